@@ -1,0 +1,153 @@
+"""Lind: run untrusted programs in WebAssembly cages, every system call through 3i.
+
+`lind.run` feels like `subprocess.run`; `lind.Runtime` starts many cages at once.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import tempfile
+import threading
+from collections.abc import Mapping, Sequence
+
+from lind.cage.cage import Cage
+from lind.cage.loader import ProgramError
+from lind.cage.runtime import MountSpec, Runtime
+
+__all__ = ["Cage", "CompletedCage", "MountSpec", "ProgramError", "Runtime", "run"]
+
+PIPE = subprocess.PIPE
+_KILL_GRACE = 2.0  # seconds a killed cage gets to leave a blocking host call
+_runtime: Runtime | None = None
+_runtime_lock = threading.Lock()
+
+
+def default_runtime() -> Runtime:
+    global _runtime
+    with _runtime_lock:
+        if _runtime is None:
+            _runtime = Runtime()
+        return _runtime
+
+
+class CompletedCage(subprocess.CompletedProcess):
+    """A finished cage: returncode (-N for signal N) plus why a trap ended it, if one did."""
+
+    def __init__(self, args, returncode, stdout=None, stderr=None, trap: str | None = None):
+        super().__init__(args, returncode, stdout, stderr)
+        self.trap = trap
+
+
+class _Pipe:
+    """A host pipe: the cage gets one end, a thread of ours drains or feeds the other."""
+
+    def __init__(self, feed: bytes | None = None) -> None:
+        self.read_fd, self.write_fd = os.pipe()
+        self.data = b""
+        if feed is None:
+            self.thread = threading.Thread(target=self._drain, daemon=True)
+        else:
+            self.thread = threading.Thread(target=self._feed, args=(feed,), daemon=True)
+
+    def _drain(self) -> None:
+        chunks = []
+        while chunk := os.read(self.read_fd, 65536):
+            chunks.append(chunk)
+        os.close(self.read_fd)
+        self.data = b"".join(chunks)
+
+    def _feed(self, data: bytes) -> None:
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(self.write_fd, view):]
+        except BrokenPipeError:
+            pass
+        finally:
+            os.close(self.write_fd)
+
+
+def _as_fd(spec, default: int) -> int:
+    if spec is None:
+        return default
+    if isinstance(spec, int):
+        return spec
+    return spec.fileno()
+
+
+def run(args: Sequence[str | os.PathLike[str]], *, root: str | os.PathLike[str] | None = None,
+        mounts: Sequence[MountSpec | str] = (), env: Mapping[str, str] | None = None,
+        cwd: str = "/", input: bytes | None = None, capture_output: bool = False,
+        stdin=None, stdout=None, stderr=None, timeout: float | None = None,
+        check: bool = False, runtime: Runtime | None = None) -> CompletedCage:
+    """Run a program in a cage and wait for it, like `subprocess.run`.
+
+    `args[0]` is the host path of the .wasm program. `root` becomes the cage's `/`;
+    without it the cage gets a new empty directory that is removed afterwards.
+    """
+    if not args:
+        raise ValueError("args must name a program")
+    program, *rest = [os.fspath(a) for a in args]
+    mount_specs = [m if isinstance(m, MountSpec) else MountSpec.parse(m) for m in mounts]
+    if capture_output:
+        if stdout is not None or stderr is not None:
+            raise ValueError("stdout and stderr may not be used with capture_output")
+        stdout = stderr = PIPE
+    if input is not None and stdin is not None:
+        raise ValueError("stdin and input may not both be used")
+    pipes: list[_Pipe] = []
+    ends: list[int] = []
+
+    def out(spec, default: int) -> tuple[int, _Pipe | None]:
+        if spec is PIPE:
+            p = _Pipe()
+            pipes.append(p)
+            ends.append(p.write_fd)
+            return p.write_fd, p
+        return _as_fd(spec, default), None
+
+    feeder = None
+    if input is not None:
+        feeder = _Pipe(feed=input)
+        pipes.append(feeder)
+        ends.append(feeder.read_fd)
+        in_fd = feeder.read_fd
+    else:
+        in_fd = _as_fd(stdin, 0)
+    out_fd, out_pipe = out(stdout, 1)
+    err_fd, err_pipe = out(stderr, 2)
+    tmp = None if root is not None else tempfile.TemporaryDirectory(prefix="lind-root-")
+    try:
+        rt = runtime or default_runtime()
+        cage = rt.spawn(program, rest, root=os.fspath(root) if root is not None else tmp.name,
+                        mounts=mount_specs, env=env, cwd=cwd, stdin=in_fd, stdout=out_fd,
+                        stderr=err_fd)
+        for fd in ends:
+            os.close(fd)
+        ends.clear()
+        for p in pipes:
+            p.thread.start()
+        if cage.wait(timeout) is None:
+            cage.terminate()
+            cage.wait(_KILL_GRACE)
+            for p in pipes:
+                p.thread.join(_KILL_GRACE)
+            raise subprocess.TimeoutExpired(args, timeout, out_pipe.data if out_pipe else None,
+                                            err_pipe.data if err_pipe else None)
+        for p in pipes:
+            p.thread.join()
+    finally:
+        for fd in ends:
+            os.close(fd)
+        for p in pipes:
+            if not p.thread.is_alive() and p.thread.ident is None:  # never started
+                os.close(p.write_fd if p is feeder else p.read_fd)
+        if tmp is not None:
+            tmp.cleanup()
+    result = CompletedCage(list(args), cage.returncode, out_pipe.data if out_pipe else None,
+                           err_pipe.data if err_pipe else None, cage.trap_message)
+    if check and result.returncode:
+        raise subprocess.CalledProcessError(result.returncode, list(args), result.stdout,
+                                            result.stderr)
+    return result

@@ -1,0 +1,5 @@
+import sys
+
+from lind.cli.main import main
+
+sys.exit(main())

@@ -1,0 +1,96 @@
+"""One Wasmtime engine per process, and a disk cache of compiled programs.
+
+Compiling a program with Cranelift takes tens of milliseconds; deserialising the
+cached machine code takes a fraction of one. The cache key is the program's bytes
+plus everything that changes the generated code (Wasmtime version and settings).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.metadata
+import os
+import tempfile
+import threading
+from pathlib import Path
+
+import wasmtime
+
+WASM_MAGIC = b"\0asm"
+_WASMTIME_VERSION = importlib.metadata.version("wasmtime")
+_ENGINE_SETTINGS = "epoch_interruption=1;memory_may_move=0;opt=speed"
+_lock = threading.Lock()
+_engine: wasmtime.Engine | None = None
+_modules: dict[str, wasmtime.Module] = {}
+
+
+class ProgramError(Exception):
+    """The file given is not a program Lind can run; the message says why."""
+
+
+def engine() -> wasmtime.Engine:
+    global _engine
+    with _lock:
+        if _engine is None:
+            config = wasmtime.Config()
+            config.epoch_interruption = True
+            config.memory_may_move = False
+            config.cranelift_opt_level = "speed"
+            _engine = wasmtime.Engine(config)
+        return _engine
+
+
+def cache_dir() -> Path:
+    base = os.environ.get("LIND_CACHE") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "lind")
+    return Path(base) / "modules"
+
+
+def _key(wasm: bytes) -> str:
+    h = hashlib.sha256()
+    h.update(_WASMTIME_VERSION.encode())
+    h.update(_ENGINE_SETTINGS.encode())
+    h.update(wasm)
+    return h.hexdigest()
+
+
+def load(path: str | os.PathLike[str]) -> wasmtime.Module:
+    """The compiled module for a program file, from memory, disk cache, or Cranelift."""
+    try:
+        wasm = Path(path).read_bytes()
+    except OSError as exc:
+        raise ProgramError(f"{path}: {exc.strerror}") from None
+    if wasm[:4] != WASM_MAGIC:
+        raise ProgramError(f"{path}: not a WebAssembly module")
+    key = _key(wasm)
+    module = _modules.get(key)
+    if module is not None:
+        return module
+    cached = cache_dir() / f"{key}.cwasm"
+    eng = engine()
+    if cached.exists():
+        try:
+            module = wasmtime.Module.deserialize_file(eng, str(cached))
+        except wasmtime.WasmtimeError:
+            module = None  # a stale or truncated entry: compile again below
+    if module is None:
+        try:
+            module = wasmtime.Module(eng, wasm)
+        except wasmtime.WasmtimeError as exc:
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else "invalid module"
+            raise ProgramError(f"{path}: invalid WebAssembly module: {first}") from None
+        _store(cached, module.serialize())
+    _modules[key] = module
+    return module
+
+
+def _store(target: Path, data: bytes) -> None:
+    """Write a cache entry atomically; a cache we cannot write is only slower."""
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=target.parent, suffix=".tmp")
+        with os.fdopen(fd, "wb") as out:
+            out.write(data)
+        os.replace(tmp, target)
+    except OSError:
+        pass

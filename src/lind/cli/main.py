@@ -1,0 +1,79 @@
+"""The `lind` command: `lind cc` compiles C for cages, `lind run` runs them."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import sys
+
+USAGE = """usage: lind cc [cc options] SRC... -o OUT.wasm
+       lind run [--root DIR] [--mount HOST:GUEST[:ro]]... [--env K=V]... [--cwd DIR]
+                PROGRAM [ARGS...]
+"""
+
+
+def _run(argv: list[str]) -> int:
+    import lind
+    from lind.cage.loader import ProgramError
+
+    parser = argparse.ArgumentParser(
+        prog="lind run", description="Run a program in a cage. Exit status is the program's; "
+        "a cage killed by signal N exits 128+N.")
+    parser.add_argument("--root", help="host directory the cage sees as / "
+                        "(default: a new empty directory, removed afterwards)")
+    parser.add_argument("--mount", action="append", default=[], metavar="HOST:GUEST[:ro]",
+                        help="show a host directory inside the cage; :ro refuses writes")
+    parser.add_argument("--env", action="append", default=[], metavar="K=V",
+                        help="environment variable for the program (the host's is not passed)")
+    parser.add_argument("--cwd", default="/", help="working directory inside the cage")
+    parser.add_argument("program", help="the .wasm file built by `lind cc`")
+    parser.add_argument("args", nargs=argparse.REMAINDER, help="arguments for the program")
+    opts = parser.parse_args(argv)
+    env = {}
+    for item in opts.env:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            parser.error(f"--env wants K=V, got {item!r}")
+        env[key] = value
+    try:
+        mounts = [lind.MountSpec.parse(m) for m in opts.mount]
+        if opts.root is not None and not os.path.isdir(opts.root):
+            raise ProgramError(f"--root {opts.root}: not a directory")
+        for m in mounts:
+            if not os.path.isdir(m.host):
+                raise ProgramError(f"--mount {m.host}: not a directory")
+        result = lind.run([opts.program, *opts.args], root=opts.root, mounts=mounts, env=env,
+                          cwd=opts.cwd, stdin=0, stdout=1, stderr=2)
+    except (ProgramError, ValueError) as exc:
+        print(f"lind: {exc}", file=sys.stderr)
+        return 126 if isinstance(exc, ProgramError) else 2
+    except FileNotFoundError as exc:
+        print(f"lind: {exc.filename}: {exc.strerror}", file=sys.stderr)
+        return 127
+    if result.returncode < 0:
+        sig = -result.returncode
+        name = signal.Signals(sig).name if sig in signal.valid_signals() else f"signal {sig}"
+        why = f" ({result.trap})" if result.trap else ""
+        print(f"lind: {opts.program}: killed by {name}{why}", file=sys.stderr)
+        return 128 + sig
+    return result.returncode
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if not argv or argv[0] in ("-h", "--help"):
+        print(USAGE, end="")
+        return 0 if argv else 2
+    command, rest = argv[0], argv[1:]
+    if command == "cc":
+        from lind.toolchain import cc
+        return cc.main(rest)
+    if command == "run":
+        return _run(rest)
+    print(f"lind: unknown command {command!r}\n{USAGE}", file=sys.stderr, end="")
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,136 @@
+"""The guest ABI: Linux x86_64 constants and the byte layouts the microvisor writes.
+
+Cages are wasm32 programs built against Linux x86_64 numbers; the host may differ
+(flag values on aarch64, for instance), so every constant that crosses the boundary
+is translated here, never taken from `os` directly.
+"""
+
+from __future__ import annotations
+
+import os
+import struct
+
+# open(2) flags as the guest passes them (x86_64 / asm-generic values).
+O_ACCMODE = 0o3
+O_RDONLY, O_WRONLY, O_RDWR = 0, 1, 2
+O_CREAT = 0o100
+O_EXCL = 0o200
+O_NOCTTY = 0o400
+O_TRUNC = 0o1000
+O_APPEND = 0o2000
+O_NONBLOCK = 0o4000
+O_DSYNC = 0o10000
+O_DIRECT = 0o40000
+O_LARGEFILE = 0o100000
+O_DIRECTORY = 0o200000
+O_NOFOLLOW = 0o400000
+O_NOATIME = 0o1000000
+O_CLOEXEC = 0o2000000
+O_SYNC = 0o4010000
+O_PATH = 0o10000000
+O_TMPFILE = 0o20200000
+
+_OPEN_FLAG_MAP = [
+    (O_CREAT, os.O_CREAT), (O_EXCL, os.O_EXCL), (O_NOCTTY, os.O_NOCTTY), (O_TRUNC, os.O_TRUNC),
+    (O_APPEND, os.O_APPEND), (O_NONBLOCK, os.O_NONBLOCK), (O_DSYNC, os.O_DSYNC),
+    (O_DIRECTORY, os.O_DIRECTORY), (O_NOFOLLOW, os.O_NOFOLLOW), (O_SYNC, os.O_SYNC),
+]
+
+# Status flags F_GETFL reports and F_SETFL may change.
+SETFL_MASK = O_APPEND | O_NONBLOCK
+
+
+def host_open_flags(guest: int) -> int:
+    """Guest open flags -> host flags; O_CLOEXEC is always set on the host side."""
+    host = guest & O_ACCMODE
+    for g, h in _OPEN_FLAG_MAP:
+        if guest & g == g:
+            host |= h
+    return host | os.O_CLOEXEC
+
+
+AT_FDCWD = -100
+AT_SYMLINK_NOFOLLOW = 0x100
+AT_REMOVEDIR = 0x200
+AT_SYMLINK_FOLLOW = 0x400
+AT_EACCESS = 0x200
+AT_EMPTY_PATH = 0x1000
+
+F_DUPFD, F_GETFD, F_SETFD, F_GETFL, F_SETFL = 0, 1, 2, 3, 4
+F_GETLK, F_SETLK, F_SETLKW = 5, 6, 7
+F_DUPFD_CLOEXEC = 1030
+FD_CLOEXEC = 1
+
+SEEK_SET, SEEK_CUR, SEEK_END = 0, 1, 2
+
+PATH_MAX = 4096
+IOV_MAX = 1024
+
+# File type bits of st_mode, and getdents64 d_type values.
+S_IFMT = 0o170000
+DT_UNKNOWN, DT_FIFO, DT_CHR, DT_DIR, DT_BLK, DT_REG, DT_LNK, DT_SOCK = 0, 1, 2, 4, 6, 8, 10, 12
+
+
+def d_type(mode: int) -> int:
+    return (mode & S_IFMT) >> 12
+
+
+# struct stat as the x86_64 kernel lays it out (144 bytes).
+_STAT = struct.Struct("<QQQIIIxxxxQqqqqqqqqq24x")
+STAT_SIZE = _STAT.size
+
+
+def pack_stat(st: os.stat_result) -> bytes:
+    return _STAT.pack(
+        st.st_dev, st.st_ino, st.st_nlink, st.st_mode, st.st_uid, st.st_gid, st.st_rdev,
+        st.st_size, st.st_blksize, st.st_blocks,
+        int(st.st_atime_ns // 10**9), int(st.st_atime_ns % 10**9),
+        int(st.st_mtime_ns // 10**9), int(st.st_mtime_ns % 10**9),
+        int(st.st_ctime_ns // 10**9), int(st.st_ctime_ns % 10**9),
+    )
+
+
+_TIMESPEC = struct.Struct("<qq")
+TIMESPEC_SIZE = _TIMESPEC.size
+
+
+def pack_timespec(ns: int) -> bytes:
+    return _TIMESPEC.pack(ns // 10**9, ns % 10**9)
+
+
+def unpack_timespec(raw: bytes) -> tuple[int, int]:
+    return _TIMESPEC.unpack(raw)
+
+
+_DIRENT_HEAD = struct.Struct("<QqHB")
+
+
+def pack_dirent64(ino: int, offset: int, dtype: int, name: bytes) -> bytes:
+    """One linux_dirent64 record, padded to 8 bytes."""
+    reclen = (_DIRENT_HEAD.size + len(name) + 1 + 7) & ~7
+    head = _DIRENT_HEAD.pack(ino, offset, reclen, dtype)
+    return head + name + b"\0" * (reclen - _DIRENT_HEAD.size - len(name))
+
+
+# struct iovec of a wasm32 guest: two 32-bit words.
+IOVEC = struct.Struct("<II")
+
+# Wait status encodings, as in <sys/wait.h>.
+
+
+def exit_status(code: int) -> int:
+    return (code & 0xFF) << 8
+
+
+def signal_status(signo: int) -> int:
+    return signo & 0x7F
+
+
+def s32(v: int) -> int:
+    """A C int argument passed in a 64-bit slot."""
+    v &= 0xFFFFFFFF
+    return v - (1 << 32) if v & 0x80000000 else v
+
+
+def u32(v: int) -> int:
+    return v & 0xFFFFFFFF

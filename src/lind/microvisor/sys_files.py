@@ -1,0 +1,612 @@
+"""File system calls: paths resolve through the cage's FileSystem, fds through its FdTable.
+
+Every handler has the 3i shape `(cage, a1..a6) -> int`; errors are raised as OSError
+and turned into -errno by the trampoline.
+"""
+
+from __future__ import annotations
+
+import errno
+import fcntl
+import os
+import stat as statmod
+import termios
+
+from lind.microvisor import abi
+from lind.microvisor.abi import s32, u32
+from lind.microvisor.fdtable import OpenFile
+from lind.microvisor.fs import join, proc_path, wants_write
+
+
+def _err(code: int) -> OSError:
+    return OSError(code, os.strerror(code))
+
+
+def read_path(cage, addr: int) -> str:
+    """A path argument from cage memory; empty paths are ENOENT as on Linux."""
+    if addr == 0:
+        raise _err(errno.EFAULT)
+    raw = cage.mem.cstring(addr, abi.PATH_MAX - 1)
+    if not raw:
+        raise _err(errno.ENOENT)
+    return raw.decode("utf-8", "surrogateescape")
+
+
+def at_path(cage, dirfd: int, path: str) -> str:
+    """Absolute guest path of `path` taken relative to `dirfd` (the *at convention)."""
+    if path.startswith("/") or s32(dirfd) == abi.AT_FDCWD:
+        return join(cage.cwd, path)
+    f = cage.fds.get(s32(dirfd))
+    if not f.is_dir:
+        raise _err(errno.ENOTDIR)
+    return join(f.path, path)
+
+
+# ---------------------------------------------------------------- open/close
+
+def _open(cage, guest_path: str, flags: int, mode: int) -> int:
+    flags &= ~abi.O_LARGEFILE
+    if flags & abi.O_TMPFILE == abi.O_TMPFILE:
+        raise _err(errno.EOPNOTSUPP)
+    if flags & abi.O_PATH:
+        host = os.O_PATH | os.O_CLOEXEC | (os.O_NOFOLLOW if flags & abi.O_NOFOLLOW else 0)
+        host |= os.O_DIRECTORY if flags & abi.O_DIRECTORY else 0
+        fd = cage.fs.open(guest_path, host)
+        return _install(cage, fd, flags, guest_path)
+    host = abi.host_open_flags(flags)
+    perm = mode & 0o7777 & ~cage.umask
+    write = wants_write(flags)
+    created = False
+    if flags & abi.O_CREAT and not flags & abi.O_EXCL:
+        # Try exclusive creation first so we know whether to apply the cage's umask.
+        try:
+            fd = cage.fs.open(guest_path, host | os.O_EXCL, perm, write=True)
+            created = True
+        except FileExistsError:
+            host &= ~os.O_CREAT
+            write = bool(flags & abi.O_ACCMODE) or bool(flags & abi.O_TRUNC)
+            fd = cage.fs.open(guest_path, host, write=write)
+    else:
+        fd = cage.fs.open(guest_path, host, perm, write=write)
+        created = bool(flags & abi.O_CREAT)
+    if created:
+        os.fchmod(fd, perm)
+    return _install(cage, fd, flags, guest_path)
+
+
+def _install(cage, host_fd: int, flags: int, guest_path: str) -> int:
+    is_dir = statmod.S_ISDIR(os.fstat(host_fd).st_mode)
+    f = OpenFile(host_fd, flags & ~(abi.O_CLOEXEC | abi.O_CREAT | abi.O_EXCL | abi.O_TRUNC),
+                 guest_path, is_dir)
+    return cage.fds.install(f, cloexec=bool(flags & abi.O_CLOEXEC))
+
+
+def sys_open(cage, path, flags, mode, *_):
+    return _open(cage, join(cage.cwd, read_path(cage, path)), u32(flags), u32(mode))
+
+
+def sys_openat(cage, dirfd, path, flags, mode, *_):
+    return _open(cage, at_path(cage, dirfd, read_path(cage, path)), u32(flags), u32(mode))
+
+
+def sys_creat(cage, path, mode, *_):
+    flags = abi.O_CREAT | abi.O_WRONLY | abi.O_TRUNC
+    return _open(cage, join(cage.cwd, read_path(cage, path)), flags, u32(mode))
+
+
+def sys_close(cage, fd, *_):
+    cage.fds.close(s32(fd))
+    return 0
+
+
+# ----------------------------------------------------------------- read/write
+
+def _readable(f: OpenFile) -> None:
+    if f.flags & abi.O_ACCMODE == abi.O_WRONLY or f.flags & abi.O_PATH:
+        raise _err(errno.EBADF)
+    if f.is_dir:
+        raise _err(errno.EISDIR)
+
+
+def _writable(f: OpenFile) -> None:
+    if f.flags & abi.O_ACCMODE == abi.O_RDONLY or f.flags & abi.O_PATH:
+        raise _err(errno.EBADF)
+
+
+def sys_read(cage, fd, buf, count, *_):
+    f = cage.fds.get(s32(fd))
+    _readable(f)
+    return os.readv(f.host_fd, [cage.mem.view(buf, count)])
+
+
+def sys_write(cage, fd, buf, count, *_):
+    f = cage.fds.get(s32(fd))
+    _writable(f)
+    return os.write(f.host_fd, cage.mem.view(buf, count))
+
+
+def sys_pread64(cage, fd, buf, count, offset, *_):
+    f = cage.fds.get(s32(fd))
+    _readable(f)
+    return os.preadv(f.host_fd, [cage.mem.view(buf, count)], offset)
+
+
+def sys_pwrite64(cage, fd, buf, count, offset, *_):
+    f = cage.fds.get(s32(fd))
+    _writable(f)
+    return os.pwrite(f.host_fd, cage.mem.view(buf, count), offset)
+
+
+def _iovecs(cage, iov: int, iovcnt: int) -> list[memoryview]:
+    iovcnt = s32(iovcnt)
+    if not 0 <= iovcnt <= abi.IOV_MAX:
+        raise _err(errno.EINVAL)
+    raw = cage.mem.read(iov, iovcnt * abi.IOVEC.size)
+    return [cage.mem.view(base, length) for base, length in abi.IOVEC.iter_unpack(raw)]
+
+
+def sys_readv(cage, fd, iov, iovcnt, *_):
+    f = cage.fds.get(s32(fd))
+    _readable(f)
+    views = _iovecs(cage, iov, iovcnt)
+    return os.readv(f.host_fd, views) if views else 0
+
+
+def sys_writev(cage, fd, iov, iovcnt, *_):
+    f = cage.fds.get(s32(fd))
+    _writable(f)
+    views = _iovecs(cage, iov, iovcnt)
+    return os.writev(f.host_fd, views) if views else 0
+
+
+def sys_lseek(cage, fd, offset, whence, *_):
+    f = cage.fds.get(s32(fd))
+    whence = s32(whence)
+    if f.is_dir:
+        if whence != abi.SEEK_SET or offset < 0:
+            raise _err(errno.EINVAL)
+        f.dir_pos = offset
+        if offset == 0:
+            f.dir_entries = None
+        return offset
+    if whence not in (abi.SEEK_SET, abi.SEEK_CUR, abi.SEEK_END):
+        raise _err(errno.EINVAL)
+    return os.lseek(f.host_fd, offset, whence)
+
+
+# ----------------------------------------------------------------------- stat
+
+def _stat_path(cage, guest_path: str, follow: bool) -> os.stat_result:
+    if follow:
+        fd = cage.fs.open(guest_path, os.O_PATH | os.O_CLOEXEC)
+        try:
+            return os.fstat(fd)
+        finally:
+            os.close(fd)
+    mount, rest = cage.fs.locate(guest_path)
+    if rest == ".":
+        return os.fstat(mount.fd)
+    pfd, name = cage.fs.open_parent(guest_path, write=False)
+    try:
+        return os.stat(name, dir_fd=pfd, follow_symlinks=False)
+    finally:
+        os.close(pfd)
+
+
+def sys_stat(cage, path, buf, *_):
+    cage.mem.write(buf, abi.pack_stat(_stat_path(cage, join(cage.cwd, read_path(cage, path)), True)))
+    return 0
+
+
+def sys_lstat(cage, path, buf, *_):
+    st = _stat_path(cage, join(cage.cwd, read_path(cage, path)), False)
+    cage.mem.write(buf, abi.pack_stat(st))
+    return 0
+
+
+def sys_fstat(cage, fd, buf, *_):
+    cage.mem.write(buf, abi.pack_stat(os.fstat(cage.fds.get(s32(fd)).host_fd)))
+    return 0
+
+
+def sys_newfstatat(cage, dirfd, path, buf, flags, *_):
+    flags = u32(flags)
+    raw = cage.mem.cstring(path, abi.PATH_MAX - 1) if path else b""
+    if not raw and flags & abi.AT_EMPTY_PATH:
+        dirfd = s32(dirfd)
+        if dirfd == abi.AT_FDCWD:
+            st = _stat_path(cage, cage.cwd, True)
+        else:
+            st = os.fstat(cage.fds.get(dirfd).host_fd)
+    else:
+        guest = at_path(cage, dirfd, read_path(cage, path))
+        st = _stat_path(cage, guest, not flags & abi.AT_SYMLINK_NOFOLLOW)
+    cage.mem.write(buf, abi.pack_stat(st))
+    return 0
+
+
+def _access(cage, guest_path: str, mode: int, flags: int) -> int:
+    if mode & ~7:
+        raise _err(errno.EINVAL)
+    fd = cage.fs.open(guest_path, os.O_PATH | os.O_CLOEXEC |
+                      (os.O_NOFOLLOW if flags & abi.AT_SYMLINK_NOFOLLOW else 0))
+    try:
+        if mode & os.W_OK and cage.fs.guest_readonly(guest_path):
+            raise _err(errno.EROFS)
+        if mode and not os.access(proc_path(fd), mode, effective_ids=bool(flags & abi.AT_EACCESS)):
+            raise _err(errno.EACCES)
+    finally:
+        os.close(fd)
+    return 0
+
+
+def sys_access(cage, path, mode, *_):
+    return _access(cage, join(cage.cwd, read_path(cage, path)), u32(mode), 0)
+
+
+def sys_faccessat(cage, dirfd, path, mode, *_):
+    return _access(cage, at_path(cage, dirfd, read_path(cage, path)), u32(mode), 0)
+
+
+def sys_faccessat2(cage, dirfd, path, mode, flags, *_):
+    return _access(cage, at_path(cage, dirfd, read_path(cage, path)), u32(mode), u32(flags))
+
+
+# ------------------------------------------------------ directories and names
+
+def _mkdir(cage, guest_path: str, mode: int) -> int:
+    pfd, name = cage.fs.open_parent(guest_path, write=True) if guest_path != "/" else (None, "")
+    if pfd is None:
+        raise _err(errno.EEXIST)
+    try:
+        perm = mode & 0o7777 & ~cage.umask
+        os.mkdir(name, perm, dir_fd=pfd)
+        os.chmod(name, perm, dir_fd=pfd, follow_symlinks=False) if perm != mode else None
+    finally:
+        os.close(pfd)
+    return 0
+
+
+def sys_mkdir(cage, path, mode, *_):
+    return _mkdir(cage, join(cage.cwd, read_path(cage, path)), u32(mode))
+
+
+def sys_mkdirat(cage, dirfd, path, mode, *_):
+    return _mkdir(cage, at_path(cage, dirfd, read_path(cage, path)), u32(mode))
+
+
+def _remove(cage, guest_path: str, directory: bool) -> int:
+    pfd, name = cage.fs.open_parent(guest_path, write=True)
+    try:
+        if directory:
+            os.rmdir(name, dir_fd=pfd)
+        else:
+            os.unlink(name, dir_fd=pfd)
+    finally:
+        os.close(pfd)
+    return 0
+
+
+def sys_rmdir(cage, path, *_):
+    return _remove(cage, join(cage.cwd, read_path(cage, path)), True)
+
+
+def sys_unlink(cage, path, *_):
+    return _remove(cage, join(cage.cwd, read_path(cage, path)), False)
+
+
+def sys_unlinkat(cage, dirfd, path, flags, *_):
+    flags = u32(flags)
+    if flags & ~abi.AT_REMOVEDIR:
+        raise _err(errno.EINVAL)
+    return _remove(cage, at_path(cage, dirfd, read_path(cage, path)), bool(flags & abi.AT_REMOVEDIR))
+
+
+def _rename(cage, old: str, new: str) -> int:
+    if not cage.fs.same_mount(old, new):
+        raise _err(errno.EXDEV)
+    ofd, oname = cage.fs.open_parent(old, write=True)
+    try:
+        nfd, nname = cage.fs.open_parent(new, write=True)
+        try:
+            os.rename(oname, nname, src_dir_fd=ofd, dst_dir_fd=nfd)
+        finally:
+            os.close(nfd)
+    finally:
+        os.close(ofd)
+    return 0
+
+
+def sys_rename(cage, old, new, *_):
+    return _rename(cage, join(cage.cwd, read_path(cage, old)), join(cage.cwd, read_path(cage, new)))
+
+
+def sys_renameat(cage, olddirfd, old, newdirfd, new, *_):
+    return _rename(cage, at_path(cage, olddirfd, read_path(cage, old)),
+                   at_path(cage, newdirfd, read_path(cage, new)))
+
+
+def sys_renameat2(cage, olddirfd, old, newdirfd, new, flags, *_):
+    if u32(flags):
+        raise _err(errno.EINVAL)
+    return sys_renameat(cage, olddirfd, old, newdirfd, new)
+
+
+def _link(cage, old: str, new: str, follow: bool) -> int:
+    if not cage.fs.same_mount(old, new):
+        raise _err(errno.EXDEV)
+    if follow:
+        # Resolve the target inside the root first; link the resolved file.
+        src = cage.fs.open(old, os.O_PATH | os.O_CLOEXEC)
+        nfd, nname = cage.fs.open_parent(new, write=True)
+        try:
+            os.link(proc_path(src), nname, dst_dir_fd=nfd, follow_symlinks=True)
+        finally:
+            os.close(nfd)
+            os.close(src)
+        return 0
+    ofd, oname = cage.fs.open_parent(old, write=True)
+    try:
+        nfd, nname = cage.fs.open_parent(new, write=True)
+        try:
+            os.link(oname, nname, src_dir_fd=ofd, dst_dir_fd=nfd, follow_symlinks=False)
+        finally:
+            os.close(nfd)
+    finally:
+        os.close(ofd)
+    return 0
+
+
+def sys_link(cage, old, new, *_):
+    return _link(cage, join(cage.cwd, read_path(cage, old)), join(cage.cwd, read_path(cage, new)),
+                 False)
+
+
+def sys_linkat(cage, olddirfd, old, newdirfd, new, flags, *_):
+    return _link(cage, at_path(cage, olddirfd, read_path(cage, old)),
+                 at_path(cage, newdirfd, read_path(cage, new)),
+                 bool(u32(flags) & abi.AT_SYMLINK_FOLLOW))
+
+
+def _symlink(cage, target: bytes, guest_path: str) -> int:
+    pfd, name = cage.fs.open_parent(guest_path, write=True)
+    try:
+        os.symlink(target, name.encode("utf-8", "surrogateescape"), dir_fd=pfd)
+    finally:
+        os.close(pfd)
+    return 0
+
+
+def sys_symlink(cage, target, path, *_):
+    raw = cage.mem.cstring(target, abi.PATH_MAX - 1)
+    if not raw:
+        raise _err(errno.ENOENT)
+    return _symlink(cage, raw, join(cage.cwd, read_path(cage, path)))
+
+
+def sys_symlinkat(cage, target, dirfd, path, *_):
+    raw = cage.mem.cstring(target, abi.PATH_MAX - 1)
+    if not raw:
+        raise _err(errno.ENOENT)
+    return _symlink(cage, raw, at_path(cage, dirfd, read_path(cage, path)))
+
+
+def _readlink(cage, guest_path: str, buf: int, size: int) -> int:
+    size = s32(size)
+    if size <= 0:
+        raise _err(errno.EINVAL)
+    pfd, name = cage.fs.open_parent(guest_path, write=False)
+    try:
+        target = os.readlink(name.encode("utf-8", "surrogateescape"), dir_fd=pfd)
+    finally:
+        os.close(pfd)
+    data = target[:size]
+    cage.mem.write(buf, data)
+    return len(data)
+
+
+def sys_readlink(cage, path, buf, size, *_):
+    return _readlink(cage, join(cage.cwd, read_path(cage, path)), buf, size)
+
+
+def sys_readlinkat(cage, dirfd, path, buf, size, *_):
+    return _readlink(cage, at_path(cage, dirfd, read_path(cage, path)), buf, size)
+
+
+# ------------------------------------------------------- attributes and size
+
+def _chmod(cage, guest_path: str, mode: int, follow: bool = True) -> int:
+    if not follow:
+        raise _err(errno.EOPNOTSUPP)  # as Linux: symlinks have no mode of their own
+    fd = cage.fs.open(guest_path, os.O_PATH | os.O_CLOEXEC, write=True)
+    try:
+        os.chmod(proc_path(fd), mode & 0o7777)
+    finally:
+        os.close(fd)
+    return 0
+
+
+def sys_chmod(cage, path, mode, *_):
+    return _chmod(cage, join(cage.cwd, read_path(cage, path)), u32(mode))
+
+
+def sys_fchmodat(cage, dirfd, path, mode, *_):
+    return _chmod(cage, at_path(cage, dirfd, read_path(cage, path)), u32(mode))
+
+
+def sys_fchmod(cage, fd, mode, *_):
+    f = cage.fds.get(s32(fd))
+    if cage.fs.guest_readonly(f.path or "/"):
+        raise _err(errno.EROFS)
+    os.chmod(proc_path(f.host_fd), u32(mode) & 0o7777)
+    return 0
+
+
+def sys_truncate(cage, path, length, *_):
+    if length < 0:
+        raise _err(errno.EINVAL)
+    fd = cage.fs.open(join(cage.cwd, read_path(cage, path)), os.O_WRONLY | os.O_CLOEXEC, write=True)
+    try:
+        os.ftruncate(fd, length)
+    finally:
+        os.close(fd)
+    return 0
+
+
+def sys_ftruncate(cage, fd, length, *_):
+    f = cage.fds.get(s32(fd))
+    if length < 0 or f.flags & abi.O_ACCMODE == abi.O_RDONLY:
+        raise _err(errno.EINVAL if length < 0 else errno.EBADF)
+    os.ftruncate(f.host_fd, length)
+    return 0
+
+
+def sys_fsync(cage, fd, *_):
+    os.fsync(cage.fds.get(s32(fd)).host_fd)
+    return 0
+
+
+def sys_fdatasync(cage, fd, *_):
+    os.fdatasync(cage.fds.get(s32(fd)).host_fd)
+    return 0
+
+
+# ----------------------------------------------------------- directory reads
+
+def _load_entries(f: OpenFile) -> list[tuple[bytes, int, int]]:
+    entries = [(b".", os.fstat(f.host_fd).st_ino, abi.DT_DIR), (b"..", 0, abi.DT_DIR)]
+    with os.scandir(f.host_fd) as it:
+        for e in it:
+            st = e.stat(follow_symlinks=False)
+            entries.append((os.fsencode(e.name), e.inode(), abi.d_type(st.st_mode)))
+    return entries
+
+
+def sys_getdents64(cage, fd, buf, count, *_):
+    f = cage.fds.get(s32(fd))
+    if not f.is_dir:
+        raise _err(errno.ENOTDIR)
+    if f.dir_entries is None:
+        f.dir_entries = _load_entries(f)
+    out = bytearray()
+    count = u32(count)
+    while f.dir_pos < len(f.dir_entries):
+        name, ino, dtype = f.dir_entries[f.dir_pos]
+        rec = abi.pack_dirent64(ino or 1, f.dir_pos + 1, dtype, name)
+        if len(out) + len(rec) > count:
+            if not out:
+                raise _err(errno.EINVAL)
+            break
+        out += rec
+        f.dir_pos += 1
+    cage.mem.write(buf, out)
+    return len(out)
+
+
+# ------------------------------------------------------- working directory
+
+def sys_getcwd(cage, buf, size, *_):
+    data = cage.cwd.encode("utf-8", "surrogateescape") + b"\0"
+    if u32(size) < len(data):
+        raise _err(errno.ERANGE)
+    cage.mem.write(buf, data)
+    return len(data)
+
+
+def _chdir(cage, guest_path: str) -> int:
+    fd = cage.fs.open(guest_path, os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
+    try:
+        if not os.access(proc_path(fd), os.X_OK):
+            raise _err(errno.EACCES)
+    finally:
+        os.close(fd)
+    cage.cwd = guest_path
+    return 0
+
+
+def sys_chdir(cage, path, *_):
+    return _chdir(cage, join(cage.cwd, read_path(cage, path)))
+
+
+def sys_fchdir(cage, fd, *_):
+    f = cage.fds.get(s32(fd))
+    if not f.is_dir:
+        raise _err(errno.ENOTDIR)
+    return _chdir(cage, f.path)
+
+
+def sys_umask(cage, mask, *_):
+    old, cage.umask = cage.umask, u32(mask) & 0o777
+    return old
+
+
+# --------------------------------------------------------------- fd control
+
+def sys_dup(cage, fd, *_):
+    return cage.fds.install(cage.fds.get(s32(fd)).hold())
+
+
+def _dup3(cage, old: int, new: int, cloexec: bool) -> int:
+    f = cage.fds.get(old)
+    cage.fds.place(new, f.hold(), cloexec)
+    return new
+
+
+def sys_dup2(cage, old, new, *_):
+    old, new = s32(old), s32(new)
+    if old == new:
+        cage.fds.get(old)
+        return new
+    return _dup3(cage, old, new, False)
+
+
+def sys_dup3(cage, old, new, flags, *_):
+    old, new, flags = s32(old), s32(new), u32(flags)
+    if old == new or flags & ~abi.O_CLOEXEC:
+        raise _err(errno.EINVAL)
+    return _dup3(cage, old, new, bool(flags & abi.O_CLOEXEC))
+
+
+def sys_fcntl(cage, fd, cmd, arg, *_):
+    fd, cmd = s32(fd), s32(cmd)
+    f = cage.fds.get(fd)
+    if cmd in (abi.F_DUPFD, abi.F_DUPFD_CLOEXEC):
+        lowest = s32(arg)
+        if lowest < 0 or lowest >= cage.fds.limit:
+            raise _err(errno.EINVAL)
+        return cage.fds.install(f.hold(), cloexec=cmd == abi.F_DUPFD_CLOEXEC, lowest=lowest)
+    if cmd == abi.F_GETFD:
+        return abi.FD_CLOEXEC if cage.fds.cloexec(fd) else 0
+    if cmd == abi.F_SETFD:
+        cage.fds.set_cloexec(fd, bool(u32(arg) & abi.FD_CLOEXEC))
+        return 0
+    if cmd == abi.F_GETFL:
+        return f.flags
+    if cmd == abi.F_SETFL:
+        new = u32(arg) & abi.SETFL_MASK
+        host = fcntl.fcntl(f.host_fd, fcntl.F_GETFL) & ~(os.O_APPEND | os.O_NONBLOCK)
+        host |= (os.O_APPEND if new & abi.O_APPEND else 0) | (
+            os.O_NONBLOCK if new & abi.O_NONBLOCK else 0)
+        fcntl.fcntl(f.host_fd, fcntl.F_SETFL, host)
+        f.flags = (f.flags & ~abi.SETFL_MASK) | new
+        return 0
+    raise _err(errno.EINVAL)
+
+
+_TCGETS, _TIOCGWINSZ, _FIONREAD = 0x5401, 0x5413, 0x541B
+_IOCTL_SIZES = {_TCGETS: 36, _TIOCGWINSZ: 8, _FIONREAD: 4}
+
+
+def sys_ioctl(cage, fd, request, arg, *_):
+    """Only the terminal queries isatty() and friends need, answered from the host fd."""
+    f = cage.fds.get(s32(fd))
+    request = u32(request)
+    size = _IOCTL_SIZES.get(request)
+    if size is None:
+        raise _err(errno.ENOTTY if not os.isatty(f.host_fd) else errno.EINVAL)
+    if request != _FIONREAD and not os.isatty(f.host_fd):
+        raise _err(errno.ENOTTY)
+    out = fcntl.ioctl(f.host_fd, {_TCGETS: termios.TCGETS, _TIOCGWINSZ: termios.TIOCGWINSZ,
+                                  _FIONREAD: termios.FIONREAD}[request], b"\0" * size)
+    cage.mem.write(arg, out)
+    return 0

@@ -1,0 +1,127 @@
+"""The microvisor's one table: Linux x86_64 syscall number -> implementation.
+
+`fast` names an entry the C trampoline answers without entering Python (the value
+comes from the cage's Slot); such entries keep a Python handler only when the fast
+path can decline (close of a valid fd). A number missing here is ENOSYS.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from lind import threei
+from lind.microvisor import sys_files as f
+from lind.microvisor import sys_memory as m
+from lind.microvisor import sys_process as p
+from lind.microvisor import sys_signals as s
+from lind.microvisor import sys_time as t
+
+
+@dataclass(frozen=True)
+class Syscall:
+    nr: int
+    name: str
+    impl: Callable[..., int] | None
+    fast: int = threei.FAST_NONE
+
+
+SYSCALLS: dict[int, Syscall] = {
+    sc.nr: sc
+    for sc in [
+        # files
+        Syscall(0, "read", f.sys_read),
+        Syscall(1, "write", f.sys_write),
+        Syscall(2, "open", f.sys_open),
+        Syscall(3, "close", f.sys_close, threei.FAST_CLOSE),
+        Syscall(4, "stat", f.sys_stat),
+        Syscall(5, "fstat", f.sys_fstat),
+        Syscall(6, "lstat", f.sys_lstat),
+        Syscall(8, "lseek", f.sys_lseek),
+        Syscall(16, "ioctl", f.sys_ioctl),
+        Syscall(17, "pread64", f.sys_pread64),
+        Syscall(18, "pwrite64", f.sys_pwrite64),
+        Syscall(19, "readv", f.sys_readv),
+        Syscall(20, "writev", f.sys_writev),
+        Syscall(21, "access", f.sys_access),
+        Syscall(32, "dup", f.sys_dup),
+        Syscall(33, "dup2", f.sys_dup2),
+        Syscall(72, "fcntl", f.sys_fcntl),
+        Syscall(74, "fsync", f.sys_fsync),
+        Syscall(75, "fdatasync", f.sys_fdatasync),
+        Syscall(76, "truncate", f.sys_truncate),
+        Syscall(77, "ftruncate", f.sys_ftruncate),
+        Syscall(79, "getcwd", f.sys_getcwd),
+        Syscall(80, "chdir", f.sys_chdir),
+        Syscall(81, "fchdir", f.sys_fchdir),
+        Syscall(82, "rename", f.sys_rename),
+        Syscall(83, "mkdir", f.sys_mkdir),
+        Syscall(84, "rmdir", f.sys_rmdir),
+        Syscall(85, "creat", f.sys_creat),
+        Syscall(86, "link", f.sys_link),
+        Syscall(87, "unlink", f.sys_unlink),
+        Syscall(88, "symlink", f.sys_symlink),
+        Syscall(89, "readlink", f.sys_readlink),
+        Syscall(90, "chmod", f.sys_chmod),
+        Syscall(91, "fchmod", f.sys_fchmod),
+        Syscall(95, "umask", f.sys_umask),
+        Syscall(217, "getdents64", f.sys_getdents64),
+        Syscall(257, "openat", f.sys_openat),
+        Syscall(258, "mkdirat", f.sys_mkdirat),
+        Syscall(262, "newfstatat", f.sys_newfstatat),
+        Syscall(263, "unlinkat", f.sys_unlinkat),
+        Syscall(264, "renameat", f.sys_renameat),
+        Syscall(265, "linkat", f.sys_linkat),
+        Syscall(266, "symlinkat", f.sys_symlinkat),
+        Syscall(267, "readlinkat", f.sys_readlinkat),
+        Syscall(268, "fchmodat", f.sys_fchmodat),
+        Syscall(269, "faccessat", f.sys_faccessat),
+        Syscall(292, "dup3", f.sys_dup3),
+        Syscall(316, "renameat2", f.sys_renameat2),
+        Syscall(439, "faccessat2", f.sys_faccessat2),
+        # memory
+        Syscall(9, "mmap", m.sys_mmap),
+        Syscall(10, "mprotect", m.sys_mprotect),
+        Syscall(11, "munmap", m.sys_munmap),
+        Syscall(12, "brk", m.sys_brk),
+        Syscall(25, "mremap", m.sys_mremap),
+        Syscall(28, "madvise", m.sys_madvise),
+        # signals
+        Syscall(13, "rt_sigaction", s.sys_rt_sigaction),
+        Syscall(14, "rt_sigprocmask", s.sys_rt_sigprocmask),
+        Syscall(62, "kill", s.sys_kill),
+        Syscall(200, "tkill", s.sys_tkill),
+        Syscall(234, "tgkill", s.sys_tgkill),
+        # process
+        Syscall(24, "sched_yield", p.sys_sched_yield),
+        Syscall(39, "getpid", None, threei.FAST_GETPID),
+        Syscall(60, "exit", p.sys_exit_group),
+        Syscall(97, "getrlimit", p.sys_getrlimit),
+        Syscall(102, "getuid", None, threei.FAST_GETUID),
+        Syscall(104, "getgid", None, threei.FAST_GETGID),
+        Syscall(107, "geteuid", None, threei.FAST_GETEUID),
+        Syscall(108, "getegid", None, threei.FAST_GETEGID),
+        Syscall(110, "getppid", None, threei.FAST_GETPPID),
+        Syscall(186, "gettid", p.sys_gettid),
+        Syscall(218, "set_tid_address", p.sys_set_tid_address),
+        Syscall(231, "exit_group", p.sys_exit_group),
+        Syscall(302, "prlimit64", p.sys_prlimit64),
+        # time and identity of the system
+        Syscall(35, "nanosleep", t.sys_nanosleep),
+        Syscall(63, "uname", t.sys_uname),
+        Syscall(96, "gettimeofday", t.sys_gettimeofday),
+        Syscall(201, "time", t.sys_time),
+        Syscall(228, "clock_gettime", t.sys_clock_gettime),
+        Syscall(229, "clock_getres", t.sys_clock_getres),
+        Syscall(230, "clock_nanosleep", t.sys_clock_nanosleep),
+        Syscall(318, "getrandom", t.sys_getrandom),
+    ]
+}
+
+NAMES: dict[int, str] = {nr: sc.name for nr, sc in SYSCALLS.items()}
+
+
+def install(slot) -> None:
+    """Point every entry of a fresh cage's table at the microvisor."""
+    for sc in SYSCALLS.values():
+        slot.set(sc.nr, sc.impl, sc.fast)

@@ -1,0 +1,80 @@
+"""3i: the per-cage system-call table, and the trampoline every cage call enters.
+
+A cage's `lind.syscall` import is bound to the C entry in `_accel` (or its ctypes
+twin in `fallback` when no compiler was available at install time). Each cage has
+a `Slot`: its table from syscall number to handler. The microvisor fills the table
+at cage creation; grates replace entries. Nothing reaches the microvisor except
+through a Slot.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import sys
+from typing import Any
+
+import wasmtime
+from wasmtime import _bindings as wt
+
+try:
+    from lind.threei import _accel as _impl
+
+    ACCELERATED = True
+except ImportError:  # no compiler at install time
+    from lind.threei import fallback as _impl
+
+    ACCELERATED = False
+
+Memory = _impl.Memory
+Slot = _impl.Slot
+NSYSCALLS: int = _impl.NSYSCALLS
+FAST_NONE: int = _impl.FAST_NONE
+FAST_GETPID: int = _impl.FAST_GETPID
+FAST_GETPPID: int = _impl.FAST_GETPPID
+FAST_GETUID: int = _impl.FAST_GETUID
+FAST_GETEUID: int = _impl.FAST_GETEUID
+FAST_GETGID: int = _impl.FAST_GETGID
+FAST_GETEGID: int = _impl.FAST_GETEGID
+FAST_CLOSE: int = _impl.FAST_CLOSE
+
+_SYSCALL_TYPE = wasmtime.FuncType(
+    [wasmtime.ValType.i32()] + [wasmtime.ValType.i64()] * 6, [wasmtime.ValType.i64()]
+)
+_NO_FINALIZER = ctypes.CFUNCTYPE(None, ctypes.c_void_p)()
+_warned = False
+
+if ACCELERATED:
+    _impl.init(
+        ctypes.cast(wt._wasmtime_memory_data_size, ctypes.c_void_p).value,
+        ctypes.cast(wt._wasmtime_memory_data, ctypes.c_void_p).value,
+        ctypes.cast(wt._wasmtime_trap_new, ctypes.c_void_p).value,
+    )
+    _ENTRY = ctypes.cast(_impl.entry_address(), wt.wasmtime_func_unchecked_callback_t)
+else:
+    _ENTRY = _impl.ENTRY
+
+
+def _say_fallback_once() -> None:
+    global _warned
+    if not _warned:
+        _warned = True
+        print("lind: C trampoline not available, using the slower ctypes path", file=sys.stderr)
+
+
+def define_syscall_import(linker: wasmtime.Linker, slot: Any) -> None:
+    """Bind `lind.syscall` in `linker` to the trampoline for `slot`'s cage."""
+    if not ACCELERATED:
+        _say_fallback_once()
+    module, name = b"lind", b"syscall"
+    err = wt.wasmtime_linker_define_func_unchecked(
+        linker.ptr(), module, len(module), name, len(name), _SYSCALL_TYPE.ptr(),
+        _ENTRY, ctypes.c_void_p(_impl.slot_address(slot)), _NO_FINALIZER,
+    )
+    if err:
+        raise wasmtime.WasmtimeError._from_ptr(err)
+
+
+def release(slot: Any) -> None:
+    """Forget a slot once its cage is gone (the C slot needs nothing)."""
+    if not ACCELERATED:
+        _impl.forget(slot)

@@ -1,0 +1,507 @@
+/*
+ * The 3i trampoline: the host side of the cage's `lind.syscall` import.
+ *
+ * Wasmtime calls `lind_syscall_entry` directly (an "unchecked" host function),
+ * so a system call from a cage costs a C call plus a table lookup.  Entries
+ * marked fast are answered here without the GIL (identity calls, calls that
+ * only validate their arguments); all others enter Python with the GIL held.
+ *
+ * The Wasmtime C API is not linked against: Python passes the addresses of the
+ * few functions needed, taken from the shared library wasmtime-py loaded.
+ *
+ * Types exported to Python:
+ *   Memory  - bounds-checked access to one cage's linear memory.
+ *   Ptr     - an address together with the Memory it refers to.
+ *   Slot    - one cage's 3i table and the state the fast handlers read.
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <errno.h>
+#include <stdint.h>
+#include <string.h>
+
+#define NSYSCALLS 512
+
+/* Wasmtime C API shapes (stable across releases). */
+typedef struct {
+    struct {
+        uint64_t store_id;
+        uint32_t private1;
+    } inner;
+    uint32_t private2;
+} wt_memory_t;
+
+typedef union {
+    int32_t i32;
+    int64_t i64;
+    float f32;
+    double f64;
+    uint8_t v128[16];
+    uint32_t ref;
+} wt_val_raw_t;
+
+typedef size_t (*wt_memory_data_size_fn)(const void *ctx, const wt_memory_t *mem);
+typedef uint8_t *(*wt_memory_data_fn)(const void *ctx, const wt_memory_t *mem);
+typedef void *(*wt_trap_new_fn)(const char *msg, size_t len);
+
+static wt_memory_data_size_fn memory_data_size;
+static wt_memory_data_fn memory_data;
+static wt_trap_new_fn trap_new;
+
+/* How a table entry is served. */
+enum {
+    FAST_NONE = 0,  /* call the Python handler */
+    FAST_GETPID,
+    FAST_GETPPID,
+    FAST_GETUID,
+    FAST_GETEUID,
+    FAST_GETGID,
+    FAST_GETEGID,
+    FAST_CLOSE,     /* negative or out-of-range fd: -EBADF; else Python */
+    FAST_COUNT
+};
+
+/* ------------------------------------------------------------------ Memory */
+
+typedef struct {
+    PyObject_HEAD
+    const void *ctx;     /* wasmtime_context_t* of the owning store */
+    wt_memory_t mem;
+    uint8_t *base;
+    uint64_t size;       /* cached; refreshed when an access falls outside it */
+} MemoryObject;
+
+static PyTypeObject MemoryType;
+
+static int memory_check(MemoryObject *m, uint64_t addr, uint64_t len)
+{
+    if (addr + len >= addr && addr + len <= m->size)
+        return 0;
+    m->size = memory_data_size(m->ctx, &m->mem);
+    m->base = memory_data(m->ctx, &m->mem);
+    if (addr + len >= addr && addr + len <= m->size)
+        return 0;
+    errno = EFAULT;
+    PyErr_SetFromErrno(PyExc_OSError);
+    return -1;
+}
+
+static PyObject *Memory_new(PyTypeObject *type, PyObject *args, PyObject *kw)
+{
+    unsigned long long ctx;
+    Py_buffer raw;
+    if (!PyArg_ParseTuple(args, "Ky*", &ctx, &raw))
+        return NULL;
+    if (raw.len != sizeof(wt_memory_t)) {
+        PyBuffer_Release(&raw);
+        PyErr_SetString(PyExc_ValueError, "wasmtime_memory_t has an unexpected size");
+        return NULL;
+    }
+    MemoryObject *m = (MemoryObject *)type->tp_alloc(type, 0);
+    if (!m) {
+        PyBuffer_Release(&raw);
+        return NULL;
+    }
+    m->ctx = (const void *)(uintptr_t)ctx;
+    memcpy(&m->mem, raw.buf, sizeof m->mem);
+    PyBuffer_Release(&raw);
+    m->size = memory_data_size(m->ctx, &m->mem);
+    m->base = memory_data(m->ctx, &m->mem);
+    return (PyObject *)m;
+}
+
+static PyObject *Memory_read(MemoryObject *m, PyObject *args)
+{
+    unsigned long long addr, len;
+    if (!PyArg_ParseTuple(args, "KK", &addr, &len) || memory_check(m, addr, len))
+        return NULL;
+    return PyBytes_FromStringAndSize((const char *)m->base + addr, (Py_ssize_t)len);
+}
+
+static PyObject *Memory_write(MemoryObject *m, PyObject *args)
+{
+    unsigned long long addr;
+    Py_buffer data;
+    if (!PyArg_ParseTuple(args, "Ky*", &addr, &data))
+        return NULL;
+    if (memory_check(m, addr, (uint64_t)data.len)) {
+        PyBuffer_Release(&data);
+        return NULL;
+    }
+    memcpy(m->base + addr, data.buf, (size_t)data.len);
+    PyBuffer_Release(&data);
+    Py_RETURN_NONE;
+}
+
+static PyObject *Memory_view(MemoryObject *m, PyObject *args)
+{
+    unsigned long long addr, len;
+    if (!PyArg_ParseTuple(args, "KK", &addr, &len) || memory_check(m, addr, len))
+        return NULL;
+    return PyMemoryView_FromMemory((char *)m->base + addr, (Py_ssize_t)len, PyBUF_WRITE);
+}
+
+/* A NUL-terminated string of at most `limit` bytes (the NUL excluded). */
+static PyObject *Memory_cstring(MemoryObject *m, PyObject *args)
+{
+    unsigned long long addr, limit;
+    if (!PyArg_ParseTuple(args, "KK", &addr, &limit) || memory_check(m, addr, 0))
+        return NULL;
+    if (addr >= m->size) {
+        errno = EFAULT;
+        return PyErr_SetFromErrno(PyExc_OSError);
+    }
+    uint64_t avail = m->size - addr;
+    uint64_t scan = avail < limit + 1 ? avail : limit + 1;
+    const uint8_t *start = m->base + addr;
+    const uint8_t *nul = memchr(start, 0, (size_t)scan);
+    if (!nul) {
+        errno = scan == limit + 1 ? ENAMETOOLONG : EFAULT;
+        return PyErr_SetFromErrno(PyExc_OSError);
+    }
+    return PyBytes_FromStringAndSize((const char *)start, nul - start);
+}
+
+static PyObject *Memory_size(MemoryObject *m, PyObject *unused)
+{
+    m->size = memory_data_size(m->ctx, &m->mem);
+    m->base = memory_data(m->ctx, &m->mem);
+    return PyLong_FromUnsignedLongLong(m->size);
+}
+
+static PyObject *Memory_address(MemoryObject *m, PyObject *unused)
+{
+    return PyLong_FromVoidPtr(m->base);
+}
+
+static PyMethodDef Memory_methods[] = {
+    {"read", (PyCFunction)Memory_read, METH_VARARGS, "read(addr, n) -> bytes"},
+    {"write", (PyCFunction)Memory_write, METH_VARARGS, "write(addr, data)"},
+    {"view", (PyCFunction)Memory_view, METH_VARARGS, "view(addr, n) -> writable memoryview"},
+    {"cstring", (PyCFunction)Memory_cstring, METH_VARARGS, "cstring(addr, limit) -> bytes"},
+    {"size", (PyCFunction)Memory_size, METH_NOARGS, "current size in bytes"},
+    {"address", (PyCFunction)Memory_address, METH_NOARGS, "host address of byte 0"},
+    {NULL}
+};
+
+static PyTypeObject MemoryType = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "lind.threei._accel.Memory",
+    .tp_basicsize = sizeof(MemoryObject),
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_doc = "Bounds-checked view of a cage's linear memory: Memory(context_address, wasmtime_memory_bytes)",
+    .tp_new = Memory_new,
+    .tp_methods = Memory_methods,
+};
+
+/* ---------------------------------------------------------------- Slot/3i */
+
+typedef struct {
+    PyObject *handler;   /* callable(cage, a1..a6) -> int, or NULL */
+    uint8_t fast;
+} Entry;
+
+typedef struct {
+    PyObject_HEAD
+    PyObject *cage;        /* the Python Cage passed to handlers */
+    int64_t ids[FAST_COUNT];
+    int64_t fd_limit;
+    int exiting;
+    PyObject *trap_message;
+    Entry table[NSYSCALLS];
+} SlotObject;
+
+static PyObject *Slot_new(PyTypeObject *type, PyObject *args, PyObject *kw)
+{
+    PyObject *cage;
+    if (!PyArg_ParseTuple(args, "O", &cage))
+        return NULL;
+    SlotObject *s = (SlotObject *)type->tp_alloc(type, 0);
+    if (!s)
+        return NULL;
+    Py_INCREF(cage);
+    s->cage = cage;
+    s->fd_limit = 1024;
+    return (PyObject *)s;
+}
+
+static int Slot_traverse(SlotObject *s, visitproc visit, void *arg)
+{
+    Py_VISIT(s->cage);
+    for (int i = 0; i < NSYSCALLS; i++)
+        Py_VISIT(s->table[i].handler);
+    return 0;
+}
+
+static int Slot_clear(SlotObject *s)
+{
+    Py_CLEAR(s->cage);
+    Py_CLEAR(s->trap_message);
+    for (int i = 0; i < NSYSCALLS; i++)
+        Py_CLEAR(s->table[i].handler);
+    return 0;
+}
+
+static void Slot_dealloc(SlotObject *s)
+{
+    PyObject_GC_UnTrack(s);
+    Slot_clear(s);
+    Py_TYPE(s)->tp_free((PyObject *)s);
+}
+
+static PyObject *Slot_set(SlotObject *s, PyObject *args)
+{
+    int nr, fast;
+    PyObject *handler;
+    if (!PyArg_ParseTuple(args, "iOi", &nr, &handler, &fast))
+        return NULL;
+    if (nr < 0 || nr >= NSYSCALLS || fast < 0 || fast >= FAST_COUNT) {
+        PyErr_SetString(PyExc_ValueError, "syscall number or fast code out of range");
+        return NULL;
+    }
+    Py_XSETREF(s->table[nr].handler, handler == Py_None ? NULL : Py_NewRef(handler));
+    s->table[nr].fast = (uint8_t)fast;
+    Py_RETURN_NONE;
+}
+
+static PyObject *Slot_set_ids(SlotObject *s, PyObject *args)
+{
+    long long pid, ppid, uid, euid, gid, egid;
+    if (!PyArg_ParseTuple(args, "LLLLLL", &pid, &ppid, &uid, &euid, &gid, &egid))
+        return NULL;
+    s->ids[FAST_GETPID] = pid;
+    s->ids[FAST_GETPPID] = ppid;
+    s->ids[FAST_GETUID] = uid;
+    s->ids[FAST_GETEUID] = euid;
+    s->ids[FAST_GETGID] = gid;
+    s->ids[FAST_GETEGID] = egid;
+    Py_RETURN_NONE;
+}
+
+static PyObject *Slot_set_fd_limit(SlotObject *s, PyObject *arg)
+{
+    long long v = PyLong_AsLongLong(arg);
+    if (v == -1 && PyErr_Occurred())
+        return NULL;
+    s->fd_limit = v;
+    Py_RETURN_NONE;
+}
+
+/* Ask the trampoline to stop the cage when the current call returns. */
+static PyObject *Slot_stop(SlotObject *s, PyObject *msg)
+{
+    s->exiting = 1;
+    Py_XSETREF(s->trap_message, Py_NewRef(msg));
+    Py_RETURN_NONE;
+}
+
+static int64_t call_python(SlotObject *s, Entry *e, const int64_t *a);
+
+/* One system call from the cage through its table. Caller does not hold the GIL. */
+static int64_t dispatch(SlotObject *s, int nr, const int64_t *a)
+{
+    if (nr < 0 || nr >= NSYSCALLS)
+        return -ENOSYS;
+    Entry *e = &s->table[nr];
+    switch (e->fast) {
+    case FAST_GETPID: case FAST_GETPPID: case FAST_GETUID:
+    case FAST_GETEUID: case FAST_GETGID: case FAST_GETEGID:
+        return s->ids[e->fast];
+    case FAST_CLOSE:
+        if (a[0] < 0 || a[0] >= s->fd_limit)
+            return -EBADF;
+        break;
+    default:
+        break;
+    }
+    if (!e->handler)
+        return -ENOSYS;
+    PyGILState_STATE g = PyGILState_Ensure();
+    int64_t r = call_python(s, e, a);
+    PyGILState_Release(g);
+    return r;
+}
+
+/* Map a Python exception raised by a handler to -errno; anything that is not an
+ * OSError is a bug in the handler: the cage is stopped, the host keeps going. */
+static int64_t exception_to_errno(SlotObject *s)
+{
+    PyObject *type, *exc, *tb;
+    PyErr_Fetch(&type, &exc, &tb);
+    PyErr_NormalizeException(&type, &exc, &tb);
+    Py_XDECREF(type);
+    Py_XDECREF(tb);
+    int64_t r = -EIO;
+    if (PyErr_GivenExceptionMatches(exc, PyExc_OSError)) {
+        PyObject *eno = PyObject_GetAttrString(exc, "errno");
+        if (eno && PyLong_Check(eno))
+            r = -PyLong_AsLongLong(eno);
+        Py_XDECREF(eno);
+        PyErr_Clear();
+    } else {
+        PyObject *text = PyObject_Str(exc);
+        s->exiting = 1;
+        Py_XSETREF(s->trap_message, text ? text : PyUnicode_FromString("internal error"));
+        PyErr_Clear();
+        PyObject *cage = s->cage;
+        PyObject *res = PyObject_CallMethod(cage, "internal_error", "O", exc);
+        Py_XDECREF(res);
+        PyErr_Clear();
+    }
+    Py_XDECREF(exc);
+    return r;
+}
+
+static int64_t call_python(SlotObject *s, Entry *e, const int64_t *a)
+{
+    PyObject *argv[8];
+    argv[0] = NULL;
+    argv[1] = s->cage;
+    int i;
+    for (i = 0; i < 6; i++) {
+        argv[2 + i] = PyLong_FromLongLong(a[i]);
+        if (!argv[2 + i])
+            break;
+    }
+    int64_t r;
+    if (i < 6) {
+        r = exception_to_errno(s);
+    } else {
+        PyObject *res = PyObject_Vectorcall(e->handler, argv + 1, 7 | PY_VECTORCALL_ARGUMENTS_OFFSET, NULL);
+        if (!res) {
+            r = exception_to_errno(s);
+        } else {
+            r = PyLong_AsLongLong(res);
+            Py_DECREF(res);
+            if (r == -1 && PyErr_Occurred())
+                r = exception_to_errno(s);
+        }
+    }
+    for (int j = 0; j < i; j++)
+        Py_DECREF(argv[2 + j]);
+    return r;
+}
+
+static PyObject *Slot_call(SlotObject *s, PyObject *args)
+{
+    int nr;
+    long long a[6] = {0};
+    if (!PyArg_ParseTuple(args, "i|LLLLLL", &nr, &a[0], &a[1], &a[2], &a[3], &a[4], &a[5]))
+        return NULL;
+    int64_t r;
+    Py_BEGIN_ALLOW_THREADS
+    r = dispatch(s, nr, (const int64_t *)a);
+    Py_END_ALLOW_THREADS
+    return PyLong_FromLongLong(r);
+}
+
+static PyObject *Slot_get_exiting(SlotObject *s, void *unused)
+{
+    return PyBool_FromLong(s->exiting);
+}
+
+static PyMethodDef Slot_methods[] = {
+    {"set", (PyCFunction)Slot_set, METH_VARARGS, "set(nr, handler_or_None, fast_code)"},
+    {"set_ids", (PyCFunction)Slot_set_ids, METH_VARARGS, "set_ids(pid, ppid, uid, euid, gid, egid)"},
+    {"set_fd_limit", (PyCFunction)Slot_set_fd_limit, METH_O, "fds at or above this are EBADF"},
+    {"stop", (PyCFunction)Slot_stop, METH_O, "stop the cage when the current call returns"},
+    {"call", (PyCFunction)Slot_call, METH_VARARGS, "call(nr, a1..a6) through the table"},
+    {NULL}
+};
+
+static PyGetSetDef Slot_getset[] = {
+    {"exiting", (getter)Slot_get_exiting, NULL, "a stop was requested", NULL},
+    {NULL}
+};
+
+static PyTypeObject SlotType = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "lind.threei._accel.Slot",
+    .tp_basicsize = sizeof(SlotObject),
+    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC,
+    .tp_doc = "A cage's 3i table: Slot(cage)",
+    .tp_new = Slot_new,
+    .tp_dealloc = (destructor)Slot_dealloc,
+    .tp_traverse = (traverseproc)Slot_traverse,
+    .tp_clear = (inquiry)Slot_clear,
+    .tp_methods = Slot_methods,
+    .tp_getset = Slot_getset,
+};
+
+/* -------------------------------------------------------- the wasm import */
+
+/* wasmtime_func_unchecked_callback_t for (i32 nr, i64 a1..a6) -> i64 */
+static size_t lind_syscall_entry(void *env, void *caller, wt_val_raw_t *vals, size_t n)
+{
+    SlotObject *s = env;
+    int64_t a[6] = {vals[1].i64, vals[2].i64, vals[3].i64, vals[4].i64, vals[5].i64, vals[6].i64};
+    vals[0].i64 = dispatch(s, vals[0].i32, a);
+    if (!s->exiting)
+        return 0;
+    PyGILState_STATE g = PyGILState_Ensure();
+    Py_ssize_t len = 0;
+    const char *msg = s->trap_message ? PyUnicode_AsUTF8AndSize(s->trap_message, &len) : NULL;
+    if (!msg) {
+        PyErr_Clear();
+        msg = "cage stopped";
+        len = (Py_ssize_t)strlen(msg);
+    }
+    void *trap = trap_new(msg, (size_t)len);
+    PyGILState_Release(g);
+    return (size_t)trap;
+}
+
+static PyObject *mod_init(PyObject *self, PyObject *args)
+{
+    unsigned long long size_fn, data_fn, trap_fn;
+    if (!PyArg_ParseTuple(args, "KKK", &size_fn, &data_fn, &trap_fn))
+        return NULL;
+    memory_data_size = (wt_memory_data_size_fn)(uintptr_t)size_fn;
+    memory_data = (wt_memory_data_fn)(uintptr_t)data_fn;
+    trap_new = (wt_trap_new_fn)(uintptr_t)trap_fn;
+    Py_RETURN_NONE;
+}
+
+static PyObject *mod_entry_address(PyObject *self, PyObject *unused)
+{
+    return PyLong_FromVoidPtr((void *)lind_syscall_entry);
+}
+
+static PyObject *mod_slot_address(PyObject *self, PyObject *slot)
+{
+    if (!PyObject_TypeCheck(slot, &SlotType)) {
+        PyErr_SetString(PyExc_TypeError, "expected a Slot");
+        return NULL;
+    }
+    return PyLong_FromVoidPtr(slot);
+}
+
+static PyMethodDef module_methods[] = {
+    {"init", mod_init, METH_VARARGS, "init(memory_data_size, memory_data, trap_new) addresses"},
+    {"entry_address", mod_entry_address, METH_NOARGS, "address of the lind.syscall host function"},
+    {"slot_address", mod_slot_address, METH_O, "address of a Slot, the env of the host function"},
+    {NULL}
+};
+
+static struct PyModuleDef accel_module = {
+    PyModuleDef_HEAD_INIT, "_accel", "3i trampoline: the C entry for cage system calls", -1, module_methods,
+};
+
+PyMODINIT_FUNC PyInit__accel(void)
+{
+    if (PyType_Ready(&MemoryType) < 0 || PyType_Ready(&SlotType) < 0)
+        return NULL;
+    PyObject *m = PyModule_Create(&accel_module);
+    if (!m)
+        return NULL;
+    PyModule_AddObjectRef(m, "Memory", (PyObject *)&MemoryType);
+    PyModule_AddObjectRef(m, "Slot", (PyObject *)&SlotType);
+    PyModule_AddIntConstant(m, "NSYSCALLS", NSYSCALLS);
+    static const char *fast_names[] = {
+        "FAST_NONE", "FAST_GETPID", "FAST_GETPPID", "FAST_GETUID", "FAST_GETEUID",
+        "FAST_GETGID", "FAST_GETEGID", "FAST_CLOSE",
+    };
+    for (int i = 0; i < FAST_COUNT; i++)
+        PyModule_AddIntConstant(m, fast_names[i], i);
+    return m;
+}

@@ -1,0 +1,150 @@
+"""The 3i trampoline in pure Python, used when the C accelerator was not built.
+
+It mirrors `_accel` exactly (Memory, Slot, the FAST_* codes, `entry_callback`), so
+the rest of Lind cannot tell which one it runs on; it is only ~20x slower per call.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import errno
+from collections.abc import Callable
+from typing import Any
+
+from wasmtime import _bindings as wt
+
+NSYSCALLS = 512
+(FAST_NONE, FAST_GETPID, FAST_GETPPID, FAST_GETUID, FAST_GETEUID, FAST_GETGID, FAST_GETEGID,
+ FAST_CLOSE) = range(8)
+_IDENTITY = {FAST_GETPID, FAST_GETPPID, FAST_GETUID, FAST_GETEUID, FAST_GETGID, FAST_GETEGID}
+
+
+def _efault() -> OSError:
+    return OSError(errno.EFAULT, "Bad address")
+
+
+class Memory:
+    """Bounds-checked view of a cage's linear memory."""
+
+    def __init__(self, context: int, raw: bytes) -> None:
+        self._ctx = ctypes.cast(context, ctypes.POINTER(wt.wasmtime_context_t))
+        self._mem = wt.wasmtime_memory_t.from_buffer_copy(raw)
+        self._refresh()
+
+    def _refresh(self) -> None:
+        self._size = wt.wasmtime_memory_data_size(self._ctx, ctypes.byref(self._mem))
+        base = wt.wasmtime_memory_data(self._ctx, ctypes.byref(self._mem))
+        self._base = ctypes.cast(base, ctypes.c_void_p).value or 0
+
+    def _check(self, addr: int, length: int) -> None:
+        if addr < 0 or length < 0 or addr + length > self._size:
+            self._refresh()
+            if addr < 0 or length < 0 or addr + length > self._size:
+                raise _efault()
+
+    def read(self, addr: int, length: int) -> bytes:
+        self._check(addr, length)
+        return ctypes.string_at(self._base + addr, length)
+
+    def write(self, addr: int, data: bytes | bytearray | memoryview) -> None:
+        data = bytes(data)
+        self._check(addr, len(data))
+        ctypes.memmove(self._base + addr, data, len(data))
+
+    def view(self, addr: int, length: int) -> memoryview:
+        self._check(addr, length)
+        return memoryview((ctypes.c_char * length).from_address(self._base + addr)).cast("B")
+
+    def cstring(self, addr: int, limit: int) -> bytes:
+        self._check(addr, 0)
+        if addr >= self._size:
+            raise _efault()
+        scan = min(self._size - addr, limit + 1)
+        chunk = ctypes.string_at(self._base + addr, scan)
+        end = chunk.find(b"\0")
+        if end < 0:
+            raise OSError(errno.ENAMETOOLONG if scan == limit + 1 else errno.EFAULT, "bad string")
+        return chunk[:end]
+
+    def size(self) -> int:
+        self._refresh()
+        return self._size
+
+    def address(self) -> int:
+        return self._base
+
+
+class Slot:
+    """A cage's 3i table and the state the fast entries read."""
+
+    def __init__(self, cage: Any) -> None:
+        self.cage = cage
+        self.table: list[tuple[Callable[..., int] | None, int]] = [(None, FAST_NONE)] * NSYSCALLS
+        self.ids = [0] * 8
+        self.fd_limit = 1024
+        self.exiting = False
+        self.trap_message = ""
+
+    def set(self, nr: int, handler: Callable[..., int] | None, fast: int) -> None:
+        if not 0 <= nr < NSYSCALLS:
+            raise ValueError("syscall number out of range")
+        self.table[nr] = (handler, fast)
+
+    def set_ids(self, pid: int, ppid: int, uid: int, euid: int, gid: int, egid: int) -> None:
+        self.ids[FAST_GETPID:FAST_GETEGID + 1] = [pid, ppid, uid, euid, gid, egid]
+
+    def set_fd_limit(self, limit: int) -> None:
+        self.fd_limit = limit
+
+    def stop(self, message: str) -> None:
+        self.exiting = True
+        self.trap_message = message
+
+    def call(self, nr: int, *args: int) -> int:
+        a = (list(args) + [0] * 6)[:6]
+        if not 0 <= nr < NSYSCALLS:
+            return -errno.ENOSYS
+        handler, fast = self.table[nr]
+        if fast in _IDENTITY:
+            return self.ids[fast]
+        if fast == FAST_CLOSE and not 0 <= a[0] < self.fd_limit:
+            return -errno.EBADF
+        if handler is None:
+            return -errno.ENOSYS
+        try:
+            return handler(self.cage, *a)
+        except OSError as exc:
+            return -(exc.errno or errno.EIO)
+        except Exception as exc:  # noqa: BLE001 - a handler bug stops the cage, not the host
+            self.stop(str(exc))
+            self.cage.internal_error(exc)
+            return -errno.EIO
+
+
+_slots: dict[int, Slot] = {}
+
+
+@wt.wasmtime_func_unchecked_callback_t
+def _entry(env: int, caller: Any, vals: Any, nvals: int) -> int:
+    slot = _slots[env]
+    raw = [vals[i].i64 for i in range(1, 7)]
+    vals[0].i64 = slot.call(vals[0].i32, *raw)
+    if not slot.exiting:
+        return 0
+    msg = slot.trap_message.encode()
+    trap = wt.wasmtime_trap_new(ctypes.create_string_buffer(msg), len(msg))
+    return ctypes.cast(trap, ctypes.c_void_p).value or 0
+
+
+def slot_address(slot: Slot) -> int:
+    """The env pointer wasmtime hands back to the entry: here, a key into `_slots`."""
+    key = id(slot)
+    _slots[key] = slot
+    return key
+
+
+def forget(slot: Slot) -> None:
+    _slots.pop(id(slot), None)
+
+
+ENTRY = _entry
