@@ -7,6 +7,7 @@ plus everything that changes the generated code (Wasmtime version and settings).
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import importlib.metadata
 import os
@@ -25,7 +26,14 @@ _modules: dict[str, wasmtime.Module] = {}
 
 
 class ProgramError(Exception):
-    """The file given is not a program Lind can run; the message says why."""
+    """The file given is not a program Lind can run; the message says why.
+
+    `status` is what a shell would exit with: 127 when the file is missing, else 126.
+    """
+
+    def __init__(self, message: str, status: int = 126) -> None:
+        super().__init__(message)
+        self.status = status
 
 
 def engine() -> wasmtime.Engine:
@@ -59,7 +67,7 @@ def load(path: str | os.PathLike[str]) -> wasmtime.Module:
     try:
         wasm = Path(path).read_bytes()
     except OSError as exc:
-        raise ProgramError(f"{path}: {exc.strerror}") from None
+        raise ProgramError(f"{path}: {exc.strerror}", 127 if exc.errno == errno.ENOENT else 126) from None
     if wasm[:4] != WASM_MAGIC:
         raise ProgramError(f"{path}: not a WebAssembly module")
     key = _key(wasm)

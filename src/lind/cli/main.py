@@ -10,6 +10,7 @@ import sys
 USAGE = """usage: lind cc [cc options] SRC... -o OUT.wasm
        lind run [--root DIR] [--mount HOST:GUEST[:ro]]... [--env K=V]... [--cwd DIR]
                 PROGRAM [ARGS...]
+       lind bench [NAMES...] [--quick] [--fallback]
 """
 
 
@@ -45,12 +46,12 @@ def _run(argv: list[str]) -> int:
                 raise ProgramError(f"--mount {m.host}: not a directory")
         result = lind.run([opts.program, *opts.args], root=opts.root, mounts=mounts, env=env,
                           cwd=opts.cwd, stdin=0, stdout=1, stderr=2)
-    except (ProgramError, ValueError) as exc:
+    except ProgramError as exc:
         print(f"lind: {exc}", file=sys.stderr)
-        return 126 if isinstance(exc, ProgramError) else 2
-    except FileNotFoundError as exc:
-        print(f"lind: {exc.filename}: {exc.strerror}", file=sys.stderr)
-        return 127
+        return exc.status
+    except ValueError as exc:
+        print(f"lind: {exc}", file=sys.stderr)
+        return 2
     if result.returncode < 0:
         sig = -result.returncode
         name = signal.Signals(sig).name if sig in signal.valid_signals() else f"signal {sig}"
@@ -58,6 +59,18 @@ def _run(argv: list[str]) -> int:
         print(f"lind: {opts.program}: killed by {name}{why}", file=sys.stderr)
         return 128 + sig
     return result.returncode
+
+
+def _bench(argv: list[str]) -> int:
+    """Benchmarks live in the checkout's benchmarks/ folder, beside their C programs."""
+    import runpy
+    from pathlib import Path
+
+    script = Path(__file__).resolve().parents[3] / "benchmarks" / "bench.py"
+    if not script.exists():
+        print("lind: bench needs a source checkout (benchmarks/bench.py not found)", file=sys.stderr)
+        return 2
+    return runpy.run_path(str(script))["main"](argv)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -71,6 +84,8 @@ def main(argv: list[str] | None = None) -> int:
         return cc.main(rest)
     if command == "run":
         return _run(rest)
+    if command == "bench":
+        return _bench(rest)
     print(f"lind: unknown command {command!r}\n{USAGE}", file=sys.stderr, end="")
     return 2
 

@@ -10,20 +10,28 @@ through a Slot.
 from __future__ import annotations
 
 import ctypes
+import os
 import sys
 from typing import Any
 
 import wasmtime
 from wasmtime import _bindings as wt
 
-try:
-    from lind.threei import _accel as _impl
+def _load_impl():
+    """The C trampoline unless it was not built or LIND_TRAMPOLINE=ctypes asks otherwise."""
+    if os.environ.get("LIND_TRAMPOLINE") != "ctypes":
+        try:
+            from lind.threei import _accel
 
-    ACCELERATED = True
-except ImportError:  # no compiler at install time
-    from lind.threei import fallback as _impl
+            return _accel, True
+        except ImportError:  # no compiler at install time
+            pass
+    from lind.threei import fallback
 
-    ACCELERATED = False
+    return fallback, False
+
+
+_impl, ACCELERATED = _load_impl()
 
 Memory = _impl.Memory
 Slot = _impl.Slot
@@ -56,7 +64,7 @@ else:
 
 def _say_fallback_once() -> None:
     global _warned
-    if not _warned:
+    if not _warned and os.environ.get("LIND_TRAMPOLINE") != "ctypes":
         _warned = True
         print("lind: C trampoline not available, using the slower ctypes path", file=sys.stderr)
 

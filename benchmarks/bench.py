@@ -1,0 +1,137 @@
+"""Lind beside native Linux, measured in one run on one machine; reported as ratios.
+
+Each benchmark is a C program built twice (gcc -O2 natively, `lind cc -O2` for a cage)
+that times its own inner loop and prints nanoseconds per operation, so process and
+cage start-up stay out of the per-call figures. Run through `lind bench`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import os
+import platform
+import statistics
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+PROGRAMS = HERE / "programs"
+BUILD = HERE / ".build"
+RESULTS = HERE / "results"
+
+
+@dataclass(frozen=True)
+class Bench:
+    name: str
+    program: str
+    args: tuple[str, ...]
+    target: float | None  # ratio to native the project aims for
+    quick_n: int
+    full_n: int
+
+
+BENCHES = [
+    Bench("geteuid", "syscall_loop", ("geteuid",), 1.5, 200_000, 2_000_000),
+    Bench("getpid", "syscall_loop", ("getpid",), 1.5, 200_000, 2_000_000),
+    Bench("close(-1)", "syscall_loop", ("close",), 1.0, 200_000, 2_000_000),
+]
+
+
+def build(program: str) -> tuple[Path, Path]:
+    BUILD.mkdir(exist_ok=True)
+    src = PROGRAMS / f"{program}.c"
+    native, wasm = BUILD / f"{program}.native", BUILD / f"{program}.wasm"
+    if not native.exists() or native.stat().st_mtime < src.stat().st_mtime:
+        subprocess.run(["gcc", "-O2", "-o", str(native), str(src), "-lm"], check=True)
+    if not wasm.exists() or wasm.stat().st_mtime < src.stat().st_mtime:
+        subprocess.run([sys.executable, "-m", "lind", "cc", "-O2", str(src), "-o", str(wasm)],
+                       check=True)
+    return native, wasm
+
+
+def _ns_per_op(output: bytes, what: str) -> float:
+    try:
+        return float(output.decode().split()[-1])
+    except (IndexError, ValueError):
+        raise SystemExit(f"lind bench: {what} printed no figure: {output!r}") from None
+
+
+def measure(bench: Bench, reps: int, quick: bool) -> dict[str, list[float]]:
+    import lind
+
+    native, wasm = build(bench.program)
+    n = str(bench.quick_n if quick else bench.full_n)
+    samples: dict[str, list[float]] = {"native": [], "lind": []}
+    for _ in range(reps):
+        out = subprocess.run([str(native), *bench.args, n], capture_output=True, check=True)
+        samples["native"].append(_ns_per_op(out.stdout, f"{bench.name} native"))
+        res = lind.run([wasm, *bench.args, n], capture_output=True, root=str(BUILD))
+        if res.returncode:
+            raise SystemExit(f"lind bench: {bench.name} failed in a cage: {res.stderr.decode()}")
+        samples["lind"].append(_ns_per_op(res.stdout, f"{bench.name} in a cage"))
+    return samples
+
+
+def _fmt(values: list[float]) -> str:
+    med = statistics.median(values)
+    spread = (max(values) - min(values)) / med * 100 if med else 0.0
+    return f"{med:,.1f} ns ±{spread:.0f}%"
+
+
+def report(rows: list[tuple[Bench, dict[str, list[float]]]], trampoline: str) -> str:
+    lines = [
+        f"# Lind benchmarks — {datetime.date.today().isoformat()}",
+        "",
+        f"Machine: {platform.machine()}, {os.cpu_count()} cores, Linux {platform.release()}, "
+        f"Python {platform.python_version()}; 3i trampoline: {trampoline}.",
+        "Median per operation over the repetitions (± is max−min over the median); "
+        "ratio = Lind / native, same run.",
+        "",
+        "| benchmark | native | Lind | ratio | target |",
+        "|---|---|---|---|---|",
+    ]
+    for bench, s in rows:
+        ratio = statistics.median(s["lind"]) / statistics.median(s["native"])
+        target = f"≤ {bench.target}×" if bench.target is not None else ""
+        lines.append(f"| {bench.name} | {_fmt(s['native'])} | {_fmt(s['lind'])} | "
+                     f"{ratio:.2f}× | {target} |")
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="lind bench", description=__doc__.splitlines()[0])
+    parser.add_argument("names", nargs="*", help="benchmarks to run (default: all)")
+    parser.add_argument("--quick", action="store_true", help="fewer iterations (< 2 minutes)")
+    parser.add_argument("--reps", type=int, default=None, help="repetitions per benchmark")
+    parser.add_argument("--fallback", action="store_true",
+                        help="use the ctypes trampoline instead of the C one")
+    parser.add_argument("--out", type=Path, default=None, help="Markdown file to write")
+    opts = parser.parse_args(argv)
+    if opts.fallback:
+        os.environ["LIND_TRAMPOLINE"] = "ctypes"
+    chosen = [b for b in BENCHES if not opts.names or b.name in opts.names]
+    unknown = set(opts.names) - {b.name for b in BENCHES}
+    if unknown:
+        parser.error(f"unknown benchmark(s): {', '.join(sorted(unknown))}; "
+                     f"known: {', '.join(b.name for b in BENCHES)}")
+    from lind import threei
+
+    reps = opts.reps or (3 if opts.quick else 7)
+    rows = []
+    for bench in chosen:
+        print(f"lind bench: {bench.name} ...", file=sys.stderr)
+        rows.append((bench, measure(bench, reps, opts.quick)))
+    text = report(rows, "C" if threei.ACCELERATED else "ctypes fallback")
+    print(text)
+    out = opts.out or RESULTS / "latest.md"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(text)
+    print(f"lind bench: wrote {out}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,85 @@
+"""`lind run` as a person uses it: statuses, messages, mounts, bad input."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import wasmtime
+
+LIND = [sys.executable, "-m", "lind"]
+
+
+def lind_run(*args, **kw):
+    return subprocess.run([*LIND, "run", *map(str, args)], capture_output=True, timeout=120, **kw)
+
+
+def test_exit_status_and_output(builds):
+    proc = lind_run("--env", "GREETING=cli", builds.wasm("args_env"), "5", "x")
+    assert proc.returncode == 5
+    assert b"argv[2]=x\n" in proc.stdout and b"GREETING=cli\n" in proc.stdout
+
+
+def test_signal_gives_128_plus_n(builds):
+    proc = lind_run(builds.wasm("traps"), "segv")
+    assert proc.returncode == 128 + 11
+    assert b"killed by SIGSEGV" in proc.stderr
+    assert b"Traceback" not in proc.stderr
+
+
+def test_missing_program(tmp_path):
+    proc = lind_run(tmp_path / "nope.wasm")
+    assert proc.returncode == 127
+    assert proc.stderr.count(b"\n") == 1 and b"No such file" in proc.stderr
+
+
+def test_not_a_module(tmp_path):
+    bogus = tmp_path / "bogus.wasm"
+    bogus.write_text("#!/bin/sh\necho hi\n")
+    proc = lind_run(bogus)
+    assert proc.returncode == 126
+    assert b"not a WebAssembly module" in proc.stderr and b"Traceback" not in proc.stderr
+
+
+def test_unknown_imports(tmp_path):
+    mod = tmp_path / "foreign.wasm"
+    mod.write_bytes(wasmtime.wat2wasm(
+        '(module (import "env" "launch_missiles" (func)) (memory (export "memory") 1)'
+        ' (func (export "_start")))'))
+    proc = lind_run(mod)
+    assert proc.returncode == 126
+    assert b"env.launch_missiles" in proc.stderr and b"Traceback" not in proc.stderr
+
+
+def test_root_and_readonly_mount(builds, tmp_path):
+    root, data = tmp_path / "root", tmp_path / "data"
+    root.mkdir()
+    data.mkdir()
+    (data / "in.txt").write_text("from the host\n")
+    proc = lind_run("--root", root, "--mount", f"{data}:/data:ro", builds.wasm("mounts"))
+    out = proc.stdout.decode()
+    assert proc.returncode == 0, proc.stderr
+    assert "read: from the host\n" in out
+    for op in ("create", "append", "mkdir", "unlink"):
+        assert f"{op}: Read-only file system" in out
+    assert "rename out: Read-only file system" in out or "rename out: Cross-device link" in out
+    assert "root write: ok" in out
+    assert (root / "root-file.txt").exists()
+    assert sorted(p.name for p in data.iterdir()) == ["in.txt"]
+
+
+def test_writable_mount(builds, tmp_path):
+    root, data = tmp_path / "root", tmp_path / "data"
+    root.mkdir()
+    data.mkdir()
+    (data / "in.txt").write_text("rw\n")
+    proc = lind_run("--root", root, "--mount", f"{data}:/data", builds.wasm("mounts"))
+    assert b"create: ok" in proc.stdout
+    assert (data / "out.txt").read_text() == "written\n"
+    assert b"rename out: Cross-device link" in proc.stdout
+
+
+def test_default_root_is_empty_and_private(builds):
+    proc = lind_run(builds.wasm("mounts"))
+    assert b"read: failed" in proc.stdout
+    assert b"root write: ok" in proc.stdout
