@@ -8,6 +8,7 @@ import sys
 import threading
 import traceback
 from collections.abc import Sequence
+from typing import Any
 
 import wasmtime
 from wasmtime import _bindings as wt
@@ -19,6 +20,7 @@ from lind.microvisor import table as microvisor
 from lind.microvisor.fdtable import FdTable, OpenFile
 from lind.microvisor.fs import FileSystem
 from lind.microvisor.sys_memory import AddressSpace
+from lind.threei import ops
 
 DEFAULT_STACK = 1 << 20
 
@@ -80,9 +82,10 @@ def _strings(items: Sequence[bytes]) -> tuple[int, bytes]:
 class Cage:
     """Create with the program's module; `start()` runs it on a thread of its own."""
 
-    def __init__(self, *, cage_id: int, parent_id: int, module: wasmtime.Module,
+    def __init__(self, *, runtime: Any, cage_id: int, parent_id: int, module: wasmtime.Module,
                  argv: Sequence[bytes], env: Sequence[bytes], fs: FileSystem, cwd: str,
                  stdio: Sequence[OpenFile], ids: tuple[int, int, int, int]) -> None:
+        self.runtime = runtime
         self.id = cage_id
         self.ppid = parent_id
         self.argv = list(argv)
@@ -195,10 +198,16 @@ class Cage:
                 _running -= 1
 
     def _finish(self) -> None:
+        if self.status is not None and self.status & 0x7F:
+            ops.notify_harsh_exit(self, self.status & 0x7F)
         self.fds.close_all()
         self.fs.close()
         _cages_by_key.pop(id(self), None)
         threei.release(self.slot)
+        self.runtime.forget(self)
+        # The instance and its memory go with the store; nothing may touch them after this.
+        self.mem = self.aspace = self.instance = self._entry = None
+        self.store = None
         self._done.set()
 
     def wait(self, timeout: float | None = None) -> int | None:

@@ -48,7 +48,7 @@ class Runtime:
     def __init__(self) -> None:
         self._ids = itertools.count(1)
         self._lock = threading.Lock()
-        self.cages: dict[int, Cage] = {}
+        self.cages: dict[int, Cage] = {}   # live cages by id
 
     def spawn(self, program: str | os.PathLike[str], args: Sequence[str] = (), *,
               root: str, mounts: Sequence[MountSpec] = (), env: Mapping[str, str] | None = None,
@@ -74,7 +74,7 @@ class Runtime:
                      _stdio_file(stderr, abi.O_WRONLY)]
             with self._lock:
                 cage_id = next(self._ids)
-            cage = Cage(cage_id=cage_id, parent_id=0, module=module, argv=argv, env=envb, fs=fs,
+            cage = Cage(runtime=self, cage_id=cage_id, parent_id=0, module=module, argv=argv, env=envb, fs=fs,
                         cwd=guest_cwd, stdio=stdio,
                         ids=(os.getuid(), os.geteuid(), os.getgid(), os.getegid()))
         except BaseException:
@@ -84,6 +84,11 @@ class Runtime:
             self.cages[cage_id] = cage
         cage.start()
         return cage
+
+    def forget(self, cage: Cage) -> None:
+        """Called by a cage that has ended: it is no longer reachable through 3i."""
+        with self._lock:
+            self.cages.pop(cage.id, None)
 
     def wait_all(self, timeout: float | None = None) -> dict[int, int | None]:
         return {cid: cage.wait(timeout) for cid, cage in list(self.cages.items())}

@@ -16,6 +16,7 @@ from lind.microvisor import sys_memory as m
 from lind.microvisor import sys_process as p
 from lind.microvisor import sys_signals as s
 from lind.microvisor import sys_time as t
+from lind.threei import ops
 
 
 @dataclass(frozen=True)
@@ -115,6 +116,11 @@ SYSCALLS: dict[int, Syscall] = {
         Syscall(229, "clock_getres", t.sys_clock_getres),
         Syscall(230, "clock_nanosleep", t.sys_clock_nanosleep),
         Syscall(318, "getrandom", t.sys_getrandom),
+        # 3i operations, routed through the table like any call
+        Syscall(ops.REGISTER_HANDLER, "register_handler", ops.sys_register_handler),
+        Syscall(ops.COPY_DATA_BETWEEN_CAGES, "copy_data_between_cages", ops.sys_copy_data_between_cages),
+        Syscall(ops.COPY_HANDLER_TABLE_TO_CAGE, "copy_handler_table_to_cage",
+                ops.sys_copy_handler_table_to_cage),
     ]
 }
 

@@ -17,6 +17,7 @@ from typing import Any
 import wasmtime
 from wasmtime import _bindings as wt
 
+
 def _load_impl():
     """The C trampoline unless it was not built or LIND_TRAMPOLINE=ctypes asks otherwise."""
     if os.environ.get("LIND_TRAMPOLINE") != "ctypes":

@@ -20,7 +20,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#define NSYSCALLS 512
+#define NSYSCALLS 1024
 
 /* Wasmtime C API shapes (stable across releases). */
 typedef struct {
@@ -86,6 +86,31 @@ static int memory_check(MemoryObject *m, uint64_t addr, uint64_t len)
     return -1;
 }
 
+/* An address argument: a plain int is in `self`; an int subclass carrying a
+ * `memory` attribute (threei.Address) names another cage's memory. */
+static int resolve(MemoryObject *self, PyObject *obj, MemoryObject **mem, uint64_t *addr)
+{
+    if (!PyLong_Check(obj)) {
+        PyErr_SetString(PyExc_TypeError, "address must be an int");
+        return -1;
+    }
+    *mem = self;
+    if (!PyLong_CheckExact(obj)) {
+        PyObject *other = PyObject_GetAttrString(obj, "memory");
+        if (!other)
+            return -1;
+        if (!PyObject_TypeCheck(other, &MemoryType)) {
+            Py_DECREF(other);
+            PyErr_SetString(PyExc_TypeError, "Address.memory must be a Memory");
+            return -1;
+        }
+        *mem = (MemoryObject *)other;
+        Py_DECREF(other);  /* kept alive by the Address */
+    }
+    *addr = PyLong_AsUnsignedLongLongMask(obj);
+    return PyErr_Occurred() ? -1 : 0;
+}
+
 static PyObject *Memory_new(PyTypeObject *type, PyObject *args, PyObject *kw)
 {
     unsigned long long ctx;
@@ -110,21 +135,27 @@ static PyObject *Memory_new(PyTypeObject *type, PyObject *args, PyObject *kw)
     return (PyObject *)m;
 }
 
-static PyObject *Memory_read(MemoryObject *m, PyObject *args)
+static PyObject *Memory_read(MemoryObject *self, PyObject *args)
 {
-    unsigned long long addr, len;
-    if (!PyArg_ParseTuple(args, "KK", &addr, &len) || memory_check(m, addr, len))
+    PyObject *where;
+    unsigned long long len;
+    MemoryObject *m;
+    uint64_t addr;
+    if (!PyArg_ParseTuple(args, "OK", &where, &len) || resolve(self, where, &m, &addr) ||
+        memory_check(m, addr, len))
         return NULL;
     return PyBytes_FromStringAndSize((const char *)m->base + addr, (Py_ssize_t)len);
 }
 
-static PyObject *Memory_write(MemoryObject *m, PyObject *args)
+static PyObject *Memory_write(MemoryObject *self, PyObject *args)
 {
-    unsigned long long addr;
+    PyObject *where;
     Py_buffer data;
-    if (!PyArg_ParseTuple(args, "Ky*", &addr, &data))
+    MemoryObject *m;
+    uint64_t addr;
+    if (!PyArg_ParseTuple(args, "Oy*", &where, &data))
         return NULL;
-    if (memory_check(m, addr, (uint64_t)data.len)) {
+    if (resolve(self, where, &m, &addr) || memory_check(m, addr, (uint64_t)data.len)) {
         PyBuffer_Release(&data);
         return NULL;
     }
@@ -133,19 +164,27 @@ static PyObject *Memory_write(MemoryObject *m, PyObject *args)
     Py_RETURN_NONE;
 }
 
-static PyObject *Memory_view(MemoryObject *m, PyObject *args)
+static PyObject *Memory_view(MemoryObject *self, PyObject *args)
 {
-    unsigned long long addr, len;
-    if (!PyArg_ParseTuple(args, "KK", &addr, &len) || memory_check(m, addr, len))
+    PyObject *where;
+    unsigned long long len;
+    MemoryObject *m;
+    uint64_t addr;
+    if (!PyArg_ParseTuple(args, "OK", &where, &len) || resolve(self, where, &m, &addr) ||
+        memory_check(m, addr, len))
         return NULL;
     return PyMemoryView_FromMemory((char *)m->base + addr, (Py_ssize_t)len, PyBUF_WRITE);
 }
 
 /* A NUL-terminated string of at most `limit` bytes (the NUL excluded). */
-static PyObject *Memory_cstring(MemoryObject *m, PyObject *args)
+static PyObject *Memory_cstring(MemoryObject *self, PyObject *args)
 {
-    unsigned long long addr, limit;
-    if (!PyArg_ParseTuple(args, "KK", &addr, &limit) || memory_check(m, addr, 0))
+    PyObject *where;
+    unsigned long long limit;
+    MemoryObject *m;
+    uint64_t addr;
+    if (!PyArg_ParseTuple(args, "OK", &where, &limit) || resolve(self, where, &m, &addr) ||
+        memory_check(m, addr, 0))
         return NULL;
     if (addr >= m->size) {
         errno = EFAULT;
@@ -262,6 +301,19 @@ static PyObject *Slot_set(SlotObject *s, PyObject *args)
     Py_XSETREF(s->table[nr].handler, handler == Py_None ? NULL : Py_NewRef(handler));
     s->table[nr].fast = (uint8_t)fast;
     Py_RETURN_NONE;
+}
+
+static PyObject *Slot_get(SlotObject *s, PyObject *arg)
+{
+    long nr = PyLong_AsLong(arg);
+    if (nr == -1 && PyErr_Occurred())
+        return NULL;
+    if (nr < 0 || nr >= NSYSCALLS) {
+        PyErr_SetString(PyExc_ValueError, "syscall number out of range");
+        return NULL;
+    }
+    Entry *e = &s->table[nr];
+    return Py_BuildValue("(Oi)", e->handler ? e->handler : Py_None, (int)e->fast);
 }
 
 static PyObject *Slot_set_ids(SlotObject *s, PyObject *args)
@@ -402,6 +454,7 @@ static PyObject *Slot_get_exiting(SlotObject *s, void *unused)
 
 static PyMethodDef Slot_methods[] = {
     {"set", (PyCFunction)Slot_set, METH_VARARGS, "set(nr, handler_or_None, fast_code)"},
+    {"get", (PyCFunction)Slot_get, METH_O, "get(nr) -> (handler_or_None, fast_code)"},
     {"set_ids", (PyCFunction)Slot_set_ids, METH_VARARGS, "set_ids(pid, ppid, uid, euid, gid, egid)"},
     {"set_fd_limit", (PyCFunction)Slot_set_fd_limit, METH_O, "fds at or above this are EBADF"},
     {"stop", (PyCFunction)Slot_stop, METH_O, "stop the cage when the current call returns"},

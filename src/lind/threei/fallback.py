@@ -13,7 +13,7 @@ from typing import Any
 
 from wasmtime import _bindings as wt
 
-NSYSCALLS = 512
+NSYSCALLS = 1024
 (FAST_NONE, FAST_GETPID, FAST_GETPPID, FAST_GETUID, FAST_GETEUID, FAST_GETGID, FAST_GETEGID,
  FAST_CLOSE) = range(8)
 _IDENTITY = {FAST_GETPID, FAST_GETPPID, FAST_GETUID, FAST_GETEUID, FAST_GETGID, FAST_GETEGID}
@@ -36,6 +36,10 @@ class Memory:
         base = wt.wasmtime_memory_data(self._ctx, ctypes.byref(self._mem))
         self._base = ctypes.cast(base, ctypes.c_void_p).value or 0
 
+    def _resolve(self, addr: int) -> Memory:
+        """An Address names another cage's memory; a plain int names this one."""
+        return self if type(addr) is int else addr.memory
+
     def _check(self, addr: int, length: int) -> None:
         if addr < 0 or length < 0 or addr + length > self._size:
             self._refresh()
@@ -43,19 +47,27 @@ class Memory:
                 raise _efault()
 
     def read(self, addr: int, length: int) -> bytes:
+        self = self._resolve(addr)
+        addr = int(addr) & 0xFFFFFFFFFFFFFFFF
         self._check(addr, length)
         return ctypes.string_at(self._base + addr, length)
 
     def write(self, addr: int, data: bytes | bytearray | memoryview) -> None:
+        self = self._resolve(addr)
+        addr = int(addr) & 0xFFFFFFFFFFFFFFFF
         data = bytes(data)
         self._check(addr, len(data))
         ctypes.memmove(self._base + addr, data, len(data))
 
     def view(self, addr: int, length: int) -> memoryview:
+        self = self._resolve(addr)
+        addr = int(addr) & 0xFFFFFFFFFFFFFFFF
         self._check(addr, length)
         return memoryview((ctypes.c_char * length).from_address(self._base + addr)).cast("B")
 
     def cstring(self, addr: int, limit: int) -> bytes:
+        self = self._resolve(addr)
+        addr = int(addr) & 0xFFFFFFFFFFFFFFFF
         self._check(addr, 0)
         if addr >= self._size:
             raise _efault()
@@ -89,6 +101,11 @@ class Slot:
         if not 0 <= nr < NSYSCALLS:
             raise ValueError("syscall number out of range")
         self.table[nr] = (handler, fast)
+
+    def get(self, nr: int) -> tuple[Callable[..., int] | None, int]:
+        if not 0 <= nr < NSYSCALLS:
+            raise ValueError("syscall number out of range")
+        return self.table[nr]
 
     def set_ids(self, pid: int, ppid: int, uid: int, euid: int, gid: int, egid: int) -> None:
         self.ids[FAST_GETPID:FAST_GETEGID + 1] = [pid, ppid, uid, euid, gid, egid]
