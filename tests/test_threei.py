@@ -1,0 +1,115 @@
+"""3i: handlers replace table entries, calls carry per-argument cage ids, memories are
+copied with bounds checks. Cages here are tiny hand-written modules, so the test
+controls exactly which calls they make."""
+
+from __future__ import annotations
+
+import errno
+import os
+
+import pytest
+import wasmtime
+
+import lind
+from lind.threei import ops
+
+# Waits for one byte on stdin, writes memory[100:116] to stdout, exits with getpid().
+_WAITER = """
+(module
+  (import "lind" "syscall" (func $sc (param i32 i64 i64 i64 i64 i64 i64) (result i64)))
+  (memory (export "memory") 1)
+  (data (i32.const 100) "%s")
+  (func (export "_start")
+    (drop (call $sc (i32.const 0) (i64.const 0) (i64.const 200) (i64.const 1)
+                    (i64.const 0) (i64.const 0) (i64.const 0)))
+    (drop (call $sc (i32.const 1) (i64.const 1) (i64.const 100) (i64.const 16)
+                    (i64.const 0) (i64.const 0) (i64.const 0)))
+    (drop (call $sc (i32.const 231)
+                    (call $sc (i32.const 39) (i64.const 0) (i64.const 0) (i64.const 0)
+                              (i64.const 0) (i64.const 0) (i64.const 0))
+                    (i64.const 0) (i64.const 0) (i64.const 0) (i64.const 0) (i64.const 0)))))
+"""
+
+
+def _module(tmp_path, name, text16):
+    assert len(text16) == 16
+    path = tmp_path / f"{name}.wasm"
+    path.write_bytes(wasmtime.wat2wasm(_WAITER % text16))
+    return path
+
+
+class _Waiting:
+    """A cage blocked on its stdin until release(); its stdout is collected."""
+
+    def __init__(self, rt, path, root):
+        self.in_r, self.in_w = os.pipe()
+        self.out_r, self.out_w = os.pipe()
+        self.cage = rt.spawn(path, root=str(root), stdin=self.in_r, stdout=self.out_w)
+        os.close(self.in_r)
+        os.close(self.out_w)
+
+    def release(self):
+        os.write(self.in_w, b"x")
+        os.close(self.in_w)
+        status = self.cage.wait(30)
+        out = os.read(self.out_r, 100)
+        os.close(self.out_r)
+        return status, out
+
+
+def test_handler_replaces_fast_entry_and_deregisters(tmp_path):
+    rt = lind.Runtime()
+    path = _module(tmp_path, "w", "0123456789abcdef")
+    seen = []
+
+    def fake_getpid(cage, *args):
+        seen.append(cage.id)
+        return 42
+
+    a = _Waiting(rt, path, tmp_path)
+    ops.register_handler(rt, None, a.cage.id, 39, 0, ops.python_handle(fake_getpid))
+    status, out = a.release()
+    assert out == b"0123456789abcdef"
+    assert status == 42 << 8 and seen == [a.cage.id]
+
+    b = _Waiting(rt, path, tmp_path)
+    ops.register_handler(rt, None, b.cage.id, 39, 0, ops.python_handle(fake_getpid))
+    ops.register_handler(rt, None, b.cage.id, 39, ops.DEREGISTER, 0)
+    status, _ = b.release()
+    assert status == (b.cage.id & 0xFF) << 8
+
+
+def test_copy_between_cages_and_forwarded_buffer(tmp_path):
+    rt = lind.Runtime()
+    a = _Waiting(rt, _module(tmp_path, "a", "AAAAAAAAAAAAAAAA"), tmp_path)
+    b = _Waiting(rt, _module(tmp_path, "b", "bbbbbbbbbbbbbbbb"), tmp_path)
+    # Sibling cages may not touch each other; the host may.
+    with pytest.raises(OSError) as exc:
+        ops.copy_data_between_cages(rt, a.cage, 100, a.cage.id, 100, b.cage.id, 4, ops.COPY_RAW)
+    assert exc.value.errno == errno.EPERM
+    with pytest.raises(OSError) as exc:
+        ops.copy_data_between_cages(rt, None, 65530, a.cage.id, 100, b.cage.id, 16, ops.COPY_RAW)
+    assert exc.value.errno == errno.EFAULT
+    assert ops.copy_data_between_cages(rt, None, 100, a.cage.id, 104, b.cage.id, 4,
+                                       ops.COPY_RAW) == 4
+    # write(1, <16 bytes of A's memory>, 16) made on behalf of B: lands on B's stdout.
+    n = ops.make_call(rt, b.cage.id, 1, [1, 100, 16, 0, 0, 0],
+                      [b.cage.id, a.cage.id, b.cage.id, b.cage.id, b.cage.id, b.cage.id])
+    assert n == 16
+    _, out_a = a.release()
+    _, out_b = b.release()
+    assert out_a == b"AAAAAAAAAAAAAAAA"
+    assert out_b == b"AAAAAAAAAAAAAAAA" + b"bbbbAAAAbbbbbbbb"
+
+
+def test_table_copy_and_unknown_cage(tmp_path):
+    rt = lind.Runtime()
+    path = _module(tmp_path, "t", "0123456789abcdef")
+    a, b = _Waiting(rt, path, tmp_path), _Waiting(rt, path, tmp_path)
+    ops.register_handler(rt, None, a.cage.id, 39, 0, ops.python_handle(lambda cage, *_: 7))
+    ops.copy_handler_table_to_cage(rt, None, a.cage.id, b.cage.id)
+    assert a.release()[0] == 7 << 8
+    assert b.release()[0] == 7 << 8
+    with pytest.raises(OSError) as exc:
+        ops.make_call(rt, 99999, 39, [0] * 6, [0] * 6)
+    assert exc.value.errno == errno.ESRCH
