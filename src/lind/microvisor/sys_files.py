@@ -142,7 +142,9 @@ def _iovecs(cage, iov: int, iovcnt: int) -> list[memoryview]:
     if not 0 <= iovcnt <= abi.IOV_MAX:
         raise _err(errno.EINVAL)
     raw = cage.mem.read(iov, iovcnt * abi.IOVEC.size)
-    return [cage.mem.view(base, length) for base, length in abi.IOVEC.iter_unpack(raw)]
+    # Buffers live in the same memory as the array that names them.
+    memory = getattr(iov, "memory", cage.mem)
+    return [memory.view(base, length) for base, length in abi.IOVEC.iter_unpack(raw)]
 
 
 def sys_readv(cage, fd, iov, iovcnt, *_):
