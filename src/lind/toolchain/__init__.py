@@ -1,0 +1,1 @@
+"""Lind's C toolchain: `lind cc`, the guest libc sysroot and Asyncify."""

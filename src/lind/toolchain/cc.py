@@ -1,0 +1,254 @@
+"""`lind cc`: a C compiler driver for Lind cages.
+
+Used like cc:
+
+    lind cc [-O2] [-g] [-I..] [-D..] [-L..] [-l..] [-c] SRC... [-o OUT]
+
+Compiling runs zig's clang for wasm32 against the lind guest sysroot
+(musl for the wasm32-lind architecture, see sysroot.py); linking runs
+wasm-ld with the sysroot's start file and libraries and produces one
+WebAssembly module whose only imports come from module "lind".
+
+Like cc, the default is no optimisation (-O0) and no debug info; -O and -g
+work as usual.  Without -o a program is written to `a.out` (a .wasm file).
+
+Libraries that are part of libc on Linux (-lc -lm -lpthread -lrt -ldl
+-lutil -lcrypt -lxnet -lresolv) are accepted and ignored: libc.a has it all.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from . import sysroot as _sysroot
+from . import zig
+
+#: Stack size of a cage's main thread.
+STACK_SIZE = 1 << 20
+
+LIBC_PARTS = {"c", "m", "pthread", "rt", "dl", "util", "crypt", "xnet", "resolv"}
+
+#: options whose value is the next argument when not attached
+_COMPILE_ARG_OPTS = {
+    "-I", "-D", "-U", "-include", "-imacros", "-isystem", "-idirafter", "-iquote",
+    "-iprefix", "-iwithprefix", "-x", "-MF", "-MT", "-MQ", "-Xclang", "-std", "-arch",
+}
+_LINK_ARG_OPTS = {"-L", "-l", "-Xlinker", "-e", "-u"}
+
+_SOURCE_SUFFIXES = {".c", ".i", ".s", ".S", ".cc", ".cpp", ".cxx", ".C", ".c++"}
+_STOP_BEFORE_LINK = {"-c", "-S", "-E", "-M", "-MM", "-fsyntax-only"}
+
+
+class CompileError(RuntimeError):
+    """Raised by compile_program(); .output holds what the compiler printed."""
+
+    def __init__(self, message: str, output: str = "", returncode: int = 1) -> None:
+        super().__init__(message)
+        self.output = output
+        self.returncode = returncode
+
+
+@dataclass
+class _Command:
+    compile_opts: list[str] = field(default_factory=list)
+    #: sources to compile, and their position among the link items
+    sources: list[str] = field(default_factory=list)
+    #: objects, archives, -l/-L and linker options, in command-line order;
+    #: a source is recorded as ("src", index)
+    link_items: list[tuple[str, str | int]] = field(default_factory=list)
+    output: str | None = None
+    stop: str | None = None  # -c, -S, -E ...
+    nostartfiles: bool = False
+    nodefaultlibs: bool = False
+    info_only: bool = False  # --version, -v without inputs, -###
+    has_debug: bool = False
+
+
+def _parse(argv: Sequence[str]) -> _Command:
+    cmd = _Command()
+    args = list(argv)
+    i = 0
+    while i < len(args):
+        a = args[i]
+        nxt = args[i + 1] if i + 1 < len(args) else None
+
+        def take_value() -> str:
+            nonlocal i
+            if nxt is None:
+                raise CompileError(f"lind cc: missing argument to '{a}'")
+            i += 1
+            return nxt
+
+        if a == "-o":
+            cmd.output = take_value()
+        elif a.startswith("-o") and len(a) > 2:
+            cmd.output = a[2:]
+        elif a in _STOP_BEFORE_LINK:
+            cmd.stop = a
+            cmd.compile_opts.append(a)
+        elif a in ("--version", "-###", "--help", "-print-search-dirs", "-dumpversion"):
+            cmd.info_only = True
+            cmd.compile_opts.append(a)
+        elif a == "-l":
+            lib = take_value()
+            if lib not in LIBC_PARTS:
+                cmd.link_items.append(("opt", "-l" + lib))
+        elif a.startswith("-l"):
+            if a[2:] not in LIBC_PARTS:
+                cmd.link_items.append(("opt", a))
+        elif a == "-L":
+            cmd.link_items.append(("opt", "-L" + take_value()))
+        elif a.startswith("-L"):
+            cmd.link_items.append(("opt", a))
+        elif a.startswith("-Wl,"):
+            cmd.link_items.extend(("opt", x) for x in a[4:].split(",") if x)
+        elif a == "-Xlinker":
+            cmd.link_items.append(("opt", take_value()))
+        elif a in ("-e", "-u"):
+            cmd.link_items.append(("opt", a))
+            cmd.link_items.append(("opt", take_value()))
+        elif a == "-nostartfiles":
+            cmd.nostartfiles = True
+        elif a in ("-nodefaultlibs", "-nolibc"):
+            cmd.nodefaultlibs = True
+        elif a == "-nostdlib":
+            cmd.nostartfiles = cmd.nodefaultlibs = True
+        elif a in ("-static", "-rdynamic", "-no-pie", "-pie", "-s"):
+            pass  # a cage is always one static module
+        elif a == "-pthread":
+            cmd.compile_opts.append("-D_REENTRANT")
+        elif a in _COMPILE_ARG_OPTS:
+            cmd.compile_opts += [a, take_value()]
+        elif a.startswith("-"):
+            if a.startswith("-g") and a != "-g0":
+                cmd.has_debug = True
+            cmd.compile_opts.append(a)
+        else:
+            suffix = Path(a).suffix
+            if suffix in _SOURCE_SUFFIXES:
+                cmd.link_items.append(("src", len(cmd.sources)))
+                cmd.sources.append(a)
+            else:
+                cmd.link_items.append(("file", a))
+        i += 1
+    return cmd
+
+
+def _compile_base(sysroot: Path) -> list[str]:
+    return [
+        str(zig.zig_exe()), "cc", "-target", _sysroot.TARGET,
+        *_sysroot.guest_include_flags(sysroot),
+        *_sysroot.GUEST_DEFINES,
+        # zig's clang defaults differ from cc's: no debug info unless -g,
+        # no UBSan runtime checks (there is no UBSan runtime for cages).
+        "-g0", "-fno-sanitize=all",
+    ]
+
+
+def link_flags() -> list[str]:
+    """wasm-ld options every cage program gets."""
+    return [
+        "--export=__heap_base",
+        "--export=__data_end",
+        "-z", f"stack-size={STACK_SIZE}",
+        "--stack-first",
+        "--gc-sections",
+    ]
+
+
+def _run(argv: list[str], capture: bool) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        argv,
+        env=zig.zig_env(),
+        stdout=subprocess.PIPE if capture else None,
+        stderr=subprocess.STDOUT if capture else None,
+        text=True,
+    )
+
+
+def _driver(argv: Sequence[str], capture: bool) -> tuple[int, str]:
+    """Run one `lind cc` command; returns (status, captured output)."""
+    cmd = _parse(argv)
+    output_parts: list[str] = []
+
+    def run(args: list[str]) -> int:
+        r = _run(args, capture)
+        if capture and r.stdout:
+            output_parts.append(r.stdout)
+        return r.returncode
+
+    if not cmd.sources and not cmd.link_items:
+        if cmd.info_only or "-v" in cmd.compile_opts:
+            return run([str(zig.zig_exe()), "cc", "-target", _sysroot.TARGET,
+                        *cmd.compile_opts]), "".join(output_parts)
+        return 1, "lind cc: no input files\n"
+
+    root = _sysroot.ensure_sysroot()
+    base = _compile_base(root) + cmd.compile_opts
+
+    if cmd.stop or cmd.info_only:
+        out = ["-o", cmd.output] if cmd.output else []
+        return run(base + cmd.sources + out), "".join(output_parts)
+
+    # Compile and link.
+    output = cmd.output or "a.out"
+    with tempfile.TemporaryDirectory(prefix="lind-cc-") as tmp:
+        objects: list[str] = []
+        for n, src in enumerate(cmd.sources):
+            obj = os.path.join(tmp, f"{n}-{Path(src).stem}.o")
+            status = run(base + ["-c", src, "-o", obj])
+            if status != 0:
+                return status, "".join(output_parts)
+            objects.append(obj)
+
+        head, tail = _sysroot.link_inputs(root)
+        ld = [str(zig.zig_exe()), "wasm-ld", *link_flags()]
+        if not cmd.has_debug:
+            ld.append("--strip-debug")
+        if not cmd.nostartfiles:
+            ld += head
+        for kind, value in cmd.link_items:
+            ld.append(objects[value] if kind == "src" else value)  # type: ignore[index]
+        if not cmd.nodefaultlibs:
+            ld += tail
+        ld += ["-o", output]
+        return run(ld), "".join(output_parts)
+
+
+def main(argv: Sequence[str]) -> int:
+    """Entry point of `lind cc`; diagnostics go to stderr, never a traceback
+    for a user error."""
+    try:
+        status, text = _driver(argv, capture=False)
+    except CompileError as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    except _sysroot.SysrootBuildError as exc:
+        print(f"lind cc: could not build the guest libc: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+    if text:
+        print(text, end="", file=sys.stderr)
+    return status
+
+
+def compile_program(
+    sources: Sequence[str | os.PathLike], output: str | os.PathLike, extra_flags: Sequence[str] = ()
+) -> None:
+    """Compile and link C sources into one cage module; raise CompileError
+    (with the compiler's output) on failure."""
+    argv = [*map(str, extra_flags), *map(str, sources), "-o", str(output)]
+    status, text = _driver(argv, capture=True)
+    if status != 0:
+        raise CompileError(f"lind cc failed (status {status}):\n{text}", text, status)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,10 @@
+/* wasm32-lind: struct itimerval is two 64-bit struct timeval, the x86_64
+ * kernel layout, so it is passed through unchanged. */
+#include <sys/time.h>
+#include "syscall.h"
+
+int setitimer(int which, const struct itimerval *restrict new,
+	struct itimerval *restrict old)
+{
+	return syscall(SYS_setitimer, which, new, old);
+}

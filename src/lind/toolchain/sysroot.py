@@ -1,0 +1,375 @@
+"""The guest sysroot: musl ported to the "wasm32-lind" architecture.
+
+`ensure_sysroot()` returns a directory with
+
+    include/              headers a cage program compiles against
+    lib/crt1.o            the program entry point (_start)
+    lib/libc.a            musl's C sources + the lind guest layer (guest/src)
+    lib/libzigc.a         zig's Zig-written libc pieces (string.h, ctype.h, ...)
+    lib/libcompiler_rt.a  compiler builtins (128-bit long double, ...) and
+                          the math functions zig keeps there
+    manifest.json         what was built, from what, and how long it took
+
+It is built on first use from sources that ship inside the `ziglang`
+package plus `guest/` in this package, and cached under
+`$LIND_CACHE/sysroot-<key>` (default `~/.cache/lind`), where the key hashes
+the guest sources, this file and the zig version.  A build happens in a
+temporary directory renamed into place when complete, under a file lock, so
+concurrent first uses build once.
+
+How the architecture is assembled (see guest/README.md for the ABI):
+
+* Headers start from zig's generated musl headers for riscv32 (ILP32,
+  little endian, 64-bit time_t, 128-bit long double, like wasm32), with
+  `_Addr`/`_Reg` changed from int to long (clang's wasm32 size_t is
+  unsigned long), the lind overrides in guest/arch/wasm32/bits on top, and
+  bits/syscall.h taken from x86_64: Linux x86_64 system-call numbers are the
+  Lind contract.
+* C sources are all of `musl/src/*/*.c` (no per-architecture
+  subdirectories: those are assembly or tuned for real CPUs), where a file
+  of the same relative path under guest/src replaces musl's, plus the
+  guest-only files under guest/src; guest/exclude.txt lists what is left out
+  and why.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import contextlib
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from . import zig
+
+GUEST = Path(__file__).resolve().parent / "guest"
+ARCH_DIR = GUEST / "arch" / "wasm32"
+OVERLAY_INCLUDE = GUEST / "include"
+
+#: clang target for guest C code.  The Linux OS gives hosted-C semantics and
+#: predefines __linux__/__unix__ (a cage looks like Linux to the program);
+#: zig provides no libc for it, so nothing of zig's own libc is used.
+TARGET = "wasm32-linux-musl"
+#: compiler-rt is built freestanding (it needs no OS).
+RT_TARGET = "wasm32-freestanding"
+#: zig's generated musl headers we start from (closest ABI to wasm32).
+BASE_ARCH = "riscv32"
+#: whose system-call numbers the guest uses.
+SYSCALL_ARCH = "x86_64"
+
+#: Bump to force a rebuild when the build recipe changes in a way the
+#: hashed inputs do not show.
+RECIPE_VERSION = 1
+
+#: Defines every guest translation unit sees (user programs and libc).
+GUEST_DEFINES = ["-D__lind__=1"]
+
+MUSL_CFLAGS = [
+    "-std=c99",
+    "-ffreestanding",
+    "-D_XOPEN_SOURCE=700",
+    "-O2",
+    "-g0",
+    "-fno-sanitize=all",
+    "-fno-stack-protector",
+    "-ffunction-sections",
+    "-fdata-sections",
+    "-frounding-math",
+    "-w",
+    "-Werror=implicit-function-declaration",
+    "-Werror=implicit-int",
+    "-Werror=int-conversion",
+    "-Werror=incompatible-pointer-types",
+]
+
+
+class SysrootBuildError(RuntimeError):
+    """Building the guest libc failed (a bug in Lind, not in the user's code)."""
+
+
+# --------------------------------------------------------------------------
+# inputs
+
+
+def _guest_files() -> list[Path]:
+    """Files that determine the built libc (the header overlay does not)."""
+    files = []
+    for p in sorted(GUEST.rglob("*")):
+        if p.is_file() and OVERLAY_INCLUDE not in p.parents and "__pycache__" not in p.parts:
+            files.append(p)
+    return files
+
+
+def sysroot_key() -> str:
+    h = hashlib.sha256()
+    h.update(f"recipe {RECIPE_VERSION}\n".encode())
+    h.update(f"zig {zig.zig_version()}\n".encode())
+    h.update(Path(__file__).read_bytes())
+    for p in _guest_files():
+        h.update(str(p.relative_to(GUEST)).encode() + b"\0")
+        h.update(p.read_bytes() + b"\0")
+    return h.hexdigest()[:16]
+
+
+def _excluded() -> dict[str, str]:
+    """guest/exclude.txt: `src/dir/file.c   reason` per line, # comments."""
+    out = {}
+    for line in (GUEST / "exclude.txt").read_text().splitlines():
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        name, _, reason = line.partition(" ")
+        out[name] = reason.strip()
+    return out
+
+
+def libc_sources() -> dict[str, Path]:
+    """Relative name (src/stdio/printf.c) -> file to compile."""
+    sources: dict[str, Path] = {}
+    src = zig.musl_dir() / "src"
+    for d in sorted(src.iterdir()):
+        if d.is_dir() and d.name != "include":
+            for f in sorted(d.glob("*.c")):
+                sources[f"src/{d.name}/{f.name}"] = f
+    for f in sorted((GUEST / "src").rglob("*.c")):
+        sources["src/" + f.relative_to(GUEST / "src").as_posix()] = f
+    for name in _excluded():
+        sources.pop(name, None)
+    return sources
+
+
+# --------------------------------------------------------------------------
+# headers
+
+
+def install_headers(include: Path) -> None:
+    inc = zig.libc_include_dir()
+    shutil.copytree(inc / "generic-musl", include)
+    shutil.copytree(inc / f"{BASE_ARCH}-linux-musl", include, dirs_exist_ok=True)
+    shutil.copytree(ARCH_DIR / "bits", include / "bits", dirs_exist_ok=True)
+
+    alltypes = (inc / f"{BASE_ARCH}-linux-musl" / "bits" / "alltypes.h").read_text()
+    for old, new in (("#define _Addr int\n", "#define _Addr long\n"),
+                     ("#define _Reg int\n", "#define _Reg long\n")):
+        if old not in alltypes:
+            raise SysrootBuildError(f"unexpected {BASE_ARCH} alltypes.h: no {old.strip()!r}")
+        alltypes = alltypes.replace(old, new)
+    (include / "bits" / "alltypes.h").write_text(
+        f"/* wasm32-lind: generated from zig's {BASE_ARCH}-linux-musl bits/alltypes.h,\n"
+        " * with pointer-sized types spelled long as clang's wasm32 target does. */\n"
+        + alltypes
+    )
+    syscalls = (inc / f"{SYSCALL_ARCH}-linux-musl" / "bits" / "syscall.h").read_text()
+    (include / "bits" / "syscall.h").write_text(
+        f"/* wasm32-lind: generated from zig's {SYSCALL_ARCH}-linux-musl bits/syscall.h:\n"
+        " * Lind system calls use the Linux x86_64 numbers. */\n" + syscalls
+    )
+
+
+# --------------------------------------------------------------------------
+# flags shared with the driver
+
+
+def guest_include_flags(sysroot: Path) -> list[str]:
+    """Header search path for cage programs: the lind overlay first, then the
+    musl sysroot, then clang's builtin headers (stdatomic.h, intrinsics)."""
+    return [
+        "-nostdinc",
+        "-isystem", str(OVERLAY_INCLUDE),
+        "-isystem", str(sysroot / "include"),
+        "-idirafter", str(zig.clang_builtin_include()),
+    ]
+
+
+def link_inputs(sysroot: Path) -> tuple[list[str], list[str]]:
+    """(objects that go before the user's, archives that go after)."""
+    lib = sysroot / "lib"
+    return (
+        [str(lib / "crt1.o")],
+        [str(lib / "libc.a"), str(lib / "libzigc.a"), str(lib / "libcompiler_rt.a")],
+    )
+
+
+# --------------------------------------------------------------------------
+# building
+
+
+class _Progress:
+    def __init__(self, total: int, enabled: bool) -> None:
+        self.total = total
+        self.done = 0
+        self.enabled = enabled
+        self.tty = enabled and sys.stderr.isatty()
+        self.last_pct = -1
+
+    def step(self) -> None:
+        self.done += 1
+        if not self.enabled:
+            return
+        msg = f"lind: building guest libc (first use, ~2 min) {self.done}/{self.total}"
+        if self.tty:
+            end = "\n" if self.done == self.total else ""
+            print("\r" + msg, end=end, file=sys.stderr, flush=True)
+        else:
+            pct = self.done * 10 // self.total
+            if pct != self.last_pct:
+                self.last_pct = pct
+                print(msg, file=sys.stderr, flush=True)
+
+
+def _run(cmd: list[str], cwd: Path | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, env=zig.zig_env())
+
+
+def _compile_libc_file(src: Path, obj: Path, include: Path) -> str | None:
+    musl = zig.musl_dir()
+    cmd = [
+        str(zig.zig_exe()), "cc", "-target", TARGET, "-nostdinc",
+        *MUSL_CFLAGS, *GUEST_DEFINES,
+        "-I", str(ARCH_DIR),
+        "-I", str(musl / "src" / "include"),
+        "-I", str(musl / "src" / "internal"),
+        "-I", str(include),
+        "-idirafter", str(musl / "arch" / "generic"),
+        "-c", str(src), "-o", str(obj),
+    ]
+    r = _run(cmd)
+    if r.returncode != 0:
+        return f"{src}:\n{r.stderr}"
+    return None
+
+
+def _build_zigc(work: Path, out: Path) -> str | None:
+    """zig's Zig-written libc pieces, rooted at guest/zigc/c.zig."""
+    root = work / "zigc"
+    root.mkdir()
+    shutil.copy(GUEST / "zigc" / "c.zig", root / "c.zig")
+    try:
+        os.symlink(zig.zig_lib() / "c", root / "c", target_is_directory=True)
+    except OSError:
+        shutil.copytree(zig.zig_lib() / "c", root / "c")
+    cmd = [
+        str(zig.zig_exe()), "build-lib", "c.zig", "-target", "wasm32-wasi-musl", "-lc",
+        "-OReleaseFast", "-fstrip", "--name", "zigc", f"-femit-bin={out}",
+    ]
+    r = _run(cmd, cwd=root)
+    return None if r.returncode == 0 else f"zigc:\n{r.stderr}"
+
+
+def _build_compiler_rt(out: Path) -> str | None:
+    cmd = [
+        str(zig.zig_exe()), "build-lib", str(zig.zig_lib() / "compiler_rt.zig"),
+        "-target", RT_TARGET, "-OReleaseFast", "-fstrip", "--name", "compiler_rt",
+        f"-femit-bin={out}",
+    ]
+    r = _run(cmd)
+    return None if r.returncode == 0 else f"compiler_rt:\n{r.stderr}"
+
+
+def _compile_crt(include: Path, out: Path) -> str | None:
+    cmd = [
+        str(zig.zig_exe()), "cc", "-target", TARGET, "-nostdinc", "-isystem", str(include),
+        *GUEST_DEFINES, "-O2", "-g0", "-fno-sanitize=all",
+        "-c", str(GUEST / "crt" / "crt1.c"), "-o", str(out),
+    ]
+    r = _run(cmd)
+    return None if r.returncode == 0 else f"crt1.c:\n{r.stderr}"
+
+
+def build_sysroot(
+    dest: Path, *, progress: bool = True, jobs: int | None = None, key: str | None = None
+) -> dict:
+    """Build a complete sysroot into `dest` (which must not exist)."""
+    start = time.monotonic()
+    dest.mkdir(parents=True)
+    include = dest / "include"
+    lib = dest / "lib"
+    lib.mkdir()
+    install_headers(include)
+
+    sources = libc_sources()
+    objdir = dest / "obj"
+    objdir.mkdir()
+    objects: list[str] = []
+    errors: list[str] = []
+    bar = _Progress(len(sources) + 3, progress)
+    jobs = jobs or os.cpu_count() or 1
+    with concurrent.futures.ThreadPoolExecutor(max_workers=jobs) as pool:
+        futs = [
+            pool.submit(_build_zigc, dest, lib / "libzigc.a"),
+            pool.submit(_build_compiler_rt, lib / "libcompiler_rt.a"),
+            pool.submit(_compile_crt, include, lib / "crt1.o"),
+        ]
+        for name, src in sources.items():
+            obj = name.removeprefix("src/").removesuffix(".c").replace("/", "__") + ".o"
+            objects.append(obj)
+            futs.append(pool.submit(_compile_libc_file, src, objdir / obj, include))
+        for fut in concurrent.futures.as_completed(futs):
+            err = fut.result()
+            if err:
+                errors.append(err)
+            bar.step()
+    if errors:
+        shown = "\n".join(errors[:5])
+        raise SysrootBuildError(f"{len(errors)} guest libc part(s) failed to build:\n{shown}")
+
+    r = _run([str(zig.zig_exe()), "ar", "rcs", str(lib / "libc.a"), *sorted(objects)], cwd=objdir)
+    if r.returncode != 0:
+        raise SysrootBuildError(f"archiving libc.a failed:\n{r.stderr}")
+    shutil.rmtree(objdir)
+    shutil.rmtree(dest / "zigc", ignore_errors=True)
+
+    manifest = {
+        "key": key or dest.name,
+        "zig": zig.zig_version(),
+        "target": "wasm32-lind",
+        "libc_files": len(sources),
+        "build_seconds": round(time.monotonic() - start, 1),
+    }
+    (dest / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
+    return manifest
+
+
+@contextlib.contextmanager
+def _file_lock(path: Path):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a+") as f:
+        try:
+            import fcntl
+        except ImportError:  # pragma: no cover - non-POSIX host
+            yield
+            return
+        fcntl.flock(f, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
+
+
+def sysroot_path() -> Path:
+    return zig.cache_root() / f"sysroot-{sysroot_key()}"
+
+
+def ensure_sysroot(*, progress: bool = True) -> Path:
+    """Return the guest sysroot, building it first if needed."""
+    final = sysroot_path()
+    if (final / "manifest.json").is_file():
+        return final
+    with _file_lock(final.with_name(final.name + ".lock")):
+        if (final / "manifest.json").is_file():
+            return final
+        tmp = Path(tempfile.mkdtemp(prefix=f".tmp-{final.name}-", dir=final.parent))
+        try:
+            build_sysroot(tmp / "root", progress=progress, key=final.name)
+            if final.exists():  # a broken leftover without a manifest
+                shutil.rmtree(final)
+            os.rename(tmp / "root", final)
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+    return final
