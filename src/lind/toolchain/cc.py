@@ -36,8 +36,23 @@ LIBC_PARTS = {"c", "m", "pthread", "rt", "dl", "util", "crypt", "xnet", "resolv"
 
 #: options whose value is the next argument when not attached
 _COMPILE_ARG_OPTS = {
-    "-I", "-D", "-U", "-include", "-imacros", "-isystem", "-idirafter", "-iquote",
-    "-iprefix", "-iwithprefix", "-x", "-MF", "-MT", "-MQ", "-Xclang", "-std", "-arch",
+    "-I",
+    "-D",
+    "-U",
+    "-include",
+    "-imacros",
+    "-isystem",
+    "-idirafter",
+    "-iquote",
+    "-iprefix",
+    "-iwithprefix",
+    "-x",
+    "-MF",
+    "-MT",
+    "-MQ",
+    "-Xclang",
+    "-std",
+    "-arch",
 }
 _LINK_ARG_OPTS = {"-L", "-l", "-Xlinker", "-e", "-u"}
 
@@ -76,14 +91,13 @@ def _parse(argv: Sequence[str]) -> _Command:
     i = 0
     while i < len(args):
         a = args[i]
-        nxt = args[i + 1] if i + 1 < len(args) else None
 
-        def take_value() -> str:
+        def take_value(opt: str = a) -> str:
             nonlocal i
-            if nxt is None:
-                raise CompileError(f"lind cc: missing argument to '{a}'")
+            if i + 1 >= len(args):
+                raise CompileError(f"lind cc: missing argument to '{opt}'")
             i += 1
-            return nxt
+            return args[i]
 
         if a == "-o":
             cmd.output = take_value()
@@ -142,12 +156,16 @@ def _parse(argv: Sequence[str]) -> _Command:
 
 def _compile_base(sysroot: Path) -> list[str]:
     return [
-        str(zig.zig_exe()), "cc", "-target", _sysroot.TARGET,
+        str(zig.zig_exe()),
+        "cc",
+        "-target",
+        _sysroot.TARGET,
         *_sysroot.guest_include_flags(sysroot),
         *_sysroot.GUEST_DEFINES,
         # zig's clang defaults differ from cc's: no debug info unless -g,
         # no UBSan runtime checks (there is no UBSan runtime for cages).
-        "-g0", "-fno-sanitize=all",
+        "-g0",
+        "-fno-sanitize=all",
     ]
 
 
@@ -156,7 +174,8 @@ def link_flags() -> list[str]:
     return [
         "--export=__heap_base",
         "--export=__data_end",
-        "-z", f"stack-size={STACK_SIZE}",
+        "-z",
+        f"stack-size={STACK_SIZE}",
         "--stack-first",
         "--gc-sections",
     ]
@@ -185,8 +204,9 @@ def _driver(argv: Sequence[str], capture: bool) -> tuple[int, str]:
 
     if not cmd.sources and not cmd.link_items:
         if cmd.info_only or "-v" in cmd.compile_opts:
-            return run([str(zig.zig_exe()), "cc", "-target", _sysroot.TARGET,
-                        *cmd.compile_opts]), "".join(output_parts)
+            return run([str(zig.zig_exe()), "cc", "-target", _sysroot.TARGET, *cmd.compile_opts]), "".join(
+                output_parts
+            )
         return 1, "lind cc: no input files\n"
 
     root = _sysroot.ensure_sysroot()

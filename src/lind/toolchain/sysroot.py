@@ -155,15 +155,16 @@ def install_headers(include: Path) -> None:
     shutil.copytree(ARCH_DIR / "bits", include / "bits", dirs_exist_ok=True)
 
     alltypes = (inc / f"{BASE_ARCH}-linux-musl" / "bits" / "alltypes.h").read_text()
-    for old, new in (("#define _Addr int\n", "#define _Addr long\n"),
-                     ("#define _Reg int\n", "#define _Reg long\n")):
+    for old, new in (
+        ("#define _Addr int\n", "#define _Addr long\n"),
+        ("#define _Reg int\n", "#define _Reg long\n"),
+    ):
         if old not in alltypes:
             raise SysrootBuildError(f"unexpected {BASE_ARCH} alltypes.h: no {old.strip()!r}")
         alltypes = alltypes.replace(old, new)
     (include / "bits" / "alltypes.h").write_text(
         f"/* wasm32-lind: generated from zig's {BASE_ARCH}-linux-musl bits/alltypes.h,\n"
-        " * with pointer-sized types spelled long as clang's wasm32 target does. */\n"
-        + alltypes
+        " * with pointer-sized types spelled long as clang's wasm32 target does. */\n" + alltypes
     )
     syscalls = (inc / f"{SYSCALL_ARCH}-linux-musl" / "bits" / "syscall.h").read_text()
     (include / "bits" / "syscall.h").write_text(
@@ -181,9 +182,12 @@ def guest_include_flags(sysroot: Path) -> list[str]:
     musl sysroot, then clang's builtin headers (stdatomic.h, intrinsics)."""
     return [
         "-nostdinc",
-        "-isystem", str(OVERLAY_INCLUDE),
-        "-isystem", str(sysroot / "include"),
-        "-idirafter", str(zig.clang_builtin_include()),
+        "-isystem",
+        str(OVERLAY_INCLUDE),
+        "-isystem",
+        str(sysroot / "include"),
+        "-idirafter",
+        str(zig.clang_builtin_include()),
     ]
 
 
@@ -230,14 +234,27 @@ def _run(cmd: list[str], cwd: Path | None = None) -> subprocess.CompletedProcess
 def _compile_libc_file(src: Path, obj: Path, include: Path) -> str | None:
     musl = zig.musl_dir()
     cmd = [
-        str(zig.zig_exe()), "cc", "-target", TARGET, "-nostdinc",
-        *MUSL_CFLAGS, *GUEST_DEFINES,
-        "-I", str(ARCH_DIR),
-        "-I", str(musl / "src" / "include"),
-        "-I", str(musl / "src" / "internal"),
-        "-I", str(include),
-        "-idirafter", str(musl / "arch" / "generic"),
-        "-c", str(src), "-o", str(obj),
+        str(zig.zig_exe()),
+        "cc",
+        "-target",
+        TARGET,
+        "-nostdinc",
+        *MUSL_CFLAGS,
+        *GUEST_DEFINES,
+        "-I",
+        str(ARCH_DIR),
+        "-I",
+        str(musl / "src" / "include"),
+        "-I",
+        str(musl / "src" / "internal"),
+        "-I",
+        str(include),
+        "-idirafter",
+        str(musl / "arch" / "generic"),
+        "-c",
+        str(src),
+        "-o",
+        str(obj),
     ]
     r = _run(cmd)
     if r.returncode != 0:
@@ -255,8 +272,17 @@ def _build_zigc(work: Path, out: Path) -> str | None:
     except OSError:
         shutil.copytree(zig.zig_lib() / "c", root / "c")
     cmd = [
-        str(zig.zig_exe()), "build-lib", "c.zig", "-target", "wasm32-wasi-musl", "-lc",
-        "-OReleaseFast", "-fstrip", "--name", "zigc", f"-femit-bin={out}",
+        str(zig.zig_exe()),
+        "build-lib",
+        "c.zig",
+        "-target",
+        "wasm32-wasi-musl",
+        "-lc",
+        "-OReleaseFast",
+        "-fstrip",
+        "--name",
+        "zigc",
+        f"-femit-bin={out}",
     ]
     r = _run(cmd, cwd=root)
     return None if r.returncode == 0 else f"zigc:\n{r.stderr}"
@@ -264,8 +290,15 @@ def _build_zigc(work: Path, out: Path) -> str | None:
 
 def _build_compiler_rt(out: Path) -> str | None:
     cmd = [
-        str(zig.zig_exe()), "build-lib", str(zig.zig_lib() / "compiler_rt.zig"),
-        "-target", RT_TARGET, "-OReleaseFast", "-fstrip", "--name", "compiler_rt",
+        str(zig.zig_exe()),
+        "build-lib",
+        str(zig.zig_lib() / "compiler_rt.zig"),
+        "-target",
+        RT_TARGET,
+        "-OReleaseFast",
+        "-fstrip",
+        "--name",
+        "compiler_rt",
         f"-femit-bin={out}",
     ]
     r = _run(cmd)
@@ -274,9 +307,21 @@ def _build_compiler_rt(out: Path) -> str | None:
 
 def _compile_crt(include: Path, out: Path) -> str | None:
     cmd = [
-        str(zig.zig_exe()), "cc", "-target", TARGET, "-nostdinc", "-isystem", str(include),
-        *GUEST_DEFINES, "-O2", "-g0", "-fno-sanitize=all",
-        "-c", str(GUEST / "crt" / "crt1.c"), "-o", str(out),
+        str(zig.zig_exe()),
+        "cc",
+        "-target",
+        TARGET,
+        "-nostdinc",
+        "-isystem",
+        str(include),
+        *GUEST_DEFINES,
+        "-O2",
+        "-g0",
+        "-fno-sanitize=all",
+        "-c",
+        str(GUEST / "crt" / "crt1.c"),
+        "-o",
+        str(out),
     ]
     r = _run(cmd)
     return None if r.returncode == 0 else f"crt1.c:\n{r.stderr}"

@@ -1,0 +1,356 @@
+"""`lind cc`, the wasm32-lind guest sysroot and Asyncify: real compiles.
+
+The first test run builds the guest libc (about half a minute on two
+cores); later runs reuse the cached sysroot.
+"""
+
+from __future__ import annotations
+
+import json
+import textwrap
+from pathlib import Path
+
+import pytest
+import wasmtime
+
+from lind.toolchain import cc, sysroot
+from lind.toolchain.asyncify import LIND_UNWIND_IMPORTS, run_asyncify
+
+
+@pytest.fixture(scope="session")
+def guest_sysroot() -> Path:
+    return sysroot.ensure_sysroot()
+
+
+@pytest.fixture
+def src(tmp_path: Path):
+    def write(name: str, text: str) -> Path:
+        p = tmp_path / name
+        p.write_text(textwrap.dedent(text))
+        return p
+
+    return write
+
+
+def module_of(path: Path) -> wasmtime.Module:
+    return wasmtime.Module.from_file(wasmtime.Engine(), str(path))
+
+
+def imports_of(path: Path) -> list[tuple[str, str]]:
+    return [(i.module, i.name) for i in module_of(path).imports]
+
+
+def exports_of(path: Path) -> set[str]:
+    return {e.name for e in module_of(path).exports}
+
+
+HELLO = """
+    #include <stdio.h>
+    int main(int argc, char **argv) {
+        printf("hello from %s (%d args)\\n", argv[0], argc);
+        return 0;
+    }
+"""
+
+
+def test_sysroot_layout_and_cache(guest_sysroot: Path) -> None:
+    for rel in (
+        "include/stdio.h",
+        "include/bits/syscall.h",
+        "include/bits/alltypes.h",
+        "lib/crt1.o",
+        "lib/libc.a",
+        "lib/libzigc.a",
+        "lib/libcompiler_rt.a",
+    ):
+        assert (guest_sysroot / rel).is_file(), rel
+    manifest = json.loads((guest_sysroot / "manifest.json").read_text())
+    assert manifest["key"] == guest_sysroot.name
+    # cached: asking again neither rebuilds nor moves it
+    assert sysroot.ensure_sysroot() == guest_sysroot
+    # Linux x86_64 system-call numbers are the contract
+    syscalls = (guest_sysroot / "include/bits/syscall.h").read_text()
+    for name, nr in (
+        ("read", 0),
+        ("write", 1),
+        ("brk", 12),
+        ("fork", 57),
+        ("exit_group", 231),
+        ("newfstatat", 262),
+    ):
+        assert f"#define __NR_{name}" in syscalls
+        assert any(
+            line.split()[-1] == str(nr)
+            for line in syscalls.splitlines()
+            if line.startswith(f"#define __NR_{name} ") or line.startswith(f"#define __NR_{name}\t")
+        ), name
+
+
+def test_hello_links_to_a_module_importing_only_lind(tmp_path: Path, src) -> None:
+    out = tmp_path / "hello.wasm"
+    cc.compile_program([src("hello.c", HELLO)], out)
+    imports = imports_of(out)
+    assert imports, "a program makes system calls"
+    assert {m for m, _ in imports} == {"lind"}
+    assert ("lind", "syscall") in imports
+    assert {"memory", "_start", "__heap_base"} <= exports_of(out)
+
+
+def test_import_signatures(tmp_path: Path, src) -> None:
+    out = tmp_path / "hello.wasm"
+    cc.compile_program([src("hello.c", HELLO)], out)
+    types = {i.name: i.type for i in module_of(out).imports}
+    sc = types["syscall"]
+    assert [str(t) for t in sc.params] == ["i32"] + ["i64"] * 6
+    assert [str(t) for t in sc.results] == ["i64"]
+    for name in ("args_sizes_get", "args_get", "environ_sizes_get", "environ_get"):
+        assert [str(t) for t in types[name].params] == ["i32", "i32"]
+        assert [str(t) for t in types[name].results] == ["i32"]
+
+
+def test_stack_comes_first_and_heap_base_is_exported(tmp_path: Path, src) -> None:
+    out = tmp_path / "hello.wasm"
+    cc.compile_program([src("hello.c", HELLO)], out)
+    engine = wasmtime.Engine()
+    store = wasmtime.Store(engine)
+    module = wasmtime.Module.from_file(engine, str(out))
+    linker = wasmtime.Linker(engine)
+    linker.define_unknown_imports_as_traps(module)
+    inst = linker.instantiate(store, module)
+    heap_base = inst.exports(store)["__heap_base"].value(store)
+    assert heap_base > cc.STACK_SIZE  # 1 MiB stack below the data
+
+
+def test_compile_error_is_reported_with_nonzero_status(tmp_path: Path, src, capfd) -> None:
+    bad = src("bad.c", "int main(void) { return undeclared_thing; }\n")
+    status = cc.main([str(bad), "-o", str(tmp_path / "bad.wasm")])
+    err = capfd.readouterr().err
+    assert status != 0
+    assert "undeclared_thing" in err and "error" in err
+    assert "Traceback" not in err
+    assert not (tmp_path / "bad.wasm").exists()
+
+
+def test_compile_program_raises_with_compiler_output(tmp_path: Path, src) -> None:
+    bad = src("bad.c", "int main(void) { return 1 +; }\n")
+    with pytest.raises(cc.CompileError) as info:
+        cc.compile_program([bad], tmp_path / "bad.wasm")
+    assert "expected expression" in info.value.output
+
+
+def test_link_error_names_the_symbol(tmp_path: Path, src, capfd) -> None:
+    prog = src("p.c", "int missing_fn(void);\nint main(void) { return missing_fn(); }\n")
+    status = cc.main([str(prog), "-o", str(tmp_path / "p.wasm")])
+    err = capfd.readouterr().err
+    assert status != 0
+    assert "undefined symbol: missing_fn" in err
+
+
+def test_missing_input_file_no_traceback(tmp_path: Path, capfd) -> None:
+    status = cc.main([str(tmp_path / "nope.c"), "-o", str(tmp_path / "x.wasm")])
+    err = capfd.readouterr().err
+    assert status != 0
+    assert "nope.c" in err
+    assert "Traceback" not in err
+
+
+def test_no_input_files(capfd) -> None:
+    assert cc.main([]) != 0
+    assert "no input files" in capfd.readouterr().err
+
+
+def test_compile_only_then_link(tmp_path: Path, src) -> None:
+    a = src("a.c", "int twice(int x) { return 2 * x; }\n")
+    b = src("b.c", "int twice(int);\nint main(void) { return twice(21) == 42 ? 0 : 1; }\n")
+    assert cc.main(["-c", str(a), "-o", str(tmp_path / "a.o")]) == 0
+    assert cc.main(["-O2", "-c", str(b), "-o", str(tmp_path / "b.o")]) == 0
+    out = tmp_path / "prog.wasm"
+    assert cc.main([str(tmp_path / "a.o"), str(tmp_path / "b.o"), "-o", str(out)]) == 0
+    assert "_start" in exports_of(out)
+
+
+def test_multiple_sources_and_flags(tmp_path: Path, src) -> None:
+    (tmp_path / "inc").mkdir()
+    (tmp_path / "inc" / "conf.h").write_text("#define ANSWER VALUE\n")
+    a = src("a.c", '#include "conf.h"\nint answer(void) { return ANSWER; }\n')
+    b = src(
+        "b.c", "#include <math.h>\nint answer(void);\nint main(void) { return answer() + (int)sqrt(4.0); }\n"
+    )
+    out = tmp_path / "prog.wasm"
+    cc.compile_program(
+        [a, b],
+        out,
+        [
+            "-O2",
+            "-g",
+            "-Wall",
+            "-Werror",
+            "-std=c11",
+            f"-I{tmp_path / 'inc'}",
+            "-DVALUE=40",
+            "-lm",
+            "-lpthread",
+        ],
+    )
+    assert {m for m, _ in imports_of(out)} == {"lind"}
+
+
+def test_archive_and_library_search(tmp_path: Path, src) -> None:
+    from lind.toolchain import zig
+
+    a = src("util.c", "int util(void) { return 7; }\n")
+    obj = tmp_path / "util.o"
+    assert cc.main(["-c", str(a), "-o", str(obj)]) == 0
+    import subprocess
+
+    subprocess.run(
+        [str(zig.zig_exe()), "ar", "rcs", str(tmp_path / "libmyutil.a"), str(obj)],
+        check=True,
+        env=zig.zig_env(),
+    )
+    m = src("m.c", "int util(void);\nint main(void) { return util(); }\n")
+    out = tmp_path / "m.wasm"
+    assert cc.main([str(m), f"-L{tmp_path}", "-lmyutil", "-o", str(out)]) == 0
+
+
+@pytest.mark.parametrize("signature", ["void", "int argc, char **argv", "int argc, char **argv, char **envp"])
+def test_every_form_of_main_links(tmp_path: Path, src, signature: str, capfd) -> None:
+    prog = src("m.c", f"int main({signature}) {{ return 0; }}\n")
+    out = tmp_path / "m.wasm"
+    assert cc.main([str(prog), "-o", str(out)]) == 0
+    assert "signature mismatch" not in capfd.readouterr().err
+
+
+POSIX = """
+    #define _GNU_SOURCE
+    #include <dirent.h>
+    #include <errno.h>
+    #include <fcntl.h>
+    #include <poll.h>
+    #include <pthread.h>
+    #include <signal.h>
+    #include <stdio.h>
+    #include <stdlib.h>
+    #include <string.h>
+    #include <sys/epoll.h>
+    #include <sys/ioctl.h>
+    #include <sys/mman.h>
+    #include <sys/resource.h>
+    #include <sys/select.h>
+    #include <sys/socket.h>
+    #include <sys/stat.h>
+    #include <sys/time.h>
+    #include <sys/uio.h>
+    #include <sys/utsname.h>
+    #include <sys/wait.h>
+    #include <netinet/in.h>
+    #include <arpa/inet.h>
+    #include <netdb.h>
+    #include <time.h>
+    #include <unistd.h>
+
+    static void on_sig(int s) { (void)s; }
+
+    int main(int argc, char **argv) {
+        int fds[2];
+        struct sigaction sa = { .sa_handler = on_sig };
+        struct stat st;
+        struct utsname u;
+        struct rusage ru;
+        struct timespec ts;
+        struct itimerval itv = {0};
+        int status;
+        pid_t pid = fork();
+        if (pid == 0) { execv(argv[0], argv); _exit(127); }
+        waitpid(pid, &status, 0);
+        wait4(-1, &status, WNOHANG, &ru);
+        pipe(fds); pipe2(fds, O_CLOEXEC); dup2(fds[0], 5);
+        sigaction(SIGINT, &sa, 0); kill(getpid(), SIGINT); raise(SIGUSR1);
+        sigset_t set; sigemptyset(&set); sigprocmask(SIG_BLOCK, &set, 0);
+        int s = socket(AF_INET, SOCK_STREAM, 0);
+        struct sockaddr_in addr = { .sin_family = AF_INET, .sin_port = htons(80) };
+        connect(s, (struct sockaddr *)&addr, sizeof addr);
+        bind(s, (struct sockaddr *)&addr, sizeof addr); listen(s, 5); accept(s, 0, 0);
+        setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &(int){1}, sizeof(int));
+        stat("/", &st); fstat(0, &st); lstat("/", &st);
+        uname(&u); getrusage(RUSAGE_SELF, &ru); setitimer(ITIMER_REAL, &itv, 0);
+        clock_gettime(CLOCK_REALTIME, &ts); nanosleep(&ts, 0);
+        DIR *d = opendir("/"); if (d) { readdir(d); closedir(d); }
+        int fd = open("/tmp/x", O_RDWR | O_CREAT, 0644); lseek(fd, 0, SEEK_END);
+        void *m = mmap(0, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        mprotect(m, 4096, PROT_READ); munmap(m, 4096);
+        struct pollfd pfd = { .fd = 0, .events = POLLIN }; poll(&pfd, 1, 0);
+        fd_set rf; FD_ZERO(&rf); select(1, &rf, 0, 0, &(struct timeval){0});
+        int ep = epoll_create1(0); struct epoll_event ev = {0}; epoll_ctl(ep, EPOLL_CTL_ADD, 0, &ev);
+        printf("%d %d %d %d %s\\n", (int)geteuid(), (int)getuid(), (int)getppid(),
+               (int)getpgrp(), strerror(errno));
+        char *env = getenv("HOME"); setenv("X", "1", 1);
+        (void)env;
+        return isatty(1) + (int)sysconf(_SC_PAGESIZE);
+    }
+"""
+
+
+def test_linux_api_compiles_and_links(tmp_path: Path, src) -> None:
+    out = tmp_path / "posix.wasm"
+    cc.compile_program([src("posix.c", POSIX)], out, ["-Wall", "-Werror=implicit-function-declaration"])
+    assert {m for m, _ in imports_of(out)} == {"lind"}
+
+
+def test_predefined_macros(tmp_path: Path, src, capfd) -> None:
+    f = src("e.c", "")
+    assert cc.main(["-E", "-dM", str(f)]) == 0
+    out = capfd.readouterr().out
+    for macro in ("__lind__", "__linux__", "__wasm32__", "__unix__"):
+        assert f"#define {macro} " in out, macro
+
+
+def test_abi_sizes_match_the_contract(tmp_path: Path, src) -> None:
+    prog = src(
+        "abi.c",
+        """
+        #include <stddef.h>
+        #include <stdint.h>
+        #include <time.h>
+        #include <sys/time.h>
+        #include <sys/types.h>
+        #include <sys/uio.h>
+        #include <dirent.h>
+        _Static_assert(sizeof(long) == 4 && sizeof(void *) == 4, "ILP32");
+        _Static_assert(sizeof(size_t) == 4 && sizeof(off_t) == 8, "off_t");
+        _Static_assert(sizeof(time_t) == 8, "time64");
+        _Static_assert(sizeof(struct timespec) == 16, "timespec");
+        _Static_assert(offsetof(struct timespec, tv_nsec) == 8, "tv_nsec");
+        _Static_assert(sizeof(struct timeval) == 16, "timeval");
+        _Static_assert(sizeof(struct iovec) == 8, "iovec");
+        _Static_assert(sizeof(long double) == 16, "fp128");
+        _Static_assert(_Generic((size_t)0, unsigned long: 1, default: 0), "size_t is long");
+        int main(void) { return 0; }
+    """,
+    )
+    cc.compile_program([prog], tmp_path / "abi.wasm", ["-std=c11"])
+
+
+def test_asyncify_exports_the_unwind_api(tmp_path: Path, src) -> None:
+    out = tmp_path / "hello.wasm"
+    cc.compile_program([src("hello.c", HELLO)], out)
+    instrumented = run_asyncify(out.read_bytes(), LIND_UNWIND_IMPORTS)
+    module = wasmtime.Module(wasmtime.Engine(), instrumented)
+    names = {e.name for e in module.exports}
+    for fn in (
+        "asyncify_start_unwind",
+        "asyncify_stop_unwind",
+        "asyncify_start_rewind",
+        "asyncify_stop_rewind",
+        "asyncify_get_state",
+    ):
+        assert fn in names
+    assert {"memory", "_start", "__heap_base"} <= names
+    assert {i.module for i in module.imports} == {"lind"}
+
+
+def test_asyncify_rejects_garbage() -> None:
+    from lind.toolchain.asyncify import AsyncifyError
+
+    with pytest.raises(AsyncifyError):
+        run_asyncify(b"not wasm at all", LIND_UNWIND_IMPORTS)
