@@ -37,6 +37,15 @@ BENCHES = [
     Bench("geteuid", "syscall_loop", ("geteuid",), 1.5, 200_000, 2_000_000),
     Bench("getpid", "syscall_loop", ("getpid",), 1.5, 200_000, 2_000_000),
     Bench("close(-1)", "syscall_loop", ("close",), 1.0, 200_000, 2_000_000),
+    Bench("open+close", "fileio_loop", ("open", "0"), None, 5_000, 50_000),
+    Bench("read 1 B", "fileio_loop", ("read", "1"), None, 50_000, 500_000),
+    Bench("read 4 KiB", "fileio_loop", ("read", "4096"), 1.5, 50_000, 500_000),
+    Bench("read 64 KiB", "fileio_loop", ("read", "65536"), None, 10_000, 100_000),
+    Bench("read 1 MiB", "fileio_loop", ("read", "1048576"), None, 500, 5_000),
+    Bench("write 1 B", "fileio_loop", ("write", "1"), None, 50_000, 500_000),
+    Bench("write 4 KiB", "fileio_loop", ("write", "4096"), None, 50_000, 500_000),
+    Bench("write 64 KiB", "fileio_loop", ("write", "65536"), None, 10_000, 100_000),
+    Bench("write 1 MiB", "fileio_loop", ("write", "1048576"), None, 500, 5_000),
 ]
 
 
@@ -66,7 +75,8 @@ def measure(bench: Bench, reps: int, quick: bool) -> dict[str, list[float]]:
     n = str(bench.quick_n if quick else bench.full_n)
     samples: dict[str, list[float]] = {"native": [], "lind": []}
     for _ in range(reps):
-        out = subprocess.run([str(native), *bench.args, n], capture_output=True, check=True)
+        out = subprocess.run([str(native), *bench.args, n], capture_output=True, check=True,
+                             cwd=BUILD)
         samples["native"].append(_ns_per_op(out.stdout, f"{bench.name} native"))
         res = lind.run([wasm, *bench.args, n], capture_output=True, root=str(BUILD))
         if res.returncode:

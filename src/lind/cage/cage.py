@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ctypes
+import os
 import signal
 import sys
 import threading
@@ -94,7 +95,8 @@ class Cage:
         self.cwd = cwd
         self.umask = 0o022
         self.stack_size = DEFAULT_STACK
-        self.fds = FdTable()
+        self.slot = threei.Slot(self)
+        self.fds = FdTable(mirror=self._mirror_fd)
         for f in stdio:
             self.fds.install(f)
         self.sigactions: dict[int, bytes] = {}
@@ -105,7 +107,6 @@ class Cage:
         self.kill_requested = False
         self._wakeup = threading.Event()
         self._done = threading.Event()
-        self.slot = threei.Slot(self)
         microvisor.install(self.slot)
         uid, euid, gid, egid = ids
         self.slot.set_ids(cage_id, parent_id, uid, euid, gid, egid)
@@ -126,6 +127,7 @@ class Cage:
         memory = exports["memory"]
         context = ctypes.cast(self.store._context(), ctypes.c_void_p).value
         self.mem = threei.Memory(context, bytes(memoryview(memory._memory).cast("B")))
+        self.slot.set_memory(self.mem)
         heap_base = exports["__heap_base"].value(self.store) if "__heap_base" in exports else None
         if heap_base is None:
             heap_base = self.mem.size()
@@ -133,6 +135,13 @@ class Cage:
                                    self.mem)
         self._entry = exports["_start"]
         self.thread = threading.Thread(target=self._main, name=f"cage-{cage_id}", daemon=True)
+
+    def _mirror_fd(self, fd: int, f: OpenFile | None) -> None:
+        """Let the trampoline serve plain host-file I/O on `fd` itself."""
+        if f is None or f.is_dir or not f.host_backed:
+            self.slot.mirror_fd(fd, -1, False, False)
+        else:
+            self.slot.mirror_fd(fd, f.host_fd, f.readable, f.writable)
 
     # -- start-up imports: argv and environment, asked for once by _start -----
     def _define_startup_imports(self, linker: wasmtime.Linker) -> None:
@@ -179,18 +188,20 @@ class Cage:
             if self.status is None:
                 self.status = abi.exit_status(0)
         except wasmtime.Trap as trap:
+            if os.environ.get("LIND_DEBUG_TRAPS"):
+                print(trap.message, file=sys.stderr)
             if self.status is None:
                 sig = _TRAP_SIGNALS.get(trap.trap_code, signal.SIGILL)
                 if self.kill_requested:
                     sig = self._kill_signal
-                self.trap_message = trap.message.strip().splitlines()[0] if trap.message else None
+                self.trap_message = _trap_reason(trap.message)
                 self.status = abi.signal_status(sig)
         except wasmtime.WasmtimeError as err:
             if self.status is None:
                 if self.kill_requested:
                     self.status = abi.signal_status(self._kill_signal)
                 else:
-                    self.trap_message = str(err).strip().splitlines()[0]
+                    self.trap_message = _trap_reason(str(err))
                     self.status = abi.signal_status(signal.SIGSEGV)
         finally:
             self._finish()
@@ -206,6 +217,7 @@ class Cage:
         threei.release(self.slot)
         self.runtime.forget(self)
         # The instance and its memory go with the store; nothing may touch them after this.
+        self.slot.set_memory(None)
         self.mem = self.aspace = self.instance = self._entry = None
         self.store = None
         self._done.set()
@@ -253,6 +265,15 @@ class Cage:
         self.kill_requested = True
         self.slot.stop(f"killed by signal {sig}")
         self._wakeup.set()
+
+
+def _trap_reason(message: str) -> str | None:
+    """The line of a Wasmtime trap report that says what happened (not the backtrace)."""
+    lines = [ln.strip() for ln in message.strip().splitlines() if ln.strip()]
+    for ln in lines:
+        if "wasm trap:" in ln:
+            return ln.split("wasm trap:", 1)[1].strip()
+    return lines[-1] if lines else None
 
 
 def _errno_guard(fn):

@@ -8,7 +8,10 @@ from __future__ import annotations
 
 import errno
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
+
+from lind.microvisor import abi
 
 DEFAULT_FD_LIMIT = 1024
 
@@ -19,9 +22,17 @@ class OpenFile:
     flags: int                     # guest open flags (access mode + status flags)
     path: str = ""                 # guest path it was opened by, for fchdir and *at calls
     is_dir: bool = False
+    host_backed: bool = True       # host_fd does the I/O (not a pipe kept by the microvisor)
     refs: int = 1
+    readable: bool = field(init=False)
+    writable: bool = field(init=False)
     dir_entries: list[tuple[bytes, int, int]] | None = field(default=None, repr=False)
     dir_pos: int = 0
+
+    def __post_init__(self) -> None:
+        access, path_only = self.flags & abi.O_ACCMODE, self.flags & abi.O_PATH
+        self.readable = access != abi.O_WRONLY and not path_only and not self.is_dir
+        self.writable = access != abi.O_RDONLY and not path_only and not self.is_dir
 
     def hold(self) -> OpenFile:
         self.refs += 1
@@ -38,12 +49,18 @@ def ebadf() -> OSError:
 
 
 class FdTable:
-    """fd -> (OpenFile, close-on-exec)."""
+    """fd -> (OpenFile, close-on-exec).
 
-    def __init__(self, limit: int = DEFAULT_FD_LIMIT) -> None:
+    `mirror(fd, file_or_None)` hears of every change, so the 3i fast path can serve
+    plain host-file I/O without entering Python.
+    """
+
+    def __init__(self, limit: int = DEFAULT_FD_LIMIT,
+                 mirror: Callable[[int, OpenFile | None], None] | None = None) -> None:
         self.limit = limit
         self._files: list[OpenFile | None] = []
         self._cloexec: list[bool] = []
+        self._mirror = mirror or (lambda fd, f: None)
 
     def get(self, fd: int) -> OpenFile:
         if 0 <= fd < len(self._files):
@@ -57,6 +74,7 @@ class FdTable:
         for fd in range(lowest, len(self._files)):
             if self._files[fd] is None:
                 self._files[fd], self._cloexec[fd] = f, cloexec
+                self._mirror(fd, f)
                 return fd
         fd = max(lowest, len(self._files))
         if fd >= self.limit:
@@ -64,6 +82,7 @@ class FdTable:
             raise OSError(errno.EMFILE if lowest == 0 else errno.EINVAL, "Too many open files")
         self._grow(fd)
         self._files[fd], self._cloexec[fd] = f, cloexec
+        self._mirror(fd, f)
         return fd
 
     def _grow(self, fd: int) -> None:
@@ -80,12 +99,14 @@ class FdTable:
         self._grow(fd)
         old = self._files[fd]
         self._files[fd], self._cloexec[fd] = f, cloexec
+        self._mirror(fd, f)
         if old is not None:
             old.release()
 
     def close(self, fd: int) -> None:
         f = self.get(fd)
         self._files[fd] = None
+        self._mirror(fd, None)
         f.release()
 
     def cloexec(self, fd: int) -> bool:
@@ -96,11 +117,14 @@ class FdTable:
         self.get(fd)
         self._cloexec[fd] = value
 
-    def copy(self) -> FdTable:
+    def copy(self, mirror: Callable[[int, OpenFile | None], None] | None = None) -> FdTable:
         """The table a forked child starts with: same open files, shared."""
-        child = FdTable(self.limit)
+        child = FdTable(self.limit, mirror)
         child._files = [f.hold() if f else None for f in self._files]
         child._cloexec = list(self._cloexec)
+        for fd, f in enumerate(child._files):
+            if f is not None:
+                child._mirror(fd, f)
         return child
 
     def close_on_exec(self) -> None:

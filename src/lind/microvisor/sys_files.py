@@ -102,6 +102,7 @@ def sys_close(cage, fd, *_):
 # ----------------------------------------------------------------- read/write
 
 def _readable(f: OpenFile) -> None:
+    """Raise the errno reading `f` gets, if any."""
     if f.flags & abi.O_ACCMODE == abi.O_WRONLY or f.flags & abi.O_PATH:
         raise _err(errno.EBADF)
     if f.is_dir:
@@ -111,30 +112,38 @@ def _readable(f: OpenFile) -> None:
 def _writable(f: OpenFile) -> None:
     if f.flags & abi.O_ACCMODE == abi.O_RDONLY or f.flags & abi.O_PATH:
         raise _err(errno.EBADF)
+    if f.is_dir:
+        raise _err(errno.EISDIR)
 
+
+# The hot four: fd arguments arrive sign-extended, and FdTable.get rejects anything else.
 
 def sys_read(cage, fd, buf, count, *_):
-    f = cage.fds.get(s32(fd))
-    _readable(f)
-    return os.readv(f.host_fd, [cage.mem.view(buf, count)])
+    f = cage.fds.get(fd)
+    if not f.readable:
+        _readable(f)
+    return cage.mem.read_fd(f.host_fd, buf, count)
 
 
 def sys_write(cage, fd, buf, count, *_):
-    f = cage.fds.get(s32(fd))
-    _writable(f)
-    return os.write(f.host_fd, cage.mem.view(buf, count))
+    f = cage.fds.get(fd)
+    if not f.writable:
+        _writable(f)
+    return cage.mem.write_fd(f.host_fd, buf, count)
 
 
 def sys_pread64(cage, fd, buf, count, offset, *_):
-    f = cage.fds.get(s32(fd))
-    _readable(f)
-    return os.preadv(f.host_fd, [cage.mem.view(buf, count)], offset)
+    f = cage.fds.get(fd)
+    if not f.readable:
+        _readable(f)
+    return cage.mem.pread_fd(f.host_fd, buf, count, offset)
 
 
 def sys_pwrite64(cage, fd, buf, count, offset, *_):
-    f = cage.fds.get(s32(fd))
-    _writable(f)
-    return os.pwrite(f.host_fd, cage.mem.view(buf, count), offset)
+    f = cage.fds.get(fd)
+    if not f.writable:
+        _writable(f)
+    return cage.mem.pwrite_fd(f.host_fd, buf, count, offset)
 
 
 def _iovecs(cage, iov: int, iovcnt: int) -> list[memoryview]:
@@ -149,14 +158,16 @@ def _iovecs(cage, iov: int, iovcnt: int) -> list[memoryview]:
 
 def sys_readv(cage, fd, iov, iovcnt, *_):
     f = cage.fds.get(s32(fd))
-    _readable(f)
+    if not f.readable:
+        _readable(f)
     views = _iovecs(cage, iov, iovcnt)
     return os.readv(f.host_fd, views) if views else 0
 
 
 def sys_writev(cage, fd, iov, iovcnt, *_):
     f = cage.fds.get(s32(fd))
-    _writable(f)
+    if not f.writable:
+        _writable(f)
     views = _iovecs(cage, iov, iovcnt)
     return os.writev(f.host_fd, views) if views else 0
 

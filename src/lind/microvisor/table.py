@@ -1,8 +1,9 @@
 """The microvisor's one table: Linux x86_64 syscall number -> implementation.
 
-`fast` names an entry the C trampoline answers without entering Python (the value
-comes from the cage's Slot); such entries keep a Python handler only when the fast
-path can decline (close of a valid fd). A number missing here is ENOSYS.
+`fast` names an entry the C trampoline answers without entering Python (identity
+calls from the cage's Slot; I/O on host fds the FdTable mirrors into the Slot); such
+entries keep a Python handler for what the fast path declines (a directory, a fd that
+is not host-backed, a close). A number missing here is ENOSYS.
 """
 
 from __future__ import annotations
@@ -31,17 +32,17 @@ SYSCALLS: dict[int, Syscall] = {
     sc.nr: sc
     for sc in [
         # files
-        Syscall(0, "read", f.sys_read),
-        Syscall(1, "write", f.sys_write),
+        Syscall(0, "read", f.sys_read, threei.FAST_READ),
+        Syscall(1, "write", f.sys_write, threei.FAST_WRITE),
         Syscall(2, "open", f.sys_open),
         Syscall(3, "close", f.sys_close, threei.FAST_CLOSE),
         Syscall(4, "stat", f.sys_stat),
         Syscall(5, "fstat", f.sys_fstat),
         Syscall(6, "lstat", f.sys_lstat),
-        Syscall(8, "lseek", f.sys_lseek),
+        Syscall(8, "lseek", f.sys_lseek, threei.FAST_LSEEK),
         Syscall(16, "ioctl", f.sys_ioctl),
-        Syscall(17, "pread64", f.sys_pread64),
-        Syscall(18, "pwrite64", f.sys_pwrite64),
+        Syscall(17, "pread64", f.sys_pread64, threei.FAST_PREAD),
+        Syscall(18, "pwrite64", f.sys_pwrite64, threei.FAST_PWRITE),
         Syscall(19, "readv", f.sys_readv),
         Syscall(20, "writev", f.sys_writev),
         Syscall(21, "access", f.sys_access),

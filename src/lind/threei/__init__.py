@@ -45,6 +45,11 @@ FAST_GETEUID: int = _impl.FAST_GETEUID
 FAST_GETGID: int = _impl.FAST_GETGID
 FAST_GETEGID: int = _impl.FAST_GETEGID
 FAST_CLOSE: int = _impl.FAST_CLOSE
+FAST_READ: int = _impl.FAST_READ
+FAST_WRITE: int = _impl.FAST_WRITE
+FAST_PREAD: int = _impl.FAST_PREAD
+FAST_PWRITE: int = _impl.FAST_PWRITE
+FAST_LSEEK: int = _impl.FAST_LSEEK
 
 _SYSCALL_TYPE = wasmtime.FuncType(
     [wasmtime.ValType.i32()] + [wasmtime.ValType.i64()] * 6, [wasmtime.ValType.i64()]

@@ -19,6 +19,8 @@
 #include <errno.h>
 #include <stdint.h>
 #include <string.h>
+#include <limits.h>
+#include <unistd.h>
 
 #define NSYSCALLS 1024
 
@@ -58,6 +60,11 @@ enum {
     FAST_GETGID,
     FAST_GETEGID,
     FAST_CLOSE,     /* negative or out-of-range fd: -EBADF; else Python */
+    FAST_READ,      /* read/write/pread/pwrite/lseek on a mirrored host fd: done here; */
+    FAST_WRITE,     /* any other fd goes to the Python handler */
+    FAST_PREAD,
+    FAST_PWRITE,
+    FAST_LSEEK,
     FAST_COUNT
 };
 
@@ -73,13 +80,19 @@ typedef struct {
 
 static PyTypeObject MemoryType;
 
-static int memory_check(MemoryObject *m, uint64_t addr, uint64_t len)
+/* Bounds check without touching Python state (safe without the GIL). */
+static int memory_in_bounds(MemoryObject *m, uint64_t addr, uint64_t len)
 {
     if (addr + len >= addr && addr + len <= m->size)
-        return 0;
+        return 1;
     m->size = memory_data_size(m->ctx, &m->mem);
     m->base = memory_data(m->ctx, &m->mem);
-    if (addr + len >= addr && addr + len <= m->size)
+    return addr + len >= addr && addr + len <= m->size;
+}
+
+static int memory_check(MemoryObject *m, uint64_t addr, uint64_t len)
+{
+    if (memory_in_bounds(m, addr, len))
         return 0;
     errno = EFAULT;
     PyErr_SetFromErrno(PyExc_OSError);
@@ -201,6 +214,49 @@ static PyObject *Memory_cstring(MemoryObject *self, PyObject *args)
     return PyBytes_FromStringAndSize((const char *)start, nul - start);
 }
 
+/* File I/O straight between a host fd and cage memory, with the GIL released:
+ * the common read/write calls then cost one host system call and no copies. */
+enum { IO_READ, IO_WRITE, IO_PREAD, IO_PWRITE };
+
+static PyObject *memory_io(MemoryObject *self, PyObject *args, int op)
+{
+    int fd;
+    PyObject *where;
+    unsigned long long len;
+    long long off = 0;
+    MemoryObject *m;
+    uint64_t addr;
+    int ok = (op == IO_PREAD || op == IO_PWRITE)
+        ? PyArg_ParseTuple(args, "iOKL", &fd, &where, &len, &off)
+        : PyArg_ParseTuple(args, "iOK", &fd, &where, &len);
+    if (!ok || resolve(self, where, &m, &addr) || memory_check(m, addr, len))
+        return NULL;
+    if (len > SSIZE_MAX)
+        len = SSIZE_MAX;
+    uint8_t *p = m->base + addr;
+    ssize_t r;
+    int err;
+    Py_BEGIN_ALLOW_THREADS
+    switch (op) {
+    case IO_READ: r = read(fd, p, (size_t)len); break;
+    case IO_WRITE: r = write(fd, p, (size_t)len); break;
+    case IO_PREAD: r = pread(fd, p, (size_t)len, (off_t)off); break;
+    default: r = pwrite(fd, p, (size_t)len, (off_t)off); break;
+    }
+    err = errno;
+    Py_END_ALLOW_THREADS
+    if (r < 0) {
+        errno = err;
+        return PyErr_SetFromErrno(PyExc_OSError);
+    }
+    return PyLong_FromSsize_t(r);
+}
+
+static PyObject *Memory_read_fd(MemoryObject *m, PyObject *args) { return memory_io(m, args, IO_READ); }
+static PyObject *Memory_write_fd(MemoryObject *m, PyObject *args) { return memory_io(m, args, IO_WRITE); }
+static PyObject *Memory_pread_fd(MemoryObject *m, PyObject *args) { return memory_io(m, args, IO_PREAD); }
+static PyObject *Memory_pwrite_fd(MemoryObject *m, PyObject *args) { return memory_io(m, args, IO_PWRITE); }
+
 static PyObject *Memory_size(MemoryObject *m, PyObject *unused)
 {
     m->size = memory_data_size(m->ctx, &m->mem);
@@ -218,6 +274,10 @@ static PyMethodDef Memory_methods[] = {
     {"write", (PyCFunction)Memory_write, METH_VARARGS, "write(addr, data)"},
     {"view", (PyCFunction)Memory_view, METH_VARARGS, "view(addr, n) -> writable memoryview"},
     {"cstring", (PyCFunction)Memory_cstring, METH_VARARGS, "cstring(addr, limit) -> bytes"},
+    {"read_fd", (PyCFunction)Memory_read_fd, METH_VARARGS, "read_fd(fd, addr, n): read(2) into memory"},
+    {"write_fd", (PyCFunction)Memory_write_fd, METH_VARARGS, "write_fd(fd, addr, n): write(2) from memory"},
+    {"pread_fd", (PyCFunction)Memory_pread_fd, METH_VARARGS, "pread_fd(fd, addr, n, offset)"},
+    {"pwrite_fd", (PyCFunction)Memory_pwrite_fd, METH_VARARGS, "pwrite_fd(fd, addr, n, offset)"},
     {"size", (PyCFunction)Memory_size, METH_NOARGS, "current size in bytes"},
     {"address", (PyCFunction)Memory_address, METH_NOARGS, "host address of byte 0"},
     {NULL}
@@ -240,11 +300,23 @@ typedef struct {
     uint8_t fast;
 } Entry;
 
+/* The part of a cage's fd table the fast entries may use: host fd and access. */
+#define FD_MIRROR 1024
+#define FD_READ 1
+#define FD_WRITE 2
+
+typedef struct {
+    int32_t host_fd;     /* -1: not mirrored, the Python handler decides */
+    uint8_t access;
+} FdMirror;
+
 typedef struct {
     PyObject_HEAD
     PyObject *cage;        /* the Python Cage passed to handlers */
+    MemoryObject *memory;  /* the cage's own memory, for the fast I/O entries */
     int64_t ids[FAST_COUNT];
     int64_t fd_limit;
+    FdMirror fds[FD_MIRROR];
     int exiting;
     PyObject *trap_message;
     Entry table[NSYSCALLS];
@@ -261,12 +333,15 @@ static PyObject *Slot_new(PyTypeObject *type, PyObject *args, PyObject *kw)
     Py_INCREF(cage);
     s->cage = cage;
     s->fd_limit = 1024;
+    for (int i = 0; i < FD_MIRROR; i++)
+        s->fds[i].host_fd = -1;
     return (PyObject *)s;
 }
 
 static int Slot_traverse(SlotObject *s, visitproc visit, void *arg)
 {
     Py_VISIT(s->cage);
+    Py_VISIT(s->memory);
     for (int i = 0; i < NSYSCALLS; i++)
         Py_VISIT(s->table[i].handler);
     return 0;
@@ -275,6 +350,7 @@ static int Slot_traverse(SlotObject *s, visitproc visit, void *arg)
 static int Slot_clear(SlotObject *s)
 {
     Py_CLEAR(s->cage);
+    Py_CLEAR(s->memory);
     Py_CLEAR(s->trap_message);
     for (int i = 0; i < NSYSCALLS; i++)
         Py_CLEAR(s->table[i].handler);
@@ -339,6 +415,29 @@ static PyObject *Slot_set_fd_limit(SlotObject *s, PyObject *arg)
     Py_RETURN_NONE;
 }
 
+static PyObject *Slot_set_memory(SlotObject *s, PyObject *arg)
+{
+    if (arg != Py_None && !PyObject_TypeCheck(arg, &MemoryType)) {
+        PyErr_SetString(PyExc_TypeError, "expected a Memory or None");
+        return NULL;
+    }
+    Py_XSETREF(s->memory, arg == Py_None ? NULL : (MemoryObject *)Py_NewRef(arg));
+    Py_RETURN_NONE;
+}
+
+/* mirror_fd(fd, host_fd, readable, writable); host_fd -1 removes the mirror. */
+static PyObject *Slot_mirror_fd(SlotObject *s, PyObject *args)
+{
+    int fd, host_fd, readable, writable;
+    if (!PyArg_ParseTuple(args, "iipp", &fd, &host_fd, &readable, &writable))
+        return NULL;
+    if (fd >= 0 && fd < FD_MIRROR) {
+        s->fds[fd].host_fd = host_fd;
+        s->fds[fd].access = (uint8_t)((readable ? FD_READ : 0) | (writable ? FD_WRITE : 0));
+    }
+    Py_RETURN_NONE;
+}
+
 /* Ask the trampoline to stop the cage when the current call returns. */
 static PyObject *Slot_stop(SlotObject *s, PyObject *msg)
 {
@@ -348,6 +447,50 @@ static PyObject *Slot_stop(SlotObject *s, PyObject *msg)
 }
 
 static int64_t call_python(SlotObject *s, Entry *e, const int64_t *a);
+
+/* read/write/pread/pwrite/lseek on a host fd the Python fd table mirrored here.
+ * Returns 0 when the call must go to the Python handler instead. */
+static int fast_io(SlotObject *s, int op, const int64_t *a, int64_t *result)
+{
+    int64_t fd = a[0];
+    if (fd < 0 || fd >= FD_MIRROR || s->fds[fd].host_fd < 0 || !s->memory)
+        return 0;
+    FdMirror *f = &s->fds[fd];
+    if (op == FAST_LSEEK) {
+        if (a[2] < 0 || a[2] > 2)
+            return 0;
+        off_t r = lseek(f->host_fd, (off_t)a[1], (int)a[2]);
+        *result = r < 0 ? -errno : (int64_t)r;
+        return 1;
+    }
+    int writing = op == FAST_WRITE || op == FAST_PWRITE;
+    if (!(f->access & (writing ? FD_WRITE : FD_READ)))
+        return 0;
+    uint64_t addr = (uint64_t)a[1], len = (uint64_t)a[2];
+    MemoryObject *m = s->memory;
+    if (!memory_in_bounds(m, addr, len)) {
+        *result = -EFAULT;
+        return 1;
+    }
+    if (len > SSIZE_MAX)
+        len = SSIZE_MAX;
+    uint8_t *p = m->base + addr;
+    ssize_t r;
+    switch (op) {
+    case FAST_READ: r = read(f->host_fd, p, (size_t)len); break;
+    case FAST_WRITE: r = write(f->host_fd, p, (size_t)len); break;
+    case FAST_PREAD:
+        if (a[3] < 0) { *result = -EINVAL; return 1; }
+        r = pread(f->host_fd, p, (size_t)len, (off_t)a[3]);
+        break;
+    default:
+        if (a[3] < 0) { *result = -EINVAL; return 1; }
+        r = pwrite(f->host_fd, p, (size_t)len, (off_t)a[3]);
+        break;
+    }
+    *result = r < 0 ? -errno : (int64_t)r;
+    return 1;
+}
 
 /* One system call from the cage through its table. Caller does not hold the GIL. */
 static int64_t dispatch(SlotObject *s, int nr, const int64_t *a)
@@ -363,6 +506,12 @@ static int64_t dispatch(SlotObject *s, int nr, const int64_t *a)
         if (a[0] < 0 || a[0] >= s->fd_limit)
             return -EBADF;
         break;
+    case FAST_READ: case FAST_WRITE: case FAST_PREAD: case FAST_PWRITE: case FAST_LSEEK: {
+        int64_t r;
+        if (fast_io(s, e->fast, a, &r))
+            return r;
+        break;
+    }
     default:
         break;
     }
@@ -457,6 +606,9 @@ static PyMethodDef Slot_methods[] = {
     {"get", (PyCFunction)Slot_get, METH_O, "get(nr) -> (handler_or_None, fast_code)"},
     {"set_ids", (PyCFunction)Slot_set_ids, METH_VARARGS, "set_ids(pid, ppid, uid, euid, gid, egid)"},
     {"set_fd_limit", (PyCFunction)Slot_set_fd_limit, METH_O, "fds at or above this are EBADF"},
+    {"set_memory", (PyCFunction)Slot_set_memory, METH_O, "the cage's Memory, for fast I/O"},
+    {"mirror_fd", (PyCFunction)Slot_mirror_fd, METH_VARARGS,
+     "mirror_fd(fd, host_fd, readable, writable); host_fd -1 forgets fd"},
     {"stop", (PyCFunction)Slot_stop, METH_O, "stop the cage when the current call returns"},
     {"call", (PyCFunction)Slot_call, METH_VARARGS, "call(nr, a1..a6) through the table"},
     {NULL}
@@ -552,7 +704,8 @@ PyMODINIT_FUNC PyInit__accel(void)
     PyModule_AddIntConstant(m, "NSYSCALLS", NSYSCALLS);
     static const char *fast_names[] = {
         "FAST_NONE", "FAST_GETPID", "FAST_GETPPID", "FAST_GETUID", "FAST_GETEUID",
-        "FAST_GETGID", "FAST_GETEGID", "FAST_CLOSE",
+        "FAST_GETGID", "FAST_GETEGID", "FAST_CLOSE", "FAST_READ", "FAST_WRITE",
+        "FAST_PREAD", "FAST_PWRITE", "FAST_LSEEK",
     };
     for (int i = 0; i < FAST_COUNT; i++)
         PyModule_AddIntConstant(m, fast_names[i], i);

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ctypes
 import errno
+import os
 from collections.abc import Callable
 from typing import Any
 
@@ -15,7 +16,7 @@ from wasmtime import _bindings as wt
 
 NSYSCALLS = 1024
 (FAST_NONE, FAST_GETPID, FAST_GETPPID, FAST_GETUID, FAST_GETEUID, FAST_GETGID, FAST_GETEGID,
- FAST_CLOSE) = range(8)
+ FAST_CLOSE, FAST_READ, FAST_WRITE, FAST_PREAD, FAST_PWRITE, FAST_LSEEK) = range(13)
 _IDENTITY = {FAST_GETPID, FAST_GETPPID, FAST_GETUID, FAST_GETEUID, FAST_GETGID, FAST_GETEGID}
 
 
@@ -78,6 +79,18 @@ class Memory:
             raise OSError(errno.ENAMETOOLONG if scan == limit + 1 else errno.EFAULT, "bad string")
         return chunk[:end]
 
+    def read_fd(self, fd: int, addr: int, length: int) -> int:
+        return os.readv(fd, [self.view(addr, length)])
+
+    def write_fd(self, fd: int, addr: int, length: int) -> int:
+        return os.write(fd, self.view(addr, length))
+
+    def pread_fd(self, fd: int, addr: int, length: int, offset: int) -> int:
+        return os.preadv(fd, [self.view(addr, length)], offset)
+
+    def pwrite_fd(self, fd: int, addr: int, length: int, offset: int) -> int:
+        return os.pwrite(fd, self.view(addr, length), offset)
+
     def size(self) -> int:
         self._refresh()
         return self._size
@@ -96,6 +109,41 @@ class Slot:
         self.fd_limit = 1024
         self.exiting = False
         self.trap_message = ""
+        self.memory: Memory | None = None
+        self.fds: dict[int, tuple[int, bool, bool]] = {}
+
+    def set_memory(self, memory: Memory | None) -> None:
+        self.memory = memory
+
+    def mirror_fd(self, fd: int, host_fd: int, readable: bool, writable: bool) -> None:
+        if host_fd < 0:
+            self.fds.pop(fd, None)
+        else:
+            self.fds[fd] = (host_fd, readable, writable)
+
+    def _fast_io(self, op: int, a: list[int]) -> int | None:
+        """Mirrored host fds are served here; None sends the call to the handler."""
+        mirrored = self.fds.get(a[0])
+        if mirrored is None or self.memory is None:
+            return None
+        host_fd, readable, writable = mirrored
+        try:
+            if op == FAST_LSEEK:
+                return os.lseek(host_fd, a[1], a[2]) if 0 <= a[2] <= 2 else None
+            if not (writable if op in (FAST_WRITE, FAST_PWRITE) else readable):
+                return None
+            if op in (FAST_PREAD, FAST_PWRITE) and a[3] < 0:
+                return -errno.EINVAL
+            mem = self.memory
+            if op == FAST_READ:
+                return mem.read_fd(host_fd, a[1], a[2])
+            if op == FAST_WRITE:
+                return mem.write_fd(host_fd, a[1], a[2])
+            if op == FAST_PREAD:
+                return mem.pread_fd(host_fd, a[1], a[2], a[3])
+            return mem.pwrite_fd(host_fd, a[1], a[2], a[3])
+        except OSError as exc:
+            return -(exc.errno or errno.EIO)
 
     def set(self, nr: int, handler: Callable[..., int] | None, fast: int) -> None:
         if not 0 <= nr < NSYSCALLS:
@@ -126,6 +174,10 @@ class Slot:
             return self.ids[fast]
         if fast == FAST_CLOSE and not 0 <= a[0] < self.fd_limit:
             return -errno.EBADF
+        if fast >= FAST_READ:
+            done = self._fast_io(fast, a)
+            if done is not None:
+                return done
         if handler is None:
             return -errno.ENOSYS
         try:

@@ -76,7 +76,8 @@ def make_call(runtime: Any, target_id: int, nr: int, args: Sequence[int],
     target = _cage(runtime, target_id)
     handler, fast = target.slot.get(nr)
     foreign = [(c & ~GRATE_MEMORY_FLAG) != target.id for c in arg_cages]
-    if fast or handler is None or not any(foreign):
+    if handler is None or not any(foreign):
+        # The fast path and the cage's own memory serve it, as for a call from the cage.
         return target.slot.call(nr, *[int(a) for a in args])
     wrapped = [Address(a, _cage(runtime, c).mem) if f else a
                for a, c, f in zip(args, arg_cages, foreign, strict=True)]

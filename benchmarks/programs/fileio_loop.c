@@ -1,0 +1,50 @@
+/* Times N reads or writes of SIZE bytes at offset 0 of a file (hot page cache), and
+ * N open+close pairs: prints ns per operation.
+ * Usage: fileio_loop read|write|open SIZE N   (works on ./bench.dat) */
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+static long long now_ns(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return t.tv_sec * 1000000000LL + t.tv_nsec;
+}
+
+int main(int argc, char **argv) {
+    if (argc < 4) {
+        fprintf(stderr, "usage: %s read|write|open SIZE N\n", argv[0]);
+        return 2;
+    }
+    size_t size = (size_t)atol(argv[2]);
+    long n = atol(argv[3]);
+    char *buf = malloc(size ? size : 1);
+    memset(buf, 'x', size);
+    int fd = open("bench.dat", O_CREAT | O_RDWR | O_TRUNC, 0644);
+    if (fd < 0 || pwrite(fd, buf, size, 0) != (ssize_t)size) {
+        perror("bench.dat");
+        return 1;
+    }
+    long long start = now_ns();
+    if (!strcmp(argv[1], "read")) {
+        for (long i = 0; i < n; i++)
+            if (pread(fd, buf, size, 0) != (ssize_t)size) return 1;
+    } else if (!strcmp(argv[1], "write")) {
+        for (long i = 0; i < n; i++)
+            if (pwrite(fd, buf, size, 0) != (ssize_t)size) return 1;
+    } else if (!strcmp(argv[1], "open")) {
+        for (long i = 0; i < n; i++)
+            close(open("bench.dat", O_RDONLY));
+    } else {
+        fprintf(stderr, "unknown mode %s\n", argv[1]);
+        return 2;
+    }
+    long long elapsed = now_ns() - start;
+    close(fd);
+    unlink("bench.dat");
+    printf("%.2f\n", (double)elapsed / (double)n);
+    return 0;
+}
