@@ -216,7 +216,7 @@ class _Progress:
         self.done += 1
         if not self.enabled:
             return
-        msg = f"lind: building guest libc (first use, ~2 min) {self.done}/{self.total}"
+        msg = f"lind: building guest libc (first use, ~1 min) {self.done}/{self.total}"
         if self.tty:
             end = "\n" if self.done == self.total else ""
             print("\r" + msg, end=end, file=sys.stderr, flush=True)
