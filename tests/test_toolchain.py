@@ -354,3 +354,29 @@ def test_asyncify_rejects_garbage() -> None:
 
     with pytest.raises(AsyncifyError):
         run_asyncify(b"not wasm at all", LIND_UNWIND_IMPORTS)
+
+
+def test_struct_layouts_the_host_relies_on(tmp_path: Path, src) -> None:
+    prog = src(
+        "layout.c",
+        """
+        #define _GNU_SOURCE
+        #include <fcntl.h>
+        #include <stddef.h>
+        #include <signal.h>
+        #include <sys/epoll.h>
+        #include <sys/socket.h>
+        #include <sys/resource.h>
+        _Static_assert(F_GETLK == 5 && F_SETLK == 6 && F_SETLKW == 7, "x86_64 lock cmds");
+        _Static_assert(sizeof(struct flock) == 32, "flock");
+        _Static_assert(offsetof(struct flock, l_start) == 8, "l_start");
+        _Static_assert(offsetof(struct flock, l_pid) == 24, "l_pid");
+        _Static_assert(sizeof(struct msghdr) == 28, "msghdr");
+        _Static_assert(sizeof(struct epoll_event) == 16, "epoll_event");
+        _Static_assert(sizeof(struct rlimit) == 16, "rlimit");
+        _Static_assert(O_CLOEXEC == 02000000 && O_DIRECTORY == 0200000, "open flags");
+        _Static_assert(SIGCHLD == 17 && SIGUSR1 == 10 && SA_RESTART == 0x10000000, "signals");
+        int main(void) { return 0; }
+        """,
+    )
+    cc.compile_program([prog], tmp_path / "layout.wasm", ["-std=c11"])

@@ -30,6 +30,10 @@ How the architecture is assembled (see guest/README.md for the ABI):
   of the same relative path under guest/src replaces musl's, plus the
   guest-only files under guest/src; guest/exclude.txt lists what is left out
   and why.
+* zig's copy of musl lacks what zig implements in Zig for its own targets
+  (string.h, ctype.h, wchar.h, much of stdlib.h and math.h, malloc).  Those
+  Zig sources are built for wasm32 through guest/zigc/c.zig (libzigc.a);
+  malloc, the system-call wrappers and strto* are C in guest/src.
 """
 
 from __future__ import annotations
