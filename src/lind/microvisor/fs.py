@@ -24,6 +24,8 @@ _libc.syscall.restype = ctypes.c_long
 
 
 def _openat2(dirfd: int, path: bytes, flags: int, mode: int = 0) -> int:
+    # openat2 refuses a mode without O_CREAT, where open(2) would ignore it.
+    mode = mode if flags & os.O_CREAT else 0
     how = struct.pack("<QQQ", flags, mode, _RESOLVE_IN_ROOT | _RESOLVE_NO_MAGICLINKS)
     while True:
         fd = _libc.syscall(_SYS_OPENAT2, dirfd, path, how, len(how))
