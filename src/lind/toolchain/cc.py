@@ -139,6 +139,9 @@ def _parse(argv: Sequence[str]) -> _Command:
             cmd.compile_opts.append("-D_REENTRANT")
         elif a in _COMPILE_ARG_OPTS:
             cmd.compile_opts += [a, take_value()]
+        elif a == "-":  # source on standard input (with -x)
+            cmd.link_items.append(("src", len(cmd.sources)))
+            cmd.sources.append(a)
         elif a.startswith("-"):
             if a.startswith("-g") and a != "-g0":
                 cmd.has_debug = True
@@ -221,7 +224,7 @@ def _driver(argv: Sequence[str], capture: bool) -> tuple[int, str]:
     with tempfile.TemporaryDirectory(prefix="lind-cc-") as tmp:
         objects: list[str] = []
         for n, src in enumerate(cmd.sources):
-            obj = os.path.join(tmp, f"{n}-{Path(src).stem}.o")
+            obj = os.path.join(tmp, f"{n}-{Path(src).stem or 'stdin'}.o")
             status = run(base + ["-c", src, "-o", obj])
             if status != 0:
                 return status, "".join(output_parts)

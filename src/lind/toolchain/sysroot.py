@@ -413,6 +413,10 @@ def ensure_sysroot(*, progress: bool = True) -> Path:
     with _file_lock(final.with_name(final.name + ".lock")):
         if (final / "manifest.json").is_file():
             return final
+        # Holding the lock, any temporary build of this key is a leftover
+        # of a process that was killed mid-build.
+        for stale in final.parent.glob(f".tmp-{final.name}-*"):
+            shutil.rmtree(stale, ignore_errors=True)
         tmp = Path(tempfile.mkdtemp(prefix=f".tmp-{final.name}-", dir=final.parent))
         try:
             build_sysroot(tmp / "root", progress=progress, key=final.name)
