@@ -9,6 +9,11 @@
  *   - blocks of MMAP_THRESHOLD bytes or more get a mapping of their own,
  *     released with munmap(11) on free.
  *
+ * The public functions are weak so that a program may supply its own
+ * allocator; it must then replace the whole family (malloc, free, calloc,
+ * realloc, and the aligned variants it uses), since blocks cannot move
+ * between two allocators.
+ *
  * Heap segments are carved into chunks with boundary tags (dlmalloc style):
  *
  *   chunk:  [psize][csize|flags][payload ...]
@@ -29,6 +34,7 @@
 #include <sys/mman.h>
 #include "syscall.h"
 #include "lock.h"
+#include "libc.h"
 
 #define ALIGN 16u
 #define HDR (2*sizeof(size_t))
@@ -275,12 +281,12 @@ static void *alloc(size_t n, size_t align)
 	return p;
 }
 
-void *malloc(size_t n)
+weak void *malloc(size_t n)
 {
 	return alloc(n, ALIGN);
 }
 
-void free(void *p)
+weak void free(void *p)
 {
 	if (!p) return;
 	struct chunk *c = CHUNK(p);
@@ -293,7 +299,7 @@ void free(void *p)
 	UNLOCK(lock);
 }
 
-void *calloc(size_t m, size_t n)
+weak void *calloc(size_t m, size_t n)
 {
 	if (n && m > SIZE_MAX/n) { errno = ENOMEM; return 0; }
 	n *= m;
@@ -303,12 +309,12 @@ void *calloc(size_t m, size_t n)
 	return p;
 }
 
-size_t malloc_usable_size(void *p)
+weak size_t malloc_usable_size(void *p)
 {
 	return p ? SIZE(CHUNK(p)) - HDR : 0;
 }
 
-void *realloc(void *p, size_t n)
+weak void *realloc(void *p, size_t n)
 {
 	if (!p) return malloc(n);
 	size_t size = chunk_size(n);
@@ -347,19 +353,19 @@ void *realloc(void *p, size_t n)
 	return q;
 }
 
-void *reallocarray(void *p, size_t m, size_t n)
+weak void *reallocarray(void *p, size_t m, size_t n)
 {
 	if (n && m > SIZE_MAX/n) { errno = ENOMEM; return 0; }
 	return realloc(p, m * n);
 }
 
-void *aligned_alloc(size_t align, size_t n)
+weak void *aligned_alloc(size_t align, size_t n)
 {
 	if (!align || (align & (align - 1))) { errno = EINVAL; return 0; }
 	return alloc(n, align < ALIGN ? ALIGN : align);
 }
 
-int posix_memalign(void **res, size_t align, size_t n)
+weak int posix_memalign(void **res, size_t align, size_t n)
 {
 	if (align < sizeof(void *) || (align & (align - 1))) return EINVAL;
 	void *p = alloc(n, align < ALIGN ? ALIGN : align);
@@ -368,17 +374,17 @@ int posix_memalign(void **res, size_t align, size_t n)
 	return 0;
 }
 
-void *memalign(size_t align, size_t n)
+weak void *memalign(size_t align, size_t n)
 {
 	return aligned_alloc(align, n);
 }
 
-void *valloc(size_t n)
+weak void *valloc(size_t n)
 {
 	return alloc(n, PAGE);
 }
 
-void *pvalloc(size_t n)
+weak void *pvalloc(size_t n)
 {
 	return alloc((n + PAGE - 1) & -(size_t)PAGE, PAGE);
 }
