@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 
@@ -83,3 +84,17 @@ def test_default_root_is_empty_and_private(builds):
     proc = lind_run(builds.wasm("mounts"))
     assert b"read: failed" in proc.stdout
     assert b"root write: ok" in proc.stdout
+
+
+def test_ctypes_fallback_trampoline_gives_the_same_results(builds, tmp_path):
+    """Without the C trampoline (no compiler at install time) programs behave the same."""
+    for name in ("files", "dirs"):
+        outs = []
+        for mode in ("c", "ctypes"):
+            root = tmp_path / f"{name}-{mode}"
+            root.mkdir()
+            env = {**os.environ, "LIND_TRAMPOLINE": mode}
+            proc = lind_run("--root", root, builds.wasm(name), env=env)
+            assert proc.returncode == 0, proc.stdout + proc.stderr
+            outs.append(proc.stdout)
+        assert outs[0] == outs[1]
