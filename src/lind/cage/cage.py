@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import ctypes
+import errno
 import os
 import signal
+import struct
 import sys
 import threading
 import traceback
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import wasmtime
@@ -22,6 +24,7 @@ from lind.microvisor.fdtable import FdTable, OpenFile
 from lind.microvisor.fs import FileSystem
 from lind.microvisor.sys_memory import AddressSpace
 from lind.threei import ops
+from lind.wasi import preview1
 
 DEFAULT_STACK = 1 << 20
 
@@ -80,39 +83,72 @@ def _strings(items: Sequence[bytes]) -> tuple[int, bytes]:
     return len(items), b"".join(s + b"\0" for s in items)
 
 
-class Cage:
-    """Create with the program's module; `start()` runs it on a thread of its own."""
+ASYNCIFY_BUFFER = 256 * 1024   # unwound wasm frames of one cage (fork, setjmp)
+_UNWINDING, _REWINDING = 1, 2
 
-    def __init__(self, *, runtime: Any, cage_id: int, parent_id: int, module: wasmtime.Module,
-                 argv: Sequence[bytes], env: Sequence[bytes], fs: FileSystem, cwd: str,
-                 stdio: Sequence[OpenFile], ids: tuple[int, int, int, int]) -> None:
+
+class Cage:
+    """A program instance plus its process state; `start()` runs it on its own thread.
+
+    The process state (fds, cwd, signal dispositions, 3i table) outlives the wasm
+    instance: exec replaces the instance, fork copies both into a new cage.
+    """
+
+    def __init__(self, *, runtime: Any, cage_id: int, parent: Cage | None, argv: Sequence[bytes],
+                 env: Sequence[bytes], fs: FileSystem, cwd: str, ids: tuple[int, int, int, int],
+                 fds: FdTable | None = None) -> None:
         self.runtime = runtime
         self.id = cage_id
-        self.ppid = parent_id
+        self.ppid = parent.id if parent else 0
+        self.pgid = parent.pgid if parent else cage_id
+        self.sid = parent.sid if parent else cage_id
         self.argv = list(argv)
         self.env = list(env)
         self.fs = fs
         self.cwd = cwd
-        self.umask = 0o022
+        self.umask = parent.umask if parent else 0o022
         self.stack_size = DEFAULT_STACK
+        self.ids = ids
         self.slot = threei.Slot(self)
-        self.fds = FdTable(mirror=self._mirror_fd)
-        for f in stdio:
-            self.fds.install(f)
-        self.sigactions: dict[int, bytes] = {}
-        self.sigmask = 0
+        self.fds = fds.copy(self._mirror_fd) if fds else FdTable(mirror=self._mirror_fd)
+        self.sigactions: dict[int, bytes] = dict(parent.sigactions) if parent else {}
+        self.sigmask = parent.sigmask if parent else 0
         self.pending_signals = 0
+        self.children: dict[int, Cage] = {}   # live and ended-but-unreaped children
+        self.init_id = parent.init_id if parent else cage_id   # root of its process tree
+        self.finished = False                 # set by the runtime once the program ended
         self.status: int | None = None       # wait(2) encoding once the cage has ended
         self.trap_message: str | None = None
         self.kill_requested = False
         self._wakeup = threading.Event()
         self._done = threading.Event()
-        microvisor.install(self.slot)
-        uid, euid, gid, egid = ids
-        self.slot.set_ids(cage_id, parent_id, uid, euid, gid, egid)
+        if parent is None:
+            microvisor.install(self.slot)
+        else:  # handler tables are inherited on fork
+            for nr in range(threei.NSYSCALLS):
+                self.slot.set(nr, *parent.slot.get(nr))
+        self._set_ids()
         self.slot.set_fd_limit(self.fds.limit)
+        self.store: wasmtime.Store | None = None
+        self._rewind_result: int | None = None   # set: resume the stack with this result
+        self._rewinding = False
+        self._after_unwind: Callable[[], None] | None = None
+        self._exec: tuple[wasmtime.Module, list[bytes], list[bytes]] | None = None
+        self.thread = threading.Thread(target=self._main, name=f"cage-{cage_id}", daemon=True)
 
+    def _set_ids(self) -> None:
+        uid, euid, gid, egid = self.ids
+        self.slot.set_ids(self.id, self.ppid, uid, euid, gid, egid)
+
+    def set_parent(self, ppid: int) -> None:
+        self.ppid = ppid
+        self._set_ids()
+
+    # -- the wasm instance ----------------------------------------------------
+    def load(self, module: wasmtime.Module) -> None:
+        """Instantiate `module` as this cage's program (at start and on exec)."""
         eng = loader.engine()
+        self.module = module
         self.store = wasmtime.Store(eng)
         key = id(self)
         _cages_by_key[key] = self
@@ -122,19 +158,26 @@ class Cage:
         linker = wasmtime.Linker(eng)
         threei.define_syscall_import(linker, self.slot)
         self._define_startup_imports(linker)
+        uses_wasi = preview1.define(linker, self, module)
         self.instance = linker.instantiate(self.store, module)
-        exports = self.instance.exports(self.store)
-        memory = exports["memory"]
+        self.exports = self.instance.exports(self.store)
+        memory = self.exports["memory"]
         context = ctypes.cast(self.store._context(), ctypes.c_void_p).value
         self.mem = threei.Memory(context, bytes(memoryview(memory._memory).cast("B")))
         self.slot.set_memory(self.mem)
-        heap_base = exports["__heap_base"].value(self.store) if "__heap_base" in exports else None
-        if heap_base is None:
-            heap_base = self.mem.size()
-        self.aspace = AddressSpace(heap_base, lambda pages: memory.grow(self.store, pages),
-                                   self.mem)
-        self._entry = exports["_start"]
-        self.thread = threading.Thread(target=self._main, name=f"cage-{cage_id}", daemon=True)
+        if uses_wasi:
+            preview1.setup(self)  # scratch page, preopen fd 3
+        heap_base = (self.exports["__heap_base"].value(self.store)
+                     if "__heap_base" in self.exports else None)
+        store = self.store
+        self.aspace = AddressSpace(heap_base if heap_base is not None else self.mem.size(),
+                                   lambda pages: memory.grow(store, pages), self.mem)
+        self._entry = self.exports["_start"]
+        self._asyncify_buffer = 0
+
+    @property
+    def can_unwind(self) -> bool:
+        return self.store is not None and "asyncify_start_unwind" in self.exports
 
     def _mirror_fd(self, fd: int, f: OpenFile | None) -> None:
         """Let the trampoline serve plain host-file I/O on `fd` itself."""
@@ -148,30 +191,110 @@ class Cage:
         i32 = wasmtime.ValType.i32()
         ty = wasmtime.FuncType([i32, i32], [i32])
 
-        def sizes(items: list[bytes]):
+        def sizes(items: Callable[[], list[bytes]]):
             def fn(count_ptr: int, size_ptr: int) -> int:
-                count, blob = _strings(items)
+                count, blob = _strings(items())
                 self.mem.write(count_ptr, count.to_bytes(4, "little"))
                 self.mem.write(size_ptr, len(blob).to_bytes(4, "little"))
                 return 0
             return fn
 
-        def fill(items: list[bytes]):
+        def fill(items: Callable[[], list[bytes]]):
             def fn(ptrs: int, buf: int) -> int:
-                _, blob = _strings(items)
+                strings = items()
+                _, blob = _strings(strings)
                 self.mem.write(buf, blob)
                 offsets, at = [], buf
-                for s in items:
+                for s in strings:
                     offsets.append(at)
                     at += len(s) + 1
                 self.mem.write(ptrs, b"".join(o.to_bytes(4, "little") for o in offsets))
                 return 0
             return fn
 
-        for name, fn in (("args_sizes_get", sizes(self.argv)), ("args_get", fill(self.argv)),
-                         ("environ_sizes_get", sizes(self.env)),
-                         ("environ_get", fill(self.env))):
+        def argv() -> list[bytes]:
+            return self.argv
+
+        def env() -> list[bytes]:
+            return self.env
+
+        for name, fn in (("args_sizes_get", sizes(argv)), ("args_get", fill(argv)),
+                         ("environ_sizes_get", sizes(env)), ("environ_get", fill(env))):
             linker.define_func("lind", name, ty, _errno_guard(fn))
+
+    # -- unwinding the wasm stack (Asyncify) for fork and setjmp --------------
+    def _asyncify(self, name: str, *args: int) -> Any:
+        return self.exports[name](self.store, *args)
+
+    def unwind_then(self, action: Callable[[], None]) -> None:
+        """From a handler: unwind the stack out of wasm, then run `action` on this thread."""
+        if not self.can_unwind:
+            raise OSError(errno.ENOSYS, "program was not built with unwinding (lind cc)")
+        if not self._asyncify_buffer:
+            start = self.aspace.mmap(0, ASYNCIFY_BUFFER, 3, 0x22, None)
+            self._asyncify_buffer = start
+        data = self._asyncify_buffer
+        self.mem.write(data, struct.pack("<II", data + 8, data + ASYNCIFY_BUFFER))
+        self._after_unwind = action
+        self._asyncify("asyncify_start_unwind", data)
+
+    def resume_with(self, result: int) -> None:
+        """After an unwind: rewind the stack so the interrupted call returns `result`."""
+        self._rewind_result = result
+
+    def rewound(self) -> int | None:
+        """In a handler: the result to return if this call is the end of a rewind."""
+        if not self._rewinding:
+            return None
+        self._rewinding = False
+        self._asyncify("asyncify_stop_rewind")
+        result, self._rewind_result = self._rewind_result, None
+        return result
+
+    # -- fork and exec ---------------------------------------------------------
+    def forked(self, child_id: int) -> Cage:
+        """A copy of this cage (just unwound) that resumes with fork() returning 0."""
+        child = Cage(runtime=self.runtime, cage_id=child_id, parent=self, argv=self.argv,
+                     env=self.env, fs=self.fs.share(), cwd=self.cwd, ids=self.ids, fds=self.fds)
+        try:
+            child.load(self.module)
+            grow = (self.mem.size() - child.mem.size()) // 65536
+            if grow > 0:
+                child.exports["memory"].grow(child.store, grow)
+            size = self.mem.size()
+            ctypes.memmove(child.mem.address(), self.mem.address(), size)
+            for name, item in self.exports.items():
+                if name.startswith("lind_global_"):
+                    child.exports[name].set_value(child.store, item.value(self.store))
+            child.aspace = self.aspace.copy(child.aspace._grow, child.mem)
+            child._asyncify_buffer = self._asyncify_buffer
+        except BaseException:
+            child.release_unstarted()
+            raise
+        child._rewind_result = 0
+        return child
+
+    def release_unstarted(self) -> None:
+        """Undo a cage that never ran (a fork that failed half-way)."""
+        self.fds.close_all()
+        self.fs.close()
+        _cages_by_key.pop(id(self), None)
+        threei.release(self.slot)
+
+    def exec_program(self, module: wasmtime.Module, argv: list[bytes], env: list[bytes]) -> None:
+        """From the execve handler: stop this instance; the run loop starts `module`."""
+        self._exec = (module, argv, env)
+        self.slot.stop("exec")
+
+    def _do_exec(self) -> None:
+        module, self.argv, self.env = self._exec
+        self._exec = None
+        self.fds.close_on_exec()
+        # Caught signals go back to their default action; ignored stay ignored.
+        self.sigactions = {sig: act for sig, act in self.sigactions.items()
+                           if struct.unpack_from("<I", act)[0] == 1}
+        self.slot.resume()
+        self.load(module)
 
     # -- life cycle ---------------------------------------------------------
     def start(self) -> None:
@@ -181,10 +304,30 @@ class Cage:
             _ticker_wake.notify()
         self.thread.start()
 
+    def _run(self) -> None:
+        """Run the program; come back into it after each unwind, and after exec."""
+        while True:
+            if self._rewind_result is not None:
+                self._rewinding = True
+                self._asyncify("asyncify_start_rewind", self._asyncify_buffer)
+            try:
+                self._entry(self.store)
+            except wasmtime.Trap:
+                if self._exec is None or self.kill_requested or self.status is not None:
+                    raise
+                self._do_exec()
+                continue
+            if self._after_unwind is not None:
+                self._asyncify("asyncify_stop_unwind")
+                action, self._after_unwind = self._after_unwind, None
+                action()
+                continue
+            return
+
     def _main(self) -> None:
         global _running
         try:
-            self._entry(self.store)
+            self._run()
             if self.status is None:
                 self.status = abi.exit_status(0)
         except wasmtime.Trap as trap:
@@ -203,23 +346,27 @@ class Cage:
                 else:
                     self.trap_message = _trap_reason(str(err))
                     self.status = abi.signal_status(signal.SIGSEGV)
+        except Exception as exc:  # noqa: BLE001 - a Lind bug ends this cage, not the host
+            self.internal_error(exc)
         finally:
             self._finish()
             with _ticker_lock:
                 _running -= 1
 
     def _finish(self) -> None:
-        if self.status is not None and self.status & 0x7F:
+        if self.status is None:
+            self.status = abi.signal_status(signal.SIGKILL)
+        if self.status & 0x7F:
             ops.notify_harsh_exit(self, self.status & 0x7F)
         self.fds.close_all()
         self.fs.close()
         _cages_by_key.pop(id(self), None)
         threei.release(self.slot)
-        self.runtime.forget(self)
         # The instance and its memory go with the store; nothing may touch them after this.
         self.slot.set_memory(None)
-        self.mem = self.aspace = self.instance = self._entry = None
+        self.mem = self.aspace = self.instance = self._entry = self.exports = None
         self.store = None
+        self.runtime.cage_ended(self)
         self._done.set()
 
     def wait(self, timeout: float | None = None) -> int | None:
@@ -235,6 +382,10 @@ class Cage:
             return None
         return -(self.status & 0x7F) if self.status & 0x7F else (self.status >> 8) & 0xFF
 
+    @property
+    def ended(self) -> bool:
+        return self._done.is_set()
+
     # -- called from system-call handlers on the cage's own thread --------------
     def exit(self, code: int) -> None:
         self.status = abi.exit_status(code)
@@ -244,11 +395,31 @@ class Cage:
         self.status = abi.signal_status(sig)
         self.slot.stop(f"killed by signal {sig}")
 
+    def raise_signal(self, sig: int) -> None:
+        """A signal the cage's own call caused (SIGPIPE): its disposition decides."""
+        from lind.microvisor.sys_signals import deliver
+
+        deliver(self, sig, own_thread=True)
+
+    def signal_from_outside(self, sig: int) -> None:
+        """A signal from another cage or the host (SIGCHLD, kill)."""
+        from lind.microvisor.sys_signals import deliver
+
+        deliver(self, sig, own_thread=False)
+
     def sleep(self, ns: int) -> int:
         """Sleep up to `ns`; returns the nanoseconds left if woken by a kill."""
         if self._wakeup.wait(ns / 1e9):
             return max(ns, 1)
         return 0
+
+    def block_on(self, cond: threading.Condition) -> None:
+        """Wait on `cond` (held by the caller); EINTR if the cage is being killed."""
+        if self.kill_requested:
+            raise OSError(errno.EINTR, "Interrupted system call")
+        cond.wait()
+        if self.kill_requested:
+            raise OSError(errno.EINTR, "Interrupted system call")
 
     def internal_error(self, exc: BaseException) -> None:
         """A handler raised something other than OSError: a Lind bug. Stop the cage only."""
@@ -261,10 +432,15 @@ class Cage:
 
     def terminate(self, sig: int = signal.SIGKILL) -> None:
         """Stop the cage from outside: at its next epoch tick or system call."""
+        from lind.microvisor import pipe
+
         self._kill_signal = sig
         self.kill_requested = True
         self.slot.stop(f"killed by signal {sig}")
         self._wakeup.set()
+        for cond in (pipe.changed, self.runtime.changed):
+            with cond:
+                cond.notify_all()
 
 
 def _trap_reason(message: str) -> str | None:

@@ -62,12 +62,20 @@ def _key(wasm: bytes) -> str:
     return h.hexdigest()
 
 
+KNOWN_IMPORTS = {"lind", "wasi_snapshot_preview1"}
+
+
 def load(path: str | os.PathLike[str]) -> wasmtime.Module:
     """The compiled module for a program file, from memory, disk cache, or Cranelift."""
     try:
         wasm = Path(path).read_bytes()
     except OSError as exc:
         raise ProgramError(f"{path}: {exc.strerror}", 127 if exc.errno == errno.ENOENT else 126) from None
+    return load_bytes(wasm, str(path))
+
+
+def load_bytes(wasm: bytes, path: str) -> wasmtime.Module:
+    """Like `load`, for a program already read; `path` names it in messages."""
     if wasm[:4] != WASM_MAGIC:
         raise ProgramError(f"{path}: not a WebAssembly module")
     key = _key(wasm)
@@ -88,8 +96,19 @@ def load(path: str | os.PathLike[str]) -> wasmtime.Module:
             first = str(exc).strip().splitlines()[0] if str(exc).strip() else "invalid module"
             raise ProgramError(f"{path}: invalid WebAssembly module: {first}") from None
         _store(cached, module.serialize())
+    _check_program(module, path)
     _modules[key] = module
     return module
+
+
+def _check_program(module: wasmtime.Module, path: str) -> None:
+    foreign = sorted({f"{i.module}.{i.name}" for i in module.imports
+                      if i.module not in KNOWN_IMPORTS})
+    if foreign:
+        raise ProgramError(f"{path}: imports {', '.join(foreign[:5])} which Lind does not provide")
+    exports = {e.name for e in module.exports}
+    if "_start" not in exports or "memory" not in exports:
+        raise ProgramError(f"{path}: not a program (no _start or memory export)")
 
 
 def _store(target: Path, data: bytes) -> None:

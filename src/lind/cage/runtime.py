@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import itertools
 import os
 import threading
@@ -13,8 +14,6 @@ from lind.cage.cage import Cage
 from lind.microvisor import abi
 from lind.microvisor.fdtable import OpenFile
 from lind.microvisor.fs import FileSystem, normalize
-
-KNOWN_IMPORTS = {"lind"}
 
 
 @dataclass(frozen=True)
@@ -43,12 +42,19 @@ def _stdio_file(host_fd: int, flags: int) -> OpenFile:
 
 
 class Runtime:
-    """Many cages in this process. Thread-safe; each cage runs on its own thread."""
+    """Many cages in this process, each on its own thread; thread-safe.
 
-    def __init__(self) -> None:
+    Cages started with `spawn` are the roots of process trees; fork adds cages to a
+    tree. Ids are unique and never reused. A tree sees only its own cages (kill, wait).
+    """
+
+    def __init__(self, max_cages: int = 1024) -> None:
         self._ids = itertools.count(1)
-        self._lock = threading.Lock()
-        self.cages: dict[int, Cage] = {}   # live cages by id
+        self.lock = threading.RLock()
+        self.changed = threading.Condition(self.lock)  # a cage ended, was reaped, ...
+        self.cages: dict[int, Cage] = {}   # cages still running, by id
+        self.max_cages = max_cages
+        self._slots_used = 0               # running cages plus ended ones not yet reaped
 
     def spawn(self, program: str | os.PathLike[str], args: Sequence[str] = (), *,
               root: str, mounts: Sequence[MountSpec] = (), env: Mapping[str, str] | None = None,
@@ -56,39 +62,79 @@ class Runtime:
               argv0: str | None = None) -> Cage:
         """Start `program` in a new cage; stdin/stdout/stderr are host fds to copy in."""
         module = loader.load(program)
-        foreign = sorted({f"{i.module}.{i.name}" for i in module.imports
-                          if i.module not in KNOWN_IMPORTS})
-        if foreign:
-            raise loader.ProgramError(
-                f"{program}: imports {', '.join(foreign[:5])} which Lind does not provide")
-        exports = {e.name for e in module.exports}
-        if "_start" not in exports or "memory" not in exports:
-            raise loader.ProgramError(f"{program}: not a program (no _start or memory export)")
         fs = FileSystem(root, [(m.host, m.guest, m.readonly) for m in mounts])
         try:
-            guest_cwd = normalize(cwd)
             argv = [os.fsencode(argv0 or os.path.basename(os.fspath(program)))]
             argv += [os.fsencode(a) for a in args]
             envb = [os.fsencode(f"{k}={v}") for k, v in (env or {}).items()]
-            stdio = [_stdio_file(stdin, abi.O_RDONLY), _stdio_file(stdout, abi.O_WRONLY),
-                     _stdio_file(stderr, abi.O_WRONLY)]
-            with self._lock:
-                cage_id = next(self._ids)
-            cage = Cage(runtime=self, cage_id=cage_id, parent_id=0, module=module, argv=argv, env=envb, fs=fs,
-                        cwd=guest_cwd, stdio=stdio,
-                        ids=(os.getuid(), os.geteuid(), os.getgid(), os.getegid()))
+            cage_id = self._reserve_id()
+            cage = Cage(runtime=self, cage_id=cage_id, parent=None, argv=argv, env=envb, fs=fs,
+                        cwd=normalize(cwd), ids=(os.getuid(), os.geteuid(), os.getgid(),
+                                                 os.getegid()))
+            for host_fd, flags in ((stdin, abi.O_RDONLY), (stdout, abi.O_WRONLY),
+                                   (stderr, abi.O_WRONLY)):
+                cage.fds.install(_stdio_file(host_fd, flags))
+            cage.load(module)
         except BaseException:
             fs.close()
             raise
-        with self._lock:
+        with self.lock:
             self.cages[cage_id] = cage
         cage.start()
         return cage
 
-    def forget(self, cage: Cage) -> None:
-        """Called by a cage that has ended: it is no longer reachable through 3i."""
-        with self._lock:
+    def _reserve_id(self) -> int:
+        with self.lock:
+            if self._slots_used >= self.max_cages:
+                raise OSError(errno.EAGAIN, "Resource temporarily unavailable")
+            self._slots_used += 1
+            return next(self._ids)
+
+    def fork(self, parent: Cage) -> Cage:
+        """A child of `parent` (which has just unwound); started, and returned."""
+        child_id = self._reserve_id()
+        try:
+            child = parent.forked(child_id)
+        except BaseException:
+            with self.lock:
+                self._slots_used -= 1
+            raise
+        with self.lock:
+            self.cages[child_id] = child
+            parent.children[child_id] = child
+        child.start()
+        return child
+
+    def tree(self, cage: Cage) -> list[Cage]:
+        """The running cages of `cage`'s process tree (what kill(-1) may reach)."""
+        with self.lock:
+            return [c for c in self.cages.values() if c.init_id == cage.init_id]
+
+    def cage_ended(self, cage: Cage) -> None:
+        """Bookkeeping when a cage's program ends: orphans, zombie or auto-reap."""
+        with self.lock:
             self.cages.pop(cage.id, None)
+            cage.finished = True
+            heir = self.cages.get(cage.init_id)
+            for child_id, child in list(cage.children.items()):
+                if child.finished:
+                    self._slots_used -= 1          # an unreaped zombie: nobody will wait
+                elif heir is not None and heir is not cage:
+                    child.set_parent(heir.id)
+                    heir.children[child_id] = child
+                else:
+                    child.set_parent(0)
+            cage.children.clear()
+            parent = self.cages.get(cage.ppid)
+            if parent is None or cage.id not in parent.children:
+                self._slots_used -= 1              # no parent to reap it
+            self.changed.notify_all()
+        if parent is not None:
+            parent.signal_from_outside(17)   # SIGCHLD
+
+    def reaped(self, cage: Cage) -> None:
+        with self.lock:
+            self._slots_used -= 1
 
     def wait_all(self, timeout: float | None = None) -> dict[int, int | None]:
         return {cid: cage.wait(timeout) for cid, cage in list(self.cages.items())}

@@ -12,6 +12,7 @@ import ctypes
 import errno
 import os
 import struct
+import threading
 from dataclasses import dataclass
 
 from lind.microvisor import abi
@@ -67,6 +68,8 @@ class FileSystem:
 
     def __init__(self, root: str, mounts: list[tuple[str, str, bool]] = ()) -> None:
         self.mounts: list[Mount] = []
+        self._users = 1
+        self._lock = threading.Lock()
         self._add(root, "/", False)
         for host, guest, readonly in mounts:
             self._add(host, guest, readonly)
@@ -80,10 +83,20 @@ class FileSystem:
         fd = os.open(host, os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
         self.mounts.append(Mount(normalize(guest), host, readonly, fd))
 
+    def share(self) -> FileSystem:
+        """The same view for one more cage (fork); each user calls close() once."""
+        with self._lock:
+            self._users += 1
+        return self
+
     def close(self) -> None:
-        for m in self.mounts:
+        with self._lock:
+            self._users -= 1
+            if self._users:
+                return
+            mounts, self.mounts = self.mounts, []
+        for m in mounts:
             os.close(m.fd)
-        self.mounts = []
 
     def locate(self, guest_path: str) -> tuple[Mount, str]:
         """The mount holding an absolute normalised guest path, and the path inside it."""

@@ -10,12 +10,14 @@ import errno
 import fcntl
 import os
 import stat as statmod
+import struct
 import termios
 
 from lind.microvisor import abi
 from lind.microvisor.abi import s32, u32
 from lind.microvisor.fdtable import OpenFile
 from lind.microvisor.fs import join, proc_path, wants_write
+from lind.microvisor.pipe import make_pipe
 
 
 def _err(code: int) -> OSError:
@@ -99,6 +101,31 @@ def sys_close(cage, fd, *_):
     return 0
 
 
+def sys_pipe2(cage, fds, flags, *_):
+    flags = u32(flags)
+    if flags & ~(abi.O_CLOEXEC | abi.O_NONBLOCK):
+        raise _err(errno.EINVAL)
+    cage.mem.view(fds, 8)  # EFAULT before anything is created
+    read_end, write_end = make_pipe(flags)
+    cloexec = bool(flags & abi.O_CLOEXEC)
+    try:
+        rfd = cage.fds.install(read_end, cloexec)
+    except OSError:
+        write_end.release()
+        raise
+    try:
+        wfd = cage.fds.install(write_end, cloexec)
+    except OSError:
+        cage.fds.close(rfd)
+        raise
+    cage.mem.write(fds, struct.pack("<ii", rfd, wfd))
+    return 0
+
+
+def sys_pipe(cage, fds, *_):
+    return sys_pipe2(cage, fds, 0)
+
+
 # ----------------------------------------------------------------- read/write
 
 def _readable(f: OpenFile) -> None:
@@ -122,20 +149,26 @@ def sys_read(cage, fd, buf, count, *_):
     f = cage.fds.get(fd)
     if not f.readable:
         _readable(f)
-    return cage.mem.read_fd(f.host_fd, buf, count)
+    return f.read(cage, buf, count)
 
 
 def sys_write(cage, fd, buf, count, *_):
     f = cage.fds.get(fd)
     if not f.writable:
         _writable(f)
-    return cage.mem.write_fd(f.host_fd, buf, count)
+    return f.write(cage, buf, count)
+
+
+def _seekable(f: OpenFile) -> None:
+    if not f.host_backed:
+        raise _err(errno.ESPIPE)
 
 
 def sys_pread64(cage, fd, buf, count, offset, *_):
     f = cage.fds.get(fd)
     if not f.readable:
         _readable(f)
+    _seekable(f)
     return cage.mem.pread_fd(f.host_fd, buf, count, offset)
 
 
@@ -143,6 +176,7 @@ def sys_pwrite64(cage, fd, buf, count, offset, *_):
     f = cage.fds.get(fd)
     if not f.writable:
         _writable(f)
+    _seekable(f)
     return cage.mem.pwrite_fd(f.host_fd, buf, count, offset)
 
 
@@ -161,7 +195,7 @@ def sys_readv(cage, fd, iov, iovcnt, *_):
     if not f.readable:
         _readable(f)
     views = _iovecs(cage, iov, iovcnt)
-    return os.readv(f.host_fd, views) if views else 0
+    return f.readv(cage, views) if views else 0
 
 
 def sys_writev(cage, fd, iov, iovcnt, *_):
@@ -169,12 +203,13 @@ def sys_writev(cage, fd, iov, iovcnt, *_):
     if not f.writable:
         _writable(f)
     views = _iovecs(cage, iov, iovcnt)
-    return os.writev(f.host_fd, views) if views else 0
+    return f.writev(cage, views) if views else 0
 
 
 def sys_lseek(cage, fd, offset, whence, *_):
     f = cage.fds.get(s32(fd))
     whence = s32(whence)
+    _seekable(f)
     if f.is_dir:
         if whence != abi.SEEK_SET or offset < 0:
             raise _err(errno.EINVAL)
@@ -218,7 +253,7 @@ def sys_lstat(cage, path, buf, *_):
 
 
 def sys_fstat(cage, fd, buf, *_):
-    cage.mem.write(buf, abi.pack_stat(os.fstat(cage.fds.get(s32(fd)).host_fd)))
+    cage.mem.write(buf, abi.pack_stat(cage.fds.get(s32(fd)).stat()))
     return 0
 
 
@@ -227,10 +262,8 @@ def sys_newfstatat(cage, dirfd, path, buf, flags, *_):
     raw = cage.mem.cstring(path, abi.PATH_MAX - 1) if path else b""
     if not raw and flags & abi.AT_EMPTY_PATH:
         dirfd = s32(dirfd)
-        if dirfd == abi.AT_FDCWD:
-            st = _stat_path(cage, cage.cwd, True)
-        else:
-            st = os.fstat(cage.fds.get(dirfd).host_fd)
+        at_cwd = dirfd == abi.AT_FDCWD
+        st = _stat_path(cage, cage.cwd, True) if at_cwd else cage.fds.get(dirfd).stat()
     else:
         guest = at_path(cage, dirfd, read_path(cage, path))
         st = _stat_path(cage, guest, not flags & abi.AT_SYMLINK_NOFOLLOW)
@@ -468,6 +501,8 @@ def sys_truncate(cage, path, length, *_):
 
 def sys_ftruncate(cage, fd, length, *_):
     f = cage.fds.get(s32(fd))
+    if not f.host_backed:
+        raise _err(errno.EINVAL)
     if length < 0 or f.flags & abi.O_ACCMODE == abi.O_RDONLY:
         raise _err(errno.EINVAL if length < 0 else errno.EBADF)
     os.ftruncate(f.host_fd, length)
@@ -475,12 +510,18 @@ def sys_ftruncate(cage, fd, length, *_):
 
 
 def sys_fsync(cage, fd, *_):
-    os.fsync(cage.fds.get(s32(fd)).host_fd)
+    f = cage.fds.get(s32(fd))
+    if not f.host_backed:
+        raise _err(errno.EINVAL)
+    os.fsync(f.host_fd)
     return 0
 
 
 def sys_fdatasync(cage, fd, *_):
-    os.fdatasync(cage.fds.get(s32(fd)).host_fd)
+    f = cage.fds.get(s32(fd))
+    if not f.host_backed:
+        raise _err(errno.EINVAL)
+    os.fdatasync(f.host_fd)
     return 0
 
 
@@ -597,6 +638,9 @@ def sys_fcntl(cage, fd, cmd, arg, *_):
         return f.flags
     if cmd == abi.F_SETFL:
         new = u32(arg) & abi.SETFL_MASK
+        if not f.host_backed:
+            f.flags = (f.flags & ~abi.SETFL_MASK) | new
+            return 0
         host = fcntl.fcntl(f.host_fd, fcntl.F_GETFL) & ~(os.O_APPEND | os.O_NONBLOCK)
         host |= (os.O_APPEND if new & abi.O_APPEND else 0) | (
             os.O_NONBLOCK if new & abi.O_NONBLOCK else 0)
@@ -614,6 +658,11 @@ def sys_ioctl(cage, fd, request, arg, *_):
     """Only the terminal queries isatty() and friends need, answered from the host fd."""
     f = cage.fds.get(s32(fd))
     request = u32(request)
+    if not f.host_backed:
+        if request != _FIONREAD:
+            raise _err(errno.ENOTTY)
+        cage.mem.write(arg, len(f.pipe.buffer).to_bytes(4, "little"))
+        return 0
     size = _IOCTL_SIZES.get(request)
     if size is None:
         raise _err(errno.ENOTTY if not os.isatty(f.host_fd) else errno.EINVAL)

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import errno
 import os
+import stat
 import struct
 
 from lind.microvisor.abi import s32, u32
+from lind.microvisor.fs import join
 
 RLIMIT_STACK, RLIMIT_NOFILE, RLIMIT_AS = 3, 7, 9
 RLIM_INFINITY = (1 << 64) - 1
@@ -61,3 +63,190 @@ def sys_prlimit64(cage, pid, resource, new, old, *_):
     if old:
         cage.mem.write(old, _RLIMIT.pack(*current))
     return 0
+
+
+# -------------------------------------------------------------- fork and exec
+
+CLONE_VM, CLONE_VFORK, CLONE_THREAD = 0x100, 0x4000, 0x10000
+_SIGNAL_MASK = 0xFF
+
+
+def sys_fork(cage, *_):
+    """First call: unwind the cage, copy it, then rewind both; the child sees 0."""
+    result = cage.rewound()
+    if result is not None:
+        return result
+
+    def make_child() -> None:
+        try:
+            cage.resume_with(cage.runtime.fork(cage).id)
+        except OSError as exc:
+            cage.resume_with(-(exc.errno or errno.EAGAIN))
+
+    cage.unwind_then(make_child)
+    return 0
+
+
+def sys_clone(cage, flags, *_):
+    """Only the fork-like forms; threads (CLONE_VM without CLONE_VFORK) come with pthreads.
+
+    A rewind re-enters with the same arguments, so these checks pass again then.
+    """
+    if flags & CLONE_THREAD or (flags & CLONE_VM and not flags & CLONE_VFORK):
+        raise OSError(errno.ENOSYS, "threads are not supported yet")
+    if flags & ~(CLONE_VM | CLONE_VFORK | _SIGNAL_MASK):
+        raise OSError(errno.EINVAL, "Invalid argument")
+    return sys_fork(cage)
+
+
+ARG_MAX = 2 * 1024 * 1024
+_MAX_SHEBANG_DEPTH = 4
+
+
+def _string_vector(cage, addr: int) -> list[bytes]:
+    """A NULL-terminated array of string pointers (argv, envp) from cage memory."""
+    out: list[bytes] = []
+    total = 0
+    if not addr:
+        return out
+    while True:
+        (ptr,) = struct.unpack("<I", cage.mem.read(addr + 4 * len(out), 4))
+        if ptr == 0:
+            return out
+        s = cage.mem.cstring(ptr, ARG_MAX)
+        total += len(s) + 5
+        if total > ARG_MAX:
+            raise OSError(errno.E2BIG, "Argument list too long")
+        out.append(s)
+
+
+def load_program(cage, guest_path: str, argv: list[bytes], depth: int = 0):
+    """The module to exec for a guest path, following `#!` lines; and the final argv."""
+    from lind.cage import loader
+    from lind.microvisor.fs import proc_path
+
+    fd = cage.fs.open(guest_path, os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        st = os.fstat(fd)
+        if stat.S_ISDIR(st.st_mode) or not stat.S_ISREG(st.st_mode):
+            raise OSError(errno.EACCES, "Permission denied")
+        if not os.access(proc_path(fd), os.X_OK):
+            raise OSError(errno.EACCES, "Permission denied")
+        data = os.pread(fd, st.st_size, 0) if st.st_size <= 256 << 20 else b""
+    finally:
+        os.close(fd)
+    if data.startswith(b"#!"):
+        if depth >= _MAX_SHEBANG_DEPTH:
+            raise OSError(errno.ELOOP, "Too many levels of symbolic links")
+        line = data[2:].split(b"\n", 1)[0].strip()
+        if not line:
+            raise OSError(errno.ENOEXEC, "Exec format error")
+        interp, _, arg = line.partition(b" ")
+        arg = arg.strip()
+        new_argv = [interp] + ([arg] if arg else []) + [guest_path.encode()] + argv[1:]
+        return load_program(cage, join(cage.cwd, os.fsdecode(interp)), new_argv, depth + 1)
+    if not data.startswith(loader.WASM_MAGIC):
+        raise OSError(errno.ENOEXEC, "Exec format error")
+    try:
+        return loader.load_bytes(data, guest_path), argv
+    except loader.ProgramError:
+        raise OSError(errno.ENOEXEC, "Exec format error") from None
+
+
+def sys_execve(cage, path, argv, envp, *_):
+    from lind.microvisor.sys_files import read_path
+
+    guest = join(cage.cwd, read_path(cage, path))
+    args = _string_vector(cage, argv)
+    env = _string_vector(cage, envp)
+    module, args = load_program(cage, guest, args)
+    cage.exec_program(module, args, env)
+    return 0
+
+
+# ------------------------------------------------------------ wait and exit
+
+WNOHANG, WUNTRACED = 1, 2
+_WAIT_OPTIONS = WNOHANG | WUNTRACED | 8 | 0x01000000 | 0x20000000 | 0x40000000 | 0x80000000
+_RUSAGE_SIZE = 144
+
+
+def _wanted(cage, child, pid: int) -> bool:
+    if pid > 0:
+        return child.id == pid
+    if pid == -1:
+        return True
+    if pid == 0:
+        return child.pgid == cage.pgid
+    return child.pgid == -pid
+
+
+def sys_wait4(cage, pid, wstatus, options, rusage, *_):
+    pid, options = s32(pid), u32(options)
+    if options & ~_WAIT_OPTIONS:
+        raise OSError(errno.EINVAL, "Invalid argument")
+    rt = cage.runtime
+    with rt.changed:
+        while True:
+            wanted = [c for c in cage.children.values() if _wanted(cage, c, pid)]
+            if not wanted:
+                raise OSError(errno.ECHILD, "No child processes")
+            done = next((c for c in wanted if c.finished), None)
+            if done is not None:
+                break
+            if options & WNOHANG:
+                return 0
+            cage.block_on(rt.changed)
+        if wstatus:
+            cage.mem.write(wstatus, struct.pack("<i", done.status))
+        if rusage:
+            cage.mem.write(rusage, bytes(_RUSAGE_SIZE))
+        del cage.children[done.id]
+    rt.reaped(done)
+    return done.id
+
+
+def sys_getpgid(cage, pid, *_):
+    pid = s32(pid)
+    if pid in (0, cage.id):
+        return cage.pgid
+    for c in cage.runtime.tree(cage):
+        if c.id == pid:
+            return c.pgid
+    raise OSError(errno.ESRCH, "No such process")
+
+
+def sys_getpgrp(cage, *_):
+    return cage.pgid
+
+
+def sys_setpgid(cage, pid, pgid, *_):
+    pid, pgid = s32(pid), s32(pgid)
+    if pgid < 0:
+        raise OSError(errno.EINVAL, "Invalid argument")
+    target = cage if pid in (0, cage.id) else cage.children.get(pid)
+    if target is None or target.finished:
+        raise OSError(errno.ESRCH, "No such process")
+    if target.sid != cage.sid or target.id == target.sid:
+        raise OSError(errno.EPERM, "Operation not permitted")
+    target.pgid = pgid or target.id
+    return 0
+
+
+def sys_getsid(cage, pid, *_):
+    pid = s32(pid)
+    if pid in (0, cage.id):
+        return cage.sid
+    for c in cage.runtime.tree(cage):
+        if c.id == pid:
+            return c.sid
+    raise OSError(errno.ESRCH, "No such process")
+
+
+def sys_setsid(cage, *_):
+    if any(c.pgid == cage.id and c is not cage for c in cage.runtime.tree(cage)):
+        raise OSError(errno.EPERM, "Operation not permitted")
+    if cage.pgid == cage.id:
+        raise OSError(errno.EPERM, "Operation not permitted")
+    cage.sid = cage.pgid = cage.id
+    return cage.id

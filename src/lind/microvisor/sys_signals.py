@@ -64,31 +64,52 @@ def sys_rt_sigprocmask(cage, how, new, old, sigsetsize, *_):
     return 0
 
 
-def send_to_self(cage, sig: int) -> int:
-    """Apply `sig` to the calling cage: default action, ignore, or leave it pending."""
+def deliver(cage, sig: int, *, own_thread: bool) -> None:
+    """Apply `sig` to `cage`: its default action, ignore, or leave it pending.
+
+    `own_thread` says the caller runs on the cage's thread (inside one of its calls),
+    so a fatal signal can end it at the return of that call.
+    """
     if sig == 0:
-        return 0
+        return
     handler = SIG_DFL
     if sig in cage.sigactions:
         handler = _KSIGACTION.unpack(cage.sigactions[sig])[0]
     if sig in (SIGKILL, SIGSTOP):
         handler = SIG_DFL
     if handler == SIG_IGN or (handler == SIG_DFL and sig in _IGNORED_BY_DEFAULT | _STOPPING):
-        return 0
+        return
     if handler == SIG_DFL:
-        cage.kill(sig)
-        return 0
+        if own_thread:
+            cage.kill(sig)
+        else:
+            cage.terminate(sig)
+        return
     cage.pending_signals |= 1 << (sig - 1)
-    return 0
+
+
+def _targets(cage, pid: int) -> list:
+    """The cages kill(pid) reaches, all within the caller's own process tree."""
+    tree = cage.runtime.tree(cage)
+    if pid > 0:
+        return [c for c in tree if c.id == pid]
+    if pid == 0:
+        return [c for c in tree if c.pgid == cage.pgid]
+    if pid == -1:
+        return [c for c in tree if c.id not in (cage.id, cage.init_id)]
+    return [c for c in tree if c.pgid == -pid]
 
 
 def sys_kill(cage, pid, sig, *_):
     pid, sig = s32(pid), s32(sig)
-    if sig and not 1 <= sig < NSIG or sig < 0:
+    if not 0 <= sig < NSIG:
         raise OSError(errno.EINVAL, "Invalid argument")
-    if pid not in (cage.id, 0, -1, -cage.id):
+    targets = _targets(cage, pid)
+    if not targets:
         raise OSError(errno.ESRCH, "No such process")
-    return send_to_self(cage, sig)
+    for target in targets:
+        deliver(target, sig, own_thread=target is cage)
+    return 0
 
 
 def sys_tkill(cage, tid, sig, *_):

@@ -76,16 +76,21 @@ def _say_fallback_once() -> None:
 
 
 def define_syscall_import(linker: wasmtime.Linker, slot: Any) -> None:
-    """Bind `lind.syscall` in `linker` to the trampoline for `slot`'s cage."""
+    """Bind `lind.syscall` and `lind.syscall_unwind` in `linker` to the trampoline for `slot`.
+
+    The two differ only for the compiler: Asyncify instruments callers of the second
+    (fork, exec, setjmp), so those calls may unwind the cage's stack.
+    """
     if not ACCELERATED:
         _say_fallback_once()
-    module, name = b"lind", b"syscall"
-    err = wt.wasmtime_linker_define_func_unchecked(
-        linker.ptr(), module, len(module), name, len(name), _SYSCALL_TYPE.ptr(),
-        _ENTRY, ctypes.c_void_p(_impl.slot_address(slot)), _NO_FINALIZER,
-    )
-    if err:
-        raise wasmtime.WasmtimeError._from_ptr(err)
+    module = b"lind"
+    for name in (b"syscall", b"syscall_unwind"):
+        err = wt.wasmtime_linker_define_func_unchecked(
+            linker.ptr(), module, len(module), name, len(name), _SYSCALL_TYPE.ptr(),
+            _ENTRY, ctypes.c_void_p(_impl.slot_address(slot)), _NO_FINALIZER,
+        )
+        if err:
+            raise wasmtime.WasmtimeError._from_ptr(err)
 
 
 def release(slot: Any) -> None:

@@ -446,6 +446,14 @@ static PyObject *Slot_stop(SlotObject *s, PyObject *msg)
     Py_RETURN_NONE;
 }
 
+/* Clear a stop (after exec replaced the instance the stop was for). */
+static PyObject *Slot_resume(SlotObject *s, PyObject *unused)
+{
+    s->exiting = 0;
+    Py_CLEAR(s->trap_message);
+    Py_RETURN_NONE;
+}
+
 static int64_t call_python(SlotObject *s, Entry *e, const int64_t *a);
 
 /* read/write/pread/pwrite/lseek on a host fd the Python fd table mirrored here.
@@ -610,6 +618,7 @@ static PyMethodDef Slot_methods[] = {
     {"mirror_fd", (PyCFunction)Slot_mirror_fd, METH_VARARGS,
      "mirror_fd(fd, host_fd, readable, writable); host_fd -1 forgets fd"},
     {"stop", (PyCFunction)Slot_stop, METH_O, "stop the cage when the current call returns"},
+    {"resume", (PyCFunction)Slot_resume, METH_NOARGS, "clear a stop request"},
     {"call", (PyCFunction)Slot_call, METH_VARARGS, "call(nr, a1..a6) through the table"},
     {NULL}
 };

@@ -165,6 +165,10 @@ class Slot:
         self.exiting = True
         self.trap_message = message
 
+    def resume(self) -> None:
+        self.exiting = False
+        self.trap_message = ""
+
     def call(self, nr: int, *args: int) -> int:
         a = (list(args) + [0] * 6)[:6]
         if not 0 <= nr < NSYSCALLS:
