@@ -1,0 +1,57 @@
+"""The process model inside one Lind process: fork, exec, wait, pipes between cages."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+
+import lind
+
+
+def _stage(builds, tmp_path, name):
+    """The program copied into a root (for exec by path) and natively into a dir."""
+    root = tmp_path / "root"
+    native_dir = tmp_path / "native"
+    root.mkdir()
+    native_dir.mkdir()
+    shutil.copy(builds.wasm(name), root / f"{name}.wasm")
+    shutil.copy(builds.native(name), native_dir / f"{name}.wasm")
+    return root, native_dir
+
+
+def test_fork_wait_pipe_exec_match_native(builds, tmp_path):
+    root, native_dir = _stage(builds, tmp_path, "forks")
+    native = subprocess.run(["./forks.wasm"], cwd=native_dir, capture_output=True, timeout=60)
+    caged = lind.run([root / "forks.wasm"], root=root, capture_output=True, timeout=60)
+    assert caged.stdout.decode() == native.stdout.decode()
+    assert caged.returncode == native.returncode == 0
+
+
+def test_three_stage_pipeline(builds, tmp_path):
+    root, native_dir = _stage(builds, tmp_path, "pipeline")
+    native = subprocess.run(["./pipeline.wasm"], cwd=native_dir, capture_output=True, timeout=60)
+    caged = lind.run([root / "pipeline.wasm"], root=root, capture_output=True, timeout=60)
+    assert caged.stdout == native.stdout
+    assert b"1: LINE 1 OF THE STREAM\n" in caged.stdout
+    assert caged.stderr == b"stages ok: 3\n"
+
+
+def test_fork_bomb_meets_the_cage_limit(builds, tmp_path):
+    rt = lind.Runtime(max_cages=40)
+    out_r, out_w = os.pipe()
+    cage = rt.spawn(builds.wasm("forkbomb"), root=str(tmp_path), stdout=out_w)
+    os.close(out_w)
+    assert cage.wait(120) == 0
+    out = os.read(out_r, 200).decode()
+    os.close(out_r)
+    assert out == "made=39 reaped=39 error=Resource temporarily unavailable\n"
+    assert not rt.cages
+
+
+def test_many_fork_exit_cycles_free_their_cages(builds, tmp_path):
+    rt = lind.Runtime(max_cages=8)
+    result = lind.run([builds.wasm("forkloop"), "300"], root=tmp_path, capture_output=True,
+                      timeout=120, runtime=rt)
+    assert result.stdout == b"ok=300\n"
+    assert not rt.cages
