@@ -354,3 +354,22 @@ def test_bad_pointers_are_efault_not_crashes(tmp_path):
             (then (call $exit (i32.const 2))))
           (call $exit (i32.const 9))))""")
     assert lind.run([wasm], root=tmp_path, timeout=60).returncode == 9
+
+
+def test_finished_wasi_cages_are_freed(wasi, tmp_path):
+    import gc
+    import weakref
+
+    from lind.wasi import preview1
+
+    gc.collect()
+    entries = len(preview1._ENTRIES)
+    rt = lind.Runtime()
+    cage = rt.spawn(wasi("args_env"), ["exit", "5"], root=str(tmp_path),
+                    stdout=os.open(os.devnull, os.O_WRONLY))
+    assert cage.wait(60) is not None and cage.returncode == 5
+    ref = weakref.ref(cage)
+    del cage
+    gc.collect()
+    assert ref() is None
+    assert len(preview1._ENTRIES) == entries   # each import's entry went with the store

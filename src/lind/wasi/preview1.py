@@ -17,12 +17,15 @@ fd 3 is the preopened directory "/" (the cage's root), opened through 3i at star
 
 from __future__ import annotations
 
+import ctypes
 import errno as E
+import itertools
 import struct
 import weakref
 from collections.abc import Callable
 
 import wasmtime
+from wasmtime import _bindings as wt
 
 from lind.cage.loader import ProgramError
 from lind.microvisor import abi
@@ -221,6 +224,10 @@ class _Stop(Exception):
     """The cage is ending (exit, a fatal signal, a kill): trap out of the program."""
 
 
+class _TrapOut(Exception):
+    """Leave the program with a trap carrying this message."""
+
+
 def _u32(v: int) -> int:
     return v & 0xFFFFFFFF
 
@@ -334,7 +341,8 @@ class Preview1:
     """The WASI imports of one cage. Each method is one import, with WASI's arguments."""
 
     def __init__(self, cage) -> None:
-        self.cage = cage
+        # Weakly: the cage owns this (through its linker and _instances), not the reverse.
+        self.cage = weakref.proxy(cage)
         self.scratch = 0                    # address of the scratch page, set by setup()
         self.preopens: dict[int, bytes] = {}
 
@@ -362,7 +370,8 @@ class Preview1:
         return r
 
     def bind(self, fn: Callable[..., int | None]) -> Callable[..., int | None]:
-        """The function Wasmtime calls: errors become WASI errnos, a stopping cage traps."""
+        """The import as the entry calls it: errors become WASI errnos; a stopping cage,
+        or a bug here (which stops this cage only), raises _TrapOut."""
         cage = self.cage
 
         def entry(*args: int) -> int | None:
@@ -371,15 +380,15 @@ class Preview1:
             except WasiError as err:
                 result = err.errno
             except _Stop:
-                raise wasmtime.Trap("cage stopped") from None
+                raise _TrapOut("cage stopped") from None
             except OSError as err:        # guest memory out of bounds, mostly
                 result = wasi_errno(err.errno or E.EIO)
-            except Exception as exc:      # a bug here: stop this cage only
+            except Exception as exc:
                 cage.slot.stop(f"internal error in {fn.__name__}: {exc}")
                 cage.internal_error(exc)
-                raise wasmtime.Trap("internal error") from None
+                raise _TrapOut(f"internal error in {fn.__name__}") from None
             if cage.slot.exiting:
-                raise wasmtime.Trap("cage stopped")
+                raise _TrapOut("cage stopped")
             return result
 
         entry.__name__ = fn.__name__
@@ -961,6 +970,46 @@ class Preview1:
 
 _instances: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
+# Imports are raw ("unchecked") host functions, as the 3i entry is: the callback gets the
+# arguments in place and hands back a trap pointer itself. That is ~10x cheaper than
+# wasmtime-py's Func path, and a trap never passes through wasmtime-py's process-wide
+# "last exception", which another cage's thread could pick up.
+_ENTRIES: dict[int, tuple[Callable[..., int | None], str, bool]] = {}
+_keys = itertools.count(1)
+
+
+@wt.wasmtime_func_unchecked_callback_t
+def _entry(env, _caller, vals, _nvals) -> int:
+    try:
+        fn, params, has_result = _ENTRIES[env]
+        args = [vals[i].i32 if c == "i" else vals[i].i64 for i, c in enumerate(params)]
+        result = fn(*args)
+        if has_result:
+            vals[0].i32 = result
+        return 0
+    except BaseException as exc:  # noqa: BLE001 - nothing may escape a C callback
+        msg = (str(exc) if isinstance(exc, _TrapOut) else f"lind wasi: {exc!r}").encode()
+        trap = wt.wasmtime_trap_new(ctypes.create_string_buffer(msg), len(msg))
+        return ctypes.cast(trap, ctypes.c_void_p).value or 0
+
+
+@ctypes.CFUNCTYPE(None, ctypes.c_void_p)
+def _finalize(env) -> None:
+    _ENTRIES.pop(env, None)
+
+
+def _define(linker: wasmtime.Linker, name: str, ty: wasmtime.FuncType, params: str,
+            has_result: bool, fn: Callable[..., int | None]) -> None:
+    key = next(_keys)
+    _ENTRIES[key] = (fn, params, has_result)
+    module, field = MODULE.encode(), name.encode()
+    err = wt.wasmtime_linker_define_func_unchecked(
+        linker.ptr(), module, len(module), field, len(field), ty.ptr(), _entry,
+        ctypes.c_void_p(key), _finalize)
+    if err:
+        _ENTRIES.pop(key, None)
+        raise wasmtime.WasmtimeError._from_ptr(err)
+
 
 def _nosys(*_args: int) -> int:
     return W_NOSYS
@@ -975,21 +1024,28 @@ def define(linker: wasmtime.Linker, cage, module: wasmtime.Module) -> bool:
     wanted = [(imp.name, imp.type) for imp in module.imports if imp.module == MODULE]
     if not wanted:
         return False
+    for exp in module.exports:
+        if exp.name == "memory" and isinstance(exp.type, wasmtime.MemoryType):
+            limits = exp.type.limits
+            if limits.max is not None and limits.max <= limits.min:
+                raise ProgramError("its memory cannot grow, so WASI has no room for its "
+                                   "scratch page")
     wasi = Preview1(cage)
     _instances[cage] = wasi
     for name, ty in wanted:
         if not isinstance(ty, wasmtime.FuncType):
             raise ProgramError(f"imports {MODULE}.{name}, which is not a function")
-        shape = _shape(ty)
+        params, results = _shape(ty)
         expected = SIGNATURES.get(name)
         if expected is None:
-            if shape[1] != "i":
+            if results != "i" or "?" in params:
                 raise ProgramError(f"imports {MODULE}.{name}, which Lind does not provide")
-            linker.define_func(MODULE, name, ty, _nosys)
-            continue
-        if shape != expected:
+            _define(linker, name, ty, params, True, _nosys)
+        elif (params, results) != expected:
             raise ProgramError(f"imports {MODULE}.{name} with the wrong type")
-        linker.define_func(MODULE, name, _FUNCTYPES[name], wasi.bind(getattr(wasi, name)))
+        else:
+            _define(linker, name, _FUNCTYPES[name], params, bool(results),
+                    wasi.bind(getattr(wasi, name)))
     return True
 
 
