@@ -380,3 +380,28 @@ def test_struct_layouts_the_host_relies_on(tmp_path: Path, src) -> None:
         """,
     )
     cc.compile_program([prog], tmp_path / "layout.wasm", ["-std=c11"])
+
+
+def test_sysroot_key_covers_guest_sources_only(tmp_path: Path, monkeypatch) -> None:
+    """A changed guest source means a new sysroot (built on next use); the
+    docs and the header overlay (searched at compile time) do not.  Only
+    keys are computed here: nothing is built or left in the cache."""
+    import shutil
+
+    guest = tmp_path / "guest"
+    shutil.copytree(sysroot.GUEST, guest, ignore=shutil.ignore_patterns("__pycache__"))
+    monkeypatch.setattr(sysroot, "GUEST", guest)
+    monkeypatch.setattr(sysroot, "OVERLAY_INCLUDE", guest / "include")
+    base = sysroot.sysroot_key()
+    assert base == sysroot.sysroot_key()
+
+    (guest / "README.md").write_text("changed\n")
+    (guest / "include" / "extra.h").write_text("/* overlay */\n")
+    assert sysroot.sysroot_key() == base
+
+    fork = guest / "src" / "process" / "_Fork.c"
+    fork.write_text(fork.read_text() + "\n/* changed */\n")
+    changed = sysroot.sysroot_key()
+    assert changed != base
+    (guest / "src" / "process" / "new.c").write_text("int lind_new_file;\n")
+    assert sysroot.sysroot_key() not in (base, changed)

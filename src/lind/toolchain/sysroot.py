@@ -102,10 +102,16 @@ class SysrootBuildError(RuntimeError):
 
 
 def _guest_files() -> list[Path]:
-    """Files that determine the built libc (the header overlay does not)."""
+    """Files that determine the built libc (the header overlay and the
+    documentation do not)."""
     files = []
     for p in sorted(GUEST.rglob("*")):
-        if p.is_file() and OVERLAY_INCLUDE not in p.parents and "__pycache__" not in p.parts:
+        if (
+            p.is_file()
+            and OVERLAY_INCLUDE not in p.parents
+            and "__pycache__" not in p.parts
+            and p.suffix != ".md"
+        ):
             files.append(p)
     return files
 
@@ -235,8 +241,11 @@ def _run(cmd: list[str], cwd: Path | None = None) -> subprocess.CompletedProcess
     return subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, env=zig.zig_env())
 
 
-def _compile_libc_file(src: Path, obj: Path, include: Path) -> str | None:
+def _compile_libc_file(name: str, src: Path, obj: Path, include: Path) -> str | None:
     musl = zig.musl_dir()
+    # A guest file that stands in for musl's src/X/Y.c sees musl's src/X
+    # for #include "..." as the original would (fdop.h, stdio_impl.h...).
+    local = ["-iquote", str(musl / Path(name).parent)] if GUEST in src.parents else []
     cmd = [
         str(zig.zig_exe()),
         "cc",
@@ -245,6 +254,7 @@ def _compile_libc_file(src: Path, obj: Path, include: Path) -> str | None:
         "-nostdinc",
         *MUSL_CFLAGS,
         *GUEST_DEFINES,
+        *local,
         "-I",
         str(ARCH_DIR),
         "-I",
@@ -358,7 +368,7 @@ def build_sysroot(
         for name, src in sources.items():
             obj = name.removeprefix("src/").removesuffix(".c").replace("/", "__") + ".o"
             objects.append(obj)
-            futs.append(pool.submit(_compile_libc_file, src, objdir / obj, include))
+            futs.append(pool.submit(_compile_libc_file, name, src, objdir / obj, include))
         for fut in concurrent.futures.as_completed(futs):
             err = fut.result()
             if err:
