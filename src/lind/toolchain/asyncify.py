@@ -4,7 +4,11 @@
 unwind its stack into linear memory while inside one of `imports` and
 rewind it later.  The result exports asyncify_start_unwind,
 asyncify_stop_unwind, asyncify_start_rewind, asyncify_stop_rewind and
-asyncify_get_state.
+asyncify_get_state.  `lind cc` runs it on programs that import
+lind.syscall_unwind (see LIND_UNWIND_IMPORTS and `instrument_for_lind`),
+in the same Binaryen run exporting the module's mutable globals so that
+the host can copy them (the shadow-stack pointer above all) from a parent
+cage into its forked child.
 
 Binaryen comes from the `icpp-binaryen` wheel (libbinaryen.so with cffi
 bindings).  Its prepared bindings cover reading, optimising and writing a
@@ -33,6 +37,17 @@ void BinaryenClearPassArguments(void);
 void BinaryenModuleRunPasses(BinaryenModuleRef module, const char **passes, uint32_t numPasses);
 int BinaryenGetOptimizeLevel(void);
 int BinaryenGetShrinkLevel(void);
+typedef struct BinaryenGlobal *BinaryenGlobalRef;
+typedef struct BinaryenExport *BinaryenExportRef;
+uint32_t BinaryenGetNumGlobals(BinaryenModuleRef module);
+BinaryenGlobalRef BinaryenGetGlobalByIndex(BinaryenModuleRef module, uint32_t index);
+const char *BinaryenGlobalGetName(BinaryenGlobalRef global);
+bool BinaryenGlobalIsMutable(BinaryenGlobalRef global);
+BinaryenExportRef BinaryenAddGlobalExport(BinaryenModuleRef module, const char *internalName,
+                                          const char *externalName);
+bool BinaryenGetDebugInfo(void);
+void BinaryenSetDebugInfo(bool on);
+void BinaryenModuleOptimize(BinaryenModuleRef module);
 """
 
 
@@ -65,13 +80,30 @@ def _check_valid(wasm: bytes) -> None:
 
 
 def run_asyncify(
-    wasm: bytes, imports: Iterable[str], *, optimize_level: int = 1, shrink_level: int = 0
+    wasm: bytes,
+    imports: Iterable[str],
+    *,
+    optimize_level: int = 1,
+    shrink_level: int = 0,
+    optimize: bool = False,
+    export_globals: str | None = None,
+    debug_info: bool = False,
 ) -> bytes:
     """Return `wasm` instrumented by Asyncify.
 
     `imports` names the imports that may unwind the stack, as
-    "module.name" (for example "lind.syscall").  Only functions that can
-    reach one of them are instrumented, which keeps the cost down.
+    "module.name" (for example "lind.syscall_unwind").  Only functions that
+    can reach one of them (or make an indirect call) are instrumented,
+    which keeps the cost down.
+
+    `optimize_level`/`shrink_level` are Binaryen's (as wasm-opt -O<n>,
+    -Os = 2/1, -Oz = 2/2); Asyncify itself optimises the code it adds when
+    the level is above 0, and `optimize` then runs Binaryen's whole
+    optimisation pipeline at that level as well.  With `export_globals`,
+    every mutable global is also exported under `<prefix><index>`, its
+    index among all the module's globals (imported ones first) as read;
+    Asyncify's own globals come after them and are not exported.
+    `debug_info` keeps the name section (and DWARF, unchanged).
     """
     _check_valid(wasm)
     ffi, lib, (xffi, xlib) = _binaryen()
@@ -85,18 +117,24 @@ def run_asyncify(
             raise AsyncifyError("Binaryen could not read the module")
         xmod = xffi.cast("BinaryenModuleRef", ffi.cast("uintptr_t", mod))
         old_opt, old_shrink = xlib.BinaryenGetOptimizeLevel(), xlib.BinaryenGetShrinkLevel()
+        old_debug = xlib.BinaryenGetDebugInfo()
         try:
             # Without all features enabled Binaryen aborts on bulk memory and
             # other post-MVP instructions clang emits.
             xlib.BinaryenModuleSetFeatures(xmod, xlib.BinaryenFeatureAll())
+            if export_globals is not None:
+                _export_mutable_globals(xffi, xlib, xmod, export_globals)
             lib.BinaryenSetOptimizeLevel(optimize_level)
             lib.BinaryenSetShrinkLevel(shrink_level)
+            xlib.BinaryenSetDebugInfo(bool(debug_info))
             xlib.BinaryenClearPassArguments()
             if import_list:
                 xlib.BinaryenSetPassArgument(b"asyncify-imports", import_list.encode())
             names = [xffi.new("char[]", b"asyncify")]
             passes = xffi.new("const char *[]", names)
             xlib.BinaryenModuleRunPasses(xmod, passes, 1)
+            if optimize and (optimize_level > 0 or shrink_level > 0):
+                xlib.BinaryenModuleOptimize(xmod)
             result = lib.BinaryenModuleAllocateAndWrite(mod, ffi.NULL)
             try:
                 out = bytes(ffi.buffer(result.binary, result.binaryBytes))
@@ -108,10 +146,121 @@ def run_asyncify(
             xlib.BinaryenClearPassArguments()
             lib.BinaryenSetOptimizeLevel(old_opt)
             lib.BinaryenSetShrinkLevel(old_shrink)
+            xlib.BinaryenSetDebugInfo(old_debug)
             lib.BinaryenModuleDispose(mod)
     return out
 
 
-#: The imports of a lind cage that can suspend it (fork, exec, ... all go
-#: through the one system-call import).
-LIND_UNWIND_IMPORTS = ("lind.syscall",)
+def _export_mutable_globals(xffi: Any, xlib: Any, xmod: Any, prefix: str) -> None:
+    names = []
+    for index in range(xlib.BinaryenGetNumGlobals(xmod)):
+        glob = xlib.BinaryenGetGlobalByIndex(xmod, index)
+        if xlib.BinaryenGlobalIsMutable(glob):
+            names.append((xffi.string(xlib.BinaryenGlobalGetName(glob)), index))
+    for internal, index in names:
+        xlib.BinaryenAddGlobalExport(xmod, internal, f"{prefix}{index}".encode())
+
+
+# --------------------------------------------------------------------------
+# what lind cc does with it
+
+#: The import through which a lind cage makes the calls that may suspend it
+#: (fork, execve, setjmp, longjmp: see guest/README.md).  Only it is
+#: instrumented; the ordinary lind.syscall never unwinds.
+LIND_UNWIND_IMPORT = ("lind", "syscall_unwind")
+LIND_UNWIND_IMPORTS = ("lind.syscall_unwind",)
+
+#: Exported names of the module's mutable globals: lind_global_<index>.
+LIND_GLOBAL_PREFIX = "lind_global_"
+
+#: What Asyncify adds to a module's exports.
+ASYNCIFY_EXPORTS = (
+    "asyncify_start_unwind",
+    "asyncify_stop_unwind",
+    "asyncify_start_rewind",
+    "asyncify_stop_rewind",
+    "asyncify_get_state",
+)
+
+
+def needs_asyncify(wasm: bytes) -> bool:
+    """Whether a linked cage program imports lind.syscall_unwind."""
+    return LIND_UNWIND_IMPORT in module_imports(wasm)
+
+
+def instrument_for_lind(
+    wasm: bytes, *, optimize_level: int = 0, shrink_level: int = 0, debug_info: bool = True
+) -> bytes:
+    """What `lind cc` does to a program that imports lind.syscall_unwind:
+    Asyncify for that import only, the mutable globals exported as
+    lind_global_<index>, and Binaryen's optimiser at the given level."""
+    return run_asyncify(
+        wasm,
+        LIND_UNWIND_IMPORTS,
+        optimize_level=optimize_level,
+        shrink_level=shrink_level,
+        optimize=True,
+        export_globals=LIND_GLOBAL_PREFIX,
+        debug_info=debug_info,
+    )
+
+
+def _leb128(data: bytes, pos: int) -> tuple[int, int]:
+    result = shift = 0
+    while True:
+        if pos >= len(data):
+            raise AsyncifyError("truncated WebAssembly module")
+        byte = data[pos]
+        pos += 1
+        result |= (byte & 0x7F) << shift
+        shift += 7
+        if not byte & 0x80:
+            return result, pos
+
+
+def module_imports(wasm: bytes) -> list[tuple[str, str]]:
+    """(module, name) of every import, read from the import section alone
+    (no compilation, so it is cheap on a large module)."""
+    data = bytes(wasm)
+    if data[:8] != b"\0asm\x01\0\0\0":
+        raise AsyncifyError("not a WebAssembly module")
+    pos = 8
+    while pos < len(data):
+        section = data[pos]
+        size, pos = _leb128(data, pos + 1)
+        end = pos + size
+        if section == 2:
+            out = []
+            count, pos = _leb128(data, pos)
+            for _ in range(count):
+                names = []
+                for _ in range(2):
+                    n, pos = _leb128(data, pos)
+                    names.append(data[pos : pos + n].decode("utf-8", "replace"))
+                    pos += n
+                kind = data[pos]
+                pos += 1
+                if kind == 0:  # function: type index
+                    _, pos = _leb128(data, pos)
+                elif kind == 1:  # table: reftype, limits
+                    pos = _skip_limits(data, pos + 1)
+                elif kind == 2:  # memory: limits
+                    pos = _skip_limits(data, pos)
+                elif kind == 3:  # global: valtype, mutability
+                    pos += 2
+                elif kind == 4:  # tag: attribute, type index
+                    _, pos = _leb128(data, pos + 1)
+                else:
+                    raise AsyncifyError(f"unknown import kind {kind}")
+                out.append((names[0], names[1]))
+            return out
+        pos = end
+    return []
+
+
+def _skip_limits(data: bytes, pos: int) -> int:
+    flags = data[pos]
+    _, pos = _leb128(data, pos + 1)
+    if flags & 1:
+        _, pos = _leb128(data, pos)
+    return pos

@@ -12,12 +12,20 @@ WebAssembly module whose only imports come from module "lind".
 Like cc, the default is no optimisation (-O0) and no debug info; -O and -g
 work as usual.  Without -o a program is written to `a.out` (a .wasm file).
 
+A program that uses fork, vfork, clone, an exec function, posix_spawn,
+system, popen or the setjmp family imports lind.syscall_unwind; after
+linking, such a program is instrumented with Binaryen's Asyncify for that
+import (asyncify.instrument_for_lind), its mutable globals are exported as
+lind_global_<index>, and Binaryen optimises it at the -O level given.
+Every other program comes out of wasm-ld untouched.
+
 Libraries that are part of libc on Linux (-lc -lm -lpthread -lrt -ldl
 -lutil -lcrypt -lxnet -lresolv) are accepted and ignored: libc.a has it all.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import sys
@@ -26,6 +34,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from . import asyncify as _asyncify
 from . import sysroot as _sysroot
 from . import zig
 
@@ -83,6 +92,8 @@ class _Command:
     nodefaultlibs: bool = False
     info_only: bool = False  # --version, -v without inputs, -###
     has_debug: bool = False
+    #: the last -O option (clang's rule), as Binaryen (optimize, shrink) levels
+    binaryen_levels: tuple[int, int] = (0, 0)
 
 
 def _parse(argv: Sequence[str]) -> _Command:
@@ -143,8 +154,10 @@ def _parse(argv: Sequence[str]) -> _Command:
             cmd.link_items.append(("src", len(cmd.sources)))
             cmd.sources.append(a)
         elif a.startswith("-"):
-            if a.startswith("-g") and a != "-g0":
-                cmd.has_debug = True
+            if a.startswith("-g"):
+                cmd.has_debug = a != "-g0"
+            elif a.startswith("-O"):
+                cmd.binaryen_levels = _binaryen_levels(a)
             cmd.compile_opts.append(a)
         else:
             suffix = Path(a).suffix
@@ -157,7 +170,15 @@ def _parse(argv: Sequence[str]) -> _Command:
     return cmd
 
 
-def _compile_base(sysroot: Path) -> list[str]:
+def _binaryen_levels(opt: str) -> tuple[int, int]:
+    """Binaryen's (optimize, shrink) levels for a clang -O option."""
+    level = opt[2:]
+    if level.isdigit():
+        return (min(int(level), 3), 0)
+    return {"": (1, 0), "g": (1, 0), "s": (2, 1), "z": (2, 2), "fast": (3, 0)}.get(level, (0, 0))
+
+
+def _compile_base(sysroot: Path, debug: bool = False) -> list[str]:
     return [
         str(zig.zig_exe()),
         "cc",
@@ -165,9 +186,10 @@ def _compile_base(sysroot: Path) -> list[str]:
         _sysroot.TARGET,
         *_sysroot.guest_include_flags(sysroot),
         *_sysroot.GUEST_DEFINES,
-        # zig's clang defaults differ from cc's: no debug info unless -g,
+        # zig's clang defaults differ from cc's: no debug info unless -g
+        # (and zig does not let a later -g undo -g0, so only without -g),
         # no UBSan runtime checks (there is no UBSan runtime for cages).
-        "-g0",
+        *([] if debug else ["-g0"]),
         "-fno-sanitize=all",
     ]
 
@@ -213,7 +235,7 @@ def _driver(argv: Sequence[str], capture: bool) -> tuple[int, str]:
         return 1, "lind cc: no input files\n"
 
     root = _sysroot.ensure_sysroot()
-    base = _compile_base(root) + cmd.compile_opts
+    base = _compile_base(root, cmd.has_debug) + cmd.compile_opts
 
     if cmd.stop or cmd.info_only:
         out = ["-o", cmd.output] if cmd.output else []
@@ -231,7 +253,8 @@ def _driver(argv: Sequence[str], capture: bool) -> tuple[int, str]:
             objects.append(obj)
 
         head, tail = _sysroot.link_inputs(root)
-        ld = [str(zig.zig_exe()), "wasm-ld", *link_flags()]
+        # A partial link (-r) makes an object file: no program options.
+        ld = [str(zig.zig_exe()), "wasm-ld", *([] if _relocatable(cmd) else link_flags())]
         if not cmd.has_debug:
             ld.append("--strip-debug")
         if not cmd.nostartfiles:
@@ -241,7 +264,37 @@ def _driver(argv: Sequence[str], capture: bool) -> tuple[int, str]:
         if not cmd.nodefaultlibs:
             ld += tail
         ld += ["-o", output]
-        return run(ld), "".join(output_parts)
+        status = run(ld)
+        if status != 0:
+            return status, "".join(output_parts)
+        return _post_link(cmd, output, output_parts), "".join(output_parts)
+
+
+def _relocatable(cmd: _Command) -> bool:
+    return any(v in ("-r", "--relocatable") for k, v in cmd.link_items if k == "opt")
+
+
+def _post_link(cmd: _Command, output: str, messages: list[str]) -> int:
+    """Instrument a linked program that can unwind (see the module doc)."""
+    if _relocatable(cmd):
+        return 0  # an object file: the final program gets instrumented
+    try:
+        wasm = Path(output).read_bytes()
+        if not _asyncify.needs_asyncify(wasm):
+            return 0
+        opt, shrink = cmd.binaryen_levels
+        wasm = _asyncify.instrument_for_lind(wasm, optimize_level=opt, shrink_level=shrink)
+    except (OSError, _asyncify.AsyncifyError) as exc:
+        messages.append(f"lind cc: Asyncify failed on {output}: {exc}\n")
+        with contextlib.suppress(OSError):
+            os.unlink(output)
+        return 1
+    tmp = f"{output}.lind-tmp"
+    with open(tmp, "wb") as f:
+        f.write(wasm)
+    os.chmod(tmp, os.stat(output).st_mode & 0o7777)
+    os.replace(tmp, output)
+    return 0
 
 
 def main(argv: Sequence[str]) -> int:
