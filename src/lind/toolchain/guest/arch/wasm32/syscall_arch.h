@@ -24,6 +24,23 @@ __attribute__((__import_module__("lind"), __import_name__("syscall")))
 long long __lind_syscall(int nr, long long a1, long long a2, long long a3,
 	long long a4, long long a5, long long a6);
 
+/* The few calls that may suspend and resume the cage's wasm stack (fork,
+ * execve, setjmp, longjmp) go through a second import of the same type:
+ *
+ *   (import "lind" "syscall_unwind"
+ *      (func (param i32 i64 i64 i64 i64 i64 i64) (result i64)))
+ *
+ * `lind cc` instruments a program with Binaryen's Asyncify for this import
+ * only, and only when the program uses it, so every other program is left
+ * as it was.  Call it directly from the frame that must be resumed. */
+__attribute__((__import_module__("lind"), __import_name__("syscall_unwind")))
+long long __lind_syscall_unwind(int nr, long long a1, long long a2, long long a3,
+	long long a4, long long a5, long long a6);
+
+/* Lind-private call numbers (made through syscall_unwind only). */
+#define __LIND_SYS_setjmp  1020
+#define __LIND_SYS_longjmp 1021
+
 static __inline long __syscall0(long n)
 {
 	return __lind_syscall(n, 0, 0, 0, 0, 0, 0);

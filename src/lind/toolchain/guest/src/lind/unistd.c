@@ -76,11 +76,6 @@ W int __dup3(int old, int new, int flags)
 }
 weak_alias(__dup3, dup3);
 
-W int execve(const char *path, char *const argv[], char *const envp[])
-{
-	return syscall(SYS_execve, path, argv, envp);
-}
-
 W int fallocate(int fd, int mode, off_t base, off_t len)
 {
 	return syscall(SYS_fallocate, fd, mode, base, len);
