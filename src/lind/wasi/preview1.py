@@ -344,6 +344,7 @@ class Preview1:
         # Weakly: the cage owns this (through its linker and _instances), not the reverse.
         self.cage = weakref.proxy(cage)
         self.scratch = 0                    # address of the scratch page, set by setup()
+        self.keys: list[int] = []           # this cage's entries in _ENTRIES
         self.preopens: dict[int, bytes] = {}
 
     # -- plumbing --------------------------------------------------------
@@ -993,19 +994,26 @@ def _entry(env, _caller, vals, _nvals) -> int:
         return ctypes.cast(trap, ctypes.c_void_p).value or 0
 
 
-@ctypes.CFUNCTYPE(None, ctypes.c_void_p)
-def _finalize(env) -> None:
-    _ENTRIES.pop(env, None)
+# No finalizer from Wasmtime: it could call into a ctypes callback already torn down at
+# interpreter exit. A cage's entries go when the cage does (or when exec replaces them).
+_NO_FINALIZER = ctypes.CFUNCTYPE(None, ctypes.c_void_p)()
+
+
+def _release(keys: list[int]) -> None:
+    for key in keys:
+        _ENTRIES.pop(key, None)
+    keys.clear()
 
 
 def _define(linker: wasmtime.Linker, name: str, ty: wasmtime.FuncType, params: str,
-            has_result: bool, fn: Callable[..., int | None]) -> None:
+            has_result: bool, fn: Callable[..., int | None], keys: list[int]) -> None:
     key = next(_keys)
     _ENTRIES[key] = (fn, params, has_result)
+    keys.append(key)
     module, field = MODULE.encode(), name.encode()
     err = wt.wasmtime_linker_define_func_unchecked(
         linker.ptr(), module, len(module), field, len(field), ty.ptr(), _entry,
-        ctypes.c_void_p(key), _finalize)
+        ctypes.c_void_p(key), _NO_FINALIZER)
     if err:
         _ENTRIES.pop(key, None)
         raise wasmtime.WasmtimeError._from_ptr(err)
@@ -1030,8 +1038,12 @@ def define(linker: wasmtime.Linker, cage, module: wasmtime.Module) -> bool:
             if limits.max is not None and limits.max <= limits.min:
                 raise ProgramError("its memory cannot grow, so WASI has no room for its "
                                    "scratch page")
+    old = _instances.get(cage)
+    if old is not None:          # exec: the previous program's imports are dead
+        _release(old.keys)
     wasi = Preview1(cage)
     _instances[cage] = wasi
+    weakref.finalize(cage, _release, wasi.keys)
     for name, ty in wanted:
         if not isinstance(ty, wasmtime.FuncType):
             raise ProgramError(f"imports {MODULE}.{name}, which is not a function")
@@ -1040,12 +1052,12 @@ def define(linker: wasmtime.Linker, cage, module: wasmtime.Module) -> bool:
         if expected is None:
             if results != "i" or "?" in params:
                 raise ProgramError(f"imports {MODULE}.{name}, which Lind does not provide")
-            _define(linker, name, ty, params, True, _nosys)
+            _define(linker, name, ty, params, True, _nosys, wasi.keys)
         elif (params, results) != expected:
             raise ProgramError(f"imports {MODULE}.{name} with the wrong type")
         else:
             _define(linker, name, _FUNCTYPES[name], params, bool(results),
-                    wasi.bind(getattr(wasi, name)))
+                    wasi.bind(getattr(wasi, name)), wasi.keys)
     return True
 
 
