@@ -55,3 +55,11 @@ def test_many_fork_exit_cycles_free_their_cages(builds, tmp_path):
                       timeout=120, runtime=rt)
     assert result.stdout == b"ok=300\n"
     assert not rt.cages
+
+
+def test_setjmp_longjmp_match_native(builds, tmp_path):
+    native = subprocess.run([str(builds.native("jumps"))], cwd=tmp_path, capture_output=True,
+                            timeout=60)
+    caged = lind.run([builds.wasm("jumps")], root=tmp_path, capture_output=True, timeout=60)
+    assert caged.stdout.decode() == native.stdout.decode()
+    assert caged.returncode == native.returncode == 0

@@ -84,6 +84,7 @@ def _strings(items: Sequence[bytes]) -> tuple[int, bytes]:
 
 
 ASYNCIFY_BUFFER = 256 * 1024   # unwound wasm frames of one cage (fork, setjmp)
+STACK_POINTER = "lind_global_0"  # the shadow-stack pointer, exported by lind cc
 _UNWINDING, _REWINDING = 1, 2
 
 
@@ -134,6 +135,7 @@ class Cage:
         self._rewinding = False
         self._after_unwind: Callable[[], None] | None = None
         self._exec: tuple[wasmtime.Module, list[bytes], list[bytes]] | None = None
+        self.jump_points: dict[int, tuple[bytes, int]] = {}  # setjmp: saved frames, stack ptr
         self.thread = threading.Thread(target=self._main, name=f"cage-{cage_id}", daemon=True)
 
     def _set_ids(self) -> None:
@@ -251,6 +253,21 @@ class Cage:
         result, self._rewind_result = self._rewind_result, None
         return result
 
+    def save_jump_point(self, env: int) -> None:
+        """After an unwind from setjmp(env): keep the unwound frames and the stack pointer."""
+        data = self._asyncify_buffer
+        current, _ = struct.unpack("<II", self.mem.read(data, 8))
+        frames = self.mem.read(data + 8, current - data - 8)
+        self.jump_points[env] = (frames, self.exports[STACK_POINTER].value(self.store))
+
+    def restore_jump_point(self, env: int) -> None:
+        """After an unwind from longjmp(env): make the next rewind land in setjmp(env)."""
+        frames, stack_pointer = self.jump_points[env]
+        data = self._asyncify_buffer
+        self.mem.write(data + 8, frames)
+        self.mem.write(data, struct.pack("<I", data + 8 + len(frames)))
+        self.exports[STACK_POINTER].set_value(self.store, stack_pointer)
+
     # -- fork and exec ---------------------------------------------------------
     def forked(self, child_id: int) -> Cage:
         """A copy of this cage (just unwound) that resumes with fork() returning 0."""
@@ -268,6 +285,7 @@ class Cage:
                     child.exports[name].set_value(child.store, item.value(self.store))
             child.aspace = self.aspace.copy(child.aspace._grow, child.mem)
             child._asyncify_buffer = self._asyncify_buffer
+            child.jump_points = dict(self.jump_points)
         except BaseException:
             child.release_unstarted()
             raise
@@ -312,7 +330,8 @@ class Cage:
                 self._asyncify("asyncify_start_rewind", self._asyncify_buffer)
             try:
                 self._entry(self.store)
-            except wasmtime.Trap:
+            except (wasmtime.Trap, wasmtime.WasmtimeError):
+                # A stop requested by a host call surfaces as WasmtimeError, a trap as Trap.
                 if self._exec is None or self.kill_requested or self.status is not None:
                     raise
                 self._do_exec()

@@ -94,7 +94,7 @@ class PipeEnd(OpenFile):
         with changed:
             while not p.buffer:
                 if p.writers == 0:
-                    return 0
+                    return b""
                 if self.flags & abi.O_NONBLOCK:
                     raise OSError(errno.EAGAIN, "Resource temporarily unavailable")
                 cage.block_on(changed)

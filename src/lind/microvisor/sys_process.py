@@ -99,6 +99,36 @@ def sys_clone(cage, flags, *_):
     return sys_fork(cage)
 
 
+# setjmp/longjmp: Lind-private calls the guest makes through lind.syscall_unwind.
+SETJMP, LONGJMP = 1020, 1021
+
+
+def sys_setjmp(cage, env, *_):
+    """Returns 0 now; longjmp(env, v) later rewinds the saved frames so it returns v."""
+    result = cage.rewound()
+    if result is not None:
+        return result
+
+    def save() -> None:
+        cage.save_jump_point(env)
+        cage.resume_with(0)
+
+    cage.unwind_then(save)
+    return 0
+
+
+def sys_longjmp(cage, env, value, *_):
+    if env not in cage.jump_points:
+        raise OSError(errno.EINVAL, "longjmp to a jmp_buf no setjmp filled")
+
+    def jump() -> None:
+        cage.restore_jump_point(env)
+        cage.resume_with(value or 1)
+
+    cage.unwind_then(jump)
+    return 0
+
+
 ARG_MAX = 2 * 1024 * 1024
 _MAX_SHEBANG_DEPTH = 4
 

@@ -129,6 +129,9 @@ SYSCALLS: dict[int, Syscall] = {
         Syscall(229, "clock_getres", t.sys_clock_getres),
         Syscall(230, "clock_nanosleep", t.sys_clock_nanosleep),
         Syscall(318, "getrandom", t.sys_getrandom),
+        # Lind-private: setjmp/longjmp by unwinding and rewinding the wasm stack
+        Syscall(p.SETJMP, "setjmp", p.sys_setjmp),
+        Syscall(p.LONGJMP, "longjmp", p.sys_longjmp),
         # 3i operations, routed through the table like any call
         Syscall(ops.REGISTER_HANDLER, "register_handler", ops.sys_register_handler),
         Syscall(ops.COPY_DATA_BETWEEN_CAGES, "copy_data_between_cages", ops.sys_copy_data_between_cages),
