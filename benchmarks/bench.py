@@ -46,6 +46,12 @@ BENCHES = [
     Bench("write 4 KiB", "fileio_loop", ("write", "4096"), None, 50_000, 500_000),
     Bench("write 64 KiB", "fileio_loop", ("write", "65536"), None, 10_000, 100_000),
     Bench("write 1 MiB", "fileio_loop", ("write", "1048576"), None, 500, 5_000),
+    Bench("fork+exit+wait", "proc_loop", ("fork",), 1.0, 100, 1_000),
+    Bench("fork+exec+wait", "proc_loop", ("forkexec",), None, 50, 500),
+    Bench("pipe round trip 1 B", "proc_loop", ("pingpong", "1"), 0.5, 2_000, 20_000),
+    Bench("pipe round trip 4 KiB", "proc_loop", ("pingpong", "4096"), 0.5, 2_000, 20_000),
+    Bench("pipe round trip 64 KiB", "proc_loop", ("pingpong", "65536"), 0.5, 500, 5_000),
+    Bench("pipe stream 64 KiB", "proc_loop", ("stream", "65536"), None, 1_000, 10_000),
 ]
 
 

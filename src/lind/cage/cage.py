@@ -126,8 +126,7 @@ class Cage:
         if parent is None:
             microvisor.install(self.slot)
         else:  # handler tables are inherited on fork
-            for nr in range(threei.NSYSCALLS):
-                self.slot.set(nr, *parent.slot.get(nr))
+            self.slot.copy_table(parent.slot)
         self._set_ids()
         self.slot.set_fd_limit(self.fds.limit)
         self.store: wasmtime.Store | None = None
@@ -278,8 +277,8 @@ class Cage:
             grow = (self.mem.size() - child.mem.size()) // 65536
             if grow > 0:
                 child.exports["memory"].grow(child.store, grow)
-            size = self.mem.size()
-            ctypes.memmove(child.mem.address(), self.mem.address(), size)
+            for start, end in self._live_ranges():
+                ctypes.memmove(child.mem.address() + start, self.mem.address() + start, end - start)
             for name, item in self.exports.items():
                 if name.startswith("lind_global_"):
                     child.exports[name].set_value(child.store, item.value(self.store))
@@ -291,6 +290,15 @@ class Cage:
             raise
         child._rewind_result = 0
         return child
+
+    def _live_ranges(self) -> list[tuple[int, int]]:
+        """What fork must copy: the used part of the stack (it grows down from the top of
+        its region, stack-first layout), data, heap and mappings; not the unused stack."""
+        size = self.mem.size()
+        sp = self.exports[STACK_POINTER].value(self.store) if STACK_POINTER in self.exports else 0
+        if not 0 < sp <= self.aspace.heap_base:
+            return [(0, size)]
+        return [(sp, size)]
 
     def release_unstarted(self) -> None:
         """Undo a cage that never ran (a fork that failed half-way)."""

@@ -446,6 +446,21 @@ static PyObject *Slot_stop(SlotObject *s, PyObject *msg)
     Py_RETURN_NONE;
 }
 
+/* The whole table of another slot (fork inherits handlers; copy_handler_table). */
+static PyObject *Slot_copy_table(SlotObject *s, PyObject *arg)
+{
+    if (!PyObject_TypeCheck(arg, Py_TYPE(s))) {
+        PyErr_SetString(PyExc_TypeError, "expected a Slot");
+        return NULL;
+    }
+    SlotObject *src = (SlotObject *)arg;
+    for (int i = 0; i < NSYSCALLS; i++) {
+        Py_XSETREF(s->table[i].handler, Py_XNewRef(src->table[i].handler));
+        s->table[i].fast = src->table[i].fast;
+    }
+    Py_RETURN_NONE;
+}
+
 /* Clear a stop (after exec replaced the instance the stop was for). */
 static PyObject *Slot_resume(SlotObject *s, PyObject *unused)
 {
@@ -619,6 +634,7 @@ static PyMethodDef Slot_methods[] = {
      "mirror_fd(fd, host_fd, readable, writable); host_fd -1 forgets fd"},
     {"stop", (PyCFunction)Slot_stop, METH_O, "stop the cage when the current call returns"},
     {"resume", (PyCFunction)Slot_resume, METH_NOARGS, "clear a stop request"},
+    {"copy_table", (PyCFunction)Slot_copy_table, METH_O, "copy_table(other): take all its entries"},
     {"call", (PyCFunction)Slot_call, METH_VARARGS, "call(nr, a1..a6) through the table"},
     {NULL}
 };

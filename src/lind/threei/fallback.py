@@ -165,6 +165,9 @@ class Slot:
         self.exiting = True
         self.trap_message = message
 
+    def copy_table(self, other: Slot) -> None:
+        self.table = list(other.table)
+
     def resume(self) -> None:
         self.exiting = False
         self.trap_message = ""

@@ -131,10 +131,7 @@ def copy_data_between_cages(runtime: Any, caller: Any, src_addr: int, src_cage: 
 def copy_handler_table_to_cage(runtime: Any, caller: Any, src_id: int, target_id: int) -> int:
     src, target = _cage(runtime, src_id), _cage(runtime, target_id)
     _may_touch(runtime, caller, target)
-    from lind import threei
-
-    for nr in range(threei.NSYSCALLS):
-        target.slot.set(nr, *src.slot.get(nr))
+    target.slot.copy_table(src.slot)
     return 0
 
 

@@ -1,0 +1,83 @@
+/* Process benchmarks; each prints ns per operation.
+ *   proc_loop fork N          fork + _exit + waitpid
+ *   proc_loop forkexec N      fork + execve(self, "exit") + waitpid
+ *   proc_loop pingpong SIZE N round trip of SIZE bytes between two processes over pipes
+ *   proc_loop stream SIZE N   one-way: N writes of SIZE bytes into a pipe, read by a child */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+static long long now_ns(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return t.tv_sec * 1000000000LL + t.tv_nsec;
+}
+
+static void full(int fd, char *buf, size_t n, int writing) {
+    size_t done = 0;
+    while (done < n) {
+        ssize_t r = writing ? write(fd, buf + done, n - done) : read(fd, buf + done, n - done);
+        if (r <= 0) _exit(3);
+        done += (size_t)r;
+    }
+}
+
+int main(int argc, char **argv) {
+    if (argc >= 2 && !strcmp(argv[1], "exit"))
+        return 0;
+    if (argc < 3) {
+        fprintf(stderr, "usage: %s fork|forkexec N | pingpong|stream SIZE N\n", argv[0]);
+        return 2;
+    }
+    const char *mode = argv[1];
+    long long start, elapsed;
+    long n;
+    if (!strcmp(mode, "fork") || !strcmp(mode, "forkexec")) {
+        n = atol(argv[2]);
+        start = now_ns();
+        for (long i = 0; i < n; i++) {
+            pid_t pid = fork();
+            if (pid == 0) {
+                if (mode[4])
+                    execl(argv[0], argv[0], "exit", (char *)NULL);
+                _exit(0);
+            }
+            waitpid(pid, NULL, 0);
+        }
+        elapsed = now_ns() - start;
+    } else {
+        size_t size = (size_t)atol(argv[2]);
+        n = atol(argv[3]);
+        char *buf = calloc(1, size);
+        int to_child[2], to_parent[2];
+        pipe(to_child);
+        pipe(to_parent);
+        int stream = !strcmp(mode, "stream");
+        pid_t pid = fork();
+        if (pid == 0) {
+            for (long i = 0; i < n; i++) {
+                full(to_child[0], buf, size, 0);
+                if (!stream)
+                    full(to_parent[1], buf, size, 1);
+            }
+            if (stream)
+                full(to_parent[1], buf, 1, 1);
+            _exit(0);
+        }
+        start = now_ns();
+        for (long i = 0; i < n; i++) {
+            full(to_child[1], buf, size, 1);
+            if (!stream)
+                full(to_parent[0], buf, size, 0);
+        }
+        if (stream)
+            full(to_parent[0], buf, 1, 0);
+        elapsed = now_ns() - start;
+        waitpid(pid, NULL, 0);
+    }
+    printf("%.2f\n", (double)elapsed / (double)n);
+    return 0;
+}
