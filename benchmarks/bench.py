@@ -1,6 +1,6 @@
 """Lind beside native Linux, measured in one run on one machine; reported as ratios.
 
-Each benchmark is a C program built twice (gcc -O2 natively, `lind cc -O2` for a cage)
+Each benchmark is a C program built twice (zig's clang -O2 natively, `lind cc -O2` for a cage)
 that times its own inner loop and prints nanoseconds per operation, so process and
 cage start-up stay out of the per-call figures. Run through `lind bench`.
 """
@@ -52,6 +52,9 @@ BENCHES = [
     Bench("pipe round trip 4 KiB", "proc_loop", ("pingpong", "4096"), 0.5, 2_000, 20_000),
     Bench("pipe round trip 64 KiB", "proc_loop", ("pingpong", "65536"), 0.5, 500, 5_000),
     Bench("pipe stream 64 KiB", "proc_loop", ("stream", "65536"), None, 1_000, 10_000),
+    Bench("fib(27)", "compute", ("fib",), 1.2, 20, 200),
+    Bench("memcpy 1 MiB", "compute", ("memcpy",), None, 500, 5_000),
+    Bench("malloc/free", "compute", ("malloc",), None, 200_000, 2_000_000),
 ]
 
 
@@ -60,7 +63,9 @@ def build(program: str) -> tuple[Path, Path]:
     src = PROGRAMS / f"{program}.c"
     native, wasm = BUILD / f"{program}.native", BUILD / f"{program}.wasm"
     if not native.exists() or native.stat().st_mtime < src.stat().st_mtime:
-        subprocess.run(["gcc", "-O2", "-o", str(native), str(src), "-lm"], check=True)
+        # The same compiler as lind cc (zig's clang), so the ratio isolates the sandbox.
+        subprocess.run([sys.executable, "-m", "ziglang", "cc", "-O2", "-o", str(native), str(src),
+                        "-lm"], check=True)
     if not wasm.exists() or wasm.stat().st_mtime < src.stat().st_mtime:
         subprocess.run([sys.executable, "-m", "lind", "cc", "-O2", str(src), "-o", str(wasm)],
                        check=True)

@@ -1,0 +1,53 @@
+/* Pure computation, to see the cost of WebAssembly itself; prints ns per operation.
+ *   compute fib N        recursive fib(27), N times
+ *   compute memcpy N     copy 1 MiB between two buffers, N times
+ *   compute malloc N     N malloc/free pairs of mixed sizes, 64 live at a time */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static long long now_ns(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return t.tv_sec * 1000000000LL + t.tv_nsec;
+}
+
+static int fib(int n) { return n < 2 ? n : fib(n - 1) + fib(n - 2); }
+
+int main(int argc, char **argv) {
+    if (argc < 3) {
+        fprintf(stderr, "usage: %s fib|memcpy|malloc N\n", argv[0]);
+        return 2;
+    }
+    long n = atol(argv[2]);
+    volatile long sink = 0;
+    long long start = now_ns();
+    if (!strcmp(argv[1], "fib")) {
+        for (long i = 0; i < n; i++)
+            sink += fib(27);
+    } else if (!strcmp(argv[1], "memcpy")) {
+        size_t size = 1 << 20;
+        char *a = malloc(size), *b = malloc(size);
+        memset(a, 1, size);
+        for (long i = 0; i < n; i++) {
+            memcpy(b, a, size);
+            a[i % size] = (char)i;
+            sink += b[(i * 7) % size];
+        }
+    } else if (!strcmp(argv[1], "malloc")) {
+        void *live[64] = {0};
+        for (long i = 0; i < n; i++) {
+            int slot = (int)(i * 2654435761u % 64);
+            free(live[slot]);
+            live[slot] = malloc(16 + (size_t)(i * 40503u % 4000));
+            sink += (long)(live[slot] != NULL);
+        }
+        for (int i = 0; i < 64; i++)
+            free(live[i]);
+    } else {
+        return 2;
+    }
+    printf("%.2f\n", (double)(now_ns() - start) / (double)n);
+    return 0;
+}
