@@ -63,3 +63,11 @@ def test_setjmp_longjmp_match_native(builds, tmp_path):
     caged = lind.run([builds.wasm("jumps")], root=tmp_path, capture_output=True, timeout=60)
     assert caged.stdout.decode() == native.stdout.decode()
     assert caged.returncode == native.returncode == 0
+
+
+def test_poll_and_select_on_pipes_match_native(builds, tmp_path):
+    native = subprocess.run([str(builds.native("readiness"))], cwd=tmp_path, capture_output=True,
+                            timeout=60)
+    caged = lind.run([builds.wasm("readiness")], root=tmp_path, capture_output=True, timeout=60)
+    assert caged.stdout.decode() == native.stdout.decode()
+    assert caged.returncode == native.returncode == 0

@@ -440,11 +440,11 @@ class Cage:
             return max(ns, 1)
         return 0
 
-    def block_on(self, cond: threading.Condition) -> None:
+    def block_on(self, cond: threading.Condition, timeout: float | None = None) -> None:
         """Wait on `cond` (held by the caller); EINTR if the cage is being killed."""
         if self.kill_requested:
             raise OSError(errno.EINTR, "Interrupted system call")
-        cond.wait()
+        cond.wait(timeout)
         if self.kill_requested:
             raise OSError(errno.EINTR, "Interrupted system call")
 

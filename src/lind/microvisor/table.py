@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from lind import threei
 from lind.microvisor import sys_files as f
 from lind.microvisor import sys_memory as m
+from lind.microvisor import sys_poll as poll
 from lind.microvisor import sys_process as p
 from lind.microvisor import sys_signals as s
 from lind.microvisor import sys_time as t
@@ -83,6 +84,11 @@ SYSCALLS: dict[int, Syscall] = {
         Syscall(293, "pipe2", f.sys_pipe2),
         Syscall(316, "renameat2", f.sys_renameat2),
         Syscall(439, "faccessat2", f.sys_faccessat2),
+        # readiness
+        Syscall(7, "poll", poll.sys_poll),
+        Syscall(23, "select", poll.sys_select),
+        Syscall(270, "pselect6", poll.sys_pselect6),
+        Syscall(271, "ppoll", poll.sys_ppoll),
         # memory
         Syscall(9, "mmap", m.sys_mmap),
         Syscall(10, "mprotect", m.sys_mprotect),

@@ -1,0 +1,137 @@
+"""poll, ppoll, select and pselect6 over the cage's fds: pipes, host files, terminals.
+
+Pipes are checked under the microvisor's pipe lock and wake the waiter when they
+change; host fds that can block (terminals, host pipes) are polled by the host kernel,
+re-checked every few milliseconds while the call waits.
+"""
+
+from __future__ import annotations
+
+import errno
+import struct
+import time
+
+from lind.microvisor import pipe
+from lind.microvisor.abi import s32, u32
+from lind.microvisor.pipe import POLLIN, POLLNVAL, POLLOUT
+
+_HOST_RECHECK = 0.005
+_POLLFD = struct.Struct("<ihh")
+POLLPRI, POLLERR, POLLHUP = 0x2, 0x8, 0x10
+FD_SETSIZE = 1024
+
+
+def _ready(cage, entries: list[tuple[int, int]]) -> tuple[list[int], bool]:
+    """Revents for each (fd, events) now, and whether a host fd needs re-checking."""
+    out, host = [], []
+    for i, (fd, events) in enumerate(entries):
+        if fd < 0:
+            out.append(0)
+            continue
+        try:
+            f = cage.fds.get(fd)
+        except OSError:
+            out.append(POLLNVAL)
+            continue
+        if f.host_backed:
+            out.append(0)
+            host.append((i, f, events))
+        else:
+            out.append(f.poll(events | POLLERR | POLLHUP))
+    for i, f, events in host:
+        out[i] = f.poll(events)
+    return out, bool(host)
+
+
+def wait_ready(cage, entries: list[tuple[int, int]], timeout: float | None) -> list[int]:
+    """Block until an entry is ready or `timeout` seconds pass (None: forever)."""
+    deadline = None if timeout is None else time.monotonic() + timeout
+    with pipe.changed:
+        while True:
+            revents, has_host = _ready(cage, entries)
+            if any(revents):
+                return revents
+            left = None if deadline is None else deadline - time.monotonic()
+            if left is not None and left <= 0:
+                return revents
+            if has_host:
+                left = _HOST_RECHECK if left is None else min(left, _HOST_RECHECK)
+            cage.block_on(pipe.changed, left)
+
+
+def _timeout_ms(ms: int) -> float | None:
+    ms = s32(ms)
+    return None if ms < 0 else ms / 1000
+
+
+def _poll(cage, fds: int, nfds: int, timeout: float | None) -> int:
+    nfds = u32(nfds)
+    if nfds > cage.fds.limit:
+        raise OSError(errno.EINVAL, "Invalid argument")
+    raw = cage.mem.read(fds, nfds * _POLLFD.size)
+    entries = [(fd, u32(events) & 0xFFFF) for fd, events, _ in _POLLFD.iter_unpack(raw)]
+    revents = wait_ready(cage, entries, timeout)
+    out = b"".join(_POLLFD.pack(fd, ev, rev) for (fd, ev), rev in zip(entries, revents, strict=True))
+    cage.mem.write(fds, out)
+    return sum(1 for r in revents if r)
+
+
+def sys_poll(cage, fds, nfds, timeout_ms, *_):
+    return _poll(cage, fds, nfds, _timeout_ms(timeout_ms))
+
+
+def _timespec_timeout(cage, addr: int) -> float | None:
+    if not addr:
+        return None
+    sec, nsec = struct.unpack("<qq", cage.mem.read(addr, 16))
+    if sec < 0 or not 0 <= nsec < 10**9:
+        raise OSError(errno.EINVAL, "Invalid argument")
+    return sec + nsec / 1e9
+
+
+def sys_ppoll(cage, fds, nfds, tsp, *_):
+    return _poll(cage, fds, nfds, _timespec_timeout(cage, tsp))
+
+
+def _select(cage, n: int, sets: tuple[int, int, int], timeout: float | None) -> int:
+    n = s32(n)
+    if not 0 <= n <= FD_SETSIZE:
+        raise OSError(errno.EINVAL, "Invalid argument")
+    size = (n + 31) // 32 * 4
+    bits = [int.from_bytes(cage.mem.read(a, size), "little") if a else 0 for a in sets]
+    wanted = {}
+    for fd in range(n):
+        ev = (POLLIN if bits[0] >> fd & 1 else 0) | (POLLOUT if bits[1] >> fd & 1 else 0) | (
+            POLLPRI if bits[2] >> fd & 1 else 0)
+        if ev:
+            wanted[fd] = ev
+    entries = list(wanted.items())
+    revents = wait_ready(cage, entries, timeout)
+    if any(r & POLLNVAL for r in revents):
+        raise OSError(errno.EBADF, "Bad file descriptor")
+    out = [0, 0, 0]
+    for (fd, ev), rev in zip(entries, revents, strict=True):
+        if ev & POLLIN and rev & (POLLIN | POLLHUP | POLLERR):
+            out[0] |= 1 << fd
+        if ev & POLLOUT and rev & (POLLOUT | POLLERR):
+            out[1] |= 1 << fd
+        if ev & POLLPRI and rev & POLLPRI:
+            out[2] |= 1 << fd
+    for addr, value in zip(sets, out, strict=True):
+        if addr:
+            cage.mem.write(addr, value.to_bytes(size, "little"))
+    return sum(bin(v).count("1") for v in out)
+
+
+def sys_select(cage, n, rfds, wfds, efds, tvp, *_):
+    timeout = None
+    if tvp:
+        sec, usec = struct.unpack("<qq", cage.mem.read(tvp, 16))
+        if sec < 0 or not 0 <= usec < 10**6:
+            raise OSError(errno.EINVAL, "Invalid argument")
+        timeout = sec + usec / 1e6
+    return _select(cage, n, (rfds, wfds, efds), timeout)
+
+
+def sys_pselect6(cage, n, rfds, wfds, efds, tsp, *_):
+    return _select(cage, n, (rfds, wfds, efds), _timespec_timeout(cage, tsp))
