@@ -118,6 +118,9 @@ def run(args: Sequence[str | os.PathLike[str]], *, root: str | os.PathLike[str] 
     out_fd, out_pipe = out(stdout, 1)
     err_fd, err_pipe = out(stderr, 2)
     tmp = None if root is not None else tempfile.TemporaryDirectory(prefix="lind-root-")
+    # Started first, so input is already waiting when the program looks (poll, select).
+    for p in pipes:
+        p.thread.start()
     try:
         rt = runtime or default_runtime()
         cage = rt.spawn(program, rest, root=os.fspath(root) if root is not None else tmp.name,
@@ -126,8 +129,6 @@ def run(args: Sequence[str | os.PathLike[str]], *, root: str | os.PathLike[str] 
         for fd in ends:
             os.close(fd)
         ends.clear()
-        for p in pipes:
-            p.thread.start()
         if cage.wait(timeout) is None:
             cage.terminate()
             cage.wait(_KILL_GRACE)
@@ -138,11 +139,8 @@ def run(args: Sequence[str | os.PathLike[str]], *, root: str | os.PathLike[str] 
         for p in pipes:
             p.thread.join()
     finally:
-        for fd in ends:
+        for fd in ends:  # only left open when spawn failed: ends our threads too
             os.close(fd)
-        for p in pipes:
-            if not p.thread.is_alive() and p.thread.ident is None:  # never started
-                os.close(p.write_fd if p is feeder else p.read_fd)
         if tmp is not None:
             tmp.cleanup()
     result = CompletedCage(list(args), cage.returncode, out_pipe.data if out_pipe else None,
