@@ -14,6 +14,7 @@ import platform
 import statistics
 import subprocess
 import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,9 +29,10 @@ class Bench:
     name: str
     program: str
     args: tuple[str, ...]
-    target: float | None  # ratio to native the project aims for
+    target: float | None  # ratio to native the project aims for (or ns, for "startup")
     quick_n: int
     full_n: int
+    kind: str = "loop"    # loop: the program times itself; startup: timed from outside
 
 
 BENCHES = [
@@ -55,6 +57,10 @@ BENCHES = [
     Bench("fib(27)", "compute", ("fib",), 1.2, 20, 200),
     Bench("memcpy 1 MiB", "compute", ("memcpy",), None, 500, 5_000),
     Bench("malloc/free", "compute", ("malloc",), None, 200_000, 2_000_000),
+    Bench("hello, warm, lind.run", "hello", ("warm", "api"), 2e6, 20, 100, "startup"),
+    Bench("hello, cold, lind.run", "hello", ("cold", "api"), None, 1, 3, "startup"),
+    Bench("hello, warm, lind run", "hello", ("warm", "cli"), None, 5, 20, "startup"),
+    Bench("hello, cold, lind run", "hello", ("cold", "cli"), None, 1, 3, "startup"),
 ]
 
 
@@ -79,10 +85,48 @@ def _ns_per_op(output: bytes, what: str) -> float:
         raise SystemExit(f"lind bench: {what} printed no figure: {output!r}") from None
 
 
+def _startup(bench: Bench, native: Path, wasm: Path, n: int) -> dict[str, list[float]]:
+    """Time to run hello to completion: native exec vs a cage, warm or cold cache."""
+    import tempfile
+
+    import lind
+    from lind.cage import loader
+
+    temperature, via = bench.args
+    samples: dict[str, list[float]] = {"native": [], "lind": []}
+    for _ in range(n):
+        t = time.perf_counter()
+        subprocess.run([str(native)], capture_output=True, check=True)
+        samples["native"].append((time.perf_counter() - t) * 1e9)
+    for _ in range(n):
+        with tempfile.TemporaryDirectory() as cache:
+            env = dict(os.environ)
+            if temperature == "cold":
+                env["LIND_CACHE"] = cache
+                os.environ["LIND_CACHE"] = cache
+                loader.forget_compiled()
+            try:
+                t = time.perf_counter()
+                if via == "api":
+                    lind.run([wasm], capture_output=True, root=str(BUILD), check=True)
+                else:
+                    subprocess.run([sys.executable, "-m", "lind", "run", "--root", str(BUILD),
+                                    str(wasm)], capture_output=True, check=True, env=env)
+                samples["lind"].append((time.perf_counter() - t) * 1e9)
+            finally:
+                if temperature == "cold":
+                    os.environ.pop("LIND_CACHE", None)
+    return samples
+
+
 def measure(bench: Bench, reps: int, quick: bool) -> dict[str, list[float]]:
     import lind
 
     native, wasm = build(bench.program)
+    if bench.kind == "startup":
+        if bench.args[0] == "warm":  # one run to fill the caches
+            lind.run([wasm], capture_output=True, root=str(BUILD))
+        return _startup(bench, native, wasm, bench.quick_n if quick else bench.full_n)
     n = str(bench.quick_n if quick else bench.full_n)
     samples: dict[str, list[float]] = {"native": [], "lind": []}
     for _ in range(reps):
@@ -102,7 +146,19 @@ def _fmt(values: list[float]) -> str:
     return f"{med:,.1f} ns ±{spread:.0f}%"
 
 
-def report(rows: list[tuple[Bench, dict[str, list[float]]]], trampoline: str) -> str:
+def _target(bench: Bench, s: dict[str, list[float]]) -> tuple[str, str]:
+    """The target as text, and whether this run meets it."""
+    if bench.target is None:
+        return "", ""
+    lind_ns = statistics.median(s["lind"])
+    if bench.kind == "startup":
+        return f"≤ {bench.target / 1e6:g} ms", "yes" if lind_ns <= bench.target else "no"
+    ratio = lind_ns / statistics.median(s["native"])
+    return f"≤ {bench.target}×", "yes" if ratio <= bench.target else "no"
+
+
+def report(rows: list[tuple[Bench, dict[str, list[float]]]], trampoline: str,
+           memory: dict[str, float] | None) -> str:
     lines = [
         f"# Lind benchmarks — {datetime.date.today().isoformat()}",
         "",
@@ -111,15 +167,95 @@ def report(rows: list[tuple[Bench, dict[str, list[float]]]], trampoline: str) ->
         "Median per operation over the repetitions (± is max−min over the median); "
         "ratio = Lind / native, same run.",
         "",
-        "| benchmark | native | Lind | ratio | target |",
-        "|---|---|---|---|---|",
+        "| benchmark | native | Lind | ratio | target | met |",
+        "|---|---|---|---|---|---|",
     ]
     for bench, s in rows:
         ratio = statistics.median(s["lind"]) / statistics.median(s["native"])
-        target = f"≤ {bench.target}×" if bench.target is not None else ""
+        target, met = _target(bench, s)
         lines.append(f"| {bench.name} | {_fmt(s['native'])} | {_fmt(s['lind'])} | "
-                     f"{ratio:.2f}× | {target} |")
+                     f"{ratio:.2f}× | {target} | {met} |")
+    if memory:
+        lines += [
+            "",
+            "| memory | figure |",
+            "|---|---|",
+            f"| host memory per idle cage (RSS growth, {memory['sample']:.0f} cages) | "
+            f"{memory['per_cage_kib']:,.0f} KiB |",
+            f"| cages held at once by one process | {memory['held']:.0f}"
+            f"{' (stopped at the cap)' if memory['capped'] else ' (then: ' + memory['error'] + ')'} |",
+        ]
     return "\n".join(lines) + "\n"
+
+
+def _rss_kib() -> int:
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") // 1024
+
+
+def measure_memory(quick: bool) -> dict[str, float]:
+    """RSS per idle cage, and how many idle cages one process holds (up to a cap)."""
+    import lind
+
+    _, wasm = build("idle")
+    cap = 300 if quick else 3000
+    rt = lind.Runtime(max_cages=cap + 1)
+    gates: list[int] = []
+    cages = []
+    error = ""
+    sample = 50
+    before = _rss_kib()
+    per_cage = 0.0
+    sink = os.open(os.devnull, os.O_WRONLY)
+    try:
+        while len(cages) < cap:
+            r, w = os.pipe()
+            try:
+                cages.append(rt.spawn(wasm, root=str(BUILD), stdin=r, stdout=sink))
+            except Exception as exc:  # noqa: BLE001 - the limit we are looking for
+                error = str(exc) or type(exc).__name__
+                os.close(r)
+                os.close(w)
+                break
+            os.close(r)
+            gates.append(w)
+            if len(cages) == sample:
+                time.sleep(0.2)
+                per_cage = (_rss_kib() - before) / sample
+    finally:
+        held = len(cages)
+        os.close(sink)
+        for w in gates:
+            os.close(w)
+        for c in cages:
+            c.wait(30)
+    return {"per_cage_kib": per_cage, "sample": sample, "held": held,
+            "capped": float(held >= cap), "error": error}
+
+
+def chart(rows: list[tuple[Bench, dict[str, list[float]]]], out: Path) -> None:
+    """Ratios to native as horizontal bars (log scale), targets as marks."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    names = [b.name for b, _ in rows]
+    ratios = [statistics.median(s["lind"]) / statistics.median(s["native"]) for _, s in rows]
+    fig, ax = plt.subplots(figsize=(8, 0.32 * len(rows) + 1.2))
+    colors = ["#3b7dd8" if r <= 1 else "#d8843b" for r in ratios]
+    ax.barh(names, ratios, color=colors)
+    for i, (b, _) in enumerate(rows):
+        if b.target is not None and b.kind != "startup":
+            ax.plot([b.target, b.target], [i - 0.4, i + 0.4], color="black", linewidth=2)
+    ax.axvline(1.0, color="grey", linestyle="--", linewidth=1)
+    ax.set_xscale("log")
+    ax.invert_yaxis()
+    ax.set_xlabel("time in a Lind cage / time native (log scale; black marks: targets)")
+    ax.set_title("Lind vs native Linux, same machine, same run")
+    fig.tight_layout()
+    fig.savefig(out, dpi=110)
+    plt.close(fig)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -134,10 +270,10 @@ def main(argv: list[str] | None = None) -> int:
     if opts.fallback:
         os.environ["LIND_TRAMPOLINE"] = "ctypes"
     chosen = [b for b in BENCHES if not opts.names or b.name in opts.names]
-    unknown = set(opts.names) - {b.name for b in BENCHES}
+    unknown = set(opts.names) - {b.name for b in BENCHES} - {"memory"}
     if unknown:
         parser.error(f"unknown benchmark(s): {', '.join(sorted(unknown))}; "
-                     f"known: {', '.join(b.name for b in BENCHES)}")
+                     f"known: {', '.join(b.name for b in BENCHES)}, memory")
     from lind import threei
 
     reps = opts.reps or (3 if opts.quick else 7)
@@ -145,12 +281,19 @@ def main(argv: list[str] | None = None) -> int:
     for bench in chosen:
         print(f"lind bench: {bench.name} ...", file=sys.stderr)
         rows.append((bench, measure(bench, reps, opts.quick)))
-    text = report(rows, "C" if threei.ACCELERATED else "ctypes fallback")
+    memory = None
+    if not opts.names or "memory" in opts.names:
+        print("lind bench: memory ...", file=sys.stderr)
+        memory = measure_memory(opts.quick)
+    text = report(rows, "C" if threei.ACCELERATED else "ctypes fallback", memory)
     print(text)
     out = opts.out or RESULTS / "latest.md"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(text)
-    print(f"lind bench: wrote {out}", file=sys.stderr)
+    png = out.with_suffix(".png")
+    if rows:
+        chart(rows, png)
+    print(f"lind bench: wrote {out}" + (f" and {png}" if rows else ""), file=sys.stderr)
     return 0
 
 

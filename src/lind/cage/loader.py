@@ -48,6 +48,11 @@ def engine() -> wasmtime.Engine:
         return _engine
 
 
+def forget_compiled() -> None:
+    """Drop the in-process module cache (benchmarks of a cold start need it gone)."""
+    _modules.clear()
+
+
 def cache_dir() -> Path:
     base = os.environ.get("LIND_CACHE") or os.path.join(
         os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "lind")
