@@ -50,6 +50,15 @@ int main(void) {
     CHECK(stat("top/a", &st) == 0 && S_ISDIR(st.st_mode));
     printf("a mode=%o\n", st.st_mode & 0777);
     CHECK(rmdir("top") == -1 && errno == ENOTEMPTY);
+    mode_t old = umask(0);
+    CHECK(mkdir("wide", 0777) == 0 && stat("wide", &st) == 0);
+    printf("umask 0 mkdir 0777: %o\n", st.st_mode & 0777);
+    CHECK(rmdir("wide") == 0);
+    umask(022);
+    CHECK(mkdir("wide", 0777) == 0 && stat("wide", &st) == 0);
+    printf("umask 022 mkdir 0777: %o\n", st.st_mode & 0777);
+    CHECK(rmdir("wide") == 0);
+    umask(old);
     CHECK(chdir("top/a") == 0);
     CHECK(getcwd(cwd, sizeof cwd) != NULL);
     printf("cwd ends with top/a: %d\n", strlen(cwd) > 5 && strcmp(cwd + strlen(cwd) - 5, "top/a") == 0);

@@ -307,7 +307,12 @@ def _mkdir(cage, guest_path: str, mode: int) -> int:
     try:
         perm = mode & 0o7777 & ~cage.umask
         os.mkdir(name, perm, dir_fd=pfd)
-        os.chmod(name, perm, dir_fd=pfd, follow_symlinks=False) if perm != mode else None
+        # The host process's own umask may have taken bits the cage's did not.
+        fd = os.open(name, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=pfd)
+        try:
+            os.fchmod(fd, perm)
+        finally:
+            os.close(fd)
     finally:
         os.close(pfd)
     return 0

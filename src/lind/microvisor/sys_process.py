@@ -236,14 +236,19 @@ def sys_wait4(cage, pid, wstatus, options, rusage, *_):
     return done.id
 
 
-def sys_getpgid(cage, pid, *_):
+def _in_tree(cage, pid: int):
+    """The cage `pid` names from `cage`'s point of view (0: itself), within its tree."""
     pid = s32(pid)
     if pid in (0, cage.id):
-        return cage.pgid
+        return cage
     for c in cage.runtime.tree(cage):
         if c.id == pid:
-            return c.pgid
+            return c
     raise OSError(errno.ESRCH, "No such process")
+
+
+def sys_getpgid(cage, pid, *_):
+    return _in_tree(cage, pid).pgid
 
 
 def sys_getpgrp(cage, *_):
@@ -264,13 +269,7 @@ def sys_setpgid(cage, pid, pgid, *_):
 
 
 def sys_getsid(cage, pid, *_):
-    pid = s32(pid)
-    if pid in (0, cage.id):
-        return cage.sid
-    for c in cage.runtime.tree(cage):
-        if c.id == pid:
-            return c.sid
-    raise OSError(errno.ESRCH, "No such process")
+    return _in_tree(cage, pid).sid
 
 
 def sys_setsid(cage, *_):
