@@ -409,10 +409,6 @@ class Cage:
             return None
         return -(self.status & 0x7F) if self.status & 0x7F else (self.status >> 8) & 0xFF
 
-    @property
-    def ended(self) -> bool:
-        return self._done.is_set()
-
     # -- called from system-call handlers on the cage's own thread --------------
     def exit(self, code: int) -> None:
         self.status = abi.exit_status(code)
@@ -484,5 +480,5 @@ def _errno_guard(fn):
         try:
             return fn(*args)
         except OSError as exc:
-            return -(exc.errno or 5)
+            return -(exc.errno or errno.EIO)
     return guarded

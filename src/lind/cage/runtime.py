@@ -135,6 +135,3 @@ class Runtime:
     def reaped(self, cage: Cage) -> None:
         with self.lock:
             self._slots_used -= 1
-
-    def wait_all(self, timeout: float | None = None) -> dict[int, int | None]:
-        return {cid: cage.wait(timeout) for cid, cage in list(self.cages.items())}
