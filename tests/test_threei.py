@@ -93,7 +93,7 @@ def test_copy_between_cages_and_forwarded_buffer(tmp_path):
     assert ops.copy_data_between_cages(rt, None, 100, a.cage.id, 104, b.cage.id, 4,
                                        ops.COPY_RAW) == 4
     # write(1, <16 bytes of A's memory>, 16) made on behalf of B: lands on B's stdout.
-    n = ops.make_call(rt, b.cage.id, 1, [1, 100, 16, 0, 0, 0],
+    n = ops.make_call(rt, None, b.cage.id, 1, [1, 100, 16, 0, 0, 0],
                       [b.cage.id, a.cage.id, b.cage.id, b.cage.id, b.cage.id, b.cage.id])
     assert n == 16
     _, out_a = a.release()
@@ -111,5 +111,5 @@ def test_table_copy_and_unknown_cage(tmp_path):
     assert a.release()[0] == 7 << 8
     assert b.release()[0] == 7 << 8
     with pytest.raises(OSError) as exc:
-        ops.make_call(rt, 99999, 39, [0] * 6, [0] * 6)
+        ops.make_call(rt, None, 99999, 39, [0] * 6, [0] * 6)
     assert exc.value.errno == errno.ESRCH

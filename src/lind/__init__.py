@@ -76,6 +76,27 @@ def _as_fd(spec, default: int) -> int:
     return spec.fileno()
 
 
+def named_programs(args: Sequence[str], cwd: str = "/") -> dict[str, str]:
+    """Arguments that name host program files, by the guest path exec will see.
+
+    `lind run grate.wasm prog.wasm` starts the grate, which execs its argv[1]: that
+    path must run the host file the user named, whatever the cage's root holds.
+    """
+    from lind.cage.loader import WASM_MAGIC
+    from lind.microvisor.fs import join
+
+    found = {}
+    for arg in args:
+        try:
+            with open(arg, "rb") as f:
+                if f.read(4) != WASM_MAGIC:
+                    continue
+        except OSError:
+            continue
+        found[join(cwd, arg)] = os.path.abspath(arg)
+    return found
+
+
 def run(args: Sequence[str | os.PathLike[str]], *, root: str | os.PathLike[str] | None = None,
         mounts: Sequence[MountSpec | str] = (), env: Mapping[str, str] | None = None,
         cwd: str = "/", input: bytes | None = None, capture_output: bool = False,
@@ -125,7 +146,7 @@ def run(args: Sequence[str | os.PathLike[str]], *, root: str | os.PathLike[str] 
         rt = runtime or default_runtime()
         cage = rt.spawn(program, rest, root=os.fspath(root) if root is not None else tmp.name,
                         mounts=mount_specs, env=env, cwd=cwd, stdin=in_fd, stdout=out_fd,
-                        stderr=err_fd)
+                        stderr=err_fd, programs=named_programs(rest, cwd))
         for fd in ends:
             os.close(fd)
         ends.clear()

@@ -17,7 +17,7 @@ import wasmtime
 from wasmtime import _bindings as wt
 
 from lind import threei
-from lind.cage import loader
+from lind.cage import grate_worker, loader
 from lind.microvisor import abi
 from lind.microvisor import table as microvisor
 from lind.microvisor.fdtable import FdTable, OpenFile
@@ -76,6 +76,15 @@ def _on_epoch(context, key, delta, kind) -> int:
 
 
 _NO_FINALIZER = wt._wasmtime_store_epoch_deadline_callback.argtypes[3]()
+
+
+def watch_epochs(store: wasmtime.Store, cage: Cage) -> None:
+    """Let wasm running in `store` be stopped when `cage` is killed (at the next tick)."""
+    key = id(cage)
+    _cages_by_key[key] = cage
+    wt.wasmtime_store_epoch_deadline_callback(store.ptr(), _on_epoch, ctypes.c_void_p(key),
+                                              _NO_FINALIZER)
+    store.set_epoch_deadline(1)
 threading.Thread(target=_ticker, name="lind-epoch", daemon=True).start()
 
 
@@ -130,6 +139,8 @@ class Cage:
         self._set_ids()
         self.slot.set_fd_limit(self.fds.limit)
         self.store: wasmtime.Store | None = None
+        self.memory_file: int | None = None      # memfd under a grate's memory
+        self._grate_worker: grate_worker.GrateWorker | None = None
         self._rewind_result: int | None = None   # set: resume the stack with this result
         self._rewinding = False
         self._after_unwind: Callable[[], None] | None = None
@@ -151,14 +162,10 @@ class Cage:
         eng = loader.engine()
         self.module = module
         self.store = wasmtime.Store(eng)
-        key = id(self)
-        _cages_by_key[key] = self
-        wt.wasmtime_store_epoch_deadline_callback(
-            self.store.ptr(), _on_epoch, ctypes.c_void_p(key), _NO_FINALIZER)
-        self.store.set_epoch_deadline(1)
+        watch_epochs(self.store, self)
         linker = wasmtime.Linker(eng)
         threei.define_syscall_import(linker, self.slot)
-        self._define_startup_imports(linker)
+        self.define_startup_imports(linker)
         uses_wasi = preview1.define(linker, self, module)
         self.instance = linker.instantiate(self.store, module)
         self.exports = self.instance.exports(self.store)
@@ -166,6 +173,9 @@ class Cage:
         context = ctypes.cast(self.store._context(), ctypes.c_void_p).value
         self.mem = threei.Memory(context, bytes(memoryview(memory._memory).cast("B")))
         self.slot.set_memory(self.mem)
+        self._end_grate()
+        if grate_worker.is_grate(module):
+            self.memory_file = grate_worker.share_memory(self.mem)
         if uses_wasi:
             preview1.setup(self)  # scratch page, preopen fd 3
         heap_base = (self.exports["__heap_base"].value(self.store)
@@ -175,6 +185,22 @@ class Cage:
                                    lambda pages: memory.grow(store, pages), self.mem)
         self._entry = self.exports["_start"]
         self._asyncify_buffer = 0
+
+    def grate_worker(self) -> grate_worker.GrateWorker:
+        """The worker that runs this grate's handlers for other cages (made on first use)."""
+        with self.runtime.lock:
+            if self._grate_worker is None:
+                self._grate_worker = grate_worker.GrateWorker(self)
+            return self._grate_worker
+
+    def _end_grate(self) -> None:
+        """The program that registered handlers is gone (exit or exec): they answer ENOSYS."""
+        if self._grate_worker is not None:
+            self._grate_worker.close()
+            self._grate_worker = None
+        if self.memory_file is not None:
+            os.close(self.memory_file)
+            self.memory_file = None
 
     @property
     def can_unwind(self) -> bool:
@@ -188,7 +214,7 @@ class Cage:
             self.slot.mirror_fd(fd, f.host_fd, f.readable, f.writable)
 
     # -- start-up imports: argv and environment, asked for once by _start -----
-    def _define_startup_imports(self, linker: wasmtime.Linker) -> None:
+    def define_startup_imports(self, linker: wasmtime.Linker) -> None:
         i32 = wasmtime.ValType.i32()
         ty = wasmtime.FuncType([i32, i32], [i32])
 
@@ -302,6 +328,7 @@ class Cage:
 
     def release_unstarted(self) -> None:
         """Undo a cage that never ran (a fork that failed half-way)."""
+        self._end_grate()
         self.fds.close_all()
         self.fs.close()
         _cages_by_key.pop(id(self), None)
@@ -385,6 +412,7 @@ class Cage:
             self.status = abi.signal_status(signal.SIGKILL)
         if self.status & 0x7F:
             ops.notify_harsh_exit(self, self.status & 0x7F)
+        self._end_grate()
         self.fds.close_all()
         self.fs.close()
         _cages_by_key.pop(id(self), None)

@@ -59,10 +59,15 @@ class Runtime:
     def spawn(self, program: str | os.PathLike[str], args: Sequence[str] = (), *,
               root: str, mounts: Sequence[MountSpec] = (), env: Mapping[str, str] | None = None,
               cwd: str = "/", stdin: int = 0, stdout: int = 1, stderr: int = 2,
-              argv0: str | None = None) -> Cage:
-        """Start `program` in a new cage; stdin/stdout/stderr are host fds to copy in."""
+              argv0: str | None = None, programs: Mapping[str, str] | None = None) -> Cage:
+        """Start `program` in a new cage; stdin/stdout/stderr are host fds to copy in.
+
+        `programs` maps guest paths to host program files that exec may run by that
+        path (how a grate finds the program named after it on the command line).
+        """
         module = loader.load(program)
-        fs = FileSystem(root, [(m.host, m.guest, m.readonly) for m in mounts])
+        fs = FileSystem(root, [(m.host, m.guest, m.readonly) for m in mounts],
+                        {normalize(k): os.path.abspath(v) for k, v in (programs or {}).items()})
         try:
             argv = [os.fsencode(argv0 or os.path.basename(os.fspath(program)))]
             argv += [os.fsencode(a) for a in args]

@@ -66,8 +66,12 @@ def join(base: str, path: str) -> str:
 class FileSystem:
     """The mounts one cage (and its descendants) sees."""
 
-    def __init__(self, root: str, mounts: list[tuple[str, str, bool]] = ()) -> None:
+    def __init__(self, root: str, mounts: list[tuple[str, str, bool]] = (),
+                 programs: dict[str, str] | None = None) -> None:
         self.mounts: list[Mount] = []
+        # Programs named on the command line (a grate's target): guest path -> host
+        # file, runnable by exec at that path whatever the root holds.
+        self.programs = dict(programs or {})
         self._users = 1
         self._lock = threading.Lock()
         self._add(root, "/", False)

@@ -155,6 +155,12 @@ def load_program(cage, guest_path: str, argv: list[bytes], depth: int = 0):
     from lind.cage import loader
     from lind.microvisor.fs import proc_path
 
+    named = cage.fs.programs.get(guest_path)
+    if named is not None:
+        try:
+            return loader.load(named), argv
+        except loader.ProgramError:
+            raise OSError(errno.ENOEXEC, "Exec format error") from None
     fd = cage.fs.open(guest_path, os.O_RDONLY | os.O_CLOEXEC)
     try:
         st = os.fstat(fd)

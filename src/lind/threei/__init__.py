@@ -36,6 +36,8 @@ _impl, ACCELERATED = _load_impl()
 
 Memory = _impl.Memory
 Slot = _impl.Slot
+Grate = _impl.Grate
+GrateHandler = _impl.GrateHandler
 NSYSCALLS: int = _impl.NSYSCALLS
 FAST_NONE: int = _impl.FAST_NONE
 FAST_GETPID: int = _impl.FAST_GETPID
@@ -50,6 +52,7 @@ FAST_WRITE: int = _impl.FAST_WRITE
 FAST_PREAD: int = _impl.FAST_PREAD
 FAST_PWRITE: int = _impl.FAST_PWRITE
 FAST_LSEEK: int = _impl.FAST_LSEEK
+FAST_GRATE: int = _impl.FAST_GRATE
 
 _SYSCALL_TYPE = wasmtime.FuncType(
     [wasmtime.ValType.i32()] + [wasmtime.ValType.i64()] * 6, [wasmtime.ValType.i64()]
@@ -62,6 +65,8 @@ if ACCELERATED:
         ctypes.cast(wt._wasmtime_memory_data_size, ctypes.c_void_p).value,
         ctypes.cast(wt._wasmtime_memory_data, ctypes.c_void_p).value,
         ctypes.cast(wt._wasmtime_trap_new, ctypes.c_void_p).value,
+        ctypes.cast(wt._wasmtime_memory_grow, ctypes.c_void_p).value,
+        ctypes.cast(wt._wasmtime_func_call_unchecked, ctypes.c_void_p).value,
     )
     _ENTRY = ctypes.cast(_impl.entry_address(), wt.wasmtime_func_unchecked_callback_t)
 else:

@@ -13,6 +13,8 @@
  *   Memory  - bounds-checked access to one cage's linear memory.
  *   Ptr     - an address together with the Memory it refers to.
  *   Slot    - one cage's 3i table and the state the fast handlers read.
+ *   Grate   - a wasm grate's worker instance, entered from any cage's thread.
+ *   GrateHandler - one handler (function pointer) inside a Grate: a table entry.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -21,6 +23,7 @@
 #include <string.h>
 #include <limits.h>
 #include <unistd.h>
+#include <pthread.h>
 
 #define NSYSCALLS 1024
 
@@ -42,13 +45,23 @@ typedef union {
     uint32_t ref;
 } wt_val_raw_t;
 
+typedef struct {
+    uint64_t store_id;
+    void *private1;
+} wt_func_t;
+
 typedef size_t (*wt_memory_data_size_fn)(const void *ctx, const wt_memory_t *mem);
 typedef uint8_t *(*wt_memory_data_fn)(const void *ctx, const wt_memory_t *mem);
 typedef void *(*wt_trap_new_fn)(const char *msg, size_t len);
+typedef void *(*wt_memory_grow_fn)(void *ctx, const wt_memory_t *mem, uint64_t delta, uint64_t *prev);
+typedef void *(*wt_func_call_unchecked_fn)(void *ctx, const wt_func_t *func, wt_val_raw_t *vals,
+                                           size_t nvals, void **trap);
 
 static wt_memory_data_size_fn memory_data_size;
 static wt_memory_data_fn memory_data;
 static wt_trap_new_fn trap_new;
+static wt_memory_grow_fn memory_grow;
+static wt_func_call_unchecked_fn func_call_unchecked;
 
 /* How a table entry is served. */
 enum {
@@ -65,6 +78,7 @@ enum {
     FAST_PREAD,
     FAST_PWRITE,
     FAST_LSEEK,
+    FAST_GRATE,     /* the handler is a GrateHandler: run it in its wasm grate, here */
     FAST_COUNT
 };
 
@@ -293,6 +307,250 @@ static PyTypeObject MemoryType = {
     .tp_methods = Memory_methods,
 };
 
+/* ------------------------------------------------------------------ Grate */
+
+/* A wasm grate's worker: a second instance of the grate's module, in a Store of
+ * its own, whose linear memory maps the same pages as the grate's (Python sets
+ * that up). Any cage's thread may enter it: the lock admits one thread at a time
+ * (re-entry by the same thread is allowed, as wasm -> host -> wasm is), so the
+ * Store is never used by two threads at once and the grate's own thread never
+ * shares a Store with a caller. */
+typedef struct {
+    PyObject_HEAD
+    pthread_mutex_t lock;
+    void *ctx;                 /* wasmtime_context_t* of the worker's store */
+    wt_func_t dispatcher;      /* the worker's pass_fptr_to_wt export */
+    int returns_i64;           /* dispatchers return int or long long */
+    int dead;                  /* the grate ended: its handlers fail with ENOSYS */
+    MemoryObject *worker_memory;
+    MemoryObject *grate_memory;
+    PyObject *on_failure;      /* callable(error_address, trap_address) -> None */
+} GrateObject;
+
+static PyTypeObject GrateType;
+
+static PyObject *Grate_new(PyTypeObject *type, PyObject *args, PyObject *kw)
+{
+    unsigned long long ctx;
+    Py_buffer func;
+    int returns_i64;
+    PyObject *worker_memory, *grate_memory, *on_failure;
+    if (!PyArg_ParseTuple(args, "Ky*pO!O!O", &ctx, &func, &returns_i64, &MemoryType,
+                          &worker_memory, &MemoryType, &grate_memory, &on_failure))
+        return NULL;
+    if (func.len != sizeof(wt_func_t)) {
+        PyBuffer_Release(&func);
+        PyErr_SetString(PyExc_ValueError, "wasmtime_func_t has an unexpected size");
+        return NULL;
+    }
+    GrateObject *g = (GrateObject *)type->tp_alloc(type, 0);
+    if (!g) {
+        PyBuffer_Release(&func);
+        return NULL;
+    }
+    pthread_mutexattr_t attr;
+    pthread_mutexattr_init(&attr);
+    pthread_mutexattr_settype(&attr, PTHREAD_MUTEX_RECURSIVE);
+    pthread_mutex_init(&g->lock, &attr);
+    pthread_mutexattr_destroy(&attr);
+    g->ctx = (void *)(uintptr_t)ctx;
+    memcpy(&g->dispatcher, func.buf, sizeof g->dispatcher);
+    PyBuffer_Release(&func);
+    g->returns_i64 = returns_i64;
+    g->worker_memory = (MemoryObject *)Py_NewRef(worker_memory);
+    g->grate_memory = (MemoryObject *)Py_NewRef(grate_memory);
+    g->on_failure = Py_NewRef(on_failure);
+    return (PyObject *)g;
+}
+
+static void Grate_dealloc(GrateObject *g)
+{
+    pthread_mutex_destroy(&g->lock);
+    Py_XDECREF(g->worker_memory);
+    Py_XDECREF(g->grate_memory);
+    Py_XDECREF(g->on_failure);
+    Py_TYPE(g)->tp_free((PyObject *)g);
+}
+
+/* Run fn_ptr in the grate for cage `cage_id`. Caller does not hold the GIL. */
+static int64_t grate_call(GrateObject *g, uint64_t fn_ptr, int64_t cage_id, const int64_t *a,
+                          const int64_t *cages)
+{
+    pthread_mutex_lock(&g->lock);
+    if (g->dead) {
+        pthread_mutex_unlock(&g->lock);
+        return -ENOSYS;
+    }
+    /* The grate's memory may have grown since the last call: follow it. */
+    MemoryObject *gm = g->grate_memory, *wm = g->worker_memory;
+    uint64_t want = memory_data_size(gm->ctx, &gm->mem);
+    uint64_t have = memory_data_size(wm->ctx, &wm->mem);
+    if (want > have) {
+        uint64_t prev;
+        void *err = memory_grow(g->ctx, &wm->mem, (want - have) / 65536, &prev);
+        if (err) {
+            PyGILState_STATE gil = PyGILState_Ensure();
+            PyObject *r = PyObject_CallFunction(g->on_failure, "KK",
+                                                (unsigned long long)(uintptr_t)err, 0ULL);
+            Py_XDECREF(r);
+            PyErr_Clear();
+            PyGILState_Release(gil);
+            pthread_mutex_unlock(&g->lock);
+            return -ENOMEM;
+        }
+    }
+    wt_val_raw_t v[14];
+    v[0].i64 = (int64_t)fn_ptr;
+    v[1].i64 = cage_id;
+    for (int i = 0; i < 6; i++) {
+        v[2 + 2 * i].i64 = a[i];
+        v[3 + 2 * i].i64 = cages ? cages[i] : cage_id;
+    }
+    void *trap = NULL;
+    void *err = func_call_unchecked(g->ctx, &g->dispatcher, v, 14, &trap);
+    int64_t result;
+    if (err || trap) {
+        /* A grate that traps fails the call it was handling, nothing more. */
+        PyGILState_STATE gil = PyGILState_Ensure();
+        PyObject *r = PyObject_CallFunction(g->on_failure, "KK", (unsigned long long)(uintptr_t)err,
+                                            (unsigned long long)(uintptr_t)trap);
+        Py_XDECREF(r);
+        PyErr_Clear();
+        PyGILState_Release(gil);
+        result = -EIO;
+    } else {
+        result = g->returns_i64 ? v[0].i64 : (int64_t)v[0].i32;
+    }
+    pthread_mutex_unlock(&g->lock);
+    return result;
+}
+
+/* close(): no call enters the worker any more (waits for one in progress). */
+static PyObject *Grate_close(GrateObject *g, PyObject *unused)
+{
+    Py_BEGIN_ALLOW_THREADS
+    pthread_mutex_lock(&g->lock);
+    g->dead = 1;
+    pthread_mutex_unlock(&g->lock);
+    Py_END_ALLOW_THREADS
+    Py_RETURN_NONE;
+}
+
+static PyMethodDef Grate_methods[] = {
+    {"close", (PyCFunction)Grate_close, METH_NOARGS, "refuse further calls (ENOSYS)"},
+    {NULL}
+};
+
+static PyTypeObject GrateType = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "lind.threei._accel.Grate",
+    .tp_basicsize = sizeof(GrateObject),
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_doc = "A wasm grate's worker: Grate(context, func_bytes, returns_i64, worker_memory, "
+              "grate_memory, on_failure)",
+    .tp_new = Grate_new,
+    .tp_dealloc = (destructor)Grate_dealloc,
+    .tp_methods = Grate_methods,
+};
+
+/* One registered handler: a function pointer inside a Grate. As a table entry it
+ * is served in C (FAST_GRATE); called from Python it takes (cage, a1..a6), where
+ * an argument that is a threei.Address names the cage its memory belongs to. */
+typedef struct {
+    PyObject_HEAD
+    GrateObject *grate;
+    uint64_t fn_ptr;
+} GrateHandlerObject;
+
+static PyTypeObject GrateHandlerType;
+
+static PyObject *GrateHandler_new(PyTypeObject *type, PyObject *args, PyObject *kw)
+{
+    PyObject *grate;
+    unsigned long long fn_ptr;
+    if (!PyArg_ParseTuple(args, "O!K", &GrateType, &grate, &fn_ptr))
+        return NULL;
+    GrateHandlerObject *h = (GrateHandlerObject *)type->tp_alloc(type, 0);
+    if (!h)
+        return NULL;
+    h->grate = (GrateObject *)Py_NewRef(grate);
+    h->fn_ptr = fn_ptr;
+    return (PyObject *)h;
+}
+
+static void GrateHandler_dealloc(GrateHandlerObject *h)
+{
+    Py_XDECREF(h->grate);
+    Py_TYPE(h)->tp_free((PyObject *)h);
+}
+
+static int long_attr(PyObject *obj, const char *name, int64_t *out)
+{
+    PyObject *v = PyObject_GetAttrString(obj, name);
+    if (!v)
+        return -1;
+    *out = PyLong_AsLongLong(v);
+    Py_DECREF(v);
+    return (*out == -1 && PyErr_Occurred()) ? -1 : 0;
+}
+
+static PyObject *GrateHandler_call(GrateHandlerObject *h, PyObject *args, PyObject *kw)
+{
+    Py_ssize_t n = PyTuple_GET_SIZE(args);
+    if (n < 1 || n > 7 || kw) {
+        PyErr_SetString(PyExc_TypeError, "GrateHandler(cage, a1..a6)");
+        return NULL;
+    }
+    int64_t cage_id, a[6] = {0}, cages[6];
+    if (long_attr(PyTuple_GET_ITEM(args, 0), "id", &cage_id))
+        return NULL;
+    for (Py_ssize_t i = 0; i < 6; i++) {
+        cages[i] = cage_id;
+        if (i + 1 >= n)
+            continue;
+        PyObject *arg = PyTuple_GET_ITEM(args, i + 1);
+        a[i] = (int64_t)PyLong_AsUnsignedLongLongMask(arg);
+        if (PyErr_Occurred())
+            return NULL;
+        if (!PyLong_CheckExact(arg) && PyObject_HasAttrString(arg, "cage_id") &&
+            long_attr(arg, "cage_id", &cages[i]))
+            return NULL;
+    }
+    int64_t r;
+    Py_BEGIN_ALLOW_THREADS
+    r = grate_call(h->grate, h->fn_ptr, cage_id, a, cages);
+    Py_END_ALLOW_THREADS
+    return PyLong_FromLongLong(r);
+}
+
+static PyObject *GrateHandler_get_grate(GrateHandlerObject *h, void *unused)
+{
+    return Py_NewRef(h->grate);
+}
+
+static PyObject *GrateHandler_get_fn_ptr(GrateHandlerObject *h, void *unused)
+{
+    return PyLong_FromUnsignedLongLong(h->fn_ptr);
+}
+
+static PyGetSetDef GrateHandler_getset[] = {
+    {"grate", (getter)GrateHandler_get_grate, NULL, "the Grate it runs in", NULL},
+    {"fn_ptr", (getter)GrateHandler_get_fn_ptr, NULL, "function pointer in the grate", NULL},
+    {NULL}
+};
+
+static PyTypeObject GrateHandlerType = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "lind.threei._accel.GrateHandler",
+    .tp_basicsize = sizeof(GrateHandlerObject),
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_doc = "A handler inside a wasm grate: GrateHandler(grate, fn_ptr)",
+    .tp_new = GrateHandler_new,
+    .tp_dealloc = (destructor)GrateHandler_dealloc,
+    .tp_call = (ternaryfunc)GrateHandler_call,
+    .tp_getset = GrateHandler_getset,
+};
+
 /* ---------------------------------------------------------------- Slot/3i */
 
 typedef struct {
@@ -372,6 +630,10 @@ static PyObject *Slot_set(SlotObject *s, PyObject *args)
         return NULL;
     if (nr < 0 || nr >= NSYSCALLS || fast < 0 || fast >= FAST_COUNT) {
         PyErr_SetString(PyExc_ValueError, "syscall number or fast code out of range");
+        return NULL;
+    }
+    if (fast == FAST_GRATE && !PyObject_TypeCheck(handler, &GrateHandlerType)) {
+        PyErr_SetString(PyExc_TypeError, "FAST_GRATE needs a GrateHandler");
         return NULL;
     }
     Py_XSETREF(s->table[nr].handler, handler == Py_None ? NULL : Py_NewRef(handler));
@@ -535,6 +797,10 @@ static int64_t dispatch(SlotObject *s, int nr, const int64_t *a)
             return r;
         break;
     }
+    case FAST_GRATE: {
+        GrateHandlerObject *h = (GrateHandlerObject *)e->handler;
+        return grate_call(h->grate, h->fn_ptr, s->ids[FAST_GETPID], a, NULL);
+    }
     default:
         break;
     }
@@ -683,9 +949,11 @@ static size_t lind_syscall_entry(void *env, void *caller, wt_val_raw_t *vals, si
 
 static PyObject *mod_init(PyObject *self, PyObject *args)
 {
-    unsigned long long size_fn, data_fn, trap_fn;
-    if (!PyArg_ParseTuple(args, "KKK", &size_fn, &data_fn, &trap_fn))
+    unsigned long long size_fn, data_fn, trap_fn, grow_fn, call_fn;
+    if (!PyArg_ParseTuple(args, "KKKKK", &size_fn, &data_fn, &trap_fn, &grow_fn, &call_fn))
         return NULL;
+    memory_grow = (wt_memory_grow_fn)(uintptr_t)grow_fn;
+    func_call_unchecked = (wt_func_call_unchecked_fn)(uintptr_t)call_fn;
     memory_data_size = (wt_memory_data_size_fn)(uintptr_t)size_fn;
     memory_data = (wt_memory_data_fn)(uintptr_t)data_fn;
     trap_new = (wt_trap_new_fn)(uintptr_t)trap_fn;
@@ -707,7 +975,7 @@ static PyObject *mod_slot_address(PyObject *self, PyObject *slot)
 }
 
 static PyMethodDef module_methods[] = {
-    {"init", mod_init, METH_VARARGS, "init(memory_data_size, memory_data, trap_new) addresses"},
+    {"init", mod_init, METH_VARARGS, "init(memory_data_size, memory_data, trap_new, memory_grow, func_call_unchecked) addresses"},
     {"entry_address", mod_entry_address, METH_NOARGS, "address of the lind.syscall host function"},
     {"slot_address", mod_slot_address, METH_O, "address of a Slot, the env of the host function"},
     {NULL}
@@ -719,18 +987,21 @@ static struct PyModuleDef accel_module = {
 
 PyMODINIT_FUNC PyInit__accel(void)
 {
-    if (PyType_Ready(&MemoryType) < 0 || PyType_Ready(&SlotType) < 0)
+    if (PyType_Ready(&MemoryType) < 0 || PyType_Ready(&SlotType) < 0 ||
+        PyType_Ready(&GrateType) < 0 || PyType_Ready(&GrateHandlerType) < 0)
         return NULL;
     PyObject *m = PyModule_Create(&accel_module);
     if (!m)
         return NULL;
     PyModule_AddObjectRef(m, "Memory", (PyObject *)&MemoryType);
     PyModule_AddObjectRef(m, "Slot", (PyObject *)&SlotType);
+    PyModule_AddObjectRef(m, "Grate", (PyObject *)&GrateType);
+    PyModule_AddObjectRef(m, "GrateHandler", (PyObject *)&GrateHandlerType);
     PyModule_AddIntConstant(m, "NSYSCALLS", NSYSCALLS);
     static const char *fast_names[] = {
         "FAST_NONE", "FAST_GETPID", "FAST_GETPPID", "FAST_GETUID", "FAST_GETEUID",
         "FAST_GETGID", "FAST_GETEGID", "FAST_CLOSE", "FAST_READ", "FAST_WRITE",
-        "FAST_PREAD", "FAST_PWRITE", "FAST_LSEEK",
+        "FAST_PREAD", "FAST_PWRITE", "FAST_LSEEK", "FAST_GRATE",
     };
     for (int i = 0; i < FAST_COUNT; i++)
         PyModule_AddIntConstant(m, fast_names[i], i);

@@ -9,6 +9,7 @@ from __future__ import annotations
 import ctypes
 import errno
 import os
+import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -16,7 +17,7 @@ from wasmtime import _bindings as wt
 
 NSYSCALLS = 1024
 (FAST_NONE, FAST_GETPID, FAST_GETPPID, FAST_GETUID, FAST_GETEUID, FAST_GETGID, FAST_GETEGID,
- FAST_CLOSE, FAST_READ, FAST_WRITE, FAST_PREAD, FAST_PWRITE, FAST_LSEEK) = range(13)
+ FAST_CLOSE, FAST_READ, FAST_WRITE, FAST_PREAD, FAST_PWRITE, FAST_LSEEK, FAST_GRATE) = range(14)
 _IDENTITY = {FAST_GETPID, FAST_GETPPID, FAST_GETUID, FAST_GETEUID, FAST_GETGID, FAST_GETEGID}
 
 
@@ -181,7 +182,7 @@ class Slot:
             return self.ids[fast]
         if fast == FAST_CLOSE and not 0 <= a[0] < self.fd_limit:
             return -errno.EBADF
-        if fast >= FAST_READ:
+        if FAST_READ <= fast <= FAST_LSEEK:
             done = self._fast_io(fast, a)
             if done is not None:
                 return done
@@ -195,6 +196,69 @@ class Slot:
             self.stop(str(exc))
             self.cage.internal_error(exc)
             return -errno.EIO
+
+
+class Grate:
+    """A wasm grate's worker instance; one thread at a time (re-entry allowed)."""
+
+    def __init__(self, context: int, func_raw: bytes, returns_i64: bool, worker_memory: Memory,
+                 grate_memory: Memory, on_failure: Callable[[int, int], None]) -> None:
+        self._ctx = ctypes.cast(context, ctypes.POINTER(wt.wasmtime_context_t))
+        self._func = wt.wasmtime_func_t.from_buffer_copy(func_raw)
+        self._returns_i64 = returns_i64
+        self._worker_memory = worker_memory
+        self._grate_memory = grate_memory
+        self._on_failure = on_failure
+        self._lock = threading.RLock()
+        self._dead = False
+
+    def call(self, fn_ptr: int, cage_id: int, args: list[int], cages: list[int]) -> int:
+        with self._lock:
+            if self._dead:
+                return -errno.ENOSYS
+            want, have = self._grate_memory.size(), self._worker_memory.size()
+            if want > have:
+                prev = ctypes.c_uint64()
+                err = wt.wasmtime_memory_grow(self._ctx, ctypes.byref(self._worker_memory._mem),
+                                              (want - have) // 65536, ctypes.byref(prev))
+                if err:
+                    self._on_failure(ctypes.cast(err, ctypes.c_void_p).value, 0)
+                    return -errno.ENOMEM
+            vals = (wt.wasmtime_val_raw_t * 14)()
+            vals[0].i64, vals[1].i64 = _s64(fn_ptr), _s64(cage_id)
+            for i in range(6):
+                vals[2 + 2 * i].i64 = _s64(args[i])
+                vals[3 + 2 * i].i64 = _s64(cages[i])
+            trap = ctypes.POINTER(wt.wasm_trap_t)()
+            err = wt.wasmtime_func_call_unchecked(self._ctx, ctypes.byref(self._func), vals, 14,
+                                                  ctypes.byref(trap))
+            if err or trap:
+                self._on_failure(ctypes.cast(err, ctypes.c_void_p).value or 0,
+                                 ctypes.cast(trap, ctypes.c_void_p).value or 0)
+                return -errno.EIO
+            return vals[0].i64 if self._returns_i64 else vals[0].i32
+
+    def close(self) -> None:
+        with self._lock:
+            self._dead = True
+
+
+class GrateHandler:
+    """A function pointer inside a Grate, callable as a handler (cage, a1..a6)."""
+
+    def __init__(self, grate: Grate, fn_ptr: int) -> None:
+        self.grate = grate
+        self.fn_ptr = fn_ptr
+
+    def __call__(self, cage: Any, *args: int) -> int:
+        a = (list(args) + [0] * 6)[:6]
+        cages = [getattr(x, "cage_id", cage.id) for x in a]
+        return self.grate.call(self.fn_ptr, cage.id, [int(x) for x in a], cages)
+
+
+def _s64(value: int) -> int:
+    value &= 0xFFFFFFFFFFFFFFFF
+    return value - (1 << 64) if value >> 63 else value
 
 
 _slots: dict[int, Slot] = {}

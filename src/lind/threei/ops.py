@@ -1,21 +1,26 @@
 """The 3i operations, themselves entries in every cage's table (numbers as Lind's).
 
 A grate reaches them through its own table, so another grate can interpose on them.
-Handlers named in register_handler are integers: a function index inside a wasm grate,
-or a handle from `python_handle()` for a grate written in Python.
+Handlers named in register_handler are integers: a function pointer inside a wasm
+grate (run by its worker, see cage/grate_worker.py), or, for the host only, a handle
+from `python_handle()`.
 """
 
 from __future__ import annotations
 
 import errno
 import itertools
+import struct
 import sys
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from lind.threei import FAST_GRATE, NSYSCALLS
+
 REGISTER_HANDLER = 1001
 COPY_DATA_BETWEEN_CAGES = 1002
 COPY_HANDLER_TABLE_TO_CAGE = 1003
+MAKE_THREEI_CALL = 1004    # Lind-private: a1 points to the 15 u64 of make_threei_call
 HARSH_EXIT = 1005          # notification entry: called on a cage that died by trap or signal
 DEREGISTER = 500           # as handler cage id: put the microvisor back for that call
 GRATE_MEMORY_FLAG = 1 << 63
@@ -33,10 +38,12 @@ class Address(int):
     """
 
     memory: Any
+    cage_id: int
 
-    def __new__(cls, value: int, memory: Any) -> Address:
+    def __new__(cls, value: int, memory: Any, cage_id: int) -> Address:
         obj = super().__new__(cls, value)
         obj.memory = memory
+        obj.cage_id = cage_id
         return obj
 
 
@@ -70,17 +77,33 @@ def _is_ancestor(runtime: Any, ancestor: int, cage: Any) -> bool:
     return False
 
 
-def make_call(runtime: Any, target_id: int, nr: int, args: Sequence[int],
+def make_call(runtime: Any, caller: Any, target_id: int, nr: int, args: Sequence[int],
               arg_cages: Sequence[int]) -> int:
-    """Call `nr` on behalf of `target_id` through its table; each argument names its cage."""
+    """Call `nr` on behalf of `target_id` through the caller's table (the host's: the
+    target's own); each argument names the cage its memory belongs to.
+
+    The caller may act for itself and its descendants only, and name only their memory.
+    """
     target = _cage(runtime, target_id)
-    handler, fast = target.slot.get(nr)
-    foreign = [(c & ~GRATE_MEMORY_FLAG) != target.id for c in arg_cages]
-    if handler is None or not any(foreign):
-        # The fast path and the cage's own memory serve it, as for a call from the cage.
+    _may_touch(runtime, caller, target)
+    table = (caller or target).slot
+    if not 0 <= nr < NSYSCALLS:
+        return -errno.ENOSYS
+    handler, _ = table.get(nr)
+    owners = [c & ~GRATE_MEMORY_FLAG for c in arg_cages]
+    if table is target.slot and all(c == target.id for c in owners):
+        # The cage's own call: its fast entries and its own memory serve it.
         return target.slot.call(nr, *[int(a) for a in args])
-    wrapped = [Address(a, _cage(runtime, c).mem) if f else a
-               for a, c, f in zip(args, arg_cages, foreign, strict=True)]
+    if handler is None:
+        return -errno.ENOSYS
+    wrapped = []
+    for value, owner in zip(args, owners, strict=True):
+        if owner == target.id:
+            wrapped.append(value)
+        else:
+            cage = _cage(runtime, owner)
+            _may_touch(runtime, caller, cage)
+            wrapped.append(Address(value, cage.mem, owner))
     try:
         return handler(target, *wrapped)
     except OSError as exc:
@@ -91,20 +114,30 @@ def register_handler(runtime: Any, caller: Any, target_id: int, nr: int, grate_i
                      handle: int) -> int:
     """Install (or with grate_id == DEREGISTER, remove) a handler in a cage's table.
 
-    Only the cage itself, one of its ancestors, or the host (caller None) may change it.
+    Only the cage itself, one of its ancestors, or the host (caller None) may change a
+    table; and a cage may route calls only to code of itself or an ancestor, never into
+    an unrelated cage.
     """
     from lind.microvisor import table as microvisor
 
     target = _cage(runtime, target_id)
     _may_touch(runtime, caller, target)
+    if not 0 <= nr < NSYSCALLS:
+        raise OSError(errno.EINVAL, "Invalid argument")
     if grate_id == DEREGISTER:
         default = microvisor.SYSCALLS.get(nr)
         target.slot.set(nr, default.impl if default else None, default.fast if default else 0)
         return 0
-    handler = _handles.get(handle)
-    if handler is None:
-        raise OSError(errno.EINVAL, "Unknown handler")
-    target.slot.set(nr, handler, 0)
+    if caller is None and grate_id == 0:
+        handler = _handles.get(handle)
+        if handler is None:
+            raise OSError(errno.EINVAL, "Unknown handler")
+        target.slot.set(nr, handler, 0)
+        return 0
+    grate = _cage(runtime, grate_id)
+    if caller is not None and grate.id != caller.id and not _is_ancestor(runtime, grate.id, caller):
+        raise OSError(errno.EPERM, "Operation not permitted")
+    target.slot.set(nr, grate.grate_worker().handler(handle), FAST_GRATE)
     return 0
 
 
@@ -158,3 +191,9 @@ def sys_copy_data_between_cages(cage, src_addr, src_cage, dest_addr, dest_cage, 
 
 def sys_copy_handler_table_to_cage(cage, src, target, *_):
     return copy_handler_table_to_cage(cage.runtime, cage, src, target)
+
+
+def sys_make_threei_call(cage, block, *_):
+    """make_threei_call from a grate: callnumber, self, target, then 6 (arg, cage) pairs."""
+    nr, _self, target, *pairs = struct.unpack("<15Q", cage.mem.read(block, 15 * 8))
+    return make_call(cage.runtime, cage, target, nr, pairs[0::2], pairs[1::2])

@@ -199,6 +199,7 @@ def link_flags() -> list[str]:
     return [
         "--export=__heap_base",
         "--export=__data_end",
+        "--export-if-defined=pass_fptr_to_wt",   # a grate's dispatcher (lind_syscall.h)
         "-z",
         f"stack-size={STACK_SIZE}",
         "--stack-first",

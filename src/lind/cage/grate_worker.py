@@ -1,0 +1,146 @@
+"""Running a wasm grate's handlers on the threads of the cages that call them.
+
+A Store may be used by one thread at a time, and the grate's own thread is in its
+Store (usually parked in wait()). So each grate gets a worker: a second instance of
+its module in a Store of its own, with its own stack region, whose linear memory maps
+the same host pages as the grate's. The pages are shared through a memfd: a grate's
+memory is moved onto one when the grate is loaded (`share_memory`), before its code
+runs, and the worker maps the same file. Memory growth needs no extra work: Wasmtime
+grows a memory with mprotect over its reservation, which our mapping covers.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import errno
+import mmap
+import os
+import sys
+from typing import Any
+
+import wasmtime
+from wasmtime import _bindings as wt
+
+from lind import threei
+
+DISPATCHER = "pass_fptr_to_wt"
+WORKER_STACK = 256 * 1024
+_RESERVATION = 1 << 32          # the whole 32-bit address space of a linear memory
+_PROT_NONE = 0
+
+_libc = ctypes.CDLL(None, use_errno=True)
+_libc.mmap.restype = ctypes.c_void_p
+_libc.mmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int, ctypes.c_int,
+                       ctypes.c_int, ctypes.c_long]
+
+
+def _map_file(address: int, length: int, prot: int, fd: int, offset: int) -> None:
+    """mmap(MAP_SHARED|MAP_FIXED) `fd` over host memory we own (a linear memory)."""
+    got = _libc.mmap(address, length, prot, mmap.MAP_SHARED | 0x10, fd, offset)
+    if got != address:
+        err = ctypes.get_errno()
+        raise OSError(err, os.strerror(err))
+
+
+def _map_memory(memory: Any, fd: int) -> None:
+    """Back a linear memory with `fd`: accessible up to its size, the rest PROT_NONE."""
+    base, size = memory.address(), memory.size()
+    _map_file(base, size, mmap.PROT_READ | mmap.PROT_WRITE, fd, 0)
+    _map_file(base + size, _RESERVATION - size, _PROT_NONE, fd, size)
+
+
+def share_memory(memory: Any) -> int:
+    """Move a linear memory's contents onto a new memfd mapped in its place; the fd."""
+    fd = os.memfd_create("lind-grate", os.MFD_CLOEXEC)
+    try:
+        os.ftruncate(fd, _RESERVATION)
+        size = memory.size()
+        view = memory.view(0, size)
+        done = 0
+        while done < size:
+            done += os.pwrite(fd, view[done:], done)
+        _map_memory(memory, fd)
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
+
+
+def is_grate(module: wasmtime.Module) -> bool:
+    return any(e.name == DISPATCHER for e in module.exports)
+
+
+class GrateWorker:
+    """The worker instance of one grate cage, and its handlers by function pointer."""
+
+    def __init__(self, grate: Any) -> None:
+        from lind.cage import cage as cage_module
+
+        if grate.memory_file is None:
+            raise OSError(errno.EINVAL, "not a grate (no pass_fptr_to_wt export)")
+        if cage_module.STACK_POINTER not in grate.exports:
+            raise OSError(errno.EINVAL, "grate was not built by lind cc (no stack pointer export)")
+        self.grate_id = grate.id
+        self.store = store = wasmtime.Store(grate.store.engine)
+        cage_module.watch_epochs(store, grate)
+        linker = wasmtime.Linker(store.engine)
+        threei.define_syscall_import(linker, grate.slot)
+        grate.define_startup_imports(linker)
+        instance = linker.instantiate(store, grate.module)
+        exports = instance.exports(store)
+        memory = exports["memory"]
+        grow = (grate.mem.size() - memory.data_len(store)) // 65536
+        if grow > 0:
+            memory.grow(store, grow)
+        context = ctypes.cast(store._context(), ctypes.c_void_p).value
+        self.memory = threei.Memory(context, bytes(memoryview(memory._memory).cast("B")))
+        _map_memory(self.memory, grate.memory_file)
+        stack = grate.aspace.mmap(0, WORKER_STACK, mmap.PROT_READ | mmap.PROT_WRITE,
+                                  mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS, None)
+        stack_pointer = exports[cage_module.STACK_POINTER]
+        stack_top = stack + WORKER_STACK
+        stack_pointer.set_value(store, stack_top)
+        dispatcher = exports[DISPATCHER]
+        results = dispatcher.type(store).results
+        returns_i64 = bool(results) and results[0] == wasmtime.ValType.i64()
+        grate_id = grate.id
+
+        def on_failure(error: int, trap: int) -> None:
+            """A handler trapped: say so, and put the worker's stack back for the next call."""
+            print(f"lind: grate {grate_id}: handler failed: {_describe(error, trap)}",
+                  file=sys.stderr)
+            stack_pointer.set_value(store, stack_top)
+
+        self.grate = threei.Grate(context, bytes(dispatcher._func), returns_i64, self.memory,
+                                  grate.mem, on_failure)
+        self.handlers: dict[int, Any] = {}
+        self._keep = (instance, exports)
+
+    def handler(self, fn_ptr: int) -> Any:
+        """The table entry for one function of the grate (one object per function)."""
+        h = self.handlers.get(fn_ptr)
+        if h is None:
+            h = self.handlers[fn_ptr] = threei.GrateHandler(self.grate, fn_ptr)
+            _retired.append(h)
+        return h
+
+    def close(self) -> None:
+        """The grate ended: its handlers answer ENOSYS from now on."""
+        self.grate.close()
+
+
+# Handlers stay alive for the life of the process: the C trampoline reads table
+# entries without the GIL, so an entry must never be freed under a running call.
+_retired: list[Any] = []
+
+
+def _describe(error: int, trap: int) -> str:
+    if trap:
+        t = wasmtime.Trap._from_ptr(ctypes.cast(trap, ctypes.POINTER(wt.wasm_trap_t)))
+        lines = [ln for ln in t.message.splitlines() if ln.strip()]
+        return lines[0] if lines else "trap"
+    if error:
+        e = wasmtime.WasmtimeError._from_ptr(ctypes.cast(error, ctypes.POINTER(wt.wasmtime_error_t)))
+        lines = [ln for ln in str(e).splitlines() if ln.strip()]
+        return lines[0] if lines else "error"
+    return "unknown failure"
