@@ -14,8 +14,11 @@ from collections.abc import Mapping, Sequence
 from lind.cage.cage import Cage
 from lind.cage.loader import ProgramError
 from lind.cage.runtime import MountSpec, Runtime
+from lind.grates import Grate
+from lind.grates.registry import stack_grates
+from lind.microvisor.fs import join
 
-__all__ = ["Cage", "CompletedCage", "MountSpec", "ProgramError", "Runtime", "run"]
+__all__ = ["Cage", "CompletedCage", "Grate", "MountSpec", "ProgramError", "Runtime", "run"]
 
 PIPE = subprocess.PIPE
 _KILL_GRACE = 2.0  # seconds a killed cage gets to leave a blocking host call
@@ -83,7 +86,6 @@ def named_programs(args: Sequence[str], cwd: str = "/") -> dict[str, str]:
     path must run the host file the user named, whatever the cage's root holds.
     """
     from lind.cage.loader import WASM_MAGIC
-    from lind.microvisor.fs import join
 
     found = {}
     for arg in args:
@@ -101,15 +103,19 @@ def run(args: Sequence[str | os.PathLike[str]], *, root: str | os.PathLike[str] 
         mounts: Sequence[MountSpec | str] = (), env: Mapping[str, str] | None = None,
         cwd: str = "/", input: bytes | None = None, capture_output: bool = False,
         stdin=None, stdout=None, stderr=None, timeout: float | None = None,
-        check: bool = False, runtime: Runtime | None = None) -> CompletedCage:
+        check: bool = False, runtime: Runtime | None = None,
+        grates: Sequence[Grate | str] = ()) -> CompletedCage:
     """Run a program in a cage and wait for it, like `subprocess.run`.
 
     `args[0]` is the host path of the .wasm program. `root` becomes the cage's `/`;
     without it the cage gets a new empty directory that is removed afterwards.
+    `grates` (Grate objects, or "NAME[:ARGS]" of grates shipped with Lind) stand
+    between the program and the microvisor; the first sees the program's calls first.
     """
     if not args:
         raise ValueError("args must name a program")
-    program, *rest = [os.fspath(a) for a in args]
+    stack = stack_grates([os.fspath(a) for a in args], grates)
+    program, *rest = stack.argv
     mount_specs = [m if isinstance(m, MountSpec) else MountSpec.parse(m) for m in mounts]
     if capture_output:
         if stdout is not None or stderr is not None:
@@ -146,7 +152,8 @@ def run(args: Sequence[str | os.PathLike[str]], *, root: str | os.PathLike[str] 
         rt = runtime or default_runtime()
         cage = rt.spawn(program, rest, root=os.fspath(root) if root is not None else tmp.name,
                         mounts=mount_specs, env=env, cwd=cwd, stdin=in_fd, stdout=out_fd,
-                        stderr=err_fd, programs=named_programs(rest, cwd))
+                        stderr=err_fd, programs=named_programs(rest, cwd), grates=stack.root,
+                        grates_at_exec={join(cwd, p): g for p, g in stack.at_exec.items()})
         for fd in ends:
             os.close(fd)
         ends.clear()

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from lind.cage import loader
 from lind.cage.cage import Cage
+from lind.grates import Grate, attach_all
 from lind.microvisor import abi
 from lind.microvisor.fdtable import OpenFile
 from lind.microvisor.fs import FileSystem, normalize
@@ -59,15 +60,20 @@ class Runtime:
     def spawn(self, program: str | os.PathLike[str], args: Sequence[str] = (), *,
               root: str, mounts: Sequence[MountSpec] = (), env: Mapping[str, str] | None = None,
               cwd: str = "/", stdin: int = 0, stdout: int = 1, stderr: int = 2,
-              argv0: str | None = None, programs: Mapping[str, str] | None = None) -> Cage:
+              argv0: str | None = None, programs: Mapping[str, str] | None = None,
+              grates: Sequence[Grate] = (),
+              grates_at_exec: Mapping[str, Sequence[Grate]] | None = None) -> Cage:
         """Start `program` in a new cage; stdin/stdout/stderr are host fds to copy in.
 
         `programs` maps guest paths to host program files that exec may run by that
         path (how a grate finds the program named after it on the command line).
+        `grates` are attached to the cage before it starts, the first on top;
+        `grates_at_exec` waits for the first exec of a guest path.
         """
         module = loader.load(program)
         fs = FileSystem(root, [(m.host, m.guest, m.readonly) for m in mounts],
-                        {normalize(k): os.path.abspath(v) for k, v in (programs or {}).items()})
+                        {normalize(k): os.path.abspath(v) for k, v in (programs or {}).items()},
+                        {normalize(k): list(v) for k, v in (grates_at_exec or {}).items()})
         try:
             argv = [os.fsencode(argv0 or os.path.basename(os.fspath(program)))]
             argv += [os.fsencode(a) for a in args]
@@ -80,6 +86,7 @@ class Runtime:
                                    (stderr, abi.O_WRONLY)):
                 cage.fds.install(_stdio_file(host_fd, flags))
             cage.load(module)
+            attach_all(grates, cage)
         except BaseException:
             fs.close()
             raise

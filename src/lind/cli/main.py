@@ -9,7 +9,9 @@ import sys
 
 USAGE = """usage: lind cc [cc options] SRC... -o OUT.wasm
        lind run [--root DIR] [--mount HOST:GUEST[:ro]]... [--env K=V]... [--cwd DIR]
-                PROGRAM [ARGS...]
+                [--grate NAME[:ARGS]]... [--] PROGRAM [ARGS...]
+       lind run GRATE.wasm [GRATE ARGS...] ... PROGRAM.wasm [ARGS...]
+       lind grates
        lind bench [NAMES...] [--quick] [--fallback]
 """
 
@@ -28,9 +30,16 @@ def _run(argv: list[str]) -> int:
     parser.add_argument("--env", action="append", default=[], metavar="K=V",
                         help="environment variable for the program (the host's is not passed)")
     parser.add_argument("--cwd", default="/", help="working directory inside the cage")
+    parser.add_argument("--grate", action="append", default=[], metavar="NAME[:ARGS]",
+                        help="put a grate between the program and the microvisor; the first "
+                        "named sees the program's calls first (`lind grates` lists them)")
     parser.add_argument("program", help="the .wasm file built by `lind cc`")
     parser.add_argument("args", nargs=argparse.REMAINDER, help="arguments for the program")
     opts = parser.parse_args(argv)
+    if opts.program == "--":
+        if not opts.args:
+            parser.error("no program after --")
+        opts.program, *opts.args = opts.args
     env = {}
     for item in opts.env:
         key, sep, value = item.partition("=")
@@ -45,7 +54,7 @@ def _run(argv: list[str]) -> int:
             if not os.path.isdir(m.host):
                 raise ProgramError(f"--mount {m.host}: not a directory")
         result = lind.run([opts.program, *opts.args], root=opts.root, mounts=mounts, env=env,
-                          cwd=opts.cwd, stdin=0, stdout=1, stderr=2)
+                          cwd=opts.cwd, stdin=0, stdout=1, stderr=2, grates=opts.grate)
     except ProgramError as exc:
         print(f"lind: {exc}", file=sys.stderr)
         return exc.status
@@ -86,6 +95,11 @@ def main(argv: list[str] | None = None) -> int:
         return _run(rest)
     if command == "bench":
         return _bench(rest)
+    if command == "grates":
+        from lind.grates.registry import describe
+
+        print(describe())
+        return 0
     print(f"lind: unknown command {command!r}\n{USAGE}", file=sys.stderr, end="")
     return 2
 

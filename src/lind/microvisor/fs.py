@@ -67,11 +67,14 @@ class FileSystem:
     """The mounts one cage (and its descendants) sees."""
 
     def __init__(self, root: str, mounts: list[tuple[str, str, bool]] = (),
-                 programs: dict[str, str] | None = None) -> None:
+                 programs: dict[str, str] | None = None,
+                 grates_at_exec: dict[str, list] | None = None) -> None:
         self.mounts: list[Mount] = []
         # Programs named on the command line (a grate's target): guest path -> host
         # file, runnable by exec at that path whatever the root holds.
         self.programs = dict(programs or {})
+        # Python grates to attach to the cage that first execs a named program.
+        self.grates_at_exec = dict(grates_at_exec or {})
         self._users = 1
         self._lock = threading.Lock()
         self._add(root, "/", False)

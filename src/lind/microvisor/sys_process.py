@@ -196,6 +196,11 @@ def sys_execve(cage, path, argv, envp, *_):
     args = _string_vector(cage, argv)
     env = _string_vector(cage, envp)
     module, args = load_program(cage, guest, args)
+    waiting = cage.fs.grates_at_exec.pop(guest, None)
+    if waiting:
+        from lind.grates import attach_all
+
+        attach_all(waiting, cage)
     cage.exec_program(module, args, env)
     return 0
 

@@ -1,0 +1,193 @@
+"""Grates written in Python: a class whose methods handle a cage's system calls.
+
+    from lind.grates import Call, Grate, handles
+
+    class NoUnlink(Grate):
+        @handles("unlink", "unlinkat")
+        def refuse(self, call: Call) -> int:
+            return -errno.EPERM
+
+        @handles("openat")
+        def log_open(self, call: Call) -> int:
+            print("open", call.string(1))
+            return call.forward()           # to the layer below, unchanged
+
+A grate is attached to a cage (`lind.run(..., grates=[NoUnlink()])`, or
+`lind run --grate NAME`): each handled call's entry in the cage's 3i table then
+points at the grate, and the entry it replaced becomes the layer `forward` reaches.
+Tables are inherited on fork and survive exec, so the whole process tree below the
+cage is covered. A handler returns the call's result: >= 0, or -errno (raising
+OSError does the same). Any other exception fails the call with EIO and is reported.
+"""
+
+from __future__ import annotations
+
+import errno
+import functools
+import re
+import sys
+import weakref
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from lind.threei import FAST_NONE
+
+_SCRATCH = 64 * 1024   # per address space: room for strings a grate passes down
+
+
+@functools.cache
+def syscall_numbers() -> dict[str, int]:
+    """Linux x86_64 system-call names -> numbers (musl's table, as the guest uses)."""
+    from lind.toolchain import zig
+    from lind.toolchain.sysroot import SYSCALL_ARCH
+
+    header = zig.libc_include_dir() / f"{SYSCALL_ARCH}-linux-musl" / "bits" / "syscall.h"
+    table = {m[1]: int(m[2]) for m in re.finditer(r"#define __NR_(\w+)\s+(\d+)", header.read_text())}
+    from lind.threei import ops
+
+    table.update(register_handler=ops.REGISTER_HANDLER, make_threei_call=ops.MAKE_THREEI_CALL,
+                 copy_data_between_cages=ops.COPY_DATA_BETWEEN_CAGES,
+                 copy_handler_table_to_cage=ops.COPY_HANDLER_TABLE_TO_CAGE,
+                 harsh_exit=ops.HARSH_EXIT)
+    return table
+
+
+@functools.cache
+def syscall_names() -> dict[int, str]:
+    return {nr: name for name, nr in syscall_numbers().items()}
+
+
+def number(call: str | int) -> int:
+    """A call's number from its name ("openat") or number; ValueError if unknown."""
+    if isinstance(call, int):
+        return call
+    try:
+        return syscall_numbers()[call]
+    except KeyError:
+        raise ValueError(f"unknown system call {call!r}") from None
+
+
+def handles(*calls: str | int) -> Callable[[Callable], Callable]:
+    """Mark a Grate method as the handler of these calls (names or numbers)."""
+    def mark(method: Callable) -> Callable:
+        method._lind_calls = tuple(number(c) for c in calls)
+        return method
+    return mark
+
+
+class _Scratch:
+    """Memory inside a cage for strings a grate substitutes (a rewritten path).
+
+    The calling cage is blocked in the call while its grates run, so the area is
+    used stack-wise: each Call takes space above its caller's and gives it back.
+    """
+
+    def __init__(self, base: int) -> None:
+        self.base = base
+        self.top = 0
+
+
+_scratch: weakref.WeakKeyDictionary[Any, _Scratch] = weakref.WeakKeyDictionary()
+
+
+class Call:
+    """One intercepted call: who made it, its number and arguments, and the way down."""
+
+    __slots__ = ("cage", "nr", "args", "_below", "_scratch_top")
+
+    def __init__(self, cage: Any, nr: int, args: tuple[int, ...],
+                 below: Callable[..., int] | None) -> None:
+        self.cage = cage
+        self.nr = nr
+        self.args = args
+        self._below = below
+        self._scratch_top: int | None = None
+
+    @property
+    def name(self) -> str:
+        return syscall_names().get(self.nr, str(self.nr))
+
+    def read(self, i: int, length: int) -> bytes:
+        """`length` bytes at the address in argument `i` (in whichever cage it points to)."""
+        return self.cage.mem.read(self.args[i], length)
+
+    def string(self, i: int, limit: int = 4096) -> bytes:
+        """The NUL-terminated string argument `i` points to (a path, usually)."""
+        return self.cage.mem.cstring(self.args[i], limit)
+
+    def write(self, i: int, data: bytes) -> None:
+        """Store `data` at the address in argument `i` (a result buffer)."""
+        self.cage.mem.write(self.args[i], data)
+
+    def put(self, data: bytes) -> int:
+        """Place `data` in the calling cage's grate scratch area; its address, to pass
+        down in place of an argument (valid until this call returns)."""
+        aspace = self.cage.aspace
+        area = _scratch.get(aspace)
+        if area is None:
+            area = _scratch[aspace] = _Scratch(aspace.mmap(0, _SCRATCH, 3, 0x22, None))
+        if self._scratch_top is None:
+            self._scratch_top = area.top
+        start = (area.top + 7) & ~7
+        if start + len(data) > _SCRATCH:
+            raise OSError(errno.E2BIG, "Argument list too long")
+        self.cage.mem.write(area.base + start, data)
+        area.top = start + len(data)
+        return area.base + start
+
+    def forward(self, *args: int) -> int:
+        """Pass the call to the layer below, with `args` in place of the first ones given."""
+        if self._below is None:
+            return -errno.ENOSYS
+        full = args + self.args[len(args):]
+        try:
+            return self._below(self.cage, *full)
+        except OSError as exc:
+            return -(exc.errno or errno.EIO)
+
+    def _release(self) -> None:
+        if self._scratch_top is not None:
+            _scratch[self.cage.aspace].top = self._scratch_top
+
+
+class Grate:
+    """Subclass and mark methods with @handles; `name` is how the CLI finds it."""
+
+    name = ""
+
+    def handlers(self) -> dict[int, Callable[[Call], int]]:
+        found: dict[int, Callable[[Call], int]] = {}
+        for attr in dir(type(self)):
+            method = getattr(type(self), attr)
+            for nr in getattr(method, "_lind_calls", ()):
+                found[nr] = getattr(self, attr)
+        return found
+
+    def attach(self, cage: Any) -> None:
+        """Put this grate in front of whatever now serves `cage`'s calls it handles."""
+        for nr, method in self.handlers().items():
+            below, _ = cage.slot.get(nr)
+            cage.slot.set(nr, _entry(self, method, nr, below), FAST_NONE)
+
+
+def _entry(grate: Grate, method: Callable[[Call], int], nr: int,
+           below: Callable[..., int] | None) -> Callable[..., int]:
+    def entry(cage: Any, *args: int) -> int:
+        call = Call(cage, nr, args, below)
+        try:
+            return method(call)
+        except OSError as exc:
+            return -(exc.errno or errno.EIO)
+        except Exception as exc:  # noqa: BLE001 - a grate's bug fails the call, not the cage
+            print(f"lind: grate {grate.name or type(grate).__name__} failed in "
+                  f"{call.name}: {exc!r}", file=sys.stderr)
+            return -errno.EIO
+        finally:
+            call._release()
+    return entry
+
+
+def attach_all(grates: Iterable[Grate], cage: Any) -> None:
+    """Attach grates so the first sees the cage's calls first (attached last)."""
+    for grate in reversed(list(grates)):
+        grate.attach(cage)

@@ -1,0 +1,116 @@
+"""Grates shipped with Lind, by name, and how a list of grates becomes a stack.
+
+A Python grate is a class in this package; a C grate is a source file in `c/`,
+built with `lind cc` on first use and cached like any program. Both are named the
+same way: `NAME[:ARGS]`, ARGS being the grate's own option string.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+import os
+import shlex
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from lind.grates import Grate
+
+# name -> "module:Class" of a Python grate; each class has from_args(text) -> Grate.
+PYTHON_GRATES: dict[str, str] = {}
+C_SOURCES = Path(__file__).parent / "c"
+
+
+@dataclass(frozen=True)
+class WasmGrate:
+    """A grate that is a cage program: it runs the program named after its arguments."""
+
+    path: str
+    args: tuple[str, ...] = ()
+
+
+@dataclass
+class Stack:
+    """What to start: the command line, and where each Python grate attaches."""
+
+    argv: list[str]
+    root: list[Grate] = field(default_factory=list)                 # on the first cage
+    at_exec: dict[str, list[Grate]] = field(default_factory=dict)   # program -> grates
+
+
+def shipped() -> list[str]:
+    c = sorted(p.stem for p in C_SOURCES.glob("*.c")) if C_SOURCES.is_dir() else []
+    return sorted(set(PYTHON_GRATES) | set(c))
+
+
+def resolve(spec: Grate | str) -> Grate | WasmGrate:
+    """A Grate object as it is; "NAME[:ARGS]" of a shipped grate; a .wasm grate path."""
+    if isinstance(spec, Grate):
+        return spec
+    name, _, args = spec.partition(":")
+    if name in PYTHON_GRATES:
+        module, _, cls = PYTHON_GRATES[name].partition(":")
+        return getattr(importlib.import_module(module), cls).from_args(args)
+    source = C_SOURCES / f"{name}.c"
+    if source.is_file():
+        return WasmGrate(str(build_c_grate(source)), tuple(shlex.split(args)))
+    if name.endswith(".wasm") and os.path.isfile(name):
+        return WasmGrate(name, tuple(shlex.split(args)))
+    raise ValueError(f"unknown grate {name!r} (shipped: {', '.join(shipped())})")
+
+
+def build_c_grate(source: Path) -> Path:
+    """The .wasm of a shipped C grate, built once per source version."""
+    from lind.cage.loader import cache_dir
+    from lind.toolchain import cc
+
+    digest = hashlib.sha256(source.read_bytes()).hexdigest()[:16]
+    out = cache_dir().parent / "grates" / f"{source.stem}-{digest}.wasm"
+    if not out.exists():
+        out.parent.mkdir(parents=True, exist_ok=True)
+        tmp = out.with_suffix(f".{os.getpid()}.tmp")
+        status = cc.main(["-O2", str(source), "-o", str(tmp)])
+        if status != 0:
+            raise RuntimeError(f"building grate {source.stem} failed (status {status})")
+        os.replace(tmp, out)
+    return out
+
+
+def stack_grates(argv: Sequence[str], grates: Sequence[Grate | str]) -> Stack:
+    """Order grates so the first named sees the program's calls first.
+
+    Wasm grates run the rest of the command line, so the one nearest the program
+    comes last in argv. A Python grate sits on the table of whichever program is just
+    above it: the program itself, or the nearest wasm grate named before it.
+    """
+    command = list(argv)
+    prefix: list[str] = []
+    groups: dict[str, list[Grate]] = {}
+    above = command[0]
+    for layer in map(resolve, grates):
+        if isinstance(layer, WasmGrate):
+            prefix = [layer.path, *layer.args, *prefix]
+            above = layer.path
+        else:
+            groups.setdefault(above, []).append(layer)
+    full = prefix + command
+    root = groups.pop(full[0], [])
+    return Stack(full, root, groups)
+
+
+def describe() -> str:
+    """One line per shipped grate: its name, language and what it does."""
+    lines = []
+    for name in shipped():
+        if name in PYTHON_GRATES:
+            module, _, cls = PYTHON_GRATES[name].partition(":")
+            doc = getattr(importlib.import_module(module), cls).__doc__ or ""
+            kind = "python"
+        else:
+            text = (C_SOURCES / f"{name}.c").read_text()
+            doc = text.split("*/", 1)[0].lstrip("/* \n") if text.startswith("/*") else ""
+            kind = "c"
+        summary = doc.strip().splitlines()[0] if doc.strip() else ""
+        lines.append(f"{name:<10} {kind:<7} {summary}")
+    return "\n".join(lines)
