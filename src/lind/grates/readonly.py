@@ -1,0 +1,77 @@
+"""readonly: a read-only view of the file system, or of some directories of it."""
+
+from __future__ import annotations
+
+import errno
+from collections.abc import Sequence
+
+from lind.grates import Call, Grate, handles
+from lind.grates.paths import PATH_CALLS, guest_dir, resolve, touched, under
+from lind.microvisor import abi
+from lind.microvisor.fs import wants_write
+
+_FLAGS_ARG = {"open": 1, "openat": 2}
+
+
+class ReadOnly(Grate):
+    """Refuse every change to the file system with EROFS, like a read-only mount.
+
+    `--grate readonly` covers the whole tree; `readonly:/data:/etc` only those
+    directories and what lies below them (paths separated by `:`). Refused: opening
+    for writing or with O_TRUNC, creating (open/creat with O_CREAT of a missing file,
+    mkdir, mknod, link, symlink), removing and renaming (unlink, rmdir, rename), and
+    changing attributes (chmod, chown, truncate, utimes, extended attributes), by path
+    or by fd. Reading, listing and running programs pass.
+
+    A path is matched as the program names it (after the working directory, `.` and
+    `..`), so with prefixes a symbolic link from outside them into them is not seen
+    through; for a boundary that follows links use `--mount HOST:GUEST:ro`.
+    """
+
+    name = "readonly"
+
+    def __init__(self, prefixes: Sequence[str] = ("/",)) -> None:
+        self.prefixes = [guest_dir(p) for p in prefixes]
+
+    @classmethod
+    def from_args(cls, text: str) -> ReadOnly:
+        return cls([p for p in text.split(":") if p] or ["/"])
+
+    def protected(self, path: str) -> bool:
+        return any(under(path, prefix) for prefix in self.prefixes)
+
+    @handles("creat")
+    def create(self, call: Call) -> int:
+        path = resolve(call, PATH_CALLS["creat"][0])
+        return -errno.EROFS if path is not None and self.protected(path) else call.forward()
+
+    @handles("open", "openat")
+    def open_file(self, call: Call) -> int:
+        path = resolve(call, PATH_CALLS[call.name][0])
+        flags_at = _FLAGS_ARG[call.name]
+        flags = abi.u32(call.args[flags_at])
+        if path is None or not self.protected(path) or not wants_write(flags):
+            return call.forward()
+        if flags & abi.O_ACCMODE or flags & abi.O_TRUNC:
+            return -errno.EROFS
+        # O_CREAT for reading: an existing file opens, a missing one cannot be made.
+        args = list(call.args)
+        args[flags_at] = flags & ~(abi.O_CREAT | abi.O_EXCL)
+        fd = call.forward(*args)
+        if fd == -errno.ENOENT:
+            return -errno.EROFS
+        if fd >= 0 and flags & abi.O_EXCL:
+            call.cage.fds.close(fd)
+            return -errno.EEXIST
+        return fd
+
+    @handles("unlink", "unlinkat", "rmdir", "rename", "renameat", "renameat2",
+             "mkdir", "mkdirat", "mknod", "mknodat", "link", "linkat", "symlink", "symlinkat",
+             "chmod", "fchmodat", "chown", "lchown", "fchownat", "truncate",
+             "utime", "utimes", "futimesat", "utimensat",
+             "setxattr", "lsetxattr", "removexattr", "lremovexattr",
+             "fchmod", "fchown", "ftruncate", "fallocate", "fsetxattr", "fremovexattr")
+    def change(self, call: Call) -> int:
+        if any(self.protected(path) for path in touched(call)):
+            return -errno.EROFS
+        return call.forward()
