@@ -1,0 +1,519 @@
+"""aquarium: let a program change a copy-on-write view of a directory, and report it."""
+
+from __future__ import annotations
+
+import errno
+import os
+import shutil
+import stat
+import tempfile
+import threading
+import weakref
+
+from lind.grates import Call, Grate, handles
+from lind.grates.paths import PATH_CALLS, guest_dir, resolve, touched, under
+from lind.microvisor import abi
+from lind.microvisor.fdtable import OpenFile
+from lind.microvisor.fs import join
+
+_NOT_THERE = (errno.ENOENT, errno.ENOTDIR)
+
+
+def _err(code: int) -> OSError:
+    return OSError(code, os.strerror(code))
+
+
+def _parent(path: str) -> str:
+    return path.rsplit("/", 1)[0] or "/"
+
+
+class Aquarium(Grate):
+    """Let a program change a copy-on-write view of a directory; report what it did.
+
+    `--grate aquarium:/data[,report=HOSTFILE]`. Under the guest directory /data the
+    program sees its own changes and the real files are never written: the first
+    change to a file (opening it for writing or with O_TRUNC, truncate, chmod, rename)
+    copies it into a private overlay (a host temporary directory, removed with the
+    grate), new files and directories are made there, and deletions are recorded as
+    whiteouts that hide the real entry. Reads, stat and directory listings (getdents64)
+    merge the overlay over the real directory. Files the grate serves from the overlay
+    are host-backed files in the cage's fd table, so read/write/lseek/fork need nothing
+    more from it.
+
+    `report()` lists what the program tried to change, in order, one line each:
+    `created P`, `modified P`, `deleted P`, `renamed A -> B`, `denied CALL P` (changes
+    the view does not model: owners, times, extended attributes, device nodes, a real
+    directory's mode). With `report=HOSTFILE` the list is rewritten after every change.
+
+    Limits: rename or link across the directory's edge is EXDEV; symbolic links cannot
+    be created anywhere in the cage tree (EPERM), since one planted outside could lead
+    a later write into the directory; symbolic links already inside it are followed in
+    the real tree; a program the cage wrote there does not run (EACCES). The real
+    directory is read through the cage's own file-system view (its root and mounts),
+    so this grate belongs next to the microvisor. For the strongest guarantee, give
+    the directory as its own mount (`--mount HOST:/data`): links elsewhere in the root
+    then cannot reach into it.
+    """
+
+    name = "aquarium"
+
+    def __init__(self, directory: str, report_file: str | None = None) -> None:
+        self.directory = guest_dir(directory)
+        self.report_file = report_file
+        self.overlay = tempfile.mkdtemp(prefix="lind-aquarium-")
+        weakref.finalize(self, shutil.rmtree, self.overlay, ignore_errors=True)
+        self.whiteouts: set[str] = set()     # real entries (and what lies below) now hidden
+        self.changes: list[str] = []
+        self._lock = threading.RLock()
+        if report_file is not None:
+            try:
+                self._write_report()
+            except OSError as exc:
+                raise ValueError(f"aquarium: cannot write report {report_file}: "
+                                 f"{exc.strerror}") from None
+
+    @classmethod
+    def from_args(cls, text: str) -> Aquarium:
+        directory, report_file = None, None
+        for item in filter(None, text.split(",")):
+            if item.startswith("report="):
+                report_file = item.removeprefix("report=")
+            elif directory is None:
+                directory = item
+            else:
+                raise ValueError(f"aquarium: unexpected argument {item!r}")
+        if directory is None:
+            raise ValueError("aquarium needs a directory: --grate aquarium:/DIR[,report=FILE]")
+        return cls(directory, report_file)
+
+    # -- the report ---------------------------------------------------------------
+    def report(self) -> str:
+        """What the program tried to change, one line per change, in order."""
+        with self._lock:
+            return "".join(line + "\n" for line in self.changes)
+
+    def _record(self, line: str) -> None:
+        if line in self.changes:
+            return
+        self.changes.append(line)
+        if self.report_file is not None:
+            self._write_report()
+
+    def _write_report(self) -> None:
+        """Replace the report file at once, so a reader never sees half of it."""
+        tmp = f"{self.report_file}.{os.getpid()}.tmp"
+        with open(tmp, "w") as f:
+            f.write(self.report())
+        os.replace(tmp, self.report_file)
+
+    # -- the merged view ----------------------------------------------------------
+    def _mine(self, call: Call, index: int = 0) -> str | None:
+        path = resolve(call, PATH_CALLS[call.name][index])
+        return path if path is not None and under(path, self.directory) else None
+
+    def _ov(self, path: str) -> str:
+        """Host path of `path`'s overlay copy."""
+        return os.path.join(self.overlay, path[len(self.directory):].lstrip("/"))
+
+    def _hidden(self, path: str) -> bool:
+        while True:
+            if path in self.whiteouts:
+                return True
+            if path == self.directory:
+                return False
+            path = _parent(path)
+
+    @staticmethod
+    def _real_stat(cage, path: str) -> os.stat_result | None:
+        try:
+            fd = cage.fs.open(path, os.O_PATH | os.O_NOFOLLOW | os.O_CLOEXEC)
+        except OSError as exc:
+            if exc.errno in _NOT_THERE:
+                return None
+            raise
+        try:
+            return os.fstat(fd)
+        finally:
+            os.close(fd)
+
+    def _real(self, cage, path: str) -> os.stat_result | None:
+        """The real entry at `path`, unless the program deleted it."""
+        return None if self._hidden(path) else self._real_stat(cage, path)
+
+    def _lookup(self, cage, path: str) -> tuple[bool, os.stat_result] | None:
+        """(in the overlay, its stat) of what the program sees at `path`, or None.
+
+        A directory in both is the real one (the overlay copy just holds changes)."""
+        try:
+            mine = os.lstat(self._ov(path))
+        except OSError:
+            mine = None
+        if mine is not None and not stat.S_ISDIR(mine.st_mode):
+            return True, mine
+        real = self._real(cage, path)
+        if real is not None:
+            return False, real
+        return (True, mine) if mine is not None else None
+
+    def _listing(self, cage, path: str) -> dict[str, tuple[int, int]]:
+        """name -> (inode, d_type) of the merged directory at `path`."""
+        entries: dict[str, tuple[int, int]] = {}
+        if self._real(cage, path) is not None:
+            fd = cage.fs.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+            try:
+                with os.scandir(fd) as it:
+                    for e in it:
+                        if not self._hidden(join(path, e.name)):
+                            entries[e.name] = (e.inode(), abi.d_type(e.stat(follow_symlinks=False).st_mode))
+            finally:
+                os.close(fd)
+        if os.path.isdir(self._ov(path)):
+            with os.scandir(self._ov(path)) as it:
+                for e in it:
+                    mode = e.stat(follow_symlinks=False).st_mode
+                    known = entries.get(e.name)
+                    if not (known and known[1] == abi.DT_DIR and stat.S_ISDIR(mode)):
+                        entries[e.name] = (e.inode(), abi.d_type(mode))
+        return entries
+
+    def _need_dir(self, cage, path: str) -> None:
+        """ENOENT or ENOTDIR unless `path`'s parent is a directory in the view."""
+        if path == self.directory:
+            return
+        found = self._lookup(cage, _parent(path))
+        if found is None:
+            raise _err(errno.ENOENT)
+        if not stat.S_ISDIR(found[1].st_mode):
+            raise _err(errno.ENOTDIR)
+
+    def _make_parents(self, path: str) -> None:
+        os.makedirs(os.path.dirname(self._ov(path)), exist_ok=True)
+
+    def _copy_file(self, cage, path: str, mode: int, dest: str) -> None:
+        """The real file at `path`, copied to host path `dest`."""
+        src = cage.fs.open(path, os.O_RDONLY | os.O_CLOEXEC)
+        try:
+            dst = os.open(dest, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC,
+                          0o600)
+            try:
+                while os.sendfile(dst, src, None, 1 << 20):
+                    pass
+                os.fchmod(dst, mode & 0o7777)
+            finally:
+                os.close(dst)
+        finally:
+            os.close(src)
+
+    def _copy_up(self, cage, path: str, found: tuple[bool, os.stat_result]) -> None:
+        """Make sure the file at `path` has its overlay copy; a real one counts as modified."""
+        in_overlay, st = found
+        if in_overlay:
+            return
+        self._make_parents(path)
+        self._copy_file(cage, path, st.st_mode, self._ov(path))
+        self._record(f"modified {path}")
+
+    def _copy_tree(self, cage, path: str, dest: str) -> None:
+        """The directory the program sees at `path`, copied to host path `dest`."""
+        os.mkdir(dest, 0o700)
+        for name in self._listing(cage, path):
+            child = join(path, name)
+            in_overlay, st = self._lookup(cage, child)
+            target = os.path.join(dest, name)
+            if stat.S_ISDIR(st.st_mode):
+                self._copy_tree(cage, child, target)
+            elif in_overlay:
+                shutil.copy2(self._ov(child), target, follow_symlinks=False)
+            else:
+                self._copy_file(cage, child, st.st_mode, target)
+        os.chmod(dest, self._lookup(cage, path)[1].st_mode & 0o7777)
+
+    def _drop(self, cage, path: str, found: tuple[bool, os.stat_result]) -> None:
+        """Remove what the program sees at `path`: the overlay entry, and a whiteout for
+        the real one."""
+        real = self._real(cage, path)
+        ov = self._ov(path)
+        if os.path.lexists(ov):
+            if stat.S_ISDIR(os.lstat(ov).st_mode):
+                shutil.rmtree(ov)
+            else:
+                os.unlink(ov)
+        if real is not None:
+            self.whiteouts.add(path)
+
+    def _serve(self, call: Call, path: str, flags: int, directory: bool) -> int:
+        """Open `path`'s overlay copy and give the cage a host-backed fd for it."""
+        host = abi.host_open_flags(flags) & ~(os.O_CREAT | os.O_EXCL) | os.O_NOFOLLOW
+        if flags & abi.O_PATH:
+            host = os.O_RDONLY | os.O_CLOEXEC | os.O_NOFOLLOW
+        host_fd = os.open(self._ov(path), host)
+        f = OpenFile(host_fd, flags & ~(abi.O_CLOEXEC | abi.O_CREAT | abi.O_EXCL | abi.O_TRUNC),
+                     path, directory)
+        return call.cage.fds.install(f, cloexec=bool(flags & abi.O_CLOEXEC))
+
+    # -- opening ------------------------------------------------------------------
+    @handles("open", "openat", "creat")
+    def open_file(self, call: Call) -> int:
+        path = self._mine(call)
+        if path is None:
+            return call.forward()
+        if call.name == "creat":
+            flags, mode = abi.O_CREAT | abi.O_WRONLY | abi.O_TRUNC, call.args[1]
+        else:
+            at = 1 if call.name == "open" else 2
+            flags, mode = abi.u32(call.args[at]) & ~abi.O_LARGEFILE, call.args[at + 1]
+        cage = call.cage
+        with self._lock:
+            found = self._lookup(cage, path)
+            if found is not None and flags & abi.O_CREAT and flags & abi.O_EXCL:
+                raise _err(errno.EEXIST)
+            writes = bool(flags & abi.O_ACCMODE or flags & abi.O_TRUNC)
+            if found is None:
+                if not flags & abi.O_CREAT:
+                    raise _err(errno.ENOENT)
+                self._need_dir(cage, path)
+                self._make_parents(path)
+                fd = os.open(self._ov(path), os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW
+                             | os.O_CLOEXEC, 0o600)
+                os.fchmod(fd, abi.u32(mode) & 0o7777 & ~cage.umask)
+                os.close(fd)
+                self._record(f"created {path}")
+                return self._serve(call, path, flags, False)
+            directory = stat.S_ISDIR(found[1].st_mode)
+            if directory and (writes or flags & abi.O_CREAT):
+                raise _err(errno.EISDIR)
+            if writes:
+                self._copy_up(cage, path, found)
+            elif not found[0]:
+                return call.forward()
+            return self._serve(call, path, flags, directory)
+
+    # -- looking ------------------------------------------------------------------
+    @handles("stat", "lstat", "newfstatat")
+    def stat_path(self, call: Call) -> int:
+        path = self._mine(call)
+        if path is None:
+            return call.forward()
+        with self._lock:
+            found = self._lookup(call.cage, path)
+        if found is None:
+            raise _err(errno.ENOENT)
+        if not found[0]:
+            return call.forward()
+        call.write(2 if call.name == "newfstatat" else 1, abi.pack_stat(found[1]))
+        return 0
+
+    @handles("access", "faccessat", "faccessat2", "readlink", "readlinkat", "execve")
+    def look(self, call: Call) -> int:
+        """Calls that only look: the real file's answer, unless the program changed it."""
+        path = self._mine(call)
+        if path is None:
+            return call.forward()
+        with self._lock:
+            found = self._lookup(call.cage, path)
+        if found is None:
+            raise _err(errno.ENOENT)
+        if not found[0]:
+            return call.forward()
+        if call.name.startswith("readlink"):
+            raise _err(errno.EINVAL)          # the overlay holds no symbolic links
+        if call.name == "execve":
+            raise _err(errno.EACCES)          # what the program wrote does not run
+        return 0
+
+    @handles("getdents64")
+    def getdents64(self, call: Call) -> int:
+        """Fill the merged listing of a directory in the view; the microvisor pages it out."""
+        try:
+            f = call.cage.fds.get(abi.s32(call.args[0]))
+        except OSError:
+            return call.forward()
+        if f.is_dir and f.dir_entries is None and under(f.path, self.directory):
+            with self._lock:
+                listing = self._listing(call.cage, f.path)
+            f.dir_entries = [(b".", os.fstat(f.host_fd).st_ino, abi.DT_DIR), (b"..", 0, abi.DT_DIR)]
+            f.dir_entries += [(name.encode("utf-8", "surrogateescape"), ino, dtype)
+                              for name, (ino, dtype) in listing.items()]
+        return call.forward()
+
+    # -- changing -----------------------------------------------------------------
+    @handles("mkdir", "mkdirat")
+    def mkdir(self, call: Call) -> int:
+        path = self._mine(call)
+        if path is None:
+            return call.forward()
+        mode = abi.u32(call.args[1 if call.name == "mkdir" else 2])
+        with self._lock:
+            if self._lookup(call.cage, path) is not None:
+                raise _err(errno.EEXIST)
+            self._need_dir(call.cage, path)
+            self._make_parents(path)
+            os.mkdir(self._ov(path), 0o700)
+            os.chmod(self._ov(path), mode & 0o7777 & ~call.cage.umask)
+            self._record(f"created {path}")
+        return 0
+
+    @handles("unlink", "unlinkat", "rmdir")
+    def remove(self, call: Call) -> int:
+        path = self._mine(call)
+        if path is None:
+            return call.forward()
+        directory = call.name == "rmdir"
+        if call.name == "unlinkat":
+            flags = abi.u32(call.args[2])
+            if flags & ~abi.AT_REMOVEDIR:
+                raise _err(errno.EINVAL)
+            directory = bool(flags & abi.AT_REMOVEDIR)
+        with self._lock:
+            found = self._lookup(call.cage, path)
+            if found is None:
+                raise _err(errno.ENOENT)
+            is_dir = stat.S_ISDIR(found[1].st_mode)
+            if directory and not is_dir:
+                raise _err(errno.ENOTDIR)
+            if not directory and is_dir:
+                raise _err(errno.EISDIR)
+            if path == self.directory:
+                raise _err(errno.EBUSY)
+            if is_dir and self._listing(call.cage, path):
+                raise _err(errno.ENOTEMPTY)
+            self._drop(call.cage, path, found)
+            self._record(f"deleted {path}")
+        return 0
+
+    @handles("rename", "renameat", "renameat2")
+    def rename(self, call: Call) -> int:
+        if call.name == "renameat2" and abi.u32(call.args[4]):
+            raise _err(errno.EINVAL)
+        old, new = (self._mine(call, i) for i in (0, 1))
+        if old is None and new is None:
+            return call.forward()
+        if old is None or new is None:
+            raise _err(errno.EXDEV)
+        cage = call.cage
+        with self._lock:
+            found = self._lookup(cage, old)
+            if found is None:
+                raise _err(errno.ENOENT)
+            if old == new:
+                return 0
+            if self.directory in (old, new):
+                raise _err(errno.EBUSY)
+            self._need_dir(cage, new)
+            target = self._lookup(cage, new)
+            moving_dir = stat.S_ISDIR(found[1].st_mode)
+            if moving_dir:
+                if under(new, old):
+                    raise _err(errno.EINVAL)
+                if target is not None and not stat.S_ISDIR(target[1].st_mode):
+                    raise _err(errno.ENOTDIR)
+                if target is not None and self._listing(cage, new):
+                    raise _err(errno.ENOTEMPTY)
+            elif target is not None and stat.S_ISDIR(target[1].st_mode):
+                raise _err(errno.EISDIR)
+            if target is not None:
+                self._drop(cage, new, target)
+            self._make_parents(new)
+            if moving_dir:
+                self._copy_tree(cage, old, self._ov(new))
+                self.whiteouts.add(new)      # its copy is complete: hide any real entry
+            elif found[0]:
+                os.rename(self._ov(old), self._ov(new))
+            else:
+                self._copy_file(cage, old, found[1].st_mode, self._ov(new))
+            self._drop(cage, old, found)
+            self._record(f"renamed {old} -> {new}")
+        return 0
+
+    @handles("truncate")
+    def truncate(self, call: Call) -> int:
+        path = self._mine(call)
+        if path is None:
+            return call.forward()
+        if call.args[1] < 0:
+            raise _err(errno.EINVAL)
+        with self._lock:
+            found = self._lookup(call.cage, path)
+            if found is None:
+                raise _err(errno.ENOENT)
+            if stat.S_ISDIR(found[1].st_mode):
+                raise _err(errno.EISDIR)
+            self._copy_up(call.cage, path, found)
+            os.truncate(self._ov(path), call.args[1])
+        return 0
+
+    @handles("chmod", "fchmodat", "fchmod")
+    def chmod(self, call: Call) -> int:
+        if call.name == "fchmod":
+            try:
+                path = call.cage.fds.get(abi.s32(call.args[0])).path
+            except OSError:
+                return call.forward()
+            if not path or not under(path, self.directory):
+                return call.forward()
+            mode = call.args[1]
+        else:
+            path = self._mine(call)
+            if path is None:
+                return call.forward()
+            mode = call.args[1 if call.name == "chmod" else 2]
+        with self._lock:
+            found = self._lookup(call.cage, path)
+            if found is None:
+                raise _err(errno.ENOENT)
+            if stat.S_ISDIR(found[1].st_mode) and not found[0]:
+                self._record(f"denied {call.name} {path}")
+                raise _err(errno.EPERM)
+            self._copy_up(call.cage, path, found)
+            os.chmod(self._ov(path), abi.u32(mode) & 0o7777, follow_symlinks=False)
+        return 0
+
+    @handles("link", "linkat")
+    def link(self, call: Call) -> int:
+        if self._mine(call, 0) is None and self._mine(call, 1) is None:
+            return call.forward()
+        return -errno.EXDEV
+
+    @handles("symlink", "symlinkat")
+    def symlink(self, call: Call) -> int:
+        path = self._mine(call)
+        if path is not None:
+            with self._lock:
+                self._record(f"denied {call.name} {path}")
+        return -errno.EPERM
+
+    @handles("mknod", "mknodat", "chown", "lchown", "fchownat", "fchown", "utime", "utimes",
+             "futimesat", "utimensat", "setxattr", "lsetxattr", "removexattr", "lremovexattr",
+             "fsetxattr", "fremovexattr")
+    def deny(self, call: Call) -> int:
+        """Changes the view does not model: refused inside the directory, passed outside."""
+        inside = [p for p in touched(call) if under(p, self.directory)]
+        if not inside:
+            return call.forward()
+        with self._lock:
+            self._record(f"denied {call.name} {inside[0]}")
+        return -errno.EPERM
+
+    # -- the working directory ------------------------------------------------------
+    @handles("chdir", "fchdir")
+    def chdir(self, call: Call) -> int:
+        if call.name == "fchdir":
+            try:
+                f = call.cage.fds.get(abi.s32(call.args[0]))
+            except OSError:
+                return call.forward()
+            path = f.path if f.is_dir and under(f.path or "-", self.directory) else None
+        else:
+            path = self._mine(call)
+        if path is None:
+            return call.forward()
+        with self._lock:
+            found = self._lookup(call.cage, path)
+        if found is None:
+            raise _err(errno.ENOENT)
+        if not stat.S_ISDIR(found[1].st_mode):
+            raise _err(errno.ENOTDIR)
+        if not found[0]:
+            return call.forward()
+        call.cage.cwd = path
+        return 0
