@@ -18,7 +18,16 @@ from pathlib import Path
 from lind.grates import Grate
 
 # name -> "module:Class" of a Python grate; each class has from_args(text) -> Grate.
-PYTHON_GRATES: dict[str, str] = {}
+PYTHON_GRATES: dict[str, str] = {
+    "aquarium": "lind.grates.aquarium:Aquarium",
+    "chroot": "lind.grates.fsview:Chroot",
+    "clamp": "lind.grates.clamp:Clamp",
+    "fsview": "lind.grates.fsview:FSView",
+    "imfs": "lind.grates.imfs:InMemoryFS",
+    "netfilter": "lind.grates.netfilter:NetFilter",
+    "readonly": "lind.grates.readonly:ReadOnly",
+    "seccomp": "lind.grates.seccomp:Seccomp",
+}
 C_SOURCES = Path(__file__).parent / "c"
 
 
