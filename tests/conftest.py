@@ -19,7 +19,7 @@ class Builds:
         self.root = root
 
     def wasm(self, name: str, *flags: str) -> Path:
-        out = self.root / f"{name}{'-'.join(flags)}.wasm"
+        out = self.root / f"{name.replace('/', '-')}{'-'.join(flags)}.wasm"
         if not out.exists():
             proc = subprocess.run(
                 [sys.executable, "-m", "lind", "cc", "-O2", *flags, str(PROGRAMS / f"{name}.c"),
@@ -28,7 +28,7 @@ class Builds:
         return out
 
     def native(self, name: str) -> Path:
-        out = self.root / f"{name}.native"
+        out = self.root / f"{name.replace('/', '-')}.native"
         if not out.exists():
             cc = shutil.which("gcc") or shutil.which("cc")
             if cc is None:

@@ -140,7 +140,7 @@ class Cage:
         self.slot.set_fd_limit(self.fds.limit)
         self.store: wasmtime.Store | None = None
         self.memory_file: int | None = None      # memfd under a grate's memory
-        self._grate_worker: grate_worker.GrateWorker | None = None
+        self._grate_workers: grate_worker.GrateWorkers | None = None
         self._rewind_result: int | None = None   # set: resume the stack with this result
         self._rewinding = False
         self._after_unwind: Callable[[], None] | None = None
@@ -186,18 +186,18 @@ class Cage:
         self._entry = self.exports["_start"]
         self._asyncify_buffer = 0
 
-    def grate_worker(self) -> grate_worker.GrateWorker:
-        """The worker that runs this grate's handlers for other cages (made on first use)."""
+    def grate_workers(self) -> grate_worker.GrateWorkers:
+        """What runs this grate's handlers for other cages (made on first use)."""
         with self.runtime.lock:
-            if self._grate_worker is None:
-                self._grate_worker = grate_worker.GrateWorker(self)
-            return self._grate_worker
+            if self._grate_workers is None:
+                self._grate_workers = grate_worker.GrateWorkers(self)
+            return self._grate_workers
 
     def _end_grate(self) -> None:
         """The program that registered handlers is gone (exit or exec): they answer ENOSYS."""
-        if self._grate_worker is not None:
-            self._grate_worker.close()
-            self._grate_worker = None
+        if self._grate_workers is not None:
+            self._grate_workers.close()
+            self._grate_workers = None
         if self.memory_file is not None:
             os.close(self.memory_file)
             self.memory_file = None
@@ -391,14 +391,14 @@ class Cage:
                 sig = _TRAP_SIGNALS.get(trap.trap_code, signal.SIGILL)
                 if self.kill_requested:
                     sig = self._kill_signal
-                self.trap_message = _trap_reason(trap.message)
+                self.trap_message = trap_reason(trap.message)
                 self.status = abi.signal_status(sig)
         except wasmtime.WasmtimeError as err:
             if self.status is None:
                 if self.kill_requested:
                     self.status = abi.signal_status(self._kill_signal)
                 else:
-                    self.trap_message = _trap_reason(str(err))
+                    self.trap_message = trap_reason(str(err))
                     self.status = abi.signal_status(signal.SIGSEGV)
         except Exception as exc:  # noqa: BLE001 - a Lind bug ends this cage, not the host
             self.internal_error(exc)
@@ -494,7 +494,7 @@ class Cage:
                 cond.notify_all()
 
 
-def _trap_reason(message: str) -> str | None:
+def trap_reason(message: str) -> str | None:
     """The line of a Wasmtime trap report that says what happened (not the backtrace)."""
     lines = [ln.strip() for ln in message.strip().splitlines() if ln.strip()]
     for ln in lines:

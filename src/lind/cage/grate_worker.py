@@ -1,12 +1,15 @@
 """Running a wasm grate's handlers on the threads of the cages that call them.
 
 A Store may be used by one thread at a time, and the grate's own thread is in its
-Store (usually parked in wait()). So each grate gets a worker: a second instance of
-its module in a Store of its own, with its own stack region, whose linear memory maps
-the same host pages as the grate's. The pages are shared through a memfd: a grate's
-memory is moved onto one when the grate is loaded (`share_memory`), before its code
-runs, and the worker maps the same file. Memory growth needs no extra work: Wasmtime
-grows a memory with mprotect over its reservation, which our mapping covers.
+Store (usually parked in wait()). So a grate gets workers: more instances of its
+module, each in a Store of its own with its own stack region, whose linear memories
+map the same host pages as the grate's. A calling thread takes a free worker (the
+trampoline makes another when all are busy, as when a handler waits in a forwarded
+wait4), so handlers of one grate may run at the same time, as in the native Lind.
+The pages are shared through a memfd: a grate's memory is moved onto one when the
+grate is loaded (`share_memory`), before its code runs, and each worker maps it.
+Memory growth needs no extra work: Wasmtime grows a memory with mprotect over its
+reservation, which our mapping covers.
 """
 
 from __future__ import annotations
@@ -70,8 +73,8 @@ def is_grate(module: wasmtime.Module) -> bool:
     return any(e.name == DISPATCHER for e in module.exports)
 
 
-class GrateWorker:
-    """The worker instance of one grate cage, and its handlers by function pointer."""
+class GrateWorkers:
+    """The workers of one grate cage, and its handlers by function pointer."""
 
     def __init__(self, grate: Any) -> None:
         from lind.cage import cage as cage_module
@@ -80,8 +83,20 @@ class GrateWorker:
             raise OSError(errno.EINVAL, "not a grate (no pass_fptr_to_wt export)")
         if cage_module.STACK_POINTER not in grate.exports:
             raise OSError(errno.EINVAL, "grate was not built by lind cc (no stack pointer export)")
-        self.grate_id = grate.id
-        self.store = store = wasmtime.Store(grate.store.engine)
+        self._cage = grate
+        self._stores: list[wasmtime.Store] = []
+        results = grate.exports[DISPATCHER].type(grate.store).results
+        returns_i64 = bool(results) and results[0] == wasmtime.ValType.i64()
+        self.grate = threei.Grate(returns_i64, grate.mem, self._make_worker)
+        self.handlers: dict[int, Any] = {}
+
+    def _make_worker(self) -> tuple[int, bytes, Any, Any]:
+        """One more instance of the grate's module over the grate's memory (called by
+        the trampoline when every worker is busy)."""
+        from lind.cage import cage as cage_module
+
+        grate = self._cage
+        store = wasmtime.Store(grate.store.engine)
         cage_module.watch_epochs(store, grate)
         linker = wasmtime.Linker(store.engine)
         threei.define_syscall_import(linker, grate.slot)
@@ -93,16 +108,13 @@ class GrateWorker:
         if grow > 0:
             memory.grow(store, grow)
         context = ctypes.cast(store._context(), ctypes.c_void_p).value
-        self.memory = threei.Memory(context, bytes(memoryview(memory._memory).cast("B")))
-        _map_memory(self.memory, grate.memory_file)
+        worker_memory = threei.Memory(context, bytes(memoryview(memory._memory).cast("B")))
+        _map_memory(worker_memory, grate.memory_file)
         stack = grate.aspace.mmap(0, WORKER_STACK, mmap.PROT_READ | mmap.PROT_WRITE,
                                   mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS, None)
         stack_pointer = exports[cage_module.STACK_POINTER]
         stack_top = stack + WORKER_STACK
         stack_pointer.set_value(store, stack_top)
-        dispatcher = exports[DISPATCHER]
-        results = dispatcher.type(store).results
-        returns_i64 = bool(results) and results[0] == wasmtime.ValType.i64()
         grate_id = grate.id
 
         def on_failure(error: int, trap: int) -> None:
@@ -111,10 +123,10 @@ class GrateWorker:
                   file=sys.stderr)
             stack_pointer.set_value(store, stack_top)
 
-        self.grate = threei.Grate(context, bytes(dispatcher._func), returns_i64, self.memory,
-                                  grate.mem, on_failure)
-        self.handlers: dict[int, Any] = {}
-        self._keep = (instance, exports)
+        self._stores.append((store, instance))
+        dispatcher = exports[DISPATCHER]
+        return (context, bytes(memoryview(dispatcher._func).cast("B")), worker_memory,
+                on_failure)
 
     def handler(self, fn_ptr: int) -> Any:
         """The table entry for one function of the grate (one object per function)."""
@@ -126,7 +138,8 @@ class GrateWorker:
 
     def close(self) -> None:
         """The grate ended: its handlers answer ENOSYS from now on."""
-        self.grate.close()
+        if self.grate.close():
+            self._stores.clear()   # no call is inside them: free the instances
 
 
 # Handlers stay alive for the life of the process: the C trampoline reads table
@@ -135,12 +148,12 @@ _retired: list[Any] = []
 
 
 def _describe(error: int, trap: int) -> str:
+    from lind.cage.cage import trap_reason
+
     if trap:
         t = wasmtime.Trap._from_ptr(ctypes.cast(trap, ctypes.POINTER(wt.wasm_trap_t)))
-        lines = [ln for ln in t.message.splitlines() if ln.strip()]
-        return lines[0] if lines else "trap"
+        return trap_reason(t.message) or "trap"
     if error:
         e = wasmtime.WasmtimeError._from_ptr(ctypes.cast(error, ctypes.POINTER(wt.wasmtime_error_t)))
-        lines = [ln for ln in str(e).splitlines() if ln.strip()]
-        return lines[0] if lines else "error"
+        return trap_reason(str(e)) or "error"
     return "unknown failure"

@@ -10,6 +10,10 @@ from __future__ import annotations
 import os
 import struct
 
+# Kernel-internal errno: "this call will be made again" (a grate sees it on fork's
+# first pass, before the cage's stack is rewound and the call repeated).
+ERESTARTNOINTR = 513
+
 # open(2) flags as the guest passes them (x86_64 / asm-generic values).
 O_ACCMODE = 0o3
 O_RDONLY, O_WRONLY, O_RDWR = 0, 1, 2

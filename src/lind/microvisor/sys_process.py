@@ -7,6 +7,7 @@ import os
 import stat
 import struct
 
+from lind.microvisor import abi
 from lind.microvisor.abi import s32, u32
 from lind.microvisor.fs import join
 
@@ -84,7 +85,10 @@ def sys_fork(cage, *_):
             cage.resume_with(-(exc.errno or errno.EAGAIN))
 
     cage.unwind_then(make_child)
-    return 0
+    # Nobody in the cage sees this value (its stack is unwinding); a grate forwarding
+    # the call does, and learns that the call will be made again (as Linux's strace
+    # shows a restarted call).
+    return -abi.ERESTARTNOINTR
 
 
 def sys_clone(cage, flags, *_):

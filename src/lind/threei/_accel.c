@@ -309,93 +309,178 @@ static PyTypeObject MemoryType = {
 
 /* ------------------------------------------------------------------ Grate */
 
-/* A wasm grate's worker: a second instance of the grate's module, in a Store of
- * its own, whose linear memory maps the same pages as the grate's (Python sets
- * that up). Any cage's thread may enter it: the lock admits one thread at a time
- * (re-entry by the same thread is allowed, as wasm -> host -> wasm is), so the
- * Store is never used by two threads at once and the grate's own thread never
- * shares a Store with a caller. */
+/* A wasm grate's workers: instances of the grate's module, each in a Store of
+ * its own with its own stack region, whose linear memories map the same pages
+ * as the grate's (Python sets that up). A thread calling into the grate takes
+ * a free worker, or the one it already holds (wasm -> host -> wasm re-entry),
+ * or has Python make a new one; so a Store is never used by two threads at
+ * once, the grate's own thread never shares one, and a handler blocked in a
+ * forwarded call (wait4, a pipe read) does not stop other cages' calls. */
+#define MAX_WORKERS 64
+
+typedef struct {
+    void *ctx;                 /* wasmtime_context_t* of the worker's store */
+    wt_func_t dispatcher;      /* its pass_fptr_to_wt export */
+    MemoryObject *memory;
+    PyObject *on_failure;      /* callable(error_address, trap_address) -> None */
+    pthread_t owner;
+    int depth;                 /* nested calls by `owner`; 0: free */
+} Worker;
+
 typedef struct {
     PyObject_HEAD
     pthread_mutex_t lock;
-    void *ctx;                 /* wasmtime_context_t* of the worker's store */
-    wt_func_t dispatcher;      /* the worker's pass_fptr_to_wt export */
+    pthread_cond_t freed;
     int returns_i64;           /* dispatchers return int or long long */
     int dead;                  /* the grate ended: its handlers fail with ENOSYS */
-    MemoryObject *worker_memory;
     MemoryObject *grate_memory;
-    PyObject *on_failure;      /* callable(error_address, trap_address) -> None */
+    PyObject *make_worker;     /* callable() -> (context, func_bytes, Memory, on_failure) */
+    int nworkers;
+    Worker workers[MAX_WORKERS];
 } GrateObject;
 
 static PyTypeObject GrateType;
 
 static PyObject *Grate_new(PyTypeObject *type, PyObject *args, PyObject *kw)
 {
-    unsigned long long ctx;
-    Py_buffer func;
     int returns_i64;
-    PyObject *worker_memory, *grate_memory, *on_failure;
-    if (!PyArg_ParseTuple(args, "Ky*pO!O!O", &ctx, &func, &returns_i64, &MemoryType,
-                          &worker_memory, &MemoryType, &grate_memory, &on_failure))
+    PyObject *grate_memory, *make_worker;
+    if (!PyArg_ParseTuple(args, "pO!O", &returns_i64, &MemoryType, &grate_memory, &make_worker))
         return NULL;
-    if (func.len != sizeof(wt_func_t)) {
-        PyBuffer_Release(&func);
-        PyErr_SetString(PyExc_ValueError, "wasmtime_func_t has an unexpected size");
-        return NULL;
-    }
     GrateObject *g = (GrateObject *)type->tp_alloc(type, 0);
-    if (!g) {
-        PyBuffer_Release(&func);
+    if (!g)
         return NULL;
-    }
-    pthread_mutexattr_t attr;
-    pthread_mutexattr_init(&attr);
-    pthread_mutexattr_settype(&attr, PTHREAD_MUTEX_RECURSIVE);
-    pthread_mutex_init(&g->lock, &attr);
-    pthread_mutexattr_destroy(&attr);
-    g->ctx = (void *)(uintptr_t)ctx;
-    memcpy(&g->dispatcher, func.buf, sizeof g->dispatcher);
-    PyBuffer_Release(&func);
+    pthread_mutex_init(&g->lock, NULL);
+    pthread_cond_init(&g->freed, NULL);
     g->returns_i64 = returns_i64;
-    g->worker_memory = (MemoryObject *)Py_NewRef(worker_memory);
     g->grate_memory = (MemoryObject *)Py_NewRef(grate_memory);
-    g->on_failure = Py_NewRef(on_failure);
+    g->make_worker = Py_NewRef(make_worker);
     return (PyObject *)g;
 }
 
 static void Grate_dealloc(GrateObject *g)
 {
     pthread_mutex_destroy(&g->lock);
-    Py_XDECREF(g->worker_memory);
+    pthread_cond_destroy(&g->freed);
+    for (int i = 0; i < g->nworkers; i++) {
+        Py_XDECREF(g->workers[i].memory);
+        Py_XDECREF(g->workers[i].on_failure);
+    }
     Py_XDECREF(g->grate_memory);
-    Py_XDECREF(g->on_failure);
+    Py_XDECREF(g->make_worker);
     Py_TYPE(g)->tp_free((PyObject *)g);
+}
+
+/* Have Python make one more worker (with the GIL; called without the lock). */
+static int new_worker(GrateObject *g, Worker *w)
+{
+    PyGILState_STATE gil = PyGILState_Ensure();
+    int ok = 0;
+    PyObject *made = PyObject_CallNoArgs(g->make_worker);
+    unsigned long long ctx;
+    Py_buffer func;
+    PyObject *memory, *on_failure;
+    if (made && PyArg_ParseTuple(made, "Ky*O!O", &ctx, &func, &MemoryType, &memory, &on_failure)) {
+        if (func.len == sizeof(wt_func_t)) {
+            w->ctx = (void *)(uintptr_t)ctx;
+            memcpy(&w->dispatcher, func.buf, sizeof w->dispatcher);
+            w->memory = (MemoryObject *)Py_NewRef(memory);
+            w->on_failure = Py_NewRef(on_failure);
+            ok = 1;
+        }
+        PyBuffer_Release(&func);
+    }
+    if (!ok) {
+        PyErr_WriteUnraisable(g->make_worker);
+        PyErr_Clear();
+    }
+    Py_XDECREF(made);
+    PyGILState_Release(gil);
+    return ok;
+}
+
+/* The worker this thread may use, or NULL (the grate is dead or cannot grow). */
+static Worker *take_worker(GrateObject *g)
+{
+    pthread_t self = pthread_self();
+    pthread_mutex_lock(&g->lock);
+    for (;;) {
+        if (g->dead) {
+            pthread_mutex_unlock(&g->lock);
+            return NULL;
+        }
+        Worker *free_one = NULL;
+        for (int i = 0; i < g->nworkers; i++) {
+            Worker *w = &g->workers[i];
+            if (w->depth && pthread_equal(w->owner, self)) {
+                w->depth++;
+                pthread_mutex_unlock(&g->lock);
+                return w;
+            }
+            if (!w->depth && !free_one)
+                free_one = w;
+        }
+        if (free_one) {
+            free_one->owner = self;
+            free_one->depth = 1;
+            pthread_mutex_unlock(&g->lock);
+            return free_one;
+        }
+        if (g->nworkers < MAX_WORKERS) {
+            /* Reserve the slot, then build the worker without the lock. */
+            Worker *w = &g->workers[g->nworkers++];
+            memset(w, 0, sizeof *w);
+            w->owner = self;
+            w->depth = 1;
+            pthread_mutex_unlock(&g->lock);
+            if (new_worker(g, w))
+                return w;
+            pthread_mutex_lock(&g->lock);
+            w->depth = 0;       /* left unusable: ctx stays NULL */
+            g->dead = 1;
+            pthread_cond_broadcast(&g->freed);
+            pthread_mutex_unlock(&g->lock);
+            return NULL;
+        }
+        pthread_cond_wait(&g->freed, &g->lock);
+    }
+}
+
+static void give_back(GrateObject *g, Worker *w)
+{
+    pthread_mutex_lock(&g->lock);
+    if (--w->depth == 0)
+        pthread_cond_signal(&g->freed);
+    pthread_mutex_unlock(&g->lock);
+}
+
+static void report_failure(Worker *w, void *err, void *trap)
+{
+    PyGILState_STATE gil = PyGILState_Ensure();
+    PyObject *r = PyObject_CallFunction(w->on_failure, "KK", (unsigned long long)(uintptr_t)err,
+                                        (unsigned long long)(uintptr_t)trap);
+    Py_XDECREF(r);
+    PyErr_Clear();
+    PyGILState_Release(gil);
 }
 
 /* Run fn_ptr in the grate for cage `cage_id`. Caller does not hold the GIL. */
 static int64_t grate_call(GrateObject *g, uint64_t fn_ptr, int64_t cage_id, const int64_t *a,
                           const int64_t *cages)
 {
-    pthread_mutex_lock(&g->lock);
-    if (g->dead) {
-        pthread_mutex_unlock(&g->lock);
+    Worker *w = take_worker(g);
+    if (!w)
         return -ENOSYS;
-    }
-    /* The grate's memory may have grown since the last call: follow it. */
-    MemoryObject *gm = g->grate_memory, *wm = g->worker_memory;
+    /* The grate's memory may have grown since this worker last ran: follow it. */
+    MemoryObject *gm = g->grate_memory, *wm = w->memory;
     uint64_t want = memory_data_size(gm->ctx, &gm->mem);
     uint64_t have = memory_data_size(wm->ctx, &wm->mem);
     if (want > have) {
         uint64_t prev;
-        void *err = memory_grow(g->ctx, &wm->mem, (want - have) / 65536, &prev);
+        void *err = memory_grow(w->ctx, &wm->mem, (want - have) / 65536, &prev);
         if (err) {
-            PyGILState_STATE gil = PyGILState_Ensure();
-            PyObject *r = PyObject_CallFunction(g->on_failure, "KK",
-                                                (unsigned long long)(uintptr_t)err, 0ULL);
-            Py_XDECREF(r);
-            PyErr_Clear();
-            PyGILState_Release(gil);
-            pthread_mutex_unlock(&g->lock);
+            report_failure(w, err, NULL);
+            give_back(g, w);
             return -ENOMEM;
         }
     }
@@ -407,37 +492,49 @@ static int64_t grate_call(GrateObject *g, uint64_t fn_ptr, int64_t cage_id, cons
         v[3 + 2 * i].i64 = cages ? cages[i] : cage_id;
     }
     void *trap = NULL;
-    void *err = func_call_unchecked(g->ctx, &g->dispatcher, v, 14, &trap);
+    void *err = func_call_unchecked(w->ctx, &w->dispatcher, v, 14, &trap);
     int64_t result;
     if (err || trap) {
         /* A grate that traps fails the call it was handling, nothing more. */
-        PyGILState_STATE gil = PyGILState_Ensure();
-        PyObject *r = PyObject_CallFunction(g->on_failure, "KK", (unsigned long long)(uintptr_t)err,
-                                            (unsigned long long)(uintptr_t)trap);
-        Py_XDECREF(r);
-        PyErr_Clear();
-        PyGILState_Release(gil);
+        report_failure(w, err, trap);
         result = -EIO;
     } else {
         result = g->returns_i64 ? v[0].i64 : (int64_t)v[0].i32;
     }
-    pthread_mutex_unlock(&g->lock);
+    give_back(g, w);
     return result;
 }
 
-/* close(): no call enters the worker any more (waits for one in progress). */
+/* close() -> bool: no call enters the grate any more; True if no worker is in
+ * use, so their stores may be dropped. */
 static PyObject *Grate_close(GrateObject *g, PyObject *unused)
 {
+    int idle = 1;
     Py_BEGIN_ALLOW_THREADS
     pthread_mutex_lock(&g->lock);
     g->dead = 1;
+    for (int i = 0; i < g->nworkers; i++)
+        if (g->workers[i].depth)
+            idle = 0;
+    pthread_cond_broadcast(&g->freed);
     pthread_mutex_unlock(&g->lock);
     Py_END_ALLOW_THREADS
-    Py_RETURN_NONE;
+    return PyBool_FromLong(idle);
+}
+
+static PyObject *Grate_get_workers(GrateObject *g, void *unused)
+{
+    return PyLong_FromLong(g->nworkers);
 }
 
 static PyMethodDef Grate_methods[] = {
-    {"close", (PyCFunction)Grate_close, METH_NOARGS, "refuse further calls (ENOSYS)"},
+    {"close", (PyCFunction)Grate_close, METH_NOARGS,
+     "refuse further calls (ENOSYS); True if no worker is running"},
+    {NULL}
+};
+
+static PyGetSetDef Grate_getset[] = {
+    {"workers", (getter)Grate_get_workers, NULL, "workers made so far", NULL},
     {NULL}
 };
 
@@ -446,11 +543,11 @@ static PyTypeObject GrateType = {
     .tp_name = "lind.threei._accel.Grate",
     .tp_basicsize = sizeof(GrateObject),
     .tp_flags = Py_TPFLAGS_DEFAULT,
-    .tp_doc = "A wasm grate's worker: Grate(context, func_bytes, returns_i64, worker_memory, "
-              "grate_memory, on_failure)",
+    .tp_doc = "A wasm grate's workers: Grate(returns_i64, grate_memory, make_worker)",
     .tp_new = Grate_new,
     .tp_dealloc = (destructor)Grate_dealloc,
     .tp_methods = Grate_methods,
+    .tp_getset = Grate_getset,
 };
 
 /* One registered handler: a function pointer inside a Grate. As a table entry it

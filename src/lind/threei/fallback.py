@@ -198,31 +198,62 @@ class Slot:
             return -errno.EIO
 
 
-class Grate:
-    """A wasm grate's worker instance; one thread at a time (re-entry allowed)."""
+class _Worker:
+    def __init__(self, made: tuple[int, bytes, Memory, Callable[[int, int], None]]) -> None:
+        context, func_raw, self.memory, self.on_failure = made
+        self.ctx = ctypes.cast(context, ctypes.POINTER(wt.wasmtime_context_t))
+        self.func = wt.wasmtime_func_t.from_buffer_copy(func_raw)
+        self.owner: int | None = None
+        self.depth = 0
 
-    def __init__(self, context: int, func_raw: bytes, returns_i64: bool, worker_memory: Memory,
-                 grate_memory: Memory, on_failure: Callable[[int, int], None]) -> None:
-        self._ctx = ctypes.cast(context, ctypes.POINTER(wt.wasmtime_context_t))
-        self._func = wt.wasmtime_func_t.from_buffer_copy(func_raw)
+
+class Grate:
+    """A wasm grate's workers; a thread takes a free one, or the one it holds."""
+
+    def __init__(self, returns_i64: bool, grate_memory: Memory,
+                 make_worker: Callable[[], tuple[int, bytes, Memory, Any]]) -> None:
         self._returns_i64 = returns_i64
-        self._worker_memory = worker_memory
         self._grate_memory = grate_memory
-        self._on_failure = on_failure
-        self._lock = threading.RLock()
+        self._make_worker = make_worker
+        self._lock = threading.Lock()
+        self._workers: list[_Worker] = []
         self._dead = False
 
-    def call(self, fn_ptr: int, cage_id: int, args: list[int], cages: list[int]) -> int:
+    @property
+    def workers(self) -> int:
+        return len(self._workers)
+
+    def _take(self) -> _Worker | None:
+        me = threading.get_ident()
         with self._lock:
             if self._dead:
-                return -errno.ENOSYS
-            want, have = self._grate_memory.size(), self._worker_memory.size()
+                return None
+            for w in self._workers:
+                if w.depth and w.owner == me:
+                    w.depth += 1
+                    return w
+            for w in self._workers:
+                if not w.depth:
+                    w.owner, w.depth = me, 1
+                    return w
+        w = _Worker(self._make_worker())
+        w.owner, w.depth = me, 1
+        with self._lock:
+            self._workers.append(w)
+        return w
+
+    def call(self, fn_ptr: int, cage_id: int, args: list[int], cages: list[int]) -> int:
+        w = self._take()
+        if w is None:
+            return -errno.ENOSYS
+        try:
+            want, have = self._grate_memory.size(), w.memory.size()
             if want > have:
                 prev = ctypes.c_uint64()
-                err = wt.wasmtime_memory_grow(self._ctx, ctypes.byref(self._worker_memory._mem),
+                err = wt.wasmtime_memory_grow(w.ctx, ctypes.byref(w.memory._mem),
                                               (want - have) // 65536, ctypes.byref(prev))
                 if err:
-                    self._on_failure(ctypes.cast(err, ctypes.c_void_p).value, 0)
+                    w.on_failure(ctypes.cast(err, ctypes.c_void_p).value, 0)
                     return -errno.ENOMEM
             vals = (wt.wasmtime_val_raw_t * 14)()
             vals[0].i64, vals[1].i64 = _s64(fn_ptr), _s64(cage_id)
@@ -230,17 +261,21 @@ class Grate:
                 vals[2 + 2 * i].i64 = _s64(args[i])
                 vals[3 + 2 * i].i64 = _s64(cages[i])
             trap = ctypes.POINTER(wt.wasm_trap_t)()
-            err = wt.wasmtime_func_call_unchecked(self._ctx, ctypes.byref(self._func), vals, 14,
+            err = wt.wasmtime_func_call_unchecked(w.ctx, ctypes.byref(w.func), vals, 14,
                                                   ctypes.byref(trap))
             if err or trap:
-                self._on_failure(ctypes.cast(err, ctypes.c_void_p).value or 0,
-                                 ctypes.cast(trap, ctypes.c_void_p).value or 0)
+                w.on_failure(ctypes.cast(err, ctypes.c_void_p).value or 0,
+                             ctypes.cast(trap, ctypes.c_void_p).value or 0)
                 return -errno.EIO
             return vals[0].i64 if self._returns_i64 else vals[0].i32
+        finally:
+            with self._lock:
+                w.depth -= 1
 
-    def close(self) -> None:
+    def close(self) -> bool:
         with self._lock:
             self._dead = True
+            return not any(w.depth for w in self._workers)
 
 
 class GrateHandler:

@@ -24,6 +24,7 @@ MAKE_THREEI_CALL = 1004    # Lind-private: a1 points to the 15 u64 of make_three
 HARSH_EXIT = 1005          # notification entry: called on a cage that died by trap or signal
 DEREGISTER = 500           # as handler cage id: put the microvisor back for that call
 GRATE_MEMORY_FLAG = 1 << 63
+_CAGE_ID_BITS = GRATE_MEMORY_FLAG - 1   # a cage id without the flag (also for signed values)
 COPY_RAW, COPY_STRING = 0, 1
 
 _handles: dict[int, Callable[..., int]] = {}
@@ -55,7 +56,7 @@ def python_handle(handler: Callable[..., int]) -> int:
 
 
 def _cage(runtime: Any, cage_id: int) -> Any:
-    cage = runtime.cages.get(cage_id & ~GRATE_MEMORY_FLAG)
+    cage = runtime.cages.get(cage_id & _CAGE_ID_BITS)
     if cage is None:
         raise OSError(errno.ESRCH, "No such cage")
     return cage
@@ -90,7 +91,7 @@ def make_call(runtime: Any, caller: Any, target_id: int, nr: int, args: Sequence
     if not 0 <= nr < NSYSCALLS:
         return -errno.ENOSYS
     handler, _ = table.get(nr)
-    owners = [c & ~GRATE_MEMORY_FLAG for c in arg_cages]
+    owners = [c & _CAGE_ID_BITS for c in arg_cages]
     if table is target.slot and all(c == target.id for c in owners):
         # The cage's own call: its fast entries and its own memory serve it.
         return target.slot.call(nr, *[int(a) for a in args])
@@ -137,7 +138,7 @@ def register_handler(runtime: Any, caller: Any, target_id: int, nr: int, grate_i
     grate = _cage(runtime, grate_id)
     if caller is not None and grate.id != caller.id and not _is_ancestor(runtime, grate.id, caller):
         raise OSError(errno.EPERM, "Operation not permitted")
-    target.slot.set(nr, grate.grate_worker().handler(handle), FAST_GRATE)
+    target.slot.set(nr, grate.grate_workers().handler(handle), FAST_GRATE)
     return 0
 
 

@@ -1,0 +1,424 @@
+/* Prints every system call of the program (and its children) with decoded arguments and results, like strace -f.
+ *
+ * usage: strace.wasm [-o FILE] [-e CALL[,CALL...]] PROGRAM [ARGS...]
+ *
+ * A grate written against <lind_syscall.h>: it forks, the child routes every
+ * call number to this grate and execs PROGRAM, the grate waits. Each handler
+ * forwards the call below itself with make_threei_call and prints one line:
+ *
+ *   [pid 2] openat(AT_FDCWD, "/etc/passwd", O_RDONLY|O_CLOEXEC) = 3
+ *   [pid 2] read(3, "root:x:0:0:root:/root:/bin/sh\n"..., 4096) = 512
+ *   [pid 2] unlink("/nope") = -1 ENOENT (No such file or directory)
+ *
+ * The value registered for each call is the call number itself: this grate's
+ * own dispatcher, pass_fptr_to_wt, receives it and knows which call it traces.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <lind_syscall.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define MAX_CALL 335            /* Linux x86_64 numbers 0..334 */
+#define SHOWN_BYTES 32          /* of a read/write buffer, as strace's -s 32 */
+#define ERESTARTNOINTR 513      /* fork's first pass: the call is made again */
+
+/* How each argument is shown: d int, u unsigned, x hex, s string, b buffer
+ * (length in the next argument, contents after the call for reads),
+ * f open flags, a dirfd (AT_FDCWD), p pointer. */
+struct call_info {
+	const char *name;
+	const char *args;
+	int out_buffer;             /* the buffer is filled by the call */
+};
+
+static const struct call_info calls[MAX_CALL] = {
+	[SYS_read] = {"read", "dbu", 1},
+	[SYS_write] = {"write", "dbu", 0},
+	[SYS_open] = {"open", "sfo"},
+	[SYS_close] = {"close", "d"},
+	[SYS_stat] = {"stat", "sp"},
+	[SYS_fstat] = {"fstat", "dp"},
+	[SYS_lstat] = {"lstat", "sp"},
+	[SYS_poll] = {"poll", "pud"},
+	[SYS_lseek] = {"lseek", "ddd"},
+	[SYS_mmap] = {"mmap", "pxxxdx"},
+	[SYS_mprotect] = {"mprotect", "pxx"},
+	[SYS_munmap] = {"munmap", "px"},
+	[SYS_brk] = {"brk", "p"},
+	[SYS_rt_sigaction] = {"rt_sigaction", "dppu"},
+	[SYS_rt_sigprocmask] = {"rt_sigprocmask", "dppu"},
+	[SYS_ioctl] = {"ioctl", "dxp"},
+	[SYS_pread64] = {"pread64", "dbud", 1},
+	[SYS_pwrite64] = {"pwrite64", "dbud", 0},
+	[SYS_readv] = {"readv", "dpd"},
+	[SYS_writev] = {"writev", "dpd"},
+	[SYS_access] = {"access", "sd"},
+	[SYS_pipe] = {"pipe", "p"},
+	[SYS_select] = {"select", "dpppp"},
+	[SYS_sched_yield] = {"sched_yield", ""},
+	[SYS_mremap] = {"mremap", "pxxxp"},
+	[SYS_dup] = {"dup", "d"},
+	[SYS_dup2] = {"dup2", "dd"},
+	[SYS_pause] = {"pause", ""},
+	[SYS_nanosleep] = {"nanosleep", "pp"},
+	[SYS_alarm] = {"alarm", "u"},
+	[SYS_getpid] = {"getpid", ""},
+	[SYS_socket] = {"socket", "ddd"},
+	[SYS_connect] = {"connect", "dpd"},
+	[SYS_clone] = {"clone", "xpppp"},
+	[SYS_fork] = {"fork", ""},
+	[SYS_vfork] = {"vfork", ""},
+	[SYS_execve] = {"execve", "spp"},
+	[SYS_exit] = {"exit", "d"},
+	[SYS_wait4] = {"wait4", "dpxp"},
+	[SYS_kill] = {"kill", "dd"},
+	[SYS_uname] = {"uname", "p"},
+	[SYS_fcntl] = {"fcntl", "ddx"},
+	[SYS_flock] = {"flock", "dd"},
+	[SYS_fsync] = {"fsync", "d"},
+	[SYS_truncate] = {"truncate", "sd"},
+	[SYS_ftruncate] = {"ftruncate", "dd"},
+	[SYS_getcwd] = {"getcwd", "pu"},
+	[SYS_chdir] = {"chdir", "s"},
+	[SYS_fchdir] = {"fchdir", "d"},
+	[SYS_rename] = {"rename", "ss"},
+	[SYS_mkdir] = {"mkdir", "so"},
+	[SYS_rmdir] = {"rmdir", "s"},
+	[SYS_creat] = {"creat", "so"},
+	[SYS_link] = {"link", "ss"},
+	[SYS_unlink] = {"unlink", "s"},
+	[SYS_symlink] = {"symlink", "ss"},
+	[SYS_readlink] = {"readlink", "spu"},
+	[SYS_chmod] = {"chmod", "so"},
+	[SYS_fchmod] = {"fchmod", "do"},
+	[SYS_chown] = {"chown", "sdd"},
+	[SYS_umask] = {"umask", "o"},
+	[SYS_gettimeofday] = {"gettimeofday", "pp"},
+	[SYS_getrlimit] = {"getrlimit", "dp"},
+	[SYS_getuid] = {"getuid", ""},
+	[SYS_getgid] = {"getgid", ""},
+	[SYS_geteuid] = {"geteuid", ""},
+	[SYS_getegid] = {"getegid", ""},
+	[SYS_setpgid] = {"setpgid", "dd"},
+	[SYS_getppid] = {"getppid", ""},
+	[SYS_getpgrp] = {"getpgrp", ""},
+	[SYS_setsid] = {"setsid", ""},
+	[SYS_getpgid] = {"getpgid", "d"},
+	[SYS_getsid] = {"getsid", "d"},
+	[SYS_rt_sigpending] = {"rt_sigpending", "pu"},
+	[SYS_rt_sigsuspend] = {"rt_sigsuspend", "pu"},
+	[SYS_utime] = {"utime", "sp"},
+	[SYS_statfs] = {"statfs", "sp"},
+	[SYS_fstatfs] = {"fstatfs", "dp"},
+	[SYS_getitimer] = {"getitimer", "dp"},
+	[SYS_setitimer] = {"setitimer", "dpp"},
+	[SYS_gettid] = {"gettid", ""},
+	[SYS_tkill] = {"tkill", "dd"},
+	[SYS_time] = {"time", "p"},
+	[SYS_futex] = {"futex", "pdd"},
+	[SYS_getdents64] = {"getdents64", "dpu"},
+	[SYS_set_tid_address] = {"set_tid_address", "p"},
+	[SYS_clock_gettime] = {"clock_gettime", "dp"},
+	[SYS_clock_getres] = {"clock_getres", "dp"},
+	[SYS_clock_nanosleep] = {"clock_nanosleep", "ddpp"},
+	[SYS_exit_group] = {"exit_group", "d"},
+	[SYS_tgkill] = {"tgkill", "ddd"},
+	[SYS_openat] = {"openat", "asfo"},
+	[SYS_mkdirat] = {"mkdirat", "aso"},
+	[SYS_fchownat] = {"fchownat", "asddx"},
+	[SYS_newfstatat] = {"newfstatat", "aspx"},
+	[SYS_unlinkat] = {"unlinkat", "asx"},
+	[SYS_renameat] = {"renameat", "asas"},
+	[SYS_linkat] = {"linkat", "asasx"},
+	[SYS_symlinkat] = {"symlinkat", "sas"},
+	[SYS_readlinkat] = {"readlinkat", "aspu"},
+	[SYS_fchmodat] = {"fchmodat", "aso"},
+	[SYS_faccessat] = {"faccessat", "asd"},
+	[SYS_pselect6] = {"pselect6", "dppppp"},
+	[SYS_ppoll] = {"ppoll", "pupp"},
+	[SYS_utimensat] = {"utimensat", "aspx"},
+	[SYS_dup3] = {"dup3", "ddx"},
+	[SYS_pipe2] = {"pipe2", "px"},
+	[SYS_prlimit64] = {"prlimit64", "ddpp"},
+	[SYS_renameat2] = {"renameat2", "asasx"},
+	[SYS_getrandom] = {"getrandom", "pux"},
+};
+
+static const struct {
+	int value;
+	const char *name;
+} errno_names[] = {
+	{EPERM, "EPERM"}, {ENOENT, "ENOENT"}, {ESRCH, "ESRCH"}, {EINTR, "EINTR"},
+	{EIO, "EIO"}, {ENXIO, "ENXIO"}, {E2BIG, "E2BIG"}, {ENOEXEC, "ENOEXEC"},
+	{EBADF, "EBADF"}, {ECHILD, "ECHILD"}, {EAGAIN, "EAGAIN"}, {ENOMEM, "ENOMEM"},
+	{EACCES, "EACCES"}, {EFAULT, "EFAULT"}, {EBUSY, "EBUSY"}, {EEXIST, "EEXIST"},
+	{EXDEV, "EXDEV"}, {ENODEV, "ENODEV"}, {ENOTDIR, "ENOTDIR"}, {EISDIR, "EISDIR"},
+	{EINVAL, "EINVAL"}, {ENFILE, "ENFILE"}, {EMFILE, "EMFILE"}, {ENOTTY, "ENOTTY"},
+	{EFBIG, "EFBIG"}, {ENOSPC, "ENOSPC"}, {ESPIPE, "ESPIPE"}, {EROFS, "EROFS"},
+	{EMLINK, "EMLINK"}, {EPIPE, "EPIPE"}, {ERANGE, "ERANGE"}, {ENAMETOOLONG, "ENAMETOOLONG"},
+	{ENOSYS, "ENOSYS"}, {ENOTEMPTY, "ENOTEMPTY"}, {ELOOP, "ELOOP"}, {ENOTSOCK, "ENOTSOCK"},
+	{EAFNOSUPPORT, "EAFNOSUPPORT"}, {ECONNREFUSED, "ECONNREFUSED"}, {ETIMEDOUT, "ETIMEDOUT"},
+};
+
+static uint64_t grate_id;
+static FILE *out;
+static unsigned char traced[MAX_CALL];
+
+int pass_fptr_to_wt(uint64_t fn_ptr, uint64_t cageid, uint64_t arg1, uint64_t arg1cage,
+                    uint64_t arg2, uint64_t arg2cage, uint64_t arg3, uint64_t arg3cage,
+                    uint64_t arg4, uint64_t arg4cage, uint64_t arg5, uint64_t arg5cage,
+                    uint64_t arg6, uint64_t arg6cage);
+
+/* A string or buffer of the traced cage, printed with C escapes like strace. */
+static void show_bytes(const unsigned char *s, size_t n, int truncated)
+{
+	fputc('"', out);
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = s[i];
+		switch (c) {
+		case '\n': fputs("\\n", out); break;
+		case '\t': fputs("\\t", out); break;
+		case '"': fputs("\\\"", out); break;
+		case '\\': fputs("\\\\", out); break;
+		default:
+			if (c >= 32 && c < 127)
+				fputc(c, out);
+			else
+				fprintf(out, "\\%o", c);
+		}
+	}
+	fputc('"', out);
+	if (truncated)
+		fputs("...", out);
+}
+
+static void show_string(uint64_t addr, uint64_t cage)
+{
+	static char path[4096];
+	if (!addr) {
+		fputs("NULL", out);
+		return;
+	}
+	if (copy_data_between_cages(grate_id, cage, addr, cage, (uint64_t)(uintptr_t)path,
+	                            grate_id, sizeof path, COPY_STRING) != 0) {
+		fprintf(out, "0x%llx", (unsigned long long)addr);
+		return;
+	}
+	show_bytes((unsigned char *)path, strlen(path), 0);
+}
+
+static void show_buffer(uint64_t addr, uint64_t cage, int64_t len)
+{
+	unsigned char buf[SHOWN_BYTES];
+	size_t n = len < 0 ? 0 : len > SHOWN_BYTES ? SHOWN_BYTES : (size_t)len;
+	if (n && copy_data_between_cages(grate_id, cage, addr, cage, (uint64_t)(uintptr_t)buf,
+	                                 grate_id, n, COPY_RAW) != 0) {
+		fprintf(out, "0x%llx", (unsigned long long)addr);
+		return;
+	}
+	show_bytes(buf, n, len > SHOWN_BYTES);
+}
+
+static void show_open_flags(uint64_t flags)
+{
+	static const struct { int bit; const char *name; } bits[] = {
+		{O_CREAT, "O_CREAT"}, {O_EXCL, "O_EXCL"}, {O_NOCTTY, "O_NOCTTY"},
+		{O_TRUNC, "O_TRUNC"}, {O_APPEND, "O_APPEND"}, {O_NONBLOCK, "O_NONBLOCK"},
+		{O_DIRECTORY, "O_DIRECTORY"}, {O_NOFOLLOW, "O_NOFOLLOW"}, {O_CLOEXEC, "O_CLOEXEC"},
+	};
+	int acc = (int)flags & O_ACCMODE;
+	fputs(acc == O_RDONLY ? "O_RDONLY" : acc == O_WRONLY ? "O_WRONLY" : acc == O_RDWR ? "O_RDWR"
+	      : "O_ACCMODE", out);
+	flags &= ~(uint64_t)O_ACCMODE;
+	flags &= ~(uint64_t)O_LARGEFILE;
+	for (size_t i = 0; i < sizeof bits / sizeof bits[0]; i++) {
+		if (flags & (uint64_t)bits[i].bit) {
+			fprintf(out, "|%s", bits[i].name);
+			flags &= ~(uint64_t)bits[i].bit;
+		}
+	}
+	if (flags)
+		fprintf(out, "|0x%llx", (unsigned long long)flags);
+}
+
+static void show_result(int64_t r)
+{
+	if (r < 0 && r > -4096) {
+		const char *name = NULL;
+		for (size_t i = 0; i < sizeof errno_names / sizeof errno_names[0]; i++)
+			if (errno_names[i].value == -r)
+				name = errno_names[i].name;
+		if (name)
+			fprintf(out, " = -1 %s (%s)\n", name, strerror((int)-r));
+		else
+			fprintf(out, " = -1 errno %lld\n", (long long)-r);
+	} else if (r >= 4096 || r < 0) {
+		fprintf(out, " = 0x%llx\n", (unsigned long long)r);
+	} else {
+		fprintf(out, " = %lld\n", (long long)r);
+	}
+}
+
+static void trace(int nr, uint64_t cageid, const uint64_t *a, const uint64_t *c, int64_t r)
+{
+	const struct call_info *info = &calls[nr];
+	fprintf(out, "[pid %llu] ", (unsigned long long)cageid);
+	if (info->name)
+		fprintf(out, "%s(", info->name);
+	else
+		fprintf(out, "syscall_%d(", nr);
+	const char *spec = info->name ? info->args : "xxxxxx";
+	for (int i = 0; spec[i]; i++) {
+		if (i)
+			fputs(", ", out);
+		int64_t v = (int64_t)a[i];
+		switch (spec[i]) {
+		case 'd': fprintf(out, "%d", (int)v); break;
+		case 'u': fprintf(out, "%llu", (unsigned long long)a[i]); break;
+		case 'o': fprintf(out, "0%llo", (unsigned long long)a[i]); break;
+		case 's': show_string(a[i], c[i]); break;
+		case 'f': show_open_flags(a[i]); break;
+		case 'a':
+			if ((int)v == AT_FDCWD)
+				fputs("AT_FDCWD", out);
+			else
+				fprintf(out, "%d", (int)v);
+			break;
+		case 'b': {
+			/* A read's buffer holds data only up to what the call returned. */
+			int64_t shown = info->out_buffer ? (r < 0 ? -1 : r) : (int64_t)a[i + 1];
+			if (shown < 0)
+				fprintf(out, "0x%llx", (unsigned long long)a[i]);
+			else
+				show_buffer(a[i], c[i], shown);
+			break;
+		}
+		case 'p':
+			if (a[i])
+				fprintf(out, "0x%llx", (unsigned long long)a[i]);
+			else
+				fputs("NULL", out);
+			break;
+		default: fprintf(out, "0x%llx", (unsigned long long)a[i]); break;
+		}
+	}
+	fputc(')', out);
+	show_result(r);
+}
+
+int pass_fptr_to_wt(uint64_t fn_ptr, uint64_t cageid, uint64_t arg1, uint64_t arg1cage,
+                    uint64_t arg2, uint64_t arg2cage, uint64_t arg3, uint64_t arg3cage,
+                    uint64_t arg4, uint64_t arg4cage, uint64_t arg5, uint64_t arg5cage,
+                    uint64_t arg6, uint64_t arg6cage)
+{
+	int nr = (int)fn_ptr;
+	uint64_t a[6] = {arg1, arg2, arg3, arg4, arg5, arg6};
+	uint64_t c[6] = {arg1cage, arg2cage, arg3cage, arg4cage, arg5cage, arg6cage};
+	int exiting = nr == SYS_exit || nr == SYS_exit_group;
+	if (exiting) {
+		/* There is no result to wait for: the cage ends inside the call. */
+		fprintf(out, "[pid %llu] %s(%d) = ?\n", (unsigned long long)cageid,
+		        calls[nr].name, (int)arg1);
+		fflush(out);
+	}
+	int r = make_threei_call(nr, 0, grate_id, cageid, arg1, arg1cage, arg2, arg2cage,
+	                         arg3, arg3cage, arg4, arg4cage, arg5, arg5cage,
+	                         arg6, arg6cage, 0);
+	if (!exiting && r != -ERESTARTNOINTR) {
+		trace(nr, cageid, a, c, r);
+		fflush(out);
+	}
+	return r;
+}
+
+static int trace_only(const char *list)
+{
+	char *copy = strdup(list), *save = NULL;
+	for (char *name = strtok_r(copy, ",", &save); name; name = strtok_r(NULL, ",", &save)) {
+		int found = 0;
+		for (int nr = 0; nr < MAX_CALL; nr++) {
+			if (calls[nr].name && strcmp(calls[nr].name, name) == 0) {
+				traced[nr] = 1;
+				found = 1;
+			}
+		}
+		if (!found) {
+			fprintf(stderr, "strace: unknown system call '%s'\n", name);
+			free(copy);
+			return -1;
+		}
+	}
+	free(copy);
+	return 0;
+}
+
+int main(int argc, char *argv[])
+{
+	int opt, selective = 0;
+	const char *outfile = NULL;
+	while ((opt = getopt(argc, argv, "+o:e:")) != -1) {
+		switch (opt) {
+		case 'o': outfile = optarg; break;
+		case 'e': {
+			const char *list = strncmp(optarg, "trace=", 6) == 0 ? optarg + 6 : optarg;
+			if (trace_only(list) != 0)
+				return 2;
+			selective = 1;
+			break;
+		}
+		default:
+			fprintf(stderr, "usage: strace [-o FILE] [-e CALL,...] PROGRAM [ARGS...]\n");
+			return 2;
+		}
+	}
+	if (optind >= argc) {
+		fprintf(stderr, "usage: strace [-o FILE] [-e CALL,...] PROGRAM [ARGS...]\n");
+		return 2;
+	}
+	out = stderr;
+	if (outfile && !(out = fopen(outfile, "w"))) {
+		perror(outfile);
+		return 1;
+	}
+	if (!selective)
+		memset(traced, 1, sizeof traced);
+	grate_id = getpid();
+	pid_t pid = fork();
+	if (pid < 0) {
+		perror("strace: fork");
+		return 1;
+	}
+	if (pid == 0) {
+		uint64_t self = getpid();
+		for (int nr = 0; nr < MAX_CALL; nr++) {
+			if (traced[nr] && register_handler(self, nr, grate_id, nr) != 0) {
+				perror("strace: register_handler");
+				_exit(1);
+			}
+		}
+		execv(argv[optind], &argv[optind]);
+		perror("strace: exec");
+		_exit(127);
+	}
+	int status;
+	while (waitpid(pid, &status, 0) < 0) {
+		if (errno != EINTR) {
+			perror("strace: waitpid");
+			return 1;
+		}
+	}
+	if (WIFSIGNALED(status)) {
+		fprintf(out, "+++ killed by signal %d +++\n", WTERMSIG(status));
+		fflush(out);
+		return 128 + WTERMSIG(status);
+	}
+	fprintf(out, "+++ exited with %d +++\n", WEXITSTATUS(status));
+	fflush(out);
+	return WEXITSTATUS(status);
+}

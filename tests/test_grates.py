@@ -1,0 +1,212 @@
+"""Grates: C grates written against lind_syscall.h, Python grates, and how they stack.
+
+Every test runs real cages; the C grates are unchanged Lind-style programs (fork,
+register handlers for the child, exec the program named in argv, wait).
+"""
+
+from __future__ import annotations
+
+import errno
+import subprocess
+import sys
+
+import lind
+from lind.grates import Call, Grate, handles
+
+
+def _run(args, **kw):
+    return lind.run([str(a) for a in args], capture_output=True, timeout=60, **kw)
+
+
+def test_lind_style_geteuid_grate(builds):
+    r = _run([builds.wasm("grates/geteuid_grate"), builds.wasm("grates/euid")])
+    assert r.stdout == b"euid 10\n"
+    assert r.returncode == 3          # the program's status, passed on by the grate
+
+
+def test_grate_rewrites_path_in_its_own_memory_and_forwards(builds, tmp_path):
+    (tmp_path / "real").mkdir()
+    (tmp_path / "data").mkdir()
+    (tmp_path / "real" / "x.txt").write_text("real one\n")
+    (tmp_path / "data" / "x.txt").write_text("shadowed\n")
+    r = _run([builds.wasm("grates/remap_grate"), builds.wasm("grates/cat_files"), "/data/x.txt",
+              "/nope"], root=tmp_path)
+    assert r.stdout == b"/data/x.txt: real one\n/nope: errno %d\n" % errno.ENOENT
+    assert b"open /data/x.txt" in r.stderr and b"open /nope" in r.stderr
+
+
+def test_handlers_run_concurrently_for_many_cages(builds):
+    r = _run([builds.wasm("grates/geteuid_grate"), builds.wasm("grates/euid_storm"), "6", "300"])
+    assert r.stdout == b"6 processes x 300 calls, 0 failed\n" and r.returncode == 0
+
+
+def test_trap_in_grate_fails_the_call_with_eio(builds, capfd):
+    r = _run([builds.wasm("grates/crashy_grate"), builds.wasm("grates/ppid_calls")])
+    assert r.returncode == 0
+    assert r.stdout.splitlines() == [b"getppid: 1000 0", b"getppid: -1 %d" % errno.EIO,
+                                     b"getppid: 1001 0", b"getppid: -1 %d" % errno.EIO]
+    # Lind's own report goes to the host's stderr, not the cage's.
+    assert capfd.readouterr().err.count("handler failed: wasm `unreachable`") == 2
+
+
+def test_threei_permissions(builds):
+    r = _run([builds.wasm("grates/threei_perms")])
+    assert r.stdout.decode().splitlines() == [
+        "register in own table: ok",
+        "getuid through parent grate: 77",
+        "register in sibling: EPERM",
+        "route own call into sibling: EPERM",
+        "copy from sibling: EPERM",
+        "copy from parent: EPERM",
+        "table of parent: EPERM",
+        "parent registers in child (gone): other error",
+    ]
+
+
+def test_strace_decodes_calls_follows_forks_and_keeps_status(builds, tmp_path):
+    (tmp_path / "f.txt").write_text("hello\n")
+    r = _run([builds.wasm("grates/cat_files"), "/f.txt", "/missing"], root=tmp_path,
+             grates=["strace"])
+    err = r.stderr.decode()
+    assert r.stdout == b"/f.txt: hello\n/missing: errno %d\n" % errno.ENOENT
+    assert '] open("/f.txt", O_RDONLY, 00) = 3\n' in err
+    assert '] read(3, "hello\\n", 256) = 6\n' in err
+    assert '] open("/missing", O_RDONLY, 00) = -1 ENOENT (' in err
+    assert err.rstrip().endswith("+++ exited with 0 +++")
+
+
+def test_strace_only_selected_calls_to_a_file(builds, tmp_path):
+    log = tmp_path / "trace.txt"
+    r = _run([builds.wasm("grates/euid_storm"), "2", "3"],
+             grates=["strace:-o /trace.txt -e fork,geteuid"], root=tmp_path)
+    # Without the geteuid grate the children see the real euid, not 10: each "fails".
+    assert r.stdout == b"2 processes x 3 calls, 2 failed\n"
+    lines = log.read_text().splitlines()
+    assert sum(" geteuid() = " in ln for ln in lines) == 6
+    assert sum(" fork() = " in ln for ln in lines) == 4      # 2 in the parent, 2 in children
+    assert not any("wait4" in ln or "write" in ln for ln in lines)
+
+
+def test_fakeroot(builds, tmp_path):
+    (tmp_path / "f").write_text("x")
+    plain = _run([builds.wasm("grates/whoami"), "/f"], root=tmp_path)
+    assert b"chown: -1 %d\n" % errno.ENOSYS in plain.stdout
+    r = _run([builds.wasm("grates/whoami"), "/f"], root=tmp_path, grates=["fakeroot"])
+    assert r.stdout == (b"uid 0 euid 0 gid 0 egid 0\nstat /f: owner 0 group 0\nchown: 0 0\n")
+
+
+def test_stacking_order_decides_what_strace_sees(builds, tmp_path):
+    (tmp_path / "f").write_text("x")
+    prog = [builds.wasm("grates/whoami"), "/f"]
+    above = _run(prog, root=tmp_path, grates=["strace:-e chown,getuid", "fakeroot"])
+    below = _run(prog, root=tmp_path, grates=["fakeroot", "strace:-e chown,getuid"])
+    assert above.stdout == below.stdout
+    assert b'chown("/f", 0, 0) = 0' in above.stderr and b"getuid() = 0" in above.stderr
+    assert b"chown" not in below.stderr and b"getuid" not in below.stderr
+
+
+def test_cli_runs_a_stack_of_wasm_grates(builds):
+    proc = subprocess.run([sys.executable, "-m", "lind", "run", str(builds.wasm("grates/remap_grate")),
+                           str(builds.wasm("grates/geteuid_grate")), str(builds.wasm("grates/euid"))],
+                          capture_output=True, timeout=60)
+    assert proc.stdout == b"euid 10\n" and proc.returncode == 3
+
+
+def test_cli_grate_option_and_list(builds):
+    listing = subprocess.run([sys.executable, "-m", "lind", "grates"], capture_output=True,
+                             text=True, check=True).stdout
+    assert "strace" in listing and "fakeroot" in listing
+    proc = subprocess.run([sys.executable, "-m", "lind", "run", "--grate", "fakeroot", "--",
+                           str(builds.wasm("grates/euid"))], capture_output=True, timeout=60)
+    assert proc.stdout == b"euid 0\n" and proc.returncode == 3
+    bad = subprocess.run([sys.executable, "-m", "lind", "run", "--grate", "nosuch", "--",
+                          str(builds.wasm("grates/euid"))], capture_output=True, text=True)
+    assert bad.returncode == 2 and "unknown grate 'nosuch'" in bad.stderr
+
+
+class _Log(Grate):
+    def __init__(self) -> None:
+        self.seen: list[tuple[str, bytes, int]] = []
+
+    @handles("open")
+    def opened(self, call: Call) -> int:
+        result = call.forward()
+        self.seen.append((call.name, call.string(0), result))
+        return result
+
+
+class _Redirect(Grate):
+    """Sends /data/... to /real/...: a new path placed in the cage with put()."""
+
+    @handles("open")
+    def opened(self, call: Call) -> int:
+        path = call.string(0)
+        if path.startswith(b"/data/"):
+            return call.forward(call.put(b"/real/" + path[6:] + b"\0"))
+        return call.forward()
+
+
+class _Broken(Grate):
+    @handles("getppid")
+    def fail(self, call: Call) -> int:
+        raise KeyError("bug in grate")
+
+
+def _tree(tmp_path):
+    (tmp_path / "real").mkdir()
+    (tmp_path / "real" / "x.txt").write_text("real one\n")
+
+
+def test_python_grates_stack_first_named_on_top(builds, tmp_path):
+    _tree(tmp_path)
+    top, bottom = _Log(), _Log()
+    r = _run([builds.wasm("grates/cat_files"), "/data/x.txt"], root=tmp_path,
+             grates=[top, _Redirect(), bottom])
+    assert r.stdout == b"/data/x.txt: real one\n"
+    assert top.seen == [("open", b"/data/x.txt", 3)]
+    assert bottom.seen == [("open", b"/real/x.txt", 3)]
+
+
+def test_python_grate_with_wasm_grates_above_and_below(builds, tmp_path):
+    _tree(tmp_path)
+    (tmp_path / "data").mkdir()
+    cat, remap = builds.wasm("grates/cat_files"), str(builds.wasm("grates/remap_grate"))
+    below, above = _Log(), _Log()
+    r = _run([cat, "/data/x.txt"], root=tmp_path, grates=[above, remap, below])
+    assert r.stdout == b"/data/x.txt: real one\n"
+    assert above.seen == [("open", b"/data/x.txt", 3)]      # before the wasm grate rewrote it
+    assert below.seen == [("open", b"/real/x.txt", 3)]      # the path in the grate's memory
+
+
+def test_python_grate_bug_fails_the_call_not_the_cage(builds, capfd):
+    r = _run([builds.wasm("grates/ppid_calls")], grates=[_Broken()])
+    assert r.returncode == 0
+    assert r.stdout.count(b"getppid: -1 %d" % errno.EIO) == 4
+    assert "KeyError" in capfd.readouterr().err
+
+
+def test_python_grate_inherited_by_children(builds):
+    class Euid(Grate):
+        calls = 0
+
+        @handles("geteuid")
+        def euid(self, call: Call) -> int:
+            Euid.calls += 1
+            return 10
+
+    r = _run([builds.wasm("grates/euid_storm"), "3", "20"], grates=[Euid()])
+    assert r.stdout == b"3 processes x 20 calls, 0 failed\n" and Euid.calls == 60
+
+
+def test_wasm_grate_through_the_ctypes_trampoline(builds):
+    """The pure-Python twin of the trampoline runs grates the same way."""
+    import os
+
+    env = dict(os.environ, LIND_TRAMPOLINE="ctypes")
+    proc = subprocess.run([sys.executable, "-m", "lind", "run", "--grate", "strace:-e geteuid",
+                           "--", str(builds.wasm("grates/geteuid_grate")),
+                           str(builds.wasm("grates/euid_storm")), "2", "5"],
+                          capture_output=True, timeout=120, env=env)
+    assert proc.stdout == b"2 processes x 5 calls, 0 failed\n" and proc.returncode == 0
+    # strace sits below the geteuid grate: the program's geteuid never reaches it.
+    assert b"geteuid" not in proc.stderr
