@@ -189,44 +189,80 @@ class Aquarium(Grate):
     def _make_parents(self, path: str) -> None:
         os.makedirs(os.path.dirname(self._ov(path)), exist_ok=True)
 
-    def _copy_file(self, cage, path: str, mode: int, dest: str) -> None:
-        """The real file at `path`, copied to host path `dest`."""
-        src = cage.fs.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    @staticmethod
+    def _leads_to_a_file(cage, path: str) -> bool:
+        """Whether the real `path` is a regular file, or a symbolic link to one."""
+        fd = cage.fs.open(path, os.O_PATH | os.O_CLOEXEC)
         try:
+            return stat.S_ISREG(os.fstat(fd).st_mode)
+        finally:
+            os.close(fd)
+
+    def _copy_file(self, cage, path: str, dest: str) -> bool:
+        """Copy the real file at `path` (for a symbolic link, the file it leads to) to host
+        path `dest`; False, copying nothing, if that is not a regular file."""
+        src = cage.fs.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+        try:
+            st = os.fstat(src)
+            if not stat.S_ISREG(st.st_mode):
+                return False
             dst = os.open(dest, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC,
                           0o600)
             try:
                 while os.sendfile(dst, src, None, 1 << 20):
                     pass
-                os.fchmod(dst, mode & 0o7777)
+                os.fchmod(dst, st.st_mode & 0o7777)
             finally:
                 os.close(dst)
         finally:
             os.close(src)
+        return True
 
     def _copy_up(self, cage, path: str, found: tuple[bool, os.stat_result]) -> None:
         """Make sure the file at `path` has its overlay copy; a real one counts as modified."""
-        in_overlay, st = found
-        if in_overlay:
+        if found[0]:
             return
         self._make_parents(path)
-        self._copy_file(cage, path, st.st_mode, self._ov(path))
+        if not self._copy_file(cage, path, self._ov(path)):
+            raise _err(errno.EPERM)
         self._record(f"modified {path}")
 
-    def _copy_tree(self, cage, path: str, dest: str) -> None:
-        """The directory the program sees at `path`, copied to host path `dest`."""
-        os.mkdir(dest, 0o700)
-        for name in self._listing(cage, path):
-            child = join(path, name)
-            in_overlay, st = self._lookup(cage, child)
-            target = os.path.join(dest, name)
-            if stat.S_ISDIR(st.st_mode):
-                self._copy_tree(cage, child, target)
-            elif in_overlay:
-                shutil.copy2(self._ov(child), target, follow_symlinks=False)
-            else:
-                self._copy_file(cage, child, st.st_mode, target)
-        os.chmod(dest, self._lookup(cage, path)[1].st_mode & 0o7777)
+    def _move_tree(self, cage, old: str, new: str) -> None:
+        """Move the directory the program sees at `old` to `new`'s overlay place: its
+        overlay part by rename (so files open in it follow), its real part by copying."""
+        mode = self._lookup(cage, old)[1].st_mode
+        if os.path.isdir(self._ov(old)):
+            os.rename(self._ov(old), self._ov(new))
+        else:
+            os.mkdir(self._ov(new), 0o700)
+        self._fill_from_real(cage, old, self._ov(new))
+        os.chmod(self._ov(new), mode & 0o7777)
+
+    def _fill_from_real(self, cage, path: str, dest: str) -> None:
+        """Copy into host directory `dest` the real entries under `path` that the view
+        still shows and `dest` does not already hold. A symbolic link becomes a copy of
+        the regular file it leads to, or is left out (the overlay holds no links)."""
+        if self._real(cage, path) is None:
+            return
+        fd = cage.fs.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+        try:
+            with os.scandir(fd) as it:
+                entries = [(e.name, e.stat(follow_symlinks=False).st_mode) for e in it]
+        finally:
+            os.close(fd)
+        for name, mode in entries:
+            child, target = join(path, name), os.path.join(dest, name)
+            if self._hidden(child):
+                continue
+            if stat.S_ISDIR(mode):
+                if not os.path.lexists(target):
+                    os.mkdir(target, 0o700)
+                elif not os.path.isdir(target):
+                    continue
+                self._fill_from_real(cage, child, target)
+                os.chmod(target, mode & 0o7777)
+            elif not os.path.lexists(target):
+                self._copy_file(cage, child, target)
 
     def _drop(self, cage, path: str, found: tuple[bool, os.stat_result]) -> None:
         """Remove what the program sees at `path`: the overlay entry, and a whiteout for
@@ -411,16 +447,18 @@ class Aquarium(Grate):
                     raise _err(errno.ENOTEMPTY)
             elif target is not None and stat.S_ISDIR(target[1].st_mode):
                 raise _err(errno.EISDIR)
+            elif not found[0] and not self._leads_to_a_file(cage, old):
+                raise _err(errno.EPERM)            # the overlay could not hold it
             if target is not None:
                 self._drop(cage, new, target)
             self._make_parents(new)
             if moving_dir:
-                self._copy_tree(cage, old, self._ov(new))
+                self._move_tree(cage, old, new)
                 self.whiteouts.add(new)      # its copy is complete: hide any real entry
             elif found[0]:
                 os.rename(self._ov(old), self._ov(new))
             else:
-                self._copy_file(cage, old, found[1].st_mode, self._ov(new))
+                self._copy_file(cage, old, self._ov(new))
             self._drop(cage, old, found)
             self._record(f"renamed {old} -> {new}")
         return 0
