@@ -16,10 +16,10 @@ _THREEI_OPS = {ops.REGISTER_HANDLER, ops.COPY_DATA_BETWEEN_CAGES,
 
 @dataclass(frozen=True)
 class Action:
-    """What happens to a call: it passes (`allow`), fails with `errno`, or kills the cage."""
+    """What happens to a call: it passes (`allow`), fails with errno `code`, or kills the cage."""
 
     kind: str            # "allow", "errno" or "kill"
-    errno: int = 0
+    code: int = 0
 
     @classmethod
     def parse(cls, words: list[str]) -> Action:
@@ -127,7 +127,7 @@ class Seccomp(Grate):
         if action.kind == "kill":
             _kill(call.cage)
             return -errno.ENOSYS
-        return -action.errno
+        return -action.code
 
 
 def _always_allowed() -> set[int]:
