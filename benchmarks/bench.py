@@ -33,6 +33,7 @@ class Bench:
     quick_n: int
     full_n: int
     kind: str = "loop"    # loop: the program times itself; startup: timed from outside
+    grates: tuple[str, ...] = ()  # "c:answer", "c:forward", "py:answer", "py:forward", top first
 
 
 BENCHES = [
@@ -57,6 +58,14 @@ BENCHES = [
     Bench("fib(27)", "compute", ("fib",), 1.2, 20, 200),
     Bench("memcpy 1 MiB", "compute", ("memcpy",), None, 500, 5_000),
     Bench("malloc/free", "compute", ("malloc",), None, 200_000, 2_000_000),
+    Bench("geteuid, 1 C grate answers", "syscall_loop", ("geteuid",), 2.0, 200_000, 2_000_000,
+          grates=("c:answer",)),
+    Bench("geteuid, 1 Python grate answers", "syscall_loop", ("geteuid",), None, 50_000, 500_000,
+          grates=("py:answer",)),
+    *[Bench(f"geteuid, {n} C grate{'s' * (n > 1)} forward", "syscall_loop", ("geteuid",), None,
+            50_000, 500_000, grates=("c:forward",) * n) for n in (1, 2, 4)],
+    *[Bench(f"geteuid, {n} Python grate{'s' * (n > 1)} forward", "syscall_loop", ("geteuid",),
+            None, 50_000, 500_000, grates=("py:forward",) * n) for n in (1, 2, 4)],
     Bench("hello, warm, lind.run", "hello", ("warm", "api"), 2e6, 20, 100, "startup"),
     Bench("hello, cold, lind.run", "hello", ("cold", "api"), None, 1, 3, "startup"),
     Bench("hello, warm, lind run", "hello", ("warm", "cli"), None, 5, 20, "startup"),
@@ -65,17 +74,24 @@ BENCHES = [
 
 
 def build(program: str) -> tuple[Path, Path]:
-    BUILD.mkdir(exist_ok=True)
     src = PROGRAMS / f"{program}.c"
-    native, wasm = BUILD / f"{program}.native", BUILD / f"{program}.wasm"
+    native = BUILD / f"{program}.native"
+    wasm = build_wasm(program)
     if not native.exists() or native.stat().st_mtime < src.stat().st_mtime:
         # The same compiler as lind cc (zig's clang), so the ratio isolates the sandbox.
         subprocess.run([sys.executable, "-m", "ziglang", "cc", "-O2", "-o", str(native), str(src),
                         "-lm"], check=True)
+    return native, wasm
+
+
+def build_wasm(program: str) -> Path:
+    BUILD.mkdir(exist_ok=True)
+    src = PROGRAMS / f"{program}.c"
+    wasm = BUILD / f"{program}.wasm"
     if not wasm.exists() or wasm.stat().st_mtime < src.stat().st_mtime:
         subprocess.run([sys.executable, "-m", "lind", "cc", "-O2", str(src), "-o", str(wasm)],
                        check=True)
-    return native, wasm
+    return wasm
 
 
 def _ns_per_op(output: bytes, what: str) -> float:
@@ -119,6 +135,28 @@ def _startup(bench: Bench, native: Path, wasm: Path, n: int) -> dict[str, list[f
     return samples
 
 
+def _grate_stack(bench: Bench, command: list) -> tuple[list, list]:
+    """The command line and Python grates that put `bench.grates` around `command`."""
+    from lind.grates import Call, Grate, handles
+
+    class Euid(Grate):
+        def __init__(self, forward: bool) -> None:
+            self.forwarding = forward
+
+        @handles("geteuid")
+        def geteuid(self, call: Call) -> int:
+            return call.forward() if self.forwarding else 0
+
+    prefix, python = [], []
+    for spec in bench.grates:
+        lang, mode = spec.split(":")
+        if lang == "c":
+            prefix = [str(build_wasm("grate_euid")), mode, *prefix]
+        else:
+            python.append(Euid(mode == "forward"))
+    return prefix + command, python
+
+
 def measure(bench: Bench, reps: int, quick: bool) -> dict[str, list[float]]:
     import lind
 
@@ -133,7 +171,8 @@ def measure(bench: Bench, reps: int, quick: bool) -> dict[str, list[float]]:
         out = subprocess.run([str(native), *bench.args, n], capture_output=True, check=True,
                              cwd=BUILD)
         samples["native"].append(_ns_per_op(out.stdout, f"{bench.name} native"))
-        res = lind.run([wasm, *bench.args, n], capture_output=True, root=str(BUILD))
+        command, python_grates = _grate_stack(bench, [str(wasm), *bench.args, n])
+        res = lind.run(command, capture_output=True, root=str(BUILD), grates=python_grates)
         if res.returncode:
             raise SystemExit(f"lind bench: {bench.name} failed in a cage: {res.stderr.decode()}")
         samples["lind"].append(_ns_per_op(res.stdout, f"{bench.name} in a cage"))

@@ -143,7 +143,8 @@ SYSCALLS: dict[int, Syscall] = {
         Syscall(ops.COPY_DATA_BETWEEN_CAGES, "copy_data_between_cages", ops.sys_copy_data_between_cages),
         Syscall(ops.COPY_HANDLER_TABLE_TO_CAGE, "copy_handler_table_to_cage",
                 ops.sys_copy_handler_table_to_cage),
-        Syscall(ops.MAKE_THREEI_CALL, "make_threei_call", ops.sys_make_threei_call),
+        Syscall(ops.MAKE_THREEI_CALL, "make_threei_call", ops.sys_make_threei_call,
+                threei.FAST_THREEI_CALL),
     ]
 }
 

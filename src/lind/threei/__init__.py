@@ -53,6 +53,7 @@ FAST_PREAD: int = _impl.FAST_PREAD
 FAST_PWRITE: int = _impl.FAST_PWRITE
 FAST_LSEEK: int = _impl.FAST_LSEEK
 FAST_GRATE: int = _impl.FAST_GRATE
+FAST_THREEI_CALL: int = _impl.FAST_THREEI_CALL
 
 _SYSCALL_TYPE = wasmtime.FuncType(
     [wasmtime.ValType.i32()] + [wasmtime.ValType.i64()] * 6, [wasmtime.ValType.i64()]
@@ -99,6 +100,5 @@ def define_syscall_import(linker: wasmtime.Linker, slot: Any) -> None:
 
 
 def release(slot: Any) -> None:
-    """Forget a slot once its cage is gone (the C slot needs nothing)."""
-    if not ACCELERATED:
-        _impl.forget(slot)
+    """Forget a slot once its cage is gone."""
+    _impl.forget(slot)

@@ -24,6 +24,7 @@
 #include <limits.h>
 #include <unistd.h>
 #include <pthread.h>
+#include <stdlib.h>
 
 #define NSYSCALLS 1024
 
@@ -79,6 +80,8 @@ enum {
     FAST_PWRITE,
     FAST_LSEEK,
     FAST_GRATE,     /* the handler is a GrateHandler: run it in its wasm grate, here */
+    FAST_THREEI_CALL, /* make_threei_call: served here when the next layer is a wasm
+                       * grate or an identity call, so grate stacks stay out of Python */
     FAST_COUNT
 };
 
@@ -677,6 +680,81 @@ typedef struct {
     Entry table[NSYSCALLS];
 } SlotObject;
 
+
+/* Slots by cage id, for make_threei_call served in C (acting for another cage).
+ * A slot is listed from set_ids until forget(); lookups hold the lock. */
+#define REGISTRY_BUCKETS 1024
+
+typedef struct Listed {
+    int64_t id;
+    SlotObject *slot;
+    struct Listed *next;
+} Listed;
+
+static Listed *registry[REGISTRY_BUCKETS];
+static pthread_mutex_t registry_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static void registry_remove_locked(SlotObject *s)
+{
+    for (int b = 0; b < REGISTRY_BUCKETS; b++) {
+        for (Listed **at = &registry[b]; *at; at = &(*at)->next) {
+            if ((*at)->slot == s) {
+                Listed *gone = *at;
+                *at = gone->next;
+                free(gone);
+                return;
+            }
+        }
+    }
+}
+
+static void registry_put(SlotObject *s, int64_t id)
+{
+    pthread_mutex_lock(&registry_lock);
+    for (Listed *l = registry[(uint64_t)id % REGISTRY_BUCKETS]; l; l = l->next) {
+        if (l->slot == s && l->id == id) {   /* a cage's id never changes: listed once */
+            pthread_mutex_unlock(&registry_lock);
+            return;
+        }
+    }
+    Listed *item = malloc(sizeof *item);
+    if (!item) {
+        pthread_mutex_unlock(&registry_lock);
+        return;  /* then make_threei_call for this cage takes the Python path */
+    }
+    registry_remove_locked(s);
+    item->id = id;
+    item->slot = s;
+    item->next = registry[(uint64_t)id % REGISTRY_BUCKETS];
+    registry[(uint64_t)id % REGISTRY_BUCKETS] = item;
+    pthread_mutex_unlock(&registry_lock);
+}
+
+static SlotObject *registry_get_locked(int64_t id)
+{
+    for (Listed *l = registry[(uint64_t)id % REGISTRY_BUCKETS]; l; l = l->next)
+        if (l->id == id)
+            return l->slot;
+    return NULL;
+}
+
+/* Whether `cage` is `self` or one of its descendants (3i's rule for acting on a
+ * cage); -1 when a cage on the way is unknown here (Python decides then). */
+static int registry_may_touch_locked(int64_t self, int64_t cage)
+{
+    for (int depth = 0; depth < 4096; depth++) {
+        if (cage == self)
+            return 1;
+        SlotObject *s = registry_get_locked(cage);
+        if (!s)
+            return -1;
+        cage = s->ids[FAST_GETPPID];
+        if (cage <= 0)
+            return 0;
+    }
+    return 0;
+}
+
 static PyObject *Slot_new(PyTypeObject *type, PyObject *args, PyObject *kw)
 {
     PyObject *cage;
@@ -714,6 +792,9 @@ static int Slot_clear(SlotObject *s)
 
 static void Slot_dealloc(SlotObject *s)
 {
+    pthread_mutex_lock(&registry_lock);
+    registry_remove_locked(s);
+    pthread_mutex_unlock(&registry_lock);
     PyObject_GC_UnTrack(s);
     Slot_clear(s);
     Py_TYPE(s)->tp_free((PyObject *)s);
@@ -762,6 +843,7 @@ static PyObject *Slot_set_ids(SlotObject *s, PyObject *args)
     s->ids[FAST_GETEUID] = euid;
     s->ids[FAST_GETGID] = gid;
     s->ids[FAST_GETEGID] = egid;
+    registry_put(s, pid);
     Py_RETURN_NONE;
 }
 
@@ -874,6 +956,54 @@ static int fast_io(SlotObject *s, int op, const int64_t *a, int64_t *result)
     return 1;
 }
 
+#define CAGE_ID_BITS 0x7fffffffffffffffLL   /* a cage id without GRATE_MEMORY_FLAG */
+
+/* make_threei_call from cage `s` (block: nr, self, target, 6 x (arg, cage)) when
+ * the caller's table sends `nr` to a wasm grate or answers it from ids. Returns
+ * 0 to let the Python handler do it (anything else, or a case to refuse). */
+static int threei_call_in_c(SlotObject *s, uint64_t block, int64_t *result)
+{
+    MemoryObject *m = s->memory;
+    if (!m || !memory_in_bounds(m, block, 15 * 8))
+        return 0;
+    int64_t v[15];
+    memcpy(v, m->base + block, sizeof v);
+    int64_t nr = v[0], target = v[2] & CAGE_ID_BITS, self = s->ids[FAST_GETPID];
+    if (nr < 0 || nr >= NSYSCALLS)
+        return 0;
+    Entry *e = &s->table[nr];
+    int fast = e->fast;
+    if (fast != FAST_GRATE && !(fast >= FAST_GETPID && fast <= FAST_GETEGID))
+        return 0;
+    int64_t args[6], cages[6];
+    pthread_mutex_lock(&registry_lock);
+    int allowed = registry_may_touch_locked(self, target);
+    for (int i = 0; i < 6 && allowed == 1; i++) {
+        args[i] = v[3 + 2 * i];
+        cages[i] = v[4 + 2 * i] & CAGE_ID_BITS;
+        if (cages[i] != target)
+            allowed = registry_may_touch_locked(self, cages[i]);
+    }
+    int64_t id_answer = 0;
+    if (allowed == 1 && fast != FAST_GRATE) {
+        SlotObject *t = registry_get_locked(target);
+        if (t)
+            id_answer = t->ids[fast];
+        else
+            allowed = -1;
+    }
+    pthread_mutex_unlock(&registry_lock);
+    if (allowed != 1)
+        return 0;  /* Python gives the precise error (EPERM, ESRCH) */
+    if (fast != FAST_GRATE) {
+        *result = id_answer;
+        return 1;
+    }
+    GrateHandlerObject *h = (GrateHandlerObject *)e->handler;
+    *result = grate_call(h->grate, h->fn_ptr, target, args, cages);
+    return 1;
+}
+
 /* One system call from the cage through its table. Caller does not hold the GIL. */
 static int64_t dispatch(SlotObject *s, int nr, const int64_t *a)
 {
@@ -897,6 +1027,12 @@ static int64_t dispatch(SlotObject *s, int nr, const int64_t *a)
     case FAST_GRATE: {
         GrateHandlerObject *h = (GrateHandlerObject *)e->handler;
         return grate_call(h->grate, h->fn_ptr, s->ids[FAST_GETPID], a, NULL);
+    }
+    case FAST_THREEI_CALL: {
+        int64_t r;
+        if (threei_call_in_c(s, (uint64_t)a[0], &r))
+            return r;
+        break;
     }
     default:
         break;
@@ -1062,6 +1198,18 @@ static PyObject *mod_entry_address(PyObject *self, PyObject *unused)
     return PyLong_FromVoidPtr((void *)lind_syscall_entry);
 }
 
+static PyObject *mod_forget(PyObject *self, PyObject *slot)
+{
+    if (!PyObject_TypeCheck(slot, &SlotType)) {
+        PyErr_SetString(PyExc_TypeError, "expected a Slot");
+        return NULL;
+    }
+    pthread_mutex_lock(&registry_lock);
+    registry_remove_locked((SlotObject *)slot);
+    pthread_mutex_unlock(&registry_lock);
+    Py_RETURN_NONE;
+}
+
 static PyObject *mod_slot_address(PyObject *self, PyObject *slot)
 {
     if (!PyObject_TypeCheck(slot, &SlotType)) {
@@ -1075,6 +1223,7 @@ static PyMethodDef module_methods[] = {
     {"init", mod_init, METH_VARARGS, "init(memory_data_size, memory_data, trap_new, memory_grow, func_call_unchecked) addresses"},
     {"entry_address", mod_entry_address, METH_NOARGS, "address of the lind.syscall host function"},
     {"slot_address", mod_slot_address, METH_O, "address of a Slot, the env of the host function"},
+    {"forget", mod_forget, METH_O, "the cage of this Slot is gone: stop finding it by id"},
     {NULL}
 };
 
@@ -1098,7 +1247,7 @@ PyMODINIT_FUNC PyInit__accel(void)
     static const char *fast_names[] = {
         "FAST_NONE", "FAST_GETPID", "FAST_GETPPID", "FAST_GETUID", "FAST_GETEUID",
         "FAST_GETGID", "FAST_GETEGID", "FAST_CLOSE", "FAST_READ", "FAST_WRITE",
-        "FAST_PREAD", "FAST_PWRITE", "FAST_LSEEK", "FAST_GRATE",
+        "FAST_PREAD", "FAST_PWRITE", "FAST_LSEEK", "FAST_GRATE", "FAST_THREEI_CALL",
     };
     for (int i = 0; i < FAST_COUNT; i++)
         PyModule_AddIntConstant(m, fast_names[i], i);
