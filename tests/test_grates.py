@@ -210,3 +210,37 @@ def test_wasm_grate_through_the_ctypes_trampoline(builds):
     assert proc.stdout == b"2 processes x 5 calls, 0 failed\n" and proc.returncode == 0
     # strace sits below the geteuid grate: the program's geteuid never reaches it.
     assert b"geteuid" not in proc.stderr
+
+
+def test_harsh_exit_notification_reaches_the_grate(builds):
+    r = _run([builds.wasm("grates/watch_grate"), builds.wasm("traps"), "segv"])
+    lines = r.stderr.decode().splitlines()
+    assert lines[-2:] == [f"[watch] cage {lines[-2].split()[2]} died of signal 11",
+                          "[watch] status 139"]
+
+
+def test_a_grate_interposes_on_another_grates_registrations(builds):
+    class Veto(Grate):
+        @handles("register_handler")
+        def refuse(self, call: Call) -> int:
+            return -errno.EPERM
+
+    r = _run([builds.wasm("grates/geteuid_grate"), builds.wasm("grates/euid")], grates=[Veto()])
+    assert r.returncode == 1
+    assert b"register_handler: Operation not permitted" in r.stderr
+
+
+def test_python_grate_forwards_identity_calls(builds):
+    """geteuid is answered in C for the cage itself; forwarded, the cage's ids still hold."""
+    import os
+
+    class Count(Grate):
+        seen = 0
+
+        @handles("geteuid")
+        def euid(self, call: Call) -> int:
+            Count.seen += 1
+            return call.forward()
+
+    r = _run([builds.wasm("grates/euid")], grates=[Count()])
+    assert r.stdout == b"euid %d\n" % os.geteuid() and Count.seen == 1

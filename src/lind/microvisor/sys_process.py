@@ -25,6 +25,32 @@ def sys_gettid(cage, *_):
     return cage.id
 
 
+# Identity calls: the trampoline answers them from the Slot; these serve a grate that
+# forwards one (acting for a cage, so the ids must be that cage's).
+def sys_getpid(cage, *_):
+    return cage.id
+
+
+def sys_getppid(cage, *_):
+    return cage.ppid
+
+
+def sys_getuid(cage, *_):
+    return cage.ids[0]
+
+
+def sys_geteuid(cage, *_):
+    return cage.ids[1]
+
+
+def sys_getgid(cage, *_):
+    return cage.ids[2]
+
+
+def sys_getegid(cage, *_):
+    return cage.ids[3]
+
+
 def sys_set_tid_address(cage, *_):
     return cage.id
 
