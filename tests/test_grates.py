@@ -244,3 +244,8 @@ def test_python_grate_forwards_identity_calls(builds):
 
     r = _run([builds.wasm("grates/euid")], grates=[Count()])
     assert r.stdout == b"euid %d\n" % os.geteuid() and Count.seen == 1
+
+
+def test_handler_sees_memory_the_grate_grew_during_the_call(builds):
+    r = _run([builds.wasm("grates/alloc_grate"), builds.wasm("grates/ppid_calls")])
+    assert r.stdout.splitlines() == [b"getppid: %d 0" % n for n in (8, 9, 10, 11)]

@@ -3,7 +3,8 @@
 A Store may be used by one thread at a time, and the grate's own thread is in its
 Store (usually parked in wait()). So a grate gets workers: more instances of its
 module, each in a Store of its own with its own stack region, whose linear memories
-map the same host pages as the grate's. A calling thread takes a free worker (the
+map the same host pages as the grate's (a worker whose call grows that memory grows
+its own view before going on, see the trampoline's sync_caller). A calling thread takes a free worker (the
 trampoline makes another when all are busy, as when a handler waits in a forwarded
 wait4), so handlers of one grate may run at the same time, as in the native Lind.
 The pages are shared through a memfd: a grate's memory is moved onto one when the
@@ -89,6 +90,7 @@ class GrateWorkers:
         returns_i64 = bool(results) and results[0] == wasmtime.ValType.i64()
         self.grate = threei.Grate(returns_i64, grate.mem, self._make_worker)
         self.handlers: dict[int, Any] = {}
+        grate.slot.set_has_workers(True)
 
     def _make_worker(self) -> tuple[int, bytes, Any, Any]:
         """One more instance of the grate's module over the grate's memory (called by
@@ -138,6 +140,7 @@ class GrateWorkers:
 
     def close(self) -> None:
         """The grate ended: its handlers answer ENOSYS from now on."""
+        self._cage.slot.set_has_workers(False)
         if self.grate.close():
             self._stores.clear()   # no call is inside them: free the instances
 

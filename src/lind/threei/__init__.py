@@ -68,6 +68,8 @@ if ACCELERATED:
         ctypes.cast(wt._wasmtime_trap_new, ctypes.c_void_p).value,
         ctypes.cast(wt._wasmtime_memory_grow, ctypes.c_void_p).value,
         ctypes.cast(wt._wasmtime_func_call_unchecked, ctypes.c_void_p).value,
+        ctypes.cast(wt._wasmtime_caller_export_get, ctypes.c_void_p).value,
+        ctypes.cast(wt._wasmtime_caller_context, ctypes.c_void_p).value,
     )
     _ENTRY = ctypes.cast(_impl.entry_address(), wt.wasmtime_func_unchecked_callback_t)
 else:

@@ -58,11 +58,24 @@ typedef void *(*wt_memory_grow_fn)(void *ctx, const wt_memory_t *mem, uint64_t d
 typedef void *(*wt_func_call_unchecked_fn)(void *ctx, const wt_func_t *func, wt_val_raw_t *vals,
                                            size_t nvals, void **trap);
 
+typedef struct {
+    uint8_t kind;              /* 3: a memory */
+    union {
+        wt_memory_t memory;
+        uint8_t raw[24];
+    } of;
+} wt_extern_t;
+
+typedef int (*wt_caller_export_get_fn)(void *caller, const char *name, size_t len, wt_extern_t *out);
+typedef void *(*wt_caller_context_fn)(void *caller);
+
 static wt_memory_data_size_fn memory_data_size;
 static wt_memory_data_fn memory_data;
 static wt_trap_new_fn trap_new;
 static wt_memory_grow_fn memory_grow;
 static wt_func_call_unchecked_fn func_call_unchecked;
+static wt_caller_export_get_fn caller_export_get;
+static wt_caller_context_fn caller_context;
 
 /* How a table entry is served. */
 enum {
@@ -676,6 +689,7 @@ typedef struct {
     int64_t fd_limit;
     FdMirror fds[FD_MIRROR];
     int exiting;
+    int has_workers;       /* a grate: its calls may come from worker instances */
     PyObject *trap_message;
     Entry table[NSYSCALLS];
 } SlotObject;
@@ -899,6 +913,14 @@ static PyObject *Slot_copy_table(SlotObject *s, PyObject *arg)
         Py_XSETREF(s->table[i].handler, Py_XNewRef(src->table[i].handler));
         s->table[i].fast = src->table[i].fast;
     }
+    Py_RETURN_NONE;
+}
+
+/* The cage is a grate with worker instances: after each of its calls, a worker
+ * that made it follows any growth of the shared memory (see sync_caller). */
+static PyObject *Slot_set_has_workers(SlotObject *s, PyObject *arg)
+{
+    s->has_workers = PyObject_IsTrue(arg);
     Py_RETURN_NONE;
 }
 
@@ -1133,6 +1155,8 @@ static PyMethodDef Slot_methods[] = {
      "mirror_fd(fd, host_fd, readable, writable); host_fd -1 forgets fd"},
     {"stop", (PyCFunction)Slot_stop, METH_O, "stop the cage when the current call returns"},
     {"resume", (PyCFunction)Slot_resume, METH_NOARGS, "clear a stop request"},
+    {"set_has_workers", (PyCFunction)Slot_set_has_workers, METH_O,
+     "calls may come from grate workers sharing this cage's memory"},
     {"copy_table", (PyCFunction)Slot_copy_table, METH_O, "copy_table(other): take all its entries"},
     {"call", (PyCFunction)Slot_call, METH_VARARGS, "call(nr, a1..a6) through the table"},
     {NULL}
@@ -1159,12 +1183,37 @@ static PyTypeObject SlotType = {
 
 /* -------------------------------------------------------- the wasm import */
 
+/* A grate's call (brk, mmap) grew its memory: the instance that made the call
+ * (a worker, whose memory maps the same pages) grows to match before it goes on
+ * using what it was given. The grate's own instance is already that size. */
+static void sync_caller(void *caller, uint64_t size)
+{
+    wt_extern_t item;
+    if (!caller_export_get(caller, "memory", 6, &item) || item.kind != 3)
+        return;
+    void *ctx = caller_context(caller);
+    uint64_t have = memory_data_size(ctx, &item.of.memory);
+    if (have < size) {
+        uint64_t prev;
+        void *err = memory_grow(ctx, &item.of.memory, (size - have) / 65536, &prev);
+        (void)err;  /* not expected (the grate's memory grew the same way); if it
+                     * happens, the worker traps on the new pages: that call fails */
+    }
+}
+
 /* wasmtime_func_unchecked_callback_t for (i32 nr, i64 a1..a6) -> i64 */
 static size_t lind_syscall_entry(void *env, void *caller, wt_val_raw_t *vals, size_t n)
 {
     SlotObject *s = env;
     int64_t a[6] = {vals[1].i64, vals[2].i64, vals[3].i64, vals[4].i64, vals[5].i64, vals[6].i64};
+    MemoryObject *own = s->has_workers ? s->memory : NULL;
+    uint64_t before = own ? memory_data_size(own->ctx, &own->mem) : 0;
     vals[0].i64 = dispatch(s, vals[0].i32, a);
+    if (own) {
+        uint64_t after = memory_data_size(own->ctx, &own->mem);
+        if (after > before)
+            sync_caller(caller, after);
+    }
     if (!s->exiting)
         return 0;
     PyGILState_STATE g = PyGILState_Ensure();
@@ -1182,9 +1231,12 @@ static size_t lind_syscall_entry(void *env, void *caller, wt_val_raw_t *vals, si
 
 static PyObject *mod_init(PyObject *self, PyObject *args)
 {
-    unsigned long long size_fn, data_fn, trap_fn, grow_fn, call_fn;
-    if (!PyArg_ParseTuple(args, "KKKKK", &size_fn, &data_fn, &trap_fn, &grow_fn, &call_fn))
+    unsigned long long size_fn, data_fn, trap_fn, grow_fn, call_fn, export_fn, context_fn;
+    if (!PyArg_ParseTuple(args, "KKKKKKK", &size_fn, &data_fn, &trap_fn, &grow_fn, &call_fn,
+                          &export_fn, &context_fn))
         return NULL;
+    caller_export_get = (wt_caller_export_get_fn)(uintptr_t)export_fn;
+    caller_context = (wt_caller_context_fn)(uintptr_t)context_fn;
     memory_grow = (wt_memory_grow_fn)(uintptr_t)grow_fn;
     func_call_unchecked = (wt_func_call_unchecked_fn)(uintptr_t)call_fn;
     memory_data_size = (wt_memory_data_size_fn)(uintptr_t)size_fn;
@@ -1220,7 +1272,7 @@ static PyObject *mod_slot_address(PyObject *self, PyObject *slot)
 }
 
 static PyMethodDef module_methods[] = {
-    {"init", mod_init, METH_VARARGS, "init(memory_data_size, memory_data, trap_new, memory_grow, func_call_unchecked) addresses"},
+    {"init", mod_init, METH_VARARGS, "init(memory_data_size, memory_data, trap_new, memory_grow, func_call_unchecked, caller_export_get, caller_context) addresses"},
     {"entry_address", mod_entry_address, METH_NOARGS, "address of the lind.syscall host function"},
     {"slot_address", mod_slot_address, METH_O, "address of a Slot, the env of the host function"},
     {"forget", mod_forget, METH_O, "the cage of this Slot is gone: stop finding it by id"},

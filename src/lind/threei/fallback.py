@@ -110,6 +110,7 @@ class Slot:
         self.ids = [0] * 8
         self.fd_limit = 1024
         self.exiting = False
+        self.has_workers = False
         self.trap_message = ""
         self.memory: Memory | None = None
         self.fds: dict[int, tuple[int, bool, bool]] = {}
@@ -169,6 +170,9 @@ class Slot:
 
     def copy_table(self, other: Slot) -> None:
         self.table = list(other.table)
+
+    def set_has_workers(self, value: bool) -> None:
+        self.has_workers = value
 
     def resume(self) -> None:
         self.exiting = False
@@ -304,12 +308,31 @@ _slots: dict[int, Slot] = {}
 def _entry(env: int, caller: Any, vals: Any, nvals: int) -> int:
     slot = _slots[env]
     raw = [vals[i].i64 for i in range(1, 7)]
+    own = slot.memory if slot.has_workers else None
+    before = own.size() if own else 0
     vals[0].i64 = slot.call(vals[0].i32, *raw)
+    if own and own.size() > before:
+        _sync_caller(caller, own.size())
     if not slot.exiting:
         return 0
     msg = slot.trap_message.encode()
     trap = wt.wasmtime_trap_new(ctypes.create_string_buffer(msg), len(msg))
     return ctypes.cast(trap, ctypes.c_void_p).value or 0
+
+
+def _sync_caller(caller: Any, size: int) -> None:
+    """A grate worker's call grew the shared memory: grow the worker's view to match."""
+    item = wt.wasmtime_extern_t()
+    if not wt.wasmtime_caller_export_get(caller, b"memory", 6, ctypes.byref(item)):
+        return
+    if item.kind != 3:
+        return
+    ctx = wt.wasmtime_caller_context(caller)
+    have = wt.wasmtime_memory_data_size(ctx, ctypes.byref(item.of.memory))
+    if have < size:
+        prev = ctypes.c_uint64()
+        wt.wasmtime_memory_grow(ctx, ctypes.byref(item.of.memory), (size - have) // 65536,
+                                ctypes.byref(prev))
 
 
 def slot_address(slot: Slot) -> int:
