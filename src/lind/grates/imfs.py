@@ -11,17 +11,13 @@ import time
 import weakref
 from dataclasses import dataclass, field
 
-from lind.grates import Call, Grate, handles
+from lind.grates import Call, Grate, handles, paths
 from lind.grates.paths import PATH_CALLS, guest_dir, resolve, under
 from lind.microvisor import abi
 from lind.microvisor.fdtable import OpenFile
 
 _DEVICE = 0x696D6673          # st_dev of every imfs file ("imfs")
 _DIR_SIZE = 4096
-
-
-def _err(code: int) -> OSError:
-    return OSError(code, os.strerror(code))
 
 
 @dataclass(eq=False)
@@ -166,9 +162,9 @@ class InMemoryFS(Grate):
         for part in parts[:-1]:
             child = here.entries.get(part)
             if child is None:
-                raise _err(errno.ENOENT)
+                raise paths.error(errno.ENOENT)
             if not isinstance(child, _Dir):
-                raise _err(errno.ENOTDIR)
+                raise paths.error(errno.ENOTDIR)
             here = child
         return here, (parts[-1] if parts else None)
 
@@ -178,7 +174,7 @@ class InMemoryFS(Grate):
             return self.root
         node = parent.entries.get(name)
         if node is None:
-            raise _err(errno.ENOENT)
+            raise paths.error(errno.ENOENT)
         return node
 
     def _stat(self, node: _Node) -> _Stat:
@@ -214,7 +210,7 @@ class InMemoryFS(Grate):
         if inside == [True, True]:
             return old, new
         if any(inside):
-            raise _err(errno.EXDEV)
+            raise paths.error(errno.EXDEV)
         return None
 
     # -- opening ----------------------------------------------------------------
@@ -232,24 +228,24 @@ class InMemoryFS(Grate):
 
     def _open(self, call: Call, path: str, flags: int, mode: int) -> int:
         if flags & abi.O_TMPFILE == abi.O_TMPFILE:
-            raise _err(errno.EOPNOTSUPP)
+            raise paths.error(errno.EOPNOTSUPP)
         access = flags & abi.O_ACCMODE
         with self._lock:
             parent, name = self._walk(path)
             node = self.root if name is None else parent.entries.get(name)
             if node is None:
                 if not flags & abi.O_CREAT:
-                    raise _err(errno.ENOENT)
+                    raise paths.error(errno.ENOENT)
                 node = self._new_file(parent, name, mode & 0o7777 & ~call.cage.umask)
             elif flags & abi.O_CREAT and flags & abi.O_EXCL:
-                raise _err(errno.EEXIST)
+                raise paths.error(errno.EEXIST)
             if isinstance(node, _Dir):
                 if access != abi.O_RDONLY or flags & abi.O_CREAT:
-                    raise _err(errno.EISDIR)
+                    raise paths.error(errno.EISDIR)
                 host_fd = os.dup(self._dir_placeholder)
             else:
                 if flags & abi.O_DIRECTORY:
-                    raise _err(errno.ENOTDIR)
+                    raise paths.error(errno.ENOTDIR)
                 if flags & abi.O_TRUNC:
                     os.ftruncate(node.memfd, 0)
                 host_flags = (os.O_RDONLY if flags & abi.O_PATH else access) | os.O_CLOEXEC
@@ -291,7 +287,7 @@ class InMemoryFS(Grate):
         if path is None:
             return call.forward()
         if abi.u32(call.args[1 if call.name == "access" else 2]) & ~7:
-            raise _err(errno.EINVAL)
+            raise paths.error(errno.EINVAL)
         with self._lock:
             self._lookup(path)
         return 0
@@ -320,11 +316,11 @@ class InMemoryFS(Grate):
         if path is None:
             return call.forward()
         if call.args[1] < 0:
-            raise _err(errno.EINVAL)
+            raise paths.error(errno.EINVAL)
         with self._lock:
             node = self._lookup(path)
         if isinstance(node, _Dir):
-            raise _err(errno.EISDIR)
+            raise paths.error(errno.EISDIR)
         os.ftruncate(node.memfd, call.args[1])
         return 0
 
@@ -335,7 +331,7 @@ class InMemoryFS(Grate):
             return call.forward()
         with self._lock:
             self._lookup(path)
-        raise _err(errno.EINVAL)
+        raise paths.error(errno.EINVAL)
 
     @handles("symlink", "symlinkat")
     def symlink(self, call: Call) -> int:
@@ -351,7 +347,7 @@ class InMemoryFS(Grate):
         with self._lock:
             parent, name = self._walk(path)
             if name is None or name in parent.entries:
-                raise _err(errno.EEXIST)
+                raise paths.error(errno.EEXIST)
             self._new_dir(parent, name, mode & 0o7777 & ~call.cage.umask)
         return 0
 
@@ -360,56 +356,51 @@ class InMemoryFS(Grate):
         path = self._path(call)
         if path is None:
             return call.forward()
-        directory = call.name == "rmdir"
-        if call.name == "unlinkat":
-            flags = abi.u32(call.args[2])
-            if flags & ~abi.AT_REMOVEDIR:
-                raise _err(errno.EINVAL)
-            directory = bool(flags & abi.AT_REMOVEDIR)
+        directory = paths.removes_directory(call)
         with self._lock:
             parent, name = self._walk(path)
             if name is None:
-                raise _err(errno.EBUSY)
+                raise paths.error(errno.EBUSY)
             node = parent.entries.get(name)
             if node is None:
-                raise _err(errno.ENOENT)
+                raise paths.error(errno.ENOENT)
             if directory and not isinstance(node, _Dir):
-                raise _err(errno.ENOTDIR)
+                raise paths.error(errno.ENOTDIR)
             if not directory and isinstance(node, _Dir):
-                raise _err(errno.EISDIR)
+                raise paths.error(errno.EISDIR)
             if isinstance(node, _Dir) and node.entries:
-                raise _err(errno.ENOTEMPTY)
+                raise paths.error(errno.ENOTEMPTY)
             self._unlink(parent, name)
         return 0
 
     @handles("rename", "renameat", "renameat2")
     def rename(self, call: Call) -> int:
         if call.name == "renameat2" and abi.u32(call.args[4]):
-            raise _err(errno.EINVAL)
-        paths = self._both(call)
-        if paths is None:
+            raise paths.error(errno.EINVAL)
+        both = self._both(call)
+        if both is None:
             return call.forward()
-        old, new = paths
+        old, new = both
         with self._lock:
             old_parent, old_name = self._walk(old)
             new_parent, new_name = self._walk(new)
             if old_name is None or new_name is None:
-                raise _err(errno.EBUSY)
+                raise paths.error(errno.EBUSY)
             node = old_parent.entries.get(old_name)
             if node is None:
-                raise _err(errno.ENOENT)
+                raise paths.error(errno.ENOENT)
             target = new_parent.entries.get(new_name)
             if target is node:
                 return 0
             if isinstance(node, _Dir):
                 if under(new, old):
-                    raise _err(errno.EINVAL)
+                    raise paths.error(errno.EINVAL)
                 if target is not None and not isinstance(target, _Dir):
-                    raise _err(errno.ENOTDIR)
+                    raise paths.error(errno.ENOTDIR)
                 if isinstance(target, _Dir) and target.entries:
-                    raise _err(errno.ENOTEMPTY)
+                    raise paths.error(errno.ENOTEMPTY)
             elif isinstance(target, _Dir):
-                raise _err(errno.EISDIR)
+                raise paths.error(errno.EISDIR)
             if target is not None:
                 self._unlink(new_parent, new_name)
             self._unlink(old_parent, old_name)
@@ -420,17 +411,17 @@ class InMemoryFS(Grate):
 
     @handles("link", "linkat")
     def link(self, call: Call) -> int:
-        paths = self._both(call)
-        if paths is None:
+        both = self._both(call)
+        if both is None:
             return call.forward()
-        old, new = paths
+        old, new = both
         with self._lock:
             node = self._lookup(old)
             if isinstance(node, _Dir):
-                raise _err(errno.EPERM)
+                raise paths.error(errno.EPERM)
             parent, name = self._walk(new)
             if name is None or name in parent.entries:
-                raise _err(errno.EEXIST)
+                raise paths.error(errno.EEXIST)
             self._link(parent, name, node)
         return 0
 
@@ -443,7 +434,7 @@ class InMemoryFS(Grate):
         with self._lock:
             node = self._lookup(path)
         if not isinstance(node, _Dir):
-            raise _err(errno.ENOTDIR)
+            raise paths.error(errno.ENOTDIR)
         call.cage.cwd = path
         return 0
 
@@ -454,7 +445,7 @@ class InMemoryFS(Grate):
             return call.forward()
         f, node = ours
         if not isinstance(node, _Dir):
-            raise _err(errno.ENOTDIR)
+            raise paths.error(errno.ENOTDIR)
         call.cage.cwd = f.path
         return 0
 
