@@ -1,20 +1,27 @@
 /* wasm32-lind: atomic primitives for musl, written with compiler builtins
  * only (no inline assembly).
  *
- * Without the wasm "atomics" feature clang lowers these builtins to plain
- * loads/stores, which is correct while a cage is single threaded.  When
- * threads arrive the guest is compiled with -matomics and the very same
- * code becomes real wasm atomic instructions. */
+ * They must be real wasm atomic instructions even though a cage has one
+ * thread: process-shared semaphores, mutexes and condition variables live
+ * in MAP_SHARED pages that several cages, each running on its own host
+ * thread, update at once.  Without the wasm "atomics" feature clang would
+ * lower the builtins to plain loads and stores, so these functions carry
+ * the feature themselves (musl builds a_inc, a_or, a_and_64 ... on them).
+ * A translation unit that includes this file is then compiled with atomics
+ * as a whole; none of musl's has thread-local variables, which would make
+ * clang strip the atomics again. */
+
+#define LIND_ATOMIC static inline __attribute__((__target__("atomics")))
 
 #define a_cas a_cas
-static inline int a_cas(volatile int *p, int t, int s)
+LIND_ATOMIC int a_cas(volatile int *p, int t, int s)
 {
 	__atomic_compare_exchange_n(p, &t, s, 0, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);
 	return t; /* the old value, whether or not the exchange happened */
 }
 
 #define a_cas_p a_cas_p
-static inline void *a_cas_p(volatile void *p, void *t, void *s)
+LIND_ATOMIC void *a_cas_p(volatile void *p, void *t, void *s)
 {
 	__atomic_compare_exchange_n((void *volatile *)p, &t, s, 0,
 		__ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);
@@ -22,37 +29,37 @@ static inline void *a_cas_p(volatile void *p, void *t, void *s)
 }
 
 #define a_swap a_swap
-static inline int a_swap(volatile int *p, int v)
+LIND_ATOMIC int a_swap(volatile int *p, int v)
 {
 	return __atomic_exchange_n(p, v, __ATOMIC_SEQ_CST);
 }
 
 #define a_fetch_add a_fetch_add
-static inline int a_fetch_add(volatile int *p, int v)
+LIND_ATOMIC int a_fetch_add(volatile int *p, int v)
 {
 	return __atomic_fetch_add(p, v, __ATOMIC_SEQ_CST);
 }
 
 #define a_fetch_and a_fetch_and
-static inline int a_fetch_and(volatile int *p, int v)
+LIND_ATOMIC int a_fetch_and(volatile int *p, int v)
 {
 	return __atomic_fetch_and(p, v, __ATOMIC_SEQ_CST);
 }
 
 #define a_fetch_or a_fetch_or
-static inline int a_fetch_or(volatile int *p, int v)
+LIND_ATOMIC int a_fetch_or(volatile int *p, int v)
 {
 	return __atomic_fetch_or(p, v, __ATOMIC_SEQ_CST);
 }
 
 #define a_store a_store
-static inline void a_store(volatile int *p, int v)
+LIND_ATOMIC void a_store(volatile int *p, int v)
 {
 	__atomic_store_n(p, v, __ATOMIC_SEQ_CST);
 }
 
 #define a_barrier a_barrier
-static inline void a_barrier(void)
+LIND_ATOMIC void a_barrier(void)
 {
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
 }
