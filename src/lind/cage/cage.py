@@ -319,16 +319,24 @@ class Cage:
 
     def _live_ranges(self) -> list[tuple[int, int]]:
         """What fork must copy: the used part of the stack (it grows down from the top of
-        its region, stack-first layout), data, heap and mappings; not the unused stack."""
+        its region, stack-first layout), data, heap and private mappings; not the unused
+        stack, nor shared mappings (the child maps the same pages)."""
         size = self.mem.size()
         sp = self.exports[STACK_POINTER].value(self.store) if STACK_POINTER in self.exports else 0
-        if not 0 < sp <= self.aspace.heap_base:
-            return [(0, size)]
-        return [(sp, size)]
+        at = sp if 0 < sp <= self.aspace.heap_base else 0
+        ranges = []
+        for start, end in self.aspace.shared_ranges():
+            if start > at:
+                ranges.append((at, start))
+            at = max(at, end)
+        if at < size:
+            ranges.append((at, size))
+        return ranges
 
     def release_unstarted(self) -> None:
         """Undo a cage that never ran (a fork that failed half-way)."""
         self._end_grate()
+        self.aspace.release_shared()
         self.fds.close_all()
         self.fs.close()
         _cages_by_key.pop(id(self), None)
@@ -347,6 +355,7 @@ class Cage:
         self.sigactions = {sig: act for sig, act in self.sigactions.items()
                            if struct.unpack_from("<I", act)[0] == 1}
         self.slot.resume()
+        self.aspace.release_shared()
         self.load(module)
 
     # -- life cycle ---------------------------------------------------------
@@ -413,6 +422,7 @@ class Cage:
         if self.status & 0x7F:
             ops.notify_harsh_exit(self, self.status & 0x7F)
         self._end_grate()
+        self.aspace.release_shared()
         self.fds.close_all()
         self.fs.close()
         _cages_by_key.pop(id(self), None)

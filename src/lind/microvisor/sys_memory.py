@@ -3,6 +3,11 @@
 Layout: [stack | data | heap (brk, grows up) | mmap regions ...] with the linear memory
 grown on demand (wasm memories never shrink). Regions are an ordered interval map;
 freed ranges are reused first-fit and zeroed on reuse, as anonymous memory must be.
+
+Private mappings are plain linear memory (a file's are a copy of it). MAP_SHARED ones
+have host pages of their own mapped over their range (`shared_pages`): fork maps the
+same pages into the child instead of copying them, so both keep seeing each other's
+writes; munmap, exec and exit put private zero pages back in that cage only.
 """
 
 from __future__ import annotations
@@ -11,8 +16,12 @@ import bisect
 import ctypes
 import errno
 import os
+import stat
+from collections.abc import Callable
 
-from lind.microvisor.abi import s32
+from lind.microvisor import shared_pages
+from lind.microvisor.abi import O_APPEND, s32
+from lind.microvisor.shared_pages import SharedPages
 
 PAGE = 4096
 WASM_PAGE = 65536
@@ -21,8 +30,12 @@ MAX_MEMORY = 1 << 32
 PROT_NONE, PROT_READ, PROT_WRITE, PROT_EXEC = 0, 1, 2, 4
 MAP_SHARED, MAP_PRIVATE, MAP_FIXED, MAP_ANONYMOUS = 0x01, 0x02, 0x10, 0x20
 MAP_FIXED_NOREPLACE = 0x100000
+MAP_TYPE, MAP_SHARED_VALIDATE = 0x0F, 0x03
 MREMAP_MAYMOVE, MREMAP_FIXED = 1, 2
-_MAP_FAILED = -1
+MS_ASYNC, MS_INVALIDATE, MS_SYNC = 1, 2, 4
+
+# A shared region: the pages behind it and the offset in them of the region's start.
+Share = tuple[SharedPages, int]
 
 
 def _align(n: int, to: int = PAGE) -> int:
@@ -44,11 +57,42 @@ class AddressSpace:
         self._memory = memory      # the cage's Memory
         self.starts: list[int] = []  # sorted starts of mapped regions
         self.ends: dict[int, int] = {}
+        self.shared: dict[int, Share] = {}   # start -> pages, for MAP_SHARED regions
 
     def copy(self, grow, memory) -> AddressSpace:
+        """The address space of a forked child whose `memory` holds a copy of ours:
+        shared regions get the same pages, not a copy."""
         twin = AddressSpace(self.heap_base, grow, memory, self.limit)
         twin.brk, twin.starts, twin.ends = self.brk, list(self.starts), dict(self.ends)
+        try:
+            for start, (pages, offset) in self.shared.items():
+                pages.map_at(memory.address() + start, self.ends[start] - start, offset)
+                pages.hold()
+                twin.shared[start] = (pages, offset)
+        except OSError:
+            twin.release_shared()
+            raise
         return twin
+
+    def shared_ranges(self) -> list[tuple[int, int]]:
+        """The MAP_SHARED regions, in address order (fork must not copy them)."""
+        return [(s, self.ends[s]) for s in sorted(self.shared)]
+
+    def shared_at(self, addr: int) -> Share | None:
+        """The pages behind `addr` and its offset in them, if `addr` is in a shared region."""
+        i = bisect.bisect_right(self.starts, addr)
+        if i == 0:
+            return None
+        start = self.starts[i - 1]
+        share = self.shared.get(start)
+        if share is None or addr >= self.ends[start]:
+            return None
+        return share[0], share[1] + addr - start
+
+    def release_shared(self) -> None:
+        """Let go of every shared region (exec, exit): written back, private zeros put back."""
+        for start, end in self.shared_ranges():
+            self._remove(start, end)
 
     # -- linear memory ----------------------------------------------------
     def _ensure(self, end: int) -> None:
@@ -69,10 +113,12 @@ class AddressSpace:
         i = bisect.bisect_left(self.starts, end)
         return i > 0 and self.ends[self.starts[i - 1]] > start
 
-    def _insert(self, start: int, end: int) -> None:
+    def _insert(self, start: int, end: int, share: Share | None = None) -> None:
         self._remove(start, end)
         bisect.insort(self.starts, start)
         self.ends[start] = end
+        if share is not None:
+            self.shared[start] = share
 
     def _remove(self, start: int, end: int) -> None:
         """Unmap [start, end), splitting regions that straddle its edges."""
@@ -84,13 +130,31 @@ class AddressSpace:
                 break
             del self.starts[i - 1]
             del self.ends[s]
+            share = self.shared.pop(s, None)
             if s < start:
                 bisect.insort(self.starts, s)
                 self.ends[s] = start
+                if share is not None:
+                    self.shared[s] = share
             if e > end:
                 bisect.insort(self.starts, end)
                 self.ends[end] = e
+                if share is not None:
+                    self.shared[end] = (share[0], share[1] + end - s)
+            if share is not None:
+                self._unshare(share[0], share[1] - s, max(s, start), min(e, end),
+                              pieces_left=(s < start) + (e > end))
             i -= 1
+
+    def _unshare(self, pages: SharedPages, delta: int, start: int, end: int,
+                 pieces_left: int) -> None:
+        """Take [start, end) out of a shared region (page offset = address + delta)."""
+        pages.write_back(start + delta, end - start)
+        shared_pages.map_private_zeros(self._memory.address() + start, end - start)
+        if pieces_left == 0:
+            pages.release()
+        elif pieces_left == 2:
+            pages.hold()
 
     def _find_gap(self, length: int) -> int:
         floor = _align(self.brk)
@@ -115,10 +179,14 @@ class AddressSpace:
         self.brk = addr
         return addr
 
-    def mmap(self, addr: int, length: int, prot: int, flags: int, fd_data) -> int:
+    def mmap(self, addr: int, length: int, prot: int, flags: int,
+             fd_data: Callable[[int], bytes] | None = None,
+             pages_for: Callable[[int], Share] | None = None) -> int:
+        """Map `length` bytes: private zeros, filled by `fd_data(length)` if given, or
+        shared, with the pages `pages_for(length)` gives (this mapping counted)."""
         if length <= 0 or addr % PAGE:
             raise OSError(errno.EINVAL, "Invalid argument")
-        if not flags & (MAP_PRIVATE | MAP_SHARED):
+        if flags & MAP_TYPE not in (MAP_PRIVATE, MAP_SHARED, MAP_SHARED_VALIDATE):
             raise OSError(errno.EINVAL, "Invalid argument")
         length = _align(length)
         if flags & (MAP_FIXED | MAP_FIXED_NOREPLACE):
@@ -130,12 +198,26 @@ class AddressSpace:
         else:
             start = self._find_gap(length)
         self._ensure(start + length)
+        if pages_for is not None:
+            self._map_shared(start, length, pages_for(length))
+            return start
         self._insert(start, start + length)
         self._zero(start, length)
         if fd_data is not None:
             data = fd_data(length)
             self._memory.write(start, data)
         return start
+
+    def _map_shared(self, start: int, length: int, share: Share) -> None:
+        """Put `share`'s pages (this mapping already counted) over [start, +length)."""
+        pages, offset = share
+        try:
+            self._remove(start, start + length)
+            pages.map_at(self._memory.address() + start, length, offset)
+        except OSError:
+            pages.release()
+            raise _enomem() from None
+        self._insert(start, start + length, share)
 
     def munmap(self, addr: int, length: int) -> int:
         if addr % PAGE or length <= 0:
@@ -160,21 +242,63 @@ class AddressSpace:
         if new_len <= old_len:
             self._remove(old + new_len, old + old_len)
             return old
+        share = self.shared.get(old)
         if not self._overlaps(old + old_len, old + new_len) and old + new_len <= self.limit:
             try:
                 self._ensure(old + new_len)
             except OSError:
                 pass
             else:
-                self._zero(old + old_len, new_len - old_len)
-                self._insert(old, old + new_len)
+                if share is None:
+                    self._zero(old + old_len, new_len - old_len)
+                    self._insert(old, old + new_len)
+                else:
+                    pages, offset = share
+                    pages.cover(offset, new_len)
+                    pages.map_at(self._memory.address() + old + old_len, new_len - old_len,
+                                 offset + old_len)
+                    self.ends[old] = old + new_len
                 return old
         if not flags & MREMAP_MAYMOVE:
             raise _enomem()
-        new = self.mmap(0, new_len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, None)
-        ctypes.memmove(self._memory.address() + new, self._memory.address() + old, old_len)
+        if share is None:
+            new = self.mmap(0, new_len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS)
+            ctypes.memmove(self._memory.address() + new, self._memory.address() + old, old_len)
+        else:
+            pages, offset = share
+
+            def same_pages(length: int) -> Share:
+                pages.cover(offset, length)
+                pages.hold()
+                return share
+
+            new = self.mmap(0, new_len, PROT_READ | PROT_WRITE, MAP_SHARED, pages_for=same_pages)
         self._remove(old, old + old_len)
         return new
+
+    def msync(self, addr: int, length: int, flags: int) -> int:
+        """Write shared file pages in the range back to their file (MS_SYNC: durably)."""
+        if addr % PAGE or flags & ~(MS_ASYNC | MS_INVALIDATE | MS_SYNC) or (
+                flags & MS_ASYNC and flags & MS_SYNC):
+            raise OSError(errno.EINVAL, "Invalid argument")
+        end = addr + _align(length)
+        if self._has_hole(addr, end):
+            raise _enomem()
+        for s, e in self.shared_ranges():
+            lo, hi = max(s, addr), min(e, end)
+            if lo < hi:
+                pages, offset = self.shared[s]
+                pages.write_back(offset + lo - s, hi - lo, durable=bool(flags & MS_SYNC))
+        return 0
+
+    def _has_hole(self, start: int, end: int) -> bool:
+        """Whether [start, end) has pages that are neither below the break nor mapped."""
+        at = max(start, _align(self.brk))
+        for s in self.starts[max(bisect.bisect_right(self.starts, at) - 1, 0):]:
+            if at >= end or s > at:
+                break
+            at = max(at, self.ends[s])
+        return at < end
 
 
 def sys_brk(cage, addr, *_):
@@ -183,21 +307,38 @@ def sys_brk(cage, addr, *_):
 
 def sys_mmap(cage, addr, length, prot, flags, fd, offset):
     flags &= 0xFFFFFFFF
-    reader = None
-    if not flags & MAP_ANONYMOUS:
-        if flags & MAP_SHARED and prot & PROT_WRITE:
-            raise OSError(errno.ENODEV, "shared writable file mappings are not supported yet")
-        if offset % PAGE:
-            raise OSError(errno.EINVAL, "Invalid argument")
-        f = cage.fds.get(s32(fd))
-        if f.is_dir:
-            raise OSError(errno.ENODEV, "No such device")
-        host_fd = f.host_fd
+    shared = flags & MAP_TYPE in (MAP_SHARED, MAP_SHARED_VALIDATE)
+    if shared and not shared_pages.HOST_PAGE_FITS:
+        raise OSError(errno.ENODEV, "shared mappings need a host page size of 4 KiB")
+    if flags & MAP_ANONYMOUS:
+        return cage.aspace.mmap(addr & 0xFFFFFFFF, length, prot, flags,
+                                pages_for=_anonymous_pages if shared else None)
+    if offset % PAGE:
+        raise OSError(errno.EINVAL, "Invalid argument")
+    f = cage.fds.get(s32(fd))
+    if f.is_dir or not f.host_backed:
+        raise OSError(errno.ENODEV, "No such device")
+    if not f.readable:
+        raise OSError(errno.EACCES, "Permission denied")
+    host_fd = f.host_fd
+    if not shared:
+        return cage.aspace.mmap(addr & 0xFFFFFFFF, length, prot, flags,
+                                fd_data=lambda n: os.pread(host_fd, n, offset))
+    if not stat.S_ISREG(os.fstat(host_fd).st_mode):
+        raise OSError(errno.ENODEV, "No such device")
+    # Wasm cannot make pages read-only, so a mapping is as writable as its fd.
+    writable = f.writable and not f.flags & O_APPEND
+    if prot & PROT_WRITE and not writable:
+        raise OSError(errno.EACCES, "Permission denied")
 
-        def reader(n: int) -> bytes:
-            return os.pread(host_fd, n, offset)
+    def file_pages(n: int) -> Share:
+        return shared_pages.file_pages(host_fd, writable, offset, n), offset
 
-    return cage.aspace.mmap(addr & 0xFFFFFFFF, length, prot, flags, reader)
+    return cage.aspace.mmap(addr & 0xFFFFFFFF, length, prot, flags, pages_for=file_pages)
+
+
+def _anonymous_pages(length: int) -> Share:
+    return SharedPages(length), 0
 
 
 def sys_munmap(cage, addr, length, *_):
@@ -214,3 +355,7 @@ def sys_mremap(cage, old, old_len, new_len, flags, *_):
 
 def sys_madvise(cage, addr, length, advice, *_):
     return 0
+
+
+def sys_msync(cage, addr, length, flags, *_):
+    return cage.aspace.msync(addr & 0xFFFFFFFF, length, flags & 0xFFFFFFFF)

@@ -95,6 +95,7 @@ SYSCALLS: dict[int, Syscall] = {
         Syscall(11, "munmap", m.sys_munmap),
         Syscall(12, "brk", m.sys_brk),
         Syscall(25, "mremap", m.sys_mremap),
+        Syscall(26, "msync", m.sys_msync),
         Syscall(28, "madvise", m.sys_madvise),
         # signals
         Syscall(13, "rt_sigaction", s.sys_rt_sigaction),

@@ -1,0 +1,194 @@
+"""Host pages several cages map at once: what MAP_SHARED is made of.
+
+A cage's linear memory is ordinary host memory at a fixed address (Wasmtime reserves
+the whole 4 GiB range and never moves it), so two cages share a range by mapping the
+same memfd pages over it with mmap(MAP_FIXED | MAP_SHARED). `SharedPages` is one memfd,
+counted by the cage mappings that use it and closed with the last one.
+
+A file-backed shared mapping is a memfd too, never the file itself: a file truncated
+under a host mapping would raise SIGBUS in whichever host code touched the page next
+and end the whole Lind process, every cage with it. `FilePages` loads the file's pages
+at mmap time; writes reach the file at msync, munmap, exec and exit, as the byte span
+of each page that changed since it was loaded or last written (so what others wrote to
+the file meanwhile with write() survives elsewhere in the page). Cages mapping a file
+through a writable fd share one memfd per file, coherent as Linux's page cache is; a
+mapping through a read-only fd gets a memfd of its own (shared only with its forks):
+wasm has no read-only pages, so sharing it would let a cage change what other cages
+read from a file it may not write.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import mmap
+import os
+import threading
+
+from lind.microvisor.fs import proc_path
+
+PAGE = 4096
+HOST_PAGE_FITS = mmap.PAGESIZE == PAGE   # guest pages are 4 KiB; so must the host's be
+
+_PROT_RW = mmap.PROT_READ | mmap.PROT_WRITE
+_MAP_FIXED = 0x10
+
+_libc = ctypes.CDLL(None, use_errno=True)
+_libc.mmap.restype = ctypes.c_void_p
+_libc.mmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int, ctypes.c_int,
+                       ctypes.c_int, ctypes.c_long]
+
+# Reference counts and the file registry change under one lock; file write-back too.
+_lock = threading.RLock()
+_files: dict[tuple[int, int], FilePages] = {}
+
+
+def _map_fixed(address: int, length: int, flags: int, fd: int, offset: int) -> None:
+    got = _libc.mmap(address, length, _PROT_RW, flags | _MAP_FIXED, fd, offset)
+    if got != address:
+        err = ctypes.get_errno()
+        raise OSError(err, os.strerror(err))
+
+
+def map_private_zeros(address: int, length: int) -> None:
+    """Give host range [address, +length) fresh private zero pages (undoing a share)."""
+    _map_fixed(address, length, mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS, -1, 0)
+
+
+class SharedPages:
+    """A memfd mapped into one or more cages (anonymous MAP_SHARED memory).
+
+    Made with one mapping counted; `hold` and `release` count the others.
+    """
+
+    def __init__(self, size: int = 0) -> None:
+        self.fd = os.memfd_create("lind-shared", os.MFD_CLOEXEC)
+        self.size = 0
+        self.mappings = 1
+        try:
+            self._extend(size)
+        except OSError:
+            os.close(self.fd)
+            raise
+
+    def _extend(self, size: int) -> None:
+        if size > self.size:
+            os.ftruncate(self.fd, size)
+            self.size = size
+
+    def cover(self, offset: int, length: int) -> None:
+        """Make [offset, +length) of the pages exist (mremap growing a mapping)."""
+        self._extend(offset + length)
+
+    def map_at(self, address: int, length: int, offset: int) -> None:
+        """Map [offset, +length) of the pages at host `address`, replacing what was there."""
+        _map_fixed(address, length, mmap.MAP_SHARED, self.fd, offset)
+
+    def hold(self) -> None:
+        with _lock:
+            self.mappings += 1
+
+    def release(self) -> None:
+        with _lock:
+            self.mappings -= 1
+            if self.mappings == 0:
+                self._close()
+
+    def write_back(self, offset: int, length: int, durable: bool = False) -> None:
+        """Anonymous pages have nowhere to go."""
+
+    def _close(self) -> None:
+        os.close(self.fd)
+
+
+class FilePages(SharedPages):
+    """A file's pages (memfd offset = file offset), written back to it when `writable`."""
+
+    def __init__(self, file_fd: int, writable: bool, identity: tuple[int, int] | None) -> None:
+        super().__init__()
+        self.file_fd = file_fd        # our own fd of the file, for loading and write-back
+        self.writable = writable
+        self.identity = identity      # (st_dev, st_ino) while in the registry
+        # page index -> the bytes the file held there when last loaded or written back
+        # (empty for read-only pages, which never need comparing)
+        self.clean: dict[int, bytes] = {}
+
+    def cover(self, offset: int, length: int) -> None:
+        """Load the pages of [offset, +length) that are not here yet from the file."""
+        with _lock:
+            self._extend(offset + length)
+            page, end = offset // PAGE, (offset + length) // PAGE
+            while page < end:
+                if page in self.clean:
+                    page += 1
+                    continue
+                run = page
+                while run < end and run not in self.clean:
+                    run += 1
+                size = (run - page) * PAGE
+                data = os.pread(self.file_fd, size, page * PAGE).ljust(size, b"\0")
+                os.pwrite(self.fd, data, page * PAGE)
+                for i in range(page, run):
+                    self.clean[i] = data[(i - page) * PAGE:(i - page + 1) * PAGE] if self.writable else b""
+                page = run
+
+    def write_back(self, offset: int, length: int, durable: bool = False) -> None:
+        """Write to the file what changed in [offset, +length) since it was loaded or written."""
+        if not self.writable:
+            return
+        with _lock:
+            file_size = os.fstat(self.file_fd).st_size
+            for page in range(offset // PAGE, (offset + length) // PAGE):
+                clean = self.clean.get(page)
+                pos = page * PAGE
+                if clean is None or pos >= file_size:
+                    continue
+                now = os.pread(self.fd, PAGE, pos)
+                if now == clean:
+                    continue
+                changed = int.from_bytes(now, "little") ^ int.from_bytes(clean, "little")
+                lo = ((changed & -changed).bit_length() - 1) // 8
+                hi = min((changed.bit_length() + 7) // 8, file_size - pos)
+                if hi > lo:
+                    os.pwrite(self.file_fd, now[lo:hi], pos + lo)
+                self.clean[page] = now
+            if durable:
+                os.fdatasync(self.file_fd)
+
+    def _close(self) -> None:
+        if self.identity is not None:
+            _files.pop(self.identity, None)
+        os.close(self.file_fd)
+        super()._close()
+
+
+def _new_file_pages(file_fd: int, writable: bool, identity: tuple[int, int] | None) -> FilePages:
+    try:
+        return FilePages(file_fd, writable, identity)
+    except OSError:
+        os.close(file_fd)
+        raise
+
+
+def file_pages(host_fd: int, writable: bool, offset: int, length: int) -> FilePages:
+    """Pages of the file open as `host_fd` covering [offset, +length), with this mapping
+    counted. Through a writable fd: the file's one shared set; else a set of its own."""
+    with _lock:
+        if writable:
+            st = os.fstat(host_fd)
+            identity = (st.st_dev, st.st_ino)
+            pages = _files.get(identity)
+            if pages is None:
+                # Our own open file description: the cage may set O_APPEND on its fd
+                # later, and pwrite on an O_APPEND fd appends.
+                reopened = os.open(proc_path(host_fd), os.O_RDWR | os.O_CLOEXEC)
+                pages = _files[identity] = _new_file_pages(reopened, True, identity)
+            else:
+                pages.hold()
+        else:
+            pages = _new_file_pages(os.dup(host_fd), False, None)
+        try:
+            pages.cover(offset, length)
+        except OSError:
+            pages.release()
+            raise
+    return pages
