@@ -493,12 +493,13 @@ class Cage:
 
     def terminate(self, sig: int = signal.SIGKILL) -> None:
         """Stop the cage from outside: at its next epoch tick or system call."""
-        from lind.microvisor import pipe
+        from lind.microvisor import pipe, sys_futex
 
         self._kill_signal = sig
         self.kill_requested = True
         self.slot.stop(f"killed by signal {sig}")
         self._wakeup.set()
+        sys_futex.interrupt(self)
         for cond in (pipe.changed, self.runtime.changed):
             with cond:
                 cond.notify_all()

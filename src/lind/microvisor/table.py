@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from lind import threei
 from lind.microvisor import sys_files as f
+from lind.microvisor import sys_futex as fx
 from lind.microvisor import sys_memory as m
 from lind.microvisor import sys_poll as poll
 from lind.microvisor import sys_process as p
@@ -103,6 +104,8 @@ SYSCALLS: dict[int, Syscall] = {
         Syscall(62, "kill", s.sys_kill),
         Syscall(200, "tkill", s.sys_tkill),
         Syscall(234, "tgkill", s.sys_tgkill),
+        # waiting on memory words, within a cage and across cages sharing pages
+        Syscall(202, "futex", fx.sys_futex),
         # process
         Syscall(24, "sched_yield", p.sys_sched_yield),
         Syscall(39, "getpid", p.sys_getpid, threei.FAST_GETPID),
