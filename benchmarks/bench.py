@@ -55,6 +55,7 @@ BENCHES = [
     Bench("pipe round trip 4 KiB", "proc_loop", ("pingpong", "4096"), 0.5, 2_000, 20_000),
     Bench("pipe round trip 64 KiB", "proc_loop", ("pingpong", "65536"), 0.5, 500, 5_000),
     Bench("pipe stream 64 KiB", "proc_loop", ("stream", "65536"), None, 1_000, 10_000),
+    Bench("futex round trip", "futex_loop", ("pingpong",), None, 2_000, 20_000),
     Bench("fib(27)", "compute", ("fib",), 1.2, 20, 200),
     Bench("memcpy 1 MiB", "compute", ("memcpy",), None, 500, 5_000),
     Bench("malloc/free", "compute", ("malloc",), None, 200_000, 2_000_000),
