@@ -77,7 +77,7 @@ def test_process_shared_semaphores_match_native(builds, tmp_path):
 
 def test_process_shared_mutex_matches_native(builds, tmp_path):
     _, _, out = _compare(builds, tmp_path, "shm_mutex")
-    assert "counter=100000 (expected 100000)\n" in out
+    assert "counter=100000 spun=100000 (expected 100000)\n" in out
     assert "children ok: 4\n" in out
 
 

@@ -1,5 +1,6 @@
 /* A PTHREAD_PROCESS_SHARED mutex and condition variable in MAP_SHARED memory,
- * protecting a counter that four children and the parent increment. */
+ * protecting a counter that four children and the parent increment; a
+ * process-shared spinlock protecting another. */
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,7 +14,9 @@
 struct shared {
 	pthread_mutex_t mutex;
 	pthread_cond_t finished;
+	pthread_spinlock_t spin;
 	long counter;
+	long spun;
 	int children_done;
 };
 
@@ -31,7 +34,8 @@ int main(void)
 	pthread_condattr_t ca;
 	pthread_condattr_init(&ca);
 	pthread_condattr_setpshared(&ca, PTHREAD_PROCESS_SHARED);
-	if (pthread_mutex_init(&s->mutex, &ma) || pthread_cond_init(&s->finished, &ca)) {
+	if (pthread_mutex_init(&s->mutex, &ma) || pthread_cond_init(&s->finished, &ca) ||
+	    pthread_spin_init(&s->spin, PTHREAD_PROCESS_SHARED)) {
 		printf("init failed\n");
 		return 1;
 	}
@@ -48,6 +52,12 @@ int main(void)
 				}
 				s->counter++;
 				pthread_mutex_unlock(&s->mutex);
+				if (pthread_spin_lock(&s->spin)) {
+					printf("spin lock failed\n");
+					exit(1);
+				}
+				s->spun++;
+				pthread_spin_unlock(&s->spin);
 			}
 			if (c == CHILDREN)
 				break;
@@ -63,10 +73,13 @@ int main(void)
 		pthread_cond_wait(&s->finished, &s->mutex);
 	printf("trylock while held: %s\n", pthread_mutex_trylock(&s->mutex) ? "busy" : "acquired");
 	pthread_mutex_unlock(&s->mutex);
-	printf("counter=%ld (expected %d)\n", s->counter, (CHILDREN + 1) * ROUNDS);
+	pthread_spin_lock(&s->spin);
+	printf("spin trylock while held: %s\n", pthread_spin_trylock(&s->spin) ? "busy" : "acquired");
+	pthread_spin_unlock(&s->spin);
+	printf("counter=%ld spun=%ld (expected %d)\n", s->counter, s->spun, (CHILDREN + 1) * ROUNDS);
 	int status, ok = 0;
 	while (wait(&status) > 0)
 		ok += WIFEXITED(status) && WEXITSTATUS(status) == 0;
 	printf("children ok: %d\n", ok);
-	return s->counter == (CHILDREN + 1) * ROUNDS ? 0 : 1;
+	return s->counter == (CHILDREN + 1) * ROUNDS && s->spun == s->counter ? 0 : 1;
 }
