@@ -114,7 +114,7 @@ def test_killing_cages_blocked_on_a_shared_semaphore_ends_their_waits(builds, tm
         assert out.readline() == b"waiting\n"
     for _ in range(6000):   # until parent and child both sleep in futex(FUTEX_WAIT)
         tree = rt.tree(parent)
-        if len(tree) == 2 and all(c.id in sys_futex._waiting for c in tree):
+        if len(tree) == 2 and all(c in sys_futex._waiting for c in tree):
             break
         time.sleep(0.01)
     else:

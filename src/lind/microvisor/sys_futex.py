@@ -4,8 +4,9 @@ Waiters are keyed as Linux keys them. A word in a MAP_SHARED region is keyed by 
 pages behind it and its offset in them, so cages that map the same pages, at any
 address, meet on it (process-shared semaphores and mutexes of libc). Any other word,
 and every call with FUTEX_PRIVATE_FLAG, is keyed by (cage, address), as Linux keys a
-private futex by (mm, address). One lock orders a waiter's check of the word against
-wakers, so a wake that follows a change of the word cannot be missed.
+private futex by (mm, address); by the Cage object, not its id, which is unique only
+within its Runtime. One lock orders a waiter's check of the word against wakers, so a
+wake that follows a change of the word cannot be missed.
 """
 
 from __future__ import annotations
@@ -26,10 +27,10 @@ _MATCH_ANY = 0xFFFFFFFF
 class _Waiter:
     """One cage thread blocked in FUTEX_WAIT; `gate` opens when it is woken or interrupted."""
 
-    __slots__ = ("cage_id", "key", "bitset", "gate", "outcome")
+    __slots__ = ("cage", "key", "bitset", "gate", "outcome")
 
-    def __init__(self, cage_id: int, key: Hashable, bitset: int) -> None:
-        self.cage_id = cage_id
+    def __init__(self, cage, key: Hashable, bitset: int) -> None:
+        self.cage = cage
         self.key = key
         self.bitset = bitset
         self.gate = threading.Lock()
@@ -43,13 +44,13 @@ class _Waiter:
         queue.remove(self)
         if not queue:
             del _queues[self.key]
-        _waiting.pop(self.cage_id, None)
+        _waiting.pop(self.cage, None)
         self.gate.release()
 
 
 _lock = threading.Lock()
 _queues: dict[Hashable, list[_Waiter]] = {}   # key -> waiters, oldest first
-_waiting: dict[int, _Waiter] = {}             # cage id -> its waiter (a cage has one thread)
+_waiting: dict[object, _Waiter] = {}          # cage -> its waiter (a cage has one thread)
 
 
 def _key(cage, addr: int, private: bool) -> Hashable:
@@ -57,7 +58,7 @@ def _key(cage, addr: int, private: bool) -> Hashable:
         share = cage.aspace.shared_at(addr)
         if share is not None:
             return share
-    return (cage.id, addr)
+    return (cage, addr)
 
 
 def _timeout(cage, addr: int, clock: int | None) -> float | None:
@@ -78,9 +79,9 @@ def _wait(cage, addr: int, expected: int, key: Hashable, bitset: int,
     with _lock:
         if int.from_bytes(cage.mem.read(addr, 4), "little") != expected:
             raise OSError(errno.EAGAIN, "Resource temporarily unavailable")
-        waiter = _Waiter(cage.id, key, bitset)
+        waiter = _Waiter(cage, key, bitset)
         _queues.setdefault(key, []).append(waiter)
-        _waiting[cage.id] = waiter
+        _waiting[cage] = waiter
     if cage.kill_requested:   # registered first: a kill from now on opens the gate
         interrupt(cage)
     if timeout is None:
@@ -112,7 +113,7 @@ def _wake(key: Hashable, count: int, bitset: int) -> int:
 def interrupt(cage) -> None:
     """End a futex wait of `cage` with EINTR (the cage is being killed)."""
     with _lock:
-        waiter = _waiting.get(cage.id)
+        waiter = _waiting.get(cage)
         if waiter is not None:
             waiter.open(errno.EINTR)
 
