@@ -29,6 +29,7 @@ from lind.microvisor.fs import proc_path
 PAGE = 4096
 HOST_PAGE_FITS = mmap.PAGESIZE == PAGE   # guest pages are 4 KiB; so must the host's be
 
+_LOAD_PAGES = 256   # pages read from a file at a time (1 MiB)
 _PROT_RW = mmap.PROT_READ | mmap.PROT_WRITE
 _MAP_FIXED = 0x10
 
@@ -122,7 +123,7 @@ class FilePages(SharedPages):
                     page += 1
                     continue
                 run = page
-                while run < end and run not in self.clean:
+                while run < end and run not in self.clean and run - page < _LOAD_PAGES:
                     run += 1
                 size = (run - page) * PAGE
                 data = os.pread(self.file_fd, size, page * PAGE).ljust(size, b"\0")
