@@ -310,6 +310,10 @@ def sys_mmap(cage, addr, length, prot, flags, fd, offset):
     shared = flags & MAP_TYPE in (MAP_SHARED, MAP_SHARED_VALIDATE)
     if shared and not shared_pages.HOST_PAGE_FITS:
         raise OSError(errno.ENODEV, "shared mappings need a host page size of 4 KiB")
+    if shared and cage.memory_file is not None:
+        # A wasm grate's memory already lives on one memfd that its handler workers map
+        # too; pages of another memfd over part of it would be invisible to them.
+        raise OSError(errno.ENODEV, "MAP_SHARED is not supported in a wasm grate")
     if flags & MAP_ANONYMOUS:
         return cage.aspace.mmap(addr & 0xFFFFFFFF, length, prot, flags,
                                 pages_for=_anonymous_pages if shared else None)
