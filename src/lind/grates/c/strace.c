@@ -16,6 +16,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <lind_syscall.h>
+#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -167,8 +168,37 @@ static const struct {
 };
 
 static uint64_t grate_id;
-static FILE *out;
+static int out_fd = 2;
 static unsigned char traced[MAX_CALL];
+
+/* One output line, built on the handler's own stack and written with one write():
+ * handlers for different cages run at the same time, so nothing may be shared. */
+struct line {
+	char text[2048];
+	size_t len;
+};
+
+static void put(struct line *l, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	size_t room = sizeof l->text - l->len;
+	int n = vsnprintf(l->text + l->len, room, fmt, ap);
+	va_end(ap);
+	if (n > 0)
+		l->len += (size_t)n < room ? (size_t)n : room - 1;
+}
+
+static void emit(struct line *l)
+{
+	size_t done = 0;
+	while (done < l->len) {
+		ssize_t n = write(out_fd, l->text + done, l->len - done);
+		if (n <= 0)
+			return;
+		done += (size_t)n;
+	}
+}
 
 int pass_fptr_to_wt(uint64_t fn_ptr, uint64_t cageid, uint64_t arg1, uint64_t arg1cage,
                     uint64_t arg2, uint64_t arg2cage, uint64_t arg3, uint64_t arg3cage,
@@ -176,56 +206,56 @@ int pass_fptr_to_wt(uint64_t fn_ptr, uint64_t cageid, uint64_t arg1, uint64_t ar
                     uint64_t arg6, uint64_t arg6cage);
 
 /* A string or buffer of the traced cage, printed with C escapes like strace. */
-static void show_bytes(const unsigned char *s, size_t n, int truncated)
+static void show_bytes(struct line *l, const unsigned char *s, size_t n, int truncated)
 {
-	fputc('"', out);
+	put(l, "\"");
 	for (size_t i = 0; i < n; i++) {
 		unsigned char c = s[i];
 		switch (c) {
-		case '\n': fputs("\\n", out); break;
-		case '\t': fputs("\\t", out); break;
-		case '"': fputs("\\\"", out); break;
-		case '\\': fputs("\\\\", out); break;
+		case '\n': put(l, "\\n"); break;
+		case '\t': put(l, "\\t"); break;
+		case '"': put(l, "\\\""); break;
+		case '\\': put(l, "\\\\"); break;
 		default:
 			if (c >= 32 && c < 127)
-				fputc(c, out);
+				put(l, "%c", c);
 			else
-				fprintf(out, "\\%o", c);
+				put(l, "\\%o", c);
 		}
 	}
-	fputc('"', out);
+	put(l, "\"");
 	if (truncated)
-		fputs("...", out);
+		put(l, "...");
 }
 
-static void show_string(uint64_t addr, uint64_t cage)
+static void show_string(struct line *l, uint64_t addr, uint64_t cage)
 {
-	static char path[4096];
+	char path[1024];
 	if (!addr) {
-		fputs("NULL", out);
+		put(l, "NULL");
 		return;
 	}
 	if (copy_data_between_cages(grate_id, cage, addr, cage, (uint64_t)(uintptr_t)path,
 	                            grate_id, sizeof path, COPY_STRING) != 0) {
-		fprintf(out, "0x%llx", (unsigned long long)addr);
+		put(l, "0x%llx", (unsigned long long)addr);
 		return;
 	}
-	show_bytes((unsigned char *)path, strlen(path), 0);
+	show_bytes(l, (unsigned char *)path, strlen(path), 0);
 }
 
-static void show_buffer(uint64_t addr, uint64_t cage, int64_t len)
+static void show_buffer(struct line *l, uint64_t addr, uint64_t cage, int64_t len)
 {
 	unsigned char buf[SHOWN_BYTES];
 	size_t n = len < 0 ? 0 : len > SHOWN_BYTES ? SHOWN_BYTES : (size_t)len;
 	if (n && copy_data_between_cages(grate_id, cage, addr, cage, (uint64_t)(uintptr_t)buf,
 	                                 grate_id, n, COPY_RAW) != 0) {
-		fprintf(out, "0x%llx", (unsigned long long)addr);
+		put(l, "0x%llx", (unsigned long long)addr);
 		return;
 	}
-	show_bytes(buf, n, len > SHOWN_BYTES);
+	show_bytes(l, buf, n, len > SHOWN_BYTES);
 }
 
-static void show_open_flags(uint64_t flags)
+static void show_open_flags(struct line *l, uint64_t flags)
 {
 	static const struct { int bit; const char *name; } bits[] = {
 		{O_CREAT, "O_CREAT"}, {O_EXCL, "O_EXCL"}, {O_NOCTTY, "O_NOCTTY"},
@@ -233,21 +263,21 @@ static void show_open_flags(uint64_t flags)
 		{O_DIRECTORY, "O_DIRECTORY"}, {O_NOFOLLOW, "O_NOFOLLOW"}, {O_CLOEXEC, "O_CLOEXEC"},
 	};
 	int acc = (int)flags & O_ACCMODE;
-	fputs(acc == O_RDONLY ? "O_RDONLY" : acc == O_WRONLY ? "O_WRONLY" : acc == O_RDWR ? "O_RDWR"
-	      : "O_ACCMODE", out);
+	put(l, "%s", acc == O_RDONLY ? "O_RDONLY" : acc == O_WRONLY ? "O_WRONLY"
+	      : acc == O_RDWR ? "O_RDWR" : "O_ACCMODE");
 	flags &= ~(uint64_t)O_ACCMODE;
 	flags &= ~(uint64_t)O_LARGEFILE;
 	for (size_t i = 0; i < sizeof bits / sizeof bits[0]; i++) {
 		if (flags & (uint64_t)bits[i].bit) {
-			fprintf(out, "|%s", bits[i].name);
+			put(l, "|%s", bits[i].name);
 			flags &= ~(uint64_t)bits[i].bit;
 		}
 	}
 	if (flags)
-		fprintf(out, "|0x%llx", (unsigned long long)flags);
+		put(l, "|0x%llx", (unsigned long long)flags);
 }
 
-static void show_result(int64_t r)
+static void show_result(struct line *l, int64_t r)
 {
 	if (r < 0 && r > -4096) {
 		const char *name = NULL;
@@ -255,61 +285,63 @@ static void show_result(int64_t r)
 			if (errno_names[i].value == -r)
 				name = errno_names[i].name;
 		if (name)
-			fprintf(out, " = -1 %s (%s)\n", name, strerror((int)-r));
+			put(l, " = -1 %s (%s)\n", name, strerror((int)-r));
 		else
-			fprintf(out, " = -1 errno %lld\n", (long long)-r);
+			put(l, " = -1 errno %lld\n", (long long)-r);
 	} else if (r >= 4096 || r < 0) {
-		fprintf(out, " = 0x%llx\n", (unsigned long long)r);
+		put(l, " = 0x%llx\n", (unsigned long long)r);
 	} else {
-		fprintf(out, " = %lld\n", (long long)r);
+		put(l, " = %lld\n", (long long)r);
 	}
 }
 
 static void trace(int nr, uint64_t cageid, const uint64_t *a, const uint64_t *c, int64_t r)
 {
+	struct line line = {.len = 0}, *l = &line;
 	const struct call_info *info = &calls[nr];
-	fprintf(out, "[pid %llu] ", (unsigned long long)cageid);
+	put(l, "[pid %llu] ", (unsigned long long)cageid);
 	if (info->name)
-		fprintf(out, "%s(", info->name);
+		put(l, "%s(", info->name);
 	else
-		fprintf(out, "syscall_%d(", nr);
+		put(l, "syscall_%d(", nr);
 	const char *spec = info->name ? info->args : "xxxxxx";
 	for (int i = 0; spec[i]; i++) {
 		if (i)
-			fputs(", ", out);
+			put(l, ", ");
 		int64_t v = (int64_t)a[i];
 		switch (spec[i]) {
-		case 'd': fprintf(out, "%d", (int)v); break;
-		case 'u': fprintf(out, "%llu", (unsigned long long)a[i]); break;
-		case 'o': fprintf(out, "0%llo", (unsigned long long)a[i]); break;
-		case 's': show_string(a[i], c[i]); break;
-		case 'f': show_open_flags(a[i]); break;
+		case 'd': put(l, "%d", (int)v); break;
+		case 'u': put(l, "%llu", (unsigned long long)a[i]); break;
+		case 'o': put(l, "0%llo", (unsigned long long)a[i]); break;
+		case 's': show_string(l, a[i], c[i]); break;
+		case 'f': show_open_flags(l, a[i]); break;
 		case 'a':
 			if ((int)v == AT_FDCWD)
-				fputs("AT_FDCWD", out);
+				put(l, "AT_FDCWD");
 			else
-				fprintf(out, "%d", (int)v);
+				put(l, "%d", (int)v);
 			break;
 		case 'b': {
 			/* A read's buffer holds data only up to what the call returned. */
 			int64_t shown = info->out_buffer ? (r < 0 ? -1 : r) : (int64_t)a[i + 1];
 			if (shown < 0)
-				fprintf(out, "0x%llx", (unsigned long long)a[i]);
+				put(l, "0x%llx", (unsigned long long)a[i]);
 			else
-				show_buffer(a[i], c[i], shown);
+				show_buffer(l, a[i], c[i], shown);
 			break;
 		}
 		case 'p':
 			if (a[i])
-				fprintf(out, "0x%llx", (unsigned long long)a[i]);
+				put(l, "0x%llx", (unsigned long long)a[i]);
 			else
-				fputs("NULL", out);
+				put(l, "NULL");
 			break;
-		default: fprintf(out, "0x%llx", (unsigned long long)a[i]); break;
+		default: put(l, "0x%llx", (unsigned long long)a[i]); break;
 		}
 	}
-	fputc(')', out);
-	show_result(r);
+	put(l, ")");
+	show_result(l, r);
+	emit(l);
 }
 
 int pass_fptr_to_wt(uint64_t fn_ptr, uint64_t cageid, uint64_t arg1, uint64_t arg1cage,
@@ -323,17 +355,16 @@ int pass_fptr_to_wt(uint64_t fn_ptr, uint64_t cageid, uint64_t arg1, uint64_t ar
 	int exiting = nr == SYS_exit || nr == SYS_exit_group;
 	if (exiting) {
 		/* There is no result to wait for: the cage ends inside the call. */
-		fprintf(out, "[pid %llu] %s(%d) = ?\n", (unsigned long long)cageid,
-		        calls[nr].name, (int)arg1);
-		fflush(out);
+		struct line line = {.len = 0};
+		put(&line, "[pid %llu] %s(%d) = ?\n", (unsigned long long)cageid, calls[nr].name,
+		    (int)arg1);
+		emit(&line);
 	}
 	int r = make_threei_call(nr, 0, grate_id, cageid, arg1, arg1cage, arg2, arg2cage,
 	                         arg3, arg3cage, arg4, arg4cage, arg5, arg5cage,
 	                         arg6, arg6cage, 0);
-	if (!exiting && r != -ERESTARTNOINTR) {
+	if (!exiting && r != -ERESTARTNOINTR)
 		trace(nr, cageid, a, c, r);
-		fflush(out);
-	}
 	return r;
 }
 
@@ -381,8 +412,8 @@ int main(int argc, char *argv[])
 		fprintf(stderr, "usage: strace [-o FILE] [-e CALL,...] PROGRAM [ARGS...]\n");
 		return 2;
 	}
-	out = stderr;
-	if (outfile && !(out = fopen(outfile, "w"))) {
+	if (outfile && (out_fd = open(outfile, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC,
+	                              0644)) < 0) {
 		perror(outfile);
 		return 1;
 	}
@@ -413,12 +444,11 @@ int main(int argc, char *argv[])
 			return 1;
 		}
 	}
-	if (WIFSIGNALED(status)) {
-		fprintf(out, "+++ killed by signal %d +++\n", WTERMSIG(status));
-		fflush(out);
-		return 128 + WTERMSIG(status);
-	}
-	fprintf(out, "+++ exited with %d +++\n", WEXITSTATUS(status));
-	fflush(out);
-	return WEXITSTATUS(status);
+	struct line line = {.len = 0};
+	if (WIFSIGNALED(status))
+		put(&line, "+++ killed by signal %d +++\n", WTERMSIG(status));
+	else
+		put(&line, "+++ exited with %d +++\n", WEXITSTATUS(status));
+	emit(&line);
+	return WIFSIGNALED(status) ? 128 + WTERMSIG(status) : WEXITSTATUS(status);
 }

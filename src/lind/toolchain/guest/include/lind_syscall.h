@@ -16,6 +16,11 @@
  * call it made itself). The handler's return value is the call's result:
  * >= 0, or -errno.
  *
+ * Handlers run on the calling cage's thread, in worker instances that share
+ * the grate's memory, so handlers for different cages may run at the same
+ * time: keep per-call state on the stack, and write output with one write()
+ * per line rather than through a shared stdio buffer.
+ *
  * Every function below returns 0 (or the call's result) on success; on error
  * -1 with errno set, except make_threei_call without translate_errno, which
  * returns -errno as the call did.
