@@ -191,6 +191,10 @@ def _compile_base(sysroot: Path, debug: bool = False) -> list[str]:
         # no UBSan runtime checks (there is no UBSan runtime for cages).
         *([] if debug else ["-g0"]),
         "-fno-sanitize=all",
+        # C11/GCC atomics become wasm atomics, so they hold across cages on MAP_SHARED
+        # memory (as libc's own do); bulk memory makes memcpy/memset single instructions.
+        "-matomics",
+        "-mbulk-memory",
     ]
 
 
