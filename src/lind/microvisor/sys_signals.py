@@ -28,7 +28,7 @@ from dataclasses import dataclass, replace
 from lind.microvisor.abi import s32
 
 NSIG = 65
-SIGKILL, SIGPIPE, SIGALRM, SIGCHLD, SIGCONT, SIGSTOP = 9, 13, 14, 17, 18, 19
+SIGKILL, SIGCHLD, SIGSTOP = 9, 17, 19
 SIG_DFL, SIG_IGN = 0, 1
 SA_SIGINFO, SA_RESTART, SA_NODEFER, SA_RESETHAND = 4, 0x10000000, 0x40000000, 0x80000000
 SI_USER, SI_KERNEL, SI_TKILL = 0, 0x80, -6
@@ -38,8 +38,9 @@ SIG_BLOCK, SIG_UNBLOCK, SIG_SETMASK = 0, 1, 2
 # Lind-private calls of the guest libc (guest/README.md).
 SIGNAL_WORD, NEXT_SIGNAL = 1022, 1023
 
-_IGNORED_BY_DEFAULT = {SIGCHLD, SIGCONT, 23, 28}      # + SIGURG, SIGWINCH
-_STOPPING = {SIGSTOP, 20, 21, 22}                       # no job control: like ignored
+# Ignored by default: SIGCHLD, SIGCONT, SIGURG, SIGWINCH, and (no job control) the
+# signals whose default action is to stop: SIGSTOP, SIGTSTP, SIGTTIN, SIGTTOU.
+_IGNORED_BY_DEFAULT = {SIGCHLD, 18, 23, 28, SIGSTOP, 20, 21, 22}
 _UNBLOCKABLE = (1 << (SIGKILL - 1)) | (1 << (SIGSTOP - 1))
 # struct k_sigaction of a wasm32 guest: handler, flags, restorer, mask[2].
 _KSIGACTION = struct.Struct("<IIIQ")
@@ -96,7 +97,7 @@ class SignalState:
 def _ignored(sig: int, action: Action) -> bool:
     if action.handler == SIG_IGN:
         return True
-    return action.handler == SIG_DFL and sig in _IGNORED_BY_DEFAULT | _STOPPING
+    return action.handler == SIG_DFL and sig in _IGNORED_BY_DEFAULT
 
 
 def _settle(cage) -> int:
@@ -135,12 +136,13 @@ def _act(cage, fatal: int, waiting: threading.Condition | None, *, own_thread: b
             waiting.notify_all()
 
 
-def settle(cage, *, own_thread: bool = True) -> None:
-    """Re-examine pending signals after the mask or the dispositions changed."""
+def settle(cage) -> None:
+    """On the cage's thread: re-examine pending signals after its mask or its
+    dispositions changed."""
     with _lock:
         fatal = _settle(cage)
         waiting = cage.signals.waiting_on if cage.signals.ready else None
-    _act(cage, fatal, waiting, own_thread=own_thread)
+    _act(cage, fatal, waiting, own_thread=True)
 
 
 def siginfo(sig: int, code: int, pid: int = 0, uid: int = 0, status: int = 0) -> bytes:
@@ -178,7 +180,8 @@ def send(cage, sig: int, info: bytes | None = None, *, own_thread: bool) -> None
 
 def interruption(cage, restartable: bool) -> int:
     """The errno a blocking call answers now, because a caught signal awaits the guest
-    (0: none). Its handler is the first the guest will run: SA_RESTART decides."""
+    (0: none). Its handler is the first the guest will run: SA_RESTART decides, for a
+    guest whose libc registered its word (only such a libc restarts calls)."""
     state = cage.signals
     if not state.ready:
         return 0
@@ -186,8 +189,8 @@ def interruption(cage, restartable: bool) -> int:
         deliverable = state.pending & ~state.mask
         if not deliverable:
             return 0
-        action = state.action(_lowest(deliverable))
-    return ERESTARTSYS if restartable and action.flags & SA_RESTART else errno.EINTR
+        restarts = state.word and state.action(_lowest(deliverable)).flags & SA_RESTART
+    return ERESTARTSYS if restartable and restarts else errno.EINTR
 
 
 def forget_memory(cage) -> None:
@@ -281,15 +284,21 @@ def sys_pause(cage, *_):
     cage.wait_for_signal()
 
 
-def sys_rt_sigsuspend(cage, mask, sigsetsize, *_):
-    """pause with `mask`; the handler then returns to the caller's own mask."""
+def _wait_under(cage, mask_addr: int, sigsetsize: int) -> None:
+    """Put the mask at `mask_addr` in place for a wait; the caller's comes back after the
+    handler that ends it (next_signal), or when the wait ends otherwise."""
     _check_sigset_size(sigsetsize)
-    temporary = _read_mask(cage, mask)
+    temporary = _read_mask(cage, mask_addr)
     with _lock:
         state = cage.signals
         state.mask_after_suspend = state.mask
         state.mask = temporary
     settle(cage)
+
+
+def sys_rt_sigsuspend(cage, mask, sigsetsize, *_):
+    """pause with `mask`; the handler then returns to the caller's own mask."""
+    _wait_under(cage, mask, sigsetsize)
     cage.wait_for_signal()
 
 
@@ -300,13 +309,8 @@ def mask_while_waiting(cage, mask_addr: int, sigsetsize: int) -> Iterator[None]:
     if not mask_addr:
         yield
         return
-    _check_sigset_size(sigsetsize)
-    temporary = _read_mask(cage, mask_addr)
+    _wait_under(cage, mask_addr, sigsetsize)
     state = cage.signals
-    with _lock:
-        state.mask_after_suspend = state.mask
-        state.mask = temporary
-    settle(cage)
     interrupted = False
     try:
         yield
