@@ -52,10 +52,20 @@ long long __lind_syscall_unwind(int nr, long long a1, long long a2, long long a3
 /* Every system call of libc: the call, then, if the host has flagged a
  * caught signal as pending, its handler (in guest code, so that
  * siglongjmp out of it works like any longjmp), then the restart on
- * -ERESTARTSYS.  One out-of-line function, so the check is not copied
- * into every caller. */
-long __lind_syscall_and_deliver(long n, long long a, long long b, long long c,
-	long long d, long long e, long long f);
+ * -ERESTARTSYS.  The check is one load and compare in line; what it
+ * guards is out of line (src/lind/signals.c). */
+extern volatile int __lind_signal_pending;
+long __lind_deliver_then_restart(long r, long n, long long a, long long b,
+	long long c, long long d, long long e, long long f);
+
+static __inline long __lind_syscall_and_deliver(long n, long long a, long long b,
+	long long c, long long d, long long e, long long f)
+{
+	long r = __lind_syscall(n, a, b, c, d, e, f);
+	if (__builtin_expect(__lind_signal_pending || r == -__LIND_ERESTARTSYS, 0))
+		return __lind_deliver_then_restart(r, n, a, b, c, d, e, f);
+	return r;
+}
 
 static __inline long __syscall0(long n)
 {

@@ -40,12 +40,13 @@ _Static_assert(offsetof(struct lind_signal, restore_mask) == 16, "restore_mask")
 _Static_assert(offsetof(struct lind_signal, info) == 24, "info");
 _Static_assert(sizeof(siginfo_t) == 128, "siginfo_t");
 
-/* Written by the host only. */
-static volatile int pending;
+/* Written by the host only (declared in syscall_arch.h). */
+volatile int __lind_signal_pending;
 
 void __lind_signals_init(void)
 {
-	__lind_syscall(__LIND_SYS_signal_word, (unsigned long)&pending, 0, 0, 0, 0, 0);
+	__lind_syscall(__LIND_SYS_signal_word, (unsigned long)&__lind_signal_pending,
+		0, 0, 0, 0, 0);
 }
 
 __attribute__((noinline))
@@ -54,7 +55,7 @@ static void run_handlers(void)
 	struct lind_signal s;
 	ucontext_t uc;
 
-	while (pending && __lind_syscall(__LIND_SYS_next_signal,
+	while (__lind_signal_pending && __lind_syscall(__LIND_SYS_next_signal,
 			(unsigned long)&s, 0, 0, 0, 0, 0) > 0) {
 		memset(&uc, 0, sizeof uc);
 		memcpy(&uc.uc_sigmask, &s.restore_mask, sizeof s.restore_mask);
@@ -74,6 +75,8 @@ static void run_handlers(void)
  * those bytes. */
 #define RED_ZONE 128
 
+/* Out of line, so that the system-call path does not pay for the skip. */
+__attribute__((noinline))
 void __lind_deliver_signals(void)
 {
 	char *skipped = __builtin_alloca(RED_ZONE);
@@ -81,15 +84,14 @@ void __lind_deliver_signals(void)
 	run_handlers();
 }
 
-long __lind_syscall_and_deliver(long n, long long a, long long b, long long c,
-	long long d, long long e, long long f)
+long __lind_deliver_then_restart(long r, long n, long long a, long long b,
+	long long c, long long d, long long e, long long f)
 {
-	long r;
-
-	do {
-		r = __lind_syscall(n, a, b, c, d, e, f);
-		if (pending)
+	for (;;) {
+		if (__lind_signal_pending)
 			__lind_deliver_signals();
-	} while (r == -__LIND_ERESTARTSYS);
-	return r;
+		if (r != -__LIND_ERESTARTSYS)
+			return r;
+		r = __lind_syscall(n, a, b, c, d, e, f);
+	}
 }
