@@ -5,8 +5,10 @@
  *   trap         a handler, run in a busy loop, that traps
  *   exit         a handler, run in a busy loop, that calls _exit(3)
  *   stuck        a handler, run in a busy loop, that loops for ever
+ *   pause        pause() with no signal to come
  *   pending      exit(0) with an alarm still set
- * The exit status must match a native run (stuck never ends by itself). */
+ * The exit status must match a native run (stuck and pause never end by
+ * themselves). */
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -86,6 +88,9 @@ int main(int argc, char **argv)
 	} else if (!strcmp(how, "stuck")) {
 		install(SIGALRM, spin_for_ever, 0);
 		busy_loop_until_alarm();
+	} else if (!strcmp(how, "pause")) {
+		install(SIGUSR1, nothing, 0);
+		pause();
 	} else if (!strcmp(how, "pending")) {
 		alarm(100);
 		return 0;
