@@ -1,8 +1,9 @@
 /* SIGCHLD: its siginfo for a child that exited and one that was killed, a
  * handler that reaps children as they end; fork and exec: the child starts
- * with nothing pending, exec resets caught signals but keeps the mask and
- * ignored ones.  Run as `sig_children` (exec runs it again with an argument).
- * Output must match a native run. */
+ * with nothing pending and no alarm, exec resets caught signals but keeps
+ * the mask, ignored ones, pending ones and the alarm.  Run as
+ * `sig_children` (exec runs it again with an argument).  Output must match
+ * a native run. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <signal.h>
@@ -50,8 +51,10 @@ static void after_exec(void)
 	printf(" hup ignored=%d", sa.sa_handler == SIG_IGN);
 	sigprocmask(SIG_BLOCK, 0, &mask);
 	sigpending(&pending);
-	printf(" usr2 blocked=%d usr2 pending=%d\n", sigismember(&mask, SIGUSR2),
+	printf(" usr2 blocked=%d usr2 pending=%d", sigismember(&mask, SIGUSR2),
 	       sigismember(&pending, SIGUSR2));
+	unsigned left = alarm(0);
+	printf(" alarm kept=%d\n", left > 0 && left <= 100);
 }
 
 int main(int argc, char **argv)
@@ -113,16 +116,20 @@ int main(int argc, char **argv)
 	raise(SIGUSR2);
 	signal(SIGUSR1, usr1);
 	signal(SIGHUP, SIG_IGN);
+	alarm(100);
 	pid = fork();
 	if (pid == 0) {
 		sigpending(&pending);
-		printf("forked child: usr2 pending=%d\n", sigismember(&pending, SIGUSR2));
+		printf("forked child: usr2 pending=%d alarm inherited=%d\n",
+		       sigismember(&pending, SIGUSR2), alarm(0) != 0);
 		raise(SIGUSR2);
+		alarm(100);
 		execl(argv[0], argv[0], "after-exec", (char *)0);
 		_exit(127);
 	}
 	int status;
 	waitpid(pid, &status, 0);
+	alarm(0);
 	printf("exec'd child exited=%d status=%d\n", WIFEXITED(status), WEXITSTATUS(status));
 	return 0;
 }
