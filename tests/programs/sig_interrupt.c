@@ -2,7 +2,11 @@
  * EINTR without SA_RESTART and are restarted with it; poll and select give
  * EINTR either way; ppoll and pselect wait under the mask they are given; a
  * reader blocked in a child is interrupted by its parent.  Output must match
- * a native run. */
+ * a native run.
+ *
+ * SIGALRM ticks every 20 ms while a call waits, so whichever tick finds it
+ * waiting interrupts it, however late the call starts.  With SA_RESTART the
+ * handler makes the call able to finish on the third tick only. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -19,36 +23,33 @@
 static int data[2];
 static pid_t child;
 static char big[65536];
+static volatile sig_atomic_t ticks;
 
-static void put_a_byte(int sig)
+static void count(int sig)
 {
 	(void)sig;
-	write(data[1], "!", 1);
+	ticks++;
 }
 
-static void drain(int sig)
+static void third_puts_a_byte(int sig)
 {
-	(void)sig;
-	read(data[0], big, sizeof big);
-}
-
-static void end_child(int sig)
-{
-	(void)sig;
-	kill(child, SIGTERM);
-}
-
-static void nothing(int sig)
-{
+	if (++ticks == 3)
+		write(data[1], "!", 1);
 	(void)sig;
 }
 
-static volatile sig_atomic_t alarms;
-
-static void count_alarm(int sig)
+static void third_drains(int sig)
 {
+	if (++ticks == 3)
+		read(data[0], big, sizeof big);
 	(void)sig;
-	alarms++;
+}
+
+static void third_ends_child(int sig)
+{
+	if (++ticks == 3)
+		kill(child, SIGTERM);
+	(void)sig;
 }
 
 static int blocked(int sig)
@@ -58,17 +59,21 @@ static int blocked(int sig)
 	return sigismember(&now, sig);
 }
 
-static void install(int sig, void (*fn)(int), int flags)
+/* SIGALRM goes to `fn` and ticks every 20 ms from now on. */
+static void tick(void (*fn)(int), int flags)
 {
 	struct sigaction sa = { .sa_handler = fn, .sa_flags = flags };
+	struct itimerval it = { .it_interval = { 0, 20000 }, .it_value = { 0, 20000 } };
 	sigemptyset(&sa.sa_mask);
-	sigaction(sig, &sa, 0);
+	sigaction(SIGALRM, &sa, 0);
+	ticks = 0;
+	setitimer(ITIMER_REAL, &it, 0);
 }
 
-static void arm_ms(long ms)
+static void stop_ticks(void)
 {
-	struct itimerval it = { .it_value = { ms / 1000, ms % 1000 * 1000 } };
-	setitimer(ITIMER_REAL, &it, 0);
+	struct itimerval off = { { 0, 0 }, { 0, 0 } };
+	setitimer(ITIMER_REAL, &off, 0);
 }
 
 static void report(const char *what, long r)
@@ -97,6 +102,11 @@ static pid_t idle_child(void)
 	return pid;
 }
 
+static void nothing(int sig)
+{
+	(void)sig;
+}
+
 static void interrupted_reader(void)
 {
 	int ready[2], empty[2];
@@ -105,7 +115,9 @@ static void interrupted_reader(void)
 	pipe(empty);
 	pid_t pid = fork();
 	if (pid == 0) {
-		install(SIGUSR1, nothing, 0);
+		struct sigaction sa = { .sa_handler = nothing };
+		sigemptyset(&sa.sa_mask);
+		sigaction(SIGUSR1, &sa, 0);
 		write(ready[1], "r", 1);
 		ssize_t n = read(empty[0], &c, 1);
 		report("child's read, signalled by its parent", n);
@@ -113,11 +125,11 @@ static void interrupted_reader(void)
 	}
 	read(ready[0], &c, 1);
 	/* Until the child has gone: the first signal may come before its read. */
-	struct timespec tick = { 0, 10 * 1000 * 1000 };
+	struct timespec pause_10ms = { 0, 10 * 1000 * 1000 };
 	int status;
 	while (waitpid(pid, &status, WNOHANG) == 0) {
 		kill(pid, SIGUSR1);
-		nanosleep(&tick, 0);
+		nanosleep(&pause_10ms, 0);
 	}
 	printf("child exited=%d status=%d\n", WIFEXITED(status), WEXITSTATUS(status));
 }
@@ -130,46 +142,38 @@ int main(void)
 	pipe(data);
 
 	/* read on an empty pipe */
-	install(SIGALRM, put_a_byte, 0);
-	arm_ms(20);
+	tick(count, 0);
 	report("read, no SA_RESTART", read(data[0], &c, 1));
-	report("read again", read(data[0], &c, 1));
-	install(SIGALRM, put_a_byte, SA_RESTART);
-	arm_ms(20);
-	c = 0;
+	tick(third_puts_a_byte, SA_RESTART);
 	report("read, SA_RESTART", read(data[0], &c, 1));
+	stop_ticks();
 	printf("read got '%c'\n", c);
 
 	/* write to a full pipe */
 	fill_pipe();
-	install(SIGALRM, drain, 0);
-	arm_ms(20);
+	tick(count, 0);
 	report("write, no SA_RESTART", write(data[1], "x", 1));
-	fill_pipe();
-	install(SIGALRM, drain, SA_RESTART);
-	arm_ms(20);
+	tick(third_drains, SA_RESTART);
 	report("write, SA_RESTART", write(data[1], "x", 1));
-	drain(0);
+	stop_ticks();
+	read(data[0], big, sizeof big);
 
 	/* waitpid for a child that does not end by itself */
 	child = idle_child();
-	install(SIGALRM, nothing, 0);
-	arm_ms(20);
+	tick(count, 0);
 	report("waitpid, no SA_RESTART", waitpid(child, &status, 0));
-	install(SIGALRM, end_child, SA_RESTART);
-	arm_ms(20);
+	tick(third_ends_child, SA_RESTART);
 	pid_t got = waitpid(child, &status, 0);
+	stop_ticks();
 	printf("waitpid, SA_RESTART: got the child=%d killed by %d\n", got == child, WTERMSIG(status));
 
 	/* poll and select are never restarted */
-	install(SIGALRM, nothing, SA_RESTART);
 	struct pollfd pfd = { .fd = data[0], .events = POLLIN };
-	arm_ms(20);
-	report("poll, SA_RESTART", poll(&pfd, 1, -1));
 	fd_set readable;
 	FD_ZERO(&readable);
 	FD_SET(data[0], &readable);
-	arm_ms(20);
+	tick(count, SA_RESTART);
+	report("poll, SA_RESTART", poll(&pfd, 1, -1));
 	report("select, SA_RESTART", select(data[0] + 1, &readable, 0, 0, 0));
 
 	/* ppoll and pselect: SIGALRM blocked except while they wait */
@@ -177,19 +181,20 @@ int main(void)
 	sigemptyset(&none);
 	sigemptyset(&alrm);
 	sigaddset(&alrm, SIGALRM);
-	install(SIGALRM, count_alarm, SA_RESTART);
 	sigprocmask(SIG_BLOCK, &alrm, 0);
-	arm_ms(20);
+	ticks = 0;
 	report("ppoll opening SIGALRM", ppoll(&pfd, 1, 0, &none));
-	printf("alarms=%d alrm blocked again=%d\n", (int)alarms, blocked(SIGALRM));
+	printf("ticks=%d alrm blocked again=%d\n", (int)ticks, blocked(SIGALRM));
 	FD_SET(data[0], &readable);
-	arm_ms(20);
+	ticks = 0;
 	report("pselect opening SIGALRM", pselect(data[0] + 1, &readable, 0, 0, 0, &none));
-	printf("alarms=%d alrm blocked again=%d\n", (int)alarms, blocked(SIGALRM));
+	printf("ticks=%d alrm blocked again=%d\n", (int)ticks, blocked(SIGALRM));
+	stop_ticks();
 	write(data[1], "y", 1);
 	raise(SIGALRM);
+	ticks = 0;
 	report("ppoll with data, SIGALRM pending, mask keeps it blocked", ppoll(&pfd, 1, 0, &alrm));
-	printf("alarms=%d\n", (int)alarms);
+	printf("ticks=%d\n", (int)ticks);
 	read(data[0], &c, 1);
 	signal(SIGALRM, SIG_IGN);
 	sigprocmask(SIG_UNBLOCK, &alrm, 0);

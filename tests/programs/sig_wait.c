@@ -129,11 +129,13 @@ int main(void)
 	printf("disarmed: %ld %ld %ld %ld\n", (long)now.it_interval.tv_sec,
 	       (long)now.it_interval.tv_usec, (long)now.it_value.tv_sec, (long)now.it_value.tv_usec);
 
-	/* nanosleep: cut short, never restarted, even with SA_RESTART */
+	/* nanosleep: cut short, never restarted, even with SA_RESTART (ticking,
+	 * so that a tick finds it asleep however late it starts) */
 	install(SIGALRM, on_alarm, SA_RESTART);
 	struct timespec req = { 30, 0 }, rem = { 0, 0 };
-	arm_ms(20, 0);
+	arm_ms(20, 20);
 	r = nanosleep(&req, &rem);
+	arm_ms(0, 0);
 	printf("nanosleep: %d %s time left in (0, 30s)=%d\n", r, strerror(errno),
 	       rem.tv_sec < 30 && (rem.tv_sec > 0 || rem.tv_nsec > 0));
 	return 0;
