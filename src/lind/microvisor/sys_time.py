@@ -105,7 +105,7 @@ class _RealTimers:
 
     def __init__(self) -> None:
         self._changed = threading.Condition()
-        self._timers: dict = {}          # cage -> (deadline, interval), monotonic ns
+        self._timers: dict[object, tuple[int, int]] = {}   # cage -> (deadline, interval) ns
         self._thread: threading.Thread | None = None
 
     def get(self, cage) -> tuple[int, int]:

@@ -84,6 +84,8 @@ void __lind_deliver_signals(void)
 	run_handlers();
 }
 
+/* The slow path of __lind_syscall_and_deliver (syscall_arch.h): run the
+ * handlers, and make the call again while it answers -ERESTARTSYS. */
 long __lind_deliver_then_restart(long r, long n, long long a, long long b,
 	long long c, long long d, long long e, long long f)
 {
