@@ -9,16 +9,18 @@ import signal
 import struct
 import sys
 import threading
+import time
 import traceback
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, NoReturn
 
 import wasmtime
 from wasmtime import _bindings as wt
 
 from lind import threei
 from lind.cage import grate_worker, loader
-from lind.microvisor import abi
+from lind.microvisor import abi, sys_time
+from lind.microvisor import sys_signals as signals
 from lind.microvisor import table as microvisor
 from lind.microvisor.fdtable import FdTable, OpenFile
 from lind.microvisor.fs import FileSystem
@@ -63,15 +65,23 @@ def _ticker() -> None:
 _EPOCH_CB_T = wt._wasmtime_store_epoch_deadline_callback.argtypes[1]
 
 
+def _stop_error(message: bytes) -> int:
+    """A wasmtime_error_t that makes the wasm code interrupted by an epoch tick stop."""
+    err = wt.wasmtime_error_new(ctypes.create_string_buffer(message))
+    return ctypes.cast(err, ctypes.c_void_p).value or 0
+
+
 @_EPOCH_CB_T
 def _on_epoch(context, key, delta, kind) -> int:
-    cage = _cages_by_key.get(key or 0)  # context is unused: the key names the cage
+    cage = _cages_by_key.get(key or 0)
     delta[0] = 1
     kind[0] = 0  # continue
-    if cage is not None and cage.kill_requested:
-        msg = b"killed"
-        err = wt.wasmtime_error_new(ctypes.create_string_buffer(msg))
-        return ctypes.cast(err, ctypes.c_void_p).value or 0
+    if cage is None:
+        return 0
+    if cage.kill_requested:
+        return _stop_error(b"killed")
+    if cage.signals.ready and ctypes.cast(context, ctypes.c_void_p).value == cage.context_address:
+        return cage.run_handlers_from_tick()
     return 0
 
 
@@ -94,6 +104,7 @@ def _strings(items: Sequence[bytes]) -> tuple[int, bytes]:
 
 ASYNCIFY_BUFFER = 256 * 1024   # unwound wasm frames of one cage (fork, setjmp)
 STACK_POINTER = "lind_global_0"  # the shadow-stack pointer, exported by lind cc
+DELIVER_SIGNALS = "__lind_deliver_signals"   # the guest libc's handler runner
 _UNWINDING, _REWINDING = 1, 2
 
 
@@ -121,16 +132,14 @@ class Cage:
         self.ids = ids
         self.slot = threei.Slot(self)
         self.fds = fds.copy(self._mirror_fd) if fds else FdTable(mirror=self._mirror_fd)
-        self.sigactions: dict[int, bytes] = dict(parent.sigactions) if parent else {}
-        self.sigmask = parent.sigmask if parent else 0
-        self.pending_signals = 0
+        self.signals = signals.SignalState(parent.signals if parent else None)
         self.children: dict[int, Cage] = {}   # live and ended-but-unreaped children
         self.init_id = parent.init_id if parent else cage_id   # root of its process tree
         self.finished = False                 # set by the runtime once the program ended
         self.status: int | None = None       # wait(2) encoding once the cage has ended
         self.trap_message: str | None = None
         self.kill_requested = False
-        self._wakeup = threading.Event()
+        self._nap = threading.Condition()     # what sleep, pause and sigsuspend wait on
         self._done = threading.Event()
         if parent is None:
             microvisor.install(self.slot)
@@ -141,9 +150,11 @@ class Cage:
         self.store: wasmtime.Store | None = None
         self.memory_file: int | None = None      # memfd under a grate's memory
         self._grate_workers: grate_worker.GrateWorkers | None = None
+        self.context_address = 0                 # the store's wasmtime_context_t
         self._rewind_result: int | None = None   # set: resume the stack with this result
         self._rewinding = False
         self._after_unwind: Callable[[], None] | None = None
+        self._unwind_replaces_stack = False      # longjmp: the frames below do not matter
         self._exec: tuple[wasmtime.Module, list[bytes], list[bytes]] | None = None
         self.jump_points: dict[int, tuple[bytes, int]] = {}  # setjmp: saved frames, stack ptr
         self.thread = threading.Thread(target=self._main, name=f"cage-{cage_id}", daemon=True)
@@ -171,6 +182,7 @@ class Cage:
         self.exports = self.instance.exports(self.store)
         memory = self.exports["memory"]
         context = ctypes.cast(self.store._context(), ctypes.c_void_p).value
+        self.context_address = context
         self.mem = threei.Memory(context, bytes(memoryview(memory._memory).cast("B")))
         self.slot.set_memory(self.mem)
         self._end_grate()
@@ -253,8 +265,13 @@ class Cage:
     def _asyncify(self, name: str, *args: int) -> Any:
         return self.exports[name](self.store, *args)
 
-    def unwind_then(self, action: Callable[[], None]) -> None:
-        """From a handler: unwind the stack out of wasm, then run `action` on this thread."""
+    def unwind_then(self, action: Callable[[], None], *, replaces_stack: bool = False) -> None:
+        """From a handler: unwind the stack out of wasm, then run `action` on this thread.
+
+        `replaces_stack` (longjmp) says `action` puts a whole saved stack in place, so
+        it may also be taken out of a signal handler that interrupted code between two
+        instructions, whose frames are then dropped.
+        """
         if not self.can_unwind:
             raise OSError(errno.ENOSYS, "program was not built with unwinding (lind cc)")
         if not self._asyncify_buffer:
@@ -263,6 +280,7 @@ class Cage:
         data = self._asyncify_buffer
         self.mem.write(data, struct.pack("<II", data + 8, data + ASYNCIFY_BUFFER))
         self._after_unwind = action
+        self._unwind_replaces_stack = replaces_stack
         self._asyncify("asyncify_start_unwind", data)
 
     def resume_with(self, result: int) -> None:
@@ -351,11 +369,9 @@ class Cage:
         module, self.argv, self.env = self._exec
         self._exec = None
         self.fds.close_on_exec()
-        # Caught signals go back to their default action; ignored stay ignored.
-        self.sigactions = {sig: act for sig, act in self.sigactions.items()
-                           if struct.unpack_from("<I", act)[0] == 1}
         self.slot.resume()
         self.aspace.release_shared()
+        signals.exec_reset(self)
         self.load(module)
 
     # -- life cycle ---------------------------------------------------------
@@ -375,17 +391,62 @@ class Cage:
             try:
                 self._entry(self.store)
             except (wasmtime.Trap, wasmtime.WasmtimeError):
-                # A stop requested by a host call surfaces as WasmtimeError, a trap as Trap.
-                if self._exec is None or self.kill_requested or self.status is not None:
+                # A stop requested by a host call surfaces as WasmtimeError, a trap as Trap;
+                # a longjmp out of a handler run from an epoch tick stops the code below it.
+                if self.kill_requested or self.status is not None:
+                    raise
+                if self._after_unwind is not None:
+                    self._finish_unwind()
+                    continue
+                if self._exec is None:
                     raise
                 self._do_exec()
                 continue
             if self._after_unwind is not None:
-                self._asyncify("asyncify_stop_unwind")
-                action, self._after_unwind = self._after_unwind, None
-                action()
+                self._finish_unwind()
                 continue
             return
+
+    def _finish_unwind(self) -> None:
+        self._asyncify("asyncify_stop_unwind")
+        action, self._after_unwind = self._after_unwind, None
+        action()
+
+    def run_handlers_from_tick(self) -> int:
+        """From the epoch tick: run signal handlers in code that makes no system calls.
+
+        The guest's __lind_deliver_signals is called re-entrantly, in the middle of the
+        interrupted code, like a handler on Linux. Returns 0 to let that code go on, or
+        an error that stops it: the handler ended the cage, exec'd, was killed or took a
+        longjmp (then _run resumes at the setjmp). Not while the stack is being unwound
+        or rewound, and not for a program without that export (WASI, older builds).
+        """
+        if self._rewinding or self._after_unwind is not None:
+            return 0
+        deliver = self.exports.get(DELIVER_SIGNALS) if self.exports else None
+        if deliver is None:
+            return 0
+        # Wasmtime takes the callback out of the store while it runs: put it back, so
+        # the handler itself can be killed, and give it a tick before it is called.
+        wt.wasmtime_store_epoch_deadline_callback(
+            self.store.ptr(), _on_epoch, ctypes.c_void_p(id(self)), _NO_FINALIZER)
+        self.store.set_epoch_deadline(1)
+        try:
+            deliver(self.store)
+        except wasmtime.Trap as trap:
+            if self.status is None and trap.trap_code is not None:   # not a host's stop
+                self.trap_message = trap_reason(trap.message)
+                self.status = abi.signal_status(_TRAP_SIGNALS.get(trap.trap_code, signal.SIGILL))
+            return _stop_error(b"trap in a signal handler")
+        except wasmtime.WasmtimeError:
+            return _stop_error(b"stopped in a signal handler")
+        if self._after_unwind is None:
+            return 0
+        if not self._unwind_replaces_stack:
+            self.trap_message = ("fork or setjmp in a signal handler that interrupted code "
+                                 "making no system calls is not supported")
+            self.status = abi.signal_status(signal.SIGSYS)
+        return _stop_error(b"longjmp out of a signal handler")
 
     def _main(self) -> None:
         global _running
@@ -419,6 +480,8 @@ class Cage:
     def _finish(self) -> None:
         if self.status is None:
             self.status = abi.signal_status(signal.SIGKILL)
+        sys_time.cancel_real_timer(self)
+        signals.forget_memory(self)
         if self.status & 0x7F:
             ops.notify_harsh_exit(self, self.status & 0x7F)
         self._end_grate()
@@ -458,29 +521,49 @@ class Cage:
 
     def raise_signal(self, sig: int) -> None:
         """A signal the cage's own call caused (SIGPIPE): its disposition decides."""
-        from lind.microvisor.sys_signals import deliver
+        signals.send(self, sig, signals.own_siginfo(self, sig), own_thread=True)
 
-        deliver(self, sig, own_thread=True)
-
-    def signal_from_outside(self, sig: int) -> None:
-        """A signal from another cage or the host (SIGCHLD, kill)."""
-        from lind.microvisor.sys_signals import deliver
-
-        deliver(self, sig, own_thread=False)
+    def signal_from_outside(self, sig: int, info: bytes | None = None) -> None:
+        """A signal from another cage or the host (SIGCHLD, SIGALRM, kill)."""
+        signals.send(self, sig, info, own_thread=False)
 
     def sleep(self, ns: int) -> int:
-        """Sleep up to `ns`; returns the nanoseconds left if woken by a kill."""
-        if self._wakeup.wait(ns / 1e9):
-            return max(ns, 1)
+        """Sleep up to `ns`; returns the nanoseconds left if a caught signal or a kill
+        cut it short."""
+        deadline = time.monotonic_ns() + ns
+        with self._nap:
+            while (left := deadline - time.monotonic_ns()) > 0:
+                try:
+                    self.block_on(self._nap, left / 1e9, restartable=False)
+                except OSError:
+                    return max(deadline - time.monotonic_ns(), 1)
         return 0
 
-    def block_on(self, cond: threading.Condition, timeout: float | None = None) -> None:
-        """Wait on `cond` (held by the caller); EINTR if the cage is being killed."""
-        if self.kill_requested:
+    def wait_for_signal(self) -> NoReturn:
+        """pause(): raises EINTR once a caught signal is to be handled (or on a kill)."""
+        with self._nap:
+            while True:
+                self.block_on(self._nap, restartable=False)
+
+    def block_on(self, cond: threading.Condition, timeout: float | None = None, *,
+                 restartable: bool = True) -> None:
+        """Wait on `cond` (held by the caller), unless the cage is being stopped (EINTR) or
+        a caught signal is to be handled: then EINTR, or ERESTARTSYS if `restartable`
+        and the handler has SA_RESTART (the guest makes the call again after it)."""
+        self.signals.waiting_on = cond
+        try:
+            self._raise_if_interrupted(restartable)
+            cond.wait(timeout)
+            self._raise_if_interrupted(restartable)
+        finally:
+            self.signals.waiting_on = None
+
+    def _raise_if_interrupted(self, restartable: bool) -> None:
+        if self.kill_requested or self.status is not None:
             raise OSError(errno.EINTR, "Interrupted system call")
-        cond.wait(timeout)
-        if self.kill_requested:
-            raise OSError(errno.EINTR, "Interrupted system call")
+        err = signals.interruption(self, restartable)
+        if err:
+            raise OSError(err, "Interrupted system call")
 
     def internal_error(self, exc: BaseException) -> None:
         """A handler raised something other than OSError: a Lind bug. Stop the cage only."""
@@ -493,16 +576,16 @@ class Cage:
 
     def terminate(self, sig: int = signal.SIGKILL) -> None:
         """Stop the cage from outside: at its next epoch tick or system call."""
-        from lind.microvisor import pipe, sys_futex
+        from lind.microvisor import sys_futex
 
         self._kill_signal = sig
         self.kill_requested = True
         self.slot.stop(f"killed by signal {sig}")
-        self._wakeup.set()
         sys_futex.interrupt(self)
-        for cond in (pipe.changed, self.runtime.changed):
-            with cond:
-                cond.notify_all()
+        waiting = self.signals.waiting_on
+        if waiting is not None:
+            with waiting:
+                waiting.notify_all()
 
 
 def trap_reason(message: str) -> str | None:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from lind.cage import loader
 from lind.cage.cage import Cage
 from lind.grates import Grate, attach_all
-from lind.microvisor import abi
+from lind.microvisor import abi, sys_signals
 from lind.microvisor.fdtable import OpenFile
 from lind.microvisor.fs import FileSystem, normalize
 
@@ -142,7 +142,7 @@ class Runtime:
                 self._slots_used -= 1              # no parent to reap it
             self.changed.notify_all()
         if parent is not None:
-            parent.signal_from_outside(17)   # SIGCHLD
+            parent.signal_from_outside(sys_signals.SIGCHLD, sys_signals.child_info(cage))
 
     def reaped(self, cage: Cage) -> None:
         with self.lock:

@@ -3,7 +3,9 @@
 One `Pipe` holds the bytes; each end is a `PipeEnd` open file. Readers block until
 data or EOF (all writers gone); writers block for room, and get EPIPE (plus SIGPIPE
 to the writing cage) once all readers are gone. Writes of up to PIPE_BUF bytes are
-atomic. Every state change notifies `changed`, which poll/select wait on.
+atomic. Every state change notifies `changed`, which poll/select wait on. A caught
+signal interrupts a blocked read or write (EINTR, or a restart under SA_RESTART); a
+write that had already moved some bytes answers their count.
 """
 
 from __future__ import annotations
@@ -123,7 +125,12 @@ class PipeEnd(OpenFile):
                         if done:
                             return done
                         raise OSError(errno.EAGAIN, "Resource temporarily unavailable")
-                    cage.block_on(changed)
+                    try:
+                        cage.block_on(changed)
+                    except OSError:
+                        if done:
+                            return done
+                        raise
                     continue
                 take = min(room, n - done)
                 p.buffer += data[done:done + take]

@@ -2,7 +2,9 @@
 
 Pipes are checked under the microvisor's pipe lock and wake the waiter when they
 change; host fds that can block (terminals, host pipes) are polled by the host kernel,
-re-checked every few milliseconds while the call waits.
+re-checked every few milliseconds while the call waits. A caught signal ends the wait
+with EINTR (never restarted, as on Linux); ppoll and pselect6 wait under the signal
+mask they are given.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ import errno
 import struct
 import time
 
-from lind.microvisor import pipe
+from lind.microvisor import pipe, sys_signals
 from lind.microvisor.abi import s32, u32
 from lind.microvisor.pipe import POLLIN, POLLNVAL, POLLOUT
 
@@ -56,7 +58,7 @@ def wait_ready(cage, entries: list[tuple[int, int]], timeout: float | None) -> l
                 return revents
             if has_host:
                 left = _HOST_RECHECK if left is None else min(left, _HOST_RECHECK)
-            cage.block_on(pipe.changed, left)
+            cage.block_on(pipe.changed, left, restartable=False)   # EINTR, as Linux
 
 
 def _timeout_ms(ms: int) -> float | None:
@@ -89,8 +91,10 @@ def _timespec_timeout(cage, addr: int) -> float | None:
     return sec + nsec / 1e9
 
 
-def sys_ppoll(cage, fds, nfds, tsp, *_):
-    return _poll(cage, fds, nfds, _timespec_timeout(cage, tsp))
+def sys_ppoll(cage, fds, nfds, tsp, sigmask, sigsetsize, *_):
+    timeout = _timespec_timeout(cage, tsp)
+    with sys_signals.mask_while_waiting(cage, sigmask, sigsetsize):
+        return _poll(cage, fds, nfds, timeout)
 
 
 def _select(cage, n: int, sets: tuple[int, int, int], timeout: float | None) -> int:
@@ -133,5 +137,8 @@ def sys_select(cage, n, rfds, wfds, efds, tvp, *_):
     return _select(cage, n, (rfds, wfds, efds), timeout)
 
 
-def sys_pselect6(cage, n, rfds, wfds, efds, tsp, *_):
-    return _select(cage, n, (rfds, wfds, efds), _timespec_timeout(cage, tsp))
+def sys_pselect6(cage, n, rfds, wfds, efds, tsp, mask_arg, *_):
+    timeout = _timespec_timeout(cage, tsp)
+    sigmask, sigsetsize = struct.unpack("<QQ", cage.mem.read(mask_arg, 16)) if mask_arg else (0, 0)
+    with sys_signals.mask_while_waiting(cage, sigmask, sigsetsize):
+        return _select(cage, n, (rfds, wfds, efds), timeout)

@@ -155,7 +155,7 @@ def sys_longjmp(cage, env, value, *_):
         cage.restore_jump_point(env)
         cage.resume_with(value or 1)
 
-    cage.unwind_then(jump)
+    cage.unwind_then(jump, replaces_stack=True)
     return 0
 
 
@@ -267,7 +267,7 @@ def sys_wait4(cage, pid, wstatus, options, rusage, *_):
                 break
             if options & WNOHANG:
                 return 0
-            cage.block_on(rt.changed)
+            cage.block_on(rt.changed)   # a caught signal: EINTR, or a restart (SA_RESTART)
         if wstatus:
             cage.mem.write(wstatus, struct.pack("<i", done.status))
         if rusage:

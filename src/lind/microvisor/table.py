@@ -101,7 +101,10 @@ SYSCALLS: dict[int, Syscall] = {
         # signals
         Syscall(13, "rt_sigaction", s.sys_rt_sigaction),
         Syscall(14, "rt_sigprocmask", s.sys_rt_sigprocmask),
+        Syscall(34, "pause", s.sys_pause),
         Syscall(62, "kill", s.sys_kill),
+        Syscall(127, "rt_sigpending", s.sys_rt_sigpending),
+        Syscall(130, "rt_sigsuspend", s.sys_rt_sigsuspend),
         Syscall(200, "tkill", s.sys_tkill),
         Syscall(234, "tgkill", s.sys_tgkill),
         # waiting on memory words, within a cage and across cages sharing pages
@@ -132,6 +135,9 @@ SYSCALLS: dict[int, Syscall] = {
         Syscall(302, "prlimit64", p.sys_prlimit64),
         # time and identity of the system
         Syscall(35, "nanosleep", t.sys_nanosleep),
+        Syscall(36, "getitimer", t.sys_getitimer),
+        Syscall(37, "alarm", t.sys_alarm),
+        Syscall(38, "setitimer", t.sys_setitimer),
         Syscall(63, "uname", t.sys_uname),
         Syscall(96, "gettimeofday", t.sys_gettimeofday),
         Syscall(201, "time", t.sys_time),
@@ -142,6 +148,9 @@ SYSCALLS: dict[int, Syscall] = {
         # Lind-private: setjmp/longjmp by unwinding and rewinding the wasm stack
         Syscall(p.SETJMP, "setjmp", p.sys_setjmp),
         Syscall(p.LONGJMP, "longjmp", p.sys_longjmp),
+        # Lind-private: the guest libc running signal handlers (sys_signals)
+        Syscall(s.SIGNAL_WORD, "signal_word", s.sys_signal_word),
+        Syscall(s.NEXT_SIGNAL, "next_signal", s.sys_next_signal),
         # 3i operations, routed through the table like any call
         Syscall(ops.REGISTER_HANDLER, "register_handler", ops.sys_register_handler),
         Syscall(ops.COPY_DATA_BETWEEN_CAGES, "copy_data_between_cages", ops.sys_copy_data_between_cages),

@@ -37,46 +37,72 @@ __attribute__((__import_module__("lind"), __import_name__("syscall_unwind")))
 long long __lind_syscall_unwind(int nr, long long a1, long long a2, long long a3,
 	long long a4, long long a5, long long a6);
 
-/* Lind-private call numbers (made through syscall_unwind only). */
-#define __LIND_SYS_setjmp  1020
-#define __LIND_SYS_longjmp 1021
+/* Lind-private call numbers.  setjmp and longjmp go through syscall_unwind;
+ * the signal calls through the ordinary import (see src/lind/signals.c). */
+#define __LIND_SYS_setjmp         1020
+#define __LIND_SYS_longjmp        1021
+#define __LIND_SYS_signal_word    1022  /* register the address of the pending flag */
+#define __LIND_SYS_next_signal    1023  /* take the next caught signal, apply its mask */
+
+/* A blocking call interrupted by a caught signal whose handler has
+ * SA_RESTART answers -ERESTARTSYS (Linux's internal value): after the
+ * handler has run the call is made again, so the program never sees it. */
+#define __LIND_ERESTARTSYS 512
+
+/* Every system call of libc: the call, then, if the host has flagged a
+ * caught signal as pending, its handler (in guest code, so that
+ * siglongjmp out of it works like any longjmp), then the restart on
+ * -ERESTARTSYS.  The check is one load and compare in line; what it
+ * guards is out of line (src/lind/signals.c). */
+extern volatile int __lind_signal_pending;
+long __lind_deliver_then_restart(long r, long n, long long a, long long b,
+	long long c, long long d, long long e, long long f);
+
+static __inline long __lind_syscall_and_deliver(long n, long long a, long long b,
+	long long c, long long d, long long e, long long f)
+{
+	long r = __lind_syscall(n, a, b, c, d, e, f);
+	if (__builtin_expect(__lind_signal_pending || r == -__LIND_ERESTARTSYS, 0))
+		return __lind_deliver_then_restart(r, n, a, b, c, d, e, f);
+	return r;
+}
 
 static __inline long __syscall0(long n)
 {
-	return __lind_syscall(n, 0, 0, 0, 0, 0, 0);
+	return __lind_syscall_and_deliver(n, 0, 0, 0, 0, 0, 0);
 }
 
 static __inline long __syscall1(long n, long long a)
 {
-	return __lind_syscall(n, a, 0, 0, 0, 0, 0);
+	return __lind_syscall_and_deliver(n, a, 0, 0, 0, 0, 0);
 }
 
 static __inline long __syscall2(long n, long long a, long long b)
 {
-	return __lind_syscall(n, a, b, 0, 0, 0, 0);
+	return __lind_syscall_and_deliver(n, a, b, 0, 0, 0, 0);
 }
 
 static __inline long __syscall3(long n, long long a, long long b, long long c)
 {
-	return __lind_syscall(n, a, b, c, 0, 0, 0);
+	return __lind_syscall_and_deliver(n, a, b, c, 0, 0, 0);
 }
 
 static __inline long __syscall4(long n, long long a, long long b, long long c,
 	long long d)
 {
-	return __lind_syscall(n, a, b, c, d, 0, 0);
+	return __lind_syscall_and_deliver(n, a, b, c, d, 0, 0);
 }
 
 static __inline long __syscall5(long n, long long a, long long b, long long c,
 	long long d, long long e)
 {
-	return __lind_syscall(n, a, b, c, d, e, 0);
+	return __lind_syscall_and_deliver(n, a, b, c, d, e, 0);
 }
 
 static __inline long __syscall6(long n, long long a, long long b, long long c,
 	long long d, long long e, long long f)
 {
-	return __lind_syscall(n, a, b, c, d, e, f);
+	return __lind_syscall_and_deliver(n, a, b, c, d, e, f);
 }
 
 /* The x86_64 kernel's time-related calls already use 64-bit time_t and

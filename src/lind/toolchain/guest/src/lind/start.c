@@ -14,7 +14,10 @@
  * musl's __init_libc() expects the layout the Linux kernel leaves on the
  * initial stack: envp[], NULL, then the auxiliary vector.  We build that
  * block in a static area when it is small, otherwise in an anonymous
- * mmap that lives as long as the process (like the kernel's stack). */
+ * mmap that lives as long as the process (like the kernel's stack).
+ *
+ * Then, before libc starts, the host learns where the flag that says a
+ * signal is pending lives (src/lind/signals.c). */
 
 #include <stddef.h>
 #include <elf.h>
@@ -30,6 +33,7 @@ LIND_IMPORT("environ_sizes_get") int __lind_environ_sizes_get(int *, int *);
 LIND_IMPORT("environ_get") int __lind_environ_get(char **, char *);
 
 void __init_libc(char **envp, char *pn);
+void __lind_signals_init(void);
 
 /* Auxiliary vector entries we supply: AT_PAGESZ, AT_SECURE, terminator. */
 #define AUX_WORDS 6
@@ -71,6 +75,7 @@ int __lind_init(char ***argv_out)
 	auxv[2] = AT_SECURE; auxv[3] = 0;
 	auxv[4] = AT_NULL;   auxv[5] = 0;
 
+	__lind_signals_init();
 	__init_libc(envp, argc > 0 ? argv[0] : 0);
 
 	*argv_out = argv;

@@ -4,7 +4,8 @@
  * reads them as syscall_arg_t (long long), which on wasm32, where variadic
  * arguments are packed in memory, would read two arguments at a time.  Read
  * longs and sign-extend them like any signed argument; the host takes the
- * low 32 bits of an argument that is a pointer. */
+ * low 32 bits of an argument that is a pointer.  Like every libc call it
+ * runs pending signal handlers on return and restarts on -ERESTARTSYS. */
 #include <unistd.h>
 #include <stdarg.h>
 #include "syscall.h"
@@ -23,5 +24,5 @@ long syscall(long n, ...)
 	e = va_arg(ap, long);
 	f = va_arg(ap, long);
 	va_end(ap);
-	return __syscall_ret(__lind_syscall(n, a, b, c, d, e, f));
+	return __syscall_ret(__lind_syscall_and_deliver(n, a, b, c, d, e, f));
 }

@@ -1,0 +1,99 @@
+/* wasm32-lind: running signal handlers in guest code.
+ *
+ * The host keeps each cage's dispositions, mask and pending set; handlers
+ * run here, in the cage's own code, so that no host frame sits between a
+ * handler and the code it interrupted (siglongjmp out of a handler is an
+ * ordinary longjmp).
+ *
+ *   1022 signal_word(&pending)    at start-up: the host sets `pending` to 1
+ *                                 while a caught, unblocked signal is
+ *                                 pending and back to 0 when none is left.
+ *   1023 next_signal(&s)          takes the lowest such signal: fills `s`,
+ *                                 blocks sa_mask (and the signal itself
+ *                                 unless SA_NODEFER), resets the action if
+ *                                 SA_RESETHAND; answers the signal number,
+ *                                 or 0 if none is left.
+ *
+ * When a handler returns, rt_sigprocmask(SIG_SETMASK) puts back the mask
+ * from its ucontext's uc_sigmask (which a handler may change, as on Linux).
+ *
+ * Signals are looked for after every system call (__lind_syscall_and_deliver)
+ * and, for code that makes none, by the host between two instructions: it
+ * calls the export __lind_deliver_signals from its epoch tick. */
+#include <signal.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+#include "syscall.h"
+
+/* What next_signal (1023) writes; 152 bytes. */
+struct lind_signal {
+	int signo;
+	uint32_t handler;              /* function-table index */
+	uint32_t flags;                /* SA_* */
+	uint32_t reserved;
+	uint64_t restore_mask;         /* the mask to put back after the handler */
+	siginfo_t info;
+};
+
+_Static_assert(offsetof(struct lind_signal, restore_mask) == 16, "restore_mask");
+_Static_assert(offsetof(struct lind_signal, info) == 24, "info");
+_Static_assert(sizeof(siginfo_t) == 128, "siginfo_t");
+
+/* Written by the host only (declared in syscall_arch.h). */
+volatile int __lind_signal_pending;
+
+void __lind_signals_init(void)
+{
+	__lind_syscall(__LIND_SYS_signal_word, (unsigned long)&__lind_signal_pending,
+		0, 0, 0, 0, 0);
+}
+
+__attribute__((noinline))
+static void run_handlers(void)
+{
+	struct lind_signal s;
+	ucontext_t uc;
+
+	while (__lind_signal_pending && __lind_syscall(__LIND_SYS_next_signal,
+			(unsigned long)&s, 0, 0, 0, 0, 0) > 0) {
+		memset(&uc, 0, sizeof uc);
+		memcpy(&uc.uc_sigmask, &s.restore_mask, sizeof s.restore_mask);
+		if (s.flags & SA_SIGINFO)
+			((void (*)(int, siginfo_t *, void *))(uintptr_t)s.handler)(
+				s.signo, &s.info, &uc);
+		else
+			((void (*)(int))(uintptr_t)s.handler)(s.signo);
+		__lind_syscall(SYS_rt_sigprocmask, SIG_SETMASK,
+			(unsigned long)&uc.uc_sigmask, 0, _NSIG/8, 0, 0);
+	}
+}
+
+/* clang lets a wasm32 leaf function keep up to 128 bytes of locals below
+ * __stack_pointer without moving it.  When the host calls in between two
+ * instructions of such a function, the handlers' frames must start below
+ * those bytes. */
+#define RED_ZONE 128
+
+/* Out of line, so that the system-call path does not pay for the skip. */
+__attribute__((noinline))
+void __lind_deliver_signals(void)
+{
+	char *skipped = __builtin_alloca(RED_ZONE);
+	__asm__ volatile("" : : "r"(skipped) : "memory");
+	run_handlers();
+}
+
+/* The slow path of __lind_syscall_and_deliver (syscall_arch.h): run the
+ * handlers, and make the call again while it answers -ERESTARTSYS. */
+long __lind_deliver_then_restart(long r, long n, long long a, long long b,
+	long long c, long long d, long long e, long long f)
+{
+	for (;;) {
+		if (__lind_signal_pending)
+			__lind_deliver_signals();
+		if (r != -__LIND_ERESTARTSYS)
+			return r;
+		r = __lind_syscall(n, a, b, c, d, e, f);
+	}
+}

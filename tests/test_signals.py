@@ -1,0 +1,110 @@
+"""Signals as on Linux for single-threaded programs: handlers run in guest code at the
+return of a system call or between two instructions of a busy loop; masks, waiting,
+timers, interrupted calls, SIGCHLD, exec, siglongjmp. Each C program is built with
+`lind cc` and with gcc; output and status must match."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+
+import pytest
+
+import lind
+from lind.microvisor import sys_time
+
+
+def _compare(builds, tmp_path, name, *args):
+    native = subprocess.run([str(builds.native(name)), *args], cwd=tmp_path, capture_output=True,
+                            timeout=60)
+    caged = lind.run([builds.wasm(name), *args], root=tmp_path, capture_output=True, timeout=60)
+    assert caged.stdout.decode() == native.stdout.decode()
+    assert caged.returncode == native.returncode
+    return caged
+
+
+def test_handlers_masks_siginfo_sigpipe_and_uncatchable_signals(builds, tmp_path):
+    caged = _compare(builds, tmp_path, "sig_handlers")
+    assert b"enter 3\nleave 3\n" in caged.stdout               # SA_NODEFER nests
+    assert b"write to a closed pipe: -1 Broken pipe" in caged.stdout
+
+
+def test_sigsuspend_pause_alarm_busy_loops_and_interval_timer(builds, tmp_path):
+    caged = _compare(builds, tmp_path, "sig_wait")
+    assert b"busy loop ended by SIGALRM\n" in caged.stdout
+    assert b"leaf loop: locals intact=1\n" in caged.stdout
+
+
+def test_interrupted_calls_give_eintr_or_restart(builds, tmp_path):
+    caged = _compare(builds, tmp_path, "sig_interrupt")
+    assert b"read, no SA_RESTART: -1 Interrupted system call\n" in caged.stdout
+    assert b"read, SA_RESTART: 1\n" in caged.stdout
+    assert b"child's read, signalled by its parent: -1 Interrupted system call\n" in caged.stdout
+
+
+def test_sigchld_and_what_fork_and_exec_keep(builds, tmp_path):
+    root, native_dir = tmp_path / "root", tmp_path / "native"
+    root.mkdir()
+    native_dir.mkdir()
+    shutil.copy(builds.wasm("sig_children"), root / "sig_children")
+    shutil.copy(builds.native("sig_children"), native_dir / "sig_children")
+    native = subprocess.run(["./sig_children"], cwd=native_dir, capture_output=True, timeout=60)
+    caged = lind.run([root / "sig_children"], root=root, capture_output=True, timeout=60)
+    assert caged.stdout.decode() == native.stdout.decode()
+    assert caged.returncode == native.returncode == 0
+    assert b"reaped=5 exit codes sum=10\n" in caged.stdout
+
+
+def test_siglongjmp_out_of_handlers(builds, tmp_path):
+    caged = _compare(builds, tmp_path, "sig_jump")
+    assert b"left a busy loop with 14" in caged.stdout
+    assert b"jumps=200\n" in caged.stdout
+
+
+@pytest.mark.parametrize("how", ["alarm", "resethand", "kill", "trap", "exit", "pending"])
+def test_how_signals_end_a_program(builds, tmp_path, how):
+    _compare(builds, tmp_path, "sig_fatal", how)
+
+
+def test_lind_run_exits_128_plus_the_signal(builds):
+    proc = subprocess.run([sys.executable, "-m", "lind", "run", str(builds.wasm("sig_fatal")),
+                           "alarm"], capture_output=True, timeout=120)
+    assert proc.returncode == 128 + 14
+    assert b"killed by SIGALRM" in proc.stderr
+
+
+@pytest.mark.parametrize("how", ["stuck", "pause"])
+def test_a_cage_in_a_handler_or_in_pause_can_still_be_killed(builds, tmp_path, how):
+    cage = lind.Runtime().spawn(builds.wasm("sig_fatal"), [how], root=str(tmp_path))
+    assert cage.wait(0.5) is None
+    cage.terminate()
+    assert cage.wait(60) == 9                 # killed by SIGKILL
+
+
+def test_a_signal_during_a_blocked_host_read_is_not_lost(builds, tmp_path):
+    """A read on a host pipe is not interrupted (a limit); its handler runs when it returns."""
+    native = subprocess.Popen([str(builds.native("sig_hostread"))], stdin=subprocess.PIPE,
+                              stdout=subprocess.PIPE)
+    read_end, write_end = os.pipe()
+    out_r, out_w = os.pipe()
+    cage = lind.Runtime().spawn(builds.wasm("sig_hostread"), root=str(tmp_path), stdin=read_end,
+                                stdout=out_w)
+    os.close(read_end)
+    os.close(out_w)
+    time.sleep(0.3)   # let the alarm come while both wait for input
+    native_out, _ = native.communicate(b"hello\n", timeout=60)
+    os.write(write_end, b"hello\n")
+    os.close(write_end)
+    assert cage.wait(60) == 0
+    with os.fdopen(out_r, "rb") as out:
+        assert out.read() == native_out == b"handler ran\nread: hello\n"
+
+
+def test_a_cage_that_ends_leaves_no_timer_behind(builds, tmp_path):
+    rt = lind.Runtime()
+    cage = rt.spawn(builds.wasm("sig_fatal"), ["pending"], root=str(tmp_path))
+    assert cage.wait(60) == 0
+    assert cage not in sys_time._real_timers._timers
