@@ -102,6 +102,7 @@ def _strings(items: Sequence[bytes]) -> tuple[int, bytes]:
     return len(items), b"".join(s + b"\0" for s in items)
 
 
+_STARTUP_IMPORT_TYPE = wasmtime.FuncType([wasmtime.ValType.i32()] * 2, [wasmtime.ValType.i32()])
 ASYNCIFY_BUFFER = 256 * 1024   # unwound wasm frames of one cage (fork, setjmp)
 STACK_POINTER = "lind_global_0"  # the shadow-stack pointer, exported by lind cc
 DELIVER_SIGNALS = "__lind_deliver_signals"   # the guest libc's handler runner
@@ -179,7 +180,7 @@ class Cage:
         self.define_startup_imports(linker)
         uses_wasi = preview1.define(linker, self, module)
         self.instance = linker.instantiate(self.store, module)
-        self.exports = self.instance.exports(self.store)
+        self.exports = loader.Exports(self.store, self.instance, module)
         memory = self.exports["memory"]
         context = ctypes.cast(self.store._context(), ctypes.c_void_p).value
         self.context_address = context
@@ -227,8 +228,6 @@ class Cage:
 
     # -- start-up imports: argv and environment, asked for once by _start -----
     def define_startup_imports(self, linker: wasmtime.Linker) -> None:
-        i32 = wasmtime.ValType.i32()
-        ty = wasmtime.FuncType([i32, i32], [i32])
 
         def sizes(items: Callable[[], list[bytes]]):
             def fn(count_ptr: int, size_ptr: int) -> int:
@@ -259,11 +258,23 @@ class Cage:
 
         for name, fn in (("args_sizes_get", sizes(argv)), ("args_get", fill(argv)),
                          ("environ_sizes_get", sizes(env)), ("environ_get", fill(env))):
-            linker.define_func("lind", name, ty, _errno_guard(fn))
+            linker.define_func("lind", name, _STARTUP_IMPORT_TYPE, _errno_guard(fn))
 
     # -- unwinding the wasm stack (Asyncify) for fork and setjmp --------------
-    def _asyncify(self, name: str, *args: int) -> Any:
-        return self.exports[name](self.store, *args)
+    def _asyncify(self, name: str, *args: int) -> None:
+        """Call one of Asyncify's exports (i32 arguments, no result) without wasmtime-py's
+        per-call type checks, which cost more than the rest of a fork."""
+        vals = (wt.wasmtime_val_raw_t * max(len(args), 1))()
+        for i, value in enumerate(args):
+            vals[i].i32 = value
+        trap = ctypes.POINTER(wt.wasm_trap_t)()
+        err = wt.wasmtime_func_call_unchecked(self.store._context(),
+                                              ctypes.byref(self.exports[name]._func), vals,
+                                              len(vals), ctypes.byref(trap))
+        if err:
+            raise wasmtime.WasmtimeError._from_ptr(err)
+        if trap:
+            raise wasmtime.Trap._from_ptr(trap)
 
     def unwind_then(self, action: Callable[[], None], *, replaces_stack: bool = False) -> None:
         """From a handler: unwind the stack out of wasm, then run `action` on this thread.
@@ -323,9 +334,10 @@ class Cage:
                 child.exports["memory"].grow(child.store, grow)
             for start, end in self._live_ranges():
                 ctypes.memmove(child.mem.address() + start, self.mem.address() + start, end - start)
-            for name, item in self.exports.items():
+            for name in self.exports:
                 if name.startswith("lind_global_"):
-                    child.exports[name].set_value(child.store, item.value(self.store))
+                    child.exports[name].set_value(child.store,
+                                                  self.exports[name].value(self.store))
             child.aspace = self.aspace.copy(child.aspace._grow, child.mem)
             child._asyncify_buffer = self._asyncify_buffer
             child.jump_points = dict(self.jump_points)

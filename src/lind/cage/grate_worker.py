@@ -71,7 +71,9 @@ def share_memory(memory: Any) -> int:
 
 
 def is_grate(module: wasmtime.Module) -> bool:
-    return any(e.name == DISPATCHER for e in module.exports)
+    from lind.cage import loader
+
+    return DISPATCHER in loader.shape(module).exports
 
 
 class GrateWorkers:
@@ -96,6 +98,7 @@ class GrateWorkers:
         """One more instance of the grate's module over the grate's memory (called by
         the trampoline when every worker is busy)."""
         from lind.cage import cage as cage_module
+        from lind.cage import loader
 
         grate = self._cage
         store = wasmtime.Store(grate.store.engine)
@@ -104,7 +107,7 @@ class GrateWorkers:
         threei.define_syscall_import(linker, grate.slot)
         grate.define_startup_imports(linker)
         instance = linker.instantiate(store, grate.module)
-        exports = instance.exports(store)
+        exports = loader.Exports(store, instance, grate.module)
         memory = exports["memory"]
         grow = (grate.mem.size() - memory.data_len(store)) // 65536
         if grow > 0:

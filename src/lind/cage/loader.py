@@ -7,15 +7,21 @@ plus everything that changes the generated code (Wasmtime version and settings).
 
 from __future__ import annotations
 
+import ctypes
 import errno
 import hashlib
 import importlib.metadata
 import os
 import tempfile
 import threading
+import weakref
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 
 import wasmtime
+from wasmtime import _bindings as wt
+from wasmtime._extern import wrap_extern
 
 WASM_MAGIC = b"\0asm"
 _WASMTIME_VERSION = importlib.metadata.version("wasmtime")
@@ -106,13 +112,66 @@ def load_bytes(wasm: bytes, path: str) -> wasmtime.Module:
     return module
 
 
+@dataclass(frozen=True)
+class Shape:
+    """What a cage needs to know of a module's imports and exports, read once: asking
+    Wasmtime for them costs ~100 us a time, and every fork instantiates the module."""
+
+    imports: tuple[tuple[str, str, object], ...]   # (module, name, type)
+    exports: dict[str, object]                     # name -> type
+
+
+_shapes: weakref.WeakKeyDictionary[wasmtime.Module, Shape] = weakref.WeakKeyDictionary()
+
+
+def shape(module: wasmtime.Module) -> Shape:
+    found = _shapes.get(module)
+    if found is None:
+        found = _shapes[module] = Shape(
+            tuple((i.module, i.name, i.type) for i in module.imports),
+            {e.name: e.type for e in module.exports})
+    return found
+
+
+class Exports(Mapping):
+    """An instance's exports, each wrapped on first use: wasmtime-py wraps them all up
+    front, which costs more than the rest of instantiating a small program."""
+
+    def __init__(self, store: wasmtime.Store, instance: wasmtime.Instance,
+                 module: wasmtime.Module) -> None:
+        self._store = store
+        self._instance = instance
+        self._names = shape(module).exports
+        self._wrapped: dict[str, object] = {}
+
+    def __getitem__(self, name: str) -> object:
+        found = self._wrapped.get(name)
+        if found is None:
+            if name not in self._names:
+                raise KeyError(name)
+            raw = name.encode()
+            item = wt.wasmtime_extern_t()
+            if not wt.wasmtime_instance_export_get(self._store._context(),
+                                                   ctypes.byref(self._instance._instance),
+                                                   raw, len(raw), ctypes.byref(item)):
+                raise KeyError(name)
+            found = self._wrapped[name] = wrap_extern(item)
+        return found
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._names)
+
+    def __len__(self) -> int:
+        return len(self._names)
+
+
 def _check_program(module: wasmtime.Module, path: str) -> None:
-    foreign = sorted({f"{i.module}.{i.name}" for i in module.imports
-                      if i.module not in KNOWN_IMPORTS})
+    known = shape(module)
+    foreign = sorted({f"{mod}.{name}" for mod, name, _ in known.imports
+                      if mod not in KNOWN_IMPORTS})
     if foreign:
         raise ProgramError(f"{path}: imports {', '.join(foreign[:5])} which Lind does not provide")
-    exports = {e.name for e in module.exports}
-    if "_start" not in exports or "memory" not in exports:
+    if "_start" not in known.exports or "memory" not in known.exports:
         raise ProgramError(f"{path}: not a program (no _start or memory export)")
 
 

@@ -27,6 +27,7 @@ from collections.abc import Callable
 import wasmtime
 from wasmtime import _bindings as wt
 
+from lind.cage import loader
 from lind.cage.loader import ProgramError
 from lind.microvisor import abi
 
@@ -1029,15 +1030,16 @@ def define(linker: wasmtime.Linker, cage, module: wasmtime.Module) -> bool:
     An import this file does not know is defined to return `nosys` when its type allows,
     so programs linked against a newer witx still start.
     """
-    wanted = [(imp.name, imp.type) for imp in module.imports if imp.module == MODULE]
+    known = loader.shape(module)
+    wanted = [(name, ty) for mod, name, ty in known.imports if mod == MODULE]
     if not wanted:
         return False
-    for exp in module.exports:
-        if exp.name == "memory" and isinstance(exp.type, wasmtime.MemoryType):
-            limits = exp.type.limits
-            if limits.max is not None and limits.max <= limits.min:
-                raise ProgramError("its memory cannot grow, so WASI has no room for its "
-                                   "scratch page")
+    memory = known.exports.get("memory")
+    if isinstance(memory, wasmtime.MemoryType):
+        limits = memory.limits
+        if limits.max is not None and limits.max <= limits.min:
+            raise ProgramError("its memory cannot grow, so WASI has no room for its "
+                               "scratch page")
     old = _instances.get(cage)
     if old is not None:          # exec: the previous program's imports are dead
         _release(old.keys)
