@@ -71,3 +71,12 @@ def test_poll_and_select_on_pipes_match_native(builds, tmp_path):
     caged = lind.run([builds.wasm("readiness")], root=tmp_path, capture_output=True, timeout=60)
     assert caged.stdout.decode() == native.stdout.decode()
     assert caged.returncode == native.returncode == 0
+
+
+def test_preforking_server_over_pipes_matches_native(builds, tmp_path):
+    native = subprocess.run([str(builds.native("prefork"))], cwd=tmp_path, capture_output=True,
+                            timeout=60)
+    caged = lind.run([builds.wasm("prefork")], root=tmp_path, capture_output=True, timeout=60)
+    assert caged.stdout == native.stdout
+    assert caged.stdout == (b"answers 60, each job once: yes, sum of squares 73810, "
+                            b"workers exited cleanly 3\n")
