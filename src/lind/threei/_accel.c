@@ -569,7 +569,7 @@ static PyTypeObject GrateType = {
 /* One registered handler: a function pointer inside a Grate. As a table entry it
  * is served in C (FAST_GRATE); called from Python it takes (cage, a1..a6), where
  * an argument that is a threei.Address names the cage its memory belongs to. */
-typedef struct {
+typedef struct GrateHandlerObject {
     PyObject_HEAD
     GrateObject *grate;
     uint64_t fn_ptr;
@@ -666,9 +666,13 @@ static PyTypeObject GrateHandlerType = {
 
 /* ---------------------------------------------------------------- Slot/3i */
 
+/* The trampoline reads `fast` and `grate` without the GIL while an ancestor grate
+ * may be changing the entry (see entry_store); `handler` only with the GIL. */
 typedef struct {
     PyObject *handler;   /* callable(cage, a1..a6) -> int, or NULL */
     uint8_t fast;
+    struct GrateHandlerObject *grate;  /* FAST_GRATE's target; never freed (Python keeps
+                                        * every GrateHandler for the process's life) */
 } Entry;
 
 /* The part of a cage's fd table the fast entries may use: host fd and access. */
@@ -814,6 +818,20 @@ static void Slot_dealloc(SlotObject *s)
     Py_TYPE(s)->tp_free((PyObject *)s);
 }
 
+/* Change one entry (GIL held) so that a call read concurrently without the GIL sees
+ * either the old or the new way to serve it: a reader that saw FAST_GRATE finds a
+ * GrateHandler in `grate` whatever happens next, and the fast code says FAST_GRATE
+ * only once `grate` is set. */
+static void entry_store(Entry *e, PyObject *handler, int fast)
+{
+    if (fast == FAST_GRATE)
+        __atomic_store_n(&e->grate, (GrateHandlerObject *)handler, __ATOMIC_RELEASE);
+    else
+        __atomic_store_n(&e->fast, (uint8_t)FAST_NONE, __ATOMIC_RELEASE);
+    Py_XSETREF(e->handler, Py_XNewRef(handler));
+    __atomic_store_n(&e->fast, (uint8_t)fast, __ATOMIC_RELEASE);
+}
+
 static PyObject *Slot_set(SlotObject *s, PyObject *args)
 {
     int nr, fast;
@@ -828,8 +846,7 @@ static PyObject *Slot_set(SlotObject *s, PyObject *args)
         PyErr_SetString(PyExc_TypeError, "FAST_GRATE needs a GrateHandler");
         return NULL;
     }
-    Py_XSETREF(s->table[nr].handler, handler == Py_None ? NULL : Py_NewRef(handler));
-    s->table[nr].fast = (uint8_t)fast;
+    entry_store(&s->table[nr], handler == Py_None ? NULL : handler, fast);
     Py_RETURN_NONE;
 }
 
@@ -909,10 +926,8 @@ static PyObject *Slot_copy_table(SlotObject *s, PyObject *arg)
         return NULL;
     }
     SlotObject *src = (SlotObject *)arg;
-    for (int i = 0; i < NSYSCALLS; i++) {
-        Py_XSETREF(s->table[i].handler, Py_XNewRef(src->table[i].handler));
-        s->table[i].fast = src->table[i].fast;
-    }
+    for (int i = 0; i < NSYSCALLS; i++)
+        entry_store(&s->table[i], src->table[i].handler, src->table[i].fast);
     Py_RETURN_NONE;
 }
 
@@ -994,7 +1009,7 @@ static int threei_call_in_c(SlotObject *s, uint64_t block, int64_t *result)
     if (nr < 0 || nr >= NSYSCALLS)
         return 0;
     Entry *e = &s->table[nr];
-    int fast = e->fast;
+    int fast = __atomic_load_n(&e->fast, __ATOMIC_ACQUIRE);
     if (fast != FAST_GRATE && !(fast >= FAST_GETPID && fast <= FAST_GETEGID))
         return 0;
     int64_t args[6], cages[6];
@@ -1021,7 +1036,7 @@ static int threei_call_in_c(SlotObject *s, uint64_t block, int64_t *result)
         *result = id_answer;
         return 1;
     }
-    GrateHandlerObject *h = (GrateHandlerObject *)e->handler;
+    GrateHandlerObject *h = __atomic_load_n(&e->grate, __ATOMIC_ACQUIRE);
     *result = grate_call(h->grate, h->fn_ptr, target, args, cages);
     return 1;
 }
@@ -1032,22 +1047,23 @@ static int64_t dispatch(SlotObject *s, int nr, const int64_t *a)
     if (nr < 0 || nr >= NSYSCALLS)
         return -ENOSYS;
     Entry *e = &s->table[nr];
-    switch (e->fast) {
+    int fast = __atomic_load_n(&e->fast, __ATOMIC_ACQUIRE);
+    switch (fast) {
     case FAST_GETPID: case FAST_GETPPID: case FAST_GETUID:
     case FAST_GETEUID: case FAST_GETGID: case FAST_GETEGID:
-        return s->ids[e->fast];
+        return s->ids[fast];
     case FAST_CLOSE:
         if (a[0] < 0 || a[0] >= s->fd_limit)
             return -EBADF;
         break;
     case FAST_READ: case FAST_WRITE: case FAST_PREAD: case FAST_PWRITE: case FAST_LSEEK: {
         int64_t r;
-        if (fast_io(s, e->fast, a, &r))
+        if (fast_io(s, fast, a, &r))
             return r;
         break;
     }
     case FAST_GRATE: {
-        GrateHandlerObject *h = (GrateHandlerObject *)e->handler;
+        GrateHandlerObject *h = __atomic_load_n(&e->grate, __ATOMIC_ACQUIRE);
         return grate_call(h->grate, h->fn_ptr, s->ids[FAST_GETPID], a, NULL);
     }
     case FAST_THREEI_CALL: {
@@ -1059,10 +1075,8 @@ static int64_t dispatch(SlotObject *s, int nr, const int64_t *a)
     default:
         break;
     }
-    if (!e->handler)
-        return -ENOSYS;
     PyGILState_STATE g = PyGILState_Ensure();
-    int64_t r = call_python(s, e, a);
+    int64_t r = e->handler ? call_python(s, e, a) : -ENOSYS;  /* read with the GIL */
     PyGILState_Release(g);
     return r;
 }
