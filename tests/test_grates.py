@@ -59,6 +59,7 @@ def test_threei_permissions(builds):
         "copy from sibling: EPERM",
         "copy from parent: EPERM",
         "table of parent: EPERM",
+        "table from sibling: EPERM",
         "parent registers in child (gone): other error",
     ]
 

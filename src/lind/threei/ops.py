@@ -136,8 +136,8 @@ def register_handler(runtime: Any, caller: Any, target_id: int, nr: int, grate_i
         target.slot.set(nr, handler, 0)
         return 0
     grate = _cage(runtime, grate_id)
-    if caller is not None and grate.id != caller.id and not _is_ancestor(runtime, grate.id, caller):
-        raise OSError(errno.EPERM, "Operation not permitted")
+    if caller is not None:
+        _may_touch(runtime, grate, caller)
     target.slot.set(nr, grate.grate_workers().handler(handle), FAST_GRATE)
     return 0
 
@@ -163,7 +163,10 @@ def copy_data_between_cages(runtime: Any, caller: Any, src_addr: int, src_cage: 
 
 
 def copy_handler_table_to_cage(runtime: Any, caller: Any, src_id: int, target_id: int) -> int:
+    """Give `target_id` the whole table of `src_id`; the caller must be allowed to touch
+    both (else copying an unrelated cage's table would route calls into its grates)."""
     src, target = _cage(runtime, src_id), _cage(runtime, target_id)
+    _may_touch(runtime, caller, src)
     _may_touch(runtime, caller, target)
     target.slot.copy_table(src.slot)
     return 0

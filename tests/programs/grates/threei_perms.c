@@ -44,6 +44,7 @@ int main(void)
 		check("copy from parent", copy_data_between_cages(getpid(), parent, 4096, parent,
 		      (uint64_t)(uintptr_t)buf, getpid(), 4, COPY_RAW));
 		check("table of parent", copy_handler_table_to_cage(getpid(), parent));
+		check("table from sibling", copy_handler_table_to_cage(sibling, getpid()));
 		_exit(0);
 	}
 	int status;
