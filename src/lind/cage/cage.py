@@ -95,6 +95,8 @@ def watch_epochs(store: wasmtime.Store, cage: Cage) -> None:
     wt.wasmtime_store_epoch_deadline_callback(store.ptr(), _on_epoch, ctypes.c_void_p(key),
                                               _NO_FINALIZER)
     store.set_epoch_deadline(1)
+
+
 threading.Thread(target=_ticker, name="lind-epoch", daemon=True).start()
 
 
@@ -106,7 +108,6 @@ _STARTUP_IMPORT_TYPE = wasmtime.FuncType([wasmtime.ValType.i32()] * 2, [wasmtime
 ASYNCIFY_BUFFER = 256 * 1024   # unwound wasm frames of one cage (fork, setjmp)
 STACK_POINTER = "lind_global_0"  # the shadow-stack pointer, exported by lind cc
 DELIVER_SIGNALS = "__lind_deliver_signals"   # the guest libc's handler runner
-_UNWINDING, _REWINDING = 1, 2
 
 
 class Cage:
@@ -440,9 +441,7 @@ class Cage:
             return 0
         # Wasmtime takes the callback out of the store while it runs: put it back, so
         # the handler itself can be killed, and give it a tick before it is called.
-        wt.wasmtime_store_epoch_deadline_callback(
-            self.store.ptr(), _on_epoch, ctypes.c_void_p(id(self)), _NO_FINALIZER)
-        self.store.set_epoch_deadline(1)
+        watch_epochs(self.store, self)
         try:
             deliver(self.store)
         except wasmtime.Trap as trap:

@@ -26,31 +26,18 @@ import wasmtime
 from wasmtime import _bindings as wt
 
 from lind import threei
+from lind.microvisor.shared_pages import map_fixed
 
 DISPATCHER = "pass_fptr_to_wt"
 WORKER_STACK = 256 * 1024
 _RESERVATION = 1 << 32          # the whole 32-bit address space of a linear memory
 _PROT_NONE = 0
 
-_libc = ctypes.CDLL(None, use_errno=True)
-_libc.mmap.restype = ctypes.c_void_p
-_libc.mmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int, ctypes.c_int,
-                       ctypes.c_int, ctypes.c_long]
-
-
-def _map_file(address: int, length: int, prot: int, fd: int, offset: int) -> None:
-    """mmap(MAP_SHARED|MAP_FIXED) `fd` over host memory we own (a linear memory)."""
-    got = _libc.mmap(address, length, prot, mmap.MAP_SHARED | 0x10, fd, offset)
-    if got != address:
-        err = ctypes.get_errno()
-        raise OSError(err, os.strerror(err))
-
-
 def _map_memory(memory: Any, fd: int) -> None:
     """Back a linear memory with `fd`: accessible up to its size, the rest PROT_NONE."""
     base, size = memory.address(), memory.size()
-    _map_file(base, size, mmap.PROT_READ | mmap.PROT_WRITE, fd, 0)
-    _map_file(base + size, _RESERVATION - size, _PROT_NONE, fd, size)
+    map_fixed(base, size, mmap.MAP_SHARED, fd, 0)
+    map_fixed(base + size, _RESERVATION - size, mmap.MAP_SHARED, fd, size, prot=_PROT_NONE)
 
 
 def share_memory(memory: Any) -> int:

@@ -43,8 +43,10 @@ _lock = threading.RLock()
 _files: dict[tuple[int, int], FilePages] = {}
 
 
-def _map_fixed(address: int, length: int, flags: int, fd: int, offset: int) -> None:
-    got = _libc.mmap(address, length, _PROT_RW, flags | _MAP_FIXED, fd, offset)
+def map_fixed(address: int, length: int, flags: int, fd: int, offset: int,
+              prot: int = _PROT_RW) -> None:
+    """mmap over host memory Lind owns (a range of a linear memory), replacing it."""
+    got = _libc.mmap(address, length, prot, flags | _MAP_FIXED, fd, offset)
     if got != address:
         err = ctypes.get_errno()
         raise OSError(err, os.strerror(err))
@@ -52,7 +54,7 @@ def _map_fixed(address: int, length: int, flags: int, fd: int, offset: int) -> N
 
 def map_private_zeros(address: int, length: int) -> None:
     """Give host range [address, +length) fresh private zero pages (undoing a share)."""
-    _map_fixed(address, length, mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS, -1, 0)
+    map_fixed(address, length, mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS, -1, 0)
 
 
 class SharedPages:
@@ -82,7 +84,7 @@ class SharedPages:
 
     def map_at(self, address: int, length: int, offset: int) -> None:
         """Map [offset, +length) of the pages at host `address`, replacing what was there."""
-        _map_fixed(address, length, mmap.MAP_SHARED, self.fd, offset)
+        map_fixed(address, length, mmap.MAP_SHARED, self.fd, offset)
 
     def hold(self) -> None:
         with _lock:
