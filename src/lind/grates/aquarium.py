@@ -178,9 +178,9 @@ class Aquarium(Grate):
             return
         found = self._lookup(cage, _parent(path))
         if found is None:
-            raise paths.error(errno.ENOENT)
+            raise abi.error(errno.ENOENT)
         if not stat.S_ISDIR(found[1].st_mode):
-            raise paths.error(errno.ENOTDIR)
+            raise abi.error(errno.ENOTDIR)
 
     def _make_parents(self, path: str) -> None:
         os.makedirs(os.path.dirname(self._ov(path)), exist_ok=True)
@@ -220,7 +220,7 @@ class Aquarium(Grate):
             return
         self._make_parents(path)
         if not self._copy_file(cage, path, self._ov(path)):
-            raise paths.error(errno.EPERM)
+            raise abi.error(errno.EPERM)
         self._record(f"modified {path}")
 
     def _move_tree(self, cage, old: str, new: str) -> None:
@@ -298,11 +298,11 @@ class Aquarium(Grate):
         with self._lock:
             found = self._lookup(cage, path)
             if found is not None and flags & abi.O_CREAT and flags & abi.O_EXCL:
-                raise paths.error(errno.EEXIST)
+                raise abi.error(errno.EEXIST)
             writes = bool(flags & abi.O_ACCMODE or flags & abi.O_TRUNC)
             if found is None:
                 if not flags & abi.O_CREAT:
-                    raise paths.error(errno.ENOENT)
+                    raise abi.error(errno.ENOENT)
                 self._need_dir(cage, path)
                 self._make_parents(path)
                 fd = os.open(self._ov(path), os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW
@@ -313,7 +313,7 @@ class Aquarium(Grate):
                 return self._serve(call, path, flags, False)
             directory = stat.S_ISDIR(found[1].st_mode)
             if directory and (writes or flags & abi.O_CREAT):
-                raise paths.error(errno.EISDIR)
+                raise abi.error(errno.EISDIR)
             if writes:
                 self._copy_up(cage, path, found)
             elif not found[0]:
@@ -329,7 +329,7 @@ class Aquarium(Grate):
         with self._lock:
             found = self._lookup(call.cage, path)
         if found is None:
-            raise paths.error(errno.ENOENT)
+            raise abi.error(errno.ENOENT)
         if not found[0]:
             return call.forward()
         call.write(2 if call.name == "newfstatat" else 1, abi.pack_stat(found[1]))
@@ -344,13 +344,13 @@ class Aquarium(Grate):
         with self._lock:
             found = self._lookup(call.cage, path)
         if found is None:
-            raise paths.error(errno.ENOENT)
+            raise abi.error(errno.ENOENT)
         if not found[0]:
             return call.forward()
         if call.name.startswith("readlink"):
-            raise paths.error(errno.EINVAL)          # the overlay holds no symbolic links
+            raise abi.error(errno.EINVAL)          # the overlay holds no symbolic links
         if call.name == "execve":
-            raise paths.error(errno.EACCES)          # what the program wrote does not run
+            raise abi.error(errno.EACCES)          # what the program wrote does not run
         return 0
 
     @handles("getdents64")
@@ -377,7 +377,7 @@ class Aquarium(Grate):
         mode = abi.u32(call.args[1 if call.name == "mkdir" else 2])
         with self._lock:
             if self._lookup(call.cage, path) is not None:
-                raise paths.error(errno.EEXIST)
+                raise abi.error(errno.EEXIST)
             self._need_dir(call.cage, path)
             self._make_parents(path)
             os.mkdir(self._ov(path), 0o700)
@@ -394,16 +394,16 @@ class Aquarium(Grate):
         with self._lock:
             found = self._lookup(call.cage, path)
             if found is None:
-                raise paths.error(errno.ENOENT)
+                raise abi.error(errno.ENOENT)
             is_dir = stat.S_ISDIR(found[1].st_mode)
             if directory and not is_dir:
-                raise paths.error(errno.ENOTDIR)
+                raise abi.error(errno.ENOTDIR)
             if not directory and is_dir:
-                raise paths.error(errno.EISDIR)
+                raise abi.error(errno.EISDIR)
             if path == self.directory:
-                raise paths.error(errno.EBUSY)
+                raise abi.error(errno.EBUSY)
             if is_dir and self._listing(call.cage, path):
-                raise paths.error(errno.ENOTEMPTY)
+                raise abi.error(errno.ENOTEMPTY)
             self._drop(call.cage, path, found)
             self._record(f"deleted {path}")
         return 0
@@ -411,35 +411,35 @@ class Aquarium(Grate):
     @handles("rename", "renameat", "renameat2")
     def rename(self, call: Call) -> int:
         if call.name == "renameat2" and abi.u32(call.args[4]):
-            raise paths.error(errno.EINVAL)
+            raise abi.error(errno.EINVAL)
         old, new = (self._mine(call, i) for i in (0, 1))
         if old is None and new is None:
             return call.forward()
         if old is None or new is None:
-            raise paths.error(errno.EXDEV)
+            raise abi.error(errno.EXDEV)
         cage = call.cage
         with self._lock:
             found = self._lookup(cage, old)
             if found is None:
-                raise paths.error(errno.ENOENT)
+                raise abi.error(errno.ENOENT)
             if old == new:
                 return 0
             if self.directory in (old, new):
-                raise paths.error(errno.EBUSY)
+                raise abi.error(errno.EBUSY)
             self._need_dir(cage, new)
             target = self._lookup(cage, new)
             moving_dir = stat.S_ISDIR(found[1].st_mode)
             if moving_dir:
                 if under(new, old):
-                    raise paths.error(errno.EINVAL)
+                    raise abi.error(errno.EINVAL)
                 if target is not None and not stat.S_ISDIR(target[1].st_mode):
-                    raise paths.error(errno.ENOTDIR)
+                    raise abi.error(errno.ENOTDIR)
                 if target is not None and self._listing(cage, new):
-                    raise paths.error(errno.ENOTEMPTY)
+                    raise abi.error(errno.ENOTEMPTY)
             elif target is not None and stat.S_ISDIR(target[1].st_mode):
-                raise paths.error(errno.EISDIR)
+                raise abi.error(errno.EISDIR)
             elif not found[0] and not self._leads_to_a_file(cage, old):
-                raise paths.error(errno.EPERM)            # the overlay could not hold it
+                raise abi.error(errno.EPERM)            # the overlay could not hold it
             if target is not None:
                 self._drop(cage, new, target)
             self._make_parents(new)
@@ -460,13 +460,13 @@ class Aquarium(Grate):
         if path is None:
             return call.forward()
         if call.args[1] < 0:
-            raise paths.error(errno.EINVAL)
+            raise abi.error(errno.EINVAL)
         with self._lock:
             found = self._lookup(call.cage, path)
             if found is None:
-                raise paths.error(errno.ENOENT)
+                raise abi.error(errno.ENOENT)
             if stat.S_ISDIR(found[1].st_mode):
-                raise paths.error(errno.EISDIR)
+                raise abi.error(errno.EISDIR)
             self._copy_up(call.cage, path, found)
             os.truncate(self._ov(path), call.args[1])
         return 0
@@ -489,10 +489,10 @@ class Aquarium(Grate):
         with self._lock:
             found = self._lookup(call.cage, path)
             if found is None:
-                raise paths.error(errno.ENOENT)
+                raise abi.error(errno.ENOENT)
             if stat.S_ISDIR(found[1].st_mode) and not found[0]:
                 self._record(f"denied {call.name} {path}")
-                raise paths.error(errno.EPERM)
+                raise abi.error(errno.EPERM)
             self._copy_up(call.cage, path, found)
             os.chmod(self._ov(path), abi.u32(mode) & 0o7777, follow_symlinks=False)
         return 0
@@ -539,9 +539,9 @@ class Aquarium(Grate):
         with self._lock:
             found = self._lookup(call.cage, path)
         if found is None:
-            raise paths.error(errno.ENOENT)
+            raise abi.error(errno.ENOENT)
         if not stat.S_ISDIR(found[1].st_mode):
-            raise paths.error(errno.ENOTDIR)
+            raise abi.error(errno.ENOTDIR)
         if not found[0]:
             return call.forward()
         call.cage.cwd = path

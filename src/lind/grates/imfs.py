@@ -162,9 +162,9 @@ class InMemoryFS(Grate):
         for part in parts[:-1]:
             child = here.entries.get(part)
             if child is None:
-                raise paths.error(errno.ENOENT)
+                raise abi.error(errno.ENOENT)
             if not isinstance(child, _Dir):
-                raise paths.error(errno.ENOTDIR)
+                raise abi.error(errno.ENOTDIR)
             here = child
         return here, (parts[-1] if parts else None)
 
@@ -174,7 +174,7 @@ class InMemoryFS(Grate):
             return self.root
         node = parent.entries.get(name)
         if node is None:
-            raise paths.error(errno.ENOENT)
+            raise abi.error(errno.ENOENT)
         return node
 
     def _stat(self, node: _Node) -> _Stat:
@@ -210,7 +210,7 @@ class InMemoryFS(Grate):
         if inside == [True, True]:
             return old, new
         if any(inside):
-            raise paths.error(errno.EXDEV)
+            raise abi.error(errno.EXDEV)
         return None
 
     # -- opening ----------------------------------------------------------------
@@ -228,24 +228,24 @@ class InMemoryFS(Grate):
 
     def _open(self, call: Call, path: str, flags: int, mode: int) -> int:
         if flags & abi.O_TMPFILE == abi.O_TMPFILE:
-            raise paths.error(errno.EOPNOTSUPP)
+            raise abi.error(errno.EOPNOTSUPP)
         access = flags & abi.O_ACCMODE
         with self._lock:
             parent, name = self._walk(path)
             node = self.root if name is None else parent.entries.get(name)
             if node is None:
                 if not flags & abi.O_CREAT:
-                    raise paths.error(errno.ENOENT)
+                    raise abi.error(errno.ENOENT)
                 node = self._new_file(parent, name, mode & 0o7777 & ~call.cage.umask)
             elif flags & abi.O_CREAT and flags & abi.O_EXCL:
-                raise paths.error(errno.EEXIST)
+                raise abi.error(errno.EEXIST)
             if isinstance(node, _Dir):
                 if access != abi.O_RDONLY or flags & abi.O_CREAT:
-                    raise paths.error(errno.EISDIR)
+                    raise abi.error(errno.EISDIR)
                 host_fd = os.dup(self._dir_placeholder)
             else:
                 if flags & abi.O_DIRECTORY:
-                    raise paths.error(errno.ENOTDIR)
+                    raise abi.error(errno.ENOTDIR)
                 if flags & abi.O_TRUNC:
                     os.ftruncate(node.memfd, 0)
                 host_flags = (os.O_RDONLY if flags & abi.O_PATH else access) | os.O_CLOEXEC
@@ -287,7 +287,7 @@ class InMemoryFS(Grate):
         if path is None:
             return call.forward()
         if abi.u32(call.args[1 if call.name == "access" else 2]) & ~7:
-            raise paths.error(errno.EINVAL)
+            raise abi.error(errno.EINVAL)
         with self._lock:
             self._lookup(path)
         return 0
@@ -316,11 +316,11 @@ class InMemoryFS(Grate):
         if path is None:
             return call.forward()
         if call.args[1] < 0:
-            raise paths.error(errno.EINVAL)
+            raise abi.error(errno.EINVAL)
         with self._lock:
             node = self._lookup(path)
         if isinstance(node, _Dir):
-            raise paths.error(errno.EISDIR)
+            raise abi.error(errno.EISDIR)
         os.ftruncate(node.memfd, call.args[1])
         return 0
 
@@ -331,7 +331,7 @@ class InMemoryFS(Grate):
             return call.forward()
         with self._lock:
             self._lookup(path)
-        raise paths.error(errno.EINVAL)
+        raise abi.error(errno.EINVAL)
 
     @handles("symlink", "symlinkat")
     def symlink(self, call: Call) -> int:
@@ -347,7 +347,7 @@ class InMemoryFS(Grate):
         with self._lock:
             parent, name = self._walk(path)
             if name is None or name in parent.entries:
-                raise paths.error(errno.EEXIST)
+                raise abi.error(errno.EEXIST)
             self._new_dir(parent, name, mode & 0o7777 & ~call.cage.umask)
         return 0
 
@@ -360,23 +360,23 @@ class InMemoryFS(Grate):
         with self._lock:
             parent, name = self._walk(path)
             if name is None:
-                raise paths.error(errno.EBUSY)
+                raise abi.error(errno.EBUSY)
             node = parent.entries.get(name)
             if node is None:
-                raise paths.error(errno.ENOENT)
+                raise abi.error(errno.ENOENT)
             if directory and not isinstance(node, _Dir):
-                raise paths.error(errno.ENOTDIR)
+                raise abi.error(errno.ENOTDIR)
             if not directory and isinstance(node, _Dir):
-                raise paths.error(errno.EISDIR)
+                raise abi.error(errno.EISDIR)
             if isinstance(node, _Dir) and node.entries:
-                raise paths.error(errno.ENOTEMPTY)
+                raise abi.error(errno.ENOTEMPTY)
             self._unlink(parent, name)
         return 0
 
     @handles("rename", "renameat", "renameat2")
     def rename(self, call: Call) -> int:
         if call.name == "renameat2" and abi.u32(call.args[4]):
-            raise paths.error(errno.EINVAL)
+            raise abi.error(errno.EINVAL)
         both = self._both(call)
         if both is None:
             return call.forward()
@@ -385,22 +385,22 @@ class InMemoryFS(Grate):
             old_parent, old_name = self._walk(old)
             new_parent, new_name = self._walk(new)
             if old_name is None or new_name is None:
-                raise paths.error(errno.EBUSY)
+                raise abi.error(errno.EBUSY)
             node = old_parent.entries.get(old_name)
             if node is None:
-                raise paths.error(errno.ENOENT)
+                raise abi.error(errno.ENOENT)
             target = new_parent.entries.get(new_name)
             if target is node:
                 return 0
             if isinstance(node, _Dir):
                 if under(new, old):
-                    raise paths.error(errno.EINVAL)
+                    raise abi.error(errno.EINVAL)
                 if target is not None and not isinstance(target, _Dir):
-                    raise paths.error(errno.ENOTDIR)
+                    raise abi.error(errno.ENOTDIR)
                 if isinstance(target, _Dir) and target.entries:
-                    raise paths.error(errno.ENOTEMPTY)
+                    raise abi.error(errno.ENOTEMPTY)
             elif isinstance(target, _Dir):
-                raise paths.error(errno.EISDIR)
+                raise abi.error(errno.EISDIR)
             if target is not None:
                 self._unlink(new_parent, new_name)
             self._unlink(old_parent, old_name)
@@ -418,10 +418,10 @@ class InMemoryFS(Grate):
         with self._lock:
             node = self._lookup(old)
             if isinstance(node, _Dir):
-                raise paths.error(errno.EPERM)
+                raise abi.error(errno.EPERM)
             parent, name = self._walk(new)
             if name is None or name in parent.entries:
-                raise paths.error(errno.EEXIST)
+                raise abi.error(errno.EEXIST)
             self._link(parent, name, node)
         return 0
 
@@ -434,7 +434,7 @@ class InMemoryFS(Grate):
         with self._lock:
             node = self._lookup(path)
         if not isinstance(node, _Dir):
-            raise paths.error(errno.ENOTDIR)
+            raise abi.error(errno.ENOTDIR)
         call.cage.cwd = path
         return 0
 
@@ -445,7 +445,7 @@ class InMemoryFS(Grate):
             return call.forward()
         f, node = ours
         if not isinstance(node, _Dir):
-            raise paths.error(errno.ENOTDIR)
+            raise abi.error(errno.ENOTDIR)
         call.cage.cwd = f.path
         return 0
 

@@ -9,7 +9,6 @@ the layer that opens the file does that.
 from __future__ import annotations
 
 import errno
-import os
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -128,16 +127,11 @@ def touched(call: Call) -> list[str]:
     return found
 
 
-def error(code: int) -> OSError:
-    """An OSError a handler raises to fail its call with `code`."""
-    return OSError(code, os.strerror(code))
-
-
 def removes_directory(call: Call) -> bool:
     """Whether an unlink, unlinkat or rmdir call is for a directory (AT_REMOVEDIR)."""
     if call.name != "unlinkat":
         return call.name == "rmdir"
     flags = abi.u32(call.args[2])
     if flags & ~abi.AT_REMOVEDIR:
-        raise error(errno.EINVAL)
+        raise abi.error(errno.EINVAL)
     return bool(flags & abi.AT_REMOVEDIR)

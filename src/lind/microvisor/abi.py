@@ -10,6 +10,12 @@ from __future__ import annotations
 import os
 import struct
 
+
+def error(code: int) -> OSError:
+    """The OSError a handler raises to fail its call with `code` (-code to the cage)."""
+    return OSError(code, os.strerror(code))
+
+
 # Kernel-internal errno: "this call will be made again" (a grate sees it on fork's
 # first pass, before the cage's stack is rewound and the call repeated).
 ERESTARTNOINTR = 513

@@ -20,17 +20,13 @@ from lind.microvisor.fs import join, proc_path, wants_write
 from lind.microvisor.pipe import make_pipe
 
 
-def _err(code: int) -> OSError:
-    return OSError(code, os.strerror(code))
-
-
 def read_path(cage, addr: int) -> str:
     """A path argument from cage memory; empty paths are ENOENT as on Linux."""
     if addr == 0:
-        raise _err(errno.EFAULT)
+        raise abi.error(errno.EFAULT)
     raw = cage.mem.cstring(addr, abi.PATH_MAX - 1)
     if not raw:
-        raise _err(errno.ENOENT)
+        raise abi.error(errno.ENOENT)
     return raw.decode("utf-8", "surrogateescape")
 
 
@@ -40,7 +36,7 @@ def at_path(cage, dirfd: int, path: str) -> str:
         return join(cage.cwd, path)
     f = cage.fds.get(s32(dirfd))
     if not f.is_dir:
-        raise _err(errno.ENOTDIR)
+        raise abi.error(errno.ENOTDIR)
     return join(f.path, path)
 
 
@@ -49,7 +45,7 @@ def at_path(cage, dirfd: int, path: str) -> str:
 def _open(cage, guest_path: str, flags: int, mode: int) -> int:
     flags &= ~abi.O_LARGEFILE
     if flags & abi.O_TMPFILE == abi.O_TMPFILE:
-        raise _err(errno.EOPNOTSUPP)
+        raise abi.error(errno.EOPNOTSUPP)
     if flags & abi.O_PATH:
         host = os.O_PATH | os.O_CLOEXEC | (os.O_NOFOLLOW if flags & abi.O_NOFOLLOW else 0)
         host |= os.O_DIRECTORY if flags & abi.O_DIRECTORY else 0
@@ -104,7 +100,7 @@ def sys_close(cage, fd, *_):
 def sys_pipe2(cage, fds, flags, *_):
     flags = u32(flags)
     if flags & ~(abi.O_CLOEXEC | abi.O_NONBLOCK):
-        raise _err(errno.EINVAL)
+        raise abi.error(errno.EINVAL)
     cage.mem.view(fds, 8)  # EFAULT before anything is created
     read_end, write_end = make_pipe(flags)
     cloexec = bool(flags & abi.O_CLOEXEC)
@@ -131,16 +127,16 @@ def sys_pipe(cage, fds, *_):
 def _readable(f: OpenFile) -> None:
     """Raise the errno reading `f` gets, if any."""
     if f.flags & abi.O_ACCMODE == abi.O_WRONLY or f.flags & abi.O_PATH:
-        raise _err(errno.EBADF)
+        raise abi.error(errno.EBADF)
     if f.is_dir:
-        raise _err(errno.EISDIR)
+        raise abi.error(errno.EISDIR)
 
 
 def _writable(f: OpenFile) -> None:
     if f.flags & abi.O_ACCMODE == abi.O_RDONLY or f.flags & abi.O_PATH:
-        raise _err(errno.EBADF)
+        raise abi.error(errno.EBADF)
     if f.is_dir:
-        raise _err(errno.EISDIR)
+        raise abi.error(errno.EISDIR)
 
 
 # The hot four: fd arguments arrive sign-extended, and FdTable.get rejects anything else.
@@ -161,7 +157,7 @@ def sys_write(cage, fd, buf, count, *_):
 
 def _seekable(f: OpenFile) -> None:
     if not f.host_backed:
-        raise _err(errno.ESPIPE)
+        raise abi.error(errno.ESPIPE)
 
 
 def sys_pread64(cage, fd, buf, count, offset, *_):
@@ -183,7 +179,7 @@ def sys_pwrite64(cage, fd, buf, count, offset, *_):
 def _iovecs(cage, iov: int, iovcnt: int) -> list[memoryview]:
     iovcnt = s32(iovcnt)
     if not 0 <= iovcnt <= abi.IOV_MAX:
-        raise _err(errno.EINVAL)
+        raise abi.error(errno.EINVAL)
     raw = cage.mem.read(iov, iovcnt * abi.IOVEC.size)
     # Buffers live in the same memory as the array that names them.
     memory = getattr(iov, "memory", cage.mem)
@@ -212,13 +208,13 @@ def sys_lseek(cage, fd, offset, whence, *_):
     _seekable(f)
     if f.is_dir:
         if whence != abi.SEEK_SET or offset < 0:
-            raise _err(errno.EINVAL)
+            raise abi.error(errno.EINVAL)
         f.dir_pos = offset
         if offset == 0:
             f.dir_entries = None
         return offset
     if whence not in (abi.SEEK_SET, abi.SEEK_CUR, abi.SEEK_END):
-        raise _err(errno.EINVAL)
+        raise abi.error(errno.EINVAL)
     return os.lseek(f.host_fd, offset, whence)
 
 
@@ -273,14 +269,14 @@ def sys_newfstatat(cage, dirfd, path, buf, flags, *_):
 
 def _access(cage, guest_path: str, mode: int, flags: int) -> int:
     if mode & ~7:
-        raise _err(errno.EINVAL)
+        raise abi.error(errno.EINVAL)
     fd = cage.fs.open(guest_path, os.O_PATH | os.O_CLOEXEC |
                       (os.O_NOFOLLOW if flags & abi.AT_SYMLINK_NOFOLLOW else 0))
     try:
         if mode & os.W_OK and cage.fs.guest_readonly(guest_path):
-            raise _err(errno.EROFS)
+            raise abi.error(errno.EROFS)
         if mode and not os.access(proc_path(fd), mode, effective_ids=bool(flags & abi.AT_EACCESS)):
-            raise _err(errno.EACCES)
+            raise abi.error(errno.EACCES)
     finally:
         os.close(fd)
     return 0
@@ -303,7 +299,7 @@ def sys_faccessat2(cage, dirfd, path, mode, flags, *_):
 def _mkdir(cage, guest_path: str, mode: int) -> int:
     pfd, name = cage.fs.open_parent(guest_path, write=True) if guest_path != "/" else (None, "")
     if pfd is None:
-        raise _err(errno.EEXIST)
+        raise abi.error(errno.EEXIST)
     try:
         perm = mode & 0o7777 & ~cage.umask
         os.mkdir(name, perm, dir_fd=pfd)
@@ -349,13 +345,13 @@ def sys_unlink(cage, path, *_):
 def sys_unlinkat(cage, dirfd, path, flags, *_):
     flags = u32(flags)
     if flags & ~abi.AT_REMOVEDIR:
-        raise _err(errno.EINVAL)
+        raise abi.error(errno.EINVAL)
     return _remove(cage, at_path(cage, dirfd, read_path(cage, path)), bool(flags & abi.AT_REMOVEDIR))
 
 
 def _rename(cage, old: str, new: str) -> int:
     if not cage.fs.same_mount(old, new):
-        raise _err(errno.EXDEV)
+        raise abi.error(errno.EXDEV)
     ofd, oname = cage.fs.open_parent(old, write=True)
     try:
         nfd, nname = cage.fs.open_parent(new, write=True)
@@ -379,13 +375,13 @@ def sys_renameat(cage, olddirfd, old, newdirfd, new, *_):
 
 def sys_renameat2(cage, olddirfd, old, newdirfd, new, flags, *_):
     if u32(flags):
-        raise _err(errno.EINVAL)
+        raise abi.error(errno.EINVAL)
     return sys_renameat(cage, olddirfd, old, newdirfd, new)
 
 
 def _link(cage, old: str, new: str, follow: bool) -> int:
     if not cage.fs.same_mount(old, new):
-        raise _err(errno.EXDEV)
+        raise abi.error(errno.EXDEV)
     if follow:
         # Resolve the target inside the root first; link the resolved file.
         src = cage.fs.open(old, os.O_PATH | os.O_CLOEXEC)
@@ -431,21 +427,21 @@ def _symlink(cage, target: bytes, guest_path: str) -> int:
 def sys_symlink(cage, target, path, *_):
     raw = cage.mem.cstring(target, abi.PATH_MAX - 1)
     if not raw:
-        raise _err(errno.ENOENT)
+        raise abi.error(errno.ENOENT)
     return _symlink(cage, raw, join(cage.cwd, read_path(cage, path)))
 
 
 def sys_symlinkat(cage, target, dirfd, path, *_):
     raw = cage.mem.cstring(target, abi.PATH_MAX - 1)
     if not raw:
-        raise _err(errno.ENOENT)
+        raise abi.error(errno.ENOENT)
     return _symlink(cage, raw, at_path(cage, dirfd, read_path(cage, path)))
 
 
 def _readlink(cage, guest_path: str, buf: int, size: int) -> int:
     size = s32(size)
     if size <= 0:
-        raise _err(errno.EINVAL)
+        raise abi.error(errno.EINVAL)
     pfd, name = cage.fs.open_parent(guest_path, write=False)
     try:
         target = os.readlink(name.encode("utf-8", "surrogateescape"), dir_fd=pfd)
@@ -468,7 +464,7 @@ def sys_readlinkat(cage, dirfd, path, buf, size, *_):
 
 def _chmod(cage, guest_path: str, mode: int, follow: bool = True) -> int:
     if not follow:
-        raise _err(errno.EOPNOTSUPP)  # as Linux: symlinks have no mode of their own
+        raise abi.error(errno.EOPNOTSUPP)  # as Linux: symlinks have no mode of their own
     fd = cage.fs.open(guest_path, os.O_PATH | os.O_CLOEXEC, write=True)
     try:
         os.chmod(proc_path(fd), mode & 0o7777)
@@ -488,14 +484,14 @@ def sys_fchmodat(cage, dirfd, path, mode, *_):
 def sys_fchmod(cage, fd, mode, *_):
     f = cage.fds.get(s32(fd))
     if cage.fs.guest_readonly(f.path or "/"):
-        raise _err(errno.EROFS)
+        raise abi.error(errno.EROFS)
     os.chmod(proc_path(f.host_fd), u32(mode) & 0o7777)
     return 0
 
 
 def sys_truncate(cage, path, length, *_):
     if length < 0:
-        raise _err(errno.EINVAL)
+        raise abi.error(errno.EINVAL)
     fd = cage.fs.open(join(cage.cwd, read_path(cage, path)), os.O_WRONLY | os.O_CLOEXEC, write=True)
     try:
         os.ftruncate(fd, length)
@@ -507,9 +503,9 @@ def sys_truncate(cage, path, length, *_):
 def sys_ftruncate(cage, fd, length, *_):
     f = cage.fds.get(s32(fd))
     if not f.host_backed:
-        raise _err(errno.EINVAL)
+        raise abi.error(errno.EINVAL)
     if length < 0 or f.flags & abi.O_ACCMODE == abi.O_RDONLY:
-        raise _err(errno.EINVAL if length < 0 else errno.EBADF)
+        raise abi.error(errno.EINVAL if length < 0 else errno.EBADF)
     os.ftruncate(f.host_fd, length)
     return 0
 
@@ -517,7 +513,7 @@ def sys_ftruncate(cage, fd, length, *_):
 def sys_fsync(cage, fd, *_):
     f = cage.fds.get(s32(fd))
     if not f.host_backed:
-        raise _err(errno.EINVAL)
+        raise abi.error(errno.EINVAL)
     os.fsync(f.host_fd)
     return 0
 
@@ -525,7 +521,7 @@ def sys_fsync(cage, fd, *_):
 def sys_fdatasync(cage, fd, *_):
     f = cage.fds.get(s32(fd))
     if not f.host_backed:
-        raise _err(errno.EINVAL)
+        raise abi.error(errno.EINVAL)
     os.fdatasync(f.host_fd)
     return 0
 
@@ -544,7 +540,7 @@ def _load_entries(f: OpenFile) -> list[tuple[bytes, int, int]]:
 def sys_getdents64(cage, fd, buf, count, *_):
     f = cage.fds.get(s32(fd))
     if not f.is_dir:
-        raise _err(errno.ENOTDIR)
+        raise abi.error(errno.ENOTDIR)
     if f.dir_entries is None:
         f.dir_entries = _load_entries(f)
     out = bytearray()
@@ -554,7 +550,7 @@ def sys_getdents64(cage, fd, buf, count, *_):
         rec = abi.pack_dirent64(ino or 1, f.dir_pos + 1, dtype, name)
         if len(out) + len(rec) > count:
             if not out:
-                raise _err(errno.EINVAL)
+                raise abi.error(errno.EINVAL)
             break
         out += rec
         f.dir_pos += 1
@@ -567,7 +563,7 @@ def sys_getdents64(cage, fd, buf, count, *_):
 def sys_getcwd(cage, buf, size, *_):
     data = cage.cwd.encode("utf-8", "surrogateescape") + b"\0"
     if u32(size) < len(data):
-        raise _err(errno.ERANGE)
+        raise abi.error(errno.ERANGE)
     cage.mem.write(buf, data)
     return len(data)
 
@@ -576,7 +572,7 @@ def _chdir(cage, guest_path: str) -> int:
     fd = cage.fs.open(guest_path, os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
     try:
         if not os.access(proc_path(fd), os.X_OK):
-            raise _err(errno.EACCES)
+            raise abi.error(errno.EACCES)
     finally:
         os.close(fd)
     cage.cwd = guest_path
@@ -590,7 +586,7 @@ def sys_chdir(cage, path, *_):
 def sys_fchdir(cage, fd, *_):
     f = cage.fds.get(s32(fd))
     if not f.is_dir:
-        raise _err(errno.ENOTDIR)
+        raise abi.error(errno.ENOTDIR)
     return _chdir(cage, f.path)
 
 
@@ -622,7 +618,7 @@ def sys_dup2(cage, old, new, *_):
 def sys_dup3(cage, old, new, flags, *_):
     old, new, flags = s32(old), s32(new), u32(flags)
     if old == new or flags & ~abi.O_CLOEXEC:
-        raise _err(errno.EINVAL)
+        raise abi.error(errno.EINVAL)
     return _dup3(cage, old, new, bool(flags & abi.O_CLOEXEC))
 
 
@@ -632,7 +628,7 @@ def sys_fcntl(cage, fd, cmd, arg, *_):
     if cmd in (abi.F_DUPFD, abi.F_DUPFD_CLOEXEC):
         lowest = s32(arg)
         if lowest < 0 or lowest >= cage.fds.limit:
-            raise _err(errno.EINVAL)
+            raise abi.error(errno.EINVAL)
         return cage.fds.install(f.hold(), cloexec=cmd == abi.F_DUPFD_CLOEXEC, lowest=lowest)
     if cmd == abi.F_GETFD:
         return abi.FD_CLOEXEC if cage.fds.cloexec(fd) else 0
@@ -652,7 +648,7 @@ def sys_fcntl(cage, fd, cmd, arg, *_):
         fcntl.fcntl(f.host_fd, fcntl.F_SETFL, host)
         f.flags = (f.flags & ~abi.SETFL_MASK) | new
         return 0
-    raise _err(errno.EINVAL)
+    raise abi.error(errno.EINVAL)
 
 
 _TCGETS, _TIOCGWINSZ, _FIONREAD = 0x5401, 0x5413, 0x541B
@@ -665,14 +661,14 @@ def sys_ioctl(cage, fd, request, arg, *_):
     request = u32(request)
     if not f.host_backed:
         if request != _FIONREAD:
-            raise _err(errno.ENOTTY)
+            raise abi.error(errno.ENOTTY)
         cage.mem.write(arg, len(f.pipe.buffer).to_bytes(4, "little"))
         return 0
     size = _IOCTL_SIZES.get(request)
     if size is None:
-        raise _err(errno.ENOTTY if not os.isatty(f.host_fd) else errno.EINVAL)
+        raise abi.error(errno.ENOTTY if not os.isatty(f.host_fd) else errno.EINVAL)
     if request != _FIONREAD and not os.isatty(f.host_fd):
-        raise _err(errno.ENOTTY)
+        raise abi.error(errno.ENOTTY)
     out = fcntl.ioctl(f.host_fd, {_TCGETS: termios.TCGETS, _TIOCGWINSZ: termios.TIOCGWINSZ,
                                   _FIONREAD: termios.FIONREAD}[request], b"\0" * size)
     cage.mem.write(arg, out)
