@@ -185,7 +185,7 @@ class Cage:
         memory = self.exports["memory"]
         context = ctypes.cast(self.store._context(), ctypes.c_void_p).value
         self.context_address = context
-        self.mem = threei.Memory(context, bytes(memoryview(memory._memory).cast("B")))
+        self.mem = threei.Memory(context, bytes(memoryview(memory._memory).cast("B")), self.store)
         self.slot.set_memory(self.mem)
         self._end_grate()
         if grate_worker.is_grate(module):
@@ -195,8 +195,11 @@ class Cage:
         heap_base = (self.exports["__heap_base"].value(self.store)
                      if "__heap_base" in self.exports else None)
         store = self.store
-        self.aspace = AddressSpace(heap_base if heap_base is not None else self.mem.size(),
-                                   lambda pages: memory.grow(store, pages), self.mem)
+        try:
+            self.aspace = AddressSpace(heap_base if heap_base is not None else self.mem.size(),
+                                       lambda pages: memory.grow(store, pages), self.mem)
+        except ValueError as exc:   # the loader checks this too; never trust a module
+            raise loader.ProgramError(f"{self.argv[0].decode(errors='replace')}: {exc}") from None
         self._entry = self.exports["_start"]
         self._asyncify_buffer = 0
 
@@ -334,7 +337,7 @@ class Cage:
             if grow > 0:
                 child.exports["memory"].grow(child.store, grow)
             for start, end in self._live_ranges():
-                ctypes.memmove(child.mem.address() + start, self.mem.address() + start, end - start)
+                child.mem.copy_from(self.mem, start, start, end - start)
             for name in self.exports:
                 if name.startswith("lind_global_"):
                     child.exports[name].set_value(child.store,
@@ -501,9 +504,11 @@ class Cage:
         self.fs.close()
         _cages_by_key.pop(id(self), None)
         threei.release(self.slot)
-        # The instance and its memory go with the store; nothing may touch them after this.
+        # Calls still made for this cage from other threads (a grate acting for it) get
+        # ESRCH from its memory; the pages go once no host operation uses them any more.
         self.slot.set_memory(None)
-        self.mem = self.aspace = self.instance = self._entry = self.exports = None
+        self.mem.release()
+        self.instance = self._entry = self.exports = None
         self.store = None
         self.runtime.cage_ended(self)
         self._done.set()

@@ -74,7 +74,6 @@ class GrateWorkers:
         if cage_module.STACK_POINTER not in grate.exports:
             raise OSError(errno.EINVAL, "grate was not built by lind cc (no stack pointer export)")
         self._cage = grate
-        self._stores: list[wasmtime.Store] = []
         results = grate.exports[DISPATCHER].type(grate.store).results
         returns_i64 = bool(results) and results[0] == wasmtime.ValType.i64()
         self.grate = threei.Grate(returns_i64, grate.mem, self._make_worker)
@@ -100,7 +99,9 @@ class GrateWorkers:
         if grow > 0:
             memory.grow(store, grow)
         context = ctypes.cast(store._context(), ctypes.c_void_p).value
-        worker_memory = threei.Memory(context, bytes(memoryview(memory._memory).cast("B")))
+        # The worker's Memory owns its store: the trampoline keeps it until the grate
+        # has ended and no handler runs in it any more.
+        worker_memory = threei.Memory(context, bytes(memoryview(memory._memory).cast("B")), store)
         _map_memory(worker_memory, grate.memory_file)
         stack = grate.aspace.mmap(0, WORKER_STACK, mmap.PROT_READ | mmap.PROT_WRITE,
                                   mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS, None)
@@ -115,7 +116,6 @@ class GrateWorkers:
                   file=sys.stderr)
             stack_pointer.set_value(store, stack_top)
 
-        self._stores.append((store, instance))
         dispatcher = exports[DISPATCHER]
         return (context, bytes(memoryview(dispatcher._func).cast("B")), worker_memory,
                 on_failure)
@@ -131,8 +131,7 @@ class GrateWorkers:
     def close(self) -> None:
         """The grate ended: its handlers answer ENOSYS from now on."""
         self._cage.slot.set_has_workers(False)
-        if self.grate.close():
-            self._stores.clear()   # no call is inside them: free the instances
+        self.grate.close()
 
 
 # Handlers stay alive for the life of the process: the C trampoline reads table

@@ -107,7 +107,7 @@ def load_bytes(wasm: bytes, path: str) -> wasmtime.Module:
             first = str(exc).strip().splitlines()[0] if str(exc).strip() else "invalid module"
             raise ProgramError(f"{path}: invalid WebAssembly module: {first}") from None
         _store(cached, module.serialize())
-    _check_program(module, path)
+    _check_program(module, wasm, path)
     _modules[key] = module
     return module
 
@@ -165,14 +165,131 @@ class Exports(Mapping):
         return len(self._names)
 
 
-def _check_program(module: wasmtime.Module, path: str) -> None:
+# What a program may import from Lind, and the exports Lind calls, with the only types
+# Lind accepts: everything a module says about itself is checked before it runs, since
+# the trampoline calls some of these exports without Wasmtime's type checks.
+_I32, _I64 = wasmtime.ValType.i32(), wasmtime.ValType.i64()
+_SYSCALL_TYPE = ([_I32] + [_I64] * 6, [_I64])
+LIND_IMPORTS: dict[str, tuple[list, list]] = {
+    "syscall": _SYSCALL_TYPE, "syscall_unwind": _SYSCALL_TYPE,
+    "args_sizes_get": ([_I32] * 2, [_I32]), "args_get": ([_I32] * 2, [_I32]),
+    "environ_sizes_get": ([_I32] * 2, [_I32]), "environ_get": ([_I32] * 2, [_I32]),
+}
+_EXPORTED_FUNCS: dict[str, tuple[list, ...]] = {
+    "_start": (([], []),),
+    "asyncify_start_unwind": (([_I32], []),), "asyncify_start_rewind": (([_I32], []),),
+    "asyncify_stop_unwind": (([], []),), "asyncify_stop_rewind": (([], []),),
+    "asyncify_get_state": (([], [_I32]),),
+    "__lind_deliver_signals": (([], []),),
+    "pass_fptr_to_wt": (([_I64] * 14, [_I32]), ([_I64] * 14, [_I64])),
+}
+HEAP_BASE = "__heap_base"
+WASM_PAGE = 65536
+
+
+def _check_program(module: wasmtime.Module, wasm: bytes, path: str) -> None:
     known = shape(module)
     foreign = sorted({f"{mod}.{name}" for mod, name, _ in known.imports
                       if mod not in KNOWN_IMPORTS})
     if foreign:
         raise ProgramError(f"{path}: imports {', '.join(foreign[:5])} which Lind does not provide")
-    if "_start" not in known.exports or "memory" not in known.exports:
+    for mod, name, ty in known.imports:
+        if not isinstance(ty, wasmtime.FuncType):
+            raise ProgramError(f"{path}: imports {mod}.{name}, which is not a function")
+        if mod == "lind" and (name not in LIND_IMPORTS or not _func_is(ty, LIND_IMPORTS[name])):
+            raise ProgramError(f"{path}: imports lind.{name}, which Lind does not provide "
+                               "with that type")
+    exports = known.exports
+    if "_start" not in exports or "memory" not in exports:
         raise ProgramError(f"{path}: not a program (no _start or memory export)")
+    memory = exports["memory"]
+    if not isinstance(memory, wasmtime.MemoryType) or memory.is_64 or memory.is_shared:
+        raise ProgramError(f"{path}: its memory export is not a 32-bit unshared memory")
+    for name, shapes in _EXPORTED_FUNCS.items():
+        if name in exports and not any(_func_is(exports[name], want) for want in shapes):
+            raise ProgramError(f"{path}: its export {name} does not have the type Lind calls")
+    for name, ty in exports.items():
+        if name.startswith("lind_global_") and not (
+                isinstance(ty, wasmtime.GlobalType) and ty.content == _I32 and ty.mutable):
+            raise ProgramError(f"{path}: its export {name} is not a mutable i32 global")
+    if HEAP_BASE in exports:
+        ty = exports[HEAP_BASE]
+        is_i32 = isinstance(ty, wasmtime.GlobalType) and ty.content == _I32
+        start = _constant_global(wasm, HEAP_BASE) if is_i32 else None
+        if start is None or not 0 <= start <= memory.limits.min * WASM_PAGE:
+            raise ProgramError(f"{path}: its {HEAP_BASE} is not an address inside its memory")
+
+
+def _func_is(ty: object, want: tuple[list, list]) -> bool:
+    return (isinstance(ty, wasmtime.FuncType) and list(ty.params) == want[0]
+            and list(ty.results) == want[1])
+
+
+def _leb(data: bytes, at: int, signed: bool = False) -> tuple[int, int]:
+    """A LEB128 number at `at`, and where it ends."""
+    value = shift = 0
+    while True:
+        if at >= len(data) or shift > 63:
+            raise ValueError("bad LEB128")
+        byte = data[at]
+        at += 1
+        value |= (byte & 0x7F) << shift
+        shift += 7
+        if not byte & 0x80:
+            break
+    if signed and byte & 0x40:
+        value -= 1 << shift
+    return value, at
+
+
+def _constant_global(wasm: bytes, name: str) -> int | None:
+    """The i32.const an exported global is initialised with, read from the binary (the
+    value is needed before the module runs; None if it is not a plain constant). Only
+    called for modules that import no globals, so the export's index is the section's."""
+    try:
+        at, index, globals_at = 8, None, None
+        while at < len(wasm):
+            section = wasm[at]
+            size, at = _leb(wasm, at + 1)
+            if section == 6:
+                globals_at = at
+            elif section == 7:
+                count, p = _leb(wasm, at)
+                for _ in range(count):
+                    length, p = _leb(wasm, p)
+                    found = wasm[p:p + length].decode(errors="replace")
+                    kind = wasm[p + length]
+                    item, p = _leb(wasm, p + length + 1)
+                    if found == name and kind == 3:
+                        index = item
+            at += size
+        if index is None or globals_at is None:
+            return None
+        count, p = _leb(wasm, globals_at)
+        for i in range(count):
+            valtype, p = wasm[p], p + 2            # value type, mutability
+            if i == index:
+                if valtype != 0x7F or wasm[p] != 0x41:
+                    return None
+                value, p = _leb(wasm, p + 1, signed=True)
+                return value if wasm[p] == 0x0B else None
+            while wasm[p] != 0x0B:                 # skip a constant expression
+                op = wasm[p]
+                p += 1
+                if op in (0x41, 0x42, 0x23, 0xD2):   # i32/i64.const, global.get, ref.func
+                    _, p = _leb(wasm, p, signed=True)
+                elif op == 0x44:
+                    p += 8
+                elif op == 0x43:
+                    p += 4
+                elif op == 0xD0:
+                    p += 1
+                elif op not in (0x6A, 0x6B, 0x6C, 0x7C, 0x7D, 0x7E):   # extended-const
+                    return None
+            p += 1
+    except (ValueError, IndexError):
+        return None
+    return None
 
 
 def _store(target: Path, data: bytes) -> None:

@@ -45,16 +45,17 @@ _files: dict[tuple[int, int], FilePages] = {}
 
 def map_fixed(address: int, length: int, flags: int, fd: int, offset: int,
               prot: int = _PROT_RW) -> None:
-    """mmap over host memory Lind owns (a range of a linear memory), replacing it."""
+    """mmap over host memory Lind owns, replacing it: a grate worker's whole reservation.
+    Ranges a cage names go through Memory.map, which checks them against its memory."""
     got = _libc.mmap(address, length, prot, flags | _MAP_FIXED, fd, offset)
     if got != address:
         err = ctypes.get_errno()
         raise OSError(err, os.strerror(err))
 
 
-def map_private_zeros(address: int, length: int) -> None:
-    """Give host range [address, +length) fresh private zero pages (undoing a share)."""
-    map_fixed(address, length, mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS, -1, 0)
+def map_private_zeros(memory, start: int, length: int) -> None:
+    """Give guest pages [start, +length) of `memory` fresh private zeros (undoing a share)."""
+    memory.map(start, length, _PROT_RW, mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS, -1, 0)
 
 
 class SharedPages:
@@ -82,9 +83,9 @@ class SharedPages:
         """Make [offset, +length) of the pages exist (mremap growing a mapping)."""
         self._extend(offset + length)
 
-    def map_at(self, address: int, length: int, offset: int) -> None:
-        """Map [offset, +length) of the pages at host `address`, replacing what was there."""
-        map_fixed(address, length, mmap.MAP_SHARED, self.fd, offset)
+    def map_at(self, memory, start: int, length: int, offset: int) -> None:
+        """Map [offset, +length) of the pages over guest [start, +length) of `memory`."""
+        memory.map(start, length, _PROT_RW, mmap.MAP_SHARED, self.fd, offset)
 
     def hold(self) -> None:
         with _lock:

@@ -13,7 +13,6 @@ writes; munmap, exec and exit put private zero pages back in that cage only.
 from __future__ import annotations
 
 import bisect
-import ctypes
 import errno
 import os
 import stat
@@ -50,6 +49,8 @@ class AddressSpace:
     """Where the heap ends and which ranges are mapped, for one cage."""
 
     def __init__(self, heap_base: int, grow, memory, limit: int = MAX_MEMORY) -> None:
+        if not 0 <= heap_base <= limit:
+            raise ValueError(f"heap base {heap_base:#x} outside the address space")
         self.heap_base = _align(heap_base, 16)
         self.brk = self.heap_base
         self.limit = limit
@@ -66,7 +67,7 @@ class AddressSpace:
         twin.brk, twin.starts, twin.ends = self.brk, list(self.starts), dict(self.ends)
         try:
             for start, (pages, offset) in self.shared.items():
-                pages.map_at(memory.address() + start, self.ends[start] - start, offset)
+                pages.map_at(memory, start, self.ends[start] - start, offset)
                 pages.hold()
                 twin.shared[start] = (pages, offset)
         except OSError:
@@ -106,7 +107,7 @@ class AddressSpace:
                 raise _enomem() from None
 
     def _zero(self, start: int, length: int) -> None:
-        ctypes.memset(self._memory.address() + start, 0, length)
+        self._memory.fill(start, length, 0)
 
     # -- regions ------------------------------------------------------------
     def _overlaps(self, start: int, end: int) -> bool:
@@ -150,7 +151,7 @@ class AddressSpace:
                  pieces_left: int) -> None:
         """Take [start, end) out of a shared region (page offset = address + delta)."""
         pages.write_back(start + delta, end - start)
-        shared_pages.map_private_zeros(self._memory.address() + start, end - start)
+        shared_pages.map_private_zeros(self._memory, start, end - start)
         if pieces_left == 0:
             pages.release()
         elif pieces_left == 2:
@@ -186,6 +187,8 @@ class AddressSpace:
         shared, with the pages `pages_for(length)` gives (this mapping counted)."""
         if length <= 0 or addr % PAGE:
             raise OSError(errno.EINVAL, "Invalid argument")
+        if length > self.limit:
+            raise _enomem()
         if flags & MAP_TYPE not in (MAP_PRIVATE, MAP_SHARED, MAP_SHARED_VALIDATE):
             raise OSError(errno.EINVAL, "Invalid argument")
         length = _align(length)
@@ -213,14 +216,14 @@ class AddressSpace:
         pages, offset = share
         try:
             self._remove(start, start + length)
-            pages.map_at(self._memory.address() + start, length, offset)
+            pages.map_at(self._memory, start, length, offset)
         except OSError:
             pages.release()
             raise _enomem() from None
         self._insert(start, start + length, share)
 
     def munmap(self, addr: int, length: int) -> int:
-        if addr % PAGE or length <= 0:
+        if addr % PAGE or length <= 0 or addr + length > self.limit:
             raise OSError(errno.EINVAL, "Invalid argument")
         self._remove(addr, addr + _align(length))
         return 0
@@ -234,7 +237,8 @@ class AddressSpace:
         return 0
 
     def mremap(self, old: int, old_len: int, new_len: int, flags: int) -> int:
-        if old % PAGE or new_len <= 0 or flags & ~(MREMAP_MAYMOVE | MREMAP_FIXED):
+        if (old % PAGE or not 0 < old_len <= self.limit or not 0 < new_len <= self.limit
+                or flags & ~(MREMAP_MAYMOVE | MREMAP_FIXED)):
             raise OSError(errno.EINVAL, "Invalid argument")
         old_len, new_len = _align(old_len), _align(new_len)
         if old not in self.ends or self.ends[old] < old + old_len:
@@ -255,15 +259,14 @@ class AddressSpace:
                 else:
                     pages, offset = share
                     pages.cover(offset, new_len)
-                    pages.map_at(self._memory.address() + old + old_len, new_len - old_len,
-                                 offset + old_len)
+                    pages.map_at(self._memory, old + old_len, new_len - old_len, offset + old_len)
                     self.ends[old] = old + new_len
                 return old
         if not flags & MREMAP_MAYMOVE:
             raise _enomem()
         if share is None:
             new = self.mmap(0, new_len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS)
-            ctypes.memmove(self._memory.address() + new, self._memory.address() + old, old_len)
+            self._memory.copy_from(self._memory, old, new, old_len)
         else:
             pages, offset = share
 
@@ -301,6 +304,9 @@ class AddressSpace:
         return at < end
 
 
+_U64 = (1 << 64) - 1   # lengths are size_t: a negative one is a huge one
+
+
 def sys_brk(cage, addr, *_):
     return cage.aspace.set_brk(addr & 0xFFFFFFFF)
 
@@ -315,7 +321,7 @@ def sys_mmap(cage, addr, length, prot, flags, fd, offset):
         # too; pages of another memfd over part of it would be invisible to them.
         raise OSError(errno.ENODEV, "MAP_SHARED is not supported in a wasm grate")
     if flags & MAP_ANONYMOUS:
-        return cage.aspace.mmap(addr & 0xFFFFFFFF, length, prot, flags,
+        return cage.aspace.mmap(addr & 0xFFFFFFFF, length & _U64, prot, flags,
                                 pages_for=_anonymous_pages if shared else None)
     if offset % PAGE:
         raise OSError(errno.EINVAL, "Invalid argument")
@@ -326,7 +332,7 @@ def sys_mmap(cage, addr, length, prot, flags, fd, offset):
         raise OSError(errno.EACCES, "Permission denied")
     host_fd = f.host_fd
     if not shared:
-        return cage.aspace.mmap(addr & 0xFFFFFFFF, length, prot, flags,
+        return cage.aspace.mmap(addr & 0xFFFFFFFF, length & _U64, prot, flags,
                                 fd_data=lambda n: os.pread(host_fd, n, offset))
     if not stat.S_ISREG(os.fstat(host_fd).st_mode):
         raise OSError(errno.ENODEV, "No such device")
@@ -338,7 +344,7 @@ def sys_mmap(cage, addr, length, prot, flags, fd, offset):
     def file_pages(n: int) -> Share:
         return shared_pages.file_pages(host_fd, writable, offset, n), offset
 
-    return cage.aspace.mmap(addr & 0xFFFFFFFF, length, prot, flags, pages_for=file_pages)
+    return cage.aspace.mmap(addr & 0xFFFFFFFF, length & _U64, prot, flags, pages_for=file_pages)
 
 
 def _anonymous_pages(length: int) -> Share:
@@ -346,15 +352,15 @@ def _anonymous_pages(length: int) -> Share:
 
 
 def sys_munmap(cage, addr, length, *_):
-    return cage.aspace.munmap(addr & 0xFFFFFFFF, length)
+    return cage.aspace.munmap(addr & 0xFFFFFFFF, length & _U64)
 
 
 def sys_mprotect(cage, addr, length, prot, *_):
-    return cage.aspace.mprotect(addr & 0xFFFFFFFF, length, prot)
+    return cage.aspace.mprotect(addr & 0xFFFFFFFF, length & _U64, prot)
 
 
 def sys_mremap(cage, old, old_len, new_len, flags, *_):
-    return cage.aspace.mremap(old & 0xFFFFFFFF, old_len, new_len, flags & 0xFFFFFFFF)
+    return cage.aspace.mremap(old & 0xFFFFFFFF, old_len & _U64, new_len & _U64, flags & 0xFFFFFFFF)
 
 
 def sys_madvise(cage, addr, length, advice, *_):
@@ -362,4 +368,4 @@ def sys_madvise(cage, addr, length, advice, *_):
 
 
 def sys_msync(cage, addr, length, flags, *_):
-    return cage.aspace.msync(addr & 0xFFFFFFFF, length, flags & 0xFFFFFFFF)
+    return cage.aspace.msync(addr & 0xFFFFFFFF, length & _U64, flags & 0xFFFFFFFF)

@@ -25,6 +25,7 @@
 #include <unistd.h>
 #include <pthread.h>
 #include <stdlib.h>
+#include <sys/mman.h>
 
 #define NSYSCALLS 1024
 
@@ -100,33 +101,83 @@ enum {
 
 /* ------------------------------------------------------------------ Memory */
 
+/* One cage's linear memory, seen from the host. Every host access to a cage's
+ * memory goes through these methods, which check bounds against the memory's
+ * current size; nothing else computes host addresses from guest values.
+ *
+ * Lifetime: `owner` (the Store) keeps the pages mapped. An operation that uses
+ * `base` with the GIL released pins the Memory first (and a memoryview over it
+ * counts as a pin), so a cage that ends meanwhile cannot have its pages freed
+ * under that operation: `release()` marks the Memory detached (every later
+ * access fails with ESRCH) and drops the owner only once the last pin is gone.
+ *
+ * A snapshot is a read-only Memory over host bytes that stands for guest
+ * addresses [lo, size): what a grate inspected, handed to the layer below so a
+ * cage cannot change it between the check and the use. */
 typedef struct {
     PyObject_HEAD
-    const void *ctx;     /* wasmtime_context_t* of the owning store */
+    const void *ctx;     /* wasmtime_context_t* of the owning store; NULL: a snapshot */
     wt_memory_t mem;
-    uint8_t *base;
-    uint64_t size;       /* cached; refreshed when an access falls outside it */
+    uint8_t *base;       /* host address of guest address 0 */
+    uint64_t lo;         /* lowest valid guest address (0 but for snapshots) */
+    uint64_t size;       /* one past the highest valid address; refreshed on a miss */
+    PyObject *owner;     /* keeps the pages alive: the Store, or a snapshot's bytes */
+    Py_ssize_t pins;     /* operations using `base` without the GIL, exported buffers */
+    int detached;        /* the cage ended: every access fails with ESRCH */
+    int readonly;        /* a snapshot: writes fail with EFAULT */
 } MemoryObject;
 
 static PyTypeObject MemoryType;
 
-/* Bounds check without touching Python state (safe without the GIL). */
-static int memory_in_bounds(MemoryObject *m, uint64_t addr, uint64_t len)
+/* Bounds check without touching Python state (safe without the GIL, on the
+ * cage's own thread or with the Memory pinned: then the owner is alive). */
+static void memory_refresh(MemoryObject *m)
 {
-    if (addr + len >= addr && addr + len <= m->size)
-        return 1;
-    m->size = memory_data_size(m->ctx, &m->mem);
-    m->base = memory_data(m->ctx, &m->mem);
-    return addr + len >= addr && addr + len <= m->size;
+    if (m->ctx && m->owner) {   /* a snapshot never changes; a released memory is gone */
+        m->size = memory_data_size(m->ctx, &m->mem);
+        m->base = memory_data(m->ctx, &m->mem);
+    }
 }
 
-static int memory_check(MemoryObject *m, uint64_t addr, uint64_t len)
+static int memory_in_bounds(MemoryObject *m, uint64_t addr, uint64_t len)
 {
-    if (memory_in_bounds(m, addr, len))
+    if (addr >= m->lo && addr + len >= addr && addr + len <= m->size)
+        return 1;
+    memory_refresh(m);
+    return addr >= m->lo && addr + len >= addr && addr + len <= m->size;
+}
+
+static PyObject *set_errno(int err)
+{
+    errno = err;
+    return PyErr_SetFromErrno(PyExc_OSError);
+}
+
+/* With the GIL: 0 if [addr, addr+len) may be used (written, when `writing`). */
+static int memory_check(MemoryObject *m, uint64_t addr, uint64_t len, int writing)
+{
+    if (m->detached) {
+        set_errno(ESRCH);
+        return -1;
+    }
+    if (memory_in_bounds(m, addr, len) && !(writing && m->readonly))
         return 0;
-    errno = EFAULT;
-    PyErr_SetFromErrno(PyExc_OSError);
+    set_errno(EFAULT);
     return -1;
+}
+
+/* Pin before releasing the GIL around a use of `base`; unpin with the GIL. */
+static void memory_pin(MemoryObject *m)
+{
+    Py_INCREF(m);
+    m->pins++;
+}
+
+static void memory_unpin(MemoryObject *m)
+{
+    if (--m->pins == 0 && m->detached)
+        Py_CLEAR(m->owner);
+    Py_DECREF(m);
 }
 
 /* An address argument: a plain int is in `self`; an int subclass carrying a
@@ -158,9 +209,10 @@ static PyObject *Memory_new(PyTypeObject *type, PyObject *args, PyObject *kw)
 {
     unsigned long long ctx;
     Py_buffer raw;
-    if (!PyArg_ParseTuple(args, "Ky*", &ctx, &raw))
+    PyObject *owner;
+    if (!PyArg_ParseTuple(args, "Ky*O", &ctx, &raw, &owner))
         return NULL;
-    if (raw.len != sizeof(wt_memory_t)) {
+    if (raw.len != sizeof(wt_memory_t) || !ctx) {
         PyBuffer_Release(&raw);
         PyErr_SetString(PyExc_ValueError, "wasmtime_memory_t has an unexpected size");
         return NULL;
@@ -173,9 +225,39 @@ static PyObject *Memory_new(PyTypeObject *type, PyObject *args, PyObject *kw)
     m->ctx = (const void *)(uintptr_t)ctx;
     memcpy(&m->mem, raw.buf, sizeof m->mem);
     PyBuffer_Release(&raw);
+    m->owner = Py_NewRef(owner);
     m->size = memory_data_size(m->ctx, &m->mem);
     m->base = memory_data(m->ctx, &m->mem);
     return (PyObject *)m;
+}
+
+/* Memory.snapshot(data, origin): read-only, guest addresses [origin, origin+len). */
+static PyObject *Memory_snapshot(PyTypeObject *type, PyObject *args)
+{
+    PyObject *data;
+    unsigned long long origin;
+    if (!PyArg_ParseTuple(args, "SK", &data, &origin))
+        return NULL;
+    uint64_t len = (uint64_t)PyBytes_GET_SIZE(data);
+    if (origin + len < origin) {
+        PyErr_SetString(PyExc_ValueError, "snapshot wraps around");
+        return NULL;
+    }
+    MemoryObject *m = (MemoryObject *)type->tp_alloc(type, 0);
+    if (!m)
+        return NULL;
+    m->owner = Py_NewRef(data);
+    m->base = (uint8_t *)((uintptr_t)PyBytes_AS_STRING(data) - (uintptr_t)origin);
+    m->lo = origin;
+    m->size = origin + len;
+    m->readonly = 1;
+    return (PyObject *)m;
+}
+
+static void Memory_dealloc(MemoryObject *m)
+{
+    Py_XDECREF(m->owner);
+    Py_TYPE(m)->tp_free((PyObject *)m);
 }
 
 static PyObject *Memory_read(MemoryObject *self, PyObject *args)
@@ -185,7 +267,7 @@ static PyObject *Memory_read(MemoryObject *self, PyObject *args)
     MemoryObject *m;
     uint64_t addr;
     if (!PyArg_ParseTuple(args, "OK", &where, &len) || resolve(self, where, &m, &addr) ||
-        memory_check(m, addr, len))
+        memory_check(m, addr, len, 0))
         return NULL;
     return PyBytes_FromStringAndSize((const char *)m->base + addr, (Py_ssize_t)len);
 }
@@ -198,7 +280,7 @@ static PyObject *Memory_write(MemoryObject *self, PyObject *args)
     uint64_t addr;
     if (!PyArg_ParseTuple(args, "Oy*", &where, &data))
         return NULL;
-    if (resolve(self, where, &m, &addr) || memory_check(m, addr, (uint64_t)data.len)) {
+    if (resolve(self, where, &m, &addr) || memory_check(m, addr, (uint64_t)data.len, 1)) {
         PyBuffer_Release(&data);
         return NULL;
     }
@@ -207,6 +289,31 @@ static PyObject *Memory_write(MemoryObject *self, PyObject *args)
     Py_RETURN_NONE;
 }
 
+/* The buffer protocol: the whole valid range [lo, size); each export is a pin. */
+static int Memory_getbuffer(MemoryObject *m, Py_buffer *view, int flags)
+{
+    if (memory_check(m, m->lo, 0, 0))
+        return -1;
+    memory_refresh(m);   /* pick up growth */
+    if (PyBuffer_FillInfo(view, (PyObject *)m, m->base + m->lo, (Py_ssize_t)(m->size - m->lo),
+                          m->readonly, flags) < 0)
+        return -1;
+    m->pins++;
+    return 0;
+}
+
+static void Memory_releasebuffer(MemoryObject *m, Py_buffer *view)
+{
+    if (--m->pins == 0 && m->detached)
+        Py_CLEAR(m->owner);
+}
+
+static PyBufferProcs Memory_as_buffer = {
+    .bf_getbuffer = (getbufferproc)Memory_getbuffer,
+    .bf_releasebuffer = (releasebufferproc)Memory_releasebuffer,
+};
+
+/* view(addr, n): a memoryview of guest bytes that keeps the memory alive. */
 static PyObject *Memory_view(MemoryObject *self, PyObject *args)
 {
     PyObject *where;
@@ -214,9 +321,15 @@ static PyObject *Memory_view(MemoryObject *self, PyObject *args)
     MemoryObject *m;
     uint64_t addr;
     if (!PyArg_ParseTuple(args, "OK", &where, &len) || resolve(self, where, &m, &addr) ||
-        memory_check(m, addr, len))
+        memory_check(m, addr, len, 0))
         return NULL;
-    return PyMemoryView_FromMemory((char *)m->base + addr, (Py_ssize_t)len, PyBUF_WRITE);
+    PyObject *whole = PyMemoryView_FromObject((PyObject *)m);
+    if (!whole)
+        return NULL;
+    PyObject *part = PySequence_GetSlice(whole, (Py_ssize_t)(addr - m->lo),
+                                         (Py_ssize_t)(addr - m->lo + len));
+    Py_DECREF(whole);
+    return part;
 }
 
 /* A NUL-terminated string of at most `limit` bytes (the NUL excluded). */
@@ -227,25 +340,21 @@ static PyObject *Memory_cstring(MemoryObject *self, PyObject *args)
     MemoryObject *m;
     uint64_t addr;
     if (!PyArg_ParseTuple(args, "OK", &where, &limit) || resolve(self, where, &m, &addr) ||
-        memory_check(m, addr, 0))
+        memory_check(m, addr, 0, 0))
         return NULL;
-    if (addr >= m->size) {
-        errno = EFAULT;
-        return PyErr_SetFromErrno(PyExc_OSError);
-    }
+    if (addr >= m->size)
+        return set_errno(EFAULT);
     uint64_t avail = m->size - addr;
     uint64_t scan = avail < limit + 1 ? avail : limit + 1;
     const uint8_t *start = m->base + addr;
     const uint8_t *nul = memchr(start, 0, (size_t)scan);
-    if (!nul) {
-        errno = scan == limit + 1 ? ENAMETOOLONG : EFAULT;
-        return PyErr_SetFromErrno(PyExc_OSError);
-    }
+    if (!nul)
+        return set_errno(scan == limit + 1 ? ENAMETOOLONG : EFAULT);
     return PyBytes_FromStringAndSize((const char *)start, nul - start);
 }
 
-/* File I/O straight between a host fd and cage memory, with the GIL released:
- * the common read/write calls then cost one host system call and no copies. */
+/* File I/O straight between a host fd and cage memory, with the GIL released
+ * (the memory pinned): the common read/write calls cost one host system call. */
 enum { IO_READ, IO_WRITE, IO_PREAD, IO_PWRITE };
 
 static PyObject *memory_io(MemoryObject *self, PyObject *args, int op)
@@ -259,13 +368,15 @@ static PyObject *memory_io(MemoryObject *self, PyObject *args, int op)
     int ok = (op == IO_PREAD || op == IO_PWRITE)
         ? PyArg_ParseTuple(args, "iOKL", &fd, &where, &len, &off)
         : PyArg_ParseTuple(args, "iOK", &fd, &where, &len);
-    if (!ok || resolve(self, where, &m, &addr) || memory_check(m, addr, len))
+    int reads_fd = op == IO_READ || op == IO_PREAD;
+    if (!ok || resolve(self, where, &m, &addr) || memory_check(m, addr, len, reads_fd))
         return NULL;
     if (len > SSIZE_MAX)
         len = SSIZE_MAX;
     uint8_t *p = m->base + addr;
     ssize_t r;
     int err;
+    memory_pin(m);
     Py_BEGIN_ALLOW_THREADS
     switch (op) {
     case IO_READ: r = read(fd, p, (size_t)len); break;
@@ -275,10 +386,9 @@ static PyObject *memory_io(MemoryObject *self, PyObject *args, int op)
     }
     err = errno;
     Py_END_ALLOW_THREADS
-    if (r < 0) {
-        errno = err;
-        return PyErr_SetFromErrno(PyExc_OSError);
-    }
+    memory_unpin(m);
+    if (r < 0)
+        return set_errno(err);
     return PyLong_FromSsize_t(r);
 }
 
@@ -287,16 +397,89 @@ static PyObject *Memory_write_fd(MemoryObject *m, PyObject *args) { return memor
 static PyObject *Memory_pread_fd(MemoryObject *m, PyObject *args) { return memory_io(m, args, IO_PREAD); }
 static PyObject *Memory_pwrite_fd(MemoryObject *m, PyObject *args) { return memory_io(m, args, IO_PWRITE); }
 
+/* fill(addr, n, byte): memset inside the memory (zeroing fresh mappings). */
+static PyObject *Memory_fill(MemoryObject *m, PyObject *args)
+{
+    unsigned long long addr, len;
+    int byte;
+    if (!PyArg_ParseTuple(args, "KKi", &addr, &len, &byte) || memory_check(m, addr, len, 1))
+        return NULL;
+    uint8_t *p = m->base + addr;
+    memory_pin(m);
+    Py_BEGIN_ALLOW_THREADS
+    memset(p, byte, (size_t)len);
+    Py_END_ALLOW_THREADS
+    memory_unpin(m);
+    Py_RETURN_NONE;
+}
+
+/* copy_from(src_memory, src_addr, dest_addr, n): memmove, both ranges checked
+ * (fork copying a parent's memory, mremap moving a region). */
+static PyObject *Memory_copy_from(MemoryObject *m, PyObject *args)
+{
+    MemoryObject *src;
+    unsigned long long src_addr, dest_addr, len;
+    if (!PyArg_ParseTuple(args, "O!KKK", &MemoryType, &src, &src_addr, &dest_addr, &len) ||
+        memory_check(src, src_addr, len, 0) || memory_check(m, dest_addr, len, 1))
+        return NULL;
+    uint8_t *from = src->base + src_addr, *to = m->base + dest_addr;
+    memory_pin(src);
+    memory_pin(m);
+    Py_BEGIN_ALLOW_THREADS
+    memmove(to, from, (size_t)len);
+    Py_END_ALLOW_THREADS
+    memory_unpin(m);
+    memory_unpin(src);
+    Py_RETURN_NONE;
+}
+
+/* map(addr, n, prot, flags, fd, offset): mmap(MAP_FIXED) over guest pages
+ * [addr, addr+n), which must lie inside the memory (MAP_SHARED regions). */
+static PyObject *Memory_map(MemoryObject *m, PyObject *args)
+{
+    unsigned long long addr, len;
+    int prot, flags, fd;
+    long long offset;
+    if (!PyArg_ParseTuple(args, "KKiiiL", &addr, &len, &prot, &flags, &fd, &offset) ||
+        memory_check(m, addr, len, 1))
+        return NULL;
+    long page = sysconf(_SC_PAGESIZE);
+    if (!m->ctx || !len || addr % (uint64_t)page || len % (uint64_t)page)
+        return set_errno(EINVAL);
+    void *want = m->base + addr;
+    void *got = mmap(want, (size_t)len, prot, flags | MAP_FIXED, fd, (off_t)offset);
+    if (got == MAP_FAILED)
+        return PyErr_SetFromErrno(PyExc_OSError);
+    if (got != want) {
+        munmap(got, (size_t)len);
+        return set_errno(EFAULT);
+    }
+    Py_RETURN_NONE;
+}
+
 static PyObject *Memory_size(MemoryObject *m, PyObject *unused)
 {
-    m->size = memory_data_size(m->ctx, &m->mem);
-    m->base = memory_data(m->ctx, &m->mem);
+    if (memory_check(m, m->lo, 0, 0))
+        return NULL;
+    memory_refresh(m);
     return PyLong_FromUnsignedLongLong(m->size);
 }
 
 static PyObject *Memory_address(MemoryObject *m, PyObject *unused)
 {
+    if (memory_check(m, m->lo, 0, 0))
+        return NULL;
     return PyLong_FromVoidPtr(m->base);
+}
+
+/* release(): the cage is gone; accesses fail from now on, the pages go with the
+ * last pin. */
+static PyObject *Memory_release(MemoryObject *m, PyObject *unused)
+{
+    m->detached = 1;
+    if (!m->pins)
+        Py_CLEAR(m->owner);
+    Py_RETURN_NONE;
 }
 
 static PyMethodDef Memory_methods[] = {
@@ -308,8 +491,16 @@ static PyMethodDef Memory_methods[] = {
     {"write_fd", (PyCFunction)Memory_write_fd, METH_VARARGS, "write_fd(fd, addr, n): write(2) from memory"},
     {"pread_fd", (PyCFunction)Memory_pread_fd, METH_VARARGS, "pread_fd(fd, addr, n, offset)"},
     {"pwrite_fd", (PyCFunction)Memory_pwrite_fd, METH_VARARGS, "pwrite_fd(fd, addr, n, offset)"},
+    {"fill", (PyCFunction)Memory_fill, METH_VARARGS, "fill(addr, n, byte)"},
+    {"copy_from", (PyCFunction)Memory_copy_from, METH_VARARGS,
+     "copy_from(src_memory, src_addr, dest_addr, n)"},
+    {"map", (PyCFunction)Memory_map, METH_VARARGS,
+     "map(addr, n, prot, flags, fd, offset): mmap(MAP_FIXED) over guest pages"},
     {"size", (PyCFunction)Memory_size, METH_NOARGS, "current size in bytes"},
     {"address", (PyCFunction)Memory_address, METH_NOARGS, "host address of byte 0"},
+    {"release", (PyCFunction)Memory_release, METH_NOARGS, "the cage ended: refuse accesses"},
+    {"snapshot", (PyCFunction)Memory_snapshot, METH_VARARGS | METH_CLASS,
+     "snapshot(data, origin): read-only host bytes standing for guest [origin, +len)"},
     {NULL}
 };
 
@@ -318,8 +509,10 @@ static PyTypeObject MemoryType = {
     .tp_name = "lind.threei._accel.Memory",
     .tp_basicsize = sizeof(MemoryObject),
     .tp_flags = Py_TPFLAGS_DEFAULT,
-    .tp_doc = "Bounds-checked view of a cage's linear memory: Memory(context_address, wasmtime_memory_bytes)",
+    .tp_doc = "Bounds-checked view of a cage's linear memory: Memory(context_address, wasmtime_memory_bytes, owner)",
     .tp_new = Memory_new,
+    .tp_dealloc = (destructor)Memory_dealloc,
+    .tp_as_buffer = &Memory_as_buffer,
     .tp_methods = Memory_methods,
 };
 
@@ -349,6 +542,7 @@ typedef struct {
     pthread_cond_t freed;
     int returns_i64;           /* dispatchers return int or long long */
     int dead;                  /* the grate ended: its handlers fail with ENOSYS */
+    int released;              /* dead and idle: the references below are dropped */
     MemoryObject *grate_memory;
     PyObject *make_worker;     /* callable() -> (context, func_bytes, Memory, on_failure) */
     int nworkers;
@@ -462,12 +656,42 @@ static Worker *take_worker(GrateObject *g)
     }
 }
 
+/* Whether no worker runs a handler (lock held). */
+static int grate_idle_locked(GrateObject *g)
+{
+    for (int i = 0; i < g->nworkers; i++)
+        if (g->workers[i].depth)
+            return 0;
+    return 1;
+}
+
+/* A dead grate with no handler running drops what it holds: the worker memories
+ * (which keep the worker stores alive) and the grate's memory. With the GIL; once. */
+static void grate_release(GrateObject *g)
+{
+    for (int i = 0; i < g->nworkers; i++) {
+        Py_CLEAR(g->workers[i].memory);
+        Py_CLEAR(g->workers[i].on_failure);
+    }
+    Py_CLEAR(g->grate_memory);
+    Py_CLEAR(g->make_worker);
+}
+
 static void give_back(GrateObject *g, Worker *w)
 {
     pthread_mutex_lock(&g->lock);
-    if (--w->depth == 0)
+    int release = 0;
+    if (--w->depth == 0) {
         pthread_cond_signal(&g->freed);
+        if (g->dead && !g->released && grate_idle_locked(g))
+            release = g->released = 1;
+    }
     pthread_mutex_unlock(&g->lock);
+    if (release) {   /* the grate ended while this handler ran: the last one out cleans up */
+        PyGILState_STATE gil = PyGILState_Ensure();
+        grate_release(g);
+        PyGILState_Release(gil);
+    }
 }
 
 static void report_failure(Worker *w, void *err, void *trap)
@@ -521,21 +745,21 @@ static int64_t grate_call(GrateObject *g, uint64_t fn_ptr, int64_t cage_id, cons
     return result;
 }
 
-/* close() -> bool: no call enters the grate any more; True if no worker is in
- * use, so their stores may be dropped. */
+/* close(): no call enters the grate any more; what it holds is dropped now, or
+ * by the last handler still running when it returns. Nobody waits for the GIL
+ * while holding g->lock, so taking the lock with the GIL held cannot deadlock. */
 static PyObject *Grate_close(GrateObject *g, PyObject *unused)
 {
-    int idle = 1;
-    Py_BEGIN_ALLOW_THREADS
     pthread_mutex_lock(&g->lock);
     g->dead = 1;
-    for (int i = 0; i < g->nworkers; i++)
-        if (g->workers[i].depth)
-            idle = 0;
+    int release = !g->released && grate_idle_locked(g);
+    if (release)
+        g->released = 1;
     pthread_cond_broadcast(&g->freed);
     pthread_mutex_unlock(&g->lock);
-    Py_END_ALLOW_THREADS
-    return PyBool_FromLong(idle);
+    if (release)
+        grate_release(g);
+    Py_RETURN_NONE;
 }
 
 static PyObject *Grate_get_workers(GrateObject *g, void *unused)
@@ -545,7 +769,7 @@ static PyObject *Grate_get_workers(GrateObject *g, void *unused)
 
 static PyMethodDef Grate_methods[] = {
     {"close", (PyCFunction)Grate_close, METH_NOARGS,
-     "refuse further calls (ENOSYS); True if no worker is running"},
+     "refuse further calls (ENOSYS); drop the workers once none is running"},
     {NULL}
 };
 
@@ -673,6 +897,7 @@ typedef struct {
     uint8_t fast;
     struct GrateHandlerObject *grate;  /* FAST_GRATE's target; never freed (Python keeps
                                         * every GrateHandler for the process's life) */
+    int64_t owner;       /* who installed it: 0 the microvisor, else a grate (see ops.py) */
 } Entry;
 
 /* The part of a cage's fd table the fast entries may use: host fd and access. */
@@ -836,7 +1061,8 @@ static PyObject *Slot_set(SlotObject *s, PyObject *args)
 {
     int nr, fast;
     PyObject *handler;
-    if (!PyArg_ParseTuple(args, "iOi", &nr, &handler, &fast))
+    long long owner = 0;
+    if (!PyArg_ParseTuple(args, "iOi|L", &nr, &handler, &fast, &owner))
         return NULL;
     if (nr < 0 || nr >= NSYSCALLS || fast < 0 || fast >= FAST_COUNT) {
         PyErr_SetString(PyExc_ValueError, "syscall number or fast code out of range");
@@ -847,7 +1073,20 @@ static PyObject *Slot_set(SlotObject *s, PyObject *args)
         return NULL;
     }
     entry_store(&s->table[nr], handler == Py_None ? NULL : handler, fast);
+    s->table[nr].owner = owner;
     Py_RETURN_NONE;
+}
+
+static PyObject *Slot_owner(SlotObject *s, PyObject *arg)
+{
+    long nr = PyLong_AsLong(arg);
+    if (nr == -1 && PyErr_Occurred())
+        return NULL;
+    if (nr < 0 || nr >= NSYSCALLS) {
+        PyErr_SetString(PyExc_ValueError, "syscall number out of range");
+        return NULL;
+    }
+    return PyLong_FromLongLong(s->table[nr].owner);
 }
 
 static PyObject *Slot_get(SlotObject *s, PyObject *arg)
@@ -926,8 +1165,10 @@ static PyObject *Slot_copy_table(SlotObject *s, PyObject *arg)
         return NULL;
     }
     SlotObject *src = (SlotObject *)arg;
-    for (int i = 0; i < NSYSCALLS; i++)
+    for (int i = 0; i < NSYSCALLS; i++) {
         entry_store(&s->table[i], src->table[i].handler, src->table[i].fast);
+        s->table[i].owner = src->table[i].owner;
+    }
     Py_RETURN_NONE;
 }
 
@@ -951,10 +1192,10 @@ static int64_t call_python(SlotObject *s, Entry *e, const int64_t *a);
 
 /* read/write/pread/pwrite/lseek on a host fd the Python fd table mirrored here.
  * Returns 0 when the call must go to the Python handler instead. */
-static int fast_io(SlotObject *s, int op, const int64_t *a, int64_t *result)
+static int fast_io(SlotObject *s, MemoryObject *m, int op, const int64_t *a, int64_t *result)
 {
     int64_t fd = a[0];
-    if (fd < 0 || fd >= FD_MIRROR || s->fds[fd].host_fd < 0 || !s->memory)
+    if (fd < 0 || fd >= FD_MIRROR || s->fds[fd].host_fd < 0 || !m)
         return 0;
     FdMirror *f = &s->fds[fd];
     if (op == FAST_LSEEK) {
@@ -968,7 +1209,6 @@ static int fast_io(SlotObject *s, int op, const int64_t *a, int64_t *result)
     if (!(f->access & (writing ? FD_WRITE : FD_READ)))
         return 0;
     uint64_t addr = (uint64_t)a[1], len = (uint64_t)a[2];
-    MemoryObject *m = s->memory;
     if (!memory_in_bounds(m, addr, len)) {
         *result = -EFAULT;
         return 1;
@@ -998,9 +1238,8 @@ static int fast_io(SlotObject *s, int op, const int64_t *a, int64_t *result)
 /* make_threei_call from cage `s` (block: nr, self, target, 6 x (arg, cage)) when
  * the caller's table sends `nr` to a wasm grate or answers it from ids. Returns
  * 0 to let the Python handler do it (anything else, or a case to refuse). */
-static int threei_call_in_c(SlotObject *s, uint64_t block, int64_t *result)
+static int threei_call_in_c(SlotObject *s, MemoryObject *m, uint64_t block, int64_t *result)
 {
-    MemoryObject *m = s->memory;
     if (!m || !memory_in_bounds(m, block, 15 * 8))
         return 0;
     int64_t v[15];
@@ -1041,8 +1280,10 @@ static int threei_call_in_c(SlotObject *s, uint64_t block, int64_t *result)
     return 1;
 }
 
-/* One system call from the cage through its table. Caller does not hold the GIL. */
-static int64_t dispatch(SlotObject *s, int nr, const int64_t *a)
+/* One system call from the cage through its table. Caller does not hold the GIL;
+ * `m` is the cage's memory, used by the fast entries: its own thread's view, or
+ * one the caller pinned (a call made for the cage from another thread). */
+static int64_t dispatch(SlotObject *s, MemoryObject *m, int nr, const int64_t *a)
 {
     if (nr < 0 || nr >= NSYSCALLS)
         return -ENOSYS;
@@ -1058,7 +1299,7 @@ static int64_t dispatch(SlotObject *s, int nr, const int64_t *a)
         break;
     case FAST_READ: case FAST_WRITE: case FAST_PREAD: case FAST_PWRITE: case FAST_LSEEK: {
         int64_t r;
-        if (fast_io(s, fast, a, &r))
+        if (fast_io(s, m, fast, a, &r))
             return r;
         break;
     }
@@ -1068,7 +1309,7 @@ static int64_t dispatch(SlotObject *s, int nr, const int64_t *a)
     }
     case FAST_THREEI_CALL: {
         int64_t r;
-        if (threei_call_in_c(s, (uint64_t)a[0], &r))
+        if (threei_call_in_c(s, m, (uint64_t)a[0], &r))
             return r;
         break;
     }
@@ -1148,9 +1389,14 @@ static PyObject *Slot_call(SlotObject *s, PyObject *args)
     if (!PyArg_ParseTuple(args, "i|LLLLLL", &nr, &a[0], &a[1], &a[2], &a[3], &a[4], &a[5]))
         return NULL;
     int64_t r;
+    MemoryObject *m = s->memory;   /* pinned: the cage may end while this call runs */
+    if (m)
+        memory_pin(m);
     Py_BEGIN_ALLOW_THREADS
-    r = dispatch(s, nr, (const int64_t *)a);
+    r = dispatch(s, m, nr, (const int64_t *)a);
     Py_END_ALLOW_THREADS
+    if (m)
+        memory_unpin(m);
     return PyLong_FromLongLong(r);
 }
 
@@ -1160,8 +1406,9 @@ static PyObject *Slot_get_exiting(SlotObject *s, void *unused)
 }
 
 static PyMethodDef Slot_methods[] = {
-    {"set", (PyCFunction)Slot_set, METH_VARARGS, "set(nr, handler_or_None, fast_code)"},
+    {"set", (PyCFunction)Slot_set, METH_VARARGS, "set(nr, handler_or_None, fast_code, owner=0)"},
     {"get", (PyCFunction)Slot_get, METH_O, "get(nr) -> (handler_or_None, fast_code)"},
+    {"owner", (PyCFunction)Slot_owner, METH_O, "owner(nr) -> who installed the entry"},
     {"set_ids", (PyCFunction)Slot_set_ids, METH_VARARGS, "set_ids(pid, ppid, uid, euid, gid, egid)"},
     {"set_fd_limit", (PyCFunction)Slot_set_fd_limit, METH_O, "fds at or above this are EBADF"},
     {"set_memory", (PyCFunction)Slot_set_memory, METH_O, "the cage's Memory, for fast I/O"},
@@ -1222,7 +1469,7 @@ static size_t lind_syscall_entry(void *env, void *caller, wt_val_raw_t *vals, si
     int64_t a[6] = {vals[1].i64, vals[2].i64, vals[3].i64, vals[4].i64, vals[5].i64, vals[6].i64};
     MemoryObject *own = s->has_workers ? s->memory : NULL;
     uint64_t before = own ? memory_data_size(own->ctx, &own->mem) : 0;
-    vals[0].i64 = dispatch(s, vals[0].i32, a);
+    vals[0].i64 = dispatch(s, s->memory, vals[0].i32, a);
     if (own) {
         uint64_t after = memory_data_size(own->ctx, &own->mem);
         if (after > before)

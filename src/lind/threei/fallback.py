@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ctypes
 import errno
+import mmap
 import os
 import threading
 from collections.abc import Callable
@@ -19,6 +20,11 @@ NSYSCALLS = 1024
 (FAST_NONE, FAST_GETPID, FAST_GETPPID, FAST_GETUID, FAST_GETEUID, FAST_GETGID, FAST_GETEGID,
  FAST_CLOSE, FAST_READ, FAST_WRITE, FAST_PREAD, FAST_PWRITE, FAST_LSEEK, FAST_GRATE,
  FAST_THREEI_CALL) = range(15)
+_MAP_FIXED = 0x10
+_libc = ctypes.CDLL(None, use_errno=True)
+_libc.mmap.restype = ctypes.c_void_p
+_libc.mmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int, ctypes.c_int,
+                       ctypes.c_int, ctypes.c_long]
 _IDENTITY = {FAST_GETPID, FAST_GETPPID, FAST_GETUID, FAST_GETEUID, FAST_GETGID, FAST_GETEGID}
 
 
@@ -26,28 +32,67 @@ def _efault() -> OSError:
     return OSError(errno.EFAULT, "Bad address")
 
 
-class Memory:
-    """Bounds-checked view of a cage's linear memory."""
+class _Pin:
+    """Held by a view of a Memory: counts as a pin until the view is gone."""
 
-    def __init__(self, context: int, raw: bytes) -> None:
+    def __init__(self, memory: Memory) -> None:
+        self.memory = memory
+        memory._pins += 1
+
+    def __del__(self) -> None:
+        self.memory._unpin()
+
+
+class Memory:
+    """Bounds-checked view of a cage's linear memory (see _accel.c for the lifetime rules:
+    `owner` keeps the pages mapped; views pin; release() detaches)."""
+
+    def __init__(self, context: int, raw: bytes, owner: Any) -> None:
         self._ctx = ctypes.cast(context, ctypes.POINTER(wt.wasmtime_context_t))
         self._mem = wt.wasmtime_memory_t.from_buffer_copy(raw)
+        self._owner = owner
+        self._lo = 0
+        self._pins = 0
+        self._detached = False
+        self._readonly = False
         self._refresh()
 
+    @classmethod
+    def snapshot(cls, data: bytes, origin: int) -> Memory:
+        """Read-only host bytes standing for guest addresses [origin, origin+len)."""
+        self = cls.__new__(cls)
+        self._ctx = None
+        self._owner = ctypes.create_string_buffer(bytes(data), len(data) or 1)
+        self._base = ctypes.addressof(self._owner) - origin
+        self._lo, self._size = origin, origin + len(data)
+        self._pins, self._detached, self._readonly = 0, False, True
+        return self
+
     def _refresh(self) -> None:
+        if self._ctx is None or self._owner is None:
+            return
         self._size = wt.wasmtime_memory_data_size(self._ctx, ctypes.byref(self._mem))
         base = wt.wasmtime_memory_data(self._ctx, ctypes.byref(self._mem))
         self._base = ctypes.cast(base, ctypes.c_void_p).value or 0
+
+    def _unpin(self) -> None:
+        self._pins -= 1
+        if self._pins == 0 and self._detached:
+            self._owner = None
 
     def _resolve(self, addr: int) -> Memory:
         """An Address names another cage's memory; a plain int names this one."""
         return self if type(addr) is int else addr.memory
 
-    def _check(self, addr: int, length: int) -> None:
-        if addr < 0 or length < 0 or addr + length > self._size:
+    def _check(self, addr: int, length: int, writing: bool = False) -> None:
+        if self._detached:
+            raise OSError(errno.ESRCH, "No such process")
+        if addr < self._lo or length < 0 or addr + length > self._size:
             self._refresh()
-            if addr < 0 or length < 0 or addr + length > self._size:
+            if addr < self._lo or length < 0 or addr + length > self._size:
                 raise _efault()
+        if writing and self._readonly:
+            raise _efault()
 
     def read(self, addr: int, length: int) -> bytes:
         self = self._resolve(addr)
@@ -59,14 +104,17 @@ class Memory:
         self = self._resolve(addr)
         addr = int(addr) & 0xFFFFFFFFFFFFFFFF
         data = bytes(data)
-        self._check(addr, len(data))
+        self._check(addr, len(data), writing=True)
         ctypes.memmove(self._base + addr, data, len(data))
 
     def view(self, addr: int, length: int) -> memoryview:
         self = self._resolve(addr)
         addr = int(addr) & 0xFFFFFFFFFFFFFFFF
         self._check(addr, length)
-        return memoryview((ctypes.c_char * length).from_address(self._base + addr)).cast("B")
+        array = (ctypes.c_char * length).from_address(self._base + addr)
+        array._pin = _Pin(self)
+        view = memoryview(array).cast("B")
+        return view.toreadonly() if self._readonly else view
 
     def cstring(self, addr: int, limit: int) -> bytes:
         self = self._resolve(addr)
@@ -82,23 +130,52 @@ class Memory:
         return chunk[:end]
 
     def read_fd(self, fd: int, addr: int, length: int) -> int:
-        return os.readv(fd, [self.view(addr, length)])
+        return os.readv(fd, [self._writable_view(addr, length)])
 
     def write_fd(self, fd: int, addr: int, length: int) -> int:
         return os.write(fd, self.view(addr, length))
 
     def pread_fd(self, fd: int, addr: int, length: int, offset: int) -> int:
-        return os.preadv(fd, [self.view(addr, length)], offset)
+        return os.preadv(fd, [self._writable_view(addr, length)], offset)
 
     def pwrite_fd(self, fd: int, addr: int, length: int, offset: int) -> int:
         return os.pwrite(fd, self.view(addr, length), offset)
 
+    def _writable_view(self, addr: int, length: int) -> memoryview:
+        self._resolve(addr)._check(int(addr) & 0xFFFFFFFFFFFFFFFF, length, writing=True)
+        return self.view(addr, length)
+
+    def fill(self, addr: int, length: int, byte: int) -> None:
+        self._check(addr, length, writing=True)
+        ctypes.memset(self._base + addr, byte, length)
+
+    def copy_from(self, src: Memory, src_addr: int, dest_addr: int, length: int) -> None:
+        src._check(src_addr, length)
+        self._check(dest_addr, length, writing=True)
+        ctypes.memmove(self._base + dest_addr, src._base + src_addr, length)
+
+    def map(self, addr: int, length: int, prot: int, flags: int, fd: int, offset: int) -> None:
+        self._check(addr, length, writing=True)
+        if self._ctx is None or not length or addr % mmap.PAGESIZE or length % mmap.PAGESIZE:
+            raise OSError(errno.EINVAL, "Invalid argument")
+        got = _libc.mmap(self._base + addr, length, prot, flags | _MAP_FIXED, fd, offset)
+        if got != self._base + addr:
+            err = ctypes.get_errno()
+            raise OSError(err, os.strerror(err))
+
     def size(self) -> int:
+        self._check(self._lo, 0)
         self._refresh()
         return self._size
 
     def address(self) -> int:
+        self._check(self._lo, 0)
         return self._base
+
+    def release(self) -> None:
+        self._detached = True
+        if self._pins == 0:
+            self._owner = None
 
 
 class Slot:
@@ -107,6 +184,7 @@ class Slot:
     def __init__(self, cage: Any) -> None:
         self.cage = cage
         self.table: list[tuple[Callable[..., int] | None, int]] = [(None, FAST_NONE)] * NSYSCALLS
+        self.owners = [0] * NSYSCALLS
         self.ids = [0] * 8
         self.fd_limit = 1024
         self.exiting = False
@@ -148,10 +226,16 @@ class Slot:
         except OSError as exc:
             return -(exc.errno or errno.EIO)
 
-    def set(self, nr: int, handler: Callable[..., int] | None, fast: int) -> None:
+    def set(self, nr: int, handler: Callable[..., int] | None, fast: int, owner: int = 0) -> None:
         if not 0 <= nr < NSYSCALLS:
             raise ValueError("syscall number out of range")
         self.table[nr] = (handler, fast)
+        self.owners[nr] = owner
+
+    def owner(self, nr: int) -> int:
+        if not 0 <= nr < NSYSCALLS:
+            raise ValueError("syscall number out of range")
+        return self.owners[nr]
 
     def get(self, nr: int) -> tuple[Callable[..., int] | None, int]:
         if not 0 <= nr < NSYSCALLS:
@@ -170,6 +254,7 @@ class Slot:
 
     def copy_table(self, other: Slot) -> None:
         self.table = list(other.table)
+        self.owners = list(other.owners)
 
     def set_has_workers(self, value: bool) -> None:
         self.has_workers = value
@@ -276,11 +361,18 @@ class Grate:
         finally:
             with self._lock:
                 w.depth -= 1
+                self._release_if_idle()
 
-    def close(self) -> bool:
+    def _release_if_idle(self) -> None:
+        """A dead grate with no handler running drops its workers (and their stores)."""
+        if self._dead and not any(w.depth for w in self._workers):
+            self._workers.clear()
+            self._grate_memory = self._make_worker = None
+
+    def close(self) -> None:
         with self._lock:
             self._dead = True
-            return not any(w.depth for w in self._workers)
+            self._release_if_idle()
 
 
 class GrateHandler:

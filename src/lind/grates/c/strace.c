@@ -349,6 +349,9 @@ int pass_fptr_to_wt(uint64_t fn_ptr, uint64_t cageid, uint64_t arg1, uint64_t ar
                     uint64_t arg4, uint64_t arg4cage, uint64_t arg5, uint64_t arg5cage,
                     uint64_t arg6, uint64_t arg6cage)
 {
+	/* fn_ptr is whatever a cage registered: only numbers this grate traces name a call. */
+	if (fn_ptr >= MAX_CALL || !traced[fn_ptr])
+		return -ENOSYS;
 	int nr = (int)fn_ptr;
 	uint64_t a[6] = {arg1, arg2, arg3, arg4, arg5, arg6};
 	uint64_t c[6] = {arg1cage, arg2cage, arg3cage, arg4cage, arg5cage, arg6cage};
