@@ -31,6 +31,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from lind.threei import FAST_NONE
+from lind.threei.ops import HOST_OWNER
 
 _SCRATCH = 64 * 1024   # per address space: room for strings a grate passes down
 
@@ -167,7 +168,7 @@ class Grate:
         """Put this grate in front of whatever now serves `cage`'s calls it handles."""
         for nr, method in self.handlers().items():
             below, _ = cage.slot.get(nr)
-            cage.slot.set(nr, _entry(self, method, nr, below), FAST_NONE)
+            cage.slot.set(nr, _entry(self, method, nr, below), FAST_NONE, HOST_OWNER)
 
 
 def _entry(grate: Grate, method: Callable[[Call], int], nr: int,

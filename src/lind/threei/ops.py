@@ -23,6 +23,7 @@ COPY_HANDLER_TABLE_TO_CAGE = 1003
 MAKE_THREEI_CALL = 1004    # Lind-private: a1 points to the 15 u64 of make_threei_call
 HARSH_EXIT = 1005          # notification entry: called on a cage that died by trap or signal
 DEREGISTER = 500           # as handler cage id: put the microvisor back for that call
+HOST_OWNER = -1            # owner of an entry the host installed (a Python grate)
 GRATE_MEMORY_FLAG = 1 << 63
 _CAGE_ID_BITS = GRATE_MEMORY_FLAG - 1   # a cage id without the flag (also for signed values)
 COPY_RAW, COPY_STRING = 0, 1
@@ -111,13 +112,68 @@ def make_call(runtime: Any, caller: Any, target_id: int, nr: int, args: Sequence
         return -(exc.errno or errno.EIO)
 
 
+# -- who may change a table entry -----------------------------------------------
+#
+# Each entry records its owner: 0 for the microvisor's, the grate's cage id for a
+# route into a wasm grate, HOST_OWNER for what the host attached (Python grates).
+# The layers of an entry are the grates a call passes on its way to the microvisor:
+# the owner, then whatever the owner's own table does with the same call (a grate
+# forwards through its own table). A cage may change an entry only in a way that
+# keeps every layer, unless it is that layer's grate or an ancestor of it (a grate
+# outside it): so a grate can stack another layer over one below it, while the
+# program it interposes on (and that program's children) can neither remove a
+# grate nor route around it. The host may change anything.
+
+Layer = int | tuple[int, int]   # a grate's cage id, or (HOST_OWNER, id of the entry)
+
+
+def _layers(runtime: Any, cage: Any, nr: int, entry: tuple[int, Any] | None = None) -> list[Layer]:
+    """The layers of `cage`'s entry for `nr` (or of `entry`, (owner, handler), put there)."""
+    found: list[Layer] = []
+    owner, handler = entry if entry is not None else (cage.slot.owner(nr), cage.slot.get(nr)[0])
+    while owner != 0:
+        if owner == HOST_OWNER:
+            found.append((HOST_OWNER, id(handler)))
+            break
+        if owner in found:          # a grate routing the call to itself: no way down
+            break
+        found.append(owner)
+        grate = runtime.cages.get(owner)
+        if grate is None:           # an ended grate answers ENOSYS: nothing below
+            break
+        if grate is cage and entry is not None:
+            continue                # the entry being put there routes to itself
+        owner, handler = grate.slot.owner(nr), grate.slot.get(nr)[0]
+    return found
+
+
+def _may_remove(runtime: Any, caller: Any, layer: Layer) -> bool:
+    if caller is None:
+        return True
+    if isinstance(layer, tuple):    # only the host removes what the host attached
+        return False
+    grate = runtime.cages.get(layer)
+    return grate is not None and (grate is caller or _is_ancestor(runtime, caller.id, grate))
+
+
+def _check_replace(runtime: Any, caller: Any, target: Any, nr: int,
+                   new: tuple[int, Any]) -> None:
+    """EPERM unless `caller` may replace `target`'s entry for `nr` with `new`."""
+    if caller is None:
+        return
+    kept = _layers(runtime, target, nr, new)
+    for layer in _layers(runtime, target, nr):
+        if layer not in kept and not _may_remove(runtime, caller, layer):
+            raise OSError(errno.EPERM, "Operation not permitted: a grate owns this entry")
+
+
 def register_handler(runtime: Any, caller: Any, target_id: int, nr: int, grate_id: int,
                      handle: int) -> int:
     """Install (or with grate_id == DEREGISTER, remove) a handler in a cage's table.
 
     Only the cage itself, one of its ancestors, or the host (caller None) may change a
-    table; and a cage may route calls only to code of itself or an ancestor, never into
-    an unrelated cage.
+    table; a cage may route calls only to code of itself or an ancestor, never into an
+    unrelated cage; and it may not remove a grate's layer (see _check_replace).
     """
     from lind.microvisor import table as microvisor
 
@@ -126,6 +182,7 @@ def register_handler(runtime: Any, caller: Any, target_id: int, nr: int, grate_i
     if not 0 <= nr < NSYSCALLS:
         raise OSError(errno.EINVAL, "Invalid argument")
     if grate_id == DEREGISTER:
+        _check_replace(runtime, caller, target, nr, (0, None))
         default = microvisor.SYSCALLS.get(nr)
         target.slot.set(nr, default.impl if default else None, default.fast if default else 0)
         return 0
@@ -133,12 +190,14 @@ def register_handler(runtime: Any, caller: Any, target_id: int, nr: int, grate_i
         handler = _handles.get(handle)
         if handler is None:
             raise OSError(errno.EINVAL, "Unknown handler")
-        target.slot.set(nr, handler, 0)
+        target.slot.set(nr, handler, 0, HOST_OWNER)
         return 0
     grate = _cage(runtime, grate_id)
     if caller is not None:
         _may_touch(runtime, grate, caller)
-    target.slot.set(nr, grate.grate_workers().handler(handle), FAST_GRATE)
+    handler = grate.grate_workers().handler(handle)
+    _check_replace(runtime, caller, target, nr, (grate.id, handler))
+    target.slot.set(nr, handler, FAST_GRATE, grate.id)
     return 0
 
 
@@ -164,10 +223,13 @@ def copy_data_between_cages(runtime: Any, caller: Any, src_addr: int, src_cage: 
 
 def copy_handler_table_to_cage(runtime: Any, caller: Any, src_id: int, target_id: int) -> int:
     """Give `target_id` the whole table of `src_id`; the caller must be allowed to touch
-    both (else copying an unrelated cage's table would route calls into its grates)."""
+    both (else copying an unrelated cage's table would route calls into its grates), and
+    to replace each of the target's entries (no grate's layer may be lost)."""
     src, target = _cage(runtime, src_id), _cage(runtime, target_id)
     _may_touch(runtime, caller, src)
     _may_touch(runtime, caller, target)
+    for nr in range(NSYSCALLS):
+        _check_replace(runtime, caller, target, nr, (src.slot.owner(nr), src.slot.get(nr)[0]))
     target.slot.copy_table(src.slot)
     return 0
 
