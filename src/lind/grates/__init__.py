@@ -18,6 +18,11 @@ points at the grate, and the entry it replaced becomes the layer `forward` reach
 Tables are inherited on fork and survive exec, so the whole process tree below the
 cage is covered. A handler returns the call's result: >= 0, or -errno (raising
 OSError does the same). Any other exception fails the call with EIO and is reported.
+
+What a handler reads of an argument (`call.string`, `call.read`) is what the layers
+below see when it forwards that argument: a host-side copy, never the caller's memory
+read again, so another cage or thread of the caller cannot change a checked path
+between the check and its use.
 """
 
 from __future__ import annotations
@@ -26,14 +31,13 @@ import errno
 import functools
 import re
 import sys
-import weakref
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from lind.threei import FAST_NONE
+from lind.threei import FAST_NONE, ops
 from lind.threei.ops import HOST_OWNER
 
-_SCRATCH = 64 * 1024   # per address space: room for strings a grate passes down
+_PUT_ORIGIN = 0xFFFF0000   # the address a value placed with Call.put appears at below
 
 
 @functools.cache
@@ -76,25 +80,10 @@ def handles(*calls: str | int) -> Callable[[Callable], Callable]:
     return mark
 
 
-class _Scratch:
-    """Memory inside a cage for strings a grate substitutes (a rewritten path).
-
-    The calling cage is blocked in the call while its grates run, so the area is
-    used stack-wise: each Call takes space above its caller's and gives it back.
-    """
-
-    def __init__(self, base: int) -> None:
-        self.base = base
-        self.top = 0
-
-
-_scratch: weakref.WeakKeyDictionary[Any, _Scratch] = weakref.WeakKeyDictionary()
-
-
 class Call:
     """One intercepted call: who made it, its number and arguments, and the way down."""
 
-    __slots__ = ("cage", "nr", "args", "_below", "_scratch_top")
+    __slots__ = ("cage", "nr", "args", "_below", "_seen")
 
     def __init__(self, cage: Any, nr: int, args: tuple[int, ...],
                  below: Callable[..., int] | None) -> None:
@@ -102,53 +91,58 @@ class Call:
         self.nr = nr
         self.args = args
         self._below = below
-        self._scratch_top: int | None = None
+        self._seen: dict[int, tuple[bytes, int]] = {}   # arg -> (bytes read, its snapshot)
 
     @property
     def name(self) -> str:
         return syscall_names().get(self.nr, str(self.nr))
 
+    def _keep(self, i: int, data: bytes) -> None:
+        """Remember what was read of argument `i`; forward() passes this copy down."""
+        self._seen[i] = (data, ops.snapshot(self.cage, data, int(self.args[i])))
+
     def read(self, i: int, length: int) -> bytes:
         """`length` bytes at the address in argument `i` (in whichever cage it points to)."""
-        return self.cage.mem.read(self.args[i], length)
+        seen = self._seen.get(i)
+        if seen is not None and len(seen[0]) >= length:
+            return seen[0][:length]
+        data = self.cage.mem.read(self.args[i], length)
+        self._keep(i, data)
+        return data
 
     def string(self, i: int, limit: int = 4096) -> bytes:
         """The NUL-terminated string argument `i` points to (a path, usually)."""
-        return self.cage.mem.cstring(self.args[i], limit)
+        seen = self._seen.get(i)
+        if seen is not None and (end := seen[0].find(b"\0")) >= 0:
+            return seen[0][:end]
+        raw = self.cage.mem.cstring(self.args[i], limit)
+        self._keep(i, raw + b"\0")
+        return raw
 
     def write(self, i: int, data: bytes) -> None:
         """Store `data` at the address in argument `i` (a result buffer)."""
         self.cage.mem.write(self.args[i], data)
 
     def put(self, data: bytes) -> int:
-        """Place `data` in the calling cage's grate scratch area; its address, to pass
-        down in place of an argument (valid until this call returns)."""
-        aspace = self.cage.aspace
-        area = _scratch.get(aspace)
-        if area is None:
-            area = _scratch[aspace] = _Scratch(aspace.mmap(0, _SCRATCH, 3, 0x22, None))
-        if self._scratch_top is None:
-            self._scratch_top = area.top
-        start = (area.top + 7) & ~7
-        if start + len(data) > _SCRATCH:
-            raise OSError(errno.E2BIG, "Argument list too long")
-        self.cage.mem.write(area.base + start, data)
-        area.top = start + len(data)
-        return area.base + start
+        """An argument to pass down in place of one given: the layers below read `data`
+        at it (a rewritten path). Host-side, so the caller cannot change it."""
+        return ops.snapshot(self.cage, data, _PUT_ORIGIN)
 
     def forward(self, *args: int) -> int:
-        """Pass the call to the layer below, with `args` in place of the first ones given."""
+        """Pass the call to the layer below, with `args` in place of the first ones given.
+
+        An argument this handler read goes down as the copy it read, when it is passed
+        on unchanged (left out of `args`, or given with its original value)."""
         if self._below is None:
             return -errno.ENOSYS
-        full = args + self.args[len(args):]
+        full = list(args) + list(self.args[len(args):])
+        for i, (_, copy) in self._seen.items():
+            if full[i] == self.args[i]:
+                full[i] = copy
         try:
             return self._below(self.cage, *full)
         except OSError as exc:
             return -(exc.errno or errno.EIO)
-
-    def _release(self) -> None:
-        if self._scratch_top is not None:
-            _scratch[self.cage.aspace].top = self._scratch_top
 
 
 class Grate:
@@ -183,8 +177,6 @@ def _entry(grate: Grate, method: Callable[[Call], int], nr: int,
             print(f"lind: grate {grate.name or type(grate).__name__} failed in "
                   f"{call.name}: {exc!r}", file=sys.stderr)
             return -errno.EIO
-        finally:
-            call._release()
     return entry
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import errno
 import ipaddress
 import struct
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from lind.grates import Call, Grate, handles
@@ -105,7 +106,9 @@ class NetFilter(Grate):
     and sendmmsg (each message's msg_name). struct sockaddr_in and sockaddr_in6 are
     decoded from the caller's memory; a sockaddr too short for its family is EINVAL,
     as the kernel would say; other families (AF_UNIX) match `*` rules only. A refused
-    call fails with EACCES; an allowed one goes to the layer below unchanged.
+    call fails with EACCES; an allowed one goes to the layer below unchanged (connect,
+    bind and sendto pass down the copy of the address that was checked; the msg_name
+    of sendmsg/sendmmsg sits inside the caller's header and is read again below).
     Lind's microvisor has no sockets yet (socket() is ENOSYS), so today an allowed
     call gets the layer below's ENOSYS; the filter itself is complete.
     """
@@ -131,25 +134,26 @@ class NetFilter(Grate):
     def allows(self, end: Endpoint) -> bool:
         return next((r.allow for r in self.rules if r.matches(end)), True)
 
-    def _verdict(self, memory, addr: int, length: int) -> int:
-        """0 to let the call pass, or -errno for the address at `addr` in `memory`."""
+    def _verdict(self, read: Callable[[int], bytes], length: int) -> int:
+        """0 to let the call pass, or -errno for the sockaddr `read(length)` gives."""
         if not 0 <= length <= _SOCKADDR_MAX:
             return -errno.EINVAL
         try:
-            end = decode_sockaddr(memory.read(addr, length))
+            end = decode_sockaddr(read(length))
         except ValueError:
             return -errno.EINVAL
         return 0 if self.allows(end) else -errno.EACCES
 
     @handles("connect", "bind")
     def connect_or_bind(self, call: Call) -> int:
-        return self._verdict(call.cage.mem, call.args[1], call.args[2]) or call.forward()
+        # call.read keeps what was checked: the layer below gets that copy.
+        return self._verdict(lambda n: call.read(1, n), call.args[2]) or call.forward()
 
     @handles("sendto")
     def sendto(self, call: Call) -> int:
         if not call.args[4]:
             return call.forward()
-        return self._verdict(call.cage.mem, call.args[4], call.args[5]) or call.forward()
+        return self._verdict(lambda n: call.read(4, n), call.args[5]) or call.forward()
 
     @handles("sendmsg")
     def sendmsg(self, call: Call) -> int:
@@ -166,7 +170,7 @@ class NetFilter(Grate):
         for i in range(count):
             name, namelen = _MSGHDR.unpack(memory.read(vector + i * stride, _MSGHDR.size))
             if name:
-                verdict = self._verdict(memory, name, namelen)
+                verdict = self._verdict(lambda n, name=name: memory.read(name, n), namelen)
                 if verdict:
                     return verdict
         return 0

@@ -332,7 +332,9 @@ static PyObject *Memory_view(MemoryObject *self, PyObject *args)
     return part;
 }
 
-/* A NUL-terminated string of at most `limit` bytes (the NUL excluded). */
+/* A NUL-terminated string of at most `limit` bytes (the NUL excluded). Bytes are
+ * copied before they are searched, a page at a time: the string returned is one the
+ * memory held, even while another cage or thread changes it. */
 static PyObject *Memory_cstring(MemoryObject *self, PyObject *args)
 {
     PyObject *where;
@@ -346,11 +348,27 @@ static PyObject *Memory_cstring(MemoryObject *self, PyObject *args)
         return set_errno(EFAULT);
     uint64_t avail = m->size - addr;
     uint64_t scan = avail < limit + 1 ? avail : limit + 1;
-    const uint8_t *start = m->base + addr;
-    const uint8_t *nul = memchr(start, 0, (size_t)scan);
-    if (!nul)
-        return set_errno(scan == limit + 1 ? ENAMETOOLONG : EFAULT);
-    return PyBytes_FromStringAndSize((const char *)start, nul - start);
+    char *copy = NULL;
+    uint64_t have = 0;
+    while (have < scan) {
+        uint64_t chunk = scan - have < 4096 ? scan - have : 4096;
+        char *bigger = PyMem_Realloc(copy, (size_t)(have + chunk));
+        if (!bigger) {
+            PyMem_Free(copy);
+            return PyErr_NoMemory();
+        }
+        copy = bigger;
+        memcpy(copy + have, m->base + addr + have, (size_t)chunk);
+        char *nul = memchr(copy + have, 0, (size_t)chunk);
+        if (nul) {
+            PyObject *out = PyBytes_FromStringAndSize(copy, nul - copy);
+            PyMem_Free(copy);
+            return out;
+        }
+        have += chunk;
+    }
+    PyMem_Free(copy);
+    return set_errno(scan == limit + 1 ? ENAMETOOLONG : EFAULT);
 }
 
 /* File I/O straight between a host fd and cage memory, with the GIL released

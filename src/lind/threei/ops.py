@@ -12,10 +12,11 @@ import errno
 import itertools
 import struct
 import sys
+import weakref
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from lind.threei import FAST_GRATE, NSYSCALLS
+from lind.threei import FAST_GRATE, NSYSCALLS, Memory
 
 REGISTER_HANDLER = 1001
 COPY_DATA_BETWEEN_CAGES = 1002
@@ -49,6 +50,38 @@ class Address(int):
         return obj
 
 
+class Snapshot:
+    """Bytes a grate inspected, standing in for the caller's memory in the layers below.
+
+    A Python grate that read an argument (a path) forwards this copy instead of the
+    caller's pointer, so another cage or thread cannot change it between the grate's
+    check and the use below. It has a cage id of its own (above every pid) whose
+    "memory" holds just those bytes at the argument's address, so a wasm grate below
+    can copy from it like from any cage; it counts as a child of the calling cage.
+    """
+
+    _ids = itertools.count(1 << 40)
+
+    def __init__(self, cage: Any, data: bytes, origin: int) -> None:
+        self.id = next(self._ids)
+        self.ppid = cage.id
+        self.origin = origin
+        self.mem = Memory.snapshot(data, origin)
+        _snapshots[self.id] = self
+
+
+_snapshots: weakref.WeakValueDictionary[int, Snapshot] = weakref.WeakValueDictionary()
+
+
+def snapshot(cage: Any, data: bytes, origin: int) -> Address:
+    """`data` as `cage`'s memory at guest address `origin`, to pass to the layers below
+    (the returned argument keeps the snapshot alive while it is in use)."""
+    snap = Snapshot(cage, data, origin)
+    addr = Address(origin, snap.mem, snap.id)
+    addr.snapshot = snap
+    return addr
+
+
 def python_handle(handler: Callable[..., int]) -> int:
     """An integer naming a Python handler, to pass to register_handler."""
     handle = next(_next_handle)
@@ -57,7 +90,8 @@ def python_handle(handler: Callable[..., int]) -> int:
 
 
 def _cage(runtime: Any, cage_id: int) -> Any:
-    cage = runtime.cages.get(cage_id & _CAGE_ID_BITS)
+    cage_id &= _CAGE_ID_BITS
+    cage = runtime.cages.get(cage_id) or _snapshots.get(cage_id)
     if cage is None:
         raise OSError(errno.ESRCH, "No such cage")
     return cage
