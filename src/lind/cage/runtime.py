@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import errno
+import fcntl
 import itertools
 import os
+import stat
 import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -14,7 +16,7 @@ from lind.cage.cage import Cage
 from lind.grates import Grate, attach_all
 from lind.microvisor import abi, sys_signals
 from lind.microvisor.fdtable import OpenFile
-from lind.microvisor.fs import FileSystem, normalize
+from lind.microvisor.fs import FileSystem, normalize, proc_path
 
 
 @dataclass(frozen=True)
@@ -38,8 +40,28 @@ class MountSpec:
 
 
 def _stdio_file(host_fd: int, flags: int) -> OpenFile:
-    """A cage-owned copy of a host fd, so the cage closing it leaves the host's alone."""
-    return OpenFile(os.dup(host_fd), flags)
+    """A cage's own fd for a host stdio fd, so the cage closing it leaves the host's alone.
+
+    Pipes, FIFOs and devices (a terminal) are reopened, which gives the cage a
+    description of its own: its O_NONBLOCK is then invisible to the host. A regular file
+    or a socket keeps the host's description (its offset is shared, as a shell's child
+    shares it). Either way the file is borrowed: the cage cannot change its metadata.
+    """
+    mode = os.fstat(host_fd).st_mode
+    if stat.S_ISFIFO(mode) or stat.S_ISCHR(mode):
+        access = os.O_RDONLY if flags == abi.O_RDONLY else os.O_WRONLY
+        try:
+            # O_NONBLOCK: opening a pipe's write end with no reader would wait for one.
+            fd = os.open(proc_path(host_fd), access | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC)
+        except OSError:
+            pass
+        else:
+            os.set_blocking(fd, True)
+            return OpenFile(fd, flags, borrowed=True)
+    fd = os.dup(host_fd)
+    if fcntl.fcntl(fd, fcntl.F_GETFL) & os.O_APPEND:
+        flags |= abi.O_APPEND
+    return OpenFile(fd, flags, borrowed=True, shares_host_flags=True)
 
 
 class Runtime:

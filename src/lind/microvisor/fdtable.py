@@ -20,11 +20,18 @@ DEFAULT_FD_LIMIT = 1024
 
 @dataclass(eq=False)
 class OpenFile:
+    """An open file description. A `borrowed` one is a host file the cage did not open
+    inside its view (inherited stdio): its I/O is the cage's, but its mode, owner, times
+    and size are the host's and may not be changed; `shares_host_flags` says the host
+    holds the same description, so status flags (O_NONBLOCK) stay in the cage."""
+
     host_fd: int
     flags: int                     # guest open flags (access mode + status flags)
     path: str = ""                 # guest path it was opened by, for fchdir and *at calls
     is_dir: bool = False
     host_backed: bool = True       # host_fd does the I/O (not a pipe kept by the microvisor)
+    borrowed: bool = False
+    shares_host_flags: bool = False
     refs: int = 1
     readable: bool = field(init=False)
     writable: bool = field(init=False)

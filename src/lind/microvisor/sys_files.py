@@ -12,6 +12,7 @@ import os
 import stat as statmod
 import struct
 import termios
+import time
 
 from lind.microvisor import abi
 from lind.microvisor.abi import s32, u32
@@ -481,11 +482,124 @@ def sys_fchmodat(cage, dirfd, path, mode, *_):
     return _chmod(cage, at_path(cage, dirfd, read_path(cage, path)), u32(mode))
 
 
-def sys_fchmod(cage, fd, mode, *_):
-    f = cage.fds.get(s32(fd))
+def _changeable(cage, f: OpenFile) -> None:
+    """Raise unless the cage may change the metadata or size of the file `f` is open on:
+    never a host file it did not open inside its view (inherited stdio)."""
+    if f.borrowed:
+        raise abi.error(errno.EPERM)
     if cage.fs.guest_readonly(f.path or "/"):
         raise abi.error(errno.EROFS)
+
+
+def sys_fchmod(cage, fd, mode, *_):
+    f = cage.fds.get(s32(fd))
+    _changeable(cage, f)
     os.chmod(proc_path(f.host_fd), u32(mode) & 0o7777)
+    return 0
+
+
+# Ownership: a cage is an unprivileged user, so chown may only keep what is there.
+def _chown(st: os.stat_result, uid: int, gid: int) -> int:
+    uid, gid = s32(uid), s32(gid)
+    if uid not in (-1, st.st_uid) or gid not in (-1, st.st_gid):
+        raise abi.error(errno.EPERM)
+    return 0
+
+
+def sys_fchown(cage, fd, uid, gid, *_):
+    f = cage.fds.get(s32(fd))
+    _changeable(cage, f)
+    return _chown(f.stat(), uid, gid)
+
+
+def _chown_path(cage, guest_path: str, uid: int, gid: int, follow: bool) -> int:
+    st = _stat_path(cage, guest_path, follow)
+    if cage.fs.guest_readonly(guest_path):
+        raise abi.error(errno.EROFS)
+    return _chown(st, uid, gid)
+
+
+def sys_chown(cage, path, uid, gid, *_):
+    return _chown_path(cage, join(cage.cwd, read_path(cage, path)), uid, gid, True)
+
+
+def sys_lchown(cage, path, uid, gid, *_):
+    return _chown_path(cage, join(cage.cwd, read_path(cage, path)), uid, gid, False)
+
+
+def sys_fchownat(cage, dirfd, path, uid, gid, flags, *_):
+    flags = u32(flags)
+    if flags & ~(abi.AT_SYMLINK_NOFOLLOW | abi.AT_EMPTY_PATH):
+        raise abi.error(errno.EINVAL)
+    if flags & abi.AT_EMPTY_PATH and not (path and cage.mem.cstring(path, abi.PATH_MAX - 1)):
+        return sys_fchown(cage, dirfd, uid, gid)
+    return _chown_path(cage, at_path(cage, dirfd, read_path(cage, path)), uid, gid,
+                       not flags & abi.AT_SYMLINK_NOFOLLOW)
+
+
+_UTIME_NOW, _UTIME_OMIT = 0x3FFFFFFF, 0x3FFFFFFE
+
+
+def _new_times(cage, times: int, st: os.stat_result) -> tuple[int, int]:
+    """utimensat's two timespecs as (atime, mtime) in ns; NULL or UTIME_NOW is now."""
+    now = time.time_ns()
+    if not times:
+        return now, now
+    raw = cage.mem.read(times, 2 * abi.TIMESPEC_SIZE)
+    out = []
+    for i, current in ((0, st.st_atime_ns), (1, st.st_mtime_ns)):
+        sec, nsec = abi.unpack_timespec(raw[i * abi.TIMESPEC_SIZE:(i + 1) * abi.TIMESPEC_SIZE])
+        if nsec == _UTIME_NOW:
+            out.append(now)
+        elif nsec == _UTIME_OMIT:
+            out.append(current)
+        elif 0 <= nsec < 10**9:
+            out.append(sec * 10**9 + nsec)
+        else:
+            raise abi.error(errno.EINVAL)
+    return out[0], out[1]
+
+
+def sys_utimensat(cage, dirfd, path, times, flags, *_):
+    flags = u32(flags)
+    if flags & ~(abi.AT_SYMLINK_NOFOLLOW | abi.AT_EMPTY_PATH):
+        raise abi.error(errno.EINVAL)
+    if not path:   # futimens: the file dirfd is open on
+        f = cage.fds.get(s32(dirfd))
+        _changeable(cage, f)
+        os.utime(proc_path(f.host_fd), ns=_new_times(cage, times, f.stat()))
+        return 0
+    guest = at_path(cage, dirfd, read_path(cage, path))
+    if cage.fs.guest_readonly(guest):
+        raise abi.error(errno.EROFS)
+    if flags & abi.AT_SYMLINK_NOFOLLOW:
+        pfd, name = cage.fs.open_parent(guest, write=True)
+        try:
+            st = os.stat(name, dir_fd=pfd, follow_symlinks=False)
+            os.utime(name, dir_fd=pfd, follow_symlinks=False, ns=_new_times(cage, times, st))
+        finally:
+            os.close(pfd)
+        return 0
+    fd = cage.fs.open(guest, os.O_PATH | os.O_CLOEXEC, write=True)
+    try:
+        os.utime(proc_path(fd), ns=_new_times(cage, times, os.fstat(fd)))
+    finally:
+        os.close(fd)
+    return 0
+
+
+def sys_fallocate(cage, fd, mode, offset, length, *_):
+    f = cage.fds.get(s32(fd))
+    if not f.writable:
+        raise abi.error(errno.EBADF)
+    if not f.host_backed:
+        raise abi.error(errno.ESPIPE)
+    _changeable(cage, f)
+    if offset < 0 or length <= 0:
+        raise abi.error(errno.EINVAL)
+    if s32(mode):
+        raise abi.error(errno.EOPNOTSUPP)
+    os.posix_fallocate(f.host_fd, offset, length)
     return 0
 
 
@@ -506,6 +620,7 @@ def sys_ftruncate(cage, fd, length, *_):
         raise abi.error(errno.EINVAL)
     if length < 0 or f.flags & abi.O_ACCMODE == abi.O_RDONLY:
         raise abi.error(errno.EINVAL if length < 0 else errno.EBADF)
+    _changeable(cage, f)
     os.ftruncate(f.host_fd, length)
     return 0
 
@@ -640,6 +755,13 @@ def sys_fcntl(cage, fd, cmd, arg, *_):
     if cmd == abi.F_SETFL:
         new = u32(arg) & abi.SETFL_MASK
         if not f.host_backed:
+            f.flags = (f.flags & ~abi.SETFL_MASK) | new
+            return 0
+        if f.shares_host_flags:
+            # The host holds this description too: its O_APPEND is the host's to set,
+            # and O_NONBLOCK (which a regular file ignores) is recorded for the cage only.
+            if (new ^ f.flags) & abi.O_APPEND:
+                raise abi.error(errno.EPERM)
             f.flags = (f.flags & ~abi.SETFL_MASK) | new
             return 0
         host = fcntl.fcntl(f.host_fd, fcntl.F_GETFL) & ~(os.O_APPEND | os.O_NONBLOCK)
