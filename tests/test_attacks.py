@@ -309,8 +309,8 @@ def test_inherited_stdio_metadata_stays_the_hosts(builds, tmp_path, canary):
 # -- 4. switching grates off ------------------------------------------------------------
 def _ro_root(tmp_path: Path) -> tuple[Path, Path]:
     root = make_root(tmp_path)
-    (root / "ro").mkdir()
-    (root / "tmp").mkdir()
+    for name in ("ro", "rw", "tmp"):
+        (root / name).mkdir()
     inner = root / "ro" / "canary.txt"
     inner.write_bytes(CANARY)
     inner.chmod(CANARY_MODE)
@@ -361,11 +361,12 @@ def test_path_flipped_after_the_check_does_not_reach_the_file(builds, tmp_path, 
                                                                 grate):
     root, inner = _ro_root(tmp_path)
     rc, out, err = lind_cli(tmp_path, "cli", "--root", root, "--grate", grate, "--",
-                            builds.wasm(attack("toctou")), "20000", timeout=120)
+                            builds.wasm(attack("toctou")), timeout=120)
     assert rc == 0, err
-    m = re.search(r"hits=(\d+) opened=(\d+) tries=20000", out)
+    m = re.fullmatch(r"hits=(\d+) opened=(\d+) tries=(\d+)\n", out)
     assert m, out + err
-    assert int(m[1]) == 0, out
+    assert int(m[1]) == 0, f"the open reached the protected file: {out}"
+    assert int(m[3]) == 50000, out
     untouched(inner)
     untouched(canary)
 
@@ -504,29 +505,43 @@ import json, os, sys, time
 import lind
 hog, hello, workdir = sys.argv[1:4]
 rt = lind.Runtime()
-cages, feeders = [], []
+ends = []   # every host fd the hogs get is made before the first hog starts
 for i in range(25):
-    root = os.path.join(workdir, f"root{i}")
-    os.mkdir(root)
+    os.mkdir(os.path.join(workdir, f"root{i}"))
     r, w = os.pipe()
     out = os.open(os.path.join(workdir, f"hog{i}.out"), os.O_WRONLY | os.O_CREAT, 0o600)
     err = os.open(os.path.join(workdir, f"hog{i}.err"), os.O_WRONLY | os.O_CREAT, 0o600)
-    cages.append(rt.spawn(hog, root=root, stdin=r, stdout=out, stderr=err))
+    ends.append((r, w, out, err))
+cages, feeders = [], []
+for i, (r, w, out, err) in enumerate(ends):
+    try:
+        cages.append(rt.spawn(hog, root=os.path.join(workdir, f"root{i}"), stdin=r,
+                              stdout=out, stderr=err))
+    except OSError as exc:
+        cages.append(f"hog {i} could not start: {exc}")
     for fd in (r, out, err):
         os.close(fd)
     feeders.append(w)
 holding = []
 deadline = time.monotonic() + 60
 for i, cage in enumerate(cages):
+    if isinstance(cage, str):
+        holding.append(cage)
+        continue
     path = os.path.join(workdir, f"hog{i}.out")
     while time.monotonic() < deadline and cage.returncode is None:
-        with open(path) as f:
-            text = f.read()
-        if "holding" in text:
+        try:
+            with open(path) as f:
+                if "holding" in f.read():
+                    break
+        except OSError:
             break
         time.sleep(0.05)
-    with open(path) as f:
-        holding.append(f.read())
+    try:
+        with open(path) as f:
+            holding.append(f.read())
+    except OSError as exc:
+        holding.append(f"the host cannot read hog {i}'s output: {exc}")
 try:
     with open(os.path.join(workdir, "hello.in"), "w+b") as i, \
             open(os.path.join(workdir, "hello.out"), "w+b") as o, \
@@ -538,7 +553,7 @@ except Exception as exc:
     hello_rc = repr(exc)
 for w in feeders:
     os.close(w)
-status = [c.wait(60) for c in cages]
+status = [c if isinstance(c, str) else c.wait(60) for c in cages]
 print(json.dumps({"hello": hello_rc, "holding": holding, "status": status}))
 """
 
@@ -550,7 +565,7 @@ def test_fd_hogs_leave_room_for_another_tree(builds, tmp_path, canary):
                           builds.wasm("args_env"), work, timeout=150)
     assert rc == 0, err[-3000:]
     got = json.loads(out.splitlines()[-1])
-    assert got["hello"] == 0, (got["hello"], (work / "hello.err").read_text())
+    assert got["hello"] == 0, got
     assert (work / "hello.out").read_text().startswith("argc=2\n")
     for text in got["holding"]:
         assert re.match(r"holding [1-9]\d* errno=(24|23)\n", text), text
@@ -592,7 +607,9 @@ def test_memory_limit_per_runtime(builds, tmp_path, canary):
     untouched(canary)
 
 
-CACHE_BYTES = 2 << 20
+# Measured: exec_many compiles to ~180 KB in the cache, each tiny variant to ~18 KB,
+# so all of them (~900 KB) do not fit.
+CACHE_BYTES = 512 << 10
 
 
 def test_module_cache_is_bounded(builds, tmp_path, canary):
