@@ -116,9 +116,11 @@ def results(out: str) -> dict[str, tuple[int, int]]:
 
 # Runs an attacker and a tenant in ONE Runtime in a fresh process. argv[1] is JSON:
 # dir (for scratch files), attacker / tenant (argv lists), attacker_root / tenant_root,
-# feed_after (seconds, optional: the attacker's stdin is then a pipe that receives
-# 64 KiB of "Z" that long after the start). "{tenant_id}" and "{host_pid}" in the
-# attacker's argv are replaced. Prints the two wait statuses as JSON.
+# tenant_after (seconds, optional: start the tenant that long after the attacker
+# instead of before it), feed_after (seconds, optional: the attacker's stdin is then a
+# pipe that receives 64 KiB of "Z" that long after the attacker started).
+# "{tenant_id}" and "{host_pid}" in the attacker's argv are replaced (tenant first
+# only). Prints the two wait statuses as JSON.
 TWO_TREES = r"""
 import json, os, sys, time
 import lind
@@ -133,20 +135,29 @@ def stdio(tag):
     err = os.open(base + ".err", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     return inp, out, err
 
+def start_tenant():
+    return rt.spawn(spec["tenant"][0], spec["tenant"][1:], root=spec["tenant_root"],
+                    stdin=t_in, stdout=t_out, stderr=t_err)
+
 t_in, t_out, t_err = stdio("tenant")
-tenant = rt.spawn(spec["tenant"][0], spec["tenant"][1:], root=spec["tenant_root"],
-                  stdin=t_in, stdout=t_out, stderr=t_err)
+later = spec.get("tenant_after")
+tenant = None if later is not None else start_tenant()
 a_in, a_out, a_err = stdio("attacker")
 feed = spec.get("feed_after")
 if feed is not None:
     os.close(a_in)
     a_in, feeder = os.pipe()
-argv = [a.format(tenant_id=tenant.id, host_pid=os.getpid()) for a in spec["attacker"]]
+ids = {"tenant_id": tenant.id if tenant else 0, "host_pid": os.getpid()}
+argv = [a.format(**ids) for a in spec["attacker"]]
+started = time.monotonic()
 attacker = rt.spawn(argv[0], argv[1:], root=spec["attacker_root"],
                     stdin=a_in, stdout=a_out, stderr=a_err)
+if later is not None:
+    time.sleep(later)
+    tenant = start_tenant()
 if feed is not None:
     os.close(a_in)
-    time.sleep(feed)
+    time.sleep(max(0.0, started + feed - time.monotonic()))
     os.set_blocking(feeder, False)
     try:
         os.write(feeder, b"Z" * 65536)
@@ -159,8 +170,8 @@ print(json.dumps(status), flush=True)
 
 
 def two_trees(builds, tmp_path: Path, attacker: list, tenant_ms: int = 1500, *,
-              attacker_root: Path | None = None, feed_after: float | None = None,
-              tag: str = "trees") -> tuple[dict, str, str]:
+              attacker_root: Path | None = None, tenant_after: float | None = None,
+              feed_after: float | None = None, tag: str = "trees") -> tuple[dict, str, str]:
     """Attacker beside a tenant; asserts the host lived and the tenant stayed intact."""
     work = tmp_path / tag
     work.mkdir()
@@ -169,7 +180,7 @@ def two_trees(builds, tmp_path: Path, attacker: list, tenant_ms: int = 1500, *,
             "tenant": [str(builds.wasm(attack("tenant"))), str(tenant_ms)],
             "tenant_root": str(tenant_root),
             "attacker_root": str(attacker_root or make_root(tmp_path, f"{tag}-root")),
-            "feed_after": feed_after}
+            "tenant_after": tenant_after, "feed_after": feed_after}
     rc, out, err = python(tmp_path, tag, TWO_TREES, json.dumps(spec))
     assert rc == 0, err[-2000:]
     status = json.loads(out.splitlines()[-1])
@@ -256,9 +267,11 @@ def test_crafted_module_is_refused(builds, tmp_path, canary, name):
 
 # -- 2. memory used after its cage died ---------------------------------------------
 def test_read_into_a_dead_childs_memory(builds, tmp_path, canary):
+    # The child dies at ~0.15 s; the tenant starts at 0.3 s, where the host may reuse
+    # the dead child's pages for its memory; the read's bytes arrive at 0.6 s.
     for round_ in range(3):
         _, out, err = two_trees(builds, tmp_path, [builds.wasm(attack("after_death"))],
-                                feed_after=0.6, tag=f"round{round_}")
+                                tenant_after=0.3, feed_after=0.6, tag=f"round{round_}")
         m = re.fullmatch(r"make_threei_call (-?\d+) (\d+)\n", out)
         assert m, out + err
         r, e = int(m[1]), int(m[2])

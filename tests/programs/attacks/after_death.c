@@ -9,7 +9,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-static char buf[65536];   /* same address in the child: fork copies the layout */
+/* Same address in the child: fork copies the layout. Megabytes in, so that in a
+ * memory that reuses the child's host pages it falls inside a tenant's heap. */
+static char area[8 << 20];
+#define BUF (area + (4 << 20))
+#define BUF_LEN 65536
 
 int main(void)
 {
@@ -20,8 +24,8 @@ int main(void)
 		_exit(0);
 	}
 	errno = 0;
-	int r = make_threei_call(SYS_read, 0, me, c, 0, c, (uint64_t)(uintptr_t)buf, c,
-	                         sizeof buf, c, 0, c, 0, c, 0, c, 1);
+	int r = make_threei_call(SYS_read, 0, me, c, 0, c, (uint64_t)(uintptr_t)BUF, c,
+	                         BUF_LEN, c, 0, c, 0, c, 0, c, 1);
 	int e = r < 0 ? errno : 0;
 	int status;
 	waitpid(c, &status, 0);
