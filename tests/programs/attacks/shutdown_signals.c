@@ -1,5 +1,6 @@
-/* Forks 3 children that signal each other and the parent, and exits with status 7
- * while they still run. */
+/* Installs SIGCHLD and SIGUSR1 handlers, forks 3 children that keep signalling the
+ * parent and each other (every 1-3 ms for a few hundred ms), and exits with status 7
+ * after 25 ms, while they still run and signals are in flight. */
 #include <signal.h>
 #include <stdlib.h>
 #include <sys/wait.h>
@@ -18,13 +19,12 @@ int main(void)
 	for (int i = 0; i < 3; i++) {
 		kids[i] = fork();
 		if (kids[i] == 0) {
-			for (int round = 0; round < 6; round++) {
-				usleep(10000 * (i + 1));
+			for (int round = 0; round < 100; round++) {
+				usleep(1000 * (i + 1));
 				kill(parent, SIGUSR1);
 				for (int j = 0; j < i; j++)
 					kill(kids[j], SIGUSR1);
 			}
-			usleep(150000);
 			_exit(i);
 		}
 	}
