@@ -1,0 +1,807 @@
+"""The attack battery (issue 9): what a hostile cage tries, and what must happen instead.
+
+Every cage here gets scratch files in tmp_path as stdin/stdout/stderr, and a canary
+file outside its root that must keep its content and mode. Anything that could crash
+the Lind process runs in a subprocess, so a crash shows as a negative returncode
+instead of taking pytest down; "the host lives" means that returncode is not
+negative. Where stated, a second tree (tests/programs/attacks/tenant.c) runs beside
+the attacker in the same process and must report its memory intact.
+"""
+
+from __future__ import annotations
+
+import errno
+import fcntl
+import json
+import os
+import re
+import stat
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+import wasmtime
+
+import lind
+
+CANARY = b"canary: nothing a cage does may change this\n"
+CANARY_MODE = 0o640
+
+
+@pytest.fixture
+def canary(tmp_path: Path) -> Path:
+    """A file outside every cage's root (roots live in subdirectories of tmp_path)."""
+    path = tmp_path / "canary.txt"
+    path.write_bytes(CANARY)
+    path.chmod(CANARY_MODE)
+    return path
+
+
+def untouched(path: Path) -> None:
+    assert not path.is_symlink(), f"{path} was replaced by a symlink"
+    assert path.read_bytes() == CANARY, f"{path} changed"
+    assert stat.S_IMODE(path.stat().st_mode) == CANARY_MODE, f"{path} mode changed"
+
+
+def attack(name: str) -> str:
+    return f"attacks/{name}"
+
+
+def make_root(tmp_path: Path, name: str = "root") -> Path:
+    root = tmp_path / name
+    root.mkdir(exist_ok=True)
+    return root
+
+
+class Scratch:
+    """Scratch stdin/stdout/stderr files for one cage (or one Lind process)."""
+
+    def __init__(self, tmp_path: Path, tag: str, stdin: bytes = b"") -> None:
+        self.inp = tmp_path / f"{tag}.in"
+        self.out = tmp_path / f"{tag}.out"
+        self.err = tmp_path / f"{tag}.err"
+        self.inp.write_bytes(stdin)
+
+    def open(self) -> tuple:
+        return (open(self.inp, "rb"), open(self.out, "wb"), open(self.err, "wb"))
+
+    def text(self) -> tuple[str, str]:
+        return (self.out.read_text(errors="replace"), self.err.read_text(errors="replace"))
+
+
+def run_cage(tmp_path: Path, tag: str, args: list, **kw) -> tuple[int, str, str]:
+    """lind.run in this process, stdio on scratch files: for attacks that cannot crash it."""
+    scratch = Scratch(tmp_path, tag)
+    fin, fout, ferr = scratch.open()
+    with fin, fout, ferr:
+        result = lind.run([str(a) for a in args], stdin=fin, stdout=fout, stderr=ferr,
+                          timeout=kw.pop("timeout", 60), **kw)
+    return (result.returncode, *scratch.text())
+
+
+def run_host(tmp_path: Path, tag: str, argv: list, env: dict | None = None,
+             timeout: float = 90) -> tuple[int, str, str]:
+    """A separate Python process (the host under attack); it must not die of a signal."""
+    scratch = Scratch(tmp_path, tag)
+    fin, fout, ferr = scratch.open()
+    with fin, fout, ferr:
+        proc = subprocess.run([str(a) for a in argv], stdin=fin, stdout=fout, stderr=ferr,
+                              env=env, timeout=timeout)
+    out, err = scratch.text()
+    assert proc.returncode >= 0, f"host process died of signal {-proc.returncode}: {err[-2000:]}"
+    return proc.returncode, out, err
+
+
+def lind_cli(tmp_path: Path, tag: str, *args, env: dict | None = None,
+             timeout: float = 90) -> tuple[int, str, str]:
+    return run_host(tmp_path, tag, [sys.executable, "-m", "lind", "run", *args], env=env,
+                    timeout=timeout)
+
+
+def python(tmp_path: Path, tag: str, script: str, *args, timeout: float = 90):
+    return run_host(tmp_path, tag, [sys.executable, "-c", script, *args], timeout=timeout)
+
+
+def results(out: str) -> dict[str, tuple[int, int]]:
+    """Lines "WHAT RESULT ERRNO" as printed by the attack programs."""
+    found = {}
+    for line in out.splitlines():
+        words = line.split()
+        if len(words) == 3 and re.fullmatch(r"-?\d+", words[1]) and words[2].isdigit():
+            found[words[0]] = (int(words[1]), int(words[2]))
+    return found
+
+
+# Runs an attacker and a tenant in ONE Runtime in a fresh process. argv[1] is JSON:
+# dir (for scratch files), attacker / tenant (argv lists), attacker_root / tenant_root,
+# tenant_after (seconds, optional: start the tenant that long after the attacker
+# instead of before it), feed_after (seconds, optional: the attacker's stdin is then a
+# pipe that receives 64 KiB of "Z" that long after the attacker started).
+# "{tenant_id}" and "{host_pid}" in the attacker's argv are replaced (tenant first
+# only). Prints the two wait statuses as JSON.
+TWO_TREES = r"""
+import json, os, sys, time
+import lind
+
+spec = json.loads(sys.argv[1])
+rt = lind.Runtime()
+
+def stdio(tag):
+    base = os.path.join(spec["dir"], tag)
+    inp = os.open(base + ".in", os.O_RDONLY | os.O_CREAT, 0o600)
+    out = os.open(base + ".out", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    err = os.open(base + ".err", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    return inp, out, err
+
+def start_tenant():
+    return rt.spawn(spec["tenant"][0], spec["tenant"][1:], root=spec["tenant_root"],
+                    stdin=t_in, stdout=t_out, stderr=t_err)
+
+t_in, t_out, t_err = stdio("tenant")
+later = spec.get("tenant_after")
+tenant = None if later is not None else start_tenant()
+a_in, a_out, a_err = stdio("attacker")
+feed = spec.get("feed_after")
+if feed is not None:
+    os.close(a_in)
+    a_in, feeder = os.pipe()
+ids = {"tenant_id": tenant.id if tenant else 0, "host_pid": os.getpid()}
+argv = [a.format(**ids) for a in spec["attacker"]]
+started = time.monotonic()
+attacker = rt.spawn(argv[0], argv[1:], root=spec["attacker_root"],
+                    stdin=a_in, stdout=a_out, stderr=a_err)
+if later is not None:
+    time.sleep(later)
+    tenant = start_tenant()
+if feed is not None:
+    os.close(a_in)
+    time.sleep(max(0.0, started + feed - time.monotonic()))
+    os.set_blocking(feeder, False)
+    try:
+        os.write(feeder, b"Z" * 65536)
+    except BlockingIOError:
+        pass
+    os.close(feeder)
+status = {"attacker": attacker.wait(60), "tenant": tenant.wait(60)}
+print(json.dumps(status), flush=True)
+"""
+
+
+def two_trees(builds, tmp_path: Path, attacker: list, tenant_ms: int = 1500, *,
+              attacker_root: Path | None = None, tenant_after: float | None = None,
+              feed_after: float | None = None, tag: str = "trees") -> tuple[dict, str, str]:
+    """Attacker beside a tenant; asserts the host lived and the tenant stayed intact."""
+    work = tmp_path / tag
+    work.mkdir()
+    tenant_root = make_root(tmp_path, f"{tag}-tenant-root")
+    spec = {"dir": str(work), "attacker": [str(a) for a in attacker],
+            "tenant": [str(builds.wasm(attack("tenant"))), str(tenant_ms)],
+            "tenant_root": str(tenant_root),
+            "attacker_root": str(attacker_root or make_root(tmp_path, f"{tag}-root")),
+            "tenant_after": tenant_after, "feed_after": feed_after}
+    rc, out, err = python(tmp_path, tag, TWO_TREES, json.dumps(spec))
+    assert rc == 0, err[-2000:]
+    status = json.loads(out.splitlines()[-1])
+    tenant_out = (work / "tenant.out").read_text(errors="replace")
+    assert tenant_out.startswith("intact"), f"tenant: {tenant_out!r} (status {status})"
+    assert status["tenant"] == 0
+    return (status, (work / "attacker.out").read_text(errors="replace"),
+            (work / "attacker.err").read_text(errors="replace"))
+
+
+# -- 1. crafted modules ------------------------------------------------------------
+_MODULE = """
+(module
+  (import "lind" "syscall" (func $sc (param i32 i64 i64 i64 i64 i64 i64) (result i64)))
+  %(imports)s
+  %(memory)s
+  %(extra)s
+  (func (export "_start")
+    %(body)s
+    (drop (call $sc (i32.const 231) (i64.const 0) (i64.const 0) (i64.const 0)
+                    (i64.const 0) (i64.const 0) (i64.const 0)))))
+"""
+_MMAP = """(drop (call $sc (i32.const 9) (i64.const 0) (i64.const 65536) (i64.const 3)
+                    (i64.const %d) (i64.const -1) (i64.const 0)))"""
+_EXPORTED_MEMORY = '(memory (export "memory") 1)'
+CRAFTED = {
+    "negative_heap_base_private": {
+        "extra": '(global (export "__heap_base") i32 (i32.const -65536))', "body": _MMAP % 0x22},
+    "negative_heap_base_shared": {
+        "extra": '(global (export "__heap_base") i32 (i32.const -65536))', "body": _MMAP % 0x21},
+    "heap_base_beyond_memory": {
+        "extra": '(global (export "__heap_base") i32 (i32.const 0x7fff0000))',
+        "body": _MMAP % 0x22},
+    "bad_asyncify_signature": {
+        "imports": '(import "lind" "syscall_unwind" '
+                   '(func $unwind (param i32 i64 i64 i64 i64 i64 i64) (result i64)))',
+        "extra": '(func (export "asyncify_start_unwind") (param i64 i64))',
+        "body": """(drop (call $unwind (i32.const 57) (i64.const 0) (i64.const 0) (i64.const 0)
+                         (i64.const 0) (i64.const 0) (i64.const 0)))"""},
+    "bad_dispatcher_signature": {
+        "extra": '(func (export "pass_fptr_to_wt") (param i32) (result i32) (i32.const 0))',
+        "body": ""},
+    "memory_export_is_a_global": {
+        "memory": '(memory 1) (global (export "memory") i32 (i32.const 0))', "body": ""},
+}
+
+# lind.run of a crafted module, then a program that execs it; in a fresh process.
+_RUN_CRAFTED = r"""
+import sys
+import lind
+bad, exec_bad, root, scratch = sys.argv[1:5]
+with open(scratch + ".in", "rb") as i, open(scratch + ".out", "wb") as o, \
+        open(scratch + ".err", "wb") as e:
+    try:
+        r = lind.run([bad], root=root, stdin=i, stdout=o, stderr=e, timeout=30)
+        print("lind.run returned", r.returncode)
+    except lind.ProgramError as exc:
+        print("ProgramError", exc.status)
+    r = lind.run([exec_bad, "/bad.wasm"], root=root, stdin=i, stdout=o, stderr=e, timeout=30)
+    print("exec_bad returned", r.returncode)
+"""
+
+
+@pytest.mark.parametrize("name", sorted(CRAFTED))
+def test_crafted_module_is_refused(builds, tmp_path, canary, name):
+    parts = {"imports": "", "memory": _EXPORTED_MEMORY, "extra": "", **CRAFTED[name]}
+    root = make_root(tmp_path)
+    bad = root / "bad.wasm"
+    bad.write_bytes(wasmtime.wat2wasm(_MODULE % parts))
+    bad.chmod(0o755)
+
+    rc, _, err = lind_cli(tmp_path, "cli", bad)
+    assert rc == 126, err
+    assert len(err.splitlines()) == 1 and err.startswith("lind: "), err
+
+    Scratch(tmp_path, "inproc")
+    _, out, err = python(tmp_path, "script", _RUN_CRAFTED, bad,
+                         builds.wasm(attack("exec_bad")), root, tmp_path / "inproc")
+    assert "ProgramError 126" in out, out + err
+    assert "exec_bad returned 0" in out, out + err
+    assert (tmp_path / "inproc.out").read_text() == f"execve -1 {errno.ENOEXEC}\n"
+    untouched(canary)
+
+
+# -- 2. memory used after its cage died ---------------------------------------------
+def test_read_into_a_dead_childs_memory(builds, tmp_path, canary):
+    # The child dies at ~0.15 s; the tenant starts at 0.3 s, where the host may reuse
+    # the dead child's pages for its memory; the read's bytes arrive at 0.6 s.
+    for round_ in range(3):
+        _, out, err = two_trees(builds, tmp_path, [builds.wasm(attack("after_death"))],
+                                tenant_after=0.3, feed_after=0.6, tag=f"round{round_}")
+        m = re.fullmatch(r"make_threei_call (-?\d+) (\d+)\n", out)
+        assert m, out + err
+        r, e = int(m[1]), int(m[2])
+        assert r >= 0 or (r == -1 and e in (errno.ESRCH, errno.EFAULT)), out
+    untouched(canary)
+
+
+# -- 3. host files behind inherited stdio ---------------------------------------------
+def test_inherited_stdio_metadata_stays_the_hosts(builds, tmp_path, canary):
+    root = make_root(tmp_path)
+    stdin_file, stdout_file, stderr_file = (tmp_path / "in.txt", tmp_path / "out.txt",
+                                            tmp_path / "err.txt")
+    stdin_file.write_bytes(b"host stdin content\n")
+    stdout_file.write_bytes(b"host stdout content\n")
+    stdin_file.chmod(0o644)
+    stdout_file.chmod(0o644)
+    before = {p: (p.read_bytes(), p.stat()) for p in (stdin_file, stdout_file)}
+    fin = os.open(stdin_file, os.O_RDONLY)
+    fout = os.open(stdout_file, os.O_WRONLY | os.O_APPEND)
+    ferr = os.open(stderr_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        result = lind.run([str(builds.wasm(attack("stdio_meta")))], root=root, stdin=fin,
+                          stdout=fout, stderr=ferr, timeout=60)
+        in_flags = fcntl.fcntl(fin, fcntl.F_GETFL)
+        out_flags = fcntl.fcntl(fout, fcntl.F_GETFL)
+    finally:
+        for fd in (fin, fout, ferr):
+            os.close(fd)
+    assert result.returncode == 0
+    got = results(stderr_file.read_text())
+    for what in ("fchmod", "fchown", "ftruncate", "futimens", "fallocate", "clear_append"):
+        assert got.get(what) == (-1, errno.EPERM), (what, got)
+    assert stdout_file.read_bytes() == before[stdout_file][0] + b"appended\n"
+    assert got["set_nonblock"] == (0, 0) and got["sees_nonblock"] == (1, 0), got
+    assert got["own_fchmod"] == (0, 0) and got["own_mode"] == (0o640, 0), got
+    assert not in_flags & os.O_NONBLOCK, "the host's stdin description became non-blocking"
+    assert out_flags & os.O_APPEND, "the host's stdout description lost O_APPEND"
+    for path, (_, st) in before.items():
+        now = path.stat()
+        assert stat.S_IMODE(now.st_mode) == stat.S_IMODE(st.st_mode), path
+        assert (now.st_uid, now.st_gid) == (st.st_uid, st.st_gid), path
+        assert now.st_mtime_ns == st.st_mtime_ns or path == stdout_file, path
+    assert stdin_file.read_bytes() == before[stdin_file][0]
+    untouched(canary)
+
+
+# -- 4. switching grates off ------------------------------------------------------------
+def _ro_root(tmp_path: Path) -> tuple[Path, Path]:
+    root = make_root(tmp_path)
+    for name in ("ro", "rw", "tmp"):
+        (root / name).mkdir()
+    inner = root / "ro" / "canary.txt"
+    inner.write_bytes(CANARY)
+    inner.chmod(CANARY_MODE)
+    return root, inner
+
+
+@pytest.mark.parametrize("grate", ["readonly", "seccomp", "aquarium"])
+def test_cage_cannot_deregister_its_grate(builds, tmp_path, canary, grate):
+    root, inner = _ro_root(tmp_path)
+    policy = tmp_path / "policy.txt"
+    policy.write_text("deny unlink unlinkat openat open creat truncate ftruncate\n")
+    spec = {"readonly": "readonly:/ro", "seccomp": f"seccomp:{policy}",
+            "aquarium": "aquarium:/ro"}[grate]
+    rc, out, err = lind_cli(tmp_path, "cli", "--root", root, "--grate", spec, "--",
+                            builds.wasm(attack("deregister")), "write")
+    assert rc == 0, err
+    counts = re.search(r"deregister ok=(\d+) eperm=(\d+) other=(\d+)", out)
+    assert counts and int(counts[2]) > 0, out
+    got = results(out)
+    # open, truncate, unlink, openat, unlinkat: each grate here installed these.
+    watched = re.findall(r"deregister_nr (\d+) (-?\d+) (\d+)", out)
+    assert len(watched) == 5, out
+    for nr, r, e in watched:
+        assert (int(r), int(e)) == (-1, errno.EPERM), (nr, out)
+    if grate != "aquarium":   # aquarium lets the write happen, in its private copy
+        refused = (-1, errno.EROFS if grate == "readonly" else errno.EPERM)
+        assert got["open_write"] == refused and got["truncate"] == refused, out
+        assert got["unlink"] == refused, out
+    untouched(inner)
+    untouched(canary)
+
+
+def test_cage_cannot_deregister_strace(builds, tmp_path, canary):
+    root, inner = _ro_root(tmp_path)
+    rc, out, err = lind_cli(tmp_path, "cli", "--root", root, "--grate", "strace", "--",
+                            builds.wasm(attack("deregister")), "marker")
+    assert rc == 0, err
+    counts = re.search(r"deregister ok=(\d+) eperm=(\d+) other=(\d+)", out)
+    assert counts and int(counts[2]) > 0, out
+    assert "after-deregister-marker" in err, err[-3000:]
+    untouched(inner)
+    untouched(canary)
+
+
+# -- 5. TOCTOU on a grate's path check ----------------------------------------------------
+@pytest.mark.parametrize("grate", ["readonly:/ro", "aquarium:/ro", "clamp:/ro=readonly"])
+def test_path_flipped_after_the_check_does_not_reach_the_file(builds, tmp_path, canary,
+                                                                grate):
+    root, inner = _ro_root(tmp_path)
+    rc, out, err = lind_cli(tmp_path, "cli", "--root", root, "--grate", grate, "--",
+                            builds.wasm(attack("toctou")), timeout=120)
+    assert rc == 0, err
+    m = re.fullmatch(r"hits=(\d+) opened=(\d+) tries=(\d+)\n", out)
+    assert m, out + err
+    assert int(m[1]) == 0, f"the open reached the protected file: {out}"
+    assert int(m[3]) == 50000, out
+    untouched(inner)
+    untouched(canary)
+
+
+# -- 6. the aquarium report -------------------------------------------------------------
+def _data_root(tmp_path: Path, name: str = "root") -> Path:
+    root = make_root(tmp_path, name)
+    (root / "data").mkdir()
+    (root / "data" / "file.txt").write_bytes(b"original\n")
+    return root
+
+
+def test_aquarium_report_inside_the_root_is_refused(builds, tmp_path, canary):
+    root = _data_root(tmp_path)
+    report = root / "report.txt"
+    prog = builds.wasm(attack("writes"))
+    rc, _, err = lind_cli(tmp_path, "cli", "--root", root, "--grate",
+                          f"aquarium:/data,report={report}", "--", prog, "/data")
+    assert rc == 2, err
+    assert len(err.splitlines()) == 1 and str(report) in err, err
+    with pytest.raises(ValueError, match="report"):
+        run_cage(tmp_path, "cage", [prog, "/data"], root=root,
+                 grates=[f"aquarium:/data,report={report}"])
+    assert (root / "data" / "file.txt").read_bytes() == b"original\n"
+    untouched(canary)
+
+
+def test_aquarium_report_does_not_follow_planted_links(builds, tmp_path, canary):
+    root = _data_root(tmp_path)
+    report = tmp_path / "report.txt"
+    os.symlink(canary, f"{report}.{os.getpid()}.tmp")
+    rc, out, err = run_cage(tmp_path, "cage", [builds.wasm(attack("writes")), "/data"],
+                            root=root, grates=[f"aquarium:/data,report={report}"])
+    assert rc == 0, err
+    untouched(canary)
+    assert "/data/new.txt" in report.read_text(), report.read_text()
+    assert (root / "data" / "file.txt").read_bytes() == b"original\n"
+
+
+# -- 7. :ro by another name --------------------------------------------------------------
+_OPS = ("append", "create", "mkdir", "chmod", "truncate", "rename", "unlink")
+
+
+def _ops(out: str, directory: str) -> dict[str, tuple[int, int]]:
+    found = {}
+    for line in out.splitlines():
+        words = line.split()
+        if len(words) == 4 and words[0] == directory:
+            found[words[1]] = (int(words[2]), int(words[3]))
+    return found
+
+
+def _snapshot(directory: Path) -> dict:
+    return {str(p.relative_to(directory)): (p.is_dir() or p.read_bytes(),
+                                            stat.S_IMODE(p.stat().st_mode))
+            for p in sorted(directory.rglob("*"))}
+
+
+def test_read_only_mount_holds_under_another_path(builds, tmp_path, canary):
+    root = _data_root(tmp_path)
+    before = _snapshot(root)
+    rc, out, err = run_cage(tmp_path, "cage", [builds.wasm(attack("writes")), "/data"],
+                            root=root, mounts=[f"{root / 'data'}:/alias:ro"])
+    assert rc == 0, err
+    got = _ops(out, "/data")
+    assert got == {op: (-1, errno.EROFS) for op in _OPS}, out
+    assert _snapshot(root) == before
+    untouched(canary)
+
+
+def test_read_only_root_mount(builds, tmp_path, canary):
+    ro = _data_root(tmp_path, "ro-root")
+    (ro / "file.txt").write_bytes(b"original\n")
+    (ro / "w").mkdir()
+    writable = tmp_path / "w"
+    writable.mkdir()
+    (writable / "file.txt").write_bytes(b"original\n")
+    before = _snapshot(ro)
+    rc, out, err = run_cage(tmp_path, "cage", [builds.wasm(attack("writes")), "/data", "/", "/w"],
+                            mounts=[f"{ro}:/:ro", f"{writable}:/w"])
+    assert rc == 0, err
+    for directory in ("/data", "/"):
+        assert _ops(out, directory) == {op: (-1, errno.EROFS) for op in _OPS}, out
+    assert _ops(out, "/w") == {op: (0, 0) for op in _OPS}, out
+    assert _snapshot(ro) == before
+    assert sorted(p.name for p in writable.iterdir()) == ["new.txt", "newdir"]
+    untouched(canary)
+
+
+# -- 8. exhausting the host ---------------------------------------------------------------
+_PEAK_RSS = r"""
+import resource, sys
+import lind
+prog, root, scratch = sys.argv[1:4]
+before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+with open(scratch + ".in", "rb") as i, open(scratch + ".out", "wb") as o, \
+        open(scratch + ".err", "wb") as e:
+    r = lind.run([prog], root=root, stdin=i, stdout=o, stderr=e, timeout=60)
+after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+print(r.returncode, before, after)
+"""
+
+
+def test_writev_costs_what_the_cage_owns(builds, tmp_path, canary):
+    Scratch(tmp_path, "cage")
+    _, out, err = python(tmp_path, "host", _PEAK_RSS, builds.wasm(attack("writev_fanout")),
+                         make_root(tmp_path), tmp_path / "cage")
+    rc, before, after = map(int, out.split())
+    cage_out = (tmp_path / "cage.out").read_text()
+    assert rc == 0, cage_out + err
+    m = re.fullmatch(r"writev (-?\d+)\n", cage_out)
+    assert m and int(m[1]) >= 1 << 20, cage_out
+    assert (after - before) * 1024 < 256 << 20, f"peak RSS grew {(after - before) >> 10} MiB"
+    untouched(canary)
+
+
+def test_rlimit_nofile(builds, tmp_path, canary):
+    rc, out, err = run_cage(tmp_path, "cage", [builds.wasm(attack("nofile"))],
+                            root=make_root(tmp_path))
+    assert rc == 0, err
+    assert out.splitlines() == [
+        "getrlimit 0 1024 4096",
+        "setrlimit_soft64 0 0",
+        f"open_until_fail last=63 errno={errno.EMFILE}",
+        f"setrlimit_hard8192 -1 {errno.EPERM}",
+        "prlimit_get 0 64 4096",
+        f"prlimit_hard8192 -1 {errno.EPERM}",
+        f"prlimit_soft32 0 last=31 errno={errno.EMFILE}",
+    ], out
+    untouched(canary)
+
+
+# 25 fd-hogging cages, then a hello tree in the same Runtime; in a fresh process.
+_FD_HOGS = r"""
+import json, os, sys, time
+import lind
+hog, hello, workdir = sys.argv[1:4]
+rt = lind.Runtime()
+ends = []   # every host fd the hogs get is made before the first hog starts
+for i in range(25):
+    os.mkdir(os.path.join(workdir, f"root{i}"))
+    r, w = os.pipe()
+    out = os.open(os.path.join(workdir, f"hog{i}.out"), os.O_WRONLY | os.O_CREAT, 0o600)
+    err = os.open(os.path.join(workdir, f"hog{i}.err"), os.O_WRONLY | os.O_CREAT, 0o600)
+    ends.append((r, w, out, err))
+cages, feeders = [], []
+for i, (r, w, out, err) in enumerate(ends):
+    try:
+        cages.append(rt.spawn(hog, root=os.path.join(workdir, f"root{i}"), stdin=r,
+                              stdout=out, stderr=err))
+    except OSError as exc:
+        cages.append(f"hog {i} could not start: {exc}")
+    for fd in (r, out, err):
+        os.close(fd)
+    feeders.append(w)
+holding = []
+deadline = time.monotonic() + 60
+for i, cage in enumerate(cages):
+    if isinstance(cage, str):
+        holding.append(cage)
+        continue
+    path = os.path.join(workdir, f"hog{i}.out")
+    while time.monotonic() < deadline and cage.returncode is None:
+        try:
+            with open(path) as f:
+                if "holding" in f.read():
+                    break
+        except OSError:
+            break
+        time.sleep(0.05)
+    try:
+        with open(path) as f:
+            holding.append(f.read())
+    except OSError as exc:
+        holding.append(f"the host cannot read hog {i}'s output: {exc}")
+try:
+    with open(os.path.join(workdir, "hello.in"), "w+b") as i, \
+            open(os.path.join(workdir, "hello.out"), "w+b") as o, \
+            open(os.path.join(workdir, "hello.err"), "w+b") as e:
+        r = lind.run([hello, "0"], root=workdir, stdin=i, stdout=o, stderr=e, timeout=60,
+                     runtime=rt)
+        hello_rc = r.returncode
+except Exception as exc:
+    hello_rc = repr(exc)
+for w in feeders:
+    os.close(w)
+status = [c if isinstance(c, str) else c.wait(60) for c in cages]
+print(json.dumps({"hello": hello_rc, "holding": holding, "status": status}))
+"""
+
+
+def test_fd_hogs_leave_room_for_another_tree(builds, tmp_path, canary):
+    work = tmp_path / "work"
+    work.mkdir()
+    rc, out, err = python(tmp_path, "host", _FD_HOGS, builds.wasm(attack("fd_hog")),
+                          builds.wasm("args_env"), work, timeout=150)
+    assert rc == 0, err[-3000:]
+    got = json.loads(out.splitlines()[-1])
+    assert got["hello"] == 0, got
+    assert (work / "hello.out").read_text().startswith("argc=2\n")
+    for text in got["holding"]:
+        assert re.match(r"holding [1-9]\d* errno=(24|23)\n", text), text
+    assert got["status"] == [0] * 25, got["status"]
+    untouched(canary)
+
+
+def test_memory_limit_per_cage(builds, tmp_path, canary):
+    prog = builds.wasm(attack("mem_hog"))
+    rc, out, err = lind_cli(tmp_path, "cli", "--memory", "64M", prog, "160")
+    assert rc == 0, err
+    count = int(re.fullmatch(r"blocks=(\d+)\n", out)[1])
+    assert 32 <= count <= 64, count
+    rc, out, err = run_cage(tmp_path, "cage", [prog, "160"], memory=64 << 20)
+    assert rc == 0, err
+    count = int(re.fullmatch(r"blocks=(\d+)\n", out)[1])
+    assert 32 <= count <= 64, count
+    untouched(canary)
+
+
+def test_memory_limit_per_runtime(builds, tmp_path, canary):
+    prog = builds.wasm(attack("mem_hog"))
+    rt = lind.Runtime(memory=96 << 20)
+    outcomes: dict[int, tuple] = {}
+
+    def tree(i: int) -> None:
+        outcomes[i] = run_cage(tmp_path, f"tree{i}", [prog, "64", "1500"], runtime=rt)
+
+    threads = [threading.Thread(target=tree, args=(i,)) for i in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(120)
+    counts = []
+    for rc, out, err in outcomes.values():
+        assert rc == 0, err
+        counts.append(int(re.fullmatch(r"blocks=(\d+)\n", out)[1]))
+    assert len(counts) == 2 and sum(counts) <= 96, counts
+    untouched(canary)
+
+
+# Measured: exec_many compiles to ~180 KB in the cache, each tiny variant to ~18 KB,
+# so all of them (~900 KB) do not fit.
+CACHE_BYTES = 512 << 10
+
+
+def test_module_cache_is_bounded(builds, tmp_path, canary):
+    cache = tmp_path / "cache"
+    env = dict(os.environ, LIND_CACHE=str(cache), LIND_CACHE_SIZE=str(CACHE_BYTES))
+    rc, out, err = lind_cli(tmp_path, "cli", "--root", make_root(tmp_path),
+                            builds.wasm(attack("exec_many")), env=env, timeout=120)
+    assert rc == 0 and out == "ran=40\n", out + err
+    used = sum(p.stat().st_size for p in cache.rglob("*") if p.is_file())
+    assert used <= CACHE_BYTES, f"module cache holds {used} bytes"
+    untouched(canary)
+
+
+# -- 9. outliving the run ----------------------------------------------------------------
+_OUTLIVE = r"""
+import json, os, subprocess, sys, threading, time
+import lind
+args, root, scratch = sys.argv[1:-2], sys.argv[-2], sys.argv[-1]
+before = {t.name for t in threading.enumerate()}
+with open(scratch + ".in", "rb") as i, open(scratch + ".out", "wb") as o, \
+        open(scratch + ".err", "wb") as e:
+    try:
+        lind.run(args, root=root, stdin=i, stdout=o, stderr=e, timeout=1)
+        timed_out = False
+    except subprocess.TimeoutExpired:
+        timed_out = True
+
+def left():
+    return [t.name for t in threading.enumerate()
+            if t.is_alive() and t.name.startswith("cage-") and t.name not in before]
+
+deadline = time.monotonic() + 0.5
+while left() and time.monotonic() < deadline:
+    time.sleep(0.02)
+still = left()
+t0 = os.times()
+time.sleep(1)
+t1 = os.times()
+cpu = (t1.user + t1.system) - (t0.user + t0.system)
+print(json.dumps({"timed_out": timed_out, "left": still, "cpu": cpu}), flush=True)
+os._exit(0)
+"""
+
+
+def _outlive(tmp_path: Path, *args) -> dict:
+    Scratch(tmp_path, "cage")
+    rc, out, err = python(tmp_path, "host", _OUTLIVE, *args, make_root(tmp_path),
+                          tmp_path / "cage")
+    assert rc == 0, err[-3000:]
+    return json.loads(out.splitlines()[-1])
+
+
+def test_timeout_ends_every_cage_of_the_run(builds, tmp_path, canary):
+    got = _outlive(tmp_path, builds.wasm(attack("spin")))
+    assert got["timed_out"]
+    assert got["left"] == [], got
+    assert got["cpu"] < 0.2, got
+    untouched(canary)
+
+
+def test_timeout_ends_a_looping_grate_handler(builds, tmp_path, canary):
+    got = _outlive(tmp_path, builds.wasm(attack("loop_grate")),
+                   builds.wasm("grates/ppid_calls"))
+    assert got["timed_out"]
+    assert got["left"] == [], got
+    assert got["cpu"] < 0.2, got
+    untouched(canary)
+
+
+def test_orphans_go_to_the_first_cage_and_are_reaped(builds, tmp_path, canary):
+    rc, out, err = run_cage(tmp_path, "cage", [builds.wasm(attack("orphans"))],
+                            root=make_root(tmp_path))
+    assert rc == 0, err
+    f = re.search(r"F pid=(\d+) a=(\d+) reaped=(-?\d+),(-?\d+) then=(-?\d+) (\d+)", out)
+    a = re.search(r"A pid=(\d+) child=(\d+)", out)
+    b = re.search(r"B pid=(\d+) ppid=(\d+)", out)
+    assert f and a and b, out
+    assert b[2] == f[1], f"orphan B sees parent {b[2]}, not the first cage {f[1]}"
+    assert {f[3], f[4]} == {a[1], a[2]}, out
+    assert (int(f[5]), int(f[6])) == (-1, errno.ECHILD), out
+    untouched(canary)
+
+
+# -- 10. shutdown ---------------------------------------------------------------------------
+def test_exit_under_strace_while_children_signal(builds, tmp_path, canary):
+    prog = builds.wasm(attack("shutdown_signals"))
+    statuses = []
+    for batch in range(5):
+        procs = []
+        for k in range(2):
+            scratch = Scratch(tmp_path, f"run{batch}-{k}")
+            fin, fout, ferr = scratch.open()
+            with fin, fout, ferr:
+                procs.append(subprocess.Popen(
+                    [sys.executable, "-m", "lind", "run", "--root", make_root(tmp_path),
+                     "--grate", "strace", "--", prog], stdin=fin, stdout=fout, stderr=ferr))
+        statuses += [p.wait(60) for p in procs]
+    assert statuses == [7] * 10, statuses
+    untouched(canary)
+
+
+# -- 11. smaller ones -----------------------------------------------------------------------
+def test_identity_and_uname_are_virtual_and_mremap_is_checked(builds, tmp_path, canary):
+    rc, out, err = lind_cli(tmp_path, "cli", "--root", make_root(tmp_path),
+                            builds.wasm(attack("ident")))
+    assert rc == 0, err
+    lines = dict(line.split(" ", 1) for line in out.splitlines())
+    assert lines["nodename"] == "lind"
+    assert lines["release"] != os.uname().release
+    assert lines["ids"] == "1000 1000 1000 1000"
+    assert lines["file_uid"] == "1000"
+    r, e = map(int, lines["mremap"].split())
+    assert r == -1 and e in (errno.EINVAL, errno.EFAULT), lines["mremap"]
+    untouched(canary)
+
+
+def test_strace_with_unknown_function_numbers(builds, tmp_path, canary):
+    rc, out, err = lind_cli(tmp_path, "cli", "--root", make_root(tmp_path), "--grate", "strace",
+                            "--", builds.wasm(attack("strace_fptr")))
+    assert rc == 0, err[-3000:]
+    lines = out.splitlines()
+    assert len(lines) == 4, out
+    for register, getppid in (lines[0:2], lines[2:4]):
+        assert register == "register 0 0", out
+        m = re.fullmatch(r"getppid -1 (\d+)", getppid)
+        assert m and int(m[1]) > 0, out
+    untouched(canary)
+
+
+# -- escapes that already hold (regression) ------------------------------------------------
+def _secret_root(tmp_path: Path, name: str) -> tuple[Path, Path]:
+    root = make_root(tmp_path, name)
+    secret = tmp_path / "secret.txt"
+    secret.write_text("SECRET\n")
+    return root, secret
+
+
+def test_path_escapes_beside_a_tenant(builds, tmp_path, canary):
+    root, secret = _secret_root(tmp_path, "escape-root")
+    os.symlink(secret, root / "abs_link")
+    os.symlink("../secret.txt", root / "rel_link")
+    os.symlink(str(tmp_path), root / "dir_link")
+    _, out, _ = two_trees(builds, tmp_path, [builds.wasm("escape"), secret], attacker_root=root)
+    assert "tried=11 escaped=0" in out, out
+    untouched(canary)
+
+
+def test_proc_links_and_swapped_symlinks(builds, tmp_path, canary):
+    root, secret = _secret_root(tmp_path, "swap-root")
+    stop = threading.Event()
+
+    def swap_from_host() -> None:
+        link, tmp = root / "host_swap", root / "host_swap.new"
+        (root / "plain").write_text("plain\n")
+        while not stop.is_set():
+            for make in (lambda: os.symlink(secret, tmp), lambda: os.link(root / "plain", tmp)):
+                make()
+                os.replace(tmp, link)
+
+    swapper = threading.Thread(target=swap_from_host)
+    swapper.start()
+    try:
+        _, out, _ = two_trees(builds, tmp_path, [builds.wasm(attack("escape_more")), secret],
+                              attacker_root=root)
+    finally:
+        stop.set()
+        swapper.join()
+    m = re.search(r"tried=(\d+) escaped=(\d+)", out)
+    assert m and int(m[1]) > 6000 and m[2] == "0", out
+    untouched(canary)
+
+
+def test_signals_and_3i_do_not_cross_trees(builds, tmp_path, canary):
+    _, out, _ = two_trees(builds, tmp_path, [builds.wasm(attack("cross_tree")),
+                                             "{tenant_id}", "{host_pid}"])
+    got = results(out)
+    assert out.rstrip().endswith("alive"), out
+    for what in ("kill_victim", "kill_host", "kill_minus1", "kill_group"):
+        assert got[what] == (-1, errno.ESRCH), (what, out)
+    for what in ("register", "copy_data_to", "copy_data_from", "copy_table_to",
+                 "copy_table_from", "threei_call"):
+        assert got[what][0] == -1 and got[what][1] in (errno.EPERM, errno.ESRCH), (what, out)
+    untouched(canary)
