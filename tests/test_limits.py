@@ -161,6 +161,41 @@ def test_cages_holding_every_fd_they_can_leave_room_for_a_new_tree(builds, tmp_p
     assert s.intact()
 
 
+def test_shared_mappings_count_their_memfds_against_the_budget(builds, tmp_path):
+    s = Scratch(tmp_path)
+    hog, small = builds.wasm("limits/fd_hog"), builds.wasm("limits/writev_bomb")
+    script = """
+        import resource, sys, time
+        resource.setrlimit(resource.RLIMIT_NOFILE, (1024, 1024))
+        import lind
+        from lind.microvisor import limits
+        hog, small, root, scratch = sys.argv[1:]
+        rt = lind.Runtime()
+        stdin = open(scratch + "/stdin", "rb")
+        out = open(scratch + "/hog", "wb+")
+        cage = rt.spawn(hog, ["mmap"], root=root, stdin=stdin.fileno(), stdout=out.fileno(),
+                        stderr=out.fileno())
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and not open(scratch + "/hog").read():
+            time.sleep(0.05)
+        with open(scratch + "/small-out", "wb") as o:
+            result = lind.run([small, "nonblock"], root=root, stdin=stdin, stdout=o, stderr=o,
+                              timeout=60, runtime=rt)
+        cage.terminate()
+        cage.wait(30)
+        print(open(scratch + "/hog").read().strip(), "|", result.returncode, limits.host_fds.budget,
+              limits.host_fds.held)
+    """
+    proc = _python(script, str(hog), str(small), str(s.root), str(tmp_path))
+    assert proc.returncode == 0, proc.stderr
+    hogged, ran = proc.stdout.split("|")
+    word, mapped, why = hogged.split()
+    returncode, budget, held = map(int, ran.split())
+    assert (word, why, int(mapped)) == ("held", "ENFILE", budget - 3)   # 3: its stdio
+    assert returncode == 0 and held == 0
+    assert s.intact()
+
+
 # -- 4. memory per tree and per runtime ---------------------------------------------
 
 def test_memory_limit_of_a_tree_gives_enomem(builds, tmp_path):

@@ -38,7 +38,7 @@ class OpenFile:
         self.writable = access != abi.O_RDONLY and not path_only and not self.is_dir
         if self.host_fd >= 0:
             try:
-                limits.host_fds.take(reserved)
+                limits.host_fds.take(reserved=reserved)
             except OSError:
                 os.close(self.host_fd)
                 raise

@@ -13,10 +13,11 @@ Per cage (Linux semantics, inherited by fork, kept across exec):
 - Other resources report RLIM_INFINITY and refuse changes with EPERM.
 
 Per process (all cages of this Lind process together):
-- host fds: the cages' open files that hold a host fd are counted; past
+- host fds: the cages' open files that hold a host fd, and the memfds (plus file
+  fds) behind their MAP_SHARED mappings, are counted; past
   `HostFds.budget` (this process's RLIMIT_NOFILE soft limit, raised to the hard limit
   at import, minus what was open at import, minus a reserve of max(64, 1/8 of it)),
-  opening one more gets ENFILE, so the host can always start another tree.
+  opening (or mapping) one more gets ENFILE, so the host can always start another tree.
 
 Memory (`MemoryBudget`): the linear memories of the cages of one process tree
 (`lind run --memory`, `lind.run(memory=)`, `Runtime.spawn(memory=)`) and of all trees
@@ -83,17 +84,17 @@ class HostFds:
         self.held = 0
         self._lock = threading.Lock()
 
-    def take(self, reserved: bool = False) -> None:
-        """Count one more host fd; ENFILE past the budget unless it is the host's own
-        (`reserved`: a new tree's stdio)."""
+    def take(self, n: int = 1, *, reserved: bool = False) -> None:
+        """Count `n` more host fds; ENFILE past the budget unless they are the host's
+        own (`reserved`: a new tree's stdio)."""
         with self._lock:
-            if not reserved and self.held >= self.budget:
+            if not reserved and self.held + n > self.budget:
                 raise OSError(errno.ENFILE, "Too many open files in system")
-            self.held += 1
+            self.held += n
 
-    def give(self) -> None:
+    def give(self, n: int = 1) -> None:
         with self._lock:
-            self.held -= 1
+            self.held -= n
 
 
 host_fds = HostFds(_raise_process_fd_limit(), _open_now())
