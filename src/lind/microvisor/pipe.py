@@ -97,20 +97,25 @@ class PipeEnd(OpenFile):
                 if self.flags & abi.O_NONBLOCK:
                     raise OSError(errno.EAGAIN, "Resource temporarily unavailable")
                 cage.block_on(changed)
-            done = 0
-            with memoryview(p.buffer) as data:
-                for v in views:
-                    take = min(len(v), len(data) - done)
-                    v[:take] = data[done:done + take]
-                    done += take
-                    if done == len(data):
-                        break
-            del p.buffer[:done]
+            done = len(p.buffer)
+            if len(views[0]) >= done:      # the usual case: all of it into the first buffer
+                views[0][:done] = p.buffer
+                p.buffer.clear()
+            else:
+                done = 0
+                with memoryview(p.buffer) as data:
+                    for v in views:
+                        take = min(len(v), len(data) - done)
+                        v[:take] = data[done:done + take]
+                        done += take
+                        if done == len(data):
+                            break
+                del p.buffer[:done]
             changed.notify_all()
         return done
 
     def _write_from(self, cage, views: list[memoryview]) -> int:
-        n = sum(len(v) for v in views)
+        n = len(views[0]) if len(views) == 1 else sum(map(len, views))
         if n == 0:
             return 0
         p = self.pipe
