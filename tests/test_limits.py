@@ -208,6 +208,8 @@ def test_memory_limit_of_a_tree_gives_enomem(builds, tmp_path):
     # fork charges the child: 40 MiB twice does not fit 64 MiB, 10 MiB twice does.
     assert s.run([wasm, "fork", "40"], memory=64 << 20).stdout == b"fork ENOMEM\n"
     assert s.run([wasm, "fork", "10"], memory=64 << 20).stdout == b"fork ok 7\n"
+    # Memory grown by the wasm instruction is counted at fork too.
+    assert s.run([wasm, "rawfork", "40"], memory=64 << 20).stdout == b"rawfork ENOMEM\n"
     # A module whose initial memory exceeds the limit: refused at start, ENOMEM at exec.
     big = _wat(s.root / "big.wasm", '(module (memory (export "memory") 2000) '
                                     '(func (export "_start")))')

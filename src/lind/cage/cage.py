@@ -375,6 +375,9 @@ class Cage:
     # -- fork and exec ---------------------------------------------------------
     def forked(self, child_id: int) -> Cage:
         """A copy of this cage (just unwound) that resumes with fork() returning 0."""
+        # Memory the program grew by itself is charged now, so the child's copy counts
+        # against what is really left (ENOMEM if nothing is).
+        self.memory_charge.set(max(self.memory_charge.bytes, self.mem.size()))
         child = Cage(runtime=self.runtime, cage_id=child_id, parent=self, argv=self.argv,
                      env=self.env, fs=self.fs.share(), cwd=self.cwd, ids=self.ids, fds=self.fds)
         try:

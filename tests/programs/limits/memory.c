@@ -1,5 +1,6 @@
 /* Memory limits: "malloc" and "mmap" allocate 1 MiB (touched) until refused;
- * "fork N" allocates N MiB then forks; "exec PATH" execs PATH. */
+ * "fork N" allocates N MiB then forks; "rawfork N" grows the memory N MiB with
+ * memory.grow itself then forks; "exec PATH" execs PATH. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -54,6 +55,14 @@ int main(int argc, char **argv)
             printf("fork ok %d\n", WEXITSTATUS(st));
         }
         /* After the failed fork, memory is still usable and a small child still fits. */
+    } else if (strcmp(mode, "rawfork") == 0) {
+        /* Grow the memory with the wasm instruction, not brk/mmap, then fork at once. */
+        if (__builtin_wasm_memory_grow(0, atoi(argv[2]) * 16) < 0)
+            return 3;
+        pid_t pid = fork();
+        if (pid == 0)
+            _exit(7);
+        printf("rawfork %s\n", pid < 0 && errno == ENOMEM ? "ENOMEM" : "ok");
     } else if (strcmp(mode, "exec") == 0) {
         execl(argv[2], argv[2], (char *)0);
         printf("exec %s\n", errno == ENOMEM ? "ENOMEM" : strerror(errno));
