@@ -121,7 +121,7 @@ class Cage:
 
     def __init__(self, *, runtime: Any, cage_id: int, parent: Cage | None, argv: Sequence[bytes],
                  env: Sequence[bytes], fs: FileSystem, cwd: str, ids: tuple[int, int, int, int],
-                 fds: FdTable | None = None, memory: limits.MemoryBudget | None = None) -> None:
+                 fds: FdTable | None = None, budget: limits.MemoryBudget | None = None) -> None:
         self.runtime = runtime
         self.id = cage_id
         self.ppid = parent.id if parent else 0
@@ -135,7 +135,7 @@ class Cage:
         self.stack_size = DEFAULT_STACK
         # Its process tree's memory budget (a root cage's is given, a child shares its
         # parent's), what this cage holds of it, and its RLIMIT_AS (soft, hard).
-        self.memory_budget = parent.memory_budget if parent else memory
+        self.memory_budget = parent.memory_budget if parent else budget
         self.memory_charge = limits.MemoryCharge(self.memory_budget)
         cap = min(MAX_MEMORY, self.memory_budget.ceiling())
         self.rlimit_as = parent.rlimit_as if parent else (cap, cap)

@@ -90,7 +90,7 @@ class Runtime:
             cage_id = self._reserve_id()
             cage = Cage(runtime=self, cage_id=cage_id, parent=None, argv=argv, env=envb, fs=fs,
                         cwd=normalize(cwd), ids=(os.getuid(), os.geteuid(), os.getgid(),
-                                                 os.getegid()), memory=budget)
+                                                 os.getegid()), budget=budget)
             for host_fd, flags in ((stdin, abi.O_RDONLY), (stdout, abi.O_WRONLY),
                                    (stderr, abi.O_WRONLY)):
                 cage.fds.install(_stdio_file(host_fd, flags))
