@@ -104,13 +104,15 @@ def run(args: Sequence[str | os.PathLike[str]], *, root: str | os.PathLike[str] 
         cwd: str = "/", input: bytes | None = None, capture_output: bool = False,
         stdin=None, stdout=None, stderr=None, timeout: float | None = None,
         check: bool = False, runtime: Runtime | None = None,
-        grates: Sequence[Grate | str] = ()) -> CompletedCage:
+        grates: Sequence[Grate | str] = (), memory: int | None = None) -> CompletedCage:
     """Run a program in a cage and wait for it, like `subprocess.run`.
 
     `args[0]` is the host path of the .wasm program. `root` becomes the cage's `/`;
     without it the cage gets a new empty directory that is removed afterwards.
     `grates` (Grate objects, or "NAME[:ARGS]" of grates shipped with Lind) stand
     between the program and the microvisor; the first sees the program's calls first.
+    `memory` bounds the linear memories of the program and all its children together
+    (bytes): growth past it fails with ENOMEM.
     """
     if not args:
         raise ValueError("args must name a program")
@@ -153,7 +155,8 @@ def run(args: Sequence[str | os.PathLike[str]], *, root: str | os.PathLike[str] 
         cage = rt.spawn(program, rest, root=os.fspath(root) if root is not None else tmp.name,
                         mounts=mount_specs, env=env, cwd=cwd, stdin=in_fd, stdout=out_fd,
                         stderr=err_fd, programs=named_programs(rest, cwd), grates=stack.root,
-                        grates_at_exec={join(cwd, p): g for p, g in stack.at_exec.items()})
+                        grates_at_exec={join(cwd, p): g for p, g in stack.at_exec.items()},
+                        memory=memory)
         for fd in ends:
             os.close(fd)
         ends.clear()

@@ -19,12 +19,12 @@ from wasmtime import _bindings as wt
 
 from lind import threei
 from lind.cage import grate_worker, loader
-from lind.microvisor import abi, sys_time
+from lind.microvisor import abi, limits, sys_time
 from lind.microvisor import sys_signals as signals
 from lind.microvisor import table as microvisor
 from lind.microvisor.fdtable import FdTable, OpenFile
 from lind.microvisor.fs import FileSystem
-from lind.microvisor.sys_memory import AddressSpace
+from lind.microvisor.sys_memory import MAX_MEMORY, WASM_PAGE, AddressSpace
 from lind.threei import ops
 from lind.wasi import preview1
 
@@ -80,6 +80,8 @@ def _on_epoch(context, key, delta, kind) -> int:
         return 0
     if cage.kill_requested:
         return _stop_error(b"killed")
+    if cage.out_of_memory(context):
+        return _stop_error(b"out of memory")
     if cage.signals.ready and ctypes.cast(context, ctypes.c_void_p).value == cage.context_address:
         return cage.run_handlers_from_tick()
     return 0
@@ -119,7 +121,7 @@ class Cage:
 
     def __init__(self, *, runtime: Any, cage_id: int, parent: Cage | None, argv: Sequence[bytes],
                  env: Sequence[bytes], fs: FileSystem, cwd: str, ids: tuple[int, int, int, int],
-                 fds: FdTable | None = None) -> None:
+                 fds: FdTable | None = None, budget: limits.MemoryBudget | None = None) -> None:
         self.runtime = runtime
         self.id = cage_id
         self.ppid = parent.id if parent else 0
@@ -131,6 +133,12 @@ class Cage:
         self.cwd = cwd
         self.umask = parent.umask if parent else 0o022
         self.stack_size = DEFAULT_STACK
+        # Its process tree's memory budget (a root cage's is given, a child shares its
+        # parent's), what this cage holds of it, and its RLIMIT_AS (soft, hard).
+        self.memory_budget = parent.memory_budget if parent else budget
+        self.memory_charge = limits.MemoryCharge(self.memory_budget)
+        cap = min(MAX_MEMORY, self.memory_budget.ceiling())
+        self.rlimit_as = parent.rlimit_as if parent else (cap, cap)
         self.ids = ids
         self.slot = threei.Slot(self)
         self.fds = fds.copy(self._mirror_fd) if fds else FdTable(mirror=self._mirror_fd)
@@ -148,8 +156,10 @@ class Cage:
         else:  # handler tables are inherited on fork
             self.slot.copy_table(parent.slot)
         self._set_ids()
-        self.slot.set_fd_limit(self.fds.limit)
+        self.slot.set_fd_limit(self.fds.ceiling())
         self.store: wasmtime.Store | None = None
+        self.mem: threei.Memory | None = None
+        self.aspace: AddressSpace | None = None
         self.memory_file: int | None = None      # memfd under a grate's memory
         self._grate_workers: grate_worker.GrateWorkers | None = None
         self.context_address = 0                 # the store's wasmtime_context_t
@@ -173,8 +183,12 @@ class Cage:
     def load(self, module: wasmtime.Module) -> None:
         """Instantiate `module` as this cage's program (at start and on exec)."""
         eng = loader.engine()
+        cap = min(MAX_MEMORY, self.memory_budget.ceiling())
+        self.memory_charge.clear()
+        self.memory_charge.set(self.initial_memory(module))   # ENOMEM: the budget is spent
         self.module = module
         self.store = wasmtime.Store(eng)
+        self.store.set_limits(memory_size=cap)   # even raw memory.grow stops here
         watch_epochs(self.store, self)
         linker = wasmtime.Linker(eng)
         threei.define_syscall_import(linker, self.slot)
@@ -194,14 +208,49 @@ class Cage:
             preview1.setup(self)  # scratch page, preopen fd 3
         heap_base = (self.exports["__heap_base"].value(self.store)
                      if "__heap_base" in self.exports else None)
-        store = self.store
+        self.memory_charge.set(self.mem.size())
         try:
             self.aspace = AddressSpace(heap_base if heap_base is not None else self.mem.size(),
-                                       lambda pages: memory.grow(store, pages), self.mem)
+                                       self.grow_memory, self.mem, min(self.rlimit_as[0], cap))
         except ValueError as exc:   # the loader checks this too; never trust a module
             raise loader.ProgramError(f"{self.argv[0].decode(errors='replace')}: {exc}") from None
         self._entry = self.exports["_start"]
         self._asyncify_buffer = 0
+
+    def initial_memory(self, module: wasmtime.Module) -> int:
+        """Bytes `module`'s memory starts with; ENOMEM if this cage may never hold that."""
+        mtype = loader.shape(module).exports.get("memory")
+        size = mtype.limits.min * WASM_PAGE if isinstance(mtype, wasmtime.MemoryType) else 0
+        if size > min(MAX_MEMORY, self.rlimit_as[0], self.memory_budget.ceiling()):
+            raise OSError(errno.ENOMEM, "Cannot allocate memory")
+        return size
+
+    def grow_memory(self, pages: int) -> None:
+        """Grow the linear memory (brk, mmap, fork), charged first to the budgets."""
+        memory = self.exports["memory"]
+        self.memory_charge.set(self.mem.size() + pages * WASM_PAGE)
+        try:
+            memory.grow(self.store, pages)
+        except BaseException:
+            self.memory_charge.set(self.mem.size())
+            raise
+
+    def out_of_memory(self, context: int | None) -> bool:
+        """From the epoch tick in `context`: charge memory the program grew by itself (wasm
+        memory.grow); past the budget, kill the cage as the OOM killer would. True if so."""
+        if ctypes.cast(context, ctypes.c_void_p).value != self.context_address:
+            return False   # a grate worker's store: its memory is the grate's, checked there
+        size = self.mem.size()
+        if size <= self.memory_charge.bytes:
+            return False
+        try:
+            self.memory_charge.set(size)
+            return False
+        except OSError:
+            self.trap_message = (f"out of memory: killed cage {self.id}, its memory "
+                                 f"({size >> 20} MiB) passed its process tree's limit")
+            self.terminate(signal.SIGKILL)
+            return True
 
     def grate_workers(self) -> grate_worker.GrateWorkers:
         """What runs this grate's handlers for other cages (made on first use)."""
@@ -329,13 +378,19 @@ class Cage:
     # -- fork and exec ---------------------------------------------------------
     def forked(self, child_id: int) -> Cage:
         """A copy of this cage (just unwound) that resumes with fork() returning 0."""
+        # Memory the program grew by itself is charged now, so the child's copy counts
+        # against what is really left (ENOMEM if nothing is).
+        self.memory_charge.set(max(self.memory_charge.bytes, self.mem.size()))
         child = Cage(runtime=self.runtime, cage_id=child_id, parent=self, argv=self.argv,
                      env=self.env, fs=self.fs.share(), cwd=self.cwd, ids=self.ids, fds=self.fds)
         try:
             child.load(self.module)
-            grow = (self.mem.size() - child.mem.size()) // 65536
+            grow = (self.mem.size() - child.mem.size()) // WASM_PAGE
             if grow > 0:
-                child.exports["memory"].grow(child.store, grow)
+                try:
+                    child.grow_memory(grow)
+                except wasmtime.WasmtimeError:
+                    raise OSError(errno.ENOMEM, "Cannot allocate memory") from None
             for start, end in self._live_ranges():
                 child.mem.copy_from(self.mem, start, start, end - start)
             for name in self.exports:
@@ -370,14 +425,21 @@ class Cage:
     def release_unstarted(self) -> None:
         """Undo a cage that never ran (a fork that failed half-way)."""
         self._end_grate()
-        self.aspace.release_shared()
+        if self.aspace is not None:
+            self.aspace.release_shared()
         self.fds.close_all()
         self.fs.close()
+        self.memory_charge.clear()
         _cages_by_key.pop(id(self), None)
         threei.release(self.slot)
 
     def exec_program(self, module: wasmtime.Module, argv: list[bytes], env: list[bytes]) -> None:
-        """From the execve handler: stop this instance; the run loop starts `module`."""
+        """From the execve handler: stop this instance; the run loop starts `module`.
+
+        ENOMEM (and the program goes on) if the new memory would not fit the budget
+        even with this program's memory given back."""
+        if self.initial_memory(module) > self.memory_budget.available() + self.memory_charge.bytes:
+            raise OSError(errno.ENOMEM, "Cannot allocate memory")
         self._exec = (module, argv, env)
         self.slot.stop("exec")
 
@@ -388,7 +450,12 @@ class Cage:
         self.slot.resume()
         self.aspace.release_shared()
         signals.exec_reset(self)
-        self.load(module)
+        try:
+            self.load(module)
+        except OSError:   # others took the memory since execve looked: the OOM killer's call
+            self.trap_message = f"out of memory: killed cage {self.id} at exec"
+            self.status = abi.signal_status(signal.SIGKILL)
+            raise wasmtime.WasmtimeError("out of memory") from None
 
     # -- life cycle ---------------------------------------------------------
     def start(self) -> None:
@@ -502,6 +569,7 @@ class Cage:
         self.aspace.release_shared()
         self.fds.close_all()
         self.fs.close()
+        self.memory_charge.clear()
         _cages_by_key.pop(id(self), None)
         threei.release(self.slot)
         # Calls still made for this cage from other threads (a grate acting for it) get

@@ -3,6 +3,11 @@
 Compiling a program with Cranelift takes tens of milliseconds; deserialising the
 cached machine code takes a fraction of one. The cache key is the program's bytes
 plus everything that changes the generated code (Wasmtime version and settings).
+
+Both caches are bounded, least recently used first out, so a cage exec'ing endless
+distinct programs cannot fill the host: in memory `MEMORY_CACHE_BYTES` of compiled
+code (counted by serialized size), on disk `$LIND_CACHE_SIZE` bytes (default
+`DISK_CACHE_BYTES`; a file's mtime is its last use).
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ import os
 import tempfile
 import threading
 import weakref
+from collections import OrderedDict
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,7 +34,11 @@ _WASMTIME_VERSION = importlib.metadata.version("wasmtime")
 _ENGINE_SETTINGS = "epoch_interruption=1;memory_may_move=0;opt=speed"
 _lock = threading.Lock()
 _engine: wasmtime.Engine | None = None
-_modules: dict[str, wasmtime.Module] = {}
+MEMORY_CACHE_BYTES = 256 << 20
+DISK_CACHE_BYTES = 1 << 30
+_modules: OrderedDict[str, tuple[wasmtime.Module, int]] = OrderedDict()  # key -> (module, bytes)
+_modules_bytes = 0
+_modules_lock = threading.Lock()
 
 
 class ProgramError(Exception):
@@ -56,7 +66,40 @@ def engine() -> wasmtime.Engine:
 
 def forget_compiled() -> None:
     """Drop the in-process module cache (benchmarks of a cold start need it gone)."""
-    _modules.clear()
+    global _modules_bytes
+    with _modules_lock:
+        _modules.clear()
+        _modules_bytes = 0
+
+
+def _recall(key: str) -> wasmtime.Module | None:
+    with _modules_lock:
+        found = _modules.get(key)
+        if found is None:
+            return None
+        _modules.move_to_end(key)
+        return found[0]
+
+
+def _remember(key: str, module: wasmtime.Module, size: int) -> None:
+    """Keep `module` in memory, dropping the least recently used past the cap."""
+    global _modules_bytes
+    with _modules_lock:
+        if key in _modules:
+            return
+        _modules[key] = (module, size)
+        _modules_bytes += size
+        while _modules_bytes > MEMORY_CACHE_BYTES and len(_modules) > 1:
+            _, (_, dropped) = _modules.popitem(last=False)
+            _modules_bytes -= dropped
+
+
+def disk_cache_limit() -> int:
+    """Bytes the disk cache may hold: $LIND_CACHE_SIZE, else DISK_CACHE_BYTES."""
+    try:
+        return max(int(os.environ.get("LIND_CACHE_SIZE", "")), 0)
+    except ValueError:
+        return DISK_CACHE_BYTES
 
 
 def cache_dir() -> Path:
@@ -90,25 +133,29 @@ def load_bytes(wasm: bytes, path: str) -> wasmtime.Module:
     if wasm[:4] != WASM_MAGIC:
         raise ProgramError(f"{path}: not a WebAssembly module")
     key = _key(wasm)
-    module = _modules.get(key)
+    module = _recall(key)
     if module is not None:
         return module
     cached = cache_dir() / f"{key}.cwasm"
     eng = engine()
-    if cached.exists():
-        try:
-            module = wasmtime.Module.deserialize_file(eng, str(cached))
-        except wasmtime.WasmtimeError:
-            module = None  # a stale or truncated entry: compile again below
+    size = 0
+    try:
+        size = cached.stat().st_size
+        module = wasmtime.Module.deserialize_file(eng, str(cached))
+        os.utime(cached)   # its last use, for the LRU
+    except (OSError, wasmtime.WasmtimeError):
+        module = None  # absent, stale or truncated: compile again below
     if module is None:
         try:
             module = wasmtime.Module(eng, wasm)
         except wasmtime.WasmtimeError as exc:
             first = str(exc).strip().splitlines()[0] if str(exc).strip() else "invalid module"
             raise ProgramError(f"{path}: invalid WebAssembly module: {first}") from None
-        _store(cached, module.serialize())
+        code = module.serialize()
+        size = len(code)
+        _store(cached, code)
     _check_program(module, wasm, path)
-    _modules[key] = module
+    _remember(key, module, size)
     return module
 
 
@@ -300,5 +347,30 @@ def _store(target: Path, data: bytes) -> None:
         with os.fdopen(fd, "wb") as out:
             out.write(data)
         os.replace(tmp, target)
+        _trim_disk_cache(target)
     except OSError:
         pass
+
+
+def _trim_disk_cache(keep: Path) -> None:
+    """Delete the least recently used entries until the cache fits its limit (`keep`,
+    just written, goes last)."""
+    entries = []
+    for entry in os.scandir(keep.parent):
+        if entry.name.endswith(".cwasm") and entry.path != str(keep):
+            try:
+                st = entry.stat(follow_symlinks=False)
+            except OSError:
+                continue
+            entries.append((st.st_mtime_ns, st.st_size, entry.path))
+    total = sum(size for _, size, _ in entries) + keep.stat().st_size
+    entries.sort()
+    limit = disk_cache_limit()
+    for _, size, path in entries:
+        if total <= limit:
+            break
+        try:
+            os.unlink(path)
+            total -= size
+        except OSError:
+            pass

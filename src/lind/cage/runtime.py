@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from lind.cage import loader
 from lind.cage.cage import Cage
 from lind.grates import Grate, attach_all
-from lind.microvisor import abi, sys_signals
+from lind.microvisor import abi, limits, sys_signals
 from lind.microvisor.fdtable import OpenFile
 from lind.microvisor.fs import FileSystem, normalize, proc_path
 
@@ -46,6 +46,7 @@ def _stdio_file(host_fd: int, flags: int) -> OpenFile:
     description of its own: its O_NONBLOCK is then invisible to the host. A regular file
     or a socket keeps the host's description (its offset is shared, as a shell's child
     shares it). Either way the file is borrowed: the cage cannot change its metadata.
+    It may use the host-fd reserve: starting a tree must work whatever cages hold.
     """
     mode = os.fstat(host_fd).st_mode
     if stat.S_ISFIFO(mode) or stat.S_ISCHR(mode):
@@ -57,11 +58,11 @@ def _stdio_file(host_fd: int, flags: int) -> OpenFile:
             pass
         else:
             os.set_blocking(fd, True)
-            return OpenFile(fd, flags, borrowed=True)
+            return OpenFile(fd, flags, borrowed=True, reserved=True)
     fd = os.dup(host_fd)
     if fcntl.fcntl(fd, fcntl.F_GETFL) & os.O_APPEND:
         flags |= abi.O_APPEND
-    return OpenFile(fd, flags, borrowed=True, shares_host_flags=True)
+    return OpenFile(fd, flags, borrowed=True, shares_host_flags=True, reserved=True)
 
 
 class Runtime:
@@ -69,9 +70,12 @@ class Runtime:
 
     Cages started with `spawn` are the roots of process trees; fork adds cages to a
     tree. Ids are unique and never reused. A tree sees only its own cages (kill, wait).
+    `memory` bounds the linear memories of all its cages together (bytes; default
+    half the machine's RAM, see `lind.microvisor.limits`).
     """
 
-    def __init__(self, max_cages: int = 1024) -> None:
+    def __init__(self, max_cages: int = 1024, memory: int | None = None) -> None:
+        self.memory = limits.MemoryBudget(memory or limits.default_runtime_memory())
         self._ids = itertools.count(1)
         self.lock = threading.RLock()
         self.changed = threading.Condition(self.lock)  # a cage ended, was reaped, ...
@@ -84,18 +88,23 @@ class Runtime:
               cwd: str = "/", stdin: int = 0, stdout: int = 1, stderr: int = 2,
               argv0: str | None = None, programs: Mapping[str, str] | None = None,
               grates: Sequence[Grate] = (),
-              grates_at_exec: Mapping[str, Sequence[Grate]] | None = None) -> Cage:
+              grates_at_exec: Mapping[str, Sequence[Grate]] | None = None,
+              memory: int | None = None) -> Cage:
         """Start `program` in a new cage; stdin/stdout/stderr are host fds to copy in.
 
         `programs` maps guest paths to host program files that exec may run by that
         path (how a grate finds the program named after it on the command line).
         `grates` are attached to the cage before it starts, the first on top;
-        `grates_at_exec` waits for the first exec of a guest path.
+        `grates_at_exec` waits for the first exec of a guest path. `memory` bounds
+        the linear memories of the whole process tree together (bytes), within the
+        runtime's own budget.
         """
         module = loader.load(program)
+        budget = limits.MemoryBudget(memory, self.memory) if memory else self.memory
         fs = FileSystem(root, [(m.host, m.guest, m.readonly) for m in mounts],
                         {normalize(k): os.path.abspath(v) for k, v in (programs or {}).items()},
                         {normalize(k): list(v) for k, v in (grates_at_exec or {}).items()})
+        cage = None
         try:
             argv = [os.fsencode(argv0 or os.path.basename(os.fspath(program)))]
             argv += [os.fsencode(a) for a in args]
@@ -103,14 +112,26 @@ class Runtime:
             cage_id = self._reserve_id()
             cage = Cage(runtime=self, cage_id=cage_id, parent=None, argv=argv, env=envb, fs=fs,
                         cwd=normalize(cwd), ids=(os.getuid(), os.geteuid(), os.getgid(),
-                                                 os.getegid()))
+                                                 os.getegid()), budget=budget)
             for host_fd, flags in ((stdin, abi.O_RDONLY), (stdout, abi.O_WRONLY),
                                    (stderr, abi.O_WRONLY)):
                 cage.fds.install(_stdio_file(host_fd, flags))
-            cage.load(module)
+            try:
+                cage.load(module)
+            except OSError as exc:
+                if exc.errno != errno.ENOMEM:
+                    raise
+                raise loader.ProgramError(
+                    f"{program}: its memory does not fit the memory limit "
+                    f"({budget.available() >> 20} MiB free)") from None
             attach_all(grates, cage)
         except BaseException:
-            fs.close()
+            if cage is None:
+                fs.close()
+            else:
+                cage.release_unstarted()
+                with self.lock:
+                    self._slots_used -= 1
             raise
         with self.lock:
             self.cages[cage_id] = cage

@@ -9,7 +9,7 @@ import sys
 
 USAGE = """usage: lind cc [cc options] SRC... -o OUT.wasm
        lind run [--root DIR] [--mount HOST:GUEST[:ro]]... [--env K=V]... [--cwd DIR]
-                [--grate NAME[:ARGS]]... [--] PROGRAM [ARGS...]
+                [--grate NAME[:ARGS]]... [--memory SIZE] [--] PROGRAM [ARGS...]
        lind run GRATE.wasm [GRATE ARGS...] ... PROGRAM.wasm [ARGS...]
        lind grates
        lind bench [NAMES...] [--quick] [--fallback]
@@ -19,6 +19,7 @@ USAGE = """usage: lind cc [cc options] SRC... -o OUT.wasm
 def _run(argv: list[str]) -> int:
     import lind
     from lind.cage.loader import ProgramError
+    from lind.microvisor.limits import parse_size
 
     parser = argparse.ArgumentParser(
         prog="lind run", description="Run a program in a cage. Exit status is the program's; "
@@ -33,6 +34,9 @@ def _run(argv: list[str]) -> int:
     parser.add_argument("--grate", action="append", default=[], metavar="NAME[:ARGS]",
                         help="put a grate between the program and the microvisor; the first "
                         "named sees the program's calls first (`lind grates` lists them)")
+    parser.add_argument("--memory", metavar="SIZE",
+                        help="memory limit of the program and all its children together, "
+                        "e.g. 512M (K, M, G suffixes); growth past it fails with ENOMEM")
     parser.add_argument("program", help="the .wasm file built by `lind cc`")
     parser.add_argument("args", nargs=argparse.REMAINDER, help="arguments for the program")
     opts = parser.parse_args(argv)
@@ -47,6 +51,7 @@ def _run(argv: list[str]) -> int:
             parser.error(f"--env wants K=V, got {item!r}")
         env[key] = value
     try:
+        memory = parse_size(opts.memory) if opts.memory is not None else None
         mounts = [lind.MountSpec.parse(m) for m in opts.mount]
         if opts.root is not None and not os.path.isdir(opts.root):
             raise ProgramError(f"--root {opts.root}: not a directory")
@@ -54,7 +59,8 @@ def _run(argv: list[str]) -> int:
             if not os.path.isdir(m.host):
                 raise ProgramError(f"--mount {m.host}: not a directory")
         result = lind.run([opts.program, *opts.args], root=opts.root, mounts=mounts, env=env,
-                          cwd=opts.cwd, stdin=0, stdout=1, stderr=2, grates=opts.grate)
+                          cwd=opts.cwd, stdin=0, stdout=1, stderr=2, grates=opts.grate,
+                          memory=memory)
     except ProgramError as exc:
         print(f"lind: {exc}", file=sys.stderr)
         return exc.status

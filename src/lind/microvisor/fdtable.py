@@ -1,7 +1,9 @@
 """Virtual file descriptors: each cage numbers its files itself.
 
 An `OpenFile` is an open file description (offset, status flags) and may be shared
-by several fds and cages (dup, fork); its host fd is closed with the last reference.
+by several fds and cages (dup, fork); it owns its host fd from construction, counts it
+against the process's host-fd budget (`limits.host_fds`) and closes it with the last
+reference.
 """
 
 from __future__ import annotations
@@ -11,11 +13,9 @@ import os
 import select
 import stat
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import InitVar, dataclass, field
 
-from lind.microvisor import abi
-
-DEFAULT_FD_LIMIT = 1024
+from lind.microvisor import abi, limits
 
 
 @dataclass(eq=False)
@@ -37,11 +37,18 @@ class OpenFile:
     writable: bool = field(init=False)
     dir_entries: list[tuple[bytes, int, int]] | None = field(default=None, repr=False)
     dir_pos: int = 0
+    reserved: InitVar[bool] = False  # the host's own file (a new tree's stdio): may use the reserve
 
-    def __post_init__(self) -> None:
+    def __post_init__(self, reserved: bool) -> None:
         access, path_only = self.flags & abi.O_ACCMODE, self.flags & abi.O_PATH
         self.readable = access != abi.O_WRONLY and not path_only and not self.is_dir
         self.writable = access != abi.O_RDONLY and not path_only and not self.is_dir
+        if self.host_fd >= 0:
+            try:
+                limits.host_fds.take(reserved=reserved)
+            except OSError:
+                os.close(self.host_fd)
+                raise
 
     def hold(self) -> OpenFile:
         self.refs += 1
@@ -51,6 +58,7 @@ class OpenFile:
         self.refs -= 1
         if self.refs == 0:
             os.close(self.host_fd)
+            limits.host_fds.give()
 
     # I/O the 3i fast path did not serve (it serves host files itself when it can).
     def read(self, cage, addr: int, n: int) -> int:
@@ -83,15 +91,17 @@ def ebadf() -> OSError:
 
 
 class FdTable:
-    """fd -> (OpenFile, close-on-exec).
+    """fd -> (OpenFile, close-on-exec), with the cage's RLIMIT_NOFILE.
 
-    `mirror(fd, file_or_None)` hears of every change, so the 3i fast path can serve
+    `limit` (soft) bounds new fd numbers, `hard` bounds what `set_limits` may raise it
+    to. `mirror(fd, file_or_None)` hears of every change, so the 3i fast path can serve
     plain host-file I/O without entering Python.
     """
 
-    def __init__(self, limit: int = DEFAULT_FD_LIMIT,
+    def __init__(self, limit: int = limits.NOFILE_SOFT, hard: int = limits.NOFILE_HARD,
                  mirror: Callable[[int, OpenFile | None], None] | None = None) -> None:
         self.limit = limit
+        self.hard = hard
         self._files: list[OpenFile | None] = []
         self._cloexec: list[bool] = []
         self._mirror = mirror or (lambda fd, f: None)
@@ -105,7 +115,7 @@ class FdTable:
 
     def install(self, f: OpenFile, cloexec: bool = False, lowest: int = 0) -> int:
         """Put `f` at the lowest free fd >= lowest; takes over the caller's reference."""
-        for fd in range(lowest, len(self._files)):
+        for fd in range(lowest, min(len(self._files), self.limit)):
             if self._files[fd] is None:
                 self._files[fd], self._cloexec[fd] = f, cloexec
                 self._mirror(fd, f)
@@ -113,11 +123,21 @@ class FdTable:
         fd = max(lowest, len(self._files))
         if fd >= self.limit:
             f.release()
-            raise OSError(errno.EMFILE if lowest == 0 else errno.EINVAL, "Too many open files")
+            raise OSError(errno.EINVAL if lowest >= self.limit else errno.EMFILE,
+                          "Too many open files")
         self._grow(fd)
         self._files[fd], self._cloexec[fd] = f, cloexec
         self._mirror(fd, f)
         return fd
+
+    def set_limits(self, soft: int, hard: int) -> None:
+        """setrlimit(RLIMIT_NOFILE): open fds above a lowered limit stay open, as on Linux."""
+        limits.check_new_limit(soft, hard, self.hard)
+        self.limit, self.hard = soft, hard
+
+    def ceiling(self) -> int:
+        """No fd at or above this is open, nor can be until the limits change."""
+        return max(self.hard, len(self._files))
 
     def _grow(self, fd: int) -> None:
         extra = fd + 1 - len(self._files)
@@ -153,7 +173,7 @@ class FdTable:
 
     def copy(self, mirror: Callable[[int, OpenFile | None], None] | None = None) -> FdTable:
         """The table a forked child starts with: same open files, shared."""
-        child = FdTable(self.limit, mirror)
+        child = FdTable(self.limit, self.hard, mirror)
         child._files = [f.hold() if f else None for f in self._files]
         child._cloexec = list(self._cloexec)
         for fd, f in enumerate(child._files):

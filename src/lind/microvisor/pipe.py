@@ -66,51 +66,61 @@ class PipeEnd(OpenFile):
                     self.pipe.writers -= 1
                 changed.notify_all()
 
+    # Data moves straight between the cage's memory views and the pipe's buffer, at most
+    # what the pipe holds at a time: iovecs that all name one big buffer cost the host
+    # nothing more than the pipe's capacity.
     def read(self, cage, addr, n: int) -> int:
         if n == 0:
             return 0
-        cage.mem.view(addr, n)  # EFAULT before blocking, as Linux checks the buffer first
-        chunk = self.read_bytes(cage, n)
-        cage.mem.write(addr, chunk)
-        return len(chunk)
+        # mem.view checks the buffer (EFAULT) before blocking, as Linux does.
+        return self._read_into(cage, [cage.mem.view(addr, n)])
 
     def write(self, cage, addr, n: int) -> int:
         if n == 0:
             return 0
-        return self.write_bytes(cage, cage.mem.read(addr, n))
+        return self._write_from(cage, [cage.mem.view(addr, n)])
 
     def readv(self, cage, views: list[memoryview]) -> int:
-        chunk = self.read_bytes(cage, sum(len(v) for v in views))
-        at = 0
-        for v in views:
-            part = chunk[at:at + len(v)]
-            v[:len(part)] = part
-            at += len(part)
-        return len(chunk)
+        if not any(views):
+            return 0   # Linux answers a read of nothing at once, data or not
+        return self._read_into(cage, views)
 
     def writev(self, cage, views: list[memoryview]) -> int:
-        return self.write_bytes(cage, b"".join(views))
+        return self._write_from(cage, views)
 
-    def read_bytes(self, cage, n: int) -> bytes:
+    def _read_into(self, cage, views: list[memoryview]) -> int:
         p = self.pipe
         with changed:
             while not p.buffer:
                 if p.writers == 0:
-                    return b""
+                    return 0
                 if self.flags & abi.O_NONBLOCK:
                     raise OSError(errno.EAGAIN, "Resource temporarily unavailable")
                 cage.block_on(changed)
-            chunk = bytes(p.buffer[:n])
-            del p.buffer[:len(chunk)]
+            done = len(p.buffer)
+            if len(views[0]) >= done:      # the usual case: all of it into the first buffer
+                views[0][:done] = p.buffer
+                p.buffer.clear()
+            else:
+                done = 0
+                with memoryview(p.buffer) as data:
+                    for v in views:
+                        take = min(len(v), len(data) - done)
+                        v[:take] = data[done:done + take]
+                        done += take
+                        if done == len(data):
+                            break
+                del p.buffer[:done]
             changed.notify_all()
-        return chunk
+        return done
 
-    def write_bytes(self, cage, data: bytes) -> int:
-        n = len(data)
+    def _write_from(self, cage, views: list[memoryview]) -> int:
+        n = len(views[0]) if len(views) == 1 else sum(map(len, views))
         if n == 0:
             return 0
         p = self.pipe
         done = 0
+        at, offset = 0, 0     # the next byte to move: views[at][offset]
         with changed:
             while done < n:
                 if p.readers == 0:
@@ -133,8 +143,15 @@ class PipeEnd(OpenFile):
                         raise
                     continue
                 take = min(room, n - done)
-                p.buffer += data[done:done + take]
                 done += take
+                while take:
+                    v = views[at]
+                    part = min(take, len(v) - offset)
+                    p.buffer += v[offset:offset + part]
+                    take -= part
+                    offset += part
+                    if offset == len(v):
+                        at, offset = at + 1, 0
                 changed.notify_all()
         return done
 

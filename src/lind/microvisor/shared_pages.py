@@ -24,6 +24,7 @@ import mmap
 import os
 import threading
 
+from lind.microvisor import limits
 from lind.microvisor.fs import proc_path
 
 PAGE = 4096
@@ -61,17 +62,26 @@ def map_private_zeros(memory, start: int, length: int) -> None:
 class SharedPages:
     """A memfd mapped into one or more cages (anonymous MAP_SHARED memory).
 
-    Made with one mapping counted; `hold` and `release` count the others.
+    Made with one mapping counted; `hold` and `release` count the others. Its host fds
+    count against the process's budget (ENFILE past it).
     """
 
+    HOST_FDS = 1
+
     def __init__(self, size: int = 0) -> None:
-        self.fd = os.memfd_create("lind-shared", os.MFD_CLOEXEC)
+        limits.host_fds.take(self.HOST_FDS)
+        try:
+            self.fd = os.memfd_create("lind-shared", os.MFD_CLOEXEC)
+        except OSError:
+            limits.host_fds.give(self.HOST_FDS)
+            raise
         self.size = 0
         self.mappings = 1
         try:
             self._extend(size)
         except OSError:
             os.close(self.fd)
+            limits.host_fds.give(self.HOST_FDS)
             raise
 
     def _extend(self, size: int) -> None:
@@ -102,10 +112,13 @@ class SharedPages:
 
     def _close(self) -> None:
         os.close(self.fd)
+        limits.host_fds.give(self.HOST_FDS)
 
 
 class FilePages(SharedPages):
     """A file's pages (memfd offset = file offset), written back to it when `writable`."""
+
+    HOST_FDS = 2   # the memfd and our own fd of the file
 
     def __init__(self, file_fd: int, writable: bool, identity: tuple[int, int] | None) -> None:
         super().__init__()

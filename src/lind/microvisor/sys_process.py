@@ -7,9 +7,10 @@ import os
 import stat
 import struct
 
-from lind.microvisor import abi
+from lind.microvisor import abi, limits
 from lind.microvisor.abi import s32, u32
 from lind.microvisor.fs import join
+from lind.microvisor.sys_memory import MAX_MEMORY
 
 RLIMIT_STACK, RLIMIT_NOFILE, RLIMIT_AS = 3, 7, 9
 RLIM_INFINITY = (1 << 64) - 1
@@ -62,9 +63,9 @@ def sys_sched_yield(cage, *_):
 
 def _limit(cage, resource: int) -> tuple[int, int]:
     if resource == RLIMIT_NOFILE:
-        return cage.fds.limit, cage.fds.limit
+        return cage.fds.limit, cage.fds.hard
     if resource == RLIMIT_AS:
-        return cage.aspace.limit, cage.aspace.limit
+        return cage.rlimit_as
     if resource == RLIMIT_STACK:
         return cage.stack_size, cage.stack_size
     if 0 <= resource < 16:
@@ -72,21 +73,36 @@ def _limit(cage, resource: int) -> tuple[int, int]:
     raise OSError(errno.EINVAL, "Invalid argument")
 
 
+def _set_limit(cage, resource: int, soft: int, hard: int) -> None:
+    """Which limits a cage may change is documented in `limits`."""
+    current = _limit(cage, resource)
+    limits.check_new_limit(soft, hard, current[1])
+    if resource == RLIMIT_NOFILE:
+        cage.fds.set_limits(soft, hard)
+        cage.slot.set_fd_limit(cage.fds.ceiling())
+    elif resource == RLIMIT_AS:
+        cage.rlimit_as = (soft, hard)
+        cage.aspace.limit = min(soft, MAX_MEMORY)
+    elif (soft, hard) != current:
+        raise OSError(errno.EPERM, "Operation not permitted")
+
+
 def sys_getrlimit(cage, resource, buf, *_):
     cage.mem.write(buf, _RLIMIT.pack(*_limit(cage, u32(resource))))
     return 0
 
 
+def sys_setrlimit(cage, resource, buf, *_):
+    return sys_prlimit64(cage, 0, resource, buf, 0)
+
+
 def sys_prlimit64(cage, pid, resource, new, old, *_):
     if s32(pid) not in (0, cage.id):
         raise OSError(errno.ESRCH, "No such process")
-    current = _limit(cage, u32(resource))
+    resource = u32(resource)
+    current = _limit(cage, resource)
     if new:
-        soft, hard = _RLIMIT.unpack(cage.mem.read(new, _RLIMIT.size))
-        if soft > hard or hard > current[1]:
-            raise OSError(errno.EPERM if hard > current[1] else errno.EINVAL, "Operation not permitted")
-        if (soft, hard) != current:
-            raise OSError(errno.EPERM, "changing this limit inside a cage is not supported")
+        _set_limit(cage, resource, *_RLIMIT.unpack(cage.mem.read(new, _RLIMIT.size)))
     if old:
         cage.mem.write(old, _RLIMIT.pack(*current))
     return 0

@@ -135,6 +135,7 @@ SYSCALLS: dict[int, Syscall] = {
         Syscall(107, "geteuid", p.sys_geteuid, threei.FAST_GETEUID),
         Syscall(108, "getegid", p.sys_getegid, threei.FAST_GETEGID),
         Syscall(110, "getppid", p.sys_getppid, threei.FAST_GETPPID),
+        Syscall(160, "setrlimit", p.sys_setrlimit),
         Syscall(186, "gettid", p.sys_gettid),
         Syscall(218, "set_tid_address", p.sys_set_tid_address),
         Syscall(231, "exit_group", p.sys_exit_group),

@@ -1,0 +1,192 @@
+"""Budgets that keep cages from exhausting the host: every limit Lind enforces, in one place.
+
+Per cage (Linux semantics, inherited by fork, kept across exec):
+- RLIMIT_NOFILE: soft 1024, hard 4096 (Linux's defaults). fds at or above the soft
+  limit are refused (EMFILE; F_DUPFD with a start at or above it: EINVAL). A cage may
+  lower either limit and raise the soft one up to the hard one; raising the hard one is
+  EPERM (a cage is never privileged), soft > hard is EINVAL.
+- RLIMIT_AS: the cage's linear memory (at most 4 GiB, wasm32), lowered by the tree's
+  memory budget if that is smaller. A cage may lower it (brk/mmap past it: ENOMEM);
+  raising it is EPERM.
+- RLIMIT_STACK: reported (the 1 MiB shadow stack a program is built with); it is fixed
+  when the program is linked, so any change is EPERM.
+- Other resources report RLIM_INFINITY and refuse changes with EPERM.
+
+Per process (all cages of this Lind process together):
+- host fds: the cages' open files that hold a host fd, and the memfds (plus file
+  fds) behind their MAP_SHARED mappings, are counted; past
+  `HostFds.budget` (this process's RLIMIT_NOFILE soft limit, raised to the hard limit
+  at import, minus what was open at import, minus a reserve of max(64, 1/8 of it)),
+  opening (or mapping) one more gets ENFILE, so the host can always start another tree.
+
+Memory (`MemoryBudget`): the linear memories of the cages of one process tree
+(`lind run --memory`, `lind.run(memory=)`, `Runtime.spawn(memory=)`) and of all trees
+of a runtime (`Runtime(memory=)`, default half the machine's physical memory) are
+charged as they grow; growth through brk/mmap past a budget is ENOMEM, fork past one is
+ENOMEM, and a cage growing its memory directly (wasm `memory.grow`) past one is killed
+with SIGKILL, as the OOM killer would. Each cage's own memory is also capped by the
+engine (store limits) at its tree's budget.
+
+The module cache sizes are in `lind.cage.loader` (they concern the host, not a cage).
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import resource
+import threading
+
+# ------------------------------------------------------------ RLIMIT_NOFILE
+
+NOFILE_SOFT = 1024
+NOFILE_HARD = 4096
+
+
+def check_new_limit(soft: int, hard: int, current_hard: int) -> None:
+    """What setrlimit accepts from an unprivileged process: lower anything, raise the
+    soft limit up to the hard one."""
+    if soft > hard:
+        raise OSError(errno.EINVAL, "Invalid argument")
+    if hard > current_hard:
+        raise OSError(errno.EPERM, "Operation not permitted")
+
+
+# ------------------------------------------------------------ host fds
+
+def _raise_process_fd_limit() -> int:
+    """Raise this process's soft RLIMIT_NOFILE to its hard one (as many servers do at
+    start); the soft limit in force afterwards."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft != hard and hard != resource.RLIM_INFINITY:
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+            soft = hard
+        except (OSError, ValueError):
+            pass
+    return soft
+
+
+def _open_now() -> int:
+    try:
+        return len(os.listdir("/proc/self/fd"))
+    except OSError:
+        return 0
+
+
+class HostFds:
+    """How many host fds cages' open files hold, against a budget that leaves the host
+    a reserve (to start trees, load modules, write reports)."""
+
+    def __init__(self, process_limit: int, open_now: int) -> None:
+        self.reserve = max(64, process_limit // 8)
+        self.budget = max(process_limit - open_now - self.reserve, 0)
+        self.held = 0
+        self._lock = threading.Lock()
+
+    def take(self, n: int = 1, *, reserved: bool = False) -> None:
+        """Count `n` more host fds; ENFILE past the budget unless they are the host's
+        own (`reserved`: a new tree's stdio)."""
+        with self._lock:
+            if not reserved and self.held + n > self.budget:
+                raise OSError(errno.ENFILE, "Too many open files in system")
+            self.held += n
+
+    def give(self, n: int = 1) -> None:
+        with self._lock:
+            self.held -= n
+
+
+host_fds = HostFds(_raise_process_fd_limit(), _open_now())
+
+
+# ------------------------------------------------------------ memory
+
+WASM_PAGE = 65536
+
+
+def physical_memory() -> int:
+    """Bytes of RAM in this machine (0 if the system does not say)."""
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (OSError, ValueError):
+        return 0
+
+
+def default_runtime_memory() -> int:
+    """What all cages of a Runtime may hold together unless told: half the RAM."""
+    return physical_memory() // 2 or 1 << 32
+
+
+class MemoryBudget:
+    """Bytes of linear memory a group of cages may hold together; optionally inside a
+    wider budget (a tree inside its runtime), charged to both."""
+
+    def __init__(self, limit: int, parent: MemoryBudget | None = None) -> None:
+        if limit <= 0:
+            raise ValueError("a memory limit must be positive")
+        self.limit = limit
+        self.parent = parent
+        self.used = 0
+        self._lock = threading.Lock()
+
+    def charge(self, n: int) -> None:
+        """Take `n` bytes, or raise ENOMEM leaving every budget as it was."""
+        with self._lock:
+            if self.used + n > self.limit:
+                raise OSError(errno.ENOMEM, "Cannot allocate memory")
+            self.used += n
+        if self.parent is not None:
+            try:
+                self.parent.charge(n)
+            except OSError:
+                self.release(n, parents=False)
+                raise
+
+    def release(self, n: int, *, parents: bool = True) -> None:
+        with self._lock:
+            self.used -= n
+        if parents and self.parent is not None:
+            self.parent.release(n)
+
+    def available(self) -> int:
+        """Bytes that could still be charged now, here and in every budget above."""
+        free = self.limit - self.used
+        return free if self.parent is None else min(free, self.parent.available())
+
+    def ceiling(self) -> int:
+        """The most any one cage under this budget could ever hold."""
+        return self.limit if self.parent is None else min(self.limit, self.parent.ceiling())
+
+
+class MemoryCharge:
+    """One cage's linear memory as charged to its budget: kept in step with the memory's
+    size, given back when the cage ends or execs."""
+
+    def __init__(self, budget: MemoryBudget) -> None:
+        self.budget = budget
+        self.bytes = 0
+
+    def set(self, size: int) -> None:
+        """Charge the difference to `size` bytes (ENOMEM if a budget is exceeded)."""
+        if size > self.bytes:
+            self.budget.charge(size - self.bytes)
+        elif size < self.bytes:
+            self.budget.release(self.bytes - size)
+        self.bytes = size
+
+    def clear(self) -> None:
+        self.set(0)
+
+
+def parse_size(text: str) -> int:
+    """'512M', '2G', '65536', '64k' -> bytes (ValueError on anything else)."""
+    t = text.strip().upper().removesuffix("B").removesuffix("I")
+    scale = 1
+    if t and t[-1] in "KMGT":
+        scale = 1024 ** ("KMGT".index(t[-1]) + 1)
+        t = t[:-1]
+    if not t.isdigit() or int(t) * scale <= 0:
+        raise ValueError(f"bad size {text!r}: expected a positive number of bytes, "
+                         "optionally with K, M or G")
+    return int(t) * scale

@@ -1,0 +1,314 @@
+"""Budgets that keep a cage from exhausting the host (issue 9, item 8).
+
+Every cage here gets scratch files as stdio and a canary file outside its root; each
+test checks the canary is untouched afterwards.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import wasmtime
+
+import lind
+from lind.microvisor import limits
+
+CANARY = b"canary: must stay as it is\n"
+
+
+class Scratch:
+    """A root for the cage, stdio files and a canary beside it (outside the root)."""
+
+    def __init__(self, tmp_path: Path) -> None:
+        self.root = tmp_path / "root"
+        self.root.mkdir()
+        (self.root / "data").write_bytes(b"data\n")
+        self.canary = tmp_path / "canary"
+        self.canary.write_bytes(CANARY)
+        self.stdin = tmp_path / "stdin"
+        self.stdin.write_bytes(b"")
+        self.stdout = tmp_path / "stdout"
+        self.stderr = tmp_path / "stderr"
+
+    def run(self, args: list, **kw) -> lind.CompletedCage:
+        with open(self.stdin, "rb") as i, open(self.stdout, "wb") as o, \
+                open(self.stderr, "wb") as e:
+            result = lind.run(args, root=self.root, stdin=i, stdout=o, stderr=e,
+                              timeout=120, **kw)
+        result.stdout, result.stderr = self.stdout.read_bytes(), self.stderr.read_bytes()
+        return result
+
+    def intact(self) -> bool:
+        return self.canary.read_bytes() == CANARY
+
+
+def _wat(path: Path, text: str) -> Path:
+    path.write_bytes(wasmtime.wat2wasm(text))
+    path.chmod(0o755)
+    return path
+
+
+def _python(script: str, *args: str, env: dict | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-c", textwrap.dedent(script), *args],
+                          capture_output=True, text=True, timeout=300,
+                          env={**os.environ, **(env or {})})
+
+
+# -- 1. no host copies proportional to what a cage points at -------------------
+
+def test_writev_of_one_buffer_many_times_costs_the_host_nothing(builds, tmp_path):
+    s = Scratch(tmp_path)
+    wasm = builds.wasm("limits/writev_bomb")
+    # 1024 iovecs naming one 2 MiB buffer: a non-blocking pipe takes one pipe-full.
+    script = r"""
+        import resource, sys, lind
+        wasm, root = sys.argv[1:]
+        def run(mode):
+            with open(root + "/../out-" + mode, "wb") as out, open(root + "/../stdin", "rb") as i:
+                lind.run([wasm, mode], root=root, stdin=i, stdout=out, stderr=out, timeout=60)
+            return open(root + "/../out-" + mode).read()
+        first = run("stream")
+        base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        second = run("nonblock")
+        grown = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - base
+        print(repr(first), repr(second), grown // 1024, sep="\n")
+    """
+    proc = _python(script, str(wasm), str(s.root))
+    assert proc.returncode == 0, proc.stderr
+    stream, nonblock, grown_mib = proc.stdout.splitlines()
+    # 16 x 2 MiB of one buffer streamed to a child, every byte right.
+    assert stream == repr("child got 33554432 sum ok\nwritev 33554432\n")
+    assert nonblock == repr("writev 65536\nagain -1 EAGAIN\n")
+    assert int(grown_mib) < 256
+    assert s.intact()
+
+
+# -- 2. RLIMIT_NOFILE per cage --------------------------------------------------
+
+def test_rlimit_nofile_has_linux_semantics(builds, tmp_path):
+    s = Scratch(tmp_path)
+    shutil.copy(builds.wasm("limits/nofile"), s.root / "nofile.wasm")
+    result = s.run([s.root / "nofile.wasm"])
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.decode().splitlines() == [
+        "default 1024 4096",
+        "open-until-fail 1021 last 1023 EMFILE",
+        "lower ok", "now 64 4096",
+        "open 61 last 63 EMFILE",
+        "dup EMFILE", "pipe EMFILE",
+        "fcntl-dupfd-10 EMFILE", "fcntl-dupfd-64 EINVAL",
+        "dup2-100 EBADF", "close-63 ok",
+        "close-above-limit ok", "reuse-above-limit EMFILE",
+        "raise-soft ok", "raise-hard EPERM", "soft-above-hard EINVAL",
+        "lower-hard ok", "raise-hard-again EPERM",
+        "stack-lower EPERM", "as-lower ok", "as-raise EPERM",
+        "child 200 2000", "after-exec 200 2000",
+    ]
+    assert s.intact()
+
+
+# -- 3. the process-wide host-fd budget keeps a reserve --------------------------
+
+def test_cages_holding_every_fd_they_can_leave_room_for_a_new_tree(builds, tmp_path):
+    s = Scratch(tmp_path)
+    hog, small = builds.wasm("limits/fd_hog"), builds.wasm("limits/writev_bomb")
+    # A small process fd limit, so 25 cages can reach the process-wide budget.
+    script = """
+        import resource, sys, time
+        resource.setrlimit(resource.RLIMIT_NOFILE, (2048, 2048))
+        import lind
+        from lind.microvisor import limits
+        hog, small, root, scratch = sys.argv[1:]
+        rt = lind.Runtime()
+        stdin = open(scratch + "/stdin", "rb")
+        outs = [open(f"{scratch}/hog{i}", "wb+") for i in range(25)]
+        cages = [rt.spawn(hog, root=root, stdin=stdin.fileno(), stdout=o.fileno(),
+                          stderr=o.fileno()) for o in outs]
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and not all(
+                open(f"{scratch}/hog{i}").read() for i in range(25)):
+            time.sleep(0.05)
+        held = [open(f"{scratch}/hog{i}").read().split() for i in range(25)]
+        with open(scratch + "/small-out", "wb") as out:
+            result = lind.run([small, "nonblock"], root=root, stdin=stdin, stdout=out,
+                              stderr=out, timeout=60, runtime=rt)
+        for c in cages:
+            c.terminate()
+        for c in cages:
+            c.wait(30)
+        print(result.returncode, open(scratch + "/small-out").read().replace("\\n", "|"))
+        print(limits.host_fds.held, limits.host_fds.budget)
+        print(" ".join(f"{n}:{why}" for _, n, why in held))
+    """
+    proc = _python(script, str(hog), str(small), str(s.root), str(tmp_path))
+    assert proc.returncode == 0, proc.stderr
+    ran, held_after, hogs = proc.stdout.splitlines()
+    assert ran == "0 writev 65536|again -1 EAGAIN|"
+    held, budget = map(int, held_after.split())
+    assert held == 0
+    counts = [(int(n), why) for n, why in (h.split(":") for h in hogs.split())]
+    # However the 25 raced, the budget stopped them (ENFILE), none got past its own limit.
+    assert "ENFILE" in {why for _, why in counts} <= {"EMFILE", "ENFILE"}
+    # Each hog's three stdio files count too (they may use the reserve).
+    assert budget - 3 * 25 <= sum(n for n, _ in counts) <= budget
+    assert s.intact()
+
+
+def test_shared_mappings_count_their_memfds_against_the_budget(builds, tmp_path):
+    s = Scratch(tmp_path)
+    hog, small = builds.wasm("limits/fd_hog"), builds.wasm("limits/writev_bomb")
+    script = """
+        import resource, sys, time
+        resource.setrlimit(resource.RLIMIT_NOFILE, (1024, 1024))
+        import lind
+        from lind.microvisor import limits
+        hog, small, root, scratch = sys.argv[1:]
+        rt = lind.Runtime()
+        stdin = open(scratch + "/stdin", "rb")
+        out = open(scratch + "/hog", "wb+")
+        cage = rt.spawn(hog, ["mmap"], root=root, stdin=stdin.fileno(), stdout=out.fileno(),
+                        stderr=out.fileno())
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and not open(scratch + "/hog").read():
+            time.sleep(0.05)
+        with open(scratch + "/small-out", "wb") as o:
+            result = lind.run([small, "nonblock"], root=root, stdin=stdin, stdout=o, stderr=o,
+                              timeout=60, runtime=rt)
+        cage.terminate()
+        cage.wait(30)
+        print(open(scratch + "/hog").read().strip(), "|", result.returncode, limits.host_fds.budget,
+              limits.host_fds.held)
+    """
+    proc = _python(script, str(hog), str(small), str(s.root), str(tmp_path))
+    assert proc.returncode == 0, proc.stderr
+    hogged, ran = proc.stdout.split("|")
+    word, mapped, why = hogged.split()
+    returncode, budget, held = map(int, ran.split())
+    assert (word, why, int(mapped)) == ("held", "ENFILE", budget - 3)   # 3: its stdio
+    assert returncode == 0 and held == 0
+    assert s.intact()
+
+
+# -- 4. memory per tree and per runtime ---------------------------------------------
+
+def test_memory_limit_of_a_tree_gives_enomem(builds, tmp_path):
+    s = Scratch(tmp_path)
+    wasm = builds.wasm("limits/memory")
+    for mode in ("malloc", "mmap"):
+        result = s.run([wasm, mode], memory=64 << 20)
+        mib = int(result.stdout.split()[1])
+        assert 48 <= mib < 64 and result.stdout.endswith(b"MiB then ENOMEM\n"), result.stdout
+    # fork charges the child: 40 MiB twice does not fit 64 MiB, 10 MiB twice does.
+    assert s.run([wasm, "fork", "40"], memory=64 << 20).stdout == b"fork ENOMEM\n"
+    assert s.run([wasm, "fork", "10"], memory=64 << 20).stdout == b"fork ok 7\n"
+    # Memory grown by the wasm instruction is counted at fork too.
+    assert s.run([wasm, "rawfork", "40"], memory=64 << 20).stdout == b"rawfork ENOMEM\n"
+    # A module whose initial memory exceeds the limit: refused at start, ENOMEM at exec.
+    big = _wat(s.root / "big.wasm", '(module (memory (export "memory") 2000) '
+                                    '(func (export "_start")))')
+    refused = _python("""
+        import sys, lind
+        try:
+            lind.run([sys.argv[1]], root=sys.argv[2], memory=64 << 20, capture_output=True)
+        except lind.ProgramError as exc:
+            print(exc.status, exc)
+    """, str(big), str(s.root))
+    assert refused.stdout.startswith("126 ") and "memory limit" in refused.stdout
+    assert s.run([wasm, "exec", "/big.wasm"], memory=64 << 20).stdout == b"exec ENOMEM\n"
+    assert s.run([wasm, "exec", "/big.wasm"]).returncode == 0   # fits the default
+    assert s.intact()
+
+
+def test_cli_memory_option(builds, tmp_path):
+    s = Scratch(tmp_path)
+    wasm = builds.wasm("limits/memory")
+    lind_cmd = [sys.executable, "-m", "lind", "run", "--root", str(s.root)]
+    with open(s.stdin, "rb") as i:
+        ok = subprocess.run([*lind_cmd, "--memory", "32M", str(wasm), "mmap"], stdin=i,
+                            capture_output=True, timeout=120)
+        bad = subprocess.run([*lind_cmd, "--memory", "lots", str(wasm)], stdin=i,
+                             capture_output=True, timeout=120)
+    assert ok.returncode == 0 and ok.stdout.endswith(b"MiB then ENOMEM\n")
+    assert 16 <= int(ok.stdout.split()[1]) < 32
+    assert bad.returncode == 2
+    assert bad.stderr.decode().count("\n") == 1 and "bad size 'lots'" in bad.stderr.decode()
+    assert [limits.parse_size(t) for t in ("64k", "512M", "2G", "4096")] == [
+        64 << 10, 512 << 20, 2 << 30, 4096]
+    assert s.intact()
+
+
+_GROW = """(module (memory (export "memory") 1)
+  (func (export "_start")
+    (drop (memory.grow (i32.const %d)))
+    (loop $spin (br $spin))))"""
+
+
+def test_raw_memory_grow_past_the_runtime_budget_is_killed(tmp_path):
+    s = Scratch(tmp_path)
+    pages = (60 << 20) // 65536
+    grow = _wat(s.root / "grow.wasm", _GROW % pages)
+    rt = lind.Runtime(memory=100 << 20)
+    with open(s.stdin, "rb") as i, open(s.stdout, "wb") as o:
+        first = rt.spawn(grow, root=str(s.root), stdin=i.fileno(), stdout=o.fileno(),
+                         stderr=o.fileno())
+        deadline = time.monotonic() + 60
+        while rt.memory.used < 60 << 20 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert rt.memory.used >= 60 << 20   # charged at its epoch tick
+        second = rt.spawn(grow, root=str(s.root), stdin=i.fileno(), stdout=o.fileno(),
+                          stderr=o.fileno())
+        assert second.wait(60) is not None
+        assert second.returncode == -signal.SIGKILL
+        assert second.trap_message.startswith("out of memory: killed cage")
+        assert first.returncode is None                  # the other tree runs on
+        first.terminate()
+        assert first.wait(60) is not None
+    assert rt.memory.used == 0
+    # The engine caps one cage at its budget: memory.grow just fails (-1), nobody dies.
+    alone = _wat(s.root / "alone.wasm", """(module (memory (export "memory") 1)
+      (func (export "_start")
+        (if (i32.ne (memory.grow (i32.const 2000)) (i32.const -1)) (then unreachable))))""")
+    assert s.run([alone], memory=64 << 20).returncode == 0
+    assert s.intact()
+
+
+def test_default_runtime_budget_is_half_the_ram():
+    assert lind.Runtime().memory.limit == limits.physical_memory() // 2
+
+
+# -- 5. module caches are bounded, least recently used out ----------------------------
+
+def test_exec_of_endless_distinct_modules_keeps_both_caches_bounded(builds, tmp_path):
+    s = Scratch(tmp_path)
+    shutil.copy(builds.wasm("limits/exec_chain"), s.root / "exec_chain.wasm")
+    cache = tmp_path / "cache"
+    script = """
+        import os, sys, lind
+        from lind.cage import loader
+        root, scratch = sys.argv[1:]
+        loader.load(root + "/exec_chain.wasm")
+        size = os.path.getsize(next((loader.cache_dir()).glob("*.cwasm")))
+        os.environ["LIND_CACHE_SIZE"] = str(3 * size)
+        loader.MEMORY_CACHE_BYTES = 4 * size
+        with open(scratch + "/stdin", "rb") as i, open(scratch + "/chain-out", "wb") as o:
+            r = lind.run([root + "/exec_chain.wasm", "/exec_chain.wasm", "12"], root=root,
+                         stdin=i, stdout=o, stderr=o, timeout=120)
+        on_disk = [p.stat().st_size for p in loader.cache_dir().glob("*.cwasm")]
+        print(r.returncode, open(scratch + "/chain-out").read().strip().replace(" ", "_"))
+        print(size, len(on_disk), sum(on_disk), len(loader._modules), loader._modules_bytes)
+    """
+    proc = _python(script, str(s.root), str(tmp_path), env={"LIND_CACHE": str(cache)})
+    assert proc.returncode == 0, proc.stderr
+    ran, sizes = proc.stdout.splitlines()
+    assert ran == "0 done_12"
+    size, files, disk, in_memory, memory_bytes = map(int, sizes.split())
+    assert files <= 3 and disk <= 3 * size + 3 * 64      # 13 distinct modules were compiled
+    assert in_memory <= 4 and memory_bytes <= 4 * size + 4 * 64
+    assert s.intact()
