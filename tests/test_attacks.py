@@ -579,8 +579,11 @@ def test_fd_hogs_leave_room_for_another_tree(builds, tmp_path, canary):
     got = json.loads(out.splitlines()[-1])
     assert got["hello"] == 0, got
     assert (work / "hello.out").read_text().startswith("argc=2\n")
+    # The hogs share the host's budget first come, first served (like Linux's
+    # file-max): each stops at EMFILE (its own limit) or ENFILE (the budget's).
     for text in got["holding"]:
-        assert re.match(r"holding [1-9]\d* errno=(24|23)\n", text), text
+        assert re.match(r"holding \d+ errno=(24|23)\n", text), text
+    assert any("errno=23" in text for text in got["holding"]), got["holding"]
     assert got["status"] == [0] * 25, got["status"]
     untouched(canary)
 

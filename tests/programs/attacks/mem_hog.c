@@ -5,6 +5,9 @@
 #include <string.h>
 #include <unistd.h>
 
+/* Every block is chained from here, so the compiler cannot drop the allocations. */
+static void *volatile chain;
+
 int main(int argc, char **argv)
 {
 	int cap = argc > 1 ? atoi(argv[1]) : 4096;
@@ -15,6 +18,8 @@ int main(int argc, char **argv)
 		if (!block)
 			break;
 		memset(block, 0xA5, 1 << 20);
+		*(void **)block = chain;
+		chain = block;
 		count++;
 	}
 	usleep(hold_ms * 1000);
