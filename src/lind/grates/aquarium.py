@@ -61,12 +61,6 @@ class Aquarium(Grate):
         self.whiteouts: set[str] = set()     # real entries (and what lies below) now hidden
         self.changes: list[str] = []
         self._lock = threading.RLock()
-        if report_file is not None:
-            try:
-                self._write_report()
-            except OSError as exc:
-                raise ValueError(f"aquarium: cannot write report {report_file}: "
-                                 f"{exc.strerror}") from None
 
     @classmethod
     def from_args(cls, text: str) -> Aquarium:
@@ -95,12 +89,34 @@ class Aquarium(Grate):
         if self.report_file is not None:
             self._write_report()
 
+    def attach(self, cage) -> None:
+        """Refuse a report the cage could reach (it could plant a link there), then
+        write the first, empty report."""
+        if self.report_file is not None:
+            where = os.path.realpath(os.path.dirname(os.path.abspath(self.report_file)))
+            for mount in cage.fs.mounts:
+                if where == mount.host or where.startswith(mount.host.rstrip("/") + "/"):
+                    raise ValueError(f"aquarium: report {self.report_file} is inside what the "
+                                     f"cage sees ({mount.host}); put it outside")
+            try:
+                self._write_report()
+            except OSError as exc:
+                raise ValueError(f"aquarium: cannot write report {self.report_file}: "
+                                 f"{exc.strerror}") from None
+        super().attach(cage)
+
     def _write_report(self) -> None:
-        """Replace the report file at once, so a reader never sees half of it."""
-        tmp = f"{self.report_file}.{os.getpid()}.tmp"
-        with open(tmp, "w") as f:
-            f.write(self.report())
-        os.replace(tmp, self.report_file)
+        """Replace the report file at once, so a reader never sees half of it: a new file
+        of a random name (O_EXCL, never through a link) renamed over the report."""
+        directory, name = os.path.split(os.path.abspath(self.report_file))
+        fd, tmp = tempfile.mkstemp(prefix=f".{name}.", suffix=".tmp", dir=directory)
+        try:
+            with os.fdopen(fd, "w") as f:
+                f.write(self.report())
+            os.replace(tmp, self.report_file)
+        except BaseException:
+            os.unlink(tmp)
+            raise
 
     # -- the merged view ----------------------------------------------------------
     def _mine(self, call: Call, index: int = 0) -> str | None:

@@ -4,6 +4,11 @@ Guest paths are normalised lexically (`..` stops at `/`), the longest mount pref
 picks the host directory, and the rest is opened with openat2(RESOLVE_IN_ROOT), so
 the kernel itself keeps symlinks (absolute, relative, or planted while we resolve)
 inside that directory. Symlinks inside a mount resolve against the mount's root.
+
+Read-only follows the file, not the path that names it: a change is refused when the
+file (or, for a new name, its directory) lies under the host directory of a `:ro`
+mount, whichever mount or alias the cage reached it through. It is decided on the
+descriptor the kernel resolved, so a link swapped meanwhile cannot slip past.
 """
 
 from __future__ import annotations
@@ -11,6 +16,7 @@ from __future__ import annotations
 import ctypes
 import errno
 import os
+import stat as statmod
 import struct
 import threading
 from dataclasses import dataclass
@@ -77,15 +83,22 @@ class FileSystem:
         self.grates_at_exec = dict(grates_at_exec or {})
         self._users = 1
         self._lock = threading.Lock()
-        self._add(root, "/", False)
+        mounts = list(mounts)
+        if not any(normalize(guest) == "/" for _, guest, _ in mounts):   # a mount at / is the root
+            mounts.insert(0, (root, "/", False))
         for host, guest, readonly in mounts:
+            if any(m.guest == normalize(guest) for m in self.mounts):
+                self.close()
+                raise ValueError(f"two mounts at {normalize(guest)}")
             self._add(host, guest, readonly)
         # Longest guest prefix first, so lookup takes the innermost mount.
         self.mounts.sort(key=lambda m: len(m.guest), reverse=True)
+        self._readonly_hosts = [m.host.rstrip("/") for m in self.mounts if m.readonly]
 
     def _add(self, host: str, guest: str, readonly: bool) -> None:
         host = os.path.realpath(host)
         if not os.path.isdir(host):
+            self.close()
             raise FileNotFoundError(errno.ENOENT, "not a directory", host)
         fd = os.open(host, os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
         self.mounts.append(Mount(normalize(guest), host, readonly, fd))
@@ -111,17 +124,55 @@ class FileSystem:
             if m.guest == "/" or guest_path == m.guest or guest_path.startswith(m.guest + "/"):
                 rest = guest_path[len(m.guest):].lstrip("/")
                 return m, rest or "."
-        raise AssertionError("the root mount matches every path")
+        raise OSError(errno.ESRCH, "the cage has ended")   # closed: no mounts left
 
     def is_mount_point(self, guest_path: str) -> bool:
         return any(m.guest == guest_path for m in self.mounts)
 
     def open(self, guest_path: str, host_flags: int, mode: int = 0, *, write: bool = False) -> int:
-        """Host fd for a guest path; `write` says the call may modify the file system."""
+        """Host fd for a guest path; `write` says the call may modify the file system
+        (then EROFS if the file, or the directory a new one would go in, is read-only)."""
         mount, rest = self.locate(guest_path)
         if write and mount.readonly:
             raise OSError(errno.EROFS, "Read-only file system")
-        return _openat2(mount.fd, rest.encode(), host_flags, mode)
+        if not write or not self._readonly_hosts:
+            return _openat2(mount.fd, rest.encode(), host_flags, mode)
+        if host_flags & os.O_PATH:
+            return self._refuse_readonly(_openat2(mount.fd, rest.encode(), host_flags, mode))
+        # Find the file without touching it, check it, then open that very file.
+        path_flags = os.O_PATH | os.O_CLOEXEC | (host_flags & (os.O_NOFOLLOW | os.O_DIRECTORY))
+        try:
+            found = self._refuse_readonly(_openat2(mount.fd, rest.encode(), path_flags))
+        except FileNotFoundError:
+            if not host_flags & os.O_CREAT:
+                raise
+            pfd, name = self.open_parent(guest_path, write=True)
+            try:   # a name that appears meanwhile as a link is not followed (ELOOP)
+                return os.open(name, host_flags | os.O_NOFOLLOW, mode, dir_fd=pfd)
+            finally:
+                os.close(pfd)
+        try:
+            if host_flags & os.O_CREAT and host_flags & os.O_EXCL:
+                raise OSError(errno.EEXIST, "File exists")
+            if host_flags & os.O_NOFOLLOW and statmod.S_ISLNK(os.fstat(found).st_mode):
+                raise OSError(errno.ELOOP, "Too many levels of symbolic links")
+            return os.open(proc_path(found), host_flags & ~(os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW))
+        finally:
+            os.close(found)
+
+    def _refuse_readonly(self, fd: int) -> int:
+        """`fd`, unless the file it resolved to lies under a read-only mount's directory."""
+        if self.fd_readonly(fd):
+            os.close(fd)
+            raise OSError(errno.EROFS, "Read-only file system")
+        return fd
+
+    def fd_readonly(self, fd: int) -> bool:
+        """Whether host `fd` is a file under the host directory of a `:ro` mount."""
+        if not self._readonly_hosts:
+            return False
+        real = os.readlink(proc_path(fd))
+        return any(real == ro or real.startswith(ro + "/") for ro in self._readonly_hosts)
 
     def open_parent(self, guest_path: str, *, write: bool) -> tuple[int, str]:
         """O_PATH fd of the directory holding the last component, and that component."""
@@ -135,6 +186,7 @@ class FileSystem:
         return self.locate(a)[0] is self.locate(b)[0]
 
     def guest_readonly(self, guest_path: str) -> bool:
+        """Whether the mount a guest path falls in is `:ro` (the early, cheap check)."""
         return self.locate(guest_path)[0].readonly
 
 

@@ -274,7 +274,7 @@ def _access(cage, guest_path: str, mode: int, flags: int) -> int:
     fd = cage.fs.open(guest_path, os.O_PATH | os.O_CLOEXEC |
                       (os.O_NOFOLLOW if flags & abi.AT_SYMLINK_NOFOLLOW else 0))
     try:
-        if mode & os.W_OK and cage.fs.guest_readonly(guest_path):
+        if mode & os.W_OK and (cage.fs.guest_readonly(guest_path) or cage.fs.fd_readonly(fd)):
             raise abi.error(errno.EROFS)
         if mode and not os.access(proc_path(fd), mode, effective_ids=bool(flags & abi.AT_EACCESS)):
             raise abi.error(errno.EACCES)
@@ -487,7 +487,7 @@ def _changeable(cage, f: OpenFile) -> None:
     never a host file it did not open inside its view (inherited stdio)."""
     if f.borrowed:
         raise abi.error(errno.EPERM)
-    if cage.fs.guest_readonly(f.path or "/"):
+    if cage.fs.guest_readonly(f.path or "/") or (f.host_backed and cage.fs.fd_readonly(f.host_fd)):
         raise abi.error(errno.EROFS)
 
 
@@ -513,10 +513,17 @@ def sys_fchown(cage, fd, uid, gid, *_):
 
 
 def _chown_path(cage, guest_path: str, uid: int, gid: int, follow: bool) -> int:
-    st = _stat_path(cage, guest_path, follow)
-    if cage.fs.guest_readonly(guest_path):
-        raise abi.error(errno.EROFS)
-    return _chown(st, uid, gid)
+    if follow:
+        fd = cage.fs.open(guest_path, os.O_PATH | os.O_CLOEXEC, write=True)
+        try:
+            return _chown(os.fstat(fd), uid, gid)
+        finally:
+            os.close(fd)
+    pfd, name = cage.fs.open_parent(guest_path, write=True)
+    try:
+        return _chown(os.stat(name, dir_fd=pfd, follow_symlinks=False), uid, gid)
+    finally:
+        os.close(pfd)
 
 
 def sys_chown(cage, path, uid, gid, *_):
@@ -570,8 +577,6 @@ def sys_utimensat(cage, dirfd, path, times, flags, *_):
         os.utime(proc_path(f.host_fd), ns=_new_times(cage, times, f.stat()))
         return 0
     guest = at_path(cage, dirfd, read_path(cage, path))
-    if cage.fs.guest_readonly(guest):
-        raise abi.error(errno.EROFS)
     if flags & abi.AT_SYMLINK_NOFOLLOW:
         pfd, name = cage.fs.open_parent(guest, write=True)
         try:
