@@ -103,6 +103,7 @@ class FdTable:
         self.limit = limit
         self.hard = hard
         self._files: list[OpenFile | None] = []
+        self.closed = False            # close_all ran: the cage has ended
         self._cloexec: list[bool] = []
         self._mirror = mirror or (lambda fd, f: None)
 
@@ -113,8 +114,16 @@ class FdTable:
                 return f
         raise ebadf()
 
+    def _refuse_if_closed(self, f: OpenFile) -> None:
+        """A table emptied at the end of its cage takes nothing more (a call a grate still
+        makes for the ended cage would leave the host file open for ever)."""
+        if self.closed:
+            f.release()
+            raise OSError(errno.ESRCH, "No such process")
+
     def install(self, f: OpenFile, cloexec: bool = False, lowest: int = 0) -> int:
         """Put `f` at the lowest free fd >= lowest; takes over the caller's reference."""
+        self._refuse_if_closed(f)
         for fd in range(lowest, min(len(self._files), self.limit)):
             if self._files[fd] is None:
                 self._files[fd], self._cloexec[fd] = f, cloexec
@@ -147,6 +156,7 @@ class FdTable:
 
     def place(self, fd: int, f: OpenFile, cloexec: bool) -> None:
         """Put `f` at exactly `fd`, closing what was there (dup2 semantics)."""
+        self._refuse_if_closed(f)
         if not 0 <= fd < self.limit:
             f.release()
             raise ebadf()
@@ -187,6 +197,7 @@ class FdTable:
                 self.close(fd)
 
     def close_all(self) -> None:
+        self.closed = True
         for fd, f in enumerate(self._files):
             if f is not None:
                 self.close(fd)

@@ -7,6 +7,7 @@
  * without changing anything; stat, fstat, lstat and newfstatat report owner
  * and group 0. Everything else goes below untouched.
  */
+#include <errno.h>
 #include <lind_syscall.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -22,11 +23,16 @@ static uint64_t grate_id;
 
 typedef int (*handler_t)(uint64_t cageid, const uint64_t *a, const uint64_t *c);
 
+static int is_route(uint64_t fn_ptr);
+
 int pass_fptr_to_wt(uint64_t fn_ptr, uint64_t cageid, uint64_t arg1, uint64_t arg1cage,
                     uint64_t arg2, uint64_t arg2cage, uint64_t arg3, uint64_t arg3cage,
                     uint64_t arg4, uint64_t arg4cage, uint64_t arg5, uint64_t arg5cage,
                     uint64_t arg6, uint64_t arg6cage)
 {
+	/* fn_ptr is whatever a cage registered: call it only if it is one of ours. */
+	if (!is_route(fn_ptr))
+		return -ENOSYS;
 	uint64_t a[6] = {arg1, arg2, arg3, arg4, arg5, arg6};
 	uint64_t c[6] = {arg1cage, arg2cage, arg3cage, arg4cage, arg5cage, arg6cage};
 	return ((handler_t)(uintptr_t)fn_ptr)(cageid, a, c);
@@ -67,6 +73,14 @@ static const struct {
 	{SYS_stat, on_stat}, {SYS_fstat, on_fstat}, {SYS_lstat, on_lstat},
 	{SYS_newfstatat, on_fstatat},
 };
+
+static int is_route(uint64_t fn_ptr)
+{
+	for (size_t i = 0; i < sizeof routes / sizeof routes[0]; i++)
+		if ((uint64_t)(uintptr_t)routes[i].handler == fn_ptr)
+			return 1;
+	return 0;
+}
 
 int main(int argc, char *argv[])
 {
