@@ -581,7 +581,10 @@ static PyObject *Grate_new(PyTypeObject *type, PyObject *args, PyObject *kw)
     pthread_mutex_init(&g->lock, NULL);
     pthread_cond_init(&g->freed, NULL);
     g->returns_i64 = returns_i64;
-    g->grate_memory = (MemoryObject *)Py_NewRef(grate_memory);
+    /* Pinned: handlers run on other cages' threads and make calls through the grate's
+     * own slot, so the grate's pages must outlive its cage while any of them runs. */
+    g->grate_memory = (MemoryObject *)grate_memory;
+    memory_pin(g->grate_memory);
     g->make_worker = Py_NewRef(make_worker);
     return (PyObject *)g;
 }
@@ -594,7 +597,8 @@ static void Grate_dealloc(GrateObject *g)
         Py_XDECREF(g->workers[i].memory);
         Py_XDECREF(g->workers[i].on_failure);
     }
-    Py_XDECREF(g->grate_memory);
+    if (g->grate_memory)
+        memory_unpin(g->grate_memory);
     Py_XDECREF(g->make_worker);
     Py_TYPE(g)->tp_free((PyObject *)g);
 }
@@ -691,7 +695,10 @@ static void grate_release(GrateObject *g)
         Py_CLEAR(g->workers[i].memory);
         Py_CLEAR(g->workers[i].on_failure);
     }
-    Py_CLEAR(g->grate_memory);
+    if (g->grate_memory) {
+        memory_unpin(g->grate_memory);
+        g->grate_memory = NULL;
+    }
     Py_CLEAR(g->make_worker);
 }
 

@@ -304,6 +304,7 @@ class Grate:
                  make_worker: Callable[[], tuple[int, bytes, Memory, Any]]) -> None:
         self._returns_i64 = returns_i64
         self._grate_memory = grate_memory
+        grate_memory._pins += 1   # handlers use the grate's memory until it is idle
         self._make_worker = make_worker
         self._lock = threading.Lock()
         self._workers: list[_Worker] = []
@@ -365,8 +366,9 @@ class Grate:
 
     def _release_if_idle(self) -> None:
         """A dead grate with no handler running drops its workers (and their stores)."""
-        if self._dead and not any(w.depth for w in self._workers):
+        if self._dead and self._grate_memory is not None and not any(w.depth for w in self._workers):
             self._workers.clear()
+            self._grate_memory._unpin()
             self._grate_memory = self._make_worker = None
 
     def close(self) -> None:
