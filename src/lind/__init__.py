@@ -158,12 +158,14 @@ def run(args: Sequence[str | os.PathLike[str]], *, root: str | os.PathLike[str] 
             os.close(fd)
         ends.clear()
         if cage.wait(timeout) is None:
-            cage.terminate()
+            cage.terminate()      # its end kills the rest of its tree
             cage.wait(_KILL_GRACE)
+            rt.wait_tree(cage, _KILL_GRACE)
             for p in pipes:
                 p.thread.join(_KILL_GRACE)
             raise subprocess.TimeoutExpired(args, timeout, out_pipe.data if out_pipe else None,
                                             err_pipe.data if err_pipe else None)
+        rt.wait_tree(cage, _KILL_GRACE)   # the first cage's end killed what was left
         for p in pipes:
             p.thread.join()
     finally:

@@ -74,7 +74,7 @@ class GrateWorkers:
         if cage_module.STACK_POINTER not in grate.exports:
             raise OSError(errno.EINVAL, "grate was not built by lind cc (no stack pointer export)")
         self._cage = grate
-        self._stores: list[wasmtime.Store] = []
+        self._stores: list[tuple[Any, Any]] = []   # what must outlive calls in workers
         results = grate.exports[DISPATCHER].type(grate.store).results
         returns_i64 = bool(results) and results[0] == wasmtime.ValType.i64()
         self.grate = threei.Grate(returns_i64, grate.mem, self._make_worker)
@@ -110,9 +110,12 @@ class GrateWorkers:
         grate_id = grate.id
 
         def on_failure(error: int, trap: int) -> None:
-            """A handler trapped: say so, and put the worker's stack back for the next call."""
-            print(f"lind: grate {grate_id}: handler failed: {_describe(error, trap)}",
-                  file=sys.stderr)
+            """A handler trapped: say so (unless it was stopped because its caller or the
+            grate is ending), and put the worker's stack back for the next call."""
+            if not (cage_module.thread_stopping() or grate.kill_requested or grate.finished
+                    or grate.slot.exiting):
+                print(f"lind: grate {grate_id}: handler failed: {_describe(error, trap)}",
+                      file=sys.stderr)
             stack_pointer.set_value(store, stack_top)
 
         self._stores.append((store, instance))
@@ -129,10 +132,17 @@ class GrateWorkers:
         return h
 
     def close(self) -> None:
-        """The grate ended: its handlers answer ENOSYS from now on."""
+        """The grate ended: its handlers answer ENOSYS from now on.
+
+        A call still inside a worker uses the worker's Store and, through the grate's
+        Slot, the grate's own Store and memory: then all of them are kept (this object
+        lives as long as its handlers, i.e. for good), never freed under that call.
+        """
         self._cage.slot.set_has_workers(False)
         if self.grate.close():
             self._stores.clear()   # no call is inside them: free the instances
+        else:
+            self._stores.append((self._cage.store, self._cage.mem))
 
 
 # Handlers stay alive for the life of the process: the C trampoline reads table

@@ -114,7 +114,10 @@ class Runtime:
         with self.lock:
             self.cages[child_id] = child
             parent.children[child_id] = child
+            doomed = parent.init_id not in self.cages   # its tree is being ended
         child.start()
+        if doomed:
+            child.terminate()
         return child
 
     def tree(self, cage: Cage) -> list[Cage]:
@@ -122,27 +125,45 @@ class Runtime:
         with self.lock:
             return [c for c in self.cages.values() if c.init_id == cage.init_id]
 
+    def wait_tree(self, cage: Cage, timeout: float | None = None) -> bool:
+        """Wait until no cage of `cage`'s tree runs; False if `timeout` ran out first."""
+        with self.changed:
+            return self.changed.wait_for(lambda: not self.tree(cage), timeout)
+
     def cage_ended(self, cage: Cage) -> None:
-        """Bookkeeping when a cage's program ends: orphans, zombie or auto-reap."""
+        """Bookkeeping when a cage's program ends, as in a PID namespace whose init is the
+        tree's first cage: children (running or zombie) go to init, which gets SIGCHLD
+        for the zombies and may wait for them; when init itself ends, the rest of its
+        tree is killed (its cages end unreaped, nobody is left to wait)."""
         with self.lock:
             self.cages.pop(cage.id, None)
             cage.finished = True
             heir = self.cages.get(cage.init_id)
+            if heir is cage:
+                heir = None
+            zombies = []
             for child_id, child in list(cage.children.items()):
-                if child.finished:
-                    self._slots_used -= 1          # an unreaped zombie: nobody will wait
-                elif heir is not None and heir is not cage:
-                    child.set_parent(heir.id)
-                    heir.children[child_id] = child
-                else:
+                if heir is None:
                     child.set_parent(0)
+                    if child.finished:
+                        self._slots_used -= 1      # an unreaped zombie: nobody will wait
+                    continue
+                child.set_parent(heir.id)
+                heir.children[child_id] = child
+                if child.finished:
+                    zombies.append(child)
             cage.children.clear()
             parent = self.cages.get(cage.ppid)
             if parent is None or cage.id not in parent.children:
                 self._slots_used -= 1              # no parent to reap it
+            rest = self.tree(cage) if cage.id == cage.init_id else []
             self.changed.notify_all()
         if parent is not None:
             parent.signal_from_outside(sys_signals.SIGCHLD, sys_signals.child_info(cage))
+        for zombie in zombies:
+            heir.signal_from_outside(sys_signals.SIGCHLD, sys_signals.child_info(zombie))
+        for other in rest:
+            other.terminate()
 
     def reaped(self, cage: Cage) -> None:
         with self.lock:
