@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 
 from lind.cage.cage import Cage
 from lind.cage.loader import ProgramError
-from lind.cage.runtime import MountSpec, Runtime
+from lind.cage.runtime import DEFAULT_HOSTNAME, DEFAULT_USER, MountSpec, Runtime, check_user
 from lind.grates import Grate
 from lind.grates.registry import stack_grates
 from lind.microvisor.fs import join
@@ -104,18 +104,23 @@ def run(args: Sequence[str | os.PathLike[str]], *, root: str | os.PathLike[str] 
         cwd: str = "/", input: bytes | None = None, capture_output: bool = False,
         stdin=None, stdout=None, stderr=None, timeout: float | None = None,
         check: bool = False, runtime: Runtime | None = None,
-        grates: Sequence[Grate | str] = ()) -> CompletedCage:
+        grates: Sequence[Grate | str] = (), user: tuple[int, int] | str = DEFAULT_USER,
+        hostname: str = DEFAULT_HOSTNAME) -> CompletedCage:
     """Run a program in a cage and wait for it, like `subprocess.run`.
 
     `args[0]` is the host path of the .wasm program. `root` becomes the cage's `/`;
     without it the cage gets a new empty directory that is removed afterwards.
     `grates` (Grate objects, or "NAME[:ARGS]" of grates shipped with Lind) stand
     between the program and the microvisor; the first sees the program's calls first.
+    `user` is the (uid, gid) or "UID[:GID]" the cage runs as, `hostname` its node name.
+    When the program ends (or is killed at `timeout`), whatever it left running in its
+    tree is killed too: nothing of the run outlives the call.
     """
     if not args:
         raise ValueError("args must name a program")
     stack = stack_grates([os.fspath(a) for a in args], grates)
     program, *rest = stack.argv
+    identity = check_user(user)
     mount_specs = [m if isinstance(m, MountSpec) else MountSpec.parse(m) for m in mounts]
     if capture_output:
         if stdout is not None or stderr is not None:
@@ -153,7 +158,8 @@ def run(args: Sequence[str | os.PathLike[str]], *, root: str | os.PathLike[str] 
         cage = rt.spawn(program, rest, root=os.fspath(root) if root is not None else tmp.name,
                         mounts=mount_specs, env=env, cwd=cwd, stdin=in_fd, stdout=out_fd,
                         stderr=err_fd, programs=named_programs(rest, cwd), grates=stack.root,
-                        grates_at_exec={join(cwd, p): g for p, g in stack.at_exec.items()})
+                        grates_at_exec={join(cwd, p): g for p, g in stack.at_exec.items()},
+                        user=identity, hostname=hostname)
         for fd in ends:
             os.close(fd)
         ends.clear()

@@ -160,7 +160,7 @@ class Cage:
 
     def __init__(self, *, runtime: Any, cage_id: int, parent: Cage | None, argv: Sequence[bytes],
                  env: Sequence[bytes], fs: FileSystem, cwd: str, ids: tuple[int, int, int, int],
-                 fds: FdTable | None = None) -> None:
+                 fds: FdTable | None = None, hostname: str = "lind") -> None:
         self.runtime = runtime
         self.id = cage_id
         self.ppid = parent.id if parent else 0
@@ -172,7 +172,8 @@ class Cage:
         self.cwd = cwd
         self.umask = parent.umask if parent else 0o022
         self.stack_size = DEFAULT_STACK
-        self.ids = ids
+        self.ids = ids                          # (uid, euid, gid, egid) the cage sees
+        self.hostname = hostname                # uname's node name
         self.slot = threei.Slot(self)
         self.fds = fds.copy(self._mirror_fd) if fds else FdTable(mirror=self._mirror_fd)
         self.signals = signals.SignalState(parent.signals if parent else None)
@@ -368,7 +369,8 @@ class Cage:
     def forked(self, child_id: int) -> Cage:
         """A copy of this cage (just unwound) that resumes with fork() returning 0."""
         child = Cage(runtime=self.runtime, cage_id=child_id, parent=self, argv=self.argv,
-                     env=self.env, fs=self.fs.share(), cwd=self.cwd, ids=self.ids, fds=self.fds)
+                     env=self.env, fs=self.fs.share(), cwd=self.cwd, ids=self.ids, fds=self.fds,
+                     hostname=self.hostname)
         try:
             child.load(self.module)
             grow = (self.mem.size() - child.mem.size()) // 65536

@@ -37,6 +37,25 @@ class MountSpec:
         return cls(parts[0], parts[1], readonly)
 
 
+DEFAULT_USER = (1000, 1000)   # the uid and gid a cage sees unless told otherwise
+DEFAULT_HOSTNAME = "lind"
+
+
+def check_user(user: tuple[int, int] | str) -> tuple[int, int]:
+    """A (uid, gid) pair, from a pair or "UID[:GID]" (GID defaults to UID)."""
+    if isinstance(user, str):
+        uid_text, _, gid_text = user.partition(":")
+        try:
+            user = (int(uid_text), int(gid_text or uid_text))
+        except ValueError:
+            raise ValueError(f"bad user {user!r}: expected UID[:GID]") from None
+    uid, gid = user
+    for value in (uid, gid):
+        if not isinstance(value, int) or not 0 <= value < 0xFFFFFFFF:
+            raise ValueError(f"bad user id {value!r}: expected 0 to 4294967294")
+    return uid, gid
+
+
 def _stdio_file(host_fd: int, flags: int) -> OpenFile:
     """A cage-owned copy of a host fd, so the cage closing it leaves the host's alone."""
     return OpenFile(os.dup(host_fd), flags)
@@ -62,14 +81,22 @@ class Runtime:
               cwd: str = "/", stdin: int = 0, stdout: int = 1, stderr: int = 2,
               argv0: str | None = None, programs: Mapping[str, str] | None = None,
               grates: Sequence[Grate] = (),
-              grates_at_exec: Mapping[str, Sequence[Grate]] | None = None) -> Cage:
+              grates_at_exec: Mapping[str, Sequence[Grate]] | None = None,
+              user: tuple[int, int] = DEFAULT_USER, hostname: str = DEFAULT_HOSTNAME) -> Cage:
         """Start `program` in a new cage; stdin/stdout/stderr are host fds to copy in.
+
+        The cage runs as `user` (uid, gid), whatever user Lind runs as: files of the host
+        user show as the cage's, other owners as nobody (65534). `hostname` is what
+        uname says the node is called.
 
         `programs` maps guest paths to host program files that exec may run by that
         path (how a grate finds the program named after it on the command line).
         `grates` are attached to the cage before it starts, the first on top;
         `grates_at_exec` waits for the first exec of a guest path.
         """
+        uid, gid = check_user(user)
+        if not hostname or len(hostname.encode()) > 64:
+            raise ValueError(f"bad hostname {hostname!r}: 1 to 64 bytes")
         module = loader.load(program)
         fs = FileSystem(root, [(m.host, m.guest, m.readonly) for m in mounts],
                         {normalize(k): os.path.abspath(v) for k, v in (programs or {}).items()},
@@ -80,8 +107,7 @@ class Runtime:
             envb = [os.fsencode(f"{k}={v}") for k, v in (env or {}).items()]
             cage_id = self._reserve_id()
             cage = Cage(runtime=self, cage_id=cage_id, parent=None, argv=argv, env=envb, fs=fs,
-                        cwd=normalize(cwd), ids=(os.getuid(), os.geteuid(), os.getgid(),
-                                                 os.getegid()))
+                        cwd=normalize(cwd), ids=(uid, uid, gid, gid), hostname=hostname)
             for host_fd, flags in ((stdin, abi.O_RDONLY), (stdout, abi.O_WRONLY),
                                    (stderr, abi.O_WRONLY)):
                 cage.fds.install(_stdio_file(host_fd, flags))

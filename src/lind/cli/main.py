@@ -9,6 +9,7 @@ import sys
 
 USAGE = """usage: lind cc [cc options] SRC... -o OUT.wasm
        lind run [--root DIR] [--mount HOST:GUEST[:ro]]... [--env K=V]... [--cwd DIR]
+                [--user UID[:GID]] [--hostname NAME]
                 [--grate NAME[:ARGS]]... [--] PROGRAM [ARGS...]
        lind run GRATE.wasm [GRATE ARGS...] ... PROGRAM.wasm [ARGS...]
        lind grates
@@ -30,6 +31,10 @@ def _run(argv: list[str]) -> int:
     parser.add_argument("--env", action="append", default=[], metavar="K=V",
                         help="environment variable for the program (the host's is not passed)")
     parser.add_argument("--cwd", default="/", help="working directory inside the cage")
+    parser.add_argument("--user", default="1000:1000", metavar="UID[:GID]",
+                        help="the ids the program sees (default 1000:1000); files of the user "
+                        "running lind show as owned by it, other owners as 65534")
+    parser.add_argument("--hostname", default="lind", help="the node name uname reports")
     parser.add_argument("--grate", action="append", default=[], metavar="NAME[:ARGS]",
                         help="put a grate between the program and the microvisor; the first "
                         "named sees the program's calls first (`lind grates` lists them)")
@@ -54,7 +59,8 @@ def _run(argv: list[str]) -> int:
             if not os.path.isdir(m.host):
                 raise ProgramError(f"--mount {m.host}: not a directory")
         result = lind.run([opts.program, *opts.args], root=opts.root, mounts=mounts, env=env,
-                          cwd=opts.cwd, stdin=0, stdout=1, stderr=2, grates=opts.grate)
+                          cwd=opts.cwd, stdin=0, stdout=1, stderr=2, grates=opts.grate,
+                          user=opts.user, hostname=opts.hostname)
     except ProgramError as exc:
         print(f"lind: {exc}", file=sys.stderr)
         return exc.status

@@ -90,9 +90,17 @@ _STAT = struct.Struct("<QQQIIIxxxxQqqqqqqqqq24x")
 STAT_SIZE = _STAT.size
 
 
-def pack_stat(st: os.stat_result) -> bytes:
+OVERFLOW_ID = 65534   # "nobody": how a user namespace shows an owner it does not map
+
+
+def pack_stat(st: os.stat_result, ids: tuple[int, int, int, int]) -> bytes:
+    """`st` as the cage sees it: `ids` are the cage's (uid, euid, gid, egid). As in a user
+    namespace, files of the host user Lind runs as show as the cage's, every other owner
+    (root included) as nobody, so host identities do not leak into the cage."""
+    uid = ids[1] if st.st_uid == os.geteuid() else OVERFLOW_ID
+    gid = ids[3] if st.st_gid == os.getegid() else OVERFLOW_ID
     return _STAT.pack(
-        st.st_dev, st.st_ino, st.st_nlink, st.st_mode, st.st_uid, st.st_gid, st.st_rdev,
+        st.st_dev, st.st_ino, st.st_nlink, st.st_mode, uid, gid, st.st_rdev,
         st.st_size, st.st_blksize, st.st_blocks,
         int(st.st_atime_ns // 10**9), int(st.st_atime_ns % 10**9),
         int(st.st_mtime_ns // 10**9), int(st.st_mtime_ns % 10**9),

@@ -238,18 +238,19 @@ def _stat_path(cage, guest_path: str, follow: bool) -> os.stat_result:
 
 
 def sys_stat(cage, path, buf, *_):
-    cage.mem.write(buf, abi.pack_stat(_stat_path(cage, join(cage.cwd, read_path(cage, path)), True)))
+    st = _stat_path(cage, join(cage.cwd, read_path(cage, path)), True)
+    cage.mem.write(buf, abi.pack_stat(st, cage.ids))
     return 0
 
 
 def sys_lstat(cage, path, buf, *_):
     st = _stat_path(cage, join(cage.cwd, read_path(cage, path)), False)
-    cage.mem.write(buf, abi.pack_stat(st))
+    cage.mem.write(buf, abi.pack_stat(st, cage.ids))
     return 0
 
 
 def sys_fstat(cage, fd, buf, *_):
-    cage.mem.write(buf, abi.pack_stat(cage.fds.get(s32(fd)).stat()))
+    cage.mem.write(buf, abi.pack_stat(cage.fds.get(s32(fd)).stat(), cage.ids))
     return 0
 
 
@@ -263,7 +264,7 @@ def sys_newfstatat(cage, dirfd, path, buf, flags, *_):
     else:
         guest = at_path(cage, dirfd, read_path(cage, path))
         st = _stat_path(cage, guest, not flags & abi.AT_SYMLINK_NOFOLLOW)
-    cage.mem.write(buf, abi.pack_stat(st))
+    cage.mem.write(buf, abi.pack_stat(st, cage.ids))
     return 0
 
 
