@@ -187,3 +187,36 @@ def test_a_call_restarted_after_a_handler_works_through_a_wasm_grate(builds, tmp
                       timeout=60, grates=["strace"])
     assert b"read, SA_RESTART: 1\nread got '!'\n" in plain.stdout
     assert traced.stdout == plain.stdout and traced.returncode == plain.returncode == 0
+
+
+_LEAVE_CAGES_RUNNING = """
+import os, sys, time
+import lind
+spin, orphans, reader, root = sys.argv[1:]
+rt = lind.Runtime()
+for _ in range(2):
+    rt.spawn(spin, ["wait"], root=root)            # a grate handler spinning
+rt.spawn(orphans, ["3", "5"], root=root)           # children signalling, forking
+r, w = os.pipe()
+rt.spawn(reader, [], root=root, stdin=r)           # blocked in a host read: unstoppable
+time.sleep(0.3)
+print("leaving", flush=True)
+"""
+
+
+def test_the_interpreter_exits_cleanly_with_cages_still_running(builds, tmp_path):
+    """A program using lind.Runtime exits without waiting for its cages: Lind stops them
+    before Python frees anything (and keeps what a cage stuck in a host read uses)."""
+    progs = [str(builds.wasm(n)) for n in ("lifecycle/spin_grate", "lifecycle/orphans",
+                                             "stdin_echo")]
+    (tmp_path / "in").write_bytes(b"")
+    for _ in range(3):
+        with open(tmp_path / "in", "rb") as i, open(tmp_path / "out", "wb+") as out:
+            proc = subprocess.run([sys.executable, "-c", _LEAVE_CAGES_RUNNING, *progs,
+                                   str(tmp_path)], stdin=i, stdout=out, stderr=out,
+                                  timeout=60)
+            out.seek(0)
+            output = out.read()
+            assert proc.returncode == 0, output
+            assert output.count(b"grate: child is spinning\n") == 2
+            assert output.endswith(b"leaving\n")
