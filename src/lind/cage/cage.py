@@ -160,7 +160,7 @@ class Cage:
 
     def __init__(self, *, runtime: Any, cage_id: int, parent: Cage | None, argv: Sequence[bytes],
                  env: Sequence[bytes], fs: FileSystem, cwd: str, ids: tuple[int, int, int, int],
-                 fds: FdTable | None = None, hostname: str = "lind") -> None:
+                 hostname: str, fds: FdTable | None = None) -> None:
         self.runtime = runtime
         self.id = cage_id
         self.ppid = parent.id if parent else 0

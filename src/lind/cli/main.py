@@ -20,6 +20,7 @@ USAGE = """usage: lind cc [cc options] SRC... -o OUT.wasm
 def _run(argv: list[str]) -> int:
     import lind
     from lind.cage.loader import ProgramError
+    from lind.cage.runtime import DEFAULT_HOSTNAME, DEFAULT_USER
 
     parser = argparse.ArgumentParser(
         prog="lind run", description="Run a program in a cage. Exit status is the program's; "
@@ -31,10 +32,12 @@ def _run(argv: list[str]) -> int:
     parser.add_argument("--env", action="append", default=[], metavar="K=V",
                         help="environment variable for the program (the host's is not passed)")
     parser.add_argument("--cwd", default="/", help="working directory inside the cage")
-    parser.add_argument("--user", default="1000:1000", metavar="UID[:GID]",
-                        help="the ids the program sees (default 1000:1000); files of the user "
-                        "running lind show as owned by it, other owners as 65534")
-    parser.add_argument("--hostname", default="lind", help="the node name uname reports")
+    uid, gid = DEFAULT_USER
+    parser.add_argument("--user", default=f"{uid}:{gid}", metavar="UID[:GID]",
+                        help=f"the ids the program sees (default {uid}:{gid}); files of the "
+                        "user running lind show as owned by it, other owners as 65534")
+    parser.add_argument("--hostname", default=DEFAULT_HOSTNAME,
+                        help=f"the node name uname reports (default {DEFAULT_HOSTNAME})")
     parser.add_argument("--grate", action="append", default=[], metavar="NAME[:ARGS]",
                         help="put a grate between the program and the microvisor; the first "
                         "named sees the program's calls first (`lind grates` lists them)")
