@@ -20,37 +20,51 @@ import lind
 
 # -- the end of a run ends its tree ------------------------------------------------------
 
-def test_children_left_running_are_killed_when_the_run_returns(builds, no_cage_left):
-    r = lind.run([builds.wasm("lifecycle/orphans"), "4", "20"], capture_output=True,
-                 timeout=60)
+@pytest.fixture
+def sandbox(tmp_path):
+    """Run a cage in a root of its own, stdin from a scratch pipe, with a canary beside
+    the root that must come out untouched."""
+    root = tmp_path / "root"
+    root.mkdir()
+    canary = tmp_path / "canary"
+    canary.write_bytes(b"canary\n")
+
+    def run(args, **kw):
+        return lind.run([str(a) for a in args], root=root, input=b"", capture_output=True,
+                        **kw)
+
+    yield run
+    assert canary.read_bytes() == b"canary\n"
+
+
+def test_children_left_running_are_killed_when_the_run_returns(builds, sandbox, no_cage_left):
+    r = sandbox([builds.wasm("lifecycle/orphans"), "4", "20"], timeout=60)
     assert r.returncode == 0 and r.stdout == b"parent exits with children running\n"
     no_cage_left()
 
 
-def test_a_handler_spinning_in_a_grate_stops_when_the_grate_exits(builds, no_cage_left):
+def test_a_handler_spinning_in_a_grate_stops_when_the_grate_exits(builds, sandbox,
+                                                                  no_cage_left):
     """The child's call spins in the grate's handler, on the child's thread; the grate
     (the first cage) exits: the run returns and the handler stops."""
-    r = lind.run([builds.wasm("lifecycle/spin_grate"), "exit"], capture_output=True,
-                 timeout=60)
+    r = sandbox([builds.wasm("lifecycle/spin_grate"), "exit"], timeout=60)
     assert r.returncode == 0, r.stderr
     assert r.stdout == b"grate: child is spinning\n"
     assert b"sched_yield returned" not in r.stdout and b"handler failed" not in r.stderr
     no_cage_left()
 
 
-def test_timeout_stops_the_whole_tree_and_its_grate_workers(builds, no_cage_left):
+def test_timeout_stops_the_whole_tree_and_its_grate_workers(builds, sandbox, no_cage_left):
     with pytest.raises(subprocess.TimeoutExpired) as info:
-        lind.run([builds.wasm("lifecycle/spin_grate"), "wait"], capture_output=True,
-                 timeout=1)
+        sandbox([builds.wasm("lifecycle/spin_grate"), "wait"], timeout=1)
     assert info.value.stdout == b"grate: child is spinning\n"
     no_cage_left()
 
 
-def test_timeout_on_a_runtime_of_ones_own_leaves_no_cage_in_it(builds, no_cage_left):
+def test_timeout_on_a_runtime_of_ones_own_leaves_no_cage_in_it(builds, sandbox, no_cage_left):
     rt = lind.Runtime()
     with pytest.raises(subprocess.TimeoutExpired):
-        lind.run([builds.wasm("lifecycle/orphans"), "3", "5000"], runtime=rt, timeout=0.3,
-                 capture_output=True)
+        sandbox([builds.wasm("lifecycle/orphans"), "3", "5000"], runtime=rt, timeout=0.3)
     assert rt.cages == {}
     no_cage_left()
 
