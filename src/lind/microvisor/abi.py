@@ -93,12 +93,17 @@ STAT_SIZE = _STAT.size
 OVERFLOW_ID = 65534   # "nobody": how a user namespace shows an owner it does not map
 
 
+def seen_owner(st: os.stat_result, ids: tuple[int, int, int, int]) -> tuple[int, int]:
+    """The (uid, gid) owning `st` as a cage whose ids are `ids` (uid, euid, gid, egid)
+    sees them. As in a user namespace, the host user Lind runs as is the cage's own
+    user and every other owner (root included) is nobody: host identities do not leak."""
+    return (ids[1] if st.st_uid == os.geteuid() else OVERFLOW_ID,
+            ids[3] if st.st_gid == os.getegid() else OVERFLOW_ID)
+
+
 def pack_stat(st: os.stat_result, ids: tuple[int, int, int, int]) -> bytes:
-    """`st` as the cage sees it: `ids` are the cage's (uid, euid, gid, egid). As in a user
-    namespace, files of the host user Lind runs as show as the cage's, every other owner
-    (root included) as nobody, so host identities do not leak into the cage."""
-    uid = ids[1] if st.st_uid == os.geteuid() else OVERFLOW_ID
-    gid = ids[3] if st.st_gid == os.getegid() else OVERFLOW_ID
+    """`st` as the cage whose ids are `ids` sees it (owners mapped by seen_owner)."""
+    uid, gid = seen_owner(st, ids)
     return _STAT.pack(
         st.st_dev, st.st_ino, st.st_nlink, st.st_mode, uid, gid, st.st_rdev,
         st.st_size, st.st_blksize, st.st_blocks,
