@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
+import threading
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -41,3 +45,28 @@ class Builds:
 @pytest.fixture(scope="session")
 def builds(tmp_path_factory: pytest.TempPathFactory) -> Builds:
     return Builds(tmp_path_factory.mktemp("builds"))
+
+
+def _cage_threads() -> set[threading.Thread]:
+    return {t for t in threading.enumerate() if t.name.startswith("cage-")}
+
+
+def _cpu_seconds() -> float:
+    t = os.times()
+    return t.user + t.system
+
+
+@pytest.fixture
+def no_cage_left() -> Callable[[], None]:
+    """Call after a run (ended, killed or timed out): fails if a thread of one of its cages
+    is still alive, or if the process still burns CPU (a cage or grate handler left
+    spinning uses a whole core)."""
+    before = _cage_threads()
+
+    def check() -> None:
+        assert _cage_threads() - before == set()
+        start = _cpu_seconds()
+        time.sleep(0.5)
+        assert _cpu_seconds() - start < 0.2
+
+    return check

@@ -53,9 +53,10 @@ def test_traps_and_signals_end_only_the_cage(builds, tmp_path, how):
     assert caged.stdout == native.stdout
 
 
-def test_spinning_cage_is_killed_by_timeout(builds):
+def test_spinning_cage_is_killed_by_timeout(builds, no_cage_left):
     with pytest.raises(subprocess.TimeoutExpired):
         lind.run([builds.wasm("traps"), "spin"], timeout=0.5)
+    no_cage_left()   # really stopped: no thread of it left, no CPU burnt
 
 
 def test_escape_attempts_fail(builds, tmp_path):

@@ -232,9 +232,10 @@ def test_proc_raise_is_a_signal_to_the_cage(wasi, tmp_path):
 
 
 @pytest.mark.parametrize("how", ["sleep", "spin"])
-def test_timeout_kills_a_wasi_cage(wasi, tmp_path, how):
+def test_timeout_kills_a_wasi_cage(wasi, tmp_path, how, no_cage_left):
     with pytest.raises(subprocess.TimeoutExpired):
         lind.run([wasi("sleeper"), how], root=tmp_path, timeout=0.5)
+    no_cage_left()
 
 
 def test_set_times_waits_for_utimensat(wasi, tmp_path):

@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 
 from lind.cage.cage import Cage
 from lind.cage.loader import ProgramError
-from lind.cage.runtime import MountSpec, Runtime
+from lind.cage.runtime import DEFAULT_HOSTNAME, DEFAULT_USER, MountSpec, Runtime, check_user
 from lind.grates import Grate
 from lind.grates.registry import stack_grates
 from lind.microvisor.fs import join
@@ -104,7 +104,9 @@ def run(args: Sequence[str | os.PathLike[str]], *, root: str | os.PathLike[str] 
         cwd: str = "/", input: bytes | None = None, capture_output: bool = False,
         stdin=None, stdout=None, stderr=None, timeout: float | None = None,
         check: bool = False, runtime: Runtime | None = None,
-        grates: Sequence[Grate | str] = (), memory: int | None = None) -> CompletedCage:
+        grates: Sequence[Grate | str] = (), memory: int | None = None,
+        user: tuple[int, int] | str = DEFAULT_USER,
+        hostname: str = DEFAULT_HOSTNAME) -> CompletedCage:
     """Run a program in a cage and wait for it, like `subprocess.run`.
 
     `args[0]` is the host path of the .wasm program. `root` becomes the cage's `/`;
@@ -113,11 +115,15 @@ def run(args: Sequence[str | os.PathLike[str]], *, root: str | os.PathLike[str] 
     between the program and the microvisor; the first sees the program's calls first.
     `memory` bounds the linear memories of the program and all its children together
     (bytes): growth past it fails with ENOMEM.
+    `user` is the (uid, gid) or "UID[:GID]" the cage runs as, `hostname` its node name.
+    When the program ends (or is killed at `timeout`), whatever it left running in its
+    tree is killed too: nothing of the run outlives the call.
     """
     if not args:
         raise ValueError("args must name a program")
     stack = stack_grates([os.fspath(a) for a in args], grates)
     program, *rest = stack.argv
+    identity = check_user(user)
     mount_specs = [m if isinstance(m, MountSpec) else MountSpec.parse(m) for m in mounts]
     if capture_output:
         if stdout is not None or stderr is not None:
@@ -156,17 +162,19 @@ def run(args: Sequence[str | os.PathLike[str]], *, root: str | os.PathLike[str] 
                         mounts=mount_specs, env=env, cwd=cwd, stdin=in_fd, stdout=out_fd,
                         stderr=err_fd, programs=named_programs(rest, cwd), grates=stack.root,
                         grates_at_exec={join(cwd, p): g for p, g in stack.at_exec.items()},
-                        memory=memory)
+                        memory=memory, user=identity, hostname=hostname)
         for fd in ends:
             os.close(fd)
         ends.clear()
         if cage.wait(timeout) is None:
-            cage.terminate()
+            cage.terminate()      # its end kills the rest of its tree
             cage.wait(_KILL_GRACE)
+            rt.wait_tree(cage, _KILL_GRACE)
             for p in pipes:
                 p.thread.join(_KILL_GRACE)
             raise subprocess.TimeoutExpired(args, timeout, out_pipe.data if out_pipe else None,
                                             err_pipe.data if err_pipe else None)
+        rt.wait_tree(cage, _KILL_GRACE)   # the first cage's end killed what was left
         for p in pipes:
             p.thread.join()
     finally:

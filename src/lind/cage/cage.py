@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import atexit
 import ctypes
 import errno
 import os
@@ -49,15 +50,21 @@ _TICK_SECONDS = 0.01
 _ticker_lock = threading.Lock()
 _running = 0
 _ticker_wake = threading.Condition(_ticker_lock)
+_ticker_stopped = False
 _cages_by_key: dict[int, Cage] = {}
+# The cage each cage thread runs for: a grate worker's Store is keyed by the grate, but
+# the handler runs on the calling cage's thread and must stop when that cage is killed.
+_serving = threading.local()
 
 
 def _ticker() -> None:
     eng = loader.engine()
     while True:
         with _ticker_lock:
-            while _running == 0:
+            while _running == 0 and not _ticker_stopped:
                 _ticker_wake.wait()
+            if _ticker_stopped:
+                return
         threading.Event().wait(_TICK_SECONDS)
         eng.increment_epoch()
 
@@ -71,14 +78,21 @@ def _stop_error(message: bytes) -> int:
     return ctypes.cast(err, ctypes.c_void_p).value or 0
 
 
+def thread_stopping() -> bool:
+    """Whether the cage this thread runs for is being stopped (killed, exiting)."""
+    caller = getattr(_serving, "cage", None)
+    return caller is not None and (caller.kill_requested or caller.slot.exiting)
+
+
 @_EPOCH_CB_T
 def _on_epoch(context, key, delta, kind) -> int:
     cage = _cages_by_key.get(key or 0)
     delta[0] = 1
     kind[0] = 0  # continue
-    if cage is None:
-        return 0
-    if cage.kill_requested:
+    if cage is None:           # the store's cage ended: only a grate's worker is left
+        return _stop_error(b"grate ended")
+    caller = getattr(_serving, "cage", None)
+    if cage.kill_requested or (caller is not None and caller.kill_requested):
         return _stop_error(b"killed")
     if cage.out_of_memory(context):
         return _stop_error(b"out of memory")
@@ -99,7 +113,34 @@ def watch_epochs(store: wasmtime.Store, cage: Cage) -> None:
     store.set_epoch_deadline(1)
 
 
-threading.Thread(target=_ticker, name="lind-epoch", daemon=True).start()
+_ticker_thread = threading.Thread(target=_ticker, name="lind-epoch", daemon=True)
+_ticker_thread.start()
+_SHUTDOWN_GRACE = 2.0    # seconds cages get to stop when the interpreter exits
+
+
+def _shutdown() -> None:
+    """At interpreter exit, before anything is freed: stop every cage (and so every grate
+    worker, which runs on a cage's thread), then the ticker. A cage that cannot be stopped
+    (blocked in a host read) keeps its instance for good: its thread may still use it."""
+    global _ticker_stopped
+    live = [c for c in list(_cages_by_key.values()) if c.thread.is_alive()]
+    for cage in live:
+        cage.terminate()
+    deadline = time.monotonic() + _SHUTDOWN_GRACE
+    for cage in live:
+        cage.thread.join(max(deadline - time.monotonic(), 0))
+    stuck = [c for c in live if c.thread.is_alive()]
+    for cage in stuck:
+        ctypes.pythonapi.Py_IncRef(ctypes.py_object(cage))
+    if stuck:
+        return   # the ticker stays: stuck threads may come back into wasm
+    with _ticker_lock:
+        _ticker_stopped = True
+        _ticker_wake.notify_all()
+    _ticker_thread.join(_SHUTDOWN_GRACE)
+
+
+atexit.register(_shutdown)
 
 
 def _strings(items: Sequence[bytes]) -> tuple[int, bytes]:
@@ -121,7 +162,8 @@ class Cage:
 
     def __init__(self, *, runtime: Any, cage_id: int, parent: Cage | None, argv: Sequence[bytes],
                  env: Sequence[bytes], fs: FileSystem, cwd: str, ids: tuple[int, int, int, int],
-                 fds: FdTable | None = None, budget: limits.MemoryBudget | None = None) -> None:
+                 hostname: str, fds: FdTable | None = None,
+                 budget: limits.MemoryBudget | None = None) -> None:
         self.runtime = runtime
         self.id = cage_id
         self.ppid = parent.id if parent else 0
@@ -139,7 +181,8 @@ class Cage:
         self.memory_charge = limits.MemoryCharge(self.memory_budget)
         cap = min(MAX_MEMORY, self.memory_budget.ceiling())
         self.rlimit_as = parent.rlimit_as if parent else (cap, cap)
-        self.ids = ids
+        self.ids = ids                          # (uid, euid, gid, egid) the cage sees
+        self.hostname = hostname                # uname's node name
         self.slot = threei.Slot(self)
         self.fds = fds.copy(self._mirror_fd) if fds else FdTable(mirror=self._mirror_fd)
         self.signals = signals.SignalState(parent.signals if parent else None)
@@ -182,6 +225,7 @@ class Cage:
     # -- the wasm instance ----------------------------------------------------
     def load(self, module: wasmtime.Module) -> None:
         """Instantiate `module` as this cage's program (at start and on exec)."""
+        self._end_grate()   # before the old instance goes: its workers may still use it
         eng = loader.engine()
         cap = min(MAX_MEMORY, self.memory_budget.ceiling())
         self.memory_charge.clear()
@@ -201,7 +245,6 @@ class Cage:
         self.context_address = context
         self.mem = threei.Memory(context, bytes(memoryview(memory._memory).cast("B")), self.store)
         self.slot.set_memory(self.mem)
-        self._end_grate()
         if grate_worker.is_grate(module):
             self.memory_file = grate_worker.share_memory(self.mem)
         if uses_wasi:
@@ -382,7 +425,8 @@ class Cage:
         # against what is really left (ENOMEM if nothing is).
         self.memory_charge.set(max(self.memory_charge.bytes, self.mem.size()))
         child = Cage(runtime=self.runtime, cage_id=child_id, parent=self, argv=self.argv,
-                     env=self.env, fs=self.fs.share(), cwd=self.cwd, ids=self.ids, fds=self.fds)
+                     env=self.env, fs=self.fs.share(), cwd=self.cwd, ids=self.ids, fds=self.fds,
+                     hostname=self.hostname)
         try:
             child.load(self.module)
             grow = (self.mem.size() - child.mem.size()) // WASM_PAGE
@@ -531,6 +575,7 @@ class Cage:
 
     def _main(self) -> None:
         global _running
+        _serving.cage = self
         try:
             self._run()
             if self.status is None:

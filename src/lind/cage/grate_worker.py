@@ -111,9 +111,12 @@ class GrateWorkers:
         grate_id = grate.id
 
         def on_failure(error: int, trap: int) -> None:
-            """A handler trapped: say so, and put the worker's stack back for the next call."""
-            print(f"lind: grate {grate_id}: handler failed: {_describe(error, trap)}",
-                  file=sys.stderr)
+            """A handler trapped: say so (unless it was stopped because its caller or the
+            grate is ending), and put the worker's stack back for the next call."""
+            if not (cage_module.thread_stopping() or grate.kill_requested or grate.finished
+                    or grate.slot.exiting):
+                print(f"lind: grate {grate_id}: handler failed: {_describe(error, trap)}",
+                      file=sys.stderr)
             stack_pointer.set_value(store, stack_top)
 
         dispatcher = exports[DISPATCHER]
@@ -129,7 +132,12 @@ class GrateWorkers:
         return h
 
     def close(self) -> None:
-        """The grate ended: its handlers answer ENOSYS from now on."""
+        """The grate ended: its handlers answer ENOSYS from now on.
+
+        A call still inside a worker uses the worker's Store and, through the grate's
+        Slot, the grate's own Store and memory: then all of them are kept (this object
+        lives as long as its handlers, i.e. for good), never freed under that call.
+        """
         self._cage.slot.set_has_workers(False)
         self.grate.close()
 

@@ -39,6 +39,25 @@ class MountSpec:
         return cls(parts[0], parts[1], readonly)
 
 
+DEFAULT_USER = (1000, 1000)   # the uid and gid a cage sees unless told otherwise
+DEFAULT_HOSTNAME = "lind"
+
+
+def check_user(user: tuple[int, int] | str) -> tuple[int, int]:
+    """A (uid, gid) pair, from a pair or "UID[:GID]" (GID defaults to UID)."""
+    if isinstance(user, str):
+        uid_text, _, gid_text = user.partition(":")
+        try:
+            user = (int(uid_text), int(gid_text or uid_text))
+        except ValueError:
+            raise ValueError(f"bad user {user!r}: expected UID[:GID]") from None
+    uid, gid = user
+    for value in (uid, gid):
+        if not isinstance(value, int) or not 0 <= value < 0xFFFFFFFF:
+            raise ValueError(f"bad user id {value!r}: expected 0 to 4294967294")
+    return uid, gid
+
+
 def _stdio_file(host_fd: int, flags: int) -> OpenFile:
     """A cage's own fd for a host stdio fd, so the cage closing it leaves the host's alone.
 
@@ -89,8 +108,13 @@ class Runtime:
               argv0: str | None = None, programs: Mapping[str, str] | None = None,
               grates: Sequence[Grate] = (),
               grates_at_exec: Mapping[str, Sequence[Grate]] | None = None,
-              memory: int | None = None) -> Cage:
+              memory: int | None = None, user: tuple[int, int] = DEFAULT_USER,
+              hostname: str = DEFAULT_HOSTNAME) -> Cage:
         """Start `program` in a new cage; stdin/stdout/stderr are host fds to copy in.
+
+        The cage runs as `user` (uid, gid), whatever user Lind runs as: files of the host
+        user show as the cage's, other owners as nobody (65534). `hostname` is what
+        uname says the node is called.
 
         `programs` maps guest paths to host program files that exec may run by that
         path (how a grate finds the program named after it on the command line).
@@ -99,6 +123,9 @@ class Runtime:
         the linear memories of the whole process tree together (bytes), within the
         runtime's own budget.
         """
+        uid, gid = check_user(user)
+        if not hostname or len(hostname.encode()) > 64:
+            raise ValueError(f"bad hostname {hostname!r}: 1 to 64 bytes")
         module = loader.load(program)
         budget = limits.MemoryBudget(memory, self.memory) if memory else self.memory
         fs = FileSystem(root, [(m.host, m.guest, m.readonly) for m in mounts],
@@ -111,8 +138,8 @@ class Runtime:
             envb = [os.fsencode(f"{k}={v}") for k, v in (env or {}).items()]
             cage_id = self._reserve_id()
             cage = Cage(runtime=self, cage_id=cage_id, parent=None, argv=argv, env=envb, fs=fs,
-                        cwd=normalize(cwd), ids=(os.getuid(), os.geteuid(), os.getgid(),
-                                                 os.getegid()), budget=budget)
+                        cwd=normalize(cwd), ids=(uid, uid, gid, gid), hostname=hostname,
+                        budget=budget)
             for host_fd, flags in ((stdin, abi.O_RDONLY), (stdout, abi.O_WRONLY),
                                    (stderr, abi.O_WRONLY)):
                 cage.fds.install(_stdio_file(host_fd, flags))
@@ -157,7 +184,10 @@ class Runtime:
         with self.lock:
             self.cages[child_id] = child
             parent.children[child_id] = child
+            doomed = parent.init_id not in self.cages   # its tree is being ended
         child.start()
+        if doomed:
+            child.terminate()
         return child
 
     def tree(self, cage: Cage) -> list[Cage]:
@@ -165,27 +195,45 @@ class Runtime:
         with self.lock:
             return [c for c in self.cages.values() if c.init_id == cage.init_id]
 
+    def wait_tree(self, cage: Cage, timeout: float | None = None) -> bool:
+        """Wait until no cage of `cage`'s tree runs; False if `timeout` ran out first."""
+        with self.changed:
+            return self.changed.wait_for(lambda: not self.tree(cage), timeout)
+
     def cage_ended(self, cage: Cage) -> None:
-        """Bookkeeping when a cage's program ends: orphans, zombie or auto-reap."""
+        """Bookkeeping when a cage's program ends, as in a PID namespace whose init is the
+        tree's first cage: children (running or zombie) go to init, which gets SIGCHLD
+        for the zombies and may wait for them; when init itself ends, the rest of its
+        tree is killed (its cages end unreaped, nobody is left to wait)."""
         with self.lock:
             self.cages.pop(cage.id, None)
             cage.finished = True
             heir = self.cages.get(cage.init_id)
+            if heir is cage:
+                heir = None
+            zombies = []
             for child_id, child in list(cage.children.items()):
-                if child.finished:
-                    self._slots_used -= 1          # an unreaped zombie: nobody will wait
-                elif heir is not None and heir is not cage:
-                    child.set_parent(heir.id)
-                    heir.children[child_id] = child
-                else:
+                if heir is None:
                     child.set_parent(0)
+                    if child.finished:
+                        self._slots_used -= 1      # an unreaped zombie: nobody will wait
+                    continue
+                child.set_parent(heir.id)
+                heir.children[child_id] = child
+                if child.finished:
+                    zombies.append(child)
             cage.children.clear()
             parent = self.cages.get(cage.ppid)
             if parent is None or cage.id not in parent.children:
                 self._slots_used -= 1              # no parent to reap it
+            rest = self.tree(cage) if cage.id == cage.init_id else []
             self.changed.notify_all()
         if parent is not None:
             parent.signal_from_outside(sys_signals.SIGCHLD, sys_signals.child_info(cage))
+        for zombie in zombies:
+            heir.signal_from_outside(sys_signals.SIGCHLD, sys_signals.child_info(zombie))
+        for other in rest:
+            other.terminate()
 
     def reaped(self, cage: Cage) -> None:
         with self.lock:

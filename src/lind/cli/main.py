@@ -9,6 +9,7 @@ import sys
 
 USAGE = """usage: lind cc [cc options] SRC... -o OUT.wasm
        lind run [--root DIR] [--mount HOST:GUEST[:ro]]... [--env K=V]... [--cwd DIR]
+                [--user UID[:GID]] [--hostname NAME]
                 [--grate NAME[:ARGS]]... [--memory SIZE] [--] PROGRAM [ARGS...]
        lind run GRATE.wasm [GRATE ARGS...] ... PROGRAM.wasm [ARGS...]
        lind grates
@@ -19,6 +20,7 @@ USAGE = """usage: lind cc [cc options] SRC... -o OUT.wasm
 def _run(argv: list[str]) -> int:
     import lind
     from lind.cage.loader import ProgramError
+    from lind.cage.runtime import DEFAULT_HOSTNAME, DEFAULT_USER
     from lind.microvisor.limits import parse_size
 
     parser = argparse.ArgumentParser(
@@ -31,6 +33,12 @@ def _run(argv: list[str]) -> int:
     parser.add_argument("--env", action="append", default=[], metavar="K=V",
                         help="environment variable for the program (the host's is not passed)")
     parser.add_argument("--cwd", default="/", help="working directory inside the cage")
+    uid, gid = DEFAULT_USER
+    parser.add_argument("--user", default=f"{uid}:{gid}", metavar="UID[:GID]",
+                        help=f"the ids the program sees (default {uid}:{gid}); files of the "
+                        "user running lind show as owned by it, other owners as 65534")
+    parser.add_argument("--hostname", default=DEFAULT_HOSTNAME,
+                        help=f"the node name uname reports (default {DEFAULT_HOSTNAME})")
     parser.add_argument("--grate", action="append", default=[], metavar="NAME[:ARGS]",
                         help="put a grate between the program and the microvisor; the first "
                         "named sees the program's calls first (`lind grates` lists them)")
@@ -60,7 +68,7 @@ def _run(argv: list[str]) -> int:
                 raise ProgramError(f"--mount {m.host}: not a directory")
         result = lind.run([opts.program, *opts.args], root=opts.root, mounts=mounts, env=env,
                           cwd=opts.cwd, stdin=0, stdout=1, stderr=2, grates=opts.grate,
-                          memory=memory)
+                          memory=memory, user=opts.user, hostname=opts.hostname)
     except ProgramError as exc:
         print(f"lind: {exc}", file=sys.stderr)
         return exc.status

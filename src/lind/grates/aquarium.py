@@ -348,7 +348,7 @@ class Aquarium(Grate):
             raise abi.error(errno.ENOENT)
         if not found[0]:
             return call.forward()
-        call.write(2 if call.name == "newfstatat" else 1, abi.pack_stat(found[1]))
+        call.write(2 if call.name == "newfstatat" else 1, abi.pack_stat(found[1], call.cage.ids))
         return 0
 
     @handles("access", "faccessat", "faccessat2", "readlink", "readlinkat", "execve")

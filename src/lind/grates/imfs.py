@@ -270,7 +270,7 @@ class InMemoryFS(Grate):
         else:
             with self._lock:
                 node = self._lookup(path)
-        call.write(buf, abi.pack_stat(self._stat(node)))
+        call.write(buf, abi.pack_stat(self._stat(node), call.cage.ids))
         return 0
 
     @handles("fstat")
@@ -278,7 +278,7 @@ class InMemoryFS(Grate):
         ours = self._ours(call, call.args[0])
         if ours is None:
             return call.forward()
-        call.write(1, abi.pack_stat(self._stat(ours[1])))
+        call.write(1, abi.pack_stat(self._stat(ours[1]), call.cage.ids))
         return 0
 
     @handles("access", "faccessat", "faccessat2")

@@ -70,11 +70,13 @@ def resolve(spec: Grate | str) -> Grate | WasmGrate:
 
 
 def build_c_grate(source: Path) -> Path:
-    """The .wasm of a shipped C grate, built once per source version."""
+    """The .wasm of a shipped C grate, built once per version of its source and libc."""
     from lind.cage.loader import cache_dir
     from lind.toolchain import cc
+    from lind.toolchain.sysroot import sysroot_key
 
-    digest = hashlib.sha256(source.read_bytes()).hexdigest()[:16]
+    # The guest libc is linked in: a grate built against an older one is stale.
+    digest = hashlib.sha256(source.read_bytes() + sysroot_key().encode()).hexdigest()[:16]
     out = cache_dir().parent / "grates" / f"{source.stem}-{digest}.wasm"
     if not out.exists():
         out.parent.mkdir(parents=True, exist_ok=True)

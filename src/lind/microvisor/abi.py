@@ -90,9 +90,22 @@ _STAT = struct.Struct("<QQQIIIxxxxQqqqqqqqqq24x")
 STAT_SIZE = _STAT.size
 
 
-def pack_stat(st: os.stat_result) -> bytes:
+OVERFLOW_ID = 65534   # "nobody": how a user namespace shows an owner it does not map
+
+
+def seen_owner(st: os.stat_result, ids: tuple[int, int, int, int]) -> tuple[int, int]:
+    """The (uid, gid) owning `st` as a cage whose ids are `ids` (uid, euid, gid, egid)
+    sees them. As in a user namespace, the host user Lind runs as is the cage's own
+    user and every other owner (root included) is nobody: host identities do not leak."""
+    return (ids[1] if st.st_uid == os.geteuid() else OVERFLOW_ID,
+            ids[3] if st.st_gid == os.getegid() else OVERFLOW_ID)
+
+
+def pack_stat(st: os.stat_result, ids: tuple[int, int, int, int]) -> bytes:
+    """`st` as the cage whose ids are `ids` sees it (owners mapped by seen_owner)."""
+    uid, gid = seen_owner(st, ids)
     return _STAT.pack(
-        st.st_dev, st.st_ino, st.st_nlink, st.st_mode, st.st_uid, st.st_gid, st.st_rdev,
+        st.st_dev, st.st_ino, st.st_nlink, st.st_mode, uid, gid, st.st_rdev,
         st.st_size, st.st_blksize, st.st_blocks,
         int(st.st_atime_ns // 10**9), int(st.st_atime_ns % 10**9),
         int(st.st_mtime_ns // 10**9), int(st.st_mtime_ns % 10**9),

@@ -239,18 +239,19 @@ def _stat_path(cage, guest_path: str, follow: bool) -> os.stat_result:
 
 
 def sys_stat(cage, path, buf, *_):
-    cage.mem.write(buf, abi.pack_stat(_stat_path(cage, join(cage.cwd, read_path(cage, path)), True)))
+    st = _stat_path(cage, join(cage.cwd, read_path(cage, path)), True)
+    cage.mem.write(buf, abi.pack_stat(st, cage.ids))
     return 0
 
 
 def sys_lstat(cage, path, buf, *_):
     st = _stat_path(cage, join(cage.cwd, read_path(cage, path)), False)
-    cage.mem.write(buf, abi.pack_stat(st))
+    cage.mem.write(buf, abi.pack_stat(st, cage.ids))
     return 0
 
 
 def sys_fstat(cage, fd, buf, *_):
-    cage.mem.write(buf, abi.pack_stat(cage.fds.get(s32(fd)).stat()))
+    cage.mem.write(buf, abi.pack_stat(cage.fds.get(s32(fd)).stat(), cage.ids))
     return 0
 
 
@@ -264,7 +265,7 @@ def sys_newfstatat(cage, dirfd, path, buf, flags, *_):
     else:
         guest = at_path(cage, dirfd, read_path(cage, path))
         st = _stat_path(cage, guest, not flags & abi.AT_SYMLINK_NOFOLLOW)
-    cage.mem.write(buf, abi.pack_stat(st))
+    cage.mem.write(buf, abi.pack_stat(st, cage.ids))
     return 0
 
 
@@ -499,9 +500,9 @@ def sys_fchmod(cage, fd, mode, *_):
 
 
 # Ownership: a cage is an unprivileged user, so chown may only keep what is there.
-def _chown(st: os.stat_result, uid: int, gid: int) -> int:
-    uid, gid = s32(uid), s32(gid)
-    if uid not in (-1, st.st_uid) or gid not in (-1, st.st_gid):
+def _chown(cage, st: os.stat_result, uid: int, gid: int) -> int:
+    owner, group = abi.seen_owner(st, cage.ids)
+    if s32(uid) not in (-1, owner) or s32(gid) not in (-1, group):
         raise abi.error(errno.EPERM)
     return 0
 
@@ -509,19 +510,19 @@ def _chown(st: os.stat_result, uid: int, gid: int) -> int:
 def sys_fchown(cage, fd, uid, gid, *_):
     f = cage.fds.get(s32(fd))
     _changeable(cage, f)
-    return _chown(f.stat(), uid, gid)
+    return _chown(cage, f.stat(), uid, gid)
 
 
 def _chown_path(cage, guest_path: str, uid: int, gid: int, follow: bool) -> int:
     if follow:
         fd = cage.fs.open(guest_path, os.O_PATH | os.O_CLOEXEC, write=True)
         try:
-            return _chown(os.fstat(fd), uid, gid)
+            return _chown(cage, os.fstat(fd), uid, gid)
         finally:
             os.close(fd)
     pfd, name = cage.fs.open_parent(guest_path, write=True)
     try:
-        return _chown(os.stat(name, dir_fd=pfd, follow_symlinks=False), uid, gid)
+        return _chown(cage, os.stat(name, dir_fd=pfd, follow_symlinks=False), uid, gid)
     finally:
         os.close(pfd)
 

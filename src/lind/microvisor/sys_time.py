@@ -210,9 +210,14 @@ def sys_getrandom(cage, buf, count, flags, *_):
 _UTS_FIELD = 65
 
 
+# What uname says: a fixed kernel, not the host's build string (which would tell a
+# cage the host's kernel and when it was built); the node name is the cage's own.
+UNAME_RELEASE = b"6.1.0-lind"
+UNAME_VERSION = b"#1 SMP lind"
+
+
 def sys_uname(cage, buf, *_):
-    u = os.uname()
-    fields = [b"Linux", b"lind", u.release.encode(), u.version.encode(), b"x86_64",
+    fields = [b"Linux", cage.hostname.encode(), UNAME_RELEASE, UNAME_VERSION, b"x86_64",
               b"(none)"]
     cage.mem.write(buf, b"".join(f[:_UTS_FIELD - 1].ljust(_UTS_FIELD, b"\0") for f in fields))
     return 0

@@ -11,6 +11,8 @@
 
 #define __LIND_SYS_make_threei_call 1004
 
+void __lind_deliver_signals(void);
+
 static int to_errno(long r)
 {
 	if (r < 0 && r > -4096) {
@@ -36,7 +38,14 @@ int make_threei_call(unsigned int callnumber, uint64_t callname,
 		arg1, arg1cageid, arg2, arg2cageid, arg3, arg3cageid,
 		arg4, arg4cageid, arg5, arg5cageid, arg6, arg6cageid,
 	};
-	long r = __syscall1(__LIND_SYS_make_threei_call, (long long)(uintptr_t)block);
+	/* The result is the target cage's. An -ERESTARTSYS asks the target to run its
+	 * signal handler and make its call again: it goes back up as it is. Restarted
+	 * here (as __syscall1 would), the call would block again in the grate with the
+	 * target's handler never run. The grate's own handlers still run. */
+	long r = __lind_syscall(__LIND_SYS_make_threei_call, (long long)(uintptr_t)block,
+		0, 0, 0, 0, 0);
+	if (__lind_signal_pending)
+		__lind_deliver_signals();
 	return translate_errno ? to_errno(r) : (int)r;
 }
 
