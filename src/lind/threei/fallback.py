@@ -168,6 +168,12 @@ class Memory:
         self._refresh()
         return self._size
 
+    def _size_now(self) -> int:
+        """The size even after release(): for the trampoline, which uses a grate's
+        memory while a pin keeps it mapped (the C twin reads it the same way)."""
+        self._refresh()
+        return self._size
+
     def address(self) -> int:
         self._check(self._lo, 0)
         return self._base
@@ -338,7 +344,7 @@ class Grate:
         if w is None:
             return -errno.ENOSYS
         try:
-            want, have = self._grate_memory.size(), w.memory.size()
+            want, have = self._grate_memory._size_now(), w.memory._size_now()
             if want > have:
                 prev = ctypes.c_uint64()
                 err = wt.wasmtime_memory_grow(w.ctx, ctypes.byref(w.memory._mem),
@@ -400,16 +406,22 @@ _slots: dict[int, Slot] = {}
 
 @wt.wasmtime_func_unchecked_callback_t
 def _entry(env: int, caller: Any, vals: Any, nvals: int) -> int:
-    slot = _slots[env]
-    raw = [vals[i].i64 for i in range(1, 7)]
-    own = slot.memory if slot.has_workers else None
-    before = own.size() if own else 0
-    vals[0].i64 = slot.call(vals[0].i32, *raw)
-    if own and own.size() > before:
-        _sync_caller(caller, own.size())
-    if not slot.exiting:
-        return 0
-    msg = slot.trap_message.encode()
+    try:
+        slot = _slots.get(env)
+        if slot is None:   # a grate worker's call after its grate ended and was forgotten
+            vals[0].i64 = -errno.ESRCH
+            return 0
+        raw = [vals[i].i64 for i in range(1, 7)]
+        own = slot.memory if slot.has_workers else None
+        before = own._size_now() if own else 0
+        vals[0].i64 = slot.call(vals[0].i32, *raw)
+        if own and own._size_now() > before:
+            _sync_caller(caller, own._size_now())
+        if not slot.exiting:
+            return 0
+        msg = slot.trap_message.encode()
+    except BaseException as exc:  # noqa: BLE001 - nothing may escape a C callback
+        msg = f"lind trampoline: {exc!r}".encode()
     trap = wt.wasmtime_trap_new(ctypes.create_string_buffer(msg), len(msg))
     return ctypes.cast(trap, ctypes.c_void_p).value or 0
 
