@@ -18,7 +18,7 @@ from lind.microvisor.abi import s32, u32
 from lind.microvisor.pipe import POLLIN, POLLNVAL, POLLOUT
 
 _HOST_RECHECK = 0.005
-_POLLFD = struct.Struct("<ihh")
+_POLLFD = struct.Struct("<iHH")   # short events/revents, as bit sets
 POLLPRI, POLLERR, POLLHUP = 0x2, 0x8, 0x10
 FD_SETSIZE = 1024
 
@@ -71,9 +71,10 @@ def _poll(cage, fds: int, nfds: int, timeout: float | None) -> int:
     if nfds > cage.fds.limit:
         raise OSError(errno.EINVAL, "Invalid argument")
     raw = cage.mem.read(fds, nfds * _POLLFD.size)
-    entries = [(fd, u32(events) & 0xFFFF) for fd, events, _ in _POLLFD.iter_unpack(raw)]
+    entries = [(fd, events) for fd, events, _ in _POLLFD.iter_unpack(raw)]
     revents = wait_ready(cage, entries, timeout)
-    out = b"".join(_POLLFD.pack(fd, ev, rev) for (fd, ev), rev in zip(entries, revents, strict=True))
+    out = b"".join(_POLLFD.pack(fd, ev, rev & 0xFFFF)
+                   for (fd, ev), rev in zip(entries, revents, strict=True))
     cage.mem.write(fds, out)
     return sum(1 for r in revents if r)
 

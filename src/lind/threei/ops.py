@@ -12,6 +12,7 @@ import errno
 import itertools
 import struct
 import sys
+import threading
 import weakref
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -293,7 +294,22 @@ def sys_copy_handler_table_to_cage(cage, src, target, *_):
     return copy_handler_table_to_cage(cage.runtime, cage, src, target)
 
 
+MAX_NESTING = 64    # make_threei_call within make_threei_call on one thread
+_nesting = threading.local()
+
+
 def sys_make_threei_call(cage, block, *_):
-    """make_threei_call from a grate: callnumber, self, target, then 6 (arg, cage) pairs."""
-    nr, _self, target, *pairs = struct.unpack("<15Q", cage.mem.read(block, 15 * 8))
-    return make_call(cage.runtime, cage, target, nr, pairs[0::2], pairs[1::2])
+    """make_threei_call from a grate: callnumber, self, target, then 6 (arg, cage) pairs.
+
+    A call may make calls (a grate forwarding to one below), but not without end: a
+    make_threei_call naming itself would otherwise recurse until the host's stack ran out.
+    """
+    nr, _self, target, *pairs = struct.unpack("<15q", cage.mem.read(block, 15 * 8))
+    depth = getattr(_nesting, "depth", 0)
+    if depth >= MAX_NESTING:
+        raise OSError(errno.ELOOP, "make_threei_call nested too deeply")
+    _nesting.depth = depth + 1
+    try:
+        return make_call(cage.runtime, cage, target, nr, pairs[0::2], pairs[1::2])
+    finally:
+        _nesting.depth = depth
