@@ -205,6 +205,49 @@ def test_readonly_answers_like_a_read_only_mount(builds, data_root):
     assert grate.stdout.count(b"EROFS") == 10
 
 
+# Linux's answers on a read-only file system (measured on a `mount -o remount,bind,ro`
+# of a directory holding `a` and `sub/`): refused is only what would change it.
+LINUX_READ_ONLY_OPENS = {
+    ("creatro", "a"): "ok",            # O_RDONLY | O_CREAT of an existing file opens it
+    ("creatro", "missing"): "EROFS",   # ... of a missing one would create it
+    ("truncro", "a"): "EROFS",         # O_RDONLY | O_TRUNC would empty it
+    ("excl", "a"): "EEXIST",           # O_WRONLY | O_CREAT | O_EXCL: existence first
+    ("excl", "sub"): "EEXIST",
+    ("excl", "new"): "EROFS",
+}
+
+
+def _open_ops(directory: str) -> tuple[list[str], str]:
+    ops = [word for op, name in LINUX_READ_ONLY_OPENS for word in (op, f"{directory}/{name}")]
+    return ops, "".join(f"{op} {directory}/{name}: {{}}\n" for op, name in LINUX_READ_ONLY_OPENS)
+
+
+def test_read_only_open_flags_as_on_linux(builds, data_root, tmp_path):
+    """The readonly grate, a :ro mount and a :ro mount reached by another path answer
+    open's flags as Linux does on a read-only file system; on writable data the same
+    opens work as natively (gcc, a host directory)."""
+    before = tree_digest(data_root / "data")
+    ops, lines = _open_ops("/data")
+    refused = lines.format(*LINUX_READ_ONLY_OPENS.values())
+    prog = builds.wasm("grates/py_fsops")
+    grate = caged(prog, ops, root=data_root, grates=["readonly:/data"])
+    mount = caged(prog, ops, root=data_root, mounts=[f"{data_root / 'data'}:/data:ro"])
+    alias = caged(prog, ops, root=data_root, mounts=[f"{data_root / 'data'}:/ro:ro"])
+    assert grate.stdout.decode() == mount.stdout.decode() == alias.stdout.decode() == refused
+    assert tree_digest(data_root / "data") == before
+
+    host = tmp_path / "host"
+    shutil.copytree(data_root / "data", host)
+    writable = caged(prog, ops, root=data_root)
+    native_ops, native_lines = _open_ops(str(host))
+    native = subprocess.run([builds.native("grates/py_fsops"), *native_ops], capture_output=True,
+                            timeout=60)
+    answers = lines.format("ok", "ok", "ok", "EEXIST", "EEXIST", "ok")
+    assert writable.stdout.decode() == answers
+    assert native.stdout.decode() == native_lines.format("ok", "ok", "ok", "EEXIST", "EEXIST", "ok")
+    assert tree_digest(data_root / "data") == tree_digest(host)
+
+
 def test_readonly_whole_tree_through_the_cli(builds, data_root):
     proc = lind_run("--root", data_root, "--grate", "readonly", "--",
                     builds.wasm("grates/py_fsops"), "write", "/work/x", "y", "mkdir", "/d",
