@@ -230,18 +230,17 @@ class FdTableModel(RuleBasedStateMachine):
     def open(self, cloexec, lowest):
         self._install(OpenFile(os.open(os.devnull, os.O_RDONLY), abi.O_RDONLY), cloexec, lowest)
 
-    @rule(fd=st.integers(-1, LIMIT + 1), lowest=st.integers(0, LIMIT + 1))
-    def dup(self, fd, lowest):
-        if fd not in self.model:
-            with pytest.raises(OSError, match="Bad file descriptor"):
-                self.table.get(fd)
-            return
+    @precondition(lambda self: self.model)
+    @rule(data=st.data(), lowest=st.integers(0, LIMIT + 1))
+    def dup(self, data, lowest):
+        fd = data.draw(st.sampled_from(sorted(self.model)))
         self._install(self.table.get(fd).hold(), False, lowest)
 
-    @rule(fd=st.integers(0, LIMIT), to=st.integers(-1, LIMIT + 1), cloexec=st.booleans())
-    def dup2(self, fd, to, cloexec):
-        if fd not in self.model:
-            return
+    @precondition(lambda self: self.model)
+    @rule(data=st.data(), cloexec=st.booleans())
+    def dup2(self, data, cloexec):
+        fd = data.draw(st.sampled_from(sorted(self.model)))
+        to = data.draw(st.integers(-1, self.LIMIT + 1) | st.sampled_from([self.limit - 1, self.limit]))
         f = self.table.get(fd).hold()
         old = self.model.get(to)
         if not 0 <= to < self.limit:
@@ -263,11 +262,12 @@ class FdTableModel(RuleBasedStateMachine):
         f, _ = self.model.pop(fd)
         self._check_released([f])
 
-    @rule(fd=st.integers(0, LIMIT), value=st.booleans())
-    def set_cloexec(self, fd, value):
-        if fd in self.model:
-            self.table.set_cloexec(fd, value)
-            self.model[fd] = (self.model[fd][0], value)
+    @precondition(lambda self: self.model)
+    @rule(data=st.data(), value=st.booleans())
+    def set_cloexec(self, data, value):
+        fd = data.draw(st.sampled_from(sorted(self.model)))
+        self.table.set_cloexec(fd, value)
+        self.model[fd] = (self.model[fd][0], value)
 
     @rule(soft=st.integers(0, LIMIT))
     def set_soft_limit(self, soft):
