@@ -183,6 +183,29 @@ def test_fd_operations_as_natively(builds, tmp_path, ops):
     assert native[0] == 0
 
 
+# ------------------------------------------------------------ memory maps
+SLOT = st.integers(0, 9)
+MAP_OPS = st.one_of(
+    st.tuples(st.just("map"), st.integers(1, 12)),
+    st.tuples(st.just("unmap"), SLOT, st.integers(0, 12), st.integers(1, 6)),
+    st.tuples(st.just("remap"), SLOT, st.integers(1, 24)),
+)
+
+
+@CAGE_RUNS
+@given(ops=st.lists(MAP_OPS, min_size=1, max_size=30))
+def test_memory_maps_keep_their_pages_as_natively(builds, tmp_path, ops):
+    """mmap/munmap/mremap sequences: the program finds every page it still has mapped
+    holding what it wrote there, and new pages zeroed, in a cage as with gcc."""
+    args = [str(word) for op in ops for word in op]
+    native = with_scratch_stdio(tmp_path / "native", lambda **io: subprocess.run(
+        [builds.native("mapops"), *args], timeout=60, **io).returncode)
+    caged = with_scratch_stdio(tmp_path / "cage", lambda **io: lind.run(
+        [builds.wasm("mapops"), *args], root=tmp_path, timeout=60, **io).returncode)
+    assert caged == native
+    assert native[0] == 0 and "bad" not in native[1] and "not zeroed" not in native[1]
+
+
 class FdTableModel(RuleBasedStateMachine):
     """FdTable against a dict fd -> (file, close-on-exec), with reference counts and
     the fast path's mirror checked after every step."""
