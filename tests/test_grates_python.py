@@ -383,13 +383,6 @@ unix /tmp/socket -: EACCES
                           ("sendmsg", Sockets.FD, sockaddr("127.0.0.1", 8080))]
 
 
-def test_netfilter_through_the_cli(builds):
-    """The rule text on the command line; the microvisor below has no sockets (ENOSYS)."""
-    proc = lind_run("--grate", "netfilter:deny=*:23", "--", builds.wasm("grates/py_netcalls"),
-                    "connect", "192.168.1.1", "23", "connect", "192.168.1.1", "22")
-    assert proc.stdout.decode() == "connect 192.168.1.1 23: EACCES\nconnect 192.168.1.1 22: ENOSYS\n"
-
-
 def test_netfilter_allows_what_no_rule_matches(builds):
     below = Sockets()
     result = caged(builds.wasm("grates/py_netcalls"),
