@@ -419,7 +419,7 @@ def test_aquarium_report_does_not_follow_planted_links(builds, tmp_path, canary)
 
 
 # -- 7. :ro by another name --------------------------------------------------------------
-_OPS = ("append", "create", "mkdir", "chmod", "truncate", "rename", "unlink")
+_OPS = ("append", "otrunc", "create", "mkdir", "chmod", "truncate", "rename", "unlink")
 
 
 def _ops(out: str, directory: str) -> dict[str, tuple[int, int]]:
@@ -807,4 +807,39 @@ def test_signals_and_3i_do_not_cross_trees(builds, tmp_path, canary):
     for what in ("register", "copy_data_to", "copy_data_from", "copy_table_to",
                  "copy_table_from", "threei_call"):
         assert got[what][0] == -1 and got[what][1] in (errno.EPERM, errno.ESRCH), (what, out)
+    untouched(canary)
+
+
+# -- 12. each rule from both sides --------------------------------------------------------
+def test_make_threei_call_names_only_memory_of_its_own_tree(builds, tmp_path, canary):
+    """write(1, buf, 16) through make_threei_call with buf in a sibling: EPERM and not
+    one byte of the sibling's; in the caller's own child or itself: written."""
+    rc, out, err = run_cage(tmp_path, "cage", [builds.wasm(attack("sibling_memory"))],
+                            root=make_root(tmp_path))
+    assert rc == 0, err
+    assert out == (f"sibling -1 {errno.EPERM}\n"
+                   "from-own-child.\nchild 16 0\n"
+                   "own-buffer.....\nself 16 0\n"), out
+    untouched(canary)
+
+
+def test_o_trunc_is_a_write(builds, tmp_path, canary):
+    """open(O_RDONLY | O_TRUNC) empties a file on Linux: under a :ro mount it is EROFS
+    and the host file keeps its bytes; on a writable mount every change works as in
+    the same program built with gcc and run on a host directory."""
+    root = _data_root(tmp_path)
+    writable, native = tmp_path / "w", tmp_path / "native"
+    for directory in (writable, native):
+        directory.mkdir()
+        (directory / "file.txt").write_bytes(b"original\n")
+    before = _snapshot(root)
+    rc, out, err = run_cage(tmp_path, "cage", [builds.wasm(attack("writes")), "/data", "/w"],
+                            root=root, mounts=[f"{root / 'data'}:/data:ro", f"{writable}:/w"])
+    assert rc == 0, err
+    assert _ops(out, "/data") == {op: (-1, errno.EROFS) for op in _OPS}, out
+    assert _snapshot(root) == before
+    rc, native_out, err = run_host(tmp_path, "native", [builds.native(attack("writes")), native])
+    assert rc == 0, err
+    assert _ops(out, "/w") == _ops(native_out, str(native)) == {op: (0, 0) for op in _OPS}
+    assert _snapshot(writable) == _snapshot(native)
     untouched(canary)

@@ -69,11 +69,18 @@ def test_how_signals_end_a_program(builds, tmp_path, how):
     _compare(builds, tmp_path, "sig_fatal", how)
 
 
-def test_lind_run_exits_128_plus_the_signal(builds):
+@pytest.mark.parametrize(("how", "status"), [("pipe", -13), ("pipe-ignored", 4)])
+def test_sigpipe_kills_by_default_and_ignored_gives_epipe(builds, tmp_path, how, status):
+    """A write to a pipe without readers: killed by SIGPIPE, or EPIPE when it is ignored."""
+    assert _compare(builds, tmp_path, "sig_fatal", how).returncode == status
+
+
+@pytest.mark.parametrize(("how", "sig", "name"), [("alarm", 14, "SIGALRM"), ("pipe", 13, "SIGPIPE")])
+def test_lind_run_exits_128_plus_the_signal(builds, how, sig, name):
     proc = subprocess.run([sys.executable, "-m", "lind", "run", str(builds.wasm("sig_fatal")),
-                           "alarm"], capture_output=True, timeout=120)
-    assert proc.returncode == 128 + 14
-    assert b"killed by SIGALRM" in proc.stderr
+                           how], capture_output=True, timeout=120)
+    assert proc.returncode == 128 + sig
+    assert b"killed by " + name.encode() in proc.stderr
 
 
 @pytest.mark.parametrize("how", ["stuck", "pause"])

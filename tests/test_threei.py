@@ -6,11 +6,14 @@ from __future__ import annotations
 
 import errno
 import os
+import subprocess
+import sys
 
 import pytest
 import wasmtime
 
 import lind
+import lind.threei
 from lind.threei import ops
 
 # Waits for one byte on stdin, writes memory[100:116] to stdout, exits with getpid().
@@ -113,3 +116,18 @@ def test_table_copy_and_unknown_cage(tmp_path):
     with pytest.raises(OSError) as exc:
         ops.make_call(rt, None, 99999, 39, [0] * 6, [0] * 6)
     assert exc.value.errno == errno.ESRCH
+
+
+@pytest.mark.parametrize(("mode", "accelerated"), [("c", True), ("ctypes", False)])
+def test_the_trampoline_asked_for_is_the_one_that_runs(mode, accelerated):
+    """The C trampoline is built at install (CI installs with a compiler): a missing
+    build must fail here, not turn the C-vs-ctypes comparisons into ctypes-vs-ctypes."""
+    proc = subprocess.run([sys.executable, "-c", "import lind.threei as t; print(t.ACCELERATED)"],
+                          env={**os.environ, "LIND_TRAMPOLINE": mode}, capture_output=True,
+                          text=True, timeout=60)
+    assert proc.stdout == f"{accelerated}\n", proc.stderr
+
+
+def test_this_run_uses_the_c_trampoline_unless_told_otherwise():
+    expected = os.environ.get("LIND_TRAMPOLINE") != "ctypes"
+    assert lind.threei.ACCELERATED is expected

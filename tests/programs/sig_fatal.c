@@ -7,8 +7,11 @@
  *   stuck        a handler, run in a busy loop, that loops for ever
  *   pause        pause() with no signal to come
  *   pending      exit(0) with an alarm still set
+ *   pipe         a write to a pipe whose reader is gone, SIGPIPE at its default
+ *   pipe-ignored the same with SIGPIPE ignored: EPIPE, then exit(4)
  * The exit status must match a native run (stuck and pause never end by
  * themselves). */
+#include <errno.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -94,6 +97,14 @@ int main(int argc, char **argv)
 	} else if (!strcmp(how, "pending")) {
 		alarm(100);
 		return 0;
+	} else if (!strcmp(how, "pipe") || !strcmp(how, "pipe-ignored")) {
+		int fds[2];
+		if (pipe(fds) < 0)
+			return 101;
+		close(fds[0]);
+		if (how[4])
+			signal(SIGPIPE, SIG_IGN);
+		return write(fds[1], "x", 1) == -1 && errno == EPIPE ? 4 : 5;
 	}
 	return 100;
 }

@@ -52,11 +52,14 @@ class ReadOnly(Grate):
         flags = abi.u32(call.args[flags_at])
         if path is None or not self.protected(path) or not wants_write(flags):
             return call.forward()
-        if flags & abi.O_ACCMODE or flags & abi.O_TRUNC:
-            return -errno.EROFS
-        # O_CREAT for reading: an existing file opens, a missing one cannot be made.
         args = list(call.args)
-        args[flags_at] = flags & ~(abi.O_CREAT | abi.O_EXCL)
+        if flags & abi.O_CREAT and flags & abi.O_EXCL:
+            # As on Linux: EEXIST for any name that exists, whatever the access mode.
+            args[flags_at] = abi.O_PATH | abi.O_NOFOLLOW | abi.O_CLOEXEC
+        elif flags & abi.O_ACCMODE or flags & abi.O_TRUNC:
+            return -errno.EROFS
+        else:   # O_CREAT for reading: an existing file opens, a missing one cannot be made.
+            args[flags_at] = flags & ~abi.O_CREAT
         fd = call.forward(*args)
         if fd == -errno.ENOENT:
             return -errno.EROFS

@@ -54,20 +54,30 @@ def _open(cage, guest_path: str, flags: int, mode: int) -> int:
         return _install(cage, fd, flags, guest_path)
     host = abi.host_open_flags(flags)
     perm = mode & 0o7777 & ~cage.umask
-    write = wants_write(flags)
     created = False
-    if flags & abi.O_CREAT and not flags & abi.O_EXCL:
+    if flags & abi.O_CREAT:
         # Try exclusive creation first so we know whether to apply the cage's umask.
         try:
             fd = cage.fs.open(guest_path, host | os.O_EXCL, perm, write=True)
             created = True
-        except FileExistsError:
-            host &= ~os.O_CREAT
-            write = bool(flags & abi.O_ACCMODE) or bool(flags & abi.O_TRUNC)
-            fd = cage.fs.open(guest_path, host, write=write)
+        except OSError as exc:
+            # As on Linux, a read-only file system refuses only the creation: a name
+            # that exists is EEXIST with O_EXCL, else opens as without O_CREAT.
+            if exc.errno not in (errno.EEXIST, errno.EROFS):
+                raise
+            try:
+                if flags & abi.O_EXCL:
+                    if exc.errno == errno.EROFS:
+                        os.close(cage.fs.open(guest_path, os.O_PATH | os.O_NOFOLLOW | os.O_CLOEXEC))
+                    raise abi.error(errno.EEXIST) from None
+                write = bool(flags & abi.O_ACCMODE) or bool(flags & abi.O_TRUNC)
+                fd = cage.fs.open(guest_path, host & ~os.O_CREAT, write=write)
+            except FileNotFoundError:
+                if exc.errno == errno.EROFS:
+                    raise exc from None
+                raise
     else:
-        fd = cage.fs.open(guest_path, host, perm, write=write)
-        created = bool(flags & abi.O_CREAT)
+        fd = cage.fs.open(guest_path, host, perm, write=wants_write(flags))
     if created:
         os.fchmod(fd, perm)
     return _install(cage, fd, flags, guest_path)

@@ -1,5 +1,5 @@
 /* Tries every kind of change in each directory named in argv: append to file.txt,
- * create, mkdir, chmod, truncate, rename, unlink. Prints "DIR OP RESULT ERRNO". */
+ * empty it by open(O_RDONLY | O_TRUNC), create, mkdir, chmod, truncate, rename, unlink. Prints "DIR OP RESULT ERRNO". */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -25,6 +25,10 @@ int main(int argc, char **argv)
 		} else {
 			report(d, "append", -1);
 		}
+		fd = open(a, O_RDONLY | O_TRUNC);
+		report(d, "otrunc", fd);
+		if (fd >= 0)
+			close(fd);
 		snprintf(b, sizeof b, "%s/new.txt", d);
 		fd = open(b, O_CREAT | O_WRONLY, 0644);
 		report(d, "create", fd);

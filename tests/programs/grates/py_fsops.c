@@ -173,6 +173,8 @@ int main(int argc, char **argv)
 			result(open_close(a, O_WRONLY | O_CREAT | O_EXCL));
 		} else if (!strcmp(op, "creatro")) {
 			result(open_close(a, O_RDONLY | O_CREAT));
+		} else if (!strcmp(op, "truncro")) {
+			result(open_close(a, O_RDONLY | O_TRUNC));
 		} else if (!strcmp(op, "unlink")) {
 			result(unlink(a) == 0);
 		} else if (!strcmp(op, "rmdir")) {
