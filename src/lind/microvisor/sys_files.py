@@ -167,23 +167,23 @@ def sys_write(cage, fd, buf, count, *_):
 
 
 def _seekable(f: OpenFile) -> None:
-    if not f.host_backed:
+    if not f.host_backed or (not f.is_dir and statmod.S_ISFIFO(os.fstat(f.host_fd).st_mode)):
         raise abi.error(errno.ESPIPE)
 
 
 def sys_pread64(cage, fd, buf, count, offset, *_):
     f = cage.fds.get(fd)
+    _seekable(f)   # before the access mode, as Linux: a pipe is ESPIPE, not EBADF
     if not f.readable:
         _readable(f)
-    _seekable(f)
     return cage.mem.pread_fd(f.host_fd, buf, count, offset)
 
 
 def sys_pwrite64(cage, fd, buf, count, offset, *_):
     f = cage.fds.get(fd)
+    _seekable(f)
     if not f.writable:
         _writable(f)
-    _seekable(f)
     return cage.mem.pwrite_fd(f.host_fd, buf, count, offset)
 
 
