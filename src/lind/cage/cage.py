@@ -682,7 +682,7 @@ class Cage:
         self.signals.waiting_on = cond
         try:
             self._raise_if_interrupted(restartable)
-            cond.wait(timeout)
+            cond.wait(None if timeout is None else min(timeout, threading.TIMEOUT_MAX))
             self._raise_if_interrupted(restartable)
         finally:
             self.signals.waiting_on = None

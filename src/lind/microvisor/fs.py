@@ -135,14 +135,15 @@ class FileSystem:
         mount, rest = self.locate(guest_path)
         if write and mount.readonly:
             raise OSError(errno.EROFS, "Read-only file system")
+        rest = os.fsencode(rest)   # guest paths are decoded with surrogateescape
         if not write or not self._readonly_hosts:
-            return _openat2(mount.fd, rest.encode(), host_flags, mode)
+            return _openat2(mount.fd, rest, host_flags, mode)
         if host_flags & os.O_PATH:
-            return self._refuse_readonly(_openat2(mount.fd, rest.encode(), host_flags, mode))
+            return self._refuse_readonly(_openat2(mount.fd, rest, host_flags, mode))
         # Find the file without touching it, check it, then open that very file.
         path_flags = os.O_PATH | os.O_CLOEXEC | (host_flags & (os.O_NOFOLLOW | os.O_DIRECTORY))
         try:
-            found = self._refuse_readonly(_openat2(mount.fd, rest.encode(), path_flags))
+            found = self._refuse_readonly(_openat2(mount.fd, rest, path_flags))
         except FileNotFoundError:
             if not host_flags & os.O_CREAT:
                 raise

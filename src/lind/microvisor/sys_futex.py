@@ -87,7 +87,7 @@ def _wait(cage, addr: int, expected: int, key: Hashable, bitset: int,
     if timeout is None:
         waiter.gate.acquire()
     else:
-        waiter.gate.acquire(timeout=timeout)
+        waiter.gate.acquire(timeout=min(timeout, threading.TIMEOUT_MAX))   # years: "forever"
     with _lock:
         if waiter.outcome is None:
             waiter.open(errno.ETIMEDOUT)

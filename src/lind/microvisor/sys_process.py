@@ -225,7 +225,7 @@ def load_program(cage, guest_path: str, argv: list[bytes], depth: int = 0):
             raise OSError(errno.ENOEXEC, "Exec format error")
         interp, _, arg = line.partition(b" ")
         arg = arg.strip()
-        new_argv = [interp] + ([arg] if arg else []) + [guest_path.encode()] + argv[1:]
+        new_argv = [interp] + ([arg] if arg else []) + [os.fsencode(guest_path)] + argv[1:]
         return load_program(cage, join(cage.cwd, os.fsdecode(interp)), new_argv, depth + 1)
     if not data.startswith(loader.WASM_MAGIC):
         raise OSError(errno.ENOEXEC, "Exec format error")

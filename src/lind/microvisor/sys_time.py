@@ -146,7 +146,8 @@ class _RealTimers:
                         self._timers[cage] = (deadline + missed * interval, interval)
                 if not due:
                     nearest = min((d for d, _ in self._timers.values()), default=None)
-                    self._changed.wait(None if nearest is None else (nearest - now) / 1e9)
+                    self._changed.wait(None if nearest is None else
+                                       min((nearest - now) / 1e9, threading.TIMEOUT_MAX))
             for cage in due:
                 cage.signal_from_outside(SIGALRM)
 
