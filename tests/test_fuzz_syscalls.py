@@ -6,7 +6,7 @@ returning an errno, and nothing beside the cage's root (a canary file, a canary
 directory, a second tree, the cage's inherited stdio files) may change. Calls that can
 wait forever are not excluded: each batch runs under a timeout, and reaching it is fine.
 
-LIND_FUZZ_EXAMPLES=N runs N examples per trampoline (default 40, about a minute each);
+LIND_FUZZ_EXAMPLES=N runs N examples per trampoline (default 80, about 40 s each);
 LIND_FUZZ_SHRINK=1 lets hypothesis shrink a failure to its smallest batch (slow).
 """
 
@@ -27,7 +27,7 @@ from lind.microvisor.table import SYSCALLS
 
 CAGE_TIMEOUT = 1.0  # seconds a batch may run; a blocked call (pause, futex...) ends it here
 NASTY_TIMEOUT = 20.0  # none of those calls blocks; some move a gigabyte
-EXAMPLES = int(os.environ.get("LIND_FUZZ_EXAMPLES", "40"))
+EXAMPLES = int(os.environ.get("LIND_FUZZ_EXAMPLES", "80"))
 TRAMPOLINES = ["c", "ctypes"]
 
 
@@ -136,8 +136,20 @@ numbers = st.one_of(st.sampled_from(sorted(SYSCALLS)), st.integers(0, 1023),
                     st.sampled_from([-1, 1024, 1 << 31, 4096 + 39]))
 
 
+# Calls that succeed and leave state for the hostile ones to abuse: open files and
+# directories, pipes, mappings (shared too), duplicated stdio, a child cage.
+_P = fz.path_address
+SETUP = [fz.Call(nr, (*args, *[0] * (6 - len(args)))) for nr, *args in [
+    (2, _P(b"/file"), 0o2), (2, _P(b"/dir"), 0o200000), (257, -100, _P(b"new"), 0o102, 0o644),
+    (257, -100, _P(b"/"), 0o10000000), (22, fz.BUFFERS), (293, fz.BUFFERS + 8, 0o4000),
+    (9, 0, 65536, 3, 0x22, -1, 0), (9, 0, 8192, 3, 0x21, -1, 0), (9, 0, 4096, 3, 0x01, 3, 0),
+    (12, 2 * fz.MEMORY_SIZE), (33, 1, 5), (32, 0), (57,), (1020, fz.BUFFERS + 64),
+    (80, _P(b"/dir")), (13, 2, fz.SLOTS, 0, 8), (37, 1),
+]]
+
+
 @st.composite
-def calls(draw) -> fz.Call:
+def hostile_calls(draw) -> fz.Call:
     nr = draw(numbers)
     kinds = KINDS.get(nr, "") if draw(st.booleans()) else ""
     args = [draw(BY_KIND[k]) for k in kinds]
@@ -145,6 +157,7 @@ def calls(draw) -> fz.Call:
     return fz.Call(nr, tuple(args))
 
 
+calls = st.one_of(hostile_calls(), hostile_calls(), hostile_calls(), st.sampled_from(SETUP))
 paths = st.one_of(
     st.sampled_from(fz.PATHS).map(lambda p: p + b"\0"),
     st.sampled_from(fz.PATHS),  # no NUL: runs into whatever follows
@@ -176,7 +189,7 @@ def _settings(examples: int) -> settings:
 
 @pytest.mark.parametrize("trampoline", TRAMPOLINES)
 @_settings(EXAMPLES)
-@given(batch=st.lists(calls(), min_size=25, max_size=50), crafted=slots)
+@given(batch=st.lists(calls, min_size=25, max_size=50), crafted=slots)
 def test_hostile_syscall_batches(workdir: Path, trampoline: str, batch: list[fz.Call],
                                  crafted: list[bytes]) -> None:
     check(run(workdir, trampoline, batch, crafted), trampoline, batch)
