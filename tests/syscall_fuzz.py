@@ -210,7 +210,6 @@ class Box:
         os.symlink(self.box / "other", self.root / "abs_dirlink")
         os.symlink("/proc/self/root", self.root / "proc_link")
         self.stdin, self.stdout, self.stderr = (self.io / n for n in ("stdin", "stdout", "stderr"))
-        self._stdio_mode = 0o640
         if os.geteuid() == 0:  # the child runs as nobody: nothing of ours is at risk
             for path in (self.base, self.io, *self.box.rglob("*"), self.box):
                 os.lchown(path, NOBODY, NOBODY)
@@ -218,7 +217,7 @@ class Box:
     def prepare(self, batch: bytes) -> None:
         for path, data in ((self.stdin, batch), (self.stdout, b""), (self.stderr, b"")):
             path.write_bytes(data)
-            os.chmod(path, self._stdio_mode)
+            os.chmod(path, STDIO_MODE)
             if os.geteuid() == 0:
                 os.chown(path, NOBODY, NOBODY)
         self._before = self.snapshot()
@@ -247,6 +246,7 @@ class Box:
 
 
 NOBODY = 65534
+STDIO_MODE = 0o640
 
 
 def _digest(path: Path) -> str:
@@ -306,10 +306,11 @@ def run_batch(box: Box, module: Path, batch: bytes, *, trampoline: str, timeout:
     env["PYTHONFAULTHANDLER"] = "1"
     report_path = box.io / "report.json"
     report_path.unlink(missing_ok=True)
-    with open(box.io / "host.err", "wb") as err:
+    (box.io / "host.in").write_bytes(b"")
+    with open(box.io / "host.in", "rb") as host_in, open(box.io / "host.err", "wb") as err:
         proc = subprocess.Popen(
             [sys.executable, __file__, str(module), str(box.root), str(box.io), str(timeout)],
-            cwd=box.box / "cwd", env=env, stdin=subprocess.DEVNULL, stdout=err, stderr=err,
+            cwd=box.box / "cwd", env=env, stdin=host_in, stdout=err, stderr=err,
             start_new_session=True)
         try:
             returncode: int | None = proc.wait(timeout + _CHILD_GRACE)
