@@ -218,6 +218,11 @@ NASTY: dict[str, tuple[list[tuple[int, ...]], list[bytes]]] = {
                              (9, END, 65536, 3, 0x32, -1, 0)], []),
     "writev_1024_iovecs": ([(20, 1, S0, 1024, 0, 0, 0), (20, 2, S0, 1024, 0, 0, 0)],
                            [_iovecs(128, fz.BUFFERS, 0x10000)]),
+    # 1024 iovecs naming one 2 MiB mapping: 2 GiB of data the cage does not own.
+    "writev_1024_iovecs_one_buffer": ([(9, 0, 2 << 20, 3, 0x22, -1, 0),
+                                       (293, fz.BUFFERS, 0o4000, 0, 0, 0, 0),
+                                       (20, 4, S0, 1024, 0, 0, 0)],
+                                      [_iovecs(128, fz.MEMORY_SIZE, 2 << 20)] * 8),
     "readv_past_the_end": ([(19, 0, S0, 4, 0, 0, 0), (19, 0, S0, 1024, 0, 0, 0)],
                            [_iovecs(4, END - 8, 4096) + _iovecs(4, (1 << 32) - 16, 0xFFFFFFFF)]),
     "getdents64_count_4G": ([(257, -100, fz.path_address(b"/"), 0o200000, 0, 0, 0),
