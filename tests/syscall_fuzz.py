@@ -250,7 +250,7 @@ STDIO_MODE = 0o640
 
 
 def _digest(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()[:16]
+    return hashlib.sha256(_written(path)).hexdigest()[:16]
 
 
 def _describe(path: Path) -> tuple:
@@ -319,9 +319,29 @@ def run_batch(box: Box, module: Path, batch: bytes, *, trampoline: str, timeout:
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()
     report = json.loads(report_path.read_text()) if report_path.exists() else {}
-    started, results = records(box.stdout.read_bytes())
-    return Outcome(returncode, report, (box.io / "host.err").read_text(errors="replace"),
-                   box.changes(), started, results)
+    started, results = records(_written(box.stdout))
+    host_err = _written(box.io / "host.err")[-_HOST_ERR_KEPT:].decode(errors="replace")
+    return Outcome(returncode, report, host_err, box.changes(), started, results)
+
+
+_STDOUT_KEPT = 64 << 20    # the cage may pwrite its stdout at offset 2^40: read what it wrote
+_HOST_ERR_KEPT = 256 << 10
+
+
+def _written(path: Path, limit: int = _STDOUT_KEPT) -> bytes:
+    """The data extents of a (possibly sparse, possibly huge) file, at most `limit` bytes."""
+    chunks, total, pos = [], 0, 0
+    with open(path, "rb") as f:
+        while total < limit:
+            try:
+                start = os.lseek(f.fileno(), pos, os.SEEK_DATA)
+            except OSError:  # ENXIO: no data past pos
+                break
+            pos = os.lseek(f.fileno(), start, os.SEEK_HOLE)
+            chunk = os.pread(f.fileno(), min(pos - start, limit - total), start)
+            chunks.append(chunk)
+            total += len(chunk)
+    return b"".join(chunks)
 
 
 def _drop_root() -> None:
