@@ -534,8 +534,9 @@ def chart(rows: list[Row], info: RunInfo, out: Path) -> None:
     ax.invert_yaxis()
     ax.set_xlabel("time in a Lind cage / baseline (log scale; black marks: targets;\n"
                   f"hatched: spread over ±{SPREAD_GOAL:g}%; †: Lind makes no kernel call)")
-    ax.set_title(f"Lind vs native Linux, same machine, same run ({'quick' if info.quick else 'full'}"
-                 f" mode, load {info.load_before[0]:.1f} → {info.load_after[0]:.1f})")
+    ax.set_title("Lind vs native Linux, same machine, same run\n"
+                 f"({'quick' if info.quick else 'full'} mode, {info.started:%Y-%m-%d}, 1-min load "
+                 f"{info.load_before[0]:.1f} before, {info.load_after[0]:.1f} after)")
     fig.tight_layout()
     fig.savefig(out, dpi=110)
     plt.close(fig)
