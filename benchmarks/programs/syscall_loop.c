@@ -1,5 +1,10 @@
 /* Times N calls of one system call from inside the program: prints ns per call.
- * Usage: syscall_loop geteuid|getpid|close N */
+ * Usage: syscall_loop geteuid|getpid|close|read0|lseek N
+ *   geteuid, getpid   identity calls (Lind answers them from its C table, no kernel call)
+ *   close             close(-1) (Lind answers EBADF from its C table, no kernel call)
+ *   read0             read(fd, buf, 0) on a host file (reaches the host kernel in Lind too)
+ *   lseek             lseek(fd, 0, SEEK_CUR) on a host file (reaches the host kernel too) */
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,11 +20,20 @@ static long long now_ns(void) {
 
 int main(int argc, char **argv) {
     if (argc < 3) {
-        fprintf(stderr, "usage: %s geteuid|getpid|close N\n", argv[0]);
+        fprintf(stderr, "usage: %s geteuid|getpid|close|read0|lseek N\n", argv[0]);
         return 2;
     }
     long n = atol(argv[2]);
     volatile long sink = 0;
+    char buf[1];
+    int fd = -1;
+    if (!strcmp(argv[1], "read0") || !strcmp(argv[1], "lseek")) {
+        fd = open("syscall.dat", O_CREAT | O_RDWR | O_TRUNC, 0644);
+        if (fd < 0 || write(fd, "x", 1) != 1) {
+            perror("syscall.dat");
+            return 1;
+        }
+    }
     long long start = now_ns();
     if (!strcmp(argv[1], "geteuid")) {
         for (long i = 0; i < n; i++) sink += syscall(SYS_geteuid);
@@ -27,11 +41,19 @@ int main(int argc, char **argv) {
         for (long i = 0; i < n; i++) sink += syscall(SYS_getpid);
     } else if (!strcmp(argv[1], "close")) {
         for (long i = 0; i < n; i++) sink += close(-1);
+    } else if (!strcmp(argv[1], "read0")) {
+        for (long i = 0; i < n; i++) sink += read(fd, buf, 0);
+    } else if (!strcmp(argv[1], "lseek")) {
+        for (long i = 0; i < n; i++) sink += lseek(fd, 0, SEEK_CUR);
     } else {
         fprintf(stderr, "unknown call %s\n", argv[1]);
         return 2;
     }
     long long elapsed = now_ns() - start;
+    if (fd >= 0) {
+        close(fd);
+        unlink("syscall.dat");
+    }
     printf("%.2f\n", (double)elapsed / (double)n);
     return 0;
 }

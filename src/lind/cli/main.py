@@ -13,7 +13,7 @@ USAGE = """usage: lind cc [cc options] SRC... -o OUT.wasm
                 [--grate NAME[:ARGS]]... [--memory SIZE] [--] PROGRAM [ARGS...]
        lind run GRATE.wasm [GRATE ARGS...] ... PROGRAM.wasm [ARGS...]
        lind grates
-       lind bench [NAMES...] [--quick] [--fallback]
+       lind bench [NAMES...] [--quick] [--reps N] [--retries N] [--fallback] [--out FILE.md]
 """
 
 
