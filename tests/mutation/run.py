@@ -33,10 +33,12 @@ BIN = Path(sys.executable).parent
 
 # Module (under src/lind) -> the tests that guard it: fast ones that run real cages.
 MODULES: dict[str, list[str]] = {
-    "threei/ops.py": ["tests/test_threei.py",
+    "threei/ops.py": ["tests/test_mutants_threei.py", "tests/test_threei.py",
                       "tests/test_grates.py::test_threei_permissions",
+                      "tests/test_grates.py::test_harsh_exit_notification_reaches_the_grate",
+                      "tests/test_attacks.py::test_cage_cannot_deregister_its_grate",
                       "tests/test_attacks.py::test_cage_cannot_deregister_strace"],
-    "microvisor/fs.py": ["tests/test_attacks.py::test_read_only_root_mount",
+    "microvisor/fs.py": ["tests/test_mutants_fs.py", "tests/test_attacks.py::test_read_only_root_mount",
                          "tests/test_attacks.py::test_read_only_mount_holds_under_another_path",
                          "tests/test_attacks.py::test_path_escapes_beside_a_tenant",
                          "tests/test_programs.py::test_escape_attempts_fail",

@@ -1,0 +1,86 @@
+"""3i as a grate sees it, step by step: the tests that kill the mutants of threei/ops.py
+that the rest of the suite let through (see tests/mutation/SUMMARY.md).
+
+The grate is the first cage of its run; its children ask 3i for what they may and may
+not do, and each answer (a result or -errno) is compared with the rule.
+"""
+
+from __future__ import annotations
+
+import errno
+import signal
+
+import lind
+from lind.grates import Call, Grate, handles
+
+
+def test_what_a_grate_and_its_children_may_ask_of_3i(builds, tmp_path):
+    r = lind.run([str(builds.wasm("mutants/threei_calls"))], root=tmp_path, capture_output=True,
+                 timeout=60)
+    eperm, esrch, enosys, einval = (-errno.EPERM, -errno.ESRCH, -errno.ENOSYS, -errno.EINVAL)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.decode().splitlines() == [
+        "getpid for the child is the child's: yes",
+        # a grate may name its children's memory, and its own (flagged) for a child
+        "child--memory-16parent writes the child's memory: 16",
+        "parent-memory-16",
+        "parent writes its own memory for the child: 16",
+        "read (call 0) through 3i: 4 read",
+        f"write to a bad fd for the child: {-errno.EBADF}",
+        f"call number 1024: {enosys}",
+        f"call number 400 for the child: {enosys}",
+        f"no such cage: {esrch}",
+        "copy string of 7: 0 copied",
+        f"copy string of 6: {-errno.ENAMETOOLONG}",
+        "copy raw of 3: 0 copxxxx",
+        f"copy type 2: {einval}",
+        f"register call 1024: {einval}",
+        "register in the child: 0",
+        "child getuid through the grate: 75",
+        "deregister in the child: 0",
+        "child getuid after deregister is the grate's: no",
+        # a child may name its own memory only, and act for itself only
+        "child--memory-16child own memory: 16",
+        "child--memory-16",
+        "child own memory, flagged: 16",
+        f"child names its memory with bit 62: {esrch}",
+        f"child names the sibling's memory: {eperm}",
+        f"child names the parent's memory: {eperm}",
+        f"child acts for the parent: {eperm}",
+        f"child acts for the sibling: {eperm}",
+        "register in the middle: 0",
+        "middle registers in its child: 0",
+        f"middle removes the grate below it: {eperm}",
+        "middle routes its child to the grate below: 0",
+        "grandchild getuid: 77",
+    ]
+
+
+def test_harsh_exit_handler_gets_the_cage_and_the_signal(builds, tmp_path):
+    seen = []
+
+    class Watch(Grate):
+        @handles("harsh_exit")
+        def died(self, call: Call) -> int:
+            seen.append((call.cage.id, *call.args))
+            return 0
+
+    r = lind.run([str(builds.wasm("traps")), "segv"], root=tmp_path, capture_output=True,
+                 timeout=60, grates=[Watch()])
+    assert r.returncode == -signal.SIGSEGV
+    assert len(seen) == 1
+    cage_id = seen[0][0]
+    assert seen == [(cage_id, cage_id, signal.SIGSEGV, 0, 0, 0, 0)]
+
+
+def test_a_cage_may_route_a_call_to_its_grate_over_a_python_grate(builds, tmp_path):
+    class Uid(Grate):
+        @handles("getuid")
+        def uid(self, call: Call) -> int:
+            return 1234
+
+    r = lind.run([str(builds.wasm("mutants/threei_calls")), "python"], root=tmp_path,
+                 capture_output=True, timeout=60, grates=[Uid()])
+    assert r.stdout.decode().splitlines() == [
+        "grate copies its table to the child: 0",
+        "child getuid: 1234", "child routes getuid to the grate: 0", "child getuid: 75"]
