@@ -1,0 +1,72 @@
+"""The readonly grate, call by call: by path, by dirfd + path, by fd; in, beside and
+above the directories it protects. The tests that kill the mutants of grates/readonly.py
+and grates/paths.py the rest of the suite let through (see tests/mutation/SUMMARY.md).
+Each expected errno is Linux's for the same call on a read-only mount.
+"""
+
+from __future__ import annotations
+
+import errno
+
+import pytest
+from test_attacks import canary, make_root, run_cage, untouched  # noqa: F401 - canary: a fixture
+
+_ROFS, _OK = errno.EROFS, 0
+
+# Under `readonly:/data:/etc/x`.
+_PREFIXES = {
+    "open-dirs": _OK, "read": _OK, "write": _ROFS, "rdwr": _ROFS, "trunc": _ROFS,
+    "creat-existing": _OK, "creat-missing": _ROFS, "excl-existing": errno.EEXIST,
+    "excl-missing": _ROFS, "openat-data": _ROFS, "openat-cwd": _ROFS,
+    "openat-up-into-data": _ROFS, "openat-up-out-of-data": _OK,
+    "openat-file-dirfd": errno.ENOTDIR, "openat-absolute": _ROFS, "dotdot-out": _OK,
+    "dotdot-in": _ROFS, "creat-data": _ROFS, "creat-other": _OK, "prefix-sibling": _OK,
+    "etc-x-inside": _ROFS, "etc-xy-beside": _OK, "unlink": _ROFS, "unlinkat-data": _ROFS,
+    "rmdir": _ROFS, "unlinkat-removedir": _ROFS, "rename-into": _ROFS, "rename-out": _ROFS,
+    "renameat-into": _ROFS, "link-into": _ROFS, "symlink-into": _ROFS,
+    "symlinkat-into": _ROFS, "mkdir": _ROFS, "mkdirat": _ROFS, "chmod": _ROFS,
+    "fchmodat": _ROFS, "fchmod": _ROFS, "futimens": _ROFS, "utimensat-empty-path": _ROFS,
+    "truncate": _ROFS, "unlinkat-other": _OK, "mkdir-other": _OK, "chdir-data": _OK,
+    "relative-write": _ROFS, "relative-read": _OK,
+}
+# Under `readonly` (the whole tree): what passed beside the prefixes is refused too.
+_WHOLE = _PREFIXES | {
+    what: _ROFS for what in ("openat-up-out-of-data", "dotdot-out", "creat-other",
+                             "prefix-sibling", "etc-xy-beside", "unlinkat-other", "mkdir-other")}
+
+
+def _root(tmp_path):
+    root = make_root(tmp_path)
+    for d in ("data/sub", "data2", "other", "etc/x"):
+        (root / d).mkdir(parents=True)
+    for f in ("data/f", "data2/f", "other/f", "other/a", "other/b", "other/g"):
+        (root / f).write_bytes(b"original\n")
+    return root
+
+
+def _tree(path):
+    return {str(p.relative_to(path)): (p.read_bytes() if p.is_file() else None, p.stat().st_mode)
+            for p in sorted(path.rglob("*"))}
+
+
+@pytest.mark.usefixtures("canary")
+@pytest.mark.parametrize(("grate", "expected"), [("readonly:/data:/etc/x:", _PREFIXES),
+                                                  ("readonly", _WHOLE)])
+def test_readonly_refuses_each_change_like_a_read_only_mount(builds, tmp_path, grate, expected):
+    root = _root(tmp_path)
+    protected = {d: _tree(root / d) for d in ("data", "etc/x")}
+    rc, out, err = run_cage(tmp_path, "ro", [builds.wasm("mutants/ro_calls")], root=root,
+                            grates=[grate])
+    assert rc == 0, err
+    got = {}
+    for line in out.splitlines():
+        what, result, code = line.split()
+        got[what] = int(code)
+        assert result == ("0" if code == "0" else "-1"), line
+    assert got == expected
+    assert {d: _tree(root / d) for d in ("data", "etc/x")} == protected
+    if expected is _PREFIXES:
+        assert (root / "data2" / "f").read_bytes() == b"original\n"
+        assert sorted(p.name for p in (root / "other").iterdir()) == ["a", "b", "c", "d", "f"]
+        assert (root / "etc" / "xy").exists()
+    untouched(tmp_path / "canary.txt")
