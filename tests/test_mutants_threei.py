@@ -53,6 +53,10 @@ def test_what_a_grate_and_its_children_may_ask_of_3i(builds, tmp_path):
         f"middle removes the grate below it: {eperm}",
         "middle routes its child to the grate below: 0",
         "grandchild getuid: 77",
+        "route own getuid to itself: 0",
+        "own getuid: 78",
+        "replace the child's route: 0",
+        "last child getuid: 79",
     ]
 
 

@@ -178,5 +178,19 @@ int main(int argc, char **argv)
 	printf("register in the middle: %d\n", rc(register_handler(middle, SYS_getuid, parent, 5)));
 	write(go_m[1], "g", 1);
 	waitpid(middle, &status, 0);
+
+	/* This grate routes its own getuid to itself; a child inherits that route, and
+	 * the grate may change the child's entry for another of its functions. */
+	printf("route own getuid to itself: %d\n", rc(register_handler(parent, SYS_getuid, parent, 8)));
+	printf("own getuid: %d\n", (int)getuid());
+	pid_t last = fork();
+	if (last == 0) {
+		wait_byte(go_m[0]);
+		printf("last child getuid: %d\n", (int)getuid());
+		_exit(0);
+	}
+	printf("replace the child's route: %d\n", rc(register_handler(last, SYS_getuid, parent, 9)));
+	write(go_m[1], "g", 1);
+	waitpid(last, &status, 0);
 	return 0;
 }
