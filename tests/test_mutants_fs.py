@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import errno
 import stat
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -67,3 +68,20 @@ def test_read_only_follows_the_file_and_prefixes_match_whole_names(builds, tmp_p
                  root / "rox" / "rel.txt"):
         assert stat.S_IMODE(made.stat().st_mode) == 0o600, made
     untouched(tmp_path / "canary.txt")
+
+
+def test_fd_table_matches_linux(builds, tmp_path):
+    root = make_root(tmp_path)
+    (root / "dir").mkdir()
+    outputs = []
+    for binary in (builds.native("mutants/fd_calls"), builds.wasm("mutants/fd_calls")):
+        (root / "data").write_bytes(b"0123456789")
+        if binary.suffix == ".wasm":
+            rc, out, err = run_cage(tmp_path, "fd", [binary, binary], root=root)
+        else:
+            proc = subprocess.run([binary, binary], cwd=root, capture_output=True, text=True,
+                                  timeout=60)
+            rc, out, err = proc.returncode, proc.stdout, proc.stderr
+        assert rc == 0, err
+        outputs.append(out)
+    assert outputs[1] == outputs[0]
