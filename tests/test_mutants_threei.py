@@ -8,10 +8,15 @@ not do, and each answer (a result or -errno) is compared with the rule.
 from __future__ import annotations
 
 import errno
+import os
 import signal
+
+import pytest
+import wasmtime
 
 import lind
 from lind.grates import Call, Grate, handles
+from lind.threei import ops
 
 
 def test_what_a_grate_and_its_children_may_ask_of_3i(builds, tmp_path):
@@ -31,14 +36,20 @@ def test_what_a_grate_and_its_children_may_ask_of_3i(builds, tmp_path):
         f"call number 400 for the child: {enosys}",
         f"no such cage: {esrch}",
         "copy string of 7: 0 copied",
+        f"copy string of 0: {-errno.ENAMETOOLONG}",
         f"copy string of 6: {-errno.ENAMETOOLONG}",
         "copy raw of 3: 0 copxxxx",
         f"copy type 2: {einval}",
         f"register call 1024: {einval}",
+        f"register call -1: {einval}",
+        f"register to grate 0: {esrch}",
+        "register call 400 in the child: 0",
         "register in the child: 0",
         "child getuid through the grate: 75",
         "deregister in the child: 0",
+        "deregister call 400 in the child: 0",
         "child getuid after deregister is the grate's: no",
+        f"child call 400 after deregister: -1 {errno.ENOSYS}",
         # a child may name its own memory only, and act for itself only
         "child--memory-16child own memory: 16",
         "child--memory-16",
@@ -49,6 +60,8 @@ def test_what_a_grate_and_its_children_may_ask_of_3i(builds, tmp_path):
         f"child acts for the parent: {eperm}",
         f"child acts for the sibling: {eperm}",
         "register in the middle: 0",
+        f"middle takes the table of a child without the grate: {eperm}",
+        "middle getuid: 75",
         "middle registers in its child: 0",
         f"middle removes the grate below it: {eperm}",
         "middle routes its child to the grate below: 0",
@@ -88,3 +101,41 @@ def test_a_cage_may_route_a_call_to_its_grate_over_a_python_grate(builds, tmp_pa
     assert r.stdout.decode().splitlines() == [
         "grate copies its table to the child: 0",
         "child getuid: 1234", "child routes getuid to the grate: 0", "child getuid: 75"]
+
+
+# Waits for one byte on stdin, then traps.
+_TRAP_AFTER_READ = """
+(module
+  (import "lind" "syscall" (func $sc (param i32 i64 i64 i64 i64 i64 i64) (result i64)))
+  (memory (export "memory") 1)
+  (func (export "_start")
+    (drop (call $sc (i32.const 0) (i64.const 0) (i64.const 200) (i64.const 1)
+                    (i64.const 0) (i64.const 0) (i64.const 0)))
+    unreachable))
+"""
+
+
+def test_host_calls_out_of_range_and_a_failing_harsh_exit_handler(tmp_path, capfd):
+    """Through the host's API: call numbers outside the table, the result of installing
+    a Python handler, and a harsh-exit handler that fails (reported; the cage still ends)."""
+    rt = lind.Runtime()
+    module = tmp_path / "trap.wasm"
+    module.write_bytes(wasmtime.wat2wasm(_TRAP_AFTER_READ))
+    in_r, in_w = os.pipe()
+    cage = rt.spawn(module, root=str(tmp_path), stdin=in_r)
+    os.close(in_r)
+    me = cage.id
+    assert ops.make_call(rt, None, me, -1, [0] * 6, [me] * 6) == -errno.ENOSYS
+    with pytest.raises(OSError) as exc:
+        ops.register_handler(rt, None, me, -1, 0, ops.python_handle(lambda *_: 0))
+    assert exc.value.errno == errno.EINVAL
+
+    def fail(*_: int) -> int:
+        raise RuntimeError("handler bug")
+
+    assert ops.register_handler(rt, None, me, ops.HARSH_EXIT, 0, ops.python_handle(fail)) == 0
+    os.write(in_w, b"x")
+    os.close(in_w)
+    assert cage.wait(30) is not None
+    err = capfd.readouterr().err
+    assert f"harsh-exit handler of cage {me} failed: RuntimeError('handler bug')" in err

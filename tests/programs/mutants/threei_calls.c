@@ -90,6 +90,8 @@ int main(int argc, char **argv)
 		write(back[1], "c", 1);
 		wait_byte(go_c[0]);
 		printf("child getuid after deregister is the grate's: %s\n", getuid() == 75 ? "yes" : "no");
+		long r400 = syscall(400);
+		printf("child call 400 after deregister: %ld %d\n", r400, r400 < 0 ? errno : 0);
 		printf("child own memory: %ld\n", call(SYS_write, me, 1, (uintptr_t)mark, me, 16));
 		printf("\nchild own memory, flagged: %ld\n",
 		       call(SYS_write, me, 1, (uintptr_t)mark, me | GRATE_MEMORY_FLAG, 16));
@@ -128,6 +130,8 @@ int main(int argc, char **argv)
 	printf("copy string of 7: %d ", rc(copy_data_between_cages(parent, parent, (uintptr_t)text,
 	       parent, (uintptr_t)buf, parent, 7, COPY_STRING)));
 	printf("%s\n", buf);
+	printf("copy string of 0: %d\n", rc(copy_data_between_cages(parent, parent,
+	       (uintptr_t)text, parent, (uintptr_t)buf, parent, 0, COPY_STRING)));
 	printf("copy string of 6: %d\n", rc(copy_data_between_cages(parent, parent,
 	       (uintptr_t)text, parent, (uintptr_t)buf, parent, 6, COPY_STRING)));
 	memset(buf, 'x', sizeof buf - 1);
@@ -138,10 +142,15 @@ int main(int argc, char **argv)
 	       parent, (uintptr_t)buf, parent, 3, 2)));
 
 	printf("register call 1024: %d\n", rc(register_handler(child, 1024, parent, 5)));
+	printf("register call -1: %d\n", rc(register_handler(child, (uint64_t)-1, parent, 5)));
+	printf("register to grate 0: %d\n", rc(register_handler(child, SYS_getuid, 0, 1)));
+	printf("register call 400 in the child: %d\n", rc(register_handler(child, 400, parent, 5)));
 	printf("register in the child: %d\n", rc(register_handler(child, SYS_getuid, parent, 5)));
 	write(go_c[1], "g", 1);
 	wait_byte(back[0]);
 	printf("deregister in the child: %d\n", rc(register_handler(child, SYS_getuid,
+	       THREEI_DEREGISTER, 0)));
+	printf("deregister call 400 in the child: %d\n", rc(register_handler(child, 400,
 	       THREEI_DEREGISTER, 0)));
 	write(go_c[1], "g", 1);
 	int status;
@@ -158,7 +167,16 @@ int main(int argc, char **argv)
 		uint64_t me = getpid();
 		int go_k[2];
 		pipe(go_k);
+		pid_t early = fork();   /* made before the grate registered the middle's getuid */
+		if (early == 0) {
+			wait_byte(go_k[0]);
+			_exit(0);
+		}
+		write(back[1], "m", 1);
 		wait_byte(go_m[0]);
+		printf("middle takes the table of a child without the grate: %d\n",
+		       rc(copy_handler_table_to_cage(early, me)));
+		printf("middle getuid: %d\n", (int)getuid());
 		pid_t k = fork();
 		if (k == 0) {
 			wait_byte(go_k[0]);
@@ -171,10 +189,12 @@ int main(int argc, char **argv)
 		       rc(register_handler(k, SYS_getuid, THREEI_DEREGISTER, 0)));
 		printf("middle routes its child to the grate below: %d\n",
 		       rc(register_handler(k, SYS_getuid, parent, 7)));
-		write(go_k[1], "g", 1);
+		write(go_k[1], "gg", 2);
 		waitpid(k, &status, 0);
+		waitpid(early, &status, 0);
 		_exit(0);
 	}
+	wait_byte(back[0]);
 	printf("register in the middle: %d\n", rc(register_handler(middle, SYS_getuid, parent, 5)));
 	write(go_m[1], "g", 1);
 	waitpid(middle, &status, 0);
