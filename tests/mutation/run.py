@@ -44,9 +44,15 @@ MODULES: dict[str, list[str]] = {
                          "tests/test_programs.py::test_escape_attempts_fail",
                          "tests/test_programs.py::test_matches_native",
                          "tests/test_attacks.py::test_proc_links_and_swapped_symlinks"],
-    "grates/paths.py": ["tests/test_grates_python.py"],
-    "grates/readonly.py": ["tests/test_grates_python.py"],
-    "microvisor/fdtable.py": ["tests/test_programs.py"],
+    "grates/paths.py": ["tests/test_mutants_grates.py", "tests/test_grates_python.py"],
+    "grates/readonly.py": ["tests/test_mutants_grates.py",
+                           "tests/test_grates_python.py::test_readonly_refuses_changes_under_its_prefixes",
+                           "tests/test_grates_python.py::test_readonly_answers_like_a_read_only_mount",
+                           "tests/test_grates_python.py::test_readonly_whole_tree_through_the_cli",
+                           "tests/test_grates_python.py::test_stacking_order_decides_what_each_grate_sees"],
+    "microvisor/fdtable.py": ["tests/test_mutants_fs.py::test_fd_table_matches_linux",
+                              "tests/test_attacks.py::test_rlimit_nofile",
+                              "tests/test_programs.py::test_matches_native"],
 }
 
 # One mutation per operator, as mutmut does (`+` -> `-`, `<` -> `<=`, `&` -> `|`, ...),
