@@ -19,6 +19,25 @@ from lind.grates import Call, Grate, handles
 from lind.threei import ops
 
 
+def test_paths_a_python_grate_checked_reach_the_wasm_grate_below(builds, tmp_path):
+    """The copies a Python grate forwards have cage ids of their own, never a real cage's
+    (first in this file: the ids count from the start of the process)."""
+
+    class Look(Grate):
+        @handles("open")
+        def look(self, call: Call) -> int:
+            call.string(0)
+            return call.forward()
+
+    (tmp_path / "real").mkdir()
+    (tmp_path / "data").mkdir()
+    (tmp_path / "real" / "x.txt").write_text("real one\n")
+    r = lind.run([str(builds.wasm("grates/cat_files"))] + ["/data/x.txt"] * 4, root=tmp_path,
+                 grates=[Look(), str(builds.wasm("grates/remap_grate"))], capture_output=True,
+                 timeout=60, runtime=lind.Runtime())
+    assert r.stdout == b"/data/x.txt: real one\n" * 4, r.stderr
+
+
 def test_what_a_grate_and_its_children_may_ask_of_3i(builds, tmp_path):
     r = lind.run([str(builds.wasm("mutants/threei_calls"))], root=tmp_path, capture_output=True,
                  timeout=60)
@@ -126,6 +145,8 @@ def test_host_calls_out_of_range_and_a_failing_harsh_exit_handler(tmp_path, capf
     os.close(in_r)
     me = cage.id
     assert ops.make_call(rt, None, me, -1, [0] * 6, [me] * 6) == -errno.ENOSYS
+    with pytest.raises(ValueError):   # an argument without the cage its memory is in
+        ops.make_call(rt, None, me, 1, [1], [me, 4242])
     with pytest.raises(OSError) as exc:
         ops.register_handler(rt, None, me, -1, 0, ops.python_handle(lambda *_: 0))
     assert exc.value.errno == errno.EINVAL

@@ -131,7 +131,7 @@ int main(int argc, char **argv)
 	       parent, (uintptr_t)buf, parent, 7, COPY_STRING)));
 	printf("%s\n", buf);
 	printf("copy string of 0: %d\n", rc(copy_data_between_cages(parent, parent,
-	       (uintptr_t)text, parent, (uintptr_t)buf, parent, 0, COPY_STRING)));
+	       (uintptr_t)"a", parent, (uintptr_t)buf, parent, 0, COPY_STRING)));
 	printf("copy string of 6: %d\n", rc(copy_data_between_cages(parent, parent,
 	       (uintptr_t)text, parent, (uintptr_t)buf, parent, 6, COPY_STRING)));
 	memset(buf, 'x', sizeof buf - 1);
