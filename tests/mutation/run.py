@@ -125,7 +125,22 @@ def mutate(module: str, timeout: float, init_only: bool, retest: bool) -> None:
     report = subprocess.run([BIN / "cr-report", "--show-pending", db], cwd=TREE,
                             capture_output=True, text=True, check=True).stdout
     (SESSIONS / f"{name}.report.txt").write_text(report)
-    print(report.splitlines()[-3:] if report else "", flush=True)
+    print(counts(module), flush=True)
+
+
+def counts(module: str) -> str:
+    """One line: mutants tested (skipped operators left out), killed, survived, pending."""
+    db = SESSIONS / f"{module.replace('/', '-').removesuffix('.py')}.sqlite"
+    if not db.exists():
+        return f"{module}: not run"
+    with sqlite3.connect(db) as conn:
+        outcome = dict(conn.execute(
+            "SELECT coalesce(test_outcome, worker_outcome), count(*) FROM work_results GROUP BY 1"))
+        total = conn.execute("SELECT count(*) FROM work_items").fetchone()[0]
+    tested = total - outcome.get("SKIPPED", 0)
+    killed = outcome.get("KILLED", 0)
+    return (f"{module}: {tested} mutants, {killed} killed, {outcome.get('SURVIVED', 0)} survived, "
+            f"{tested - killed - outcome.get('SURVIVED', 0)} pending or incompetent")
 
 
 def main() -> None:
@@ -134,11 +149,15 @@ def main() -> None:
     parser.add_argument("--timeout", type=float, default=120.0, help="seconds per mutant")
     parser.add_argument("--init-only", action="store_true", help="count mutants, run none")
     parser.add_argument("--retest", action="store_true", help="run the surviving mutants again")
+    parser.add_argument("--counts", action="store_true", help="print each session's counts, run none")
     args = parser.parse_args()
     modules = list(MODULES) if args.modules == ["all"] else args.modules
     unknown = [m for m in modules if m not in MODULES]
     if unknown:
         parser.error(f"no test selection for {', '.join(unknown)}")
+    if args.counts:
+        print("\n".join(counts(m) for m in modules))
+        return
     SESSIONS.mkdir(exist_ok=True)
     _copy_tree()
     os.environ["PYTHONPATH"] = str(TREE / "src")
