@@ -8,6 +8,7 @@ the same call on a read-only mount.
 from __future__ import annotations
 
 import errno
+import os
 import stat
 import subprocess
 from pathlib import Path
@@ -22,7 +23,8 @@ _EXPECTED = {
     "ro-via-up-mkdir": errno.EROFS, "ro-via-up-read": 0,
     "ro2-write": 0, "ro2-create": 0, "rox-create": 0,
     "rw-trunc": 0, "rw-excl-existing": errno.EEXIST, "rw-creat-existing": 0,
-    "rw-nofollow-link": errno.ELOOP, "rw-follow-link": 0, "rw-dir-for-write": errno.EISDIR,
+    "rw-nofollow-link": errno.ELOOP, "rw-nofollow-file": 0, "rw-excl-without-creat": 0,
+    "rw-follow-link": 0, "rw-dir-for-write": errno.EISDIR,
     "rw-directory-on-file": errno.ENOTDIR, "rw-create-in-missing": errno.ENOENT,
     "rw-create": 0, "rmdir-mount-point": errno.EBUSY,
     "chdir-ro-sub": 0, "relative-ro-write": errno.EROFS, "relative-read": 0, "chdir-dir": 0,
@@ -85,3 +87,37 @@ def test_fd_table_matches_linux(builds, tmp_path):
         assert rc == 0, err
         outputs.append(out)
     assert outputs[1] == outputs[0]
+
+
+@pytest.mark.usefixtures("canary")
+def test_host_proc_mounted_read_only_gives_no_magic_links(builds, tmp_path):
+    """/proc/self/fd/N of the host (this process) names the host's open files: a cage
+    given the host's /proc must not open them (ELOOP), while plain paths below another
+    host mount (/dev/shm is one) still resolve."""
+    fd = os.open(tmp_path / "canary.txt", os.O_RDONLY)
+    try:
+        rc, out, err = run_cage(
+            tmp_path, "proc", [builds.wasm("grates/cat_files"), f"/hostproc/self/fd/{fd}",
+                               "/hostproc/self/cwd/x", "/hostproc/self/root/etc/hostname",
+                               "/hostdev/shm"],
+            root=make_root(tmp_path), mounts=["/proc:/hostproc:ro", "/dev:/hostdev:ro"])
+    finally:
+        os.close(fd)
+    assert rc == 0, err
+    assert out == (f"/hostproc/self/fd/{fd}: errno {errno.ELOOP}\n"
+                   f"/hostproc/self/cwd/x: errno {errno.ELOOP}\n"
+                   f"/hostproc/self/root/etc/hostname: errno {errno.ELOOP}\n"
+                   "/hostdev/shm: ")
+    untouched(tmp_path / "canary.txt")
+
+
+def test_mounts_leave_no_host_fd_open(builds, tmp_path):
+    root = make_root(tmp_path)
+    (tmp_path / "m").mkdir()
+    args = [builds.wasm("grates/cat_files"), "/m/none"]
+    mounts = [f"{tmp_path / 'm'}:/m:ro", f"{tmp_path / 'm'}:/n", f"{tmp_path / 'm'}:/o"]
+    run_cage(tmp_path, "warm", args, root=root, mounts=mounts)   # Lind's own lasting fds
+    before = sorted(os.listdir("/proc/self/fd"))
+    rc, _, err = run_cage(tmp_path, "fds", args, root=root, mounts=mounts)
+    assert rc == 0, err
+    assert sorted(os.listdir("/proc/self/fd")) == before

@@ -58,6 +58,8 @@ int main(void)
 	try_open("rw-excl-existing", "/file.txt", O_WRONLY | O_CREAT | O_EXCL);
 	try_open("rw-creat-existing", "/file.txt", O_RDONLY | O_CREAT);
 	try_open("rw-nofollow-link", "/link", O_WRONLY | O_NOFOLLOW);
+	try_open("rw-nofollow-file", "/file.txt", O_WRONLY | O_NOFOLLOW);
+	try_open("rw-excl-without-creat", "/file.txt", O_WRONLY | O_EXCL);
 	try_open("rw-follow-link", "/link", O_WRONLY | O_APPEND);
 	try_open("rw-dir-for-write", "/dir", O_WRONLY);
 	try_open("rw-directory-on-file", "/file.txt", O_RDONLY | O_DIRECTORY);
