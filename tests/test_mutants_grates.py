@@ -23,10 +23,12 @@ _PREFIXES = {
     "dotdot-in": _ROFS, "creat-data": _ROFS, "creat-other": _OK, "prefix-sibling": _OK,
     "etc-x-inside": _ROFS, "etc-xy-beside": _OK, "unlink": _ROFS, "unlinkat-data": _ROFS,
     "rmdir": _ROFS, "unlinkat-removedir": _ROFS, "rename-into": _ROFS, "rename-out": _ROFS,
-    "renameat-into": _ROFS, "link-into": _ROFS, "symlink-into": _ROFS,
+    "renameat-into": _ROFS, "linkat-into": _ROFS, "renameat2-into": _ROFS, "link-into": _ROFS,
+    "symlink-into": _ROFS,
     "symlinkat-into": _ROFS, "mkdir": _ROFS, "mkdirat": _ROFS, "chmod": _ROFS,
     "fchmodat": _ROFS, "fchmod": _ROFS, "futimens": _ROFS, "utimensat-empty-path": _ROFS,
-    "truncate": _ROFS, "unlinkat-other": _OK, "mkdir-other": _OK, "chdir-data": _OK,
+    "truncate": _ROFS, "unlinkat-other": _OK, "mkdir-other": _OK,
+    "path-of-4095": errno.ENOENT, "path-of-4096": errno.ENAMETOOLONG, "chdir-data": _OK,
     "relative-write": _ROFS, "relative-read": _OK,
 }
 # Under `readonly` (the whole tree): what passed beside the prefixes is refused too.

@@ -5,7 +5,9 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 static void report(const char *what, long r)
@@ -56,6 +58,8 @@ int main(void)
 	report("rename-out", rename("/data/f", "/other/f2"));
 	report("renameat-into", renameat(other, "b", data, "b"));
 	report("link-into", link("/other/f", "/data/l"));
+	report("linkat-into", linkat(other, "f", data, "l", 0));
+	report("renameat2-into", syscall(SYS_renameat2, other, "b", data, "b", 0));
 	report("symlink-into", symlink("x", "/data/s"));
 	report("symlinkat-into", symlinkat("x", data, "s"));
 	report("mkdir", mkdir("/data/d", 0700));
@@ -68,6 +72,15 @@ int main(void)
 	report("truncate", truncate("/data/f", 0));
 	report("unlinkat-other", unlinkat(other, "g", 0));
 	report("mkdir-other", mkdir("/other/d", 0700));
+	/* Linux's PATH_MAX counts the NUL: 4095 bytes name a path, 4096 are too long. */
+	static char longpath[4097];
+	memset(longpath, 'x', sizeof longpath - 1);
+	for (int i = 0; i < 4096; i += 2)
+		longpath[i] = '/';
+	longpath[4095] = 0;
+	opened("path-of-4095", open(longpath, O_RDONLY));
+	longpath[4095] = 'x';
+	opened("path-of-4096", open(longpath, O_RDONLY));
 	report("chdir-data", chdir("/data"));
 	opened("relative-write", open("f", O_WRONLY));
 	opened("relative-read", open("f", O_RDONLY));
