@@ -118,6 +118,7 @@ def test_mounts_leave_no_host_fd_open(builds, tmp_path):
     mounts = [f"{tmp_path / 'm'}:/m:ro", f"{tmp_path / 'm'}:/n", f"{tmp_path / 'm'}:/o"]
     run_cage(tmp_path, "warm", args, root=root, mounts=mounts)   # Lind's own lasting fds
     before = sorted(os.listdir("/proc/self/fd"))
-    rc, _, err = run_cage(tmp_path, "fds", args, root=root, mounts=mounts)
+    rc, out, err = run_cage(tmp_path, "fds", args, root=root, mounts=mounts)
     assert rc == 0, err
+    assert out == f"/m/none: errno {errno.ENOENT}\n"
     assert sorted(os.listdir("/proc/self/fd")) == before
