@@ -2,8 +2,8 @@
  *   /ro   a read-only mount, holding file.txt, sub/ and sub/inner.txt
  *   /up   a writable mount of the directory above it (so /up/ro is /ro's directory,
  *         and /up/ro2 a sibling whose name starts the same)
- *   /     the writable root, with rox/ (a name starting like /ro), file.txt, dir/ and
- *         link -> file.txt
+ *   /     the writable root, with rox/ (a name starting like /ro), file.txt, dir/,
+ *         link -> file.txt and fifo (a named pipe nobody else opens)
  * One line per step: "what result errno" (result 0 or -1; errno 0 on success). */
 #include <errno.h>
 #include <fcntl.h>
@@ -51,6 +51,9 @@ int main(void)
 	try_open("ro-via-up-create", "/up/ro/new.txt", O_WRONLY | O_CREAT);
 	report("ro-via-up-mkdir", mkdir("/up/ro/newdir", 0700));
 	try_open("ro-via-up-read", "/up/ro/file.txt", O_RDONLY);
+	try_open("ro-via-up-write-missing", "/up/ro/none.txt", O_WRONLY);
+	try_open("fifo-write-nonblock", "/fifo", O_WRONLY | O_NONBLOCK);
+	try_open("fifo-read-nonblock", "/fifo", O_RDONLY | O_NONBLOCK);
 	try_open("ro2-write", "/up/ro2/file.txt", O_WRONLY | O_TRUNC);
 	try_open("ro2-create", "/up/ro2/made.txt", O_WRONLY | O_CREAT | O_EXCL);
 	try_open("rox-create", "/rox/made.txt", O_WRONLY | O_CREAT);
