@@ -7,10 +7,10 @@ and cage threads see the mutant too). Usage, from the repository root:
     .venv/bin/pip install -e '.[test,mutation]'
     .venv/bin/python tests/mutation/run.py threei/ops.py microvisor/fs.py   # or: all
 
-The mutants are made in a copy of the work tree (tests/mutation/sessions/tree, taken
+The mutants are made in a copy of the work tree (tests/mutation/.sessions/tree, taken
 afresh at each start: tracked and new files plus the built C trampoline), which the
 tests import through PYTHONPATH, so the work tree itself is never rewritten. Sessions
-(sqlite) and reports stay in tests/mutation/sessions/ (ignored by git); a run that was
+(sqlite) and reports stay in tests/mutation/.sessions/ (ignored by git); a run that was
 stopped resumes where it left off, and `--retest` runs the survivors again after new
 tests were written.
 """
@@ -27,7 +27,7 @@ import sys
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
-SESSIONS = Path(__file__).resolve().parent / "sessions"
+SESSIONS = Path(__file__).resolve().parent / ".sessions"   # hidden: pytest does not collect the copy
 TREE = SESSIONS / "tree"
 BIN = Path(sys.executable).parent
 
