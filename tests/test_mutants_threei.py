@@ -13,6 +13,7 @@ import signal
 
 import pytest
 import wasmtime
+from test_threei import _module, _Waiting
 
 import lind
 from lind.grates import Call, Grate, handles
@@ -65,6 +66,7 @@ def test_what_a_grate_and_its_children_may_ask_of_3i(builds, tmp_path):
         "register call 400 in the child: 0",
         "register in the child: 0",
         "child getuid through the grate: 75",
+        f"child routes getuid around the grate to itself: {eperm}",
         "deregister in the child: 0",
         "deregister call 400 in the child: 0",
         "child getuid after deregister is the grate's: no",
@@ -160,3 +162,13 @@ def test_host_calls_out_of_range_and_a_failing_harsh_exit_handler(tmp_path, capf
     assert cage.wait(30) is not None
     err = capfd.readouterr().err
     assert f"harsh-exit handler of cage {me} failed: RuntimeError('handler bug')" in err
+
+
+def test_host_call_for_one_cage_with_every_argument_in_another(tmp_path):
+    rt = lind.Runtime()
+    a = _Waiting(rt, _module(tmp_path, "a", "AAAAAAAAAAAAAAAA"), tmp_path)
+    b = _Waiting(rt, _module(tmp_path, "b", "bbbbbbbbbbbbbbbb"), tmp_path)
+    # write(1, A's bytes, 16) for B: fd and length are plain numbers whoever "owns" them.
+    assert ops.make_call(rt, None, b.cage.id, 1, [1, 100, 16, 0, 0, 0], [a.cage.id] * 6) == 16
+    assert a.release()[1] == b"AAAAAAAAAAAAAAAA"
+    assert b.release()[1] == b"AAAAAAAAAAAAAAAA" + b"bbbbbbbbbbbbbbbb"
