@@ -20,7 +20,9 @@ _PREFIXES = {
     "excl-missing": _ROFS, "openat-data": _ROFS, "openat-cwd": _ROFS,
     "openat-up-into-data": _ROFS, "openat-up-out-of-data": _OK,
     "openat-file-dirfd": errno.ENOTDIR, "openat-absolute": _ROFS, "dotdot-out": _OK,
-    "dotdot-in": _ROFS, "creat-data": _ROFS, "creat-other": _OK, "prefix-sibling": _OK,
+    "dotdot-in": _ROFS, "creat-data": _ROFS, "creat-other": _OK,
+    "creat-call-data": _ROFS, "creat-call-other": _OK, "creat-call-empty": errno.ENOENT,
+    "prefix-sibling": _OK,
     "etc-x-inside": _ROFS, "etc-xy-beside": _OK, "unlink": _ROFS, "unlinkat-data": _ROFS,
     "rmdir": _ROFS, "unlinkat-removedir": _ROFS, "rename-into": _ROFS, "rename-out": _ROFS,
     "renameat-into": _ROFS, "linkat-into": _ROFS, "renameat2-into": _ROFS, "link-into": _ROFS,
@@ -29,11 +31,11 @@ _PREFIXES = {
     "fchmodat": _ROFS, "fchmod": _ROFS, "futimens": _ROFS, "utimensat-empty-path": _ROFS,
     "truncate": _ROFS, "unlinkat-other": _OK, "mkdir-other": _OK,
     "path-of-4095": errno.ENOENT, "path-of-4096": errno.ENAMETOOLONG, "chdir-data": _OK,
-    "relative-write": _ROFS, "relative-read": _OK,
+    "relative-write": _ROFS, "relative-read": _OK, "excl-existing-as-fd-0": errno.EEXIST,
 }
 # Under `readonly` (the whole tree): what passed beside the prefixes is refused too.
 _WHOLE = _PREFIXES | {
-    what: _ROFS for what in ("openat-up-out-of-data", "dotdot-out", "creat-other",
+    what: _ROFS for what in ("openat-up-out-of-data", "dotdot-out", "creat-other", "creat-call-other",
                              "prefix-sibling", "etc-xy-beside", "unlinkat-other", "mkdir-other")}
 
 
@@ -69,6 +71,6 @@ def test_readonly_refuses_each_change_like_a_read_only_mount(builds, tmp_path, g
     assert {d: _tree(root / d) for d in ("data", "etc/x")} == protected
     if expected is _PREFIXES:
         assert (root / "data2" / "f").read_bytes() == b"original\n"
-        assert sorted(p.name for p in (root / "other").iterdir()) == ["a", "b", "c", "d", "f"]
+        assert sorted(p.name for p in (root / "other").iterdir()) == ["a", "b", "c", "c2", "d", "f"]
         assert (root / "etc" / "xy").exists()
     untouched(tmp_path / "canary.txt")

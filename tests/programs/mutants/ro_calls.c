@@ -47,6 +47,10 @@ int main(void)
 	opened("dotdot-in", open("/other/../data/f", O_WRONLY));
 	opened("creat-data", creat("/data/c", 0600));
 	opened("creat-other", creat("/other/c", 0600));
+	/* The creat call itself (the libc's creat() makes an open). */
+	opened("creat-call-data", syscall(SYS_creat, "/data/c2", 0600));
+	opened("creat-call-other", syscall(SYS_creat, "/other/c2", 0600));
+	opened("creat-call-empty", syscall(SYS_creat, "", 0600));
 	opened("prefix-sibling", open("/data2/f", O_WRONLY));
 	opened("etc-x-inside", open("/etc/x/y", O_WRONLY | O_CREAT, 0600));
 	opened("etc-xy-beside", open("/etc/xy", O_WRONLY | O_CREAT, 0600));
@@ -84,5 +88,7 @@ int main(void)
 	report("chdir-data", chdir("/data"));
 	opened("relative-write", open("f", O_WRONLY));
 	opened("relative-read", open("f", O_RDONLY));
+	close(0);   /* O_EXCL of an existing file refused, also when it would have been fd 0 */
+	opened("excl-existing-as-fd-0", open("/data/f", O_RDONLY | O_CREAT | O_EXCL, 0600));
 	return 0;
 }
