@@ -7,6 +7,7 @@ Each expected errno is Linux's for the same call on a read-only mount.
 from __future__ import annotations
 
 import errno
+import subprocess
 
 import pytest
 from test_attacks import canary, make_root, run_cage, untouched  # noqa: F401 - canary: a fixture
@@ -26,7 +27,8 @@ _PREFIXES = {
     "etc-x-inside": _ROFS, "etc-xy-beside": _OK, "unlink": _ROFS, "unlinkat-data": _ROFS,
     "rmdir": _ROFS, "unlinkat-removedir": _ROFS, "rename-into": _ROFS, "rename-out": _ROFS,
     "renameat-into": _ROFS, "linkat-into": _ROFS, "renameat2-into": _ROFS, "link-into": _ROFS,
-    "symlink-into": _ROFS,
+    "symlink-into": _ROFS, "renameat-out-by-dirfd": _OK, "renameat2-out-by-dirfd": _OK,
+    "linkat-out-by-dirfd": _OK, "symlinkat-out-by-dirfd": _OK, "chmod-empty": errno.ENOENT,
     "symlinkat-into": _ROFS, "mkdir": _ROFS, "mkdirat": _ROFS, "chmod": _ROFS,
     "fchmodat": _ROFS, "fchmod": _ROFS, "futimens": _ROFS, "utimensat-empty-path": _ROFS,
     "truncate": _ROFS, "unlinkat-other": _OK, "mkdir-other": _OK,
@@ -36,7 +38,9 @@ _PREFIXES = {
 # Under `readonly` (the whole tree): what passed beside the prefixes is refused too.
 _WHOLE = _PREFIXES | {
     what: _ROFS for what in ("openat-up-out-of-data", "dotdot-out", "creat-other", "creat-call-other",
-                             "prefix-sibling", "etc-xy-beside", "unlinkat-other", "mkdir-other")}
+                             "prefix-sibling", "etc-xy-beside", "unlinkat-other", "mkdir-other",
+                             "renameat-out-by-dirfd", "renameat2-out-by-dirfd", "linkat-out-by-dirfd",
+                             "symlinkat-out-by-dirfd")}
 
 
 def _root(tmp_path):
@@ -71,6 +75,21 @@ def test_readonly_refuses_each_change_like_a_read_only_mount(builds, tmp_path, g
     assert {d: _tree(root / d) for d in ("data", "etc/x")} == protected
     if expected is _PREFIXES:
         assert (root / "data2" / "f").read_bytes() == b"original\n"
-        assert sorted(p.name for p in (root / "other").iterdir()) == ["a", "b", "c", "c2", "d", "f"]
+        assert sorted(p.name for p in (root / "other").iterdir()) == [
+            "a3", "b", "c", "c2", "d", "f", "f3", "s"]
         assert (root / "etc" / "xy").exists()
     untouched(tmp_path / "canary.txt")
+
+
+@pytest.mark.parametrize("grate", ["imfs:/mem", "aquarium:/mem", "readonly:/elsewhere"])
+def test_unlinkat_flags_under_file_system_grates_match_linux(builds, tmp_path, grate):
+    native_dir = tmp_path / "native"
+    native_dir.mkdir()
+    native = subprocess.run([builds.native("mutants/unlink_calls"), native_dir],
+                            capture_output=True, text=True, timeout=60)
+    root = make_root(tmp_path)
+    (root / "mem").mkdir()
+    rc, out, err = run_cage(tmp_path, "unlink", [builds.wasm("mutants/unlink_calls"), "/mem"],
+                            root=root, grates=[grate])
+    assert native.returncode == rc == 0, err
+    assert out == native.stdout

@@ -66,6 +66,12 @@ int main(void)
 	report("renameat2-into", syscall(SYS_renameat2, other, "b", data, "b", 0));
 	report("symlink-into", symlink("x", "/data/s"));
 	report("symlinkat-into", symlinkat("x", data, "s"));
+	/* Relative to a protected dirfd, naming a path outside it. */
+	report("renameat-out-by-dirfd", renameat(other, "a", data, "../other/a2"));
+	report("renameat2-out-by-dirfd", syscall(SYS_renameat2, other, "a2", data, "../other/a3", 0));
+	report("linkat-out-by-dirfd", linkat(other, "f", data, "../other/f3", 0));
+	report("symlinkat-out-by-dirfd", symlinkat("x", data, "../other/s"));
+	report("chmod-empty", chmod("", 0600));
 	report("mkdir", mkdir("/data/d", 0700));
 	report("mkdirat", mkdirat(data, "d", 0700));
 	report("chmod", chmod("/data/f", 0600));
