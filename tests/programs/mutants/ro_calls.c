@@ -89,8 +89,9 @@ int main(void)
 		longpath[i] = '/';
 	longpath[4095] = 0;
 	opened("path-of-4095", open(longpath, O_RDONLY));
+	memcpy(longpath, "/data/", 6);   /* too long is too long, protected or not */
 	longpath[4095] = 'x';
-	opened("path-of-4096", open(longpath, O_RDONLY));
+	opened("path-of-4096", open(longpath, O_WRONLY));
 	report("chdir-data", chdir("/data"));
 	opened("relative-write", open("f", O_WRONLY));
 	opened("relative-read", open("f", O_RDONLY));
