@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -75,6 +76,23 @@ int main(int argc, char **argv)
 	int rw = open("data", O_RDWR);
 	report("pread on read-write", pread(rw, buf, 2, 0));
 	report("pwrite on read-write", pwrite(rw, "01", 2, 0));
+
+	/* A shared mapping is as writable as its fd (wasm pages cannot be read-only). */
+	void *m = mmap(0, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, r, 0);
+	report("shared writable map of read-only", m == MAP_FAILED ? -1 : 0);
+	m = mmap(0, 4096, PROT_READ, MAP_SHARED, w, 0);
+	report("map of write-only", m == MAP_FAILED ? -1 : 0);
+	m = mmap(0, 4096, PROT_READ, MAP_SHARED, r, 0);
+	report("shared read-only map of read-only", m == MAP_FAILED ? -1 : munmap(m, 4096));
+	m = mmap(0, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, rw, 0);
+	if (m != MAP_FAILED) {
+		((char *)m)[2] = 'M';
+		munmap(m, 4096);
+	}
+	report("shared writable map of read-write", m == MAP_FAILED ? -1 : pread(r, buf, 3, 0));
+	printf("mapped write reached the file: %.3s\n", buf);
+	report("fallocate on read-only", fallocate(r, 0, 0, 20));
+	report("fallocate on read-write", fallocate(rw, 0, 0, 10));
 
 	/* One description: dup and fork share its offset; closing one fd keeps it open. */
 	int s = open("data", O_RDONLY), t = dup(s);
