@@ -59,6 +59,7 @@ def test_what_a_grate_and_its_children_may_ask_of_3i(builds, tmp_path):
         f"copy string of 0: {-errno.ENAMETOOLONG}",
         f"copy empty string of 0: {-errno.ENAMETOOLONG} copied",   # nothing written
         "copy empty string of 1: 0 c",
+        f"copy string of -1: {-errno.ENAMETOOLONG} c",
         f"copy string of 6: {-errno.ENAMETOOLONG}",
         "copy raw of 3: 0 copxxxx",
         f"copy type 2: {einval}",

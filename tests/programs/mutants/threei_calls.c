@@ -140,6 +140,9 @@ int main(int argc, char **argv)
 	printf("copy empty string of 1: %d ", rc(copy_data_between_cages(parent, parent,
 	       (uintptr_t)"", parent, (uintptr_t)buf + 1, parent, 1, COPY_STRING)));
 	printf("%s\n", buf);
+	printf("copy string of -1: %d ", rc(copy_data_between_cages(parent, parent,
+	       (uintptr_t)"abc", parent, (uintptr_t)buf, parent, (uint64_t)-1, COPY_STRING)));
+	printf("%s\n", buf);
 	printf("copy string of 6: %d\n", rc(copy_data_between_cages(parent, parent,
 	       (uintptr_t)text, parent, (uintptr_t)buf, parent, 6, COPY_STRING)));
 	memset(buf, 'x', sizeof buf - 1);
