@@ -77,6 +77,9 @@ def test_read_only_follows_the_file_and_prefixes_match_whole_names(builds, tmp_p
 def test_fd_table_matches_linux(builds, tmp_path):
     root = make_root(tmp_path)
     (root / "dir").mkdir()
+    for name in "abc":
+        (root / "dir" / name).write_text(name)
+    os.mkfifo(root / "fifo")
     outputs = []
     for binary in (builds.native("mutants/fd_calls"), builds.wasm("mutants/fd_calls")):
         (root / "data").write_bytes(b"0123456789")

@@ -1,10 +1,13 @@
 /* The fd table: lowest free numbers, dup/dup2/dup3/F_DUPFD, close-on-exec flags, shared
  * descriptions across dup and fork, access modes, RLIMIT_NOFILE. Relative paths only:
- * run in a directory holding "data" (10 bytes) and "dir/", natively and in Lind, and
- * the outputs compared (tests/test_mutants_fs.py). argv[1]: this program, to exec. */
+ * run in a directory holding "data" (10 bytes), "dir/" (with files a, b, c) and "fifo" (a
+ * named pipe), natively and in Lind, and the outputs compared (tests/test_mutants_fs.py).
+ * argv[1]: this program, to exec. */
 #define _GNU_SOURCE
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -76,6 +79,26 @@ int main(int argc, char **argv)
 	int rw = open("data", O_RDWR);
 	report("pread on read-write", pread(rw, buf, 2, 0));
 	report("pwrite on read-write", pwrite(rw, "01", 2, 0));
+
+	/* Every entry of a directory, once; and poll on a host FIFO. */
+	DIR *listing = opendir("dir");
+	char names[256] = "";
+	int entries = 0;
+	struct dirent *e;
+	while (listing && (e = readdir(listing)) != NULL) {
+		entries++;
+		if (e->d_name[0] != '.')
+			names[e->d_name[0] - 'a'] = e->d_name[0];
+	}
+	closedir(listing);
+	for (int i = 0; i < 26; i++)
+		if (names[i])
+			putchar(names[i]);
+	printf(" listed, %d entries with . and ..\n", entries);
+	struct pollfd pf = {open("fifo", O_RDWR | O_NONBLOCK), POLLOUT | POLLIN, 0};
+	report("poll fifo", poll(&pf, 1, 0));
+	printf("fifo events %d\n", pf.revents);
+	close(pf.fd);
 
 	/* A shared mapping is as writable as its fd (wasm pages cannot be read-only). */
 	void *m = mmap(0, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, r, 0);
