@@ -84,7 +84,7 @@ def test_fd_table_matches_linux(builds, tmp_path):
     for binary in (builds.native("mutants/fd_calls"), builds.wasm("mutants/fd_calls")):
         (root / "data").write_bytes(b"0123456789")
         if binary.suffix == ".wasm":
-            rc, out, err = run_cage(tmp_path, "fd", [binary, binary], root=root)
+            rc, out, err = run_cage(tmp_path, "fd", [binary, binary], root=root, timeout=20)
         else:
             proc = subprocess.run([binary, binary], cwd=root, capture_output=True, text=True,
                                   timeout=60)

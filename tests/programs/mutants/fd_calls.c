@@ -52,6 +52,7 @@ int main(int argc, char **argv)
 	report("dup2 same", dup2(a, a));
 	report("dup2 onto c", dup2(b, c));
 	report("dup2 from closed", dup2(1000, 41));
+	report("dup2 to -1", dup2(a, -1));
 	report("dup3 cloexec to 42", dup3(a, 42, O_CLOEXEC));
 	report("dup3 same", dup3(a, a, 0));
 	report("cloexec 42", cloexec(42));
@@ -98,7 +99,22 @@ int main(int argc, char **argv)
 	struct pollfd pf = {open("fifo", O_RDWR | O_NONBLOCK), POLLOUT | POLLIN, 0};
 	report("poll fifo", poll(&pf, 1, 0));
 	printf("fifo events %d\n", pf.revents);
+	pf.events = POLLIN;   /* nothing written: not ready */
+	report("poll empty fifo for input", poll(&pf, 1, 0));
+	printf("fifo events %d\n", pf.revents);
 	close(pf.fd);
+	int fifo = open("fifo", O_RDWR);
+	report("set O_NONBLOCK", fcntl(fifo, F_SETFL, O_NONBLOCK));
+	report("O_NONBLOCK set", fcntl(fifo, F_GETFL) & O_NONBLOCK ? 1 : 0);
+	report("read empty fifo", read(fifo, buf, 1));
+	close(fifo);
+	struct pollfd pd = {open("data", O_RDONLY), POLLIN | POLLOUT, 0};
+	report("poll file", poll(&pd, 1, 0));
+	printf("file events %d\n", pd.revents);
+	pd.events = POLLIN;
+	report("poll file for input", poll(&pd, 1, 0));
+	printf("file events %d\n", pd.revents);
+	close(pd.fd);
 
 	/* A shared mapping is as writable as its fd (wasm pages cannot be read-only). */
 	void *m = mmap(0, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, r, 0);
@@ -162,6 +178,7 @@ int main(int argc, char **argv)
 	report("reopen 5", open("data", O_RDONLY));
 	report("dup3 to 6 cloexec", dup3(3, 6, O_CLOEXEC));
 	report("F_DUPFD_CLOEXEC 7", fcntl(3, F_DUPFD_CLOEXEC, 7));
+	report("dup2 to 0", dup2(3, 0));
 	fflush(stdout);
 	execl(argv[1], argv[1], argv[1], "after", (char *)0);
 	report("exec", -1);
