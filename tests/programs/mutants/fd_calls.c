@@ -55,6 +55,8 @@ int main(int argc, char **argv)
 	report("dup2 to -1", dup2(a, -1));
 	report("dup3 cloexec to 42", dup3(a, 42, O_CLOEXEC));
 	report("dup3 same", dup3(a, a, 0));
+	report("close 43", close(43));
+	report("cloexec -1", cloexec(-1));
 	report("cloexec 42", cloexec(42));
 	report("cloexec 40", cloexec(40));
 	report("F_DUPFD 20", fcntl(a, F_DUPFD, 20));
