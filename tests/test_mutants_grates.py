@@ -12,6 +12,8 @@ import subprocess
 import pytest
 from test_attacks import canary, make_root, run_cage, untouched  # noqa: F401 - canary: a fixture
 
+from lind.grates.registry import resolve
+
 _ROFS, _OK = errno.EROFS, 0
 
 # Under `readonly:/data:/etc/x`.
@@ -93,3 +95,9 @@ def test_unlinkat_flags_under_file_system_grates_match_linux(builds, tmp_path, g
                             root=root, grates=[grate])
     assert native.returncode == rc == 0, err
     assert out == native.stdout
+
+
+@pytest.mark.parametrize("text", ["clamp:/data", "clamp:/data=", "clamp:=readonly"])
+def test_clamp_wants_a_directory_and_a_grate(text):
+    with pytest.raises(ValueError, match="clamp wants|not an absolute path"):
+        resolve(text)
