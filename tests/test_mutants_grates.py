@@ -12,6 +12,7 @@ import subprocess
 import pytest
 from test_attacks import canary, make_root, run_cage, untouched  # noqa: F401 - canary: a fixture
 
+from lind.grates import Call, Grate, handles
 from lind.grates.registry import resolve
 
 _ROFS, _OK = errno.EROFS, 0
@@ -101,3 +102,42 @@ def test_unlinkat_flags_under_file_system_grates_match_linux(builds, tmp_path, g
 def test_clamp_wants_a_directory_and_a_grate(text):
     with pytest.raises(ValueError, match="clamp wants|not an absolute path"):
         resolve(text)
+
+
+def test_python_grate_reads_once_and_forwards_what_it_read(builds, tmp_path):
+    """What a handler read of an argument (read, then string, then read again) comes
+    from its first copy, and the layer below gets that copy even when the caller's
+    memory changes meanwhile (here the handler itself rewrites it)."""
+    seen = []
+
+    class Look(Grate):
+        @handles("open")
+        def look(self, call: Call) -> int:
+            seen.append((call.read(0, 3), call.string(0), call.read(0, 2)))
+            call.write(0, b"/nope\0")
+            return call.forward()
+
+    root = make_root(tmp_path)
+    (root / "data").mkdir()
+    (root / "data" / "x.txt").write_text("the file\n")
+    rc, out, err = run_cage(tmp_path, "look", [builds.wasm("grates/cat_files"), "/data/x.txt"],
+                            root=root, grates=[Look()])
+    assert rc == 0, err
+    assert seen == [(b"/da", b"/data/x.txt", b"/d")]
+    assert out == "/nope: the file\n"     # cat_files prints its (rewritten) argument
+
+
+def test_unknown_call_names_and_a_failing_python_grate_are_reported(builds, tmp_path, capfd):
+    with pytest.raises(ValueError, match="unknown system call 'no_such_call'"):
+        handles("no_such_call")(lambda self, call: 0)
+
+    class Broken(Grate):
+        @handles("getppid")
+        def fail(self, call: Call) -> int:
+            raise KeyError("bug")
+
+    rc, out, err = run_cage(tmp_path, "broken", [builds.wasm("grates/ppid_calls")],
+                            root=make_root(tmp_path), grates=[Broken()])
+    assert rc == 0
+    assert out.count(f"getppid: -1 {errno.EIO}") == 4
+    assert "lind: grate Broken failed in getppid: KeyError('bug')" in capfd.readouterr().err
