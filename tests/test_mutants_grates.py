@@ -141,3 +141,15 @@ def test_unknown_call_names_and_a_failing_python_grate_are_reported(builds, tmp_
     assert rc == 0
     assert out.count(f"getppid: -1 {errno.EIO}") == 4
     assert "lind: grate Broken failed in getppid: KeyError('bug')" in capfd.readouterr().err
+
+
+def test_python_grate_forwarding_a_call_nobody_implements_gets_enosys(builds, tmp_path):
+    class Pass(Grate):
+        @handles(400)
+        def forward(self, call: Call) -> int:
+            return call.forward()
+
+    rc, out, err = run_cage(tmp_path, "nosys", [builds.wasm("mutants/nosys")],
+                            root=make_root(tmp_path), grates=[Pass()])
+    assert rc == 0, err
+    assert out == f"call 400: -1 {errno.ENOSYS}\n"
