@@ -14,6 +14,7 @@ from test_attacks import canary, make_root, run_cage, untouched  # noqa: F401 - 
 
 from lind.grates import Call, Grate, handles
 from lind.grates.registry import resolve
+from lind.grates.seccomp import Seccomp
 
 _ROFS, _OK = errno.EROFS, 0
 
@@ -153,3 +154,21 @@ def test_python_grate_forwarding_a_call_nobody_implements_gets_enosys(builds, tm
                             root=make_root(tmp_path), grates=[Pass()])
     assert rc == 0, err
     assert out == f"call 400: -1 {errno.ENOSYS}\n"
+
+
+@pytest.mark.parametrize("code", [1, 4095])
+def test_seccomp_errno_numbers_at_the_ends_of_the_range(builds, tmp_path, code):
+    policy = Seccomp.from_policy(f"deny getppid: errno {code}\n", "p.txt")
+    rc, out, err = run_cage(tmp_path, "errno", [builds.wasm("grates/ppid_calls")],
+                            root=make_root(tmp_path), grates=[policy])
+    assert rc == 0, err
+    assert out.count(f"getppid: -1 {code}") == 4
+
+
+@pytest.mark.parametrize("action, complaint", [("errno 0", "unknown errno '0'"),
+                                               ("errno 4096", "unknown errno '4096'"),
+                                               ("nope 13", "bad action 'nope 13'"),
+                                               ("errno", "bad action 'errno'")])
+def test_seccomp_bad_actions(action, complaint):
+    with pytest.raises(ValueError, match=f"^p.txt:1: .*{complaint}"):
+        Seccomp.from_policy(f"deny read: {action}\n", "p.txt")
