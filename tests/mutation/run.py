@@ -66,7 +66,7 @@ MODULES: dict[str, list[str]] = {
                            "tests/test_grates_python.py::test_stacking_order_decides_what_each_grate_sees",
                            "tests/test_grates_python.py::test_lind_grates_lists_every_python_grate_with_its_summary"],
     "grates/seccomp.py": ["tests/test_mutants_grates.py::test_seccomp_errno_numbers_at_the_ends_of_the_range",
-                          "tests/test_mutants_grates.py::test_seccomp_bad_actions",
+                          "tests/test_mutants_grates.py::test_seccomp_bad_rules",
                           "tests/test_grates_python.py::test_seccomp_errno_rules_then_kill_with_sigsys",
                           "tests/test_grates_python.py::test_seccomp_default_covers_calls_no_rule_names",
                           "tests/test_grates_python.py::test_seccomp_kill_through_the_cli",
