@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
 import subprocess
@@ -22,28 +23,44 @@ class Builds:
     def __init__(self, root: Path) -> None:
         self.root = root
 
+    def _key(self, name: str, *flags: str) -> str:
+        """The program's name, flags and a hash of its source: a cache shared between
+        sessions (LIND_TEST_BUILDS) never serves a build of an older source."""
+        digest = hashlib.sha256((PROGRAMS / f"{name}.c").read_bytes()).hexdigest()[:12]
+        return f"{name.replace('/', '-')}{'-'.join(flags)}-{digest}"
+
     def wasm(self, name: str, *flags: str) -> Path:
-        out = self.root / f"{name.replace('/', '-')}{'-'.join(flags)}.wasm"
+        out = self.root / f"{self._key(name, *flags)}.wasm"
         if not out.exists():
+            part = out.with_suffix(f".{os.getpid()}.part")
             proc = subprocess.run(
                 [sys.executable, "-m", "lind", "cc", "-O2", *flags, str(PROGRAMS / f"{name}.c"),
-                 "-o", str(out)], capture_output=True, text=True)
+                 "-o", str(part)], capture_output=True, text=True)
             assert proc.returncode == 0, proc.stderr
+            os.replace(part, out)
         return out
 
     def native(self, name: str) -> Path:
-        out = self.root / f"{name.replace('/', '-')}.native"
+        out = self.root / f"{self._key(name)}.native"
         if not out.exists():
             cc = shutil.which("gcc") or shutil.which("cc")
             if cc is None:
                 pytest.fail("no host C compiler for the native reference build")
-            subprocess.run([cc, "-O2", "-o", str(out), str(PROGRAMS / f"{name}.c"), "-lm"],
+            part = out.with_suffix(f".{os.getpid()}.part")
+            subprocess.run([cc, "-O2", "-o", str(part), str(PROGRAMS / f"{name}.c"), "-lm"],
                            check=True)
+            os.replace(part, out)
         return out
 
 
 @pytest.fixture(scope="session")
 def builds(tmp_path_factory: pytest.TempPathFactory) -> Builds:
+    """Per session, or in $LIND_TEST_BUILDS when set (the mutation run sets it, so its
+    thousands of short pytest runs compile each program once)."""
+    shared = os.environ.get("LIND_TEST_BUILDS")
+    if shared:
+        Path(shared).mkdir(parents=True, exist_ok=True)
+        return Builds(Path(shared))
     return Builds(tmp_path_factory.mktemp("builds"))
 
 

@@ -247,7 +247,9 @@ def copy_data_between_cages(runtime: Any, caller: Any, src_addr: int, src_cage: 
     _may_touch(runtime, caller, dest_c)
     src, dest = src_c.mem, dest_c.mem
     if copy_type == COPY_STRING:
-        data = src.cstring(src_addr, max(length - 1, 0)) + b"\0"
+        if length < 1:   # no room even for the NUL
+            raise OSError(errno.ENAMETOOLONG, "File name too long")
+        data = src.cstring(src_addr, length - 1) + b"\0"
     elif copy_type == COPY_RAW:
         data = src.read(src_addr, length)
     else:

@@ -1,0 +1,192 @@
+"""Mutation testing of Lind's trusted core with cosmic-ray (not part of CI: it is slow).
+
+Each module is mutated in place, one mutant at a time, and only the tests that guard it
+run against each mutant (in a fresh pytest process, so `python -m lind` subprocesses
+and cage threads see the mutant too). Usage, from the repository root:
+
+    .venv/bin/pip install -e '.[test,mutation]'
+    .venv/bin/python tests/mutation/run.py threei/ops.py microvisor/fs.py   # or: all
+
+The mutants are made in a copy of the work tree (tests/mutation/.sessions/tree, taken
+afresh at each start: tracked and new files plus the built C trampoline), which the
+tests import through PYTHONPATH, so the work tree itself is never rewritten. Sessions
+(sqlite) and reports stay in tests/mutation/.sessions/ (ignored by git); a run that was
+stopped resumes where it left off, and `--retest` runs the survivors again after new
+tests were written.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shlex
+import shutil
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+SESSIONS = Path(__file__).resolve().parent / ".sessions"   # hidden: pytest does not collect the copy
+TREE = SESSIONS / "tree"
+BIN = Path(sys.executable).parent
+
+# Module (under src/lind) -> the tests that guard it: fast ones that run real cages.
+MODULES: dict[str, list[str]] = {
+    "threei/ops.py": ["tests/test_mutants_threei.py", "tests/test_threei.py",
+                      "tests/test_grates.py::test_threei_permissions",
+                      "tests/test_grates.py::test_harsh_exit_notification_reaches_the_grate",
+                      "tests/test_attacks.py::test_cage_cannot_deregister_its_grate",
+                      "tests/test_attacks.py::test_cage_cannot_deregister_strace",
+                      "tests/test_grates.py::test_grate_rewrites_path_in_its_own_memory_and_forwards"],
+    "microvisor/fs.py": ["tests/test_mutants_fs.py", "tests/test_attacks.py::test_read_only_root_mount",
+                         "tests/test_attacks.py::test_read_only_mount_holds_under_another_path",
+                         "tests/test_attacks.py::test_path_escapes_beside_a_tenant",
+                         "tests/test_programs.py::test_escape_attempts_fail",
+                         "tests/test_programs.py::test_matches_native",
+                         "tests/test_grates.py::test_python_grate_with_wasm_grates_above_and_below",
+                         "tests/test_attacks.py::test_proc_links_and_swapped_symlinks"],
+    "grates/paths.py": ["tests/test_mutants_grates.py", "tests/test_grates_python.py"],
+    "grates/readonly.py": ["tests/test_mutants_grates.py",
+                           "tests/test_grates_python.py::test_readonly_refuses_changes_under_its_prefixes",
+                           "tests/test_grates_python.py::test_readonly_answers_like_a_read_only_mount",
+                           "tests/test_grates_python.py::test_readonly_whole_tree_through_the_cli",
+                           "tests/test_grates_python.py::test_stacking_order_decides_what_each_grate_sees"],
+    "grates/clamp.py": ["tests/test_mutants_grates.py::test_clamp_wants_a_directory_and_a_grate",
+                        "tests/test_grates_python.py::test_clamp_applies_seccomp_only_under_its_directory",
+                        "tests/test_grates_python.py::test_clamped_imfs_still_matches_native",
+                        "tests/test_grates_python.py::test_clamp_wants_a_directory_and_a_python_grate",
+                        "tests/test_attacks.py::test_path_flipped_after_the_check_does_not_reach_the_file"],
+    "grates/__init__.py": ["tests/test_mutants_threei.py", "tests/test_mutants_grates.py",
+                           "tests/test_grates.py::test_python_grates_stack_first_named_on_top",
+                           "tests/test_grates.py::test_python_grate_with_wasm_grates_above_and_below",
+                           "tests/test_grates.py::test_python_grate_bug_fails_the_call_not_the_cage",
+                           "tests/test_grates.py::test_python_grate_inherited_by_children",
+                           "tests/test_grates.py::test_a_grate_interposes_on_another_grates_registrations",
+                           "tests/test_grates_python.py::test_stacking_order_decides_what_each_grate_sees",
+                           "tests/test_grates_python.py::test_lind_grates_lists_every_python_grate_with_its_summary"],
+    "grates/seccomp.py": ["tests/test_mutants_grates.py::test_seccomp_errno_numbers_at_the_ends_of_the_range",
+                          "tests/test_mutants_grates.py::test_seccomp_bad_rules",
+                          "tests/test_grates_python.py::test_seccomp_errno_rules_then_kill_with_sigsys",
+                          "tests/test_grates_python.py::test_seccomp_default_covers_calls_no_rule_names",
+                          "tests/test_grates_python.py::test_seccomp_kill_through_the_cli",
+                          "tests/test_grates_python.py::test_seccomp_bad_policy_names_file_and_line",
+                          "tests/test_grates_python.py::test_seccomp_bad_policy_file_through_the_cli"],
+    "microvisor/fdtable.py": ["tests/test_mutants_fs.py", "tests/test_attacks.py::test_rlimit_nofile",
+                              "tests/test_attacks.py::test_fd_hogs_leave_room_for_another_tree"],
+}
+
+# One mutation per operator, as mutmut does (`+` -> `-`, `<` -> `<=`, `&` -> `|`, ...),
+# instead of every operator of the same kind (`|` -> `**`, `==` -> `>=`): eleven
+# binary and seven comparison variants per site would multiply the run time by ~4
+# and mostly yield mutants any test kills.
+_KEPT_BINARY = ("Add_Sub", "Sub_Add", "Mul_Div", "Div_Mul", "FloorDiv_Div", "Mod_FloorDiv",
+                "Pow_Mul", "BitAnd_BitOr", "BitOr_BitAnd", "BitXor_BitOr", "LShift_RShift",
+                "RShift_LShift")
+_KEPT_COMPARISON = ("Eq_NotEq", "NotEq_Eq", "Lt_LtE", "LtE_Lt", "Gt_GtE", "GtE_Gt",
+                    "Is_IsNot", "IsNot_Is", "In_NotIn", "NotIn_In")
+_KEPT_UNARY = ("Delete_Not", "Delete_USub", "Delete_Invert", "USub_UAdd")
+EXCLUDE = [
+    f"core/ReplaceBinaryOperator_(?!({'|'.join(_KEPT_BINARY)})$)",
+    f"core/ReplaceComparisonOperator_(?!({'|'.join(_KEPT_COMPARISON)})$)",
+    f"core/ReplaceUnaryOperator_(?!({'|'.join(_KEPT_UNARY)})$)",
+]
+
+
+def _config(module: str, timeout: float) -> str:
+    tests = " ".join(MODULES[module])
+    command = f"{BIN / 'python'} -m pytest -x -q -p no:cacheprovider {tests}"
+    return "\n".join([
+        "[cosmic-ray]",
+        f'module-path = "src/lind/{module}"',
+        f"timeout = {timeout}",
+        "excluded-modules = []",
+        f"test-command = {command!r}".replace("'", '"'),
+        "[cosmic-ray.distributor]",
+        'name = "local"',
+        "[cosmic-ray.filters.operators-filter]",
+        f"exclude-operators = {EXCLUDE!r}".replace("'", '"').replace("\\", "\\\\"),
+        "",
+    ])
+
+
+def _copy_tree() -> None:
+    """TREE := the work tree's files as they are now, with the in-place built trampoline."""
+    listed = subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+                            cwd=REPO, capture_output=True, check=True).stdout.decode().split("\0")
+    files = [f for f in listed if f and (REPO / f).is_file()]
+    files += [str(p.relative_to(REPO)) for p in (REPO / "src/lind/threei").glob("_accel*.so")]
+    shutil.rmtree(TREE, ignore_errors=True)
+    for name in files:
+        (TREE / name).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(REPO / name, TREE / name)
+
+
+def _run(*argv: str | Path) -> None:
+    print("+", shlex.join(map(str, argv)), flush=True)
+    subprocess.run([str(a) for a in argv], cwd=TREE, check=True)
+
+
+def mutate(module: str, timeout: float, init_only: bool, retest: bool) -> None:
+    """Create (or resume) the session of one module, run it, and write its report."""
+    name = module.replace("/", "-").removesuffix(".py")
+    config, db = SESSIONS / f"{name}.toml", SESSIONS / f"{name}.sqlite"
+    config.write_text(_config(module, timeout))
+    if not db.exists():
+        _run(BIN / "cosmic-ray", "init", config, db)
+        _run(BIN / "cr-filter-operators", db, config)
+        _run(BIN / "cr-filter-pragma", db)
+    elif retest:   # after new tests: run the survivors again (cosmic-ray runs what is pending)
+        with sqlite3.connect(db) as conn:
+            conn.execute("DELETE FROM work_results WHERE test_outcome = 'SURVIVED'")
+    if init_only:
+        return
+    _run(BIN / "cosmic-ray", "baseline", config)
+    _run(BIN / "cosmic-ray", "exec", config, db)
+    report = subprocess.run([BIN / "cr-report", "--show-pending", db], cwd=TREE,
+                            capture_output=True, text=True, check=True).stdout
+    (SESSIONS / f"{name}.report.txt").write_text(report)
+    print(counts(module), flush=True)
+
+
+def counts(module: str) -> str:
+    """One line: mutants tested (skipped operators left out), killed, survived, pending."""
+    db = SESSIONS / f"{module.replace('/', '-').removesuffix('.py')}.sqlite"
+    if not db.exists():
+        return f"{module}: not run"
+    with sqlite3.connect(db) as conn:
+        outcome = dict(conn.execute(
+            "SELECT coalesce(test_outcome, worker_outcome), count(*) FROM work_results GROUP BY 1"))
+        total = conn.execute("SELECT count(*) FROM work_items").fetchone()[0]
+    tested = total - outcome.get("SKIPPED", 0)
+    killed = outcome.get("KILLED", 0)
+    return (f"{module}: {tested} mutants, {killed} killed, {outcome.get('SURVIVED', 0)} survived, "
+            f"{tested - killed - outcome.get('SURVIVED', 0)} pending or incompetent")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("modules", nargs="+", help=f"'all' or some of: {', '.join(MODULES)}")
+    parser.add_argument("--timeout", type=float, default=120.0, help="seconds per mutant")
+    parser.add_argument("--init-only", action="store_true", help="count mutants, run none")
+    parser.add_argument("--retest", action="store_true", help="run the surviving mutants again")
+    parser.add_argument("--counts", action="store_true", help="print each session's counts, run none")
+    args = parser.parse_args()
+    modules = list(MODULES) if args.modules == ["all"] else args.modules
+    unknown = [m for m in modules if m not in MODULES]
+    if unknown:
+        parser.error(f"no test selection for {', '.join(unknown)}")
+    if args.counts:
+        print("\n".join(counts(m) for m in modules))
+        return
+    SESSIONS.mkdir(exist_ok=True)
+    _copy_tree()
+    os.environ["PYTHONPATH"] = str(TREE / "src")
+    # Compile each test program once for the whole run, not once per mutant.
+    os.environ.setdefault("LIND_TEST_BUILDS", str(SESSIONS / "builds"))
+    for module in modules:
+        mutate(module, args.timeout, args.init_only, args.retest)
+
+
+if __name__ == "__main__":
+    main()

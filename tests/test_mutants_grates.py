@@ -1,0 +1,177 @@
+"""The readonly grate, call by call: by path, by dirfd + path, by fd; in, beside and
+above the directories it protects. The tests that kill the mutants of grates/readonly.py
+and grates/paths.py the rest of the suite let through (see tests/mutation/SUMMARY.md).
+Each expected errno is Linux's for the same call on a read-only mount.
+"""
+
+from __future__ import annotations
+
+import errno
+import subprocess
+
+import pytest
+from test_attacks import canary, make_root, run_cage, untouched  # noqa: F401 - canary: a fixture
+
+from lind.grates import Call, Grate, handles
+from lind.grates.registry import resolve
+from lind.grates.seccomp import Seccomp
+
+_ROFS, _OK = errno.EROFS, 0
+
+# Under `readonly:/data:/etc/x`.
+_PREFIXES = {
+    "open-dirs": _OK, "read": _OK, "write": _ROFS, "rdwr": _ROFS, "trunc": _ROFS,
+    "creat-existing": _OK, "creat-missing": _ROFS, "excl-existing": errno.EEXIST,
+    "excl-missing": _ROFS, "openat-data": _ROFS, "openat-cwd": _ROFS,
+    "openat-up-into-data": _ROFS, "openat-up-out-of-data": _OK,
+    "openat-file-dirfd": errno.ENOTDIR, "openat-absolute": _ROFS, "dotdot-out": _OK,
+    "dotdot-in": _ROFS, "creat-data": _ROFS, "creat-other": _OK,
+    "creat-call-data": _ROFS, "creat-call-other": _OK, "creat-call-empty": errno.ENOENT,
+    "prefix-sibling": _OK,
+    "etc-x-inside": _ROFS, "etc-xy-beside": _OK, "unlink": _ROFS, "unlinkat-data": _ROFS,
+    "rmdir": _ROFS, "unlinkat-removedir": _ROFS, "rename-into": _ROFS, "rename-out": _ROFS,
+    "renameat-into": _ROFS, "linkat-into": _ROFS, "renameat2-into": _ROFS, "link-into": _ROFS,
+    "symlink-into": _ROFS, "renameat-out-by-dirfd": _OK, "renameat2-out-by-dirfd": _OK,
+    "linkat-out-by-dirfd": _OK, "symlinkat-out-by-dirfd": _OK, "chmod-empty": errno.ENOENT,
+    "symlinkat-into": _ROFS, "mkdir": _ROFS, "mkdirat": _ROFS, "chmod": _ROFS,
+    "fchmodat": _ROFS, "fchmod": _ROFS, "futimens": _ROFS, "utimensat-empty-path": _ROFS,
+    "truncate": _ROFS, "unlinkat-other": _OK, "mkdir-other": _OK,
+    "path-of-4095": errno.ENOENT, "path-of-4096": errno.ENAMETOOLONG, "chdir-data": _OK,
+    "relative-write": _ROFS, "relative-read": _OK, "excl-existing-as-fd-0": errno.EEXIST,
+}
+# Under `readonly` (the whole tree): what passed beside the prefixes is refused too.
+_WHOLE = _PREFIXES | {
+    what: _ROFS for what in ("openat-up-out-of-data", "dotdot-out", "creat-other", "creat-call-other",
+                             "prefix-sibling", "etc-xy-beside", "unlinkat-other", "mkdir-other",
+                             "renameat-out-by-dirfd", "renameat2-out-by-dirfd", "linkat-out-by-dirfd",
+                             "symlinkat-out-by-dirfd")}
+
+
+def _root(tmp_path):
+    root = make_root(tmp_path)
+    for d in ("data/sub", "data2", "other", "etc/x"):
+        (root / d).mkdir(parents=True)
+    for f in ("data/f", "data2/f", "other/f", "other/a", "other/b", "other/g"):
+        (root / f).write_bytes(b"original\n")
+    return root
+
+
+def _tree(path):
+    return {str(p.relative_to(path)): (p.read_bytes() if p.is_file() else None, p.stat().st_mode)
+            for p in sorted(path.rglob("*"))}
+
+
+@pytest.mark.usefixtures("canary")
+@pytest.mark.parametrize(("grate", "expected"), [("readonly:/data:/etc/x:", _PREFIXES),
+                                                  ("readonly", _WHOLE)])
+def test_readonly_refuses_each_change_like_a_read_only_mount(builds, tmp_path, grate, expected):
+    root = _root(tmp_path)
+    protected = {d: _tree(root / d) for d in ("data", "etc/x")}
+    rc, out, err = run_cage(tmp_path, "ro", [builds.wasm("mutants/ro_calls")], root=root,
+                            grates=[grate])
+    assert rc == 0, err
+    got = {}
+    for line in out.splitlines():
+        what, result, code = line.split()
+        got[what] = int(code)
+        assert result == ("0" if code == "0" else "-1"), line
+    assert got == expected
+    assert {d: _tree(root / d) for d in ("data", "etc/x")} == protected
+    if expected is _PREFIXES:
+        assert (root / "data2" / "f").read_bytes() == b"original\n"
+        assert sorted(p.name for p in (root / "other").iterdir()) == [
+            "a3", "b", "c", "c2", "d", "f", "f3", "s"]
+        assert (root / "etc" / "xy").exists()
+    untouched(tmp_path / "canary.txt")
+
+
+@pytest.mark.parametrize("grate", ["imfs:/mem", "aquarium:/mem", "readonly:/elsewhere"])
+def test_unlinkat_flags_under_file_system_grates_match_linux(builds, tmp_path, grate):
+    native_dir = tmp_path / "native"
+    native_dir.mkdir()
+    native = subprocess.run([builds.native("mutants/unlink_calls"), native_dir],
+                            capture_output=True, text=True, timeout=60)
+    root = make_root(tmp_path)
+    (root / "mem").mkdir()
+    rc, out, err = run_cage(tmp_path, "unlink", [builds.wasm("mutants/unlink_calls"), "/mem"],
+                            root=root, grates=[grate])
+    assert native.returncode == rc == 0, err
+    assert out == native.stdout
+
+
+@pytest.mark.parametrize("text", ["clamp:/data", "clamp:/data=", "clamp:=readonly"])
+def test_clamp_wants_a_directory_and_a_grate(text):
+    with pytest.raises(ValueError, match="clamp wants|not an absolute path"):
+        resolve(text)
+
+
+def test_python_grate_reads_once_and_forwards_what_it_read(builds, tmp_path):
+    """What a handler read of an argument (read, then string, then read again) comes
+    from its first copy, and the layer below gets that copy even when the caller's
+    memory changes meanwhile (here the handler itself rewrites it)."""
+    seen = []
+
+    class Look(Grate):
+        @handles("open")
+        def look(self, call: Call) -> int:
+            first = (call.read(0, 3), call.string(0))
+            call.write(0, b"/nope\0")
+            seen.append((*first, call.read(0, 12), call.read(0, 2)))
+            return call.forward()
+
+    root = make_root(tmp_path)
+    (root / "data").mkdir()
+    (root / "data" / "x.txt").write_text("the file\n")
+    rc, out, err = run_cage(tmp_path, "look", [builds.wasm("grates/cat_files"), "/data/x.txt"],
+                            root=root, grates=[Look()])
+    assert rc == 0, err
+    assert seen == [(b"/da", b"/data/x.txt", b"/data/x.txt\0", b"/d")]
+    assert out == "/nope: the file\n"     # cat_files prints its (rewritten) argument
+
+
+def test_unknown_call_names_and_a_failing_python_grate_are_reported(builds, tmp_path, capfd):
+    with pytest.raises(ValueError, match="unknown system call 'no_such_call'"):
+        handles("no_such_call")(lambda self, call: 0)
+
+    class Broken(Grate):
+        @handles("getppid")
+        def fail(self, call: Call) -> int:
+            raise KeyError("bug")
+
+    rc, out, err = run_cage(tmp_path, "broken", [builds.wasm("grates/ppid_calls")],
+                            root=make_root(tmp_path), grates=[Broken()])
+    assert rc == 0
+    assert out.count(f"getppid: -1 {errno.EIO}") == 4
+    assert "lind: grate Broken failed in getppid: KeyError('bug')" in capfd.readouterr().err
+
+
+def test_python_grate_forwarding_a_call_nobody_implements_gets_enosys(builds, tmp_path):
+    class Pass(Grate):
+        @handles(400)
+        def forward(self, call: Call) -> int:
+            return call.forward()
+
+    rc, out, err = run_cage(tmp_path, "nosys", [builds.wasm("mutants/nosys")],
+                            root=make_root(tmp_path), grates=[Pass()])
+    assert rc == 0, err
+    assert out == f"call 400: -1 {errno.ENOSYS}\n"
+
+
+@pytest.mark.parametrize("code", [1, 4095])
+def test_seccomp_errno_numbers_at_the_ends_of_the_range(builds, tmp_path, code):
+    policy = Seccomp.from_policy(f"deny getppid: errno {code}\n", "p.txt")
+    rc, out, err = run_cage(tmp_path, "errno", [builds.wasm("grates/ppid_calls")],
+                            root=make_root(tmp_path), grates=[policy])
+    assert rc == 0, err
+    assert out.count(f"getppid: -1 {code}") == 4
+
+
+@pytest.mark.parametrize("line, complaint", [("deny read: errno 0", "unknown errno '0'"),
+                                             ("deny read: errno 4096", "unknown errno '4096'"),
+                                             ("deny read: nope 13", "bad action 'nope 13'"),
+                                             ("deny read: errno", "bad action 'errno'"),
+                                             ("deny : kill", "deny names no call"),
+                                             ("deny 1024", "no system call number 1024")])
+def test_seccomp_bad_rules(line, complaint):
+    with pytest.raises(ValueError, match=f"^p.txt:1: {complaint}"):
+        Seccomp.from_policy(f"{line}\n", "p.txt")
