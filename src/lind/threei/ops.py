@@ -183,8 +183,7 @@ def _layers(runtime: Any, cage: Any, nr: int, entry: tuple[int, Any] | None = No
 
 
 def _may_remove(runtime: Any, caller: Any, layer: Layer) -> bool:
-    if caller is None:
-        return True
+    """Whether cage `caller` may take `layer` off an entry (the host never asks)."""
     if isinstance(layer, tuple):    # only the host removes what the host attached
         return False
     grate = runtime.cages.get(layer)
