@@ -29,6 +29,8 @@ import wasmtime
 from wasmtime import _bindings as wt
 from wasmtime._extern import wrap_extern
 
+from lind.toolchain.asyncify import AsyncifyError, leb128
+
 WASM_MAGIC = b"\0asm"
 _WASMTIME_VERSION = importlib.metadata.version("wasmtime")
 _ENGINE_SETTINGS = "epoch_interruption=1;memory_may_move=0;opt=speed"
@@ -272,23 +274,6 @@ def _func_is(ty: object, want: tuple[list, list]) -> bool:
             and list(ty.results) == want[1])
 
 
-def _leb(data: bytes, at: int, signed: bool = False) -> tuple[int, int]:
-    """A LEB128 number at `at`, and where it ends."""
-    value = shift = 0
-    while True:
-        if at >= len(data) or shift > 63:
-            raise ValueError("bad LEB128")
-        byte = data[at]
-        at += 1
-        value |= (byte & 0x7F) << shift
-        shift += 7
-        if not byte & 0x80:
-            break
-    if signed and byte & 0x40:
-        value -= 1 << shift
-    return value, at
-
-
 def _constant_global(wasm: bytes, name: str) -> int | None:
     """The i32.const an exported global is initialised with, read from the binary (the
     value is needed before the module runs; None if it is not a plain constant). Only
@@ -297,34 +282,34 @@ def _constant_global(wasm: bytes, name: str) -> int | None:
         at, index, globals_at = 8, None, None
         while at < len(wasm):
             section = wasm[at]
-            size, at = _leb(wasm, at + 1)
+            size, at = leb128(wasm, at + 1)
             if section == 6:
                 globals_at = at
             elif section == 7:
-                count, p = _leb(wasm, at)
+                count, p = leb128(wasm, at)
                 for _ in range(count):
-                    length, p = _leb(wasm, p)
+                    length, p = leb128(wasm, p)
                     found = wasm[p:p + length].decode(errors="replace")
                     kind = wasm[p + length]
-                    item, p = _leb(wasm, p + length + 1)
+                    item, p = leb128(wasm, p + length + 1)
                     if found == name and kind == 3:
                         index = item
             at += size
         if index is None or globals_at is None:
             return None
-        count, p = _leb(wasm, globals_at)
+        count, p = leb128(wasm, globals_at)
         for i in range(count):
             valtype, p = wasm[p], p + 2            # value type, mutability
             if i == index:
                 if valtype != 0x7F or wasm[p] != 0x41:
                     return None
-                value, p = _leb(wasm, p + 1, signed=True)
+                value, p = leb128(wasm, p + 1, signed=True)
                 return value if wasm[p] == 0x0B else None
             while wasm[p] != 0x0B:                 # skip a constant expression
                 op = wasm[p]
                 p += 1
                 if op in (0x41, 0x42, 0x23, 0xD2):   # i32/i64.const, global.get, ref.func
-                    _, p = _leb(wasm, p, signed=True)
+                    _, p = leb128(wasm, p, signed=True)
                 elif op == 0x44:
                     p += 8
                 elif op == 0x43:
@@ -334,7 +319,7 @@ def _constant_global(wasm: bytes, name: str) -> int | None:
                 elif op not in (0x6A, 0x6B, 0x6C, 0x7C, 0x7D, 0x7E):   # extended-const
                     return None
             p += 1
-    except (ValueError, IndexError):
+    except (AsyncifyError, IndexError):   # a binary too short or malformed to read
         return None
     return None
 

@@ -1102,7 +1102,8 @@ static PyObject *Slot_set(SlotObject *s, PyObject *args)
     Py_RETURN_NONE;
 }
 
-static PyObject *Slot_owner(SlotObject *s, PyObject *arg)
+/* The entry for a syscall number given from Python, or NULL with ValueError set. */
+static Entry *slot_entry(SlotObject *s, PyObject *arg)
 {
     long nr = PyLong_AsLong(arg);
     if (nr == -1 && PyErr_Occurred())
@@ -1111,19 +1112,20 @@ static PyObject *Slot_owner(SlotObject *s, PyObject *arg)
         PyErr_SetString(PyExc_ValueError, "syscall number out of range");
         return NULL;
     }
-    return PyLong_FromLongLong(s->table[nr].owner);
+    return &s->table[nr];
+}
+
+static PyObject *Slot_owner(SlotObject *s, PyObject *arg)
+{
+    Entry *e = slot_entry(s, arg);
+    return e ? PyLong_FromLongLong(e->owner) : NULL;
 }
 
 static PyObject *Slot_get(SlotObject *s, PyObject *arg)
 {
-    long nr = PyLong_AsLong(arg);
-    if (nr == -1 && PyErr_Occurred())
+    Entry *e = slot_entry(s, arg);
+    if (!e)
         return NULL;
-    if (nr < 0 || nr >= NSYSCALLS) {
-        PyErr_SetString(PyExc_ValueError, "syscall number out of range");
-        return NULL;
-    }
-    Entry *e = &s->table[nr];
     return Py_BuildValue("(Oi)", e->handler ? e->handler : Py_None, (int)e->fast);
 }
 

@@ -205,17 +205,18 @@ def instrument_for_lind(
     )
 
 
-def _leb128(data: bytes, pos: int) -> tuple[int, int]:
+def leb128(data: bytes, pos: int, signed: bool = False) -> tuple[int, int]:
+    """The LEB128 number at `pos` of a WebAssembly binary, and where it ends."""
     result = shift = 0
     while True:
-        if pos >= len(data):
+        if pos >= len(data) or shift > 63:
             raise AsyncifyError("truncated WebAssembly module")
         byte = data[pos]
         pos += 1
         result |= (byte & 0x7F) << shift
         shift += 7
         if not byte & 0x80:
-            return result, pos
+            return (result - (1 << shift) if signed and byte & 0x40 else result), pos
 
 
 def module_imports(wasm: bytes) -> list[tuple[str, str]]:
@@ -227,21 +228,21 @@ def module_imports(wasm: bytes) -> list[tuple[str, str]]:
     pos = 8
     while pos < len(data):
         section = data[pos]
-        size, pos = _leb128(data, pos + 1)
+        size, pos = leb128(data, pos + 1)
         end = pos + size
         if section == 2:
             out = []
-            count, pos = _leb128(data, pos)
+            count, pos = leb128(data, pos)
             for _ in range(count):
                 names = []
                 for _ in range(2):
-                    n, pos = _leb128(data, pos)
+                    n, pos = leb128(data, pos)
                     names.append(data[pos : pos + n].decode("utf-8", "replace"))
                     pos += n
                 kind = data[pos]
                 pos += 1
                 if kind == 0:  # function: type index
-                    _, pos = _leb128(data, pos)
+                    _, pos = leb128(data, pos)
                 elif kind == 1:  # table: reftype, limits
                     pos = _skip_limits(data, pos + 1)
                 elif kind == 2:  # memory: limits
@@ -249,7 +250,7 @@ def module_imports(wasm: bytes) -> list[tuple[str, str]]:
                 elif kind == 3:  # global: valtype, mutability
                     pos += 2
                 elif kind == 4:  # tag: attribute, type index
-                    _, pos = _leb128(data, pos + 1)
+                    _, pos = leb128(data, pos + 1)
                 else:
                     raise AsyncifyError(f"unknown import kind {kind}")
                 out.append((names[0], names[1]))
@@ -260,7 +261,7 @@ def module_imports(wasm: bytes) -> list[tuple[str, str]]:
 
 def _skip_limits(data: bytes, pos: int) -> int:
     flags = data[pos]
-    _, pos = _leb128(data, pos + 1)
+    _, pos = leb128(data, pos + 1)
     if flags & 1:
-        _, pos = _leb128(data, pos)
+        _, pos = leb128(data, pos)
     return pos
