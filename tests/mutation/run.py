@@ -72,6 +72,9 @@ MODULES: dict[str, list[str]] = {
                           "tests/test_grates_python.py::test_seccomp_kill_through_the_cli",
                           "tests/test_grates_python.py::test_seccomp_bad_policy_names_file_and_line",
                           "tests/test_grates_python.py::test_seccomp_bad_policy_file_through_the_cli"],
+    "microvisor/shared_pages.py": ["tests/test_shared_memory.py",
+                                   "tests/test_attacks.py::test_crafted_module_is_refused",
+                                   "tests/test_limits.py"],
     "microvisor/fdtable.py": ["tests/test_mutants_fs.py", "tests/test_attacks.py::test_rlimit_nofile",
                               "tests/test_attacks.py::test_fd_hogs_leave_room_for_another_tree"],
 }
