@@ -308,8 +308,8 @@ class Cage:
             self._grate_workers.close()
             self._grate_workers = None
         if self.memory_file is not None:
-            os.close(self.memory_file)
-            self.memory_file = None
+            fd, self.memory_file = self.memory_file, None
+            os.close(fd)
 
     @property
     def can_unwind(self) -> bool:
@@ -698,7 +698,8 @@ class Cage:
         """A handler raised something other than OSError: a Lind bug. Stop the cage only."""
         print(f"lind: internal error in cage {self.id}, stopping it:", file=sys.stderr)
         traceback.print_exception(exc, file=sys.stderr)
-        self.status = abi.signal_status(signal.SIGSYS)
+        if self.status is None:   # a late call (a grate's worker after the grate ended)
+            self.status = abi.signal_status(signal.SIGSYS)   # must not rewrite its status
 
     # -- called from other threads -----------------------------------------
     _kill_signal = signal.SIGKILL

@@ -20,6 +20,7 @@ import errno
 import mmap
 import os
 import sys
+import weakref
 from typing import Any
 
 import wasmtime
@@ -74,6 +75,10 @@ class GrateWorkers:
         if cage_module.STACK_POINTER not in grate.exports:
             raise OSError(errno.EINVAL, "grate was not built by lind cc (no stack pointer export)")
         self._cage = grate
+        # Our own descriptor of the grate's memfd, closed only with this object: a worker
+        # may still be in the making when the grate ends and closes its own.
+        self._memory_file = os.dup(grate.memory_file)
+        weakref.finalize(self, os.close, self._memory_file)
         results = grate.exports[DISPATCHER].type(grate.store).results
         returns_i64 = bool(results) and results[0] == wasmtime.ValType.i64()
         self.grate = threei.Grate(returns_i64, grate.mem, self._make_worker)
@@ -87,7 +92,7 @@ class GrateWorkers:
         from lind.cage import loader
 
         grate = self._cage
-        store = wasmtime.Store(grate.store.engine)
+        store = wasmtime.Store(loader.engine())
         cage_module.watch_epochs(store, grate)
         linker = wasmtime.Linker(store.engine)
         threei.define_syscall_import(linker, grate.slot)
@@ -102,7 +107,7 @@ class GrateWorkers:
         # The worker's Memory owns its store: the trampoline keeps it until the grate
         # has ended and no handler runs in it any more.
         worker_memory = threei.Memory(context, bytes(memoryview(memory._memory).cast("B")), store)
-        _map_memory(worker_memory, grate.memory_file)
+        _map_memory(worker_memory, self._memory_file)
         stack = grate.aspace.mmap(0, WORKER_STACK, mmap.PROT_READ | mmap.PROT_WRITE,
                                   mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS, None)
         stack_pointer = exports[cage_module.STACK_POINTER]

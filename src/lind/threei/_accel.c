@@ -622,8 +622,9 @@ static int new_worker(GrateObject *g, Worker *w)
         }
         PyBuffer_Release(&func);
     }
-    if (!ok) {
-        PyErr_WriteUnraisable(g->make_worker);
+    if (!ok) {   /* an OSError: the grate ended meanwhile (its memory is gone); else a bug */
+        if (!PyErr_ExceptionMatches(PyExc_OSError))
+            PyErr_WriteUnraisable(g->make_worker);
         PyErr_Clear();
     }
     Py_XDECREF(made);
