@@ -372,6 +372,16 @@ class Cage:
         if trap:
             raise wasmtime.Trap._from_ptr(trap)
 
+    def _asyncify_in_call(self, name: str, *args: int) -> None:
+        """`_asyncify` from a system-call handler: a kill that stopped the export midway
+        (at an epoch tick) is EINTR for the call, and the cage ends when it returns."""
+        try:
+            self._asyncify(name, *args)
+        except (wasmtime.WasmtimeError, wasmtime.Trap):
+            if self.kill_requested or self.status is not None:
+                raise OSError(errno.EINTR, "Interrupted system call") from None
+            raise
+
     def unwind_then(self, action: Callable[[], None], *, replaces_stack: bool = False) -> None:
         """From a handler: unwind the stack out of wasm, then run `action` on this thread.
 
@@ -388,7 +398,7 @@ class Cage:
         self.mem.write(data, struct.pack("<II", data + 8, data + ASYNCIFY_BUFFER))
         self._after_unwind = action
         self._unwind_replaces_stack = replaces_stack
-        self._asyncify("asyncify_start_unwind", data)
+        self._asyncify_in_call("asyncify_start_unwind", data)
 
     def resume_with(self, result: int) -> None:
         """After an unwind: rewind the stack so the interrupted call returns `result`."""
@@ -399,7 +409,7 @@ class Cage:
         if not self._rewinding:
             return None
         self._rewinding = False
-        self._asyncify("asyncify_stop_rewind")
+        self._asyncify_in_call("asyncify_stop_rewind")
         result, self._rewind_result = self._rewind_result, None
         return result
 
