@@ -535,6 +535,56 @@ modified /data/a
     assert tree_digest(data_root) == before
 
 
+def _seeded_tree(top: Path) -> None:
+    """Real entries for a copy-on-write view to change: files, a full and an empty
+    directory, a link inside."""
+    (top / "d" / "deep").mkdir(parents=True)
+    (top / "empty").mkdir()
+    (top / "f1").write_text("real one\n")
+    (top / "f2").write_text("second\n")
+    (top / "d" / "x").write_text("x in d\n")
+    (top / "d" / "deep" / "y").write_text("y\n")
+    (top / "ln").symlink_to("f2")
+    (top / "dl").symlink_to("d")
+
+
+def test_aquarium_view_answers_like_the_real_directory(builds, tmp_path):
+    """Every change the view models, made to real entries and to new ones, reads back as
+    the same changes made to a real copy of the directory on Linux."""
+    ops = ["ls", ".", "cat", "f1", "append", "f1", "+more", "cat", "f1", "stat", "f1",
+           "excl", "f1", "write", "f2", "new", "cat", "f2", "cat", "ln", "readlink", "ln",
+           "lstat", "ln", "stat", "ln", "rename", "f1", "d/f1", "cat", "f1", "cat", "d/f1",
+           "ls", "d", "unlink", "d/x", "cat", "d/x", "write", "d/x", "again", "cat", "d/x",
+           "cat", "dl/x", "ls", "dl",
+           "rmdir", "d", "rmdir", "empty", "rmdir", "empty", "mkdir", "empty", "ls", "empty",
+           "mkdir", "d", "rename", "d", "e", "ls", "e", "cat", "e/deep/y", "cat", "d/x",
+           "unlink", "e/deep/y", "rmdir", "e/deep", "ls", "e", "link", "f2", "f3", "cat", "f3",
+           "truncate", "f2", "stat", "f3", "ftruncate", "e/x", "cat", "e/x", "fchmod", "f3",
+           "stat", "f3", "chmod", "f2", "stat", "f2", "creatro", "f4", "rdwr", "f4",
+           "rename", "f4", "e", "rename", "e", "f4", "unlink", "e", "rmdir", "f4",
+           "cat", "f4/x", "mkdir", "f4/x", "cd", "e", "atcat", "..", "f3", "pwd",
+           "cd", "..", "ls", ".", "stat", "e", "stat", "nothing", "unlink", "nothing",
+           "cat", "dl/x", "stat", "dl", "lstat", "dl", "unlink", "dl", "ls", "."]
+    native_dir = tmp_path / "native" / "inner"
+    _seeded_tree(native_dir)
+    native = subprocess.run([builds.native("grates/py_fsops"), "cd", native_dir, *ops],
+                            capture_output=True, timeout=60)
+    root = tmp_path / "root"
+    _seeded_tree(root / "data" / "inner")
+    before = tree_digest(root)
+    aquarium = Aquarium("/data/inner")
+    result = caged(builds.wasm("grates/py_fsops"), ["cd", "/data/inner", *ops], root=root,
+                   grates=[aquarium])
+    expected = native.stdout.decode().replace(str(native_dir), "/data/inner")
+    assert result.stdout.decode() == expected
+    assert "cat d/x: \"again\"" in expected and "rename e f4: ENOTDIR" in expected
+    assert tree_digest(root) == before
+    assert aquarium.report().splitlines()[:6] == [
+        "modified /data/inner/f1", "modified /data/inner/f2",
+        "renamed /data/inner/f1 -> /data/inner/d/f1", "deleted /data/inner/d/x",
+        "created /data/inner/d/x", "deleted /data/inner/empty"]
+
+
 def test_aquarium_refuses_changing_a_real_directory_mode(builds, data_root):
     aquarium = Aquarium("/data")
     result = caged(builds.wasm("grates/py_fsops"), ["chmod", "/data/sub", "stat", "/data/sub"],

@@ -14,9 +14,27 @@ from lind.grates import Call, Grate, handles, paths
 from lind.grates.paths import PATH_CALLS, guest_dir, resolve, touched, under
 from lind.microvisor import abi
 from lind.microvisor.fdtable import OpenFile
-from lind.microvisor.fs import join
+from lind.microvisor.fs import join, normalize
 
 _NOT_THERE = (errno.ENOENT, errno.ENOTDIR)
+_MAX_LINKS = 40          # symbolic links followed in one path before ELOOP, as in Linux
+
+# Calls that follow a symbolic link in the last component of their first path.
+_FOLLOWING = frozenset({"creat", "stat", "access", "faccessat", "execve", "chmod", "fchmodat",
+                        "truncate", "chdir"})
+
+
+def _follows(call: Call) -> bool:
+    """Whether `call` follows a symbolic link in the last component of its first path."""
+    if call.name in ("open", "openat"):
+        flags = abi.u32(call.args[1 if call.name == "open" else 2])
+        exclusive = flags & abi.O_CREAT and flags & abi.O_EXCL
+        return not (flags & abi.O_NOFOLLOW or exclusive)
+    if call.name in ("newfstatat", "faccessat2"):
+        return not abi.u32(call.args[3]) & abi.AT_SYMLINK_NOFOLLOW
+    if call.name == "linkat":
+        return bool(abi.u32(call.args[4]) & abi.AT_SYMLINK_FOLLOW)
+    return call.name in _FOLLOWING
 
 
 def _parent(path: str) -> str:
@@ -41,10 +59,11 @@ class Aquarium(Grate):
     the view does not model: owners, times, extended attributes, device nodes, a real
     directory's mode). With `report=HOSTFILE` the list is rewritten after every change.
 
-    Limits: rename or link across the directory's edge is EXDEV; symbolic links cannot
-    be created anywhere in the cage tree (EPERM), since one planted outside could lead
-    a later write into the directory; symbolic links already inside it are followed in
-    the real tree; a program the cage wrote there does not run (EACCES). The real
+    Symbolic links already inside the directory are followed through the view (a link
+    to a file the program changed leads to its changed copy). Limits: rename or link
+    across the directory's edge is EXDEV; symbolic links cannot be created anywhere in
+    the cage tree (EPERM), since one planted outside could lead a later write into the
+    directory; a program the cage wrote there does not run (EACCES). The real
     directory is read through the cage's own file-system view (its root and mounts),
     so this grate belongs next to the microvisor. For the strongest guarantee, give
     the directory as its own mount (`--mount HOST:/data`): links elsewhere in the root
@@ -59,6 +78,7 @@ class Aquarium(Grate):
         self.overlay = tempfile.mkdtemp(prefix="lind-aquarium-")
         weakref.finalize(self, shutil.rmtree, self.overlay, ignore_errors=True)
         self.whiteouts: set[str] = set()     # real entries (and what lies below) now hidden
+        self.linked: set[str] = set()        # copied only to be linked: not changed yet
         self.changes: list[str] = []
         self._lock = threading.RLock()
 
@@ -120,8 +140,56 @@ class Aquarium(Grate):
 
     # -- the merged view ----------------------------------------------------------
     def _mine(self, call: Call, index: int = 0) -> str | None:
+        """The path argument `index` names in the view, the symbolic links on its way
+        followed (and the last one when the call follows it); None when outside."""
         path = resolve(call, PATH_CALLS[call.name][index])
-        return path if path is not None and under(path, self.directory) else None
+        if path is None or not under(path, self.directory):
+            return None
+        with self._lock:
+            path = self._through_links(call.cage, path, index == 0 and _follows(call))
+        return path if under(path, self.directory) else None
+
+    def _through_links(self, cage, path: str, follow: bool) -> str:
+        """`path` with the real symbolic links the view shows on its way replaced by
+        their targets, as the kernel would, but seeing the program's changes."""
+        for _ in range(_MAX_LINKS + 1):
+            names = path[len(self.directory):].strip("/").split("/") if path != self.directory else []
+            here = self.directory
+            for i, name in enumerate(names):
+                there, last = join(here, name), i == len(names) - 1
+                found = None if last and not follow else self._lookup(cage, there)
+                if found is None or found[0] or not stat.S_ISLNK(found[1].st_mode):
+                    here = there
+                    continue
+                target = self._real_link(cage, there)
+                path = normalize(join(join(here, target), "/".join(names[i + 1:])))
+                break
+            else:
+                return path
+            if not under(path, self.directory):
+                return path
+        raise abi.error(errno.ELOOP)
+
+    def _open_file(self, call: Call) -> tuple[OpenFile | None, str | None]:
+        """The file the call's fd (its first argument) names, and its path in the view
+        (None when it lies outside or was not opened by path)."""
+        try:
+            f = call.cage.fds.get(abi.s32(call.args[0]))
+        except OSError:
+            return None, None
+        if not f.path or not under(f.path, self.directory):
+            return f, None
+        with self._lock:
+            path = self._through_links(call.cage, f.path, True)
+        return f, path if under(path, self.directory) else None
+
+    @staticmethod
+    def _real_link(cage, path: str) -> str:
+        fd = cage.fs.open(path, os.O_PATH | os.O_NOFOLLOW | os.O_CLOEXEC)
+        try:
+            return os.readlink("", dir_fd=fd)
+        finally:
+            os.close(fd)
 
     def _ov(self, path: str) -> str:
         """Host path of `path`'s overlay copy."""
@@ -194,9 +262,15 @@ class Aquarium(Grate):
             return
         found = self._lookup(cage, _parent(path))
         if found is None:
-            raise abi.error(errno.ENOENT)
+            raise self._missing(cage, _parent(path))
         if not stat.S_ISDIR(found[1].st_mode):
             raise abi.error(errno.ENOTDIR)
+
+    def _missing(self, cage, path: str) -> OSError:
+        """The error for a path the view does not show: ENOTDIR below a file, else ENOENT."""
+        with self._lock:
+            self._need_dir(cage, path)
+        return abi.error(errno.ENOENT)
 
     def _make_parents(self, path: str) -> None:
         os.makedirs(os.path.dirname(self._ov(path)), exist_ok=True)
@@ -232,6 +306,9 @@ class Aquarium(Grate):
 
     def _copy_up(self, cage, path: str, found: tuple[bool, os.stat_result]) -> None:
         """Make sure the file at `path` has its overlay copy; a real one counts as modified."""
+        if path in self.linked:
+            self.linked.discard(path)
+            self._record(f"modified {path}")
         if found[0]:
             return
         self._make_parents(path)
@@ -288,6 +365,7 @@ class Aquarium(Grate):
                 os.unlink(ov)
         if real is not None:
             self.whiteouts.add(path)
+        self.linked.discard(path)
 
     def _serve(self, call: Call, path: str, flags: int, directory: bool) -> int:
         """Open `path`'s overlay copy and give the cage a host-backed fd for it."""
@@ -318,7 +396,7 @@ class Aquarium(Grate):
             writes = bool(flags & abi.O_ACCMODE or flags & abi.O_TRUNC)
             if found is None:
                 if not flags & abi.O_CREAT:
-                    raise abi.error(errno.ENOENT)
+                    raise self._missing(cage, path)
                 self._need_dir(cage, path)
                 self._make_parents(path)
                 fd = os.open(self._ov(path), os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW
@@ -330,6 +408,8 @@ class Aquarium(Grate):
             directory = stat.S_ISDIR(found[1].st_mode)
             if directory and (writes or flags & abi.O_CREAT):
                 raise abi.error(errno.EISDIR)
+            if stat.S_ISLNK(found[1].st_mode) and not flags & abi.O_PATH:
+                raise abi.error(errno.ELOOP)           # O_NOFOLLOW met a real link
             if writes:
                 self._copy_up(cage, path, found)
             elif not found[0]:
@@ -345,7 +425,7 @@ class Aquarium(Grate):
         with self._lock:
             found = self._lookup(call.cage, path)
         if found is None:
-            raise abi.error(errno.ENOENT)
+            raise self._missing(call.cage, path)
         if not found[0]:
             return call.forward()
         call.write(2 if call.name == "newfstatat" else 1, abi.pack_stat(found[1], call.cage.ids))
@@ -360,7 +440,7 @@ class Aquarium(Grate):
         with self._lock:
             found = self._lookup(call.cage, path)
         if found is None:
-            raise abi.error(errno.ENOENT)
+            raise self._missing(call.cage, path)
         if not found[0]:
             return call.forward()
         if call.name.startswith("readlink"):
@@ -372,13 +452,10 @@ class Aquarium(Grate):
     @handles("getdents64")
     def getdents64(self, call: Call) -> int:
         """Fill the merged listing of a directory in the view; the microvisor pages it out."""
-        try:
-            f = call.cage.fds.get(abi.s32(call.args[0]))
-        except OSError:
-            return call.forward()
-        if f.is_dir and f.dir_entries is None and under(f.path, self.directory):
+        f, path = self._open_file(call)
+        if f is not None and f.is_dir and f.dir_entries is None and path is not None:
             with self._lock:
-                listing = self._listing(call.cage, f.path)
+                listing = self._listing(call.cage, path)
             f.dir_entries = [(b".", os.fstat(f.host_fd).st_ino, abi.DT_DIR), (b"..", 0, abi.DT_DIR)]
             f.dir_entries += [(name.encode("utf-8", "surrogateescape"), ino, dtype)
                               for name, (ino, dtype) in listing.items()]
@@ -410,7 +487,7 @@ class Aquarium(Grate):
         with self._lock:
             found = self._lookup(call.cage, path)
             if found is None:
-                raise abi.error(errno.ENOENT)
+                raise self._missing(call.cage, path)
             is_dir = stat.S_ISDIR(found[1].st_mode)
             if directory and not is_dir:
                 raise abi.error(errno.ENOTDIR)
@@ -437,7 +514,7 @@ class Aquarium(Grate):
         with self._lock:
             found = self._lookup(cage, old)
             if found is None:
-                raise abi.error(errno.ENOENT)
+                raise self._missing(cage, old)
             if old == new:
                 return 0
             if self.directory in (old, new):
@@ -464,6 +541,8 @@ class Aquarium(Grate):
                 self.whiteouts.add(new)      # its copy is complete: hide any real entry
             elif found[0]:
                 os.rename(self._ov(old), self._ov(new))
+                if old in self.linked:
+                    self.linked.add(new)
             else:
                 self._copy_file(cage, old, self._ov(new))
             self._drop(cage, old, found)
@@ -480,7 +559,7 @@ class Aquarium(Grate):
         with self._lock:
             found = self._lookup(call.cage, path)
             if found is None:
-                raise abi.error(errno.ENOENT)
+                raise self._missing(call.cage, path)
             if stat.S_ISDIR(found[1].st_mode):
                 raise abi.error(errno.EISDIR)
             self._copy_up(call.cage, path, found)
@@ -490,11 +569,8 @@ class Aquarium(Grate):
     @handles("chmod", "fchmodat", "fchmod")
     def chmod(self, call: Call) -> int:
         if call.name == "fchmod":
-            try:
-                path = call.cage.fds.get(abi.s32(call.args[0])).path
-            except OSError:
-                return call.forward()
-            if not path or not under(path, self.directory):
+            path = self._open_file(call)[1]
+            if path is None:
                 return call.forward()
             mode = call.args[1]
         else:
@@ -505,7 +581,7 @@ class Aquarium(Grate):
         with self._lock:
             found = self._lookup(call.cage, path)
             if found is None:
-                raise abi.error(errno.ENOENT)
+                raise self._missing(call.cage, path)
             if stat.S_ISDIR(found[1].st_mode) and not found[0]:
                 self._record(f"denied {call.name} {path}")
                 raise abi.error(errno.EPERM)
@@ -515,9 +591,34 @@ class Aquarium(Grate):
 
     @handles("link", "linkat")
     def link(self, call: Call) -> int:
-        if self._mine(call, 0) is None and self._mine(call, 1) is None:
+        """A second name for a file in the view: both names lead to one overlay copy."""
+        if call.name == "linkat" and abi.u32(call.args[4]) & ~(abi.AT_SYMLINK_FOLLOW | abi.AT_EMPTY_PATH):
+            raise abi.error(errno.EINVAL)
+        old, new = (self._mine(call, i) for i in (0, 1))
+        if old is None and new is None:
             return call.forward()
-        return -errno.EXDEV
+        if old is None or new is None:
+            raise abi.error(errno.EXDEV)
+        cage = call.cage
+        with self._lock:
+            found = self._lookup(cage, old)
+            if found is None:
+                raise self._missing(cage, old)
+            if stat.S_ISDIR(found[1].st_mode):
+                raise abi.error(errno.EPERM)
+            if self._lookup(cage, new) is not None:
+                raise abi.error(errno.EEXIST)
+            self._need_dir(cage, new)
+            if not found[0]:
+                if not stat.S_ISREG(found[1].st_mode):
+                    raise abi.error(errno.EPERM)        # the overlay holds regular files only
+                self._make_parents(old)
+                self._copy_file(cage, old, self._ov(old))
+                self.linked.add(old)
+            self._make_parents(new)
+            os.link(self._ov(old), self._ov(new))
+            self._record(f"created {new}")
+        return 0
 
     @handles("symlink", "symlinkat")
     def symlink(self, call: Call) -> int:
@@ -543,11 +644,8 @@ class Aquarium(Grate):
     @handles("chdir", "fchdir")
     def chdir(self, call: Call) -> int:
         if call.name == "fchdir":
-            try:
-                f = call.cage.fds.get(abi.s32(call.args[0]))
-            except OSError:
-                return call.forward()
-            path = f.path if f.is_dir and under(f.path or "-", self.directory) else None
+            f, path = self._open_file(call)
+            path = path if f is not None and f.is_dir else None
         else:
             path = self._mine(call)
         if path is None:
@@ -555,7 +653,7 @@ class Aquarium(Grate):
         with self._lock:
             found = self._lookup(call.cage, path)
         if found is None:
-            raise abi.error(errno.ENOENT)
+            raise self._missing(call.cage, path)
         if not stat.S_ISDIR(found[1].st_mode):
             raise abi.error(errno.ENOTDIR)
         if not found[0]:

@@ -632,10 +632,10 @@ def sys_truncate(cage, path, length, *_):
 
 def sys_ftruncate(cage, fd, length, *_):
     f = cage.fds.get(s32(fd))
-    if not f.host_backed:
-        raise abi.error(errno.EINVAL)
-    if length < 0 or f.flags & abi.O_ACCMODE == abi.O_RDONLY:
-        raise abi.error(errno.EINVAL if length < 0 else errno.EBADF)
+    if f.flags & abi.O_PATH:
+        raise abi.error(errno.EBADF)
+    if not f.host_backed or length < 0 or f.flags & abi.O_ACCMODE == abi.O_RDONLY:
+        raise abi.error(errno.EINVAL)     # Linux: EINVAL, not EBADF, for a read-only fd
     _changeable(cage, f)
     os.ftruncate(f.host_fd, length)
     return 0
