@@ -342,6 +342,40 @@ def test_linux_api_compiles_links_and_runs(tmp_path: Path, src) -> None:
     assert re.fullmatch(rb"exec'd child: 5\n(\d+ ){4}[^\n]+\n", r.stdout), r.stdout
 
 
+ASSERTS = """
+    #include <assert.h>
+    #include <stdio.h>
+    #include <unistd.h>
+    int main(void) {
+        int fd[2] = {-1, -1};
+        assert(pipe(fd) == 0);          /* a call inside an assert must happen */
+        printf("pipe %d %d\\n", fd[0], fd[1]);
+        fflush(stdout);
+        assert(fd[0] == 99);            /* and a false one must abort */
+        puts("after");
+        return 0;
+    }
+"""
+
+
+@pytest.mark.parametrize("flags", [["-O2"], ["-O3"], ["-Os"], ["-O2", "-DNDEBUG"]])
+def test_asserts_stay_on_at_every_level_unless_ndebug_is_asked_for(tmp_path: Path, src,
+                                                                   flags: list[str]) -> None:
+    source = src("asserts.c", ASSERTS)
+    out = tmp_path / "asserts.wasm"
+    cc.compile_program([source], out, flags)
+    r = run_wasm(out)
+    native = run_gcc([source], flags)
+    assert r.stdout == native.stdout
+    if "-DNDEBUG" in flags:
+        assert r.returncode == native.returncode == 0
+        assert r.stdout == b"pipe -1 -1\nafter\n"
+    else:
+        assert r.returncode == native.returncode == -6          # SIGABRT
+        assert r.stdout == b"pipe 3 4\n"
+        assert b"Assertion failed: fd[0] == 99" in r.stderr
+
+
 def test_predefined_macros(tmp_path: Path, src, capfd) -> None:
     f = src("e.c", "")
     assert cc.main(["-E", "-dM", str(f)]) == 0

@@ -13,6 +13,10 @@ tests import through PYTHONPATH, so the work tree itself is never rewritten. Ses
 (sqlite) and reports stay in tests/mutation/.sessions/ (ignored by git); a run that was
 stopped resumes where it left off, and `--retest` runs the survivors again after new
 tests were written.
+
+Before the mutants run, the module's test selection runs once under coverage: a mutant
+on a statement the selection never executes cannot be killed by it, so it is recorded
+as survived ("not executed") without spending a test run on it.
 """
 
 from __future__ import annotations
@@ -159,6 +163,41 @@ def _copy_tree() -> None:
         shutil.copy2(REPO / name, TREE / name)
 
 
+_NOT_EXECUTED = "not executed by the test selection (coverage)"
+
+
+def _mark_unexecuted(module: str, db: Path) -> int:
+    """Record as survived the pending mutants whose lines the selection never runs."""
+    data = SESSIONS / "coverage.data"
+    rc = SESSIONS / "coverage.rc"
+    target = TREE / "src/lind" / module
+    rc.write_text(f"[run]\nconcurrency = thread\nparallel = true\npatch = subprocess\n"
+                  f"data_file = {data}\ninclude = {target}\n")
+    for old in SESSIONS.glob("coverage.data*"):
+        old.unlink()
+    env = dict(os.environ, COVERAGE_RCFILE=str(rc))
+    subprocess.run([BIN / "python", "-m", "coverage", "run", "-m", "pytest", "-q", "-p",
+                    "no:cacheprovider", *MODULES[module]], cwd=TREE, env=env,
+                   stdout=subprocess.DEVNULL, check=False)
+    subprocess.run([BIN / "python", "-m", "coverage", "combine", "-q"], cwd=TREE, env=env, check=True)
+    import coverage  # only the mutation extra needs it
+
+    cov = coverage.Coverage(data_file=str(data), config_file=str(rc))
+    cov.load()
+    _, statements, _, missing, _ = cov.analysis2(str(target))
+    executed = set(statements) - set(missing)
+    with sqlite3.connect(db) as conn:
+        pending = conn.execute(
+            "SELECT s.job_id, s.start_pos_row, s.end_pos_row FROM mutation_specs s "
+            "LEFT JOIN work_results r ON r.job_id = s.job_id WHERE r.job_id IS NULL").fetchall()
+        unexecuted = [job for job, first, last in pending
+                      if first in missing and not executed & set(range(first, last + 1))]
+        conn.executemany(
+            "INSERT INTO work_results (worker_outcome, output, test_outcome, diff, job_id) "
+            "VALUES ('NORMAL', ?, 'SURVIVED', '', ?)", [(_NOT_EXECUTED, job) for job in unexecuted])
+    return len(unexecuted)
+
+
 def _run(*argv: str | Path) -> None:
     print("+", shlex.join(map(str, argv)), flush=True)
     subprocess.run([str(a) for a in argv], cwd=TREE, check=True)
@@ -179,6 +218,8 @@ def mutate(module: str, timeout: float, init_only: bool, retest: bool) -> None:
     if init_only:
         return
     _run(BIN / "cosmic-ray", "baseline", config)
+    print(f"{module}: {_mark_unexecuted(module, db)} mutants on lines the tests never run",
+          flush=True)
     _run(BIN / "cosmic-ray", "exec", config, db)
     report = subprocess.run([BIN / "cr-report", "--show-pending", db], cwd=TREE,
                             capture_output=True, text=True, check=True).stdout

@@ -195,6 +195,9 @@ def _compile_base(sysroot: Path, debug: bool = False) -> list[str]:
         # memory (as libc's own do); bulk memory makes memcpy/memset single instructions.
         "-matomics",
         "-mbulk-memory",
+        # zig's clang defines NDEBUG from -O1 up; cc never does, so assert() stays on
+        # unless the user's own -DNDEBUG (which comes later) turns it off.
+        "-UNDEBUG",
     ]
 
 
