@@ -167,8 +167,10 @@ class Cage:
         self.runtime = runtime
         self.id = cage_id
         self.ppid = parent.id if parent else 0
-        self.pgid = parent.pgid if parent else cage_id
-        self.sid = parent.sid if parent else cage_id
+        # The first cage's group and session lie outside its tree, as for the first
+        # process of a Linux PID namespace (0 seen from inside): it may call setsid().
+        self.pgid = parent.pgid if parent else 0
+        self.sid = parent.sid if parent else 0
         self.argv = list(argv)
         self.env = list(env)
         self.fs = fs

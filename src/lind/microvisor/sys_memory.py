@@ -30,6 +30,11 @@ PROT_NONE, PROT_READ, PROT_WRITE, PROT_EXEC = 0, 1, 2, 4
 MAP_SHARED, MAP_PRIVATE, MAP_FIXED, MAP_ANONYMOUS = 0x01, 0x02, 0x10, 0x20
 MAP_FIXED_NOREPLACE = 0x100000
 MAP_TYPE, MAP_SHARED_VALIDATE = 0x0F, 0x03
+# The flags Linux knows (its LEGACY_MAP_MASK): MAP_SHARED_VALIDATE refuses any other
+# bit, and MAP_SYNC, which needs a DAX file, with EOPNOTSUPP.
+_KNOWN_MAP_FLAGS = (MAP_SHARED | MAP_PRIVATE | MAP_FIXED | MAP_ANONYMOUS | 0x100 | 0x800 | 0x1000
+                    | 0x4000000 | 0x2000 | 0x4000 | 0x8000 | 0x10000 | 0x20000 | 0x40000
+                    | MAP_FIXED_NOREPLACE)
 MREMAP_MAYMOVE, MREMAP_FIXED = 1, 2
 MS_ASYNC, MS_INVALIDATE, MS_SYNC = 1, 2, 4
 
@@ -320,12 +325,17 @@ def sys_mmap(cage, addr, length, prot, flags, fd, offset):
         # A wasm grate's memory already lives on one memfd that its handler workers map
         # too; pages of another memfd over part of it would be invisible to them.
         raise OSError(errno.ENODEV, "MAP_SHARED is not supported in a wasm grate")
+    validate = flags & MAP_TYPE == MAP_SHARED_VALIDATE
     if flags & MAP_ANONYMOUS:
+        if validate:      # Linux: an anonymous mapping is MAP_SHARED or MAP_PRIVATE only
+            raise OSError(errno.EINVAL, "Invalid argument")
         return cage.aspace.mmap(addr & 0xFFFFFFFF, length & _U64, prot, flags,
                                 pages_for=_anonymous_pages if shared else None)
     if offset % PAGE:
         raise OSError(errno.EINVAL, "Invalid argument")
     f = cage.fds.get(s32(fd))
+    if validate and flags & ~_KNOWN_MAP_FLAGS:
+        raise OSError(errno.EOPNOTSUPP, "Operation not supported")
     if f.is_dir or not f.host_backed:
         raise OSError(errno.ENODEV, "No such device")
     if not f.readable:

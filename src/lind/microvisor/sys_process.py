@@ -283,7 +283,15 @@ def sys_wait4(cage, pid, wstatus, options, rusage, *_):
                 break
             if options & WNOHANG:
                 return 0
-            cage.block_on(rt.changed)   # a caught signal: EINTR, or a restart (SA_RESTART)
+            try:
+                cage.block_on(rt.changed)   # a caught signal: EINTR, or a restart (SA_RESTART)
+            except OSError:
+                # As Linux: a child that ended meanwhile (its SIGCHLD is often the very
+                # signal) is reported; the handler runs when the call returns.
+                done = next((c for c in wanted if c.finished), None)
+                if done is None or cage.kill_requested or cage.status is not None:
+                    raise
+                break
         if wstatus:
             cage.mem.write(wstatus, struct.pack("<i", done.status))
         if rusage:

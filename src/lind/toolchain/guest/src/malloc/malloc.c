@@ -188,7 +188,9 @@ static int grow(size_t need)
 	if (len < GROW_MIN) len = GROW_MIN;
 	len = (len + PAGE - 1) & -(size_t)PAGE;
 
-	if (!heap.brk_cur && !heap.no_brk) {
+	if (!heap.no_brk) {
+		/* Asked every time: the program may have moved the break itself (sbrk);
+		 * then the new segment is simply not contiguous with the last one. */
 		long r = __syscall(SYS_brk, 0);
 		if (r <= 0 && r > -4096) heap.no_brk = 1;
 		else heap.brk_cur = (unsigned long)r;

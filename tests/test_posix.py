@@ -1,0 +1,27 @@
+"""POSIX behaviour a cage once got wrong, each program run in a cage and natively.
+
+Every program prints what it observed (errnos by number, since musl's and glibc's
+strerror texts differ) and the two outputs must be equal line for line.
+"""
+
+from __future__ import annotations
+
+import subprocess
+
+import pytest
+
+import lind
+
+COMPARED = ["posix/process_edges"]
+
+
+@pytest.mark.parametrize("name", COMPARED)
+def test_matches_native(builds, tmp_path, name):
+    (tmp_path / "native").mkdir()
+    (tmp_path / "cage").mkdir()
+    native = subprocess.run([builds.native(name)], cwd=tmp_path / "native", capture_output=True,
+                            timeout=60)
+    caged = lind.run([builds.wasm(name)], root=tmp_path / "cage", capture_output=True, timeout=60)
+    assert native.returncode == 0, native.stderr
+    assert caged.stdout.decode() == native.stdout.decode()
+    assert caged.returncode == 0, caged.stderr
