@@ -245,7 +245,8 @@ def counts(module: str) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("modules", nargs="+", help=f"'all' or some of: {', '.join(MODULES)}")
-    parser.add_argument("--timeout", type=float, default=120.0, help="seconds per mutant")
+    parser.add_argument("--timeout", type=float, default=40.0,
+                        help="seconds per mutant (a hang counts as killed); about 4x the selection")
     parser.add_argument("--init-only", action="store_true", help="count mutants, run none")
     parser.add_argument("--retest", action="store_true", help="run the surviving mutants again")
     parser.add_argument("--counts", action="store_true", help="print each session's counts, run none")

@@ -79,7 +79,8 @@ def _run(argv: list[str]) -> int:
         sig = -result.returncode
         name = signal.Signals(sig).name if sig in signal.valid_signals() else f"signal {sig}"
         why = f" ({result.trap})" if result.trap else ""
-        print(f"lind: {opts.program}: killed by {name}{why}", file=sys.stderr)
+        if sig != signal.SIGPIPE:   # as shells do: `lind run prog | head` ends quietly
+            print(f"lind: {opts.program}: killed by {name}{why}", file=sys.stderr)
         return 128 + sig
     return result.returncode
 

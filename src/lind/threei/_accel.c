@@ -1257,6 +1257,8 @@ static int fast_io(SlotObject *s, MemoryObject *m, int op, const int64_t *a, int
         r = pwrite(f->host_fd, p, (size_t)len, (off_t)a[3]);
         break;
     }
+    if (r < 0 && errno == EPIPE)
+        return 0;   /* the Python handler says EPIPE and raises SIGPIPE in the cage */
     *result = r < 0 ? -errno : (int64_t)r;
     return 1;
 }

@@ -230,6 +230,8 @@ class Slot:
                 return mem.pread_fd(host_fd, a[1], a[2], a[3])
             return mem.pwrite_fd(host_fd, a[1], a[2], a[3])
         except OSError as exc:
+            if exc.errno == errno.EPIPE:
+                return None     # the handler says EPIPE and raises SIGPIPE in the cage
             return -(exc.errno or errno.EIO)
 
     def set(self, nr: int, handler: Callable[..., int] | None, fast: int, owner: int = 0) -> None:
