@@ -225,6 +225,8 @@ CRAFTED = {
         "body": ""},
     "memory_export_is_a_global": {
         "memory": '(memory 1) (global (export "memory") i32 (i32.const 0))', "body": ""},
+    "function_table_of_externrefs": {     # read to call signal handlers of the right type
+        "extra": '(table (export "__indirect_function_table") 4 externref)', "body": ""},
 }
 
 # lind.run of a crafted module, then a program that execs it; in a fresh process.

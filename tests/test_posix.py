@@ -12,7 +12,7 @@ import pytest
 
 import lind
 
-COMPARED = ["posix/process_edges"]
+COMPARED = ["posix/process_edges", "posix/signal_edges"]
 
 
 @pytest.mark.parametrize("name", COMPARED)

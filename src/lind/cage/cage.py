@@ -686,6 +686,16 @@ class Cage:
             while True:
                 self.block_on(self._nap, restartable=False)
 
+    def function_arity(self, index: int) -> int | None:
+        """How many parameters function-table entry `index` takes (None: unknown), for
+        calls whose C type the program may have got wrong (a signal handler)."""
+        try:
+            table = self.exports[loader.FUNCTION_TABLE]
+        except (KeyError, TypeError):
+            return None
+        func = table.get(self.store, index)
+        return len(func.type(self.store).params) if isinstance(func, wasmtime.Func) else None
+
     def block_on(self, cond: threading.Condition, timeout: float | None = None, *,
                  restartable: bool = True) -> None:
         """Wait on `cond` (held by the caller), unless the cage is being stopped (EINTR) or

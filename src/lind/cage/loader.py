@@ -233,6 +233,7 @@ _EXPORTED_FUNCS: dict[str, tuple[list, ...]] = {
     "pass_fptr_to_wt": (([_I64] * 14, [_I32]), ([_I64] * 14, [_I64])),
 }
 HEAP_BASE = "__heap_base"
+FUNCTION_TABLE = "__indirect_function_table"
 WASM_PAGE = 65536
 
 
@@ -257,6 +258,10 @@ def _check_program(module: wasmtime.Module, wasm: bytes, path: str) -> None:
     for name, shapes in _EXPORTED_FUNCS.items():
         if name in exports and not any(_func_is(exports[name], want) for want in shapes):
             raise ProgramError(f"{path}: its export {name} does not have the type Lind calls")
+    table = exports.get(FUNCTION_TABLE)
+    if table is not None and not (isinstance(table, wasmtime.TableType)
+                                  and table.element == wasmtime.ValType.funcref()):
+        raise ProgramError(f"{path}: its export {FUNCTION_TABLE} is not a table of functions")
     for name, ty in exports.items():
         if name.startswith("lind_global_") and not (
                 isinstance(ty, wasmtime.GlobalType) and ty.content == _I32 and ty.mutable):

@@ -366,7 +366,11 @@ def sys_next_signal(cage, frame, *_):
         if action.flags & SA_RESETHAND:
             state.actions[sig] = replace(action, handler=SIG_DFL)
         _settle(cage)
-    cage.mem.write(frame, _SIGNAL_FRAME.pack(sig, action.handler, action.flags, 0, restore) + info)
+    flags = action.flags
+    arity = cage.function_arity(action.handler)
+    if arity in (1, 3):      # Linux passes three arguments whatever the handler's C type;
+        flags = flags | SA_SIGINFO if arity == 3 else flags & ~SA_SIGINFO   # wasm must match it
+    cage.mem.write(frame, _SIGNAL_FRAME.pack(sig, action.handler, flags, 0, restore) + info)
     return sig
 
 

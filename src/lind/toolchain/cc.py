@@ -211,8 +211,10 @@ def link_flags() -> list[str]:
         f"stack-size={STACK_SIZE}",
         "--stack-first",
         "--gc-sections",
-        # the host runs signal handlers in code that makes no system calls through it
+        # the host runs signal handlers in code that makes no system calls through it,
+        # and reads a handler's real type from the table (SA_SIGINFO or not)
         "--export-if-defined=__lind_deliver_signals",
+        "--export-table",
         # function pointers are table indices: keep 1 free, it is SIG_IGN (0 is SIG_DFL)
         "--table-base=2",
     ]
