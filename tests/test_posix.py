@@ -12,7 +12,7 @@ import pytest
 
 import lind
 
-COMPARED = ["posix/process_edges", "posix/signal_edges"]
+COMPARED = ["posix/process_edges", "posix/signal_edges", "posix/jmpbuf_copies"]
 
 
 @pytest.mark.parametrize("name", COMPARED)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import atexit
+import collections
 import ctypes
 import errno
 import os
@@ -150,6 +151,7 @@ def _strings(items: Sequence[bytes]) -> tuple[int, bytes]:
 _STARTUP_IMPORT_TYPE = wasmtime.FuncType([wasmtime.ValType.i32()] * 2, [wasmtime.ValType.i32()])
 ASYNCIFY_BUFFER = 256 * 1024   # unwound wasm frames of one cage (fork, setjmp)
 STACK_POINTER = "lind_global_0"  # the shadow-stack pointer, exported by lind cc
+MAX_JUMP_POINTS = 1024   # setjmp calls remembered per cage; the least recently used go
 DELIVER_SIGNALS = "__lind_deliver_signals"   # the guest libc's handler runner
 
 
@@ -213,7 +215,9 @@ class Cage:
         self._after_unwind: Callable[[], None] | None = None
         self._unwind_replaces_stack = False      # longjmp: the frames below do not matter
         self._exec: tuple[wasmtime.Module, list[bytes], list[bytes]] | None = None
-        self.jump_points: dict[int, tuple[bytes, int]] = {}  # setjmp: saved frames, stack ptr
+        # setjmp: token -> (saved frames, stack pointer), most recently used last
+        self.jump_points: collections.OrderedDict[int, tuple[bytes, int]] = collections.OrderedDict()
+        self._next_jump_token = int.from_bytes(os.urandom(4), "little") << 32 | 1
         self.thread = threading.Thread(target=self._main, name=f"cage-{cage_id}", daemon=True)
 
     def _set_ids(self) -> None:
@@ -416,15 +420,28 @@ class Cage:
         return result
 
     def save_jump_point(self, env: int) -> None:
-        """After an unwind from setjmp(env): keep the unwound frames and the stack pointer."""
+        """After an unwind from setjmp(env): keep the unwound frames and the stack pointer
+        under a new token written into the jmp_buf, so that a copy of its bytes jumps
+        to the same place (as a jmp_buf's contents do on Linux)."""
         data = self._asyncify_buffer
         current, _ = struct.unpack("<II", self.mem.read(data, 8))
         frames = self.mem.read(data + 8, current - data - 8)
-        self.jump_points[env] = (frames, self.exports[STACK_POINTER].value(self.store))
+        token, self._next_jump_token = self._next_jump_token, self._next_jump_token + 1
+        self.mem.write(env, struct.pack("<Q", token))
+        self.jump_points[token] = (frames, self.exports[STACK_POINTER].value(self.store))
+        while len(self.jump_points) > MAX_JUMP_POINTS:
+            self.jump_points.popitem(last=False)
 
-    def restore_jump_point(self, env: int) -> None:
-        """After an unwind from longjmp(env): make the next rewind land in setjmp(env)."""
-        frames, stack_pointer = self.jump_points[env]
+    def jump_token(self, env: int) -> int | None:
+        """The token in jmp_buf `env` if it names a jump point of this cage."""
+        (token,) = struct.unpack("<Q", self.mem.read(env, 8))
+        return token if token in self.jump_points else None
+
+    def restore_jump_point(self, token: int) -> None:
+        """After an unwind from longjmp: make the next rewind land in the setjmp call
+        that made `token`."""
+        self.jump_points.move_to_end(token)
+        frames, stack_pointer = self.jump_points[token]
         data = self._asyncify_buffer
         self.mem.write(data + 8, frames)
         self.mem.write(data, struct.pack("<I", data + 8 + len(frames)))
@@ -455,7 +472,8 @@ class Cage:
                                                   self.exports[name].value(self.store))
             child.aspace = self.aspace.copy(child.aspace._grow, child.mem)
             child._asyncify_buffer = self._asyncify_buffer
-            child.jump_points = dict(self.jump_points)
+            child.jump_points = self.jump_points.copy()
+            child._next_jump_token = self._next_jump_token
         except BaseException:
             child.release_unstarted()
             raise
@@ -502,6 +520,7 @@ class Cage:
     def _do_exec(self) -> None:
         module, self.argv, self.env = self._exec
         self._exec = None
+        self.jump_points.clear()
         self.fds.close_on_exec()
         self.slot.resume()
         self.aspace.release_shared()

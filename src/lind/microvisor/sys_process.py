@@ -164,11 +164,12 @@ def sys_setjmp(cage, env, *_):
 
 
 def sys_longjmp(cage, env, value, *_):
-    if env not in cage.jump_points:
+    token = cage.jump_token(env)
+    if token is None:
         raise OSError(errno.EINVAL, "longjmp to a jmp_buf no setjmp filled")
 
     def jump() -> None:
-        cage.restore_jump_point(env)
+        cage.restore_jump_point(token)
         cage.resume_with(value or 1)
 
     cage.unwind_then(jump, replaces_stack=True)

@@ -3,9 +3,9 @@
  *   setjmp(env)  ->  syscall_unwind(1020, env, 0, 0, 0, 0, 0)
  *
  * The host records the cage's wasm stack up to this frame (with the
- * shadow-stack pointer and the other mutable globals), keyed by the
- * address `env`, and answers 0.  A later longjmp(env, v) (call 1021)
- * resumes this very call, which then answers v.  The call must be made
+ * shadow-stack pointer and the other mutable globals) under a token it
+ * writes into `env`, and answers 0.  A later longjmp(env, v) (call 1021)
+ * with those bytes resumes this very call, which then answers v.  The call must be made
  * from the frame that returns to setjmp's caller, so it is here and not
  * in a helper. */
 #include <setjmp.h>
