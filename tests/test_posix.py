@@ -25,3 +25,11 @@ def test_matches_native(builds, tmp_path, name):
     assert native.returncode == 0, native.stderr
     assert caged.stdout.decode() == native.stdout.decode()
     assert caged.returncode == 0, caged.stderr
+
+
+def test_a_program_named_outside_its_root_can_exec_itself_by_argv0(builds, tmp_path):
+    program = builds.wasm("posix/reexec")
+    (tmp_path / "root").mkdir()
+    caged = lind.run([program], root=tmp_path / "root", capture_output=True, timeout=60)
+    assert caged.stdout == f"argv0={program.name} argc=1\nargv0={program.name} argc=2\n".encode()
+    assert caged.returncode == 0

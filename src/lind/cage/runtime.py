@@ -16,7 +16,7 @@ from lind.cage.cage import Cage
 from lind.grates import Grate, attach_all
 from lind.microvisor import abi, limits, sys_signals
 from lind.microvisor.fdtable import OpenFile
-from lind.microvisor.fs import FileSystem, normalize, proc_path
+from lind.microvisor.fs import FileSystem, join, normalize, proc_path
 
 
 @dataclass(frozen=True)
@@ -128,12 +128,15 @@ class Runtime:
             raise ValueError(f"bad hostname {hostname!r}: 1 to 64 bytes")
         module = loader.load(program)
         budget = limits.MemoryBudget(memory, self.memory) if memory else self.memory
-        fs = FileSystem(root, [(m.host, m.guest, m.readonly) for m in mounts],
-                        {normalize(k): os.path.abspath(v) for k, v in (programs or {}).items()},
+        argv0 = argv0 or os.path.basename(os.fspath(program))
+        runnable = {normalize(k): os.path.abspath(v) for k, v in (programs or {}).items()}
+        # exec(argv[0]) runs the program itself, as on Linux, wherever its file lies
+        runnable.setdefault(join(normalize(cwd), argv0), os.path.abspath(program))
+        fs = FileSystem(root, [(m.host, m.guest, m.readonly) for m in mounts], runnable,
                         {normalize(k): list(v) for k, v in (grates_at_exec or {}).items()})
         cage = None
         try:
-            argv = [os.fsencode(argv0 or os.path.basename(os.fspath(program)))]
+            argv = [os.fsencode(argv0)]
             argv += [os.fsencode(a) for a in args]
             envb = [os.fsencode(f"{k}={v}") for k, v in (env or {}).items()]
             cage_id = self._reserve_id()
