@@ -70,9 +70,9 @@ def test_strace_decodes_calls_follows_forks_and_keeps_status(builds, tmp_path):
              grates=["strace"])
     err = r.stderr.decode()
     assert r.stdout == b"/f.txt: hello\n/missing: errno %d\n" % errno.ENOENT
-    assert '] open("/f.txt", O_RDONLY, 00) = 3\n' in err
+    assert '] openat(AT_FDCWD, "/f.txt", O_RDONLY) = 3\n' in err
     assert '] read(3, "hello\\n", 256) = 6\n' in err
-    assert '] open("/missing", O_RDONLY, 00) = -1 ENOENT (' in err
+    assert '] openat(AT_FDCWD, "/missing", O_RDONLY) = -1 ENOENT (' in err
     assert err.rstrip().endswith("+++ exited with 0 +++")
 
 
@@ -131,21 +131,21 @@ class _Log(Grate):
     def __init__(self) -> None:
         self.seen: list[tuple[str, bytes, int]] = []
 
-    @handles("open")
+    @handles("openat")
     def opened(self, call: Call) -> int:
         result = call.forward()
-        self.seen.append((call.name, call.string(0), result))
+        self.seen.append((call.name, call.string(1), result))
         return result
 
 
 class _Redirect(Grate):
     """Sends /data/... to /real/...: a new path placed in the cage with put()."""
 
-    @handles("open")
+    @handles("openat")
     def opened(self, call: Call) -> int:
-        path = call.string(0)
+        path = call.string(1)
         if path.startswith(b"/data/"):
-            return call.forward(call.put(b"/real/" + path[6:] + b"\0"))
+            return call.forward(call.args[0], call.put(b"/real/" + path[6:] + b"\0"))
         return call.forward()
 
 
@@ -166,8 +166,8 @@ def test_python_grates_stack_first_named_on_top(builds, tmp_path):
     r = _run([builds.wasm("grates/cat_files"), "/data/x.txt"], root=tmp_path,
              grates=[top, _Redirect(), bottom])
     assert r.stdout == b"/data/x.txt: real one\n"
-    assert top.seen == [("open", b"/data/x.txt", 3)]
-    assert bottom.seen == [("open", b"/real/x.txt", 3)]
+    assert top.seen == [("openat", b"/data/x.txt", 3)]
+    assert bottom.seen == [("openat", b"/real/x.txt", 3)]
 
 
 def test_python_grate_with_wasm_grates_above_and_below(builds, tmp_path):
@@ -177,8 +177,8 @@ def test_python_grate_with_wasm_grates_above_and_below(builds, tmp_path):
     below, above = _Log(), _Log()
     r = _run([cat, "/data/x.txt"], root=tmp_path, grates=[above, remap, below])
     assert r.stdout == b"/data/x.txt: real one\n"
-    assert above.seen == [("open", b"/data/x.txt", 3)]      # before the wasm grate rewrote it
-    assert below.seen == [("open", b"/real/x.txt", 3)]      # the path in the grate's memory
+    assert above.seen == [("openat", b"/data/x.txt", 3)]      # before the wasm grate rewrote it
+    assert below.seen == [("openat", b"/real/x.txt", 3)]      # the path in the grate's memory
 
 
 def test_python_grate_bug_fails_the_call_not_the_cage(builds, capfd):

@@ -53,7 +53,7 @@ class Recorder(Grate):
     def __init__(self) -> None:
         self.seen: list[str] = []
 
-    @handles("open", "unlink", "mkdir", "rename")
+    @handles("openat", "unlink", "mkdir", "rename")
     def note(self, call: Call) -> int:
         self.seen.append(call.name)
         return call.forward()
@@ -102,6 +102,30 @@ def test_seccomp_default_covers_calls_no_rule_names(builds, data_root, tmp_path)
     assert proc.returncode == 0       # exit_group always passes
 
 
+@pytest.mark.parametrize(("policy", "expected"), [
+    ("deny open: errno EACCES\n", "cat /data/a: EACCES\nstat /data/a: file size=6 mode=644\n"),
+    ("deny open: errno EACCES\nallow openat\n",
+     'cat /data/a: "hello\n"\nstat /data/a: file size=6 mode=644\n'),
+    ("deny stat: errno EPERM\n", 'cat /data/a: "hello\n"\nstat /data/a: EPERM\n'),
+    ("deny newfstatat: errno EPERM\n", 'cat /data/a: "hello\n"\nstat /data/a: EPERM\n'),
+])
+def test_seccomp_rules_for_open_and_stat_cover_what_libc_issues(builds, data_root, tmp_path,
+                                                                policy, expected):
+    """The program calls open() and stat(); libc issues openat and newfstatat, as glibc
+    does: a rule naming either spelling applies, and naming the issued one wins."""
+    path = tmp_path / "policy.txt"
+    path.write_text(policy)
+    proc = lind_run("--root", data_root, "--grate", f"seccomp:{path}", "--",
+                    builds.wasm("grates/py_fsops"), "cat", "/data/a", "stat", "/data/a")
+    assert proc.stdout.decode() == expected
+
+
+def test_seccomp_stat_and_lstat_with_different_actions_need_a_newfstatat_rule():
+    with pytest.raises(ValueError, match="stat and lstat are both issued as newfstatat"):
+        Seccomp.from_policy("deny stat: errno EPERM\nallow lstat\n", "p.txt")
+    assert Seccomp.from_policy("deny stat: errno EPERM\nallow lstat\nallow newfstatat\n")
+
+
 def test_seccomp_kill_through_the_cli(builds, data_root, tmp_path):
     policy = tmp_path / "policy.txt"
     policy.write_text(POLICY)
@@ -143,8 +167,8 @@ def test_stacking_order_decides_what_each_grate_sees(builds, data_root):
     first = caged(builds.wasm("grates/py_fsops"), ops, root=data_root,
                   grates=[above, policy, below])
     assert first.stdout.decode() == 'unlink /data/a: EPERM\ncat /data/a: "hello\n"\n'
-    assert above.seen == ["unlink", "open"]
-    assert below.seen == ["open"]
+    assert above.seen == ["unlink", "openat"]
+    assert below.seen == ["openat"]
 
 
 # ----------------------------------------------------------------------- readonly

@@ -112,11 +112,11 @@ def test_python_grate_reads_once_and_forwards_what_it_read(builds, tmp_path):
     seen = []
 
     class Look(Grate):
-        @handles("open")
+        @handles("openat")
         def look(self, call: Call) -> int:
-            first = (call.read(0, 3), call.string(0))
-            call.write(0, b"/nope\0")
-            seen.append((*first, call.read(0, 12), call.read(0, 2)))
+            first = (call.read(1, 3), call.string(1))
+            call.write(1, b"/nope\0")
+            seen.append((*first, call.read(1, 12), call.read(1, 2)))
             return call.forward()
 
     root = make_root(tmp_path)

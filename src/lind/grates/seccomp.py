@@ -10,6 +10,10 @@ from dataclasses import dataclass
 from lind.grates import Call, Grate, number, syscall_numbers
 from lind.threei import NSYSCALLS, ops
 
+# Calls Lind's libc (like glibc on x86_64) issues in another form: a rule naming the
+# first also covers the second, unless a rule names the second itself.
+_ISSUED_AS = {"open": "openat", "stat": "newfstatat", "lstat": "newfstatat"}
+
 _THREEI_OPS = {ops.REGISTER_HANDLER, ops.COPY_DATA_BETWEEN_CAGES,
                ops.COPY_HANDLER_TABLE_TO_CAGE, ops.MAKE_THREEI_CALL, ops.HARSH_EXIT}
 
@@ -47,7 +51,9 @@ class Seccomp(Grate):
 
     ACTION is `allow`, `kill`, or `errno NAME|NUMBER` (`errno EACCES`, `errno 13`).
     CALL is a Linux x86_64 system-call name (`openat`) or number; a call may appear
-    in one rule only. `kill` ends the calling cage with SIGSYS, as seccomp's
+    in one rule only. Programs call open() and stat() but the libc (Lind's, as
+    glibc) issues openat and newfstatat: a rule for `open`, `stat` or `lstat` also
+    covers that form unless a rule names it. `kill` ends the calling cage with SIGSYS, as seccomp's
     SECCOMP_RET_KILL_PROCESS does; nothing the cage does (ignoring SIGSYS) avoids it.
     The default applies to Linux calls only: Lind's own (the 3i operations) are
     filtered when named. exit and exit_group always pass, so a cage can end.
@@ -112,6 +118,16 @@ class Seccomp(Grate):
                     rules[nr] = action
             except ValueError as exc:
                 raise ValueError(f"{source}:{lineno}: {exc}") from None
+        implied: dict[int, tuple[Action, str]] = {}
+        for name, issued in _ISSUED_AS.items():
+            nr, issued_nr = number(name), number(issued)
+            if nr not in rules or issued_nr in rules:
+                continue
+            other = implied.setdefault(issued_nr, (rules[nr], name))
+            if other[0] != rules[nr]:
+                raise ValueError(f"{source}: {other[1]} and {name} are both issued as {issued}, "
+                                 f"with different actions: give {issued} a rule of its own")
+        rules.update({nr: action for nr, (action, _) in implied.items()})
         return cls(rules, default or Action("allow"))
 
     def handlers(self) -> dict[int, Callable[[Call], int]]:

@@ -306,6 +306,9 @@ static void trace(int nr, uint64_t cageid, const uint64_t *a, const uint64_t *c,
 		put(l, "syscall_%d(", nr);
 	const char *spec = info->name ? info->args : "xxxxxx";
 	for (int i = 0; spec[i]; i++) {
+		/* as strace: an open's mode only when the call can create a file */
+		if (spec[i] == 'o' && i && spec[i - 1] == 'f' && !(a[i - 1] & (O_CREAT | 020000000)))
+			break;
 		if (i)
 			put(l, ", ");
 		int64_t v = (int64_t)a[i];

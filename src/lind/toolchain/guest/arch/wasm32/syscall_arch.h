@@ -134,3 +134,11 @@ static __inline long __syscall6(long n, long long a, long long b, long long c,
 
 /* x86_64 semantics for System V IPC: no IPC_64 flag in the command. */
 #define IPC_64 0
+
+/* Issue the calls glibc issues on x86_64, so that a grate or policy written for
+ * what strace shows of a Linux program sees the same: open is openat, stat and
+ * lstat are newfstatat (musl picks those when the old numbers are missing).
+ * Only libc's own code sees this; programs keep every SYS_* name. */
+#undef SYS_open
+#undef SYS_stat
+#undef SYS_lstat
