@@ -168,30 +168,50 @@ class FileSystem:
             if mount.readonly:
                 raise OSError(errno.EROFS, "Read-only file system")
         rest = os.fsencode(rest)   # guest paths are decoded with surrogateescape
-        if not write or not self._readonly_hosts:
-            return _openat2(mount.fd, rest, host_flags, mode)
+        check_ro = write and bool(self._readonly_hosts)
         if host_flags & os.O_PATH:
-            return self._refuse_readonly(_openat2(mount.fd, rest, host_flags, mode))
-        # Find the file without touching it, check it, then open that very file.
+            fd = _openat2(mount.fd, rest, host_flags, mode)
+            return self._refuse_readonly(fd) if check_ro else fd
+        # Find the file without touching it, check it, then open that very file: a device
+        # node (planted in a root, or under a mount) is never opened, the cage's devices
+        # are lind.microvisor.virtual's.
         path_flags = os.O_PATH | os.O_CLOEXEC | (host_flags & (os.O_NOFOLLOW | os.O_DIRECTORY))
         try:
-            found = self._refuse_readonly(_openat2(mount.fd, rest, path_flags))
+            found = _openat2(mount.fd, rest, path_flags)
         except FileNotFoundError:
             if not host_flags & os.O_CREAT:
                 raise
-            pfd, name = self.open_parent(guest_path, write=True)
-            try:   # a name that appears meanwhile as a link is not followed (ELOOP)
-                return os.open(name, host_flags | os.O_NOFOLLOW, mode, dir_fd=pfd)
-            finally:
-                os.close(pfd)
+            return self._create(guest_path, mount, rest, host_flags, mode, check_ro)
         try:
+            if check_ro and self.fd_readonly(found):
+                raise OSError(errno.EROFS, "Read-only file system")
+            st_mode = os.fstat(found).st_mode
             if host_flags & os.O_CREAT and host_flags & os.O_EXCL:
                 raise OSError(errno.EEXIST, "File exists")
-            if host_flags & os.O_NOFOLLOW and statmod.S_ISLNK(os.fstat(found).st_mode):
+            if host_flags & os.O_NOFOLLOW and statmod.S_ISLNK(st_mode):
                 raise OSError(errno.ELOOP, "Too many levels of symbolic links")
+            if statmod.S_ISCHR(st_mode) or statmod.S_ISBLK(st_mode):
+                raise OSError(errno.EACCES, "Permission denied")   # as on a nodev mount
             return os.open(proc_path(found), host_flags & ~(os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW))
         finally:
             os.close(found)
+
+    def _create(self, guest_path: str, mount: Mount, rest: bytes, host_flags: int, mode: int,
+                check_ro: bool) -> int:
+        """open() of a name that was not there: only a new file is made and opened; if the
+        name appears meanwhile, it is opened as an existing one (checked) or EEXIST."""
+        try:
+            if not check_ro:
+                return _openat2(mount.fd, rest, host_flags | os.O_EXCL, mode)
+            pfd, name = self.open_parent(guest_path, write=True)
+            try:   # a name that appears meanwhile as a link is not followed (ELOOP)
+                return os.open(name, host_flags | os.O_EXCL | os.O_NOFOLLOW, mode, dir_fd=pfd)
+            finally:
+                os.close(pfd)
+        except FileExistsError:
+            if host_flags & os.O_EXCL:
+                raise
+        return self.open(guest_path, host_flags & ~os.O_CREAT, mode, write=True)
 
     def _refuse_readonly(self, fd: int) -> int:
         """`fd`, unless the file it resolved to lies under a read-only mount's directory."""

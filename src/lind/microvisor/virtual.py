@@ -250,8 +250,9 @@ def describe(f: OpenFile) -> str:
 
 
 def entries(cage, f: OpenFile) -> list[tuple[bytes, int, int]]:
-    """The listing of directory `f`: a virtual one's own, or the host's plus the virtual
-    names a root lacks (/dev, /proc, /etc and /tmp in /, the generated files in /etc)."""
+    """The listing of directory `f`: a virtual one's own, or the host's plus, in /etc,
+    the generated files the root lacks. (/ lists what the root holds, as a mount
+    point's parent does: WASI runtimes list a preopened directory so.)"""
     if isinstance(f, DirFile):
         listing = [(name, _ino(f.path + "/" + name), dtype) for name, dtype in f.node.entries]
     else:
@@ -260,15 +261,10 @@ def entries(cage, f: OpenFile) -> list[tuple[bytes, int, int]]:
             for e in it:
                 st = e.stat(follow_symlinks=False)
                 listing.append((e.name, e.inode(), abi.d_type(st.st_mode)))
-        have = {name for name, _, _ in listing}
-        extra: list[tuple[str, int]] = []
-        if f.path == "/":
-            extra = [("dev", abi.DT_DIR), ("etc", abi.DT_DIR), ("proc", abi.DT_DIR)]
-            if cage.fs.is_mount_point("/tmp"):
-                extra.append(("tmp", abi.DT_DIR))
-        elif f.path == "/etc":
-            extra = [(n, abi.DT_REG) for n in ETC_FILES]
-        listing += [(n, _ino(join(f.path, n)), t) for n, t in extra if n not in have]
+        if f.path == "/etc":
+            have = {name for name, _, _ in listing}
+            listing += [(n, _ino(join(f.path, n)), abi.DT_REG) for n in ETC_FILES
+                        if n not in have]
     ino = f.stat().st_ino
     return [(b".", ino, abi.DT_DIR), (b"..", 0, abi.DT_DIR)] + [
         (os.fsencode(name), i, t) for name, i, t in listing]
