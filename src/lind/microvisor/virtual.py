@@ -359,27 +359,19 @@ def _reopen(f: OpenFile, flags: int) -> OpenFile:
 
 
 def _open_tty(cage, flags: int) -> OpenFile:
-    """/dev/tty: the terminal the cage's stdin, stdout or stderr is, reopened with no
-    more access than the cage has to it through them; ENXIO if none is a terminal."""
-    ttys = []
+    """/dev/tty: the terminal the cage's stdin, stdout or stderr is (its controlling
+    terminal, as a shell's child has it), opened anew; ENXIO if none is a terminal."""
     for fd in (0, 1, 2):
         try:
             f = cage.fds.get(fd)
         except OSError:
             continue
         if f.host_backed and not f.is_dir and os.isatty(f.host_fd):
-            ttys.append(f)
-    if not ttys:
-        raise _error(errno.ENXIO)
-    rdev = os.fstat(ttys[0].host_fd).st_rdev
-    same = [f for f in ttys if os.fstat(f.host_fd).st_rdev == rdev]
-    read, write = _wants(flags)
-    if (read and not any(f.readable for f in same)) or (write and not any(f.writable for f in same)):
-        raise _error(errno.EACCES)
-    host = abi.host_open_flags(flags) & ~(os.O_CREAT | os.O_EXCL | os.O_TRUNC) | os.O_NOCTTY
-    fd = os.open(proc_path(same[0].host_fd), host)
-    return OpenFile(fd, flags & ~(abi.O_CREAT | abi.O_EXCL | abi.O_TRUNC | abi.O_CLOEXEC),
-                    "/dev/tty", borrowed=True)
+            host = abi.host_open_flags(flags) & ~(os.O_CREAT | os.O_EXCL | os.O_TRUNC)
+            tty = os.open(proc_path(f.host_fd), host | os.O_NOCTTY)
+            return OpenFile(tty, flags & ~(abi.O_CREAT | abi.O_EXCL | abi.O_TRUNC | abi.O_CLOEXEC),
+                            "/dev/tty", borrowed=True)
+    raise _error(errno.ENXIO)
 
 
 class DirFile(OpenFile):
