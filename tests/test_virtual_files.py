@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 from test_attacks import canary, make_root, run_cage, untouched  # noqa: F401 - canary: a fixture
+from test_wasi import wasi  # noqa: F401 - a fixture
 
 import lind
 
@@ -217,3 +218,13 @@ def test_read_only_stdio_cannot_be_reopened_for_writing(builds, tmp_path, canary
 def test_dot_dot_inside_virtual_paths(builds, tmp_path, path):
     out = fsops(builds, tmp_path, "dots", ["stat", path], root=make_root(tmp_path))
     assert out.startswith(f"stat {path}: file size=")
+
+
+def test_wasi_programs_see_them_too(wasi, tmp_path):  # noqa: F811
+    root = make_root(tmp_path)
+    result = lind.run([wasi("devices")], root=root, capture_output=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.decode() == ("zero: 64 zeros 1\nnull: write 4 read 0\nurandom: 64\n"
+                                      "passwd: root:x:0:0:root:/root:/bin/sh\ntmp: 1\n"
+                                      "ls /dev: 2\n")
+    assert list(root.iterdir()) == []

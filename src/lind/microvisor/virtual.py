@@ -40,6 +40,7 @@ DEV_LINKS = {"stdin": "/proc/self/fd/0", "stdout": "/proc/self/fd/1",
 ETC_FILES = ("group", "hosts", "nsswitch.conf", "passwd", "resolv.conf")
 PROC_FILES = ("cmdline", "maps", "stat", "status")
 _MAXSYMLINKS = 40
+_OPEN_ONLY = abi.O_CREAT | abi.O_EXCL | abi.O_TRUNC | abi.O_CLOEXEC   # not kept by the file
 _CHUNK = 1 << 20
 _ZEROS = bytes(_CHUNK)
 _DEV_ID = os.makedev(0, 5)        # st_dev of what lives here: a file system of its own
@@ -205,9 +206,10 @@ def _proc_entry(cage, rest: str) -> tuple[Node, str]:
     number, _, deeper = below[1:].partition("/")
     if not number.isdigit():
         raise _error(errno.ENOENT)
-    f = cage.fds.get(int(number)) if int(number) < 1 << 31 else None
-    if f is None:
-        raise _error(errno.ENOENT)
+    try:
+        f = cage.fds.get(int(number))
+    except OSError:
+        raise _error(errno.ENOENT) from None
     opened = Opened(int(number), f)
     # A directory reopens by its guest path, as a walk below it would go on there.
     to = f.path if f.is_dir and f.path else opened
@@ -254,7 +256,9 @@ def entries(cage, f: OpenFile) -> list[tuple[bytes, int, int]]:
     the generated files the root lacks. (/ lists what the root holds, as a mount
     point's parent does: WASI runtimes list a preopened directory so.)"""
     if isinstance(f, DirFile):
-        listing = [(name, _ino(f.path + "/" + name), dtype) for name, dtype in f.node.entries]
+        node, _ = _entry(cage, f.path)      # now: /proc/self/fd lists this very fd too
+        node = node if isinstance(node, Dir) else f.node
+        listing = [(name, _ino(f.path + "/" + name), dtype) for name, dtype in node.entries]
     else:
         listing = []
         with os.scandir(f.host_fd) as it:
@@ -302,8 +306,8 @@ def open_node(cage, node: Node, flags: int) -> OpenFile:
         if write and not flags & abi.O_PATH:
             raise _error(errno.ETXTBSY)
         host = os.O_PATH if flags & abi.O_PATH else os.O_RDONLY
-        return OpenFile(os.open(node.host, host | os.O_CLOEXEC), flags & ~abi.O_ACCMODE,
-                        cage.exe[0], borrowed=True)
+        fd = os.open(node.host, host | os.O_CLOEXEC)
+        return OpenFile(fd, flags & ~(abi.O_ACCMODE | _OPEN_ONLY), cage.exe[0], borrowed=True)
     return _reopen(node.file, flags)
 
 
@@ -354,7 +358,7 @@ def _reopen(f: OpenFile, flags: int) -> OpenFile:
             host |= os.O_APPEND          # append-only stays so
     fd = os.open(proc_path(f.host_fd), host)
     kept = flags | (f.flags & abi.O_APPEND)
-    return OpenFile(fd, kept & ~(abi.O_CREAT | abi.O_EXCL | abi.O_TRUNC | abi.O_CLOEXEC),
+    return OpenFile(fd, kept & ~_OPEN_ONLY,
                     f.path, statmod.S_ISDIR(os.fstat(fd).st_mode), borrowed=f.borrowed)
 
 
@@ -369,7 +373,7 @@ def _open_tty(cage, flags: int) -> OpenFile:
         if f.host_backed and not f.is_dir and os.isatty(f.host_fd):
             host = abi.host_open_flags(flags) & ~(os.O_CREAT | os.O_EXCL | os.O_TRUNC)
             tty = os.open(proc_path(f.host_fd), host | os.O_NOCTTY)
-            return OpenFile(tty, flags & ~(abi.O_CREAT | abi.O_EXCL | abi.O_TRUNC | abi.O_CLOEXEC),
+            return OpenFile(tty, flags & ~_OPEN_ONLY,
                             "/dev/tty", borrowed=True)
     raise _error(errno.ENXIO)
 
@@ -378,7 +382,8 @@ class DirFile(OpenFile):
     """An open virtual directory: listed, stat'ed, fchdir'ed to; no host fd behind it."""
 
     def __init__(self, node: Dir, flags: int) -> None:
-        super().__init__(-1, flags, node.path, is_dir=True, host_backed=False, borrowed=True)
+        super().__init__(-1, flags & ~_OPEN_ONLY, node.path, is_dir=True, host_backed=False,
+                         borrowed=True)
         self.node = node
 
     def stat(self) -> os.stat_result:
@@ -395,7 +400,7 @@ class DeviceFile(OpenFile):
     """/dev/null, zero, full, random or urandom, open: served here, never a host device."""
 
     def __init__(self, name: str, flags: int) -> None:
-        super().__init__(-1, flags & ~(abi.O_CREAT | abi.O_EXCL | abi.O_TRUNC | abi.O_CLOEXEC),
+        super().__init__(-1, flags & ~_OPEN_ONLY,
                          f"/dev/{name}", host_backed=False, borrowed=True)
         self.name = name
         self.maps_zeros = name == "zero"
@@ -459,7 +464,7 @@ class TextFile(OpenFile):
             fd = os.open(proc_path(memfd), host | os.O_CLOEXEC)
         finally:
             os.close(memfd)
-        super().__init__(fd, flags & ~(abi.O_CREAT | abi.O_EXCL | abi.O_TRUNC | abi.O_CLOEXEC),
+        super().__init__(fd, flags & ~_OPEN_ONLY,
                          node.path, borrowed=True)
         self.node = node
 
