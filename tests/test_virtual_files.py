@@ -123,10 +123,13 @@ def test_private_tmp_and_shm_are_the_trees_and_removed(builds, tmp_path, monkeyp
     monkeypatch.setattr(tempfile, "tempdir", str(host_tmp))
     root = make_root(tmp_path)
     out = fsops(builds, tmp_path, "private", ["write", "/tmp/a", "A", "cat", "/tmp/a",
-                                              "write", "/dev/shm/b", "B", "ls", "/dev/shm"],
+                                              "write", "/dev/shm/b", "B", "ls", "/dev/shm",
+                                              "mkdir", "/tmp", "mkdir", "/dev", "mkdir", "/etc",
+                                              "mkdir", "/tmp/d", "mkdir", "/dev/d"],
                 root=root)
     assert out == ('write /tmp/a A: ok\ncat /tmp/a: "A"\nwrite /dev/shm/b B: ok\n'
-                   "ls /dev/shm: b\n")
+                   "ls /dev/shm: b\nmkdir /tmp: EEXIST\nmkdir /dev: EEXIST\n"
+                   "mkdir /etc: EEXIST\nmkdir /tmp/d: ok\nmkdir /dev/d: EACCES\n")
     assert list(root.iterdir()) == []
     assert list(host_tmp.iterdir()) == []
     (root / "tmp").mkdir()

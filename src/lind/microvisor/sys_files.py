@@ -327,10 +327,20 @@ def sys_faccessat2(cage, dirfd, path, mode, flags, *_):
 
 # ------------------------------------------------------ directories and names
 
+def _exists_apart(cage, guest_path: str) -> bool:
+    """Whether the name is a mount point, or virtual: there whatever the root holds."""
+    if guest_path == "/" or cage.fs.is_mount_point(guest_path):
+        return True
+    try:
+        return not isinstance(virtual.lookup(cage, guest_path, follow=False), str)
+    except (FileNotFoundError, NotADirectoryError):
+        return False
+
+
 def _mkdir(cage, guest_path: str, mode: int) -> int:
-    pfd, name = cage.fs.open_parent(guest_path, write=True) if guest_path != "/" else (None, "")
-    if pfd is None:
-        raise abi.error(errno.EEXIST)
+    if _exists_apart(cage, guest_path):
+        raise abi.error(errno.EEXIST)     # mkdir -p /tmp/x goes on past /tmp
+    pfd, name = cage.fs.open_parent(guest_path, write=True)
     try:
         perm = mode & 0o7777 & ~cage.umask
         os.mkdir(name, perm, dir_fd=pfd)
