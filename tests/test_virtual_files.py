@@ -68,6 +68,24 @@ def test_changes_under_dev_are_refused_and_identity_is_the_cages(builds, tmp_pat
                     f"symlink /dev/x: -1 errno {errno.EACCES}\n"
                     f"write /etc/passwd: -1 errno {errno.EACCES}\n"
                     f"write /proc/self/status: -1 errno {errno.EACCES}\n"
+                    f"open /dev/null 301: -1 errno {errno.EEXIST}\n"
+                    f"open /dev/stdin 400000: -1 errno {errno.ELOOP}\n"
+                    f"open /dev 1: -1 errno {errno.EISDIR}\n"
+                    f"open /dev/null 200000: -1 errno {errno.ENOTDIR}\n"
+                    f"open /proc/self/exe 1: -1 errno {errno.ETXTBSY}\n"
+                    f"open /etc/hosts 2: -1 errno {errno.EACCES}\n"
+                    "access /dev/null 6: 0 errno 0\n"
+                    f"access /dev/null 1: -1 errno {errno.EACCES}\n"
+                    f"access /etc/passwd 2: -1 errno {errno.EACCES}\n"
+                    "access /etc/passwd 4: 0 errno 0\n"
+                    "access /proc/self 5: 0 errno 0\n"
+                    f"access /proc/self 2: -1 errno {errno.EACCES}\n"
+                    f"access /proc/self/exe 2: -1 errno {errno.EACCES}\n"
+                    "access /proc/self/fd/0 4: 0 errno 0\n"
+                    "access pipe 6: 0 errno 0\n"
+                    f"access pipe 1: -1 errno {errno.EACCES}\n"
+                    # Linux opens a pipe read-write through /proc; here no more than is held.
+                    f"pipe read end O_RDWR: -1 errno {errno.EACCES}\n"
                     "hosts names box: 1\n"
                     "user user uid 1234\n")
     assert list(root.iterdir()) == []     # nothing made inside the user's root
@@ -79,7 +97,7 @@ def test_proc_self_files(builds, tmp_path):
     out = fsops(builds, tmp_path, "proc", ["cat", "/proc/self/cmdline", "readlink", "/proc/self",
                                            "readlink", "/proc/self/fd/1", "ls", "/proc/self",
                                            "readlink", "/proc/self/exe", "cd", "/proc/self/fd",
-                                           "pwd", "stat", "/proc/self/fd/0"],
+                                           "pwd", "stat", "/proc/self/fd/0", "ls", "/proc"],
                 root=make_root(tmp_path))
     lines = out.splitlines()
     assert lines[0].startswith('cat /proc/self/cmdline: "grates-py_fsops')   # argv[0]
@@ -90,6 +108,7 @@ def test_proc_self_files(builds, tmp_path):
     assert lines[4].startswith("readlink /proc/self/exe: /") and lines[4].endswith(".wasm")
     assert lines[5:7] == ["cd: ok", f"pwd: /proc/{pid}/fd"]
     assert lines[7] == "stat /proc/self/fd/0: file size=0 mode=644"    # the scratch stdin
+    assert lines[8] == f"ls /proc: {pid} self"            # the root has no /proc
 
 
 def test_etc_file_in_the_root_or_a_mount_overrides(builds, tmp_path):
@@ -194,7 +213,9 @@ def test_planted_device_nodes_are_never_opened(builds, tmp_path, canary):  # noq
 def test_read_only_stdio_cannot_be_reopened_for_writing(builds, tmp_path, canary):  # noqa: F811
     """/proc/self/fd/N and /dev/std* reopen the cage's own file with no more access
     than it holds: the read-only stdin stays unwritable (nor truncated), the write-only
-    stdout unreadable; a link in the root to /proc/self/fd/0 leads nowhere."""
+    stdout unreadable, and (borrowed from the host) never truncated nor written but at
+    its end when the host opened it to append; a link in the root to /proc/self/fd/0
+    leads nowhere."""
     root = make_root(tmp_path)
     (root / "link").symlink_to("/proc/self/fd/0")
     scratch_in = tmp_path / "stdio.in"
@@ -202,17 +223,20 @@ def test_read_only_stdio_cannot_be_reopened_for_writing(builds, tmp_path, canary
     scratch_out, scratch_err = tmp_path / "stdio.out", tmp_path / "stdio.err"
     ops = ["rdwr", "/proc/self/fd/0", "write", "/dev/stdin", "over", "append", "/dev/fd/0", "more",
            "cat", "/proc/self/fd/1", "rdwr", "/link", "cat", "/dev/stdin",
-           "truncate", "/proc/self/fd/0", "chmod", "/dev/stdin"]
-    with open(scratch_in, "rb") as fin, open(scratch_out, "wb") as fout, \
+           "truncate", "/proc/self/fd/0", "chmod", "/dev/stdin", "write", "/dev/stdout", "over",
+           "append", "/proc/self/fd/1", "at the end"]
+    scratch_out.write_text("the host's log\n")
+    with open(scratch_in, "rb") as fin, open(scratch_out, "ab") as fout, \
             open(scratch_err, "wb") as ferr:
         result = lind.run([builds.wasm("grates/py_fsops"), *ops], root=root, stdin=fin,
                           stdout=fout, stderr=ferr, timeout=60)
     assert result.returncode == 0, scratch_err.read_text()
     assert scratch_out.read_text() == (
-        "rdwr /proc/self/fd/0: EACCES\nwrite /dev/stdin over: EACCES\n"
+        "the host's log\nrdwr /proc/self/fd/0: EACCES\nwrite /dev/stdin over: EACCES\n"
         "append /dev/fd/0 more: EACCES\ncat /proc/self/fd/1: EACCES\n"
         'rdwr /link: ENOENT\ncat /dev/stdin: "the input\n"\n'
-        "truncate /proc/self/fd/0: EACCES\nchmod /dev/stdin: EPERM\n")
+        "truncate /proc/self/fd/0: EACCES\nchmod /dev/stdin: EPERM\n"
+        "write /dev/stdout over: EPERM\nappend /proc/self/fd/1 at the end: at the endok\n")
     assert scratch_in.read_bytes() == b"the input\n"
     untouched(canary)
 

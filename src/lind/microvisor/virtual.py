@@ -348,16 +348,16 @@ def _reopen(f: OpenFile, flags: int) -> OpenFile:
         return DeviceFile(f.name, flags)
     if isinstance(f, TextFile):
         return TextFile(f.node, flags)
-    if isinstance(f, DirFile):
-        return DirFile(f.node, flags)
+    # A borrowed file's size is the host's (no O_TRUNC) and its O_APPEND stays.
+    append = f.flags & abi.O_APPEND if f.borrowed else 0
+    if f.borrowed and flags & abi.O_TRUNC:
+        raise _error(errno.EPERM)
     if flags & abi.O_PATH:
         host = os.O_PATH | os.O_CLOEXEC
     else:
-        host = abi.host_open_flags(flags) & ~(os.O_CREAT | os.O_EXCL) | os.O_NOCTTY
-        if f.flags & abi.O_APPEND:
-            host |= os.O_APPEND          # append-only stays so
+        host = abi.host_open_flags(flags | append) & ~(os.O_CREAT | os.O_EXCL) | os.O_NOCTTY
     fd = os.open(proc_path(f.host_fd), host)
-    kept = flags | (f.flags & abi.O_APPEND)
+    kept = flags | append
     return OpenFile(fd, kept & ~_OPEN_ONLY,
                     f.path, statmod.S_ISDIR(os.fstat(fd).st_mode), borrowed=f.borrowed)
 

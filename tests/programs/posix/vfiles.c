@@ -14,6 +14,7 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
+#include <sys/uio.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -36,7 +37,7 @@ static int all_zero(const unsigned char *b, size_t n) {
 static void devices(void) {
     unsigned char buf[8192];
     int fd = open("/dev/null", O_RDWR);
-    ssize_t r = read(fd, buf, sizeof buf), w = write(fd, "hello", 5);
+    ssize_t n, r = read(fd, buf, sizeof buf), w = write(fd, "hello", 5);
     printf("null: read %zd write %zd lseek %ld\n", r, w, (long)lseek(fd, 100, SEEK_SET));
     struct stat st;
     fstat(fd, &st);
@@ -45,11 +46,14 @@ static void devices(void) {
     struct pollfd p = {fd, POLLIN | POLLOUT, 0};
     int ready = poll(&p, 1, 0);
     printf("null poll: %d revents %d\n", ready, p.revents);
+    struct iovec one = {buf, 10};
+    n = readv(fd, &one, 1);
+    printf("null: readv %zd pwrite %zd\n", n, pwrite(fd, "abc", 3, 7));
     close(fd);
 
     fd = open("/dev/zero", O_RDWR);
     memset(buf, 0xAA, sizeof buf);
-    ssize_t n = read(fd, buf, sizeof buf);
+    n = read(fd, buf, sizeof buf);
     printf("zero: read %zd zeros %d", n, all_zero(buf, sizeof buf));
     printf(" write %zd\n", write(fd, buf, 10));
     memset(buf, 0xAA, 64);
@@ -66,7 +70,21 @@ static void devices(void) {
     }
     close(fd);
 
+    fd = open("/dev/zero", O_RDONLY);
+    char path[64];
+    snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
+    int again = open(path, O_RDONLY);
+    memset(buf, 0xAA, 300);
+    struct iovec iov[2] = {{buf, 100}, {buf + 100, 200}};
+    n = readv(again, iov, 2);
+    printf("zero reopened: readv %zd zeros %d\n", n, all_zero(buf, 300));
+    close(again);
+    close(fd);
+
     fd = open("/dev/full", O_RDWR);
+    errno = 0;
+    n = writev(fd, iov, 2);
+    printf("full: writev %zd errno %d\n", n, errno);
     errno = 0;
     n = write(fd, "x", 1);
     printf("full: write %zd errno %d", n, errno);
@@ -121,6 +139,21 @@ static void devices(void) {
     fd = open("/dev/fd/1", O_WRONLY);
     dprintf(fd, "through /dev/fd/1\n");
     close(fd);
+    struct stat st2;
+    printf("lstat /dev/stdin: link %d\n", lstat("/dev/stdin", &st2) == 0 && S_ISLNK(st2.st_mode));
+    int dir = open("/dev", O_RDONLY | O_DIRECTORY);
+    snprintf(path, sizeof path, "/proc/self/fd/%d", dir);
+    int dir2 = open(path, O_RDONLY | O_DIRECTORY);
+    int found = 0;
+    struct pollfd pd = {dir2, POLLIN | POLLOUT, 0};
+    ready = poll(&pd, 1, 0);
+    printf("/dev poll: %d revents %d\n", ready, pd.revents);
+    DIR *listing = fdopendir(dir2);
+    while ((e = readdir(listing)))
+        found |= strcmp(e->d_name, "urandom") == 0;
+    printf("/dev reopened through its fd: %d\n", found);
+    closedir(listing);
+    close(dir);
 }
 
 static void proc_self(char **argv) {
@@ -175,6 +208,14 @@ static void proc_self(char **argv) {
     close(fd);
     n = readlink("/proc/self/exe", link, sizeof link - 1);
     printf("exe link: %d\n", n > 0 && link[0] == '/');
+    struct stat exe;
+    printf("exe regular: %d\n", stat("/proc/self/exe", &exe) == 0 && S_ISREG(exe.st_mode));
+    const char *absent[] = {"/proc/self/fd/999", "/proc/self/fd/abc", "/proc/self/nothing"};
+    for (int i = 0; i < 3; i++) {
+        errno = 0;
+        int got = open(absent[i], O_RDONLY);
+        printf("open %s: %d errno %d\n", absent[i], got, errno);
+    }
 
     n = readlink("/proc/self/cwd", link, sizeof link - 1);
     link[n > 0 ? n : 0] = 0;
@@ -185,6 +226,13 @@ static void proc_self(char **argv) {
     stat(".", &b);
     printf("cwd same file: %d\n", a.st_ino == b.st_ino && S_ISDIR(a.st_mode));
 
+    fd = open("/proc/self/status", O_RDONLY);
+    snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
+    again = open(path, O_RDONLY);
+    n = read(again, line, 5);
+    printf("status reopened: %.*s\n", (int)(n > 0 ? n : 0), line);
+    close(again);
+    close(fd);
     FILE *f = fopen("/proc/self/status", "r");
     int pid_ok = 0, ppid_ok = 0, uid_ok = 0, name = 0, rss = 0;
     while (fgets(line, sizeof line, f)) {
@@ -247,11 +295,16 @@ static void etc_and_tmp(void) {
     }
     struct group *gr = getgrgid(getgid());
     printf(" getgrgid: %d\n", gr != NULL && gr->gr_gid == getgid());
+    struct stat etc_dir;
+    printf("/etc: dir %d\n", stat("/etc", &etc_dir) == 0 && S_ISDIR(etc_dir.st_mode));
     const char *etc[] = {"/etc/passwd", "/etc/group", "/etc/hosts"};
     for (int i = 0; i < 3; i++) {
         struct stat st;
         printf("%s: regular %d", etc[i], stat(etc[i], &st) == 0 && S_ISREG(st.st_mode));
-        printf(" readable %d\n", access(etc[i], R_OK) == 0);
+        printf(" readable %d", access(etc[i], R_OK) == 0);
+        int fd = open(etc[i], O_RDONLY);
+        printf(" fstat %d\n", fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0);
+        close(fd);
     }
 
     char tmpl[] = "/tmp/vfilesXXXXXX";
@@ -315,6 +368,37 @@ static void cage_only(void) {
     errno = 0;
     ret = open("/proc/self/status", O_RDWR);
     printf("write /proc/self/status: %d errno %d\n", ret, errno);
+    struct {
+        const char *path;
+        int flags;
+    } opens[] = {{"/dev/null", O_CREAT | O_EXCL | O_WRONLY}, {"/dev/stdin", O_RDONLY | O_NOFOLLOW},
+                 {"/dev", O_WRONLY}, {"/dev/null", O_RDONLY | O_DIRECTORY},
+                 {"/proc/self/exe", O_WRONLY}, {"/etc/hosts", O_RDWR}};
+    for (int i = 0; i < 6; i++) {
+        errno = 0;
+        ret = open(opens[i].path, opens[i].flags, 0644);
+        printf("open %s %o: %d errno %d\n", opens[i].path, opens[i].flags, ret, errno);
+    }
+    int p[2];
+    pipe(p);
+    char fdpath[64];
+    snprintf(fdpath, sizeof fdpath, "/proc/self/fd/%d", p[0]);
+    struct {
+        const char *path;
+        int mode;
+    } checks[] = {{"/dev/null", R_OK | W_OK}, {"/dev/null", X_OK}, {"/etc/passwd", W_OK},
+                  {"/etc/passwd", R_OK}, {"/proc/self", R_OK | X_OK}, {"/proc/self", W_OK},
+                  {"/proc/self/exe", W_OK}, {"/proc/self/fd/0", R_OK}, {fdpath, R_OK | W_OK},
+                  {fdpath, X_OK}};
+    for (int i = 0; i < 10; i++) {
+        errno = 0;
+        ret = access(checks[i].path, checks[i].mode);
+        printf("access %s %d: %d errno %d\n", i < 8 ? checks[i].path : "pipe", checks[i].mode,
+               ret, errno);
+    }
+    errno = 0;
+    ret = open(fdpath, O_RDWR);
+    printf("pipe read end O_RDWR: %d errno %d\n", ret, errno);
     char host[65], line[256];
     gethostname(host, sizeof host);
     FILE *f = fopen("/etc/hosts", "r");
