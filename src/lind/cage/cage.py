@@ -175,6 +175,8 @@ class Cage:
         self.sid = parent.sid if parent else 0
         self.argv = list(argv)
         self.env = list(env)
+        # /proc/self/exe: the program's guest path, and its host file if named to Lind.
+        self.exe: tuple[str, str | None] = parent.exe if parent else ("/", None)
         self.fs = fs
         self.cwd = cwd
         self.umask = parent.umask if parent else 0o022

@@ -143,6 +143,8 @@ class Runtime:
             cage = Cage(runtime=self, cage_id=cage_id, parent=None, argv=argv, env=envb, fs=fs,
                         cwd=normalize(cwd), ids=(uid, uid, gid, gid), hostname=hostname,
                         budget=budget)
+            cage.exe = (normalize(os.path.join(cwd, os.fspath(program))),
+                        os.path.abspath(program))
             for host_fd, flags in ((stdin, abi.O_RDONLY), (stdout, abi.O_WRONLY),
                                    (stderr, abi.O_WRONLY)):
                 cage.fds.install(_stdio_file(host_fd, flags))

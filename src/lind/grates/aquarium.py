@@ -456,7 +456,7 @@ class Aquarium(Grate):
         if f is not None and f.is_dir and f.dir_entries is None and path is not None:
             with self._lock:
                 listing = self._listing(call.cage, path)
-            f.dir_entries = [(b".", os.fstat(f.host_fd).st_ino, abi.DT_DIR), (b"..", 0, abi.DT_DIR)]
+            f.dir_entries = [(b".", f.stat().st_ino, abi.DT_DIR), (b"..", 0, abi.DT_DIR)]
             f.dir_entries += [(name.encode("utf-8", "surrogateescape"), ino, dtype)
                               for name, (ino, dtype) in listing.items()]
         return call.forward()

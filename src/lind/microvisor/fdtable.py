@@ -40,6 +40,7 @@ class OpenFile:
     dir_entries: list[tuple[bytes, int, int]] | None = field(default=None, repr=False)
     dir_pos: int = 0
     reserved: InitVar[bool] = False  # the host's own file (a new tree's stdio): may use the reserve
+    maps_zeros = False             # mmap gives anonymous memory (/dev/zero)
 
     def __post_init__(self, reserved: bool) -> None:
         access, path_only = self.flags & abi.O_ACCMODE, self.flags & abi.O_PATH
@@ -58,7 +59,7 @@ class OpenFile:
 
     def release(self) -> None:
         self.refs -= 1
-        if self.refs == 0:
+        if self.refs == 0 and self.host_fd >= 0:
             os.close(self.host_fd)
             limits.host_fds.give()
 
@@ -79,6 +80,19 @@ class OpenFile:
 
     def stat(self) -> os.stat_result:
         return os.fstat(self.host_fd)
+
+    def seekable(self) -> bool:
+        """Whether lseek, pread and pwrite apply (ESPIPE otherwise): not to pipes."""
+        return self.host_backed and (self.is_dir or not stat.S_ISFIFO(os.fstat(self.host_fd).st_mode))
+
+    def seek(self, offset: int, whence: int) -> int:
+        return os.lseek(self.host_fd, offset, whence)
+
+    def pread(self, cage, addr: int, n: int, offset: int) -> int:
+        return cage.mem.pread_fd(self.host_fd, addr, n, offset)
+
+    def pwrite(self, cage, addr: int, n: int, offset: int) -> int:
+        return cage.mem.pwrite_fd(self.host_fd, addr, n, offset)
 
     def poll(self, events: int) -> int:
         """Ready poll(2) events now; regular files and directories are always ready."""
@@ -188,6 +202,10 @@ class FdTable:
         self._files[fd] = None
         self._mirror(fd, None)
         f.release()
+
+    def numbers(self) -> list[int]:
+        """The open fd numbers, lowest first (/proc/self/fd)."""
+        return [fd for fd, f in enumerate(self._files) if f is not None]
 
     def cloexec(self, fd: int) -> bool:
         self.get(fd)

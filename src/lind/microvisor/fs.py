@@ -9,6 +9,11 @@ Read-only follows the file, not the path that names it: a change is refused when
 file (or, for a new name, its directory) lies under the host directory of a `:ro`
 mount, whichever mount or alias the cage reached it through. It is decided on the
 descriptor the kernel resolved, so a link swapped meanwhile cannot slip past.
+
+Besides the user's mounts, a tree gets private host directories of its own, removed
+when its file system closes: /dev/shm always (shm_open between its cages), and /tmp
+when the root has none. What lind.microvisor.virtual provides (/dev, /proc/self) is
+never changed through a path: EACCES, as for an ordinary user on Linux.
 """
 
 from __future__ import annotations
@@ -16,8 +21,10 @@ from __future__ import annotations
 import ctypes
 import errno
 import os
+import shutil
 import stat as statmod
 import struct
+import tempfile
 import threading
 from dataclasses import dataclass
 
@@ -26,6 +33,9 @@ from lind.microvisor import abi
 _SYS_OPENAT2 = 437
 _RESOLVE_NO_MAGICLINKS = 0x02
 _RESOLVE_IN_ROOT = 0x10
+# Provided by lind.microvisor.virtual, below them only the private /dev/shm is a directory.
+PROVIDED = ("/dev", "/proc/self")
+_PRIVATE_SHM = "/dev/shm"
 _libc = ctypes.CDLL(None, use_errno=True)
 _libc.syscall.restype = ctypes.c_long
 
@@ -83,6 +93,7 @@ class FileSystem:
         self.grates_at_exec = dict(grates_at_exec or {})
         self._users = 1
         self._lock = threading.Lock()
+        self._private: list[str] = []     # host directories made for this tree
         mounts = list(mounts)
         if not any(normalize(guest) == "/" for _, guest, _ in mounts):   # a mount at / is the root
             mounts.insert(0, (root, "/", False))
@@ -91,6 +102,16 @@ class FileSystem:
                 self.close()
                 raise ValueError(f"two mounts at {normalize(guest)}")
             self._add(host, guest, readonly)
+        self.mounts.sort(key=lambda m: len(m.guest), reverse=True)
+        if not self.is_mount_point(_PRIVATE_SHM):
+            self._add_private(_PRIVATE_SHM)
+        if not self.is_mount_point("/tmp"):
+            try:
+                os.close(self.open("/tmp", os.O_PATH | os.O_NOFOLLOW | os.O_CLOEXEC))
+            except FileNotFoundError:
+                self._add_private("/tmp")
+            except OSError:
+                pass          # something is there: the root's own
         # Longest guest prefix first, so lookup takes the innermost mount.
         self.mounts.sort(key=lambda m: len(m.guest), reverse=True)
         self._readonly_hosts = [m.host.rstrip("/") for m in self.mounts if m.readonly]
@@ -102,6 +123,12 @@ class FileSystem:
             raise FileNotFoundError(errno.ENOENT, "not a directory", host)
         fd = os.open(host, os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
         self.mounts.append(Mount(normalize(guest), host, readonly, fd))
+
+    def _add_private(self, guest: str) -> None:
+        """Mount a new host directory of this tree's own at `guest` (gone at close())."""
+        host = tempfile.mkdtemp(prefix=f"lind{guest.replace('/', '-')}-")
+        self._private.append(host)
+        self._add(host, guest, False)
 
     def share(self) -> FileSystem:
         """The same view for one more cage (fork); each user calls close() once."""
@@ -115,8 +142,11 @@ class FileSystem:
             if self._users:
                 return
             mounts, self.mounts = self.mounts, []
+            private, self._private = self._private, []
         for m in mounts:
             os.close(m.fd)
+        for host in private:
+            shutil.rmtree(host, ignore_errors=True)
 
     def locate(self, guest_path: str) -> tuple[Mount, str]:
         """The mount holding an absolute normalised guest path, and the path inside it."""
@@ -133,33 +163,55 @@ class FileSystem:
         """Host fd for a guest path; `write` says the call may modify the file system
         (then EROFS if the file, or the directory a new one would go in, is read-only)."""
         mount, rest = self.locate(guest_path)
-        if write and mount.readonly:
-            raise OSError(errno.EROFS, "Read-only file system")
+        if write:
+            refuse_provided(guest_path)
+            if mount.readonly:
+                raise OSError(errno.EROFS, "Read-only file system")
         rest = os.fsencode(rest)   # guest paths are decoded with surrogateescape
-        if not write or not self._readonly_hosts:
-            return _openat2(mount.fd, rest, host_flags, mode)
+        check_ro = write and bool(self._readonly_hosts)
         if host_flags & os.O_PATH:
-            return self._refuse_readonly(_openat2(mount.fd, rest, host_flags, mode))
-        # Find the file without touching it, check it, then open that very file.
+            fd = _openat2(mount.fd, rest, host_flags, mode)
+            return self._refuse_readonly(fd) if check_ro else fd
+        # Find the file without touching it, check it, then open that very file: a device
+        # node (planted in a root, or under a mount) is never opened, the cage's devices
+        # are lind.microvisor.virtual's.
         path_flags = os.O_PATH | os.O_CLOEXEC | (host_flags & (os.O_NOFOLLOW | os.O_DIRECTORY))
         try:
-            found = self._refuse_readonly(_openat2(mount.fd, rest, path_flags))
+            found = _openat2(mount.fd, rest, path_flags)
         except FileNotFoundError:
             if not host_flags & os.O_CREAT:
                 raise
-            pfd, name = self.open_parent(guest_path, write=True)
-            try:   # a name that appears meanwhile as a link is not followed (ELOOP)
-                return os.open(name, host_flags | os.O_NOFOLLOW, mode, dir_fd=pfd)
-            finally:
-                os.close(pfd)
+            return self._create(guest_path, mount, rest, host_flags, mode, check_ro)
         try:
+            if check_ro and self.fd_readonly(found):
+                raise OSError(errno.EROFS, "Read-only file system")
+            st_mode = os.fstat(found).st_mode
             if host_flags & os.O_CREAT and host_flags & os.O_EXCL:
                 raise OSError(errno.EEXIST, "File exists")
-            if host_flags & os.O_NOFOLLOW and statmod.S_ISLNK(os.fstat(found).st_mode):
+            if host_flags & os.O_NOFOLLOW and statmod.S_ISLNK(st_mode):
                 raise OSError(errno.ELOOP, "Too many levels of symbolic links")
+            if statmod.S_ISCHR(st_mode) or statmod.S_ISBLK(st_mode):
+                raise OSError(errno.EACCES, "Permission denied")   # as on a nodev mount
             return os.open(proc_path(found), host_flags & ~(os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW))
         finally:
             os.close(found)
+
+    def _create(self, guest_path: str, mount: Mount, rest: bytes, host_flags: int, mode: int,
+                check_ro: bool) -> int:
+        """open() of a name that was not there: only a new file is made and opened; if the
+        name appears meanwhile, it is opened as an existing one (checked) or EEXIST."""
+        try:
+            if not check_ro:
+                return _openat2(mount.fd, rest, host_flags | os.O_EXCL, mode)
+            pfd, name = self.open_parent(guest_path, write=True)
+            try:   # a name that appears meanwhile as a link is not followed (ELOOP)
+                return os.open(name, host_flags | os.O_EXCL | os.O_NOFOLLOW, mode, dir_fd=pfd)
+            finally:
+                os.close(pfd)
+        except FileExistsError:
+            if host_flags & os.O_EXCL:
+                raise
+        return self.open(guest_path, host_flags & ~os.O_CREAT, mode, write=True)
 
     def _refuse_readonly(self, fd: int) -> int:
         """`fd`, unless the file it resolved to lies under a read-only mount's directory."""
@@ -179,6 +231,8 @@ class FileSystem:
         """O_PATH fd of the directory holding the last component, and that component."""
         if guest_path == "/" or self.is_mount_point(guest_path):
             raise OSError(errno.EBUSY, "Device or resource busy")
+        if write:
+            refuse_provided(guest_path)
         parent, name = guest_path.rsplit("/", 1)
         fd = self.open(parent or "/", os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC, write=write)
         return fd, name
@@ -189,6 +243,14 @@ class FileSystem:
     def guest_readonly(self, guest_path: str) -> bool:
         """Whether the mount a guest path falls in is `:ro` (the early, cheap check)."""
         return self.locate(guest_path)[0].readonly
+
+
+def refuse_provided(guest_path: str) -> None:
+    """EACCES for a change to a name the microvisor provides (/dev but its shm, /proc/self)."""
+    if (guest_path + "/").startswith(_PRIVATE_SHM + "/"):
+        return
+    if any(guest_path == top or guest_path.startswith(top + "/") for top in PROVIDED):
+        raise OSError(errno.EACCES, "Permission denied")
 
 
 def proc_path(fd: int) -> str:

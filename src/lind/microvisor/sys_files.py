@@ -14,11 +14,11 @@ import struct
 import termios
 import time
 
-from lind.microvisor import abi
+from lind.microvisor import abi, virtual
 from lind.microvisor.abi import s32, u32
 from lind.microvisor.fdtable import OpenFile
 from lind.microvisor.fs import join, proc_path, wants_write
-from lind.microvisor.pipe import make_pipe
+from lind.microvisor.pipe import PipeEnd, make_pipe
 
 
 def read_path(cage, addr: int) -> str:
@@ -47,6 +47,16 @@ def _open(cage, guest_path: str, flags: int, mode: int) -> int:
     flags &= ~abi.O_LARGEFILE
     if flags & abi.O_TMPFILE == abi.O_TMPFILE:
         raise abi.error(errno.EOPNOTSUPP)
+    try:
+        found = virtual.lookup(cage, guest_path, follow=not flags & abi.O_NOFOLLOW)
+    except FileNotFoundError:
+        if flags & abi.O_CREAT:
+            raise abi.error(errno.EACCES) from None   # no new names in /dev or /proc/self
+        raise
+    if not isinstance(found, str):
+        f = virtual.open_node(cage, found, flags)
+        return cage.fds.install(f, cloexec=bool(flags & abi.O_CLOEXEC))
+    guest_path = found
     if flags & abi.O_PATH:
         host = os.O_PATH | os.O_CLOEXEC | (os.O_NOFOLLOW if flags & abi.O_NOFOLLOW else 0)
         host |= os.O_DIRECTORY if flags & abi.O_DIRECTORY else 0
@@ -167,7 +177,7 @@ def sys_write(cage, fd, buf, count, *_):
 
 
 def _seekable(f: OpenFile) -> None:
-    if not f.host_backed or (not f.is_dir and statmod.S_ISFIFO(os.fstat(f.host_fd).st_mode)):
+    if not f.seekable():
         raise abi.error(errno.ESPIPE)
 
 
@@ -176,7 +186,7 @@ def sys_pread64(cage, fd, buf, count, offset, *_):
     _seekable(f)   # before the access mode, as Linux: a pipe is ESPIPE, not EBADF
     if not f.readable:
         _readable(f)
-    return cage.mem.pread_fd(f.host_fd, buf, count, offset)
+    return f.pread(cage, buf, count, offset)
 
 
 def sys_pwrite64(cage, fd, buf, count, offset, *_):
@@ -184,7 +194,7 @@ def sys_pwrite64(cage, fd, buf, count, offset, *_):
     _seekable(f)
     if not f.writable:
         _writable(f)
-    return cage.mem.pwrite_fd(f.host_fd, buf, count, offset)
+    return f.pwrite(cage, buf, count, offset)
 
 
 def _iovecs(cage, iov: int, iovcnt: int) -> list[memoryview]:
@@ -226,12 +236,16 @@ def sys_lseek(cage, fd, offset, whence, *_):
         return offset
     if whence not in (abi.SEEK_SET, abi.SEEK_CUR, abi.SEEK_END):
         raise abi.error(errno.EINVAL)
-    return os.lseek(f.host_fd, offset, whence)
+    return f.seek(offset, whence)
 
 
 # ----------------------------------------------------------------------- stat
 
 def _stat_path(cage, guest_path: str, follow: bool) -> os.stat_result:
+    found = virtual.lookup(cage, guest_path, follow)
+    if not isinstance(found, str):
+        return found.stat()
+    guest_path = found
     if follow:
         fd = cage.fs.open(guest_path, os.O_PATH | os.O_CLOEXEC)
         try:
@@ -282,6 +296,11 @@ def sys_newfstatat(cage, dirfd, path, buf, flags, *_):
 def _access(cage, guest_path: str, mode: int, flags: int) -> int:
     if mode & ~7:
         raise abi.error(errno.EINVAL)
+    found = virtual.lookup(cage, guest_path, not flags & abi.AT_SYMLINK_NOFOLLOW)
+    if not isinstance(found, str):
+        virtual.access(found, mode)
+        return 0
+    guest_path = found
     fd = cage.fs.open(guest_path, os.O_PATH | os.O_CLOEXEC |
                       (os.O_NOFOLLOW if flags & abi.AT_SYMLINK_NOFOLLOW else 0))
     try:
@@ -308,10 +327,20 @@ def sys_faccessat2(cage, dirfd, path, mode, flags, *_):
 
 # ------------------------------------------------------ directories and names
 
+def _exists_apart(cage, guest_path: str) -> bool:
+    """Whether the name is a mount point, or virtual: there whatever the root holds."""
+    if guest_path == "/" or cage.fs.is_mount_point(guest_path):
+        return True
+    try:
+        return not isinstance(virtual.lookup(cage, guest_path, follow=False), str)
+    except (FileNotFoundError, NotADirectoryError):
+        return False
+
+
 def _mkdir(cage, guest_path: str, mode: int) -> int:
-    pfd, name = cage.fs.open_parent(guest_path, write=True) if guest_path != "/" else (None, "")
-    if pfd is None:
-        raise abi.error(errno.EEXIST)
+    if _exists_apart(cage, guest_path):
+        raise abi.error(errno.EEXIST)     # mkdir -p /tmp/x goes on past /tmp
+    pfd, name = cage.fs.open_parent(guest_path, write=True)
     try:
         perm = mode & 0o7777 & ~cage.umask
         os.mkdir(name, perm, dir_fd=pfd)
@@ -454,11 +483,17 @@ def _readlink(cage, guest_path: str, buf: int, size: int) -> int:
     size = s32(size)
     if size <= 0:
         raise abi.error(errno.EINVAL)
-    pfd, name = cage.fs.open_parent(guest_path, write=False)
-    try:
-        target = os.readlink(name.encode("utf-8", "surrogateescape"), dir_fd=pfd)
-    finally:
-        os.close(pfd)
+    found = virtual.lookup(cage, guest_path, follow=False)
+    if isinstance(found, virtual.Link):
+        target = found.text.encode("utf-8", "surrogateescape")
+    elif not isinstance(found, str):
+        raise abi.error(errno.EINVAL)
+    else:
+        pfd, name = cage.fs.open_parent(found, write=False)
+        try:
+            target = os.readlink(name.encode("utf-8", "surrogateescape"), dir_fd=pfd)
+        finally:
+            os.close(pfd)
     data = target[:size]
     cage.mem.write(buf, data)
     return len(data)
@@ -477,6 +512,7 @@ def sys_readlinkat(cage, dirfd, path, buf, size, *_):
 def _chmod(cage, guest_path: str, mode: int, follow: bool = True) -> int:
     if not follow:
         raise abi.error(errno.EOPNOTSUPP)  # as Linux: symlinks have no mode of their own
+    _not_virtual(cage, guest_path, follow)
     fd = cage.fs.open(guest_path, os.O_PATH | os.O_CLOEXEC, write=True)
     try:
         os.chmod(proc_path(fd), mode & 0o7777)
@@ -491,6 +527,12 @@ def sys_chmod(cage, path, mode, *_):
 
 def sys_fchmodat(cage, dirfd, path, mode, *_):
     return _chmod(cage, at_path(cage, dirfd, read_path(cage, path)), u32(mode))
+
+
+def _not_virtual(cage, guest_path: str, follow: bool) -> None:
+    """EPERM for a metadata change to what the microvisor provides (root's, on Linux)."""
+    if not isinstance(virtual.lookup(cage, guest_path, follow), str):
+        raise abi.error(errno.EPERM)
 
 
 def _changeable(cage, f: OpenFile) -> None:
@@ -524,6 +566,7 @@ def sys_fchown(cage, fd, uid, gid, *_):
 
 
 def _chown_path(cage, guest_path: str, uid: int, gid: int, follow: bool) -> int:
+    _not_virtual(cage, guest_path, follow)
     if follow:
         fd = cage.fs.open(guest_path, os.O_PATH | os.O_CLOEXEC, write=True)
         try:
@@ -659,21 +702,12 @@ def sys_fdatasync(cage, fd, *_):
 
 # ----------------------------------------------------------- directory reads
 
-def _load_entries(f: OpenFile) -> list[tuple[bytes, int, int]]:
-    entries = [(b".", os.fstat(f.host_fd).st_ino, abi.DT_DIR), (b"..", 0, abi.DT_DIR)]
-    with os.scandir(f.host_fd) as it:
-        for e in it:
-            st = e.stat(follow_symlinks=False)
-            entries.append((os.fsencode(e.name), e.inode(), abi.d_type(st.st_mode)))
-    return entries
-
-
 def sys_getdents64(cage, fd, buf, count, *_):
     f = cage.fds.get(s32(fd))
     if not f.is_dir:
         raise abi.error(errno.ENOTDIR)
     if f.dir_entries is None:
-        f.dir_entries = _load_entries(f)
+        f.dir_entries = virtual.entries(cage, f)
     out = bytearray()
     count = u32(count)
     while f.dir_pos < len(f.dir_entries):
@@ -700,6 +734,13 @@ def sys_getcwd(cage, buf, size, *_):
 
 
 def _chdir(cage, guest_path: str) -> int:
+    found = virtual.lookup(cage, guest_path)
+    if not isinstance(found, str):
+        if not isinstance(found, virtual.Dir):
+            raise abi.error(errno.ENOTDIR)
+        cage.cwd = found.path
+        return 0
+    guest_path = found
     fd = cage.fs.open(guest_path, os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
     try:
         if not os.access(proc_path(fd), os.X_OK):
@@ -798,7 +839,7 @@ def sys_ioctl(cage, fd, request, arg, *_):
     f = cage.fds.get(s32(fd))
     request = u32(request)
     if not f.host_backed:
-        if request != _FIONREAD:
+        if request != _FIONREAD or not isinstance(f, PipeEnd):
             raise abi.error(errno.ENOTTY)
         cage.mem.write(arg, len(f.pipe.buffer).to_bytes(4, "little"))
         return 0

@@ -336,6 +336,9 @@ def sys_mmap(cage, addr, length, prot, flags, fd, offset):
     f = cage.fds.get(s32(fd))
     if validate and flags & ~_KNOWN_MAP_FLAGS:
         raise OSError(errno.EOPNOTSUPP, "Operation not supported")
+    if f.maps_zeros and f.readable:   # /dev/zero: fresh anonymous memory, as on Linux
+        return cage.aspace.mmap(addr & 0xFFFFFFFF, length & _U64, prot, flags | MAP_ANONYMOUS,
+                                pages_for=_anonymous_pages if shared else None)
     if f.is_dir or not f.host_backed:
         raise OSError(errno.ENODEV, "No such device")
     if not f.readable:

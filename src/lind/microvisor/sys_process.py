@@ -7,7 +7,7 @@ import os
 import stat
 import struct
 
-from lind.microvisor import abi, limits
+from lind.microvisor import abi, limits, virtual
 from lind.microvisor.abi import s32, u32
 from lind.microvisor.fs import join
 from lind.microvisor.sys_memory import MAX_MEMORY
@@ -197,12 +197,23 @@ def _string_vector(cage, addr: int) -> list[bytes]:
         out.append(s)
 
 
+def program_file(cage, guest_path: str) -> tuple[str, str | None]:
+    """The guest path exec runs for `guest_path` (virtual links followed), and the host
+    file behind it when the program was named to Lind (then the root is not asked)."""
+    found = virtual.lookup(cage, guest_path)
+    if isinstance(found, virtual.Program):      # /proc/self/exe of a program named to Lind
+        return cage.exe[0], found.host
+    if not isinstance(found, str):
+        raise OSError(errno.EACCES, "Permission denied")
+    return found, cage.fs.programs.get(found)
+
+
 def load_program(cage, guest_path: str, argv: list[bytes], depth: int = 0):
     """The module to exec for a guest path, following `#!` lines; and the final argv."""
     from lind.cage import loader
     from lind.microvisor.fs import proc_path
 
-    named = cage.fs.programs.get(guest_path)
+    guest_path, named = program_file(cage, guest_path)
     if named is not None:
         try:
             return loader.load(named), argv
@@ -242,6 +253,7 @@ def sys_execve(cage, path, argv, envp, *_):
     guest = join(cage.cwd, read_path(cage, path))
     args = _string_vector(cage, argv)
     env = _string_vector(cage, envp)
+    exe = program_file(cage, guest)
     module, args = load_program(cage, guest, args)
     waiting = cage.fs.grates_at_exec.pop(guest, None)
     if waiting:
@@ -249,6 +261,7 @@ def sys_execve(cage, path, argv, envp, *_):
 
         attach_all(waiting, cage)
     cage.exec_program(module, args, env)
+    cage.exe = exe
     return 0
 
 

@@ -1,0 +1,567 @@
+"""Entries every cage sees whatever its root holds, made by the microvisor, never the host's.
+
+- /dev: null, zero, full, random, urandom (devices served here, no host device behind
+  them), tty (the terminal the cage's stdio already is, if any), stdin/stdout/stderr/fd
+  (links into /proc/self/fd) and shm (a mount of the tree's own directory, see
+  FileSystem). Nothing else: a root's own /dev is never looked at, so device nodes
+  planted there are never opened.
+- /proc/self -> /proc/<pid>, and /proc/<pid> of the cage itself: fd/ (links that reopen
+  the cage's files, never with more access than it holds them with), exe, cwd, status,
+  maps, cmdline, stat. Any other /proc path is the root's or a mount's.
+- /etc: passwd, group, hosts, nsswitch.conf, resolv.conf made from the cage's identity
+  and host name, unless the root or a mount holds a real file by that name.
+
+`lookup` is the one entry point: handlers that take a path ask it first; it answers a
+`Node` (virtual), or the guest path the cage's file system should resolve (rewritten
+when a virtual link led there, as /proc/self/cwd/x does). Generated text files are
+read-only memfds, so the 3i fast path serves their reads as any host file's; devices
+have no host fd and are never mirrored.
+"""
+
+from __future__ import annotations
+
+import errno
+import fcntl
+import os
+import stat as statmod
+import time
+import zlib
+from dataclasses import dataclass, field
+
+from lind.microvisor import abi
+from lind.microvisor.fdtable import OpenFile
+from lind.microvisor.fs import join, proc_path
+from lind.microvisor.pipe import POLLIN, POLLOUT, PipeEnd
+
+DEVICES = {"null": (1, 3), "zero": (1, 5), "full": (1, 7), "random": (1, 8), "urandom": (1, 9),
+           "tty": (5, 0)}
+DEV_LINKS = {"stdin": "/proc/self/fd/0", "stdout": "/proc/self/fd/1",
+             "stderr": "/proc/self/fd/2", "fd": "/proc/self/fd"}
+ETC_FILES = ("group", "hosts", "nsswitch.conf", "passwd", "resolv.conf")
+PROC_FILES = ("cmdline", "maps", "stat", "status")
+_MAXSYMLINKS = 40
+_OPEN_ONLY = abi.O_CREAT | abi.O_EXCL | abi.O_TRUNC | abi.O_CLOEXEC   # not kept by the file
+_CHUNK = 1 << 20
+_ZEROS = bytes(_CHUNK)
+_DEV_ID = os.makedev(0, 5)        # st_dev of what lives here: a file system of its own
+_BOOT_NS = time.time_ns()
+_FOREIGN = -1                     # an owner that is not the host user: the cage sees nobody
+
+
+def _error(code: int) -> OSError:
+    return abi.error(code)
+
+
+def _ino(path: str) -> int:
+    return zlib.crc32(path.encode("utf-8", "surrogateescape")) or 1
+
+
+def _stat(mode: int, path: str, *, size: int = 0, rdev: int = 0, own: bool = False,
+          nlink: int = 1) -> os.stat_result:
+    uid, gid = (os.geteuid(), os.getegid()) if own else (_FOREIGN, _FOREIGN)
+    ns = _BOOT_NS
+    return os.stat_result((mode, _ino(path), _DEV_ID, nlink, uid, gid, size,
+                           ns // 10**9, ns // 10**9, ns // 10**9, ns / 1e9, ns / 1e9, ns / 1e9,
+                           ns, ns, ns, 4096, (size + 511) // 512, rdev))
+
+
+# ------------------------------------------------------------------------- nodes
+
+@dataclass
+class Dir:
+    path: str
+    entries: list[tuple[str, int]]          # (name, d_type)
+    own: bool = False
+
+    def stat(self) -> os.stat_result:
+        return _stat(statmod.S_IFDIR | 0o555, self.path, nlink=2, own=self.own)
+
+
+@dataclass
+class Device:
+    name: str
+
+    @property
+    def path(self) -> str:
+        return f"/dev/{self.name}"
+
+    def stat(self) -> os.stat_result:
+        return _stat(statmod.S_IFCHR | 0o666, self.path, rdev=os.makedev(*DEVICES[self.name]))
+
+
+@dataclass
+class Text:
+    path: str
+    data: bytes
+    mode: int
+    own: bool = False
+
+    def stat(self) -> os.stat_result:
+        return _stat(statmod.S_IFREG | self.mode, self.path, size=len(self.data), own=self.own)
+
+
+@dataclass
+class Link:
+    path: str
+    text: str                       # what readlink says
+    to: str | Node                  # where following it leads: a guest path, or a node
+
+    def stat(self) -> os.stat_result:
+        return _stat(statmod.S_IFLNK | 0o777, self.path, size=len(self.text.encode()), own=True)
+
+
+@dataclass
+class Opened:
+    """What /proc/self/fd/N leads to: the cage's open file N itself."""
+    fd: int
+    file: OpenFile = field(repr=False)
+
+    def stat(self) -> os.stat_result:
+        return self.file.stat()
+
+
+@dataclass
+class Program:
+    """What /proc/self/exe leads to when the program is a host file named to Lind."""
+    host: str
+
+    def stat(self) -> os.stat_result:
+        return os.stat(self.host)
+
+
+Node = Dir | Device | Text | Link | Opened | Program
+
+
+# -------------------------------------------------------------------- resolution
+
+def _under(path: str, top: str) -> str | None:
+    """The rest of `path` below `top` ("" for `top` itself), or None if not below it."""
+    if path == top:
+        return ""
+    if path.startswith(top + "/"):
+        return path[len(top):]
+    return None
+
+
+def _in_fs(cage, path: str) -> bool:
+    """Whether the cage's file system itself holds `path` (a link counts, dangling or not)."""
+    try:
+        os.close(cage.fs.open(path, os.O_PATH | os.O_NOFOLLOW | os.O_CLOEXEC))
+    except OSError:
+        return False
+    return True
+
+
+def _entry(cage, path: str) -> tuple[Node | None, str]:
+    """The virtual entry that `path` or one of its leading parts names, and the rest of
+    the path below it; (None, path) when the file system resolves it."""
+    rest = _under(path, "/dev")
+    if rest is not None:
+        if rest == "":
+            names = [(n, abi.DT_CHR) for n in DEVICES] + [(n, abi.DT_LNK) for n in DEV_LINKS]
+            return Dir("/dev", sorted(names + [("shm", abi.DT_DIR)])), ""
+        name, _, below = rest[1:].partition("/")
+        if name == "shm":
+            return None, path
+        if name in DEVICES:
+            return Device(name), below and "/" + below
+        if name in DEV_LINKS:
+            return Link(f"/dev/{name}", DEV_LINKS[name], DEV_LINKS[name]), below and "/" + below
+        raise _error(errno.ENOENT)
+    rest = _under(path, "/proc/self")
+    if rest is not None:
+        return Link("/proc/self", str(cage.id), f"/proc/{cage.id}"), rest
+    rest = _under(path, f"/proc/{cage.id}")
+    if rest is not None:
+        return _proc_entry(cage, rest)
+    if path == "/proc" and not _in_fs(cage, path):
+        return Dir("/proc", [("self", abi.DT_LNK), (str(cage.id), abi.DT_DIR)]), ""
+    if path == "/etc" and not _in_fs(cage, path):
+        return Dir("/etc", [(n, abi.DT_REG) for n in ETC_FILES]), ""
+    rest = _under(path, "/etc")
+    if rest and rest[1:] in ETC_FILES and not _in_fs(cage, path):
+        return Text(path, _ETC_MAKERS[rest[1:]](cage), 0o644), ""
+    return None, path
+
+
+def _proc_entry(cage, rest: str) -> tuple[Node, str]:
+    base = f"/proc/{cage.id}"
+    if rest == "":
+        names = [("fd", abi.DT_DIR), ("exe", abi.DT_LNK), ("cwd", abi.DT_LNK)]
+        return Dir(base, names + [(n, abi.DT_REG) for n in PROC_FILES], own=True), ""
+    name, _, below = rest[1:].partition("/")
+    below = below and "/" + below
+    if name in PROC_FILES:
+        return Text(f"{base}/{name}", _PROC_MAKERS[name](cage), 0o444, own=True), below
+    if name == "cwd":
+        return Link(f"{base}/cwd", cage.cwd, cage.cwd), below
+    if name == "exe":
+        guest, host = cage.exe
+        return Link(f"{base}/exe", guest, Program(host) if host else guest), below
+    if name != "fd":
+        raise _error(errno.ENOENT)
+    if below == "":
+        return Dir(f"{base}/fd", [(str(n), abi.DT_LNK) for n in cage.fds.numbers()],
+                   own=True), ""
+    number, _, deeper = below[1:].partition("/")
+    if not number.isdigit():
+        raise _error(errno.ENOENT)
+    try:
+        f = cage.fds.get(int(number))
+    except OSError:
+        raise _error(errno.ENOENT) from None
+    opened = Opened(int(number), f)
+    # A directory reopens by its guest path, as a walk below it would go on there.
+    to = f.path if f.is_dir and f.path else opened
+    return Link(f"{base}/fd/{number}", describe(f), to), deeper and "/" + deeper
+
+
+def lookup(cage, path: str, follow: bool = True) -> Node | str:
+    """What the normalised guest `path` names: a virtual node, or the guest path to
+    resolve in the cage's file system. A virtual link as the last part is followed only
+    if `follow`; ENOENT for a missing virtual name, ENOTDIR below a non-directory."""
+    for _ in range(_MAXSYMLINKS):
+        node, rest = _entry(cage, path)
+        if node is None:
+            return path
+        if isinstance(node, Link) and (follow or rest):
+            if isinstance(node.to, str):
+                path = join(node.to, "." + rest)
+                continue
+            node = node.to
+        if rest:
+            raise _error(errno.ENOTDIR)
+        return node
+    raise _error(errno.ELOOP)
+
+
+def describe(f: OpenFile) -> str:
+    """readlink of /proc/self/fd/N for the cage's file `f`, as Linux words it."""
+    if isinstance(f, PipeEnd):
+        return f"pipe:[{f.pipe.ino}]"
+    if f.path:
+        return f.path
+    st = f.stat()
+    if statmod.S_ISFIFO(st.st_mode):
+        return f"pipe:[{st.st_ino}]"
+    if statmod.S_ISSOCK(st.st_mode):
+        return f"socket:[{st.st_ino}]"
+    if statmod.S_ISCHR(st.st_mode) and os.isatty(f.host_fd):
+        return "/dev/tty"
+    return "anon_inode:[host-file]"   # a host file given to the cage: its name is the host's
+
+
+def entries(cage, f: OpenFile) -> list[tuple[bytes, int, int]]:
+    """The listing of directory `f`: a virtual one's own, or the host's plus, in /etc,
+    the generated files the root lacks. (/ lists what the root holds, as a mount
+    point's parent does: WASI runtimes list a preopened directory so.)"""
+    if isinstance(f, DirFile):
+        node, _ = _entry(cage, f.path)      # now: /proc/self/fd lists this very fd too
+        node = node if isinstance(node, Dir) else f.node
+        listing = [(name, _ino(f.path + "/" + name), dtype) for name, dtype in node.entries]
+    else:
+        listing = []
+        with os.scandir(f.host_fd) as it:
+            for e in it:
+                st = e.stat(follow_symlinks=False)
+                listing.append((e.name, e.inode(), abi.d_type(st.st_mode)))
+        if f.path == "/etc":
+            have = {name for name, _, _ in listing}
+            listing += [(n, _ino(join(f.path, n)), abi.DT_REG) for n in ETC_FILES
+                        if n not in have]
+    ino = f.stat().st_ino
+    return [(b".", ino, abi.DT_DIR), (b"..", 0, abi.DT_DIR)] + [
+        (os.fsencode(name), i, t) for name, i, t in listing]
+
+
+# ----------------------------------------------------------------------- opening
+
+def _wants(flags: int) -> tuple[bool, bool]:
+    access = flags & abi.O_ACCMODE
+    return access != abi.O_WRONLY, access != abi.O_RDONLY or bool(flags & abi.O_TRUNC)
+
+
+def open_node(cage, node: Node, flags: int) -> OpenFile:
+    """A new open file description for a virtual node (open's flags as the guest gave them)."""
+    _, write = _wants(flags)
+    if flags & abi.O_CREAT and flags & abi.O_EXCL:
+        raise _error(errno.EEXIST)
+    if isinstance(node, Link):              # O_NOFOLLOW: no handles on virtual links
+        raise _error(errno.ELOOP)
+    if isinstance(node, Dir):
+        if write and not flags & abi.O_PATH:
+            raise _error(errno.EISDIR)
+        return DirFile(node, flags)
+    if flags & abi.O_DIRECTORY and not (isinstance(node, Opened) and node.file.is_dir):
+        raise _error(errno.ENOTDIR)
+    if isinstance(node, Device):
+        if node.name == "tty":
+            return _open_tty(cage, flags)
+        return DeviceFile(node.name, flags)
+    if isinstance(node, Text):
+        if write and not flags & abi.O_PATH:
+            raise _error(errno.EACCES)
+        return TextFile(node, flags)
+    if isinstance(node, Program):
+        if write and not flags & abi.O_PATH:
+            raise _error(errno.ETXTBSY)
+        host = os.O_PATH if flags & abi.O_PATH else os.O_RDONLY
+        fd = os.open(node.host, host | os.O_CLOEXEC)
+        return OpenFile(fd, flags & ~(abi.O_ACCMODE | _OPEN_ONLY), cage.exe[0], borrowed=True)
+    return _reopen(node.file, flags)
+
+
+def access(node: Node, mode: int) -> None:
+    """access(2) on a virtual node for the cage (R_OK 4, W_OK 2, X_OK 1): EACCES if not."""
+    if isinstance(node, Opened):
+        f = node.file
+        if f.host_backed:
+            if not os.access(proc_path(f.host_fd), mode):
+                raise _error(errno.EACCES)
+            return
+        allowed = 6 if not f.is_dir else 5
+    elif isinstance(node, Program):
+        allowed = 5
+    elif isinstance(node, Device):
+        allowed = 6
+    elif isinstance(node, Dir):
+        allowed = 5
+    elif isinstance(node, Text):
+        allowed = 4
+    else:
+        allowed = 7
+    if mode & ~allowed:
+        raise _error(errno.EACCES)
+
+
+def _reopen(f: OpenFile, flags: int) -> OpenFile:
+    """/proc/self/fd/N opened: a new description of the cage's file N, with no more
+    access than the cage holds it with (a read-only stdio stays read-only)."""
+    read, write = _wants(flags)
+    if not flags & abi.O_PATH and ((read and not f.readable) or (write and not f.writable)):
+        raise _error(errno.EACCES)
+    if isinstance(f, PipeEnd):
+        if flags & abi.O_PATH or (read and write):
+            raise _error(errno.EACCES)
+        return PipeEnd(f.pipe, flags & (abi.O_ACCMODE | abi.O_NONBLOCK))
+    if isinstance(f, DeviceFile):
+        return DeviceFile(f.name, flags)
+    if isinstance(f, TextFile):
+        return TextFile(f.node, flags)
+    # A borrowed file's size is the host's (no O_TRUNC) and its O_APPEND stays.
+    append = f.flags & abi.O_APPEND if f.borrowed else 0
+    if f.borrowed and flags & abi.O_TRUNC:
+        raise _error(errno.EPERM)
+    if flags & abi.O_PATH:
+        host = os.O_PATH | os.O_CLOEXEC
+    else:
+        host = abi.host_open_flags(flags | append) & ~(os.O_CREAT | os.O_EXCL) | os.O_NOCTTY
+    fd = os.open(proc_path(f.host_fd), host)
+    kept = flags | append
+    return OpenFile(fd, kept & ~_OPEN_ONLY,
+                    f.path, statmod.S_ISDIR(os.fstat(fd).st_mode), borrowed=f.borrowed)
+
+
+def _open_tty(cage, flags: int) -> OpenFile:
+    """/dev/tty: the terminal the cage's stdin, stdout or stderr is (its controlling
+    terminal, as a shell's child has it), opened anew; ENXIO if none is a terminal."""
+    for fd in (0, 1, 2):
+        try:
+            f = cage.fds.get(fd)
+        except OSError:
+            continue
+        if f.host_backed and not f.is_dir and os.isatty(f.host_fd):
+            host = abi.host_open_flags(flags) & ~(os.O_CREAT | os.O_EXCL | os.O_TRUNC)
+            tty = os.open(proc_path(f.host_fd), host | os.O_NOCTTY)
+            return OpenFile(tty, flags & ~_OPEN_ONLY,
+                            "/dev/tty", borrowed=True)
+    raise _error(errno.ENXIO)
+
+
+class DirFile(OpenFile):
+    """An open virtual directory: listed, stat'ed, fchdir'ed to; no host fd behind it."""
+
+    def __init__(self, node: Dir, flags: int) -> None:
+        super().__init__(-1, flags & ~_OPEN_ONLY, node.path, is_dir=True, host_backed=False,
+                         borrowed=True)
+        self.node = node
+
+    def stat(self) -> os.stat_result:
+        return self.node.stat()
+
+    def seekable(self) -> bool:
+        return True
+
+    def poll(self, events: int) -> int:
+        return events & (POLLIN | POLLOUT)
+
+
+class DeviceFile(OpenFile):
+    """/dev/null, zero, full, random or urandom, open: served here, never a host device."""
+
+    def __init__(self, name: str, flags: int) -> None:
+        super().__init__(-1, flags & ~_OPEN_ONLY,
+                         f"/dev/{name}", host_backed=False, borrowed=True)
+        self.name = name
+        self.maps_zeros = name == "zero"
+
+    def _fill(self, view: memoryview) -> None:
+        for at in range(0, len(view), _CHUNK):
+            n = min(_CHUNK, len(view) - at)
+            view[at:at + n] = _ZEROS[:n] if self.name in ("zero", "full") else os.urandom(n)
+
+    def read(self, cage, addr: int, n: int) -> int:
+        if self.name == "null" or n == 0:
+            return 0
+        self._fill(cage.mem.view(addr, n))
+        return n
+
+    def readv(self, cage, views: list[memoryview]) -> int:
+        if self.name == "null":
+            return 0
+        for v in views:
+            self._fill(v)
+        return sum(map(len, views))
+
+    def write(self, cage, addr: int, n: int) -> int:
+        if self.name == "full":
+            raise _error(errno.ENOSPC)
+        return n
+
+    def writev(self, cage, views: list[memoryview]) -> int:
+        return self.write(cage, 0, sum(map(len, views)))
+
+    def stat(self) -> os.stat_result:
+        return Device(self.name).stat()
+
+    def poll(self, events: int) -> int:
+        return events & (POLLIN | POLLOUT)
+
+    def seekable(self) -> bool:
+        return True
+
+    def seek(self, offset: int, whence: int) -> int:
+        return 0
+
+    def pread(self, cage, addr: int, n: int, offset: int) -> int:
+        return self.read(cage, addr, n)
+
+    def pwrite(self, cage, addr: int, n: int, offset: int) -> int:
+        return self.write(cage, addr, n)
+
+
+class TextFile(OpenFile):
+    """A generated file, open: a sealed read-only memfd holding its bytes, so reads,
+    lseek and mmap are the host's (and the 3i fast path serves them)."""
+
+    def __init__(self, node: Text, flags: int) -> None:
+        memfd = os.memfd_create("lind-virtual", os.MFD_CLOEXEC | os.MFD_ALLOW_SEALING)
+        try:
+            os.write(memfd, node.data)
+            fcntl.fcntl(memfd, fcntl.F_ADD_SEALS, fcntl.F_SEAL_SEAL | fcntl.F_SEAL_SHRINK |
+                        fcntl.F_SEAL_GROW | fcntl.F_SEAL_WRITE)
+            host = os.O_PATH if flags & abi.O_PATH else os.O_RDONLY
+            fd = os.open(proc_path(memfd), host | os.O_CLOEXEC)
+        finally:
+            os.close(memfd)
+        super().__init__(fd, flags & ~_OPEN_ONLY,
+                         node.path, borrowed=True)
+        self.node = node
+
+    def stat(self) -> os.stat_result:
+        return self.node.stat()
+
+
+# --------------------------------------------------------- generated file bodies
+
+def _comm(cage) -> str:
+    return os.path.basename(cage.exe[0])[:15] or "?"
+
+
+def _user(cage) -> tuple[str, str]:
+    """The cage's user and group names, as its /etc/passwd and /etc/group give them."""
+    uid, _, gid, _ = cage.ids
+    return ("root" if uid == 0 else "user"), ("root" if gid == 0 else "user")
+
+
+def _home(cage) -> str:
+    for item in cage.env:
+        if item.startswith(b"HOME="):
+            return os.fsdecode(item[5:]) or "/"
+    return "/"
+
+
+def _passwd(cage) -> bytes:
+    uid, _, gid, _ = cage.ids
+    name, _ = _user(cage)
+    lines = ["root:x:0:0:root:/root:/bin/sh"]
+    if uid != 0:
+        lines.append(f"{name}:x:{uid}:{gid}:{name}:{_home(cage)}:/bin/sh")
+    if uid != abi.OVERFLOW_ID:
+        lines.append(f"nobody:x:{abi.OVERFLOW_ID}:{abi.OVERFLOW_ID}:nobody:/nonexistent:/sbin/nologin")
+    return ("\n".join(lines) + "\n").encode()
+
+
+def _group(cage) -> bytes:
+    _, _, gid, _ = cage.ids
+    name, group = _user(cage)
+    lines = ["root:x:0:"]
+    if gid != 0:
+        lines.append(f"{group}:x:{gid}:{name}")
+    if gid != abi.OVERFLOW_ID:
+        lines.append(f"nogroup:x:{abi.OVERFLOW_ID}:")
+    return ("\n".join(lines) + "\n").encode()
+
+
+def _hosts(cage) -> bytes:
+    return (f"127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n"
+            f"127.0.1.1\t{cage.hostname}\n").encode()
+
+
+def _nsswitch(cage) -> bytes:
+    return b"passwd: files\ngroup: files\nshadow: files\nhosts: files dns\n"
+
+
+def _resolv(cage) -> bytes:
+    # A cage has no network of its own: names resolve from /etc/hosts only.
+    return b"# this cage has no network: only /etc/hosts names resolve\nnameserver 127.0.0.1\n"
+
+
+_ETC_MAKERS = {"passwd": _passwd, "group": _group, "hosts": _hosts,
+               "nsswitch.conf": _nsswitch, "resolv.conf": _resolv}
+
+
+def _memory_kib(cage) -> int:
+    return cage.mem.size() // 1024 if cage.mem is not None else 0
+
+
+def _status(cage) -> bytes:
+    uid, euid, gid, egid = cage.ids
+    kib = _memory_kib(cage)
+    return (f"Name:\t{_comm(cage)}\nUmask:\t{cage.umask:04o}\nState:\tR (running)\n"
+            f"Tgid:\t{cage.id}\nNgid:\t0\nPid:\t{cage.id}\nPPid:\t{cage.ppid}\nTracerPid:\t0\n"
+            f"Uid:\t{uid}\t{euid}\t{euid}\t{euid}\nGid:\t{gid}\t{egid}\t{egid}\t{egid}\n"
+            f"FDSize:\t{max(64, len(cage.fds.numbers()))}\nGroups:\t{gid}\n"
+            f"VmPeak:\t{kib:8d} kB\nVmSize:\t{kib:8d} kB\nVmHWM:\t{kib:8d} kB\n"
+            f"VmRSS:\t{kib:8d} kB\nThreads:\t1\n").encode()
+
+
+def _maps(cage) -> bytes:
+    size = cage.mem.size() if cage.mem is not None else 0
+    return f"00000000-{size:08x} rw-p 00000000 00:00 0 \n".encode() if size else b""
+
+
+def _cmdline(cage) -> bytes:
+    return b"".join(a + b"\0" for a in cage.argv)
+
+
+def _proc_stat(cage) -> bytes:
+    size = cage.mem.size() if cage.mem is not None else 0
+    start = (time.time_ns() - _BOOT_NS) // 10**7
+    fields = [cage.id, f"({_comm(cage)})", "R", cage.ppid, cage.pgid, cage.sid, 0, -1, 0x400000,
+              0, 0, 0, 0, 0, 0, 0, 0, 20, 0, 1, 0, start, size, size // 4096, (1 << 64) - 1,
+              0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 17, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]
+    return (" ".join(map(str, fields)) + "\n").encode()
+
+
+_PROC_MAKERS = {"status": _status, "maps": _maps, "cmdline": _cmdline, "stat": _proc_stat}
