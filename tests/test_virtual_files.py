@@ -181,10 +181,10 @@ def test_dev_tty_is_the_cages_terminal(builds, tmp_path):
 
 # ---------------------------------------------------------------------- attacks
 
-def test_planted_device_nodes_are_never_opened(builds, tmp_path, canary):  # noqa: F811
+def test_planted_device_nodes_are_never_used(builds, tmp_path, canary):  # noqa: F811
     """Device nodes in a root (made with mknod where Lind may, else the host's /dev
-    mounted into the root) are never opened: /dev is the microvisor's whatever the root's
-    /dev holds, and a node reached by any other path or link is EACCES."""
+    mounted into the root) are never read or written: /dev is the microvisor's whatever
+    the root's /dev holds, and a node reached by any other path or link is EACCES."""
     root = make_root(tmp_path)
     mounts = []
     (root / "dev").mkdir()
