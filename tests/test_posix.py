@@ -12,7 +12,8 @@ import pytest
 
 import lind
 
-COMPARED = ["posix/process_edges", "posix/signal_edges", "posix/jmpbuf_copies"]
+COMPARED = ["posix/process_edges", "posix/signal_edges", "posix/jmpbuf_copies",
+            "posix/path_edges"]
 
 
 @pytest.mark.parametrize("name", COMPARED)

@@ -41,10 +41,54 @@ def at_path(cage, dirfd: int, path: str) -> str:
     return join(f.path, path)
 
 
+def _need_directory(cage, guest_path: str) -> None:
+    """ENOENT or ENOTDIR unless `guest_path` leads (through links) to a directory."""
+    if not statmod.S_ISDIR(_stat_path(cage, guest_path, True).st_mode):
+        raise abi.error(errno.ENOTDIR)
+
+
+def path_and_slash(cage, addr: int, dirfd: int = abi.AT_FDCWD) -> tuple[str, bool]:
+    """A path argument as an absolute normalised guest path, and whether it may only
+    name a directory (it ends in `/`, `/.` or `/..`).
+
+    Paths are folded lexically, so what the kernel finds on its walk is checked here:
+    each directory a `..` steps out of must exist and be one (`f/..` is ENOTDIR,
+    `missing/..` ENOENT)."""
+    raw = read_path(cage, addr)
+    path = at_path(cage, dirfd, raw)
+    if ".." in raw:
+        parts = raw.split("/")
+        for i, part in enumerate(parts):
+            if part == ".." and any(p not in ("", ".", "..") for p in parts[:i]):
+                _need_directory(cage, at_path(cage, dirfd, "/".join(parts[:i])))
+    return path, raw.endswith(("/", "/.", "/.."))
+
+
+def _new_name(cage, addr: int, dirfd: int = abi.AT_FDCWD) -> str:
+    """The name a link or symlink is to get: "name/" cannot be one (EEXIST or ENOENT)."""
+    path, dir_only = path_and_slash(cage, addr, dirfd)
+    if dir_only:
+        _stat_path(cage, path, False)      # ENOENT if there is nothing
+        raise abi.error(errno.EEXIST)
+    return path
+
+
+def path_arg(cage, addr: int, dirfd: int = abi.AT_FDCWD) -> str:
+    """A path argument (see path_and_slash); one that ends in `/` must be a directory."""
+    path, dir_only = path_and_slash(cage, addr, dirfd)
+    if dir_only:
+        _need_directory(cage, path)
+    return path
+
+
 # ---------------------------------------------------------------- open/close
 
-def _open(cage, guest_path: str, flags: int, mode: int) -> int:
+def _open(cage, guest_path: str, dir_only: bool, flags: int, mode: int) -> int:
     flags &= ~abi.O_LARGEFILE
+    if dir_only:       # "name/": a directory, which open never creates
+        if flags & abi.O_CREAT:
+            raise abi.error(errno.EISDIR)
+        flags |= abi.O_DIRECTORY
     if flags & abi.O_TMPFILE == abi.O_TMPFILE:
         raise abi.error(errno.EOPNOTSUPP)
     try:
@@ -101,16 +145,16 @@ def _install(cage, host_fd: int, flags: int, guest_path: str) -> int:
 
 
 def sys_open(cage, path, flags, mode, *_):
-    return _open(cage, join(cage.cwd, read_path(cage, path)), u32(flags), u32(mode))
+    return _open(cage, *path_and_slash(cage, path), u32(flags), u32(mode))
 
 
 def sys_openat(cage, dirfd, path, flags, mode, *_):
-    return _open(cage, at_path(cage, dirfd, read_path(cage, path)), u32(flags), u32(mode))
+    return _open(cage, *path_and_slash(cage, path, dirfd), u32(flags), u32(mode))
 
 
 def sys_creat(cage, path, mode, *_):
     flags = abi.O_CREAT | abi.O_WRONLY | abi.O_TRUNC
-    return _open(cage, join(cage.cwd, read_path(cage, path)), flags, u32(mode))
+    return _open(cage, *path_and_slash(cage, path), flags, u32(mode))
 
 
 def sys_close(cage, fd, *_):
@@ -263,13 +307,13 @@ def _stat_path(cage, guest_path: str, follow: bool) -> os.stat_result:
 
 
 def sys_stat(cage, path, buf, *_):
-    st = _stat_path(cage, join(cage.cwd, read_path(cage, path)), True)
+    st = _stat_path(cage, path_arg(cage, path), True)
     cage.mem.write(buf, abi.pack_stat(st, cage.ids))
     return 0
 
 
 def sys_lstat(cage, path, buf, *_):
-    st = _stat_path(cage, join(cage.cwd, read_path(cage, path)), False)
+    st = _stat_path(cage, path_arg(cage, path), False)
     cage.mem.write(buf, abi.pack_stat(st, cage.ids))
     return 0
 
@@ -287,7 +331,7 @@ def sys_newfstatat(cage, dirfd, path, buf, flags, *_):
         at_cwd = dirfd == abi.AT_FDCWD
         st = _stat_path(cage, cage.cwd, True) if at_cwd else cage.fds.get(dirfd).stat()
     else:
-        guest = at_path(cage, dirfd, read_path(cage, path))
+        guest = path_arg(cage, path, dirfd)
         st = _stat_path(cage, guest, not flags & abi.AT_SYMLINK_NOFOLLOW)
     cage.mem.write(buf, abi.pack_stat(st, cage.ids))
     return 0
@@ -314,15 +358,15 @@ def _access(cage, guest_path: str, mode: int, flags: int) -> int:
 
 
 def sys_access(cage, path, mode, *_):
-    return _access(cage, join(cage.cwd, read_path(cage, path)), u32(mode), 0)
+    return _access(cage, path_arg(cage, path), u32(mode), 0)
 
 
 def sys_faccessat(cage, dirfd, path, mode, *_):
-    return _access(cage, at_path(cage, dirfd, read_path(cage, path)), u32(mode), 0)
+    return _access(cage, path_arg(cage, path, dirfd), u32(mode), 0)
 
 
 def sys_faccessat2(cage, dirfd, path, mode, flags, *_):
-    return _access(cage, at_path(cage, dirfd, read_path(cage, path)), u32(mode), u32(flags))
+    return _access(cage, path_arg(cage, path, dirfd), u32(mode), u32(flags))
 
 
 # ------------------------------------------------------ directories and names
@@ -356,11 +400,11 @@ def _mkdir(cage, guest_path: str, mode: int) -> int:
 
 
 def sys_mkdir(cage, path, mode, *_):
-    return _mkdir(cage, join(cage.cwd, read_path(cage, path)), u32(mode))
+    return _mkdir(cage, path_and_slash(cage, path)[0], u32(mode))   # "new/" is fine
 
 
 def sys_mkdirat(cage, dirfd, path, mode, *_):
-    return _mkdir(cage, at_path(cage, dirfd, read_path(cage, path)), u32(mode))
+    return _mkdir(cage, path_and_slash(cage, path, dirfd)[0], u32(mode))
 
 
 def _remove(cage, guest_path: str, directory: bool) -> int:
@@ -376,18 +420,18 @@ def _remove(cage, guest_path: str, directory: bool) -> int:
 
 
 def sys_rmdir(cage, path, *_):
-    return _remove(cage, join(cage.cwd, read_path(cage, path)), True)
+    return _remove(cage, path_arg(cage, path), True)
 
 
 def sys_unlink(cage, path, *_):
-    return _remove(cage, join(cage.cwd, read_path(cage, path)), False)
+    return _remove(cage, path_arg(cage, path), False)
 
 
 def sys_unlinkat(cage, dirfd, path, flags, *_):
     flags = u32(flags)
     if flags & ~abi.AT_REMOVEDIR:
         raise abi.error(errno.EINVAL)
-    return _remove(cage, at_path(cage, dirfd, read_path(cage, path)), bool(flags & abi.AT_REMOVEDIR))
+    return _remove(cage, path_arg(cage, path, dirfd), bool(flags & abi.AT_REMOVEDIR))
 
 
 def _rename(cage, old: str, new: str) -> int:
@@ -406,12 +450,15 @@ def _rename(cage, old: str, new: str) -> int:
 
 
 def sys_rename(cage, old, new, *_):
-    return _rename(cage, join(cage.cwd, read_path(cage, old)), join(cage.cwd, read_path(cage, new)))
+    return sys_renameat(cage, abi.AT_FDCWD, old, abi.AT_FDCWD, new)
 
 
 def sys_renameat(cage, olddirfd, old, newdirfd, new, *_):
-    return _rename(cage, at_path(cage, olddirfd, read_path(cage, old)),
-                   at_path(cage, newdirfd, read_path(cage, new)))
+    (old, old_slash), (new, new_slash) = (path_and_slash(cage, old, olddirfd),
+                                          path_and_slash(cage, new, newdirfd))
+    if old_slash or new_slash:     # only a directory moves to or from "name/"
+        _need_directory(cage, old)
+    return _rename(cage, old, new)
 
 
 def sys_renameat2(cage, olddirfd, old, newdirfd, new, flags, *_):
@@ -446,13 +493,12 @@ def _link(cage, old: str, new: str, follow: bool) -> int:
 
 
 def sys_link(cage, old, new, *_):
-    return _link(cage, join(cage.cwd, read_path(cage, old)), join(cage.cwd, read_path(cage, new)),
+    return _link(cage, path_arg(cage, old), _new_name(cage, new),
                  False)
 
 
 def sys_linkat(cage, olddirfd, old, newdirfd, new, flags, *_):
-    return _link(cage, at_path(cage, olddirfd, read_path(cage, old)),
-                 at_path(cage, newdirfd, read_path(cage, new)),
+    return _link(cage, path_arg(cage, old, olddirfd), _new_name(cage, new, newdirfd),
                  bool(u32(flags) & abi.AT_SYMLINK_FOLLOW))
 
 
@@ -469,14 +515,14 @@ def sys_symlink(cage, target, path, *_):
     raw = cage.mem.cstring(target, abi.PATH_MAX - 1)
     if not raw:
         raise abi.error(errno.ENOENT)
-    return _symlink(cage, raw, join(cage.cwd, read_path(cage, path)))
+    return _symlink(cage, raw, _new_name(cage, path))
 
 
 def sys_symlinkat(cage, target, dirfd, path, *_):
     raw = cage.mem.cstring(target, abi.PATH_MAX - 1)
     if not raw:
         raise abi.error(errno.ENOENT)
-    return _symlink(cage, raw, at_path(cage, dirfd, read_path(cage, path)))
+    return _symlink(cage, raw, _new_name(cage, path, dirfd))
 
 
 def _readlink(cage, guest_path: str, buf: int, size: int) -> int:
@@ -500,11 +546,11 @@ def _readlink(cage, guest_path: str, buf: int, size: int) -> int:
 
 
 def sys_readlink(cage, path, buf, size, *_):
-    return _readlink(cage, join(cage.cwd, read_path(cage, path)), buf, size)
+    return _readlink(cage, path_arg(cage, path), buf, size)
 
 
 def sys_readlinkat(cage, dirfd, path, buf, size, *_):
-    return _readlink(cage, at_path(cage, dirfd, read_path(cage, path)), buf, size)
+    return _readlink(cage, path_arg(cage, path, dirfd), buf, size)
 
 
 # ------------------------------------------------------- attributes and size
@@ -522,11 +568,11 @@ def _chmod(cage, guest_path: str, mode: int, follow: bool = True) -> int:
 
 
 def sys_chmod(cage, path, mode, *_):
-    return _chmod(cage, join(cage.cwd, read_path(cage, path)), u32(mode))
+    return _chmod(cage, path_arg(cage, path), u32(mode))
 
 
 def sys_fchmodat(cage, dirfd, path, mode, *_):
-    return _chmod(cage, at_path(cage, dirfd, read_path(cage, path)), u32(mode))
+    return _chmod(cage, path_arg(cage, path, dirfd), u32(mode))
 
 
 def _not_virtual(cage, guest_path: str, follow: bool) -> None:
@@ -581,11 +627,11 @@ def _chown_path(cage, guest_path: str, uid: int, gid: int, follow: bool) -> int:
 
 
 def sys_chown(cage, path, uid, gid, *_):
-    return _chown_path(cage, join(cage.cwd, read_path(cage, path)), uid, gid, True)
+    return _chown_path(cage, path_arg(cage, path), uid, gid, True)
 
 
 def sys_lchown(cage, path, uid, gid, *_):
-    return _chown_path(cage, join(cage.cwd, read_path(cage, path)), uid, gid, False)
+    return _chown_path(cage, path_arg(cage, path), uid, gid, False)
 
 
 def sys_fchownat(cage, dirfd, path, uid, gid, flags, *_):
@@ -594,7 +640,7 @@ def sys_fchownat(cage, dirfd, path, uid, gid, flags, *_):
         raise abi.error(errno.EINVAL)
     if flags & abi.AT_EMPTY_PATH and not (path and cage.mem.cstring(path, abi.PATH_MAX - 1)):
         return sys_fchown(cage, dirfd, uid, gid)
-    return _chown_path(cage, at_path(cage, dirfd, read_path(cage, path)), uid, gid,
+    return _chown_path(cage, path_arg(cage, path, dirfd), uid, gid,
                        not flags & abi.AT_SYMLINK_NOFOLLOW)
 
 
@@ -630,7 +676,7 @@ def sys_utimensat(cage, dirfd, path, times, flags, *_):
         _changeable(cage, f)
         os.utime(proc_path(f.host_fd), ns=_new_times(cage, times, f.stat()))
         return 0
-    guest = at_path(cage, dirfd, read_path(cage, path))
+    guest = path_arg(cage, path, dirfd)
     if flags & abi.AT_SYMLINK_NOFOLLOW:
         pfd, name = cage.fs.open_parent(guest, write=True)
         try:
@@ -665,7 +711,7 @@ def sys_fallocate(cage, fd, mode, offset, length, *_):
 def sys_truncate(cage, path, length, *_):
     if length < 0:
         raise abi.error(errno.EINVAL)
-    fd = cage.fs.open(join(cage.cwd, read_path(cage, path)), os.O_WRONLY | os.O_CLOEXEC, write=True)
+    fd = cage.fs.open(path_arg(cage, path), os.O_WRONLY | os.O_CLOEXEC, write=True)
     try:
         os.ftruncate(fd, length)
     finally:
@@ -752,7 +798,7 @@ def _chdir(cage, guest_path: str) -> int:
 
 
 def sys_chdir(cage, path, *_):
-    return _chdir(cage, join(cage.cwd, read_path(cage, path)))
+    return _chdir(cage, path_arg(cage, path))
 
 
 def sys_fchdir(cage, fd, *_):

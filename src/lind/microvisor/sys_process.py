@@ -154,6 +154,7 @@ def sys_setjmp(cage, env, *_):
     result = cage.rewound()
     if result is not None:
         return result
+    cage.mem.view(env, 8)      # EFAULT now: the token goes there once the stack is saved
 
     def save() -> None:
         cage.save_jump_point(env)
@@ -248,9 +249,9 @@ def load_program(cage, guest_path: str, argv: list[bytes], depth: int = 0):
 
 
 def sys_execve(cage, path, argv, envp, *_):
-    from lind.microvisor.sys_files import read_path
+    from lind.microvisor.sys_files import path_arg
 
-    guest = join(cage.cwd, read_path(cage, path))
+    guest = path_arg(cage, path)
     args = _string_vector(cage, argv)
     env = _string_vector(cage, envp)
     exe = program_file(cage, guest)
