@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 
+import pytest
 import wasmtime
 
 LIND = [sys.executable, "-m", "lind"]
@@ -102,3 +104,36 @@ def test_ctypes_fallback_trampoline_gives_the_same_results(builds, tmp_path):
             proc = lind_run("--root", root, builds.wasm(name), env=env)
             assert proc.returncode == 0, proc.stdout + proc.stderr
             assert proc.stdout == native.stdout, mode
+
+
+def _lind_run_waiting(builds, tmp_path, *args):
+    """`lind run` of host_signals in a private TMPDIR (where its temporary root goes),
+    once the program says it is ready."""
+    env = dict(os.environ, TMPDIR=str(tmp_path))
+    proc = subprocess.Popen([*LIND, "run", str(builds.wasm("posix/host_signals")), *args],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+    assert proc.stdout.readline() == b"ready\n"
+    return proc
+
+
+def test_signals_sent_to_lind_run_reach_the_programs_handlers(builds, tmp_path):
+    proc = _lind_run_waiting(builds, tmp_path, "handle")
+    for sig in (signal.SIGTERM, signal.SIGWINCH, signal.SIGHUP):
+        proc.send_signal(sig)
+        assert proc.stdout.readline() == f"got {int(sig)}\n".encode()
+    assert proc.wait(timeout=30) == 0
+    assert proc.stderr.read() == b""
+    assert os.listdir(tmp_path) == []            # the temporary root is gone
+
+
+@pytest.mark.parametrize(("sig", "message"), [(signal.SIGINT, b""),
+                                              (signal.SIGTERM, b"killed by SIGTERM")])
+def test_ctrl_c_or_kill_of_lind_run_ends_the_program_by_default(builds, tmp_path, sig, message):
+    """No Python traceback: the program dies of the signal, lind exits 128+N, quietly for
+    Ctrl-C as a shell is, and the temporary root is removed."""
+    proc = _lind_run_waiting(builds, tmp_path)
+    proc.send_signal(sig)
+    assert proc.wait(timeout=30) == 128 + sig
+    err = proc.stderr.read()
+    assert message in err and b"Traceback" not in err
+    assert os.listdir(tmp_path) == []

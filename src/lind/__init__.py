@@ -5,17 +5,20 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
 import subprocess
 import tempfile
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 
 from lind.cage.cage import Cage
 from lind.cage.loader import ProgramError
 from lind.cage.runtime import DEFAULT_HOSTNAME, DEFAULT_USER, MountSpec, Runtime, check_user
 from lind.grates import Grate
 from lind.grates.registry import stack_grates
+from lind.microvisor import sys_signals
 from lind.microvisor.fs import join
 
 __all__ = ["Cage", "CompletedCage", "Grate", "MountSpec", "ProgramError", "Runtime", "run"]
@@ -99,6 +102,34 @@ def named_programs(args: Sequence[str], cwd: str = "/") -> dict[str, str]:
     return found
 
 
+# What a terminal or a process manager sends to a command, passed on to the program as a
+# shell passes them to its foreground job (Ctrl-C, Ctrl-\\, hang-up, kill, resize, ...).
+FORWARDED_SIGNALS = (signal.SIGHUP, signal.SIGINT, signal.SIGQUIT, signal.SIGTERM,
+                     signal.SIGUSR1, signal.SIGUSR2, signal.SIGWINCH)
+
+
+@contextlib.contextmanager
+def _forwarding_signals(rt: Runtime, cage: Cage) -> Iterator[None]:
+    """While the program runs, the host signals above go to its process group (the cages
+    of its tree in the first cage's group), whose dispositions decide what they do."""
+    if threading.current_thread() is not threading.main_thread():
+        yield        # Python runs signal handlers in the main thread only
+        return
+
+    def forward(sig: int, frame: object) -> None:
+        info = sys_signals.siginfo(sig, sys_signals.SI_USER)   # from outside: pid 0
+        for c in rt.tree(cage):
+            if c.pgid == cage.pgid:
+                c.signal_from_outside(sig, info)
+
+    previous = {sig: signal.signal(sig, forward) for sig in FORWARDED_SIGNALS}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
 def run(args: Sequence[str | os.PathLike[str]], *, root: str | os.PathLike[str] | None = None,
         mounts: Sequence[MountSpec | str] = (), env: Mapping[str, str] | None = None,
         cwd: str = "/", input: bytes | None = None, capture_output: bool = False,
@@ -106,7 +137,7 @@ def run(args: Sequence[str | os.PathLike[str]], *, root: str | os.PathLike[str] 
         check: bool = False, runtime: Runtime | None = None,
         grates: Sequence[Grate | str] = (), memory: int | None = None,
         user: tuple[int, int] | str = DEFAULT_USER,
-        hostname: str = DEFAULT_HOSTNAME) -> CompletedCage:
+        hostname: str = DEFAULT_HOSTNAME, forward_signals: bool = False) -> CompletedCage:
     """Run a program in a cage and wait for it, like `subprocess.run`.
 
     `args[0]` is the host path of the .wasm program. `root` becomes the cage's `/`;
@@ -118,6 +149,9 @@ def run(args: Sequence[str | os.PathLike[str]], *, root: str | os.PathLike[str] 
     `user` is the (uid, gid) or "UID[:GID]" the cage runs as, `hostname` its node name.
     When the program ends (or is killed at `timeout`), whatever it left running in its
     tree is killed too: nothing of the run outlives the call.
+    With `forward_signals` (called from the main thread), SIGINT, SIGTERM, SIGHUP,
+    SIGQUIT, SIGUSR1/2 and SIGWINCH this process gets while the program runs go to the
+    program instead, as `lind run` does (its handlers run; by default SIGINT ends it).
     """
     if not args:
         raise ValueError("args must name a program")
@@ -166,7 +200,9 @@ def run(args: Sequence[str | os.PathLike[str]], *, root: str | os.PathLike[str] 
         for fd in ends:
             os.close(fd)
         ends.clear()
-        if cage.wait(timeout) is None:
+        with _forwarding_signals(rt, cage) if forward_signals else contextlib.nullcontext():
+            finished = cage.wait(timeout) is not None
+        if not finished:
             cage.terminate()      # its end kills the rest of its tree
             cage.wait(_KILL_GRACE)
             rt.wait_tree(cage, _KILL_GRACE)

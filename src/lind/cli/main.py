@@ -68,7 +68,8 @@ def _run(argv: list[str]) -> int:
                 raise ProgramError(f"--mount {m.host}: not a directory")
         result = lind.run([opts.program, *opts.args], root=opts.root, mounts=mounts, env=env,
                           cwd=opts.cwd, stdin=0, stdout=1, stderr=2, grates=opts.grate,
-                          memory=memory, user=opts.user, hostname=opts.hostname)
+                          memory=memory, user=opts.user, hostname=opts.hostname,
+                          forward_signals=True)
     except ProgramError as exc:
         print(f"lind: {exc}", file=sys.stderr)
         return exc.status
@@ -79,7 +80,7 @@ def _run(argv: list[str]) -> int:
         sig = -result.returncode
         name = signal.Signals(sig).name if sig in signal.valid_signals() else f"signal {sig}"
         why = f" ({result.trap})" if result.trap else ""
-        if sig != signal.SIGPIPE:   # as shells do: `lind run prog | head` ends quietly
+        if sig not in (signal.SIGPIPE, signal.SIGINT):   # quiet, as shells are about these
             print(f"lind: {opts.program}: killed by {name}{why}", file=sys.stderr)
         return 128 + sig
     return result.returncode
@@ -98,7 +99,15 @@ def _bench(argv: list[str]) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    argv = sys.argv[1:] if argv is None else argv
+    """`lind COMMAND ...`; Ctrl-C outside a program's run ends quietly with 130, as a
+    command interrupted in a shell does (during a run the program gets SIGINT)."""
+    try:
+        return _command(sys.argv[1:] if argv is None else argv)
+    except KeyboardInterrupt:
+        return 128 + signal.SIGINT
+
+
+def _command(argv: list[str]) -> int:
     if not argv or argv[0] in ("-h", "--help"):
         print(USAGE, end="")
         return 0 if argv else 2
