@@ -219,16 +219,16 @@ def _close_mirror(mirror: _Mirror | None) -> None:
         limits.host_fds.give()
 
 
-def _posix_mirror(cage, key: Hashable, f: OpenFile, type_: int) -> _Mirror:
-    """The host description holding `cage`'s POSIX locks on the file; reopened with more
-    access when a lock needs what it lacks (its locks move over: it had only the other
-    kind, which the new one may not take while the old still holds them)."""
+def _posix_mirror(cage, key: Hashable, f: OpenFile, write: bool | None) -> _Mirror:
+    """The host description holding `cage`'s POSIX locks on the file, opened through `f`
+    on first use. `write` is the access a lock needs (None: any, for F_GETLK); when the
+    description lacks it, it is reopened and its locks move over (it held only the
+    other kind, which the new one could not take while the old still held them)."""
     files = _held.setdefault(cage, {})
     mirror = files.get(key)
-    write = type_ == F_WRLCK
-    if mirror is not None and (mirror.writable if write else mirror.readable):
+    if mirror is not None and (write is None or (mirror.writable if write else mirror.readable)):
         return mirror
-    new = _reopen(f, write)
+    new = _reopen(f, (f.flags & abi.O_ACCMODE) == abi.O_WRONLY if write is None else write)
     if mirror is not None:
         _close_mirror(mirror)
         for r in _owned(_files[key], cage):
@@ -326,7 +326,7 @@ def _getlk(cage, f: OpenFile, owner: object, key: Hashable, host: bool, raw: byt
             elif not host:
                 seen = None
             elif owner is cage:
-                mirror = _posix_mirror(cage, key, f, F_RDLCK)
+                mirror = _posix_mirror(cage, key, f, None)
                 try:
                     seen = _host_getlk(mirror.fd, type_, start, end)
                 finally:
@@ -354,7 +354,8 @@ def _setlk(cage, f: OpenFile, owner: object, key: Hashable, host: bool, type_: i
                     _tidy(key)
                     return 0
                 if host:
-                    fd = _posix_mirror(cage, key, f, type_).fd if posix else f.host_fd
+                    need = None if type_ == F_UNLCK else type_ == F_WRLCK
+                    fd = _posix_mirror(cage, key, f, need).fd if posix else f.host_fd
                     if not _host_setlk(fd, type_, start, end):
                         blocker = "host"
             if blocker is None:
