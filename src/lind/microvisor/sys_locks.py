@@ -23,7 +23,8 @@ succeeds (a refusal there can only be a host process's lock: cage mirrors agree 
 the table). Waiting for a cage's lock sleeps until the table changes; waiting for a host
 process's lock looks again every HOST_POLL seconds, since the host says nothing when it
 goes. Both waits end early for a caught signal (EINTR, or a restart under SA_RESTART)
-and for a kill.
+and for a kill. One file holds at most MAX_RANGES fcntl locks (then ENOLCK), so a cage
+cannot make the table, or the time spent searching it, grow without bound.
 """
 
 from __future__ import annotations
@@ -50,6 +51,7 @@ COMMANDS = frozenset({abi.F_GETLK, abi.F_SETLK, abi.F_SETLKW, F_OFD_GETLK, F_OFD
 LOCK_SH, LOCK_EX, LOCK_NB, LOCK_UN = 1, 2, 4, 8
 OFFSET_MAX = 2**63 - 1
 HOST_POLL = 0.02
+MAX_RANGES = 16384     # fcntl locks on one file, all owners: a cage cannot grow the table
 _DEADLOCK_STEPS = 10   # how far Linux follows a chain of waiting owners
 
 FLOCK = struct.Struct("<hh4xqqi4x")          # the guest's struct flock (x86_64 layout)
@@ -125,10 +127,10 @@ def _conflict(file: _File, owner: object, type_: int, start: int, end: int) -> _
     return None
 
 
-def _apply(file: _File, owner: object, type_: int, start: int, end: int) -> None:
-    """Set (or with F_UNLCK clear) `owner`'s lock on start..end: its ranges of the same
-    type that touch it merge, the parts of others outside it stay (Linux's
-    posix_lock_inode)."""
+def _applied(file: _File, owner: object, type_: int, start: int, end: int) -> list[_Range]:
+    """The file's locks once `owner`'s lock on start..end is set (or with F_UNLCK
+    cleared): its ranges of the same type that touch it merge, the parts of others
+    outside it stay (Linux's posix_lock_inode). ENOLCK past MAX_RANGES."""
     kept = []
     for r in file.ranges:
         if r.owner is not owner:
@@ -144,7 +146,9 @@ def _apply(file: _File, owner: object, type_: int, start: int, end: int) -> None
                 kept.append(_Range(owner, r.type, end + 1, r.end))
     if type_ != F_UNLCK:
         kept.append(_Range(owner, type_, start, end))
-    file.ranges = kept
+    if len(kept) > max(MAX_RANGES, len(file.ranges)):
+        raise abi.error(errno.ENOLCK)
+    return kept
 
 
 def _owned(file: _File, owner: object) -> list[_Range]:
@@ -222,17 +226,22 @@ def _close_mirror(mirror: _Mirror | None) -> None:
 def _posix_mirror(cage, key: Hashable, f: OpenFile, write: bool | None) -> _Mirror:
     """The host description holding `cage`'s POSIX locks on the file, opened through `f`
     on first use. `write` is the access a lock needs (None: any, for F_GETLK); when the
-    description lacks it, it is reopened and its locks move over (it held only the
-    other kind, which the new one could not take while the old still held them)."""
-    files = _held.setdefault(cage, {})
-    mirror = files.get(key)
+    description lacks it (the host refused read-write at first), it is reopened and its
+    locks move over: read locks are taken beside the old ones before it closes; write
+    locks cannot be held twice, so a host process could slip in between (rare: the
+    file's mode must have changed under a write-only fd)."""
+    mirror = _held.get(cage, {}).get(key)
     if mirror is not None and (write is None or (mirror.writable if write else mirror.readable)):
         return mirror
     new = _reopen(f, (f.flags & abi.O_ACCMODE) == abi.O_WRONLY if write is None else write)
+    files = _held.setdefault(cage, {})
     if mirror is not None:
-        _close_mirror(mirror)
+        if not mirror.readable:
+            _close_mirror(mirror)
         for r in _owned(_files[key], cage):
             _host_setlk(new.fd, r.type, r.start, r.end)
+        if mirror.readable:
+            _close_mirror(mirror)
     files[key] = new
     return new
 
@@ -346,42 +355,43 @@ def _setlk(cage, f: OpenFile, owner: object, key: Hashable, host: bool, type_: i
            start: int, end: int, wait: bool) -> int:
     posix = owner is cage
     with _cond:
-        while True:
-            file = _file(key, host)
-            blocker = _conflict(file, owner, type_, start, end)
-            if blocker is None:
+        try:
+            while True:
+                file = _file(key, host)
                 if type_ == F_UNLCK and not _owned(file, owner):
-                    _tidy(key)
                     return 0
-                if host:
-                    need = None if type_ == F_UNLCK else type_ == F_WRLCK
-                    fd = _posix_mirror(cage, key, f, need).fd if posix else f.host_fd
-                    if not _host_setlk(fd, type_, start, end):
-                        blocker = "host"
-            if blocker is None:
-                _apply(file, owner, type_, start, end)
-                if not posix:
-                    _watch(f, key)
-                elif not _owned(file, cage):
+                blocker = _conflict(file, owner, type_, start, end)
+                if blocker is None:
+                    ranges = _applied(file, owner, type_, start, end)
+                    if host:
+                        need = None if type_ == F_UNLCK else type_ == F_WRLCK
+                        fd = _posix_mirror(cage, key, f, need).fd if posix else f.host_fd
+                        if not _host_setlk(fd, type_, start, end):
+                            blocker = "host"
+                if blocker is None:
+                    file.ranges = ranges
+                    if not posix:
+                        _watch(f, key)
+                    elif not _owned(file, cage):
+                        _drop_posix(cage, key)
+                    elif not host:
+                        _held.setdefault(cage, {})[key] = None
+                    _cond.notify_all()
+                    return 0
+                if posix and host and not _owned(file, cage):
                     _drop_posix(cage, key)
-                elif not host:
-                    _held.setdefault(cage, {})[key] = None
-                _tidy(key)
-                _cond.notify_all()
-                return 0
-            if posix and host and not _owned(file, cage):
-                _drop_posix(cage, key)
+                if not wait:
+                    raise abi.error(errno.EAGAIN)
+                if posix and isinstance(blocker, _Range) and _deadlock(cage, blocker.owner):
+                    raise abi.error(errno.EDEADLK)
+                if posix:
+                    _waiting[cage] = (key, _Range(cage, type_, start, end))
+                try:
+                    cage.block_on(_cond, HOST_POLL if blocker == "host" else None)
+                finally:
+                    _waiting.pop(cage, None)
+        finally:
             _tidy(key)
-            if not wait:
-                raise abi.error(errno.EAGAIN)
-            if posix and isinstance(blocker, _Range) and _deadlock(cage, blocker.owner):
-                raise abi.error(errno.EDEADLK)
-            if posix:
-                _waiting[cage] = (key, _Range(cage, type_, start, end))
-            try:
-                cage.block_on(_cond, HOST_POLL if blocker == "host" else None)
-            finally:
-                _waiting.pop(cage, None)
 
 
 def fcntl_lock(cage, f: OpenFile, cmd: int, arg: int) -> int:
@@ -434,28 +444,28 @@ def sys_flock(cage, fd, operation, *_):
         raise abi.error(errno.EINVAL)
     key, host = _key(f)
     with _cond:
-        file = _file(key, host)
-        old = file.flocks.get(f)
-        if old == kind:
-            return 0
-        if old is not None:
-            del file.flocks[f]
-            if host:
-                fcntl.flock(f.host_fd, fcntl.LOCK_UN)
-            _cond.notify_all()
-        while kind != LOCK_UN:
+        try:
             file = _file(key, host)
-            blocker = next((g for g, t in file.flocks.items()
-                            if g is not f and LOCK_EX in (t, kind)), None)
-            if blocker is None and host and not _host_flock(f, kind):
-                blocker = "host"
-            if blocker is None:
-                file.flocks[f] = kind
-                _watch(f, key)
+            old = file.flocks.pop(f, None)
+            if old == kind:
+                file.flocks[f] = old
                 return 0
+            if old is not None:
+                if host:
+                    fcntl.flock(f.host_fd, fcntl.LOCK_UN)
+                _cond.notify_all()
+            while kind != LOCK_UN:
+                file = _file(key, host)
+                blocker = next((g for g, t in file.flocks.items() if LOCK_EX in (t, kind)), None)
+                if blocker is None and host and not _host_flock(f, kind):
+                    blocker = "host"
+                if blocker is None:
+                    file.flocks[f] = kind
+                    _watch(f, key)
+                    return 0
+                if op & LOCK_NB:
+                    raise abi.error(errno.EWOULDBLOCK)
+                cage.block_on(_cond, HOST_POLL if blocker == "host" else None)
+            return 0
+        finally:
             _tidy(key)
-            if op & LOCK_NB:
-                raise abi.error(errno.EWOULDBLOCK)
-            cage.block_on(_cond, HOST_POLL if blocker == "host" else None)
-        _tidy(key)
-        return 0
