@@ -19,6 +19,7 @@ from pathlib import Path
 from test_attacks import Scratch
 
 import lind
+from lind.microvisor import sys_locks
 
 TIMEOUT = 60
 
@@ -183,3 +184,18 @@ def test_two_cages_of_one_runtime(builds, tmp_path):
     finally:
         arena.close()
     assert out == expected
+
+
+def test_lock_table_is_bounded(builds, tmp_path):
+    """A cage cannot grow the microvisor's lock table (nor the host's) without bound:
+    ENOLCK past MAX_RANGES locks on a file, and closing the file gives them back."""
+    root = tmp_path / "root"
+    root.mkdir()
+    scratch = Scratch(tmp_path, "many")
+    fin, fout, ferr = scratch.open()
+    with fin, fout, ferr:
+        result = lind.run([builds.wasm("locks_many")], root=root, stdin=fin, stdout=fout,
+                          stderr=ferr, timeout=120)
+    assert result.returncode == 0
+    assert scratch.text() == (f"{sys_locks.MAX_RANGES} locks, then: No locks available\n"
+                              "after close, the whole file: ok\n", "")

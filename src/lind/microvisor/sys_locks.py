@@ -29,6 +29,7 @@ cannot make the table, or the time spent searching it, grow without bound.
 
 from __future__ import annotations
 
+import bisect
 import errno
 import fcntl
 import os
@@ -74,9 +75,20 @@ class _Range:
 
 @dataclass(eq=False)
 class _File:
+    """The locks on one file: each owner's fcntl locks (sorted, disjoint, so bisect finds
+    the ones a range meets), their count, and each description's flock."""
+
     host: bool                                    # a host file the locks are mirrored onto
-    ranges: list[_Range] = field(default_factory=list)
+    locks: dict[object, list[_Range]] = field(default_factory=dict)
+    count: int = 0
     flocks: dict[OpenFile, int] = field(default_factory=dict)
+
+    def set(self, owner: object, ranges: list[_Range]) -> None:
+        self.count += len(ranges) - len(self.locks.get(owner, ()))
+        if ranges:
+            self.locks[owner] = ranges
+        else:
+            self.locks.pop(owner, None)
 
 
 @dataclass(eq=False)
@@ -113,46 +125,57 @@ def _file(key: Hashable, host: bool) -> _File:
 
 def _tidy(key: Hashable) -> None:
     found = _files.get(key)
-    if found is not None and not found.ranges and not found.flocks:
+    if found is not None and not found.locks and not found.flocks:
         del _files[key]
+
+
+def _end(r: _Range) -> int:
+    return r.end
+
+
+def _start(r: _Range) -> int:
+    return r.start
 
 
 def _conflict(file: _File, owner: object, type_: int, start: int, end: int) -> _Range | None:
     if type_ == F_UNLCK:
         return None
-    for r in file.ranges:
-        if (r.owner is not owner and r.start <= end and start <= r.end
-                and F_WRLCK in (type_, r.type)):
-            return r
+    for other, ranges in file.locks.items():
+        if other is owner:
+            continue
+        i = bisect.bisect_left(ranges, start, key=_end)   # the first that ends at or after start
+        while i < len(ranges) and ranges[i].start <= end:
+            if F_WRLCK in (type_, ranges[i].type):
+                return ranges[i]
+            i += 1
     return None
 
 
 def _applied(file: _File, owner: object, type_: int, start: int, end: int) -> list[_Range]:
-    """The file's locks once `owner`'s lock on start..end is set (or with F_UNLCK
-    cleared): its ranges of the same type that touch it merge, the parts of others
-    outside it stay (Linux's posix_lock_inode). ENOLCK past MAX_RANGES."""
-    kept = []
-    for r in file.ranges:
-        if r.owner is not owner:
-            kept.append(r)
-        elif r.type == type_ and r.start <= end + 1 and start <= r.end + 1:
+    """`owner`'s locks once its lock on start..end is set (or with F_UNLCK cleared): its
+    ranges of the same type that touch it merge, the parts of others outside it stay
+    (Linux's posix_lock_inode). ENOLCK past MAX_RANGES on the file."""
+    mine = file.locks.get(owner, [])
+    lo = bisect.bisect_left(mine, start - 1, key=_end)
+    hi = bisect.bisect_right(mine, end + 1, key=_start)
+    before, after = [], []
+    for r in mine[lo:hi]:
+        if r.type == type_:
             start, end = min(start, r.start), max(end, r.end)
-        elif r.end < start or r.start > end:
-            kept.append(r)
-        else:
-            if r.start < start:
-                kept.append(_Range(owner, r.type, r.start, start - 1))
-            if r.end > end:
-                kept.append(_Range(owner, r.type, end + 1, r.end))
-    if type_ != F_UNLCK:
-        kept.append(_Range(owner, type_, start, end))
-    if len(kept) > max(MAX_RANGES, len(file.ranges)):
+            continue
+        if r.start < start:
+            before.append(_Range(owner, r.type, r.start, min(r.end, start - 1)))
+        if r.end > end:
+            after.append(_Range(owner, r.type, max(r.start, end + 1), r.end))
+    new = [_Range(owner, type_, start, end)] if type_ != F_UNLCK else []
+    result = mine[:lo] + before + new + after + mine[hi:]
+    if file.count + len(result) - len(mine) > max(MAX_RANGES, file.count):
         raise abi.error(errno.ENOLCK)
-    return kept
+    return result
 
 
 def _owned(file: _File, owner: object) -> list[_Range]:
-    return [r for r in file.ranges if r.owner is owner]
+    return file.locks.get(owner, [])
 
 
 def _deadlock(cage, holder: object) -> bool:
@@ -265,7 +288,7 @@ def _description_gone(f: OpenFile, key: Hashable) -> None:
     with _cond:
         file = _files.get(key)
         if file is not None:
-            file.ranges = [r for r in file.ranges if r.owner is not f]
+            file.set(f, [])
             file.flocks.pop(f, None)
             _tidy(key)
             _cond.notify_all()
@@ -281,7 +304,7 @@ def fd_closed(cage, f: OpenFile) -> None:
         if key not in _held.get(cage, ()):
             return
         file = _files[key]
-        file.ranges = [r for r in file.ranges if r.owner is not cage]
+        file.set(cage, [])
         _drop_posix(cage, key)
         _tidy(key)
         _cond.notify_all()
@@ -369,7 +392,7 @@ def _setlk(cage, f: OpenFile, owner: object, key: Hashable, host: bool, type_: i
                         if not _host_setlk(fd, type_, start, end):
                             blocker = "host"
                 if blocker is None:
-                    file.ranges = ranges
+                    file.set(owner, ranges)
                     if not posix:
                         _watch(f, key)
                     elif not _owned(file, cage):
