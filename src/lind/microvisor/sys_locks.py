@@ -312,12 +312,24 @@ def fd_closed(cage, f: OpenFile) -> None:
 
 # ------------------------------------------------------------------ fcntl
 
-def _range(cage, f: OpenFile, whence: int, start: int, length: int) -> tuple[int, int]:
+def _offset(f: OpenFile) -> int:
+    """The file offset SEEK_CUR counts from: 0 where there is none (a pipe, a socket)."""
+    if not f.host_backed:
+        return 0
+    try:
+        return os.lseek(f.host_fd, 0, os.SEEK_CUR)
+    except OSError as exc:
+        if exc.errno != errno.ESPIPE:
+            raise
+        return 0
+
+
+def _range(f: OpenFile, whence: int, start: int, length: int) -> tuple[int, int]:
     """struct flock's l_whence/l_start/l_len as inclusive bytes (Linux's checks)."""
     if whence == abi.SEEK_SET:
         base = 0
     elif whence == abi.SEEK_CUR:
-        base = os.lseek(f.host_fd, 0, os.SEEK_CUR) if f.host_backed else 0
+        base = _offset(f)
     elif whence == abi.SEEK_END:
         base = f.stat().st_size
     else:
@@ -428,7 +440,7 @@ def fcntl_lock(cage, f: OpenFile, cmd: int, arg: int) -> int:
         raise abi.error(errno.EINVAL)
     if type_ not in (F_RDLCK, F_WRLCK, F_UNLCK):
         raise abi.error(errno.EINVAL)
-    start, end = _range(cage, f, whence, l_start, l_len)
+    start, end = _range(f, whence, l_start, l_len)
     access = f.flags & abi.O_ACCMODE
     getlk = cmd in (abi.F_GETLK, F_OFD_GETLK)
     if not getlk and ((type_ == F_RDLCK and access == abi.O_WRONLY)
