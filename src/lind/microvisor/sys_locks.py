@@ -18,6 +18,11 @@ lock (or a flock), on a host description that stands for exactly the cage's owne
 - a description's OFD locks and its flock: that OpenFile's own host fd, which dup and
   fork share and which closes with the last reference, as Linux's description does.
 
+So a native process's F_GETLK names a cage's POSIX lock with pid -1 (an OFD lock's),
+while a cage's names a native process's with its host pid. The Lind process itself
+must take no POSIX lock on a file its cages use: closing one of the many host fds
+the microvisor holds on it would drop such a lock (POSIX's close rule).
+
 A request is granted when the table has no conflict and the host call on the mirror
 succeeds (a refusal there can only be a host process's lock: cage mirrors agree with
 the table). Waiting for a cage's lock sleeps until the table changes; waiting for a host
