@@ -21,7 +21,7 @@ from wasmtime import _bindings as wt
 
 from lind import threei
 from lind.cage import grate_worker, loader
-from lind.microvisor import abi, limits, sys_time
+from lind.microvisor import abi, limits, sys_locks, sys_time
 from lind.microvisor import sys_signals as signals
 from lind.microvisor import table as microvisor
 from lind.microvisor.fdtable import FdTable, OpenFile
@@ -190,7 +190,8 @@ class Cage:
         self.ids = ids                          # (uid, euid, gid, egid) the cage sees
         self.hostname = hostname                # uname's node name
         self.slot = threei.Slot(self)
-        self.fds = fds.copy(self._mirror_fd) if fds else FdTable(mirror=self._mirror_fd)
+        self.fds = (fds.copy(self._mirror_fd, self._fd_closed) if fds
+                    else FdTable(mirror=self._mirror_fd, on_close=self._fd_closed))
         self.signals = signals.SignalState(parent.signals if parent else None)
         self.children: dict[int, Cage] = {}   # live and ended-but-unreaped children
         self.init_id = parent.init_id if parent else cage_id   # root of its process tree
@@ -329,6 +330,10 @@ class Cage:
             self.slot.mirror_fd(fd, -1, False, False)
         else:
             self.slot.mirror_fd(fd, f.host_fd, f.readable, f.writable)
+
+    def _fd_closed(self, f: OpenFile) -> None:
+        """Closing any fd of a file drops this cage's POSIX locks on it."""
+        sys_locks.fd_closed(self, f)
 
     # -- start-up imports: argv and environment, asked for once by _start -----
     def define_startup_imports(self, linker: wasmtime.Linker) -> None:

@@ -39,6 +39,9 @@ class OpenFile:
     writable: bool = field(init=False)
     dir_entries: list[tuple[bytes, int, int]] | None = field(default=None, repr=False)
     dir_pos: int = 0
+    # Set once the description holds an OFD lock or a flock: drops them with the last
+    # reference (sys_locks).
+    on_last_close: Callable[[], None] | None = field(default=None, repr=False)
     reserved: InitVar[bool] = False  # the host's own file (a new tree's stdio): may use the reserve
     maps_zeros = False             # mmap gives anonymous memory (/dev/zero)
 
@@ -62,6 +65,13 @@ class OpenFile:
         if self.refs == 0 and self.host_fd >= 0:
             os.close(self.host_fd)
             limits.host_fds.give()
+            self.forget_locks()
+
+    def forget_locks(self) -> None:
+        """The description is gone: so are its locks."""
+        if self.on_last_close is not None:
+            self.on_last_close()
+            self.on_last_close = None
 
     # I/O the 3i fast path did not serve (it serves host files itself when it can).
     def read(self, cage, addr: int, n: int) -> int:
@@ -125,17 +135,20 @@ class FdTable:
 
     `limit` (soft) bounds new fd numbers, `hard` bounds what `set_limits` may raise it
     to. `mirror(fd, file_or_None)` hears of every change, so the 3i fast path can serve
-    plain host-file I/O without entering Python.
+    plain host-file I/O without entering Python; `on_close(file)` hears of every fd
+    closed (the cage's POSIX locks on that file go).
     """
 
     def __init__(self, limit: int = limits.NOFILE_SOFT, hard: int = limits.NOFILE_HARD,
-                 mirror: Callable[[int, OpenFile | None], None] | None = None) -> None:
+                 mirror: Callable[[int, OpenFile | None], None] | None = None,
+                 on_close: Callable[[OpenFile], None] | None = None) -> None:
         self.limit = limit
         self.hard = hard
         self._files: list[OpenFile | None] = []
         self.closed = False            # close_all ran: the cage has ended
         self._cloexec: list[bool] = []
         self._mirror = mirror or (lambda fd, f: None)
+        self._on_close = on_close or (lambda f: None)
 
     def get(self, fd: int) -> OpenFile:
         if 0 <= fd < len(self._files):
@@ -195,12 +208,14 @@ class FdTable:
         self._files[fd], self._cloexec[fd] = f, cloexec
         self._mirror(fd, f)
         if old is not None:
+            self._on_close(old)
             old.release()
 
     def close(self, fd: int) -> None:
         f = self.get(fd)
         self._files[fd] = None
         self._mirror(fd, None)
+        self._on_close(f)
         f.release()
 
     def numbers(self) -> list[int]:
@@ -215,9 +230,10 @@ class FdTable:
         self.get(fd)
         self._cloexec[fd] = value
 
-    def copy(self, mirror: Callable[[int, OpenFile | None], None] | None = None) -> FdTable:
+    def copy(self, mirror: Callable[[int, OpenFile | None], None] | None = None,
+             on_close: Callable[[OpenFile], None] | None = None) -> FdTable:
         """The table a forked child starts with: same open files, shared."""
-        child = FdTable(self.limit, self.hard, mirror)
+        child = FdTable(self.limit, self.hard, mirror, on_close)
         child._files = [f.hold() if f else None for f in self._files]
         child._cloexec = list(self._cloexec)
         for fd, f in enumerate(child._files):

@@ -65,6 +65,7 @@ class PipeEnd(OpenFile):
                 else:
                     self.pipe.writers -= 1
                 changed.notify_all()
+            self.forget_locks()
 
     # Data moves straight between the cage's memory views and the pipe's buffer, at most
     # what the pipe holds at a time: iovecs that all name one big buffer cost the host

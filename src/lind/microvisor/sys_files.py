@@ -14,7 +14,7 @@ import struct
 import termios
 import time
 
-from lind.microvisor import abi, virtual
+from lind.microvisor import abi, sys_locks, virtual
 from lind.microvisor.abi import s32, u32
 from lind.microvisor.fdtable import OpenFile
 from lind.microvisor.fs import join, proc_path, wants_write
@@ -848,6 +848,8 @@ def sys_fcntl(cage, fd, cmd, arg, *_):
         if lowest < 0 or lowest >= cage.fds.limit:
             raise abi.error(errno.EINVAL)
         return cage.fds.install(f.hold(), cloexec=cmd == abi.F_DUPFD_CLOEXEC, lowest=lowest)
+    if cmd in sys_locks.COMMANDS:
+        return sys_locks.fcntl_lock(cage, f, cmd, arg)
     if cmd == abi.F_GETFD:
         return abi.FD_CLOEXEC if cage.fds.cloexec(fd) else 0
     if cmd == abi.F_SETFD:

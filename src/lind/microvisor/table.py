@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from lind import threei
 from lind.microvisor import sys_files as f
 from lind.microvisor import sys_futex as fx
+from lind.microvisor import sys_locks as lk
 from lind.microvisor import sys_memory as m
 from lind.microvisor import sys_poll as poll
 from lind.microvisor import sys_process as p
@@ -52,6 +53,7 @@ SYSCALLS: dict[int, Syscall] = {
         Syscall(32, "dup", f.sys_dup),
         Syscall(33, "dup2", f.sys_dup2),
         Syscall(72, "fcntl", f.sys_fcntl),
+        Syscall(73, "flock", lk.sys_flock),
         Syscall(74, "fsync", f.sys_fsync),
         Syscall(75, "fdatasync", f.sys_fdatasync),
         Syscall(76, "truncate", f.sys_truncate),

@@ -1,0 +1,511 @@
+"""File locks: fcntl record locks (POSIX and open-file-description), flock, and so lockf.
+
+All cages live in one host process, so the kernel's own POSIX locks (owned by a
+process) cannot tell two cages apart. The microvisor therefore keeps the lock table
+itself, with Linux's semantics, keyed by the file: `(st_dev, st_ino)` of the host file
+(a microvisor pipe: the pipe). The table alone decides between cages — who owns what,
+F_GETLK's pid, F_SETLKW's wake-ups, EDEADLK — and is the only record for files with no
+host side.
+
+Host processes see cage locks, and cages see theirs, through a mirror: every lock a
+cage holds on a host regular file or directory is also held on the host, as an OFD
+lock (or a flock), on a host description that stands for exactly the cage's owner:
+
+- a cage's POSIX locks on a file: a description the microvisor opens for (cage, file)
+  by reopening the cage's fd through /proc/self/fd. OFD locks of one description merge
+  and split like one process's POSIX locks, so the host holds the same ranges as the
+  table; closing it drops them all, as the cage's close or exit does.
+- a description's OFD locks and its flock: that OpenFile's own host fd, which dup and
+  fork share and which closes with the last reference, as Linux's description does.
+
+So a native process's F_GETLK names a cage's POSIX lock with pid -1 (an OFD lock's),
+while a cage's names a native process's with its host pid. The Lind process itself
+must take no POSIX lock on a file its cages use: closing one of the many host fds
+the microvisor holds on it would drop such a lock (POSIX's close rule).
+
+A request is granted when the table has no conflict and the host call on the mirror
+succeeds (a refusal there can only be a host process's lock: cage mirrors agree with
+the table). Waiting for a cage's lock sleeps until the table changes; waiting for a host
+process's lock looks again every HOST_POLL seconds, since the host says nothing when it
+goes. Both waits end early for a caught signal (EINTR, or a restart under SA_RESTART)
+and for a kill. One file holds at most MAX_RANGES fcntl locks (then ENOLCK), so a cage
+cannot make the table, or the time spent searching it, grow without bound.
+"""
+
+from __future__ import annotations
+
+import bisect
+import errno
+import fcntl
+import os
+import stat
+import struct
+import threading
+from collections.abc import Hashable
+from dataclasses import dataclass, field
+
+from lind.microvisor import abi, limits
+from lind.microvisor.abi import s32, u32
+from lind.microvisor.fdtable import OpenFile
+from lind.microvisor.fs import proc_path
+from lind.microvisor.pipe import PipeEnd
+
+F_RDLCK, F_WRLCK, F_UNLCK = 0, 1, 2
+F_OFD_GETLK, F_OFD_SETLK, F_OFD_SETLKW = 36, 37, 38
+COMMANDS = frozenset({abi.F_GETLK, abi.F_SETLK, abi.F_SETLKW, F_OFD_GETLK, F_OFD_SETLK,
+                      F_OFD_SETLKW})
+LOCK_SH, LOCK_EX, LOCK_NB, LOCK_UN = 1, 2, 4, 8
+OFFSET_MAX = 2**63 - 1
+HOST_POLL = 0.02
+MAX_RANGES = 16384     # fcntl locks on one file, all owners: a cage cannot grow the table
+_DEADLOCK_STEPS = 10   # how far Linux follows a chain of waiting owners
+
+FLOCK = struct.Struct("<hh4xqqi4x")          # the guest's struct flock (x86_64 layout)
+_HOST_FLOCK = struct.Struct("@hhqqi4x")      # the host's
+_HOST_TYPE = {F_RDLCK: fcntl.F_RDLCK, F_WRLCK: fcntl.F_WRLCK, F_UNLCK: fcntl.F_UNLCK}
+_GUEST_TYPE = {host: guest for guest, host in _HOST_TYPE.items()}
+_HOST_FLOCK_OP = {LOCK_SH: fcntl.LOCK_SH, LOCK_EX: fcntl.LOCK_EX}
+
+
+@dataclass
+class _Range:
+    """One fcntl lock: bytes start..end (inclusive) of a file. `owner` is a Cage (a
+    POSIX lock) or an OpenFile (an OFD lock)."""
+
+    owner: object
+    type: int
+    start: int
+    end: int
+
+
+@dataclass(eq=False)
+class _File:
+    """The locks on one file: each owner's fcntl locks (sorted, disjoint, so bisect finds
+    the ones a range meets), their count, and each description's flock."""
+
+    host: bool                                    # a host file the locks are mirrored onto
+    locks: dict[object, list[_Range]] = field(default_factory=dict)
+    count: int = 0
+    flocks: dict[OpenFile, int] = field(default_factory=dict)
+
+    def set(self, owner: object, ranges: list[_Range]) -> None:
+        self.count += len(ranges) - len(self.locks.get(owner, ()))
+        if ranges:
+            self.locks[owner] = ranges
+        else:
+            self.locks.pop(owner, None)
+
+
+@dataclass(eq=False)
+class _Mirror:
+    """The host description holding one cage's POSIX locks on one file."""
+
+    fd: int
+    readable: bool
+    writable: bool
+
+
+_cond = threading.Condition(threading.Lock())    # guards everything below
+_files: dict[Hashable, _File] = {}
+_held: dict[object, dict[Hashable, _Mirror | None]] = {}   # cage -> files it POSIX-locks
+_waiting: dict[object, tuple[Hashable, _Range]] = {}      # cage -> its blocked request
+
+
+# ------------------------------------------------------------------ the table
+
+def _key(f: OpenFile) -> tuple[Hashable, bool]:
+    """The file `f` is open on, and whether locks on it are mirrored onto the host."""
+    if isinstance(f, PipeEnd):
+        return f.pipe, False
+    st = os.fstat(f.host_fd)
+    return (st.st_dev, st.st_ino), stat.S_ISREG(st.st_mode) or stat.S_ISDIR(st.st_mode)
+
+
+def _file(key: Hashable, host: bool) -> _File:
+    found = _files.get(key)
+    if found is None:
+        found = _files[key] = _File(host)
+    return found
+
+
+def _tidy(key: Hashable) -> None:
+    found = _files.get(key)
+    if found is not None and not found.locks and not found.flocks:
+        del _files[key]
+
+
+def _end(r: _Range) -> int:
+    return r.end
+
+
+def _start(r: _Range) -> int:
+    return r.start
+
+
+def _conflict(file: _File, owner: object, type_: int, start: int, end: int) -> _Range | None:
+    if type_ == F_UNLCK:
+        return None
+    for other, ranges in file.locks.items():
+        if other is owner:
+            continue
+        i = bisect.bisect_left(ranges, start, key=_end)   # the first that ends at or after start
+        while i < len(ranges) and ranges[i].start <= end:
+            if F_WRLCK in (type_, ranges[i].type):
+                return ranges[i]
+            i += 1
+    return None
+
+
+def _applied(file: _File, owner: object, type_: int, start: int, end: int) -> list[_Range]:
+    """`owner`'s locks once its lock on start..end is set (or with F_UNLCK cleared): its
+    ranges of the same type that touch it merge, the parts of others outside it stay
+    (Linux's posix_lock_inode). ENOLCK past MAX_RANGES on the file."""
+    mine = file.locks.get(owner, [])
+    lo = bisect.bisect_left(mine, start - 1, key=_end)
+    hi = bisect.bisect_right(mine, end + 1, key=_start)
+    before, after = [], []
+    for r in mine[lo:hi]:
+        if r.type == type_:
+            start, end = min(start, r.start), max(end, r.end)
+            continue
+        if r.start < start:
+            before.append(_Range(owner, r.type, r.start, min(r.end, start - 1)))
+        if r.end > end:
+            after.append(_Range(owner, r.type, max(r.start, end + 1), r.end))
+    new = [_Range(owner, type_, start, end)] if type_ != F_UNLCK else []
+    result = mine[:lo] + before + new + after + mine[hi:]
+    if file.count + len(result) - len(mine) > max(MAX_RANGES, file.count):
+        raise abi.error(errno.ENOLCK)
+    return result
+
+
+def _owned(file: _File, owner: object) -> list[_Range]:
+    return file.locks.get(owner, [])
+
+
+def _deadlock(cage, holder: object) -> bool:
+    """Would `cage` waiting on `holder` close a cycle of POSIX owners each waiting for
+    the next (Linux follows such a chain a few steps)?"""
+    for _ in range(_DEADLOCK_STEPS):
+        if holder is cage:
+            return True
+        waits = _waiting.get(holder)
+        if waits is None:
+            return False
+        key, want = waits
+        file = _files.get(key)
+        blocker = file and _conflict(file, holder, want.type, want.start, want.end)
+        if blocker is None or isinstance(blocker.owner, OpenFile):
+            return False
+        holder = blocker.owner
+    return False
+
+
+# ------------------------------------------------------------------ the host mirror
+
+def _host_len(start: int, end: int) -> int:
+    return 0 if end == OFFSET_MAX else end - start + 1
+
+
+def _host_setlk(fd: int, type_: int, start: int, end: int) -> bool:
+    """Set an OFD lock on host description `fd`; False if a host process holds a
+    conflicting one."""
+    arg = _HOST_FLOCK.pack(_HOST_TYPE[type_], os.SEEK_SET, start, _host_len(start, end), 0)
+    try:
+        fcntl.fcntl(fd, fcntl.F_OFD_SETLK, arg)
+    except OSError as exc:
+        if exc.errno in (errno.EAGAIN, errno.EACCES):
+            return False
+        raise
+    return True
+
+
+def _host_getlk(fd: int, type_: int, start: int, end: int) -> tuple[int, int, int, int] | None:
+    """The host lock (type, start, end, pid) that would block this one on `fd`, if any."""
+    arg = _HOST_FLOCK.pack(_HOST_TYPE[type_], os.SEEK_SET, start, _host_len(start, end), 0)
+    htype, _, hstart, hlen, hpid = _HOST_FLOCK.unpack(fcntl.fcntl(fd, fcntl.F_OFD_GETLK, arg))
+    if htype == fcntl.F_UNLCK:
+        return None
+    return _GUEST_TYPE[htype], hstart, OFFSET_MAX if hlen == 0 else hstart + hlen - 1, hpid
+
+
+def _reopen(f: OpenFile, write: bool) -> _Mirror:
+    """A new host description of `f`'s file: read-write if the host allows, else the
+    access the lock needs (which `f`, checked by the caller, has)."""
+    limits.host_fds.take()
+    flags = os.O_CLOEXEC | os.O_NONBLOCK | os.O_NOCTTY
+    try:
+        try:
+            return _Mirror(os.open(proc_path(f.host_fd), os.O_RDWR | flags), True, True)
+        except OSError:
+            fd = os.open(proc_path(f.host_fd), (os.O_WRONLY if write else os.O_RDONLY) | flags)
+            return _Mirror(fd, not write, write)
+    except OSError:
+        limits.host_fds.give()
+        raise
+
+
+def _close_mirror(mirror: _Mirror | None) -> None:
+    if mirror is not None:
+        os.close(mirror.fd)
+        limits.host_fds.give()
+
+
+def _posix_mirror(cage, key: Hashable, f: OpenFile, write: bool | None) -> _Mirror:
+    """The host description holding `cage`'s POSIX locks on the file, opened through `f`
+    on first use. `write` is the access a lock needs (None: any, for F_GETLK); when the
+    description lacks it (the host refused read-write at first), it is reopened and its
+    locks move over: read locks are taken beside the old ones before it closes; write
+    locks cannot be held twice, so a host process could slip in between (rare: the
+    file's mode must have changed under a write-only fd)."""
+    mirror = _held.get(cage, {}).get(key)
+    if mirror is not None and (write is None or (mirror.writable if write else mirror.readable)):
+        return mirror
+    new = _reopen(f, (f.flags & abi.O_ACCMODE) == abi.O_WRONLY if write is None else write)
+    files = _held.setdefault(cage, {})
+    if mirror is not None:
+        if not mirror.readable:
+            _close_mirror(mirror)
+        for r in _owned(_files[key], cage):
+            _host_setlk(new.fd, r.type, r.start, r.end)
+        if mirror.readable:
+            _close_mirror(mirror)
+    files[key] = new
+    return new
+
+
+def _drop_posix(cage, key: Hashable) -> None:
+    """`cage` holds no POSIX lock on the file any more: close its mirror."""
+    files = _held.get(cage)
+    if files is not None and key in files:
+        _close_mirror(files.pop(key))
+        if not files:
+            del _held[cage]
+
+
+def _watch(f: OpenFile, key: Hashable) -> None:
+    """Drop the description's OFD locks and flock when its last reference goes."""
+    if f.on_last_close is None:
+        f.on_last_close = lambda: _description_gone(f, key)
+
+
+def _description_gone(f: OpenFile, key: Hashable) -> None:
+    with _cond:
+        file = _files.get(key)
+        if file is not None:
+            file.set(f, [])
+            file.flocks.pop(f, None)
+            _tidy(key)
+            _cond.notify_all()
+
+
+def fd_closed(cage, f: OpenFile) -> None:
+    """A cage closes an fd (close, dup2 over it, exec, exit): as on Linux, all its POSIX
+    locks on that file go, whichever fd took them (not for an O_PATH fd)."""
+    if cage not in _held or f.flags & abi.O_PATH:
+        return
+    key, _ = _key(f)
+    with _cond:
+        if key not in _held.get(cage, ()):
+            return
+        file = _files[key]
+        file.set(cage, [])
+        _drop_posix(cage, key)
+        _tidy(key)
+        _cond.notify_all()
+
+
+# ------------------------------------------------------------------ fcntl
+
+def _offset(f: OpenFile) -> int:
+    """The file offset SEEK_CUR counts from: 0 where there is none (a pipe, a socket)."""
+    if not f.host_backed:
+        return 0
+    try:
+        return os.lseek(f.host_fd, 0, os.SEEK_CUR)
+    except OSError as exc:
+        if exc.errno != errno.ESPIPE:
+            raise
+        return 0
+
+
+def _range(f: OpenFile, whence: int, start: int, length: int) -> tuple[int, int]:
+    """struct flock's l_whence/l_start/l_len as inclusive bytes (Linux's checks)."""
+    if whence == abi.SEEK_SET:
+        base = 0
+    elif whence == abi.SEEK_CUR:
+        base = _offset(f)
+    elif whence == abi.SEEK_END:
+        base = f.stat().st_size
+    else:
+        raise abi.error(errno.EINVAL)
+    if start > OFFSET_MAX - base:
+        raise abi.error(errno.EOVERFLOW)
+    start += base
+    if start < 0:
+        raise abi.error(errno.EINVAL)
+    if length > 0:
+        if length - 1 > OFFSET_MAX - start:
+            raise abi.error(errno.EOVERFLOW)
+        return start, start + length - 1
+    if length < 0:
+        end, start = start - 1, start + length
+        if start < 0:
+            raise abi.error(errno.EINVAL)
+        return start, end
+    return start, OFFSET_MAX
+
+
+def _seen_pid(cage, owner: object) -> int:
+    """l_pid of a cage lock: its cage's pid, 0 for a cage of another runtime (outside
+    this one's pid space, as Linux reports a pid from another namespace), -1 for OFD."""
+    if isinstance(owner, OpenFile):
+        return -1
+    return owner.id if owner.runtime is cage.runtime else 0
+
+
+def _getlk(cage, f: OpenFile, owner: object, key: Hashable, host: bool, raw: bytes,
+           type_: int, start: int, end: int) -> bytes:
+    with _cond:
+        file = _file(key, host)
+        try:
+            found = _conflict(file, owner, type_, start, end)
+            if found is not None:
+                seen = found.type, found.start, found.end, _seen_pid(cage, found.owner)
+            elif not host:
+                seen = None
+            elif owner is cage:
+                mirror = _posix_mirror(cage, key, f, None)
+                try:
+                    seen = _host_getlk(mirror.fd, type_, start, end)
+                finally:
+                    if not _owned(file, cage):
+                        _drop_posix(cage, key)
+            else:
+                seen = _host_getlk(f.host_fd, type_, start, end)
+        finally:
+            _tidy(key)
+    if seen is None:
+        return struct.pack("<h", F_UNLCK) + raw[2:]
+    t, s, e, pid = seen
+    return FLOCK.pack(t, abi.SEEK_SET, s, 0 if e == OFFSET_MAX else e - s + 1, pid)
+
+
+def _setlk(cage, f: OpenFile, owner: object, key: Hashable, host: bool, type_: int,
+           start: int, end: int, wait: bool) -> int:
+    posix = owner is cage
+    with _cond:
+        try:
+            while True:
+                file = _file(key, host)
+                if type_ == F_UNLCK and not _owned(file, owner):
+                    return 0
+                blocker = _conflict(file, owner, type_, start, end)
+                if blocker is None:
+                    ranges = _applied(file, owner, type_, start, end)
+                    if host:
+                        need = None if type_ == F_UNLCK else type_ == F_WRLCK
+                        fd = _posix_mirror(cage, key, f, need).fd if posix else f.host_fd
+                        if not _host_setlk(fd, type_, start, end):
+                            blocker = "host"
+                if blocker is None:
+                    file.set(owner, ranges)
+                    if not posix:
+                        _watch(f, key)
+                    elif not _owned(file, cage):
+                        _drop_posix(cage, key)
+                    elif not host:
+                        _held.setdefault(cage, {})[key] = None
+                    _cond.notify_all()
+                    return 0
+                if posix and host and not _owned(file, cage):
+                    _drop_posix(cage, key)
+                if not wait:
+                    raise abi.error(errno.EAGAIN)
+                if posix and isinstance(blocker, _Range) and _deadlock(cage, blocker.owner):
+                    raise abi.error(errno.EDEADLK)
+                if posix:
+                    _waiting[cage] = (key, _Range(cage, type_, start, end))
+                try:
+                    cage.block_on(_cond, HOST_POLL if blocker == "host" else None)
+                finally:
+                    _waiting.pop(cage, None)
+        finally:
+            _tidy(key)
+
+
+def fcntl_lock(cage, f: OpenFile, cmd: int, arg: int) -> int:
+    """fcntl's F_GETLK/F_SETLK/F_SETLKW and their F_OFD_ forms on the open file `f`."""
+    if f.flags & abi.O_PATH:
+        raise abi.error(errno.EBADF)
+    raw = cage.mem.read(u32(arg), FLOCK.size)
+    type_, whence, l_start, l_len, pid = FLOCK.unpack(raw)
+    ofd = cmd in (F_OFD_GETLK, F_OFD_SETLK, F_OFD_SETLKW)
+    if cmd in (abi.F_GETLK, F_OFD_GETLK) and type_ not in (F_RDLCK, F_WRLCK):
+        raise abi.error(errno.EINVAL)
+    if type_ not in (F_RDLCK, F_WRLCK, F_UNLCK):
+        raise abi.error(errno.EINVAL)
+    start, end = _range(f, whence, l_start, l_len)
+    access = f.flags & abi.O_ACCMODE
+    getlk = cmd in (abi.F_GETLK, F_OFD_GETLK)
+    if not getlk and ((type_ == F_RDLCK and access == abi.O_WRONLY)
+                      or (type_ == F_WRLCK and access == abi.O_RDONLY)):
+        raise abi.error(errno.EBADF)
+    if ofd and pid != 0:
+        raise abi.error(errno.EINVAL)
+    key, host = _key(f)
+    owner = f if ofd else cage
+    if getlk:
+        cage.mem.write(u32(arg), _getlk(cage, f, owner, key, host, raw, type_, start, end))
+        return 0
+    return _setlk(cage, f, owner, key, host, type_, start, end,
+                  cmd in (abi.F_SETLKW, F_OFD_SETLKW))
+
+
+# ------------------------------------------------------------------ flock
+
+def _host_flock(f: OpenFile, type_: int) -> bool:
+    try:
+        fcntl.flock(f.host_fd, _HOST_FLOCK_OP[type_] | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return False
+    return True
+
+
+def sys_flock(cage, fd, operation, *_):
+    """flock(2): one lock per open file description, shared or exclusive, on the whole
+    file. Changing its kind is not atomic (Linux drops the old one first)."""
+    f = cage.fds.get(s32(fd))
+    op = u32(operation)
+    kind = op & ~LOCK_NB
+    if f.flags & abi.O_PATH:
+        raise abi.error(errno.EBADF)
+    if kind not in (LOCK_SH, LOCK_EX, LOCK_UN):
+        raise abi.error(errno.EINVAL)
+    key, host = _key(f)
+    with _cond:
+        try:
+            file = _file(key, host)
+            old = file.flocks.pop(f, None)
+            if old == kind:
+                file.flocks[f] = old
+                return 0
+            if old is not None:
+                if host:
+                    fcntl.flock(f.host_fd, fcntl.LOCK_UN)
+                _cond.notify_all()
+            while kind != LOCK_UN:
+                file = _file(key, host)
+                blocker = next((g for g, t in file.flocks.items() if LOCK_EX in (t, kind)), None)
+                if blocker is None and host and not _host_flock(f, kind):
+                    blocker = "host"
+                if blocker is None:
+                    file.flocks[f] = kind
+                    _watch(f, key)
+                    return 0
+                if op & LOCK_NB:
+                    raise abi.error(errno.EWOULDBLOCK)
+                cage.block_on(_cond, HOST_POLL if blocker == "host" else None)
+            return 0
+        finally:
+            _tidy(key)
