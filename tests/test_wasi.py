@@ -329,6 +329,26 @@ def test_wasi_import_with_the_wrong_type_is_refused(tmp_path):
         lind.run([wasm], root=tmp_path, timeout=60)
 
 
+def test_a_wasi_function_imported_twice_is_defined_once(tmp_path):
+    wasm = wat_module(tmp_path, "twice", """(module
+        (import "wasi_snapshot_preview1" "fd_write" (func $a (param i32 i32 i32 i32) (result i32)))
+        (import "wasi_snapshot_preview1" "fd_write" (func $b (param i32 i32 i32 i32) (result i32)))
+        (memory (export "memory") 1)
+        (data (i32.const 16) "hi\\n")
+        (data (i32.const 0) "\\10\\00\\00\\00\\03\\00\\00\\00")
+        (func (export "_start")
+          (drop (call $a (i32.const 1) (i32.const 0) (i32.const 1) (i32.const 8)))
+          (drop (call $b (i32.const 1) (i32.const 0) (i32.const 1) (i32.const 8)))))""")
+    assert lind.run([wasm], root=tmp_path, capture_output=True, timeout=60).stdout == b"hi\nhi\n"
+    clash = wat_module(tmp_path, "clash", """(module
+        (import "wasi_snapshot_preview1" "fd_write" (func (param i32 i32 i32 i32) (result i32)))
+        (import "wasi_snapshot_preview1" "fd_write" (func (param i32) (result i32)))
+        (memory (export "memory") 1)
+        (func (export "_start")))""")
+    with pytest.raises(lind.ProgramError, match="fd_write twice"):
+        lind.run([clash], root=tmp_path, timeout=60)
+
+
 def test_memory_that_cannot_grow_is_refused(tmp_path):
     wasm = wat_module(tmp_path, "fixed", f"""(module {_EXIT}
         (memory (export "memory") 1 1)

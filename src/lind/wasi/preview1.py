@@ -337,6 +337,13 @@ def _shape(ty: wasmtime.FuncType) -> tuple[str, str]:
 _FUNCTYPES = {name: _functype(*sig) for name, sig in SIGNATURES.items()}
 
 
+def _type_text(ty: object) -> str:
+    """An import's type as text (wasmtime's types do not compare by value)."""
+    if isinstance(ty, wasmtime.FuncType):
+        return f"func {[str(t) for t in ty.params]} -> {[str(t) for t in ty.results]}"
+    return repr(ty)
+
+
 # ------------------------------------------------------------ the imports
 class Preview1:
     """The WASI imports of one cage. Each method is one import, with WASI's arguments."""
@@ -1031,7 +1038,13 @@ def define(linker: wasmtime.Linker, cage, module: wasmtime.Module) -> bool:
     so programs linked against a newer witx still start.
     """
     known = loader.shape(module)
-    wanted = [(name, ty) for mod, name, ty in known.imports if mod == MODULE]
+    wanted: dict[str, object] = {}
+    for mod, name, ty in known.imports:
+        if mod != MODULE:
+            continue
+        first = wanted.setdefault(name, ty)     # a name imported twice is defined once
+        if first is not ty and _type_text(first) != _type_text(ty):
+            raise ProgramError(f"imports {MODULE}.{name} twice, with different types")
     if not wanted:
         return False
     memory = known.exports.get("memory")
@@ -1046,7 +1059,7 @@ def define(linker: wasmtime.Linker, cage, module: wasmtime.Module) -> bool:
     wasi = Preview1(cage)
     _instances[cage] = wasi
     weakref.finalize(cage, _release, wasi.keys)
-    for name, ty in wanted:
+    for name, ty in wanted.items():
         if not isinstance(ty, wasmtime.FuncType):
             raise ProgramError(f"imports {MODULE}.{name}, which is not a function")
         params, results = _shape(ty)
