@@ -1,0 +1,40 @@
+"""The conformance run: every C program in tests/programs/conformance/ is built with gcc
+and with `lind cc -O2`, run natively and in a cage (each in an empty directory of its
+own), and the two outputs and statuses must be equal.
+
+Each program checks one area where a cage once differed from Linux and prints what it
+observed (errnos by number: musl's and glibc's strerror texts differ). Add a program
+to the directory and it is part of the run.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pytest
+
+import lind
+
+CONFORMANCE = sorted(p.stem for p in (Path(__file__).parent / "programs" / "conformance").glob("*.c"))
+
+
+@pytest.mark.parametrize("name", CONFORMANCE)
+def test_matches_native(builds, tmp_path, name):
+    (tmp_path / "native").mkdir()
+    (tmp_path / "cage").mkdir()
+    native = subprocess.run([builds.native(f"conformance/{name}")], cwd=tmp_path / "native",
+                            capture_output=True, timeout=60)
+    caged = lind.run([builds.wasm(f"conformance/{name}")], root=tmp_path / "cage",
+                     capture_output=True, timeout=60)
+    assert native.returncode == 0, native.stderr
+    assert caged.stdout.decode() == native.stdout.decode()
+    assert caged.returncode == 0, caged.stderr
+
+
+def test_a_program_named_outside_its_root_can_exec_itself_by_argv0(builds, tmp_path):
+    program = builds.wasm("posix/reexec")
+    (tmp_path / "root").mkdir()
+    caged = lind.run([program], root=tmp_path / "root", capture_output=True, timeout=60)
+    assert caged.stdout == f"argv0={program.name} argc=1\nargv0={program.name} argc=2\n".encode()
+    assert caged.returncode == 0
