@@ -203,7 +203,7 @@ def run(args: Sequence[str | os.PathLike[str]], *, root: str | os.PathLike[str] 
         with _forwarding_signals(rt, cage) if forward_signals else contextlib.nullcontext():
             finished = cage.wait(timeout) is not None
         if not finished:
-            cage.terminate()      # its end kills the rest of its tree
+            rt.terminate_tree(cage)
             cage.wait(_KILL_GRACE)
             rt.wait_tree(cage, _KILL_GRACE)
             for p in pipes:

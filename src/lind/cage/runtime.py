@@ -200,6 +200,13 @@ class Runtime:
         with self.lock:
             return [c for c in self.cages.values() if c.init_id == cage.init_id]
 
+    def terminate_tree(self, cage: Cage) -> None:
+        """Kill every cage of `cage`'s tree, the youngest first: no child runs on (a grate's
+        handler stopped under it returns) once its parents are gone, as when a process
+        group is killed at once."""
+        for c in reversed(self.tree(cage)):
+            c.terminate()
+
     def wait_tree(self, cage: Cage, timeout: float | None = None) -> bool:
         """Wait until no cage of `cage`'s tree runs; False if `timeout` ran out first."""
         with self.changed:
