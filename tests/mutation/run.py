@@ -7,7 +7,7 @@ and cage threads see the mutant too). Usage, from the repository root:
     .venv/bin/pip install -e '.[test,mutation]'
     .venv/bin/python tests/mutation/run.py threei/ops.py microvisor/fs.py   # or: all
 
-The mutants are made in a copy of the work tree (tests/mutation/.sessions/tree, taken
+The mutants are made in a copy of the work tree (tests/mutation/.sessions/tree-PID, taken
 afresh at each start: tracked and new files plus the built C trampoline), which the
 tests import through PYTHONPATH, so the work tree itself is never rewritten. Sessions
 (sqlite) and reports stay in tests/mutation/.sessions/ (ignored by git); a run that was
@@ -32,7 +32,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
 SESSIONS = Path(__file__).resolve().parent / ".sessions"   # hidden: pytest does not collect the copy
-TREE = SESSIONS / "tree"
+TREE = SESSIONS / f"tree-{os.getpid()}"   # one per run, so two runs can go side by side
 BIN = Path(sys.executable).parent
 
 # Module (under src/lind) -> the tests that guard it: fast ones that run real cages.
@@ -91,14 +91,18 @@ MODULES: dict[str, list[str]] = {
                                 "tests/test_process.py::test_fork_wait_pipe_exec_match_native",
                                 "tests/test_cli.py::test_root_and_readonly_mount",
                                 "tests/test_cli.py::test_writable_mount",
-                                "tests/test_wasi.py", "tests/test_virtual_files.py"],
-    "microvisor/sys_memory.py": ["tests/test_shared_memory.py", "tests/test_limits.py",
+                                "tests/test_wasi.py::test_matches_wasmtime_wasi",
+                                "tests/test_virtual_files.py", "tests/test_conformance.py",
+                                "tests/test_locks.py::test_locks_between_parent_and_child_match_native"],
+    "microvisor/sys_memory.py": ["tests/test_conformance.py", "tests/test_shared_memory.py",
+                                 "tests/test_limits.py",
                                  "tests/test_attacks.py::test_identity_and_uname_are_virtual_and_mremap_is_checked",
                                  "tests/test_attacks.py::test_memory_limit_per_cage",
                                  "tests/test_attacks.py::test_memory_limit_per_runtime",
                                  "tests/test_programs.py::test_matches_native",
                                  "tests/test_process.py::test_fork_wait_pipe_exec_match_native"],
-    "microvisor/sys_signals.py": ["tests/test_signals.py",
+    "microvisor/sys_signals.py": ["tests/test_conformance.py", "tests/test_signals.py",
+                                  "tests/test_cli.py::test_signals_sent_to_lind_run_reach_the_programs_handlers",
                                   "tests/test_process.py::test_setjmp_longjmp_match_native",
                                   "tests/test_programs.py::test_traps_and_signals_end_only_the_cage",
                                   "tests/test_attacks.py::test_signals_and_3i_do_not_cross_trees",
@@ -172,12 +176,12 @@ _NOT_EXECUTED = "not executed by the test selection (coverage)"
 
 def _mark_unexecuted(module: str, db: Path) -> int:
     """Record as survived the pending mutants whose lines the selection never runs."""
-    data = SESSIONS / "coverage.data"
-    rc = SESSIONS / "coverage.rc"
+    data = TREE / ".coverage-data"
+    rc = TREE / ".coverage-rc"
     target = TREE / "src/lind" / module
     rc.write_text(f"[run]\nconcurrency = thread\nparallel = true\npatch = subprocess\n"
                   f"data_file = {data}\ninclude = {target}\n")
-    for old in SESSIONS.glob("coverage.data*"):
+    for old in TREE.glob(".coverage-data*"):
         old.unlink()
     env = dict(os.environ, COVERAGE_RCFILE=str(rc))
     subprocess.run([BIN / "python", "-m", "coverage", "run", "-m", "pytest", "-q", "-p",
@@ -267,8 +271,11 @@ def main() -> None:
     os.environ["PYTHONPATH"] = str(TREE / "src")
     # Compile each test program once for the whole run, not once per mutant.
     os.environ.setdefault("LIND_TEST_BUILDS", str(SESSIONS / "builds"))
-    for module in modules:
-        mutate(module, args.timeout, args.init_only, args.retest)
+    try:
+        for module in modules:
+            mutate(module, args.timeout, args.init_only, args.retest)
+    finally:
+        shutil.rmtree(TREE, ignore_errors=True)
 
 
 if __name__ == "__main__":
