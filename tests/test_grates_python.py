@@ -609,6 +609,29 @@ def test_aquarium_view_answers_like_the_real_directory(builds, tmp_path):
         "created /data/inner/d/x", "deleted /data/inner/empty"]
 
 
+@pytest.mark.parametrize("name", ["files", "fdops", "forks", "mapops", "readiness",
+                                  "conformance/process_edges"])
+def test_programs_in_an_aquarium_of_their_whole_root_run_as_on_linux(builds, tmp_path, name):
+    """A whole root behind the view (aquarium:/): programs that create, write, rename,
+    map, fork and exec behave as natively, and the real root stays as it was."""
+    native_dir, root = tmp_path / "native", tmp_path / "root"
+    native_dir.mkdir()
+    (root / "seed").mkdir(parents=True)
+    (root / "seed" / "kept").write_text("real\n")
+    before = tree_digest(root)
+    env = {"GREETING": "hi there"}
+    native = subprocess.run([builds.native(name)], cwd=native_dir, env=env, capture_output=True,
+                            timeout=60)
+    aquarium = Aquarium("/")
+    caged = lind.run([builds.wasm(name)], root=root, env=env, grates=[aquarium],
+                     capture_output=True, timeout=60)
+    assert caged.stdout.decode() == native.stdout.decode()
+    assert caged.returncode == native.returncode == 0, caged.stderr
+    assert tree_digest(root) == before
+    if name in ("files", "conformance/process_edges"):    # they made files: all in the view
+        assert "created /" in aquarium.report()
+
+
 def test_aquarium_refuses_changing_a_real_directory_mode(builds, data_root):
     aquarium = Aquarium("/data")
     result = caged(builds.wasm("grates/py_fsops"), ["chmod", "/data/sub", "stat", "/data/sub"],
