@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -137,3 +138,31 @@ def test_ctrl_c_or_kill_of_lind_run_ends_the_program_by_default(builds, tmp_path
     err = proc.stderr.read()
     assert message in err and b"Traceback" not in err
     assert os.listdir(tmp_path) == []
+
+
+def _on_a_terminal(command: list) -> tuple[bytes, bool]:
+    """Run `command` with a new pty as its stdio: what it printed, and whether the
+    terminal's settings are as before it ran."""
+    import pty
+    import termios
+
+    master, slave = pty.openpty()
+    before = termios.tcgetattr(slave)
+    subprocess.run([str(c) for c in command], stdin=slave, stdout=slave, stderr=slave,
+                   timeout=120, check=True)
+    restored = termios.tcgetattr(slave) == before
+    os.close(slave)
+    out = b""
+    with contextlib.suppress(OSError):        # EIO once the output is drained
+        while chunk := os.read(master, 4096):
+            out += chunk
+    os.close(master)
+    return out.replace(b"\r", b""), restored
+
+
+def test_raw_mode_on_a_terminal_works_and_lind_run_restores_the_terminal(builds):
+    native, native_restored = _on_a_terminal([builds.native("posix/terminal")])
+    caged, restored = _on_a_terminal([*LIND, "run", builds.wasm("posix/terminal")])
+    assert caged == native == (b"isatty 1\nttyname under /dev\nraw 0\nnow raw 1\nflush 0\n"
+                               b"winsz 0\n")
+    assert not native_restored and restored

@@ -108,23 +108,40 @@ FORWARDED_SIGNALS = (signal.SIGHUP, signal.SIGINT, signal.SIGQUIT, signal.SIGTER
                      signal.SIGUSR1, signal.SIGUSR2, signal.SIGWINCH)
 
 
-@contextlib.contextmanager
-def _forwarding_signals(rt: Runtime, cage: Cage) -> Iterator[None]:
+class _SignalForwarder:
     """While the program runs, the host signals above go to its process group (the cages
-    of its tree in the first cage's group), whose dispositions decide what they do."""
-    if threading.current_thread() is not threading.main_thread():
-        yield        # Python runs signal handlers in the main thread only
-        return
+    of its tree in the first cage's group), whose dispositions decide what they do. Set
+    up before the program starts: what comes before it exists waits for it."""
 
-    def forward(sig: int, frame: object) -> None:
+    def __init__(self, rt: Runtime) -> None:
+        self.rt = rt
+        self.cage: Cage | None = None
+        self.early: list[int] = []
+
+    def start(self, cage: Cage) -> None:
+        self.cage = cage
+        for sig in self.early:
+            self.forward(sig, None)
+
+    def forward(self, sig: int, frame: object) -> None:
+        if self.cage is None:
+            self.early.append(sig)
+            return
         info = sys_signals.siginfo(sig, sys_signals.SI_USER)   # from outside: pid 0
-        for c in rt.tree(cage):
-            if c.pgid == cage.pgid:
+        for c in self.rt.tree(self.cage):
+            if c.pgid == self.cage.pgid:
                 c.signal_from_outside(sig, info)
 
-    previous = {sig: signal.signal(sig, forward) for sig in FORWARDED_SIGNALS}
+
+@contextlib.contextmanager
+def _forwarding_signals(rt: Runtime) -> Iterator[_SignalForwarder | None]:
+    if threading.current_thread() is not threading.main_thread():
+        yield None       # Python runs signal handlers in the main thread only
+        return
+    forwarder = _SignalForwarder(rt)
+    previous = {sig: signal.signal(sig, forwarder.forward) for sig in FORWARDED_SIGNALS}
     try:
-        yield
+        yield forwarder
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
@@ -192,15 +209,17 @@ def run(args: Sequence[str | os.PathLike[str]], *, root: str | os.PathLike[str] 
         p.thread.start()
     try:
         rt = runtime or default_runtime()
-        cage = rt.spawn(program, rest, root=os.fspath(root) if root is not None else tmp.name,
-                        mounts=mount_specs, env=env, cwd=cwd, stdin=in_fd, stdout=out_fd,
-                        stderr=err_fd, programs=named_programs(rest, cwd), grates=stack.root,
-                        grates_at_exec={join(cwd, p): g for p, g in stack.at_exec.items()},
-                        memory=memory, user=identity, hostname=hostname)
-        for fd in ends:
-            os.close(fd)
-        ends.clear()
-        with _forwarding_signals(rt, cage) if forward_signals else contextlib.nullcontext():
+        with _forwarding_signals(rt) if forward_signals else contextlib.nullcontext() as fwd:
+            cage = rt.spawn(program, rest, root=os.fspath(root) if root is not None else tmp.name,
+                            mounts=mount_specs, env=env, cwd=cwd, stdin=in_fd, stdout=out_fd,
+                            stderr=err_fd, programs=named_programs(rest, cwd), grates=stack.root,
+                            grates_at_exec={join(cwd, p): g for p, g in stack.at_exec.items()},
+                            memory=memory, user=identity, hostname=hostname)
+            if fwd is not None:
+                fwd.start(cage)
+            for fd in ends:
+                os.close(fd)
+            ends.clear()
             finished = cage.wait(timeout) is not None
         if not finished:
             rt.terminate_tree(cage)

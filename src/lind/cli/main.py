@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import signal
 import sys
+import termios
+from collections.abc import Iterator
 
 USAGE = """usage: lind cc [cc options] SRC... -o OUT.wasm
        lind run [--root DIR] [--mount HOST:GUEST[:ro]]... [--env K=V]... [--cwd DIR]
@@ -66,10 +69,11 @@ def _run(argv: list[str]) -> int:
         for m in mounts:
             if not os.path.isdir(m.host):
                 raise ProgramError(f"--mount {m.host}: not a directory")
-        result = lind.run([opts.program, *opts.args], root=opts.root, mounts=mounts, env=env,
-                          cwd=opts.cwd, stdin=0, stdout=1, stderr=2, grates=opts.grate,
-                          memory=memory, user=opts.user, hostname=opts.hostname,
-                          forward_signals=True)
+        with _terminal_restored():
+            result = lind.run([opts.program, *opts.args], root=opts.root, mounts=mounts,
+                              env=env, cwd=opts.cwd, stdin=0, stdout=1, stderr=2,
+                              grates=opts.grate, memory=memory, user=opts.user,
+                              hostname=opts.hostname, forward_signals=True)
     except ProgramError as exc:
         print(f"lind: {exc}", file=sys.stderr)
         return exc.status
@@ -84,6 +88,20 @@ def _run(argv: list[str]) -> int:
             print(f"lind: {opts.program}: killed by {name}{why}", file=sys.stderr)
         return 128 + sig
     return result.returncode
+
+
+@contextlib.contextmanager
+def _terminal_restored() -> Iterator[None]:
+    """A program may put the terminal it was given in raw mode (and die before undoing
+    it): its settings come back as they were when the run ends, as a shell's do."""
+    fd = next((fd for fd in (0, 1, 2) if os.isatty(fd)), None)
+    saved = termios.tcgetattr(fd) if fd is not None else None
+    try:
+        yield
+    finally:
+        if saved is not None:
+            with contextlib.suppress(termios.error):
+                termios.tcsetattr(fd, termios.TCSADRAIN, saved)
 
 
 def _bench(argv: list[str]) -> int:

@@ -879,11 +879,18 @@ def sys_fcntl(cage, fd, cmd, arg, *_):
 
 
 _TCGETS, _TIOCGWINSZ, _FIONREAD = 0x5401, 0x5413, 0x541B
-_IOCTL_SIZES = {_TCGETS: 36, _TIOCGWINSZ: 8, _FIONREAD: 4}
+_TCSETS, _TCSETSW, _TCSETSF, _TCFLSH, _TIOCSWINSZ = 0x5402, 0x5403, 0x5404, 0x540B, 0x5414
+_TIOCGPGRP = 0x540F
+# Terminal requests a cage may make of a terminal it was given (raw mode for editors and
+# pagers): request -> (host request, bytes read from the cage, bytes written back to it).
+_TERMINAL_IOCTLS = {_TCGETS: (termios.TCGETS, 0, 36), _TIOCGWINSZ: (termios.TIOCGWINSZ, 0, 8),
+                    _TCSETS: (termios.TCSETS, 36, 0), _TCSETSW: (termios.TCSETSW, 36, 0),
+                    _TCSETSF: (termios.TCSETSF, 36, 0), _TIOCSWINSZ: (termios.TIOCSWINSZ, 8, 0)}
 
 
 def sys_ioctl(cage, fd, request, arg, *_):
-    """Only the terminal queries isatty() and friends need, answered from the host fd."""
+    """FIONREAD, and the terminal requests interactive programs make of a terminal the
+    cage was given as stdio, done on the host fd (lind run restores the terminal)."""
     f = cage.fds.get(s32(fd))
     request = u32(request)
     if not f.host_backed:
@@ -891,12 +898,25 @@ def sys_ioctl(cage, fd, request, arg, *_):
             raise abi.error(errno.ENOTTY)
         cage.mem.write(arg, len(f.pipe.buffer).to_bytes(4, "little"))
         return 0
-    size = _IOCTL_SIZES.get(request)
-    if size is None:
-        raise abi.error(errno.ENOTTY if not os.isatty(f.host_fd) else errno.EINVAL)
-    if request != _FIONREAD and not os.isatty(f.host_fd):
+    if request == _FIONREAD:
+        out = fcntl.ioctl(f.host_fd, termios.FIONREAD, b"\0" * 4)
+        cage.mem.write(arg, out)
+        return 0
+    if not os.isatty(f.host_fd):
         raise abi.error(errno.ENOTTY)
-    out = fcntl.ioctl(f.host_fd, {_TCGETS: termios.TCGETS, _TIOCGWINSZ: termios.TIOCGWINSZ,
-                                  _FIONREAD: termios.FIONREAD}[request], b"\0" * size)
-    cage.mem.write(arg, out)
+    if request == _TCFLSH:
+        if arg not in (termios.TCIFLUSH, termios.TCOFLUSH, termios.TCIOFLUSH):
+            raise abi.error(errno.EINVAL)
+        termios.tcflush(f.host_fd, arg)
+        return 0
+    if request == _TIOCGPGRP:      # the terminal's foreground group: the cage's own
+        cage.mem.write(arg, struct.pack("<i", cage.pgid))
+        return 0
+    if request not in _TERMINAL_IOCTLS:
+        raise abi.error(errno.EINVAL)
+    host_request, size_in, size_out = _TERMINAL_IOCTLS[request]
+    out = fcntl.ioctl(f.host_fd, host_request, cage.mem.read(arg, size_in) if size_in else
+                      b"\0" * size_out)
+    if size_out:
+        cage.mem.write(arg, out)
     return 0

@@ -57,10 +57,12 @@ def _ino(path: str) -> int:
 
 
 def _stat(mode: int, path: str, *, size: int = 0, rdev: int = 0, own: bool = False,
-          nlink: int = 1) -> os.stat_result:
+          nlink: int = 1, same_as: os.stat_result | None = None) -> os.stat_result:
+    """A virtual entry's stat; `same_as` lends its device and inode (the file it is)."""
     uid, gid = (os.geteuid(), os.getegid()) if own else (_FOREIGN, _FOREIGN)
     ns = _BOOT_NS
-    return os.stat_result((mode, _ino(path), _DEV_ID, nlink, uid, gid, size,
+    ino, dev = (same_as.st_ino, same_as.st_dev) if same_as else (_ino(path), _DEV_ID)
+    return os.stat_result((mode, ino, dev, nlink, uid, gid, size,
                            ns // 10**9, ns // 10**9, ns // 10**9, ns / 1e9, ns / 1e9, ns / 1e9,
                            ns, ns, ns, 4096, (size + 511) // 512, rdev))
 
@@ -121,6 +123,18 @@ class Opened:
 
 
 @dataclass
+class Terminal:
+    """/dev/tty of a cage whose stdio is a terminal: that terminal (so ttyname works)."""
+    file: OpenFile = field(repr=False)
+    path: str = "/dev/tty"
+
+    def stat(self) -> os.stat_result:
+        """/dev/tty's mode and numbers, the terminal's identity (ttyname compares it)."""
+        return _stat(statmod.S_IFCHR | 0o666, self.path, rdev=os.makedev(*DEVICES["tty"]),
+                     same_as=self.file.stat())
+
+
+@dataclass
 class Program:
     """What /proc/self/exe leads to when the program is a host file named to Lind."""
     host: str
@@ -129,7 +143,7 @@ class Program:
         return os.stat(self.host)
 
 
-Node = Dir | Device | Text | Link | Opened | Program
+Node = Dir | Device | Terminal | Text | Link | Opened | Program
 
 
 # -------------------------------------------------------------------- resolution
@@ -163,6 +177,8 @@ def _entry(cage, path: str) -> tuple[Node | None, str]:
         name, _, below = rest[1:].partition("/")
         if name == "shm":
             return None, path
+        if name == "tty" and (terminal := _terminal(cage)) is not None:
+            return Terminal(terminal), below and "/" + below
         if name in DEVICES:
             return Device(name), below and "/" + below
         if name in DEV_LINKS:
@@ -294,9 +310,13 @@ def open_node(cage, node: Node, flags: int) -> OpenFile:
         return DirFile(node, flags)
     if flags & abi.O_DIRECTORY and not (isinstance(node, Opened) and node.file.is_dir):
         raise _error(errno.ENOTDIR)
+    if isinstance(node, Terminal):
+        host = abi.host_open_flags(flags) & ~(os.O_CREAT | os.O_EXCL | os.O_TRUNC)
+        tty = os.open(proc_path(node.file.host_fd), host | os.O_NOCTTY)
+        return OpenFile(tty, flags & ~_OPEN_ONLY, "/dev/tty", borrowed=True)
     if isinstance(node, Device):
         if node.name == "tty":
-            return _open_tty(cage, flags)
+            raise _error(errno.ENXIO)        # no terminal among the cage's stdio
         return DeviceFile(node.name, flags)
     if isinstance(node, Text):
         if write and not flags & abi.O_PATH:
@@ -362,20 +382,17 @@ def _reopen(f: OpenFile, flags: int) -> OpenFile:
                     f.path, statmod.S_ISDIR(os.fstat(fd).st_mode), borrowed=f.borrowed)
 
 
-def _open_tty(cage, flags: int) -> OpenFile:
-    """/dev/tty: the terminal the cage's stdin, stdout or stderr is (its controlling
-    terminal, as a shell's child has it), opened anew; ENXIO if none is a terminal."""
+def _terminal(cage) -> OpenFile | None:
+    """The terminal the cage's stdin, stdout or stderr is (its controlling terminal, as
+    a shell's child has it), if any: what /dev/tty opens anew."""
     for fd in (0, 1, 2):
         try:
             f = cage.fds.get(fd)
         except OSError:
             continue
         if f.host_backed and not f.is_dir and os.isatty(f.host_fd):
-            host = abi.host_open_flags(flags) & ~(os.O_CREAT | os.O_EXCL | os.O_TRUNC)
-            tty = os.open(proc_path(f.host_fd), host | os.O_NOCTTY)
-            return OpenFile(tty, flags & ~_OPEN_ONLY,
-                            "/dev/tty", borrowed=True)
-    raise _error(errno.ENXIO)
+            return f
+    return None
 
 
 class DirFile(OpenFile):
