@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import subprocess
 
-import lind
 from test_limits import Scratch, _python
+
+import lind
 
 PAGE = 4096
 DATA_FILES = ("edges.data", "offset.data", "two.data", "two-before.data", "big.data", "fork.data")
