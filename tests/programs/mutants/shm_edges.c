@@ -87,10 +87,10 @@ static void edges(void)
 	m[P - 1] ^= 0x01;          /* ... highest changed bit is a bit 0, at the page's end */
 	m[P] ^= 0x80;              /* page 1: its first byte, */
 	m[P + 2000] ^= 0x80;       /* and a highest changed bit that is a bit 7 */
-	pwrite(fd, "W", 1, P + 2001);   /* right after it */
-	pwrite(fd, "V", 1, P + 2050);
+	pwrite(fd, "w", 1, P + 2001);   /* right after it */
+	pwrite(fd, "v", 1, P + 2050);
 	m[2 * P + 3000] ^= 0x01;   /* page 2: first change well into the page */
-	pwrite(fd, "U", 1, 2 * P + 2900);   /* shortly before it */
+	pwrite(fd, "u", 1, 2 * P + 2900);   /* shortly before it */
 	m[size - 1] ^= 0x01;       /* the file's last byte */
 	m[size + 100] = 'Z';       /* beyond EOF in the last page: never reaches the file */
 	printf("edges: beyond EOF reads back %c\n", m[size + 100]);
@@ -107,9 +107,9 @@ static void offset(void)
 	int fd = make_file("offset.data", 4 * P);
 	unsigned char *m = (unsigned char *)map(fd, 2 * P, P);   /* pages 1 and 2 */
 	m[10] ^= 0x20;
-	pwrite(fd, "W", 1, P + 3000);
+	pwrite(fd, "w", 1, P + 3000);
 	m[P + 10] ^= 0x20;
-	pwrite(fd, "V", 1, 2 * P + 3000);
+	pwrite(fd, "v", 1, 2 * P + 3000);
 	munmap(m, 2 * P);
 	show_file("offset", fd);
 	close(fd);
@@ -120,10 +120,10 @@ static void two(void)
 	int fd = make_file("two.data", 6 * P);
 	char *a = map(fd, 4 * P, 0);            /* pages 0-3 */
 	a[3 * P + 7] = '#';
-	pwrite(fd, "X", 1, 4 * P + 5);          /* page 4, not mapped yet */
+	pwrite(fd, "x", 1, 4 * P + 5);          /* page 4, not mapped yet */
 	char *b = map(fd, P, 4 * P);            /* page 4 */
 	printf("two: page 4 through b: %c\n", b[5]);
-	pwrite(fd, "Y", 1, 5 * P + 6);
+	pwrite(fd, "y", 1, 5 * P + 6);
 	char *c = map(fd, 2 * P, 4 * P);        /* pages 4-5 */
 	printf("two: page 5 through c: %c, page 4: %c\n", c[P + 6], c[5]);
 	char *d = map(fd, P, 2 * P);            /* page 2, loaded already */
