@@ -9,7 +9,10 @@
  *           there meanwhile, pages changed through one mapping stay changed when
  *           another mapping loads pages before or after them;
  *   big     a file of 300 pages (over 1 MiB) mapped whole;
- *   fork    a child's changes written back at its exit.
+ *   fork    a child's changes written back at its exit;
+ *   shrink  a changed page cut off by ftruncate and grown back: after munmap the file
+ *           holds what the mapping showed (Linux: zeros in both; Lind: the change);
+ *   offsets mmap at offsets that are negative, unaligned, near 2^63 or past EOF.
  * Lind only (Linux would raise SIGBUS or SIGSEGV):
  * `anon-grow` grows a shared anonymous mapping with mremap and has a child write the
  * new part (Linux: SIGBUS past the first size; Lind: the pages exist);
@@ -204,6 +207,58 @@ static void forked(void)
 	close(fd);
 }
 
+static void shrink(void)
+{
+	int fd = make_file("shrink.data", 2 * P);
+	char *m = map(fd, 2 * P, 0);
+	m[P + 5] = '&';
+	ftruncate(fd, P);
+	msync(m, 2 * P, MS_SYNC);
+	ftruncate(fd, 2 * P);
+	msync(m, P, MS_SYNC);
+	char shown = m[P + 5], in_file = 0;
+	munmap(m, 2 * P);
+	pread(fd, &in_file, 1, P + 5);
+	printf("shrink: the file holds what the mapping showed: %s\n",
+	       shown == in_file ? "yes" : "no");
+	close(fd);
+}
+
+static const char *errname(int e)
+{
+	static char other[24];
+	switch (e) {
+	case EOVERFLOW: return "EOVERFLOW";
+	case EINVAL: return "EINVAL";
+	case ENOMEM: return "ENOMEM";
+	}
+	snprintf(other, sizeof other, "errno %d", e);
+	return other;
+}
+
+static void offsets(void)
+{
+	static const long long offs[] = {-4096, 1, 0x7ffffffffffff000LL, 0x7fffffffffffe000LL,
+					 1LL << 40};
+	int fd = make_file("offsets.data", 100);
+	int ro = open("offsets.data", O_RDONLY);
+	for (int i = 0; i < 5; i++) {
+		struct { const char *name; int flags, fd; } kinds[] = {
+			{"shared", MAP_SHARED, fd}, {"shared-ro", MAP_SHARED, ro},
+			{"private", MAP_PRIVATE, fd}, {"anonymous", MAP_PRIVATE | MAP_ANONYMOUS, -1}};
+		for (int k = 0; k < 4; k++) {
+			errno = 0;
+			void *m = mmap(0, P, PROT_READ, kinds[k].flags, kinds[k].fd, (off_t)offs[i]);
+			printf("offsets %s %llx: %s\n", kinds[k].name, offs[i],
+			       m == MAP_FAILED ? errname(errno) : "mapped");
+			if (m != MAP_FAILED)
+				munmap(m, P);
+		}
+	}
+	close(ro);
+	close(fd);
+}
+
 static void ro_write(const char *path)
 {
 	int flags[] = {O_RDWR | O_APPEND, O_RDONLY};
@@ -249,5 +304,7 @@ int main(int argc, char **argv)
 	two();
 	big();
 	forked();
+	shrink();
+	offsets();
 	return 0;
 }
