@@ -182,7 +182,8 @@ def test_seccomp_bad_rules(line, complaint):
 
 # ---------------------------------------------------------------------- netfilter
 
-_NET_RULES = "deny=10.1.2.3/8,deny=*:0,deny=[2001:db8::/32]:65535,deny=8.8.8.8:53"
+_NET_RULES = ("deny=10.1.2.3/8,deny=*:0,deny=[2001:db8::/32]:65535,deny=8.8.8.8:53,"
+              "deny=[::ffff:172.16.0.0/108]:80")
 _DENIED, _OTHER = sockaddr("8.8.8.8", 53), sockaddr("8.8.4.4", 53)
 # (operation, its two arguments, how it ends under _NET_RULES): EACCES is netfilter's
 # refusal, EINVAL its (and the kernel's) answer to a malformed address, ENOSYS the
@@ -206,6 +207,11 @@ _NET_CALLS = [
     ("raw-connect", -1, _DENIED, "EINVAL"),
     ("bind", 2, b"\x01\x00", "ENOSYS"),                         # AF_UNIX autobind
     ("connect", 16, b"\x02\x01" + _DENIED[2:], "ENOSYS"),       # family 0x102, not AF_INET
+    # an IPv4-mapped rule is the IPv4 one, for IPv4 and IPv4-mapped addresses alike
+    ("connect", 28, sockaddr("::ffff:172.20.0.1", 80), "EACCES"),
+    ("connect", 16, sockaddr("172.20.0.1", 80), "EACCES"),
+    ("connect", 16, sockaddr("172.20.0.1", 81), "ENOSYS"),
+    ("connect", 16, sockaddr("172.32.0.1", 80), "ENOSYS"),
     ("sendto", 16, _DENIED, "EACCES"),
     ("sendto", 16, _OTHER, "ENOSYS"),
     ("sendto", 0, _DENIED, "EINVAL"),
@@ -247,7 +253,9 @@ def test_netfilter_decides_each_address_form_and_edge(builds, tmp_path):
 
 @pytest.mark.parametrize(("where", "network", "ports"), [
     ("*:0", None, (0, 0)), ("*:65535", None, (65535, 65535)), ("*:0-65535", None, (0, 65535)),
-    ("10.1.2.3/8", "10.0.0.0/8", None), ("[2001:db8::1/32]:7", "2001:db8::/32", (7, 7))])
+    ("10.1.2.3/8", "10.0.0.0/8", None), ("[2001:db8::1/32]:7", "2001:db8::/32", (7, 7)),
+    ("[::ffff:10.1.2.3/104]:7", "10.0.0.0/8", (7, 7)), ("[::ffff:0:0/96]", "0.0.0.0/0", None),
+    ("[::fffe:0:0/96]", "::fffe:0:0/96", None), ("[::/0]", "::/0", None)])
 def test_netfilter_rule_forms(where, network, ports):
     rule = Rule.parse(False, where)
     assert (rule.network, rule.ports) == (network and ipaddress.ip_network(network), ports)
