@@ -255,7 +255,8 @@ def test_netfilter_decides_each_address_form_and_edge(builds, tmp_path):
     ("*:0", None, (0, 0)), ("*:65535", None, (65535, 65535)), ("*:0-65535", None, (0, 65535)),
     ("10.1.2.3/8", "10.0.0.0/8", None), ("[2001:db8::1/32]:7", "2001:db8::/32", (7, 7)),
     ("[::ffff:10.1.2.3/104]:7", "10.0.0.0/8", (7, 7)), ("[::ffff:0:0/96]", "0.0.0.0/0", None),
-    ("[::fffe:0:0/96]", "::fffe:0:0/96", None), ("[::/0]", "::/0", None)])
+    ("[::fffe:0:0/96]", "::fffe:0:0/96", None), ("[::ffff:0:0/95]", "::fffe:0:0/95", None),
+    ("[::/0]", "::/0", None)])
 def test_netfilter_rule_forms(where, network, ports):
     rule = Rule.parse(False, where)
     assert (rule.network, rule.ports) == (network and ipaddress.ip_network(network), ports)

@@ -85,10 +85,11 @@ class Rule:
 
 def _network(text: str) -> Network:
     """ADDR[/LEN]. An IPv4-mapped IPv6 network is its IPv4 network: mapped addresses are
-    decoded as IPv4, so as IPv6 the rule could never match."""
+    decoded as IPv4, so as IPv6 the rule could never match. (A network address in
+    ::ffff:0:0/96 has a prefix of at least 96: a shorter one clears a bit of the ffff.)"""
     network = ipaddress.ip_network(text, strict=False)
     mapped = network.network_address.ipv4_mapped if network.version == 6 else None
-    if mapped is None or network.prefixlen < 96:
+    if mapped is None:
         return network
     return ipaddress.IPv4Network((mapped, network.prefixlen - 96))
 
