@@ -7,12 +7,15 @@ Each expected errno is Linux's for the same call on a read-only mount.
 from __future__ import annotations
 
 import errno
+import ipaddress
 import subprocess
 
 import pytest
 from test_attacks import canary, make_root, run_cage, untouched  # noqa: F401 - canary: a fixture
+from test_grates_python import sockaddr
 
 from lind.grates import Call, Grate, handles
+from lind.grates.netfilter import NetFilter, Rule
 from lind.grates.registry import resolve
 from lind.grates.seccomp import Seccomp
 
@@ -175,3 +178,91 @@ def test_seccomp_errno_numbers_at_the_ends_of_the_range(builds, tmp_path, code):
 def test_seccomp_bad_rules(line, complaint):
     with pytest.raises(ValueError, match=f"^p.txt:1: {complaint}"):
         Seccomp.from_policy(f"{line}\n", "p.txt")
+
+
+# ---------------------------------------------------------------------- netfilter
+
+_NET_RULES = ("deny=10.1.2.3/8,deny=*:0,deny=[2001:db8::/32]:65535,deny=8.8.8.8:53,"
+              "deny=[::ffff:172.16.0.0/108]:80")
+_DENIED, _OTHER = sockaddr("8.8.8.8", 53), sockaddr("8.8.4.4", 53)
+# (operation, its two arguments, how it ends under _NET_RULES): EACCES is netfilter's
+# refusal, EINVAL its (and the kernel's) answer to a malformed address, ENOSYS the
+# microvisor's below it (it has no sockets yet), so the call was passed down.
+_NET_CALLS = [
+    ("connect", 16, sockaddr("10.200.0.1", 80), "EACCES"),     # ADDR/LEN with host bits
+    ("connect", 16, sockaddr("192.168.1.1", 80), "ENOSYS"),    # outside every network
+    ("connect", 16, sockaddr("1.2.3.4", 0), "EACCES"),         # port 0
+    ("connect", 16, sockaddr("1.2.3.4", 65535), "ENOSYS"),     # IPv4 vs an IPv6 rule
+    ("connect", 28, sockaddr("2001:db8::1", 65535), "EACCES"),
+    ("connect", 28, sockaddr("2001:db8::1", 65534), "ENOSYS"),
+    ("connect", 28, sockaddr("2001:db9::1", 65535), "ENOSYS"),
+    ("connect", 24, sockaddr("2001:db8::1", 65535)[:24], "EACCES"),   # no scope id: valid
+    ("connect", 23, sockaddr("2001:db8::1", 65535)[:23], "EINVAL"),
+    ("connect", 128, _DENIED.ljust(128, b"\0"), "EACCES"),     # sizeof(sockaddr_storage)
+    ("connect", 129, _DENIED.ljust(129, b"\0"), "EINVAL"),
+    ("connect", 16, _DENIED, "EACCES"),
+    ("connect", 15, _DENIED[:15], "EINVAL"),
+    ("connect", 1, b"\x01", "EINVAL"),                          # shorter than a family
+    ("connect", 0, _DENIED, "EINVAL"),
+    ("raw-connect", -1, _DENIED, "EINVAL"),
+    ("bind", 2, b"\x01\x00", "ENOSYS"),                         # AF_UNIX autobind
+    ("connect", 16, b"\x02\x01" + _DENIED[2:], "ENOSYS"),       # family 0x102, not AF_INET
+    # an IPv4-mapped rule is the IPv4 one, for IPv4 and IPv4-mapped addresses alike
+    ("connect", 28, sockaddr("::ffff:172.20.0.1", 80), "EACCES"),
+    ("connect", 16, sockaddr("172.20.0.1", 80), "EACCES"),
+    ("connect", 16, sockaddr("172.20.0.1", 81), "ENOSYS"),
+    ("connect", 16, sockaddr("172.32.0.1", 80), "ENOSYS"),
+    ("sendto", 16, _DENIED, "EACCES"),
+    ("sendto", 16, _OTHER, "ENOSYS"),
+    ("sendto", 0, _DENIED, "EINVAL"),
+    ("sendto-null", 16, None, "ENOSYS"),
+    # sendmsg: the header's own address, not the one after it in memory
+    ("sendmsg", _OTHER, _DENIED, "ENOSYS"),
+    ("sendmsg", _DENIED, None, "EACCES"),
+    ("sendmsg", None, _DENIED, "ENOSYS"),
+    # sendmmsg: every message up to vlen, vlen capped at 1024 as the kernel does
+    ("sendmmsg", 2, {0: _OTHER, 1: _DENIED}, "EACCES"),
+    ("sendmmsg", 1, {0: _OTHER, 1: _DENIED}, "ENOSYS"),
+    ("sendmmsg", 1, {0: _DENIED}, "EACCES"),
+    ("sendmmsg", 3, {2: _DENIED}, "EACCES"),
+    ("sendmmsg", 1024, {1023: _DENIED}, "EACCES"),
+    ("sendmmsg", 1025, {1024: _DENIED}, "ENOSYS"),
+    ("sendmmsg", 0xFFFFFFFF, {1023: _DENIED}, "EACCES"),
+]
+
+
+def _net_args(op, a, b) -> list[str]:
+    if op == "sendto-null":
+        return [op, str(a)]
+    if op == "sendmsg":
+        return [op, a.hex() if a else "-", b.hex() if b else "-"]
+    if op == "sendmmsg":
+        return [op, str(a), ",".join(f"{i}={raw.hex()}" for i, raw in b.items())]
+    return [op, str(a), b.hex()]
+
+
+@pytest.mark.usefixtures("canary")
+def test_netfilter_decides_each_address_form_and_edge(builds, tmp_path):
+    args = [arg for op, a, b, _ in _NET_CALLS for arg in _net_args(op, a, b)]
+    rc, out, err = run_cage(tmp_path, "net", [builds.wasm("mutants/net_calls"), *args],
+                            root=make_root(tmp_path), grates=[NetFilter.from_args(_NET_RULES)])
+    assert rc == 0, err
+    got = [line.rsplit(": ", 1)[1] for line in out.splitlines()]
+    assert list(zip(_NET_CALLS, got, strict=True)) == [(call, call[3]) for call in _NET_CALLS]
+
+
+@pytest.mark.parametrize(("where", "network", "ports"), [
+    ("*:0", None, (0, 0)), ("*:65535", None, (65535, 65535)), ("*:0-65535", None, (0, 65535)),
+    ("10.1.2.3/8", "10.0.0.0/8", None), ("[2001:db8::1/32]:7", "2001:db8::/32", (7, 7)),
+    ("[::ffff:10.1.2.3/104]:7", "10.0.0.0/8", (7, 7)), ("[::ffff:0:0/96]", "0.0.0.0/0", None),
+    ("[::fffe:0:0/96]", "::fffe:0:0/96", None), ("[::ffff:0:0/95]", "::fffe:0:0/95", None),
+    ("[::/0]", "::/0", None)])
+def test_netfilter_rule_forms(where, network, ports):
+    rule = Rule.parse(False, where)
+    assert (rule.network, rule.ports) == (network and ipaddress.ip_network(network), ports)
+
+
+@pytest.mark.parametrize("rules", ["deny=*:65536", "deny=*:-1", "deny=*:5-4", "deny=[::1]80"])
+def test_netfilter_refuses_bad_rules(rules):
+    with pytest.raises(ValueError, match="netfilter"):
+        NetFilter.from_args(rules)

@@ -70,7 +70,7 @@ class Rule:
             ports = rest[1:] or "*"
         elif text.count(":") == 1:
             host, ports = text.split(":")
-        network = None if host == "*" else ipaddress.ip_network(host, strict=False)
+        network = None if host == "*" else _network(host)
         return cls(allow, network, _port_range(ports))
 
     def matches(self, end: Endpoint) -> bool:
@@ -81,6 +81,17 @@ class Rule:
         if self.ports is None:
             return True
         return end.port is not None and self.ports[0] <= end.port <= self.ports[1]
+
+
+def _network(text: str) -> Network:
+    """ADDR[/LEN]. An IPv4-mapped IPv6 network is its IPv4 network: mapped addresses are
+    decoded as IPv4, so as IPv6 the rule could never match. (A network address in
+    ::ffff:0:0/96 has a prefix of at least 96: a shorter one clears a bit of the ffff.)"""
+    network = ipaddress.ip_network(text, strict=False)
+    mapped = network.network_address.ipv4_mapped if network.version == 6 else None
+    if mapped is None:
+        return network
+    return ipaddress.IPv4Network((mapped, network.prefixlen - 96))
 
 
 def _port_range(text: str) -> tuple[int, int] | None:
@@ -100,7 +111,8 @@ class NetFilter(Grate):
     `allow=WHERE` or `deny=WHERE`, tried in order, the first that matches decides;
     an address no rule matches is allowed. WHERE is `*` (anything, any family),
     `ADDR[/LEN]` (every port), `ADDR[/LEN]:PORTS`, `[IPV6[/LEN]]:PORTS` or `*:PORTS`,
-    with PORTS `N`, `N-M` or `*`. An IPv4 rule also matches IPv4-mapped IPv6.
+    with PORTS `N`, `N-M` or `*`. An IPv4 rule also matches IPv4-mapped IPv6, and an
+    IPv4-mapped rule (`[::ffff:10.0.0.0/104]`) is the IPv4 one (`10.0.0.0/8`).
 
     Filtered: connect and bind (their sockaddr), sendto with an address, sendmsg
     and sendmmsg (each message's msg_name). struct sockaddr_in and sockaddr_in6 are

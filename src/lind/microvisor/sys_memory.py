@@ -310,6 +310,7 @@ class AddressSpace:
 
 
 _U64 = (1 << 64) - 1   # lengths are size_t: a negative one is a huge one
+_OFF_MAX = (1 << 63) - 1   # a regular file's largest offset (Linux's MAX_LFS_FILESIZE)
 
 
 def sys_brk(cage, addr, *_):
@@ -326,13 +327,14 @@ def sys_mmap(cage, addr, length, prot, flags, fd, offset):
         # too; pages of another memfd over part of it would be invisible to them.
         raise OSError(errno.ENODEV, "MAP_SHARED is not supported in a wasm grate")
     validate = flags & MAP_TYPE == MAP_SHARED_VALIDATE
+    offset &= _U64          # as the kernel takes it: a negative offset is a huge one
+    if offset % PAGE:       # Linux refuses it even for anonymous memory
+        raise OSError(errno.EINVAL, "Invalid argument")
     if flags & MAP_ANONYMOUS:
         if validate:      # Linux: an anonymous mapping is MAP_SHARED or MAP_PRIVATE only
             raise OSError(errno.EINVAL, "Invalid argument")
         return cage.aspace.mmap(addr & 0xFFFFFFFF, length & _U64, prot, flags,
                                 pages_for=_anonymous_pages if shared else None)
-    if offset % PAGE:
-        raise OSError(errno.EINVAL, "Invalid argument")
     f = cage.fds.get(s32(fd))
     if validate and flags & ~_KNOWN_MAP_FLAGS:
         raise OSError(errno.EOPNOTSUPP, "Operation not supported")
@@ -341,6 +343,9 @@ def sys_mmap(cage, addr, length, prot, flags, fd, offset):
                                 pages_for=_anonymous_pages if shared else None)
     if f.is_dir or not f.host_backed:
         raise OSError(errno.ENODEV, "No such device")
+    if 0 < length & _U64 <= MAX_MEMORY and offset + _align(length & _U64) > _OFF_MAX:
+        # Past the largest file offset (a longer length is ENOMEM, as on Linux).
+        raise OSError(errno.EOVERFLOW, "Value too large for defined data type")
     if not f.readable:
         raise OSError(errno.EACCES, "Permission denied")
     host_fd = f.host_fd
