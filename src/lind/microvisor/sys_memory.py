@@ -27,6 +27,7 @@ WASM_PAGE = 65536
 MAX_MEMORY = 1 << 32
 
 PROT_NONE, PROT_READ, PROT_WRITE, PROT_EXEC = 0, 1, 2, 4
+_PROT_SEM = 0x8   # accepted by Linux on every architecture
 MAP_SHARED, MAP_PRIVATE, MAP_FIXED, MAP_ANONYMOUS = 0x01, 0x02, 0x10, 0x20
 MAP_FIXED_NOREPLACE = 0x100000
 MAP_TYPE, MAP_SHARED_VALIDATE = 0x0F, 0x03
@@ -235,7 +236,7 @@ class AddressSpace:
 
     def mprotect(self, addr: int, length: int, prot: int) -> int:
         """Wasm has no page protection: accepted for mapped or heap memory, recorded nowhere."""
-        if addr % PAGE:
+        if addr % PAGE or prot & ~(PROT_READ | PROT_WRITE | PROT_EXEC | _PROT_SEM):
             raise OSError(errno.EINVAL, "Invalid argument")
         if addr + _align(length) > self._memory.size():
             raise _enomem()
@@ -243,7 +244,8 @@ class AddressSpace:
 
     def mremap(self, old: int, old_len: int, new_len: int, flags: int) -> int:
         if (old % PAGE or not 0 < old_len <= self.limit or not 0 < new_len <= self.limit
-                or flags & ~(MREMAP_MAYMOVE | MREMAP_FIXED)):
+                or flags & ~(MREMAP_MAYMOVE | MREMAP_FIXED)
+                or flags & MREMAP_FIXED and not flags & MREMAP_MAYMOVE):
             raise OSError(errno.EINVAL, "Invalid argument")
         old_len, new_len = _align(old_len), _align(new_len)
         if old not in self.ends or self.ends[old] < old + old_len:

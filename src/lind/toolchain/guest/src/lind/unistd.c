@@ -151,11 +151,11 @@ W int posix_madvise(void *addr, size_t len, int advice)
 	return -__syscall(SYS_madvise, addr, len, advice);
 }
 
+/* As glibc: the arguments as given (musl rounds the start down, which hides an
+ * unaligned address the kernel refuses with EINVAL). */
 W int __mprotect(void *addr, size_t len, int prot)
 {
-	size_t start = (size_t)addr & -(size_t)PAGE_SIZE;
-	size_t end = ((size_t)addr + len + PAGE_SIZE - 1) & -(size_t)PAGE_SIZE;
-	return syscall(SYS_mprotect, start, end - start, prot);
+	return syscall(SYS_mprotect, addr, len, prot);
 }
 weak_alias(__mprotect, mprotect);
 
