@@ -54,7 +54,10 @@ def path_and_slash(cage, addr: int, dirfd: int = abi.AT_FDCWD) -> tuple[str, boo
     Paths are folded lexically, so what the kernel finds on its walk is checked here:
     each directory a `..` steps out of must exist and be one (`f/..` is ENOTDIR,
     `missing/..` ENOENT)."""
-    raw = read_path(cage, addr)
+    return _fold(cage, read_path(cage, addr), dirfd)
+
+
+def _fold(cage, raw: str, dirfd: int) -> tuple[str, bool]:
     path = at_path(cage, dirfd, raw)
     if ".." in raw:
         parts = raw.split("/")
@@ -419,8 +422,19 @@ def _remove(cage, guest_path: str, directory: bool) -> int:
     return 0
 
 
+def _rmdir_path(cage, addr: int, dirfd: int = abi.AT_FDCWD) -> str:
+    """rmdir's path: one ending in `.` is EINVAL, as Linux will not remove "." itself."""
+    raw = read_path(cage, addr)
+    if raw == "." or raw.endswith("/."):
+        raise abi.error(errno.EINVAL)
+    path, dir_only = _fold(cage, raw, dirfd)
+    if dir_only:
+        _need_directory(cage, path)
+    return path
+
+
 def sys_rmdir(cage, path, *_):
-    return _remove(cage, path_arg(cage, path), True)
+    return _remove(cage, _rmdir_path(cage, path), True)
 
 
 def sys_unlink(cage, path, *_):
@@ -431,7 +445,9 @@ def sys_unlinkat(cage, dirfd, path, flags, *_):
     flags = u32(flags)
     if flags & ~abi.AT_REMOVEDIR:
         raise abi.error(errno.EINVAL)
-    return _remove(cage, path_arg(cage, path, dirfd), bool(flags & abi.AT_REMOVEDIR))
+    if flags & abi.AT_REMOVEDIR:
+        return _remove(cage, _rmdir_path(cage, path, dirfd), True)
+    return _remove(cage, path_arg(cage, path, dirfd), False)
 
 
 def _rename(cage, old: str, new: str) -> int:
@@ -556,7 +572,7 @@ def sys_readlinkat(cage, dirfd, path, buf, size, *_):
 # ------------------------------------------------------- attributes and size
 
 def _chmod(cage, guest_path: str, mode: int, follow: bool = True) -> int:
-    if not follow:
+    if not follow and statmod.S_ISLNK(_stat_path(cage, guest_path, False).st_mode):
         raise abi.error(errno.EOPNOTSUPP)  # as Linux: symlinks have no mode of their own
     _not_virtual(cage, guest_path, follow)
     fd = cage.fs.open(guest_path, os.O_PATH | os.O_CLOEXEC, write=True)
@@ -573,6 +589,15 @@ def sys_chmod(cage, path, mode, *_):
 
 def sys_fchmodat(cage, dirfd, path, mode, *_):
     return _chmod(cage, path_arg(cage, path, dirfd), u32(mode))
+
+
+def sys_fchmodat2(cage, dirfd, path, mode, flags, *_):
+    """fchmodat with flags (Linux 6.6): AT_SYMLINK_NOFOLLOW, which libc's fchmodat uses."""
+    flags = u32(flags)
+    if flags & ~abi.AT_SYMLINK_NOFOLLOW:
+        raise abi.error(errno.EINVAL)
+    return _chmod(cage, path_arg(cage, path, dirfd), u32(mode),
+                  follow=not flags & abi.AT_SYMLINK_NOFOLLOW)
 
 
 def _not_virtual(cage, guest_path: str, follow: bool) -> None:

@@ -86,6 +86,7 @@ SYSCALLS: dict[int, Syscall] = {
         Syscall(267, "readlinkat", f.sys_readlinkat),
         Syscall(260, "fchownat", f.sys_fchownat),
         Syscall(268, "fchmodat", f.sys_fchmodat),
+        Syscall(452, "fchmodat2", f.sys_fchmodat2),
         Syscall(269, "faccessat", f.sys_faccessat),
         Syscall(280, "utimensat", f.sys_utimensat),
         Syscall(285, "fallocate", f.sys_fallocate),
