@@ -11,6 +11,8 @@ import sys
 import pytest
 import wasmtime
 
+import lind
+
 LIND = [sys.executable, "-m", "lind"]
 
 
@@ -166,3 +168,29 @@ def test_raw_mode_on_a_terminal_works_and_lind_run_restores_the_terminal(builds)
     assert caged == native == (b"isatty 1\nttyname under /dev\nraw 0\nnow raw 1\nflush 0\n"
                                b"winsz 0\n")
     assert not native_restored and restored
+
+
+def test_version():
+    proc = subprocess.run([*LIND, "--version"], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0 and proc.stdout == f"lind {lind.__version__}\n"
+
+
+@pytest.mark.parametrize("option", ["--root", "--mount"])
+def test_a_root_or_mount_that_is_no_directory_is_a_usage_error(builds, tmp_path, option):
+    afile = tmp_path / "afile"
+    afile.write_text("x")
+    value = str(afile) if option == "--root" else f"{tmp_path / 'missing'}:/m"
+    proc = lind_run(option, value, builds.wasm("posix/host_signals"))
+    assert proc.returncode == 2
+    assert proc.stderr.decode().count("\n") == 1 and b"not a directory" in proc.stderr
+
+
+def test_timeout_option_stops_the_run_with_124(builds, tmp_path):
+    env = dict(os.environ, TMPDIR=str(tmp_path))
+    proc = lind_run("--timeout", "0.5", builds.wasm("posix/host_signals"), env=env)
+    assert proc.returncode == 124
+    assert proc.stdout == b"ready\n"
+    assert proc.stderr.endswith(b"timed out after 0.5 s\n") and b"Traceback" not in proc.stderr
+    assert os.listdir(tmp_path) == []
+    bad = lind_run("--timeout", "0", builds.wasm("posix/host_signals"))
+    assert bad.returncode == 2 and b"--timeout" in bad.stderr

@@ -5,6 +5,8 @@
 
 from __future__ import annotations
 
+__version__ = "0.1.0"   # pyproject.toml reads it from here
+
 import contextlib
 import os
 import signal

@@ -6,6 +6,7 @@ import argparse
 import contextlib
 import os
 import signal
+import subprocess
 import sys
 import termios
 from collections.abc import Iterator
@@ -13,10 +14,12 @@ from collections.abc import Iterator
 USAGE = """usage: lind cc [cc options] SRC... -o OUT.wasm
        lind run [--root DIR] [--mount HOST:GUEST[:ro]]... [--env K=V]... [--cwd DIR]
                 [--user UID[:GID]] [--hostname NAME]
-                [--grate NAME[:ARGS]]... [--memory SIZE] [--] PROGRAM [ARGS...]
+                [--grate NAME[:ARGS]]... [--memory SIZE] [--timeout SECONDS]
+                [--] PROGRAM [ARGS...]
        lind run GRATE.wasm [GRATE ARGS...] ... PROGRAM.wasm [ARGS...]
        lind grates
        lind bench [NAMES...] [--quick] [--reps N] [--retries N] [--fallback] [--out FILE.md]
+       lind --version
 """
 
 
@@ -48,6 +51,9 @@ def _run(argv: list[str]) -> int:
     parser.add_argument("--memory", metavar="SIZE",
                         help="memory limit of the program and all its children together, "
                         "e.g. 512M (K, M, G suffixes); growth past it fails with ENOMEM")
+    parser.add_argument("--timeout", type=float, metavar="SECONDS",
+                        help="kill the program and its children after SECONDS; exit status 124, "
+                        "as timeout(1)")
     parser.add_argument("program", help="the .wasm file built by `lind cc`")
     parser.add_argument("args", nargs=argparse.REMAINDER, help="arguments for the program")
     opts = parser.parse_args(argv)
@@ -65,15 +71,21 @@ def _run(argv: list[str]) -> int:
         memory = parse_size(opts.memory) if opts.memory is not None else None
         mounts = [lind.MountSpec.parse(m) for m in opts.mount]
         if opts.root is not None and not os.path.isdir(opts.root):
-            raise ProgramError(f"--root {opts.root}: not a directory")
+            raise ValueError(f"--root {opts.root}: not a directory")
         for m in mounts:
             if not os.path.isdir(m.host):
-                raise ProgramError(f"--mount {m.host}: not a directory")
+                raise ValueError(f"--mount {m.host}: not a directory")
+        if opts.timeout is not None and not opts.timeout > 0:
+            raise ValueError(f"--timeout {opts.timeout:g}: not a positive number of seconds")
         with _terminal_restored():
             result = lind.run([opts.program, *opts.args], root=opts.root, mounts=mounts,
                               env=env, cwd=opts.cwd, stdin=0, stdout=1, stderr=2,
                               grates=opts.grate, memory=memory, user=opts.user,
-                              hostname=opts.hostname, forward_signals=True)
+                              hostname=opts.hostname, forward_signals=True,
+                              timeout=opts.timeout)
+    except subprocess.TimeoutExpired:
+        print(f"lind: {opts.program}: timed out after {opts.timeout:g} s", file=sys.stderr)
+        return 124
     except ProgramError as exc:
         print(f"lind: {exc}", file=sys.stderr)
         return exc.status
@@ -126,6 +138,11 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _command(argv: list[str]) -> int:
+    if argv[:1] == ["--version"]:
+        from lind import __version__
+
+        print(f"lind {__version__}")
+        return 0
     if not argv or argv[0] in ("-h", "--help"):
         print(USAGE, end="")
         return 0 if argv else 2
