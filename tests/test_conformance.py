@@ -38,3 +38,16 @@ def test_a_program_named_outside_its_root_can_exec_itself_by_argv0(builds, tmp_p
     caged = lind.run([program], root=tmp_path / "root", capture_output=True, timeout=60)
     assert caged.stdout == f"argv0={program.name} argc=1\nargv0={program.name} argc=2\n".encode()
     assert caged.returncode == 0
+
+
+def test_opens_on_a_read_only_mount_answer_as_on_a_read_only_file_system(builds, tmp_path):
+    """Linux looks the name up before it refuses the write: ENOENT (2) for a missing
+    file opened for writing, EROFS (30) for a write or a creation; O_CREAT without a
+    write opens an existing file."""
+    (tmp_path / "ro").mkdir()
+    (tmp_path / "ro" / "f").write_text("x\n")
+    (tmp_path / "root").mkdir()
+    caged = lind.run([builds.wasm("posix/ro_opens")], root=tmp_path / "root",
+                     mounts=[f"{tmp_path / 'ro'}:/ro:ro"], capture_output=True, timeout=60)
+    assert caged.stdout == (b"wronly missing: 2\ncreat missing: 30\nrdonly creat existing: 0\n"
+                            b"wronly existing: 30\nwronly in missing dir: 2\n")

@@ -168,6 +168,9 @@ class FileSystem:
         if write:
             refuse_provided(guest_path)
             if mount.readonly:
+                if not host_flags & os.O_CREAT:   # as Linux: a name that is not there is
+                    look = os.O_PATH | os.O_CLOEXEC | (host_flags & (os.O_NOFOLLOW | os.O_DIRECTORY))
+                    os.close(_openat2(mount.fd, os.fsencode(rest), look))   # ENOENT first
                 raise OSError(errno.EROFS, "Read-only file system")
         rest = os.fsencode(rest)   # guest paths are decoded with surrogateescape
         check_ro = write and bool(self._readonly_hosts)
