@@ -27,7 +27,8 @@ _EXPECTED = {
     "rw-nofollow-link": errno.ELOOP, "rw-nofollow-file": 0, "rw-excl-without-creat": 0,
     "rw-follow-link": 0, "rw-dir-for-write": errno.EISDIR,
     "rw-directory-on-file": errno.ENOTDIR, "rw-create-in-missing": errno.ENOENT,
-    "rw-create": 0, "rmdir-mount-point": errno.EBUSY,
+    "rw-create": 0, "rmdir-mount-point": errno.EBUSY, "rename-mount-point": errno.EBUSY,
+    "rename-onto-mount-point": errno.EBUSY,
     "chdir-ro-sub": 0, "relative-ro-write": errno.EROFS, "relative-read": 0, "chdir-dir": 0,
     "relative-rw-create": 0,
 }

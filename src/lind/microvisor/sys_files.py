@@ -451,6 +451,8 @@ def sys_unlinkat(cage, dirfd, path, flags, *_):
 
 
 def _rename(cage, old: str, new: str) -> int:
+    if old == "/" or new == "/" or cage.fs.is_mount_point(old) or cage.fs.is_mount_point(new):
+        raise abi.error(errno.EBUSY)        # as Linux, before it compares the mounts
     if not cage.fs.same_mount(old, new):
         raise abi.error(errno.EXDEV)
     ofd, oname = cage.fs.open_parent(old, write=True)
