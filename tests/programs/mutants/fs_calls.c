@@ -70,7 +70,7 @@ int main(void)
 	try_open("rw-create", "/dir/made.txt", O_WRONLY | O_CREAT | O_EXCL);
 	report("rmdir-mount-point", rmdir("/ro"));
 	report("rename-mount-point", rename("/ro", "/dir/moved"));
-	report("rename-onto-mount-point", rename("/dir/made.txt", "/ro"));
+	report("rename-onto-mount-point", rename("/dir", "/ro"));
 	report("chdir-ro-sub", chdir("/ro/sub"));
 	try_open("relative-ro-write", "../file.txt", O_WRONLY);
 	try_open("relative-read", "inner.txt", O_RDONLY);
