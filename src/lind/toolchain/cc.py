@@ -38,6 +38,29 @@ from . import asyncify as _asyncify
 from . import sysroot as _sysroot
 from . import zig
 
+HELP = """\
+usage: lind cc [options] SRC... [-o OUT.wasm]
+
+Compiles C for Lind cages (wasm32, musl for Lind) and links one WebAssembly module.
+
+  -o FILE       the program (default a.out); with -c, -S or -E what that step makes
+  -c, -S, -E    stop after compiling, at assembly, after preprocessing
+  -O0..-O3, -Os, -Oz
+                optimisation (default -O0); programs that fork, exec or setjmp are
+                instrumented with Asyncify and optimised at that level too
+  -g            debug information (kept in the module)
+  -I DIR, -D NAME[=V], -U NAME, -include FILE, -x LANG
+                as cc; assert() stays on unless -DNDEBUG is given
+  -L DIR, -lNAME, -Wl,OPT, -Xlinker OPT
+                as cc; -lc -lm -lpthread -lrt -ldl -lutil -lcrypt -lxnet -lresolv are in
+                libc.a already (a libNAME.a of your own in a -L dir is linked instead)
+  -nostartfiles, -nodefaultlibs, -nostdlib
+                as cc
+  --help-clang  the options of the clang underneath; other options are passed to it
+
+Predefined: __lind__, __linux__, __unix__, __wasm32__.
+"""
+
 #: Stack size of a cage's main thread.
 STACK_SIZE = 1 << 20
 
@@ -99,6 +122,7 @@ class _Command:
 def _parse(argv: Sequence[str]) -> _Command:
     cmd = _Command()
     args = list(argv)
+    language: str | None = None     # the last -x: files after it are sources of that language
     i = 0
     while i < len(args):
         a = args[i]
@@ -117,16 +141,15 @@ def _parse(argv: Sequence[str]) -> _Command:
         elif a in _STOP_BEFORE_LINK:
             cmd.stop = a
             cmd.compile_opts.append(a)
-        elif a in ("--version", "-###", "--help", "-print-search-dirs", "-dumpversion"):
+        elif a in ("--version", "-###", "--help-clang", "-print-search-dirs", "-dumpversion"):
+            if a == "--help-clang":
+                a = "--help"
             cmd.info_only = True
             cmd.compile_opts.append(a)
-        elif a == "-l":
-            lib = take_value()
-            if lib not in LIBC_PARTS:
-                cmd.link_items.append(("opt", "-l" + lib))
-        elif a.startswith("-l"):
-            if a[2:] not in LIBC_PARTS:
-                cmd.link_items.append(("opt", a))
+        elif a == "-l" or a.startswith("-l"):
+            lib = take_value() if a == "-l" else a[2:]
+            # a part of libc on Linux: libc.a has it, unless the user's -L dirs hold one
+            cmd.link_items.append(("libc-part" if lib in LIBC_PARTS else "opt", "-l" + lib))
         elif a == "-L":
             cmd.link_items.append(("opt", "-L" + take_value()))
         elif a.startswith("-L"):
@@ -149,7 +172,13 @@ def _parse(argv: Sequence[str]) -> _Command:
         elif a == "-pthread":
             cmd.compile_opts.append("-D_REENTRANT")
         elif a in _COMPILE_ARG_OPTS:
-            cmd.compile_opts += [a, take_value()]
+            value = take_value()
+            cmd.compile_opts += [a, value]
+            if a == "-x":
+                language = value
+        elif a.startswith("-x") and len(a) > 2:
+            cmd.compile_opts.append(a)
+            language = a[2:]
         elif a == "-":  # source on standard input (with -x)
             cmd.link_items.append(("src", len(cmd.sources)))
             cmd.sources.append(a)
@@ -161,7 +190,7 @@ def _parse(argv: Sequence[str]) -> _Command:
             cmd.compile_opts.append(a)
         else:
             suffix = Path(a).suffix
-            if suffix in _SOURCE_SUFFIXES:
+            if suffix in _SOURCE_SUFFIXES or language not in ("none", None):
                 cmd.link_items.append(("src", len(cmd.sources)))
                 cmd.sources.append(a)
             else:
@@ -234,6 +263,10 @@ def _driver(argv: Sequence[str], capture: bool) -> tuple[int, str]:
     """Run one `lind cc` command; returns (status, captured output)."""
     cmd = _parse(argv)
     output_parts: list[str] = []
+    missing = [src for src in cmd.sources if src != "-" and not os.path.exists(src)]
+    missing += [f for kind, f in cmd.link_items if kind == "file" and not os.path.exists(f)]
+    if missing:
+        return 1, "".join(f"lind cc: {f}: No such file or directory\n" for f in missing)
 
     def run(args: list[str]) -> int:
         r = _run(args, capture)
@@ -273,7 +306,11 @@ def _driver(argv: Sequence[str], capture: bool) -> tuple[int, str]:
             ld.append("--strip-debug")
         if not cmd.nostartfiles:
             ld += head
+        search = [v[2:] for k, v in cmd.link_items if k == "opt" and str(v).startswith("-L")]
         for kind, value in cmd.link_items:
+            if kind == "libc-part" and not any(
+                    os.path.exists(os.path.join(d, f"lib{str(value)[2:]}.a")) for d in search):
+                continue      # -lm, -lpthread...: in libc.a, unless the user has their own
             ld.append(objects[value] if kind == "src" else value)  # type: ignore[index]
         if not cmd.nodefaultlibs:
             ld += tail
@@ -314,6 +351,9 @@ def _post_link(cmd: _Command, output: str, messages: list[str]) -> int:
 def main(argv: Sequence[str]) -> int:
     """Entry point of `lind cc`; diagnostics go to stderr, never a traceback
     for a user error."""
+    if "--help" in argv or "-h" in argv:
+        print(HELP, end="")
+        return 0
     try:
         status, text = _driver(argv, capture=False)
     except CompileError as exc:
