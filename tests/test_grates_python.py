@@ -609,6 +609,33 @@ def test_aquarium_view_answers_like_the_real_directory(builds, tmp_path):
         "created /data/inner/d/x", "deleted /data/inner/empty"]
 
 
+def test_aquarium_at_calls_modes_and_flags_answer_like_the_real_directory(builds, tmp_path):
+    """The *at forms, modes under a umask, rename without replacing, link flags, on real
+    entries and on the view's own, through the view and on Linux."""
+    ops = ["umask", "mkdirat", ".", "m", "statat", ".", "m", "mkdirat", "d", "m2", "stat", "d/m2",
+           "mkdirat", ".", "f1", "mkdirmode", "n", "stat", "n", "creat", "c", "stat", "c",
+           "creat", "f2", "stat", "f2", "chmodat", ".", "f1", "statat", ".", "f1",
+           "chmodat", "d", "x", "statat", "d", "x", "chmodat", ".", "nothing",
+           "statat", ".", "nothing", "statat", "nothing", "x", "write", "new", "v",
+           "statat", ".", "new", "renamenoreplace", "f1", "f2", "renamenoreplace", "f1", "g1",
+           "cat", "g1", "cat", "f1", "renamenoreplace", "d", "f2", "renamenoreplace", "d", "d2",
+           "ls", "d2", "linkfollow", "ln", "l2", "cat", "l2", "linkbadflag", "g1", "l3",
+           "truncneg", "g1", "truncate", "d2", "rename", "c", "d2", "rename", "d2", "empty",
+           "ls", "empty", "rename", "n", "d2", "rename", "empty", "n", "ls", "."]
+    native_dir = tmp_path / "native" / "inner"
+    _seeded_tree(native_dir)
+    native = subprocess.run([builds.native("grates/py_fsops"), "cd", native_dir, *ops],
+                            capture_output=True, timeout=60)
+    root = tmp_path / "root"
+    _seeded_tree(root / "data" / "inner")
+    before = tree_digest(root)
+    result = caged(builds.wasm("grates/py_fsops"), ["cd", "/data/inner", *ops], root=root,
+                   grates=[Aquarium("/data/inner")])
+    assert result.stdout.decode() == native.stdout.decode().replace(str(native_dir), "/data/inner")
+    assert "renamenoreplace f1 f2: EEXIST" in result.stdout.decode()
+    assert tree_digest(root) == before
+
+
 @pytest.mark.parametrize("name", ["files", "fdops", "forks", "mapops", "readiness",
                                   "conformance/process_edges"])
 def test_programs_in_an_aquarium_of_their_whole_root_run_as_on_linux(builds, tmp_path, name):

@@ -111,6 +111,7 @@ MODULES: dict[str, list[str]] = {
                                   "tests/test_wasi.py::test_proc_raise_is_a_signal_to_the_cage"],
     "grates/aquarium.py": ["tests/test_grates_python.py::test_aquarium_view_answers_like_the_real_directory",
                            "tests/test_grates_python.py::test_programs_in_an_aquarium_of_their_whole_root_run_as_on_linux",
+                           "tests/test_grates_python.py::test_aquarium_at_calls_modes_and_flags_answer_like_the_real_directory",
                            "tests/test_grates_python.py::test_aquarium_contains_ransomware",
                            "tests/test_grates_python.py::test_aquarium_report_file_and_refusals_through_the_cli",
                            "tests/test_grates_python.py::test_aquarium_refuses_changing_a_real_directory_mode",

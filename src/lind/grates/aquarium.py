@@ -18,6 +18,7 @@ from lind.microvisor.fs import join, normalize
 
 _NOT_THERE = (errno.ENOENT, errno.ENOTDIR)
 _MAX_LINKS = 40          # symbolic links followed in one path before ELOOP, as in Linux
+_RENAME_NOREPLACE = 1
 
 # Calls that follow a symbolic link in the last component of their first path.
 _FOLLOWING = frozenset({"creat", "stat", "access", "faccessat", "execve", "chmod", "fchmodat",
@@ -503,8 +504,9 @@ class Aquarium(Grate):
 
     @handles("rename", "renameat", "renameat2")
     def rename(self, call: Call) -> int:
-        if call.name == "renameat2" and abi.u32(call.args[4]):
-            raise abi.error(errno.EINVAL)
+        flags = abi.u32(call.args[4]) if call.name == "renameat2" else 0
+        if flags & ~_RENAME_NOREPLACE:
+            raise abi.error(errno.EINVAL)       # RENAME_EXCHANGE/WHITEOUT: not modelled
         old, new = (self._mine(call, i) for i in (0, 1))
         if old is None and new is None:
             return call.forward()
@@ -521,6 +523,8 @@ class Aquarium(Grate):
                 raise abi.error(errno.EBUSY)
             self._need_dir(cage, new)
             target = self._lookup(cage, new)
+            if target is not None and flags & _RENAME_NOREPLACE:
+                raise abi.error(errno.EEXIST)
             moving_dir = stat.S_ISDIR(found[1].st_mode)
             if moving_dir:
                 if under(new, old):

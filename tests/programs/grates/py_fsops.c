@@ -7,7 +7,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
+
+#define NOREPLACE 1     /* RENAME_NOREPLACE */
 
 static const char *errname(int e)
 {
@@ -131,7 +134,15 @@ int main(int argc, char **argv)
 		const char *a = i + 1 < argc ? argv[i + 1] : "";
 		const char *b = i + 2 < argc ? argv[i + 2] : "";
 		int two = !strcmp(op, "write") || !strcmp(op, "append") || !strcmp(op, "rename") ||
-			  !strcmp(op, "link") || !strcmp(op, "symlink") || !strcmp(op, "atcat");
+			  !strcmp(op, "link") || !strcmp(op, "symlink") || !strcmp(op, "atcat") ||
+			  !strcmp(op, "mkdirat") || !strcmp(op, "renamenoreplace") ||
+			  !strcmp(op, "linkfollow") || !strcmp(op, "linkbadflag") ||
+			  !strcmp(op, "chmodat") || !strcmp(op, "statat");
+		if (!strcmp(op, "umask")) {      /* umask 027 from here on */
+			umask(027);
+			printf("umask: ok\n");
+			continue;
+		}
 		if (!strcmp(op, "pwd")) {
 			char cwd[4096];
 			printf("pwd: %s\n", getcwd(cwd, sizeof cwd) ? cwd : errname(errno));
@@ -201,6 +212,41 @@ int main(int argc, char **argv)
 			show_stat(a, 0);
 		} else if (!strcmp(op, "ls")) {
 			list(a);
+		} else if (!strcmp(op, "mkdirat") || !strcmp(op, "chmodat") || !strcmp(op, "statat")) {
+			int dir = open(a, O_RDONLY | O_DIRECTORY);
+			if (dir < 0) {
+				printf("%s\n", errname(errno));
+				continue;
+			}
+			if (!strcmp(op, "mkdirat")) {
+				result(mkdirat(dir, b, 0777) == 0);
+			} else if (!strcmp(op, "chmodat")) {
+				result(fchmodat(dir, b, 0640, 0) == 0);
+			} else {
+				struct stat st;
+				if (fstatat(dir, b, &st, 0) < 0)
+					printf("%s\n", errname(errno));
+				else
+					printf("%s size=%lld mode=%o\n", S_ISDIR(st.st_mode) ? "dir" : "file",
+					       S_ISDIR(st.st_mode) ? 0LL : (long long)st.st_size,
+					       (unsigned)(st.st_mode & 07777));
+			}
+			close(dir);
+		} else if (!strcmp(op, "renamenoreplace")) {
+			result(syscall(SYS_renameat2, AT_FDCWD, a, AT_FDCWD, b, NOREPLACE) == 0);
+		} else if (!strcmp(op, "linkfollow")) {
+			result(linkat(AT_FDCWD, a, AT_FDCWD, b, AT_SYMLINK_FOLLOW) == 0);
+		} else if (!strcmp(op, "linkbadflag")) {
+			result(linkat(AT_FDCWD, a, AT_FDCWD, b, 0x1) == 0);
+		} else if (!strcmp(op, "mkdirmode")) {
+			result(mkdir(a, 0777) == 0);
+		} else if (!strcmp(op, "creat")) {
+			int fd = creat(a, 0666);
+			result(fd >= 0);
+			if (fd >= 0)
+				close(fd);
+		} else if (!strcmp(op, "truncneg")) {
+			result(truncate(a, -1) == 0);
 		} else if (!strcmp(op, "readlink")) {
 			char buf[256];
 			ssize_t n = readlink(a, buf, sizeof buf);
