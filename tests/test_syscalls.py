@@ -1,0 +1,77 @@
+"""System calls of issue 10 ("POSIX fidelity"): each program runs in a cage and natively,
+as the same unprivileged user, and prints what it observed (errnos by number, since
+musl's and glibc's strerror texts differ); the two outputs must be equal line for line.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+
+import pytest
+
+import lind
+
+UNPRIVILEGED = 1000    # the user a native run as root drops to, and the cage's default
+
+
+def _user() -> tuple[int, int]:
+    """Who both runs are: the test's own user, or an unprivileged one for root."""
+    if os.geteuid() == 0:
+        return UNPRIVILEGED, UNPRIVILEGED
+    return os.getuid(), os.getgid()
+
+
+def _drop(uid: int, gid: int):
+    def preexec() -> None:
+        if os.geteuid() == 0:
+            os.setgroups([])
+            os.setresgid(gid, gid, gid)
+            os.setresuid(uid, uid, uid)
+    return preexec
+
+
+def compare(builds, name: str) -> str:
+    """Run tests/programs/posix/<name>.c natively and in a cage, in fresh directories
+    owned by the same user; return the (equal) output."""
+    uid, gid = _user()
+    wasm = builds.wasm(f"posix/{name}")
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        native_dir, cage_dir = work / "native", work / "cage"
+        native_dir.mkdir()
+        cage_dir.mkdir()
+        program = work / name
+        shutil.copy(builds.native(f"posix/{name}"), program)
+        for p in (work, native_dir, cage_dir, program):
+            os.chown(p, uid, gid)
+        native = subprocess.run([str(program)], cwd=native_dir, capture_output=True, timeout=60,
+                                preexec_fn=_drop(uid, gid), stdin=subprocess.DEVNULL)
+        caged = lind.run([wasm], root=cage_dir, capture_output=True, timeout=60,
+                         user=(uid, gid), input=b"")
+    assert native.returncode == 0, native.stderr
+    assert caged.stdout.decode() == native.stdout.decode()
+    assert caged.returncode == 0, caged.stderr
+    return caged.stdout.decode()
+
+
+def test_file_calls_match_linux(builds):
+    """utime/utimes/futimesat, statfs, sendfile, copy_file_range, sync*, fadvise,
+    readahead, preadv/pwritev(2), close_range, mknod (files and FIFOs), memfd_create."""
+    out = compare(builds, "sys_files")
+    assert "reader got 16 [through the fifo]" in out
+    assert "copy_file_range offs = 4" in out
+
+
+@pytest.mark.parametrize("writer_first", [False, True])
+def test_a_cage_waiting_to_open_a_fifo_can_be_killed(builds, tmp_path, writer_first):
+    """A blocking FIFO open waits on a helper thread: the cage's timeout still ends it."""
+    os.mkfifo(tmp_path / "f")
+    (tmp_path / "canary").write_text("x")
+    wasm = builds.wasm("posix/fifo_open")
+    with pytest.raises(subprocess.TimeoutExpired):
+        lind.run([wasm, "w" if writer_first else "r"], root=tmp_path, capture_output=True,
+                 timeout=2, input=b"")
