@@ -75,3 +75,12 @@ def test_a_cage_waiting_to_open_a_fifo_can_be_killed(builds, tmp_path, writer_fi
     with pytest.raises(subprocess.TimeoutExpired):
         lind.run([wasm, "w" if writer_first else "r"], root=tmp_path, capture_output=True,
                  timeout=2, input=b"")
+
+
+def test_process_and_identity_calls_match_linux(builds):
+    """set*id among the user's own ids, getrusage/times/sysinfo, affinity and scheduling,
+    nice, prctl (name, dumpable, no_new_privs, parent death signal), waitid, personality,
+    capget."""
+    out = compare(builds, "sys_process")
+    assert "waitid WNOWAIT = 0" in out
+    assert "grandchild got signal 10" in out

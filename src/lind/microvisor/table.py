@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from lind import threei
 from lind.microvisor import sys_files as f
 from lind.microvisor import sys_futex as fx
+from lind.microvisor import sys_info as info
 from lind.microvisor import sys_memory as m
 from lind.microvisor import sys_poll as poll
 from lind.microvisor import sys_process as p
@@ -160,6 +161,35 @@ SYSCALLS: dict[int, Syscall] = {
         Syscall(218, "set_tid_address", p.sys_set_tid_address),
         Syscall(231, "exit_group", p.sys_exit_group),
         Syscall(302, "prlimit64", p.sys_prlimit64),
+        Syscall(98, "getrusage", p.sys_getrusage),
+        Syscall(100, "times", p.sys_times),
+        Syscall(105, "setuid", p.sys_setuid),
+        Syscall(106, "setgid", p.sys_setgid),
+        Syscall(113, "setreuid", p.sys_setreuid),
+        Syscall(114, "setregid", p.sys_setregid),
+        Syscall(115, "getgroups", p.sys_getgroups),
+        Syscall(116, "setgroups", p.sys_setgroups),
+        Syscall(117, "setresuid", p.sys_setresuid),
+        Syscall(118, "getresuid", p.sys_getresuid),
+        Syscall(119, "setresgid", p.sys_setresgid),
+        Syscall(120, "getresgid", p.sys_getresgid),
+        Syscall(125, "capget", p.sys_capget),
+        Syscall(135, "personality", p.sys_personality),
+        Syscall(140, "getpriority", p.sys_getpriority),
+        Syscall(141, "setpriority", p.sys_setpriority),
+        Syscall(142, "sched_setparam", p.sys_sched_setparam),
+        Syscall(143, "sched_getparam", p.sys_sched_getparam),
+        Syscall(144, "sched_setscheduler", p.sys_sched_setscheduler),
+        Syscall(145, "sched_getscheduler", p.sys_sched_getscheduler),
+        Syscall(146, "sched_get_priority_max", p.sys_sched_get_priority_max),
+        Syscall(147, "sched_get_priority_min", p.sys_sched_get_priority_min),
+        Syscall(157, "prctl", p.sys_prctl),
+        Syscall(203, "sched_setaffinity", p.sys_sched_setaffinity),
+        Syscall(204, "sched_getaffinity", p.sys_sched_getaffinity),
+        Syscall(247, "waitid", p.sys_waitid),
+        Syscall(273, "set_robust_list", p.sys_set_robust_list),
+        Syscall(309, "getcpu", p.sys_getcpu),
+        Syscall(99, "sysinfo", info.sys_sysinfo),
         # time and identity of the system
         Syscall(35, "nanosleep", t.sys_nanosleep),
         Syscall(36, "getitimer", t.sys_getitimer),
