@@ -84,3 +84,12 @@ def test_process_and_identity_calls_match_linux(builds):
     out = compare(builds, "sys_process")
     assert "waitid WNOWAIT = 0" in out
     assert "grandchild got signal 10" in out
+
+
+def test_signal_calls_match_linux(builds):
+    """sigtimedwait (timeout, taking a pending signal without its handler, EINTR),
+    sigqueue and rt_sigqueueinfo's si_code rules, sigaltstack with SA_ONSTACK handlers
+    really running on the alternate stack."""
+    out = compare(builds, "sys_signals")
+    assert "SA_ONSTACK: on alt 1 flags inside 1 eperm 1" in out
+    assert "sigtimedwait 20ms = -1 errno 11" in out

@@ -743,6 +743,12 @@ class Cage:
             while True:
                 self.block_on(self._nap, restartable=False)
 
+    def stack_pointer(self) -> int:
+        """The guest's shadow-stack pointer now (0 if the program exports none)."""
+        if not self.exports or STACK_POINTER not in self.exports:
+            return 0
+        return self.exports[STACK_POINTER].value(self.store)
+
     def function_arity(self, index: int) -> int | None:
         """How many parameters function-table entry `index` takes (None: unknown), for
         calls whose C type the program may have got wrong (a signal handler)."""

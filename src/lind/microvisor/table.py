@@ -134,6 +134,10 @@ SYSCALLS: dict[int, Syscall] = {
         Syscall(130, "rt_sigsuspend", s.sys_rt_sigsuspend),
         Syscall(200, "tkill", s.sys_tkill),
         Syscall(234, "tgkill", s.sys_tgkill),
+        Syscall(128, "rt_sigtimedwait", s.sys_rt_sigtimedwait),
+        Syscall(129, "rt_sigqueueinfo", s.sys_rt_sigqueueinfo),
+        Syscall(131, "sigaltstack", s.sys_sigaltstack),
+        Syscall(297, "rt_tgsigqueueinfo", s.sys_rt_tgsigqueueinfo),
         # waiting on memory words, within a cage and across cages sharing pages
         Syscall(202, "futex", fx.sys_futex),
         # process
