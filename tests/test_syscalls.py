@@ -93,3 +93,10 @@ def test_signal_calls_match_linux(builds):
     out = compare(builds, "sys_signals")
     assert "SA_ONSTACK: on alt 1 flags inside 1 eperm 1" in out
     assert "sigtimedwait 20ms = -1 errno 11" in out
+
+
+def test_memory_residency_and_locking_match_linux(builds):
+    """mincore reports every mapped page resident; mlock/munlock/mlock2/mlockall check
+    their range and flags and succeed (a cage's memory is never swapped by Lind)."""
+    out = compare(builds, "sys_memory")
+    assert "vec 1 1 1 1 9" in out

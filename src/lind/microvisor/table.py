@@ -125,6 +125,12 @@ SYSCALLS: dict[int, Syscall] = {
         Syscall(25, "mremap", m.sys_mremap),
         Syscall(26, "msync", m.sys_msync),
         Syscall(28, "madvise", m.sys_madvise),
+        Syscall(27, "mincore", m.sys_mincore),
+        Syscall(149, "mlock", m.sys_mlock),
+        Syscall(150, "munlock", m.sys_munlock),
+        Syscall(151, "mlockall", m.sys_mlockall),
+        Syscall(152, "munlockall", m.sys_munlockall),
+        Syscall(325, "mlock2", m.sys_mlock2),
         # signals
         Syscall(13, "rt_sigaction", s.sys_rt_sigaction),
         Syscall(14, "rt_sigprocmask", s.sys_rt_sigprocmask),
