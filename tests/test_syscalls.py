@@ -100,3 +100,50 @@ def test_memory_residency_and_locking_match_linux(builds):
     their range and flags and succeed (a cage's memory is never swapped by Lind)."""
     out = compare(builds, "sys_memory")
     assert "vec 1 1 1 1 9" in out
+
+
+# What Linux answers for tests/programs/posix/sys_ids.c run as root (checked natively
+# below when the tests run as root).
+ROOT_IDS = """\
+setgroups = 0
+getgroups = 2
+  groups 5 6
+getgroups small = -1 errno 22
+setresgid 100 200 300 = 0
+  uid 0 0 0 gid 100 200 300 getuid agrees 1
+setresuid 1000 2000 0 = 0
+  uid 1000 2000 0 gid 100 200 300 getuid agrees 1
+setgroups unprivileged = -1 errno 1
+setresgid unprivileged = -1 errno 1
+setresgid own ids = 0
+  uid 1000 2000 0 gid 300 100 200 getuid agrees 1
+seteuid 0 (saved) = 0
+  uid 1000 0 0 gid 300 100 200 getuid agrees 1
+setreuid -1 1000 = 0
+  uid 1000 1000 0 gid 300 100 200 getuid agrees 1
+setreuid 2000 -1 = -1 errno 1
+  uid 1000 1000 0 gid 300 100 200 getuid agrees 1
+setreuid 3000 -1 = -1 errno 1
+setuid 0 = 0
+setresuid 2000 -1 -1 = 0
+setresuid -1 2000 2000 = 0
+  uid 2000 2000 2000 gid 300 100 200 getuid agrees 1
+child:  uid 2000 2000 2000 gid 300 100 200 getuid agrees 1
+child setuid 0 = -1 errno 1
+setuid 1000 = -1 errno 1
+setuid 2000 = 0
+  uid 2000 2000 2000 gid 300 100 200 getuid agrees 1
+"""
+
+
+def test_set_id_permutations_from_root_match_linux(builds, tmp_path):
+    """A cage run as uid 0 may set any ids; once its effective uid is not 0 it moves only
+    among its real, effective and saved ids, as on Linux (getuid() comes from the
+    trampoline's Slot, so it must follow)."""
+    caged = lind.run([builds.wasm("posix/sys_ids")], root=tmp_path, capture_output=True,
+                     timeout=60, user=(0, 0), input=b"")
+    assert caged.stdout.decode() == ROOT_IDS
+    if os.geteuid() == 0:
+        native = subprocess.run([builds.native("posix/sys_ids")], cwd=tmp_path,
+                                capture_output=True, timeout=60)
+        assert native.stdout.decode() == ROOT_IDS

@@ -184,6 +184,9 @@ int main(void) {
     printf("pdeathsig %d\n", sig);
     show("PR_SET_PDEATHSIG bad", prctl(PR_SET_PDEATHSIG, 99));
     show("PR_GET_PDEATHSIG efault", prctl(PR_GET_PDEATHSIG, BAD));
+    void *tid_address = NULL;
+    show("PR_GET_TID_ADDRESS", prctl(PR_GET_TID_ADDRESS, &tid_address));
+    printf("tid address set %d\n", tid_address != NULL);
     show("prctl unknown", prctl(9999, 0, 0, 0, 0));
 
     /* waitid */
