@@ -7,6 +7,7 @@ and turned into -errno by the trampoline.
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import errno
 import fcntl
 import os
@@ -21,7 +22,7 @@ from collections.abc import Callable
 from lind.microvisor import abi, virtual
 from lind.microvisor.abi import s32, u32
 from lind.microvisor.fdtable import OpenFile
-from lind.microvisor.fs import join, proc_path, wants_write
+from lind.microvisor.fs import join, libc, proc_path, wants_write
 from lind.microvisor.pipe import PipeEnd, make_pipe
 
 
@@ -1046,27 +1047,18 @@ _ST_VALID, _ST_RDONLY = 0x20, 0x1
 _PROC_MAGIC, _TMPFS_MAGIC, _PIPEFS_MAGIC = 0x9FA0, 0x01021994, 0x50495045
 
 
-class _HostStatfs:
-    """The host's fstatfs(2), for f_type (the file system's magic), which statvfs lacks."""
-
-    _libc = None
-
-    @classmethod
-    def fs_type(cls, fd: int) -> int:
-        import ctypes
-
-        if cls._libc is None:
-            cls._libc = ctypes.CDLL(None, use_errno=True)
-        buf = ctypes.create_string_buffer(256)
-        if cls._libc.fstatfs(fd, buf) != 0:
-            raise abi.error(ctypes.get_errno())
-        return struct.unpack_from("<q", buf)[0] & 0xFFFFFFFF
+def _host_fs_type(fd: int) -> int:
+    """f_type of the host's fstatfs(2) (the file system's magic), which statvfs lacks."""
+    buf = ctypes.create_string_buffer(256)
+    if libc.fstatfs(fd, buf) != 0:
+        raise abi.error(ctypes.get_errno())
+    return struct.unpack_from("<q", buf)[0] & 0xFFFFFFFF
 
 
 def _pack_statfs(fd: int, readonly: bool) -> bytes:
     v = os.fstatvfs(fd)
     flags = _ST_VALID | (v.f_flag & ~_ST_VALID) | (_ST_RDONLY if readonly else 0)
-    return _STATFS.pack(_HostStatfs.fs_type(fd), v.f_bsize, v.f_blocks, v.f_bfree, v.f_bavail,
+    return _STATFS.pack(_host_fs_type(fd), v.f_bsize, v.f_blocks, v.f_bfree, v.f_bavail,
                         v.f_files, v.f_ffree, 0, 0, v.f_namemax, v.f_frsize, flags)
 
 
@@ -1182,8 +1174,6 @@ def sys_copy_file_range(cage, fd_in, off_in, fd_out, off_out, length, flags, *_)
     same = os.path.samestat(in_f.stat(), out_f.stat())
     if same and src < dst + length and dst < src + length:
         raise abi.error(errno.EINVAL)       # overlapping ranges of one file
-    if not off_out:
-        _changeable(cage, out_f)
     done = 0
     while done < length:
         data = os.pread(in_f.host_fd, min(_CHUNK, length - done), src + done)
@@ -1201,9 +1191,6 @@ def sys_copy_file_range(cage, fd_in, off_in, fd_out, off_out, length, flags, *_)
 # ----------------------------------------------------- flushing and advice
 
 def _syncfs_host(fd: int) -> None:
-    import ctypes
-
-    libc = ctypes.CDLL(None, use_errno=True)
     if libc.syncfs(fd) != 0:
         raise abi.error(ctypes.get_errno())
 
@@ -1265,6 +1252,8 @@ def sys_readahead(cage, fd, offset, count, *_):
 
 _RWF_HIPRI, _RWF_DSYNC, _RWF_SYNC, _RWF_NOWAIT, _RWF_APPEND = 1, 2, 4, 8, 0x10
 _RWF_KNOWN = _RWF_HIPRI | _RWF_DSYNC | _RWF_SYNC | _RWF_NOWAIT | _RWF_APPEND
+_RWF_HOST = {_RWF_HIPRI: os.RWF_HIPRI, _RWF_DSYNC: os.RWF_DSYNC, _RWF_SYNC: os.RWF_SYNC,
+             _RWF_NOWAIT: os.RWF_NOWAIT, _RWF_APPEND: os.RWF_APPEND}
 
 
 def _hilo(lo: int, hi: int) -> int:
@@ -1295,13 +1284,10 @@ def _vectored(cage, fd: int, iov: int, iovcnt: int, offset: int, flags: int, wri
     if not views:
         return 0
     host_flags = 0
-    for bit, name in ((_RWF_HIPRI, "RWF_HIPRI"), (_RWF_DSYNC, "RWF_DSYNC"), (_RWF_SYNC, "RWF_SYNC"),
-                      (_RWF_NOWAIT, "RWF_NOWAIT"), (_RWF_APPEND, "RWF_APPEND")):
+    for bit, host in _RWF_HOST.items():
         if flags & bit:
-            host_flags |= getattr(os, name)
+            host_flags |= host
     if write:
-        if host_flags & os.RWF_APPEND or f.flags & abi.O_APPEND:
-            _changeable(cage, f)
         return os.pwritev(f.host_fd, views, offset, host_flags)
     return os.preadv(f.host_fd, views, offset, host_flags)
 

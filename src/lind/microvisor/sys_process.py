@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ctypes
 import errno
 import functools
 import os
@@ -12,7 +13,7 @@ import time
 
 from lind.microvisor import abi, limits, sys_signals, virtual
 from lind.microvisor.abi import s32, u32
-from lind.microvisor.fs import join
+from lind.microvisor.fs import join, libc
 from lind.microvisor.sys_memory import MAX_MEMORY
 
 RLIMIT_STACK, RLIMIT_NOFILE, RLIMIT_AS = 3, 7, 9
@@ -286,30 +287,38 @@ def _wanted(cage, child, pid: int) -> bool:
     return child.pgid == -pid
 
 
+def _await_child(cage, pid: int, nohang: bool, exited: bool = True):
+    """With the runtime's `changed` held: the first child `pid` selects that has ended
+    (none reported unless `exited`), waiting for one unless `nohang` (then None).
+    ECHILD when no child is selected."""
+    rt = cage.runtime
+    while True:
+        wanted = [c for c in cage.children.values() if _wanted(cage, c, pid)]
+        if not wanted:
+            raise OSError(errno.ECHILD, "No child processes")
+        done = next((c for c in wanted if c.finished), None) if exited else None
+        if done is not None or nohang:
+            return done
+        try:
+            cage.block_on(rt.changed)   # a caught signal: EINTR, or a restart (SA_RESTART)
+        except OSError:
+            # As Linux: a child that ended meanwhile (its SIGCHLD is often the very
+            # signal) is reported; the handler runs when the call returns.
+            done = next((c for c in wanted if c.finished), None) if exited else None
+            if done is None or cage.kill_requested or cage.status is not None:
+                raise
+            return done
+
+
 def sys_wait4(cage, pid, wstatus, options, rusage, *_):
     pid, options = s32(pid), u32(options)
     if options & ~_WAIT_OPTIONS:
         raise OSError(errno.EINVAL, "Invalid argument")
     rt = cage.runtime
     with rt.changed:
-        while True:
-            wanted = [c for c in cage.children.values() if _wanted(cage, c, pid)]
-            if not wanted:
-                raise OSError(errno.ECHILD, "No child processes")
-            done = next((c for c in wanted if c.finished), None)
-            if done is not None:
-                break
-            if options & WNOHANG:
-                return 0
-            try:
-                cage.block_on(rt.changed)   # a caught signal: EINTR, or a restart (SA_RESTART)
-            except OSError:
-                # As Linux: a child that ended meanwhile (its SIGCHLD is often the very
-                # signal) is reported; the handler runs when the call returns.
-                done = next((c for c in wanted if c.finished), None)
-                if done is None or cage.kill_requested or cage.status is not None:
-                    raise
-                break
+        done = _await_child(cage, pid, bool(options & WNOHANG))
+        if done is None:
+            return 0
         if wstatus:
             cage.mem.write(wstatus, struct.pack("<i", done.status))
         if rusage:
@@ -393,18 +402,11 @@ def sys_waitid(cage, idtype, ident, infop, options, rusage, *_):
         raise OSError(errno.EINVAL, "Invalid argument")
     rt = cage.runtime
     with rt.changed:
-        while True:
-            wanted = [c for c in cage.children.values() if _wanted(cage, c, pid)]
-            if not wanted:
-                raise OSError(errno.ECHILD, "No child processes")
-            done = next((c for c in wanted if c.finished), None) if options & WEXITED else None
-            if done is not None:
-                break
-            if options & WNOHANG:
-                if infop:
-                    cage.mem.write(infop, bytes(sys_signals.SIGINFO_SIZE))
-                return 0
-            cage.block_on(rt.changed)
+        done = _await_child(cage, pid, bool(options & WNOHANG), bool(options & WEXITED))
+        if done is None:
+            if infop:
+                cage.mem.write(infop, bytes(sys_signals.SIGINFO_SIZE))
+            return 0
         if infop:
             cage.mem.write(infop, sys_signals.child_info(done))
         if rusage:
@@ -490,10 +492,8 @@ def _possible_cpus() -> int:
 def _kernel_mask_size() -> int:
     """How many bytes the host kernel's sched_getaffinity answers (its cpumask size,
     which depends on how it was built)."""
-    import ctypes
-
     buf = ctypes.create_string_buffer(1024)
-    n = ctypes.CDLL(None, use_errno=True).syscall(_HOST_SCHED_GETAFFINITY, 0, 1024, buf)
+    n = libc.syscall(_HOST_SCHED_GETAFFINITY, 0, 1024, buf)
     return n if n > 0 else (_possible_cpus() + 63) // 64 * 8
 
 

@@ -26,7 +26,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 
-from lind.microvisor import sys_futex
+from lind.microvisor import sys_futex, sys_time
 from lind.microvisor.abi import s32, u32
 
 NSIG = 65
@@ -440,12 +440,7 @@ def sys_rt_sigtimedwait(cage, which, info, timeout, sigsetsize, *_):
     waits the set is blocked, so that a signal of it stays pending for the taking."""
     _check_sigset_size(sigsetsize)
     wanted = _read_mask(cage, which)
-    deadline = None
-    if timeout:
-        sec, nsec = struct.unpack("<qq", cage.mem.read(timeout, 16))
-        if sec < 0 or not 0 <= nsec < 10**9:
-            raise OSError(errno.EINVAL, "Invalid argument")
-        deadline = time.monotonic_ns() + sec * 10**9 + nsec
+    deadline = time.monotonic_ns() + sys_time.read_timespec(cage, timeout) if timeout else None
     if info:
         cage.mem.view(info, SIGINFO_SIZE)
     state = cage.signals
