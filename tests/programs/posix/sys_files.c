@@ -3,6 +3,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -17,6 +18,9 @@
 #include <utime.h>
 
 #define BAD ((void *)0xfffffff0)
+
+static volatile int alarms;
+static void on_alarm(int sig) { alarms++; }
 
 static void show(const char *what, long r) {
     if (r < 0) printf("%s = -1 errno %d\n", what, errno);
@@ -63,7 +67,7 @@ int main(void) {
            sf.f_blocks >= sf.f_bfree, sf.f_bfree >= sf.f_bavail, (long)sf.f_namelen);
     struct statfs sf2;
     show("fstatfs", fstatfs(fd, &sf2));
-    printf("same type %d\n", sf.f_type == sf2.f_type);
+    printf("same type %d type %lx\n", sf.f_type == sf2.f_type, (long)sf.f_type);
     show("statfs missing", statfs("missing", &sf));
     show("statfs efault", syscall(SYS_statfs, ".", BAD));
     show("fstatfs ebadf", fstatfs(99, &sf));
@@ -214,6 +218,15 @@ int main(void) {
     waitpid(pid, &status, 0);
     fflush(stdout);
     printf("reader status %d\n", status);
+
+    /* a blocking FIFO open ends with EINTR when a handler (without SA_RESTART) runs */
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_alarm;
+    sigaction(SIGALRM, &sa, NULL);
+    alarm(1);
+    show("open fifo interrupted", open("f", O_RDONLY));
+    printf("alarms %d\n", alarms);
 
     /* memfd_create */
     int m = memfd_create("scratch", MFD_CLOEXEC);
