@@ -419,17 +419,50 @@ def sys_fstat(cage, fd, buf, *_):
     return 0
 
 
-def sys_newfstatat(cage, dirfd, path, buf, flags, *_):
-    flags = u32(flags)
+def _stat_at(cage, dirfd: int, path: int, flags: int) -> os.stat_result:
+    """What fstatat(dirfd, path, flags) finds (AT_EMPTY_PATH: the file dirfd is)."""
     raw = cage.mem.cstring(path, abi.PATH_MAX - 1) if path else b""
     if not raw and flags & abi.AT_EMPTY_PATH:
         dirfd = s32(dirfd)
         at_cwd = dirfd == abi.AT_FDCWD
-        st = _stat_path(cage, cage.cwd, True) if at_cwd else cage.fds.get(dirfd).stat()
-    else:
-        guest = path_arg(cage, path, dirfd)
-        st = _stat_path(cage, guest, not flags & abi.AT_SYMLINK_NOFOLLOW)
+        return _stat_path(cage, cage.cwd, True) if at_cwd else cage.fds.get(dirfd).stat()
+    guest = path_arg(cage, path, dirfd)
+    return _stat_path(cage, guest, not flags & abi.AT_SYMLINK_NOFOLLOW)
+
+
+def sys_newfstatat(cage, dirfd, path, buf, flags, *_):
+    st = _stat_at(cage, dirfd, path, u32(flags))
     cage.mem.write(buf, abi.pack_stat(st, cage.ids))
+    return 0
+
+
+_AT_NO_AUTOMOUNT, _AT_STATX_SYNC_TYPE = 0x800, 0x6000
+_STATX_RESERVED = 0x80000000
+_STATX_BASIC_STATS = 0x7FF       # all but the birth time, which the host's stat lacks
+# struct statx: mask, blksize, attributes, nlink, uid, gid, mode, ino, size, blocks,
+# attributes_mask, four timestamps (atime, btime, ctime, mtime), rdev and dev numbers.
+_STATX = struct.Struct("<IIQIIIH2xQQQQ" + "qIi" * 4 + "IIII112x")
+
+
+def sys_statx(cage, dirfd, path, flags, mask, buf, *_):
+    """statx from the host's stat, owners mapped as for stat (abi.seen_owner); no
+    birth time and no mount id (not in the mask)."""
+    flags, mask = u32(flags), u32(mask)
+    if (flags & ~(abi.AT_SYMLINK_NOFOLLOW | _AT_NO_AUTOMOUNT | abi.AT_EMPTY_PATH
+                  | _AT_STATX_SYNC_TYPE) or flags & _AT_STATX_SYNC_TYPE == _AT_STATX_SYNC_TYPE
+            or mask & _STATX_RESERVED):
+        raise abi.error(errno.EINVAL)
+    st = _stat_at(cage, dirfd, path, flags)
+    uid, gid = abi.seen_owner(st, cage.ids)
+
+    def ts(ns: int) -> tuple[int, int, int]:
+        return ns // 10**9, ns % 10**9, 0
+
+    cage.mem.write(buf, _STATX.pack(
+        _STATX_BASIC_STATS, st.st_blksize, 0, st.st_nlink, uid, gid, st.st_mode & 0xFFFF,
+        st.st_ino, st.st_size, st.st_blocks, 0, *ts(st.st_atime_ns), 0, 0, 0,
+        *ts(st.st_ctime_ns), *ts(st.st_mtime_ns), os.major(st.st_rdev), os.minor(st.st_rdev),
+        os.major(st.st_dev), os.minor(st.st_dev)))
     return 0
 
 

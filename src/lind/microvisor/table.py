@@ -112,6 +112,7 @@ SYSCALLS: dict[int, Syscall] = {
         Syscall(327, "preadv2", f.sys_preadv2),
         Syscall(328, "pwritev2", f.sys_pwritev2),
         Syscall(436, "close_range", f.sys_close_range),
+        Syscall(332, "statx", f.sys_statx),
         # readiness
         Syscall(7, "poll", poll.sys_poll),
         Syscall(23, "select", poll.sys_select),

@@ -10,6 +10,7 @@
 #include <sys/sendfile.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
+#include <sys/sysmacros.h>
 #include <sys/syscall.h>
 #include <sys/time.h>
 #include <sys/uio.h>
@@ -59,6 +60,25 @@ int main(void) {
     show("SYS_utimes bad usec", syscall(SYS_utimes, "a", badtv));
     show("SYS_utimes efault", syscall(SYS_utimes, "a", BAD));
     show("SYS_utime missing", syscall(SYS_utime, "missing", NULL));
+
+    /* statx: the fields stat has, the same values */
+    struct statx sx;
+    show("statx", statx(AT_FDCWD, "a", AT_SYMLINK_NOFOLLOW, STATX_BASIC_STATS, &sx));
+    stat("a", &st);
+    printf("basic %x size %lld mode %o nlink %u own %d ino %d mtime %d.%d dev %d blksize %d\n",
+           sx.stx_mask & STATX_BASIC_STATS, (long long)sx.stx_size, sx.stx_mode, sx.stx_nlink,
+           sx.stx_uid == getuid() && sx.stx_gid == getgid(), sx.stx_ino == st.st_ino,
+           sx.stx_mtime.tv_sec == st.st_mtime, sx.stx_mtime.tv_nsec == st.st_mtim.tv_nsec,
+           makedev(sx.stx_dev_major, sx.stx_dev_minor) == st.st_dev, sx.stx_blksize == st.st_blksize);
+    show("statx empty path", statx(fd, "", AT_EMPTY_PATH, STATX_SIZE, &sx));
+    printf("size %lld\n", (long long)sx.stx_size);
+    show("statx dir", statx(AT_FDCWD, ".", 0, STATX_TYPE, &sx));
+    printf("dir %d\n", S_ISDIR(sx.stx_mode));
+    show("statx missing", statx(AT_FDCWD, "missing", 0, STATX_BASIC_STATS, &sx));
+    show("statx bad flags", statx(AT_FDCWD, "a", 0x1, STATX_BASIC_STATS, &sx));
+    show("statx both syncs", statx(AT_FDCWD, "a", 0x6000, STATX_BASIC_STATS, &sx));
+    show("statx reserved", statx(AT_FDCWD, "a", 0, 0x80000000U, &sx));
+    show("statx efault", syscall(SYS_statx, AT_FDCWD, "a", 0, STATX_BASIC_STATS, BAD));
 
     /* statfs */
     struct statfs sf;
