@@ -108,7 +108,8 @@ int main(void) {
     cpu_set_t set;
     CPU_ZERO(&set);
     show("sched_getaffinity ok", sched_getaffinity(0, sizeof set, &set));
-    printf("cpus == nprocs %d\n", CPU_COUNT(&set) == sysconf(_SC_NPROCESSORS_ONLN));
+    printf("cpus == nprocs %d nprocs %ld\n", CPU_COUNT(&set) == sysconf(_SC_NPROCESSORS_ONLN),
+           sysconf(_SC_NPROCESSORS_ONLN));
     long raw = syscall(SYS_sched_getaffinity, 0, sizeof set, &set);
     printf("raw answer %ld\n", raw);
     show("sched_getaffinity small", syscall(SYS_sched_getaffinity, 0, 4, &set));
