@@ -147,3 +147,12 @@ def test_set_id_permutations_from_root_match_linux(builds, tmp_path):
         native = subprocess.run([builds.native("posix/sys_ids")], cwd=tmp_path,
                                 capture_output=True, timeout=60)
         assert native.stdout.decode() == ROOT_IDS
+
+
+def test_sysinfo_reports_the_trees_budget_and_cages(builds, tmp_path):
+    """RAM is the tree's memory budget (what its cages hold is not free), processes are
+    the cages of the tree."""
+    caged = lind.run([builds.wasm("posix/sysinfo_tree")], root=tmp_path, capture_output=True,
+                     timeout=60, memory=64 << 20, input=b"")
+    assert caged.stdout.decode() == f"total {64 << 20} free<total 1 free>0 1 procs 3\n"
+    assert caged.returncode == 0, caged.stderr
