@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import sys
 import tempfile
 from pathlib import Path
 
@@ -136,13 +137,19 @@ setuid 2000 = 0
 """
 
 
-def test_set_id_permutations_from_root_match_linux(builds, tmp_path):
+@pytest.mark.parametrize("trampoline", ["c", "ctypes"])
+def test_set_id_permutations_from_root_match_linux(builds, tmp_path, trampoline):
     """A cage run as uid 0 may set any ids; once its effective uid is not 0 it moves only
     among its real, effective and saved ids, as on Linux (getuid() comes from the
-    trampoline's Slot, so it must follow)."""
-    caged = lind.run([builds.wasm("posix/sys_ids")], root=tmp_path, capture_output=True,
-                     timeout=60, user=(0, 0), input=b"")
-    assert caged.stdout.decode() == ROOT_IDS
+    trampoline's Slot, C or ctypes, so it must follow)."""
+    script = ("import sys, lind\n"
+              "r = lind.run([sys.argv[1]], root=sys.argv[2], capture_output=True, timeout=60,"
+              " user=(0, 0), input=b'')\n"
+              "sys.stdout.write(r.stdout.decode())\n")
+    env = {**os.environ, "LIND_TRAMPOLINE": "ctypes" if trampoline == "ctypes" else "accel"}
+    caged = subprocess.run([sys.executable, "-c", script, str(builds.wasm("posix/sys_ids")),
+                            str(tmp_path)], capture_output=True, timeout=120, env=env)
+    assert caged.stdout.decode() == ROOT_IDS, caged.stderr
     if os.geteuid() == 0:
         native = subprocess.run([builds.native("posix/sys_ids")], cwd=tmp_path,
                                 capture_output=True, timeout=60)
