@@ -15,6 +15,7 @@ import textwrap
 import time
 from pathlib import Path
 
+import pytest
 import wasmtime
 
 import lind
@@ -161,7 +162,10 @@ def test_cages_holding_every_fd_they_can_leave_room_for_a_new_tree(builds, tmp_p
     assert s.intact()
 
 
-def test_shared_mappings_count_their_memfds_against_the_budget(builds, tmp_path):
+@pytest.mark.parametrize("how", ["mmap", "memfd"])
+def test_shared_mappings_and_memfds_count_against_the_budget(builds, tmp_path, how):
+    """Each shared mapping and each memfd_create holds a host memfd: the budget stops
+    them (ENFILE) and gives them all back when the cage ends."""
     s = Scratch(tmp_path)
     hog, small = builds.wasm("limits/fd_hog"), builds.wasm("limits/writev_bomb")
     script = """
@@ -169,11 +173,11 @@ def test_shared_mappings_count_their_memfds_against_the_budget(builds, tmp_path)
         resource.setrlimit(resource.RLIMIT_NOFILE, (1024, 1024))
         import lind
         from lind.microvisor import limits
-        hog, small, root, scratch = sys.argv[1:]
+        hog, small, root, scratch, how = sys.argv[1:]
         rt = lind.Runtime()
         stdin = open(scratch + "/stdin", "rb")
         out = open(scratch + "/hog", "wb+")
-        cage = rt.spawn(hog, ["mmap"], root=root, stdin=stdin.fileno(), stdout=out.fileno(),
+        cage = rt.spawn(hog, [how], root=root, stdin=stdin.fileno(), stdout=out.fileno(),
                         stderr=out.fileno())
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline and not open(scratch + "/hog").read():
@@ -186,7 +190,7 @@ def test_shared_mappings_count_their_memfds_against_the_budget(builds, tmp_path)
         print(open(scratch + "/hog").read().strip(), "|", result.returncode, limits.host_fds.budget,
               limits.host_fds.held)
     """
-    proc = _python(script, str(hog), str(small), str(s.root), str(tmp_path))
+    proc = _python(script, str(hog), str(small), str(s.root), str(tmp_path), how)
     assert proc.returncode == 0, proc.stderr
     hogged, ran = proc.stdout.split("|")
     word, mapped, why = hogged.split()

@@ -7,6 +7,7 @@ import collections
 import ctypes
 import errno
 import os
+import resource
 import signal
 import struct
 import sys
@@ -188,6 +189,21 @@ class Cage:
         cap = min(MAX_MEMORY, self.memory_budget.ceiling())
         self.rlimit_as = parent.rlimit_as if parent else (cap, cap)
         self.ids = ids                          # (uid, euid, gid, egid) the cage sees
+        # The rest of its identity: saved set-user and set-group ids, supplementary groups.
+        self.saved_ids: tuple[int, int] = parent.saved_ids if parent else (ids[1], ids[3])
+        self.groups: tuple[int, ...] = parent.groups if parent else ()
+        # Per-process settings fork copies (prctl, setpriority, sched_setaffinity)...
+        self.nice = parent.nice if parent else 0
+        self.affinity: frozenset[int] | None = parent.affinity if parent else None  # None: all
+        self.comm: str | None = parent.comm if parent else None   # PR_SET_NAME; None: exe's
+        self.dumpable = parent.dumpable if parent else 1
+        self.no_new_privs = parent.no_new_privs if parent else False
+        self.tid_address = parent.tid_address if parent else 0
+        # ... and one it does not: the signal to get when the parent ends.
+        self.pdeathsig = 0
+        # CPU seconds (user, system) of reaped children, and its own once it has ended.
+        self.children_cpu = (0.0, 0.0)
+        self.cpu_at_end: tuple[float, float] | None = None
         self.hostname = hostname                # uname's node name
         self.slot = threei.Slot(self)
         self.fds = (fds.copy(self._mirror_fd, self._fd_closed) if fds
@@ -226,6 +242,24 @@ class Cage:
     def _set_ids(self) -> None:
         uid, euid, gid, egid = self.ids
         self.slot.set_ids(self.id, self.ppid, uid, euid, gid, egid)
+
+    def set_identity(self, ids: tuple[int, int, int, int], saved: tuple[int, int]) -> None:
+        """setuid and friends: the new (uid, euid, gid, egid) and saved (suid, sgid), kept
+        here and in the Slot the trampoline answers getuid() from."""
+        self.ids, self.saved_ids = ids, saved
+        self._set_ids()
+
+    def cpu_times(self) -> tuple[float, float]:
+        """(user, system) CPU seconds the cage's own thread has used, as getrusage says."""
+        if self.cpu_at_end is not None:
+            return self.cpu_at_end
+        if threading.current_thread() is self.thread:
+            used = resource.getrusage(resource.RUSAGE_THREAD)
+            return used.ru_utime, used.ru_stime
+        try:    # another thread asks (a grate acting for the cage): one total
+            return time.clock_gettime(time.pthread_getcpuclockid(self.thread.ident)), 0.0
+        except (OSError, TypeError):
+            return 0.0, 0.0
 
     def set_parent(self, ppid: int) -> None:
         self.ppid = ppid
@@ -528,6 +562,7 @@ class Cage:
         module, self.argv, self.env = self._exec
         self._exec = None
         self.jump_points.clear()
+        self.comm = None
         self.fds.close_on_exec()
         self.slot.resume()
         self.aspace.release_shared()
@@ -644,6 +679,7 @@ class Cage:
     def _finish(self) -> None:
         if self.status is None:
             self.status = abi.signal_status(signal.SIGKILL)
+        self.cpu_at_end = self.cpu_times()
         sys_time.cancel_real_timer(self)
         signals.forget_memory(self)
         if self.status & 0x7F:
@@ -711,6 +747,12 @@ class Cage:
         with self._nap:
             while True:
                 self.block_on(self._nap, restartable=False)
+
+    def stack_pointer(self) -> int:
+        """The guest's shadow-stack pointer now (0 if the program exports none)."""
+        if not self.exports or STACK_POINTER not in self.exports:
+            return 0
+        return self.exports[STACK_POINTER].value(self.store)
 
     def function_arity(self, index: int) -> int | None:
         """How many parameters function-table entry `index` takes (None: unknown), for

@@ -224,6 +224,7 @@ class Runtime:
             if heir is cage:
                 heir = None
             zombies = []
+            orphans = [c for c in cage.children.values() if c.pdeathsig and not c.finished]
             for child_id, child in list(cage.children.items()):
                 if heir is None:
                     child.set_parent(0)
@@ -244,6 +245,10 @@ class Runtime:
             parent.signal_from_outside(sys_signals.SIGCHLD, sys_signals.child_info(cage))
         for zombie in zombies:
             heir.signal_from_outside(sys_signals.SIGCHLD, sys_signals.child_info(zombie))
+        for orphan in orphans:      # prctl(PR_SET_PDEATHSIG)
+            orphan.signal_from_outside(orphan.pdeathsig,
+                                       sys_signals.siginfo(orphan.pdeathsig, sys_signals.SI_USER,
+                                                           cage.id, cage.ids[0]))
         for other in rest:
             other.terminate()
 

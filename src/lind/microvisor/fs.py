@@ -36,8 +36,8 @@ _RESOLVE_IN_ROOT = 0x10
 # Provided by lind.microvisor.virtual, below them only the private /dev/shm is a directory.
 PROVIDED = ("/dev", "/proc/self")
 _PRIVATE_SHM = "/dev/shm"
-_libc = ctypes.CDLL(None, use_errno=True)
-_libc.syscall.restype = ctypes.c_long
+libc = ctypes.CDLL(None, use_errno=True)   # the host's C library, for calls os lacks
+libc.syscall.restype = ctypes.c_long
 
 
 def _openat2(dirfd: int, path: bytes, flags: int, mode: int = 0) -> int:
@@ -45,7 +45,7 @@ def _openat2(dirfd: int, path: bytes, flags: int, mode: int = 0) -> int:
     mode = mode if flags & os.O_CREAT else 0
     how = struct.pack("<QQQ", flags, mode, _RESOLVE_IN_ROOT | _RESOLVE_NO_MAGICLINKS)
     while True:
-        fd = _libc.syscall(_SYS_OPENAT2, dirfd, path, how, len(how))
+        fd = libc.syscall(_SYS_OPENAT2, dirfd, path, how, len(how))
         if fd >= 0:
             return fd
         err = ctypes.get_errno()

@@ -6,18 +6,23 @@ and turned into -errno by the trampoline.
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import errno
 import fcntl
 import os
+import select
 import stat as statmod
 import struct
 import termios
+import threading
 import time
+from collections.abc import Callable
 
 from lind.microvisor import abi, sys_locks, virtual
 from lind.microvisor.abi import s32, u32
 from lind.microvisor.fdtable import OpenFile
-from lind.microvisor.fs import join, proc_path, wants_write
+from lind.microvisor.fs import join, libc, proc_path, wants_write
 from lind.microvisor.pipe import PipeEnd, make_pipe
 
 
@@ -128,16 +133,107 @@ def _open(cage, guest_path: str, dir_only: bool, flags: int, mode: int) -> int:
                         os.close(cage.fs.open(guest_path, os.O_PATH | os.O_NOFOLLOW | os.O_CLOEXEC))
                     raise abi.error(errno.EEXIST) from None
                 write = bool(flags & abi.O_ACCMODE) or bool(flags & abi.O_TRUNC)
-                fd = cage.fs.open(guest_path, host & ~os.O_CREAT, write=write)
+                fd = _open_existing(cage, guest_path, host & ~os.O_CREAT, 0, write, flags)
             except FileNotFoundError:
                 if exc.errno == errno.EROFS:
                     raise exc from None
                 raise
     else:
-        fd = cage.fs.open(guest_path, host, perm, write=wants_write(flags))
+        fd = _open_existing(cage, guest_path, host, perm, wants_write(flags), flags)
     if created:
         os.fchmod(fd, perm)
     return _install(cage, fd, flags, guest_path)
+
+
+def _open_existing(cage, guest_path: str, host: int, perm: int, write: bool, flags: int) -> int:
+    """Host open of a name that may be a FIFO: always without blocking (O_NONBLOCK on a
+    regular file or a directory changes nothing), then a FIFO's open waits as Linux's
+    does, but interruptibly (_open_fifo)."""
+    try:
+        fd = cage.fs.open(guest_path, host | os.O_NONBLOCK, perm, write=write)
+    except OSError as exc:
+        if exc.errno != errno.ENXIO or flags & abi.O_NONBLOCK:
+            raise
+        # A FIFO with no reader yet: the writer waits for one.
+        handle = cage.fs.open(guest_path, os.O_PATH | os.O_CLOEXEC)
+        try:
+            return _open_fifo(cage, handle, host)
+        finally:
+            os.close(handle)
+    if not flags & abi.O_NONBLOCK and statmod.S_ISFIFO(os.fstat(fd).st_mode):
+        return _fifo_blocking(cage, fd, host)
+    return fd
+
+
+def _fifo_blocking(cage, fd: int, host: int) -> int:
+    """A FIFO opened without O_NONBLOCK (the host open never blocks, see _open): a
+    reader waits for a writer, as on Linux; then the host fd blocks as the cage asked."""
+    try:
+        if host & os.O_ACCMODE == os.O_RDONLY:
+            new = _open_fifo(cage, fd, host, lambda: _writer_came(fd))
+            os.close(fd)
+            return new
+        os.set_blocking(fd, True)
+        return fd
+    except BaseException:
+        os.close(fd)
+        raise
+
+
+def _writer_came(fd: int) -> bool:
+    """Whether a writer opened the FIFO our reader `fd` is on since it was opened (it
+    wrote, or came and went) while the helper's open was not yet waiting."""
+    p = select.poll()
+    p.register(fd, select.POLLIN)
+    return bool(p.poll(0))
+
+
+_FIFO_RECHECK = 0.02    # seconds between looks at a waiting reader's own FIFO end
+
+
+def _open_fifo(cage, handle: int, host: int, ready: Callable[[], bool] | None = None) -> int:
+    """The blocking open of the FIFO `handle` names, made on a helper thread so that the
+    cage's thread waits interruptibly: a signal or a kill ends the wait, and the helper is
+    released by opening the other end without blocking. `ready` says the wait is over
+    although the helper may not know it (a writer came before its open started)."""
+    done = threading.Condition()
+    result: list[int | OSError] = []
+    flags = host & ~(os.O_NONBLOCK | os.O_CREAT | os.O_EXCL | os.O_TRUNC)
+
+    def opener() -> None:
+        try:
+            out: int | OSError = os.open(proc_path(handle), flags)
+        except OSError as exc:
+            out = exc
+        with done:
+            result.append(out)
+            done.notify_all()
+
+    def release_helper() -> None:
+        # Until the helper answers: its open may not have started when ours ends.
+        other = os.O_RDONLY if flags & os.O_ACCMODE == os.O_WRONLY else os.O_WRONLY
+        while not result:
+            with contextlib.suppress(OSError):
+                os.close(os.open(proc_path(handle), other | os.O_NONBLOCK | os.O_CLOEXEC))
+            done.wait(_FIFO_RECHECK)
+
+    helper = threading.Thread(target=opener, name="lind-fifo-open", daemon=True)
+    with done:
+        helper.start()
+        try:
+            while not result:
+                if ready is not None and ready():
+                    release_helper()
+                    break
+                cage.block_on(done, None if ready is None else _FIFO_RECHECK)
+        except OSError:
+            release_helper()
+            if isinstance(result[0], int):
+                os.close(result[0])
+            raise
+    if isinstance(result[0], OSError):
+        raise result[0]
+    return result[0]
 
 
 def _install(cage, host_fd: int, flags: int, guest_path: str) -> int:
@@ -326,17 +422,50 @@ def sys_fstat(cage, fd, buf, *_):
     return 0
 
 
-def sys_newfstatat(cage, dirfd, path, buf, flags, *_):
-    flags = u32(flags)
+def _stat_at(cage, dirfd: int, path: int, flags: int) -> os.stat_result:
+    """What fstatat(dirfd, path, flags) finds (AT_EMPTY_PATH: the file dirfd is)."""
     raw = cage.mem.cstring(path, abi.PATH_MAX - 1) if path else b""
     if not raw and flags & abi.AT_EMPTY_PATH:
         dirfd = s32(dirfd)
         at_cwd = dirfd == abi.AT_FDCWD
-        st = _stat_path(cage, cage.cwd, True) if at_cwd else cage.fds.get(dirfd).stat()
-    else:
-        guest = path_arg(cage, path, dirfd)
-        st = _stat_path(cage, guest, not flags & abi.AT_SYMLINK_NOFOLLOW)
+        return _stat_path(cage, cage.cwd, True) if at_cwd else cage.fds.get(dirfd).stat()
+    guest = path_arg(cage, path, dirfd)
+    return _stat_path(cage, guest, not flags & abi.AT_SYMLINK_NOFOLLOW)
+
+
+def sys_newfstatat(cage, dirfd, path, buf, flags, *_):
+    st = _stat_at(cage, dirfd, path, u32(flags))
     cage.mem.write(buf, abi.pack_stat(st, cage.ids))
+    return 0
+
+
+_AT_NO_AUTOMOUNT, _AT_STATX_SYNC_TYPE = 0x800, 0x6000
+_STATX_RESERVED = 0x80000000
+_STATX_BASIC_STATS = 0x7FF       # all but the birth time, which the host's stat lacks
+# struct statx: mask, blksize, attributes, nlink, uid, gid, mode, ino, size, blocks,
+# attributes_mask, four timestamps (atime, btime, ctime, mtime), rdev and dev numbers.
+_STATX = struct.Struct("<IIQIIIH2xQQQQ" + "qIi" * 4 + "IIII112x")
+
+
+def sys_statx(cage, dirfd, path, flags, mask, buf, *_):
+    """statx from the host's stat, owners mapped as for stat (abi.seen_owner); no
+    birth time and no mount id (not in the mask)."""
+    flags, mask = u32(flags), u32(mask)
+    if (flags & ~(abi.AT_SYMLINK_NOFOLLOW | _AT_NO_AUTOMOUNT | abi.AT_EMPTY_PATH
+                  | _AT_STATX_SYNC_TYPE) or flags & _AT_STATX_SYNC_TYPE == _AT_STATX_SYNC_TYPE
+            or mask & _STATX_RESERVED):
+        raise abi.error(errno.EINVAL)
+    st = _stat_at(cage, dirfd, path, flags)
+    uid, gid = abi.seen_owner(st, cage.ids)
+
+    def ts(ns: int) -> tuple[int, int, int]:
+        return ns // 10**9, ns % 10**9, 0
+
+    cage.mem.write(buf, _STATX.pack(
+        _STATX_BASIC_STATS, st.st_blksize, 0, st.st_nlink, uid, gid, st.st_mode & 0xFFFF,
+        st.st_ino, st.st_size, st.st_blocks, 0, *ts(st.st_atime_ns), 0, 0, 0,
+        *ts(st.st_ctime_ns), *ts(st.st_mtime_ns), os.major(st.st_rdev), os.minor(st.st_rdev),
+        os.major(st.st_dev), os.minor(st.st_dev)))
     return 0
 
 
@@ -947,3 +1076,398 @@ def sys_ioctl(cage, fd, request, arg, *_):
     if size_out:
         cage.mem.write(arg, out)
     return 0
+
+
+# ------------------------------------------------- old time calls, via utimensat
+
+_TIMEVAL = struct.Struct("<qq")
+
+
+def _times_arg(cage, addr: int, usec: bool) -> tuple[int, int] | None:
+    """utime's utimbuf (seconds) or utimes' timeval pair, as ns (None: now)."""
+    if not addr:
+        return None
+    if not usec:
+        atime, mtime = struct.unpack("<qq", cage.mem.read(addr, 16))
+        return atime * 10**9, mtime * 10**9
+    out = []
+    for sec, us in _TIMEVAL.iter_unpack(cage.mem.read(addr, 2 * _TIMEVAL.size)):
+        if not 0 <= us < 10**6:
+            raise abi.error(errno.EINVAL)
+        out.append(sec * 10**9 + us * 1000)
+    return out[0], out[1]
+
+
+def _set_times(cage, guest: str, ns: tuple[int, int] | None) -> int:
+    fd = cage.fs.open(guest, os.O_PATH | os.O_CLOEXEC, write=True)
+    try:
+        os.utime(proc_path(fd), ns=ns or (time.time_ns(),) * 2)
+    finally:
+        os.close(fd)
+    return 0
+
+
+def sys_utime(cage, path, times, *_):
+    guest = path_arg(cage, path)
+    return _set_times(cage, guest, _times_arg(cage, times, False))
+
+
+def sys_utimes(cage, path, times, *_):
+    return sys_futimesat(cage, abi.AT_FDCWD, path, times)
+
+
+def sys_futimesat(cage, dirfd, path, times, *_):
+    guest = path_arg(cage, path, dirfd)
+    return _set_times(cage, guest, _times_arg(cage, times, True))
+
+
+# ----------------------------------------------------------------- statfs
+
+# struct statfs of the wasm32 guest (32-bit longs, 64-bit block counts): 88 bytes.
+_STATFS = struct.Struct("<IIQQQQQiiIII16x4x")
+_ST_VALID, _ST_RDONLY = 0x20, 0x1
+_PROC_MAGIC, _TMPFS_MAGIC, _PIPEFS_MAGIC = 0x9FA0, 0x01021994, 0x50495045
+
+
+def _host_fs_type(fd: int) -> int:
+    """f_type of the host's fstatfs(2) (the file system's magic), which statvfs lacks."""
+    buf = ctypes.create_string_buffer(256)
+    if libc.fstatfs(fd, buf) != 0:
+        raise abi.error(ctypes.get_errno())
+    return struct.unpack_from("<q", buf)[0] & 0xFFFFFFFF
+
+
+def _pack_statfs(fd: int, readonly: bool) -> bytes:
+    v = os.fstatvfs(fd)
+    flags = _ST_VALID | (v.f_flag & ~_ST_VALID) | (_ST_RDONLY if readonly else 0)
+    return _STATFS.pack(_host_fs_type(fd), v.f_bsize, v.f_blocks, v.f_bfree, v.f_bavail,
+                        v.f_files, v.f_ffree, 0, 0, v.f_namemax, v.f_frsize, flags)
+
+
+def _virtual_statfs(magic: int) -> bytes:
+    return _STATFS.pack(magic, 4096, 0, 0, 0, 0, 0, 0, 0, 255, 4096, _ST_VALID)
+
+
+def sys_statfs(cage, path, buf, *_):
+    guest = path_arg(cage, path)
+    found = virtual.lookup(cage, guest)
+    if not isinstance(found, str):
+        data = _virtual_statfs(_PROC_MAGIC if guest.startswith("/proc") else _TMPFS_MAGIC)
+    else:
+        fd = cage.fs.open(found, os.O_PATH | os.O_CLOEXEC)
+        try:
+            data = _pack_statfs(fd, cage.fs.guest_readonly(found) or cage.fs.fd_readonly(fd))
+        finally:
+            os.close(fd)
+    cage.mem.write(buf, data)
+    return 0
+
+
+def sys_fstatfs(cage, fd, buf, *_):
+    f = cage.fds.get(s32(fd))
+    if isinstance(f, PipeEnd):
+        data = _virtual_statfs(_PIPEFS_MAGIC)
+    elif not f.host_backed:
+        data = _virtual_statfs(_PROC_MAGIC if f.path.startswith("/proc") else _TMPFS_MAGIC)
+    else:
+        readonly = f.borrowed or cage.fs.guest_readonly(f.path or "/")
+        data = _pack_statfs(f.host_fd, readonly)
+    cage.mem.write(buf, data)
+    return 0
+
+
+# -------------------------------------------------- copying between files
+
+_MAX_RW = 0x7FFFF000       # what one read or write moves at most on Linux
+_CHUNK = 1 << 16
+
+
+def _write_all(cage, f: OpenFile, data: bytes) -> int:
+    """Write `data` to `f` as write(2) would (a pipe may take part of it)."""
+    view = memoryview(data)
+    done = 0
+    while done < len(data):
+        n = f.writev(cage, [view[done:]])
+        if n <= 0:
+            break
+        done += n
+    return done
+
+
+def _read_offset(cage, addr: int) -> int:
+    (off,) = struct.unpack("<q", cage.mem.read(addr, 8))
+    if off < 0:
+        raise abi.error(errno.EINVAL)
+    return off
+
+
+def sys_sendfile(cage, out_fd, in_fd, offset, count, *_):
+    out_f, in_f = cage.fds.get(s32(out_fd)), cage.fds.get(s32(in_fd))
+    if not in_f.readable or not out_f.writable:
+        raise abi.error(errno.EBADF)
+    if not in_f.host_backed or not statmod.S_ISREG(in_f.stat().st_mode):
+        raise abi.error(errno.EINVAL)        # the source must be a file one can map
+    if out_f.flags & abi.O_APPEND:
+        raise abi.error(errno.EINVAL)
+    pos = _read_offset(cage, offset) if offset else None
+    count = min(count & 0xFFFFFFFF, _MAX_RW)
+    start = pos if pos is not None else os.lseek(in_f.host_fd, 0, os.SEEK_CUR)
+    done = 0
+    while done < count:
+        data = os.pread(in_f.host_fd, min(_CHUNK, count - done), start + done)
+        if not data:
+            break
+        try:
+            n = _write_all(cage, out_f, data)
+        except OSError:
+            if done:
+                break
+            raise
+        done += n
+        if n < len(data):
+            break
+    if pos is None:
+        os.lseek(in_f.host_fd, start + done, os.SEEK_SET)
+    else:
+        cage.mem.write(offset, struct.pack("<q", pos + done))
+    return done
+
+
+def _regular(f: OpenFile) -> None:
+    if f.is_dir:
+        raise abi.error(errno.EISDIR)
+    if not f.host_backed or not statmod.S_ISREG(f.stat().st_mode):
+        raise abi.error(errno.EINVAL)
+
+
+def sys_copy_file_range(cage, fd_in, off_in, fd_out, off_out, length, flags, *_):
+    in_f, out_f = cage.fds.get(s32(fd_in)), cage.fds.get(s32(fd_out))
+    if u32(flags):
+        raise abi.error(errno.EINVAL)
+    if not in_f.readable and not in_f.is_dir or not out_f.writable and not out_f.is_dir:
+        raise abi.error(errno.EBADF)
+    _regular(in_f)
+    _regular(out_f)
+    if out_f.flags & abi.O_APPEND:
+        raise abi.error(errno.EBADF)
+    src = _read_offset(cage, off_in) if off_in else os.lseek(in_f.host_fd, 0, os.SEEK_CUR)
+    dst = _read_offset(cage, off_out) if off_out else os.lseek(out_f.host_fd, 0, os.SEEK_CUR)
+    length = min(length, _MAX_RW)
+    same = os.path.samestat(in_f.stat(), out_f.stat())
+    if same and src < dst + length and dst < src + length:
+        raise abi.error(errno.EINVAL)       # overlapping ranges of one file
+    done = 0
+    while done < length:
+        data = os.pread(in_f.host_fd, min(_CHUNK, length - done), src + done)
+        if not data:
+            break
+        done += os.pwrite(out_f.host_fd, data, dst + done)
+    for addr, f, at in ((off_in, in_f, src), (off_out, out_f, dst)):
+        if addr:
+            cage.mem.write(addr, struct.pack("<q", at + done))
+        else:
+            os.lseek(f.host_fd, at + done, os.SEEK_SET)
+    return done
+
+
+# ----------------------------------------------------- flushing and advice
+
+def _syncfs_host(fd: int) -> None:
+    if libc.syncfs(fd) != 0:
+        raise abi.error(ctypes.get_errno())
+
+
+def sys_sync(cage, *_):
+    """Only the file systems the cage sees: its mounts, not the whole host."""
+    for mount in cage.fs.mounts:
+        with contextlib.suppress(OSError):
+            _syncfs_host(mount.fd)
+    return 0
+
+
+def sys_syncfs(cage, fd, *_):
+    f = cage.fds.get(s32(fd))
+    if f.host_backed:
+        _syncfs_host(f.host_fd)
+    return 0
+
+
+def _not_pipe(f: OpenFile) -> None:
+    if isinstance(f, PipeEnd) or f.host_backed and statmod.S_ISFIFO(f.stat().st_mode):
+        raise abi.error(errno.ESPIPE)
+
+
+_SYNC_FILE_RANGE_FLAGS = 7
+
+
+def sys_sync_file_range(cage, fd, offset, nbytes, flags, *_):
+    if u32(flags) & ~_SYNC_FILE_RANGE_FLAGS or offset < 0 or nbytes < 0:
+        raise abi.error(errno.EINVAL)
+    f = cage.fds.get(s32(fd))
+    _not_pipe(f)
+    if f.host_backed and u32(flags):
+        os.fdatasync(f.host_fd)
+    return 0
+
+
+_POSIX_FADV_MAX = 5
+
+
+def sys_fadvise64(cage, fd, offset, length, advice, *_):
+    f = cage.fds.get(s32(fd))
+    _not_pipe(f)
+    if not 0 <= s32(advice) <= _POSIX_FADV_MAX or length < 0:
+        raise abi.error(errno.EINVAL)
+    return 0
+
+
+def sys_readahead(cage, fd, offset, count, *_):
+    f = cage.fds.get(s32(fd))
+    if not f.readable and not f.is_dir:
+        raise abi.error(errno.EBADF)
+    if not f.host_backed or not statmod.S_ISREG(f.stat().st_mode) or offset < 0:
+        raise abi.error(errno.EINVAL)
+    return 0
+
+
+# ------------------------------------------------ vectored I/O at an offset
+
+_RWF_HIPRI, _RWF_DSYNC, _RWF_SYNC, _RWF_NOWAIT, _RWF_APPEND = 1, 2, 4, 8, 0x10
+_RWF_KNOWN = _RWF_HIPRI | _RWF_DSYNC | _RWF_SYNC | _RWF_NOWAIT | _RWF_APPEND
+_RWF_HOST = {_RWF_HIPRI: os.RWF_HIPRI, _RWF_DSYNC: os.RWF_DSYNC, _RWF_SYNC: os.RWF_SYNC,
+             _RWF_NOWAIT: os.RWF_NOWAIT, _RWF_APPEND: os.RWF_APPEND}
+
+
+def _hilo(lo: int, hi: int) -> int:
+    """preadv's offset, split in two longs by a 32-bit libc (x86_64's passes it whole in
+    `lo` and its top half again in `hi`: the same value either way)."""
+    return (lo & 0xFFFFFFFF) | (s32(hi) << 32)
+
+
+def _vectored(cage, fd: int, iov: int, iovcnt: int, offset: int, flags: int, write: bool) -> int:
+    f = cage.fds.get(s32(fd))
+    if flags & ~_RWF_KNOWN:
+        raise abi.error(errno.EOPNOTSUPP)
+    if offset == -1:          # preadv2/pwritev2: the file position, as readv/writev
+        if flags & ~(_RWF_HIPRI | _RWF_DSYNC | _RWF_SYNC) or not f.host_backed and flags:
+            raise abi.error(errno.EOPNOTSUPP)
+        n = sys_writev(cage, fd, iov, iovcnt) if write else sys_readv(cage, fd, iov, iovcnt)
+        if write and flags & (_RWF_DSYNC | _RWF_SYNC):
+            os.fsync(f.host_fd)
+        return n
+    if offset < 0:
+        raise abi.error(errno.EINVAL)
+    _seekable(f)
+    if write and not f.writable:
+        _writable(f)
+    if not write and not f.readable:
+        _readable(f)
+    views = _iovecs(cage, iov, iovcnt)
+    if not views:
+        return 0
+    host_flags = 0
+    for bit, host in _RWF_HOST.items():
+        if flags & bit:
+            host_flags |= host
+    if write:
+        return os.pwritev(f.host_fd, views, offset, host_flags)
+    return os.preadv(f.host_fd, views, offset, host_flags)
+
+
+def sys_preadv(cage, fd, iov, iovcnt, lo, hi, *_):
+    return _vectored(cage, fd, iov, iovcnt, _hilo(lo, hi), 0, False)
+
+
+def sys_pwritev(cage, fd, iov, iovcnt, lo, hi, *_):
+    return _vectored(cage, fd, iov, iovcnt, _hilo(lo, hi), 0, True)
+
+
+def sys_preadv2(cage, fd, iov, iovcnt, lo, hi, flags):
+    return _vectored(cage, fd, iov, iovcnt, _hilo(lo, hi), u32(flags), False)
+
+
+def sys_pwritev2(cage, fd, iov, iovcnt, lo, hi, flags):
+    return _vectored(cage, fd, iov, iovcnt, _hilo(lo, hi), u32(flags), True)
+
+
+# ---------------------------------------------------------------- fd ranges
+
+_CLOSE_RANGE_UNSHARE, _CLOSE_RANGE_CLOEXEC = 2, 4
+
+
+def sys_close_range(cage, first, last, flags, *_):
+    first, last, flags = u32(first), u32(last), u32(flags)
+    if flags & ~(_CLOSE_RANGE_UNSHARE | _CLOSE_RANGE_CLOEXEC) or first > last:
+        raise abi.error(errno.EINVAL)
+    for fd in cage.fds.numbers():
+        if first <= fd <= last:
+            if flags & _CLOSE_RANGE_CLOEXEC:
+                cage.fds.set_cloexec(fd, True)
+            else:
+                cage.fds.close(fd)
+    return 0
+
+
+# ------------------------------------------------------------- new nodes
+
+_S_IFREG, _S_IFIFO, _S_IFCHR, _S_IFBLK, _S_IFSOCK = 0o100000, 0o010000, 0o020000, 0o060000, 0o140000
+
+
+def _mknod(cage, guest_path: str, mode: int) -> int:
+    kind = mode & abi.S_IFMT
+    if kind in (_S_IFCHR, _S_IFBLK, statmod.S_IFDIR):
+        raise abi.error(errno.EPERM)        # devices need CAP_MKNOD; directories mkdir
+    if kind not in (0, _S_IFREG, _S_IFIFO, _S_IFSOCK):
+        raise abi.error(errno.EINVAL)
+    if _exists_apart(cage, guest_path):
+        raise abi.error(errno.EEXIST)
+    perm = mode & 0o7777 & ~cage.umask
+    pfd, name = cage.fs.open_parent(guest_path, write=True)
+    try:
+        if kind == _S_IFIFO:
+            os.mkfifo(name, perm, dir_fd=pfd)
+        elif kind == _S_IFSOCK:
+            os.mknod(name, statmod.S_IFSOCK | perm, dir_fd=pfd)
+        else:
+            os.close(os.open(name, os.O_CREAT | os.O_EXCL | os.O_WRONLY | os.O_NOFOLLOW
+                             | os.O_CLOEXEC, perm, dir_fd=pfd))
+        # The host process's own umask may have taken bits the cage's did not.
+        fd = os.open(name, os.O_PATH | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=pfd)
+        try:
+            os.chmod(proc_path(fd), perm)
+        finally:
+            os.close(fd)
+    finally:
+        os.close(pfd)
+    return 0
+
+
+def sys_mknod(cage, path, mode, dev, *_):
+    return _mknod(cage, _new_name(cage, path), u32(mode))
+
+
+def sys_mknodat(cage, dirfd, path, mode, dev, *_):
+    return _mknod(cage, _new_name(cage, path, dirfd), u32(mode))
+
+
+# ------------------------------------------------------------------- memfd
+
+_MFD_CLOEXEC, _MFD_ALLOW_SEALING, _MFD_HUGETLB = 1, 2, 4
+_MFD_NAME_MAX = 249
+
+
+def sys_memfd_create(cage, name, flags, *_):
+    """A host memfd the cage owns, counted against the host-fd budget like any file."""
+    flags = u32(flags)
+    if flags & ~(_MFD_CLOEXEC | _MFD_ALLOW_SEALING):
+        raise abi.error(errno.EINVAL)
+    try:
+        raw = cage.mem.cstring(name, _MFD_NAME_MAX)
+    except OSError as exc:
+        if exc.errno != errno.ENAMETOOLONG:
+            raise
+        raise abi.error(errno.EINVAL) from None
+    host = os.memfd_create(raw.decode("utf-8", "surrogateescape"),
+                           os.MFD_CLOEXEC | (os.MFD_ALLOW_SEALING if flags & _MFD_ALLOW_SEALING else 0))
+    f = OpenFile(host, abi.O_RDWR, "", False)
+    return cage.fds.install(f, cloexec=bool(flags & _MFD_CLOEXEC))

@@ -389,3 +389,61 @@ def sys_madvise(cage, addr, length, advice, *_):
 
 def sys_msync(cage, addr, length, flags, *_):
     return cage.aspace.msync(addr & 0xFFFFFFFF, length & _U64, flags & 0xFFFFFFFF)
+
+
+# ------------------------------------------- residency and locking: all resident
+
+def _mapped_range(cage, addr: int, length: int, *, aligned: bool) -> tuple[int, int]:
+    """[start, end) of a range that must be mapped (ENOMEM otherwise); mlock rounds
+    `addr` down to its page, mincore wants it on one (EINVAL)."""
+    addr &= 0xFFFFFFFF
+    if aligned and addr % PAGE:
+        raise OSError(errno.EINVAL, "Invalid argument")
+    length &= _U64
+    start = addr - addr % PAGE
+    end = _align(addr + length)
+    if end > MAX_MEMORY or cage.aspace._has_hole(start, end):
+        raise _enomem()
+    return start, end
+
+
+def sys_mincore(cage, addr, length, vec, *_):
+    """Every page of a cage is in memory: one byte 1 per page of the range."""
+    start, end = _mapped_range(cage, addr, length, aligned=True)
+    pages = (end - start) // PAGE
+    if pages:
+        cage.mem.write(vec, b"\1" * pages)
+    return 0
+
+
+def sys_mlock(cage, addr, length, *_):
+    _mapped_range(cage, addr, length, aligned=False)
+    return 0
+
+
+_MLOCK_ONFAULT = 1
+
+
+def sys_mlock2(cage, addr, length, flags, *_):
+    if flags & ~_MLOCK_ONFAULT:
+        raise OSError(errno.EINVAL, "Invalid argument")
+    return sys_mlock(cage, addr, length)
+
+
+def sys_munlock(cage, addr, length, *_):
+    _mapped_range(cage, addr, length, aligned=False)
+    return 0
+
+
+_MCL_CURRENT, _MCL_FUTURE, _MCL_ONFAULT = 1, 2, 4
+
+
+def sys_mlockall(cage, flags, *_):
+    flags &= 0xFFFFFFFF
+    if not flags & (_MCL_CURRENT | _MCL_FUTURE) or flags & ~(_MCL_CURRENT | _MCL_FUTURE | _MCL_ONFAULT):
+        raise OSError(errno.EINVAL, "Invalid argument")
+    return 0
+
+
+def sys_munlockall(cage, *_):
+    return 0

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import ctypes
 import errno
+import functools
 import os
+import platform
 import stat
 import struct
+import time
 
-from lind.microvisor import abi, limits, virtual
+from lind.microvisor import abi, limits, sys_signals, virtual
 from lind.microvisor.abi import s32, u32
-from lind.microvisor.fs import join
+from lind.microvisor.fs import join, libc
 from lind.microvisor.sys_memory import MAX_MEMORY
 
 RLIMIT_STACK, RLIMIT_NOFILE, RLIMIT_AS = 3, 7, 9
@@ -52,7 +56,8 @@ def sys_getegid(cage, *_):
     return cage.ids[3]
 
 
-def sys_set_tid_address(cage, *_):
+def sys_set_tid_address(cage, addr, *_):
+    cage.tid_address = u32(addr)     # PR_GET_TID_ADDRESS reports it
     return cage.id
 
 
@@ -270,7 +275,6 @@ def sys_execve(cage, path, argv, envp, *_):
 
 WNOHANG, WUNTRACED = 1, 2
 _WAIT_OPTIONS = WNOHANG | WUNTRACED | 8 | 0x01000000 | 0x20000000 | 0x40000000 | 0x80000000
-_RUSAGE_SIZE = 144
 
 
 def _wanted(cage, child, pid: int) -> bool:
@@ -283,35 +287,44 @@ def _wanted(cage, child, pid: int) -> bool:
     return child.pgid == -pid
 
 
+def _await_child(cage, pid: int, nohang: bool, exited: bool = True):
+    """With the runtime's `changed` held: the first child `pid` selects that has ended
+    (none reported unless `exited`), waiting for one unless `nohang` (then None).
+    ECHILD when no child is selected."""
+    rt = cage.runtime
+    while True:
+        wanted = [c for c in cage.children.values() if _wanted(cage, c, pid)]
+        if not wanted:
+            raise OSError(errno.ECHILD, "No child processes")
+        done = next((c for c in wanted if c.finished), None) if exited else None
+        if done is not None or nohang:
+            return done
+        try:
+            cage.block_on(rt.changed)   # a caught signal: EINTR, or a restart (SA_RESTART)
+        except OSError:
+            # As Linux: a child that ended meanwhile (its SIGCHLD is often the very
+            # signal) is reported; the handler runs when the call returns.
+            done = next((c for c in wanted if c.finished), None) if exited else None
+            if done is None or cage.kill_requested or cage.status is not None:
+                raise
+            return done
+
+
 def sys_wait4(cage, pid, wstatus, options, rusage, *_):
     pid, options = s32(pid), u32(options)
     if options & ~_WAIT_OPTIONS:
         raise OSError(errno.EINVAL, "Invalid argument")
     rt = cage.runtime
     with rt.changed:
-        while True:
-            wanted = [c for c in cage.children.values() if _wanted(cage, c, pid)]
-            if not wanted:
-                raise OSError(errno.ECHILD, "No child processes")
-            done = next((c for c in wanted if c.finished), None)
-            if done is not None:
-                break
-            if options & WNOHANG:
-                return 0
-            try:
-                cage.block_on(rt.changed)   # a caught signal: EINTR, or a restart (SA_RESTART)
-            except OSError:
-                # As Linux: a child that ended meanwhile (its SIGCHLD is often the very
-                # signal) is reported; the handler runs when the call returns.
-                done = next((c for c in wanted if c.finished), None)
-                if done is None or cage.kill_requested or cage.status is not None:
-                    raise
-                break
+        done = _await_child(cage, pid, bool(options & WNOHANG))
+        if done is None:
+            return 0
         if wstatus:
             cage.mem.write(wstatus, struct.pack("<i", done.status))
         if rusage:
-            cage.mem.write(rusage, bytes(_RUSAGE_SIZE))
+            cage.mem.write(rusage, _pack_rusage(done.cpu_times(), done))
         del cage.children[done.id]
+    _account_reaped(cage, done)
     rt.reaped(done)
     return done.id
 
@@ -359,3 +372,485 @@ def sys_setsid(cage, *_):
         raise OSError(errno.EPERM, "Operation not permitted")
     cage.sid = cage.pgid = cage.id
     return cage.id
+
+
+# ------------------------------------------------------------------- waitid
+
+P_ALL, P_PID, P_PGID = 0, 1, 2
+WSTOPPED, WEXITED, WCONTINUED, WNOWAIT = 2, 4, 8, 0x01000000
+_WAITID_OPTIONS = WNOHANG | WSTOPPED | WEXITED | WCONTINUED | WNOWAIT | 0x20000000 | 0x40000000 | 0x80000000
+
+
+def sys_waitid(cage, idtype, ident, infop, options, rusage, *_):
+    """Children only ever end here (no job control stops them): WEXITED reports them,
+    WSTOPPED and WCONTINUED alone wait for what never comes. WNOWAIT leaves the child
+    to be waited for again."""
+    idtype, ident, options = u32(idtype), s32(ident), u32(options)
+    if options & ~_WAITID_OPTIONS or not options & (WEXITED | WSTOPPED | WCONTINUED):
+        raise OSError(errno.EINVAL, "Invalid argument")
+    if idtype == P_ALL:
+        pid = -1
+    elif idtype == P_PID:
+        if ident <= 0:
+            raise OSError(errno.EINVAL, "Invalid argument")
+        pid = ident
+    elif idtype == P_PGID:
+        if ident < 0:
+            raise OSError(errno.EINVAL, "Invalid argument")
+        pid = -ident if ident else 0
+    else:
+        raise OSError(errno.EINVAL, "Invalid argument")
+    rt = cage.runtime
+    with rt.changed:
+        done = _await_child(cage, pid, bool(options & WNOHANG), bool(options & WEXITED))
+        if done is None:
+            if infop:
+                cage.mem.write(infop, bytes(sys_signals.SIGINFO_SIZE))
+            return 0
+        if infop:
+            cage.mem.write(infop, sys_signals.child_info(done))
+        if rusage:
+            cage.mem.write(rusage, _pack_rusage(done.cpu_times(), done))
+        if options & WNOWAIT:
+            return 0
+        del cage.children[done.id]
+    _account_reaped(cage, done)
+    rt.reaped(done)
+    return 0
+
+
+# --------------------------------------------------- resource usage, times
+
+RUSAGE_SELF, RUSAGE_CHILDREN, RUSAGE_THREAD = 0, -1, 1
+# The x86_64 kernel's struct rusage: two timevals, then 14 longs, all 64-bit (the guest
+# libc takes it whole, toolchain/guest/arch/wasm32/syscall_arch.h).
+_RUSAGE = struct.Struct("<18q")
+_CLK_TCK = 100
+
+
+def _pack_rusage(cpu: tuple[float, float], cage) -> bytes:
+    """struct rusage: CPU times and, for a cage still running, its memory as maxrss."""
+    maxrss = cage.mem.size() // 1024 if cage.cpu_at_end is None and cage.mem is not None else 0
+    fields = [0] * 14
+    fields[0] = maxrss
+    us = [round(t * 1e6) for t in cpu]
+    return _RUSAGE.pack(us[0] // 10**6, us[0] % 10**6, us[1] // 10**6, us[1] % 10**6, *fields)
+
+
+def _account_reaped(cage, child) -> None:
+    """A reaped child's CPU time, and its own reaped children's, become the parent's
+    RUSAGE_CHILDREN."""
+    own, theirs = child.cpu_times(), child.children_cpu
+    cage.children_cpu = (cage.children_cpu[0] + own[0] + theirs[0],
+                         cage.children_cpu[1] + own[1] + theirs[1])
+
+
+def sys_getrusage(cage, who, usage, *_):
+    who = s32(who)
+    if who in (RUSAGE_SELF, RUSAGE_THREAD):
+        data = _pack_rusage(cage.cpu_times(), cage)
+    elif who == RUSAGE_CHILDREN:
+        data = _pack_rusage(cage.children_cpu, cage)[:32] + bytes(_RUSAGE.size - 32)
+    else:
+        raise OSError(errno.EINVAL, "Invalid argument")
+    cage.mem.write(usage, data)
+    return 0
+
+
+def sys_times(cage, buf, *_):
+    """struct tms of the guest (four 32-bit clock_t, in ticks of 1/100 s); the answer
+    is ticks since an arbitrary point (boot), as on Linux."""
+    if buf:
+        ticks = [int(t * _CLK_TCK) & 0xFFFFFFFF for t in (*cage.cpu_times(), *cage.children_cpu)]
+        cage.mem.write(buf, struct.pack("<4I", *ticks))
+    return int(time.clock_gettime(time.CLOCK_BOOTTIME) * _CLK_TCK)
+
+
+# ---------------------------------------------------------------- scheduling
+
+SCHED_OTHER, SCHED_FIFO, SCHED_RR, SCHED_BATCH, SCHED_IDLE = 0, 1, 2, 3, 5
+_SCHED_RESET_ON_FORK = 0x40000000
+
+
+_HOST_SCHED_GETAFFINITY = 204 if platform.machine() == "x86_64" else 123
+
+
+def host_cpus() -> frozenset[int]:
+    return frozenset(os.sched_getaffinity(0))
+
+
+def _possible_cpus() -> int:
+    """The kernel's nr_cpu_ids: how many CPU numbers a mask must hold."""
+    try:
+        with open("/sys/devices/system/cpu/possible") as f:
+            return int(f.read().strip().split(",")[-1].split("-")[-1]) + 1
+    except (OSError, ValueError):
+        return max(host_cpus()) + 1
+
+
+@functools.cache
+def _kernel_mask_size() -> int:
+    """How many bytes the host kernel's sched_getaffinity answers (its cpumask size,
+    which depends on how it was built)."""
+    buf = ctypes.create_string_buffer(1024)
+    n = libc.syscall(_HOST_SCHED_GETAFFINITY, 0, 1024, buf)
+    return n if n > 0 else (_possible_cpus() + 63) // 64 * 8
+
+
+def sys_sched_getaffinity(cage, pid, size, mask, *_):
+    """The host's CPUs (musl's sysconf(_SC_NPROCESSORS_ONLN) counts them here), or the
+    ones sched_setaffinity chose; the answer is the kernel's mask size, as Linux's."""
+    target = _in_tree(cage, pid)
+    size, possible = u32(size), _possible_cpus()
+    if size * 8 < possible or size % 8:
+        raise OSError(errno.EINVAL, "Invalid argument")
+    need = min(size, _kernel_mask_size())
+    bits = 0
+    for cpu in target.affinity or host_cpus():
+        bits |= 1 << cpu
+    cage.mem.write(mask, bits.to_bytes(need, "little"))
+    return need
+
+
+def sys_sched_setaffinity(cage, pid, size, mask, *_):
+    target = _in_tree(cage, pid)
+    raw = cage.mem.read(mask, min(u32(size), 1024))
+    wanted = int.from_bytes(raw, "little")
+    cpus = frozenset(c for c in host_cpus() if wanted >> c & 1)
+    if not cpus:
+        raise OSError(errno.EINVAL, "Invalid argument")
+    _may_change(cage, target)
+    target.affinity = None if cpus == host_cpus() else cpus
+    return 0
+
+
+def _may_change(cage, target) -> None:
+    """An unprivileged cage changes the scheduling of cages of its own user only."""
+    if cage.ids[1] != 0 and cage.ids[1] not in (target.ids[0], target.ids[1]):
+        raise OSError(errno.EPERM, "Operation not permitted")
+
+
+def _policy(policy: int) -> int:
+    policy &= ~_SCHED_RESET_ON_FORK
+    if policy not in (SCHED_OTHER, SCHED_FIFO, SCHED_RR, SCHED_BATCH, SCHED_IDLE):
+        raise OSError(errno.EINVAL, "Invalid argument")
+    return policy
+
+
+def sys_sched_get_priority_max(cage, policy, *_):
+    return 99 if _policy(s32(policy)) in (SCHED_FIFO, SCHED_RR) else 0
+
+
+def sys_sched_get_priority_min(cage, policy, *_):
+    return 1 if _policy(s32(policy)) in (SCHED_FIFO, SCHED_RR) else 0
+
+
+def _pid_arg(cage, pid: int):
+    if s32(pid) < 0:
+        raise OSError(errno.EINVAL, "Invalid argument")
+    return _in_tree(cage, pid)
+
+
+def sys_sched_getscheduler(cage, pid, *_):
+    _pid_arg(cage, pid)
+    return SCHED_OTHER
+
+
+def sys_sched_getparam(cage, pid, param, *_):
+    _pid_arg(cage, pid)
+    if not param:
+        raise OSError(errno.EINVAL, "Invalid argument")
+    cage.mem.write(param, struct.pack("<i", 0))
+    return 0
+
+
+def _set_scheduler(cage, pid: int, policy: int, param: int) -> int:
+    if not param:
+        raise OSError(errno.EINVAL, "Invalid argument")
+    target = _pid_arg(cage, pid)
+    (priority,) = struct.unpack("<i", cage.mem.read(param, 4))
+    realtime = policy in (SCHED_FIFO, SCHED_RR)
+    if realtime and not 1 <= priority <= 99 or not realtime and priority != 0:
+        raise OSError(errno.EINVAL, "Invalid argument")
+    _may_change(cage, target)
+    if realtime:     # every cage shares the host's scheduling: no real-time class for one
+        raise OSError(errno.EPERM, "Operation not permitted")
+    return 0
+
+
+def sys_sched_setscheduler(cage, pid, policy, param, *_):
+    return _set_scheduler(cage, pid, _policy(s32(policy)), param)
+
+
+def sys_sched_setparam(cage, pid, param, *_):
+    return _set_scheduler(cage, pid, SCHED_OTHER, param)
+
+
+def sys_getcpu(cage, cpu, node, *_):
+    """The lowest CPU the cage may run on (the host does not say which one it is on now)."""
+    if cpu:
+        cage.mem.write(cpu, struct.pack("<I", min(cage.affinity or host_cpus())))
+    if node:
+        cage.mem.write(node, struct.pack("<I", 0))
+    return 0
+
+
+PRIO_PROCESS, PRIO_PGRP, PRIO_USER = 0, 1, 2
+
+
+def _priority_targets(cage, which: int, who: int) -> list:
+    tree = cage.runtime.tree(cage)
+    if which == PRIO_PROCESS:
+        found = [_in_tree(cage, who)] if who >= 0 else []
+    elif which == PRIO_PGRP:
+        pgid = who or cage.pgid
+        found = [c for c in tree if c.pgid == pgid] if who >= 0 else []
+    elif which == PRIO_USER:
+        uid = who or cage.ids[0]
+        found = [c for c in tree if c.ids[0] == uid]
+    else:
+        raise OSError(errno.EINVAL, "Invalid argument")
+    if not found:
+        raise OSError(errno.ESRCH, "No such process")
+    return found
+
+
+def sys_getpriority(cage, which, who, *_):
+    """As the kernel answers: 20 - nice (libc turns it back into the nice value)."""
+    return max(20 - c.nice for c in _priority_targets(cage, s32(which), s32(who)))
+
+
+def sys_setpriority(cage, which, who, prio, *_):
+    """Each cage's own nice value; lowering it needs privilege (EACCES), as on Linux."""
+    nice = min(max(s32(prio), -20), 19)
+    for target in _priority_targets(cage, s32(which), s32(who)):
+        _may_change(cage, target)
+        if nice < target.nice and cage.ids[1] != 0:
+            raise OSError(errno.EACCES, "Permission denied")
+        target.nice = nice
+    return 0
+
+
+# ------------------------------------------------------------ user identity
+
+_NO_ID = 0xFFFFFFFF
+NGROUPS_MAX = 65536
+
+
+def _id(value: int) -> int:
+    return u32(value)
+
+
+def _change_ids(cage, real: int, effective: int, saved: int, group: bool, *,
+                allowed) -> None:
+    """Set (real, effective, saved) user or group ids; -1 keeps one. Without privilege
+    (effective uid 0 in the cage) `allowed(new, kind)` must accept every change."""
+    uid, euid, gid, egid = cage.ids
+    suid, sgid = cage.saved_ids
+    old = (gid, egid, sgid) if group else (uid, euid, suid)
+    new = [old[i] if v == _NO_ID else v for i, v in enumerate((real, effective, saved))]
+    if euid != 0:
+        for i, v in enumerate((real, effective, saved)):
+            if v != _NO_ID and not allowed(v, i, old):
+                raise OSError(errno.EPERM, "Operation not permitted")
+    if group:
+        cage.set_identity((uid, euid, new[0], new[1]), (suid, new[2]))
+    else:
+        cage.set_identity((new[0], new[1], gid, egid), (new[2], sgid))
+
+
+def _any_of_three(v: int, i: int, old: tuple[int, int, int]) -> bool:
+    return v in old
+
+
+def sys_setresuid(cage, r, e, s, *_):
+    _change_ids(cage, _id(r), _id(e), _id(s), False, allowed=_any_of_three)
+    return 0
+
+
+def sys_setresgid(cage, r, e, s, *_):
+    _change_ids(cage, _id(r), _id(e), _id(s), True, allowed=_any_of_three)
+    return 0
+
+
+def _setre(cage, r: int, e: int, group: bool) -> int:
+    """setreuid/setregid: the real id may become the effective one; the effective may
+    become any of the three; the saved id follows a new effective one when the real id
+    is set or the effective one differs from the old real id."""
+    uid, euid, gid, egid = cage.ids
+    real, eff = (gid, egid) if group else (uid, euid)
+    saved = _NO_ID
+    if r != _NO_ID or e != _NO_ID and e != real:
+        saved = e if e != _NO_ID else eff
+
+    def allowed(v: int, i: int, old: tuple[int, int, int]) -> bool:
+        return v in old[:2] if i == 0 else v in old if i == 1 else True
+
+    _change_ids(cage, r, e, saved, group, allowed=allowed)
+    return 0
+
+
+def sys_setreuid(cage, r, e, *_):
+    return _setre(cage, _id(r), _id(e), False)
+
+
+def sys_setregid(cage, r, e, *_):
+    return _setre(cage, _id(r), _id(e), True)
+
+
+def _set_one(cage, value: int, group: bool) -> int:
+    """setuid/setgid: with privilege all three ids, else only the effective one, and only
+    to the real or saved id."""
+    value = _id(value)
+    if value == _NO_ID:
+        raise OSError(errno.EINVAL, "Invalid argument")
+    if cage.ids[1] == 0:
+        _change_ids(cage, value, value, value, group, allowed=_any_of_three)
+    else:
+        _change_ids(cage, _NO_ID, value, _NO_ID, group,
+                    allowed=lambda v, i, old: v in (old[0], old[2]))
+    return 0
+
+
+def sys_setuid(cage, uid, *_):
+    return _set_one(cage, uid, False)
+
+
+def sys_setgid(cage, gid, *_):
+    return _set_one(cage, gid, True)
+
+
+def _write_three(cage, addrs: tuple[int, int, int], values: tuple[int, int, int]) -> int:
+    for addr in addrs:
+        cage.mem.view(addr, 4)       # EFAULT before anything is written
+    for addr, value in zip(addrs, values, strict=True):
+        cage.mem.write(addr, struct.pack("<I", value))
+    return 0
+
+
+def sys_getresuid(cage, r, e, s, *_):
+    return _write_three(cage, (r, e, s), (cage.ids[0], cage.ids[1], cage.saved_ids[0]))
+
+
+def sys_getresgid(cage, r, e, s, *_):
+    return _write_three(cage, (r, e, s), (cage.ids[2], cage.ids[3], cage.saved_ids[1]))
+
+
+def sys_getgroups(cage, size, addr, *_):
+    size = s32(size)
+    if size < 0:
+        raise OSError(errno.EINVAL, "Invalid argument")
+    groups = cage.groups
+    if size:
+        if size < len(groups):
+            raise OSError(errno.EINVAL, "Invalid argument")
+        cage.mem.write(addr, struct.pack(f"<{len(groups)}I", *groups))
+    return len(groups)
+
+
+def sys_setgroups(cage, size, addr, *_):
+    size = s32(size)
+    if cage.ids[1] != 0:
+        raise OSError(errno.EPERM, "Operation not permitted")
+    if not 0 <= size <= NGROUPS_MAX:
+        raise OSError(errno.EINVAL, "Invalid argument")
+    groups = struct.unpack(f"<{size}I", cage.mem.read(addr, 4 * size)) if size else ()
+    cage.groups = tuple(sorted(set(groups)))
+    return 0
+
+
+# -------------------------------------------------------------------- prctl
+
+PR_SET_PDEATHSIG, PR_GET_PDEATHSIG, PR_GET_DUMPABLE, PR_SET_DUMPABLE = 1, 2, 3, 4
+PR_SET_NAME, PR_GET_NAME = 15, 16
+PR_SET_NO_NEW_PRIVS, PR_GET_NO_NEW_PRIVS, PR_GET_TID_ADDRESS = 38, 39, 40
+_TASK_COMM_LEN = 16
+
+
+def sys_prctl(cage, option, arg2, arg3, arg4, arg5, *_):
+    option = s32(option)
+    if option == PR_SET_PDEATHSIG:
+        if not 0 <= arg2 < sys_signals.NSIG:
+            raise OSError(errno.EINVAL, "Invalid argument")
+        cage.pdeathsig = arg2
+        return 0
+    if option == PR_GET_PDEATHSIG:
+        cage.mem.write(arg2, struct.pack("<i", cage.pdeathsig))
+        return 0
+    if option == PR_GET_DUMPABLE:
+        return cage.dumpable
+    if option == PR_SET_DUMPABLE:
+        if arg2 not in (0, 1):
+            raise OSError(errno.EINVAL, "Invalid argument")
+        cage.dumpable = arg2
+        return 0
+    if option == PR_SET_NAME:
+        cage.comm = _comm_arg(cage, arg2).decode("utf-8", "surrogateescape")
+        return 0
+    if option == PR_GET_NAME:
+        cage.mem.write(arg2, virtual.comm(cage).encode("utf-8", "surrogateescape")[:15].ljust(16, b"\0"))
+        return 0
+    if option == PR_SET_NO_NEW_PRIVS:
+        if arg2 != 1 or arg3 or arg4 or arg5:
+            raise OSError(errno.EINVAL, "Invalid argument")
+        cage.no_new_privs = True
+        return 0
+    if option == PR_GET_NO_NEW_PRIVS:
+        if arg2 or arg3 or arg4 or arg5:
+            raise OSError(errno.EINVAL, "Invalid argument")
+        return int(cage.no_new_privs)
+    if option == PR_GET_TID_ADDRESS:
+        cage.mem.write(arg2, struct.pack("<I", cage.tid_address))
+        return 0
+    raise OSError(errno.EINVAL, "Invalid argument")
+
+
+def _comm_arg(cage, addr: int) -> bytes:
+    """PR_SET_NAME's string: up to 15 bytes, the rest ignored (no NUL needed after them)."""
+    out = bytearray()
+    while len(out) < _TASK_COMM_LEN - 1:
+        byte = cage.mem.read(addr + len(out), 1)
+        if byte == b"\0":
+            break
+        out += byte
+    return bytes(out)
+
+
+# ------------------------------------------------ personality, capabilities
+
+_PERSONALITY_QUERY = 0xFFFFFFFF
+PER_LINUX = 0
+
+
+def sys_personality(cage, persona, *_):
+    """Only Linux's own personality: a query, or setting it again."""
+    if u32(persona) not in (_PERSONALITY_QUERY, PER_LINUX):
+        raise OSError(errno.EINVAL, "Invalid argument")
+    return PER_LINUX
+
+
+_CAP_V1, _CAP_V2, _CAP_V3 = 0x19980330, 0x20071026, 0x20080522
+
+
+def sys_capget(cage, header, data, *_):
+    """A cage holds no capabilities (whatever its uid: its ids are virtual)."""
+    version, pid = struct.unpack("<Ii", cage.mem.read(header, 8))
+    if version not in (_CAP_V1, _CAP_V2, _CAP_V3):
+        cage.mem.write(header, struct.pack("<I", _CAP_V3))
+        raise OSError(errno.EINVAL, "Invalid argument")
+    if pid < 0:
+        raise OSError(errno.EINVAL, "Invalid argument")
+    _in_tree(cage, pid)
+    if data:
+        cage.mem.write(data, bytes(12 if version == _CAP_V1 else 24))
+    return 0
+
+
+_ROBUST_LIST_HEAD_SIZES = (12, 24)    # a wasm32 guest's, and x86_64's
+
+
+def sys_set_robust_list(cage, head, length, *_):
+    """Recorded nowhere: a cage has one thread, whose robust mutexes die with it."""
+    if length not in _ROBUST_LIST_HEAD_SIZES:
+        raise OSError(errno.EINVAL, "Invalid argument")
+    return 0

@@ -22,11 +22,12 @@ import contextlib
 import errno
 import struct
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 
-from lind.microvisor import sys_futex
-from lind.microvisor.abi import s32
+from lind.microvisor import sys_futex, sys_time
+from lind.microvisor.abi import s32, u32
 
 NSIG = 65
 SIGKILL, SIGCHLD, SIGSTOP = 9, 17, 19
@@ -88,6 +89,10 @@ class SignalState:
         self.word = parent.word if parent else 0
         self.ready = False                # a caught, unblocked signal awaits the guest
         self.waiting_on: threading.Condition | None = None   # a blocked call's condition
+        self.waiting_for = 0              # sigtimedwait's set: these wake it too
+        # sigaltstack: (base, size), or None when disabled; fork keeps it, exec drops it.
+        self.altstack: tuple[int, int] | None = parent.altstack if parent else None
+        self.altstack_autodisarm = parent.altstack_autodisarm if parent else False
 
     def action(self, sig: int) -> Action:
         if sig in (SIGKILL, SIGSTOP):
@@ -178,7 +183,7 @@ def send(cage, sig: int, info: bytes | None = None, *, own_thread: bool) -> None
             state.pending |= bit
             state.info[sig] = info or siginfo(sig, SI_KERNEL)
         fatal = _settle(cage)
-        waiting = state.waiting_on if state.ready else None
+        waiting = state.waiting_on if state.ready or state.waiting_for & bit else None
     _act(cage, fatal, waiting, own_thread=own_thread)
 
 
@@ -211,6 +216,8 @@ def exec_reset(cage) -> None:
         state.actions = {sig: a for sig, a in state.actions.items() if a.handler == SIG_IGN}
         state.word = 0
         state.mask_after_suspend = None
+        state.altstack = None
+        state.altstack_autodisarm = False
     settle(cage)
 
 
@@ -370,7 +377,12 @@ def sys_next_signal(cage, frame, *_):
     arity = cage.function_arity(action.handler)
     if arity in (1, 3):      # Linux passes three arguments whatever the handler's C type;
         flags = flags | SA_SIGINFO if arity == 3 else flags & ~SA_SIGINFO   # wasm must match it
-    cage.mem.write(frame, _SIGNAL_FRAME.pack(sig, action.handler, flags, 0, restore) + info)
+    # SA_ONSTACK: where the guest moves its shadow stack for the handler (0: it stays).
+    stack = state.altstack
+    top = 0
+    if flags & SA_ONSTACK and stack is not None and not on_altstack(cage, cage.stack_pointer()):
+        top = stack[0] + stack[1]
+    cage.mem.write(frame, _SIGNAL_FRAME.pack(sig, action.handler, flags, top, restore) + info)
     return sig
 
 
@@ -418,3 +430,121 @@ def own_siginfo(cage, sig: int) -> bytes:
     """siginfo of a signal a cage's own call caused (SIGPIPE): as if it sent it itself."""
     return siginfo(sig, SI_USER, cage.id, cage.ids[0])
 
+
+
+# -------------------------------------------------- waiting for signals, queueing
+
+def sys_rt_sigtimedwait(cage, which, info, timeout, sigsetsize, *_):
+    """Take a pending signal of the set without running its handler; wait for one up to
+    `timeout` (EAGAIN), or until another caught signal is to be handled (EINTR). While it
+    waits the set is blocked, so that a signal of it stays pending for the taking."""
+    _check_sigset_size(sigsetsize)
+    wanted = _read_mask(cage, which)
+    deadline = time.monotonic_ns() + sys_time.read_timespec(cage, timeout) if timeout else None
+    if info:
+        cage.mem.view(info, SIGINFO_SIZE)
+    state = cage.signals
+    with _lock:
+        saved = state.mask
+        state.mask |= wanted
+        state.waiting_for = wanted
+    nap = threading.Condition()
+    try:
+        with nap:
+            while True:
+                with _lock:
+                    taken = state.pending & wanted
+                    if taken:
+                        sig = _lowest(taken)
+                        state.pending &= ~_bit(sig)
+                        data = state.info.pop(sig)
+                        break
+                left = None if deadline is None else deadline - time.monotonic_ns()
+                if left is not None and left <= 0:
+                    raise OSError(errno.EAGAIN, "Resource temporarily unavailable")
+                cage.block_on(nap, None if left is None else left / 1e9, restartable=False)
+    finally:
+        with _lock:
+            state.mask = saved
+            state.waiting_for = 0
+        settle(cage)
+    if info:
+        cage.mem.write(info, data)
+    return sig
+
+
+SI_QUEUE = -1
+
+
+def _queue(cage, target, sig: int, info_addr: int) -> int:
+    raw = bytearray(cage.mem.read(info_addr, SIGINFO_SIZE))
+    (code,) = struct.unpack_from("<i", raw, 8)
+    # As Linux: only codes a process may forge (negative, not tkill's) to another one.
+    if (code >= 0 or code == SI_TKILL) and target is not cage:
+        raise OSError(errno.EPERM, "Operation not permitted")
+    struct.pack_into("<i", raw, 0, sig)
+    send(target, sig, bytes(raw), own_thread=target is cage)
+    return 0
+
+
+def sys_rt_sigqueueinfo(cage, pid, sig, info, *_):
+    sig = s32(sig)
+    if not 0 <= sig < NSIG:
+        raise OSError(errno.EINVAL, "Invalid argument")
+    targets = _targets(cage, s32(pid)) if s32(pid) > 0 else []
+    if not targets:
+        raise OSError(errno.ESRCH, "No such process")
+    return _queue(cage, targets[0], sig, info)
+
+
+def sys_rt_tgsigqueueinfo(cage, tgid, tid, sig, info, *_):
+    if s32(tgid) != s32(tid):        # a cage is one thread: its tid is its pid
+        raise OSError(errno.ESRCH, "No such process")
+    return sys_rt_sigqueueinfo(cage, tgid, sig, info)
+
+
+# ------------------------------------------------------- alternate signal stack
+
+SS_ONSTACK, SS_DISABLE, SS_AUTODISARM = 1, 2, 1 << 31
+MINSIGSTKSZ = 2048
+SA_ONSTACK = 0x08000000
+_STACK_T = struct.Struct("<III")      # a wasm32 guest's stack_t: sp, flags, size
+
+
+def on_altstack(cage, sp: int) -> bool:
+    stack = cage.signals.altstack
+    return stack is not None and stack[0] < sp <= stack[0] + stack[1]
+
+
+def sys_sigaltstack(cage, ss, old, sp, *_):
+    """The alternate stack handlers with SA_ONSTACK run on (the guest libc moves its
+    shadow stack there, see guest/src/lind/signals.c). The guest libc passes its stack
+    pointer as a third argument (0 from a raw call: then the exported one, if any)."""
+    state = cage.signals
+    on_stack = on_altstack(cage, u32(sp) or cage.stack_pointer())
+    new = None
+    if ss:
+        sp, flags, size = _STACK_T.unpack(cage.mem.read(ss, _STACK_T.size))
+        mode = flags & ~SS_AUTODISARM
+        if mode not in (0, SS_ONSTACK, SS_DISABLE):
+            raise OSError(errno.EINVAL, "Invalid argument")
+        if on_stack:
+            raise OSError(errno.EPERM, "Operation not permitted")
+        if mode == SS_DISABLE:
+            new = (None, False)
+        else:
+            if size < MINSIGSTKSZ:
+                raise OSError(errno.ENOMEM, "Cannot allocate memory")
+            new = ((sp, size), bool(flags & SS_AUTODISARM))
+    if old:
+        stack = state.altstack
+        if stack is None:
+            report = _STACK_T.pack(0, SS_DISABLE, 0)
+        else:
+            flags = (SS_ONSTACK if on_stack else 0) | (
+                SS_AUTODISARM if state.altstack_autodisarm else 0)
+            report = _STACK_T.pack(stack[0], flags, stack[1])
+        cage.mem.write(old, report)
+    if new is not None:
+        state.altstack, state.altstack_autodisarm = new
+    return 0

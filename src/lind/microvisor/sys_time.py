@@ -52,7 +52,8 @@ def sys_time(cage, tloc, *_):
     return now
 
 
-def _read_timespec(cage, addr: int) -> int:
+def read_timespec(cage, addr: int) -> int:
+    """A struct timespec argument in ns; EINVAL unless it is a valid one, as Linux."""
     sec, nsec = abi.unpack_timespec(cage.mem.read(addr, abi.TIMESPEC_SIZE))
     if sec < 0 or not 0 <= nsec < 10**9:
         raise OSError(errno.EINVAL, "Invalid argument")
@@ -70,7 +71,7 @@ def _sleep(cage, ns: int, rem: int) -> int:
 
 
 def sys_nanosleep(cage, req, rem, *_):
-    return _sleep(cage, _read_timespec(cage, req), rem)
+    return _sleep(cage, read_timespec(cage, req), rem)
 
 
 _TIMER_ABSTIME = 1
@@ -78,7 +79,7 @@ _TIMER_ABSTIME = 1
 
 def sys_clock_nanosleep(cage, clk, flags, req, rem, *_):
     clock = _clock(clk)
-    ns = _read_timespec(cage, req)
+    ns = read_timespec(cage, req)
     if flags & _TIMER_ABSTIME:
         ns = max(0, ns - time.clock_gettime_ns(clock))
         rem = 0

@@ -491,8 +491,9 @@ class TextFile(OpenFile):
 
 # --------------------------------------------------------- generated file bodies
 
-def _comm(cage) -> str:
-    return os.path.basename(cage.exe[0])[:15] or "?"
+def comm(cage) -> str:
+    """The name prctl(PR_SET_NAME) gave, else the program's file name (15 bytes at most)."""
+    return cage.comm if cage.comm is not None else os.path.basename(cage.exe[0])[:15] or "?"
 
 
 def _user(cage) -> tuple[str, str]:
@@ -554,11 +555,13 @@ def _memory_kib(cage) -> int:
 
 def _status(cage) -> bytes:
     uid, euid, gid, egid = cage.ids
+    suid, sgid = cage.saved_ids
     kib = _memory_kib(cage)
-    return (f"Name:\t{_comm(cage)}\nUmask:\t{cage.umask:04o}\nState:\tR (running)\n"
+    return (f"Name:\t{comm(cage)}\nUmask:\t{cage.umask:04o}\nState:\tR (running)\n"
             f"Tgid:\t{cage.id}\nNgid:\t0\nPid:\t{cage.id}\nPPid:\t{cage.ppid}\nTracerPid:\t0\n"
-            f"Uid:\t{uid}\t{euid}\t{euid}\t{euid}\nGid:\t{gid}\t{egid}\t{egid}\t{egid}\n"
-            f"FDSize:\t{max(64, len(cage.fds.numbers()))}\nGroups:\t{gid}\n"
+            f"Uid:\t{uid}\t{euid}\t{suid}\t{euid}\nGid:\t{gid}\t{egid}\t{sgid}\t{egid}\n"
+            f"FDSize:\t{max(64, len(cage.fds.numbers()))}\n"
+            f"Groups:\t{' '.join(map(str, cage.groups))}\n"
             f"VmPeak:\t{kib:8d} kB\nVmSize:\t{kib:8d} kB\nVmHWM:\t{kib:8d} kB\n"
             f"VmRSS:\t{kib:8d} kB\nThreads:\t1\n").encode()
 
@@ -575,8 +578,9 @@ def _cmdline(cage) -> bytes:
 def _proc_stat(cage) -> bytes:
     size = cage.mem.size() if cage.mem is not None else 0
     start = (time.time_ns() - _BOOT_NS) // 10**7
-    fields = [cage.id, f"({_comm(cage)})", "R", cage.ppid, cage.pgid, cage.sid, 0, -1, 0x400000,
-              0, 0, 0, 0, 0, 0, 0, 0, 20, 0, 1, 0, start, size, size // 4096, (1 << 64) - 1,
+    fields = [cage.id, f"({comm(cage)})", "R", cage.ppid, cage.pgid, cage.sid, 0, -1, 0x400000,
+              0, 0, 0, 0, 0, 0, 0, 0, 20 + cage.nice, cage.nice, 1, 0, start, size, size // 4096,
+              (1 << 64) - 1,
               0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 17, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]
     return (" ".join(map(str, fields)) + "\n").encode()
 

@@ -1,5 +1,7 @@
-/* Opens files (or with "mmap", maps shared pages, a host memfd each) until that
+/* Opens files (with "mmap", maps shared pages, a host memfd each; with "memfd",
+ * makes memfds) until that
  * fails, says how many and why, then holds them (sleeps). */
+#define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -12,6 +14,9 @@ int main(int argc, char **argv)
     int n = 0;
     if (argc > 1 && strcmp(argv[1], "mmap") == 0) {
         while (mmap(0, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0) != MAP_FAILED)
+            n++;
+    } else if (argc > 1 && strcmp(argv[1], "memfd") == 0) {
+        while (memfd_create("hog", 0) >= 0)
             n++;
     } else {
         while (open("/data", O_RDONLY) >= 0)

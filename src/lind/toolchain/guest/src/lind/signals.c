@@ -31,7 +31,7 @@ struct lind_signal {
 	int signo;
 	uint32_t handler;              /* function-table index */
 	uint32_t flags;                /* SA_* */
-	uint32_t reserved;
+	uint32_t stack_top;            /* SA_ONSTACK: the alternate stack's top, or 0 */
 	uint64_t restore_mask;         /* the mask to put back after the handler */
 	siginfo_t info;
 };
@@ -50,6 +50,29 @@ void __lind_signals_init(void)
 }
 
 __attribute__((noinline))
+static void call_handler(struct lind_signal *s, ucontext_t *uc)
+{
+	if (s->flags & SA_SIGINFO)
+		((void (*)(int, siginfo_t *, void *))(uintptr_t)s->handler)(
+			s->signo, &s->info, uc);
+	else
+		((void (*)(int))(uintptr_t)s->handler)(s->signo);
+}
+
+/* SA_ONSTACK: the handler's frames go on the alternate stack (sigaltstack);
+ * the shadow-stack pointer comes back when it returns.  A longjmp out of the
+ * handler restores the stack pointer its setjmp saved. */
+__attribute__((noinline))
+static void call_handler_on(uint32_t top, struct lind_signal *s, ucontext_t *uc)
+{
+	uint32_t saved;
+	__asm__ volatile("global.get __stack_pointer\n\tlocal.set %0" : "=r"(saved));
+	__asm__ volatile("local.get %0\n\tglobal.set __stack_pointer" : : "r"(top & ~15u));
+	call_handler(s, uc);
+	__asm__ volatile("local.get %0\n\tglobal.set __stack_pointer" : : "r"(saved));
+}
+
+__attribute__((noinline))
 static void run_handlers(void)
 {
 	struct lind_signal s;
@@ -59,11 +82,10 @@ static void run_handlers(void)
 			(unsigned long)&s, 0, 0, 0, 0, 0) > 0) {
 		memset(&uc, 0, sizeof uc);
 		memcpy(&uc.uc_sigmask, &s.restore_mask, sizeof s.restore_mask);
-		if (s.flags & SA_SIGINFO)
-			((void (*)(int, siginfo_t *, void *))(uintptr_t)s.handler)(
-				s.signo, &s.info, &uc);
+		if (s.stack_top)
+			call_handler_on(s.stack_top, &s, &uc);
 		else
-			((void (*)(int))(uintptr_t)s.handler)(s.signo);
+			call_handler(&s, &uc);
 		__lind_syscall(SYS_rt_sigprocmask, SIG_SETMASK,
 			(unsigned long)&uc.uc_sigmask, 0, _NSIG/8, 0, 0);
 	}
