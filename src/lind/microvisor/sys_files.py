@@ -579,7 +579,7 @@ def sys_unlinkat(cage, dirfd, path, flags, *_):
     return _remove(cage, path_arg(cage, path, dirfd), False)
 
 
-def _rename(cage, old: str, new: str) -> int:
+def _rename(cage, old: str, new: str, flags: int = 0) -> int:
     if old == "/" or new == "/" or cage.fs.is_mount_point(old) or cage.fs.is_mount_point(new):
         raise abi.error(errno.EBUSY)        # as Linux, before it compares the mounts
     if not cage.fs.same_mount(old, new):
@@ -588,7 +588,12 @@ def _rename(cage, old: str, new: str) -> int:
     try:
         nfd, nname = cage.fs.open_parent(new, write=True)
         try:
-            os.rename(oname, nname, src_dir_fd=ofd, dst_dir_fd=nfd)
+            if not flags:
+                os.rename(oname, nname, src_dir_fd=ofd, dst_dir_fd=nfd)
+            elif libc.syscall(_HOST_RENAMEAT2, ofd, os.fsencode(oname), nfd, os.fsencode(nname),
+                              flags) < 0:
+                err = ctypes.get_errno()
+                raise OSError(err, os.strerror(err))
         finally:
             os.close(nfd)
     finally:
@@ -601,17 +606,26 @@ def sys_rename(cage, old, new, *_):
 
 
 def sys_renameat(cage, olddirfd, old, newdirfd, new, *_):
+    return sys_renameat2(cage, olddirfd, old, newdirfd, new, 0)
+
+
+# renameat2's flags the host does for us; RENAME_WHITEOUT needs privilege (EPERM).
+_RENAME_NOREPLACE, _RENAME_EXCHANGE, _RENAME_WHITEOUT = 1, 2, 4
+_HOST_RENAMEAT2 = 316
+
+
+def sys_renameat2(cage, olddirfd, old, newdirfd, new, flags, *_):
+    flags = u32(flags)
+    if flags & ~(_RENAME_NOREPLACE | _RENAME_EXCHANGE | _RENAME_WHITEOUT) or (
+            flags & _RENAME_EXCHANGE and flags & (_RENAME_NOREPLACE | _RENAME_WHITEOUT)):
+        raise abi.error(errno.EINVAL)
+    if flags & _RENAME_WHITEOUT:
+        raise abi.error(errno.EPERM)
     (old, old_slash), (new, new_slash) = (path_and_slash(cage, old, olddirfd),
                                           path_and_slash(cage, new, newdirfd))
     if old_slash or new_slash:     # only a directory moves to or from "name/"
         _need_directory(cage, old)
-    return _rename(cage, old, new)
-
-
-def sys_renameat2(cage, olddirfd, old, newdirfd, new, flags, *_):
-    if u32(flags):
-        raise abi.error(errno.EINVAL)
-    return sys_renameat(cage, olddirfd, old, newdirfd, new)
+    return _rename(cage, old, new, flags)
 
 
 def _link(cage, old: str, new: str, follow: bool) -> int:

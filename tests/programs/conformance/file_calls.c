@@ -86,6 +86,14 @@ int main(void)
 	show("mkdir e", mkdir("e", 0755));
 	show("rename dir over file", rename("e", "f"));
 	show("rename dir over empty dir", rename("e", "d"));
+	show("renameat2 noreplace onto existing", syscall(SYS_renameat2, AT_FDCWD, "d", AT_FDCWD, "f", 1));
+	show("renameat2 exchange", syscall(SYS_renameat2, AT_FDCWD, "d", AT_FDCWD, "f", 2));
+	show("d is now the file", (stat("d", &st), (long)S_ISREG(st.st_mode)));
+	show("renameat2 exchange back", syscall(SYS_renameat2, AT_FDCWD, "d", AT_FDCWD, "f", 2));
+	show("renameat2 noreplace", syscall(SYS_renameat2, AT_FDCWD, "f", AT_FDCWD, "f3", 1));
+	show("renameat2 back", syscall(SYS_renameat2, AT_FDCWD, "f3", AT_FDCWD, "f", 0));
+	show("renameat2 bad flags", syscall(SYS_renameat2, AT_FDCWD, "f", AT_FDCWD, "f3", 3));
+	show("renameat2 unknown flag", syscall(SYS_renameat2, AT_FDCWD, "f", AT_FDCWD, "f3", 8));
 	show("link to dir", link("d", "dlink"));
 	show("link", link("f", "f2"));
 	show("nlink", (stat("f", &st), (long)st.st_nlink));
