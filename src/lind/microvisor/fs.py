@@ -164,6 +164,12 @@ class FileSystem:
     def open(self, guest_path: str, host_flags: int, mode: int = 0, *, write: bool = False) -> int:
         """Host fd for a guest path; `write` says the call may modify the file system
         (then EROFS if the file, or the directory a new one would go in, is read-only)."""
+        return self.open_file(guest_path, host_flags, mode, write=write)[0]
+
+    def open_file(self, guest_path: str, host_flags: int, mode: int = 0, *,
+                  write: bool = False) -> tuple[int, int | None]:
+        """As open, with the file's st_mode when the checks already read it (None if
+        not): open(2)'s callers need the file type, and a stat call is not free."""
         mount, rest = self.locate(guest_path)
         if write:
             refuse_provided(guest_path)
@@ -176,10 +182,10 @@ class FileSystem:
         check_ro = write and bool(self._readonly_hosts)
         if host_flags & os.O_PATH:
             fd = _openat2(mount.fd, rest, host_flags, mode)
-            return self._refuse_readonly(fd) if check_ro else fd
+            return (self._refuse_readonly(fd) if check_ro else fd), None
         if not check_ro:    # the common case: the kernel opens (or makes) it in one call
             fd = _openat2(mount.fd, rest, host_flags | os.O_NOCTTY, mode)
-            return fd if mount.nodev else _refuse_device(fd)
+            return (fd, None) if mount.nodev else _refuse_device(fd)
         # Find the file without touching it, check it, then open that very file: a device
         # node (in a root, or under a mount) is never used, the cage's devices are
         # lind.microvisor.virtual's.
@@ -189,7 +195,7 @@ class FileSystem:
         except FileNotFoundError:
             if not host_flags & os.O_CREAT:
                 raise
-            return self._create(guest_path, mount, rest, host_flags, mode, check_ro)
+            return self._create(guest_path, mount, rest, host_flags, mode, check_ro), None
         try:
             if check_ro and self.fd_readonly(found):
                 raise OSError(errno.EROFS, "Read-only file system")
@@ -200,7 +206,8 @@ class FileSystem:
                 raise OSError(errno.ELOOP, "Too many levels of symbolic links")
             if statmod.S_ISCHR(st_mode) or statmod.S_ISBLK(st_mode):
                 raise OSError(errno.EACCES, "Permission denied")   # as on a nodev mount
-            return os.open(proc_path(found), host_flags & ~(os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW))
+            flags = host_flags & ~(os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW)
+            return os.open(proc_path(found), flags), st_mode
         finally:
             os.close(found)
 
@@ -261,15 +268,16 @@ def refuse_provided(guest_path: str) -> None:
         raise OSError(errno.EACCES, "Permission denied")
 
 
-def _refuse_device(fd: int) -> int:
-    """`fd` unless it is a device node (found in a root or mount): EACCES, as on a nodev
-    mount. It was opened (O_NOCTTY) and is closed at once, without any I/O; a root
-    holding device nodes is best given from a nodev mount, where none is ever opened."""
-    kind = statmod.S_IFMT(os.fstat(fd).st_mode)
-    if kind in (statmod.S_IFCHR, statmod.S_IFBLK):
+def _refuse_device(fd: int) -> tuple[int, int]:
+    """`fd` and its st_mode, unless it is a device node (found in a root or mount):
+    EACCES, as on a nodev mount. It was opened (O_NOCTTY) and is closed at once, without
+    any I/O; a root holding device nodes is best given from a nodev mount, where none is
+    ever opened."""
+    st_mode = os.fstat(fd).st_mode
+    if statmod.S_IFMT(st_mode) in (statmod.S_IFCHR, statmod.S_IFBLK):
         os.close(fd)
         raise OSError(errno.EACCES, "Permission denied")
-    return fd
+    return fd, st_mode
 
 
 def proc_path(fd: int) -> str:

@@ -117,10 +117,11 @@ def _open(cage, guest_path: str, dir_only: bool, flags: int, mode: int) -> int:
     host = abi.host_open_flags(flags)
     perm = mode & 0o7777 & ~cage.umask
     created = False
+    st_mode = None
     if flags & abi.O_CREAT:
         # Try exclusive creation first so we know whether to apply the cage's umask.
         try:
-            fd = cage.fs.open(guest_path, host | os.O_EXCL, perm, write=True)
+            fd, st_mode = cage.fs.open_file(guest_path, host | os.O_EXCL, perm, write=True)
             created = True
         except OSError as exc:
             # As on Linux, a read-only file system refuses only the creation: a name
@@ -133,36 +134,39 @@ def _open(cage, guest_path: str, dir_only: bool, flags: int, mode: int) -> int:
                         os.close(cage.fs.open(guest_path, os.O_PATH | os.O_NOFOLLOW | os.O_CLOEXEC))
                     raise abi.error(errno.EEXIST) from None
                 write = bool(flags & abi.O_ACCMODE) or bool(flags & abi.O_TRUNC)
-                fd = _open_existing(cage, guest_path, host & ~os.O_CREAT, 0, write, flags)
+                fd, st_mode = _open_existing(cage, guest_path, host & ~os.O_CREAT, 0, write, flags)
             except FileNotFoundError:
                 if exc.errno == errno.EROFS:
                     raise exc from None
                 raise
     else:
-        fd = _open_existing(cage, guest_path, host, perm, wants_write(flags), flags)
+        fd, st_mode = _open_existing(cage, guest_path, host, perm, wants_write(flags), flags)
     if created:
         os.fchmod(fd, perm)
-    return _install(cage, fd, flags, guest_path)
+    return _install(cage, fd, flags, guest_path, st_mode)
 
 
-def _open_existing(cage, guest_path: str, host: int, perm: int, write: bool, flags: int) -> int:
+def _open_existing(cage, guest_path: str, host: int, perm: int, write: bool,
+                   flags: int) -> tuple[int, int]:
     """Host open of a name that may be a FIFO: always without blocking (O_NONBLOCK on a
     regular file or a directory changes nothing), then a FIFO's open waits as Linux's
-    does, but interruptibly (_open_fifo)."""
+    does, but interruptibly (_open_fifo). Returns the fd and the file's st_mode."""
     try:
-        fd = cage.fs.open(guest_path, host | os.O_NONBLOCK, perm, write=write)
+        fd, st_mode = cage.fs.open_file(guest_path, host | os.O_NONBLOCK, perm, write=write)
     except OSError as exc:
         if exc.errno != errno.ENXIO or flags & abi.O_NONBLOCK:
             raise
         # A FIFO with no reader yet: the writer waits for one.
         handle = cage.fs.open(guest_path, os.O_PATH | os.O_CLOEXEC)
         try:
-            return _open_fifo(cage, handle, host)
+            return _open_fifo(cage, handle, host), statmod.S_IFIFO
         finally:
             os.close(handle)
-    if not flags & abi.O_NONBLOCK and statmod.S_ISFIFO(os.fstat(fd).st_mode):
-        return _fifo_blocking(cage, fd, host)
-    return fd
+    if st_mode is None:
+        st_mode = os.fstat(fd).st_mode
+    if not flags & abi.O_NONBLOCK and statmod.S_ISFIFO(st_mode):
+        return _fifo_blocking(cage, fd, host), st_mode
+    return fd, st_mode
 
 
 def _fifo_blocking(cage, fd: int, host: int) -> int:
@@ -236,8 +240,8 @@ def _open_fifo(cage, handle: int, host: int, ready: Callable[[], bool] | None = 
     return result[0]
 
 
-def _install(cage, host_fd: int, flags: int, guest_path: str) -> int:
-    is_dir = statmod.S_ISDIR(os.fstat(host_fd).st_mode)
+def _install(cage, host_fd: int, flags: int, guest_path: str, st_mode: int | None = None) -> int:
+    is_dir = statmod.S_ISDIR(os.fstat(host_fd).st_mode if st_mode is None else st_mode)
     f = OpenFile(host_fd, flags & ~(abi.O_CLOEXEC | abi.O_CREAT | abi.O_EXCL | abi.O_TRUNC),
                  guest_path, is_dir)
     return cage.fds.install(f, cloexec=bool(flags & abi.O_CLOEXEC))

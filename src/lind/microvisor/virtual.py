@@ -232,10 +232,15 @@ def _proc_entry(cage, rest: str) -> tuple[Node, str]:
     return Link(f"{base}/fd/{number}", describe(f), to), deeper and "/" + deeper
 
 
+_VIRTUAL_TOPS = ("/dev", "/proc", "/etc")
+
+
 def lookup(cage, path: str, follow: bool = True) -> Node | str:
     """What the normalised guest `path` names: a virtual node, or the guest path to
     resolve in the cage's file system. A virtual link as the last part is followed only
     if `follow`; ENOENT for a missing virtual name, ENOTDIR below a non-directory."""
+    if not path.startswith(_VIRTUAL_TOPS):
+        return path           # the common case, answered before any other look
     for _ in range(_MAXSYMLINKS):
         node, rest = _entry(cage, path)
         if node is None:
