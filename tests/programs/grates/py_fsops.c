@@ -165,6 +165,7 @@ int main(int argc, char **argv)
 	setvbuf(stdout, NULL, _IONBF, 0);
 	for (int i = 1; i < argc; i++) {
 		const char *op = argv[i];
+		errno = 0;              /* a call answering >0 must not print an older errno */
 		const char *a = i + 1 < argc ? argv[i + 1] : "";
 		const char *b = i + 2 < argc ? argv[i + 2] : "";
 		int two = !strcmp(op, "write") || !strcmp(op, "append") || !strcmp(op, "rename") ||
