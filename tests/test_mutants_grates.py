@@ -347,7 +347,7 @@ def test_aquarium_copies_renames_flags_and_modes_match_linux(builds, tmp_path):
            "stat", "big", "append", "zero", "z", "cat", "zero", "append", "tool", "+", "stat", "tool",
            "exclonly", "tool", "rdwr", "q", "creatro", "q", "wnofollow", "ln", "wnofollow", "dl",
            "getfl", "g1", "getflx", "g2", "getfl", "tool", "getflx", "tool",
-           "mkexe", "m1", "stat", "m1", "chmodx", "h2", "stat", "h2", "truncate0", "h2", "stat", "h2",
+           "mkexe", "m1", "stat", "m1", "mkdir", "r", "stat", "r", "chmodx", "h2", "stat", "h2", "truncate0", "h2", "stat", "h2",
            "truncneg", "f6", "fchmod", "f7", "stat", "f7", "write", "nprog", "x", "exec", "nprog",
            "touch", "../o1", "rename", "../o1", "../o2", "link", "../o2", "../o3", "cat", "../o3",
            "fchmodbad", "", "cd", "dl", "pwd", "cd", "..", "lsd", "."]
@@ -374,8 +374,9 @@ def test_aquarium_copies_renames_flags_and_modes_match_linux(builds, tmp_path):
 
 
 def test_aquarium_refuses_what_its_overlay_cannot_hold(builds, tmp_path):
-    """The view's documented limits, pinned: a FIFO, a link to a directory (moved or
-    linked), times; a link inside a moved directory is left out of the copy."""
+    """The view's documented limits, pinned: a FIFO, a symbolic link (moved or linked
+    to: the overlay holds regular files only), times; a link inside a moved directory
+    is left out of the copy."""
     root = tmp_path / "root"
     inner = root / "data" / "inner"
     _copied_tree(inner)
@@ -385,6 +386,7 @@ def test_aquarium_refuses_what_its_overlay_cannot_hold(builds, tmp_path):
     aquarium = Aquarium("/data/inner")
     result = caged(builds.wasm("grates/py_fsops"),
                    ["cd", "/data/inner", "chmod", "fifo", "rename", "dl", "dl2", "link", "dl", "h9",
+                    "link", "ln", "h8",
                     "touch", "f2", "rename", "d", "e", "ls", "e", "stat", "e/deep",
                     "rename", "ln", "l9", "cat", "l9"], root=root, grates=[aquarium])
     assert result.stdout.decode() == """\
@@ -392,6 +394,7 @@ cd: ok
 chmod fifo: EPERM
 rename dl dl2: EPERM
 link dl h9: EPERM
+link ln h8: EPERM
 touch f2: EPERM
 rename d e: ok
 ls e: deep x
