@@ -347,7 +347,8 @@ def test_aquarium_copies_renames_flags_and_modes_match_linux(builds, tmp_path):
            "stat", "big", "append", "zero", "z", "cat", "zero", "append", "tool", "+", "stat", "tool",
            "exclonly", "tool", "rdwr", "q", "creatro", "q", "wnofollow", "ln", "wnofollow", "dl",
            "getfl", "g1", "getflx", "g2", "getfl", "tool", "getflx", "tool",
-           "mkexe", "m1", "stat", "m1", "mkdir", "r", "stat", "r", "chmodx", "h2", "stat", "h2", "truncate0", "h2", "stat", "h2",
+           "mkexe", "m1", "stat", "m1", "mkdir", "r", "stat", "r",
+           "chmodx", "h2", "stat", "h2", "truncate0", "h2", "stat", "h2",
            "truncneg", "f6", "fchmod", "f7", "stat", "f7", "write", "nprog", "x", "exec", "nprog",
            "touch", "../o1", "rename", "../o1", "../o2", "link", "../o2", "../o3", "cat", "../o3",
            "fchmodbad", "", "cd", "dl", "pwd", "cd", "..", "lsd", "."]
