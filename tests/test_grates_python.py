@@ -39,11 +39,17 @@ def caged(program: Path, args: list[str], **kw) -> lind.CompletedCage:
 
 
 def tree_digest(top: Path) -> dict[str, str]:
-    """Every file below `top` by relative path -> sha256 of its bytes (dirs -> 'dir')."""
+    """Every file below `top` by relative path -> sha256 of its bytes (dirs -> 'dir',
+    symbolic links -> their target, FIFOs and devices -> 'special')."""
     found = {}
     for path in sorted(top.rglob("*")):
         rel = str(path.relative_to(top))
-        found[rel] = "dir" if path.is_dir() else hashlib.sha256(path.read_bytes()).hexdigest()
+        if path.is_symlink():
+            found[rel] = "-> " + os.readlink(path)
+        elif path.is_dir() or not path.is_file():
+            found[rel] = "dir" if path.is_dir() else "special"
+        else:
+            found[rel] = hashlib.sha256(path.read_bytes()).hexdigest()
     return found
 
 

@@ -8,13 +8,16 @@ from __future__ import annotations
 
 import errno
 import ipaddress
+import os
 import subprocess
+from pathlib import Path
 
 import pytest
 from test_attacks import canary, make_root, run_cage, untouched  # noqa: F401 - canary: a fixture
-from test_grates_python import sockaddr
+from test_grates_python import _seeded_tree, caged, sockaddr, tree_digest
 
 from lind.grates import Call, Grate, handles
+from lind.grates.aquarium import Aquarium
 from lind.grates.netfilter import NetFilter, Rule
 from lind.grates.registry import resolve
 from lind.grates.seccomp import Seccomp
@@ -266,3 +269,157 @@ def test_netfilter_rule_forms(where, network, ports):
 def test_netfilter_refuses_bad_rules(rules):
     with pytest.raises(ValueError, match="netfilter"):
         NetFilter.from_args(rules)
+
+
+def _linked_tree(top: Path) -> None:
+    """The seeded tree, plus a dangling link and a chain of 41 links (k0 -> k1 -> ...
+    -> k40 -> ../f1): from k1 the kernel follows 40 links, its limit; from k0, 41."""
+    _seeded_tree(top)
+    (top / "dang").symlink_to("made")
+    (top / "chain").mkdir()
+    (top / "chain" / "k40").symlink_to("../f1")
+    for i in range(40):
+        (top / "chain" / f"k{i}").symlink_to(f"k{i + 1}")
+
+
+def test_aquarium_follows_links_opens_and_lists_like_linux(builds, tmp_path):
+    """Link chains at the kernel's limit of 40 before and after the file they lead to
+    changed, O_NOFOLLOW and O_CREAT|O_EXCL on links, fstatat with and without
+    AT_SYMLINK_NOFOLLOW, creating through a dangling link, an empty path, and listings
+    whose types and inodes agree with stat, through the view and on Linux."""
+    ops = ["stat", "", "cat", "chain/k1", "cat", "chain/k0", "cat", "chain/k39",
+           "append", "f1", "+x", "cat", "chain/k1", "cat", "chain/k0", "cat", "chain/k39",
+           "statat", ".", "ln", "lstatat", ".", "ln", "statat", ".", "dl", "lstatat", ".", "dang",
+           "statat", "chain", "k1", "statat", "chain", "k0",
+           "nofollow", "ln", "nofollow", "f2", "nofollowat", ".", "ln", "nofollowat", "d", "x",
+           "nofollow", "f1", "excl", "dang", "excl", "ln", "write", "dang", "made",
+           "cat", "made", "lsd", ".", "write", "d/x", "again", "lsd", "d", "lsd", ".", "exclonly", "ln",
+           "mkdir", "d/new", "lsd", "d", "rename", "d", "e", "lsd", "e", "lsd", "chain"]
+    native_dir = tmp_path / "native" / "inner"
+    _linked_tree(native_dir)
+    native = subprocess.run([builds.native("grates/py_fsops"), "cd", native_dir, *ops],
+                            capture_output=True, timeout=60)
+    root = tmp_path / "root"
+    _linked_tree(root / "data" / "inner")
+    before = tree_digest(root)
+    aquarium = Aquarium("/data/inner")
+    result = caged(builds.wasm("grates/py_fsops"), ["cd", "/data/inner", *ops], root=root,
+                   grates=[aquarium])
+    expected = native.stdout.decode().replace(str(native_dir), "/data/inner")
+    assert result.stdout.decode() == expected
+    assert "cat chain/k0: ELOOP" in expected and 'cat chain/k1: "real one\n+x"' in expected
+    assert tree_digest(root) == before
+    assert aquarium.report() == """\
+modified /data/inner/f1
+created /data/inner/made
+modified /data/inner/d/x
+created /data/inner/d/new
+renamed /data/inner/d -> /data/inner/e
+"""
+
+
+def _modes(top: Path) -> dict[str, int]:
+    return {str(p.relative_to(top)): p.lstat().st_mode for p in sorted(top.rglob("*"))}
+
+
+def _copied_tree(top: Path) -> None:
+    """The seeded tree, plus files whose copies show a lost byte or bit: 2 MiB + 3
+    bytes, an empty one, an executable, one left untouched until late; a file beside."""
+    _seeded_tree(top)
+    (top / "big").write_bytes(bytes(range(256)) * 8192 + b"end")
+    (top / "zero").write_bytes(b"")
+    (top / "tool").write_text("#!/bin/sh\n")
+    (top / "tool").chmod(0o755)
+    (top / "f6").write_text("sixth\n")
+    (top / "f7").write_text("seventh\n")
+    (top / "d" / "deep").chmod(0o751)
+    (top.parent / "o1").write_text("beside\n")
+
+
+def test_aquarium_copies_renames_flags_and_modes_match_linux(builds, tmp_path):
+    """Copies of real files (large, empty, executable), real directories moved with
+    their modes, renames and links of untouched files, flags an fd reports, EISDIR and
+    ELOOP for writes, modes under the umask, calls beside the view passed on, a file
+    the program wrote that it tries to run; the real directory keeps bytes and modes."""
+    ops = ["rename", "empty", "d", "mkdir", "q", "rename", "d", "q", "ls", "q", "stat", "q/deep",
+           "rename", "f2", "f5", "cat", "f5", "rename", "f5", "f5", "link", "f1", "h1",
+           "rename", "f1", "h2", "append", "h2", "+y", "cat", "h1", "append", "big", "+",
+           "stat", "big", "append", "zero", "z", "cat", "zero", "append", "tool", "+", "stat", "tool",
+           "exclonly", "tool", "rdwr", "q", "creatro", "q", "wnofollow", "ln", "wnofollow", "dl",
+           "getfl", "g1", "getflx", "g2", "getfl", "tool", "getflx", "tool",
+           "mkexe", "m1", "stat", "m1", "mkdir", "r", "stat", "r",
+           "chmodx", "h2", "stat", "h2", "truncate0", "h2", "stat", "h2",
+           "truncneg", "f6", "fchmod", "f7", "stat", "f7", "write", "nprog", "x", "exec", "nprog",
+           "touch", "../o1", "rename", "../o1", "../o2", "link", "../o2", "../o3", "cat", "../o3",
+           "fchmodbad", "", "cd", "dl", "pwd", "cd", "..", "lsd", "."]
+    native_dir = tmp_path / "native" / "inner"
+    _copied_tree(native_dir)
+    native = subprocess.run([builds.native("grates/py_fsops"), "cd", native_dir, *ops],
+                            capture_output=True, timeout=60)
+    root = tmp_path / "root"
+    inner = root / "data" / "inner"
+    _copied_tree(inner)
+    before, modes = tree_digest(inner), _modes(inner)
+    aquarium = Aquarium("/data/inner")
+    result = caged(builds.wasm("grates/py_fsops"), ["cd", "/data/inner", *ops], root=root,
+                   grates=[aquarium])
+    expected = native.stdout.decode().replace(str(native_dir), "/data/inner")
+    assert result.stdout.decode() == expected
+    assert "rename empty d: ENOTEMPTY" in expected and "getflx g2: wronly cloexec" in expected
+    assert tree_digest(inner) == before and _modes(inner) == modes
+    assert (root / "data" / "o3").read_text() == "beside\n"       # beside the view: real
+    report = aquarium.report().splitlines()
+    assert "modified /data/inner/h2" in report                     # linked, then changed
+    assert "modified /data/inner/f6" not in report                 # EINVAL before any copy
+    assert report.index("modified /data/inner/f7") > report.index("created /data/inner/m1")
+
+
+def test_aquarium_refuses_what_its_overlay_cannot_hold(builds, tmp_path):
+    """The view's documented limits, pinned: a FIFO, a symbolic link (moved or linked
+    to: the overlay holds regular files only), times; a link inside a moved directory
+    is left out of the copy."""
+    root = tmp_path / "root"
+    inner = root / "data" / "inner"
+    _copied_tree(inner)
+    os.mkfifo(inner / "fifo")
+    (inner / "d" / "dd").symlink_to("deep")
+    before, modes = tree_digest(inner), _modes(inner)
+    aquarium = Aquarium("/data/inner")
+    result = caged(builds.wasm("grates/py_fsops"),
+                   ["cd", "/data/inner", "chmod", "fifo", "rename", "dl", "dl2", "link", "dl", "h9",
+                    "link", "ln", "h8",
+                    "touch", "f2", "rename", "d", "e", "ls", "e", "stat", "e/deep",
+                    "rename", "ln", "l9", "cat", "l9"], root=root, grates=[aquarium])
+    assert result.stdout.decode() == """\
+cd: ok
+chmod fifo: EPERM
+rename dl dl2: EPERM
+link dl h9: EPERM
+link ln h8: EPERM
+touch f2: EPERM
+rename d e: ok
+ls e: deep x
+stat e/deep: dir mode=751
+rename ln l9: ok
+cat l9: "second
+"
+"""
+    assert tree_digest(inner) == before and _modes(inner) == modes
+    assert aquarium.report() == """\
+denied utimensat /data/inner/f2
+renamed /data/inner/d -> /data/inner/e
+renamed /data/inner/ln -> /data/inner/l9
+"""
+
+
+def test_aquarium_report_that_cannot_be_written_is_a_value_error(builds, tmp_path):
+    """A report in a missing directory, or where a directory stands: refused before the
+    program runs, with no temporary file left beside it."""
+    root = tmp_path / "root"
+    (root / "data").mkdir(parents=True)
+    (tmp_path / "taken").mkdir()
+    for report in (tmp_path / "missing" / "r.txt", tmp_path / "taken"):
+        with pytest.raises(ValueError, match="cannot write report"):
+            caged(builds.wasm("grates/py_fsops"), ["ls", "/data"], root=root,
+                  grates=[Aquarium("/data", str(report))])
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["root", "taken"]

@@ -29,6 +29,7 @@ static const char *errname(int e)
 	case ENOSYS: return "ENOSYS";
 	case ENOTEMPTY: return "ENOTEMPTY";
 	case EBUSY: return "EBUSY";
+	case ELOOP: return "ELOOP";
 	}
 	snprintf(other, sizeof other, "errno %d", e);
 	return other;
@@ -71,6 +72,39 @@ static void list(const char *path)
 	while ((e = readdir(d)) && n < 256) {
 		if (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
 			names[n++] = strdup(e->d_name);
+	}
+	closedir(d);
+	qsort(names, n, sizeof *names, by_name);
+	for (int i = 0; i < n; i++) {
+		printf("%s%s", i ? " " : "", names[i]);
+		free(names[i]);
+	}
+	printf("\n");
+}
+
+/* `ls` with each entry's d_type, and "=" when its d_ino is the inode lstat finds
+ * under that name ("!" when not): what getdents64 says must agree with stat. */
+static void list_types(const char *path)
+{
+	DIR *d = opendir(path);
+	if (!d) {
+		printf("%s\n", errname(errno));
+		return;
+	}
+	char *names[256];
+	int n = 0;
+	struct dirent *e;
+	while ((e = readdir(d)) && n < 256) {
+		if (!strcmp(e->d_name, ".."))
+			continue;
+		struct stat st;
+		char full[4096];
+		snprintf(full, sizeof full, "%s/%s", path, e->d_name);
+		int same = lstat(full, &st) == 0 && st.st_ino == e->d_ino;
+		char kind = e->d_type == DT_DIR ? 'd' : e->d_type == DT_LNK ? 'l' :
+			    e->d_type == DT_REG ? 'f' : '?';
+		names[n] = malloc(strlen(e->d_name) + 4);
+		sprintf(names[n++], "%s:%c%c", e->d_name, kind, same ? '=' : '!');
 	}
 	closedir(d);
 	qsort(names, n, sizeof *names, by_name);
@@ -131,13 +165,15 @@ int main(int argc, char **argv)
 	setvbuf(stdout, NULL, _IONBF, 0);
 	for (int i = 1; i < argc; i++) {
 		const char *op = argv[i];
+		errno = 0;              /* a call answering >0 must not print an older errno */
 		const char *a = i + 1 < argc ? argv[i + 1] : "";
 		const char *b = i + 2 < argc ? argv[i + 2] : "";
 		int two = !strcmp(op, "write") || !strcmp(op, "append") || !strcmp(op, "rename") ||
 			  !strcmp(op, "link") || !strcmp(op, "symlink") || !strcmp(op, "atcat") ||
 			  !strcmp(op, "mkdirat") || !strcmp(op, "renamenoreplace") ||
 			  !strcmp(op, "linkfollow") || !strcmp(op, "linkbadflag") ||
-			  !strcmp(op, "chmodat") || !strcmp(op, "statat");
+			  !strcmp(op, "chmodat") || !strcmp(op, "statat") || !strcmp(op, "lstatat") ||
+			  !strcmp(op, "nofollowat");
 		if (!strcmp(op, "umask")) {      /* umask 027 from here on */
 			umask(027);
 			printf("umask: ok\n");
@@ -212,7 +248,47 @@ int main(int argc, char **argv)
 			show_stat(a, 0);
 		} else if (!strcmp(op, "ls")) {
 			list(a);
-		} else if (!strcmp(op, "mkdirat") || !strcmp(op, "chmodat") || !strcmp(op, "statat")) {
+		} else if (!strcmp(op, "getfl") || !strcmp(op, "getflx")) {
+			int fd = !strcmp(op, "getfl") ? open(a, O_RDWR | O_CREAT | O_TRUNC | O_APPEND, 0644)
+						      : open(a, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+			if (fd < 0) {
+				printf("%s\n", errname(errno));
+				continue;
+			}
+			int fl = fcntl(fd, F_GETFL), fdfl = fcntl(fd, F_GETFD);
+			printf("%s%s%s%s%s%s\n", (fl & O_ACCMODE) == O_RDWR ? "rdwr" :
+			       (fl & O_ACCMODE) == O_WRONLY ? "wronly" : "rdonly",
+			       fl & O_APPEND ? " append" : "", fl & O_CREAT ? " creat" : "",
+			       fl & O_EXCL ? " excl" : "", fl & O_TRUNC ? " trunc" : "",
+			       fdfl & FD_CLOEXEC ? " cloexec" : "");
+			close(fd);
+		} else if (!strcmp(op, "exclonly")) {
+			result(open_close(a, O_RDONLY | O_EXCL));
+		} else if (!strcmp(op, "wnofollow")) {
+			result(open_close(a, O_WRONLY | O_NOFOLLOW));
+		} else if (!strcmp(op, "mkexe")) {
+			int fd = open(a, O_WRONLY | O_CREAT | O_EXCL, 0777);   /* 0755 under umask 022 */
+			result(fd >= 0);
+			if (fd >= 0)
+				close(fd);
+		} else if (!strcmp(op, "chmodx")) {
+			result(chmod(a, 0755) == 0);
+		} else if (!strcmp(op, "truncate0")) {
+			result(truncate(a, 0) == 0);
+		} else if (!strcmp(op, "touch")) {
+			result(utimensat(AT_FDCWD, a, NULL, 0) == 0);
+		} else if (!strcmp(op, "fchmodbad")) {
+			result(fchmod(1234, 0600) == 0);
+		} else if (!strcmp(op, "exec")) {
+			char *args[] = {(char *)a, NULL};
+			execv(a, args);
+			printf("%s\n", errname(errno));
+		} else if (!strcmp(op, "nofollow")) {
+			result(open_close(a, O_RDONLY | O_NOFOLLOW));
+		} else if (!strcmp(op, "lsd")) {
+			list_types(a);
+		} else if (!strcmp(op, "mkdirat") || !strcmp(op, "chmodat") || !strcmp(op, "statat") ||
+			   !strcmp(op, "lstatat") || !strcmp(op, "nofollowat")) {
 			int dir = open(a, O_RDONLY | O_DIRECTORY);
 			if (dir < 0) {
 				printf("%s\n", errname(errno));
@@ -222,12 +298,19 @@ int main(int argc, char **argv)
 				result(mkdirat(dir, b, 0777) == 0);
 			} else if (!strcmp(op, "chmodat")) {
 				result(fchmodat(dir, b, 0640, 0) == 0);
+			} else if (!strcmp(op, "nofollowat")) {
+				int fd = openat(dir, b, O_RDONLY | O_NOFOLLOW);
+				result(fd >= 0);
+				if (fd >= 0)
+					close(fd);
 			} else {
 				struct stat st;
-				if (fstatat(dir, b, &st, 0) < 0)
+				int flags = !strcmp(op, "lstatat") ? AT_SYMLINK_NOFOLLOW : 0;
+				if (fstatat(dir, b, &st, flags) < 0)
 					printf("%s\n", errname(errno));
 				else
-					printf("%s size=%lld mode=%o\n", S_ISDIR(st.st_mode) ? "dir" : "file",
+					printf("%s size=%lld mode=%o\n", S_ISDIR(st.st_mode) ? "dir" :
+					       S_ISLNK(st.st_mode) ? "link" : "file",
 					       S_ISDIR(st.st_mode) ? 0LL : (long long)st.st_size,
 					       (unsigned)(st.st_mode & 07777));
 			}
