@@ -578,6 +578,30 @@ def _seeded_tree(top: Path) -> None:
     (top / "dl").symlink_to("d")
 
 
+def _seeded_copy(tmp_path: Path) -> Path:
+    """What the cage's root holds before a run (the seeded tree at /data/inner), made
+    apart, to compare the root with afterwards."""
+    _seeded_tree(tmp_path / "expected" / "data" / "inner")
+    return tmp_path / "expected"
+
+
+def aquarium_vs_linux(builds, tmp_path: Path, seed, ops: list[str]):
+    """py_fsops `ops` run natively in a seeded directory and through an aquarium view of
+    the same tree at /data/inner; returns (what the cage printed, what Linux printed
+    with the path rewritten, the grate, the cage's root)."""
+    native_dir = tmp_path / "native" / "inner"
+    seed(native_dir)
+    native = subprocess.run([builds.native("grates/py_fsops"), "cd", native_dir, *ops],
+                            capture_output=True, timeout=60)
+    root = tmp_path / "root"
+    seed(root / "data" / "inner")
+    aquarium = Aquarium("/data/inner")
+    result = caged(builds.wasm("grates/py_fsops"), ["cd", "/data/inner", *ops], root=root,
+                   grates=[aquarium])
+    expected = native.stdout.decode().replace(str(native_dir), "/data/inner")
+    return result.stdout.decode(), expected, aquarium, root
+
+
 def test_aquarium_view_answers_like_the_real_directory(builds, tmp_path):
     """Every change the view models, made to real entries and to new ones, reads back as
     the same changes made to a real copy of the directory on Linux."""
@@ -595,18 +619,9 @@ def test_aquarium_view_answers_like_the_real_directory(builds, tmp_path):
            "cat", "f4/x", "mkdir", "f4/x", "cd", "e", "atcat", "..", "f3", "pwd",
            "cd", "..", "ls", ".", "stat", "e", "stat", "nothing", "unlink", "nothing",
            "cat", "dl/x", "stat", "dl", "lstat", "dl", "unlink", "dl", "ls", "."]
-    native_dir = tmp_path / "native" / "inner"
-    _seeded_tree(native_dir)
-    native = subprocess.run([builds.native("grates/py_fsops"), "cd", native_dir, *ops],
-                            capture_output=True, timeout=60)
-    root = tmp_path / "root"
-    _seeded_tree(root / "data" / "inner")
-    before = tree_digest(root)
-    aquarium = Aquarium("/data/inner")
-    result = caged(builds.wasm("grates/py_fsops"), ["cd", "/data/inner", *ops], root=root,
-                   grates=[aquarium])
-    expected = native.stdout.decode().replace(str(native_dir), "/data/inner")
-    assert result.stdout.decode() == expected
+    before = tree_digest(_seeded_copy(tmp_path))
+    out, expected, aquarium, root = aquarium_vs_linux(builds, tmp_path, _seeded_tree, ops)
+    assert out == expected
     assert "cat d/x: \"again\"" in expected and "rename e f4: ENOTDIR" in expected
     assert tree_digest(root) == before
     assert aquarium.report().splitlines()[:6] == [
@@ -628,17 +643,10 @@ def test_aquarium_at_calls_modes_and_flags_answer_like_the_real_directory(builds
            "ls", "d2", "linkfollow", "ln", "l2", "cat", "l2", "linkbadflag", "g1", "l3",
            "truncneg", "g1", "truncate", "d2", "rename", "c", "d2", "rename", "d2", "empty",
            "ls", "empty", "rename", "n", "d2", "rename", "empty", "n", "ls", "."]
-    native_dir = tmp_path / "native" / "inner"
-    _seeded_tree(native_dir)
-    native = subprocess.run([builds.native("grates/py_fsops"), "cd", native_dir, *ops],
-                            capture_output=True, timeout=60)
-    root = tmp_path / "root"
-    _seeded_tree(root / "data" / "inner")
-    before = tree_digest(root)
-    result = caged(builds.wasm("grates/py_fsops"), ["cd", "/data/inner", *ops], root=root,
-                   grates=[Aquarium("/data/inner")])
-    assert result.stdout.decode() == native.stdout.decode().replace(str(native_dir), "/data/inner")
-    assert "renamenoreplace f1 f2: EEXIST" in result.stdout.decode()
+    before = tree_digest(_seeded_copy(tmp_path))
+    out, expected, _, root = aquarium_vs_linux(builds, tmp_path, _seeded_tree, ops)
+    assert out == expected
+    assert "renamenoreplace f1 f2: EEXIST" in out
     assert tree_digest(root) == before
 
 

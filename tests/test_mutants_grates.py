@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 from test_attacks import canary, make_root, run_cage, untouched  # noqa: F401 - canary: a fixture
-from test_grates_python import _seeded_tree, caged, sockaddr, tree_digest
+from test_grates_python import _seeded_tree, aquarium_vs_linux, caged, sockaddr, tree_digest
 
 from lind.grates import Call, Grate, handles
 from lind.grates.aquarium import Aquarium
@@ -295,18 +295,10 @@ def test_aquarium_follows_links_opens_and_lists_like_linux(builds, tmp_path):
            "nofollow", "f1", "excl", "dang", "excl", "ln", "write", "dang", "made",
            "cat", "made", "lsd", ".", "write", "d/x", "again", "lsd", "d", "lsd", ".", "exclonly", "ln",
            "mkdir", "d/new", "lsd", "d", "rename", "d", "e", "lsd", "e", "lsd", "chain"]
-    native_dir = tmp_path / "native" / "inner"
-    _linked_tree(native_dir)
-    native = subprocess.run([builds.native("grates/py_fsops"), "cd", native_dir, *ops],
-                            capture_output=True, timeout=60)
-    root = tmp_path / "root"
-    _linked_tree(root / "data" / "inner")
-    before = tree_digest(root)
-    aquarium = Aquarium("/data/inner")
-    result = caged(builds.wasm("grates/py_fsops"), ["cd", "/data/inner", *ops], root=root,
-                   grates=[aquarium])
-    expected = native.stdout.decode().replace(str(native_dir), "/data/inner")
-    assert result.stdout.decode() == expected
+    _linked_tree(tmp_path / "expected" / "data" / "inner")
+    before = tree_digest(tmp_path / "expected")
+    out, expected, aquarium, root = aquarium_vs_linux(builds, tmp_path, _linked_tree, ops)
+    assert out == expected
     assert "cat chain/k0: ELOOP" in expected and 'cat chain/k1: "real one\n+x"' in expected
     assert tree_digest(root) == before
     assert aquarium.report() == """\
@@ -352,19 +344,12 @@ def test_aquarium_copies_renames_flags_and_modes_match_linux(builds, tmp_path):
            "truncneg", "f6", "fchmod", "f7", "stat", "f7", "write", "nprog", "x", "exec", "nprog",
            "touch", "../o1", "rename", "../o1", "../o2", "link", "../o2", "../o3", "cat", "../o3",
            "fchmodbad", "", "cd", "dl", "pwd", "cd", "..", "lsd", "."]
-    native_dir = tmp_path / "native" / "inner"
-    _copied_tree(native_dir)
-    native = subprocess.run([builds.native("grates/py_fsops"), "cd", native_dir, *ops],
-                            capture_output=True, timeout=60)
-    root = tmp_path / "root"
+    reference = tmp_path / "expected" / "data" / "inner"
+    _copied_tree(reference)
+    before, modes = tree_digest(reference), _modes(reference)
+    out, expected, aquarium, root = aquarium_vs_linux(builds, tmp_path, _copied_tree, ops)
     inner = root / "data" / "inner"
-    _copied_tree(inner)
-    before, modes = tree_digest(inner), _modes(inner)
-    aquarium = Aquarium("/data/inner")
-    result = caged(builds.wasm("grates/py_fsops"), ["cd", "/data/inner", *ops], root=root,
-                   grates=[aquarium])
-    expected = native.stdout.decode().replace(str(native_dir), "/data/inner")
-    assert result.stdout.decode() == expected
+    assert out == expected
     assert "rename empty d: ENOTEMPTY" in expected and "getflx g2: wronly cloexec" in expected
     assert tree_digest(inner) == before and _modes(inner) == modes
     assert (root / "data" / "o3").read_text() == "beside\n"       # beside the view: real
