@@ -8,13 +8,12 @@ reference.
 
 from __future__ import annotations
 
-import contextlib
 import errno
 import os
 import select
 import signal
 import stat
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import InitVar, dataclass, field
 
 from lind.microvisor import abi, limits
@@ -77,16 +76,24 @@ class OpenFile:
     def read(self, cage, addr: int, n: int) -> int:
         return cage.mem.read_fd(self.host_fd, addr, n)
 
+    # A write to a host pipe or socket with no reader: EPIPE and SIGPIPE, as on Linux
+    # (Lind itself ignores SIGPIPE, so the host write only says EPIPE).
     def write(self, cage, addr: int, n: int) -> int:
-        with _sigpipe_on_epipe(cage):
+        try:
             return cage.mem.write_fd(self.host_fd, addr, n)
+        except BrokenPipeError:
+            cage.raise_signal(signal.SIGPIPE)
+            raise
 
     def readv(self, cage, views: list[memoryview]) -> int:
         return os.readv(self.host_fd, views)
 
     def writev(self, cage, views: list[memoryview]) -> int:
-        with _sigpipe_on_epipe(cage):
+        try:
             return os.writev(self.host_fd, views)
+        except BrokenPipeError:
+            cage.raise_signal(signal.SIGPIPE)
+            raise
 
     def stat(self) -> os.stat_result:
         return os.fstat(self.host_fd)
@@ -112,18 +119,6 @@ class OpenFile:
         p.register(self.host_fd, events)
         ready = p.poll(0)
         return ready[0][1] if ready else 0
-
-
-@contextlib.contextmanager
-def _sigpipe_on_epipe(cage) -> Iterator[None]:
-    """A write to a host pipe or socket with no reader: EPIPE and SIGPIPE, as on Linux
-    (Lind itself ignores SIGPIPE, so the host write only says EPIPE)."""
-    try:
-        yield
-    except OSError as exc:
-        if exc.errno == errno.EPIPE:
-            cage.raise_signal(signal.SIGPIPE)
-        raise
 
 
 def ebadf() -> OSError:
