@@ -40,6 +40,20 @@ class Builds:
             os.replace(part, out)
         return out
 
+    def wasi(self, name: str) -> Path:
+        """programs/wasi/NAME.c built for plain wasm32-wasi (no Lind libc), as other
+        WASI toolchains would build it."""
+        out = self.root / f"{self._key(f'wasi/{name}')}.wasi.wasm"
+        if not out.exists():
+            part = out.with_suffix(f".{os.getpid()}.part")
+            proc = subprocess.run(
+                [sys.executable, "-m", "ziglang", "cc", "-target", "wasm32-wasi", "-O2", "-s",
+                 "-Wall", str(PROGRAMS / "wasi" / f"{name}.c"), "-o", str(part)],
+                capture_output=True, text=True, timeout=600)
+            assert proc.returncode == 0, proc.stderr
+            os.replace(part, out)
+        return out
+
     def native(self, name: str) -> Path:
         out = self.root / f"{self._key(name)}.native"
         if not out.exists():

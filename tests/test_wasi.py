@@ -14,41 +14,24 @@ import subprocess
 import sys
 import tempfile
 import threading
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 import wasmtime
+from conftest import Builds
 
 import lind
 from lind.microvisor import table as microvisor_table
 from lind.threei import FAST_NONE
 
-PROGRAMS = Path(__file__).parent / "programs" / "wasi"
 ENV = {"GREETING": "hi there", "EMPTY": ""}
 
 
-class WasiBuilds:
-    """Programs built for plain wasm32-wasi, once per session."""
-
-    def __init__(self, root: Path) -> None:
-        self.root = root
-        self._lock = threading.Lock()
-
-    def __call__(self, name: str) -> Path:
-        out = self.root / f"{name}.wasm"
-        with self._lock:
-            if not out.exists():
-                proc = subprocess.run(
-                    [sys.executable, "-m", "ziglang", "cc", "-target", "wasm32-wasi", "-O2", "-s",
-                     "-Wall", str(PROGRAMS / f"{name}.c"), "-o", str(out)],
-                    capture_output=True, text=True, timeout=600)
-                assert proc.returncode == 0, proc.stderr
-        return out
-
-
 @pytest.fixture(scope="session")
-def wasi(tmp_path_factory: pytest.TempPathFactory) -> WasiBuilds:
-    return WasiBuilds(tmp_path_factory.mktemp("wasi-builds"))
+def wasi(builds: Builds) -> Callable[[str], Path]:
+    """Plain wasm32-wasi builds of programs/wasi/NAME.c, cached like every test program."""
+    return builds.wasi
 
 
 def wat_module(tmp_path: Path, name: str, text: str) -> Path:
