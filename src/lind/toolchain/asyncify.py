@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import functools
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 #: Binaryen's global pass options (optimize level, pass arguments) are
@@ -219,9 +219,13 @@ def leb128(data: bytes, pos: int, signed: bool = False) -> tuple[int, int]:
             return (result - (1 << shift) if signed and byte & 0x40 else result), pos
 
 
-def module_imports(wasm: bytes) -> list[tuple[str, str]]:
-    """(module, name) of every import, read from the import section alone
-    (no compilation, so it is cheap on a large module)."""
+#: Custom section `lind cc` adds to a program it linked: the program keeps nothing in
+#: its first page, so the runtime may make that page a null-pointer guard.
+NULL_PAGE_UNUSED = "lind.null-page-unused"
+
+
+def sections(wasm: bytes) -> Iterator[tuple[int, int, int]]:
+    """(id, start, end) of each section's contents, in order, without decoding them."""
     data = bytes(wasm)
     if data[:8] != b"\0asm\x01\0\0\0":
         raise AsyncifyError("not a WebAssembly module")
@@ -229,7 +233,72 @@ def module_imports(wasm: bytes) -> list[tuple[str, str]]:
     while pos < len(data):
         section = data[pos]
         size, pos = leb128(data, pos + 1)
-        end = pos + size
+        if pos + size > len(data):
+            raise AsyncifyError("truncated WebAssembly module")
+        yield section, pos, pos + size
+        pos += size
+
+
+def custom_section_names(wasm: bytes) -> set[str]:
+    names = set()
+    for section, start, _ in sections(wasm):
+        if section == 0:
+            length, pos = leb128(wasm, start)
+            names.add(bytes(wasm[pos : pos + length]).decode("utf-8", "replace"))
+    return names
+
+
+def lowest_data_address(wasm: bytes) -> int | None:
+    """The lowest address an active data segment of memory 0 starts at (None: none, or an
+    offset that is not a constant)."""
+    data = bytes(wasm)
+    lowest = None
+    for section, pos, _ in sections(data):
+        if section != 11:
+            continue
+        count, pos = leb128(data, pos)
+        for _ in range(count):
+            flags, pos = leb128(data, pos)
+            if flags == 1:             # passive: no address
+                length, pos = leb128(data, pos)
+                pos += length
+                continue
+            if flags == 2:
+                memory, pos = leb128(data, pos)
+                if memory != 0:
+                    return None
+            if data[pos] != 0x41:      # i32.const
+                return None
+            offset, pos = leb128(data, pos + 1, signed=True)
+            if data[pos] != 0x0B:
+                return None
+            length, pos = leb128(data, pos + 1)
+            pos += length
+            lowest = offset & 0xFFFFFFFF if lowest is None else min(lowest, offset & 0xFFFFFFFF)
+    return lowest
+
+
+def with_custom_section(wasm: bytes, name: str, payload: bytes = b"") -> bytes:
+    """`wasm` with a custom section appended (valid anywhere; other runtimes skip it)."""
+    encoded = name.encode()
+    body = _uleb128(len(encoded)) + encoded + payload
+    return bytes(wasm) + b"\0" + _uleb128(len(body)) + body
+
+
+def _uleb128(value: int) -> bytes:
+    out = bytearray()
+    while True:
+        byte, value = value & 0x7F, value >> 7
+        out.append(byte | (0x80 if value else 0))
+        if not value:
+            return bytes(out)
+
+
+def module_imports(wasm: bytes) -> list[tuple[str, str]]:
+    """(module, name) of every import, read from the import section alone
+    (no compilation, so it is cheap on a large module)."""
+    data = bytes(wasm)
+    for section, pos, _ in sections(data):
         if section == 2:
             out = []
             count, pos = leb128(data, pos)
@@ -255,7 +324,6 @@ def module_imports(wasm: bytes) -> list[tuple[str, str]]:
                     raise AsyncifyError(f"unknown import kind {kind}")
                 out.append((names[0], names[1]))
             return out
-        pos = end
     return []
 
 

@@ -63,6 +63,7 @@ Predefined: __lind__, __linux__, __unix__, __wasm32__.
 
 #: Stack size of a cage's main thread.
 STACK_SIZE = 1 << 20
+NULL_PAGE_SIZE = 4096   # what the runtime guards: data below it means page 0 is in use
 
 LIBC_PARTS = {"c", "m", "pthread", "rt", "dl", "util", "crypt", "xnet", "resolv"}
 
@@ -326,15 +327,20 @@ def _relocatable(cmd: _Command) -> bool:
 
 
 def _post_link(cmd: _Command, output: str, messages: list[str]) -> int:
-    """Instrument a linked program that can unwind (see the module doc)."""
+    """Instrument a linked program that can unwind (see the module doc), and mark it as
+    keeping page 0 unused (the stack-first layout puts only the stack's far end there),
+    so that a null pointer dereference in it is SIGSEGV."""
     if _relocatable(cmd):
         return 0  # an object file: the final program gets instrumented
     try:
         wasm = Path(output).read_bytes()
-        if not _asyncify.needs_asyncify(wasm):
-            return 0
-        opt, shrink = cmd.binaryen_levels
-        wasm = _asyncify.instrument_for_lind(wasm, optimize_level=opt, shrink_level=shrink)
+        if _asyncify.needs_asyncify(wasm):
+            opt, shrink = cmd.binaryen_levels
+            wasm = _asyncify.instrument_for_lind(wasm, optimize_level=opt, shrink_level=shrink)
+        lowest = _asyncify.lowest_data_address(wasm)
+        if (lowest is not None and lowest >= NULL_PAGE_SIZE
+                and _asyncify.NULL_PAGE_UNUSED not in _asyncify.custom_section_names(wasm)):
+            wasm = _asyncify.with_custom_section(wasm, _asyncify.NULL_PAGE_UNUSED)
     except (OSError, _asyncify.AsyncifyError) as exc:
         messages.append(f"lind cc: Asyncify failed on {output}: {exc}\n")
         with contextlib.suppress(OSError):

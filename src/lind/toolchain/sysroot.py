@@ -176,6 +176,16 @@ def install_headers(include: Path) -> None:
         f"/* wasm32-lind: generated from zig's {BASE_ARCH}-linux-musl bits/alltypes.h,\n"
         " * with pointer-sized types spelled long as clang's wasm32 target does. */\n" + alltypes
     )
+    stdarg = (include / "stdarg.h").read_text()
+    va_arg = "#define va_arg(v,l)     __builtin_va_arg(v,l)\n"
+    if va_arg not in stdarg:
+        raise SysrootBuildError("unexpected musl stdarg.h: no va_arg definition")
+    (include / "stdarg.h").write_text(stdarg.replace(va_arg, (
+        "/* wasm32-lind: a call that passes no variadic arguments passes a null va_list\n"
+        " * (clang's wasm32 ABI). Reading an argument then gives 0 -- where other targets\n"
+        " * give garbage -- instead of faulting on the null page: fcntl(fd, F_GETFL),\n"
+        " * ioctl, syscall() and prctl read arguments their callers need not pass. */\n"
+        "#define va_arg(v,l)     ((v) ? __builtin_va_arg(v,l) : (l){0})\n")))
     syscalls = (inc / f"{SYSCALL_ARCH}-linux-musl" / "bits" / "syscall.h").read_text()
     (include / "bits" / "syscall.h").write_text(
         f"/* wasm32-lind: generated from zig's {SYSCALL_ARCH}-linux-musl bits/syscall.h:\n"
