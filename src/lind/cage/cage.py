@@ -6,7 +6,9 @@ import atexit
 import collections
 import ctypes
 import errno
+import mmap
 import os
+import re
 import resource
 import signal
 import struct
@@ -29,6 +31,7 @@ from lind.microvisor.fdtable import FdTable, OpenFile
 from lind.microvisor.fs import FileSystem
 from lind.microvisor.sys_memory import MAX_MEMORY, WASM_PAGE, AddressSpace
 from lind.threei import ops
+from lind.toolchain.cc import NULL_PAGE_SIZE
 from lind.wasi import preview1
 
 DEFAULT_STACK = 1 << 20
@@ -93,12 +96,17 @@ def _on_epoch(context, key, delta, kind) -> int:
     kind[0] = 0  # continue
     if cage is None:           # the store's cage ended: only a grate's worker is left
         return _stop_error(b"grate ended")
+    own = ctypes.cast(context, ctypes.c_void_p).value == cage.context_address
+    if own and cage.mem is not None and cage.mem.null_page_touched():
+        cage.null_page_fault()
+        if cage.status is not None:
+            return _stop_error(b"null pointer dereference")
     caller = getattr(_serving, "cage", None)
     if cage.kill_requested or (caller is not None and caller.kill_requested):
         return _stop_error(b"killed")
     if cage.out_of_memory(context):
         return _stop_error(b"out of memory")
-    if cage.signals.ready and ctypes.cast(context, ctypes.c_void_p).value == cage.context_address:
+    if cage.signals.ready and own:
         return cage.run_handlers_from_tick()
     return 0
 
@@ -290,6 +298,8 @@ class Cage:
         self.slot.set_memory(self.mem)
         if grate_worker.is_grate(module):
             self.memory_file = grate_worker.share_memory(self.mem)
+        if loader.null_page_unused(module) and mmap.PAGESIZE <= NULL_PAGE_SIZE:
+            self.mem.guard_null_page()   # False without the C trampoline: then no guard
         if uses_wasi:
             preview1.setup(self)  # scratch page, preopen fd 3
         heap_base = (self.exports["__heap_base"].value(self.store)
@@ -527,7 +537,7 @@ class Cage:
         stack, nor shared mappings (the child maps the same pages)."""
         size = self.mem.size()
         sp = self.exports[STACK_POINTER].value(self.store) if STACK_POINTER in self.exports else 0
-        at = sp if 0 < sp <= self.aspace.heap_base else 0
+        at = max(sp if 0 < sp <= self.aspace.heap_base else 0, self.mem.lowest)
         ranges = []
         for start, end in self.aspace.shared_ranges():
             if start > at:
@@ -590,7 +600,7 @@ class Cage:
                 self._asyncify("asyncify_start_rewind", self._asyncify_buffer)
             try:
                 self._entry(self.store)
-            except (wasmtime.Trap, wasmtime.WasmtimeError):
+            except (wasmtime.Trap, wasmtime.WasmtimeError) as stop:
                 # A stop requested by a host call surfaces as WasmtimeError, a trap as Trap;
                 # a longjmp out of a handler run from an epoch tick stops the code below it.
                 if self.kill_requested or self.status is not None:
@@ -599,6 +609,8 @@ class Cage:
                     self._finish_unwind()
                     continue
                 if self._exec is None:
+                    if isinstance(stop, wasmtime.Trap) and self._run_fault_handler(stop):
+                        continue
                     raise
                 self._do_exec()
                 continue
@@ -606,6 +618,28 @@ class Cage:
                 self._finish_unwind()
                 continue
             return
+
+    def _run_fault_handler(self, trap: wasmtime.Trap) -> bool:
+        """A trap is a fault (SIGSEGV, SIGFPE, SIGILL, SIGBUS): run the program's handler
+        for it, as Linux does. True when the handler took a longjmp out (_run then resumes
+        at the setjmp). The trap has unwound the code that faulted, so a handler that
+        returns cannot go back to it: the cage ends with the signal (where Linux would run
+        the faulting instruction again). The handler may also exit, or end the cage."""
+        sig = _TRAP_SIGNALS.get(trap.trap_code) if trap.trap_code is not None else None
+        deliver = self.exports.get(DELIVER_SIGNALS) if self.exports else None
+        if (sig in (None, signal.SIGKILL) or deliver is None or self._rewinding
+                or not signals.catches(self, sig)):
+            return False
+        fault = _FAULT_ADDRESS.search(trap.message)
+        address = int(fault.group(1), 16) if fault and sig == signal.SIGSEGV else 0
+        signals.force(self, sig, signals.siginfo(sig, signals.SEGV_MAPERR, address),
+                      own_thread=True)
+        watch_epochs(self.store, self)
+        deliver(self.store)    # a trap or stop inside the handler ends the cage from here
+        if self._after_unwind is None or not self._unwind_replaces_stack:
+            return False       # returned (or forked: not supported here): the trap stands
+        self._finish_unwind()
+        return True
 
     def _finish_unwind(self) -> None:
         self._asyncify("asyncify_stop_unwind")
@@ -726,6 +760,14 @@ class Cage:
         """A signal the cage's own call caused (SIGPIPE): its disposition decides."""
         signals.send(self, sig, signals.own_siginfo(self, sig), own_thread=True)
 
+    def null_page_fault(self) -> None:
+        """Host code (Wasmtime's memory.fill, memory.copy) touched this cage's null page:
+        SIGSEGV as for the fault, before the call the cage was about to make (from the
+        trampoline, which then answers that call EINTR) or at an epoch tick."""
+        self.trap_message = "null pointer dereference in a bulk memory instruction"
+        signals.force(self, signal.SIGSEGV, signals.siginfo(signal.SIGSEGV, signals.SEGV_MAPERR),
+                      own_thread=threading.current_thread() is self.thread)
+
     def signal_from_outside(self, sig: int, info: bytes | None = None) -> None:
         """A signal from another cage or the host (SIGCHLD, SIGALRM, kill)."""
         signals.send(self, sig, info, own_thread=False)
@@ -808,8 +850,14 @@ class Cage:
                 waiting.notify_all()
 
 
+_FAULT_ADDRESS = re.compile(r"memory fault at wasm address (0x[0-9a-f]+)")
+
+
 def trap_reason(message: str) -> str | None:
     """The line of a Wasmtime trap report that says what happened (not the backtrace)."""
+    fault = _FAULT_ADDRESS.search(message)
+    if fault and int(fault.group(1), 16) < NULL_PAGE_SIZE:   # only a guarded page 0 faults
+        return f"null pointer dereference at {fault.group(1)}"
     lines = [ln.strip() for ln in message.strip().splitlines() if ln.strip()]
     for ln in lines:
         if "wasm trap:" in ln:

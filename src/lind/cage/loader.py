@@ -29,7 +29,13 @@ import wasmtime
 from wasmtime import _bindings as wt
 from wasmtime._extern import wrap_extern
 
-from lind.toolchain.asyncify import AsyncifyError, leb128
+from lind.toolchain.asyncify import (
+    NULL_PAGE_UNUSED,
+    AsyncifyError,
+    custom_section_names,
+    leb128,
+    sections,
+)
 
 WASM_MAGIC = b"\0asm"
 _WASMTIME_VERSION = importlib.metadata.version("wasmtime")
@@ -157,8 +163,20 @@ def load_bytes(wasm: bytes, path: str) -> wasmtime.Module:
         size = len(code)
         _store(cached, code)
     _check_program(module, wasm, path)
+    if NULL_PAGE_UNUSED in custom_section_names(wasm):
+        _null_page_unused.add(module)
     _remember(key, module, size)
     return module
+
+
+_null_page_unused: weakref.WeakSet[wasmtime.Module] = weakref.WeakSet()
+
+
+def null_page_unused(module: wasmtime.Module) -> bool:
+    """Whether `module` says it keeps nothing in page 0 (linked by `lind cc`): its cages
+    get that page as a null-pointer guard. A module that says so falsely only faults
+    on its own accesses there."""
+    return module in _null_page_unused
 
 
 @dataclass(frozen=True)
@@ -284,10 +302,8 @@ def _constant_global(wasm: bytes, name: str) -> int | None:
     value is needed before the module runs; None if it is not a plain constant). Only
     called for modules that import no globals, so the export's index is the section's."""
     try:
-        at, index, globals_at = 8, None, None
-        while at < len(wasm):
-            section = wasm[at]
-            size, at = leb128(wasm, at + 1)
+        index, globals_at = None, None
+        for section, at, _ in sections(wasm):
             if section == 6:
                 globals_at = at
             elif section == 7:
@@ -299,7 +315,6 @@ def _constant_global(wasm: bytes, name: str) -> int | None:
                     item, p = leb128(wasm, p + length + 1)
                     if found == name and kind == 3:
                         index = item
-            at += size
         if index is None or globals_at is None:
             return None
         count, p = leb128(wasm, globals_at)

@@ -34,6 +34,7 @@ SIGKILL, SIGCHLD, SIGSTOP = 9, 17, 19
 SIG_DFL, SIG_IGN = 0, 1
 SA_SIGINFO, SA_RESTART, SA_NODEFER, SA_RESETHAND = 4, 0x10000000, 0x40000000, 0x80000000
 SI_USER, SI_KERNEL, SI_TKILL = 0, 0x80, -6
+SEGV_MAPERR = 1      # the code of a fault's siginfo (also FPE_INTDIV, ILL_ILLOPC, BUS_ADRALN)
 CLD_EXITED, CLD_KILLED = 1, 2
 ERESTARTSYS = 512   # Linux's internal "restart me": the guest libc re-issues the call
 SIG_BLOCK, SIG_UNBLOCK, SIG_SETMASK = 0, 1, 2
@@ -185,6 +186,28 @@ def send(cage, sig: int, info: bytes | None = None, *, own_thread: bool) -> None
         fatal = _settle(cage)
         waiting = state.waiting_on if state.ready or state.waiting_for & bit else None
     _act(cage, fatal, waiting, own_thread=own_thread)
+
+
+def catches(cage, sig: int) -> bool:
+    """Whether a fault raising `sig` would run a handler of the cage (not blocked, not
+    ignored, not the default: those end it, see force)."""
+    with _lock:
+        state = cage.signals
+        return (not state.mask & _bit(sig)
+                and state.action(sig).handler not in (SIG_DFL, SIG_IGN))
+
+
+def force(cage, sig: int, info: bytes, *, own_thread: bool) -> None:
+    """A signal the cage's own fault raised (SIGSEGV at its null page). As the kernel's
+    force_sig: blocked or ignored, it is unblocked and set to its default action, which
+    ends the cage; a handler the cage installed runs."""
+    with _lock:
+        state = cage.signals
+        action = state.action(sig)
+        if state.mask & _bit(sig) or action.handler == SIG_IGN:
+            state.actions[sig] = replace(action, handler=SIG_DFL)
+            state.mask &= ~_bit(sig)
+    send(cage, sig, info, own_thread=own_thread)
 
 
 def interruption(cage, restartable: bool) -> int:

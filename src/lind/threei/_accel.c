@@ -25,6 +25,7 @@
 #include <unistd.h>
 #include <pthread.h>
 #include <stdlib.h>
+#include <signal.h>
 #include <sys/mman.h>
 
 #define NSYSCALLS 1024
@@ -125,9 +126,94 @@ typedef struct {
     Py_ssize_t pins;     /* operations using `base` without the GIL, exported buffers */
     int detached;        /* the cage ended: every access fails with ESRCH */
     int readonly;        /* a snapshot: writes fail with EFAULT */
+    int guard;           /* 1 + its slot in `guarded` while page 0 is a null guard */
 } MemoryObject;
 
 static PyTypeObject MemoryType;
+
+/* ------------------------------------------------------------ the null page
+ *
+ * A program `lind cc` linked keeps nothing in its first page (the far end of its
+ * stack, which grows down towards 0). Made inaccessible, a load or store there
+ * from wasm is a fault in Wasmtime's compiled code, which Wasmtime turns into a
+ * trap: the cage ends with SIGSEGV, as a null pointer dereference does on Linux.
+ * Host accesses through Memory never reach the page (`lo` is past it: EFAULT, as
+ * the kernel answers for a bad pointer). What is left are Wasmtime's library
+ * calls (memory.fill, memory.copy, memory.init), which run in host code: a fault
+ * there would kill the whole process, so it reaches on_host_fault below, which
+ * opens the page again (the copy then finishes inside the cage's own memory) and
+ * marks the cage, which gets SIGSEGV at its next system call or epoch tick.
+ *
+ * The handler must come after Wasmtime's in the chain (Wasmtime passes on the
+ * faults that are not in compiled code): it is installed when this module is
+ * imported, before Lind creates its engine (Wasmtime installs its handlers then). */
+#define GUARD_SLOTS 4096
+static uintptr_t guarded[GUARD_SLOTS];   /* host address of a guarded page; 0: free */
+static int guard_hit[GUARD_SLOTS];       /* the host touched it: the cage is owed a SIGSEGV */
+static int guard_hits;                   /* how many guard_hit are set (the fast check) */
+static pthread_mutex_t guard_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct sigaction previous_segv, previous_bus;
+static uintptr_t host_page;
+
+static void on_host_fault(int sig, siginfo_t *info, void *context)
+{
+    uintptr_t at = (uintptr_t)info->si_addr;
+    for (int i = 0; i < GUARD_SLOTS; i++) {
+        uintptr_t page = __atomic_load_n(&guarded[i], __ATOMIC_ACQUIRE);
+        if (page && at - page < host_page) {
+            int saved = errno;
+            mprotect((void *)page, host_page, PROT_READ | PROT_WRITE);
+            errno = saved;
+            if (!__atomic_exchange_n(&guard_hit[i], 1, __ATOMIC_ACQ_REL))
+                __atomic_add_fetch(&guard_hits, 1, __ATOMIC_RELEASE);
+            return;
+        }
+    }
+    struct sigaction *previous = sig == SIGBUS ? &previous_bus : &previous_segv;
+    if (previous->sa_flags & SA_SIGINFO) {
+        previous->sa_sigaction(sig, info, context);
+    } else if (previous->sa_handler == SIG_DFL || previous->sa_handler == SIG_IGN) {
+        sigaction(sig, previous, NULL);   /* the fault repeats and takes its default course */
+    } else {
+        previous->sa_handler(sig);
+    }
+}
+
+static int install_fault_handler(void)
+{
+    struct sigaction action;
+    memset(&action, 0, sizeof action);
+    action.sa_sigaction = on_host_fault;
+    action.sa_flags = SA_SIGINFO | SA_ONSTACK | SA_NODEFER;
+    sigemptyset(&action.sa_mask);
+    host_page = (uintptr_t)sysconf(_SC_PAGESIZE);
+    return sigaction(SIGSEGV, &action, &previous_segv) || sigaction(SIGBUS, &action, &previous_bus);
+}
+
+static void guard_forget(MemoryObject *m)
+{
+    if (!m->guard)
+        return;
+    int slot = m->guard - 1;
+    pthread_mutex_lock(&guard_lock);
+    __atomic_store_n(&guarded[slot], 0, __ATOMIC_RELEASE);
+    if (__atomic_exchange_n(&guard_hit[slot], 0, __ATOMIC_ACQ_REL))
+        __atomic_sub_fetch(&guard_hits, 1, __ATOMIC_RELEASE);
+    pthread_mutex_unlock(&guard_lock);
+    m->guard = 0;
+}
+
+/* Whether the host touched m's guarded page since the last look (and it was
+ * cleared and closed again). Safe without the GIL. */
+static int guard_taken(MemoryObject *m)
+{
+    if (!m->guard || !__atomic_exchange_n(&guard_hit[m->guard - 1], 0, __ATOMIC_ACQ_REL))
+        return 0;
+    __atomic_sub_fetch(&guard_hits, 1, __ATOMIC_RELEASE);
+    memset(m->base, 0, host_page);
+    mprotect(m->base, host_page, PROT_NONE);
+    return 1;
+}
 
 /* Bounds check without touching Python state (safe without the GIL, on the
  * cage's own thread or with the Memory pinned: then the owner is alive). */
@@ -139,12 +225,13 @@ static void memory_refresh(MemoryObject *m)
     }
 }
 
+/* An empty range may start anywhere up to the end (write(fd, NULL, 0) is no fault). */
 static int memory_in_bounds(MemoryObject *m, uint64_t addr, uint64_t len)
 {
-    if (addr >= m->lo && addr + len >= addr && addr + len <= m->size)
+    if ((addr >= m->lo || !len) && addr + len >= addr && addr + len <= m->size)
         return 1;
     memory_refresh(m);
-    return addr >= m->lo && addr + len >= addr && addr + len <= m->size;
+    return (addr >= m->lo || !len) && addr + len >= addr && addr + len <= m->size;
 }
 
 static PyObject *set_errno(int err)
@@ -256,6 +343,7 @@ static PyObject *Memory_snapshot(PyTypeObject *type, PyObject *args)
 
 static void Memory_dealloc(MemoryObject *m)
 {
+    guard_forget(m);
     Py_XDECREF(m->owner);
     Py_TYPE(m)->tp_free((PyObject *)m);
 }
@@ -494,13 +582,55 @@ static PyObject *Memory_address(MemoryObject *m, PyObject *unused)
  * last pin. */
 static PyObject *Memory_release(MemoryObject *m, PyObject *unused)
 {
+    guard_forget(m);
     m->detached = 1;
     if (!m->pins)
         Py_CLEAR(m->owner);
     Py_RETURN_NONE;
 }
 
+/* guard_null_page(): make page 0 inaccessible (see "the null page"); False when
+ * it cannot be (a snapshot, a page size over the memory, no free slot). */
+static PyObject *Memory_guard_null_page(MemoryObject *m, PyObject *unused)
+{
+    if (memory_check(m, m->lo, 0, 0))
+        return NULL;
+    if (!m->ctx || m->guard || m->lo || m->size < host_page)
+        return PyBool_FromLong(m->guard != 0);
+    pthread_mutex_lock(&guard_lock);
+    int slot = 0;
+    while (slot < GUARD_SLOTS && guarded[slot])
+        slot++;
+    int ok = slot < GUARD_SLOTS && mprotect(m->base, host_page, PROT_NONE) == 0;
+    if (ok) {
+        __atomic_store_n(&guarded[slot], (uintptr_t)m->base, __ATOMIC_RELEASE);
+        m->guard = slot + 1;
+        m->lo = host_page;
+    }
+    pthread_mutex_unlock(&guard_lock);
+    return PyBool_FromLong(ok);
+}
+
+static PyObject *Memory_null_page_touched(MemoryObject *m, PyObject *unused)
+{
+    return PyBool_FromLong(guard_taken(m));
+}
+
+static PyObject *Memory_get_lowest(MemoryObject *m, void *unused)
+{
+    return PyLong_FromUnsignedLongLong(m->lo);
+}
+
+static PyGetSetDef Memory_getset[] = {
+    {"lowest", (getter)Memory_get_lowest, NULL, "lowest address the host may use", NULL},
+    {NULL}
+};
+
 static PyMethodDef Memory_methods[] = {
+    {"guard_null_page", (PyCFunction)Memory_guard_null_page, METH_NOARGS,
+     "make page 0 inaccessible, so that a null dereference is SIGSEGV; True if it is"},
+    {"null_page_touched", (PyCFunction)Memory_null_page_touched, METH_NOARGS,
+     "whether host code touched the guarded page since the last look (then guards it again)"},
     {"read", (PyCFunction)Memory_read, METH_VARARGS, "read(addr, n) -> bytes"},
     {"write", (PyCFunction)Memory_write, METH_VARARGS, "write(addr, data)"},
     {"view", (PyCFunction)Memory_view, METH_VARARGS, "view(addr, n) -> writable memoryview"},
@@ -532,6 +662,7 @@ static PyTypeObject MemoryType = {
     .tp_dealloc = (destructor)Memory_dealloc,
     .tp_as_buffer = &Memory_as_buffer,
     .tp_methods = Memory_methods,
+    .tp_getset = Memory_getset,
 };
 
 /* ------------------------------------------------------------------ Grate */
@@ -1310,6 +1441,22 @@ static int threei_call_in_c(SlotObject *s, MemoryObject *m, uint64_t block, int6
     return 1;
 }
 
+static int64_t exception_to_errno(SlotObject *s);
+
+/* The host touched the cage's null page (a memory.fill at 0): the call does not
+ * happen, the cage gets its SIGSEGV as from a fault (Python decides how). */
+static int64_t null_page_fault(SlotObject *s)
+{
+    PyGILState_STATE g = PyGILState_Ensure();
+    int64_t r = -EINTR;
+    PyObject *res = PyObject_CallMethod(s->cage, "null_page_fault", NULL);
+    if (!res)
+        r = exception_to_errno(s);
+    Py_XDECREF(res);
+    PyGILState_Release(g);
+    return r;
+}
+
 /* One system call from the cage through its table. Caller does not hold the GIL;
  * `m` is the cage's memory, used by the fast entries: its own thread's view, or
  * one the caller pinned (a call made for the cage from another thread). */
@@ -1317,6 +1464,9 @@ static int64_t dispatch(SlotObject *s, MemoryObject *m, int nr, const int64_t *a
 {
     if (nr < 0 || nr >= NSYSCALLS)
         return -ENOSYS;
+    if (__builtin_expect(__atomic_load_n(&guard_hits, __ATOMIC_RELAXED) != 0, 0) && m &&
+        guard_taken(m))
+        return null_page_fault(s);
     Entry *e = &s->table[nr];
     int fast = __atomic_load_n(&e->fast, __ATOMIC_ACQUIRE);
     switch (fast) {
@@ -1579,6 +1729,8 @@ PyMODINIT_FUNC PyInit__accel(void)
     if (PyType_Ready(&MemoryType) < 0 || PyType_Ready(&SlotType) < 0 ||
         PyType_Ready(&GrateType) < 0 || PyType_Ready(&GrateHandlerType) < 0)
         return NULL;
+    if (install_fault_handler())
+        return PyErr_SetFromErrno(PyExc_OSError);
     PyObject *m = PyModule_Create(&accel_module);
     if (!m)
         return NULL;

@@ -87,9 +87,9 @@ class Memory:
     def _check(self, addr: int, length: int, writing: bool = False) -> None:
         if self._detached:
             raise OSError(errno.ESRCH, "No such process")
-        if addr < self._lo or length < 0 or addr + length > self._size:
-            self._refresh()
-            if addr < self._lo or length < 0 or addr + length > self._size:
+        if (addr < self._lo and length) or length < 0 or addr + length > self._size:
+            self._refresh()   # an empty range may start anywhere up to the end, as in C
+            if (addr < self._lo and length) or length < 0 or addr + length > self._size:
                 raise _efault()
         if writing and self._readonly:
             raise _efault()
@@ -182,6 +182,18 @@ class Memory:
         self._detached = True
         if self._pins == 0:
             self._owner = None
+
+    @property
+    def lowest(self) -> int:
+        return self._lo
+
+    def guard_null_page(self) -> bool:
+        """Only the C trampoline guards page 0: without its fault handler a bulk memory
+        instruction at a null pointer would fault in host code and end the process."""
+        return False
+
+    def null_page_touched(self) -> bool:
+        return False
 
 
 class Slot:

@@ -1,0 +1,97 @@
+"""A null pointer dereference is SIGSEGV, as on Linux (issue 10).
+
+`lind cc` marks the programs it links as keeping page 0 unused; a cage running one has
+that page inaccessible. Loads and stores there trap in Wasmtime's compiled code; the
+bulk instructions (memory.fill/copy/init) fault in Wasmtime's host code instead, and
+the trampoline's fault handler turns that into the cage's SIGSEGV -- the host process
+must survive every one of them, which these tests (running cages in-process) check by
+going on.
+"""
+
+from __future__ import annotations
+
+import subprocess
+
+import pytest
+import wasmtime
+
+import lind
+from lind import threei
+from lind.toolchain.asyncify import NULL_PAGE_UNUSED, with_custom_section
+
+COMPARED = [
+    ("syscalls",), ("plain", "read"), ("plain", "write"), ("plain", "memset"),
+    ("plain", "memcpy_from"), ("plain", "memcpy_to"), ("ignored", "read"),
+    ("ignored", "memset"), ("blocked", "write"), ("blocked", "memcpy_to"),
+    ("handler_exit", "read"), ("handler_exit", "memset"), ("handler_longjmp", "read"),
+    ("handler_longjmp", "write"), ("child", "read"), ("child", "memcpy_from"),
+]
+
+
+def test_the_guard_needs_the_c_trampoline():
+    assert threei.ACCELERATED, "the C trampoline did not build: no null-page guard"
+
+
+@pytest.mark.parametrize("args", COMPARED, ids=["-".join(a) for a in COMPARED])
+def test_null_dereferences_match_native(builds, tmp_path, args):
+    native = subprocess.run([str(builds.native("null_page")), *args], capture_output=True,
+                            timeout=60, cwd=tmp_path)
+    caged = lind.run([builds.wasm("null_page"), *args], root=tmp_path, capture_output=True,
+                     timeout=60)
+    assert caged.stdout.decode() == native.stdout.decode()
+    assert caged.returncode == native.returncode
+    if caged.returncode == -11 and args[0] in ("plain", "ignored", "blocked"):
+        assert caged.trap.startswith("null pointer dereference"), caged.trap
+
+
+def test_a_bulk_copy_at_null_reaches_the_handler_at_the_next_call(builds, tmp_path):
+    """memset(NULL) faults in host code: its SIGSEGV arrives at the program's next system
+    call (here the printf after it) rather than at the instruction, so the handler's
+    longjmp skips that call; three rounds, then the default action ends the cage."""
+    caged = lind.run([builds.wasm("null_page"), "handler_longjmp", "memset"],
+                     root=tmp_path, capture_output=True, timeout=60)
+    lines = caged.stdout.decode().replace("not reached", "").splitlines()
+    assert lines == ["round 0: back from signal 11", "round 1: back from signal 11",
+                     "round 2: back from signal 11", "again, with the default action"]
+    assert caged.returncode == -11
+
+
+def _module(tmp_path, name: str, body: str, marked: bool = True) -> str:
+    """A hand-written program: page 0 touched by `body`, then a loop making no calls
+    (the fault must end it at an epoch tick) or a return."""
+    wasm = wasmtime.wat2wasm(f"""(module
+      (memory (export "memory") 1)
+      (data $blob "0123456789abcdef")
+      (func (export "_start") {body}))""")
+    path = tmp_path / f"{name}.wasm"
+    path.write_bytes(with_custom_section(wasm, NULL_PAGE_UNUSED) if marked else wasm)
+    return str(path)
+
+
+SPIN = "(loop $forever (br $forever))"
+HOSTILE = {
+    "fill": "(memory.fill (i32.const 0) (i32.const 7) (i32.const 4096))",
+    "copy_out": "(memory.copy (i32.const 8192) (i32.const 0) (i32.const 100))",
+    "copy_in": "(memory.copy (i32.const 16) (i32.const 8192) (i32.const 100))",
+    "init": "(memory.init $blob (i32.const 4) (i32.const 0) (i32.const 16))",
+    "straddle": "(memory.fill (i32.const 4000) (i32.const 1) (i32.const 200))",
+}
+
+
+@pytest.mark.parametrize("how", sorted(HOSTILE))
+def test_bulk_instructions_at_null_end_the_cage_not_the_host(tmp_path, how):
+    caged = lind.run([_module(tmp_path, how, HOSTILE[how] + SPIN)], root=tmp_path,
+                     capture_output=True, timeout=60)
+    assert caged.returncode == -11
+    assert caged.trap == "null pointer dereference in a bulk memory instruction"
+    again = lind.run([_module(tmp_path, how + "-again", HOSTILE[how] + SPIN)], root=tmp_path,
+                     capture_output=True, timeout=60)
+    assert again.returncode == -11      # the guard works again after a fault
+
+
+def test_a_module_that_does_not_say_page_0_is_unused_keeps_it(tmp_path):
+    """WASI toolchains put data at 1024: no guard unless the program says so."""
+    body = HOSTILE["fill"] + "(if (i32.ne (i32.load8_u (i32.const 9)) (i32.const 7)) (then unreachable))"
+    caged = lind.run([_module(tmp_path, "unmarked", body, marked=False)], root=tmp_path,
+                     capture_output=True, timeout=60)
+    assert caged.returncode == 0, caged.stderr
