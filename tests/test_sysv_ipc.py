@@ -24,18 +24,19 @@ IPC_CREAT, IPC_EXCL, IPC_RMID = 0o1000, 0o2000, 0
 CANARY = b"canary: nothing a cage does may change this\n"
 
 
-def _spawn(rt: lind.Runtime, program: Path, args: list[str], root: Path, tag: str):
+def _spawn(rt: lind.Runtime, program: Path, args: list[str], root: Path, tag: str, **kw):
     """A cage whose stdio are scratch files in the root's parent; returns (cage, out path)."""
     out = root.parent / f"{tag}.out"
     with open(root.parent / f"{tag}.in", "wb+") as fin, open(out, "wb") as fout, \
             open(root.parent / f"{tag}.err", "wb") as ferr:
         cage = rt.spawn(program, args, root=str(root), stdin=fin.fileno(),
-                        stdout=fout.fileno(), stderr=ferr.fileno())
+                        stdout=fout.fileno(), stderr=ferr.fileno(), **kw)
     return cage, out
 
 
-def _run(rt: lind.Runtime, program: Path, args: list[str], root: Path, tag: str) -> str:
-    cage, out = _spawn(rt, program, args, root, tag)
+def _run(rt: lind.Runtime, program: Path, args: list[str], root: Path, tag: str,
+         **kw) -> str:
+    cage, out = _spawn(rt, program, args, root, tag, **kw)
     assert cage.wait(60) == 0, (root.parent / f"{tag}.err").read_text()
     return out.read_text()
 
@@ -97,6 +98,33 @@ def test_runtimes_and_the_host_have_separate_namespaces(builds, tmp_path):
         assert _libc.msgget(key, 0) == -1 and ctypes.get_errno() == errno.ENOENT
     finally:
         assert _libc.shmctl(host_id, IPC_RMID, None) == 0
+
+
+def test_another_user_gets_what_the_mode_bits_allow(builds, tmp_path):
+    """Mode 0604: others may read, not write. SHM_RDONLY is refused too (EACCES) to a
+    cage that could not write the segment, where Linux would allow it: wasm cannot
+    make the pages read-only, so the cage could write through them."""
+    root = _root(tmp_path)
+    program = builds.wasm("sysv/peer")
+    rt, key = lind.Runtime(), str(_key())
+    assert _run(rt, program, ["create", key, "604"], root, "create") == "created 1 1 1\n"
+    E = errno
+    assert _run(rt, program, ["others", key], root, "other", user=(2000, 2000)).splitlines() == [
+        "get with no mode: 1 1 1", f"shmget asking rw: {E.EACCES}", "IPC_STAT: 0",
+        f"shmat: {E.EACCES}", f"shmat SHM_RDONLY: {E.EACCES}", f"IPC_RMID: {E.EPERM}",
+        f"semop -1: {E.EACCES}", "semop 0: 0", f"SETVAL: {E.EACCES}",
+        f"msgsnd: {E.EACCES}", f"msgrcv: {E.ENOMSG}"]
+    # the owner may do all of it
+    assert _run(rt, program, ["others", key], root, "owner").splitlines() == [
+        "get with no mode: 1 1 1", "shmget asking rw: 0", "IPC_STAT: 0", "shmat: 0",
+        "shmat SHM_RDONLY: 0", "IPC_RMID: 0", f"semop -1: {E.EAGAIN}", "semop 0: 0",
+        "SETVAL: 0", "msgsnd: 0", "msgrcv: 0"]
+
+
+def test_exec_detaches_a_segment(builds, tmp_path):
+    out = _run(lind.Runtime(), builds.wasm("sysv/peer"), ["execdetach", "0"], _root(tmp_path),
+               "exec")
+    assert out == "before exec: 1 nattch 1\nafter exec: nattch 0\n"
 
 
 def test_sem_undo_of_a_killed_cage_is_applied(builds, tmp_path):

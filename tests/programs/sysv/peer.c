@@ -1,7 +1,9 @@
 /* One side of System V IPC between cages that share nothing but a runtime (and a key).
  *   serve FILE   make a segment and two semaphores under ftok(FILE), write, post, wait
  *   visit FILE   find them by the key, wait for the post, read, answer, post back
- *   create KEY   make a segment, a semaphore set and a queue under KEY, and end
+ *   create KEY [MODE]  make a segment, a semaphore set and a queue under KEY, and end
+ *   others KEY   what a cage of another user may do with the objects `create` made
+ *   execdetach   attach a segment, exec itself with "nattch ID": exec detaches it
  *   probe KEY    print the errno (0: found) of shmget, semget and msgget of KEY
  *   undo KEY     raise semaphore 0 of KEY's set by 5 with SEM_UNDO, say so, pause
  *   getval KEY   print semaphore 0 of KEY's set
@@ -123,10 +125,44 @@ int main(int argc, char **argv)
 		post(sem, 1, 1);
 		return 0;
 	}
+	if (!strcmp(mode, "execdetach")) {
+		int id = shmget(IPC_PRIVATE, 4096, IPC_CREAT | 0600);
+		char *p = shmat(id, 0, 0);
+		struct shmid_ds ds;
+		shmctl(id, IPC_STAT, &ds);
+		printf("before exec: %d nattch %lu\n", p != (void *)-1, (unsigned long)ds.shm_nattch);
+		execl(argv[0], argv[0], "nattch", argv[2], (char *)0);
+		return 1;
+	}
+	if (!strcmp(mode, "nattch")) {   /* after execdetach: the id is the only private one */
+		struct shmid_ds ds;
+		int id = shmctl(0, SHM_STAT, &ds);
+		printf("after exec: nattch %lu\n", (unsigned long)ds.shm_nattch);
+		return shmctl(id, IPC_RMID, 0);
+	}
+	if (!strcmp(mode, "others")) {
+		struct shmid_ds ds;
+		int shm = shmget(key, 0, 0), sem = semget(key, 0, 0), q = msgget(key, 0);
+		printf("get with no mode: %d %d %d\n", shm >= 0, sem >= 0, q >= 0);
+		printf("shmget asking rw: %d\n", shmget(key, 0, 0600) < 0 ? errno : 0);
+		printf("IPC_STAT: %d\n", shmctl(shm, IPC_STAT, &ds) < 0 ? errno : 0);
+		printf("shmat: %d\n", shmat(shm, 0, 0) == (void *)-1 ? errno : 0);
+		printf("shmat SHM_RDONLY: %d\n", shmat(shm, 0, SHM_RDONLY) == (void *)-1 ? errno : 0);
+		printf("IPC_RMID: %d\n", shmctl(shm, IPC_RMID, 0) < 0 ? errno : 0);
+		struct sembuf down = {0, -1, IPC_NOWAIT}, zero = {0, 0, IPC_NOWAIT};
+		printf("semop -1: %d\n", semop(sem, &down, 1) < 0 ? errno : 0);
+		printf("semop 0: %d\n", semop(sem, &zero, 1) < 0 ? errno : 0);
+		printf("SETVAL: %d\n", semctl(sem, 0, SETVAL, 1) < 0 ? errno : 0);
+		struct { long mtype; char text[8]; } m = {1, "x"};
+		printf("msgsnd: %d\n", msgsnd(q, &m, 1, IPC_NOWAIT) < 0 ? errno : 0);
+		printf("msgrcv: %d\n", msgrcv(q, &m, 8, 0, IPC_NOWAIT) < 0 ? errno : 0);
+		return 0;
+	}
 	if (!strcmp(mode, "create")) {
-		int a = shmget(key, 4096, IPC_CREAT | 0600);
-		int b = semget(key, 1, IPC_CREAT | 0600);
-		int c = msgget(key, IPC_CREAT | 0600);
+		int perm = argc > 3 ? (int)strtol(argv[3], 0, 8) : 0600;
+		int a = shmget(key, 4096, IPC_CREAT | perm);
+		int b = semget(key, 1, IPC_CREAT | perm);
+		int c = msgget(key, IPC_CREAT | perm);
 		printf("created %d %d %d\n", a >= 0, b >= 0, c >= 0);
 		return 0;
 	}
