@@ -218,6 +218,12 @@ class _SegmentPages(SharedPages):
         self.namespace = namespace
         self.segment = segment
 
+    def cover(self, offset: int, length: int) -> None:
+        """mremap growing an attach past the segment: ENOMEM (Linux maps pages there that
+        fault). Growing the memfd would keep memory alive that no budget was charged."""
+        if offset + length > self.size:
+            raise _error(errno.ENOMEM)
+
     def release(self) -> None:
         super().release()
         self.namespace.detached(self.segment)

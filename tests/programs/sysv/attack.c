@@ -9,6 +9,7 @@
 #include <sys/msg.h>
 #include <sys/sem.h>
 #include <sys/shm.h>
+#include <sys/mman.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -31,6 +32,10 @@ int main(void)
 	show("shmat over the stack", syscall(SYS_shmat, shm, 4096, 0));
 	show("shmat remap over the stack", syscall(SYS_shmat, shm, 4096, SHM_REMAP));
 	show("shmdt of nothing", syscall(SYS_shmdt, BAD & ~0xFFFUL));
+	char *at = shmat(shm, 0, 0);
+	show("mremap past the segment", (long)mremap(at, 8192, 1 << 20, MREMAP_MAYMOVE));
+	show("mremap within it", (long)mremap(at, 8192, 4096, 0));
+	show("shmdt", shmdt(at));
 	shmctl(shm, IPC_RMID, 0);
 
 	int sem = semget(IPC_PRIVATE, 4, IPC_CREAT | 0600);
