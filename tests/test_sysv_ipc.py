@@ -164,6 +164,17 @@ def test_a_kill_ends_a_blocked_semop(builds, tmp_path):
     assert not _blocked(rt)
 
 
+def test_removing_a_queue_wakes_its_blocked_receiver_with_eidrm(builds, tmp_path):
+    root = _root(tmp_path)
+    program = builds.wasm("sysv/peer")
+    rt, key = lind.Runtime(), str(_key())
+    waiter, out = _spawn(rt, program, ["msgwait", key], root, "msgwait")
+    _wait_for(lambda: waiter.signals.waiting_on is rt.ipc.changed, "the cage blocked in msgrcv")
+    assert _run(rt, program, ["msgrm", key], root, "msgrm") == ""
+    assert waiter.wait(30) == 0
+    assert out.read_text() == f"msgwait -1 {errno.EIDRM}\n"
+
+
 def _memfds() -> int:
     """Lind's shared-page memfds open in this process."""
     count = 0

@@ -372,8 +372,18 @@ def _wait(cage, ns: Namespace, deadline: float | None) -> None:
     cage.block_on(ns.changed, left, restartable=False)
 
 
-def _write_struct(cage, addr: int, data: bytes) -> None:
-    cage.mem.write(u32(addr), data)
+def _read(cage, addr: int, length: int) -> bytes:
+    """A structure the cage passes: EFAULT outside its memory, and at NULL as on Linux
+    (address 0 is ordinary memory in wasm)."""
+    if not addr:
+        raise _error(errno.EFAULT)
+    return cage.mem.read(addr, length)
+
+
+def _write(cage, addr: int, data: bytes) -> None:
+    if not addr:
+        raise _error(errno.EFAULT)
+    cage.mem.write(addr, data)
 
 
 # ----------------------------------------------------------------- shared memory
@@ -459,28 +469,28 @@ def sys_shmdt(cage, addr, *_):
 def sys_shmctl(cage, shmid, cmd, buf, *_):
     ns, shmid, cmd, buf = namespace(cage), s32(shmid), s32(cmd) & ~IPC_64, u32(buf)
     if cmd == IPC_SET:
-        raw = cage.mem.read(buf, _PERM.size)
+        raw = _read(cage, buf, _PERM.size)
     with ns.changed:
         if cmd == IPC_INFO:
-            _write_struct(cage, buf, _SHMINFO.pack(limits.SHMMAX, limits.SHMMIN, limits.SHMMNI,
+            _write(cage, buf, _SHMINFO.pack(limits.SHMMAX, limits.SHMMIN, limits.SHMMNI,
                                                    limits.SHMMNI, ns.budget.limit // PAGE,
                                                    0, 0, 0, 0))
             return ns.shm.max_index()
         if cmd == SHM_INFO:
             segments = list(ns.shm.objects.values())
             pages = sum(s.charged for s in segments) // PAGE
-            _write_struct(cage, buf, _SHM_INFO.pack(len(segments), pages, pages, 0, 0, 0))
+            _write(cage, buf, _SHM_INFO.pack(len(segments), pages, pages, 0, 0, 0))
             return ns.shm.max_index()
         if cmd in (SHM_STAT, SHM_STAT_ANY):
             segment = ns.shm.at_index(shmid)
             if cmd == SHM_STAT:
                 segment.check(cage, _READ)
-            _write_struct(cage, buf, segment.stat())
+            _write(cage, buf, segment.stat())
             return segment.id
         segment = ns.shm.get(shmid)
         if cmd == IPC_STAT:
             segment.check(cage, _READ)
-            _write_struct(cage, buf, segment.stat())
+            _write(cage, buf, segment.stat())
         elif cmd == IPC_SET:
             segment.set_perm(cage, raw)
         elif cmd == IPC_RMID:
@@ -556,7 +566,7 @@ def _semtimedop(cage, semid: int, sops_addr: int, nsops: int, timeout_addr: int)
         raise _error(errno.EINVAL)
     if nsops > limits.SEMOPM:
         raise _error(errno.E2BIG)
-    sops = list(_SEMBUF.iter_unpack(cage.mem.read(sops_addr, _SEMBUF.size * nsops)))
+    sops = list(_SEMBUF.iter_unpack(_read(cage, sops_addr, _SEMBUF.size * nsops)))
     deadline = _deadline(cage, timeout_addr)
     alter = any(op for _, op, _ in sops)
     highest = max(num for num, _, _ in sops)
@@ -591,20 +601,20 @@ def sys_semctl(cage, semid, semnum, cmd, arg, *_):
     ns, semid, semnum, cmd = namespace(cage), s32(semid), s32(semnum), s32(cmd) & ~IPC_64
     buf = u32(arg)
     if cmd == IPC_SET:
-        raw = cage.mem.read(buf, _PERM.size)
+        raw = _read(cage, buf, _PERM.size)
     with ns.changed:
         if cmd in (IPC_INFO, SEM_INFO):
             info = [limits.SEMMNS, limits.SEMMNI, limits.SEMMNS, limits.SEMMNS, limits.SEMMSL,
                     limits.SEMOPM, limits.SEMOPM, 20, limits.SEMVMX, limits.SEMVMX]
             if cmd == SEM_INFO:
                 info[7], info[9] = len(ns.sem.objects), ns.sems_used
-            _write_struct(cage, buf, _SEMINFO.pack(*info))
+            _write(cage, buf, _SEMINFO.pack(*info))
             return ns.sem.max_index()
         if cmd in (SEM_STAT, SEM_STAT_ANY):
             sems = ns.sem.at_index(semid)
             if cmd == SEM_STAT:
                 sems.check(cage, _READ)
-            _write_struct(cage, buf, sems.stat())
+            _write(cage, buf, sems.stat())
             return sems.id
         if cmd == SETVAL and not 0 <= s32(arg) <= limits.SEMVMX:
             raise _error(errno.ERANGE)
@@ -623,13 +633,13 @@ def sys_semctl(cage, semid, semnum, cmd, arg, *_):
             raise _error(errno.EINVAL)
         sems.check(cage, _WRITE if cmd in (SETVAL, SETALL) else _READ)
         if cmd == IPC_STAT:
-            _write_struct(cage, buf, sems.stat())
+            _write(cage, buf, sems.stat())
             return 0
         if cmd == GETALL:
-            _write_struct(cage, buf, struct.pack(f"<{nsems}H", *sems.values))
+            _write(cage, buf, struct.pack(f"<{nsems}H", *sems.values))
             return 0
         if cmd == SETALL:
-            values = struct.unpack(f"<{nsems}H", cage.mem.read(buf, 2 * nsems))
+            values = struct.unpack(f"<{nsems}H", _read(cage, buf, 2 * nsems))
             if max(values) > limits.SEMVMX:
                 raise _error(errno.ERANGE)
             sems.values = list(values)
@@ -663,7 +673,7 @@ def sys_msgget(cage, key, flags, *_):
 
 def sys_msgsnd(cage, msqid, msgp, msgsz, flags, *_):
     ns, msqid, msgp, msgsz, flags = namespace(cage), s32(msqid), u32(msgp), msgsz & _U64, s32(flags)
-    (mtype,) = _MTYPE.unpack(cage.mem.read(msgp, _MTYPE.size))
+    (mtype,) = _MTYPE.unpack(_read(cage, msgp, _MTYPE.size))
     if msgsz > limits.MSGMAX or msqid < 0 or mtype < 1:
         raise _error(errno.EINVAL)
     text = cage.mem.read(msgp + _MTYPE.size, msgsz)
@@ -728,7 +738,7 @@ def sys_msgrcv(cage, msqid, msgp, msgsz, msgtyp, flags, *_):
         if len(text) > bufsz and not flags & MSG_NOERROR:
             raise _error(errno.E2BIG)
         n = min(len(text), bufsz)
-        cage.mem.write(msgp, _MTYPE.pack(mtype) + text[:n])   # EFAULT keeps the message
+        _write(cage, msgp, _MTYPE.pack(mtype) + text[:n])   # EFAULT keeps the message
         if not copy:
             del queue.messages[pick]
             queue.cbytes -= len(text)
@@ -740,7 +750,7 @@ def sys_msgrcv(cage, msqid, msgp, msgsz, msgtyp, flags, *_):
 def sys_msgctl(cage, msqid, cmd, buf, *_):
     ns, msqid, cmd, buf = namespace(cage), s32(msqid), s32(cmd) & ~IPC_64, u32(buf)
     if cmd == IPC_SET:
-        raw = cage.mem.read(buf, _MSQID.size)
+        raw = _read(cage, buf, _MSQID.size)
     with ns.changed:
         if cmd in (IPC_INFO, MSG_INFO):
             queues = list(ns.msg.objects.values())
@@ -750,19 +760,19 @@ def sys_msgctl(cage, msqid, cmd, buf, *_):
             else:
                 pool, used, total = (limits.MSGMNI * limits.MSGMNB // 1024, limits.MSGMNB,
                                      limits.MSGMNB)
-            _write_struct(cage, buf, _MSGINFO.pack(pool, used, limits.MSGMAX, limits.MSGMNB,
+            _write(cage, buf, _MSGINFO.pack(pool, used, limits.MSGMAX, limits.MSGMNB,
                                                    limits.MSGMNI, 16, total, 0xFFFF))
             return ns.msg.max_index()
         if cmd in (MSG_STAT, MSG_STAT_ANY):
             queue = ns.msg.at_index(msqid)
             if cmd == MSG_STAT:
                 queue.check(cage, _READ)
-            _write_struct(cage, buf, queue.stat())
+            _write(cage, buf, queue.stat())
             return queue.id
         queue = ns.msg.get(msqid)
         if cmd == IPC_STAT:
             queue.check(cage, _READ)
-            _write_struct(cage, buf, queue.stat())
+            _write(cage, buf, queue.stat())
         elif cmd == IPC_SET:
             qbytes = _MSQID.unpack(raw)[9]
             queue.check_owner(cage)

@@ -57,6 +57,7 @@ static void shared_memory(void)
 	printf("shmget: %d\n", id >= 0);
 	shm_stat(id, "new");
 	printf("unknown shmctl: %d\n", err(shmctl(id, 0x7f, 0)));
+	printf("IPC_STAT to NULL: %d\n", err(shmctl(id, IPC_STAT, 0)));
 
 	char *p = shmat(id, 0, 0);
 	printf("shmat: %d aligned %d zeros %d\n", p != (void *)-1, (long)p % 4096 == 0,
@@ -163,6 +164,8 @@ static void semaphores(void)
 	struct sembuf zero = {1, 0, IPC_NOWAIT};
 	printf("wait for zero at 2, IPC_NOWAIT: %d\n", err(semop(id, &zero, 1)));
 	printf("nsops 0: %d\n", err(semop(id, &down, 0)));
+	printf("sops NULL: %d\n", err(semop(id, 0, 1)));
+	printf("GETALL to NULL: %d\n", err(semctl(id, 0, GETALL, (union semun){.array = 0})));
 	struct sembuf big[501] = {{0}};
 	printf("nsops 501: %d\n", err(semop(id, big, 501)));
 	struct sembuf past = {3, 1, 0};
@@ -334,6 +337,8 @@ static void message_queues(void)
 	m.mtype = 1;
 	printf("too big: %d\n", err(msgsnd(q, &m, 8193, 0)));
 	printf("bad id: %d\n", err(msgsnd(-1, &m, 1, 0)));
+	printf("msgsnd NULL: %d\n", err(msgsnd(q, 0, 1, 0)));
+	printf("msgctl IPC_STAT to NULL: %d\n", err(msgctl(q, IPC_STAT, 0)));
 	printf("rcv bad id: %d\n", err(msgrcv(-1, &m, 1, 0, 0)));
 
 	ds.msg_qbytes = 100;
@@ -350,8 +355,9 @@ static void message_queues(void)
 		receive(q, 0, MSG_NOERROR, 1, "child takes one");
 		_exit(0);
 	}
-	printf("blocking send: %d\n", err(msgsnd(q, &m, 60, 0)));
+	int blocked = msgsnd(q, &m, 60, 0);
 	waitpid(child, 0, 0);
+	printf("blocking send: %d\n", err(blocked));
 	receive(q, 0, MSG_NOERROR, 1, "drain");
 
 	child = fork();
@@ -371,27 +377,15 @@ static void message_queues(void)
 		sa.sa_handler = on_signal;
 		sa.sa_flags = SA_RESTART;
 		sigaction(SIGALRM, &sa, 0);
-		struct itimerval t = {{0, 0}, {0, 100000}};
+		/* again and again: a signal that came before msgrcv blocked is not the last */
+		struct itimerval t = {{0, 100000}, {0, 100000}};
 		setitimer(ITIMER_REAL, &t, 0);
 		receive(q, 0, 0, 64, "child msgrcv with a signal");
 		_exit(0);
 	}
 	waitpid(child, 0, 0);
 
-	int ready[2];
-	pipe(ready);
-	child = fork();
-	if (child == 0) {
-		write(ready[1], "r", 1);
-		receive(q, 0, 0, 64, "child msgrcv at RMID");
-		_exit(0);
-	}
-	char c;
-	read(ready[0], &c, 1);
-	nap(100);
-	int removed = msgctl(q, IPC_RMID, 0);
-	waitpid(child, 0, 0);
-	printf("IPC_RMID: %d\n", err(removed));
+	printf("IPC_RMID: %d\n", err(msgctl(q, IPC_RMID, 0)));
 	printf("send to removed: %d\n", err(msgsnd(q, &m, 1, 0)));
 
 	struct msginfo info;

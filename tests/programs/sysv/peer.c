@@ -8,6 +8,8 @@
  *   undo KEY     raise semaphore 0 of KEY's set by 5 with SEM_UNDO, say so, pause
  *   getval KEY   print semaphore 0 of KEY's set
  *   wait KEY     a caught SIGUSR1; block in semop on KEY's set and print how it ended
+ *   msgwait KEY  block in msgrcv on KEY's queue and print how it ended
+ *   msgrm KEY    remove KEY's queue
  *   pingpong N   parent and child bounce a token N times through semaphores and a queue */
 #include <errno.h>
 #include <signal.h>
@@ -173,6 +175,14 @@ int main(int argc, char **argv)
 		printf("probe %d %d %d\n", a, b, c);
 		return 0;
 	}
+	if (!strcmp(mode, "msgwait")) {
+		struct { long mtype; char text[8]; } m;
+		int r = msgrcv(msgget(key, IPC_CREAT | 0600), &m, sizeof m.text, 0, 0);
+		printf("msgwait %d %d\n", r, r < 0 ? errno : 0);
+		return 0;
+	}
+	if (!strcmp(mode, "msgrm"))
+		return msgctl(msgget(key, 0), IPC_RMID, 0) < 0;
 	int sem = semget(key, 1, IPC_CREAT | 0600);
 	if (!strcmp(mode, "undo")) {
 		struct sembuf b = {0, 5, SEM_UNDO};
