@@ -31,8 +31,9 @@ System V IPC (per runtime: its cages share one IPC namespace): Linux's defaults 
 they bound nothing big (SHMMNI, SEMMSL, SEMOPM, SEMVMX, MSGMAX, MSGMNB), lower ones
 where a hostile tree could otherwise fill the host's memory through Python objects
 (SEMMNI, SEMMNS, MSGMNI); a segment (at most SHMMAX, the 32-bit address space's
-quarter) is charged to the runtime's memory budget while it exists. Past a count:
-ENOSPC; past the budget: ENOMEM.
+quarter) is charged to the runtime's memory budget while it exists, a queued message
+(its text plus 128 bytes) while it is queued. Past a count: ENOSPC; past the budget:
+ENOMEM.
 
 The module cache sizes are in `lind.cage.loader` (they concern the host, not a cage).
 """

@@ -73,6 +73,10 @@ _SEMINFO = struct.Struct("<10i")
 _MSGINFO = struct.Struct("<7iH2x")
 _SEMBUF = struct.Struct("<Hhh")
 _MTYPE = struct.Struct("<i")                 # the guest's `long mtype`
+# What a queued message costs the host beyond its text (a tuple, a bytes object, a
+# deque slot), charged with the text to the runtime's memory: 256 queues full of empty
+# messages would otherwise hold ~400 MiB of Python objects.
+_MESSAGE_COST = 128
 
 
 def _error(code: int) -> OSError:
@@ -291,7 +295,7 @@ class Namespace:
     """The IPC objects of one runtime, and the condition blocked calls wait on."""
 
     def __init__(self, budget: limits.MemoryBudget) -> None:
-        self.budget = budget               # segments are charged to the runtime's memory
+        self.budget = budget     # segments and queued messages are charged to the runtime's memory
         self.changed = threading.Condition(threading.RLock())
         self.shm = _Ids(limits.SHMMNI)
         self.sem = _Ids(limits.SEMMNI)
@@ -689,6 +693,7 @@ def sys_msgsnd(cage, msqid, msgp, msgsz, flags, *_):
             if flags & IPC_NOWAIT:
                 raise _error(errno.EAGAIN)
             _wait(cage, ns, None)
+        ns.budget.charge(msgsz + _MESSAGE_COST)    # ENOMEM, as when Linux cannot copy it
         queue.messages.append((mtype, text))
         queue.cbytes += msgsz
         queue.lspid, queue.stime = cage.id, time.time()
@@ -742,6 +747,7 @@ def sys_msgrcv(cage, msqid, msgp, msgsz, msgtyp, flags, *_):
         if not copy:
             del queue.messages[pick]
             queue.cbytes -= len(text)
+            ns.budget.release(len(text) + _MESSAGE_COST)
             queue.lrpid, queue.rtime = cage.id, time.time()
             ns.changed.notify_all()
     return n
@@ -784,6 +790,7 @@ def sys_msgctl(cage, msqid, cmd, buf, *_):
         elif cmd == IPC_RMID:
             queue.check_owner(cage)
             ns.msg.remove(queue)
+            ns.budget.release(queue.cbytes + _MESSAGE_COST * len(queue.messages))
             ns.changed.notify_all()
         else:
             raise _error(errno.EINVAL)
