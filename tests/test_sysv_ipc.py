@@ -231,3 +231,17 @@ def test_hostile_cage_gets_errnos_and_its_objects_go_with_its_runtime(builds, tm
     del rt
     gc.collect()
     assert _memfds() == memfds              # and is freed with it
+
+
+def test_strace_names_the_calls_and_a_blocked_semop_passes_through_it(builds, tmp_path):
+    root = _root(tmp_path)
+    r = lind.run([builds.wasm("sysv/peer"), "pingpong", "3"], root=root, capture_output=True,
+                 timeout=60, runtime=lind.Runtime(),
+                 grates=["strace:-o /trace.txt -e semget,semop,msgget,msgrcv,semctl"])
+    assert r.stdout == b"pingpong: 3 rounds, token 6, child status 0\n"
+    lines = (root / "trace.txt").read_text().splitlines()
+    assert sum(" semget(0x0, 2, 0x380) = " in ln for ln in lines) == 1
+    assert sum(" msgget(0x0, 0x380) = " in ln for ln in lines) == 1
+    assert sum(" semop(" in ln for ln in lines) == 12
+    assert sum(" msgrcv(" in ln for ln in lines) == 6
+    assert sum(" semctl(" in ln and ", 0, 0, 0x0) = 0" in ln for ln in lines) == 1   # IPC_RMID

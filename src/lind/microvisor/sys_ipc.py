@@ -47,7 +47,7 @@ from lind.microvisor.sys_memory import (
 
 IPC_CREAT, IPC_EXCL, IPC_NOWAIT = 0o1000, 0o2000, 0o4000
 IPC_RMID, IPC_SET, IPC_STAT, IPC_INFO = 0, 1, 2, 3
-IPC_64 = 0x100                      # musl always sets it: the layouts below
+IPC_64 = 0x100                      # accepted, not needed (x86_64: one layout, below)
 SHM_LOCK, SHM_UNLOCK, SHM_STAT, SHM_INFO, SHM_STAT_ANY = 11, 12, 13, 14, 15
 SHM_RDONLY, SHM_RND, SHM_REMAP, SHM_EXEC = 0o10000, 0o20000, 0o40000, 0o100000
 SHM_DEST, SHM_LOCKED = 0o1000, 0o2000
@@ -359,7 +359,6 @@ def _deadline(cage, addr: int) -> float | None:
     if not addr:
         return None
     sec, nsec = unpack_timespec(cage.mem.read(addr, TIMESPEC_SIZE))
-    nsec = s32(nsec)          # the guest's long tv_nsec; the upper half is padding
     if sec < 0 or not 0 <= nsec < 10**9:
         raise _error(errno.EINVAL)
     return time.monotonic() + sec + nsec / 1e9
@@ -476,9 +475,9 @@ def sys_shmctl(cage, shmid, cmd, buf, *_):
         raw = _read(cage, buf, _PERM.size)
     with ns.changed:
         if cmd == IPC_INFO:
+            shmall = min(ns.budget.limit // PAGE, 0xFFFFFFFF)   # pages, in a 32-bit long
             _write(cage, buf, _SHMINFO.pack(limits.SHMMAX, limits.SHMMIN, limits.SHMMNI,
-                                                   limits.SHMMNI, ns.budget.limit // PAGE,
-                                                   0, 0, 0, 0))
+                                            limits.SHMMNI, shmall, 0, 0, 0, 0))
             return ns.shm.max_index()
         if cmd == SHM_INFO:
             segments = list(ns.shm.objects.values())
