@@ -24,7 +24,7 @@ from wasmtime import _bindings as wt
 
 from lind import threei
 from lind.cage import grate_worker, loader
-from lind.microvisor import abi, limits, sys_locks, sys_time
+from lind.microvisor import abi, limits, sys_ipc, sys_locks, sys_time
 from lind.microvisor import sys_signals as signals
 from lind.microvisor import table as microvisor
 from lind.microvisor.fdtable import FdTable, OpenFile
@@ -719,6 +719,7 @@ class Cage:
         if self.status & 0x7F:
             ops.notify_harsh_exit(self, self.status & 0x7F)
         self._end_grate()
+        sys_ipc.cage_ended(self)
         self.aspace.release_shared()
         self.fds.close_all()
         self.fs.close()

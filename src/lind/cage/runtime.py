@@ -8,13 +8,14 @@ import itertools
 import os
 import stat
 import threading
+import weakref
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from lind.cage import loader
 from lind.cage.cage import Cage
 from lind.grates import Grate, attach_all
-from lind.microvisor import abi, limits, sys_signals
+from lind.microvisor import abi, limits, sys_ipc, sys_signals
 from lind.microvisor.fdtable import OpenFile
 from lind.microvisor.fs import FileSystem, join, normalize, proc_path
 
@@ -101,6 +102,9 @@ class Runtime:
         self.cages: dict[int, Cage] = {}   # cages still running, by id
         self.max_cages = max_cages
         self._slots_used = 0               # running cages plus ended ones not yet reaped
+        # System V IPC objects: shared by this runtime's cages, freed with the runtime.
+        self.ipc = sys_ipc.Namespace(self.memory)
+        weakref.finalize(self, self.ipc.close)
 
     def spawn(self, program: str | os.PathLike[str], args: Sequence[str] = (), *,
               root: str, mounts: Sequence[MountSpec] = (), env: Mapping[str, str] | None = None,

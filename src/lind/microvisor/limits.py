@@ -27,6 +27,14 @@ ENOMEM, and a cage growing its memory directly (wasm `memory.grow`) past one is 
 with SIGKILL, as the OOM killer would. Each cage's own memory is also capped by the
 engine (store limits) at its tree's budget.
 
+System V IPC (per runtime: its cages share one IPC namespace): Linux's defaults where
+they bound nothing big (SHMMNI, SEMMSL, SEMOPM, SEMVMX, MSGMAX, MSGMNB), lower ones
+where a hostile tree could otherwise fill the host's memory through Python objects
+(SEMMNI, SEMMNS, MSGMNI); a segment (at most SHMMAX, the 32-bit address space's
+quarter) is charged to the runtime's memory budget while it exists, a queued message
+(its text plus 128 bytes) while it is queued. Past a count: ENOSPC; past the budget:
+ENOMEM.
+
 The module cache sizes are in `lind.cage.loader` (they concern the host, not a cage).
 """
 
@@ -99,6 +107,12 @@ class HostFds:
 
 host_fds = HostFds(_raise_process_fd_limit(), _open_now())
 
+
+# ------------------------------------------------------------ System V IPC
+
+SHMMIN, SHMMAX, SHMMNI = 1, 1 << 30, 4096
+SEMMSL, SEMMNI, SEMMNS, SEMOPM, SEMVMX = 32000, 1024, 262144, 500, 32767
+MSGMAX, MSGMNB, MSGMNI = 8192, 16384, 256
 
 # ------------------------------------------------------------ memory
 

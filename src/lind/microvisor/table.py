@@ -15,6 +15,7 @@ from lind import threei
 from lind.microvisor import sys_files as f
 from lind.microvisor import sys_futex as fx
 from lind.microvisor import sys_info as info
+from lind.microvisor import sys_ipc as ipc
 from lind.microvisor import sys_locks as lk
 from lind.microvisor import sys_memory as m
 from lind.microvisor import sys_poll as poll
@@ -148,6 +149,19 @@ SYSCALLS: dict[int, Syscall] = {
         Syscall(129, "rt_sigqueueinfo", s.sys_rt_sigqueueinfo),
         Syscall(131, "sigaltstack", s.sys_sigaltstack),
         Syscall(297, "rt_tgsigqueueinfo", s.sys_rt_tgsigqueueinfo),
+        # System V IPC, one namespace per runtime
+        Syscall(29, "shmget", ipc.sys_shmget),
+        Syscall(30, "shmat", ipc.sys_shmat),
+        Syscall(31, "shmctl", ipc.sys_shmctl),
+        Syscall(67, "shmdt", ipc.sys_shmdt),
+        Syscall(64, "semget", ipc.sys_semget),
+        Syscall(65, "semop", ipc.sys_semop),
+        Syscall(66, "semctl", ipc.sys_semctl),
+        Syscall(220, "semtimedop", ipc.sys_semtimedop),
+        Syscall(68, "msgget", ipc.sys_msgget),
+        Syscall(69, "msgsnd", ipc.sys_msgsnd),
+        Syscall(70, "msgrcv", ipc.sys_msgrcv),
+        Syscall(71, "msgctl", ipc.sys_msgctl),
         # waiting on memory words, within a cage and across cages sharing pages
         Syscall(202, "futex", fx.sys_futex),
         # process

@@ -123,6 +123,18 @@ static const struct call_info calls[MAX_CALL] = {
 	[SYS_tkill] = {"tkill", "dd"},
 	[SYS_time] = {"time", "p"},
 	[SYS_futex] = {"futex", "pdd"},
+	[SYS_shmget] = {"shmget", "xux"},
+	[SYS_shmat] = {"shmat", "dpx"},
+	[SYS_shmctl] = {"shmctl", "ddp"},
+	[SYS_shmdt] = {"shmdt", "p"},
+	[SYS_semget] = {"semget", "xdx"},
+	[SYS_semop] = {"semop", "dpu"},
+	[SYS_semctl] = {"semctl", "dddx"},
+	[SYS_semtimedop] = {"semtimedop", "dpup"},
+	[SYS_msgget] = {"msgget", "xx"},
+	[SYS_msgsnd] = {"msgsnd", "dpux"},
+	[SYS_msgrcv] = {"msgrcv", "dpudx"},
+	[SYS_msgctl] = {"msgctl", "ddp"},
 	[SYS_getdents64] = {"getdents64", "dpu"},
 	[SYS_set_tid_address] = {"set_tid_address", "p"},
 	[SYS_clock_gettime] = {"clock_gettime", "dp"},
@@ -165,6 +177,7 @@ static const struct {
 	{EMLINK, "EMLINK"}, {EPIPE, "EPIPE"}, {ERANGE, "ERANGE"}, {ENAMETOOLONG, "ENAMETOOLONG"},
 	{ENOSYS, "ENOSYS"}, {ENOTEMPTY, "ENOTEMPTY"}, {ELOOP, "ELOOP"}, {ENOTSOCK, "ENOTSOCK"},
 	{EAFNOSUPPORT, "EAFNOSUPPORT"}, {ECONNREFUSED, "ECONNREFUSED"}, {ETIMEDOUT, "ETIMEDOUT"},
+	{ENOMSG, "ENOMSG"}, {EIDRM, "EIDRM"},
 };
 
 static uint64_t grate_id;
