@@ -146,6 +146,10 @@ static void semaphores(void)
 	r = semctl(id, 0, SETVAL, (union semun){.val = 5});
 	printf("SETVAL 5: %d, %d, pid %d\n", err(r), getval(id, 0, GETVAL),
 	       getval(id, 0, GETPID) == getpid());
+	/* as many programs write it: a plain int where POSIX says union semun */
+	r = semctl(id, 0, SETVAL, 9);
+	printf("SETVAL 9 as an int: %d, %d\n", err(r), getval(id, 0, GETVAL));
+	semctl(id, 0, SETVAL, (union semun){.val = 5});
 	printf("SETVAL -1: %d\n", err(semctl(id, 0, SETVAL, (union semun){.val = -1})));
 	printf("SETVAL 32768: %d\n", err(semctl(id, 0, SETVAL, (union semun){.val = 32768})));
 	printf("GETVAL 3: %d\n", err(getval(id, 3, GETVAL)));
