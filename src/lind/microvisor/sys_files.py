@@ -89,6 +89,29 @@ def path_arg(cage, addr: int, dirfd: int = abi.AT_FDCWD) -> str:
     return path
 
 
+def lookup_arg(cage, addr: int, dirfd: int, follow: bool) -> tuple[str, bool]:
+    """The path argument of a call that may leave a final symlink unfollowed (lstat,
+    lchown, readlink, *at with AT_SYMLINK_NOFOLLOW), and whether it follows it: one
+    ending in `/` names the directory a link leads to, as the kernel's walk goes through
+    a final link then (`lstat("link/")` is the directory)."""
+    path, dir_only = path_and_slash(cage, addr, dirfd)
+    if dir_only:
+        _need_directory(cage, path)
+    return path, follow or dir_only
+
+
+def _unlink_path(cage, addr: int, dirfd: int = abi.AT_FDCWD) -> str:
+    """unlink's path: "name/" is never a file it removes -- EISDIR for a directory,
+    ENOTDIR for anything else (a link to a directory too), ENOENT for nothing."""
+    path, dir_only = path_and_slash(cage, addr, dirfd)
+    if dir_only and _exists_apart(cage, path):     # "/dev/shm/..": what removing it says
+        _need_directory(cage, path)
+    elif dir_only:
+        kind = _stat_path(cage, path, False).st_mode
+        raise abi.error(errno.EISDIR if statmod.S_ISDIR(kind) else errno.ENOTDIR)
+    return path
+
+
 # ---------------------------------------------------------------- open/close
 
 def _open(cage, guest_path: str, dir_only: bool, flags: int, mode: int) -> int:
@@ -416,7 +439,7 @@ def sys_stat(cage, path, buf, *_):
 
 
 def sys_lstat(cage, path, buf, *_):
-    st = _stat_path(cage, path_arg(cage, path), False)
+    st = _stat_path(cage, *lookup_arg(cage, path, abi.AT_FDCWD, False))
     cage.mem.write(buf, abi.pack_stat(st, cage.ids))
     return 0
 
@@ -433,8 +456,7 @@ def _stat_at(cage, dirfd: int, path: int, flags: int) -> os.stat_result:
         dirfd = s32(dirfd)
         at_cwd = dirfd == abi.AT_FDCWD
         return _stat_path(cage, cage.cwd, True) if at_cwd else cage.fds.get(dirfd).stat()
-    guest = path_arg(cage, path, dirfd)
-    return _stat_path(cage, guest, not flags & abi.AT_SYMLINK_NOFOLLOW)
+    return _stat_path(cage, *lookup_arg(cage, path, dirfd, not flags & abi.AT_SYMLINK_NOFOLLOW))
 
 
 def sys_newfstatat(cage, dirfd, path, buf, flags, *_):
@@ -502,7 +524,9 @@ def sys_faccessat(cage, dirfd, path, mode, *_):
 
 
 def sys_faccessat2(cage, dirfd, path, mode, flags, *_):
-    return _access(cage, path_arg(cage, path, dirfd), u32(mode), u32(flags))
+    flags = u32(flags)
+    guest, follow = lookup_arg(cage, path, dirfd, not flags & abi.AT_SYMLINK_NOFOLLOW)
+    return _access(cage, guest, u32(mode), flags if not follow else flags & ~abi.AT_SYMLINK_NOFOLLOW)
 
 
 # ------------------------------------------------------ directories and names
@@ -571,7 +595,7 @@ def sys_rmdir(cage, path, *_):
 
 
 def sys_unlink(cage, path, *_):
-    return _remove(cage, path_arg(cage, path), False)
+    return _remove(cage, _unlink_path(cage, path), False)
 
 
 def sys_unlinkat(cage, dirfd, path, flags, *_):
@@ -580,7 +604,7 @@ def sys_unlinkat(cage, dirfd, path, flags, *_):
         raise abi.error(errno.EINVAL)
     if flags & abi.AT_REMOVEDIR:
         return _remove(cage, _rmdir_path(cage, path, dirfd), True)
-    return _remove(cage, path_arg(cage, path, dirfd), False)
+    return _remove(cage, _unlink_path(cage, path, dirfd), False)
 
 
 def _rename(cage, old: str, new: str, flags: int = 0) -> int:
@@ -711,11 +735,14 @@ def _readlink(cage, guest_path: str, buf: int, size: int) -> int:
 
 
 def sys_readlink(cage, path, buf, size, *_):
-    return _readlink(cage, path_arg(cage, path), buf, size)
+    return sys_readlinkat(cage, abi.AT_FDCWD, path, buf, size)
 
 
 def sys_readlinkat(cage, dirfd, path, buf, size, *_):
-    return _readlink(cage, path_arg(cage, path, dirfd), buf, size)
+    guest, follows = lookup_arg(cage, path, dirfd, False)
+    if follows:      # "link/" is the directory the link leads to, not a link
+        raise abi.error(errno.EINVAL)
+    return _readlink(cage, guest, buf, size)
 
 
 # ------------------------------------------------------- attributes and size
@@ -745,8 +772,8 @@ def sys_fchmodat2(cage, dirfd, path, mode, flags, *_):
     flags = u32(flags)
     if flags & ~abi.AT_SYMLINK_NOFOLLOW:
         raise abi.error(errno.EINVAL)
-    return _chmod(cage, path_arg(cage, path, dirfd), u32(mode),
-                  follow=not flags & abi.AT_SYMLINK_NOFOLLOW)
+    guest, follow = lookup_arg(cage, path, dirfd, not flags & abi.AT_SYMLINK_NOFOLLOW)
+    return _chmod(cage, guest, u32(mode), follow=follow)
 
 
 def _not_virtual(cage, guest_path: str, follow: bool) -> None:
@@ -805,7 +832,8 @@ def sys_chown(cage, path, uid, gid, *_):
 
 
 def sys_lchown(cage, path, uid, gid, *_):
-    return _chown_path(cage, path_arg(cage, path), uid, gid, False)
+    guest, follow = lookup_arg(cage, path, abi.AT_FDCWD, False)
+    return _chown_path(cage, guest, uid, gid, follow)
 
 
 def sys_fchownat(cage, dirfd, path, uid, gid, flags, *_):
@@ -814,8 +842,8 @@ def sys_fchownat(cage, dirfd, path, uid, gid, flags, *_):
         raise abi.error(errno.EINVAL)
     if flags & abi.AT_EMPTY_PATH and not (path and cage.mem.cstring(path, abi.PATH_MAX - 1)):
         return sys_fchown(cage, dirfd, uid, gid)
-    return _chown_path(cage, path_arg(cage, path, dirfd), uid, gid,
-                       not flags & abi.AT_SYMLINK_NOFOLLOW)
+    guest, follow = lookup_arg(cage, path, dirfd, not flags & abi.AT_SYMLINK_NOFOLLOW)
+    return _chown_path(cage, guest, uid, gid, follow)
 
 
 _UTIME_NOW, _UTIME_OMIT = 0x3FFFFFFF, 0x3FFFFFFE
@@ -850,8 +878,8 @@ def sys_utimensat(cage, dirfd, path, times, flags, *_):
         _changeable(cage, f)
         os.utime(proc_path(f.host_fd), ns=_new_times(cage, times, f.stat()))
         return 0
-    guest = path_arg(cage, path, dirfd)
-    if flags & abi.AT_SYMLINK_NOFOLLOW:
+    guest, follow = lookup_arg(cage, path, dirfd, not flags & abi.AT_SYMLINK_NOFOLLOW)
+    if not follow:
         pfd, name = cage.fs.open_parent(guest, write=True)
         try:
             st = os.stat(name, dir_fd=pfd, follow_symlinks=False)

@@ -9,7 +9,51 @@
 static void show(const char *what, int r)
 {
 	printf("%s: %s\n", what, r < 0 ? (errno == ENOTDIR ? "ENOTDIR" : errno == ENOENT ? "ENOENT"
-	       : errno == EISDIR ? "EISDIR" : errno == EEXIST ? "EEXIST" : "other") : "ok");
+	       : errno == EISDIR ? "EISDIR" : errno == EEXIST ? "EEXIST" : errno == EINVAL ? "EINVAL"
+	       : "other") : "ok");
+}
+
+static const char *kind(const struct stat *st)
+{
+	return S_ISLNK(st->st_mode) ? "link" : S_ISDIR(st->st_mode) ? "dir" : "other";
+}
+
+/* Calls that leave a final symlink alone still go through it when the path ends in
+ * `/`, `/.` or `/..`: "link/" is the directory it leads to. */
+static void through_links(void)
+{
+	struct stat st;
+	char buf[64];
+	mkdir("ld", 0755);
+	symlink("ld", "L");
+	symlink("f2", "Lf");
+	symlink("nowhere", "Ldang");
+	close(open("f2", O_WRONLY | O_CREAT, 0644));
+	const char *paths[] = {"L", "L/", "L/.", "L/./", "ld/../L", "L/..", "Lf/", "Lf/.",
+	                       "Ldang/", "Ldang/.", "./L", 0};
+	for (int i = 0; paths[i]; i++) {
+		int r = lstat(paths[i], &st);
+		printf("lstat %s: %s\n", paths[i], r < 0 ? "fails" : kind(&st));
+		show("  errno", r);
+		r = fstatat(AT_FDCWD, paths[i], &st, AT_SYMLINK_NOFOLLOW);
+		printf("fstatat nofollow %s: %s\n", paths[i], r < 0 ? "fails" : kind(&st));
+	}
+	show("readlink L/", (int)readlink("L/", buf, sizeof buf));
+	show("readlink L", (int)readlink("L", buf, sizeof buf) - 2);
+	show("lchown L/", lchown("L/", getuid(), getgid()));
+	show("utimensat nofollow L/", utimensat(AT_FDCWD, "L/", NULL, AT_SYMLINK_NOFOLLOW));
+	show("unlink L/", unlink("L/"));
+	show("unlink Lf/", unlink("Lf/"));
+	show("unlink Ldang/", unlink("Ldang/"));
+	show("unlink ld/", unlink("ld/"));
+	show("unlink missing/", unlink("missing/"));
+	show("unlinkat L/", unlinkat(AT_FDCWD, "L/", 0));
+	show("rmdir L/", rmdir("L/"));
+	show("rmdir L/.", rmdir("L/."));
+	const char *gone[] = {"L", "Lf", "Ldang", "f2", 0};
+	for (int i = 0; gone[i]; i++)
+		show("unlink", unlink(gone[i]));
+	show("rmdir ld", rmdir("ld"));
 }
 
 int main(void)
@@ -49,5 +93,6 @@ int main(void)
 	show("truncate f/", truncate("f/", 0));
 	show("unlink f", unlink("f"));
 	show("rmdir d2", rmdir("d2"));
+	through_links();
 	return 0;
 }
