@@ -774,6 +774,26 @@ def test_path_escapes_beside_a_tenant(builds, tmp_path, canary):
     untouched(canary)
 
 
+def test_creating_through_dangling_links_stays_in_the_root(builds, tmp_path, canary):
+    """O_CREAT through a dangling symlink makes the file it names, as on Linux -- inside
+    the cage's root whatever the link says (`..` stops at the root, `/` is the root)."""
+    root = make_root(tmp_path, "trees-root")
+    _, out, _ = two_trees(builds, tmp_path, [builds.wasm(attack("dangling_create")), canary,
+                                             "trees-tenant-root"], attacker_root=root)
+    got = {line.split()[0]: line.split()[1:] for line in out.splitlines()}
+    assert got["long0"] == ["-1", str(errno.ELOOP)], out     # 46 links: past Linux's 40
+    for name in ("up", "hop1", "long10"):
+        assert got[name] == ["0", "0"], out
+    for name in ("absolute", "tenant"):   # their directories do not exist in the root
+        assert got[name] == ["-1", str(errno.ENOENT)], out
+    untouched(canary)
+    assert not (tmp_path / "trees-tenant-root" / "victim.txt").exists()
+    made = {p.relative_to(root).as_posix() for p in root.rglob("*")
+            if p.is_file() and not p.is_symlink()}
+    assert made == {"canary.txt", "long45"}, made
+    assert all((root / p).read_text() == "PWNED\n" for p in made)
+
+
 def test_proc_links_and_swapped_symlinks(builds, tmp_path, canary):
     root, secret = _secret_root(tmp_path, "swap-root")
     stop = threading.Event()

@@ -114,7 +114,7 @@ def _unlink_path(cage, addr: int, dirfd: int = abi.AT_FDCWD) -> str:
 
 # ---------------------------------------------------------------- open/close
 
-def _open(cage, guest_path: str, dir_only: bool, flags: int, mode: int) -> int:
+def _open(cage, guest_path: str, dir_only: bool, flags: int, mode: int, hops: int = 0) -> int:
     flags &= ~abi.O_LARGEFILE
     if dir_only:       # "name/": a directory, which open never creates
         if flags & abi.O_CREAT:
@@ -161,12 +161,39 @@ def _open(cage, guest_path: str, dir_only: bool, flags: int, mode: int) -> int:
             except FileNotFoundError:
                 if exc.errno == errno.EROFS:
                     raise exc from None
-                raise
+                target = None if flags & abi.O_NOFOLLOW else _dangling_target(cage, guest_path)
+                if target is None:
+                    raise
+                # As Linux: O_CREAT through a dangling symlink makes the file it names,
+                # found (and checked) as if the program had named it.
+                if hops >= _MAXSYMLINKS:
+                    raise abi.error(errno.ELOOP) from None
+                return _open(cage, target, target.endswith("/"), flags, mode, hops + 1)
     else:
         fd, st_mode = _open_existing(cage, guest_path, host, perm, wants_write(flags), flags)
     if created:
         os.fchmod(fd, perm)
     return _install(cage, fd, flags, guest_path, st_mode)
+
+
+_MAXSYMLINKS = 40
+
+
+def _dangling_target(cage, guest_path: str) -> str | None:
+    """The guest path a symlink at `guest_path` names (kept with a trailing `/`), or None
+    if there is no symlink."""
+    try:
+        pfd, name = cage.fs.open_parent(guest_path, write=False)
+    except OSError:
+        return None
+    try:
+        text = os.fsdecode(os.readlink(name, dir_fd=pfd))
+    except OSError:
+        return None
+    finally:
+        os.close(pfd)
+    target = join(guest_path.rsplit("/", 1)[0] or "/", text)
+    return target + "/" if text.endswith("/") and target != "/" else target
 
 
 def _open_existing(cage, guest_path: str, host: int, perm: int, write: bool,

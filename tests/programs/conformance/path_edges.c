@@ -50,7 +50,19 @@ static void through_links(void)
 	show("unlinkat L/", unlinkat(AT_FDCWD, "L/", 0));
 	show("rmdir L/", rmdir("L/"));
 	show("rmdir L/.", rmdir("L/."));
-	const char *gone[] = {"L", "Lf", "Ldang", "f2", 0};
+	/* O_CREAT through a dangling link makes what it names; O_EXCL or O_NOFOLLOW do not */
+	int fd = open("Ldang", O_WRONLY | O_CREAT | O_EXCL, 0644);
+	show("create Ldang O_EXCL", fd);
+	show("create Ldang O_NOFOLLOW", fd = open("Ldang", O_WRONLY | O_CREAT | O_NOFOLLOW, 0644));
+	printf("  (ELOOP: %d)\n", errno == ELOOP);
+	show("create Ldang", fd = open("Ldang", O_WRONLY | O_CREAT, 0644));
+	if (fd >= 0) close(fd);
+	show("stat nowhere", stat("nowhere", &st));
+	symlink("nodir/x", "Lnodir");
+	show("create Lnodir", open("Lnodir", O_WRONLY | O_CREAT, 0644));
+	symlink("ld/", "Lslash");
+	show("create Lslash", open("Lslash", O_WRONLY | O_CREAT, 0644));
+	const char *gone[] = {"L", "Lf", "Ldang", "f2", "nowhere", "Lnodir", "Lslash", 0};
 	for (int i = 0; gone[i]; i++)
 		show("unlink", unlink(gone[i]));
 	show("rmdir ld", rmdir("ld"));
