@@ -107,6 +107,7 @@ COMPARED = [
     ("links", [], b""),
     ("clock_random", [], b""),
     ("raw", [], b""),
+    ("edges", [], b""),
     ("memory", [], b""),
     ("stdio", [], b"alpha\nbeta\ngamma\n"),
     ("stdio", [], b""),

@@ -20,6 +20,7 @@ from __future__ import annotations
 import ctypes
 import errno as E
 import itertools
+import stat as statmod
 import struct
 import weakref
 from collections.abc import Callable
@@ -55,7 +56,7 @@ _S_IFIFO, _S_IFCHR, _S_IFDIR, _S_IFBLK, _S_IFREG, _S_IFLNK, _S_IFSOCK = (
 # ---------------------------------------------------------------- WASI values
 # errno (u16). Only the ones this file names itself; the rest come from _ERRNO.
 W_SUCCESS, W_BADF, W_FAULT, W_INVAL, W_IO, W_NAMETOOLONG = 0, 8, 21, 28, 29, 37
-W_NOSYS, W_PERM = 52, 63
+W_ISDIR, W_NOSYS, W_NOTSOCK, W_PERM = 31, 52, 57, 63
 
 # Linux errno -> WASI errno: one table (the two numberings differ throughout).
 _ERRNO = {
@@ -604,8 +605,8 @@ class Preview1:
 
     def fd_renumber(self, fd, to):
         fd, to = _fd(fd), _fd(to)
+        self.call(NR_FCNTL, to, abi.F_GETFD)    # unlike dup2, `to` must be open: EBADF
         if fd == to:
-            self.call(NR_FCNTL, fd, abi.F_GETFD)
             return W_SUCCESS
         self.call(NR_DUP2, fd, to)
         self.call(NR_CLOSE, fd)
@@ -761,13 +762,20 @@ class Preview1:
     def fd_read(self, fd, iovs, count, out):
         fd = _fd(fd)
         self.mem.view(_u32(out), 4)
-        if _u32(count) == 1:
-            base, length = abi.IOVEC.unpack(self.mem.read(_u32(iovs), abi.IOVEC.size))
-            n = self.call(NR_READ, fd, base, length)
-        else:
-            n = self.call(NR_READV, fd, _u32(iovs), _u32(count))
+        try:
+            if _u32(count) == 1:
+                base, length = abi.IOVEC.unpack(self.mem.read(_u32(iovs), abi.IOVEC.size))
+                n = self.call(NR_READ, fd, base, length)
+            else:
+                n = self.call(NR_READV, fd, _u32(iovs), _u32(count))
+        except WasiError as err:
+            raise WasiError(W_BADF if err.errno == W_ISDIR else err.errno) from None
         self.put32(out, n)
         return W_SUCCESS
+
+    def _not_a_directory(self, fd: int, err: WasiError) -> WasiError:
+        """A directory fd has no position in WASI (no seek or tell rights): EBADF."""
+        return WasiError(W_BADF) if _filetype(self.stat_fd(fd)[3]) == FT_DIR else err
 
     def fd_write(self, fd, iovs, count, out):
         fd = _fd(fd)
@@ -810,13 +818,14 @@ class Preview1:
         if whence > 2:     # WASI's set/cur/end are Linux's SEEK_SET/CUR/END
             raise WasiError(W_INVAL)
         self.mem.view(_u32(out), 8)
-        self.put64(out, self.call(NR_LSEEK, fd, offset, whence))
+        try:
+            self.put64(out, self.call(NR_LSEEK, fd, offset, whence))
+        except WasiError as err:
+            raise self._not_a_directory(fd, err) from None
         return W_SUCCESS
 
     def fd_tell(self, fd, out):
-        self.mem.view(_u32(out), 8)
-        self.put64(out, self.call(NR_LSEEK, _fd(fd), 0, abi.SEEK_CUR))
-        return W_SUCCESS
+        return self.fd_seek(fd, 0, abi.SEEK_CUR, out)
 
     def fd_readdir(self, fd, buf, buf_len, cookie, out):
         """WASI dirents from getdents64; a cookie is a d_off, so seeking to it resumes there."""
@@ -853,6 +862,8 @@ class Preview1:
         dirfd, oflags, fdflags, base = _fd(dirfd), _u32(oflags), _u32(fdflags), _u64(base)
         self.mem.view(_u32(out), 4)
         if oflags & O_DIRECTORY_W:
+            if base & WRITE_RIGHTS:     # as other runtimes: a directory is never written
+                raise WasiError(W_ISDIR)
             flags = abi.O_RDONLY | abi.O_DIRECTORY
         else:
             read, write = base & READ_RIGHTS, base & WRITE_RIGHTS
@@ -925,8 +936,11 @@ class Preview1:
         return W_SUCCESS
 
     def path_symlink(self, target, target_len, fd, path, path_len):
-        # The target is only stored, never resolved here: any text will do.
+        # The target is only stored, never resolved here: any relative text will do. An
+        # absolute one is EPERM, as in other WASI runtimes (it names no preopen).
         t = self.path(target, target_len, S_PATH_A, beneath=False)
+        if self.mem.read(t, 1) == b"/":
+            raise WasiError(W_PERM)
         self.call(NR_SYMLINKAT, t, _fd(fd), self.path(path, path_len, S_PATH_B))
         return W_SUCCESS
 
@@ -973,6 +987,8 @@ class Preview1:
         linux = {SDFLAGS_RD: 0, SDFLAGS_WR: 1, SDFLAGS_RD | SDFLAGS_WR: 2}.get(how)
         if linux is None:
             raise WasiError(W_INVAL)
+        if not statmod.S_ISSOCK(self.stat_fd(_fd(fd))[3]):   # EBADF if not open
+            raise WasiError(W_NOTSOCK)
         self.call(NR_SHUTDOWN, _fd(fd), linux)
         return W_SUCCESS
 
