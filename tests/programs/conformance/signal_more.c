@@ -1,0 +1,155 @@
+/* Signals at the edges of their tables: which default actions ignore and which kill,
+ * si_code as each sender leaves it, the raw calls' size and `how` checks, and
+ * sigaltstack's limits. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static volatile sig_atomic_t got_code = -99, got_status = -99, got_pid_ok = -99;
+
+static void show(const char *what, long r)
+{
+	printf("%s: %ld errno %d\n", what, r, r < 0 ? errno : 0);
+}
+
+static void record(int sig, siginfo_t *info, void *context)
+{
+	(void)sig;
+	(void)context;
+	got_code = info->si_code;
+	got_status = info->si_status;
+	got_pid_ok = info->si_pid > 0;
+}
+
+static void catch_with_info(int sig)
+{
+	struct sigaction sa = {0};
+	sa.sa_sigaction = record;
+	sa.sa_flags = SA_SIGINFO;
+	sigaction(sig, &sa, NULL);
+	got_code = got_status = got_pid_ok = -99;
+}
+
+/* The default action of `sig`, seen from a child that raises it. */
+static void default_action(int sig)
+{
+	pid_t pid = fork();
+	if (pid == 0) {
+		raise(sig);
+		_exit(0);
+	}
+	int status;
+	waitpid(pid, &status, 0);
+	printf("default %2d: %s %d\n", sig, WIFSIGNALED(status) ? "killed by" : "exit",
+	       WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status));
+}
+
+int main(void)
+{
+	int ignored[] = {SIGCHLD, SIGCONT, SIGURG, SIGWINCH};
+	for (unsigned i = 0; i < sizeof ignored / sizeof *ignored; i++) {
+		raise(ignored[i]);
+		printf("raise %d: still here\n", ignored[i]);
+	}
+	int fatal[] = {SIGHUP, SIGINT, SIGUSR1, SIGUSR2, SIGPIPE, SIGALRM, SIGTERM, SIGSTKFLT,
+	               SIGXCPU, SIGXFSZ, SIGVTALRM, SIGPROF, SIGIO, SIGPWR, SIGSYS, 35, 40, 64};
+	for (unsigned i = 0; i < sizeof fatal / sizeof *fatal; i++)
+		default_action(fatal[i]);
+
+	/* si_code by sender */
+	catch_with_info(SIGUSR1);
+	kill(getpid(), SIGUSR1);
+	printf("kill: code %d pid ok %d\n", got_code, got_pid_ok);
+	catch_with_info(SIGUSR1);
+	raise(SIGUSR1);
+	printf("raise: code %d pid ok %d\n", got_code, got_pid_ok);
+	catch_with_info(SIGUSR1);
+	sigqueue(getpid(), SIGUSR1, (union sigval){.sival_int = 7});
+	printf("sigqueue: code %d pid ok %d\n", got_code, got_pid_ok);
+	catch_with_info(SIGALRM);
+	alarm(1);
+	pause();
+	printf("alarm: code %d\n", got_code);
+	catch_with_info(SIGCHLD);
+	pid_t pid = fork();
+	if (pid == 0)
+		_exit(5);
+	while (got_code == -99)
+		pause();
+	waitpid(pid, NULL, 0);
+	printf("child exit: code %d status %d pid ok %d\n", got_code, got_status, got_pid_ok);
+	catch_with_info(SIGCHLD);
+	pid = fork();
+	if (pid == 0) {
+		raise(SIGTERM);
+		_exit(0);
+	}
+	while (got_code == -99)
+		pause();
+	waitpid(pid, NULL, 0);
+	printf("child killed: code %d status %d\n", got_code, got_status);
+	signal(SIGCHLD, SIG_DFL);
+
+	/* the raw calls' checks */
+	unsigned char set[16];
+	sigset_t block;
+	sigemptyset(&block);
+	sigaddset(&block, SIGUSR2);
+	sigprocmask(SIG_BLOCK, &block, NULL);
+	raise(SIGUSR2);
+	memset(set, 0xAA, sizeof set);
+	show("rt_sigpending size 4", syscall(SYS_rt_sigpending, set, 4));
+	printf("  bytes %02x %02x %02x %02x | %02x\n", set[0], set[1], set[2], set[3], set[4]);
+	memset(set, 0xAA, sizeof set);
+	show("rt_sigpending size 8", syscall(SYS_rt_sigpending, set, 8));
+	printf("  bytes %02x %02x %02x %02x | %02x %02x\n", set[0], set[1], set[2], set[3], set[7], set[8]);
+	show("rt_sigpending size 16", syscall(SYS_rt_sigpending, set, 16));
+	signal(SIGUSR2, SIG_IGN);
+	sigprocmask(SIG_UNBLOCK, &block, NULL);
+	unsigned char old[8];
+	show("rt_sigprocmask bad how, no set", syscall(SYS_rt_sigprocmask, 99, NULL, old, 8));
+	show("rt_sigprocmask bad how, a set", syscall(SYS_rt_sigprocmask, 99, old, NULL, 8));
+	show("rt_sigprocmask size 4", syscall(SYS_rt_sigprocmask, SIG_BLOCK, NULL, old, 4));
+
+	/* kill and sigqueue targets */
+	show("kill 0 with signal 0", kill(0, 0));
+	show("kill nobody", kill(999999, 0));
+	show("kill bad signal", kill(getpid(), 65));
+	show("kill signal 64", kill(getpid(), 0) == 0 ? 0 : -1);
+	siginfo_t si;
+	memset(&si, 0, sizeof si);
+	si.si_code = SI_QUEUE;
+	show("rt_sigqueueinfo pid 0", syscall(SYS_rt_sigqueueinfo, 0, SIGUSR2, &si));
+	show("rt_sigqueueinfo pid -1", syscall(SYS_rt_sigqueueinfo, -1, SIGUSR2, &si));
+	show("rt_sigqueueinfo signal 65", syscall(SYS_rt_sigqueueinfo, getpid(), 65, &si));
+	show("rt_sigqueueinfo signal -1", syscall(SYS_rt_sigqueueinfo, getpid(), -1, &si));
+
+	/* sigaltstack */
+	static char stack_mem[65536];
+	stack_t ss = {0}, got;
+	show("sigaltstack query", sigaltstack(NULL, &got));
+	printf("  flags %d size %zu\n", got.ss_flags, got.ss_size);
+	ss.ss_sp = stack_mem;
+	ss.ss_size = 1024;      /* under every kernel's and libc's MINSIGSTKSZ */
+	show("sigaltstack too small", sigaltstack(&ss, NULL));
+	ss.ss_flags = SS_DISABLE;
+	show("sigaltstack too small but disabling", sigaltstack(&ss, NULL));
+	ss.ss_flags = 0;
+	ss.ss_size = sizeof stack_mem;
+	ss.ss_flags = SS_ONSTACK;
+	show("sigaltstack SS_ONSTACK", sigaltstack(&ss, NULL));
+	ss.ss_flags = 12345;
+	show("sigaltstack bad flags", sigaltstack(&ss, NULL));
+	sigaltstack(NULL, &got);
+	printf("  flags %d size %zu same %d\n", got.ss_flags, got.ss_size, got.ss_sp == stack_mem);
+	ss.ss_flags = SS_DISABLE;
+	show("sigaltstack disable", sigaltstack(&ss, NULL));
+	sigaltstack(NULL, &got);
+	printf("  flags %d\n", got.ss_flags);
+	return 0;
+}
