@@ -19,6 +19,7 @@ import stat
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -792,6 +793,34 @@ def test_creating_through_dangling_links_stays_in_the_root(builds, tmp_path, can
             if p.is_file() and not p.is_symlink()}
     assert made == {"canary.txt", "long45"}, made
     assert all((root / p).read_text() == "PWNED\n" for p in made)
+
+
+def test_inotify_sees_nothing_outside_the_root(builds, tmp_path, canary):
+    """Watches aimed out of the root land inside it: the host's changes beside the root
+    (next to the canary) give the cage no event, one inside it does; and the cage's
+    inotify instances stop at Lind's share of the host user's limit (EMFILE)."""
+    root = make_root(tmp_path, "notify-root")
+    os.symlink(tmp_path, root / "planted")
+    result: list = []
+    cage = threading.Thread(target=lambda: result.append(run_cage(
+        tmp_path, "cage", [builds.wasm(attack("inotify_escape"))], root=root)))
+    cage.start()
+    out = tmp_path / "cage.out"
+    for _ in range(600):
+        if out.exists() and "ready" in out.read_text():
+            break
+        time.sleep(0.01)
+    (tmp_path / "outside.txt").write_text("beside the canary\n")
+    canary.with_name("canary-moved").write_bytes(canary.read_bytes())
+    (root / "inside.txt").write_text("in the root\n")
+    cage.join()
+    rc, text, err = result[0]
+    assert rc == 0, err
+    events = [line for line in text.splitlines() if line.startswith("event")]
+    assert any("[inside.txt]" in e for e in events), text
+    assert not any("outside" in e or "canary" in e for e in events), text
+    assert f"instances until errno {errno.EMFILE}: 63" in text, text
+    untouched(canary)
 
 
 def test_proc_links_and_swapped_symlinks(builds, tmp_path, canary):

@@ -15,7 +15,7 @@ Per cage (Linux semantics, inherited by fork, kept across exec):
 Per process (all cages of this Lind process together):
 - host fds: the cages' open files that hold a host fd, and the memfds (plus file
   fds) behind their MAP_SHARED mappings, are counted; past
-  `HostFds.budget` (this process's RLIMIT_NOFILE soft limit, raised to the hard limit
+  `HostFds.limit` (this process's RLIMIT_NOFILE soft limit, raised to the hard limit
   at import, minus what was open at import, minus a reserve of max(64, 1/8 of it)),
   opening (or mapping) one more gets ENFILE, so the host can always start another tree.
 
@@ -26,6 +26,9 @@ charged as they grow; growth through brk/mmap past a budget is ENOMEM, fork past
 ENOMEM, and a cage growing its memory directly (wasm `memory.grow`) past one is killed
 with SIGKILL, as the OOM killer would. Each cage's own memory is also capped by the
 engine (store limits) at its tree's budget.
+
+inotify: instances (EMFILE past 64) and watches (ENOSPC past 4096) of all cages
+together, a part of the host user's own inotify limits.
 
 System V IPC (per runtime: its cages share one IPC namespace): Linux's defaults where
 they bound nothing big (SHMMNI, SEMMSL, SEMOPM, SEMVMX, MSGMAX, MSGMNB), lower ones
@@ -82,22 +85,21 @@ def _open_now() -> int:
         return 0
 
 
-class HostFds:
-    """How many host fds cages' open files hold, against a budget that leaves the host
-    a reserve (to start trees, load modules, write reports)."""
+class Counted:
+    """How many of something the cages of this process hold, against a limit: one more
+    past it is `error`."""
 
-    def __init__(self, process_limit: int, open_now: int) -> None:
-        self.reserve = max(64, process_limit // 8)
-        self.budget = max(process_limit - open_now - self.reserve, 0)
+    def __init__(self, limit: int, error: int) -> None:
+        self.limit = limit
+        self.error = error
         self.held = 0
         self._lock = threading.Lock()
 
     def take(self, n: int = 1, *, reserved: bool = False) -> None:
-        """Count `n` more host fds; ENFILE past the budget unless they are the host's
-        own (`reserved`: a new tree's stdio)."""
+        """Count `n` more; `error` past the limit unless they are the host's own."""
         with self._lock:
-            if not reserved and self.held + n > self.budget:
-                raise OSError(errno.ENFILE, "Too many open files in system")
+            if not reserved and self.held + n > self.limit:
+                raise OSError(self.error, os.strerror(self.error))
             self.held += n
 
     def give(self, n: int = 1) -> None:
@@ -105,8 +107,24 @@ class HostFds:
             self.held -= n
 
 
+class HostFds(Counted):
+    """Host fds cages' open files hold, against a budget that leaves the host a reserve
+    (to start trees, load modules, write reports); `reserved` takes are a new tree's
+    stdio, the host's own files."""
+
+    def __init__(self, process_limit: int, open_now: int) -> None:
+        self.reserve = max(64, process_limit // 8)
+        super().__init__(max(process_limit - open_now - self.reserve, 0), errno.ENFILE)
+
+
 host_fds = HostFds(_raise_process_fd_limit(), _open_now())
 
+
+# ------------------------------------------------------------ inotify
+# The host user's own limits (max_user_instances, default 128; max_user_watches, at
+# least 8192) are shared with every program of that user: cages get part of them.
+inotify_instances = Counted(64, errno.EMFILE)
+inotify_watches = Counted(4096, errno.ENOSPC)
 
 # ------------------------------------------------------------ System V IPC
 

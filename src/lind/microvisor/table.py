@@ -15,6 +15,7 @@ from lind import threei
 from lind.microvisor import sys_files as f
 from lind.microvisor import sys_futex as fx
 from lind.microvisor import sys_info as info
+from lind.microvisor import sys_inotify as notify
 from lind.microvisor import sys_ipc as ipc
 from lind.microvisor import sys_locks as lk
 from lind.microvisor import sys_memory as m
@@ -117,6 +118,11 @@ SYSCALLS: dict[int, Syscall] = {
         Syscall(328, "pwritev2", f.sys_pwritev2),
         Syscall(436, "close_range", f.sys_close_range),
         Syscall(332, "statx", f.sys_statx),
+        # file change notifications
+        Syscall(253, "inotify_init", notify.sys_inotify_init),
+        Syscall(254, "inotify_add_watch", notify.sys_inotify_add_watch),
+        Syscall(255, "inotify_rm_watch", notify.sys_inotify_rm_watch),
+        Syscall(294, "inotify_init1", notify.sys_inotify_init1),
         # readiness
         Syscall(7, "poll", poll.sys_poll),
         Syscall(23, "select", poll.sys_select),
