@@ -51,6 +51,12 @@ static void default_action(int sig)
 
 int main(void)
 {
+	/* start from the defaults, whatever was inherited (nohup ignores SIGHUP) */
+	sigset_t none;
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	for (int sig = 1; sig < 65; sig++)
+		signal(sig, SIG_DFL);
 	int ignored[] = {SIGCHLD, SIGCONT, SIGURG, SIGWINCH};
 	for (unsigned i = 0; i < sizeof ignored / sizeof *ignored; i++) {
 		raise(ignored[i]);
