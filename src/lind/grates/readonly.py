@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from lind.grates import Call, Grate, handles
 from lind.grates.paths import PATH_CALLS, guest_dir, resolve, touched, under
 from lind.microvisor import abi
-from lind.microvisor.fs import wants_write
+from lind.microvisor.fs import read_only_open_error, wants_write
 
 _FLAGS_ARG = {"open": 1, "openat": 2}
 
@@ -57,7 +57,19 @@ class ReadOnly(Grate):
             # As on Linux: EEXIST for any name that exists, whatever the access mode.
             args[flags_at] = abi.O_PATH | abi.O_NOFOLLOW | abi.O_CLOEXEC
         elif flags & abi.O_ACCMODE or flags & abi.O_TRUNC:
-            return -errno.EROFS
+            if flags & abi.O_CREAT:
+                return -errno.EROFS
+            # As Linux: the name is looked up first (ENOENT, ENOTDIR), a directory is
+            # EISDIR and a link not to be followed ELOOP; only a file is EROFS.
+            args[flags_at] = abi.O_PATH | abi.O_CLOEXEC | (flags & abi.O_NOFOLLOW)
+            fd = call.forward(*args)
+            if fd < 0:
+                return fd
+            try:
+                mode = call.cage.fds.get(fd).stat().st_mode
+            finally:
+                call.cage.fds.close(fd)
+            return -read_only_open_error(mode)
         else:   # O_CREAT for reading: an existing file opens, a missing one cannot be made.
             args[flags_at] = flags & ~abi.O_CREAT
         fd = call.forward(*args)

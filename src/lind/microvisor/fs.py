@@ -80,6 +80,16 @@ def join(base: str, path: str) -> str:
     return normalize(path if path.startswith("/") else base + "/" + path)
 
 
+def read_only_open_error(mode: int) -> int:
+    """What Linux answers an open for writing of an existing file of type `mode` on a
+    read-only file system: the type is checked before the file system."""
+    if statmod.S_ISDIR(mode):
+        return errno.EISDIR
+    if statmod.S_ISLNK(mode):      # only reached with O_NOFOLLOW
+        return errno.ELOOP
+    return errno.EROFS
+
+
 class FileSystem:
     """The mounts one cage (and its descendants) sees."""
 
@@ -176,7 +186,14 @@ class FileSystem:
             if mount.readonly:
                 if not host_flags & os.O_CREAT:   # as Linux: a name that is not there is
                     look = os.O_PATH | os.O_CLOEXEC | (host_flags & (os.O_NOFOLLOW | os.O_DIRECTORY))
-                    os.close(_openat2(mount.fd, os.fsencode(rest), look))   # ENOENT first
+                    found = _openat2(mount.fd, os.fsencode(rest), look)   # ENOENT first
+                    try:   # and an open for I/O checks the file's type next
+                        mode = os.fstat(found).st_mode
+                    finally:
+                        os.close(found)
+                    if not host_flags & os.O_PATH:
+                        err = read_only_open_error(mode)
+                        raise OSError(err, os.strerror(err))
                 raise OSError(errno.EROFS, "Read-only file system")
         rest = os.fsencode(rest)   # guest paths are decoded with surrogateescape
         check_ro = write and bool(self._readonly_hosts)
@@ -197,11 +214,12 @@ class FileSystem:
                 raise
             return self._create(guest_path, mount, rest, host_flags, mode, check_ro), None
         try:
-            if check_ro and self.fd_readonly(found):
-                raise OSError(errno.EROFS, "Read-only file system")
             st_mode = os.fstat(found).st_mode
             if host_flags & os.O_CREAT and host_flags & os.O_EXCL:
                 raise OSError(errno.EEXIST, "File exists")
+            if check_ro and self.fd_readonly(found):
+                err = read_only_open_error(st_mode)
+                raise OSError(err, os.strerror(err))
             if host_flags & os.O_NOFOLLOW and statmod.S_ISLNK(st_mode):
                 raise OSError(errno.ELOOP, "Too many levels of symbolic links")
             if statmod.S_ISCHR(st_mode) or statmod.S_ISBLK(st_mode):
