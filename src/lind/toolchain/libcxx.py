@@ -107,6 +107,11 @@ LIBCXXABI_SOURCES = [
     "stdlib_stdexcept.cpp", "stdlib_typeinfo.cpp",
 ]
 
+#: a C++ program's start-up, where an exception nobody catches calls
+#: std::terminate (the driver links with -u START_SYMBOL)
+START = _sysroot.GUEST / "cxx" / "start.cpp"
+START_SYMBOL = "__lind_cxx_start"
+
 #: The tag C++ exceptions are thrown with.  LLVM's compiler-rt defines it
 #: (builtins/wasm/__cpp_exception.S); zig's Zig compiler-rt does not, so the
 #: libunwind archive carries it.
@@ -148,8 +153,10 @@ def compile_flags(sysroot: Path, *, exceptions: bool = True) -> list[str]:
 
 
 def link_inputs(cxx: Path) -> list[str]:
-    """The C++ archives, to go before the C library's."""
-    return [str(p) for p in sorted((cxx / "lib").glob("*.a"), key=lambda p: _ARCHIVES.index(p.name))]
+    """The C++ archives, to go before the C library's (with the option that
+    brings in the C++ start-up)."""
+    archives = sorted((cxx / "lib").glob("*.a"), key=lambda p: _ARCHIVES.index(p.name))
+    return ["-u", START_SYMBOL, *map(str, archives)]
 
 
 _ARCHIVES = ["libc++.a", "libc++abi.a", "libunwind.a"]
@@ -180,6 +187,7 @@ def _units(sysroot: Path, exceptions: bool, tag_source: Path) -> list[_Unit]:
     units += [_Unit("libc++abi.a", abi_src / name,
                     [*cxx_base, "-D_LIBCXXABI_BUILDING_LIBRARY", "-D_LIBCXXABI_HAS_NO_THREADS"])
               for name in abi_sources]
+    units.append(_Unit("libc++abi.a", START, cxx_base))
     if not exceptions:
         return units
     unwind = ["-x", "c", "-std=c11", *_sysroot.guest_include_flags(sysroot), *EH_FLAGS, *_COMMON,
