@@ -54,6 +54,8 @@ HELP = """\
 usage: lind cc [options] SRC... [-o OUT.wasm]
 
 Compiles C for Lind cages (wasm32, musl for Lind) and links one WebAssembly module.
+C++ sources (.cc .cpp .cxx .C .c++) are compiled against libc++ and the program is
+linked with it; `lind c++` does the same for every source, .c files included.
 
   -o FILE       the program (default a.out); with -c, -S or -E what that step makes
   -c, -S, -E    stop after compiling, at assembly, after preprocessing
@@ -66,8 +68,11 @@ Compiles C for Lind cages (wasm32, musl for Lind) and links one WebAssembly modu
   -L DIR, -lNAME, -Wl,OPT, -Xlinker OPT
                 as cc; -lc -lm -lpthread -lrt -ldl -lutil -lcrypt -lxnet -lresolv are in
                 libc.a already (a libNAME.a of your own in a -L dir is linked instead)
-  -nostartfiles, -nodefaultlibs, -nostdlib
+  -nostartfiles, -nodefaultlibs, -nostdlib, -nostdlib++
                 as cc
+  -fno-exceptions
+                C++ without exceptions (and a libc++ without them): needed by a C++
+                program that forks, execs or uses setjmp, which Asyncify instruments
   --help-clang  the options of the clang underneath; other options are passed to it
 
 Predefined: __lind__, __linux__, __unix__, __wasm32__.
