@@ -437,7 +437,7 @@ def main(argv: Sequence[str], cxx: bool = False) -> int:
         print(exc, file=sys.stderr)
         return 1
     except _sysroot.SysrootBuildError as exc:
-        print(f"{_prog(cxx)}: could not build the guest libc: {exc}", file=sys.stderr)
+        print(f"{_prog(cxx)}: could not build the guest libraries: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         return 130

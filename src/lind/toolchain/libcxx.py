@@ -37,6 +37,7 @@ import shutil
 import subprocess
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 from . import sysroot as _sysroot
@@ -162,20 +163,21 @@ def link_inputs(cxx: Path) -> list[str]:
 _ARCHIVES = ["libc++.a", "libc++abi.a", "libunwind.a"]
 
 
+@dataclass(frozen=True)
 class _Unit:
     """One source file of the build and the archive its object goes in."""
 
-    def __init__(self, archive: str, src: Path, flags: list[str]) -> None:
-        self.archive, self.src, self.flags = archive, src, flags
+    archive: str
+    src: Path
+    flags: list[str]
 
 
 def _units(sysroot: Path, exceptions: bool, tag_source: Path) -> list[_Unit]:
     lib = zig.zig_lib()
     cxx_src, abi_src = lib / "libcxx" / "src", lib / "libcxxabi" / "src"
     eh = [] if exceptions else ["-fno-exceptions"]
-    cxx_base = ["-x", "c++", "-std=c++23", *compile_flags(sysroot, exceptions=exceptions), *eh,
-                *_COMMON,
-                "-faligned-allocation", "-fvisibility-inlines-hidden",
+    cxx_base = ["-x", "c++", "-std=c++23", *compile_flags(sysroot, exceptions=exceptions),
+                *eh, *_COMMON, "-faligned-allocation", "-fvisibility-inlines-hidden",
                 "-D_LIBCPP_BUILDING_LIBRARY", "-D_LIBCPP_HAS_NO_PRAGMA_SYSTEM_HEADER",
                 "-DLIBC_NAMESPACE=__llvm_libc_common_utils",
                 "-I", str(cxx_src), "-I", str(lib / "libcxx" / "libc")]
@@ -218,9 +220,8 @@ def build_libcxx(dest: Path, sysroot: Path, *, exceptions: bool = True,
     if progress:
         variant = "" if exceptions else " without exceptions"
         print(f"lind: building the C++ library{variant} (first use, {len(units)} files, "
-              "~1-2 min)", file=sys.stderr, flush=True)
+              "about 20 s)", file=sys.stderr, flush=True)
     members: dict[str, list[str]] = {}
-    errors = []
     with concurrent.futures.ThreadPoolExecutor(max_workers=jobs or os.cpu_count() or 1) as pool:
         futs = []
         for unit in units:
