@@ -150,6 +150,13 @@ def test_cxx_and_c_link_together(tmp_path):
                  str(tmp_path / "objs.wasm"))
     assert r.returncode == 0, r.stderr
     assert lind.run([tmp_path / "objs.wasm"], capture_output=True, timeout=60).stdout == b"6\n"
+    # as with gcc, `lind cc` links C++ objects only when told to: -lstdc++
+    objs = [str(tmp_path / "user.o"), str(tmp_path / "helper.o")]
+    r = lind_cmd("cc", *objs, "-o", str(tmp_path / "no-lib.wasm"))
+    assert r.returncode != 0 and "undefined symbol" in r.stderr
+    r = lind_cmd("cc", *objs, "-lstdc++", "-lm", "-o", str(tmp_path / "lib.wasm"))
+    assert r.returncode == 0, r.stderr
+    assert lind.run([tmp_path / "lib.wasm"], capture_output=True, timeout=60).stdout == b"6\n"
 
 
 def test_std_thread_does_not_compile(tmp_path):
@@ -161,5 +168,5 @@ def test_std_thread_does_not_compile(tmp_path):
     """)
     r = lind_cmd("c++", str(src), "-o", str(tmp_path / "t.wasm"))
     assert r.returncode != 0
-    assert "thread" in r.stderr
+    assert "no member named 'thread' in namespace 'std'" in r.stderr
     assert not (tmp_path / "t.wasm").exists()

@@ -32,6 +32,7 @@ where what would throw aborts.
 
 Libraries that are part of libc on Linux (-lc -lm -lpthread -lrt -ldl
 -lutil -lcrypt -lxnet -lresolv) are accepted and ignored: libc.a has it all.
+-lstdc++ -lc++ -lc++abi -lsupc++ link the C++ library.
 """
 
 from __future__ import annotations
@@ -83,6 +84,8 @@ STACK_SIZE = 1 << 20
 NULL_PAGE_SIZE = 4096   # what the runtime guards: data below it means page 0 is in use
 
 LIBC_PARTS = {"c", "m", "pthread", "rt", "dl", "util", "crypt", "xnet", "resolv"}
+#: C++ runtime libraries a build may name: they mean "link the C++ library"
+CXX_LIB_PARTS = {"stdc++", "c++", "c++abi", "supc++"}
 
 #: options whose value is the next argument when not attached
 _COMPILE_ARG_OPTS = {
@@ -129,6 +132,7 @@ class _Command:
     cxx_sources: list[bool] = field(default_factory=list)
     #: `lind c++`: .c files are C++ too, and a link gets the C++ library
     cxx_driver: bool = False
+    links_cxx: bool = False          # -lstdc++, -lc++ ...
     no_exceptions: bool = False      # -fno-exceptions (the last of -f[no-]exceptions)
     nostdlibxx: bool = False         # -nostdlib++
     #: objects, archives, -l/-L and linker options, in command-line order;
@@ -174,7 +178,9 @@ def _parse(argv: Sequence[str], cxx_driver: bool = False) -> _Command:
         elif a == "-l" or a.startswith("-l"):
             lib = take_value() if a == "-l" else a[2:]
             # a part of libc on Linux: libc.a has it, unless the user's -L dirs hold one
-            cmd.link_items.append(("libc-part" if lib in LIBC_PARTS else "opt", "-l" + lib))
+            kind = "libc-part" if lib in LIBC_PARTS | CXX_LIB_PARTS else "opt"
+            cmd.link_items.append((kind, "-l" + lib))
+            cmd.links_cxx = cmd.links_cxx or lib in CXX_LIB_PARTS
         elif a == "-L":
             cmd.link_items.append(("opt", "-L" + take_value()))
         elif a.startswith("-L"):
@@ -347,7 +353,7 @@ def _driver(argv: Sequence[str], capture: bool, cxx: bool = False) -> tuple[int,
             objects.append(obj)
 
         head, tail = _sysroot.link_inputs(root)
-        if ((cmd.cxx_driver or any(cmd.cxx_sources)) and not cmd.nodefaultlibs
+        if ((cmd.cxx_driver or cmd.links_cxx or any(cmd.cxx_sources)) and not cmd.nodefaultlibs
                 and not cmd.nostdlibxx):
             tail = _libcxx.link_inputs(_libcxx.ensure_libcxx(root, exceptions=exceptions)) + tail
         # A partial link (-r) makes an object file: no program options.
@@ -360,7 +366,7 @@ def _driver(argv: Sequence[str], capture: bool, cxx: bool = False) -> tuple[int,
         for kind, value in cmd.link_items:
             if kind == "libc-part" and not any(
                     os.path.exists(os.path.join(d, f"lib{str(value)[2:]}.a")) for d in search):
-                continue      # -lm, -lpthread...: in libc.a, unless the user has their own
+                continue      # -lm, -lstdc++...: in the sysroot, unless the user has their own
             ld.append(objects[value] if kind == "src" else value)  # type: ignore[index]
         if not cmd.nodefaultlibs:
             ld += tail
