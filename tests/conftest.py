@@ -1,4 +1,5 @@
-"""Shared fixtures: build C programs once per session, with `lind cc` and with gcc."""
+"""Shared fixtures: build C and C++ programs once per session, with `lind cc` (`lind c++`)
+and with gcc (g++)."""
 
 from __future__ import annotations
 
@@ -17,6 +18,12 @@ import pytest
 PROGRAMS = Path(__file__).parent / "programs"
 
 
+def source(name: str) -> Path:
+    """programs/NAME.c, or programs/NAME.cpp for a C++ program."""
+    c = PROGRAMS / f"{name}.c"
+    return c if c.exists() else PROGRAMS / f"{name}.cpp"
+
+
 class Builds:
     """Compiled test programs, cached per session: one .wasm and one native binary each."""
 
@@ -26,15 +33,17 @@ class Builds:
     def _key(self, name: str, *flags: str) -> str:
         """The program's name, flags and a hash of its source: a cache shared between
         sessions (LIND_TEST_BUILDS) never serves a build of an older source."""
-        digest = hashlib.sha256((PROGRAMS / f"{name}.c").read_bytes()).hexdigest()[:12]
+        digest = hashlib.sha256(source(name).read_bytes()).hexdigest()[:12]
         return f"{name.replace('/', '-')}{'-'.join(flags)}-{digest}"
 
     def wasm(self, name: str, *flags: str) -> Path:
         out = self.root / f"{self._key(name, *flags)}.wasm"
         if not out.exists():
             part = out.with_suffix(f".{os.getpid()}.part")
+            src = source(name)
+            driver = "c++" if src.suffix == ".cpp" else "cc"
             proc = subprocess.run(
-                [sys.executable, "-m", "lind", "cc", "-O2", *flags, str(PROGRAMS / f"{name}.c"),
+                [sys.executable, "-m", "lind", driver, "-O2", *flags, str(src),
                  "-o", str(part)], capture_output=True, text=True)
             assert proc.returncode == 0, proc.stderr
             os.replace(part, out)
@@ -57,12 +66,14 @@ class Builds:
     def native(self, name: str) -> Path:
         out = self.root / f"{self._key(name)}.native"
         if not out.exists():
-            cc = shutil.which("gcc") or shutil.which("cc")
+            src = source(name)
+            cxx = src.suffix == ".cpp"
+            cc = shutil.which("g++" if cxx else "gcc") or shutil.which("c++" if cxx else "cc")
             if cc is None:
-                pytest.fail("no host C compiler for the native reference build")
+                pytest.fail("no host compiler for the native reference build")
             part = out.with_suffix(f".{os.getpid()}.part")
-            subprocess.run([cc, "-O2", "-o", str(part), str(PROGRAMS / f"{name}.c"), "-lm"],
-                           check=True)
+            std = ["-std=c++17"] if cxx else []
+            subprocess.run([cc, "-O2", *std, "-o", str(part), str(src), "-lm"], check=True)
             os.replace(part, out)
         return out
 

@@ -39,7 +39,7 @@ from lind.toolchain.asyncify import (
 
 WASM_MAGIC = b"\0asm"
 _WASMTIME_VERSION = importlib.metadata.version("wasmtime")
-_ENGINE_SETTINGS = "epoch_interruption=1;memory_may_move=0;opt=speed"
+_ENGINE_SETTINGS = "epoch_interruption=1;memory_may_move=0;opt=speed;exceptions=1"
 _lock = threading.Lock()
 _engine: wasmtime.Engine | None = None
 MEMORY_CACHE_BYTES = 256 << 20
@@ -68,6 +68,10 @@ def engine() -> wasmtime.Engine:
             config.epoch_interruption = True
             config.memory_may_move = False
             config.cranelift_opt_level = "speed"
+            # C++ programs throw with WebAssembly exception handling (try_table/exnref,
+            # the encoding Wasmtime reads; on by default in Wasmtime 50, said here so
+            # that a Wasmtime with another default cannot turn `lind c++` programs away)
+            config.wasm_exceptions = True
             _engine = wasmtime.Engine(config)
         return _engine
 

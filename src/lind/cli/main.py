@@ -1,4 +1,4 @@
-"""The `lind` command: `lind cc` compiles C for cages, `lind run` runs them."""
+"""The `lind` command: `lind cc` and `lind c++` compile C and C++ for cages, `lind run` runs them."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ import termios
 from collections.abc import Iterator
 
 USAGE = """usage: lind cc [cc options] SRC... -o OUT.wasm
+       lind c++ [c++ options] SRC... -o OUT.wasm
        lind run [--root DIR] [--mount HOST:GUEST[:ro]]... [--env K=V]... [--cwd DIR]
                 [--user UID[:GID]] [--hostname NAME]
                 [--grate NAME[:ARGS]]... [--memory SIZE] [--timeout SECONDS]
@@ -147,9 +148,9 @@ def _command(argv: list[str]) -> int:
         print(USAGE, end="")
         return 0 if argv else 2
     command, rest = argv[0], argv[1:]
-    if command == "cc":
+    if command in ("cc", "c++"):
         from lind.toolchain import cc
-        return cc.main(rest)
+        return cc.main(rest, cxx=command == "c++")
     if command == "run":
         return _run(rest)
     if command == "bench":

@@ -188,6 +188,17 @@ def needs_asyncify(wasm: bytes) -> bool:
     return LIND_UNWIND_IMPORT in module_imports(wasm)
 
 
+#: the tag section: a linked program that throws or catches defines its tags
+#: there (C++'s __cpp_exception)
+_TAG_SECTION = 13
+
+
+def uses_exception_handling(wasm: bytes) -> bool:
+    """Whether a linked program uses WebAssembly exception handling, which
+    Binaryen 116 cannot even read: its Asyncify must not be given one."""
+    return any(section_id == _TAG_SECTION for section_id, _, _ in sections(wasm))
+
+
 def instrument_for_lind(
     wasm: bytes, *, optimize_level: int = 0, shrink_level: int = 0, debug_info: bool = True
 ) -> bytes:

@@ -1,8 +1,9 @@
-"""`lind cc`: a C compiler driver for Lind cages.
+"""`lind cc` and `lind c++`: C and C++ compiler drivers for Lind cages.
 
-Used like cc:
+Used like cc and c++:
 
     lind cc [-O2] [-g] [-I..] [-D..] [-L..] [-l..] [-c] SRC... [-o OUT]
+    lind c++ [the same options] SRC... [-o OUT]
 
 Compiling runs zig's clang for wasm32 against the lind guest sysroot
 (musl for the wasm32-lind architecture, see sysroot.py); linking runs
@@ -19,8 +20,19 @@ import (asyncify.instrument_for_lind), its mutable globals are exported as
 lind_global_<index>, and Binaryen optimises it at the -O level given.
 Every other program comes out of wasm-ld untouched.
 
+C++ (sources named .cc .cpp .cxx .C .c++, or any source under `lind c++`,
+which also compiles .c files as C++ as c++ does) is compiled against LLVM's
+libc++ with exceptions as WebAssembly exception handling, and a program
+with a C++ source, or linked by `lind c++`, gets libc++, libc++abi and
+libunwind (libcxx.py builds them on first use).  Binaryen's Asyncify cannot
+instrument code that uses exception handling, so a C++ program that also
+forks, execs or setjmps is refused with a message, unless it is built with
+-fno-exceptions: then it is linked with a libc++ built without exceptions,
+where what would throw aborts.
+
 Libraries that are part of libc on Linux (-lc -lm -lpthread -lrt -ldl
 -lutil -lcrypt -lxnet -lresolv) are accepted and ignored: libc.a has it all.
+-lstdc++ -lc++ -lc++abi -lsupc++ link the C++ library.
 """
 
 from __future__ import annotations
@@ -35,6 +47,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import asyncify as _asyncify
+from . import libcxx as _libcxx
 from . import sysroot as _sysroot
 from . import zig
 
@@ -42,6 +55,8 @@ HELP = """\
 usage: lind cc [options] SRC... [-o OUT.wasm]
 
 Compiles C for Lind cages (wasm32, musl for Lind) and links one WebAssembly module.
+C++ sources (.cc .cpp .cxx .C .c++) are compiled against libc++ and the program is
+linked with it; `lind c++` does the same for every source, .c files included.
 
   -o FILE       the program (default a.out); with -c, -S or -E what that step makes
   -c, -S, -E    stop after compiling, at assembly, after preprocessing
@@ -54,8 +69,11 @@ Compiles C for Lind cages (wasm32, musl for Lind) and links one WebAssembly modu
   -L DIR, -lNAME, -Wl,OPT, -Xlinker OPT
                 as cc; -lc -lm -lpthread -lrt -ldl -lutil -lcrypt -lxnet -lresolv are in
                 libc.a already (a libNAME.a of your own in a -L dir is linked instead)
-  -nostartfiles, -nodefaultlibs, -nostdlib
+  -nostartfiles, -nodefaultlibs, -nostdlib, -nostdlib++
                 as cc
+  -fno-exceptions
+                C++ without exceptions (and a libc++ without them): needed by a C++
+                program that forks, execs or uses setjmp, which Asyncify instruments
   --help-clang  the options of the clang underneath; other options are passed to it
 
 Predefined: __lind__, __linux__, __unix__, __wasm32__.
@@ -66,6 +84,8 @@ STACK_SIZE = 1 << 20
 NULL_PAGE_SIZE = 4096   # what the runtime guards: data below it means page 0 is in use
 
 LIBC_PARTS = {"c", "m", "pthread", "rt", "dl", "util", "crypt", "xnet", "resolv"}
+#: C++ runtime libraries a build may name: they mean "link the C++ library"
+CXX_LIB_PARTS = {"stdc++", "c++", "c++abi", "supc++"}
 
 #: options whose value is the next argument when not attached
 _COMPILE_ARG_OPTS = {
@@ -89,7 +109,8 @@ _COMPILE_ARG_OPTS = {
 }
 _LINK_ARG_OPTS = {"-L", "-l", "-Xlinker", "-e", "-u"}
 
-_SOURCE_SUFFIXES = {".c", ".i", ".s", ".S", ".cc", ".cpp", ".cxx", ".C", ".c++"}
+_CXX_SUFFIXES = {".cc", ".cpp", ".cxx", ".C", ".c++", ".ii"}
+_SOURCE_SUFFIXES = {".c", ".i", ".s", ".S", *_CXX_SUFFIXES}
 _STOP_BEFORE_LINK = {"-c", "-S", "-E", "-M", "-MM", "-fsyntax-only"}
 
 
@@ -107,6 +128,13 @@ class _Command:
     compile_opts: list[str] = field(default_factory=list)
     #: sources to compile, and their position among the link items
     sources: list[str] = field(default_factory=list)
+    #: for each source, whether it is C++ (by its -x language or its name)
+    cxx_sources: list[bool] = field(default_factory=list)
+    #: `lind c++`: .c files are C++ too, and a link gets the C++ library
+    cxx_driver: bool = False
+    links_cxx: bool = False          # -lstdc++, -lc++ ...
+    no_exceptions: bool = False      # -fno-exceptions (the last of -f[no-]exceptions)
+    nostdlibxx: bool = False         # -nostdlib++
     #: objects, archives, -l/-L and linker options, in command-line order;
     #: a source is recorded as ("src", index)
     link_items: list[tuple[str, str | int]] = field(default_factory=list)
@@ -120,8 +148,8 @@ class _Command:
     binaryen_levels: tuple[int, int] = (0, 0)
 
 
-def _parse(argv: Sequence[str]) -> _Command:
-    cmd = _Command()
+def _parse(argv: Sequence[str], cxx_driver: bool = False) -> _Command:
+    cmd = _Command(cxx_driver=cxx_driver)
     args = list(argv)
     language: str | None = None     # the last -x: files after it are sources of that language
     i = 0
@@ -131,7 +159,7 @@ def _parse(argv: Sequence[str]) -> _Command:
         def take_value(opt: str = a) -> str:
             nonlocal i
             if i + 1 >= len(args):
-                raise CompileError(f"lind cc: missing argument to '{opt}'")
+                raise CompileError(f"{_prog(cxx_driver)}: missing argument to '{opt}'")
             i += 1
             return args[i]
 
@@ -150,7 +178,9 @@ def _parse(argv: Sequence[str]) -> _Command:
         elif a == "-l" or a.startswith("-l"):
             lib = take_value() if a == "-l" else a[2:]
             # a part of libc on Linux: libc.a has it, unless the user's -L dirs hold one
-            cmd.link_items.append(("libc-part" if lib in LIBC_PARTS else "opt", "-l" + lib))
+            kind = "libc-part" if lib in LIBC_PARTS | CXX_LIB_PARTS else "opt"
+            cmd.link_items.append((kind, "-l" + lib))
+            cmd.links_cxx = cmd.links_cxx or lib in CXX_LIB_PARTS
         elif a == "-L":
             cmd.link_items.append(("opt", "-L" + take_value()))
         elif a.startswith("-L"):
@@ -183,21 +213,36 @@ def _parse(argv: Sequence[str]) -> _Command:
         elif a == "-":  # source on standard input (with -x)
             cmd.link_items.append(("src", len(cmd.sources)))
             cmd.sources.append(a)
+            cmd.cxx_sources.append(_is_cxx(a, language, cxx_driver))
+        elif a == "-nostdlib++":
+            cmd.nostdlibxx = True
         elif a.startswith("-"):
             if a.startswith("-g"):
                 cmd.has_debug = a != "-g0"
             elif a.startswith("-O"):
                 cmd.binaryen_levels = _binaryen_levels(a)
+            elif a in ("-fno-exceptions", "-fexceptions"):
+                cmd.no_exceptions = a == "-fno-exceptions"
             cmd.compile_opts.append(a)
         else:
             suffix = Path(a).suffix
             if suffix in _SOURCE_SUFFIXES or language not in ("none", None):
                 cmd.link_items.append(("src", len(cmd.sources)))
                 cmd.sources.append(a)
+                cmd.cxx_sources.append(_is_cxx(a, language, cxx_driver))
             else:
                 cmd.link_items.append(("file", a))
         i += 1
     return cmd
+
+
+def _is_cxx(src: str, language: str | None, cxx_driver: bool) -> bool:
+    """Whether a source is C++: its -x language if one is given, else its name
+    (a .c file too under `lind c++`)."""
+    if language not in ("none", None):
+        return language.startswith("c++")
+    suffix = Path(src).suffix
+    return suffix in _CXX_SUFFIXES or (cxx_driver and suffix == ".c")
 
 
 def _binaryen_levels(opt: str) -> tuple[int, int]:
@@ -260,14 +305,16 @@ def _run(argv: list[str], capture: bool) -> subprocess.CompletedProcess:
     )
 
 
-def _driver(argv: Sequence[str], capture: bool) -> tuple[int, str]:
-    """Run one `lind cc` command; returns (status, captured output)."""
-    cmd = _parse(argv)
+def _driver(argv: Sequence[str], capture: bool, cxx: bool = False) -> tuple[int, str]:
+    """Run one `lind cc` (or, with `cxx`, `lind c++`) command; returns (status,
+    captured output)."""
+    cmd = _parse(argv, cxx)
+    prog = _prog(cxx)
     output_parts: list[str] = []
     missing = [src for src in cmd.sources if src != "-" and not os.path.exists(src)]
     missing += [f for kind, f in cmd.link_items if kind == "file" and not os.path.exists(f)]
     if missing:
-        return 1, "".join(f"lind cc: {f}: No such file or directory\n" for f in missing)
+        return 1, "".join(f"{prog}: {f}: No such file or directory\n" for f in missing)
 
     def run(args: list[str]) -> int:
         r = _run(args, capture)
@@ -280,14 +327,18 @@ def _driver(argv: Sequence[str], capture: bool) -> tuple[int, str]:
             return run([str(zig.zig_exe()), "cc", "-target", _sysroot.TARGET, *cmd.compile_opts]), "".join(
                 output_parts
             )
-        return 1, "lind cc: no input files\n"
+        return 1, f"{prog}: no input files\n"
 
     root = _sysroot.ensure_sysroot()
-    base = _compile_base(root, cmd.has_debug) + cmd.compile_opts
+    exceptions = not cmd.no_exceptions
+    base = _compile_base(root, cmd.has_debug)
+    cxx_base = base + _libcxx.compile_flags(root, exceptions=exceptions)
 
     if cmd.stop or cmd.info_only:
         out = ["-o", cmd.output] if cmd.output else []
-        return run(base + cmd.sources + out), "".join(output_parts)
+        srcs = [arg for n in range(len(cmd.sources)) for arg in _source_args(cmd, n)]
+        flags = cxx_base if cmd.cxx_driver or any(cmd.cxx_sources) else base
+        return run(flags + cmd.compile_opts + srcs + out), "".join(output_parts)
 
     # Compile and link.
     output = cmd.output or "a.out"
@@ -295,12 +346,16 @@ def _driver(argv: Sequence[str], capture: bool) -> tuple[int, str]:
         objects: list[str] = []
         for n, src in enumerate(cmd.sources):
             obj = os.path.join(tmp, f"{n}-{Path(src).stem or 'stdin'}.o")
-            status = run(base + ["-c", src, "-o", obj])
+            flags = cxx_base if cmd.cxx_sources[n] else base
+            status = run(flags + cmd.compile_opts + ["-c", *_source_args(cmd, n), "-o", obj])
             if status != 0:
                 return status, "".join(output_parts)
             objects.append(obj)
 
         head, tail = _sysroot.link_inputs(root)
+        if ((cmd.cxx_driver or cmd.links_cxx or any(cmd.cxx_sources)) and not cmd.nodefaultlibs
+                and not cmd.nostdlibxx):
+            tail = _libcxx.link_inputs(_libcxx.ensure_libcxx(root, exceptions=exceptions)) + tail
         # A partial link (-r) makes an object file: no program options.
         ld = [str(zig.zig_exe()), "wasm-ld", *([] if _relocatable(cmd) else link_flags())]
         if not cmd.has_debug:
@@ -311,7 +366,7 @@ def _driver(argv: Sequence[str], capture: bool) -> tuple[int, str]:
         for kind, value in cmd.link_items:
             if kind == "libc-part" and not any(
                     os.path.exists(os.path.join(d, f"lib{str(value)[2:]}.a")) for d in search):
-                continue      # -lm, -lpthread...: in libc.a, unless the user has their own
+                continue      # -lm, -lstdc++...: in the sysroot, unless the user has their own
             ld.append(objects[value] if kind == "src" else value)  # type: ignore[index]
         if not cmd.nodefaultlibs:
             ld += tail
@@ -319,14 +374,27 @@ def _driver(argv: Sequence[str], capture: bool) -> tuple[int, str]:
         status = run(ld)
         if status != 0:
             return status, "".join(output_parts)
-        return _post_link(cmd, output, output_parts), "".join(output_parts)
+        return _post_link(cmd, output, output_parts, prog), "".join(output_parts)
+
+
+def _prog(cxx: bool) -> str:
+    return "lind c++" if cxx else "lind cc"
+
+
+def _source_args(cmd: _Command, n: int) -> list[str]:
+    """A source as the compiler gets it: a .c file that is C++ (`lind c++`)
+    says so with -x."""
+    src = cmd.sources[n]
+    if cmd.cxx_sources[n] and Path(src).suffix == ".c":
+        return ["-x", "c++", src, "-x", "none"]
+    return [src]
 
 
 def _relocatable(cmd: _Command) -> bool:
     return any(v in ("-r", "--relocatable") for k, v in cmd.link_items if k == "opt")
 
 
-def _post_link(cmd: _Command, output: str, messages: list[str]) -> int:
+def _post_link(cmd: _Command, output: str, messages: list[str], prog: str) -> int:
     """Instrument a linked program that can unwind (see the module doc), and mark it as
     keeping page 0 unused (the stack-first layout puts only the stack's far end there),
     so that a null pointer dereference in it is SIGSEGV."""
@@ -335,6 +403,15 @@ def _post_link(cmd: _Command, output: str, messages: list[str]) -> int:
     try:
         wasm = Path(output).read_bytes()
         if _asyncify.needs_asyncify(wasm):
+            if _asyncify.uses_exception_handling(wasm):
+                messages.append(
+                    f"{prog}: {output}: a program that forks, execs or uses setjmp cannot use "
+                    "C++ exceptions in a cage (Binaryen's Asyncify, which lets it fork, does "
+                    "not handle WebAssembly exception handling); build it with "
+                    "-fno-exceptions\n")
+                with contextlib.suppress(OSError):
+                    os.unlink(output)
+                return 1
             opt, shrink = cmd.binaryen_levels
             wasm = _asyncify.instrument_for_lind(wasm, optimize_level=opt, shrink_level=shrink)
         lowest = _asyncify.lowest_data_address(wasm)
@@ -342,7 +419,7 @@ def _post_link(cmd: _Command, output: str, messages: list[str]) -> int:
                 and _asyncify.NULL_PAGE_UNUSED not in _asyncify.custom_section_names(wasm)):
             wasm = _asyncify.with_custom_section(wasm, _asyncify.NULL_PAGE_UNUSED)
     except (OSError, _asyncify.AsyncifyError) as exc:
-        messages.append(f"lind cc: Asyncify failed on {output}: {exc}\n")
+        messages.append(f"{prog}: Asyncify failed on {output}: {exc}\n")
         with contextlib.suppress(OSError):
             os.unlink(output)
         return 1
@@ -354,19 +431,19 @@ def _post_link(cmd: _Command, output: str, messages: list[str]) -> int:
     return 0
 
 
-def main(argv: Sequence[str]) -> int:
-    """Entry point of `lind cc`; diagnostics go to stderr, never a traceback
-    for a user error."""
+def main(argv: Sequence[str], cxx: bool = False) -> int:
+    """Entry point of `lind cc` (and of `lind c++` with `cxx`); diagnostics go to
+    stderr, never a traceback for a user error."""
     if "--help" in argv or "-h" in argv:
-        print(HELP, end="")
+        print(HELP.replace("lind cc", _prog(cxx)), end="")
         return 0
     try:
-        status, text = _driver(argv, capture=False)
+        status, text = _driver(argv, capture=False, cxx=cxx)
     except CompileError as exc:
         print(exc, file=sys.stderr)
         return 1
     except _sysroot.SysrootBuildError as exc:
-        print(f"lind cc: could not build the guest libc: {exc}", file=sys.stderr)
+        print(f"{_prog(cxx)}: could not build the guest libraries: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         return 130
@@ -376,14 +453,17 @@ def main(argv: Sequence[str]) -> int:
 
 
 def compile_program(
-    sources: Sequence[str | os.PathLike], output: str | os.PathLike, extra_flags: Sequence[str] = ()
+    sources: Sequence[str | os.PathLike],
+    output: str | os.PathLike,
+    extra_flags: Sequence[str] = (),
+    cxx: bool = False,
 ) -> None:
-    """Compile and link C sources into one cage module; raise CompileError
-    (with the compiler's output) on failure."""
+    """Compile and link C sources (C++ with `cxx`, as `lind c++`) into one cage
+    module; raise CompileError (with the compiler's output) on failure."""
     argv = [*map(str, extra_flags), *map(str, sources), "-o", str(output)]
-    status, text = _driver(argv, capture=True)
+    status, text = _driver(argv, capture=True, cxx=cxx)
     if status != 0:
-        raise CompileError(f"lind cc failed (status {status}):\n{text}", text, status)
+        raise CompileError(f"{_prog(cxx)} failed (status {status}):\n{text}", text, status)
 
 
 if __name__ == "__main__":  # pragma: no cover

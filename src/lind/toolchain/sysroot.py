@@ -48,6 +48,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from . import zig
@@ -425,9 +426,10 @@ def sysroot_path() -> Path:
     return zig.cache_root() / f"sysroot-{sysroot_key()}"
 
 
-def ensure_sysroot(*, progress: bool = True) -> Path:
-    """Return the guest sysroot, building it first if needed."""
-    final = sysroot_path()
+def cached_build(final: Path, build: Callable[[Path], object]) -> Path:
+    """Return `final`, first running `build(dest)` to make it if it has no
+    manifest.json: under a file lock, so concurrent first uses build once, into
+    a temporary directory renamed into place when complete."""
     if (final / "manifest.json").is_file():
         return final
     with _file_lock(final.with_name(final.name + ".lock")):
@@ -439,10 +441,17 @@ def ensure_sysroot(*, progress: bool = True) -> Path:
             shutil.rmtree(stale, ignore_errors=True)
         tmp = Path(tempfile.mkdtemp(prefix=f".tmp-{final.name}-", dir=final.parent))
         try:
-            build_sysroot(tmp / "root", progress=progress, key=final.name)
+            build(tmp / "root")
             if final.exists():  # a broken leftover without a manifest
                 shutil.rmtree(final)
             os.rename(tmp / "root", final)
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
     return final
+
+
+def ensure_sysroot(*, progress: bool = True) -> Path:
+    """Return the guest sysroot, building it first if needed."""
+    final = sysroot_path()
+    return cached_build(
+        final, lambda dest: build_sysroot(dest, progress=progress, key=final.name))

@@ -14,11 +14,16 @@
 int __lind_init(char ***argv);
 void __wasm_call_ctors(void);
 int __main_argc_argv(int, char **);
+/* A C++ program's steps 2 and 3 (guest/cxx/start.cpp), where an exception
+ * nobody catches ends in std::terminate. */
+__attribute__((weak)) void __lind_cxx_start(int, char **);
 
 void _start(void)
 {
 	char **argv;
 	int argc = __lind_init(&argv);
+	if (__lind_cxx_start)
+		__lind_cxx_start(argc, argv);
 	__wasm_call_ctors();
 	exit(__main_argc_argv(argc, argv));
 }
