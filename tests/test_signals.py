@@ -141,3 +141,13 @@ def test_a_cage_that_ends_leaves_no_timer_behind(builds, tmp_path):
     cage = rt.spawn(builds.wasm("sig_fatal"), ["pending"], root=str(tmp_path))
     assert cage.wait(60) == 0
     assert cage not in sys_time._real_timers._timers
+
+
+def test_stop_signals_are_ignored_without_job_control(builds):
+    """Lind has no job control: a stop signal's default action is to be ignored (on Linux
+    the process would stop, so there is no native run to compare with)."""
+    result = lind.run([builds.wasm("stop_signals")], capture_output=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.decode().splitlines() == [
+        "went on after 19", "went on after 20", "went on after 21", "went on after 22",
+        "handler saw 20"]

@@ -8,7 +8,13 @@
 #include <string.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <poll.h>
+#include <sys/select.h>
 #include <unistd.h>
+
+#ifndef SS_AUTODISARM
+#define SS_AUTODISARM (1U << 31)
+#endif
 
 static volatile sig_atomic_t got_code = -99, got_status = -99, got_pid_ok = -99;
 
@@ -115,12 +121,55 @@ int main(void)
 	show("rt_sigpending size 8", syscall(SYS_rt_sigpending, set, 8));
 	printf("  bytes %02x %02x %02x %02x | %02x %02x\n", set[0], set[1], set[2], set[3], set[7], set[8]);
 	show("rt_sigpending size 16", syscall(SYS_rt_sigpending, set, 16));
+	sigset_t highest, now;
+	sigemptyset(&highest);
+	sigaddset(&highest, 64);
+	sigprocmask(SIG_BLOCK, &highest, NULL);
+	kill(getpid(), 64);
+	sigpending(&now);
+	printf("64 pending while blocked: %d\n", sigismember(&now, 64));
+	signal(64, SIG_IGN);      /* ignoring it drops it */
+	sigprocmask(SIG_UNBLOCK, &highest, NULL);
 	signal(SIGUSR2, SIG_IGN);
 	sigprocmask(SIG_UNBLOCK, &block, NULL);
 	unsigned char old[8];
 	show("rt_sigprocmask bad how, no set", syscall(SYS_rt_sigprocmask, 99, NULL, old, 8));
 	show("rt_sigprocmask bad how, a set", syscall(SYS_rt_sigprocmask, 99, old, NULL, 8));
 	show("rt_sigprocmask size 4", syscall(SYS_rt_sigprocmask, SIG_BLOCK, NULL, old, 4));
+
+	/* a ppoll or pselect with a mask that times out gives the caller's mask back */
+	sigset_t during, after;
+	sigemptyset(&during);
+	sigaddset(&during, SIGUSR1);
+	struct timespec brief = {0, 5000000};
+	show("ppoll with a mask", ppoll(NULL, 0, &brief, &during));
+	sigprocmask(SIG_BLOCK, NULL, &after);
+	printf("  USR1 blocked after: %d\n", sigismember(&after, SIGUSR1));
+	show("pselect with a mask", pselect(0, NULL, NULL, NULL, &brief, &during));
+	sigprocmask(SIG_BLOCK, NULL, &after);
+	printf("  USR1 blocked after: %d\n", sigismember(&after, SIGUSR1));
+
+	/* tgkill: the thread group and thread of the caller, both checked */
+	catch_with_info(SIGUSR1);
+	show("tgkill self", syscall(SYS_tgkill, getpid(), getpid(), SIGUSR1));
+	printf("  code %d\n", got_code);
+	show("tgkill wrong group", syscall(SYS_tgkill, 999999, getpid(), SIGUSR1));
+	show("tgkill wrong thread", syscall(SYS_tgkill, getpid(), 999999, SIGUSR1));
+	show("tkill wrong thread", syscall(SYS_tkill, 999999, SIGUSR1));
+
+	/* kill(-pgid): every member of the group, not the caller's own group */
+	pid_t leader = fork();
+	if (leader == 0) {
+		setpgid(0, 0);
+		pause();
+		_exit(0);
+	}
+	setpgid(leader, leader);
+	show("kill the group", kill(-leader, SIGTERM));
+	int status;
+	waitpid(leader, &status, 0);
+	printf("  leader killed by %d\n", WIFSIGNALED(status) ? WTERMSIG(status) : 0);
+	show("kill a group that is gone", kill(-leader, SIGTERM));
 
 	/* kill and sigqueue targets */
 	show("kill 0 with signal 0", kill(0, 0));
@@ -141,7 +190,11 @@ int main(void)
 	show("sigaltstack query", sigaltstack(NULL, &got));
 	printf("  flags %d size %zu\n", got.ss_flags, got.ss_size);
 	ss.ss_sp = stack_mem;
-	ss.ss_size = 1024;      /* under every kernel's and libc's MINSIGSTKSZ */
+	ss.ss_size = 2047;      /* Linux's MINSIGSTKSZ is 2048 */
+	show("sigaltstack 2047", sigaltstack(&ss, NULL));
+	ss.ss_size = 2048;
+	show("sigaltstack 2048", sigaltstack(&ss, NULL));
+	ss.ss_size = 1024;
 	show("sigaltstack too small", sigaltstack(&ss, NULL));
 	ss.ss_flags = SS_DISABLE;
 	show("sigaltstack too small but disabling", sigaltstack(&ss, NULL));
@@ -153,6 +206,10 @@ int main(void)
 	show("sigaltstack bad flags", sigaltstack(&ss, NULL));
 	sigaltstack(NULL, &got);
 	printf("  flags %d size %zu same %d\n", got.ss_flags, got.ss_size, got.ss_sp == stack_mem);
+	ss.ss_flags = SS_AUTODISARM;
+	show("sigaltstack SS_AUTODISARM", sigaltstack(&ss, NULL));
+	sigaltstack(NULL, &got);
+	printf("  flags %#x\n", (unsigned)got.ss_flags);
 	ss.ss_flags = SS_DISABLE;
 	show("sigaltstack disable", sigaltstack(&ss, NULL));
 	sigaltstack(NULL, &got);
