@@ -25,7 +25,7 @@ import pytest
 import wasmtime
 
 import lind
-from lind.toolchain import asyncify, cc
+from lind.toolchain import asyncify, cc, safepoints
 
 ASYNCIFY_EXPORTS = set(asyncify.ASYNCIFY_EXPORTS)
 ENGINE = wasmtime.Engine()
@@ -844,3 +844,42 @@ def test_partial_link_is_not_instrumented(tmp_path: Path) -> None:
     out = tmp_path / "f.wasm"
     assert cc.main([str(part), "-o", str(out)]) == 0
     assert exports_of(out) >= ASYNCIFY_EXPORTS
+
+
+LOOPS = """
+    #include <stdio.h>
+    #include <sys/wait.h>
+    #include <unistd.h>
+    float a[4096], b[4096];
+    int main(void) {
+        for (int i = 0; i < 4096; i++) { a[i] = i; b[i] = 2 * i; }
+        float s = 0;
+        for (int r = 0; r < 10; r++)
+            for (int i = 0; i < 4096; i++) s += a[i] * b[i];
+        if (fork() == 0) _exit(3);
+        int status;
+        wait(&status);
+        printf("%g %d\\n", s, WEXITSTATUS(status));
+        return 0;
+    }
+"""
+
+
+@pytest.mark.parametrize("flags", [("-O2",), ("-O3", "-msimd128")], ids=["scalar", "simd"])
+def test_every_loop_of_a_program_that_forks_gets_a_safepoint(tmp_path: Path, monkeypatch,
+                                                              flags) -> None:
+    """The safepoint rewrite decodes every instruction (vectorised loops included): a
+    check lands at the top of each loop, the module stays valid, and it runs."""
+    out = build(tmp_path, LOOPS, *flags)
+    result = lind.run([out], capture_output=True, timeout=60)
+    assert result.stdout == b"4.57966e+11 3\n", result.stderr
+    monkeypatch.setattr(cc, "_post_link", lambda *a: 0)
+    (tmp_path / "raw").mkdir()
+    raw = build(tmp_path / "raw", LOOPS, *flags).read_bytes()
+    instrumented = safepoints.insert(raw)
+    wasmtime.Module.validate(ENGINE, instrumented)
+    word = asyncify.exported_constant(raw, safepoints.PENDING_WORD)
+    check_start = b"\x41" + asyncify.encode_leb128(word, signed=True) + b"\x28\x02\x00\x04\x40\x10"
+    loops = instrumented.count(check_start)
+    assert loops >= 3 and len(instrumented) > len(raw)
+

@@ -32,6 +32,7 @@ from lind.microvisor.fs import FileSystem
 from lind.microvisor.sys_memory import MAX_MEMORY, WASM_PAGE, AddressSpace
 from lind.threei import ops
 from lind.toolchain.cc import NULL_PAGE_SIZE
+from lind.toolchain.safepoints import SAFEPOINT
 from lind.wasi import preview1
 
 DEFAULT_STACK = 1 << 20
@@ -106,8 +107,10 @@ def _on_epoch(context, key, delta, kind) -> int:
         return _stop_error(b"killed")
     if cage.out_of_memory(context):
         return _stop_error(b"out of memory")
-    if cage.signals.ready and own:
-        return cage.run_handlers_from_tick()
+    if own:
+        if cage.signals.ready:
+            return cage.run_handlers_from_tick()
+        cage.tick_waited = False
     return 0
 
 
@@ -162,6 +165,7 @@ ASYNCIFY_BUFFER = 256 * 1024   # unwound wasm frames of one cage (fork, setjmp)
 STACK_POINTER = "lind_global_0"  # the shadow-stack pointer, exported by lind cc
 MAX_JUMP_POINTS = 1024   # setjmp calls remembered per cage; the least recently used go
 DELIVER_SIGNALS = "__lind_deliver_signals"   # the guest libc's handler runner
+ASYNCIFY = "asyncify_start_unwind"            # the program can fork and longjmp
 
 
 class Cage:
@@ -241,6 +245,9 @@ class Cage:
         self._rewinding = False
         self._after_unwind: Callable[[], None] | None = None
         self._unwind_replaces_stack = False      # longjmp: the frames below do not matter
+        # A program with loop safepoints (toolchain/safepoints.py) runs its handlers from
+        # its own loops, where they may fork; the tick waits one round for that.
+        self.tick_waited = False
         self._exec: tuple[wasmtime.Module, list[bytes], list[bytes]] | None = None
         # setjmp: token -> (saved frames, stack pointer), most recently used last
         self.jump_points: collections.OrderedDict[int, tuple[bytes, int]] = collections.OrderedDict()
@@ -366,7 +373,7 @@ class Cage:
 
     @property
     def can_unwind(self) -> bool:
-        return self.store is not None and "asyncify_start_unwind" in self.exports
+        return self.store is not None and ASYNCIFY in self.exports
 
     def _mirror_fd(self, fd: int, f: OpenFile | None) -> None:
         """Let the trampoline serve plain host-file I/O on `fd` itself."""
@@ -455,7 +462,7 @@ class Cage:
         self.mem.write(data, struct.pack("<II", data + 8, data + ASYNCIFY_BUFFER))
         self._after_unwind = action
         self._unwind_replaces_stack = replaces_stack
-        self._asyncify_in_call("asyncify_start_unwind", data)
+        self._asyncify_in_call(ASYNCIFY, data)
 
     def resume_with(self, result: int) -> None:
         """After an unwind: rewind the stack so the interrupted call returns `result`."""
@@ -660,6 +667,10 @@ class Cage:
         deliver = self.exports.get(DELIVER_SIGNALS) if self.exports else None
         if deliver is None:
             return 0
+        if not self.tick_waited and SAFEPOINT in self.exports and ASYNCIFY in self.exports:
+            self.tick_waited = True
+            return 0
+        self.tick_waited = False
         # Wasmtime takes the callback out of the store while it runs: put it back, so
         # the handler itself can be killed, and give it a tick before it is called.
         watch_epochs(self.store, self)

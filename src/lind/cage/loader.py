@@ -29,13 +29,7 @@ import wasmtime
 from wasmtime import _bindings as wt
 from wasmtime._extern import wrap_extern
 
-from lind.toolchain.asyncify import (
-    NULL_PAGE_UNUSED,
-    AsyncifyError,
-    custom_section_names,
-    leb128,
-    sections,
-)
+from lind.toolchain.asyncify import NULL_PAGE_UNUSED, custom_section_names, exported_constant
 
 WASM_MAGIC = b"\0asm"
 _WASMTIME_VERSION = importlib.metadata.version("wasmtime")
@@ -291,7 +285,7 @@ def _check_program(module: wasmtime.Module, wasm: bytes, path: str) -> None:
     if HEAP_BASE in exports:
         ty = exports[HEAP_BASE]
         is_i32 = isinstance(ty, wasmtime.GlobalType) and ty.content == _I32
-        start = _constant_global(wasm, HEAP_BASE) if is_i32 else None
+        start = exported_constant(wasm, HEAP_BASE) if is_i32 else None
         if start is None or not 0 <= start <= memory.limits.min * WASM_PAGE:
             raise ProgramError(f"{path}: its {HEAP_BASE} is not an address inside its memory")
 
@@ -299,53 +293,6 @@ def _check_program(module: wasmtime.Module, wasm: bytes, path: str) -> None:
 def _func_is(ty: object, want: tuple[list, list]) -> bool:
     return (isinstance(ty, wasmtime.FuncType) and list(ty.params) == want[0]
             and list(ty.results) == want[1])
-
-
-def _constant_global(wasm: bytes, name: str) -> int | None:
-    """The i32.const an exported global is initialised with, read from the binary (the
-    value is needed before the module runs; None if it is not a plain constant). Only
-    called for modules that import no globals, so the export's index is the section's."""
-    try:
-        index, globals_at = None, None
-        for section, at, _ in sections(wasm):
-            if section == 6:
-                globals_at = at
-            elif section == 7:
-                count, p = leb128(wasm, at)
-                for _ in range(count):
-                    length, p = leb128(wasm, p)
-                    found = wasm[p:p + length].decode(errors="replace")
-                    kind = wasm[p + length]
-                    item, p = leb128(wasm, p + length + 1)
-                    if found == name and kind == 3:
-                        index = item
-        if index is None or globals_at is None:
-            return None
-        count, p = leb128(wasm, globals_at)
-        for i in range(count):
-            valtype, p = wasm[p], p + 2            # value type, mutability
-            if i == index:
-                if valtype != 0x7F or wasm[p] != 0x41:
-                    return None
-                value, p = leb128(wasm, p + 1, signed=True)
-                return value if wasm[p] == 0x0B else None
-            while wasm[p] != 0x0B:                 # skip a constant expression
-                op = wasm[p]
-                p += 1
-                if op in (0x41, 0x42, 0x23, 0xD2):   # i32/i64.const, global.get, ref.func
-                    _, p = leb128(wasm, p, signed=True)
-                elif op == 0x44:
-                    p += 8
-                elif op == 0x43:
-                    p += 4
-                elif op == 0xD0:
-                    p += 1
-                elif op not in (0x6A, 0x6B, 0x6C, 0x7C, 0x7D, 0x7E):   # extended-const
-                    return None
-            p += 1
-    except (AsyncifyError, IndexError):   # a binary too short or malformed to read
-        return None
-    return None
 
 
 def _store(target: Path, data: bytes) -> None:

@@ -292,16 +292,18 @@ def lowest_data_address(wasm: bytes) -> int | None:
 def with_custom_section(wasm: bytes, name: str, payload: bytes = b"") -> bytes:
     """`wasm` with a custom section appended (valid anywhere; other runtimes skip it)."""
     encoded = name.encode()
-    body = _uleb128(len(encoded)) + encoded + payload
-    return bytes(wasm) + b"\0" + _uleb128(len(body)) + body
+    body = encode_leb128(len(encoded)) + encoded + payload
+    return bytes(wasm) + b"\0" + encode_leb128(len(body)) + body
 
 
-def _uleb128(value: int) -> bytes:
+def encode_leb128(value: int, signed: bool = False) -> bytes:
+    """`value` as (s)LEB128, the inverse of leb128."""
     out = bytearray()
     while True:
         byte, value = value & 0x7F, value >> 7
-        out.append(byte | (0x80 if value else 0))
-        if not value:
+        done = (value in (0, -1) and bool(byte & 0x40) == (value == -1)) if signed else not value
+        out.append(byte | (0 if done else 0x80))
+        if done:
             return bytes(out)
 
 
@@ -336,6 +338,53 @@ def module_imports(wasm: bytes) -> list[tuple[str, str]]:
                 out.append((names[0], names[1]))
             return out
     return []
+
+
+def exported_constant(wasm: bytes, name: str) -> int | None:
+    """The i32.const an exported global is initialised with, read from the binary (the
+    value is needed before the module runs; None if it is not a plain constant). Only
+    called for modules that import no globals, so the export's index is the section's."""
+    try:
+        index, globals_at = None, None
+        for section, at, _ in sections(wasm):
+            if section == 6:
+                globals_at = at
+            elif section == 7:
+                count, p = leb128(wasm, at)
+                for _ in range(count):
+                    length, p = leb128(wasm, p)
+                    found = wasm[p:p + length].decode(errors="replace")
+                    kind = wasm[p + length]
+                    item, p = leb128(wasm, p + length + 1)
+                    if found == name and kind == 3:
+                        index = item
+        if index is None or globals_at is None:
+            return None
+        count, p = leb128(wasm, globals_at)
+        for i in range(count):
+            valtype, p = wasm[p], p + 2            # value type, mutability
+            if i == index:
+                if valtype != 0x7F or wasm[p] != 0x41:
+                    return None
+                value, p = leb128(wasm, p + 1, signed=True)
+                return value if wasm[p] == 0x0B else None
+            while wasm[p] != 0x0B:                 # skip a constant expression
+                op = wasm[p]
+                p += 1
+                if op in (0x41, 0x42, 0x23, 0xD2):   # i32/i64.const, global.get, ref.func
+                    _, p = leb128(wasm, p, signed=True)
+                elif op == 0x44:
+                    p += 8
+                elif op == 0x43:
+                    p += 4
+                elif op == 0xD0:
+                    p += 1
+                elif op not in (0x6A, 0x6B, 0x6C, 0x7C, 0x7D, 0x7E):   # extended-const
+                    return None
+            p += 1
+    except (AsyncifyError, IndexError):   # a binary too short or malformed to read
+        return None
+    return None
 
 
 def _skip_limits(data: bytes, pos: int) -> int:

@@ -48,6 +48,7 @@ from pathlib import Path
 
 from . import asyncify as _asyncify
 from . import libcxx as _libcxx
+from . import safepoints as _safepoints
 from . import sysroot as _sysroot
 from . import zig
 
@@ -289,6 +290,8 @@ def link_flags() -> list[str]:
         # the host runs signal handlers in code that makes no system calls through it,
         # and reads a handler's real type from the table (SA_SIGINFO or not)
         "--export-if-defined=__lind_deliver_signals",
+        "--export-if-defined=__lind_safepoint",        # loops' safepoints (safepoints.py)
+        "--export-if-defined=__lind_signal_pending",
         "--export-table",
         # function pointers are table indices: keep 1 free, it is SIG_IGN (0 is SIG_DFL)
         "--table-base=2",
@@ -412,6 +415,8 @@ def _post_link(cmd: _Command, output: str, messages: list[str], prog: str) -> in
                 with contextlib.suppress(OSError):
                     os.unlink(output)
                 return 1
+            with contextlib.suppress(_safepoints.SafepointError):   # then the tick alone
+                wasm = _safepoints.insert(wasm)
             opt, shrink = cmd.binaryen_levels
             wasm = _asyncify.instrument_for_lind(wasm, optimize_level=opt, shrink_level=shrink)
         lowest = _asyncify.lowest_data_address(wasm)

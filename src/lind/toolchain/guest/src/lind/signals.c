@@ -17,9 +17,10 @@
  * When a handler returns, rt_sigprocmask(SIG_SETMASK) puts back the mask
  * from its ucontext's uc_sigmask (which a handler may change, as on Linux).
  *
- * Signals are looked for after every system call (__lind_syscall_and_deliver)
- * and, for code that makes none, by the host between two instructions: it
- * calls the export __lind_deliver_signals from its epoch tick. */
+ * Signals are looked for after every system call (__lind_syscall_and_deliver),
+ * at the top of every loop of a program that can fork or longjmp
+ * (__lind_safepoint), and, for code that makes none, by the host between two
+ * instructions: it calls the export __lind_deliver_signals from its epoch tick. */
 #include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -72,23 +73,34 @@ static void call_handler_on(uint32_t top, struct lind_signal *s, ucontext_t *uc)
 	__asm__ volatile("local.get %0\n\tglobal.set __stack_pointer" : : "r"(saved));
 }
 
+/* Set while run_handlers is between handlers: a safepoint in its own loop must not
+ * start another round (it would recurse before next_signal takes the signal). A
+ * handler runs with it clear, so a loop in the handler is interrupted as any other;
+ * a longjmp out of a handler leaves it clear, as it should. */
+static volatile int in_delivery;
+
 __attribute__((noinline))
 static void run_handlers(void)
 {
 	struct lind_signal s;
 	ucontext_t uc;
+	int outer = in_delivery;
 
+	in_delivery = 1;
 	while (__lind_signal_pending && __lind_syscall(__LIND_SYS_next_signal,
 			(unsigned long)&s, 0, 0, 0, 0, 0) > 0) {
 		memset(&uc, 0, sizeof uc);
 		memcpy(&uc.uc_sigmask, &s.restore_mask, sizeof s.restore_mask);
+		in_delivery = 0;
 		if (s.stack_top)
 			call_handler_on(s.stack_top, &s, &uc);
 		else
 			call_handler(&s, &uc);
+		in_delivery = 1;
 		__lind_syscall(SYS_rt_sigprocmask, SIG_SETMASK,
 			(unsigned long)&uc.uc_sigmask, 0, _NSIG/8, 0, 0);
 	}
+	in_delivery = outer;
 }
 
 /* clang lets a wasm32 leaf function keep up to 128 bytes of locals below
@@ -104,6 +116,16 @@ void __lind_deliver_signals(void)
 	char *skipped = __builtin_alloca(RED_ZONE);
 	__asm__ volatile("" : : "r"(skipped) : "memory");
 	run_handlers();
+}
+
+/* Called from the top of every loop of a program that can fork or longjmp, when
+ * __lind_signal_pending is set (lind cc puts the check there, see
+ * toolchain/safepoints.py): the handlers then run in the program's own frames, so
+ * they may fork or longjmp. */
+void __lind_safepoint(void)
+{
+	if (!in_delivery)
+		__lind_deliver_signals();
 }
 
 /* The slow path of __lind_syscall_and_deliver (syscall_arch.h): run the
