@@ -340,25 +340,29 @@ def module_imports(wasm: bytes) -> list[tuple[str, str]]:
     return []
 
 
+def module_exports(wasm: bytes) -> dict[str, tuple[int, int]]:
+    """name -> (kind, index) of every export (kind 0: function, 3: global)."""
+    found = {}
+    for section, at, _ in sections(wasm):
+        if section == 7:
+            count, p = leb128(wasm, at)
+            for _ in range(count):
+                length, p = leb128(wasm, p)
+                name = bytes(wasm[p:p + length]).decode(errors="replace")
+                kind = wasm[p + length]
+                index, p = leb128(wasm, p + length + 1)
+                found[name] = (kind, index)
+    return found
+
+
 def exported_constant(wasm: bytes, name: str) -> int | None:
     """The i32.const an exported global is initialised with, read from the binary (the
     value is needed before the module runs; None if it is not a plain constant). Only
     called for modules that import no globals, so the export's index is the section's."""
     try:
-        index, globals_at = None, None
-        for section, at, _ in sections(wasm):
-            if section == 6:
-                globals_at = at
-            elif section == 7:
-                count, p = leb128(wasm, at)
-                for _ in range(count):
-                    length, p = leb128(wasm, p)
-                    found = wasm[p:p + length].decode(errors="replace")
-                    kind = wasm[p + length]
-                    item, p = leb128(wasm, p + length + 1)
-                    if found == name and kind == 3:
-                        index = item
-        if index is None or globals_at is None:
+        kind, index = module_exports(wasm).get(name, (None, None))
+        globals_at = next((at for section, at, _ in sections(wasm) if section == 6), None)
+        if kind != 3 or globals_at is None:
             return None
         count, p = leb128(wasm, globals_at)
         for i in range(count):

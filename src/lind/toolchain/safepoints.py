@@ -20,7 +20,13 @@ this decoder does not know is left as it is (SafepointError).
 
 from __future__ import annotations
 
-from lind.toolchain.asyncify import encode_leb128, exported_constant, leb128, sections
+from lind.toolchain.asyncify import (
+    encode_leb128,
+    exported_constant,
+    leb128,
+    module_exports,
+    sections,
+)
 
 SAFEPOINT = "__lind_safepoint"
 PENDING_WORD = "__lind_signal_pending"
@@ -146,26 +152,12 @@ def _instrument_body(code: bytes, check: bytes) -> bytes:
     return bytes(out)
 
 
-def _function_index(wasm: bytes, name: str) -> int | None:
-    for section, pos, _ in sections(wasm):
-        if section == 7:
-            count, p = leb128(wasm, pos)
-            for _ in range(count):
-                length, p = leb128(wasm, p)
-                found = wasm[p:p + length].decode(errors="replace")
-                kind = wasm[p + length]
-                index, p = leb128(wasm, p + length + 1)
-                if found == name and kind == 0:
-                    return index
-    return None
-
-
 def insert(wasm: bytes) -> bytes:
     """`wasm` with the safepoint check at the top of every loop (see the module doc)."""
     wasm = bytes(wasm)
-    function = _function_index(wasm, SAFEPOINT)
+    kind, function = module_exports(wasm).get(SAFEPOINT, (None, None))
     word = exported_constant(wasm, PENDING_WORD)
-    if function is None or word is None:
+    if kind != 0 or word is None:
         raise SafepointError(f"the module does not export {SAFEPOINT} and {PENDING_WORD}")
     # i32.const word; i32.load; if; call __lind_safepoint; end
     check = (b"\x41" + encode_leb128(word, signed=True) + b"\x28\x02\x00" + b"\x04\x40"
