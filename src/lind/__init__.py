@@ -8,6 +8,7 @@ from __future__ import annotations
 __version__ = "0.1.0"   # pyproject.toml reads it from here
 
 import contextlib
+import locale
 import os
 import signal
 import subprocess
@@ -23,9 +24,10 @@ from lind.grates.registry import stack_grates
 from lind.microvisor import sys_signals
 from lind.microvisor.fs import join
 
-__all__ = ["Cage", "CompletedCage", "Grate", "MountSpec", "ProgramError", "Runtime", "run"]
+__all__ = ["DEVNULL", "PIPE", "STDOUT", "Cage", "CompletedCage", "Grate", "MountSpec",
+           "ProgramError", "Runtime", "run"]
 
-PIPE = subprocess.PIPE
+PIPE, DEVNULL, STDOUT = subprocess.PIPE, subprocess.DEVNULL, subprocess.STDOUT
 _KILL_GRACE = 2.0  # seconds a killed cage gets to leave a blocking host call
 _runtime: Runtime | None = None
 _runtime_lock = threading.Lock()
@@ -149,17 +151,39 @@ def _forwarding_signals(rt: Runtime) -> Iterator[_SignalForwarder | None]:
             signal.signal(sig, handler)
 
 
-def run(args: Sequence[str | os.PathLike[str]], *, root: str | os.PathLike[str] | None = None,
+def _text_mode(text: bool | None, encoding: str | None, errors: str | None,
+               universal_newlines: bool | None) -> tuple[str, str] | None:
+    """subprocess's text mode: (codec, errors), or None for bytes."""
+    if not (text or universal_newlines or encoding or errors):
+        return None
+    return encoding or locale.getpreferredencoding(False), errors or "strict"
+
+
+def _decode(data: bytes | None, mode: tuple[str, str]) -> str | None:
+    """Output as text mode gives it: decoded, with newlines made \\n."""
+    if data is None:
+        return None
+    return data.decode(*mode).replace("\r\n", "\n").replace("\r", "\n")
+
+
+def run(args: Sequence[str | os.PathLike[str]] | str | os.PathLike[str], *,
+        root: str | os.PathLike[str] | None = None,
         mounts: Sequence[MountSpec | str] = (), env: Mapping[str, str] | None = None,
-        cwd: str = "/", input: bytes | None = None, capture_output: bool = False,
+        cwd: str = "/", input: bytes | str | None = None, capture_output: bool = False,
         stdin=None, stdout=None, stderr=None, timeout: float | None = None,
-        check: bool = False, runtime: Runtime | None = None,
+        check: bool = False, text: bool | None = None, encoding: str | None = None,
+        errors: str | None = None, universal_newlines: bool | None = None,
+        runtime: Runtime | None = None,
         grates: Sequence[Grate | str] = (), memory: int | None = None,
         user: tuple[int, int] | str = DEFAULT_USER,
         hostname: str = DEFAULT_HOSTNAME, forward_signals: bool = False) -> CompletedCage:
     """Run a program in a cage and wait for it, like `subprocess.run`.
 
-    `args[0]` is the host path of the .wasm program. `root` becomes the cage's `/`;
+    `args[0]` is the host path of the .wasm program (`args` may be that path alone).
+    The streams, `input`, `capture_output`, `check`, `timeout` and the text mode
+    (`text`, `encoding`, `errors`, `universal_newlines`) mean what they mean to
+    `subprocess.run`, DEVNULL and STDOUT included. A program that is missing raises
+    FileNotFoundError, one Lind cannot run OSError(ENOEXEC). `root` becomes the cage's `/`;
     without it the cage gets a new empty directory that is removed afterwards.
     `grates` (Grate objects, or "NAME[:ARGS]" of grates shipped with Lind) stand
     between the program and the microvisor; the first sees the program's calls first.
@@ -172,8 +196,15 @@ def run(args: Sequence[str | os.PathLike[str]], *, root: str | os.PathLike[str] 
     SIGQUIT, SIGUSR1/2 and SIGWINCH this process gets while the program runs go to the
     program instead, as `lind run` does (its handlers run; by default SIGINT ends it).
     """
+    if isinstance(args, (str, bytes, os.PathLike)):
+        args = [args]
     if not args:
         raise ValueError("args must name a program")
+    mode = _text_mode(text, encoding, errors, universal_newlines)
+    if isinstance(input, str):
+        if mode is None:
+            raise TypeError("input is a str, but the streams are bytes (text=False)")
+        input = input.encode(*mode)
     stack = stack_grates([os.fspath(a) for a in args], grates)
     program, *rest = stack.argv
     identity = check_user(user)
@@ -193,6 +224,9 @@ def run(args: Sequence[str | os.PathLike[str]], *, root: str | os.PathLike[str] 
             pipes.append(p)
             ends.append(p.write_fd)
             return p.write_fd, p
+        if spec == DEVNULL:
+            ends.append(os.open(os.devnull, os.O_WRONLY | os.O_CLOEXEC))
+            return ends[-1], None
         return _as_fd(spec, default), None
 
     feeder = None
@@ -201,10 +235,13 @@ def run(args: Sequence[str | os.PathLike[str]], *, root: str | os.PathLike[str] 
         pipes.append(feeder)
         ends.append(feeder.read_fd)
         in_fd = feeder.read_fd
+    elif stdin == DEVNULL:
+        ends.append(os.open(os.devnull, os.O_RDONLY | os.O_CLOEXEC))
+        in_fd = ends[-1]
     else:
         in_fd = _as_fd(stdin, 0)
     out_fd, out_pipe = out(stdout, 1)
-    err_fd, err_pipe = out(stderr, 2)
+    err_fd, err_pipe = (out_fd, None) if stderr == STDOUT else out(stderr, 2)
     tmp = None if root is not None else tempfile.TemporaryDirectory(prefix="lind-root-")
     # Started first, so input is already waiting when the program looks (poll, select).
     for p in pipes:
@@ -239,8 +276,10 @@ def run(args: Sequence[str | os.PathLike[str]], *, root: str | os.PathLike[str] 
             os.close(fd)
         if tmp is not None:
             tmp.cleanup()
-    result = CompletedCage(list(args), cage.returncode, out_pipe.data if out_pipe else None,
-                           err_pipe.data if err_pipe else None, cage.trap_message)
+    streams = [p.data if p else None for p in (out_pipe, err_pipe)]
+    if mode is not None:
+        streams = [_decode(data, mode) for data in streams]
+    result = CompletedCage(list(args), cage.returncode, *streams, cage.trap_message)
     if check and result.returncode:
         raise subprocess.CalledProcessError(result.returncode, list(args), result.stdout,
                                             result.stderr)

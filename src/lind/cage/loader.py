@@ -43,15 +43,27 @@ _modules_bytes = 0
 _modules_lock = threading.Lock()
 
 
-class ProgramError(Exception):
+class ProgramError(OSError):
     """The file given is not a program Lind can run; the message says why.
 
-    `status` is what a shell would exit with: 127 when the file is missing, else 126.
+    An OSError, as subprocess raises for a program it cannot start: ENOEXEC, or ENOENT
+    for a file that is not there (MissingProgram, a FileNotFoundError too). `status` is
+    what a shell would exit with: 127 when the file is missing, else 126.
     """
 
     def __init__(self, message: str, status: int = 126) -> None:
-        super().__init__(message)
+        super().__init__(errno.ENOENT if status == 127 else errno.ENOEXEC, message)
         self.status = status
+
+    def __str__(self) -> str:
+        return self.strerror
+
+
+class MissingProgram(ProgramError, FileNotFoundError):
+    """The program file is not there."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, 127)
 
 
 def engine() -> wasmtime.Engine:
@@ -130,7 +142,9 @@ def load(path: str | os.PathLike[str]) -> wasmtime.Module:
     try:
         wasm = Path(path).read_bytes()
     except OSError as exc:
-        raise ProgramError(f"{path}: {exc.strerror}", 127 if exc.errno == errno.ENOENT else 126) from None
+        if exc.errno == errno.ENOENT:
+            raise MissingProgram(f"{path}: {exc.strerror}") from None
+        raise ProgramError(f"{path}: {exc.strerror}") from None
     return load_bytes(wasm, str(path))
 
 

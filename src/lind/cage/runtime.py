@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from lind.cage import loader
 from lind.cage.cage import Cage
 from lind.grates import Grate, attach_all
-from lind.microvisor import abi, limits, sys_ipc, sys_signals
+from lind.microvisor import abi, limits, sys_ipc, sys_signals, virtual
 from lind.microvisor.fdtable import OpenFile
 from lind.microvisor.fs import FileSystem, join, normalize, proc_path
 
@@ -138,6 +138,12 @@ class Runtime:
         runnable.setdefault(join(normalize(cwd), argv0), os.path.abspath(program))
         fs = FileSystem(root, [(m.host, m.guest, m.readonly) for m in mounts], runnable,
                         {normalize(k): list(v) for k, v in (grates_at_exec or {}).items()})
+        try:    # as subprocess: a working directory that is not there is an error here
+            os.close(fs.open(normalize(cwd), os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC))
+        except OSError as exc:
+            if not (exc.errno == errno.ENOENT and virtual.under_virtual_top(normalize(cwd))):
+                fs.close()
+                raise OSError(exc.errno, f"working directory {cwd}: {exc.strerror}") from None
         cage = None
         try:
             argv = [os.fsencode(argv0)]

@@ -90,6 +90,9 @@ def _run(argv: list[str]) -> int:
     except ProgramError as exc:
         print(f"lind: {exc}", file=sys.stderr)
         return exc.status
+    except OSError as exc:       # the cage could not start: its working directory, ...
+        print(f"lind: {exc.strerror or exc}", file=sys.stderr)
+        return 125
     except ValueError as exc:
         print(f"lind: {exc}", file=sys.stderr)
         return 2

@@ -235,6 +235,11 @@ def _proc_entry(cage, rest: str) -> tuple[Node, str]:
 _VIRTUAL_TOPS = ("/dev", "/proc", "/etc")
 
 
+def under_virtual_top(path: str) -> bool:
+    """Whether `path` lies where the microvisor may provide files of its own."""
+    return any(_under(path, top) is not None for top in _VIRTUAL_TOPS)
+
+
 def lookup(cage, path: str, follow: bool = True) -> Node | str:
     """What the normalised guest `path` names: a virtual node, or the guest path to
     resolve in the cage's file system. A virtual link as the last part is followed only

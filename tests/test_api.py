@@ -1,0 +1,86 @@
+"""lind.run takes what subprocess.run takes, and answers as it does: each case runs the
+same program natively through subprocess.run and in a cage through lind.run."""
+
+from __future__ import annotations
+
+import errno
+import subprocess
+import sys
+
+import pytest
+
+import lind
+
+DATA = "alpha\r\nbeta\ngamma\n"
+
+
+def both(builds, tmp_path, **kw):
+    native = subprocess.run([str(builds.native("stdin_echo"))], timeout=60, cwd=tmp_path, **kw)
+    caged = lind.run(str(builds.wasm("stdin_echo")), root=tmp_path, timeout=60, **kw)
+    return native, caged
+
+
+@pytest.mark.parametrize("mode", [{"text": True}, {"universal_newlines": True},
+                                  {"encoding": "utf-8"}, {"errors": "replace"}])
+def test_text_mode_decodes_and_translates_newlines(builds, tmp_path, mode):
+    native, caged = both(builds, tmp_path, input=DATA, capture_output=True, **mode)
+    assert isinstance(caged.stdout, str) and isinstance(caged.stderr, str)
+    assert (caged.stdout, caged.stderr) == (native.stdout, native.stderr)
+    assert caged.stdout == "1: alpha\n2: beta\n3: gamma\n"     # \r\n became \n
+
+
+def test_bytes_mode_keeps_bytes_and_refuses_text_input(builds, tmp_path):
+    native, caged = both(builds, tmp_path, input=DATA.encode(), capture_output=True)
+    assert caged.stdout == native.stdout == b"1: alpha\r\n2: beta\n3: gamma\n"
+    with pytest.raises(TypeError):
+        lind.run(str(builds.wasm("stdin_echo")), input="text", capture_output=True)
+
+
+def test_stderr_to_stdout_and_devnull(builds, tmp_path):
+    native, caged = both(builds, tmp_path, input=b"x\n", stdout=subprocess.PIPE,
+                         stderr=subprocess.STDOUT)
+    assert caged.stderr is None and native.stderr is None
+    assert sorted(caged.stdout.splitlines()) == sorted(native.stdout.splitlines())
+    assert b"lines=1 tty=0" in caged.stdout
+    native, caged = both(builds, tmp_path, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                         stderr=subprocess.PIPE)
+    assert caged.stdout is None and caged.stderr == native.stderr == b"lines=0 tty=0\n"
+
+
+def test_streams_as_files_and_fds(builds, tmp_path):
+    (tmp_path / "in.txt").write_text("one\ntwo\n")
+    with open(tmp_path / "in.txt", "rb") as fin, open(tmp_path / "out.txt", "wb") as fout:
+        result = lind.run([builds.wasm("stdin_echo")], stdin=fin, stdout=fout.fileno(),
+                          stderr=subprocess.DEVNULL, timeout=60)
+    assert result.returncode == 0
+    assert (tmp_path / "out.txt").read_text() == "1: one\n2: two\n"
+
+
+def test_programs_that_cannot_start_raise_what_subprocess_raises(tmp_path):
+    with pytest.raises(FileNotFoundError):
+        subprocess.run([str(tmp_path / "missing")])
+    with pytest.raises(FileNotFoundError) as missing:
+        lind.run(str(tmp_path / "missing.wasm"))
+    assert missing.value.errno == errno.ENOENT
+    junk = tmp_path / "junk.wasm"
+    junk.write_text("not a module\n")
+    with pytest.raises(OSError) as bad:
+        lind.run([junk])
+    assert bad.value.errno == errno.ENOEXEC and "not a WebAssembly module" in str(bad.value)
+
+
+def test_a_working_directory_that_is_not_there_raises(builds, tmp_path):
+    with pytest.raises(FileNotFoundError):
+        subprocess.run([str(builds.native("stdin_echo"))], cwd=tmp_path / "nope")
+    with pytest.raises(FileNotFoundError):
+        lind.run([builds.wasm("stdin_echo")], root=tmp_path, cwd="/nope")
+    (tmp_path / "file").write_text("")
+    with pytest.raises(NotADirectoryError):
+        lind.run([builds.wasm("stdin_echo")], root=tmp_path, cwd="/file")
+    assert lind.run([builds.wasm("stdin_echo")], cwd="/dev", stdin=subprocess.DEVNULL,
+                    capture_output=True, timeout=60).returncode == 0
+    cli = subprocess.run([sys.executable, "-m", "lind", "run", "--root", str(tmp_path),
+                          "--cwd", "/nope", str(builds.wasm("stdin_echo"))],
+                         stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=60)
+    assert cli.returncode == 125
+    assert cli.stderr == "lind: working directory /nope: No such file or directory\n"
