@@ -145,7 +145,7 @@ def test_cages_holding_every_fd_they_can_leave_room_for_a_new_tree(builds, tmp_p
         for c in cages:
             c.wait(30)
         print(result.returncode, open(scratch + "/small-out").read().replace("\\n", "|"))
-        print(limits.host_fds.held, limits.host_fds.budget)
+        print(limits.host_fds.held, limits.host_fds.limit)
         print(" ".join(f"{n}:{why}" for _, n, why in held))
     """
     proc = _python(script, str(hog), str(small), str(s.root), str(tmp_path))
@@ -187,7 +187,7 @@ def test_shared_mappings_and_memfds_count_against_the_budget(builds, tmp_path, h
                               timeout=60, runtime=rt)
         cage.terminate()
         cage.wait(30)
-        print(open(scratch + "/hog").read().strip(), "|", result.returncode, limits.host_fds.budget,
+        print(open(scratch + "/hog").read().strip(), "|", result.returncode, limits.host_fds.limit,
               limits.host_fds.held)
     """
     proc = _python(script, str(hog), str(small), str(s.root), str(tmp_path), how)
