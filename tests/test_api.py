@@ -84,3 +84,11 @@ def test_a_working_directory_that_is_not_there_raises(builds, tmp_path):
                          stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=60)
     assert cli.returncode == 125
     assert cli.stderr == "lind: working directory /nope: No such file or directory\n"
+
+
+def test_a_runtime_as_a_context_manager_ends_its_cages(builds, tmp_path, no_cage_left):
+    with lind.Runtime() as rt:
+        cages = [rt.spawn(builds.wasm("traps"), ["spin"], root=str(tmp_path)) for _ in range(3)]
+        assert all(c.wait(0.2) is None for c in cages)     # spinning when the block ends
+    assert [c.returncode for c in cages] == [-9, -9, -9]
+    no_cage_left()

@@ -89,7 +89,8 @@ class Runtime:
     """Many cages in this process, each on its own thread; thread-safe.
 
     Cages started with `spawn` are the roots of process trees; fork adds cages to a
-    tree. Ids are unique and never reused. A tree sees only its own cages (kill, wait).
+    tree. As a context manager it ends every cage still running when the block ends.
+    Ids are unique and never reused. A tree sees only its own cages (kill, wait).
     `memory` bounds the linear memories of all its cages together (bytes; default
     half the machine's RAM, see `lind.microvisor.limits`).
     """
@@ -179,6 +180,22 @@ class Runtime:
             self.cages[cage_id] = cage
         cage.start()
         return cage
+
+    def close(self, grace: float = 2.0) -> bool:
+        """End every cage of this runtime (SIGKILL, youngest first) and wait up to `grace`
+        seconds for them to be gone; False if some were still running then."""
+        with self.lock:
+            roots = {c.init_id: c for c in self.cages.values()}
+        for cage in roots.values():
+            self.terminate_tree(cage)
+        with self.changed:
+            return self.changed.wait_for(lambda: not self.cages, grace)
+
+    def __enter__(self) -> Runtime:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
 
     def _reserve_id(self) -> int:
         with self.lock:
