@@ -4,6 +4,7 @@ same program natively through subprocess.run and in a cage through lind.run."""
 from __future__ import annotations
 
 import errno
+import signal
 import subprocess
 import sys
 
@@ -92,3 +93,53 @@ def test_a_runtime_as_a_context_manager_ends_its_cages(builds, tmp_path, no_cage
         assert all(c.wait(0.2) is None for c in cages)     # spinning when the block ends
     assert [c.returncode for c in cages] == [-9, -9, -9]
     no_cage_left()
+
+
+# ------------------------------------------------------------------ lind.Popen
+
+def test_popen_communicate_matches_subprocess(builds, tmp_path):
+    native = subprocess.Popen([str(builds.native("stdin_echo"))], stdin=subprocess.PIPE,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    with lind.Popen(builds.wasm("stdin_echo"), stdin=lind.PIPE, stdout=lind.PIPE,
+                    stderr=lind.PIPE, text=True, root=tmp_path) as caged:
+        assert caged.pid > 0
+        got = caged.communicate(DATA, timeout=60)
+    assert got == native.communicate(DATA, timeout=60)
+    assert caged.returncode == native.returncode == 0
+
+
+def test_popen_pipes_signals_and_waits(builds, tmp_path, no_cage_left):
+    """Read the program's stdout as it goes, send it signals its handlers take, and
+    terminate (SIGTERM handled), kill, wait with a timeout and poll as subprocess does."""
+    with lind.Popen([builds.wasm("posix/host_signals"), "handle"], stdout=lind.PIPE,
+                    stdin=lind.DEVNULL, root=tmp_path) as p:
+        assert p.stdout.readline() == b"ready\n"
+        p.send_signal(signal.SIGUSR1)
+        assert p.stdout.readline() == b"got 10\n"
+        p.terminate()                                   # handled: it goes on
+        assert p.stdout.readline() == b"got 15\n"
+        assert p.poll() is None
+        with pytest.raises(subprocess.TimeoutExpired):
+            p.wait(timeout=0.2)
+        p.send_signal(signal.SIGHUP)                    # the third: it exits
+        assert p.wait(timeout=60) == 0
+    assert p.stdout.closed
+    with lind.Popen([builds.wasm("traps"), "spin"], root=tmp_path) as spinner:
+        assert spinner.poll() is None
+        spinner.kill()
+    assert spinner.returncode == -signal.SIGKILL
+    with lind.Popen([builds.wasm("traps"), "spin"], root=tmp_path) as spinner:
+        spinner.terminate()
+    assert spinner.returncode == -signal.SIGTERM
+    no_cage_left()
+
+
+def test_popen_communicate_timeout_keeps_what_was_read(builds, tmp_path):
+    with lind.Popen([builds.wasm("posix/host_signals")], stdout=lind.PIPE, stdin=lind.DEVNULL,
+                    root=tmp_path) as p:
+        with pytest.raises(subprocess.TimeoutExpired) as late:
+            p.communicate(timeout=0.5)
+        assert late.value.stdout == b"ready\n"
+        p.kill()
+        out, err = p.communicate(timeout=60)
+    assert (out, err, p.returncode) == (b"ready\n", None, -signal.SIGKILL)

@@ -8,12 +8,14 @@ from __future__ import annotations
 __version__ = "0.1.0"   # pyproject.toml reads it from here
 
 import contextlib
+import io
 import locale
 import os
 import signal
 import subprocess
 import tempfile
 import threading
+import time
 from collections.abc import Iterator, Mapping, Sequence
 
 from lind.cage.cage import Cage
@@ -24,7 +26,7 @@ from lind.grates.registry import stack_grates
 from lind.microvisor import sys_signals
 from lind.microvisor.fs import join
 
-__all__ = ["DEVNULL", "PIPE", "STDOUT", "Cage", "CompletedCage", "Grate", "MountSpec",
+__all__ = ["DEVNULL", "PIPE", "STDOUT", "Cage", "CompletedCage", "Grate", "MountSpec", "Popen",
            "ProgramError", "Runtime", "run"]
 
 PIPE, DEVNULL, STDOUT = subprocess.PIPE, subprocess.DEVNULL, subprocess.STDOUT
@@ -166,6 +168,198 @@ def _decode(data: bytes | None, mode: tuple[str, str]) -> str | None:
     return data.decode(*mode).replace("\r\n", "\n").replace("\r", "\n")
 
 
+def _program_args(args) -> list:
+    """subprocess's `args`: a sequence, or the program alone."""
+    if isinstance(args, (str, bytes, os.PathLike)):
+        args = [args]
+    if not args:
+        raise ValueError("args must name a program")
+    return list(args)
+
+
+def _spawn(rt: Runtime, args: list, root, mounts, env, cwd: str, fds: tuple[int, int, int],
+           grates, memory, user, hostname) -> tuple[Cage, tempfile.TemporaryDirectory | None]:
+    """Start the first cage of a run (and the private root it gets without `root`)."""
+    stack = stack_grates([os.fspath(a) for a in args], grates)
+    program, *rest = stack.argv
+    identity = check_user(user)
+    mount_specs = [m if isinstance(m, MountSpec) else MountSpec.parse(m) for m in mounts]
+    tmp = None if root is not None else tempfile.TemporaryDirectory(prefix="lind-root-")
+    try:
+        cage = rt.spawn(program, rest, root=os.fspath(root) if root is not None else tmp.name,
+                        mounts=mount_specs, env=env, cwd=cwd, stdin=fds[0], stdout=fds[1],
+                        stderr=fds[2], programs=named_programs(rest, cwd), grates=stack.root,
+                        grates_at_exec={join(cwd, p): g for p, g in stack.at_exec.items()},
+                        memory=memory, user=identity, hostname=hostname)
+    except BaseException:
+        if tmp is not None:
+            tmp.cleanup()
+        raise
+    return cage, tmp
+
+
+class Popen:
+    """A program running in a cage, with `subprocess.Popen`'s interface: `pid` (the
+    cage's id), `stdin`/`stdout`/`stderr` as files for PIPE streams, `poll`, `wait`,
+    `communicate`, `send_signal`, `terminate` (SIGTERM, which the program may handle),
+    `kill`, `returncode`, and use as a context manager. The options are `lind.run`'s.
+    When the program ends, whatever it left running in its tree is killed."""
+
+    def __init__(self, args: Sequence[str | os.PathLike[str]] | str | os.PathLike[str], *,
+                 stdin=None, stdout=None, stderr=None, text: bool | None = None,
+                 encoding: str | None = None, errors: str | None = None,
+                 universal_newlines: bool | None = None,
+                 root: str | os.PathLike[str] | None = None,
+                 mounts: Sequence[MountSpec | str] = (), env: Mapping[str, str] | None = None,
+                 cwd: str = "/", runtime: Runtime | None = None,
+                 grates: Sequence[Grate | str] = (), memory: int | None = None,
+                 user: tuple[int, int] | str = DEFAULT_USER,
+                 hostname: str = DEFAULT_HOSTNAME) -> None:
+        self.args = _program_args(args)
+        self.returncode: int | None = None
+        self.trap: str | None = None
+        self.stdin = self.stdout = self.stderr = None
+        self._mode = _text_mode(text, encoding, errors, universal_newlines)
+        self._runtime = runtime or default_runtime()
+        self._output: dict[str, list[bytes]] = {}
+        self._readers: list[threading.Thread] = []
+        cage_ends: list[int] = []       # closed here once the cage has its copies
+        mine: list = []                 # our ends, closed if the start fails
+
+        def stream(spec, name: str, default: int) -> int:
+            if spec is PIPE:
+                r, w = os.pipe()
+                theirs, ours = (r, w) if name == "stdin" else (w, r)
+                cage_ends.append(theirs)
+                f = self._wrap(ours, "wb" if name == "stdin" else "rb")
+                mine.append(f)
+                setattr(self, name, f)
+                return theirs
+            if spec == DEVNULL:
+                cage_ends.append(os.open(os.devnull, (os.O_RDONLY if name == "stdin" else
+                                                      os.O_WRONLY) | os.O_CLOEXEC))
+                return cage_ends[-1]
+            return _as_fd(spec, default)
+
+        try:
+            in_fd = stream(stdin, "stdin", 0)
+            out_fd = stream(stdout, "stdout", 1)
+            err_fd = out_fd if stderr == STDOUT else stream(stderr, "stderr", 2)
+            self._cage, self._tmp = _spawn(self._runtime, self.args, root, mounts, env, cwd,
+                                           (in_fd, out_fd, err_fd), grates, memory, user,
+                                           hostname)
+        except BaseException:
+            for f in mine:
+                f.close()
+            raise
+        finally:
+            for fd in cage_ends:
+                os.close(fd)
+        self.pid = self._cage.id
+
+    def _wrap(self, fd: int, mode: str):
+        raw = open(fd, mode)     # noqa: SIM115 - the Popen owns it until close
+        if self._mode is None:
+            return raw
+        return io.TextIOWrapper(raw, encoding=self._mode[0], errors=self._mode[1],
+                                write_through=True)
+
+    def __repr__(self) -> str:
+        return f"<lind.Popen: returncode: {self.returncode} args: {self.args!r}>"
+
+    def _ended(self) -> int:
+        """Once the first cage has ended: its tree gone, the private root removed."""
+        if self.returncode is None:
+            self._runtime.wait_tree(self._cage, _KILL_GRACE)
+            self.trap = self._cage.trap_message
+            self.returncode = self._cage.returncode
+            if self._tmp is not None:
+                self._tmp.cleanup()
+        return self.returncode
+
+    def poll(self) -> int | None:
+        if self.returncode is None and self._cage.wait(0) is None:
+            return None
+        return self._ended()
+
+    def wait(self, timeout: float | None = None) -> int:
+        if self.returncode is None and self._cage.wait(timeout) is None:
+            raise subprocess.TimeoutExpired(self.args, timeout)
+        return self._ended()
+
+    def communicate(self, input: bytes | str | None = None,
+                    timeout: float | None = None) -> tuple:
+        """Send `input`, read stdout and stderr to their ends, wait; on `timeout`,
+        TimeoutExpired with what was read so far (call again to go on)."""
+        if not self._readers:
+            for name in ("stdout", "stderr"):
+                f = getattr(self, name)
+                if f is not None:
+                    self._output[name] = []
+                    self._readers.append(threading.Thread(
+                        target=self._read_all, args=(f, self._output[name]), daemon=True))
+            if self.stdin is not None:
+                self._readers.append(threading.Thread(target=self._feed, args=(input,),
+                                                      daemon=True))
+            for t in self._readers:
+                t.start()
+        deadline = None if timeout is None else time.monotonic() + timeout
+        for t in self._readers:
+            t.join(None if deadline is None else max(deadline - time.monotonic(), 0))
+            if t.is_alive():
+                raise subprocess.TimeoutExpired(self.args, timeout, self._joined("stdout"),
+                                                self._joined("stderr"))
+        self.wait(None if deadline is None else max(deadline - time.monotonic(), 0))
+        return self._result("stdout"), self._result("stderr")
+
+    def _feed(self, data: bytes | str | None) -> None:
+        try:
+            if data:
+                self.stdin.write(data)
+        except BrokenPipeError:
+            pass               # the program stopped reading, as subprocess allows
+        finally:
+            with contextlib.suppress(BrokenPipeError):
+                self.stdin.close()
+
+    @staticmethod
+    def _read_all(f, into: list) -> None:
+        raw = f.buffer if isinstance(f, io.TextIOWrapper) else f
+        while chunk := raw.read1(65536):
+            into.append(chunk)
+        f.close()
+
+    def _joined(self, name: str) -> bytes | None:
+        return b"".join(self._output[name]) if name in self._output else None
+
+    def _result(self, name: str):
+        data = self._joined(name)
+        return _decode(data, self._mode) if self._mode is not None else data
+
+    def send_signal(self, sig: int) -> None:
+        if self.poll() is None:
+            self._cage.signal_from_outside(sig)
+
+    def terminate(self) -> None:
+        self.send_signal(signal.SIGTERM)
+
+    def kill(self) -> None:
+        if self.poll() is None:
+            self._cage.terminate(signal.SIGKILL)
+
+    def __enter__(self) -> Popen:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        for f in (self.stdout, self.stderr):
+            if f is not None:
+                f.close()
+        if self.stdin is not None:
+            with contextlib.suppress(BrokenPipeError):
+                self.stdin.close()
+        self.wait()
+
+
 def run(args: Sequence[str | os.PathLike[str]] | str | os.PathLike[str], *,
         root: str | os.PathLike[str] | None = None,
         mounts: Sequence[MountSpec | str] = (), env: Mapping[str, str] | None = None,
@@ -196,19 +390,12 @@ def run(args: Sequence[str | os.PathLike[str]] | str | os.PathLike[str], *,
     SIGQUIT, SIGUSR1/2 and SIGWINCH this process gets while the program runs go to the
     program instead, as `lind run` does (its handlers run; by default SIGINT ends it).
     """
-    if isinstance(args, (str, bytes, os.PathLike)):
-        args = [args]
-    if not args:
-        raise ValueError("args must name a program")
+    args = _program_args(args)
     mode = _text_mode(text, encoding, errors, universal_newlines)
     if isinstance(input, str):
         if mode is None:
             raise TypeError("input is a str, but the streams are bytes (text=False)")
         input = input.encode(*mode)
-    stack = stack_grates([os.fspath(a) for a in args], grates)
-    program, *rest = stack.argv
-    identity = check_user(user)
-    mount_specs = [m if isinstance(m, MountSpec) else MountSpec.parse(m) for m in mounts]
     if capture_output:
         if stdout is not None or stderr is not None:
             raise ValueError("stdout and stderr may not be used with capture_output")
@@ -242,18 +429,15 @@ def run(args: Sequence[str | os.PathLike[str]] | str | os.PathLike[str], *,
         in_fd = _as_fd(stdin, 0)
     out_fd, out_pipe = out(stdout, 1)
     err_fd, err_pipe = (out_fd, None) if stderr == STDOUT else out(stderr, 2)
-    tmp = None if root is not None else tempfile.TemporaryDirectory(prefix="lind-root-")
+    tmp = None
     # Started first, so input is already waiting when the program looks (poll, select).
     for p in pipes:
         p.thread.start()
     try:
         rt = runtime or default_runtime()
         with _forwarding_signals(rt) if forward_signals else contextlib.nullcontext() as fwd:
-            cage = rt.spawn(program, rest, root=os.fspath(root) if root is not None else tmp.name,
-                            mounts=mount_specs, env=env, cwd=cwd, stdin=in_fd, stdout=out_fd,
-                            stderr=err_fd, programs=named_programs(rest, cwd), grates=stack.root,
-                            grates_at_exec={join(cwd, p): g for p, g in stack.at_exec.items()},
-                            memory=memory, user=identity, hostname=hostname)
+            cage, tmp = _spawn(rt, args, root, mounts, env, cwd, (in_fd, out_fd, err_fd), grates,
+                               memory, user, hostname)
             if fwd is not None:
                 fwd.start(cage)
             for fd in ends:
