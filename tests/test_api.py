@@ -83,7 +83,7 @@ def test_a_working_directory_that_is_not_there_raises(builds, tmp_path):
     cli = subprocess.run([sys.executable, "-m", "lind", "run", "--root", str(tmp_path),
                           "--cwd", "/nope", str(builds.wasm("stdin_echo"))],
                          stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=60)
-    assert cli.returncode == 125
+    assert cli.returncode == 2                          # a usage error, as a bad --root
     assert cli.stderr == "lind: working directory /nope: No such file or directory\n"
 
 

@@ -194,3 +194,19 @@ def test_timeout_option_stops_the_run_with_124(builds, tmp_path):
     assert os.listdir(tmp_path) == []
     bad = lind_run("--timeout", "0", builds.wasm("posix/host_signals"))
     assert bad.returncode == 2 and b"--timeout" in bad.stderr
+
+
+def test_cache_info_and_clear(builds, tmp_path):
+    env = dict(os.environ, LIND_CACHE=str(tmp_path / "cache"))
+    ran = subprocess.run([*LIND, "run", str(builds.wasm("args_env"))], capture_output=True,
+                         timeout=120, env=env)
+    assert ran.returncode == 0
+    cache = subprocess.run([*LIND, "cache", "info"], capture_output=True, text=True, env=env)
+    assert cache.returncode == 0
+    assert cache.stdout.startswith(f"{tmp_path / 'cache' / 'modules'}: 1 compiled modules, ")
+    assert len(list((tmp_path / "cache" / "modules").glob("*.cwasm"))) == 1
+    cleared = subprocess.run([*LIND, "cache", "clear"], capture_output=True, text=True, env=env)
+    assert cleared.returncode == 0 and cleared.stdout.startswith("lind: freed ")
+    assert list((tmp_path / "cache" / "modules").glob("*.cwasm")) == []
+    bad = subprocess.run([*LIND, "cache", "wipe"], capture_output=True, text=True, env=env)
+    assert (bad.returncode, bad.stderr) == (2, "usage: lind cache info|clear\n")

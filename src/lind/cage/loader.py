@@ -12,6 +12,7 @@ code (counted by serialized size), on disk `$LIND_CACHE_SIZE` bytes (default
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import errno
 import hashlib
@@ -322,17 +323,38 @@ def _store(target: Path, data: bytes) -> None:
         pass
 
 
-def _trim_disk_cache(keep: Path) -> None:
-    """Delete the least recently used entries until the cache fits its limit (`keep`,
-    just written, goes last)."""
+def cache_entries() -> list[tuple[int, int, str]]:
+    """(last use in ns, size, path) of each compiled module in the disk cache."""
     entries = []
-    for entry in os.scandir(keep.parent):
-        if entry.name.endswith(".cwasm") and entry.path != str(keep):
+    try:
+        scan = list(os.scandir(cache_dir()))
+    except OSError:
+        return []
+    for entry in scan:
+        if entry.name.endswith(".cwasm"):
             try:
                 st = entry.stat(follow_symlinks=False)
             except OSError:
                 continue
             entries.append((st.st_mtime_ns, st.st_size, entry.path))
+    return entries
+
+
+def clear_cache() -> int:
+    """Delete every compiled module of the disk cache (and this process's); bytes freed."""
+    forget_compiled()
+    freed = 0
+    for _, size, path in cache_entries():
+        with contextlib.suppress(OSError):
+            os.unlink(path)
+            freed += size
+    return freed
+
+
+def _trim_disk_cache(keep: Path) -> None:
+    """Delete the least recently used entries until the cache fits its limit (`keep`,
+    just written, goes last)."""
+    entries = [e for e in cache_entries() if e[2] != str(keep)]
     total = sum(size for _, size, _ in entries) + keep.stat().st_size
     entries.sort()
     limit = disk_cache_limit()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import errno
 import os
 import signal
 import subprocess
@@ -19,6 +20,7 @@ USAGE = """usage: lind cc [cc options] SRC... -o OUT.wasm
                 [--] PROGRAM [ARGS...]
        lind run GRATE.wasm [GRATE ARGS...] ... PROGRAM.wasm [ARGS...]
        lind grates
+       lind cache info|clear
        lind bench [NAMES...] [--quick] [--reps N] [--retries N] [--fallback] [--out FILE.md]
        lind --version
 """
@@ -92,7 +94,7 @@ def _run(argv: list[str]) -> int:
         return exc.status
     except OSError as exc:       # the cage could not start: its working directory, ...
         print(f"lind: {exc.strerror or exc}", file=sys.stderr)
-        return 125
+        return 2 if exc.errno in (errno.ENOENT, errno.ENOTDIR) else 125
     except ValueError as exc:
         print(f"lind: {exc}", file=sys.stderr)
         return 2
@@ -141,6 +143,25 @@ def main(argv: list[str] | None = None) -> int:
         return 128 + signal.SIGINT
 
 
+def _cache(argv: list[str]) -> int:
+    """`lind cache info`: where compiled modules are kept, how many, how big, the cap;
+    `lind cache clear`: delete them (they are compiled again on next use)."""
+    from lind.cage import loader
+
+    if argv == ["info"]:
+        entries = loader.cache_entries()
+        size = sum(e[1] for e in entries)
+        print(f"{loader.cache_dir()}: {len(entries)} compiled modules, {size / 2**20:.1f} MiB "
+              f"(cap {loader.disk_cache_limit() / 2**20:.0f} MiB, least recently used "
+              "go first; $LIND_CACHE, $LIND_CACHE_SIZE)")
+        return 0
+    if argv == ["clear"]:
+        print(f"lind: freed {loader.clear_cache() / 2**20:.1f} MiB")
+        return 0
+    print("usage: lind cache info|clear", file=sys.stderr)
+    return 2
+
+
 def _command(argv: list[str]) -> int:
     if argv[:1] == ["--version"]:
         from lind import __version__
@@ -158,6 +179,8 @@ def _command(argv: list[str]) -> int:
         return _run(rest)
     if command == "bench":
         return _bench(rest)
+    if command == "cache":
+        return _cache(rest)
     if command == "grates":
         from lind.grates.registry import describe
 
