@@ -3,10 +3,12 @@ same program natively through subprocess.run and in a cage through lind.run."""
 
 from __future__ import annotations
 
+import asyncio
 import errno
 import signal
 import subprocess
 import sys
+import threading
 
 import pytest
 
@@ -143,3 +145,34 @@ def test_popen_communicate_timeout_keeps_what_was_read(builds, tmp_path):
         p.kill()
         out, err = p.communicate(timeout=60)
     assert (out, err, p.returncode) == (b"ready\n", None, -signal.SIGKILL)
+
+
+def test_create_subprocess_exec_runs_many_cages_on_one_event_loop(builds, tmp_path):
+    """asyncio's create_subprocess_exec, in cages: streams, communicate, wait, signals;
+    and forty cages waited for at once by one event loop without a thread each."""
+    async def main() -> None:
+        p = await lind.create_subprocess_exec(builds.wasm("stdin_echo"), stdin=lind.PIPE,
+                                              stdout=lind.PIPE, stderr=lind.PIPE, root=tmp_path)
+        out, err = await p.communicate(b"a\nb\n")
+        assert (out, err, p.returncode) == (b"1: a\n2: b\n", b"lines=2 tty=0\n", 0)
+
+        q = await lind.create_subprocess_exec(builds.wasm("posix/host_signals"), "handle",
+                                              stdin=lind.DEVNULL, stdout=lind.PIPE, root=tmp_path)
+        assert await q.stdout.readline() == b"ready\n"
+        for sig in (signal.SIGUSR1, signal.SIGTERM, signal.SIGHUP):
+            q.send_signal(sig)
+            assert await q.stdout.readline() == f"got {sig}\n".encode()
+        assert await q.wait() == 0
+
+        threads = threading.active_count()
+        spinners = [await lind.create_subprocess_exec(builds.wasm("traps"), "spin", root=tmp_path)
+                    for _ in range(40)]
+        waits = [asyncio.ensure_future(s.wait()) for s in spinners]
+        await asyncio.sleep(0.2)
+        assert not any(w.done() for w in waits)
+        assert threading.active_count() <= threads + 40 + 2     # the cages' own, no waiters
+        for s in spinners:
+            s.kill()
+        assert await asyncio.gather(*waits) == [-signal.SIGKILL] * 40
+
+    asyncio.run(main())

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 __version__ = "0.1.0"   # pyproject.toml reads it from here
 
+import asyncio
 import contextlib
 import io
 import locale
@@ -27,7 +28,7 @@ from lind.microvisor import sys_signals
 from lind.microvisor.fs import join
 
 __all__ = ["DEVNULL", "PIPE", "STDOUT", "Cage", "CompletedCage", "Grate", "MountSpec", "Popen",
-           "ProgramError", "Runtime", "run"]
+           "Process", "ProgramError", "Runtime", "create_subprocess_exec", "run"]
 
 PIPE, DEVNULL, STDOUT = subprocess.PIPE, subprocess.DEVNULL, subprocess.STDOUT
 _KILL_GRACE = 2.0  # seconds a killed cage gets to leave a blocking host call
@@ -358,6 +359,88 @@ class Popen:
             with contextlib.suppress(BrokenPipeError):
                 self.stdin.close()
         self.wait()
+
+
+class Process:
+    """A program running in a cage, as `asyncio.subprocess.Process`: `pid`, `returncode`,
+    `stdin` (a StreamWriter), `stdout`/`stderr` (StreamReaders) for PIPE streams, and the
+    coroutines `wait()` and `communicate(input)`; `send_signal`, `terminate`, `kill`.
+    Waiting holds no thread: the cage's end wakes the event loop."""
+
+    def __init__(self, popen: Popen, stdin, stdout, stderr) -> None:
+        self._popen = popen
+        self.pid = popen.pid
+        self.stdin, self.stdout, self.stderr = stdin, stdout, stderr
+        loop = asyncio.get_running_loop()
+        self._ended = loop.create_future()
+        popen._cage.on_done(lambda: loop.call_soon_threadsafe(self._end))
+
+    def _end(self) -> None:
+        if not self._ended.done():
+            self._ended.set_result(None)
+
+    @property
+    def returncode(self) -> int | None:
+        return self._popen.returncode
+
+    def __repr__(self) -> str:
+        return f"<lind.Process {self.pid}>"
+
+    async def wait(self) -> int:
+        await self._ended
+        if self._popen.returncode is None:     # the rest of its tree goes within a tick
+            await asyncio.get_running_loop().run_in_executor(None, self._popen.wait)
+        return self._popen.returncode
+
+    async def communicate(self, input: bytes | None = None) -> tuple[bytes | None, bytes | None]:
+        async def feed() -> None:
+            if self.stdin is None:
+                return
+            with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+                if input:
+                    self.stdin.write(input)
+                    await self.stdin.drain()
+            self.stdin.close()
+
+        async def read(stream) -> bytes | None:
+            return None if stream is None else await stream.read()
+
+        _, out, err = await asyncio.gather(feed(), read(self.stdout), read(self.stderr))
+        await self.wait()
+        return out, err
+
+    def send_signal(self, sig: int) -> None:
+        self._popen.send_signal(sig)
+
+    def terminate(self) -> None:
+        self._popen.terminate()
+
+    def kill(self) -> None:
+        self._popen.kill()
+
+
+async def create_subprocess_exec(program: str | os.PathLike[str], *args: str,
+                                 stdin=None, stdout=None, stderr=None, limit: int = 2 ** 16,
+                                 **options) -> Process:
+    """Start a program in a cage, as `asyncio.create_subprocess_exec` starts a process;
+    `options` are `lind.Popen`'s (root, mounts, env, cwd, grates, memory, user, ...)."""
+    loop = asyncio.get_running_loop()
+    popen = Popen([program, *args], stdin=stdin, stdout=stdout, stderr=stderr, **options)
+    writer = reader_out = reader_err = None
+    if popen.stdin is not None:
+        transport, protocol = await loop.connect_write_pipe(
+            lambda: asyncio.streams.FlowControlMixin(loop=loop), popen.stdin)
+        writer = asyncio.StreamWriter(transport, protocol, None, loop)
+    readers = []
+    for f in (popen.stdout, popen.stderr):
+        if f is None:
+            readers.append(None)
+            continue
+        reader = asyncio.StreamReader(limit=limit, loop=loop)
+        await loop.connect_read_pipe(lambda r=reader: asyncio.StreamReaderProtocol(r, loop=loop), f)
+        readers.append(reader)
+    reader_out, reader_err = readers
+    return Process(popen, writer, reader_out, reader_err)
 
 
 def run(args: Sequence[str | os.PathLike[str]] | str | os.PathLike[str], *,

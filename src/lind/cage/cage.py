@@ -229,6 +229,7 @@ class Cage:
         self.kill_requested = False
         self._nap = threading.Condition()     # what sleep, pause and sigsuspend wait on
         self._done = threading.Event()
+        self._on_done: list[Callable[[], None]] = []
         if parent is None:
             microvisor.install(self.slot)
         else:  # handler tables are inherited on fork
@@ -744,7 +745,20 @@ class Cage:
         self.instance = self._entry = self.exports = None
         self.store = None
         self.runtime.cage_ended(self)
-        self._done.set()
+        with self.runtime.lock:
+            self._done.set()
+            callbacks, self._on_done = self._on_done, []
+        for callback in callbacks:
+            callback()
+
+    def on_done(self, callback: Callable[[], None]) -> None:
+        """Call `callback` (from the cage's thread, or now) once the program has ended:
+        how an event loop learns it without a thread waiting."""
+        with self.runtime.lock:
+            if not self._done.is_set():
+                self._on_done.append(callback)
+                return
+        callback()
 
     def wait(self, timeout: float | None = None) -> int | None:
         """The wait(2) status once the cage has ended, or None if `timeout` ran out."""
