@@ -210,3 +210,21 @@ def test_cache_info_and_clear(builds, tmp_path):
     assert list((tmp_path / "cache" / "modules").glob("*.cwasm")) == []
     bad = subprocess.run([*LIND, "cache", "wipe"], capture_output=True, text=True, env=env)
     assert (bad.returncode, bad.stderr) == (2, "usage: lind cache info|clear\n")
+
+
+def test_grates_lists_and_explains_each_grate():
+    listing = subprocess.run([*LIND, "grates"], capture_output=True, text=True)
+    names = [line.split()[0] for line in listing.stdout.splitlines()]
+    assert "seccomp" in names and "strace" in names
+    for name in names:
+        full = subprocess.run([*LIND, "grates", name], capture_output=True, text=True)
+        assert full.returncode == 0 and full.stdout.startswith(f"{name} (")
+        assert len(full.stdout.splitlines()) > 2, full.stdout      # more than the summary
+    policy = subprocess.run([*LIND, "grates", "seccomp"], capture_output=True, text=True).stdout
+    assert "deny CALL... [: ACTION]" in policy
+    unknown = subprocess.run([*LIND, "grates", "nope"], capture_output=True, text=True)
+    assert (unknown.returncode, unknown.stderr) == (
+        2, "lind: no grate named 'nope' (lind grates lists them)\n")
+    piped = subprocess.run(f"{' '.join(LIND)} grates strace | head -1", shell=True,
+                           capture_output=True, text=True)
+    assert piped.stdout == "strace (c grate)\n" and "Traceback" not in piped.stderr

@@ -19,7 +19,7 @@ USAGE = """usage: lind cc [cc options] SRC... -o OUT.wasm
                 [--grate NAME[:ARGS]]... [--memory SIZE] [--timeout SECONDS]
                 [--] PROGRAM [ARGS...]
        lind run GRATE.wasm [GRATE ARGS...] ... PROGRAM.wasm [ARGS...]
-       lind grates
+       lind grates [NAME]
        lind cache info|clear
        lind bench [NAMES...] [--quick] [--reps N] [--retries N] [--fallback] [--out FILE.md]
        lind --version
@@ -136,11 +136,16 @@ def _bench(argv: list[str]) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     """`lind COMMAND ...`; Ctrl-C outside a program's run ends quietly with 130, as a
-    command interrupted in a shell does (during a run the program gets SIGINT)."""
+    command interrupted in a shell does (during a run the program gets SIGINT), and a
+    closed output pipe with 141."""
     try:
         return _command(sys.argv[1:] if argv is None else argv)
     except KeyboardInterrupt:
         return 128 + signal.SIGINT
+    except BrokenPipeError:     # our reader went away (lind grates | head): quietly, as
+        devnull = os.open(os.devnull, os.O_WRONLY)   # a C tool dies of SIGPIPE
+        os.dup2(devnull, sys.stdout.fileno())         # (and no error flushing at exit)
+        return 128 + signal.SIGPIPE
 
 
 def _cache(argv: list[str]) -> int:
@@ -184,7 +189,14 @@ def _command(argv: list[str]) -> int:
     if command == "grates":
         from lind.grates.registry import describe
 
-        print(describe())
+        if len(rest) > 1:
+            print("usage: lind grates [NAME]", file=sys.stderr)
+            return 2
+        try:
+            print(describe(*rest))
+        except KeyError:
+            print(f"lind: no grate named {rest[0]!r} (lind grates lists them)", file=sys.stderr)
+            return 2
         return 0
     print(f"lind: unknown command {command!r}\n{USAGE}", file=sys.stderr, end="")
     return 2

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import importlib
+import inspect
 import os
 import shlex
 from collections.abc import Sequence
@@ -110,18 +111,30 @@ def stack_grates(argv: Sequence[str], grates: Sequence[Grate | str]) -> Stack:
     return Stack(full, root, groups)
 
 
-def describe() -> str:
-    """One line per shipped grate: its name, language and what it does."""
+def _documentation(name: str) -> tuple[str, str]:
+    """A shipped grate's language and its documentation (docstring or leading comment)."""
+    if name in PYTHON_GRATES:
+        module, _, cls = PYTHON_GRATES[name].partition(":")
+        return "python", inspect.getdoc(getattr(importlib.import_module(module), cls)) or ""
+    text = (C_SOURCES / f"{name}.c").read_text()
+    if not text.startswith("/*"):
+        return "c", ""
+    comment = text.split("*/", 1)[0].splitlines()
+    return "c", "\n".join(line.strip().removeprefix("/*").removeprefix("*").removeprefix(" ")
+                          for line in comment).strip()
+
+
+def describe(name: str | None = None) -> str:
+    """One line per shipped grate (name, language, what it does); or, for `name`, its
+    whole documentation. KeyError for a name that is not shipped."""
+    if name is not None:
+        if name not in shipped():
+            raise KeyError(name)
+        kind, doc = _documentation(name)
+        return f"{name} ({kind} grate)\n\n{doc}"
     lines = []
-    for name in shipped():
-        if name in PYTHON_GRATES:
-            module, _, cls = PYTHON_GRATES[name].partition(":")
-            doc = getattr(importlib.import_module(module), cls).__doc__ or ""
-            kind = "python"
-        else:
-            text = (C_SOURCES / f"{name}.c").read_text()
-            doc = text.split("*/", 1)[0].lstrip("/* \n") if text.startswith("/*") else ""
-            kind = "c"
-        summary = doc.strip().splitlines()[0] if doc.strip() else ""
-        lines.append(f"{name:<10} {kind:<7} {summary}")
+    for grate in shipped():
+        kind, doc = _documentation(grate)
+        summary = doc.splitlines()[0] if doc else ""
+        lines.append(f"{grate:<10} {kind:<7} {summary}")
     return "\n".join(lines)
