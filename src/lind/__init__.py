@@ -7,7 +7,6 @@ from __future__ import annotations
 
 __version__ = "0.1.0"   # pyproject.toml reads it from here
 
-import asyncio
 import contextlib
 import io
 import locale
@@ -368,6 +367,8 @@ class Process:
     Waiting holds no thread: the cage's end wakes the event loop."""
 
     def __init__(self, popen: Popen, stdin, stdout, stderr) -> None:
+        import asyncio  # here: a plain `lind run` need not pay for importing it
+
         self._popen = popen
         self.pid = popen.pid
         self.stdin, self.stdout, self.stderr = stdin, stdout, stderr
@@ -387,12 +388,16 @@ class Process:
         return f"<lind.Process {self.pid}>"
 
     async def wait(self) -> int:
+        import asyncio
+
         await self._ended
         if self._popen.returncode is None:     # the rest of its tree goes within a tick
             await asyncio.get_running_loop().run_in_executor(None, self._popen.wait)
         return self._popen.returncode
 
     async def communicate(self, input: bytes | None = None) -> tuple[bytes | None, bytes | None]:
+        import asyncio
+
         async def feed() -> None:
             if self.stdin is None:
                 return
@@ -424,6 +429,8 @@ async def create_subprocess_exec(program: str | os.PathLike[str], *args: str,
                                  **options) -> Process:
     """Start a program in a cage, as `asyncio.create_subprocess_exec` starts a process;
     `options` are `lind.Popen`'s (root, mounts, env, cwd, grates, memory, user, ...)."""
+    import asyncio
+
     loop = asyncio.get_running_loop()
     popen = Popen([program, *args], stdin=stdin, stdout=stdout, stderr=stderr, **options)
     writer = reader_out = reader_err = None
