@@ -151,3 +151,13 @@ def test_stop_signals_are_ignored_without_job_control(builds):
     assert result.stdout.decode().splitlines() == [
         "went on after 19", "went on after 20", "went on after 21", "went on after 22",
         "handler saw 20"]
+
+
+@pytest.mark.parametrize(("mode", "expected"), [("init", "a 10 b 10 init hit 0"),
+                                                ("child", "a 10 b 20 init hit 0")])
+def test_kill_minus_one_spares_the_caller_and_the_trees_init(builds, mode, expected):
+    """kill(-1) as in a PID namespace (it cannot be compared natively: on the host it
+    would signal every process the user owns)."""
+    result = lind.run([builds.wasm("kill_all"), mode], capture_output=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.decode().strip() == expected

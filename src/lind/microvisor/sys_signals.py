@@ -496,9 +496,6 @@ def sys_rt_sigtimedwait(cage, which, info, timeout, sigsetsize, *_):
     return sig
 
 
-SI_QUEUE = -1
-
-
 def _queue(cage, target, sig: int, info_addr: int) -> int:
     raw = bytearray(cage.mem.read(info_addr, SIGINFO_SIZE))
     (code,) = struct.unpack_from("<i", raw, 8)

@@ -149,6 +149,17 @@ int main(void)
 	sigprocmask(SIG_BLOCK, NULL, &after);
 	printf("  USR1 blocked after: %d\n", sigismember(&after, SIGUSR1));
 
+	/* sigtimedwait with no siginfo to fill */
+	sigset_t wanted;
+	sigemptyset(&wanted);
+	sigaddset(&wanted, SIGUSR2);
+	signal(SIGUSR2, SIG_DFL);
+	sigprocmask(SIG_BLOCK, &wanted, NULL);
+	raise(SIGUSR2);
+	show("sigtimedwait without info", sigtimedwait(&wanted, NULL, &brief));
+	show("sigtimedwait without info, nothing pending", sigtimedwait(&wanted, NULL, &brief));
+	sigprocmask(SIG_UNBLOCK, &wanted, NULL);
+
 	/* tgkill: the thread group and thread of the caller, both checked */
 	catch_with_info(SIGUSR1);
 	show("tgkill self", syscall(SYS_tgkill, getpid(), getpid(), SIGUSR1));
