@@ -90,7 +90,7 @@ def test_each_file_mapping_holds_two_host_fds_of_the_budget(builds, tmp_path):
             result = lind.run([program, "map-until-fail", "/data"], root=root, stdin=i,
                               stdout=o, stderr=o, timeout=120)
             fds = len(os.listdir("/proc/self/fd")) - fds
-        print(result.returncode, limits.host_fds.budget - held, limits.host_fds.held - held, fds)
+        print(result.returncode, limits.host_fds.limit - held, limits.host_fds.held - held, fds)
         print(open(scratch + "/out").read().strip())
     """
     proc = _python(script, str(builds.wasm("mutants/shm_edges")), str(s.root), str(tmp_path))
