@@ -469,6 +469,16 @@ def sys_shmdt(cage, addr, *_):
     return 0
 
 
+def _stat_by_index(cage, table, index: int, checked: bool, buf: int) -> int:
+    """*_STAT and *_STAT_ANY: the object at an index (only *_STAT needs read permission)
+    described into `buf`; its id is the answer."""
+    found = table.at_index(index)
+    if checked:
+        found.check(cage, _READ)
+    _write(cage, buf, found.stat())
+    return found.id
+
+
 def sys_shmctl(cage, shmid, cmd, buf, *_):
     ns, shmid, cmd, buf = namespace(cage), s32(shmid), s32(cmd) & ~IPC_64, u32(buf)
     if cmd == IPC_SET:
@@ -485,11 +495,7 @@ def sys_shmctl(cage, shmid, cmd, buf, *_):
             _write(cage, buf, _SHM_INFO.pack(len(segments), pages, pages, 0, 0, 0))
             return ns.shm.max_index()
         if cmd in (SHM_STAT, SHM_STAT_ANY):
-            segment = ns.shm.at_index(shmid)
-            if cmd == SHM_STAT:
-                segment.check(cage, _READ)
-            _write(cage, buf, segment.stat())
-            return segment.id
+            return _stat_by_index(cage, ns.shm, shmid, cmd == SHM_STAT, buf)
         segment = ns.shm.get(shmid)
         if cmd == IPC_STAT:
             segment.check(cage, _READ)
@@ -614,11 +620,7 @@ def sys_semctl(cage, semid, semnum, cmd, arg, *_):
             _write(cage, buf, _SEMINFO.pack(*info))
             return ns.sem.max_index()
         if cmd in (SEM_STAT, SEM_STAT_ANY):
-            sems = ns.sem.at_index(semid)
-            if cmd == SEM_STAT:
-                sems.check(cage, _READ)
-            _write(cage, buf, sems.stat())
-            return sems.id
+            return _stat_by_index(cage, ns.sem, semid, cmd == SEM_STAT, buf)
         if cmd == SETVAL and not 0 <= s32(arg) <= limits.SEMVMX:
             raise _error(errno.ERANGE)
         sems = ns.sem.get(semid)
@@ -769,11 +771,7 @@ def sys_msgctl(cage, msqid, cmd, buf, *_):
                                                    limits.MSGMNI, 16, total, 0xFFFF))
             return ns.msg.max_index()
         if cmd in (MSG_STAT, MSG_STAT_ANY):
-            queue = ns.msg.at_index(msqid)
-            if cmd == MSG_STAT:
-                queue.check(cage, _READ)
-            _write(cage, buf, queue.stat())
-            return queue.id
+            return _stat_by_index(cage, ns.msg, msqid, cmd == MSG_STAT, buf)
         queue = ns.msg.get(msqid)
         if cmd == IPC_STAT:
             queue.check(cage, _READ)
