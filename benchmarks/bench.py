@@ -606,8 +606,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--fallback", action="store_true",
                         help="use the ctypes trampoline instead of the C one")
     parser.add_argument("--out", type=Path, default=None,
-                        help="Markdown file to write, the chart beside it as .png "
-                        "(default: benchmarks/results/latest.md)")
+                        help="Markdown file to write, the chart beside it as .png (default: "
+                        "a new benchmarks/results/run-TIME.md, which git ignores; the "
+                        "committed latest.md changes only when named here)")
     opts = parser.parse_args(argv)
     if opts.fallback:
         os.environ["LIND_TRAMPOLINE"] = "ctypes"
@@ -637,7 +638,7 @@ def main(argv: list[str] | None = None) -> int:
                    load_before, os.getloadavg(), time.monotonic() - t0, started)
     text = report(rows, info, memory)
     print(text)
-    out = opts.out or RESULTS / "latest.md"
+    out = opts.out or RESULTS / f"run-{started:%Y%m%d-%H%M%S}.md"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(text)
     png = out.with_suffix(".png")
