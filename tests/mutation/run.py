@@ -22,12 +22,16 @@ as survived ("not executed") without spending a test run on it.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import shlex
 import shutil
+import socket
 import sqlite3
 import subprocess
 import sys
+import time
+from collections.abc import Iterator
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
@@ -157,9 +161,18 @@ EXCLUDE = [
 ]
 
 
-def _config(module: str, timeout: float) -> str:
+WORKER_PORT = 47310     # --workers N: http workers listen on 127.0.0.1:47311..
+
+
+def _config(module: str, timeout: float, workers: int) -> str:
     tests = " ".join(MODULES[module])
     command = f"{BIN / 'python'} -m pytest -x -q -p no:cacheprovider {tests}"
+    if workers > 1:
+        urls = [f"http://127.0.0.1:{WORKER_PORT + i}" for i in range(1, workers + 1)]
+        distributor = ['name = "http"', "[cosmic-ray.distributor.http]",
+                       f"worker-urls = {urls!r}".replace("'", '"')]
+    else:
+        distributor = ['name = "local"']
     return "\n".join([
         "[cosmic-ray]",
         f'module-path = "src/lind/{module}"',
@@ -167,23 +180,55 @@ def _config(module: str, timeout: float) -> str:
         "excluded-modules = []",
         f"test-command = {command!r}".replace("'", '"'),
         "[cosmic-ray.distributor]",
-        'name = "local"',
+        *distributor,
         "[cosmic-ray.filters.operators-filter]",
         f"exclude-operators = {EXCLUDE!r}".replace("'", '"').replace("\\", "\\\\"),
         "",
     ])
 
 
-def _copy_tree() -> None:
-    """TREE := the work tree's files as they are now, with the in-place built trampoline."""
+def _copy_tree(tree: Path = TREE) -> None:
+    """`tree` := the work tree's files as they are now, with the in-place built trampoline."""
     listed = subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
                             cwd=REPO, capture_output=True, check=True).stdout.decode().split("\0")
     files = [f for f in listed if f and (REPO / f).is_file()]
     files += [str(p.relative_to(REPO)) for p in (REPO / "src/lind/threei").glob("_accel*.so")]
-    shutil.rmtree(TREE, ignore_errors=True)
+    shutil.rmtree(tree, ignore_errors=True)
     for name in files:
-        (TREE / name).parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(REPO / name, TREE / name)
+        (tree / name).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(REPO / name, tree / name)
+
+
+@contextlib.contextmanager
+def _http_workers(count: int) -> Iterator[None]:
+    """`count` cosmic-ray http workers, each mutating a tree of its own (mutants in two
+    copies of a module run side by side without seeing each other)."""
+    if count <= 1:
+        yield
+        return
+    procs, trees = [], []
+    try:
+        for i in range(1, count + 1):
+            tree = TREE.with_name(f"{TREE.name}-w{i}")
+            _copy_tree(tree)
+            trees.append(tree)
+            env = dict(os.environ, PYTHONPATH=str(tree / "src"))
+            procs.append(subprocess.Popen(
+                [BIN / "cosmic-ray", "http-worker", "--port", str(WORKER_PORT + i)], cwd=tree,
+                env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+        for i in range(1, count + 1):
+            for _ in range(200):
+                with contextlib.suppress(OSError), socket.create_connection(
+                        ("127.0.0.1", WORKER_PORT + i), timeout=1):
+                    break
+                time.sleep(0.05)
+        yield
+    finally:
+        for proc in procs:
+            proc.terminate()
+            proc.wait()
+        for tree in trees:
+            shutil.rmtree(tree, ignore_errors=True)
 
 
 _NOT_EXECUTED = "not executed by the test selection (coverage)"
@@ -226,11 +271,11 @@ def _run(*argv: str | Path) -> None:
     subprocess.run([str(a) for a in argv], cwd=TREE, check=True)
 
 
-def mutate(module: str, timeout: float, init_only: bool, retest: bool) -> None:
+def mutate(module: str, timeout: float, init_only: bool, retest: bool, workers: int) -> None:
     """Create (or resume) the session of one module, run it, and write its report."""
     name = module.replace("/", "-").removesuffix(".py")
     config, db = SESSIONS / f"{name}.toml", SESSIONS / f"{name}.sqlite"
-    config.write_text(_config(module, timeout))
+    config.write_text(_config(module, timeout, workers))
     if not db.exists():
         _run(BIN / "cosmic-ray", "init", config, db)
         _run(BIN / "cr-filter-operators", db, config)
@@ -243,7 +288,8 @@ def mutate(module: str, timeout: float, init_only: bool, retest: bool) -> None:
     _run(BIN / "cosmic-ray", "baseline", config)
     print(f"{module}: {_mark_unexecuted(module, db)} mutants on lines the tests never run",
           flush=True)
-    _run(BIN / "cosmic-ray", "exec", config, db)
+    with _http_workers(workers):
+        _run(BIN / "cosmic-ray", "exec", config, db)
     report = subprocess.run([BIN / "cr-report", "--show-pending", db], cwd=TREE,
                             capture_output=True, text=True, check=True).stdout
     (SESSIONS / f"{name}.report.txt").write_text(report)
@@ -273,6 +319,8 @@ def main() -> None:
     parser.add_argument("--init-only", action="store_true", help="count mutants, run none")
     parser.add_argument("--retest", action="store_true", help="run the surviving mutants again")
     parser.add_argument("--counts", action="store_true", help="print each session's counts, run none")
+    parser.add_argument("--workers", type=int, default=1,
+                        help="mutants tested side by side, each in a tree of its own (default 1)")
     args = parser.parse_args()
     modules = list(MODULES) if args.modules == ["all"] else args.modules
     unknown = [m for m in modules if m not in MODULES]
@@ -288,7 +336,7 @@ def main() -> None:
     os.environ.setdefault("LIND_TEST_BUILDS", str(SESSIONS / "builds"))
     try:
         for module in modules:
-            mutate(module, args.timeout, args.init_only, args.retest)
+            mutate(module, args.timeout, args.init_only, args.retest, args.workers)
     finally:
         shutil.rmtree(TREE, ignore_errors=True)
 
