@@ -17,6 +17,7 @@
 #endif
 
 static volatile sig_atomic_t got_code = -99, got_status = -99, got_pid_ok = -99;
+static volatile sig_atomic_t got_errno = -99, blocked_inside = -99;
 
 static void show(const char *what, long r)
 {
@@ -30,6 +31,26 @@ static void record(int sig, siginfo_t *info, void *context)
 	got_code = info->si_code;
 	got_status = info->si_status;
 	got_pid_ok = info->si_pid > 0;
+	got_errno = info->si_errno;
+}
+
+/* Whether the handled signal is blocked while its handler runs. */
+static void note_mask(int sig)
+{
+	sigset_t now;
+	sigprocmask(SIG_BLOCK, NULL, &now);
+	blocked_inside = sigismember(&now, sig);
+}
+
+static void handle_with(int sig, int flags)
+{
+	struct sigaction sa = {0};
+	sa.sa_handler = note_mask;
+	sa.sa_flags = flags;
+	sigaction(sig, &sa, NULL);
+	blocked_inside = -99;
+	raise(sig);
+	printf("handler flags %#x: signal blocked inside %d\n", flags, (int)blocked_inside);
 }
 
 static void catch_with_info(int sig)
@@ -76,7 +97,7 @@ int main(void)
 	/* si_code by sender */
 	catch_with_info(SIGUSR1);
 	kill(getpid(), SIGUSR1);
-	printf("kill: code %d pid ok %d\n", got_code, got_pid_ok);
+	printf("kill: code %d pid ok %d errno %d\n", got_code, got_pid_ok, got_errno);
 	catch_with_info(SIGUSR1);
 	raise(SIGUSR1);
 	printf("raise: code %d pid ok %d\n", got_code, got_pid_ok);
@@ -106,6 +127,13 @@ int main(void)
 	waitpid(pid, NULL, 0);
 	printf("child killed: code %d status %d\n", got_code, got_status);
 	signal(SIGCHLD, SIG_DFL);
+
+	/* sa_flags: only SA_NODEFER leaves the signal unblocked in its handler */
+	handle_with(SIGUSR1, 0);
+	handle_with(SIGUSR1, SA_NOCLDSTOP);
+	handle_with(SIGUSR1, SA_RESTART | SA_ONSTACK);
+	handle_with(SIGUSR1, SA_NODEFER);
+	signal(SIGUSR1, SIG_DFL);
 
 	/* the raw calls' checks */
 	unsigned char set[16];
@@ -199,7 +227,7 @@ int main(void)
 	static char stack_mem[65536];
 	stack_t ss = {0}, got;
 	show("sigaltstack query", sigaltstack(NULL, &got));
-	printf("  flags %d size %zu\n", got.ss_flags, got.ss_size);
+	printf("  flags %d size %zu sp null %d\n", got.ss_flags, got.ss_size, got.ss_sp == NULL);
 	ss.ss_sp = stack_mem;
 	ss.ss_size = 2047;      /* Linux's MINSIGSTKSZ is 2048 */
 	show("sigaltstack 2047", sigaltstack(&ss, NULL));
