@@ -166,5 +166,6 @@ def test_kill_minus_one_spares_the_caller_and_the_trees_init(builds, mode, expec
 def test_siginfo_names_the_senders_real_uid(builds):
     native = subprocess.run([builds.native("siginfo_uid")], capture_output=True, timeout=60)
     caged = lind.run([builds.wasm("siginfo_uid")], user=(0, 0), capture_output=True, timeout=60)
-    assert caged.stdout == native.stdout == (b"seteuid: 0\n"
+    assert caged.stdout == native.stdout == (b"setgid: 0\nSIGCHLD si_uid is the real uid 1\n"
+                                             b"seteuid: 0\n"
                                              b"si_uid is the real uid 1, the effective 0\n")

@@ -17,7 +17,8 @@
 #endif
 
 static volatile sig_atomic_t got_code = -99, got_status = -99, got_pid_ok = -99;
-static volatile sig_atomic_t got_errno = -99, blocked_inside = -99;
+static volatile sig_atomic_t got_errno = -99, blocked_inside = -99, hup_inside = -99;
+static volatile sig_atomic_t got_uid = -99, got_pid = -99;
 
 static void show(const char *what, long r)
 {
@@ -32,6 +33,8 @@ static void record(int sig, siginfo_t *info, void *context)
 	got_status = info->si_status;
 	got_pid_ok = info->si_pid > 0;
 	got_errno = info->si_errno;
+	got_uid = (sig_atomic_t)info->si_uid;
+	got_pid = info->si_pid;
 }
 
 /* Whether the handled signal is blocked while its handler runs. */
@@ -40,6 +43,7 @@ static void note_mask(int sig)
 	sigset_t now;
 	sigprocmask(SIG_BLOCK, NULL, &now);
 	blocked_inside = sigismember(&now, sig);
+	hup_inside = sigismember(&now, SIGHUP);
 }
 
 static void handle_with(int sig, int flags)
@@ -50,7 +54,8 @@ static void handle_with(int sig, int flags)
 	sigaction(sig, &sa, NULL);
 	blocked_inside = -99;
 	raise(sig);
-	printf("handler flags %#x: signal blocked inside %d\n", flags, (int)blocked_inside);
+	printf("handler flags %#x: signal blocked inside %d, SIGHUP %d\n", flags,
+	       (int)blocked_inside, (int)hup_inside);
 }
 
 static void catch_with_info(int sig)
@@ -107,7 +112,8 @@ int main(void)
 	catch_with_info(SIGALRM);
 	alarm(1);
 	pause();
-	printf("alarm: code %d\n", got_code);
+	printf("alarm: code %d pid %d uid %d status %d\n", got_code, (int)got_pid, (int)got_uid,
+	       (int)got_status);
 	catch_with_info(SIGCHLD);
 	pid_t pid = fork();
 	if (pid == 0)
@@ -126,6 +132,17 @@ int main(void)
 		pause();
 	waitpid(pid, NULL, 0);
 	printf("child killed: code %d status %d\n", got_code, got_status);
+	catch_with_info(SIGCHLD);
+	pid = fork();
+	if (pid == 0) {
+		signal(SIGHUP, SIG_DFL);
+		raise(SIGHUP);
+		_exit(0);
+	}
+	while (got_code == -99)
+		pause();
+	waitpid(pid, NULL, 0);
+	printf("child killed by SIGHUP: code %d status %d\n", got_code, got_status);
 	signal(SIGCHLD, SIG_DFL);
 
 	/* sa_flags: only SA_NODEFER leaves the signal unblocked in its handler */
@@ -148,6 +165,7 @@ int main(void)
 	memset(set, 0xAA, sizeof set);
 	show("rt_sigpending size 8", syscall(SYS_rt_sigpending, set, 8));
 	printf("  bytes %02x %02x %02x %02x | %02x %02x\n", set[0], set[1], set[2], set[3], set[7], set[8]);
+	show("rt_sigpending size 9", syscall(SYS_rt_sigpending, set, 9));
 	show("rt_sigpending size 16", syscall(SYS_rt_sigpending, set, 16));
 	sigset_t highest, now;
 	sigemptyset(&highest);
@@ -214,6 +232,13 @@ int main(void)
 	show("kill 0 with signal 0", kill(0, 0));
 	show("kill nobody", kill(999999, 0));
 	show("kill bad signal", kill(getpid(), 65));
+	show("kill signal -1", kill(getpid(), -1));
+	struct sigaction untouched;
+	sigaction(SIGURG, NULL, &untouched);
+	printf("SIGURG: default %d mask empty %d\n", untouched.sa_handler == SIG_DFL,
+	       !sigismember(&untouched.sa_mask, SIGHUP) && !sigismember(&untouched.sa_mask, SIGINT));
+	show("sigaction signal 0", sigaction(0, NULL, &untouched));
+	show("sigaction signal 65", sigaction(65, NULL, &untouched));
 	show("kill signal 64", kill(getpid(), 0) == 0 ? 0 : -1);
 	siginfo_t si;
 	memset(&si, 0, sizeof si);
