@@ -168,4 +168,5 @@ def test_siginfo_names_the_senders_real_uid(builds):
     caged = lind.run([builds.wasm("siginfo_uid")], user=(0, 0), capture_output=True, timeout=60)
     assert caged.stdout == native.stdout == (b"setgid: 0\nSIGCHLD si_uid is the real uid 1\n"
                                              b"seteuid: 0\n"
-                                             b"si_uid is the real uid 1, the effective 0\n")
+                                             b"si_uid is the real uid 1, the effective 0\n"
+                                             b"SIGPIPE si_uid is the real uid 1\n")

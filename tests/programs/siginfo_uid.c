@@ -4,7 +4,7 @@
 #include <stdio.h>
 #include <unistd.h>
 
-static volatile sig_atomic_t uid = -1, child_uid = -1;
+static volatile sig_atomic_t uid = -1, child_uid = -1, pipe_uid = -1;
 
 static void record(int sig, siginfo_t *info, void *context)
 {
@@ -12,6 +12,8 @@ static void record(int sig, siginfo_t *info, void *context)
 	(void)context;
 	if (sig == SIGCHLD)
 		child_uid = (sig_atomic_t)info->si_uid;
+	else if (sig == SIGPIPE)
+		pipe_uid = (sig_atomic_t)info->si_uid;
 	else
 		uid = (sig_atomic_t)info->si_uid;
 }
@@ -34,5 +36,11 @@ int main(void)
 	kill(getpid(), SIGUSR1);
 	printf("si_uid is the real uid %d, the effective %d\n", uid == (int)getuid(),
 	       uid == (int)geteuid());
+	sigaction(SIGPIPE, &sa, NULL);
+	int fds[2];
+	pipe(fds);
+	close(fds[0]);
+	write(fds[1], "x", 1);
+	printf("SIGPIPE si_uid is the real uid %d\n", pipe_uid == (int)getuid());
 	return 0;
 }

@@ -9,6 +9,8 @@
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <poll.h>
+#include <semaphore.h>
+#include <sys/mman.h>
 #include <sys/select.h>
 #include <unistd.h>
 
@@ -81,8 +83,81 @@ static void default_action(int sig)
 	       WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status));
 }
 
+static volatile sig_atomic_t nocldstop_runs;
+static char alt_mem[65536];
+static volatile int on_alt = -1;
+
+static void count_run(int sig)
+{
+	volatile char here;
+	(void)sig;
+	nocldstop_runs++;
+	on_alt = &here >= alt_mem && &here < alt_mem + sizeof alt_mem;
+}
+
+static void quiet(int sig)
+{
+	(void)sig;
+}
+
+/* SA_NOCLDSTOP (bit 0) with a handler: nothing else about the handler changes. */
+static void nocldstop_flags(void)
+{
+	fflush(stdout);          /* the child prints: nothing of ours twice */
+	pid_t pid = fork();
+	if (pid == 0) {
+		struct sigaction sa = {0};
+		sa.sa_handler = count_run;
+		sa.sa_flags = SA_NOCLDSTOP;
+		stack_t ss = {alt_mem, 0, sizeof alt_mem};
+		sigaltstack(&ss, NULL);
+		sigaction(SIGUSR1, &sa, NULL);
+		raise(SIGUSR1);
+		raise(SIGUSR1);          /* still handled: not reset to the default */
+		int fds[2];
+		pipe(fds);
+		sa.sa_handler = quiet;
+		sigaction(SIGALRM, &sa, NULL);
+		alarm(1);
+		char c;
+		long r = read(fds[0], &c, 1);   /* interrupted, not restarted */
+		printf("SA_NOCLDSTOP: ran %d, on the alternate stack %d, read %ld errno %d\n",
+		       (int)nocldstop_runs, on_alt, r, errno);
+		fflush(stdout);
+		_exit(0);
+	}
+	int status;
+	waitpid(pid, &status, 0);
+	printf("  child ended: %s %d\n", WIFSIGNALED(status) ? "by signal" : "exit",
+	       WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status));
+}
+
+/* A process-shared semaphore wait (a futex in shared memory) ends with EINTR when a
+ * handler without SA_RESTART runs. */
+static void semaphore_interrupted(void)
+{
+	sem_t *sem = mmap(NULL, sizeof *sem, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS,
+	                  -1, 0);
+	sem_init(sem, 1, 0);
+	struct sigaction sa = {0};
+	sa.sa_handler = quiet;
+	sigaction(SIGALRM, &sa, NULL);
+	alarm(1);
+	int r = sem_wait(sem);
+	printf("sem_wait interrupted: %d errno %d\n", r, r ? errno : 0);
+	signal(SIGALRM, SIG_DFL);
+	munmap(sem, sizeof *sem);
+}
+
 int main(void)
 {
+	/* what a signal never touched reports as its action */
+	struct sigaction first;
+	sigaction(SIGURG, NULL, &first);
+	printf("never set: default %d flags %#x mask has SIGHUP %d\n", first.sa_handler == SIG_DFL,
+	       (unsigned)first.sa_flags & (SA_NOCLDSTOP | SA_SIGINFO | SA_RESTART | SA_NODEFER |
+	                                   SA_RESETHAND | SA_ONSTACK),
+	       sigismember(&first.sa_mask, SIGHUP));
 	/* start from the defaults, whatever was inherited (nohup ignores SIGHUP) */
 	sigset_t none;
 	sigemptyset(&none);
@@ -227,6 +302,33 @@ int main(void)
 	waitpid(leader, &status, 0);
 	printf("  leader killed by %d\n", WIFSIGNALED(status) ? WTERMSIG(status) : 0);
 	show("kill a group that is gone", kill(-leader, SIGTERM));
+
+	/* kill(0): every process of the caller's group, the caller too (a group of its own
+	 * first, so that natively it reaches nothing else) */
+	show("setpgid", setpgid(0, 0));
+	catch_with_info(SIGUSR2);
+	int ready[2];
+	pipe(ready);
+	pid_t member = fork();
+	if (member == 0) {
+		close(ready[0]);
+		write(ready[1], "r", 1);
+		while (got_code == -99)
+			pause();
+		_exit(got_code == SI_USER ? 11 : 12);
+	}
+	close(ready[1]);
+	char token;
+	read(ready[0], &token, 1);
+	close(ready[0]);
+	show("kill(0, SIGUSR2)", kill(0, SIGUSR2));
+	waitpid(member, &status, 0);
+	printf("  the caller got it %d, the group member exited %d\n", got_code == SI_USER,
+	       WEXITSTATUS(status));
+	signal(SIGUSR2, SIG_DFL);
+
+	nocldstop_flags();
+	semaphore_interrupted();
 
 	/* kill and sigqueue targets */
 	show("kill 0 with signal 0", kill(0, 0));
