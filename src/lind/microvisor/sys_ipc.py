@@ -375,20 +375,6 @@ def _wait(cage, ns: Namespace, deadline: float | None) -> None:
     cage.block_on(ns.changed, left, restartable=False)
 
 
-def _read(cage, addr: int, length: int) -> bytes:
-    """A structure the cage passes: EFAULT outside its memory, and at NULL as on Linux
-    (address 0 is ordinary memory in wasm)."""
-    if not addr:
-        raise _error(errno.EFAULT)
-    return cage.mem.read(addr, length)
-
-
-def _write(cage, addr: int, data: bytes) -> None:
-    if not addr:
-        raise _error(errno.EFAULT)
-    cage.mem.write(addr, data)
-
-
 # ----------------------------------------------------------------- shared memory
 
 def sys_shmget(cage, key, size, flags, *_):
@@ -475,31 +461,31 @@ def _stat_by_index(cage, table, index: int, checked: bool, buf: int) -> int:
     found = table.at_index(index)
     if checked:
         found.check(cage, _READ)
-    _write(cage, buf, found.stat())
+    cage.mem.write(buf, found.stat())
     return found.id
 
 
 def sys_shmctl(cage, shmid, cmd, buf, *_):
     ns, shmid, cmd, buf = namespace(cage), s32(shmid), s32(cmd) & ~IPC_64, u32(buf)
     if cmd == IPC_SET:
-        raw = _read(cage, buf, _PERM.size)
+        raw = cage.mem.read(buf, _PERM.size)
     with ns.changed:
         if cmd == IPC_INFO:
             shmall = min(ns.budget.limit // PAGE, 0xFFFFFFFF)   # pages, in a 32-bit long
-            _write(cage, buf, _SHMINFO.pack(limits.SHMMAX, limits.SHMMIN, limits.SHMMNI,
+            cage.mem.write(buf, _SHMINFO.pack(limits.SHMMAX, limits.SHMMIN, limits.SHMMNI,
                                             limits.SHMMNI, shmall, 0, 0, 0, 0))
             return ns.shm.max_index()
         if cmd == SHM_INFO:
             segments = list(ns.shm.objects.values())
             pages = sum(s.charged for s in segments) // PAGE
-            _write(cage, buf, _SHM_INFO.pack(len(segments), pages, pages, 0, 0, 0))
+            cage.mem.write(buf, _SHM_INFO.pack(len(segments), pages, pages, 0, 0, 0))
             return ns.shm.max_index()
         if cmd in (SHM_STAT, SHM_STAT_ANY):
             return _stat_by_index(cage, ns.shm, shmid, cmd == SHM_STAT, buf)
         segment = ns.shm.get(shmid)
         if cmd == IPC_STAT:
             segment.check(cage, _READ)
-            _write(cage, buf, segment.stat())
+            cage.mem.write(buf, segment.stat())
         elif cmd == IPC_SET:
             segment.set_perm(cage, raw)
         elif cmd == IPC_RMID:
@@ -575,7 +561,7 @@ def _semtimedop(cage, semid: int, sops_addr: int, nsops: int, timeout_addr: int)
         raise _error(errno.EINVAL)
     if nsops > limits.SEMOPM:
         raise _error(errno.E2BIG)
-    sops = list(_SEMBUF.iter_unpack(_read(cage, sops_addr, _SEMBUF.size * nsops)))
+    sops = list(_SEMBUF.iter_unpack(cage.mem.read(sops_addr, _SEMBUF.size * nsops)))
     deadline = _deadline(cage, timeout_addr)
     alter = any(op for _, op, _ in sops)
     highest = max(num for num, _, _ in sops)
@@ -610,14 +596,14 @@ def sys_semctl(cage, semid, semnum, cmd, arg, *_):
     ns, semid, semnum, cmd = namespace(cage), s32(semid), s32(semnum), s32(cmd) & ~IPC_64
     buf = u32(arg)
     if cmd == IPC_SET:
-        raw = _read(cage, buf, _PERM.size)
+        raw = cage.mem.read(buf, _PERM.size)
     with ns.changed:
         if cmd in (IPC_INFO, SEM_INFO):
             info = [limits.SEMMNS, limits.SEMMNI, limits.SEMMNS, limits.SEMMNS, limits.SEMMSL,
                     limits.SEMOPM, limits.SEMOPM, 20, limits.SEMVMX, limits.SEMVMX]
             if cmd == SEM_INFO:
                 info[7], info[9] = len(ns.sem.objects), ns.sems_used
-            _write(cage, buf, _SEMINFO.pack(*info))
+            cage.mem.write(buf, _SEMINFO.pack(*info))
             return ns.sem.max_index()
         if cmd in (SEM_STAT, SEM_STAT_ANY):
             return _stat_by_index(cage, ns.sem, semid, cmd == SEM_STAT, buf)
@@ -638,13 +624,13 @@ def sys_semctl(cage, semid, semnum, cmd, arg, *_):
             raise _error(errno.EINVAL)
         sems.check(cage, _WRITE if cmd in (SETVAL, SETALL) else _READ)
         if cmd == IPC_STAT:
-            _write(cage, buf, sems.stat())
+            cage.mem.write(buf, sems.stat())
             return 0
         if cmd == GETALL:
-            _write(cage, buf, struct.pack(f"<{nsems}H", *sems.values))
+            cage.mem.write(buf, struct.pack(f"<{nsems}H", *sems.values))
             return 0
         if cmd == SETALL:
-            values = struct.unpack(f"<{nsems}H", _read(cage, buf, 2 * nsems))
+            values = struct.unpack(f"<{nsems}H", cage.mem.read(buf, 2 * nsems))
             if max(values) > limits.SEMVMX:
                 raise _error(errno.ERANGE)
             sems.values = list(values)
@@ -678,7 +664,7 @@ def sys_msgget(cage, key, flags, *_):
 
 def sys_msgsnd(cage, msqid, msgp, msgsz, flags, *_):
     ns, msqid, msgp, msgsz, flags = namespace(cage), s32(msqid), u32(msgp), msgsz & _U64, s32(flags)
-    (mtype,) = _MTYPE.unpack(_read(cage, msgp, _MTYPE.size))
+    (mtype,) = _MTYPE.unpack(cage.mem.read(msgp, _MTYPE.size))
     if msgsz > limits.MSGMAX or msqid < 0 or mtype < 1:
         raise _error(errno.EINVAL)
     text = cage.mem.read(msgp + _MTYPE.size, msgsz)
@@ -744,7 +730,7 @@ def sys_msgrcv(cage, msqid, msgp, msgsz, msgtyp, flags, *_):
         if len(text) > bufsz and not flags & MSG_NOERROR:
             raise _error(errno.E2BIG)
         n = min(len(text), bufsz)
-        _write(cage, msgp, _MTYPE.pack(mtype) + text[:n])   # EFAULT keeps the message
+        cage.mem.write(msgp, _MTYPE.pack(mtype) + text[:n])   # EFAULT keeps the message
         if not copy:
             del queue.messages[pick]
             queue.cbytes -= len(text)
@@ -757,7 +743,7 @@ def sys_msgrcv(cage, msqid, msgp, msgsz, msgtyp, flags, *_):
 def sys_msgctl(cage, msqid, cmd, buf, *_):
     ns, msqid, cmd, buf = namespace(cage), s32(msqid), s32(cmd) & ~IPC_64, u32(buf)
     if cmd == IPC_SET:
-        raw = _read(cage, buf, _MSQID.size)
+        raw = cage.mem.read(buf, _MSQID.size)
     with ns.changed:
         if cmd in (IPC_INFO, MSG_INFO):
             queues = list(ns.msg.objects.values())
@@ -767,7 +753,7 @@ def sys_msgctl(cage, msqid, cmd, buf, *_):
             else:
                 pool, used, total = (limits.MSGMNI * limits.MSGMNB // 1024, limits.MSGMNB,
                                      limits.MSGMNB)
-            _write(cage, buf, _MSGINFO.pack(pool, used, limits.MSGMAX, limits.MSGMNB,
+            cage.mem.write(buf, _MSGINFO.pack(pool, used, limits.MSGMAX, limits.MSGMNB,
                                                    limits.MSGMNI, 16, total, 0xFFFF))
             return ns.msg.max_index()
         if cmd in (MSG_STAT, MSG_STAT_ANY):
@@ -775,7 +761,7 @@ def sys_msgctl(cage, msqid, cmd, buf, *_):
         queue = ns.msg.get(msqid)
         if cmd == IPC_STAT:
             queue.check(cage, _READ)
-            _write(cage, buf, queue.stat())
+            cage.mem.write(buf, queue.stat())
         elif cmd == IPC_SET:
             qbytes = _MSQID.unpack(raw)[9]
             queue.check_owner(cage)

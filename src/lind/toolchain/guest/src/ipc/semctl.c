@@ -1,6 +1,6 @@
 /* wasm32-lind: musl's, less what other architectures need, and a NULL buffer goes to
  * the host as it is (EFAULT, as on Linux) instead of musl's copy with 64-bit times
- * being stored through it.
+ * being stored through it (the null page: SIGSEGV, where Linux says EFAULT).
  *
  * Programs reach __lind_semctl through the semctl macro of <sys/sem.h> (the overlay in
  * guest/include), which passes the fourth argument's word by value whether the

@@ -1,6 +1,6 @@
 /* wasm32-lind: musl's, less what other architectures need, and a NULL buffer goes to
  * the host as it is (EFAULT, as on Linux) instead of musl's copy with 64-bit times
- * being stored through it (address 0 is ordinary memory in wasm). */
+ * being stored through it (the null page: SIGSEGV, where Linux says EFAULT). */
 #include <sys/shm.h>
 #include "syscall.h"
 #include "ipc.h"
