@@ -80,6 +80,11 @@ class _Pipe:
             os.close(self.write_fd)
 
 
+def _devnull(reading: bool) -> int:
+    """The host's /dev/null for a DEVNULL stream (the cage borrows it: it cannot change it)."""
+    return os.open(os.devnull, (os.O_RDONLY if reading else os.O_WRONLY) | os.O_CLOEXEC)
+
+
 def _as_fd(spec, default: int) -> int:
     if spec is None:
         return default
@@ -236,8 +241,7 @@ class Popen:
                 setattr(self, name, f)
                 return theirs
             if spec == DEVNULL:
-                cage_ends.append(os.open(os.devnull, (os.O_RDONLY if name == "stdin" else
-                                                      os.O_WRONLY) | os.O_CLOEXEC))
+                cage_ends.append(_devnull(name == "stdin"))
                 return cage_ends[-1]
             return _as_fd(spec, default)
 
@@ -502,7 +506,7 @@ def run(args: Sequence[str | os.PathLike[str]] | str | os.PathLike[str], *,
             ends.append(p.write_fd)
             return p.write_fd, p
         if spec == DEVNULL:
-            ends.append(os.open(os.devnull, os.O_WRONLY | os.O_CLOEXEC))
+            ends.append(_devnull(False))
             return ends[-1], None
         return _as_fd(spec, default), None
 
@@ -513,7 +517,7 @@ def run(args: Sequence[str | os.PathLike[str]] | str | os.PathLike[str], *,
         ends.append(feeder.read_fd)
         in_fd = feeder.read_fd
     elif stdin == DEVNULL:
-        ends.append(os.open(os.devnull, os.O_RDONLY | os.O_CLOEXEC))
+        ends.append(_devnull(True))
         in_fd = ends[-1]
     else:
         in_fd = _as_fd(stdin, 0)
