@@ -117,23 +117,54 @@ def test_a_cage_in_a_handler_or_in_pause_can_still_be_killed(builds, tmp_path, h
     assert cage.wait(60) == 9                 # killed by SIGKILL
 
 
-def test_a_signal_during_a_blocked_host_read_is_not_lost(builds, tmp_path):
-    """A read on a host pipe is not interrupted (a limit); its handler runs when it returns."""
-    native = subprocess.Popen([str(builds.native("sig_hostread"))], stdin=subprocess.PIPE,
-                              stdout=subprocess.PIPE)
-    read_end, write_end = os.pipe()
-    out_r, out_w = os.pipe()
-    cage = lind.Runtime().spawn(builds.wasm("sig_hostread"), root=str(tmp_path), stdin=read_end,
-                                stdout=out_w)
+def _read_interrupted(command: list[str], stdin: str) -> bytes:
+    """Run `command` with stdin a host pipe or a terminal; write its input once it says
+    it waits (its alarm comes first), and return its output."""
+    if stdin == "pipe":
+        read_end, write_end = os.pipe()
+    else:
+        write_end, read_end = os.openpty()
+    proc = subprocess.Popen(command, stdin=read_end, stdout=subprocess.PIPE)
     os.close(read_end)
-    os.close(out_w)
-    time.sleep(0.3)   # let the alarm come while both wait for input
-    native_out, _ = native.communicate(b"hello\n", timeout=60)
-    os.write(write_end, b"hello\n")
-    os.close(write_end)
-    assert cage.wait(60) == 0
-    with os.fdopen(out_r, "rb") as out:
-        assert out.read() == native_out == b"handler ran\nread: hello\n"
+    try:
+        out = b""
+        while not out.endswith(b"waiting\n"):
+            chunk = proc.stdout.read1(4096)
+            assert chunk, out
+            out += chunk
+        time.sleep(0.3)
+        os.write(write_end, b"hello\n")
+        out += proc.stdout.read()
+        assert proc.wait(60) == 0, out
+        return out
+    finally:
+        os.close(write_end)
+
+
+@pytest.mark.parametrize("stdin", ["pipe", "terminal"])
+def test_a_read_waiting_on_a_host_pipe_or_terminal_is_interrupted(builds, tmp_path, stdin):
+    """A caught signal ends a blocked read of a host pipe or a terminal with EINTR, or
+    restarts it with SA_RESTART, as on Linux."""
+    native = _read_interrupted([str(builds.native("sig_hostread"))], stdin)
+    caged = _read_interrupted([sys.executable, "-m", "lind", "run", "--root", str(tmp_path),
+                               str(builds.wasm("sig_hostread"))], stdin)
+    if stdin == "terminal":   # the terminal echoes the input and ends lines with \r\n
+        native, caged = native.replace(b"\r\n", b"\n"), caged.replace(b"\r\n", b"\n")
+    assert caged == native
+    assert native.startswith(b"no restart: -1 errno 4, handled 1\n")
+
+
+def test_a_cage_blocked_on_a_host_pipe_stops_at_its_timeout(builds, tmp_path):
+    read_end, write_end = os.pipe()
+    started = time.monotonic()
+    try:
+        with pytest.raises(subprocess.TimeoutExpired):
+            lind.run([builds.wasm("sig_hostread")], root=tmp_path, stdin=read_end,
+                     capture_output=True, timeout=1)
+        assert time.monotonic() - started < 10
+    finally:
+        os.close(read_end)
+        os.close(write_end)
 
 
 def test_a_cage_that_ends_leaves_no_timer_behind(builds, tmp_path):

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import atexit
 import collections
+import contextlib
 import ctypes
 import errno
 import mmap
 import os
 import re
 import resource
+import select
 import signal
 import struct
 import sys
@@ -381,7 +383,7 @@ class Cage:
         if f is None or f.is_dir or not f.host_backed:
             self.slot.mirror_fd(fd, -1, False, False)
         else:
-            self.slot.mirror_fd(fd, f.host_fd, f.readable, f.writable)
+            self.slot.mirror_fd(fd, f.host_fd, f.readable, f.writable, f.io_kind)
 
     def _fd_closed(self, f: OpenFile) -> None:
         """Closing any fd of a file drops this cage's POSIX locks on it."""
@@ -845,6 +847,28 @@ class Cage:
         finally:
             self.signals.waiting_on = None
 
+    def wait_host(self, host_fd: int, events: int, timeout: float | None = None, *,
+                  restartable: bool = True) -> bool:
+        """Wait, with the GIL released, until `host_fd` has one of the poll `events`
+        (True) or `timeout` seconds passed (False). A caught signal or a stop ends the
+        wait as block_on's does: they write the slot's wake eventfd, polled beside it."""
+        wake = self.slot.wake_fd()
+        poller = select.poll()
+        poller.register(host_fd, events)
+        poller.register(wake, select.POLLIN)
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            self._raise_if_interrupted(restartable)
+            left = None if deadline is None else max(deadline - time.monotonic(), 0)
+            ready = dict(poller.poll(None if left is None else left * 1000))
+            if ready.get(host_fd):
+                return True
+            if wake in ready:
+                with contextlib.suppress(BlockingIOError):
+                    os.eventfd_read(wake)
+            elif left == 0:
+                return False
+
     def _raise_if_interrupted(self, restartable: bool) -> None:
         if self.kill_requested or self.status is not None:
             raise OSError(errno.EINTR, "Interrupted system call")
@@ -869,6 +893,7 @@ class Cage:
         self._kill_signal = sig
         self.kill_requested = True
         self.slot.stop(f"killed by signal {sig}")
+        self.slot.wake()
         sys_futex.interrupt(self)
         waiting = self.signals.waiting_on
         if waiting is not None:

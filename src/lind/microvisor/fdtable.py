@@ -12,10 +12,12 @@ import errno
 import os
 import select
 import signal
+import socket
 import stat
 from collections.abc import Callable
 from dataclasses import InitVar, dataclass, field
 
+from lind import threei
 from lind.microvisor import abi, limits
 
 
@@ -42,6 +44,7 @@ class OpenFile:
     # reference (sys_locks).
     on_last_close: Callable[[], None] | None = field(default=None, repr=False)
     reserved: InitVar[bool] = False  # the host's own file (a new tree's stdio): may use the reserve
+    _io_kind: int | None = field(default=None, init=False, repr=False)
     maps_zeros = False             # mmap gives anonymous memory (/dev/zero)
 
     def __post_init__(self, reserved: bool) -> None:
@@ -72,13 +75,34 @@ class OpenFile:
             self.on_last_close()
             self.on_last_close = None
 
+    @property
+    def io_kind(self) -> int:
+        """How a read or write may block (threei.IO_*): pipes and sockets are tried
+        without blocking and waited for interruptibly; a terminal, or a pipe or socket
+        whose O_NONBLOCK is the host's rather than the cage's, is polled before it is
+        read; anything else never waits."""
+        if self._io_kind is None:
+            mode = 0 if self.is_dir or self.host_fd < 0 else os.fstat(self.host_fd).st_mode
+            if stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode):
+                kind = threei.IO_PIPE if stat.S_ISFIFO(mode) else threei.IO_SOCKET
+                self._io_kind = threei.IO_TTY if self.shares_host_flags else kind
+            elif stat.S_ISCHR(mode) and os.isatty(self.host_fd):
+                self._io_kind = threei.IO_TTY
+            else:
+                self._io_kind = threei.IO_PLAIN
+        return self._io_kind
+
     # I/O the 3i fast path did not serve (it serves host files itself when it can).
     def read(self, cage, addr: int, n: int) -> int:
-        return cage.mem.read_fd(self.host_fd, addr, n)
+        if self.io_kind == threei.IO_PLAIN:
+            return cage.mem.read_fd(self.host_fd, addr, n)
+        return self.waiting_io(cage, [cage.mem.view(addr, n)], writing=False)
 
     # A write to a host pipe or socket with no reader: EPIPE and SIGPIPE, as on Linux
     # (Lind itself ignores SIGPIPE, so the host write only says EPIPE).
     def write(self, cage, addr: int, n: int) -> int:
+        if self.io_kind != threei.IO_PLAIN:
+            return self.waiting_io(cage, [cage.mem.view(addr, n)], writing=True)
         try:
             return cage.mem.write_fd(self.host_fd, addr, n)
         except BrokenPipeError:
@@ -86,14 +110,50 @@ class OpenFile:
             raise
 
     def readv(self, cage, views: list[memoryview]) -> int:
+        if self.io_kind != threei.IO_PLAIN:
+            return self.waiting_io(cage, views, writing=False)
         return os.readv(self.host_fd, views)
 
     def writev(self, cage, views: list[memoryview]) -> int:
+        if self.io_kind != threei.IO_PLAIN:
+            return self.waiting_io(cage, views, writing=True)
         try:
             return os.writev(self.host_fd, views)
         except BrokenPipeError:
             cage.raise_signal(signal.SIGPIPE)
             raise
+
+    def waiting_io(self, cage, views: list[memoryview], *, writing: bool) -> int:
+        """A read or write on a pipe, socket or terminal as the kernel's would be with the
+        cage's O_NONBLOCK (a blocking write writes everything), waiting interruptibly:
+        a signal after part of it was done returns the part, as on Linux."""
+        total, done = sum(len(v) for v in views), 0
+        while True:
+            try:
+                n = _io_now(self.io_kind, self.host_fd, views, writing)
+            except InterruptedError:
+                continue
+            except BlockingIOError:
+                if self.flags & abi.O_NONBLOCK:
+                    if done:
+                        return done
+                    raise
+                try:
+                    cage.wait_host(self.host_fd, select.POLLOUT if writing else select.POLLIN)
+                except OSError:
+                    if done:
+                        return done
+                    raise
+                continue
+            except BrokenPipeError:
+                if done:
+                    return done
+                cage.raise_signal(signal.SIGPIPE)
+                raise
+            done += n
+            if not writing or n == 0 or done == total:
+                return done
+            views = _after(views, n)
 
     def stat(self) -> os.stat_result:
         return os.fstat(self.host_fd)
@@ -119,6 +179,45 @@ class OpenFile:
         p.register(self.host_fd, events)
         ready = p.poll(0)
         return ready[0][1] if ready else 0
+
+
+def _io_now(kind: int, fd: int, views: list[memoryview], writing: bool) -> int:
+    """One read or write of `fd` that never blocks in the kernel (BlockingIOError)."""
+    if kind == threei.IO_PIPE:
+        try:
+            if writing:
+                return os.pwritev(fd, views, -1, os.RWF_NOWAIT)
+            return os.preadv(fd, views, -1, os.RWF_NOWAIT)
+        except OSError as exc:
+            if exc.errno != errno.EOPNOTSUPP:   # a kernel without RWF_NOWAIT for pipes
+                raise
+        kind = threei.IO_TTY
+    if kind == threei.IO_SOCKET:
+        sock = socket.socket(fileno=fd)
+        try:
+            if writing:
+                return sock.sendmsg(views, [], socket.MSG_DONTWAIT)
+            return sock.recvmsg_into(views, 0, socket.MSG_DONTWAIT)[0]
+        finally:
+            sock.detach()
+    if kind == threei.IO_TTY:
+        p = select.poll()
+        p.register(fd, select.POLLOUT if writing else select.POLLIN)
+        if not p.poll(0):
+            raise BlockingIOError(errno.EAGAIN, "Resource temporarily unavailable")
+    return os.writev(fd, views) if writing else os.readv(fd, views)
+
+
+def _after(views: list[memoryview], n: int) -> list[memoryview]:
+    """The buffers left once the first `n` bytes of `views` were transferred."""
+    rest = []
+    for v in views:
+        if n >= len(v):
+            n -= len(v)
+        else:
+            rest.append(v[n:])
+            n = 0
+    return rest
 
 
 def ebadf() -> OSError:

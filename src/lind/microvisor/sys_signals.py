@@ -142,8 +142,9 @@ def _act(cage, fatal: int, waiting: threading.Condition | None, *, own_thread: b
         if waiting is not None:
             with waiting:
                 waiting.notify_all()
-        if cage.signals.ready:   # a futex wait ends with EINTR, as on Linux
+        if cage.signals.ready:   # a futex or host-fd wait ends with EINTR, as on Linux
             sys_futex.interrupt(cage)
+            cage.slot.wake()
 
 
 def settle(cage) -> None:

@@ -54,6 +54,10 @@ FAST_PWRITE: int = _impl.FAST_PWRITE
 FAST_LSEEK: int = _impl.FAST_LSEEK
 FAST_GRATE: int = _impl.FAST_GRATE
 FAST_THREEI_CALL: int = _impl.FAST_THREEI_CALL
+IO_PLAIN: int = _impl.IO_PLAIN      # how a mirrored fd's read or write may block
+IO_PIPE: int = _impl.IO_PIPE
+IO_SOCKET: int = _impl.IO_SOCKET
+IO_TTY: int = _impl.IO_TTY
 
 _SYSCALL_TYPE = wasmtime.FuncType(
     [wasmtime.ValType.i32()] + [wasmtime.ValType.i64()] * 6, [wasmtime.ValType.i64()]

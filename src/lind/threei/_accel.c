@@ -16,6 +16,7 @@
  *   Grate   - a wasm grate's worker instance, entered from any cage's thread.
  *   GrateHandler - one handler (function pointer) inside a Grate: a table entry.
  */
+#define _GNU_SOURCE        /* preadv2, RWF_NOWAIT */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 #include <errno.h>
@@ -27,6 +28,11 @@
 #include <stdlib.h>
 #include <signal.h>
 #include <sys/mman.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <fcntl.h>
+#include <poll.h>
 
 #define NSYSCALLS 1024
 
@@ -1057,14 +1063,22 @@ typedef struct {
     int64_t owner;       /* who installed it: 0 the microvisor, else a grate (see ops.py) */
 } Entry;
 
-/* The part of a cage's fd table the fast entries may use: host fd and access. */
+/* The part of a cage's fd table the fast entries may use: host fd, access, and what
+ * kind of file it is, which says how a read or write that would block is made. */
 #define FD_MIRROR 1024
 #define FD_READ 1
 #define FD_WRITE 2
 
+/* IO_PLAIN never waits (regular files, /dev/null); IO_PIPE and IO_SOCKET are tried
+ * without blocking (RWF_NOWAIT, MSG_DONTWAIT) and, when the description is blocking,
+ * waited for here beside the cage's wake eventfd, so a signal or a kill ends the
+ * wait; IO_TTY reads are the Python handler's (it waits first, then reads). */
+enum { IO_PLAIN, IO_PIPE, IO_SOCKET, IO_TTY, IO_KINDS };
+
 typedef struct {
     int32_t host_fd;     /* -1: not mirrored, the Python handler decides */
     uint8_t access;
+    uint8_t kind;
 } FdMirror;
 
 typedef struct {
@@ -1075,6 +1089,7 @@ typedef struct {
     int64_t fd_limit;
     FdMirror fds[FD_MIRROR];
     int exiting;
+    int wake_fd;           /* eventfd written when a wait must end (signal, kill); -1 */
     int has_workers;       /* a grate: its calls may come from worker instances */
     PyObject *trap_message;
     Entry table[NSYSCALLS];
@@ -1166,6 +1181,7 @@ static PyObject *Slot_new(PyTypeObject *type, PyObject *args, PyObject *kw)
     Py_INCREF(cage);
     s->cage = cage;
     s->fd_limit = 1024;
+    s->wake_fd = -1;
     for (int i = 0; i < FD_MIRROR; i++)
         s->fds[i].host_fd = -1;
     return (PyObject *)s;
@@ -1197,6 +1213,8 @@ static void Slot_dealloc(SlotObject *s)
     pthread_mutex_unlock(&registry_lock);
     PyObject_GC_UnTrack(s);
     Slot_clear(s);
+    if (s->wake_fd >= 0)
+        close(s->wake_fd);
     Py_TYPE(s)->tp_free((PyObject *)s);
 }
 
@@ -1295,15 +1313,45 @@ static PyObject *Slot_set_memory(SlotObject *s, PyObject *arg)
     Py_RETURN_NONE;
 }
 
-/* mirror_fd(fd, host_fd, readable, writable); host_fd -1 removes the mirror. */
+/* mirror_fd(fd, host_fd, readable, writable, kind); host_fd -1 removes the mirror. */
 static PyObject *Slot_mirror_fd(SlotObject *s, PyObject *args)
 {
-    int fd, host_fd, readable, writable;
-    if (!PyArg_ParseTuple(args, "iipp", &fd, &host_fd, &readable, &writable))
+    int fd, host_fd, readable, writable, kind = IO_PLAIN;
+    if (!PyArg_ParseTuple(args, "iipp|i", &fd, &host_fd, &readable, &writable, &kind))
         return NULL;
+    if (kind < 0 || kind >= IO_KINDS) {
+        PyErr_SetString(PyExc_ValueError, "unknown I/O kind");
+        return NULL;
+    }
     if (fd >= 0 && fd < FD_MIRROR) {
         s->fds[fd].host_fd = host_fd;
         s->fds[fd].access = (uint8_t)((readable ? FD_READ : 0) | (writable ? FD_WRITE : 0));
+        s->fds[fd].kind = (uint8_t)kind;
+    }
+    Py_RETURN_NONE;
+}
+
+/* wake_fd() -> the cage's wake eventfd, made on first use (never closed before the
+ * Slot): a blocked call polls it beside the fd it waits for. */
+static PyObject *Slot_wake_fd(SlotObject *s, PyObject *unused)
+{
+    if (s->wake_fd < 0) {
+        int fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+        if (fd < 0)
+            return PyErr_SetFromErrno(PyExc_OSError);
+        __atomic_store_n(&s->wake_fd, fd, __ATOMIC_RELEASE);
+    }
+    return PyLong_FromLong(s->wake_fd);
+}
+
+/* wake(): end the cage's current wait on a host fd (a signal to handle, a kill). */
+static PyObject *Slot_wake(SlotObject *s, PyObject *unused)
+{
+    int fd = __atomic_load_n(&s->wake_fd, __ATOMIC_ACQUIRE);
+    if (fd >= 0) {
+        uint64_t one = 1;
+        ssize_t r = write(fd, &one, sizeof one);   /* EAGAIN: it is already readable */
+        (void)r;
     }
     Py_RETURN_NONE;
 }
@@ -1349,6 +1397,82 @@ static PyObject *Slot_resume(SlotObject *s, PyObject *unused)
 
 static int64_t call_python(SlotObject *s, Entry *e, const int64_t *a);
 
+/* Wait until `fd` has `events` or the cage's wake eventfd fires (without the GIL).
+ * 1: ready (or in error: the next attempt says which); 0: the Python handler must
+ * take over (a signal, a kill, no wake fd yet). */
+static int wait_host_fd(SlotObject *s, int fd, short events)
+{
+    int wake = __atomic_load_n(&s->wake_fd, __ATOMIC_ACQUIRE);
+    if (wake < 0)
+        return 0;
+    struct pollfd p[2] = {{.fd = fd, .events = events}, {.fd = wake, .events = POLLIN}};
+    for (;;) {
+        int r = poll(p, 2, -1);
+        if (r < 0) {
+            if (errno == EINTR)
+                continue;
+            return 0;
+        }
+        if (p[1].revents)
+            return 0;
+        if (p[0].revents)
+            return 1;
+    }
+}
+
+/* One read or write that never blocks in the kernel (for the kinds that could). */
+static ssize_t io_once(int kind, int writing, int fd, uint8_t *p, size_t len)
+{
+    struct iovec v = {.iov_base = p, .iov_len = len};
+    switch (kind) {
+    case IO_PIPE:
+        return writing ? pwritev2(fd, &v, 1, -1, RWF_NOWAIT) : preadv2(fd, &v, 1, -1, RWF_NOWAIT);
+    case IO_SOCKET:
+        return writing ? send(fd, p, len, MSG_DONTWAIT) : recv(fd, p, len, MSG_DONTWAIT);
+    default:
+        return writing ? write(fd, p, len) : read(fd, p, len);
+    }
+}
+
+/* read/write on a pipe or socket: as the kernel's blocking call would (a read returns
+ * what is there, a write writes everything), but waiting in poll beside the wake fd.
+ * Returns 0 when the Python handler must do the call (nothing was transferred). */
+static int waiting_io(SlotObject *s, FdMirror *f, int writing, uint8_t *p, size_t len,
+                      int64_t *result)
+{
+    size_t done = 0;
+    for (;;) {
+        ssize_t r = io_once(f->kind, writing, f->host_fd, p + done, len - done);
+        if (r >= 0) {
+            done += (size_t)r;
+            if (!writing || done == len || r == 0)
+                break;
+            continue;
+        }
+        int err = errno;
+        if (err == EINTR)
+            continue;
+        if (err == EAGAIN) {
+            int flags = fcntl(f->host_fd, F_GETFL);
+            if (flags >= 0 && !(flags & O_NONBLOCK) &&
+                wait_host_fd(s, f->host_fd, writing ? POLLOUT : POLLIN))
+                continue;
+            if (flags >= 0 && (flags & O_NONBLOCK) && !done) {
+                *result = -EAGAIN;
+                return 1;
+            }
+        }
+        if (done)
+            break;
+        if (err == EAGAIN || err == EPIPE || err == EOPNOTSUPP)
+            return 0;   /* woken, SIGPIPE to raise, or no RWF_NOWAIT here: Python */
+        *result = -err;
+        return 1;
+    }
+    *result = (int64_t)done;
+    return 1;
+}
+
 /* read/write/pread/pwrite/lseek on a host fd the Python fd table mirrored here.
  * Returns 0 when the call must go to the Python handler instead. */
 static int fast_io(SlotObject *s, MemoryObject *m, int op, const int64_t *a, int64_t *result)
@@ -1367,6 +1491,8 @@ static int fast_io(SlotObject *s, MemoryObject *m, int op, const int64_t *a, int
     int writing = op == FAST_WRITE || op == FAST_PWRITE;
     if (!(f->access & (writing ? FD_WRITE : FD_READ)))
         return 0;
+    if (op == FAST_READ && f->kind == IO_TTY)
+        return 0;
     uint64_t addr = (uint64_t)a[1], len = (uint64_t)a[2];
     if (!memory_in_bounds(m, addr, len)) {
         *result = -EFAULT;
@@ -1375,6 +1501,8 @@ static int fast_io(SlotObject *s, MemoryObject *m, int op, const int64_t *a, int
     if (len > SSIZE_MAX)
         len = SSIZE_MAX;
     uint8_t *p = m->base + addr;
+    if ((op == FAST_READ || op == FAST_WRITE) && (f->kind == IO_PIPE || f->kind == IO_SOCKET))
+        return waiting_io(s, f, writing, p, (size_t)len, result);
     ssize_t r;
     switch (op) {
     case FAST_READ: r = read(f->host_fd, p, (size_t)len); break;
@@ -1593,7 +1721,9 @@ static PyMethodDef Slot_methods[] = {
     {"set_fd_limit", (PyCFunction)Slot_set_fd_limit, METH_O, "fds at or above this are EBADF"},
     {"set_memory", (PyCFunction)Slot_set_memory, METH_O, "the cage's Memory, for fast I/O"},
     {"mirror_fd", (PyCFunction)Slot_mirror_fd, METH_VARARGS,
-     "mirror_fd(fd, host_fd, readable, writable); host_fd -1 forgets fd"},
+     "mirror_fd(fd, host_fd, readable, writable, kind=IO_PLAIN); host_fd -1 forgets fd"},
+    {"wake_fd", (PyCFunction)Slot_wake_fd, METH_NOARGS, "the cage's wake eventfd (made now)"},
+    {"wake", (PyCFunction)Slot_wake, METH_NOARGS, "end the cage's wait on a host fd"},
     {"stop", (PyCFunction)Slot_stop, METH_O, "stop the cage when the current call returns"},
     {"resume", (PyCFunction)Slot_resume, METH_NOARGS, "clear a stop request"},
     {"set_has_workers", (PyCFunction)Slot_set_has_workers, METH_O,
@@ -1746,5 +1876,8 @@ PyMODINIT_FUNC PyInit__accel(void)
     };
     for (int i = 0; i < FAST_COUNT; i++)
         PyModule_AddIntConstant(m, fast_names[i], i);
+    static const char *io_names[] = {"IO_PLAIN", "IO_PIPE", "IO_SOCKET", "IO_TTY"};
+    for (int i = 0; i < IO_KINDS; i++)
+        PyModule_AddIntConstant(m, io_names[i], i);
     return m;
 }

@@ -6,6 +6,7 @@ the rest of Lind cannot tell which one it runs on; it is only ~20x slower per ca
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import errno
 import mmap
@@ -20,6 +21,7 @@ NSYSCALLS = 1024
 (FAST_NONE, FAST_GETPID, FAST_GETPPID, FAST_GETUID, FAST_GETEUID, FAST_GETGID, FAST_GETEGID,
  FAST_CLOSE, FAST_READ, FAST_WRITE, FAST_PREAD, FAST_PWRITE, FAST_LSEEK, FAST_GRATE,
  FAST_THREEI_CALL) = range(15)
+IO_PLAIN, IO_PIPE, IO_SOCKET, IO_TTY = range(4)   # how a mirrored fd's I/O may block
 _MAP_FIXED = 0x10
 _libc = ctypes.CDLL(None, use_errno=True)
 _libc.mmap.restype = ctypes.c_void_p
@@ -210,15 +212,35 @@ class Slot:
         self.trap_message = ""
         self.memory: Memory | None = None
         self.fds: dict[int, tuple[int, bool, bool]] = {}
+        self._wake_fd = -1
 
     def set_memory(self, memory: Memory | None) -> None:
         self.memory = memory
 
-    def mirror_fd(self, fd: int, host_fd: int, readable: bool, writable: bool) -> None:
-        if host_fd < 0:
+    def mirror_fd(self, fd: int, host_fd: int, readable: bool, writable: bool,
+                  kind: int = IO_PLAIN) -> None:
+        """Only files whose I/O never waits are served here; pipes, sockets and
+        terminals go to the handler, which waits interruptibly."""
+        if not IO_PLAIN <= kind <= IO_TTY:
+            raise ValueError("unknown I/O kind")
+        if host_fd < 0 or kind != IO_PLAIN:
             self.fds.pop(fd, None)
         else:
             self.fds[fd] = (host_fd, readable, writable)
+
+    def wake_fd(self) -> int:
+        if self._wake_fd < 0:
+            self._wake_fd = os.eventfd(0, os.EFD_CLOEXEC | os.EFD_NONBLOCK)
+        return self._wake_fd
+
+    def wake(self) -> None:
+        if self._wake_fd >= 0:
+            with contextlib.suppress(BlockingIOError):
+                os.eventfd_write(self._wake_fd, 1)
+
+    def __del__(self) -> None:
+        if self._wake_fd >= 0:
+            os.close(self._wake_fd)
 
     def _fast_io(self, op: int, a: list[int]) -> int | None:
         """Mirrored host fds are served here; None sends the call to the handler."""
