@@ -189,8 +189,8 @@ _NET_RULES = ("deny=10.1.2.3/8,deny=*:0,deny=[2001:db8::/32]:65535,deny=8.8.8.8:
               "deny=[::ffff:172.16.0.0/108]:80")
 _DENIED, _OTHER = sockaddr("8.8.8.8", 53), sockaddr("8.8.4.4", 53)
 # (operation, its two arguments, how it ends under _NET_RULES): EACCES is netfilter's
-# refusal, EINVAL its (and the kernel's) answer to a malformed address, ENOSYS the
-# microvisor's below it (it has no sockets yet), so the call was passed down.
+# refusal, EINVAL its answer to a malformed address, ENOSYS that of the PassedDown
+# grate below it, so the call was passed down.
 _NET_CALLS = [
     ("connect", 16, sockaddr("10.200.0.1", 80), "EACCES"),     # ADDR/LEN with host bits
     ("connect", 16, sockaddr("192.168.1.1", 80), "ENOSYS"),    # outside every network
@@ -244,11 +244,21 @@ def _net_args(op, a, b) -> list[str]:
     return [op, str(a), b.hex()]
 
 
+class PassedDown(Grate):
+    """Below netfilter: the calls it lets through end here, ENOSYS (fd 3 is not even a
+    socket), so the table shows netfilter's decision alone."""
+
+    @handles("connect", "bind", "sendto", "sendmsg", "sendmmsg")
+    def passed(self, call: Call) -> int:
+        return -errno.ENOSYS
+
+
 @pytest.mark.usefixtures("canary")
 def test_netfilter_decides_each_address_form_and_edge(builds, tmp_path):
     args = [arg for op, a, b, _ in _NET_CALLS for arg in _net_args(op, a, b)]
     rc, out, err = run_cage(tmp_path, "net", [builds.wasm("mutants/net_calls"), *args],
-                            root=make_root(tmp_path), grates=[NetFilter.from_args(_NET_RULES)])
+                            root=make_root(tmp_path),
+                            grates=[NetFilter.from_args(_NET_RULES), PassedDown()])
     assert rc == 0, err
     got = [line.rsplit(": ", 1)[1] for line in out.splitlines()]
     assert list(zip(_NET_CALLS, got, strict=True)) == [(call, call[3]) for call in _NET_CALLS]

@@ -31,6 +31,7 @@ from lind.microvisor import sys_signals as signals
 from lind.microvisor import table as microvisor
 from lind.microvisor.fdtable import FdTable, OpenFile
 from lind.microvisor.fs import FileSystem
+from lind.microvisor.network import Network
 from lind.microvisor.sys_memory import MAX_MEMORY, WASM_PAGE, AddressSpace
 from lind.threei import ops
 from lind.toolchain.cc import NULL_PAGE_SIZE
@@ -180,7 +181,8 @@ class Cage:
     def __init__(self, *, runtime: Any, cage_id: int, parent: Cage | None, argv: Sequence[bytes],
                  env: Sequence[bytes], fs: FileSystem, cwd: str, ids: tuple[int, int, int, int],
                  hostname: str, fds: FdTable | None = None,
-                 budget: limits.MemoryBudget | None = None) -> None:
+                 budget: limits.MemoryBudget | None = None,
+                 network: Network | None = None) -> None:
         self.runtime = runtime
         self.id = cage_id
         self.ppid = parent.id if parent else 0
@@ -219,6 +221,7 @@ class Cage:
         self.children_cpu = (0.0, 0.0)
         self.cpu_at_end: tuple[float, float] | None = None
         self.hostname = hostname                # uname's node name
+        self.network = parent.network if parent else network or Network()   # its tree's
         self.slot = threei.Slot(self)
         self.fds = (fds.copy(self._mirror_fd, self._fd_closed) if fds
                     else FdTable(mirror=self._mirror_fd, on_close=self._fd_closed))
@@ -383,7 +386,7 @@ class Cage:
         if f is None or f.is_dir or not f.host_backed:
             self.slot.mirror_fd(fd, -1, False, False)
         else:
-            self.slot.mirror_fd(fd, f.host_fd, f.readable, f.writable, f.io_kind)
+            self.slot.mirror_fd(fd, f.host_fd, f.readable, f.writable, f.io_kind, f.description)
 
     def _fd_closed(self, f: OpenFile) -> None:
         """Closing any fd of a file drops this cage's POSIX locks on it."""

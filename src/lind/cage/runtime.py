@@ -18,6 +18,7 @@ from lind.grates import Grate, attach_all
 from lind.microvisor import abi, limits, sys_ipc, sys_signals, virtual
 from lind.microvisor.fdtable import OpenFile
 from lind.microvisor.fs import FileSystem, join, normalize, proc_path
+from lind.microvisor.network import PRIVATE, Network
 
 
 @dataclass(frozen=True)
@@ -114,12 +115,14 @@ class Runtime:
               grates: Sequence[Grate] = (),
               grates_at_exec: Mapping[str, Sequence[Grate]] | None = None,
               memory: int | None = None, user: tuple[int, int] = DEFAULT_USER,
-              hostname: str = DEFAULT_HOSTNAME) -> Cage:
+              hostname: str = DEFAULT_HOSTNAME, net: str | Network = PRIVATE) -> Cage:
         """Start `program` in a new cage; stdin/stdout/stderr are host fds to copy in.
 
         The cage runs as `user` (uid, gid), whatever user Lind runs as: files of the host
         user show as the cage's, other owners as nobody (65534). `hostname` is what
-        uname says the node is called.
+        uname says the node is called. `net` is the network its tree sees: "private"
+        (a loopback of its own), "host", "none" (see network.py), or a Network
+        (trees given the same one share it).
 
         `programs` maps guest paths to host program files that exec may run by that
         path (how a grate finds the program named after it on the command line).
@@ -129,6 +132,7 @@ class Runtime:
         runtime's own budget.
         """
         uid, gid = check_user(user)
+        net = net if isinstance(net, Network) else Network(net)
         if not hostname or len(hostname.encode()) > 64:
             raise ValueError(f"bad hostname {hostname!r}: 1 to 64 bytes")
         module = loader.load(program)
@@ -153,7 +157,7 @@ class Runtime:
             cage_id = self._reserve_id()
             cage = Cage(runtime=self, cage_id=cage_id, parent=None, argv=argv, env=envb, fs=fs,
                         cwd=normalize(cwd), ids=(uid, uid, gid, gid), hostname=hostname,
-                        budget=budget)
+                        budget=budget, network=net)
             cage.exe = (normalize(os.path.join(cwd, os.fspath(program))),
                         os.path.abspath(program))
             for host_fd, flags in ((stdin, abi.O_RDONLY), (stdout, abi.O_WRONLY),

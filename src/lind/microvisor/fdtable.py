@@ -9,6 +9,7 @@ reference.
 from __future__ import annotations
 
 import errno
+import fcntl
 import os
 import select
 import signal
@@ -46,6 +47,7 @@ class OpenFile:
     reserved: InitVar[bool] = False  # the host's own file (a new tree's stdio): may use the reserve
     _io_kind: int | None = field(default=None, init=False, repr=False)
     maps_zeros = False             # mmap gives anonymous memory (/dev/zero)
+    description = 0                # a socket's id in the trampoline's table (sys_net)
 
     def __post_init__(self, reserved: bool) -> None:
         access, path_only = self.flags & abi.O_ACCMODE, self.flags & abi.O_PATH
@@ -57,6 +59,21 @@ class OpenFile:
             except OSError:
                 os.close(self.host_fd)
                 raise
+
+    def set_status_flags(self, new: int) -> None:
+        """F_SETFL: the description's O_APPEND and O_NONBLOCK (`new`), on the host
+        description too when it is the cage's alone."""
+        if self.host_backed and self.shares_host_flags:
+            # The host holds this description too: its O_APPEND is the host's to set,
+            # and O_NONBLOCK (which a regular file ignores) is recorded for the cage only.
+            if (new ^ self.flags) & abi.O_APPEND:
+                raise abi.error(errno.EPERM)
+        elif self.host_backed:
+            host = fcntl.fcntl(self.host_fd, fcntl.F_GETFL) & ~(os.O_APPEND | os.O_NONBLOCK)
+            host |= (os.O_APPEND if new & abi.O_APPEND else 0) | (
+                os.O_NONBLOCK if new & abi.O_NONBLOCK else 0)
+            fcntl.fcntl(self.host_fd, fcntl.F_SETFL, host)
+        self.flags = (self.flags & ~abi.SETFL_MASK) | new
 
     def hold(self) -> OpenFile:
         self.refs += 1
@@ -153,7 +170,7 @@ class OpenFile:
             done += n
             if not writing or n == 0 or done == total:
                 return done
-            views = _after(views, n)
+            views = after(views, n)
 
     def stat(self) -> os.stat_result:
         return os.fstat(self.host_fd)
@@ -208,7 +225,7 @@ def _io_now(kind: int, fd: int, views: list[memoryview], writing: bool) -> int:
     return os.writev(fd, views) if writing else os.readv(fd, views)
 
 
-def _after(views: list[memoryview], n: int) -> list[memoryview]:
+def after(views: list[memoryview], n: int) -> list[memoryview]:
     """The buffers left once the first `n` bytes of `views` were transferred."""
     rest = []
     for v in views:

@@ -59,10 +59,10 @@ def path_and_slash(cage, addr: int, dirfd: int = abi.AT_FDCWD) -> tuple[str, boo
     Paths are folded lexically, so what the kernel finds on its walk is checked here:
     each directory a `..` steps out of must exist and be one (`f/..` is ENOTDIR,
     `missing/..` ENOENT)."""
-    return _fold(cage, read_path(cage, addr), dirfd)
+    return fold_path(cage, read_path(cage, addr), dirfd)
 
 
-def _fold(cage, raw: str, dirfd: int) -> tuple[str, bool]:
+def fold_path(cage, raw: str, dirfd: int = abi.AT_FDCWD) -> tuple[str, bool]:
     path = at_path(cage, dirfd, raw)
     if ".." in raw:
         parts = raw.split("/")
@@ -394,7 +394,7 @@ def sys_pwrite64(cage, fd, buf, count, offset, *_):
     return f.pwrite(cage, buf, count, offset)
 
 
-def _iovecs(cage, iov: int, iovcnt: int) -> list[memoryview]:
+def iovecs(cage, iov: int, iovcnt: int) -> list[memoryview]:
     iovcnt = s32(iovcnt)
     if not 0 <= iovcnt <= abi.IOV_MAX:
         raise abi.error(errno.EINVAL)
@@ -408,7 +408,7 @@ def sys_readv(cage, fd, iov, iovcnt, *_):
     f = cage.fds.get(s32(fd))
     if not f.readable:
         _readable(f)
-    views = _iovecs(cage, iov, iovcnt)
+    views = iovecs(cage, iov, iovcnt)
     return f.readv(cage, views) if views else 0
 
 
@@ -416,7 +416,7 @@ def sys_writev(cage, fd, iov, iovcnt, *_):
     f = cage.fds.get(s32(fd))
     if not f.writable:
         _writable(f)
-    views = _iovecs(cage, iov, iovcnt)
+    views = iovecs(cage, iov, iovcnt)
     return f.writev(cage, views) if views else 0
 
 
@@ -611,7 +611,7 @@ def _rmdir_path(cage, addr: int, dirfd: int = abi.AT_FDCWD) -> str:
     raw = read_path(cage, addr)
     if raw == "." or raw.endswith("/."):
         raise abi.error(errno.EINVAL)
-    path, dir_only = _fold(cage, raw, dirfd)
+    path, dir_only = fold_path(cage, raw, dirfd)
     if dir_only:
         _need_directory(cage, path)
     return path
@@ -1087,27 +1087,12 @@ def sys_fcntl(cage, fd, cmd, arg, *_):
     if cmd == abi.F_GETFL:
         return f.flags
     if cmd == abi.F_SETFL:
-        new = u32(arg) & abi.SETFL_MASK
-        if not f.host_backed:
-            f.flags = (f.flags & ~abi.SETFL_MASK) | new
-            return 0
-        if f.shares_host_flags:
-            # The host holds this description too: its O_APPEND is the host's to set,
-            # and O_NONBLOCK (which a regular file ignores) is recorded for the cage only.
-            if (new ^ f.flags) & abi.O_APPEND:
-                raise abi.error(errno.EPERM)
-            f.flags = (f.flags & ~abi.SETFL_MASK) | new
-            return 0
-        host = fcntl.fcntl(f.host_fd, fcntl.F_GETFL) & ~(os.O_APPEND | os.O_NONBLOCK)
-        host |= (os.O_APPEND if new & abi.O_APPEND else 0) | (
-            os.O_NONBLOCK if new & abi.O_NONBLOCK else 0)
-        fcntl.fcntl(f.host_fd, fcntl.F_SETFL, host)
-        f.flags = (f.flags & ~abi.SETFL_MASK) | new
+        f.set_status_flags(u32(arg) & abi.SETFL_MASK)
         return 0
     raise abi.error(errno.EINVAL)
 
 
-_TCGETS, _TIOCGWINSZ, _FIONREAD = 0x5401, 0x5413, 0x541B
+_TCGETS, _TIOCGWINSZ, _FIONREAD, _FIONBIO = 0x5401, 0x5413, 0x541B, 0x5421
 _TCSETS, _TCSETSW, _TCSETSF, _TCFLSH, _TIOCSWINSZ = 0x5402, 0x5403, 0x5404, 0x540B, 0x5414
 _TIOCGPGRP = 0x540F
 # Terminal requests a cage may make of a terminal it was given (raw mode for editors and
@@ -1122,6 +1107,10 @@ def sys_ioctl(cage, fd, request, arg, *_):
     cage was given as stdio, done on the host fd (lind run restores the terminal)."""
     f = cage.fds.get(s32(fd))
     request = u32(request)
+    if request == _FIONBIO:    # any file: O_NONBLOCK, as fcntl(F_SETFL) sets it
+        on = struct.unpack("<i", cage.mem.read(arg, 4))[0]
+        f.set_status_flags(f.flags & abi.SETFL_MASK & ~abi.O_NONBLOCK | (abi.O_NONBLOCK if on else 0))
+        return 0
     if not f.host_backed:
         if request != _FIONREAD or not isinstance(f, PipeEnd):
             raise abi.error(errno.ENOTTY)
@@ -1435,7 +1424,7 @@ def _vectored(cage, fd: int, iov: int, iovcnt: int, offset: int, flags: int, wri
         _writable(f)
     if not write and not f.readable:
         _readable(f)
-    views = _iovecs(cage, iov, iovcnt)
+    views = iovecs(cage, iov, iovcnt)
     if not views:
         return 0
     host_flags = 0
@@ -1486,6 +1475,17 @@ def sys_close_range(cage, first, last, flags, *_):
 _S_IFREG, _S_IFIFO, _S_IFCHR, _S_IFBLK, _S_IFSOCK = 0o100000, 0o010000, 0o020000, 0o060000, 0o140000
 
 
+def set_new_mode(pfd: int, name: str, perm: int) -> None:
+    """Give the file just made as `name` in directory `pfd` the mode the cage's umask
+    leaves (the host process's own umask may have taken bits the cage's did not),
+    without following the name if it was swapped for a link meanwhile."""
+    fd = os.open(name, os.O_PATH | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=pfd)
+    try:
+        os.chmod(proc_path(fd), perm)
+    finally:
+        os.close(fd)
+
+
 def _mknod(cage, guest_path: str, mode: int) -> int:
     kind = mode & abi.S_IFMT
     if kind in (_S_IFCHR, _S_IFBLK, statmod.S_IFDIR):
@@ -1504,12 +1504,7 @@ def _mknod(cage, guest_path: str, mode: int) -> int:
         else:
             os.close(os.open(name, os.O_CREAT | os.O_EXCL | os.O_WRONLY | os.O_NOFOLLOW
                              | os.O_CLOEXEC, perm, dir_fd=pfd))
-        # The host process's own umask may have taken bits the cage's did not.
-        fd = os.open(name, os.O_PATH | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=pfd)
-        try:
-            os.chmod(proc_path(fd), perm)
-        finally:
-            os.close(fd)
+        set_new_mode(pfd, name, perm)
     finally:
         os.close(pfd)
     return 0

@@ -19,6 +19,7 @@ from lind.microvisor import sys_inotify as notify
 from lind.microvisor import sys_ipc as ipc
 from lind.microvisor import sys_locks as lk
 from lind.microvisor import sys_memory as m
+from lind.microvisor import sys_net as net
 from lind.microvisor import sys_poll as poll
 from lind.microvisor import sys_process as p
 from lind.microvisor import sys_signals as s
@@ -123,6 +124,25 @@ SYSCALLS: dict[int, Syscall] = {
         Syscall(254, "inotify_add_watch", notify.sys_inotify_add_watch),
         Syscall(255, "inotify_rm_watch", notify.sys_inotify_rm_watch),
         Syscall(294, "inotify_init1", notify.sys_inotify_init1),
+        # sockets
+        Syscall(41, "socket", net.sys_socket),
+        Syscall(42, "connect", net.sys_connect),
+        Syscall(43, "accept", net.sys_accept),
+        Syscall(44, "sendto", net.sys_sendto),
+        Syscall(45, "recvfrom", net.sys_recvfrom),
+        Syscall(46, "sendmsg", net.sys_sendmsg),
+        Syscall(47, "recvmsg", net.sys_recvmsg),
+        Syscall(48, "shutdown", net.sys_shutdown),
+        Syscall(49, "bind", net.sys_bind),
+        Syscall(50, "listen", net.sys_listen),
+        Syscall(51, "getsockname", net.sys_getsockname),
+        Syscall(52, "getpeername", net.sys_getpeername),
+        Syscall(53, "socketpair", net.sys_socketpair),
+        Syscall(54, "setsockopt", net.sys_setsockopt),
+        Syscall(55, "getsockopt", net.sys_getsockopt),
+        Syscall(288, "accept4", net.sys_accept4),
+        Syscall(299, "recvmmsg", net.sys_recvmmsg),
+        Syscall(307, "sendmmsg", net.sys_sendmmsg),
         # readiness
         Syscall(7, "poll", poll.sys_poll),
         Syscall(23, "select", poll.sys_select),

@@ -58,6 +58,11 @@ IO_PLAIN: int = _impl.IO_PLAIN      # how a mirrored fd's read or write may bloc
 IO_PIPE: int = _impl.IO_PIPE
 IO_SOCKET: int = _impl.IO_SOCKET
 IO_TTY: int = _impl.IO_TTY
+DESC_BLOCKING: int = _impl.DESC_BLOCKING        # a socket description's reads and writes
+DESC_NONBLOCKING: int = _impl.DESC_NONBLOCKING  # wait in the trampoline, fail EAGAIN, or
+DESC_PYTHON: int = _impl.DESC_PYTHON            # go to the handler (a timeout to keep)
+DESCRIPTIONS: int = _impl.DESCRIPTIONS
+set_description = _impl.set_description
 
 _SYSCALL_TYPE = wasmtime.FuncType(
     [wasmtime.ValType.i32()] + [wasmtime.ValType.i64()] * 6, [wasmtime.ValType.i64()]

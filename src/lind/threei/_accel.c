@@ -1069,16 +1069,23 @@ typedef struct {
 #define FD_READ 1
 #define FD_WRITE 2
 
-/* IO_PLAIN never waits (regular files, /dev/null); IO_PIPE and IO_SOCKET are tried
- * without blocking (RWF_NOWAIT, MSG_DONTWAIT) and, when the description is blocking,
- * waited for here beside the cage's wake eventfd, so a signal or a kill ends the
- * wait; IO_TTY reads are the Python handler's (it waits first, then reads). */
+/* IO_PLAIN never waits (regular files, /dev/null). IO_PIPE is tried without
+ * blocking (RWF_NOWAIT) and, when its host description is blocking, waited for here
+ * beside the cage's wake eventfd, so a signal or a kill ends the wait. IO_SOCKET is a
+ * socket whose host fd never blocks: whether the cage's description does is kept in
+ * `descriptions` (sys_net). IO_TTY reads are the Python handler's (it polls first). */
 enum { IO_PLAIN, IO_PIPE, IO_SOCKET, IO_TTY, IO_KINDS };
+
+/* A socket description's wait mode, by the id sys_net gave it (0: none). */
+enum { DESC_BLOCKING, DESC_NONBLOCKING, DESC_PYTHON };
+#define DESCRIPTIONS 65536
+static uint8_t descriptions[DESCRIPTIONS];
 
 typedef struct {
     int32_t host_fd;     /* -1: not mirrored, the Python handler decides */
     uint8_t access;
     uint8_t kind;
+    uint16_t description;
 } FdMirror;
 
 typedef struct {
@@ -1313,21 +1320,38 @@ static PyObject *Slot_set_memory(SlotObject *s, PyObject *arg)
     Py_RETURN_NONE;
 }
 
-/* mirror_fd(fd, host_fd, readable, writable, kind); host_fd -1 removes the mirror. */
+/* mirror_fd(fd, host_fd, readable, writable, kind, description); host_fd -1 removes
+ * the mirror. */
 static PyObject *Slot_mirror_fd(SlotObject *s, PyObject *args)
 {
-    int fd, host_fd, readable, writable, kind = IO_PLAIN;
-    if (!PyArg_ParseTuple(args, "iipp|i", &fd, &host_fd, &readable, &writable, &kind))
+    int fd, host_fd, readable, writable, kind = IO_PLAIN, description = 0;
+    if (!PyArg_ParseTuple(args, "iipp|ii", &fd, &host_fd, &readable, &writable, &kind,
+                          &description))
         return NULL;
-    if (kind < 0 || kind >= IO_KINDS) {
-        PyErr_SetString(PyExc_ValueError, "unknown I/O kind");
+    if (kind < 0 || kind >= IO_KINDS || description < 0 || description >= DESCRIPTIONS) {
+        PyErr_SetString(PyExc_ValueError, "unknown I/O kind or description");
         return NULL;
     }
     if (fd >= 0 && fd < FD_MIRROR) {
         s->fds[fd].host_fd = host_fd;
         s->fds[fd].access = (uint8_t)((readable ? FD_READ : 0) | (writable ? FD_WRITE : 0));
         s->fds[fd].kind = (uint8_t)kind;
+        s->fds[fd].description = (uint16_t)description;
     }
+    Py_RETURN_NONE;
+}
+
+/* set_description(id, mode): how reads and writes of socket description `id` wait. */
+static PyObject *set_description(PyObject *unused, PyObject *args)
+{
+    int id, mode;
+    if (!PyArg_ParseTuple(args, "ii", &id, &mode))
+        return NULL;
+    if (id <= 0 || id >= DESCRIPTIONS || mode < DESC_BLOCKING || mode > DESC_PYTHON) {
+        PyErr_SetString(PyExc_ValueError, "bad description id or mode");
+        return NULL;
+    }
+    __atomic_store_n(&descriptions[id], (uint8_t)mode, __ATOMIC_RELEASE);
     Py_RETURN_NONE;
 }
 
@@ -1453,11 +1477,17 @@ static int waiting_io(SlotObject *s, FdMirror *f, int writing, uint8_t *p, size_
         if (err == EINTR)
             continue;
         if (err == EAGAIN) {
-            int flags = fcntl(f->host_fd, F_GETFL);
-            if (flags >= 0 && !(flags & O_NONBLOCK) &&
-                wait_host_fd(s, f->host_fd, writing ? POLLOUT : POLLIN))
+            int mode = DESC_PYTHON;
+            if (f->kind == IO_SOCKET && f->description) {
+                mode = __atomic_load_n(&descriptions[f->description], __ATOMIC_ACQUIRE);
+            } else if (f->kind == IO_PIPE) {
+                int flags = fcntl(f->host_fd, F_GETFL);
+                if (flags >= 0)
+                    mode = flags & O_NONBLOCK ? DESC_NONBLOCKING : DESC_BLOCKING;
+            }
+            if (mode == DESC_BLOCKING && wait_host_fd(s, f->host_fd, writing ? POLLOUT : POLLIN))
                 continue;
-            if (flags >= 0 && (flags & O_NONBLOCK) && !done) {
+            if (mode == DESC_NONBLOCKING && !done) {
                 *result = -EAGAIN;
                 return 1;
             }
@@ -1847,6 +1877,8 @@ static PyMethodDef module_methods[] = {
     {"entry_address", mod_entry_address, METH_NOARGS, "address of the lind.syscall host function"},
     {"slot_address", mod_slot_address, METH_O, "address of a Slot, the env of the host function"},
     {"forget", mod_forget, METH_O, "the cage of this Slot is gone: stop finding it by id"},
+    {"set_description", set_description, METH_VARARGS,
+     "set_description(id, DESC_*): how a socket description's reads and writes wait"},
     {NULL}
 };
 
@@ -1879,5 +1911,9 @@ PyMODINIT_FUNC PyInit__accel(void)
     static const char *io_names[] = {"IO_PLAIN", "IO_PIPE", "IO_SOCKET", "IO_TTY"};
     for (int i = 0; i < IO_KINDS; i++)
         PyModule_AddIntConstant(m, io_names[i], i);
+    PyModule_AddIntConstant(m, "DESC_BLOCKING", DESC_BLOCKING);
+    PyModule_AddIntConstant(m, "DESC_NONBLOCKING", DESC_NONBLOCKING);
+    PyModule_AddIntConstant(m, "DESC_PYTHON", DESC_PYTHON);
+    PyModule_AddIntConstant(m, "DESCRIPTIONS", DESCRIPTIONS);
     return m;
 }

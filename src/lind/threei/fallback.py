@@ -22,6 +22,14 @@ NSYSCALLS = 1024
  FAST_CLOSE, FAST_READ, FAST_WRITE, FAST_PREAD, FAST_PWRITE, FAST_LSEEK, FAST_GRATE,
  FAST_THREEI_CALL) = range(15)
 IO_PLAIN, IO_PIPE, IO_SOCKET, IO_TTY = range(4)   # how a mirrored fd's I/O may block
+DESC_BLOCKING, DESC_NONBLOCKING, DESC_PYTHON = range(3)   # a socket description's waits
+DESCRIPTIONS = 65536
+
+
+def set_description(description: int, mode: int) -> None:
+    """Sockets are never served here (see Slot.mirror_fd): only the arguments matter."""
+    if not 0 < description < DESCRIPTIONS or not DESC_BLOCKING <= mode <= DESC_PYTHON:
+        raise ValueError("bad description id or mode")
 _MAP_FIXED = 0x10
 _libc = ctypes.CDLL(None, use_errno=True)
 _libc.mmap.restype = ctypes.c_void_p
@@ -218,11 +226,11 @@ class Slot:
         self.memory = memory
 
     def mirror_fd(self, fd: int, host_fd: int, readable: bool, writable: bool,
-                  kind: int = IO_PLAIN) -> None:
+                  kind: int = IO_PLAIN, description: int = 0) -> None:
         """Only files whose I/O never waits are served here; pipes, sockets and
         terminals go to the handler, which waits interruptibly."""
-        if not IO_PLAIN <= kind <= IO_TTY:
-            raise ValueError("unknown I/O kind")
+        if not IO_PLAIN <= kind <= IO_TTY or not 0 <= description < DESCRIPTIONS:
+            raise ValueError("unknown I/O kind or description")
         if host_fd < 0 or kind != IO_PLAIN:
             self.fds.pop(fd, None)
         else:

@@ -1,0 +1,92 @@
+"""The process that owns one Runtime's private network and makes sockets in it.
+
+Run by network.py as `python -I -S netns_helper.py FD LIND_PID`, never imported: it enters a
+new network namespace (with a user namespace of its own when Lind is not root, which
+unshare() allows only to a single-threaded process), brings its loopback up, and then
+answers each request on the socket FD -- (family, type, protocol) -- with an errno
+and, on success, the new socket passed back with SCM_RIGHTS. A socket stays in the
+namespace it was made in, so Lind itself does everything else with it.
+
+Its first message is the errno of setting the namespace up (0: ready). It ends when
+Lind closes its end, and with Lind (PR_SET_PDEATHSIG).
+"""
+
+import contextlib
+import ctypes
+import fcntl
+import os
+import signal
+import socket
+import struct
+import sys
+
+CLONE_NEWUSER, CLONE_NEWNET = 0x10000000, 0x40000000
+PR_SET_PDEATHSIG = 1
+SIOCGIFFLAGS, SIOCSIFFLAGS, IFF_UP = 0x8913, 0x8914, 0x1
+REQUEST, ANSWER = struct.Struct("<iii"), struct.Struct("<i")
+
+libc = ctypes.CDLL(None, use_errno=True)
+
+
+def _check(result: int) -> int:
+    if result < 0:
+        err = ctypes.get_errno()
+        raise OSError(err, os.strerror(err))
+    return result
+
+
+def _write(path: str, text: str) -> None:
+    with open(path, "w") as f:
+        f.write(text)
+
+
+def enter_namespace() -> None:
+    uid, gid = os.getuid(), os.getgid()
+    own_user = os.geteuid() != 0
+    _check(libc.unshare(CLONE_NEWNET | (CLONE_NEWUSER if own_user else 0)))
+    if own_user:    # root inside maps to the user Lind runs as
+        _write("/proc/self/setgroups", "deny")
+        _write("/proc/self/uid_map", f"0 {uid} 1")
+        _write("/proc/self/gid_map", f"0 {gid} 1")
+        # Lind binds in here without privileges of its own in this user namespace.
+        with contextlib.suppress(OSError):
+            _write("/proc/sys/net/ipv4/ip_unprivileged_port_start", "0")
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        ifreq = struct.pack("16sh14x", b"lo", 0)
+        flags = struct.unpack("16sh14x", fcntl.ioctl(s, SIOCGIFFLAGS, ifreq))[1]
+        fcntl.ioctl(s, SIOCSIFFLAGS, struct.pack("16sh14x", b"lo", flags | IFF_UP))
+
+
+def serve(channel: socket.socket) -> None:
+    while True:
+        request = channel.recv(REQUEST.size)
+        if len(request) != REQUEST.size:
+            return
+        family, kind, protocol = REQUEST.unpack(request)
+        fd = libc.socket(family, kind | socket.SOCK_CLOEXEC, protocol)
+        if fd < 0:
+            channel.send(ANSWER.pack(ctypes.get_errno()))
+            continue
+        try:
+            channel.sendmsg([ANSWER.pack(0)],
+                            [(socket.SOL_SOCKET, socket.SCM_RIGHTS, struct.pack("i", fd))])
+        finally:
+            os.close(fd)
+
+
+def main() -> None:
+    libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    channel = socket.socket(fileno=int(sys.argv[1]))
+    if os.getppid() != int(sys.argv[2]):    # Lind ended before the death signal was set
+        return
+    try:
+        enter_namespace()
+    except OSError as exc:
+        channel.send(ANSWER.pack(exc.errno or 1))
+        return
+    channel.send(ANSWER.pack(0))
+    serve(channel)
+
+
+if __name__ == "__main__":
+    main()

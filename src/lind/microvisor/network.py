@@ -1,0 +1,175 @@
+"""The network the cages of one Runtime share, and which one a process tree sees.
+
+A tree's mode is chosen when it is started (`lind run --net`, `Runtime.spawn(net=)`):
+
+- `private` (the default): Internet sockets are made in a network namespace of the
+  Runtime's own, owned by a helper process (netns_helper.py) started at the first such
+  socket. Only its loopback exists there, so the Runtime's cages reach each other on
+  127.0.0.1 and ::1 and nothing else; `publish` opens a cage's port on the host.
+- `host`: the host's network as the Lind process sees it, as an unprivileged process
+  would use it (no port below the host's unprivileged start, see sys_net).
+- `none`: no Internet sockets (EACCES).
+
+Unix-domain sockets work in every mode: path names are files in the cage's view, and
+abstract names are private to the Runtime (each is prefixed with the Runtime's tag).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import os
+import socket
+import struct
+import subprocess
+import sys
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+
+PRIVATE, HOST, NONE = "private", "host", "none"
+MODES = (PRIVATE, HOST, NONE)
+_HELPER = Path(__file__).with_name("netns_helper.py")
+_REQUEST, _ANSWER = struct.Struct("<iii"), struct.Struct("<i")
+_CONNECT_TIMEOUT = 10.0   # a published port's connection to the cage
+
+
+def check_mode(mode: str) -> str:
+    if mode not in MODES:
+        raise ValueError(f"bad network mode {mode!r}: one of {', '.join(MODES)}")
+    return mode
+
+
+def parse_publish(spec: str) -> tuple[int, int]:
+    """"HOSTPORT:CAGEPORT" (as `docker run -p`) -> (host port, cage port)."""
+    host, sep, cage = spec.partition(":")
+    try:
+        ports = int(host), int(cage if sep else host)
+    except ValueError:
+        raise ValueError(f"bad port mapping {spec!r}: HOSTPORT:CAGEPORT") from None
+    if not all(0 < p < 65536 for p in ports):
+        raise ValueError(f"bad port mapping {spec!r}: ports are 1 to 65535")
+    return ports
+
+
+class Network:
+    """The network of one process tree (or of several given the same one): its mode,
+    its private namespace (made when first needed), its abstract Unix-socket tag, and
+    the host ports it publishes. `close` ends the helper and the published ports (a
+    network that publishes none ends its helper when it is dropped, too)."""
+
+    def __init__(self, mode: str = PRIVATE, publish: Sequence[tuple[int, int]] = ()) -> None:
+        self.mode = check_mode(mode)
+        if publish and mode != PRIVATE:
+            raise ValueError("ports are published from the private network only")
+        self.tag = b"lind-" + os.urandom(4).hex().encode() + b"/"
+        # Names the kernel knows path-bound sockets by -> the guest's names for them.
+        self.unix_names: dict[bytes, bytes] = {}
+        self._lock = threading.Lock()
+        self._helper: subprocess.Popen[bytes] | None = None
+        self._channel: socket.socket | None = None
+        self._refused: OSError | None = None
+        self._listeners: list[socket.socket] = []
+        for host_port, cage_port in publish:
+            self.publish(host_port, cage_port)
+
+    def private_socket(self, family: int, kind: int, protocol: int) -> int:
+        """A new host socket in the private namespace (close-on-exec, blocking)."""
+        with self._lock:
+            channel = self._channel or self._start_helper()
+            channel.send(_REQUEST.pack(family, kind, protocol))
+            answer, fds, _, _ = socket.recv_fds(channel, _ANSWER.size, 1)
+        if len(answer) != _ANSWER.size:
+            raise OSError(errno.EIO, "the private network's helper ended")
+        err = _ANSWER.unpack(answer)[0]
+        if err:
+            raise OSError(err, os.strerror(err))
+        return fds[0]
+
+    def _start_helper(self) -> socket.socket:
+        if self._refused is not None:
+            raise self._refused
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        try:
+            self._helper = subprocess.Popen(
+                [sys.executable, "-I", "-S", str(_HELPER), str(theirs.fileno()), str(os.getpid())],
+                pass_fds=[theirs.fileno()], stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        finally:
+            theirs.close()
+        ready = ours.recv(_ANSWER.size)
+        err = _ANSWER.unpack(ready)[0] if len(ready) == _ANSWER.size else errno.EIO
+        if err:
+            ours.close()
+            self._helper.wait()
+            self._refused = OSError(errno.EACCES, "the private network is not available here "
+                                        f"({os.strerror(err)} making a network namespace); "
+                                        "use --net host or --net none")
+            print(f"lind: {self._refused.strerror}", file=sys.stderr)
+            raise self._refused
+        self._channel = ours
+        return ours
+
+    def publish(self, host_port: int, cage_port: int, address: str = "127.0.0.1") -> int:
+        """Forward connections to `address`:`host_port` on the host to `cage_port` on the
+        private loopback, as `docker run -p`; the port bound (host_port 0: any free)."""
+        listener = socket.create_server((address, host_port))
+        self._listeners.append(listener)
+        threading.Thread(target=self._accept_forever, args=(listener, cage_port),
+                         name=f"lind-publish-{host_port}", daemon=True).start()
+        return listener.getsockname()[1]
+
+    def _accept_forever(self, listener: socket.socket, cage_port: int) -> None:
+        while True:
+            try:
+                outside, _ = listener.accept()
+            except OSError:     # closed
+                return
+            threading.Thread(target=self._forward, args=(outside, cage_port),
+                             name="lind-forward", daemon=True).start()
+
+    def _forward(self, outside: socket.socket, cage_port: int) -> None:
+        try:
+            inside = socket.socket(fileno=self.private_socket(socket.AF_INET, socket.SOCK_STREAM, 0))
+            inside.settimeout(_CONNECT_TIMEOUT)
+            inside.connect(("127.0.0.1", cage_port))
+            inside.settimeout(None)
+        except OSError:
+            outside.close()
+            return
+        back = threading.Thread(target=_pump, args=(inside, outside), name="lind-forward",
+                                daemon=True)
+        back.start()
+        _pump(outside, inside)
+        back.join()
+        outside.close()
+        inside.close()
+
+    def close(self) -> None:
+        _close_all(self._listeners)
+        with self._lock:
+            if self._channel is not None:
+                self._channel.close()
+                self._channel = None
+            if self._helper is not None:
+                self._helper.wait()
+                self._helper = None
+
+
+def _close_all(listeners: list[socket.socket]) -> None:
+    for listener in listeners:
+        with contextlib.suppress(OSError):
+            listener.shutdown(socket.SHUT_RDWR)   # wakes its accept()
+        listener.close()
+    listeners.clear()
+
+
+def _pump(source: socket.socket, sink: socket.socket) -> None:
+    """Copy one direction of a forwarded connection until its end, then pass the end on."""
+    try:
+        while data := source.recv(65536):
+            sink.sendall(data)
+    except OSError:
+        pass
+    with contextlib.suppress(OSError):
+        sink.shutdown(socket.SHUT_WR)

@@ -1,0 +1,880 @@
+"""Sockets: the host kernel's own, made in the network the cage's tree sees (network.py).
+
+Every socket's host fd never blocks; whether the cage's description does is the
+microvisor's (`SocketFile.flags`, mirrored in the trampoline's description table), so a
+blocked accept, connect, send or recv waits in poll beside the cage's wake fd, and a
+signal or a kill ends the wait as on Linux. read/write on a connected socket are the
+trampoline's (IO_SOCKET), without Python.
+
+Addresses cross as the bytes the cage wrote: sockaddr_in, sockaddr_in6 and sockaddr_un
+have the same layout on wasm32. Two things are translated: a Unix path names a file in
+the cage's view (bound through an O_PATH fd of its directory, reached through one of the
+socket file), and an abstract Unix name gets the Runtime's tag, which keeps it private.
+Control messages are translated between wasm32's 12-byte cmsghdr and the host's 16;
+SCM_RIGHTS passes host-backed files (sockets, pipes of the host, files) between cages.
+
+A cage may do what an unprivileged process may: no raw or packet sockets, no option
+that needs a capability, and in host mode no port below the host's unprivileged start.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import errno
+import fcntl
+import os
+import select
+import signal
+import socket
+import stat
+import struct
+import threading
+import time
+import weakref
+from dataclasses import dataclass, field
+
+from lind import threei
+from lind.microvisor import abi, network, virtual
+from lind.microvisor.abi import s32, u32
+from lind.microvisor.fdtable import OpenFile, after
+from lind.microvisor.fs import libc
+from lind.microvisor.sys_files import fold_path, iovecs, set_new_mode
+
+AF_UNSPEC, AF_UNIX, AF_INET, AF_INET6 = 0, 1, 2, 10
+SOCK_STREAM, SOCK_DGRAM, SOCK_RAW, SOCK_SEQPACKET = 1, 2, 3, 5
+SOCK_NONBLOCK, SOCK_CLOEXEC = abi.O_NONBLOCK, abi.O_CLOEXEC
+SOL_SOCKET, IPPROTO_IP, IPPROTO_TCP, IPPROTO_UDP, IPPROTO_IPV6 = 1, 0, 6, 17, 41
+IPPROTO_MPTCP, IPPROTO_UDPLITE, IPPROTO_ICMP, IPPROTO_ICMPV6 = 262, 136, 1, 58
+SCM_RIGHTS = 1
+MSG_PEEK, MSG_TRUNC, MSG_DONTWAIT, MSG_WAITALL = 0x2, 0x20, 0x40, 0x100
+MSG_NOSIGNAL, MSG_WAITFORONE, MSG_CMSG_CLOEXEC = 0x4000, 0x10000, 0x40000000
+MSG_CTRUNC = 0x8
+_SEND_FLAGS = 0x1 | 0x4 | 0x40 | 0x80 | 0x800 | 0x4000 | 0x8000 | 0x20000000   # OOB DONTROUTE
+_RECV_FLAGS = 0x1 | 0x2 | 0x20 | 0x40 | 0x100 | 0x2000 | MSG_CMSG_CLOEXEC    # ... ERRQUEUE
+SHUT_RDWR = 2
+SOMAXCONN = 4096
+_SOCKADDR_MAX = 128              # sizeof(struct sockaddr_storage)
+_SUN_PATH_MAX = 108
+_OPTION_MAX = 1024               # the largest option value copied in or out
+
+# Options a cage may set (and read): those that need no capability on Linux.
+_SOCKET_OPTIONS = {2, 3, 4, 5, 6, 7, 8, 9, 10, 12, 13, 15, 16, 17, 18, 19, 20, 21, 29, 30,
+                   35, 38, 39, 42, 46, 49, 63, 64, 66, 67}
+_TCP_OPTIONS = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 16, 18, 23, 25}
+_IP_OPTIONS = {1, 2, 4, 6, 7, 8, 10, 11, 12, 13, 14, 15, 24, 32, 33, 34, 35, 36}
+_IPV6_OPTIONS = {16, 17, 18, 19, 20, 21, 23, 24, 25, 26, 49, 50, 66, 67}
+_OPTIONS = {SOL_SOCKET: _SOCKET_OPTIONS, IPPROTO_TCP: _TCP_OPTIONS, IPPROTO_IP: _IP_OPTIONS,
+            IPPROTO_IPV6: _IPV6_OPTIONS, IPPROTO_UDP: {1, 100, 101, 102, 103}}
+SO_PRIORITY, SO_PEERCRED, SO_RCVTIMEO_OLD, SO_SNDTIMEO_OLD = 12, 17, 20, 21
+SO_RCVTIMEO, SO_SNDTIMEO = 66, 67
+_TIMEOUTS = {SO_RCVTIMEO_OLD: (0, struct.Struct("<ii")), SO_SNDTIMEO_OLD: (1, struct.Struct("<ii")),
+             SO_RCVTIMEO: (0, struct.Struct("<qq")), SO_SNDTIMEO: (1, struct.Struct("<qq"))}
+
+_SOCKLEN = struct.Struct("<I")
+_MSGHDR = struct.Struct("<IIIIIIi")       # wasm32 struct msghdr: 28 bytes
+_MMSGHDR_SIZE = _MSGHDR.size + 4
+_CMSG = struct.Struct("<Iii")             # wasm32 struct cmsghdr: 12 bytes, 4-aligned
+_HOST_CMSG = struct.Struct("<Qii")        # the host's: 16 bytes, 8-aligned
+
+
+class _IoVec(ctypes.Structure):
+    _fields_ = [("base", ctypes.c_void_p), ("len", ctypes.c_size_t)]
+
+
+class _MsgHdr(ctypes.Structure):
+    _fields_ = [("name", ctypes.c_void_p), ("namelen", ctypes.c_uint32),
+                ("iov", ctypes.c_void_p), ("iovlen", ctypes.c_size_t),
+                ("control", ctypes.c_void_p), ("controllen", ctypes.c_size_t),
+                ("flags", ctypes.c_int)]
+
+
+for _name, _args in (("socket", [ctypes.c_int] * 3),
+                     ("socketpair", [ctypes.c_int] * 3 + [ctypes.c_void_p]),
+                     ("bind", [ctypes.c_int, ctypes.c_char_p, ctypes.c_uint32]),
+                     ("connect", [ctypes.c_int, ctypes.c_char_p, ctypes.c_uint32]),
+                     ("listen", [ctypes.c_int, ctypes.c_int]),
+                     ("accept4", [ctypes.c_int, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int]),
+                     ("getsockname", [ctypes.c_int, ctypes.c_void_p, ctypes.c_void_p]),
+                     ("getpeername", [ctypes.c_int, ctypes.c_void_p, ctypes.c_void_p]),
+                     ("shutdown", [ctypes.c_int, ctypes.c_int]),
+                     ("setsockopt", [ctypes.c_int] * 3 + [ctypes.c_char_p, ctypes.c_uint32]),
+                     ("getsockopt", [ctypes.c_int] * 3 + [ctypes.c_void_p, ctypes.c_void_p])):
+    getattr(libc, _name).argtypes = _args
+for _name in ("sendmsg", "recvmsg"):
+    getattr(libc, _name).argtypes = [ctypes.c_int, ctypes.c_void_p, ctypes.c_int]
+    getattr(libc, _name).restype = ctypes.c_ssize_t
+
+
+def _host(result: int) -> int:
+    if result < 0:
+        err = ctypes.get_errno()
+        raise OSError(err, os.strerror(err))
+    return result
+
+
+# -- descriptions: ids in the trampoline's table of how a socket's I/O waits --------
+
+_free_descriptions = list(range(threei.DESCRIPTIONS - 1, 0, -1))
+_descriptions_lock = threading.Lock()
+# Live sockets by host inode: a socket received through SCM_RIGHTS is the description
+# that was sent (one inode, one description), with its O_NONBLOCK and timeouts.
+_by_inode: weakref.WeakValueDictionary[tuple[int, int], SocketFile] = weakref.WeakValueDictionary()
+
+
+@dataclass(eq=False)
+class SocketFile(OpenFile):
+    """A socket: a host socket that never blocks, and what the cage set of it that the
+    host does not keep (O_NONBLOCK, SO_RCVTIMEO/SO_SNDTIMEO, the name it bound)."""
+
+    family: int = AF_UNIX
+    kind: int = SOCK_STREAM
+    network: network.Network | None = field(default=None, repr=False)
+    timeouts: list[float | None] = field(default_factory=lambda: [None, None])
+    bound_name: bytes = b""        # the host name of its bound Unix path (network.unix_names)
+    bound_dir: int = -1            # the O_PATH fd of that path's directory, held while bound
+
+    def __post_init__(self, reserved: bool) -> None:
+        super().__post_init__(reserved)
+        os.set_blocking(self.host_fd, False)
+        self._io_kind = threei.IO_SOCKET
+        with _descriptions_lock:
+            self.description = _free_descriptions.pop() if _free_descriptions else 0
+        self._publish_mode()
+        st = os.fstat(self.host_fd)
+        _by_inode[(st.st_dev, st.st_ino)] = self
+
+    def _publish_mode(self) -> None:
+        if self.description:
+            mode = (threei.DESC_NONBLOCKING if self.flags & abi.O_NONBLOCK else
+                    threei.DESC_PYTHON if any(t is not None for t in self.timeouts) else
+                    threei.DESC_BLOCKING)
+            threei.set_description(self.description, mode)
+
+    def set_status_flags(self, new: int) -> None:
+        self.flags = (self.flags & ~abi.SETFL_MASK) | new   # the host fd stays non-blocking
+        self._publish_mode()
+
+    def set_timeout(self, which: int, seconds: float | None) -> None:
+        self.timeouts[which] = seconds
+        self._publish_mode()
+
+    def release(self) -> None:
+        last = self.refs == 1
+        super().release()
+        if last:
+            if self.bound_name and self.network is not None:
+                self.network.unix_names.pop(self.bound_name, None)
+            if self.bound_dir >= 0:
+                os.close(self.bound_dir)
+                self.bound_dir = -1
+            if self.description:
+                with _descriptions_lock:
+                    _free_descriptions.append(self.description)
+                self.description = 0
+
+    def wait(self, cage, events: int, deadline: float | None) -> None:
+        """Until the socket has `events` (EAGAIN at the deadline; EINTR or a restart
+        for a signal, as block_on)."""
+        left = None if deadline is None else deadline - time.monotonic()
+        if (left is not None and left <= 0) or not cage.wait_host(self.host_fd, events, left):
+            raise abi.error(errno.EAGAIN)
+
+    def deadline(self, which: int) -> float | None:
+        timeout = self.timeouts[which]
+        return None if timeout is None else time.monotonic() + timeout
+
+    def nonblocking(self, flags: int = 0) -> bool:
+        return bool(self.flags & abi.O_NONBLOCK or flags & MSG_DONTWAIT)
+
+    # read, write, readv and writev the trampoline did not serve: recv and send.
+    def read(self, cage, addr: int, n: int) -> int:
+        return _recv(cage, self, [cage.mem.view(addr, n)], 0)[0]
+
+    def write(self, cage, addr: int, n: int) -> int:
+        return _send(cage, self, [cage.mem.view(addr, n)], 0)
+
+    def readv(self, cage, views: list[memoryview]) -> int:
+        return _recv(cage, self, views, 0)[0]
+
+    def writev(self, cage, views: list[memoryview]) -> int:
+        return _send(cage, self, views, 0)
+
+
+def _socket_file(cage, fd: int) -> SocketFile:
+    f = cage.fds.get(s32(fd))
+    if not isinstance(f, SocketFile):
+        raise abi.error(errno.ENOTSOCK)
+    return f
+
+
+def _new_socket_file(cage, host_fd: int, family: int, kind: int, guest_flags: int) -> SocketFile:
+    return SocketFile(host_fd, abi.O_RDWR | (guest_flags & abi.O_NONBLOCK), family=family,
+                      kind=kind, network=cage.network)
+
+
+def _install(cage, f: SocketFile, guest_flags: int) -> int:
+    return cage.fds.install(f, cloexec=bool(guest_flags & SOCK_CLOEXEC))
+
+
+def _split_type(type_: int) -> tuple[int, int]:
+    type_ = s32(type_)
+    if type_ & ~(0xF | SOCK_NONBLOCK | SOCK_CLOEXEC):
+        raise abi.error(errno.EINVAL)
+    return type_ & 0xF, type_ & (SOCK_NONBLOCK | SOCK_CLOEXEC)
+
+
+def _check_socket_kind(cage, domain: int, kind: int, protocol: int) -> None:
+    """What an unprivileged process may make, in the cage's network mode."""
+    if domain == AF_UNIX:
+        return
+    if domain not in (AF_INET, AF_INET6):
+        raise abi.error(errno.EAFNOSUPPORT)
+    if cage.network.mode == network.NONE:
+        raise abi.error(errno.EACCES)
+    if kind == SOCK_RAW:
+        raise abi.error(errno.EPERM)           # CAP_NET_RAW
+    if kind == SOCK_DGRAM and protocol in (IPPROTO_ICMP, IPPROTO_ICMPV6):
+        raise abi.error(errno.EACCES)          # ping sockets: outside ping_group_range
+    allowed = {SOCK_STREAM: (0, IPPROTO_TCP, IPPROTO_MPTCP), SOCK_DGRAM: (0, IPPROTO_UDP, IPPROTO_UDPLITE)}
+    if kind in allowed and protocol not in allowed[kind]:
+        raise abi.error(errno.EPROTONOSUPPORT)
+
+
+def _host_socket(cage, domain: int, kind: int, protocol: int) -> int:
+    if domain != AF_UNIX and cage.network.mode == network.PRIVATE:
+        return cage.network.private_socket(domain, kind, protocol)
+    return _host(libc.socket(domain, kind | socket.SOCK_CLOEXEC, protocol))
+
+
+def sys_socket(cage, domain, type_, protocol, *_):
+    domain, protocol = s32(domain), s32(protocol)
+    kind, flags = _split_type(type_)
+    _check_socket_kind(cage, domain, kind, protocol)
+    host = _host_socket(cage, domain, kind, protocol)
+    return _install(cage, _new_socket_file(cage, host, domain, kind, flags), flags)
+
+
+def sys_socketpair(cage, domain, type_, protocol, sv, *_):
+    domain, protocol = s32(domain), s32(protocol)
+    kind, flags = _split_type(type_)
+    if domain != AF_UNIX:
+        raise abi.error(errno.EOPNOTSUPP if domain in (AF_INET, AF_INET6) else errno.EAFNOSUPPORT)
+    cage.mem.write(sv, bytes(8))          # EFAULT before anything is made
+    pair = (ctypes.c_int * 2)()
+    _host(libc.socketpair(domain, kind | socket.SOCK_CLOEXEC, protocol, pair))
+    files = [_new_socket_file(cage, pair[0], domain, kind, flags)]
+    try:
+        files.append(_new_socket_file(cage, pair[1], domain, kind, flags))
+    except OSError:
+        files[0].release()
+        raise
+    first = _install(cage, files[0], flags)
+    try:
+        second = _install(cage, files[1], flags)
+    except OSError:
+        cage.fds.close(first)
+        raise
+    cage.mem.write(sv, struct.pack("<ii", first, second))
+    return 0
+
+
+# -- addresses ----------------------------------------------------------------------
+
+def _read_address(cage, addr: int, addrlen: int) -> bytes:
+    length = s32(addrlen)
+    if not 0 <= length <= _SOCKADDR_MAX:
+        raise abi.error(errno.EINVAL)
+    return cage.mem.read(addr, length) if length else b""
+
+
+def _family_of(raw: bytes) -> int:
+    return struct.unpack_from("<H", raw)[0] if len(raw) >= 2 else AF_UNSPEC
+
+
+def _unix_path(raw: bytes) -> str:
+    name = raw[2:].split(b"\0", 1)[0]
+    return name.decode("utf-8", "surrogateescape")
+
+
+def _host_address(cage, f: SocketFile, raw: bytes, *, binding: bool) -> tuple[bytes, int]:
+    """The address to give the kernel for the one the cage wrote, and an fd it names
+    (to close after the call, or for a bound socket to keep); -1 if none."""
+    family = _family_of(raw)
+    if family in (AF_INET, AF_INET6) and binding and cage.network.mode == network.HOST and len(raw) >= 4:
+        port = int.from_bytes(raw[2:4], "big")
+        if 0 < port < _unprivileged_port_start():
+            raise abi.error(errno.EACCES)
+    if family != AF_UNIX or f.family != AF_UNIX or len(raw) <= 2:
+        return raw, -1
+    if raw[2] == 0:                        # abstract: private to the Runtime
+        host = raw[:3] + cage.network.tag + raw[3:]
+        if len(host) > 2 + _SUN_PATH_MAX:
+            raise abi.error(errno.EINVAL)
+        return host, -1
+    path, dir_only = fold_path(cage, _unix_path(raw))
+    if binding:
+        found = virtual.lookup(cage, path, follow=False)
+        if not isinstance(found, str) or dir_only:
+            raise abi.error(errno.EADDRINUSE)
+        handle, name = cage.fs.open_parent(found, write=True)
+        host_path = f"/proc/self/fd/{handle}/{name}"
+    else:
+        found = virtual.lookup(cage, path, follow=True)
+        if not isinstance(found, str):
+            raise abi.error(errno.ECONNREFUSED)
+        handle = cage.fs.open(found, os.O_PATH | os.O_CLOEXEC)
+        host_path = f"/proc/self/fd/{handle}"
+    encoded = os.fsencode(host_path)
+    if len(encoded) >= _SUN_PATH_MAX:
+        os.close(handle)
+        raise abi.error(errno.ENAMETOOLONG)
+    return raw[:2] + encoded + b"\0", handle
+
+
+def _unprivileged_port_start() -> int:
+    try:
+        with open("/proc/sys/net/ipv4/ip_unprivileged_port_start") as f:
+            return int(f.read())
+    except (OSError, ValueError):
+        return 1024
+
+
+def _guest_address(f: SocketFile, raw: bytes) -> bytes:
+    """The kernel's address as the cage should see it (Unix names translated back)."""
+    if _family_of(raw) != AF_UNIX or len(raw) <= 2 or f.network is None:
+        return raw
+    tag = f.network.tag
+    if raw[2] == 0:
+        return raw[:3] + raw[3 + len(tag):] if raw[3:3 + len(tag)] == tag else raw
+    name = raw[2:].split(b"\0", 1)[0]
+    guest = f.network.unix_names.get(name)
+    return raw[:2] + guest + b"\0" if guest is not None else raw
+
+
+def _write_address(cage, addr: int, addrlen_ptr: int, raw: bytes, *, optional: bool = True) -> None:
+    """Copy an address out as the kernel does: at most *addrlen bytes, then the full
+    length in *addrlen. For accept and recvfrom a null address asks for nothing."""
+    if not addr and optional:
+        return
+    given = s32(_SOCKLEN.unpack(cage.mem.read(addrlen_ptr, 4))[0])
+    if given < 0:
+        raise abi.error(errno.EINVAL)
+    if raw:
+        cage.mem.write(addr, raw[:given])
+    cage.mem.write(addrlen_ptr, _SOCKLEN.pack(len(raw)))
+
+
+def _name_call(fn, f: SocketFile) -> bytes:
+    buf = ctypes.create_string_buffer(_SOCKADDR_MAX)
+    length = ctypes.c_uint32(_SOCKADDR_MAX)
+    _host(fn(f.host_fd, buf, ctypes.byref(length)))
+    return _guest_address(f, buf.raw[:min(length.value, _SOCKADDR_MAX)])
+
+
+def sys_getsockname(cage, fd, addr, addrlen, *_):
+    f = _socket_file(cage, fd)
+    _write_address(cage, addr, addrlen, _name_call(libc.getsockname, f), optional=False)
+    return 0
+
+
+def sys_getpeername(cage, fd, addr, addrlen, *_):
+    f = _socket_file(cage, fd)
+    _write_address(cage, addr, addrlen, _name_call(libc.getpeername, f), optional=False)
+    return 0
+
+
+# -- bind, listen, connect, accept -----------------------------------------------------
+
+def sys_bind(cage, fd, addr, addrlen, *_):
+    f = _socket_file(cage, fd)
+    raw = _read_address(cage, addr, addrlen)
+    host, handle = _host_address(cage, f, raw, binding=True)
+    try:
+        _host(libc.bind(f.host_fd, host, len(host)))
+    except OSError:
+        if handle >= 0:
+            os.close(handle)
+        raise
+    if handle >= 0:     # a Unix path: the file is new; keep its directory while bound
+        name = host[2:].rstrip(b"\0")
+        set_new_mode(handle, os.fsdecode(name.rsplit(b"/", 1)[1]), 0o777 & ~cage.umask)
+        f.bound_dir, f.bound_name = handle, name
+        f.network.unix_names[name] = raw[2:].split(b"\0", 1)[0]
+    return 0
+
+
+def sys_listen(cage, fd, backlog, *_):
+    f = _socket_file(cage, fd)
+    _host(libc.listen(f.host_fd, min(max(s32(backlog), 0), SOMAXCONN)))
+    return 0
+
+
+def sys_connect(cage, fd, addr, addrlen, *_):
+    f = _socket_file(cage, fd)
+    raw = _read_address(cage, addr, addrlen)
+    host, handle = _host_address(cage, f, raw, binding=False)
+    deadline = f.deadline(1)
+    try:
+        while True:
+            if libc.connect(f.host_fd, host, len(host)) == 0:
+                return 0
+            err = ctypes.get_errno()
+            if err == errno.EINTR:
+                continue
+            # EALREADY: made again after a handler (SA_RESTART), it goes on waiting.
+            if err not in (errno.EINPROGRESS, errno.EALREADY, errno.EAGAIN) or f.nonblocking():
+                raise abi.error(err)
+            if err == errno.EAGAIN:     # a Unix listener's backlog is full: try again
+                _pause(cage, f, deadline)
+                continue
+            f.wait(cage, select.POLLOUT, deadline)     # the handshake of a TCP connect
+            err = _int_option(f, SOL_SOCKET, socket.SO_ERROR)
+            if err:
+                raise abi.error(err)
+            return 0
+    finally:
+        if handle >= 0:
+            os.close(handle)
+
+
+_RETRY = 0.005
+
+
+def _pause(cage, f: SocketFile, deadline: float | None) -> None:
+    """A short interruptible pause (a full Unix backlog has no event to wait for)."""
+    left = _RETRY if deadline is None else min(_RETRY, deadline - time.monotonic())
+    if left <= 0:
+        raise abi.error(errno.EAGAIN)
+    wake = cage.slot.wake_fd()
+    cage.wait_host(wake, select.POLLIN, left)
+
+
+def _int_option(f: SocketFile, level: int, name: int) -> int:
+    value, length = ctypes.c_int(0), ctypes.c_uint32(4)
+    _host(libc.getsockopt(f.host_fd, level, name, ctypes.byref(value), ctypes.byref(length)))
+    return value.value
+
+
+def sys_accept4(cage, fd, addr, addrlen, flags, *_):
+    flags = s32(flags)
+    if flags & ~(SOCK_NONBLOCK | SOCK_CLOEXEC):
+        raise abi.error(errno.EINVAL)
+    f = _socket_file(cage, fd)
+    buf = ctypes.create_string_buffer(_SOCKADDR_MAX)
+    length = ctypes.c_uint32(_SOCKADDR_MAX)
+    deadline = f.deadline(0)
+    while True:
+        length.value = _SOCKADDR_MAX
+        new = libc.accept4(f.host_fd, buf, ctypes.byref(length),
+                           socket.SOCK_CLOEXEC | socket.SOCK_NONBLOCK)
+        if new >= 0:
+            break
+        err = ctypes.get_errno()
+        if err == errno.EINTR:
+            continue
+        if err != errno.EAGAIN or f.nonblocking():
+            raise abi.error(err)
+        f.wait(cage, select.POLLIN, deadline)
+    peer = _guest_address(f, buf.raw[:min(length.value, _SOCKADDR_MAX)])
+    accepted = _new_socket_file(cage, new, f.family, f.kind, flags)
+    guest_fd = _install(cage, accepted, flags)
+    try:
+        _write_address(cage, addr, addrlen, peer)
+    except OSError:
+        cage.fds.close(guest_fd)
+        raise
+    return guest_fd
+
+
+def sys_accept(cage, fd, addr, addrlen, *_):
+    return sys_accept4(cage, fd, addr, addrlen, 0)
+
+
+def sys_shutdown(cage, fd, how, *_):
+    f = _socket_file(cage, fd)
+    how = s32(how)
+    if not 0 <= how <= SHUT_RDWR:
+        raise abi.error(errno.EINVAL)
+    _host(libc.shutdown(f.host_fd, how))
+    return 0
+
+
+# -- sending and receiving -------------------------------------------------------------
+
+def _pointers(views: list[memoryview]) -> tuple[ctypes.Array, list]:
+    """A host iovec array over cage memory; the second value keeps the buffers pinned."""
+    keep = [ctypes.c_char.from_buffer(v) if len(v) else None for v in views]
+    iov = (_IoVec * max(len(views), 1))()
+    for i, (v, c) in enumerate(zip(views, keep, strict=True)):
+        iov[i].base = ctypes.addressof(c) if c is not None else None
+        iov[i].len = len(v)
+    return iov, keep
+
+
+def _send_once(f: SocketFile, views: list[memoryview], flags: int, address: bytes,
+               control: bytes) -> int:
+    iov, _keep = _pointers(views)
+    name = ctypes.create_string_buffer(address, len(address)) if address else None
+    ctrl = ctypes.create_string_buffer(control, len(control)) if control else None
+    hdr = _MsgHdr(ctypes.cast(name, ctypes.c_void_p), len(address),
+                  ctypes.cast(iov, ctypes.c_void_p), len(views),
+                  ctypes.cast(ctrl, ctypes.c_void_p), len(control), 0)
+    return _host(libc.sendmsg(f.host_fd, ctypes.byref(hdr), flags))
+
+
+def _send(cage, f: SocketFile, views: list[memoryview], flags: int, address: bytes = b"",
+          control: bytes = b"") -> int:
+    """sendmsg as the kernel's with the cage's blocking: a stream socket sends all of
+    it unless non-blocking or interrupted (then the part sent, as Linux)."""
+    if flags & ~_SEND_FLAGS:
+        raise abi.error(errno.EOPNOTSUPP)
+    host_flags = flags | MSG_DONTWAIT | MSG_NOSIGNAL
+    total, done, deadline = sum(len(v) for v in views), 0, f.deadline(1)
+    while True:
+        try:
+            n = _send_once(f, views, host_flags, address, control)
+        except BlockingIOError:
+            if f.nonblocking(flags) and done:
+                return done
+            if f.nonblocking(flags):
+                raise
+            try:
+                f.wait(cage, select.POLLOUT, deadline)
+            except OSError:
+                if done:
+                    return done
+                raise
+            continue
+        except InterruptedError:
+            continue
+        except BrokenPipeError:
+            if done:
+                return done
+            if not flags & MSG_NOSIGNAL:
+                cage.raise_signal(signal.SIGPIPE)
+            raise
+        done += n
+        control = b""
+        if done >= total or f.kind != SOCK_STREAM:
+            return done
+        views = after(views, n)
+
+
+def _recv_once(f: SocketFile, views: list[memoryview], flags: int,
+               control_size: int) -> tuple[int, bytes, bytes, int]:
+    iov, _keep = _pointers(views)
+    name = ctypes.create_string_buffer(_SOCKADDR_MAX)
+    ctrl = ctypes.create_string_buffer(control_size) if control_size else None
+    hdr = _MsgHdr(ctypes.cast(name, ctypes.c_void_p), _SOCKADDR_MAX,
+                  ctypes.cast(iov, ctypes.c_void_p), len(views),
+                  ctypes.cast(ctrl, ctypes.c_void_p), control_size, 0)
+    n = _host(libc.recvmsg(f.host_fd, ctypes.byref(hdr), flags))
+    control = ctrl.raw[:hdr.controllen] if ctrl is not None else b""
+    return n, name.raw[:min(hdr.namelen, _SOCKADDR_MAX)], control, hdr.flags
+
+
+def _recv(cage, f: SocketFile, views: list[memoryview], flags: int,
+          control_size: int = 0) -> tuple[int, bytes, bytes, int]:
+    """recvmsg as the kernel's with the cage's blocking (MSG_WAITALL waits for all of a
+    stream's bytes unless interrupted). Returns (bytes, address, host control, flags)."""
+    if flags & ~_RECV_FLAGS:
+        raise abi.error(errno.EOPNOTSUPP)
+    nonblocking = f.nonblocking(flags)
+    wait_all = bool(flags & MSG_WAITALL) and f.kind == SOCK_STREAM and not flags & MSG_PEEK
+    host_flags = (flags & ~MSG_WAITALL) | MSG_DONTWAIT | MSG_CMSG_CLOEXEC
+    total, done, deadline = sum(len(v) for v in views), 0, f.deadline(0)
+    address, control, out_flags = b"", b"", 0
+    while True:
+        try:
+            n, got_address, got_control, out_flags = _recv_once(f, views, host_flags, control_size)
+        except BlockingIOError:
+            if done or nonblocking:
+                if done:
+                    return done, address, control, out_flags
+                raise
+            try:
+                f.wait(cage, select.POLLIN, deadline)
+            except OSError:
+                if done:
+                    return done, address, control, out_flags
+                raise
+            continue
+        except InterruptedError:
+            continue
+        if not done:
+            address, control = got_address, got_control
+            control_size = 0
+        done += n
+        if not wait_all or n == 0 or done >= total or nonblocking:
+            return done, address, control, out_flags
+        views = after(views, n)
+
+
+def sys_sendto(cage, fd, buf, length, flags, addr, addrlen):
+    f = _socket_file(cage, fd)
+    address = b""
+    if addr:
+        raw = _read_address(cage, addr, addrlen)
+        address, handle = _host_address(cage, f, raw, binding=False)
+        if handle >= 0:
+            try:
+                return _send(cage, f, [cage.mem.view(buf, u32(length))], s32(flags), address)
+            finally:
+                os.close(handle)
+    return _send(cage, f, [cage.mem.view(buf, u32(length))], s32(flags), address)
+
+
+def sys_recvfrom(cage, fd, buf, length, flags, addr, addrlen):
+    f = _socket_file(cage, fd)
+    n, address, _, _ = _recv(cage, f, [cage.mem.view(buf, u32(length))], s32(flags))
+    if addr:
+        _write_address(cage, addr, addrlen, _guest_address(f, address))
+    return n
+
+
+# -- control messages ---------------------------------------------------------------
+
+def _align(n: int, to: int) -> int:
+    return (n + to - 1) & ~(to - 1)
+
+
+def _host_control(cage, raw: bytes) -> bytes:
+    """The cage's control messages in the host's layout; SCM_RIGHTS fds made host fds."""
+    out, at = [], 0
+    while at + _CMSG.size <= len(raw):
+        length, level, kind = _CMSG.unpack_from(raw, at)
+        if length < _CMSG.size or at + length > len(raw):
+            raise abi.error(errno.EINVAL)
+        data = raw[at + _CMSG.size:at + length]
+        if level == SOL_SOCKET and kind == SCM_RIGHTS:
+            fds = struct.unpack(f"<{len(data) // 4}i", data[:len(data) // 4 * 4])
+            data = struct.pack(f"{len(fds)}i", *(_passable(cage, fd) for fd in fds))
+        elif level == SOL_SOCKET:
+            raise abi.error(errno.EINVAL)      # SCM_CREDENTIALS would name host ids
+        head = _HOST_CMSG.pack(_HOST_CMSG.size + len(data), level, kind)
+        out.append((head + data).ljust(_align(len(head) + len(data), 8), b"\0"))
+        at += _align(length, 4)
+    return b"".join(out)
+
+
+def _passable(cage, fd: int) -> int:
+    f = cage.fds.get(fd)
+    if not f.host_backed or f.host_fd < 0:
+        raise abi.error(errno.EBADF)     # the microvisor's own pipes have no host fd
+    return f.host_fd
+
+
+def _guest_control(cage, raw: bytes, room: int, cloexec: bool) -> tuple[bytes, bool]:
+    """Host control messages for the cage: SCM_RIGHTS fds installed in its table. What
+    does not fit in `room` bytes is dropped (its fds closed): MSG_CTRUNC then."""
+    out, at, truncated = b"", 0, False
+    while at + _HOST_CMSG.size <= len(raw):
+        length, level, kind = _HOST_CMSG.unpack_from(raw, at)
+        data = raw[at + _HOST_CMSG.size:at + length]
+        at += _align(length, 8)
+        if level == SOL_SOCKET and kind == SCM_RIGHTS:
+            hosts = list(struct.unpack(f"{len(data) // 4}i", data))
+            fit = max(0, (room - len(out) - _CMSG.size) // 4)
+            for host in hosts[fit:]:
+                os.close(host)
+            truncated |= fit < len(hosts)
+            guest = [_adopt(cage, host, cloexec) for host in hosts[:fit]]
+            if not guest:
+                continue
+            data = struct.pack(f"<{len(guest)}i", *guest)
+        elif len(out) + _CMSG.size + len(data) > room:
+            truncated = True
+            continue
+        out += (_CMSG.pack(_CMSG.size + len(data), level, kind) + data).ljust(
+            _align(_CMSG.size + len(data), 4), b"\0")
+    return out[:room], truncated
+
+
+def _adopt(cage, host_fd: int, cloexec: bool) -> int:
+    """A host fd received from another cage, in this cage's table: a socket is the same
+    description it was for the sender (the same SocketFile)."""
+    st = os.fstat(host_fd)
+    known = _by_inode.get((st.st_dev, st.st_ino)) if stat.S_ISSOCK(st.st_mode) else None
+    if known is not None:
+        os.close(host_fd)
+        return cage.fds.install(known.hold(), cloexec=cloexec)
+    flags = _guest_open_flags(host_fd)
+    if stat.S_ISSOCK(st.st_mode):
+        family = _int_option_fd(host_fd, socket.SO_DOMAIN)
+        kind = _int_option_fd(host_fd, socket.SO_TYPE)
+        return cage.fds.install(_new_socket_file(cage, host_fd, family, kind, flags & abi.O_NONBLOCK),
+                                cloexec=cloexec)
+    return cage.fds.install(OpenFile(host_fd, flags, is_dir=stat.S_ISDIR(st.st_mode)),
+                            cloexec=cloexec)
+
+
+def _int_option_fd(host_fd: int, name: int) -> int:
+    value, length = ctypes.c_int(0), ctypes.c_uint32(4)
+    _host(libc.getsockopt(host_fd, SOL_SOCKET, name, ctypes.byref(value), ctypes.byref(length)))
+    return value.value
+
+
+def _guest_open_flags(host_fd: int) -> int:
+    host = fcntl.fcntl(host_fd, fcntl.F_GETFL)
+    access = {os.O_RDONLY: abi.O_RDONLY, os.O_WRONLY: abi.O_WRONLY}.get(host & os.O_ACCMODE, abi.O_RDWR)
+    return (access | (abi.O_APPEND if host & os.O_APPEND else 0)
+            | (abi.O_NONBLOCK if host & os.O_NONBLOCK else 0))
+
+
+def _read_msghdr(cage, msg: int) -> tuple[int, int, list[memoryview], int, int, int]:
+    name, namelen, iov, iovlen, control, controllen, _ = _MSGHDR.unpack(cage.mem.read(msg, _MSGHDR.size))
+    return name, namelen, iovecs(cage, iov, iovlen), control, controllen, iov
+
+
+def _sendmsg(cage, f: SocketFile, msg: int, flags: int) -> int:
+    name, namelen, views, control, controllen, _ = _read_msghdr(cage, msg)
+    host_control = b""
+    if controllen:
+        if s32(controllen) < 0:
+            raise abi.error(errno.EINVAL)
+        host_control = _host_control(cage, cage.mem.read(control, controllen))
+    if not name:
+        return _send(cage, f, views, flags, b"", host_control)
+    address, handle = _host_address(cage, f, _read_address(cage, name, namelen), binding=False)
+    try:
+        return _send(cage, f, views, flags, address, host_control)
+    finally:
+        if handle >= 0:
+            os.close(handle)
+
+
+def _recvmsg(cage, f: SocketFile, msg: int, flags: int) -> int:
+    name, namelen, views, control, controllen, _ = _read_msghdr(cage, msg)
+    room = u32(controllen) if control else 0
+    n, address, host_control, out_flags = _recv(cage, f, views, flags, room * 2 + 64 if room else 0)
+    guest_control, truncated = _guest_control(cage, host_control, room,
+                                              bool(flags & MSG_CMSG_CLOEXEC))
+    if truncated:
+        out_flags |= MSG_CTRUNC
+    address = _guest_address(f, address)
+    if name:    # msg_namelen, msg_controllen and msg_flags are the kernel's answer
+        given = s32(namelen)
+        if given < 0:
+            raise abi.error(errno.EINVAL)
+        cage.mem.write(name, address[:given])
+        cage.mem.write(msg + 4, _SOCKLEN.pack(len(address)))
+    if guest_control:
+        cage.mem.write(control, guest_control)
+    cage.mem.write(msg + 20, struct.pack("<Ii", len(guest_control), out_flags & ~MSG_CMSG_CLOEXEC))
+    return n
+
+
+def sys_sendmsg(cage, fd, msg, flags, *_):
+    return _sendmsg(cage, _socket_file(cage, fd), msg, s32(flags))
+
+
+def sys_recvmsg(cage, fd, msg, flags, *_):
+    return _recvmsg(cage, _socket_file(cage, fd), msg, s32(flags))
+
+
+_MMSG_MAX = 1024    # UIO_MAXIOV: vlen is capped there
+
+
+def sys_sendmmsg(cage, fd, msgvec, vlen, flags, *_):
+    f = _socket_file(cage, fd)
+    flags, sent = s32(flags), 0
+    for i in range(min(u32(vlen), _MMSG_MAX)):
+        at = msgvec + i * _MMSGHDR_SIZE
+        try:
+            n = _sendmsg(cage, f, at, flags)
+        except OSError:
+            if sent:
+                return sent
+            raise
+        cage.mem.write(at + _MSGHDR.size, _SOCKLEN.pack(n))
+        sent += 1
+    return sent
+
+
+def sys_recvmmsg(cage, fd, msgvec, vlen, flags, timeout, *_):
+    f = _socket_file(cage, fd)
+    flags, got = s32(flags), 0
+    deadline = None
+    if timeout:
+        sec, nsec = abi.unpack_timespec(cage.mem.read(timeout, abi.TIMESPEC_SIZE))
+        if sec < 0 or not 0 <= nsec < 10**9:
+            raise abi.error(errno.EINVAL)
+        deadline = time.monotonic() + sec + nsec / 1e9
+    for i in range(min(u32(vlen), _MMSG_MAX)):
+        at = msgvec + i * _MMSGHDR_SIZE
+        try:
+            n = _recvmsg(cage, f, at, flags)
+        except OSError:
+            if got:
+                return got
+            raise
+        cage.mem.write(at + _MSGHDR.size, _SOCKLEN.pack(n))
+        got += 1
+        if flags & MSG_WAITFORONE:
+            flags |= MSG_DONTWAIT
+        if deadline is not None and time.monotonic() >= deadline:
+            break
+    return got
+
+
+# -- options ----------------------------------------------------------------------------
+
+def _option_allowed(level: int, name: int) -> bool:
+    return name in _OPTIONS.get(level, ())
+
+
+def sys_setsockopt(cage, fd, level, name, value, length, *_):
+    f = _socket_file(cage, fd)
+    level, name, length = s32(level), s32(name), s32(length)
+    if length < 0:
+        raise abi.error(errno.EINVAL)
+    if level == SOL_SOCKET and name in _TIMEOUTS:
+        which, layout = _TIMEOUTS[name]
+        if length < layout.size:
+            raise abi.error(errno.EINVAL)
+        sec, usec = layout.unpack(cage.mem.read(value, layout.size))
+        if not 0 <= usec < 10**6:
+            raise abi.error(errno.EDOM)
+        f.set_timeout(which, None if sec < 0 or (sec, usec) == (0, 0) else sec + usec / 1e6)
+        return 0
+    if not _option_allowed(level, name):
+        raise abi.error(errno.ENOPROTOOPT)
+    data = cage.mem.read(value, min(length, _OPTION_MAX))
+    if level == SOL_SOCKET and name == SO_PRIORITY and len(data) >= 4 and \
+            not 0 <= struct.unpack_from("<i", data)[0] <= 6:
+        raise abi.error(errno.EPERM)          # CAP_NET_ADMIN
+    _host(libc.setsockopt(f.host_fd, level, name, data, len(data)))
+    return 0
+
+
+def sys_getsockopt(cage, fd, level, name, value, length_ptr, *_):
+    f = _socket_file(cage, fd)
+    level, name = s32(level), s32(name)
+    given = s32(_SOCKLEN.unpack(cage.mem.read(length_ptr, 4))[0])
+    if given < 0:
+        raise abi.error(errno.EINVAL)
+    if level == SOL_SOCKET and name in _TIMEOUTS:
+        which, layout = _TIMEOUTS[name]
+        seconds = f.timeouts[which] or 0.0
+        out = layout.pack(int(seconds), round((seconds - int(seconds)) * 1e6))
+    elif level == SOL_SOCKET and name == SO_PEERCRED:
+        out = _peer_credentials(cage, f)
+    elif not _option_allowed(level, name):
+        raise abi.error(errno.ENOPROTOOPT)
+    else:
+        buf = ctypes.create_string_buffer(max(min(given, _OPTION_MAX), 4))
+        length = ctypes.c_uint32(min(given, _OPTION_MAX))
+        _host(libc.getsockopt(f.host_fd, level, name, buf, ctypes.byref(length)))
+        out = buf.raw[:length.value]
+    cage.mem.write(value, out[:given])
+    cage.mem.write(length_ptr, _SOCKLEN.pack(min(len(out), given)))
+    return 0
+
+
+def _peer_credentials(cage, f: SocketFile) -> bytes:
+    """struct ucred of the peer as the cage sees ids: every cage runs as the host user
+    Lind does, so the peer's user is the cage's own (its pid is not known: 0)."""
+    if f.family != AF_UNIX:
+        raise abi.error(errno.ENOPROTOOPT)
+    _name_call(libc.getpeername, f)     # ENOTCONN as Linux when there is no peer
+    return struct.pack("<iII", 0, cage.ids[1], cage.ids[3])
