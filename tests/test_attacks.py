@@ -15,6 +15,7 @@ import fcntl
 import json
 import os
 import re
+import socket
 import stat
 import subprocess
 import sys
@@ -893,4 +894,37 @@ def test_o_trunc_is_a_write(builds, tmp_path, canary):
     assert rc == 0, err
     assert _ops(out, "/w") == _ops(native_out, str(native)) == {op: (0, 0) for op in _OPS}
     assert _snapshot(writable) == _snapshot(native)
+    untouched(canary)
+
+
+def test_unix_sockets_outside_the_root_stay_out_of_reach(builds, tmp_path, canary):
+    """A host service listening on a Unix socket beside the canary (a docker.sock): the
+    cage reaches it by no path -- planted absolute and relative links, `..`, /proc --
+    and cannot bind a socket file outside its root either; its abstract names and its
+    private loopback do not reach the host's listeners."""
+    outside = tmp_path / "service"
+    outside.mkdir()
+    with socket.socket(socket.AF_UNIX) as service, socket.socket(socket.AF_UNIX) as abstract, \
+            socket.create_server(("127.0.0.1", 0)) as tcp:
+        service.bind(str(outside / "host.sock"))
+        service.listen()
+        abstract.bind(b"\0lind-attack-host")
+        abstract.listen()
+        root = make_root(tmp_path, "trees-root")
+        os.symlink(outside, root / "abs_link")
+        os.symlink("../service", root / "rel_link")
+        os.symlink(outside / "host.sock", root / "sock_link")
+        tries = ["unix-connect", f"{outside}/host.sock", "unix-connect", "/abs_link/host.sock",
+                 "unix-connect", "/rel_link/host.sock", "unix-connect", "/sock_link",
+                 "unix-connect", "../service/host.sock", "unix-connect", "/proc/self/root/../service/host.sock",
+                 "unix-bind", "/abs_link/planted.sock", "unix-bind", "/rel_link/planted.sock",
+                 "abstract-connect", "lind-attack-host", "connect", tcp.getsockname()[1]]
+        _, out, _ = two_trees(builds, tmp_path, [builds.wasm("net/probe"), *map(str, tries)],
+                              attacker_root=root)
+    lines = out.splitlines()
+    assert len(lines) == len(tries) // 2, out
+    assert not any(": ok" in line for line in lines if not line.startswith("unix-bind")), out
+    assert sorted(p.name for p in outside.iterdir()) == ["host.sock"]
+    assert not list(tmp_path.glob("**/planted.sock")) or all(
+        root in p.parents for p in tmp_path.glob("**/planted.sock"))
     untouched(canary)

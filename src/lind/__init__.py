@@ -25,9 +25,10 @@ from lind.grates import Grate
 from lind.grates.registry import stack_grates
 from lind.microvisor import sys_signals
 from lind.microvisor.fs import join
+from lind.microvisor.network import PRIVATE, Network, parse_publish
 
-__all__ = ["DEVNULL", "PIPE", "STDOUT", "Cage", "CompletedCage", "Grate", "MountSpec", "Popen",
-           "Process", "ProgramError", "Runtime", "create_subprocess_exec", "run"]
+__all__ = ["DEVNULL", "PIPE", "STDOUT", "Cage", "CompletedCage", "Grate", "MountSpec", "Network",
+           "Popen", "Process", "ProgramError", "Runtime", "create_subprocess_exec", "run"]
 
 PIPE, DEVNULL, STDOUT = subprocess.PIPE, subprocess.DEVNULL, subprocess.STDOUT
 _KILL_GRACE = 2.0  # seconds a killed cage gets to leave a blocking host call
@@ -183,7 +184,8 @@ def _program_args(args) -> list:
 
 
 def _spawn(rt: Runtime, args: list, root, mounts, env, cwd: str, fds: tuple[int, int, int],
-           grates, memory, user, hostname) -> tuple[Cage, tempfile.TemporaryDirectory | None]:
+           grates, memory, user, hostname,
+           net: str | Network) -> tuple[Cage, tempfile.TemporaryDirectory | None]:
     """Start the first cage of a run (and the private root it gets without `root`)."""
     stack = stack_grates([os.fspath(a) for a in args], grates)
     program, *rest = stack.argv
@@ -195,12 +197,22 @@ def _spawn(rt: Runtime, args: list, root, mounts, env, cwd: str, fds: tuple[int,
                         mounts=mount_specs, env=env, cwd=cwd, stdin=fds[0], stdout=fds[1],
                         stderr=fds[2], programs=named_programs(rest, cwd), grates=stack.root,
                         grates_at_exec={join(cwd, p): g for p, g in stack.at_exec.items()},
-                        memory=memory, user=identity, hostname=hostname)
+                        memory=memory, user=identity, hostname=hostname, net=net)
     except BaseException:
         if tmp is not None:
             tmp.cleanup()
         raise
     return cage, tmp
+
+
+def _own_network(net: str | Network, publish: Sequence[tuple[int, int] | str]) -> Network | None:
+    """The network a run makes for its tree (and closes when the tree has ended); None
+    when it was given one (`net` a Network), which its owner closes."""
+    if isinstance(net, Network):
+        if publish:
+            raise ValueError("publish ports on the Network that was passed (Network.publish)")
+        return None
+    return Network(net, [parse_publish(p) if isinstance(p, str) else p for p in publish])
 
 
 class Popen:
@@ -219,7 +231,8 @@ class Popen:
                  cwd: str = "/", runtime: Runtime | None = None,
                  grates: Sequence[Grate | str] = (), memory: int | None = None,
                  user: tuple[int, int] | str = DEFAULT_USER,
-                 hostname: str = DEFAULT_HOSTNAME) -> None:
+                 hostname: str = DEFAULT_HOSTNAME, net: str | Network = PRIVATE,
+                 publish: Sequence[tuple[int, int] | str] = ()) -> None:
         self.args = _program_args(args)
         self.returncode: int | None = None
         self.trap: str | None = None
@@ -249,12 +262,15 @@ class Popen:
             in_fd = stream(stdin, "stdin", 0)
             out_fd = stream(stdout, "stdout", 1)
             err_fd = out_fd if stderr == STDOUT else stream(stderr, "stderr", 2)
+            self._network = _own_network(net, publish)
             self._cage, self._tmp = _spawn(self._runtime, self.args, root, mounts, env, cwd,
                                            (in_fd, out_fd, err_fd), grates, memory, user,
-                                           hostname)
+                                           hostname, self._network or net)
         except BaseException:
             for f in mine:
                 f.close()
+            if getattr(self, "_network", None) is not None:
+                self._network.close()
             raise
         finally:
             for fd in cage_ends:
@@ -279,6 +295,8 @@ class Popen:
             self.returncode = self._cage.returncode
             if self._tmp is not None:
                 self._tmp.cleanup()
+            if self._network is not None:
+                self._network.close()
         return self.returncode
 
     def poll(self) -> int | None:
@@ -464,7 +482,9 @@ def run(args: Sequence[str | os.PathLike[str]] | str | os.PathLike[str], *,
         runtime: Runtime | None = None,
         grates: Sequence[Grate | str] = (), memory: int | None = None,
         user: tuple[int, int] | str = DEFAULT_USER,
-        hostname: str = DEFAULT_HOSTNAME, forward_signals: bool = False) -> CompletedCage:
+        hostname: str = DEFAULT_HOSTNAME, net: str | Network = PRIVATE,
+        publish: Sequence[tuple[int, int] | str] = (),
+        forward_signals: bool = False) -> CompletedCage:
     """Run a program in a cage and wait for it, like `subprocess.run`.
 
     `args[0]` is the host path of the .wasm program (`args` may be that path alone).
@@ -478,6 +498,10 @@ def run(args: Sequence[str | os.PathLike[str]] | str | os.PathLike[str], *,
     `memory` bounds the linear memories of the program and all its children together
     (bytes): growth past it fails with ENOMEM.
     `user` is the (uid, gid) or "UID[:GID]" the cage runs as, `hostname` its node name.
+    `net` is the network the program and its children see: "private" (a loopback of
+    their own), "host" (the host's, as an unprivileged process), "none", or a Network
+    several runs share; `publish` forwards host ports to ports of the private loopback
+    ((HOSTPORT, CAGEPORT) pairs or "HOSTPORT:CAGEPORT", as `docker run -p`).
     When the program ends (or is killed at `timeout`), whatever it left running in its
     tree is killed too: nothing of the run outlives the call.
     With `forward_signals` (called from the main thread), SIGINT, SIGTERM, SIGHUP,
@@ -527,11 +551,13 @@ def run(args: Sequence[str | os.PathLike[str]] | str | os.PathLike[str], *,
     # Started first, so input is already waiting when the program looks (poll, select).
     for p in pipes:
         p.thread.start()
+    own_network = None
     try:
         rt = runtime or default_runtime()
+        own_network = _own_network(net, publish)
         with _forwarding_signals(rt) if forward_signals else contextlib.nullcontext() as fwd:
             cage, tmp = _spawn(rt, args, root, mounts, env, cwd, (in_fd, out_fd, err_fd), grates,
-                               memory, user, hostname)
+                               memory, user, hostname, own_network or net)
             if fwd is not None:
                 fwd.start(cage)
             for fd in ends:
@@ -554,6 +580,8 @@ def run(args: Sequence[str | os.PathLike[str]] | str | os.PathLike[str], *,
             os.close(fd)
         if tmp is not None:
             tmp.cleanup()
+        if own_network is not None:
+            own_network.close()
     streams = [p.data if p else None for p in (out_pipe, err_pipe)]
     if mode is not None:
         streams = [_decode(data, mode) for data in streams]

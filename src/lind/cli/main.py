@@ -15,9 +15,9 @@ from collections.abc import Iterator
 USAGE = """usage: lind cc [cc options] SRC... -o OUT.wasm
        lind c++ [c++ options] SRC... -o OUT.wasm
        lind run [--root DIR] [--mount HOST:GUEST[:ro]]... [--env K=V]... [--cwd DIR]
-                [--user UID[:GID]] [--hostname NAME]
-                [--grate NAME[:ARGS]]... [--memory SIZE] [--timeout SECONDS]
-                [--] PROGRAM [ARGS...]
+                [--user UID[:GID]] [--hostname NAME] [--net private|host|none]
+                [--publish HOSTPORT:CAGEPORT]... [--grate NAME[:ARGS]]...
+                [--memory SIZE] [--timeout SECONDS] [--] PROGRAM [ARGS...]
        lind run GRATE.wasm [GRATE ARGS...] ... PROGRAM.wasm [ARGS...]
        lind grates [NAME]
        lind cache info|clear
@@ -31,6 +31,7 @@ def _run(argv: list[str]) -> int:
     from lind.cage.loader import ProgramError
     from lind.cage.runtime import DEFAULT_HOSTNAME, DEFAULT_USER
     from lind.microvisor.limits import parse_size
+    from lind.microvisor.network import parse_publish
 
     parser = argparse.ArgumentParser(
         prog="lind run", description="Run a program in a cage. Exit status is the program's; "
@@ -48,6 +49,13 @@ def _run(argv: list[str]) -> int:
                         "user running lind show as owned by it, other owners as 65534")
     parser.add_argument("--hostname", default=DEFAULT_HOSTNAME,
                         help=f"the node name uname reports (default {DEFAULT_HOSTNAME})")
+    parser.add_argument("--net", default="private", choices=["private", "host", "none"],
+                        help="the network the program sees: private (default: a loopback "
+                        "only its own processes share), host (the host's, as an unprivileged "
+                        "process), none (no Internet sockets)")
+    parser.add_argument("--publish", action="append", default=[], metavar="HOSTPORT:CAGEPORT",
+                        help="with --net private: forward 127.0.0.1:HOSTPORT on the host to "
+                        "CAGEPORT in the cage, as docker run -p")
     parser.add_argument("--grate", action="append", default=[], metavar="NAME[:ARGS]",
                         help="put a grate between the program and the microvisor; the first "
                         "named sees the program's calls first (`lind grates` lists them)")
@@ -78,6 +86,9 @@ def _run(argv: list[str]) -> int:
         for m in mounts:
             if not os.path.isdir(m.host):
                 raise ValueError(f"--mount {m.host}: not a directory")
+        publish = [parse_publish(spec) for spec in opts.publish]
+        if publish and opts.net != "private":
+            raise ValueError("--publish needs --net private")
         if opts.timeout is not None and not opts.timeout > 0:
             raise ValueError(f"--timeout {opts.timeout:g}: not a positive number of seconds")
         with _terminal_restored():
@@ -85,7 +96,7 @@ def _run(argv: list[str]) -> int:
                               env=env, cwd=opts.cwd, stdin=0, stdout=1, stderr=2,
                               grates=opts.grate, memory=memory, user=opts.user,
                               hostname=opts.hostname, forward_signals=True,
-                              timeout=opts.timeout)
+                              timeout=opts.timeout, net=opts.net, publish=publish)
     except subprocess.TimeoutExpired:
         print(f"lind: {opts.program}: timed out after {opts.timeout:g} s", file=sys.stderr)
         return 124

@@ -173,10 +173,11 @@ class SocketFile(OpenFile):
                 self.description = 0
 
     def wait(self, cage, events: int, deadline: float | None) -> None:
-        """Until the socket has `events` (EAGAIN at the deadline; EINTR or a restart
-        for a signal, as block_on)."""
+        """Until the socket has `events`: EAGAIN at the deadline; for a signal EINTR,
+        or a restart under SA_RESTART unless a timeout was set (as Linux's sockets)."""
         left = None if deadline is None else deadline - time.monotonic()
-        if (left is not None and left <= 0) or not cage.wait_host(self.host_fd, events, left):
+        if (left is not None and left <= 0) or not cage.wait_host(
+                self.host_fd, events, left, restartable=deadline is None):
             raise abi.error(errno.EAGAIN)
 
     def deadline(self, which: int) -> float | None:
@@ -588,9 +589,7 @@ def _recv(cage, f: SocketFile, views: list[memoryview], flags: int,
         try:
             n, got_address, got_control, out_flags = _recv_once(f, views, host_flags, control_size)
         except BlockingIOError:
-            if done or nonblocking:
-                if done:
-                    return done, address, control, out_flags
+            if nonblocking:
                 raise
             try:
                 f.wait(cage, select.POLLIN, deadline)
@@ -800,6 +799,7 @@ def sys_recvmmsg(cage, fd, msgvec, vlen, flags, timeout, *_):
         if sec < 0 or not 0 <= nsec < 10**9:
             raise abi.error(errno.EINVAL)
         deadline = time.monotonic() + sec + nsec / 1e9
+    wait_for_one, flags = flags & MSG_WAITFORONE, flags & ~MSG_WAITFORONE
     for i in range(min(u32(vlen), _MMSG_MAX)):
         at = msgvec + i * _MMSGHDR_SIZE
         try:
@@ -810,7 +810,7 @@ def sys_recvmmsg(cage, fd, msgvec, vlen, flags, timeout, *_):
             raise
         cage.mem.write(at + _MSGHDR.size, _SOCKLEN.pack(n))
         got += 1
-        if flags & MSG_WAITFORONE:
+        if wait_for_one:
             flags |= MSG_DONTWAIT
         if deadline is not None and time.monotonic() >= deadline:
             break

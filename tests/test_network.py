@@ -1,0 +1,158 @@
+"""The network a cage sees (`--net`, `net=`): a private loopback by default, the host's,
+or none; published ports; Unix-domain names private to a network. The socket calls
+themselves are compared with Linux in tests/programs/conformance/net_*.c."""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+import subprocess
+import sys
+import threading
+
+import pytest
+
+import lind
+
+
+@contextlib.contextmanager
+def host_server(greeting: bytes):
+    """A TCP server on the host's 127.0.0.1 that greets whoever connects; its port."""
+    listener = socket.create_server(("127.0.0.1", 0))
+
+    def serve() -> None:
+        with contextlib.suppress(OSError):
+            while True:
+                conn, _ = listener.accept()
+                with conn:
+                    conn.sendall(greeting)
+
+    threading.Thread(target=serve, daemon=True).start()
+    try:
+        yield listener.getsockname()[1]
+    finally:
+        listener.shutdown(socket.SHUT_RDWR)
+        listener.close()
+
+
+def probe(builds, *args, **kw) -> str:
+    result = lind.run([builds.wasm("net/probe"), *map(str, args)], capture_output=True,
+                      timeout=60, **kw)
+    assert result.returncode == 0, result.stderr
+    return result.stdout.decode()
+
+
+@pytest.mark.parametrize(("net", "expected"), [
+    ("private", "connect {port}: errno 111\n"),                 # another loopback: refused
+    ("host", "connect {port}: ok 0\ngot hello from the host\n"),
+    ("none", "connect {port}: errno 9\n"),                      # socket() itself: EACCES
+])
+def test_only_the_host_network_reaches_the_hosts_loopback(builds, net, expected):
+    with host_server(b"hello from the host") as port:
+        assert probe(builds, "connect", port, net=net) == expected.format(port=port)
+
+
+@pytest.mark.parametrize(("net", "expected"), [
+    ("private", "socket inet: ok 0\nsocket inet6: ok 0\nsocket udp: ok 0\nsocket unix: ok 0\n"),
+    ("host", "socket inet: ok 0\nsocket inet6: ok 0\nsocket udp: ok 0\nsocket unix: ok 0\n"),
+    ("none", "socket inet: errno 13\nsocket inet6: errno 13\nsocket udp: errno 13\n"
+             "socket unix: ok 0\n"),
+])
+def test_no_network_refuses_internet_sockets_only(builds, net, expected):
+    assert probe(builds, "socket", "inet", "socket", "inet6", "socket", "udp", "socket", "unix",
+                 net=net) == expected
+
+
+def test_cages_get_what_an_unprivileged_process_gets(builds):
+    """Lind may run as root: its cages still make no raw or ping sockets, and on the
+    host's network bind no port below the unprivileged start (on their own loopback,
+    any port: nobody else is there)."""
+    expected = "socket raw: errno 1\nsocket ping: errno 13\nbind 80: {}\n"
+    assert probe(builds, "socket", "raw", "socket", "ping", "bind", 80, net="host") == \
+        expected.format("errno 13")
+    assert probe(builds, "socket", "raw", "socket", "ping", "bind", 80) == \
+        expected.format("ok 0")
+
+
+def _serving(builds, args: list, **kw) -> lind.Popen:
+    server = lind.Popen([builds.wasm("net/probe"), *map(str, args)], stdout=lind.PIPE,
+                        stderr=lind.PIPE, **kw)
+    assert server.stdout.readline() == b"listening\n", server.stderr.read()
+    return server
+
+
+def test_a_published_port_reaches_the_cage_server(builds):
+    with socket.socket() as probe_port:       # a free host port to publish
+        probe_port.bind(("127.0.0.1", 0))
+        host_port = probe_port.getsockname()[1]
+    server = _serving(builds, ["serve", 8080], publish=[f"{host_port}:8080"])
+    with socket.create_connection(("127.0.0.1", host_port), timeout=30) as c:
+        c.sendall(b"through the published port")
+        assert c.recv(100) == b"through the published port"
+    assert server.wait(60) == 0
+    assert server.stdout.read() == b"served 26\n"
+    with pytest.raises(OSError):          # the port is closed with the run
+        socket.create_connection(("127.0.0.1", host_port), timeout=5)
+
+
+def test_publish_through_the_cli(builds):
+    with socket.socket() as free:
+        free.bind(("127.0.0.1", 0))
+        host_port = free.getsockname()[1]
+    proc = subprocess.Popen([sys.executable, "-m", "lind", "run", "--publish", f"{host_port}:7000",
+                             builds.wasm("net/probe"), "serve", "7000"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert proc.stdout.readline() == b"listening\n"
+    with socket.create_connection(("127.0.0.1", host_port), timeout=30) as c:
+        c.sendall(b"cli")
+        assert c.recv(10) == b"cli"
+    assert proc.wait(60) == 0
+    bad = subprocess.run([sys.executable, "-m", "lind", "run", "--net", "host", "--publish",
+                          "1:2", builds.wasm("net/probe")], capture_output=True, text=True)
+    assert bad.returncode == 2 and "--publish needs --net private" in bad.stderr
+    bad = subprocess.run([sys.executable, "-m", "lind", "run", "--publish", "99999:1",
+                          builds.wasm("net/probe")], capture_output=True, text=True)
+    assert bad.returncode == 2 and "ports are 1 to 65535" in bad.stderr
+
+
+def test_runs_have_networks_of_their_own_unless_they_share_one(builds):
+    server = _serving(builds, ["serve", 9000])
+    try:
+        assert probe(builds, "connect", 9000) == "connect 9000: errno 111\n"
+    finally:
+        server.kill()
+        server.wait(60)
+    shared = lind.Network()
+    try:
+        server = _serving(builds, ["serve", 9000], net=shared)
+        assert probe(builds, "connect", 9000, net=shared) == "connect 9000: ok 0\ngot hi\n"
+        assert server.wait(60) == 0
+    finally:
+        shared.close()
+
+
+def test_abstract_unix_names_are_private_to_a_network(builds):
+    with socket.socket(socket.AF_UNIX) as host_side:
+        host_side.bind(b"\0lind-test-host-name")
+        host_side.listen()
+        assert probe(builds, "abstract-connect", "lind-test-host-name") == \
+            "abstract-connect lind-test-host-name: errno 111\n"
+    server = _serving(builds, ["abstract-serve", "meeting-point"])
+    try:
+        assert probe(builds, "abstract-connect", "meeting-point") == \
+            "abstract-connect meeting-point: errno 111\n"
+    finally:
+        server.kill()
+        server.wait(60)
+    shared = lind.Network("none")
+    server = _serving(builds, ["abstract-serve", "meeting-point"], net=shared)
+    assert probe(builds, "abstract-connect", "meeting-point", net=shared) == \
+        "abstract-connect meeting-point: ok 0\ngot hello from the cage\n"
+    assert server.wait(60) == 0
+
+
+def test_bad_network_options_are_value_errors(builds):
+    with pytest.raises(ValueError, match="bad network mode 'bridge'"):
+        lind.run([builds.wasm("net/probe")], net="bridge")
+    with pytest.raises(ValueError, match="published from the private network only"):
+        lind.run([builds.wasm("net/probe")], net="host", publish=["8000:80"])
