@@ -916,7 +916,8 @@ def test_unix_sockets_outside_the_root_stay_out_of_reach(builds, tmp_path, canar
         os.symlink(outside / "host.sock", root / "sock_link")
         tries = ["unix-connect", f"{outside}/host.sock", "unix-connect", "/abs_link/host.sock",
                  "unix-connect", "/rel_link/host.sock", "unix-connect", "/sock_link",
-                 "unix-connect", "../service/host.sock", "unix-connect", "/proc/self/root/../service/host.sock",
+                 "unix-connect", "../service/host.sock",
+                 "unix-connect", "/proc/self/root/../service/host.sock",
                  "unix-bind", "/abs_link/planted.sock", "unix-bind", "/rel_link/planted.sock",
                  "abstract-connect", "lind-attack-host", "connect", tcp.getsockname()[1]]
         _, out, _ = two_trees(builds, tmp_path, [builds.wasm("net/probe"), *map(str, tries)],
