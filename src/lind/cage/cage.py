@@ -383,7 +383,7 @@ class Cage:
 
     def _mirror_fd(self, fd: int, f: OpenFile | None) -> None:
         """Let the trampoline serve plain host-file I/O on `fd` itself."""
-        if f is None or f.is_dir or not f.host_backed:
+        if f is None or f.is_dir or not f.host_backed or not f.trampoline_io:
             self.slot.mirror_fd(fd, -1, False, False)
         else:
             self.slot.mirror_fd(fd, f.host_fd, f.readable, f.writable, f.io_kind, f.description)
@@ -852,25 +852,34 @@ class Cage:
 
     def wait_host(self, host_fd: int, events: int, timeout: float | None = None, *,
                   restartable: bool = True) -> bool:
-        """Wait, with the GIL released, until `host_fd` has one of the poll `events`
-        (True) or `timeout` seconds passed (False). A caught signal or a stop ends the
-        wait as block_on's does: they write the slot's wake eventfd, polled beside it."""
+        """Wait until `host_fd` has one of the poll `events` (True) or `timeout` seconds
+        passed (False); see poll_host."""
+        return bool(self.poll_host({host_fd: events}, timeout, restartable=restartable))
+
+    def poll_host(self, wanted: dict[int, int], timeout: float | None = None, *,
+                  restartable: bool = True) -> dict[int, int]:
+        """poll(2) on host fds (fd -> events) with the GIL released: the fds that are
+        ready and their revents, or {} once `timeout` seconds passed. A caught signal or
+        a stop ends the wait as block_on's does: they write the slot's wake eventfd,
+        polled beside them."""
         wake = self.slot.wake_fd()
         poller = select.poll()
-        poller.register(host_fd, events)
+        for fd, events in wanted.items():
+            poller.register(fd, events)
         poller.register(wake, select.POLLIN)
         deadline = None if timeout is None else time.monotonic() + timeout
+        left: float | None = 0    # first a look without waiting: ready fds win over signals
         while True:
-            self._raise_if_interrupted(restartable)
-            left = None if deadline is None else max(deadline - time.monotonic(), 0)
             ready = dict(poller.poll(None if left is None else left * 1000))
-            if ready.get(host_fd):
-                return True
-            if wake in ready:
+            if ready.pop(wake, 0):
                 with contextlib.suppress(BlockingIOError):
                     os.eventfd_read(wake)
-            elif left == 0:
-                return False
+            if ready:
+                return ready
+            self._raise_if_interrupted(restartable)
+            if left is not None and deadline is not None and time.monotonic() >= deadline:
+                return {}
+            left = None if deadline is None else max(deadline - time.monotonic(), 0)
 
     def _raise_if_interrupted(self, restartable: bool) -> None:
         if self.kill_requested or self.status is not None:

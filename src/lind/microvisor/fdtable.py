@@ -13,8 +13,8 @@ import fcntl
 import os
 import select
 import signal
-import socket
 import stat
+import threading
 from collections.abc import Callable
 from dataclasses import InitVar, dataclass, field
 
@@ -47,7 +47,8 @@ class OpenFile:
     reserved: InitVar[bool] = False  # the host's own file (a new tree's stdio): may use the reserve
     _io_kind: int | None = field(default=None, init=False, repr=False)
     maps_zeros = False             # mmap gives anonymous memory (/dev/zero)
-    description = 0                # a socket's id in the trampoline's table (sys_net)
+    description = 0                # its id in the trampoline's table (NonBlockingHostFile)
+    trampoline_io = True           # the trampoline may read and write its host fd itself
 
     def __post_init__(self, reserved: bool) -> None:
         access, path_only = self.flags & abi.O_ACCMODE, self.flags & abi.O_PATH
@@ -100,10 +101,10 @@ class OpenFile:
         read; anything else never waits."""
         if self._io_kind is None:
             mode = 0 if self.is_dir or self.host_fd < 0 else os.fstat(self.host_fd).st_mode
-            if stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode):
-                kind = threei.IO_PIPE if stat.S_ISFIFO(mode) else threei.IO_SOCKET
-                self._io_kind = threei.IO_TTY if self.shares_host_flags else kind
-            elif stat.S_ISCHR(mode) and os.isatty(self.host_fd):
+            if stat.S_ISFIFO(mode) and not self.shares_host_flags:
+                self._io_kind = threei.IO_PIPE
+            elif stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode) or (
+                    stat.S_ISCHR(mode) and os.isatty(self.host_fd)):
                 self._io_kind = threei.IO_TTY
             else:
                 self._io_kind = threei.IO_PLAIN
@@ -209,14 +210,6 @@ def _io_now(kind: int, fd: int, views: list[memoryview], writing: bool) -> int:
             if exc.errno != errno.EOPNOTSUPP:   # a kernel without RWF_NOWAIT for pipes
                 raise
         kind = threei.IO_TTY
-    if kind == threei.IO_SOCKET:
-        sock = socket.socket(fileno=fd)
-        try:
-            if writing:
-                return sock.sendmsg(views, [], socket.MSG_DONTWAIT)
-            return sock.recvmsg_into(views, 0, socket.MSG_DONTWAIT)[0]
-        finally:
-            sock.detach()
     if kind == threei.IO_TTY:
         p = select.poll()
         p.register(fd, select.POLLOUT if writing else select.POLLIN)
@@ -235,6 +228,45 @@ def after(views: list[memoryview], n: int) -> list[memoryview]:
             rest.append(v[n:])
             n = 0
     return rest
+
+
+_free_descriptions = list(range(threei.DESCRIPTIONS - 1, 0, -1))
+_descriptions_lock = threading.Lock()
+
+
+@dataclass(eq=False)
+class NonBlockingHostFile(OpenFile):
+    """A file whose host fd never blocks (sockets, eventfds, inotify): whether the
+    cage's description does is the microvisor's, here and in the trampoline's
+    description table (`description`, `wait_mode`), so a blocked read waits in poll
+    beside the cage's wake fd."""
+
+    def __post_init__(self, reserved: bool) -> None:
+        super().__post_init__(reserved)
+        os.set_blocking(self.host_fd, False)
+        self._io_kind = threei.IO_NONBLOCKING
+        with _descriptions_lock:
+            self.description = _free_descriptions.pop() if _free_descriptions else 0
+        self.publish_wait_mode()
+
+    def wait_mode(self) -> int:
+        return threei.DESC_NONBLOCKING if self.flags & abi.O_NONBLOCK else threei.DESC_BLOCKING
+
+    def publish_wait_mode(self) -> None:
+        if self.description:
+            threei.set_description(self.description, self.wait_mode())
+
+    def set_status_flags(self, new: int) -> None:
+        self.flags = (self.flags & ~abi.SETFL_MASK) | new   # the host fd stays non-blocking
+        self.publish_wait_mode()
+
+    def release(self) -> None:
+        last = self.refs == 1
+        super().release()
+        if last and self.description:
+            with _descriptions_lock:
+                _free_descriptions.append(self.description)
+            self.description = 0
 
 
 def ebadf() -> OSError:

@@ -23,7 +23,6 @@ from lind.microvisor import abi, sys_locks, virtual
 from lind.microvisor.abi import s32, u32
 from lind.microvisor.fdtable import OpenFile
 from lind.microvisor.fs import join, libc, proc_path, wants_write
-from lind.microvisor.pipe import PipeEnd, make_pipe
 
 
 def read_path(cage, addr: int) -> str:
@@ -316,11 +315,24 @@ def sys_close(cage, fd, *_):
 
 
 def sys_pipe2(cage, fds, flags, *_):
+    """A host pipe: the trampoline reads and writes it, waiting interruptibly, and the
+    host kernel polls it (as it does sockets and FIFOs)."""
     flags = u32(flags)
     if flags & ~(abi.O_CLOEXEC | abi.O_NONBLOCK):
         raise abi.error(errno.EINVAL)
     cage.mem.view(fds, 8)  # EFAULT before anything is created
-    read_end, write_end = make_pipe(flags)
+    read_fd, write_fd = os.pipe2(os.O_CLOEXEC | (os.O_NONBLOCK if flags & abi.O_NONBLOCK else 0))
+    status = flags & abi.O_NONBLOCK
+    try:
+        read_end = OpenFile(read_fd, abi.O_RDONLY | status)
+    except OSError:
+        os.close(write_fd)
+        raise
+    try:
+        write_end = OpenFile(write_fd, abi.O_WRONLY | status)
+    except OSError:
+        read_end.release()
+        raise
     cloexec = bool(flags & abi.O_CLOEXEC)
     try:
         rfd = cage.fds.install(read_end, cloexec)
@@ -1112,10 +1124,7 @@ def sys_ioctl(cage, fd, request, arg, *_):
         f.set_status_flags(f.flags & abi.SETFL_MASK & ~abi.O_NONBLOCK | (abi.O_NONBLOCK if on else 0))
         return 0
     if not f.host_backed:
-        if request != _FIONREAD or not isinstance(f, PipeEnd):
-            raise abi.error(errno.ENOTTY)
-        cage.mem.write(arg, len(f.pipe.buffer).to_bytes(4, "little"))
-        return 0
+        raise abi.error(errno.ENOTTY)
     if request == _FIONREAD:
         out = fcntl.ioctl(f.host_fd, termios.FIONREAD, b"\0" * 4)
         cage.mem.write(arg, out)
@@ -1188,7 +1197,7 @@ def sys_futimesat(cage, dirfd, path, times, *_):
 # struct statfs of the wasm32 guest (32-bit longs, 64-bit block counts): 88 bytes.
 _STATFS = struct.Struct("<IIQQQQQiiIII16x4x")
 _ST_VALID, _ST_RDONLY = 0x20, 0x1
-_PROC_MAGIC, _TMPFS_MAGIC, _PIPEFS_MAGIC = 0x9FA0, 0x01021994, 0x50495045
+_PROC_MAGIC, _TMPFS_MAGIC = 0x9FA0, 0x01021994
 
 
 def _host_fs_type(fd: int) -> int:
@@ -1227,9 +1236,7 @@ def sys_statfs(cage, path, buf, *_):
 
 def sys_fstatfs(cage, fd, buf, *_):
     f = cage.fds.get(s32(fd))
-    if isinstance(f, PipeEnd):
-        data = _virtual_statfs(_PIPEFS_MAGIC)
-    elif not f.host_backed:
+    if not f.host_backed:
         data = _virtual_statfs(_PROC_MAGIC if f.path.startswith("/proc") else _TMPFS_MAGIC)
     else:
         readonly = f.borrowed or cage.fs.guest_readonly(f.path or "/")
@@ -1355,7 +1362,7 @@ def sys_syncfs(cage, fd, *_):
 
 
 def _not_pipe(f: OpenFile) -> None:
-    if isinstance(f, PipeEnd) or f.host_backed and statmod.S_ISFIFO(f.stat().st_mode):
+    if f.host_backed and statmod.S_ISFIFO(f.stat().st_mode):
         raise abi.error(errno.ESPIPE)
 
 

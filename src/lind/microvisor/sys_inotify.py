@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 
 from lind.microvisor import abi, limits, virtual
 from lind.microvisor.abi import s32, u32
-from lind.microvisor.fdtable import OpenFile
+from lind.microvisor.fdtable import NonBlockingHostFile
 from lind.microvisor.fs import libc, proc_path
 from lind.microvisor.sys_files import lookup_arg
 
@@ -33,8 +33,9 @@ libc.inotify_add_watch.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_uint3
 
 
 @dataclass(eq=False)
-class InotifyFile(OpenFile):
-    """An inotify instance: the host's, with the watches it holds counted."""
+class InotifyFile(NonBlockingHostFile):
+    """An inotify instance: the host's, with the watches it holds counted (its host fd
+    never blocks: a read waits interruptibly)."""
 
     watches: set[int] = field(default_factory=set)
 
@@ -60,7 +61,7 @@ def sys_inotify_init1(cage, flags, *_):
         raise abi.error(errno.EINVAL)
     limits.inotify_instances.take()
     try:
-        host = _host(libc.inotify_init1(os.O_CLOEXEC | (os.O_NONBLOCK if flags & IN_NONBLOCK else 0)))
+        host = _host(libc.inotify_init1(os.O_CLOEXEC | os.O_NONBLOCK))
     except OSError:
         limits.inotify_instances.give()
         raise

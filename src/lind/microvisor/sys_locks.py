@@ -48,7 +48,6 @@ from lind.microvisor import abi, limits
 from lind.microvisor.abi import s32, u32
 from lind.microvisor.fdtable import OpenFile
 from lind.microvisor.fs import proc_path
-from lind.microvisor.pipe import PipeEnd
 
 F_RDLCK, F_WRLCK, F_UNLCK = 0, 1, 2
 F_OFD_GETLK, F_OFD_SETLK, F_OFD_SETLKW = 36, 37, 38
@@ -115,8 +114,6 @@ _waiting: dict[object, tuple[Hashable, _Range]] = {}      # cage -> its blocked 
 
 def _key(f: OpenFile) -> tuple[Hashable, bool]:
     """The file `f` is open on, and whether locks on it are mirrored onto the host."""
-    if isinstance(f, PipeEnd):
-        return f.pipe, False
     st = os.fstat(f.host_fd)
     return (st.st_dev, st.st_ino), stat.S_ISREG(st.st_mode) or stat.S_ISDIR(st.st_mode)
 

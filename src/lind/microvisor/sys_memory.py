@@ -349,8 +349,8 @@ def sys_mmap(cage, addr, length, prot, flags, fd, offset):
     if f.maps_zeros and f.readable:   # /dev/zero: fresh anonymous memory, as on Linux
         return cage.aspace.mmap(addr & 0xFFFFFFFF, length & _U64, prot, flags | MAP_ANONYMOUS,
                                 pages_for=_anonymous_pages if shared else None)
-    if f.is_dir or not f.host_backed:
-        raise OSError(errno.ENODEV, "No such device")
+    if f.is_dir or not f.host_backed or not stat.S_ISREG(os.fstat(f.host_fd).st_mode):
+        raise OSError(errno.ENODEV, "No such device")    # a pipe, a socket, a terminal
     if 0 < length & _U64 <= MAX_MEMORY and offset + _align(length & _U64) > _OFF_MAX:
         # Past the largest file offset (a longer length is ENOMEM, as on Linux).
         raise OSError(errno.EOVERFLOW, "Value too large for defined data type")
@@ -360,8 +360,6 @@ def sys_mmap(cage, addr, length, prot, flags, fd, offset):
     if not shared:
         return cage.aspace.mmap(addr & 0xFFFFFFFF, length & _U64, prot, flags,
                                 fd_data=lambda n: os.pread(host_fd, n, offset))
-    if not stat.S_ISREG(os.fstat(host_fd).st_mode):
-        raise OSError(errno.ENODEV, "No such device")
     # Wasm cannot make pages read-only, so a mapping is as writable as its fd.
     writable = f.writable and not f.flags & O_APPEND
     if prot & PROT_WRITE and not writable:

@@ -4,7 +4,7 @@ Every socket's host fd never blocks; whether the cage's description does is the
 microvisor's (`SocketFile.flags`, mirrored in the trampoline's description table), so a
 blocked accept, connect, send or recv waits in poll beside the cage's wake fd, and a
 signal or a kill ends the wait as on Linux. read/write on a connected socket are the
-trampoline's (IO_SOCKET), without Python.
+trampoline's (IO_NONBLOCKING), without Python.
 
 Addresses cross as the bytes the cage wrote: sockaddr_in, sockaddr_in6 and sockaddr_un
 have the same layout on wasm32. Two things are translated: a Unix path names a file in
@@ -28,7 +28,6 @@ import signal
 import socket
 import stat
 import struct
-import threading
 import time
 import weakref
 from dataclasses import dataclass, field
@@ -36,7 +35,7 @@ from dataclasses import dataclass, field
 from lind import threei
 from lind.microvisor import abi, network, virtual
 from lind.microvisor.abi import s32, u32
-from lind.microvisor.fdtable import OpenFile, after
+from lind.microvisor.fdtable import NonBlockingHostFile, OpenFile, after
 from lind.microvisor.fs import libc
 from lind.microvisor.sys_files import fold_path, iovecs, set_new_mode
 
@@ -112,17 +111,13 @@ def _host(result: int) -> int:
     return result
 
 
-# -- descriptions: ids in the trampoline's table of how a socket's I/O waits --------
-
-_free_descriptions = list(range(threei.DESCRIPTIONS - 1, 0, -1))
-_descriptions_lock = threading.Lock()
 # Live sockets by host inode: a socket received through SCM_RIGHTS is the description
 # that was sent (one inode, one description), with its O_NONBLOCK and timeouts.
 _by_inode: weakref.WeakValueDictionary[tuple[int, int], SocketFile] = weakref.WeakValueDictionary()
 
 
 @dataclass(eq=False)
-class SocketFile(OpenFile):
+class SocketFile(NonBlockingHostFile):
     """A socket: a host socket that never blocks, and what the cage set of it that the
     host does not keep (O_NONBLOCK, SO_RCVTIMEO/SO_SNDTIMEO, the name it bound)."""
 
@@ -135,28 +130,18 @@ class SocketFile(OpenFile):
 
     def __post_init__(self, reserved: bool) -> None:
         super().__post_init__(reserved)
-        os.set_blocking(self.host_fd, False)
-        self._io_kind = threei.IO_SOCKET
-        with _descriptions_lock:
-            self.description = _free_descriptions.pop() if _free_descriptions else 0
-        self._publish_mode()
         st = os.fstat(self.host_fd)
         _by_inode[(st.st_dev, st.st_ino)] = self
 
-    def _publish_mode(self) -> None:
-        if self.description:
-            mode = (threei.DESC_NONBLOCKING if self.flags & abi.O_NONBLOCK else
-                    threei.DESC_PYTHON if any(t is not None for t in self.timeouts) else
-                    threei.DESC_BLOCKING)
-            threei.set_description(self.description, mode)
-
-    def set_status_flags(self, new: int) -> None:
-        self.flags = (self.flags & ~abi.SETFL_MASK) | new   # the host fd stays non-blocking
-        self._publish_mode()
+    def wait_mode(self) -> int:
+        """A timeout is the handler's to keep (SO_RCVTIMEO, SO_SNDTIMEO)."""
+        if not self.flags & abi.O_NONBLOCK and any(t is not None for t in self.timeouts):
+            return threei.DESC_PYTHON
+        return super().wait_mode()
 
     def set_timeout(self, which: int, seconds: float | None) -> None:
         self.timeouts[which] = seconds
-        self._publish_mode()
+        self.publish_wait_mode()
 
     def release(self) -> None:
         last = self.refs == 1
@@ -167,10 +152,6 @@ class SocketFile(OpenFile):
             if self.bound_dir >= 0:
                 os.close(self.bound_dir)
                 self.bound_dir = -1
-            if self.description:
-                with _descriptions_lock:
-                    _free_descriptions.append(self.description)
-                self.description = 0
 
     def wait(self, cage, events: int, deadline: float | None) -> None:
         """Until the socket has `events`: EAGAIN at the deadline; for a signal EINTR,

@@ -1,8 +1,8 @@
 """poll, ppoll, select and pselect6 over the cage's fds: pipes, host files, terminals.
 
-Pipes are checked under the microvisor's pipe lock and wake the waiter when they
-change; host fds that can block (terminals, host pipes) are polled by the host kernel,
-re-checked every few milliseconds while the call waits. A caught signal ends the wait
+The host kernel polls the host files among them (pipes, sockets, FIFOs, terminals,
+files) beside the cage's wake fd. The microvisor's own files (/dev/zero, /proc/self/...,
+virtual directories) are as ready as they will ever be when the call starts. A caught signal ends the wait
 with EINTR (never restarted, as on Linux); ppoll and pselect6 wait under the signal
 mask they are given.
 """
@@ -11,54 +11,39 @@ from __future__ import annotations
 
 import errno
 import struct
-import time
 
-from lind.microvisor import pipe, sys_signals
-from lind.microvisor.abi import s32, u32
-from lind.microvisor.pipe import POLLIN, POLLNVAL, POLLOUT
+from lind.microvisor import sys_signals
+from lind.microvisor.abi import POLLERR, POLLHUP, POLLIN, POLLNVAL, POLLOUT, POLLPRI, s32, u32
 
-_HOST_RECHECK = 0.005
 _POLLFD = struct.Struct("<iHH")   # short events/revents, as bit sets
-POLLPRI, POLLERR, POLLHUP = 0x2, 0x8, 0x10
 FD_SETSIZE = 1024
 
 
-def _ready(cage, entries: list[tuple[int, int]]) -> tuple[list[int], bool]:
-    """Revents for each (fd, events) now, and whether a host fd needs re-checking."""
-    out, host = [], []
+def wait_ready(cage, entries: list[tuple[int, int]], timeout: float | None) -> list[int]:
+    """Revents for each (fd, events) once one is ready or `timeout` seconds passed
+    (None: never). POLLERR and POLLHUP are reported unasked, POLLNVAL for a bad fd."""
+    revents = [0] * len(entries)
+    wanted: dict[int, int] = {}
+    waiting: list[tuple[int, int, int]] = []     # (entry, host fd, events)
     for i, (fd, events) in enumerate(entries):
         if fd < 0:
-            out.append(0)
             continue
         try:
             f = cage.fds.get(fd)
         except OSError:
-            out.append(POLLNVAL)
+            revents[i] = POLLNVAL
             continue
-        if f.host_backed:
-            out.append(0)
-            host.append((i, f, events))
+        if f.host_backed and f.host_fd >= 0:
+            wanted[f.host_fd] = wanted.get(f.host_fd, 0) | events
+            waiting.append((i, f.host_fd, events))
         else:
-            out.append(f.poll(events | POLLERR | POLLHUP))
-    for i, f, events in host:
-        out[i] = f.poll(events)
-    return out, bool(host)
-
-
-def wait_ready(cage, entries: list[tuple[int, int]], timeout: float | None) -> list[int]:
-    """Block until an entry is ready or `timeout` seconds pass (None: forever)."""
-    deadline = None if timeout is None else time.monotonic() + timeout
-    with pipe.changed:
-        while True:
-            revents, has_host = _ready(cage, entries)
-            if any(revents):
-                return revents
-            left = None if deadline is None else deadline - time.monotonic()
-            if left is not None and left <= 0:
-                return revents
-            if has_host:
-                left = _HOST_RECHECK if left is None else min(left, _HOST_RECHECK)
-            cage.block_on(pipe.changed, left, restartable=False)   # EINTR, as Linux
+            revents[i] = f.poll(events | POLLERR | POLLHUP)
+    if any(revents):
+        timeout = 0
+    ready = cage.poll_host(wanted, timeout, restartable=False)   # EINTR, as Linux
+    for i, host_fd, events in waiting:
+        revents[i] = ready.get(host_fd, 0) & (events | POLLERR | POLLHUP | POLLNVAL)
+    return revents
 
 
 def _timeout_ms(ms: int) -> float | None:

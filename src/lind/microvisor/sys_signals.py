@@ -23,7 +23,7 @@ import errno
 import struct
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 
 from lind.microvisor import sys_futex, sys_time
@@ -44,7 +44,7 @@ SIGNAL_WORD, NEXT_SIGNAL = 1022, 1023
 # Ignored by default: SIGCHLD, SIGCONT, SIGURG, SIGWINCH, and (no job control) the
 # signals whose default action is to stop: SIGSTOP, SIGTSTP, SIGTTIN, SIGTTOU.
 _IGNORED_BY_DEFAULT = {SIGCHLD, 18, 23, 28, SIGSTOP, 20, 21, 22}
-_UNBLOCKABLE = (1 << (SIGKILL - 1)) | (1 << (SIGSTOP - 1))
+UNBLOCKABLE = (1 << (SIGKILL - 1)) | (1 << (SIGSTOP - 1))
 # struct k_sigaction of a wasm32 guest: handler, flags, restorer, mask[2].
 _KSIGACTION = struct.Struct("<IIIQ")
 # What next_signal writes: signo, handler, flags, reserved, mask to restore; then siginfo.
@@ -91,6 +91,8 @@ class SignalState:
         self.ready = False                # a caught, unblocked signal awaits the guest
         self.waiting_on: threading.Condition | None = None   # a blocked call's condition
         self.waiting_for = 0              # sigtimedwait's set: these wake it too
+        # Called (without the lock) when a signal becomes pending: the cage's signalfds.
+        self.watchers: list[Callable[[], None]] = []
         # sigaltstack: (base, size), or None when disabled; fork keeps it, exec drops it.
         self.altstack: tuple[int, int] | None = parent.altstack if parent else None
         self.altstack_autodisarm = parent.altstack_autodisarm if parent else False
@@ -186,7 +188,30 @@ def send(cage, sig: int, info: bytes | None = None, *, own_thread: bool) -> None
             state.info[sig] = info or siginfo(sig, SI_KERNEL)
         fatal = _settle(cage)
         waiting = state.waiting_on if state.ready or state.waiting_for & bit else None
+        watchers = list(state.watchers)
     _act(cage, fatal, waiting, own_thread=own_thread)
+    for watcher in watchers:
+        watcher()
+
+
+def take(cage, wanted: int) -> tuple[int, bytes] | None:
+    """Dequeue the lowest pending signal of the set `wanted` and its siginfo, without
+    running its handler (signalfd reads); None if none is pending."""
+    with _lock:
+        state = cage.signals
+        taken = state.pending & wanted
+        if not taken:
+            return None
+        sig = _lowest(taken)
+        state.pending &= ~_bit(sig)
+        found = sig, state.info.pop(sig)
+    settle(cage)
+    return found
+
+
+def unpack_siginfo(info: bytes) -> tuple[int, int, int, int, int, int]:
+    """(signo, errno, code, pid, uid, status) of a siginfo this module packed."""
+    return _SIGINFO.unpack_from(info)
 
 
 def catches(cage, sig: int) -> bool:
@@ -261,7 +286,7 @@ def _check_sigset_size(size: int) -> None:
 
 def _read_mask(cage, addr: int) -> int:
     (mask,) = struct.unpack("<Q", cage.mem.read(addr, 8))
-    return mask & ~_UNBLOCKABLE
+    return mask & ~UNBLOCKABLE
 
 
 def sys_rt_sigaction(cage, sig, act, oact, sigsetsize, *_):
@@ -272,7 +297,7 @@ def sys_rt_sigaction(cage, sig, act, oact, sigsetsize, *_):
         if sig in (SIGKILL, SIGSTOP):
             raise OSError(errno.EINVAL, "Invalid argument")
         handler, flags, _, mask = _KSIGACTION.unpack(cage.mem.read(act, _KSIGACTION.size))
-        new = Action(handler, flags, mask & ~_UNBLOCKABLE)
+        new = Action(handler, flags, mask & ~UNBLOCKABLE)
     with _lock:
         state = cage.signals
         old = state.action(sig)
@@ -393,7 +418,7 @@ def sys_next_signal(cage, frame, *_):
         restore = state.mask if state.mask_after_suspend is None else state.mask_after_suspend
         state.mask_after_suspend = None
         state.mask |= action.mask | (0 if action.flags & SA_NODEFER else _bit(sig))
-        state.mask &= ~_UNBLOCKABLE
+        state.mask &= ~UNBLOCKABLE
         if action.flags & SA_RESETHAND:
             state.actions[sig] = replace(action, handler=SIG_DFL)
         _settle(cage)

@@ -12,6 +12,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from lind import threei
+from lind.microvisor import sys_epoll as ep
+from lind.microvisor import sys_events as ev
 from lind.microvisor import sys_files as f
 from lind.microvisor import sys_futex as fx
 from lind.microvisor import sys_info as info
@@ -148,6 +150,20 @@ SYSCALLS: dict[int, Syscall] = {
         Syscall(23, "select", poll.sys_select),
         Syscall(270, "pselect6", poll.sys_pselect6),
         Syscall(271, "ppoll", poll.sys_ppoll),
+        Syscall(213, "epoll_create", ep.sys_epoll_create),
+        Syscall(291, "epoll_create1", ep.sys_epoll_create1),
+        Syscall(233, "epoll_ctl", ep.sys_epoll_ctl),
+        Syscall(232, "epoll_wait", ep.sys_epoll_wait),
+        Syscall(281, "epoll_pwait", ep.sys_epoll_pwait),
+        Syscall(441, "epoll_pwait2", ep.sys_epoll_pwait2),
+        # events as files
+        Syscall(284, "eventfd", ev.sys_eventfd),
+        Syscall(290, "eventfd2", ev.sys_eventfd2),
+        Syscall(283, "timerfd_create", ev.sys_timerfd_create),
+        Syscall(286, "timerfd_settime", ev.sys_timerfd_settime),
+        Syscall(287, "timerfd_gettime", ev.sys_timerfd_gettime),
+        Syscall(282, "signalfd", ev.sys_signalfd),
+        Syscall(289, "signalfd4", ev.sys_signalfd4),
         # memory
         Syscall(9, "mmap", m.sys_mmap),
         Syscall(10, "mprotect", m.sys_mprotect),

@@ -31,7 +31,6 @@ from dataclasses import dataclass, field
 from lind.microvisor import abi
 from lind.microvisor.fdtable import OpenFile
 from lind.microvisor.fs import join, proc_path
-from lind.microvisor.pipe import POLLIN, POLLOUT, PipeEnd
 
 DEVICES = {"null": (1, 3), "zero": (1, 5), "full": (1, 7), "random": (1, 8), "urandom": (1, 9),
            "tty": (5, 0)}
@@ -263,8 +262,6 @@ def lookup(cage, path: str, follow: bool = True) -> Node | str:
 
 def describe(f: OpenFile) -> str:
     """readlink of /proc/self/fd/N for the cage's file `f`, as Linux words it."""
-    if isinstance(f, PipeEnd):
-        return f"pipe:[{f.pipe.ino}]"
     if f.path:
         return f.path
     st = f.stat()
@@ -370,10 +367,6 @@ def _reopen(f: OpenFile, flags: int) -> OpenFile:
     read, write = _wants(flags)
     if not flags & abi.O_PATH and ((read and not f.readable) or (write and not f.writable)):
         raise _error(errno.EACCES)
-    if isinstance(f, PipeEnd):
-        if flags & abi.O_PATH or (read and write):
-            raise _error(errno.EACCES)
-        return PipeEnd(f.pipe, flags & (abi.O_ACCMODE | abi.O_NONBLOCK))
     if isinstance(f, DeviceFile):
         return DeviceFile(f.name, flags)
     if isinstance(f, TextFile):
@@ -384,9 +377,12 @@ def _reopen(f: OpenFile, flags: int) -> OpenFile:
         raise _error(errno.EPERM)
     if flags & abi.O_PATH:
         host = os.O_PATH | os.O_CLOEXEC
-    else:
-        host = abi.host_open_flags(flags | append) & ~(os.O_CREAT | os.O_EXCL) | os.O_NOCTTY
+    else:   # never blocking in the open: a pipe whose writers are gone would wait for ever
+        host = abi.host_open_flags(flags | append) & ~(os.O_CREAT | os.O_EXCL) | (
+            os.O_NOCTTY | os.O_NONBLOCK)
     fd = os.open(proc_path(f.host_fd), host)
+    if not flags & abi.O_PATH:
+        os.set_blocking(fd, not flags & abi.O_NONBLOCK)
     kept = flags | append
     return OpenFile(fd, kept & ~_OPEN_ONLY,
                     f.path, statmod.S_ISDIR(os.fstat(fd).st_mode), borrowed=f.borrowed)
@@ -420,7 +416,7 @@ class DirFile(OpenFile):
         return True
 
     def poll(self, events: int) -> int:
-        return events & (POLLIN | POLLOUT)
+        return events & (abi.POLLIN | abi.POLLOUT)
 
 
 class DeviceFile(OpenFile):
@@ -462,7 +458,7 @@ class DeviceFile(OpenFile):
         return Device(self.name).stat()
 
     def poll(self, events: int) -> int:
-        return events & (POLLIN | POLLOUT)
+        return events & (abi.POLLIN | abi.POLLOUT)
 
     def seekable(self) -> bool:
         return True

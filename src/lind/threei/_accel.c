@@ -29,7 +29,6 @@
 #include <signal.h>
 #include <sys/mman.h>
 #include <sys/eventfd.h>
-#include <sys/socket.h>
 #include <sys/uio.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -1071,12 +1070,13 @@ typedef struct {
 
 /* IO_PLAIN never waits (regular files, /dev/null). IO_PIPE is tried without
  * blocking (RWF_NOWAIT) and, when its host description is blocking, waited for here
- * beside the cage's wake eventfd, so a signal or a kill ends the wait. IO_SOCKET is a
- * socket whose host fd never blocks: whether the cage's description does is kept in
- * `descriptions` (sys_net). IO_TTY reads are the Python handler's (it polls first). */
-enum { IO_PLAIN, IO_PIPE, IO_SOCKET, IO_TTY, IO_KINDS };
+ * beside the cage's wake eventfd, so a signal or a kill ends the wait. IO_NONBLOCKING
+ * is a file whose host fd never blocks (a socket, an eventfd): whether the cage's
+ * description does is kept in `descriptions`. IO_TTY reads are the Python handler's
+ * (it polls first). */
+enum { IO_PLAIN, IO_PIPE, IO_NONBLOCKING, IO_TTY, IO_KINDS };
 
-/* A socket description's wait mode, by the id sys_net gave it (0: none). */
+/* An IO_NONBLOCKING description's wait mode, by the id fdtable gave it (0: none). */
 enum { DESC_BLOCKING, DESC_NONBLOCKING, DESC_PYTHON };
 #define DESCRIPTIONS 65536
 static uint8_t descriptions[DESCRIPTIONS];
@@ -1341,7 +1341,7 @@ static PyObject *Slot_mirror_fd(SlotObject *s, PyObject *args)
     Py_RETURN_NONE;
 }
 
-/* set_description(id, mode): how reads and writes of socket description `id` wait. */
+/* set_description(id, mode): how reads and writes of description `id` wait. */
 static PyObject *set_description(PyObject *unused, PyObject *args)
 {
     int id, mode;
@@ -1451,14 +1451,12 @@ static ssize_t io_once(int kind, int writing, int fd, uint8_t *p, size_t len)
     switch (kind) {
     case IO_PIPE:
         return writing ? pwritev2(fd, &v, 1, -1, RWF_NOWAIT) : preadv2(fd, &v, 1, -1, RWF_NOWAIT);
-    case IO_SOCKET:
-        return writing ? send(fd, p, len, MSG_DONTWAIT) : recv(fd, p, len, MSG_DONTWAIT);
     default:
         return writing ? write(fd, p, len) : read(fd, p, len);
     }
 }
 
-/* read/write on a pipe or socket: as the kernel's blocking call would (a read returns
+/* read/write on a pipe, socket or eventfd: as the kernel's blocking call would (a read returns
  * what is there, a write writes everything), but waiting in poll beside the wake fd.
  * Returns 0 when the Python handler must do the call (nothing was transferred). */
 static int waiting_io(SlotObject *s, FdMirror *f, int writing, uint8_t *p, size_t len,
@@ -1478,7 +1476,7 @@ static int waiting_io(SlotObject *s, FdMirror *f, int writing, uint8_t *p, size_
             continue;
         if (err == EAGAIN) {
             int mode = DESC_PYTHON;
-            if (f->kind == IO_SOCKET && f->description) {
+            if (f->kind == IO_NONBLOCKING && f->description) {
                 mode = __atomic_load_n(&descriptions[f->description], __ATOMIC_ACQUIRE);
             } else if (f->kind == IO_PIPE) {
                 int flags = fcntl(f->host_fd, F_GETFL);
@@ -1531,7 +1529,7 @@ static int fast_io(SlotObject *s, MemoryObject *m, int op, const int64_t *a, int
     if (len > SSIZE_MAX)
         len = SSIZE_MAX;
     uint8_t *p = m->base + addr;
-    if ((op == FAST_READ || op == FAST_WRITE) && (f->kind == IO_PIPE || f->kind == IO_SOCKET))
+    if ((op == FAST_READ || op == FAST_WRITE) && (f->kind == IO_PIPE || f->kind == IO_NONBLOCKING))
         return waiting_io(s, f, writing, p, (size_t)len, result);
     ssize_t r;
     switch (op) {
@@ -1878,7 +1876,7 @@ static PyMethodDef module_methods[] = {
     {"slot_address", mod_slot_address, METH_O, "address of a Slot, the env of the host function"},
     {"forget", mod_forget, METH_O, "the cage of this Slot is gone: stop finding it by id"},
     {"set_description", set_description, METH_VARARGS,
-     "set_description(id, DESC_*): how a socket description's reads and writes wait"},
+     "set_description(id, DESC_*): how a description's reads and writes wait"},
     {NULL}
 };
 
@@ -1908,7 +1906,7 @@ PyMODINIT_FUNC PyInit__accel(void)
     };
     for (int i = 0; i < FAST_COUNT; i++)
         PyModule_AddIntConstant(m, fast_names[i], i);
-    static const char *io_names[] = {"IO_PLAIN", "IO_PIPE", "IO_SOCKET", "IO_TTY"};
+    static const char *io_names[] = {"IO_PLAIN", "IO_PIPE", "IO_NONBLOCKING", "IO_TTY"};
     for (int i = 0; i < IO_KINDS; i++)
         PyModule_AddIntConstant(m, io_names[i], i);
     PyModule_AddIntConstant(m, "DESC_BLOCKING", DESC_BLOCKING);

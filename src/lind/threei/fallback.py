@@ -21,13 +21,13 @@ NSYSCALLS = 1024
 (FAST_NONE, FAST_GETPID, FAST_GETPPID, FAST_GETUID, FAST_GETEUID, FAST_GETGID, FAST_GETEGID,
  FAST_CLOSE, FAST_READ, FAST_WRITE, FAST_PREAD, FAST_PWRITE, FAST_LSEEK, FAST_GRATE,
  FAST_THREEI_CALL) = range(15)
-IO_PLAIN, IO_PIPE, IO_SOCKET, IO_TTY = range(4)   # how a mirrored fd's I/O may block
-DESC_BLOCKING, DESC_NONBLOCKING, DESC_PYTHON = range(3)   # a socket description's waits
+IO_PLAIN, IO_PIPE, IO_NONBLOCKING, IO_TTY = range(4)   # how a mirrored fd's I/O may block
+DESC_BLOCKING, DESC_NONBLOCKING, DESC_PYTHON = range(3)   # a description's waits
 DESCRIPTIONS = 65536
 
 
 def set_description(description: int, mode: int) -> None:
-    """Sockets are never served here (see Slot.mirror_fd): only the arguments matter."""
+    """Waiting files are never served here (see Slot.mirror_fd): only the arguments matter."""
     if not 0 < description < DESCRIPTIONS or not DESC_BLOCKING <= mode <= DESC_PYTHON:
         raise ValueError("bad description id or mode")
 _MAP_FIXED = 0x10

@@ -1,0 +1,204 @@
+"""Events as files: eventfd and timerfd from the host kernel, signalfd from Lind's signals.
+
+eventfd and timerfd are the host's own, made non-blocking (NonBlockingHostFile): the
+trampoline reads and writes them, and a blocked read waits interruptibly. A signalfd
+reads the signals pending for the cage that made it (Lind's, not the host's), as
+struct signalfd_siginfo; a host eventfd behind it is readable while one of its
+signals is pending, so that poll, select and epoll see it like any other file.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import errno
+import os
+import select
+import struct
+import weakref
+from dataclasses import dataclass, field
+
+from lind.microvisor import abi
+from lind.microvisor import sys_signals as signals
+from lind.microvisor.abi import s32, u32
+from lind.microvisor.fdtable import NonBlockingHostFile
+from lind.microvisor.fs import libc
+
+EFD_SEMAPHORE = 1
+TFD_TIMER_ABSTIME, TFD_TIMER_CANCEL_ON_SET = 1, 2
+_CREATE_FLAGS = abi.O_CLOEXEC | abi.O_NONBLOCK
+# Clocks a timerfd may use: the _ALARM ones need CAP_WAKE_ALARM.
+_TIMER_CLOCKS = {0, 1, 7}
+_ITIMERSPEC = 32                        # two 64-bit timespecs, on wasm32 as on the host
+_SIGNALFD_SIGINFO = struct.Struct("<IiiIIiIIIIiiQQQQH46x")   # 128 bytes
+
+libc.timerfd_create.argtypes = [ctypes.c_int, ctypes.c_int]
+libc.timerfd_settime.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_char_p, ctypes.c_void_p]
+libc.timerfd_gettime.argtypes = [ctypes.c_int, ctypes.c_void_p]
+
+
+def _host(result: int) -> int:
+    if result < 0:
+        err = ctypes.get_errno()
+        raise OSError(err, os.strerror(err))
+    return result
+
+
+def _create_flags(flags: int, extra: int = 0) -> int:
+    flags = u32(flags)
+    if flags & ~(_CREATE_FLAGS | extra):
+        raise abi.error(errno.EINVAL)
+    return flags
+
+
+def _install(cage, f, flags: int) -> int:
+    return cage.fds.install(f, cloexec=bool(flags & abi.O_CLOEXEC))
+
+
+# -------------------------------------------------------------------- eventfd
+
+def sys_eventfd2(cage, initval, flags, *_):
+    flags = _create_flags(flags, EFD_SEMAPHORE)
+    host = os.eventfd(u32(initval), os.EFD_CLOEXEC | os.EFD_NONBLOCK |
+                      (os.EFD_SEMAPHORE if flags & EFD_SEMAPHORE else 0))
+    return _install(cage, NonBlockingHostFile(host, abi.O_RDWR | (flags & abi.O_NONBLOCK)), flags)
+
+
+def sys_eventfd(cage, initval, *_):
+    return sys_eventfd2(cage, initval, 0)
+
+
+# -------------------------------------------------------------------- timerfd
+
+def sys_timerfd_create(cage, clockid, flags, *_):
+    flags = _create_flags(flags)
+    clockid = s32(clockid)
+    if clockid not in _TIMER_CLOCKS:
+        raise abi.error(errno.EPERM if clockid in (8, 9) else errno.EINVAL)
+    host = _host(libc.timerfd_create(clockid, os.O_CLOEXEC | os.O_NONBLOCK))
+    return _install(cage, TimerFile(host, abi.O_RDWR | (flags & abi.O_NONBLOCK)), flags)
+
+
+@dataclass(eq=False)
+class TimerFile(NonBlockingHostFile):
+    """A host timerfd."""
+
+
+def _timer(cage, fd: int) -> TimerFile:
+    f = cage.fds.get(s32(fd))
+    if not isinstance(f, TimerFile):
+        raise abi.error(errno.EINVAL)
+    return f
+
+
+def sys_timerfd_settime(cage, fd, flags, new, old, *_):
+    f = _timer(cage, fd)
+    flags = s32(flags)
+    if flags & ~(TFD_TIMER_ABSTIME | TFD_TIMER_CANCEL_ON_SET):
+        raise abi.error(errno.EINVAL)
+    value = cage.mem.read(new, _ITIMERSPEC)
+    if old:
+        cage.mem.view(old, _ITIMERSPEC)       # EFAULT before the timer changes
+    previous = ctypes.create_string_buffer(_ITIMERSPEC)
+    _host(libc.timerfd_settime(f.host_fd, flags, value, previous))
+    if old:
+        cage.mem.write(old, previous.raw)
+    return 0
+
+
+def sys_timerfd_gettime(cage, fd, out, *_):
+    f = _timer(cage, fd)
+    now = ctypes.create_string_buffer(_ITIMERSPEC)
+    _host(libc.timerfd_gettime(f.host_fd, now))
+    cage.mem.write(out, now.raw)
+    return 0
+
+
+# -------------------------------------------------------------------- signalfd
+
+@dataclass(eq=False)
+class SignalFile(NonBlockingHostFile):
+    """A signalfd: `mask` of the signals of `cage` it reads. Its host fd is an eventfd
+    that is readable while one of them is pending; reads are the handler's."""
+
+    mask: int = 0
+    owner: weakref.ref | None = field(default=None, repr=False)
+    trampoline_io = False
+
+    def refresh(self) -> None:
+        """Make the eventfd say whether a signal of the mask is pending."""
+        cage = self.owner() if self.owner is not None else None
+        if cage is None or self.host_fd < 0:
+            return
+        with contextlib.suppress(OSError):
+            if cage.signals.pending & self.mask:
+                os.eventfd_write(self.host_fd, 1)
+            else:
+                with contextlib.suppress(BlockingIOError):
+                    os.eventfd_read(self.host_fd)
+
+    def read(self, cage, addr: int, n: int) -> int:
+        if n < _SIGNALFD_SIGINFO.size:
+            raise abi.error(errno.EINVAL)
+        cage.mem.view(addr, _SIGNALFD_SIGINFO.size)
+        out = b""
+        while True:
+            while len(out) + _SIGNALFD_SIGINFO.size <= n:
+                taken = signals.take(cage, self.mask)
+                if taken is None:
+                    break
+                out += _signalfd_siginfo(*taken)
+            self.refresh()
+            if out:
+                cage.mem.write(addr, out)
+                return len(out)
+            if self.flags & abi.O_NONBLOCK:
+                raise abi.error(errno.EAGAIN)
+            cage.wait_host(self.host_fd, select.POLLIN)
+
+    def readv(self, cage, views: list[memoryview]) -> int:
+        raise abi.error(errno.EINVAL)
+
+    def write(self, cage, addr: int, n: int) -> int:
+        raise abi.error(errno.EINVAL)
+
+    writev = readv
+
+    def release(self) -> None:
+        last = self.refs == 1
+        cage = self.owner() if self.owner is not None else None
+        super().release()
+        if last and cage is not None:
+            with contextlib.suppress(ValueError):
+                cage.signals.watchers.remove(self.refresh)
+
+
+def _signalfd_siginfo(sig: int, info: bytes) -> bytes:
+    signo, err, code, pid, uid, status = signals.unpack_siginfo(info)
+    return _SIGNALFD_SIGINFO.pack(signo, err, code, pid, uid, 0, 0, 0, 0, 0, status, 0,
+                                  0, 0, 0, 0, 0)
+
+
+def sys_signalfd4(cage, fd, mask, sizemask, flags, *_):
+    flags = _create_flags(flags)
+    if u32(sizemask) != 8:
+        raise abi.error(errno.EINVAL)
+    wanted = struct.unpack("<Q", cage.mem.read(mask, 8))[0] & ~signals.UNBLOCKABLE
+    fd = s32(fd)
+    if fd != -1:              # a new mask for an existing signalfd
+        f = cage.fds.get(fd)
+        if not isinstance(f, SignalFile):
+            raise abi.error(errno.EINVAL)
+        f.mask = wanted
+        f.refresh()
+        return fd
+    host = os.eventfd(0, os.EFD_CLOEXEC | os.EFD_NONBLOCK)
+    f = SignalFile(host, abi.O_RDWR | (flags & abi.O_NONBLOCK), mask=wanted,
+                   owner=weakref.ref(cage))
+    cage.signals.watchers.append(f.refresh)
+    f.refresh()
+    return _install(cage, f, flags)
+
+
+def sys_signalfd(cage, fd, mask, sizemask, *_):
+    return sys_signalfd4(cage, fd, mask, sizemask, 0)
