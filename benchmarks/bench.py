@@ -66,8 +66,8 @@ class Bench:
     def wakes_other(self) -> bool:
         """Two processes (or cages) wake each other over a pipe or futex: on a VM whose other
         vCPU is idle, each wake-up pays the hypervisor unless both sides share one CPU."""
-        return self.program in ("proc_loop", "futex_loop") and self.args[0] in ("pingpong",
-                                                                                  "stream")
+        return self.program in ("proc_loop", "futex_loop", "net_loop") and self.args[0] in (
+            "pingpong", "stream", "tcp", "unix")
 
     @property
     def no_kernel(self) -> bool:
@@ -126,6 +126,12 @@ BENCHES = [
           MICROVISOR, one_cpu=True),
     Bench("futex round trip, 1 CPU", "futex_loop", ("pingpong",), None, 2_000, 20_000, MICROVISOR,
           one_cpu=True),
+    Bench("TCP round trip 1 B", "net_loop", ("tcp", "1"), 1.3, 2_000, 20_000, TRAMPOLINE),
+    Bench("Unix socket round trip 1 B", "net_loop", ("unix", "1"), 1.3, 2_000, 20_000, TRAMPOLINE),
+    Bench("TCP stream 64 KiB", "net_loop", ("stream", "65536"), 1.25, 1_000, 10_000, TRAMPOLINE),
+    Bench("TCP connect+accept+close", "net_loop", ("connect",), None, 300, 3_000, PYTHON_KERNEL),
+    Bench("epoll server, 100 clients", "net_loop", ("epoll", "100"), None, 2_000, 20_000,
+          PYTHON_KERNEL),
     Bench("fib(27)", "compute", ("fib",), 1.2, 50, 500, WASM),
     Bench("memcpy 1 MiB", "compute", ("memcpy",), None, 500, 5_000, WASM),
     Bench("malloc/free", "compute", ("malloc",), None, 200_000, 2_000_000, WASM),

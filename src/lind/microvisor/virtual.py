@@ -20,6 +20,7 @@ have no host fd and are never mirrored.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import fcntl
 import os
@@ -28,7 +29,7 @@ import time
 import zlib
 from dataclasses import dataclass, field
 
-from lind.microvisor import abi
+from lind.microvisor import abi, network
 from lind.microvisor.fdtable import OpenFile
 from lind.microvisor.fs import join, proc_path
 
@@ -547,8 +548,12 @@ def _nsswitch(cage) -> bytes:
 
 
 def _resolv(cage) -> bytes:
-    # A cage has no network of its own: names resolve from /etc/hosts only.
-    return b"# this cage has no network: only /etc/hosts names resolve\nnameserver 127.0.0.1\n"
+    """With the host's network the host's resolvers; a private network has none, and
+    names resolve from /etc/hosts only."""
+    if cage.network.mode == network.HOST:
+        with contextlib.suppress(OSError), open("/etc/resolv.conf", "rb") as f:
+            return f.read()
+    return b"# no resolver on this network: only /etc/hosts names resolve\nnameserver 127.0.0.1\n"
 
 
 _ETC_MAKERS = {"passwd": _passwd, "group": _group, "hosts": _hosts,
