@@ -156,3 +156,26 @@ def test_bad_network_options_are_value_errors(builds):
         lind.run([builds.wasm("net/probe")], net="bridge")
     with pytest.raises(ValueError, match="published from the private network only"):
         lind.run([builds.wasm("net/probe")], net="host", publish=["8000:80"])
+
+
+def test_interfaces_are_those_of_the_cages_network(builds, tmp_path):
+    """getifaddrs: the private network has a loopback only; with the host's network the
+    program lists what the same program lists natively; without a network, nothing."""
+    private = probe_program(builds, "net/ifaddrs")
+    assert private.stdout == b"lo 17 -\nlo 2 127.0.0.1\nlo 10 ::1\nindex 1 lo\n"
+    native = subprocess.run([builds.native("net/ifaddrs")], capture_output=True, timeout=60)
+    assert probe_program(builds, "net/ifaddrs", net="host").stdout == native.stdout
+    none = probe_program(builds, "net/ifaddrs", net="none")
+    assert none.returncode == 1 and b"getifaddrs" in none.stderr
+
+
+def test_a_cage_cannot_change_the_network(builds):
+    """Lind may run as root: a routing-netlink request that would set an interface down
+    is refused (EPERM) on the host's network and on the private one."""
+    for net in ("host", "private"):
+        assert probe(builds, "netlink-down", "lo", net=net) == "netlink-down lo: errno 1\n"
+    assert socket.if_nameindex()            # the host's interfaces are all still there
+
+
+def probe_program(builds, name: str, **kw) -> subprocess.CompletedProcess:
+    return lind.run([builds.wasm(name)], capture_output=True, timeout=60, **kw)

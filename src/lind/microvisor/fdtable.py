@@ -76,6 +76,10 @@ class OpenFile:
             fcntl.fcntl(self.host_fd, fcntl.F_SETFL, host)
         self.flags = (self.flags & ~abi.SETFL_MASK) | new
 
+    def ioctl(self, cage, request: int, arg: int) -> int:
+        """A request sys_ioctl does not answer for every file (a socket's own)."""
+        raise abi.error(errno.ENOTTY)
+
     def hold(self) -> OpenFile:
         self.refs += 1
         return self

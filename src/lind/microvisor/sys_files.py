@@ -1130,7 +1130,7 @@ def sys_ioctl(cage, fd, request, arg, *_):
         cage.mem.write(arg, out)
         return 0
     if not os.isatty(f.host_fd):
-        raise abi.error(errno.ENOTTY)
+        return f.ioctl(cage, request, arg)
     if request == _TCFLSH:
         if arg not in (termios.TCIFLUSH, termios.TCOFLUSH, termios.TCIOFLUSH):
             raise abi.error(errno.EINVAL)

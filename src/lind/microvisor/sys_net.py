@@ -39,7 +39,16 @@ from lind.microvisor.fdtable import NonBlockingHostFile, OpenFile, after
 from lind.microvisor.fs import libc
 from lind.microvisor.sys_files import fold_path, iovecs, set_new_mode
 
-AF_UNSPEC, AF_UNIX, AF_INET, AF_INET6 = 0, 1, 2, 10
+AF_UNSPEC, AF_UNIX, AF_INET, AF_INET6, AF_NETLINK = 0, 1, 2, 10, 16
+NETLINK_ROUTE = 0
+# What a cage may ask of the routing netlink: the dumps getifaddrs and if_nameindex
+# make (links, addresses, routes, neighbours), never a change.
+_NETLINK_GETS = {18, 22, 26, 30}     # RTM_GETLINK, RTM_GETADDR, RTM_GETROUTE, RTM_GETNEIGH
+_NLMSGHDR = struct.Struct("<IHHII")
+SIOCATMARK, SIOCOUTQ = 0x8905, 0x5411
+# SIOCGIFNAME, FLAGS, ADDR, DSTADDR, BRDADDR, NETMASK, MTU, HWADDR, INDEX: reading only.
+_INTERFACE_QUERIES = {0x8910, 0x8913, 0x8915, 0x8917, 0x8919, 0x891B, 0x8921, 0x8927, 0x8933}
+_IFREQ_GUEST, _IFREQ_HOST = 32, 40
 SOCK_STREAM, SOCK_DGRAM, SOCK_RAW, SOCK_SEQPACKET = 1, 2, 3, 5
 SOCK_NONBLOCK, SOCK_CLOEXEC = abi.O_NONBLOCK, abi.O_CLOEXEC
 SOL_SOCKET, IPPROTO_IP, IPPROTO_TCP, IPPROTO_UDP, IPPROTO_IPV6 = 1, 0, 6, 17, 41
@@ -132,6 +141,8 @@ class SocketFile(NonBlockingHostFile):
         super().__post_init__(reserved)
         st = os.fstat(self.host_fd)
         _by_inode[(st.st_dev, st.st_ino)] = self
+        if self.family == AF_NETLINK:      # every message it sends is looked at (_send)
+            self.trampoline_io = False
 
     def wait_mode(self) -> int:
         """A timeout is the handler's to keep (SO_RCVTIMEO, SO_SNDTIMEO)."""
@@ -164,6 +175,19 @@ class SocketFile(NonBlockingHostFile):
     def deadline(self, which: int) -> float | None:
         timeout = self.timeouts[which]
         return None if timeout is None else time.monotonic() + timeout
+
+    def ioctl(self, cage, request: int, arg: int) -> int:
+        """The queries of a socket and of the interfaces its network has (struct ifreq:
+        32 bytes on wasm32, 40 on the host; these answers fit in the first 32)."""
+        if request in (SIOCATMARK, SIOCOUTQ):
+            out = fcntl.ioctl(self.host_fd, request, b"\0" * 4)
+        elif request in _INTERFACE_QUERIES:
+            ifreq = cage.mem.read(arg, _IFREQ_GUEST).ljust(_IFREQ_HOST, b"\0")
+            out = fcntl.ioctl(self.host_fd, request, ifreq)[:_IFREQ_GUEST]
+        else:
+            raise abi.error(errno.ENOTTY)
+        cage.mem.write(arg, out)
+        return 0
 
     def nonblocking(self, flags: int = 0) -> bool:
         return bool(self.flags & abi.O_NONBLOCK or flags & MSG_DONTWAIT)
@@ -209,10 +233,16 @@ def _check_socket_kind(cage, domain: int, kind: int, protocol: int) -> None:
     """What an unprivileged process may make, in the cage's network mode."""
     if domain == AF_UNIX:
         return
-    if domain not in (AF_INET, AF_INET6):
+    if domain not in (AF_INET, AF_INET6, AF_NETLINK):
         raise abi.error(errno.EAFNOSUPPORT)
     if cage.network.mode == network.NONE:
         raise abi.error(errno.EACCES)
+    if domain == AF_NETLINK:
+        if protocol != NETLINK_ROUTE:
+            raise abi.error(errno.EPROTONOSUPPORT)
+        if kind not in (SOCK_RAW, SOCK_DGRAM):
+            raise abi.error(errno.ESOCKTNOSUPPORT)
+        return
     if kind == SOCK_RAW:
         raise abi.error(errno.EPERM)           # CAP_NET_RAW
     if kind == SOCK_DGRAM and protocol in (IPPROTO_ICMP, IPPROTO_ICMPV6):
@@ -510,6 +540,8 @@ def _send(cage, f: SocketFile, views: list[memoryview], flags: int, address: byt
     it unless non-blocking or interrupted (then the part sent, as Linux)."""
     if flags & ~_SEND_FLAGS:
         raise abi.error(errno.EOPNOTSUPP)
+    if f.family == AF_NETLINK:
+        views = [memoryview(bytearray(_netlink_request(b"".join(bytes(v) for v in views))))]
     host_flags = flags | MSG_DONTWAIT | MSG_NOSIGNAL
     total, done, deadline = sum(len(v) for v in views), 0, f.deadline(1)
     while True:
@@ -540,6 +572,18 @@ def _send(cage, f: SocketFile, views: list[memoryview], flags: int, address: byt
         if done >= total or f.kind != SOCK_STREAM:
             return done
         views = after(views, n)
+
+
+def _netlink_request(data: bytes) -> bytes:
+    """The bytes of a routing-netlink send, once each message in it is known to be a
+    query (EPERM for anything that would change the network)."""
+    at = 0
+    while at + _NLMSGHDR.size <= len(data):
+        length, kind, _, _, _ = _NLMSGHDR.unpack_from(data, at)
+        if length < _NLMSGHDR.size or kind not in _NETLINK_GETS:
+            raise abi.error(errno.EPERM)
+        at += (length + 3) & ~3
+    return data
 
 
 def _recv_once(f: SocketFile, views: list[memoryview], flags: int,

@@ -161,7 +161,10 @@ def libc_sources() -> dict[str, Path]:
 
 def install_headers(include: Path) -> None:
     inc = zig.libc_include_dir()
-    shutil.copytree(inc / "generic-musl", include)
+    # The kernel's UAPI headers (<linux/...>, and the generic <asm/...>: no arch's
+    # <asm/unistd.h>, whose numbers are not the cage's), then musl's over them.
+    shutil.copytree(inc / "any-linux-any", include)
+    shutil.copytree(inc / "generic-musl", include, dirs_exist_ok=True)
     shutil.copytree(inc / f"{BASE_ARCH}-linux-musl", include, dirs_exist_ok=True)
     shutil.copytree(ARCH_DIR / "bits", include / "bits", dirs_exist_ok=True)
 

@@ -7,8 +7,12 @@
  *   unix-connect PATH   connect to the Unix socket PATH, print what it sends
  *   unix-bind PATH      bind a Unix socket to PATH
  *   abstract-connect N  connect to the abstract name N
- *   abstract-serve N    bind N, say "listening", accept one client and greet it */
+ *   abstract-serve N    bind N, say "listening", accept one client, greet it once it spoke
+ *   netlink-down NAME   ask the routing netlink to set interface NAME down */
 #include <arpa/inet.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
+#include <net/if.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <stdio.h>
@@ -118,8 +122,21 @@ int main(int argc, char **argv)
 			}
 			printf("listening\n");
 			int c = accept(s, NULL, NULL);
+			char hi[8];
+			read(c, hi, sizeof hi);
 			write(c, "hello from the cage", 19);
 			close(c);
+			close(s);
+		} else if (!strcmp(op, "netlink-down")) {
+			struct {
+				struct nlmsghdr h;
+				struct ifinfomsg i;
+			} req = {.h = {.nlmsg_len = sizeof req, .nlmsg_type = RTM_NEWLINK,
+				       .nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK},
+				 .i = {.ifi_family = AF_UNSPEC, .ifi_index = (int)if_nametoindex(arg),
+				       .ifi_change = IFF_UP}};
+			int s = socket(AF_NETLINK, SOCK_RAW, NETLINK_ROUTE);
+			outcome(op, arg, s < 0 ? s : (int)send(s, &req, sizeof req, 0));
 			close(s);
 		} else {
 			fprintf(stderr, "unknown probe %s\n", op);
