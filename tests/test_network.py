@@ -179,3 +179,28 @@ def test_a_cage_cannot_change_the_network(builds):
 
 def probe_program(builds, name: str, **kw) -> subprocess.CompletedProcess:
     return lind.run([builds.wasm(name)], capture_output=True, timeout=60, **kw)
+
+
+def test_names_resolve_from_the_cages_hosts_file(builds):
+    out = probe_program(builds, "net/names", hostname="box").stdout.decode()
+    assert out == ("hostname box\ngethostbyname 127.0.0.1\n")
+    result = lind.run([builds.wasm("net/names"), "localhost", "box", "nowhere.invalid"],
+                      capture_output=True, timeout=60, hostname="box")
+    assert result.stdout.decode().splitlines()[:4] == [
+        "localhost -> ::1", "localhost -> 127.0.0.1", "box -> 127.0.1.1",
+        "nowhere.invalid: Try again"]
+
+
+def test_netfilter_in_front_of_real_sockets(builds):
+    """Allowed connections go through to a real server of the same network; denied
+    ones get netfilter's EACCES without reaching it."""
+    shared = lind.Network()
+    try:
+        server = _serving(builds, ["serve", 9100], net=shared)
+        rules = "allow=127.0.0.1:9100,deny=*"
+        out = probe(builds, "connect", 9101, "connect", 9100, net=shared,
+                    grates=[f"netfilter:{rules}"])
+        assert out == "connect 9101: errno 13\nconnect 9100: ok 0\ngot hi\n"
+        assert server.wait(60) == 0
+    finally:
+        shared.close()

@@ -29,6 +29,7 @@
 #include <signal.h>
 #include <sys/mman.h>
 #include <sys/eventfd.h>
+#include <sys/socket.h>
 #include <sys/uio.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -102,6 +103,8 @@ enum {
     FAST_GRATE,     /* the handler is a GrateHandler: run it in its wasm grate, here */
     FAST_THREEI_CALL, /* make_threei_call: served here when the next layer is a wasm
                        * grate or an identity call, so grate stacks stay out of Python */
+    FAST_SENDTO,    /* sendto/recvfrom without an address on a mirrored socket: done */
+    FAST_RECVFROM,  /* here; anything else goes to the Python handler */
     FAST_COUNT
 };
 
@@ -1444,10 +1447,14 @@ static int wait_host_fd(SlotObject *s, int fd, short events)
     }
 }
 
-/* One read or write that never blocks in the kernel (for the kinds that could). */
-static ssize_t io_once(int kind, int writing, int fd, uint8_t *p, size_t len)
+/* One read or write that never blocks in the kernel (for the kinds that could);
+ * `send_flags` >= 0 makes it a send or recv with those flags. */
+static ssize_t io_once(int kind, int writing, int fd, uint8_t *p, size_t len, int send_flags)
 {
     struct iovec v = {.iov_base = p, .iov_len = len};
+    if (send_flags >= 0)
+        return writing ? send(fd, p, len, send_flags | MSG_DONTWAIT | MSG_NOSIGNAL)
+                       : recv(fd, p, len, send_flags | MSG_DONTWAIT);
     switch (kind) {
     case IO_PIPE:
         return writing ? pwritev2(fd, &v, 1, -1, RWF_NOWAIT) : preadv2(fd, &v, 1, -1, RWF_NOWAIT);
@@ -1460,11 +1467,11 @@ static ssize_t io_once(int kind, int writing, int fd, uint8_t *p, size_t len)
  * what is there, a write writes everything), but waiting in poll beside the wake fd.
  * Returns 0 when the Python handler must do the call (nothing was transferred). */
 static int waiting_io(SlotObject *s, FdMirror *f, int writing, uint8_t *p, size_t len,
-                      int64_t *result)
+                      int send_flags, int64_t *result)
 {
     size_t done = 0;
     for (;;) {
-        ssize_t r = io_once(f->kind, writing, f->host_fd, p + done, len - done);
+        ssize_t r = io_once(f->kind, writing, f->host_fd, p + done, len - done, send_flags);
         if (r >= 0) {
             done += (size_t)r;
             if (!writing || done == len || r == 0)
@@ -1476,7 +1483,9 @@ static int waiting_io(SlotObject *s, FdMirror *f, int writing, uint8_t *p, size_
             continue;
         if (err == EAGAIN) {
             int mode = DESC_PYTHON;
-            if (f->kind == IO_NONBLOCKING && f->description) {
+            if (send_flags > 0 && (send_flags & MSG_DONTWAIT)) {
+                mode = DESC_NONBLOCKING;
+            } else if (f->kind == IO_NONBLOCKING && f->description) {
                 mode = __atomic_load_n(&descriptions[f->description], __ATOMIC_ACQUIRE);
             } else if (f->kind == IO_PIPE) {
                 int flags = fcntl(f->host_fd, F_GETFL);
@@ -1530,7 +1539,7 @@ static int fast_io(SlotObject *s, MemoryObject *m, int op, const int64_t *a, int
         len = SSIZE_MAX;
     uint8_t *p = m->base + addr;
     if ((op == FAST_READ || op == FAST_WRITE) && (f->kind == IO_PIPE || f->kind == IO_NONBLOCKING))
-        return waiting_io(s, f, writing, p, (size_t)len, result);
+        return waiting_io(s, f, writing, p, (size_t)len, -1, result);
     ssize_t r;
     switch (op) {
     case FAST_READ: r = read(f->host_fd, p, (size_t)len); break;
@@ -1548,6 +1557,33 @@ static int fast_io(SlotObject *s, MemoryObject *m, int op, const int64_t *a, int
         return 0;   /* the Python handler says EPIPE and raises SIGPIPE in the cage */
     *result = r < 0 ? -errno : (int64_t)r;
     return 1;
+}
+
+/* send/recv flags served here; others (MSG_WAITALL, MSG_OOB, ...) are the handler's. */
+#define FAST_SEND_FLAGS (MSG_DONTWAIT | MSG_NOSIGNAL | MSG_MORE)
+#define FAST_RECV_FLAGS (MSG_DONTWAIT | MSG_PEEK | MSG_TRUNC)
+
+/* sendto(fd, buf, len, flags, NULL, 0) and recvfrom(fd, buf, len, flags, NULL, NULL),
+ * what send() and recv() are, on a mirrored socket: 0 sends the call to Python. */
+static int fast_sock(SlotObject *s, MemoryObject *m, int op, const int64_t *a, int64_t *result)
+{
+    int64_t fd = a[0], flags = a[3];
+    if (fd < 0 || fd >= FD_MIRROR || !m || a[4] != 0 || (op == FAST_RECVFROM && a[5] != 0))
+        return 0;
+    FdMirror *f = &s->fds[fd];
+    int writing = op == FAST_SENDTO;
+    if (f->host_fd < 0 || f->kind != IO_NONBLOCKING || !f->description ||
+        !(f->access & (writing ? FD_WRITE : FD_READ)) || flags < 0 ||
+        flags & ~(int64_t)(writing ? FAST_SEND_FLAGS : FAST_RECV_FLAGS))
+        return 0;
+    uint64_t addr = (uint64_t)a[1], len = (uint64_t)a[2];
+    if (!memory_in_bounds(m, addr, len)) {
+        *result = -EFAULT;
+        return 1;
+    }
+    if (len > SSIZE_MAX)
+        len = SSIZE_MAX;
+    return waiting_io(s, f, writing, m->base + addr, (size_t)len, (int)flags, result);
 }
 
 #define CAGE_ID_BITS 0x7fffffffffffffffLL   /* a cage id without GRATE_MEMORY_FLAG */
@@ -1646,6 +1682,12 @@ static int64_t dispatch(SlotObject *s, MemoryObject *m, int nr, const int64_t *a
     case FAST_THREEI_CALL: {
         int64_t r;
         if (threei_call_in_c(s, m, (uint64_t)a[0], &r))
+            return r;
+        break;
+    }
+    case FAST_SENDTO: case FAST_RECVFROM: {
+        int64_t r;
+        if (fast_sock(s, m, fast, a, &r))
             return r;
         break;
     }
@@ -1903,6 +1945,7 @@ PyMODINIT_FUNC PyInit__accel(void)
         "FAST_NONE", "FAST_GETPID", "FAST_GETPPID", "FAST_GETUID", "FAST_GETEUID",
         "FAST_GETGID", "FAST_GETEGID", "FAST_CLOSE", "FAST_READ", "FAST_WRITE",
         "FAST_PREAD", "FAST_PWRITE", "FAST_LSEEK", "FAST_GRATE", "FAST_THREEI_CALL",
+        "FAST_SENDTO", "FAST_RECVFROM",
     };
     for (int i = 0; i < FAST_COUNT; i++)
         PyModule_AddIntConstant(m, fast_names[i], i);
