@@ -5,10 +5,14 @@ themselves are compared with Linux in tests/programs/conformance/net_*.c."""
 from __future__ import annotations
 
 import contextlib
+import os
+import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
+from pathlib import Path
 
 import pytest
 
@@ -204,3 +208,46 @@ def test_netfilter_in_front_of_real_sockets(builds):
         assert server.wait(60) == 0
     finally:
         shared.close()
+
+
+def test_the_private_network_needs_no_privileges():
+    """Lind run by an ordinary user: the helper makes the namespace through a user
+    namespace of its own, so even port 80 binds there, and the host cannot reach it.
+    (As root, the check runs as nobody with the system's Python.)"""
+    from lind.microvisor import network
+
+    with tempfile.TemporaryDirectory() as where:     # one that nobody may enter
+        work = Path(where)
+        work.chmod(0o755)
+        _check_helper_unprivileged(work, network)
+
+
+def _check_helper_unprivileged(work: Path, network) -> None:
+    for source in (Path(network.__file__).with_name("netns_helper.py"),
+                   Path(__file__).with_name("net_helper_check.py")):
+        shutil.copy(source, work / source.name)
+    command = [sys.executable, str(work / "net_helper_check.py"), str(work / "netns_helper.py")]
+    if os.geteuid() == 0:
+        setpriv, python = shutil.which("setpriv"), shutil.which("python3", path="/usr/bin:/bin")
+        assert setpriv and python, "as root this check needs setpriv and a system python3"
+        command = [setpriv, "--reuid=65534", "--regid=65534", "--clear-groups", python,
+                   *command[1:]]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=60, cwd=work)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == ["ready 0", "bound 80 as uid " + (
+        "65534" if os.geteuid() == 0 else str(os.getuid())), "talked x",
+        "the host gets errno 111", "helper exit 0"]
+
+
+def test_private_network_refused_by_the_kernel_fails_clearly(builds, tmp_path, monkeypatch):
+    """Where namespaces are refused, Internet sockets are EACCES with a message saying
+    why -- never a silent fall back to the host's network."""
+    from lind.microvisor import network
+
+    refuser = tmp_path / "refuse.py"
+    refuser.write_text("import socket, struct, sys\n"
+                       "socket.socket(fileno=int(sys.argv[1])).send(struct.pack('<i', 1))\n")
+    monkeypatch.setattr(network, "_HELPER", refuser)
+    result = lind.run([builds.wasm("net/probe"), "socket", "inet", "socket", "unix"],
+                      capture_output=True, timeout=60)
+    assert result.stdout == b"socket inet: errno 13\nsocket unix: ok 0\n"

@@ -64,6 +64,7 @@ SOMAXCONN = 4096
 _SOCKADDR_MAX = 128              # sizeof(struct sockaddr_storage)
 _SUN_PATH_MAX = 108
 _OPTION_MAX = 1024               # the largest option value copied in or out
+_CONTROL_MAX = 65536             # control data a call may carry (Linux: optmem_max, ~20 KiB)
 
 # Options a cage may set (and read): those that need no capability on Linux.
 _SOCKET_OPTIONS = {2, 3, 4, 5, 6, 7, 8, 9, 10, 12, 13, 15, 16, 17, 18, 19, 20, 21, 29, 30,
@@ -756,6 +757,8 @@ def _sendmsg(cage, f: SocketFile, msg: int, flags: int) -> int:
     if controllen:
         if s32(controllen) < 0:
             raise abi.error(errno.EINVAL)
+        if controllen > _CONTROL_MAX:
+            raise abi.error(errno.ENOBUFS)
         host_control = _host_control(cage, cage.mem.read(control, controllen))
     if not name:
         return _send(cage, f, views, flags, b"", host_control)
@@ -769,7 +772,7 @@ def _sendmsg(cage, f: SocketFile, msg: int, flags: int) -> int:
 
 def _recvmsg(cage, f: SocketFile, msg: int, flags: int) -> int:
     name, namelen, views, control, controllen, _ = _read_msghdr(cage, msg)
-    room = u32(controllen) if control else 0
+    room = min(u32(controllen), _CONTROL_MAX) if control else 0
     n, address, host_control, out_flags = _recv(cage, f, views, flags, room * 2 + 64 if room else 0)
     guest_control, truncated = _guest_control(cage, host_control, room,
                                               bool(flags & MSG_CMSG_CLOEXEC))
