@@ -154,7 +154,7 @@ SYSCALLS: dict[int, Syscall] = {
         Syscall(291, "epoll_create1", ep.sys_epoll_create1),
         Syscall(233, "epoll_ctl", ep.sys_epoll_ctl),
         Syscall(232, "epoll_wait", ep.sys_epoll_wait),
-        Syscall(281, "epoll_pwait", ep.sys_epoll_pwait),
+        Syscall(281, "epoll_pwait", ep.sys_epoll_pwait, threei.FAST_EPOLL_PWAIT),
         Syscall(441, "epoll_pwait2", ep.sys_epoll_pwait2),
         # events as files
         Syscall(284, "eventfd", ev.sys_eventfd),

@@ -56,6 +56,7 @@ FAST_GRATE: int = _impl.FAST_GRATE
 FAST_THREEI_CALL: int = _impl.FAST_THREEI_CALL
 FAST_SENDTO: int = _impl.FAST_SENDTO
 FAST_RECVFROM: int = _impl.FAST_RECVFROM
+FAST_EPOLL_PWAIT: int = _impl.FAST_EPOLL_PWAIT
 IO_PLAIN: int = _impl.IO_PLAIN      # how a mirrored fd's read or write may block
 IO_PIPE: int = _impl.IO_PIPE
 IO_NONBLOCKING: int = _impl.IO_NONBLOCKING

@@ -28,11 +28,13 @@
 #include <stdlib.h>
 #include <signal.h>
 #include <sys/mman.h>
+#include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <time.h>
 
 #define NSYSCALLS 1024
 
@@ -105,6 +107,7 @@ enum {
                        * grate or an identity call, so grate stacks stay out of Python */
     FAST_SENDTO,    /* sendto/recvfrom without an address on a mirrored socket: done */
     FAST_RECVFROM,  /* here; anything else goes to the Python handler */
+    FAST_EPOLL_PWAIT, /* epoll_pwait without a signal mask on a mirrored epoll fd */
     FAST_COUNT
 };
 
@@ -1586,6 +1589,82 @@ static int fast_sock(SlotObject *s, MemoryObject *m, int op, const int64_t *a, i
     return waiting_io(s, f, writing, m->base + addr, (size_t)len, (int)flags, result);
 }
 
+/* wasm32's struct epoll_event: events, 4 bytes of padding, 64-bit data. */
+typedef struct {
+    uint32_t events;
+    uint32_t pad;
+    uint64_t data;
+} GuestEpollEvent;
+#define FAST_EPOLL_MAX 256   /* events taken per call here (fewer than asked is allowed) */
+
+/* epoll_pwait(epfd, events, maxevents, timeout_ms, NULL, ...): the host epoll behind a
+ * mirrored fd, waited for in poll beside the wake fd. 0 sends the call to Python (a
+ * signal mask, the wake fd fired, no wake fd yet). A fd that is not an epoll is the
+ * kernel's EINVAL. */
+static int fast_epoll(SlotObject *s, MemoryObject *m, const int64_t *a, int64_t *result)
+{
+    int64_t fd = a[0], maxevents = a[2];
+    if (fd < 0 || fd >= FD_MIRROR || !m || a[4] != 0 || s->fds[fd].host_fd < 0 ||
+        s->fds[fd].kind != IO_NONBLOCKING)
+        return 0;
+    if (maxevents <= 0 || maxevents > INT_MAX / (int64_t)sizeof(GuestEpollEvent)) {
+        *result = -EINVAL;
+        return 1;
+    }
+    uint64_t addr = (uint64_t)a[1];
+    if (!memory_in_bounds(m, addr, (uint64_t)maxevents * sizeof(GuestEpollEvent))) {
+        *result = -EFAULT;
+        return 1;
+    }
+    int host = s->fds[fd].host_fd, timeout = (int)a[3];
+    int want = maxevents > FAST_EPOLL_MAX ? FAST_EPOLL_MAX : (int)maxevents;
+    struct epoll_event got[FAST_EPOLL_MAX];
+    int wake = __atomic_load_n(&s->wake_fd, __ATOMIC_ACQUIRE);
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    int64_t deadline_ms = (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000 + timeout;
+    for (;;) {
+        int n = epoll_wait(host, got, want, 0);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            *result = -errno;
+            return 1;
+        }
+        if (n > 0) {
+            GuestEpollEvent *out = (GuestEpollEvent *)(m->base + addr);
+            for (int i = 0; i < n; i++) {
+                GuestEpollEvent e = {.events = got[i].events, .pad = 0, .data = got[i].data.u64};
+                memcpy(&out[i], &e, sizeof e);
+            }
+            *result = n;
+            return 1;
+        }
+        if (timeout == 0) {
+            *result = 0;
+            return 1;
+        }
+        if (wake < 0)
+            return 0;
+        int left = -1;
+        if (timeout > 0) {
+            clock_gettime(CLOCK_MONOTONIC, &now);
+            int64_t rest = deadline_ms - ((int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000);
+            left = rest < 0 ? 0 : (int)rest;
+        }
+        struct pollfd p[2] = {{.fd = host, .events = POLLIN}, {.fd = wake, .events = POLLIN}};
+        int r = poll(p, 2, left);
+        if (r < 0 && errno != EINTR)
+            return 0;
+        if (p[1].revents)
+            return 0;    /* a signal or a kill: the handler decides (EINTR) */
+        if (r == 0) {
+            *result = 0;  /* timed out */
+            return 1;
+        }
+    }
+}
+
 #define CAGE_ID_BITS 0x7fffffffffffffffLL   /* a cage id without GRATE_MEMORY_FLAG */
 
 /* make_threei_call from cage `s` (block: nr, self, target, 6 x (arg, cage)) when
@@ -1688,6 +1767,12 @@ static int64_t dispatch(SlotObject *s, MemoryObject *m, int nr, const int64_t *a
     case FAST_SENDTO: case FAST_RECVFROM: {
         int64_t r;
         if (fast_sock(s, m, fast, a, &r))
+            return r;
+        break;
+    }
+    case FAST_EPOLL_PWAIT: {
+        int64_t r;
+        if (fast_epoll(s, m, a, &r))
             return r;
         break;
     }
@@ -1945,7 +2030,7 @@ PyMODINIT_FUNC PyInit__accel(void)
         "FAST_NONE", "FAST_GETPID", "FAST_GETPPID", "FAST_GETUID", "FAST_GETEUID",
         "FAST_GETGID", "FAST_GETEGID", "FAST_CLOSE", "FAST_READ", "FAST_WRITE",
         "FAST_PREAD", "FAST_PWRITE", "FAST_LSEEK", "FAST_GRATE", "FAST_THREEI_CALL",
-        "FAST_SENDTO", "FAST_RECVFROM",
+        "FAST_SENDTO", "FAST_RECVFROM", "FAST_EPOLL_PWAIT",
     };
     for (int i = 0; i < FAST_COUNT; i++)
         PyModule_AddIntConstant(m, fast_names[i], i);

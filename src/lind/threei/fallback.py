@@ -20,7 +20,8 @@ from wasmtime import _bindings as wt
 NSYSCALLS = 1024
 (FAST_NONE, FAST_GETPID, FAST_GETPPID, FAST_GETUID, FAST_GETEUID, FAST_GETGID, FAST_GETEGID,
  FAST_CLOSE, FAST_READ, FAST_WRITE, FAST_PREAD, FAST_PWRITE, FAST_LSEEK, FAST_GRATE,
- FAST_THREEI_CALL, FAST_SENDTO, FAST_RECVFROM) = range(17)   # the last two: the handler's here
+ FAST_THREEI_CALL, FAST_SENDTO, FAST_RECVFROM, FAST_EPOLL_PWAIT) = range(18)   # the last three:
+# always the handler's here
 IO_PLAIN, IO_PIPE, IO_NONBLOCKING, IO_TTY = range(4)   # how a mirrored fd's I/O may block
 DESC_BLOCKING, DESC_NONBLOCKING, DESC_PYTHON = range(3)   # a description's waits
 DESCRIPTIONS = 65536
