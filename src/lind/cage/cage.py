@@ -743,6 +743,7 @@ class Cage:
         self.memory_charge.clear()
         _cages_by_key.pop(id(self), None)
         threei.release(self.slot)
+        self.slot.close_wake()
         # Calls still made for this cage from other threads (a grate acting for it) get
         # ESRCH from its memory; the pages go once no host operation uses them any more.
         self.slot.set_memory(None)

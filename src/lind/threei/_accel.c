@@ -1068,6 +1068,8 @@ typedef struct {
     int64_t owner;       /* who installed it: 0 the microvisor, else a grate (see ops.py) */
 } Entry;
 
+#define WAKE_CLOSED (-2)
+
 /* The part of a cage's fd table the fast entries may use: host fd, access, and what
  * kind of file it is, which says how a read or write that would block is made. */
 #define FD_MIRROR 1024
@@ -1102,7 +1104,8 @@ typedef struct {
     int64_t fd_limit;
     FdMirror fds[FD_MIRROR];
     int exiting;
-    int wake_fd;           /* eventfd written when a wait must end (signal, kill); -1 */
+    int wake_fd;           /* eventfd written when a wait must end (signal, kill); -1
+                            * until made, WAKE_CLOSED once the cage ended */
     int has_workers;       /* a grate: its calls may come from worker instances */
     PyObject *trap_message;
     Entry table[NSYSCALLS];
@@ -1365,6 +1368,10 @@ static PyObject *set_description(PyObject *unused, PyObject *args)
  * Slot): a blocked call polls it beside the fd it waits for. */
 static PyObject *Slot_wake_fd(SlotObject *s, PyObject *unused)
 {
+    if (s->wake_fd == WAKE_CLOSED) {
+        errno = ESRCH;      /* a late call made for a cage that has ended */
+        return PyErr_SetFromErrno(PyExc_OSError);
+    }
     if (s->wake_fd < 0) {
         int fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
         if (fd < 0)
@@ -1372,6 +1379,16 @@ static PyObject *Slot_wake_fd(SlotObject *s, PyObject *unused)
         __atomic_store_n(&s->wake_fd, fd, __ATOMIC_RELEASE);
     }
     return PyLong_FromLong(s->wake_fd);
+}
+
+/* close_wake(): the cage ended; a wait still made for it sees the fd gone (POLLNVAL),
+ * and the handler answers it. */
+static PyObject *Slot_close_wake(SlotObject *s, PyObject *unused)
+{
+    int fd = __atomic_exchange_n(&s->wake_fd, WAKE_CLOSED, __ATOMIC_ACQ_REL);
+    if (fd >= 0)
+        close(fd);
+    Py_RETURN_NONE;
 }
 
 /* wake(): end the cage's current wait on a host fd (a signal to handle, a kill). */
@@ -1879,6 +1896,7 @@ static PyMethodDef Slot_methods[] = {
      "mirror_fd(fd, host_fd, readable, writable, kind=IO_PLAIN); host_fd -1 forgets fd"},
     {"wake_fd", (PyCFunction)Slot_wake_fd, METH_NOARGS, "the cage's wake eventfd (made now)"},
     {"wake", (PyCFunction)Slot_wake, METH_NOARGS, "end the cage's wait on a host fd"},
+    {"close_wake", (PyCFunction)Slot_close_wake, METH_NOARGS, "the cage ended: close its wake fd"},
     {"stop", (PyCFunction)Slot_stop, METH_O, "stop the cage when the current call returns"},
     {"resume", (PyCFunction)Slot_resume, METH_NOARGS, "clear a stop request"},
     {"set_has_workers", (PyCFunction)Slot_set_has_workers, METH_O,

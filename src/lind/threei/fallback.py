@@ -221,7 +221,7 @@ class Slot:
         self.trap_message = ""
         self.memory: Memory | None = None
         self.fds: dict[int, tuple[int, bool, bool]] = {}
-        self._wake_fd = -1
+        self._wake_fd: int | None = -1   # None once closed
 
     def set_memory(self, memory: Memory | None) -> None:
         self.memory = memory
@@ -238,18 +238,24 @@ class Slot:
             self.fds[fd] = (host_fd, readable, writable)
 
     def wake_fd(self) -> int:
+        if self._wake_fd is None:       # closed: a late call for a cage that has ended
+            raise OSError(errno.ESRCH, "No such process")
         if self._wake_fd < 0:
             self._wake_fd = os.eventfd(0, os.EFD_CLOEXEC | os.EFD_NONBLOCK)
         return self._wake_fd
 
     def wake(self) -> None:
-        if self._wake_fd >= 0:
+        if self._wake_fd is not None and self._wake_fd >= 0:
             with contextlib.suppress(BlockingIOError):
                 os.eventfd_write(self._wake_fd, 1)
 
+    def close_wake(self) -> None:
+        fd, self._wake_fd = self._wake_fd, None
+        if fd is not None and fd >= 0:
+            os.close(fd)
+
     def __del__(self) -> None:
-        if self._wake_fd >= 0:
-            os.close(self._wake_fd)
+        self.close_wake()
 
     def _fast_io(self, op: int, a: list[int]) -> int | None:
         """Mirrored host fds are served here; None sends the call to the handler."""
