@@ -10,11 +10,7 @@
 #include <string.h>
 #include <time.h>
 
-static long long now_ns(void) {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return t.tv_sec * 1000000000LL + t.tv_nsec;
-}
+#include "loop.h"
 
 static int fib(int n) { return n < 2 ? n : fib(n - 1) + fib(n - 2); }
 

@@ -10,14 +10,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "loop.h"
+
 #define FUTEX_WAIT 0
 #define FUTEX_WAKE 1
-
-static long long now_ns(void) {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return t.tv_sec * 1000000000LL + t.tv_nsec;
-}
 
 /* Wait until *turn == mine, then give the turn to the other side. */
 static void take_turn(volatile int *turn, int mine) {

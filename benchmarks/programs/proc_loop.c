@@ -10,20 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
-static long long now_ns(void) {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return t.tv_sec * 1000000000LL + t.tv_nsec;
-}
-
-static void full(int fd, char *buf, size_t n, int writing) {
-    size_t done = 0;
-    while (done < n) {
-        ssize_t r = writing ? write(fd, buf + done, n - done) : read(fd, buf + done, n - done);
-        if (r <= 0) _exit(3);
-        done += (size_t)r;
-    }
-}
+#include "loop.h"
 
 int main(int argc, char **argv) {
     if (argc >= 2 && !strcmp(argv[1], "exit"))

@@ -17,6 +17,7 @@ import stat
 import threading
 from collections.abc import Callable
 from dataclasses import InitVar, dataclass, field
+from typing import TypeVar
 
 from lind import threei
 from lind.microvisor import abi, limits
@@ -273,6 +274,9 @@ class NonBlockingHostFile(OpenFile):
             self.description = 0
 
 
+_F = TypeVar("_F", bound=OpenFile)
+
+
 def ebadf() -> OSError:
     return OSError(errno.EBADF, "Bad file descriptor")
 
@@ -296,6 +300,13 @@ class FdTable:
         self._cloexec: list[bool] = []
         self._mirror = mirror or (lambda fd, f: None)
         self._on_close = on_close or (lambda f: None)
+
+    def get_as(self, fd: int, kind: type[_F], err: int = errno.EINVAL) -> _F:
+        """The file at `fd` when it is a `kind` (an epoll, a socket...); `err` otherwise."""
+        f = self.get(fd)
+        if not isinstance(f, kind):
+            raise abi.error(err)
+        return f
 
     def get(self, fd: int) -> OpenFile:
         if 0 <= fd < len(self._files):

@@ -40,6 +40,14 @@ libc = ctypes.CDLL(None, use_errno=True)   # the host's C library, for calls os 
 libc.syscall.restype = ctypes.c_long
 
 
+def checked(result: int) -> int:
+    """A libc call's result, or the OSError its errno names when it failed (< 0)."""
+    if result < 0:
+        err = ctypes.get_errno()
+        raise OSError(err, os.strerror(err))
+    return result
+
+
 def _openat2(dirfd: int, path: bytes, flags: int, mode: int = 0) -> int:
     # openat2 refuses a mode without O_CREAT, where open(2) would ignore it.
     mode = mode if flags & os.O_CREAT else 0

@@ -25,7 +25,8 @@ import time
 from lind.microvisor import abi, sys_signals
 from lind.microvisor.abi import s32, u32
 from lind.microvisor.fdtable import NonBlockingHostFile
-from lind.microvisor.fs import libc
+from lind.microvisor.fs import checked, libc
+from lind.microvisor.sys_poll import timespec_timeout
 
 EPOLL_CTL_ADD, EPOLL_CTL_DEL, EPOLL_CTL_MOD = 1, 2, 3
 EPOLLWAKEUP = 1 << 29                   # needs CAP_BLOCK_SUSPEND: dropped, as Linux does
@@ -38,13 +39,6 @@ libc.epoll_ctl.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_int, ctypes.c_ch
 libc.epoll_wait.argtypes = [ctypes.c_int, ctypes.c_void_p, ctypes.c_int, ctypes.c_int]
 
 
-def _host(result: int) -> int:
-    if result < 0:
-        err = ctypes.get_errno()
-        raise OSError(err, os.strerror(err))
-    return result
-
-
 class EpollFile(NonBlockingHostFile):
     """An epoll instance: a host epoll fd (reading it is EINVAL, as on Linux)."""
 
@@ -53,7 +47,7 @@ def sys_epoll_create1(cage, flags, *_):
     flags = u32(flags)
     if flags & ~abi.O_CLOEXEC:
         raise abi.error(errno.EINVAL)
-    host = _host(libc.epoll_create1(os.O_CLOEXEC))
+    host = checked(libc.epoll_create1(os.O_CLOEXEC))
     return cage.fds.install(EpollFile(host, abi.O_RDWR), cloexec=bool(flags & abi.O_CLOEXEC))
 
 
@@ -63,15 +57,8 @@ def sys_epoll_create(cage, size, *_):
     return sys_epoll_create1(cage, 0)
 
 
-def _epoll(cage, epfd: int) -> EpollFile:
-    f = cage.fds.get(s32(epfd))
-    if not isinstance(f, EpollFile):
-        raise abi.error(errno.EINVAL)
-    return f
-
-
 def sys_epoll_ctl(cage, epfd, op, fd, event, *_):
-    ep = _epoll(cage, epfd)
+    ep = cage.fds.get_as(s32(epfd), EpollFile)
     target = cage.fds.get(s32(fd))
     op = s32(op)
     if op not in (EPOLL_CTL_ADD, EPOLL_CTL_DEL, EPOLL_CTL_MOD):
@@ -84,12 +71,12 @@ def sys_epoll_ctl(cage, epfd, op, fd, event, *_):
     if op != EPOLL_CTL_DEL:
         events, data = _GUEST_EVENT.unpack(cage.mem.read(event, _GUEST_EVENT.size))
         host_event = _HOST_EVENT.pack(events & ~EPOLLWAKEUP, data)
-    _host(libc.epoll_ctl(ep.host_fd, op, target.host_fd, host_event))
+    checked(libc.epoll_ctl(ep.host_fd, op, target.host_fd, host_event))
     return 0
 
 
 def _wait(cage, epfd: int, events: int, maxevents: int, timeout: float | None) -> int:
-    ep = _epoll(cage, epfd)
+    ep = cage.fds.get_as(s32(epfd), EpollFile)
     maxevents = s32(maxevents)
     if not 0 < maxevents <= _MAX_EVENTS:
         raise abi.error(errno.EINVAL)
@@ -97,7 +84,7 @@ def _wait(cage, epfd: int, events: int, maxevents: int, timeout: float | None) -
     buf = ctypes.create_string_buffer(maxevents * _HOST_EVENT.size)
     deadline = None if timeout is None else time.monotonic() + timeout
     while True:
-        n = _host(libc.epoll_wait(ep.host_fd, buf, maxevents, 0))
+        n = checked(libc.epoll_wait(ep.host_fd, buf, maxevents, 0))
         if n:
             break
         left = None if deadline is None else deadline - time.monotonic()
@@ -125,11 +112,6 @@ def sys_epoll_pwait(cage, epfd, events, maxevents, timeout_ms, sigmask, sigsetsi
 
 
 def sys_epoll_pwait2(cage, epfd, events, maxevents, timeout, sigmask, sigsetsize):
-    seconds = None
-    if timeout:
-        sec, nsec = abi.unpack_timespec(cage.mem.read(timeout, abi.TIMESPEC_SIZE))
-        if sec < 0 or not 0 <= nsec < 10**9:
-            raise abi.error(errno.EINVAL)
-        seconds = sec + nsec / 1e9
+    seconds = timespec_timeout(cage, timeout)
     with sys_signals.mask_while_waiting(cage, sigmask, sigsetsize):
         return _wait(cage, epfd, events, maxevents, seconds)

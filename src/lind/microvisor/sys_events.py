@@ -22,7 +22,7 @@ from lind.microvisor import abi
 from lind.microvisor import sys_signals as signals
 from lind.microvisor.abi import s32, u32
 from lind.microvisor.fdtable import NonBlockingHostFile
-from lind.microvisor.fs import libc
+from lind.microvisor.fs import checked, libc
 
 EFD_SEMAPHORE = 1
 TFD_TIMER_ABSTIME, TFD_TIMER_CANCEL_ON_SET = 1, 2
@@ -35,13 +35,6 @@ _SIGNALFD_SIGINFO = struct.Struct("<IiiIIiIIIIiiQQQQH46x")   # 128 bytes
 libc.timerfd_create.argtypes = [ctypes.c_int, ctypes.c_int]
 libc.timerfd_settime.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_char_p, ctypes.c_void_p]
 libc.timerfd_gettime.argtypes = [ctypes.c_int, ctypes.c_void_p]
-
-
-def _host(result: int) -> int:
-    if result < 0:
-        err = ctypes.get_errno()
-        raise OSError(err, os.strerror(err))
-    return result
 
 
 def _create_flags(flags: int, extra: int = 0) -> int:
@@ -75,7 +68,7 @@ def sys_timerfd_create(cage, clockid, flags, *_):
     clockid = s32(clockid)
     if clockid not in _TIMER_CLOCKS:
         raise abi.error(errno.EPERM if clockid in (8, 9) else errno.EINVAL)
-    host = _host(libc.timerfd_create(clockid, os.O_CLOEXEC | os.O_NONBLOCK))
+    host = checked(libc.timerfd_create(clockid, os.O_CLOEXEC | os.O_NONBLOCK))
     return _install(cage, TimerFile(host, abi.O_RDWR | (flags & abi.O_NONBLOCK)), flags)
 
 
@@ -84,15 +77,8 @@ class TimerFile(NonBlockingHostFile):
     """A host timerfd."""
 
 
-def _timer(cage, fd: int) -> TimerFile:
-    f = cage.fds.get(s32(fd))
-    if not isinstance(f, TimerFile):
-        raise abi.error(errno.EINVAL)
-    return f
-
-
 def sys_timerfd_settime(cage, fd, flags, new, old, *_):
-    f = _timer(cage, fd)
+    f = cage.fds.get_as(s32(fd), TimerFile)
     flags = s32(flags)
     if flags & ~(TFD_TIMER_ABSTIME | TFD_TIMER_CANCEL_ON_SET):
         raise abi.error(errno.EINVAL)
@@ -100,16 +86,16 @@ def sys_timerfd_settime(cage, fd, flags, new, old, *_):
     if old:
         cage.mem.view(old, _ITIMERSPEC)       # EFAULT before the timer changes
     previous = ctypes.create_string_buffer(_ITIMERSPEC)
-    _host(libc.timerfd_settime(f.host_fd, flags, value, previous))
+    checked(libc.timerfd_settime(f.host_fd, flags, value, previous))
     if old:
         cage.mem.write(old, previous.raw)
     return 0
 
 
 def sys_timerfd_gettime(cage, fd, out, *_):
-    f = _timer(cage, fd)
+    f = cage.fds.get_as(s32(fd), TimerFile)
     now = ctypes.create_string_buffer(_ITIMERSPEC)
-    _host(libc.timerfd_gettime(f.host_fd, now))
+    checked(libc.timerfd_gettime(f.host_fd, now))
     cage.mem.write(out, now.raw)
     return 0
 
@@ -186,9 +172,7 @@ def sys_signalfd4(cage, fd, mask, sizemask, flags, *_):
     wanted = struct.unpack("<Q", cage.mem.read(mask, 8))[0] & ~signals.UNBLOCKABLE
     fd = s32(fd)
     if fd != -1:              # a new mask for an existing signalfd
-        f = cage.fds.get(fd)
-        if not isinstance(f, SignalFile):
-            raise abi.error(errno.EINVAL)
+        f = cage.fds.get_as(fd, SignalFile)
         f.mask = wanted
         f.refresh()
         return fd

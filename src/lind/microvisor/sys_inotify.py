@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from lind.microvisor import abi, limits, virtual
 from lind.microvisor.abi import s32, u32
 from lind.microvisor.fdtable import NonBlockingHostFile
-from lind.microvisor.fs import libc, proc_path
+from lind.microvisor.fs import checked, libc, proc_path
 from lind.microvisor.sys_files import lookup_arg
 
 IN_NONBLOCK, IN_CLOEXEC = abi.O_NONBLOCK, abi.O_CLOEXEC
@@ -48,20 +48,13 @@ class InotifyFile(NonBlockingHostFile):
             self.watches.clear()
 
 
-def _host(result: int) -> int:
-    if result < 0:
-        err = ctypes.get_errno()
-        raise OSError(err, os.strerror(err))
-    return result
-
-
 def sys_inotify_init1(cage, flags, *_):
     flags = u32(flags)
     if flags & ~(IN_NONBLOCK | IN_CLOEXEC):
         raise abi.error(errno.EINVAL)
     limits.inotify_instances.take()
     try:
-        host = _host(libc.inotify_init1(os.O_CLOEXEC | os.O_NONBLOCK))
+        host = checked(libc.inotify_init1(os.O_CLOEXEC | os.O_NONBLOCK))
     except OSError:
         limits.inotify_instances.give()
         raise
@@ -77,15 +70,8 @@ def sys_inotify_init(cage, *_):
     return sys_inotify_init1(cage, 0)
 
 
-def _instance(cage, fd: int) -> InotifyFile:
-    f = cage.fds.get(s32(fd))
-    if not isinstance(f, InotifyFile):
-        raise abi.error(errno.EINVAL)
-    return f
-
-
 def sys_inotify_add_watch(cage, fd, path, mask, *_):
-    f = _instance(cage, fd)
+    f = cage.fds.get_as(s32(fd), InotifyFile)
     mask = u32(mask)
     if (mask & ~_WATCH_FLAGS or not mask & IN_ALL_EVENTS
             or mask & (IN_MASK_CREATE | IN_MASK_ADD) == IN_MASK_CREATE | IN_MASK_ADD):
@@ -101,7 +87,7 @@ def sys_inotify_add_watch(cage, fd, path, mask, *_):
         handle, name = cage.fs.open_parent(found, write=False)
         target, mask = f"{proc_path(handle)}/{name}", mask | IN_DONT_FOLLOW
     try:
-        wd = _host(libc.inotify_add_watch(f.host_fd, os.fsencode(target), mask))
+        wd = checked(libc.inotify_add_watch(f.host_fd, os.fsencode(target), mask))
     finally:
         os.close(handle)
     if wd not in f.watches:
@@ -115,10 +101,10 @@ def sys_inotify_add_watch(cage, fd, path, mask, *_):
 
 
 def sys_inotify_rm_watch(cage, fd, wd, *_):
-    f = _instance(cage, fd)
+    f = cage.fds.get_as(s32(fd), InotifyFile)
     wd = s32(wd)
     try:
-        _host(libc.inotify_rm_watch(f.host_fd, wd))
+        checked(libc.inotify_rm_watch(f.host_fd, wd))
     finally:      # gone either way (an IN_ONESHOT or deleted file's watch the kernel ended)
         if wd in f.watches:
             f.watches.discard(wd)

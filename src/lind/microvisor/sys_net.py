@@ -36,8 +36,9 @@ from lind import threei
 from lind.microvisor import abi, network, virtual
 from lind.microvisor.abi import s32, u32
 from lind.microvisor.fdtable import NonBlockingHostFile, OpenFile, after
-from lind.microvisor.fs import libc
+from lind.microvisor.fs import checked, libc
 from lind.microvisor.sys_files import fold_path, iovecs, set_new_mode
+from lind.microvisor.sys_poll import timespec_timeout
 
 AF_UNSPEC, AF_UNIX, AF_INET, AF_INET6, AF_NETLINK = 0, 1, 2, 10, 16
 NETLINK_ROUTE = 0
@@ -112,13 +113,6 @@ for _name, _args in (("socket", [ctypes.c_int] * 3),
 for _name in ("sendmsg", "recvmsg"):
     getattr(libc, _name).argtypes = [ctypes.c_int, ctypes.c_void_p, ctypes.c_int]
     getattr(libc, _name).restype = ctypes.c_ssize_t
-
-
-def _host(result: int) -> int:
-    if result < 0:
-        err = ctypes.get_errno()
-        raise OSError(err, os.strerror(err))
-    return result
 
 
 # Live sockets by host inode: a socket received through SCM_RIGHTS is the description
@@ -208,10 +202,7 @@ class SocketFile(NonBlockingHostFile):
 
 
 def _socket_file(cage, fd: int) -> SocketFile:
-    f = cage.fds.get(s32(fd))
-    if not isinstance(f, SocketFile):
-        raise abi.error(errno.ENOTSOCK)
-    return f
+    return cage.fds.get_as(s32(fd), SocketFile, errno.ENOTSOCK)
 
 
 def _new_socket_file(cage, host_fd: int, family: int, kind: int, guest_flags: int) -> SocketFile:
@@ -256,7 +247,7 @@ def _check_socket_kind(cage, domain: int, kind: int, protocol: int) -> None:
 def _host_socket(cage, domain: int, kind: int, protocol: int) -> int:
     if domain != AF_UNIX and cage.network.mode == network.PRIVATE:
         return cage.network.private_socket(domain, kind, protocol)
-    return _host(libc.socket(domain, kind | socket.SOCK_CLOEXEC, protocol))
+    return checked(libc.socket(domain, kind | socket.SOCK_CLOEXEC, protocol))
 
 
 def sys_socket(cage, domain, type_, protocol, *_):
@@ -274,7 +265,7 @@ def sys_socketpair(cage, domain, type_, protocol, sv, *_):
         raise abi.error(errno.EOPNOTSUPP if domain in (AF_INET, AF_INET6) else errno.EAFNOSUPPORT)
     cage.mem.write(sv, bytes(8))          # EFAULT before anything is made
     pair = (ctypes.c_int * 2)()
-    _host(libc.socketpair(domain, kind | socket.SOCK_CLOEXEC, protocol, pair))
+    checked(libc.socketpair(domain, kind | socket.SOCK_CLOEXEC, protocol, pair))
     files = [_new_socket_file(cage, pair[0], domain, kind, flags)]
     try:
         files.append(_new_socket_file(cage, pair[1], domain, kind, flags))
@@ -380,7 +371,7 @@ def _write_address(cage, addr: int, addrlen_ptr: int, raw: bytes, *, optional: b
 def _name_call(fn, f: SocketFile) -> bytes:
     buf = ctypes.create_string_buffer(_SOCKADDR_MAX)
     length = ctypes.c_uint32(_SOCKADDR_MAX)
-    _host(fn(f.host_fd, buf, ctypes.byref(length)))
+    checked(fn(f.host_fd, buf, ctypes.byref(length)))
     return _guest_address(f, buf.raw[:min(length.value, _SOCKADDR_MAX)])
 
 
@@ -403,7 +394,7 @@ def sys_bind(cage, fd, addr, addrlen, *_):
     raw = _read_address(cage, addr, addrlen)
     host, handle = _host_address(cage, f, raw, binding=True)
     try:
-        _host(libc.bind(f.host_fd, host, len(host)))
+        checked(libc.bind(f.host_fd, host, len(host)))
     except OSError:
         if handle >= 0:
             os.close(handle)
@@ -418,7 +409,7 @@ def sys_bind(cage, fd, addr, addrlen, *_):
 
 def sys_listen(cage, fd, backlog, *_):
     f = _socket_file(cage, fd)
-    _host(libc.listen(f.host_fd, min(max(s32(backlog), 0), SOMAXCONN)))
+    checked(libc.listen(f.host_fd, min(max(s32(backlog), 0), SOMAXCONN)))
     return 0
 
 
@@ -464,7 +455,7 @@ def _pause(cage, f: SocketFile, deadline: float | None) -> None:
 
 def _int_option(f: SocketFile, level: int, name: int) -> int:
     value, length = ctypes.c_int(0), ctypes.c_uint32(4)
-    _host(libc.getsockopt(f.host_fd, level, name, ctypes.byref(value), ctypes.byref(length)))
+    checked(libc.getsockopt(f.host_fd, level, name, ctypes.byref(value), ctypes.byref(length)))
     return value.value
 
 
@@ -508,7 +499,7 @@ def sys_shutdown(cage, fd, how, *_):
     how = s32(how)
     if not 0 <= how <= SHUT_RDWR:
         raise abi.error(errno.EINVAL)
-    _host(libc.shutdown(f.host_fd, how))
+    checked(libc.shutdown(f.host_fd, how))
     return 0
 
 
@@ -532,7 +523,7 @@ def _send_once(f: SocketFile, views: list[memoryview], flags: int, address: byte
     hdr = _MsgHdr(ctypes.cast(name, ctypes.c_void_p), len(address),
                   ctypes.cast(iov, ctypes.c_void_p), len(views),
                   ctypes.cast(ctrl, ctypes.c_void_p), len(control), 0)
-    return _host(libc.sendmsg(f.host_fd, ctypes.byref(hdr), flags))
+    return checked(libc.sendmsg(f.host_fd, ctypes.byref(hdr), flags))
 
 
 def _send(cage, f: SocketFile, views: list[memoryview], flags: int, address: bytes = b"",
@@ -595,7 +586,7 @@ def _recv_once(f: SocketFile, views: list[memoryview], flags: int,
     hdr = _MsgHdr(ctypes.cast(name, ctypes.c_void_p), _SOCKADDR_MAX,
                   ctypes.cast(iov, ctypes.c_void_p), len(views),
                   ctypes.cast(ctrl, ctypes.c_void_p), control_size, 0)
-    n = _host(libc.recvmsg(f.host_fd, ctypes.byref(hdr), flags))
+    n = checked(libc.recvmsg(f.host_fd, ctypes.byref(hdr), flags))
     control = ctrl.raw[:hdr.controllen] if ctrl is not None else b""
     return n, name.raw[:min(hdr.namelen, _SOCKADDR_MAX)], control, hdr.flags
 
@@ -735,7 +726,7 @@ def _adopt(cage, host_fd: int, cloexec: bool) -> int:
 
 def _int_option_fd(host_fd: int, name: int) -> int:
     value, length = ctypes.c_int(0), ctypes.c_uint32(4)
-    _host(libc.getsockopt(host_fd, SOL_SOCKET, name, ctypes.byref(value), ctypes.byref(length)))
+    checked(libc.getsockopt(host_fd, SOL_SOCKET, name, ctypes.byref(value), ctypes.byref(length)))
     return value.value
 
 
@@ -802,47 +793,40 @@ def sys_recvmsg(cage, fd, msg, flags, *_):
 _MMSG_MAX = 1024    # UIO_MAXIOV: vlen is capped there
 
 
-def sys_sendmmsg(cage, fd, msgvec, vlen, flags, *_):
+def _each_message(cage, fd: int, msgvec: int, vlen: int, flags: int, one, *,
+                  wait_for_one: bool = False, deadline: float | None = None) -> int:
+    """sendmmsg/recvmmsg: `one` on each mmsghdr, its msg_len set; stops at the first
+    error (reported if nothing was done yet), at the deadline, and -- `wait_for_one`
+    -- waits only for the first."""
     f = _socket_file(cage, fd)
-    flags, sent = s32(flags), 0
+    done = 0
     for i in range(min(u32(vlen), _MMSG_MAX)):
         at = msgvec + i * _MMSGHDR_SIZE
         try:
-            n = _sendmsg(cage, f, at, flags)
+            n = one(cage, f, at, flags)
         except OSError:
-            if sent:
-                return sent
+            if done:
+                return done
             raise
         cage.mem.write(at + _MSGHDR.size, _SOCKLEN.pack(n))
-        sent += 1
-    return sent
-
-
-def sys_recvmmsg(cage, fd, msgvec, vlen, flags, timeout, *_):
-    f = _socket_file(cage, fd)
-    flags, got = s32(flags), 0
-    deadline = None
-    if timeout:
-        sec, nsec = abi.unpack_timespec(cage.mem.read(timeout, abi.TIMESPEC_SIZE))
-        if sec < 0 or not 0 <= nsec < 10**9:
-            raise abi.error(errno.EINVAL)
-        deadline = time.monotonic() + sec + nsec / 1e9
-    wait_for_one, flags = flags & MSG_WAITFORONE, flags & ~MSG_WAITFORONE
-    for i in range(min(u32(vlen), _MMSG_MAX)):
-        at = msgvec + i * _MMSGHDR_SIZE
-        try:
-            n = _recvmsg(cage, f, at, flags)
-        except OSError:
-            if got:
-                return got
-            raise
-        cage.mem.write(at + _MSGHDR.size, _SOCKLEN.pack(n))
-        got += 1
+        done += 1
         if wait_for_one:
             flags |= MSG_DONTWAIT
         if deadline is not None and time.monotonic() >= deadline:
             break
-    return got
+    return done
+
+
+def sys_sendmmsg(cage, fd, msgvec, vlen, flags, *_):
+    return _each_message(cage, fd, msgvec, vlen, s32(flags), _sendmsg)
+
+
+def sys_recvmmsg(cage, fd, msgvec, vlen, flags, timeout, *_):
+    seconds = timespec_timeout(cage, timeout)
+    flags = s32(flags)
+    return _each_message(cage, fd, msgvec, vlen, flags & ~MSG_WAITFORONE, _recvmsg,
+                         wait_for_one=bool(flags & MSG_WAITFORONE),
+                         deadline=None if seconds is None else time.monotonic() + seconds)
 
 
 # -- options ----------------------------------------------------------------------------
@@ -871,7 +855,7 @@ def sys_setsockopt(cage, fd, level, name, value, length, *_):
     if level == SOL_SOCKET and name == SO_PRIORITY and len(data) >= 4 and \
             not 0 <= struct.unpack_from("<i", data)[0] <= 6:
         raise abi.error(errno.EPERM)          # CAP_NET_ADMIN
-    _host(libc.setsockopt(f.host_fd, level, name, data, len(data)))
+    checked(libc.setsockopt(f.host_fd, level, name, data, len(data)))
     return 0
 
 
@@ -892,7 +876,7 @@ def sys_getsockopt(cage, fd, level, name, value, length_ptr, *_):
     else:
         buf = ctypes.create_string_buffer(max(min(given, _OPTION_MAX), 4))
         length = ctypes.c_uint32(min(given, _OPTION_MAX))
-        _host(libc.getsockopt(f.host_fd, level, name, buf, ctypes.byref(length)))
+        checked(libc.getsockopt(f.host_fd, level, name, buf, ctypes.byref(length)))
         out = buf.raw[:length.value]
     cage.mem.write(value, out[:given])
     cage.mem.write(length_ptr, _SOCKLEN.pack(min(len(out), given)))

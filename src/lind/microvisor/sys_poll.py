@@ -68,7 +68,8 @@ def sys_poll(cage, fds, nfds, timeout_ms, *_):
     return _poll(cage, fds, nfds, _timeout_ms(timeout_ms))
 
 
-def _timespec_timeout(cage, addr: int) -> float | None:
+def timespec_timeout(cage, addr: int) -> float | None:
+    """A struct timespec argument as seconds (None: a null pointer, no timeout)."""
     if not addr:
         return None
     sec, nsec = struct.unpack("<qq", cage.mem.read(addr, 16))
@@ -78,7 +79,7 @@ def _timespec_timeout(cage, addr: int) -> float | None:
 
 
 def sys_ppoll(cage, fds, nfds, tsp, sigmask, sigsetsize, *_):
-    timeout = _timespec_timeout(cage, tsp)
+    timeout = timespec_timeout(cage, tsp)
     with sys_signals.mask_while_waiting(cage, sigmask, sigsetsize):
         return _poll(cage, fds, nfds, timeout)
 
@@ -124,7 +125,7 @@ def sys_select(cage, n, rfds, wfds, efds, tvp, *_):
 
 
 def sys_pselect6(cage, n, rfds, wfds, efds, tsp, mask_arg, *_):
-    timeout = _timespec_timeout(cage, tsp)
+    timeout = timespec_timeout(cage, tsp)
     sigmask, sigsetsize = struct.unpack("<QQ", cage.mem.read(mask_arg, 16)) if mask_arg else (0, 0)
     with sys_signals.mask_while_waiting(cage, sigmask, sigsetsize):
         return _select(cage, n, (rfds, wfds, efds), timeout)

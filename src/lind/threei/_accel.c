@@ -1530,6 +1530,20 @@ static int waiting_io(SlotObject *s, FdMirror *f, int writing, uint8_t *p, size_
     return 1;
 }
 
+/* The buffer (addr, len) of a fast I/O call in `m`: 1 with *p and *n set (len capped
+ * at SSIZE_MAX), or 0 with *result -EFAULT. */
+static int io_buffer(MemoryObject *m, uint64_t addr, uint64_t len, uint8_t **p, size_t *n,
+                     int64_t *result)
+{
+    if (!memory_in_bounds(m, addr, len)) {
+        *result = -EFAULT;
+        return 0;
+    }
+    *p = m->base + addr;
+    *n = len > SSIZE_MAX ? SSIZE_MAX : (size_t)len;
+    return 1;
+}
+
 /* read/write/pread/pwrite/lseek on a host fd the Python fd table mirrored here.
  * Returns 0 when the call must go to the Python handler instead. */
 static int fast_io(SlotObject *s, MemoryObject *m, int op, const int64_t *a, int64_t *result)
@@ -1550,27 +1564,23 @@ static int fast_io(SlotObject *s, MemoryObject *m, int op, const int64_t *a, int
         return 0;
     if (op == FAST_READ && f->kind == IO_TTY)
         return 0;
-    uint64_t addr = (uint64_t)a[1], len = (uint64_t)a[2];
-    if (!memory_in_bounds(m, addr, len)) {
-        *result = -EFAULT;
+    uint8_t *p;
+    size_t len;
+    if (!io_buffer(m, (uint64_t)a[1], (uint64_t)a[2], &p, &len, result))
         return 1;
-    }
-    if (len > SSIZE_MAX)
-        len = SSIZE_MAX;
-    uint8_t *p = m->base + addr;
     if ((op == FAST_READ || op == FAST_WRITE) && (f->kind == IO_PIPE || f->kind == IO_NONBLOCKING))
-        return waiting_io(s, f, writing, p, (size_t)len, -1, result);
+        return waiting_io(s, f, writing, p, len, -1, result);
     ssize_t r;
     switch (op) {
-    case FAST_READ: r = read(f->host_fd, p, (size_t)len); break;
-    case FAST_WRITE: r = write(f->host_fd, p, (size_t)len); break;
+    case FAST_READ: r = read(f->host_fd, p, len); break;
+    case FAST_WRITE: r = write(f->host_fd, p, len); break;
     case FAST_PREAD:
         if (a[3] < 0) { *result = -EINVAL; return 1; }
-        r = pread(f->host_fd, p, (size_t)len, (off_t)a[3]);
+        r = pread(f->host_fd, p, len, (off_t)a[3]);
         break;
     default:
         if (a[3] < 0) { *result = -EINVAL; return 1; }
-        r = pwrite(f->host_fd, p, (size_t)len, (off_t)a[3]);
+        r = pwrite(f->host_fd, p, len, (off_t)a[3]);
         break;
     }
     if (r < 0 && errno == EPIPE)
@@ -1596,14 +1606,11 @@ static int fast_sock(SlotObject *s, MemoryObject *m, int op, const int64_t *a, i
         !(f->access & (writing ? FD_WRITE : FD_READ)) || flags < 0 ||
         flags & ~(int64_t)(writing ? FAST_SEND_FLAGS : FAST_RECV_FLAGS))
         return 0;
-    uint64_t addr = (uint64_t)a[1], len = (uint64_t)a[2];
-    if (!memory_in_bounds(m, addr, len)) {
-        *result = -EFAULT;
+    uint8_t *p;
+    size_t len;
+    if (!io_buffer(m, (uint64_t)a[1], (uint64_t)a[2], &p, &len, result))
         return 1;
-    }
-    if (len > SSIZE_MAX)
-        len = SSIZE_MAX;
-    return waiting_io(s, f, writing, m->base + addr, (size_t)len, (int)flags, result);
+    return waiting_io(s, f, writing, p, len, (int)flags, result);
 }
 
 /* wasm32's struct epoll_event: events, 4 bytes of padding, 64-bit data. */
