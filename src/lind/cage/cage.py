@@ -863,7 +863,14 @@ class Cage:
         ready and their revents, or {} once `timeout` seconds passed. A caught signal or
         a stop ends the wait as block_on's does: they write the slot's wake eventfd,
         polled beside them."""
-        wake = self.slot.wake_fd()
+        wake = self.slot.acquire_wake()
+        try:
+            return self._poll_with(wake, wanted, timeout, restartable)
+        finally:
+            self.slot.release_wake()
+
+    def _poll_with(self, wake: int, wanted: dict[int, int], timeout: float | None,
+                   restartable: bool) -> dict[int, int]:
         poller = select.poll()
         for fd, events in wanted.items():
             poller.register(fd, events)

@@ -449,8 +449,7 @@ def _pause(cage, f: SocketFile, deadline: float | None) -> None:
     left = _RETRY if deadline is None else min(_RETRY, deadline - time.monotonic())
     if left <= 0:
         raise abi.error(errno.EAGAIN)
-    wake = cage.slot.wake_fd()
-    cage.wait_host(wake, select.POLLIN, left)
+    cage.poll_host({}, left)
 
 
 def _int_option(f: SocketFile, level: int, name: int) -> int:

@@ -1068,8 +1068,6 @@ typedef struct {
     int64_t owner;       /* who installed it: 0 the microvisor, else a grate (see ops.py) */
 } Entry;
 
-#define WAKE_CLOSED (-2)
-
 /* The part of a cage's fd table the fast entries may use: host fd, access, and what
  * kind of file it is, which says how a read or write that would block is made. */
 #define FD_MIRROR 1024
@@ -1105,7 +1103,10 @@ typedef struct {
     FdMirror fds[FD_MIRROR];
     int exiting;
     int wake_fd;           /* eventfd written when a wait must end (signal, kill); -1
-                            * until made, WAKE_CLOSED once the cage ended */
+                            * until made. Used under wake_lock: */
+    int wake_users;        /* waits polling it now (it is closed after the last) */
+    int wake_closed;       /* the cage ended: no new wait may use it */
+    pthread_mutex_t wake_lock;
     int has_workers;       /* a grate: its calls may come from worker instances */
     PyObject *trap_message;
     Entry table[NSYSCALLS];
@@ -1198,6 +1199,7 @@ static PyObject *Slot_new(PyTypeObject *type, PyObject *args, PyObject *kw)
     s->cage = cage;
     s->fd_limit = 1024;
     s->wake_fd = -1;
+    pthread_mutex_init(&s->wake_lock, NULL);
     for (int i = 0; i < FD_MIRROR; i++)
         s->fds[i].host_fd = -1;
     return (PyObject *)s;
@@ -1231,6 +1233,7 @@ static void Slot_dealloc(SlotObject *s)
     Slot_clear(s);
     if (s->wake_fd >= 0)
         close(s->wake_fd);
+    pthread_mutex_destroy(&s->wake_lock);
     Py_TYPE(s)->tp_free((PyObject *)s);
 }
 
@@ -1364,42 +1367,76 @@ static PyObject *set_description(PyObject *unused, PyObject *args)
     Py_RETURN_NONE;
 }
 
-/* wake_fd() -> the cage's wake eventfd, made on first use (never closed before the
- * Slot): a blocked call polls it beside the fd it waits for. */
-static PyObject *Slot_wake_fd(SlotObject *s, PyObject *unused)
+/* The cage's wake eventfd for one wait, or -1 (not made yet, or the cage ended). A
+ * fd taken so is not closed before wake_release: the number cannot be reused under a
+ * wait made for the cage from another thread. */
+static int wake_acquire(SlotObject *s)
 {
-    if (s->wake_fd == WAKE_CLOSED) {
-        errno = ESRCH;      /* a late call made for a cage that has ended */
-        return PyErr_SetFromErrno(PyExc_OSError);
-    }
-    if (s->wake_fd < 0) {
-        int fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-        if (fd < 0)
-            return PyErr_SetFromErrno(PyExc_OSError);
-        __atomic_store_n(&s->wake_fd, fd, __ATOMIC_RELEASE);
-    }
-    return PyLong_FromLong(s->wake_fd);
+    pthread_mutex_lock(&s->wake_lock);
+    int fd = s->wake_closed ? -1 : s->wake_fd;
+    if (fd >= 0)
+        s->wake_users++;
+    pthread_mutex_unlock(&s->wake_lock);
+    return fd;
 }
 
-/* close_wake(): the cage ended; a wait still made for it sees the fd gone (POLLNVAL),
- * and the handler answers it. */
+static void wake_release(SlotObject *s)
+{
+    pthread_mutex_lock(&s->wake_lock);
+    if (--s->wake_users == 0 && s->wake_closed && s->wake_fd >= 0) {
+        close(s->wake_fd);
+        s->wake_fd = -1;
+    }
+    pthread_mutex_unlock(&s->wake_lock);
+}
+
+/* acquire_wake() -> the wake eventfd (made on first use) for a wait in Python, which
+ * calls release_wake() after it; ESRCH once the cage has ended. */
+static PyObject *Slot_acquire_wake(SlotObject *s, PyObject *unused)
+{
+    pthread_mutex_lock(&s->wake_lock);
+    if (!s->wake_closed && s->wake_fd < 0)
+        s->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    int fd = s->wake_closed ? -1 : s->wake_fd, err = s->wake_closed ? ESRCH : errno;
+    if (fd >= 0)
+        s->wake_users++;
+    pthread_mutex_unlock(&s->wake_lock);
+    if (fd < 0) {
+        errno = err;
+        return PyErr_SetFromErrno(PyExc_OSError);
+    }
+    return PyLong_FromLong(fd);
+}
+
+static PyObject *Slot_release_wake(SlotObject *s, PyObject *unused)
+{
+    wake_release(s);
+    Py_RETURN_NONE;
+}
+
+/* close_wake(): the cage ended; its wake fd goes once no wait uses it. */
 static PyObject *Slot_close_wake(SlotObject *s, PyObject *unused)
 {
-    int fd = __atomic_exchange_n(&s->wake_fd, WAKE_CLOSED, __ATOMIC_ACQ_REL);
-    if (fd >= 0)
-        close(fd);
+    pthread_mutex_lock(&s->wake_lock);
+    s->wake_closed = 1;
+    if (s->wake_users == 0 && s->wake_fd >= 0) {
+        close(s->wake_fd);
+        s->wake_fd = -1;
+    }
+    pthread_mutex_unlock(&s->wake_lock);
     Py_RETURN_NONE;
 }
 
 /* wake(): end the cage's current wait on a host fd (a signal to handle, a kill). */
 static PyObject *Slot_wake(SlotObject *s, PyObject *unused)
 {
-    int fd = __atomic_load_n(&s->wake_fd, __ATOMIC_ACQUIRE);
-    if (fd >= 0) {
+    pthread_mutex_lock(&s->wake_lock);
+    if (s->wake_fd >= 0) {
         uint64_t one = 1;
-        ssize_t r = write(fd, &one, sizeof one);   /* EAGAIN: it is already readable */
+        ssize_t r = write(s->wake_fd, &one, sizeof one);   /* EAGAIN: already readable */
         (void)r;
     }
+    pthread_mutex_unlock(&s->wake_lock);
     Py_RETURN_NONE;
 }
 
@@ -1449,22 +1486,24 @@ static int64_t call_python(SlotObject *s, Entry *e, const int64_t *a);
  * take over (a signal, a kill, no wake fd yet). */
 static int wait_host_fd(SlotObject *s, int fd, short events)
 {
-    int wake = __atomic_load_n(&s->wake_fd, __ATOMIC_ACQUIRE);
+    int wake = wake_acquire(s);
     if (wake < 0)
         return 0;
     struct pollfd p[2] = {{.fd = fd, .events = events}, {.fd = wake, .events = POLLIN}};
+    int ready = 0;
     for (;;) {
         int r = poll(p, 2, -1);
-        if (r < 0) {
-            if (errno == EINTR)
-                continue;
-            return 0;
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0 || p[1].revents)
+            break;
+        if (p[0].revents) {
+            ready = 1;
+            break;
         }
-        if (p[1].revents)
-            return 0;
-        if (p[0].revents)
-            return 1;
     }
+    wake_release(s);
+    return ready;
 }
 
 /* One read or write that never blocks in the kernel (for the kinds that could);
@@ -1643,7 +1682,6 @@ static int fast_epoll(SlotObject *s, MemoryObject *m, const int64_t *a, int64_t 
     int host = s->fds[fd].host_fd, timeout = (int)a[3];
     int want = maxevents > FAST_EPOLL_MAX ? FAST_EPOLL_MAX : (int)maxevents;
     struct epoll_event got[FAST_EPOLL_MAX];
-    int wake = __atomic_load_n(&s->wake_fd, __ATOMIC_ACQUIRE);
     struct timespec now;
     clock_gettime(CLOCK_MONOTONIC, &now);
     int64_t deadline_ms = (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000 + timeout;
@@ -1668,19 +1706,20 @@ static int fast_epoll(SlotObject *s, MemoryObject *m, const int64_t *a, int64_t 
             *result = 0;
             return 1;
         }
-        if (wake < 0)
-            return 0;
         int left = -1;
         if (timeout > 0) {
             clock_gettime(CLOCK_MONOTONIC, &now);
             int64_t rest = deadline_ms - ((int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000);
             left = rest < 0 ? 0 : (int)rest;
         }
+        int wake = wake_acquire(s);
+        if (wake < 0)
+            return 0;
         struct pollfd p[2] = {{.fd = host, .events = POLLIN}, {.fd = wake, .events = POLLIN}};
         int r = poll(p, 2, left);
-        if (r < 0 && errno != EINTR)
-            return 0;
-        if (p[1].revents)
+        int err = errno;
+        wake_release(s);
+        if ((r < 0 && err != EINTR) || p[1].revents)
             return 0;    /* a signal or a kill: the handler decides (EINTR) */
         if (r == 0) {
             *result = 0;  /* timed out */
@@ -1901,7 +1940,9 @@ static PyMethodDef Slot_methods[] = {
     {"set_memory", (PyCFunction)Slot_set_memory, METH_O, "the cage's Memory, for fast I/O"},
     {"mirror_fd", (PyCFunction)Slot_mirror_fd, METH_VARARGS,
      "mirror_fd(fd, host_fd, readable, writable, kind=IO_PLAIN); host_fd -1 forgets fd"},
-    {"wake_fd", (PyCFunction)Slot_wake_fd, METH_NOARGS, "the cage's wake eventfd (made now)"},
+    {"acquire_wake", (PyCFunction)Slot_acquire_wake, METH_NOARGS,
+     "the cage's wake eventfd for one wait (ESRCH once it ended); release_wake() after"},
+    {"release_wake", (PyCFunction)Slot_release_wake, METH_NOARGS, "the wait is over"},
     {"wake", (PyCFunction)Slot_wake, METH_NOARGS, "end the cage's wait on a host fd"},
     {"close_wake", (PyCFunction)Slot_close_wake, METH_NOARGS, "the cage ended: close its wake fd"},
     {"stop", (PyCFunction)Slot_stop, METH_O, "stop the cage when the current call returns"},

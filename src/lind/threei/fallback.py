@@ -221,7 +221,10 @@ class Slot:
         self.trap_message = ""
         self.memory: Memory | None = None
         self.fds: dict[int, tuple[int, bool, bool]] = {}
-        self._wake_fd: int | None = -1   # None once closed
+        self._wake_fd = -1
+        self._wake_users = 0
+        self._wake_closed = False
+        self._wake_lock = threading.Lock()
 
     def set_memory(self, memory: Memory | None) -> None:
         self.memory = memory
@@ -237,25 +240,40 @@ class Slot:
         else:
             self.fds[fd] = (host_fd, readable, writable)
 
-    def wake_fd(self) -> int:
-        if self._wake_fd is None:       # closed: a late call for a cage that has ended
-            raise OSError(errno.ESRCH, "No such process")
-        if self._wake_fd < 0:
-            self._wake_fd = os.eventfd(0, os.EFD_CLOEXEC | os.EFD_NONBLOCK)
-        return self._wake_fd
+    def acquire_wake(self) -> int:
+        """The wake eventfd for one wait (see _accel); release_wake() after it."""
+        with self._wake_lock:
+            if self._wake_closed:       # a late call for a cage that has ended
+                raise OSError(errno.ESRCH, "No such process")
+            if self._wake_fd < 0:
+                self._wake_fd = os.eventfd(0, os.EFD_CLOEXEC | os.EFD_NONBLOCK)
+            self._wake_users += 1
+            return self._wake_fd
+
+    def release_wake(self) -> None:
+        with self._wake_lock:
+            self._wake_users -= 1
+            self._close_unused_wake()
 
     def wake(self) -> None:
-        if self._wake_fd is not None and self._wake_fd >= 0:
-            with contextlib.suppress(BlockingIOError):
-                os.eventfd_write(self._wake_fd, 1)
+        with self._wake_lock:
+            if self._wake_fd >= 0:
+                with contextlib.suppress(BlockingIOError):
+                    os.eventfd_write(self._wake_fd, 1)
 
     def close_wake(self) -> None:
-        fd, self._wake_fd = self._wake_fd, None
-        if fd is not None and fd >= 0:
-            os.close(fd)
+        with self._wake_lock:
+            self._wake_closed = True
+            self._close_unused_wake()
+
+    def _close_unused_wake(self) -> None:
+        if self._wake_closed and self._wake_users == 0 and self._wake_fd >= 0:
+            os.close(self._wake_fd)
+            self._wake_fd = -1
 
     def __del__(self) -> None:
-        self.close_wake()
+        if self._wake_fd >= 0:
+            os.close(self._wake_fd)
 
     def _fast_io(self, op: int, a: list[int]) -> int | None:
         """Mirrored host fds are served here; None sends the call to the handler."""
