@@ -103,3 +103,35 @@ def test_each_file_mapping_holds_two_host_fds_of_the_budget(builds, tmp_path):
     # 3 for the cage's stdio, 1 for its fd of the file, 2 per mapping.
     assert mapped == f"mapped {(room - 3 - 1) // 2} ENFILE"
     assert s.intact()
+
+
+def test_the_top_of_the_address_space(builds, tmp_path):
+    """Lind's own answers at the 4 GiB top of a cage's memory (Linux has more above):
+    a range may end exactly there, not a page past; MAP_FIXED may not replace the
+    program's own data below its heap."""
+    result = lind.run([builds.wasm("mutants/address_top")], root=tmp_path, capture_output=True,
+                      timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.decode() == """\
+the freed page is reused: 1 (1)
+map the last 64 KiB: 1 errno 0
+mlock up to the top: 0 errno 0
+map 128 KiB there: -1 errno 12
+map past the top: -1 errno 12
+munmap ending at the top: 0 errno 0
+munmap one page past it: -1 errno 22
+mlock ending at the top: 0 errno 0
+mlock one page past it: -1 errno 12
+mremap growing past the top: -1 errno 12
+mprotect the memory's last page: 0 errno 0
+mprotect one page past it (the top, not mapped): -1 errno 12
+MAP_FIXED over the program's data: -1 errno 12
+data kept: the program's own data
+length of 4 GiB: -1 errno 12
+"""
+
+
+def test_a_break_the_memory_limit_refuses_stays_where_it_was(builds, tmp_path):
+    result = lind.run([builds.wasm("mutants/address_top"), "brk"], root=tmp_path,
+                      capture_output=True, timeout=120, memory=64 << 20)
+    assert result.stdout == b"raw brk past the limit returns the old break: 1\n"

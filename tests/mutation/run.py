@@ -99,7 +99,12 @@ MODULES: dict[str, list[str]] = {
                                 "tests/test_virtual_files.py", "tests/test_conformance.py",
                                 "tests/test_syscalls.py::test_file_calls_match_linux",
                                 "tests/test_locks.py::test_locks_between_parent_and_child_match_native"],
-    "microvisor/sys_memory.py": ["tests/test_conformance.py", "tests/test_shared_memory.py",
+    "microvisor/sys_memory.py": [*(f"tests/test_conformance.py::test_matches_native[{name}]"
+                                   for name in ("memory_calls", "memory_flags", "memory_ranges",
+                                                "shared_offsets", "sysv_ipc", "file_calls")),
+                                 "tests/test_shared_memory.py",
+                                 "tests/test_mutants_memory.py",
+                                 "tests/test_attacks.py::test_crafted_module_is_refused",
                                  "tests/test_syscalls.py::test_memory_residency_and_locking_match_linux",
                                  "tests/test_limits.py",
                                  "tests/test_attacks.py::test_identity_and_uname_are_virtual_and_mremap_is_checked",
