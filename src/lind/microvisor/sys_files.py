@@ -21,7 +21,7 @@ from collections.abc import Callable
 
 from lind.microvisor import abi, sys_locks, virtual
 from lind.microvisor.abi import s32, u32
-from lind.microvisor.fdtable import OpenFile
+from lind.microvisor.fdtable import NonBlockingHostFile, OpenFile
 from lind.microvisor.fs import join, libc, proc_path, wants_write
 
 
@@ -315,21 +315,21 @@ def sys_close(cage, fd, *_):
 
 
 def sys_pipe2(cage, fds, flags, *_):
-    """A host pipe: the trampoline reads and writes it, waiting interruptibly, and the
-    host kernel polls it (as it does sockets and FIFOs)."""
+    """A host pipe whose ends never block in the host: the trampoline reads and writes
+    it, waiting interruptibly when the cage's end blocks, and the host kernel polls it."""
     flags = u32(flags)
     if flags & ~(abi.O_CLOEXEC | abi.O_NONBLOCK):
         raise abi.error(errno.EINVAL)
     cage.mem.view(fds, 8)  # EFAULT before anything is created
-    read_fd, write_fd = os.pipe2(os.O_CLOEXEC | (os.O_NONBLOCK if flags & abi.O_NONBLOCK else 0))
+    read_fd, write_fd = os.pipe2(os.O_CLOEXEC | os.O_NONBLOCK)
     status = flags & abi.O_NONBLOCK
     try:
-        read_end = OpenFile(read_fd, abi.O_RDONLY | status)
+        read_end = NonBlockingHostFile(read_fd, abi.O_RDONLY | status)
     except OSError:
         os.close(write_fd)
         raise
     try:
-        write_end = OpenFile(write_fd, abi.O_WRONLY | status)
+        write_end = NonBlockingHostFile(write_fd, abi.O_WRONLY | status)
     except OSError:
         read_end.release()
         raise
