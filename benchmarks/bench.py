@@ -129,6 +129,8 @@ BENCHES = [
     Bench("TCP round trip 1 B", "net_loop", ("tcp", "1"), 1.3, 2_000, 20_000, TRAMPOLINE),
     Bench("Unix socket round trip 1 B", "net_loop", ("unix", "1"), 1.3, 2_000, 20_000, TRAMPOLINE),
     Bench("TCP stream 64 KiB", "net_loop", ("stream", "65536"), 1.25, 1_000, 10_000, TRAMPOLINE),
+    Bench("TCP round trip 1 B, 1 CPU", "net_loop", ("tcp", "1"), 1.3, 2_000, 20_000, TRAMPOLINE,
+          one_cpu=True),
     Bench("TCP connect+accept+close", "net_loop", ("connect",), None, 300, 3_000, PYTHON_KERNEL),
     Bench("epoll server, 100 clients", "net_loop", ("epoll", "100"), None, 2_000, 20_000,
           PYTHON_KERNEL),
