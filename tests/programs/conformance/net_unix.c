@@ -222,9 +222,10 @@ static void pass_fds(void)
 	c->cmsg_len = CMSG_LEN(2 * sizeof(int));
 	int fds[2] = {file, inner[1]};
 	memcpy(CMSG_DATA(c), fds, sizeof fds);
-	say("sendmsg with fds", sendmsg(sv[0], &m, 0));
+	long sent = sendmsg(sv[0], &m, 0);
 	int st;
-	waitpid(p, &st, 0);
+	waitpid(p, &st, 0);        /* the child's lines first, whatever the scheduler does */
+	say("sendmsg with fds", sent);
 	char buf[64];
 	ssize_t n = read(inner[0], buf, sizeof buf);
 	printf("parent read: %.*s\n", (int)n, buf);
