@@ -432,7 +432,7 @@ def sys_connect(cage, fd, addr, addrlen, *_):
                 _pause(cage, f, deadline)
                 continue
             f.wait(cage, select.POLLOUT, deadline)     # the handshake of a TCP connect
-            err = _int_option(f, SOL_SOCKET, socket.SO_ERROR)
+            err = _int_option(f.host_fd, SOL_SOCKET, socket.SO_ERROR)
             if err:
                 raise abi.error(err)
             return 0
@@ -452,9 +452,9 @@ def _pause(cage, f: SocketFile, deadline: float | None) -> None:
     cage.poll_host({}, left)
 
 
-def _int_option(f: SocketFile, level: int, name: int) -> int:
+def _int_option(host_fd: int, level: int, name: int) -> int:
     value, length = ctypes.c_int(0), ctypes.c_uint32(4)
-    checked(libc.getsockopt(f.host_fd, level, name, ctypes.byref(value), ctypes.byref(length)))
+    checked(libc.getsockopt(host_fd, level, name, ctypes.byref(value), ctypes.byref(length)))
     return value.value
 
 
@@ -673,10 +673,28 @@ def _host_control(cage, raw: bytes) -> bytes:
 
 
 def _passable(cage, fd: int) -> int:
+    """The host fd to pass for the cage's `fd`. A file whose host fd never blocks keeps
+    the cage's O_NONBLOCK in the microvisor only: it travels beside the fd (_sent)."""
     f = cage.fds.get(fd)
     if not f.host_backed or f.host_fd < 0:
-        raise abi.error(errno.EBADF)     # the microvisor's own pipes have no host fd
+        raise abi.error(errno.EBADF)     # the microvisor's own files have no host fd
+    if isinstance(f, NonBlockingHostFile):
+        key = _file_key(f.host_fd)
+        _sent.pop(key, None)
+        _sent[key] = f.flags & abi.O_NONBLOCK
+        while len(_sent) > _SENT_MAX:     # never received: forget the oldest
+            del _sent[next(iter(_sent))]
     return f.host_fd
+
+
+# (device, inode, access mode) of a non-blocking file in flight -> the cage's O_NONBLOCK.
+_sent: dict[tuple[int, int, int], int] = {}
+_SENT_MAX = 4096
+
+
+def _file_key(host_fd: int) -> tuple[int, int, int]:
+    st = os.fstat(host_fd)
+    return st.st_dev, st.st_ino, fcntl.fcntl(host_fd, fcntl.F_GETFL) & os.O_ACCMODE
 
 
 def _guest_control(cage, raw: bytes, room: int, cloexec: bool) -> tuple[bytes, bool]:
@@ -706,27 +724,25 @@ def _guest_control(cage, raw: bytes, room: int, cloexec: bool) -> tuple[bytes, b
 
 
 def _adopt(cage, host_fd: int, cloexec: bool) -> int:
-    """A host fd received from another cage, in this cage's table: a socket is the same
-    description it was for the sender (the same SocketFile)."""
+    """A host fd received from another cage, in this cage's table: a socket still open
+    is the same description it was for the sender (the same SocketFile); a socket or a
+    pipe whose sender let go of it gets the O_NONBLOCK it was sent with."""
     st = os.fstat(host_fd)
     known = _by_inode.get((st.st_dev, st.st_ino)) if stat.S_ISSOCK(st.st_mode) else None
     if known is not None:
         os.close(host_fd)
         return cage.fds.install(known.hold(), cloexec=cloexec)
     flags = _guest_open_flags(host_fd)
+    nonblocking = _sent.pop(_file_key(host_fd), None)
     if stat.S_ISSOCK(st.st_mode):
-        family = _int_option_fd(host_fd, socket.SO_DOMAIN)
-        kind = _int_option_fd(host_fd, socket.SO_TYPE)
-        return cage.fds.install(_new_socket_file(cage, host_fd, family, kind, flags & abi.O_NONBLOCK),
-                                cloexec=cloexec)
-    return cage.fds.install(OpenFile(host_fd, flags, is_dir=stat.S_ISDIR(st.st_mode)),
-                            cloexec=cloexec)
-
-
-def _int_option_fd(host_fd: int, name: int) -> int:
-    value, length = ctypes.c_int(0), ctypes.c_uint32(4)
-    checked(libc.getsockopt(host_fd, SOL_SOCKET, name, ctypes.byref(value), ctypes.byref(length)))
-    return value.value
+        family = _int_option(host_fd, SOL_SOCKET, socket.SO_DOMAIN)
+        kind = _int_option(host_fd, SOL_SOCKET, socket.SO_TYPE)
+        f: OpenFile = _new_socket_file(cage, host_fd, family, kind, nonblocking or 0)
+    elif nonblocking is not None:
+        f = NonBlockingHostFile(host_fd, flags & ~abi.O_NONBLOCK | nonblocking)
+    else:
+        f = OpenFile(host_fd, flags, is_dir=stat.S_ISDIR(st.st_mode))
+    return cage.fds.install(f, cloexec=cloexec)
 
 
 def _guest_open_flags(host_fd: int) -> int:

@@ -238,6 +238,61 @@ static void pass_fds(void)
 	close(sv[0]);
 }
 
+static int recv_one_fd(int s)
+{
+	char d, control[CMSG_SPACE(sizeof(int))];
+	struct iovec v = {&d, 1};
+	struct msghdr m = {.msg_iov = &v, .msg_iovlen = 1, .msg_control = control,
+			   .msg_controllen = sizeof control};
+	if (recvmsg(s, &m, 0) < 0)
+		return -1;
+	int fd;
+	memcpy(&fd, CMSG_DATA(CMSG_FIRSTHDR(&m)), sizeof fd);
+	return fd;
+}
+
+static void send_one_fd(int s, int fd)
+{
+	char control[CMSG_SPACE(sizeof(int))];
+	memset(control, 0, sizeof control);
+	struct iovec v = {"x", 1};
+	struct msghdr m = {.msg_iov = &v, .msg_iovlen = 1, .msg_control = control,
+			   .msg_controllen = sizeof control};
+	struct cmsghdr *h = CMSG_FIRSTHDR(&m);
+	h->cmsg_level = SOL_SOCKET;
+	h->cmsg_type = SCM_RIGHTS;
+	h->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(h), &fd, sizeof fd);
+	sendmsg(s, &m, 0);
+}
+
+/* A socket and a pipe end passed and closed by the sender before they arrive: the
+ * receiver's are the same open files, blocking as they were. */
+static void pass_and_let_go(void)
+{
+	int sv[2], pair[2], p[2];
+	socketpair(AF_UNIX, SOCK_STREAM, 0, sv);
+	socketpair(AF_UNIX, SOCK_STREAM, 0, pair);
+	pipe(p);
+	send_one_fd(sv[0], pair[1]);
+	close(pair[1]);
+	send_one_fd(sv[0], p[0]);
+	close(p[0]);
+	int sock = recv_one_fd(sv[1]), rd = recv_one_fd(sv[1]);
+	printf("received blocking: socket %d pipe %d\n", !(fcntl(sock, F_GETFL) & O_NONBLOCK),
+	       !(fcntl(rd, F_GETFL) & O_NONBLOCK));
+	if (fork() == 0) {
+		usleep(100000);
+		write(p[1], "late", 4);
+		write(pair[0], "late", 4);
+		_exit(0);
+	}
+	char b[8];
+	ssize_t n = read(rd, b, sizeof b), m = read(sock, b, sizeof b);
+	printf("blocking reads waited: %zd %zd\n", n, m);
+	wait(NULL);
+}
+
 int main(void)
 {
 	setvbuf(stdout, NULL, _IONBF, 0);
@@ -247,5 +302,6 @@ int main(void)
 	datagrams();
 	seqpacket();
 	pass_fds();
+	pass_and_let_go();
 	return 0;
 }
