@@ -19,6 +19,7 @@ that needs a capability, and in host mode no port below the host's unprivileged 
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import errno
 import fcntl
@@ -401,8 +402,9 @@ def sys_bind(cage, fd, addr, addrlen, *_):
         raise
     if handle >= 0:     # a Unix path: the file is new; keep its directory while bound
         name = host[2:].rstrip(b"\0")
-        set_new_mode(handle, os.fsdecode(name.rsplit(b"/", 1)[1]), 0o777 & ~cage.umask)
         f.bound_dir, f.bound_name = handle, name
+        with contextlib.suppress(OSError):    # swapped for a link already: not followed
+            set_new_mode(handle, os.fsdecode(name.rsplit(b"/", 1)[1]), 0o777 & ~cage.umask)
         f.network.unix_names[name] = raw[2:].split(b"\0", 1)[0]
     return 0
 
