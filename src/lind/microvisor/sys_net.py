@@ -132,6 +132,9 @@ class SocketFile(NonBlockingHostFile):
     timeouts: list[float | None] = field(default_factory=lambda: [None, None])
     bound_name: bytes = b""        # the host name of its bound Unix path (network.unix_names)
     bound_dir: int = -1            # the O_PATH fd of that path's directory, held while bound
+    # SO_PEERCRED as its peer will see it: (pid, uid, gid) of the cage that made the pair,
+    # connected it, or listened on the socket it was accepted from.
+    credentials: tuple[int, int, int] | None = None
 
     def __post_init__(self, reserved: bool) -> None:
         super().__post_init__(reserved)
@@ -273,6 +276,7 @@ def sys_socketpair(cage, domain, type_, protocol, sv, *_):
     except OSError:
         files[0].release()
         raise
+    files[0].credentials = files[1].credentials = _credentials(cage)
     first = _install(cage, files[0], flags)
     try:
         second = _install(cage, files[1], flags)
@@ -412,6 +416,9 @@ def sys_bind(cage, fd, addr, addrlen, *_):
 def sys_listen(cage, fd, backlog, *_):
     f = _socket_file(cage, fd)
     checked(libc.listen(f.host_fd, min(max(s32(backlog), 0), SOMAXCONN)))
+    f.credentials = _credentials(cage)
+    if f.family == AF_UNIX:
+        _listening.add(f)
     return 0
 
 
@@ -420,6 +427,7 @@ def sys_connect(cage, fd, addr, addrlen, *_):
     raw = _read_address(cage, addr, addrlen)
     host, handle = _host_address(cage, f, raw, binding=False)
     deadline = f.deadline(1)
+    f.credentials = _credentials(cage)
     try:
         while True:
             if libc.connect(f.host_fd, host, len(host)) == 0:
@@ -482,6 +490,7 @@ def sys_accept4(cage, fd, addr, addrlen, flags, *_):
         f.wait(cage, select.POLLIN, deadline)
     peer = _guest_address(f, buf.raw[:min(length.value, _SOCKADDR_MAX)])
     accepted = _new_socket_file(cage, new, f.family, f.kind, flags)
+    accepted.credentials = f.credentials
     guest_fd = _install(cage, accepted, flags)
     try:
         _write_address(cage, addr, addrlen, peer)
@@ -900,10 +909,70 @@ def sys_getsockopt(cage, fd, level, name, value, length_ptr, *_):
     return 0
 
 
+def _credentials(cage) -> tuple[int, int, int]:
+    return cage.id, cage.ids[1], cage.ids[3]
+
+
 def _peer_credentials(cage, f: SocketFile) -> bytes:
-    """struct ucred of the peer as the cage sees ids: every cage runs as the host user
-    Lind does, so the peer's user is the cage's own (its pid is not known: 0)."""
-    if f.family != AF_UNIX:
-        raise abi.error(errno.ENOPROTOOPT)
-    _name_call(libc.getpeername, f)     # ENOTCONN as Linux when there is no peer
-    return struct.pack("<iII", 0, cage.ids[1], cage.ids[3])
+    """struct ucred of the peer: the credentials its socket holds, found through the
+    kernel's name for the peer (sock_diag): a connection not accepted yet has the
+    listener's; pid 0 and ids -1 when there is no peer."""
+    peer = _peer_of(f) if f.family == AF_UNIX else None
+    pid, uid, gid = peer.credentials if peer and peer.credentials else (0, -1, -1)
+    return struct.pack("<iii", pid, uid, gid)
+
+
+_SOCK_DIAG_BY_FAMILY, _NETLINK_SOCK_DIAG = 20, 4
+_UDIAG_SHOW_PEER, _UDIAG_SHOW_ICONS, _UNIX_DIAG_PEER, _UNIX_DIAG_ICONS = 4, 8, 2, 3
+_UNIX_DIAG_REQ = struct.Struct("=BBHIIIII")
+_UNIX_DIAG_MSG = struct.Struct("=BBBBIII")
+_RTATTR = struct.Struct("=HH")
+# Sockets a cage listened on: where a connection not yet accepted is waiting.
+_listening: weakref.WeakSet[SocketFile] = weakref.WeakSet()
+
+
+def _unix_diag(ino: int, show: int) -> dict[int, bytes]:
+    """The attributes sock_diag gives for Unix socket `ino` ({} if it says nothing)."""
+    request = _UNIX_DIAG_REQ.pack(AF_UNIX, 0, 0, 0xFFFFFFFF, ino, show, 0xFFFFFFFF, 0xFFFFFFFF)
+    header = _NLMSGHDR.pack(_NLMSGHDR.size + len(request), _SOCK_DIAG_BY_FAMILY, 1, 1, 0)
+    try:
+        with socket.socket(socket.AF_NETLINK, socket.SOCK_DGRAM | socket.SOCK_CLOEXEC,
+                           _NETLINK_SOCK_DIAG) as diag:
+            diag.send(header + request)
+            answer = diag.recv(65536)
+    except OSError:
+        return {}
+    if len(answer) < _NLMSGHDR.size + _UNIX_DIAG_MSG.size:
+        return {}
+    length, kind = _NLMSGHDR.unpack_from(answer)[:2]
+    if kind != _SOCK_DIAG_BY_FAMILY:
+        return {}
+    attrs, at, end = {}, _NLMSGHDR.size + _UNIX_DIAG_MSG.size, min(length, len(answer))
+    while at + _RTATTR.size <= end:
+        size, attr = _RTATTR.unpack_from(answer, at)
+        if size < _RTATTR.size:
+            break
+        attrs[attr] = answer[at + _RTATTR.size:at + size]
+        at += (size + 3) & ~3
+    return attrs
+
+
+def _peer_of(f: SocketFile) -> SocketFile | None:
+    """The SocketFile at the other end of a connected Unix socket, if it is a cage's, or
+    the one listening where the connection waits to be accepted."""
+    st = os.fstat(f.host_fd)
+    raw = _unix_diag(st.st_ino, _UDIAG_SHOW_PEER).get(_UNIX_DIAG_PEER, b"")
+    if len(raw) < 4:
+        return None
+    found = _by_inode.get((st.st_dev, struct.unpack_from("=I", raw)[0]))
+    if found is not None:
+        return found
+    # Not accepted yet (its peer has no inode): the listener whose queue names us.
+    for listener in list(_listening):
+        waiting = _unix_diag(os.fstat(listener.host_fd).st_ino, _UDIAG_SHOW_ICONS)
+        icons = waiting.get(_UNIX_DIAG_ICONS, b"")
+        if st.st_ino in struct.unpack(f"={len(icons) // 4}I", icons[:len(icons) // 4 * 4]):
+            return listener
+    return None
+
+

@@ -293,6 +293,53 @@ static void pass_and_let_go(void)
 	wait(NULL);
 }
 
+static struct ucred peer(int fd)
+{
+	struct ucred u = {-7, 7, 7};
+	socklen_t len = sizeof u;
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &u, &len))
+		u.pid = -errno;
+	return u;
+}
+
+/* SO_PEERCRED: a pair's peer is its maker, a client's peer the process that listened,
+ * the server's peer the process that connected; pid 0 and ids -1 for no peer. */
+static void credentials(void)
+{
+	int sv[2];
+	socketpair(AF_UNIX, SOCK_STREAM, 0, sv);
+	struct ucred u = peer(sv[0]);
+	printf("pair: peer is me %d, uid is mine %d\n", u.pid == getpid(), u.uid == getuid());
+	struct sockaddr_un a;
+	socklen_t len = name(&a, "cred.sock", 0);
+	int s = socket(AF_UNIX, SOCK_STREAM, 0);
+	bind(s, (struct sockaddr *)&a, len);
+	listen(s, 1);
+	pid_t parent = getpid();
+	pid_t child = fork();
+	if (child == 0) {
+		int c = socket(AF_UNIX, SOCK_STREAM, 0);
+		connect(c, (struct sockaddr *)&a, len);
+		struct ucred v = peer(c);
+		char ok = v.pid == parent ? 'y' : 'n';
+		write(c, &ok, 1);
+		read(c, &ok, 1);
+		_exit(0);
+	}
+	int d = accept(s, NULL, NULL);
+	char ok = '?';
+	read(d, &ok, 1);
+	struct ucred w = peer(d);
+	write(d, "k", 1);
+	waitpid(child, NULL, 0);
+	printf("client sees the listener %c, server sees the client %d\n", ok, w.pid == child);
+	u = peer(socket(AF_UNIX, SOCK_STREAM, 0));
+	printf("no peer: %d %d %d\n", u.pid, (int)u.uid, (int)u.gid);
+	u = peer(socket(AF_INET, SOCK_DGRAM, 0));
+	printf("internet socket: %d %d %d\n", u.pid, (int)u.uid, (int)u.gid);
+	unlink("cred.sock");
+}
+
 int main(void)
 {
 	setvbuf(stdout, NULL, _IONBF, 0);
@@ -303,5 +350,6 @@ int main(void)
 	seqpacket();
 	pass_fds();
 	pass_and_let_go();
+	credentials();
 	return 0;
 }
