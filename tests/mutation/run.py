@@ -101,7 +101,8 @@ MODULES: dict[str, list[str]] = {
                                 "tests/test_locks.py::test_locks_between_parent_and_child_match_native"],
     "microvisor/sys_memory.py": [*(f"tests/test_conformance.py::test_matches_native[{name}]"
                                    for name in ("memory_calls", "memory_flags", "memory_ranges",
-                                                "shared_offsets", "sysv_ipc", "file_calls")),
+                                                "shared_offsets", "futex_keys", "sysv_ipc",
+                                                "file_calls")),
                                  "tests/test_shared_memory.py",
                                  "tests/test_mutants_memory.py",
                                  "tests/test_attacks.py::test_crafted_module_is_refused",

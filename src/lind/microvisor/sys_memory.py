@@ -31,11 +31,12 @@ _PROT_SEM = 0x8   # accepted by Linux on every architecture
 MAP_SHARED, MAP_PRIVATE, MAP_FIXED, MAP_ANONYMOUS = 0x01, 0x02, 0x10, 0x20
 MAP_FIXED_NOREPLACE = 0x100000
 MAP_TYPE, MAP_SHARED_VALIDATE = 0x0F, 0x03
-# The flags Linux knows (its LEGACY_MAP_MASK): MAP_SHARED_VALIDATE refuses any other
-# bit, and MAP_SYNC, which needs a DAX file, with EOPNOTSUPP.
-_KNOWN_MAP_FLAGS = (MAP_SHARED | MAP_PRIVATE | MAP_FIXED | MAP_ANONYMOUS | 0x100 | 0x800 | 0x1000
-                    | 0x4000000 | 0x2000 | 0x4000 | 0x8000 | 0x10000 | 0x20000 | 0x40000
-                    | MAP_FIXED_NOREPLACE)
+MAP_GROWSDOWN, MAP_SYNC = 0x100, 0x80000
+# The flags x86_64 Linux knows (its LEGACY_MAP_MASK, with MAP_32BIT 0x40 and MAP_ABOVE4G
+# 0x80, which a 4 GiB cage meets by itself): MAP_SHARED_VALIDATE refuses any other bit.
+_KNOWN_MAP_FLAGS = (MAP_SHARED | MAP_PRIVATE | MAP_FIXED | MAP_ANONYMOUS | 0x40 | 0x80
+                    | MAP_GROWSDOWN | 0x800 | 0x1000 | 0x4000000 | 0x2000 | 0x4000 | 0x8000
+                    | 0x10000 | 0x20000 | 0x40000 | MAP_FIXED_NOREPLACE)
 MREMAP_MAYMOVE, MREMAP_FIXED = 1, 2
 MS_ASYNC, MS_INVALIDATE, MS_SYNC = 1, 2, 4
 
@@ -345,6 +346,10 @@ def sys_mmap(cage, addr, length, prot, flags, fd, offset):
                                 pages_for=_anonymous_pages if shared else None)
     f = cage.fds.get(s32(fd))
     if validate and flags & ~_KNOWN_MAP_FLAGS:
+        raise OSError(errno.EOPNOTSUPP, "Operation not supported")
+    if flags & MAP_GROWSDOWN:     # only anonymous memory grows down
+        raise OSError(errno.EINVAL, "Invalid argument")
+    if flags & MAP_SYNC:          # needs a DAX file, which no cage has
         raise OSError(errno.EOPNOTSUPP, "Operation not supported")
     if f.maps_zeros and f.readable:   # /dev/zero: fresh anonymous memory, as on Linux
         return cage.aspace.mmap(addr & 0xFFFFFFFF, length & _U64, prot, flags | MAP_ANONYMOUS,

@@ -3,6 +3,7 @@
  * know; plain MAP_PRIVATE ignores them). Errnos by number. */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -10,9 +11,12 @@
 
 #define LEN 65536
 
+static int file = -1;
+
 static void flags_bit(const char *what, int base, int bit)
 {
-	void *p = mmap(NULL, LEN, PROT_READ | PROT_WRITE, base | MAP_ANONYMOUS | (1 << bit), -1, 0);
+	int anonymous = file < 0 ? MAP_ANONYMOUS : 0;
+	void *p = mmap(NULL, LEN, PROT_READ | PROT_WRITE, base | anonymous | (1 << bit), file, 0);
 	int ok = p != MAP_FAILED;
 	printf("%s bit %d: %s %d\n", what, bit, ok ? "ok" : "errno", ok ? 0 : errno);
 	if (ok)
@@ -42,6 +46,16 @@ int main(void)
 			continue;
 		flags_bit("shared_validate", MAP_SHARED_VALIDATE, bit);
 		flags_bit("private", MAP_PRIVATE, bit);
+	}
+	/* a file: MAP_SHARED_VALIDATE checks every flag bit there (EOPNOTSUPP) */
+	file = open("flags.bin", O_CREAT | O_RDWR | O_TRUNC, 0600);
+	ftruncate(file, LEN);
+	for (int bit = 0; bit < 32; bit++) {
+		if (bit == 4 || bit == 18 || bit == 20 || bit >= 26)
+			continue;
+		flags_bit("file shared_validate", MAP_SHARED_VALIDATE, bit);
+		flags_bit("file shared", MAP_SHARED, bit);
+		flags_bit("file private", MAP_PRIVATE, bit);
 	}
 	for (int bit = 0; bit < 32; bit++)
 		if (bit != 24 && bit != 25)   /* PROT_GROWSDOWN/UP need a growing mapping */
