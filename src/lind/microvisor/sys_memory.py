@@ -243,18 +243,28 @@ class AddressSpace:
             raise _enomem()
         return 0
 
-    def mremap(self, old: int, old_len: int, new_len: int, flags: int) -> int:
+    def mremap(self, old: int, old_len: int, new_len: int, flags: int, new_addr: int = 0) -> int:
+        """Grow or shrink [old, old+old_len) in place, or move it (MREMAP_MAYMOVE), to
+        `new_addr` with MREMAP_FIXED (what was there goes, as Linux's)."""
         if (old % PAGE or not 0 < old_len <= self.limit or not 0 < new_len <= self.limit
                 or flags & ~(MREMAP_MAYMOVE | MREMAP_FIXED)
                 or flags & MREMAP_FIXED and not flags & MREMAP_MAYMOVE):
             raise OSError(errno.EINVAL, "Invalid argument")
         old_len, new_len = _align(old_len), _align(new_len)
+        if flags & MREMAP_FIXED and (new_addr % PAGE or (
+                new_addr < old + old_len and old < new_addr + new_len)):
+            raise OSError(errno.EINVAL, "Invalid argument")    # unaligned, or overlapping
         if old not in self.ends or self.ends[old] < old + old_len:
             raise OSError(errno.EFAULT, "Bad address")
+        share = self.shared.get(old)
+        if flags & MREMAP_FIXED:
+            if new_len < old_len:
+                self._remove(old + new_len, old + old_len)
+                old_len = new_len
+            return self._move(old, old_len, new_len, share, new_addr)
         if new_len <= old_len:
             self._remove(old + new_len, old + old_len)
             return old
-        share = self.shared.get(old)
         if not self._overlaps(old + old_len, old + new_len) and old + new_len <= self.limit:
             try:
                 self._ensure(old + new_len)
@@ -272,8 +282,16 @@ class AddressSpace:
                 return old
         if not flags & MREMAP_MAYMOVE:
             raise _enomem()
+        return self._move(old, old_len, new_len, share)
+
+    def _move(self, old: int, old_len: int, new_len: int, share: Share | None,
+              at: int | None = None) -> int:
+        """mremap's move: a new mapping (at `at`: MAP_FIXED) with the old one's bytes, or
+        its shared pages, then the old one gone."""
+        fixed = MAP_FIXED if at is not None else 0
         if share is None:
-            new = self.mmap(0, new_len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS)
+            new = self.mmap(at or 0, new_len, PROT_READ | PROT_WRITE,
+                            MAP_PRIVATE | MAP_ANONYMOUS | fixed)
             self._memory.copy_from(self._memory, old, new, old_len)
         else:
             pages, offset = share
@@ -283,7 +301,8 @@ class AddressSpace:
                 pages.hold()
                 return share
 
-            new = self.mmap(0, new_len, PROT_READ | PROT_WRITE, MAP_SHARED, pages_for=same_pages)
+            new = self.mmap(at or 0, new_len, PROT_READ | PROT_WRITE, MAP_SHARED | fixed,
+                            pages_for=same_pages)
         self._remove(old, old + old_len)
         return new
 
@@ -388,8 +407,9 @@ def sys_mprotect(cage, addr, length, prot, *_):
     return cage.aspace.mprotect(addr & 0xFFFFFFFF, length & _U64, prot)
 
 
-def sys_mremap(cage, old, old_len, new_len, flags, *_):
-    return cage.aspace.mremap(old & 0xFFFFFFFF, old_len & _U64, new_len & _U64, flags & 0xFFFFFFFF)
+def sys_mremap(cage, old, old_len, new_len, flags, new_addr, *_):
+    return cage.aspace.mremap(old & 0xFFFFFFFF, old_len & _U64, new_len & _U64,
+                              flags & 0xFFFFFFFF, new_addr & 0xFFFFFFFF)
 
 
 def sys_madvise(cage, addr, length, advice, *_):

@@ -89,6 +89,22 @@ int main(void)
 	say("mremap past the mapping's end", mremap(after, 2 * PAGE, 3 * PAGE, MREMAP_MAYMOVE) == MAP_FAILED ? -1 : 0);
 	say("mremap old size 0 (private)", mremap(after, 0, PAGE, MREMAP_MAYMOVE) == MAP_FAILED ? -1 : 0);
 	say("mremap new size 0", mremap(after, PAGE, 0, MREMAP_MAYMOVE) == MAP_FAILED ? -1 : 0);
+	/* MREMAP_FIXED: moved where asked, what was there replaced; not onto itself */
+	char *dest = hole(6);
+	char *src = fixed(dest + 4 * PAGE, 1, 'F');
+	fixed(dest, 2, 'X');
+	char *put = mremap(src, PAGE, 2 * PAGE, MREMAP_MAYMOVE | MREMAP_FIXED, dest);
+	printf("moved to the address asked: %d, kept %c, grown part zero %d, source free %d\n",
+	       put == dest, put[0], put[PAGE] == 0, !mapped(src));
+	say("onto an overlapping range", mremap(dest, 2 * PAGE, 2 * PAGE, MREMAP_MAYMOVE | MREMAP_FIXED,
+						dest + PAGE) == MAP_FAILED ? -1 : 0);
+	say("to an unaligned address", mremap(dest, PAGE, PAGE, MREMAP_MAYMOVE | MREMAP_FIXED,
+					      dest + 4 * PAGE + 1) == MAP_FAILED ? -1 : 0);
+	char *small = mremap(dest, 2 * PAGE, PAGE, MREMAP_MAYMOVE | MREMAP_FIXED, dest + 4 * PAGE);
+	printf("shrunk while moved: %d, kept %c, rest free %d %d\n", small == dest + 4 * PAGE,
+	       small[0], !mapped(dest), !mapped(dest + 5 * PAGE));
+	munmap(small, PAGE);
+
 	/* a big growth in place, touched at its end */
 	char *big = mmap(NULL, PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	char *bigger = mremap(big, PAGE, 4 << 20, MREMAP_MAYMOVE);
