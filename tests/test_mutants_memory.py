@@ -114,6 +114,8 @@ def test_the_top_of_the_address_space(builds, tmp_path):
     assert result.returncode == 0, result.stderr
     assert result.stdout.decode() == """\
 the freed page is reused: 1 (1)
+map the 64 KiB below the last: 1 errno 0
+grow it in place up to the top: 1 errno 0
 map the last 64 KiB: 1 errno 0
 mlock up to the top: 0 errno 0
 map 128 KiB there: -1 errno 12

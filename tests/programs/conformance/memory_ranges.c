@@ -146,6 +146,21 @@ int main(void)
 	pread(fd, got, 1, 2 * PAGE + 7);
 	printf("after munmap in the file: %c\n", got[0]);
 
+	/* lengths of one byte are a page */
+	char *one = mmap(NULL, PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	printf("mremap of 1 byte to 1 byte: %d\n", mremap(one, 1, 1, 0) == one);
+	munmap(one, PAGE);
+	/* offsets and lengths at the ends of a file's range */
+	say("mmap of length 0 at a huge offset", mmap(NULL, 0, PROT_READ, MAP_PRIVATE, fd, (off_t)0x7ffffffffffff000LL) == MAP_FAILED ? -1 : 0);
+	say("mmap of 1 byte ending past the largest offset", mmap(NULL, 1, PROT_READ, MAP_PRIVATE, fd, (off_t)0x7ffffffffffff000LL) == MAP_FAILED ? -1 : 0);
+	say("mmap at offset -2^63", mmap(NULL, PAGE, PROT_READ, MAP_PRIVATE, fd, (off_t)(-0x7fffffffffffffffLL - 1)) == MAP_FAILED ? -1 : 0);
+	int urandom = open("/dev/urandom", O_RDONLY);
+	say("mmap of /dev/urandom", mmap(NULL, PAGE, PROT_READ, MAP_PRIVATE, urandom, 0) == MAP_FAILED ? -1 : 0);
+	int zerofd = open("/dev/zero", O_RDWR);
+	char *zspot = hole(2);
+	char *zat = mmap(zspot, PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_FIXED, zerofd, 0);
+	printf("/dev/zero mapped where asked: %d\n", zat == zspot);
+
 	/* three adjacent mappings unmapped by one call */
 	char *row = hole(3);
 	fixed(row, 1, 1);

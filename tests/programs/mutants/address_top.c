@@ -43,7 +43,11 @@ int main(int argc, char **argv)
 	munmap(b, PAGE);
 	char *again = mmap(NULL, PAGE, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	printf("the freed page is reused: %d (%d)\n", again == b, a < b && b < c);
-	uintptr_t top = (uintptr_t)(TOP - CHUNK);
+	uintptr_t top = (uintptr_t)(TOP - CHUNK), below = top - CHUNK;
+	say("map the 64 KiB below the last", map(below, CHUNK, MAP_FIXED));
+	void *grown = mremap((void *)below, CHUNK, 2 * CHUNK, 0);
+	say("grow it in place up to the top", grown == MAP_FAILED ? -1 : grown == (void *)below);
+	munmap((void *)below, 2 * CHUNK);
 	say("map the last 64 KiB", map(top, CHUNK, MAP_FIXED));
 	((volatile char *)top)[CHUNK - 1] = 1;
 	say("mlock up to the top", mlock((void *)top, CHUNK));
