@@ -47,6 +47,8 @@ int main(void)
 	char *after = mmap(shared + PAGE, PAGE, PROT_READ | PROT_WRITE,
 			   MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
 	char *priv = mmap(NULL, PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	/* one more shared mapping, wherever it lands (in a cage: above the others) */
+	mmap(NULL, PAGE, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	apart("static data", &word);
 	apart("private mapping", (uint32_t *)priv);
 	apart("page after a shared one", (uint32_t *)after);

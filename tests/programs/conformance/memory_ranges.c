@@ -92,6 +92,7 @@ int main(void)
 	/* MREMAP_FIXED: moved where asked, what was there replaced; not onto itself */
 	char *dest = hole(6);
 	char *src = fixed(dest + 4 * PAGE, 1, 'F');
+	munmap(fixed(dest + 5 * PAGE, 1, 'Z'), PAGE);   /* gone: its bytes must not come back */
 	fixed(dest, 2, 'X');
 	char *put = mremap(src, PAGE, 2 * PAGE, MREMAP_MAYMOVE | MREMAP_FIXED, dest);
 	printf("moved to the address asked: %d, kept %c, grown part zero %d, source free %d\n",
@@ -100,6 +101,9 @@ int main(void)
 						dest + PAGE) == MAP_FAILED ? -1 : 0);
 	say("to an unaligned address", mremap(dest, PAGE, PAGE, MREMAP_MAYMOVE | MREMAP_FIXED,
 					      dest + 4 * PAGE + 1) == MAP_FAILED ? -1 : 0);
+	char *next = mremap(dest, 2 * PAGE, 2 * PAGE, MREMAP_MAYMOVE | MREMAP_FIXED, dest + 2 * PAGE);
+	printf("moved to the range right after it: %d\n", next == dest + 2 * PAGE);
+	dest = mremap(next, 2 * PAGE, 2 * PAGE, MREMAP_MAYMOVE | MREMAP_FIXED, dest);
 	char *small = mremap(dest, 2 * PAGE, PAGE, MREMAP_MAYMOVE | MREMAP_FIXED, dest + 4 * PAGE);
 	printf("shrunk while moved: %d, kept %c, rest free %d %d\n", small == dest + 4 * PAGE,
 	       small[0], !mapped(dest), !mapped(dest + 5 * PAGE));
