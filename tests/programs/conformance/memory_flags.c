@@ -75,6 +75,14 @@ int main(void)
 		printf("msync flags %d: %d %d\n", flags, r, r ? errno : 0);
 	}
 	printf("msync unaligned: %d %d\n", msync(m + 1, LEN, MS_SYNC), errno);
+	/* the placing flags, over a file with MAP_SHARED_VALIDATE, at a free range */
+	char *spot = mmap(NULL, 2 * LEN, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	munmap(spot, 2 * LEN);
+	void *at = mmap(spot, LEN, PROT_READ, MAP_SHARED_VALIDATE | MAP_FIXED, file, 0);
+	printf("validate + MAP_FIXED over a file: %d\n", at == spot);
+	at = mmap(spot + LEN, LEN, PROT_READ, MAP_SHARED_VALIDATE | MAP_FIXED_NOREPLACE, file, 0);
+	printf("validate + MAP_FIXED_NOREPLACE over a file: %d errno %d\n", at == spot + LEN,
+	       at == MAP_FAILED ? errno : 0);
 	int r = msync(m, 0, MS_SYNC);
 	printf("msync zero length: %d\n", r);
 	munmap(m, LEN);

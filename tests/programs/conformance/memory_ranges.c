@@ -90,7 +90,7 @@ int main(void)
 	say("mremap old size 0 (private)", mremap(after, 0, PAGE, MREMAP_MAYMOVE) == MAP_FAILED ? -1 : 0);
 	say("mremap new size 0", mremap(after, PAGE, 0, MREMAP_MAYMOVE) == MAP_FAILED ? -1 : 0);
 	/* MREMAP_FIXED: moved where asked, what was there replaced; not onto itself */
-	char *dest = hole(6);
+	char *dest = hole(7) + PAGE;      /* the page below it is free too */
 	char *src = fixed(dest + 4 * PAGE, 1, 'F');
 	munmap(fixed(dest + 5 * PAGE, 1, 'Z'), PAGE);   /* gone: its bytes must not come back */
 	fixed(dest, 2, 'X');
@@ -104,9 +104,11 @@ int main(void)
 	char *next = mremap(dest, 2 * PAGE, 2 * PAGE, MREMAP_MAYMOVE | MREMAP_FIXED, dest + 2 * PAGE);
 	printf("moved to the range right after it: %d\n", next == dest + 2 * PAGE);
 	dest = mremap(next, 2 * PAGE, 2 * PAGE, MREMAP_MAYMOVE | MREMAP_FIXED, dest);
+	char *before = fixed(dest - PAGE, 1, 'P');     /* a neighbour the shrink must not touch */
 	char *small = mremap(dest, 2 * PAGE, PAGE, MREMAP_MAYMOVE | MREMAP_FIXED, dest + 4 * PAGE);
-	printf("shrunk while moved: %d, kept %c, rest free %d %d\n", small == dest + 4 * PAGE,
-	       small[0], !mapped(dest), !mapped(dest + 5 * PAGE));
+	printf("shrunk while moved: %d, kept %c, rest free %d %d %d, neighbour kept %d\n",
+	       small == dest + 4 * PAGE, small[0], !mapped(dest), !mapped(dest + PAGE),
+	       !mapped(dest + 5 * PAGE), before != MAP_FAILED && mapped(before) && before[0] == 'P');
 	munmap(small, PAGE);
 
 	/* a big growth in place, touched at its end */
