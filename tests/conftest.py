@@ -73,7 +73,8 @@ class Builds:
                 pytest.fail("no host compiler for the native reference build")
             part = out.with_suffix(f".{os.getpid()}.part")
             std = ["-std=c++17"] if cxx else []
-            subprocess.run([cc, "-O2", *std, "-o", str(part), str(src), "-lm"], check=True)
+            subprocess.run([cc, "-O2", *std, "-pthread", "-o", str(part), str(src), "-lm"],
+                           check=True)
             os.replace(part, out)
         return out
 

@@ -14,6 +14,7 @@ runtime.  fork/vfork/clone also run under lind.run.
 
 from __future__ import annotations
 
+import ctypes
 import itertools
 import shutil
 import struct
@@ -25,10 +26,35 @@ import pytest
 import wasmtime
 
 import lind
+from lind.cage import loader
 from lind.toolchain import asyncify, cc, safepoints
 
 ASYNCIFY_EXPORTS = set(asyncify.ASYNCIFY_EXPORTS)
-ENGINE = wasmtime.Engine()
+ENGINE = loader.engine()   # shared memories enabled, as the programs need
+
+
+class ToyMemory:
+    """A program's imported shared memory, with the calls the toy host makes of it."""
+
+    def __init__(self, pages: int) -> None:
+        self.shared = loader.SharedMemory(ENGINE, wasmtime.MemoryType(
+            wasmtime.Limits(pages, 65536), shared=True))
+
+    def _bytes(self) -> ctypes.Array:
+        address = ctypes.cast(self.shared.data_ptr(), ctypes.c_void_p).value
+        return (ctypes.c_ubyte * self.shared.data_len()).from_address(address)
+
+    def size(self, _store) -> int:
+        return self.shared.size()
+
+    def grow(self, _store, pages: int) -> int:
+        return self.shared.grow(pages)
+
+    def read(self, _store, start: int, end: int) -> bytes:
+        return bytes(self._bytes()[start:end])
+
+    def write(self, _store, data: bytes, at: int) -> None:
+        self._bytes()[at:at + len(data)] = data
 
 
 def build(tmp_path: Path, source: str, *flags: str, name: str = "prog") -> Path:
@@ -94,6 +120,7 @@ class ToyHost:
         self.execs: list[tuple[int, bytes, list[bytes]]] = []
         self.fds: dict[int, tuple[str, bytearray | None]] = {1: ("out", None), 2: ("out", None)}
         self.store = wasmtime.Store(ENGINE)
+        self.store.set_epoch_deadline(1 << 40)    # Lind's engine counts epochs
         linker = wasmtime.Linker(ENGINE)
         i32, i64 = wasmtime.ValType.i32(), wasmtime.ValType.i64()
         call = wasmtime.FuncType([i32] + [i64] * 6, [i64])
@@ -104,8 +131,9 @@ class ToyHost:
         linker.define_func("lind", "args_get", two, self.args_get)
         linker.define_func("lind", "environ_sizes_get", two, self.environ_sizes_get)
         linker.define_func("lind", "environ_get", two, lambda a, b: 0)
+        self.mem = ToyMemory(loader.imported_memory(module).limits.min)
+        linker.define(self.store, "lind", "memory", self.mem.shared)
         self.ex = linker.instantiate(self.store, module).exports(self.store)
-        self.mem = self.ex["memory"]
         self.buffer = self.mem.size(self.store) * 65536
         self.mem.grow(self.store, self.BUFFER // 65536)
         self.brk = self.buffer + self.BUFFER
@@ -364,15 +392,18 @@ def test_fork_program_is_instrumented(tmp_path: Path) -> None:
     assert ("lind", "syscall") in imports
     exports = {e.name: e.type for e in module.exports}
     assert set(exports) >= ASYNCIFY_EXPORTS
-    assert {"memory", "_start", "__heap_base", "__data_end"} <= set(exports)
-    # the one mutable global of a wasm-ld program: the shadow-stack pointer
+    assert {"_start", "__heap_base", "__data_end", "__stack_pointer"} <= set(exports)
+    assert loader.imported_memory(module).is_shared
+    # the mutable globals of a wasm-ld program: the shadow-stack pointer, the TLS base
     globals_ = {n: t for n, t in exports.items() if n.startswith("lind_global_")}
-    assert list(globals_) == ["lind_global_0"]
-    assert str(globals_["lind_global_0"].content) == "i32"
-    assert globals_["lind_global_0"].mutable
-    # and it starts at the top of the 1 MiB stack (--stack-first)
+    assert list(globals_) == ["lind_global_0", "lind_global_1"]
+    assert all(str(t.content) == "i32" and t.mutable for t in globals_.values())
+    # the stack pointer starts at the top of the 1 MiB stack (--stack-first)
     store = wasmtime.Store(ENGINE)
+    store.set_epoch_deadline(1 << 40)
     linker = wasmtime.Linker(ENGINE)
+    linker.define(store, "lind", "memory",
+                  ToyMemory(loader.imported_memory(module).limits.min).shared)
     linker.define_unknown_imports_as_traps(module)
     inst = linker.instantiate(store, module)
     assert inst.exports(store)["lind_global_0"].value(store) == cc.STACK_SIZE

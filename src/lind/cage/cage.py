@@ -26,6 +26,7 @@ from wasmtime import _bindings as wt
 
 from lind import threei
 from lind.cage import grate_worker, loader
+from lind.cage.thread import THREAD_START, CageThread
 from lind.microvisor import abi, limits, sys_ipc, sys_locks, sys_time
 from lind.microvisor import sys_signals as signals
 from lind.microvisor import table as microvisor
@@ -33,6 +34,7 @@ from lind.microvisor.fdtable import FdTable, OpenFile
 from lind.microvisor.fs import FileSystem
 from lind.microvisor.network import Network
 from lind.microvisor.sys_memory import MAX_MEMORY, WASM_PAGE, AddressSpace
+from lind.microvisor.sys_threads import ThreadStart
 from lind.threei import ops
 from lind.toolchain.cc import NULL_PAGE_SIZE
 from lind.toolchain.safepoints import SAFEPOINT
@@ -40,7 +42,7 @@ from lind.wasi import preview1
 
 DEFAULT_STACK = 1 << 20
 
-_TRAP_SIGNALS = {
+TRAP_SIGNALS = {
     wasmtime.TrapCode.STACK_OVERFLOW: signal.SIGSEGV,
     wasmtime.TrapCode.MEMORY_OUT_OF_BOUNDS: signal.SIGSEGV,
     wasmtime.TrapCode.HEAP_MISALIGNED: signal.SIGBUS,
@@ -87,6 +89,12 @@ def _stop_error(message: bytes) -> int:
     return ctypes.cast(err, ctypes.c_void_p).value or 0
 
 
+def serve(cage: Cage, thread: CageThread | None = None) -> None:
+    """This host thread runs `cage`'s program: its main thread, or `thread`."""
+    _serving.cage = cage
+    _serving.thread = thread
+
+
 def thread_stopping() -> bool:
     """Whether the cage this thread runs for is being stopped (killed, exiting)."""
     caller = getattr(_serving, "cage", None)
@@ -108,6 +116,8 @@ def _on_epoch(context, key, delta, kind) -> int:
     caller = getattr(_serving, "cage", None)
     if cage.kill_requested or (caller is not None and caller.kill_requested):
         return _stop_error(b"killed")
+    if not own and cage.slot.exiting:    # another thread of a cage that exits or execs
+        return _stop_error(b"cage ending")
     if cage.out_of_memory(context):
         return _stop_error(b"out of memory")
     if own:
@@ -244,7 +254,7 @@ class Cage:
         self.store: wasmtime.Store | None = None
         self.mem: threei.Memory | None = None
         self.aspace: AddressSpace | None = None
-        self.memory_file: int | None = None      # memfd under a grate's memory
+        self.shared_memory: loader.SharedMemory | None = None   # what `lind cc` programs import
         self._grate_workers: grate_worker.GrateWorkers | None = None
         self.context_address = 0                 # the store's wasmtime_context_t
         self._rewind_result: int | None = None   # set: resume the stack with this result
@@ -259,6 +269,12 @@ class Cage:
         self.jump_points: collections.OrderedDict[int, tuple[bytes, int]] = collections.OrderedDict()
         self._next_jump_token = int.from_bytes(os.urandom(4), "little") << 32 | 1
         self.thread = threading.Thread(target=self._main, name=f"cage-{cage_id}", daemon=True)
+        # Its other threads (clone(CLONE_THREAD)), by thread id, and how many of all its
+        # threads, the first included, have not ended: the last one's exit is the cage's.
+        self.threads: dict[int, CageThread] = {}
+        self._threads_changed = threading.Condition()
+        self._threads_alive = 1
+        self._main_exited = False     # the first thread ended by exit(2), others run on
 
     def _set_ids(self) -> None:
         uid, euid, gid, egid = self.ids
@@ -302,15 +318,23 @@ class Cage:
         threei.define_syscall_import(linker, self.slot)
         self.define_startup_imports(linker)
         uses_wasi = preview1.define(linker, self, module)
-        self.instance = linker.instantiate(self.store, module)
-        self.exports = loader.Exports(self.store, self.instance, module)
-        memory = self.exports["memory"]
         context = ctypes.cast(self.store._context(), ctypes.c_void_p).value
         self.context_address = context
-        self.mem = threei.Memory(context, bytes(memoryview(memory._memory).cast("B")), self.store)
+        shared = loader.imported_memory(module)
+        if shared is not None:
+            # a shared memory has no store to limit it: its own maximum is the cap
+            self.shared_memory = loader.SharedMemory(eng, wasmtime.MemoryType(
+                wasmtime.Limits(shared.limits.min, cap // WASM_PAGE), shared=True))
+            linker.define(self.store, "lind", "memory", self.shared_memory)
+            self.mem = threei.Memory.shared(self.shared_memory.address(), self.shared_memory)
+        self.instance = linker.instantiate(self.store, module)
+        self.exports = loader.Exports(self.store, self.instance, module)
+        if shared is None:
+            self.shared_memory = None
+            memory = self.exports["memory"]
+            self.mem = threei.Memory(context, bytes(memoryview(memory._memory).cast("B")),
+                                     self.store)
         self.slot.set_memory(self.mem)
-        if grate_worker.is_grate(module):
-            self.memory_file = grate_worker.share_memory(self.mem)
         if loader.null_page_unused(module) and mmap.PAGESIZE <= NULL_PAGE_SIZE:
             self.mem.guard_null_page()   # False without the C trampoline: then no guard
         if uses_wasi:
@@ -328,7 +352,7 @@ class Cage:
 
     def initial_memory(self, module: wasmtime.Module) -> int:
         """Bytes `module`'s memory starts with; ENOMEM if this cage may never hold that."""
-        mtype = loader.shape(module).exports.get("memory")
+        mtype = loader.imported_memory(module) or loader.shape(module).exports.get("memory")
         size = mtype.limits.min * WASM_PAGE if isinstance(mtype, wasmtime.MemoryType) else 0
         if size > min(MAX_MEMORY, self.rlimit_as[0], self.memory_budget.ceiling()):
             raise OSError(errno.ENOMEM, "Cannot allocate memory")
@@ -336,10 +360,12 @@ class Cage:
 
     def grow_memory(self, pages: int) -> None:
         """Grow the linear memory (brk, mmap, fork), charged first to the budgets."""
-        memory = self.exports["memory"]
         self.memory_charge.set(self.mem.size() + pages * WASM_PAGE)
         try:
-            memory.grow(self.store, pages)
+            if self.shared_memory is not None:
+                self.shared_memory.grow(pages)
+            else:
+                self.exports["memory"].grow(self.store, pages)
         except BaseException:
             self.memory_charge.set(self.mem.size())
             raise
@@ -373,9 +399,6 @@ class Cage:
         if self._grate_workers is not None:
             self._grate_workers.close()
             self._grate_workers = None
-        if self.memory_file is not None:
-            fd, self.memory_file = self.memory_file, None
-            os.close(fd)
 
     @property
     def can_unwind(self) -> bool:
@@ -461,6 +484,9 @@ class Cage:
         """
         if not self.can_unwind:
             raise OSError(errno.ENOSYS, "program was not built with unwinding (lind cc)")
+        if self.current_tid() != self.id:
+            raise OSError(errno.ENOSYS, "fork, exec and setjmp in a thread other than the "
+                          "first are not supported yet")
         if not self._asyncify_buffer:
             start = self.aspace.mmap(0, ASYNCIFY_BUFFER, 3, 0x22, None)
             self._asyncify_buffer = start
@@ -580,8 +606,11 @@ class Cage:
             raise OSError(errno.ENOMEM, "Cannot allocate memory")
         self._exec = (module, argv, env)
         self.slot.stop("exec")
+        if self.threads:    # the first thread runs the new program: wake it if it waits
+            self._interrupt_waits()
 
     def _do_exec(self) -> None:
+        self._end_threads()
         module, self.argv, self.env = self._exec
         self._exec = None
         self.jump_points.clear()
@@ -618,6 +647,8 @@ class Cage:
                 # a longjmp out of a handler run from an epoch tick stops the code below it.
                 if self.kill_requested or self.status is not None:
                     raise
+                if self._main_exited:    # exit(2) of this thread; others go on
+                    return
                 if self._after_unwind is not None:
                     self._finish_unwind()
                     continue
@@ -638,7 +669,7 @@ class Cage:
         at the setjmp). The trap has unwound the code that faulted, so a handler that
         returns cannot go back to it: the cage ends with the signal (where Linux would run
         the faulting instruction again). The handler may also exit, or end the cage."""
-        sig = _TRAP_SIGNALS.get(trap.trap_code) if trap.trap_code is not None else None
+        sig = TRAP_SIGNALS.get(trap.trap_code) if trap.trap_code is not None else None
         deliver = self.exports.get(DELIVER_SIGNALS) if self.exports else None
         if (sig in (None, signal.SIGKILL) or deliver is None or self._rewinding
                 or not signals.catches(self, sig)):
@@ -685,7 +716,7 @@ class Cage:
         except wasmtime.Trap as trap:
             if self.status is None and trap.trap_code is not None:   # not a host's stop
                 self.trap_message = trap_reason(trap.message)
-                self.status = abi.signal_status(_TRAP_SIGNALS.get(trap.trap_code, signal.SIGILL))
+                self.status = abi.signal_status(TRAP_SIGNALS.get(trap.trap_code, signal.SIGILL))
             return _stop_error(b"trap in a signal handler")
         except wasmtime.WasmtimeError:
             return _stop_error(b"stopped in a signal handler")
@@ -699,16 +730,16 @@ class Cage:
 
     def _main(self) -> None:
         global _running
-        _serving.cage = self
+        serve(self)
         try:
             self._run()
-            if self.status is None:
+            if self.status is None and not self._main_exited:
                 self.status = abi.exit_status(0)
         except wasmtime.Trap as trap:
             if os.environ.get("LIND_DEBUG_TRAPS"):
                 print(trap.message, file=sys.stderr)
             if self.status is None:
-                sig = _TRAP_SIGNALS.get(trap.trap_code, signal.SIGILL)
+                sig = TRAP_SIGNALS.get(trap.trap_code, signal.SIGILL)
                 if self.kill_requested:
                     sig = self._kill_signal
                 self.trap_message = trap_reason(trap.message)
@@ -728,8 +759,9 @@ class Cage:
                 _running -= 1
 
     def _finish(self) -> None:
+        self._end_threads()
         if self.status is None:
-            self.status = abi.signal_status(signal.SIGKILL)
+            self.status = abi.signal_status(self._kill_signal)
         self.cpu_at_end = self.cpu_times()
         sys_time.cancel_real_timer(self)
         signals.forget_memory(self)
@@ -781,12 +813,122 @@ class Cage:
 
     # -- called from system-call handlers on the cage's own thread --------------
     def exit(self, code: int) -> None:
+        """exit_group: the whole cage ends, every thread of it."""
         self.status = abi.exit_status(code)
         self.slot.stop("exit")
+        if self.threads:
+            self._interrupt_waits()
 
     def kill(self, sig: int) -> None:
         self.status = abi.signal_status(sig)
         self.slot.stop(f"killed by signal {sig}")
+        if self.threads:
+            self._interrupt_waits()
+
+    @property
+    def stopping(self) -> bool:
+        """The cage's program is ending (exit, exec, a kill): every blocked call ends."""
+        return self.kill_requested or self.status is not None or self.slot.exiting
+
+    # -- threads -------------------------------------------------------------
+    def current_tid(self) -> int:
+        """The thread id of the calling host thread's cage thread (the cage's id for the
+        thread its program started on, as Linux numbers a process's first thread)."""
+        thread = getattr(_serving, "thread", None)
+        return thread.tid if thread is not None and thread.cage is self else self.id
+
+    def clear_tid_address(self) -> int:
+        """The calling thread's CLONE_CHILD_CLEARTID word (set_tid_address)."""
+        thread = getattr(_serving, "thread", None)
+        return thread.clear_tid if thread is not None and thread.cage is self else self.tid_address
+
+    def set_clear_tid_address(self, addr: int) -> None:
+        thread = getattr(_serving, "thread", None)
+        if thread is not None and thread.cage is self:
+            thread.clear_tid = addr
+        else:
+            self.tid_address = addr
+
+    def _clear_tid_word(self, addr: int) -> None:
+        """A thread ended: zero its CLONE_CHILD_CLEARTID word and wake a waiter on it,
+        as the kernel does (musl's thread list lock and pthread_join rely on it)."""
+        from lind.microvisor import sys_futex
+
+        if addr and not self.stopping:
+            with contextlib.suppress(OSError):
+                self.mem.write(addr, bytes(4))
+                sys_futex.wake_word(self, addr)
+
+    def instance_over_memory(self) -> tuple[wasmtime.Store, loader.Exports]:
+        """One more instance of the program, over its shared memory and calling through
+        its slot, in a Store of its own: a thread, or a grate's handler worker."""
+        store = wasmtime.Store(loader.engine())
+        watch_epochs(store, self)
+        linker = wasmtime.Linker(store.engine)
+        threei.define_syscall_import(linker, self.slot)
+        self.define_startup_imports(linker)
+        linker.define(store, "lind", "memory", self.shared_memory)
+        instance = linker.instantiate(store, self.module)
+        return store, loader.Exports(store, instance, self.module)
+
+    def new_thread(self, start: ThreadStart) -> CageThread:
+        """A thread for clone(CLONE_THREAD), not started yet (the caller writes its id
+        where it was asked first). EAGAIN past the runtime's limit on cages and threads,
+        or for a program whose memory is not shared (not built by lind cc)."""
+        if self.shared_memory is None or THREAD_START not in self.exports:
+            raise OSError(errno.EAGAIN, "this program cannot start threads")
+        tid = self.runtime.reserve_id()
+        thread = CageThread(self, tid, start)
+        with self._threads_changed:
+            if self.stopping:
+                self.runtime.release_id()
+                raise OSError(errno.EAGAIN, "Resource temporarily unavailable")
+            self.threads[tid] = thread
+            self._threads_alive += 1
+        return thread
+
+    def exit_thread(self, code: int) -> None:
+        """exit(2): the calling thread ends; the cage with it if it was the last one."""
+        thread = getattr(_serving, "thread", None)
+        with self._threads_changed:
+            self._threads_alive -= 1
+            last = self._threads_alive == 0
+            if not last:
+                if thread is None:
+                    self._main_exited = True
+                else:
+                    thread.exited = True
+        if last:
+            self.exit(code)
+            return
+        if thread is None:    # the first thread ends before the others: now, as on Linux
+            self._clear_tid_word(self.tid_address)
+        threei.stop_this_thread()
+
+    def thread_ended(self, thread: CageThread) -> None:
+        """From the thread's own host thread, once its instance stopped for good."""
+        self._clear_tid_word(thread.clear_tid)
+        with self._threads_changed:
+            del self.threads[thread.tid]
+            if not thread.exited:
+                self._threads_alive -= 1
+            self._threads_changed.notify_all()
+        self.runtime.release_id()
+
+    def _end_threads(self) -> None:
+        """Before the program goes (its end, exec): its other threads end first. After
+        the first thread's exit(2) they run on until the last one exits."""
+        with self._threads_changed:
+            if not self.threads:
+                return
+            run_on = self._main_exited and not self.stopping
+        if not run_on:
+            if not self.slot.exiting:
+                self.slot.stop("exit")
+            self._interrupt_waits()
+        with self._threads_changed:
+            while self.threads:
+                self._threads_changed.wait()
 
     def raise_signal(self, sig: int) -> None:
         """A signal the cage's own call caused (SIGPIPE): its disposition decides."""
@@ -843,13 +985,10 @@ class Cage:
         """Wait on `cond` (held by the caller), unless the cage is being stopped (EINTR) or
         a caught signal is to be handled: then EINTR, or ERESTARTSYS if `restartable`
         and the handler has SA_RESTART (the guest makes the call again after it)."""
-        self.signals.waiting_on = cond
-        try:
+        with signals.blocked_on(self, cond):
             self._raise_if_interrupted(restartable)
             cond.wait(None if timeout is None else min(timeout, threading.TIMEOUT_MAX))
             self._raise_if_interrupted(restartable)
-        finally:
-            self.signals.waiting_on = None
 
     def wait_host(self, host_fd: int, events: int, timeout: float | None = None, *,
                   restartable: bool = True) -> bool:
@@ -879,7 +1018,7 @@ class Cage:
         left: float | None = 0    # first a look without waiting: ready fds win over signals
         while True:
             ready = dict(poller.poll(None if left is None else left * 1000))
-            if ready.pop(wake, 0):
+            if ready.pop(wake, 0) and not self.stopping:   # a stop wakes every thread
                 with contextlib.suppress(BlockingIOError):
                     os.eventfd_read(wake)
             if ready:
@@ -890,7 +1029,7 @@ class Cage:
             left = None if deadline is None else max(deadline - time.monotonic(), 0)
 
     def _raise_if_interrupted(self, restartable: bool) -> None:
-        if self.kill_requested or self.status is not None:
+        if self.stopping:
             raise OSError(errno.EINTR, "Interrupted system call")
         err = signals.interruption(self, restartable)
         if err:
@@ -908,17 +1047,19 @@ class Cage:
 
     def terminate(self, sig: int = signal.SIGKILL) -> None:
         """Stop the cage from outside: at its next epoch tick or system call."""
-        from lind.microvisor import sys_futex
-
         self._kill_signal = sig
         self.kill_requested = True
         self.slot.stop(f"killed by signal {sig}")
+        self._interrupt_waits()
+
+    def _interrupt_waits(self) -> None:
+        """End every blocked call of the cage's threads (it is stopping): the wake fd
+        stays readable while it stops, so all of them see it."""
+        from lind.microvisor import sys_futex
+
         self.slot.wake()
         sys_futex.interrupt(self)
-        waiting = self.signals.waiting_on
-        if waiting is not None:
-            with waiting:
-                waiting.notify_all()
+        signals.wake_blocked(self)
 
 
 _FAULT_ADDRESS = re.compile(r"memory fault at wasm address (0x[0-9a-f]+)")

@@ -28,13 +28,14 @@ from pathlib import Path
 
 import wasmtime
 from wasmtime import _bindings as wt
+from wasmtime import _ffi
 from wasmtime._extern import wrap_extern
 
 from lind.toolchain.asyncify import NULL_PAGE_UNUSED, custom_section_names, exported_constant
 
 WASM_MAGIC = b"\0asm"
 _WASMTIME_VERSION = importlib.metadata.version("wasmtime")
-_ENGINE_SETTINGS = "epoch_interruption=1;memory_may_move=0;opt=speed;exceptions=1"
+_ENGINE_SETTINGS = "epoch_interruption=1;memory_may_move=0;opt=speed;exceptions=1;threads=1"
 _lock = threading.Lock()
 _engine: wasmtime.Engine | None = None
 MEMORY_CACHE_BYTES = 256 << 20
@@ -79,8 +80,38 @@ def engine() -> wasmtime.Engine:
             # the encoding Wasmtime reads; on by default in Wasmtime 50, said here so
             # that a Wasmtime with another default cannot turn `lind c++` programs away)
             config.wasm_exceptions = True
+            # programs `lind cc` links import one shared memory: every thread of a cage
+            # is an instance of its own over it
+            config.wasm_threads = True
+            config.shared_memory = True
             _engine = wasmtime.Engine(config)
         return _engine
+
+
+class SharedMemory(wasmtime.SharedMemory):
+    """A cage's memory as `lind cc` programs import it (`lind.memory`, shared).
+
+    wasmtime-py 50 passes a pointer to its pointer where the C API wants the pointer
+    itself when it defines one in a Linker or asks its size; both are right here."""
+
+    def _as_extern(self) -> wt.wasmtime_extern_t:
+        return wt.wasmtime_extern_t(_ffi.WASMTIME_EXTERN_SHAREDMEMORY,
+                                    wt.wasmtime_extern_union(sharedmemory=self.ptr()))
+
+    def size(self) -> int:
+        return wt.wasmtime_sharedmemory_size(self.ptr())
+
+    def address(self) -> int:
+        """The wasmtime_sharedmemory_t, for threei.Memory.shared."""
+        return ctypes.cast(self.ptr(), ctypes.c_void_p).value or 0
+
+
+def imported_memory(module: wasmtime.Module) -> wasmtime.MemoryType | None:
+    """The type of `module`'s `lind.memory` import (None: it has a memory of its own)."""
+    for mod, name, ty in shape(module).imports:
+        if (mod, name) == ("lind", "memory") and isinstance(ty, wasmtime.MemoryType):
+            return ty
+    return None
 
 
 def forget_compiled() -> None:
@@ -275,17 +306,24 @@ def _check_program(module: wasmtime.Module, wasm: bytes, path: str) -> None:
     if foreign:
         raise ProgramError(f"{path}: imports {', '.join(foreign[:5])} which Lind does not provide")
     for mod, name, ty in known.imports:
+        if (mod, name) == ("lind", "memory"):
+            if not isinstance(ty, wasmtime.MemoryType) or ty.is_64 or not ty.is_shared:
+                raise ProgramError(f"{path}: imports lind.memory, which is not a 32-bit "
+                                   "shared memory")
+            continue
         if not isinstance(ty, wasmtime.FuncType):
             raise ProgramError(f"{path}: imports {mod}.{name}, which is not a function")
         if mod == "lind" and (name not in LIND_IMPORTS or not _func_is(ty, LIND_IMPORTS[name])):
             raise ProgramError(f"{path}: imports lind.{name}, which Lind does not provide "
                                "with that type")
     exports = known.exports
-    if "_start" not in exports or "memory" not in exports:
-        raise ProgramError(f"{path}: not a program (no _start or memory export)")
-    memory = exports["memory"]
-    if not isinstance(memory, wasmtime.MemoryType) or memory.is_64 or memory.is_shared:
-        raise ProgramError(f"{path}: its memory export is not a 32-bit unshared memory")
+    memory = imported_memory(module)
+    if "_start" not in exports or (memory is None and "memory" not in exports):
+        raise ProgramError(f"{path}: not a program (no _start, or no memory)")
+    if memory is None:
+        memory = exports["memory"]
+        if not isinstance(memory, wasmtime.MemoryType) or memory.is_64 or memory.is_shared:
+            raise ProgramError(f"{path}: its memory export is not a 32-bit unshared memory")
     for name, shapes in _EXPORTED_FUNCS.items():
         if name in exports and not any(_func_is(exports[name], want) for want in shapes):
             raise ProgramError(f"{path}: its export {name} does not have the type Lind calls")

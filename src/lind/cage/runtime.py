@@ -154,7 +154,7 @@ class Runtime:
             argv = [os.fsencode(argv0)]
             argv += [os.fsencode(a) for a in args]
             envb = [os.fsencode(f"{k}={v}") for k, v in (env or {}).items()]
-            cage_id = self._reserve_id()
+            cage_id = self.reserve_id()
             cage = Cage(runtime=self, cage_id=cage_id, parent=None, argv=argv, env=envb, fs=fs,
                         cwd=normalize(cwd), ids=(uid, uid, gid, gid), hostname=hostname,
                         budget=budget, network=net)
@@ -201,16 +201,22 @@ class Runtime:
     def __exit__(self, *_: object) -> None:
         self.close()
 
-    def _reserve_id(self) -> int:
+    def reserve_id(self) -> int:
+        """An id for a new cage or thread, counted against `max_cages` (EAGAIN past it)."""
         with self.lock:
             if self._slots_used >= self.max_cages:
                 raise OSError(errno.EAGAIN, "Resource temporarily unavailable")
             self._slots_used += 1
             return next(self._ids)
 
+    def release_id(self) -> None:
+        """A thread reserve_id counted ended."""
+        with self.lock:
+            self._slots_used -= 1
+
     def fork(self, parent: Cage) -> Cage:
         """A child of `parent` (which has just unwound); started, and returned."""
-        child_id = self._reserve_id()
+        child_id = self.reserve_id()
         try:
             child = parent.forked(child_id)
         except BaseException:

@@ -19,7 +19,6 @@ read from a file it may not write.
 
 from __future__ import annotations
 
-import ctypes
 import mmap
 import os
 import threading
@@ -32,26 +31,10 @@ HOST_PAGE_FITS = mmap.PAGESIZE == PAGE   # guest pages are 4 KiB; so must the ho
 
 _LOAD_PAGES = 256   # pages read from a file at a time (1 MiB)
 _PROT_RW = mmap.PROT_READ | mmap.PROT_WRITE
-_MAP_FIXED = 0x10
-
-_libc = ctypes.CDLL(None, use_errno=True)
-_libc.mmap.restype = ctypes.c_void_p
-_libc.mmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int, ctypes.c_int,
-                       ctypes.c_int, ctypes.c_long]
 
 # Reference counts and the file registry change under one lock; file write-back too.
 _lock = threading.RLock()
 _files: dict[tuple[int, int], FilePages] = {}
-
-
-def map_fixed(address: int, length: int, flags: int, fd: int, offset: int,
-              prot: int = _PROT_RW) -> None:
-    """mmap over host memory Lind owns, replacing it: a grate worker's whole reservation.
-    Ranges a cage names go through Memory.map, which checks them against its memory."""
-    got = _libc.mmap(address, length, prot, flags | _MAP_FIXED, fd, offset)
-    if got != address:
-        err = ctypes.get_errno()
-        raise OSError(err, os.strerror(err))
 
 
 def map_private_zeros(memory, start: int, length: int) -> None:

@@ -44,13 +44,16 @@ class _Waiter:
         queue.remove(self)
         if not queue:
             del _queues[self.key]
-        _waiting.pop(self.cage, None)
+        waiters = _waiting[self.cage]
+        waiters.remove(self)
+        if not waiters:
+            del _waiting[self.cage]
         self.gate.release()
 
 
 _lock = threading.Lock()
 _queues: dict[Hashable, list[_Waiter]] = {}   # key -> waiters, oldest first
-_waiting: dict[object, _Waiter] = {}          # cage -> its waiter (a cage has one thread)
+_waiting: dict[object, list[_Waiter]] = {}    # cage -> its threads' waiters
 
 
 def _key(cage, addr: int, private: bool) -> Hashable:
@@ -81,7 +84,7 @@ def _wait(cage, addr: int, expected: int, key: Hashable, bitset: int,
             raise OSError(errno.EAGAIN, "Resource temporarily unavailable")
         waiter = _Waiter(cage, key, bitset)
         _queues.setdefault(key, []).append(waiter)
-        _waiting[cage] = waiter
+        _waiting.setdefault(cage, []).append(waiter)
     if cage.kill_requested:   # registered first: a kill from now on opens the gate
         interrupt(cage)
     if timeout is None:
@@ -111,11 +114,16 @@ def _wake(key: Hashable, count: int, bitset: int) -> int:
 
 
 def interrupt(cage) -> None:
-    """End a futex wait of `cage` with EINTR (the cage is being killed)."""
+    """End the futex waits of `cage`'s threads with EINTR (a signal, or it is ending)."""
     with _lock:
-        waiter = _waiting.get(cage)
-        if waiter is not None:
+        for waiter in list(_waiting.get(cage, ())):
             waiter.open(errno.EINTR)
+
+
+def wake_word(cage, addr: int) -> None:
+    """Wake one waiter on `cage`'s word at `addr`, as the kernel does for a thread's
+    CLONE_CHILD_CLEARTID word when the thread ends."""
+    _wake(_key(cage, addr, False), 1, _MATCH_ANY)
 
 
 def sys_futex(cage, uaddr, op, val, timeout, uaddr2, val3):

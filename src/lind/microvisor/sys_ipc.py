@@ -414,7 +414,7 @@ def sys_shmat(cage, shmid, addr, flags, *_):
     if flags & SHM_EXEC:
         want |= 0o111
         prot |= PROT_EXEC
-    check_shareable(cage)
+    check_shareable()
     with ns.changed:
         segment = ns.shm.get(shmid)
         segment.check(cage, want)

@@ -340,21 +340,17 @@ def sys_brk(cage, addr, *_):
     return cage.aspace.set_brk(addr & 0xFFFFFFFF)
 
 
-def check_shareable(cage) -> None:
-    """ENODEV unless host pages can be shared into `cage`'s memory (MAP_SHARED, shmat)."""
+def check_shareable() -> None:
+    """ENODEV unless host pages can be shared into a cage's memory (MAP_SHARED, shmat)."""
     if not shared_pages.HOST_PAGE_FITS:
         raise OSError(errno.ENODEV, "shared mappings need a host page size of 4 KiB")
-    if cage.memory_file is not None:
-        # A wasm grate's memory already lives on one memfd that its handler workers map
-        # too; pages of another memfd over part of it would be invisible to them.
-        raise OSError(errno.ENODEV, "MAP_SHARED is not supported in a wasm grate")
 
 
 def sys_mmap(cage, addr, length, prot, flags, fd, offset):
     flags &= 0xFFFFFFFF
     shared = flags & MAP_TYPE in (MAP_SHARED, MAP_SHARED_VALIDATE)
     if shared:
-        check_shareable(cage)
+        check_shareable()
     validate = flags & MAP_TYPE == MAP_SHARED_VALIDATE
     offset &= _U64          # as the kernel takes it: a negative offset is a huge one
     if offset % PAGE:       # Linux refuses it even for anonymous memory

@@ -11,7 +11,7 @@ import stat
 import struct
 import time
 
-from lind.microvisor import abi, limits, sys_signals, virtual
+from lind.microvisor import abi, limits, sys_signals, sys_threads, virtual
 from lind.microvisor.abi import s32, u32
 from lind.microvisor.fs import join, libc
 from lind.microvisor.sys_memory import MAX_MEMORY
@@ -24,10 +24,6 @@ _RLIMIT = struct.Struct("<QQ")
 def sys_exit_group(cage, status, *_):
     cage.exit(s32(status) & 0xFF)
     return 0
-
-
-def sys_gettid(cage, *_):
-    return cage.id
 
 
 # Identity calls: the trampoline answers them from the Slot; these serve a grate that
@@ -54,11 +50,6 @@ def sys_getgid(cage, *_):
 
 def sys_getegid(cage, *_):
     return cage.ids[3]
-
-
-def sys_set_tid_address(cage, addr, *_):
-    cage.tid_address = u32(addr)     # PR_GET_TID_ADDRESS reports it
-    return cage.id
 
 
 def sys_sched_yield(cage, *_):
@@ -138,13 +129,16 @@ def sys_fork(cage, *_):
     return -abi.ERESTARTNOINTR
 
 
-def sys_clone(cage, flags, *_):
-    """Only the fork-like forms; threads (CLONE_VM without CLONE_VFORK) come with pthreads.
+def sys_clone(cage, flags, stack, ptid, ctid, tls, *_):
+    """A thread (CLONE_THREAD), or a fork-like form. CLONE_VM without CLONE_VFORK or
+    CLONE_THREAD (a process sharing memory) is refused.
 
     A rewind re-enters with the same arguments, so these checks pass again then.
     """
-    if flags & CLONE_THREAD or (flags & CLONE_VM and not flags & CLONE_VFORK):
-        raise OSError(errno.ENOSYS, "threads are not supported yet")
+    if flags & CLONE_THREAD:
+        return sys_threads.sys_clone_thread(cage, flags, stack, ptid, ctid, tls)
+    if flags & CLONE_VM and not flags & CLONE_VFORK:
+        raise OSError(errno.ENOSYS, "processes sharing memory are not supported")
     if flags & ~(CLONE_VM | CLONE_VFORK | _SIGNAL_MASK):
         raise OSError(errno.EINVAL, "Invalid argument")
     return sys_fork(cage)
@@ -800,7 +794,7 @@ def sys_prctl(cage, option, arg2, arg3, arg4, arg5, *_):
             raise OSError(errno.EINVAL, "Invalid argument")
         return int(cage.no_new_privs)
     if option == PR_GET_TID_ADDRESS:
-        cage.mem.write(arg2, struct.pack("<I", cage.tid_address))
+        cage.mem.write(arg2, struct.pack("<I", cage.clear_tid_address()))
         return 0
     raise OSError(errno.EINVAL, "Invalid argument")
 

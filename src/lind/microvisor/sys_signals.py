@@ -89,7 +89,7 @@ class SignalState:
         # memory layout, so it inherits it; exec and the end of the cage clear it.
         self.word = parent.word if parent else 0
         self.ready = False                # a caught, unblocked signal awaits the guest
-        self.waiting_on: threading.Condition | None = None   # a blocked call's condition
+        self.waiting_on: set[threading.Condition] = set()   # blocked calls' conditions
         self.waiting_for = 0              # sigtimedwait's set: these wake it too
         # Called (without the lock) when a signal becomes pending: the cage's signalfds.
         self.watchers: list[Callable[[], None]] = []
@@ -133,20 +133,42 @@ def _settle(cage) -> int:
     return fatal
 
 
-def _act(cage, fatal: int, waiting: threading.Condition | None, *, own_thread: bool) -> None:
-    """After _settle, without the lock: end the cage, or wake its blocked call."""
+def _act(cage, fatal: int, waiting: tuple[threading.Condition, ...], *,
+         own_thread: bool) -> None:
+    """After _settle, without the lock: end the cage, or wake its blocked calls."""
     if fatal:
         if own_thread:
             cage.kill(fatal)
         else:
             cage.terminate(fatal)
     else:
-        if waiting is not None:
-            with waiting:
-                waiting.notify_all()
+        for cond in waiting:
+            with cond:
+                cond.notify_all()
         if cage.signals.ready:   # a futex or host-fd wait ends with EINTR, as on Linux
             sys_futex.interrupt(cage)
             cage.slot.wake()
+
+
+@contextlib.contextmanager
+def blocked_on(cage, cond: threading.Condition) -> Iterator[None]:
+    """While a call of one of the cage's threads waits on `cond`: a signal wakes it."""
+    with _lock:
+        cage.signals.waiting_on.add(cond)
+    try:
+        yield
+    finally:
+        with _lock:
+            cage.signals.waiting_on.discard(cond)
+
+
+def wake_blocked(cage) -> None:
+    """Wake every call of the cage that waits on a condition (the cage is stopping)."""
+    with _lock:
+        waiting = tuple(cage.signals.waiting_on)
+    for cond in waiting:
+        with cond:
+            cond.notify_all()
 
 
 def settle(cage) -> None:
@@ -154,7 +176,7 @@ def settle(cage) -> None:
     dispositions changed."""
     with _lock:
         fatal = _settle(cage)
-        waiting = cage.signals.waiting_on if cage.signals.ready else None
+        waiting = tuple(cage.signals.waiting_on) if cage.signals.ready else ()
     _act(cage, fatal, waiting, own_thread=True)
 
 
@@ -187,7 +209,7 @@ def send(cage, sig: int, info: bytes | None = None, *, own_thread: bool) -> None
             state.pending |= bit
             state.info[sig] = info or siginfo(sig, SI_KERNEL)
         fatal = _settle(cage)
-        waiting = state.waiting_on if state.ready or state.waiting_for & bit else None
+        waiting = tuple(state.waiting_on) if state.ready or state.waiting_for & bit else ()
         watchers = list(state.watchers)
     _act(cage, fatal, waiting, own_thread=own_thread)
     for watcher in watchers:
@@ -464,7 +486,9 @@ def sys_kill(cage, pid, sig, *_):
 
 
 def sys_tkill(cage, tid, sig, *_):
-    if s32(tid) != cage.id:
+    """To one of the cage's threads: the signal is the cage's (its threads share one
+    pending set and mask for now)."""
+    if s32(tid) != cage.id and s32(tid) not in cage.threads:
         raise OSError(errno.ESRCH, "No such process")
     return _kill(cage, cage.id, s32(sig), SI_TKILL)
 

@@ -25,6 +25,7 @@ from lind.microvisor import sys_net as net
 from lind.microvisor import sys_poll as poll
 from lind.microvisor import sys_process as p
 from lind.microvisor import sys_signals as s
+from lind.microvisor import sys_threads as th
 from lind.microvisor import sys_time as t
 from lind.threei import ops
 
@@ -219,7 +220,7 @@ SYSCALLS: dict[int, Syscall] = {
         Syscall(112, "setsid", p.sys_setsid),
         Syscall(121, "getpgid", p.sys_getpgid),
         Syscall(124, "getsid", p.sys_getsid),
-        Syscall(60, "exit", p.sys_exit_group),
+        Syscall(60, "exit", th.sys_exit),
         Syscall(97, "getrlimit", p.sys_getrlimit),
         Syscall(102, "getuid", p.sys_getuid, threei.FAST_GETUID),
         Syscall(104, "getgid", p.sys_getgid, threei.FAST_GETGID),
@@ -227,8 +228,8 @@ SYSCALLS: dict[int, Syscall] = {
         Syscall(108, "getegid", p.sys_getegid, threei.FAST_GETEGID),
         Syscall(110, "getppid", p.sys_getppid, threei.FAST_GETPPID),
         Syscall(160, "setrlimit", p.sys_setrlimit),
-        Syscall(186, "gettid", p.sys_gettid),
-        Syscall(218, "set_tid_address", p.sys_set_tid_address),
+        Syscall(186, "gettid", th.sys_gettid),
+        Syscall(218, "set_tid_address", th.sys_set_tid_address),
         Syscall(231, "exit_group", p.sys_exit_group),
         Syscall(302, "prlimit64", p.sys_prlimit64),
         Syscall(98, "getrusage", p.sys_getrusage),

@@ -66,6 +66,7 @@ DESC_NONBLOCKING: int = _impl.DESC_NONBLOCKING  # wait in the trampoline, fail E
 DESC_PYTHON: int = _impl.DESC_PYTHON            # go to the handler (a timeout to keep)
 DESCRIPTIONS: int = _impl.DESCRIPTIONS
 set_description = _impl.set_description
+stop_this_thread = _impl.stop_this_thread   # a thread's exit(2): its call ends its instance
 
 _SYSCALL_TYPE = wasmtime.FuncType(
     [wasmtime.ValType.i32()] + [wasmtime.ValType.i64()] * 6, [wasmtime.ValType.i64()]
@@ -77,11 +78,10 @@ if ACCELERATED:
     _impl.init(
         ctypes.cast(wt._wasmtime_memory_data_size, ctypes.c_void_p).value,
         ctypes.cast(wt._wasmtime_memory_data, ctypes.c_void_p).value,
+        ctypes.cast(wt._wasmtime_sharedmemory_data_size, ctypes.c_void_p).value,
+        ctypes.cast(wt._wasmtime_sharedmemory_data, ctypes.c_void_p).value,
         ctypes.cast(wt._wasmtime_trap_new, ctypes.c_void_p).value,
-        ctypes.cast(wt._wasmtime_memory_grow, ctypes.c_void_p).value,
         ctypes.cast(wt._wasmtime_func_call_unchecked, ctypes.c_void_p).value,
-        ctypes.cast(wt._wasmtime_caller_export_get, ctypes.c_void_p).value,
-        ctypes.cast(wt._wasmtime_caller_context, ctypes.c_void_p).value,
     )
     _ENTRY = ctypes.cast(_impl.entry_address(), wt.wasmtime_func_unchecked_callback_t)
 else:

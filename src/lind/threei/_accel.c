@@ -63,29 +63,18 @@ typedef struct {
 
 typedef size_t (*wt_memory_data_size_fn)(const void *ctx, const wt_memory_t *mem);
 typedef uint8_t *(*wt_memory_data_fn)(const void *ctx, const wt_memory_t *mem);
+typedef size_t (*wt_sharedmemory_data_size_fn)(const void *shared);
+typedef uint8_t *(*wt_sharedmemory_data_fn)(const void *shared);
 typedef void *(*wt_trap_new_fn)(const char *msg, size_t len);
-typedef void *(*wt_memory_grow_fn)(void *ctx, const wt_memory_t *mem, uint64_t delta, uint64_t *prev);
 typedef void *(*wt_func_call_unchecked_fn)(void *ctx, const wt_func_t *func, wt_val_raw_t *vals,
                                            size_t nvals, void **trap);
 
-typedef struct {
-    uint8_t kind;              /* 3: a memory */
-    union {
-        wt_memory_t memory;
-        uint8_t raw[24];
-    } of;
-} wt_extern_t;
-
-typedef int (*wt_caller_export_get_fn)(void *caller, const char *name, size_t len, wt_extern_t *out);
-typedef void *(*wt_caller_context_fn)(void *caller);
-
 static wt_memory_data_size_fn memory_data_size;
 static wt_memory_data_fn memory_data;
+static wt_sharedmemory_data_size_fn sharedmemory_data_size;
+static wt_sharedmemory_data_fn sharedmemory_data;
 static wt_trap_new_fn trap_new;
-static wt_memory_grow_fn memory_grow;
 static wt_func_call_unchecked_fn func_call_unchecked;
-static wt_caller_export_get_fn caller_export_get;
-static wt_caller_context_fn caller_context;
 
 /* How a table entry is served. */
 enum {
@@ -128,8 +117,11 @@ enum {
  * cage cannot change it between the check and the use. */
 typedef struct {
     PyObject_HEAD
-    const void *ctx;     /* wasmtime_context_t* of the owning store; NULL: a snapshot */
+    const void *ctx;     /* wasmtime_context_t* of the owning store; NULL: a snapshot
+                          * or a shared memory */
     wt_memory_t mem;
+    const void *shared;  /* wasmtime_sharedmemory_t*: the memory every thread of a cage
+                          * (and every worker of a grate) imports; NULL: `mem` */
     uint8_t *base;       /* host address of guest address 0 */
     uint64_t lo;         /* lowest valid guest address (0 but for snapshots) */
     uint64_t size;       /* one past the highest valid address; refreshed on a miss */
@@ -230,7 +222,12 @@ static int guard_taken(MemoryObject *m)
  * cage's own thread or with the Memory pinned: then the owner is alive). */
 static void memory_refresh(MemoryObject *m)
 {
-    if (m->ctx && m->owner) {   /* a snapshot never changes; a released memory is gone */
+    if (!m->owner)              /* a released memory is gone */
+        return;
+    if (m->shared) {            /* grown by any thread: the engine keeps its length */
+        m->size = sharedmemory_data_size(m->shared);
+        m->base = sharedmemory_data(m->shared);
+    } else if (m->ctx) {        /* a snapshot never changes */
         m->size = memory_data_size(m->ctx, &m->mem);
         m->base = memory_data(m->ctx, &m->mem);
     }
@@ -326,6 +323,26 @@ static PyObject *Memory_new(PyTypeObject *type, PyObject *args, PyObject *kw)
     m->owner = Py_NewRef(owner);
     m->size = memory_data_size(m->ctx, &m->mem);
     m->base = memory_data(m->ctx, &m->mem);
+    return (PyObject *)m;
+}
+
+/* Memory.shared(sharedmemory_address, owner): a shared memory, `owner` keeping it. */
+static PyObject *Memory_shared(PyTypeObject *type, PyObject *args)
+{
+    unsigned long long shared;
+    PyObject *owner;
+    if (!PyArg_ParseTuple(args, "KO", &shared, &owner))
+        return NULL;
+    if (!shared) {
+        PyErr_SetString(PyExc_ValueError, "no shared memory");
+        return NULL;
+    }
+    MemoryObject *m = (MemoryObject *)type->tp_alloc(type, 0);
+    if (!m)
+        return NULL;
+    m->shared = (const void *)(uintptr_t)shared;
+    m->owner = Py_NewRef(owner);
+    memory_refresh(m);
     return (PyObject *)m;
 }
 
@@ -561,7 +578,7 @@ static PyObject *Memory_map(MemoryObject *m, PyObject *args)
         memory_check(m, addr, len, 1))
         return NULL;
     long page = sysconf(_SC_PAGESIZE);
-    if (!m->ctx || !len || addr % (uint64_t)page || len % (uint64_t)page)
+    if (m->readonly || !len || addr % (uint64_t)page || len % (uint64_t)page)
         return set_errno(EINVAL);
     void *want = m->base + addr;
     void *got = mmap(want, (size_t)len, prot, flags | MAP_FIXED, fd, (off_t)offset);
@@ -606,7 +623,7 @@ static PyObject *Memory_guard_null_page(MemoryObject *m, PyObject *unused)
 {
     if (memory_check(m, m->lo, 0, 0))
         return NULL;
-    if (!m->ctx || m->guard || m->lo || m->size < host_page)
+    if (m->readonly || m->guard || m->lo || m->size < host_page)
         return PyBool_FromLong(m->guard != 0);
     pthread_mutex_lock(&guard_lock);
     int slot = 0;
@@ -658,6 +675,8 @@ static PyMethodDef Memory_methods[] = {
     {"size", (PyCFunction)Memory_size, METH_NOARGS, "current size in bytes"},
     {"address", (PyCFunction)Memory_address, METH_NOARGS, "host address of byte 0"},
     {"release", (PyCFunction)Memory_release, METH_NOARGS, "the cage ended: refuse accesses"},
+    {"shared", (PyCFunction)Memory_shared, METH_VARARGS | METH_CLASS,
+     "shared(sharedmemory_address, owner): a wasmtime_sharedmemory_t kept alive by owner"},
     {"snapshot", (PyCFunction)Memory_snapshot, METH_VARARGS | METH_CLASS,
      "snapshot(data, origin): read-only host bytes standing for guest [origin, +len)"},
     {NULL}
@@ -879,19 +898,6 @@ static int64_t grate_call(GrateObject *g, uint64_t fn_ptr, int64_t cage_id, cons
     Worker *w = take_worker(g);
     if (!w)
         return -ENOSYS;
-    /* The grate's memory may have grown since this worker last ran: follow it. */
-    MemoryObject *gm = g->grate_memory, *wm = w->memory;
-    uint64_t want = memory_data_size(gm->ctx, &gm->mem);
-    uint64_t have = memory_data_size(wm->ctx, &wm->mem);
-    if (want > have) {
-        uint64_t prev;
-        void *err = memory_grow(w->ctx, &wm->mem, (want - have) / 65536, &prev);
-        if (err) {
-            report_failure(w, err, NULL);
-            give_back(g, w);
-            return -ENOMEM;
-        }
-    }
     wt_val_raw_t v[14];
     v[0].i64 = (int64_t)fn_ptr;
     v[1].i64 = cage_id;
@@ -1107,7 +1113,6 @@ typedef struct {
     int wake_users;        /* waits polling it now (it is closed after the last) */
     int wake_closed;       /* the cage ended: no new wait may use it */
     pthread_mutex_t wake_lock;
-    int has_workers;       /* a grate: its calls may come from worker instances */
     PyObject *trap_message;
     Entry table[NSYSCALLS];
 } SlotObject;
@@ -1460,14 +1465,6 @@ static PyObject *Slot_copy_table(SlotObject *s, PyObject *arg)
         entry_store(&s->table[i], src->table[i].handler, src->table[i].fast);
         s->table[i].owner = src->table[i].owner;
     }
-    Py_RETURN_NONE;
-}
-
-/* The cage is a grate with worker instances: after each of its calls, a worker
- * that made it follows any growth of the shared memory (see sync_caller). */
-static PyObject *Slot_set_has_workers(SlotObject *s, PyObject *arg)
-{
-    s->has_workers = PyObject_IsTrue(arg);
     Py_RETURN_NONE;
 }
 
@@ -1947,8 +1944,6 @@ static PyMethodDef Slot_methods[] = {
     {"close_wake", (PyCFunction)Slot_close_wake, METH_NOARGS, "the cage ended: close its wake fd"},
     {"stop", (PyCFunction)Slot_stop, METH_O, "stop the cage when the current call returns"},
     {"resume", (PyCFunction)Slot_resume, METH_NOARGS, "clear a stop request"},
-    {"set_has_workers", (PyCFunction)Slot_set_has_workers, METH_O,
-     "calls may come from grate workers sharing this cage's memory"},
     {"copy_table", (PyCFunction)Slot_copy_table, METH_O, "copy_table(other): take all its entries"},
     {"call", (PyCFunction)Slot_call, METH_VARARGS, "call(nr, a1..a6) through the table"},
     {NULL}
@@ -1975,36 +1970,19 @@ static PyTypeObject SlotType = {
 
 /* -------------------------------------------------------- the wasm import */
 
-/* A grate's call (brk, mmap) grew its memory: the instance that made the call
- * (a worker, whose memory maps the same pages) grows to match before it goes on
- * using what it was given. The grate's own instance is already that size. */
-static void sync_caller(void *caller, uint64_t size)
-{
-    wt_extern_t item;
-    if (!caller_export_get(caller, "memory", 6, &item) || item.kind != 3)
-        return;
-    void *ctx = caller_context(caller);
-    uint64_t have = memory_data_size(ctx, &item.of.memory);
-    if (have < size) {
-        uint64_t prev;
-        void *err = memory_grow(ctx, &item.of.memory, (size - have) / 65536, &prev);
-        (void)err;  /* not expected (the grate's memory grew the same way); if it
-                     * happens, the worker traps on the new pages: that call fails */
-    }
-}
+/* One thread of a cage ends (exit(2) in a cage with other threads): the call it
+ * made on this host thread stops its instance, whatever the Slot says. */
+static __thread int thread_stopped;
 
 /* wasmtime_func_unchecked_callback_t for (i32 nr, i64 a1..a6) -> i64 */
 static size_t lind_syscall_entry(void *env, void *caller, wt_val_raw_t *vals, size_t n)
 {
     SlotObject *s = env;
     int64_t a[6] = {vals[1].i64, vals[2].i64, vals[3].i64, vals[4].i64, vals[5].i64, vals[6].i64};
-    MemoryObject *own = s->has_workers ? s->memory : NULL;
-    uint64_t before = own ? memory_data_size(own->ctx, &own->mem) : 0;
     vals[0].i64 = dispatch(s, s->memory, vals[0].i32, a);
-    if (own) {
-        uint64_t after = memory_data_size(own->ctx, &own->mem);
-        if (after > before)
-            sync_caller(caller, after);
+    if (thread_stopped) {
+        thread_stopped = 0;
+        return (size_t)trap_new("thread exit", strlen("thread exit"));
     }
     if (!s->exiting)
         return 0;
@@ -2023,13 +2001,12 @@ static size_t lind_syscall_entry(void *env, void *caller, wt_val_raw_t *vals, si
 
 static PyObject *mod_init(PyObject *self, PyObject *args)
 {
-    unsigned long long size_fn, data_fn, trap_fn, grow_fn, call_fn, export_fn, context_fn;
-    if (!PyArg_ParseTuple(args, "KKKKKKK", &size_fn, &data_fn, &trap_fn, &grow_fn, &call_fn,
-                          &export_fn, &context_fn))
+    unsigned long long size_fn, data_fn, shared_size_fn, shared_data_fn, trap_fn, call_fn;
+    if (!PyArg_ParseTuple(args, "KKKKKK", &size_fn, &data_fn, &shared_size_fn, &shared_data_fn,
+                          &trap_fn, &call_fn))
         return NULL;
-    caller_export_get = (wt_caller_export_get_fn)(uintptr_t)export_fn;
-    caller_context = (wt_caller_context_fn)(uintptr_t)context_fn;
-    memory_grow = (wt_memory_grow_fn)(uintptr_t)grow_fn;
+    sharedmemory_data_size = (wt_sharedmemory_data_size_fn)(uintptr_t)shared_size_fn;
+    sharedmemory_data = (wt_sharedmemory_data_fn)(uintptr_t)shared_data_fn;
     func_call_unchecked = (wt_func_call_unchecked_fn)(uintptr_t)call_fn;
     memory_data_size = (wt_memory_data_size_fn)(uintptr_t)size_fn;
     memory_data = (wt_memory_data_fn)(uintptr_t)data_fn;
@@ -2040,6 +2017,12 @@ static PyObject *mod_init(PyObject *self, PyObject *args)
 static PyObject *mod_entry_address(PyObject *self, PyObject *unused)
 {
     return PyLong_FromVoidPtr((void *)lind_syscall_entry);
+}
+
+static PyObject *mod_stop_this_thread(PyObject *self, PyObject *unused)
+{
+    thread_stopped = 1;
+    Py_RETURN_NONE;
 }
 
 static PyObject *mod_forget(PyObject *self, PyObject *slot)
@@ -2064,10 +2047,12 @@ static PyObject *mod_slot_address(PyObject *self, PyObject *slot)
 }
 
 static PyMethodDef module_methods[] = {
-    {"init", mod_init, METH_VARARGS, "init(memory_data_size, memory_data, trap_new, memory_grow, func_call_unchecked, caller_export_get, caller_context) addresses"},
+    {"init", mod_init, METH_VARARGS, "init(memory_data_size, memory_data, sharedmemory_data_size, sharedmemory_data, trap_new, func_call_unchecked) addresses"},
     {"entry_address", mod_entry_address, METH_NOARGS, "address of the lind.syscall host function"},
     {"slot_address", mod_slot_address, METH_O, "address of a Slot, the env of the host function"},
     {"forget", mod_forget, METH_O, "the cage of this Slot is gone: stop finding it by id"},
+    {"stop_this_thread", mod_stop_this_thread, METH_NOARGS,
+     "the system call being made on this host thread ends its wasm instance (a thread's exit)"},
     {"set_description", set_description, METH_VARARGS,
      "set_description(id, DESC_*): how a description's reads and writes wait"},
     {NULL}

@@ -61,6 +61,7 @@ class Memory:
     def __init__(self, context: int, raw: bytes, owner: Any) -> None:
         self._ctx = ctypes.cast(context, ctypes.POINTER(wt.wasmtime_context_t))
         self._mem = wt.wasmtime_memory_t.from_buffer_copy(raw)
+        self._shared = None
         self._owner = owner
         self._lo = 0
         self._pins = 0
@@ -69,10 +70,23 @@ class Memory:
         self._refresh()
 
     @classmethod
+    def shared(cls, address: int, owner: Any) -> Memory:
+        """A wasmtime_sharedmemory_t (at `address`), kept alive by `owner`."""
+        if not address:
+            raise ValueError("no shared memory")
+        self = cls.__new__(cls)
+        self._ctx = None
+        self._shared = ctypes.cast(address, ctypes.POINTER(wt.wasmtime_sharedmemory_t))
+        self._owner = owner
+        self._lo, self._pins, self._detached, self._readonly = 0, 0, False, False
+        self._refresh()
+        return self
+
+    @classmethod
     def snapshot(cls, data: bytes, origin: int) -> Memory:
         """Read-only host bytes standing for guest addresses [origin, origin+len)."""
         self = cls.__new__(cls)
-        self._ctx = None
+        self._ctx = self._shared = None
         self._owner = ctypes.create_string_buffer(bytes(data), len(data) or 1)
         self._base = ctypes.addressof(self._owner) - origin
         self._lo, self._size = origin, origin + len(data)
@@ -80,10 +94,16 @@ class Memory:
         return self
 
     def _refresh(self) -> None:
-        if self._ctx is None or self._owner is None:
+        if self._owner is None:
             return
-        self._size = wt.wasmtime_memory_data_size(self._ctx, ctypes.byref(self._mem))
-        base = wt.wasmtime_memory_data(self._ctx, ctypes.byref(self._mem))
+        if self._shared is not None:
+            self._size = wt.wasmtime_sharedmemory_data_size(self._shared)
+            base = wt.wasmtime_sharedmemory_data(self._shared)
+        elif self._ctx is not None:
+            self._size = wt.wasmtime_memory_data_size(self._ctx, ctypes.byref(self._mem))
+            base = wt.wasmtime_memory_data(self._ctx, ctypes.byref(self._mem))
+        else:
+            return
         self._base = ctypes.cast(base, ctypes.c_void_p).value or 0
 
     def _unpin(self) -> None:
@@ -167,7 +187,7 @@ class Memory:
 
     def map(self, addr: int, length: int, prot: int, flags: int, fd: int, offset: int) -> None:
         self._check(addr, length, writing=True)
-        if self._ctx is None or not length or addr % mmap.PAGESIZE or length % mmap.PAGESIZE:
+        if self._readonly or not length or addr % mmap.PAGESIZE or length % mmap.PAGESIZE:
             raise OSError(errno.EINVAL, "Invalid argument")
         got = _libc.mmap(self._base + addr, length, prot, flags | _MAP_FIXED, fd, offset)
         if got != self._base + addr:
@@ -176,12 +196,6 @@ class Memory:
 
     def size(self) -> int:
         self._check(self._lo, 0)
-        self._refresh()
-        return self._size
-
-    def _size_now(self) -> int:
-        """The size even after release(): for the trampoline, which uses a grate's
-        memory while a pin keeps it mapped (the C twin reads it the same way)."""
         self._refresh()
         return self._size
 
@@ -217,7 +231,6 @@ class Slot:
         self.ids = [0] * 8
         self.fd_limit = 1024
         self.exiting = False
-        self.has_workers = False
         self.trap_message = ""
         self.memory: Memory | None = None
         self.fds: dict[int, tuple[int, bool, bool]] = {}
@@ -331,9 +344,6 @@ class Slot:
         self.table = list(other.table)
         self.owners = list(other.owners)
 
-    def set_has_workers(self, value: bool) -> None:
-        self.has_workers = value
-
     def resume(self) -> None:
         self.exiting = False
         self.trap_message = ""
@@ -413,14 +423,6 @@ class Grate:
         if w is None:
             return -errno.ENOSYS
         try:
-            want, have = self._grate_memory._size_now(), w.memory._size_now()
-            if want > have:
-                prev = ctypes.c_uint64()
-                err = wt.wasmtime_memory_grow(w.ctx, ctypes.byref(w.memory._mem),
-                                              (want - have) // 65536, ctypes.byref(prev))
-                if err:
-                    w.on_failure(ctypes.cast(err, ctypes.c_void_p).value, 0)
-                    return -errno.ENOMEM
             vals = (wt.wasmtime_val_raw_t * 14)()
             vals[0].i64, vals[1].i64 = _s64(fn_ptr), _s64(cage_id)
             for i in range(6):
@@ -471,6 +473,12 @@ def _s64(value: int) -> int:
 
 
 _slots: dict[int, Slot] = {}
+_this_thread = threading.local()   # .stopped: see stop_this_thread
+
+
+def stop_this_thread() -> None:
+    """The system call being made on this host thread ends its wasm instance."""
+    _this_thread.stopped = True
 
 
 @wt.wasmtime_func_unchecked_callback_t
@@ -481,33 +489,18 @@ def _entry(env: int, caller: Any, vals: Any, nvals: int) -> int:
             vals[0].i64 = -errno.ESRCH
             return 0
         raw = [vals[i].i64 for i in range(1, 7)]
-        own = slot.memory if slot.has_workers else None
-        before = own._size_now() if own else 0
         vals[0].i64 = slot.call(vals[0].i32, *raw)
-        if own and own._size_now() > before:
-            _sync_caller(caller, own._size_now())
-        if not slot.exiting:
+        if getattr(_this_thread, "stopped", False):
+            _this_thread.stopped = False
+            msg = b"thread exit"
+        elif not slot.exiting:
             return 0
-        msg = slot.trap_message.encode()
+        else:
+            msg = slot.trap_message.encode()
     except BaseException as exc:  # noqa: BLE001 - nothing may escape a C callback
         msg = f"lind trampoline: {exc!r}".encode()
     trap = wt.wasmtime_trap_new(ctypes.create_string_buffer(msg), len(msg))
     return ctypes.cast(trap, ctypes.c_void_p).value or 0
-
-
-def _sync_caller(caller: Any, size: int) -> None:
-    """A grate worker's call grew the shared memory: grow the worker's view to match."""
-    item = wt.wasmtime_extern_t()
-    if not wt.wasmtime_caller_export_get(caller, b"memory", 6, ctypes.byref(item)):
-        return
-    if item.kind != 3:
-        return
-    ctx = wt.wasmtime_caller_context(caller)
-    have = wt.wasmtime_memory_data_size(ctx, ctypes.byref(item.of.memory))
-    if have < size:
-        prev = ctypes.c_uint64()
-        wt.wasmtime_memory_grow(ctx, ctypes.byref(item.of.memory), (size - have) // 65536,
-                                ctypes.byref(prev))
 
 
 def slot_address(slot: Slot) -> int:

@@ -260,17 +260,20 @@ def custom_section_names(wasm: bytes) -> set[str]:
 
 
 def lowest_data_address(wasm: bytes) -> int | None:
-    """The lowest address an active data segment of memory 0 starts at (None: none, or an
-    offset that is not a constant)."""
+    """The lowest address a data segment of memory 0 is put at (None: none, or one
+    whose address is not a constant). Active segments say where; passive ones (a
+    shared memory's) are put there by the start function's memory.init instructions."""
     data = bytes(wasm)
     lowest = None
+    passive = set()
     for section, pos, _ in sections(data):
         if section != 11:
             continue
         count, pos = leb128(data, pos)
-        for _ in range(count):
+        for index in range(count):
             flags, pos = leb128(data, pos)
-            if flags == 1:             # passive: no address
+            if flags == 1:             # passive: no address here
+                passive.add(index)
                 length, pos = leb128(data, pos)
                 pos += length
                 continue
@@ -286,7 +289,91 @@ def lowest_data_address(wasm: bytes) -> int | None:
             length, pos = leb128(data, pos + 1)
             pos += length
             lowest = offset & 0xFFFFFFFF if lowest is None else min(lowest, offset & 0xFFFFFFFF)
+    if passive:
+        placed = _start_function_inits(data)
+        if placed is None or not passive <= placed.keys():
+            return None
+        for index in passive:
+            lowest = placed[index] if lowest is None else min(lowest, placed[index])
     return lowest
+
+
+def _start_function_inits(data: bytes) -> dict[int, int] | None:
+    """segment -> the constant address the start function's `memory.init` puts it at,
+    as wasm-ld's __wasm_init_memory does: `i32.const dest, i32.const 0, i32.const n,
+    memory.init seg 0` (for the TLS block, `i32.const dest, global.set g` after the
+    destination: the main thread's __tls_base). None without a start function."""
+    start = imported = None
+    bodies: list[tuple[int, int]] = []
+    for section, pos, _ in sections(data):
+        if section == 2:               # imports: functions come before defined ones
+            imported = 0
+            count, pos = leb128(data, pos)
+            for _ in range(count):
+                for _name in range(2):
+                    length, pos = leb128(data, pos)
+                    pos += length
+                kind = data[pos]
+                pos += 1
+                if kind == 0:          # a function: its type index
+                    imported += 1
+                    _, pos = leb128(data, pos)
+                elif kind == 1:        # a table: reference type and limits
+                    pos = _skip_limits(data, pos + 1)
+                elif kind == 2:        # a memory: limits
+                    pos = _skip_limits(data, pos)
+                elif kind == 3:        # a global: value type and mutability
+                    pos += 2
+                else:                  # a tag: attribute and type index
+                    _, pos = leb128(data, pos + 1)
+        elif section == 8:
+            start, _ = leb128(data, pos)
+        elif section == 10:
+            count, pos = leb128(data, pos)
+            for _ in range(count):
+                size, pos = leb128(data, pos)
+                bodies.append((pos, pos + size))
+                pos += size
+    if start is None or not 0 <= start - (imported or 0) < len(bodies):
+        return None
+    first, end = bodies[start - (imported or 0)]
+    placed: dict[int, int] = {}
+    for at in range(first, end):
+        try:
+            found = _i32_const(data, at)
+            if found is None:
+                continue
+            dest, pos = found
+            tls_base = _i32_const(data, pos)
+            if tls_base is not None and data[tls_base[1]] == 0x24:   # global.set g
+                _, pos = leb128(data, tls_base[1] + 1)
+            for _operand in range(2):    # source offset, length
+                found = _i32_const(data, pos)
+                if found is None:
+                    break
+                _, pos = found
+            if found is None or data[pos:pos + 2] != b"\xfc\x08":
+                continue
+            segment, _ = leb128(data, pos + 2)
+        except (AsyncifyError, IndexError):
+            continue
+        placed[segment] = min(dest & 0xFFFFFFFF, placed.get(segment, 1 << 32))
+    return placed
+
+
+def _i32_const(data: bytes, pos: int) -> tuple[int, int] | None:
+    """The value of an `i32.const` at `pos` and where it ends (None: something else)."""
+    if data[pos] != 0x41:
+        return None
+    return leb128(data, pos + 1, signed=True)
+
+
+def _skip_limits(data: bytes, pos: int) -> int:
+    flags = data[pos]
+    _, pos = leb128(data, pos + 1)
+    if flags & 1:
+        _, pos = leb128(data, pos)
+    return pos
 
 
 def with_custom_section(wasm: bytes, name: str, payload: bytes = b"") -> bytes:

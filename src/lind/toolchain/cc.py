@@ -267,10 +267,7 @@ def _compile_base(sysroot: Path, debug: bool = False) -> list[str]:
         # no UBSan runtime checks (there is no UBSan runtime for cages).
         *([] if debug else ["-g0"]),
         "-fno-sanitize=all",
-        # C11/GCC atomics become wasm atomics, so they hold across cages on MAP_SHARED
-        # memory (as libc's own do); bulk memory makes memcpy/memset single instructions.
-        "-matomics",
-        "-mbulk-memory",
+        *_sysroot.THREAD_CFLAGS,
         # zig's clang defines NDEBUG from -O1 up; cc never does, so assert() stays on
         # unless the user's own -DNDEBUG (which comes later) turns it off.
         "-UNDEBUG",
@@ -280,6 +277,11 @@ def _compile_base(sysroot: Path, debug: bool = False) -> list[str]:
 def link_flags() -> list[str]:
     """wasm-ld options every cage program gets."""
     return [
+        # the memory is the host's: one shared memory all threads of a cage import
+        "--import-memory=lind,memory",
+        "--shared-memory",
+        f"--max-memory={1 << 32}",
+        "--export=__stack_pointer",              # a new thread's starts where clone says
         "--export=__heap_base",
         "--export=__data_end",
         "--export-if-defined=pass_fptr_to_wt",   # a grate's dispatcher (lind_syscall.h)

@@ -70,13 +70,21 @@ SYSCALL_ARCH = "x86_64"
 
 #: Bump to force a rebuild when the build recipe changes in a way the
 #: hashed inputs do not show.
-RECIPE_VERSION = 1
+RECIPE_VERSION = 2
 
 #: Defines every guest translation unit sees (user programs and libc).
 GUEST_DEFINES = ["-D__lind__=1"]
 
+#: Guest code is built for threads: atomics are real wasm atomics (threads of a cage,
+#: and cages sharing MAP_SHARED pages, run in parallel) and `_Thread_local` is real
+#: per-thread storage; bulk memory makes memcpy/memset single instructions.
+THREAD_CFLAGS = ["-matomics", "-mbulk-memory"]
+#: The same for the parts of libc zig builds from Zig sources.
+ZIG_CPU = "-mcpu=generic+atomics+bulk_memory"
+
 MUSL_CFLAGS = [
     "-std=c99",
+    *THREAD_CFLAGS,
     "-ffreestanding",
     "-D_XOPEN_SOURCE=700",
     "-O2",
@@ -306,6 +314,7 @@ def _build_zigc(work: Path, out: Path) -> str | None:
         "-target",
         "wasm32-wasi-musl",
         "-lc",
+        ZIG_CPU,
         "-OReleaseFast",
         "-fstrip",
         "--name",
@@ -323,6 +332,7 @@ def _build_compiler_rt(out: Path) -> str | None:
         str(zig.zig_lib() / "compiler_rt.zig"),
         "-target",
         RT_TARGET,
+        ZIG_CPU,
         "-OReleaseFast",
         "-fstrip",
         "--name",
@@ -343,6 +353,7 @@ def _compile_crt(include: Path, out: Path) -> str | None:
         "-isystem",
         str(include),
         *GUEST_DEFINES,
+        *THREAD_CFLAGS,
         "-O2",
         "-g0",
         "-fno-sanitize=all",

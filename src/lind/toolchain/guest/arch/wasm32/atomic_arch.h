@@ -1,17 +1,11 @@
 /* wasm32-lind: atomic primitives for musl, written with compiler builtins
- * only (no inline assembly).
- *
- * They must be real wasm atomic instructions even though a cage has one
- * thread: process-shared semaphores, mutexes and condition variables live
- * in MAP_SHARED pages that several cages, each running on its own host
- * thread, update at once.  Without the wasm "atomics" feature clang would
- * lower the builtins to plain loads and stores, so these functions carry
- * the feature themselves (musl builds a_inc, a_or, a_and_64 ... on them).
- * A translation unit that includes this file is then compiled with atomics
- * as a whole; none of musl's has thread-local variables, which would make
- * clang strip the atomics again. */
+ * only (no inline assembly).  libc is compiled with the wasm "atomics"
+ * feature (sysroot.py), so these are real atomic instructions: threads of a
+ * cage, and cages sharing MAP_SHARED pages, each run on a host thread of
+ * their own and update the same words at once (musl builds a_inc, a_or,
+ * a_and_64 ... on these). */
 
-#define LIND_ATOMIC static inline __attribute__((__target__("atomics")))
+#define LIND_ATOMIC static inline
 
 #define a_cas a_cas
 LIND_ATOMIC int a_cas(volatile int *p, int t, int s)

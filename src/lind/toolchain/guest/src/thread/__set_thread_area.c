@@ -1,8 +1,9 @@
-/* wasm32-lind: "setting the thread register" stores the thread pointer in
- * the one variable read by __get_tp() (arch/wasm32/pthread_arch.h). */
+/* wasm32-lind: "setting the thread register" stores the thread pointer in a
+ * thread-local variable, the one read by __get_tp() (arch/wasm32/pthread_arch.h):
+ * each thread is a wasm instance with a TLS block of its own (__init_tls.c). */
 #include "pthread_impl.h"
 
-hidden unsigned long __lind_thread_pointer;
+hidden _Thread_local unsigned long __lind_thread_pointer;
 
 int __set_thread_area(void *p)
 {

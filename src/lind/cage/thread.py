@@ -1,0 +1,69 @@
+"""Threads of a cage: more instances of its program over its one shared memory.
+
+clone(CLONE_THREAD), which pthread_create makes, starts a CageThread: an instance of the
+cage's module in a Store of its own, importing the cage's shared memory and calling
+through the cage's 3i slot, on a host thread of its own. Wasm code runs without the GIL,
+so threads of one cage run in parallel. The thread starts in the guest's
+__lind_thread_start(func, arg, tls) with its stack pointer where pthread_create put its
+stack; its system calls are the cage's (getpid is the cage's id), gettid is its own id.
+
+A thread ends with exit(2), whose call stops its instance (the trampoline's
+stop_this_thread), or with the whole cage (exit_group, a kill, exec, a fatal signal, the
+end of the last thread). Then the word CLONE_CHILD_CLEARTID named is cleared and woken,
+which is how musl's thread list and pthread_join learn it ended. A trap in a thread is a
+fault of the process: it ends the whole cage with the signal, as Linux does.
+"""
+
+from __future__ import annotations
+
+import signal
+import threading
+from typing import TYPE_CHECKING
+
+import wasmtime
+
+from lind.microvisor.sys_threads import ThreadStart
+
+if TYPE_CHECKING:
+    from lind.cage.cage import Cage
+
+THREAD_START = "__lind_thread_start"
+THREAD_STACK_POINTER = "__stack_pointer"   # exported by lind cc for this
+
+
+class CageThread:
+    """One thread of a cage other than the one its program started on."""
+
+    def __init__(self, cage: Cage, tid: int, start: ThreadStart) -> None:
+        self.cage = cage
+        self.tid = tid
+        self.start_args = start
+        self.clear_tid = start.clear_tid
+        self.exited = False     # ended by its own exit(2)
+        self.host = threading.Thread(target=self._main, name=f"cage-{cage.id}-thread-{tid}",
+                                     daemon=True)
+
+    def start(self) -> None:
+        self.host.start()
+
+    def _main(self) -> None:
+        from lind.cage.cage import TRAP_SIGNALS, serve, trap_reason
+
+        cage = self.cage
+        serve(cage, self)
+        try:
+            store, exports = cage.instance_over_memory()
+            exports[THREAD_STACK_POINTER].set_value(store, self.start_args.stack)
+            a = self.start_args
+            exports[THREAD_START](store, a.func, a.arg, a.tls)
+        except wasmtime.Trap as trap:
+            if not self.exited and not cage.stopping and trap.trap_code is not None:
+                cage.trap_message = trap_reason(trap.message)
+                cage.terminate(TRAP_SIGNALS.get(trap.trap_code, signal.SIGILL))
+        except wasmtime.WasmtimeError:
+            pass                # stopped: the cage is ending
+        except Exception as exc:  # noqa: BLE001 - a Lind bug ends this cage, not the host
+            cage.internal_error(exc)
+            cage.terminate(signal.SIGSYS)
+        finally:
+            cage.thread_ended(self)

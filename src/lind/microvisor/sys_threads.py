@@ -1,0 +1,79 @@
+"""Threads: clone(CLONE_THREAD), exit of one thread, thread ids.
+
+A cage is a Linux process; its threads share its memory, fd table, signal handlers and
+3i table, and each has an id from the same space as cage ids (counted against the
+runtime's limit on cages, EAGAIN past it). The cage runtime (cage/thread.py) runs each
+as an instance of the program over the cage's shared memory.
+"""
+
+from __future__ import annotations
+
+import errno
+import struct
+from dataclasses import dataclass
+
+from lind.microvisor.abi import s32, u32
+
+CLONE_VM, CLONE_FS, CLONE_FILES, CLONE_SIGHAND = 0x100, 0x200, 0x400, 0x800
+CLONE_PIDFD, CLONE_PTRACE, CLONE_VFORK, CLONE_PARENT = 0x1000, 0x2000, 0x4000, 0x8000
+CLONE_THREAD, CLONE_NEWNS, CLONE_SYSVSEM, CLONE_SETTLS = 0x10000, 0x20000, 0x40000, 0x80000
+CLONE_PARENT_SETTID, CLONE_CHILD_CLEARTID = 0x100000, 0x200000
+CLONE_DETACHED, CLONE_UNTRACED, CLONE_CHILD_SETTID = 0x400000, 0x800000, 0x1000000
+
+# What a thread shares with its cage anyway (CLONE_DETACHED is ignored, as by Linux).
+_SHARED = CLONE_VM | CLONE_FS | CLONE_FILES | CLONE_SIGHAND | CLONE_THREAD | CLONE_SYSVSEM
+_THREAD_FLAGS = (_SHARED | CLONE_SETTLS | CLONE_PARENT_SETTID | CLONE_CHILD_CLEARTID
+                 | CLONE_CHILD_SETTID | CLONE_DETACHED)
+_START = struct.Struct("<II")   # what the guest's __clone leaves at the new stack's top
+
+
+@dataclass(frozen=True)
+class ThreadStart:
+    """What clone(CLONE_THREAD) asked for, read once from the caller's arguments."""
+
+    func: int         # table index of the function to run, and its argument
+    arg: int
+    tls: int          # the thread pointer (musl's struct pthread)
+    stack: int        # the stack pointer to start with
+    clear_tid: int    # CLONE_CHILD_CLEARTID's word (0: none)
+
+
+def sys_clone_thread(cage, flags: int, stack: int, ptid: int, ctid: int, tls: int) -> int:
+    """clone(flags, stack, parent_tid, child_tid, tls) with CLONE_THREAD. The new thread
+    starts in the guest's thread start with `stack` as its stack pointer; the function
+    and argument it runs are the two words there. A thread must share what Linux requires
+    it to (memory and signal handlers); flags Lind does not give a thread are EINVAL."""
+    flags = u32(flags)
+    if flags & ~_THREAD_FLAGS or flags & _SHARED != _SHARED:
+        raise OSError(errno.EINVAL, "Invalid argument")
+    stack, ptid, ctid = u32(stack), u32(ptid), u32(ctid)
+    if not stack or stack % 16:
+        raise OSError(errno.EINVAL, "Invalid argument")
+    func, arg = _START.unpack(cage.mem.read(stack, _START.size))
+    start = ThreadStart(func=func, arg=arg, tls=u32(tls) if flags & CLONE_SETTLS else 0,
+                        stack=stack, clear_tid=ctid if flags & CLONE_CHILD_CLEARTID else 0)
+    for wanted, addr in ((CLONE_PARENT_SETTID, ptid), (CLONE_CHILD_SETTID, ctid)):
+        if flags & wanted:
+            cage.mem.view(addr, 4)      # EFAULT before a thread exists
+    thread = cage.new_thread(start)
+    for wanted, addr in ((CLONE_PARENT_SETTID, ptid), (CLONE_CHILD_SETTID, ctid)):
+        if flags & wanted:
+            cage.mem.write(addr, struct.pack("<i", thread.tid))
+    thread.start()
+    return thread.tid
+
+
+def sys_exit(cage, status, *_):
+    """exit(2): the calling thread ends (the cage with it, if it was the last)."""
+    cage.exit_thread(s32(status) & 0xFF)
+    return 0
+
+
+def sys_gettid(cage, *_):
+    return cage.current_tid()
+
+
+def sys_set_tid_address(cage, addr, *_):
+    """The calling thread's CLONE_CHILD_CLEARTID word (PR_GET_TID_ADDRESS reports it)."""
+    cage.set_clear_tid_address(u32(addr))
+    return cage.current_tid()

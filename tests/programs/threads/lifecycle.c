@@ -1,0 +1,102 @@
+/* How a threaded program ends, by argv[1]:
+ *   thread-exit    a thread calls exit(3) while main waits in pthread_join: status 3
+ *   main-leaves    main calls pthread_exit; the others print and end: status 0
+ *   last-status    main calls pthread_exit, the last thread ends with the raw
+ *                  exit(2) system call and status 7: the process's status is 7
+ *   trap           a thread dereferences NULL: the process ends with SIGSEGV
+ *   spin           two threads spin forever (for a timeout or a kill from outside)
+ *   printf         8 threads print 200 lines each at once */
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+static void *exits(void *arg)
+{
+	usleep(20000);
+	exit(3);
+	return arg;
+}
+
+static void *prints_later(void *arg)
+{
+	usleep(30000 * (int)(long)arg);
+	printf("worker %ld still running after main left\n", (long)arg);
+	return arg;
+}
+
+static void *exits_raw(void *arg)
+{
+	usleep(100000);
+	printf("the last thread ends with exit(2)\n");
+	syscall(SYS_exit, 7);
+	return arg;
+}
+
+static void *faults(void *arg)
+{
+	usleep(20000);
+	return (void *)(long)*(volatile int *)arg;
+}
+
+static volatile unsigned long sink;
+static void *spins(void *arg)
+{
+	for (;;)
+		sink++;
+	return arg;
+}
+
+static void *prints(void *arg)
+{
+	for (int i = 0; i < 200; i++)
+		printf("thread %ld line %d of a line long enough to be torn if stdout were not locked\n",
+		       (long)arg, i);
+	return arg;
+}
+
+int main(int argc, char **argv)
+{
+	pthread_t t[8];
+	const char *mode = argc > 1 ? argv[1] : "";
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	if (!strcmp(mode, "thread-exit")) {
+		pthread_create(&t[0], NULL, exits, NULL);
+		pthread_join(t[0], NULL);
+		printf("not reached\n");
+		return 0;
+	}
+	if (!strcmp(mode, "main-leaves") || !strcmp(mode, "last-status")) {
+		for (long i = 1; i <= 2; i++)
+			pthread_create(&t[i], NULL, prints_later, (void *)i);
+		if (!strcmp(mode, "last-status"))
+			pthread_create(&t[3], NULL, exits_raw, NULL);
+		printf("main leaves\n");
+		pthread_exit(NULL);
+	}
+	if (!strcmp(mode, "trap")) {
+		pthread_create(&t[0], NULL, faults, NULL);
+		pthread_join(t[0], NULL);
+		printf("not reached\n");
+		return 0;
+	}
+	if (!strcmp(mode, "spin")) {
+		pthread_create(&t[0], NULL, spins, NULL);
+		pthread_create(&t[1], NULL, spins, NULL);
+		printf("spinning\n");
+		pthread_join(t[0], NULL);
+		return 0;
+	}
+	if (!strcmp(mode, "printf")) {
+		for (long i = 0; i < 8; i++)
+			pthread_create(&t[i], NULL, prints, (void *)i);
+		for (int i = 0; i < 8; i++)
+			pthread_join(t[i], NULL);
+		return 0;
+	}
+	fprintf(stderr, "usage: lifecycle MODE\n");
+	return 2;
+}

@@ -1,0 +1,79 @@
+"""Threads in cages: pthreads programs built with `lind cc -O2` against their gcc builds.
+
+Each thread is an instance of the program over the cage's one shared memory, on a host
+thread of its own (cage/thread.py); these run real programs and compare what they print
+and how they end with Linux.
+"""
+
+from __future__ import annotations
+
+import subprocess
+
+import pytest
+
+import lind
+
+
+def _native(builds, name: str, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([builds.native(name), *args], capture_output=True, timeout=120)
+
+
+def test_pthreads_programs_match_native(builds, tmp_path):
+    """Create/join 1000 threads in waves, TLS and key destructors, mutex kinds, condition
+    variables (with a CLOCK_MONOTONIC timed wait), barriers, rwlocks, spinlocks, once,
+    detached threads, gettid/getpid, thread names."""
+    native = _native(builds, "threads/basics")
+    caged = lind.run([builds.wasm("threads/basics")], root=tmp_path, capture_output=True,
+                     timeout=120)
+    assert native.returncode == 0, native.stderr
+    assert caged.stdout.decode() == native.stdout.decode()
+    assert caged.returncode == 0, caged.stderr
+
+
+@pytest.mark.parametrize("mode", ["thread-exit", "main-leaves", "last-status", "trap"])
+def test_how_a_threaded_program_ends_matches_native(builds, tmp_path, mode, no_cage_left):
+    """exit() from a thread ends them all; after main's pthread_exit the others run on,
+    and the last one's exit(2) status is the process's; a fault in a thread is SIGSEGV
+    for the whole process."""
+    native = _native(builds, "threads/lifecycle", mode)
+    caged = lind.run([builds.wasm("threads/lifecycle"), mode], root=tmp_path,
+                     capture_output=True, timeout=60)
+    assert (caged.returncode, caged.stdout.decode()) == (native.returncode,
+                                                         native.stdout.decode())
+    assert native.returncode in (0, 3, 7, -11)
+    no_cage_left()
+
+
+def test_lines_printed_by_many_threads_at_once_stay_whole(builds, tmp_path):
+    native = _native(builds, "threads/lifecycle", "printf")
+    caged = lind.run([builds.wasm("threads/lifecycle"), "printf"], root=tmp_path,
+                     capture_output=True, timeout=60)
+    assert caged.returncode == native.returncode == 0
+    lines = caged.stdout.decode().splitlines()
+    assert len(lines) == 1600
+    assert sorted(lines) == sorted(native.stdout.decode().splitlines())
+
+
+def test_a_timeout_stops_every_spinning_thread(builds, tmp_path, no_cage_left):
+    with pytest.raises(subprocess.TimeoutExpired) as info:
+        lind.run([builds.wasm("threads/lifecycle"), "spin"], root=tmp_path, capture_output=True,
+                 timeout=1)
+    assert info.value.output == b"spinning\n"
+    no_cage_left()
+
+
+def test_two_threads_compute_in_parallel(builds, tmp_path):
+    """Two compute-bound threads of one cage run on two host cores at once: the CPU time
+    the process used is about twice the wall time of the threaded part (the speedup
+    itself is measured by `lind bench`, not asserted here)."""
+    import os
+    import time
+
+    start_cpu, start = sum(os.times()[:2]), time.monotonic()
+    result = lind.run([builds.wasm("threads/parallel")], root=tmp_path, capture_output=True,
+                      timeout=120)
+    cpu, wall = sum(os.times()[:2]) - start_cpu, time.monotonic() - start
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == b"two threads done\n"
+    if (os.cpu_count() or 1) >= 2:
+        assert cpu > 1.3 * wall
