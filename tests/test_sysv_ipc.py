@@ -169,7 +169,7 @@ def test_removing_a_queue_wakes_its_blocked_receiver_with_eidrm(builds, tmp_path
     program = builds.wasm("sysv/peer")
     rt, key = lind.Runtime(), str(_key())
     waiter, out = _spawn(rt, program, ["msgwait", key], root, "msgwait")
-    _wait_for(lambda: waiter.signals.waiting_on is rt.ipc.changed, "the cage blocked in msgrcv")
+    _wait_for(lambda: rt.ipc.changed in waiter.signals.waiting_on, "the cage blocked in msgrcv")
     assert _run(rt, program, ["msgrm", key], root, "msgrm") == ""
     assert waiter.wait(30) == 0
     assert out.read_text() == f"msgwait -1 {errno.EIDRM}\n"

@@ -18,12 +18,13 @@ def _native(builds, name: str, *args: str) -> subprocess.CompletedProcess:
     return subprocess.run([builds.native(name), *args], capture_output=True, timeout=120)
 
 
-def test_pthreads_programs_match_native(builds, tmp_path):
-    """Create/join 1000 threads in waves, TLS and key destructors, mutex kinds, condition
-    variables (with a CLOCK_MONOTONIC timed wait), barriers, rwlocks, spinlocks, once,
-    detached threads, gettid/getpid, thread names."""
-    native = _native(builds, "threads/basics")
-    caged = lind.run([builds.wasm("threads/basics")], root=tmp_path, capture_output=True,
+@pytest.mark.parametrize("program", ["basics", "c11"])
+def test_threads_programs_match_native(builds, tmp_path, program):
+    """basics: create/join 1000 threads in waves, TLS and key destructors, mutex kinds,
+    condition variables (with a CLOCK_MONOTONIC timed wait), barriers, rwlocks,
+    spinlocks, once, detached threads, gettid/getpid, thread names. c11: <threads.h>."""
+    native = _native(builds, f"threads/{program}")
+    caged = lind.run([builds.wasm(f"threads/{program}")], root=tmp_path, capture_output=True,
                      timeout=120)
     assert native.returncode == 0, native.stderr
     assert caged.stdout.decode() == native.stdout.decode()
@@ -54,6 +55,16 @@ def test_lines_printed_by_many_threads_at_once_stay_whole(builds, tmp_path):
     assert sorted(lines) == sorted(native.stdout.decode().splitlines())
 
 
+def test_rlimit_nproc_bounds_the_threads_of_a_cage(builds, tmp_path, no_cage_left):
+    """A cage's threads, its first included, count against its RLIMIT_NPROC: EAGAIN (11)
+    past it. (Linux counts a user's processes, and not root's: no native comparison.)"""
+    caged = lind.run([builds.wasm("threads/lifecycle"), "nproc"], root=tmp_path,
+                     capture_output=True, timeout=60)
+    assert caged.stdout == b"created 2 threads, then error 11\n"
+    assert caged.returncode == 0
+    no_cage_left()
+
+
 def test_a_timeout_stops_every_spinning_thread(builds, tmp_path, no_cage_left):
     with pytest.raises(subprocess.TimeoutExpired) as info:
         lind.run([builds.wasm("threads/lifecycle"), "spin"], root=tmp_path, capture_output=True,
@@ -77,3 +88,27 @@ def test_two_threads_compute_in_parallel(builds, tmp_path):
     assert result.stdout == b"two threads done\n"
     if (os.cpu_count() or 1) >= 2:
         assert cpu > 1.3 * wall
+
+
+def test_fork_exec_and_setjmp_in_a_thread_match_native(builds, tmp_path):
+    """A thread other than the first forks (the child has that thread only, forks and
+    execs again), takes longjmps, and another thread reaps its child."""
+    native = _native(builds, "threads/fork_exec")
+    caged = lind.run([builds.wasm("threads/fork_exec")], root=tmp_path, capture_output=True,
+                     timeout=60)
+    assert native.returncode == 0, native.stderr
+    assert caged.stdout.decode() == native.stdout.decode()
+    assert caged.returncode == 0, caged.stderr
+
+
+def test_threads_under_a_c_and_a_python_grate_match_native(builds, tmp_path):
+    """Calls of many threads at once go through a C grate (strace, its handlers in
+    workers on each calling thread) and a Python grate (imfs) and still give Linux's
+    results; a thread's exit(2) forwarded by the grates ends that thread only."""
+    native = _native(builds, "threads/basics")
+    caged = lind.run([builds.wasm("threads/basics")], root=tmp_path, capture_output=True,
+                     timeout=180, grates=["strace", "imfs"])
+    assert caged.stdout.decode() == native.stdout.decode()
+    assert caged.returncode == 0
+    assert b"handler failed" not in caged.stderr
+    assert caged.stderr.count(b"clone(") >= 1000

@@ -26,7 +26,7 @@ from wasmtime import _bindings as wt
 
 from lind import threei
 from lind.cage import grate_worker, loader
-from lind.cage.thread import THREAD_START, CageThread
+from lind.cage.thread import THREAD_START, CageThread, Instance, PerThread
 from lind.microvisor import abi, limits, sys_ipc, sys_locks, sys_time
 from lind.microvisor import sys_signals as signals
 from lind.microvisor import table as microvisor
@@ -116,8 +116,8 @@ def _on_epoch(context, key, delta, kind) -> int:
     caller = getattr(_serving, "cage", None)
     if cage.kill_requested or (caller is not None and caller.kill_requested):
         return _stop_error(b"killed")
-    if not own and cage.slot.exiting:    # another thread of a cage that exits or execs
-        return _stop_error(b"cage ending")
+    if own and cage.slot.exiting and cage.current_tid() != cage.id:
+        return _stop_error(b"cage ending")    # another thread of a cage that exits or execs
     if cage.out_of_memory(context):
         return _stop_error(b"out of memory")
     if own:
@@ -188,6 +188,18 @@ class Cage:
     instance: exec replaces the instance, fork copies both into a new cage.
     """
 
+    # The calling thread's instance and its unwind state (thread.Instance).
+    store = PerThread()
+    instance = PerThread()
+    exports = PerThread()
+    context_address = PerThread()
+    _asyncify_buffer = PerThread()
+    _rewind_result = PerThread()
+    _rewinding = PerThread()
+    _after_unwind = PerThread()
+    _unwind_replaces_stack = PerThread()
+    tick_waited = PerThread()
+
     def __init__(self, *, runtime: Any, cage_id: int, parent: Cage | None, argv: Sequence[bytes],
                  env: Sequence[bytes], fs: FileSystem, cwd: str, ids: tuple[int, int, int, int],
                  hostname: str, fds: FdTable | None = None,
@@ -214,6 +226,7 @@ class Cage:
         self.memory_charge = limits.MemoryCharge(self.memory_budget)
         cap = min(MAX_MEMORY, self.memory_budget.ceiling())
         self.rlimit_as = parent.rlimit_as if parent else (cap, cap)
+        self.rlimit_nproc = parent.rlimit_nproc if parent else (limits.NPROC, limits.NPROC)
         self.ids = ids                          # (uid, euid, gid, egid) the cage sees
         # The rest of its identity: saved set-user and set-group ids, supplementary groups.
         self.saved_ids: tuple[int, int] = parent.saved_ids if parent else (ids[1], ids[3])
@@ -251,19 +264,11 @@ class Cage:
             self.slot.copy_table(parent.slot)
         self._set_ids()
         self.slot.set_fd_limit(self.fds.ceiling())
-        self.store: wasmtime.Store | None = None
+        self._main_instance = Instance()     # its first thread's (others: CageThread)
         self.mem: threei.Memory | None = None
         self.aspace: AddressSpace | None = None
         self.shared_memory: loader.SharedMemory | None = None   # what `lind cc` programs import
         self._grate_workers: grate_worker.GrateWorkers | None = None
-        self.context_address = 0                 # the store's wasmtime_context_t
-        self._rewind_result: int | None = None   # set: resume the stack with this result
-        self._rewinding = False
-        self._after_unwind: Callable[[], None] | None = None
-        self._unwind_replaces_stack = False      # longjmp: the frames below do not matter
-        # A program with loop safepoints (toolchain/safepoints.py) runs its handlers from
-        # its own loops, where they may fork; the tick waits one round for that.
-        self.tick_waited = False
         self._exec: tuple[wasmtime.Module, list[bytes], list[bytes]] | None = None
         # setjmp: token -> (saved frames, stack pointer), most recently used last
         self.jump_points: collections.OrderedDict[int, tuple[bytes, int]] = collections.OrderedDict()
@@ -318,7 +323,7 @@ class Cage:
         threei.define_syscall_import(linker, self.slot)
         self.define_startup_imports(linker)
         uses_wasi = preview1.define(linker, self, module)
-        context = ctypes.cast(self.store._context(), ctypes.c_void_p).value
+        context = loader.context_address(self.store)
         self.context_address = context
         shared = loader.imported_memory(module)
         if shared is not None:
@@ -347,7 +352,7 @@ class Cage:
                                        self.grow_memory, self.mem, min(self.rlimit_as[0], cap))
         except ValueError as exc:   # the loader checks this too; never trust a module
             raise loader.ProgramError(f"{self.argv[0].decode(errors='replace')}: {exc}") from None
-        self._entry = self.exports["_start"]
+        self._main_instance.thread_start = None
         self._asyncify_buffer = 0
 
     def initial_memory(self, module: wasmtime.Module) -> int:
@@ -484,9 +489,6 @@ class Cage:
         """
         if not self.can_unwind:
             raise OSError(errno.ENOSYS, "program was not built with unwinding (lind cc)")
-        if self.current_tid() != self.id:
-            raise OSError(errno.ENOSYS, "fork, exec and setjmp in a thread other than the "
-                          "first are not supported yet")
         if not self._asyncify_buffer:
             start = self.aspace.mmap(0, ASYNCIFY_BUFFER, 3, 0x22, None)
             self._asyncify_buffer = start
@@ -561,6 +563,8 @@ class Cage:
                     child.exports[name].set_value(child.store,
                                                   self.exports[name].value(self.store))
             child.aspace = self.aspace.copy(child.aspace._grow, child.mem)
+            # the calling thread is the child's only one, resumed where it was entered
+            child._main_instance.thread_start = self.running_instance().thread_start
             child._asyncify_buffer = self._asyncify_buffer
             child.jump_points = self.jump_points.copy()
             child._next_jump_token = self._next_jump_token
@@ -634,25 +638,40 @@ class Cage:
             _ticker_wake.notify()
         self.thread.start()
 
-    def _run(self) -> None:
-        """Run the program; come back into it after each unwind, and after exec."""
+    def running_instance(self) -> Instance:
+        """The calling host thread's instance of this cage's program: a CageThread's, or
+        the first thread's (also for threads serving other cages, grate workers...)."""
+        thread = getattr(_serving, "thread", None)
+        if thread is not None and thread.cage is self and thread.instance is not None:
+            return thread.instance
+        return self._main_instance
+
+    def _thread_exited(self) -> bool:
+        """Whether the calling thread ended by its own exit(2)."""
+        thread = getattr(_serving, "thread", None)
+        return thread.exited if thread is not None and thread.cage is self else self._main_exited
+
+    def run_instance(self) -> None:
+        """Run the calling thread's program; come back into it after each unwind, and
+        (on the first thread) after exec."""
+        first = self.current_tid() == self.id
         while True:
             if self._rewind_result is not None:
                 self._rewinding = True
                 self._asyncify("asyncify_start_rewind", self._asyncify_buffer)
             try:
-                self._entry(self.store)
+                self.running_instance().enter()
             except (wasmtime.Trap, wasmtime.WasmtimeError) as stop:
                 # A stop requested by a host call surfaces as WasmtimeError, a trap as Trap;
                 # a longjmp out of a handler run from an epoch tick stops the code below it.
                 if self.kill_requested or self.status is not None:
                     raise
-                if self._main_exited:    # exit(2) of this thread; others go on
+                if self._thread_exited():    # exit(2) of this thread; others go on
                     return
                 if self._after_unwind is not None:
                     self._finish_unwind()
                     continue
-                if self._exec is None:
+                if self._exec is None or not first:
                     if isinstance(stop, wasmtime.Trap) and self._run_fault_handler(stop):
                         continue
                     raise
@@ -732,7 +751,7 @@ class Cage:
         global _running
         serve(self)
         try:
-            self._run()
+            self.run_instance()
             if self.status is None and not self._main_exited:
                 self.status = abi.exit_status(0)
         except wasmtime.Trap as trap:
@@ -780,8 +799,7 @@ class Cage:
         # ESRCH from its memory; the pages go once no host operation uses them any more.
         self.slot.set_memory(None)
         self.mem.release()
-        self.instance = self._entry = self.exports = None
-        self.store = None
+        self._main_instance = Instance()
         self.runtime.cage_ended(self)
         with self.runtime.lock:
             self._done.set()
@@ -873,14 +891,15 @@ class Cage:
 
     def new_thread(self, start: ThreadStart) -> CageThread:
         """A thread for clone(CLONE_THREAD), not started yet (the caller writes its id
-        where it was asked first). EAGAIN past the runtime's limit on cages and threads,
-        or for a program whose memory is not shared (not built by lind cc)."""
+        where it was asked first). EAGAIN past the runtime's limit on cages and threads
+        or the cage's RLIMIT_NPROC, or for a program whose memory is not shared (not
+        built by lind cc)."""
         if self.shared_memory is None or THREAD_START not in self.exports:
             raise OSError(errno.EAGAIN, "this program cannot start threads")
         tid = self.runtime.reserve_id()
         thread = CageThread(self, tid, start)
         with self._threads_changed:
-            if self.stopping:
+            if self.stopping or self._threads_alive >= self.rlimit_nproc[0]:
                 self.runtime.release_id()
                 raise OSError(errno.EAGAIN, "Resource temporarily unavailable")
             self.threads[tid] = thread
@@ -903,11 +922,14 @@ class Cage:
             return
         if thread is None:    # the first thread ends before the others: now, as on Linux
             self._clear_tid_word(self.tid_address)
-        threei.stop_this_thread()
+        threei.stop_this_thread(self.slot)
 
     def thread_ended(self, thread: CageThread) -> None:
         """From the thread's own host thread, once its instance stopped for good."""
         self._clear_tid_word(thread.clear_tid)
+        if thread.instance is not None and thread.instance._asyncify_buffer and not self.stopping:
+            with contextlib.suppress(OSError):
+                self.aspace.munmap(thread.instance._asyncify_buffer, ASYNCIFY_BUFFER)
         with self._threads_changed:
             del self.threads[thread.tid]
             if not thread.exited:

@@ -51,10 +51,11 @@ class GrateWorkers:
         """One more instance of the grate's module over the grate's memory (called by
         the trampoline when every worker is busy)."""
         from lind.cage import cage as cage_module
+        from lind.cage import loader
 
         grate = self._cage
         store, exports = grate.instance_over_memory()
-        context = ctypes.cast(store._context(), ctypes.c_void_p).value
+        context = loader.context_address(store)
         # The worker's Memory owns its store (and the memory): the trampoline keeps it
         # until the grate has ended and no handler runs in it any more.
         worker_memory = threei.Memory.shared(self._memory.address(), (store, self._memory))

@@ -106,6 +106,11 @@ class SharedMemory(wasmtime.SharedMemory):
         return ctypes.cast(self.ptr(), ctypes.c_void_p).value or 0
 
 
+def context_address(store: wasmtime.Store) -> int:
+    """The store's wasmtime_context_t, as the trampoline and epoch callbacks see it."""
+    return ctypes.cast(store._context(), ctypes.c_void_p).value or 0
+
+
 def imported_memory(module: wasmtime.Module) -> wasmtime.MemoryType | None:
     """The type of `module`'s `lind.memory` import (None: it has a memory of its own)."""
     for mod, name, ty in shape(module).imports:

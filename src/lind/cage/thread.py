@@ -22,13 +22,59 @@ from typing import TYPE_CHECKING
 
 import wasmtime
 
+from lind.cage import loader
 from lind.microvisor.sys_threads import ThreadStart
 
 if TYPE_CHECKING:
     from lind.cage.cage import Cage
 
 THREAD_START = "__lind_thread_start"
+START = "_start"
 THREAD_STACK_POINTER = "__stack_pointer"   # exported by lind cc for this
+
+
+class Instance:
+    """What one thread of a cage runs: its wasm instance, and where that instance's
+    unwinds (fork, exec, setjmp: Asyncify) stand. The cage's attributes of these names
+    are the calling thread's (see PerThread)."""
+
+    def __init__(self) -> None:
+        self.store: wasmtime.Store | None = None
+        self.instance: wasmtime.Instance | None = None
+        self.exports = None                            # loader.Exports
+        self.context_address = 0                       # the store's wasmtime_context_t
+        self.thread_start: ThreadStart | None = None   # entered there, not at _start
+        self._asyncify_buffer = 0
+        self._rewind_result: int | None = None         # set: resume the stack with this
+        self._rewinding = False
+        self._after_unwind = None                      # what to do once unwound
+        self._unwind_replaces_stack = False            # longjmp: frames below do not matter
+        # A program with loop safepoints (toolchain/safepoints.py) runs its handlers
+        # from its own loops, where they may fork; the tick waits one round for that.
+        self.tick_waited = False
+
+    def enter(self) -> None:
+        """Call into the program where this thread starts (again, to rewind)."""
+        a = self.thread_start
+        if a is None:
+            self.exports[START](self.store)
+        else:
+            self.exports[THREAD_START](self.store, a.func, a.arg, a.tls)
+
+
+class PerThread:
+    """A Cage attribute that is the calling thread's Instance's."""
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+
+    def __get__(self, cage, owner: type | None = None):
+        if cage is None:
+            return self
+        return getattr(cage.running_instance(), self.name)
+
+    def __set__(self, cage, value) -> None:
+        setattr(cage.running_instance(), self.name, value)
 
 
 class CageThread:
@@ -40,6 +86,7 @@ class CageThread:
         self.start_args = start
         self.clear_tid = start.clear_tid
         self.exited = False     # ended by its own exit(2)
+        self.instance: Instance | None = None
         self.host = threading.Thread(target=self._main, name=f"cage-{cage.id}-thread-{tid}",
                                      daemon=True)
 
@@ -52,10 +99,13 @@ class CageThread:
         cage = self.cage
         serve(cage, self)
         try:
-            store, exports = cage.instance_over_memory()
-            exports[THREAD_STACK_POINTER].set_value(store, self.start_args.stack)
-            a = self.start_args
-            exports[THREAD_START](store, a.func, a.arg, a.tls)
+            instance = Instance()
+            instance.store, instance.exports = cage.instance_over_memory()
+            instance.context_address = loader.context_address(instance.store)
+            instance.thread_start = self.start_args
+            instance.exports[THREAD_STACK_POINTER].set_value(instance.store, self.start_args.stack)
+            self.instance = instance
+            cage.run_instance()
         except wasmtime.Trap as trap:
             if not self.exited and not cage.stopping and trap.trap_code is not None:
                 cage.trap_message = trap_reason(trap.message)

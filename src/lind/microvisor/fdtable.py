@@ -21,6 +21,7 @@ from typing import TypeVar
 
 from lind import threei
 from lind.microvisor import abi, limits
+from lind.microvisor.locking import locked
 
 
 @dataclass(eq=False)
@@ -300,6 +301,7 @@ class FdTable:
         self._cloexec: list[bool] = []
         self._mirror = mirror or (lambda fd, f: None)
         self._on_close = on_close or (lambda f: None)
+        self.lock = threading.RLock()   # a cage's threads open and close fds at once
 
     def get_as(self, fd: int, kind: type[_F], err: int = errno.EINVAL) -> _F:
         """The file at `fd` when it is a `kind` (an epoll, a socket...); `err` otherwise."""
@@ -322,6 +324,7 @@ class FdTable:
             f.release()
             raise OSError(errno.ESRCH, "No such process")
 
+    @locked
     def install(self, f: OpenFile, cloexec: bool = False, lowest: int = 0) -> int:
         """Put `f` at the lowest free fd >= lowest; takes over the caller's reference."""
         self._refuse_if_closed(f)
@@ -355,6 +358,7 @@ class FdTable:
             self._files += [None] * extra
             self._cloexec += [False] * extra
 
+    @locked
     def place(self, fd: int, f: OpenFile, cloexec: bool) -> None:
         """Put `f` at exactly `fd`, closing what was there (dup2 semantics)."""
         self._refuse_if_closed(f)
@@ -369,6 +373,7 @@ class FdTable:
             self._on_close(old)
             old.release()
 
+    @locked
     def close(self, fd: int) -> None:
         f = self.get(fd)
         self._files[fd] = None
@@ -388,6 +393,7 @@ class FdTable:
         self.get(fd)
         self._cloexec[fd] = value
 
+    @locked
     def copy(self, mirror: Callable[[int, OpenFile | None], None] | None = None,
              on_close: Callable[[OpenFile], None] | None = None) -> FdTable:
         """The table a forked child starts with: same open files, shared."""
@@ -399,11 +405,13 @@ class FdTable:
                 child._mirror(fd, f)
         return child
 
+    @locked
     def close_on_exec(self) -> None:
         for fd, f in enumerate(self._files):
             if f is not None and self._cloexec[fd]:
                 self.close(fd)
 
+    @locked
     def close_all(self) -> None:
         self.closed = True
         for fd, f in enumerate(self._files):

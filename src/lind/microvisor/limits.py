@@ -53,6 +53,12 @@ import threading
 NOFILE_SOFT = 1024
 NOFILE_HARD = 4096
 
+# ------------------------------------------------------------ RLIMIT_NPROC
+
+# Threads of one cage, its first included (Linux counts a user's processes and threads;
+# a cage counts its own). The runtime's max_cages bounds cages and threads together.
+NPROC = 1024
+
 
 def check_new_limit(soft: int, hard: int, current_hard: int) -> None:
     """What setrlimit accepts from an unprivileged process: lower anything, raise the

@@ -16,10 +16,12 @@ import bisect
 import errno
 import os
 import stat
+import threading
 from collections.abc import Callable
 
 from lind.microvisor import shared_pages
 from lind.microvisor.abi import O_APPEND, s32
+from lind.microvisor.locking import locked
 from lind.microvisor.shared_pages import SharedPages
 
 PAGE = 4096
@@ -67,7 +69,11 @@ class AddressSpace:
         self.starts: list[int] = []  # sorted starts of mapped regions
         self.ends: dict[int, int] = {}
         self.shared: dict[int, Share] = {}   # start -> pages, for MAP_SHARED regions
+        # The threads of a cage change its map at once: one at a time (re-entrant: mremap
+        # maps; msync and munmap write back through the same calls).
+        self.lock = threading.RLock()
 
+    @locked
     def copy(self, grow, memory) -> AddressSpace:
         """The address space of a forked child whose `memory` holds a copy of ours:
         shared regions get the same pages, not a copy."""
@@ -83,10 +89,12 @@ class AddressSpace:
             raise
         return twin
 
+    @locked
     def shared_ranges(self) -> list[tuple[int, int]]:
         """The MAP_SHARED regions, in address order (fork must not copy them)."""
         return [(s, self.ends[s]) for s in sorted(self.shared)]
 
+    @locked
     def shared_at(self, addr: int) -> Share | None:
         """The pages behind `addr` and its offset in them, if `addr` is in a shared region."""
         i = bisect.bisect_right(self.starts, addr)
@@ -98,6 +106,7 @@ class AddressSpace:
             return None
         return share[0], share[1] + addr - start
 
+    @locked
     def release_shared(self) -> None:
         """Let go of every shared region (exec, exit): written back, private zeros put back."""
         for start, end in self.shared_ranges():
@@ -174,6 +183,7 @@ class AddressSpace:
         return floor
 
     # -- the calls ----------------------------------------------------------
+    @locked
     def set_brk(self, addr: int) -> int:
         if addr < self.heap_base:
             return self.brk
@@ -188,6 +198,7 @@ class AddressSpace:
         self.brk = addr
         return addr
 
+    @locked
     def mmap(self, addr: int, length: int, prot: int, flags: int,
              fd_data: Callable[[int], bytes] | None = None,
              pages_for: Callable[[int], Share] | None = None) -> int:
@@ -230,12 +241,14 @@ class AddressSpace:
             raise _enomem() from None
         self._insert(start, start + length, share)
 
+    @locked
     def munmap(self, addr: int, length: int) -> int:
         if addr % PAGE or length <= 0 or addr + length > self.limit:
             raise OSError(errno.EINVAL, "Invalid argument")
         self._remove(addr, addr + _align(length))
         return 0
 
+    @locked
     def mprotect(self, addr: int, length: int, prot: int) -> int:
         """Wasm has no page protection: accepted for mapped or heap memory, recorded nowhere."""
         if addr % PAGE or prot & ~(PROT_READ | PROT_WRITE | PROT_EXEC | _PROT_SEM):
@@ -244,6 +257,7 @@ class AddressSpace:
             raise _enomem()
         return 0
 
+    @locked
     def mremap(self, old: int, old_len: int, new_len: int, flags: int, new_addr: int = 0) -> int:
         """Grow or shrink [old, old+old_len) in place, or move it (MREMAP_MAYMOVE), to
         `new_addr` with MREMAP_FIXED (what was there goes, as Linux's)."""
@@ -307,6 +321,7 @@ class AddressSpace:
         self._remove(old, old + old_len)
         return new
 
+    @locked
     def msync(self, addr: int, length: int, flags: int) -> int:
         """Write shared file pages in the range back to their file (MS_SYNC: durably)."""
         if addr % PAGE or flags & ~(MS_ASYNC | MS_INVALIDATE | MS_SYNC) or (

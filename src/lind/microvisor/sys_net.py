@@ -961,18 +961,22 @@ def _peer_of(f: SocketFile) -> SocketFile | None:
     """The SocketFile at the other end of a connected Unix socket, if it is a cage's, or
     the one listening where the connection waits to be accepted."""
     st = os.fstat(f.host_fd)
-    raw = _unix_diag(st.st_ino, _UDIAG_SHOW_PEER).get(_UNIX_DIAG_PEER, b"")
-    if len(raw) < 4:
-        return None
-    found = _by_inode.get((st.st_dev, struct.unpack_from("=I", raw)[0]))
-    if found is not None:
-        return found
-    # Not accepted yet (its peer has no inode): the listener whose queue names us.
-    for listener in list(_listening):
-        waiting = _unix_diag(os.fstat(listener.host_fd).st_ino, _UDIAG_SHOW_ICONS)
-        icons = waiting.get(_UNIX_DIAG_ICONS, b"")
-        if st.st_ino in struct.unpack(f"={len(icons) // 4}I", icons[:len(icons) // 4 * 4]):
-            return listener
+    # The connection may be accepted between the two looks (then its peer has an
+    # inode, registered once accept returns): look again, a few times.
+    for _ in range(3):
+        raw = _unix_diag(st.st_ino, _UDIAG_SHOW_PEER).get(_UNIX_DIAG_PEER, b"")
+        if len(raw) < 4:
+            return None
+        found = _by_inode.get((st.st_dev, struct.unpack_from("=I", raw)[0]))
+        if found is not None:
+            return found
+        # Not accepted yet (its peer has no inode): the listener whose queue names us.
+        for listener in list(_listening):
+            waiting = _unix_diag(os.fstat(listener.host_fd).st_ino, _UDIAG_SHOW_ICONS)
+            icons = waiting.get(_UNIX_DIAG_ICONS, b"")
+            if st.st_ino in struct.unpack(f"={len(icons) // 4}I", icons[:len(icons) // 4 * 4]):
+                return listener
+        time.sleep(0.001)
     return None
 
 

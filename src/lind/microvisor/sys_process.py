@@ -16,7 +16,7 @@ from lind.microvisor.abi import s32, u32
 from lind.microvisor.fs import join, libc
 from lind.microvisor.sys_memory import MAX_MEMORY
 
-RLIMIT_STACK, RLIMIT_NOFILE, RLIMIT_AS = 3, 7, 9
+RLIMIT_STACK, RLIMIT_NPROC, RLIMIT_NOFILE, RLIMIT_AS = 3, 6, 7, 9
 RLIM_INFINITY = (1 << 64) - 1
 _RLIMIT = struct.Struct("<QQ")
 
@@ -64,6 +64,8 @@ def _limit(cage, resource: int) -> tuple[int, int]:
         return cage.rlimit_as
     if resource == RLIMIT_STACK:
         return cage.stack_size, cage.stack_size
+    if resource == RLIMIT_NPROC:
+        return cage.rlimit_nproc
     if 0 <= resource < 16:
         return RLIM_INFINITY, RLIM_INFINITY
     raise OSError(errno.EINVAL, "Invalid argument")
@@ -79,6 +81,8 @@ def _set_limit(cage, resource: int, soft: int, hard: int) -> None:
     elif resource == RLIMIT_AS:
         cage.rlimit_as = (soft, hard)
         cage.aspace.limit = min(soft, MAX_MEMORY)
+    elif resource == RLIMIT_NPROC:
+        cage.rlimit_nproc = (soft, hard)
     elif (soft, hard) != current:
         raise OSError(errno.EPERM, "Operation not permitted")
 

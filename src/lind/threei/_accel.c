@@ -1970,9 +1970,10 @@ static PyTypeObject SlotType = {
 
 /* -------------------------------------------------------- the wasm import */
 
-/* One thread of a cage ends (exit(2) in a cage with other threads): the call it
- * made on this host thread stops its instance, whatever the Slot says. */
-static __thread int thread_stopped;
+/* One thread of a cage ends (exit(2) in a cage with other threads): its call, made
+ * through that cage's slot on this host thread, stops its instance when it returns
+ * (not a grate worker's call made for it on the way, which goes through the grate's). */
+static __thread SlotObject *thread_stopped;
 
 /* wasmtime_func_unchecked_callback_t for (i32 nr, i64 a1..a6) -> i64 */
 static size_t lind_syscall_entry(void *env, void *caller, wt_val_raw_t *vals, size_t n)
@@ -1980,8 +1981,8 @@ static size_t lind_syscall_entry(void *env, void *caller, wt_val_raw_t *vals, si
     SlotObject *s = env;
     int64_t a[6] = {vals[1].i64, vals[2].i64, vals[3].i64, vals[4].i64, vals[5].i64, vals[6].i64};
     vals[0].i64 = dispatch(s, s->memory, vals[0].i32, a);
-    if (thread_stopped) {
-        thread_stopped = 0;
+    if (thread_stopped == s) {
+        thread_stopped = NULL;
         return (size_t)trap_new("thread exit", strlen("thread exit"));
     }
     if (!s->exiting)
@@ -2019,9 +2020,13 @@ static PyObject *mod_entry_address(PyObject *self, PyObject *unused)
     return PyLong_FromVoidPtr((void *)lind_syscall_entry);
 }
 
-static PyObject *mod_stop_this_thread(PyObject *self, PyObject *unused)
+static PyObject *mod_stop_this_thread(PyObject *self, PyObject *slot)
 {
-    thread_stopped = 1;
+    if (!PyObject_TypeCheck(slot, &SlotType)) {
+        PyErr_SetString(PyExc_TypeError, "expected a Slot");
+        return NULL;
+    }
+    thread_stopped = (SlotObject *)slot;   /* the cage's slot lives while its threads do */
     Py_RETURN_NONE;
 }
 
@@ -2051,8 +2056,8 @@ static PyMethodDef module_methods[] = {
     {"entry_address", mod_entry_address, METH_NOARGS, "address of the lind.syscall host function"},
     {"slot_address", mod_slot_address, METH_O, "address of a Slot, the env of the host function"},
     {"forget", mod_forget, METH_O, "the cage of this Slot is gone: stop finding it by id"},
-    {"stop_this_thread", mod_stop_this_thread, METH_NOARGS,
-     "the system call being made on this host thread ends its wasm instance (a thread's exit)"},
+    {"stop_this_thread", mod_stop_this_thread, METH_O,
+     "stop_this_thread(slot): the call this host thread makes through slot ends its instance"},
     {"set_description", set_description, METH_VARARGS,
      "set_description(id, DESC_*): how a description's reads and writes wait"},
     {NULL}

@@ -476,9 +476,9 @@ _slots: dict[int, Slot] = {}
 _this_thread = threading.local()   # .stopped: see stop_this_thread
 
 
-def stop_this_thread() -> None:
-    """The system call being made on this host thread ends its wasm instance."""
-    _this_thread.stopped = True
+def stop_this_thread(slot: Slot) -> None:
+    """The call this host thread makes through `slot` ends its wasm instance."""
+    _this_thread.stopped = slot
 
 
 @wt.wasmtime_func_unchecked_callback_t
@@ -490,8 +490,8 @@ def _entry(env: int, caller: Any, vals: Any, nvals: int) -> int:
             return 0
         raw = [vals[i].i64 for i in range(1, 7)]
         vals[0].i64 = slot.call(vals[0].i32, *raw)
-        if getattr(_this_thread, "stopped", False):
-            _this_thread.stopped = False
+        if getattr(_this_thread, "stopped", None) is slot:
+            _this_thread.stopped = None
             msg = b"thread exit"
         elif not slot.exiting:
             return 0

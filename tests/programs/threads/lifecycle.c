@@ -5,12 +5,15 @@
  *                  exit(2) system call and status 7: the process's status is 7
  *   trap           a thread dereferences NULL: the process ends with SIGSEGV
  *   spin           two threads spin forever (for a timeout or a kill from outside)
- *   printf         8 threads print 200 lines each at once */
+ *   printf         8 threads print 200 lines each at once
+ *   nproc          RLIMIT_NPROC 3: threads are created until pthread_create fails
+ *                  (Lind counts a cage's threads; Linux a user's, and not for root) */
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -89,6 +92,15 @@ int main(int argc, char **argv)
 		printf("spinning\n");
 		pthread_join(t[0], NULL);
 		return 0;
+	}
+	if (!strcmp(mode, "nproc")) {
+		struct rlimit three = {3, 3};
+		int created = 0, err = 0;
+		setrlimit(RLIMIT_NPROC, &three);
+		while (created < 8 && !(err = pthread_create(&t[created], NULL, spins, NULL)))
+			created++;
+		printf("created %d threads, then error %d\n", created, err);
+		exit(0);
 	}
 	if (!strcmp(mode, "printf")) {
 		for (long i = 0; i < 8; i++)

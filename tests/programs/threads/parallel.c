@@ -1,12 +1,13 @@
 /* Two compute-bound threads and nothing else: the test compares CPU time with wall time. */
 #include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 
-static volatile unsigned long sink;
+static volatile uint64_t sink;
 
 static void *spin(void *arg)
 {
-	unsigned long x = (unsigned long)arg;
+	uint64_t x = (uint64_t)(uintptr_t)arg;
 	for (unsigned long i = 0; i < 1000000000UL; i++) {   /* xorshift: no shortcut */
 		x ^= x << 13;
 		x ^= x >> 7;
