@@ -368,14 +368,6 @@ def _i32_const(data: bytes, pos: int) -> tuple[int, int] | None:
     return leb128(data, pos + 1, signed=True)
 
 
-def _skip_limits(data: bytes, pos: int) -> int:
-    flags = data[pos]
-    _, pos = leb128(data, pos + 1)
-    if flags & 1:
-        _, pos = leb128(data, pos)
-    return pos
-
-
 def with_custom_section(wasm: bytes, name: str, payload: bytes = b"") -> bytes:
     """`wasm` with a custom section appended (valid anywhere; other runtimes skip it)."""
     encoded = name.encode()
