@@ -2,7 +2,8 @@
 
 Each thread is an instance of the program over the cage's one shared memory, on a host
 thread of its own (cage/thread.py); these run real programs and compare what they print
-and how they end with Linux.
+and how they end with Linux. That two threads compute in parallel is measured, not
+asserted: `lind bench` times a job in one thread and split over two.
 """
 
 from __future__ import annotations
@@ -71,23 +72,6 @@ def test_a_timeout_stops_every_spinning_thread(builds, tmp_path, no_cage_left):
                  timeout=1)
     assert info.value.output == b"spinning\n"
     no_cage_left()
-
-
-def test_two_threads_compute_in_parallel(builds, tmp_path):
-    """Two compute-bound threads of one cage run on two host cores at once: the CPU time
-    the process used is about twice the wall time of the threaded part (the speedup
-    itself is measured by `lind bench`, not asserted here)."""
-    import os
-    import time
-
-    start_cpu, start = sum(os.times()[:2]), time.monotonic()
-    result = lind.run([builds.wasm("threads/parallel")], root=tmp_path, capture_output=True,
-                      timeout=120)
-    cpu, wall = sum(os.times()[:2]) - start_cpu, time.monotonic() - start
-    assert result.returncode == 0, result.stderr
-    assert result.stdout == b"two threads done\n"
-    if (os.cpu_count() or 1) >= 2:
-        assert cpu > 1.3 * wall
 
 
 def test_fork_exec_and_setjmp_in_a_thread_match_native(builds, tmp_path):

@@ -227,6 +227,7 @@ class Cage:
         cap = min(MAX_MEMORY, self.memory_budget.ceiling())
         self.rlimit_as = parent.rlimit_as if parent else (cap, cap)
         self.rlimit_nproc = parent.rlimit_nproc if parent else (limits.NPROC, limits.NPROC)
+        self.robust_list = (0, 0)   # its first thread's; not kept across fork or exec
         self.ids = ids                          # (uid, euid, gid, egid) the cage sees
         # The rest of its identity: saved set-user and set-group ids, supplementary groups.
         self.saved_ids: tuple[int, int] = parent.saved_ids if parent else (ids[1], ids[3])
@@ -615,6 +616,7 @@ class Cage:
 
     def _do_exec(self) -> None:
         self._end_threads()
+        self.robust_list = (0, 0)
         module, self.argv, self.env = self._exec
         self._exec = None
         self.jump_points.clear()
@@ -866,6 +868,22 @@ class Cage:
             thread.clear_tid = addr
         else:
             self.tid_address = addr
+
+    def set_robust_list(self, value: tuple[int, int]) -> None:
+        """set_robust_list of the calling thread: (head, length)."""
+        thread = getattr(_serving, "thread", None)
+        if thread is not None and thread.cage is self:
+            thread.robust_list = value
+        else:
+            self.robust_list = value
+
+    def robust_list_of(self, tid: int) -> tuple[int, int]:
+        if tid == self.id:
+            return self.robust_list
+        thread = self.threads.get(tid)
+        if thread is None:
+            raise OSError(errno.ESRCH, "No such process")
+        return thread.robust_list
 
     def _clear_tid_word(self, addr: int) -> None:
         """A thread ended: zero its CLONE_CHILD_CLEARTID word and wake a waiter on it,

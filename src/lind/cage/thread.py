@@ -85,6 +85,7 @@ class CageThread:
         self.tid = tid
         self.start_args = start
         self.clear_tid = start.clear_tid
+        self.robust_list = (0, 0)    # set_robust_list's (head, length)
         self.exited = False     # ended by its own exit(2)
         self.instance: Instance | None = None
         self.host = threading.Thread(target=self._main, name=f"cage-{cage.id}-thread-{tid}",

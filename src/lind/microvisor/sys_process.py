@@ -844,11 +844,3 @@ def sys_capget(cage, header, data, *_):
     return 0
 
 
-_ROBUST_LIST_HEAD_SIZES = (12, 24)    # a wasm32 guest's, and x86_64's
-
-
-def sys_set_robust_list(cage, head, length, *_):
-    """Recorded nowhere: a cage has one thread, whose robust mutexes die with it."""
-    if length not in _ROBUST_LIST_HEAD_SIZES:
-        raise OSError(errno.EINVAL, "Invalid argument")
-    return 0

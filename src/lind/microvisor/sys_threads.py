@@ -73,6 +73,26 @@ def sys_gettid(cage, *_):
     return cage.current_tid()
 
 
+_ROBUST_LIST_HEAD_SIZES = (12, 24)    # a wasm32 guest's, and x86_64's
+
+
+def sys_set_robust_list(cage, head, length, *_):
+    """Where the calling thread's robust-mutex list is (musl walks it itself when a
+    thread exits; a cage's end ends every thread of it)."""
+    if u32(length) not in _ROBUST_LIST_HEAD_SIZES:
+        raise OSError(errno.EINVAL, "Invalid argument")
+    cage.set_robust_list((u32(head), u32(length)))
+    return 0
+
+
+def sys_get_robust_list(cage, tid, head_ptr, length_ptr, *_):
+    """The robust list of thread `tid` of the cage (0: the caller); ESRCH for others."""
+    head, length = cage.robust_list_of(s32(tid) or cage.current_tid())
+    cage.mem.write(u32(head_ptr), struct.pack("<I", head))
+    cage.mem.write(u32(length_ptr), struct.pack("<I", length))
+    return 0
+
+
 def sys_set_tid_address(cage, addr, *_):
     """The calling thread's CLONE_CHILD_CLEARTID word (PR_GET_TID_ADDRESS reports it)."""
     cage.set_clear_tid_address(u32(addr))

@@ -258,7 +258,8 @@ SYSCALLS: dict[int, Syscall] = {
         Syscall(203, "sched_setaffinity", p.sys_sched_setaffinity),
         Syscall(204, "sched_getaffinity", p.sys_sched_getaffinity),
         Syscall(247, "waitid", p.sys_waitid),
-        Syscall(273, "set_robust_list", p.sys_set_robust_list),
+        Syscall(273, "set_robust_list", th.sys_set_robust_list),
+        Syscall(274, "get_robust_list", th.sys_get_robust_list),
         Syscall(309, "getcpu", p.sys_getcpu),
         Syscall(99, "sysinfo", info.sys_sysinfo),
         # time and identity of the system

@@ -291,6 +291,33 @@ static void detached_and_once(void)
 	pthread_attr_destroy(&attr);
 }
 
+/* A robust mutex whose owner ends without unlocking it: the next locker is told. */
+static pthread_mutex_t robust;
+static void *dies_holding(void *arg)
+{
+	pthread_mutex_lock(&robust);
+	pthread_exit(arg);
+}
+
+static void robust_mutexes(void)
+{
+	pthread_mutexattr_t attr;
+	pthread_t t;
+	pthread_mutexattr_init(&attr);
+	pthread_mutexattr_setrobust(&attr, PTHREAD_MUTEX_ROBUST);
+	pthread_mutex_init(&robust, &attr);
+	pthread_create(&t, NULL, dies_holding, NULL);
+	pthread_join(t, NULL);
+	int owner_died = pthread_mutex_lock(&robust);
+	int consistent = pthread_mutex_consistent(&robust);
+	int unlocked = pthread_mutex_unlock(&robust);
+	int again = pthread_mutex_lock(&robust);
+	pthread_mutex_unlock(&robust);
+	printf("robust: lock after the owner died %s, consistent %d, unlock %d, lock again %d\n",
+	       owner_died == EOWNERDEAD ? "EOWNERDEAD" : "other", consistent, unlocked, again);
+	pthread_mutexattr_destroy(&attr);
+}
+
 static pid_t main_pid, main_tid;
 static pthread_t seen_self;
 static void *ids_worker(void *arg)
@@ -328,6 +355,7 @@ int main(void)
 	producer_consumer();
 	barriers();
 	rwlocks_and_spinlocks();
+	robust_mutexes();
 	detached_and_once();
 	ids();
 	return 0;
