@@ -19,11 +19,13 @@ def _native(builds, name: str, *args: str) -> subprocess.CompletedProcess:
     return subprocess.run([builds.native(name), *args], capture_output=True, timeout=120)
 
 
-@pytest.mark.parametrize("program", ["basics", "c11"])
+@pytest.mark.parametrize("program", ["basics", "c11", "signals"])
 def test_threads_programs_match_native(builds, tmp_path, program):
     """basics: create/join 1000 threads in waves, TLS and key destructors, mutex kinds,
     condition variables (with a CLOCK_MONOTONIC timed wait), barriers, rwlocks,
-    spinlocks, once, detached threads, gettid/getpid, thread names. c11: <threads.h>."""
+    spinlocks, once, robust mutexes, detached threads, gettid/getpid, thread names.
+    c11: <threads.h>. signals: masks stay per thread, raise and pthread_kill to itself
+    after threads came and went, sigwait in a thread."""
     native = _native(builds, f"threads/{program}")
     caged = lind.run([builds.wasm(f"threads/{program}")], root=tmp_path, capture_output=True,
                      timeout=120)

@@ -643,15 +643,15 @@ class Cage:
     def running_instance(self) -> Instance:
         """The calling host thread's instance of this cage's program: a CageThread's, or
         the first thread's (also for threads serving other cages, grate workers...)."""
-        thread = getattr(_serving, "thread", None)
-        if thread is not None and thread.cage is self and thread.instance is not None:
+        thread = self.calling_thread()
+        if thread is not None and thread.instance is not None:
             return thread.instance
         return self._main_instance
 
     def _thread_exited(self) -> bool:
         """Whether the calling thread ended by its own exit(2)."""
-        thread = getattr(_serving, "thread", None)
-        return thread.exited if thread is not None and thread.cage is self else self._main_exited
+        thread = self.calling_thread()
+        return thread.exited if thread is not None else self._main_exited
 
     def run_instance(self) -> None:
         """Run the calling thread's program; come back into it after each unwind, and
@@ -851,28 +851,34 @@ class Cage:
         return self.kill_requested or self.status is not None or self.slot.exiting
 
     # -- threads -------------------------------------------------------------
+    def calling_thread(self) -> CageThread | None:
+        """The calling host thread's CageThread of this cage (None: its first thread, or
+        a thread that is not the cage's)."""
+        thread = getattr(_serving, "thread", None)
+        return thread if thread is not None and thread.cage is self else None
+
     def current_tid(self) -> int:
         """The thread id of the calling host thread's cage thread (the cage's id for the
         thread its program started on, as Linux numbers a process's first thread)."""
-        thread = getattr(_serving, "thread", None)
-        return thread.tid if thread is not None and thread.cage is self else self.id
+        thread = self.calling_thread()
+        return thread.tid if thread is not None else self.id
 
     def clear_tid_address(self) -> int:
         """The calling thread's CLONE_CHILD_CLEARTID word (set_tid_address)."""
-        thread = getattr(_serving, "thread", None)
-        return thread.clear_tid if thread is not None and thread.cage is self else self.tid_address
+        thread = self.calling_thread()
+        return thread.clear_tid if thread is not None else self.tid_address
 
     def set_clear_tid_address(self, addr: int) -> None:
-        thread = getattr(_serving, "thread", None)
-        if thread is not None and thread.cage is self:
+        thread = self.calling_thread()
+        if thread is not None:
             thread.clear_tid = addr
         else:
             self.tid_address = addr
 
     def set_robust_list(self, value: tuple[int, int]) -> None:
         """set_robust_list of the calling thread: (head, length)."""
-        thread = getattr(_serving, "thread", None)
-        if thread is not None and thread.cage is self:
+        thread = self.calling_thread()
+        if thread is not None:
             thread.robust_list = value
         else:
             self.robust_list = value
@@ -915,7 +921,9 @@ class Cage:
         if self.shared_memory is None or THREAD_START not in self.exports:
             raise OSError(errno.EAGAIN, "this program cannot start threads")
         tid = self.runtime.reserve_id()
-        thread = CageThread(self, tid, start)
+        creator = self.calling_thread()
+        thread = CageThread(self, tid, start,
+                            mask=creator.mask if creator is not None else self.signals.mask)
         with self._threads_changed:
             if self.stopping or self._threads_alive >= self.rlimit_nproc[0]:
                 self.runtime.release_id()
@@ -926,7 +934,7 @@ class Cage:
 
     def exit_thread(self, code: int) -> None:
         """exit(2): the calling thread ends; the cage with it if it was the last one."""
-        thread = getattr(_serving, "thread", None)
+        thread = self.calling_thread()
         with self._threads_changed:
             self._threads_alive -= 1
             last = self._threads_alive == 0

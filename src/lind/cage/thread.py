@@ -80,12 +80,13 @@ class PerThread:
 class CageThread:
     """One thread of a cage other than the one its program started on."""
 
-    def __init__(self, cage: Cage, tid: int, start: ThreadStart) -> None:
+    def __init__(self, cage: Cage, tid: int, start: ThreadStart, mask: int) -> None:
         self.cage = cage
         self.tid = tid
         self.start_args = start
         self.clear_tid = start.clear_tid
         self.robust_list = (0, 0)    # set_robust_list's (head, length)
+        self.mask = mask             # its signal mask (the first thread's decides delivery)
         self.exited = False     # ended by its own exit(2)
         self.instance: Instance | None = None
         self.host = threading.Thread(target=self._main, name=f"cage-{cage.id}-thread-{tid}",

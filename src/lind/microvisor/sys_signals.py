@@ -335,20 +335,25 @@ def sys_rt_sigaction(cage, sig, act, oact, sigsetsize, *_):
 
 
 def sys_rt_sigprocmask(cage, how, new, old, sigsetsize, *_):
+    """The calling thread's mask. A cage's signals are delivered to its first thread, so
+    that thread's mask is the one that decides; another thread's is its own record (as
+    musl's pthread_create and thread exit block signals around them, in that thread)."""
     _check_sigset_size(sigsetsize)
     how = s32(how)
     mask = _read_mask(cage, new) if new else None
     if mask is not None and how not in (SIG_BLOCK, SIG_UNBLOCK, SIG_SETMASK):
         raise OSError(errno.EINVAL, "Invalid argument")
+    thread = cage.calling_thread()
     with _lock:
-        state = cage.signals
-        previous = state.mask
+        holder = cage.signals if thread is None else thread
+        previous = holder.mask
         if mask is not None:
-            state.mask = {SIG_BLOCK: previous | mask, SIG_UNBLOCK: previous & ~mask,
-                          SIG_SETMASK: mask}[how]
+            holder.mask = {SIG_BLOCK: previous | mask, SIG_UNBLOCK: previous & ~mask,
+                           SIG_SETMASK: mask}[how]
     if old:
         cage.mem.write(old, struct.pack("<Q", previous))
-    settle(cage)
+    if thread is None:
+        settle(cage)
     return 0
 
 
@@ -366,16 +371,20 @@ def sys_pause(cage, *_):
     cage.wait_for_signal()
 
 
-def _wait_under(cage, mask_addr: int, sigsetsize: int) -> None:
+def _wait_under(cage, mask_addr: int, sigsetsize: int) -> bool:
     """Put the mask at `mask_addr` in place for a wait; the caller's comes back after the
-    handler that ends it (next_signal), or when the wait ends otherwise."""
+    handler that ends it (next_signal), or when the wait ends otherwise. Only the first
+    thread's mask decides delivery: another thread's wait leaves it alone (False)."""
     _check_sigset_size(sigsetsize)
     temporary = _read_mask(cage, mask_addr)
+    if cage.calling_thread() is not None:
+        return False
     with _lock:
         state = cage.signals
         state.mask_after_suspend = state.mask
         state.mask = temporary
     settle(cage)
+    return True
 
 
 def sys_rt_sigsuspend(cage, mask, sigsetsize, *_):
@@ -391,7 +400,7 @@ def mask_while_waiting(cage, mask_addr: int, sigsetsize: int) -> Iterator[None]:
     if not mask_addr:
         yield
         return
-    _wait_under(cage, mask_addr, sigsetsize)
+    applied = _wait_under(cage, mask_addr, sigsetsize)
     state = cage.signals
     interrupted = False
     try:
@@ -400,7 +409,7 @@ def mask_while_waiting(cage, mask_addr: int, sigsetsize: int) -> Iterator[None]:
         interrupted = exc.errno == errno.EINTR
         raise
     finally:
-        if not interrupted:
+        if applied and not interrupted:
             with _lock:
                 if state.mask_after_suspend is not None:
                     state.mask = state.mask_after_suspend
