@@ -98,3 +98,23 @@ def test_threads_under_a_c_and_a_python_grate_match_native(builds, tmp_path):
     assert caged.returncode == 0
     assert b"handler failed" not in caged.stderr
     assert caged.stderr.count(b"clone(") >= 1000
+
+
+def test_hostile_thread_creation_ends_only_the_cage(builds, tmp_path, no_cage_left):
+    """Raw clone(CLONE_THREAD) with a null or out-of-memory stack or without the flags a
+    thread needs: EINVAL (22), EFAULT (14); a thread whose function does not exist traps
+    and ends its cage with SIGSEGV; a thread bomb stops at EAGAIN (11) after the cage's
+    RLIMIT_NPROC (1024, the first thread included) and ends cleanly."""
+    program = builds.wasm("threads/hostile")
+    head = b"stack 0: -1 22; stack at the top: -1 14; missing flags: -1 22\n"
+    plain = lind.run([program], root=tmp_path, capture_output=True, input=b"", timeout=60)
+    assert (plain.returncode, plain.stdout) == (0, head)
+    bad = lind.run([program, "badfunc"], root=tmp_path, capture_output=True, input=b"",
+                   timeout=60)
+    assert bad.returncode == -11
+    assert bad.stdout.startswith(head + b"clone with a bad function: ")
+    assert b"not reached" not in bad.stdout
+    bomb = lind.run([program, "bomb"], root=tmp_path, capture_output=True, input=b"",
+                    timeout=120)
+    assert (bomb.returncode, bomb.stdout) == (0, head + b"error 11\nthreads until EAGAIN: 1023\n")
+    no_cage_left()
