@@ -938,11 +938,10 @@ class Cage:
         with self._threads_changed:
             self._threads_alive -= 1
             last = self._threads_alive == 0
-            if not last:
-                if thread is None:
-                    self._main_exited = True
-                else:
-                    thread.exited = True
+            if thread is not None:
+                thread.exited = True       # counted out here, not again when it ends
+            elif not last:
+                self._main_exited = True
         if last:
             self.exit(code)
             return
