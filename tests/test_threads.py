@@ -111,9 +111,8 @@ def test_hostile_thread_creation_ends_only_the_cage(builds, tmp_path, no_cage_le
     assert (plain.returncode, plain.stdout) == (0, head)
     bad = lind.run([program, "badfunc"], root=tmp_path, capture_output=True, input=b"",
                    timeout=60)
-    assert bad.returncode == -11
-    assert bad.stdout.startswith(head + b"clone with a bad function: ")
-    assert b"not reached" not in bad.stdout
+    assert bad.returncode == -11    # the thread may end the cage before clone returns
+    assert bad.stdout.startswith(head) and b"not reached" not in bad.stdout
     bomb = lind.run([program, "bomb"], root=tmp_path, capture_output=True, input=b"",
                     timeout=120)
     assert (bomb.returncode, bomb.stdout) == (0, head + b"error 11\nthreads until EAGAIN: 1023\n")
