@@ -9,6 +9,7 @@
  *   nproc          RLIMIT_NPROC 3: threads are created until pthread_create fails
  *                  (Lind counts a cage's threads; Linux a user's, and not for root) */
 #include <pthread.h>
+#include <semaphore.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,16 +25,27 @@ static void *exits(void *arg)
 	return arg;
 }
 
+/* Turns, so the lines come in one order however the threads are scheduled: main's
+ * first, then worker 1's, worker 2's, the raw exit's. */
+static sem_t turn[4];
+
 static void *prints_later(void *arg)
 {
-	usleep(30000 * (int)(long)arg);
-	printf("worker %ld still running after main left\n", (long)arg);
+	long i = (long)arg;
+	sem_wait(&turn[i - 1]);
+	printf("worker %ld still running after main left\n", i);
+	sem_post(&turn[i]);
 	return arg;
 }
 
+static pthread_t workers[3];
+
 static void *exits_raw(void *arg)
 {
-	usleep(100000);
+	sem_wait(&turn[2]);
+	pthread_join(workers[1], NULL);
+	pthread_join(workers[2], NULL);
+	usleep(100000);    /* and past their last system call, the exit(2) after the join */
 	printf("the last thread ends with exit(2)\n");
 	syscall(SYS_exit, 7);
 	return arg;
@@ -73,11 +85,14 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	if (!strcmp(mode, "main-leaves") || !strcmp(mode, "last-status")) {
+		for (int i = 0; i < 4; i++)
+			sem_init(&turn[i], 0, 0);
 		for (long i = 1; i <= 2; i++)
-			pthread_create(&t[i], NULL, prints_later, (void *)i);
+			pthread_create(&workers[i], NULL, prints_later, (void *)i);
 		if (!strcmp(mode, "last-status"))
 			pthread_create(&t[3], NULL, exits_raw, NULL);
 		printf("main leaves\n");
+		sem_post(&turn[0]);
 		pthread_exit(NULL);
 	}
 	if (!strcmp(mode, "trap")) {
