@@ -788,6 +788,12 @@ class Cage:
         signals.forget_memory(self)
         if self.status & 0x7F:
             ops.notify_harsh_exit(self, self.status & 0x7F)
+        if self.id == self.init_id:
+            # Its tree dies with it (runtime.cage_ended): killed before its grate stops
+            # serving them, so a call it still serves ends with its caller, not back in it.
+            for other in reversed(self.runtime.tree(self)):
+                if other is not self:
+                    other.terminate()
         self._end_grate()
         sys_ipc.cage_ended(self)
         self.aspace.release_shared()
