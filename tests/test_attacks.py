@@ -269,6 +269,28 @@ def test_crafted_module_is_refused(builds, tmp_path, canary, name):
     untouched(canary)
 
 
+def test_a_shared_memory_import_smaller_than_the_cap_runs_within_its_own_maximum(
+        tmp_path, canary):
+    """A module importing lind.memory with a maximum of 2 pages: the cage's memory gets
+    that maximum (not the runtime's cap, which Wasmtime would refuse to link: the CLI
+    died with a traceback), and growing past it is ENOMEM (12) for the cage."""
+    grow = """(call $sc (i32.const 9) (i64.const 0) (i64.const 262144) (i64.const 3)
+                         (i64.const 0x22) (i64.const -1) (i64.const 0))"""
+    module = f"""(module
+      (import "lind" "syscall" (func $sc (param i32 i64 i64 i64 i64 i64 i64) (result i64)))
+      (import "lind" "memory" (memory 1 2 shared))
+      (func (export "_start")
+        (drop (call $sc (i32.const 231) (i64.sub (i64.const 0) {grow}) (i64.const 0)
+                        (i64.const 0) (i64.const 0) (i64.const 0) (i64.const 0)))))"""
+    root = make_root(tmp_path)
+    small = root / "small.wasm"
+    small.write_bytes(wasmtime.wat2wasm(module))
+    rc, _, err = lind_cli(tmp_path, "cli", small)
+    assert rc == errno.ENOMEM, err
+    assert "Traceback" not in err
+    untouched(canary)
+
+
 # -- 2. memory used after its cage died ---------------------------------------------
 def test_read_into_a_dead_childs_memory(builds, tmp_path, canary):
     # The child dies at ~0.15 s; the tenant starts at 0.3 s, where the host may reuse

@@ -328,9 +328,11 @@ class Cage:
         self.context_address = context
         shared = loader.imported_memory(module)
         if shared is not None:
-            # a shared memory has no store to limit it: its own maximum is the cap
+            # a shared memory has no store to limit it: its own maximum is the cap (or
+            # the module's, which may not be exceeded: a shared import declares one)
+            most = min(cap // WASM_PAGE, shared.limits.max or cap // WASM_PAGE)
             self.shared_memory = loader.SharedMemory(eng, wasmtime.MemoryType(
-                wasmtime.Limits(shared.limits.min, cap // WASM_PAGE), shared=True))
+                wasmtime.Limits(shared.limits.min, most), shared=True))
             linker.define(self.store, "lind", "memory", self.shared_memory)
             self.mem = threei.Memory.shared(self.shared_memory.address(), self.shared_memory)
         self.instance = linker.instantiate(self.store, module)

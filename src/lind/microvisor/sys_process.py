@@ -15,6 +15,7 @@ from lind.microvisor import abi, limits, sys_signals, sys_threads, virtual
 from lind.microvisor.abi import s32, u32
 from lind.microvisor.fs import join, libc
 from lind.microvisor.sys_memory import MAX_MEMORY
+from lind.microvisor.sys_threads import CLONE_THREAD, CLONE_VFORK, CLONE_VM
 
 RLIMIT_STACK, RLIMIT_NPROC, RLIMIT_NOFILE, RLIMIT_AS = 3, 6, 7, 9
 RLIM_INFINITY = (1 << 64) - 1
@@ -110,7 +111,6 @@ def sys_prlimit64(cage, pid, resource, new, old, *_):
 
 # -------------------------------------------------------------- fork and exec
 
-CLONE_VM, CLONE_VFORK, CLONE_THREAD = 0x100, 0x4000, 0x10000
 _SIGNAL_MASK = 0xFF
 
 
