@@ -121,7 +121,7 @@ def _on_epoch(context, key, delta, kind) -> int:
     if cage.out_of_memory(context):
         return _stop_error(b"out of memory")
     if own:
-        if cage.signals.ready:
+        if signals.caller(cage).ready:
             return cage.run_handlers_from_tick()
         cage.tick_waited = False
     return 0
@@ -249,7 +249,9 @@ class Cage:
         self.slot = threei.Slot(self)
         self.fds = (fds.copy(self._mirror_fd, self._fd_closed) if fds
                     else FdTable(mirror=self._mirror_fd, on_close=self._fd_closed))
-        self.signals = signals.SignalState(parent.signals if parent else None)
+        self.signals = signals.SignalState(
+            cage_id, parent.signals if parent else None,
+            signals.caller(parent) if parent else None)   # fork copies the calling thread's
         self.children: dict[int, Cage] = {}   # live and ended-but-unreaped children
         self.init_id = parent.init_id if parent else cage_id   # root of its process tree
         self.finished = False                 # set by the runtime once the program ended
@@ -611,7 +613,7 @@ class Cage:
         even with this program's memory given back."""
         if self.initial_memory(module) > self.memory_budget.available() + self.memory_charge.bytes:
             raise OSError(errno.ENOMEM, "Cannot allocate memory")
-        self._exec = (module, argv, env)
+        self._exec = (module, argv, env, signals.caller(self).mask)
         self.slot.stop("exec")
         if self.threads:    # the first thread runs the new program: wake it if it waits
             self._interrupt_waits()
@@ -619,14 +621,14 @@ class Cage:
     def _do_exec(self) -> None:
         self._end_threads()
         self.robust_list = (0, 0)
-        module, self.argv, self.env = self._exec
+        module, self.argv, self.env, mask = self._exec
         self._exec = None
         self.jump_points.clear()
         self.comm = None
         self.fds.close_on_exec()
         self.slot.resume()
         self.aspace.release_shared()
-        signals.exec_reset(self)
+        signals.exec_reset(self, mask)
         try:
             self.load(module)
         except OSError:   # others took the memory since execve looked: the OOM killer's call
@@ -671,6 +673,9 @@ class Cage:
                 if self.kill_requested or self.status is not None:
                     raise
                 if self._thread_exited():    # exit(2) of this thread; others go on
+                    if first and self._first_thread_runs_exec():
+                        self._do_exec()
+                        continue
                     return
                 if self._after_unwind is not None:
                     self._finish_unwind()
@@ -685,6 +690,19 @@ class Cage:
                 self._finish_unwind()
                 continue
             return
+
+    def _first_thread_runs_exec(self) -> bool:
+        """After the first thread's exit(2): wait until the other threads have ended.
+        If one of them called execve, the first thread comes back to run the new
+        program (True), as on Linux the thread that execs takes the process's id."""
+        with self._threads_changed:
+            while self.threads:
+                self._threads_changed.wait()
+            if self._exec is None or self.kill_requested or self.status is not None:
+                return False
+            self._main_exited = False
+            self._threads_alive = 1
+        return True
 
     def _run_fault_handler(self, trap: wasmtime.Trap) -> bool:
         """A trap is a fault (SIGSEGV, SIGFPE, SIGILL, SIGBUS): run the program's handler
@@ -929,15 +947,14 @@ class Cage:
         if self.shared_memory is None or THREAD_START not in self.exports:
             raise OSError(errno.EAGAIN, "this program cannot start threads")
         tid = self.runtime.reserve_id()
-        creator = self.calling_thread()
-        thread = CageThread(self, tid, start,
-                            mask=creator.mask if creator is not None else self.signals.mask)
+        thread = CageThread(self, tid, start)
         with self._threads_changed:
             if self.stopping or self._threads_alive >= self.rlimit_nproc[0]:
                 self.runtime.release_id()
                 raise OSError(errno.EAGAIN, "Resource temporarily unavailable")
             self.threads[tid] = thread
             self._threads_alive += 1
+        thread.signals = signals.add_thread(self, tid)
         return thread
 
     def exit_thread(self, code: int) -> None:
@@ -954,11 +971,13 @@ class Cage:
             self.exit(code)
             return
         if thread is None:    # the first thread ends before the others: now, as on Linux
+            signals.remove_thread(self, self.id)
             self._clear_tid_word(self.tid_address)
         threei.stop_this_thread(self.slot)
 
     def thread_ended(self, thread: CageThread) -> None:
         """From the thread's own host thread, once its instance stopped for good."""
+        signals.remove_thread(self, thread.tid)
         self._clear_tid_word(thread.clear_tid)
         if thread.instance is not None and thread.instance._asyncify_buffer and not self.stopping:
             with contextlib.suppress(OSError):
@@ -986,8 +1005,9 @@ class Cage:
                 self._threads_changed.wait()
 
     def raise_signal(self, sig: int) -> None:
-        """A signal the cage's own call caused (SIGPIPE): its disposition decides."""
-        signals.send(self, sig, signals.own_siginfo(self, sig), own_thread=True)
+        """A signal the calling thread's own call caused (SIGPIPE): sent to that thread."""
+        signals.send(self, sig, signals.own_siginfo(self, sig), own_thread=True,
+                     to=signals.caller(self))
 
     def null_page_fault(self) -> None:
         """Host code (Wasmtime's memory.fill, memory.copy) touched this cage's null page:

@@ -22,7 +22,9 @@ from typing import TYPE_CHECKING
 
 import wasmtime
 
+from lind import threei
 from lind.cage import loader
+from lind.microvisor.sys_signals import ThreadSignals
 from lind.microvisor.sys_threads import ThreadStart
 
 if TYPE_CHECKING:
@@ -80,13 +82,13 @@ class PerThread:
 class CageThread:
     """One thread of a cage other than the one its program started on."""
 
-    def __init__(self, cage: Cage, tid: int, start: ThreadStart, mask: int) -> None:
+    def __init__(self, cage: Cage, tid: int, start: ThreadStart) -> None:
         self.cage = cage
         self.tid = tid
         self.start_args = start
         self.clear_tid = start.clear_tid
         self.robust_list = (0, 0)    # set_robust_list's (head, length)
-        self.mask = mask             # its signal mask (the first thread's decides delivery)
+        self.signals: ThreadSignals | None = None   # its mask, pending set, wake fd
         self.exited = False     # ended by its own exit(2)
         self.instance: Instance | None = None
         self.host = threading.Thread(target=self._main, name=f"cage-{cage.id}-thread-{tid}",
@@ -100,6 +102,7 @@ class CageThread:
 
         cage = self.cage
         serve(cage, self)
+        threei.use_thread_wake(cage.slot, self.signals.wake_fd)
         try:
             instance = Instance()
             instance.store, instance.exports = cage.instance_over_memory()
@@ -118,4 +121,5 @@ class CageThread:
             cage.internal_error(exc)
             cage.terminate(signal.SIGSYS)
         finally:
+            threei.use_thread_wake(cage.slot, -1)
             cage.thread_ended(self)

@@ -117,7 +117,7 @@ class SignalFile(NonBlockingHostFile):
         if cage is None or self.host_fd < 0:
             return
         with contextlib.suppress(OSError):
-            if cage.signals.pending & self.mask:
+            if cage.signals.all_pending() & self.mask:
                 os.eventfd_write(self.host_fd, 1)
             else:
                 with contextlib.suppress(BlockingIOError):

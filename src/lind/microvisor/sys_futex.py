@@ -27,10 +27,11 @@ _MATCH_ANY = 0xFFFFFFFF
 class _Waiter:
     """One cage thread blocked in FUTEX_WAIT; `gate` opens when it is woken or interrupted."""
 
-    __slots__ = ("cage", "key", "bitset", "gate", "outcome")
+    __slots__ = ("cage", "tid", "key", "bitset", "gate", "outcome")
 
     def __init__(self, cage, key: Hashable, bitset: int) -> None:
         self.cage = cage
+        self.tid = cage.current_tid()
         self.key = key
         self.bitset = bitset
         self.gate = threading.Lock()
@@ -113,11 +114,13 @@ def _wake(key: Hashable, count: int, bitset: int) -> int:
     return woken
 
 
-def interrupt(cage) -> None:
-    """End the futex waits of `cage`'s threads with EINTR (a signal, or it is ending)."""
+def interrupt(cage, tid: int | None = None) -> None:
+    """End the futex waits of `cage`'s thread `tid` with EINTR (a signal for it), or of
+    all its threads (it is ending)."""
     with _lock:
         for waiter in list(_waiting.get(cage, ())):
-            waiter.open(errno.EINTR)
+            if tid is None or waiter.tid == tid:
+                waiter.open(errno.EINTR)
 
 
 def wake_word(cage, addr: int) -> None:

@@ -1,13 +1,16 @@
 """Signals: dispositions, masks, pending sets, and handing caught signals to the guest.
 
-Generation and delivery are split as on Linux. A signal sent to a cage (kill, tkill,
-SIGPIPE, SIGCHLD, SIGALRM) is dropped if ignored and not blocked, ends the cage if its
-default action does, and otherwise becomes pending. A pending signal that is caught
-and not blocked is delivered by the guest's libc, in guest code: the microvisor sets
-the guest word the libc registered (call 1022) and wakes the cage's blocking call, if
-any; the libc, at the return of its current system call (or from the epoch tick, in
-code that makes none), takes the signal (1023), runs the handler and restores the mask
-(rt_sigprocmask). See guest/src/lind/signals.c.
+Generation and delivery are split as on Linux. A signal sent to a cage (kill, SIGCHLD,
+SIGALRM) or to one of its threads (tkill, raise, SIGPIPE, a fault) is dropped if
+ignored and not blocked, ends the cage if its default action does, and otherwise
+becomes pending: for the process, or for that thread. Dispositions are the process's;
+masks and thread-directed pending sets are each thread's. A pending signal that is
+caught is for the thread it was sent to, or, sent to the process, for the first thread
+that does not block it. It is delivered by that thread's libc, in guest code: the
+microvisor sets the thread's guest word (registered with call 1022) and wakes the
+thread's blocking call, if any; the libc, at the return of its current system call (or
+from the epoch tick, in code that makes none), takes the signal (1023), runs the
+handler and restores the mask (rt_sigprocmask). See guest/src/lind/signals.c.
 
 A blocking call interrupted this way answers -ERESTARTSYS when the handler has
 SA_RESTART and the call may be restarted (the guest re-issues it), -EINTR otherwise.
@@ -20,6 +23,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import os
 import struct
 import threading
 import time
@@ -76,31 +80,70 @@ class Action:
 _DEFAULT = Action()
 
 
-class SignalState:
-    """A cage's signals: what fork copies (actions, mask) and what it does not."""
+class ThreadSignals:
+    """One thread's signals, as on Linux: its mask, the signals sent to it alone (tkill,
+    raise, its own faults and SIGPIPE), its alternate stack, and where it is told."""
 
-    def __init__(self, parent: SignalState | None = None) -> None:
-        self.actions: dict[int, Action] = dict(parent.actions) if parent else {}
+    def __init__(self, parent: ThreadSignals | None = None) -> None:
         self.mask = parent.mask if parent else 0
-        self.pending = 0                  # bit sig-1: generated, not yet delivered
-        self.info: dict[int, bytes] = {}  # siginfo of each pending signal (not queued)
+        self.pending = 0                  # bit sig-1: sent to this thread, not delivered
+        self.info: dict[int, bytes] = {}  # siginfo of each of those (not queued)
+        self.assigned = 0                 # the process's pending signals it is to take
         self.mask_after_suspend: int | None = None   # sigsuspend's caller's mask
-        # Guest address of the libc's pending flag: the child of a fork has the same
-        # memory layout, so it inherits it; exec and the end of the cage clear it.
+        # Guest address of the thread's pending flag (its libc's TLS word): a fork child
+        # has the same memory layout, so it inherits it; exec and the end clear it.
         self.word = parent.word if parent else 0
-        self.ready = False                # a caught, unblocked signal awaits the guest
-        self.waiting_on: set[threading.Condition] = set()   # blocked calls' conditions
+        self.shown: bool | None = None    # what the word says now (None: not written)
+        self.ready = False                # a caught, unblocked signal awaits this thread
         self.waiting_for = 0              # sigtimedwait's set: these wake it too
-        # Called (without the lock) when a signal becomes pending: the cage's signalfds.
-        self.watchers: list[Callable[[], None]] = []
+        # Written when a signal is to interrupt this thread's wait on a host fd (another
+        # thread than the first; the first uses its cage slot's wake fd): -1 if none.
+        self.wake_fd = -1
         # sigaltstack: (base, size), or None when disabled; fork keeps it, exec drops it.
         self.altstack: tuple[int, int] | None = parent.altstack if parent else None
         self.altstack_autodisarm = parent.altstack_autodisarm if parent else False
+
+
+class SignalState:
+    """A cage's signals: dispositions and the process's pending set, shared by its
+    threads, and each thread's own (ThreadSignals, by thread id, first thread first).
+    What fork copies: the actions, and the forking thread's mask and stack."""
+
+    def __init__(self, first_tid: int, parent: SignalState | None = None,
+                 forking: ThreadSignals | None = None) -> None:
+        self.actions: dict[int, Action] = dict(parent.actions) if parent else {}
+        self.pending = 0                  # sent to the process (kill): any thread takes it
+        self.info: dict[int, bytes] = {}
+        # Guest address of the libc's process-wide flag: set while any thread has a
+        # signal to take (what loop safepoints read).
+        self.hint = parent.hint if parent else 0
+        self.hint_shown: bool | None = None
+        # The first thread's record stays for calls made for the cage from threads not
+        # its own (a grate's) after the first thread has left with pthread_exit.
+        self.first = ThreadSignals(forking)
+        self.threads: dict[int, ThreadSignals] = {first_tid: self.first}   # live ones
+        self.waiting_on: set[threading.Condition] = set()   # blocked calls' conditions
+        # Called (without the lock) when a signal becomes pending: the cage's signalfds.
+        self.watchers: list[Callable[[], None]] = []
 
     def action(self, sig: int) -> Action:
         if sig in (SIGKILL, SIGSTOP):
             return _DEFAULT
         return self.actions.get(sig, _DEFAULT)
+
+    def all_pending(self) -> int:
+        """Everything pending for the process or any of its threads (signalfd's view)."""
+        bits = self.pending
+        for thread in self.threads.values():
+            bits |= thread.pending
+        return bits
+
+
+def caller(cage) -> ThreadSignals:
+    """The signals of the calling thread of `cage` (the first thread's for a call made
+    for the cage on a thread that is not its own)."""
+    state = cage.signals
+    return state.threads.get(cage.current_tid(), state.first)
 
 
 def _ignored(sig: int, action: Action) -> bool:
@@ -109,44 +152,85 @@ def _ignored(sig: int, action: Action) -> bool:
     return action.handler == SIG_DFL and sig in _IGNORED_BY_DEFAULT
 
 
+def _drop(holder, sig: int) -> None:
+    holder.pending &= ~_bit(sig)
+    holder.info.pop(sig, None)
+
+
 def _settle(cage) -> int:
     """With the lock held: act on pending signals that are not blocked.
 
-    Ignored ones are dropped; a caught one stays for the guest (and the guest word says
-    so). Returns the signal whose default action ends the cage, or 0.
+    Ignored ones are dropped; a caught one stays for the guest: one sent to a thread for
+    that thread, one sent to the process for the first thread that does not block it
+    (as Linux picks). Each thread's word says whether it has one to take, the process
+    word whether any has. Returns the signal whose default action ends the cage, or 0.
     """
     state = cage.signals
-    unblocked = state.pending & ~state.mask
+    threads = list(state.threads.values())
     fatal = 0
-    while unblocked:
-        sig = _lowest(unblocked)
-        unblocked &= ~_bit(sig)
+
+    def judge(holder, sig: int) -> bool:
+        """Whether `sig`, deliverable now, is for a handler (else dropped or fatal)."""
+        nonlocal fatal
         action = state.action(sig)
         if _ignored(sig, action):
-            state.pending &= ~_bit(sig)
-            state.info.pop(sig, None)
-        elif action.handler == SIG_DFL and not fatal:
-            fatal = sig
-    state.ready = bool(state.pending & ~state.mask) and not fatal
-    if state.word:
-        cage.mem.write(state.word, struct.pack("<i", state.ready))
+            _drop(holder, sig)
+        elif action.handler == SIG_DFL:
+            fatal = fatal or sig
+        else:
+            return True
+        return False
+
+    for thread in threads:
+        thread.assigned = 0
+        unblocked = thread.pending & ~thread.mask
+        while unblocked:
+            sig = _lowest(unblocked)
+            unblocked &= ~_bit(sig)
+            judge(thread, sig)
+    shared = state.pending
+    while shared:
+        sig = _lowest(shared)
+        shared &= ~_bit(sig)
+        taker = next((t for t in threads if not t.mask & _bit(sig)), None)
+        if taker is not None and judge(state, sig):
+            taker.assigned |= _bit(sig)
+    any_ready = False
+    for thread in threads:
+        thread.ready = bool(thread.pending & ~thread.mask or thread.assigned) and not fatal
+        any_ready = any_ready or thread.ready
+        if thread.word and thread.shown is not thread.ready:
+            cage.mem.write(thread.word, struct.pack("<i", thread.ready))
+            thread.shown = thread.ready
+    if state.hint and state.hint_shown is not any_ready:
+        cage.mem.write(state.hint, struct.pack("<i", any_ready))
+        state.hint_shown = any_ready
     return fatal
 
 
 def _act(cage, fatal: int, waiting: tuple[threading.Condition, ...], *,
          own_thread: bool) -> None:
-    """After _settle, without the lock: end the cage, or wake its blocked calls."""
+    """After _settle, without the lock: end the cage, or wake the blocked calls of the
+    threads that have a signal to take (a futex or host-fd wait ends with EINTR, as on
+    Linux; a thread's waits on conditions re-check their own thread)."""
     if fatal:
         if own_thread:
             cage.kill(fatal)
         else:
             cage.terminate(fatal)
-    else:
-        for cond in waiting:
-            with cond:
-                cond.notify_all()
-        if cage.signals.ready:   # a futex or host-fd wait ends with EINTR, as on Linux
-            sys_futex.interrupt(cage)
+        return
+    for cond in waiting:
+        with cond:
+            cond.notify_all()
+    with _lock:
+        ready = [(tid, thread) for tid, thread in cage.signals.threads.items() if thread.ready]
+        for _, thread in ready:
+            if thread.wake_fd >= 0:     # closed only under the lock: still this thread's
+                with contextlib.suppress(BlockingIOError):
+                    os.eventfd_write(thread.wake_fd, 1)
+    for tid, thread in ready:
+        sys_futex.interrupt(cage, tid)
+        if thread.wake_fd < 0:
             cage.slot.wake()
 
 
@@ -163,25 +247,66 @@ def blocked_on(cage, cond: threading.Condition) -> Iterator[None]:
 
 
 def wake_blocked(cage) -> None:
-    """Wake every call of the cage that waits on a condition (the cage is stopping)."""
+    """Wake every blocked call of the cage (it is stopping): conditions, and the threads'
+    own wake fds, left readable."""
     with _lock:
         waiting = tuple(cage.signals.waiting_on)
+        for thread in cage.signals.threads.values():
+            if thread.wake_fd >= 0:
+                with contextlib.suppress(BlockingIOError):
+                    os.eventfd_write(thread.wake_fd, 1)
     for cond in waiting:
         with cond:
             cond.notify_all()
 
 
 def settle(cage) -> None:
-    """On the cage's thread: re-examine pending signals after its mask or its
+    """On one of the cage's threads: re-examine pending signals after a mask or the
     dispositions changed."""
     with _lock:
         fatal = _settle(cage)
-        waiting = tuple(cage.signals.waiting_on) if cage.signals.ready else ()
+        waiting = _waiting_for_signals(cage.signals, 0)
     _act(cage, fatal, waiting, own_thread=True)
 
 
+def _waiting_for_signals(state: SignalState, bit: int) -> tuple[threading.Condition, ...]:
+    """With the lock held: the conditions to notify, if a thread has a signal to take
+    or waits in sigtimedwait for `bit`."""
+    if any(t.ready or t.waiting_for & bit for t in state.threads.values()):
+        return tuple(state.waiting_on)
+    return ()
+
+
+def add_thread(cage, tid: int) -> ThreadSignals:
+    """A new thread of the cage (clone): the creating thread's mask, no alternate stack
+    (as Linux gives a thread), and a wake eventfd of its own."""
+    thread = ThreadSignals()
+    thread.wake_fd = os.eventfd(0, os.EFD_CLOEXEC | os.EFD_NONBLOCK)
+    with _lock:
+        thread.mask = caller(cage).mask
+        cage.signals.threads[tid] = thread
+    return thread
+
+
+def remove_thread(cage, tid: int) -> None:
+    """A thread ended (or never started): signals sent to it alone go with it; the
+    process's are for another thread now."""
+    with _lock:
+        thread = cage.signals.threads.pop(tid, None)
+        if thread is None:
+            return
+        thread.word = 0
+        if thread.wake_fd >= 0:
+            os.close(thread.wake_fd)
+            thread.wake_fd = -1
+        fatal = _settle(cage)
+        waiting = _waiting_for_signals(cage.signals, 0)
+    _act(cage, fatal, waiting, own_thread=False)
+
+
 def siginfo(sig: int, code: int, pid: int = 0, uid: int = 0, status: int = 0) -> bytes:
-    return _SIGINFO.pack(sig, 0, code, pid, uid, status).ljust(SIGINFO_SIZE, b"\0")
+    """A siginfo; `pid` is also where a fault's address goes (si_addr, unsigned)."""
+    return _SIGINFO.pack(sig, 0, code, s32(pid), uid, status).ljust(SIGINFO_SIZE, b"\0")
 
 
 def child_info(child) -> bytes:
@@ -192,10 +317,12 @@ def child_info(child) -> bytes:
     return siginfo(SIGCHLD, CLD_EXITED, child.id, child.ids[0], (status >> 8) & 0xFF)
 
 
-def send(cage, sig: int, info: bytes | None = None, *, own_thread: bool) -> None:
-    """Generate `sig` for `cage`; `info` is its siginfo (default: sent by the kernel).
+def send(cage, sig: int, info: bytes | None = None, *, own_thread: bool,
+         to: ThreadSignals | None = None) -> None:
+    """Generate `sig` for `cage`, or for its thread `to` (tkill, raise, a fault); `info`
+    is its siginfo (default: sent by the kernel).
 
-    `own_thread` says the caller runs on the cage's thread (inside one of its calls),
+    `own_thread` says the caller runs on a thread of the cage (inside one of its calls),
     so a fatal signal can end it at the return of that call.
     """
     if sig == 0:
@@ -203,31 +330,45 @@ def send(cage, sig: int, info: bytes | None = None, *, own_thread: bool) -> None
     with _lock:
         state = cage.signals
         bit = _bit(sig)
-        if not state.mask & bit and _ignored(sig, state.action(sig)):
+        if to is not None and to not in state.threads.values():
+            return                    # the thread has ended: so has what was sent to it
+        if to is not None:
+            blocked = bool(to.mask & bit)
+        else:
+            blocked = bool(state.threads) and all(t.mask & bit for t in state.threads.values())
+        if not blocked and _ignored(sig, state.action(sig)):
             return
-        if not state.pending & bit:   # standard signals are not queued
-            state.pending |= bit
-            state.info[sig] = info or siginfo(sig, SI_KERNEL)
+        holder = state if to is None else to
+        if not holder.pending & bit:   # standard signals are not queued
+            holder.pending |= bit
+            holder.info[sig] = info or siginfo(sig, SI_KERNEL)
         fatal = _settle(cage)
-        waiting = tuple(state.waiting_on) if state.ready or state.waiting_for & bit else ()
+        waiting = _waiting_for_signals(state, bit)
         watchers = list(state.watchers)
     _act(cage, fatal, waiting, own_thread=own_thread)
     for watcher in watchers:
         watcher()
 
 
+def _dequeue(state: SignalState, thread: ThreadSignals, bits: int) -> tuple[int, bytes] | None:
+    """With the lock held: take the lowest signal of `bits` pending for `thread` (first
+    those sent to it alone, as Linux) or for the process."""
+    for holder in (thread, state):
+        taken = holder.pending & bits
+        if taken:
+            sig = _lowest(taken)
+            holder.pending &= ~_bit(sig)
+            return sig, holder.info.pop(sig)
+    return None
+
+
 def take(cage, wanted: int) -> tuple[int, bytes] | None:
     """Dequeue the lowest pending signal of the set `wanted` and its siginfo, without
     running its handler (signalfd reads); None if none is pending."""
     with _lock:
-        state = cage.signals
-        taken = state.pending & wanted
-        if not taken:
-            return None
-        sig = _lowest(taken)
-        state.pending &= ~_bit(sig)
-        found = sig, state.info.pop(sig)
-    settle(cage)
+        found = _dequeue(cage.signals, caller(cage), wanted)
+    if found is not None:
+        settle(cage)
     return found
 
 
@@ -237,58 +378,67 @@ def unpack_siginfo(info: bytes) -> tuple[int, int, int, int, int, int]:
 
 
 def catches(cage, sig: int) -> bool:
-    """Whether a fault raising `sig` would run a handler of the cage (not blocked, not
-    ignored, not the default: those end it, see force)."""
+    """Whether a fault raising `sig` in the calling thread would run a handler of the
+    cage (not blocked, not ignored, not the default: those end it, see force)."""
     with _lock:
-        state = cage.signals
-        return (not state.mask & _bit(sig)
-                and state.action(sig).handler not in (SIG_DFL, SIG_IGN))
+        return (not caller(cage).mask & _bit(sig)
+                and cage.signals.action(sig).handler not in (SIG_DFL, SIG_IGN))
 
 
 def force(cage, sig: int, info: bytes, *, own_thread: bool) -> None:
-    """A signal the cage's own fault raised (SIGSEGV at its null page). As the kernel's
-    force_sig: blocked or ignored, it is unblocked and set to its default action, which
-    ends the cage; a handler the cage installed runs."""
+    """A signal the calling thread's own fault raised (SIGSEGV at its null page). As the
+    kernel's force_sig: blocked or ignored, it is unblocked and set to its default
+    action, which ends the cage; a handler the cage installed runs, in this thread."""
     with _lock:
         state = cage.signals
+        thread = caller(cage)
         action = state.action(sig)
-        if state.mask & _bit(sig) or action.handler == SIG_IGN:
+        if thread.mask & _bit(sig) or action.handler == SIG_IGN:
             state.actions[sig] = replace(action, handler=SIG_DFL)
-            state.mask &= ~_bit(sig)
-    send(cage, sig, info, own_thread=own_thread)
+            thread.mask &= ~_bit(sig)
+    send(cage, sig, info, own_thread=own_thread, to=thread)
 
 
 def interruption(cage, restartable: bool) -> int:
-    """The errno a blocking call answers now, because a caught signal awaits the guest
-    (0: none). Its handler is the first the guest will run: SA_RESTART decides, for a
-    guest whose libc registered its word (only such a libc restarts calls)."""
-    state = cage.signals
-    if not state.ready:
+    """The errno a blocking call of the calling thread answers now, because a caught
+    signal awaits that thread (0: none). Its handler is the first the guest will run:
+    SA_RESTART decides, for a guest whose libc registered its word (only such a libc
+    restarts calls)."""
+    thread = caller(cage)
+    if not thread.ready:
         return 0
     with _lock:
-        deliverable = state.pending & ~state.mask
+        deliverable = (thread.pending & ~thread.mask) | thread.assigned
         if not deliverable:
             return 0
-        restarts = state.word and state.action(_lowest(deliverable)).flags & SA_RESTART
+        action = cage.signals.action(_lowest(deliverable))
+        restarts = thread.word and action.flags & SA_RESTART
     return ERESTARTSYS if restartable and restarts else errno.EINTR
 
 
 def forget_memory(cage) -> None:
-    """The cage's memory is going (exec, end): stop writing the guest word into it."""
+    """The cage's memory is going (exec, end): stop writing the guest words into it."""
     with _lock:
-        cage.signals.word = 0
+        cage.signals.hint = 0
+        for thread in cage.signals.threads.values():
+            thread.word = 0
 
 
-def exec_reset(cage) -> None:
-    """exec: caught signals go back to their default action (ignored stay ignored);
-    mask and pending signals are kept, and the new program registers its own word."""
+def exec_reset(cage, mask: int) -> None:
+    """exec: caught signals go back to their default action (ignored stay ignored); the
+    one thread left keeps the mask of the thread that called execve (`mask`), and
+    pending signals; the new program registers its own words."""
     with _lock:
         state = cage.signals
         state.actions = {sig: a for sig, a in state.actions.items() if a.handler == SIG_IGN}
-        state.word = 0
-        state.mask_after_suspend = None
-        state.altstack = None
-        state.altstack_autodisarm = False
+        state.hint = 0
+        first = state.first
+        state.threads = {cage.id: first}
+        first.mask = mask
+        first.word = 0
+        first.mask_after_suspend = None
+        first.altstack = None
+        first.altstack_autodisarm = False
     settle(cage)
 
 
@@ -326,8 +476,8 @@ def sys_rt_sigaction(cage, sig, act, oact, sigsetsize, *_):
         if new is not None:
             state.actions[sig] = new
             if _ignored(sig, new):   # POSIX: discarded, blocked or not
-                state.pending &= ~_bit(sig)
-                state.info.pop(sig, None)
+                for holder in (state, *state.threads.values()):
+                    _drop(holder, sig)
     if oact:
         cage.mem.write(oact, _KSIGACTION.pack(old.handler, old.flags, 0, old.mask))
     settle(cage)
@@ -335,33 +485,32 @@ def sys_rt_sigaction(cage, sig, act, oact, sigsetsize, *_):
 
 
 def sys_rt_sigprocmask(cage, how, new, old, sigsetsize, *_):
-    """The calling thread's mask. A cage's signals are delivered to its first thread, so
-    that thread's mask is the one that decides; another thread's is its own record (as
-    musl's pthread_create and thread exit block signals around them, in that thread)."""
+    """The calling thread's mask."""
     _check_sigset_size(sigsetsize)
     how = s32(how)
     mask = _read_mask(cage, new) if new else None
     if mask is not None and how not in (SIG_BLOCK, SIG_UNBLOCK, SIG_SETMASK):
         raise OSError(errno.EINVAL, "Invalid argument")
-    thread = cage.calling_thread()
     with _lock:
-        holder = cage.signals if thread is None else thread
-        previous = holder.mask
+        thread = caller(cage)
+        previous = thread.mask
         if mask is not None:
-            holder.mask = {SIG_BLOCK: previous | mask, SIG_UNBLOCK: previous & ~mask,
+            thread.mask = {SIG_BLOCK: previous | mask, SIG_UNBLOCK: previous & ~mask,
                            SIG_SETMASK: mask}[how]
     if old:
         cage.mem.write(old, struct.pack("<Q", previous))
-    if thread is None:
+    if mask is not None:
         settle(cage)
     return 0
 
 
 def sys_rt_sigpending(cage, out, sigsetsize, *_):
+    """The blocked signals pending for the calling thread or its process."""
     if sigsetsize > 8:
         raise OSError(errno.EINVAL, "Invalid argument")
     with _lock:
-        pending = cage.signals.pending & cage.signals.mask
+        thread = caller(cage)
+        pending = (thread.pending | cage.signals.pending) & thread.mask
     cage.mem.write(out, pending.to_bytes(8, "little")[:sigsetsize])
     return 0
 
@@ -371,20 +520,18 @@ def sys_pause(cage, *_):
     cage.wait_for_signal()
 
 
-def _wait_under(cage, mask_addr: int, sigsetsize: int) -> bool:
-    """Put the mask at `mask_addr` in place for a wait; the caller's comes back after the
-    handler that ends it (next_signal), or when the wait ends otherwise. Only the first
-    thread's mask decides delivery: another thread's wait leaves it alone (False)."""
+def _wait_under(cage, mask_addr: int, sigsetsize: int) -> ThreadSignals:
+    """Put the mask at `mask_addr` in place for a wait of the calling thread; its own
+    comes back after the handler that ends it (next_signal), or when the wait ends
+    otherwise. Returns the thread."""
     _check_sigset_size(sigsetsize)
     temporary = _read_mask(cage, mask_addr)
-    if cage.calling_thread() is not None:
-        return False
     with _lock:
-        state = cage.signals
-        state.mask_after_suspend = state.mask
-        state.mask = temporary
+        thread = caller(cage)
+        thread.mask_after_suspend = thread.mask
+        thread.mask = temporary
     settle(cage)
-    return True
+    return thread
 
 
 def sys_rt_sigsuspend(cage, mask, sigsetsize, *_):
@@ -400,8 +547,7 @@ def mask_while_waiting(cage, mask_addr: int, sigsetsize: int) -> Iterator[None]:
     if not mask_addr:
         yield
         return
-    applied = _wait_under(cage, mask_addr, sigsetsize)
-    state = cage.signals
+    thread = _wait_under(cage, mask_addr, sigsetsize)
     interrupted = False
     try:
         yield
@@ -409,47 +555,57 @@ def mask_while_waiting(cage, mask_addr: int, sigsetsize: int) -> Iterator[None]:
         interrupted = exc.errno == errno.EINTR
         raise
     finally:
-        if applied and not interrupted:
+        if not interrupted:
             with _lock:
-                if state.mask_after_suspend is not None:
-                    state.mask = state.mask_after_suspend
-                    state.mask_after_suspend = None
+                if thread.mask_after_suspend is not None:
+                    thread.mask = thread.mask_after_suspend
+                    thread.mask_after_suspend = None
             settle(cage)
 
 
-def sys_signal_word(cage, addr, *_):
-    """The guest libc says where its pending flag is (0: nowhere)."""
-    if addr:
-        cage.mem.view(addr, 4)
+def sys_signal_word(cage, addr, hint, *_):
+    """The guest libc says where the calling thread's pending flag is (0: nowhere), and
+    the process's (0: the same word; a libc of one thread)."""
+    addr, hint = u32(addr), u32(hint)
+    for word in (addr, hint):
+        if word:
+            cage.mem.view(word, 4)
     with _lock:
-        cage.signals.word = addr
+        thread = caller(cage)
+        thread.word = addr
+        thread.shown = None
+        if addr:
+            cage.signals.hint = hint or addr
+            cage.signals.hint_shown = None
     settle(cage)
     return 0
 
 
-def sys_next_signal(cage, frame, *_):
-    """Hand the lowest caught, unblocked pending signal to the guest, masks applied.
+def _on_own_thread(cage) -> bool:
+    """Whether the calling host thread runs one of the cage's threads (not a grate's
+    handler worker, which shares its memory but must not run its signal handlers)."""
+    return cage.calling_thread() is not None or threading.current_thread() is cage.thread
 
-    Only the cage's own thread gets one: a grate's handler workers share its memory and
-    see its pending word, but a signal handler must not run inside another cage's call.
-    """
-    if threading.current_thread() is not cage.thread:
+
+def sys_next_signal(cage, frame, *_):
+    """Hand the calling thread the lowest caught, unblocked signal pending for it (sent
+    to it alone first) or for the process, masks applied."""
+    if not _on_own_thread(cage):
         return 0
     cage.mem.view(frame, _SIGNAL_FRAME.size + SIGINFO_SIZE)
     with _lock:
         state = cage.signals
-        deliverable = state.pending & ~state.mask
-        if not deliverable:
+        thread = caller(cage)
+        found = _dequeue(state, thread, ~thread.mask & ((1 << (NSIG - 1)) - 1))
+        if found is None:
             _settle(cage)
             return 0
-        sig = _lowest(deliverable)
-        state.pending &= ~_bit(sig)
-        info = state.info.pop(sig)
+        sig, info = found
         action = state.action(sig)
-        restore = state.mask if state.mask_after_suspend is None else state.mask_after_suspend
-        state.mask_after_suspend = None
-        state.mask |= action.mask | (0 if action.flags & SA_NODEFER else _bit(sig))
-        state.mask &= ~UNBLOCKABLE
+        restore = thread.mask if thread.mask_after_suspend is None else thread.mask_after_suspend
+        thread.mask_after_suspend = None
+        thread.mask |= action.mask | (0 if action.flags & SA_NODEFER else _bit(sig))
+        thread.mask &= ~UNBLOCKABLE
         if action.flags & SA_RESETHAND:
             state.actions[sig] = replace(action, handler=SIG_DFL)
         _settle(cage)
@@ -458,7 +614,7 @@ def sys_next_signal(cage, frame, *_):
     if arity in (1, 3):      # Linux passes three arguments whatever the handler's C type;
         flags = flags | SA_SIGINFO if arity == 3 else flags & ~SA_SIGINFO   # wasm must match it
     # SA_ONSTACK: where the guest moves its shadow stack for the handler (0: it stays).
-    stack = state.altstack
+    stack = thread.altstack
     top = 0
     if flags & SA_ONSTACK and stack is not None and not on_altstack(cage, cage.stack_pointer()):
         top = stack[0] + stack[1]
@@ -494,12 +650,23 @@ def sys_kill(cage, pid, sig, *_):
     return _kill(cage, s32(pid), s32(sig), SI_USER)
 
 
-def sys_tkill(cage, tid, sig, *_):
-    """To one of the cage's threads: the signal is the cage's (its threads share one
-    pending set and mask for now)."""
-    if s32(tid) != cage.id and s32(tid) not in cage.threads:
+def _thread(cage, tid: int) -> ThreadSignals:
+    """One of the cage's live threads (ESRCH: none by that id)."""
+    with _lock:
+        thread = cage.signals.threads.get(s32(tid))
+    if thread is None:
         raise OSError(errno.ESRCH, "No such process")
-    return _kill(cage, cage.id, s32(sig), SI_TKILL)
+    return thread
+
+
+def sys_tkill(cage, tid, sig, *_):
+    """To one of the cage's threads (its own, or another: pthread_kill)."""
+    sig = s32(sig)
+    if not 0 <= sig < NSIG:
+        raise OSError(errno.EINVAL, "Invalid argument")
+    thread = _thread(cage, tid)
+    send(cage, sig, siginfo(sig, SI_TKILL, cage.id, cage.ids[0]), own_thread=True, to=thread)
+    return 0
 
 
 def sys_tgkill(cage, tgid, tid, sig, *_):
@@ -513,13 +680,13 @@ def own_siginfo(cage, sig: int) -> bytes:
     return siginfo(sig, SI_USER, cage.id, cage.ids[0])
 
 
-
 # -------------------------------------------------- waiting for signals, queueing
 
 def sys_rt_sigtimedwait(cage, which, info, timeout, sigsetsize, *_):
-    """Take a pending signal of the set without running its handler; wait for one up to
-    `timeout` (EAGAIN), or until another caught signal is to be handled (EINTR). While it
-    waits the set is blocked, so that a signal of it stays pending for the taking."""
+    """Take a pending signal of the set (the calling thread's or the process's) without
+    running its handler; wait for one up to `timeout` (EAGAIN), or until another caught
+    signal is to be handled (EINTR). While it waits the set is blocked, so that a signal
+    of it stays pending for the taking."""
     _check_sigset_size(sigsetsize)
     wanted = _read_mask(cage, which)
     deadline = time.monotonic_ns() + sys_time.read_timespec(cage, timeout) if timeout else None
@@ -527,42 +694,41 @@ def sys_rt_sigtimedwait(cage, which, info, timeout, sigsetsize, *_):
         cage.mem.view(info, SIGINFO_SIZE)
     state = cage.signals
     with _lock:
-        saved = state.mask
-        state.mask |= wanted
-        state.waiting_for = wanted
+        thread = caller(cage)
+        saved = thread.mask
+        thread.mask |= wanted
+        thread.waiting_for = wanted
     nap = threading.Condition()
     try:
         with nap:
             while True:
                 with _lock:
-                    taken = state.pending & wanted
-                    if taken:
-                        sig = _lowest(taken)
-                        state.pending &= ~_bit(sig)
-                        data = state.info.pop(sig)
-                        break
+                    found = _dequeue(state, thread, wanted)
+                if found is not None:
+                    sig, data = found
+                    break
                 left = None if deadline is None else deadline - time.monotonic_ns()
                 if left is not None and left <= 0:
                     raise OSError(errno.EAGAIN, "Resource temporarily unavailable")
                 cage.block_on(nap, None if left is None else left / 1e9, restartable=False)
     finally:
         with _lock:
-            state.mask = saved
-            state.waiting_for = 0
+            thread.mask = saved
+            thread.waiting_for = 0
         settle(cage)
     if info:
         cage.mem.write(info, data)
     return sig
 
 
-def _queue(cage, target, sig: int, info_addr: int) -> int:
+def _queue(cage, target, sig: int, info_addr: int, to: ThreadSignals | None = None) -> int:
     raw = bytearray(cage.mem.read(info_addr, SIGINFO_SIZE))
     (code,) = struct.unpack_from("<i", raw, 8)
     # As Linux: only codes a process may forge (negative, not tkill's) to another one.
     if (code >= 0 or code == SI_TKILL) and target is not cage:
         raise OSError(errno.EPERM, "Operation not permitted")
     struct.pack_into("<i", raw, 0, sig)
-    send(target, sig, bytes(raw), own_thread=target is cage)
+    send(target, sig, bytes(raw), own_thread=target is cage, to=to)
     return 0
 
 
@@ -577,7 +743,13 @@ def sys_rt_sigqueueinfo(cage, pid, sig, info, *_):
 
 
 def sys_rt_tgsigqueueinfo(cage, tgid, tid, sig, info, *_):
-    if s32(tgid) != s32(tid):        # a cage is one thread: its tid is its pid
+    """To one thread of a process: any of the caller's own, or another process's first."""
+    tgid, tid, sig = s32(tgid), s32(tid), s32(sig)
+    if not 0 <= sig < NSIG:
+        raise OSError(errno.EINVAL, "Invalid argument")
+    if tgid == cage.id:
+        return _queue(cage, cage, sig, info, to=_thread(cage, tid))
+    if tgid != tid:
         raise OSError(errno.ESRCH, "No such process")
     return sys_rt_sigqueueinfo(cage, tgid, sig, info)
 
@@ -591,15 +763,16 @@ _STACK_T = struct.Struct("<III")      # a wasm32 guest's stack_t: sp, flags, siz
 
 
 def on_altstack(cage, sp: int) -> bool:
-    stack = cage.signals.altstack
+    stack = caller(cage).altstack
     return stack is not None and stack[0] < sp <= stack[0] + stack[1]
 
 
 def sys_sigaltstack(cage, ss, old, sp, *_):
-    """The alternate stack handlers with SA_ONSTACK run on (the guest libc moves its
-    shadow stack there, see guest/src/lind/signals.c). The guest libc passes its stack
-    pointer as a third argument (0 from a raw call: then the exported one, if any)."""
-    state = cage.signals
+    """The calling thread's alternate stack, which its handlers with SA_ONSTACK run on
+    (the guest libc moves its shadow stack there, see guest/src/lind/signals.c). The
+    guest libc passes its stack pointer as a third argument (0 from a raw call: then
+    the exported one, if any)."""
+    thread = caller(cage)
     on_stack = on_altstack(cage, u32(sp) or cage.stack_pointer())
     new = None
     if ss:
@@ -616,14 +789,14 @@ def sys_sigaltstack(cage, ss, old, sp, *_):
                 raise OSError(errno.ENOMEM, "Cannot allocate memory")
             new = ((sp, size), bool(flags & SS_AUTODISARM))
     if old:
-        stack = state.altstack
+        stack = thread.altstack
         if stack is None:
             report = _STACK_T.pack(0, SS_DISABLE, 0)
         else:
             flags = (SS_ONSTACK if on_stack else 0) | (
-                SS_AUTODISARM if state.altstack_autodisarm else 0)
+                SS_AUTODISARM if thread.altstack_autodisarm else 0)
             report = _STACK_T.pack(stack[0], flags, stack[1])
         cage.mem.write(old, report)
     if new is not None:
-        state.altstack, state.altstack_autodisarm = new
+        thread.altstack, thread.altstack_autodisarm = new
     return 0

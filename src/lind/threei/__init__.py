@@ -67,6 +67,7 @@ DESC_PYTHON: int = _impl.DESC_PYTHON            # go to the handler (a timeout t
 DESCRIPTIONS: int = _impl.DESCRIPTIONS
 set_description = _impl.set_description
 stop_this_thread = _impl.stop_this_thread   # a thread's exit(2): its call ends its instance
+use_thread_wake = _impl.use_thread_wake     # a thread's own wake eventfd for its waits
 
 _SYSCALL_TYPE = wasmtime.FuncType(
     [wasmtime.ValType.i32()] + [wasmtime.ValType.i64()] * 6, [wasmtime.ValType.i64()]

@@ -1372,11 +1372,19 @@ static PyObject *set_description(PyObject *unused, PyObject *args)
     Py_RETURN_NONE;
 }
 
-/* The cage's wake eventfd for one wait, or -1 (not made yet, or the cage ended). A
- * fd taken so is not closed before wake_release: the number cannot be reused under a
- * wait made for the cage from another thread. */
+/* A cage thread other than its first has a wake eventfd of its own, so that a signal
+ * sent to it ends its wait alone (see use_thread_wake); it is the thread's to close. */
+static __thread SlotObject *own_wake_slot;
+static __thread int own_wake_fd = -1;
+
+/* The wake eventfd for one wait of the calling thread, or -1 (not made yet, or the
+ * cage ended): the thread's own, or the cage's. A cage's fd taken so is not closed
+ * before wake_release: the number cannot be reused under a wait made for the cage from
+ * another thread. */
 static int wake_acquire(SlotObject *s)
 {
+    if (own_wake_slot == s)
+        return own_wake_fd;
     pthread_mutex_lock(&s->wake_lock);
     int fd = s->wake_closed ? -1 : s->wake_fd;
     if (fd >= 0)
@@ -1387,6 +1395,8 @@ static int wake_acquire(SlotObject *s)
 
 static void wake_release(SlotObject *s)
 {
+    if (own_wake_slot == s)
+        return;
     pthread_mutex_lock(&s->wake_lock);
     if (--s->wake_users == 0 && s->wake_closed && s->wake_fd >= 0) {
         close(s->wake_fd);
@@ -1399,6 +1409,8 @@ static void wake_release(SlotObject *s)
  * calls release_wake() after it; ESRCH once the cage has ended. */
 static PyObject *Slot_acquire_wake(SlotObject *s, PyObject *unused)
 {
+    if (own_wake_slot == s)
+        return PyLong_FromLong(own_wake_fd);
     pthread_mutex_lock(&s->wake_lock);
     if (!s->wake_closed && s->wake_fd < 0)
         s->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
@@ -2030,6 +2042,17 @@ static PyObject *mod_stop_this_thread(PyObject *self, PyObject *slot)
     Py_RETURN_NONE;
 }
 
+static PyObject *mod_use_thread_wake(PyObject *self, PyObject *args)
+{
+    PyObject *slot;
+    int fd;
+    if (!PyArg_ParseTuple(args, "O!i", &SlotType, &slot, &fd))
+        return NULL;
+    own_wake_slot = fd >= 0 ? (SlotObject *)slot : NULL;
+    own_wake_fd = fd;
+    Py_RETURN_NONE;
+}
+
 static PyObject *mod_forget(PyObject *self, PyObject *slot)
 {
     if (!PyObject_TypeCheck(slot, &SlotType)) {
@@ -2056,6 +2079,8 @@ static PyMethodDef module_methods[] = {
     {"entry_address", mod_entry_address, METH_NOARGS, "address of the lind.syscall host function"},
     {"slot_address", mod_slot_address, METH_O, "address of a Slot, the env of the host function"},
     {"forget", mod_forget, METH_O, "the cage of this Slot is gone: stop finding it by id"},
+    {"use_thread_wake", mod_use_thread_wake, METH_VARARGS,
+     "use_thread_wake(slot, fd): this host thread's waits through slot use eventfd fd (-1: the slot's)"},
     {"stop_this_thread", mod_stop_this_thread, METH_O,
      "stop_this_thread(slot): the call this host thread makes through slot ends its instance"},
     {"set_description", set_description, METH_VARARGS,

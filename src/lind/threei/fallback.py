@@ -255,6 +255,8 @@ class Slot:
 
     def acquire_wake(self) -> int:
         """The wake eventfd for one wait (see _accel); release_wake() after it."""
+        if getattr(_this_thread, "wake", None) is self:
+            return _this_thread.wake_fd
         with self._wake_lock:
             if self._wake_closed:       # a late call for a cage that has ended
                 raise OSError(errno.ESRCH, "No such process")
@@ -264,6 +266,8 @@ class Slot:
             return self._wake_fd
 
     def release_wake(self) -> None:
+        if getattr(_this_thread, "wake", None) is self:
+            return
         with self._wake_lock:
             self._wake_users -= 1
             self._close_unused_wake()
@@ -473,7 +477,13 @@ def _s64(value: int) -> int:
 
 
 _slots: dict[int, Slot] = {}
-_this_thread = threading.local()   # .stopped: see stop_this_thread
+_this_thread = threading.local()   # .stopped: see stop_this_thread; .wake, .wake_fd
+
+
+def use_thread_wake(slot: Slot, fd: int) -> None:
+    """This host thread's waits through `slot` use eventfd `fd`, its own (-1: the slot's)."""
+    _this_thread.wake = slot if fd >= 0 else None
+    _this_thread.wake_fd = fd
 
 
 def stop_this_thread(slot: Slot) -> None:

@@ -4,6 +4,10 @@
  *   last-status    main calls pthread_exit, the last thread ends with the raw
  *                  exit(2) system call and status 7: the process's status is 7
  *   trap           a thread dereferences NULL: the process ends with SIGSEGV
+ *   exec-from-thread      a thread execs this program (mode exec'd) while main
+ *                         waits in pthread_join: the new program has the same
+ *                         pid and its status (4) is the process's
+ *   exec-after-main-left  the same after main has left with pthread_exit
  *   spin           two threads spin forever (for a timeout or a kill from outside)
  *   printf         8 threads print 200 lines each at once
  *   nproc          RLIMIT_NPROC 3: threads are created until pthread_create fails
@@ -51,6 +55,17 @@ static void *exits_raw(void *arg)
 	return arg;
 }
 
+static char self[4096], pid_text[16];
+
+static void *execs(void *arg)
+{
+	usleep(20000);
+	char *args[] = {self, "exec'd", pid_text, NULL};
+	execv(self, args);
+	printf("execv failed\n");
+	return arg;
+}
+
 static void *faults(void *arg)
 {
 	usleep(20000);
@@ -94,6 +109,21 @@ int main(int argc, char **argv)
 		printf("main leaves\n");
 		sem_post(&turn[0]);
 		pthread_exit(NULL);
+	}
+	if (!strcmp(mode, "exec-from-thread") || !strcmp(mode, "exec-after-main-left")) {
+		snprintf(self, sizeof self, "%s", argv[0]);
+		snprintf(pid_text, sizeof pid_text, "%d", (int)getpid());
+		pthread_create(&t[0], NULL, execs, NULL);
+		printf("main waits\n");
+		if (!strcmp(mode, "exec-after-main-left"))
+			pthread_exit(NULL);
+		pthread_join(t[0], NULL);
+		printf("not reached\n");
+		return 0;
+	}
+	if (!strcmp(mode, "exec'd")) {
+		printf("exec'd from a thread, same pid: %d\n", argc > 2 && atoi(argv[2]) == getpid());
+		return 4;
 	}
 	if (!strcmp(mode, "trap")) {
 		pthread_create(&t[0], NULL, faults, NULL);

@@ -1,8 +1,7 @@
-/* Signals in a threaded program, as far as Lind has them today (the first thread
- * delivers the cage's signals): pthread_create and a thread's exit leave the first
- * thread's mask alone, so raise and pthread_kill to itself run the handler before they
- * return; a thread's own pthread_sigmask is its own; sigwait in a thread takes a signal
- * every thread blocks. */
+/* Signal masks in a threaded program: pthread_create and a thread's exit leave the
+ * first thread's mask alone, so raise and pthread_kill to itself run the handler
+ * before they return; a thread's own pthread_sigmask is its own; sigwait in a thread
+ * takes a signal every thread blocks. (Delivery per thread: thread_signals.c.) */
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>

@@ -11,3 +11,7 @@ static inline uintptr_t __get_tp(void)
 {
 	return __lind_thread_pointer;
 }
+
+/* What a signal handler's ucontext says of where the code it interrupted
+ * stands: only whether it is in a cancellation point (src/thread/syscall_cp.c). */
+#define MC_PC __lind_state[0]

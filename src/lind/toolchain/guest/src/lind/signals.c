@@ -5,9 +5,12 @@
  * handler and the code it interrupted (siglongjmp out of a handler is an
  * ordinary longjmp).
  *
- *   1022 signal_word(&pending)    at start-up: the host sets `pending` to 1
- *                                 while a caught, unblocked signal is
- *                                 pending and back to 0 when none is left.
+ *   1022 signal_word(&mine, &any) at the start of each thread: the host
+ *                                 sets the thread's `mine` to 1 while a
+ *                                 caught signal it does not block is
+ *                                 pending for it, and the process's `any`
+ *                                 while one is for any of its threads;
+ *                                 back to 0 when none is left.
  *   1023 next_signal(&s)          takes the lowest such signal: fills `s`,
  *                                 blocks sa_mask (and the signal itself
  *                                 unless SA_NODEFER), resets the action if
@@ -17,6 +20,8 @@
  * When a handler returns, rt_sigprocmask(SIG_SETMASK) puts back the mask
  * from its ucontext's uc_sigmask (which a handler may change, as on Linux).
  *
+ * Each thread takes the signals sent to it (tkill, raise, its faults) and those
+ * sent to the process that the host gave it (the first that does not block it).
  * Signals are looked for after every system call (__lind_syscall_and_deliver),
  * at the top of every loop of a program that can fork or longjmp
  * (__lind_safepoint), and, for code that makes none, by the host between two
@@ -25,6 +30,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
+#include "pthread_impl.h"   /* MC_PC */
 #include "syscall.h"
 
 /* What next_signal (1023) writes; 152 bytes. */
@@ -41,13 +47,17 @@ _Static_assert(offsetof(struct lind_signal, restore_mask) == 16, "restore_mask")
 _Static_assert(offsetof(struct lind_signal, info) == 24, "info");
 _Static_assert(sizeof(siginfo_t) == 128, "siginfo_t");
 
-/* Written by the host only (declared in syscall_arch.h). */
+/* Written by the host only. The process's word is what the system-call path
+ * and loop safepoints read (one fixed address, see syscall_arch.h); the
+ * thread's says whether this thread has a signal to take. */
 volatile int __lind_signal_pending;
+static _Thread_local volatile int thread_signal_pending;
 
+/* After the calling thread's TLS block is in place (start.c, clone.c). */
 void __lind_signals_init(void)
 {
-	__lind_syscall(__LIND_SYS_signal_word, (unsigned long)&__lind_signal_pending,
-		0, 0, 0, 0, 0);
+	__lind_syscall(__LIND_SYS_signal_word, (unsigned long)&thread_signal_pending,
+		(unsigned long)&__lind_signal_pending, 0, 0, 0, 0);
 }
 
 __attribute__((noinline))
@@ -73,23 +83,28 @@ static void call_handler_on(uint32_t top, struct lind_signal *s, ucontext_t *uc)
 	__asm__ volatile("local.get %0\n\tglobal.set __stack_pointer" : : "r"(saved));
 }
 
-/* Set while run_handlers is between handlers: a safepoint in its own loop must not
- * start another round (it would recurse before next_signal takes the signal). A
- * handler runs with it clear, so a loop in the handler is interrupted as any other;
- * a longjmp out of a handler leaves it clear, as it should. */
-static volatile int in_delivery;
+/* Set while this thread's run_handlers is between handlers: a safepoint in
+ * its own loop must not start another round (it would recurse before
+ * next_signal takes the signal). A handler runs with it clear, so a loop in
+ * the handler is interrupted as any other; a longjmp out of a handler leaves
+ * it clear, as it should. */
+static _Thread_local int in_delivery;
 
+/* `pc` is what the handlers' ucontext says of where the code they interrupted
+ * stands (MC_PC): a cancellation point's __cp_begin, or 0 (see
+ * src/thread/syscall_cp.c).  Returns it as the handlers left it. */
 __attribute__((noinline))
-static void run_handlers(void)
+static uintptr_t run_handlers(uintptr_t pc)
 {
 	struct lind_signal s;
 	ucontext_t uc;
 	int outer = in_delivery;
 
 	in_delivery = 1;
-	while (__lind_signal_pending && __lind_syscall(__LIND_SYS_next_signal,
+	while (thread_signal_pending && __lind_syscall(__LIND_SYS_next_signal,
 			(unsigned long)&s, 0, 0, 0, 0, 0) > 0) {
 		memset(&uc, 0, sizeof uc);
+		uc.uc_mcontext.MC_PC = pc;
 		memcpy(&uc.uc_sigmask, &s.restore_mask, sizeof s.restore_mask);
 		in_delivery = 0;
 		if (s.stack_top)
@@ -99,8 +114,10 @@ static void run_handlers(void)
 		in_delivery = 1;
 		__lind_syscall(SYS_rt_sigprocmask, SIG_SETMASK,
 			(unsigned long)&uc.uc_sigmask, 0, _NSIG/8, 0, 0);
+		pc = uc.uc_mcontext.MC_PC;
 	}
 	in_delivery = outer;
+	return pc;
 }
 
 /* clang lets a wasm32 leaf function keep up to 128 bytes of locals below
@@ -115,7 +132,13 @@ void __lind_deliver_signals(void)
 {
 	char *skipped = __builtin_alloca(RED_ZONE);
 	__asm__ volatile("" : : "r"(skipped) : "memory");
-	run_handlers();
+	run_handlers(0);
+}
+
+/* From a cancellation point (src/thread/syscall_cp.c). */
+uintptr_t __lind_deliver_signals_at(uintptr_t pc)
+{
+	return run_handlers(pc);
 }
 
 /* Called from the top of every loop of a program that can fork or longjmp, when

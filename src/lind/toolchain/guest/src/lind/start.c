@@ -75,8 +75,8 @@ int __lind_init(char ***argv_out)
 	auxv[2] = AT_SECURE; auxv[3] = 0;
 	auxv[4] = AT_NULL;   auxv[5] = 0;
 
-	__lind_signals_init();
 	__init_libc(envp, argc > 0 ? argv[0] : 0);
+	__lind_signals_init();   /* its word is thread-local: after __init_tls */
 
 	*argv_out = argv;
 	return argc;

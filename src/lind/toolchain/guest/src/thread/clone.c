@@ -16,12 +16,14 @@
 
 extern void __wasm_init_tls(void *block);
 hidden void *__lind_tls_block(pthread_t td);
+void __lind_signals_init(void);
 
 __attribute__((export_name("__lind_thread_start")))
 void __lind_thread_start(int (*func)(void *), void *arg, void *tp)
 {
 	__wasm_init_tls(__lind_tls_block(tp));
 	__set_thread_area(tp);
+	__lind_signals_init();
 	int status = func(arg);
 	for (;;) __syscall(SYS_exit, status);
 }
