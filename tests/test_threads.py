@@ -8,11 +8,13 @@ asserted: `lind bench` times a job in one thread and split over two.
 
 from __future__ import annotations
 
+import re
 import subprocess
 
 import pytest
 
 import lind
+from lind.grates import Call, Grate, handles
 
 
 def _native(builds, name: str, *args: str) -> subprocess.CompletedProcess:
@@ -105,6 +107,28 @@ def test_threads_under_a_c_and_a_python_grate_match_native(builds, tmp_path):
     assert caged.returncode == 0
     assert b"handler failed" not in caged.stderr
     assert caged.stderr.count(b"clone(") >= 1000
+    # as strace -f, each line names the thread that made the call
+    assert len(set(re.findall(rb"\[pid (\d+)\]", caged.stderr))) > 500
+
+
+def test_a_python_grate_learns_which_thread_made_a_call(builds, tmp_path):
+    """Call.tid is the calling thread's id: the id gettid gives that thread."""
+
+    class Tids(Grate):
+        seen: list[tuple[int, int]] = []
+
+        @handles("gettid")
+        def gettid(self, call: Call) -> int:
+            tid = call.forward()
+            self.seen.append((call.tid, tid))
+            return tid
+
+    caged = lind.run([builds.wasm("threads/basics")], root=tmp_path, capture_output=True,
+                     timeout=180, grates=[Tids()])
+    assert caged.returncode == 0, caged.stderr
+    # the program asks for its tid in the first thread and in one other
+    assert len(Tids.seen) == 2 and len({tid for _, tid in Tids.seen}) == 2
+    assert all(seen == tid for seen, tid in Tids.seen)
 
 
 def test_hostile_thread_creation_ends_only_the_cage(builds, tmp_path, no_cage_left):

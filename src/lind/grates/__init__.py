@@ -97,6 +97,12 @@ class Call:
     def name(self) -> str:
         return syscall_names().get(self.nr, str(self.nr))
 
+    @property
+    def tid(self) -> int:
+        """The id of the calling thread (the cage's id for its first thread): the handler
+        runs on that thread."""
+        return self.cage.current_tid()
+
     def _keep(self, i: int, data: bytes) -> None:
         """Remember what was read of argument `i`; forward() passes this copy down."""
         self._seen[i] = (data, ops.snapshot(self.cage, data, int(self.args[i])))

@@ -308,11 +308,11 @@ static void show_result(struct line *l, int64_t r)
 	}
 }
 
-static void trace(int nr, uint64_t cageid, const uint64_t *a, const uint64_t *c, int64_t r)
+static void trace(int nr, long tid, const uint64_t *a, const uint64_t *c, int64_t r)
 {
 	struct line line = {.len = 0}, *l = &line;
 	const struct call_info *info = &calls[nr];
-	put(l, "[pid %llu] ", (unsigned long long)cageid);
+	put(l, "[pid %ld] ", tid);
 	if (info->name)
 		put(l, "%s(", info->name);
 	else
@@ -371,19 +371,24 @@ int pass_fptr_to_wt(uint64_t fn_ptr, uint64_t cageid, uint64_t arg1, uint64_t ar
 	int nr = (int)fn_ptr;
 	uint64_t a[6] = {arg1, arg2, arg3, arg4, arg5, arg6};
 	uint64_t c[6] = {arg1cage, arg2cage, arg3cage, arg4cage, arg5cage, arg6cage};
+	/* As strace -f: the calling thread's id (gettid made for the cage runs on the
+	 * thread that made the call; it is the cage's id for its first thread). */
+	long tid = make_threei_call(SYS_gettid, 0, grate_id, cageid, 0, cageid, 0, cageid,
+	                            0, cageid, 0, cageid, 0, cageid, 0, cageid, 0);
+	if (tid <= 0)
+		tid = (long)cageid;
 	int exiting = nr == SYS_exit || nr == SYS_exit_group;
 	if (exiting) {
 		/* There is no result to wait for: the cage ends inside the call. */
 		struct line line = {.len = 0};
-		put(&line, "[pid %llu] %s(%d) = ?\n", (unsigned long long)cageid, calls[nr].name,
-		    (int)arg1);
+		put(&line, "[pid %ld] %s(%d) = ?\n", tid, calls[nr].name, (int)arg1);
 		emit(&line);
 	}
 	int r = make_threei_call(nr, 0, grate_id, cageid, arg1, arg1cage, arg2, arg2cage,
 	                         arg3, arg3cage, arg4, arg4cage, arg5, arg5cage,
 	                         arg6, arg6cage, 0);
 	if (!exiting && r != -ERESTARTNOINTR)
-		trace(nr, cageid, a, c, r);
+		trace(nr, tid, a, c, r);
 	return r;
 }
 
