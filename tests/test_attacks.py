@@ -445,7 +445,9 @@ def test_aquarium_report_does_not_follow_planted_links(builds, tmp_path, canary)
 
 
 # -- 7. :ro by another name --------------------------------------------------------------
-_OPS = ("append", "otrunc", "create", "mkdir", "chmod", "truncate", "rename", "unlink")
+_OPS = ("append", "otrunc", "create", "mkdir", "mkfifo", "mknod", "link", "symlink", "chmod",
+        "chown", "chown-1", "utimes", "fchmod", "fchown", "futimens", "truncate", "rename",
+        "unlink")
 
 
 def _ops(out: str, directory: str) -> dict[str, tuple[int, int]]:
