@@ -10,11 +10,13 @@ to the directory and it is part of the run.
 from __future__ import annotations
 
 import subprocess
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 import lind
+from lind.grates import Call, Grate, syscall_numbers
 
 CONFORMANCE = sorted(p.stem for p in (Path(__file__).parent / "programs" / "conformance").glob("*.c"))
 
@@ -51,3 +53,37 @@ def test_opens_on_a_read_only_mount_answer_as_on_a_read_only_file_system(builds,
                      mounts=[f"{tmp_path / 'ro'}:/ro:ro"], capture_output=True, timeout=60)
     assert caged.stdout == (b"wronly missing: 2\ncreat missing: 30\nrdonly creat existing: 0\n"
                             b"wronly existing: 30\nwronly in missing dir: 2\n")
+
+
+class _ThroughPython(Grate):
+    """Forwards every file and I/O call unchanged to the layer below: the microvisor's
+    Python handler, where the C trampoline would otherwise answer (reads and writes of
+    host files, lseek, fstat...). Those Python paths must give Linux's answers too."""
+
+    name = "through-python"
+    _KEPT_FAST = {"fork", "vfork", "clone", "clone3", "execve", "execveat", "exit",
+                  "exit_group", "rt_sigreturn"}
+
+    def handlers(self) -> dict[int, Callable[[Call], int]]:
+        return {nr: self.forward for name, nr in syscall_numbers().items()
+                if nr < 1000 and name not in self._KEPT_FAST}
+
+    def forward(self, call: Call) -> int:
+        return call.forward()
+
+
+_FILE_PROGRAMS = ["file_calls", "file_edges", "file_modes", "path_edges", "events"]
+
+
+@pytest.mark.parametrize("name", _FILE_PROGRAMS)
+def test_python_handlers_match_native(builds, tmp_path, name):
+    """The file programs again, every call through the microvisor's Python handlers."""
+    (tmp_path / "native").mkdir()
+    (tmp_path / "cage").mkdir()
+    native = subprocess.run([builds.native(f"conformance/{name}")], cwd=tmp_path / "native",
+                            capture_output=True, timeout=60)
+    caged = lind.run([builds.wasm(f"conformance/{name}")], root=tmp_path / "cage",
+                     capture_output=True, timeout=60, grates=[_ThroughPython()])
+    assert native.returncode == 0, native.stderr
+    assert caged.stdout.decode() == native.stdout.decode()
+    assert caged.returncode == 0, caged.stderr

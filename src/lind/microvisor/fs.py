@@ -181,7 +181,10 @@ class FileSystem:
 
     def open(self, guest_path: str, host_flags: int, mode: int = 0, *, write: bool = False) -> int:
         """Host fd for a guest path; `write` says the call may modify the file system
-        (then EROFS if the file, or the directory a new one would go in, is read-only)."""
+        (then EROFS if the file, or the directory a new one would go in, is read-only).
+        The host fd is O_NONBLOCK (but with O_PATH): a FIFO's open does not wait (a
+        writer with no reader: ENXIO); open(2) waits for its partner itself,
+        interruptibly."""
         return self.open_file(guest_path, host_flags, mode, write=write)[0]
 
     def open_file(self, guest_path: str, host_flags: int, mode: int = 0, *,
@@ -204,6 +207,10 @@ class FileSystem:
                         raise OSError(err, os.strerror(err))
                 raise OSError(errno.EROFS, "Read-only file system")
         rest = os.fsencode(rest)   # guest paths are decoded with surrogateescape
+        if not host_flags & os.O_PATH:
+            # Never wait in the host kernel, where Lind could not end the wait: a FIFO's
+            # open would wait for its partner (on a file or a directory it changes nothing).
+            host_flags |= os.O_NONBLOCK
         check_ro = write and bool(self._readonly_hosts)
         if host_flags & os.O_PATH:
             fd = _openat2(mount.fd, rest, host_flags, mode)

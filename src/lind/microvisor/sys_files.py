@@ -950,9 +950,20 @@ def sys_fallocate(cage, fd, mode, offset, length, *_):
 
 
 def sys_truncate(cage, path, length, *_):
+    """As Linux: EISDIR for a directory, EINVAL for anything else not a regular file
+    (a FIFO is not opened: that could wait for a partner)."""
     if length < 0:
         raise abi.error(errno.EINVAL)
-    fd = cage.fs.open(path_arg(cage, path), os.O_WRONLY | os.O_CLOEXEC, write=True)
+    found = cage.fs.open(path_arg(cage, path), os.O_PATH | os.O_CLOEXEC, write=True)
+    try:
+        kind = os.fstat(found).st_mode
+        if statmod.S_ISDIR(kind):
+            raise abi.error(errno.EISDIR)
+        if not statmod.S_ISREG(kind):
+            raise abi.error(errno.EINVAL)
+        fd = os.open(proc_path(found), os.O_WRONLY | os.O_CLOEXEC)
+    finally:
+        os.close(found)
     try:
         os.ftruncate(fd, length)
     finally:
@@ -1101,6 +1112,10 @@ def sys_fcntl(cage, fd, cmd, arg, *_):
     if cmd == abi.F_SETFL:
         f.set_status_flags(u32(arg) & abi.SETFL_MASK)
         return 0
+    if cmd in (abi.F_ADD_SEALS, abi.F_GET_SEALS) and f.host_backed and not f.borrowed:
+        # The host keeps a memfd's seals (EINVAL for any other file, EPERM without
+        # MFD_ALLOW_SEALING); the microvisor's own memfds are sealed against more.
+        return fcntl.fcntl(f.host_fd, cmd, u32(arg))
     raise abi.error(errno.EINVAL)
 
 
