@@ -129,7 +129,9 @@ MODULES: dict[str, list[str]] = {
                                   "tests/test_attacks.py::test_signals_and_3i_do_not_cross_trees",
                                   "tests/test_attacks.py::test_exit_under_strace_while_children_signal",
                                   "tests/test_lifecycle.py::test_a_call_restarted_after_a_handler_works_through_a_wasm_grate",
-                                  "tests/test_wasi.py::test_proc_raise_is_a_signal_to_the_cage"],
+                                  "tests/test_wasi.py::test_proc_raise_is_a_signal_to_the_cage",
+                                  *(f"tests/test_threads.py::test_threads_programs_match_native[{name}]"
+                                    for name in ("signals", "thread_signals", "cancel"))],
     "grates/aquarium.py": ["tests/test_grates_python.py::test_aquarium_view_answers_like_the_real_directory",
                            "tests/test_grates_python.py::test_programs_in_an_aquarium_of_their_whole_root_run_as_on_linux",
                            "tests/test_grates_python.py::test_aquarium_at_calls_modes_and_flags_answer_like_the_real_directory",
