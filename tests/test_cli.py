@@ -170,6 +170,15 @@ def test_raw_mode_on_a_terminal_works_and_lind_run_restores_the_terminal(builds)
     assert not native_restored and restored
 
 
+def test_terminal_settings_read_back_as_on_linux(builds):
+    """termios fields, control characters, speed and window size set through each
+    ioctl come back as Linux gives them back."""
+    native, _ = _on_a_terminal([builds.native("posix/terminal_settings")])
+    caged, _ = _on_a_terminal([*LIND, "run", builds.wasm("posix/terminal_settings")])
+    assert b"TIOCGWINSZ: 0; 33 x 77, 640 x 480 pixels" in native
+    assert caged == native
+
+
 def test_version():
     proc = subprocess.run([*LIND, "--version"], capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0 and proc.stdout == f"lind {lind.__version__}\n"

@@ -95,6 +95,7 @@ MODULES: dict[str, list[str]] = {
                                 "tests/test_process.py::test_fork_wait_pipe_exec_match_native",
                                 "tests/test_cli.py::test_root_and_readonly_mount",
                                 "tests/test_cli.py::test_writable_mount",
+                                "tests/test_cli.py::test_terminal_settings_read_back_as_on_linux",
                                 "tests/test_wasi.py::test_matches_wasmtime_wasi",
                                 "tests/test_virtual_files.py",
                                 *(f"tests/test_conformance.py::test_matches_native[{name}]"

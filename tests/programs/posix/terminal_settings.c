@@ -1,0 +1,67 @@
+/* Terminal settings read back as they were set (the termios and winsize the host's
+ * ioctls move, found untested by the mutation run of sys_files.py): every field and
+ * control character through the TCSETS, TCSETSW and TCSETSF ioctls themselves (the
+ * kernel's 36-byte termios is the head of both libcs' struct); window sizes through
+ * TIOCSWINSZ and TIOCGWINSZ; FIONREAD. Everything is set before anything is printed:
+ * TCSETSW waits for the output to drain, which nobody reads until the end. */
+#include <stdio.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <termios.h>
+#include <unistd.h>
+
+static char report[4096];
+static size_t used;
+
+static void show(const char *how, int r)
+{
+	struct termios t;
+	memset(&t, 0, sizeof t);
+	ioctl(0, TCGETS, &t);
+	used += snprintf(report + used, sizeof report - used,
+	                 "%s: %d; iflag %o oflag %o cflag %o lflag %o speed %d cc", how, r,
+	                 (unsigned)t.c_iflag, (unsigned)t.c_oflag,
+	                 (unsigned)(t.c_cflag & (CSIZE | CREAD | CSTOPB | PARENB)),
+	                 (unsigned)t.c_lflag, cfgetospeed(&t) == B9600);
+	for (int i = 0; i < 19; i++)
+		used += snprintf(report + used, sizeof report - used, " %d", t.c_cc[i]);
+	used += snprintf(report + used, sizeof report - used, "\n");
+}
+
+int main(void)
+{
+	struct termios saved, t;
+	if (tcgetattr(0, &saved)) {
+		perror("tcgetattr");
+		return 1;
+	}
+	t = saved;
+	t.c_iflag = ICRNL | IXON;
+	t.c_oflag = OPOST | ONLCR;
+	t.c_cflag = (t.c_cflag & ~(CSIZE | CSTOPB | PARENB)) | CS7 | CREAD | CSTOPB;
+	t.c_lflag = ISIG | ICANON | IEXTEN;
+	for (int i = 0; i < 19; i++)
+		t.c_cc[i] = (unsigned char)(20 + i);
+	cfsetispeed(&t, B9600);
+	cfsetospeed(&t, B9600);
+	show("TCSETS", ioctl(0, TCSETS, &t));
+	t.c_cc[VMIN] = 5;
+	t.c_cc[18] = 99;
+	show("TCSETSW", ioctl(0, TCSETSW, &t));
+	t.c_cc[VTIME] = 9;
+	t.c_lflag |= ECHO;
+	show("TCSETSF", ioctl(0, TCSETSF, &t));
+
+	struct winsize w = {.ws_row = 33, .ws_col = 77, .ws_xpixel = 640, .ws_ypixel = 480};
+	int set = ioctl(0, TIOCSWINSZ, &w);
+	memset(&w, 0, sizeof w);
+	int got = ioctl(0, TIOCGWINSZ, &w);
+	int queued = -1;
+	int counted = ioctl(0, FIONREAD, &queued);
+	tcsetattr(0, TCSANOW, &saved);
+	fputs(report, stdout);
+	printf("TIOCSWINSZ: %d\nTIOCGWINSZ: %d; %d x %d, %d x %d pixels\n", set, got, w.ws_row,
+	       w.ws_col, w.ws_xpixel, w.ws_ypixel);
+	printf("FIONREAD: %d; %d bytes\n", counted, queued);
+	return 0;
+}
