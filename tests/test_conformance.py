@@ -72,7 +72,7 @@ class _ThroughPython(Grate):
         return call.forward()
 
 
-_FILE_PROGRAMS = ["file_calls", "file_edges", "file_modes", "path_edges", "events"]
+_FILE_PROGRAMS = ["file_calls", "file_edges", "file_modes", "fifo_opens", "path_edges", "events"]
 
 
 @pytest.mark.parametrize("name", _FILE_PROGRAMS)

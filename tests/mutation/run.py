@@ -100,8 +100,8 @@ MODULES: dict[str, list[str]] = {
                                 "tests/test_virtual_files.py",
                                 *(f"tests/test_conformance.py::test_matches_native[{name}]"
                                   for name in ("file_calls", "file_edges", "file_modes",
-                                               "path_edges", "process_edges", "inotify",
-                                               "events")),
+                                               "fifo_opens", "path_edges", "process_edges",
+                                               "inotify", "events")),
                                 "tests/test_conformance.py::test_python_handlers_match_native",
                                 "tests/test_syscalls.py::test_file_calls_match_linux",
                                 "tests/test_locks.py::test_locks_between_parent_and_child_match_native"],

@@ -116,6 +116,31 @@ int main(void)
 	say("futimesat", syscall(SYS_futimesat, AT_FDCWD, "umasked", tv));
 	times_of("umasked");
 
+	/* times of a symlink itself, and through an fd */
+	symlink("umasked", "timed-link");
+	struct timespec lt[2] = {{111, 0}, {222, 0}};
+	say("utimensat NOFOLLOW on a symlink",
+	    utimensat(AT_FDCWD, "timed-link", lt, AT_SYMLINK_NOFOLLOW));
+	struct stat ls, ts;
+	lstat("timed-link", &ls);
+	stat("timed-link", &ts);
+	printf("  link mtime %lld, target mtime still %lld\n", (long long)ls.st_mtim.tv_sec,
+	       (long long)ts.st_mtim.tv_sec);
+	int tf = open("umasked", O_RDONLY);
+	say("futimens", futimens(tf, lt));
+	say("utimensat(fd, NULL path)", syscall(SYS_utimensat, tf, NULL, lt, 0));
+	close(tf);
+	struct statx sx;
+	say("statx", statx(AT_FDCWD, "all-bits", 0, STATX_BASIC_STATS, &sx));
+	printf("  stx_mode %o\n", sx.stx_mode);
+
+	/* access through links */
+	symlink("nothing-here", "dangling-access");
+	say("faccessat a dangling link", faccessat(AT_FDCWD, "dangling-access", F_OK, 0));
+	say("faccessat NOFOLLOW a dangling link",
+	    faccessat(AT_FDCWD, "dangling-access", F_OK, AT_SYMLINK_NOFOLLOW));
+	say("access R_OK|W_OK", access("umasked", R_OK | W_OK));
+
 	/* the FIFO's metadata: none of these may open it (that would block) */
 	say("chmod FIFO", chmod("fifo", 0600));
 	say("chown FIFO", chown("fifo", getuid(), getgid()));
