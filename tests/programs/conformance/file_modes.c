@@ -16,6 +16,7 @@
 #include <sys/mman.h>
 #include <sys/sendfile.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/syscall.h>
 #include <sys/time.h>
 #include <sys/uio.h>
@@ -133,6 +134,25 @@ int main(void)
 	struct statx sx;
 	say("statx", statx(AT_FDCWD, "all-bits", 0, STATX_BASIC_STATS, &sx));
 	printf("  stx_mode %o\n", sx.stx_mode);
+
+	/* file-system information: the same file system for both runs (their directories
+	 * sit side by side); /proc, /dev and /dev/null are Linux's kinds */
+	struct statfs here, there;
+	say("statfs .", statfs(".", &here));
+	printf("  type %lx bsize %ld namelen %ld frsize %ld flags %lx\n", (long)here.f_type,
+	       (long)here.f_bsize, (long)here.f_namelen, (long)here.f_frsize, (long)here.f_flags);
+	int here_fd = open(".", O_RDONLY | O_DIRECTORY);
+	say("fstatfs .", fstatfs(here_fd, &there));
+	printf("  same as statfs %d\n", there.f_type == here.f_type && there.f_flags == here.f_flags);
+	close(here_fd);
+	say("statfs /proc", statfs("/proc", &there));
+	printf("  type %lx\n", (long)there.f_type);
+	say("statfs /dev", statfs("/dev", &there));
+	printf("  type %lx\n", (long)there.f_type);
+	int null_fd = open("/dev/null", O_RDONLY);
+	say("fstatfs /dev/null", fstatfs(null_fd, &there));
+	printf("  type %lx\n", (long)there.f_type);
+	close(null_fd);
 
 	/* access through links */
 	symlink("nothing-here", "dangling-access");
