@@ -72,7 +72,8 @@ class _ThroughPython(Grate):
         return call.forward()
 
 
-_FILE_PROGRAMS = ["file_calls", "file_edges", "file_modes", "fifo_opens", "path_edges", "events"]
+_FILE_PROGRAMS = ["file_calls", "file_edges", "file_modes", "fifo_opens", "path_edges",
+                  "path_limits", "events"]
 
 
 @pytest.mark.parametrize("name", _FILE_PROGRAMS)

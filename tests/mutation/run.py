@@ -100,7 +100,8 @@ MODULES: dict[str, list[str]] = {
                                 "tests/test_virtual_files.py",
                                 *(f"tests/test_conformance.py::test_matches_native[{name}]"
                                   for name in ("file_calls", "file_edges", "file_modes",
-                                               "fifo_opens", "path_edges", "process_edges",
+                                               "fifo_opens", "path_edges", "path_limits",
+                                               "process_edges",
                                                "inotify", "events")),
                                 "tests/test_conformance.py::test_python_handlers_match_native",
                                 "tests/test_syscalls.py::test_file_calls_match_linux",
