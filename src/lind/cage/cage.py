@@ -954,7 +954,14 @@ class Cage:
                 raise OSError(errno.EAGAIN, "Resource temporarily unavailable")
             self.threads[tid] = thread
             self._threads_alive += 1
-        thread.signals = signals.add_thread(self, tid)
+        try:
+            thread.signals = signals.add_thread(self, tid)
+        except OSError:       # no host fd left for its wake eventfd
+            with self._threads_changed:
+                del self.threads[tid]
+                self._threads_alive -= 1
+            self.runtime.release_id()
+            raise OSError(errno.EAGAIN, "Resource temporarily unavailable") from None
         return thread
 
     def exit_thread(self, code: int) -> None:

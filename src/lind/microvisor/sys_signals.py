@@ -30,7 +30,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 
-from lind.microvisor import sys_futex, sys_time
+from lind.microvisor import limits, sys_futex, sys_time
 from lind.microvisor.abi import s32, u32
 
 NSIG = 65
@@ -279,9 +279,15 @@ def _waiting_for_signals(state: SignalState, bit: int) -> tuple[threading.Condit
 
 def add_thread(cage, tid: int) -> ThreadSignals:
     """A new thread of the cage (clone): the creating thread's mask, no alternate stack
-    (as Linux gives a thread), and a wake eventfd of its own."""
+    (as Linux gives a thread), and a wake eventfd of its own, counted among the host fds
+    cages hold (ENFILE past them)."""
     thread = ThreadSignals()
-    thread.wake_fd = os.eventfd(0, os.EFD_CLOEXEC | os.EFD_NONBLOCK)
+    limits.host_fds.take()
+    try:
+        thread.wake_fd = os.eventfd(0, os.EFD_CLOEXEC | os.EFD_NONBLOCK)
+    except OSError:
+        limits.host_fds.give()
+        raise
     with _lock:
         thread.mask = caller(cage).mask
         cage.signals.threads[tid] = thread
@@ -298,6 +304,7 @@ def remove_thread(cage, tid: int) -> None:
         thread.word = 0
         if thread.wake_fd >= 0:
             os.close(thread.wake_fd)
+            limits.host_fds.give()
             thread.wake_fd = -1
         fatal = _settle(cage)
         waiting = _waiting_for_signals(cage.signals, 0)

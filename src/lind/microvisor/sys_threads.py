@@ -8,6 +8,7 @@ as an instance of the program over the cage's shared memory.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import struct
 from dataclasses import dataclass
@@ -57,7 +58,11 @@ def sys_clone_thread(cage, flags: int, stack: int, ptid: int, ctid: int, tls: in
     thread = cage.new_thread(start)
     for wanted, addr in ((CLONE_PARENT_SETTID, ptid), (CLONE_CHILD_SETTID, ctid)):
         if flags & wanted:
-            cage.mem.write(addr, struct.pack("<i", thread.tid))
+            # Checked above; if another thread unmapped it since, the thread starts
+            # anyway, as on Linux (a registered thread that never ran would hold the
+            # cage's end forever).
+            with contextlib.suppress(OSError):
+                cage.mem.write(addr, struct.pack("<i", thread.tid))
     thread.start()
     return thread.tid
 
