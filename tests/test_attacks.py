@@ -496,6 +496,27 @@ def test_read_only_root_mount(builds, tmp_path, canary):
     untouched(canary)
 
 
+def test_a_fifo_cannot_park_the_host_in_its_kernel(builds, tmp_path, canary):
+    """Calls that open a file by name, given a FIFO with no partner, once waited in the
+    host kernel where no kill or timeout reached (truncate, execve): they answer as
+    Linux without opening it, and the one that must wait (open for writing) ends with
+    EINTR when a handler runs. A second tree beside it runs to its end afterwards. (The
+    attack runs in a Lind process of its own: parked, it would outlive any timeout.)"""
+    root, beside = make_root(tmp_path), make_root(tmp_path, "beside")
+    (beside / "file.txt").write_bytes(b"original\n")
+    rc, out, err = lind_cli(tmp_path, "cage", "--root", root, builds.wasm(attack("fifo_block")),
+                            timeout=60)
+    assert rc == 0, err
+    assert results(out) == {"mkfifo": (0, 0), "truncate": (-1, errno.EINVAL),
+                            "execve": (-1, errno.EACCES), "statfs": (0, 0), "chmod": (0, 0),
+                            "utimes": (0, 0), "open-for-writing": (-1, errno.EINTR)}, out
+    rc, out, err = run_cage(tmp_path, "beside", [builds.wasm(attack("writes")), "/"],
+                            root=beside, timeout=60)
+    assert rc == 0, err
+    assert stat.S_ISFIFO(os.lstat(root / "fifo").st_mode)
+    untouched(canary)
+
+
 # -- 8. exhausting the host ---------------------------------------------------------------
 _PEAK_RSS = r"""
 import resource, sys
