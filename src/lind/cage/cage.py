@@ -272,7 +272,9 @@ class Cage:
         self.aspace: AddressSpace | None = None
         self.shared_memory: loader.SharedMemory | None = None   # what `lind cc` programs import
         self._grate_workers: grate_worker.GrateWorkers | None = None
-        self._exec: tuple[wasmtime.Module, list[bytes], list[bytes]] | None = None
+        # execve's (module, argv, env, the calling thread's signal mask) until the first
+        # thread runs it
+        self._exec: tuple[wasmtime.Module, list[bytes], list[bytes], int] | None = None
         # setjmp: token -> (saved frames, stack pointer), most recently used last
         self.jump_points: collections.OrderedDict[int, tuple[bytes, int]] = collections.OrderedDict()
         self._next_jump_token = int.from_bytes(os.urandom(4), "little") << 32 | 1
