@@ -157,7 +157,19 @@ MODULES: dict[str, list[str]] = {
                               "tests/test_mutants_fs.py::test_host_proc_mounted_read_only_gives_no_magic_links"],
     "microvisor/fdtable.py": ["tests/test_mutants_fs.py", "tests/test_attacks.py::test_rlimit_nofile",
                               "tests/test_attacks.py::test_fd_hogs_leave_room_for_another_tree"],
+    # The ctypes twin of the C trampoline: the same programs with LIND_TRAMPOLINE=ctypes
+    # (MODULE_ENV), which makes every cage of the pytest process use it.
+    "threei/fallback.py": ["tests/test_threei.py",
+                           *(f"tests/test_conformance.py::test_matches_native[{name}]"
+                             for name in ("file_calls", "file_modes", "fifo_opens", "events",
+                                          "signal_calls", "process_edges", "net_unix",
+                                          "memory_calls")),
+                           "tests/test_threads.py::test_threads_programs_match_native",
+                           "tests/test_attacks.py::test_read_only_root_mount",
+                           "tests/test_attacks.py::test_signals_and_3i_do_not_cross_trees"],
 }
+# Environment a module's tests run with (beside PYTHONPATH, which names the mutant's tree).
+MODULE_ENV: dict[str, dict[str, str]] = {"threei/fallback.py": {"LIND_TRAMPOLINE": "ctypes"}}
 
 # One mutation per operator, as mutmut does (`+` -> `-`, `<` -> `<=`, `&` -> `|`, ...),
 # instead of every operator of the same kind (`|` -> `**`, `==` -> `>=`): eleven
@@ -181,7 +193,9 @@ WORKER_PORT = 47310     # --workers N: http workers listen on 127.0.0.1:47311..
 
 def _config(module: str, timeout: float, workers: int) -> str:
     tests = " ".join(MODULES[module])
-    command = f"{BIN / 'python'} -m pytest -x -q -p no:cacheprovider {tests}"
+    env = " ".join(f"{k}={v}" for k, v in MODULE_ENV.get(module, {}).items())
+    command = (f"{'env ' + env + ' ' if env else ''}{BIN / 'python'} -m pytest -x -q "
+               f"-p no:cacheprovider {tests}")
     if workers > 1:
         urls = [f"http://127.0.0.1:{WORKER_PORT + i}" for i in range(1, workers + 1)]
         distributor = ['name = "http"', "[cosmic-ray.distributor.http]",
