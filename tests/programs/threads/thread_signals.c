@@ -124,6 +124,8 @@ int main(void)
 	pthread_t t;
 	pthread_create(&t, NULL, spinner, NULL);
 	pthread_barrier_wait(&ready);
+	printf("pthread_kill with signal 0 (is it there?): %d\n", pthread_kill(t, 0));
+	printf("tgkill with signal 0: %ld\n", (long)syscall(SYS_tgkill, getpid(), worker_tid, 0));
 	pthread_kill(t, SIGUSR1);
 	while (!handled_sig)
 		usleep(1000);
