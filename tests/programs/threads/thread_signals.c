@@ -126,6 +126,18 @@ int main(void)
 	pthread_barrier_wait(&ready);
 	printf("pthread_kill with signal 0 (is it there?): %d\n", pthread_kill(t, 0));
 	printf("tgkill with signal 0: %ld\n", (long)syscall(SYS_tgkill, getpid(), worker_tid, 0));
+	errno = 0;
+	long bad = syscall(SYS_tgkill, getpid(), worker_tid, -1);
+	printf("tgkill with signal -1: %ld %d\n", bad, errno);
+	errno = 0;
+	bad = syscall(SYS_tgkill, getpid(), worker_tid, 65);
+	printf("tgkill with signal 65: %ld %d\n", bad, errno);
+	siginfo_t forged;
+	memset(&forged, 0, sizeof forged);
+	forged.si_code = SI_QUEUE;
+	errno = 0;
+	bad = syscall(SYS_rt_tgsigqueueinfo, getpid(), worker_tid, 65, &forged);
+	printf("rt_tgsigqueueinfo with signal 65: %ld %d\n", bad, errno);
 	pthread_kill(t, SIGUSR1);
 	while (!handled_sig)
 		usleep(1000);
