@@ -32,6 +32,24 @@ def test_handlers_masks_siginfo_sigpipe_and_uncatchable_signals(builds, tmp_path
     assert b"write to a closed pipe: -1 Broken pipe" in caged.stdout
 
 
+_SIGCHLD_AS_ROOT = (b"running as uid 0\n"
+                    b"exited: SIGCHLD 1, code 1, status 3, uid 0, pid matches 1\n"
+                    b"killed: SIGCHLD 1, code 2, status 9, uid 0, pid matches 1\n")
+
+
+def test_sigchld_siginfo_names_the_childs_real_uid(builds, tmp_path):
+    """A child that exited and one that was killed, each after setresuid(0, 1000, 0):
+    SIGCHLD's si_uid is the real uid (0), as Linux fills it, with code, status and pid
+    (what the gcc build prints when run as root, as these machines run it)."""
+    caged = lind.run([builds.wasm("posix/sigchld_info")], root=tmp_path, capture_output=True,
+                     timeout=60, user=(0, 0), input=b"")
+    assert (caged.stdout, caged.returncode) == (_SIGCHLD_AS_ROOT, 0)
+    if os.geteuid() == 0:
+        native = subprocess.run([str(builds.native("posix/sigchld_info"))], cwd=tmp_path,
+                                capture_output=True, timeout=60)
+        assert native.stdout == _SIGCHLD_AS_ROOT
+
+
 def test_sigsuspend_pause_alarm_busy_loops_and_interval_timer(builds, tmp_path):
     caged = _compare(builds, tmp_path, "sig_wait")
     assert b"busy loop ended by SIGALRM\n" in caged.stdout

@@ -1,0 +1,68 @@
+/* SIGCHLD's siginfo for a child that exited and one that was killed, each after it
+ * changed its effective uid (si_uid is the child's real uid, as Linux fills it; the
+ * fields a mutation run of sys_signals.py found unchecked). Run as root. */
+#define _GNU_SOURCE
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static volatile sig_atomic_t got, code, status, uid, pid_ok;
+static volatile pid_t expected;
+
+static void on_child(int sig, siginfo_t *info, void *ctx)
+{
+	(void)sig;
+	(void)ctx;
+	got = 1;
+	code = info->si_code;
+	status = info->si_status;
+	uid = (sig_atomic_t)info->si_uid;
+	pid_ok = info->si_pid == expected;
+}
+
+static void report(const char *how)
+{
+	printf("%s: SIGCHLD %d, code %d, status %d, uid %d, pid matches %d\n", how, got, code,
+	       status, uid, pid_ok);
+	got = 0;
+}
+
+int main(void)
+{
+	setvbuf(stdout, NULL, _IONBF, 0);
+	struct sigaction sa;
+	memset(&sa, 0, sizeof sa);
+	sa.sa_sigaction = on_child;
+	sa.sa_flags = SA_SIGINFO | SA_RESTART;
+	sigaction(SIGCHLD, &sa, NULL);
+	printf("running as uid %d\n", (int)getuid());
+
+	pid_t child = fork();
+	if (child == 0) {
+		setresuid(0, 1000, 0);
+		_exit(3);
+	}
+	expected = child;
+	int st;
+	waitpid(child, &st, 0);
+	while (!got)
+		usleep(1000);
+	report("exited");
+
+	child = fork();
+	if (child == 0) {
+		setresuid(0, 1000, 0);
+		for (;;)
+			pause();
+	}
+	expected = child;
+	usleep(20000);
+	kill(child, SIGKILL);
+	waitpid(child, &st, 0);
+	while (!got)
+		usleep(1000);
+	report("killed");
+	return 0;
+}
