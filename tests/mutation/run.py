@@ -122,7 +122,7 @@ MODULES: dict[str, list[str]] = {
                                  "tests/test_process.py::test_fork_wait_pipe_exec_match_native"],
     "microvisor/sys_signals.py": [*(f"tests/test_conformance.py::test_matches_native[{name}]"
                                     for name in ("signal_more", "signal_calls", "signal_edges",
-                                                 "process_edges", "jmpbuf_copies")),
+                                                 "process_edges", "jmpbuf_copies", "events")),
                                   "tests/test_signals.py", "tests/test_null_page.py",
                                   "tests/test_syscalls.py::test_signal_calls_match_linux",
                                   "tests/test_cli.py::test_signals_sent_to_lind_run_reach_the_programs_handlers",
