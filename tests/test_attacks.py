@@ -496,6 +496,23 @@ def test_read_only_root_mount(builds, tmp_path, canary):
     untouched(canary)
 
 
+def test_signal_words_outside_the_cage_are_refused(builds, tmp_path, canary):
+    """The host writes a cage's signal words from other cages' threads (a child's
+    SIGCHLD): words registered past the end of its memory, straddling it, or a process
+    word out of bounds beside a good thread word are EFAULT, so no later write fails in
+    the sender; children then end and are reaped as usual."""
+    root = make_root(tmp_path)
+    rc, out, err = lind_cli(tmp_path, "cage", "--root", root,
+                            builds.wasm(attack("signal_word")), timeout=60)
+    assert rc == 0, err
+    assert results(out) == {"beyond-memory": (-1, errno.EFAULT),
+                            "straddling-the-end": (-1, errno.EFAULT),
+                            "process-word-beyond": (-1, errno.EFAULT), "valid": (0, 0),
+                            "children-reaped": (0, 0)}, out
+    assert "Traceback" not in err and "internal error" not in err, err
+    untouched(canary)
+
+
 def test_a_fifo_cannot_park_the_host_in_its_kernel(builds, tmp_path, canary):
     """Calls that open a file by name, given a FIFO with no partner, once waited in the
     host kernel where no kill or timeout reached (truncate, execve): they answer as

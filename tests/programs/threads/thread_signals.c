@@ -138,10 +138,21 @@ int main(void)
 	errno = 0;
 	bad = syscall(SYS_rt_tgsigqueueinfo, getpid(), worker_tid, 65, &forged);
 	printf("rt_tgsigqueueinfo with signal 65: %ld %d\n", bad, errno);
+	errno = 0;
+	bad = syscall(SYS_rt_sigaction, 0, NULL, NULL, 8);
+	printf("raw rt_sigaction of signal 0: %ld %d\n", bad, errno);
 	pthread_kill(t, SIGUSR1);
 	while (!handled_sig)
 		usleep(1000);
 	printf("pthread_kill: handler ran in the target thread: %d\n", handled_in == worker_tid);
+	handled_sig = 0;
+	handled_in = 0;
+	forged.si_code = SI_QUEUE;
+	printf("rt_tgsigqueueinfo to the thread: %ld\n",
+	       (long)syscall(SYS_rt_tgsigqueueinfo, getpid(), worker_tid, SIGUSR1, &forged));
+	while (!handled_sig)
+		usleep(1000);
+	printf("  its handler ran there: %d\n", handled_in == worker_tid);
 	stop_spinning = 1;
 	pthread_join(t, NULL);
 
