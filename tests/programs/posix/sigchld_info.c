@@ -29,8 +29,19 @@ static void report(const char *how)
 	got = 0;
 }
 
+/* Blocks SIGCHLD until `expected` holds the child's pid: the child may end (and its
+ * SIGCHLD arrive) before fork's return value is stored, on Linux as in a cage. */
+static void set_expected(pid_t child, const sigset_t *unblocked)
+{
+	expected = child;
+	sigprocmask(SIG_SETMASK, unblocked, NULL);
+}
+
 int main(void)
 {
+	sigset_t chld, unblocked;
+	sigemptyset(&chld);
+	sigaddset(&chld, SIGCHLD);
 	setvbuf(stdout, NULL, _IONBF, 0);
 	struct sigaction sa;
 	memset(&sa, 0, sizeof sa);
@@ -39,25 +50,27 @@ int main(void)
 	sigaction(SIGCHLD, &sa, NULL);
 	printf("running as uid %d\n", (int)getuid());
 
+	sigprocmask(SIG_BLOCK, &chld, &unblocked);
 	pid_t child = fork();
 	if (child == 0) {
 		setresuid(0, 1000, 0);
 		_exit(3);
 	}
-	expected = child;
+	set_expected(child, &unblocked);
 	int st;
 	waitpid(child, &st, 0);
 	while (!got)
 		usleep(1000);
 	report("exited");
 
+	sigprocmask(SIG_BLOCK, &chld, NULL);
 	child = fork();
 	if (child == 0) {
 		setresuid(0, 1000, 0);
 		for (;;)
 			pause();
 	}
-	expected = child;
+	set_expected(child, &unblocked);
 	usleep(20000);
 	kill(child, SIGKILL);
 	waitpid(child, &st, 0);
