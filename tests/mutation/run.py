@@ -14,15 +14,18 @@ tests import through PYTHONPATH, so the work tree itself is never rewritten. Ses
 stopped resumes where it left off, and `--retest` runs the survivors again after new
 tests were written.
 
-Before the mutants run, the module's test selection runs once under coverage: a mutant
-on a statement the selection never executes cannot be killed by it, so it is recorded
-as survived ("not executed") without spending a test run on it.
+Before the mutants run, the module's test selection runs once under coverage, each line
+labelled with the tests that executed it: a mutant on a statement the selection never
+executes cannot be killed by it, so it is recorded as survived ("not executed") without
+spending a test run on it; every other mutant runs only the tests that executed the
+lines it changed (covering.py), or the whole selection where coverage cannot tell.
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import json
 import os
 import shlex
 import shutil
@@ -38,6 +41,9 @@ REPO = Path(__file__).resolve().parents[2]
 SESSIONS = Path(__file__).resolve().parent / ".sessions"   # hidden: pytest does not collect the copy
 TREE = SESSIONS / f"tree-{os.getpid()}"   # one per run, so two runs can go side by side
 BIN = Path(sys.executable).parent
+
+sys.path.insert(0, str(Path(__file__).parent))
+import covering  # noqa: E402  (beside this file, not a package)
 
 # Module (under src/lind) -> the tests that guard it: fast ones that run real cages.
 MODULES: dict[str, list[str]] = {
@@ -194,8 +200,8 @@ WORKER_PORT = 47310     # --workers N: http workers listen on 127.0.0.1:47311..
 def _config(module: str, timeout: float, workers: int) -> str:
     tests = " ".join(MODULES[module])
     env = " ".join(f"{k}={v}" for k, v in MODULE_ENV.get(module, {}).items())
-    command = (f"{'env ' + env + ' ' if env else ''}{BIN / 'python'} -m pytest -x -q "
-               f"-p no:cacheprovider {tests}")
+    command = (f"{'env ' + env + ' ' if env else ''}{BIN / 'python'} {Path(covering.__file__)} "
+               f"{_coverage_map(module)} {module} -- -x -q -p no:cacheprovider {tests}")
     if workers > 1:
         urls = [f"http://127.0.0.1:{WORKER_PORT + i}" for i in range(1, workers + 1)]
         distributor = ['name = "http"', "[cosmic-ray.distributor.http]",
@@ -263,24 +269,31 @@ def _http_workers(count: int) -> Iterator[None]:
 _NOT_EXECUTED = "not executed by the test selection (coverage)"
 
 
-def _mark_unexecuted(module: str, db: Path) -> int:
-    """Record as survived the pending mutants whose lines the selection never runs."""
-    data = TREE / ".coverage-data"
-    rc = TREE / ".coverage-rc"
+def _measure(module: str, db: Path) -> int:
+    """Run the selection once under coverage, each line labelled with the tests that
+    executed it: write the map `covering.py` chooses each mutant's tests from, and
+    record as survived the pending mutants whose lines no test executes. Returns how
+    many those were."""
+    data, rc = TREE / ".coverage-data", TREE / ".coverage-rc"
     target = TREE / "src/lind" / module
     rc.write_text(f"[run]\nconcurrency = thread\nparallel = true\npatch = subprocess\n"
                   f"data_file = {data}\ninclude = {target}\n")
     for old in TREE.glob(".coverage-data*"):
         old.unlink()
-    env = dict(os.environ, COVERAGE_RCFILE=str(rc))
+    env = dict(os.environ, **MODULE_ENV.get(module, {}), COVERAGE_RCFILE=str(rc),
+               PYTHONPATH=f"{TREE / 'src'}{os.pathsep}{Path(__file__).parent}")
     subprocess.run([BIN / "python", "-m", "coverage", "run", "-m", "pytest", "-q", "-p",
-                    "no:cacheprovider", *MODULES[module]], cwd=TREE, env=env,
+                    "no:cacheprovider", "-p", "covering", *MODULES[module]], cwd=TREE, env=env,
                    stdout=subprocess.DEVNULL, check=False)
     subprocess.run([BIN / "python", "-m", "coverage", "combine", "-q"], cwd=TREE, env=env, check=True)
     import coverage  # only the mutation extra needs it
 
     cov = coverage.Coverage(data_file=str(data), config_file=str(rc))
     cov.load()
+    tests_by_line = cov.get_data().contexts_by_lineno(str(target))
+    _coverage_map(module).write_text(json.dumps({
+        "pristine": target.read_text(),
+        "tests_by_line": {str(line): sorted(tests) for line, tests in tests_by_line.items()}}))
     _, statements, _, missing, _ = cov.analysis2(str(target))
     executed = set(statements) - set(missing)
     with sqlite3.connect(db) as conn:
@@ -293,6 +306,10 @@ def _mark_unexecuted(module: str, db: Path) -> int:
             "INSERT INTO work_results (worker_outcome, output, test_outcome, diff, job_id) "
             "VALUES ('NORMAL', ?, 'SURVIVED', '', ?)", [(_NOT_EXECUTED, job) for job in unexecuted])
     return len(unexecuted)
+
+
+def _coverage_map(module: str) -> Path:
+    return SESSIONS / f"{module.replace('/', '-').removesuffix('.py')}.tests.json"
 
 
 def _run(*argv: str | Path) -> None:
@@ -314,10 +331,13 @@ def mutate(module: str, timeout: float, init_only: bool, retest: bool, workers: 
             conn.execute("DELETE FROM work_results WHERE test_outcome = 'SURVIVED'")
     if init_only:
         return
-    _run(BIN / "cosmic-ray", "baseline", config)
-    print(f"{module}: {_mark_unexecuted(module, db)} mutants on lines the tests never run",
+    print(f"{module}: {_measure(module, db)} mutants on lines the tests never run",
           flush=True)
     with _http_workers(workers):
+        # The baseline (the selection passes on the unmutated module) goes through the
+        # same distributor as the mutants, so its workers must be up: before, with
+        # --workers, it reached none, logged the refused connection and passed unchecked.
+        _run(BIN / "cosmic-ray", "baseline", config)
         _run(BIN / "cosmic-ray", "exec", config, db)
     report = subprocess.run([BIN / "cr-report", "--show-pending", db], cwd=TREE,
                             capture_output=True, text=True, check=True).stdout
