@@ -24,6 +24,7 @@ lines it changed (covering.py), or the whole selection where coverage cannot tel
 from __future__ import annotations
 
 import argparse
+import ast
 import contextlib
 import json
 import os
@@ -308,6 +309,31 @@ def _measure(module: str, db: Path) -> int:
     return len(unexecuted)
 
 
+_ANNOTATION = "in a type annotation, which is never evaluated (from __future__ import annotations)"
+
+
+def _skip_annotations(module: str, db: Path) -> None:
+    """Mark the mutants inside annotations as skipped, as mutmut never makes them: with
+    postponed evaluation an `int | None` turned `int & None` cannot change behaviour."""
+    tree = ast.parse((TREE / "src/lind" / module).read_text())
+    assert any(isinstance(node, ast.ImportFrom) and node.module == "__future__"
+               and any(alias.name == "annotations" for alias in node.names)
+               for node in tree.body), f"{module} evaluates its annotations"
+    spans = []
+    for node in ast.walk(tree):
+        for note in (getattr(node, "annotation", None), getattr(node, "returns", None)):
+            if note is not None:
+                spans.append(((note.lineno, note.col_offset), (note.end_lineno, note.end_col_offset)))
+    with sqlite3.connect(db) as conn:
+        specs = conn.execute(
+            "SELECT s.job_id, s.start_pos_row, s.start_pos_col FROM mutation_specs s LEFT JOIN "
+            "work_results r ON r.job_id = s.job_id WHERE r.worker_outcome IS NOT 'SKIPPED'").fetchall()
+        inside = [job for job, row, col in specs if any(a <= (row, col) < b for a, b in spans)]
+        conn.executemany(
+            "INSERT OR REPLACE INTO work_results (worker_outcome, output, test_outcome, diff, job_id) "
+            "VALUES ('SKIPPED', ?, NULL, NULL, ?)", [(_ANNOTATION, job) for job in inside])
+
+
 def _coverage_map(module: str) -> Path:
     return SESSIONS / f"{module.replace('/', '-').removesuffix('.py')}.tests.json"
 
@@ -329,6 +355,7 @@ def mutate(module: str, timeout: float, init_only: bool, retest: bool, workers: 
     elif retest:   # after new tests: run the survivors again (cosmic-ray runs what is pending)
         with sqlite3.connect(db) as conn:
             conn.execute("DELETE FROM work_results WHERE test_outcome = 'SURVIVED'")
+    _skip_annotations(module, db)
     if init_only:
         return
     print(f"{module}: {_measure(module, db)} mutants on lines the tests never run",
