@@ -7,6 +7,7 @@
  * - a SIGSEGV fault in a thread runs its handler in that thread, which
  *   siglongjmps out; the process goes on;
  * - sigwaitinfo in a thread takes a signal sent to it with pthread_kill;
+ * - a signalfd polled and read in a thread sees the signal pending for that thread;
  * - SIGTERM sent to the process while every thread but one blocks it is
  *   handled by that one.
  * Everything printed is the same under Linux and Lind. */
@@ -17,7 +18,9 @@
 #include <setjmp.h>
 #include <signal.h>
 #include <stdio.h>
+#include <poll.h>
 #include <string.h>
+#include <sys/signalfd.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -94,6 +97,21 @@ static void *info_waiter(void *arg)
 	int sig = sigwaitinfo(set, &info);
 	return (void *)(long)(sig == SIGUSR2 && info.si_signo == sig && info.si_pid == getpid()
 	                      ? 1 : -sig);
+}
+
+static void *signalfd_reader(void *arg)
+{
+	sigset_t *set = arg;
+	int sfd = signalfd(-1, set, SFD_NONBLOCK);
+	pthread_kill(pthread_self(), SIGUSR2);
+	struct pollfd p = {.fd = sfd, .events = POLLIN};
+	int before = poll(&p, 1, 0);
+	struct signalfd_siginfo info;
+	ssize_t n = read(sfd, &info, sizeof info);
+	int after = poll(&p, 1, 0);
+	close(sfd);
+	return (void *)(long)(before == 1 && n == sizeof info && info.ssi_signo == SIGUSR2 &&
+	                      info.ssi_code == SI_TKILL && after == 0);
 }
 
 static void *unblocks_term(void *arg)
@@ -229,6 +247,10 @@ int main(void)
 	pthread_kill(t, SIGUSR2);
 	pthread_join(t, &rw);
 	printf("sigwaitinfo took the thread's SIGUSR2, sent by this process: %ld\n", (long)rw);
+	pthread_create(&t, NULL, signalfd_reader, &usr2);
+	pthread_join(t, &rw);
+	printf("a thread's signalfd: readable for its own pending SIGUSR2, read, then not: %ld\n",
+	       (long)rw);
 
 	/* SIGTERM to the process: only one thread does not block it */
 	sigset_t term;
