@@ -16,19 +16,23 @@ import subprocess
 import tempfile
 import threading
 import time
+import warnings
 from collections.abc import Iterator, Mapping, Sequence
 
 from lind.cage.cage import Cage
 from lind.cage.loader import ProgramError
-from lind.cage.runtime import DEFAULT_HOSTNAME, DEFAULT_USER, MountSpec, Runtime, check_user
+from lind.cage.runtime import MountSpec, Runtime, check_user
 from lind.grates import Grate
 from lind.grates.registry import stack_grates
+from lind.isolation.apply import Launch, PolicyOverridden, PolicyViolation, launch
+from lind.isolation.module import NotAModule, embedded_policy
 from lind.microvisor import sys_signals
 from lind.microvisor.fs import join
-from lind.microvisor.network import PRIVATE, Network, parse_publish
+from lind.microvisor.network import Network, parse_publish
 
 __all__ = ["DEVNULL", "PIPE", "STDOUT", "Cage", "CompletedCage", "Grate", "MountSpec", "Network",
-           "Popen", "Process", "ProgramError", "Runtime", "create_subprocess_exec", "run"]
+           "PolicyOverridden", "PolicyViolation", "Popen", "Process", "ProgramError", "Runtime",
+           "create_subprocess_exec", "run"]
 
 PIPE, DEVNULL, STDOUT = subprocess.PIPE, subprocess.DEVNULL, subprocess.STDOUT
 _KILL_GRACE = 2.0  # seconds a killed cage gets to leave a blocking host call
@@ -183,26 +187,48 @@ def _program_args(args) -> list:
     return list(args)
 
 
-def _spawn(rt: Runtime, args: list, root, mounts, env, cwd: str, fds: tuple[int, int, int],
-           grates, memory, user, hostname,
-           net: str | Network) -> tuple[Cage, tempfile.TemporaryDirectory | None]:
-    """Start the first cage of a run (and the private root it gets without `root`)."""
+def _prepare(args: list, grates, *, root, mounts, net, memory, timeout, user, hostname,
+             override: bool) -> tuple:
+    """The grate stack and the options the run starts with: what was asked, within the
+    policy the program carries (PolicyViolation past it without `override`; with it,
+    each widening is a PolicyOverridden warning)."""
     stack = stack_grates([os.fspath(a) for a in args], grates)
-    program, *rest = stack.argv
-    identity = check_user(user)
-    mount_specs = [m if isinstance(m, MountSpec) else MountSpec.parse(m) for m in mounts]
-    tmp = None if root is not None else tempfile.TemporaryDirectory(prefix="lind-root-")
+    program = stack.argv[0]
     try:
-        cage = rt.spawn(program, rest, root=os.fspath(root) if root is not None else tmp.name,
-                        mounts=mount_specs, env=env, cwd=cwd, stdin=fds[0], stdout=fds[1],
-                        stderr=fds[2], programs=named_programs(rest, cwd), grates=stack.root,
+        policy = embedded_policy(program)
+    except (OSError, NotAModule):
+        policy = None           # not there, or not a module: the spawn says which
+    mount_specs = [m if isinstance(m, MountSpec) else MountSpec.parse(m) for m in mounts]
+    start = launch(policy, program, root=root, mounts=mount_specs, net=net, memory=memory,
+                   timeout=timeout, user=user, hostname=hostname, override=override)
+    for what in start.widened:
+        warnings.warn(PolicyOverridden(f"{program}: overriding its policy: {what}"), stacklevel=3)
+    return stack, start
+
+
+def _spawn(rt: Runtime, stack, start: Launch, env, cwd: str, fds: tuple[int, int, int],
+           net: str | Network) -> tuple[Cage, contextlib.ExitStack]:
+    """Start the first cage of a run; the ExitStack removes the private directories it
+    got (its root without `root`, the policy's tmp) when closed."""
+    program, *rest = stack.argv
+    identity = check_user(start.user)
+    cleanup = contextlib.ExitStack()
+    try:
+        def private(purpose: str) -> str:
+            return cleanup.enter_context(tempfile.TemporaryDirectory(prefix=f"lind-{purpose}-"))
+
+        root = start.root if start.root is not None else private("root")
+        mounts = [*start.mounts, *(MountSpec(private("tmp"), path) for path in start.tmp)]
+        cage = rt.spawn(program, rest, root=root, mounts=mounts, env=env, cwd=cwd,
+                        stdin=fds[0], stdout=fds[1], stderr=fds[2],
+                        programs=named_programs(rest, cwd), grates=[*start.grates, *stack.root],
                         grates_at_exec={join(cwd, p): g for p, g in stack.at_exec.items()},
-                        memory=memory, user=identity, hostname=hostname, net=net)
+                        memory=start.memory, user=identity, hostname=start.hostname, net=net,
+                        open_files=start.open_files)
     except BaseException:
-        if tmp is not None:
-            tmp.cleanup()
+        cleanup.close()
         raise
-    return cage, tmp
+    return cage, cleanup
 
 
 def _own_network(net: str | Network, publish: Sequence[tuple[int, int] | str]) -> Network | None:
@@ -230,9 +256,10 @@ class Popen:
                  mounts: Sequence[MountSpec | str] = (), env: Mapping[str, str] | None = None,
                  cwd: str = "/", runtime: Runtime | None = None,
                  grates: Sequence[Grate | str] = (), memory: int | None = None,
-                 user: tuple[int, int] | str = DEFAULT_USER,
-                 hostname: str = DEFAULT_HOSTNAME, net: str | Network = PRIVATE,
-                 publish: Sequence[tuple[int, int] | str] = ()) -> None:
+                 user: tuple[int, int] | str | None = None,
+                 hostname: str | None = None, net: str | Network | None = None,
+                 publish: Sequence[tuple[int, int] | str] = (),
+                 override_policy: bool = False) -> None:
         self.args = _program_args(args)
         self.returncode: int | None = None
         self.trap: str | None = None
@@ -262,10 +289,12 @@ class Popen:
             in_fd = stream(stdin, "stdin", 0)
             out_fd = stream(stdout, "stdout", 1)
             err_fd = out_fd if stderr == STDOUT else stream(stderr, "stderr", 2)
-            self._network = _own_network(net, publish)
-            self._cage, self._tmp = _spawn(self._runtime, self.args, root, mounts, env, cwd,
-                                           (in_fd, out_fd, err_fd), grates, memory, user,
-                                           hostname, self._network or net)
+            stack, start = _prepare(self.args, grates, root=root, mounts=mounts, net=net,
+                                    memory=memory, timeout=None, user=user, hostname=hostname,
+                                    override=override_policy)
+            self._network = _own_network(start.net, publish)
+            self._cage, self._cleanup = _spawn(self._runtime, stack, start, env, cwd,
+                                               (in_fd, out_fd, err_fd), self._network or start.net)
         except BaseException:
             for f in mine:
                 f.close()
@@ -276,6 +305,12 @@ class Popen:
             for fd in cage_ends:
                 os.close(fd)
         self.pid = self._cage.id
+        self._time_limit = None
+        if start.timeout is not None:     # the policy's wall_time: then the tree is killed
+            self._time_limit = threading.Timer(start.timeout, self._runtime.terminate_tree,
+                                               [self._cage])
+            self._time_limit.daemon = True
+            self._time_limit.start()
 
     def _wrap(self, fd: int, mode: str):
         raw = open(fd, mode)     # noqa: SIM115 - the Popen owns it until close
@@ -293,8 +328,9 @@ class Popen:
             self._runtime.wait_tree(self._cage, _KILL_GRACE)
             self.trap = self._cage.trap_message
             self.returncode = self._cage.returncode
-            if self._tmp is not None:
-                self._tmp.cleanup()
+            if self._time_limit is not None:
+                self._time_limit.cancel()
+            self._cleanup.close()
             if self._network is not None:
                 self._network.close()
         return self.returncode
@@ -481,10 +517,10 @@ def run(args: Sequence[str | os.PathLike[str]] | str | os.PathLike[str], *,
         errors: str | None = None, universal_newlines: bool | None = None,
         runtime: Runtime | None = None,
         grates: Sequence[Grate | str] = (), memory: int | None = None,
-        user: tuple[int, int] | str = DEFAULT_USER,
-        hostname: str = DEFAULT_HOSTNAME, net: str | Network = PRIVATE,
+        user: tuple[int, int] | str | None = None,
+        hostname: str | None = None, net: str | Network | None = None,
         publish: Sequence[tuple[int, int] | str] = (),
-        forward_signals: bool = False) -> CompletedCage:
+        forward_signals: bool = False, override_policy: bool = False) -> CompletedCage:
     """Run a program in a cage and wait for it, like `subprocess.run`.
 
     `args[0]` is the host path of the .wasm program (`args` may be that path alone).
@@ -547,17 +583,21 @@ def run(args: Sequence[str | os.PathLike[str]] | str | os.PathLike[str], *,
         in_fd = _as_fd(stdin, 0)
     out_fd, out_pipe = out(stdout, 1)
     err_fd, err_pipe = (out_fd, None) if stderr == STDOUT else out(stderr, 2)
-    tmp = None
+    cleanup = contextlib.ExitStack()
     # Started first, so input is already waiting when the program looks (poll, select).
     for p in pipes:
         p.thread.start()
     own_network = None
     try:
         rt = runtime or default_runtime()
-        own_network = _own_network(net, publish)
+        stack, start = _prepare(args, grates, root=root, mounts=mounts, net=net, memory=memory,
+                                timeout=timeout, user=user, hostname=hostname,
+                                override=override_policy)
+        timeout = start.timeout
+        own_network = _own_network(start.net, publish)
         with _forwarding_signals(rt) if forward_signals else contextlib.nullcontext() as fwd:
-            cage, tmp = _spawn(rt, args, root, mounts, env, cwd, (in_fd, out_fd, err_fd), grates,
-                               memory, user, hostname, own_network or net)
+            cage, cleanup = _spawn(rt, stack, start, env, cwd, (in_fd, out_fd, err_fd),
+                                   own_network or start.net)
             if fwd is not None:
                 fwd.start(cage)
             for fd in ends:
@@ -578,8 +618,7 @@ def run(args: Sequence[str | os.PathLike[str]] | str | os.PathLike[str], *,
     finally:
         for fd in ends:  # only left open when spawn failed: ends our threads too
             os.close(fd)
-        if tmp is not None:
-            tmp.cleanup()
+        cleanup.close()
         if own_network is not None:
             own_network.close()
     streams = [p.data if p else None for p in (out_pipe, err_pipe)]

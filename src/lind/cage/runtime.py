@@ -115,7 +115,8 @@ class Runtime:
               grates: Sequence[Grate] = (),
               grates_at_exec: Mapping[str, Sequence[Grate]] | None = None,
               memory: int | None = None, user: tuple[int, int] = DEFAULT_USER,
-              hostname: str = DEFAULT_HOSTNAME, net: str | Network = PRIVATE) -> Cage:
+              hostname: str = DEFAULT_HOSTNAME, net: str | Network = PRIVATE,
+              open_files: int | None = None) -> Cage:
         """Start `program` in a new cage; stdin/stdout/stderr are host fds to copy in.
 
         The cage runs as `user` (uid, gid), whatever user Lind runs as: files of the host
@@ -129,7 +130,8 @@ class Runtime:
         `grates` are attached to the cage before it starts, the first on top;
         `grates_at_exec` waits for the first exec of a guest path. `memory` bounds
         the linear memories of the whole process tree together (bytes), within the
-        runtime's own budget.
+        runtime's own budget. `open_files` sets RLIMIT_NOFILE, soft and hard (at most
+        Linux's default hard limit, 4096).
         """
         uid, gid = check_user(user)
         net = net if isinstance(net, Network) else Network(net)
@@ -158,6 +160,8 @@ class Runtime:
             cage = Cage(runtime=self, cage_id=cage_id, parent=None, argv=argv, env=envb, fs=fs,
                         cwd=normalize(cwd), ids=(uid, uid, gid, gid), hostname=hostname,
                         budget=budget, network=net)
+            if open_files is not None:
+                cage.fds.set_limits(open_files, open_files)
             cage.exe = (normalize(os.path.join(cwd, os.fspath(program))),
                         os.path.abspath(program))
             for host_fd, flags in ((stdin, abi.O_RDONLY), (stdout, abi.O_WRONLY),

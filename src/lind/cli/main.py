@@ -10,6 +10,7 @@ import signal
 import subprocess
 import sys
 import termios
+import warnings
 from collections.abc import Iterator
 
 USAGE = """usage: lind cc [cc options] SRC... -o OUT.wasm
@@ -19,6 +20,10 @@ USAGE = """usage: lind cc [cc options] SRC... -o OUT.wasm
                 [--publish HOSTPORT:CAGEPORT]... [--grate NAME[:ARGS]]...
                 [--memory SIZE] [--timeout SECONDS] [--] PROGRAM [ARGS...]
        lind run GRATE.wasm [GRATE ARGS...] ... PROGRAM.wasm [ARGS...]
+       lind run --override-policy ... PROGRAM    (options past the program's policy)
+       lind inspect [--json] PROGRAM.wasm
+       lind policy check POLICY.toml
+       lind policy embed PROGRAM.wasm POLICY.toml
        lind grates [NAME]
        lind cache info|clear
        lind bench [NAMES...] [--quick] [--reps N] [--retries N] [--fallback] [--out FILE.md]
@@ -44,12 +49,12 @@ def _run(argv: list[str]) -> int:
                         help="environment variable for the program (the host's is not passed)")
     parser.add_argument("--cwd", default="/", help="working directory inside the cage")
     uid, gid = DEFAULT_USER
-    parser.add_argument("--user", default=f"{uid}:{gid}", metavar="UID[:GID]",
+    parser.add_argument("--user", metavar="UID[:GID]",
                         help=f"the ids the program sees (default {uid}:{gid}); files of the "
                         "user running lind show as owned by it, other owners as 65534")
-    parser.add_argument("--hostname", default=DEFAULT_HOSTNAME,
+    parser.add_argument("--hostname",
                         help=f"the node name uname reports (default {DEFAULT_HOSTNAME})")
-    parser.add_argument("--net", default="private", choices=["private", "host", "none"],
+    parser.add_argument("--net", choices=["private", "host", "none"],
                         help="the network the program sees: private (default: a loopback "
                         "only its own processes share), host (the host's, as an unprivileged "
                         "process), none (no Internet sockets)")
@@ -65,6 +70,10 @@ def _run(argv: list[str]) -> int:
     parser.add_argument("--timeout", type=float, metavar="SECONDS",
                         help="kill the program and its children after SECONDS; exit status 124, "
                         "as timeout(1)")
+    parser.add_argument("--override-policy", action="store_true",
+                        help="let the options above ask for more than the program's embedded "
+                        "policy grants (each widening is reported); without it they may only "
+                        "narrow it")
     parser.add_argument("program", help="the .wasm file built by `lind cc`")
     parser.add_argument("args", nargs=argparse.REMAINDER, help="arguments for the program")
     opts = parser.parse_args(argv)
@@ -87,18 +96,21 @@ def _run(argv: list[str]) -> int:
             if not os.path.isdir(m.host):
                 raise ValueError(f"--mount {m.host}: not a directory")
         publish = [parse_publish(spec) for spec in opts.publish]
-        if publish and opts.net != "private":
+        if publish and opts.net not in (None, "private"):
             raise ValueError("--publish needs --net private")
         if opts.timeout is not None and not opts.timeout > 0:
             raise ValueError(f"--timeout {opts.timeout:g}: not a positive number of seconds")
-        with _terminal_restored():
+        with _terminal_restored(), warnings.catch_warnings():
+            warnings.simplefilter("always", lind.PolicyOverridden)
+            warnings.showwarning = _say_overridden
             result = lind.run([opts.program, *opts.args], root=opts.root, mounts=mounts,
                               env=env, cwd=opts.cwd, stdin=0, stdout=1, stderr=2,
                               grates=opts.grate, memory=memory, user=opts.user,
                               hostname=opts.hostname, forward_signals=True,
-                              timeout=opts.timeout, net=opts.net, publish=publish)
-    except subprocess.TimeoutExpired:
-        print(f"lind: {opts.program}: timed out after {opts.timeout:g} s", file=sys.stderr)
+                              timeout=opts.timeout, net=opts.net, publish=publish,
+                              override_policy=opts.override_policy)
+    except subprocess.TimeoutExpired as exc:
+        print(f"lind: {opts.program}: timed out after {exc.timeout:g} s", file=sys.stderr)
         return 124
     except ProgramError as exc:
         print(f"lind: {exc}", file=sys.stderr)
@@ -117,6 +129,10 @@ def _run(argv: list[str]) -> int:
             print(f"lind: {opts.program}: killed by {name}{why}", file=sys.stderr)
         return 128 + sig
     return result.returncode
+
+
+def _say_overridden(message, category, *_: object) -> None:
+    print(f"lind: {message}", file=sys.stderr)
 
 
 @contextlib.contextmanager
@@ -178,6 +194,127 @@ def _cache(argv: list[str]) -> int:
     return 2
 
 
+def _cc(argv: list[str], cxx: bool) -> int:
+    """`lind cc`, and with `--policy FILE` that policy embedded in the program it links
+    (checked before anything is compiled)."""
+    from lind.toolchain import cc
+
+    policy, rest = None, []
+    args = iter(argv)
+    for arg in args:
+        if arg == "--policy" or arg.startswith("--policy="):
+            path = arg.partition("=")[2] if "=" in arg else next(args, None)
+            if not path:
+                print("lind cc: --policy needs a file", file=sys.stderr)
+                return 2
+            from lind.isolation.policy import PolicyError, load_policy
+            try:
+                policy = load_policy(path)
+            except PolicyError as exc:
+                print(f"lind cc: {exc}", file=sys.stderr)
+                return 1
+        else:
+            rest.append(arg)
+    status = cc.main(rest, cxx=cxx)
+    if status or policy is None:
+        return status
+    try:
+        output = cc.linked_module(rest, cxx=cxx)
+    except cc.CompileError:
+        output = None
+    if output is None:
+        print("lind cc: --policy is embedded in a linked program; nothing was linked", file=sys.stderr)
+        return 2
+    from lind.isolation.module import embed
+
+    embed(output, policy)
+    return 0
+
+
+def _inspect(argv: list[str]) -> int:
+    """`lind inspect [--json] PROGRAM.wasm`: the embedded policy in words, the imports
+    and the size."""
+    import json
+
+    from lind.isolation.module import NotAModule, policy_text
+    from lind.isolation.policy import PolicyError, parse_policy
+
+    as_json = "--json" in argv
+    rest = [a for a in argv if a != "--json"]
+    if len(rest) != 1 or rest[0].startswith("-"):
+        print("usage: lind inspect [--json] PROGRAM.wasm", file=sys.stderr)
+        return 2
+    path = rest[0]
+    try:
+        text = policy_text(path)
+        imports = _imports(path)
+    except (OSError, NotAModule) as exc:
+        print(f"lind: {path}: {getattr(exc, 'strerror', None) or exc}", file=sys.stderr)
+        return 2
+    try:
+        policy = None if text is None else parse_policy(text, f"{path} (embedded)")
+    except PolicyError as exc:
+        print(f"lind: {exc}", file=sys.stderr)
+        return 1
+    size = os.path.getsize(path)
+    if as_json:
+        print(json.dumps({"module": path, "size": size, "imports": imports,
+                          "policy": None if policy is None else policy.as_json(),
+                          "policy_text": text}, indent=2))
+        return 0
+    print(f"{path}: WebAssembly module, {size} bytes, {len(imports)} imports "
+          f"({', '.join(sorted({i['module'] for i in imports})) or 'none'})")
+    if policy is None:
+        print("policy: none embedded (lind run uses its options alone: by default an empty "
+              "private root, a private loopback network, every system call)")
+        return 0
+    print("policy (embedded, version 1):")
+    for line in policy.describe():
+        print(f"  {line}")
+    return 0
+
+
+def _imports(path: str) -> list[dict[str, str]]:
+    """The module's imports, as wasmtime reads them (the module must be valid)."""
+    import wasmtime
+
+    from lind.cage import loader
+
+    module = loader.load(path)
+    kinds = {wasmtime.FuncType: "func", wasmtime.MemoryType: "memory",
+             wasmtime.TableType: "table", wasmtime.GlobalType: "global"}
+    return [{"module": i.module, "name": i.name or "",
+             "kind": kinds.get(type(i.type), type(i.type).__name__)} for i in module.imports]
+
+
+def _policy(argv: list[str]) -> int:
+    """`lind policy check POLICY`, `lind policy embed PROGRAM POLICY`."""
+    from lind.isolation.module import NotAModule, embed
+    from lind.isolation.policy import PolicyError, load_policy
+
+    if argv[:1] == ["check"] and len(argv) == 2:
+        policy_file = argv[1]
+    elif argv[:1] == ["embed"] and len(argv) == 3:
+        policy_file = argv[2]
+    else:
+        print("usage: lind policy check POLICY.toml\n"
+              "       lind policy embed PROGRAM.wasm POLICY.toml", file=sys.stderr)
+        return 2
+    try:
+        policy = load_policy(policy_file)
+        if argv[0] == "embed":
+            embed(argv[1], policy)
+    except PolicyError as exc:
+        print(f"lind: {exc}", file=sys.stderr)
+        return 1
+    except (OSError, NotAModule) as exc:
+        print(f"lind: {argv[1]}: {getattr(exc, 'strerror', None) or exc}", file=sys.stderr)
+        return 2
+    for line in policy.describe():
+        print(line)
+    return 0
+
+
 def _command(argv: list[str]) -> int:
     if argv[:1] == ["--version"]:
         from lind import __version__
@@ -189,8 +326,11 @@ def _command(argv: list[str]) -> int:
         return 0 if argv else 2
     command, rest = argv[0], argv[1:]
     if command in ("cc", "c++"):
-        from lind.toolchain import cc
-        return cc.main(rest, cxx=command == "c++")
+        return _cc(rest, cxx=command == "c++")
+    if command == "inspect":
+        return _inspect(rest)
+    if command == "policy":
+        return _policy(rest)
     if command == "run":
         return _run(rest)
     if command == "bench":

@@ -121,8 +121,6 @@ class NetFilter(Grate):
     call fails with EACCES; an allowed one goes to the layer below unchanged (connect,
     bind and sendto pass down the copy of the address that was checked; the msg_name
     of sendmsg/sendmmsg sits inside the caller's header and is read again below).
-    Lind's microvisor has no sockets yet (socket() is ENOSYS), so today an allowed
-    call gets the layer below's ENOSYS; the filter itself is complete.
     """
 
     name = "netfilter"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import errno
 import signal
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from lind.grates import Call, Grate, number, syscall_numbers
@@ -80,9 +80,15 @@ class Seccomp(Grate):
     @classmethod
     def from_policy(cls, policy: str, source: str = "<policy>") -> Seccomp:
         """Parse the text of a policy file; `source` names it in errors."""
+        return cls.from_rule_lines(enumerate(policy.splitlines(), 1), source)
+
+    @classmethod
+    def from_rule_lines(cls, numbered: Iterable[tuple[int, str]], source: str) -> Seccomp:
+        """Rules in the policy language, each with the line errors name (a policy
+        file's, or a program's embedded policy that is written in another form)."""
         rules: dict[int, Action] = {}
         default: Action | None = None
-        for lineno, line in enumerate(policy.splitlines(), 1):
+        for lineno, line in numbered:
             words = line.split("#", 1)[0].replace(",", " ").split()
             if not words:
                 continue

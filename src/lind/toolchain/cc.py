@@ -75,6 +75,8 @@ linked with it; `lind c++` does the same for every source, .c files included.
   -fno-exceptions
                 C++ without exceptions (and a libc++ without them): needed by a C++
                 program that forks, execs or uses setjmp, which Asyncify instruments
+  --policy FILE embed the isolation policy FILE in the program (`lind inspect` shows
+                it, `lind run` applies it)
   --help-clang  the options of the clang underneath; other options are passed to it
 
 Predefined: __lind__, __linux__, __unix__, __wasm32__.
@@ -457,6 +459,14 @@ def main(argv: Sequence[str], cxx: bool = False) -> int:
     if text:
         print(text, end="", file=sys.stderr)
     return status
+
+
+def linked_module(argv: Sequence[str], cxx: bool = False) -> str | None:
+    """The module a `lind cc` command line links (None if it stops before linking)."""
+    cmd = _parse(argv, cxx_driver=cxx)
+    if cmd.stop or cmd.info_only:
+        return None
+    return cmd.output or "a.out"
 
 
 def compile_program(

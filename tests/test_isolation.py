@@ -1,0 +1,361 @@
+"""Programs that carry their isolation: the policy format, embedding it in a module,
+`lind inspect`, and the policy applied at start (options may only narrow it).
+
+The cage runs of tests/programs/isolation/probe.c try each thing a policy decides (a
+read-only and a read-write mount, a private /tmp, a denied and a killing system call,
+the network, memory, open files, the identity) and print what happened."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import warnings
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import lind
+from lind.isolation import module
+from lind.isolation.policy import PolicyError, parse_policy, schema
+
+POLICY = """\
+version = 1
+
+[filesystem]
+mounts = [{ host = "data", path = "/data" },
+          { host = "out", path = "/out", mode = "rw" }]
+tmp = ["/tmp"]
+
+[syscalls]
+deny = { unlink = "errno EACCES", getppid = "kill" }
+
+[resources]
+memory = "32M"
+open_files = 32
+wall_time = 3
+
+[identity]
+uid = 0
+hostname = "sandbox"
+"""
+
+GRANTED = """\
+hostname: sandbox
+uid: 0
+read /data/in.txt: ok
+write /data/new.txt: Read-only file system
+write /out/result.txt: ok
+write /tmp/scratch: ok
+unlink /out/result.txt: Permission denied
+socket: Permission denied
+RLIMIT_NOFILE: 32 32
+malloc 64 MiB: Out of memory
+"""
+
+CANARY = b"outside every cage\n"
+
+
+@pytest.fixture
+def app(builds, tmp_path: Path) -> Path:
+    """tmp_path/app/probe.wasm carrying POLICY, with data/in.txt and an empty out/ beside
+    it; a canary file beside app/, and a second tree (other/) a run must not see."""
+    here = tmp_path / "app"
+    (here / "data").mkdir(parents=True)
+    (here / "out").mkdir()
+    (here / "data" / "in.txt").write_text("in\n")
+    (tmp_path / "canary.txt").write_bytes(CANARY)
+    (tmp_path / "other").mkdir()
+    (tmp_path / "other" / "secret.txt").write_bytes(CANARY)
+    shutil.copy(builds.wasm("isolation/probe"), here / "probe.wasm")
+    (tmp_path / "policy.toml").write_text(POLICY)
+    rc, out, err = lind_command(tmp_path, "policy", "embed", here / "probe.wasm",
+                                tmp_path / "policy.toml")
+    assert rc == 0, err
+    return here / "probe.wasm"
+
+
+def lind_command(tmp_path: Path, *args, cwd: Path | None = None,
+                 timeout: float = 90) -> tuple[int, str, str]:
+    """`python -m lind ARGS` with scratch files as its stdin, stdout and stderr."""
+    paths = [tmp_path / f"cmd.{name}" for name in ("in", "out", "err")]
+    paths[0].write_bytes(b"")
+    with open(paths[0], "rb") as i, open(paths[1], "wb") as o, open(paths[2], "wb") as e:
+        proc = subprocess.run([sys.executable, "-m", "lind", *map(str, args)], stdin=i,
+                              stdout=o, stderr=e, cwd=cwd, timeout=timeout)
+    assert proc.returncode >= 0, f"lind died of signal {-proc.returncode}"
+    return proc.returncode, paths[1].read_text(), paths[2].read_text()
+
+
+def untouched(tmp_path: Path) -> None:
+    assert (tmp_path / "canary.txt").read_bytes() == CANARY
+    assert (tmp_path / "other" / "secret.txt").read_bytes() == CANARY
+    assert sorted(p.name for p in (tmp_path / "other").iterdir()) == ["secret.txt"]
+
+
+def private_dirs() -> set[str]:
+    return {p for p in os.listdir(tempfile.gettempdir()) if p.startswith("lind-")}
+
+
+def test_the_embedded_policy_is_what_the_program_gets(app, tmp_path):
+    """Run from another directory: the policy's relative mounts are the module's
+    neighbours; everything the policy does not grant fails as it says."""
+    (tmp_path / "elsewhere").mkdir()
+    before = private_dirs()
+    rc, out, err = lind_command(tmp_path, "run", "../app/probe.wasm", cwd=tmp_path / "elsewhere")
+    assert (rc, out, err) == (0, GRANTED, "")
+    assert (app.parent / "out" / "result.txt").read_text() == "written in the cage\n"
+    assert sorted(p.name for p in (app.parent / "data").iterdir()) == ["in.txt"]
+    assert private_dirs() == before            # the private /tmp and root are gone
+    untouched(tmp_path)
+
+
+def test_a_denied_call_that_kills_and_the_wall_time(app, tmp_path):
+    rc, out, err = lind_command(tmp_path, "run", app, "ptrace")
+    assert rc == 128 + 31 and out.endswith("calling getppid\n"), (rc, out, err)
+    assert err == f"lind: {app}: killed by SIGSYS\n"
+    rc, out, err = lind_command(tmp_path, "run", "--timeout", "60", app, "sleep")
+    assert rc == 124 and out.endswith("sleeping\n"), (rc, out, err)
+    assert err == f"lind: {app}: timed out after 3 s\n"
+    untouched(tmp_path)
+
+
+@pytest.mark.parametrize(("options", "refused"), [
+    (["--net", "host"], "network host (the policy says none)"),
+    (["--net", "private"], "network private (the policy says none)"),
+    (["--memory", "64M"], "memory 64 MiB (the policy says 32 MiB)"),
+    (["--root", "{tmp}/other"], "root {tmp}/other (the policy says an empty private root)"),
+    (["--mount", "{tmp}/other:/other"], "mount {tmp}/other at /other (the policy has no such mount)"),
+    (["--mount", "{tmp}/other:/data:ro"], "mount {tmp}/other at /data (the policy has no such mount)"),
+    (["--mount", "{app}/data:/data:rw"], "mount {app}/data at /data read-write (the policy says read-only)"),
+])
+def test_options_may_only_narrow_the_policy(app, tmp_path, options, refused):
+    """What would widen the policy is refused in one line, and runs nothing."""
+    fill = {"tmp": tmp_path, "app": app.parent}
+    rc, out, err = lind_command(tmp_path, "run", *(o.format(**fill) for o in options), app)
+    assert (rc, out) == (2, "")
+    assert err == (f"lind: {app}: its policy does not allow {refused.format(**fill)}; "
+                   "--override-policy runs it anyway\n")
+    untouched(tmp_path)
+
+
+def test_narrowing_options_apply(app, tmp_path):
+    """A mount made read-only, less memory, a network no wider, another hostname: taken
+    as asked, nothing said."""
+    rc, out, err = lind_command(tmp_path, "run", "--mount", f"{app.parent}/out:/out:ro",
+                                "--memory", "16M", "--net", "none", "--hostname", "renamed",
+                                "--timeout", "2", app)
+    assert (rc, err) == (0, "")
+    lines = out.splitlines()
+    assert lines[0] == "hostname: renamed"
+    assert "write /out/result.txt: Read-only file system" in lines
+    assert "malloc 64 MiB: Out of memory" in lines
+    assert not (app.parent / "out" / "result.txt").exists()
+    untouched(tmp_path)
+
+
+def test_override_widens_and_says_so(app, tmp_path):
+    """--override-policy: the network the policy denied is there (connect reaches the
+    loopback: nothing listens, so ECONNREFUSED), and stderr names each widening."""
+    rc, out, err = lind_command(tmp_path, "run", "--override-policy", "--net", "private",
+                                "--memory", "100M", app)
+    assert rc == 0, err
+    lines = out.splitlines()
+    assert "socket: ok" in lines and "connect 127.0.0.1:9: Connection refused" in lines
+    assert "malloc 64 MiB: ok" in lines
+    assert err == (f"lind: {app}: overriding its policy: network private (the policy says none)\n"
+                   f"lind: {app}: overriding its policy: memory 100 MiB (the policy says 32 MiB)\n")
+    untouched(tmp_path)
+
+
+@pytest.mark.parametrize(("allow", "connect"), [
+    ("['127.0.0.1:9']", "Connection refused"),         # allowed: it reached the loopback
+    ("['127.0.0.1:80', '10.0.0.0/8']", "Permission denied"),
+    ("[]", "Permission denied"),
+])
+def test_a_policy_root_and_network_allow_list(app, tmp_path, allow, connect):
+    """root is the module's neighbour `rootfs` (its data/in.txt readable, the app's own
+    out/ not there); the allow list decides which addresses connect may reach."""
+    rootfs = app.parent / "rootfs"
+    (rootfs / "data").mkdir(parents=True)
+    (rootfs / "data" / "in.txt").write_text("in rootfs\n")
+    (tmp_path / "net.toml").write_text(f"version = 1\n[filesystem]\nroot = 'rootfs'\n"
+                                       f"[network]\nmode = 'private'\nallow = {allow}\n")
+    rc, out, err = lind_command(tmp_path, "policy", "embed", app, tmp_path / "net.toml")
+    assert rc == 0, err
+    result = lind.run([app], capture_output=True, text=True, timeout=60)
+    lines = result.stdout.splitlines()
+    assert "read /data/in.txt: ok" in lines and "write /out/result.txt: No such file or directory" in lines
+    assert f"connect 127.0.0.1:9: {connect}" in lines, result.stdout
+    untouched(tmp_path)
+
+
+def test_lind_run_applies_the_policy_too(app, tmp_path):
+    with pytest.raises(lind.PolicyViolation, match="network host"):
+        lind.run([app], net="host")
+    result = lind.run([app], capture_output=True, text=True, timeout=60)
+    assert (result.returncode, result.stdout) == (0, GRANTED)
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        result = lind.run([app], memory=100 << 20, override_policy=True, capture_output=True,
+                          text=True)
+    assert "malloc 64 MiB: ok" in result.stdout
+    assert [str(w.message) for w in seen if w.category is lind.PolicyOverridden] == [
+        f"{app}: overriding its policy: memory 100 MiB (the policy says 32 MiB)"]
+    with lind.Popen([app, "sleep"], stdout=lind.PIPE) as proc:      # wall_time for Popen
+        assert proc.wait(30) == -9
+    untouched(tmp_path)
+
+
+def test_inspect_shows_the_policy_in_words(app, builds, tmp_path):
+    rc, out, err = lind_command(tmp_path, "inspect", app)
+    assert rc == 0, err
+    head, *policy = out.splitlines()
+    assert head.startswith(f"{app}: WebAssembly module, {app.stat().st_size} bytes, ")
+    assert policy == [
+        "policy (embedded, version 1):",
+        "  files: an empty private root (removed afterwards)",
+        "  files: host directory data at /data, read-only",
+        "  files: host directory out at /out, read-write",
+        "  files: an empty private directory at /tmp",
+        "  network: none (no Internet sockets)",
+        "  system calls: allowed by default",
+        "  system calls: unlink: fail with EACCES",
+        "  system calls: getppid: kill the program (SIGSYS)",
+        "  memory: at most 32 MiB, children included",
+        "  time: killed after 3 s",
+        "  open files: at most 32",
+        "  identity: uid 0, hostname sandbox"]
+    rc, out, err = lind_command(tmp_path, "inspect", "--json", app)
+    shown = json.loads(out)
+    assert shown["policy_text"] == POLICY and shown["size"] == app.stat().st_size
+    assert shown["policy"]["syscalls"]["rules"] == [
+        {"calls": ["unlink"], "action": "errno EACCES"}, {"calls": ["getppid"], "action": "kill"}]
+    assert {"module": "lind", "name": "syscall", "kind": "func"} in shown["imports"]
+    plain = builds.wasm("isolation/probe")
+    rc, out, err = lind_command(tmp_path, "inspect", plain)
+    assert rc == 0 and out.splitlines()[1].startswith("policy: none embedded"), out
+    (tmp_path / "not.wasm").write_bytes(b"#!/bin/sh\n")
+    rc, out, err = lind_command(tmp_path, "inspect", tmp_path / "not.wasm")
+    assert (rc, out) == (2, "") and "not a WebAssembly module" in err
+
+
+def test_embedding_replaces_and_keeps_the_module_valid(app, builds, tmp_path):
+    """`lind policy embed` twice leaves one policy, the last; `lind cc --policy` embeds
+    at link; the module still runs where no policy is known (plain wasmtime validates it)."""
+    import wasmtime
+
+    (tmp_path / "second.toml").write_text('version = 1\n[identity]\nhostname = "second"\n')
+    rc, out, err = lind_command(tmp_path, "policy", "embed", app, tmp_path / "second.toml")
+    assert (rc, out) == (0, "files: an empty private root (removed afterwards)\n"
+                            "network: none (no Internet sockets)\nsystem calls: all\n"
+                            "identity: hostname second\n"), err
+    assert module.policy_text(app) == (tmp_path / "second.toml").read_text()
+    data = app.read_bytes()
+    assert data.count(module.SECTION.encode()) == 1
+    wasmtime.Module.validate(wasmtime.Engine(), data)
+    assert lind.run([app], capture_output=True, text=True).stdout.startswith("hostname: second\n")
+    built = tmp_path / "built.wasm"
+    rc, out, err = lind_command(tmp_path, "cc", "-O2", "--policy", tmp_path / "second.toml",
+                                Path(__file__).parent / "programs/isolation/probe.c", "-o", built)
+    assert rc == 0, err
+    assert module.policy_text(built) == (tmp_path / "second.toml").read_text()
+    (tmp_path / "cut.wasm").write_bytes(data[:100])
+    with pytest.raises(module.NotAModule, match="cut short"):
+        module.policy_text(tmp_path / "cut.wasm")
+
+
+@pytest.mark.parametrize(("text", "where", "reason"), [
+    ("", "p.toml", "no version (this Lind reads version = 1)"),
+    ("version = 2\n", "p.toml:1", "version 2: this Lind reads version = 1"),
+    ("version = 1\n[network]\nmode = 'all'\n", "p.toml:3",
+     "network mode 'all': one of none, private, host"),
+    ("version = 1\n\n[sandbox]\n", "p.toml:3", "unknown table or key 'sandbox' (known: version, "
+     "filesystem, network, syscalls, resources, identity)"),
+    ("version = 1\n[network]\nmode = 'none'\nports = [1]\n", "p.toml:4",
+     "unknown key 'ports' in [network] (known: allow, mode)"),
+    ("version = 1\n[syscalls]\ndeny = [\n  'read',\n  'nosuch',\n]\n", "p.toml:5",
+     "unknown system call 'nosuch'"),
+    ("version = 1\n[syscalls]\ndeny = ['write']\ndefault = 'kill'\nallow = ['write']\n", "p.toml:5",
+     "write has two rules (lines 3 and 5)"),
+    ("version = 1\n[syscalls]\ndeny = { read = 'allow' }\n", "p.toml:3",
+     "deny read = \"allow\" contradicts itself"),
+    ("version = 1\n[syscalls]\nallow = ['read']\n", "p.toml:3",
+     "allow lists calls, but the default already allows every call: set default to kill or "
+     "\"errno NAME\""),
+    ("version = 1\n[syscalls]\ndeny = ['exit_group']\n", "p.toml:3",
+     "exit_group always passes, so a cage can end"),
+    ("version = 1\n[syscalls]\ndeny = { open = 'errno EACCES', stat = 'errno ENOPE' }\n",
+     "p.toml:3", "action 'errno ENOPE': allow, kill or \"errno NAME\""),
+    ("version = 1\n[syscalls]\ndeny = { open = 'errno EACCES', openat = 'kill', "
+     "stat = 'kill', lstat = 'errno EPERM' }\n", "p.toml",
+     "stat and lstat are both issued as newfstatat, with different actions: give newfstatat a "
+     "rule of its own"),
+    ("version = 1\n[filesystem]\nmounts = [{ host = 'a', path = 'rel' }]\n", "p.toml:3",
+     "mounts: 'rel' is not an absolute path in the cage"),
+    ("version = 1\n[filesystem]\nmounts = [{ host = 'a', path = '/a' }, { host = 'b', path = '/a/' }]\n",
+     "p.toml:3", "two mounts at /a"),
+    ("version = 1\n[filesystem]\ntmp = ['/']\n", "p.toml:3",
+     "tmp at / : leave out root for an empty private root"),
+    ("version = 1\n[network]\nmode = 'private'\nallow = ['10.0.0.0/33']\n", "p.toml:4",
+     "bad address '10.0.0.0/33': '10.0.0.0/33' does not appear to be an IPv4 or IPv6 network"),
+    ("version = 1\n[resources]\nmemory = 'lots'\n", "p.toml:3",
+     "memory: bad size 'lots': expected a positive number of bytes, optionally with K, M or G"),
+    ("version = 1\n[resources]\nopen_files = 5000\n", "p.toml:3",
+     "open_files 5000: a whole number from 1 to 4096"),
+    ("version = 1\n[resources]\nwall_time = -1\n", "p.toml:3",
+     "wall_time -1: a positive number of seconds"),
+    ("version = 1\n[identity]\nhostname = ''\n", "p.toml:3", "hostname '': 1 to 64 bytes"),
+    ("version = 1\n[identity\n", "p.toml:2", "Expected ']' at the end of a table declaration"),
+])
+def test_a_bad_policy_names_file_line_and_reason(tmp_path, text, where, reason):
+    with pytest.raises(PolicyError) as caught:
+        parse_policy(text, "p.toml")
+    assert (caught.value.where, caught.value.reason) == (where, reason)
+    (tmp_path / "p.toml").write_text(text)
+    rc, out, err = lind_command(tmp_path, "policy", "check", "p.toml", cwd=tmp_path)
+    assert (rc, out, err) == (1, "", f"lind: {where}: {reason}\n")
+    rc, out, err = lind_command(tmp_path, "cc", "--policy", "p.toml", "nothing.c", cwd=tmp_path)
+    assert (rc, err) == (1, f"lind cc: {where}: {reason}\n")       # before compiling anything
+
+
+def test_the_shipped_schema_names_what_the_parser_reads():
+    from lind.isolation.policy import _TABLES
+
+    shown = schema()
+    assert shown["properties"]["version"] == {"const": 1}
+    assert set(shown["properties"]) == {"version", *_TABLES}
+    for table, keys in _TABLES.items():
+        assert set(shown["properties"][table]["properties"]) == keys, table
+
+
+_NAMES = ["read", "write", "openat", "unlink", "mkdir", "rmdir", "getpid", "socket", "connect",
+          "kill", "ptrace", "mount", "chmod", "rename", "pipe2"]
+_ACTIONS = ["allow", "kill", "errno EPERM", "errno EROFS"]
+
+
+@settings(max_examples=60, deadline=None)
+@given(default=st.sampled_from(_ACTIONS), chosen=st.dictionaries(st.sampled_from(_NAMES),
+                                                                  st.sampled_from(_ACTIONS)))
+def test_syscall_tables_become_exactly_those_seccomp_rules(default, chosen):
+    """Whatever mix of allow and deny a policy writes, the seccomp grate that applies it
+    has one rule per named call, with that action, and the default for the rest."""
+    from lind.grates import number
+    from lind.grates.seccomp import Action
+
+    if default == "allow":      # an allow list needs a default that refuses
+        chosen = {name: action for name, action in chosen.items() if action != "allow"}
+    allow = [name for name, action in chosen.items() if action == "allow"]
+    deny = ", ".join(f"{name} = {action!r}" for name, action in chosen.items() if action != "allow")
+    text = f"version = 1\n[syscalls]\ndefault = {default!r}\nallow = {allow!r}\ndeny = {{ {deny} }}\n"
+    grate = parse_policy(text).seccomp()
+    if default == "allow" and not chosen:
+        assert grate is None
+        return
+    assert grate.rules == {number(name): Action.parse(action.split()) for name, action in chosen.items()}
+    assert grate.default == Action.parse(default.split())
