@@ -36,9 +36,7 @@ call or contradicts itself is refused with the file, the line and the reason.
 from __future__ import annotations
 
 import errno
-import json
 import re
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -191,6 +189,8 @@ def load_policy(path: str | Path) -> Policy:
 
 def parse_policy(text: str, source: str = "<policy>") -> Policy:
     """Check the text of a policy; `source` names it in errors."""
+    import tomllib  # here: a run whose program carries no policy never needs it
+
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
@@ -436,4 +436,6 @@ def _hostname(lines: _Lines, value: Any) -> str | None:
 
 def schema() -> dict[str, Any]:
     """The JSON Schema of the policy format (shipped beside this module)."""
+    import json
+
     return json.loads(SCHEMA.read_text())
