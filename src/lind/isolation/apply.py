@@ -17,11 +17,14 @@ import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from lind.cage.runtime import DEFAULT_HOSTNAME, DEFAULT_USER, MountSpec
 from lind.grates import Grate
-from lind.isolation.policy import NETWORK_MODES, Policy
 from lind.microvisor.network import PRIVATE, Network
+
+if TYPE_CHECKING:      # policy.py is imported only for programs that carry one
+    from lind.isolation.policy import Policy
 
 
 class PolicyViolation(ValueError):
@@ -71,6 +74,8 @@ def launch(policy: Policy | None, module: str | os.PathLike[str], *, root=None,
         return Launch(root=None if root is None else os.fspath(root), mounts=list(mounts),
                       net=net if net is not None else PRIVATE, memory=memory, timeout=timeout,
                       **identity)
+    from lind.isolation.policy import NETWORK_MODES
+
     here = Path(module).resolve().parent
 
     def host(path: str) -> str:

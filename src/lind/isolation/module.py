@@ -11,9 +11,10 @@ import os
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 
-from lind.isolation.policy import Policy, PolicyError, parse_policy
+if TYPE_CHECKING:      # policy.py is imported only for programs that carry one
+    from lind.isolation.policy import Policy
 
 SECTION = "lind.policy"
 _MAGIC = b"\0asm\x01\0\0\0"
@@ -84,6 +85,8 @@ def policy_text(path: str | os.PathLike[str]) -> str | None:
                 try:
                     return raw.decode("utf-8")
                 except UnicodeDecodeError:
+                    from lind.isolation.policy import PolicyError
+
                     raise PolicyError(f"{path} ({SECTION})", "the embedded policy is not UTF-8") from None
     return None
 
@@ -91,7 +94,11 @@ def policy_text(path: str | os.PathLike[str]) -> str | None:
 def embedded_policy(path: str | os.PathLike[str]) -> Policy | None:
     """The policy the module at `path` carries, checked as a policy file would be."""
     text = policy_text(path)
-    return None if text is None else parse_policy(text, f"{os.fspath(path)} ({SECTION})")
+    if text is None:
+        return None
+    from lind.isolation.policy import parse_policy
+
+    return parse_policy(text, f"{os.fspath(path)} ({SECTION})")
 
 
 def embed(path: str | os.PathLike[str], policy: Policy) -> None:
