@@ -12,7 +12,6 @@ import os
 import shutil
 import subprocess
 import sys
-import tempfile
 import warnings
 from pathlib import Path
 
@@ -80,14 +79,14 @@ def app(builds, tmp_path: Path) -> Path:
     return here / "probe.wasm"
 
 
-def lind_command(tmp_path: Path, *args, cwd: Path | None = None,
+def lind_command(tmp_path: Path, *args, cwd: Path | None = None, env: dict | None = None,
                  timeout: float = 90) -> tuple[int, str, str]:
     """`python -m lind ARGS` with scratch files as its stdin, stdout and stderr."""
     paths = [tmp_path / f"cmd.{name}" for name in ("in", "out", "err")]
     paths[0].write_bytes(b"")
     with open(paths[0], "rb") as i, open(paths[1], "wb") as o, open(paths[2], "wb") as e:
         proc = subprocess.run([sys.executable, "-m", "lind", *map(str, args)], stdin=i,
-                              stdout=o, stderr=e, cwd=cwd, timeout=timeout)
+                              stdout=o, stderr=e, cwd=cwd, env=env, timeout=timeout)
     assert proc.returncode >= 0, f"lind died of signal {-proc.returncode}"
     return proc.returncode, paths[1].read_text(), paths[2].read_text()
 
@@ -98,20 +97,17 @@ def untouched(tmp_path: Path) -> None:
     assert sorted(p.name for p in (tmp_path / "other").iterdir()) == ["secret.txt"]
 
 
-def private_dirs() -> set[str]:
-    return {p for p in os.listdir(tempfile.gettempdir()) if p.startswith("lind-")}
-
-
 def test_the_embedded_policy_is_what_the_program_gets(app, tmp_path):
     """Run from another directory: the policy's relative mounts are the module's
     neighbours; everything the policy does not grant fails as it says."""
     (tmp_path / "elsewhere").mkdir()
-    before = private_dirs()
-    rc, out, err = lind_command(tmp_path, "run", "../app/probe.wasm", cwd=tmp_path / "elsewhere")
+    (tmp_path / "hosttmp").mkdir()
+    rc, out, err = lind_command(tmp_path, "run", "../app/probe.wasm", cwd=tmp_path / "elsewhere",
+                                env={**os.environ, "TMPDIR": str(tmp_path / "hosttmp")})
     assert (rc, out, err) == (0, GRANTED, "")
     assert (app.parent / "out" / "result.txt").read_text() == "written in the cage\n"
     assert sorted(p.name for p in (app.parent / "data").iterdir()) == ["in.txt"]
-    assert private_dirs() == before            # the private /tmp and root are gone
+    assert list((tmp_path / "hosttmp").iterdir()) == []     # the private /tmp and root are gone
     untouched(tmp_path)
 
 
@@ -276,7 +272,7 @@ def test_embedding_replaces_and_keeps_the_module_valid(app, builds, tmp_path):
     ("version = 1\n[network]\nmode = 'all'\n", "p.toml:3",
      "network mode 'all': one of none, private, host"),
     ("version = 1\n\n[sandbox]\n", "p.toml:3", "unknown table or key 'sandbox' (known: version, "
-     "filesystem, network, syscalls, resources, identity)"),
+     "filesystem, network, syscalls, resources, identity, host)"),
     ("version = 1\n[network]\nmode = 'none'\nports = [1]\n", "p.toml:4",
      "unknown key 'ports' in [network] (known: allow, mode)"),
     ("version = 1\n[syscalls]\ndeny = [\n  'read',\n  'nosuch',\n]\n", "p.toml:5",
@@ -312,6 +308,8 @@ def test_embedding_replaces_and_keeps_the_module_valid(app, builds, tmp_path):
      "wall_time -1: a positive number of seconds"),
     ("version = 1\n[identity]\nhostname = ''\n", "p.toml:3", "hostname '': 1 to 64 bytes"),
     ("version = 1\n[identity\n", "p.toml:2", "Expected ']' at the end of a table declaration"),
+    ("version = 1\n[host]\nisolate = 'yes'\n", "p.toml:3",
+     "isolate 'yes': true, false or \"best-effort\""),
 ])
 def test_a_bad_policy_names_file_line_and_reason(tmp_path, text, where, reason):
     with pytest.raises(PolicyError) as caught:
@@ -359,3 +357,144 @@ def test_syscall_tables_become_exactly_those_seccomp_rules(default, chosen):
         return
     assert grate.rules == {number(name): Action.parse(action.split()) for name, action in chosen.items()}
     assert grate.default == Action.parse(default.split())
+
+
+# ------------------------------------------------- the Lind process isolated (--isolate)
+
+def _env(**extra: str) -> dict[str, str]:
+    return {**os.environ, **extra}
+
+
+def lind_env(tmp_path: Path, env: dict[str, str], *args, timeout: float = 120):
+    """lind_command with an environment of its own."""
+    paths = [tmp_path / f"env.{name}" for name in ("in", "out", "err")]
+    paths[0].write_bytes(b"")
+    with open(paths[0], "rb") as i, open(paths[1], "wb") as o, open(paths[2], "wb") as e:
+        proc = subprocess.run([*map(str, args)], stdin=i, stdout=o, stderr=e, env=env,
+                              timeout=timeout)
+    assert proc.returncode >= 0, f"died of signal {-proc.returncode}"
+    return proc.returncode, paths[1].read_text(), paths[2].read_text()
+
+
+def test_isolate_runs_the_program_as_before(app, tmp_path):
+    """The same run inside the host layers: same output, same status, same files."""
+    (tmp_path / "root").mkdir()
+    args = ["--override-policy", "--root", tmp_path / "root", "--net", "private", app]
+    plain = lind_command(tmp_path, "run", *args)
+    (app.parent / "out" / "result.txt").unlink(missing_ok=True)
+    isolated = lind_command(tmp_path, "run", "--isolate", *args)
+    assert isolated == plain and plain[0] == 0, (plain, isolated)
+    assert "connect 127.0.0.1:9: Connection refused" in isolated[1]   # its private network
+    assert (app.parent / "out" / "result.txt").read_text() == "written in the cage\n"
+    untouched(tmp_path)
+
+
+def test_the_isolation_filter_kills_lind_on_a_call_it_does_not_allow(app, tmp_path):
+    """The test hook makes the isolated Lind call ptrace, which Lind never needs: the
+    kernel kills it (the filter is not weakened to show it). A policy asking for the
+    isolation gets the same filter; a Lind that is already isolated does not nest."""
+    hook = _env(LIND_ISOLATE_TEST_FORBIDDEN_CALL="101")
+    lind = [sys.executable, "-m", "lind", "run"]
+    rc, out, err = lind_env(tmp_path, hook, *lind, "--isolate", app)
+    assert (rc, out) == (128 + 31, "")
+    assert err == ("lind: the isolated Lind: killed by SIGSYS: the isolation's seccomp filter "
+                   "refused a system call\n")
+    (tmp_path / "isolated.toml").write_text(POLICY + "\n[host]\nisolate = true\n")
+    assert lind_command(tmp_path, "policy", "embed", app, tmp_path / "isolated.toml")[0] == 0
+    assert lind_env(tmp_path, hook, *lind, app)[0] == 128 + 31
+    assert lind_env(tmp_path, _env(), *lind, app)[:2] == (0, GRANTED)
+    nested = _env(LIND_ISOLATED=os.readlink("/proc/self/ns/pid"), LIND_ISOLATE_TEST_FORBIDDEN_CALL="101")
+    assert lind_env(tmp_path, nested, *lind, app)[:2] == (0, GRANTED)
+    untouched(tmp_path)
+
+
+# A user namespace of its own, where no further one may be made: the kernel refuses
+# --isolate's first layer there (the host's own limit stays as it is).
+NO_NAMESPACES = """\
+import ctypes, os, sys
+libc = ctypes.CDLL(None, use_errno=True)
+uid, gid = os.getuid(), os.getgid()
+assert libc.unshare(0x10000000) == 0
+for name, text in (("setgroups", "deny"), ("uid_map", f"0 {uid} 1"), ("gid_map", f"0 {gid} 1")):
+    with open(f"/proc/self/{name}", "w") as f:
+        f.write(text)
+with open("/proc/sys/user/max_user_namespaces", "w") as f:
+    f.write("0")
+os.execv(sys.executable, [sys.executable, "-m", "lind", *sys.argv[1:]])
+"""
+
+
+def test_a_layer_the_kernel_refuses_is_said_in_one_line(app, tmp_path):
+    rc, out, err = lind_env(tmp_path, _env(), sys.executable, "-c", NO_NAMESPACES,
+                            "run", "--isolate", app)
+    assert (rc, out) == (125, "")
+    assert err == ("lind: --isolate: user namespace: No space left on device "
+                   "(--isolate=best-effort goes on without it)\n")
+    rc, out, err = lind_env(tmp_path, _env(), sys.executable, "-c", NO_NAMESPACES,
+                            "run", "--isolate=best-effort", app)
+    assert (rc, out) == (0, GRANTED)
+    assert err == "lind: --isolate: not applied: user namespace: No space left on device\n"
+
+
+NATIVE_POLICY = """\
+version = 1
+[filesystem]
+mounts = [{ host = "data", path = "/data" }, { host = "out", path = "/out", mode = "rw" }]
+tmp = ["/scratch"]
+[network]
+mode = "none"
+[syscalls]
+deny = { unlink = "errno EACCES", unlinkat = "errno EACCES", ptrace = "kill" }
+[resources]
+memory = "200M"
+wall_time = 5
+[identity]
+hostname = "sandbox"
+uid = 0
+"""
+
+NATIVE_SCRIPT = """\
+hostname; id -u; echo "pid $$"; cat /proc/1/comm; test -e /proc/{host_pid} && echo seen || echo hidden
+cat /data/in.txt
+touch /data/x 2>&1 | sed 's/.*: //'
+echo w > /out/f && cat /out/f
+rm /out/f 2>&1 | sed 's/.*: //'
+touch /scratch/a && ls /scratch
+ls {tmp} 2>&1 | sed 's/.*: //'
+python3 -c 'import socket; socket.create_connection(("1.1.1.1", 80), timeout=2)' 2>&1 | tail -1
+python3 -c 'b = bytearray(300 << 20)' 2>&1 | tail -1
+"""
+
+
+def test_lind_isolate_runs_a_native_program_under_its_policy(tmp_path):
+    """Native programs get the policy through the kernel: its mounts (read-only refused),
+    a private tmp, no network, denied unlink, a memory limit, its hostname and uid, a
+    pid namespace where it is the first process; nothing else of the host is there."""
+    here = tmp_path / "app"
+    (here / "data").mkdir(parents=True)
+    (here / "out").mkdir()
+    (here / "data" / "in.txt").write_text("in\n")
+    (here / "policy.toml").write_text(NATIVE_POLICY)
+    (tmp_path / "canary.txt").write_bytes(CANARY)
+    (tmp_path / "other").mkdir()
+    (tmp_path / "other" / "secret.txt").write_bytes(CANARY)
+    rc, out, err = lind_env(tmp_path, _env(), sys.executable, "-m", "lind", "isolate",
+                            "--policy", here / "policy.toml", "--", "/bin/sh", "-c",
+                            NATIVE_SCRIPT.format(tmp=tmp_path, host_pid=os.getpid()))
+    assert (rc, err) == (0, ""), (rc, out, err)
+    assert out.splitlines() == [
+        "sandbox", "0", "pid 1", "sh", "hidden", "in", "Read-only file system", "w", "Permission denied",
+        "a", "No such file or directory", "OSError: [Errno 101] Network is unreachable",
+        "MemoryError"]
+    assert sorted(p.name for p in (here / "out").iterdir()) == ["f"]
+    assert sorted(p.name for p in (here / "data").iterdir()) == ["in.txt"]
+    untouched(tmp_path)
+    rc, out, err = lind_env(tmp_path, _env(), sys.executable, "-m", "lind", "isolate",
+                            "--policy", here / "policy.toml", "--", "sleep", "60")
+    assert (rc, err) == (124, "lind: sleep: timed out after 5 s\n")
+    rc, out, err = lind_env(tmp_path, _env(), sys.executable, "-m", "lind", "isolate",
+                            "--policy", here / "policy.toml", "--", "python3", "-c",
+                            "import ctypes; ctypes.CDLL(None).ptrace(0, 0, 0, 0); print('after')")
+    assert (rc, out) == (128 + 31, "")
+    assert err == ("lind: python3: killed by SIGSYS: the isolation's seccomp filter refused "
+                   "a system call\n")

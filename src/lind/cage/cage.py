@@ -139,8 +139,9 @@ def watch_epochs(store: wasmtime.Store, cage: Cage) -> None:
     store.set_epoch_deadline(1)
 
 
+# Started with the first cage, not at import: until then Lind runs no thread of its own
+# (so `lind run --isolate` can still create namespaces, which a threaded process cannot).
 _ticker_thread = threading.Thread(target=_ticker, name="lind-epoch", daemon=True)
-_ticker_thread.start()
 _SHUTDOWN_GRACE = 2.0    # seconds cages get to stop when the interpreter exits
 
 
@@ -163,7 +164,8 @@ def _shutdown() -> None:
     with _ticker_lock:
         _ticker_stopped = True
         _ticker_wake.notify_all()
-    _ticker_thread.join(_SHUTDOWN_GRACE)
+    if _ticker_thread.ident is not None:
+        _ticker_thread.join(_SHUTDOWN_GRACE)
 
 
 atexit.register(_shutdown)
@@ -644,6 +646,8 @@ class Cage:
         with _ticker_lock:
             _running += 1
             _ticker_wake.notify()
+            if _ticker_thread.ident is None:
+                _ticker_thread.start()
         self.thread.start()
 
     def running_instance(self) -> Instance:

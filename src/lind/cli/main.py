@@ -21,6 +21,7 @@ USAGE = """usage: lind cc [cc options] SRC... -o OUT.wasm
                 [--memory SIZE] [--timeout SECONDS] [--] PROGRAM [ARGS...]
        lind run GRATE.wasm [GRATE ARGS...] ... PROGRAM.wasm [ARGS...]
        lind run --override-policy ... PROGRAM    (options past the program's policy)
+       lind isolate [--policy POLICY.toml] [--isolate=best-effort] -- COMMAND [ARGS...]
        lind inspect [--json] PROGRAM.wasm
        lind policy check POLICY.toml
        lind policy embed PROGRAM.wasm POLICY.toml
@@ -35,6 +36,7 @@ def _run(argv: list[str]) -> int:
     import lind
     from lind.cage.loader import ProgramError
     from lind.cage.runtime import DEFAULT_HOSTNAME, DEFAULT_USER
+    from lind.isolation.host import Refused
     from lind.microvisor.limits import parse_size
     from lind.microvisor.network import parse_publish
 
@@ -70,6 +72,13 @@ def _run(argv: list[str]) -> int:
     parser.add_argument("--timeout", type=float, metavar="SECONDS",
                         help="kill the program and its children after SECONDS; exit status 124, "
                         "as timeout(1)")
+    parser.add_argument("--isolate", action="store_const", const="yes",
+                        help="before any cage starts, put Lind itself in new namespaces, a "
+                        "minimal file system and a seccomp filter (a second wall around every "
+                        "cage); a layer the kernel refuses stops the run")
+    parser.add_argument("--isolate=best-effort", dest="isolate", action="store_const",
+                        const="best-effort", help="the same, going on past layers the kernel "
+                        "refuses (each said in one line)")
     parser.add_argument("--override-policy", action="store_true",
                         help="let the options above ask for more than the program's embedded "
                         "policy grants (each widening is reported); without it they may only "
@@ -100,6 +109,7 @@ def _run(argv: list[str]) -> int:
             raise ValueError("--publish needs --net private")
         if opts.timeout is not None and not opts.timeout > 0:
             raise ValueError(f"--timeout {opts.timeout:g}: not a positive number of seconds")
+        _isolate_if_asked(opts, mounts)
         with _terminal_restored(), warnings.catch_warnings():
             warnings.simplefilter("always", lind.PolicyOverridden)
             warnings.showwarning = _say_overridden
@@ -115,6 +125,9 @@ def _run(argv: list[str]) -> int:
     except ProgramError as exc:
         print(f"lind: {exc}", file=sys.stderr)
         return exc.status
+    except Refused as exc:
+        print(f"lind: {exc.strerror} (--isolate=best-effort goes on without it)", file=sys.stderr)
+        return 125
     except OSError as exc:       # the cage could not start: its working directory, ...
         print(f"lind: {exc.strerror or exc}", file=sys.stderr)
         return 2 if exc.errno in (errno.ENOENT, errno.ENOTDIR) else 125
@@ -129,6 +142,36 @@ def _run(argv: list[str]) -> int:
             print(f"lind: {opts.program}: killed by {name}{why}", file=sys.stderr)
         return 128 + sig
     return result.returncode
+
+
+def _isolate_if_asked(opts: argparse.Namespace, mounts: list) -> None:
+    """`--isolate` or the policy's [host] isolate: Lind enters the host layers now, keeping
+    the directories this run uses (its program, root, mounts, the policy's)."""
+    from lind.isolation import host
+    from lind.isolation.module import NotAModule, embedded_policy
+
+    try:
+        policy = embedded_policy(opts.program)
+    except (OSError, NotAModule):
+        policy = None          # lind.run says what is wrong with the program
+    mode = opts.isolate or (policy.isolate if policy is not None else None)
+    if mode is None:
+        return
+    here = os.path.dirname(os.path.abspath(opts.program))
+    binds = [host.Bind(os.path.abspath(p)) for p in (opts.program, *opts.args) if os.path.isfile(p)]
+    if opts.root is not None:
+        binds.append(host.Bind(os.path.abspath(opts.root), writable=True))
+    binds += [host.Bind(os.path.abspath(m.host), writable=not m.readonly) for m in mounts]
+    if policy is not None:
+        if policy.root is not None:
+            binds.append(host.Bind(os.path.join(here, policy.root), writable=True))
+        binds += [host.Bind(os.path.join(here, m.host), writable=not m.readonly)
+                  for m in policy.mounts]
+    network = (opts.net or (policy.network if policy is not None else "private")) != "host"
+    for line in host.enter(binds, network=network, best_effort=mode == "best-effort",
+                           allowed_calls=host.allowed_calls()):
+        if line.startswith("not applied"):
+            print(f"lind: --isolate: {line}", file=sys.stderr)
 
 
 def _say_overridden(message, category, *_: object) -> None:
@@ -231,6 +274,36 @@ def _cc(argv: list[str], cxx: bool) -> int:
     return 0
 
 
+def _isolate(argv: list[str]) -> int:
+    """`lind isolate [--policy FILE] [--isolate=best-effort] -- COMMAND ARGS`: a native
+    program under the host layers and the policy's rules (without one: a minimal file
+    system, no network, every system call)."""
+    from lind.isolation import host
+    from lind.isolation.policy import PolicyError, load_policy, parse_policy
+
+    usage = "usage: lind isolate [--policy POLICY.toml] [--isolate=best-effort] -- COMMAND [ARGS...]"
+    options, command = (argv[:argv.index("--")], argv[argv.index("--") + 1:]) if "--" in argv \
+        else (argv, [])
+    best_effort = "--isolate=best-effort" in options
+    options = [o for o in options if o != "--isolate=best-effort"]
+    if not command or options not in ([], *(["--policy", p] for p in options[1:2])):
+        print(usage, file=sys.stderr)
+        return 2
+    try:
+        if options:
+            policy, base = load_policy(options[1]), os.path.dirname(os.path.abspath(options[1]))
+        else:
+            policy, base = parse_policy("version = 1\n", "<no policy>"), os.getcwd()
+        host.run_native(command, policy, base, best_effort=best_effort)
+    except PolicyError as exc:
+        print(f"lind: {exc}", file=sys.stderr)
+        return 1
+    except host.Refused as exc:
+        print(f"lind: isolate: {exc.strerror}", file=sys.stderr)
+        return 125
+    return 0       # not reached: run_native execs or exits
+
+
 def _inspect(argv: list[str]) -> int:
     """`lind inspect [--json] PROGRAM.wasm`: the embedded policy in words, the imports
     and the size."""
@@ -329,6 +402,8 @@ def _command(argv: list[str]) -> int:
         return _cc(rest, cxx=command == "c++")
     if command == "inspect":
         return _inspect(rest)
+    if command == "isolate":
+        return _isolate(rest)
     if command == "policy":
         return _policy(rest)
     if command == "run":

@@ -31,6 +31,9 @@ call or contradicts itself is refused with the file, the line and the reason.
     uid = 1000
     gid = 1000
     hostname = "sandbox"
+
+    [host]
+    isolate = true                    # Lind isolates itself first (lind run --isolate)
 """
 
 from __future__ import annotations
@@ -51,6 +54,7 @@ _TABLES: dict[str, set[str]] = {
     "syscalls": {"default", "allow", "deny"},
     "resources": {"memory", "wall_time", "open_files"},
     "identity": {"uid", "gid", "hostname"},
+    "host": {"isolate"},
 }
 
 
@@ -96,6 +100,7 @@ class Policy:
     uid: int | None = None
     gid: int | None = None
     hostname: str | None = None
+    isolate: str | None = None          # "yes" or "best-effort": `lind run --isolate`
 
     def seccomp(self):
         """The seccomp grate that applies the `[syscalls]` table (None: every call passes)."""
@@ -126,6 +131,7 @@ class Policy:
             "resources": {"memory": self.memory, "wall_time": self.wall_time,
                           "open_files": self.open_files},
             "identity": {"uid": self.uid, "gid": self.gid, "hostname": self.hostname},
+            "host": {"isolate": self.isolate},
         }
 
     def describe(self) -> list[str]:
@@ -161,6 +167,10 @@ class Policy:
                f"hostname {self.hostname}" if self.hostname is not None else ""]
         if any(who):
             lines.append("identity: " + ", ".join(w for w in who if w))
+        if self.isolate is not None:
+            lines.append("host: Lind isolates itself first (namespaces, a minimal file system, "
+                         "seccomp)" + (", as far as the kernel allows" if self.isolate == "best-effort"
+                                       else ""))
         return lines
 
 
@@ -217,6 +227,9 @@ def parse_policy(text: str, source: str = "<policy>") -> Policy:
                                   f"{', '.join(sorted(_TABLES[key]))})")
     fs, net = data.get("filesystem", {}), data.get("network", {})
     calls, res, ident = data.get("syscalls", {}), data.get("resources", {}), data.get("identity", {})
+    isolate = data.get("host", {}).get("isolate", False)
+    if isolate not in (True, False, "best-effort"):
+        raise lines.error("host", "isolate", f"isolate {isolate!r}: true, false or \"best-effort\"")
     default = _action(lines, "syscalls", "default", calls.get("default", "allow"))
     policy = Policy(
         text=text, source=source,
@@ -233,6 +246,7 @@ def parse_policy(text: str, source: str = "<policy>") -> Policy:
         uid=_count(lines, "identity", "uid", ident.get("uid"), 0, 2**32 - 2),
         gid=_count(lines, "identity", "gid", ident.get("gid"), 0, 2**32 - 2),
         hostname=_hostname(lines, ident.get("hostname")),
+        isolate={True: "yes", False: None}.get(isolate, isolate),
     )
     try:
         policy.seccomp()       # what only the rules together can say (exit denied, ...)

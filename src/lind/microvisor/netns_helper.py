@@ -1,8 +1,9 @@
 """The process that owns one Runtime's private network and makes sockets in it.
 
 Run by network.py as `python -I -S netns_helper.py FD LIND_PID`, never imported: it enters a
-new network namespace (with a user namespace of its own when Lind is not root, which
-unshare() allows only to a single-threaded process), brings its loopback up, and then
+new network namespace (with a user namespace of its own when it may not administer the
+one it is in: Lind is not root, or runs isolated; unshare() allows that
+only to a single-threaded process), brings its loopback up, and then
 answers each request on the socket FD -- (family, type, protocol) -- with an errno
 and, on success, the new socket passed back with SCM_RIGHTS. A socket stays in the
 namespace it was made in, so Lind itself does everything else with it.
@@ -21,6 +22,7 @@ import struct
 import sys
 
 CLONE_NEWUSER, CLONE_NEWNET = 0x10000000, 0x40000000
+CAP_SYS_ADMIN = 21
 PR_SET_PDEATHSIG = 1
 SIOCGIFFLAGS, SIOCSIFFLAGS, IFF_UP = 0x8913, 0x8914, 0x1
 REQUEST, ANSWER = struct.Struct("<iii"), struct.Struct("<i")
@@ -40,9 +42,16 @@ def _write(path: str, text: str) -> None:
         f.write(text)
 
 
+def _may_administer() -> bool:
+    """CAP_SYS_ADMIN in effect (root, unless `lind run --isolate` dropped it)."""
+    with open("/proc/self/status") as f:
+        effective = next(line for line in f if line.startswith("CapEff:")).split()[1]
+    return bool(int(effective, 16) >> CAP_SYS_ADMIN & 1)
+
+
 def enter_namespace() -> None:
     uid, gid = os.getuid(), os.getgid()
-    own_user = os.geteuid() != 0
+    own_user = not _may_administer()
     _check(libc.unshare(CLONE_NEWNET | (CLONE_NEWUSER if own_user else 0)))
     if own_user:    # root inside maps to the user Lind runs as
         _write("/proc/self/setgroups", "deny")

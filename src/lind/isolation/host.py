@@ -1,0 +1,450 @@
+"""The second wall: the Lind process itself inside the kernel's own isolation.
+
+`lind run --isolate` (or a policy's `[host] isolate`) calls `enter()` before any cage
+exists. Lind then runs in new user, mount, pid, ipc and uts namespaces (and a network
+namespace unless the run uses the host's network), sees a minimal file system — a
+fresh root holding read-only the Python runtime, Lind and the system libraries, the
+module cache, the run's own directories as the run uses them, a private /tmp, a /dev of
+five devices, its own /proc — with no_new_privs, no capabilities, a low core-file
+limit, and a seccomp filter that lets through only the system calls the runtime makes
+(SECCOMP_HOOK_ALLOWED below, measured; anything else kills the Lind process). So a bug
+in Lind or Wasmtime that a cage could turn into host code still meets the kernel.
+
+How: unshare() of the namespaces (the user namespace first, which an unprivileged and
+single-threaded process may create), the caller's uid and gid mapped to themselves, a
+fork (the child is the new pid namespace's first process and goes on with the run; the
+parent waits, passes on the signals a shell or process manager sends, and exits with
+the child's status), pivot_root into the new root, then the filter. Each layer the
+kernel refuses is one line; without `best_effort` the first refusal stops the run.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import errno
+import os
+import signal
+import struct
+import sys
+import tempfile
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+
+CLONE_NEWNS, CLONE_NEWUTS, CLONE_NEWIPC = 0x00020000, 0x04000000, 0x08000000
+CLONE_NEWUSER, CLONE_NEWPID, CLONE_NEWNET = 0x10000000, 0x20000000, 0x40000000
+MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC = 0x1, 0x2, 0x4, 0x8
+MS_REMOUNT, MS_BIND, MS_REC, MS_PRIVATE = 0x20, 0x1000, 0x4000, 0x40000
+MS_NOATIME, MS_NODIRATIME, MS_RELATIME = 0x400, 0x800, 0x200000
+MNT_DETACH = 2
+PR_SET_NO_NEW_PRIVS, PR_CAPBSET_DROP = 38, 24
+SYS_PIVOT_ROOT, SYS_SECCOMP, SYS_CAPSET = 155, 317, 126
+SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_TSYNC = 1, 1
+SECCOMP_RET_KILL_PROCESS, SECCOMP_RET_ERRNO, SECCOMP_RET_ALLOW = 0x80000000, 0x00050000, 0x7FFF0000
+AUDIT_ARCH_X86_64 = 0xC000003E
+ROOT_INSIDE = 1000            # the id host root runs Lind as when isolated
+MARKER = "LIND_ISOLATED"      # the pid namespace Lind isolated itself in (no nesting)
+TEST_FORBIDDEN_CALL = "LIND_ISOLATE_TEST_FORBIDDEN_CALL"   # test hook: make a refused call
+
+_libc = ctypes.CDLL(None, use_errno=True)
+_libc.mount.argtypes = [ctypes.c_char_p, ctypes.c_char_p, ctypes.c_char_p, ctypes.c_ulong,
+                        ctypes.c_void_p]
+_libc.syscall.restype = ctypes.c_long
+
+
+class Refused(OSError):
+    """A layer the kernel would not set up."""
+
+
+@dataclass(frozen=True)
+class Bind:
+    """A host path kept in the new root, at `target` (default: the same path)."""
+
+    path: str
+    writable: bool = False
+    target: str | None = None
+
+
+def _check(result: int, what: str) -> None:
+    if result < 0:
+        code = ctypes.get_errno()
+        raise Refused(code, f"{what}: {os.strerror(code)}")
+
+
+def _mount(source: str | None, target: str, fstype: str | None, flags: int, what: str) -> None:
+    _check(_libc.mount(source and source.encode(), target.encode(), fstype and fstype.encode(),
+                       flags, None), what)
+
+
+def already_isolated() -> bool:
+    """True inside the pid namespace a Lind isolated itself in (it does not nest)."""
+    try:
+        return os.environ.get(MARKER) == os.readlink("/proc/self/ns/pid")
+    except OSError:
+        return False
+
+
+def _threads() -> int:
+    try:
+        return len(os.listdir("/proc/self/task"))
+    except OSError:
+        return 1
+
+
+def _write(path: str, text: str) -> None:
+    with open(path, "w") as f:
+        f.write(text)
+
+
+def _enter_namespaces(network: bool, ids: tuple[int | None, int | None] = (None, None)) -> list[str]:
+    """unshare() what can be; the user namespace must succeed (the rest needs it). `ids`
+    are the uid and gid to have inside (None: the caller's own, host root excepted)."""
+    if _threads() > 1:
+        raise Refused(errno.EINVAL, "namespaces: Lind is already running threads")
+    uid, gid = os.getuid(), os.getgid()
+    _check(_libc.unshare(CLONE_NEWUSER), "user namespace")
+    if os.path.exists("/proc/self/setgroups"):
+        _write("/proc/self/setgroups", "deny")
+    # Root becomes an ordinary id inside: without capabilities a process may map only
+    # ids other than host root into a namespace of its own (the private network's
+    # helper makes one).
+    inside_uid = ids[0] if ids[0] is not None else uid or ROOT_INSIDE
+    inside_gid = ids[1] if ids[1] is not None else gid or ROOT_INSIDE
+    _write("/proc/self/uid_map", f"{inside_uid} {uid} 1\n")
+    _write("/proc/self/gid_map", f"{inside_gid} {gid} 1\n")
+    flags = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS | (CLONE_NEWNET if network else 0)
+    _check(_libc.unshare(flags), "mount, pid, ipc, uts" + (", net" if network else "") + " namespaces")
+    return ["namespaces: user, mount, pid, ipc, uts" + (", net" if network else "")]
+
+
+_FORWARDED = (signal.SIGTERM, signal.SIGHUP, signal.SIGUSR1, signal.SIGUSR2, signal.SIGWINCH)
+
+
+def _wait_for(child: int, what: str, wall_time: float | None = None) -> None:
+    """The parent: pass on what is sent to it (a terminal's SIGINT and SIGQUIT reach
+    the child through the process group), kill the child at `wall_time` (exit 124, as
+    timeout(1)), then leave as the child left."""
+    timed_out = []
+
+    def expire(*_: object) -> None:
+        timed_out.append(True)
+        os.kill(child, signal.SIGKILL)
+
+    for sig in _FORWARDED:
+        signal.signal(sig, lambda s, _f: os.kill(child, s))
+    for sig in (signal.SIGINT, signal.SIGQUIT):
+        signal.signal(sig, signal.SIG_IGN)
+    if wall_time is not None:
+        signal.signal(signal.SIGALRM, expire)
+        signal.setitimer(signal.ITIMER_REAL, wall_time)
+    while True:
+        try:
+            _, status = os.waitpid(child, 0)
+            break
+        except ChildProcessError:
+            os._exit(125)
+        except InterruptedError:
+            continue
+    if timed_out:
+        print(f"lind: {what}: timed out after {wall_time:g} s", file=sys.stderr)
+        os._exit(124)
+    if os.WIFSIGNALED(status):
+        if os.WTERMSIG(status) == signal.SIGSYS:
+            print(f"lind: {what}: killed by SIGSYS: the isolation's seccomp filter refused "
+                  "a system call", file=sys.stderr)
+        os._exit(128 + os.WTERMSIG(status))
+    os._exit(os.WEXITSTATUS(status))
+
+
+def _mount_flags(path: str) -> int:
+    """The flags of the mount `path` is on that a user namespace may not drop."""
+    st = os.statvfs(path)
+    flags = 0
+    for st_flag, ms_flag in ((os.ST_NOSUID, MS_NOSUID), (os.ST_NODEV, MS_NODEV),
+                             (os.ST_NOEXEC, MS_NOEXEC), (os.ST_NOATIME, MS_NOATIME),
+                             (os.ST_NODIRATIME, MS_NODIRATIME), (os.ST_RELATIME, MS_RELATIME)):
+        if st.f_flag & st_flag:
+            flags |= ms_flag
+    return flags
+
+
+def _bind(root: str, bind: Bind) -> None:
+    source = os.path.realpath(bind.path)
+    target = root + (bind.target or bind.path)
+    if os.path.isdir(source):
+        os.makedirs(target, exist_ok=True)
+    else:
+        os.makedirs(os.path.dirname(target), exist_ok=True)
+        open(target, "a").close()
+    _mount(source, target, None, MS_BIND | MS_REC, f"bind {bind.path}")
+    if not bind.writable:
+        _mount(None, target, None, MS_REMOUNT | MS_BIND | MS_RDONLY | _mount_flags(source),
+               f"read-only {bind.target or bind.path}")
+
+
+def _link_or_bind(root: str, path: str) -> None:
+    """/lib and friends: the same symlink where the host has one (merged /usr)."""
+    if os.path.islink(path):
+        os.makedirs(os.path.dirname(root + path), exist_ok=True)
+        os.symlink(os.readlink(path), root + path)
+    elif os.path.isdir(path):
+        _bind(root, Bind(path))
+
+
+_DEVICES = ("null", "zero", "full", "random", "urandom", "tty")
+_SYSTEM = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32")
+
+
+def _new_root(binds: Sequence[Bind], runtime: bool = True, tmp: Sequence[str] = (),
+              base: str | None = None) -> list[str]:
+    """A tmpfs root with the system's programs and libraries (or the directory `base`)
+    and `binds` (and Python, Lind and the module cache with `runtime`), a private /tmp
+    and `tmp` directories; pivot_root into it."""
+    cwd = os.getcwd()
+    _mount(None, "/", None, MS_REC | MS_PRIVATE, "private mounts")
+    root = tempfile.mkdtemp(prefix="lind-isolate-")
+    if base is not None:                # a directory of its own as / (an image)
+        _mount(os.path.realpath(base), root, None, MS_BIND | MS_REC, f"bind {base} as /")
+    else:
+        _mount("tmpfs", root, "tmpfs", MS_NOSUID | MS_NODEV, "root tmpfs")
+    os.makedirs(root + "/tmp", exist_ok=True)   # first: the run's directories may lie in /tmp
+    _mount("tmpfs", root + "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, "/tmp")
+    os.chmod(root + "/tmp", 0o1777)
+    for path in _SYSTEM if base is None else ():
+        _link_or_bind(root, path)
+    for bind in [*(_runtime_binds() if runtime else []), *binds,
+                 *([Bind(cwd)] if cwd != "/" else [])]:
+        # read-only ones already visible through another are left as they are
+        seen = os.path.exists(root + (bind.target or bind.path))
+        if os.path.exists(bind.path) and (bind.writable or bind.target or not seen):
+            _bind(root, bind)
+    for path in tmp:
+        os.makedirs(root + path, exist_ok=True)
+        _mount("tmpfs", root + path, "tmpfs", MS_NOSUID | MS_NODEV, path)
+    os.makedirs(root + "/dev", exist_ok=True)
+    _mount("tmpfs", root + "/dev", "tmpfs", MS_NOSUID | MS_NOEXEC, "/dev")
+    for name in _DEVICES:
+        if os.path.exists(f"/dev/{name}"):
+            _bind(root, Bind(f"/dev/{name}", writable=True))
+    os.makedirs(root + "/proc", exist_ok=True)     # while the host's /proc is still in sight: a user
+    _mount("proc", root + "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, "/proc")  # namespace may
+    os.makedirs(root + "/.old", exist_ok=True)     # mount one only where another is fully visible
+    _check(_libc.syscall(SYS_PIVOT_ROOT, root.encode(), (root + "/.old").encode()), "pivot_root")
+    os.chdir("/")
+    _check(_libc.umount2(b"/.old", MNT_DETACH), "detach the old root")
+    os.rmdir("/.old")
+    if os.path.isdir(cwd):
+        os.chdir(cwd)
+    return ["file system: a new root (Python, Lind, system libraries read-only; the run's "
+            "directories; private /tmp, /dev, /proc)"]
+
+
+def _runtime_binds() -> list[Bind]:
+    """Python and Lind (read-only), the module cache (writable)."""
+    keep = {sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix,
+            os.path.dirname(os.path.dirname(os.path.abspath(__file__)))}
+    keep |= {p for p in sys.path if p and os.path.isdir(p)}
+    binds = [Bind(os.path.abspath(p)) for p in sorted(keep)]
+    cache = os.environ.get("LIND_CACHE") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "lind")
+    os.makedirs(cache, exist_ok=True)
+    binds.append(Bind(cache, writable=True))
+    return binds
+
+
+def _drop_privileges() -> list[str]:
+    _check(_libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), "no_new_privs")
+    cap = 0
+    while _libc.prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) == 0:
+        cap += 1
+    header = struct.pack("<Ii", 0x20080522, 0)           # _LINUX_CAPABILITY_VERSION_3
+    data = ctypes.create_string_buffer(24)                # two zeroed cap_user_data_t
+    _check(_libc.syscall(SYS_CAPSET, header, data), "drop capabilities")
+    import resource
+
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    return [f"privileges: no_new_privs, {cap} capabilities dropped, no core files"]
+
+
+CALLS = os.path.join(os.path.dirname(__file__), "lind_calls.txt")
+
+
+def allowed_calls() -> list[int]:
+    """The system calls the Lind process makes (measured: tests/isolation_calls.py)."""
+    with open(CALLS) as f:
+        return [int(line.split()[1]) for line in f if line.strip() and not line.startswith("#")]
+
+
+def seccomp_program(returns: Mapping[int, int], default: int) -> bytes:
+    """A classic BPF filter: x86_64 only (x32 numbers take `default` too); each number
+    in `returns` gets its SECCOMP_RET_ value, any other `default`."""
+    ld_arch = (0x20, 0, 0, 4)            # BPF_LD|BPF_W|BPF_ABS: seccomp_data.arch
+    ld_nr = (0x20, 0, 0, 0)              # seccomp_data.nr
+    code = [ld_arch, (0x15, 1, 0, AUDIT_ARCH_X86_64),       # JEQ: skip the kill
+            (0x06, 0, 0, SECCOMP_RET_KILL_PROCESS), ld_nr]
+    for nr, value in sorted(returns.items()):   # JEQ nr: on to its RET, else past it
+        code += [(0x15, 0, 1, nr), (0x06, 0, 0, value)]
+    code.append((0x06, 0, 0, default))
+    return b"".join(struct.pack("<HBBI", *insn) for insn in code)
+
+
+def _install_filter(returns: Mapping[int, int], default: int, said: str) -> list[str]:
+    program = seccomp_program(returns, default)
+    filters = ctypes.create_string_buffer(program)
+    fprog = struct.pack("<HxxxxxxQ", len(program) // 8, ctypes.addressof(filters))
+    _check(_libc.syscall(SYS_SECCOMP, SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_TSYNC,
+                         fprog), "seccomp filter")
+    return [said]
+
+
+def _lind_filter(allowed: Iterable[int]) -> list[str]:
+    allowed = set(allowed)
+    return _install_filter(dict.fromkeys(allowed, SECCOMP_RET_ALLOW), SECCOMP_RET_KILL_PROCESS,
+                           f"seccomp: {len(allowed)} system calls allowed, any other kills Lind")
+
+
+def enter(binds: Sequence[Bind], *, network: bool, best_effort: bool = False,
+          allowed_calls: Iterable[int]) -> list[str]:
+    """Put this process inside the layers above (in a forked child: the caller's
+    process waits for it and exits with its status). Returns one line per layer, what
+    it did or why the kernel refused it; raises Refused on the first refusal unless
+    `best_effort`. Call it before anything starts a thread."""
+    if already_isolated():
+        return ["isolation: already isolated (not nested)"]
+    said: list[str] = []
+
+    def layer(step, *args) -> bool:
+        try:
+            said.extend(step(*args))
+            return True
+        except (Refused, OSError) as exc:
+            if not best_effort:
+                raise Refused(exc.errno or errno.EPERM, f"--isolate: {exc.strerror or exc}") from None
+            said.append(f"not applied: {exc.strerror or exc}")
+            return False
+
+    if not layer(_enter_namespaces, network):
+        layer(_drop_privileges)
+        layer(_lind_filter, allowed_calls)
+        return said
+    sys.stdout.flush()
+    sys.stderr.flush()
+    child = os.fork()
+    if child:
+        _wait_for(child, "the isolated Lind")
+    os.environ[MARKER] = os.readlink("/proc/self/ns/pid")
+    layer(_new_root, binds)
+    layer(_drop_privileges)
+    layer(_lind_filter, allowed_calls)
+    if os.environ.get(TEST_FORBIDDEN_CALL):
+        _libc.syscall(int(os.environ[TEST_FORBIDDEN_CALL]), 0, 0, 0, 0)
+    return said
+
+
+# ----------------------------------------------------------- native programs
+
+SIOCGIFFLAGS, SIOCSIFFLAGS, IFF_UP = 0x8913, 0x8914, 0x1
+_EXIT_CALLS = (60, 231)          # exit, exit_group: a program can always end
+_EXECVE = 59
+
+
+def _loopback_up() -> list[str]:
+    import fcntl
+    import socket
+
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        request = struct.pack("16sh14x", b"lo", 0)
+        flags = struct.unpack("16sh14x", fcntl.ioctl(s, SIOCGIFFLAGS, request))[1]
+        fcntl.ioctl(s, SIOCSIFFLAGS, struct.pack("16sh14x", b"lo", flags | IFF_UP))
+    return ["network: a loopback of its own"]
+
+
+def _limits(policy) -> list[str]:
+    import resource
+
+    said = []
+    if policy.memory is not None:
+        resource.setrlimit(resource.RLIMIT_AS, (policy.memory, policy.memory))
+        said.append(f"memory: RLIMIT_AS {policy.memory}")
+    if policy.open_files is not None:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (policy.open_files, policy.open_files))
+        said.append(f"open files: RLIMIT_NOFILE {policy.open_files}")
+    return said
+
+
+def _hostname(name: str) -> list[str]:
+    """In the new uts namespace only: outside it this would rename the host."""
+    _check(_libc.sethostname(name.encode(), len(name.encode())), "hostname")
+    return [f"hostname: {name}"]
+
+
+def _action_value(action) -> int:
+    return {"allow": SECCOMP_RET_ALLOW, "kill": SECCOMP_RET_KILL_PROCESS}.get(
+        action.kind, SECCOMP_RET_ERRNO | action.code)
+
+
+def _program_filter(policy) -> list[str]:
+    grate = policy.seccomp()
+    if grate is None:
+        return []
+    returns = {nr: _action_value(action) for nr, action in grate.rules.items()}
+    returns |= dict.fromkeys(_EXIT_CALLS, SECCOMP_RET_ALLOW)
+    returns.setdefault(_EXECVE, SECCOMP_RET_ALLOW)      # to start the program at all
+    return _install_filter(returns, _action_value(grate.default),
+                           f"seccomp: the policy's {len(grate.rules)} rules, default {grate.default.kind}")
+
+
+def run_native(argv: Sequence[str], policy, base_dir: str, *, best_effort: bool = False) -> None:
+    """`lind isolate`: exec the native program `argv` under the host layers and
+    `policy`'s rules — its mounts, tmp and root (relative to `base_dir`), its network
+    (none or a private loopback: a network namespace; host: the host's), its system
+    calls as a seccomp filter (execve passes unless the policy names it, exit always),
+    memory (RLIMIT_AS), open files, wall time, ids and hostname. Never returns."""
+    from lind.grates import number
+
+    if policy.network_allow is not None:
+        raise Refused(errno.EINVAL, "a network allow list needs a cage (lind run); a native "
+                      "program gets the policy's network mode only")
+    rules = policy.seccomp().rules if policy.seccomp() is not None else {}
+    if rules.get(number("execve")) is not None and rules[number("execve")].kind != "allow":
+        raise Refused(errno.EINVAL, "the policy refuses execve, which starting a native program needs")
+    said: list[str] = []
+
+    def layer(step, *args) -> None:
+        try:
+            said.extend(step(*args))
+        except (Refused, OSError) as exc:
+            if not best_effort:
+                print(f"lind: isolate: {exc.strerror or exc}", file=sys.stderr)
+                os._exit(125)
+            print(f"lind: isolate: not applied: {exc.strerror or exc}", file=sys.stderr)
+
+    network = policy.network != "host"
+    try:
+        said += _enter_namespaces(network, (policy.uid, policy.gid))
+        namespaces = True
+    except (Refused, OSError) as exc:
+        if not best_effort:
+            raise
+        print(f"lind: isolate: not applied: {exc.strerror or exc}", file=sys.stderr)
+        namespaces = False
+    if namespaces:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        child = os.fork()
+        if child:
+            _wait_for(child, argv[0], policy.wall_time)
+        binds = [Bind(os.path.join(base_dir, m.host), not m.readonly, m.path) for m in policy.mounts]
+        base = os.path.join(base_dir, policy.root) if policy.root is not None else None
+        layer(_new_root, binds, False, policy.tmp, base)
+        if policy.network == "private":
+            layer(_loopback_up)
+        if policy.hostname is not None:
+            layer(_hostname, policy.hostname)
+    layer(_limits, policy)
+    layer(_drop_privileges)
+    layer(_program_filter, policy)
+    try:
+        os.execvp(argv[0], list(argv))
+    except OSError as exc:
+        print(f"lind: isolate: {argv[0]}: {exc.strerror}", file=sys.stderr)
+        os._exit(127 if exc.errno == errno.ENOENT else 126)
