@@ -507,6 +507,7 @@ def test_signal_words_outside_the_cage_are_refused(builds, tmp_path, canary):
     assert rc == 0, err
     assert results(out) == {"beyond-memory": (-1, errno.EFAULT),
                             "straddling-the-end": (-1, errno.EFAULT),
+                            "last-three-bytes": (-1, errno.EFAULT),
                             "process-word-beyond": (-1, errno.EFAULT),
                             "children-reaped": (0, 0)}, out
     assert "Traceback" not in err and "internal error" not in err, err

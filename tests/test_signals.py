@@ -34,7 +34,8 @@ def test_handlers_masks_siginfo_sigpipe_and_uncatchable_signals(builds, tmp_path
 
 _SIGCHLD_AS_ROOT = (b"running as uid 0\n"
                     b"exited: SIGCHLD 1, code 1, status 3, uid 0, pid matches 1\n"
-                    b"killed: SIGCHLD 1, code 2, status 9, uid 0, pid matches 1\n")
+                    b"killed: SIGCHLD 1, code 2, status 9, uid 0, pid matches 1\n"
+                    b"raised after setresuid: code -6 (SI_TKILL -6), uid 0, pid matches 1\n")
 
 
 def test_sigchld_siginfo_names_the_childs_real_uid(builds, tmp_path):

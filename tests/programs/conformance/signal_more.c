@@ -251,6 +251,9 @@ int main(void)
 	printf("64 pending while blocked: %d\n", sigismember(&now, 64));
 	signal(64, SIG_IGN);      /* ignoring it drops it */
 	sigprocmask(SIG_UNBLOCK, &highest, NULL);
+	kill(getpid(), 64);       /* ignored and not blocked: discarded as it is sent */
+	sigpending(&now);
+	printf("64 pending after a kill while ignored: %d\n", sigismember(&now, 64));
 	signal(SIGUSR2, SIG_IGN);
 	sigprocmask(SIG_UNBLOCK, &block, NULL);
 	unsigned char old[8];

@@ -1,6 +1,7 @@
 /* SIGCHLD's siginfo for a child that exited and one that was killed, each after it
  * changed its effective uid (si_uid is the child's real uid, as Linux fills it; the
- * fields a mutation run of sys_signals.py found unchecked). Run as root. */
+ * fields a mutation run of sys_signals.py found unchecked), and of a raise() after the
+ * effective uid changed. Run as root. */
 #define _GNU_SOURCE
 #include <signal.h>
 #include <stdio.h>
@@ -20,6 +21,17 @@ static void on_child(int sig, siginfo_t *info, void *ctx)
 	status = info->si_status;
 	uid = (sig_atomic_t)info->si_uid;
 	pid_ok = info->si_pid == expected;
+}
+
+static volatile sig_atomic_t raised_code, raised_uid, raised_pid;
+
+static void on_raise(int sig, siginfo_t *info, void *ctx)
+{
+	(void)sig;
+	(void)ctx;
+	raised_code = info->si_code;
+	raised_uid = (sig_atomic_t)info->si_uid;
+	raised_pid = info->si_pid;
 }
 
 static void report(const char *how)
@@ -77,5 +89,13 @@ int main(void)
 	while (!got)
 		usleep(1000);
 	report("killed");
+
+	/* raise() after the effective uid changed: tkill's si_uid is the real uid too */
+	sa.sa_sigaction = on_raise;
+	sigaction(SIGUSR1, &sa, NULL);
+	setresuid(0, 1000, 0);
+	raise(SIGUSR1);
+	printf("raised after setresuid: code %d (SI_TKILL %d), uid %d, pid matches %d\n",
+	       raised_code, SI_TKILL, raised_uid, raised_pid == getpid());
 	return 0;
 }

@@ -157,6 +157,9 @@ int main(void)
 	bad = syscall(SYS_rt_tgsigqueueinfo, getpid(), worker_tid, 65, &forged);
 	printf("rt_tgsigqueueinfo with signal 65: %ld %d\n", bad, errno);
 	errno = 0;
+	bad = syscall(SYS_rt_tgsigqueueinfo, getpid(), worker_tid, 0, &forged);
+	printf("rt_tgsigqueueinfo with signal 0 (is it there?): %ld %d\n", bad, errno);
+	errno = 0;
 	bad = syscall(SYS_rt_sigaction, 0, NULL, NULL, 8);
 	printf("raw rt_sigaction of signal 0: %ld %d\n", bad, errno);
 	pthread_kill(t, SIGUSR1);
