@@ -498,3 +498,39 @@ def test_lind_isolate_runs_a_native_program_under_its_policy(tmp_path):
     assert (rc, out) == (128 + 31, "")
     assert err == ("lind: python3: killed by SIGSYS: the isolation's seccomp filter refused "
                    "a system call\n")
+
+
+SELF_ISOLATING = """\
+import os, sys
+import lind
+lind.isolate(os.path.join(os.path.dirname(os.path.abspath(__file__)), "policy.toml"))
+print("pid", os.getpid(), "args", sys.argv[1:])
+print("canary seen:", os.path.exists(sys.argv[1]))
+with open("/out/note.txt", "w") as f:
+    f.write("from the isolated program\\n")
+try:
+    import socket
+    socket.create_connection(("1.1.1.1", 80), timeout=2)
+except OSError as exc:
+    print("network:", exc.strerror)
+"""
+
+
+def test_a_python_program_isolates_itself(tmp_path):
+    """lind.isolate(policy) at the top of a script: it runs again inside the layers (pid
+    1, the policy's mount, no network, the host's files out of sight) with its arguments."""
+    here = tmp_path / "app"
+    (here / "out").mkdir(parents=True)
+    (here / "app.py").write_text(SELF_ISOLATING)
+    (here / "policy.toml").write_text(
+        'version = 1\n[filesystem]\nmounts = [{ host = "out", path = "/out", mode = "rw" }]\n')
+    (tmp_path / "canary.txt").write_bytes(CANARY)
+    (tmp_path / "other").mkdir()
+    (tmp_path / "other" / "secret.txt").write_bytes(CANARY)
+    rc, out, err = lind_env(tmp_path, _env(), sys.executable, here / "app.py",
+                            tmp_path / "canary.txt")
+    assert (rc, err) == (0, ""), (rc, out, err)
+    assert out.splitlines() == [f"pid 1 args ['{tmp_path / 'canary.txt'}']", "canary seen: False",
+                                "network: Network is unreachable"]
+    assert (here / "out" / "note.txt").read_text() == "from the isolated program\n"
+    untouched(tmp_path)

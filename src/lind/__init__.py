@@ -32,7 +32,7 @@ from lind.microvisor.network import Network, parse_publish
 
 __all__ = ["DEVNULL", "PIPE", "STDOUT", "Cage", "CompletedCage", "Grate", "MountSpec", "Network",
            "PolicyOverridden", "PolicyViolation", "Popen", "Process", "ProgramError", "Runtime",
-           "create_subprocess_exec", "run"]
+           "create_subprocess_exec", "isolate", "run"]
 
 PIPE, DEVNULL, STDOUT = subprocess.PIPE, subprocess.DEVNULL, subprocess.STDOUT
 _KILL_GRACE = 2.0  # seconds a killed cage gets to leave a blocking host call
@@ -506,6 +506,18 @@ async def create_subprocess_exec(program: str | os.PathLike[str], *args: str,
         readers.append(reader)
     reader_out, reader_err = readers
     return Process(popen, writer, reader_out, reader_err)
+
+
+def isolate(policy: str | os.PathLike[str] | None = None, *, best_effort: bool = False) -> None:
+    """Call first thing in a Python program: it starts again inside `lind isolate` (new
+    namespaces, a minimal file system keeping this Python, Lind and the script's
+    directory read-only, and the policy file's rules: mounts, network, system calls,
+    limits), and this call returns only there. Without `policy`: no network, every
+    system call. A layer the kernel refuses ends the program (exit 125) unless
+    `best_effort`."""
+    from lind.isolation.host import isolate_python
+
+    isolate_python(policy, best_effort=best_effort)
 
 
 def run(args: Sequence[str | os.PathLike[str]] | str | os.PathLike[str], *,

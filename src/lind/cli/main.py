@@ -277,24 +277,32 @@ def _cc(argv: list[str], cxx: bool) -> int:
 def _isolate(argv: list[str]) -> int:
     """`lind isolate [--policy FILE] [--isolate=best-effort] -- COMMAND ARGS`: a native
     program under the host layers and the policy's rules (without one: a minimal file
-    system, no network, every system call)."""
+    system, no network, every system call). `--python` and `--keep DIR` serve
+    `lind.isolate` (this Python and Lind, and the script's directory, kept read-only)."""
     from lind.isolation import host
     from lind.isolation.policy import PolicyError, load_policy, parse_policy
 
-    usage = "usage: lind isolate [--policy POLICY.toml] [--isolate=best-effort] -- COMMAND [ARGS...]"
-    options, command = (argv[:argv.index("--")], argv[argv.index("--") + 1:]) if "--" in argv \
-        else (argv, [])
-    best_effort = "--isolate=best-effort" in options
-    options = [o for o in options if o != "--isolate=best-effort"]
-    if not command or options not in ([], *(["--policy", p] for p in options[1:2])):
-        print(usage, file=sys.stderr)
-        return 2
+    parser = argparse.ArgumentParser(
+        prog="lind isolate", description="Run a native program in new namespaces, a minimal "
+        "file system and a seccomp filter, under a policy's rules.")
+    parser.add_argument("--policy", help="the policy file (default: no network, a minimal "
+                        "file system, every system call)")
+    parser.add_argument("--isolate=best-effort", dest="best_effort", action="store_true",
+                        help="go on past layers the kernel refuses (each said in one line)")
+    parser.add_argument("--python", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--keep", action="append", default=[], help=argparse.SUPPRESS)
+    parser.add_argument("command", nargs=argparse.REMAINDER, help="-- COMMAND [ARGS...]")
+    opts = parser.parse_args(argv)
+    command = opts.command[1:] if opts.command[:1] == ["--"] else opts.command
+    if not command:
+        parser.error("no command (lind isolate [--policy FILE] -- COMMAND [ARGS...])")
     try:
-        if options:
-            policy, base = load_policy(options[1]), os.path.dirname(os.path.abspath(options[1]))
+        if opts.policy is not None:
+            policy, base = load_policy(opts.policy), os.path.dirname(os.path.abspath(opts.policy))
         else:
             policy, base = parse_policy("version = 1\n", "<no policy>"), os.getcwd()
-        host.run_native(command, policy, base, best_effort=best_effort)
+        host.run_native(command, policy, base, best_effort=opts.best_effort, python=opts.python,
+                        keep=[host.Bind(os.path.abspath(d)) for d in opts.keep])
     except PolicyError as exc:
         print(f"lind: {exc}", file=sys.stderr)
         return 1

@@ -393,12 +393,15 @@ def _program_filter(policy) -> list[str]:
                            f"seccomp: the policy's {len(grate.rules)} rules, default {grate.default.kind}")
 
 
-def run_native(argv: Sequence[str], policy, base_dir: str, *, best_effort: bool = False) -> None:
+def run_native(argv: Sequence[str], policy, base_dir: str, *, best_effort: bool = False,
+               python: bool = False, keep: Sequence[Bind] = ()) -> None:
     """`lind isolate`: exec the native program `argv` under the host layers and
     `policy`'s rules — its mounts, tmp and root (relative to `base_dir`), its network
     (none or a private loopback: a network namespace; host: the host's), its system
     calls as a seccomp filter (execve passes unless the policy names it, exit always),
-    memory (RLIMIT_AS), open files, wall time, ids and hostname. Never returns."""
+    memory (RLIMIT_AS), open files, wall time, ids and hostname. With `python`, this
+    Python and Lind are kept too, read-only (a Python program isolating itself, see
+    `lind.isolate`), and `keep` as it says. Never returns."""
     from lind.grates import number
 
     if policy.network_allow is not None:
@@ -433,9 +436,11 @@ def run_native(argv: Sequence[str], policy, base_dir: str, *, best_effort: bool 
         child = os.fork()
         if child:
             _wait_for(child, argv[0], policy.wall_time)
-        binds = [Bind(os.path.join(base_dir, m.host), not m.readonly, m.path) for m in policy.mounts]
+        binds = [*keep, *(Bind(os.path.join(base_dir, m.host), not m.readonly, m.path)
+                          for m in policy.mounts)]
         base = os.path.join(base_dir, policy.root) if policy.root is not None else None
-        layer(_new_root, binds, False, policy.tmp, base)
+        os.environ[MARKER] = os.readlink("/proc/self/ns/pid")
+        layer(_new_root, binds, python, policy.tmp, base)
         if policy.network == "private":
             layer(_loopback_up)
         if policy.hostname is not None:
@@ -448,3 +453,19 @@ def run_native(argv: Sequence[str], policy, base_dir: str, *, best_effort: bool 
     except OSError as exc:
         print(f"lind: isolate: {argv[0]}: {exc.strerror}", file=sys.stderr)
         os._exit(127 if exc.errno == errno.ENOENT else 126)
+
+
+def isolate_python(policy_file: str | os.PathLike[str] | None = None, *,
+                   best_effort: bool = False) -> None:
+    """Run this Python program again inside `lind isolate` with `policy_file`; returns at
+    once in the isolated run (the second call), never in the first."""
+    if already_isolated():
+        return
+    script = os.path.abspath(sys.argv[0]) if sys.argv and sys.argv[0] not in ("", "-c") else None
+    options = [*(["--policy", os.fspath(policy_file)] if policy_file is not None else []),
+               *(["--isolate=best-effort"] if best_effort else []),
+               *(["--keep", os.path.dirname(script)] if script else [])]
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os.execv(sys.executable, [sys.executable, "-m", "lind", "isolate", "--python", *options,
+                              "--", sys.executable, *sys.orig_argv[1:]])
