@@ -534,3 +534,23 @@ def test_a_python_program_isolates_itself(tmp_path):
                                 "network: Network is unreachable"]
     assert (here / "out" / "note.txt").read_text() == "from the isolated program\n"
     untouched(tmp_path)
+
+
+def test_a_native_program_carries_its_policy_in_an_elf_note(builds, tmp_path):
+    """`lind policy embed` writes an ELF note (the program still runs as before, readelf
+    reads it), `lind inspect` shows it, and `lind isolate -- ./program` applies it."""
+    program = tmp_path / "hostname"
+    shutil.copy(builds.native("isolation/hostname"), program)
+    before = subprocess.run([program], capture_output=True, text=True).stdout.split(", pid")[0]
+    (tmp_path / "p.toml").write_text('version = 1\n[identity]\nhostname = "carried"\n')
+    for _ in range(2):               # a second embedding replaces the first
+        assert lind_command(tmp_path, "policy", "embed", program, tmp_path / "p.toml")[0] == 0
+    assert module.policy_text(program) == (tmp_path / "p.toml").read_text()
+    assert subprocess.run([program], capture_output=True, text=True).stdout.startswith(before)
+    rc, out, err = lind_command(tmp_path, "inspect", program)
+    assert rc == 0 and out.splitlines()[1:] == [
+        "policy (embedded, version 1):", "  files: an empty private root (removed afterwards)",
+        "  network: none (no Internet sockets)", "  system calls: all",
+        "  identity: hostname carried"], out
+    rc, out, err = lind_command(tmp_path, "isolate", "--", "./hostname", cwd=tmp_path)
+    assert (rc, out, err) == (0, "hostname carried, pid 1\n", "")

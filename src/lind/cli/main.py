@@ -6,6 +6,7 @@ import argparse
 import contextlib
 import errno
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -297,8 +298,12 @@ def _isolate(argv: list[str]) -> int:
     if not command:
         parser.error("no command (lind isolate [--policy FILE] -- COMMAND [ARGS...])")
     try:
+        program = shutil.which(command[0]) or command[0]
+        carried = _native_policy(program) if opts.policy is None else None
         if opts.policy is not None:
             policy, base = load_policy(opts.policy), os.path.dirname(os.path.abspath(opts.policy))
+        elif carried is not None:
+            policy, base = carried, os.path.dirname(os.path.abspath(program))
         else:
             policy, base = parse_policy("version = 1\n", "<no policy>"), os.getcwd()
         host.run_native(command, policy, base, best_effort=opts.best_effort, python=opts.python,
@@ -312,12 +317,22 @@ def _isolate(argv: list[str]) -> int:
     return 0       # not reached: run_native execs or exits
 
 
+def _native_policy(program: str):
+    """The policy an ELF program carries (None: none, or not a program Lind can read)."""
+    from lind.isolation.module import NotAModule, embedded_policy, is_elf
+
+    try:
+        return embedded_policy(program) if is_elf(program) else None
+    except (OSError, NotAModule):
+        return None
+
+
 def _inspect(argv: list[str]) -> int:
     """`lind inspect [--json] PROGRAM.wasm`: the embedded policy in words, the imports
     and the size."""
     import json
 
-    from lind.isolation.module import NotAModule, policy_text
+    from lind.isolation.module import NotAModule, is_elf, policy_text
     from lind.isolation.policy import PolicyError, parse_policy
 
     as_json = "--json" in argv
@@ -328,7 +343,8 @@ def _inspect(argv: list[str]) -> int:
     path = rest[0]
     try:
         text = policy_text(path)
-        imports = _imports(path)
+        native = is_elf(path)
+        imports = [] if native else _imports(path)
     except (OSError, NotAModule) as exc:
         print(f"lind: {path}: {getattr(exc, 'strerror', None) or exc}", file=sys.stderr)
         return 2
@@ -343,11 +359,16 @@ def _inspect(argv: list[str]) -> int:
                           "policy": None if policy is None else policy.as_json(),
                           "policy_text": text}, indent=2))
         return 0
-    print(f"{path}: WebAssembly module, {size} bytes, {len(imports)} imports "
-          f"({', '.join(sorted({i['module'] for i in imports})) or 'none'})")
+    if native:
+        print(f"{path}: native program (ELF), {size} bytes; lind isolate applies its policy")
+    else:
+        print(f"{path}: WebAssembly module, {size} bytes, {len(imports)} imports "
+              f"({', '.join(sorted({i['module'] for i in imports})) or 'none'})")
     if policy is None:
-        print("policy: none embedded (lind run uses its options alone: by default an empty "
-              "private root, a private loopback network, every system call)")
+        print("policy: none embedded (" + ("lind isolate without --policy gives it a minimal "
+              "file system, no network, every system call)" if native else "lind run uses its "
+              "options alone: by default an empty private root, a private loopback network, "
+              "every system call)"))
         return 0
     print("policy (embedded, version 1):")
     for line in policy.describe():

@@ -1,4 +1,5 @@
-"""A policy carried inside a WebAssembly module, as a custom section named `lind.policy`.
+"""A policy carried inside a WebAssembly module, as a custom section named `lind.policy`
+(and, through elf.py, inside a native ELF program).
 
 Custom sections are ignored by every runtime, so a module keeps running elsewhere. The
 section holds the policy's TOML text as written (UTF-8), so anyone can read it back
@@ -8,10 +9,13 @@ section holds the policy's TOML text as written (UTF-8), so anyone can read it b
 from __future__ import annotations
 
 import os
+import struct
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO
+
+from lind.isolation import elf
 
 if TYPE_CHECKING:      # policy.py is imported only for programs that carry one
     from lind.isolation.policy import Policy
@@ -73,8 +77,19 @@ def _sections(f: BinaryIO) -> Iterator[tuple[int, str | None, int, int]]:
         f.seek(end)
 
 
+def is_elf(path: str | os.PathLike[str]) -> bool:
+    with open(path, "rb") as f:
+        return f.read(4) == elf.MAGIC
+
+
 def policy_text(path: str | os.PathLike[str]) -> str | None:
-    """The policy text embedded in the module at `path` (None: it carries none)."""
+    """The policy text embedded in the module (or ELF program) at `path` (None: it
+    carries none)."""
+    if is_elf(path):
+        try:
+            return elf.policy_text(path)
+        except (elf.NotElf, UnicodeDecodeError, struct.error) as exc:
+            raise NotAModule(f"{exc}") from None
     with open(path, "rb") as f:
         for kind, name, start, end in _sections(f):
             if kind == _CUSTOM and name == SECTION:
@@ -102,8 +117,13 @@ def embedded_policy(path: str | os.PathLike[str]) -> Policy | None:
 
 
 def embed(path: str | os.PathLike[str], policy: Policy) -> None:
-    """Put `policy` in the module at `path`, replacing any it carried; the file is
-    replaced whole (a reader never sees half a module)."""
+    """Put `policy` in the module (or ELF program) at `path`, replacing any it carried;
+    the file is replaced whole (a reader never sees half a program)."""
+    if is_elf(path):
+        try:
+            return elf.embed(path, policy.text)
+        except elf.NotElf as exc:
+            raise NotAModule(f"{exc}") from None
     path = Path(path)
     kept = []
     with open(path, "rb") as f:
