@@ -554,3 +554,32 @@ def test_a_native_program_carries_its_policy_in_an_elf_note(builds, tmp_path):
         "  identity: hostname carried"], out
     rc, out, err = lind_command(tmp_path, "isolate", "--", "./hostname", cwd=tmp_path)
     assert (rc, out, err) == (0, "hostname carried, pid 1\n", "")
+
+
+def _leb(n: int) -> bytes:
+    out = bytearray()
+    while True:
+        byte, n = n & 0x7F, n >> 7
+        out.append(byte | (0x80 if n else 0))
+        if not n:
+            return bytes(out)
+
+
+@pytest.mark.parametrize(("payload", "said"), [
+    (b"a = " + b"[" * 50_000 + b"]" * 50_000, "nested too deeply"),
+    (b"version = 1\n" + b"#" * (2 << 20), "bytes: a policy is at most 1048576"),
+    (b"version = 1\n\xff\xfe", "the embedded policy is not UTF-8"),
+    (b"version = 1\n[syscalls]\ndeny = ['exit']\n", "exit always passes, so a cage can end"),
+], ids=["nested", "too-large", "not-utf8", "exit-denied"])
+def test_a_hostile_embedded_policy_is_refused_in_one_line(builds, tmp_path, payload, said):
+    """The section is the program's to fill: whatever it holds, `lind run` and `lind
+    inspect` refuse it with one line (exit 2 and 1), no traceback, nothing run."""
+    module_file = tmp_path / "hostile.wasm"
+    name = b"lind.policy"
+    section = _leb(len(name)) + name + payload
+    module_file.write_bytes(builds.wasm("isolation/probe").read_bytes() + b"\0"
+                            + _leb(len(section)) + section)
+    rc, out, err = lind_command(tmp_path, "run", module_file)
+    assert (rc, out) == (2, "") and said in err and len(err.splitlines()) == 1, err
+    rc, out, err = lind_command(tmp_path, "inspect", module_file)
+    assert rc in (1, 2) and said in err and len(err.splitlines()) == 1, err

@@ -342,17 +342,16 @@ def _inspect(argv: list[str]) -> int:
         return 2
     path = rest[0]
     try:
-        text = policy_text(path)
         native = is_elf(path)
         imports = [] if native else _imports(path)
-    except (OSError, NotAModule) as exc:
-        print(f"lind: {path}: {getattr(exc, 'strerror', None) or exc}", file=sys.stderr)
-        return 2
-    try:
+        text = policy_text(path)
         policy = None if text is None else parse_policy(text, f"{path} (embedded)")
     except PolicyError as exc:
         print(f"lind: {exc}", file=sys.stderr)
         return 1
+    except (OSError, NotAModule) as exc:
+        print(f"lind: {path}: {getattr(exc, 'strerror', None) or exc}", file=sys.stderr)
+        return 2
     size = os.path.getsize(path)
     if as_json:
         print(json.dumps({"module": path, "size": size, "imports": imports,

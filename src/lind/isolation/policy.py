@@ -45,6 +45,7 @@ from pathlib import Path
 from typing import Any
 
 VERSION = 1
+MAX_SIZE = 1 << 20          # bytes of TOML
 NETWORK_MODES = ("none", "private", "host")     # each grants more than the one before
 SCHEMA = Path(__file__).with_name("policy.schema.json")
 
@@ -201,8 +202,12 @@ def parse_policy(text: str, source: str = "<policy>") -> Policy:
     """Check the text of a policy; `source` names it in errors."""
     import tomllib  # here: a run whose program carries no policy never needs it
 
+    if len(text) > MAX_SIZE:       # a module's section is the untrusted program's to fill
+        raise PolicyError(source, f"{len(text)} bytes: a policy is at most {MAX_SIZE}")
     try:
         data = tomllib.loads(text)
+    except RecursionError:
+        raise PolicyError(source, "nested too deeply") from None
     except tomllib.TOMLDecodeError as exc:
         found = re.search(r"\(at line (\d+), column \d+\)", str(exc))
         reason = re.sub(r"\s*\(at line \d+, column \d+\)", "", str(exc)) or "not TOML"
