@@ -262,7 +262,7 @@ def test_embedding_replaces_and_keeps_the_module_valid(app, builds, tmp_path):
     assert rc == 0, err
     assert module.policy_text(built) == (tmp_path / "second.toml").read_text()
     (tmp_path / "cut.wasm").write_bytes(data[:100])
-    with pytest.raises(module.NotAModule, match="cut short"):
+    with pytest.raises(module.NotAModule, match="truncated WebAssembly module"):
         module.policy_text(tmp_path / "cut.wasm")
 
 

@@ -199,9 +199,11 @@ def load_bytes(wasm: bytes, path: str) -> wasmtime.Module:
     try:
         size = cached.stat().st_size
         module = wasmtime.Module.deserialize_file(eng, str(cached))
-        os.utime(cached)   # its last use, for the LRU
     except (OSError, wasmtime.WasmtimeError):
         module = None  # absent, stale or truncated: compile again below
+    else:
+        with contextlib.suppress(OSError):    # a read-only cache (lind run --isolate)
+            os.utime(cached)   # its last use, for the LRU
     if module is None:
         try:
             module = wasmtime.Module(eng, wasm)

@@ -9,10 +9,7 @@ the ELF header at them. 64-bit little-endian ELF only (x86_64 Linux programs).
 
 from __future__ import annotations
 
-import os
 import struct
-import tempfile
-from pathlib import Path
 
 SECTION = ".lind.policy"
 MAGIC = b"\x7fELF"
@@ -56,9 +53,8 @@ def _policy_index(sections: list[list], table: bytes) -> int | None:
                  if s[1] == _SHT_NOTE and _name(table, s[0]) == SECTION), None)
 
 
-def policy_text(path: str | os.PathLike[str]) -> str | None:
-    """The policy embedded in the ELF program at `path` (None: it carries none)."""
-    data = Path(path).read_bytes()
+def policy_text(data: bytes) -> str | None:
+    """The policy embedded in the ELF program `data` (None: it carries none)."""
     _, sections, _, table = _parse(data)
     index = _policy_index(sections, table)
     if index is None:
@@ -71,11 +67,10 @@ def policy_text(path: str | os.PathLike[str]) -> str | None:
     return note[start:start + descsz].decode("utf-8")
 
 
-def embed(path: str | os.PathLike[str], text: str) -> None:
-    """Put the policy `text` in the ELF program at `path`, replacing any it carried."""
-    path = Path(path)
-    data = bytearray(path.read_bytes())
-    header, sections, shstrndx, table = _parse(bytes(data))
+def with_policy(data: bytes, text: str) -> bytes:
+    """The ELF program `data` carrying the policy `text` (in place of any it carried)."""
+    out = bytearray(data)
+    header, sections, shstrndx, table = _parse(data)
     desc = text.encode()
     note = struct.pack("<III", len(_NOTE_NAME), len(desc), _NOTE_TYPE) + _pad4(_NOTE_NAME) + _pad4(desc)
     index = _policy_index(sections, table)
@@ -84,20 +79,12 @@ def embed(path: str | os.PathLike[str], text: str) -> None:
         table += SECTION.encode() + b"\0"
         sections.append([name_at, _SHT_NOTE, 0, 0, 0, 0, 0, 0, 4, 0])
         index = len(sections) - 1
-    data += b"\0" * (-len(data) % 8)
-    sections[index][4:6] = [len(data), len(note)]
-    data += note
-    sections[shstrndx][4:6] = [len(data), len(table)]
-    data += table + b"\0" * (-len(table) % 8)
-    header[6], header[12] = len(data), len(sections)
-    data += b"".join(_SECTION.pack(*s) for s in sections)
-    data[:_HEADER.size] = _HEADER.pack(*header)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.chmod(tmp, path.stat().st_mode & 0o7777)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    out += b"\0" * (-len(out) % 8)
+    sections[index][4:6] = [len(out), len(note)]
+    out += note
+    sections[shstrndx][4:6] = [len(out), len(table)]
+    out += table + b"\0" * (-len(table) % 8)
+    header[6], header[12] = len(out), len(sections)
+    out += b"".join(_SECTION.pack(*s) for s in sections)
+    out[:_HEADER.size] = _HEADER.pack(*header)
+    return bytes(out)

@@ -1,21 +1,24 @@
-"""The second wall: the Lind process itself inside the kernel's own isolation.
+"""The second wall: the Lind process itself (or a native program) inside the kernel's
+own isolation.
 
 `lind run --isolate` (or a policy's `[host] isolate`) calls `enter()` before any cage
 exists. Lind then runs in new user, mount, pid, ipc and uts namespaces (and a network
 namespace unless the run uses the host's network), sees a minimal file system — a
-fresh root holding read-only the Python runtime, Lind and the system libraries, the
-module cache, the run's own directories as the run uses them, a private /tmp, a /dev of
-five devices, its own /proc — with no_new_privs, no capabilities, a low core-file
-limit, and a seccomp filter that lets through only the system calls the runtime makes
-(SECCOMP_HOOK_ALLOWED below, measured; anything else kills the Lind process). So a bug
-in Lind or Wasmtime that a cage could turn into host code still meets the kernel.
+fresh root holding read-only the system libraries, Python, Lind and the module cache
+(nothing compiled inside persists), the run's own directories as the run uses them,
+the working directory read-only, a private /tmp, a /dev of six devices, its own
+/proc — with no_new_privs, no capabilities, no core files, and a seccomp filter that
+lets through only the system calls the runtime makes (lind_calls.txt, measured by
+tests/isolation_calls.py); anything else kills the Lind process. So a bug in Lind or Wasmtime that a cage could
+turn into host code still meets the kernel. `run_native()` (`lind isolate`) gives a
+native program the same layers, with its policy's rules as the kernel can apply them.
 
 How: unshare() of the namespaces (the user namespace first, which an unprivileged and
-single-threaded process may create), the caller's uid and gid mapped to themselves, a
-fork (the child is the new pid namespace's first process and goes on with the run; the
-parent waits, passes on the signals a shell or process manager sends, and exits with
-the child's status), pivot_root into the new root, then the filter. Each layer the
-kernel refuses is one line; without `best_effort` the first refusal stops the run.
+single-threaded process may create; the caller's ids mapped to themselves, host root to
+ROOT_INSIDE), a fork (the child is the new pid namespace's first process and goes on;
+the parent waits, passes on the signals a shell or process manager sends, and exits
+with the child's status), pivot_root into the new root, then the filter. Each layer
+the kernel refuses is one line; without `best_effort` the first refusal stops the run.
 """
 
 from __future__ import annotations
@@ -239,15 +242,15 @@ def _new_root(binds: Sequence[Bind], runtime: bool = True, tmp: Sequence[str] = 
 
 
 def _runtime_binds() -> list[Bind]:
-    """Python and Lind (read-only), the module cache (writable)."""
+    """Python, Lind and the module cache, read-only: what an isolated Lind compiles stays
+    in its memory, so a Lind subverted inside cannot plant code for later runs."""
     keep = {sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix,
             os.path.dirname(os.path.dirname(os.path.abspath(__file__)))}
     keep |= {p for p in sys.path if p and os.path.isdir(p)}
     binds = [Bind(os.path.abspath(p)) for p in sorted(keep)]
     cache = os.environ.get("LIND_CACHE") or os.path.join(
         os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "lind")
-    os.makedirs(cache, exist_ok=True)
-    binds.append(Bind(cache, writable=True))
+    binds.append(Bind(cache))
     return binds
 
 

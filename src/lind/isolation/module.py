@@ -3,7 +3,8 @@
 
 Custom sections are ignored by every runtime, so a module keeps running elsewhere. The
 section holds the policy's TOML text as written (UTF-8), so anyone can read it back
-(`lind inspect`, or any wasm tool that dumps custom sections).
+(`lind inspect`, or any wasm tool that dumps custom sections). The module's sections are
+read with the toolchain's reader, the one Lind uses everywhere.
 """
 
 from __future__ import annotations
@@ -11,70 +12,22 @@ from __future__ import annotations
 import os
 import struct
 import tempfile
-from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, BinaryIO
+from typing import TYPE_CHECKING
 
 from lind.isolation import elf
+from lind.toolchain.asyncify import AsyncifyError, encode_leb128, leb128, sections, with_custom_section
 
 if TYPE_CHECKING:      # policy.py is imported only for programs that carry one
     from lind.isolation.policy import Policy
 
 SECTION = "lind.policy"
-_MAGIC = b"\0asm\x01\0\0\0"
 _CUSTOM = 0
 
 
 class NotAModule(ValueError):
-    """The file is not a WebAssembly module (or is cut short)."""
-
-
-def _leb_u32(read: BinaryIO) -> int:
-    value = shift = 0
-    for _ in range(5):
-        byte = read.read(1)
-        if not byte:
-            raise NotAModule("cut short inside a section header")
-        value |= (byte[0] & 0x7F) << shift
-        if not byte[0] & 0x80:
-            return value
-        shift += 7
-    raise NotAModule("a section size longer than 32 bits")
-
-
-def _leb_bytes(value: int) -> bytes:
-    out = bytearray()
-    while True:
-        byte, value = value & 0x7F, value >> 7
-        out.append(byte | (0x80 if value else 0))
-        if not value:
-            return bytes(out)
-
-
-def _sections(f: BinaryIO) -> Iterator[tuple[int, str | None, int, int]]:
-    """(id, custom name or None, start of the whole section, end) for each section,
-    seeking past the contents."""
-    if f.read(8) != _MAGIC:
-        raise NotAModule("not a WebAssembly module (no \\0asm version 1 header)")
-    size_of_file = os.fstat(f.fileno()).st_size
-    while True:
-        start = f.tell()
-        kind = f.read(1)
-        if not kind:
-            return
-        size = _leb_u32(f)
-        body = f.tell()
-        end = body + size
-        if end > size_of_file:
-            raise NotAModule("cut short: a section runs past the end of the file")
-        name = None
-        if kind[0] == _CUSTOM:
-            length = _leb_u32(f)
-            if f.tell() + length > end:
-                raise NotAModule("a custom section's name runs past the section")
-            name = f.read(length).decode("utf-8", "replace")
-        yield kind[0], name, start, end
-        f.seek(end)
+    """The file is neither a WebAssembly module nor an ELF program Lind can read (or it
+    is cut short)."""
 
 
 def is_elf(path: str | os.PathLike[str]) -> bool:
@@ -82,28 +35,41 @@ def is_elf(path: str | os.PathLike[str]) -> bool:
         return f.read(4) == elf.MAGIC
 
 
+def _policy_section(wasm: bytes) -> tuple[int, int] | None:
+    """Where the policy's text lies in `wasm` (None: no such section)."""
+    try:
+        for kind, start, end in sections(wasm):
+            if kind == _CUSTOM:
+                length, pos = leb128(wasm, start)
+                if pos + length > end:
+                    raise NotAModule("a custom section's name runs past the section")
+                if wasm[pos:pos + length] == SECTION.encode():
+                    return pos + length, end
+    except AsyncifyError as exc:
+        raise NotAModule(f"{exc}") from None
+    except IndexError:
+        raise NotAModule("cut short inside a section header") from None
+    return None
+
+
 def policy_text(path: str | os.PathLike[str]) -> str | None:
     """The policy text embedded in the module (or ELF program) at `path` (None: it
     carries none)."""
-    if is_elf(path):
+    wasm = Path(path).read_bytes()
+    if wasm[:4] == elf.MAGIC:
         try:
-            return elf.policy_text(path)
+            return elf.policy_text(wasm)
         except (elf.NotElf, UnicodeDecodeError, struct.error) as exc:
             raise NotAModule(f"{exc}") from None
-    with open(path, "rb") as f:
-        for kind, name, start, end in _sections(f):
-            if kind == _CUSTOM and name == SECTION:
-                f.seek(start + 1)
-                _leb_u32(f)
-                f.seek(_leb_u32(f), os.SEEK_CUR)
-                raw = f.read(end - f.tell())
-                try:
-                    return raw.decode("utf-8")
-                except UnicodeDecodeError:
-                    from lind.isolation.policy import PolicyError
+    found = _policy_section(wasm)
+    if found is None:
+        return None
+    try:
+        return wasm[found[0]:found[1]].decode("utf-8")
+    except UnicodeDecodeError:
+        from lind.isolation.policy import PolicyError
 
-                    raise PolicyError(f"{path} ({SECTION})", "the embedded policy is not UTF-8") from None
-    return None
+        raise PolicyError(f"{path} ({SECTION})", "the embedded policy is not UTF-8") from None
 
 
 def embedded_policy(path: str | os.PathLike[str]) -> Policy | None:
@@ -119,25 +85,23 @@ def embedded_policy(path: str | os.PathLike[str]) -> Policy | None:
 def embed(path: str | os.PathLike[str], policy: Policy) -> None:
     """Put `policy` in the module (or ELF program) at `path`, replacing any it carried;
     the file is replaced whole (a reader never sees half a program)."""
-    if is_elf(path):
+    path = Path(path)
+    data = path.read_bytes()
+    if data[:4] == elf.MAGIC:
         try:
-            return elf.embed(path, policy.text)
+            out = elf.with_policy(data, policy.text)
         except elf.NotElf as exc:
             raise NotAModule(f"{exc}") from None
-    path = Path(path)
-    kept = []
-    with open(path, "rb") as f:
-        for kind, name, start, end in _sections(f):
-            if not (kind == _CUSTOM and name == SECTION):
-                kept.append((start, end))
-        f.seek(0)
-        data = f.read()
-    name = SECTION.encode()
-    payload = _leb_bytes(len(name)) + name + policy.text.encode()
-    out = bytearray(_MAGIC)
-    for start, end in kept:
-        out += data[start:end]
-    out += bytes([_CUSTOM]) + _leb_bytes(len(payload)) + payload
+    else:
+        _policy_section(data)                        # NotAModule if it cannot be read
+        kept = bytearray(data[:8])
+        for kind, start, end in sections(data):
+            if kind == _CUSTOM:
+                length, pos = leb128(data, start)
+                if data[pos:pos + length] == SECTION.encode():
+                    continue
+            kept += bytes([kind]) + encode_leb128(end - start) + data[start:end]
+        out = with_custom_section(bytes(kept), SECTION, policy.text.encode())
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
     try:
         with os.fdopen(fd, "wb") as f:
