@@ -382,8 +382,11 @@ def test_isolate_runs_the_program_as_before(app, tmp_path):
     args = ["--override-policy", "--root", tmp_path / "root", "--net", "private", app]
     plain = lind_command(tmp_path, "run", *args)
     (app.parent / "out" / "result.txt").unlink(missing_ok=True)
-    isolated = lind_command(tmp_path, "run", "--isolate", *args)
+    (tmp_path / "hosttmp").mkdir()
+    isolated = lind_command(tmp_path, "run", "--isolate", *args,
+                            env={**os.environ, "TMPDIR": str(tmp_path / "hosttmp")})
     assert isolated == plain and plain[0] == 0, (plain, isolated)
+    assert list((tmp_path / "hosttmp").iterdir()) == []    # the new root's mount point too
     assert "connect 127.0.0.1:9: Connection refused" in isolated[1]   # its private network
     assert (app.parent / "out" / "result.txt").read_text() == "written in the cage\n"
     untouched(tmp_path)

@@ -9,9 +9,10 @@ fresh root holding read-only the system libraries, Python, Lind and the module c
 the working directory read-only, a private /tmp, a /dev of six devices, its own
 /proc — with no_new_privs, no capabilities, no core files, and a seccomp filter that
 lets through only the system calls the runtime makes (lind_calls.txt, measured by
-tests/isolation_calls.py); anything else kills the Lind process. So a bug in Lind or Wasmtime that a cage could
-turn into host code still meets the kernel. `run_native()` (`lind isolate`) gives a
-native program the same layers, with its policy's rules as the kernel can apply them.
+tests/isolation_calls.py); anything else kills the Lind process. So a bug in Lind or
+Wasmtime that a cage could turn into host code still meets the kernel. `run_native()`
+(`lind isolate`) gives a native program the same layers, with its policy's rules as the
+kernel can apply them.
 
 How: unshare() of the namespaces (the user namespace first, which an unprivileged and
 single-threaded process may create; the caller's ids mapped to themselves, host root to
@@ -23,6 +24,7 @@ the kernel refuses is one line; without `best_effort` the first refusal stops th
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import errno
 import os
@@ -122,10 +124,20 @@ def _enter_namespaces(network: bool, ids: tuple[int | None, int | None] = (None,
 _FORWARDED = (signal.SIGTERM, signal.SIGHUP, signal.SIGUSR1, signal.SIGUSR2, signal.SIGWINCH)
 
 
-def _wait_for(child: int, what: str, wall_time: float | None = None) -> None:
+def _mountpoint() -> tuple[str, int]:
+    """An empty host directory for the new root, and an fd of its parent directory: the
+    child's pivot_root moves this process's root too (they share the mount namespace),
+    and through the fd the directory can still be removed at the end."""
+    path = tempfile.mkdtemp(prefix="lind-isolate-")
+    return path, os.open(os.path.dirname(path), os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+
+
+def _wait_for(child: int, what: str, mountpoint: tuple[str, int],
+              wall_time: float | None = None) -> None:
     """The parent: pass on what is sent to it (a terminal's SIGINT and SIGQUIT reach
     the child through the process group), kill the child at `wall_time` (exit 124, as
-    timeout(1)), then leave as the child left."""
+    timeout(1)), remove the empty directory the child's root was mounted on, then
+    leave as the child left."""
     timed_out = []
 
     def expire(*_: object) -> None:
@@ -147,6 +159,8 @@ def _wait_for(child: int, what: str, wall_time: float | None = None) -> None:
             os._exit(125)
         except InterruptedError:
             continue
+    with contextlib.suppress(OSError):
+        os.rmdir(os.path.basename(mountpoint[0]), dir_fd=mountpoint[1])
     if timed_out:
         print(f"lind: {what}: timed out after {wall_time:g} s", file=sys.stderr)
         os._exit(124)
@@ -197,14 +211,13 @@ _DEVICES = ("null", "zero", "full", "random", "urandom", "tty")
 _SYSTEM = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32")
 
 
-def _new_root(binds: Sequence[Bind], runtime: bool = True, tmp: Sequence[str] = (),
+def _new_root(root: str, binds: Sequence[Bind], runtime: bool = True, tmp: Sequence[str] = (),
               base: str | None = None) -> list[str]:
-    """A tmpfs root with the system's programs and libraries (or the directory `base`)
-    and `binds` (and Python, Lind and the module cache with `runtime`), a private /tmp
-    and `tmp` directories; pivot_root into it."""
+    """At the empty directory `root`: a tmpfs with the system's programs and libraries
+    (or the directory `base`) and `binds` (and Python, Lind and the module cache with
+    `runtime`), a private /tmp and `tmp` directories; pivot_root into it."""
     cwd = os.getcwd()
     _mount(None, "/", None, MS_REC | MS_PRIVATE, "private mounts")
-    root = tempfile.mkdtemp(prefix="lind-isolate-")
     if base is not None:                # a directory of its own as / (an image)
         _mount(os.path.realpath(base), root, None, MS_BIND | MS_REC, f"bind {base} as /")
     else:
@@ -331,11 +344,13 @@ def enter(binds: Sequence[Bind], *, network: bool, best_effort: bool = False,
         return said
     sys.stdout.flush()
     sys.stderr.flush()
+    mountpoint = _mountpoint()
     child = os.fork()
     if child:
-        _wait_for(child, "the isolated Lind")
+        _wait_for(child, "the isolated Lind", mountpoint)
+    os.close(mountpoint[1])
     os.environ[MARKER] = os.readlink("/proc/self/ns/pid")
-    layer(_new_root, binds)
+    layer(_new_root, mountpoint[0], binds)
     layer(_drop_privileges)
     layer(_lind_filter, allowed_calls)
     if os.environ.get(TEST_FORBIDDEN_CALL):
@@ -436,14 +451,16 @@ def run_native(argv: Sequence[str], policy, base_dir: str, *, best_effort: bool 
     if namespaces:
         sys.stdout.flush()
         sys.stderr.flush()
+        mountpoint = _mountpoint()
         child = os.fork()
         if child:
-            _wait_for(child, argv[0], policy.wall_time)
+            _wait_for(child, argv[0], mountpoint, policy.wall_time)
+        os.close(mountpoint[1])
         binds = [*keep, *(Bind(os.path.join(base_dir, m.host), not m.readonly, m.path)
                           for m in policy.mounts)]
         base = os.path.join(base_dir, policy.root) if policy.root is not None else None
         os.environ[MARKER] = os.readlink("/proc/self/ns/pid")
-        layer(_new_root, binds, python, policy.tmp, base)
+        layer(_new_root, mountpoint[0], binds, python, policy.tmp, base)
         if policy.network == "private":
             layer(_loopback_up)
         if policy.hostname is not None:
