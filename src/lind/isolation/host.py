@@ -250,6 +250,9 @@ def _new_root(root: str, binds: Sequence[Bind], runtime: bool = True, tmp: Seque
     os.rmdir("/.old")
     if os.path.isdir(cwd):
         os.chdir(cwd)
+    if not os.path.isdir(os.environ.get("TMPDIR", "/tmp")):   # a host one, out of sight now
+        os.environ["TMPDIR"] = "/tmp"
+        tempfile.tempdir = None
     return ["file system: a new root (Python, Lind, system libraries read-only; the run's "
             "directories; private /tmp, /dev, /proc)"]
 
