@@ -99,12 +99,14 @@ def test_a_published_port_reaches_the_cage_server(builds):
         socket.create_connection(("127.0.0.1", host_port), timeout=5)
 
 
-def test_publish_through_the_cli(builds):
+@pytest.mark.parametrize("isolate", [[], ["--isolate"]], ids=["plain", "isolated"])
+def test_publish_through_the_cli(builds, isolate):
+    """Also with Lind isolated: it keeps the host's network to listen on the port."""
     with socket.socket() as free:
         free.bind(("127.0.0.1", 0))
         host_port = free.getsockname()[1]
-    proc = subprocess.Popen([sys.executable, "-m", "lind", "run", "--publish", f"{host_port}:7000",
-                             builds.wasm("net/probe"), "serve", "7000"],
+    proc = subprocess.Popen([sys.executable, "-m", "lind", "run", *isolate, "--publish",
+                             f"{host_port}:7000", builds.wasm("net/probe"), "serve", "7000"],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     assert proc.stdout.readline() == b"listening\n"
     with socket.create_connection(("127.0.0.1", host_port), timeout=30) as c:

@@ -168,7 +168,10 @@ def _isolate_if_asked(opts: argparse.Namespace, mounts: list) -> None:
             binds.append(host.Bind(os.path.join(here, policy.root), writable=True))
         binds += [host.Bind(os.path.join(here, m.host), writable=not m.readonly)
                   for m in policy.mounts]
-    network = (opts.net or (policy.network if policy is not None else "private")) != "host"
+    # Lind keeps the host's network where the cages use it, or where it listens for
+    # them (--publish); the cages' private network is the helper's namespace anyway.
+    network = (opts.net or (policy.network if policy is not None else "private")) != "host" \
+        and not opts.publish
     for line in host.enter(binds, network=network, best_effort=mode == "best-effort",
                            allowed_calls=host.allowed_calls()):
         if line.startswith("not applied"):
