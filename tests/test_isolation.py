@@ -552,8 +552,9 @@ def test_a_native_program_carries_its_policy_in_an_elf_note(builds, tmp_path):
     assert subprocess.run([program], capture_output=True, text=True).stdout.startswith(before)
     rc, out, err = lind_command(tmp_path, "inspect", program)
     assert rc == 0 and out.splitlines()[1:] == [
-        "policy (embedded, version 1):", "  files: an empty private root (removed afterwards)",
-        "  network: none (no Internet sockets)", "  system calls: all",
+        "policy (embedded, version 1):",
+        "  files: the system's programs and libraries and the working directory, read-only; "
+        "a private /tmp", "  network: none (no Internet sockets)", "  system calls: all",
         "  identity: hostname carried"], out
     rc, out, err = lind_command(tmp_path, "isolate", "--", "./hostname", cwd=tmp_path)
     assert (rc, out, err) == (0, "hostname carried, pid 1\n", "")

@@ -373,7 +373,7 @@ def _inspect(argv: list[str]) -> int:
               "every system call)"))
         return 0
     print("policy (embedded, version 1):")
-    for line in policy.describe():
+    for line in policy.describe(native):
         print(f"  {line}")
     return 0
 

@@ -135,10 +135,14 @@ class Policy:
             "host": {"isolate": self.isolate},
         }
 
-    def describe(self) -> list[str]:
-        """The policy in words, one line per thing the program may see, do or use."""
+    def describe(self, native: bool = False) -> list[str]:
+        """The policy in words, one line per thing the program may see, do or use (a
+        native program's, under `lind isolate`, with `native`)."""
         lines = []
-        if self.root is None:
+        if self.root is None and native:
+            lines.append("files: the system's programs and libraries and the working "
+                         "directory, read-only; a private /tmp")
+        elif self.root is None:
             lines.append("files: an empty private root (removed afterwards)")
         else:
             lines.append(f"files: host directory {self.root} as /")
