@@ -36,7 +36,7 @@ from lind.microvisor.network import Network
 from lind.microvisor.sys_memory import MAX_MEMORY, WASM_PAGE, AddressSpace
 from lind.microvisor.sys_threads import ThreadStart
 from lind.threei import ops
-from lind.toolchain.cc import NULL_PAGE_SIZE
+from lind.toolchain.asyncify import NULL_PAGE_SIZE
 from lind.toolchain.safepoints import SAFEPOINT
 from lind.wasi import preview1
 

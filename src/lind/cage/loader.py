@@ -16,7 +16,6 @@ import contextlib
 import ctypes
 import errno
 import hashlib
-import importlib.metadata
 import os
 import tempfile
 import threading
@@ -34,7 +33,10 @@ from wasmtime._extern import wrap_extern
 from lind.toolchain.asyncify import NULL_PAGE_UNUSED, custom_section_names, exported_constant
 
 WASM_MAGIC = b"\0asm"
-_WASMTIME_VERSION = importlib.metadata.version("wasmtime")
+# The engine that compiled a cached module: its shared library, by size and time (a stat,
+# where importlib.metadata cost ~12 ms of every start); wasmtime also refuses to load
+# code another version compiled, and such an entry is then compiled again.
+_ENGINE_BUILD = "{0.st_size}:{0.st_mtime_ns}".format(os.stat(_ffi.filename))
 _ENGINE_SETTINGS = "epoch_interruption=1;memory_may_move=0;opt=speed;exceptions=1;threads=1"
 _lock = threading.Lock()
 _engine: wasmtime.Engine | None = None
@@ -165,7 +167,7 @@ def cache_dir() -> Path:
 
 def _key(wasm: bytes) -> str:
     h = hashlib.sha256()
-    h.update(_WASMTIME_VERSION.encode())
+    h.update(_ENGINE_BUILD.encode())
     h.update(_ENGINE_SETTINGS.encode())
     h.update(wasm)
     return h.hexdigest()

@@ -233,6 +233,7 @@ def leb128(data: bytes, pos: int, signed: bool = False) -> tuple[int, int]:
 #: Custom section `lind cc` adds to a program it linked: the program keeps nothing in
 #: its first page, so the runtime may make that page a null-pointer guard.
 NULL_PAGE_UNUSED = "lind.null-page-unused"
+NULL_PAGE_SIZE = 4096   # what the runtime guards: data below it means page 0 is in use
 
 
 def sections(wasm: bytes) -> Iterator[tuple[int, int, int]]:

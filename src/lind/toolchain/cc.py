@@ -84,7 +84,6 @@ Predefined: __lind__, __linux__, __unix__, __wasm32__.
 
 #: Stack size of a cage's main thread.
 STACK_SIZE = 1 << 20
-NULL_PAGE_SIZE = 4096   # what the runtime guards: data below it means page 0 is in use
 
 LIBC_PARTS = {"c", "m", "pthread", "rt", "dl", "util", "crypt", "xnet", "resolv"}
 #: C++ runtime libraries a build may name: they mean "link the C++ library"
@@ -424,7 +423,7 @@ def _post_link(cmd: _Command, output: str, messages: list[str], prog: str) -> in
             opt, shrink = cmd.binaryen_levels
             wasm = _asyncify.instrument_for_lind(wasm, optimize_level=opt, shrink_level=shrink)
         lowest = _asyncify.lowest_data_address(wasm)
-        if (lowest is not None and lowest >= NULL_PAGE_SIZE
+        if (lowest is not None and lowest >= _asyncify.NULL_PAGE_SIZE
                 and _asyncify.NULL_PAGE_UNUSED not in _asyncify.custom_section_names(wasm)):
             wasm = _asyncify.with_custom_section(wasm, _asyncify.NULL_PAGE_UNUSED)
     except (OSError, _asyncify.AsyncifyError) as exc:
