@@ -38,7 +38,6 @@ from lind.microvisor.sys_threads import ThreadStart
 from lind.threei import ops
 from lind.toolchain.asyncify import NULL_PAGE_SIZE
 from lind.toolchain.safepoints import SAFEPOINT
-from lind.wasi import preview1
 
 DEFAULT_STACK = 1 << 20
 
@@ -58,6 +57,16 @@ TRAP_SIGNALS = {
 
 # Epoch ticks: every running cage checks in once a tick, so a kill lands within one.
 _TICK_SECONDS = 0.01
+def _wasi_imports(module: wasmtime.Module):
+    """lind.wasi.preview1 if `module` imports WASI (imported then: most programs are
+    built by lind cc and never need it)."""
+    if not any(mod.startswith("wasi") for mod, _, _ in loader.shape(module).imports):
+        return None
+    from lind.wasi import preview1
+
+    return preview1
+
+
 _ticker_lock = threading.Lock()
 _running = 0
 _ticker_wake = threading.Condition(_ticker_lock)
@@ -329,7 +338,8 @@ class Cage:
         linker = wasmtime.Linker(eng)
         threei.define_syscall_import(linker, self.slot)
         self.define_startup_imports(linker)
-        uses_wasi = preview1.define(linker, self, module)
+        wasi = _wasi_imports(module)
+        uses_wasi = wasi is not None and wasi.define(linker, self, module)
         context = loader.context_address(self.store)
         self.context_address = context
         shared = loader.imported_memory(module)
@@ -352,7 +362,7 @@ class Cage:
         if loader.null_page_unused(module) and mmap.PAGESIZE <= NULL_PAGE_SIZE:
             self.mem.guard_null_page()   # False without the C trampoline: then no guard
         if uses_wasi:
-            preview1.setup(self)  # scratch page, preopen fd 3
+            wasi.setup(self)  # scratch page, preopen fd 3
         heap_base = (self.exports["__heap_base"].value(self.store)
                      if "__heap_base" in self.exports else None)
         self.memory_charge.set(self.mem.size())
