@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import select
 import signal
 import subprocess
 import sys
@@ -127,6 +128,27 @@ def test_signals_sent_to_lind_run_reach_the_programs_handlers(builds, tmp_path):
     assert proc.wait(timeout=30) == 0
     assert proc.stderr.read() == b""
     assert os.listdir(tmp_path) == []            # the temporary root is gone
+
+
+def test_a_signal_the_kernel_gives_another_thread_still_reaches_the_program(builds, tmp_path):
+    """The kernel may hand a signal sent to `lind run` to any of its threads; Python runs
+    the handler on the main thread only once that runs again. Sent to a thread that is
+    not the main one (tgkill, as the kernel would pick it under load), it still reaches
+    the program (it once waited until some other signal woke the main thread)."""
+    import ctypes
+
+    proc = _lind_run_waiting(builds, tmp_path, "handle")
+    others = [int(t) for t in os.listdir(f"/proc/{proc.pid}/task") if int(t) != proc.pid]
+    assert others
+    tgkill = ctypes.CDLL(None, use_errno=True).syscall
+    try:
+        for sig in (signal.SIGTERM, signal.SIGWINCH, signal.SIGHUP):
+            assert tgkill(234, proc.pid, others[0], sig) == 0       # SYS_tgkill
+            assert select.select([proc.stdout], [], [], 30)[0], f"signal {sig} never arrived"
+            assert proc.stdout.readline() == f"got {int(sig)}\n".encode()
+        assert proc.wait(timeout=30) == 0
+    finally:
+        proc.kill()
 
 
 @pytest.mark.parametrize(("sig", "message"), [(signal.SIGINT, b""),

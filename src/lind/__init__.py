@@ -36,6 +36,7 @@ __all__ = ["DEVNULL", "PIPE", "STDOUT", "Cage", "CompletedCage", "Grate", "Mount
 
 PIPE, DEVNULL, STDOUT = subprocess.PIPE, subprocess.DEVNULL, subprocess.STDOUT
 _KILL_GRACE = 2.0  # seconds a killed cage gets to leave a blocking host call
+_SIGNAL_SLICE = 0.05   # seconds: how late a forwarded signal may reach the program at most
 _runtime: Runtime | None = None
 _runtime_lock = threading.Lock()
 
@@ -147,6 +148,19 @@ class _SignalForwarder:
         for c in self.rt.tree(self.cage):
             if c.pgid == self.cage.pgid:
                 c.signal_from_outside(sig, info)
+
+
+def _wait_in_slices(cage: Cage, timeout: float | None) -> bool:
+    """cage.wait, waking now and then: the kernel may give a signal sent to this process
+    to any of its threads, and Python runs the handler only once the main thread runs
+    again; a wait that never wakes could hold a forwarded signal back for good."""
+    deadline = None if timeout is None else time.monotonic() + timeout
+    while True:
+        left = None if deadline is None else deadline - time.monotonic()
+        if left is not None and left <= 0:
+            return False
+        if cage.wait(_SIGNAL_SLICE if left is None else min(left, _SIGNAL_SLICE)) is not None:
+            return True
 
 
 @contextlib.contextmanager
@@ -615,7 +629,8 @@ def run(args: Sequence[str | os.PathLike[str]] | str | os.PathLike[str], *,
             for fd in ends:
                 os.close(fd)
             ends.clear()
-            finished = cage.wait(timeout) is not None
+            finished = (_wait_in_slices(cage, timeout) if fwd is not None
+                        else cage.wait(timeout) is not None)
         if not finished:
             rt.terminate_tree(cage)
             cage.wait(_KILL_GRACE)
