@@ -54,6 +54,8 @@ write /tmp/scratch: ok
 unlink /out/result.txt: Permission denied
 socket: Permission denied
 RLIMIT_NOFILE: 32 32
+opens until one fails: No file descriptors available
+  29 opened
 malloc 64 MiB: Out of memory
 """
 

@@ -162,6 +162,7 @@ class Runtime:
                         budget=budget, network=net)
             if open_files is not None:
                 cage.fds.set_limits(open_files, open_files)
+                cage.slot.set_fd_limit(cage.fds.ceiling())
             cage.exe = (normalize(os.path.join(cwd, os.fspath(program))),
                         os.path.abspath(program))
             for host_fd, flags in ((stdin, abi.O_RDONLY), (stdout, abi.O_WRONLY),

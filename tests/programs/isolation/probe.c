@@ -59,6 +59,13 @@ int main(int argc, char **argv)
 	getrlimit(RLIMIT_NOFILE, &nofile);
 	printf("RLIMIT_NOFILE: %llu %llu\n", (unsigned long long)nofile.rlim_cur,
 	       (unsigned long long)nofile.rlim_max);
+	int opened = 0, fd;
+	while ((fd = open("/", O_RDONLY | O_DIRECTORY)) >= 0)
+		opened++;
+	say("opens until one fails", 0);
+	printf("  %d opened\n", opened);
+	for (int i = 3; i < 3 + opened; i++)
+		close(i);
 	big = malloc(64 << 20);
 	say("malloc 64 MiB", big != NULL);
 
