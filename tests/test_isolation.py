@@ -459,7 +459,7 @@ uid = 0
 """
 
 NATIVE_SCRIPT = """\
-hostname; id -u; echo "pid $$"; cat /proc/1/comm; test -e /proc/{host_pid} && echo seen || echo hidden
+hostname; id -u; echo "pid $$"; test -e /proc/{host_pid} && echo seen || echo hidden
 cat /data/in.txt
 touch /data/x 2>&1 | sed 's/.*: //'
 echo w > /out/f && cat /out/f
@@ -474,7 +474,8 @@ python3 -c 'b = bytearray(300 << 20)' 2>&1 | tail -1
 def test_lind_isolate_runs_a_native_program_under_its_policy(tmp_path):
     """Native programs get the policy through the kernel: its mounts (read-only refused),
     a private tmp, no network, denied unlink, a memory limit, its hostname and uid, a
-    pid namespace where it is the first process; nothing else of the host is there."""
+    pid namespace where it is the first process after Lind's init; nothing else of the
+    host is there."""
     here = tmp_path / "app"
     (here / "data").mkdir(parents=True)
     (here / "out").mkdir()
@@ -488,7 +489,7 @@ def test_lind_isolate_runs_a_native_program_under_its_policy(tmp_path):
                             NATIVE_SCRIPT.format(tmp=tmp_path, host_pid=os.getpid()))
     assert (rc, err) == (0, ""), (rc, out, err)
     assert out.splitlines() == [
-        "sandbox", "0", "pid 1", "sh", "hidden", "in", "Read-only file system", "w", "Permission denied",
+        "sandbox", "0", "pid 2", "hidden", "in", "Read-only file system", "w", "Permission denied",
         "a", "No such file or directory", "OSError: [Errno 101] Network is unreachable",
         "MemoryError"]
     assert sorted(p.name for p in (here / "out").iterdir()) == ["f"]
@@ -522,8 +523,9 @@ except OSError as exc:
 
 
 def test_a_python_program_isolates_itself(tmp_path):
-    """lind.isolate(policy) at the top of a script: it runs again inside the layers (pid
-    1, the policy's mount, no network, the host's files out of sight) with its arguments."""
+    """lind.isolate(policy) at the top of a script: it runs again inside the layers
+    (pid 2, after Lind's init; the policy's mount, no network, the host's files out of
+    sight) with its arguments."""
     here = tmp_path / "app"
     (here / "out").mkdir(parents=True)
     (here / "app.py").write_text(SELF_ISOLATING)
@@ -535,7 +537,7 @@ def test_a_python_program_isolates_itself(tmp_path):
     rc, out, err = lind_env(tmp_path, _env(), sys.executable, here / "app.py",
                             tmp_path / "canary.txt")
     assert (rc, err) == (0, ""), (rc, out, err)
-    assert out.splitlines() == [f"pid 1 args ['{tmp_path / 'canary.txt'}']", "canary seen: False",
+    assert out.splitlines() == [f"pid 2 args ['{tmp_path / 'canary.txt'}']", "canary seen: False",
                                 "network: Network is unreachable"]
     assert (here / "out" / "note.txt").read_text() == "from the isolated program\n"
     untouched(tmp_path)
@@ -559,7 +561,7 @@ def test_a_native_program_carries_its_policy_in_an_elf_note(builds, tmp_path):
         "a private /tmp", "  network: none (no Internet sockets)", "  system calls: all",
         "  identity: hostname carried"], out
     rc, out, err = lind_command(tmp_path, "isolate", "--", "./hostname", cwd=tmp_path)
-    assert (rc, out, err) == (0, "hostname carried, pid 1\n", "")
+    assert (rc, out, err) == (0, "hostname carried, pid 2\n", "")
 
 
 def _leb(n: int) -> bytes:
@@ -589,3 +591,34 @@ def test_a_hostile_embedded_policy_is_refused_in_one_line(builds, tmp_path, payl
     assert (rc, out) == (2, "") and said in err and len(err.splitlines()) == 1, err
     rc, out, err = lind_command(tmp_path, "inspect", module_file)
     assert rc in (1, 2) and said in err and len(err.splitlines()) == 1, err
+
+
+def test_process_count_and_cpu_time_in_a_cage(builds, tmp_path):
+    """processes = 4: the program and three children, then fork is EAGAIN (children that
+    ended count no more); cpu_time = 1: SIGXCPU after a second of CPU (its default ends
+    the program), SIGKILL a second later for one that handles it."""
+    program = tmp_path / "limits.wasm"
+    shutil.copy(builds.wasm("isolation/limits"), program)
+    (tmp_path / "p.toml").write_text("version = 1\n[resources]\nprocesses = 4\ncpu_time = 1\n")
+    assert lind_command(tmp_path, "policy", "embed", program, tmp_path / "p.toml")[0] == 0
+    rc, out, err = lind_command(tmp_path, "run", program, "fork")
+    assert (rc, out, err) == (0, "RLIMIT_CPU 1 2\nforked 3, then Resource temporarily "
+                                 "unavailable; reaped 3\nfork after they ended: ok\n", "")
+    rc, out, err = lind_command(tmp_path, "run", program, "spin")
+    assert (rc, out, err) == (128 + 24, "RLIMIT_CPU 1 2\n", f"lind: {program}: killed by SIGXCPU\n")
+    rc, out, err = lind_command(tmp_path, "run", program, "spin", "handle")
+    assert (rc, out, err) == (128 + 9, "RLIMIT_CPU 1 2\nSIGXCPU\n",
+                              f"lind: {program}: killed by SIGKILL\n")
+
+
+def test_native_cpu_time_and_what_a_native_program_cannot_get(tmp_path):
+    (tmp_path / "cpu.toml").write_text("version = 1\n[resources]\ncpu_time = 1\n")
+    rc, out, err = lind_env(tmp_path, _env(), sys.executable, "-m", "lind", "isolate",
+                            "--policy", tmp_path / "cpu.toml", "--", "sh", "-c", "while :; do :; done")
+    assert rc == 128 + 24, (rc, out, err)
+    (tmp_path / "procs.toml").write_text("version = 1\n[resources]\nprocesses = 4\n")
+    rc, out, err = lind_env(tmp_path, _env(), sys.executable, "-m", "lind", "isolate",
+                            "--policy", tmp_path / "procs.toml", "--", "true")
+    assert (rc, out) == (125, "")
+    assert err == ("lind: isolate: a process count needs a cage (lind run): for a native "
+                   "program it would need a cgroup, which lind isolate does not make\n")

@@ -238,7 +238,8 @@ def _spawn(rt: Runtime, stack, start: Launch, env, cwd: str, fds: tuple[int, int
                         programs=named_programs(rest, cwd), grates=[*start.grates, *stack.root],
                         grates_at_exec={join(cwd, p): g for p, g in stack.at_exec.items()},
                         memory=start.memory, user=identity, hostname=start.hostname, net=net,
-                        open_files=start.open_files)
+                        open_files=start.open_files, processes=start.processes,
+                        cpu_time=start.cpu_time)
     except BaseException:
         cleanup.close()
         raise

@@ -79,6 +79,7 @@ _serving = threading.local()
 
 def _ticker() -> None:
     eng = loader.engine()
+    ticks = 0
     while True:
         with _ticker_lock:
             while _running == 0 and not _ticker_stopped:
@@ -87,6 +88,27 @@ def _ticker() -> None:
                 return
         threading.Event().wait(_TICK_SECONDS)
         eng.increment_epoch()
+        ticks += 1
+        if ticks % _CPU_CHECK_TICKS == 0:
+            _enforce_cpu_limits()
+
+
+_CPU_CHECK_TICKS = 20          # RLIMIT_CPU is looked at every 0.2 s
+
+
+def _enforce_cpu_limits() -> None:
+    """RLIMIT_CPU as Linux applies it: SIGXCPU at the soft limit and each second after,
+    SIGKILL at the hard one (CPU time of the cage's first thread)."""
+    for cage in list(_cages_by_key.values()):
+        soft, hard = cage.rlimit_cpu
+        if soft == limits.RLIM_INFINITY and hard == limits.RLIM_INFINITY or cage.stopping:
+            continue
+        used = sum(cage.cpu_times())
+        if used >= hard:
+            cage.terminate(signal.SIGKILL)
+        elif used >= cage.next_xcpu:
+            cage.next_xcpu = int(used) + 1
+            signals.send(cage, signal.SIGXCPU, own_thread=False)
 
 
 _EPOCH_CB_T = wt._wasmtime_store_epoch_deadline_callback.argtypes[1]
@@ -215,7 +237,8 @@ class Cage:
                  env: Sequence[bytes], fs: FileSystem, cwd: str, ids: tuple[int, int, int, int],
                  hostname: str, fds: FdTable | None = None,
                  budget: limits.MemoryBudget | None = None,
-                 network: Network | None = None) -> None:
+                 network: Network | None = None, processes: limits.Counted | None = None,
+                 rlimit_cpu: tuple[int, int] = (limits.RLIM_INFINITY, limits.RLIM_INFINITY)) -> None:
         self.runtime = runtime
         self.id = cage_id
         self.ppid = parent.id if parent else 0
@@ -238,6 +261,12 @@ class Cage:
         cap = min(MAX_MEMORY, self.memory_budget.ceiling())
         self.rlimit_as = parent.rlimit_as if parent else (cap, cap)
         self.rlimit_nproc = parent.rlimit_nproc if parent else (limits.NPROC, limits.NPROC)
+        # The processes its tree may have at once (a policy's `processes`: EAGAIN past
+        # it); `counted` once this cage holds one of them. RLIMIT_CPU: (soft, hard) s.
+        self.process_count = parent.process_count if parent else processes
+        self.counted = False
+        self.rlimit_cpu = parent.rlimit_cpu if parent else rlimit_cpu
+        self.next_xcpu = self.rlimit_cpu[0]     # SIGXCPU again each further second
         self.robust_list = (0, 0)   # its first thread's; not kept across fork or exec
         self.ids = ids                          # (uid, euid, gid, egid) the cage sees
         # The rest of its identity: saved set-user and set-group ids, supplementary groups.
@@ -564,9 +593,17 @@ class Cage:
         # Memory the program grew by itself is charged now, so the child's copy counts
         # against what is really left (ENOMEM if nothing is).
         self.memory_charge.set(max(self.memory_charge.bytes, self.mem.size()))
-        child = Cage(runtime=self.runtime, cage_id=child_id, parent=self, argv=self.argv,
-                     env=self.env, fs=self.fs.share(), cwd=self.cwd, ids=self.ids, fds=self.fds,
-                     hostname=self.hostname)
+        if self.process_count is not None:
+            self.process_count.take()          # EAGAIN past the tree's processes
+        try:
+            child = Cage(runtime=self.runtime, cage_id=child_id, parent=self, argv=self.argv,
+                         env=self.env, fs=self.fs.share(), cwd=self.cwd, ids=self.ids,
+                         fds=self.fds, hostname=self.hostname)
+        except BaseException:
+            if self.process_count is not None:
+                self.process_count.give()
+            raise
+        child.counted = self.process_count is not None
         try:
             child.load(self.module)
             grow = (self.mem.size() - child.mem.size()) // WASM_PAGE
@@ -617,8 +654,15 @@ class Cage:
         self.fds.close_all()
         self.fs.close()
         self.memory_charge.clear()
+        self.uncount()
         _cages_by_key.pop(id(self), None)
         threei.release(self.slot)
+
+    def uncount(self) -> None:
+        """This cage no longer holds one of its tree's processes."""
+        if self.counted:
+            self.counted = False
+            self.process_count.give()
 
     def exec_program(self, module: wasmtime.Module, argv: list[bytes], env: list[bytes]) -> None:
         """From the execve handler: stop this instance; the run loop starts `module`.
@@ -836,6 +880,7 @@ class Cage:
         self.fds.close_all()
         self.fs.close()
         self.memory_charge.clear()
+        self.uncount()
         _cages_by_key.pop(id(self), None)
         threei.release(self.slot)
         self.slot.close_wake()

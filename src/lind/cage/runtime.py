@@ -116,7 +116,8 @@ class Runtime:
               grates_at_exec: Mapping[str, Sequence[Grate]] | None = None,
               memory: int | None = None, user: tuple[int, int] = DEFAULT_USER,
               hostname: str = DEFAULT_HOSTNAME, net: str | Network = PRIVATE,
-              open_files: int | None = None) -> Cage:
+              open_files: int | None = None, processes: int | None = None,
+              cpu_time: int | None = None) -> Cage:
         """Start `program` in a new cage; stdin/stdout/stderr are host fds to copy in.
 
         The cage runs as `user` (uid, gid), whatever user Lind runs as: files of the host
@@ -131,7 +132,9 @@ class Runtime:
         `grates_at_exec` waits for the first exec of a guest path. `memory` bounds
         the linear memories of the whole process tree together (bytes), within the
         runtime's own budget. `open_files` sets RLIMIT_NOFILE, soft and hard (at most
-        Linux's default hard limit, 4096).
+        Linux's default hard limit, 4096); `processes` bounds the processes of the tree
+        at once (EAGAIN past it); `cpu_time` sets RLIMIT_CPU to (cpu_time, cpu_time + 1)
+        seconds: SIGXCPU, then SIGKILL a second later.
         """
         uid, gid = check_user(user)
         net = net if isinstance(net, Network) else Network(net)
@@ -157,9 +160,15 @@ class Runtime:
             argv += [os.fsencode(a) for a in args]
             envb = [os.fsencode(f"{k}={v}") for k, v in (env or {}).items()]
             cage_id = self.reserve_id()
+            tasks = limits.Counted(processes, errno.EAGAIN) if processes is not None else None
             cage = Cage(runtime=self, cage_id=cage_id, parent=None, argv=argv, env=envb, fs=fs,
                         cwd=normalize(cwd), ids=(uid, uid, gid, gid), hostname=hostname,
-                        budget=budget, network=net)
+                        budget=budget, network=net, processes=tasks,
+                        rlimit_cpu=(cpu_time, cpu_time + 1) if cpu_time is not None
+                        else (limits.RLIM_INFINITY, limits.RLIM_INFINITY))
+            if tasks is not None:
+                tasks.take()
+                cage.counted = True
             if open_files is not None:
                 cage.fds.set_limits(open_files, open_files)
                 cage.slot.set_fd_limit(cage.fds.ceiling())

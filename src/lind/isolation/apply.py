@@ -49,6 +49,8 @@ class Launch:
     hostname: str = DEFAULT_HOSTNAME
     grates: list[Grate] = field(default_factory=list)   # the policy's: on top of the stack
     open_files: int | None = None
+    cpu_time: int | None = None
+    processes: int | None = None
     widened: list[str] = field(default_factory=list)    # what the override let past the policy
 
 
@@ -127,4 +129,5 @@ def launch(policy: Policy | None, module: str | os.PathLike[str], *, root=None,
         net=net if net is not None else policy.network,
         memory=memory if memory is not None else policy.memory,
         timeout=min((t for t in (timeout, policy.wall_time) if t is not None), default=None),
-        grates=grates, open_files=policy.open_files, widened=widened, **identity)
+        grates=grates, open_files=policy.open_files, cpu_time=policy.cpu_time,
+        processes=policy.processes, widened=widened, **identity)

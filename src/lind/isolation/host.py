@@ -132,12 +132,12 @@ def _mountpoint() -> tuple[str, int]:
     return path, os.open(os.path.dirname(path), os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
 
 
-def _wait_for(child: int, what: str, mountpoint: tuple[str, int],
+def _wait_for(child: int, what: str, mountpoint: tuple[str, int] | None,
               wall_time: float | None = None) -> None:
     """The parent: pass on what is sent to it (a terminal's SIGINT and SIGQUIT reach
     the child through the process group), kill the child at `wall_time` (exit 124, as
-    timeout(1)), remove the empty directory the child's root was mounted on, then
-    leave as the child left."""
+    timeout(1)), remove the empty directory the child's root was mounted on (if any),
+    then leave as the child left."""
     timed_out = []
 
     def expire(*_: object) -> None:
@@ -159,8 +159,9 @@ def _wait_for(child: int, what: str, mountpoint: tuple[str, int],
             os._exit(125)
         except InterruptedError:
             continue
-    with contextlib.suppress(OSError):
-        os.rmdir(os.path.basename(mountpoint[0]), dir_fd=mountpoint[1])
+    if mountpoint is not None:
+        with contextlib.suppress(OSError):
+            os.rmdir(os.path.basename(mountpoint[0]), dir_fd=mountpoint[1])
     if timed_out:
         print(f"lind: {what}: timed out after {wall_time:g} s", file=sys.stderr)
         os._exit(124)
@@ -389,6 +390,9 @@ def _limits(policy) -> list[str]:
     if policy.open_files is not None:
         resource.setrlimit(resource.RLIMIT_NOFILE, (policy.open_files, policy.open_files))
         said.append(f"open files: RLIMIT_NOFILE {policy.open_files}")
+    if policy.cpu_time is not None:
+        resource.setrlimit(resource.RLIMIT_CPU, (policy.cpu_time, policy.cpu_time + 1))
+        said.append(f"CPU: RLIMIT_CPU {policy.cpu_time}")
     return said
 
 
@@ -428,6 +432,9 @@ def run_native(argv: Sequence[str], policy, base_dir: str, *, best_effort: bool 
     if policy.network_allow is not None:
         raise Refused(errno.EINVAL, "a network allow list needs a cage (lind run); a native "
                       "program gets the policy's network mode only")
+    if policy.processes is not None:    # RLIMIT_NPROC counts the host user's processes
+        raise Refused(errno.EINVAL, "a process count needs a cage (lind run): for a native "
+                      "program it would need a cgroup, which lind isolate does not make")
     rules = policy.seccomp().rules if policy.seccomp() is not None else {}
     if rules.get(number("execve")) is not None and rules[number("execve")].kind != "allow":
         raise Refused(errno.EINVAL, "the policy refuses execve, which starting a native program needs")
@@ -470,6 +477,13 @@ def run_native(argv: Sequence[str], policy, base_dir: str, *, best_effort: bool 
             layer(_hostname, policy.hostname)
     layer(_limits, policy)
     layer(_drop_privileges)
+    if namespaces:
+        # This process is the pid namespace's first, for which signals without a
+        # handler do nothing (SIGXCPU, a terminal's SIGINT...): it stays as the
+        # namespace's init, passing signals on, and the program runs as its child.
+        program = os.fork()
+        if program:
+            _wait_for(program, argv[0], None)
     layer(_program_filter, policy)
     try:
         os.execvp(argv[0], list(argv))

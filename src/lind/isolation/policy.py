@@ -25,6 +25,8 @@ call or contradicts itself is refused with the file, the line and the reason.
     [resources]
     memory = "256M"                   # the program and its children together
     wall_time = 30                    # seconds, then killed (as --timeout)
+    cpu_time = 10                     # CPU seconds: SIGXCPU, a second later SIGKILL
+    processes = 16                    # at once, itself included (fork: EAGAIN)
     open_files = 64                   # RLIMIT_NOFILE
 
     [identity]
@@ -53,7 +55,7 @@ _TABLES: dict[str, set[str]] = {
     "filesystem": {"root", "mounts", "tmp"},
     "network": {"mode", "allow"},
     "syscalls": {"default", "allow", "deny"},
-    "resources": {"memory", "wall_time", "open_files"},
+    "resources": {"memory", "wall_time", "cpu_time", "processes", "open_files"},
     "identity": {"uid", "gid", "hostname"},
     "host": {"isolate"},
 }
@@ -97,6 +99,8 @@ class Policy:
     syscall_rules: tuple[SyscallRule, ...] = ()
     memory: int | None = None
     wall_time: float | None = None
+    cpu_time: int | None = None
+    processes: int | None = None
     open_files: int | None = None
     uid: int | None = None
     gid: int | None = None
@@ -130,6 +134,7 @@ class Policy:
                          "rules": [{"calls": list(r.names), "action": r.action}
                                    for r in self.syscall_rules]},
             "resources": {"memory": self.memory, "wall_time": self.wall_time,
+                          "cpu_time": self.cpu_time, "processes": self.processes,
                           "open_files": self.open_files},
             "identity": {"uid": self.uid, "gid": self.gid, "hostname": self.hostname},
             "host": {"isolate": self.isolate},
@@ -165,6 +170,10 @@ class Policy:
             lines.append(f"memory: at most {_size_words(self.memory)}, children included")
         if self.wall_time is not None:
             lines.append(f"time: killed after {self.wall_time:g} s")
+        if self.cpu_time is not None:
+            lines.append(f"CPU: SIGXCPU after {self.cpu_time} s of CPU time, SIGKILL a second later")
+        if self.processes is not None:
+            lines.append(f"processes: at most {self.processes} at once, itself included")
         if self.open_files is not None:
             lines.append(f"open files: at most {self.open_files}")
         who = [f"uid {self.uid}" if self.uid is not None else "",
@@ -251,6 +260,8 @@ def parse_policy(text: str, source: str = "<policy>") -> Policy:
         syscall_rules=_syscall_rules(lines, calls, default),
         memory=_size(lines, "resources", "memory", res.get("memory")),
         wall_time=_seconds(lines, res.get("wall_time")),
+        cpu_time=_count(lines, "resources", "cpu_time", res.get("cpu_time"), 1, 1 << 31),
+        processes=_count(lines, "resources", "processes", res.get("processes"), 1, 1 << 16),
         open_files=_count(lines, "resources", "open_files", res.get("open_files"), 1, 4096),
         uid=_count(lines, "identity", "uid", ident.get("uid"), 0, 2**32 - 2),
         gid=_count(lines, "identity", "gid", ident.get("gid"), 0, 2**32 - 2),

@@ -10,7 +10,13 @@ Per cage (Linux semantics, inherited by fork, kept across exec):
   raising it is EPERM.
 - RLIMIT_STACK: reported (the 1 MiB shadow stack a program is built with); it is fixed
   when the program is linked, so any change is EPERM.
+- RLIMIT_CPU: CPU seconds of the cage's first thread: SIGXCPU at the soft limit and
+  each second after, SIGKILL at the hard one (checked every 0.2 s); unlimited unless a
+  policy's `cpu_time` sets it. A cage may lower it.
 - Other resources report RLIM_INFINITY and refuse changes with EPERM.
+
+Per process tree: the processes it may have at once (a policy's `processes`; fork past
+it is EAGAIN), `Counted`.
 
 Per process (all cages of this Lind process together):
 - host fds: the cages' open files that hold a host fd, and the memfds (plus file
@@ -58,6 +64,8 @@ NOFILE_HARD = 4096
 # Threads of one cage, its first included (Linux counts a user's processes and threads;
 # a cage counts its own). The runtime's max_cages bounds cages and threads together.
 NPROC = 1024
+
+RLIM_INFINITY = (1 << 64) - 1
 
 
 def check_new_limit(soft: int, hard: int, current_hard: int) -> None:

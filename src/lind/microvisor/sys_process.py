@@ -17,8 +17,8 @@ from lind.microvisor.fs import join, libc
 from lind.microvisor.sys_memory import MAX_MEMORY
 from lind.microvisor.sys_threads import CLONE_THREAD, CLONE_VFORK, CLONE_VM
 
-RLIMIT_STACK, RLIMIT_NPROC, RLIMIT_NOFILE, RLIMIT_AS = 3, 6, 7, 9
-RLIM_INFINITY = (1 << 64) - 1
+RLIMIT_CPU, RLIMIT_STACK, RLIMIT_NPROC, RLIMIT_NOFILE, RLIMIT_AS = 0, 3, 6, 7, 9
+RLIM_INFINITY = limits.RLIM_INFINITY
 _RLIMIT = struct.Struct("<QQ")
 
 
@@ -67,6 +67,8 @@ def _limit(cage, resource: int) -> tuple[int, int]:
         return cage.stack_size, cage.stack_size
     if resource == RLIMIT_NPROC:
         return cage.rlimit_nproc
+    if resource == RLIMIT_CPU:
+        return cage.rlimit_cpu
     if 0 <= resource < 16:
         return RLIM_INFINITY, RLIM_INFINITY
     raise OSError(errno.EINVAL, "Invalid argument")
@@ -84,6 +86,9 @@ def _set_limit(cage, resource: int, soft: int, hard: int) -> None:
         cage.aspace.limit = min(soft, MAX_MEMORY)
     elif resource == RLIMIT_NPROC:
         cage.rlimit_nproc = (soft, hard)
+    elif resource == RLIMIT_CPU:
+        cage.rlimit_cpu = (soft, hard)
+        cage.next_xcpu = soft
     elif (soft, hard) != current:
         raise OSError(errno.EPERM, "Operation not permitted")
 
