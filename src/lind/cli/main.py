@@ -19,9 +19,9 @@ USAGE = """usage: lind cc [cc options] SRC... -o OUT.wasm
        lind run [--root DIR] [--mount HOST:GUEST[:ro]]... [--env K=V]... [--cwd DIR]
                 [--user UID[:GID]] [--hostname NAME] [--net private|host|none]
                 [--publish HOSTPORT:CAGEPORT]... [--grate NAME[:ARGS]]...
-                [--memory SIZE] [--timeout SECONDS] [--] PROGRAM [ARGS...]
+                [--memory SIZE] [--timeout SECONDS] [--isolate[=best-effort]]
+                [--override-policy] [--] PROGRAM [ARGS...]
        lind run GRATE.wasm [GRATE ARGS...] ... PROGRAM.wasm [ARGS...]
-       lind run --override-policy ... PROGRAM    (options past the program's policy)
        lind isolate [--policy POLICY.toml] [--isolate=best-effort] -- COMMAND [ARGS...]
        lind inspect [--json] PROGRAM.wasm
        lind policy check POLICY.toml
