@@ -298,6 +298,11 @@ def test_embedding_replaces_and_keeps_the_module_valid(app, builds, tmp_path):
      "mounts: 'rel' is not an absolute path in the cage"),
     ("version = 1\n[filesystem]\nmounts = [{ host = 'a', path = '/a' }, { host = 'b', path = '/a/' }]\n",
      "p.toml:3", "two mounts at /a"),
+    ("version = 1\n[filesystem]\nroot = '/'\n", "p.toml:3", "root: '/': host paths in a "
+     "policy are relative to the program's directory and stay inside it"),
+    ("version = 1\n[filesystem]\nmounts = [{ host = 'data/../../etc', path = '/etc' }]\n",
+     "p.toml:3", "mounts: 'data/../../etc': host paths in a policy are relative to the "
+     "program's directory and stay inside it"),
     ("version = 1\n[filesystem]\ntmp = ['/']\n", "p.toml:3",
      "tmp at / : leave out root for an empty private root"),
     ("version = 1\n[network]\nmode = 'private'\nallow = ['10.0.0.0/33']\n", "p.toml:4",
@@ -622,3 +627,30 @@ def test_native_cpu_time_and_what_a_native_program_cannot_get(tmp_path):
     assert (rc, out) == (125, "")
     assert err == ("lind: isolate: a process count needs a cage (lind run): for a native "
                    "program it would need a cgroup, which lind isolate does not make\n")
+
+
+def test_a_policy_grants_nothing_beyond_what_ships_with_its_program(app, tmp_path):
+    """A directory beside the program that is a symbolic link out of it is refused at
+    start; the host's network is the person's to grant (--net host), not the policy's."""
+    (app.parent / "escape").symlink_to(tmp_path / "other")
+    (tmp_path / "escape.toml").write_text(
+        "version = 1\n[filesystem]\nmounts = [{ host = 'escape', path = '/x', mode = 'rw' }]\n")
+    assert lind_command(tmp_path, "policy", "embed", app, tmp_path / "escape.toml")[0] == 0
+    rc, out, err = lind_command(tmp_path, "run", app)
+    assert (rc, out) == (2, "")
+    assert err == (f"lind: {app}: its policy's 'escape' leads out of the program's directory "
+                   f"({tmp_path / 'other'})\n")
+    rc, out, err = lind_command(tmp_path, "run", "--isolate", app)
+    assert (rc, out) == (2, "") and "leads out of the program's directory" in err
+    (tmp_path / "host.toml").write_text("version = 1\n[network]\nmode = 'host'\n")
+    assert lind_command(tmp_path, "policy", "embed", app, tmp_path / "host.toml")[0] == 0
+    rc, out, err = lind_command(tmp_path, "run", app)
+    assert (rc, out, err) == (2, "", f"lind: {app}: its policy asks for the host's network, "
+                                     "which only the person running it can grant: --net host\n")
+    rc, out, err = lind_command(tmp_path, "run", "--net", "host", app)
+    assert rc == 0 and "socket: ok" in out, (rc, out, err)
+    rc, out, err = lind_command(tmp_path, "isolate", "--policy", tmp_path / "host.toml", "--", "true")
+    assert (rc, out) == (2, "") and "only the person running it can grant: --net host" in err
+    assert lind_command(tmp_path, "isolate", "--net", "host", "--policy", tmp_path / "host.toml",
+                        "--", "true")[0] == 0
+    untouched(tmp_path)

@@ -22,7 +22,7 @@ USAGE = """usage: lind cc [cc options] SRC... -o OUT.wasm
                 [--memory SIZE] [--timeout SECONDS] [--isolate[=best-effort]]
                 [--override-policy] [--] PROGRAM [ARGS...]
        lind run GRATE.wasm [GRATE ARGS...] ... PROGRAM.wasm [ARGS...]
-       lind isolate [--policy POLICY.toml] [--isolate=best-effort] -- COMMAND [ARGS...]
+       lind isolate [--policy POLICY.toml] [--net host] [--isolate=best-effort] -- COMMAND [ARGS...]
        lind inspect [--json] PROGRAM.wasm
        lind policy check POLICY.toml
        lind policy embed PROGRAM.wasm POLICY.toml
@@ -148,7 +148,10 @@ def _run(argv: list[str]) -> int:
 def _isolate_if_asked(opts: argparse.Namespace, mounts: list) -> None:
     """`--isolate` or the policy's [host] isolate: Lind enters the host layers now, keeping
     the directories this run uses (its program, root, mounts, the policy's)."""
+    from pathlib import Path
+
     from lind.isolation import host
+    from lind.isolation.apply import beside
     from lind.isolation.module import NotAModule, embedded_policy
 
     try:
@@ -158,15 +161,15 @@ def _isolate_if_asked(opts: argparse.Namespace, mounts: list) -> None:
     mode = opts.isolate or (policy.isolate if policy is not None else None)
     if mode is None:
         return
-    here = os.path.dirname(os.path.abspath(opts.program))
+    here = Path(opts.program).resolve().parent
     binds = [host.Bind(os.path.abspath(p)) for p in (opts.program, *opts.args) if os.path.isfile(p)]
     if opts.root is not None:
         binds.append(host.Bind(os.path.abspath(opts.root), writable=True))
     binds += [host.Bind(os.path.abspath(m.host), writable=not m.readonly) for m in mounts]
     if policy is not None:
         if policy.root is not None:
-            binds.append(host.Bind(os.path.join(here, policy.root), writable=True))
-        binds += [host.Bind(os.path.join(here, m.host), writable=not m.readonly)
+            binds.append(host.Bind(beside(here, policy.root, opts.program), writable=True))
+        binds += [host.Bind(beside(here, m.host, opts.program), writable=not m.readonly)
                   for m in policy.mounts]
     # Lind keeps the host's network where the cages use it, or where it listens for
     # them (--publish); the cages' private network is the helper's namespace anyway.
@@ -284,6 +287,7 @@ def _isolate(argv: list[str]) -> int:
     system, no network, every system call). `--python` and `--keep DIR` serve
     `lind.isolate` (this Python and Lind, and the script's directory, kept read-only)."""
     from lind.isolation import host
+    from lind.isolation.apply import PolicyViolation
     from lind.isolation.policy import PolicyError, load_policy, parse_policy
 
     parser = argparse.ArgumentParser(
@@ -293,6 +297,8 @@ def _isolate(argv: list[str]) -> int:
                         "file system, every system call)")
     parser.add_argument("--isolate=best-effort", dest="best_effort", action="store_true",
                         help="go on past layers the kernel refuses (each said in one line)")
+    parser.add_argument("--net", choices=["host"], help="grant the host's network to a "
+                        "policy that asks for it (a policy cannot grant it alone)")
     parser.add_argument("--python", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--keep", action="append", default=[], help=argparse.SUPPRESS)
     parser.add_argument("command", nargs=argparse.REMAINDER, help="-- COMMAND [ARGS...]")
@@ -310,10 +316,14 @@ def _isolate(argv: list[str]) -> int:
         else:
             policy, base = parse_policy("version = 1\n", "<no policy>"), os.getcwd()
         host.run_native(command, policy, base, best_effort=opts.best_effort, python=opts.python,
-                        keep=[host.Bind(os.path.abspath(d)) for d in opts.keep])
+                        keep=[host.Bind(os.path.abspath(d)) for d in opts.keep],
+                        host_network=opts.net == "host")
     except PolicyError as exc:
         print(f"lind: {exc}", file=sys.stderr)
         return 1
+    except PolicyViolation as exc:
+        print(f"lind: isolate: {exc}", file=sys.stderr)
+        return 2
     except host.Refused as exc:
         print(f"lind: isolate: {exc.strerror}", file=sys.stderr)
         return 125

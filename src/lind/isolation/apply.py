@@ -9,6 +9,11 @@ policy's wall time. Identity (user, hostname) is not a grant: options set
 it freely. Grates the person adds only stand between the program and what the policy
 already allows: the policy's own grates sit on top, nearest the program, so they see
 its calls first, as a seccomp filter a program installs on itself would.
+
+A policy travels with a program nobody need trust, so it grants nothing beyond what
+ships with it: its host directories lie inside the program's own directory (checked
+here again after symbolic links), and the host's network is the person's to grant
+(`--net host`), never the policy's alone.
 """
 
 from __future__ import annotations
@@ -62,6 +67,16 @@ def _size(n: int) -> str:
     return f"{n >> 20} MiB" if n % (1 << 20) == 0 else f"{n} bytes"
 
 
+def beside(directory: Path, path: str, program: str | os.PathLike[str]) -> str:
+    """`directory`/`path`, which must stay inside `directory` once its symbolic links
+    are followed (a policy grants only what ships with its program)."""
+    target = (directory / path).resolve()
+    if target != directory and directory not in target.parents:
+        raise PolicyViolation(f"{os.fspath(program)}: its policy's {path!r} leads out of the "
+                              f"program's directory ({target})")
+    return str(target)
+
+
 def launch(policy: Policy | None, module: str | os.PathLike[str], *, root=None,
            mounts: Sequence[MountSpec] = (), net: str | Network | None = None,
            memory: int | None = None, timeout: float | None = None,
@@ -81,7 +96,7 @@ def launch(policy: Policy | None, module: str | os.PathLike[str], *, root=None,
     here = Path(module).resolve().parent
 
     def host(path: str) -> str:
-        return str(here / path)      # an absolute `path` stays as it is
+        return beside(here, path, module)
 
     widened: list[str] = []
     given_root = None if policy.root is None else host(policy.root)
@@ -102,6 +117,9 @@ def launch(policy: Policy | None, module: str | os.PathLike[str], *, root=None,
             continue
         merged[asked.guest.rstrip("/") or "/"] = asked
     mode = net.mode if isinstance(net, Network) else net
+    if policy.network == "host" and mode != "host":
+        raise PolicyViolation(f"{os.fspath(module)}: its policy asks for the host's network, "
+                              "which only the person running it can grant: --net host")
     if mode is not None and NETWORK_MODES.index(mode) > NETWORK_MODES.index(policy.network):
         widened.append(f"network {mode} (the policy says {policy.network})")
     if memory is not None and policy.memory is not None and memory > policy.memory:

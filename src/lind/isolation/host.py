@@ -34,6 +34,7 @@ import sys
 import tempfile
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 CLONE_NEWNS, CLONE_NEWUTS, CLONE_NEWIPC = 0x00020000, 0x04000000, 0x08000000
 CLONE_NEWUSER, CLONE_NEWPID, CLONE_NEWNET = 0x10000000, 0x20000000, 0x40000000
@@ -419,25 +420,35 @@ def _program_filter(policy) -> list[str]:
 
 
 def run_native(argv: Sequence[str], policy, base_dir: str, *, best_effort: bool = False,
-               python: bool = False, keep: Sequence[Bind] = ()) -> None:
+               python: bool = False, keep: Sequence[Bind] = (), host_network: bool = False) -> None:
     """`lind isolate`: exec the native program `argv` under the host layers and
     `policy`'s rules — its mounts, tmp and root (relative to `base_dir`), its network
     (none or a private loopback: a network namespace; host: the host's), its system
     calls as a seccomp filter (execve passes unless the policy names it, exit always),
     memory (RLIMIT_AS), open files, wall time, ids and hostname. With `python`, this
     Python and Lind are kept too, read-only (a Python program isolating itself, see
-    `lind.isolate`), and `keep` as it says. Never returns."""
+    `lind.isolate`), and `keep` as it says; `host_network` is the person's consent to a
+    policy that asks for the host's network. Never returns."""
     from lind.grates import number
 
     if policy.network_allow is not None:
         raise Refused(errno.EINVAL, "a network allow list needs a cage (lind run); a native "
                       "program gets the policy's network mode only")
+    from lind.isolation.apply import PolicyViolation, beside
+
+    if policy.network == "host" and not host_network:
+        raise PolicyViolation(f"{argv[0]}: its policy asks for the host's network, which only "
+                              "the person running it can grant: --net host")
     if policy.processes is not None:    # RLIMIT_NPROC counts the host user's processes
         raise Refused(errno.EINVAL, "a process count needs a cage (lind run): for a native "
                       "program it would need a cgroup, which lind isolate does not make")
     rules = policy.seccomp().rules if policy.seccomp() is not None else {}
     if rules.get(number("execve")) is not None and rules[number("execve")].kind != "allow":
         raise Refused(errno.EINVAL, "the policy refuses execve, which starting a native program needs")
+    here = Path(base_dir).resolve()
+    binds = [*keep, *(Bind(beside(here, m.host, argv[0]), not m.readonly, m.path)
+                      for m in policy.mounts)]
+    base = beside(here, policy.root, argv[0]) if policy.root is not None else None
     said: list[str] = []
 
     def layer(step, *args) -> None:
@@ -466,9 +477,6 @@ def run_native(argv: Sequence[str], policy, base_dir: str, *, best_effort: bool 
         if child:
             _wait_for(child, argv[0], mountpoint, policy.wall_time)
         os.close(mountpoint[1])
-        binds = [*keep, *(Bind(os.path.join(base_dir, m.host), not m.readonly, m.path)
-                          for m in policy.mounts)]
-        base = os.path.join(base_dir, policy.root) if policy.root is not None else None
         os.environ[MARKER] = os.readlink("/proc/self/ns/pid")
         layer(_new_root, mountpoint[0], binds, python, policy.tmp, base)
         if policy.network == "private":

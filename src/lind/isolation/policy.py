@@ -9,7 +9,7 @@ call or contradicts itself is refused with the file, the line and the reason.
     version = 1
 
     [filesystem]
-    root = "rootfs"                   # host directory shown as / (relative: to the module)
+    root = "rootfs"                   # a directory beside the program, shown as /
     mounts = [{ host = "data", path = "/data", mode = "ro" }]
     tmp = ["/tmp"]                    # empty private directories, removed afterwards
 
@@ -251,7 +251,7 @@ def parse_policy(text: str, source: str = "<policy>") -> Policy:
     default = _action(lines, "syscalls", "default", calls.get("default", "allow"))
     policy = Policy(
         text=text, source=source,
-        root=_string(lines, "filesystem", "root", fs.get("root")),
+        root=_host_path(lines, "root", fs.get("root")),
         mounts=_mounts(lines, fs.get("mounts", [])),
         tmp=_tmp(lines, fs.get("tmp", [])),
         network=_network_mode(lines, net.get("mode", "none")),
@@ -317,6 +317,17 @@ def _string(lines: _Lines, table: str, key: str, value: Any) -> str | None:
     return value
 
 
+def _host_path(lines: _Lines, key: str, value: Any) -> str | None:
+    """A directory beside the program: a policy travels with a program nobody need
+    trust, so it may grant only what ships with it (the person running it adds other
+    host directories with --mount)."""
+    path = _string(lines, "filesystem", key, value)
+    if path is not None and (path.startswith("/") or ".." in path.split("/")):
+        raise lines.error("filesystem", key, f"{key}: {path!r}: host paths in a policy are "
+                          "relative to the program's directory and stay inside it", path)
+    return path
+
+
 def _guest_path(lines: _Lines, table: str, key: str, value: Any) -> str:
     if not isinstance(value, str) or not value.startswith("/"):
         raise lines.error(table, key, f"{key}: {value!r} is not an absolute path in the cage",
@@ -332,7 +343,7 @@ def _mounts(lines: _Lines, value: Any) -> tuple[Mount, ...]:
         if not isinstance(item, dict) or set(item) - {"host", "path", "mode"}:
             raise lines.error("filesystem", "mounts",
                               "each mount is { host = \"DIR\", path = \"/GUEST\", mode = \"ro\"|\"rw\" }")
-        host = _string(lines, "filesystem", "mounts", item.get("host"))
+        host = _host_path(lines, "mounts", item.get("host"))
         if host is None:
             raise lines.error("filesystem", "mounts", "a mount without host")
         path = _guest_path(lines, "filesystem", "mounts", item.get("path"))
