@@ -654,3 +654,19 @@ def test_a_policy_grants_nothing_beyond_what_ships_with_its_program(app, tmp_pat
     assert lind_command(tmp_path, "isolate", "--net", "host", "--policy", tmp_path / "host.toml",
                         "--", "true")[0] == 0
     untouched(tmp_path)
+
+
+def test_lind_run_cannot_give_a_policy_the_isolation_it_asks_for(app, tmp_path):
+    """lind.run runs cages in the caller's own process, which it does not isolate: a
+    policy asking for it is refused there (override_policy runs it and says so);
+    `lind run` gives it."""
+    (tmp_path / "isolated.toml").write_text("version = 1\n[host]\nisolate = true\n")
+    assert lind_command(tmp_path, "policy", "embed", app, tmp_path / "isolated.toml")[0] == 0
+    with pytest.raises(lind.PolicyViolation, match="no host isolation"):
+        lind.run([app], capture_output=True)
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        assert lind.run([app], capture_output=True, override_policy=True).returncode == 0
+    assert any("no host isolation" in str(w.message) for w in seen)
+    rc, out, err = lind_command(tmp_path, "run", app)
+    assert (rc, err) == (0, ""), err

@@ -67,6 +67,12 @@ def _size(n: int) -> str:
     return f"{n >> 20} MiB" if n % (1 << 20) == 0 else f"{n} bytes"
 
 
+def _isolated() -> bool:
+    from lind.isolation.host import already_isolated
+
+    return already_isolated()
+
+
 def beside(directory: Path, path: str, program: str | os.PathLike[str]) -> str:
     """`directory`/`path`, which must stay inside `directory` once its symbolic links
     are followed (a policy grants only what ships with its program)."""
@@ -122,6 +128,9 @@ def launch(policy: Policy | None, module: str | os.PathLike[str], *, root=None,
                               "which only the person running it can grant: --net host")
     if mode is not None and NETWORK_MODES.index(mode) > NETWORK_MODES.index(policy.network):
         widened.append(f"network {mode} (the policy says {policy.network})")
+    if policy.isolate == "yes" and not _isolated():
+        widened.append("no host isolation (the policy says isolate = true: `lind run` "
+                       "gives it; a Python caller's own process is never isolated)")
     if memory is not None and policy.memory is not None and memory > policy.memory:
         widened.append(f"memory {_size(memory)} (the policy says {_size(policy.memory)})")
     if widened and not override:
