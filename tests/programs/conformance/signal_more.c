@@ -282,7 +282,20 @@ int main(void)
 	raise(SIGUSR2);
 	show("sigtimedwait without info", sigtimedwait(&wanted, NULL, &brief));
 	show("sigtimedwait without info, nothing pending", sigtimedwait(&wanted, NULL, &brief));
+	/* the siginfo written is the whole 128 bytes, and nothing past them */
+	struct { siginfo_t info; unsigned char after[8]; } filled;
+	memset(&filled, 0xAA, sizeof filled);
+	raise(SIGUSR2);
+	show("sigtimedwait into a siginfo with bytes after it", sigtimedwait(&wanted, &filled.info, &brief));
+	printf("  sizeof %zu, its last byte %#x, the byte after %#x\n", sizeof filled.info,
+	       ((unsigned char *)&filled.info)[sizeof filled.info - 1], filled.after[0]);
 	sigprocmask(SIG_UNBLOCK, &wanted, NULL);
+
+	/* the highest signal, 64, runs its handler too */
+	got_code = -99;
+	catch_with_info(64);
+	show("raise 64", raise(64));
+	printf("  handled, code %d\n", got_code);
 
 	/* tgkill: the thread group and thread of the caller, both checked */
 	catch_with_info(SIGUSR1);

@@ -160,6 +160,12 @@ int main(void)
 	bad = syscall(SYS_rt_tgsigqueueinfo, getpid(), worker_tid, 0, &forged);
 	printf("rt_tgsigqueueinfo with signal 0 (is it there?): %ld %d\n", bad, errno);
 	errno = 0;
+	bad = syscall(SYS_rt_tgsigqueueinfo, getpid(), worker_tid, -1, &forged);
+	printf("rt_tgsigqueueinfo with signal -1: %ld %d\n", bad, errno);
+	errno = 0;
+	bad = syscall(SYS_rt_sigaction, 65, NULL, NULL, 8);
+	printf("raw rt_sigaction of signal 65: %ld %d\n", bad, errno);
+	errno = 0;
 	bad = syscall(SYS_rt_sigaction, 0, NULL, NULL, 8);
 	printf("raw rt_sigaction of signal 0: %ld %d\n", bad, errno);
 	pthread_kill(t, SIGUSR1);
@@ -193,6 +199,22 @@ int main(void)
 	stop_spinning = 1;
 	pthread_join(t, NULL);
 	pthread_sigmask(SIG_UNBLOCK, &usr1, NULL);
+
+	/* a process-directed signal after the one thread that would take it has ended:
+	 * pending for the process until the first thread unblocks it */
+	pthread_sigmask(SIG_BLOCK, &usr1, NULL);
+	handled_sig = 0;
+	stop_spinning = 1;
+	pthread_create(&t, NULL, spinner, &usr1);
+	pthread_barrier_wait(&ready);
+	pthread_join(t, NULL);
+	kill(getpid(), SIGUSR1);
+	sigset_t now;
+	sigpending(&now);
+	printf("kill after that thread ended: pending %d\n", sigismember(&now, SIGUSR1));
+	pthread_sigmask(SIG_UNBLOCK, &usr1, NULL);
+	printf("  handled once unblocked, in the first thread: %d\n",
+	       handled_sig == SIGUSR1 && handled_in == tid());
 
 	/* EINTR in one thread, the other goes on */
 	pipe(pipe_a);
