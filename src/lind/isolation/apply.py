@@ -63,10 +63,6 @@ def _same_dir(a: str, b: str) -> bool:
     return os.path.realpath(a) == os.path.realpath(b)
 
 
-def _size(n: int) -> str:
-    return f"{n >> 20} MiB" if n % (1 << 20) == 0 else f"{n} bytes"
-
-
 def _isolated() -> bool:
     from lind.isolation.host import already_isolated
 
@@ -97,7 +93,7 @@ def launch(policy: Policy | None, module: str | os.PathLike[str], *, root=None,
         return Launch(root=None if root is None else os.fspath(root), mounts=list(mounts),
                       net=net if net is not None else PRIVATE, memory=memory, timeout=timeout,
                       **identity)
-    from lind.isolation.policy import NETWORK_MODES
+    from lind.isolation.policy import NETWORK_MODES, size_words
 
     here = Path(module).resolve().parent
 
@@ -132,7 +128,7 @@ def launch(policy: Policy | None, module: str | os.PathLike[str], *, root=None,
         widened.append("no host isolation (the policy says isolate = true: `lind run` "
                        "gives it; a Python caller's own process is never isolated)")
     if memory is not None and policy.memory is not None and memory > policy.memory:
-        widened.append(f"memory {_size(memory)} (the policy says {_size(policy.memory)})")
+        widened.append(f"memory {size_words(memory)} (the policy says {size_words(policy.memory)})")
     if widened and not override:
         raise PolicyViolation(f"{os.fspath(module)}: its policy does not allow "
                               f"{'; '.join(widened)}; --override-policy runs it anyway")

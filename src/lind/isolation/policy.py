@@ -167,7 +167,7 @@ class Policy:
             lines += [f"system calls: {', '.join(r.names)}: {_action_words(r.action)}"
                       for r in self.syscall_rules]
         if self.memory is not None:
-            lines.append(f"memory: at most {_size_words(self.memory)}, children included")
+            lines.append(f"memory: at most {size_words(self.memory)}, children included")
         if self.wall_time is not None:
             lines.append(f"time: killed after {self.wall_time:g} s")
         if self.cpu_time is not None:
@@ -193,7 +193,7 @@ def _action_words(action: str) -> str:
         action, f"fail with {action.removeprefix('errno ')}")
 
 
-def _size_words(size: int) -> str:
+def size_words(size: int) -> str:
     for unit, scale in (("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10)):
         if size % scale == 0:
             return f"{size // scale} {unit}"
