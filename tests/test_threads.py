@@ -8,6 +8,7 @@ asserted: `lind bench` times a job in one thread and split over two.
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 
@@ -148,3 +149,13 @@ def test_hostile_thread_creation_ends_only_the_cage(builds, tmp_path, no_cage_le
                     timeout=120)
     assert (bomb.returncode, bomb.stdout) == (0, head + b"error 11\nthreads until EAGAIN: 1023\n")
     no_cage_left()
+
+
+def test_threads_that_came_and_went_leave_no_host_fds(builds, tmp_path):
+    """Each thread but the first holds a host eventfd (its wake fd) while it lives: 200
+    threads started and joined leave this process with the fds it had."""
+    program = builds.wasm("threads/come_and_go")
+    assert lind.run([program], root=tmp_path, capture_output=True).stdout == b"joined 200\n"
+    before = len(os.listdir("/proc/self/fd"))
+    assert lind.run([program], root=tmp_path, capture_output=True).stdout == b"joined 200\n"
+    assert len(os.listdir("/proc/self/fd")) == before

@@ -140,7 +140,9 @@ MODULES: dict[str, list[str]] = {
                                   "tests/test_lifecycle.py::test_a_call_restarted_after_a_handler_works_through_a_wasm_grate",
                                   "tests/test_wasi.py::test_proc_raise_is_a_signal_to_the_cage",
                                   *(f"tests/test_threads.py::test_threads_programs_match_native[{name}]"
-                                    for name in ("signals", "thread_signals", "cancel"))],
+                                    for name in ("signals", "thread_signals", "cancel")),
+                                  "tests/test_threads.py::test_threads_that_came_and_went_leave_no_host_fds",
+                                  "tests/test_cli.py::test_a_signal_the_kernel_gives_another_thread_still_reaches_the_program"],
     "grates/aquarium.py": ["tests/test_grates_python.py::test_aquarium_view_answers_like_the_real_directory",
                            "tests/test_grates_python.py::test_programs_in_an_aquarium_of_their_whole_root_run_as_on_linux",
                            "tests/test_grates_python.py::test_aquarium_at_calls_modes_and_flags_answer_like_the_real_directory",
