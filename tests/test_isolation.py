@@ -642,6 +642,10 @@ def test_a_policy_grants_nothing_beyond_what_ships_with_its_program(app, tmp_pat
                    f"({tmp_path / 'other'})\n")
     rc, out, err = lind_command(tmp_path, "run", "--isolate", app)
     assert (rc, out) == (2, "") and "leads out of the program's directory" in err
+    (app.parent / "escape").unlink()
+    rc, out, err = lind_command(tmp_path, "run", app)
+    assert (rc, out, err) == (2, "", f"lind: {app}: its policy's 'escape' ({app.parent / 'escape'}) "
+                                     "is not a directory beside the program\n")
     (tmp_path / "host.toml").write_text("version = 1\n[network]\nmode = 'host'\n")
     assert lind_command(tmp_path, "policy", "embed", app, tmp_path / "host.toml")[0] == 0
     rc, out, err = lind_command(tmp_path, "run", app)

@@ -287,7 +287,6 @@ def _isolate(argv: list[str]) -> int:
     system, no network, every system call). `--python` and `--keep DIR` serve
     `lind.isolate` (this Python and Lind, and the script's directory, kept read-only)."""
     from lind.isolation import host
-    from lind.isolation.apply import PolicyViolation
     from lind.isolation.policy import PolicyError, load_policy, parse_policy
 
     parser = argparse.ArgumentParser(
@@ -321,7 +320,7 @@ def _isolate(argv: list[str]) -> int:
     except PolicyError as exc:
         print(f"lind: {exc}", file=sys.stderr)
         return 1
-    except PolicyViolation as exc:
+    except ValueError as exc:       # PolicyViolation, a policy directory that is not there
         print(f"lind: isolate: {exc}", file=sys.stderr)
         return 2
     except host.Refused as exc:

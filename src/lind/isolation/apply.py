@@ -70,12 +70,15 @@ def _isolated() -> bool:
 
 
 def beside(directory: Path, path: str, program: str | os.PathLike[str]) -> str:
-    """`directory`/`path`, which must stay inside `directory` once its symbolic links
-    are followed (a policy grants only what ships with its program)."""
+    """`directory`/`path`, a directory that must stay inside `directory` once its
+    symbolic links are followed (a policy grants only what ships with its program)."""
     target = (directory / path).resolve()
     if target != directory and directory not in target.parents:
         raise PolicyViolation(f"{os.fspath(program)}: its policy's {path!r} leads out of the "
                               f"program's directory ({target})")
+    if not target.is_dir():
+        raise ValueError(f"{os.fspath(program)}: its policy's {path!r} ({target}) is not a "
+                         "directory beside the program")
     return str(target)
 
 
