@@ -91,7 +91,7 @@ MODULES: dict[str, list[str]] = {
     "microvisor/shared_pages.py": ["tests/test_mutants_memory.py", "tests/test_shared_memory.py",
                                    "tests/test_attacks.py::test_crafted_module_is_refused",
                                    "tests/test_limits.py"],
-    "microvisor/sys_files.py": ["tests/test_mutants_fs.py", "tests/test_programs.py::test_matches_native",
+    "microvisor/sys_files.py": ["tests/test_mutants_files.py", "tests/test_mutants_fs.py", "tests/test_programs.py::test_matches_native",
                                 "tests/test_programs.py::test_escape_attempts_fail",
                                 "tests/test_programs.py::test_stdin_and_stderr",
                                 "tests/test_attacks.py::test_inherited_stdio_metadata_stays_the_hosts",

@@ -158,13 +158,14 @@ def _open(cage, guest_path: str, dir_only: bool, flags: int, mode: int, hops: in
                 write = bool(flags & abi.O_ACCMODE) or bool(flags & abi.O_TRUNC)
                 fd, st_mode = _open_existing(cage, guest_path, host & ~os.O_CREAT, 0, write, flags)
             except FileNotFoundError:
-                if exc.errno == errno.EROFS:
-                    raise exc from None
                 target = None if flags & abi.O_NOFOLLOW else _dangling_target(cage, guest_path)
                 if target is None:
+                    if exc.errno == errno.EROFS:
+                        raise exc from None
                     raise
                 # As Linux: O_CREAT through a dangling symlink makes the file it names,
-                # found (and checked) as if the program had named it.
+                # found (and checked) as if the program had named it -- even when the
+                # link itself lies on a read-only mount.
                 if hops >= _MAXSYMLINKS:
                     raise abi.error(errno.ELOOP) from None
                 return _open(cage, target, target.endswith("/"), flags, mode, hops + 1)
@@ -1388,7 +1389,9 @@ def sys_sync_file_range(cage, fd, offset, nbytes, flags, *_):
     if u32(flags) & ~_SYNC_FILE_RANGE_FLAGS or offset < 0 or nbytes < 0:
         raise abi.error(errno.EINVAL)
     f = cage.fds.get(s32(fd))
-    _not_pipe(f)
+    kind = statmod.S_IFMT(f.stat().st_mode)
+    if kind not in (statmod.S_IFREG, statmod.S_IFDIR, statmod.S_IFLNK, statmod.S_IFBLK):
+        raise abi.error(errno.ESPIPE)      # as Linux: pipes, sockets and devices have no range
     if f.host_backed and u32(flags):
         os.fdatasync(f.host_fd)
     return 0
@@ -1409,8 +1412,8 @@ def sys_readahead(cage, fd, offset, count, *_):
     f = cage.fds.get(s32(fd))
     if not f.readable and not f.is_dir:
         raise abi.error(errno.EBADF)
-    if not f.host_backed or not statmod.S_ISREG(f.stat().st_mode) or offset < 0:
-        raise abi.error(errno.EINVAL)
+    if not f.host_backed or not statmod.S_ISREG(f.stat().st_mode):
+        raise abi.error(errno.EINVAL)     # a negative offset is not (Linux reads nothing)
     return 0
 
 
@@ -1458,12 +1461,20 @@ def _vectored(cage, fd: int, iov: int, iovcnt: int, offset: int, flags: int, wri
     return os.preadv(f.host_fd, views, offset, host_flags)
 
 
+def _explicit_offset(lo: int, hi: int) -> int:
+    """preadv/pwritev's offset: -1 means "the file position" only to their *v2 forms."""
+    offset = _hilo(lo, hi)
+    if offset < 0:
+        raise abi.error(errno.EINVAL)
+    return offset
+
+
 def sys_preadv(cage, fd, iov, iovcnt, lo, hi, *_):
-    return _vectored(cage, fd, iov, iovcnt, _hilo(lo, hi), 0, False)
+    return _vectored(cage, fd, iov, iovcnt, _explicit_offset(lo, hi), 0, False)
 
 
 def sys_pwritev(cage, fd, iov, iovcnt, lo, hi, *_):
-    return _vectored(cage, fd, iov, iovcnt, _hilo(lo, hi), 0, True)
+    return _vectored(cage, fd, iov, iovcnt, _explicit_offset(lo, hi), 0, True)
 
 
 def sys_preadv2(cage, fd, iov, iovcnt, lo, hi, flags):

@@ -294,8 +294,27 @@ def entries(cage, f: OpenFile) -> list[tuple[bytes, int, int]]:
             listing += [(n, _ino(join(f.path, n)), abi.DT_REG) for n in ETC_FILES
                         if n not in have]
     ino = f.stat().st_ino
-    return [(b".", ino, abi.DT_DIR), (b"..", 0, abi.DT_DIR)] + [
+    return [(b".", ino, abi.DT_DIR), (b"..", _parent_ino(cage, f.path, ino), abi.DT_DIR)] + [
         (os.fsencode(name), i, t) for name, i, t in listing]
+
+
+def _parent_ino(cage, path: str, own: int) -> int:
+    """The inode `..` has in the guest's view: its parent directory's, the root's own at
+    "/" (the host's parent of a root or mount point is not the cage's to see)."""
+    parent = path.rsplit("/", 1)[0] or "/"
+    if not path or path == "/":
+        return own
+    try:
+        found = lookup(cage, parent)
+        if not isinstance(found, str):
+            return found.stat().st_ino
+        fd = cage.fs.open(found, os.O_PATH | os.O_CLOEXEC)
+    except OSError:
+        return own          # the parent is gone: "." stands in for it
+    try:
+        return os.fstat(fd).st_ino
+    finally:
+        os.close(fd)
 
 
 # ----------------------------------------------------------------------- opening
