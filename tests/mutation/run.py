@@ -11,8 +11,8 @@ The mutants are made in a copy of the work tree (tests/mutation/.sessions/tree-P
 afresh at each start: tracked and new files plus the built C trampoline), which the
 tests import through PYTHONPATH, so the work tree itself is never rewritten. Sessions
 (sqlite) and reports stay in tests/mutation/.sessions/ (ignored by git); a run that was
-stopped resumes where it left off, and `--retest` runs the survivors again after new
-tests were written.
+stopped resumes where it left off (unless the module changed since: then a new session
+begins), and `--retest` runs the survivors again after new tests were written.
 
 Before the mutants run, the module's test selection runs once under coverage, each line
 labelled with the tests that executed it: a mutant on a statement the selection never
@@ -91,7 +91,8 @@ MODULES: dict[str, list[str]] = {
     "microvisor/shared_pages.py": ["tests/test_mutants_memory.py", "tests/test_shared_memory.py",
                                    "tests/test_attacks.py::test_crafted_module_is_refused",
                                    "tests/test_limits.py"],
-    "microvisor/sys_files.py": ["tests/test_mutants_files.py", "tests/test_mutants_fs.py", "tests/test_programs.py::test_matches_native",
+    "microvisor/sys_files.py": ["tests/test_mutants_files.py",
+                                "tests/test_mutants_fs.py", "tests/test_programs.py::test_matches_native",
                                 "tests/test_programs.py::test_escape_attempts_fail",
                                 "tests/test_programs.py::test_stdin_and_stderr",
                                 "tests/test_attacks.py::test_inherited_stdio_metadata_stays_the_hosts",
@@ -350,7 +351,14 @@ def mutate(module: str, timeout: float, init_only: bool, retest: bool, workers: 
     name = module.replace("/", "-").removesuffix(".py")
     config, db = SESSIONS / f"{name}.toml", SESSIONS / f"{name}.sqlite"
     config.write_text(_config(module, timeout, workers))
+    source, mutated = SESSIONS / f"{name}.source.py", REPO / "src/lind" / module
+    if db.exists() and (not source.exists() or source.read_bytes() != mutated.read_bytes()):
+        # Its mutants name lines and columns of another text: resuming would mutate the
+        # wrong places. Start afresh (the old session is kept beside, as .stale).
+        print(f"{module} changed since its session began: starting a new one", flush=True)
+        db.replace(db.with_suffix(".stale.sqlite"))
     if not db.exists():
+        shutil.copyfile(mutated, source)
         _run(BIN / "cosmic-ray", "init", config, db)
         _run(BIN / "cr-filter-operators", db, config)
         _run(BIN / "cr-filter-pragma", db)
