@@ -309,6 +309,8 @@ def test_embedding_replaces_and_keeps_the_module_valid(app, builds, tmp_path):
      "bad address '10.0.0.0/33': '10.0.0.0/33' does not appear to be an IPv4 or IPv6 network"),
     ("version = 1\n[resources]\nmemory = 'lots'\n", "p.toml:3",
      "memory: bad size 'lots': expected a positive number of bytes, optionally with K, M or G"),
+    ("version = 1\n[resources]\nfile_size = '1 page'\n", "p.toml:3",
+     "file_size: bad size '1 page': expected a positive number of bytes, optionally with K, M or G"),
     ("version = 1\n[resources]\nopen_files = 5000\n", "p.toml:3",
      "open_files 5000: a whole number from 1 to 4096"),
     ("version = 1\n[resources]\nwall_time = -1\n", "p.toml:3",
@@ -614,6 +616,30 @@ def test_process_count_and_cpu_time_in_a_cage(builds, tmp_path):
     rc, out, err = lind_command(tmp_path, "run", program, "spin", "handle")
     assert (rc, out, err) == (128 + 9, "RLIMIT_CPU 1 2\nSIGXCPU\n",
                               f"lind: {program}: killed by SIGKILL\n")
+
+
+def test_file_size_in_a_cage_and_natively(builds, tmp_path):
+    """file_size = 64: the program starts with RLIMIT_FSIZE 64 (its writes cut there, its
+    stdout too, then EFBIG); `lind inspect` says so; a native program under `lind
+    isolate` is held by the kernel's own RLIMIT_FSIZE."""
+    program = tmp_path / "fsize.wasm"
+    shutil.copy(builds.wasm("posix/file_size_limit"), program)
+    (tmp_path / "p.toml").write_text("version = 1\n[filesystem]\nroot = 'root'\n"
+                                     "[resources]\nfile_size = 64\n")
+    assert lind_command(tmp_path, "policy", "embed", program, tmp_path / "p.toml")[0] == 0
+    rc, out, err = lind_command(tmp_path, "inspect", program)
+    assert "  files it writes: at most 64 bytes each (EFBIG and SIGXFSZ past it)" in out.splitlines()
+    root = tmp_path / "root"
+    root.mkdir()
+    rc, out, err = lind_command(tmp_path, "run", program)
+    assert (rc, err) == (0, "")
+    assert out.startswith("unlimited at start: 0\nsetrlimit -1 22 caught 0\n") and len(out) == 64
+    assert (root / "big").stat().st_size == 64
+    (tmp_path / "n.toml").write_text("version = 1\n[resources]\nfile_size = '1K'\n")
+    rc, out, err = lind_env(tmp_path, _env(), sys.executable, "-m", "lind", "isolate", "--policy",
+                            tmp_path / "n.toml", "--", "sh", "-c",
+                            "head -c 5000 /dev/zero > /tmp/big; echo $?; wc -c < /tmp/big")
+    assert (rc, out) == (0, f"{128 + 25}\n1024\n"), err
 
 
 def test_native_cpu_time_and_what_a_native_program_cannot_get(tmp_path):

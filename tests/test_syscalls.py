@@ -78,6 +78,32 @@ def test_a_cage_waiting_to_open_a_fifo_can_be_killed(builds, tmp_path, writer_fi
                  timeout=2, input=b"")
 
 
+def test_file_size_limit_matches_linux(builds):
+    """RLIMIT_FSIZE a program sets itself: writes cut short at it, EFBIG and SIGXFSZ
+    past it (caught, ignored, and the default action ending a child), on every call
+    that writes or grows a file; pipes are not limited."""
+    out = compare(builds, "file_size_limit")
+    assert "write 60 more, cut at 100 40 0 caught 0" in out
+    assert "sendfile at the limit -1 27 caught 25" in out
+    assert "child signalled 1 by 25" in out
+
+
+def test_a_file_size_limit_given_at_start_holds(builds, tmp_path):
+    """Runtime.spawn(file_size=): the cage starts limited (so the trampoline writes no
+    file itself) and may lower the limit but not raise it."""
+    out = tmp_path / "out.txt"
+    with lind.Runtime() as runtime, open(out, "wb") as stdout:
+        cage = runtime.spawn(builds.wasm("posix/file_size_limit"), root=str(tmp_path),
+                             stdin=stdout.fileno(), stdout=stdout.fileno(),
+                             stderr=stdout.fileno(), file_size=64)
+        cage.wait(60)
+    assert cage.returncode == 0
+    assert (tmp_path / "big").stat().st_size == 64       # its 300-byte write, cut
+    text = out.read_bytes()
+    assert len(text) == 64          # its stdout is a file too (SIGXFSZ ignored by then)
+    assert text.startswith(b"unlimited at start: 0\nsetrlimit -1 22 caught 0\n")   # soft > hard
+
+
 def test_process_and_identity_calls_match_linux(builds):
     """set*id among the user's own ids, getrusage/times/sysinfo, affinity and scheduling,
     nice, prctl (name, dumpable, no_new_privs, parent death signal), waitid, personality,

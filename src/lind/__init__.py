@@ -239,7 +239,7 @@ def _spawn(rt: Runtime, stack, start: Launch, env, cwd: str, fds: tuple[int, int
                         grates_at_exec={join(cwd, p): g for p, g in stack.at_exec.items()},
                         memory=start.memory, user=identity, hostname=start.hostname, net=net,
                         open_files=start.open_files, processes=start.processes,
-                        cpu_time=start.cpu_time)
+                        cpu_time=start.cpu_time, file_size=start.file_size)
     except BaseException:
         cleanup.close()
         raise

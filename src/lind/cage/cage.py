@@ -241,7 +241,8 @@ class Cage:
                  hostname: str, fds: FdTable | None = None,
                  budget: limits.MemoryBudget | None = None,
                  network: Network | None = None, processes: limits.Counted | None = None,
-                 rlimit_cpu: tuple[int, int] = (limits.RLIM_INFINITY, limits.RLIM_INFINITY)) -> None:
+                 rlimit_cpu: tuple[int, int] = (limits.RLIM_INFINITY, limits.RLIM_INFINITY),
+                 rlimit_fsize: tuple[int, int] = (limits.RLIM_INFINITY, limits.RLIM_INFINITY)) -> None:
         self.runtime = runtime
         self.id = cage_id
         self.ppid = parent.id if parent else 0
@@ -270,6 +271,9 @@ class Cage:
         self.counted = False
         self.rlimit_cpu = parent.rlimit_cpu if parent else rlimit_cpu
         self.next_xcpu = self.rlimit_cpu[0]     # SIGXCPU again each further second
+        # RLIMIT_FSIZE (soft, hard) bytes; while the soft one is finite, every write
+        # goes through the microvisor, which checks it (see _mirror_fd).
+        self.rlimit_fsize = parent.rlimit_fsize if parent else rlimit_fsize
         self.robust_list = (0, 0)   # its first thread's; not kept across fork or exec
         self.ids = ids                          # (uid, euid, gid, egid) the cage sees
         # The rest of its identity: saved set-user and set-group ids, supplementary groups.
@@ -461,11 +465,19 @@ class Cage:
         return self.store is not None and ASYNCIFY in self.exports
 
     def _mirror_fd(self, fd: int, f: OpenFile | None) -> None:
-        """Let the trampoline serve plain host-file I/O on `fd` itself."""
+        """Let the trampoline serve plain host-file I/O on `fd` itself (reads only while
+        a file-size limit is set: the trampoline does not know it)."""
         if f is None or f.is_dir or not f.host_backed or not f.trampoline_io:
             self.slot.mirror_fd(fd, -1, False, False)
         else:
-            self.slot.mirror_fd(fd, f.host_fd, f.readable, f.writable, f.io_kind, f.description)
+            writable = f.writable and self.rlimit_fsize[0] == limits.RLIM_INFINITY
+            self.slot.mirror_fd(fd, f.host_fd, f.readable, writable, f.io_kind, f.description)
+
+    def set_file_size_limit(self, soft: int, hard: int) -> None:
+        """setrlimit(RLIMIT_FSIZE): the trampoline serves writes again only without one."""
+        self.rlimit_fsize = (soft, hard)
+        for fd in self.fds.numbers():
+            self._mirror_fd(fd, self.fds.get(fd))
 
     def _fd_closed(self, f: OpenFile) -> None:
         """Closing any fd of a file drops this cage's POSIX locks on it."""

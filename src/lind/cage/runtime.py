@@ -117,7 +117,7 @@ class Runtime:
               memory: int | None = None, user: tuple[int, int] = DEFAULT_USER,
               hostname: str = DEFAULT_HOSTNAME, net: str | Network = PRIVATE,
               open_files: int | None = None, processes: int | None = None,
-              cpu_time: int | None = None) -> Cage:
+              cpu_time: int | None = None, file_size: int | None = None) -> Cage:
         """Start `program` in a new cage; stdin/stdout/stderr are host fds to copy in.
 
         The cage runs as `user` (uid, gid), whatever user Lind runs as: files of the host
@@ -134,7 +134,8 @@ class Runtime:
         runtime's own budget. `open_files` sets RLIMIT_NOFILE, soft and hard (at most
         Linux's default hard limit, 4096); `processes` bounds the processes of the tree
         at once (EAGAIN past it); `cpu_time` sets RLIMIT_CPU to (cpu_time, cpu_time + 1)
-        seconds: SIGXCPU, then SIGKILL a second later.
+        seconds: SIGXCPU, then SIGKILL a second later; `file_size` sets RLIMIT_FSIZE
+        (bytes, soft and hard): a write past it is cut short, or EFBIG and SIGXFSZ.
         """
         uid, gid = check_user(user)
         net = net if isinstance(net, Network) else Network(net)
@@ -165,6 +166,8 @@ class Runtime:
                         cwd=normalize(cwd), ids=(uid, uid, gid, gid), hostname=hostname,
                         budget=budget, network=net, processes=tasks,
                         rlimit_cpu=(cpu_time, cpu_time + 1) if cpu_time is not None
+                        else (limits.RLIM_INFINITY, limits.RLIM_INFINITY),
+                        rlimit_fsize=(file_size, file_size) if file_size is not None
                         else (limits.RLIM_INFINITY, limits.RLIM_INFINITY))
             if tasks is not None:
                 tasks.take()

@@ -55,6 +55,7 @@ class Launch:
     grates: list[Grate] = field(default_factory=list)   # the policy's: on top of the stack
     open_files: int | None = None
     cpu_time: int | None = None
+    file_size: int | None = None
     processes: int | None = None
     widened: list[str] = field(default_factory=list)    # what the override let past the policy
 
@@ -156,4 +157,4 @@ def launch(policy: Policy | None, module: str | os.PathLike[str], *, root=None,
         memory=memory if memory is not None else policy.memory,
         timeout=min((t for t in (timeout, policy.wall_time) if t is not None), default=None),
         grates=grates, open_files=policy.open_files, cpu_time=policy.cpu_time,
-        processes=policy.processes, widened=widened, **identity)
+        file_size=policy.file_size, processes=policy.processes, widened=widened, **identity)

@@ -394,6 +394,9 @@ def _limits(policy) -> list[str]:
     if policy.cpu_time is not None:
         resource.setrlimit(resource.RLIMIT_CPU, (policy.cpu_time, policy.cpu_time + 1))
         said.append(f"CPU: RLIMIT_CPU {policy.cpu_time}")
+    if policy.file_size is not None:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (policy.file_size, policy.file_size))
+        said.append(f"file size: RLIMIT_FSIZE {policy.file_size}")
     return said
 
 
@@ -493,6 +496,8 @@ def run_native(argv: Sequence[str], policy, base_dir: str, *, best_effort: bool 
         if program:
             _wait_for(program, argv[0], None)
     layer(_program_filter, policy)
+    for ignored_by_python in (signal.SIGPIPE, signal.SIGXFSZ):   # as subprocess restores them
+        signal.signal(ignored_by_python, signal.SIG_DFL)
     try:
         os.execvp(argv[0], list(argv))
     except OSError as exc:

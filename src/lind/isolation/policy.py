@@ -28,6 +28,7 @@ call or contradicts itself is refused with the file, the line and the reason.
     cpu_time = 10                     # CPU seconds: SIGXCPU, a second later SIGKILL
     processes = 16                    # at once, itself included (fork: EAGAIN)
     open_files = 64                   # RLIMIT_NOFILE
+    file_size = "100M"                # RLIMIT_FSIZE: the largest file it may write
 
     [identity]
     uid = 1000
@@ -55,7 +56,7 @@ _TABLES: dict[str, set[str]] = {
     "filesystem": {"root", "mounts", "tmp"},
     "network": {"mode", "allow"},
     "syscalls": {"default", "allow", "deny"},
-    "resources": {"memory", "wall_time", "cpu_time", "processes", "open_files"},
+    "resources": {"memory", "wall_time", "cpu_time", "processes", "open_files", "file_size"},
     "identity": {"uid", "gid", "hostname"},
     "host": {"isolate"},
 }
@@ -102,6 +103,7 @@ class Policy:
     cpu_time: int | None = None
     processes: int | None = None
     open_files: int | None = None
+    file_size: int | None = None
     uid: int | None = None
     gid: int | None = None
     hostname: str | None = None
@@ -135,7 +137,7 @@ class Policy:
                                    for r in self.syscall_rules]},
             "resources": {"memory": self.memory, "wall_time": self.wall_time,
                           "cpu_time": self.cpu_time, "processes": self.processes,
-                          "open_files": self.open_files},
+                          "open_files": self.open_files, "file_size": self.file_size},
             "identity": {"uid": self.uid, "gid": self.gid, "hostname": self.hostname},
             "host": {"isolate": self.isolate},
         }
@@ -176,6 +178,9 @@ class Policy:
             lines.append(f"processes: at most {self.processes} at once, itself included")
         if self.open_files is not None:
             lines.append(f"open files: at most {self.open_files}")
+        if self.file_size is not None:
+            lines.append(f"files it writes: at most {size_words(self.file_size)} each "
+                         "(EFBIG and SIGXFSZ past it)")
         who = [f"uid {self.uid}" if self.uid is not None else "",
                f"gid {self.gid}" if self.gid is not None else "",
                f"hostname {self.hostname}" if self.hostname is not None else ""]
@@ -263,6 +268,7 @@ def parse_policy(text: str, source: str = "<policy>") -> Policy:
         cpu_time=_count(lines, "resources", "cpu_time", res.get("cpu_time"), 1, 1 << 31),
         processes=_count(lines, "resources", "processes", res.get("processes"), 1, 1 << 16),
         open_files=_count(lines, "resources", "open_files", res.get("open_files"), 1, 4096),
+        file_size=_size(lines, "resources", "file_size", res.get("file_size")),
         uid=_count(lines, "identity", "uid", ident.get("uid"), 0, 2**32 - 2),
         gid=_count(lines, "identity", "gid", ident.get("gid"), 0, 2**32 - 2),
         hostname=_hostname(lines, ident.get("hostname")),

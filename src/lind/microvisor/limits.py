@@ -13,6 +13,10 @@ Per cage (Linux semantics, inherited by fork, kept across exec):
 - RLIMIT_CPU: CPU seconds of the cage's first thread: SIGXCPU at the soft limit and
   each second after, SIGKILL at the hard one (checked every 0.2 s); unlimited unless a
   policy's `cpu_time` sets it. A cage may lower it.
+- RLIMIT_FSIZE: the largest file a cage may write (regular files; write, pwrite,
+  *v forms, sendfile, copy_file_range, truncate, fallocate): a write that would pass it
+  is cut short at it, one at or past it is EFBIG with SIGXFSZ; unlimited unless a
+  policy's `file_size` sets it. A cage may lower it.
 - Other resources report RLIM_INFINITY and refuse changes with EPERM.
 
 Per process tree: the processes it may have at once (a policy's `processes`; fork past

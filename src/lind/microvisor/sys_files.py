@@ -12,6 +12,7 @@ import errno
 import fcntl
 import os
 import select
+import signal
 import stat as statmod
 import struct
 import termios
@@ -19,7 +20,7 @@ import threading
 import time
 from collections.abc import Callable
 
-from lind.microvisor import abi, sys_locks, virtual
+from lind.microvisor import abi, limits, sys_locks, virtual
 from lind.microvisor.abi import s32, u32
 from lind.microvisor.fdtable import NonBlockingHostFile, OpenFile
 from lind.microvisor.fs import join, libc, proc_path, wants_write
@@ -370,6 +371,43 @@ def _writable(f: OpenFile) -> None:
         raise abi.error(errno.EISDIR)
 
 
+def _file_size_room(cage, f: OpenFile, count: int, offset: int | None = None) -> int:
+    """How much of a `count`-byte write at `offset` (None: at the file position, or at
+    the end with O_APPEND) RLIMIT_FSIZE lets through. As Linux: a regular file's write
+    is cut short at the limit, and one that would start at or past it is EFBIG and
+    raises SIGXFSZ; pipes, sockets and devices have no size."""
+    limit = cage.rlimit_fsize[0]
+    if limit == limits.RLIM_INFINITY or not count or not f.host_backed:
+        return count
+    st = os.fstat(f.host_fd)
+    if not statmod.S_ISREG(st.st_mode):
+        return count
+    if offset is None:
+        offset = st.st_size if f.flags & abi.O_APPEND else os.lseek(f.host_fd, 0, os.SEEK_CUR)
+    if offset >= limit:
+        cage.raise_signal(signal.SIGXFSZ)
+        raise abi.error(errno.EFBIG)
+    return min(count, limit - offset)
+
+
+def _new_size_allowed(cage, size: int) -> None:
+    """truncate and fallocate past RLIMIT_FSIZE: EFBIG and SIGXFSZ, as Linux."""
+    if size > cage.rlimit_fsize[0]:
+        cage.raise_signal(signal.SIGXFSZ)
+        raise abi.error(errno.EFBIG)
+
+
+def _trimmed(views: list[memoryview], room: int) -> list[memoryview]:
+    """The first `room` bytes of a vectored write."""
+    out = []
+    for view in views:
+        if room <= 0:
+            break
+        out.append(view[:room])
+        room -= len(view)
+    return out
+
+
 # The hot four: fd arguments arrive sign-extended, and FdTable.get rejects anything else.
 
 def sys_read(cage, fd, buf, count, *_):
@@ -383,6 +421,8 @@ def sys_write(cage, fd, buf, count, *_):
     f = cage.fds.get(fd)
     if not f.writable:
         _writable(f)
+    if cage.rlimit_fsize[0] != limits.RLIM_INFINITY:
+        count = _file_size_room(cage, f, count)
     return f.write(cage, buf, count)
 
 
@@ -404,6 +444,8 @@ def sys_pwrite64(cage, fd, buf, count, offset, *_):
     _seekable(f)
     if not f.writable:
         _writable(f)
+    if cage.rlimit_fsize[0] != limits.RLIM_INFINITY and offset >= 0:
+        count = _file_size_room(cage, f, count, offset)
     return f.pwrite(cage, buf, count, offset)
 
 
@@ -430,6 +472,8 @@ def sys_writev(cage, fd, iov, iovcnt, *_):
     if not f.writable:
         _writable(f)
     views = iovecs(cage, iov, iovcnt)
+    if cage.rlimit_fsize[0] != limits.RLIM_INFINITY:
+        views = _trimmed(views, _file_size_room(cage, f, sum(map(len, views))))
     return f.writev(cage, views) if views else 0
 
 
@@ -946,6 +990,7 @@ def sys_fallocate(cage, fd, mode, offset, length, *_):
         raise abi.error(errno.EINVAL)
     if s32(mode):
         raise abi.error(errno.EOPNOTSUPP)
+    _new_size_allowed(cage, offset + length)
     os.posix_fallocate(f.host_fd, offset, length)
     return 0
 
@@ -962,6 +1007,7 @@ def sys_truncate(cage, path, length, *_):
             raise abi.error(errno.EISDIR)
         if not statmod.S_ISREG(kind):
             raise abi.error(errno.EINVAL)
+        _new_size_allowed(cage, length)
         fd = os.open(proc_path(found), os.O_WRONLY | os.O_CLOEXEC)
     finally:
         os.close(found)
@@ -979,6 +1025,8 @@ def sys_ftruncate(cage, fd, length, *_):
     if not f.host_backed or length < 0 or f.flags & abi.O_ACCMODE == abi.O_RDONLY:
         raise abi.error(errno.EINVAL)     # Linux: EINVAL, not EBADF, for a read-only fd
     _changeable(cage, f)
+    if length > cage.rlimit_fsize[0] and statmod.S_ISREG(f.stat().st_mode):
+        _new_size_allowed(cage, length)
     os.ftruncate(f.host_fd, length)
     return 0
 
@@ -1302,7 +1350,8 @@ def sys_sendfile(cage, out_fd, in_fd, offset, count, *_):
         data = os.pread(in_f.host_fd, min(_CHUNK, count - done), start + done)
         if not data:
             break
-        try:
+        try:   # chunk by chunk, as Linux: the one after a cut at RLIMIT_FSIZE raises SIGXFSZ
+            data = data[:_file_size_room(cage, out_f, len(data))]
             n = _write_all(cage, out_f, data)
         except OSError:
             if done:
@@ -1337,7 +1386,7 @@ def sys_copy_file_range(cage, fd_in, off_in, fd_out, off_out, length, flags, *_)
         raise abi.error(errno.EBADF)
     src = _read_offset(cage, off_in) if off_in else os.lseek(in_f.host_fd, 0, os.SEEK_CUR)
     dst = _read_offset(cage, off_out) if off_out else os.lseek(out_f.host_fd, 0, os.SEEK_CUR)
-    length = min(length, _MAX_RW)
+    length = _file_size_room(cage, out_f, min(length, _MAX_RW), dst)
     same = os.path.samestat(in_f.stat(), out_f.stat())
     if same and src < dst + length and dst < src + length:
         raise abi.error(errno.EINVAL)       # overlapping ranges of one file
@@ -1450,6 +1499,9 @@ def _vectored(cage, fd: int, iov: int, iovcnt: int, offset: int, flags: int, wri
     if not write and not f.readable:
         _readable(f)
     views = iovecs(cage, iov, iovcnt)
+    if write and views:
+        at = None if flags & _RWF_APPEND or f.flags & abi.O_APPEND else offset
+        views = _trimmed(views, _file_size_room(cage, f, sum(map(len, views)), at))
     if not views:
         return 0
     host_flags = 0
