@@ -20,7 +20,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import lind
-from lind.isolation import module
+from lind.isolation import cgroup, module
 from lind.isolation.policy import PolicyError, parse_policy, schema
 
 POLICY = """\
@@ -649,10 +649,17 @@ def test_native_cpu_time_and_what_a_native_program_cannot_get(tmp_path):
     assert rc == 128 + 24, (rc, out, err)
     (tmp_path / "procs.toml").write_text("version = 1\n[resources]\nprocesses = 4\n")
     rc, out, err = lind_env(tmp_path, _env(), sys.executable, "-m", "lind", "isolate",
-                            "--policy", tmp_path / "procs.toml", "--", "true")
-    assert (rc, out) == (125, "")
-    assert err == ("lind: isolate: a process count needs a cage (lind run): for a native "
-                   "program it would need a cgroup, which lind isolate does not make\n")
+                            "--policy", tmp_path / "procs.toml", "--", "sh", "-c",
+                            "for i in 1 2 3 4 5 6; do sleep 1 & done 2>/dev/null; "
+                            "echo $(jobs -p | wc -l); wait")
+    try:
+        cgroup.create(cgroup.limit_files(None, 5)).rmdir()
+    except cgroup.Unavailable as exc:      # this machine: no pids controller in cgroup v2
+        assert (rc, out) == (125, "")
+        assert err == ("lind: isolate: a process count needs a cage (lind run) or a cgroup "
+                       f"for the native program, and {exc.strerror}\n")
+    else:
+        assert (rc, out) == (0, "3\n"), err     # sh and three sleeps: pids.max 5 with init
 
 
 def test_a_policy_grants_nothing_beyond_what_ships_with_its_program(app, tmp_path):
@@ -700,3 +707,35 @@ def test_lind_run_cannot_give_a_policy_the_isolation_it_asks_for(app, tmp_path):
     assert any("no host isolation" in str(w.message) for w in seen)
     rc, out, err = lind_command(tmp_path, "run", app)
     assert (rc, err) == (0, ""), err
+
+
+def test_cgroup_files_and_where_they_go(tmp_path):
+    """The pure part of the cgroup layer, on a fake tree: the own cgroup from
+    /proc/self/cgroup and mountinfo, the controllers asked of the parent, the limits
+    written (memory.swap.max only where the kernel has it)."""
+    proc = tmp_path / "proc"
+    proc.mkdir()
+    (proc / "cgroup").write_text("4:memory:/x\n0::/user.slice/lind.scope\n")
+    (proc / "mountinfo").write_text(
+        "24 1 0:22 / /sys/fs/cgroup/v1 rw - cgroup cgroup rw,memory\n"
+        f"25 1 0:23 /user.slice {tmp_path}/cg rw,nosuid - cgroup2 cgroup2 rw\n")
+    (tmp_path / "cg" / "lind.scope").mkdir(parents=True)
+    assert cgroup.own_cgroup(proc) == tmp_path / "cg" / "lind.scope"
+    (proc / "cgroup").write_text("4:memory:/x\n")
+    with pytest.raises(cgroup.Unavailable, match="in no cgroup v2 hierarchy"):
+        cgroup.own_cgroup(proc)
+
+    assert cgroup.limit_files(64 << 20, 5) == {"memory.max": str(64 << 20),
+                                               "memory.swap.max": "0", "pids.max": "5"}
+    assert cgroup.limit_files(None, None) == {}
+    base = tmp_path / "base"
+    base.mkdir()
+    (base / "cgroup.controllers").write_text("cpu memory\n")
+    (base / "cgroup.subtree_control").write_text("cpu\n")
+    with pytest.raises(cgroup.Unavailable, match=f"subtree {base} offers no pids controller"):
+        cgroup.create(cgroup.limit_files(1 << 20, 3), base)
+    made = cgroup.create(cgroup.limit_files(1 << 20, None), base)
+    assert made == base / f"lind-{os.getpid()}"
+    assert (made / "memory.max").read_text() == "1048576"
+    assert not (made / "memory.swap.max").exists()
+    assert (base / "cgroup.subtree_control").read_text() == "+memory"   # what the kernel is told

@@ -36,6 +36,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from lind.isolation import cgroup
+
 CLONE_NEWNS, CLONE_NEWUTS, CLONE_NEWIPC = 0x00020000, 0x04000000, 0x08000000
 CLONE_NEWUSER, CLONE_NEWPID, CLONE_NEWNET = 0x10000000, 0x20000000, 0x40000000
 MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC = 0x1, 0x2, 0x4, 0x8
@@ -134,11 +136,11 @@ def _mountpoint() -> tuple[str, int]:
 
 
 def _wait_for(child: int, what: str, mountpoint: tuple[str, int] | None,
-              wall_time: float | None = None) -> None:
+              wall_time: float | None = None, cgroup_made: Path | None = None) -> None:
     """The parent: pass on what is sent to it (a terminal's SIGINT and SIGQUIT reach
     the child through the process group), kill the child at `wall_time` (exit 124, as
-    timeout(1)), remove the empty directory the child's root was mounted on (if any),
-    then leave as the child left."""
+    timeout(1)), remove the empty directory the child's root was mounted on (if any)
+    and the cgroup it ran in (if any), then leave as the child left."""
     timed_out = []
 
     def expire(*_: object) -> None:
@@ -163,6 +165,8 @@ def _wait_for(child: int, what: str, mountpoint: tuple[str, int] | None,
     if mountpoint is not None:
         with contextlib.suppress(OSError):
             os.rmdir(os.path.basename(mountpoint[0]), dir_fd=mountpoint[1])
+    if cgroup_made is not None:
+        cgroup.remove(cgroup_made)
     if timed_out:
         print(f"lind: {what}: timed out after {wall_time:g} s", file=sys.stderr)
         os._exit(124)
@@ -400,6 +404,11 @@ def _limits(policy) -> list[str]:
     return said
 
 
+def _join_cgroup(made: Path) -> list[str]:
+    cgroup.join(made)
+    return [f"cgroup: {made}"]
+
+
 def _hostname(name: str) -> list[str]:
     """In the new uts namespace only: outside it this would rename the host."""
     _check(_libc.sethostname(name.encode(), len(name.encode())), "hostname")
@@ -428,7 +437,9 @@ def run_native(argv: Sequence[str], policy, base_dir: str, *, best_effort: bool 
     `policy`'s rules — its mounts, tmp and root (relative to `base_dir`), its network
     (none or a private loopback: a network namespace; host: the host's), its system
     calls as a seccomp filter (execve passes unless the policy names it, exit always),
-    memory (RLIMIT_AS), open files, wall time, ids and hostname. With `python`, this
+    memory (RLIMIT_AS, and a cgroup's memory.max where one can be made), processes (a
+    cgroup's pids.max; refused without one), open files, CPU time, file size, wall time,
+    ids and hostname. With `python`, this
     Python and Lind are kept too, read-only (a Python program isolating itself, see
     `lind.isolate`), and `keep` as it says; `host_network` is the person's consent to a
     policy that asks for the host's network. Never returns."""
@@ -442,9 +453,20 @@ def run_native(argv: Sequence[str], policy, base_dir: str, *, best_effort: bool 
     if policy.network == "host" and not host_network:
         raise PolicyViolation(f"{argv[0]}: its policy asks for the host's network, which only "
                               "the person running it can grant: --net host")
-    if policy.processes is not None:    # RLIMIT_NPROC counts the host user's processes
-        raise Refused(errno.EINVAL, "a process count needs a cage (lind run): for a native "
-                      "program it would need a cgroup, which lind isolate does not make")
+    # RLIMIT_NPROC counts the host user's processes: a process count needs a cgroup.
+    # Its pids.max counts the program's threads too, and the namespace's init.
+    limits = cgroup.limit_files(policy.memory, None if policy.processes is None
+                                else policy.processes + 1)
+    cgroup_made = None
+    if limits:
+        try:
+            cgroup_made = cgroup.create(limits)
+        except cgroup.Unavailable as exc:
+            if policy.processes is not None and not best_effort:
+                raise Refused(exc.errno or errno.EINVAL, "a process count needs a cage (lind run) "
+                              f"or a cgroup for the native program, and {exc.strerror}") from None
+            if policy.processes is not None:
+                print(f"lind: isolate: not applied: {exc.strerror}", file=sys.stderr)
     rules = policy.seccomp().rules if policy.seccomp() is not None else {}
     if rules.get(number("execve")) is not None and rules[number("execve")].kind != "allow":
         raise Refused(errno.EINVAL, "the policy refuses execve, which starting a native program needs")
@@ -478,8 +500,13 @@ def run_native(argv: Sequence[str], policy, base_dir: str, *, best_effort: bool 
         mountpoint = _mountpoint()
         child = os.fork()
         if child:
-            _wait_for(child, argv[0], mountpoint, policy.wall_time)
+            _wait_for(child, argv[0], mountpoint, policy.wall_time, cgroup_made)
         os.close(mountpoint[1])
+        if cgroup_made is not None:
+            layer(_join_cgroup, cgroup_made)
+    elif cgroup_made is not None:       # no waiting parent to remove it afterwards
+        cgroup.remove(cgroup_made)
+        print("lind: isolate: not applied: cgroup: needs the namespaces", file=sys.stderr)
         os.environ[MARKER] = os.readlink("/proc/self/ns/pid")
         layer(_new_root, mountpoint[0], binds, python, policy.tmp, base)
         if policy.network == "private":
