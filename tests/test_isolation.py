@@ -420,6 +420,35 @@ def test_the_isolation_filter_kills_lind_on_a_call_it_does_not_allow(app, tmp_pa
     untouched(tmp_path)
 
 
+def test_a_policy_may_ask_for_fewer_host_layers_but_the_person_gets_all(app, tmp_path):
+    """[host] namespaces and seccomp: a policy isolating Lind in a user and pid namespace
+    only, without the filter, runs as before and the hook's call does not kill it; the
+    person's --isolate still gives every layer (the filter kills on the hook's call)."""
+    hook = _env(LIND_ISOLATE_TEST_FORBIDDEN_CALL="101")
+    lind = [sys.executable, "-m", "lind", "run"]
+    (tmp_path / "fewer.toml").write_text(POLICY + "\n[host]\nisolate = true\n"
+                                         "namespaces = ['pid', 'user']\nseccomp = false\n")
+    assert lind_command(tmp_path, "policy", "embed", app, tmp_path / "fewer.toml")[0] == 0
+    rc, out, err = lind_command(tmp_path, "inspect", app)
+    assert "  host: Lind isolates itself first (namespaces user, pid; no capabilities)" in out
+    assert lind_env(tmp_path, hook, *lind, app)[:2] == (0, GRANTED)
+    assert lind_env(tmp_path, hook, *lind, "--isolate", app)[0] == 128 + 31
+    untouched(tmp_path)
+
+
+@pytest.mark.parametrize("host, said", [
+    ("namespaces = ['pid']", 'namespaces: "user" is needed (an unprivileged process makes the '
+                             'others inside it)'),
+    ("namespaces = ['user', 'cgroup']", "namespaces: unknown 'cgroup' (known: user, mount, pid, "
+                                        "ipc, uts, net)"),
+    ("seccomp = 'yes'", "seccomp 'yes': true or false"),
+])
+def test_host_options_that_make_no_sense_are_refused(host, said):
+    with pytest.raises(PolicyError) as refused:
+        parse_policy(f"version = 1\n[host]\nisolate = true\n{host}\n", "p.toml")
+    assert str(refused.value) == f"p.toml:4: {said}"
+
+
 # A user namespace of its own, where no further one may be made: the kernel refuses
 # --isolate's first layer there (the host's own limit stays as it is).
 NO_NAMESPACES = """\

@@ -175,8 +175,11 @@ def _isolate_if_asked(opts: argparse.Namespace, mounts: list) -> None:
     # them (--publish); the cages' private network is the helper's namespace anyway.
     network = (opts.net or (policy.network if policy is not None else "private")) != "host" \
         and not opts.publish
+    # The person's --isolate is all of the layers; a policy's [host] may ask for fewer.
+    chosen = {} if opts.isolate or policy is None else {
+        "namespaces": policy.host_namespaces, "seccomp": policy.host_seccomp}
     for line in host.enter(binds, network=network, best_effort=mode == "best-effort",
-                           allowed_calls=host.allowed_calls()):
+                           allowed_calls=host.allowed_calls(), **chosen):
         if line.startswith("not applied"):
             print(f"lind: --isolate: {line}", file=sys.stderr)
 

@@ -103,9 +103,16 @@ def _write(path: str, text: str) -> None:
         f.write(text)
 
 
-def _enter_namespaces(network: bool, ids: tuple[int | None, int | None] = (None, None)) -> list[str]:
-    """unshare() what can be; the user namespace must succeed (the rest needs it). `ids`
-    are the uid and gid to have inside (None: the caller's own, host root excepted)."""
+_NAMESPACE_FLAGS = {"mount": CLONE_NEWNS, "pid": CLONE_NEWPID, "ipc": CLONE_NEWIPC,
+                    "uts": CLONE_NEWUTS, "net": CLONE_NEWNET}
+ALL_NAMESPACES = ("user", *_NAMESPACE_FLAGS)
+
+
+def _enter_namespaces(network: bool, ids: tuple[int | None, int | None] = (None, None),
+                      names: Sequence[str] = ALL_NAMESPACES) -> list[str]:
+    """unshare() the user namespace, then the others of `names` (net only with
+    `network`); the user namespace must succeed (the rest needs it). `ids` are the uid
+    and gid to have inside (None: the caller's own, host root excepted)."""
     if _threads() > 1:
         raise Refused(errno.EINVAL, "namespaces: Lind is already running threads")
     uid, gid = os.getuid(), os.getgid()
@@ -119,9 +126,13 @@ def _enter_namespaces(network: bool, ids: tuple[int | None, int | None] = (None,
     inside_gid = ids[1] if ids[1] is not None else gid or ROOT_INSIDE
     _write("/proc/self/uid_map", f"{inside_uid} {uid} 1\n")
     _write("/proc/self/gid_map", f"{inside_gid} {gid} 1\n")
-    flags = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS | (CLONE_NEWNET if network else 0)
-    _check(_libc.unshare(flags), "mount, pid, ipc, uts" + (", net" if network else "") + " namespaces")
-    return ["namespaces: user, mount, pid, ipc, uts" + (", net" if network else "")]
+    others = [n for n in _NAMESPACE_FLAGS if n in names and (network or n != "net")]
+    flags = 0
+    for name in others:
+        flags |= _NAMESPACE_FLAGS[name]
+    if flags:
+        _check(_libc.unshare(flags), ", ".join(others) + " namespaces")
+    return ["namespaces: " + ", ".join(["user", *others])]
 
 
 _FORWARDED = (signal.SIGTERM, signal.SIGHUP, signal.SIGUSR1, signal.SIGUSR2, signal.SIGWINCH)
@@ -328,11 +339,14 @@ def _lind_filter(allowed: Iterable[int]) -> list[str]:
 
 
 def enter(binds: Sequence[Bind], *, network: bool, best_effort: bool = False,
-          allowed_calls: Iterable[int]) -> list[str]:
+          allowed_calls: Iterable[int], namespaces: Sequence[str] = ALL_NAMESPACES,
+          seccomp: bool = True) -> list[str]:
     """Put this process inside the layers above (in a forked child: the caller's
     process waits for it and exits with its status). Returns one line per layer, what
     it did or why the kernel refused it; raises Refused on the first refusal unless
-    `best_effort`. Call it before anything starts a thread."""
+    `best_effort`. A policy's [host] may leave out namespaces (`namespaces`; without
+    "mount" there is no new root) and the filter (`seccomp`). Call it before anything
+    starts a thread."""
     if already_isolated():
         return ["isolation: already isolated (not nested)"]
     said: list[str] = []
@@ -347,21 +361,24 @@ def enter(binds: Sequence[Bind], *, network: bool, best_effort: bool = False,
             said.append(f"not applied: {exc.strerror or exc}")
             return False
 
-    if not layer(_enter_namespaces, network):
+    if not layer(_enter_namespaces, network, (None, None), namespaces):
         layer(_drop_privileges)
-        layer(_lind_filter, allowed_calls)
+        if seccomp:
+            layer(_lind_filter, allowed_calls)
         return said
     sys.stdout.flush()
     sys.stderr.flush()
-    mountpoint = _mountpoint()
+    mountpoint = _mountpoint() if "mount" in namespaces else None
     child = os.fork()
     if child:
         _wait_for(child, "the isolated Lind", mountpoint)
-    os.close(mountpoint[1])
     os.environ[MARKER] = os.readlink("/proc/self/ns/pid")
-    layer(_new_root, mountpoint[0], binds)
+    if mountpoint is not None:
+        os.close(mountpoint[1])
+        layer(_new_root, mountpoint[0], binds)
     layer(_drop_privileges)
-    layer(_lind_filter, allowed_calls)
+    if seccomp:
+        layer(_lind_filter, allowed_calls)
     if os.environ.get(TEST_FORBIDDEN_CALL):
         _libc.syscall(int(os.environ[TEST_FORBIDDEN_CALL]), 0, 0, 0, 0)
     return said
@@ -504,15 +521,15 @@ def run_native(argv: Sequence[str], policy, base_dir: str, *, best_effort: bool 
         os.close(mountpoint[1])
         if cgroup_made is not None:
             layer(_join_cgroup, cgroup_made)
-    elif cgroup_made is not None:       # no waiting parent to remove it afterwards
-        cgroup.remove(cgroup_made)
-        print("lind: isolate: not applied: cgroup: needs the namespaces", file=sys.stderr)
         os.environ[MARKER] = os.readlink("/proc/self/ns/pid")
         layer(_new_root, mountpoint[0], binds, python, policy.tmp, base)
         if policy.network == "private":
             layer(_loopback_up)
         if policy.hostname is not None:
             layer(_hostname, policy.hostname)
+    elif cgroup_made is not None:       # no waiting parent to remove it afterwards
+        cgroup.remove(cgroup_made)
+        print("lind: isolate: not applied: cgroup: needs the namespaces", file=sys.stderr)
     layer(_limits, policy)
     layer(_drop_privileges)
     if namespaces:

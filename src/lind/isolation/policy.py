@@ -37,6 +37,8 @@ call or contradicts itself is refused with the file, the line and the reason.
 
     [host]
     isolate = true                    # Lind isolates itself first (lind run --isolate)
+    namespaces = ["user", "mount", "pid", "ipc", "uts", "net"]   # the default: all of them
+    seccomp = true                    # the filter on the Lind process itself (the default)
 """
 
 from __future__ import annotations
@@ -50,6 +52,7 @@ from typing import Any
 VERSION = 1
 MAX_SIZE = 1 << 20          # bytes of TOML
 NETWORK_MODES = ("none", "private", "host")     # each grants more than the one before
+NAMESPACES = ("user", "mount", "pid", "ipc", "uts", "net")   # what [host] may ask Lind to enter
 SCHEMA = Path(__file__).with_name("policy.schema.json")
 
 _TABLES: dict[str, set[str]] = {
@@ -58,7 +61,7 @@ _TABLES: dict[str, set[str]] = {
     "syscalls": {"default", "allow", "deny"},
     "resources": {"memory", "wall_time", "cpu_time", "processes", "open_files", "file_size"},
     "identity": {"uid", "gid", "hostname"},
-    "host": {"isolate"},
+    "host": {"isolate", "namespaces", "seccomp"},
 }
 
 
@@ -108,6 +111,8 @@ class Policy:
     gid: int | None = None
     hostname: str | None = None
     isolate: str | None = None          # "yes" or "best-effort": `lind run --isolate`
+    host_namespaces: tuple[str, ...] = NAMESPACES   # which ones Lind enters then
+    host_seccomp: bool = True                        # and whether it filters itself
 
     def seccomp(self):
         """The seccomp grate that applies the `[syscalls]` table (None: every call passes)."""
@@ -139,7 +144,8 @@ class Policy:
                           "cpu_time": self.cpu_time, "processes": self.processes,
                           "open_files": self.open_files, "file_size": self.file_size},
             "identity": {"uid": self.uid, "gid": self.gid, "hostname": self.hostname},
-            "host": {"isolate": self.isolate},
+            "host": {"isolate": self.isolate, "namespaces": list(self.host_namespaces),
+                     "seccomp": self.host_seccomp},
         }
 
     def describe(self, native: bool = False) -> list[str]:
@@ -187,9 +193,13 @@ class Policy:
         if any(who):
             lines.append("identity: " + ", ".join(w for w in who if w))
         if self.isolate is not None:
-            lines.append("host: Lind isolates itself first (namespaces, a minimal file system, "
-                         "seccomp)" + (", as far as the kernel allows" if self.isolate == "best-effort"
-                                       else ""))
+            layers = [f"namespaces {', '.join(self.host_namespaces)}"]
+            if "mount" in self.host_namespaces:
+                layers.append("a minimal file system")
+            if self.host_seccomp:
+                layers.append("seccomp")
+            lines.append(f"host: Lind isolates itself first ({'; '.join(layers)}; no capabilities)"
+                         + (", as far as the kernel allows" if self.isolate == "best-effort" else ""))
         return lines
 
 
@@ -253,6 +263,9 @@ def parse_policy(text: str, source: str = "<policy>") -> Policy:
     isolate = data.get("host", {}).get("isolate", False)
     if isolate not in (True, False, "best-effort"):
         raise lines.error("host", "isolate", f"isolate {isolate!r}: true, false or \"best-effort\"")
+    host_seccomp = data.get("host", {}).get("seccomp", True)
+    if not isinstance(host_seccomp, bool):
+        raise lines.error("host", "seccomp", f"seccomp {host_seccomp!r}: true or false")
     default = _action(lines, "syscalls", "default", calls.get("default", "allow"))
     policy = Policy(
         text=text, source=source,
@@ -273,6 +286,8 @@ def parse_policy(text: str, source: str = "<policy>") -> Policy:
         gid=_count(lines, "identity", "gid", ident.get("gid"), 0, 2**32 - 2),
         hostname=_hostname(lines, ident.get("hostname")),
         isolate={True: "yes", False: None}.get(isolate, isolate),
+        host_namespaces=_namespaces(lines, data.get("host", {}).get("namespaces", list(NAMESPACES))),
+        host_seccomp=host_seccomp,
     )
     try:
         policy.seccomp()       # what only the rules together can say (exit denied, ...)
@@ -459,6 +474,19 @@ def _size(lines: _Lines, table: str, key: str, value: Any) -> int | None:
         return parse_size(value) if isinstance(value, str) else parse_size("")
     except ValueError as exc:
         raise lines.error(table, key, f"{key}: {exc}") from None
+
+
+def _namespaces(lines: _Lines, value: Any) -> tuple[str, ...]:
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise lines.error("host", "namespaces", f"namespaces {value!r}: a list of names")
+    unknown = [v for v in value if v not in NAMESPACES]
+    if unknown:
+        raise lines.error("host", "namespaces", f"namespaces: unknown {unknown[0]!r} "
+                          f"(known: {', '.join(NAMESPACES)})")
+    if "user" not in value:
+        raise lines.error("host", "namespaces", "namespaces: \"user\" is needed (an unprivileged "
+                          "process makes the others inside it)")
+    return tuple(n for n in NAMESPACES if n in value)
 
 
 def _seconds(lines: _Lines, value: Any) -> float | None:
