@@ -104,9 +104,14 @@ static void lengths(void)
 		strcat(dots, "./");
 	strcat(dots, "file");
 	report("fstatat ./ 4095", fstatat(AT_FDCWD, dots, &st, 0));
+	report("newfstatat call ./ 4095", syscall(SYS_newfstatat, AT_FDCWD, dots, &st, 0));
+	struct statx sx;
+	report("statx ./ 4095", statx(AT_FDCWD, dots, 0, STATX_BASIC_STATS, &sx));
 	report("fchownat ./ 4095 empty-path", fchownat(AT_FDCWD, dots, -1, -1, AT_EMPTY_PATH));
 	memmove(dots + 1, dots, strlen(dots) + 1);
 	report("fstatat ./ 4096", fstatat(AT_FDCWD, dots, &st, 0));
+	report("newfstatat call ./ 4096", syscall(SYS_newfstatat, AT_FDCWD, dots, &st, 0));
+	report("statx ./ 4096", statx(AT_FDCWD, dots, 0, STATX_BASIC_STATS, &sx));
 	report("fchownat ./ 4096 empty-path", fchownat(AT_FDCWD, dots, -1, -1, AT_EMPTY_PATH));
 	free(dots);
 	report("symlink target 4095", symlink(name, "longlink"));
