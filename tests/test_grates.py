@@ -7,11 +7,13 @@ register handlers for the child, exec the program named in argv, wait).
 from __future__ import annotations
 
 import errno
+import signal
 import subprocess
 import sys
 
 import lind
 from lind.grates import Call, Grate, handles
+from lind.grates.seccomp import Seccomp
 
 
 def _run(args, **kw):
@@ -74,6 +76,19 @@ def test_strace_decodes_calls_follows_forks_and_keeps_status(builds, tmp_path):
     assert '] read(3, "hello\\n", 256) = 6\n' in err
     assert '] openat(AT_FDCWD, "/missing", O_RDONLY) = -1 ENOENT (' in err
     assert err.rstrip().endswith("+++ exited with 0 +++")
+
+
+def test_strace_shows_a_call_that_ended_the_cage_as_unfinished(builds, tmp_path):
+    """A grate below strace kills the cage in getppid: as Linux's strace, the call has
+    no result ("= ?", not the ENOSYS the killing grate returned) and the end names the
+    signal."""
+    killer = Seccomp.from_policy("deny getppid : kill\n")
+    r = _run([builds.wasm("grates/ppid_calls")], grates=["strace", killer])
+    err = r.stderr.decode()
+    assert r.returncode == 128 + signal.SIGSYS      # strace passes the status on
+    assert "] getppid() = ?\n" in err and "ENOSYS" not in err
+    assert err.rstrip().endswith("+++ killed by SIGSYS +++")
+
 
 
 def test_strace_only_selected_calls_to_a_file(builds, tmp_path):

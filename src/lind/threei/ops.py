@@ -27,6 +27,10 @@ HARSH_EXIT = 1005          # notification entry: called on a cage that died by t
 DEREGISTER = 500           # as handler cage id: put the microvisor back for that call
 HOST_OWNER = -1            # owner of an entry the host installed (a Python grate)
 GRATE_MEMORY_FLAG = 1 << 63
+# -CAGE_ENDED from make_threei_call: the cage it acted for was ended during the call (a
+# grate below killed it, or a fatal signal came): there is no result, and that cage never
+# sees one (strace shows "= ?"). Outside Linux's errno range; in lind_syscall.h too.
+CAGE_ENDED = 4095
 _CAGE_ID_BITS = GRATE_MEMORY_FLAG - 1   # a cage id without the flag (also for signed values)
 COPY_RAW, COPY_STRING = 0, 1
 
@@ -130,7 +134,7 @@ def make_call(runtime: Any, caller: Any, target_id: int, nr: int, args: Sequence
     owners = [c & _CAGE_ID_BITS for c in arg_cages]
     if table is target.slot and all(c == target.id for c in owners):
         # The cage's own call: its fast entries and its own memory serve it.
-        return target.slot.call(nr, *[int(a) for a in args])
+        return _unless_ended(target, target.slot.call(nr, *[int(a) for a in args]))
     if handler is None:
         return -errno.ENOSYS
     wrapped = []
@@ -142,9 +146,13 @@ def make_call(runtime: Any, caller: Any, target_id: int, nr: int, args: Sequence
             _may_touch(runtime, caller, cage)
             wrapped.append(Address(value, cage.mem, owner))
     try:
-        return handler(target, *wrapped)
+        return _unless_ended(target, handler(target, *wrapped))
     except OSError as exc:
-        return -(exc.errno or errno.EIO)
+        return _unless_ended(target, -(exc.errno or errno.EIO))
+
+
+def _unless_ended(target: Any, result: int) -> int:
+    return -CAGE_ENDED if target.slot.exiting else result
 
 
 # -- who may change a table entry -----------------------------------------------

@@ -292,7 +292,9 @@ static void show_open_flags(struct line *l, uint64_t flags)
 
 static void show_result(struct line *l, int64_t r)
 {
-	if (r < 0 && r > -4096) {
+	if (r == -THREEI_CAGE_ENDED) {          /* a grate below ended the cage: no result */
+		put(l, " = ?\n");
+	} else if (r < 0 && r > -4096) {
 		const char *name = NULL;
 		for (size_t i = 0; i < sizeof errno_names / sizeof errno_names[0]; i++)
 			if (errno_names[i].value == -r)
@@ -388,7 +390,7 @@ int pass_fptr_to_wt(uint64_t fn_ptr, uint64_t cageid, uint64_t arg1, uint64_t ar
 	                         arg3, arg3cage, arg4, arg4cage, arg5, arg5cage,
 	                         arg6, arg6cage, 0);
 	if (!exiting && r != -ERESTARTNOINTR)
-		trace(nr, tid, a, c, r);
+		trace(nr, tid, a, c, r);     /* -THREEI_CAGE_ENDED: shown as "= ?" */
 	return r;
 }
 
@@ -469,8 +471,17 @@ int main(int argc, char *argv[])
 		}
 	}
 	struct line line = {.len = 0};
-	if (WIFSIGNALED(status))
-		put(&line, "+++ killed by signal %d +++\n", WTERMSIG(status));
+	static const char *const signal_names[32] = {
+		NULL, "SIGHUP", "SIGINT", "SIGQUIT", "SIGILL", "SIGTRAP", "SIGABRT", "SIGBUS",
+		"SIGFPE", "SIGKILL", "SIGUSR1", "SIGSEGV", "SIGUSR2", "SIGPIPE", "SIGALRM",
+		"SIGTERM", "SIGSTKFLT", "SIGCHLD", "SIGCONT", "SIGSTOP", "SIGTSTP", "SIGTTIN",
+		"SIGTTOU", "SIGURG", "SIGXCPU", "SIGXFSZ", "SIGVTALRM", "SIGPROF", "SIGWINCH",
+		"SIGIO", "SIGPWR", "SIGSYS"};
+	int sig = WIFSIGNALED(status) ? WTERMSIG(status) : 0;
+	if (sig > 0 && sig < 32)           /* as strace: the signal by name */
+		put(&line, "+++ killed by %s +++\n", signal_names[sig]);
+	else if (WIFSIGNALED(status))
+		put(&line, "+++ killed by signal %d +++\n", sig);
 	else
 		put(&line, "+++ exited with %d +++\n", WEXITSTATUS(status));
 	emit(&line);

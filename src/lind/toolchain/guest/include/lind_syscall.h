@@ -45,6 +45,11 @@ extern "C" {
 #define COPY_RAW 0
 #define COPY_STRING 1   /* stop after the NUL, which must come within len */
 
+/* -THREEI_CAGE_ENDED from make_threei_call: the cage the call was made for was
+ * ended during it (a grate below killed it, or a fatal signal came). There is no
+ * result, and that cage never sees one; strace shows such a call as "= ?". */
+#define THREEI_CAGE_ENDED 4095
+
 /* The 3i operations' own call numbers (a grate may handle these too). */
 #define REGISTER_HANDLER_SYSCALL 1001
 #define COPY_DATA_BETWEEN_CAGES_SYSCALL 1002
