@@ -110,7 +110,7 @@ def _run(argv: list[str]) -> int:
             raise ValueError("--publish needs --net private")
         if opts.timeout is not None and not opts.timeout > 0:
             raise ValueError(f"--timeout {opts.timeout:g}: not a positive number of seconds")
-        _isolate_if_asked(opts, mounts)
+        _isolate_if_asked(opts, mounts, memory)
         with _terminal_restored(), warnings.catch_warnings():
             warnings.simplefilter("always", lind.PolicyOverridden)
             warnings.showwarning = _say_overridden
@@ -145,7 +145,7 @@ def _run(argv: list[str]) -> int:
     return result.returncode
 
 
-def _isolate_if_asked(opts: argparse.Namespace, mounts: list) -> None:
+def _isolate_if_asked(opts: argparse.Namespace, mounts: list, memory: int | None) -> None:
     """`--isolate` or the policy's [host] isolate: Lind enters the host layers now, keeping
     the directories this run uses (its program, root, mounts, the policy's)."""
     from pathlib import Path
@@ -178,8 +178,10 @@ def _isolate_if_asked(opts: argparse.Namespace, mounts: list) -> None:
     # The person's --isolate is all of the layers; a policy's [host] may ask for fewer.
     chosen = {} if opts.isolate or policy is None else {
         "namespaces": policy.host_namespaces, "seccomp": policy.host_seccomp}
+    if memory is None and policy is not None:
+        memory = policy.memory
     for line in host.enter(binds, network=network, best_effort=mode == "best-effort",
-                           allowed_calls=host.allowed_calls(), **chosen):
+                           allowed_calls=host.allowed_calls(), memory=memory, **chosen):
         if line.startswith("not applied"):
             print(f"lind: --isolate: {line}", file=sys.stderr)
 

@@ -50,6 +50,8 @@ SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_TSYNC = 1, 1
 SECCOMP_RET_KILL_PROCESS, SECCOMP_RET_ERRNO, SECCOMP_RET_ALLOW = 0x80000000, 0x00050000, 0x7FFF0000
 AUDIT_ARCH_X86_64 = 0xC000003E
 ROOT_INSIDE = 1000            # the id host root runs Lind as when isolated
+LIND_OVERHEAD = 512 << 20     # an isolated Lind's own memory beside its cages' budget
+LIND_TASKS = 4096             # its threads: cages', grates' and helpers' together
 MARKER = "LIND_ISOLATED"      # the pid namespace Lind isolated itself in (no nesting)
 TEST_FORBIDDEN_CALL = "LIND_ISOLATE_TEST_FORBIDDEN_CALL"   # test hook: make a refused call
 
@@ -340,13 +342,16 @@ def _lind_filter(allowed: Iterable[int]) -> list[str]:
 
 def enter(binds: Sequence[Bind], *, network: bool, best_effort: bool = False,
           allowed_calls: Iterable[int], namespaces: Sequence[str] = ALL_NAMESPACES,
-          seccomp: bool = True) -> list[str]:
+          seccomp: bool = True, memory: int | None = None) -> list[str]:
     """Put this process inside the layers above (in a forked child: the caller's
     process waits for it and exits with its status). Returns one line per layer, what
     it did or why the kernel refused it; raises Refused on the first refusal unless
     `best_effort`. A policy's [host] may leave out namespaces (`namespaces`; without
-    "mount" there is no new root) and the filter (`seccomp`). Call it before anything
-    starts a thread."""
+    "mount" there is no new root) and the filter (`seccomp`). Where a cgroup v2 can be
+    made (see cgroup.py), Lind runs in one of its own: `memory` (the cages' budget) plus
+    LIND_OVERHEAD as memory.max, LIND_TASKS threads as pids.max; where not, nothing is
+    said (the cages' memory and processes are counted by Lind itself). Call it before
+    anything starts a thread."""
     if already_isolated():
         return ["isolation: already isolated (not nested)"]
     said: list[str] = []
@@ -366,12 +371,20 @@ def enter(binds: Sequence[Bind], *, network: bool, best_effort: bool = False,
         if seccomp:
             layer(_lind_filter, allowed_calls)
         return said
+    try:
+        made = cgroup.create(cgroup.limit_files(
+            None if memory is None else memory + LIND_OVERHEAD, LIND_TASKS))
+    except cgroup.Unavailable as exc:
+        made = None
+        said.append(f"{exc.strerror}: none made")
     sys.stdout.flush()
     sys.stderr.flush()
     mountpoint = _mountpoint() if "mount" in namespaces else None
     child = os.fork()
     if child:
-        _wait_for(child, "the isolated Lind", mountpoint)
+        _wait_for(child, "the isolated Lind", mountpoint, cgroup_made=made)
+    if made is not None:
+        layer(_join_cgroup, made)
     os.environ[MARKER] = os.readlink("/proc/self/ns/pid")
     if mountpoint is not None:
         os.close(mountpoint[1])
