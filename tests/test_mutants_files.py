@@ -59,6 +59,7 @@ _EXPECTED = {
     "statfs-proc": "0 0", "statfs-proc:": "9fa0 4096 0 0 0 0 0 0 0 255 4096 20",
     "statfs-dev": "0 0", "statfs-dev:": "1021994 4096 0 0 0 0 0 0 0 255 4096 20",
     "lstat-link": "0 0", "fstatat-nofollow": "0 0", "readlink": "8 0",
+    "creat-in-missing-dir": errno.ENOENT, "creat-under-a-file": errno.ENOTDIR,
     "creat-through-link": "0 0", "creat-excl-through-link": errno.EEXIST, "creat-through-link-into-ro": _RO,
     "chown-same": "0 0", "chown-other-uid": errno.EPERM, "chown-other-gid": errno.EPERM,
     "fchown-other-uid": errno.EPERM,

@@ -92,6 +92,8 @@ MODULES: dict[str, list[str]] = {
                                    "tests/test_attacks.py::test_crafted_module_is_refused",
                                    "tests/test_limits.py"],
     "microvisor/sys_files.py": ["tests/test_mutants_files.py",
+                                "tests/test_syscalls.py::test_file_size_limit_matches_linux",
+                                "tests/test_syscalls.py::test_a_file_size_limit_given_at_start_holds",
                                 "tests/test_mutants_fs.py", "tests/test_programs.py::test_matches_native",
                                 "tests/test_programs.py::test_escape_attempts_fail",
                                 "tests/test_programs.py::test_stdin_and_stderr",

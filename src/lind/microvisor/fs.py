@@ -195,7 +195,11 @@ class FileSystem:
         if write:
             refuse_provided(guest_path)
             if mount.readonly:
-                if not host_flags & os.O_CREAT:   # as Linux: a name that is not there is
+                if host_flags & os.O_CREAT:       # as Linux: the walk to the new name first
+                    parent = rest.rsplit("/", 1)[0] if "/" in rest else "."
+                    os.close(_openat2(mount.fd, os.fsencode(parent),
+                                      os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC))
+                else:                             # as Linux: a name that is not there is
                     look = os.O_PATH | os.O_CLOEXEC | (host_flags & (os.O_NOFOLLOW | os.O_DIRECTORY))
                     found = _openat2(mount.fd, os.fsencode(rest), look)   # ENOENT first
                     try:   # and an open for I/O checks the file's type next

@@ -1484,14 +1484,18 @@ def _vectored(cage, fd: int, iov: int, iovcnt: int, offset: int, flags: int, wri
     f = cage.fds.get(s32(fd))
     if flags & ~_RWF_KNOWN:
         raise abi.error(errno.EOPNOTSUPP)
-    if offset == -1:          # preadv2/pwritev2: the file position, as readv/writev
+    kernel_at_position = (offset == -1 and flags & (_RWF_APPEND | _RWF_NOWAIT) and f.host_backed
+                          and statmod.S_ISREG(f.stat().st_mode))
+    if offset == -1 and not kernel_at_position:
+        # preadv2/pwritev2 at the file position, as readv/writev; a regular file's
+        # RWF_APPEND and RWF_NOWAIT are the kernel's, at its own position (below).
         if flags & ~(_RWF_HIPRI | _RWF_DSYNC | _RWF_SYNC) or not f.host_backed and flags:
             raise abi.error(errno.EOPNOTSUPP)
         n = sys_writev(cage, fd, iov, iovcnt) if write else sys_readv(cage, fd, iov, iovcnt)
         if write and flags & (_RWF_DSYNC | _RWF_SYNC):
             os.fsync(f.host_fd)
         return n
-    if offset < 0:
+    if offset < -1:
         raise abi.error(errno.EINVAL)
     _seekable(f)
     if write and not f.writable:
@@ -1500,7 +1504,7 @@ def _vectored(cage, fd: int, iov: int, iovcnt: int, offset: int, flags: int, wri
         _readable(f)
     views = iovecs(cage, iov, iovcnt)
     if write and views:
-        at = None if flags & _RWF_APPEND or f.flags & abi.O_APPEND else offset
+        at = None if flags & _RWF_APPEND or f.flags & abi.O_APPEND or offset == -1 else offset
         views = _trimmed(views, _file_size_room(cage, f, sum(map(len, views)), at))
     if not views:
         return 0

@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/ioctl.h>
 #include <sys/resource.h>
 #include <sys/sendfile.h>
 #include <sys/stat.h>
@@ -258,6 +259,80 @@ static void arguments(void)
 	close(ro);
 }
 
+static void raw_calls(void)
+{
+	/* The calls libc no longer makes itself (it uses the *at forms). */
+	struct stat st;
+	report("stat call", syscall(SYS_stat, "file", &st));
+	report("lstat call on a link", syscall(SYS_lstat, "tofile", &st));
+	report("stat call on a dangling link", syscall(SYS_stat, "dangling", &st));
+	int c = syscall(SYS_creat, "created", 0600);
+	report("creat call", c < 0 ? c : 0);
+	report("creat call made it write-only", (fcntl(c, F_GETFL) & O_ACCMODE) == O_WRONLY);
+	close(c);
+
+	/* pipe2 when the fd table has room for one end, or none: EMFILE, nothing left open. */
+	int probe = dup(0);
+	close(probe);
+	struct rlimit saved, rl;
+	getrlimit(RLIMIT_NOFILE, &saved);
+	rl = saved;
+	int p[2] = {-1, -1};
+	for (int room = 0; room < 3; room++) {
+		rl.rlim_cur = probe + room;
+		setrlimit(RLIMIT_NOFILE, &rl);
+		char what[32];
+		snprintf(what, sizeof what, "pipe2 with room for %d", room);
+		int r = pipe2(p, 0);
+		report(what, r);
+		if (r == 0) {
+			close(p[0]);
+			close(p[1]);
+		}
+		setrlimit(RLIMIT_NOFILE, &saved);
+		int next = dup(0);
+		report("the lowest fd is still free", next == probe);
+		close(next);
+	}
+
+	/* FIONBIO on a pipe's read end: a read then fails at once. */
+	pipe(p);
+	int on = 1;
+	report("FIONBIO on", ioctl(p[0], FIONBIO, &on));
+	char b;
+	report("read of an empty non-blocking pipe", read(p[0], &b, 1));
+	report("O_NONBLOCK shown", (fcntl(p[0], F_GETFL) & O_NONBLOCK) != 0);
+	on = 0;
+	report("FIONBIO off", ioctl(p[0], FIONBIO, &on));
+	report("O_NONBLOCK gone", (fcntl(p[0], F_GETFL) & O_NONBLOCK) != 0);
+
+	/* sendfile into a pipe: as much as fits when it would block, EPIPE with no reader. */
+	int src = open("big", O_RDONLY);
+	fcntl(p[1], F_SETFL, O_NONBLOCK);
+	report("sendfile more than a pipe holds", sendfile(p[1], src, NULL, 200000));
+	report("sendfile into a full pipe", sendfile(p[1], src, NULL, 10));
+	close(p[0]);
+	signal(SIGPIPE, SIG_IGN);
+	report("sendfile with no reader", sendfile(p[1], src, NULL, 10));
+	signal(SIGPIPE, SIG_DFL);
+	close(p[1]);
+	close(src);
+
+	/* preadv2/pwritev2 at the file position with their flags; no buffers at all. */
+	int fd = open("file", O_RDWR);
+	char buf[8] = "abcdefg";
+	struct iovec iov = {buf, 4};
+	report("pwritev2 at the position, RWF_DSYNC", pwritev2(fd, &iov, 1, -1, RWF_DSYNC));
+	report("pwritev2 at the position, RWF_SYNC", pwritev2(fd, &iov, 1, -1, RWF_SYNC));
+	report("position after them", lseek(fd, 0, SEEK_CUR));
+	report("preadv2 at the position, RWF_HIPRI", preadv2(fd, &iov, 1, -1, RWF_HIPRI));
+	report("pwritev2 at the position, RWF_APPEND", pwritev2(fd, &iov, 1, -1, RWF_APPEND));
+	report("position after it", lseek(fd, 0, SEEK_CUR));
+	report("preadv with no buffers", preadv(fd, &iov, 0, 0));
+	report("pwritev with no buffers", pwritev(fd, &iov, 0, 0));
+	close(fd);
+}
+
 static void directories(void)
 {
 	mkdir("d", 0755);
@@ -476,6 +551,7 @@ int main(void)
 	arguments();
 	directories();
 	copies();
+	raw_calls();
 	descriptors();
 	fifos();
 	return 0;

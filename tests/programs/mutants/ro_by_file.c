@@ -101,6 +101,8 @@ int main(void)
 	report("creat-through-link", fd < 0 ? fd : 0);
 	if (fd >= 0)
 		close(fd);
+	report("creat-in-missing-dir", open("/ro/nodir/x", O_WRONLY | O_CREAT, 0644));
+	report("creat-under-a-file", open("/ro/file.txt/x", O_WRONLY | O_CREAT, 0644));
 	report("creat-excl-through-link", open("/ro/tonew", O_WRONLY | O_CREAT | O_EXCL, 0644));
 	fd = open("/ro/toro", O_WRONLY | O_CREAT, 0644);    /* a link to a new name in /ro */
 	report("creat-through-link-into-ro", fd < 0 ? fd : 0);
