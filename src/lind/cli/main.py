@@ -37,7 +37,6 @@ def _run(argv: list[str]) -> int:
     import lind
     from lind.cage.loader import ProgramError
     from lind.cage.runtime import DEFAULT_HOSTNAME, DEFAULT_USER
-    from lind.isolation.host import Refused
     from lind.microvisor.limits import parse_size
     from lind.microvisor.network import parse_publish
 
@@ -110,7 +109,10 @@ def _run(argv: list[str]) -> int:
             raise ValueError("--publish needs --net private")
         if opts.timeout is not None and not opts.timeout > 0:
             raise ValueError(f"--timeout {opts.timeout:g}: not a positive number of seconds")
-        _isolate_if_asked(opts, mounts, memory)
+        refused = _isolate_if_asked(opts, mounts, memory)
+        if refused is not None:
+            print(f"lind: {refused} (--isolate=best-effort goes on without it)", file=sys.stderr)
+            return 125
         with _terminal_restored(), warnings.catch_warnings():
             warnings.simplefilter("always", lind.PolicyOverridden)
             warnings.showwarning = _say_overridden
@@ -126,9 +128,6 @@ def _run(argv: list[str]) -> int:
     except ProgramError as exc:
         print(f"lind: {exc}", file=sys.stderr)
         return exc.status
-    except Refused as exc:
-        print(f"lind: {exc.strerror} (--isolate=best-effort goes on without it)", file=sys.stderr)
-        return 125
     except OSError as exc:       # the cage could not start: its working directory, ...
         print(f"lind: {exc.strerror or exc}", file=sys.stderr)
         return 2 if exc.errno in (errno.ENOENT, errno.ENOTDIR) else 125
@@ -145,13 +144,12 @@ def _run(argv: list[str]) -> int:
     return result.returncode
 
 
-def _isolate_if_asked(opts: argparse.Namespace, mounts: list, memory: int | None) -> None:
+def _isolate_if_asked(opts: argparse.Namespace, mounts: list, memory: int | None) -> str | None:
     """`--isolate` or the policy's [host] isolate: Lind enters the host layers now, keeping
-    the directories this run uses (its program, root, mounts, the policy's)."""
+    the directories this run uses (its program, root, mounts, the policy's). Returns
+    why the kernel refused a layer, if it did (the host module loads only when asked)."""
     from pathlib import Path
 
-    from lind.isolation import host
-    from lind.isolation.apply import beside
     from lind.isolation.module import NotAModule, embedded_policy
 
     try:
@@ -160,7 +158,10 @@ def _isolate_if_asked(opts: argparse.Namespace, mounts: list, memory: int | None
         policy = None          # lind.run says what is wrong with the program
     mode = opts.isolate or (policy.isolate if policy is not None else None)
     if mode is None:
-        return
+        return None
+    from lind.isolation import host
+    from lind.isolation.apply import beside
+
     here = Path(opts.program).resolve().parent
     binds = [host.Bind(os.path.abspath(p)) for p in (opts.program, *opts.args) if os.path.isfile(p)]
     if opts.root is not None:
@@ -180,10 +181,15 @@ def _isolate_if_asked(opts: argparse.Namespace, mounts: list, memory: int | None
         "namespaces": policy.host_namespaces, "seccomp": policy.host_seccomp}
     if memory is None and policy is not None:
         memory = policy.memory
-    for line in host.enter(binds, network=network, best_effort=mode == "best-effort",
-                           allowed_calls=host.allowed_calls(), memory=memory, **chosen):
+    try:
+        said = host.enter(binds, network=network, best_effort=mode == "best-effort",
+                          allowed_calls=host.allowed_calls(), memory=memory, **chosen)
+    except host.Refused as exc:
+        return exc.strerror
+    for line in said:
         if line.startswith("not applied"):
             print(f"lind: --isolate: {line}", file=sys.stderr)
+    return None
 
 
 def _say_overridden(message, category, *_: object) -> None:
