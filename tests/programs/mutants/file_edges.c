@@ -309,7 +309,8 @@ static void raw_calls(void)
 	/* sendfile into a pipe: as much as fits when it would block, EPIPE with no reader. */
 	int src = open("big", O_RDONLY);
 	fcntl(p[1], F_SETFL, O_NONBLOCK);
-	report("sendfile more than a pipe holds", sendfile(p[1], src, NULL, 200000));
+	report("a write into the pipe first", write(p[1], "0123456789", 10));
+	report("sendfile more than the pipe holds", sendfile(p[1], src, NULL, 200000));
 	report("sendfile into a full pipe", sendfile(p[1], src, NULL, 10));
 	close(p[0]);
 	signal(SIGPIPE, SIG_IGN);

@@ -60,6 +60,7 @@ int main(void)
 	report("pwrite at 90", pwrite(fd, buf, 50, 90));
 	report("pwrite at 100", pwrite(fd, buf, 1, 100));
 	report("pwrite at 0", pwrite(fd, buf, 50, 0));
+	report("pwrite 150 at 0, cut at 100", pwrite(fd, buf, 150, 0));
 	struct iovec iov[3] = {{buf, 40}, {buf, 40}, {buf, 40}};
 	lseek(fd, 30, SEEK_SET);
 	report("writev 120 at 30", writev(fd, iov, 3));
