@@ -301,7 +301,8 @@ def test_read_into_a_dead_childs_memory(builds, tmp_path, canary):
         m = re.fullmatch(r"make_threei_call (-?\d+) (\d+)\n", out)
         assert m, out + err
         r, e = int(m[1]), int(m[2])
-        assert r >= 0 or (r == -1 and e in (errno.ESRCH, errno.EFAULT)), out
+        # THREEI_CAGE_ENDED (4095): the child it read for ended during the read.
+        assert r >= 0 or (r == -1 and e in (errno.ESRCH, errno.EFAULT, 4095)), out
     untouched(canary)
 
 

@@ -1740,6 +1740,16 @@ static int fast_epoll(SlotObject *s, MemoryObject *m, const int64_t *a, int64_t 
 #define CAGE_ID_BITS 0x7fffffffffffffffLL   /* a cage id without GRATE_MEMORY_FLAG */
 #define CAGE_ENDED 4095   /* -CAGE_ENDED: the cage acted for ended during the call (ops.py) */
 
+/* Whether cage `id` is ending (or gone). */
+static int target_ending(int64_t id)
+{
+    pthread_mutex_lock(&registry_lock);
+    SlotObject *t = registry_get_locked(id);
+    int ending = !t || __atomic_load_n(&t->exiting, __ATOMIC_ACQUIRE);
+    pthread_mutex_unlock(&registry_lock);
+    return ending;
+}
+
 /* make_threei_call from cage `s` (block: nr, self, target, 6 x (arg, cage)) when
  * the caller's table sends `nr` to a wasm grate or answers it from ids. Returns
  * 0 to let the Python handler do it (anything else, or a case to refuse). */
@@ -1781,13 +1791,11 @@ static int threei_call_in_c(SlotObject *s, MemoryObject *m, uint64_t block, int6
         return 1;
     }
     GrateHandlerObject *h = __atomic_load_n(&e->grate, __ATOMIC_ACQUIRE);
+    int ending_before = target_ending(target);
     *result = grate_call(h->grate, h->fn_ptr, target, args, cages);
-    /* The cage acted for was ended during the call: no result (ops.CAGE_ENDED). */
-    pthread_mutex_lock(&registry_lock);
-    SlotObject *t = registry_get_locked(target);
-    if (t && __atomic_load_n(&t->exiting, __ATOMIC_ACQUIRE))
+    /* The cage acted for began to end during the call: no result (ops.CAGE_ENDED). */
+    if (!ending_before && target_ending(target))
         *result = -CAGE_ENDED;
-    pthread_mutex_unlock(&registry_lock);
     return 1;
 }
 

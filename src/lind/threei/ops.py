@@ -132,9 +132,10 @@ def make_call(runtime: Any, caller: Any, target_id: int, nr: int, args: Sequence
         return -errno.ENOSYS
     handler, _ = table.get(nr)
     owners = [c & _CAGE_ID_BITS for c in arg_cages]
+    ending = target.slot.exiting       # already: its calls answer as they always did
     if table is target.slot and all(c == target.id for c in owners):
         # The cage's own call: its fast entries and its own memory serve it.
-        return _unless_ended(target, target.slot.call(nr, *[int(a) for a in args]))
+        return _unless_ended(target, ending, target.slot.call(nr, *[int(a) for a in args]))
     if handler is None:
         return -errno.ENOSYS
     wrapped = []
@@ -146,13 +147,14 @@ def make_call(runtime: Any, caller: Any, target_id: int, nr: int, args: Sequence
             _may_touch(runtime, caller, cage)
             wrapped.append(Address(value, cage.mem, owner))
     try:
-        return _unless_ended(target, handler(target, *wrapped))
+        return _unless_ended(target, ending, handler(target, *wrapped))
     except OSError as exc:
-        return _unless_ended(target, -(exc.errno or errno.EIO))
+        return _unless_ended(target, ending, -(exc.errno or errno.EIO))
 
 
-def _unless_ended(target: Any, result: int) -> int:
-    return -CAGE_ENDED if target.slot.exiting else result
+def _unless_ended(target: Any, ending_before: bool, result: int) -> int:
+    """`result`, or -CAGE_ENDED if the target began to end during the call."""
+    return -CAGE_ENDED if target.slot.exiting and not ending_before else result
 
 
 # -- who may change a table entry -----------------------------------------------
