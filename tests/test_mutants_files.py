@@ -64,6 +64,7 @@ _EXPECTED = {
     "chown-same": "0 0", "chown-other-uid": errno.EPERM, "chown-other-gid": errno.EPERM,
     "fchown-other-uid": errno.EPERM,
     "statx": "0 0", "statx-zeros": "0 0 0 0 0 0", "utimensat-times-at-end": "0 0",
+    "utimensat-times-past-end": errno.EFAULT,
     "pipe2-at-end": "0 0", "pipe2-past-end": errno.EFAULT, "pipe2-past-end-left-no-fd": "1 0",
 }
 

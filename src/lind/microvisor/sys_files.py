@@ -1488,20 +1488,22 @@ def _vectored(cage, fd: int, iov: int, iovcnt: int, offset: int, flags: int, wri
     f = cage.fds.get(s32(fd))
     if flags & ~_RWF_KNOWN:
         raise abi.error(errno.EOPNOTSUPP)
-    kernel_at_position = (offset == -1 and flags & (_RWF_APPEND | _RWF_NOWAIT) and f.host_backed
-                          and statmod.S_ISREG(f.stat().st_mode))
+    regular = offset == -1 and bool(flags) and f.host_backed and statmod.S_ISREG(f.stat().st_mode)
+    # At the file position, RWF_NOWAIT (a single try) and a regular file's RWF_APPEND
+    # are the kernel's, at its own position (below); the rest is readv/writev's way.
+    kernel_at_position = offset == -1 and f.host_backed and bool(
+        flags & _RWF_NOWAIT or regular and flags & _RWF_APPEND)
     if offset == -1 and not kernel_at_position:
-        # preadv2/pwritev2 at the file position, as readv/writev; a regular file's
-        # RWF_APPEND and RWF_NOWAIT are the kernel's, at its own position (below).
-        if flags & ~(_RWF_HIPRI | _RWF_DSYNC | _RWF_SYNC) or not f.host_backed and flags:
+        if flags & _RWF_NOWAIT:         # a file the microvisor makes never waits in a kernel
             raise abi.error(errno.EOPNOTSUPP)
         n = sys_writev(cage, fd, iov, iovcnt) if write else sys_readv(cage, fd, iov, iovcnt)
-        if write and flags & (_RWF_DSYNC | _RWF_SYNC):
-            os.fsync(f.host_fd)
+        if write and regular and flags & (_RWF_DSYNC | _RWF_SYNC):
+            os.fsync(f.host_fd)        # a pipe's or socket's has nothing to sync
         return n
     if offset < -1:
         raise abi.error(errno.EINVAL)
-    _seekable(f)
+    if offset != -1:
+        _seekable(f)
     if write and not f.writable:
         _writable(f)
     if not write and not f.readable:

@@ -330,6 +330,18 @@ static void raw_calls(void)
 	report("pwritev2 at the position, RWF_APPEND", pwritev2(fd, &iov, 1, -1, RWF_APPEND));
 	report("position after it", lseek(fd, 0, SEEK_CUR));
 	report("preadv with no buffers", preadv(fd, &iov, 0, 0));
+	int q[2];
+	pipe(q);
+	report("pwritev2 on a pipe at the position", pwritev2(q[1], &iov, 1, -1, 0));
+	report("pwritev2 on a pipe, RWF_APPEND", pwritev2(q[1], &iov, 1, -1, RWF_APPEND));
+	report("pwritev2 on a pipe, RWF_DSYNC", pwritev2(q[1], &iov, 1, -1, RWF_DSYNC));
+	report("preadv2 on a pipe, RWF_NOWAIT", preadv2(q[0], &iov, 1, -1, RWF_NOWAIT));
+	report("preadv2 on a pipe at the position", preadv2(q[0], &iov, 1, -1, 0));
+	report("preadv2 on a pipe, RWF_HIPRI", preadv2(q[0], &iov, 1, -1, RWF_HIPRI));
+	report("preadv2 on an empty pipe, RWF_NOWAIT", preadv2(q[0], &iov, 1, -1, RWF_NOWAIT));
+	report("preadv2 on a pipe at 0", preadv2(q[0], &iov, 1, 0, 0));
+	close(q[0]);
+	close(q[1]);
 	report("pwritev with no buffers", pwritev(fd, &iov, 0, 0));
 	close(fd);
 }
@@ -392,6 +404,9 @@ static void directories(void)
 	symlink("/dev", "todev");
 	report("unlink of a link to a directory, with /", unlink("todev/"));
 	report("the link is still there", S_ISLNK(mode_of("todev", 0)));
+	report("renameat2 of / with a bad flag", syscall(SYS_renameat2, AT_FDCWD, "/", AT_FDCWD, "x", 8));
+	report("renameat2 of / with exchange|noreplace",
+	       syscall(SYS_renameat2, AT_FDCWD, "/", AT_FDCWD, "x", 3));
 	report("renameat2 bad flag on missing", syscall(SYS_renameat2, AT_FDCWD, "missing",
 	                                                  AT_FDCWD, "x", 8));
 	report("renameat2 exchange|noreplace on missing",
