@@ -131,7 +131,7 @@ static void lengths(void)
 
 static void times(void)
 {
-	struct timespec set[2] = {{1000, 123456789}, {2000, 987654321}};
+	struct timespec set[2] = {{1001, 123456789}, {2003, 987654321}};   /* odd seconds */
 	report("utimensat", utimensat(AT_FDCWD, "file", set, 0));
 	struct statx sx;
 	memset(&sx, 0xAB, sizeof sx);
@@ -187,6 +187,9 @@ static void access_and_owners(void)
 	printf("mode %lo\n", (unsigned long)mode_of("file", 1) & 07777);
 	report("fchmodat nofollow on a link", fchmodat(AT_FDCWD, "tofile", 0600, AT_SYMLINK_NOFOLLOW));
 	report("fchmodat follow on a link", fchmodat(AT_FDCWD, "tofile", 0640, 0));
+	report("fchmodat2 call follow on a link", syscall(452, AT_FDCWD, "tofile", 0640, 0));
+	report("fchmodat2 call nofollow on a link",
+	       syscall(452, AT_FDCWD, "tofile", 0640, AT_SYMLINK_NOFOLLOW));
 	printf("mode %lo\n", (unsigned long)mode_of("file", 1) & 07777);
 	chmod("file", 0644);
 	report("umask 0777", umask(0777));
@@ -305,6 +308,7 @@ static void raw_calls(void)
 	on = 0;
 	report("FIONBIO off", ioctl(p[0], FIONBIO, &on));
 	report("O_NONBLOCK gone", (fcntl(p[0], F_GETFL) & O_NONBLOCK) != 0);
+	report("still read-only", (fcntl(p[0], F_GETFL) & O_ACCMODE) == O_RDONLY);
 
 	/* sendfile into a pipe: as much as fits when it would block, EPIPE with no reader. */
 	int src = open("big", O_RDONLY);
@@ -327,6 +331,7 @@ static void raw_calls(void)
 	report("pwritev2 at the position, RWF_SYNC", pwritev2(fd, &iov, 1, -1, RWF_SYNC));
 	report("position after them", lseek(fd, 0, SEEK_CUR));
 	report("preadv2 at the position, RWF_HIPRI", preadv2(fd, &iov, 1, -1, RWF_HIPRI));
+	lseek(fd, 0, SEEK_SET);      /* the position is not the end: RWF_APPEND writes there */
 	report("pwritev2 at the position, RWF_APPEND", pwritev2(fd, &iov, 1, -1, RWF_APPEND));
 	report("position after it", lseek(fd, 0, SEEK_CUR));
 	report("preadv with no buffers", preadv(fd, &iov, 0, 0));
@@ -340,6 +345,15 @@ static void raw_calls(void)
 	report("preadv2 on a pipe, RWF_HIPRI", preadv2(q[0], &iov, 1, -1, RWF_HIPRI));
 	report("preadv2 on an empty pipe, RWF_NOWAIT", preadv2(q[0], &iov, 1, -1, RWF_NOWAIT));
 	report("preadv2 on a pipe at 0", preadv2(q[0], &iov, 1, 0, 0));
+	pid_t filler = fork();       /* an empty pipe at the position: the read waits */
+	if (filler == 0) {
+		usleep(100000);
+		write(q[1], "late", 4);
+		_exit(0);
+	}
+	/* raw: libc makes preadv2 without flags at -1 a readv */
+	report("preadv2 call on a pipe filled later", syscall(SYS_preadv2, q[0], &iov, 1, -1L, -1L, 0));
+	waitpid(filler, NULL, 0);
 	close(q[0]);
 	close(q[1]);
 	report("pwritev with no buffers", pwritev(fd, &iov, 0, 0));
