@@ -366,17 +366,23 @@ def enter(binds: Sequence[Bind], *, network: bool, best_effort: bool = False,
             said.append(f"not applied: {exc.strerror or exc}")
             return False
 
-    if not layer(_enter_namespaces, network, (None, None), namespaces):
-        layer(_drop_privileges)
-        if seccomp:
-            layer(_lind_filter, allowed_calls)
-        return said
-    try:
+    try:    # made as for a native program: before the namespaces, as the host's user
         made = cgroup.create(cgroup.limit_files(
             None if memory is None else memory + LIND_OVERHEAD, LIND_TASKS))
     except cgroup.Unavailable as exc:
         made = None
         said.append(f"{exc.strerror}: none made")
+    entered = False
+    try:
+        entered = layer(_enter_namespaces, network, (None, None), namespaces)
+    finally:
+        if made is not None and not entered:    # no waiting parent to remove it later
+            cgroup.remove(made)
+    if not entered:
+        layer(_drop_privileges)
+        if seccomp:
+            layer(_lind_filter, allowed_calls)
+        return said
     sys.stdout.flush()
     sys.stderr.flush()
     mountpoint = _mountpoint() if "mount" in namespaces else None
@@ -521,6 +527,8 @@ def run_native(argv: Sequence[str], policy, base_dir: str, *, best_effort: bool 
         namespaces = True
     except (Refused, OSError) as exc:
         if not best_effort:
+            if cgroup_made is not None:
+                cgroup.remove(cgroup_made)
             raise
         print(f"lind: isolate: not applied: {exc.strerror or exc}", file=sys.stderr)
         namespaces = False
