@@ -34,9 +34,9 @@ USAGE = """usage: lind cc [cc options] SRC... -o OUT.wasm
 
 
 def _run(argv: list[str]) -> int:
-    import lind
-    from lind.cage.loader import ProgramError
-    from lind.cage.runtime import DEFAULT_HOSTNAME, DEFAULT_USER
+    """`lind run`: the options are checked, and --isolate's layers entered, before
+    wasmtime and the microvisor load (a fork then copies little)."""
+    from lind.cage.options import DEFAULT_HOSTNAME, DEFAULT_USER, MountSpec
     from lind.microvisor.limits import parse_size
     from lind.microvisor.network import parse_publish
 
@@ -98,7 +98,7 @@ def _run(argv: list[str]) -> int:
         env[key] = value
     try:
         memory = parse_size(opts.memory) if opts.memory is not None else None
-        mounts = [lind.MountSpec.parse(m) for m in opts.mount]
+        mounts = [MountSpec.parse(m) for m in opts.mount]
         if opts.root is not None and not os.path.isdir(opts.root):
             raise ValueError(f"--root {opts.root}: not a directory")
         for m in mounts:
@@ -110,9 +110,24 @@ def _run(argv: list[str]) -> int:
         if opts.timeout is not None and not opts.timeout > 0:
             raise ValueError(f"--timeout {opts.timeout:g}: not a positive number of seconds")
         refused = _isolate_if_asked(opts, mounts, memory)
-        if refused is not None:
-            print(f"lind: {refused} (--isolate=best-effort goes on without it)", file=sys.stderr)
-            return 125
+    except OSError as exc:
+        print(f"lind: {exc.strerror or exc}", file=sys.stderr)
+        return 125
+    except ValueError as exc:
+        print(f"lind: {exc}", file=sys.stderr)
+        return 2
+    if refused is not None:
+        print(f"lind: {refused} (--isolate=best-effort goes on without it)", file=sys.stderr)
+        return 125
+    return _run_program(opts, mounts=mounts, env=env, memory=memory, publish=publish)
+
+
+def _run_program(opts: argparse.Namespace, *, mounts: list, env: dict[str, str],
+                 memory: int | None, publish: list) -> int:
+    import lind
+    from lind.cage.loader import ProgramError
+
+    try:
         with _terminal_restored(), warnings.catch_warnings():
             warnings.simplefilter("always", lind.PolicyOverridden)
             warnings.showwarning = _say_overridden
@@ -160,7 +175,6 @@ def _isolate_if_asked(opts: argparse.Namespace, mounts: list, memory: int | None
     if mode is None:
         return None
     from lind.isolation import host
-    from lind.isolation.apply import beside
 
     here = Path(opts.program).resolve().parent
     binds = [host.Bind(os.path.abspath(p)) for p in (opts.program, *opts.args) if os.path.isfile(p)]
@@ -168,6 +182,8 @@ def _isolate_if_asked(opts: argparse.Namespace, mounts: list, memory: int | None
         binds.append(host.Bind(os.path.abspath(opts.root), writable=True))
     binds += [host.Bind(os.path.abspath(m.host), writable=not m.readonly) for m in mounts]
     if policy is not None:
+        from lind.isolation.policy import beside
+
         if policy.root is not None:
             binds.append(host.Bind(beside(here, policy.root, opts.program), writable=True))
         binds += [host.Bind(beside(here, m.host, opts.program), writable=not m.readonly)

@@ -22,18 +22,11 @@ import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
 
-from lind.cage.runtime import DEFAULT_HOSTNAME, DEFAULT_USER, MountSpec
+from lind.cage.options import DEFAULT_HOSTNAME, DEFAULT_USER, MountSpec
 from lind.grates import Grate
+from lind.isolation.policy import NETWORK_MODES, Policy, PolicyViolation, beside, size_words
 from lind.microvisor.network import PRIVATE, Network
-
-if TYPE_CHECKING:      # policy.py is imported only for programs that carry one
-    from lind.isolation.policy import Policy
-
-
-class PolicyViolation(ValueError):
-    """Options that ask for more than the program's policy grants."""
 
 
 class PolicyOverridden(UserWarning):
@@ -70,19 +63,6 @@ def _isolated() -> bool:
     return already_isolated()
 
 
-def beside(directory: Path, path: str, program: str | os.PathLike[str]) -> str:
-    """`directory`/`path`, a directory that must stay inside `directory` once its
-    symbolic links are followed (a policy grants only what ships with its program)."""
-    target = (directory / path).resolve()
-    if target != directory and directory not in target.parents:
-        raise PolicyViolation(f"{os.fspath(program)}: its policy's {path!r} leads out of the "
-                              f"program's directory ({target})")
-    if not target.is_dir():
-        raise ValueError(f"{os.fspath(program)}: its policy's {path!r} ({target}) is not a "
-                         "directory beside the program")
-    return str(target)
-
-
 def launch(policy: Policy | None, module: str | os.PathLike[str], *, root=None,
            mounts: Sequence[MountSpec] = (), net: str | Network | None = None,
            memory: int | None = None, timeout: float | None = None,
@@ -97,7 +77,6 @@ def launch(policy: Policy | None, module: str | os.PathLike[str], *, root=None,
         return Launch(root=None if root is None else os.fspath(root), mounts=list(mounts),
                       net=net if net is not None else PRIVATE, memory=memory, timeout=timeout,
                       **identity)
-    from lind.isolation.policy import NETWORK_MODES, size_words
 
     here = Path(module).resolve().parent
 

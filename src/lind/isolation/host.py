@@ -24,11 +24,16 @@ the kernel refuses is one line; without `best_effort` the first refusal stops th
 
 from __future__ import annotations
 
+# Every module a layer uses is imported here: after pivot_root a native program's new
+# root has no Python library to import from.
 import contextlib
 import ctypes
 import errno
+import fcntl
 import os
+import resource
 import signal
+import socket
 import struct
 import sys
 import tempfile
@@ -297,8 +302,6 @@ def _drop_privileges() -> list[str]:
     header = struct.pack("<Ii", 0x20080522, 0)           # _LINUX_CAPABILITY_VERSION_3
     data = ctypes.create_string_buffer(24)                # two zeroed cap_user_data_t
     _check(_libc.syscall(SYS_CAPSET, header, data), "drop capabilities")
-    import resource
-
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
     return [f"privileges: no_new_privs, {cap} capabilities dropped, no core files"]
 
@@ -411,9 +414,6 @@ _EXECVE = 59
 
 
 def _loopback_up() -> list[str]:
-    import fcntl
-    import socket
-
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
         request = struct.pack("16sh14x", b"lo", 0)
         flags = struct.unpack("16sh14x", fcntl.ioctl(s, SIOCGIFFLAGS, request))[1]
@@ -422,8 +422,6 @@ def _loopback_up() -> list[str]:
 
 
 def _limits(policy) -> list[str]:
-    import resource
-
     said = []
     if policy.memory is not None:
         resource.setrlimit(resource.RLIMIT_AS, (policy.memory, policy.memory))
@@ -484,7 +482,7 @@ def run_native(argv: Sequence[str], policy, base_dir: str, *, best_effort: bool 
     if policy.network_allow is not None:
         raise Refused(errno.EINVAL, "a network allow list needs a cage (lind run); a native "
                       "program gets the policy's network mode only")
-    from lind.isolation.apply import PolicyViolation, beside
+    from lind.isolation.policy import PolicyViolation, beside
 
     if policy.network == "host" and not host_network:
         raise PolicyViolation(f"{argv[0]}: its policy asks for the host's network, which only "

@@ -44,6 +44,7 @@ call or contradicts itself is refused with the file, the line and the reason.
 from __future__ import annotations
 
 import errno
+import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -63,6 +64,23 @@ _TABLES: dict[str, set[str]] = {
     "identity": {"uid", "gid", "hostname"},
     "host": {"isolate", "namespaces", "seccomp"},
 }
+
+
+class PolicyViolation(ValueError):
+    """Options that ask for more than the program's policy grants."""
+
+
+def beside(directory: Path, path: str, program: str | os.PathLike[str]) -> str:
+    """`directory`/`path`, a directory that must stay inside `directory` once its
+    symbolic links are followed (a policy grants only what ships with its program)."""
+    target = (directory / path).resolve()
+    if target != directory and directory not in target.parents:
+        raise PolicyViolation(f"{os.fspath(program)}: its policy's {path!r} leads out of the "
+                              f"program's directory ({target})")
+    if not target.is_dir():
+        raise ValueError(f"{os.fspath(program)}: its policy's {path!r} ({target}) is not a "
+                         "directory beside the program")
+    return str(target)
 
 
 class PolicyError(ValueError):
