@@ -1,5 +1,3 @@
-import sys
+from lind.cli.main import console
 
-from lind.cli.main import main
-
-sys.exit(main())
+console()
