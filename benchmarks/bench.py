@@ -11,6 +11,7 @@ machine load, median and spread. Run through `lind bench`.
 from __future__ import annotations
 
 import argparse
+import compileall
 import contextlib
 import ctypes
 import datetime
@@ -48,6 +49,7 @@ NATIVE = "native"                          # the same C program built natively, 
 SUBPROCESS = "subprocess.run(native)"      # a new process running the native build
 BARE_WASMTIME = "bare wasmtime in-process"  # the same module, no Lind (see _Bare)
 LIND_RUN = "lind run"                        # the command without --isolate
+PYTHON = "Python alone"                     # Python's own start-up, which lind run pays first
 
 
 @dataclass(frozen=True)
@@ -162,6 +164,7 @@ BENCHES = [
     _hello("cold", "api", SUBPROCESS, None, 1, 3),
     _hello("cold", "api", BARE_WASMTIME, None, 1, 3),
     _hello("warm", "cli", SUBPROCESS, None, 2, 5),
+    _hello("warm", "cli", PYTHON, 60e6, 2, 5),       # target: at most 60 ms added
     _hello("cold", "cli", SUBPROCESS, None, 1, 2),
     _hello("warm", "isolate", LIND_RUN, 20e6, 2, 5),   # target: at most 20 ms added
 ]
@@ -291,6 +294,9 @@ def _startup(bench: Bench, native: Path, wasm: Path, n: int) -> tuple[float, flo
         if bench.baseline == LIND_RUN:
             out = subprocess.run([sys.executable, "-m", "lind", "run", "--root", str(BUILD),
                                   str(wasm)], capture_output=True, check=True).stdout
+        elif bench.baseline == PYTHON:
+            out = subprocess.run([sys.executable, "-c", "print('hello')"], capture_output=True,
+                                 check=True).stdout
         elif bare is None:
             out = subprocess.run([str(native)], capture_output=True, check=True).stdout
         else:
@@ -414,6 +420,11 @@ def measure(bench: Bench, reps: int, retries: int, quick: bool) -> Row:
 
     native, wasm = build(bench.program)
     n = bench.n(quick)
+    if bench.kind == "startup":
+        # Lind's bytecode compiled, as pip leaves an installed package: an editable
+        # install under PYTHONDONTWRITEBYTECODE (set on these machines) would otherwise
+        # compile every module again in each `lind run` timed.
+        compileall.compile_dir(Path(lind.__file__).parent, quiet=1)
     if bench.kind == "startup" and bench.args[0] == "warm":  # one run to fill the caches
         lind.run([wasm], capture_output=True, root=str(BUILD))
     one = _startup if bench.kind == "startup" else _loop
@@ -445,7 +456,7 @@ def _target(row: Row) -> tuple[str, str]:
     bench = row.bench
     if bench.target is None:
         return "", ""
-    if bench.kind == "startup" and bench.baseline == LIND_RUN:   # what --isolate adds
+    if bench.kind == "startup" and bench.baseline in (LIND_RUN, PYTHON):   # what is added
         # Each repetition times both commands back to back: the median of those pairs'
         # differences, not of the columns, so that a slow moment of the machine cancels.
         added = statistics.median(x - b for b, x in zip(row.base, row.lind, strict=True))
@@ -555,7 +566,9 @@ def report(rows: list[Row], info: RunInfo, memory: dict[str, float] | None) -> s
             "afresh) instantiated in a new wasmtime Store on the calling thread with stub "
             "imports, without any of Lind (cage thread, fd table, 3i table, Linker per cage). "
             "`lind run` (the command) pays Python's own start-up on top. `lind run --isolate` "
-            f"is compared with `{LIND_RUN}` itself: the difference is what the host layers cost.",
+            f"is compared with `{LIND_RUN}` itself: the difference is what the host layers cost; "
+            f"`lind run` also with `{PYTHON}` (`python -c \"print('hello')\"`): the difference "
+            "is Lind's own start-up. Lind's bytecode is compiled first, as an installed package has it.",
         ]
     if memory:
         lines += [
