@@ -206,6 +206,28 @@ def test_version():
     assert proc.returncode == 0 and proc.stdout == f"lind {lind.__version__}\n"
 
 
+@pytest.mark.parametrize("debug", [False, True])
+def test_a_bug_in_lind_is_one_line_and_LIND_DEBUG_shows_the_traceback(tmp_path, debug):
+    """The lind executable's entry point around a command that fails as no input should
+    make it fail (a bug of Lind's own, stood in for by a main that raises)."""
+    script = ("import lind.cli.main as m\n"
+              "def broken(): raise KeyError('no such table entry')\n"
+              "m.main = broken\n"
+              "m.console()\n")
+    env = {**os.environ, "LIND_DEBUG": "1"} if debug else {
+        k: v for k, v in os.environ.items() if k != "LIND_DEBUG"}
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          env=env, cwd=tmp_path, timeout=60)
+    if debug:
+        assert proc.returncode == 1
+        assert "Traceback (most recent call last)" in proc.stderr
+        assert "in broken" in proc.stderr and "KeyError: 'no such table entry'" in proc.stderr
+    else:
+        assert (proc.returncode, proc.stdout) == (70, "")
+        assert proc.stderr == ("lind: internal error, a bug in Lind: KeyError: 'no such table "
+                               "entry' (please report it with what LIND_DEBUG=1 prints)\n")
+
+
 @pytest.mark.parametrize("option", ["--root", "--mount"])
 def test_a_root_or_mount_that_is_no_directory_is_a_usage_error(builds, tmp_path, option):
     afile = tmp_path / "afile"

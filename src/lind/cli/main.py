@@ -259,8 +259,17 @@ def console() -> NoReturn:
     """The `lind` executable: main(), then out without Python's teardown of every module
     and wasmtime object (30-40 ms of each run, all of it memory the kernel frees anyway).
     Output is flushed and the exit handlers run first; a thread that must finish (not a
-    daemon) gets the ordinary exit."""
-    status = main()
+    daemon) gets the ordinary exit. An exception Lind did not expect is a bug in Lind:
+    one line and how to see more, exit 70 (EX_SOFTWARE); LIND_DEBUG=1 lets the
+    traceback through."""
+    try:
+        status = main()
+    except Exception as exc:
+        if os.environ.get("LIND_DEBUG"):
+            raise
+        print(f"lind: internal error, a bug in Lind: {type(exc).__name__}: {exc} "
+              "(please report it with what LIND_DEBUG=1 prints)", file=sys.stderr)
+        status = 70
     with contextlib.suppress(OSError):
         sys.stdout.flush()
         sys.stderr.flush()
