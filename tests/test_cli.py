@@ -206,6 +206,15 @@ def test_version():
     assert proc.returncode == 0 and proc.stdout == f"lind {lind.__version__}\n"
 
 
+@pytest.mark.parametrize("args", [[], ["--root", "/"], ["--"]])
+def test_lind_run_without_a_program_says_what_it_needs(args):
+    proc = subprocess.run([*LIND, "run", *args], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 2 and proc.stdout == ""
+    assert proc.stderr.splitlines()[-1] == ("lind run: error: no program to run: lind run "
+                                            "[OPTIONS] PROGRAM.wasm [ARGS...] (PROGRAM.wasm "
+                                            "as built by lind cc)")
+
+
 @pytest.mark.parametrize("debug", [False, True])
 def test_a_bug_in_lind_is_one_line_and_LIND_DEBUG_shows_the_traceback(tmp_path, debug):
     """The lind executable's entry point around a command that fails as no input should

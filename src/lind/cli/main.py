@@ -86,9 +86,12 @@ def _run(argv: list[str]) -> int:
                         help="let the options above ask for more than the program's embedded "
                         "policy grants (each widening is reported); without it they may only "
                         "narrow it")
-    parser.add_argument("program", help="the .wasm file built by `lind cc`")
+    parser.add_argument("program", nargs="?", help="the .wasm file built by `lind cc`")
     parser.add_argument("args", nargs=argparse.REMAINDER, help="arguments for the program")
     opts = parser.parse_args(argv)
+    if opts.program is None:
+        parser.error("no program to run: lind run [OPTIONS] PROGRAM.wasm [ARGS...] "
+                     "(PROGRAM.wasm as built by lind cc)")
     if opts.program == "--":
         if not opts.args:
             parser.error("no program after --")
