@@ -11,6 +11,8 @@ import signal
 import subprocess
 import sys
 
+import pytest
+
 import lind
 from lind.grates import Call, Grate, handles
 from lind.grates.seccomp import Seccomp
@@ -93,14 +95,45 @@ def test_strace_shows_a_call_that_ended_the_cage_as_unfinished(builds, tmp_path)
 
 def test_strace_only_selected_calls_to_a_file(builds, tmp_path):
     log = tmp_path / "trace.txt"
+    (tmp_path / "root").mkdir()
     r = _run([builds.wasm("grates/euid_storm"), "2", "3"],
-             grates=["strace:-o /trace.txt -e fork,geteuid"], root=tmp_path)
+             grates=[f"strace:-o {log} -e fork,geteuid"], root=tmp_path / "root")
     # Without the geteuid grate the children see the real euid, not 10: each "fails".
     assert r.stdout == b"2 processes x 3 calls, 2 failed\n"
     lines = log.read_text().splitlines()
     assert sum(" geteuid() = " in ln for ln in lines) == 6
     assert sum(" fork() = " in ln for ln in lines) == 4      # 2 in the parent, 2 in children
     assert not any("wait4" in ln or "write" in ln for ln in lines)
+
+
+@pytest.mark.parametrize("attached", [False, True])
+def test_strace_output_is_a_host_file_the_program_cannot_reach(builds, tmp_path, attached):
+    """strace -o names a file on the host (outside the cage's root here, with a file of
+    the same name inside it); the program finds neither that nor the grate's fd."""
+    log = tmp_path / "trace.txt"
+    log.write_text("old contents\n")       # truncated, as strace -o does
+    (tmp_path / "root").mkdir()
+    (tmp_path / "root" / "trace.txt").write_text("the cage's own\n")
+    option = f"-o{log}" if attached else f"-o {log}"
+    r = _run([builds.wasm("grates/trace_peek"), str(log), "/trace.txt"],
+             grates=[f"strace:{option} -e fcntl,openat,write"], root=tmp_path / "root")
+    assert r.returncode == 0 and r.stderr == b""
+    assert r.stdout.decode().splitlines() == [
+        "fd 3: Bad file descriptor", "write to fd 3: Bad file descriptor",
+        f"{log}: No such file or directory", "/trace.txt: opened"]
+    trace = log.read_text()
+    assert "old contents" not in trace and "\nforged\n" not in trace
+    assert "] fcntl(3, 1, 0x0) = -1 EBADF (" in trace       # F_GETFD, as strace decodes it here
+    assert f'] openat(AT_FDCWD, "{log}", O_RDWR) = -1 ENOENT (' in trace
+    assert '] write(3, "forged\\n", 7) = -1 EBADF (' in trace
+    assert trace.rstrip().endswith("+++ exited with 0 +++")
+    assert (tmp_path / "root" / "trace.txt").read_text() == "the cage's own\n"
+
+
+def test_strace_output_in_a_missing_directory_is_refused_before_the_run(builds, tmp_path):
+    with pytest.raises(FileNotFoundError, match="nodir/trace.txt"):
+        _run([builds.wasm("grates/trace_peek")],
+             grates=[f"strace:-o {tmp_path / 'nodir' / 'trace.txt'}"], root=tmp_path)
 
 
 def test_fakeroot(builds, tmp_path):

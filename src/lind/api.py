@@ -232,17 +232,35 @@ def _spawn(rt: Runtime, stack, start: Launch, env, cwd: str, fds: tuple[int, int
 
         root = start.root if start.root is not None else private("root")
         mounts = [*start.mounts, *(MountSpec(private("tmp"), path) for path in start.tmp)]
+        outputs = {fd: cleanup.enter_context(_host_output(path))
+                   for fd, path in stack.outputs.items()}
         cage = rt.spawn(program, rest, root=root, mounts=mounts, env=env, cwd=cwd,
                         stdin=fds[0], stdout=fds[1], stderr=fds[2],
                         programs=named_programs(rest, cwd), grates=[*start.grates, *stack.root],
                         grates_at_exec={join(cwd, p): g for p, g in stack.at_exec.items()},
                         memory=start.memory, user=identity, hostname=start.hostname, net=net,
                         open_files=start.open_files, processes=start.processes,
-                        cpu_time=start.cpu_time, file_size=start.file_size)
+                        cpu_time=start.cpu_time, file_size=start.file_size,
+                        pass_fds=outputs)
     except BaseException:
         cleanup.close()
         raise
     return cage, cleanup
+
+
+@contextlib.contextmanager
+def _host_output(path: str) -> Iterator[int]:
+    """A file a grate writes for the person running Lind (strace's -o): opened on the
+    host, truncated, as the tool itself would; the cage gets its own copy of the fd."""
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_APPEND | os.O_CLOEXEC,
+                     0o644)
+    except OSError as exc:
+        raise OSError(exc.errno, f"{path}: {exc.strerror}") from None
+    try:
+        yield fd
+    finally:
+        os.close(fd)
 
 
 def _own_network(net: str | Network, publish: Sequence[tuple[int, int] | str]) -> Network | None:

@@ -78,8 +78,11 @@ class Runtime:
               memory: int | None = None, user: tuple[int, int] = DEFAULT_USER,
               hostname: str = DEFAULT_HOSTNAME, net: str | Network = PRIVATE,
               open_files: int | None = None, processes: int | None = None,
-              cpu_time: int | None = None, file_size: int | None = None) -> Cage:
-        """Start `program` in a new cage; stdin/stdout/stderr are host fds to copy in.
+              cpu_time: int | None = None, file_size: int | None = None,
+              pass_fds: Mapping[int, int] | None = None) -> Cage:
+        """Start `program` in a new cage; stdin/stdout/stderr are host fds to copy in,
+        and so are the values of `pass_fds` (host files opened for writing), at its keys
+        (3, 4, ... in order).
 
         The cage runs as `user` (uid, gid), whatever user Lind runs as: files of the host
         user show as the cage's, other owners as nobody (65534). `hostname` is what
@@ -141,6 +144,9 @@ class Runtime:
             for host_fd, flags in ((stdin, abi.O_RDONLY), (stdout, abi.O_WRONLY),
                                    (stderr, abi.O_WRONLY)):
                 cage.fds.install(_stdio_file(host_fd, flags))
+            for wanted, host_fd in sorted((pass_fds or {}).items()):
+                if cage.fds.install(_stdio_file(host_fd, abi.O_WRONLY)) != wanted:
+                    raise ValueError(f"pass_fds: {sorted(pass_fds)} are not 3, 4, ... in order")
             try:
                 cage.load(module)
             except OSError as exc:

@@ -32,12 +32,34 @@ PYTHON_GRATES: dict[str, str] = {
 C_SOURCES = Path(__file__).parent / "c"
 
 
+# Shipped C grates' options whose value is a file written for the person running Lind:
+# a host path, opened by Lind and handed to the grate as /dev/fd/N (see strace.c).
+HOST_OUTPUT_OPTIONS: dict[str, str] = {"strace": "-o"}
+
+
 @dataclass(frozen=True)
 class WasmGrate:
-    """A grate that is a cage program: it runs the program named after its arguments."""
+    """A grate that is a cage program: it runs the program named after its arguments.
+    `output` is the option of `args` that names a host file (HOST_OUTPUT_OPTIONS)."""
 
     path: str
     args: tuple[str, ...] = ()
+    output: str | None = None
+
+    def with_output_fd(self, fd: int) -> tuple[list[str], str | None]:
+        """The arguments with the host file's name replaced by /dev/fd/`fd`, and that
+        name (None when the option is not given)."""
+        args = list(self.args)
+        for i, arg in enumerate(args):
+            if arg == "--":
+                break
+            if self.output is not None and arg == self.output and i + 1 < len(args):
+                host, args[i + 1] = args[i + 1], f"/dev/fd/{fd}"
+                return args, host
+            if self.output is not None and arg.startswith(self.output) and arg != self.output:
+                host, args[i] = arg[len(self.output):], f"{self.output}/dev/fd/{fd}"
+                return args, host
+        return args, None
 
 
 @dataclass
@@ -47,6 +69,7 @@ class Stack:
     argv: list[str]
     root: list[Grate] = field(default_factory=list)                 # on the first cage
     at_exec: dict[str, list[Grate]] = field(default_factory=dict)   # program -> grates
+    outputs: dict[int, str] = field(default_factory=dict)   # first cage's fd -> host file
 
 
 def shipped() -> list[str]:
@@ -64,7 +87,8 @@ def resolve(spec: Grate | str) -> Grate | WasmGrate:
         return getattr(importlib.import_module(module), cls).from_args(args)
     source = C_SOURCES / f"{name}.c"
     if source.is_file():
-        return WasmGrate(str(build_c_grate(source)), tuple(shlex.split(args)))
+        return WasmGrate(str(build_c_grate(source)), tuple(shlex.split(args)),
+                         HOST_OUTPUT_OPTIONS.get(name))
     if name.endswith(".wasm") and os.path.isfile(name):
         return WasmGrate(name, tuple(shlex.split(args)))
     raise ValueError(f"unknown grate {name!r} (shipped: {', '.join(shipped())})")
@@ -99,16 +123,21 @@ def stack_grates(argv: Sequence[str], grates: Sequence[Grate | str]) -> Stack:
     command = list(argv)
     prefix: list[str] = []
     groups: dict[str, list[Grate]] = {}
+    outputs: dict[int, str] = {}
     above = command[0]
     for layer in map(resolve, grates):
         if isinstance(layer, WasmGrate):
-            prefix = [layer.path, *layer.args, *prefix]
+            fd = 3 + len(outputs)        # after stdin, stdout and stderr, in order
+            args, host = layer.with_output_fd(fd)
+            if host is not None:
+                outputs[fd] = host
+            prefix = [layer.path, *args, *prefix]
             above = layer.path
         else:
             groups.setdefault(above, []).append(layer)
     full = prefix + command
     root = groups.pop(full[0], [])
-    return Stack(full, root, groups)
+    return Stack(full, root, groups, outputs)
 
 
 def _documentation(name: str) -> tuple[str, str]:

@@ -12,6 +12,11 @@
  *
  * The value registered for each call is the call number itself: this grate's
  * own dispatcher, pass_fptr_to_wt, receives it and knows which call it traces.
+ *
+ * Named with --grate (or grates=[...]), -o FILE is a file on the host, written for
+ * the person running Lind: Lind opens it and hands it over as -o /dev/fd/N, which
+ * this grate keeps close-on-exec, so the traced program never sees the trace. Run as
+ * a program (lind run strace.wasm -o FILE prog.wasm), FILE is a path in the cage.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -438,8 +443,19 @@ int main(int argc, char *argv[])
 		fprintf(stderr, "usage: strace [-o FILE] [-e CALL,...] PROGRAM [ARGS...]\n");
 		return 2;
 	}
-	if (outfile && (out_fd = open(outfile, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC,
-	                              0644)) < 0) {
+	char *end = NULL;
+	long given = -1;
+	if (outfile && strncmp(outfile, "/dev/fd/", 8) == 0)
+		given = strtol(outfile + 8, &end, 10);
+	if (given >= 0 && end && *end == '\0' && end != outfile + 8) {
+		/* A descriptor this grate was given: kept from the program it execs. */
+		out_fd = (int)given;
+		if (fcntl(out_fd, F_SETFD, FD_CLOEXEC) != 0) {
+			perror(outfile);
+			return 1;
+		}
+	} else if (outfile && (out_fd = open(outfile, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND |
+	                                     O_CLOEXEC, 0644)) < 0) {
 		perror(outfile);
 		return 1;
 	}
