@@ -93,6 +93,19 @@ def test_strace_shows_a_call_that_ended_the_cage_as_unfinished(builds, tmp_path)
 
 
 
+def test_strace_says_a_child_was_killed_as_strace_f_does(builds, tmp_path):
+    """A child of the traced program killed while blocked in read(): strace -f ends its
+    lines with "[pid N] +++ killed by SIGKILL +++" (Lind's grate learns it through the
+    harsh-exit notification, which the kill must not cut short)."""
+    r = _run([builds.wasm("grates/kill_blocked_child")], grates=["strace"])
+    child = r.stdout.decode().split()[1].rstrip(":")
+    assert r.stdout.decode() == f"child {child}: signaled 1, signal 9\n"
+    err = r.stderr.decode()
+    assert f"[pid {child}] +++ killed by SIGKILL +++\n" in err
+    assert f"] kill({child}, 9) = 0\n" in err
+    assert err.rstrip().endswith("+++ exited with 0 +++")
+
+
 def test_strace_only_selected_calls_to_a_file(builds, tmp_path):
     log = tmp_path / "trace.txt"
     (tmp_path / "root").mkdir()

@@ -882,6 +882,10 @@ class Cage:
         sys_time.cancel_real_timer(self)
         signals.forget_memory(self)
         if self.status & 0x7F:
+            # The program is over: the kill that ended it must not also stop the grate
+            # handler told of it on this thread (see _on_epoch), as it stops the calls
+            # the program was making.
+            _serving.cage = None
             ops.notify_harsh_exit(self, self.status & 0x7F)
         if self.id == self.init_id:
             # Its tree dies with it (runtime.cage_ended): killed before its grate stops

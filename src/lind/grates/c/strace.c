@@ -188,6 +188,7 @@ static const struct {
 static uint64_t grate_id;
 static int out_fd = 2;
 static unsigned char traced[MAX_CALL];
+static volatile int64_t traced_child;   /* the program this grate forked: main() waits */
 
 /* One output line, built on the handler's own stack and written with one write():
  * handlers for different cages run at the same time, so nothing may be shared. */
@@ -222,6 +223,21 @@ int pass_fptr_to_wt(uint64_t fn_ptr, uint64_t cageid, uint64_t arg1, uint64_t ar
                     uint64_t arg2, uint64_t arg2cage, uint64_t arg3, uint64_t arg3cage,
                     uint64_t arg4, uint64_t arg4cage, uint64_t arg5, uint64_t arg5cage,
                     uint64_t arg6, uint64_t arg6cage);
+
+/* "+++ killed by SIGKILL +++", as strace ends a process a signal killed. */
+static void put_killed(struct line *l, int sig)
+{
+	static const char *const signal_names[32] = {
+		NULL, "SIGHUP", "SIGINT", "SIGQUIT", "SIGILL", "SIGTRAP", "SIGABRT", "SIGBUS",
+		"SIGFPE", "SIGKILL", "SIGUSR1", "SIGSEGV", "SIGUSR2", "SIGPIPE", "SIGALRM",
+		"SIGTERM", "SIGSTKFLT", "SIGCHLD", "SIGCONT", "SIGSTOP", "SIGTSTP", "SIGTTIN",
+		"SIGTTOU", "SIGURG", "SIGXCPU", "SIGXFSZ", "SIGVTALRM", "SIGPROF", "SIGWINCH",
+		"SIGIO", "SIGPWR", "SIGSYS"};
+	if (sig > 0 && sig < 32)
+		put(l, "+++ killed by %s +++\n", signal_names[sig]);
+	else
+		put(l, "+++ killed by signal %d +++\n", sig);
+}
 
 /* A string or buffer of the traced cage, printed with C escapes like strace. */
 static void show_bytes(struct line *l, const unsigned char *s, size_t n, int truncated)
@@ -372,6 +388,17 @@ int pass_fptr_to_wt(uint64_t fn_ptr, uint64_t cageid, uint64_t arg1, uint64_t ar
                     uint64_t arg4, uint64_t arg4cage, uint64_t arg5, uint64_t arg5cage,
                     uint64_t arg6, uint64_t arg6cage)
 {
+	if (fn_ptr == HARSH_EXIT_SYSCALL) {
+		/* A traced cage died of a signal (arg1: its id, arg2: the signal), as strace -f
+		 * shows for each process; main() says it for the program it waits for. */
+		if ((int64_t)arg1 != traced_child) {
+			struct line line = {.len = 0};
+			put(&line, "[pid %lld] ", (long long)arg1);
+			put_killed(&line, (int)arg2);
+			emit(&line);
+		}
+		return 0;
+	}
 	/* fn_ptr is whatever a cage registered: only numbers this grate traces name a call. */
 	if (fn_ptr >= MAX_CALL || !traced[fn_ptr])
 		return -ENOSYS;
@@ -475,10 +502,15 @@ int main(int argc, char *argv[])
 				_exit(1);
 			}
 		}
+		if (register_handler(self, HARSH_EXIT_SYSCALL, grate_id, HARSH_EXIT_SYSCALL) != 0) {
+			perror("strace: register_handler");
+			_exit(1);
+		}
 		execv(argv[optind], &argv[optind]);
 		perror("strace: exec");
 		_exit(127);
 	}
+	traced_child = pid;
 	int status;
 	while (waitpid(pid, &status, 0) < 0) {
 		if (errno != EINTR) {
@@ -487,17 +519,8 @@ int main(int argc, char *argv[])
 		}
 	}
 	struct line line = {.len = 0};
-	static const char *const signal_names[32] = {
-		NULL, "SIGHUP", "SIGINT", "SIGQUIT", "SIGILL", "SIGTRAP", "SIGABRT", "SIGBUS",
-		"SIGFPE", "SIGKILL", "SIGUSR1", "SIGSEGV", "SIGUSR2", "SIGPIPE", "SIGALRM",
-		"SIGTERM", "SIGSTKFLT", "SIGCHLD", "SIGCONT", "SIGSTOP", "SIGTSTP", "SIGTTIN",
-		"SIGTTOU", "SIGURG", "SIGXCPU", "SIGXFSZ", "SIGVTALRM", "SIGPROF", "SIGWINCH",
-		"SIGIO", "SIGPWR", "SIGSYS"};
-	int sig = WIFSIGNALED(status) ? WTERMSIG(status) : 0;
-	if (sig > 0 && sig < 32)           /* as strace: the signal by name */
-		put(&line, "+++ killed by %s +++\n", signal_names[sig]);
-	else if (WIFSIGNALED(status))
-		put(&line, "+++ killed by signal %d +++\n", sig);
+	if (WIFSIGNALED(status))
+		put_killed(&line, WTERMSIG(status));
 	else
 		put(&line, "+++ exited with %d +++\n", WEXITSTATUS(status));
 	emit(&line);
