@@ -7,14 +7,19 @@ the same call on a read-only mount.
 
 from __future__ import annotations
 
+import contextlib
 import errno
+import fcntl
 import os
 import stat
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
-from test_attacks import canary, make_root, run_cage, untouched  # noqa: F401 - canary: a fixture
+from test_attacks import canary, make_root, run_cage, run_host, untouched  # noqa: F401 - canary: a fixture
+
+import lind
 
 _EXPECTED = {
     "ro-read": 0, "ro-write": errno.EROFS, "ro-rdwr": errno.EROFS, "ro-trunc": errno.EROFS,
@@ -132,3 +137,105 @@ def test_mounts_leave_no_host_fd_open(builds, tmp_path):
         assert rc == 0, err
         assert "after exec fd 3: 0" in out
     assert sorted(os.listdir("/proc/self/fd")) == before
+
+
+def _read_only_tree(path: Path) -> Path:
+    (path / "sub").mkdir(parents=True)
+    (path / "file.txt").write_bytes(b"original")
+    (path / "link").symlink_to("file.txt")
+    os.mkfifo(path / "fifo")
+    return path
+
+
+@pytest.mark.usefixtures("canary")
+def test_opens_on_a_read_only_mount_match_linux(builds, tmp_path):
+    """Each open of ro_open_edges.c on a read-only bind mount (natively, in a mount
+    namespace of its own), then in a cage on a `:ro` mount, through a writable mount of
+    its parent (read-only by file), and under the readonly grate: the same results.
+    Linux looks the name up first, refuses writes to files only (a FIFO still opens
+    for writing), and an exec of a FIFO is EACCES (a host open of one must not wait)."""
+    ro = _read_only_tree(tmp_path / "up" / "ro")
+    fifo_dir = make_root(tmp_path, "fifos")
+    os.mkfifo(fifo_dir / "fifo")
+    script = (f"mount --bind {ro} {ro} && mount -o remount,ro,bind {ro} && "
+              f"exec {builds.native('mutants/ro_open_edges')} {ro} {fifo_dir / 'fifo'}")
+    rc, native, err = run_host(tmp_path, "native", ["unshare", "-m", "--propagation", "private",
+                                                    "sh", "-c", script], timeout=30)
+    assert rc == 0, err
+    lines = native.splitlines()
+    assert f"create-nested -1 {errno.EROFS}" in lines and f"exec-fifo -1 {errno.EACCES}" in lines
+    assert f"fifo-write-nonblock -1 {errno.ENXIO}" in lines       # not EROFS
+    assert len(lines) == 21
+    before = _tree(ro)
+    root = make_root(tmp_path)
+    os.mkfifo(root / "fifo")
+    writable = _read_only_tree(tmp_path / "writable")
+    wasm = builds.wasm("mutants/ro_open_edges")
+    for tag, directory, options in (
+            ("mount", "/ro", {"mounts": [f"{ro}:/ro:ro"]}),
+            ("by-file", "/up/ro", {"mounts": [f"{ro}:/ro:ro", f"{tmp_path / 'up'}:/up"]}),
+            ("grate", "/w", {"mounts": [f"{writable}:/w"], "grates": ["readonly:/w"]})):
+        rc, out, err = run_cage(tmp_path, tag, [wasm, directory, "/fifo"], root=root,
+                                timeout=30, **options)
+        assert (rc, err) == (0, ""), tag
+        assert out == native, tag
+    assert _tree(ro) == before
+    untouched(tmp_path / "canary.txt")
+
+
+def test_a_host_process_without_stdin_runs_cages_alike(builds, tmp_path):
+    """A daemon often runs with fd 0 closed: then the host hands fd 0 out again, to a
+    mount or a file a cage opens, and 0 is a descriptor like any other."""
+    ro = _read_only_tree(tmp_path / "ro")
+    root = make_root(tmp_path)
+    os.mkfifo(root / "fifo")
+    args = [str(builds.wasm("mutants/ro_open_edges")), "/ro", "/fifo"]
+    options = {"root": str(root), "mounts": [f"{ro}:/ro:ro"], "timeout": 30}
+    expected = lind.run(args, capture_output=True, stdin=subprocess.DEVNULL, **options)
+    assert expected.returncode == 0 and expected.stdout.count(b"\n") == 21
+    script = (f"import lind, subprocess, sys\n"
+              f"for _ in range(3):\n"
+              f"    r = lind.run({args!r}, capture_output=True, stdin=subprocess.DEVNULL, "
+              f"**{options!r})\n"
+              f"    sys.stdout.buffer.write(r.stdout)\n")
+    rc, out, err = run_host(tmp_path, "no-stdin", ["sh", "-c", 'exec "$0" -c "$1" 0<&-',
+                                                   sys.executable, script])
+    assert (rc, err) == (0, "")
+    assert out == expected.stdout.decode() * 3
+
+
+def test_every_host_fd_lind_holds_is_close_on_exec(builds, tmp_path):
+    """While a cage holds files of every kind, each host descriptor Lind opened for it
+    (mounts, files, pipes, sockets, FIFOs, mappings, wake fds) is close-on-exec: a
+    program the host application starts later never inherits a cage's files."""
+    ro = _read_only_tree(tmp_path / "ro")
+    writable = make_root(tmp_path, "w")
+    before = set(os.listdir("/proc/self/fd"))
+    with lind.Popen([str(builds.wasm("mutants/hold_fds"))], stdin=lind.PIPE, stdout=lind.PIPE,
+                    root=str(make_root(tmp_path)),
+                    mounts=[f"{ro}:/ro:ro", f"{writable}:/w"]) as proc:
+        assert proc.stdout.readline() == b"ready\n"
+        held = {}
+        for name in set(os.listdir("/proc/self/fd")) - before:
+            with contextlib.suppress(OSError):      # the listing's own fd, closed by now
+                held[name] = (os.readlink(f"/proc/self/fd/{name}"),
+                              fcntl.fcntl(int(name), fcntl.F_GETFD) & fcntl.FD_CLOEXEC)
+        proc.stdin.close()
+    assert proc.returncode == 0
+    targets = " ".join(target for target, _ in held.values())
+    for kind in (str(ro), str(writable), "new.txt", "pipe:", "socket:", "fifo"):
+        assert kind in targets, kind                # the check saw each kind
+    assert {name: target for name, (target, cloexec) in held.items() if not cloexec} == {}
+
+
+@pytest.mark.parametrize("target", ["elsewhere", "/"])
+def test_a_roots_own_tmp_stays_even_as_a_symlink(builds, tmp_path, target):
+    """Lind mounts a private /tmp only where the root has none: a root's /tmp that is a
+    symbolic link (dangling or not) is the root's own, and stays as it is."""
+    root = make_root(tmp_path)
+    (root / "tmp").symlink_to(target)
+    rc, out, err = run_cage(tmp_path, "tmp", [builds.wasm("mutants/root_tmp")], root=root)
+    assert (rc, out, err) == (0, f"readlink /tmp: {target}\n", "")
+    empty = make_root(tmp_path, "empty")
+    rc, out, err = run_cage(tmp_path, "none", [builds.wasm("mutants/root_tmp")], root=empty)
+    assert (rc, out, err) == (0, f"readlink /tmp: -1 {errno.EINVAL}\n", "")   # a directory

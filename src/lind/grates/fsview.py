@@ -6,16 +6,12 @@ import errno
 from collections.abc import Mapping
 
 from lind.grates import Call, Grate, handles
-from lind.grates.paths import PATH_CALLS, guest_dir, resolve, under
+from lind.grates.paths import PATH_CALLS, encode_path, guest_dir, resolve, under
 from lind.microvisor import abi
 from lind.microvisor.fs import join
 
 _SYMLINKS = ("symlink", "symlinkat")     # both take the link's target first
 _READLINK_BUFFER = {"readlink": (1, 2), "readlinkat": (2, 3)}
-
-
-def _encode(path: str) -> bytes:
-    return path.encode("utf-8", "surrogateescape") + b"\0"
 
 
 class FSView(Grate):
@@ -72,11 +68,11 @@ class FSView(Grate):
         for arg in PATH_CALLS[call.name]:
             path = resolve(call, arg, self.to_view)
             if path is not None:
-                args[arg.path] = call.put(_encode(self.to_real(path)))
+                args[arg.path] = call.put(encode_path(self.to_real(path)))
         if call.name in _SYMLINKS:
             target = call.string(0).decode("utf-8", "surrogateescape")
             if target.startswith("/"):
-                args[0] = call.put(_encode(self.to_real(join("/", target))))
+                args[0] = call.put(encode_path(self.to_real(join("/", target))))
         result = call.forward(*args)
         if call.name in _READLINK_BUFFER and result > 0:
             return self._unmap_link(call, result)
@@ -95,7 +91,7 @@ class FSView(Grate):
 
     @handles("getcwd")
     def getcwd(self, call: Call) -> int:
-        data = _encode(self.to_view(call.cage.cwd))
+        data = encode_path(self.to_view(call.cage.cwd))
         if abi.u32(call.args[1]) < len(data):
             return -errno.ERANGE
         call.write(0, data)

@@ -59,6 +59,11 @@ FD_CALLS: dict[str, int] = {
 } | {"mmap": 4}
 
 
+def encode_path(path: str) -> bytes:
+    """A guest path as the C string a call takes (`call.put` it to pass it down)."""
+    return path.encode("utf-8", "surrogateescape") + b"\0"
+
+
 def under(path: str, prefix: str) -> bool:
     """Whether `path` is `prefix` or inside it (both absolute and normalised)."""
     return prefix == "/" or path == prefix or path.startswith(prefix + "/")

@@ -6,7 +6,7 @@ import errno
 from collections.abc import Sequence
 
 from lind.grates import Call, Grate, handles
-from lind.grates.paths import PATH_CALLS, guest_dir, resolve, touched, under
+from lind.grates.paths import PATH_CALLS, encode_path, guest_dir, resolve, touched, under
 from lind.microvisor import abi
 from lind.microvisor.fs import read_only_open_error, wants_write
 
@@ -57,19 +57,22 @@ class ReadOnly(Grate):
             # As on Linux: EEXIST for any name that exists, whatever the access mode.
             args[flags_at] = abi.O_PATH | abi.O_NOFOLLOW | abi.O_CLOEXEC
         elif flags & abi.O_ACCMODE or flags & abi.O_TRUNC:
-            if flags & abi.O_CREAT:
-                return -errno.EROFS
             # As Linux: the name is looked up first (ENOENT, ENOTDIR), a directory is
-            # EISDIR and a link not to be followed ELOOP; only a file is EROFS.
-            args[flags_at] = abi.O_PATH | abi.O_CLOEXEC | (flags & abi.O_NOFOLLOW)
+            # EISDIR and a link not to be followed ELOOP; only a regular file is EROFS,
+            # and a FIFO, socket or device opens. O_CREAT of a missing name is EROFS
+            # where its directory exists.
+            args[flags_at] = abi.O_PATH | abi.O_CLOEXEC | (flags & (abi.O_NOFOLLOW | abi.O_DIRECTORY))
             fd = call.forward(*args)
+            if fd == -errno.ENOENT and flags & abi.O_CREAT:
+                return self._create_refused(call, path, flags_at)
             if fd < 0:
                 return fd
             try:
                 mode = call.cage.fds.get(fd).stat().st_mode
             finally:
                 call.cage.fds.close(fd)
-            return -read_only_open_error(mode)
+            err = read_only_open_error(mode)
+            return -err if err else call.forward()    # a FIFO, socket or device opens
         else:   # O_CREAT for reading: an existing file opens, a missing one cannot be made.
             args[flags_at] = flags & ~abi.O_CREAT
         fd = call.forward(*args)
@@ -79,6 +82,18 @@ class ReadOnly(Grate):
             call.cage.fds.close(fd)
             return -errno.EEXIST
         return fd
+
+    @staticmethod
+    def _create_refused(call: Call, path: str, flags_at: int) -> int:
+        """EROFS for a new name, once its directory is found (else why it is not)."""
+        args = list(call.args)
+        args[PATH_CALLS[call.name][0].path] = call.put(encode_path(path.rsplit("/", 1)[0] or "/"))
+        args[flags_at] = abi.O_PATH | abi.O_DIRECTORY | abi.O_CLOEXEC
+        fd = call.forward(*args)
+        if fd < 0:
+            return fd
+        call.cage.fds.close(fd)
+        return -errno.EROFS
 
     @handles("unlink", "unlinkat", "rmdir", "rename", "renameat", "renameat2",
              "mkdir", "mkdirat", "mknod", "mknodat", "link", "linkat", "symlink", "symlinkat",

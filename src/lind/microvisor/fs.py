@@ -90,12 +90,14 @@ def join(base: str, path: str) -> str:
 
 def read_only_open_error(mode: int) -> int:
     """What Linux answers an open for writing of an existing file of type `mode` on a
-    read-only file system: the type is checked before the file system."""
+    read-only file system: the type is checked before the file system. 0 where the
+    read-only flag does not apply: a FIFO, a socket or a device node opens for writing
+    there too (only files, directories and links are the file system's)."""
     if statmod.S_ISDIR(mode):
         return errno.EISDIR
     if statmod.S_ISLNK(mode):      # only reached with O_NOFOLLOW
         return errno.ELOOP
-    return errno.EROFS
+    return errno.EROFS if statmod.S_ISREG(mode) else 0
 
 
 class FileSystem:
@@ -121,7 +123,6 @@ class FileSystem:
                 self.close()
                 raise ValueError(f"two mounts at {normalize(guest)}")
             self._add(host, guest, readonly)
-        self.mounts.sort(key=lambda m: len(m.guest), reverse=True)
         if not self.is_mount_point(_PRIVATE_SHM):
             self._add_private(_PRIVATE_SHM)
         if not self.is_mount_point("/tmp"):
@@ -190,7 +191,12 @@ class FileSystem:
     def open_file(self, guest_path: str, host_flags: int, mode: int = 0, *,
                   write: bool = False) -> tuple[int, int | None]:
         """As open, with the file's st_mode when the checks already read it (None if
-        not): open(2)'s callers need the file type, and a stat call is not free."""
+        not): open(2)'s callers need the file type, and a stat call is not free.
+        O_CREAT only ever makes a new file (it implies O_EXCL: a name that is there is
+        EEXIST), so whether a file was made is known; open(2) opens an existing name
+        again without it (sys_files)."""
+        if host_flags & os.O_CREAT:
+            host_flags |= os.O_EXCL
         mount, rest = self.locate(guest_path)
         if write:
             refuse_provided(guest_path)
@@ -203,11 +209,13 @@ class FileSystem:
                     look = os.O_PATH | os.O_CLOEXEC | (host_flags & (os.O_NOFOLLOW | os.O_DIRECTORY))
                     found = _openat2(mount.fd, os.fsencode(rest), look)   # ENOENT first
                     try:   # and an open for I/O checks the file's type next
-                        mode = os.fstat(found).st_mode
+                        st_mode = os.fstat(found).st_mode
                     finally:
                         os.close(found)
                     if not host_flags & os.O_PATH:
-                        err = read_only_open_error(mode)
+                        err = read_only_open_error(st_mode)
+                        if not err:     # a FIFO, socket or device: opened as for reading
+                            return self.open_file(guest_path, host_flags)
                         raise OSError(err, os.strerror(err))
                 raise OSError(errno.EROFS, "Read-only file system")
         rest = os.fsencode(rest)   # guest paths are decoded with surrogateescape
@@ -231,39 +239,30 @@ class FileSystem:
         except FileNotFoundError:
             if not host_flags & os.O_CREAT:
                 raise
-            return self._create(guest_path, mount, rest, host_flags, mode, check_ro), None
+            return self._create(guest_path, host_flags, mode), None
         try:
             st_mode = os.fstat(found).st_mode
-            if host_flags & os.O_CREAT and host_flags & os.O_EXCL:
+            if host_flags & os.O_CREAT:
                 raise OSError(errno.EEXIST, "File exists")
-            if check_ro and self.fd_readonly(found):
-                err = read_only_open_error(st_mode)
+            if check_ro and self.fd_readonly(found) and (err := read_only_open_error(st_mode)):
                 raise OSError(err, os.strerror(err))
             if host_flags & os.O_NOFOLLOW and statmod.S_ISLNK(st_mode):
                 raise OSError(errno.ELOOP, "Too many levels of symbolic links")
             if statmod.S_ISCHR(st_mode) or statmod.S_ISBLK(st_mode):
                 raise OSError(errno.EACCES, "Permission denied")   # as on a nodev mount
-            flags = host_flags & ~(os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW)
-            return os.open(proc_path(found), flags), st_mode
+            return os.open(proc_path(found), host_flags & ~(os.O_EXCL | os.O_NOFOLLOW)), st_mode
         finally:
             os.close(found)
 
-    def _create(self, guest_path: str, mount: Mount, rest: bytes, host_flags: int, mode: int,
-                check_ro: bool) -> int:
-        """open() of a name that was not there: only a new file is made and opened; if the
-        name appears meanwhile, it is opened as an existing one (checked) or EEXIST."""
+    def _create(self, guest_path: str, host_flags: int, mode: int) -> int:
+        """A new file at a name that was not there, made in its directory (found, and
+        checked as writable, without following a link at the name): O_EXCL, so a name
+        that appears meanwhile is EEXIST."""
+        pfd, name = self.open_parent(guest_path, write=True)
         try:
-            if not check_ro:
-                return _openat2(mount.fd, rest, host_flags | os.O_EXCL, mode)
-            pfd, name = self.open_parent(guest_path, write=True)
-            try:   # a name that appears meanwhile as a link is not followed (ELOOP)
-                return os.open(name, host_flags | os.O_EXCL | os.O_NOFOLLOW, mode, dir_fd=pfd)
-            finally:
-                os.close(pfd)
-        except FileExistsError:
-            if host_flags & os.O_EXCL:
-                raise
-        return self.open(guest_path, host_flags & ~os.O_CREAT, mode, write=True)
+            return os.open(name, host_flags, mode, dir_fd=pfd)
+        finally:
+            os.close(pfd)
 
     def _refuse_readonly(self, fd: int) -> int:
         """`fd`, unless the file it resolved to lies under a read-only mount's directory."""

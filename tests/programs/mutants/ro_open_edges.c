@@ -1,0 +1,60 @@
+/* Opens at the edges of a read-only directory DIR (argv[1]: a read-only mount holding
+ * file.txt, sub/, link -> file.txt and fifo), and execve of a FIFO (argv[2]): run
+ * natively on a read-only bind mount and in a cage on a `:ro` mount, the outputs are
+ * compared (tests/test_mutants_fs.py). One line per step: "what result errno". */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static const char *dir;
+
+static void try_open(const char *what, const char *name, int flags)
+{
+	char path[4096];
+	snprintf(path, sizeof path, "%s/%s", dir, name);
+	int fd = open(path, flags, 0600);
+	printf("%s %d %d\n", what, fd < 0 ? -1 : 0, fd < 0 ? errno : 0);
+	if (fd >= 0)
+		close(fd);
+}
+
+int main(int argc, char *argv[])
+{
+	if (argc != 3)
+		return 2;
+	dir = argv[1];
+	setvbuf(stdout, NULL, _IONBF, 0);
+	try_open("write-missing", "missing.txt", O_WRONLY);
+	try_open("rdwr-missing", "sub/missing.txt", O_RDWR);
+	try_open("trunc-missing", "missing.txt", O_RDONLY | O_TRUNC);
+	try_open("create-in-missing-dir", "sub/none/new.txt", O_WRONLY | O_CREAT);
+	try_open("create-under-file", "file.txt/new.txt", O_WRONLY | O_CREAT);
+	try_open("create-nested", "sub/new.txt", O_WRONLY | O_CREAT);
+	try_open("create-excl-existing", "file.txt", O_WRONLY | O_CREAT | O_EXCL);
+	try_open("creat-existing-read", "file.txt", O_RDONLY | O_CREAT);
+	try_open("creat-existing-write", "file.txt", O_WRONLY | O_CREAT);
+	try_open("nofollow-link-write", "link", O_WRONLY | O_NOFOLLOW);
+	try_open("nofollow-link-read", "link", O_RDONLY | O_NOFOLLOW);
+	try_open("follow-link-write", "link", O_WRONLY);
+	try_open("directory-on-file-write", "file.txt", O_WRONLY | O_DIRECTORY);
+	try_open("directory-on-missing-write", "none", O_WRONLY | O_DIRECTORY);
+	try_open("dir-for-write", "sub", O_WRONLY);
+	try_open("dir-for-rdwr", "sub", O_RDWR);
+	try_open("dir-trunc", "sub", O_RDONLY | O_TRUNC);
+	try_open("fifo-write-nonblock", "fifo", O_WRONLY | O_NONBLOCK);
+	try_open("fifo-read-nonblock", "fifo", O_RDONLY | O_NONBLOCK);
+	try_open("fifo-trunc-nonblock", "fifo", O_RDONLY | O_TRUNC | O_NONBLOCK);
+	pid_t child = fork();
+	if (child == 0) {
+		char *args[] = {argv[2], NULL};
+		execv(argv[2], args);
+		printf("exec-fifo -1 %d\n", errno);
+		_exit(0);
+	}
+	int status;
+	waitpid(child, &status, 0);
+	return 0;
+}
