@@ -804,8 +804,8 @@ def _readlink(cage, guest_path: str, buf: int, size: int) -> int:
     found = virtual.lookup(cage, guest_path, follow=False)
     if isinstance(found, virtual.Link):
         target = found.text.encode("utf-8", "surrogateescape")
-    elif not isinstance(found, str):
-        raise abi.error(errno.EINVAL)
+    elif not isinstance(found, str) or found == "/" or cage.fs.is_mount_point(found):
+        raise abi.error(errno.EINVAL)     # a directory (a mount's), not a link
     else:
         pfd, name = cage.fs.open_parent(found, write=False)
         try:
