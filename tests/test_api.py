@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import errno
+import os
 import signal
 import subprocess
 import sys
@@ -176,3 +177,49 @@ def test_create_subprocess_exec_runs_many_cages_on_one_event_loop(builds, tmp_pa
         assert await asyncio.gather(*waits) == [-signal.SIGKILL] * 40
 
     asyncio.run(main())
+
+
+def test_pass_fds_gives_the_program_those_descriptors_as_subprocess_does(builds, tmp_path):
+    """pass_fds: a file for writing, a pipe's read end and a file for reading and writing
+    reach the program at the same numbers with their access modes, and no other host
+    descriptor does; the native build run by subprocess.run says the same."""
+    def run(runner, program):
+        out_file = tmp_path / f"{runner.__module__}.out"
+        both = tmp_path / f"{runner.__module__}.both"
+        both.write_bytes(b"")
+        r, w = os.pipe()
+        os.write(w, b"through the pipe\n")
+        os.close(w)
+        with open(out_file, "wb") as out, open(both, "r+b") as rw, open(both, "rb") as stray:
+            fds = [out.fileno(), r, rw.fileno()]
+            try:
+                result = runner([program, *map(str, fds), f"!{stray.fileno()}"],
+                                capture_output=True, pass_fds=fds)
+            finally:
+                os.close(r)
+            roles = {f"fd {fd}": f"fd <{i}>" for i, fd in enumerate(fds)}
+            roles[f"fd {stray.fileno()}"] = "fd <stray>"
+
+        def by_role(data: bytes) -> str:     # the numbers differ between the two runs
+            text = data.decode()
+            for number, role in roles.items():
+                text = text.replace(number + ":", role + ":").replace(number + " ", role + " ")
+                text = text.replace(number + "\n", role + "\n")
+            return text
+
+        return (result.returncode, by_role(result.stdout), by_role(out_file.read_bytes()),
+                by_role(both.read_bytes()))
+
+    caged = run(lind.run, str(builds.wasm("posix/pass_fds")))
+    native = run(subprocess.run, str(builds.native("posix/pass_fds")))
+    assert caged == native
+    assert caged[1].splitlines() == [
+        "fd <0>: write", "fd <1>: read", "fd <1>: read 17: through the pipe",
+        "fd <2>: read-write", "fd <2>: read 0: ", "fd <stray> (not passed): Bad file descriptor"]
+    assert caged[2:] == ("written to fd <0>\n", "written to fd <2>\n")
+
+
+@pytest.mark.parametrize("bad", [[1], [-1], [999]])
+def test_pass_fds_refuses_what_cannot_be_passed(builds, bad):
+    with pytest.raises((ValueError, OSError)):
+        lind.run([str(builds.wasm("posix/pass_fds"))], pass_fds=bad)

@@ -206,6 +206,19 @@ def test_version():
     assert proc.returncode == 0 and proc.stdout == f"lind {lind.__version__}\n"
 
 
+def test_a_fifo_named_as_program_or_argument_never_holds_lind(builds, tmp_path):
+    """Lind looks at the files a command line names (is it a module? what policy does
+    it carry?): a FIFO nobody writes must not keep it waiting in open(2)."""
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    proc = lind_run(fifo, stdin=subprocess.DEVNULL)
+    assert (proc.returncode, proc.stderr) == (126, f"lind: {fifo}: Permission denied\n".encode())
+    proc = lind_run(builds.wasm("args_env"), fifo, stdin=subprocess.DEVNULL)
+    assert proc.returncode == 0 and str(fifo).encode() in proc.stdout
+    proc = subprocess.run([*LIND, "inspect", fifo], capture_output=True, timeout=30)
+    assert (proc.returncode, proc.stderr) == (2, f"lind: {fifo}: Permission denied\n".encode())
+
+
 @pytest.mark.parametrize("args", [[], ["--root", "/"], ["--"]])
 def test_lind_run_without_a_program_says_what_it_needs(args):
     proc = subprocess.run([*LIND, "run", *args], capture_output=True, text=True, timeout=60)

@@ -7,6 +7,7 @@ register handlers for the child, exec the program named in argv, wait).
 from __future__ import annotations
 
 import errno
+import os
 import signal
 import subprocess
 import sys
@@ -143,6 +144,20 @@ def test_strace_output_is_a_host_file_the_program_cannot_reach(builds, tmp_path,
     assert (tmp_path / "root" / "trace.txt").read_text() == "the cage's own\n"
 
 
+def test_strace_output_takes_the_fd_after_those_passed(builds, tmp_path):
+    log, passed = tmp_path / "trace.txt", tmp_path / "passed.txt"
+    with open(passed, "wb") as f:
+        fd = f.fileno()
+        r = _run([builds.wasm("posix/pass_fds"), str(fd), str(fd + 1)], pass_fds=[fd],
+                 grates=[f"strace:-o {log} -e write,fcntl"])
+    assert r.returncode == 0
+    # fd + 1 is strace's own, close-on-exec: the program does not have it.
+    assert r.stdout.decode().splitlines() == [f"fd {fd}: write", f"fd {fd + 1}: Bad file descriptor"]
+    assert passed.read_bytes() == f"written to fd {fd}\n".encode()
+    trace = log.read_text()
+    assert f'] write({fd}, "written to fd {fd}\\n", {len(str(fd)) + 15}) = {len(str(fd)) + 15}\n' in trace
+
+
 def test_strace_output_in_a_missing_directory_is_refused_before_the_run(builds, tmp_path):
     with pytest.raises(FileNotFoundError, match="nodir/trace.txt"):
         _run([builds.wasm("grates/trace_peek")],
@@ -264,7 +279,6 @@ def test_python_grate_inherited_by_children(builds):
 
 def test_wasm_grate_through_the_ctypes_trampoline(builds):
     """The pure-Python twin of the trampoline runs grates the same way."""
-    import os
 
     env = dict(os.environ, LIND_TRAMPOLINE="ctypes")
     proc = subprocess.run([sys.executable, "-m", "lind", "run", "--grate", "strace:-e geteuid",

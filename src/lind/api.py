@@ -9,6 +9,7 @@ import io
 import locale
 import os
 import signal
+import stat
 import subprocess
 import tempfile
 import threading
@@ -108,12 +109,17 @@ def named_programs(args: Sequence[str], cwd: str = "/") -> dict[str, str]:
 
     found = {}
     for arg in args:
+        try:   # without waiting: an argument may name a FIFO, or /dev/fd/N of a pipe
+            fd = os.open(arg, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+        except (OSError, ValueError):
+            continue
         try:
-            with open(arg, "rb") as f:
-                if f.read(4) != WASM_MAGIC:
-                    continue
+            if not stat.S_ISREG(os.fstat(fd).st_mode) or os.pread(fd, 4, 0) != WASM_MAGIC:
+                continue
         except OSError:
             continue
+        finally:
+            os.close(fd)
         found[join(cwd, arg)] = os.path.abspath(arg)
     return found
 
@@ -201,11 +207,16 @@ def _program_args(args) -> list:
 
 
 def _prepare(args: list, grates, *, root, mounts, net, memory, timeout, user, hostname,
-             override: bool) -> tuple:
+             override: bool, pass_fds: Sequence[int] = ()) -> tuple:
     """The grate stack and the options the run starts with: what was asked, within the
     policy the program carries (PolicyViolation past it without `override`; with it,
-    each widening is a PolicyOverridden warning)."""
-    stack = stack_grates([os.fspath(a) for a in args], grates)
+    each widening is a PolicyOverridden warning). Files grates write for the person
+    running Lind get the fds after `pass_fds`."""
+    for fd in pass_fds:
+        if not isinstance(fd, int) or fd < 3:
+            raise ValueError(f"pass_fds: {fd!r} is not a descriptor above stderr (2)")
+        os.fstat(fd)            # EBADF here, as subprocess, not in the cage
+    stack = stack_grates([os.fspath(a) for a in args], grates, max([2, *pass_fds]) + 1)
     program = stack.argv[0]
     try:
         policy = embedded_policy(program)
@@ -220,7 +231,7 @@ def _prepare(args: list, grates, *, root, mounts, net, memory, timeout, user, ho
 
 
 def _spawn(rt: Runtime, stack, start: Launch, env, cwd: str, fds: tuple[int, int, int],
-           net: str | Network) -> tuple[Cage, contextlib.ExitStack]:
+           net: str | Network, pass_fds: Sequence[int] = ()) -> tuple[Cage, contextlib.ExitStack]:
     """Start the first cage of a run; the ExitStack removes the private directories it
     got (its root without `root`, the policy's tmp) when closed."""
     program, *rest = stack.argv
@@ -232,7 +243,8 @@ def _spawn(rt: Runtime, stack, start: Launch, env, cwd: str, fds: tuple[int, int
 
         root = start.root if start.root is not None else private("root")
         mounts = [*start.mounts, *(MountSpec(private("tmp"), path) for path in start.tmp)]
-        outputs = {fd: cleanup.enter_context(_host_output(path))
+        passed = {fd: fd for fd in pass_fds}
+        passed |= {fd: cleanup.enter_context(_host_output(path))
                    for fd, path in stack.outputs.items()}
         cage = rt.spawn(program, rest, root=root, mounts=mounts, env=env, cwd=cwd,
                         stdin=fds[0], stdout=fds[1], stderr=fds[2],
@@ -241,7 +253,7 @@ def _spawn(rt: Runtime, stack, start: Launch, env, cwd: str, fds: tuple[int, int
                         memory=start.memory, user=identity, hostname=start.hostname, net=net,
                         open_files=start.open_files, processes=start.processes,
                         cpu_time=start.cpu_time, file_size=start.file_size,
-                        pass_fds=outputs)
+                        pass_fds=passed)
     except BaseException:
         cleanup.close()
         raise
@@ -291,7 +303,7 @@ class Popen:
                  user: tuple[int, int] | str | None = None,
                  hostname: str | None = None, net: str | Network | None = None,
                  publish: Sequence[tuple[int, int] | str] = (),
-                 override_policy: bool = False) -> None:
+                 override_policy: bool = False, pass_fds: Sequence[int] = ()) -> None:
         self.args = _program_args(args)
         self.returncode: int | None = None
         self.trap: str | None = None
@@ -323,10 +335,11 @@ class Popen:
             err_fd = out_fd if stderr == STDOUT else stream(stderr, "stderr", 2)
             stack, start = _prepare(self.args, grates, root=root, mounts=mounts, net=net,
                                     memory=memory, timeout=None, user=user, hostname=hostname,
-                                    override=override_policy)
+                                    override=override_policy, pass_fds=pass_fds)
             self._network = _own_network(start.net, publish)
             self._cage, self._cleanup = _spawn(self._runtime, stack, start, env, cwd,
-                                               (in_fd, out_fd, err_fd), self._network or start.net)
+                                               (in_fd, out_fd, err_fd), self._network or start.net,
+                                               pass_fds)
         except BaseException:
             for f in mine:
                 f.close()
@@ -564,7 +577,8 @@ def run(args: Sequence[str | os.PathLike[str]] | str | os.PathLike[str], *,
         user: tuple[int, int] | str | None = None,
         hostname: str | None = None, net: str | Network | None = None,
         publish: Sequence[tuple[int, int] | str] = (),
-        forward_signals: bool = False, override_policy: bool = False) -> CompletedCage:
+        forward_signals: bool = False, override_policy: bool = False,
+        pass_fds: Sequence[int] = ()) -> CompletedCage:
     """Run a program in a cage and wait for it, like `subprocess.run`.
 
     `args[0]` is the host path of the .wasm program (`args` may be that path alone).
@@ -582,8 +596,10 @@ def run(args: Sequence[str | os.PathLike[str]] | str | os.PathLike[str], *,
     their own), "host" (the host's, as an unprivileged process), "none", or a Network
     several runs share; `publish` forwards host ports to ports of the private loopback
     ((HOSTPORT, CAGEPORT) pairs or "HOSTPORT:CAGEPORT", as `docker run -p`).
-    When the program ends (or is killed at `timeout`), whatever it left running in its
-    tree is killed too: nothing of the run outlives the call.
+    `pass_fds` are host descriptors (above 2) the program gets at the same numbers, as
+    subprocess's; it inherits no other. When the program ends (or is killed at
+    `timeout`), whatever it left running in its tree is killed too: nothing of the run
+    outlives the call.
     With `forward_signals` (called from the main thread), SIGINT, SIGTERM, SIGHUP,
     SIGQUIT, SIGUSR1/2 and SIGWINCH this process gets while the program runs go to the
     program instead, as `lind run` does (its handlers run; by default SIGINT ends it).
@@ -636,12 +652,12 @@ def run(args: Sequence[str | os.PathLike[str]] | str | os.PathLike[str], *,
         rt = runtime or default_runtime()
         stack, start = _prepare(args, grates, root=root, mounts=mounts, net=net, memory=memory,
                                 timeout=timeout, user=user, hostname=hostname,
-                                override=override_policy)
+                                override=override_policy, pass_fds=pass_fds)
         timeout = start.timeout
         own_network = _own_network(start.net, publish)
         with _forwarding_signals(rt) if forward_signals else contextlib.nullcontext() as fwd:
             cage, cleanup = _spawn(rt, stack, start, env, cwd, (in_fd, out_fd, err_fd),
-                                   own_network or start.net)
+                                   own_network or start.net, pass_fds)
             if fwd is not None:
                 fwd.start(cage)
             for fd in ends:

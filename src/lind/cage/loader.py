@@ -30,6 +30,7 @@ from wasmtime import _bindings as wt
 from wasmtime import _ffi
 from wasmtime._extern import wrap_extern
 
+from lind.cage.program_file import read_program
 from lind.toolchain.asyncify import NULL_PAGE_UNUSED, custom_section_names, exported_constant
 
 WASM_MAGIC = b"\0asm"
@@ -179,7 +180,7 @@ KNOWN_IMPORTS = {"lind", "wasi_snapshot_preview1"}
 def load(path: str | os.PathLike[str]) -> wasmtime.Module:
     """The compiled module for a program file, from memory, disk cache, or Cranelift."""
     try:
-        wasm = Path(path).read_bytes()
+        wasm = read_program(path)
     except OSError as exc:
         if exc.errno == errno.ENOENT:
             raise MissingProgram(f"{path}: {exc.strerror}") from None

@@ -32,7 +32,7 @@ def _stdio_file(host_fd: int, flags: int) -> OpenFile:
     """
     mode = os.fstat(host_fd).st_mode
     if stat.S_ISFIFO(mode) or stat.S_ISCHR(mode):
-        access = os.O_RDONLY if flags == abi.O_RDONLY else os.O_WRONLY
+        access = flags & abi.O_ACCMODE     # the same numbers as the host's
         try:
             # O_NONBLOCK: opening a pipe's write end with no reader would wait for one.
             fd = os.open(proc_path(host_fd), access | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC)
@@ -81,8 +81,8 @@ class Runtime:
               cpu_time: int | None = None, file_size: int | None = None,
               pass_fds: Mapping[int, int] | None = None) -> Cage:
         """Start `program` in a new cage; stdin/stdout/stderr are host fds to copy in,
-        and so are the values of `pass_fds` (host files opened for writing), at its keys
-        (3, 4, ... in order).
+        and so are the values of `pass_fds`, at its keys (cage fd -> host fd, each with
+        the host fd's access mode).
 
         The cage runs as `user` (uid, gid), whatever user Lind runs as: files of the host
         user show as the cage's, other owners as nobody (65534). `hostname` is what
@@ -144,9 +144,9 @@ class Runtime:
             for host_fd, flags in ((stdin, abi.O_RDONLY), (stdout, abi.O_WRONLY),
                                    (stderr, abi.O_WRONLY)):
                 cage.fds.install(_stdio_file(host_fd, flags))
-            for wanted, host_fd in sorted((pass_fds or {}).items()):
-                if cage.fds.install(_stdio_file(host_fd, abi.O_WRONLY)) != wanted:
-                    raise ValueError(f"pass_fds: {sorted(pass_fds)} are not 3, 4, ... in order")
+            for number, host_fd in sorted((pass_fds or {}).items()):
+                access = fcntl.fcntl(host_fd, fcntl.F_GETFL) & os.O_ACCMODE   # = abi's
+                cage.fds.place(number, _stdio_file(host_fd, access), False)
             try:
                 cage.load(module)
             except OSError as exc:

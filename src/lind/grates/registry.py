@@ -113,12 +113,13 @@ def build_c_grate(source: Path) -> Path:
     return out
 
 
-def stack_grates(argv: Sequence[str], grates: Sequence[Grate | str]) -> Stack:
+def stack_grates(argv: Sequence[str], grates: Sequence[Grate | str], first_fd: int = 3) -> Stack:
     """Order grates so the first named sees the program's calls first.
 
     Wasm grates run the rest of the command line, so the one nearest the program
     comes last in argv. A Python grate sits on the table of whichever program is just
-    above it: the program itself, or the nearest wasm grate named before it.
+    above it: the program itself, or the nearest wasm grate named before it. Host
+    files the grates write get the first cage's fds from `first_fd` up.
     """
     command = list(argv)
     prefix: list[str] = []
@@ -127,7 +128,7 @@ def stack_grates(argv: Sequence[str], grates: Sequence[Grate | str]) -> Stack:
     above = command[0]
     for layer in map(resolve, grates):
         if isinstance(layer, WasmGrate):
-            fd = 3 + len(outputs)        # after stdin, stdout and stderr, in order
+            fd = first_fd + len(outputs)
             args, host = layer.with_output_fd(fd)
             if host is not None:
                 outputs[fd] = host

@@ -15,6 +15,7 @@ import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from lind.cage.program_file import read_program
 from lind.isolation import elf
 from lind.toolchain.asyncify import AsyncifyError, encode_leb128, leb128, sections, with_custom_section
 
@@ -31,8 +32,7 @@ class NotAModule(ValueError):
 
 
 def is_elf(path: str | os.PathLike[str]) -> bool:
-    with open(path, "rb") as f:
-        return f.read(4) == elf.MAGIC
+    return read_program(path, 4) == elf.MAGIC
 
 
 def _policy_section(wasm: bytes) -> tuple[int, int] | None:
@@ -55,7 +55,7 @@ def _policy_section(wasm: bytes) -> tuple[int, int] | None:
 def policy_text(path: str | os.PathLike[str]) -> str | None:
     """The policy text embedded in the module (or ELF program) at `path` (None: it
     carries none)."""
-    wasm = Path(path).read_bytes()
+    wasm = read_program(path)
     if wasm[:4] == elf.MAGIC:
         try:
             return elf.policy_text(wasm)
