@@ -181,13 +181,16 @@ def test_dev_tty_is_the_cages_terminal(builds, tmp_path):
 
 # ---------------------------------------------------------------------- attacks
 
-def test_planted_device_nodes_are_never_used(builds, tmp_path, canary):  # noqa: F811
+@pytest.mark.parametrize("read_only_mount", [False, True])
+def test_planted_device_nodes_are_never_used(builds, tmp_path, canary, read_only_mount):  # noqa: F811
     """Device nodes in a root (made with mknod where Lind may, else the host's /dev
     mounted into the root) are never read or written: /dev is the microvisor's whatever
     the root's /dev holds, and a node reached by any other path or link is EACCES
-    (truncate is EINVAL, as Linux answers for any file not regular, before opening it)."""
+    (truncate is EINVAL, as Linux answers for any file not regular, before opening it).
+    A `:ro` mount elsewhere sends opens for writing down the path that checks each file
+    for read-only first: the same answers."""
     root = make_root(tmp_path)
-    mounts = []
+    mounts = [f"{make_root(tmp_path, 'ro')}:/ro:ro"] if read_only_mount else []
     (root / "dev").mkdir()
     (root / "planted").mkdir()
     try:
@@ -198,7 +201,7 @@ def test_planted_device_nodes_are_never_used(builds, tmp_path, canary):  # noqa:
             os.chmod(root / where / name, 0o666)
         (root / "devlink").symlink_to("/dev")   # resolves in the root: the planted /dev
     except PermissionError:
-        mounts = ["/dev:/dev", "/dev:/planted", "/dev:/devlink"]   # the host's own nodes
+        mounts += ["/dev:/dev", "/dev:/planted", "/dev:/devlink"]   # the host's own nodes
     out = fsops(builds, tmp_path, "planted",
                 ["cat", "/dev/null", "cat", "/dev/sda", "cat", "/planted/zero",
                  "write", "/planted/null", "x", "rdwr", "/devlink/null", "cat", "/devlink/zero",
