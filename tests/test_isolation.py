@@ -401,6 +401,16 @@ def test_isolate_runs_the_program_as_before(app, tmp_path):
     untouched(tmp_path)
 
 
+@pytest.mark.parametrize("call", ["29", "68", "240"])    # shmget, msgget, mq_open
+def test_the_filter_stands_for_the_ipc_namespace(app, tmp_path, call):
+    """--isolate makes no IPC namespace of its own because its filter lets no System V
+    IPC or message-queue call through: the hook's call of one kills the isolated Lind."""
+    rc, out, err = lind_env(tmp_path, _env(LIND_ISOLATE_TEST_FORBIDDEN_CALL=call),
+                            sys.executable, "-m", "lind", "run", "--isolate", app)
+    assert (rc, out) == (128 + 31, "")
+    untouched(tmp_path)
+
+
 def test_the_isolation_filter_kills_lind_on_a_call_it_does_not_allow(app, tmp_path):
     """The test hook makes the isolated Lind call ptrace, which Lind never needs: the
     kernel kills it (the filter is not weakened to show it). A policy asking for the

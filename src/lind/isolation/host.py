@@ -142,6 +142,10 @@ def _enter_namespaces(network: bool, ids: tuple[int | None, int | None] = (None,
     return ["namespaces: " + ", ".join(["user", *others])]
 
 
+# x86_64: shmget shmat shmctl, semget semop semctl shmdt, msgget msgsnd msgrcv msgctl,
+# semtimedop, mq_open mq_unlink mq_timedsend mq_timedreceive mq_notify mq_getsetattr.
+_IPC_CALLS = {29, 30, 31, 64, 65, 66, 67, 68, 69, 70, 71, 220, 240, 241, 242, 243, 244, 245}
+
 _FORWARDED = (signal.SIGTERM, signal.SIGHUP, signal.SIGUSR1, signal.SIGUSR2, signal.SIGWINCH)
 
 
@@ -358,6 +362,12 @@ def enter(binds: Sequence[Bind], *, network: bool, best_effort: bool = False,
     if already_isolated():
         return ["isolation: already isolated (not nested)"]
     said: list[str] = []
+    allowed_calls = list(allowed_calls)
+    if seccomp and "ipc" in namespaces and not _IPC_CALLS & set(allowed_calls):
+        # The filter kills every System V IPC and message-queue call, all an IPC
+        # namespace would hide: making one (and tearing it down) cost ~9 ms of each run.
+        namespaces = [n for n in namespaces if n != "ipc"]
+        said.append("ipc: no System V IPC or message-queue call passes the filter")
 
     def layer(step, *args) -> bool:
         try:
