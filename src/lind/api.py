@@ -9,7 +9,6 @@ import io
 import locale
 import os
 import signal
-import stat
 import subprocess
 import tempfile
 import threading
@@ -20,6 +19,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from lind.cage.cage import Cage
 from lind.cage.loader import ProgramError
 from lind.cage.options import MountSpec, check_user
+from lind.cage.program_file import read_program
 from lind.cage.runtime import Runtime
 from lind.grates import Grate
 from lind.grates.registry import stack_grates
@@ -109,17 +109,11 @@ def named_programs(args: Sequence[str], cwd: str = "/") -> dict[str, str]:
 
     found = {}
     for arg in args:
-        try:   # without waiting: an argument may name a FIFO, or /dev/fd/N of a pipe
-            fd = os.open(arg, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+        try:   # read_program never waits: an argument may name a FIFO or a pipe
+            if read_program(arg, 4) != WASM_MAGIC:
+                continue
         except (OSError, ValueError):
             continue
-        try:
-            if not stat.S_ISREG(os.fstat(fd).st_mode) or os.pread(fd, 4, 0) != WASM_MAGIC:
-                continue
-        except OSError:
-            continue
-        finally:
-            os.close(fd)
         found[join(cwd, arg)] = os.path.abspath(arg)
     return found
 

@@ -16,11 +16,7 @@ def read_program(path: str | os.PathLike[str], limit: int = -1) -> bytes:
     """The bytes of the program file at `path` (its first `limit` with a limit); OSError
     as open(2) or execve(2) says."""
     fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
-    try:
-        st = os.fstat(fd)
-        if not stat.S_ISREG(st.st_mode):
+    with open(fd, "rb") as f:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
             raise OSError(errno.EACCES, os.strerror(errno.EACCES), os.fspath(path))
-        with os.fdopen(os.dup(fd), "rb") as f:
-            return f.read(limit)
-    finally:
-        os.close(fd)
+        return f.read(limit)

@@ -390,8 +390,10 @@ int pass_fptr_to_wt(uint64_t fn_ptr, uint64_t cageid, uint64_t arg1, uint64_t ar
 {
 	if (fn_ptr == HARSH_EXIT_SYSCALL) {
 		/* A traced cage died of a signal (arg1: its id, arg2: the signal), as strace -f
-		 * shows for each process; main() says it for the program it waits for. */
-		if ((int64_t)arg1 != traced_child) {
+		 * shows for each process; main() says it for the program it waits for. The
+		 * notification comes for the cage itself: a call of 1005 naming another cage
+		 * is a program forging a line. */
+		if (arg1 == cageid && (int64_t)arg1 != traced_child) {
 			struct line line = {.len = 0};
 			put(&line, "[pid %lld] ", (long long)arg1);
 			put_killed(&line, (int)arg2);
