@@ -167,8 +167,24 @@ MODULES: dict[str, list[str]] = {
                             "tests/test_grates_python.py::test_netfilter_bad_rules_are_value_errors"],
     "microvisor/virtual.py": ["tests/test_virtual_files.py",
                               "tests/test_mutants_fs.py::test_host_proc_mounted_read_only_gives_no_magic_links"],
-    "microvisor/fdtable.py": ["tests/test_mutants_fs.py", "tests/test_attacks.py::test_rlimit_nofile",
-                              "tests/test_attacks.py::test_fd_hogs_leave_room_for_another_tree"],
+    "microvisor/fdtable.py": ["tests/test_mutants_fs.py", "tests/test_mutants_files.py",
+                              "tests/test_attacks.py::test_rlimit_nofile",
+                              "tests/test_attacks.py::test_fd_hogs_leave_room_for_another_tree",
+                              "tests/test_attacks.py::test_inherited_stdio_metadata_stays_the_hosts",
+                              # pipes, sockets, O_NONBLOCK, terminals: what the fd table
+                              # decides the trampoline or Python serves, and how it waits
+                              *(f"tests/test_conformance.py::test_matches_native[{name}]"
+                                for name in ("file_calls", "file_edges", "file_modes",
+                                             "fifo_opens", "events", "process_edges",
+                                             "net_unix", "net_tcp", "net_waits")),
+                              "tests/test_conformance.py::test_python_handlers_match_native",
+                              "tests/test_process.py::test_fork_wait_pipe_exec_match_native",
+                              "tests/test_process.py::test_poll_and_select_on_pipes_match_native",
+                              "tests/test_process.py::test_preforking_server_over_pipes_matches_native",
+                              "tests/test_programs.py::test_matches_native",
+                              "tests/test_programs.py::test_stdin_and_stderr",
+                              "tests/test_cli.py::test_terminal_settings_read_back_as_on_linux",
+                              "tests/test_threads.py::test_threads_programs_match_native"],
     # The ctypes twin of the C trampoline: the same programs with LIND_TRAMPOLINE=ctypes
     # (MODULE_ENV), which makes every cage of the pytest process use it.
     "threei/fallback.py": ["tests/test_threei.py",
