@@ -100,6 +100,54 @@ def test_fd_table_matches_linux(builds, tmp_path):
     assert outputs[1] == outputs[0]
 
 
+def test_waits_and_status_flags_match_linux(builds, tmp_path):
+    """F_SETFL on a file, signals interrupting FIFO reads and writes, writev past a
+    pipe's capacity, a full non-blocking pipe, 300 eventfds: as on Linux; and the virtual
+    files opened and closed on the way give back every host-fd slot they counted."""
+    from lind.microvisor import limits
+
+    root = make_root(tmp_path)
+    os.mkfifo(root / "fifo")
+    outputs = []
+    for binary in (builds.native("mutants/fd_waits"), builds.wasm("mutants/fd_waits")):
+        (root / "data").write_bytes(b"0123456789")
+        if binary.suffix == ".wasm":
+            held = limits.host_fds.held
+            rc, out, err = run_cage(tmp_path, "waits", [binary], root=root, timeout=60)
+            assert limits.host_fds.held == held
+        else:
+            proc = subprocess.run([binary], cwd=root, capture_output=True, text=True, timeout=60)
+            rc, out, err = proc.returncode, proc.stdout, proc.stderr
+        assert rc == 0, err
+        outputs.append(out)
+    lines = outputs[0].splitlines()
+    assert "fifo read interrupted -1 4" in lines        # the waits really were interrupted
+    assert "fifo write interrupted 65536 0" in lines
+    assert "data: 13 \"XY23456789abc\"" in lines
+    assert "eventfds made 300, written and read 300" in lines
+    assert outputs[1] == outputs[0]
+
+
+def test_inherited_stdout_keeps_its_append_flag_as_on_linux(builds, tmp_path):
+    """A stdout the host opened for appending: the cage may set O_NONBLOCK while keeping
+    O_APPEND as it is, as on Linux."""
+    results = []
+    for binary in (builds.native("mutants/fd_waits"), builds.wasm("mutants/fd_waits")):
+        log = tmp_path / f"{binary.suffix or 'native'}.log"
+        with open(log, "ab") as out, open(tmp_path / "in", "wb+") as inp:
+            if binary.suffix == ".wasm":
+                result = lind.run([str(binary), "stdout"], stdin=inp, stdout=out,
+                                  stderr=subprocess.PIPE, root=str(make_root(tmp_path)),
+                                  timeout=30)
+            else:
+                result = subprocess.run([binary, "stdout"], stdin=inp, stdout=out,
+                                        stderr=subprocess.PIPE, timeout=30)
+        assert result.returncode == 0, result.stderr
+        results.append(result.stderr)
+    assert results[0] == b"append 1; keeping it, adding O_NONBLOCK: 0 0 (nonblock 1); as before: 0 0\n"
+    assert results[1] == results[0]
+
+
 @pytest.mark.usefixtures("canary")
 def test_host_proc_mounted_read_only_gives_no_magic_links(builds, tmp_path):
     """/proc/self/fd/N of the host (this process) names the host's open files: a cage

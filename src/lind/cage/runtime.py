@@ -16,7 +16,7 @@ from lind.cage.cage import Cage
 from lind.cage.options import DEFAULT_HOSTNAME, DEFAULT_USER, MountSpec, check_user
 from lind.grates import Grate, attach_all
 from lind.microvisor import abi, limits, sys_ipc, sys_signals, virtual
-from lind.microvisor.fdtable import OpenFile
+from lind.microvisor.fdtable import OpenFile, own_description
 from lind.microvisor.fs import FileSystem, join, normalize, proc_path
 from lind.microvisor.network import PRIVATE, Network
 
@@ -40,7 +40,7 @@ def _stdio_file(host_fd: int, flags: int) -> OpenFile:
             pass
         else:
             os.set_blocking(fd, True)
-            return OpenFile(fd, flags, borrowed=True, reserved=True)
+            return own_description(fd, flags, borrowed=True, reserved=True)
     fd = os.dup(host_fd)
     if fcntl.fcntl(fd, fcntl.F_GETFL) & os.O_APPEND:
         flags |= abi.O_APPEND

@@ -196,13 +196,9 @@ class OpenFile:
         return cage.mem.pwrite_fd(self.host_fd, addr, n, offset)
 
     def poll(self, events: int) -> int:
-        """Ready poll(2) events now; regular files and directories are always ready."""
-        if self.is_dir or stat.S_ISREG(os.fstat(self.host_fd).st_mode):
-            return events & (select.POLLIN | select.POLLOUT)
-        p = select.poll()
-        p.register(self.host_fd, events)
-        ready = p.poll(0)
-        return ready[0][1] if ready else 0
+        """Ready poll(2) events of a file without a host fd to poll (the microvisor's
+        own: /dev/null, a virtual directory): always ready, as those are on Linux."""
+        return events & (select.POLLIN | select.POLLOUT)
 
 
 def _io_now(kind: int, fd: int, views: list[memoryview], writing: bool) -> int:
@@ -273,6 +269,18 @@ class NonBlockingHostFile(OpenFile):
             with _descriptions_lock:
                 _free_descriptions.append(self.description)
             self.description = 0
+
+
+def own_description(host_fd: int, flags: int, path: str = "", *, st_mode: int | None = None,
+                    borrowed: bool = False, reserved: bool = False) -> OpenFile:
+    """The open file for a host description the cage alone holds (one it opened by name,
+    or one Lind reopened for it). A pipe's or FIFO's host fd is made non-blocking, as
+    pipe2's are: a FIFO opened by name refuses RWF_NOWAIT, and a blocking host write
+    larger than the room left would wait in the kernel, out of reach of the cage's
+    signals and of its end."""
+    mode = os.fstat(host_fd).st_mode if st_mode is None else st_mode
+    kind = NonBlockingHostFile if stat.S_ISFIFO(mode) and not flags & abi.O_PATH else OpenFile
+    return kind(host_fd, flags, path, stat.S_ISDIR(mode), borrowed=borrowed, reserved=reserved)
 
 
 _F = TypeVar("_F", bound=OpenFile)

@@ -22,7 +22,7 @@ from collections.abc import Callable
 
 from lind.microvisor import abi, limits, sys_locks, virtual
 from lind.microvisor.abi import s32, u32
-from lind.microvisor.fdtable import NonBlockingHostFile, OpenFile
+from lind.microvisor.fdtable import NonBlockingHostFile, OpenFile, own_description
 from lind.microvisor.fs import join, libc, proc_path, wants_write
 
 
@@ -292,9 +292,8 @@ def _open_fifo(cage, handle: int, host: int, ready: Callable[[], bool] | None = 
 
 
 def _install(cage, host_fd: int, flags: int, guest_path: str, st_mode: int | None = None) -> int:
-    is_dir = statmod.S_ISDIR(os.fstat(host_fd).st_mode if st_mode is None else st_mode)
-    f = OpenFile(host_fd, flags & ~(abi.O_CLOEXEC | abi.O_CREAT | abi.O_EXCL | abi.O_TRUNC),
-                 guest_path, is_dir)
+    f = own_description(host_fd, flags & ~(abi.O_CLOEXEC | abi.O_CREAT | abi.O_EXCL | abi.O_TRUNC),
+                        guest_path, st_mode=st_mode)
     return cage.fds.install(f, cloexec=bool(flags & abi.O_CLOEXEC))
 
 
@@ -1145,8 +1144,9 @@ def sys_fcntl(cage, fd, cmd, arg, *_):
     f = cage.fds.get(fd)
     if cmd in (abi.F_DUPFD, abi.F_DUPFD_CLOEXEC):
         lowest = s32(arg)
-        if lowest < 0 or lowest >= cage.fds.limit:
+        if lowest < 0:
             raise abi.error(errno.EINVAL)
+        # At or above RLIMIT_NOFILE: install says EINVAL, under the table's lock.
         return cage.fds.install(f.hold(), cloexec=cmd == abi.F_DUPFD_CLOEXEC, lowest=lowest)
     if cmd in sys_locks.COMMANDS:
         return sys_locks.fcntl_lock(cage, f, cmd, arg)

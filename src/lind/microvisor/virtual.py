@@ -30,7 +30,7 @@ import zlib
 from dataclasses import dataclass, field
 
 from lind.microvisor import abi, network
-from lind.microvisor.fdtable import OpenFile
+from lind.microvisor.fdtable import OpenFile, own_description
 from lind.microvisor.fs import join, proc_path
 
 DEVICES = {"null": (1, 3), "zero": (1, 5), "full": (1, 7), "random": (1, 8), "urandom": (1, 9),
@@ -404,8 +404,7 @@ def _reopen(f: OpenFile, flags: int) -> OpenFile:
     if not flags & abi.O_PATH:
         os.set_blocking(fd, not flags & abi.O_NONBLOCK)
     kept = flags | append
-    return OpenFile(fd, kept & ~_OPEN_ONLY,
-                    f.path, statmod.S_ISDIR(os.fstat(fd).st_mode), borrowed=f.borrowed)
+    return own_description(fd, kept & ~_OPEN_ONLY, f.path, borrowed=f.borrowed)
 
 
 def _terminal(cage) -> OpenFile | None:
@@ -434,9 +433,6 @@ class DirFile(OpenFile):
 
     def seekable(self) -> bool:
         return True
-
-    def poll(self, events: int) -> int:
-        return events & (abi.POLLIN | abi.POLLOUT)
 
 
 class DeviceFile(OpenFile):
@@ -476,9 +472,6 @@ class DeviceFile(OpenFile):
 
     def stat(self) -> os.stat_result:
         return Device(self.name).stat()
-
-    def poll(self, events: int) -> int:
-        return events & (abi.POLLIN | abi.POLLOUT)
 
     def seekable(self) -> bool:
         return True
