@@ -64,7 +64,8 @@ static void drain(int fd, const char *who)
 static void show_flags(const char *what, int fd)
 {
 	int fl = fcntl(fd, F_GETFL);
-	printf("%s append %d nonblock %d\n", what, !!(fl & O_APPEND), !!(fl & O_NONBLOCK));
+	printf("%s access %d append %d nonblock %d\n", what, fl & O_ACCMODE, !!(fl & O_APPEND),
+	       !!(fl & O_NONBLOCK));
 }
 
 static void show_data(const char *what)
