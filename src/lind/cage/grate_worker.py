@@ -21,6 +21,7 @@ import wasmtime
 from wasmtime import _bindings as wt
 
 from lind import threei
+from lind.cage.thread import STACK_POINTER
 
 DISPATCHER = "pass_fptr_to_wt"
 WORKER_START = "__lind_worker_start"
@@ -31,11 +32,9 @@ class GrateWorkers:
     """The workers of one grate cage, and its handlers by function pointer."""
 
     def __init__(self, grate: Any) -> None:
-        from lind.cage import cage as cage_module
-
         if DISPATCHER not in grate.exports:
             raise OSError(errno.EINVAL, "not a grate (no pass_fptr_to_wt export)")
-        if cage_module.STACK_POINTER not in grate.exports or grate.shared_memory is None:
+        if STACK_POINTER not in grate.exports or grate.shared_memory is None:
             raise OSError(errno.EINVAL, "grate was not built by lind cc (no stack pointer "
                           "export or no shared memory)")
         self._cage = grate
@@ -61,7 +60,7 @@ class GrateWorkers:
         worker_memory = threei.Memory.shared(self._memory.address(), (store, self._memory))
         stack = grate.aspace.mmap(0, WORKER_STACK, mmap.PROT_READ | mmap.PROT_WRITE,
                                   mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS, None)
-        stack_pointer = exports[cage_module.STACK_POINTER]
+        stack_pointer = exports[STACK_POINTER]
         stack_top = stack + WORKER_STACK
         stack_pointer.set_value(store, stack_top)
         if WORKER_START in exports:   # its own thread descriptor and TLS block
