@@ -10,6 +10,8 @@ from __future__ import annotations
 import errno
 import os
 import signal
+import subprocess
+import sys
 
 import pytest
 import wasmtime
@@ -24,19 +26,25 @@ def test_paths_a_python_grate_checked_reach_the_wasm_grate_below(builds, tmp_pat
     """The copies a Python grate forwards have cage ids of their own, never a real cage's
     (first in this file: the ids count from the start of the process)."""
 
-    class Look(Grate):
-        @handles("open")
-        def look(self, call: Call) -> int:
-            call.string(0)
+    class Redirect(Grate):
+        """Reads the path (a copy at its address goes down) or, for x.txt, passes another
+        one (a copy at an address of its own, which the program's memory does not hold)."""
+
+        @handles("open", "openat")
+        def redirect(self, call: Call) -> int:
+            path = 0 if call.name == "open" else 1
+            if call.string(path) == b"/data/x.txt":
+                return call.forward(*call.args[:path], call.put(b"/data/y.txt\0"))
             return call.forward()
 
     (tmp_path / "real").mkdir()
     (tmp_path / "data").mkdir()
     (tmp_path / "real" / "x.txt").write_text("real one\n")
-    r = lind.run([str(builds.wasm("grates/cat_files"))] + ["/data/x.txt"] * 4, root=tmp_path,
-                 grates=[Look(), str(builds.wasm("grates/remap_grate"))], capture_output=True,
-                 timeout=60, runtime=lind.Runtime())
-    assert r.stdout == b"/data/x.txt: real one\n" * 4, r.stderr
+    (tmp_path / "real" / "y.txt").write_text("another one\n")
+    r = lind.run([str(builds.wasm("grates/cat_files"))] + ["/data/x.txt", "/data/z.txt"] * 3,
+                 root=tmp_path, grates=[Redirect(), str(builds.wasm("grates/remap_grate"))],
+                 capture_output=True, timeout=60, runtime=lind.Runtime())
+    assert r.stdout == f"/data/x.txt: another one\n/data/z.txt: errno {errno.ENOENT}\n".encode() * 3, r.stderr
 
 
 def test_what_a_grate_and_its_children_may_ask_of_3i(builds, tmp_path):
@@ -175,3 +183,18 @@ def test_host_call_for_one_cage_with_every_argument_in_another(tmp_path):
     assert ops.make_call(rt, None, b.cage.id, 1, [1, 100, 16, 0, 0, 0], [a.cage.id] * 6) == 16
     assert a.release()[1] == b"AAAAAAAAAAAAAAAA"
     assert b.release()[1] == b"AAAAAAAAAAAAAAAA" + b"bbbbbbbbbbbbbbbb"
+
+
+def test_make_threei_call_nests_64_deep_then_eloop(builds, tmp_path):
+    """A grate whose handler calls itself through 3i: 64 nested calls on one thread, then
+    ELOOP for the next, which every level returns — served by the C trampoline (here) and
+    by the Python path (the ctypes trampoline, in a `lind run` of its own)."""
+    expected = (f"handlers run 64 deep; the call past them: {errno.ELOOP} (ELOOP is "
+                f"{errno.ELOOP}); result {-errno.ELOOP}\n").encode()
+    program = str(builds.wasm("mutants/nesting"))
+    r = lind.run([program], root=tmp_path, capture_output=True, timeout=60)
+    assert (r.returncode, r.stdout, r.stderr) == (0, expected, b"")
+    python_path = subprocess.run([sys.executable, "-m", "lind", "run", "--root", tmp_path, program],
+                                 env={**os.environ, "LIND_TRAMPOLINE": "ctypes"},
+                                 capture_output=True, timeout=60)
+    assert (python_path.returncode, python_path.stdout, python_path.stderr) == (0, expected, b"")

@@ -1750,6 +1750,11 @@ static int target_ending(int64_t id)
     return ending;
 }
 
+/* make_threei_call within make_threei_call on one thread, as ops.MAX_NESTING: a grate
+ * whose handler calls itself gets ELOOP rather than the end of its wasm stack. */
+#define MAX_NESTING 64
+static __thread int threei_nesting;
+
 /* make_threei_call from cage `s` (block: nr, self, target, 6 x (arg, cage)) when
  * the caller's table sends `nr` to a wasm grate or answers it from ids. Returns
  * 0 to let the Python handler do it (anything else, or a case to refuse). */
@@ -1790,9 +1795,15 @@ static int threei_call_in_c(SlotObject *s, MemoryObject *m, uint64_t block, int6
         *result = id_answer;
         return 1;
     }
+    if (threei_nesting >= MAX_NESTING) {
+        *result = -ELOOP;
+        return 1;
+    }
     GrateHandlerObject *h = __atomic_load_n(&e->grate, __ATOMIC_ACQUIRE);
     int ending_before = target_ending(target);
+    threei_nesting++;
     *result = grate_call(h->grate, h->fn_ptr, target, args, cages);
+    threei_nesting--;
     /* The cage acted for began to end during the call: no result (ops.CAGE_ENDED). */
     if (!ending_before && target_ending(target))
         *result = -CAGE_ENDED;
