@@ -8,6 +8,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -168,6 +169,19 @@ int main(int argc, char **argv)
 	close(p[1]);
 	waitpid(reader, NULL, 0);
 
+	/* readv asking for more than the pipe holds: what is there (an alarm would end a
+	 * wait for more). */
+	pipe(p);
+	write(p[1], "abc", 3);
+	char part1[8] = "", part2[8] = "";
+	struct iovec parts[2] = {{part1, 2}, {part2, 8}};
+	alarm_in(500);
+	report("readv of 10 with 3 there", readv(p[0], parts, 2));
+	printf("read \"%.2s\" \"%.1s\"\n", part1, part2);
+	alarm_in(0);
+	close(p[0]);
+	close(p[1]);
+
 	/* A non-blocking pipe filled up: what fits, then EAGAIN. */
 	pipe(p);
 	report("pipe nonblock", fcntl(p[1], F_SETFL, O_NONBLOCK));
@@ -203,5 +217,9 @@ int main(int argc, char **argv)
 		close(d);
 	}
 	printf("virtual opens %d\n", opened);
+	struct pollfd virt[2] = {{open("/dev/null", O_RDWR), POLLIN | POLLOUT | POLLPRI, 0},
+	                         {open("/proc", O_RDONLY | O_DIRECTORY), POLLIN, 0}};
+	report("poll /dev/null and /proc", poll(virt, 2, 0));
+	printf("revents %d %d\n", virt[0].revents, virt[1].revents);
 	return 0;
 }
