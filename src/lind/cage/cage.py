@@ -26,7 +26,7 @@ from wasmtime import _bindings as wt
 
 from lind import threei
 from lind.cage import grate_worker, loader
-from lind.cage.thread import STACK_POINTER, THREAD_START, CageThread, Instance, PerThread
+from lind.cage.thread import THREAD_START, CageThread, Instance, PerThread
 from lind.microvisor import abi, limits, sys_ipc, sys_locks, sys_time
 from lind.microvisor import sys_signals as signals
 from lind.microvisor import table as microvisor
@@ -211,6 +211,9 @@ def _strings(items: Sequence[bytes]) -> tuple[int, bytes]:
 
 _STARTUP_IMPORT_TYPE = wasmtime.FuncType([wasmtime.ValType.i32()] * 2, [wasmtime.ValType.i32()])
 ASYNCIFY_BUFFER = 256 * 1024   # unwound wasm frames of one cage (fork, setjmp)
+# The shadow-stack pointer as lind cc exports it from an Asyncify-instrumented program
+# (setjmp and longjmp save and restore it; see toolchain/guest/README.md).
+STACK_POINTER = "lind_global_0"
 MAX_JUMP_POINTS = 1024   # setjmp calls remembered per cage; the least recently used go
 DELIVER_SIGNALS = "__lind_deliver_signals"   # the guest libc's handler runner
 ASYNCIFY = "asyncify_start_unwind"            # the program can fork and longjmp
