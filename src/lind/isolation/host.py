@@ -153,7 +153,7 @@ def _mountpoint() -> tuple[str, int]:
     """An empty host directory for the new root, and an fd of its parent directory: the
     child's pivot_root moves this process's root too (they share the mount namespace),
     and through the fd the directory can still be removed at the end."""
-    base = os.environ.get("TMPDIR") or "/tmp"
+    base = os.path.abspath(os.environ.get("TMPDIR") or "/tmp")
     path = os.path.join(base, f"lind-isolate-{os.getpid()}")
     try:     # tempfile.mkdtemp first probes $TMPDIR by writing a file: 0.4 ms of each run
         os.mkdir(path, 0o700)
