@@ -345,6 +345,46 @@ def test_inherited_stdio_metadata_stays_the_hosts(builds, tmp_path, canary):
     untouched(canary)
 
 
+_CLOSED_STDIO = r"""
+import os, sys
+out = os.open(sys.argv[2], os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+os.dup2(out, 1)
+os.close(0)
+os.close(2)
+import lind
+sys.exit(lind.run([sys.argv[1]], root=sys.argv[3], stdout=1, timeout=60).returncode)
+"""
+
+
+def test_a_cage_started_without_stdin_or_stderr_finds_them_closed(builds, tmp_path, canary):
+    """Lind started with fds 0 and 2 closed: the cage's 0 and 2 are closed too (EBADF,
+    then its next open is fd 0), as natively. They were whatever Lind had opened at
+    those numbers for itself (its root directory, the program's module), readable or
+    writable by the program."""
+    prog, native = builds.wasm(attack("closed_stdio")), builds.native(attack("closed_stdio"))
+    beside = make_root(tmp_path, "beside")
+    (beside / "tenant.txt").write_bytes(b"tenant data\n")
+    work = make_root(tmp_path, "native")
+    expected = subprocess.run(["sh", "-c", f"exec {native} <&- 2>&-"], cwd=work,
+                              capture_output=True, text=True, timeout=60).stdout
+    assert results(expected)["fstat0"] == (-1, errno.EBADF) and "open 0 0" in expected
+    for how in ("cli", "api"):
+        root = make_root(tmp_path, f"root-{how}")
+        out = tmp_path / f"{how}.out"
+        if how == "cli":
+            cmd = f"exec {sys.executable} -m lind run --root {root} {prog} <&- 2>&- >{out}"
+            proc = subprocess.run(["sh", "-c", cmd], timeout=90)
+        else:
+            with open(tmp_path / "api.in", "wb+") as scratch:   # closed before the run
+                proc = subprocess.run([sys.executable, "-c", _CLOSED_STDIO, prog, out, root],
+                                      stdin=scratch, stderr=scratch, timeout=90)
+        assert proc.returncode == 0, how
+        assert out.read_text() == expected, how
+        assert (root / "mine.txt").read_bytes() == b"abc"
+    assert (beside / "tenant.txt").read_bytes() == b"tenant data\n"
+    untouched(canary)
+
+
 # -- 4. switching grates off ------------------------------------------------------------
 def _ro_root(tmp_path: Path) -> tuple[Path, Path]:
     root = make_root(tmp_path)

@@ -91,8 +91,15 @@ def _devnull(reading: bool) -> int:
     return os.open(os.devnull, (os.O_RDONLY if reading else os.O_WRONLY) | os.O_CLOEXEC)
 
 
-def _as_fd(spec, default: int) -> int:
+def _as_fd(spec, default: int) -> int | None:
+    """The host fd a stream spec names; None (inherit) is the host's own `default`, or
+    no fd at all when the host has that one closed: the cage then starts without it, as
+    a native child inherits a closed stdio fd."""
     if spec is None:
+        try:
+            os.fstat(default)
+        except OSError:
+            return None
         return default
     if isinstance(spec, int):
         return spec
@@ -224,7 +231,7 @@ def _prepare(args: list, grates, *, root, mounts, net, memory, timeout, user, ho
     return stack, start
 
 
-def _spawn(rt: Runtime, stack, start: Launch, env, cwd: str, fds: tuple[int, int, int],
+def _spawn(rt: Runtime, stack, start: Launch, env, cwd: str, fds: tuple[int | None, ...],
            net: str | Network, pass_fds: Sequence[int] = ()) -> tuple[Cage, contextlib.ExitStack]:
     """Start the first cage of a run; the ExitStack removes the private directories it
     got (its root without `root`, the policy's tmp) when closed."""
@@ -309,7 +316,7 @@ class Popen:
         cage_ends: list[int] = []       # closed here once the cage has its copies
         mine: list = []                 # our ends, closed if the start fails
 
-        def stream(spec, name: str, default: int) -> int:
+        def stream(spec, name: str, default: int) -> int | None:
             if spec is PIPE:
                 r, w = os.pipe()
                 theirs, ours = (r, w) if name == "stdin" else (w, r)

@@ -71,7 +71,7 @@ class Runtime:
 
     def spawn(self, program: str | os.PathLike[str], args: Sequence[str] = (), *,
               root: str, mounts: Sequence[MountSpec] = (), env: Mapping[str, str] | None = None,
-              cwd: str = "/", stdin: int = 0, stdout: int = 1, stderr: int = 2,
+              cwd: str = "/", stdin: int | None = 0, stdout: int | None = 1, stderr: int | None = 2,
               argv0: str | None = None, programs: Mapping[str, str] | None = None,
               grates: Sequence[Grate] = (),
               grates_at_exec: Mapping[str, Sequence[Grate]] | None = None,
@@ -80,9 +80,9 @@ class Runtime:
               open_files: int | None = None, processes: int | None = None,
               cpu_time: int | None = None, file_size: int | None = None,
               pass_fds: Mapping[int, int] | None = None) -> Cage:
-        """Start `program` in a new cage; stdin/stdout/stderr are host fds to copy in,
-        and so are the values of `pass_fds`, at its keys (cage fd -> host fd, each with
-        the host fd's access mode).
+        """Start `program` in a new cage; stdin/stdout/stderr are host fds to copy in
+        (None: the cage starts with that fd closed), and so are the values of
+        `pass_fds`, at its keys (cage fd -> host fd, each with the host fd's access mode).
 
         The cage runs as `user` (uid, gid), whatever user Lind runs as: files of the host
         user show as the cage's, other owners as nobody (65534). `hostname` is what
@@ -141,9 +141,10 @@ class Runtime:
                 cage.slot.set_fd_limit(cage.fds.ceiling())
             cage.exe = (normalize(os.path.join(cwd, os.fspath(program))),
                         os.path.abspath(program))
-            for host_fd, flags in ((stdin, abi.O_RDONLY), (stdout, abi.O_WRONLY),
-                                   (stderr, abi.O_WRONLY)):
-                cage.fds.install(_stdio_file(host_fd, flags))
+            for number, (host_fd, flags) in enumerate(((stdin, abi.O_RDONLY), (stdout, abi.O_WRONLY),
+                                                       (stderr, abi.O_WRONLY))):
+                if host_fd is not None:
+                    cage.fds.place(number, _stdio_file(host_fd, flags), False)
             for number, host_fd in sorted((pass_fds or {}).items()):
                 access = fcntl.fcntl(host_fd, fcntl.F_GETFL) & os.O_ACCMODE   # = abi's
                 cage.fds.place(number, _stdio_file(host_fd, access), False)

@@ -36,9 +36,28 @@ USAGE = """usage: lind cc [cc options] SRC... -o OUT.wasm
 """
 
 
+def _hold_closed_stdio() -> list[int]:
+    """The stdio fds Lind was started without, each held by /dev/null until the program
+    starts, so that none of Lind's own files (its root, the module) takes that number
+    and becomes the program's stdin or stdout; the program then starts without them,
+    as a native one would."""
+    closed = []
+    for fd in (0, 1, 2):
+        try:
+            os.fstat(fd)
+        except OSError:
+            closed.append(fd)
+            null = os.open(os.devnull, os.O_RDONLY)
+            if null != fd:
+                os.dup2(null, fd, inheritable=False)
+                os.close(null)
+    return closed
+
+
 def _run(argv: list[str]) -> int:
     """`lind run`: the options are checked, and --isolate's layers entered, before
     wasmtime and the microvisor load (a fork then copies little)."""
+    closed_stdio = _hold_closed_stdio()
     from lind.cage.options import DEFAULT_HOSTNAME, DEFAULT_USER, MountSpec
     from lind.microvisor.limits import parse_size
     from lind.microvisor.network import parse_publish
@@ -125,20 +144,23 @@ def _run(argv: list[str]) -> int:
     if refused is not None:
         print(f"lind: {refused} (--isolate=best-effort goes on without it)", file=sys.stderr)
         return 125
-    return _run_program(opts, mounts=mounts, env=env, memory=memory, publish=publish)
+    return _run_program(opts, mounts=mounts, env=env, memory=memory, publish=publish,
+                        closed_stdio=closed_stdio)
 
 
 def _run_program(opts: argparse.Namespace, *, mounts: list, env: dict[str, str],
-                 memory: int | None, publish: list) -> int:
+                 memory: int | None, publish: list, closed_stdio: list[int]) -> int:
     import lind
     from lind.cage.loader import ProgramError
 
+    for fd in closed_stdio:     # closed again: the program inherits them closed
+        os.close(fd)
     try:
         with _terminal_restored(), warnings.catch_warnings():
             warnings.simplefilter("always", lind.PolicyOverridden)
             warnings.showwarning = _say_overridden
             result = lind.run([opts.program, *opts.args], root=opts.root, mounts=mounts,
-                              env=env, cwd=opts.cwd, stdin=0, stdout=1, stderr=2,
+                              env=env, cwd=opts.cwd, stdin=None, stdout=None, stderr=None,
                               grates=opts.grate, memory=memory, user=opts.user,
                               hostname=opts.hostname, forward_signals=True,
                               timeout=opts.timeout, net=opts.net, publish=publish,
@@ -273,9 +295,10 @@ def console() -> NoReturn:
         print(f"lind: internal error, a bug in Lind: {type(exc).__name__}: {exc} "
               "(please report it with what LIND_DEBUG=1 prints)", file=sys.stderr)
         status = 70
-    with contextlib.suppress(OSError):
-        sys.stdout.flush()
-        sys.stderr.flush()
+    for stream in (sys.stdout, sys.stderr):     # None when Lind was started without it
+        if stream is not None:
+            with contextlib.suppress(OSError):
+                stream.flush()
     if any(t.is_alive() and not t.daemon for t in threading.enumerate()
            if t is not threading.main_thread()):
         sys.exit(status)
