@@ -11,6 +11,7 @@ import contextlib
 import errno
 import fcntl
 import os
+import socket
 import stat
 import subprocess
 import sys
@@ -146,6 +147,46 @@ def test_inherited_stdout_keeps_its_append_flag_as_on_linux(builds, tmp_path):
         results.append(result.stderr)
     assert results[0] == b"append 1; keeping it, adding O_NONBLOCK: 0 0 (nonblock 1); as before: 0 0\n"
     assert results[1] == results[0]
+
+
+def test_a_stdin_socket_reads_what_is_there_and_waits_interruptibly(builds, tmp_path):
+    """stdin a socket the host holds (shared with it, as a shell's socket would be): a
+    read returns the bytes there, and a read waiting for more ends at a signal."""
+    results = []
+    for binary in (builds.native("mutants/fd_waits"), builds.wasm("mutants/fd_waits")):
+        ours, theirs = socket.socketpair()
+        with ours, theirs:
+            ours.sendall(b"abc")
+            if binary.suffix == ".wasm":
+                result = lind.run([str(binary), "socket-stdin"], stdin=theirs, capture_output=True,
+                                  root=str(make_root(tmp_path)), timeout=30)
+            else:
+                result = subprocess.run([binary, "socket-stdin"], stdin=theirs,
+                                        capture_output=True, timeout=30)
+        assert result.returncode == 0, result.stderr
+        results.append(result.stdout)
+    assert results[0] == (b"socket read of 100 with 3 there 3 0\n"
+                          b"socket read interrupted -1 4\nalarms 1\n")
+    assert results[1] == results[0]
+
+
+def test_a_pipe_description_shared_by_two_fds_stays_blocking(builds, tmp_path):
+    """One fd of two closed: the description, and how its reads wait, stay the other's
+    (a fresh Lind process, so these are its first pipes)."""
+    outputs = []
+    for binary in (builds.native("mutants/fd_waits"), builds.wasm("mutants/fd_waits")):
+        command = [binary, "dup-pipe"]
+        if binary.suffix == ".wasm":
+            command = [sys.executable, "-m", "lind", "run", "--root", make_root(tmp_path),
+                       *command]
+        with open(tmp_path / "in", "wb+") as scratch:
+            proc = subprocess.run(command, stdin=scratch, capture_output=True, text=True,
+                                  timeout=60)
+        assert proc.returncode == 0, proc.stderr
+        outputs.append(proc.stdout)
+    assert outputs[0] == ("empty nonblocking pipe -1 11\n"
+                          "empty blocking pipe interrupted -1 4\nalarms 1\n")
+    assert outputs[1] == outputs[0]
 
 
 @pytest.mark.usefixtures("canary")

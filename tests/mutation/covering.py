@@ -9,9 +9,10 @@ Two roles, one file:
 - the test command of a mutation session: `covering.py MAP MODULE -- PYTEST_ARGS...`
   compares the mutated module in the working directory with the pristine text kept in
   MAP, and runs pytest on the tests that executed the changed lines. A line executed
-  outside any test (at import, between tests), a line MAP does not know, or no change at
-  all (the baseline) runs the whole selection: the choice can only shrink the run where
-  coverage proved the other tests never reach the mutant.
+  outside any test (between tests, or at import: outside function bodies), a line MAP
+  does not know, or no change at all (the baseline) runs the whole selection: the
+  choice can only shrink the run where coverage proved the other tests never reach
+  the mutant.
 
 Survivors are what cost time (every test of the selection runs against them); this is
 how mutmut and Stryker's per-test coverage analysis keep them cheap.
@@ -61,12 +62,29 @@ def changed_lines(pristine: list[str], mutated: list[str]) -> set[int]:
     return lines
 
 
+def function_body_lines(source: str) -> set[int]:
+    """The lines inside function bodies: the only ones that run when a test calls into
+    the module. The others (module and class level, decorators, a def's own line with
+    its default values) run once, at import, in whichever test first imported the
+    module in its process: coverage labels them with that test alone."""
+    import ast
+
+    lines: set[int] = set()
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
+            body = node.body if isinstance(node.body, list) else [node.body]
+            lines.update(range(body[0].lineno, node.end_lineno + 1))
+    return lines
+
+
 def chosen_tests(coverage_map: dict, mutated: str, selection: list[str]) -> list[str]:
     """The node ids to run against `mutated`; `selection` itself when coverage cannot
     narrow it."""
-    lines = changed_lines(coverage_map["pristine"].splitlines(), mutated.splitlines())
+    pristine = coverage_map["pristine"]
+    lines = changed_lines(pristine.splitlines(), mutated.splitlines())
     by_line: dict[str, list[str]] = coverage_map["tests_by_line"]
-    if not lines or any(str(n) not in by_line or "" in by_line[str(n)] for n in lines):
+    if (not lines or not lines <= function_body_lines(pristine)
+            or any(str(n) not in by_line or "" in by_line[str(n)] for n in lines)):
         return selection
     wanted = {test for n in lines for test in by_line[str(n)]}
 

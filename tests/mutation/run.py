@@ -173,6 +173,10 @@ MODULES: dict[str, list[str]] = {
                               "tests/test_attacks.py::test_rlimit_nofile",
                               "tests/test_attacks.py::test_fd_hogs_leave_room_for_another_tree",
                               "tests/test_attacks.py::test_inherited_stdio_metadata_stays_the_hosts",
+                              "tests/test_attacks.py::test_a_cage_started_without_stdin_or_stderr_finds_them_closed",
+                              # descriptions as dict keys (flock), files mapped (not zeros)
+                              "tests/test_locks.py::test_locks_between_parent_and_child_match_native",
+                              "tests/test_mutants_memory.py::test_shared_file_mappings_at_their_edges_match_native",
                               # pipes, sockets, O_NONBLOCK, terminals: what the fd table
                               # decides the trampoline or Python serves, and how it waits
                               *(f"tests/test_conformance.py::test_matches_native[{name}]"

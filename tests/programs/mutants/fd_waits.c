@@ -4,7 +4,8 @@
  * files opened and closed many times. Relative paths only: run in a directory holding
  * "data" (10 bytes) and "fifo" (a named pipe), natively and in Lind, and the outputs
  * compared (tests/test_mutants_fs.py). With argv[1] "stdout", only the status flags of an
- * inherited stdout (which the test opens for appending). */
+ * inherited stdout (which the test opens for appending); with "socket-stdin", reads of
+ * a stdin that is a socket; with "dup-pipe", a pipe's description shared by two fds. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -91,10 +92,43 @@ static int inherited_stdout(void)
 	return 0;
 }
 
+/* stdin a socket the host holds, "abc" already sent: a read of more returns what is
+ * there; the next read waits until a signal interrupts it (EINTR). */
+static int socket_stdin(void)
+{
+	char buf[100];
+	report("socket read of 100 with 3 there", read(0, buf, sizeof buf));
+	alarm_in(300);
+	report("socket read interrupted", read(0, buf, sizeof buf));
+	printf("alarms %d\n", alarms);
+	return 0;
+}
+
+/* A blocking pipe whose read end was dup'ed and the copy closed, then a non-blocking
+ * pipe made: reads of the first still wait (until a signal). First in its process:
+ * the pipes are the first of the run. */
+static int dup_pipe(void)
+{
+	int p[2], q[2];
+	char c;
+	pipe(p);
+	close(dup(p[0]));
+	pipe2(q, O_NONBLOCK);
+	report("empty nonblocking pipe", read(q[0], &c, 1));
+	alarm_in(300);
+	report("empty blocking pipe interrupted", read(p[0], &c, 1));
+	printf("alarms %d\n", alarms);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc > 1 && strcmp(argv[1], "stdout") == 0)
 		return inherited_stdout();
+	if (argc > 1 && strcmp(argv[1], "socket-stdin") == 0)
+		return socket_stdin();
+	if (argc > 1 && strcmp(argv[1], "dup-pipe") == 0)
+		return dup_pipe();
 	setvbuf(stdout, NULL, _IONBF, 0);
 	static unsigned char big[BIG];
 	for (size_t i = 0; i < BIG; i++)
