@@ -3,7 +3,8 @@
  * *at flags (AT_EMPTY_PATH, AT_SYMLINK_NOFOLLOW), calls on a socket file and a dangling
  * link, argument checks of fallocate/truncate/fadvise/sync_file_range/readahead,
  * getdents64 with a buffer that just fits, sendfile/copy_file_range past one chunk,
- * preadv/pwritev and their flags, fd flags of dup3, F_DUPFD, memfd.
+ * preadv/pwritev and their flags, fd flags of dup3, F_DUPFD, memfd, the file-size
+ * limit of pwritev2, ftruncate and sync_file_range of files with no host file.
  * Run with a scratch directory as the working directory (it makes what it needs there),
  * natively and in Lind; the outputs are compared (tests/test_mutants_files.py). */
 #define _GNU_SOURCE
@@ -569,6 +570,45 @@ static void fifos(void)
 	free(data);
 }
 
+/* Where the file-size limit falls for pwritev2 (at the end for an O_APPEND file, at the
+ * file position for offset -1), and calls a device or a directory without a host file
+ * refuses or answers. */
+static void limits_and_devices(void)
+{
+	int null = open("/dev/null", O_WRONLY);
+	report("ftruncate /dev/null", ftruncate(null, 0));
+	close(null);
+	int dir = open("/proc", O_RDONLY | O_DIRECTORY);
+	report("sync_file_range /proc", sync_file_range(dir, 0, 0, SYNC_FILE_RANGE_WRITE));
+	close(dir);
+
+	static char block[30];
+	memset(block, 'f', sizeof block);
+	struct iovec iov = {block, sizeof block};
+	int fd = open("fsize", O_CREAT | O_TRUNC | O_RDWR, 0644);
+	write(fd, block, 10);
+	signal(SIGXFSZ, SIG_IGN);
+	struct rlimit old, small;
+	getrlimit(RLIMIT_FSIZE, &old);
+	small = old;
+	small.rlim_cur = 20;
+	setrlimit(RLIMIT_FSIZE, &small);
+	int app = open("fsize", O_WRONLY | O_APPEND);
+	long appended = pwritev2(app, &iov, 1, 0, 0);
+	close(app);
+	ftruncate(fd, 10);
+	lseek(fd, 15, SEEK_SET);
+	long positioned = pwritev2(fd, &iov, 1, -1, RWF_DSYNC);
+	setrlimit(RLIMIT_FSIZE, &old);    /* before reporting: stdout may be a file */
+	report("pwritev2 at 0 of an O_APPEND file, 20-byte limit", appended);
+	report("pwritev2 RWF_DSYNC at the position 15, 20-byte limit", positioned);
+	struct stat st;
+	fstat(fd, &st);
+	report("size", st.st_size);
+	close(fd);
+	signal(SIGXFSZ, SIG_DFL);
+}
+
 int main(void)
 {
 	setvbuf(stdout, NULL, _IONBF, 0);
@@ -584,5 +624,6 @@ int main(void)
 	raw_calls();
 	descriptors();
 	fifos();
+	limits_and_devices();
 	return 0;
 }
