@@ -277,7 +277,9 @@ class _Bare:
 
 
 def _startup(bench: Bench, native: Path, wasm: Path, n: int) -> tuple[float, float]:
-    """One repetition: mean ns per run of hello, baseline then Lind, n times over."""
+    """One repetition: the median ns of n runs of hello, of the baseline and of Lind, taking
+    turns at going first (the second of two runs back to back finds the machine warmer);
+    medians, so that one run the machine slowed down does not move the row."""
     import tempfile
 
     import wasmtime
@@ -288,8 +290,8 @@ def _startup(bench: Bench, native: Path, wasm: Path, n: int) -> tuple[float, flo
     temperature, via = bench.args
     bare = _Bare() if bench.baseline == BARE_WASMTIME else None
     wasm_bytes = wasm.read_bytes()
-    base_ns = lind_ns = 0.0
-    for _ in range(n):
+
+    def baseline() -> float:
         t = time.perf_counter()
         if bench.baseline == LIND_RUN:
             out = subprocess.run([sys.executable, "-m", "lind", "run", "--root", str(BUILD),
@@ -303,8 +305,11 @@ def _startup(bench: Bench, native: Path, wasm: Path, n: int) -> tuple[float, flo
             module = (loader.load(wasm) if temperature == "warm"
                       else wasmtime.Module(loader.engine(), wasm_bytes))
             out = bare.run(module)
-        base_ns += (time.perf_counter() - t) * 1e9
+        took = (time.perf_counter() - t) * 1e9
         _check_hello(out, f"{bench.name}: {bench.baseline}")
+        return took
+
+    def in_lind() -> float:
         with tempfile.TemporaryDirectory() as cache:
             env = dict(os.environ)
             if temperature == "cold":
@@ -320,12 +325,22 @@ def _startup(bench: Bench, native: Path, wasm: Path, n: int) -> tuple[float, flo
                     out = subprocess.run([sys.executable, "-m", "lind", "run", *isolate, "--root",
                                           str(BUILD), str(wasm)], capture_output=True, check=True,
                                          env=env).stdout
-                lind_ns += (time.perf_counter() - t) * 1e9
+                took = (time.perf_counter() - t) * 1e9
             finally:
                 if temperature == "cold":
                     os.environ.pop("LIND_CACHE", None)
         _check_hello(out, f"{bench.name}: Lind")
-    return base_ns / n, lind_ns / n
+        return took
+
+    base_ns, lind_ns = [], []
+    for i in range(n):
+        if i % 2:
+            lind_ns.append(in_lind())
+            base_ns.append(baseline())
+        else:
+            base_ns.append(baseline())
+            lind_ns.append(in_lind())
+    return statistics.median(base_ns), statistics.median(lind_ns)
 
 
 def _check_hello(out: bytes, what: str) -> None:
