@@ -16,7 +16,7 @@ static size_t used;
 static void show(const char *how, int r)
 {
 	struct termios t;
-	memset(&t, 0, sizeof t);
+	memset(&t, 0xAA, sizeof t);    /* TCGETS writes the kernel's 36 bytes, no more */
 	ioctl(0, TCGETS, &t);
 	used += snprintf(report + used, sizeof report - used,
 	                 "%s: %d; iflag %o oflag %o cflag %o lflag %o speed %d cc", how, r,
@@ -25,7 +25,8 @@ static void show(const char *how, int r)
 	                 (unsigned)t.c_lflag, cfgetospeed(&t) == B9600);
 	for (int i = 0; i < 19; i++)
 		used += snprintf(report + used, sizeof report - used, " %d", t.c_cc[i]);
-	used += snprintf(report + used, sizeof report - used, "\n");
+	used += snprintf(report + used, sizeof report - used, "; byte 36 %#x\n",
+	                 ((unsigned char *)&t)[36]);
 }
 
 int main(void)
