@@ -650,13 +650,21 @@ class Cage:
     def _live_ranges(self) -> list[tuple[int, int]]:
         """What fork must copy: the used part of the stack (it grows down from the top of
         its region, stack-first layout), data, heap and private mappings; not the unused
-        stack, nor shared mappings (the child maps the same pages)."""
+        stack, nor shared mappings (the child maps the same pages), nor the part of the
+        Asyncify buffer past the frames just unwound (most of its 256 KiB: the child's
+        rewind reads only those, and every unwind writes before it reads)."""
         size = self.mem.size()
         sp_export = self.exports.get(ASYNCIFY_STACK_POINTER)
         sp = sp_export.value(self.store) if sp_export is not None else 0
         at = max(sp if 0 < sp <= self.aspace.heap_base else 0, self.mem.lowest)
+        skipped = list(self.aspace.shared_ranges())
+        data = self._asyncify_buffer
+        if data:
+            (used_end,) = struct.unpack("<I", self.mem.read(data, 4))   # the cage's to write:
+            if data + 8 <= used_end < data + ASYNCIFY_BUFFER:            # only if it is inside
+                skipped.append((used_end, data + ASYNCIFY_BUFFER))
         ranges = []
-        for start, end in self.aspace.shared_ranges():
+        for start, end in sorted(skipped):
             if start > at:
                 ranges.append((at, start))
             at = max(at, end)
