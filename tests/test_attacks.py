@@ -222,6 +222,18 @@ CRAFTED = {
         "extra": '(func (export "asyncify_start_unwind") (param i64 i64))',
         "body": """(drop (call $unwind (i32.const 57) (i64.const 0) (i64.const 0) (i64.const 0)
                          (i64.const 0) (i64.const 0) (i64.const 0)))"""},
+    "asyncify_without_stack_pointer": {     # setjmp saves lind_global_0: it must be there
+        "imports": '(import "lind" "syscall_unwind" '
+                   '(func $unwind (param i32 i64 i64 i64 i64 i64 i64) (result i64)))',
+        "extra": """(global $state (mut i32) (i32.const 0))
+            (func (export "asyncify_start_unwind") (param i32) (global.set $state (i32.const 1)))
+            (func (export "asyncify_stop_unwind") (global.set $state (i32.const 0)))
+            (func (export "asyncify_start_rewind") (param i32) (global.set $state (i32.const 2)))
+            (func (export "asyncify_stop_rewind") (global.set $state (i32.const 0)))
+            (func (export "asyncify_get_state") (result i32) (global.get $state))""",
+        "body": """(drop (call $unwind (i32.const 1020) (i64.const 1024) (i64.const 0)
+                         (i64.const 0) (i64.const 0) (i64.const 0) (i64.const 0)))
+                   (if (i32.eq (global.get $state) (i32.const 1)) (then (return)))"""},
     "bad_dispatcher_signature": {
         "extra": '(func (export "pass_fptr_to_wt") (param i32) (result i32) (i32.const 0))',
         "body": ""},

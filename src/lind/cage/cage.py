@@ -211,12 +211,9 @@ def _strings(items: Sequence[bytes]) -> tuple[int, bytes]:
 
 _STARTUP_IMPORT_TYPE = wasmtime.FuncType([wasmtime.ValType.i32()] * 2, [wasmtime.ValType.i32()])
 ASYNCIFY_BUFFER = 256 * 1024   # unwound wasm frames of one cage (fork, setjmp)
-# The shadow-stack pointer as lind cc exports it from an Asyncify-instrumented program
-# (setjmp and longjmp save and restore it; see toolchain/guest/README.md).
-ASYNCIFY_STACK_POINTER = "lind_global_0"
 MAX_JUMP_POINTS = 1024   # setjmp calls remembered per cage; the least recently used go
 DELIVER_SIGNALS = "__lind_deliver_signals"   # the guest libc's handler runner
-ASYNCIFY = "asyncify_start_unwind"            # the program can fork and longjmp
+ASYNCIFY = loader.ASYNCIFY_EXPORTS[0]         # the program can fork and longjmp
 
 
 class Cage:
@@ -585,7 +582,7 @@ class Cage:
         frames = self.mem.read(data + 8, current - data - 8)
         token, self._next_jump_token = self._next_jump_token, self._next_jump_token + 1
         self.mem.write(env, struct.pack("<Q", token))
-        self.jump_points[token] = (frames, self.exports[ASYNCIFY_STACK_POINTER].value(self.store))
+        self.jump_points[token] = (frames, self.exports[loader.ASYNCIFY_STACK_POINTER].value(self.store))
         while len(self.jump_points) > MAX_JUMP_POINTS:
             self.jump_points.popitem(last=False)
 
@@ -602,7 +599,7 @@ class Cage:
         data = self._asyncify_buffer
         self.mem.write(data + 8, frames)
         self.mem.write(data, struct.pack("<I", data + 8 + len(frames)))
-        self.exports[ASYNCIFY_STACK_POINTER].set_value(self.store, stack_pointer)
+        self.exports[loader.ASYNCIFY_STACK_POINTER].set_value(self.store, stack_pointer)
 
     # -- fork and exec ---------------------------------------------------------
     def forked(self, child_id: int) -> Cage:
@@ -654,7 +651,7 @@ class Cage:
         Asyncify buffer past the frames just unwound (most of its 256 KiB: the child's
         rewind reads only those, and every unwind writes before it reads)."""
         size = self.mem.size()
-        sp_export = self.exports.get(ASYNCIFY_STACK_POINTER)
+        sp_export = self.exports.get(loader.ASYNCIFY_STACK_POINTER)
         sp = sp_export.value(self.store) if sp_export is not None else 0
         at = max(sp if 0 < sp <= self.aspace.heap_base else 0, self.mem.lowest)
         skipped = list(self.aspace.shared_ranges())
@@ -1139,9 +1136,9 @@ class Cage:
 
     def stack_pointer(self) -> int:
         """The guest's shadow-stack pointer now (0 if the program exports none)."""
-        if not self.exports or ASYNCIFY_STACK_POINTER not in self.exports:
+        if not self.exports or loader.ASYNCIFY_STACK_POINTER not in self.exports:
             return 0
-        return self.exports[ASYNCIFY_STACK_POINTER].value(self.store)
+        return self.exports[loader.ASYNCIFY_STACK_POINTER].value(self.store)
 
     def function_arity(self, index: int) -> int | None:
         """How many parameters function-table entry `index` takes (None: unknown), for

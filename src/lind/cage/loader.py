@@ -304,6 +304,11 @@ _EXPORTED_FUNCS: dict[str, tuple[list, ...]] = {
     "__lind_deliver_signals": (([], []),),
     "pass_fptr_to_wt": (([_I64] * 14, [_I32]), ([_I64] * 14, [_I64])),
 }
+ASYNCIFY_EXPORTS = ("asyncify_start_unwind", "asyncify_stop_unwind", "asyncify_start_rewind",
+                    "asyncify_stop_rewind", "asyncify_get_state")
+# The shadow-stack pointer as lind cc exports it from an Asyncify-instrumented program
+# (setjmp and longjmp save and restore it; see toolchain/guest/README.md).
+ASYNCIFY_STACK_POINTER = "lind_global_0"
 HEAP_BASE = "__heap_base"
 FUNCTION_TABLE = "__indirect_function_table"
 WASM_PAGE = 65536
@@ -337,6 +342,13 @@ def _check_program(module: wasmtime.Module, wasm: bytes, path: str) -> None:
     for name, shapes in _EXPORTED_FUNCS.items():
         if name in exports and not any(_func_is(exports[name], want) for want in shapes):
             raise ProgramError(f"{path}: its export {name} does not have the type Lind calls")
+    unwinding = [name for name in ASYNCIFY_EXPORTS if name in exports]
+    if unwinding:     # fork and setjmp use them all, and the stack pointer
+        missing = [name for name in (*ASYNCIFY_EXPORTS, ASYNCIFY_STACK_POINTER)
+                   if name not in exports]
+        if missing:
+            raise ProgramError(f"{path}: exports {unwinding[0]} but not {', '.join(missing)}, "
+                               "which unwinding needs")
     table = exports.get(FUNCTION_TABLE)
     if table is not None and not (isinstance(table, wasmtime.TableType)
                                   and table.element == wasmtime.ValType.funcref()):
