@@ -234,6 +234,10 @@ CRAFTED = {
         "body": """(drop (call $unwind (i32.const 1020) (i64.const 1024) (i64.const 0)
                          (i64.const 0) (i64.const 0) (i64.const 0) (i64.const 0)))
                    (if (i32.eq (global.get $state) (i32.const 1)) (then (return)))"""},
+    "thread_start_of_another_type": {   # the host calls it with three i32s
+        "extra": '(func (export "__lind_thread_start") (param i64))', "body": ""},
+    "stack_pointer_constant": {         # threads and grate workers set it
+        "extra": '(global (export "__stack_pointer") i32 (i32.const 65536))', "body": ""},
     "bad_dispatcher_signature": {
         "extra": '(func (export "pass_fptr_to_wt") (param i32) (result i32) (i32.const 0))',
         "body": ""},

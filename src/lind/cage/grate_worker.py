@@ -21,7 +21,7 @@ import wasmtime
 from wasmtime import _bindings as wt
 
 from lind import threei
-from lind.cage.thread import STACK_POINTER
+from lind.cage.loader import STACK_POINTER
 
 DISPATCHER = "pass_fptr_to_wt"
 WORKER_START = "__lind_worker_start"

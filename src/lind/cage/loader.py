@@ -302,6 +302,7 @@ _EXPORTED_FUNCS: dict[str, tuple[list, ...]] = {
     "asyncify_stop_unwind": (([], []),), "asyncify_stop_rewind": (([], []),),
     "asyncify_get_state": (([], [_I32]),),
     "__lind_deliver_signals": (([], []),),
+    "__lind_thread_start": (([_I32] * 3, []),), "__lind_worker_start": (([], [_I32]),),
     "pass_fptr_to_wt": (([_I64] * 14, [_I32]), ([_I64] * 14, [_I64])),
 }
 ASYNCIFY_EXPORTS = ("asyncify_start_unwind", "asyncify_stop_unwind", "asyncify_start_rewind",
@@ -309,6 +310,7 @@ ASYNCIFY_EXPORTS = ("asyncify_start_unwind", "asyncify_stop_unwind", "asyncify_s
 # The shadow-stack pointer as lind cc exports it from an Asyncify-instrumented program
 # (setjmp and longjmp save and restore it; see toolchain/guest/README.md).
 ASYNCIFY_STACK_POINTER = "lind_global_0"
+STACK_POINTER = "__stack_pointer"   # the same, as wasm-ld exports it: threads and grate workers set it
 HEAP_BASE = "__heap_base"
 FUNCTION_TABLE = "__indirect_function_table"
 WASM_PAGE = 65536
@@ -354,7 +356,7 @@ def _check_program(module: wasmtime.Module, wasm: bytes, path: str) -> None:
                                   and table.element == wasmtime.ValType.funcref()):
         raise ProgramError(f"{path}: its export {FUNCTION_TABLE} is not a table of functions")
     for name, ty in exports.items():
-        if name.startswith("lind_global_") and not (
+        if (name.startswith("lind_global_") or name == STACK_POINTER) and not (
                 isinstance(ty, wasmtime.GlobalType) and ty.content == _I32 and ty.mutable):
             raise ProgramError(f"{path}: its export {name} is not a mutable i32 global")
     if HEAP_BASE in exports:

@@ -32,7 +32,6 @@ if TYPE_CHECKING:
 
 THREAD_START = "__lind_thread_start"
 START = "_start"
-STACK_POINTER = "__stack_pointer"   # the shadow-stack pointer: lind cc exports it
 
 
 class Instance:
@@ -108,7 +107,7 @@ class CageThread:
             instance.store, instance.exports = cage.instance_over_memory()
             instance.context_address = loader.context_address(instance.store)
             instance.thread_start = self.start_args
-            instance.exports[STACK_POINTER].set_value(instance.store, self.start_args.stack)
+            instance.exports[loader.STACK_POINTER].set_value(instance.store, self.start_args.stack)
             self.instance = instance
             cage.run_instance()
         except wasmtime.Trap as trap:
