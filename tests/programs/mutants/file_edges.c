@@ -355,6 +355,9 @@ static void raw_calls(void)
 	/* raw: libc makes preadv2 without flags at -1 a readv */
 	report("preadv2 call on a pipe filled later", syscall(SYS_preadv2, q[0], &iov, 1, -1L, -1L, 0));
 	waitpid(filler, NULL, 0);
+	/* an offset below -1 is EINVAL before the file is looked at (not ESPIPE, not EBADF) */
+	report("preadv2 at -2 on a pipe", syscall(SYS_preadv2, q[0], &iov, 1, -2L, -1L, 0));
+	report("preadv2 at -2 on the write end", syscall(SYS_preadv2, q[1], &iov, 1, -2L, -1L, 0));
 	close(q[0]);
 	close(q[1]);
 	report("pwritev with no buffers", pwritev(fd, &iov, 0, 0));
