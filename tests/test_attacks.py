@@ -285,6 +285,56 @@ def test_crafted_module_is_refused(builds, tmp_path, canary, name):
     untouched(canary)
 
 
+# A start function runs while the module is instantiated, before the cage has its
+# memory and exports (on exec: while they are still the old program's). Its system
+# calls reached handlers: a write ended in a Lind traceback (exit 70), and a fork
+# during an exec called the old program's export with the new store, which aborted
+# the whole host process (wasmtime: "object used with the wrong store").
+_EARLY_CALLS = _MODULE % {
+    "imports": "", "memory": _EXPORTED_MEMORY, "body": "",
+    "extra": """(data (i32.const 1024) "early")
+        (func $early
+          (drop (call $sc (i32.const 1) (i64.const 1) (i64.const 1024) (i64.const 5)
+                          (i64.const 0) (i64.const 0) (i64.const 0)))
+          (drop (call $sc (i32.const 57) (i64.const 0) (i64.const 0) (i64.const 0)
+                          (i64.const 0) (i64.const 0) (i64.const 0))))
+        (start $early)"""}
+_TRAPPING_START = _MODULE % {"imports": "", "memory": _EXPORTED_MEMORY, "body": "",
+                             "extra": "(func $early unreachable) (start $early)"}
+
+
+@pytest.mark.parametrize("trampoline", ["c", "ctypes"])
+def test_system_calls_from_a_start_function_are_enosys(builds, tmp_path, canary, trampoline):
+    """They fail (the cage is not made yet) and the program runs on: its early write
+    prints nothing, its fork makes no child; a start function that traps refuses the
+    program. Run directly and through exec, in a host process that must survive."""
+    env = dict(os.environ, LIND_TRAMPOLINE=trampoline)
+    for name, wat in (("early", _EARLY_CALLS), ("trapping", _TRAPPING_START)):
+        root = make_root(tmp_path, name)
+        (root / "bad.wasm").write_bytes(wasmtime.wat2wasm(wat))
+        (root / "bad.wasm").chmod(0o755)
+        rc, out, err = lind_cli(tmp_path, f"{name}-cli", root / "bad.wasm", env=env)
+        if name == "early":
+            assert (rc, out, err) == (0, "", "")
+        else:
+            assert rc == 126 and len(err.splitlines()) == 1 and err.startswith("lind: ") \
+                and err.endswith("bad.wasm: its start function failed\n"), err
+        Scratch(tmp_path, f"{name}-inproc")
+        rc, out, err = run_host(tmp_path, f"{name}-script",
+                                [sys.executable, "-c", _RUN_CRAFTED, root / "bad.wasm",
+                                 builds.wasm(attack("exec_bad")), root,
+                                 tmp_path / f"{name}-inproc"], env=env)
+        assert "Traceback" not in err + (tmp_path / f"{name}-inproc.err").read_text()
+        # exec of the early one succeeds (nothing printed: its exit status is exec_bad's
+        # 0); of the trapping one, exec has let go of the old program when the start
+        # function traps: killed, as Linux kills a process whose exec fails that late
+        assert rc == 0 and out == {
+            "early": "lind.run returned 0\nexec_bad returned 0\n",
+            "trapping": "ProgramError 126\nexec_bad returned -9\n"}[name], out + err
+        assert (tmp_path / f"{name}-inproc.out").read_text() == ""
+    untouched(canary)
+
+
 def test_a_shared_memory_import_smaller_than_the_cap_runs_within_its_own_maximum(
         tmp_path, canary):
     """A module importing lind.memory with a maximum of 2 pages: the cage's memory gets

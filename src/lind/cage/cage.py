@@ -386,7 +386,18 @@ class Cage:
                 wasmtime.Limits(shared.limits.min, most), shared=True))
             linker.define(self.store, "lind", "memory", self.shared_memory)
             self.mem = threei.Memory.shared(self.shared_memory.address(), self.shared_memory)
-        self.instance = linker.instantiate(self.store, module)
+        # A start function runs now, before the cage has this module's memory and
+        # exports (on exec, its state is the old program's): its system calls are
+        # ENOSYS, and a trap in it refuses the program, not a Lind error.
+        self.slot.refuse_calls(True)
+        try:
+            self.instance = linker.instantiate(self.store, module)
+        except (wasmtime.WasmtimeError, wasmtime.Trap) as exc:
+            why = ("its start function failed" if "wasm backtrace" in str(exc)
+                   else str(exc).splitlines()[0])
+            raise loader.ProgramError(f"{self.argv[0].decode(errors='replace')}: {why}") from None
+        finally:
+            self.slot.refuse_calls(False)
         self.exports = loader.Exports(self.store, self.instance, module)
         if shared is None:
             self.shared_memory = None
@@ -619,7 +630,10 @@ class Cage:
             raise
         child.counted = self.process_count is not None
         try:
-            child.load(self.module)
+            try:
+                child.load(self.module)
+            except loader.ProgramError as exc:   # its start function failed this time
+                raise OSError(errno.EAGAIN, str(exc)) from None
             grow = (self.mem.size() - child.mem.size()) // WASM_PAGE
             if grow > 0:
                 try:
@@ -712,6 +726,10 @@ class Cage:
         signals.exec_reset(self, mask)
         try:
             self.load(module)
+        except loader.ProgramError as exc:   # past the point of no return: as Linux, SIGKILL
+            self.trap_message = f"killed cage {self.id} at exec: {exc}"
+            self.status = abi.signal_status(signal.SIGKILL)
+            raise wasmtime.WasmtimeError("exec failed") from None
         except OSError:   # others took the memory since execve looked: the OOM killer's call
             self.trap_message = f"out of memory: killed cage {self.id} at exec"
             self.status = abi.signal_status(signal.SIGKILL)

@@ -1108,6 +1108,7 @@ typedef struct {
     int64_t fd_limit;
     FdMirror fds[FD_MIRROR];
     int exiting;
+    int refusing;          /* every call is ENOSYS: the module's start function runs */
     int wake_fd;           /* eventfd written when a wait must end (signal, kill); -1
                             * until made. Used under wake_lock: */
     int wake_users;        /* waits polling it now (it is closed after the last) */
@@ -1485,6 +1486,17 @@ static PyObject *Slot_resume(SlotObject *s, PyObject *unused)
 {
     s->exiting = 0;
     Py_CLEAR(s->trap_message);
+    Py_RETURN_NONE;
+}
+
+/* refuse_calls(flag): while set, every call through this slot is ENOSYS, handled
+ * nowhere (a module's start function runs before the cage has its memory). */
+static PyObject *Slot_refuse_calls(SlotObject *s, PyObject *arg)
+{
+    int flag = PyObject_IsTrue(arg);
+    if (flag < 0)
+        return NULL;
+    __atomic_store_n(&s->refusing, flag, __ATOMIC_RELEASE);
     Py_RETURN_NONE;
 }
 
@@ -1982,6 +1994,8 @@ static PyMethodDef Slot_methods[] = {
     {"close_wake", (PyCFunction)Slot_close_wake, METH_NOARGS, "the cage ended: close its wake fd"},
     {"stop", (PyCFunction)Slot_stop, METH_O, "stop the cage when the current call returns"},
     {"resume", (PyCFunction)Slot_resume, METH_NOARGS, "clear a stop request"},
+    {"refuse_calls", (PyCFunction)Slot_refuse_calls, METH_O,
+     "refuse_calls(flag): while set, every call is ENOSYS"},
     {"copy_table", (PyCFunction)Slot_copy_table, METH_O, "copy_table(other): take all its entries"},
     {"call", (PyCFunction)Slot_call, METH_VARARGS, "call(nr, a1..a6) through the table"},
     {NULL}
@@ -2017,6 +2031,10 @@ static __thread SlotObject *thread_stopped;
 static size_t lind_syscall_entry(void *env, void *caller, wt_val_raw_t *vals, size_t n)
 {
     SlotObject *s = env;
+    if (__atomic_load_n(&s->refusing, __ATOMIC_ACQUIRE)) {
+        vals[0].i64 = -ENOSYS;
+        return 0;
+    }
     int64_t a[6] = {vals[1].i64, vals[2].i64, vals[3].i64, vals[4].i64, vals[5].i64, vals[6].i64};
     vals[0].i64 = dispatch(s, s->memory, vals[0].i32, a);
     if (thread_stopped == s) {

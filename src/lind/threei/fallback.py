@@ -231,6 +231,7 @@ class Slot:
         self.ids = [0] * 8
         self.fd_limit = 1024
         self.exiting = False
+        self.refusing = False      # refuse_calls()
         self.trap_message = ""
         self.memory: Memory | None = None
         self.fds: dict[int, tuple[int, bool, bool]] = {}
@@ -351,6 +352,10 @@ class Slot:
     def resume(self) -> None:
         self.exiting = False
         self.trap_message = ""
+
+    def refuse_calls(self, flag: bool) -> None:
+        """While set, every call through this slot is ENOSYS, handled nowhere."""
+        self.refusing = flag
 
     def call(self, nr: int, *args: int) -> int:
         a = (list(args) + [0] * 6)[:6]
@@ -497,6 +502,9 @@ def _entry(env: int, caller: Any, vals: Any, nvals: int) -> int:
         slot = _slots.get(env)
         if slot is None:   # a grate worker's call after its grate ended and was forgotten
             vals[0].i64 = -errno.ESRCH
+            return 0
+        if slot.refusing:
+            vals[0].i64 = -errno.ENOSYS
             return 0
         raw = [vals[i].i64 for i in range(1, 7)]
         vals[0].i64 = slot.call(vals[0].i32, *raw)
