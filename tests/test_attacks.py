@@ -301,6 +301,32 @@ _EARLY_CALLS = _MODULE % {
         (start $early)"""}
 _TRAPPING_START = _MODULE % {"imports": "", "memory": _EXPORTED_MEMORY, "body": "",
                              "extra": "(func $early unreachable) (start $early)"}
+# The start function runs again for each thread's instance, while another thread runs
+# the program: its fork unwound the cage through the first thread's store.
+_FORK_IN_EACH_THREADS_START = _MODULE % {
+    "imports": "", "memory": '(import "lind" "memory" (memory 2 16 shared))',
+    "extra": """(global $state (mut i32) (i32.const 0))
+        (global (export "lind_global_0") (mut i32) (i32.const 65536))
+        (global (export "__stack_pointer") (mut i32) (i32.const 65536))
+        (func (export "asyncify_start_unwind") (param i32) (global.set $state (i32.const 1)))
+        (func (export "asyncify_stop_unwind") (global.set $state (i32.const 0)))
+        (func (export "asyncify_start_rewind") (param i32) (global.set $state (i32.const 2)))
+        (func (export "asyncify_stop_rewind") (global.set $state (i32.const 0)))
+        (func (export "asyncify_get_state") (result i32) (global.get $state))
+        (func (export "__lind_thread_start") (param i32 i32 i32))
+        (func $early
+          (drop (call $sc (i32.const 57) (i64.const 0) (i64.const 0) (i64.const 0)
+                          (i64.const 0) (i64.const 0) (i64.const 0))))
+        (start $early)""",
+    # a thread (CLONE_VM|FS|FILES|SIGHAND|THREAD|SYSVSEM), then sched_yield 20000 times
+    "body": """(local $i i32)
+        (drop (call $sc (i32.const 56) (i64.const 0x50f00) (i64.const 0x8000) (i64.const 0)
+                        (i64.const 0) (i64.const 0) (i64.const 0)))
+        (loop $spin
+          (drop (call $sc (i32.const 24) (i64.const 0) (i64.const 0) (i64.const 0)
+                          (i64.const 0) (i64.const 0) (i64.const 0)))
+          (local.set $i (i32.add (local.get $i) (i32.const 1)))
+          (br_if $spin (i32.lt_u (local.get $i) (i32.const 20000))))"""}
 
 
 @pytest.mark.parametrize("trampoline", ["c", "ctypes"])
@@ -332,6 +358,9 @@ def test_system_calls_from_a_start_function_are_enosys(builds, tmp_path, canary,
             "early": "lind.run returned 0\nexec_bad returned 0\n",
             "trapping": "ProgramError 126\nexec_bad returned -9\n"}[name], out + err
         assert (tmp_path / f"{name}-inproc.out").read_text() == ""
+    root = make_root(tmp_path, "threads")
+    (root / "threads.wasm").write_bytes(wasmtime.wat2wasm(_FORK_IN_EACH_THREADS_START))
+    assert lind_cli(tmp_path, "threads", root / "threads.wasm", env=env) == (0, "", "")
     untouched(canary)
 
 

@@ -386,18 +386,7 @@ class Cage:
                 wasmtime.Limits(shared.limits.min, most), shared=True))
             linker.define(self.store, "lind", "memory", self.shared_memory)
             self.mem = threei.Memory.shared(self.shared_memory.address(), self.shared_memory)
-        # A start function runs now, before the cage has this module's memory and
-        # exports (on exec, its state is the old program's): its system calls are
-        # ENOSYS, and a trap in it refuses the program, not a Lind error.
-        self.slot.refuse_calls(True)
-        try:
-            self.instance = linker.instantiate(self.store, module)
-        except (wasmtime.WasmtimeError, wasmtime.Trap) as exc:
-            why = ("its start function failed" if "wasm backtrace" in str(exc)
-                   else str(exc).splitlines()[0])
-            raise loader.ProgramError(f"{self.argv[0].decode(errors='replace')}: {why}") from None
-        finally:
-            self.slot.refuse_calls(False)
+        self.instance = self._instantiate(linker, self.store, module)
         self.exports = loader.Exports(self.store, self.instance, module)
         if shared is None:
             self.shared_memory = None
@@ -1033,6 +1022,22 @@ class Cage:
                 self.mem.write(addr, bytes(4))
                 sys_futex.wake_word(self, addr)
 
+    def _instantiate(self, linker: wasmtime.Linker, store: wasmtime.Store,
+                     module: wasmtime.Module) -> wasmtime.Instance:
+        """linker.instantiate, whose start function (if the module has one) runs before
+        the cage or thread has this instance, with the old program's state on exec or
+        another thread's store at hand: its system calls are ENOSYS, and a trap in it
+        is a ProgramError, the program's fault and not a Lind error."""
+        threei.refuse_calls_here(self.slot)
+        try:
+            return linker.instantiate(store, module)
+        except (wasmtime.WasmtimeError, wasmtime.Trap) as exc:
+            why = ("its start function failed" if "wasm backtrace" in str(exc)
+                   else str(exc).splitlines()[0])
+            raise loader.ProgramError(f"{self.argv[0].decode(errors='replace')}: {why}") from None
+        finally:
+            threei.refuse_calls_here(None)
+
     def instance_over_memory(self) -> tuple[wasmtime.Store, loader.Exports]:
         """One more instance of the program, over its shared memory and calling through
         its slot, in a Store of its own: a thread, or a grate's handler worker."""
@@ -1042,7 +1047,7 @@ class Cage:
         threei.define_syscall_import(linker, self.slot)
         self.define_startup_imports(linker)
         linker.define(store, "lind", "memory", self.shared_memory)
-        instance = linker.instantiate(store, self.module)
+        instance = self._instantiate(linker, store, self.module)
         return store, loader.Exports(store, instance, self.module)
 
     def new_thread(self, start: ThreadStart) -> CageThread:

@@ -116,6 +116,9 @@ class CageThread:
                 cage.terminate(TRAP_SIGNALS.get(trap.trap_code, signal.SIGILL))
         except wasmtime.WasmtimeError:
             pass                # stopped: the cage is ending
+        except loader.ProgramError as exc:   # its start function trapped in this thread
+            cage.trap_message = str(exc)
+            cage.terminate(signal.SIGILL)
         except Exception as exc:  # noqa: BLE001 - a Lind bug ends this cage, not the host
             cage.internal_error(exc)
             cage.terminate(signal.SIGSYS)

@@ -1108,7 +1108,6 @@ typedef struct {
     int64_t fd_limit;
     FdMirror fds[FD_MIRROR];
     int exiting;
-    int refusing;          /* every call is ENOSYS: the module's start function runs */
     int wake_fd;           /* eventfd written when a wait must end (signal, kill); -1
                             * until made. Used under wake_lock: */
     int wake_users;        /* waits polling it now (it is closed after the last) */
@@ -1486,17 +1485,6 @@ static PyObject *Slot_resume(SlotObject *s, PyObject *unused)
 {
     s->exiting = 0;
     Py_CLEAR(s->trap_message);
-    Py_RETURN_NONE;
-}
-
-/* refuse_calls(flag): while set, every call through this slot is ENOSYS, handled
- * nowhere (a module's start function runs before the cage has its memory). */
-static PyObject *Slot_refuse_calls(SlotObject *s, PyObject *arg)
-{
-    int flag = PyObject_IsTrue(arg);
-    if (flag < 0)
-        return NULL;
-    __atomic_store_n(&s->refusing, flag, __ATOMIC_RELEASE);
     Py_RETURN_NONE;
 }
 
@@ -1994,8 +1982,6 @@ static PyMethodDef Slot_methods[] = {
     {"close_wake", (PyCFunction)Slot_close_wake, METH_NOARGS, "the cage ended: close its wake fd"},
     {"stop", (PyCFunction)Slot_stop, METH_O, "stop the cage when the current call returns"},
     {"resume", (PyCFunction)Slot_resume, METH_NOARGS, "clear a stop request"},
-    {"refuse_calls", (PyCFunction)Slot_refuse_calls, METH_O,
-     "refuse_calls(flag): while set, every call is ENOSYS"},
     {"copy_table", (PyCFunction)Slot_copy_table, METH_O, "copy_table(other): take all its entries"},
     {"call", (PyCFunction)Slot_call, METH_VARARGS, "call(nr, a1..a6) through the table"},
     {NULL}
@@ -2026,12 +2012,14 @@ static PyTypeObject SlotType = {
  * through that cage's slot on this host thread, stops its instance when it returns
  * (not a grate worker's call made for it on the way, which goes through the grate's). */
 static __thread SlotObject *thread_stopped;
+/* The slot whose module this host thread is instantiating (refuse_calls_here). */
+static __thread SlotObject *instantiating;
 
 /* wasmtime_func_unchecked_callback_t for (i32 nr, i64 a1..a6) -> i64 */
 static size_t lind_syscall_entry(void *env, void *caller, wt_val_raw_t *vals, size_t n)
 {
     SlotObject *s = env;
-    if (__atomic_load_n(&s->refusing, __ATOMIC_ACQUIRE)) {
+    if (instantiating == s) {   /* a start function: the cage is not made yet */
         vals[0].i64 = -ENOSYS;
         return 0;
     }
@@ -2074,6 +2062,19 @@ static PyObject *mod_init(PyObject *self, PyObject *args)
 static PyObject *mod_entry_address(PyObject *self, PyObject *unused)
 {
     return PyLong_FromVoidPtr((void *)lind_syscall_entry);
+}
+
+/* refuse_calls_here(slot or None): until called with None, every call this host
+ * thread makes through `slot` is ENOSYS, handled nowhere: an instance of the cage's
+ * module being made runs its start function before the cage has that instance. */
+static PyObject *mod_refuse_calls_here(PyObject *self, PyObject *slot)
+{
+    if (slot != Py_None && !PyObject_TypeCheck(slot, &SlotType)) {
+        PyErr_SetString(PyExc_TypeError, "expected a Slot or None");
+        return NULL;
+    }
+    instantiating = slot == Py_None ? NULL : (SlotObject *)slot;
+    Py_RETURN_NONE;
 }
 
 static PyObject *mod_stop_this_thread(PyObject *self, PyObject *slot)
@@ -2125,6 +2126,8 @@ static PyMethodDef module_methods[] = {
     {"forget", mod_forget, METH_O, "the cage of this Slot is gone: stop finding it by id"},
     {"use_thread_wake", mod_use_thread_wake, METH_VARARGS,
      "use_thread_wake(slot, fd): this host thread's waits through slot use eventfd fd (-1: the slot's)"},
+    {"refuse_calls_here", mod_refuse_calls_here, METH_O,
+     "refuse_calls_here(slot or None): this thread's calls through slot are ENOSYS"},
     {"stop_this_thread", mod_stop_this_thread, METH_O,
      "stop_this_thread(slot): the call this host thread makes through slot ends its instance"},
     {"set_description", set_description, METH_VARARGS,

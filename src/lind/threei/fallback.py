@@ -231,7 +231,6 @@ class Slot:
         self.ids = [0] * 8
         self.fd_limit = 1024
         self.exiting = False
-        self.refusing = False      # refuse_calls()
         self.trap_message = ""
         self.memory: Memory | None = None
         self.fds: dict[int, tuple[int, bool, bool]] = {}
@@ -352,10 +351,6 @@ class Slot:
     def resume(self) -> None:
         self.exiting = False
         self.trap_message = ""
-
-    def refuse_calls(self, flag: bool) -> None:
-        """While set, every call through this slot is ENOSYS, handled nowhere."""
-        self.refusing = flag
 
     def call(self, nr: int, *args: int) -> int:
         a = (list(args) + [0] * 6)[:6]
@@ -491,6 +486,12 @@ def use_thread_wake(slot: Slot, fd: int) -> None:
     _this_thread.wake_fd = fd
 
 
+def refuse_calls_here(slot: Slot | None) -> None:
+    """Until called with None, this host thread's calls through `slot` are ENOSYS: an
+    instance of the cage's module being made runs its start function first."""
+    _this_thread.instantiating = slot
+
+
 def stop_this_thread(slot: Slot) -> None:
     """The call this host thread makes through `slot` ends its wasm instance."""
     _this_thread.stopped = slot
@@ -503,7 +504,7 @@ def _entry(env: int, caller: Any, vals: Any, nvals: int) -> int:
         if slot is None:   # a grate worker's call after its grate ended and was forgotten
             vals[0].i64 = -errno.ESRCH
             return 0
-        if slot.refusing:
+        if getattr(_this_thread, "instantiating", None) is slot:
             vals[0].i64 = -errno.ENOSYS
             return 0
         raw = [vals[i].i64 for i in range(1, 7)]
