@@ -299,6 +299,16 @@ _EARLY_CALLS = _MODULE % {
           (drop (call $sc (i32.const 57) (i64.const 0) (i64.const 0) (i64.const 0)
                           (i64.const 0) (i64.const 0) (i64.const 0))))
         (start $early)"""}
+# WASI's imports are Python functions of their own, not the trampoline's entry.
+_WASI_WRITE_AT_START = r"""(module
+  (import "wasi_snapshot_preview1" "fd_write" (func $w (param i32 i32 i32 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "proc_exit" (func $x (param i32)))
+  (memory (export "memory") 1)
+  (data (i32.const 16) "\20\00\00\00\05\00\00\00")
+  (data (i32.const 32) "early")
+  (func $early (drop (call $w (i32.const 1) (i32.const 16) (i32.const 1) (i32.const 8))))
+  (start $early)
+  (func (export "_start") (call $x (i32.const 0))))"""
 _TRAPPING_START = _MODULE % {"imports": "", "memory": _EXPORTED_MEMORY, "body": "",
                              "extra": "(func $early unreachable) (start $early)"}
 # The start function runs again for each thread's instance, while another thread runs
@@ -361,6 +371,8 @@ def test_system_calls_from_a_start_function_are_enosys(builds, tmp_path, canary,
     root = make_root(tmp_path, "threads")
     (root / "threads.wasm").write_bytes(wasmtime.wat2wasm(_FORK_IN_EACH_THREADS_START))
     assert lind_cli(tmp_path, "threads", root / "threads.wasm", env=env) == (0, "", "")
+    (root / "wasi.wasm").write_bytes(wasmtime.wat2wasm(_WASI_WRITE_AT_START))
+    assert lind_cli(tmp_path, "wasi", root / "wasi.wasm", env=env) == (0, "", "")
     untouched(canary)
 
 

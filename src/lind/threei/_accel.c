@@ -2077,6 +2077,13 @@ static PyObject *mod_refuse_calls_here(PyObject *self, PyObject *slot)
     Py_RETURN_NONE;
 }
 
+/* calls_refused_here(slot): whether refuse_calls_here(slot) holds on this thread
+ * (imports Python defines itself, WASI's, refuse their calls then too). */
+static PyObject *mod_calls_refused_here(PyObject *self, PyObject *slot)
+{
+    return PyBool_FromLong(instantiating != NULL && (PyObject *)instantiating == slot);
+}
+
 static PyObject *mod_stop_this_thread(PyObject *self, PyObject *slot)
 {
     if (!PyObject_TypeCheck(slot, &SlotType)) {
@@ -2128,6 +2135,8 @@ static PyMethodDef module_methods[] = {
      "use_thread_wake(slot, fd): this host thread's waits through slot use eventfd fd (-1: the slot's)"},
     {"refuse_calls_here", mod_refuse_calls_here, METH_O,
      "refuse_calls_here(slot or None): this thread's calls through slot are ENOSYS"},
+    {"calls_refused_here", mod_calls_refused_here, METH_O,
+     "calls_refused_here(slot): refuse_calls_here(slot) holds on this thread"},
     {"stop_this_thread", mod_stop_this_thread, METH_O,
      "stop_this_thread(slot): the call this host thread makes through slot ends its instance"},
     {"set_description", set_description, METH_VARARGS,

@@ -492,6 +492,10 @@ def refuse_calls_here(slot: Slot | None) -> None:
     _this_thread.instantiating = slot
 
 
+def calls_refused_here(slot: Slot) -> bool:
+    return getattr(_this_thread, "instantiating", None) is slot
+
+
 def stop_this_thread(slot: Slot) -> None:
     """The call this host thread makes through `slot` ends its wasm instance."""
     _this_thread.stopped = slot
@@ -504,7 +508,7 @@ def _entry(env: int, caller: Any, vals: Any, nvals: int) -> int:
         if slot is None:   # a grate worker's call after its grate ended and was forgotten
             vals[0].i64 = -errno.ESRCH
             return 0
-        if getattr(_this_thread, "instantiating", None) is slot:
+        if calls_refused_here(slot):
             vals[0].i64 = -errno.ENOSYS
             return 0
         raw = [vals[i].i64 for i in range(1, 7)]

@@ -28,6 +28,7 @@ from collections.abc import Callable
 import wasmtime
 from wasmtime import _bindings as wt
 
+from lind import threei
 from lind.cage import loader
 from lind.cage.loader import ProgramError
 from lind.microvisor import abi
@@ -385,6 +386,8 @@ class Preview1:
         cage = self.cage
 
         def entry(*args: int) -> int | None:
+            if threei.calls_refused_here(cage.slot):   # a start function: no cage yet
+                return wasi_errno(E.ENOSYS)
             try:
                 result = fn(*args)
             except WasiError as err:
