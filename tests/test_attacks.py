@@ -309,6 +309,12 @@ _WASI_WRITE_AT_START = r"""(module
   (func $early (drop (call $w (i32.const 1) (i32.const 16) (i32.const 1) (i32.const 8))))
   (start $early)
   (func (export "_start") (call $x (i32.const 0))))"""
+# lind.args_sizes_get and friends are Python functions too.
+_ARGS_AT_START = _MODULE % {
+    "imports": '(import "lind" "args_sizes_get" (func $sizes (param i32 i32) (result i32)))',
+    "memory": _EXPORTED_MEMORY, "body": "",
+    "extra": """(func $early (drop (call $sizes (i32.const 16) (i32.const 32))))
+        (start $early)"""}
 _TRAPPING_START = _MODULE % {"imports": "", "memory": _EXPORTED_MEMORY, "body": "",
                              "extra": "(func $early unreachable) (start $early)"}
 # The start function runs again for each thread's instance, while another thread runs
@@ -373,6 +379,8 @@ def test_system_calls_from_a_start_function_are_enosys(builds, tmp_path, canary,
     assert lind_cli(tmp_path, "threads", root / "threads.wasm", env=env) == (0, "", "")
     (root / "wasi.wasm").write_bytes(wasmtime.wat2wasm(_WASI_WRITE_AT_START))
     assert lind_cli(tmp_path, "wasi", root / "wasi.wasm", env=env) == (0, "", "")
+    (root / "args.wasm").write_bytes(wasmtime.wat2wasm(_ARGS_AT_START))
+    assert lind_cli(tmp_path, "args", root / "args.wasm", env=env) == (0, "", "")
     untouched(canary)
 
 

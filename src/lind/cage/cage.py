@@ -514,7 +514,7 @@ class Cage:
 
         for name, fn in (("args_sizes_get", sizes(argv)), ("args_get", fill(argv)),
                          ("environ_sizes_get", sizes(env)), ("environ_get", fill(env))):
-            linker.define_func("lind", name, _STARTUP_IMPORT_TYPE, _errno_guard(fn))
+            linker.define_func("lind", name, _STARTUP_IMPORT_TYPE, _errno_guard(fn, self.slot))
 
     # -- unwinding the wasm stack (Asyncify) for fork and setjmp --------------
     def _asyncify(self, name: str, *args: int) -> None:
@@ -1270,8 +1270,10 @@ def trap_reason(message: str) -> str | None:
     return lines[-1] if lines else None
 
 
-def _errno_guard(fn):
+def _errno_guard(fn, slot):
     def guarded(*args: int) -> int:
+        if threei.calls_refused_here(slot):   # from a start function: no cage yet
+            return -errno.ENOSYS
         try:
             return fn(*args)
         except OSError as exc:
