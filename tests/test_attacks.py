@@ -811,6 +811,41 @@ def test_fd_hogs_leave_room_for_another_tree(builds, tmp_path, canary):
     untouched(canary)
 
 
+# Tables are host memory outside the cage's memory budget (8 bytes an element).
+_TABLE_GROWER = _MODULE % {
+    "imports": "", "memory": _EXPORTED_MEMORY,
+    "extra": "(table $t 1 funcref) (func $f) (elem declare func $f)",
+    # exit 7 when the grow by 100 million elements is refused (-1), else 0
+    "body": """(if (i32.eq (table.grow $t (ref.func $f) (i32.const 100000000)) (i32.const -1))
+                 (then (drop (call $sc (i32.const 231) (i64.const 7) (i64.const 0)
+                                       (i64.const 0) (i64.const 0) (i64.const 0)
+                                       (i64.const 0)))))"""}
+_HUGE_TABLE = _MODULE % {"imports": "", "memory": _EXPORTED_MEMORY, "body": "",
+                         "extra": "(table 100000000 funcref)"}
+_CHILD_RSS = r"""
+import resource, subprocess, sys
+rc = subprocess.run([sys.executable, "-m", "lind", "run", "--memory", "64M", sys.argv[1]],
+                    stdin=subprocess.DEVNULL, capture_output=True).returncode
+print(rc, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
+"""
+
+
+def test_tables_cannot_take_host_memory_past_the_limit(tmp_path, canary):
+    """A table.grow of 100 million elements under --memory 64M took 830 MB of the host
+    process; now a table holds at most 2^20 elements (the grow fails, -1) and a module
+    declaring a larger one is refused."""
+    root = make_root(tmp_path)
+    (root / "grow.wasm").write_bytes(wasmtime.wat2wasm(_TABLE_GROWER))
+    (root / "huge.wasm").write_bytes(wasmtime.wat2wasm(_HUGE_TABLE))
+    rc, out, err = python(tmp_path, "grow", _CHILD_RSS, root / "grow.wasm")
+    status, max_rss_kib = map(int, out.split())
+    assert status == 7, err
+    assert max_rss_kib < 300 << 10, max_rss_kib
+    rc, out, err = lind_cli(tmp_path, "huge", root / "huge.wasm")
+    assert rc == 126 and err.startswith("lind: ") and "table" in err, err
+    untouched(canary)
+
+
 def test_memory_limit_per_cage(builds, tmp_path, canary):
     prog = builds.wasm(attack("mem_hog"))
     rc, out, err = lind_cli(tmp_path, "cli", "--memory", "64M", prog, "160")

@@ -367,8 +367,7 @@ class Cage:
         self.memory_charge.clear()
         self.memory_charge.set(self.initial_memory(module))   # ENOMEM: the budget is spent
         self.module = module
-        self.store = wasmtime.Store(eng)
-        self.store.set_limits(memory_size=cap)   # even raw memory.grow stops here
+        self.store = _cage_store(eng, memory_size=cap)   # even raw memory.grow stops there
         watch_epochs(self.store, self)
         linker = wasmtime.Linker(eng)
         threei.define_syscall_import(linker, self.slot)
@@ -1041,7 +1040,7 @@ class Cage:
     def instance_over_memory(self) -> tuple[wasmtime.Store, loader.Exports]:
         """One more instance of the program, over its shared memory and calling through
         its slot, in a Store of its own: a thread, or a grate's handler worker."""
-        store = wasmtime.Store(loader.engine())
+        store = _cage_store(loader.engine())
         watch_epochs(store, self)
         linker = wasmtime.Linker(store.engine)
         threei.define_syscall_import(linker, self.slot)
@@ -1268,6 +1267,22 @@ def trap_reason(message: str) -> str | None:
         if "wasm trap:" in ln:
             return ln.split("wasm trap:", 1)[1].strip()
     return lines[-1] if lines else None
+
+
+# A table is host memory outside the cage's memory budget, 8 bytes an element: a
+# table.grow of 100 million (a cage under --memory 64M) took 830 MB of the host. A
+# lind cc program has one table, of its address-taken functions (thousands).
+MAX_TABLE_ELEMENTS = 1 << 20
+MAX_TABLES = 2
+
+
+def _cage_store(engine: wasmtime.Engine, memory_size: int = -1) -> wasmtime.Store:
+    """A Store for one instance of a cage's program, its tables bounded (and its own
+    memory, if it has one, at `memory_size` bytes)."""
+    store = wasmtime.Store(engine)
+    store.set_limits(memory_size=memory_size, table_elements=MAX_TABLE_ELEMENTS,
+                     tables=MAX_TABLES)
+    return store
 
 
 def _errno_guard(fn, slot):
