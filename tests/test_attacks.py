@@ -952,6 +952,19 @@ def test_timeout_ends_a_looping_grate_handler(builds, tmp_path, canary):
     untouched(canary)
 
 
+@pytest.mark.parametrize("trampoline", ["c", "ctypes"])
+def test_a_grate_handler_cannot_unwind_the_grate(builds, tmp_path, canary, trampoline):
+    """fork and setjmp in a handler would unwind the grate's own instance from the
+    caller's thread (a Lind traceback, the grate killed), exec replaced the grate
+    under its callers; all are ENOSYS there, and the handler answers."""
+    rc, out, err = lind_cli(tmp_path, "cli", builds.wasm(attack("grate_unwinds")),
+                            builds.wasm("grates/ppid_calls"),
+                            env=dict(os.environ, LIND_TRAMPOLINE=trampoline))
+    assert (rc, err) == (0, ""), err
+    assert out == "getppid: 4010 0\n" * 4 + "grate: child status 0\n"
+    untouched(canary)
+
+
 def test_orphans_go_to_the_first_cage_and_are_reaped(builds, tmp_path, canary):
     rc, out, err = run_cage(tmp_path, "cage", [builds.wasm(attack("orphans"))],
                             root=make_root(tmp_path))

@@ -550,6 +550,7 @@ class Cage:
         """
         if not self.can_unwind:
             raise OSError(errno.ENOSYS, "program was not built with unwinding (lind cc)")
+        self._refuse_in_handler()
         if not self._asyncify_buffer:
             start = self.aspace.mmap(0, ASYNCIFY_BUFFER, 3, 0x22, None)
             self._asyncify_buffer = start
@@ -558,6 +559,13 @@ class Cage:
         self._after_unwind = action
         self._unwind_replaces_stack = replaces_stack
         self._asyncify_in_call(ASYNCIFY, data)
+
+    def _refuse_in_handler(self) -> None:
+        """ENOSYS for fork, exec and setjmp made by a grate's handler: it runs in a worker
+        instance on its caller's thread, while the instance they would unwind or
+        replace runs (or waits) on the grate's own."""
+        if getattr(_serving, "cage", None) is not self:
+            raise OSError(errno.ENOSYS, "a grate's handler cannot fork, exec or setjmp")
 
     def resume_with(self, result: int) -> None:
         """After an unwind: rewind the stack so the interrupted call returns `result`."""
@@ -694,6 +702,7 @@ class Cage:
 
         ENOMEM (and the program goes on) if the new memory would not fit the budget
         even with this program's memory given back."""
+        self._refuse_in_handler()
         if self.initial_memory(module) > self.memory_budget.available() + self.memory_charge.bytes:
             raise OSError(errno.ENOMEM, "Cannot allocate memory")
         self._exec = (module, argv, env, signals.caller(self).mask)
