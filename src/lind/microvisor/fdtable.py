@@ -122,16 +122,12 @@ class OpenFile:
             return cage.mem.read_fd(self.host_fd, addr, n)
         return self.waiting_io(cage, [cage.mem.view(addr, n)], writing=False)
 
-    # A write to a host pipe or socket with no reader: EPIPE and SIGPIPE, as on Linux
-    # (Lind itself ignores SIGPIPE, so the host write only says EPIPE).
+    # Pipes and sockets, which alone can say EPIPE, are never IO_PLAIN: waiting_io raises
+    # SIGPIPE for them, as on Linux (Lind itself ignores it: the host write says EPIPE).
     def write(self, cage, addr: int, n: int) -> int:
         if self.io_kind != threei.IO_PLAIN:
             return self.waiting_io(cage, [cage.mem.view(addr, n)], writing=True)
-        try:
-            return cage.mem.write_fd(self.host_fd, addr, n)
-        except BrokenPipeError:
-            cage.raise_signal(signal.SIGPIPE)
-            raise
+        return cage.mem.write_fd(self.host_fd, addr, n)
 
     def readv(self, cage, views: list[memoryview]) -> int:
         if self.io_kind != threei.IO_PLAIN:
@@ -141,11 +137,7 @@ class OpenFile:
     def writev(self, cage, views: list[memoryview]) -> int:
         if self.io_kind != threei.IO_PLAIN:
             return self.waiting_io(cage, views, writing=True)
-        try:
-            return os.writev(self.host_fd, views)
-        except BrokenPipeError:
-            cage.raise_signal(signal.SIGPIPE)
-            raise
+        return os.writev(self.host_fd, views)
 
     def waiting_io(self, cage, views: list[memoryview], *, writing: bool) -> int:
         """A read or write on a pipe, socket or terminal as the kernel's would be with the
@@ -153,10 +145,8 @@ class OpenFile:
         a signal after part of it was done returns the part, as on Linux."""
         total, done = sum(len(v) for v in views), 0
         while True:
-            try:
+            try:      # (a host EINTR is retried by os itself, PEP 475)
                 n = _io_now(self.io_kind, self.host_fd, views, writing)
-            except InterruptedError:
-                continue
             except BlockingIOError:
                 if self.flags & abi.O_NONBLOCK:
                     if done:
