@@ -176,6 +176,9 @@ static void access_and_owners(void)
 	report("access r of 0644 file", access("file", R_OK));
 	report("access f", access("file", F_OK));
 	report("faccessat2 dangling follow", syscall(SYS_faccessat2, AT_FDCWD, "dangling", F_OK, 0));
+	/* without AT_SYMLINK_NOFOLLOW the file is checked, not the link (0777) */
+	report("faccessat2 x through a link to a 0644 file",
+	       syscall(SYS_faccessat2, AT_FDCWD, "tofile", X_OK, 0));
 	report("faccessat2 dangling nofollow",
 	       syscall(SYS_faccessat2, AT_FDCWD, "dangling", F_OK, AT_SYMLINK_NOFOLLOW));
 	report("chown dangling", chown("dangling", -1, -1));
@@ -447,6 +450,8 @@ static void copies(void)
 	report("sendfile 100000", sendfile(dst, src, &off, 100000));
 	printf("sendfile offset now %lld\n", (long long)off);
 	report("sendfile 0", sendfile(dst, src, &off, 0));
+	off_t minus_one = -1;
+	report("sendfile at offset -1", sendfile(dst, src, &minus_one, 10));
 	loff_t in = 5, out = 0;
 	report("copy_file_range 150000", copy_file_range(src, &in, dst, &out, 150000, 0));
 	printf("offsets %lld %lld\n", (long long)in, (long long)out);

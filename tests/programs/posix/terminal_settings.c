@@ -59,10 +59,12 @@ int main(void)
 	int got = ioctl(0, TIOCGWINSZ, &w);
 	int queued = -1;
 	int counted = ioctl(0, FIONREAD, &queued);
+	int flushed = tcflush(0, TCIFLUSH);
 	tcsetattr(0, TCSANOW, &saved);
 	fputs(report, stdout);
 	printf("TIOCSWINSZ: %d\nTIOCGWINSZ: %d; %d x %d, %d x %d pixels\n", set, got, w.ws_row,
 	       w.ws_col, w.ws_xpixel, w.ws_ypixel);
 	printf("FIONREAD: %d; %d bytes\n", counted, queued);
+	printf("TCFLSH: %d\n", flushed);
 	return 0;
 }
