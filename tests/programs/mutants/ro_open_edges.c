@@ -1,5 +1,5 @@
 /* Opens at the edges of a read-only directory DIR (argv[1]: a read-only mount holding
- * file.txt, sub/, link -> file.txt and fifo), and execve of a FIFO (argv[2]): run
+ * file.txt, sub/, link -> file.txt, dangling -> nowhere.txt and fifo), and execve of a FIFO (argv[2]): run
  * natively on a read-only bind mount and in a cage on a `:ro` mount, the outputs are
  * compared (tests/test_mutants_fs.py). One line per step: "what result errno". */
 #include <errno.h>
@@ -36,6 +36,8 @@ int main(int argc, char *argv[])
 	try_open("create-excl-existing", "file.txt", O_WRONLY | O_CREAT | O_EXCL);
 	try_open("creat-existing-read", "file.txt", O_RDONLY | O_CREAT);
 	try_open("creat-existing-write", "file.txt", O_WRONLY | O_CREAT);
+	try_open("create-excl-dangling", "dangling", O_WRONLY | O_CREAT | O_EXCL);  /* it exists */
+	try_open("create-through-dangling", "dangling", O_WRONLY | O_CREAT);
 	try_open("nofollow-link-write", "link", O_WRONLY | O_NOFOLLOW);
 	try_open("nofollow-link-read", "link", O_RDONLY | O_NOFOLLOW);
 	try_open("follow-link-write", "link", O_WRONLY);
