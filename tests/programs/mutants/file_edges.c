@@ -521,6 +521,14 @@ static void descriptors(void)
 	report("memfd cloexec bit", fcntl(m, F_GETFD));
 	int mc = memfd_create("mc", MFD_CLOEXEC);
 	report("memfd_create cloexec bit", fcntl(mc, F_GETFD));
+	char name[251];
+	memset(name, 'n', 250);
+	name[250] = 0;
+	report("memfd_create name of 250", memfd_create(name, MFD_CLOEXEC));
+	name[249] = 0;
+	int longest = memfd_create(name, MFD_CLOEXEC);
+	report("memfd_create name of 249", longest < 0 ? longest : 0);
+	close(longest);
 	report("F_GET_SEALS of a memfd", fcntl(m, F_GET_SEALS));
 	int p[2];
 	pipe(p);
@@ -610,9 +618,12 @@ static void limits_and_devices(void)
 	ftruncate(fd, 10);
 	lseek(fd, 15, SEEK_SET);
 	long positioned = pwritev2(fd, &iov, 1, -1, RWF_DSYNC);
+	long to_the_limit = ftruncate(fd, 20), past_it = ftruncate(fd, 21);
 	setrlimit(RLIMIT_FSIZE, &old);    /* before reporting: stdout may be a file */
 	report("pwritev2 at 0 of an O_APPEND file, 20-byte limit", appended);
 	report("pwritev2 RWF_DSYNC at the position 15, 20-byte limit", positioned);
+	report("ftruncate to the 20-byte limit", to_the_limit);
+	report("ftruncate past it", past_it);
 	struct stat st;
 	fstat(fd, &st);
 	report("size", st.st_size);
