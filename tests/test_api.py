@@ -7,6 +7,7 @@ import asyncio
 import errno
 import os
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -217,6 +218,36 @@ def test_pass_fds_gives_the_program_those_descriptors_as_subprocess_does(builds,
         "fd <0>: write", "fd <1>: read", "fd <1>: read 17: through the pipe",
         "fd <2>: read-write", "fd <2>: read 0: ", "fd <stray> (not passed): Bad file descriptor"]
     assert caged[2:] == ("written to fd <0>\n", "written to fd <2>\n")
+
+
+def test_sockets_handed_over_are_sockets_as_for_subprocess(builds):
+    """A connected socket as stdin and a listening one in pass_fds (an inetd-style
+    service): recv, send, write, shutdown, getsockname, SO_TYPE and accept work on them
+    as natively, and waits on them end at a signal; the host's ends see the same."""
+    def run(runner, program):
+        ours, theirs = socket.socketpair()
+        listener = socket.create_server(("127.0.0.1", 0))
+        client = socket.create_connection(listener.getsockname())
+        with ours, theirs, listener, client:
+            ours.sendall(b"ping")
+            client.sendall(b"hi")
+            result = runner([program, str(listener.fileno())], stdin=theirs,
+                            capture_output=True, pass_fds=[listener.fileno()], timeout=30)
+            theirs.close()
+            ours.settimeout(10)
+            answer = b""
+            while chunk := ours.recv(64):
+                answer += chunk
+        return result.returncode, result.stdout.decode(), result.stderr, answer
+
+    caged = run(lind.run, str(builds.wasm("posix/inherited_sockets")))
+    native = run(subprocess.run, str(builds.native("posix/inherited_sockets")))
+    assert caged == native
+    assert native[0] == 0 and native[3] == b"pong!"
+    lines = native[1].splitlines()
+    assert "stdin access mode 2 0" in lines and "got \"ping\"" in lines
+    assert "client said \"hi\"" in lines
+    assert lines[-1] == "blocking accept, nobody waiting, a signal -1 4"
 
 
 @pytest.mark.parametrize("bad", [[1], [-1], [999]])

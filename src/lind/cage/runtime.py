@@ -19,6 +19,7 @@ from lind.microvisor import abi, limits, sys_ipc, sys_signals, virtual
 from lind.microvisor.fdtable import OpenFile, own_description
 from lind.microvisor.fs import FileSystem, join, normalize, proc_path
 from lind.microvisor.network import PRIVATE, Network
+from lind.microvisor.sys_net import inherited_socket
 
 
 def _stdio_file(host_fd: int, flags: int) -> OpenFile:
@@ -31,6 +32,8 @@ def _stdio_file(host_fd: int, flags: int) -> OpenFile:
     It may use the host-fd reserve: starting a tree must work whatever cages hold.
     """
     mode = os.fstat(host_fd).st_mode
+    if stat.S_ISSOCK(mode):
+        return inherited_socket(os.dup(host_fd))
     if stat.S_ISFIFO(mode) or stat.S_ISCHR(mode):
         access = flags & abi.O_ACCMODE     # the same numbers as the host's
         try:

@@ -202,12 +202,17 @@ def _io_now(kind: int, fd: int, views: list[memoryview], writing: bool) -> int:
             if exc.errno != errno.EOPNOTSUPP:   # a kernel without RWF_NOWAIT for pipes
                 raise
         kind = threei.IO_TTY
-    if kind == threei.IO_TTY:
-        p = select.poll()
-        p.register(fd, select.POLLOUT if writing else select.POLLIN)
-        if not p.poll(0):
-            raise BlockingIOError(errno.EAGAIN, "Resource temporarily unavailable")
+    if kind == threei.IO_TTY and not ready_now(fd, select.POLLOUT if writing else select.POLLIN):
+        raise BlockingIOError(errno.EAGAIN, "Resource temporarily unavailable")
     return os.writev(fd, views) if writing else os.readv(fd, views)
+
+
+def ready_now(fd: int, events: int) -> bool:
+    """Whether host `fd` has one of poll(2) `events` now (a blocking fd: before a call
+    that would otherwise wait in the kernel, out of reach of the cage's signals)."""
+    p = select.poll()
+    p.register(fd, events)
+    return bool(p.poll(0))
 
 
 def after(views: list[memoryview], n: int) -> list[memoryview]:
@@ -231,11 +236,16 @@ class NonBlockingHostFile(OpenFile):
     """A file whose host fd never blocks (sockets, eventfds, inotify): whether the
     cage's description does is the microvisor's, here and in the trampoline's
     description table (`description`, `wait_mode`), so a blocked read waits in poll
-    beside the cage's wake fd."""
+    beside the cage's wake fd. One whose description the host shares (a socket given
+    as stdin) keeps the host's blocking: its transfers are each made non-blocking
+    (MSG_DONTWAIT), here rather than in the trampoline."""
 
     def __post_init__(self, reserved: bool) -> None:
         super().__post_init__(reserved)
-        os.set_blocking(self.host_fd, False)
+        if self.shares_host_flags:
+            self.trampoline_io = False
+        else:
+            os.set_blocking(self.host_fd, False)
         self._io_kind = threei.IO_NONBLOCKING
         with _descriptions_lock:
             self.description = _free_descriptions.pop() if _free_descriptions else 0

@@ -36,7 +36,7 @@ from dataclasses import dataclass, field
 from lind import threei
 from lind.microvisor import abi, network, virtual
 from lind.microvisor.abi import s32, u32
-from lind.microvisor.fdtable import NonBlockingHostFile, OpenFile, after
+from lind.microvisor.fdtable import NonBlockingHostFile, OpenFile, after, ready_now
 from lind.microvisor.fs import checked, libc
 from lind.microvisor.sys_files import fold_path, iovecs, set_new_mode
 from lind.microvisor.sys_poll import timespec_timeout
@@ -207,6 +207,17 @@ class SocketFile(NonBlockingHostFile):
 
 def _socket_file(cage, fd: int) -> SocketFile:
     return cage.fds.get_as(s32(fd), SocketFile, errno.ENOTSOCK)
+
+
+def inherited_socket(host_fd: int) -> SocketFile:
+    """A host socket a cage is given at start (stdin, pass_fds), whose description the
+    host keeps too: it stays as blocking as the host made it (see NonBlockingHostFile),
+    and read-write whatever the fd's role, as a socket is."""
+    family = _int_option(host_fd, SOL_SOCKET, socket.SO_DOMAIN)
+    kind = _int_option(host_fd, SOL_SOCKET, socket.SO_TYPE)
+    nonblocking = 0 if os.get_blocking(host_fd) else abi.O_NONBLOCK
+    return SocketFile(host_fd, abi.O_RDWR | nonblocking, borrowed=True, shares_host_flags=True,
+                      reserved=True, family=family, kind=kind)
 
 
 def _new_socket_file(cage, host_fd: int, family: int, kind: int, guest_flags: int) -> SocketFile:
@@ -477,6 +488,12 @@ def sys_accept4(cage, fd, addr, addrlen, flags, *_):
     length = ctypes.c_uint32(_SOCKADDR_MAX)
     deadline = f.deadline(0)
     while True:
+        if f.shares_host_flags and not ready_now(f.host_fd, select.POLLIN):
+            # The host's listener blocks: accept only once a connection waits.
+            if f.nonblocking():
+                raise abi.error(errno.EAGAIN)
+            f.wait(cage, select.POLLIN, deadline)
+            continue
         length.value = _SOCKADDR_MAX
         new = libc.accept4(f.host_fd, buf, ctypes.byref(length),
                            socket.SOCK_CLOEXEC | socket.SOCK_NONBLOCK)
