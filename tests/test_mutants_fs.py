@@ -170,6 +170,44 @@ def test_a_stdin_socket_reads_what_is_there_and_waits_interruptibly(builds, tmp_
     assert results[1] == results[0]
 
 
+def test_pipes_received_from_outside_lind_wait_as_on_linux(builds, tmp_path):
+    """A pipe's read end and another's write end sent by the host over a socket (not
+    Lind's own pipes: their waits are the microvisor's, non-blocking per call): reads
+    and writes return what there is, wait until a signal, and honour O_NONBLOCK set
+    afterwards, as on Linux; the write filled exactly the pipe's room."""
+    results = []
+    for binary in (builds.native("mutants/fd_waits"), builds.wasm("mutants/fd_waits")):
+        ours, theirs = socket.socketpair()
+        readable, writer = os.pipe()
+        reader, writable = os.pipe()
+        with ours, theirs:
+            os.write(writer, b"abc")
+            socket.send_fds(ours, [b"x"], [readable, writable])
+            os.close(readable)
+            os.close(writable)
+            if binary.suffix == ".wasm":
+                result = lind.run([str(binary), "received-pipes"], stdin=theirs,
+                                  capture_output=True, root=str(make_root(tmp_path)), timeout=30)
+            else:
+                result = subprocess.run([binary, "received-pipes"], stdin=theirs,
+                                        capture_output=True, timeout=30)
+        os.set_blocking(reader, False)
+        arrived = 0
+        with contextlib.suppress(BlockingIOError):
+            while chunk := os.read(reader, 1 << 16):
+                arrived += len(chunk)
+        os.close(reader)
+        os.close(writer)
+        assert result.returncode == 0, result.stderr
+        results.append((result.stdout, arrived))
+    assert results[0] == (b"recvmsg 1 0\nread of 100 with 3 there 3 0\n"
+                          b"empty read interrupted -1 4\nset nonblock 0 0\n"
+                          b"empty nonblocking read -1 11\n"
+                          b"write past the room interrupted 65536 0\nset nonblock 0 0\n"
+                          b"write to a full pipe -1 11\nalarms 2\n", 65536)
+    assert results[1] == results[0]
+
+
 def test_a_pipe_description_shared_by_two_fds_stays_blocking(builds, tmp_path):
     """One fd of two closed: the description, and how its reads wait, stay the other's
     (a fresh Lind process, so these are its first pipes)."""

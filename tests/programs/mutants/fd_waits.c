@@ -5,7 +5,8 @@
  * "data" (10 bytes) and "fifo" (a named pipe), natively and in Lind, and the outputs
  * compared (tests/test_mutants_fs.py). With argv[1] "stdout", only the status flags of an
  * inherited stdout (which the test opens for appending); with "socket-stdin", reads of
- * a stdin that is a socket; with "dup-pipe", a pipe's description shared by two fds. */
+ * a stdin that is a socket; with "dup-pipe", a pipe's description shared by two fds;
+ * with "received-pipes", the ends of two host pipes received over a stdin socket. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -16,6 +17,7 @@
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/time.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
@@ -121,8 +123,42 @@ static int dup_pipe(void)
 	return 0;
 }
 
+/* stdin a socket that brought a pipe's read end ("abc" in it, its writer held open by
+ * the host) and another pipe's write end (its reader never reads): reads return what
+ * is there, then wait until a signal, then with O_NONBLOCK say EAGAIN; a write larger
+ * than the pipe holds fills it and waits until a signal, then with O_NONBLOCK EAGAIN. */
+static int received_pipes(void)
+{
+	static char big[70000];
+	char buf[100], control[CMSG_SPACE(2 * sizeof(int))];
+	struct iovec iov = {buf, 1};
+	struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = control,
+	                     .msg_controllen = sizeof control};
+	report("recvmsg", recvmsg(0, &msg, 0));
+	struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
+	if (!c || c->cmsg_type != SCM_RIGHTS || c->cmsg_len != CMSG_LEN(2 * sizeof(int))) {
+		printf("no two fds\n");
+		return 1;
+	}
+	int fds[2];
+	memcpy(fds, CMSG_DATA(c), sizeof fds);
+	report("read of 100 with 3 there", read(fds[0], buf, sizeof buf));
+	alarm_in(300);
+	report("empty read interrupted", read(fds[0], buf, sizeof buf));
+	report("set nonblock", fcntl(fds[0], F_SETFL, O_NONBLOCK));
+	report("empty nonblocking read", read(fds[0], buf, sizeof buf));
+	alarm_in(300);
+	report("write past the room interrupted", write(fds[1], big, sizeof big));
+	report("set nonblock", fcntl(fds[1], F_SETFL, O_NONBLOCK));
+	report("write to a full pipe", write(fds[1], big, 1));
+	printf("alarms %d\n", alarms);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
+	if (argc > 1 && strcmp(argv[1], "received-pipes") == 0)
+		return received_pipes();
 	if (argc > 1 && strcmp(argv[1], "stdout") == 0)
 		return inherited_stdout();
 	if (argc > 1 && strcmp(argv[1], "socket-stdin") == 0)
