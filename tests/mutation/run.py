@@ -192,7 +192,9 @@ MODULES: dict[str, list[str]] = {
                               "tests/test_programs.py::test_matches_native",
                               "tests/test_programs.py::test_stdin_and_stderr",
                               "tests/test_cli.py::test_terminal_settings_read_back_as_on_linux",
-                              "tests/test_threads.py::test_threads_programs_match_native"],
+                              "tests/test_threads.py::test_threads_programs_match_native",
+                              # host sockets handed over at start: blocking stays the host's
+                              "tests/test_api.py::test_sockets_handed_over_are_sockets_as_for_subprocess"],
     # The ctypes twin of the C trampoline: the same programs with LIND_TRAMPOLINE=ctypes
     # (MODULE_ENV), which makes every cage of the pytest process use it.
     "threei/fallback.py": ["tests/test_threei.py",
