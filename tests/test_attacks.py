@@ -846,6 +846,36 @@ def test_tables_cannot_take_host_memory_past_the_limit(tmp_path, canary):
     untouched(canary)
 
 
+_MANY_MEMORIES = _MODULE % {
+    "imports": "", "memory": _EXPORTED_MEMORY,
+    "extra": " ".join(f"(memory $m{i} 900)" for i in range(20)),
+    # each 900 pages (56 MiB: under --memory 64M) filled with ones
+    "body": " ".join(f"(memory.fill $m{i} (i32.const 0) (i32.const 1) (i32.const {900 << 16}))"
+                     for i in range(20))}
+_SHARED_AND_OWN_MEMORY = _MODULE % {
+    "imports": "", "memory": '(import "lind" "memory" (memory 1 16384 shared))',
+    "extra": "(memory $own 1)", "body": "(memory.fill $own (i32.const 0) (i32.const 1) (i32.const 1))"}
+
+
+def test_memories_beside_the_cages_own_are_refused(tmp_path, canary):
+    """Twenty memories of 56 MiB each, filled, under --memory 64M (each under the limit,
+    which bounds one memory's size): they took 1.2 GB of the host. A module with more
+    than the cage's one memory is now refused before it runs (and a Store lets an
+    instance define one memory at most, none over a shared one)."""
+    root = make_root(tmp_path)
+    (root / "many.wasm").write_bytes(wasmtime.wat2wasm(_MANY_MEMORIES))
+    (root / "beside.wasm").write_bytes(wasmtime.wat2wasm(_SHARED_AND_OWN_MEMORY))
+    rc, out, err = python(tmp_path, "many", _CHILD_RSS, root / "many.wasm")
+    status, max_rss_kib = map(int, out.split())
+    assert status == 126, err
+    assert max_rss_kib < 300 << 10, max_rss_kib
+    for name, count in (("many", 21), ("beside", 2)):
+        rc, out, err = lind_cli(tmp_path, name, root / f"{name}.wasm")
+        assert (rc, out) == (126, ""), err
+        assert err == f"lind: {root / name}.wasm: has {count} linear memories (a cage has one)\n"
+    untouched(canary)
+
+
 def test_memory_limit_per_cage(builds, tmp_path, canary):
     prog = builds.wasm(attack("mem_hog"))
     rc, out, err = lind_cli(tmp_path, "cli", "--memory", "64M", prog, "160")

@@ -1049,7 +1049,7 @@ class Cage:
     def instance_over_memory(self) -> tuple[wasmtime.Store, loader.Exports]:
         """One more instance of the program, over its shared memory and calling through
         its slot, in a Store of its own: a thread, or a grate's handler worker."""
-        store = _cage_store(loader.engine())
+        store = _cage_store(loader.engine(), memories=0)
         watch_epochs(store, self)
         linker = wasmtime.Linker(store.engine)
         threei.define_syscall_import(linker, self.slot)
@@ -1285,12 +1285,13 @@ MAX_TABLE_ELEMENTS = 1 << 20
 MAX_TABLES = 2
 
 
-def _cage_store(engine: wasmtime.Engine, memory_size: int = -1) -> wasmtime.Store:
-    """A Store for one instance of a cage's program, its tables bounded (and its own
-    memory, if it has one, at `memory_size` bytes)."""
+def _cage_store(engine: wasmtime.Engine, memory_size: int = -1, memories: int = 1) -> wasmtime.Store:
+    """A Store for one instance of a cage's program, its tables bounded, and the
+    memories it may define itself (`memories`: its own, if it has one, at `memory_size`
+    bytes; an instance over the cage's shared memory defines none)."""
     store = wasmtime.Store(engine)
     store.set_limits(memory_size=memory_size, table_elements=MAX_TABLE_ELEMENTS,
-                     tables=MAX_TABLES)
+                     tables=MAX_TABLES, memories=memories)
     return store
 
 

@@ -31,7 +31,12 @@ from wasmtime import _ffi
 from wasmtime._extern import wrap_extern
 
 from lind.cage.program_file import read_program
-from lind.toolchain.asyncify import NULL_PAGE_UNUSED, custom_section_names, exported_constant
+from lind.toolchain.asyncify import (
+    NULL_PAGE_UNUSED,
+    custom_section_names,
+    defined_memories,
+    exported_constant,
+)
 
 WASM_MAGIC = b"\0asm"
 # The engine that compiled a cached module: its shared library, by size and time (a stat,
@@ -341,6 +346,11 @@ def _check_program(module: wasmtime.Module, wasm: bytes, path: str) -> None:
         memory = exports["memory"]
         if not isinstance(memory, wasmtime.MemoryType) or memory.is_64 or memory.is_shared:
             raise ProgramError(f"{path}: its memory export is not a 32-bit unshared memory")
+    # Every memory is host memory: one beside the cage's own would be outside its budget
+    # (twenty of 56 MiB each took 1.2 GB of the host under --memory 64M).
+    memories = defined_memories(wasm) + (imported_memory(module) is not None)
+    if memories > 1:
+        raise ProgramError(f"{path}: has {memories} linear memories (a cage has one)")
     for name, shapes in _EXPORTED_FUNCS.items():
         if name in exports and not any(_func_is(exports[name], want) for want in shapes):
             raise ProgramError(f"{path}: its export {name} does not have the type Lind calls")

@@ -251,6 +251,15 @@ def sections(wasm: bytes) -> Iterator[tuple[int, int, int]]:
         pos += size
 
 
+def defined_memories(wasm: bytes) -> int:
+    """How many linear memories the module defines itself (its memory section), not
+    counting imported ones."""
+    for section, start, _ in sections(wasm):
+        if section == 5:
+            return leb128(wasm, start)[0]
+    return 0
+
+
 def custom_section_names(wasm: bytes) -> set[str]:
     names = set()
     for section, start, _ in sections(wasm):
