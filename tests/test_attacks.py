@@ -245,6 +245,10 @@ CRAFTED = {
         "memory": '(memory 1) (global (export "memory") i32 (i32.const 0))', "body": ""},
     "function_table_of_externrefs": {     # read to call signal handlers of the right type
         "extra": '(table (export "__indirect_function_table") 4 externref)', "body": ""},
+    "gc_array": {        # GC objects would be host memory outside the cage's budget
+        "extra": "(type $a (array (mut i64))) (global $g (mut (ref null $a)) (ref.null $a))",
+        "body": "(global.set $g (array.new_default $a (i32.const 1000)))"},
+    "second_memory": {"extra": "(memory $second 1)", "body": ""},
 }
 
 # lind.run of a crafted module, then a program that execs it; in a fresh process.
@@ -824,9 +828,10 @@ _HUGE_TABLE = _MODULE % {"imports": "", "memory": _EXPORTED_MEMORY, "body": "",
                          "extra": "(table 100000000 funcref)"}
 _CHILD_RSS = r"""
 import resource, subprocess, sys
-rc = subprocess.run([sys.executable, "-m", "lind", "run", "--memory", "64M", sys.argv[1]],
-                    stdin=subprocess.DEVNULL, capture_output=True).returncode
-print(rc, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
+run = subprocess.run([sys.executable, "-m", "lind", "run", "--memory", "64M", sys.argv[1]],
+                     stdin=subprocess.DEVNULL, capture_output=True)
+sys.stderr.write(run.stderr.decode())
+print(run.returncode, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
 """
 
 
@@ -873,6 +878,62 @@ def test_memories_beside_the_cages_own_are_refused(tmp_path, canary):
         rc, out, err = lind_cli(tmp_path, name, root / f"{name}.wasm")
         assert (rc, out) == (126, ""), err
         assert err == f"lind: {root / name}.wasm: has {count} linear memories (a cage has one)\n"
+    untouched(canary)
+
+
+# A thread (an instance over the cage's shared memory, in a Store of its own) keeping
+# 200,000 exceptions of 4 KiB (a tag of 500 i64s) in a table: exception objects live on
+# Wasmtime's GC heap, which no limit bounded in a thread's Store.
+_EXCEPTIONS = " ".join(["i64"] * 500)
+_THREAD_KEEPING_EXCEPTIONS = _MODULE % {
+    "imports": "", "memory": '(import "lind" "memory" (memory 1 16384 shared))',
+    "extra": f"""(global $clone (mut i64) (i64.const 0))
+        (global (export "__stack_pointer") (mut i32) (i32.const 0))
+        (tag $t (param {_EXCEPTIONS})) (table $keep 1048576 exnref)
+        (func $keep_one (param $i i32) (local $e exnref)
+          (block $caught (result exnref)
+            (try_table (catch_all_ref $caught) (throw $t {" ".join(["(i64.const 1)"] * 500)}))
+            (unreachable))
+          (local.set $e) (table.set $keep (local.get $i) (local.get $e)))
+        (func (export "__lind_thread_start") (param i32 i32 i32) (local $i i32)
+          (loop $more (call $keep_one (local.get $i))
+            (local.set $i (i32.add (local.get $i) (i32.const 1)))
+            (br_if $more (i32.lt_u (local.get $i) (i32.const 200000))))
+          (i32.atomic.store (i32.const 0xA000) (i32.const 1)))""",
+    # clone a thread (its stack below 0x7ff0), exit 100+errno if refused, else wait for
+    # the thread to say it kept them all and exit 5
+    "body": """(global.set $clone (call $sc (i32.const 56) (i64.const 0x3d0f00) (i64.const 0x7ff0)
+                 (i64.const 0x9000) (i64.const 0x9004) (i64.const 0x9100) (i64.const 0)))
+               (if (i64.lt_s (global.get $clone) (i64.const 0)) (then
+                 (drop (call $sc (i32.const 231) (i64.sub (i64.const 100) (global.get $clone))
+                   (i64.const 0) (i64.const 0) (i64.const 0) (i64.const 0) (i64.const 0)))))
+               (block $kept (loop $wait
+                 (br_if $kept (i32.atomic.load (i32.const 0xA000)))
+                 (drop (call $sc (i32.const 24) (i64.const 0) (i64.const 0) (i64.const 0)
+                   (i64.const 0) (i64.const 0) (i64.const 0)))
+                 (br $wait)))
+               (drop (call $sc (i32.const 231) (i64.const 5) (i64.const 0) (i64.const 0)
+                 (i64.const 0) (i64.const 0) (i64.const 0)))"""}
+
+
+def test_a_thread_cannot_take_host_memory_with_exceptions(tmp_path, canary):
+    """A thread kept 800 MB of exceptions under --memory 64M (and exited 5); now every
+    instance's GC heap is bounded (1 MiB beside a shared memory) and a fault there
+    ends the cage, as one in the main thread does (a thread's was taken for a stop and
+    its cage went on)."""
+    root = make_root(tmp_path)
+    (root / "keep.wasm").write_bytes(wasmtime.wat2wasm(_THREAD_KEEPING_EXCEPTIONS))
+    rc, out, err = python(tmp_path, "keep", _CHILD_RSS, root / "keep.wasm")
+    status, max_rss_kib = map(int, out.split())
+    assert status == 139, err     # 128 + SIGSEGV
+    assert "killed by SIGSEGV (GC heap out of memory" in err, err
+    assert max_rss_kib < 300 << 10, max_rss_kib
+    # Without a stack pointer to set, clone is EAGAIN (it was a Lind traceback)
+    no_stack_pointer = _THREAD_KEEPING_EXCEPTIONS.replace(
+        '(global (export "__stack_pointer") (mut i32) (i32.const 0))', "")
+    (root / "nosp.wasm").write_bytes(wasmtime.wat2wasm(no_stack_pointer))
+    rc, out, err = lind_cli(tmp_path, "nosp", root / "nosp.wasm")
+    assert (rc, out, err) == (100 + errno.EAGAIN, "", "")
     untouched(canary)
 
 

@@ -367,7 +367,10 @@ class Cage:
         self.memory_charge.clear()
         self.memory_charge.set(self.initial_memory(module))   # ENOMEM: the budget is spent
         self.module = module
-        self.store = _cage_store(eng, memory_size=cap)   # even raw memory.grow stops there
+        # even raw memory.grow stops there; over the cage's shared memory, only the GC heap
+        own_memory = loader.imported_memory(module) is None
+        self.store = _cage_store(eng, memory_size=cap if own_memory else GC_HEAP_LIMIT,
+                                 memories=int(own_memory))
         watch_epochs(self.store, self)
         linker = wasmtime.Linker(eng)
         threei.define_syscall_import(linker, self.slot)
@@ -1049,7 +1052,7 @@ class Cage:
     def instance_over_memory(self) -> tuple[wasmtime.Store, loader.Exports]:
         """One more instance of the program, over its shared memory and calling through
         its slot, in a Store of its own: a thread, or a grate's handler worker."""
-        store = _cage_store(loader.engine(), memories=0)
+        store = _cage_store(loader.engine(), memory_size=GC_HEAP_LIMIT, memories=0)
         watch_epochs(store, self)
         linker = wasmtime.Linker(store.engine)
         threei.define_syscall_import(linker, self.slot)
@@ -1062,8 +1065,9 @@ class Cage:
         """A thread for clone(CLONE_THREAD), not started yet (the caller writes its id
         where it was asked first). EAGAIN past the runtime's limit on cages and threads
         or the cage's RLIMIT_NPROC, or for a program whose memory is not shared (not
-        built by lind cc)."""
-        if self.shared_memory is None or THREAD_START not in self.exports:
+        built by lind cc: a shared memory, a thread start and a stack pointer to set)."""
+        if (self.shared_memory is None or THREAD_START not in self.exports
+                or loader.STACK_POINTER not in self.exports):
             raise OSError(errno.EAGAIN, "this program cannot start threads")
         tid = self.runtime.reserve_id()
         thread = CageThread(self, tid, start)
@@ -1283,12 +1287,17 @@ def trap_reason(message: str) -> str | None:
 # lind cc program has one table, of its address-taken functions (thousands).
 MAX_TABLE_ELEMENTS = 1 << 20
 MAX_TABLES = 2
+# Exception objects (a C++ throw) live on Wasmtime's GC heap, host memory outside the
+# cage's budget, which a Store's memory limit bounds too: unbounded, a thread keeping
+# exceptions took 800 MB of the host. A C++ exception is a few dozen bytes there, and
+# collected once caught (100,000 throws of 4 KiB ones fit in this).
+GC_HEAP_LIMIT = 1 << 20
 
 
-def _cage_store(engine: wasmtime.Engine, memory_size: int = -1, memories: int = 1) -> wasmtime.Store:
+def _cage_store(engine: wasmtime.Engine, memory_size: int, memories: int) -> wasmtime.Store:
     """A Store for one instance of a cage's program, its tables bounded, and the
-    memories it may define itself (`memories`: its own, if it has one, at `memory_size`
-    bytes; an instance over the cage's shared memory defines none)."""
+    memories it may define itself (`memories`: its own, if it has one) and its GC heap
+    at `memory_size` bytes each."""
     store = wasmtime.Store(engine)
     store.set_limits(memory_size=memory_size, table_elements=MAX_TABLE_ELEMENTS,
                      tables=MAX_TABLES, memories=memories)

@@ -88,6 +88,8 @@ def engine() -> wasmtime.Engine:
             # the encoding Wasmtime reads; on by default in Wasmtime 50, said here so
             # that a Wasmtime with another default cannot turn `lind c++` programs away)
             config.wasm_exceptions = True
+            # no GC objects: they would be host memory outside the cage's budget
+            config.wasm_gc = False
             # programs `lind cc` links import one shared memory: every thread of a cage
             # is an instance of its own over it
             config.wasm_threads = True

@@ -114,8 +114,12 @@ class CageThread:
             if not self.exited and not cage.stopping and trap.trap_code is not None:
                 cage.trap_message = trap_reason(trap.message)
                 cage.terminate(TRAP_SIGNALS.get(trap.trap_code, signal.SIGILL))
-        except wasmtime.WasmtimeError:
-            pass                # stopped: the cage is ending
+        except wasmtime.WasmtimeError as err:
+            if not self.exited and not cage.stopping and not cage.kill_requested:
+                # Not a stop: a fault Wasmtime reports as an error (its GC heap exhausted),
+                # which ends the cage as the main thread's does.
+                cage.trap_message = trap_reason(str(err))
+                cage.terminate(signal.SIGSEGV)
         except loader.ProgramError as exc:   # its start function trapped in this thread
             cage.trap_message = str(exc)
             cage.terminate(signal.SIGILL)
