@@ -937,6 +937,54 @@ def test_a_thread_cannot_take_host_memory_with_exceptions(tmp_path, canary):
     untouched(canary)
 
 
+# memory.atomic.wait32 without a timeout parks a thread where Wasmtime's epochs do not
+# reach it (wasmtime issue 12809): in the main thread, lind.run(timeout=2) returned after
+# 10 s and left the cage's host thread parked for good; in a second thread, the main
+# thread's exit_group never finished (the run hung).
+_SHARED = '(import "lind" "memory" (memory 1 16384 shared))'
+_PARKED_MAIN = _MODULE % {
+    "imports": "", "memory": _SHARED, "extra": "",
+    "body": "(drop (memory.atomic.wait32 (i32.const 0) (i32.const 0) (i64.const -1)))"}
+_PARKED_THREAD = _MODULE % {
+    "imports": "", "memory": _SHARED,
+    "extra": """(global (export "__stack_pointer") (mut i32) (i32.const 0))
+        (func (export "__lind_thread_start") (param i32 i32 i32)
+          (i32.atomic.store (i32.const 0xA000) (i32.const 1))
+          (drop (memory.atomic.wait32 (i32.const 0xB000) (i32.const 0) (i64.const -1))))""",
+    # a thread, then exit_group(3) once it has started (and parked)
+    "body": """(drop (call $sc (i32.const 56) (i64.const 0x3d0f00) (i64.const 0x7ff0)
+                 (i64.const 0x9000) (i64.const 0x9004) (i64.const 0x9100) (i64.const 0)))
+               (block $started (loop $wait
+                 (br_if $started (i32.atomic.load (i32.const 0xA000)))
+                 (drop (call $sc (i32.const 24) (i64.const 0) (i64.const 0) (i64.const 0)
+                   (i64.const 0) (i64.const 0) (i64.const 0)))
+                 (br $wait)))
+               (drop (call $sc (i32.const 231) (i64.const 3) (i64.const 0) (i64.const 0)
+                 (i64.const 0) (i64.const 0) (i64.const 0)))"""}
+_PARKED_RUN = r"""
+import subprocess, sys, threading, time
+import lind
+started = time.monotonic()
+try:
+    lind.run([sys.argv[1]], root=sys.argv[2], capture_output=True, timeout=2)
+except subprocess.TimeoutExpired:
+    print("timed out after", round(time.monotonic() - started))
+time.sleep(0.5)
+print("cage threads left", sum(t.name.startswith("cage-") for t in threading.enumerate()))
+"""
+
+
+def test_a_cage_parked_in_an_atomic_wait_still_ends(tmp_path, canary):
+    root = make_root(tmp_path)
+    (root / "main.wasm").write_bytes(wasmtime.wat2wasm(_PARKED_MAIN))
+    (root / "thread.wasm").write_bytes(wasmtime.wat2wasm(_PARKED_THREAD))
+    rc, out, err = python(tmp_path, "main", _PARKED_RUN, root / "main.wasm", root, timeout=60)
+    assert (rc, out) == (0, "timed out after 2\ncage threads left 0\n"), err
+    rc, out, err = lind_cli(tmp_path, "thread", root / "thread.wasm", timeout=60)
+    assert (rc, out, err) == (3, "", "")
+    untouched(canary)
+
+
 def test_memory_limit_per_cage(builds, tmp_path, canary):
     prog = builds.wasm(attack("mem_hog"))
     rc, out, err = lind_cli(tmp_path, "cli", "--memory", "64M", prog, "160")

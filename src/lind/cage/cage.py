@@ -25,7 +25,7 @@ import wasmtime
 from wasmtime import _bindings as wt
 
 from lind import threei
-from lind.cage import grate_worker, loader
+from lind.cage import grate_worker, loader, waiters
 from lind.cage.thread import THREAD_START, CageThread, Instance, PerThread
 from lind.microvisor import abi, limits, sys_ipc, sys_locks, sys_time
 from lind.microvisor import sys_signals as signals
@@ -1265,6 +1265,7 @@ class Cage:
         self.slot.wake()
         sys_futex.interrupt(self)
         signals.wake_blocked(self)
+        waiters.watch_stop(self)     # a wait in wasm itself (memory.atomic.wait)
 
 
 _FAULT_ADDRESS = re.compile(r"memory fault at wasm address (0x[0-9a-f]+)")

@@ -1,0 +1,75 @@
+"""Waking threads parked in memory.atomic.wait, where no epoch reaches them.
+
+Wasmtime parks a thread in memory.atomic.wait32/64 out of reach of its epoch
+interruption (wasmtime issue 12809), so a cage waiting there without a timeout outlived
+every kill: `lind.run(timeout=2)` returned after 10 s and left the cage's host thread
+parked for good. Lind's libc waits through the futex system call, which the microvisor
+interrupts; a module that waits in wasm itself is woken here. No API names the address
+a thread waits on, so every 4-byte word of the cage's shared memory gets a
+memory.atomic.notify, which sends the waiter back to wasm code and its next epoch check.
+That costs about 25 ns a word (0.1 s for 16 MiB), so it runs only for a cage whose
+threads still run a moment after it was told to stop.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import Any
+
+import wasmtime
+
+from lind.cage import loader
+
+_WAKER = """(module
+  (import "lind" "memory" (memory 1 65536 shared))
+  (func (export "wake") (param $end i32) (local $at i32)
+    (loop $next
+      (drop (memory.atomic.notify (local.get $at) (i32.const -1)))
+      (local.set $at (i32.add (local.get $at) (i32.const 4)))
+      (br_if $next (i32.lt_u (local.get $at) (local.get $end))))))"""
+_module: wasmtime.Module | None = None
+_lock = threading.Lock()
+
+FIRST_LOOK = 0.1      # seconds after the stop before the cage's threads are looked at
+SWEEPS = 3            # at most (a waiter may wait again before its epoch check)
+
+
+def wake_all(memory: loader.SharedMemory) -> None:
+    """memory.atomic.notify every word of `memory`, waking all of its waiters."""
+    global _module
+    engine = loader.engine()
+    with _lock:
+        if _module is None:
+            _module = wasmtime.Module(engine, wasmtime.wat2wasm(_WAKER))
+    store = wasmtime.Store(engine)
+    store.set_epoch_deadline(1 << 62)      # the engine's epoch ticks on: never this one
+    linker = wasmtime.Linker(engine)
+    linker.define(store, "lind", "memory", memory)
+    end = min(memory.size() * loader.WASM_PAGE, (1 << 32) - 4)
+    if end > 0:
+        linker.instantiate(store, _module).exports(store)["wake"](store, end)
+
+
+def watch_stop(cage: Any) -> None:
+    """After `cage` was told to stop: while its threads still run and none ended since
+    the last look (ending ones are on their way out), wake whatever waits in its shared
+    memory (on a thread of its own)."""
+    if cage.shared_memory is None:
+        return
+
+    def running() -> int:
+        return cage.thread.is_alive() + sum(t.host.is_alive() for t in list(cage.threads.values()))
+
+    def watch() -> None:
+        delay, sweeps, before = FIRST_LOOK, 0, running()
+        while before and sweeps < SWEEPS:
+            time.sleep(delay)
+            now, memory = running(), cage.shared_memory
+            if now and now >= before and memory is not None:
+                wake_all(memory)
+                sweeps += 1
+                delay *= 2
+            before = now
+
+    threading.Thread(target=watch, name=f"lind-wake-{cage.id}", daemon=True).start()
