@@ -13,6 +13,33 @@ static void show(const char *what, int r)
 	       : "other") : "ok");
 }
 
+/* O_CREAT through a chain of `n` dangling symlinks (c<n>_0 -> c<n>_1 -> ... -> a name
+ * that does not exist) makes the file at the end: 40 links are followed, the 41st is
+ * ELOOP, as Linux's limit on the links one lookup follows. */
+static void dangling_chain(int n)
+{
+	char name[32], target[32], what[48];
+	for (int i = 0; i < n; i++) {
+		snprintf(name, sizeof name, "c%d_%d", n, i);
+		snprintf(target, sizeof target, "c%d_%d", n, i + 1);
+		symlink(target, name);
+	}
+	snprintf(name, sizeof name, "c%d_0", n);
+	snprintf(what, sizeof what, "O_CREAT through %d dangling links", n);
+	int fd = open(name, O_WRONLY | O_CREAT, 0644);
+	printf("%s: %s\n", what, fd >= 0 ? "made" : errno == ELOOP ? "ELOOP" : "other");
+	if (fd >= 0)
+		close(fd);
+	snprintf(name, sizeof name, "c%d_%d", n, n);
+	printf("  its end %s\n", access(name, F_OK) == 0 ? "exists" : "does not exist");
+}
+
+static void dangling_chains(void)
+{
+	dangling_chain(40);
+	dangling_chain(41);
+}
+
 static const char *kind(const struct stat *st)
 {
 	return S_ISLNK(st->st_mode) ? "link" : S_ISDIR(st->st_mode) ? "dir" : "other";
@@ -106,5 +133,6 @@ int main(void)
 	show("unlink f", unlink("f"));
 	show("rmdir d2", rmdir("d2"));
 	through_links();
+	dangling_chains();
 	return 0;
 }
