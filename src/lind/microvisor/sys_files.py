@@ -222,17 +222,16 @@ def _open_existing(cage, guest_path: str, host: int, perm: int, write: bool,
 
 def _fifo_blocking(cage, fd: int, host: int) -> int:
     """A FIFO opened without O_NONBLOCK (the host open never blocks, see _open): a
-    reader waits for a writer, as on Linux; then the host fd blocks as the cage asked."""
-    try:
-        if host & os.O_ACCMODE == os.O_RDONLY:
-            new = _open_fifo(cage, fd, host, lambda: _writer_came(fd))
-            os.close(fd)
-            return new
-        os.set_blocking(fd, True)
+    reader waits for a writer, as on Linux (a writer's open found a reader, or it would
+    have failed). Its host fd stays non-blocking (own_description): its reads and
+    writes wait in the microvisor, as the cage's blocking asks."""
+    if host & os.O_ACCMODE != os.O_RDONLY:
         return fd
-    except BaseException:
+    try:
+        new = _open_fifo(cage, fd, host, lambda: _writer_came(fd))
+    finally:
         os.close(fd)
-        raise
+    return new
 
 
 def _writer_came(fd: int) -> bool:
@@ -363,10 +362,6 @@ def _readable(f: OpenFile) -> None:
         raise abi.error(errno.EISDIR)
 
 
-def _writable(f: OpenFile) -> None:
-    """A directory is never open for writing: EBADF covers it."""
-    if f.flags & abi.O_ACCMODE == abi.O_RDONLY or f.flags & abi.O_PATH:
-        raise abi.error(errno.EBADF)
 
 
 def _file_size_room(cage, f: OpenFile, count: int, offset: int | None = None) -> int:
@@ -418,7 +413,7 @@ def sys_read(cage, fd, buf, count, *_):
 def sys_write(cage, fd, buf, count, *_):
     f = cage.fds.get(fd)
     if not f.writable:
-        _writable(f)
+        raise abi.error(errno.EBADF)    # not open for writing (a directory never is)
     if cage.rlimit_fsize[0] != limits.RLIM_INFINITY:
         count = _file_size_room(cage, f, count)
     return f.write(cage, buf, count)
@@ -441,7 +436,7 @@ def sys_pwrite64(cage, fd, buf, count, offset, *_):
     f = cage.fds.get(fd)
     _seekable(f)
     if not f.writable:
-        _writable(f)
+        raise abi.error(errno.EBADF)    # not open for writing (a directory never is)
     if cage.rlimit_fsize[0] != limits.RLIM_INFINITY and offset >= 0:
         count = _file_size_room(cage, f, count, offset)
     return f.pwrite(cage, buf, count, offset)
@@ -468,7 +463,7 @@ def sys_readv(cage, fd, iov, iovcnt, *_):
 def sys_writev(cage, fd, iov, iovcnt, *_):
     f = cage.fds.get(s32(fd))
     if not f.writable:
-        _writable(f)
+        raise abi.error(errno.EBADF)    # not open for writing (a directory never is)
     views = iovecs(cage, iov, iovcnt)
     if cage.rlimit_fsize[0] != limits.RLIM_INFINITY:
         views = _trimmed(views, _file_size_room(cage, f, sum(map(len, views))))
@@ -689,7 +684,7 @@ def sys_unlinkat(cage, dirfd, path, flags, *_):
     return _remove(cage, _unlink_path(cage, path, dirfd), False)
 
 
-def _rename(cage, old: str, new: str, flags: int = 0) -> int:
+def _rename(cage, old: str, new: str, flags: int) -> int:
     if old == "/" or new == "/" or cage.fs.is_mount_point(old) or cage.fs.is_mount_point(new):
         raise abi.error(errno.EBUSY)        # as Linux, before it compares the mounts
     if not cage.fs.same_mount(old, new):
@@ -1505,7 +1500,7 @@ def _vectored(cage, fd: int, iov: int, iovcnt: int, offset: int, flags: int, wri
     if offset != -1:
         _seekable(f)
     if write and not f.writable:
-        _writable(f)
+        raise abi.error(errno.EBADF)    # not open for writing (a directory never is)
     if not write and not f.readable:
         _readable(f)
     views = iovecs(cage, iov, iovcnt)
@@ -1615,7 +1610,7 @@ def sys_mknodat(cage, dirfd, path, mode, dev, *_):
 
 # ------------------------------------------------------------------- memfd
 
-_MFD_CLOEXEC, _MFD_ALLOW_SEALING, _MFD_HUGETLB = 1, 2, 4
+_MFD_CLOEXEC, _MFD_ALLOW_SEALING = 1, 2
 _MFD_NAME_MAX = 249
 
 
