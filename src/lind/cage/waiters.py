@@ -5,7 +5,8 @@ interruption (wasmtime issue 12809), so a cage waiting there without a timeout o
 every kill: `lind.run(timeout=2)` returned after 10 s and left the cage's host thread
 parked for good. Lind's libc waits through the futex system call, which the microvisor
 interrupts; a module that waits in wasm itself is woken here. No API names the address
-a thread waits on, so every 4-byte word of the cage's shared memory gets a
+a thread waits on, so every 4-byte word of the cage's shared memory, and of every
+grate's (a handler runs on its caller's thread, over its grate's memory), gets a
 memory.atomic.notify, which sends the waiter back to wasm code and its next epoch check.
 That costs about 25 ns a word (0.1 s for 16 MiB), so it runs only for a cage whose
 threads still run a moment after it was told to stop.
@@ -19,7 +20,7 @@ from typing import Any
 
 import wasmtime
 
-from lind.cage import loader
+from lind.cage import grate_worker, loader
 
 _WAKER = """(module
   (import "lind" "memory" (memory 1 65536 shared))
@@ -51,13 +52,18 @@ def wake_all(memory: loader.SharedMemory) -> None:
         linker.instantiate(store, _module).exports(store)["wake"](store, end)
 
 
+def _memories(cage: Any) -> list[loader.SharedMemory]:
+    """Where the cage's threads may wait: its own memory, and those of grates (a handler
+    runs on the calling cage's thread, over its grate's memory, which its worker holds
+    even after the grate ended)."""
+    own = [cage.shared_memory] if cage.shared_memory is not None else []
+    return own + [m for m in list(grate_worker.GRATE_MEMORIES) if m is not cage.shared_memory]
+
+
 def watch_stop(cage: Any) -> None:
     """After `cage` was told to stop: while its threads still run and none ended since
-    the last look (ending ones are on their way out), wake whatever waits in its shared
-    memory (on a thread of its own)."""
-    if cage.shared_memory is None:
-        return
-
+    the last look (ending ones are on their way out), wake whatever waits in its memory
+    and its grates' (on a thread of its own)."""
     def running() -> int:
         return cage.thread.is_alive() + sum(t.host.is_alive() for t in list(cage.threads.values()))
 
@@ -65,9 +71,10 @@ def watch_stop(cage: Any) -> None:
         delay, sweeps, before = FIRST_LOOK, 0, running()
         while before and sweeps < SWEEPS:
             time.sleep(delay)
-            now, memory = running(), cage.shared_memory
-            if now and now >= before and memory is not None:
-                wake_all(memory)
+            now = running()
+            if now and now >= before:
+                for memory in _memories(cage):
+                    wake_all(memory)
                 sweeps += 1
                 delay *= 2
             before = now
