@@ -97,6 +97,21 @@ def _ticker() -> None:
 
 
 _CPU_CHECK_TICKS = 20          # RLIMIT_CPU is looked at every 0.2 s
+# A wasm start function runs inside instantiation, for the first program on the thread
+# that spawns the cage (a caller of lind.run), before any kill or timeout can name the
+# cage: an endless one held that thread for good. Past this it is the program's fault.
+START_FUNCTION_SECONDS = 10.0
+_starting: dict[int, float] = {}    # store context -> when its start function must end
+
+
+def _count_running(change: int) -> None:
+    """One more (or one fewer) cage or instantiation that needs the epoch to tick."""
+    global _running
+    with _ticker_lock:
+        _running += change
+        _ticker_wake.notify()
+        if change > 0 and _ticker_thread.ident is None:
+            _ticker_thread.start()
 
 
 def _enforce_cpu_limits() -> None:
@@ -150,6 +165,9 @@ def _on_epoch(context, key, delta, kind) -> int:
     caller = getattr(_serving, "cage", None)
     if cage.kill_requested or (caller is not None and caller.kill_requested):
         return _stop_error(b"killed")
+    deadline = _starting.get(ctypes.cast(context, ctypes.c_void_p).value or 0)
+    if deadline is not None:      # a start function: this instance is nobody's yet
+        return _stop_error(b"start function ran too long") if time.monotonic() > deadline else 0
     if own and cage.slot.exiting and cage.current_tid() != cage.id:
         return _stop_error(b"cage ending")    # another thread of a cage that exits or execs
     if cage.out_of_memory(context):
@@ -737,12 +755,7 @@ class Cage:
 
     # -- life cycle ---------------------------------------------------------
     def start(self) -> None:
-        global _running
-        with _ticker_lock:
-            _running += 1
-            _ticker_wake.notify()
-            if _ticker_thread.ident is None:
-                _ticker_thread.start()
+        _count_running(+1)
         self.thread.start()
 
     def running_instance(self) -> Instance:
@@ -871,7 +884,6 @@ class Cage:
         return _stop_error(b"longjmp out of a signal handler")
 
     def _main(self) -> None:
-        global _running
         serve(self)
         try:
             self.run_instance()
@@ -897,8 +909,7 @@ class Cage:
             self.internal_error(exc)
         finally:
             self._finish()
-            with _ticker_lock:
-                _running -= 1
+            _count_running(-1)
 
     def _finish(self) -> None:
         self._end_threads()
@@ -1040,13 +1051,22 @@ class Cage:
         another thread's store at hand: its system calls are ENOSYS, and a trap in it
         is a ProgramError, the program's fault and not a Lind error."""
         threei.refuse_calls_here(self.slot)
+        context = loader.context_address(store)
+        _starting[context] = time.monotonic() + START_FUNCTION_SECONDS
+        _count_running(+1)       # the first program's runs before the cage has a thread
         try:
             return linker.instantiate(store, module)
         except (wasmtime.WasmtimeError, wasmtime.Trap) as exc:
-            why = ("its start function failed" if "wasm backtrace" in str(exc)
-                   else str(exc).splitlines()[0])
+            if "start function ran" in str(exc):
+                why = f"its start function ran past {START_FUNCTION_SECONDS:g} s"
+            elif "wasm backtrace" in str(exc):
+                why = "its start function failed"
+            else:
+                why = str(exc).splitlines()[0]
             raise loader.ProgramError(f"{self.argv[0].decode(errors='replace')}: {why}") from None
         finally:
+            _count_running(-1)
+            del _starting[context]
             threei.refuse_calls_here(None)
 
     def instance_over_memory(self) -> tuple[wasmtime.Store, loader.Exports]:
