@@ -993,24 +993,34 @@ def test_a_cage_parked_in_an_atomic_wait_still_ends(builds, tmp_path, canary):
 # there. An endless one held that thread for good (lind.run(timeout=2) never returned).
 _ENDLESS_START = _MODULE % {"imports": "", "memory": _EXPORTED_MEMORY, "body": "",
                             "extra": "(func $spin (loop $again (br $again))) (start $spin)"}
+_PARKED_START = _MODULE % {      # parked where no epoch reaches, again and again
+    "imports": "", "memory": _SHARED, "body": "",
+    "extra": """(func $park (loop $again
+                  (drop (memory.atomic.wait32 (i32.const 0) (i32.const 0) (i64.const -1)))
+                  (br $again)))
+                (start $park)"""}
 _ENDLESS_START_RUN = r"""
 import subprocess, sys, time
 import lind
 from lind.cage import cage
 cage.START_FUNCTION_SECONDS = 1.0      # the default (10 s) makes a slow test
-started = time.monotonic()
-try:
-    lind.run([sys.argv[1]], timeout=2, capture_output=True)
-except lind.ProgramError as exc:
-    print(exc.status, exc, round(time.monotonic() - started))
+for program in sys.argv[1:]:
+    started = time.monotonic()
+    try:
+        lind.run([program], timeout=2, capture_output=True)
+    except lind.ProgramError as exc:
+        print(exc.status, exc, round(time.monotonic() - started))
 """
 
 
 def test_an_endless_start_function_lets_go_of_the_caller(tmp_path, canary):
     root = make_root(tmp_path)
     (root / "spin.wasm").write_bytes(wasmtime.wat2wasm(_ENDLESS_START))
-    rc, out, err = python(tmp_path, "spin", _ENDLESS_START_RUN, root / "spin.wasm", timeout=60)
-    assert (rc, out) == (0, "126 spin.wasm: its start function ran past 1 s 1\n"), err
+    (root / "park.wasm").write_bytes(wasmtime.wat2wasm(_PARKED_START))
+    rc, out, err = python(tmp_path, "spin", _ENDLESS_START_RUN, root / "spin.wasm",
+                          root / "park.wasm", timeout=60)
+    assert (rc, out) == (0, "126 spin.wasm: its start function ran past 1 s 1\n"
+                            "126 park.wasm: its start function ran past 1 s 1\n"), err
     untouched(canary)
 
 

@@ -89,6 +89,7 @@ def _ticker() -> None:
         threading.Event().wait(_TICK_SECONDS)
         eng.increment_epoch()
         ticks += 1
+        _wake_overdue_starts()
         if ticks % _CPU_CHECK_TICKS == 0:
             try:
                 _enforce_cpu_limits()
@@ -101,7 +102,23 @@ _CPU_CHECK_TICKS = 20          # RLIMIT_CPU is looked at every 0.2 s
 # that spawns the cage (a caller of lind.run), before any kill or timeout can name the
 # cage: an endless one held that thread for good. Past this it is the program's fault.
 START_FUNCTION_SECONDS = 10.0
-_starting: dict[int, float] = {}    # store context -> when its start function must end
+# store context -> when its start function must end, the shared memory it may be parked
+# in (memory.atomic.wait, out of the epoch's reach: the ticker wakes it there) and when
+# to wake it (again)
+_starting: dict[int, tuple[float, loader.SharedMemory | None, float]] = {}
+_WAKE_AGAIN = 1.0    # seconds between sweeps of an overdue start function's memory
+
+
+def _wake_overdue_starts() -> None:
+    """A start function past its deadline that no tick stopped is parked in
+    memory.atomic.wait: wake its memory (on a thread of its own, each _WAKE_AGAIN), and
+    the next tick it reaches stops it."""
+    now = time.monotonic()
+    for context, (deadline, memory, wake_at) in list(_starting.items()):
+        if memory is not None and now > wake_at:
+            _starting[context] = (deadline, memory, now + _WAKE_AGAIN)
+            threading.Thread(target=waiters.wake_all, args=(memory,), daemon=True,
+                             name="lind-wake-start").start()
 
 
 def _count_running(change: int) -> None:
@@ -165,9 +182,9 @@ def _on_epoch(context, key, delta, kind) -> int:
     caller = getattr(_serving, "cage", None)
     if cage.kill_requested or (caller is not None and caller.kill_requested):
         return _stop_error(b"killed")
-    deadline = _starting.get(ctypes.cast(context, ctypes.c_void_p).value or 0)
-    if deadline is not None:      # a start function: this instance is nobody's yet
-        return _stop_error(b"start function ran too long") if time.monotonic() > deadline else 0
+    starting = _starting.get(ctypes.cast(context, ctypes.c_void_p).value or 0)
+    if starting is not None:      # a start function: this instance is nobody's yet
+        return _stop_error(b"start function ran too long") if time.monotonic() > starting[0] else 0
     if own and cage.slot.exiting and cage.current_tid() != cage.id:
         return _stop_error(b"cage ending")    # another thread of a cage that exits or execs
     if cage.out_of_memory(context):
@@ -1052,7 +1069,8 @@ class Cage:
         is a ProgramError, the program's fault and not a Lind error."""
         threei.refuse_calls_here(self.slot)
         context = loader.context_address(store)
-        _starting[context] = time.monotonic() + START_FUNCTION_SECONDS
+        deadline = time.monotonic() + START_FUNCTION_SECONDS
+        _starting[context] = (deadline, self.shared_memory, deadline + _TICK_SECONDS)
         _count_running(+1)       # the first program's runs before the cage has a thread
         try:
             return linker.instantiate(store, module)
