@@ -27,8 +27,9 @@ from lind.cage.loader import STACK_POINTER
 DISPATCHER = "pass_fptr_to_wt"
 WORKER_START = "__lind_worker_start"
 # The memories of grates whose workers may still run a handler (a worker holds its
-# grate's memory after the grate ended): where a handler can be parked (waiters.py).
-GRATE_MEMORIES: weakref.WeakSet[Any] = weakref.WeakSet()
+# grate's memory after the grate ended), with their runtimes: where a handler can be
+# parked (waiters.py).
+GRATE_MEMORIES: weakref.WeakKeyDictionary[Any, Any] = weakref.WeakKeyDictionary()
 WORKER_STACK = 256 * 1024
 
 
@@ -45,7 +46,7 @@ class GrateWorkers:
         # Workers hold the grate's memory themselves: one may still be in the making
         # when the grate ends (or execs) and lets go of it.
         self._memory = grate.shared_memory
-        GRATE_MEMORIES.add(self._memory)
+        GRATE_MEMORIES[self._memory] = grate.runtime
         results = grate.exports[DISPATCHER].type(grate.store).results
         returns_i64 = bool(results) and results[0] == wasmtime.ValType.i64()
         self.grate = threei.Grate(returns_i64, grate.mem, self._make_worker)

@@ -53,11 +53,12 @@ def wake_all(memory: loader.SharedMemory) -> None:
 
 
 def _memories(cage: Any) -> list[loader.SharedMemory]:
-    """Where the cage's threads may wait: its own memory, and those of grates (a handler
-    runs on the calling cage's thread, over its grate's memory, which its worker holds
-    even after the grate ended)."""
+    """Where the cage's threads may wait: its own memory, and those of its runtime's
+    grates (a handler runs on the calling cage's thread, over its grate's memory, which
+    its worker holds even after the grate ended)."""
     own = [cage.shared_memory] if cage.shared_memory is not None else []
-    return own + [m for m in list(grate_worker.GRATE_MEMORIES) if m is not cage.shared_memory]
+    return own + [memory for memory, runtime in list(grate_worker.GRATE_MEMORIES.items())
+                  if runtime is cage.runtime and memory is not cage.shared_memory]
 
 
 def watch_stop(cage: Any) -> None:
