@@ -280,7 +280,10 @@ def own_description(host_fd: int, flags: int, path: str = "", *, st_mode: int | 
     signals and of its end."""
     mode = os.fstat(host_fd).st_mode if st_mode is None else st_mode
     kind = NonBlockingHostFile if stat.S_ISFIFO(mode) and not flags & abi.O_PATH else OpenFile
-    return kind(host_fd, flags, path, stat.S_ISDIR(mode), borrowed=borrowed, reserved=reserved)
+    f = kind(host_fd, flags, path, stat.S_ISDIR(mode), borrowed=borrowed, reserved=reserved)
+    if stat.S_ISREG(mode) or stat.S_ISDIR(mode):
+        f._io_kind = threei.IO_PLAIN     # known now: io_kind would fstat it again
+    return f
 
 
 _F = TypeVar("_F", bound=OpenFile)
