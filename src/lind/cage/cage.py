@@ -102,21 +102,25 @@ _CPU_CHECK_TICKS = 20          # RLIMIT_CPU is looked at every 0.2 s
 # that spawns the cage (a caller of lind.run), before any kill or timeout can name the
 # cage: an endless one held that thread for good. Past this it is the program's fault.
 START_FUNCTION_SECONDS = 10.0
-# store context -> when its start function must end, the shared memory it may be parked
-# in (memory.atomic.wait, out of the epoch's reach: the ticker wakes it there) and when
-# to wake it (again)
-_starting: dict[int, tuple[float, loader.SharedMemory | None, float]] = {}
+# store context -> [when its start function must end, the shared memory it may be
+# parked in (memory.atomic.wait, out of the epoch's reach: the ticker wakes it there),
+# when to wake it (again)]; the ticker updates an entry in place, never puts one back
+_starting: dict[int, list] = {}
 _WAKE_AGAIN = 1.0    # seconds between sweeps of an overdue start function's memory
+_START_TOO_LONG = "start function ran too long"   # the stop's message, read back in _instantiate
 
 
 def _wake_overdue_starts() -> None:
     """A start function past its deadline that no tick stopped is parked in
     memory.atomic.wait: wake its memory (on a thread of its own, each _WAKE_AGAIN), and
     the next tick it reaches stops it."""
+    if not _starting:        # (every tick: nothing to do, mostly)
+        return
     now = time.monotonic()
-    for context, (deadline, memory, wake_at) in list(_starting.items()):
+    for starting in list(_starting.values()):
+        _, memory, wake_at = starting
         if memory is not None and now > wake_at:
-            _starting[context] = (deadline, memory, now + _WAKE_AGAIN)
+            starting[2] = now + _WAKE_AGAIN
             threading.Thread(target=waiters.wake_all, args=(memory,), daemon=True,
                              name="lind-wake-start").start()
 
@@ -174,7 +178,8 @@ def _on_epoch(context, key, delta, kind) -> int:
     kind[0] = 0  # continue
     if cage is None:           # the store's cage ended: only a grate's worker is left
         return _stop_error(b"grate ended")
-    own = ctypes.cast(context, ctypes.c_void_p).value == cage.context_address
+    address = ctypes.cast(context, ctypes.c_void_p).value or 0
+    own = address == cage.context_address
     if own and cage.mem is not None and cage.mem.null_page_touched():
         cage.null_page_fault()
         if cage.status is not None:
@@ -182,9 +187,9 @@ def _on_epoch(context, key, delta, kind) -> int:
     caller = getattr(_serving, "cage", None)
     if cage.kill_requested or (caller is not None and caller.kill_requested):
         return _stop_error(b"killed")
-    starting = _starting.get(ctypes.cast(context, ctypes.c_void_p).value or 0)
+    starting = _starting.get(address)
     if starting is not None:      # a start function: this instance is nobody's yet
-        return _stop_error(b"start function ran too long") if time.monotonic() > starting[0] else 0
+        return _stop_error(_START_TOO_LONG.encode()) if time.monotonic() > starting[0] else 0
     if own and cage.slot.exiting and cage.current_tid() != cage.id:
         return _stop_error(b"cage ending")    # another thread of a cage that exits or execs
     if cage.out_of_memory(context):
@@ -1070,12 +1075,12 @@ class Cage:
         threei.refuse_calls_here(self.slot)
         context = loader.context_address(store)
         deadline = time.monotonic() + START_FUNCTION_SECONDS
-        _starting[context] = (deadline, self.shared_memory, deadline + _TICK_SECONDS)
+        _starting[context] = [deadline, self.shared_memory, deadline + _TICK_SECONDS]
         _count_running(+1)       # the first program's runs before the cage has a thread
         try:
             return linker.instantiate(store, module)
         except (wasmtime.WasmtimeError, wasmtime.Trap) as exc:
-            if "start function ran" in str(exc):
+            if _START_TOO_LONG in str(exc):
                 why = f"its start function ran past {START_FUNCTION_SECONDS:g} s"
             elif "wasm backtrace" in str(exc):
                 why = "its start function failed"

@@ -61,23 +61,37 @@ def _memories(cage: Any) -> list[loader.SharedMemory]:
                   if runtime is cage.runtime and memory is not cage.shared_memory]
 
 
+_watched: set[int] = set()    # ids of cages a watcher looks after now
+
+
 def watch_stop(cage: Any) -> None:
     """After `cage` was told to stop: while its threads still run and none ended since
     the last look (ending ones are on their way out), wake whatever waits in its memory
-    and its grates' (on a thread of its own)."""
+    and its grates' (on a thread of its own, one per cage however often it is told)."""
+    if not _memories(cage):
+        return
+    with _lock:
+        if cage.id in _watched:
+            return
+        _watched.add(cage.id)
+
     def running() -> int:
         return cage.thread.is_alive() + sum(t.host.is_alive() for t in list(cage.threads.values()))
 
     def watch() -> None:
-        delay, sweeps, before = FIRST_LOOK, 0, running()
-        while before and sweeps < SWEEPS:
-            time.sleep(delay)
-            now = running()
-            if now and now >= before:
-                for memory in _memories(cage):
-                    wake_all(memory)
-                sweeps += 1
-                delay *= 2
-            before = now
+        try:
+            delay, sweeps, before = FIRST_LOOK, 0, running()
+            while before and sweeps < SWEEPS:
+                time.sleep(delay)
+                now = running()
+                if now and now >= before:
+                    for memory in _memories(cage):
+                        wake_all(memory)
+                    sweeps += 1
+                    delay *= 2
+                before = now
+        finally:
+            with _lock:
+                _watched.discard(cage.id)
 
     threading.Thread(target=watch, name=f"lind-wake-{cage.id}", daemon=True).start()

@@ -22,7 +22,7 @@ from collections.abc import Callable
 
 from lind.microvisor import abi, limits, sys_locks, virtual
 from lind.microvisor.abi import s32, u32
-from lind.microvisor.fdtable import NonBlockingHostFile, OpenFile, own_description
+from lind.microvisor.fdtable import NonBlockingHostFile, OpenFile, own_description, ready_now
 from lind.microvisor.fs import join, libc, proc_path, wants_write
 
 
@@ -228,18 +228,12 @@ def _fifo_blocking(cage, fd: int, host: int) -> int:
     if host & os.O_ACCMODE != os.O_RDONLY:
         return fd
     try:
-        new = _open_fifo(cage, fd, host, lambda: _writer_came(fd))
+        # Done too once our own reader `fd` is readable: a writer opened the FIFO (it
+        # wrote, or came and went) while the helper's open was not yet waiting.
+        new = _open_fifo(cage, fd, host, lambda: ready_now(fd, select.POLLIN))
     finally:
         os.close(fd)
     return new
-
-
-def _writer_came(fd: int) -> bool:
-    """Whether a writer opened the FIFO our reader `fd` is on since it was opened (it
-    wrote, or came and went) while the helper's open was not yet waiting."""
-    p = select.poll()
-    p.register(fd, select.POLLIN)
-    return bool(p.poll(0))
 
 
 _FIFO_RECHECK = 0.02    # seconds between looks at a waiting reader's own FIFO end
@@ -360,8 +354,6 @@ def _readable(f: OpenFile) -> None:
         raise abi.error(errno.EBADF)
     if f.is_dir:
         raise abi.error(errno.EISDIR)
-
-
 
 
 def _file_size_room(cage, f: OpenFile, count: int, offset: int | None = None) -> int:
