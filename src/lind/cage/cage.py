@@ -225,8 +225,8 @@ def _shutdown() -> None:
     (blocked in a host read) keeps its instance for good: its thread may still use it."""
     global _ticker_stopped
     live = [c for c in list(_cages_by_key.values()) if c.thread.is_alive()]
-    for cage in live:
-        cage.terminate()
+    for cage in sorted(live, key=lambda c: c.id, reverse=True):
+        cage.terminate()      # the youngest first, as Runtime.terminate_tree does
     deadline = time.monotonic() + _SHUTDOWN_GRACE
     for cage in live:
         cage.thread.join(max(deadline - time.monotonic(), 0))

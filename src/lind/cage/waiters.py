@@ -94,4 +94,8 @@ def watch_stop(cage: Any) -> None:
             with _lock:
                 _watched.discard(cage.id)
 
-    threading.Thread(target=watch, name=f"lind-wake-{cage.id}", daemon=True).start()
+    try:
+        threading.Thread(target=watch, name=f"lind-wake-{cage.id}", daemon=True).start()
+    except RuntimeError:       # the interpreter is exiting (no new threads): so is the cage
+        with _lock:
+            _watched.discard(cage.id)
