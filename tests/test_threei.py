@@ -131,3 +131,27 @@ def test_the_trampoline_asked_for_is_the_one_that_runs(mode, accelerated):
 def test_this_run_uses_the_c_trampoline_unless_told_otherwise():
     expected = os.environ.get("LIND_TRAMPOLINE") != "ctypes"
     assert lind.threei.ACCELERATED is expected
+
+
+def test_without_the_c_trampoline_lind_says_so_once(tmp_path):
+    """An install without a compiler has no `_accel`: cages still run, through the ctypes
+    twin, and Lind says once (not per cage, and never when the C one is there) that
+    they run slower."""
+    wasm = _module(tmp_path, "w", "sixteen bytes ok")
+    script = (
+        "import sys\n"
+        "if sys.argv[1] == 'missing':\n"
+        "    sys.modules['lind.threei._accel'] = None   # its import then raises ImportError\n"
+        "import lind, lind.threei\n"
+        "print(lind.threei.ACCELERATED, flush=True)\n"
+        "for _ in range(2):\n"
+        "    done = lind.run([sys.argv[2]], input=b'x', capture_output=True)\n"
+        "    print(done.stdout.decode(), flush=True)\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "LIND_TRAMPOLINE"}
+    for build, accelerated, said in (("missing", False, 1), ("built", True, 0)):
+        proc = subprocess.run([sys.executable, "-c", script, build, str(wasm)], env=env,
+                              capture_output=True, text=True, timeout=120)
+        assert proc.returncode == 0, proc.stderr
+        assert proc.stdout == f"{accelerated}\nsixteen bytes ok\nsixteen bytes ok\n"
+        assert proc.stderr.count("C trampoline not available") == said, proc.stderr

@@ -195,6 +195,14 @@ MODULES: dict[str, list[str]] = {
                               "tests/test_threads.py::test_threads_programs_match_native",
                               # host sockets handed over at start: blocking stays the host's
                               "tests/test_api.py::test_sockets_handed_over_are_sockets_as_for_subprocess"],
+    # Which trampoline a cage gets, and how its `lind.syscall` import is bound.
+    "threei/__init__.py": ["tests/test_threei.py", "tests/test_null_page.py",
+                           "tests/test_cli.py::test_exit_status_and_output",
+                           "tests/test_cli.py::test_ctypes_fallback_trampoline_gives_the_same_results",
+                           "tests/test_mutants_threei.py",
+                           "tests/test_grates.py::test_threei_permissions",
+                           *(f"tests/test_conformance.py::test_matches_native[{name}]"
+                             for name in ("file_calls", "process_edges", "signal_calls"))],
     # The ctypes twin of the C trampoline: the same programs with LIND_TRAMPOLINE=ctypes
     # (MODULE_ENV), which makes every cage of the pytest process use it.
     "threei/fallback.py": ["tests/test_threei.py",
