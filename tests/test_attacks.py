@@ -1374,3 +1374,21 @@ def test_unix_sockets_outside_the_root_stay_out_of_reach(builds, tmp_path, canar
     assert not list(tmp_path.glob("**/planted.sock")) or all(
         root in p.parents for p in tmp_path.glob("**/planted.sock"))
     untouched(canary)
+
+
+def test_appending_writes_stop_at_the_file_size_limit(builds, tmp_path, canary):
+    """RWF_APPEND and pwrite on an O_APPEND file write at the end, wherever their offset
+    points: the room a file-size limit leaves is measured from there."""
+    root = make_root(tmp_path)
+    scratch = Scratch(tmp_path, "cage")
+    fin, fout, ferr = scratch.open()
+    with lind.Runtime() as runtime, fin, fout, ferr:
+        cage = runtime.spawn(builds.wasm(attack("fsize_append")), root=str(root), stdin=fin.fileno(),
+                             stdout=fout.fileno(), stderr=ferr.fileno(), file_size=64)
+        cage.wait(60)
+    out, err = scratch.text()
+    assert cage.returncode == 0, out + err
+    # write 10; RWF_APPEND at 0, at the position; pwrite at 0 of O_APPEND; the size
+    assert out == "10 54 54 54 64 \n", out
+    assert (root / "grow").stat().st_size == 64
+    untouched(canary)

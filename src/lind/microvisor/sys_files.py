@@ -356,19 +356,23 @@ def _readable(f: OpenFile) -> None:
         raise abi.error(errno.EISDIR)
 
 
-def _file_size_room(cage, f: OpenFile, count: int, offset: int | None = None) -> int:
-    """How much of a `count`-byte write at `offset` (None: at the file position, or at
-    the end with O_APPEND) RLIMIT_FSIZE lets through. As Linux: a regular file's write
-    is cut short at the limit, and one that would start at or past it is EFBIG and
-    raises SIGXFSZ; pipes, sockets and devices have no size."""
+def _file_size_room(cage, f: OpenFile, count: int, offset: int | None = None,
+                    append: bool = False) -> int:
+    """How much of a `count`-byte write at `offset` (None: at the file position) RLIMIT_FSIZE
+    lets through. An O_APPEND file (even for pwrite, as Linux) and `append` (RWF_APPEND)
+    write at the end, wherever `offset` points. As Linux: a regular file's write is cut
+    short at the limit, and one that would start at or past it is EFBIG and raises
+    SIGXFSZ; pipes, sockets and devices have no size."""
     limit = cage.rlimit_fsize[0]
     if limit == limits.RLIM_INFINITY or not count or not f.host_backed:
         return count
     st = os.fstat(f.host_fd)
     if not statmod.S_ISREG(st.st_mode):
         return count
-    if offset is None:
-        offset = st.st_size if f.flags & abi.O_APPEND else os.lseek(f.host_fd, 0, os.SEEK_CUR)
+    if append or f.flags & abi.O_APPEND:
+        offset = st.st_size
+    elif offset is None:
+        offset = os.lseek(f.host_fd, 0, os.SEEK_CUR)
     if offset >= limit:
         cage.raise_signal(signal.SIGXFSZ)
         raise abi.error(errno.EFBIG)
@@ -1497,8 +1501,9 @@ def _vectored(cage, fd: int, iov: int, iovcnt: int, offset: int, flags: int, wri
         _readable(f)
     views = iovecs(cage, iov, iovcnt)
     if write and views:
-        at = None if flags & _RWF_APPEND or f.flags & abi.O_APPEND or offset == -1 else offset
-        views = _trimmed(views, _file_size_room(cage, f, sum(map(len, views)), at))
+        at = None if offset == -1 else offset
+        room = _file_size_room(cage, f, sum(map(len, views)), at, bool(flags & _RWF_APPEND))
+        views = _trimmed(views, room)
     if not views:
         return 0
     host_flags = 0

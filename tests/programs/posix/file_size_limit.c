@@ -1,6 +1,7 @@
 /* RLIMIT_FSIZE as a program sets it for itself: writes cut short at the limit, EFBIG
  * and SIGXFSZ past it (ignored here, then caught, then the default action in a child:
  * the process ends with SIGXFSZ), for write, pwrite, writev, pwritev, O_APPEND,
+ * pwritev2 with RWF_APPEND and pwrite on O_APPEND (at the end, wherever they point),
  * ftruncate, truncate, fallocate, sendfile and copy_file_range; pipes have no size.
  * Run in a scratch directory, natively and in Lind; the outputs are compared. */
 #define _GNU_SOURCE
@@ -75,6 +76,14 @@ int main(void)
 	report("append at the limit", write(app, buf, 1));
 	ftruncate(fd, 80);
 	report("append cut at the limit", write(app, buf, 50));
+	ftruncate(fd, 80);
+	report("pwrite at 0 of an O_APPEND file, at the end", pwrite(app, buf, 50, 0));
+	ftruncate(fd, 80);
+	report("pwritev2 RWF_APPEND at 0, at the end", pwritev2(fd, iov, 1, 0, RWF_APPEND));
+	ftruncate(fd, 80);
+	lseek(fd, 0, SEEK_SET);
+	report("pwritev2 RWF_APPEND at the position", pwritev2(fd, iov, 1, -1, RWF_APPEND));
+	report("  position after it", lseek(fd, 0, SEEK_CUR));
 	close(app);
 	int out = open("out", O_RDWR | O_CREAT | O_TRUNC, 0644);
 	off_t at = 0;
