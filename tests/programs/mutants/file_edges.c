@@ -450,6 +450,7 @@ static void copies(void)
 	report("sendfile 100000", sendfile(dst, src, &off, 100000));
 	printf("sendfile offset now %lld\n", (long long)off);
 	report("sendfile 0", sendfile(dst, src, &off, 0));
+	report("sendfile 1", sendfile(dst, src, &off, 1));
 	off_t minus_one = -1;
 	report("sendfile at offset -1", sendfile(dst, src, &minus_one, 10));
 	loff_t in = 5, out = 0;
@@ -521,6 +522,7 @@ static void descriptors(void)
 	report("memfd cloexec bit", fcntl(m, F_GETFD));
 	int mc = memfd_create("mc", MFD_CLOEXEC);
 	report("memfd_create cloexec bit", fcntl(mc, F_GETFD));
+	report("F_ADD_SEALS of an MFD_CLOEXEC memfd", fcntl(mc, F_ADD_SEALS, F_SEAL_GROW));
 	char name[251];
 	memset(name, 'n', 250);
 	name[250] = 0;

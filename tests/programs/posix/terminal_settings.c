@@ -55,8 +55,11 @@ int main(void)
 
 	struct winsize w = {.ws_row = 33, .ws_col = 77, .ws_xpixel = 640, .ws_ypixel = 480};
 	int set = ioctl(0, TIOCSWINSZ, &w);
-	memset(&w, 0, sizeof w);
-	int got = ioctl(0, TIOCGWINSZ, &w);
+	struct { struct winsize w; unsigned char after; } back;
+	memset(&back, 0, sizeof back);
+	back.after = 0xAA;             /* TIOCGWINSZ writes its 8 bytes, not one more */
+	int got = ioctl(0, TIOCGWINSZ, &back.w);
+	w = back.w;
 	int queued = -1;
 	int counted = ioctl(0, FIONREAD, &queued);
 	int flushed = tcflush(0, TCIFLUSH);
@@ -64,6 +67,7 @@ int main(void)
 	fputs(report, stdout);
 	printf("TIOCSWINSZ: %d\nTIOCGWINSZ: %d; %d x %d, %d x %d pixels\n", set, got, w.ws_row,
 	       w.ws_col, w.ws_xpixel, w.ws_ypixel);
+	printf("byte after the winsize %#x\n", back.after);
 	printf("FIONREAD: %d; %d bytes\n", counted, queued);
 	printf("TCFLSH: %d\n", flushed);
 	return 0;
