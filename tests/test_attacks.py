@@ -988,6 +988,31 @@ def test_a_cage_parked_in_an_atomic_wait_still_ends(builds, tmp_path, canary):
     untouched(canary)
 
 
+_BLOCKED_RUN = r"""
+import subprocess, sys, threading, time
+import lind
+for how in range(7):
+    started = time.monotonic()
+    try:
+        lind.run([sys.argv[1], str(how)], root=sys.argv[2], capture_output=True, timeout=1)
+    except subprocess.TimeoutExpired:
+        print("timed out after", round(time.monotonic() - started))
+time.sleep(0.5)
+print("cage threads left", sum(t.name.startswith("cage-") for t in threading.enumerate()))
+"""
+
+
+def test_a_grate_handler_blocked_in_a_host_call_still_ends(builds, tmp_path, canary):
+    """A grate's handler runs on the calling cage's thread; one that blocks there in a
+    pipe read, nanosleep, pause, a futex wait, accept, poll or wait, with nothing to
+    wake it, must not keep the run (or the thread) once its timeout ends the cages."""
+    root = make_root(tmp_path)
+    rc, out, err = python(tmp_path, "host", _BLOCKED_RUN, builds.wasm(attack("grate_blocks")),
+                          root, timeout=90)
+    assert rc == 0 and out == "timed out after 1\n" * 7 + "cage threads left 0\n", out + err
+    untouched(canary)
+
+
 # A start function runs inside instantiation: for the first program, on the thread that
 # called lind.run, before any kill or timeout can name the cage, and no epoch ticked
 # there. An endless one held that thread for good (lind.run(timeout=2) never returned).
