@@ -23,7 +23,7 @@ from lind.grates import Call, Grate, handles
 from lind.grates.aquarium import Aquarium
 from lind.grates.clamp import Clamp
 from lind.grates.netfilter import NetFilter
-from lind.grates.registry import resolve
+from lind.grates.registry import stack_grates
 from lind.grates.seccomp import Seccomp
 
 LIND = [sys.executable, "-m", "lind"]
@@ -712,15 +712,18 @@ def test_clamped_imfs_still_matches_native(builds, tmp_path):
     assert os.listdir(root) == []
 
 
-def test_clamp_wants_a_directory_and_a_python_grate(tmp_path):
+def test_clamp_short_form_wants_a_directory_and_a_grate(tmp_path):
+    """`clamp:/DIR=GRATE`: one grate, Python or wasm (tests/test_clamp.py has the rest)."""
     with pytest.raises(ValueError, match="clamp wants"):
-        resolve("clamp:/data")
-    with pytest.raises(ValueError, match="not an absolute path"):
-        resolve("clamp:data=readonly")
+        stack_grates(["p.wasm"], ["clamp:/data="])
+    with pytest.raises(ValueError, match="clamp wants /DIR"):
+        stack_grates(["p.wasm"], ["clamp:data=readonly"])
     fake = tmp_path / "grate.wasm"
     fake.write_bytes(b"\0asm\1\0\0\0")
-    with pytest.raises(ValueError, match="only Python grates"):
-        resolve(f"clamp:/data={fake}")
+    stack = stack_grates(["p.wasm"], [f"clamp:/data={fake}"])
+    assert stack.argv == [str(fake), "p.wasm"]
+    assert [type(g).__name__ for g in stack.root] == ["ClampStart"]
+    assert [type(g).__name__ for g in stack.at_exec["p.wasm"][0]] == ["ClampEnd"]
 
 
 # ------------------------------------------------------------------------ listing

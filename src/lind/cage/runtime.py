@@ -77,7 +77,7 @@ class Runtime:
               cwd: str = "/", stdin: int | None = 0, stdout: int | None = 1, stderr: int | None = 2,
               argv0: str | None = None, programs: Mapping[str, str] | None = None,
               grates: Sequence[Grate] = (),
-              grates_at_exec: Mapping[str, Sequence[Grate]] | None = None,
+              grates_at_exec: Mapping[str, Sequence[Sequence[Grate]]] | None = None,
               memory: int | None = None, user: tuple[int, int] = DEFAULT_USER,
               hostname: str = DEFAULT_HOSTNAME, net: str | Network = PRIVATE,
               open_files: int | None = None, processes: int | None = None,
@@ -96,7 +96,8 @@ class Runtime:
         `programs` maps guest paths to host program files that exec may run by that
         path (how a grate finds the program named after it on the command line).
         `grates` are attached to the cage before it starts, the first on top;
-        `grates_at_exec` waits for the first exec of a guest path. `memory` bounds
+        `grates_at_exec` waits for the execs of a guest path (a group of grates for each
+        exec, in order). `memory` bounds
         the linear memories of the whole process tree together (bytes), within the
         runtime's own budget. `open_files` sets RLIMIT_NOFILE, soft and hard (at most
         Linux's default hard limit, 4096); `processes` bounds the processes of the tree
@@ -115,7 +116,8 @@ class Runtime:
         # exec(argv[0]) runs the program itself, as on Linux, wherever its file lies
         runnable.setdefault(join(normalize(cwd), argv0), os.path.abspath(program))
         fs = FileSystem(root, [(m.host, m.guest, m.readonly) for m in mounts], runnable,
-                        {normalize(k): list(v) for k, v in (grates_at_exec or {}).items()})
+                        {normalize(k): [list(g) for g in groups]
+                         for k, groups in (grates_at_exec or {}).items()})
         try:    # as subprocess: a working directory that is not there is an error here
             os.close(fs.open(normalize(cwd), os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC))
         except OSError as exc:

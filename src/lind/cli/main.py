@@ -22,6 +22,7 @@ USAGE = """usage: lind cc [cc options] SRC... -o OUT.wasm
        lind run [--root DIR] [--mount HOST:GUEST[:ro]]... [--env K=V]... [--cwd DIR]
                 [--user UID[:GID]] [--hostname NAME] [--net private|host|none]
                 [--publish HOSTPORT:CAGEPORT]... [--grate NAME[:ARGS]]...
+                [--grate clamp:COND %{ --grate NAME[:ARGS]... %}]...
                 [--memory SIZE] [--timeout SECONDS] [--isolate[=best-effort]]
                 [--override-policy] [--] PROGRAM [ARGS...]
        lind run GRATE.wasm [GRATE ARGS...] ... PROGRAM.wasm [ARGS...]
@@ -52,6 +53,31 @@ def _hold_closed_stdio() -> list[int]:
                 os.dup2(null, fd, inheritable=False)
                 os.close(null)
     return closed
+
+
+_RUN_FLAGS = {"--isolate", "--isolate=best-effort", "--override-policy", "-h", "--help"}
+
+
+def _clamp_marks(argv: list[str]) -> list[str]:
+    """`%{` and `%}` among lind run's options (around the --grate options a clamp
+    routes) as the --grate entries stack_grates reads; the program's own arguments
+    are left alone."""
+    out: list[str] = []
+    i = 0
+    while i < len(argv):
+        token = argv[i]
+        if token in ("%{", "%}"):
+            out.append(f"--grate={token}")
+            i += 1
+            continue
+        if token == "--" or not token.startswith("-"):
+            return out + argv[i:]
+        out.append(token)
+        i += 1
+        if "=" not in token and token not in _RUN_FLAGS and i < len(argv):
+            out.append(argv[i])         # the option's value
+            i += 1
+    return out
 
 
 def _run(argv: list[str]) -> int:
@@ -87,7 +113,9 @@ def _run(argv: list[str]) -> int:
                         "CAGEPORT in the cage, as docker run -p")
     parser.add_argument("--grate", action="append", default=[], metavar="NAME[:ARGS]",
                         help="put a grate between the program and the microvisor; the first "
-                        "named sees the program's calls first (`lind grates` lists them)")
+                        "named sees the program's calls first (`lind grates` lists them); "
+                        "--grate clamp:COND %%{ --grate A --grate B %%} routes only the calls "
+                        "matching COND through A and B (`lind grates clamp`)")
     parser.add_argument("--memory", metavar="SIZE",
                         help="memory limit of the program and all its children together, "
                         "e.g. 512M (K, M, G suffixes); growth past it fails with ENOMEM")
@@ -107,7 +135,7 @@ def _run(argv: list[str]) -> int:
                         "narrow it")
     parser.add_argument("program", nargs="?", help="the .wasm file built by `lind cc`")
     parser.add_argument("args", nargs=argparse.REMAINDER, help="arguments for the program")
-    opts = parser.parse_args(argv)
+    opts = parser.parse_args(_clamp_marks(argv))
     if opts.program is None:
         parser.error("no program to run: lind run [OPTIONS] PROGRAM.wasm [ARGS...] "
                      "(PROGRAM.wasm as built by lind cc)")

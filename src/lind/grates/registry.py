@@ -15,8 +15,10 @@ import shlex
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from lind.grates import Grate
+from lind.grates.clamp import Clamp, ClampedGrate, ClampEnd, ClampStart
 
 # name -> "module:Class" of a Python grate; each class has from_args(text) -> Grate.
 PYTHON_GRATES: dict[str, str] = {
@@ -68,7 +70,8 @@ class Stack:
 
     argv: list[str]
     root: list[Grate] = field(default_factory=list)                 # on the first cage
-    at_exec: dict[str, list[Grate]] = field(default_factory=dict)   # program -> grates
+    # program -> the grates to attach at each of its execs, in the order they happen
+    at_exec: dict[str, list[list[Grate]]] = field(default_factory=dict)
     outputs: dict[int, str] = field(default_factory=dict)   # first cage's fd -> host file
 
 
@@ -113,32 +116,97 @@ def build_c_grate(source: Path) -> Path:
     return out
 
 
-def stack_grates(argv: Sequence[str], grates: Sequence[Grate | str], first_fd: int = 3) -> Stack:
+def stack_grates(argv: Sequence[str], grates: Sequence[Any], first_fd: int = 3) -> Stack:
     """Order grates so the first named sees the program's calls first.
 
     Wasm grates run the rest of the command line, so the one nearest the program
     comes last in argv. A Python grate sits on the table of whichever program is just
-    above it: the program itself, or the nearest wasm grate named before it. Host
-    files the grates write get the first cage's fds from `first_fd` up.
+    above it: the program itself, or the nearest wasm grate named before it. A clamp
+    (`Clamp`, or a "clamp:COND" followed by its grates as a list or between "%{" and
+    "%}") puts its grates in the same places, routed through it, and marks where its
+    part of the process tree begins and ends. Host files the grates write get the first
+    cage's fds from `first_fd` up.
     """
     command = list(argv)
-    prefix: list[str] = []
-    groups: dict[str, list[Grate]] = {}
-    outputs: dict[int, str] = {}
-    above = command[0]
-    for layer in map(resolve, grates):
-        if isinstance(layer, WasmGrate):
-            fd = first_fd + len(outputs)
-            args, host = layer.with_output_fd(fd)
-            if host is not None:
-                outputs[fd] = host
-            prefix = [layer.path, *args, *prefix]
-            above = layer.path
-        else:
-            groups.setdefault(above, []).append(layer)
-    full = prefix + command
-    root = groups.pop(full[0], [])
-    return Stack(full, root, groups, outputs)
+    placed = _Placement(first_fd)
+    placed.place(_tree(grates), 0, ())
+    programs = [command[0], *(placed.paths[::-1])]    # by placement: the program first
+    lowest = len(programs) - 1                        # runs first, as the first cage
+    root = placed.groups.get(lowest, [])
+    at_exec: dict[str, list[list[Grate]]] = {}
+    for index in range(lowest - 1, -1, -1):           # in the order they are exec'd
+        at_exec.setdefault(programs[index], []).append(placed.groups.get(index, []))
+    return Stack(placed.prefix + command, root, at_exec, placed.outputs)
+
+
+def _tree(specs: Sequence[Any]) -> list[Grate | WasmGrate]:
+    """Grates resolved, each clamp with its own grates (given inside it, as the list
+    that follows it, or between "%{" and "%}")."""
+    levels: list[list[Grate | WasmGrate]] = [[]]
+    for spec in specs:
+        current = levels[-1]
+        if spec in ("%{", "%}") or isinstance(spec, (list, tuple)):
+            if spec == "%}":
+                if len(levels) == 1:
+                    raise ValueError("%} without a %{ before it")
+                levels.pop()
+                continue
+            clamp = current[-1] if current else None
+            if not isinstance(clamp, Clamp) or clamp.grates:
+                raise ValueError("%{ (or a list of grates) must follow a clamp that has no "
+                                 "grates yet, e.g. clamp:/tmp %{ imfs strace %}")
+            if spec == "%{":
+                levels.append(clamp.grates)
+            else:
+                clamp.grates.extend(_tree(spec))
+            continue
+        layer = resolve(spec)
+        if isinstance(layer, Clamp):      # a fresh one: routes belong to one run
+            layer = Clamp(layer.condition, _tree(layer.grates))
+        current.append(layer)
+    if len(levels) > 1:
+        raise ValueError("%{ without a %} after it")
+    return levels[0]
+
+
+class _Placement:
+    """Where each layer goes: wasm grates into the command line, Python grates (and a
+    clamp's marks) onto the table of the program just above them."""
+
+    def __init__(self, first_fd: int) -> None:
+        self.first_fd = first_fd
+        self.prefix: list[str] = []
+        self.paths: list[str] = []      # the wasm grates' programs, top first
+        # Python grates and marks, by the program they attach to: 0 for the program
+        # itself, N for the Nth wasm grate placed (one program may be named twice).
+        self.groups: dict[int, list[Grate]] = {}
+        self.outputs: dict[int, str] = {}
+
+    def place(self, layers: Sequence[Grate | WasmGrate], above: int,
+              clamps: tuple[Clamp, ...]) -> int:
+        """Place `layers` (top first) below the program `above`, inside `clamps`
+        (outermost first); the program now lowest."""
+        for layer in layers:
+            if isinstance(layer, WasmGrate):
+                fd = self.first_fd + len(self.outputs)
+                args, host = layer.with_output_fd(fd)
+                if host is not None:
+                    self.outputs[fd] = host
+                self.prefix = [layer.path, *args, *self.prefix]
+                self.paths.append(layer.path)
+                above = len(self.paths)
+            elif isinstance(layer, Clamp):
+                if not layer.grates:
+                    raise ValueError(f"{layer} wants its grates: clamp:/DIR=GRATE, or "
+                                     f"%{{ GRATES %}} after it")
+                self.groups.setdefault(above, []).append(ClampEnd(layer))
+                above = self.place(layer.grates, above, (*clamps, layer))
+                self.groups.setdefault(above, []).append(ClampStart(layer))
+            else:
+                for clamp in reversed(clamps):      # the innermost clamp's routes first
+                    layer = ClampedGrate(clamp, layer)
+                self.groups.setdefault(above, []).append(layer)
+        return above
 
 
 def _documentation(name: str) -> tuple[str, str]:

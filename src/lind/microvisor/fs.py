@@ -105,13 +105,14 @@ class FileSystem:
 
     def __init__(self, root: str, mounts: list[tuple[str, str, bool]] = (),
                  programs: dict[str, str] | None = None,
-                 grates_at_exec: dict[str, list] | None = None) -> None:
+                 grates_at_exec: dict[str, list[list]] | None = None) -> None:
         self.mounts: list[Mount] = []
         # Programs named on the command line (a grate's target): guest path -> host
         # file, runnable by exec at that path whatever the root holds.
         self.programs = dict(programs or {})
-        # Python grates to attach to the cage that first execs a named program.
-        self.grates_at_exec = dict(grates_at_exec or {})
+        # Python grates to attach to the cages that exec a named program, a group per
+        # exec in the order they happen (a grate named twice in a stack).
+        self.grates_at_exec = {path: list(groups) for path, groups in (grates_at_exec or {}).items()}
         self._users = 1
         self._lock = threading.Lock()
         self._private: list[str] = []     # host directories made for this tree
@@ -176,6 +177,18 @@ class FileSystem:
                 rest = guest_path[len(m.guest):].lstrip("/")
                 return m, rest or "."
         raise OSError(errno.ESRCH, "the cage has ended")   # closed: no mounts left
+
+    def grates_at_exec_of(self, guest_path: str) -> list:
+        """The Python grates to attach to the cage exec'ing `guest_path` now (each group
+        once: the next exec of that program gets the next group, or none)."""
+        with self._lock:
+            groups = self.grates_at_exec.get(guest_path)
+            if not groups:
+                return []
+            waiting = groups.pop(0)
+            if not groups:
+                del self.grates_at_exec[guest_path]
+            return waiting
 
     def is_mount_point(self, guest_path: str) -> bool:
         return any(m.guest == guest_path for m in self.mounts)

@@ -268,7 +268,7 @@ def sys_execve(cage, path, argv, envp, *_):
     env = _string_vector(cage, envp)
     exe = program_file(cage, guest)
     module, args = load_program(cage, guest, args)
-    waiting = cage.fs.grates_at_exec.pop(guest, None)
+    waiting = cage.fs.grates_at_exec_of(guest)
     if waiting:
         from lind.grates import attach_all
 

@@ -1,0 +1,207 @@
+"""Clamps: only the calls that match a condition go through the clamped grates.
+
+Each stack runs `clamp/clamp_calls.c` (calls on /tmp and on /data, and one naming no
+file) under tag grates, wasm (`clamp/tag_grate.c`) and Python (`Tag`), which record
+every call that reaches them; the recorded paths are compared with the table the
+clamping rules give: a grate inside a clamp sees exactly the matching calls, in
+nested clamps only those matching every enclosing condition, and every grate outside
+sees them all.
+"""
+
+from __future__ import annotations
+
+import gc
+import re
+import subprocess
+import sys
+
+import pytest
+
+import lind
+from lind.grates import Call, Grate, handles
+from lind.grates.clamp import Calls, Clamp, Route, Under
+from lind.grates.registry import stack_grates
+
+# What clamp_calls.c does, as a tag grate notes it.
+PROGRAM = ["openat:/tmp/a", "write:3", "close:3", "openat:/data/b", "write:3", "close:3",
+           "getppid:0", "mkdir:/tmp/d", "openat:d/c", "close:3"]
+UNDER_TMP = ["openat:/tmp/a", "write:3", "close:3", "mkdir:/tmp/d", "openat:d/c", "close:3"]
+UNDER_DATA = ["openat:/data/b", "write:3", "close:3"]
+
+
+class Tag(Grate):
+    """The Python twin of tag_grate.c."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.seen: list[str] = []
+
+    @handles("openat", "mkdir", "write", "close", "getppid")
+    def note(self, call: Call) -> int:
+        if call.name in ("openat", "mkdir"):
+            path = call.string(1 if call.name == "openat" else 0).decode()
+            self.seen.append(f"{call.name}:{path}")
+        else:
+            self.seen.append(f"{call.name}:{call.args[0] if call.name != 'getppid' else 0}")
+        return call.forward()
+
+
+def _seen(builds, tmp_path, grates: list) -> dict[str, list[str]]:
+    """Run clamp_calls under `grates`: what each tag grate saw, by name."""
+    root = tmp_path / "root"
+    for sub in ("tmp", "data"):
+        (root / sub).mkdir(parents=True, exist_ok=True)
+    with lind.Runtime() as runtime:      # its own: the program is cage 1
+        done = lind.run([builds.wasm("clamp/clamp_calls")], root=root, grates=grates,
+                        capture_output=True, timeout=120, runtime=runtime)
+    assert done.returncode == 0, done.stderr
+    seen = {m[1]: m[2].split() for m in re.finditer(r"^(\S+) saw:(.*)$", done.stderr.decode(), re.M)}
+    for grate in _python_tags(grates):
+        seen[grate.name] = grate.seen
+    return seen
+
+
+def _python_tags(grates: list) -> list[Tag]:
+    found = []
+    for g in grates:
+        if isinstance(g, Tag):
+            found.append(g)
+        elif isinstance(g, Clamp):
+            found += _python_tags(g.grates)
+        elif isinstance(g, list):
+            found += _python_tags(g)
+    return found
+
+
+@pytest.fixture
+def wasm_tag(builds):
+    return lambda name: f"{builds.wasm('clamp/tag_grate')}:{name}"
+
+
+def test_one_clamp_routes_only_matching_calls_through_its_stack(builds, tmp_path, wasm_tag):
+    """Lind's first example: a clamp holding a stack of two grates (here a wasm and a
+    Python one, and two wasm ones), with grates outside it above and below."""
+    seen = _seen(builds, tmp_path, [wasm_tag("top"), "clamp:/tmp", "%{", wasm_tag("in1"),
+                                    Tag("in2"), "%}", wasm_tag("bottom")])
+    assert seen == {"top": PROGRAM, "in1": UNDER_TMP, "in2": UNDER_TMP, "bottom": PROGRAM}
+    seen = _seen(builds, tmp_path, [Tag("top"), "clamp:/tmp", [Tag("in1"), wasm_tag("in2"),
+                                                               wasm_tag("in3")]])
+    assert seen == {"top": PROGRAM, "in1": UNDER_TMP, "in2": UNDER_TMP, "in3": UNDER_TMP}
+
+
+def test_separate_clamps_each_route_their_own_calls(builds, tmp_path, wasm_tag):
+    seen = _seen(builds, tmp_path, ["clamp:/tmp", "%{", wasm_tag("tmp"), "%}",
+                                    "clamp:/data", "%{", wasm_tag("data"), Tag("pydata"), "%}",
+                                    wasm_tag("all")])
+    assert seen == {"tmp": UNDER_TMP, "data": UNDER_DATA, "pydata": UNDER_DATA, "all": PROGRAM}
+
+
+def test_nested_clamps_need_every_enclosing_condition(builds, tmp_path, wasm_tag):
+    inner = ["mkdir:/tmp/d", "openat:d/c", "close:3"]      # under /tmp/d (d/c from /tmp)
+    seen = _seen(builds, tmp_path, ["clamp:/tmp", "%{", wasm_tag("outer"), "clamp:/tmp/d", "%{",
+                                    wasm_tag("inner"), Tag("pyinner"), "%}", "%}"])
+    assert seen == {"outer": UNDER_TMP, "inner": inner, "pyinner": inner}
+    # an inner condition wider than the outer one adds nothing: both must match
+    seen = _seen(builds, tmp_path, [Clamp(Under("/tmp"), [Tag("outer"), Clamp(
+        Calls(frozenset({2, 3, 257})), [wasm_tag("inner"), Tag("pyinner")])])])
+    only_open_close = [c for c in UNDER_TMP if c.startswith(("openat", "close"))]
+    assert seen == {"outer": UNDER_TMP, "inner": only_open_close, "pyinner": only_open_close}
+
+
+def test_clamp_conditions_by_call_fd_and_cage(builds, tmp_path, wasm_tag):
+    seen = _seen(builds, tmp_path, ["clamp:calls=getppid,mkdir", [Tag("calls")],
+                                    "clamp:fd=3", [Tag("fd3")], "clamp:cage=1", [Tag("cage1")],
+                                    "clamp:cage=2", [Tag("cage2")]])
+    assert seen == {"calls": ["getppid:0", "mkdir:/tmp/d"],
+                    "fd3": ["write:3", "close:3", "write:3", "close:3", "close:3"],
+                    "cage1": PROGRAM, "cage2": []}
+    seen = _seen(builds, tmp_path, ["clamp:calls=getppid,mkdir", [wasm_tag("calls")]])
+    assert seen == {"calls": ["getppid:0", "mkdir:/tmp/d"]}
+
+
+def test_the_same_wasm_grate_inside_and_outside_a_clamp(builds, tmp_path, wasm_tag):
+    """One program named twice in a stack: each copy gets the Python grates and clamp
+    marks meant for it, in the order they are exec'd."""
+    seen = _seen(builds, tmp_path, [wasm_tag("a"), Tag("pya"), "clamp:/data", "%{",
+                                    wasm_tag("b"), Tag("pyb"), "%}", wasm_tag("c")])
+    assert seen == {"a": PROGRAM, "pya": PROGRAM, "b": UNDER_DATA, "pyb": UNDER_DATA,
+                    "c": PROGRAM}
+
+
+def test_clamped_grates_that_fork_exec_or_register_late_stay_clamped(builds, tmp_path,
+                                                                     wasm_tag):
+    """Membership is inherited: a clamped grate's forks (the program run as its
+    grandchild), a grate it execs (in-b, named only in exec-in's own arguments) and
+    handlers it registers long after it started (late-in, from inside a handler) are
+    all routed through the clamp."""
+    exec_in = f"{builds.wasm('clamp/tag_grate')}:exec-in {builds.wasm('clamp/tag_grate')} in-b"
+    seen = _seen(builds, tmp_path, ["clamp:/tmp", "%{", wasm_tag("late-in"), wasm_tag("fork-in"),
+                                    exec_in, "%}", wasm_tag("bottom")])
+    assert seen == {"late-in": UNDER_TMP, "fork-in": UNDER_TMP, "exec-in": UNDER_TMP,
+                    "in-b": UNDER_TMP, "bottom": PROGRAM}
+
+
+class _RouteCounter(Grate):
+    """At each getppid: how many clamp routes exist, and how many objects Python has."""
+
+    def __init__(self) -> None:
+        self.samples: list[tuple[int, int]] = []
+
+    @handles("getppid")
+    def count(self, call: Call) -> int:
+        gc.collect()
+        objects = gc.get_objects()
+        self.samples.append((sum(isinstance(o, Route) for o in objects), len(objects)))
+        return call.forward()
+
+
+def test_cages_that_end_leave_no_routing_state(builds, tmp_path):
+    """10,000 cages inside a clamp, each with a route of its own, come and go: the
+    routes end with their tables, and nothing else grows."""
+    counter = _RouteCounter()
+    seen = _seen(builds, tmp_path, ["clamp:/tmp", [f"{builds.wasm('clamp/churn_grate')}:10000"],
+                                    counter])
+    assert seen == {}
+    children, grate = counter.samples[0:20:2], counter.samples[1:20:2]   # then the program's
+    assert len(counter.samples) == 21
+    assert [routes for routes, _ in children] == [1] * 10       # the child's own
+    assert [routes for routes, _ in grate] == [0] * 10          # gone with it
+    assert grate[-1][1] - grate[0][1] < 200, grate
+
+
+def test_clamp_marks_on_the_command_line(builds, tmp_path):
+    """`--grate clamp:COND %{ --grate ... %}`, read top first like every --grate list;
+    `%{` among the program's own arguments is the program's."""
+    root = tmp_path / "root"
+    for sub in ("tmp", "data"):
+        (root / sub).mkdir(parents=True)
+    tag = builds.wasm("clamp/tag_grate")
+    lind_run = [sys.executable, "-m", "lind", "run", "--root", root]
+    proc = subprocess.run([*lind_run, "--grate", f"{tag}:top", "--grate", "clamp:/data", "%{",
+                           "--grate", f"{tag}:in", "%}", "--grate", f"{tag}:bottom",
+                           builds.wasm("clamp/clamp_calls")],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stderr.splitlines() == [f"top saw: {' '.join(PROGRAM)}",
+                                        f"in saw: {' '.join(UNDER_DATA)}",
+                                        f"bottom saw: {' '.join(PROGRAM)}"]
+    proc = subprocess.run([*lind_run, "--grate", "clamp:/data", "%{", "--grate", f"{tag}:in",
+                           "%}", builds.wasm("args_env"), "%{", "%}"],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert "argv[1]=%{\nargv[2]=%}\n" in proc.stdout, proc.stdout
+
+
+@pytest.mark.parametrize(("grates", "message"), [
+    (["clamp:/tmp"], "wants its grates"),
+    (["clamp:/tmp", "%{", "imfs"], "without a %}"),
+    (["%}"], "without a %{"),
+    (["imfs", "%{", "readonly:/x", "%}"], "must follow a clamp"),
+    (["clamp:/tmp=imfs", ["readonly:/x"]], "must follow a clamp that has no grates"),
+    (["clamp:tmp", ["imfs"]], "clamp wants /DIR"),
+    (["clamp:calls=nosuchcall", ["imfs"]], "unknown system call"),
+    (["clamp:fd=x", ["imfs"]], "invalid literal"),
+])
+def test_clamp_mistakes_are_value_errors(grates, message):
+    with pytest.raises(ValueError, match=re.escape(message)):
+        stack_grates(["prog.wasm"], grates)
