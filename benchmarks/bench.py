@@ -23,7 +23,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -42,6 +42,7 @@ MICROVISOR = "Python microvisor"
 WASM = "wasm code only"
 C_GRATE = "wasm grate(s), then 3i C table"
 PY_GRATE = "Python grate(s), then 3i C table"
+CLAMP = "a clamp's route (Python), then what it chose"
 STARTUP = "cage start-up"
 
 # What a row compares Lind with: the "baseline" named in the row.
@@ -76,7 +77,7 @@ class Bench:
     @property
     def no_kernel(self) -> bool:
         """Lind answers without a host system call while the native build enters the kernel."""
-        return self.path in (TABLE, C_GRATE, PY_GRATE)
+        return self.path in (TABLE, C_GRATE, PY_GRATE, CLAMP)
 
     def n(self, quick: bool) -> int:
         return self.quick_n if quick else self.full_n
@@ -87,7 +88,8 @@ def _io(name: str, args: tuple[str, ...], target: float | None, quick_n: int) ->
 
 
 def _euid(name: str, target: float | None, quick_n: int, grates: tuple[str, ...]) -> Bench:
-    path = PY_GRATE if any(g.startswith("py") for g in grates) else C_GRATE
+    path = (CLAMP if any(g.startswith("clamp") for g in grates)
+            else PY_GRATE if any(g.startswith("py") for g in grates) else C_GRATE)
     return Bench(name, "syscall_loop", ("geteuid",), target, quick_n, quick_n * 10, path,
                  grates=grates)
 
@@ -159,6 +161,14 @@ BENCHES = [
       for n in (1, 2, 4)],
     *[_euid(f"geteuid, {n} Python grate{'s' * (n > 1)} forward", None, 50_000,
             ("py:forward",) * n) for n in (1, 2, 4)],
+    # issue 18: a call a clamp does not match skips its grates for one hop more (none
+    # when the call can never match: no route is put in the table)
+    _euid("geteuid past a clamp of 1 C grate (a route, not matched)", None, 50_000,
+          ("clamp:cage=0", "c:answer")),
+    _euid("geteuid past a clamp of 1 C grate (cannot match: no route)", None, 50_000,
+          ("clamp:calls=getpid", "c:answer")),
+    _euid("geteuid through a clamp of 1 C grate (matched)", None, 50_000,
+          ("clamp:calls=geteuid", "c:answer")),
     _hello("warm", "api", SUBPROCESS, 2e6, 10, 50),
     _hello("warm", "api", BARE_WASMTIME, None, 10, 50),
     _hello("cold", "api", SUBPROCESS, None, 1, 3),
@@ -348,8 +358,9 @@ def _check_hello(out: bytes, what: str) -> None:
         raise SystemExit(f"lind bench: {what} printed {out!r}, not hello")
 
 
-def _grate_stack(bench: Bench, command: list) -> tuple[list, list]:
-    """The command line and Python grates that put `bench.grates` around `command`."""
+def _grate_stack(bench: Bench) -> list:
+    """The grates (lind.run's `grates`, top first) that `bench.grates` names: "c:MODE"
+    and "py:MODE" grates, and "clamp:COND", which clamps the ones after it."""
     from lind.grates import Call, Grate, handles
 
     class Euid(Grate):
@@ -360,14 +371,14 @@ def _grate_stack(bench: Bench, command: list) -> tuple[list, list]:
         def geteuid(self, call: Call) -> int:
             return call.forward() if self.forwarding else 0
 
-    prefix, python = [], []
-    for spec in bench.grates:
+    stack: list = []
+    for i, spec in enumerate(bench.grates):
         lang, mode = spec.split(":")
-        if lang == "c":
-            prefix = [str(build_wasm("grate_euid")), mode, *prefix]
-        else:
-            python.append(Euid(mode == "forward"))
-    return prefix + command, python
+        if lang == "clamp":
+            return [*stack, spec, _grate_stack(replace(bench, grates=bench.grates[i + 1:]))]
+        stack.append(f"{build_wasm('grate_euid')}:{mode}" if lang == "c"
+                     else Euid(mode == "forward"))
+    return stack
 
 
 def _loop(bench: Bench, native: Path, wasm: Path, n: int) -> tuple[float, float]:
@@ -377,8 +388,8 @@ def _loop(bench: Bench, native: Path, wasm: Path, n: int) -> tuple[float, float]
     out = subprocess.run([str(native), *bench.args, str(n)], capture_output=True, check=True,
                          cwd=BUILD)
     base = _ns_per_op(out.stdout, f"{bench.name} native")
-    command, python_grates = _grate_stack(bench, [str(wasm), *bench.args, str(n)])
-    res = lind.run(command, capture_output=True, root=str(BUILD), grates=python_grates)
+    res = lind.run([str(wasm), *bench.args, str(n)], capture_output=True, root=str(BUILD),
+                   grates=_grate_stack(bench))
     if res.returncode:
         raise SystemExit(f"lind bench: {bench.name} failed in a cage: {res.stderr.decode()}")
     return base, _ns_per_op(res.stdout, f"{bench.name} in a cage")
