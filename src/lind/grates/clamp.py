@@ -154,7 +154,7 @@ class Clamp(Grate):
 
     `--grate clamp:COND %{ --grate A --grate B %}` (on the CLI, `%{`/`%}` enclose the
     clamped grates, named top first like every --grate list), `lind.run(grates=
-    [Clamp(Under("/tmp"), ["imfs", "strace"])])`, or the short form for one grate,
+    [Clamp(Under("/tmp"), ["strace", "imfs:/tmp"])])`, or the short form for one grate,
     `--grate clamp:/data=GRATE`. COND is one of:
       /DIR            calls that name a file under /DIR (the *at forms resolved against
                       their dirfd, relative names against the working directory) or
