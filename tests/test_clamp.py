@@ -20,7 +20,9 @@ import pytest
 import lind
 from lind.grates import Call, Grate, handles
 from lind.grates.clamp import Calls, Clamp, Route, Under
+from lind.grates.imfs import InMemoryFS
 from lind.grates.registry import stack_grates
+from lind.grates.tee import Tee
 
 # What clamp_calls.c does, as a tag grate notes it.
 PROGRAM = ["openat:/tmp/a", "write:3", "close:3", "openat:/data/b", "write:3", "close:3",
@@ -197,7 +199,10 @@ def test_clamp_marks_on_the_command_line(builds, tmp_path):
     (["clamp:/tmp", "%{", "imfs"], "without a %}"),
     (["%}"], "without a %{"),
     (["imfs", "%{", "readonly:/x", "%}"], "must follow a clamp"),
-    (["clamp:/tmp=imfs", ["readonly:/x"]], "must follow a clamp that has no grates"),
+    (["clamp:/tmp=imfs", ["readonly:/x"]], "must follow a clamp (one group) or a tee (two)"),
+    (["tee:agree", ["imfs"]], "tee:agree wants two stacks"),
+    (["tee:agree", [], [], []], "must follow a clamp"),
+    (["tee:sometimes", [], []], "is not one of first, agree, any-success"),
     (["clamp:tmp", ["imfs"]], "clamp wants /DIR"),
     (["clamp:calls=nosuchcall", ["imfs"]], "unknown system call"),
     (["clamp:fd=x", ["imfs"]], "invalid literal"),
@@ -205,3 +210,71 @@ def test_clamp_marks_on_the_command_line(builds, tmp_path):
 def test_clamp_mistakes_are_value_errors(grates, message):
     with pytest.raises(ValueError, match=re.escape(message)):
         stack_grates(["prog.wasm"], grates)
+
+
+# --------------------------------------------------------------------------- tee
+
+class _OneByteMore(Grate):
+    """A deliberately wrong grate: stat of a file says it is a byte larger."""
+
+    @handles("newfstatat", "stat")
+    def stat(self, call: Call) -> int:
+        result = call.forward()
+        if result == 0:
+            at = 2 if call.name == "newfstatat" else 1
+            size = int.from_bytes(call.read(at, 56)[48:56], "little")
+            call.write(at, call.read(at, 48) + (size + 1).to_bytes(8, "little"))
+        return result
+
+
+def _tee_run(builds, tmp_path, name: str, stack_a: list, policy: str) -> tuple:
+    """tee_files.c with /data a host directory, under a tee of `stack_a` (an imfs copy of
+    /data) and an empty stack B (the directory itself)."""
+    data = tmp_path / name
+    data.mkdir()
+    (data / "f").write_text("in the file\n")
+    root = tmp_path / f"{name}-root"
+    root.mkdir()
+    reports: list[str] = []
+    grates = [Tee(stack_a, [], policy, reports.append)] if stack_a else []
+    done = lind.run([builds.wasm("clamp/tee_files")], root=root, mounts=[f"{data}:/data"],
+                    grates=grates, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    return done.stdout, reports, data
+
+
+def test_tee_agrees_over_an_in_memory_copy_and_the_directory(builds, tmp_path):
+    """Shadow testing: imfs holding a copy of /data (stack A) against /data itself (B),
+    in `agree` mode: every answer matches, the program sees what it sees without the
+    tee, and the new file is written in both (the directory has it too)."""
+    plain, _, _ = _tee_run(builds, tmp_path, "plain", [], "agree")
+    seed = tmp_path / "seed"
+    seed.mkdir()
+    (seed / "f").write_text("in the file\n")
+    out, reports, data = _tee_run(builds, tmp_path, "teed",
+                                  [InMemoryFS("/data", preload=str(seed))], "agree")
+    assert "read: 12 \n  in the file" in plain and "entry new" in plain
+    assert (out, reports) == (plain, [])
+    assert (data / "new").read_text() == "abc\n"
+
+
+def test_tee_in_agree_mode_catches_a_wrong_answer(builds, tmp_path):
+    seed = tmp_path / "seed"
+    seed.mkdir()
+    (seed / "f").write_text("in the file\n")
+    stack_a = [_OneByteMore(), InMemoryFS("/data", preload=str(seed))]
+    out, reports, _ = _tee_run(builds, tmp_path, "agree", stack_a, "agree")
+    assert "stat /data/f: -1 I/O error" in out
+    assert "stat /data/none: -1 No such file or directory" in out     # both agree there
+    assert len(reports) == 1 and "newfstatat" in reports[0], reports
+    # first: the program gets A's (wrong) answer, B only looks
+    out, reports, _ = _tee_run(builds, tmp_path, "first", stack_a, "first")
+    assert "stat /data/f: 0 \n  size 13" in out and reports == []
+
+
+def test_tee_stacks_given_as_groups_or_lists(tmp_path):
+    for grates in (["tee:agree", "%{", "imfs:/data", "readonly:/data", "%}", "%{", "%}"],
+                   ["tee:agree", ["imfs:/data", "readonly:/data"], []]):
+        (tee,) = stack_grates(["p.wasm"], grates).root
+        assert isinstance(tee, Tee) and tee.policy == "agree" and tee.b == []
+        assert [g.name for g in tee.a] == ["imfs", "readonly"]

@@ -186,6 +186,18 @@ def _entry(grate: Grate, method: Callable[[Call], int], nr: int,
     return entry
 
 
+class CageWithTable:
+    """A cage as a grate attaching to it sees it, with `slot` standing in for its table
+    (a clamp's or a tee's view): everything else is the cage's."""
+
+    def __init__(self, cage: Any, slot: Any) -> None:
+        self._cage = cage
+        self.slot = slot
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._cage, name)
+
+
 def attach_all(grates: Iterable[Grate], cage: Any) -> None:
     """Attach grates so the first sees the cage's calls first (attached last)."""
     for grate in reversed(list(grates)):

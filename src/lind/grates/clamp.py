@@ -27,7 +27,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from lind.grates import Call, Grate, number, syscall_names
+from lind.grates import CageWithTable, Call, Grate, number, syscall_names
 from lind.grates.paths import FD_CALLS, PATH_CALLS, guest_dir, touched, under
 from lind.microvisor import abi
 from lind.threei import FAST_NONE, NSYSCALLS, ops
@@ -223,17 +223,6 @@ class _RoutedSlot:
         self.slot.set(nr, self.clamp.route(nr, handler, previous), FAST_NONE, owner)
 
 
-class _CageThroughClamp:
-    """A cage whose table is seen through a clamp (everything else is the cage's)."""
-
-    def __init__(self, cage: Any, clamp: Clamp) -> None:
-        self._cage = cage
-        self.slot = _RoutedSlot(clamp, cage.slot)
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._cage, name)
-
-
 class ClampedGrate(Grate):
     """A grate (or clamp) inside a clamp, attached through the clamp's routes."""
 
@@ -245,7 +234,7 @@ class ClampedGrate(Grate):
         return {}
 
     def attach(self, cage: Any) -> None:
-        self.grate.attach(_CageThroughClamp(cage, self.clamp))
+        self.grate.attach(CageWithTable(cage, _RoutedSlot(self.clamp, cage.slot)))
 
 
 class _Registrations:

@@ -19,6 +19,7 @@ from typing import Any
 
 from lind.grates import Grate
 from lind.grates.clamp import Clamp, ClampedGrate, ClampEnd, ClampStart
+from lind.grates.tee import Tee
 
 # name -> "module:Class" of a Python grate; each class has from_args(text) -> Grate.
 PYTHON_GRATES: dict[str, str] = {
@@ -30,6 +31,7 @@ PYTHON_GRATES: dict[str, str] = {
     "netfilter": "lind.grates.netfilter:NetFilter",
     "readonly": "lind.grates.readonly:ReadOnly",
     "seccomp": "lind.grates.seccomp:Seccomp",
+    "tee": "lind.grates.tee:Tee",
 }
 C_SOURCES = Path(__file__).parent / "c"
 
@@ -140,9 +142,10 @@ def stack_grates(argv: Sequence[str], grates: Sequence[Any], first_fd: int = 3) 
 
 
 def _tree(specs: Sequence[Any]) -> list[Grate | WasmGrate]:
-    """Grates resolved, each clamp with its own grates (given inside it, as the list
-    that follows it, or between "%{" and "%}")."""
+    """Grates resolved, each clamp with its own grates and each tee with its two stacks
+    (given inside it, as the lists that follow it, or between "%{" and "%}")."""
     levels: list[list[Grate | WasmGrate]] = [[]]
+    filled: dict[int, int] = {}         # id of a clamp or tee -> its groups given so far
     for spec in specs:
         current = levels[-1]
         if spec in ("%{", "%}") or isinstance(spec, (list, tuple)):
@@ -151,22 +154,53 @@ def _tree(specs: Sequence[Any]) -> list[Grate | WasmGrate]:
                     raise ValueError("%} without a %{ before it")
                 levels.pop()
                 continue
-            clamp = current[-1] if current else None
-            if not isinstance(clamp, Clamp) or clamp.grates:
-                raise ValueError("%{ (or a list of grates) must follow a clamp that has no "
-                                 "grates yet, e.g. clamp:/tmp %{ imfs strace %}")
+            owner = current[-1] if current else None
+            groups = _groups(owner) if isinstance(owner, Grate) else []
+            done = filled.get(id(owner), 0)
+            if done >= len(groups):
+                raise ValueError("%{ (or a list of grates) must follow a clamp (one group) or "
+                                 "a tee (two) still wanting it, e.g. clamp:/tmp %{ imfs strace %}")
+            filled[id(owner)] = done + 1
             if spec == "%{":
-                levels.append(clamp.grates)
+                levels.append(groups[done])
             else:
-                clamp.grates.extend(_tree(spec))
+                groups[done].extend(_tree(spec))
             continue
         layer = resolve(spec)
         if isinstance(layer, Clamp):      # a fresh one: routes belong to one run
             layer = Clamp(layer.condition, _tree(layer.grates))
+            filled[id(layer)] = 1 if layer.grates else 0
+        elif isinstance(layer, Tee):
+            layer = Tee(_tree(layer.a), _tree(layer.b), layer.policy, layer.report)
+            filled[id(layer)] = 2 if layer.a or layer.b else 0
         current.append(layer)
     if len(levels) > 1:
         raise ValueError("%{ without a %} after it")
+    for layer in _all(levels[0]):
+        if isinstance(layer, Tee) and filled.get(id(layer), 2) < 2:
+            raise ValueError(f"tee:{layer.policy} wants two stacks after it: "
+                             "%{ A... %} %{ B... %} (either may be empty)")
     return levels[0]
+
+
+def _all(layers: Sequence[Any]) -> list[Any]:
+    """Every layer of a tree of grates, those inside clamps and tees included."""
+    found = []
+    for layer in layers:
+        found.append(layer)
+        if isinstance(layer, Grate):
+            for group in _groups(layer):
+                found += _all(group)
+    return found
+
+
+def _groups(layer: Grate) -> list[list]:
+    """The stacks a clamp or tee holds, to be given after it in a list of grates."""
+    if isinstance(layer, Clamp):
+        return [layer.grates]
+    if isinstance(layer, Tee):
+        return [layer.a, layer.b]
+    return []
 
 
 class _Placement:

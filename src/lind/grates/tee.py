@@ -1,0 +1,213 @@
+"""tee: send each call through two stacks of grates and reconcile their answers."""
+
+from __future__ import annotations
+
+import errno
+import struct
+import sys
+import threading
+import weakref
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from lind.grates import CageWithTable, Grate, number, syscall_names
+from lind.grates.paths import FD_CALLS
+from lind.microvisor import abi
+from lind.threei import FAST_NONE
+from lind.threei.ops import HOST_OWNER
+
+POLICIES = ("first", "agree", "any-success")
+
+# Calls whose result is a new fd, of which each stack has its own.
+_FD_MAKERS = {"open", "openat", "creat", "dup", "dup2", "dup3", "socket", "accept", "accept4"}
+# Calls on an fd that are not sent through both stacks: a mapping made twice would take
+# the program's memory twice.
+_NOT_TEED = {"mmap"}
+# What a call writes into the program's memory, compared under `agree`: the argument
+# holding the buffer, and its length (the result's bytes, or a fixed size).
+_OUTPUTS: dict[str, tuple[int, int | None]] = {
+    "read": (1, None), "pread64": (1, None), "readlink": (1, None), "readlinkat": (2, None),
+    "getdents64": (1, None), "fstat": (1, abi.STAT_SIZE), "stat": (1, abi.STAT_SIZE),
+    "lstat": (1, abi.STAT_SIZE), "newfstatat": (2, abi.STAT_SIZE),
+}
+_STAT_MODE_AND_SIZE = struct.Struct("<24xI20xq")   # st_mode and st_size of struct stat
+_F_DUPFD, _F_DUPFD_CLOEXEC = 0, 1030
+
+
+class Tee(Grate):
+    """Send each call through two stacks of grates and reconcile their answers.
+
+    `--grate tee:POLICY %{ --grate A... %} %{ --grate B... %}`, or
+    `lind.run(grates=[Tee([A...], [B...], "agree")])`: every call a grate of either
+    stack handles, and every call on a file descriptor, goes through stack B and then
+    through stack A, each seeing the arguments as the program passed them (a stack may
+    be empty: the layer below the tee answers for it). POLICY:
+      first        the program gets A's answer; B only observes (the default)
+      agree        A's answer if B's is the same, else the call fails with EIO and
+                   both answers are reported on stderr (or to `report`, a callable)
+      any-success  A's answer unless A failed and B did not
+    Answers are the same when the results are (two new fds count as the same answer)
+    and, for read, pread64 and readlink, the bytes written back are; for getdents64,
+    the names and types listed (in any order); for the stat calls, the file's type,
+    mode and size. Each stack has its own file
+    descriptors: a file B opened takes a number in the program's table too, hidden
+    behind A's (so calls on it go to B's); calls on a file neither opened (stdio, a
+    file opened before the tee) go through A alone. Useful for shadow testing a new grate
+    against a trusted one; the stacks hold Python grates. Calls run in both stacks:
+    writes are made twice, once in each (a shadow copy is the point); mmap is A's only.
+    """
+
+    name = "tee"
+
+    def __init__(self, a: Sequence[Grate], b: Sequence[Grate], policy: str = "first",
+                 report: Callable[[str], None] | None = None) -> None:
+        if policy not in POLICIES:
+            raise ValueError(f"tee: policy {policy!r} is not one of {', '.join(POLICIES)}")
+        self.a, self.b, self.policy = list(a), list(b), policy
+        self.report = report or (lambda line: print(line, file=sys.stderr))
+        self._fds: weakref.WeakKeyDictionary[Any, dict[int, int]] = weakref.WeakKeyDictionary()
+        self._lock = threading.Lock()
+
+    @classmethod
+    def from_args(cls, text: str) -> Tee:
+        return cls([], [], text or "first")
+
+    def attach(self, cage: Any) -> None:
+        if not all(isinstance(g, Grate) for g in self.a + self.b):
+            raise ValueError("tee: its stacks hold Python grates")
+        names = syscall_names()
+        calls = {nr for g in self.a + self.b for nr in g.handlers()}
+        calls |= {number(n) for n in (*FD_CALLS, *_FD_MAKERS, "fcntl")}
+        calls = {nr for nr in calls if names.get(nr) not in _NOT_TEED}
+        stacks = []
+        for stack in (self.a, self.b):
+            table = _Capture(cage.slot)
+            for grate in reversed(stack):
+                grate.attach(CageWithTable(cage, table))
+            stacks.append({nr: table.get(nr)[0] for nr in calls})   # before the tee's go in
+        for nr in sorted(calls):
+            cage.slot.set(nr, _TeeEntry(self, nr, *stacks), FAST_NONE, HOST_OWNER)
+
+    # -- B's file descriptors --------------------------------------------------
+    def _table(self, cage: Any) -> dict[int, int]:
+        """A's fd -> B's, for this cage (a fork starts with its parent's)."""
+        with self._lock:
+            table = self._fds.get(cage)
+            if table is None:
+                parent = cage.runtime.cages.get(cage.ppid)
+                table = self._fds[cage] = dict(self._fds.get(parent, {})) if parent else {}
+            return table
+
+
+class _Capture:
+    """A cage's table as one stack of a tee builds on it: entries go to the stack."""
+
+    def __init__(self, slot: Any) -> None:
+        self.real, self.entries = slot, {}
+
+    def get(self, nr: int) -> tuple[Callable[..., int] | None, int]:
+        if nr in self.entries:
+            return self.entries[nr], 0
+        return self.real.get(nr)
+
+    def owner(self, nr: int) -> int:
+        return self.real.owner(nr)
+
+    def set(self, nr: int, handler: Callable[..., int] | None, fast: int, owner: int = 0) -> None:
+        self.entries[nr] = handler
+
+
+def _answer(entry: Callable[..., int] | None, cage: Any, args: Sequence[int]) -> int:
+    if entry is None:
+        return -errno.ENOSYS
+    try:
+        return entry(cage, *args)
+    except OSError as exc:
+        return -(exc.errno or errno.EIO)
+
+
+class _TeeEntry:
+    """A call the tee sends through both stacks: `a` and `b` map each call it handles to
+    that stack's entry (its top grate's, or the layer below the tee's)."""
+
+    __slots__ = ("tee", "nr", "name", "a", "b")
+
+    def __init__(self, tee: Tee, nr: int, a: dict[int, Callable[..., int] | None],
+                 b: dict[int, Callable[..., int] | None]) -> None:
+        self.tee, self.nr, self.a, self.b = tee, nr, a, b
+        self.name = syscall_names().get(nr, str(nr))
+
+    def __call__(self, cage: Any, *args: int) -> int:
+        tee, name = self.tee, self.name
+        fds = tee._table(cage)
+        b_nr, b_args = self.nr, list(args)
+        if name in FD_CALLS:
+            fd = abi.s32(args[FD_CALLS[name]])
+            if fd not in fds:       # a file neither stack opened (stdio): one copy of the call
+                return _answer(self.a[self.nr], cage, args)
+            b_args[FD_CALLS[name]] = fds[fd]
+        if name in ("dup2", "dup3"):     # B's copy takes a number of its own
+            b_nr, b_args = number("dup"), b_args[:1]
+        got_b = _answer(self.b[b_nr], cage, b_args)
+        out_b = self._output(cage, args, got_b)
+        got_a = _answer(self.a[self.nr], cage, args)
+        out_a = self._output(cage, args, got_a)
+        self._keep_fds(cage, fds, args, got_a, got_b)
+        if tee.policy == "any-success":
+            return got_b if got_a < 0 <= got_b else got_a
+        if tee.policy == "agree" and not self._same(args, got_a, got_b, out_a, out_b):
+            tee.report(f"lind: tee: cage {cage.id} {name}: A = {_said(got_a, out_a)}, "
+                       f"B = {_said(got_b, out_b)}")
+            return -errno.EIO
+        return got_a
+
+    def _makes_fd(self, args: Sequence[int]) -> bool:
+        return self.name in _FD_MAKERS or (
+            self.name == "fcntl" and abi.s32(args[1]) in (_F_DUPFD, _F_DUPFD_CLOEXEC))
+
+    def _output(self, cage: Any, args: Sequence[int], result: int) -> bytes | None:
+        where = _OUTPUTS.get(self.name)
+        if where is None or result < 0:
+            return None
+        index, size = where
+        data = cage.mem.read(args[index], result if size is None else size)
+        if size == abi.STAT_SIZE:
+            mode, length = _STAT_MODE_AND_SIZE.unpack(data[:_STAT_MODE_AND_SIZE.size])
+            return struct.pack("<Iq", mode, length)
+        if self.name == "getdents64":   # the names and types, in any order, any inodes
+            return b"\0".join(sorted(_dirents(data)))
+        return data
+
+    def _same(self, args: Sequence[int], a: int, b: int, out_a: bytes | None,
+              out_b: bytes | None) -> bool:
+        if self._makes_fd(args) and a >= 0 and b >= 0:
+            return True
+        return a == b and out_a == out_b
+
+    def _keep_fds(self, cage: Any, fds: dict[int, int], args: Sequence[int], a: int,
+                  b: int) -> None:
+        if self.name == "close" and a >= 0:
+            fds.pop(abi.s32(args[0]), None)
+        if not self._makes_fd(args):
+            return
+        if a >= 0:
+            fds[a] = b if b >= 0 else -1    # B has no such file: its calls on it are EBADF
+        elif b >= 0:                        # the program never learns of B's
+            _answer(self.b[number("close")], cage, [b])
+
+
+def _dirents(data: bytes) -> list[bytes]:
+    """Each linux_dirent64 record of `data` as its type byte and name."""
+    found, at = [], 0
+    while at + 19 <= len(data):
+        length = struct.unpack_from("<H", data, at + 16)[0]
+        if length < 20:
+            break
+        found.append(data[at + 18:at + 19] + data[at + 19:at + length].split(b"\0", 1)[0])
+        at += length
+    return found
+
+
+def _said(result: int, output: bytes | None) -> str:
+    text = str(result) if result >= 0 else f"-{errno.errorcode.get(-result, -result)}"
+    return text if output is None else f"{text} {output[:64]!r}"
