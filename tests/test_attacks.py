@@ -569,6 +569,25 @@ def test_path_flipped_after_the_check_does_not_reach_the_file(builds, tmp_path, 
     untouched(canary)
 
 
+def test_path_flipped_after_a_c_clamps_check_does_not_reach_the_file(builds, tmp_path, canary):
+    """ns.c routes opens under /ro to a grate that refuses them: a path flipped from /rw
+    to /ro after the clamp checked it must not reach /ro below the clamp (the call goes
+    down with the clamp's own copy of the path it checked)."""
+    from lind.grates.registry import resolve
+
+    root, inner = _ro_root(tmp_path)
+    rc, out, err = lind_cli(tmp_path, "cli", "--root", root, resolve("ns").path, "--prefix",
+                            "/ro", "%{", builds.wasm("clamp/refuse_grate"), "%}",
+                            builds.wasm(attack("toctou")), "20000", timeout=240)
+    assert rc == 0, err
+    m = re.fullmatch(r"hits=(\d+) opened=(\d+) tries=(\d+)\n", out)
+    assert m, out + err
+    assert int(m[1]) == 0, f"the open reached the protected file: {out}"
+    assert int(m[3]) == 20000 and int(m[2]) > 0, out
+    untouched(inner)
+    untouched(canary)
+
+
 # -- 6. the aquarium report -------------------------------------------------------------
 def _data_root(tmp_path: Path, name: str = "root") -> Path:
     root = make_root(tmp_path, name)

@@ -21,7 +21,7 @@ import lind
 from lind.grates import Call, Grate, handles
 from lind.grates.clamp import Calls, Clamp, Route, Under
 from lind.grates.imfs import InMemoryFS
-from lind.grates.registry import stack_grates
+from lind.grates.registry import resolve, stack_grates
 from lind.grates.tee import Tee
 
 # What clamp_calls.c does, as a tag grate notes it.
@@ -48,13 +48,14 @@ class Tag(Grate):
         return call.forward()
 
 
-def _seen(builds, tmp_path, grates: list) -> dict[str, list[str]]:
-    """Run clamp_calls under `grates`: what each tag grate saw, by name."""
+def _seen(builds, tmp_path, grates: list, command: tuple = ()) -> dict[str, list[str]]:
+    """Run clamp_calls under `grates`, after `command` (wasm grates run as programs):
+    what each tag grate saw, by name."""
     root = tmp_path / "root"
     for sub in ("tmp", "data"):
         (root / sub).mkdir(parents=True, exist_ok=True)
     with lind.Runtime() as runtime:      # its own: the program is cage 1
-        done = lind.run([builds.wasm("clamp/clamp_calls")], root=root, grates=grates,
+        done = lind.run([*command, builds.wasm("clamp/clamp_calls")], root=root, grates=grates,
                         capture_output=True, timeout=120, runtime=runtime)
     assert done.returncode == 0, done.stderr
     seen = {m[1]: m[2].split() for m in re.finditer(r"^(\S+) saw:(.*)$", done.stderr.decode(), re.M)}
@@ -157,16 +158,23 @@ class _RouteCounter(Grate):
         return call.forward()
 
 
-def test_cages_that_end_leave_no_routing_state(builds, tmp_path):
+@pytest.mark.parametrize("clamp", ["python", "c"])
+def test_cages_that_end_leave_no_routing_state(builds, tmp_path, clamp):
     """10,000 cages inside a clamp, each with a route of its own, come and go: the
-    routes end with their tables, and nothing else grows."""
+    routes end with their tables, and nothing else grows (ns.c keeps one alias for
+    them all: one grate, one handler, one call)."""
     counter = _RouteCounter()
-    seen = _seen(builds, tmp_path, ["clamp:/tmp", [f"{builds.wasm('clamp/churn_grate')}:10000"],
-                                    counter])
+    churn = builds.wasm("clamp/churn_grate")
+    if clamp == "python":
+        seen = _seen(builds, tmp_path, ["clamp:/tmp", [f"{churn}:10000"], counter])
+    else:
+        seen = _seen(builds, tmp_path, [counter], (resolve("ns").path, "--prefix", "/tmp", "%{",
+                                                   churn, "10000", "%}"))
     assert seen == {}
-    children, grate = counter.samples[0:20:2], counter.samples[1:20:2]   # then the program's
-    assert len(counter.samples) == 21
-    assert [routes for routes, _ in children] == [1] * 10       # the child's own
+    assert len(counter.samples) == 21, counter.samples      # then the program's
+    children, grate = counter.samples[0:20:2], counter.samples[1:20:2]
+    own = 1 if clamp == "python" else 0
+    assert [routes for routes, _ in children] == [own] * 10     # the child's own route
     assert [routes for routes, _ in grate] == [0] * 10          # gone with it
     assert grate[-1][1] - grate[0][1] < 200, grate
 
@@ -210,6 +218,37 @@ def test_clamp_marks_on_the_command_line(builds, tmp_path):
 def test_clamp_mistakes_are_value_errors(grates, message):
     with pytest.raises(ValueError, match=re.escape(message)):
         stack_grates(["prog.wasm"], grates)
+
+
+# ------------------------------------------------------- the clamping grate in C
+
+def test_the_c_clamping_grate_routes_as_the_python_clamp(builds, tmp_path):
+    """ns.c, Lind's clamping grate written against lind_syscall.h and run as a program:
+    the same tables as the Python clamp's, for one clamp with a stack inside, clamps in
+    series and nested, and conditions by path and by call number."""
+    ns, tag = resolve("ns").path, builds.wasm("clamp/tag_grate")
+    command = [ns, "--prefix", "/tmp", "%{", tag, "in1", tag, "in2", "%}", tag, "top"]
+    assert _seen(builds, tmp_path, [], command) == {"in1": UNDER_TMP, "in2": UNDER_TMP,
+                                                    "top": PROGRAM}
+    command = [tag, "bottom", ns, "--prefix", "/tmp", "%{", tag, "tmp", "%}",
+               ns, "--prefix", "/data", "%{", tag, "data", tag, "data2", "%}"]
+    assert _seen(builds, tmp_path, [Tag("py")], command) == {
+        "bottom": PROGRAM, "tmp": UNDER_TMP, "data": UNDER_DATA, "data2": UNDER_DATA,
+        "py": PROGRAM}
+    inner = ["mkdir:/tmp/d", "openat:d/c", "close:3"]
+    command = [ns, "--prefix", "/tmp", "%{", tag, "outer", ns, "--prefix", "/tmp/d", "%{",
+               tag, "inner", "%}", "%}"]
+    assert _seen(builds, tmp_path, [], command) == {"outer": UNDER_TMP, "inner": inner}
+    command = [ns, "--calls", "110,83", "%{", tag, "calls", "%}"]       # getppid, mkdir
+    assert _seen(builds, tmp_path, [], command) == {"calls": ["getppid:0", "mkdir:/tmp/d"]}
+
+
+def test_the_c_clamping_grate_keeps_forks_execs_and_late_handlers_inside(builds, tmp_path):
+    ns, tag = resolve("ns").path, builds.wasm("clamp/tag_grate")
+    command = [ns, "--prefix", "/tmp", "%{", tag, "exec-in", tag, "in-b", tag, "fork-in",
+               tag, "late-in", "%}"]
+    assert _seen(builds, tmp_path, [], command) == {
+        "exec-in": UNDER_TMP, "in-b": UNDER_TMP, "fork-in": UNDER_TMP, "late-in": UNDER_TMP}
 
 
 # --------------------------------------------------------------------------- tee

@@ -31,6 +31,7 @@ USAGE = """usage: lind cc [cc options] SRC... -o OUT.wasm
        lind policy check POLICY.toml
        lind policy embed PROGRAM.wasm POLICY.toml
        lind grates [NAME]
+       lind grates --path NAME
        lind cache info|clear
        lind bench [NAMES...] [--quick] [--reps N] [--retries N] [--fallback] [--out FILE.md]
        lind --version
@@ -78,6 +79,31 @@ def _clamp_marks(argv: list[str]) -> list[str]:
             out.append(argv[i])         # the option's value
             i += 1
     return out
+
+
+def _grates(argv: list[str]) -> int:
+    """`lind grates [NAME]`, and `lind grates --path NAME`: the .wasm of a C grate, to run
+    it as a program (lind run $(lind grates --path ns) ...)."""
+    from lind.grates.registry import C_SOURCES, build_c_grate, describe
+
+    path = argv[:1] == ["--path"]
+    names = argv[1:] if path else argv
+    if len(names) > 1 or (path and not names):
+        print("usage: lind grates [NAME]\n       lind grates --path NAME", file=sys.stderr)
+        return 2
+    if path:
+        source = C_SOURCES / f"{names[0]}.c"
+        if not source.is_file():
+            print(f"lind: no C grate named {names[0]!r} (lind grates lists them)", file=sys.stderr)
+            return 2
+        print(build_c_grate(source))
+        return 0
+    try:
+        print(describe(*names))
+    except KeyError:
+        print(f"lind: no grate named {names[0]!r} (lind grates lists them)", file=sys.stderr)
+        return 2
+    return 0
 
 
 def _run(argv: list[str]) -> int:
@@ -562,17 +588,7 @@ def _command(argv: list[str]) -> int:
     if command == "cache":
         return _cache(rest)
     if command == "grates":
-        from lind.grates.registry import describe
-
-        if len(rest) > 1:
-            print("usage: lind grates [NAME]", file=sys.stderr)
-            return 2
-        try:
-            print(describe(*rest))
-        except KeyError:
-            print(f"lind: no grate named {rest[0]!r} (lind grates lists them)", file=sys.stderr)
-            return 2
-        return 0
+        return _grates(rest)
     print(f"lind: unknown command {command!r}\n{USAGE}", file=sys.stderr, end="")
     return 2
 

@@ -216,8 +216,10 @@ def register_handler(runtime: Any, caller: Any, target_id: int, nr: int, grate_i
     """Install (or with grate_id == DEREGISTER, remove) a handler in a cage's table.
 
     Only the cage itself, one of its ancestors, or the host (caller None) may change a
-    table; a cage may route calls only to code of itself or an ancestor, never into an
-    unrelated cage; and it may not remove a grate's layer (see _check_replace).
+    table; a cage may route calls only to code of itself, an ancestor or a descendant
+    (which it controls already: it may write its memory and act for it; a clamping
+    grate routes calls into the grates it started so), never into an unrelated cage;
+    and it may not remove a grate's layer (see _check_replace).
     """
     from lind.microvisor import table as microvisor
 
@@ -237,8 +239,9 @@ def register_handler(runtime: Any, caller: Any, target_id: int, nr: int, grate_i
         target.slot.set(nr, handler, 0, HOST_OWNER)
         return 0
     grate = _cage(runtime, grate_id)
-    if caller is not None:
-        _may_touch(runtime, grate, caller)
+    if caller is not None and caller.id != grate.id and not _is_ancestor(
+            runtime, grate.id, caller) and not _is_ancestor(runtime, caller.id, grate):
+        raise OSError(errno.EPERM, "Operation not permitted")
     handler = grate.grate_workers().handler(handle)
     _check_replace(runtime, caller, target, nr, (grate.id, handler))
     target.slot.set(nr, handler, FAST_GRATE, grate.id)

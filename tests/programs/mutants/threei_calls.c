@@ -105,6 +105,8 @@ int main(int argc, char **argv)
 		       call(SYS_write, me, 1, (uintptr_t)mark, parent, 16));
 		printf("child acts for the parent: %ld\n", call(SYS_getpid, parent, 0, 0, parent, 0));
 		printf("child acts for the sibling: %ld\n", call(SYS_getpid, sibling, 0, 0, sibling, 0));
+		printf("child routes call 402 into the sibling's code: %d\n",
+		       rc(register_handler(me, 402, sibling, 11)));
 		_exit(0);
 	}
 	wait_byte(back[0]);
@@ -157,6 +159,10 @@ int main(int argc, char **argv)
 	printf("register to grate 0: %d\n", rc(register_handler(child, SYS_getuid, 0, 1)));
 	printf("register call 400 in the child: %d\n", rc(register_handler(child, 400, parent, 5)));
 	printf("register in the child: %d\n", rc(register_handler(child, SYS_getuid, parent, 5)));
+	/* Into a descendant's code: a clamping grate routes calls into grates it started. */
+	printf("route own call 401 into the sibling's code: %d\n",
+	       rc(register_handler(parent, 401, sibling, 11)));
+	printf("own call 401 in the sibling's code: %ld\n", syscall(401));
 	write(go_c[1], "g", 1);
 	wait_byte(back[0]);
 	printf("deregister in the child: %d\n", rc(register_handler(child, SYS_getuid,

@@ -1,0 +1,392 @@
+/* Clamps a stack of grates: only calls that match a condition go through it (Lind's clamping grate).
+ *
+ * usage: ns.wasm (--prefix DIR | --calls NR[,NR...]) %{ GRATE [ARGS] ... %} PROGRAM [ARGS...]
+ *
+ *   lind run ns.wasm --prefix /tmp %{ imfs.wasm strace.wasm %} prog.wasm
+ *
+ * runs imfs.wasm, which runs strace.wasm, which runs prog.wasm: calls that name a
+ * file under /tmp (a path argument, the *at forms resolved against their dirfd and
+ * relative names against the working directory; links not followed), or act on an fd
+ * opened by such a name, go through strace and then imfs; every other call skips
+ * both and goes to the layer below this grate. The grates between %{ and %} are
+ * written bottom first, as the command line runs them; with --calls the condition is
+ * the call numbers. Clamps nest and stand in series.
+ *
+ * Built from 3i alone. The first grate inside runs as this grate's child, with this
+ * grate's handlers for register_handler and execve in its table; fork and exec hand
+ * them down, so every cage started inside the clamp has them. A handler a clamped
+ * grate registers goes in as it asked (every 3i check applies), then this grate
+ * routes it: the registering grate's function is put in this grate's own table at a
+ * number no Linux call uses (an alias), and the target's entry becomes a route here
+ * that sends a matching call to the alias and any other call on down through this
+ * grate's own table. The exec of `%}` (what the last grate inside runs) leaves the
+ * clamp: that cage's registrations go through unrouted again, and PROGRAM runs.
+ *
+ * A call that does not match goes down with the path this grate checked (its own
+ * copy), so another thread of the program cannot change it after the check.
+ * At most 390 (grate, handler, call) routes per clamp: past that a registration
+ * fails with ENOSPC.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <lind_syscall.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define ALIAS_BASE 600                  /* numbers no Linux call uses, below 3i's own */
+#define ALIASES 390
+#define ROUTE_TAG (1ULL << 40)          /* handler value: a route to alias N */
+#define BYPASS_TAG (1ULL << 41)         /* handler value: call N can never match */
+#define PATH_LEN 4096
+
+static uint64_t self;
+static char prefix[PATH_LEN];
+static size_t prefix_len;
+static unsigned char wanted[1024 / 8];  /* --calls: the numbers */
+static int by_calls;
+
+static struct { uint64_t grate, fn; int nr; } aliases[ALIASES];
+static int alias_count;
+static volatile int alias_lock;
+
+/* -- which arguments name files ------------------------------------------------ */
+
+struct path_arg { int nr, path, dirfd; };   /* dirfd -1: relative to the working dir */
+
+static const struct path_arg path_args[] = {
+	{SYS_open, 0, -1}, {SYS_creat, 0, -1}, {SYS_openat, 1, 0}, {SYS_stat, 0, -1},
+	{SYS_lstat, 0, -1}, {SYS_newfstatat, 1, 0}, {SYS_statx, 1, 0}, {SYS_access, 0, -1},
+	{SYS_faccessat, 1, 0}, {SYS_faccessat2, 1, 0}, {SYS_readlink, 0, -1},
+	{SYS_readlinkat, 1, 0}, {SYS_unlink, 0, -1}, {SYS_unlinkat, 1, 0}, {SYS_rmdir, 0, -1},
+	{SYS_mkdir, 0, -1}, {SYS_mkdirat, 1, 0}, {SYS_mknod, 0, -1}, {SYS_mknodat, 1, 0},
+	{SYS_rename, 0, -1}, {SYS_rename, 1, -1}, {SYS_renameat, 1, 0}, {SYS_renameat, 3, 2},
+	{SYS_renameat2, 1, 0}, {SYS_renameat2, 3, 2}, {SYS_link, 0, -1}, {SYS_link, 1, -1},
+	{SYS_linkat, 1, 0}, {SYS_linkat, 3, 2}, {SYS_symlink, 1, -1}, {SYS_symlinkat, 2, 1},
+	{SYS_chmod, 0, -1}, {SYS_fchmodat, 1, 0}, {SYS_chown, 0, -1}, {SYS_lchown, 0, -1},
+	{SYS_fchownat, 1, 0}, {SYS_truncate, 0, -1}, {SYS_utime, 0, -1}, {SYS_utimes, 0, -1},
+	{SYS_futimesat, 1, 0}, {SYS_utimensat, 1, 0}, {SYS_chdir, 0, -1}, {SYS_chroot, 0, -1},
+	{SYS_execve, 0, -1}, {SYS_execveat, 1, 0}, {SYS_statfs, 0, -1},
+	{SYS_setxattr, 0, -1}, {SYS_lsetxattr, 0, -1}, {SYS_getxattr, 0, -1},
+	{SYS_lgetxattr, 0, -1}, {SYS_listxattr, 0, -1}, {SYS_llistxattr, 0, -1},
+	{SYS_removexattr, 0, -1}, {SYS_lremovexattr, 0, -1},
+};
+
+static const int fd_calls[] = {
+	SYS_read, SYS_write, SYS_pread64, SYS_pwrite64, SYS_readv, SYS_writev, SYS_preadv,
+	SYS_pwritev, SYS_lseek, SYS_fstat, SYS_fstatfs, SYS_fsync, SYS_fdatasync, SYS_ftruncate,
+	SYS_fallocate, SYS_fchmod, SYS_fchown, SYS_fchdir, SYS_getdents64, SYS_ioctl, SYS_fcntl,
+	SYS_flock, SYS_close, SYS_dup, SYS_dup2, SYS_dup3, SYS_fsetxattr, SYS_fgetxattr,
+	SYS_flistxattr, SYS_fremovexattr,
+};
+
+static int is_fd_call(int nr)
+{
+	for (size_t i = 0; i < sizeof fd_calls / sizeof fd_calls[0]; i++)
+		if (fd_calls[i] == nr)
+			return 1;
+	return nr == SYS_mmap;
+}
+
+static int fd_index(int nr)
+{
+	return nr == SYS_mmap ? 4 : 0;
+}
+
+static int names_files(int nr)
+{
+	for (size_t i = 0; i < sizeof path_args / sizeof path_args[0]; i++)
+		if (path_args[i].nr == nr)
+			return 1;
+	return 0;
+}
+
+static int may_match(int nr)
+{
+	if (by_calls)
+		return nr >= 0 && nr < 1024 && (wanted[nr / 8] >> (nr % 8) & 1);
+	return names_files(nr) || is_fd_call(nr);
+}
+
+/* -- paths as the microvisor resolves them ------------------------------------- */
+
+static uint64_t mine(void *p)
+{
+	return (uint64_t)(uintptr_t)p;
+}
+
+/* Fold ".", ".." and repeated slashes of the absolute `path`, in place. */
+static void fold(char *path)
+{
+	char *out = path, *in = path;
+	while (*in) {
+		while (*in == '/')
+			in++;
+		char *end = strchr(in, '/');
+		size_t len = end ? (size_t)(end - in) : strlen(in);
+		if (len == 0 || (len == 1 && in[0] == '.')) {
+			/* nothing */
+		} else if (len == 2 && in[0] == '.' && in[1] == '.') {
+			while (out > path && *--out != '/')
+				;
+		} else {
+			*out++ = '/';
+			memmove(out, in, len);
+			out += len;
+		}
+		in += len;
+	}
+	if (out == path)
+		*out++ = '/';
+	*out = 0;
+}
+
+/* The path the cage's fd was opened as (-1 if it has none). */
+static int fd_path(uint64_t cage, int fd, char *out)
+{
+	char link[40];
+	snprintf(link, sizeof link, "/proc/self/fd/%d", fd);
+	int n = make_threei_call(SYS_readlinkat, 0, self, cage, (uint64_t)AT_FDCWD, cage,
+	                         mine(link), self | GRATE_MEMORY_FLAG, mine(out),
+	                         self | GRATE_MEMORY_FLAG, PATH_LEN - 1, cage, 0, cage, 0, cage, 0);
+	if (n <= 0 || out[0] != '/')
+		return -1;
+	out[n] = 0;
+	return 0;
+}
+
+/* The absolute path a path argument names (raw: the caller's bytes, copied here). */
+static int resolve(uint64_t cage, const char *raw, int dirfd, char *out)
+{
+	if (raw[0] == '/') {
+		snprintf(out, PATH_LEN, "%s", raw);
+	} else {
+		char base[PATH_LEN];
+		if (dirfd == AT_FDCWD || dirfd == -1000) {
+			int n = make_threei_call(SYS_getcwd, 0, self, cage, mine(base),
+			                         self | GRATE_MEMORY_FLAG, sizeof base, cage, 0, cage,
+			                         0, cage, 0, cage, 0, cage, 0);
+			if (n <= 0)
+				return -1;
+		} else if (fd_path(cage, dirfd, base) != 0) {
+			return -1;
+		}
+		if (snprintf(out, PATH_LEN, "%s/%s", base, raw) >= PATH_LEN)
+			return -1;
+	}
+	fold(out);
+	return 0;
+}
+
+static int under_prefix(const char *path)
+{
+	return strcmp(prefix, "/") == 0 ||
+	       (strncmp(path, prefix, prefix_len) == 0 &&
+	        (path[prefix_len] == 0 || path[prefix_len] == '/'));
+}
+
+/* Whether the call matches; a path argument is copied into `copies` and the argument
+ * made to point at the copy (what goes down if it does not match). < 0: -errno. */
+static int matches(int nr, uint64_t cage, uint64_t *a, uint64_t *c,
+                   char copies[2][PATH_LEN])
+{
+	if (by_calls)
+		return may_match(nr);
+	int hit = 0, used = 0;
+	for (size_t i = 0; i < sizeof path_args / sizeof path_args[0]; i++) {
+		const struct path_arg *p = &path_args[i];
+		if (p->nr != nr || !a[p->path])
+			continue;
+		char *raw = copies[used++], path[PATH_LEN];
+		if (copy_data_between_cages(self, cage, a[p->path], c[p->path], mine(raw),
+		                            self | GRATE_MEMORY_FLAG, PATH_LEN, COPY_STRING) < 0)
+			return -errno;
+		a[p->path] = mine(raw);
+		c[p->path] = self | GRATE_MEMORY_FLAG;
+		int dirfd = p->dirfd < 0 ? -1000 : (int)a[p->dirfd];
+		if (nr == SYS_execve && strcmp(raw, "%}") == 0) {
+			hit = 1;          /* the end of a clamp inside: its own grate takes it */
+		} else if (raw[0] == 0) {        /* an *at call on its dirfd itself */
+			if (p->dirfd >= 0 && fd_path(cage, dirfd, path) == 0)
+				hit |= under_prefix(path);
+		} else if (resolve(cage, raw, dirfd, path) == 0) {
+			hit |= under_prefix(path);
+		}
+	}
+	if (is_fd_call(nr)) {
+		char path[PATH_LEN];
+		if (fd_path(cage, (int)a[fd_index(nr)], path) == 0)
+			hit |= under_prefix(path);
+	}
+	return hit;
+}
+
+/* -- routes ---------------------------------------------------------------------- */
+
+static int call_as(int nr, uint64_t cage, uint64_t *a, uint64_t *c)
+{
+	return make_threei_call(nr, 0, self, cage, a[0], c[0], a[1], c[1], a[2], c[2], a[3],
+	                        c[3], a[4], c[4], a[5], c[5], 0);
+}
+
+int on_execve(uint64_t cage, uint64_t *a, uint64_t *c);
+
+/* What a call that skips the clamp gets: the layer below this grate. */
+static int bypass(int nr, uint64_t cage, uint64_t *a, uint64_t *c)
+{
+	if (nr == SYS_execve)       /* this grate's own handler is that layer's top */
+		return on_execve(cage, a, c);
+	return call_as(nr, cage, a, c);
+}
+
+static int route(int k, uint64_t cage, uint64_t *a, uint64_t *c)
+{
+	uint64_t given[6], given_cages[6];
+	char copies[2][PATH_LEN];
+	memcpy(given, a, sizeof given);
+	memcpy(given_cages, c, sizeof given_cages);
+	int nr = aliases[k].nr;
+	int hit = matches(nr, cage, a, c, copies);
+	if (hit < 0)
+		return hit;
+	if (hit)      /* the clamped grate reads the arguments as they were given */
+		return call_as(ALIAS_BASE + k, cage, given, given_cages);
+	return bypass(nr, cage, a, c);
+}
+
+/* The alias of (grate, fn) for call `nr`, made if new; -1 when there is no room. */
+static int alias_for(uint64_t grate, uint64_t fn, int nr)
+{
+	while (__sync_lock_test_and_set(&alias_lock, 1))
+		;
+	int k;
+	for (k = 0; k < alias_count; k++)
+		if (aliases[k].grate == grate && aliases[k].fn == fn && aliases[k].nr == nr)
+			break;
+	if (k == alias_count) {
+		if (k == ALIASES || register_handler(self, ALIAS_BASE + k, grate, fn) != 0) {
+			k = -1;
+		} else {
+			aliases[k].grate = grate;
+			aliases[k].fn = fn;
+			aliases[k].nr = nr;
+			alias_count++;
+		}
+	}
+	__sync_lock_release(&alias_lock);
+	return k;
+}
+
+/* register_handler from a cage inside the clamp. */
+int on_register(uint64_t cage, uint64_t *a, uint64_t *c)
+{
+	uint64_t target = a[0], grate = a[2], fn = a[3];
+	int nr = (int)a[1];
+	int k = -1;
+	int routed = grate != THREEI_DEREGISTER && nr >= 0 && nr < ALIAS_BASE;
+	if (routed && may_match(nr) && (k = alias_for(grate, fn, nr)) < 0)
+		return -ENOSPC;
+	int r = call_as(REGISTER_HANDLER_SYSCALL, cage, a, c);    /* as the grate asked */
+	if (r != 0 || !routed)
+		return r;
+	uint64_t route_value = k >= 0 ? ROUTE_TAG + (uint64_t)k : BYPASS_TAG + (uint64_t)nr;
+	return register_handler(target, nr, self, route_value) == 0 ? 0 : -errno;
+}
+
+/* register_handler from a cage that left the clamp: as it would go without this grate
+ * (an enclosing clamp's handler below, if any, still applies). */
+int on_register_outside(uint64_t cage, uint64_t *a, uint64_t *c)
+{
+	return call_as(REGISTER_HANDLER_SYSCALL, cage, a, c);
+}
+
+/* execve inside the clamp: `%}` leaves it. */
+int on_execve(uint64_t cage, uint64_t *a, uint64_t *c)
+{
+	char path[4];
+	if (copy_data_between_cages(self, cage, a[0], c[0], mine(path), self | GRATE_MEMORY_FLAG,
+	                            sizeof path, COPY_STRING) < 0 ||
+	    strcmp(path, "%}") != 0)
+		return call_as(SYS_execve, cage, a, c);
+	uint32_t next = 0;        /* argv[1]: the program after %} (wasm32 pointers) */
+	if (copy_data_between_cages(self, cage, a[1] + 4, c[1], mine(&next),
+	                            self | GRATE_MEMORY_FLAG, sizeof next, COPY_RAW) < 0)
+		return -EFAULT;
+	if (!next)
+		return -ENOENT;
+	if (register_handler(cage, REGISTER_HANDLER_SYSCALL, self, mine(on_register_outside)) != 0)
+		return -errno;
+	uint64_t args[6] = {next, a[1] + 4, a[2], a[3], a[4], a[5]};
+	uint64_t cages[6] = {c[1], c[1], c[2], c[3], c[4], c[5]};
+	return call_as(SYS_execve, cage, args, cages);
+}
+
+int pass_fptr_to_wt(uint64_t fn, uint64_t cage, uint64_t a1, uint64_t c1, uint64_t a2,
+                    uint64_t c2, uint64_t a3, uint64_t c3, uint64_t a4, uint64_t c4,
+                    uint64_t a5, uint64_t c5, uint64_t a6, uint64_t c6)
+{
+	uint64_t a[6] = {a1, a2, a3, a4, a5, a6}, c[6] = {c1, c2, c3, c4, c5, c6};
+	if (fn >= BYPASS_TAG)
+		return bypass((int)(fn - BYPASS_TAG), cage, a, c);
+	if (fn >= ROUTE_TAG)
+		return route((int)(fn - ROUTE_TAG), cage, a, c);
+	int (*handler)(uint64_t, uint64_t *, uint64_t *) = (void *)(uintptr_t)fn;
+	return handler(cage, a, c);
+}
+
+static int usage(void)
+{
+	fprintf(stderr, "usage: ns.wasm (--prefix DIR | --calls NR[,NR...]) %%{ GRATE [ARGS] ... "
+	                "%%} PROGRAM [ARGS...]\n");
+	return 2;
+}
+
+int main(int argc, char *argv[])
+{
+	int i = 1;
+	if (i + 1 < argc && strcmp(argv[i], "--prefix") == 0 && argv[i + 1][0] == '/') {
+		snprintf(prefix, sizeof prefix, "%s", argv[i + 1]);
+		fold(prefix);
+		prefix_len = strlen(prefix);
+	} else if (i + 1 < argc && strcmp(argv[i], "--calls") == 0) {
+		by_calls = 1;
+		for (char *s = argv[i + 1], *end; *s; s = *end ? end + 1 : end) {
+			long nr = strtol(s, &end, 10);
+			if (end == s || nr < 0 || nr >= ALIAS_BASE || (*end && *end != ','))
+				return usage();
+			wanted[nr / 8] |= 1 << (nr % 8);
+		}
+	} else {
+		return usage();
+	}
+	i += 2;
+	if (i + 1 >= argc || strcmp(argv[i], "%{") != 0)
+		return usage();
+	i++;
+	self = getpid();
+	pid_t pid = fork();
+	if (pid < 0) {
+		perror("ns: fork");
+		return 1;
+	}
+	if (pid == 0) {
+		uint64_t me = getpid();
+		/* execve first: once register_handler is this grate's, it routes. */
+		if (register_handler(me, SYS_execve, self, mine(on_execve)) != 0 ||
+		    register_handler(me, REGISTER_HANDLER_SYSCALL, self, mine(on_register)) != 0) {
+			perror("ns: register_handler");
+			_exit(1);
+		}
+		execv(argv[i], &argv[i]);
+		fprintf(stderr, "ns: %s: %s\n", argv[i], strerror(errno));
+		_exit(127);
+	}
+	int status;
+	if (waitpid(pid, &status, 0) < 0)
+		return 1;
+	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
