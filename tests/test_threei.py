@@ -118,6 +118,19 @@ def test_table_copy_and_unknown_cage(tmp_path):
     assert exc.value.errno == errno.ESRCH
 
 
+def test_a_snapshot_is_never_a_grate(tmp_path):
+    """The bytes a Python grate read stand in for the caller's memory as a snapshot
+    "cage" counted as the caller's child; the caller may route calls into a child's
+    code, but a snapshot has none: ESRCH, as for any id that is not a cage."""
+    rt = lind.Runtime()
+    a = _Waiting(rt, _module(tmp_path, "s", "0123456789abcdef"), tmp_path)
+    copy = ops.snapshot(a.cage, b"/tmp\0", 100)
+    with pytest.raises(OSError) as exc:
+        ops.register_handler(rt, a.cage, a.cage.id, 39, copy.cage_id, 1)
+    assert exc.value.errno == errno.ESRCH
+    assert a.release()[0] == (a.cage.id & 0xFF) << 8
+
+
 @pytest.mark.parametrize(("mode", "accelerated"), [("c", True), ("ctypes", False)])
 def test_the_trampoline_asked_for_is_the_one_that_runs(mode, accelerated):
     """The C trampoline is built at install (CI installs with a compiler): a missing

@@ -238,7 +238,9 @@ def register_handler(runtime: Any, caller: Any, target_id: int, nr: int, grate_i
             raise OSError(errno.EINVAL, "Unknown handler")
         target.slot.set(nr, handler, 0, HOST_OWNER)
         return 0
-    grate = _cage(runtime, grate_id)
+    grate = runtime.cages.get(grate_id & _CAGE_ID_BITS)     # a cage, never a snapshot
+    if grate is None:
+        raise OSError(errno.ESRCH, "No such cage")
     if caller is not None and caller.id != grate.id and not _is_ancestor(
             runtime, grate.id, caller) and not _is_ancestor(runtime, caller.id, grate):
         raise OSError(errno.EPERM, "Operation not permitted")
