@@ -266,12 +266,17 @@ class _OneByteMore(Grate):
         return result
 
 
+def _tee_data(directory) -> None:
+    directory.mkdir()
+    (directory / "f").write_text("in the file\n")
+    (directory / "big").write_bytes(bytes(range(256)) * 400)     # read past 64 KiB at once
+
+
 def _tee_run(builds, tmp_path, name: str, stack_a: list, policy: str) -> tuple:
     """tee_files.c with /data a host directory, under a tee of `stack_a` (an imfs copy of
     /data) and an empty stack B (the directory itself)."""
     data = tmp_path / name
-    data.mkdir()
-    (data / "f").write_text("in the file\n")
+    _tee_data(data)
     root = tmp_path / f"{name}-root"
     root.mkdir()
     reports: list[str] = []
@@ -288,24 +293,28 @@ def test_tee_agrees_over_an_in_memory_copy_and_the_directory(builds, tmp_path):
     tee, and the new file is written in both (the directory has it too)."""
     plain, _, _ = _tee_run(builds, tmp_path, "plain", [], "agree")
     seed = tmp_path / "seed"
-    seed.mkdir()
-    (seed / "f").write_text("in the file\n")
+    _tee_data(seed)
     out, reports, data = _tee_run(builds, tmp_path, "teed",
                                   [InMemoryFS("/data", preload=str(seed))], "agree")
     assert "read: 12 \n  in the file" in plain and "entry new" in plain
+    assert "read /data/big: 102400" in plain
     assert (out, reports) == (plain, [])
     assert (data / "new").read_text() == "abc\n"
 
 
 def test_tee_in_agree_mode_catches_a_wrong_answer(builds, tmp_path):
     seed = tmp_path / "seed"
-    seed.mkdir()
-    (seed / "f").write_text("in the file\n")
+    _tee_data(seed)
+    with open(seed / "big", "r+b") as big:      # the copy differs in one byte, far in
+        big.seek(100_000)
+        big.write(b"!")
     stack_a = [_OneByteMore(), InMemoryFS("/data", preload=str(seed))]
     out, reports, _ = _tee_run(builds, tmp_path, "agree", stack_a, "agree")
     assert "stat /data/f: -1 I/O error" in out
     assert "stat /data/none: -1 No such file or directory" in out     # both agree there
-    assert len(reports) == 1 and "newfstatat" in reports[0], reports
+    assert "read /data/big: -1 I/O error" in out
+    assert len(reports) == 2 and "newfstatat" in reports[0] and "read" in reports[1], reports
+    assert "sha256:" in reports[1]
     # first: the program gets A's (wrong) answer, B only looks
     out, reports, _ = _tee_run(builds, tmp_path, "first", stack_a, "first")
     assert "stat /data/f: 0 \n  size 13" in out and reports == []

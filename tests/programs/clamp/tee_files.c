@@ -41,6 +41,15 @@ int main(void)
 	say("read /data/new", read(fd, buf, sizeof buf - 1));
 	printf("  %s", buf);
 	close(fd);
+	static char big[150000];
+	fd = open("/data/big", O_RDONLY);
+	long got = read(fd, big, sizeof big);
+	long sum = 0;
+	for (long i = 0; i < got; i++)
+		sum += (unsigned char)big[i] * (i % 7 + 1);
+	say("read /data/big", got);
+	printf("  sum %ld\n", sum);
+	close(fd);
 	DIR *d = opendir("/data");
 	char *names[16];
 	int n = 0;
