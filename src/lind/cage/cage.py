@@ -165,6 +165,12 @@ def serve(cage: Cage, thread: CageThread | None = None) -> None:
     _serving.thread = thread
 
 
+# A grate's handler running for a cage that was just killed (strace printing the call
+# the kill cut short) may finish for this long before the tick stops it too; its
+# blocking calls end at once either way (EINTR).
+HANDLER_GRACE = 0.2
+
+
 def thread_stopping() -> bool:
     """Whether the cage this thread runs for is being stopped (killed, exiting)."""
     caller = getattr(_serving, "cage", None)
@@ -185,7 +191,8 @@ def _on_epoch(context, key, delta, kind) -> int:
         if cage.status is not None:
             return _stop_error(b"null pointer dereference")
     caller = getattr(_serving, "cage", None)
-    if cage.kill_requested or (caller is not None and caller.kill_requested):
+    if cage.kill_requested or (caller is not None and caller.kill_requested and (
+            own or time.monotonic() - caller.kill_requested_at > HANDLER_GRACE)):
         return _stop_error(b"killed")
     starting = _starting.get(address)
     if starting is not None:      # a start function: this instance is nobody's yet
@@ -344,6 +351,7 @@ class Cage:
         self.status: int | None = None       # wait(2) encoding once the cage has ended
         self.trap_message: str | None = None
         self.kill_requested = False
+        self.kill_requested_at = 0.0
         self._nap = threading.Condition()     # what sleep, pause and sigsuspend wait on
         self._done = threading.Event()
         self._on_done: list[Callable[[], None]] = []
@@ -1296,6 +1304,7 @@ class Cage:
     def terminate(self, sig: int = signal.SIGKILL) -> None:
         """Stop the cage from outside: at its next epoch tick or system call."""
         self._kill_signal = sig
+        self.kill_requested_at = time.monotonic()
         self.kill_requested = True
         self.slot.stop(f"killed by signal {sig}")
         self._interrupt_waits()
