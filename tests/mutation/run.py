@@ -212,7 +212,12 @@ MODULES: dict[str, list[str]] = {
                                           "memory_calls")),
                            "tests/test_threads.py::test_threads_programs_match_native",
                            "tests/test_attacks.py::test_read_only_root_mount",
-                           "tests/test_attacks.py::test_signals_and_3i_do_not_cross_trees"],
+                           "tests/test_attacks.py::test_signals_and_3i_do_not_cross_trees",
+                           # wasm grates: handlers, workers, snapshots, copies across cages
+                           "tests/test_mutants_threei.py", "tests/test_grates.py",
+                           "tests/test_shared_memory.py",
+                           "tests/test_clamp.py::test_the_c_clamping_grate_routes_as_the_python_clamp",
+                           "tests/test_clamp.py::test_one_clamp_routes_only_matching_calls_through_its_stack"],
 }
 # Environment a module's tests run with (beside PYTHONPATH, which names the mutant's tree).
 MODULE_ENV: dict[str, dict[str, str]] = {"threei/fallback.py": {"LIND_TRAMPOLINE": "ctypes"}}
