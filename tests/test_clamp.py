@@ -326,3 +326,15 @@ def test_tee_stacks_given_as_groups_or_lists(tmp_path):
         (tee,) = stack_grates(["p.wasm"], grates).root
         assert isinstance(tee, Tee) and tee.policy == "agree" and tee.b == []
         assert [g.name for g in tee.a] == ["imfs", "readonly"]
+
+
+def test_lind_grates_path_gives_a_c_grate_to_run_as_a_program():
+    lind_grates = [sys.executable, "-m", "lind", "grates"]
+    proc = subprocess.run([*lind_grates, "--path", "ns"], capture_output=True, text=True,
+                          timeout=300)
+    assert proc.returncode == 0 and proc.stdout.strip() == str(resolve("ns").path)
+    for args, message in ((["--path", "nope"], "lind: no C grate named 'nope'"),
+                          (["--path", "clamp"], "lind: no C grate named 'clamp'"),
+                          (["--path"], "usage: lind grates")):
+        proc = subprocess.run([*lind_grates, *args], capture_output=True, text=True, timeout=60)
+        assert proc.returncode == 2 and proc.stderr.startswith(message), proc.stderr
