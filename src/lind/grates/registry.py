@@ -126,7 +126,8 @@ def stack_grates(argv: Sequence[str], grates: Sequence[Any], first_fd: int = 3) 
     above it: the program itself, or the nearest wasm grate named before it. A clamp
     (`Clamp`, or a "clamp:COND" followed by its grates as a list or between "%{" and
     "%}") puts its grates in the same places, routed through it, and marks where its
-    part of the process tree begins and ends. Host files the grates write get the first
+    part of the process tree begins and ends; a tee ("tee:POLICY" and two such groups)
+    is one Python grate holding both stacks. Host files the grates write get the first
     cage's fds from `first_fd` up.
     """
     command = list(argv)
