@@ -241,6 +241,13 @@ def test_the_c_clamping_grate_routes_as_the_python_clamp(builds, tmp_path):
     assert _seen(builds, tmp_path, [], command) == {"outer": UNDER_TMP, "inner": inner}
     command = [ns, "--calls", "110,83", "%{", tag, "calls", "%}"]       # getppid, mkdir
     assert _seen(builds, tmp_path, [], command) == {"calls": ["getppid:0", "mkdir:/tmp/d"]}
+    command = [ns, "--fd", "3", "%{", tag, "fd3", "%}"]
+    assert _seen(builds, tmp_path, [], command) == {
+        "fd3": ["write:3", "close:3", "write:3", "close:3", "close:3"]}
+    # the program is cage 4: ns 1, its child 2 runs the clamped grate, whose child 3
+    # runs the one above the clamp, whose child is the program
+    command = [ns, "--cage", "4,99", "%{", tag, "cage4", "%}", tag, "top"]
+    assert _seen(builds, tmp_path, [], command) == {"cage4": PROGRAM, "top": PROGRAM}
 
 
 def test_the_c_clamping_grate_keeps_forks_execs_and_late_handlers_inside(builds, tmp_path):

@@ -1,6 +1,7 @@
 /* Clamps a stack of grates: only calls that match a condition go through it (Lind's clamping grate).
  *
- * usage: ns.wasm (--prefix DIR | --calls NR[,NR...]) %{ GRATE [ARGS] ... %} PROGRAM [ARGS...]
+ * usage: ns.wasm CONDITION %{ GRATE [ARGS] ... %} PROGRAM [ARGS...]
+ *   CONDITION: --prefix DIR | --calls NR[,NR...] | --fd N[,N...] | --cage PID[,PID...]
  *
  *   lind run ns.wasm --prefix /tmp %{ imfs.wasm strace.wasm %} prog.wasm
  *
@@ -9,8 +10,9 @@
  * relative names against the working directory; links not followed), or act on an fd
  * opened by such a name, go through strace and then imfs; every other call skips
  * both and goes to the layer below this grate. The grates between %{ and %} are
- * written bottom first, as the command line runs them; with --calls the condition is
- * the call numbers. Clamps nest and stand in series.
+ * written bottom first, as the command line runs them. --calls: calls by number;
+ * --fd: calls on these file descriptors; --cage: calls of these cages (their pids).
+ * Clamps nest and stand in series.
  *
  * Built from 3i alone. The first grate inside runs as this grate's child, with this
  * grate's handlers for register_handler and execve in its table; fork and exec hand
@@ -47,8 +49,10 @@
 static uint64_t self;
 static char prefix[PATH_LEN];
 static size_t prefix_len;
-static unsigned char wanted[1024 / 8];  /* --calls: the numbers */
-static int by_calls;
+static enum { BY_PREFIX, BY_CALLS, BY_FDS, BY_CAGES } by;
+static unsigned char wanted[1024 / 8];  /* --calls, --fd: the numbers */
+static long cages[64];                  /* --cage */
+static int cage_count;
 
 static struct { uint64_t grate, fn; int nr; } aliases[ALIASES];
 static int alias_count;
@@ -105,11 +109,23 @@ static int names_files(int nr)
 	return 0;
 }
 
+static int in_set(long n)
+{
+	return n >= 0 && n < 1024 && (wanted[n / 8] >> (n % 8) & 1);
+}
+
 static int may_match(int nr)
 {
-	if (by_calls)
-		return nr >= 0 && nr < 1024 && (wanted[nr / 8] >> (nr % 8) & 1);
-	return names_files(nr) || is_fd_call(nr);
+	switch (by) {
+	case BY_CALLS:
+		return in_set(nr);
+	case BY_FDS:
+		return is_fd_call(nr);
+	case BY_CAGES:
+		return 1;
+	default:
+		return names_files(nr) || is_fd_call(nr);
+	}
 }
 
 /* -- paths as the microvisor resolves them ------------------------------------- */
@@ -194,8 +210,16 @@ static int under_prefix(const char *path)
 static int matches(int nr, uint64_t cage, uint64_t *a, uint64_t *c,
                    char copies[2][PATH_LEN])
 {
-	if (by_calls)
-		return may_match(nr);
+	if (by == BY_CALLS)
+		return in_set(nr);
+	if (by == BY_FDS)
+		return is_fd_call(nr) && in_set((int)a[fd_index(nr)]);
+	if (by == BY_CAGES) {
+		for (int i = 0; i < cage_count; i++)
+			if ((uint64_t)cages[i] == cage)
+				return 1;
+		return 0;
+	}
 	int hit = 0, used = 0;
 	for (size_t i = 0; i < sizeof path_args / sizeof path_args[0]; i++) {
 		const struct path_arg *p = &path_args[i];
@@ -340,28 +364,50 @@ int pass_fptr_to_wt(uint64_t fn, uint64_t cage, uint64_t a1, uint64_t c1, uint64
 
 static int usage(void)
 {
-	fprintf(stderr, "usage: ns.wasm (--prefix DIR | --calls NR[,NR...]) %%{ GRATE [ARGS] ... "
-	                "%%} PROGRAM [ARGS...]\n");
+	fprintf(stderr, "usage: ns.wasm (--prefix DIR | --calls NR,... | --fd N,... | --cage PID,...) "
+	                "%%{ GRATE [ARGS] ... %%} PROGRAM [ARGS...]\n");
 	return 2;
+}
+
+/* "N,N,..." into the bit set (or, for --cage, the list); 0 if it is not such a list. */
+static int numbers(char *text, long limit)
+{
+	for (char *s = text, *end; *s; s = *end ? end + 1 : end) {
+		long n = strtol(s, &end, 10);
+		if (end == s || n < 0 || n >= limit || (*end && *end != ','))
+			return 0;
+		if (by == BY_CAGES) {
+			if (cage_count == 64)
+				return 0;
+			cages[cage_count++] = n;
+		} else {
+			wanted[n / 8] |= 1 << (n % 8);
+		}
+	}
+	return 1;
 }
 
 int main(int argc, char *argv[])
 {
 	int i = 1;
-	if (i + 1 < argc && strcmp(argv[i], "--prefix") == 0 && argv[i + 1][0] == '/') {
+	if (i + 1 >= argc)
+		return usage();
+	if (strcmp(argv[i], "--prefix") == 0 && argv[i + 1][0] == '/') {
 		snprintf(prefix, sizeof prefix, "%s", argv[i + 1]);
 		fold(prefix);
 		prefix_len = strlen(prefix);
-	} else if (i + 1 < argc && strcmp(argv[i], "--calls") == 0) {
-		by_calls = 1;
-		for (char *s = argv[i + 1], *end; *s; s = *end ? end + 1 : end) {
-			long nr = strtol(s, &end, 10);
-			if (end == s || nr < 0 || nr >= ALIAS_BASE || (*end && *end != ','))
-				return usage();
-			wanted[nr / 8] |= 1 << (nr % 8);
-		}
 	} else {
-		return usage();
+		if (strcmp(argv[i], "--calls") == 0)
+			by = BY_CALLS;
+		else if (strcmp(argv[i], "--fd") == 0)
+			by = BY_FDS;
+		else if (strcmp(argv[i], "--cage") == 0)
+			by = BY_CAGES;
+		else
+			return usage();
+		long limit = by == BY_CALLS ? ALIAS_BASE : by == BY_FDS ? 1024 : 0x7fffffff;
+		if (!numbers(argv[i + 1], limit))
+			return usage();
 	}
 	i += 2;
 	if (i + 1 >= argc || strcmp(argv[i], "%{") != 0)
