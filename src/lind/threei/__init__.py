@@ -70,6 +70,7 @@ refuse_calls_here = _impl.refuse_calls_here   # a start function runs: calls are
 calls_refused_here = _impl.calls_refused_here
 stop_this_thread = _impl.stop_this_thread   # a thread's exit(2): its call ends its instance
 use_thread_wake = _impl.use_thread_wake     # a thread's own wake eventfd for its waits
+handler_in_use = _impl.handler_in_use       # a thread holds this GrateHandler in a call
 
 _SYSCALL_TYPE = wasmtime.FuncType(
     [wasmtime.ValType.i32()] + [wasmtime.ValType.i64()] * 6, [wasmtime.ValType.i64()]

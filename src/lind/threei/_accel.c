@@ -995,6 +995,97 @@ static void GrateHandler_dealloc(GrateHandlerObject *h)
     Py_TYPE(h)->tp_free((PyObject *)h);
 }
 
+/* Hazard pointers: a GrateHandler a thread uses without the GIL (from the moment it
+ * takes it out of a table entry until its grate call returns) is published in that
+ * thread's hazard set. A handler no table holds any more is freed by Python's sweep
+ * (grate_worker.py) only when no thread has it there, so a call racing the entry's
+ * replacement never finds it freed, while replaced handlers do not pile up (a cage
+ * registering handler after handler would otherwise take the host's memory). Calls
+ * nest (make_threei_call from a handler): one slot per level. */
+#define HAZARD_LEVELS 72    /* MAX_NESTING and the dispatch that began them */
+
+typedef struct Hazards {
+    GrateHandlerObject *used[HAZARD_LEVELS];
+    int depth;
+    struct Hazards *next, *prev;
+} Hazards;
+
+static pthread_mutex_t hazards_lock = PTHREAD_MUTEX_INITIALIZER;
+static Hazards *all_hazards;
+static pthread_key_t hazards_key;
+static pthread_once_t hazards_once = PTHREAD_ONCE_INIT;
+static __thread Hazards *my_hazards;
+
+static void hazards_forget(void *set)
+{
+    Hazards *h = set;
+    pthread_mutex_lock(&hazards_lock);
+    if (h->prev)
+        h->prev->next = h->next;
+    else
+        all_hazards = h->next;
+    if (h->next)
+        h->next->prev = h->prev;
+    pthread_mutex_unlock(&hazards_lock);
+    free(h);
+}
+
+static void hazards_key_make(void)
+{
+    pthread_key_create(&hazards_key, hazards_forget);
+}
+
+/* The handler in `*slot` (an entry's), held for this thread; NULL if it cannot. */
+static GrateHandlerObject *hold_handler(GrateHandlerObject **slot)
+{
+    Hazards *mine = my_hazards;
+    if (!mine) {
+        pthread_once(&hazards_once, hazards_key_make);
+        mine = calloc(1, sizeof *mine);
+        if (!mine)
+            return NULL;
+        pthread_mutex_lock(&hazards_lock);
+        mine->next = all_hazards;
+        if (all_hazards)
+            all_hazards->prev = mine;
+        all_hazards = mine;
+        pthread_mutex_unlock(&hazards_lock);
+        pthread_setspecific(hazards_key, mine);   /* freed when the thread ends */
+        my_hazards = mine;
+    }
+    if (mine->depth >= HAZARD_LEVELS)
+        return NULL;
+    GrateHandlerObject *h = __atomic_load_n(slot, __ATOMIC_SEQ_CST);
+    for (;;) {   /* published, then still the entry's: the sweep sees it from now on */
+        __atomic_store_n(&mine->used[mine->depth], h, __ATOMIC_SEQ_CST);
+        GrateHandlerObject *again = __atomic_load_n(slot, __ATOMIC_SEQ_CST);
+        if (again == h)
+            break;
+        h = again;
+    }
+    mine->depth++;
+    return h;
+}
+
+static void let_go_handler(void)
+{
+    Hazards *mine = my_hazards;
+    mine->depth--;
+    __atomic_store_n(&mine->used[mine->depth], NULL, __ATOMIC_RELEASE);
+}
+
+/* handler_in_use(h): whether a thread holds `h` (GIL held, by the sweep). */
+static PyObject *mod_handler_in_use(PyObject *mod, PyObject *handler)
+{
+    int used = 0;
+    pthread_mutex_lock(&hazards_lock);
+    for (Hazards *h = all_hazards; h && !used; h = h->next)
+        for (int i = 0; i < HAZARD_LEVELS && !used; i++)
+            used = __atomic_load_n(&h->used[i], __ATOMIC_SEQ_CST) == (GrateHandlerObject *)handler;
+    pthread_mutex_unlock(&hazards_lock);
+    return PyBool_FromLong(used);
+}
+
 static int long_attr(PyObject *obj, const char *name, int64_t *out)
 {
     PyObject *v = PyObject_GetAttrString(obj, name);
@@ -1069,8 +1160,8 @@ static PyTypeObject GrateHandlerType = {
 typedef struct {
     PyObject *handler;   /* callable(cage, a1..a6) -> int, or NULL */
     uint8_t fast;
-    struct GrateHandlerObject *grate;  /* FAST_GRATE's target; never freed (Python keeps
-                                        * every GrateHandler for the process's life) */
+    struct GrateHandlerObject *grate;  /* FAST_GRATE's target, taken with hold_handler:
+                                        * freed only when no thread holds it */
     int64_t owner;       /* who installed it: 0 the microvisor, else a grate (see ops.py) */
 } Entry;
 
@@ -1799,11 +1890,16 @@ static int threei_call_in_c(SlotObject *s, MemoryObject *m, uint64_t block, int6
         *result = -ELOOP;
         return 1;
     }
-    GrateHandlerObject *h = __atomic_load_n(&e->grate, __ATOMIC_ACQUIRE);
+    GrateHandlerObject *h = hold_handler(&e->grate);
+    if (!h) {
+        *result = -ELOOP;
+        return 1;
+    }
     int ending_before = target_ending(target);
     threei_nesting++;
     *result = grate_call(h->grate, h->fn_ptr, target, args, cages);
     threei_nesting--;
+    let_go_handler();
     /* The cage acted for began to end during the call: no result (ops.CAGE_ENDED). */
     if (!ending_before && target_ending(target))
         *result = -CAGE_ENDED;
@@ -1853,8 +1949,12 @@ static int64_t dispatch(SlotObject *s, MemoryObject *m, int nr, const int64_t *a
         break;
     }
     case FAST_GRATE: {
-        GrateHandlerObject *h = __atomic_load_n(&e->grate, __ATOMIC_ACQUIRE);
-        return grate_call(h->grate, h->fn_ptr, s->ids[FAST_GETPID], a, NULL);
+        GrateHandlerObject *h = hold_handler(&e->grate);
+        if (!h)
+            return -ELOOP;
+        int64_t r = grate_call(h->grate, h->fn_ptr, s->ids[FAST_GETPID], a, NULL);
+        let_go_handler();
+        return r;
     }
     case FAST_THREEI_CALL: {
         int64_t r;
@@ -2139,6 +2239,8 @@ static PyMethodDef module_methods[] = {
      "calls_refused_here(slot): refuse_calls_here(slot) holds on this thread"},
     {"stop_this_thread", mod_stop_this_thread, METH_O,
      "stop_this_thread(slot): the call this host thread makes through slot ends its instance"},
+    {"handler_in_use", mod_handler_in_use, METH_O,
+     "handler_in_use(handler): a thread holds this GrateHandler in a call"},
     {"set_description", set_description, METH_VARARGS,
      "set_description(id, DESC_*): how a description's reads and writes wait"},
     {NULL}

@@ -533,6 +533,11 @@ def slot_address(slot: Slot) -> int:
     return key
 
 
+def handler_in_use(handler: GrateHandler) -> bool:
+    """Always False: here every call holds its handler as a Python reference."""
+    return False
+
+
 def forget(slot: Slot) -> None:
     _slots.pop(id(slot), None)
 
