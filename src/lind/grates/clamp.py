@@ -269,15 +269,20 @@ class _Registrations:
         return result
 
 
-class ClampStart(Grate):
-    """Put the clamp's interposition on register_handler in a cage's table: the cage
-    and every cage it starts are inside the clamp."""
+class _Mark(Grate):
+    """Where a clamp's part of the process tree begins or ends: attached like a grate
+    (at a program's exec), with no handlers of its own."""
 
     def __init__(self, clamp: Clamp) -> None:
         self.clamp = clamp
 
     def handlers(self) -> dict[int, Callable[[Call], int]]:
         return {}
+
+
+class ClampStart(_Mark):
+    """Put the clamp's interposition on register_handler in a cage's table: the cage
+    and every cage it starts are inside the clamp."""
 
     def attach(self, cage: Any) -> None:
         slot = cage.slot
@@ -287,15 +292,9 @@ class ClampStart(Grate):
                  FAST_NONE, ops.HOST_OWNER)
 
 
-class ClampEnd(Grate):
+class ClampEnd(_Mark):
     """Take the clamp's interposition out of a cage's table (the first program above
     the clamp): what it registers is no longer routed."""
-
-    def __init__(self, clamp: Clamp) -> None:
-        self.clamp = clamp
-
-    def handlers(self) -> dict[int, Callable[[Call], int]]:
-        return {}
 
     def attach(self, cage: Any) -> None:
         slot = cage.slot
