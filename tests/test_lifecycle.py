@@ -99,7 +99,9 @@ def _shutdown_grates(tmp_path) -> list[str]:
     policy = tmp_path / "allow-all.policy"
     policy.write_text("default allow\n")
     grates = ["strace", "fakeroot", f"seccomp:{policy}", "readonly", "fsview:/view=/",
-              "chroot:/", "imfs", "aquarium:/", "netfilter", "clamp:/data=readonly"]
+              "chroot:/", "imfs", "aquarium:/", "netfilter", "clamp:/data=readonly",
+              "ns:--prefix /data %{ %}",                        # an empty clamp, in C
+              "tee:agree %{ --grate readonly %} %{ %}"]         # the marks follow it
     from lind.grates.registry import shipped
     assert {g.split(":")[0] for g in grates} == set(shipped())
     return grates
@@ -107,7 +109,10 @@ def _shutdown_grates(tmp_path) -> list[str]:
 
 def _lind_run(root, stdio, grate: str | None, program: str, args: list[str]) -> int | str:
     """One `lind run` in its own process: its exit status, or "hung"."""
-    grate_args = ["--grate", grate] if grate else []
+    grate_args = []
+    if grate:       # a tee's stacks follow it as tokens of their own
+        name, _, stacks = grate.partition(" ") if grate.startswith("tee") else (grate, "", "")
+        grate_args = ["--grate", name, *stacks.split()]
     with open(stdio / "in", "rb") as i, open(stdio / "out", "ab") as o, \
             open(stdio / "err", "ab") as e:
         try:
