@@ -82,7 +82,7 @@ MODULES: dict[str, list[str]] = {
                         "tests/test_mutants_grates.py::test_clamp_wants_a_directory_and_a_grate",
                         "tests/test_grates_python.py::test_clamp_applies_seccomp_only_under_its_directory",
                         "tests/test_grates_python.py::test_clamped_imfs_still_matches_native",
-                        "tests/test_grates_python.py::test_clamp_wants_a_directory_and_a_python_grate",
+                        "tests/test_grates_python.py::test_clamp_short_form_wants_a_directory_and_a_grate",
                         "tests/test_attacks.py::test_path_flipped_after_the_check_does_not_reach_the_file"],
     "grates/__init__.py": ["tests/test_mutants_threei.py", "tests/test_mutants_grates.py",
                            "tests/test_grates.py::test_python_grates_stack_first_named_on_top",
