@@ -214,6 +214,9 @@ def test_clamp_marks_on_the_command_line(builds, tmp_path):
     (["clamp:tmp", ["imfs"]], "clamp wants /DIR"),
     (["clamp:calls=nosuchcall", ["imfs"]], "unknown system call"),
     (["clamp:fd=x", ["imfs"]], "invalid literal"),
+    (["clamp:calls=getppid,mkdir"], "clamp:calls=mkdir,getppid wants its grates"),
+    (["clamp:fd=4,3"], "clamp:fd=3,4 wants its grates"),
+    (["clamp:cage=2,1"], "clamp:cage=1,2 wants its grates"),
 ])
 def test_clamp_mistakes_are_value_errors(grates, message):
     with pytest.raises(ValueError, match=re.escape(message)):
@@ -345,3 +348,33 @@ def test_lind_grates_path_gives_a_c_grate_to_run_as_a_program():
                           (["--path"], "usage: lind grates")):
         proc = subprocess.run([*lind_grates, *args], capture_output=True, text=True, timeout=60)
         assert proc.returncode == 2 and proc.stderr.startswith(message), proc.stderr
+
+
+def test_a_clamp_of_python_grates_attaches_to_a_cage_directly(builds, tmp_path):
+    """Runtime.spawn(grates=[Clamp(...)]): no command line to place wasm grates in, so
+    only Python grate objects may be inside."""
+    root = tmp_path / "root"
+    for sub in ("tmp", "data"):
+        (root / sub).mkdir(parents=True)
+    inside, outside = Tag("inside"), Tag("outside")
+    out = tmp_path / "out"
+    with lind.Runtime() as runtime, open(out, "wb") as stdout:
+        cage = runtime.spawn(builds.wasm("clamp/clamp_calls"), root=str(root),
+                             stdin=stdout.fileno(), stdout=stdout.fileno(),
+                             stderr=stdout.fileno(),
+                             grates=[outside, Clamp(Under("/tmp"), [inside])])
+        cage.wait(60)
+        with pytest.raises(ValueError, match="grates by name and wasm grates are placed"):
+            runtime.spawn(builds.wasm("clamp/clamp_calls"), root=str(root),
+                          grates=[Clamp(Under("/tmp"), ["imfs"])])
+    assert cage.returncode == 0, out.read_text()
+    assert (inside.seen, outside.seen) == (UNDER_TMP, PROGRAM)
+
+
+def test_a_path_the_clamp_cannot_read_is_efault(builds, tmp_path):
+    root = tmp_path / "root"
+    root.mkdir()
+    tag = Tag("inside")
+    done = lind.run([builds.wasm("clamp/clamp_badptr")], root=root, capture_output=True,
+                    text=True, timeout=60, grates=[Clamp(Under("/tmp"), [tag])])
+    assert done.stdout == "open: -1 Bad address\n" and tag.seen == []
