@@ -1067,7 +1067,10 @@ def test_a_grate_handler_blocked_in_a_host_call_still_ends(builds, tmp_path, can
     root = make_root(tmp_path)
     rc, out, err = python(tmp_path, "host", _BLOCKED_RUN, builds.wasm(attack("grate_blocks")),
                           root, timeout=90)
-    assert rc == 0 and out == "timed out after 1\n" * 7 + "cage threads left 0\n", out + err
+    # a second at most past the timeout: the first run also loads the module, on a busy
+    # machine
+    assert rc == 0 and re.fullmatch(r"(timed out after [12]\n){7}cage threads left 0\n", out), \
+        out + err
     untouched(canary)
 
 
