@@ -168,7 +168,7 @@ def serve(cage: Cage, thread: CageThread | None = None) -> None:
 # A grate's handler running for a cage that was just killed (strace printing the call
 # the kill cut short) may finish for this long before the tick stops it too; its
 # blocking calls end at once either way (EINTR).
-HANDLER_GRACE = 0.2
+HANDLER_GRACE = 0.5
 
 
 def thread_stopping() -> bool:
