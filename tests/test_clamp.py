@@ -378,3 +378,21 @@ def test_a_path_the_clamp_cannot_read_is_efault(builds, tmp_path):
     done = lind.run([builds.wasm("clamp/clamp_badptr")], root=root, capture_output=True,
                     text=True, timeout=60, grates=[Clamp(Under("/tmp"), [tag])])
     assert done.stdout == "open: -1 Bad address\n" and tag.seen == []
+
+
+def test_odd_registrations_inside_a_clamp_answer_as_without_it(builds, tmp_path):
+    """Out-of-range call numbers, a cage that does not exist and a deregistration get
+    what they get without the clamp; a handler for read (call 0) is routed like any."""
+    expected = ["call 1024: -22", "call -1: -22", "no such cage: -3", "register 600: 0",
+                "deregister 600: 0"]
+    root = tmp_path / "root"
+    for sub in ("tmp", "data"):
+        (root / sub).mkdir(parents=True)
+    grate = builds.wasm("clamp/odd_registrations")
+    plain = lind.run([grate], root=root, capture_output=True, text=True, timeout=60)
+    # the same program as the (only) grate inside a clamp; the program it would run
+    # after it never runs
+    clamped = lind.run([builds.wasm("args_env")], root=root, capture_output=True, text=True,
+                       timeout=60, grates=["clamp:/tmp", [str(grate)]])
+    assert plain.stdout.splitlines() == [*expected, "child 0, reads through the grate: 2"]
+    assert clamped.stdout.splitlines() == [*expected, "child 0, reads through the grate: 1"]
