@@ -23,6 +23,7 @@ Routes live in the tables themselves: a cage that ends takes its routes with it.
 from __future__ import annotations
 
 import errno
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -33,11 +34,12 @@ from lind.microvisor import abi
 from lind.threei import FAST_NONE, NSYSCALLS, ops
 
 
-class Condition:
+class Condition(ABC):
     """Which calls a clamp routes through its grates."""
 
+    @abstractmethod
     def matches(self, call: Call) -> bool:
-        raise NotImplementedError
+        """Whether `call` goes through the clamp's grates."""
 
     def may_match(self, nr: int) -> bool:
         """False when no call `nr` can ever match (no route is then needed)."""
