@@ -120,7 +120,7 @@ class OpenFile:
     def read(self, cage, addr: int, n: int) -> int:
         if self.io_kind == threei.IO_PLAIN:
             return cage.mem.read_fd(self.host_fd, addr, n)
-        return self.waiting_io(cage, [cage.mem.view(addr, n)], writing=False)
+        return self.waiting_io(cage, [cage.mem.view(addr, n, writing=True)], writing=False)
 
     # Pipes and sockets, which alone can say EPIPE, are never IO_PLAIN: waiting_io raises
     # SIGPIPE for them, as on Linux (Lind itself ignores it: the host write says EPIPE).

@@ -80,7 +80,7 @@ def _wait(cage, epfd: int, events: int, maxevents: int, timeout: float | None) -
     maxevents = s32(maxevents)
     if not 0 < maxevents <= _MAX_EVENTS:
         raise abi.error(errno.EINVAL)
-    cage.mem.view(events, maxevents * _GUEST_EVENT.size)    # EFAULT before waiting
+    cage.mem.view(events, maxevents * _GUEST_EVENT.size, writing=True)  # EFAULT before waiting
     buf = ctypes.create_string_buffer(maxevents * _HOST_EVENT.size)
     deadline = None if timeout is None else time.monotonic() + timeout
     while True:

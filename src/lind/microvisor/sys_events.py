@@ -84,7 +84,7 @@ def sys_timerfd_settime(cage, fd, flags, new, old, *_):
         raise abi.error(errno.EINVAL)
     value = cage.mem.read(new, _ITIMERSPEC)
     if old:
-        cage.mem.view(old, _ITIMERSPEC)       # EFAULT before the timer changes
+        cage.mem.view(old, _ITIMERSPEC, writing=True)   # EFAULT before the timer changes
     previous = ctypes.create_string_buffer(_ITIMERSPEC)
     checked(libc.timerfd_settime(f.host_fd, flags, value, previous))
     if old:
@@ -126,7 +126,7 @@ class SignalFile(NonBlockingHostFile):
     def read(self, cage, addr: int, n: int) -> int:
         if n < _SIGNALFD_SIGINFO.size:
             raise abi.error(errno.EINVAL)
-        cage.mem.view(addr, _SIGNALFD_SIGINFO.size)
+        cage.mem.view(addr, _SIGNALFD_SIGINFO.size, writing=True)
         out = b""
         while True:
             while len(out) + _SIGNALFD_SIGINFO.size <= n:

@@ -314,7 +314,7 @@ def sys_pipe2(cage, fds, flags, *_):
     flags = u32(flags)
     if flags & ~(abi.O_CLOEXEC | abi.O_NONBLOCK):
         raise abi.error(errno.EINVAL)
-    cage.mem.view(fds, 8)  # EFAULT before anything is created
+    cage.mem.view(fds, 8, writing=True)  # EFAULT before anything is created
     read_fd, write_fd = os.pipe2(os.O_CLOEXEC | os.O_NONBLOCK)
     status = flags & abi.O_NONBLOCK
     try:
@@ -438,21 +438,23 @@ def sys_pwrite64(cage, fd, buf, count, offset, *_):
     return f.pwrite(cage, buf, count, offset)
 
 
-def iovecs(cage, iov: int, iovcnt: int) -> list[memoryview]:
+def iovecs(cage, iov: int, iovcnt: int, writing: bool) -> list[memoryview]:
+    """The buffers an iovec array names (`writing`: the call writes into them)."""
     iovcnt = s32(iovcnt)
     if not 0 <= iovcnt <= abi.IOV_MAX:
         raise abi.error(errno.EINVAL)
     raw = cage.mem.read(iov, iovcnt * abi.IOVEC.size)
     # Buffers live in the same memory as the array that names them.
     memory = getattr(iov, "memory", cage.mem)
-    return [memory.view(base, length) for base, length in abi.IOVEC.iter_unpack(raw)]
+    return [memory.view(base, length, writing)
+            for base, length in abi.IOVEC.iter_unpack(raw)]
 
 
 def sys_readv(cage, fd, iov, iovcnt, *_):
     f = cage.fds.get(s32(fd))
     if not f.readable:
         _readable(f)
-    views = iovecs(cage, iov, iovcnt)
+    views = iovecs(cage, iov, iovcnt, writing=True)
     return f.readv(cage, views) if views else 0
 
 
@@ -460,7 +462,7 @@ def sys_writev(cage, fd, iov, iovcnt, *_):
     f = cage.fds.get(s32(fd))
     if not f.writable:
         raise abi.error(errno.EBADF)    # not open for writing (a directory never is)
-    views = iovecs(cage, iov, iovcnt)
+    views = iovecs(cage, iov, iovcnt, writing=False)
     if cage.rlimit_fsize[0] != limits.RLIM_INFINITY:
         views = _trimmed(views, _file_size_room(cage, f, sum(map(len, views))))
     return f.writev(cage, views) if views else 0
@@ -1499,7 +1501,7 @@ def _vectored(cage, fd: int, iov: int, iovcnt: int, offset: int, flags: int, wri
         raise abi.error(errno.EBADF)    # not open for writing (a directory never is)
     if not write and not f.readable:
         _readable(f)
-    views = iovecs(cage, iov, iovcnt)
+    views = iovecs(cage, iov, iovcnt, writing=not write)
     if write and views:
         at = None if offset == -1 else offset
         room = _file_size_room(cage, f, sum(map(len, views)), at, bool(flags & _RWF_APPEND))

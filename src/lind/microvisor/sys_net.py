@@ -193,7 +193,7 @@ class SocketFile(NonBlockingHostFile):
 
     # read, write, readv and writev the trampoline did not serve: recv and send.
     def read(self, cage, addr: int, n: int) -> int:
-        return _recv(cage, self, [cage.mem.view(addr, n)], 0)[0]
+        return _recv(cage, self, [cage.mem.view(addr, n, writing=True)], 0)[0]
 
     def write(self, cage, addr: int, n: int) -> int:
         return _send(cage, self, [cage.mem.view(addr, n)], 0)
@@ -669,7 +669,8 @@ def sys_sendto(cage, fd, buf, length, flags, addr, addrlen):
 
 def sys_recvfrom(cage, fd, buf, length, flags, addr, addrlen):
     f = _socket_file(cage, fd)
-    n, address, _, _ = _recv(cage, f, [cage.mem.view(buf, u32(length))], s32(flags))
+    n, address, _, _ = _recv(cage, f, [cage.mem.view(buf, u32(length), writing=True)],
+                             s32(flags))
     if addr:
         _write_address(cage, addr, addrlen, _guest_address(f, address))
     return n
@@ -780,13 +781,14 @@ def _guest_open_flags(host_fd: int) -> int:
             | (abi.O_NONBLOCK if host & os.O_NONBLOCK else 0))
 
 
-def _read_msghdr(cage, msg: int) -> tuple[int, int, list[memoryview], int, int, int]:
+def _read_msghdr(cage, msg: int, writing: bool) -> tuple[int, int, list[memoryview], int, int,
+                                                         int]:
     name, namelen, iov, iovlen, control, controllen, _ = _MSGHDR.unpack(cage.mem.read(msg, _MSGHDR.size))
-    return name, namelen, iovecs(cage, iov, iovlen), control, controllen, iov
+    return name, namelen, iovecs(cage, iov, iovlen, writing), control, controllen, iov
 
 
 def _sendmsg(cage, f: SocketFile, msg: int, flags: int) -> int:
-    name, namelen, views, control, controllen, _ = _read_msghdr(cage, msg)
+    name, namelen, views, control, controllen, _ = _read_msghdr(cage, msg, writing=False)
     host_control = b""
     if controllen:
         if s32(controllen) < 0:
@@ -805,7 +807,7 @@ def _sendmsg(cage, f: SocketFile, msg: int, flags: int) -> int:
 
 
 def _recvmsg(cage, f: SocketFile, msg: int, flags: int) -> int:
-    name, namelen, views, control, controllen, _ = _read_msghdr(cage, msg)
+    name, namelen, views, control, controllen, _ = _read_msghdr(cage, msg, writing=True)
     room = min(u32(controllen), _CONTROL_MAX) if control else 0
     n, address, host_control, out_flags = _recv(cage, f, views, flags, room * 2 + 64 if room else 0)
     guest_control, truncated = _guest_control(cage, host_control, room,

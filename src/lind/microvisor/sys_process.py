@@ -166,7 +166,7 @@ def sys_setjmp(cage, env, *_):
     result = cage.rewound()
     if result is not None:
         return result
-    cage.mem.view(env, 8)      # EFAULT now: the token goes there once the stack is saved
+    cage.mem.view(env, 8, writing=True)   # EFAULT now: the token goes there once the stack is saved
 
     def save() -> None:
         cage.save_jump_point(env)
@@ -729,7 +729,7 @@ def sys_setgid(cage, gid, *_):
 
 def _write_three(cage, addrs: tuple[int, int, int], values: tuple[int, int, int]) -> int:
     for addr in addrs:
-        cage.mem.view(addr, 4)       # EFAULT before anything is written
+        cage.mem.view(addr, 4, writing=True)   # EFAULT before anything is written
     for addr, value in zip(addrs, values, strict=True):
         cage.mem.write(addr, struct.pack("<I", value))
     return 0

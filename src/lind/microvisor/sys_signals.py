@@ -576,7 +576,7 @@ def sys_signal_word(cage, addr, hint, *_):
     addr, hint = u32(addr), u32(hint)
     for word in (addr, hint):
         if word:
-            cage.mem.view(word, 4)
+            cage.mem.view(word, 4, writing=True)
     with _lock:
         thread = caller(cage)
         thread.word = addr
@@ -599,7 +599,7 @@ def sys_next_signal(cage, frame, *_):
     to it alone first) or for the process, masks applied."""
     if not _on_own_thread(cage):
         return 0
-    cage.mem.view(frame, _SIGNAL_FRAME.size + SIGINFO_SIZE)
+    cage.mem.view(frame, _SIGNAL_FRAME.size + SIGINFO_SIZE, writing=True)
     with _lock:
         state = cage.signals
         thread = caller(cage)
@@ -698,7 +698,7 @@ def sys_rt_sigtimedwait(cage, which, info, timeout, sigsetsize, *_):
     wanted = _read_mask(cage, which)
     deadline = time.monotonic_ns() + sys_time.read_timespec(cage, timeout) if timeout else None
     if info:
-        cage.mem.view(info, SIGINFO_SIZE)
+        cage.mem.view(info, SIGINFO_SIZE, writing=True)
     state = cage.signals
     with _lock:
         thread = caller(cage)

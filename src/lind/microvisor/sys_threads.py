@@ -54,7 +54,7 @@ def sys_clone_thread(cage, flags: int, stack: int, ptid: int, ctid: int, tls: in
                         stack=stack, clear_tid=ctid if flags & CLONE_CHILD_CLEARTID else 0)
     for wanted, addr in ((CLONE_PARENT_SETTID, ptid), (CLONE_CHILD_SETTID, ctid)):
         if flags & wanted:
-            cage.mem.view(addr, 4)      # EFAULT before a thread exists
+            cage.mem.view(addr, 4, writing=True)   # EFAULT before a thread exists
     thread = cage.new_thread(start)
     for wanted, addr in ((CLONE_PARENT_SETTID, ptid), (CLONE_CHILD_SETTID, ctid)):
         if flags & wanted:

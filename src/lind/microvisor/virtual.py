@@ -452,7 +452,7 @@ class DeviceFile(OpenFile):
     def read(self, cage, addr: int, n: int) -> int:
         if self.name == "null" or n == 0:
             return 0
-        self._fill(cage.mem.view(addr, n))
+        self._fill(cage.mem.view(addr, n, writing=True))
         return n
 
     def readv(self, cage, views: list[memoryview]) -> int:

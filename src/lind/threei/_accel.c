@@ -430,14 +430,16 @@ static PyBufferProcs Memory_as_buffer = {
 };
 
 /* view(addr, n): a memoryview of guest bytes that keeps the memory alive. */
-static PyObject *Memory_view(MemoryObject *self, PyObject *args)
+static PyObject *Memory_view(MemoryObject *self, PyObject *args, PyObject *kwargs)
 {
+    static char *keywords[] = {"addr", "length", "writing", NULL};
     PyObject *where;
     unsigned long long len;
+    int writing = 0;
     MemoryObject *m;
     uint64_t addr;
-    if (!PyArg_ParseTuple(args, "OK", &where, &len) || resolve(self, where, &m, &addr) ||
-        memory_check(m, addr, len, 0))
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "OK|p", keywords, &where, &len, &writing) ||
+        resolve(self, where, &m, &addr) || memory_check(m, addr, len, writing))
         return NULL;
     PyObject *whole = PyMemoryView_FromObject((PyObject *)m);
     if (!whole)
@@ -661,7 +663,8 @@ static PyMethodDef Memory_methods[] = {
      "whether host code touched the guarded page since the last look (then guards it again)"},
     {"read", (PyCFunction)Memory_read, METH_VARARGS, "read(addr, n) -> bytes"},
     {"write", (PyCFunction)Memory_write, METH_VARARGS, "write(addr, data)"},
-    {"view", (PyCFunction)Memory_view, METH_VARARGS, "view(addr, n) -> writable memoryview"},
+    {"view", (PyCFunction)(void (*)(void))Memory_view, METH_VARARGS | METH_KEYWORDS,
+     "view(addr, n, writing=False) -> memoryview (EFAULT for writing into a read-only one)"},
     {"cstring", (PyCFunction)Memory_cstring, METH_VARARGS, "cstring(addr, limit) -> bytes"},
     {"read_fd", (PyCFunction)Memory_read_fd, METH_VARARGS, "read_fd(fd, addr, n): read(2) into memory"},
     {"write_fd", (PyCFunction)Memory_write_fd, METH_VARARGS, "write_fd(fd, addr, n): write(2) from memory"},

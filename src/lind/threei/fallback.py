@@ -138,10 +138,10 @@ class Memory:
         self._check(addr, len(data), writing=True)
         ctypes.memmove(self._base + addr, data, len(data))
 
-    def view(self, addr: int, length: int) -> memoryview:
+    def view(self, addr: int, length: int, writing: bool = False) -> memoryview:
         self = self._resolve(addr)
         addr = int(addr) & 0xFFFFFFFFFFFFFFFF
-        self._check(addr, length)
+        self._check(addr, length, writing)
         array = (ctypes.c_char * length).from_address(self._base + addr)
         array._pin = _Pin(self)
         view = memoryview(array).cast("B")
@@ -161,20 +161,16 @@ class Memory:
         return chunk[:end]
 
     def read_fd(self, fd: int, addr: int, length: int) -> int:
-        return os.readv(fd, [self._writable_view(addr, length)])
+        return os.readv(fd, [self.view(addr, length, writing=True)])
 
     def write_fd(self, fd: int, addr: int, length: int) -> int:
         return os.write(fd, self.view(addr, length))
 
     def pread_fd(self, fd: int, addr: int, length: int, offset: int) -> int:
-        return os.preadv(fd, [self._writable_view(addr, length)], offset)
+        return os.preadv(fd, [self.view(addr, length, writing=True)], offset)
 
     def pwrite_fd(self, fd: int, addr: int, length: int, offset: int) -> int:
         return os.pwrite(fd, self.view(addr, length), offset)
-
-    def _writable_view(self, addr: int, length: int) -> memoryview:
-        self._resolve(addr)._check(int(addr) & 0xFFFFFFFFFFFFFFFF, length, writing=True)
-        return self.view(addr, length)
 
     def fill(self, addr: int, length: int, byte: int) -> None:
         self._check(addr, length, writing=True)

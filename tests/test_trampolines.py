@@ -1,0 +1,77 @@
+"""The C trampoline and its ctypes twin (`threei/fallback.py`, used where no compiler was
+available at install) keep the same rules: each test runs its cages in a Python process
+of its own under each, since the choice is made once per process (LIND_TRAMPOLINE).
+
+Written for the fallback's surviving mutants (tests/mutation/SUMMARY.md): the bounds
+of a Python grate's copy, when a cage's memory may be freed, the per-cage wake eventfd,
+a wasm grate's workers, and values the entry hands back to the cage.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+TRAMPOLINES = ["c", "ctypes"]
+
+
+def _in_a_process(trampoline: str, script: str, *args: object, timeout: float = 120) -> str:
+    """Run `script` (Python, with `args` in sys.argv[1:]) with the trampoline asked for;
+    its stdout, after checking it ended well and ran on that trampoline."""
+    env = {**os.environ, "LIND_TRAMPOLINE": "ctypes" if trampoline == "ctypes" else "accel"}
+    prologue = ("import sys, lind\n"
+                "from lind import threei\n"
+                f"assert threei.ACCELERATED == {trampoline == 'c'}, 'not the trampoline asked for'\n")
+    proc = subprocess.run([sys.executable, "-c", prologue + textwrap.dedent(script),
+                           *map(str, args)], capture_output=True, text=True, env=env,
+                          timeout=timeout, stdin=subprocess.DEVNULL)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return proc.stdout
+
+
+@pytest.mark.parametrize("trampoline", TRAMPOLINES)
+def test_a_python_grates_copy_holds_exactly_what_it_read(builds, tmp_path, trampoline):
+    """The copy a Python grate passes down stands for the caller's bytes at their own
+    address, read-only: a wasm grate below reads all of it and nothing around it, and
+    nothing — a copy, read(2), pread(2) — writes into it."""
+    script = """
+        from lind.grates import Call, Grate, handles
+
+        class Reader(Grate):
+            @handles("open", "openat")
+            def read_path(self, call: Call) -> int:
+                call.string(0 if call.name == "open" else 1)
+                return call.forward()
+
+        r = lind.run(sys.argv[1:3], root=sys.argv[3], grates=[Reader(), sys.argv[4]],
+                     capture_output=True, timeout=60)
+        sys.stdout.write(r.stdout.decode() + r.stderr.decode() + f"status {r.returncode}\\n")
+    """
+    out = _in_a_process(trampoline, script, builds.wasm("grates/cat_files"), "/probe", tmp_path,
+                        builds.wasm("mutants/snapshot_probe"))
+    efault = -errno.EFAULT
+    assert out.splitlines() == [
+        "the whole copy: 0 /probe",
+        f"one byte more: {efault}",
+        f"the byte below: {efault}",
+        "the last byte: 0",
+        "nothing at its start: 0",
+        "nothing at its end: 0",
+        f"length -1: {efault}",
+        "the string: 0 /probe",
+        f"a copy into it: {efault}",
+        "write(2) from it: 6, the pipe holds 6 /probe",
+        f"read(2) into it: {efault}",
+        f"read(2) of nothing into it: {efault}",   # a copy is never written, even by 0 bytes
+        f"pread(2) into it: {efault}",
+        "pwrite(2) from it: 6",
+        "the file: ab/probe",
+        f"/probe: errno {errno.ENOENT}",
+        "status 0",
+    ]
+
