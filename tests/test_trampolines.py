@@ -75,3 +75,23 @@ def test_a_python_grates_copy_holds_exactly_what_it_read(builds, tmp_path, tramp
         "status 0",
     ]
 
+
+@pytest.mark.parametrize("trampoline", TRAMPOLINES)
+def test_the_entrys_edge_values_answer_as_linux(builds, tmp_path, trampoline):
+    """Call numbers past the table, fds past any table, negative 64-bit offsets: as
+    Linux answers them, served by the trampoline's fast entries and, under a C grate
+    that forwards every call (strace), by the handlers through 3i."""
+    native = subprocess.run([builds.native("mutants/entry_edges")], cwd=tmp_path,
+                            capture_output=True, text=True, timeout=60)
+    assert native.returncode == 0 and "lseek(-2, SEEK_END): 6" in native.stdout
+    env = {**os.environ, "LIND_TRAMPOLINE": "ctypes" if trampoline == "ctypes" else "accel"}
+    program = str(builds.wasm("mutants/entry_edges"))
+    for grates in ([], ["--grate", f"strace:-o {tmp_path / 'trace.txt'}"]):
+        caged = subprocess.run([sys.executable, "-m", "lind", "run", "--root", str(tmp_path),
+                                *grates, "--", program], capture_output=True, text=True,
+                               env=env, timeout=120, stdin=subprocess.DEVNULL)
+        assert (caged.returncode, caged.stdout, caged.stderr) == (0, native.stdout, ""), grates
+    trace = (tmp_path / "trace.txt").read_text()
+    assert "lseek(3, -2, SEEK_END) = 6\n" in trace
+    assert f"lseek(3, {-(1 << 62)}, SEEK_CUR) = -1 EINVAL" in trace   # all 64 bits shown
+    assert ", 1, -1) = -1 EINVAL" in trace and f", 1, {-(1 << 62)}) = -1 EINVAL" in trace

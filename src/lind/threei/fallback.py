@@ -167,6 +167,8 @@ class Memory:
         return os.write(fd, self.view(addr, length))
 
     def pread_fd(self, fd: int, addr: int, length: int, offset: int) -> int:
+        if offset < 0:   # pread(2) refuses it; preadv, as glibc makes it, reads at the position
+            raise OSError(errno.EINVAL, "Invalid argument")
         return os.preadv(fd, [self.view(addr, length, writing=True)], offset)
 
     def pwrite_fd(self, fd: int, addr: int, length: int, offset: int) -> int:

@@ -36,7 +36,8 @@
 
 /* How each argument is shown: d int, u unsigned, x hex, s string, b buffer
  * (length in the next argument, contents after the call for reads),
- * f open flags, a dirfd (AT_FDCWD), p pointer. */
+ * f open flags, a dirfd (AT_FDCWD), p pointer, l a 64-bit offset or length,
+ * w lseek's whence. */
 struct call_info {
 	const char *name;
 	const char *args;
@@ -52,7 +53,7 @@ static const struct call_info calls[MAX_CALL] = {
 	[SYS_fstat] = {"fstat", "dp"},
 	[SYS_lstat] = {"lstat", "sp"},
 	[SYS_poll] = {"poll", "pud"},
-	[SYS_lseek] = {"lseek", "ddd"},
+	[SYS_lseek] = {"lseek", "dlw"},
 	[SYS_mmap] = {"mmap", "pxxxdx"},
 	[SYS_mprotect] = {"mprotect", "pxx"},
 	[SYS_munmap] = {"munmap", "px"},
@@ -60,8 +61,8 @@ static const struct call_info calls[MAX_CALL] = {
 	[SYS_rt_sigaction] = {"rt_sigaction", "dppu"},
 	[SYS_rt_sigprocmask] = {"rt_sigprocmask", "dppu"},
 	[SYS_ioctl] = {"ioctl", "dxp"},
-	[SYS_pread64] = {"pread64", "dbud", 1},
-	[SYS_pwrite64] = {"pwrite64", "dbud", 0},
+	[SYS_pread64] = {"pread64", "dbul", 1},
+	[SYS_pwrite64] = {"pwrite64", "dbul", 0},
 	[SYS_readv] = {"readv", "dpd"},
 	[SYS_writev] = {"writev", "dpd"},
 	[SYS_access] = {"access", "sd"},
@@ -88,8 +89,8 @@ static const struct call_info calls[MAX_CALL] = {
 	[SYS_fcntl] = {"fcntl", "ddx"},
 	[SYS_flock] = {"flock", "dd"},
 	[SYS_fsync] = {"fsync", "d"},
-	[SYS_truncate] = {"truncate", "sd"},
-	[SYS_ftruncate] = {"ftruncate", "dd"},
+	[SYS_truncate] = {"truncate", "sl"},
+	[SYS_ftruncate] = {"ftruncate", "dl"},
 	[SYS_getcwd] = {"getcwd", "pu"},
 	[SYS_chdir] = {"chdir", "s"},
 	[SYS_fchdir] = {"fchdir", "d"},
@@ -351,6 +352,17 @@ static void trace(int nr, long tid, const uint64_t *a, const uint64_t *c, int64_
 		switch (spec[i]) {
 		case 'd': put(l, "%d", (int)v); break;
 		case 'u': put(l, "%llu", (unsigned long long)a[i]); break;
+		case 'l': put(l, "%lld", (long long)v); break;
+		case 'w': {
+			static const char *const whence[] = {"SEEK_SET", "SEEK_CUR", "SEEK_END",
+			                                     "SEEK_DATA", "SEEK_HOLE"};
+			int w = (int)v;
+			if (w >= 0 && w < 5)
+				put(l, "%s", whence[w]);
+			else
+				put(l, "%d", w);
+			break;
+		}
 		case 'o': put(l, "0%llo", (unsigned long long)a[i]); break;
 		case 's': show_string(l, a[i], c[i]); break;
 		case 'f': show_open_flags(l, a[i]); break;
