@@ -77,6 +77,84 @@ def test_a_python_grates_copy_holds_exactly_what_it_read(builds, tmp_path, tramp
 
 
 @pytest.mark.parametrize("trampoline", TRAMPOLINES)
+def test_an_ended_cages_memory_and_wake_fd_go_when_nothing_uses_them(builds, tmp_path, trampoline):
+    """A cage that waited in a read holds no eventfd once it ended, even while its
+    object is kept; its memory, still held, answers ESRCH; its pages stay while a view
+    of them lives (a host call may be using it) and go with the last one."""
+    script = """
+        import errno, gc, os, time, weakref
+
+        def eventfds():
+            n = 0
+            for fd in os.listdir("/proc/self/fd"):
+                try:
+                    n += os.readlink(f"/proc/self/fd/{fd}") == "anon_inode:[eventfd]"
+                except OSError:
+                    pass
+            return n
+
+        before = eventfds()
+        out_path = sys.argv[3]
+        out = os.open(out_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        r, w = os.pipe()
+        cage = lind.Runtime().spawn(sys.argv[1], root=sys.argv[2], stdin=r, stdout=out, stderr=out)
+        os.close(r)
+        os.write(w, b"one\\n")
+        deadline = time.monotonic() + 60
+        while b"1: one" not in open(out_path, "rb").read() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        time.sleep(0.2)                      # back in its read, waiting
+        print("waiting with an eventfd:", eventfds() > before)
+        mem, pages = cage.mem, weakref.ref(cage.shared_memory)   # what lind cc programs use
+        view = mem.view(65536, 16)
+        os.close(w)
+        print("status", cage.wait(60))
+        print("eventfds left:", eventfds() - before)
+        try:
+            mem.read(65536, 1)
+        except OSError as exc:
+            print("its memory read after the end:", errno.errorcode[exc.errno])
+        del cage
+        gc.collect()
+        print("pages kept for a view:", pages() is not None, len(view))
+        del view
+        gc.collect()
+        print("pages gone after it:", pages() is None)
+    """
+    out = _in_a_process(trampoline, script, builds.wasm("stdin_echo"), tmp_path,
+                        tmp_path / "out.txt")
+    assert out.splitlines() == ["waiting with an eventfd: True", "status 0", "eventfds left: 0",
+                                "its memory read after the end: ESRCH",
+                                "pages kept for a view: True 16", "pages gone after it: True"]
+
+
+@pytest.mark.parametrize("trampoline", TRAMPOLINES)
+def test_a_wasm_grate_reuses_its_workers_and_leaves_no_store(builds, tmp_path, trampoline):
+    """Handlers of one grate called one after another run on one worker (each worker
+    costs a Store and a 256 KiB stack in the grate's memory: a new one per call would
+    exhaust the tree's 48 MiB); calls at once get workers of their own. After the run
+    no Store of the grate, its workers or the program is left."""
+    script = """
+        import gc, wasmtime
+
+        def stores():
+            gc.collect()
+            return sum(isinstance(o, wasmtime.Store) for o in gc.get_objects())
+
+        before = stores()
+        for procs, calls in ((1, 2000), (3, 300)):
+            r = lind.run([sys.argv[1], sys.argv[2], str(procs), str(calls)], root=sys.argv[3],
+                         memory=48 << 20, capture_output=True, timeout=120)
+            print(r.returncode, r.stdout.decode().strip(), r.stderr.decode().strip() or "-")
+        print("stores left:", stores() - before)
+    """
+    out = _in_a_process(trampoline, script, builds.wasm("grates/geteuid_grate"),
+                        builds.wasm("grates/euid_storm"), tmp_path)
+    assert out.splitlines() == ["0 1 processes x 2000 calls, 0 failed -",
+                                "0 3 processes x 300 calls, 0 failed -", "stores left: 0"]
+
+
+@pytest.mark.parametrize("trampoline", TRAMPOLINES)
 def test_the_entrys_edge_values_answer_as_linux(builds, tmp_path, trampoline):
     """Call numbers past the table, fds past any table, negative 64-bit offsets: as
     Linux answers them, served by the trampoline's fast entries and, under a C grate

@@ -229,7 +229,14 @@ MODULES: dict[str, list[str]] = {
                            "tests/test_mutants_threei.py", "tests/test_grates.py",
                            "tests/test_shared_memory.py",
                            "tests/test_clamp.py::test_the_c_clamping_grate_routes_as_the_python_clamp",
-                           "tests/test_clamp.py::test_one_clamp_routes_only_matching_calls_through_its_stack"],
+                           "tests/test_clamp.py::test_one_clamp_routes_only_matching_calls_through_its_stack",
+                           # the twin's own rules (the [c] variants run the C trampoline)
+                           *(f"tests/test_trampolines.py::{name}[ctypes]" for name in (
+                               "test_a_python_grates_copy_holds_exactly_what_it_read",
+                               "test_an_ended_cages_memory_and_wake_fd_go_when_nothing_uses_them",
+                               "test_a_wasm_grate_reuses_its_workers_and_leaves_no_store",
+                               "test_the_entrys_edge_values_answer_as_linux")),
+                           "tests/test_attacks.py::test_system_calls_from_a_start_function_are_enosys[ctypes]"],
 }
 # Environment a module's tests run with (beside PYTHONPATH, which names the mutant's tree).
 MODULE_ENV: dict[str, dict[str, str]] = {"threei/fallback.py": {"LIND_TRAMPOLINE": "ctypes"}}
