@@ -242,8 +242,12 @@ def test_the_c_clamping_grate_routes_as_the_python_clamp(builds, tmp_path):
     command = [ns, "--prefix", "/tmp", "%{", tag, "outer", ns, "--prefix", "/tmp/d", "%{",
                tag, "inner", "%}", "%}"]
     assert _seen(builds, tmp_path, [], command) == {"outer": UNDER_TMP, "inner": inner}
-    command = [ns, "--calls", "110,83", "%{", tag, "calls", "%}"]       # getppid, mkdir
+    command = [ns, "--calls", "getppid,83", "%{", tag, "calls", "%}"]   # by name; 83 is mkdir
     assert _seen(builds, tmp_path, [], command) == {"calls": ["getppid:0", "mkdir:/tmp/d"]}
+    for calls in ("getppid,nosuchcall", "", "83,1024"):
+        r = lind.run([ns, "--calls", calls, "%{", "%}", builds.wasm("clamp/clamp_calls")],
+                     root=tmp_path, capture_output=True, timeout=60)
+        assert r.returncode == 2 and r.stderr.startswith(b"usage: ns.wasm"), (calls, r)
     command = [ns, "--fd", "3", "%{", tag, "fd3", "%}"]
     assert _seen(builds, tmp_path, [], command) == {
         "fd3": ["write:3", "close:3", "write:3", "close:3", "close:3"]}

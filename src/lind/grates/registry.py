@@ -105,8 +105,10 @@ def build_c_grate(source: Path) -> Path:
     from lind.toolchain import cc
     from lind.toolchain.sysroot import sysroot_key
 
-    # The guest libc is linked in: a grate built against an older one is stale.
-    digest = hashlib.sha256(source.read_bytes() + sysroot_key().encode()).hexdigest()[:16]
+    # The guest libc is linked in: a grate built against an older one is stale; so is one
+    # built with an older header of its directory.
+    headers = b"".join(h.read_bytes() for h in sorted(source.parent.glob("*.h")))
+    digest = hashlib.sha256(source.read_bytes() + headers + sysroot_key().encode()).hexdigest()[:16]
     out = cache_dir().parent / "grates" / f"{source.stem}-{digest}.wasm"
     if not out.exists():
         out.parent.mkdir(parents=True, exist_ok=True)

@@ -1,7 +1,7 @@
 /* Clamps a stack of grates: only calls that match a condition go through it (Lind's clamping grate).
  *
  * usage: ns.wasm CONDITION %{ GRATE [ARGS] ... %} PROGRAM [ARGS...]
- *   CONDITION: --prefix DIR | --calls NR[,NR...] | --fd N[,N...] | --cage PID[,PID...]
+ *   CONDITION: --prefix DIR | --calls CALL[,CALL...] | --fd N[,N...] | --cage PID[,PID...]
  *
  *   lind run ns.wasm --prefix /tmp %{ imfs.wasm strace.wasm %} prog.wasm
  *
@@ -10,7 +10,7 @@
  * relative names against the working directory; links not followed), or act on an fd
  * opened by such a name, go through strace and then imfs; every other call skips
  * both and goes to the layer below this grate. The grates between %{ and %} are
- * written bottom first, as the command line runs them. --calls: calls by number;
+ * written bottom first, as the command line runs them. --calls: calls by name or number;
  * --fd: calls on these file descriptors; --cage: calls of these cages (their pids).
  * Clamps nest and stand in series.
  *
@@ -39,6 +39,8 @@
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+#include "calls.h"
 
 #define ALIAS_BASE 600                  /* numbers no Linux call uses, below 3i's own */
 #define ALIASES 390
@@ -371,7 +373,7 @@ int pass_fptr_to_wt(uint64_t fn, uint64_t cage, uint64_t a1, uint64_t c1, uint64
 
 static int usage(void)
 {
-	fprintf(stderr, "usage: ns.wasm (--prefix DIR | --calls NR,... | --fd N,... | --cage PID,...) "
+	fprintf(stderr, "usage: ns.wasm (--prefix DIR | --calls CALL,... | --fd N,... | --cage PID,...) "
 	                "%%{ GRATE [ARGS] ... %%} PROGRAM [ARGS...]\n");
 	return 2;
 }
@@ -379,8 +381,20 @@ static int usage(void)
 /* "N,N,..." into the bit set (or, for --cage, the list); 0 if it is not such a list. */
 static int numbers(char *text, long limit)
 {
+	if (!*text)
+		return 0;
 	for (char *s = text, *end; *s; s = *end ? end + 1 : end) {
 		long n = strtol(s, &end, 10);
+		if (end == s && by == BY_CALLS) {   /* a call's name */
+			char name[32];
+			size_t len = strcspn(s, ",");
+			if (len >= sizeof name)
+				return 0;
+			memcpy(name, s, len);
+			name[len] = '\0';
+			n = call_number(name);
+			end = s + len;
+		}
 		if (end == s || n < 0 || n >= limit || (*end && *end != ','))
 			return 0;
 		if (by == BY_CAGES) {
