@@ -22,7 +22,7 @@ from lind.grates import Call, Grate, handles
 from lind.grates.clamp import Calls, Clamp, Route, Under
 from lind.grates.imfs import InMemoryFS
 from lind.grates.registry import resolve, stack_grates
-from lind.grates.tee import Tee
+from lind.grates.tee import Tee, TeeBranch, TeeEnd, TeeStart
 
 # What clamp_calls.c does, as a tag grate notes it.
 PROGRAM = ["openat:/tmp/a", "write:3", "close:3", "openat:/data/b", "write:3", "close:3",
@@ -334,11 +334,57 @@ def test_tee_in_agree_mode_catches_a_wrong_answer(builds, tmp_path):
     assert "stat /data/f: 0 \n  size 13" in out and reports == []
 
 
+def test_a_tee_of_wasm_grates_sends_each_call_through_both_stacks(builds, tmp_path, wasm_tag):
+    """Wasm grates in a tee's stacks, a Python one beside them: each stack sees every
+    call, B's first (its file takes the lower number, 3), then A's (4, the program's);
+    a grate below the tee sees both copies of each call."""
+    def in_a(calls: list[str]) -> list[str]:
+        return [c.replace(":3", ":4") for c in calls]
+
+    def teed(calls: list[str]) -> list[str]:      # B's copy of each call, then A's
+        return [call for pair in zip(calls, in_a(calls), strict=True) for call in pair]
+
+    seen = _seen(builds, tmp_path, ["tee:first", "%{", wasm_tag("a1"), Tag("a2"), "%}",
+                                    "%{", wasm_tag("b"), "%}", wasm_tag("below")])
+    assert seen == {"a1": in_a(PROGRAM), "a2": in_a(PROGRAM), "b": PROGRAM,
+                    "below": teed(PROGRAM)}
+    seen = _seen(builds, tmp_path, ["tee:first", [], [Tag("b1"), wasm_tag("b2")]])
+    assert seen == {"b1": PROGRAM, "b2": PROGRAM}
+    # inside a clamp: only the calls that match go through the tee
+    seen = _seen(builds, tmp_path, ["clamp:/tmp", "%{", "tee:first", "%{", wasm_tag("a"), "%}",
+                                    "%{", wasm_tag("b"), "%}", "%}", wasm_tag("below")])
+    assert seen == {"a": in_a(UNDER_TMP), "b": UNDER_TMP,
+                    "below": teed(UNDER_TMP[:3]) + UNDER_DATA + ["getppid:0"] + teed(UNDER_TMP[3:])}
+
+
+def test_a_tee_in_agree_mode_catches_a_wasm_grate_answering_otherwise(builds, tmp_path):
+    """Stack A, a wasm grate refusing every open with EROFS; stack B, none: under
+    `agree` each open fails with EIO and is reported; under `first` the program gets
+    A's answer and nothing is reported (a Tee object holding a wasm grate by path)."""
+    root = tmp_path / "root"
+    for sub in ("tmp", "data"):
+        (root / sub).mkdir(parents=True)
+    refuse = str(builds.wasm("clamp/refuse_grate"))
+    for policy, answer in (("agree", "I/O error"), ("first", "Read-only file system")):
+        reports: list[str] = []
+        done = lind.run([builds.wasm("clamp/tee_files")], root=root, capture_output=True,
+                        text=True, timeout=120, grates=[Tee([refuse], [], policy, reports.append)])
+        assert done.returncode == 0, done.stderr
+        assert f"open /data/f: -1 {answer}" in done.stdout, done.stdout
+        if policy == "agree":
+            assert reports and all("openat: A = -EROFS, B = " in r for r in reports), reports
+        else:
+            assert reports == []
+
+
 def test_tee_stacks_given_as_groups_or_lists(tmp_path):
     for grates in (["tee:agree", "%{", "imfs:/data", "readonly:/data", "%}", "%{", "%}"],
                    ["tee:agree", ["imfs:/data", "readonly:/data"], []]):
-        (tee,) = stack_grates(["p.wasm"], grates).root
-        assert isinstance(tee, Tee) and tee.policy == "agree" and tee.b == []
+        end, branch, imfs, readonly, start = stack_grates(["p.wasm"], grates).root
+        tee = end.tee       # attached bottom first: start, A's grates, branch, B's, end
+        assert isinstance(end, TeeEnd) and isinstance(branch, TeeBranch)
+        assert isinstance(start, TeeStart) and start.tee is tee is branch.tee
+        assert tee.policy == "agree" and tee.b == [] and tee.a == [imfs, readonly]
         assert [g.name for g in tee.a] == ["imfs", "readonly"]
 
 

@@ -206,7 +206,7 @@ class Clamp(Grate):
         return f"clamp:{self.condition}"
 
 
-class _RoutedSlot:
+class RoutedSlot:
     """A cage's table as a grate inside a clamp sees it: each entry put becomes a route."""
 
     def __init__(self, clamp: Clamp, slot: Any) -> None:
@@ -236,7 +236,7 @@ class ClampedGrate(Grate):
         return {}
 
     def attach(self, cage: Any) -> None:
-        self.grate.attach(CageWithTable(cage, _RoutedSlot(self.clamp, cage.slot)))
+        self.grate.attach(CageWithTable(cage, RoutedSlot(self.clamp, cage.slot)))
 
 
 class _Registrations:

@@ -19,7 +19,7 @@ from typing import Any
 
 from lind.grates import Grate
 from lind.grates.clamp import Clamp, ClampedGrate, ClampEnd, ClampStart
-from lind.grates.tee import Tee
+from lind.grates.tee import Tee, TeeBranch, TeeEnd, TeeStart
 
 # name -> "module:Class" of a Python grate; each class has from_args(text) -> Grate.
 PYTHON_GRATES: dict[str, str] = {
@@ -129,8 +129,8 @@ def stack_grates(argv: Sequence[str], grates: Sequence[Any], first_fd: int = 3) 
     (`Clamp`, or a "clamp:COND" followed by its grates as a list or between "%{" and
     "%}") puts its grates in the same places, routed through it, and marks where its
     part of the process tree begins and ends; a tee ("tee:POLICY" and two such groups)
-    is one Python grate holding both stacks. Host files the grates write get the first
-    cage's fds from `first_fd` up.
+    places its stacks the same way, A below B, and marks where each begins and ends.
+    Host files the grates write get the first cage's fds from `first_fd` up.
     """
     command = list(argv)
     placed = _Placement(first_fd)
@@ -239,6 +239,12 @@ class _Placement:
                 self.groups.setdefault(above, []).append(ClampEnd(layer))
                 above = self.place(layer.grates, above, (*clamps, layer))
                 self.groups.setdefault(above, []).append(ClampStart(layer))
+            elif isinstance(layer, Tee):         # A's grates below B's, as A, then B
+                self.groups.setdefault(above, []).append(TeeEnd(layer, clamps))
+                above = self.place(layer.b, above, clamps)
+                self.groups.setdefault(above, []).append(TeeBranch(layer))
+                above = self.place(layer.a, above, clamps)
+                self.groups.setdefault(above, []).append(TeeStart(layer))
             else:
                 for clamp in reversed(clamps):      # the innermost clamp's routes first
                     layer = ClampedGrate(clamp, layer)

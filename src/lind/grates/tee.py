@@ -11,7 +11,8 @@ import weakref
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from lind.grates import CageWithTable, Grate, number, syscall_names
+from lind.grates import Grate, number, syscall_names
+from lind.grates.clamp import Clamp, RoutedSlot
 from lind.grates.paths import FD_CALLS
 from lind.microvisor import abi
 from lind.threei import FAST_NONE
@@ -34,6 +35,7 @@ _OUTPUTS: dict[str, tuple[int, int | None]] = {
 _STAT_MODE_AND_SIZE = struct.Struct("<24xI20xq")   # st_mode and st_size of struct stat
 _COMPARED_WHOLE = 1 << 16     # bytes read past this are compared by digest, in pieces
 _F_DUPFD, _F_DUPFD_CLOEXEC = 0, 1030
+_LINUX_CALLS = 1000       # 3i's own calls (register_handler, ...) are never teed
 
 
 class Tee(Grate):
@@ -55,8 +57,12 @@ class Tee(Grate):
     descriptors: a file B opened takes a number in the program's table too, hidden
     behind A's (so calls on it go to B's); calls on a file neither opened (stdio, a
     file opened before the tee) go through A alone. Useful for shadow testing a new grate
-    against a trusted one; the stacks hold Python grates. Calls run in both stacks:
+    against a trusted one. The stacks may hold Python and wasm grates (placed by lind.run
+    or lind run: wasm grates run as programs, A's below B's, and each stack's entries
+    are taken out of the table the next one starts with). Calls run in both stacks:
     writes are made twice, once in each (a shadow copy is the point); mmap is A's only.
+    Handlers a wasm grate of the tee registers after the program above it started are
+    not teed.
     """
 
     name = "tee"
@@ -69,26 +75,42 @@ class Tee(Grate):
         self.report = report or (lambda line: print(line, file=sys.stderr))
         self._fds: weakref.WeakKeyDictionary[Any, dict[int, int]] = weakref.WeakKeyDictionary()
         self._lock = threading.Lock()
+        self._below: list[tuple[Callable[..., int] | None, int, int]] = []   # see TeeStart
+        self._a_top: dict[int, Callable[..., int] | None] = {}
 
     @classmethod
     def from_args(cls, text: str) -> Tee:
         return cls([], [], text or "first")
 
     def attach(self, cage: Any) -> None:
+        """A tee of Python grate objects only, on one cage (lind.run and lind run place
+        the others: wasm grates, grates by name)."""
         if not all(isinstance(g, Grate) for g in self.a + self.b):
-            raise ValueError("tee: its stacks hold Python grates")
+            raise ValueError("tee: grates by name and wasm grates are placed by lind.run or "
+                             "lind run, not attached to a cage")
+        TeeStart(self).attach(cage)
+        for grate in reversed(self.a):
+            grate.attach(cage)
+        TeeBranch(self).attach(cage)
+        for grate in reversed(self.b):
+            grate.attach(cage)
+        TeeEnd(self).attach(cage)
+
+    def _install(self, cage: Any, b_top: dict[int, Callable[..., int] | None],
+                 clamps: Sequence[Clamp]) -> None:
+        """Send the calls either stack handles, and every fd call, through both."""
         names = syscall_names()
-        calls = {nr for g in self.a + self.b for nr in g.handlers()}
+        below = {nr: entry for nr, (entry, _, _) in enumerate(self._below)}
+        calls = set(self._a_top) | set(b_top)
         calls |= {number(n) for n in (*FD_CALLS, *_FD_MAKERS, "fcntl")}
-        calls = {nr for nr in calls if names.get(nr) not in _NOT_TEED}
-        stacks = []
-        for stack in (self.a, self.b):
-            table = _Capture(cage.slot)
-            for grate in reversed(stack):
-                grate.attach(CageWithTable(cage, table))
-            stacks.append({nr: table.get(nr)[0] for nr in calls})   # before the tee's go in
+        a = {nr: self._a_top.get(nr, below[nr]) for nr in calls}
+        b = {nr: b_top.get(nr, below[nr]) for nr in calls}
+        table = cage.slot
+        for clamp in clamps:              # inside clamps: the tee's entries are routed
+            table = RoutedSlot(clamp, table)
         for nr in sorted(calls):
-            cage.slot.set(nr, _TeeEntry(self, nr, *stacks), FAST_NONE, HOST_OWNER)
+            entry = a[nr] if names.get(nr) in _NOT_TEED else _TeeEntry(self, nr, a, b)
+            table.set(nr, entry, FAST_NONE, HOST_OWNER)
 
     # -- B's file descriptors --------------------------------------------------
     def _table(self, cage: Any) -> dict[int, int]:
@@ -102,22 +124,50 @@ class Tee(Grate):
             return table
 
 
-class _Capture:
-    """A cage's table as one stack of a tee builds on it: entries go to the stack."""
+class _Mark(Grate):
+    """A point of a tee's part of the process tree: attached like a grate (at a
+    program's exec, or all on one cage), with no handlers of its own."""
 
-    def __init__(self, slot: Any) -> None:
-        self.real, self.entries = slot, {}
+    def __init__(self, tee: Tee, clamps: Sequence[Clamp] = ()) -> None:
+        self.tee, self.clamps = tee, tuple(clamps)
 
-    def get(self, nr: int) -> tuple[Callable[..., int] | None, int]:
-        if nr in self.entries:
-            return self.entries[nr], 0
-        return self.real.get(nr)
+    def handlers(self) -> dict[int, Callable[..., int]]:
+        return {}
 
-    def owner(self, nr: int) -> int:
-        return self.real.owner(nr)
 
-    def set(self, nr: int, handler: Callable[..., int] | None, fast: int, owner: int = 0) -> None:
-        self.entries[nr] = handler
+class TeeStart(_Mark):
+    """The table below the tee, as the cage lowest in it has it."""
+
+    def attach(self, cage: Any) -> None:
+        slot = cage.slot
+        self.tee._below = [(*slot.get(nr), slot.owner(nr)) for nr in range(_LINUX_CALLS)]
+
+
+class TeeBranch(_Mark):
+    """Stack A ends here: keep its entries, and start stack B on the table below the tee."""
+
+    def attach(self, cage: Any) -> None:
+        self.tee._a_top = _take_back(cage.slot, self.tee._below)
+
+
+class TeeEnd(_Mark):
+    """Stack B ends here (the program above the tee): keep its entries, and put the
+    tee's over the table below it."""
+
+    def attach(self, cage: Any) -> None:
+        self.tee._install(cage, _take_back(cage.slot, self.tee._below), self.clamps)
+
+
+def _take_back(slot: Any, below: Sequence[tuple[Callable[..., int] | None, int, int]]
+               ) -> dict[int, Callable[..., int] | None]:
+    """The entries a stack put over `below` in `slot`, which gets `below` back."""
+    top = {}
+    for nr, (entry, fast, owner) in enumerate(below):
+        current, _ = slot.get(nr)
+        if current is not entry:
+            top[nr] = current
+            slot.set(nr, entry, fast, owner)
+    return top
 
 
 def _answer(entry: Callable[..., int] | None, cage: Any, args: Sequence[int]) -> int:
