@@ -48,6 +48,11 @@ class Tag(Grate):
         return call.forward()
 
 
+def in_a(calls: list[str]) -> list[str]:
+    """The calls as a tee's stack A sees them: B's file took fd 3, A's (the program's) 4."""
+    return [c.replace(":3", ":4") for c in calls]
+
+
 def _seen(builds, tmp_path, grates: list, command: tuple = ()) -> dict[str, list[str]]:
     """Run clamp_calls under `grates`, after `command` (wasm grates run as programs):
     what each tag grate saw, by name."""
@@ -338,9 +343,6 @@ def test_a_tee_of_wasm_grates_sends_each_call_through_both_stacks(builds, tmp_pa
     """Wasm grates in a tee's stacks, a Python one beside them: each stack sees every
     call, B's first (its file takes the lower number, 3), then A's (4, the program's);
     a grate below the tee sees both copies of each call."""
-    def in_a(calls: list[str]) -> list[str]:
-        return [c.replace(":3", ":4") for c in calls]
-
     def teed(calls: list[str]) -> list[str]:      # B's copy of each call, then A's
         return [call for pair in zip(calls, in_a(calls), strict=True) for call in pair]
 
@@ -402,23 +404,27 @@ def test_lind_grates_path_gives_a_c_grate_to_run_as_a_program():
 
 def test_a_clamp_of_python_grates_attaches_to_a_cage_directly(builds, tmp_path):
     """Runtime.spawn(grates=[Clamp(...)]): no command line to place wasm grates in, so
-    only Python grate objects may be inside."""
+    only Python grate objects may be inside (a tee of them too)."""
     root = tmp_path / "root"
     for sub in ("tmp", "data"):
         (root / sub).mkdir(parents=True)
-    inside, outside = Tag("inside"), Tag("outside")
+    inside, outside, tee_a, tee_b = Tag("inside"), Tag("outside"), Tag("tee_a"), Tag("tee_b")
     out = tmp_path / "out"
     with lind.Runtime() as runtime, open(out, "wb") as stdout:
         cage = runtime.spawn(builds.wasm("clamp/clamp_calls"), root=str(root),
                              stdin=stdout.fileno(), stdout=stdout.fileno(),
                              stderr=stdout.fileno(),
-                             grates=[outside, Clamp(Under("/tmp"), [inside])])
+                             grates=[outside, Clamp(Under("/tmp"), [
+                                 inside, Tee([tee_a], [tee_b], "first")])])
         cage.wait(60)
-        with pytest.raises(ValueError, match="grates by name and wasm grates are placed"):
-            runtime.spawn(builds.wasm("clamp/clamp_calls"), root=str(root),
-                          grates=[Clamp(Under("/tmp"), ["imfs"])])
+        for inner in (["imfs"], [Tee([], ["imfs"])]):
+            with pytest.raises(ValueError, match="grates by name and wasm grates are placed"):
+                runtime.spawn(builds.wasm("clamp/clamp_calls"), root=str(root),
+                              grates=[Clamp(Under("/tmp"), inner)])
     assert cage.returncode == 0, out.read_text()
-    assert (inside.seen, outside.seen) == (UNDER_TMP, PROGRAM)
+    # the tee below `inside` gives the program A's fds (4 for files under /tmp)
+    assert (inside.seen, tee_a.seen, tee_b.seen) == (in_a(UNDER_TMP), in_a(UNDER_TMP), UNDER_TMP)
+    assert outside.seen == in_a(PROGRAM[:3]) + PROGRAM[3:7] + in_a(PROGRAM[7:])
 
 
 def test_a_path_the_clamp_cannot_read_is_efault(builds, tmp_path):

@@ -160,7 +160,10 @@ class TeeEnd(_Mark):
 
 def _take_back(slot: Any, below: Sequence[tuple[Callable[..., int] | None, int, int]]
                ) -> dict[int, Callable[..., int] | None]:
-    """The entries a stack put over `below` in `slot`, which gets `below` back."""
+    """The entries a stack put over `below` in `slot`, which gets `below` back (in the
+    table itself: a clamp's view would make that a route)."""
+    while isinstance(slot, RoutedSlot):
+        slot = slot.slot
     top = {}
     for nr, (entry, fast, owner) in enumerate(below):
         current, _ = slot.get(nr)
