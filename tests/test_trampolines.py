@@ -14,6 +14,7 @@ import os
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
 
 import pytest
 
@@ -69,6 +70,7 @@ def test_a_python_grates_copy_holds_exactly_what_it_read(builds, tmp_path, tramp
         f"read(2) into it: {efault}",
         f"read(2) of nothing into it: {efault}",   # a copy is never written, even by 0 bytes
         f"pread(2) into it: {efault}",
+        f"read(2) of a file into it: {efault}",
         "pwrite(2) from it: 6",
         "the file: ab/probe",
         f"/probe: errno {errno.ENOENT}",
@@ -77,10 +79,13 @@ def test_a_python_grates_copy_holds_exactly_what_it_read(builds, tmp_path, tramp
 
 
 @pytest.mark.parametrize("trampoline", TRAMPOLINES)
-def test_an_ended_cages_memory_and_wake_fd_go_when_nothing_uses_them(builds, tmp_path, trampoline):
-    """A cage that waited in a read holds no eventfd once it ended, even while its
+@pytest.mark.parametrize("kind", ["lind-cc", "wasi"])
+def test_an_ended_cages_memory_and_wake_fd_go_when_nothing_uses_them(builds, tmp_path,
+                                                                     trampoline, kind):
+    """A cage that waited for stdin holds no eventfd once it ended, even while its
     object is kept; its memory, still held, answers ESRCH; its pages stay while a view
-    of them lives (a host call may be using it) and go with the last one."""
+    of them lives (a host call may be using it) and go with the last one. Pages are a
+    shared memory for programs built by lind cc, the Store's own for WASI ones."""
     script = """
         import errno, gc, os, time, weakref
 
@@ -94,18 +99,16 @@ def test_an_ended_cages_memory_and_wake_fd_go_when_nothing_uses_them(builds, tmp
             return n
 
         before = eventfds()
-        out_path = sys.argv[3]
-        out = os.open(out_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        out = os.open(sys.argv[3], os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         r, w = os.pipe()
         cage = lind.Runtime().spawn(sys.argv[1], root=sys.argv[2], stdin=r, stdout=out, stderr=out)
         os.close(r)
-        os.write(w, b"one\\n")
         deadline = time.monotonic() + 60
-        while b"1: one" not in open(out_path, "rb").read() and time.monotonic() < deadline:
+        while eventfds() == before and time.monotonic() < deadline:   # until it waits
             time.sleep(0.01)
-        time.sleep(0.2)                      # back in its read, waiting
         print("waiting with an eventfd:", eventfds() > before)
-        mem, pages = cage.mem, weakref.ref(cage.shared_memory)   # what lind cc programs use
+        mem = cage.mem
+        pages = weakref.ref(cage.shared_memory or cage.store)
         view = mem.view(65536, 16)
         os.close(w)
         print("status", cage.wait(60))
@@ -121,8 +124,8 @@ def test_an_ended_cages_memory_and_wake_fd_go_when_nothing_uses_them(builds, tmp
         gc.collect()
         print("pages gone after it:", pages() is None)
     """
-    out = _in_a_process(trampoline, script, builds.wasm("stdin_echo"), tmp_path,
-                        tmp_path / "out.txt")
+    program = builds.wasm("stdin_echo") if kind == "lind-cc" else builds.wasi("stdio")
+    out = _in_a_process(trampoline, script, program, tmp_path, tmp_path / "out.txt")
     assert out.splitlines() == ["waiting with an eventfd: True", "status 0", "eventfds left: 0",
                                 "its memory read after the end: ESRCH",
                                 "pages kept for a view: True 16", "pages gone after it: True"]
@@ -173,3 +176,44 @@ def test_the_entrys_edge_values_answer_as_linux(builds, tmp_path, trampoline):
     assert "lseek(3, -2, SEEK_END) = 6\n" in trace
     assert f"lseek(3, {-(1 << 62)}, SEEK_CUR) = -1 EINVAL" in trace   # all 64 bits shown
     assert ", 1, -1) = -1 EINVAL" in trace and f", 1, {-(1 << 62)}) = -1 EINVAL" in trace
+
+
+@pytest.mark.parametrize("trampoline", TRAMPOLINES)
+def test_a_handler_that_raises_stops_only_its_cage(tmp_path, trampoline):
+    """A Python handler that fails with something other than OSError is a bug: the cage
+    whose call it served ends with SIGSYS and the bug is reported; the host goes on."""
+    script = """
+        import contextlib, io, signal
+        from pathlib import Path
+        sys.path.insert(0, sys.argv[1])
+        from test_threei import _module, _Waiting
+        from lind.threei import ops
+
+        def broken(cage, *args):
+            raise RuntimeError("a bug in a handler")
+
+        rt, where, said = lind.Runtime(), Path(sys.argv[2]), io.StringIO()
+        with contextlib.redirect_stderr(said):
+            cage = _Waiting(rt, _module(where, "w", "0123456789abcdef"), where)
+            ops.register_handler(rt, None, cage.cage.id, 39, 0, ops.python_handle(broken))
+            status, out = cage.release()
+        print(out.decode(), "killed by", signal.Signals(status & 0x7F).name)
+        print("reported:", "internal error in cage" in said.getvalue(),
+              "RuntimeError: a bug in a handler" in said.getvalue())
+        again = _Waiting(rt, _module(where, "v", "fedcba9876543210"), where)
+        print("the next cage:", again.release())
+    """
+    out = _in_a_process(trampoline, script, Path(__file__).parent, tmp_path)
+    assert out.splitlines() == ["0123456789abcdef killed by SIGSYS", "reported: True True",
+                                "the next cage: (512, b'fedcba9876543210')"]
+
+
+@pytest.mark.parametrize("trampoline", TRAMPOLINES)
+def test_a_handler_of_a_grate_that_ended_is_enosys(builds, tmp_path, trampoline):
+    env = {**os.environ, "LIND_TRAMPOLINE": "ctypes" if trampoline == "ctypes" else "accel"}
+    caged = subprocess.run([sys.executable, "-m", "lind", "run", "--root", str(tmp_path),
+                            str(builds.wasm("mutants/dead_grate"))], capture_output=True,
+                           text=True, env=env, timeout=120, stdin=subprocess.DEVNULL)
+    assert (caged.returncode, caged.stderr) == (0, "")
+    assert caged.stdout == ("geteuid while the grate lives: 42 \n"
+                            "geteuid after the grate ended: -1 Function not implemented\n")

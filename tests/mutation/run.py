@@ -231,11 +231,16 @@ MODULES: dict[str, list[str]] = {
                            "tests/test_clamp.py::test_the_c_clamping_grate_routes_as_the_python_clamp",
                            "tests/test_clamp.py::test_one_clamp_routes_only_matching_calls_through_its_stack",
                            # the twin's own rules (the [c] variants run the C trampoline)
-                           *(f"tests/test_trampolines.py::{name}[ctypes]" for name in (
-                               "test_a_python_grates_copy_holds_exactly_what_it_read",
-                               "test_an_ended_cages_memory_and_wake_fd_go_when_nothing_uses_them",
-                               "test_a_wasm_grate_reuses_its_workers_and_leaves_no_store",
-                               "test_the_entrys_edge_values_answer_as_linux")),
+                           *(f"tests/test_trampolines.py::{name}" for name in (
+                               "test_a_python_grates_copy_holds_exactly_what_it_read[ctypes]",
+                               "test_an_ended_cages_memory_and_wake_fd_go_when_nothing_uses_them"
+                               "[lind-cc-ctypes]",
+                               "test_an_ended_cages_memory_and_wake_fd_go_when_nothing_uses_them"
+                               "[wasi-ctypes]",
+                               "test_a_wasm_grate_reuses_its_workers_and_leaves_no_store[ctypes]",
+                               "test_the_entrys_edge_values_answer_as_linux[ctypes]",
+                               "test_a_handler_that_raises_stops_only_its_cage[ctypes]",
+                               "test_a_handler_of_a_grate_that_ended_is_enosys[ctypes]")),
                            "tests/test_attacks.py::test_system_calls_from_a_start_function_are_enosys[ctypes]"],
 }
 # Environment a module's tests run with (beside PYTHONPATH, which names the mutant's tree).

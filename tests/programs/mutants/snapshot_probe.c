@@ -79,6 +79,7 @@ static void probe(uint64_t cageid, uint64_t path, uint64_t snap)
 	int fd = open("/probe-data", O_RDWR | O_CREAT | O_TRUNC, 0600);
 	write(fd, "abcdefgh", 8);
 	printf("pread(2) into it: %d\n", own_call(SYS_pread64, fd, path, snap, 2, 0));
+	printf("read(2) of a file into it: %d\n", own_call(SYS_read, fd, path, snap, 2, 0));
 	printf("pwrite(2) from it: %d\n", own_call(SYS_pwrite64, fd, path, snap, len - 1, 2));
 	memset(got, 0, sizeof got);
 	pread(fd, got, sizeof got - 1, 0);
