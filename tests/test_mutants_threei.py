@@ -191,13 +191,16 @@ def test_host_call_for_one_cage_with_every_argument_in_another(tmp_path):
 def test_make_threei_call_nests_64_deep_then_eloop(builds, tmp_path):
     """A grate whose handler calls itself through 3i: 64 nested calls on one thread, then
     ELOOP for the next, which every level returns — served by the C trampoline (here) and
-    by the Python path (the ctypes trampoline, in a `lind run` of its own)."""
+    by the Python path (the ctypes trampoline, in a `lind run` of its own). Every level
+    runs on the thread's one worker: within 4 MiB (a worker per level would need 64
+    stacks of 256 KiB)."""
     expected = (f"handlers run 64 deep; the call past them: {errno.ELOOP} (ELOOP is "
                 f"{errno.ELOOP}); result {-errno.ELOOP}\n").encode()
     program = str(builds.wasm("mutants/nesting"))
-    r = lind.run([program], root=tmp_path, capture_output=True, timeout=60)
+    r = lind.run([program], root=tmp_path, capture_output=True, timeout=60, memory=4 << 20)
     assert (r.returncode, r.stdout, r.stderr) == (0, expected, b"")
-    python_path = subprocess.run([sys.executable, "-m", "lind", "run", "--root", tmp_path, program],
+    python_path = subprocess.run([sys.executable, "-m", "lind", "run", "--memory", "4M",
+                                  "--root", tmp_path, program],
                                  env={**os.environ, "LIND_TRAMPOLINE": "ctypes"},
                                  capture_output=True, timeout=60)
     assert (python_path.returncode, python_path.stdout, python_path.stderr) == (0, expected, b"")
