@@ -294,14 +294,21 @@ def test_crafted_module_is_refused(builds, tmp_path, canary, name):
 # calls reached handlers: a write ended in a Lind traceback (exit 70), and a fork
 # during an exec called the old program's export with the new store, which aborted
 # the whole host process (wasmtime: "object used with the wrong store").
+# Its write and fork must answer -ENOSYS (38): else the program prints "early" itself.
 _EARLY_CALLS = _MODULE % {
-    "imports": "", "memory": _EXPORTED_MEMORY, "body": "",
+    "imports": "", "memory": _EXPORTED_MEMORY,
+    "body": """(if (i32.or (i64.ne (global.get $wrote) (i64.const -38))
+                      (i64.ne (global.get $forked) (i64.const -38)))
+          (then (drop (call $sc (i32.const 1) (i64.const 1) (i64.const 1024) (i64.const 5)
+                                (i64.const 0) (i64.const 0) (i64.const 0)))))""",
     "extra": """(data (i32.const 1024) "early")
+        (global $wrote (mut i64) (i64.const 0))
+        (global $forked (mut i64) (i64.const 0))
         (func $early
-          (drop (call $sc (i32.const 1) (i64.const 1) (i64.const 1024) (i64.const 5)
-                          (i64.const 0) (i64.const 0) (i64.const 0)))
-          (drop (call $sc (i32.const 57) (i64.const 0) (i64.const 0) (i64.const 0)
-                          (i64.const 0) (i64.const 0) (i64.const 0))))
+          (global.set $wrote (call $sc (i32.const 1) (i64.const 1) (i64.const 1024)
+                                       (i64.const 5) (i64.const 0) (i64.const 0) (i64.const 0)))
+          (global.set $forked (call $sc (i32.const 57) (i64.const 0) (i64.const 0)
+                                        (i64.const 0) (i64.const 0) (i64.const 0) (i64.const 0))))
         (start $early)"""}
 # WASI's imports are Python functions of their own, not the trampoline's entry.
 _WASI_WRITE_AT_START = r"""(module
