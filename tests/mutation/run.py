@@ -219,7 +219,8 @@ MODULES: dict[str, list[str]] = {
     # (MODULE_ENV), which makes every cage of the pytest process use it.
     "threei/fallback.py": ["tests/test_threei.py",
                            *(f"tests/test_conformance.py::test_matches_native[{name}]"
-                             for name in ("file_calls", "file_modes", "fifo_opens", "events",
+                             for name in ("file_calls", "file_modes", "path_limits",
+                                          "fifo_opens", "events",
                                           "signal_calls", "process_edges", "net_unix",
                                           "memory_calls")),
                            "tests/test_threads.py::test_threads_programs_match_native",
