@@ -123,12 +123,22 @@ def test_an_ended_cages_memory_and_wake_fd_go_when_nothing_uses_them(builds, tmp
         del view
         gc.collect()
         print("pages gone after it:", pages() is None)
+        r, w = os.pipe()
+        cage = lind.Runtime().spawn(sys.argv[1], root=sys.argv[2], stdin=r, stdout=out, stderr=out)
+        os.close(r)
+        mem, pages = cage.mem, weakref.ref(cage.shared_memory or cage.store)
+        os.close(w)
+        cage.wait(60)
+        del cage
+        gc.collect()
+        print("without a view, pages gone with the cage:", pages() is None)
     """
     program = builds.wasm("stdin_echo") if kind == "lind-cc" else builds.wasi("stdio")
     out = _in_a_process(trampoline, script, program, tmp_path, tmp_path / "out.txt")
     assert out.splitlines() == ["waiting with an eventfd: True", "status 0", "eventfds left: 0",
                                 "its memory read after the end: ESRCH",
-                                "pages kept for a view: True 16", "pages gone after it: True"]
+                                "pages kept for a view: True 16", "pages gone after it: True",
+                                "without a view, pages gone with the cage: True"]
 
 
 @pytest.mark.parametrize("trampoline", TRAMPOLINES)
