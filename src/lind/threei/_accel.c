@@ -939,19 +939,9 @@ static PyObject *Grate_close(GrateObject *g, PyObject *unused)
     Py_RETURN_NONE;
 }
 
-static PyObject *Grate_get_workers(GrateObject *g, void *unused)
-{
-    return PyLong_FromLong(g->nworkers);
-}
-
 static PyMethodDef Grate_methods[] = {
     {"close", (PyCFunction)Grate_close, METH_NOARGS,
      "refuse further calls (ENOSYS); drop the workers once none is running"},
-    {NULL}
-};
-
-static PyGetSetDef Grate_getset[] = {
-    {"workers", (getter)Grate_get_workers, NULL, "workers made so far", NULL},
     {NULL}
 };
 
@@ -964,7 +954,6 @@ static PyTypeObject GrateType = {
     .tp_new = Grate_new,
     .tp_dealloc = (destructor)Grate_dealloc,
     .tp_methods = Grate_methods,
-    .tp_getset = Grate_getset,
 };
 
 /* One registered handler: a function pointer inside a Grate. As a table entry it

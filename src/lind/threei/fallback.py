@@ -397,10 +397,6 @@ class Grate:
         self._workers: list[_Worker] = []
         self._dead = False
 
-    @property
-    def workers(self) -> int:
-        return len(self._workers)
-
     def _take(self) -> _Worker | None:
         me = threading.get_ident()
         with self._lock:
