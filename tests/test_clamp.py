@@ -341,17 +341,20 @@ def test_tee_in_agree_mode_catches_a_wrong_answer(builds, tmp_path):
 
 def test_a_tee_of_wasm_grates_sends_each_call_through_both_stacks(builds, tmp_path, wasm_tag):
     """Wasm grates in a tee's stacks, a Python one beside them: each stack sees every
-    call, B's first (its file takes the lower number, 3), then A's (4, the program's);
-    a grate below the tee sees both copies of each call."""
-    def teed(calls: list[str]) -> list[str]:      # B's copy of each call, then A's
-        return [call for pair in zip(calls, in_a(calls), strict=True) for call in pair]
+    file call, B's first (its file takes the lower number, 3), then A's (4, the
+    program's); other calls (getppid) go through A alone; a grate below the tee sees
+    both copies of each file call."""
+    def teed(calls: list[str]) -> list[str]:      # B's copy of each file call, then A's
+        return [call for pair in zip(calls, in_a(calls), strict=True)
+                for call in (pair[:1] if pair[0] == "getppid:0" else pair)]
 
+    files_only = [call for call in PROGRAM if call != "getppid:0"]
     seen = _seen(builds, tmp_path, ["tee:first", "%{", wasm_tag("a1"), Tag("a2"), "%}",
                                     "%{", wasm_tag("b"), "%}", wasm_tag("below")])
-    assert seen == {"a1": in_a(PROGRAM), "a2": in_a(PROGRAM), "b": PROGRAM,
+    assert seen == {"a1": in_a(PROGRAM), "a2": in_a(PROGRAM), "b": files_only,
                     "below": teed(PROGRAM)}
     seen = _seen(builds, tmp_path, ["tee:first", [], [Tag("b1"), wasm_tag("b2")]])
-    assert seen == {"b1": PROGRAM, "b2": PROGRAM}
+    assert seen == {"b1": files_only, "b2": files_only}
     # inside a clamp: only the calls that match go through the tee
     seen = _seen(builds, tmp_path, ["clamp:/tmp", "%{", "tee:first", "%{", wasm_tag("a"), "%}",
                                     "%{", wasm_tag("b"), "%}", "%}", wasm_tag("below")])
@@ -377,6 +380,18 @@ def test_a_tee_in_agree_mode_catches_a_wasm_grate_answering_otherwise(builds, tm
             assert reports and all("openat: A = -EROFS, B = " in r for r in reports), reports
         else:
             assert reports == []
+
+
+def test_a_tee_makes_process_calls_once(builds, tmp_path):
+    """strace (a C grate handling every call) in stack A: fork, exec, wait, exit and
+    pipes happen once, so the program's output is what it is without the tee."""
+    program = [builds.wasm("forks")]
+    plain = lind.run(program, root=tmp_path, capture_output=True, timeout=120)
+    teed = lind.run(program, root=tmp_path, capture_output=True, timeout=120,
+                    grates=["tee:agree", ["strace"], []])
+    assert (teed.returncode, teed.stdout) == (plain.returncode, plain.stdout) == (0, plain.stdout)
+    assert teed.stderr.count(b"fork(") + teed.stderr.count(b"clone(") >= 1
+    assert b"lind: tee:" not in teed.stderr
 
 
 def test_tee_stacks_given_as_groups_or_lists(tmp_path):

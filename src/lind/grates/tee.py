@@ -13,7 +13,7 @@ from typing import Any
 
 from lind.grates import Grate, number, syscall_names
 from lind.grates.clamp import Clamp, RoutedSlot
-from lind.grates.paths import FD_CALLS
+from lind.grates.paths import FD_CALLS, PATH_CALLS
 from lind.microvisor import abi
 from lind.threei import FAST_NONE
 from lind.threei.ops import HOST_OWNER
@@ -21,10 +21,11 @@ from lind.threei.ops import HOST_OWNER
 POLICIES = ("first", "agree", "any-success")
 
 # Calls whose result is a new fd, of which each stack has its own.
-_FD_MAKERS = {"open", "openat", "creat", "dup", "dup2", "dup3", "socket", "accept", "accept4"}
-# Calls on an fd that are not sent through both stacks: a mapping made twice would take
-# the program's memory twice.
-_NOT_TEED = {"mmap"}
+_FD_MAKERS = {"open", "openat", "creat", "dup", "dup2", "dup3"}
+# The calls a tee sends through both stacks: the file system's (by path, and on fds
+# opened through the tee). Others a stack handles go through A alone: a fork, an exit,
+# a wait, a signal, a sleep, a socket or a mapping must happen once.
+_TEED = {*PATH_CALLS, *FD_CALLS, *_FD_MAKERS} - {"mmap"}
 # What a call writes into the program's memory, compared under `agree`: the argument
 # holding the buffer, and its length (the result's bytes, or a fixed size).
 _OUTPUTS: dict[str, tuple[int, int | None]] = {
@@ -42,10 +43,12 @@ class Tee(Grate):
     """Send each call through two stacks of grates and reconcile their answers.
 
     `--grate tee:POLICY %{ --grate A... %} %{ --grate B... %}`, or
-    `lind.run(grates=[Tee([A...], [B...], "agree")])`: every call a grate of either
-    stack handles, and every call on a file descriptor, goes through stack B and then
-    through stack A, each seeing the arguments as the program passed them (a stack may
-    be empty: the layer below the tee answers for it). POLICY:
+    `lind.run(grates=[Tee([A...], [B...], "agree")])`: every file call (by path, or on a
+    file descriptor) a grate of either stack handles, and every call on a file
+    descriptor, goes through stack B and then through stack A, each seeing the
+    arguments as the program passed them (a stack may be empty: the layer below the tee
+    answers for it); any other call a stack handles (fork, exit, wait, kill, sleeps,
+    sockets, mmap) goes through A alone, since it must happen once. POLICY:
       first        the program gets A's answer; B only observes (the default)
       agree        A's answer if B's is the same, else the call fails with EIO and
                    both answers are reported on stderr (or to `report`, a callable)
@@ -60,9 +63,8 @@ class Tee(Grate):
     against a trusted one. The stacks may hold Python and wasm grates (placed by lind.run
     or lind run: wasm grates run as programs, A's below B's, and each stack's entries
     are taken out of the table the next one starts with). Calls run in both stacks:
-    writes are made twice, once in each (a shadow copy is the point); mmap is A's only.
-    Handlers a wasm grate of the tee registers after the program above it started are
-    not teed.
+    writes are made twice, once in each (a shadow copy is the point). Handlers a wasm
+    grate of the tee registers after the program above it started are not teed.
     """
 
     name = "tee"
@@ -98,19 +100,20 @@ class Tee(Grate):
 
     def _install(self, cage: Any, b_top: dict[int, Callable[..., int] | None],
                  clamps: Sequence[Clamp]) -> None:
-        """Send the calls either stack handles, and every fd call, through both."""
-        names = syscall_names()
+        """Send the file calls either stack handles, and every fd call, through both;
+        A's other entries go in as they are."""
+        teed = {number(n) for n in _TEED}
         below = {nr: entry for nr, (entry, _, _) in enumerate(self._below)}
         calls = set(self._a_top) | set(b_top)
-        calls |= {number(n) for n in (*FD_CALLS, *_FD_MAKERS, "fcntl")}
-        a = {nr: self._a_top.get(nr, below[nr]) for nr in calls}
+        calls = (calls & teed) | {number(n) for n in (*FD_CALLS, *_FD_MAKERS)} - {number("mmap")}
+        a = {nr: self._a_top.get(nr, below[nr]) for nr in calls | set(self._a_top)}
         b = {nr: b_top.get(nr, below[nr]) for nr in calls}
         table = cage.slot
         for clamp in clamps:              # inside clamps: the tee's entries are routed
             table = RoutedSlot(clamp, table)
-        for nr in sorted(calls):
-            entry = a[nr] if names.get(nr) in _NOT_TEED else _TeeEntry(self, nr, a, b)
-            table.set(nr, entry, FAST_NONE, HOST_OWNER)
+        for nr in sorted(calls | set(self._a_top)):
+            table.set(nr, _TeeEntry(self, nr, a, b) if nr in calls else a[nr], FAST_NONE,
+                      HOST_OWNER)
 
     # -- B's file descriptors --------------------------------------------------
     def _table(self, cage: Any) -> dict[int, int]:
