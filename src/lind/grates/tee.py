@@ -1,4 +1,4 @@
-"""tee: send each call through two stacks of grates and reconcile their answers."""
+"""tee: send each file call through two stacks of grates and reconcile their answers."""
 
 from __future__ import annotations
 
@@ -40,7 +40,7 @@ _LINUX_CALLS = 1000       # 3i's own calls (register_handler, ...) are never tee
 
 
 class Tee(Grate):
-    """Send each call through two stacks of grates and reconcile their answers.
+    """Send each file call through two stacks of grates and reconcile their answers.
 
     `--grate tee:POLICY %{ --grate A... %} %{ --grate B... %}`, or
     `lind.run(grates=[Tee([A...], [B...], "agree")])`: every file call (by path, or on a
