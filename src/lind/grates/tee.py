@@ -26,6 +26,8 @@ _FD_MAKERS = {"open", "openat", "creat", "dup", "dup2", "dup3"}
 # opened through the tee). Others a stack handles go through A alone: a fork, an exit,
 # a wait, a signal, a sleep, a socket or a mapping must happen once.
 _TEED = {*PATH_CALLS, *FD_CALLS, *_FD_MAKERS} - {"mmap"}
+# Teed whether or not a stack handles them: a file B opened must see B's calls on it.
+_ON_FDS = {number(n) for n in (*FD_CALLS, *_FD_MAKERS) if n != "mmap"}
 # What a call writes into the program's memory, compared under `agree`: the argument
 # holding the buffer, and its length (the result's bytes, or a fixed size).
 _OUTPUTS: dict[str, tuple[int, int | None]] = {
@@ -102,17 +104,16 @@ class Tee(Grate):
                  clamps: Sequence[Clamp]) -> None:
         """Send the file calls either stack handles, and every fd call, through both;
         A's other entries go in as they are."""
-        teed = {number(n) for n in _TEED}
-        below = {nr: entry for nr, (entry, _, _) in enumerate(self._below)}
-        calls = set(self._a_top) | set(b_top)
-        calls = (calls & teed) | {number(n) for n in (*FD_CALLS, *_FD_MAKERS)} - {number("mmap")}
-        a = {nr: self._a_top.get(nr, below[nr]) for nr in calls | set(self._a_top)}
-        b = {nr: b_top.get(nr, below[nr]) for nr in calls}
+        handled = set(self._a_top) | set(b_top)
+        teed = {nr for nr in map(number, _TEED) if nr in handled or nr in _ON_FDS}
+        below = [entry for entry, _, _ in self._below]
+        a = {nr: self._a_top.get(nr, below[nr]) for nr in teed | set(self._a_top)}
+        b = {nr: b_top.get(nr, below[nr]) for nr in teed}
         table = cage.slot
         for clamp in clamps:              # inside clamps: the tee's entries are routed
             table = RoutedSlot(clamp, table)
-        for nr in sorted(calls | set(self._a_top)):
-            table.set(nr, _TeeEntry(self, nr, a, b) if nr in calls else a[nr], FAST_NONE,
+        for nr in sorted(a):
+            table.set(nr, _TeeEntry(self, nr, a, b) if nr in teed else a[nr], FAST_NONE,
                       HOST_OWNER)
 
     # -- B's file descriptors --------------------------------------------------

@@ -429,9 +429,9 @@ static PyBufferProcs Memory_as_buffer = {
     .bf_releasebuffer = (releasebufferproc)Memory_releasebuffer,
 };
 
-/* view(addr, n): a memoryview of guest bytes that keeps the memory alive. */
-/* view(addr, length, writing=False), parsed by hand: PyArg_ParseTupleAndKeywords
- * costs ~0.4 us a call, and every pipe or socket read makes one. */
+/* view(addr, length, writing=False): a memoryview of guest bytes that keeps the memory
+ * alive (EFAULT for writing into a read-only one). Arguments parsed by hand:
+ * PyArg_ParseTupleAndKeywords costs ~0.4 us a call, and every pipe or socket read makes one. */
 static PyObject *Memory_view(MemoryObject *self, PyObject *const *args, Py_ssize_t nargs,
                              PyObject *kwnames)
 {
