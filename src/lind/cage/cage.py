@@ -71,6 +71,7 @@ _ticker_lock = threading.Lock()
 _running = 0
 _ticker_wake = threading.Condition(_ticker_lock)
 _ticker_stopped = False
+_ticker_stop = threading.Event()    # set with _ticker_stopped: ends a tick's wait at once
 _cages_by_key: dict[int, Cage] = {}
 # The cage each cage thread runs for: a grate worker's Store is keyed by the grate, but
 # the handler runs on the calling cage's thread and must stop when that cage is killed.
@@ -86,7 +87,8 @@ def _ticker() -> None:
                 _ticker_wake.wait()
             if _ticker_stopped:
                 return
-        threading.Event().wait(_TICK_SECONDS)
+        if _ticker_stop.wait(_TICK_SECONDS):
+            return
         eng.increment_epoch()
         ticks += 1
         _wake_overdue_starts()
@@ -244,6 +246,7 @@ def _shutdown() -> None:
         return   # the ticker stays: stuck threads may come back into wasm
     with _ticker_lock:
         _ticker_stopped = True
+        _ticker_stop.set()
         _ticker_wake.notify_all()
     if _ticker_thread.ident is not None:
         _ticker_thread.join(_SHUTDOWN_GRACE)
