@@ -21,6 +21,7 @@ import platform
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
@@ -96,7 +97,8 @@ def _euid(name: str, target: float | None, quick_n: int, grates: tuple[str, ...]
 
 def _hello(temperature: str, via: str, baseline: str, target: float | None, quick_n: int,
            full_n: int) -> Bench:
-    command = {"api": "lind.run", "cli": "lind run", "isolate": "lind run --isolate"}[via]
+    command = {"api": "lind.run", "cli": "lind run", "isolate": "lind run --isolate",
+               "cli-no-server": "LIND_NO_SERVER=1 lind run"}[via]
     name = f"hello, {temperature}, {command} vs {baseline}"
     return Bench(name, "hello", (temperature, via), target, quick_n, full_n, STARTUP, "startup",
                  baseline=baseline)
@@ -175,6 +177,7 @@ BENCHES = [
     _hello("cold", "api", BARE_WASMTIME, None, 1, 3),
     _hello("warm", "cli", SUBPROCESS, None, 2, 5),
     _hello("warm", "cli", PYTHON, 60e6, 2, 5),       # target: at most 60 ms added
+    _hello("warm", "cli-no-server", PYTHON, None, 2, 5),
     _hello("cold", "cli", SUBPROCESS, None, 1, 2),
     _hello("warm", "isolate", LIND_RUN, 20e6, 2, 10),  # target: at most 20 ms added
 ]
@@ -290,8 +293,6 @@ def _startup(bench: Bench, native: Path, wasm: Path, n: int) -> tuple[float, flo
     """One repetition: the median ns of n runs of hello, of the baseline and of Lind, taking
     turns at going first (the second of two runs back to back finds the machine warmer);
     medians, so that one run the machine slowed down does not move the row."""
-    import tempfile
-
     import wasmtime
 
     import lind
@@ -322,6 +323,8 @@ def _startup(bench: Bench, native: Path, wasm: Path, n: int) -> tuple[float, flo
     def in_lind() -> float:
         with tempfile.TemporaryDirectory() as cache:
             env = dict(os.environ)
+            if temperature == "cold" or via == "cli-no-server":   # nothing warm, not even
+                env["LIND_NO_SERVER"] = "1"                          # a start-up server
             if temperature == "cold":
                 env["LIND_CACHE"] = cache
                 os.environ["LIND_CACHE"] = cache
@@ -451,8 +454,9 @@ def measure(bench: Bench, reps: int, retries: int, quick: bool) -> Row:
         # install under PYTHONDONTWRITEBYTECODE (set on these machines) would otherwise
         # compile every module again in each `lind run` timed.
         compileall.compile_dir(Path(lind.__file__).parent, quiet=1)
-    if bench.kind == "startup" and bench.args[0] == "warm":  # one run to fill the caches
-        lind.run([wasm], capture_output=True, root=str(BUILD))
+    if bench.kind == "startup" and bench.args[0] == "warm":  # one run to fill the caches,
+        lind.run([wasm], capture_output=True, root=str(BUILD))   # and the start-up server up
+        subprocess.run([sys.executable, "-m", "lind", "server", "start"], check=True)
     one = _startup if bench.kind == "startup" else _loop
     best: Row | None = None
     for attempt in range(1, retries + 2):
@@ -685,6 +689,25 @@ def chart(rows: list[Row], info: RunInfo, out: Path) -> None:
     plt.close(fig)
 
 
+@contextlib.contextmanager
+def _private_servers() -> Iterator[None]:
+    """`lind run`'s start-up servers for the start-up rows, in an XDG_RUNTIME_DIR of the
+    bench's own: they neither use nor leave servers of the person running it."""
+    saved = {k: os.environ.get(k) for k in ("XDG_RUNTIME_DIR", "LIND_NO_SERVER")}
+    with tempfile.TemporaryDirectory() as folder:
+        os.environ["XDG_RUNTIME_DIR"] = folder
+        os.environ.pop("LIND_NO_SERVER", None)
+        try:
+            yield
+        finally:
+            subprocess.run([sys.executable, "-m", "lind", "server", "stop"], check=True)
+            for key, value in saved.items():
+                if value is None:
+                    os.environ.pop(key, None)
+                else:
+                    os.environ[key] = value
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="lind bench", description=__doc__.splitlines()[0])
     parser.add_argument("names", nargs="*", help="benchmarks to run (default: all)")
@@ -719,9 +742,10 @@ def main(argv: list[str] | None = None) -> int:
     load_before = os.getloadavg()
     t0 = time.monotonic()
     rows = []
-    for bench in chosen:
-        print(f"lind bench: {bench.name} ...", file=sys.stderr)
-        rows.append(measure(bench, reps, retries, opts.quick))
+    with _private_servers():
+        for bench in chosen:
+            print(f"lind bench: {bench.name} ...", file=sys.stderr)
+            rows.append(measure(bench, reps, retries, opts.quick))
     memory = None
     if not opts.names or "memory" in opts.names:
         print("lind bench: memory ...", file=sys.stderr)

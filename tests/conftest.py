@@ -17,6 +17,11 @@ import pytest
 
 PROGRAMS = Path(__file__).parent / "programs"
 
+# `lind run` runs in the process a test starts, not through a start-up server (which
+# would outlive the test and be shared between tests), unless the test asks for one
+# with the `servers` fixture; test_cli.py runs each of its tests both ways.
+os.environ["LIND_NO_SERVER"] = "1"
+
 
 def source(name: str) -> Path:
     """programs/NAME.c, or programs/NAME.cpp for a C++ program."""
@@ -88,6 +93,30 @@ def builds(tmp_path_factory: pytest.TempPathFactory) -> Builds:
         Path(shared).mkdir(parents=True, exist_ok=True)
         return Builds(Path(shared))
     return Builds(tmp_path_factory.mktemp("builds"))
+
+
+@pytest.fixture
+def servers(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch):
+    """`lind run` in this test goes through a start-up server (the one for the test's
+    environment, started now, in an XDG_RUNTIME_DIR of the test's own); yields the
+    servers' directory. Every server started there is stopped at the end, and waited for."""
+    folder = tmp_path_factory.mktemp("xdg-run")
+    folder.chmod(0o700)
+    monkeypatch.delenv("LIND_NO_SERVER")
+    monkeypatch.setenv("XDG_RUNTIME_DIR", str(folder))
+    lind = [sys.executable, "-m", "lind", "server"]
+    subprocess.run([*lind, "start"], timeout=120, check=True)
+    yield folder / f"lind-servers-{os.geteuid()}"
+    subprocess.run([*lind, "stop"], timeout=60, check=True)
+    deadline = time.monotonic() + 30
+    status = ""
+    while time.monotonic() < deadline:
+        status = subprocess.run([*lind, "status"], capture_output=True, text=True,
+                                timeout=60).stdout
+        if status == "no server running\n":
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"start-up servers did not stop: {status}")
 
 
 def _cage_threads() -> set[threading.Thread]:

@@ -8,6 +8,7 @@ import select
 import signal
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 import wasmtime
@@ -15,6 +16,33 @@ import wasmtime
 import lind
 
 LIND = [sys.executable, "-m", "lind"]
+
+
+@pytest.fixture(autouse=True, params=["in-process", "server"])
+def launch(request):
+    """Each test twice: `lind run` in the process it starts, and handed to a start-up
+    server (whatever a person sees must be the same)."""
+    if request.param == "server":
+        request.getfixturevalue("servers")
+    return request.param
+
+
+def _running_cages(proc: subprocess.Popen, launch: str) -> int:
+    """The pid of the process whose threads run the cages of `lind run` PROC: PROC
+    itself, or the server's child it handed the run to."""
+    if launch == "in-process":
+        return proc.pid
+    status = subprocess.run([*LIND, "server", "status"], capture_output=True, text=True,
+                            timeout=60, check=True).stdout
+    servers = {int(line.split()[0]) for line in status.splitlines()}
+    children = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError):
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            if int(fields[1]) in servers:
+                children.append(int(stat.parent.name))
+    assert len(children) == 1, children
+    return children[0]
 
 
 def lind_run(*args, **kw):
@@ -130,20 +158,23 @@ def test_signals_sent_to_lind_run_reach_the_programs_handlers(builds, tmp_path):
     assert os.listdir(tmp_path) == []            # the temporary root is gone
 
 
-def test_a_signal_the_kernel_gives_another_thread_still_reaches_the_program(builds, tmp_path):
+def test_a_signal_the_kernel_gives_another_thread_still_reaches_the_program(builds, tmp_path,
+                                                                          launch):
     """The kernel may hand a signal sent to `lind run` to any of its threads; Python runs
     the handler on the main thread only once that runs again. Sent to a thread that is
     not the main one (tgkill, as the kernel would pick it under load), it still reaches
-    the program (it once waited until some other signal woke the main thread)."""
+    the program (it once waited until some other signal woke the main thread). Through
+    a server, the client passes signals on with kill(2): the same holds for its child."""
     import ctypes
 
     proc = _lind_run_waiting(builds, tmp_path, "handle")
-    others = [int(t) for t in os.listdir(f"/proc/{proc.pid}/task") if int(t) != proc.pid]
-    assert others
-    tgkill = ctypes.CDLL(None, use_errno=True).syscall
     try:
+        pid = _running_cages(proc, launch)
+        others = [int(t) for t in os.listdir(f"/proc/{pid}/task") if int(t) != pid]
+        assert others
+        tgkill = ctypes.CDLL(None, use_errno=True).syscall
         for sig in (signal.SIGTERM, signal.SIGWINCH, signal.SIGHUP):
-            assert tgkill(234, proc.pid, others[0], sig) == 0       # SYS_tgkill
+            assert tgkill(234, pid, others[0], sig) == 0       # SYS_tgkill
             assert select.select([proc.stdout], [], [], 30)[0], f"signal {sig} never arrived"
             assert proc.stdout.readline() == f"got {int(sig)}\n".encode()
         assert proc.wait(timeout=30) == 0

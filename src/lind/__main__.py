@@ -1,3 +1,3 @@
-from lind.cli.main import console
+from lind.cli.launch import console
 
 console()

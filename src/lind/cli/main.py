@@ -33,6 +33,7 @@ USAGE = """usage: lind cc [cc options] SRC... -o OUT.wasm
        lind grates [NAME]
        lind grates --path NAME
        lind cache info|clear
+       lind server start|stop|status
        lind bench [NAMES...] [--quick] [--reps N] [--retries N] [--fallback] [--out FILE.md]
        lind --version
 """

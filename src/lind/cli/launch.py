@@ -1,0 +1,382 @@
+"""The `lind` executable. `lind run` is handed to a start-up server when one is running
+for this user and this exact process identity: it has Python, wasmtime and the
+microvisor imported already, and forks a child per run that takes this process's
+stdio, working directory, environment, umask and signal state, so a short run starts in
+tens of milliseconds instead of the ~150 ms of importing them (see server.py). When no
+server answers, this process starts one in the background and runs the program
+itself, as it always could; LIND_NO_SERVER=1 always runs in this process.
+
+This module runs before anything else on every `lind` command, so it imports only
+what Python has loaded at start (os, sys) and C modules: no `socket`, `signal` or
+`re`, each of which costs 10-15 ms to import on these machines.
+"""
+
+from __future__ import annotations
+
+import _signal
+import _socket
+import os
+import sys
+from _blake2 import blake2b
+
+TYPE_CHECKING = False               # typing by name, not imported (5 ms)
+if TYPE_CHECKING:
+    from typing import NoReturn
+
+PROTOCOL = b"lind-server-1"
+RUN, STATUS, STOP = b"R", b"?", b"Q"   # what a client asks: the last two for `lind server`
+STARTED, ENDED = b"P", b"S"          # the server's messages: a pid, a wait status, and
+COUNT = b"N"                        # for STATUS and STOP after its pid, the runs it took
+MESSAGE_SIZE = 5                    # one byte of kind, then a little-endian int32
+FORWARDED = ("SIGHUP", "SIGINT", "SIGQUIT", "SIGTERM", "SIGUSR1", "SIGUSR2", "SIGWINCH",
+             "SIGCONT")   # what lind passes to its program, and SIGCONT for a stopped run
+SERVER_CODE = "import sys; sys.path.pop(0); from lind.cli.server import main; main()"
+_ENV_AT_START = ("LIND_", "PYTHON", "LANG", "LC_")   # environment a server is started with,
+_ENV_PER_RUN = ("LIND_CACHE", "LIND_CACHE_SIZE", "LIND_DEBUG", "LIND_DEBUG_TRAPS",  # but for
+                "LIND_NO_SERVER")                  # these, which Lind reads only when it runs
+_PROC_STATUS = (b"Uid:", b"Gid:", b"Groups:", b"CapInh:", b"CapPrm:", b"CapEff:", b"CapBnd:",
+                b"CapAmb:", b"NoNewPrivs:", b"Seccomp:", b"Seccomp_filters:",
+                b"Cpus_allowed_list:", b"Mems_allowed_list:")
+
+
+def console() -> NoReturn:
+    """`lind ...`: `lind run` through a server where one answers, anything else here."""
+    argv = sys.argv[1:]
+    if argv[:1] == ["server"]:
+        sys.exit(server_command(argv[1:]))
+    if argv[:1] == ["run"] and not os.environ.get("LIND_NO_SERVER"):
+        status = run_through_server(argv)
+        if status is not None:
+            _exit_as(status)
+    from lind.cli.main import console as in_this_process
+
+    in_this_process()
+
+
+def server_dir() -> str | None:
+    """This user's directory for the servers' lock, log and failure files, made private
+    if new; None when it is not a directory only this user can enter (another user could
+    hold a lock there, or read a log)."""
+    base = os.environ.get("XDG_RUNTIME_DIR") or os.environ.get("TMPDIR") or "/tmp"
+    path = os.path.join(base, f"lind-servers-{os.geteuid()}")
+    try:
+        os.mkdir(path, 0o700)
+    except FileExistsError:
+        pass
+    except OSError:
+        return None
+    st = os.lstat(path)
+    if (st.st_mode & 0o170000) != 0o040000 or st.st_uid != os.geteuid() or st.st_mode & 0o077:
+        return None
+    return path
+
+
+def identity() -> str:
+    """A digest of everything a process inherits that decides what it may do and which
+    Lind it runs: a server serves only runs whose identity is the one it was started
+    with (its credentials, capabilities, seccomp filters, cgroup, namespaces, limits,
+    CPUs, priority, security label, Python, Lind's code, the environment read at import).
+    What a run may set for itself (stdio, directory, environment, umask, signals) is
+    sent with each run instead."""
+    digest = blake2b(digest_size=16)
+    package = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    digest.update(f"{PROTOCOL!r}\0{sys.executable}\0{sys.version}\0{package}\0".encode())
+    for folder, subfolders, files in os.walk(package):
+        subfolders[:] = sorted(d for d in subfolders if d != "__pycache__")
+        for name in sorted(files):
+            if name.endswith((".py", ".so")):
+                st = os.stat(os.path.join(folder, name))
+                digest.update(f"{folder}/{name}:{st.st_mtime_ns}:{st.st_size}\0".encode())
+    for key in sorted(os.environ):
+        if key.startswith(_ENV_AT_START) and key not in _ENV_PER_RUN:
+            digest.update(f"{key}={os.environ[key]}\0".encode())
+    with open("/proc/self/status", "rb") as f:
+        digest.update(b"".join(line for line in f if line.startswith(_PROC_STATUS)))
+    for name in ("cgroup", "limits", "oom_score_adj", "attr/current"):
+        try:
+            with open(f"/proc/self/{name}", "rb") as f:
+                digest.update(f.read() + b"\0")
+        except OSError:
+            digest.update(b"-\0")
+    for ns in sorted(os.listdir("/proc/self/ns")):
+        digest.update(os.readlink(f"/proc/self/ns/{ns}").encode() + b"\0")
+    digest.update(f"{os.getpriority(os.PRIO_PROCESS, 0)}".encode())
+    return digest.hexdigest()
+
+
+def address(key: str) -> bytes:
+    """The server's socket: an abstract name, out of every cage's reach (Lind gives each
+    Runtime's abstract names a prefix of its own, and a cage reaches host sockets only
+    by path); SO_PEERCRED tells each end the other runs as this user."""
+    return f"\0lind-server-{os.geteuid()}-{key}".encode()
+
+
+def connect(key: str) -> _socket.socket | None:
+    """A connection to KEY's server, if one of this user's answers."""
+    sock = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM | _socket.SOCK_CLOEXEC)
+    try:
+        sock.connect(address(key))
+        if _is_ours(sock):
+            return sock
+    except OSError:
+        pass
+    sock.close()
+    return None
+
+
+def run_through_server(argv: list[str]) -> int | None:
+    """The wait status of `lind ARGV` run by this identity's server, or None when no
+    server took it (one is then started for the next run)."""
+    folder = server_dir()
+    if folder is None:
+        return None
+    key = identity()
+    sock = connect(key)
+    if sock is None:
+        start_server(folder, key)
+        return None
+    try:
+        return _run(sock, argv)
+    finally:
+        sock.close()
+
+
+def _is_ours(sock: _socket.socket) -> bool:
+    """The process at the other end runs as this user (the directory's mode says so
+    too; this holds even if it were changed)."""
+    creds = sock.getsockopt(_socket.SOL_SOCKET, _socket.SO_PEERCRED, 12)
+    return int.from_bytes(creds[4:8], "little") == os.geteuid()
+
+
+def _run(sock: _socket.socket, argv: list[str]) -> int | None:
+    """Send the run, pass on signals while it lasts, and return its wait status; None if
+    the server went away before it started the program (nothing was run)."""
+    child: list[int] = []           # the pid, once the server says it
+    pending: list[int] = []         # signals that came before it
+
+    def forward(sig: int, _frame: object) -> None:
+        if child:
+            os.kill(child[0], sig)
+        else:
+            pending.append(sig)
+
+    def stop(sig: int, _frame: object) -> None:      # Ctrl-Z stops the run, then this
+        if child:
+            os.kill(child[0], _signal.SIGSTOP)
+        _signal.signal(sig, _signal.SIG_DFL)
+        os.kill(os.getpid(), sig)
+        _signal.signal(sig, stop)                    # resumed (fg or bg): the run goes on
+        if child:
+            os.kill(child[0], _signal.SIGCONT)
+
+    for name in FORWARDED:
+        sig = getattr(_signal, name)
+        if _signal.getsignal(sig) is not _signal.SIG_IGN:
+            _signal.signal(sig, forward)
+    if _signal.getsignal(_signal.SIGTSTP) is not _signal.SIG_IGN:
+        _signal.signal(_signal.SIGTSTP, stop)
+    try:
+        request = encode_request(argv)
+    except OSError:
+        return None
+    fds, stdio_mask = _fds_to_pass()
+    try:
+        header = RUN + len(request).to_bytes(4, "little") + stdio_mask.to_bytes(4, "little")
+        sock.sendmsg([PROTOCOL + header], [(_socket.SOL_SOCKET, _socket.SCM_RIGHTS,
+                                            b"".join(fd.to_bytes(4, "little") for fd in fds))])
+        sock.sendall(request)
+        kind, pid = read_message(sock)
+    except OSError:
+        return None
+    finally:
+        os.close(fds[-1])           # the working directory's fd, opened to be passed
+    if kind != STARTED:
+        return None
+    child.append(pid)
+    for sig in pending:
+        os.kill(pid, sig)
+    try:
+        kind, status = read_message(sock)
+    except OSError:
+        kind = b""
+    if kind != ENDED:
+        os.write(2, b"lind: the start-up server ended before the program did; its status "
+                    b"is unknown (LIND_NO_SERVER=1 runs without one)\n")
+        return 125 << 8
+    return status
+
+
+def encode_request(argv: list[str]) -> bytes:
+    """What a run brings besides its fds: arguments, environment, umask, blocked and
+    ignored signals, as NUL-separated fields."""
+    umask = os.umask(0o22)
+    os.umask(umask)
+    blocked = _signal.pthread_sigmask(_signal.SIG_BLOCK, [])
+    ignored = [sig for sig in range(1, _signal.NSIG)
+               if sig not in (_signal.SIGKILL, _signal.SIGSTOP)
+               and _safe_getsignal(sig) is _signal.SIG_IGN]
+    fields = [str(umask).encode(), ",".join(str(int(s)) for s in blocked).encode(),
+              ",".join(str(s) for s in ignored).encode(), str(len(argv)).encode(),
+              *(os.fsencode(a) for a in argv), *(k + b"=" + v for k, v in os.environb.items())]
+    if any(b"\0" in f for f in fields):
+        raise OSError("a NUL in an argument or the environment")
+    return b"\0".join(fields)
+
+
+def decode_request(data: bytes) -> tuple[int, list[int], list[int], list[str], dict[bytes, bytes]]:
+    """encode_request's fields back: umask, blocked, ignored, argv, environment."""
+    fields = data.split(b"\0")
+    umask, blocked, ignored, argc = fields[:4]
+    count = int(argc)
+    argv = [os.fsdecode(a) for a in fields[4:4 + count]]
+    env = dict(item.partition(b"=")[::2] for item in fields[4 + count:] if item)
+    return (int(umask), [int(s) for s in blocked.split(b",") if s],
+            [int(s) for s in ignored.split(b",") if s], argv, env)
+
+
+def _safe_getsignal(sig: int) -> object:
+    try:
+        return _signal.getsignal(sig)
+    except ValueError:              # a real-time signal number Python does not track
+        return None
+
+
+def _fds_to_pass() -> tuple[list[int], int]:
+    """The open ones of fds 0-2 (bit i of the mask says fd i is among them), then this
+    working directory, opened as an fd so the run finds it even if it was renamed."""
+    fds, mask = [], 0
+    for fd in (0, 1, 2):
+        try:
+            os.fstat(fd)
+        except OSError:
+            continue
+        fds.append(fd)
+        mask |= 1 << fd
+    fds.append(os.open(".", os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC))
+    return fds, mask
+
+
+def read_exactly(sock: _socket.socket, size: int) -> bytes:
+    data = b""
+    while len(data) < size:
+        chunk = sock.recv(size - len(data))
+        if not chunk:
+            raise EOFError("the other end closed")
+        data += chunk
+    return data
+
+
+def read_message(sock: _socket.socket) -> tuple[bytes, int]:
+    """One of the server's messages: (kind, value); EOF is an OSError here."""
+    try:
+        data = read_exactly(sock, MESSAGE_SIZE)
+    except EOFError as exc:
+        raise OSError(str(exc)) from None
+    return data[:1], int.from_bytes(data[1:], "little", signed=True)
+
+
+def start_server(folder: str, key: str) -> None:
+    """A server for this identity, started in the background (detached, its own
+    session, none of this process's fds) for the runs after this one. It exits at once
+    if another is starting for the same identity; none is started again for an identity
+    whose server could not start (its reason is in KEY.failed)."""
+    try:
+        if os.lstat(os.path.join(folder, f"{key}.failed")).st_mode & 0o170000 == 0o100000:
+            return
+    except OSError:
+        pass
+    pid = os.fork()
+    if pid == 0:
+        try:
+            os.setsid()
+            if os.fork() == 0:
+                os.chdir("/")
+                null = os.open("/dev/null", os.O_RDWR)
+                log = create_private(os.path.join(folder, f"{key}.log")) or null
+                os.dup2(null, 0)
+                os.dup2(log, 1)
+                os.dup2(log, 2)
+                os.closerange(3, 1 << 20)
+                os.execv(sys.executable, [sys.executable, "-c", SERVER_CODE, folder, key])
+        finally:
+            os._exit(0)
+    os.waitpid(pid, 0)
+
+
+def create_private(path: str) -> int | None:
+    """A new file of this user's at PATH, opened for writing, or None. Whatever was at
+    PATH is unlinked first, never opened: in a directory a cage may reach (through a
+    mount of /tmp) it may be a link to a file nobody meant Lind to write."""
+    try:
+        os.unlink(path)
+    except FileNotFoundError:
+        pass
+    except OSError:
+        return None
+    try:
+        return os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW
+                       | os.O_CLOEXEC, 0o600)
+    except OSError:
+        return None
+
+
+def server_command(argv: list[str]) -> int:
+    """`lind server start`: start this identity's server and wait until it answers;
+    `lind server stop`: every server of this user stops taking runs and ends with its
+    last; `lind server status`: their pids, identities and how many runs each took."""
+    folder = server_dir()
+    if argv not in (["start"], ["stop"], ["status"]) or folder is None:
+        os.write(2, b"usage: lind server start|stop|status\n" if folder is not None else
+                 b"lind server: no private directory for servers (TMPDIR or XDG_RUNTIME_DIR)\n")
+        return 2
+    if argv == ["start"]:
+        return _start_and_wait(folder, identity())
+    answered = 0
+    for name in sorted(os.listdir(folder)):
+        sock = connect(name[:-5]) if name.endswith(".lock") else None
+        if sock is None:
+            continue
+        try:
+            sock.sendall(PROTOCOL + (STOP if argv == ["stop"] else STATUS) + bytes(8))
+            _, pid = read_message(sock)
+            _, runs = read_message(sock)
+        except OSError:
+            continue
+        finally:
+            sock.close()
+        answered += 1
+        if argv == ["status"]:
+            print(f"{pid} {name[:-5]} {runs} runs")
+    if argv == ["status"] and not answered:
+        print("no server running")
+    return 0
+
+
+def _start_and_wait(folder: str, key: str) -> int:
+    import time
+
+    started = False
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        sock = connect(key)
+        if sock is not None:
+            sock.close()
+            return 0
+        if not started:
+            start_server(folder, key)
+            started = True
+        time.sleep(0.05)
+    print(f"lind server: no server answered in 60 s (see {os.path.join(folder, key)}.log)",
+          file=sys.stderr)
+    return 1
+
+
+def _exit_as(status: int) -> NoReturn:
+    """Leave as the program's run left: its exit status, or its signal."""
+    if os.WIFSIGNALED(status):
+        sig = os.WTERMSIG(status)
+        _signal.signal(sig, _signal.SIG_DFL)
+        _signal.pthread_sigmask(_signal.SIG_UNBLOCK, [sig])
+        os.kill(os.getpid(), sig)
+        os._exit(128 + sig)
+    os._exit(os.waitstatus_to_exitcode(status))

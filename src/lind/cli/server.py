@@ -1,0 +1,365 @@
+"""The start-up server: a resident process that has imported Python's and Lind's modules
+and wasmtime once, and forks a child for each `lind run` a client (launch.py) sends it.
+The child takes the client's stdio, working directory, environment, umask and signal
+state and runs the command line exactly as `lind` would; the server reports its wait
+status back, kills it if the client dies (as a run dies with its `lind` process), and
+the client passes on the signals it gets.
+
+A server serves one user and one process identity (launch.identity: credentials,
+capabilities, seccomp, cgroup, namespaces, limits, Lind's code...), checks each
+client's uid, listens on an abstract socket name no cage can reach (launch.address),
+keeps its lock and log in a directory private to the user, and exits after
+LIND_SERVER_IDLE seconds (default 900) without a run, or after SIGTERM or `lind server
+stop` once its runs have ended. It never creates a wasmtime engine or a thread, so a
+fork copies nothing that runs.
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import fcntl
+import importlib
+import os
+import pkgutil
+import selectors
+import signal
+import socket
+import stat
+import sys
+import threading
+import traceback
+from dataclasses import dataclass
+
+import lind
+from lind.cli import launch
+
+IDLE_SECONDS = 900.0
+REQUEST_LIMIT = 16 << 20            # arguments and environment together
+REQUEST_TIMEOUT = 10.0              # a client that connects and sends nothing
+_NOT_PRELOADED = {"lind.__main__", "lind.cli.server", "lind.microvisor.netns_helper"}
+
+
+@dataclass
+class _Run:
+    conn: socket.socket
+    pid: int
+    pidfd: int
+
+
+def main() -> None:
+    """`python -c SERVER_CODE FOLDER KEY`, as launch.start_server runs it."""
+    folder, key = sys.argv[1:3]
+    lock = _lock(os.path.join(folder, f"{key}.lock"))
+    if lock is None:
+        return                          # another server for this identity is starting
+    why = _unusable(key)
+    if why is not None:
+        failed = launch.create_private(os.path.join(folder, f"{key}.failed"))
+        if failed is not None:          # the clients stop starting servers for KEY
+            os.write(failed, why.encode() + b"\n")
+            os.close(failed)
+        print(f"lind server: {why}", file=sys.stderr)
+        return
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        listener.bind(launch.address(key))
+    except OSError as exc:              # the name is taken (by another user: not ours)
+        print(f"lind server: {exc}", file=sys.stderr)
+        return
+    listener.listen(128)
+    _Server(listener, lock, _idle_seconds()).serve()
+
+
+def _lock(path: str) -> int | None:
+    """KEY.lock held for the server's life, or None if another holds it. Anything else
+    at its name than a plain file of this user's with one link (a link a cage made
+    through a mount to some file of the host's, say) is unlinked, never opened."""
+    with contextlib.suppress(OSError):
+        st = os.lstat(path)
+        if not stat.S_ISREG(st.st_mode) or st.st_uid != os.geteuid() or st.st_nlink != 1:
+            os.unlink(path)
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
+    except OSError:
+        return None
+    st = os.fstat(fd)
+    try:
+        if not stat.S_ISREG(st.st_mode) or st.st_uid != os.geteuid() or st.st_nlink != 1:
+            raise OSError(f"{path}: not a file of this user's alone")
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        os.close(fd)
+        return None
+    return fd
+
+
+def _unusable(key: str) -> str | None:
+    """Why this process cannot serve KEY's runs, after importing what runs need."""
+    try:
+        for name in _lind_modules():
+            importlib.import_module(name)
+    except Exception:
+        return "importing Lind failed:\n" + traceback.format_exc()
+    if threading.active_count() != 1:
+        return "a thread was running after the imports: forking would copy it half-done"
+    if launch.identity() != key:
+        return "this process's identity is not the one it was started for"
+    try:
+        os.close(os.pidfd_open(os.getpid()))
+    except (AttributeError, OSError):
+        return "no pidfd_open on this host (Linux 5.3 or later)"
+    return None
+
+
+def _lind_modules() -> list[str]:
+    return [m.name for m in pkgutil.walk_packages(lind.__path__, "lind.")
+            if m.name not in _NOT_PRELOADED]
+
+
+def _idle_seconds() -> float:
+    try:
+        return max(float(os.environ["LIND_SERVER_IDLE"]), 0.0)
+    except (KeyError, ValueError):
+        return IDLE_SECONDS
+
+
+class _Server:
+    def __init__(self, listener: socket.socket, lock: int, idle: float) -> None:
+        self.listener: socket.socket | None = listener
+        self.lock = lock
+        self.idle = idle
+        self.selector = selectors.DefaultSelector()
+        self.selector.register(listener, selectors.EVENT_READ, self._accept)
+        self.runs: dict[int, _Run] = {}          # by pid
+        self.served = 0
+        self.wake_read, self.wake_write = socket.socketpair()
+        self.wake_write.setblocking(False)
+        signal.set_wakeup_fd(self.wake_write.fileno())
+        signal.signal(signal.SIGTERM, lambda *_: None)   # wakes the loop through the fd
+        signal.signal(signal.SIGINT, signal.SIG_IGN)     # it has no terminal of its own
+        self.selector.register(self.wake_read, selectors.EVENT_READ, self._stop)
+
+    def serve(self) -> None:
+        """Until idle, or stopped and with no run left."""
+        while self.listener is not None or self.runs:
+            events = self.selector.select(None if self.runs else self.idle)
+            if not events and not self.runs:
+                return
+            for key, _ in events:
+                try:
+                    key.data(key.fileobj)
+                except Exception:       # one client's trouble; the others go on
+                    traceback.print_exc()
+
+    def _stop(self, wake: socket.socket) -> None:
+        wake.recv(64)
+        self._stop_taking_runs()
+
+    def _stop_taking_runs(self) -> None:
+        if self.listener is not None:
+            self.selector.unregister(self.listener)
+            self.listener.close()
+            self.listener = None
+
+    def _accept(self, listener: socket.socket) -> None:
+        conn, _ = listener.accept()
+        try:
+            request = self._read_request(conn)
+        except Exception:
+            conn.close()
+            raise
+        if request is None:
+            conn.close()
+            return
+        kind, fds, mask, data = request
+        if kind != launch.RUN:          # `lind server status` or `stop`: its pid
+            if kind == launch.STOP:
+                self._stop_taking_runs()
+            with contextlib.suppress(OSError):
+                conn.sendall(launch.STARTED + os.getpid().to_bytes(4, "little", signed=True)
+                             + launch.COUNT + self.served.to_bytes(4, "little", signed=True))
+            conn.close()
+            return
+        # The child waits for `go` before it does anything: until the client has the
+        # pid, a failure here leaves it to run the program itself, which must then be
+        # the only run of it. It starts with every signal blocked, so that one the
+        # client passes on at once waits for the run's own dispositions (not the
+        # server's, which would stop the server).
+        go_read = go_write = pid = pidfd = -1
+        try:
+            go_read, go_write = os.pipe()
+            held = signal.pthread_sigmask(signal.SIG_BLOCK, signal.valid_signals())
+            try:
+                pid = os.fork()
+                if pid == 0:
+                    os.close(go_write)
+                    self._become_run(conn, fds, mask, data, go_read)
+            finally:
+                signal.pthread_sigmask(signal.SIG_SETMASK, held)
+            pidfd = os.pidfd_open(pid)
+            conn.sendall(launch.STARTED + pid.to_bytes(4, "little", signed=True))
+            os.write(go_write, b"g")
+        except OSError:
+            if pid > 0:
+                os.kill(pid, signal.SIGKILL)
+                os.waitpid(pid, 0)
+            if pidfd >= 0:
+                os.close(pidfd)
+            conn.close()                # the client runs it itself
+            raise
+        finally:
+            for fd in (*fds, go_read, go_write):
+                if fd >= 0:
+                    os.close(fd)
+        run = _Run(conn, pid, pidfd)
+        self.runs[pid] = run
+        self.served += 1
+        self.selector.register(conn, selectors.EVENT_READ, lambda _: self._client_left(run))
+        self.selector.register(run.pidfd, selectors.EVENT_READ, lambda _: self._ended(run))
+
+    def _read_request(self, conn: socket.socket) -> tuple[bytes, list[int], int, bytes] | None:
+        """What a client asks (RUN, STATUS or STOP), the fds and request it sent; None
+        for a connection that only looked (lind server start) or is not this user's or
+        not well-formed."""
+        uid = int.from_bytes(conn.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, 12)[4:8],
+                             "little")
+        if uid != os.geteuid():
+            return None
+        conn.settimeout(REQUEST_TIMEOUT)
+        head_size = len(launch.PROTOCOL) + 9
+        head, fds, flags, _ = socket.recv_fds(conn, head_size, 4)
+        try:
+            head += launch.read_exactly(conn, head_size - len(head)) if head else b""
+            if (not head or flags & socket.MSG_CTRUNC or not head.startswith(launch.PROTOCOL)):
+                raise EOFError("not a request")
+            kind = head[-9:-8]
+            size = int.from_bytes(head[-8:-4], "little")
+            mask = int.from_bytes(head[-4:], "little")
+            if kind != launch.RUN:
+                if fds or size or kind not in (launch.STATUS, launch.STOP):
+                    raise EOFError("a malformed request")
+            elif size > REQUEST_LIMIT or mask > 7 or len(fds) != bin(mask).count("1") + 1:
+                raise EOFError("a malformed request")
+            data = launch.read_exactly(conn, size)
+        except (EOFError, OSError):
+            for fd in fds:
+                os.close(fd)
+            return None
+        conn.settimeout(None)
+        return kind, fds, mask, data
+
+    def _client_left(self, run: _Run) -> None:
+        """The client closed its end (it was killed, most likely): the run goes with it,
+        as a run goes with its lind process."""
+        self.selector.unregister(run.conn)
+        with contextlib.suppress(ProcessLookupError):
+            signal.pidfd_send_signal(run.pidfd, signal.SIGKILL)
+
+    def _ended(self, run: _Run) -> None:
+        _, status = os.waitpid(run.pid, 0)
+        self.selector.unregister(run.pidfd)
+        os.close(run.pidfd)
+        with contextlib.suppress(KeyError, ValueError):
+            self.selector.unregister(run.conn)
+        with contextlib.suppress(OSError):
+            run.conn.sendall(launch.ENDED + status.to_bytes(4, "little", signed=True))
+        run.conn.close()
+        del self.runs[run.pid]
+
+    def _become_run(self, conn: socket.socket, fds: list[int], mask: int, data: bytes,
+                    go: int) -> None:
+        """In the forked child: once the server says go, take the client's process state,
+        then be `lind`. Never returns into the server's loop."""
+        status = 70
+        try:
+            if os.read(go, 1) != b"g":
+                os._exit(status)        # the server gave up on this run: nothing ran
+            os.close(go)
+            self._drop_server_state(keep=conn)
+            umask, blocked, ignored, argv, env = launch.decode_request(data)
+            stdio = [fd for fd in (0, 1, 2) if mask & 1 << fd]
+            for target, fd in zip(stdio, fds, strict=False):
+                os.dup2(fd, target)
+            for fd in (0, 1, 2):
+                if fd not in stdio:
+                    os.close(fd)
+            os.fchdir(fds[-1])
+            for fd in fds:
+                os.close(fd)
+            os.umask(umask)
+            _take_signals(ignored, blocked)
+            os.environ.clear()
+            os.environb.update(env)
+            _reset_for_run(stdio)
+            sys.argv = ["lind", *argv]
+            from lind.cli.main import console
+
+            console()
+        except SystemExit as exc:       # argparse's exits, or threads left to finish
+            status = _exit_status(exc.code)
+            for thread in threading.enumerate():
+                if thread is not threading.main_thread() and not thread.daemon:
+                    thread.join()
+            atexit._run_exitfuncs()
+        except BaseException:
+            traceback.print_exc()
+        finally:
+            for stream in (sys.stdout, sys.stderr):
+                if stream is not None:
+                    with contextlib.suppress(OSError, ValueError):
+                        stream.flush()
+            os._exit(status)
+
+    def _drop_server_state(self, keep: socket.socket) -> None:
+        signal.set_wakeup_fd(-1)
+        self.selector.close()
+        for sock in (self.listener, self.wake_read, self.wake_write,
+                     *(r.conn for r in self.runs.values())):
+            if sock is not None and sock is not keep:
+                sock.close()
+        for run in self.runs.values():
+            os.close(run.pidfd)
+        self.runs.clear()
+        os.close(self.lock)
+
+
+def _exit_status(code: object) -> int:
+    """What Python's own exit makes of sys.exit(CODE)."""
+    if code is None:
+        return 0
+    if isinstance(code, int):
+        return code & 0xFF
+    print(code, file=sys.stderr)
+    return 1
+
+
+def _take_signals(ignored: list[int], blocked: list[int]) -> None:
+    """The client's dispositions as a Python process started as it was would have them:
+    ignored where it had them ignored, SIGINT as KeyboardInterrupt, the rest default."""
+    for sig in signal.valid_signals():
+        if sig in (signal.SIGKILL, signal.SIGSTOP):
+            continue
+        if sig in ignored:
+            handler = signal.SIG_IGN
+        elif sig == signal.SIGINT:
+            handler = signal.default_int_handler
+        else:
+            handler = signal.SIG_DFL
+        with contextlib.suppress(OSError, ValueError):
+            signal.signal(sig, handler)
+    signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
+
+
+def _reset_for_run(stdio: list[int]) -> None:
+    """What Python works out from the environment or the streams at start, worked out
+    again for this run's."""
+    import tempfile
+
+    tempfile.tempdir = None             # TMPDIR is read again
+    for fd, name in ((0, "stdin"), (1, "stdout"), (2, "stderr")):
+        stream = getattr(sys, name)
+        if fd not in stdio:
+            setattr(sys, name, None)    # as Python starts without it
+        elif fd == 1 and stream is not None:
+            stream.reconfigure(line_buffering=os.isatty(1))

@@ -1,0 +1,192 @@
+"""The start-up server behind `lind run` (src/lind/cli/server.py): a run it takes is the
+run `lind run` would have made in its own process, it ends with the `lind` that asked
+for it, it serves only the identity that started it, and no cage can reach it.
+(test_cli.py runs each of its tests through a server too.)"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import stat
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from test_attacks import CANARY, attack, make_root, results, untouched
+from test_attacks import canary as canary  # noqa: F401  (a fixture)
+
+LIND = [sys.executable, "-m", "lind"]
+
+
+def _status() -> list[tuple[int, str, int]]:
+    """`lind server status` as (pid, identity, runs taken), one per server."""
+    out = subprocess.run([*LIND, "server", "status"], capture_output=True, text=True,
+                         timeout=60, check=True).stdout
+    if out == "no server running\n":
+        return []
+    return [(int(pid), key, int(runs)) for pid, key, runs, _ in map(str.split, out.splitlines())]
+
+
+def _children(pid: int) -> list[int]:
+    kids = []
+    for entry in Path("/proc").glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError, ValueError):
+            if int(entry.read_text().rsplit(")", 1)[1].split()[1]) == pid:
+                kids.append(int(entry.parent.name))
+    return kids
+
+
+def _runs_taken() -> int:
+    return sum(runs for _, _, runs in _status())
+
+
+def test_a_run_through_the_server_is_the_run_lind_makes_itself(builds, tmp_path, servers):
+    """Relative paths from the caller's directory, the files the program makes (under
+    the caller's umask), the program's status and output: the same with and without
+    the server, and the server did take the run."""
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "in.txt").write_text("from the host\n")
+    prog = builds.wasm("mounts")
+    seen = {}
+    for how in ("server", "in-process"):
+        root = make_root(tmp_path, f"root-{how}")
+        env = dict(os.environ, LIND_NO_SERVER="1") if how == "in-process" else None
+        before = _runs_taken()
+        proc = subprocess.run([*LIND, "run", "--root", root.name, "--mount", "data:/data:ro",
+                               str(prog)], cwd=tmp_path, capture_output=True, umask=0o077,
+                              env=env, timeout=120)
+        assert _runs_taken() == before + (how == "server"), how
+        made = root / "root-file.txt"
+        seen[how] = (proc.returncode, proc.stdout, proc.stderr, stat.S_IMODE(made.stat().st_mode))
+    assert seen["server"] == seen["in-process"]
+    assert seen["server"][0] == 0 and b"read: from the host\n" in seen["server"][1]
+
+
+def test_the_program_gets_the_callers_stdin_and_exit_status(builds, tmp_path, servers):
+    proc = subprocess.run([*LIND, "run", str(builds.wasm("args_env")), "7", "x"],
+                          input=b"", capture_output=True, timeout=120)
+    assert proc.returncode == 7 and b"argv[2]=x\n" in proc.stdout
+    usage = subprocess.run([*LIND, "run", "--no-such-option"], capture_output=True,
+                           timeout=60)
+    assert usage.returncode == 2 and b"unrecognized arguments" in usage.stderr
+    assert b"Traceback" not in usage.stderr
+
+
+def _waiting_run(builds, tmp_path, *args) -> tuple[subprocess.Popen, int]:
+    """`lind run` of host_signals through the server, once the program is ready: the
+    client and the server's child running it."""
+    env = dict(os.environ, TMPDIR=str(tmp_path))
+    proc = subprocess.Popen([*LIND, "run", str(builds.wasm("posix/host_signals")), *args],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+    assert proc.stdout.readline() == b"ready\n"
+    (server, _, _), = _status()
+    child, = _children(server)
+    return proc, child
+
+
+def test_a_run_ends_with_the_lind_that_asked_for_it(builds, tmp_path, servers):
+    """SIGKILL of the client (which no handler sees) ends the run, as it ends a run
+    in lind's own process; the server goes on."""
+    proc, child = _waiting_run(builds, tmp_path)
+    assert os.path.exists(f"/proc/{child}")
+    proc.kill()
+    proc.wait(timeout=30)
+    deadline = time.monotonic() + 30
+    while os.path.exists(f"/proc/{child}") and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not os.path.exists(f"/proc/{child}"), "the run outlived its lind"
+    assert len(_status()) == 1
+
+
+def test_stopping_the_server_lets_a_run_finish(builds, tmp_path, servers):
+    """`lind server stop`: no new runs, the running one ends normally with its status
+    (signals still reach it through its client), then the server is gone."""
+    proc, _ = _waiting_run(builds, tmp_path, "handle")
+    subprocess.run([*LIND, "server", "stop"], check=True, timeout=60)
+    for sig in (signal.SIGTERM, signal.SIGHUP, signal.SIGWINCH):
+        proc.send_signal(sig)
+        assert proc.stdout.readline() == f"got {int(sig)}\n".encode()
+    assert proc.wait(timeout=30) == 0
+    assert proc.stderr.read() == b""
+    deadline = time.monotonic() + 30
+    while _status() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert _status() == []
+
+
+def test_another_identity_gets_another_server(builds, servers):
+    """A caller with lower limits (or other credentials, cgroup, namespaces...) is not
+    served by a server that has more: it starts its own."""
+    import resource
+
+    def lower() -> None:
+        soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (min(soft, 512), min(hard, 512)))
+
+    assert len(_status()) == 1
+    subprocess.run([*LIND, "server", "start"], preexec_fn=lower, check=True, timeout=120)
+    assert len(_status()) == 2
+    proc = subprocess.run([*LIND, "run", str(builds.wasm("args_env")), "3"],
+                          preexec_fn=lower, capture_output=True, timeout=120)
+    assert proc.returncode == 3
+    assert sorted(runs for _, _, runs in _status()) == [0, 1]
+
+
+@pytest.mark.parametrize("how", ["group-writable", "another-users"])
+def test_no_server_where_its_directory_is_not_private(builds, tmp_path, monkeypatch, how):
+    """Another user who could write the directory could stand in for a server and take
+    the caller's stdio: Lind then runs the program itself and starts none."""
+    monkeypatch.delenv("LIND_NO_SERVER")
+    monkeypatch.setenv("XDG_RUNTIME_DIR", str(tmp_path))
+    folder = tmp_path / f"lind-servers-{os.geteuid()}"
+    folder.mkdir(mode=0o700)
+    if how == "group-writable":
+        folder.chmod(0o770)
+    else:
+        os.chown(folder, 65534, 65534)
+    proc = subprocess.run([*LIND, "run", str(builds.wasm("args_env")), "4"],
+                          capture_output=True, timeout=120)
+    assert proc.returncode == 4
+    time.sleep(0.5)
+    assert list(folder.iterdir()) == []
+    status = subprocess.run([*LIND, "server", "status"], capture_output=True, text=True,
+                            timeout=60)
+    assert status.returncode == 2 and "no private directory" in status.stderr
+
+
+def test_a_cage_cannot_reach_a_server_or_make_it_write_through_its_files(
+        builds, tmp_path, servers, canary):
+    """A cage shown the servers' directory (a mount of XDG_RUNTIME_DIR): connecting to a
+    server by its abstract name finds nothing (a cage's abstract names are its
+    Runtime's), and symlinks it puts where a server makes its files do not make the
+    next server write the host file they name."""
+    root = make_root(tmp_path)
+    out = tmp_path / "attack.out"
+    with open(tmp_path / "attack.in", "wb+") as scratch, open(out, "wb") as sink:
+        proc = subprocess.run([*LIND, "run", "--root", str(root), "--mount", f"{servers}:/srv",
+                               str(builds.wasm(attack("server_reach"))), "/srv", str(canary),
+                               str(os.geteuid())], stdin=scratch, stdout=sink, stderr=scratch,
+                              timeout=120)
+    text = out.read_text()
+    assert proc.returncode == 0, text
+    assert "keys 1\n" in text
+    got = results("\n".join(line.split(" ", 1)[1] for line in text.splitlines()
+                            if line.startswith(("connect", "plant"))))
+    key = next(iter(k for k in got if k not in ("log", "lock", "failed")))
+    assert got[key][0] == -1, "a cage connected to the server"
+    assert got["log"] == got["lock"] == got["failed"] == (0, 0)   # planted, as a cage may
+    subprocess.run([*LIND, "server", "stop"], check=True, timeout=60)
+    deadline = time.monotonic() + 30
+    while _status() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    subprocess.run([*LIND, "server", "start"], check=True, timeout=120)   # through them
+    proc = subprocess.run([*LIND, "run", str(builds.wasm("args_env")), "5"],
+                          capture_output=True, timeout=120)
+    assert proc.returncode == 5 and len(_status()) == 1
+    untouched(canary)
+    assert canary.read_bytes() == CANARY
+    for name in (f"{key}.log", f"{key}.lock"):
+        assert not (servers / name).is_symlink()
