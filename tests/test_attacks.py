@@ -482,11 +482,12 @@ sys.exit(lind.run([sys.argv[1]], root=sys.argv[3], stdout=1, timeout=60).returnc
 """
 
 
-def test_a_cage_started_without_stdin_or_stderr_finds_them_closed(builds, tmp_path, canary):
+def test_a_cage_started_without_stdin_or_stderr_finds_them_closed(builds, tmp_path, canary,
+                                                                  request):
     """Lind started with fds 0 and 2 closed: the cage's 0 and 2 are closed too (EBADF,
     then its next open is fd 0), as natively. They were whatever Lind had opened at
     those numbers for itself (its root directory, the program's module), readable or
-    writable by the program."""
+    writable by the program; through a start-up server, the client's socket to it."""
     prog, native = builds.wasm(attack("closed_stdio")), builds.native(attack("closed_stdio"))
     beside = make_root(tmp_path, "beside")
     (beside / "tenant.txt").write_bytes(b"tenant data\n")
@@ -494,10 +495,12 @@ def test_a_cage_started_without_stdin_or_stderr_finds_them_closed(builds, tmp_pa
     expected = subprocess.run(["sh", "-c", f"exec {native} <&- 2>&-"], cwd=work,
                               capture_output=True, text=True, timeout=60).stdout
     assert results(expected)["fstat0"] == (-1, errno.EBADF) and "open 0 0" in expected
-    for how in ("cli", "api"):
+    for how in ("cli", "api", "server"):
         root = make_root(tmp_path, f"root-{how}")
         out = tmp_path / f"{how}.out"
-        if how == "cli":
+        if how == "server":
+            request.getfixturevalue("servers")      # lind run from here on goes through one
+        if how in ("cli", "server"):
             cmd = f"exec {sys.executable} -m lind run --root {root} {prog} <&- 2>&- >{out}"
             proc = subprocess.run(["sh", "-c", cmd], timeout=90)
         else:

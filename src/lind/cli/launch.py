@@ -127,6 +127,7 @@ def connect(key: str) -> _socket.socket | None:
 def run_through_server(argv: list[str]) -> int | None:
     """The wait status of `lind ARGV` run by this identity's server, or None when no
     server took it (one is then started for the next run)."""
+    stdio = _open_stdio()
     folder = server_dir()
     if folder is None:
         return None
@@ -136,7 +137,7 @@ def run_through_server(argv: list[str]) -> int | None:
         start_server(folder, key)
         return None
     try:
-        return _run(sock, argv)
+        return _run(sock, argv, stdio)
     finally:
         sock.close()
 
@@ -148,7 +149,7 @@ def _is_ours(sock: _socket.socket) -> bool:
     return int.from_bytes(creds[4:8], "little") == os.geteuid()
 
 
-def _run(sock: _socket.socket, argv: list[str]) -> int | None:
+def _run(sock: _socket.socket, argv: list[str], stdio: int) -> int | None:
     """Send the run, pass on signals while it lasts, and return its wait status; None if
     the server went away before it started the program (nothing was run)."""
     child: list[int] = []           # the pid, once the server says it
@@ -179,9 +180,9 @@ def _run(sock: _socket.socket, argv: list[str]) -> int | None:
         request = encode_request(argv)
     except OSError:
         return None
-    fds, stdio_mask = _fds_to_pass()
+    fds = _fds_to_pass(stdio)
     try:
-        header = RUN + len(request).to_bytes(4, "little") + stdio_mask.to_bytes(4, "little")
+        header = RUN + len(request).to_bytes(4, "little") + stdio.to_bytes(4, "little")
         sock.sendmsg([PROTOCOL + header], [(_socket.SOL_SOCKET, _socket.SCM_RIGHTS,
                                             b"".join(fd.to_bytes(4, "little") for fd in fds))])
         sock.sendall(request)
@@ -241,19 +242,24 @@ def _safe_getsignal(sig: int) -> object:
         return None
 
 
-def _fds_to_pass() -> tuple[list[int], int]:
-    """The open ones of fds 0-2 (bit i of the mask says fd i is among them), then this
-    working directory, opened as an fd so the run finds it even if it was renamed."""
-    fds, mask = [], 0
+def _open_stdio() -> int:
+    """Which of fds 0-2 this process was started with (bit i for fd i): asked before it
+    opens anything, which would take the number of a closed one."""
+    mask = 0
     for fd in (0, 1, 2):
         try:
             os.fstat(fd)
         except OSError:
             continue
-        fds.append(fd)
         mask |= 1 << fd
-    fds.append(os.open(".", os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC))
-    return fds, mask
+    return mask
+
+
+def _fds_to_pass(stdio: int) -> list[int]:
+    """The stdio fds in the mask, then this working directory, opened as an fd so the
+    run finds it even if it was renamed."""
+    fds = [fd for fd in (0, 1, 2) if stdio & 1 << fd]
+    return [*fds, os.open(".", os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)]
 
 
 def read_exactly(sock: _socket.socket, size: int) -> bytes:
