@@ -54,9 +54,9 @@ def console() -> NoReturn:
 
 
 def server_dir() -> str | None:
-    """This user's directory for the servers' lock, log and failure files, made private
-    if new; None when it is not a directory only this user can enter (another user could
-    hold a lock there, or read a log)."""
+    """This user's directory for the servers' logs and failure notes, made private if
+    new; None when it is not a directory only this user can enter (another user could
+    read a log, or stop servers from starting)."""
     base = os.environ.get("XDG_RUNTIME_DIR") or os.environ.get("TMPDIR") or "/tmp"
     path = os.path.join(base, f"lind-servers-{os.geteuid()}")
     try:
@@ -104,18 +104,21 @@ def identity() -> str:
     return digest.hexdigest()
 
 
-def address(key: str) -> bytes:
-    """The server's socket: an abstract name, out of every cage's reach (Lind gives each
-    Runtime's abstract names a prefix of its own, and a cage reaches host sockets only
-    by path); SO_PEERCRED tells each end the other runs as this user."""
-    return f"\0lind-server-{os.geteuid()}-{key}".encode()
+def address(folder: str, key: str) -> bytes:
+    """The socket of KEY's server for FOLDER's runs: an abstract name, out of every
+    cage's reach (Lind gives each Runtime's abstract names a prefix of its own, and a
+    cage reaches host sockets only by path); SO_PEERCRED tells each end the other runs
+    as this user. The folder's digest in it keeps the servers of two XDG_RUNTIME_DIRs
+    (two test sessions, say) apart."""
+    place = blake2b(folder.encode(), digest_size=6).hexdigest()
+    return f"\0lind-server-{os.geteuid()}-{place}-{key}".encode()
 
 
-def connect(key: str) -> _socket.socket | None:
+def connect(folder: str, key: str) -> _socket.socket | None:
     """A connection to KEY's server, if one of this user's answers."""
     sock = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM | _socket.SOCK_CLOEXEC)
     try:
-        sock.connect(address(key))
+        sock.connect(address(folder, key))
         if _is_ours(sock):
             return sock
     except OSError:
@@ -132,7 +135,7 @@ def run_through_server(argv: list[str]) -> int | None:
     if folder is None:
         return None
     key = identity()
-    sock = connect(key)
+    sock = connect(folder, key)
     if sock is None:
         start_server(folder, key)
         return None
@@ -284,7 +287,7 @@ def read_message(sock: _socket.socket) -> tuple[bytes, int]:
 def start_server(folder: str, key: str) -> None:
     """A server for this identity, started in the background (detached, its own
     session, none of this process's fds) for the runs after this one. It exits at once
-    if another is starting for the same identity; none is started again for an identity
+    if another has the identity's socket name; none is started again for an identity
     whose server could not start (its reason is in KEY.failed)."""
     try:
         if os.lstat(os.path.join(folder, f"{key}.failed")).st_mode & 0o170000 == 0o100000:
@@ -298,10 +301,8 @@ def start_server(folder: str, key: str) -> None:
             if os.fork() == 0:
                 os.chdir("/")
                 null = os.open("/dev/null", os.O_RDWR)
-                log = create_private(os.path.join(folder, f"{key}.log")) or null
-                os.dup2(null, 0)
-                os.dup2(log, 1)
-                os.dup2(log, 2)
+                for fd in (0, 1, 2):        # its log, once it has the name (server.main)
+                    os.dup2(null, fd)
                 os.closerange(3, 1 << 20)
                 os.execv(sys.executable, [sys.executable, "-c", SERVER_CODE, folder, key])
         finally:
@@ -338,8 +339,8 @@ def server_command(argv: list[str]) -> int:
     if argv == ["start"]:
         return _start_and_wait(folder, identity())
     answered = 0
-    for name in sorted(os.listdir(folder)):
-        sock = connect(name[:-5]) if name.endswith(".lock") else None
+    for key in running_keys(folder):
+        sock = connect(folder, key)
         if sock is None:
             continue
         try:
@@ -352,10 +353,23 @@ def server_command(argv: list[str]) -> int:
             sock.close()
         answered += 1
         if argv == ["status"]:
-            print(f"{pid} {name[:-5]} {runs} runs")
+            print(f"{pid} {key} {runs} runs")
     if argv == ["status"] and not answered:
         print("no server running")
     return 0
+
+
+def running_keys(folder: str) -> list[str]:
+    """The identities of this user's servers for FOLDER listening in this network
+    namespace, from the kernel's list of Unix sockets (their abstract names)."""
+    prefix = address(folder, "")[1:].decode()
+    keys = set()
+    with open("/proc/net/unix") as f:
+        for line in f:
+            name = line.split()[-1]
+            if name.startswith("@" + prefix):
+                keys.add(name[1 + len(prefix):])
+    return sorted(keys)
 
 
 def _start_and_wait(folder: str, key: str) -> int:
@@ -364,7 +378,7 @@ def _start_and_wait(folder: str, key: str) -> int:
     started = False
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
-        sock = connect(key)
+        sock = connect(folder, key)
         if sock is not None:
             sock.close()
             return 0

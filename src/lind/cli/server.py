@@ -8,7 +8,7 @@ the client passes on the signals it gets.
 A server serves one user and one process identity (launch.identity: credentials,
 capabilities, seccomp, cgroup, namespaces, limits, Lind's code...), checks each
 client's uid, listens on an abstract socket name no cage can reach (launch.address),
-keeps its lock and log in a directory private to the user, and exits after
+keeps its log in a directory private to the user, and exits after
 LIND_SERVER_IDLE seconds (default 900) without a run, or after SIGTERM or `lind server
 stop` once its runs have ended. It never creates a wasmtime engine or a thread, so a
 fork copies nothing that runs.
@@ -18,14 +18,12 @@ from __future__ import annotations
 
 import atexit
 import contextlib
-import fcntl
 import importlib
 import os
 import pkgutil
 import selectors
 import signal
 import socket
-import stat
 import sys
 import threading
 import traceback
@@ -48,50 +46,42 @@ class _Run:
 
 
 def main() -> None:
-    """`python -c SERVER_CODE FOLDER KEY`, as launch.start_server runs it."""
+    """`python -c SERVER_CODE FOLDER KEY`, as launch.start_server runs it. Binding the
+    identity's socket name comes first: only one process can hold it, so a server
+    starting beside a running one stops before importing anything."""
     folder, key = sys.argv[1:3]
-    lock = _lock(os.path.join(folder, f"{key}.lock"))
-    if lock is None:
-        return                          # another server for this identity is starting
-    why = _unusable(key)
-    if why is not None:
-        failed = launch.create_private(os.path.join(folder, f"{key}.failed"))
-        if failed is not None:          # the clients stop starting servers for KEY
-            os.write(failed, why.encode() + b"\n")
-            os.close(failed)
-        print(f"lind server: {why}", file=sys.stderr)
-        return
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     try:
-        listener.bind(launch.address(key))
-    except OSError as exc:              # the name is taken (by another user: not ours)
-        print(f"lind server: {exc}", file=sys.stderr)
+        listener.bind(launch.address(folder, key))
+    except OSError:
+        return                          # a server has it (or is starting)
+    log = launch.create_private(os.path.join(folder, f"{key}.log"))
+    if log is not None:
+        os.dup2(log, 1)
+        os.dup2(log, 2)
+        os.close(log)
+    why = _unusable(key)
+    if why is not None:
+        _note_failure(folder, key, why)
         return
     listener.listen(128)
-    _Server(listener, lock, _idle_seconds()).serve()
+    try:
+        _Server(listener, _idle_seconds()).serve()
+    finally:                            # a log with nothing in it is not kept
+        path = os.path.join(folder, f"{key}.log")
+        with contextlib.suppress(OSError):
+            ours, there = os.fstat(2), os.lstat(path)
+            if ours.st_size == 0 and (ours.st_dev, ours.st_ino) == (there.st_dev, there.st_ino):
+                os.unlink(path)
 
 
-def _lock(path: str) -> int | None:
-    """KEY.lock held for the server's life, or None if another holds it. Anything else
-    at its name than a plain file of this user's with one link (a link a cage made
-    through a mount to some file of the host's, say) is unlinked, never opened."""
-    with contextlib.suppress(OSError):
-        st = os.lstat(path)
-        if not stat.S_ISREG(st.st_mode) or st.st_uid != os.geteuid() or st.st_nlink != 1:
-            os.unlink(path)
-    try:
-        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
-    except OSError:
-        return None
-    st = os.fstat(fd)
-    try:
-        if not stat.S_ISREG(st.st_mode) or st.st_uid != os.geteuid() or st.st_nlink != 1:
-            raise OSError(f"{path}: not a file of this user's alone")
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except OSError:
-        os.close(fd)
-        return None
-    return fd
+def _note_failure(folder: str, key: str, why: str) -> None:
+    """KEY.failed says why: the clients stop starting servers for KEY."""
+    print(f"lind server: {why}", file=sys.stderr)
+    failed = launch.create_private(os.path.join(folder, f"{key}.failed"))
+    if failed is not None:
+        os.write(failed, why.encode() + b"\n")
+        os.close(failed)
 
 
 def _unusable(key: str) -> str | None:
@@ -125,9 +115,8 @@ def _idle_seconds() -> float:
 
 
 class _Server:
-    def __init__(self, listener: socket.socket, lock: int, idle: float) -> None:
+    def __init__(self, listener: socket.socket, idle: float) -> None:
         self.listener: socket.socket | None = listener
-        self.lock = lock
         self.idle = idle
         self.selector = selectors.DefaultSelector()
         self.selector.register(listener, selectors.EVENT_READ, self._accept)
@@ -321,7 +310,6 @@ class _Server:
         for run in self.runs.values():
             os.close(run.pidfd)
         self.runs.clear()
-        os.close(self.lock)
 
 
 def _exit_status(code: object) -> int:
