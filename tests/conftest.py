@@ -102,7 +102,7 @@ def servers(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.Monkey
     servers' directory. Every server started there is stopped at the end, and waited for."""
     folder = tmp_path_factory.mktemp("xdg-run")
     folder.chmod(0o700)
-    monkeypatch.delenv("LIND_NO_SERVER")
+    monkeypatch.delenv("LIND_NO_SERVER", raising=False)
     monkeypatch.setenv("XDG_RUNTIME_DIR", str(folder))
     lind = [sys.executable, "-m", "lind", "server"]
     subprocess.run([*lind, "start"], timeout=120, check=True)

@@ -141,7 +141,7 @@ def test_another_identity_gets_another_server(builds, servers):
 def test_no_server_where_its_directory_is_not_private(builds, tmp_path, monkeypatch, how):
     """Another user who could write the directory could stand in for a server and take
     the caller's stdio: Lind then runs the program itself and starts none."""
-    monkeypatch.delenv("LIND_NO_SERVER")
+    monkeypatch.delenv("LIND_NO_SERVER", raising=False)
     monkeypatch.setenv("XDG_RUNTIME_DIR", str(tmp_path))
     folder = tmp_path / f"lind-servers-{os.geteuid()}"
     folder.mkdir(mode=0o700)
