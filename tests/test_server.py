@@ -192,3 +192,35 @@ def test_a_cage_cannot_reach_a_server_or_make_it_write_through_its_files(
     untouched(canary)
     assert canary.read_bytes() == CANARY
     assert not (servers / f"{key}.log").is_symlink()
+
+
+def test_a_server_gone_before_the_run_started_leaves_it_to_lind(builds, tmp_path, monkeypatch):
+    """A server that takes the request and closes without starting the run (it failed,
+    or is stopping): the program runs once, in lind's own process."""
+    import socket
+    import threading
+
+    monkeypatch.delenv("LIND_NO_SERVER", raising=False)
+    monkeypatch.setenv("XDG_RUNTIME_DIR", str(tmp_path))
+    folder = launch.server_dir()
+    assert folder is not None
+    fake = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    fake.bind(launch.address(folder, launch.identity()))
+    fake.listen(8)
+    taken = []
+
+    def serve() -> None:
+        conn, _ = fake.accept()
+        taken.append(conn.recv(1 << 16))
+        conn.close()
+
+    thread = threading.Thread(target=serve)
+    thread.start()
+    try:
+        proc = subprocess.run([*LIND, "run", str(builds.wasm("args_env")), "3", "once"],
+                              capture_output=True, timeout=120)
+    finally:
+        thread.join(timeout=30)
+        fake.close()
+    assert taken and taken[0].startswith(launch.PROTOCOL + launch.RUN)
+    assert proc.returncode == 3 and proc.stdout.count(b"argv[2]=once\n") == 1, proc.stderr

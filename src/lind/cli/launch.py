@@ -158,47 +158,58 @@ def _run(sock: _socket.socket, argv: list[str], stdio: int) -> int | None:
     child: list[int] = []           # the pid, once the server says it
     pending: list[int] = []         # signals that came before it
 
+    def send(sig: int) -> None:
+        try:                        # noqa: SIM105 - contextlib costs this module's budget
+            os.kill(child[0], sig)
+        except OSError:             # it has just ended: its status is on the way
+            pass
+
     def forward(sig: int, _frame: object) -> None:
         if child:
-            os.kill(child[0], sig)
+            send(sig)
         else:
             pending.append(sig)
 
     def stop(sig: int, _frame: object) -> None:      # Ctrl-Z stops the run, then this
         if child:
-            os.kill(child[0], _signal.SIGSTOP)
+            send(_signal.SIGSTOP)
         _signal.signal(sig, _signal.SIG_DFL)
         os.kill(os.getpid(), sig)
         _signal.signal(sig, stop)                    # resumed (fg or bg): the run goes on
         if child:
-            os.kill(child[0], _signal.SIGCONT)
+            send(_signal.SIGCONT)
 
-    for name in FORWARDED:
-        sig = getattr(_signal, name)
-        if _signal.getsignal(sig) is not _signal.SIG_IGN:
-            _signal.signal(sig, forward)
-    if _signal.getsignal(_signal.SIGTSTP) is not _signal.SIG_IGN:
-        _signal.signal(_signal.SIGTSTP, stop)
+    handlers = {getattr(_signal, name): forward for name in FORWARDED}
+    handlers[_signal.SIGTSTP] = stop
+    previous = {sig: _signal.getsignal(sig) for sig in handlers}
+    for sig, handler in handlers.items():
+        if previous[sig] is not _signal.SIG_IGN:
+            _signal.signal(sig, handler)
     try:
         request = encode_request(argv)
+        fds = _fds_to_pass(stdio)
     except OSError:
-        return None
-    fds = _fds_to_pass(stdio)
+        fds = None
     try:
+        if fds is None:
+            raise OSError("nothing to send")
         header = RUN + len(request).to_bytes(4, "little") + stdio.to_bytes(4, "little")
         sock.sendmsg([PROTOCOL + header], [(_socket.SOL_SOCKET, _socket.SCM_RIGHTS,
                                             b"".join(fd.to_bytes(4, "little") for fd in fds))])
         sock.sendall(request)
         kind, pid = read_message(sock)
-    except OSError:
+        if kind != STARTED:
+            raise OSError("not started")
+    except OSError:                 # nothing ran: this process runs it, as it would have
+        for sig, handler in previous.items():
+            _signal.signal(sig, handler)
         return None
     finally:
-        os.close(fds[-1])           # the working directory's fd, opened to be passed
-    if kind != STARTED:
-        return None
+        if fds is not None:
+            os.close(fds[-1])       # the working directory's fd, opened to be passed
     child.append(pid)
     for sig in pending:
-        os.kill(pid, sig)
+        send(sig)
     try:
         kind, status = read_message(sock)
     except OSError:
