@@ -1239,6 +1239,25 @@ def test_a_grate_handler_cannot_unwind_the_grate(builds, tmp_path, canary, tramp
     untouched(canary)
 
 
+@pytest.mark.parametrize("trampoline", ["c", "ctypes"])
+def test_a_grate_handler_cannot_take_the_rewind_of_the_grates_own_thread(
+        builds, tmp_path, canary, monkeypatch, trampoline):
+    """The grate's own thread setjmps in a loop (each one an unwind and a rewind of its
+    stack) while its handler, running for a child on the child's thread, calls fork and
+    setjmp 3,000 times. The handler's calls were taken for the end of the grate's rewind:
+    they got its result (fork "made a child" in a handler), stopped the rewind from the
+    wrong thread in a Store another thread was running, and aborted the host process
+    (wasmtime's unwinder, SIGABRT) or killed the grate. Every one must be refused, with
+    a tenant beside it intact."""
+    monkeypatch.setenv("LIND_TRAMPOLINE", trampoline)
+    status, out, err = two_trees(builds, tmp_path, [builds.wasm(attack("grate_rewind_race"))],
+                                 tenant_ms=3000)
+    assert status["attacker"] == 0, err[-2000:]
+    assert out == ("handler: 3000 refused, 0 forked, 0 fork said 0, 0 other\n"
+                   "grate: child status 0\n"), err[-2000:]
+    untouched(canary)
+
+
 def test_orphans_go_to_the_first_cage_and_are_reaped(builds, tmp_path, canary):
     rc, out, err = run_cage(tmp_path, "cage", [builds.wasm(attack("orphans"))],
                             root=make_root(tmp_path))

@@ -626,8 +626,12 @@ class Cage:
         self._rewind_result = result
 
     def rewound(self) -> int | None:
-        """In a handler: the result to return if this call is the end of a rewind."""
-        if not self._rewinding:
+        """In a handler: the result to return if this call is the end of a rewind. Only
+        a call made on a thread of this cage's own can be: a grate's handler runs on its
+        caller's thread and makes its calls as the grate, and would otherwise take (and
+        stop, from the wrong thread, in a Store another thread is running) the rewind
+        the grate's own thread is in the middle of."""
+        if getattr(_serving, "cage", None) is not self or not self._rewinding:
             return None
         self._rewinding = False
         self._asyncify_in_call("asyncify_stop_rewind")
