@@ -1228,7 +1228,11 @@ class Cage:
                 self.block_on(self._nap, restartable=False)
 
     def stack_pointer(self) -> int:
-        """The guest's shadow-stack pointer now (0 if the program exports none)."""
+        """The guest's shadow-stack pointer now (0 if the program exports none, or if the
+        caller is a grate's handler on another cage's thread: its stack is its worker's,
+        and the grate's own Store is another thread's to read)."""
+        if getattr(_serving, "cage", None) is not self:
+            return 0
         if not self.exports or loader.ASYNCIFY_STACK_POINTER not in self.exports:
             return 0
         return self.exports[loader.ASYNCIFY_STACK_POINTER].value(self.store)
