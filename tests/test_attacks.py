@@ -1258,6 +1258,19 @@ def test_a_grate_handler_cannot_take_the_rewind_of_the_grates_own_thread(
     untouched(canary)
 
 
+@pytest.mark.parametrize("threads", ["one thread", "two threads"])
+@pytest.mark.parametrize("trampoline", ["c", "ctypes"])
+def test_exit_in_a_grate_handler_ends_the_grate(builds, tmp_path, canary, trampoline, threads):
+    """exit(2) made by a handler (on its caller's thread) ends the grate, as exit_group:
+    the grate's own first thread is not counted out while it runs on (it once was, and
+    the handler failed with "thread exit" instead)."""
+    args = [builds.wasm(attack("grate_handler_exit"))] + (["2"] if threads == "two threads" else [])
+    rc, out, err = lind_cli(tmp_path, f"cli-{threads[:3]}", *args,
+                            env=dict(os.environ, LIND_TRAMPOLINE=trampoline))
+    assert (rc, out, err) == (3, "", ""), err
+    untouched(canary)
+
+
 def test_orphans_go_to_the_first_cage_and_are_reaped(builds, tmp_path, canary):
     rc, out, err = run_cage(tmp_path, "cage", [builds.wasm(attack("orphans"))],
                             root=make_root(tmp_path))

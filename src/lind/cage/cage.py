@@ -1146,7 +1146,13 @@ class Cage:
         return thread
 
     def exit_thread(self, code: int) -> None:
-        """exit(2): the calling thread ends; the cage with it if it was the last one."""
+        """exit(2): the calling thread ends; the cage with it if it was the last one.
+        Made by a grate's handler (on its caller's thread, none of this cage's), it is
+        the grate program's exit_group: that thread is not one of the grate's to count
+        out (it was taken for the first one, still running on its own thread)."""
+        if getattr(_serving, "cage", None) is not self:
+            self.exit(code)
+            return
         thread = self.calling_thread()
         with self._threads_changed:
             self._threads_alive -= 1
