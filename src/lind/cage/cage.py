@@ -614,11 +614,18 @@ class Cage:
         self._unwind_replaces_stack = replaces_stack
         self._asyncify_in_call(ASYNCIFY, data)
 
+    def _on_own_thread(self) -> bool:
+        """Whether the calling host thread runs this cage's program (one of its threads),
+        not a grate's handler running on its caller's thread and calling as the grate:
+        the running_instance() such a call sees is the grate's first thread's, which is
+        its own thread's to touch."""
+        return getattr(_serving, "cage", None) is self
+
     def _refuse_in_handler(self) -> None:
         """ENOSYS for fork, exec and setjmp made by a grate's handler: it runs in a worker
         instance on its caller's thread, while the instance they would unwind or
         replace runs (or waits) on the grate's own."""
-        if getattr(_serving, "cage", None) is not self:
+        if not self._on_own_thread():
             raise OSError(errno.ENOSYS, "a grate's handler cannot fork, exec or setjmp")
 
     def resume_with(self, result: int) -> None:
@@ -631,7 +638,7 @@ class Cage:
         caller's thread and makes its calls as the grate, and would otherwise take (and
         stop, from the wrong thread, in a Store another thread is running) the rewind
         the grate's own thread is in the middle of."""
-        if getattr(_serving, "cage", None) is not self or not self._rewinding:
+        if not self._on_own_thread() or not self._rewinding:
             return None
         self._rewinding = False
         self._asyncify_in_call("asyncify_stop_rewind")
@@ -1150,7 +1157,7 @@ class Cage:
         Made by a grate's handler (on its caller's thread, none of this cage's), it is
         the grate program's exit_group: that thread is not one of the grate's to count
         out (it was taken for the first one, still running on its own thread)."""
-        if getattr(_serving, "cage", None) is not self:
+        if not self._on_own_thread():
             self.exit(code)
             return
         thread = self.calling_thread()
@@ -1237,7 +1244,7 @@ class Cage:
         """The guest's shadow-stack pointer now (0 if the program exports none, or if the
         caller is a grate's handler on another cage's thread: its stack is its worker's,
         and the grate's own Store is another thread's to read)."""
-        if getattr(_serving, "cage", None) is not self:
+        if not self._on_own_thread():
             return 0
         if not self.exports or loader.ASYNCIFY_STACK_POINTER not in self.exports:
             return 0
