@@ -30,6 +30,7 @@ from wasmtime import _bindings as wt
 from wasmtime import _ffi
 from wasmtime._extern import wrap_extern
 
+from lind import threei  # noqa: F401 - its fault handler goes in before Wasmtime's (_accel.c)
 from lind.cage.program_file import read_program
 from lind.toolchain.asyncify import (
     NULL_PAGE_UNUSED,
