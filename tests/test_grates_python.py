@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 import lind
-from lind.grates import Call, Grate, handles
+from lind.grates import Call, Grate, handles, number
 from lind.grates.aquarium import Aquarium
 from lind.grates.clamp import Clamp
 from lind.grates.netfilter import NetFilter
@@ -124,6 +124,29 @@ def test_seccomp_rules_for_open_and_stat_cover_what_libc_issues(builds, data_roo
     proc = lind_run("--root", data_root, "--grate", f"seccomp:{path}", "--",
                     builds.wasm("grates/py_fsops"), "cat", "/data/a", "stat", "/data/a")
     assert proc.stdout.decode() == expected
+
+
+@pytest.mark.parametrize("policy", ["deny clone\n", "deny spawn\n"])
+def test_seccomp_rule_on_clone_holds_for_posix_spawn(builds, tmp_path, policy):
+    """posix_spawn is a clone on Linux and Lind's own `spawn` call in a cage: a rule on
+    clone (or on spawn) refuses it, so system() and popen() cannot start a process."""
+    path = tmp_path / "policy.txt"
+    path.write_text(policy)
+    root = tmp_path / "root"
+    (root / "bin").mkdir(parents=True)
+    shutil.copy(builds.wasm("spawn"), root / "spawn")
+    shutil.copy(builds.wasm("spawn"), root / "bin" / "sh")
+    result = caged(root / "spawn", [], root=root, grates=[f"seccomp:{path}"])
+    assert result.stdout.decode().endswith(
+        "missing: Operation not permitted, pid -1, no child left 1\n"
+        "failed file action: Operation not permitted\n"
+        "spawnp missing: Operation not permitted\n"
+        "system: exited 0 status 255\n"             # -1: no shell could start
+        "popen: Operation not permitted\n"), result.stdout
+    assert result.stdout.startswith(b"spawn: r=1,")   # EPERM, and no child printed
+    assert result.returncode == 0
+    handlers = Seccomp.from_policy("default errno EPERM\n").handlers()
+    assert number("spawn") in handlers and number("spawn") == 1018
 
 
 def test_seccomp_stat_and_lstat_with_different_actions_need_a_newfstatat_rule():

@@ -7,6 +7,7 @@ import shutil
 import subprocess
 
 import lind
+from lind.cage import loader
 
 
 def _stage(builds, tmp_path, name):
@@ -80,3 +81,22 @@ def test_preforking_server_over_pipes_matches_native(builds, tmp_path):
     assert caged.stdout == native.stdout
     assert caged.stdout == (b"answers 60, each job once: yes, sum of squares 73810, "
                             b"workers exited cleanly 3\n")
+
+
+def test_posix_spawn_system_and_popen_match_native(builds, tmp_path):
+    """posix_spawn starts the child afresh (no fork, no Asyncify): file actions, the
+    signal mask and default dispositions, the process group, errors, and system/popen
+    through /bin/sh (in the cage, the same program acting as one) as natively."""
+    native_dir, root = tmp_path / "native", tmp_path / "root"
+    native_dir.mkdir()
+    (root / "bin").mkdir(parents=True)
+    native = subprocess.run([str(builds.native("spawn"))], cwd=native_dir, capture_output=True,
+                            timeout=60)
+    assert b"child: fd5 read 13 'from the file'" in native.stdout
+    shutil.copy(builds.wasm("spawn"), root / "spawn")
+    shutil.copy(builds.wasm("spawn"), root / "bin" / "sh")
+    caged = lind.run([root / "spawn"], root=root, capture_output=True, timeout=60)
+    assert caged.stdout.decode() == native.stdout.decode()
+    assert caged.returncode == native.returncode == 0
+    assert ("lind", "syscall_unwind") not in {
+        (i.module, i.name) for i in loader.load(builds.wasm("spawn")).imports}

@@ -15,6 +15,7 @@ import pytest
 
 import lind
 from lind.microvisor import sys_time
+from lind.toolchain import asyncify
 
 
 def _compare(builds, tmp_path, name, *args):
@@ -220,3 +221,14 @@ def test_siginfo_names_the_senders_real_uid(builds):
                                              b"seteuid: 0\n"
                                              b"si_uid is the real uid 1, the effective 0\n"
                                              b"SIGPIPE si_uid is the real uid 1\n")
+
+
+def test_longjmp_out_of_handlers_as_exceptions(builds, tmp_path):
+    """setjmp/longjmp (not sig*) are WebAssembly exceptions: a handler's longjmp leaves
+    a busy loop (its safepoint runs the handler in the program's frames), a pause, a
+    read, and a raise 200 times over, as natively; the program is not instrumented."""
+    caged = _compare(builds, tmp_path, "sig_longjmp")
+    assert b"rounds 200, hits 203" in caged.stdout
+    assert b"busy loop 10 frames down: 14" in caged.stdout
+    wasm = builds.wasm("sig_longjmp").read_bytes()
+    assert not asyncify.needs_asyncify(wasm) and asyncify.uses_exception_handling(wasm)

@@ -19,6 +19,7 @@ import itertools
 import shutil
 import struct
 import subprocess
+import sys
 import textwrap
 from pathlib import Path
 
@@ -27,7 +28,7 @@ import wasmtime
 
 import lind
 from lind.cage import loader
-from lind.toolchain import asyncify, cc, safepoints
+from lind.toolchain import asyncify, cc, safepoints, sjlj
 
 ASYNCIFY_EXPORTS = set(asyncify.ASYNCIFY_EXPORTS)
 ENGINE = loader.engine()   # shared memories enabled, as the programs need
@@ -114,8 +115,10 @@ class ToyHost:
         argv: list[bytes],
         pid: int = 1,
         programs: dict[bytes, int] | None = None,
+        entry: str = "_start",
     ) -> None:
-        self.module, self.argv, self.pid = module, argv, pid
+        self.module, self.argv, self.pid, self.entry = module, argv, pid, entry
+        self.plan: bytes | None = None      # a spawned child's, until it takes it
         self.programs = programs or {}
         self.execs: list[tuple[int, bytes, list[bytes]]] = []
         self.fds: dict[int, tuple[str, bytearray | None]] = {1: ("out", None), 2: ("out", None)}
@@ -261,6 +264,28 @@ class ToyHost:
         if nr in (60, 231):  # exit, exit_group
             self.status = a1 & 0xFF
             raise _Exit
+        if nr == 59:  # execve: the new program runs and exits at once
+            path = self.cstr(a1)
+            self.execs.append((self.pid, path, self.strings(a2)))
+            if path not in self.programs:
+                return -ENOENT
+            self.execed = (path, self.strings(a2))
+            self.status = self.programs[path]
+            raise _Exit
+        if nr == 1018:  # spawn(plan, size): a child starts this program at its spawn entry
+            child = ToyHost(self.module, self.argv, next(self.pids), self.programs,
+                            entry="__lind_spawn_start")
+            child.execs, child.pids = self.execs, self.pids
+            child.fds, child.mask, child.plan = dict(self.fds), self.mask, self.read(a1, a2)
+            self.children[child.pid] = child.run()
+            self.out += child.out
+            return child.pid
+        if nr == 1019:  # spawn_plan(buf, size)
+            if self.plan is None:
+                return -ENOENT
+            if a2 >= len(self.plan):
+                self.write(a1, self.plan)
+            return len(self.plan)
         if nr == 16:  # ioctl: not a terminal
             return -ENOTTY
         if nr == 9:  # mmap
@@ -282,12 +307,6 @@ class ToyHost:
             self._pending = ("longjmp", a1, a2)
         elif nr == 57:
             self._pending = ("fork",)
-        elif nr == 59:
-            path = self.cstr(a1)
-            self.execs.append((self.pid, path, self.strings(a2)))
-            if path not in self.programs:
-                return -ENOENT  # answered without unwinding
-            self._pending = ("exec", path, self.strings(a2))
         else:
             return -ENOSYS
         self.write(self.buffer, struct.pack("<II", self.buffer + 8, self.buffer + self.BUFFER))
@@ -312,7 +331,7 @@ class ToyHost:
     def run(self) -> int:
         while True:
             try:
-                self.ex["_start"](self.store)
+                self.ex[self.entry](self.store)
             except _Exit:
                 return self.status  # type: ignore[return-value]
             assert self.ex["asyncify_get_state"](self.store) == 1, "_start returned"
@@ -330,7 +349,7 @@ class ToyHost:
                 self.write(self.buffer, struct.pack("<I", end))
                 self.set_globals(globs)
                 self._resume_value = action[2]
-            elif action[0] == "fork":
+            else:  # fork
                 child = ToyHost(self.module, self.argv, next(self.pids), self.programs)
                 child.execs, child.pids = self.execs, self.pids
                 child.fds = dict(self.fds)
@@ -346,10 +365,6 @@ class ToyHost:
                 self.children[child.pid] = child.run()
                 self.out += child.out
                 self._resume_value = child.pid
-            else:  # exec: the new program runs and exits at once
-                self.execed = (action[1], action[2])
-                self.status = self.programs[action[1]]
-                return self.status
             self.ex["asyncify_start_rewind"](self.store, self.buffer)
 
 
@@ -428,6 +443,22 @@ USERS = {
     "vfork": "vfork()",
     "_Fork": "_Fork()",
     "clone": "clone(fn, stack + sizeof stack, SIGCHLD, 0)",
+    "daemon": "daemon(0, 0)",
+    # through the host, so that a siglongjmp out of a fault's handler works
+    "sigsetjmp": "sigsetjmp(sjb, 1)",
+    "siglongjmp": "(siglongjmp(sjb, 1), 0)",
+}
+
+#: C's setjmp family: WebAssembly exceptions by default, Asyncify with --setjmp=asyncify
+JUMPERS = {
+    "setjmp": "setjmp(jb)",
+    "_setjmp": "_setjmp(jb)",
+    "longjmp": "(longjmp(jb, 1), 0)",
+    "_longjmp": "(_longjmp(jb, 1), 0)",
+}
+
+NON_USERS = {
+    # exec stops the instance and a spawned child starts afresh: nothing is unwound
     "execve": 'execve("/x", argv, envp)',
     "execv": 'execv("/x", argv)',
     "execvp": 'execvp("x", argv)',
@@ -437,15 +468,6 @@ USERS = {
     "posix_spawnp": 'posix_spawnp(0, "x", 0, 0, argv, envp)',
     "system": 'system("true")',
     "popen": '(popen("true", "r") != 0)',
-    "setjmp": "setjmp(jb)",
-    "_setjmp": "_setjmp(jb)",
-    "sigsetjmp": "sigsetjmp(sjb, 1)",
-    "longjmp": "(longjmp(jb, 1), 0)",
-    "siglongjmp": "(siglongjmp(sjb, 1), 0)",
-    "daemon": "daemon(0, 0)",
-}
-
-NON_USERS = {
     "getpid": "getpid()",
     "syscall": "(int)syscall(SYS_getpid)",
     "pthread_create": "pthread_create(&t, 0, thr, 0)",
@@ -483,6 +505,21 @@ def test_functions_that_unwind_import_syscall_unwind(tmp_path: Path, fn: str) ->
     out = build(tmp_path, USE_TEMPLATE.format(expr=USERS[fn]), "-Wall", "-Werror")
     assert ("lind", "syscall_unwind") in imports_of(out)
     assert exports_of(out) >= ASYNCIFY_EXPORTS
+
+
+@pytest.mark.parametrize("fn", sorted(JUMPERS))
+def test_the_setjmp_family_is_exceptions_not_asyncify(tmp_path: Path, fn: str) -> None:
+    """Every name of setjmp and longjmp is lowered to exception handling: nothing of the
+    host, no Asyncify; --setjmp=asyncify makes them calls through syscall_unwind."""
+    source = USE_TEMPLATE.format(expr=JUMPERS[fn])
+    out = build(tmp_path, source, "-Wall", "-Werror", "-O2")
+    assert ("lind", "syscall_unwind") not in imports_of(out)
+    assert not exports_of(out) & ASYNCIFY_EXPORTS
+    assert sjlj.ASYNCIFY_OBJECT not in asyncify.custom_section_names(out.read_bytes())
+    out = build(tmp_path, source, "-Wall", "-Werror", "--setjmp=asyncify", name="asyncify")
+    assert ("lind", "syscall_unwind") in imports_of(out)
+    assert exports_of(out) >= ASYNCIFY_EXPORTS
+    assert not asyncify.uses_exception_handling(out.read_bytes())
 
 
 @pytest.mark.parametrize("fn", sorted(NON_USERS))
@@ -627,7 +664,8 @@ def test_abi_fork_and_execve(tmp_path: Path) -> None:
     assert host.unwind_calls[0][0] == 57
     assert b"fork=0 pid=2\n" in host.out and b"fork=2 pid=1\n" in host.out
     host = toy_run(prog, b"exec", programs={b"/bin/prog": 0})
-    assert [c[0] for c in host.unwind_calls] == [59]
+    assert host.unwind_calls == []        # exec stops the instance: nothing to unwind
+    assert [c[0] for c in host.syscalls if c[0] == 59] == [59]
     assert host.execed == (b"/bin/prog", [b"prog", b"a b"])
 
 
@@ -670,9 +708,14 @@ SPAWN = r"""
 """
 
 
-def test_posix_spawn_system_popen_on_fork_and_execve(tmp_path: Path) -> None:
+def test_posix_spawn_system_popen_start_children_afresh(tmp_path: Path) -> None:
+    """posix_spawn (and system, popen on it) copies nothing: call 1018 starts the same
+    program at its spawn entry, which fetches the plan (1019), applies it and execs."""
     prog = build(tmp_path, SPAWN, "-O2")
+    assert ("lind", "syscall_unwind") not in imports_of(prog)
+    assert "__lind_spawn_start" in exports_of(prog)
     host = toy_run(prog, programs={b"/bin/tool": 6, b"/usr/bin/tool": 7, b"/bin/sh": 9})
+    assert [c[0] for c in host.syscalls].count(1018) == 6
     assert host.out.decode() == (
         "spawn ok: r=0 pid>1=1 status=6\n"
         "spawn missing: r=ENOENT pid=-1 wait=1\n"
@@ -791,12 +834,12 @@ SJLJ = r"""
 """
 
 
-@pytest.mark.parametrize("opt", ["-O0", "-O2"])
-def test_setjmp_longjmp_match_gcc(tmp_path: Path, opt: str) -> None:
+@pytest.mark.parametrize("flags", [("-O0",), ("-O2",), ("-O2", "--setjmp=asyncify")])
+def test_setjmp_longjmp_match_gcc(tmp_path: Path, flags: tuple[str, ...]) -> None:
     source = SJLJ
     ref = native(tmp_path, source)
     assert ref.returncode == 4, ref
-    host = toy_run(build(tmp_path, source, opt, "-Wall"))
+    host = toy_run(build(tmp_path, source, *flags, "-Wall"))
     assert host.out.decode() == ref.stdout.decode()
     assert host.status == ref.returncode
     assert b"deep -> 488 at depth 500\n" in host.out  # 500 + (char)500
@@ -914,3 +957,133 @@ def test_every_loop_of_a_program_that_forks_gets_a_safepoint(tmp_path: Path, mon
     loops = instrumented.count(check_start)
     assert loops >= 3 and len(instrumented) > len(raw)
 
+
+
+# --------------------------------------------------------------------------
+# setjmp as WebAssembly exceptions, and the Asyncify twins of a program that forks
+
+JUMPING_LIB = r"""
+    #include <setjmp.h>
+    jmp_buf jb;
+    __attribute__((noinline)) void thrower(int n) { if (n == 0) longjmp(jb, 7); thrower(n - 1); }
+    int try_it(int n) { int r = setjmp(jb); if (r == 0) thrower(n); return r; }
+"""
+
+FORKING_MAIN = r"""
+    #include <stdio.h>
+    #include <unistd.h>
+    #include <sys/wait.h>
+    int try_it(int);
+    int main(void) {
+        int r = try_it(3);
+        fflush(stdout);
+        pid_t p = fork();
+        if (p == 0) { printf("child %d\n", try_it(1) + 1); return 0; }
+        waitpid(p, 0, 0);
+        printf("parent %d\n", r);
+        return 0;
+    }
+"""
+
+
+def test_separately_compiled_setjmp_forks_through_its_asyncify_twins(tmp_path: Path) -> None:
+    """An object compiled with -c that setjmps carries its Asyncify twin; linked into a
+    program that forks (as an object, from an archive by path, by -l, or through a
+    partial link), the program is linked again with the twins, and runs as natively."""
+    (tmp_path / "lib.c").write_text(textwrap.dedent(JUMPING_LIB))
+    (tmp_path / "main.c").write_text(textwrap.dedent(FORKING_MAIN))
+    gcc = shutil.which("gcc") or shutil.which("cc")
+    assert gcc is not None, "no host C compiler for the native reference run"
+    subprocess.run([gcc, "-O2", "-o", str(tmp_path / "native"), str(tmp_path / "lib.c"),
+                    str(tmp_path / "main.c")], check=True)
+    ref = subprocess.run([str(tmp_path / "native")], capture_output=True, check=True)
+    assert ref.stdout == b"child 8\nparent 7\n"
+    lib_o, main_o = tmp_path / "lib.o", tmp_path / "main.o"
+    assert cc.main(["-O2", "-c", str(tmp_path / "lib.c"), "-o", str(lib_o)]) == 0
+    assert cc.main(["-O2", "-c", str(tmp_path / "main.c"), "-o", str(main_o)]) == 0
+    assert sjlj.ASYNCIFY_OBJECT in asyncify.custom_section_names(lib_o.read_bytes())
+    assert sjlj.ASYNCIFY_OBJECT not in asyncify.custom_section_names(main_o.read_bytes())
+    archive = tmp_path / "libjump.a"
+    subprocess.run([sys.executable, "-m", "ziglang", "ar", "rcs", str(archive), str(lib_o)],
+                   check=True)
+    part = tmp_path / "part.o"
+    assert cc.main(["-nostdlib", "-Wl,-r", str(lib_o), "-o", str(part)]) == 0
+    links = {"objects": [str(main_o), str(lib_o)], "archive": [str(main_o), str(archive)],
+             "-l": [str(main_o), f"-L{tmp_path}", "-ljump"], "partial": [str(main_o), str(part)]}
+    for how, inputs in links.items():
+        out = tmp_path / f"{how}.wasm"
+        assert cc.main([*inputs, "-o", str(out)]) == 0, how
+        wasm = out.read_bytes()
+        assert asyncify.needs_asyncify(wasm) and not asyncify.uses_exception_handling(wasm), how
+        assert sjlj.ASYNCIFY_OBJECT not in asyncify.custom_section_names(wasm), how
+        caged = lind.run([out], root=tmp_path, capture_output=True, timeout=60)
+        assert (caged.stdout, caged.returncode) == (ref.stdout, 0), how
+    # without fork the same object stays exceptions: nothing of Asyncify
+    (tmp_path / "nofork.c").write_text("int try_it(int);\nint main(void) { return try_it(2); }\n")
+    out = tmp_path / "nofork.wasm"
+    assert cc.main([str(tmp_path / "nofork.c"), str(archive), "-o", str(out)]) == 0
+    assert not asyncify.needs_asyncify(out.read_bytes())
+    assert lind.run([out], root=tmp_path, timeout=60).returncode == 7
+
+
+FAULT_JUMP = r"""
+    #include <setjmp.h>
+    #include <signal.h>
+    #include <stdio.h>
+    #include <unistd.h>
+    static SIGJMP_BUF env;
+    static void on_segv(int s) { (void)s; SIGLONGJMP(env, 1); }
+    int main(int argc, char **argv) {
+        (void)argv;
+        signal(SIGSEGV, on_segv);
+        if (SIGSETJMP(env) == 0) { *(volatile int *)(long)(argc - 1) = 1; puts("no fault"); }
+        else puts("recovered");
+        return 0;
+    }
+"""
+SIG_FAULT_JUMP = ("#define SIGJMP_BUF sigjmp_buf\n#define SIGSETJMP(e) sigsetjmp(e, 1)\n"
+                  "#define SIGLONGJMP siglongjmp\n" + FAULT_JUMP)
+PLAIN_FAULT_JUMP = ("#define SIGJMP_BUF jmp_buf\n#define SIGSETJMP(e) setjmp(e)\n"
+                    "#define SIGLONGJMP longjmp\n" + FAULT_JUMP)
+
+
+def test_longjmp_out_of_a_fault_handler(tmp_path: Path) -> None:
+    """A fault's handler runs from the host after the trap unwound the program: only
+    Asyncify's setjmp can resume it, which sigsetjmp always is (and setjmp with
+    --setjmp=asyncify). A plain longjmp out of it, as an exception, leaves the fault
+    standing, with a reason that says what to do."""
+    ref = native(tmp_path, SIG_FAULT_JUMP)
+    assert ref.stdout == b"recovered\n"
+    for name, source, flags in [("sig", SIG_FAULT_JUMP, ()),
+                                ("asyncify", PLAIN_FAULT_JUMP, ("--setjmp=asyncify",))]:
+        caged = lind.run([build(tmp_path, source, "-O2", *flags, name=name)], root=tmp_path,
+                         capture_output=True, timeout=60)
+        assert (caged.stdout, caged.returncode) == (ref.stdout, 0), name
+    caged = lind.run([build(tmp_path, PLAIN_FAULT_JUMP, "-O2", name="plain")], root=tmp_path,
+                     capture_output=True, timeout=60)
+    assert caged.returncode == -11 and caged.stdout == b""
+    assert "--setjmp=asyncify" in caged.trap, caged.trap
+
+
+def test_a_longjmp_nothing_catches_is_sigsegv_with_its_reason(tmp_path: Path) -> None:
+    """longjmp to a jmp_buf whose setjmp's function has returned (undefined in C): no
+    frame catches the throw; the cage ends with SIGSEGV and says why."""
+    source = r"""
+        #include <setjmp.h>
+        #include <stdio.h>
+        static jmp_buf jb;
+        __attribute__((noinline)) static int mark(void) { return setjmp(jb); }
+        int main(void) { if (mark() == 0) longjmp(jb, 1); puts("back"); return 0; }
+    """
+    caged = lind.run([build(tmp_path, source, "-O2")], root=tmp_path, capture_output=True,
+                     timeout=60)
+    assert caged.returncode == -11 and caged.stdout == b""
+    assert caged.trap == "longjmp to a jmp_buf whose setjmp's function has returned"
+
+
+def test_setjmp_option_is_checked(tmp_path: Path, capfd) -> None:
+    src = tmp_path / "x.c"
+    src.write_text("int main(void) { return 0; }\n")
+    assert cc.main(["--setjmp=fast", str(src), "-o", str(tmp_path / "x.wasm")]) == 1
+    assert "--setjmp=fast: expected --setjmp=asyncify or --setjmp=exceptions" in \
+        capfd.readouterr().err

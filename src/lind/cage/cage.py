@@ -26,7 +26,7 @@ from wasmtime import _bindings as wt
 
 from lind import threei
 from lind.cage import grate_worker, loader, waiters
-from lind.cage.thread import THREAD_START, CageThread, Instance, PerThread
+from lind.cage.thread import SPAWN_START, START, THREAD_START, CageThread, Instance, PerThread
 from lind.microvisor import abi, limits, sys_ipc, sys_locks, sys_time
 from lind.microvisor import sys_signals as signals
 from lind.microvisor import table as microvisor
@@ -54,6 +54,10 @@ TRAP_SIGNALS = {
     wasmtime.TrapCode.UNREACHABLE: signal.SIGILL,
     wasmtime.TrapCode.INTERRUPT: signal.SIGKILL,
 }
+#: a longjmp out of a handler the host called (not the program's own frames): only
+#: Asyncify's setjmp can resume the code below a host frame
+_LONGJMP_FROM_HOST = ("longjmp out of {} is supported only in a program built with "
+                      "`lind cc --setjmp=asyncify`")
 
 # Epoch ticks: every running cage checks in once a tick, so a kill lands within one.
 _TICK_SECONDS = 0.01
@@ -374,6 +378,7 @@ class Cage:
         self._exec: tuple[wasmtime.Module, list[bytes], list[bytes], int] | None = None
         # setjmp: token -> (saved frames, stack pointer), most recently used last
         self.jump_points: collections.OrderedDict[int, tuple[bytes, int]] = collections.OrderedDict()
+        self.spawn_plan: bytes | None = None    # a posix_spawn child's, until it takes it
         self._next_jump_token = int.from_bytes(os.urandom(4), "little") << 32 | 1
         self.thread = threading.Thread(target=self._main, name=f"cage-{cage_id}", daemon=True)
         # Its other threads (clone(CLONE_THREAD)), by thread id, and how many of all its
@@ -460,6 +465,7 @@ class Cage:
         except ValueError as exc:   # the loader checks this too; never trust a module
             raise loader.ProgramError(f"{self.argv[0].decode(errors='replace')}: {exc}") from None
         self._main_instance.thread_start = None
+        self._main_instance.entry = START
         self._asyncify_buffer = 0
 
     def initial_memory(self, module: wasmtime.Module) -> int:
@@ -674,8 +680,9 @@ class Cage:
         self.exports[loader.ASYNCIFY_STACK_POINTER].set_value(self.store, stack_pointer)
 
     # -- fork and exec ---------------------------------------------------------
-    def forked(self, child_id: int) -> Cage:
-        """A copy of this cage (just unwound) that resumes with fork() returning 0."""
+    def _new_child(self, child_id: int) -> Cage:
+        """A child cage of this one, with this program instantiated afresh: what fork
+        and posix_spawn start from."""
         # Memory the program grew by itself is charged now, so the child's copy counts
         # against what is really left (ENOMEM if nothing is).
         self.memory_charge.set(max(self.memory_charge.bytes, self.mem.size()))
@@ -691,10 +698,33 @@ class Cage:
             raise
         child.counted = self.process_count is not None
         try:
-            try:
-                child.load(self.module)
-            except loader.ProgramError as exc:   # its start function failed this time
-                raise OSError(errno.EAGAIN, str(exc)) from None
+            child.load(self.module)
+        except loader.ProgramError as exc:   # its start function failed this time
+            child.release_unstarted()
+            raise OSError(errno.EAGAIN, str(exc)) from None
+        except BaseException:
+            child.release_unstarted()
+            raise
+        return child
+
+    def spawned(self, child_id: int, plan: bytes) -> Cage:
+        """posix_spawn's child: this program started afresh at its spawn entry, which
+        asks for `plan` (what to do before it execs). Nothing is copied or unwound."""
+        self._refuse_in_handler()
+        if SPAWN_START not in self.exports:
+            raise OSError(errno.ENOSYS, "the program has no spawn entry")
+        child = self._new_child(child_id)
+        # a fresh start of this program: none of its handlers may run there (the
+        # calling thread's mask, all blocked by posix_spawn, until the plan sets one)
+        signals.exec_reset(child, signals.caller(self).mask)
+        child._main_instance.entry = SPAWN_START
+        child.spawn_plan = plan
+        return child
+
+    def forked(self, child_id: int) -> Cage:
+        """A copy of this cage (just unwound) that resumes with fork() returning 0."""
+        child = self._new_child(child_id)
+        try:
             grow = (self.mem.size() - child.mem.size()) // WASM_PAGE
             if grow > 0:
                 try:
@@ -878,7 +908,17 @@ class Cage:
         signals.force(self, sig, signals.siginfo(sig, signals.SEGV_MAPERR, address),
                       own_thread=True)
         watch_epochs(self.store, self)
-        deliver(self.store)    # a trap or stop inside the handler ends the cage from here
+        try:
+            deliver(self.store)    # a trap or stop inside the handler ends the cage from here
+        except wasmtime.Trap:
+            if not took_uncaught_exception(self.store):
+                raise
+            self.trap_message = _LONGJMP_FROM_HOST.format("the handler of a fault")
+            if self.calling_thread() is None:
+                self.status = abi.signal_status(sig)   # the fault stands, and ends the cage
+            else:
+                self.terminate(sig)                    # as a fault in a thread does
+            return False
         if self._after_unwind is None or not self._unwind_replaces_stack:
             return False       # returned (or forked: not supported here): the trap stands
         self._finish_unwind()
@@ -903,7 +943,8 @@ class Cage:
         deliver = self.exports.get(DELIVER_SIGNALS) if self.exports else None
         if deliver is None:
             return 0
-        if not self.tick_waited and SAFEPOINT in self.exports and ASYNCIFY in self.exports:
+        if not self.tick_waited and SAFEPOINT in self.exports and (
+                ASYNCIFY in self.exports or loader.has_safepoints(self.module)):
             self.tick_waited = True
             return 0
         self.tick_waited = False
@@ -913,7 +954,11 @@ class Cage:
         try:
             deliver(self.store)
         except wasmtime.Trap as trap:
-            if self.status is None and trap.trap_code is not None:   # not a host's stop
+            if took_uncaught_exception(self.store) and self.status is None:
+                self.trap_message = _LONGJMP_FROM_HOST.format(
+                    "a signal handler that interrupted code making no system calls")
+                self.status = abi.signal_status(signal.SIGSYS)
+            elif self.status is None and trap.trap_code is not None:   # not a host's stop
                 self.trap_message = trap_reason(trap.message)
                 self.status = abi.signal_status(TRAP_SIGNALS.get(trap.trap_code, signal.SIGILL))
             return _stop_error(b"trap in a signal handler")
@@ -936,6 +981,9 @@ class Cage:
         except wasmtime.Trap as trap:
             if os.environ.get("LIND_DEBUG_TRAPS"):
                 print(trap.message, file=sys.stderr)
+            if took_uncaught_exception(self.store) and self.status is None:
+                self.trap_message = "longjmp to a jmp_buf whose setjmp's function has returned"
+                self.status = abi.signal_status(signal.SIGSEGV)
             if self.status is None:
                 sig = TRAP_SIGNALS.get(trap.trap_code, signal.SIGILL)
                 if self.kill_requested:
@@ -1345,6 +1393,17 @@ class Cage:
 
 
 _FAULT_ADDRESS = re.compile(r"memory fault at wasm address (0x[0-9a-f]+)")
+
+
+def took_uncaught_exception(store: wasmtime.Store) -> bool:
+    """After a Trap: whether it was a WebAssembly exception nobody caught -- a longjmp
+    (a throw, toolchain/sjlj.py) whose setjmp's function had returned, or out of a
+    handler the host called. Takes it out of the store (it would stay rooted there)."""
+    exn = wt.wasmtime_exnref_t()
+    if not wt.wasmtime_context_take_exception(store._context(), ctypes.byref(exn)):
+        return False
+    wt.wasmtime_exnref_unroot(ctypes.byref(exn))
+    return True
 
 
 def trap_reason(message: str) -> str | None:

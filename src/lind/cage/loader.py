@@ -38,6 +38,7 @@ from lind.toolchain.asyncify import (
     defined_memories,
     exported_constant,
 )
+from lind.toolchain.safepoints import SAFEPOINTS_INSERTED
 
 WASM_MAGIC = b"\0asm"
 # The engine that compiled a cached module: its shared library, by size and time (a stat,
@@ -225,13 +226,25 @@ def load_bytes(wasm: bytes, path: str) -> wasmtime.Module:
         size = len(code)
         _store(cached, code)
     _check_program(module, wasm, path)
-    if NULL_PAGE_UNUSED in custom_section_names(wasm):
+    names = custom_section_names(wasm)
+    if NULL_PAGE_UNUSED in names:
         _null_page_unused.add(module)
+    if SAFEPOINTS_INSERTED in names:
+        _with_safepoints.add(module)
     _remember(key, module, size)
     return module
 
 
 _null_page_unused: weakref.WeakSet[wasmtime.Module] = weakref.WeakSet()
+
+
+_with_safepoints: weakref.WeakSet[wasmtime.Module] = weakref.WeakSet()
+
+
+def has_safepoints(module: wasmtime.Module) -> bool:
+    """Whether `lind cc` put signal safepoints in the loops of `module` (a program that
+    can fork or setjmp): the epoch tick then gives them a tick to run a handler first."""
+    return module in _with_safepoints
 
 
 def null_page_unused(module: wasmtime.Module) -> bool:
@@ -305,7 +318,7 @@ LIND_IMPORTS: dict[str, tuple[list, list]] = {
     "environ_sizes_get": ([_I32] * 2, [_I32]), "environ_get": ([_I32] * 2, [_I32]),
 }
 _EXPORTED_FUNCS: dict[str, tuple[list, ...]] = {
-    "_start": (([], []),),
+    "_start": (([], []),), "__lind_spawn_start": (([], []),),
     "asyncify_start_unwind": (([_I32], []),), "asyncify_start_rewind": (([_I32], []),),
     "asyncify_stop_unwind": (([], []),), "asyncify_stop_rewind": (([], []),),
     "asyncify_get_state": (([], [_I32]),),

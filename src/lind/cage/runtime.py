@@ -9,7 +9,7 @@ import os
 import stat
 import threading
 import weakref
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 from lind.cage import loader
 from lind.cage.cage import Cage
@@ -206,9 +206,16 @@ class Runtime:
 
     def fork(self, parent: Cage) -> Cage:
         """A child of `parent` (which has just unwound); started, and returned."""
+        return self._start_child(parent, parent.forked)
+
+    def posix_spawn(self, parent: Cage, plan: bytes) -> Cage:
+        """posix_spawn's child of `parent`, which starts with `plan`; started, and returned."""
+        return self._start_child(parent, lambda child_id: parent.spawned(child_id, plan))
+
+    def _start_child(self, parent: Cage, make: Callable[[int], Cage]) -> Cage:
         child_id = self.reserve_id()
         try:
-            child = parent.forked(child_id)
+            child = make(child_id)
         except BaseException:
             with self.lock:
                 self._slots_used -= 1

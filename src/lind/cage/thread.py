@@ -32,6 +32,7 @@ if TYPE_CHECKING:
 
 THREAD_START = "__lind_thread_start"
 START = "_start"
+SPAWN_START = "__lind_spawn_start"   # a posix_spawn child's (guest src/process/posix_spawn.c)
 
 
 class Instance:
@@ -45,6 +46,7 @@ class Instance:
         self.exports = None                            # loader.Exports
         self.context_address = 0                       # the store's wasmtime_context_t
         self.thread_start: ThreadStart | None = None   # entered there, not at _start
+        self.entry = START                             # or SPAWN_START
         self._asyncify_buffer = 0
         self._rewind_result: int | None = None         # set: resume the stack with this
         self._rewinding = False
@@ -58,7 +60,7 @@ class Instance:
         """Call into the program where this thread starts (again, to rewind)."""
         a = self.thread_start
         if a is None:
-            self.exports[START](self.store)
+            self.exports[self.entry](self.store)
         else:
             self.exports[THREAD_START](self.store, a.func, a.arg, a.tls)
 

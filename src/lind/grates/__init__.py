@@ -48,8 +48,10 @@ def syscall_numbers() -> dict[str, int]:
 
     header = zig.libc_include_dir() / f"{SYSCALL_ARCH}-linux-musl" / "bits" / "syscall.h"
     table = {m[1]: int(m[2]) for m in re.finditer(r"#define __NR_(\w+)\s+(\d+)", header.read_text())}
+    from lind.microvisor import abi
     from lind.threei import ops
 
+    table.update(spawn=abi.SPAWN)   # posix_spawn's child (Linux: a clone)
     table.update(register_handler=ops.REGISTER_HANDLER, make_threei_call=ops.MAKE_THREEI_CALL,
                  copy_data_between_cages=ops.COPY_DATA_BETWEEN_CAGES,
                  copy_handler_table_to_cage=ops.COPY_HANDLER_TABLE_TO_CAGE,

@@ -11,8 +11,10 @@ from lind.grates import Call, Grate, number, syscall_numbers
 from lind.threei import NSYSCALLS, ops
 
 # Calls Lind's libc (like glibc on x86_64) issues in another form: a rule naming the
-# first also covers the second, unless a rule names the second itself.
-_ISSUED_AS = {"open": "openat", "stat": "newfstatat", "lstat": "newfstatat"}
+# first also covers the second, unless a rule names the second itself. posix_spawn is
+# a clone on Linux and Lind's `spawn` in a cage, so a rule on clone holds for both.
+_ISSUED_AS = {"open": "openat", "stat": "newfstatat", "lstat": "newfstatat",
+              "clone": "spawn"}
 
 _THREEI_OPS = {ops.REGISTER_HANDLER, ops.COPY_DATA_BETWEEN_CAGES,
                ops.COPY_HANDLER_TABLE_TO_CAGE, ops.MAKE_THREEI_CALL, ops.HARSH_EXIT}

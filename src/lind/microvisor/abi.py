@@ -160,3 +160,8 @@ def s32(v: int) -> int:
 
 def u32(v: int) -> int:
     return v & 0xFFFFFFFF
+
+
+# Lind-private calls of the guest libc that grates may filter like Linux's: posix_spawn's
+# child, started afresh (guest src/process/posix_spawn.c), and what it fetches to start.
+SPAWN, SPAWN_PLAN = 1018, 1019

@@ -142,6 +142,29 @@ def sys_fork(cage, *_):
     return -abi.ERESTARTNOINTR
 
 
+def sys_spawn(cage, plan, size, *_):
+    """A child that starts this program afresh at its spawn entry: the guest's plan
+    (opaque bytes to the host, read back by the child) says what it does before it
+    execs. posix_spawn, system and popen need neither a copy of the caller nor an
+    unwind of its stack."""
+    size = u32(size)
+    if size > 2 * ARG_MAX:      # argv and envp, the file actions' paths, the attributes
+        raise OSError(errno.E2BIG, "Argument list too long")
+    return cage.runtime.posix_spawn(cage, cage.mem.read(plan, size)).id
+
+
+def sys_spawn_plan(cage, buf, size, *_):
+    """The spawned child takes its plan (once): its size when `size` is too small."""
+    plan = cage.spawn_plan
+    if plan is None:
+        raise OSError(errno.ENOENT, "not a spawned child")
+    if u32(size) < len(plan):
+        return len(plan)
+    cage.mem.write(buf, plan)
+    cage.spawn_plan = None
+    return len(plan)
+
+
 def sys_clone(cage, flags, stack, ptid, ctid, tls, *_):
     """A thread (CLONE_THREAD), or a fork-like form. CLONE_VM without CLONE_VFORK or
     CLONE_THREAD (a process sharing memory) is refused.

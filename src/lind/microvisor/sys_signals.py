@@ -608,6 +608,7 @@ def sys_next_signal(cage, frame, *_):
             _settle(cage)
             return 0
         sig, info = found
+        cage.tick_waited = False     # taken by the thread itself: the tick's wait is over
         action = state.action(sig)
         restore = thread.mask if thread.mask_after_suspend is None else thread.mask_after_suspend
         thread.mask_after_suspend = None

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from lind import threei
+from lind.microvisor import abi
 from lind.microvisor import sys_epoll as ep
 from lind.microvisor import sys_events as ev
 from lind.microvisor import sys_files as f
@@ -277,6 +278,9 @@ SYSCALLS: dict[int, Syscall] = {
         # Lind-private: setjmp/longjmp by unwinding and rewinding the wasm stack
         Syscall(p.SETJMP, "setjmp", p.sys_setjmp),
         Syscall(p.LONGJMP, "longjmp", p.sys_longjmp),
+        # Lind-private: posix_spawn's child, started afresh (no fork)
+        Syscall(abi.SPAWN, "spawn", p.sys_spawn),
+        Syscall(abi.SPAWN_PLAN, "spawn_plan", p.sys_spawn_plan),
         # Lind-private: the guest libc running signal handlers (sys_signals)
         Syscall(s.SIGNAL_WORD, "signal_word", s.sys_signal_word),
         Syscall(s.NEXT_SIGNAL, "next_signal", s.sys_next_signal),

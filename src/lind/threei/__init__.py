@@ -103,7 +103,7 @@ def define_syscall_import(linker: wasmtime.Linker, slot: Any) -> None:
     """Bind `lind.syscall` and `lind.syscall_unwind` in `linker` to the trampoline for `slot`.
 
     The two differ only for the compiler: Asyncify instruments callers of the second
-    (fork, exec, setjmp), so those calls may unwind the cage's stack.
+    (fork, setjmp), so those calls may unwind the cage's stack.
     """
     if not ACCELERATED:
         _say_fallback_once()

@@ -165,7 +165,7 @@ def _export_mutable_globals(xffi: Any, xlib: Any, xmod: Any, prefix: str) -> Non
 # what lind cc does with it
 
 #: The import through which a lind cage makes the calls that may suspend it
-#: (fork, execve, setjmp, longjmp: see guest/README.md).  Only it is
+#: (fork, setjmp, longjmp: see guest/README.md).  Only it is
 #: instrumented; the ordinary lind.syscall never unwinds.
 LIND_UNWIND_IMPORT = ("lind", "syscall_unwind")
 LIND_UNWIND_IMPORTS = ("lind.syscall_unwind",)
@@ -486,3 +486,26 @@ def _skip_limits(data: bytes, pos: int) -> int:
     if flags & 1:
         _, pos = leb128(data, pos)
     return pos
+
+
+def custom_section(wasm: bytes, name: str) -> bytes | None:
+    """The payload of the first custom section called `name`, or None."""
+    for section, start, end in sections(wasm):
+        if section == 0:
+            length, pos = leb128(wasm, start)
+            if bytes(wasm[pos : pos + length]) == name.encode():
+                return bytes(wasm[pos + length : end])
+    return None
+
+
+def without_custom_section(wasm: bytes, name: str) -> bytes:
+    """`wasm` without its custom sections called `name`."""
+    data = bytes(wasm)
+    out = bytearray(data[:8])
+    pos = 8
+    for section, start, end in sections(data):
+        length, at = leb128(data, start) if section == 0 else (0, start)
+        if not (section == 0 and data[at : at + length] == name.encode()):
+            out += data[pos:end]
+        pos = end
+    return bytes(out)

@@ -13,12 +13,20 @@ WebAssembly module whose only imports come from module "lind".
 Like cc, the default is no optimisation (-O0) and no debug info; -O and -g
 work as usual.  Without -o a program is written to `a.out` (a .wasm file).
 
-A program that uses fork, vfork, clone, an exec function, posix_spawn,
-system, popen or the setjmp family imports lind.syscall_unwind; after
-linking, such a program is instrumented with Binaryen's Asyncify for that
-import (asyncify.instrument_for_lind), its mutable globals are exported as
+C is compiled with setjmp and longjmp as WebAssembly exceptions (sjlj.py):
+they cost about what a call and a throw cost, and need nothing of the host.
+
+A program that uses fork, vfork, clone or daemon imports
+lind.syscall_unwind (exec, posix_spawn, system and popen do not: exec
+replaces the instance, and a spawned child starts the program afresh); after
+linking, such a program is instrumented with Binaryen's Asyncify for that import
+(asyncify.instrument_for_lind), its mutable globals are exported as
 lind_global_<index>, and Binaryen optimises it at the -O level given.
-Every other program comes out of wasm-ld untouched.
+Asyncify cannot instrument exception handling, so such a program is linked
+again with its objects' Asyncify-compiled twins, where setjmp and longjmp
+unwind and rewind the stack through the host (see sjlj.py; `--setjmp=asyncify`
+compiles that way from the start).  Every other program comes out of wasm-ld
+untouched but for signal safepoints in its loops when it uses setjmp.
 
 C++ (sources named .cc .cpp .cxx .C .c++, or any source under `lind c++`,
 which also compiles .c files as C++ as c++ does) is compiled against LLVM's
@@ -26,7 +34,7 @@ libc++ with exceptions as WebAssembly exception handling, and a program
 with a C++ source, or linked by `lind c++`, gets libc++, libc++abi and
 libunwind (libcxx.py builds them on first use).  Binaryen's Asyncify cannot
 instrument code that uses exception handling, so a C++ program that also
-forks, execs or setjmps is refused with a message, unless it is built with
+forks or setjmps is refused with a message, unless it is built with
 -fno-exceptions: then it is linked with a libc++ built without exceptions,
 where what would throw aborts.
 
@@ -49,6 +57,7 @@ from pathlib import Path
 from . import asyncify as _asyncify
 from . import libcxx as _libcxx
 from . import safepoints as _safepoints
+from . import sjlj as _sjlj
 from . import sysroot as _sysroot
 from . import zig
 
@@ -62,7 +71,7 @@ linked with it; `lind c++` does the same for every source, .c files included.
   -o FILE       the program (default a.out); with -c, -S or -E what that step makes
   -c, -S, -E    stop after compiling, at assembly, after preprocessing
   -O0..-O3, -Os, -Oz
-                optimisation (default -O0); programs that fork, exec or setjmp are
+                optimisation (default -O0); programs that fork are
                 instrumented with Asyncify and optimised at that level too
   -g            debug information (kept in the module)
   -I DIR, -D NAME[=V], -U NAME, -include FILE, -x LANG
@@ -74,7 +83,12 @@ linked with it; `lind c++` does the same for every source, .c files included.
                 as cc
   -fno-exceptions
                 C++ without exceptions (and a libc++ without them): needed by a C++
-                program that forks, execs or uses setjmp, which Asyncify instruments
+                program that forks or uses setjmp, which Asyncify instruments
+  --setjmp=asyncify
+                C's setjmp/longjmp through the host (Asyncify) rather than as
+                WebAssembly exceptions (the default, much faster): needed only by
+                a plain longjmp out of a fault's handler (SIGSEGV...); sigsetjmp
+                and siglongjmp always go through the host
   --policy FILE embed the isolation policy FILE in the program (`lind inspect` shows
                 it, `lind run` applies it)
   --help-clang  the options of the clang underneath; other options are passed to it
@@ -148,6 +162,8 @@ class _Command:
     has_debug: bool = False
     #: the last -O option (clang's rule), as Binaryen (optimize, shrink) levels
     binaryen_levels: tuple[int, int] = (0, 0)
+    #: --setjmp=asyncify: C's setjmp through Asyncify, not WebAssembly exceptions
+    setjmp_asyncify: bool = False
 
 
 def _parse(argv: Sequence[str], cxx_driver: bool = False) -> _Command:
@@ -218,6 +234,11 @@ def _parse(argv: Sequence[str], cxx_driver: bool = False) -> _Command:
             cmd.cxx_sources.append(_is_cxx(a, language, cxx_driver))
         elif a == "-nostdlib++":
             cmd.nostdlibxx = True
+        elif a.startswith("--setjmp="):
+            if a not in ("--setjmp=asyncify", "--setjmp=exceptions"):
+                raise CompileError(f"{_prog(cxx_driver)}: {a}: expected --setjmp=asyncify "
+                                   "or --setjmp=exceptions")
+            cmd.setjmp_asyncify = a == "--setjmp=asyncify"
         elif a.startswith("-"):
             if a.startswith("-g"):
                 cmd.has_debug = a != "-g0"
@@ -286,6 +307,7 @@ def link_flags() -> list[str]:
         "--export=__heap_base",
         "--export=__data_end",
         "--export-if-defined=pass_fptr_to_wt",   # a grate's dispatcher (lind_syscall.h)
+        "--export-if-defined=__lind_spawn_start",   # a posix_spawn child starts there
         "-z",
         f"stack-size={STACK_SIZE}",
         "--stack-first",
@@ -328,6 +350,24 @@ def _driver(argv: Sequence[str], capture: bool, cxx: bool = False) -> tuple[int,
             output_parts.append(r.stdout)
         return r.returncode
 
+    def run_c(base: list[str], sjlj: list[str], rest: list[str]) -> int:
+        """Compile with `sjlj` flags after the `base` ones, or without them where LLVM's
+        lowering cannot go (a source that takes setjmp's address)."""
+        if not sjlj:
+            return run(base + rest)
+        colour = ["-fcolor-diagnostics"] if not capture and sys.stderr.isatty() else []
+        r = subprocess.run(base + sjlj + colour + rest, env=zig.zig_env(), capture_output=True)
+        if r.returncode != 0 and _sjlj.UNSUPPORTED.encode() in r.stderr:
+            return run(base + rest)
+        if capture:
+            output_parts.append((r.stdout + r.stderr).decode(errors="replace"))
+        else:    # as the compiler wrote them: -E output on stdout, diagnostics on stderr
+            sys.stdout.buffer.write(r.stdout)
+            sys.stdout.flush()
+            sys.stderr.buffer.write(r.stderr)
+            sys.stderr.flush()
+        return r.returncode
+
     if not cmd.sources and not cmd.link_items:
         if cmd.info_only or "-v" in cmd.compile_opts:
             return run([str(zig.zig_exe()), "cc", "-target", _sysroot.TARGET, *cmd.compile_opts]), "".join(
@@ -343,8 +383,15 @@ def _driver(argv: Sequence[str], capture: bool, cxx: bool = False) -> tuple[int,
     if cmd.stop or cmd.info_only:
         out = ["-o", cmd.output] if cmd.output else []
         srcs = [arg for n in range(len(cmd.sources)) for arg in _source_args(cmd, n)]
-        flags = cxx_base if cmd.cxx_driver or any(cmd.cxx_sources) else base
-        return run(flags + cmd.compile_opts + srcs + out), "".join(output_parts)
+        cxx_any = cmd.cxx_driver or any(cmd.cxx_sources)
+        sjlj = _sjlj_flags(cmd) if not cxx_any else []
+        status = run_c(cxx_base if cxx_any else base, sjlj, cmd.compile_opts + srcs + out)
+        if status == 0 and sjlj and cmd.stop == "-c" and not cmd.info_only:
+            for n, src in enumerate(cmd.sources):
+                obj = cmd.output if cmd.output else f"{Path(src).stem}.o"
+                if src != "-" and os.path.exists(obj):
+                    status = status or _attach_twin(cmd, n, base, obj, run)
+        return status, "".join(output_parts)
 
     # Compile and link.
     output = cmd.output or "a.out"
@@ -352,8 +399,11 @@ def _driver(argv: Sequence[str], capture: bool, cxx: bool = False) -> tuple[int,
         objects: list[str] = []
         for n, src in enumerate(cmd.sources):
             obj = os.path.join(tmp, f"{n}-{Path(src).stem or 'stdin'}.o")
-            flags = cxx_base if cmd.cxx_sources[n] else base
-            status = run(flags + cmd.compile_opts + ["-c", *_source_args(cmd, n), "-o", obj])
+            status = run_c(cxx_base if cmd.cxx_sources[n] else base,
+                           [] if cmd.cxx_sources[n] else _sjlj_flags(cmd),
+                           cmd.compile_opts + ["-c", *_source_args(cmd, n), "-o", obj])
+            if status == 0 and not cmd.cxx_sources[n] and src != "-":
+                status = _attach_twin(cmd, n, base, obj, run)
             if status != 0:
                 return status, "".join(output_parts)
             objects.append(obj)
@@ -369,15 +419,25 @@ def _driver(argv: Sequence[str], capture: bool, cxx: bool = False) -> tuple[int,
         if not cmd.nostartfiles:
             ld += head
         search = [v[2:] for k, v in cmd.link_items if k == "opt" and str(v).startswith("-L")]
+        inputs: list[str] = []
         for kind, value in cmd.link_items:
             if kind == "libc-part" and not any(
                     os.path.exists(os.path.join(d, f"lib{str(value)[2:]}.a")) for d in search):
                 continue      # -lm, -lstdc++...: in the sysroot, unless the user has their own
-            ld.append(objects[value] if kind == "src" else value)  # type: ignore[index]
-        if not cmd.nodefaultlibs:
-            ld += tail
-        ld += ["-o", output]
-        status = run(ld)
+            inputs.append(objects[value] if kind == "src" else value)  # type: ignore[index]
+        tail = tail if not cmd.nodefaultlibs else []
+        status = run(ld + inputs + tail + ["-o", output])
+        if status == 0 and (_relocatable(cmd) or _needs_twins(output)):
+            twins = _sjlj.asyncify_inputs(inputs, search, tmp)
+            if twins is not None and _relocatable(cmd):
+                # an object again: its twin is the partial link of the inputs' twins
+                status = run(ld + twins + tail + ["-o", os.path.join(tmp, "twin.o")])
+                if status == 0:
+                    Path(output).write_bytes(_asyncify.without_custom_section(
+                        Path(output).read_bytes(), _sjlj.ASYNCIFY_OBJECT))
+                    _sjlj.attach_twin(output, os.path.join(tmp, "twin.o"))
+            elif twins is not None:   # it forks, and setjmps: all the Asyncify way
+                status = run(ld + twins + tail + ["-o", output])
         if status != 0:
             return status, "".join(output_parts)
         return _post_link(cmd, output, output_parts, prog), "".join(output_parts)
@@ -385,6 +445,36 @@ def _driver(argv: Sequence[str], capture: bool, cxx: bool = False) -> tuple[int,
 
 def _prog(cxx: bool) -> str:
     return "lind c++" if cxx else "lind cc"
+
+
+def _sjlj_flags(cmd: _Command) -> list[str]:
+    """Flags that make C's setjmp and longjmp WebAssembly exceptions (unless
+    --setjmp=asyncify)."""
+    return [] if cmd.setjmp_asyncify else _sjlj.SJLJ_CFLAGS
+
+
+def _attach_twin(cmd: _Command, n: int, base: list[str], obj: str, run) -> int:
+    """When the C object `obj` uses setjmp as exceptions, compile source n again the
+    Asyncify way and keep that inside it, for a program that turns out to fork."""
+    if cmd.setjmp_asyncify or not _sjlj.uses_wasm_sjlj(Path(obj).read_bytes()):
+        return 0
+    with tempfile.TemporaryDirectory(prefix="lind-cc-twin-") as tmp:
+        twin = os.path.join(tmp, "twin.o")
+        opts = [o for o in cmd.compile_opts if o != "-c"]
+        status = run(base + opts + ["-c", *_source_args(cmd, n), "-o", twin])
+        if status == 0:
+            _sjlj.attach_twin(obj, twin)
+        return status
+
+
+def _needs_twins(output: str) -> bool:
+    """Whether a linked program needs Asyncify but uses exception handling (setjmp
+    as exceptions, or C++ exceptions, which nothing can replace)."""
+    try:
+        wasm = Path(output).read_bytes()
+        return _asyncify.needs_asyncify(wasm) and _asyncify.uses_exception_handling(wasm)
+    except (OSError, _asyncify.AsyncifyError):
+        return False
 
 
 def _source_args(cmd: _Command, n: int) -> list[str]:
@@ -407,14 +497,16 @@ def _post_link(cmd: _Command, output: str, messages: list[str], prog: str) -> in
     if _relocatable(cmd):
         return 0  # an object file: the final program gets instrumented
     try:
-        wasm = Path(output).read_bytes()
+        wasm = _asyncify.without_custom_section(Path(output).read_bytes(),
+                                                _sjlj.ASYNCIFY_OBJECT)
         if _asyncify.needs_asyncify(wasm):
             if _asyncify.uses_exception_handling(wasm):
                 messages.append(
-                    f"{prog}: {output}: a program that forks, execs or uses setjmp cannot use "
-                    "C++ exceptions in a cage (Binaryen's Asyncify, which lets it fork, does "
-                    "not handle WebAssembly exception handling); build it with "
-                    "-fno-exceptions\n")
+                    f"{prog}: {output}: a program that forks cannot use C++ "
+                    "exceptions, or setjmp compiled as exceptions without lind cc, in a cage "
+                    "(Binaryen's Asyncify, which lets it fork, does not handle WebAssembly "
+                    "exception handling); build it with -fno-exceptions (C++) or "
+                    "--setjmp=asyncify\n")
                 with contextlib.suppress(OSError):
                     os.unlink(output)
                 return 1
@@ -422,6 +514,10 @@ def _post_link(cmd: _Command, output: str, messages: list[str], prog: str) -> in
                 wasm = _safepoints.insert(wasm)
             opt, shrink = cmd.binaryen_levels
             wasm = _asyncify.instrument_for_lind(wasm, optimize_level=opt, shrink_level=shrink)
+        elif _sjlj.uses_wasm_sjlj(wasm):
+            # a longjmp out of a signal handler must start in the program's own frames
+            with contextlib.suppress(_safepoints.SafepointError):
+                wasm = _safepoints.insert(wasm)
         lowest = _asyncify.lowest_data_address(wasm)
         if (lowest is not None and lowest >= _asyncify.NULL_PAGE_SIZE
                 and _asyncify.NULL_PAGE_UNUSED not in _asyncify.custom_section_names(wasm)):

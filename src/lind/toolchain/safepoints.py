@@ -26,9 +26,12 @@ from lind.toolchain.asyncify import (
     leb128,
     module_exports,
     sections,
+    with_custom_section,
 )
 
 SAFEPOINT = "__lind_safepoint"
+#: the custom section that says a module has them
+SAFEPOINTS_INSERTED = "lind.safepoints"
 PENDING_WORD = "__lind_signal_pending"
 
 
@@ -175,4 +178,4 @@ def insert(wasm: bytes) -> bytes:
             out += bytes([section]) + encode_leb128(len(body)) + body
         else:
             out += bytes([section]) + encode_leb128(end - pos) + wasm[pos:end]
-    return bytes(out)
+    return with_custom_section(bytes(out), SAFEPOINTS_INSERTED)

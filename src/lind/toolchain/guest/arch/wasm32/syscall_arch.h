@@ -38,7 +38,10 @@ long long __lind_syscall_unwind(int nr, long long a1, long long a2, long long a3
 	long long a4, long long a5, long long a6);
 
 /* Lind-private call numbers.  setjmp and longjmp go through syscall_unwind;
- * the signal calls through the ordinary import (see src/lind/signals.c). */
+ * the others through the ordinary import (see src/lind/signals.c and
+ * src/process/posix_spawn.c). */
+#define __LIND_SYS_spawn          1018  /* a child starting this program at its spawn entry */
+#define __LIND_SYS_spawn_plan     1019  /* that child fetches what it must do (posix_spawn.c) */
 #define __LIND_SYS_setjmp         1020
 #define __LIND_SYS_longjmp        1021
 #define __LIND_SYS_signal_word    1022  /* register the address of the pending flag */
