@@ -67,6 +67,7 @@ class Bench:
     grates: tuple[str, ...] = ()  # "c:answer", "c:forward", "py:answer", "py:forward", top first
     baseline: str = NATIVE
     one_cpu: bool = False  # the whole measurement (both sides) pinned to one CPU: see _one_cpu
+    cflags: tuple[str, ...] = ()   # more `lind cc` options for the cage build
 
     @property
     def wakes_other(self) -> bool:
@@ -122,6 +123,7 @@ BENCHES = [
     _io("write 1 MiB", ("write", "1048576"), None, 500),
     Bench("fork+exit+wait", "proc_loop", ("fork",), 1.0, 100, 1_000, MICROVISOR),
     Bench("fork+exec+wait", "proc_loop", ("forkexec",), None, 50, 500, MICROVISOR),
+    Bench("posix_spawn+wait", "spawn_loop", ("spawn",), 1.5, 50, 500, MICROVISOR),
     Bench("pipe round trip 1 B", "proc_loop", ("pingpong", "1"), 0.5, 2_000, 20_000, TRAMPOLINE),
     Bench("pipe round trip 4 KiB", "proc_loop", ("pingpong", "4096"), 0.5, 2_000, 20_000,
           TRAMPOLINE),
@@ -157,6 +159,15 @@ BENCHES = [
     Bench("fib(27)", "compute", ("fib",), 1.2, 50, 500, WASM),
     Bench("memcpy 1 MiB", "compute", ("memcpy",), None, 500, 5_000, WASM),
     Bench("malloc/free", "compute", ("malloc",), None, 200_000, 2_000_000, WASM),
+    # issue 16: setjmp/longjmp as WebAssembly exceptions (the default) and, for comparison,
+    # through the host with Asyncify (what every program got before, and gets with
+    # --setjmp=asyncify)
+    Bench("setjmp, no jump", "jump_loop", ("setjmp",), None, 200_000, 2_000_000, WASM),
+    Bench("setjmp+longjmp", "jump_loop", ("longjmp",), 1.5, 100_000, 1_000_000, WASM),
+    Bench("setjmp, no jump, --setjmp=asyncify", "jump_loop", ("setjmp",), None, 2_000, 20_000,
+          MICROVISOR, cflags=("--setjmp=asyncify",)),
+    Bench("setjmp+longjmp, --setjmp=asyncify", "jump_loop", ("longjmp",), None, 1_000, 10_000,
+          MICROVISOR, cflags=("--setjmp=asyncify",)),
     _euid("geteuid, 1 C grate answers", 2.0, 200_000, ("c:answer",)),
     _euid("geteuid, 1 Python grate answers", None, 50_000, ("py:answer",)),
     *[_euid(f"geteuid, {n} C grate{'s' * (n > 1)} forward", None, 50_000, ("c:forward",) * n)
@@ -188,10 +199,10 @@ def _changed(src: Path) -> float:
     return max(src.stat().st_mtime, (PROGRAMS / "loop.h").stat().st_mtime)
 
 
-def build(program: str) -> tuple[Path, Path]:
+def build(program: str, cflags: tuple[str, ...] = ()) -> tuple[Path, Path]:
     src = PROGRAMS / f"{program}.c"
     native = BUILD / f"{program}.native"
-    wasm = build_wasm(program)
+    wasm = build_wasm(program, cflags)
     if not native.exists() or native.stat().st_mtime < _changed(src):
         # The same compiler as lind cc (zig's clang), so the ratio isolates the sandbox.
         subprocess.run([sys.executable, "-m", "ziglang", "cc", "-O2", "-pthread", "-o",
@@ -199,13 +210,13 @@ def build(program: str) -> tuple[Path, Path]:
     return native, wasm
 
 
-def build_wasm(program: str) -> Path:
+def build_wasm(program: str, cflags: tuple[str, ...] = ()) -> Path:
     BUILD.mkdir(exist_ok=True)
     src = PROGRAMS / f"{program}.c"
-    wasm = BUILD / f"{program}.wasm"
+    wasm = BUILD / f"{program}{''.join(cflags).replace('-', '_').replace('=', '_')}.wasm"
     if not wasm.exists() or wasm.stat().st_mtime < _changed(src):
-        subprocess.run([sys.executable, "-m", "lind", "cc", "-O2", str(src), "-o", str(wasm)],
-                       check=True)
+        subprocess.run([sys.executable, "-m", "lind", "cc", "-O2", *cflags, str(src), "-o",
+                        str(wasm)], check=True)
     return wasm
 
 
@@ -447,7 +458,7 @@ def measure(bench: Bench, reps: int, retries: int, quick: bool) -> Row:
     up to `retries` more times, and keep the attempt with the smallest spread."""
     import lind
 
-    native, wasm = build(bench.program)
+    native, wasm = build(bench.program, bench.cflags)
     n = bench.n(quick)
     if bench.kind == "startup":
         # Lind's bytecode compiled, as pip leaves an installed package: an editable
