@@ -6,6 +6,8 @@ import os
 import shutil
 import subprocess
 
+import pytest
+
 import lind
 from lind.cage import loader
 
@@ -100,3 +102,19 @@ def test_posix_spawn_system_and_popen_match_native(builds, tmp_path):
     assert caged.returncode == native.returncode == 0
     assert ("lind", "syscall_unwind") not in {
         (i.module, i.name) for i in loader.load(builds.wasm("spawn")).imports}
+
+
+@pytest.mark.parametrize("flags", [(), ("-DLINK_SPAWN",)], ids=["no-entry", "entry"])
+def test_raw_spawn_calls_get_errnos(builds, tmp_path, flags):
+    """A hostile program's own spawn calls: E2BIG, EFAULT, ENOENT for spawn_plan outside
+    a spawned child, ENOSYS without a spawn entry; with one, a garbage plan only makes a
+    child that exits 127 (the host never parses a plan)."""
+    caged = lind.run([builds.wasm("spawn_raw", *flags)], root=tmp_path, capture_output=True,
+                     timeout=60)
+    assert caged.stdout.decode().startswith(
+        "huge plan: -1 Argument list too long\nplan outside memory: -1 Bad address\n"
+        "spawn_plan here: -1 No such file or directory\n")
+    assert caged.stdout.decode().endswith(
+        "garbage plan: reaped 1, exit 127\n" if flags else
+        "garbage plan: Function not implemented\n")
+    assert caged.returncode == 0

@@ -307,7 +307,6 @@ def link_flags() -> list[str]:
         "--export=__heap_base",
         "--export=__data_end",
         "--export-if-defined=pass_fptr_to_wt",   # a grate's dispatcher (lind_syscall.h)
-        "--export-if-defined=__lind_spawn_start",   # a posix_spawn child starts there
         "-z",
         f"stack-size={STACK_SIZE}",
         "--stack-first",

@@ -183,8 +183,10 @@ fail:
 	_exit(127);
 }
 
-/* Where a spawned child starts (exported by lind cc when defined): libc set up
- * as _start does it, no constructors and no main -- the plan, then exec. */
+/* Where a spawned child starts, exported from the programs that link
+ * posix_spawn: libc set up as _start does it, no constructors and no main --
+ * the plan, then exec. */
+__attribute__((export_name("__lind_spawn_start")))
 _Noreturn void __lind_spawn_start(void)
 {
 	int __lind_init(char ***);
