@@ -120,13 +120,13 @@ def asyncify_inputs(ld_args: list[str], search: list[str], work: str) -> list[st
             out.append(name)
             changed = True
             continue
-        twins = [(m, t) for m, body in archive_members(data) if (t := _twin(body)) is not None]
+        twins = [t for _, body in archive_members(data) if (t := _twin(body)) is not None]
         if twins:
             folder = os.path.join(work, f"twins-{n}")
             os.makedirs(folder)
             files = []
-            for k, (member, body) in enumerate(twins):
-                files.append(os.path.join(folder, f"{k}-{member}"))
+            for k, body in enumerate(twins):   # numbered: a member's name may hold a `/`
+                files.append(os.path.join(folder, f"{k}.o"))
                 Path(files[-1]).write_bytes(body)
             archive = os.path.join(work, f"libtwins-{n}.a")
             subprocess.run([str(zig.zig_exe()), "ar", "rcs", archive, *files], check=True,
