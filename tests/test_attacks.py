@@ -1120,6 +1120,43 @@ def test_an_endless_start_function_lets_go_of_the_caller(tmp_path, canary):
     untouched(canary)
 
 
+# The wasm call stack may be as deep as WASM_CALL_STACK (several MiB) below where wasm
+# was entered. A start function runs on the thread that instantiates: a caller of
+# lind.run with a smaller stack (threads a program made with threading.stack_size, or
+# a main thread under a low `ulimit -s`) would have had its real stack overrun by a
+# start function that recurses, ending the whole process with SIGSEGV.
+_RECURSING_START = _MODULE % {
+    "imports": "", "memory": _EXPORTED_MEMORY, "body": "",
+    "extra": """(func $down (param $n i64) (result i64)
+                  (i64.add (i64.const 1) (call $down (i64.add (local.get $n) (i64.const 1)))))
+                (func $begin (drop (call $down (i64.const 0))))
+                (start $begin)"""}
+_SMALL_STACK_CALLER = r"""
+import sys, threading
+import lind
+threading.stack_size(256 << 10)
+said = []
+def call():
+    try:
+        lind.run([sys.argv[1]], timeout=30, capture_output=True)
+        said.append("ran")
+    except lind.ProgramError as exc:
+        said.append(f"{exc.status} {exc}")
+caller = threading.Thread(target=call)
+caller.start()
+caller.join()
+print(*said)
+"""
+
+
+def test_a_start_function_recursing_on_a_small_stack_caller(tmp_path, canary):
+    root = make_root(tmp_path)
+    (root / "down.wasm").write_bytes(wasmtime.wat2wasm(_RECURSING_START))
+    rc, out, err = python(tmp_path, "down", _SMALL_STACK_CALLER, root / "down.wasm")
+    assert (rc, out) == (0, "126 down.wasm: its start function failed\n"), err
+    untouched(canary)
+
+
 def test_memory_limit_per_cage(builds, tmp_path, canary):
     prog = builds.wasm(attack("mem_hog"))
     rc, out, err = lind_cli(tmp_path, "cli", "--memory", "64M", prog, "160")

@@ -7,6 +7,7 @@ test checks the canary is untouched afterwards.
 from __future__ import annotations
 
 import os
+import resource
 import shutil
 import signal
 import subprocess
@@ -19,6 +20,7 @@ import pytest
 import wasmtime
 
 import lind
+from lind.cage import stacks
 from lind.microvisor import limits
 
 CANARY = b"canary: must stay as it is\n"
@@ -109,9 +111,57 @@ def test_rlimit_nofile_has_linux_semantics(builds, tmp_path):
         "close-above-limit ok", "reuse-above-limit EMFILE",
         "raise-soft ok", "raise-hard EPERM", "soft-above-hard EINVAL",
         "lower-hard ok", "raise-hard-again EPERM",
-        "stack-lower EPERM", "as-lower ok", "as-raise EPERM",
+        "stack-lower ok", "as-lower ok", "as-raise EPERM",
         "child 200 2000", "after-exec 200 2000",
     ]
+    assert s.intact()
+
+
+# -- 2b. RLIMIT_STACK and how deep a program may recurse ---------------------------
+
+def _native_stack_limit() -> None:
+    """The native build gets Linux's default stack whatever this shell's ulimit is."""
+    resource.setrlimit(resource.RLIMIT_STACK,
+                       (limits.STACK, resource.getrlimit(resource.RLIMIT_STACK)[1]))
+
+
+def test_recursion_as_deep_as_native_and_rlimit_stack_sizes_the_stack(builds, tmp_path):
+    """8 MiB of stack as on Linux (1 MiB before: 9,000 frames of this function); the
+    call stack too (its frames: `WASM_CALL_STACK`, 2 MiB before); RLIMIT_STACK set
+    before execve sizes the new program's stack, and running out is SIGSEGV."""
+    s = Scratch(tmp_path)
+    shutil.copy(builds.wasm("limits/stack"), s.root / "stack.wasm")
+    native = builds.native("limits/stack")
+    calls = str(stacks.WASM_CALL_STACK // 100)
+    assert s.run([s.root / "stack.wasm", "limits"]).stdout == b"soft 8388608 hard unlimited\n"
+    for args in (["deep", "60000"], ["fork", "60000"], ["calls", calls],
+                 ["limit", "4096", "30000"], ["limit", "1024", "60000"]):
+        caged = s.run([s.root / "stack.wasm", *args])
+        ref = subprocess.run([native, *args], capture_output=True, timeout=60,
+                             preexec_fn=_native_stack_limit)
+        assert (caged.returncode, caged.stdout) == (ref.returncode, ref.stdout), args
+    assert ref.returncode == -signal.SIGSEGV
+    assert caged.trap and caged.trap.startswith("stack overflow at 0x"), caged.trap
+
+
+def test_a_caller_with_a_small_stack_runs_deep_programs(builds, tmp_path):
+    """lind.run from a thread with a small host stack: the program's own threads have
+    theirs (and the instantiation is not run on the caller's)."""
+    s = Scratch(tmp_path)
+    wasm = builds.wasm("limits/stack")
+    proc = _python("""
+        import sys, threading, lind
+        threading.stack_size(256 << 10)
+        said = []
+        def call():
+            said.append(lind.run([sys.argv[1], "calls", sys.argv[2]], root=sys.argv[3],
+                                 capture_output=True, timeout=60).stdout)
+        caller = threading.Thread(target=call)
+        caller.start()
+        caller.join()
+        print(said)
+    """, str(wasm), "40000", str(s.root))
+    assert proc.stdout == "[b'calls 40000 odd 20000\\n']\n", proc.stderr
     assert s.intact()
 
 

@@ -192,11 +192,11 @@ def test_make_threei_call_nests_64_deep_then_eloop(builds, tmp_path):
     """A grate whose handler calls itself through 3i: 64 nested calls on one thread, then
     ELOOP for the next, which every level returns — served by the C trampoline (here) and
     by the Python path (the ctypes trampoline, in a `lind run` of its own). Every level
-    runs on the thread's one worker: within 4 MiB (a worker per level would need 64
-    stacks of 256 KiB)."""
+    runs on the thread's one worker: within 4 MiB with the program's own stack linked
+    at 1 MiB (a worker per level would need 64 stacks of 256 KiB)."""
     expected = (f"handlers run 64 deep; the call past them: {errno.ELOOP} (ELOOP is "
                 f"{errno.ELOOP}); result {-errno.ELOOP}\n").encode()
-    program = str(builds.wasm("mutants/nesting"))
+    program = str(builds.wasm("mutants/nesting", "-Wl,-z,stack-size=1048576"))
     r = lind.run([program], root=tmp_path, capture_output=True, timeout=60, memory=4 << 20)
     assert (r.returncode, r.stdout, r.stderr) == (0, expected, b"")
     python_path = subprocess.run([sys.executable, "-m", "lind", "run", "--memory", "4M",

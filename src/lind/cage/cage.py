@@ -25,7 +25,7 @@ import wasmtime
 from wasmtime import _bindings as wt
 
 from lind import threei
-from lind.cage import grate_worker, loader, waiters
+from lind.cage import grate_worker, loader, stacks, waiters
 from lind.cage.thread import SPAWN_START, START, THREAD_START, CageThread, Instance, PerThread
 from lind.microvisor import abi, limits, sys_ipc, sys_locks, sys_time
 from lind.microvisor import sys_signals as signals
@@ -38,8 +38,6 @@ from lind.microvisor.sys_threads import ThreadStart
 from lind.threei import ops
 from lind.toolchain.asyncify import NULL_PAGE_SIZE
 from lind.toolchain.safepoints import SAFEPOINT
-
-DEFAULT_STACK = 1 << 20
 
 TRAP_SIGNALS = {
     wasmtime.TrapCode.STACK_OVERFLOW: signal.SIGSEGV,
@@ -310,7 +308,10 @@ class Cage:
         self.fs = fs
         self.cwd = cwd
         self.umask = parent.umask if parent else 0o022
-        self.stack_size = DEFAULT_STACK
+        # RLIMIT_STACK (soft, hard); the soft limit sizes a program's stack when it starts
+        self.rlimit_stack = parent.rlimit_stack if parent else (limits.STACK, limits.RLIM_INFINITY)
+        # (where the program's stack starts, the top of the region it was linked with)
+        self.stack_top: tuple[int, int] | None = None
         # Its process tree's memory budget (a root cage's is given, a child shares its
         # parent's), what this cage holds of it, and its RLIMIT_AS (soft, hard).
         self.memory_budget = parent.memory_budget if parent else budget
@@ -456,6 +457,7 @@ class Cage:
             self.mem.guard_null_page()   # False without the C trampoline: then no guard
         if uses_wasi:
             wasi.setup(self)  # scratch page, preopen fd 3
+        self._limit_stack()
         heap_base = (self.exports["__heap_base"].value(self.store)
                      if "__heap_base" in self.exports else None)
         self.memory_charge.set(self.mem.size())
@@ -467,6 +469,21 @@ class Cage:
         self._main_instance.thread_start = None
         self._main_instance.entry = START
         self._asyncify_buffer = 0
+
+    def _limit_stack(self) -> None:
+        """Start the stack RLIMIT_STACK below the top of its region (stack-first layout:
+        it grows down towards address 0, where running out traps as a SIGSEGV), as Linux
+        sizes a new program's stack from the limit at exec. The region is what `lind cc`
+        linked (8 MiB); a larger limit gives that much."""
+        self.stack_top = None
+        pointer = self.exports.get(loader.STACK_POINTER)
+        if pointer is None:
+            return
+        linked = pointer.value(self.store)
+        top = min(linked, max(self.rlimit_stack[0], limits.MIN_STACK)) & ~15
+        if top < linked:
+            pointer.set_value(self.store, top)
+        self.stack_top = (top, linked)
 
     def initial_memory(self, module: wasmtime.Module) -> int:
         """Bytes `module`'s memory starts with; ENOMEM if this cage may never hold that."""
@@ -740,6 +757,7 @@ class Cage:
             child.aspace = self.aspace.copy(child.aspace._grow, child.mem)
             # the calling thread is the child's only one, resumed where it was entered
             child._main_instance.thread_start = self.running_instance().thread_start
+            child.stack_top = self.stack_top    # where this program's stack started
             child._asyncify_buffer = self._asyncify_buffer
             child.jump_points = self.jump_points.copy()
             child._next_jump_token = self._next_jump_token
@@ -760,6 +778,8 @@ class Cage:
         sp = sp_export.value(self.store) if sp_export is not None else 0
         at = max(sp if 0 < sp <= self.aspace.heap_base else 0, self.mem.lowest)
         skipped = list(self.aspace.shared_ranges())
+        if self.stack_top is not None and self.stack_top[0] < self.stack_top[1]:
+            skipped.append(self.stack_top)        # below RLIMIT_STACK: never the stack's
         data = self._asyncify_buffer
         if data:
             (used_end,) = struct.unpack("<I", self.mem.read(data, 4))   # the cage's to write:
@@ -830,7 +850,7 @@ class Cage:
     # -- life cycle ---------------------------------------------------------
     def start(self) -> None:
         _count_running(+1)
-        self.thread.start()
+        stacks.start(self.thread)
 
     def running_instance(self) -> Instance:
         """The calling host thread's instance of this cage's program: a CageThread's, or
@@ -988,7 +1008,7 @@ class Cage:
                 sig = TRAP_SIGNALS.get(trap.trap_code, signal.SIGILL)
                 if self.kill_requested:
                     sig = self._kill_signal
-                self.trap_message = trap_reason(trap.message)
+                self.trap_message = trap_reason(trap.message, self._main_stack_pointer())
                 self.status = abi.signal_status(sig)
         except wasmtime.WasmtimeError as err:
             if self.status is None:
@@ -1141,7 +1161,14 @@ class Cage:
         """linker.instantiate, whose start function (if the module has one) runs before
         the cage or thread has this instance, with the old program's state on exec or
         another thread's store at hand: its system calls are ENOSYS, and a trap in it
-        is a ProgramError, the program's fault and not a Lind error."""
+        is a ProgramError, the program's fault and not a Lind error.
+
+        It runs on a thread with room for a wasm call stack (the caller of `lind.run`
+        may have less)."""
+        return stacks.call_with_room(lambda: self._instantiate_here(linker, store, module))
+
+    def _instantiate_here(self, linker: wasmtime.Linker, store: wasmtime.Store,
+                          module: wasmtime.Module) -> wasmtime.Instance:
         threei.refuse_calls_here(self.slot)
         context = loader.context_address(store)
         deadline = time.monotonic() + START_FUNCTION_SECONDS
@@ -1298,6 +1325,12 @@ class Cage:
             return 0
         return self.exports[loader.ASYNCIFY_STACK_POINTER].value(self.store)
 
+    def _main_stack_pointer(self) -> int | None:
+        """The first thread's stack pointer as its instance left it (after a trap)."""
+        pointer = (self.exports.get(loader.STACK_POINTER)
+                   or self.exports.get(loader.ASYNCIFY_STACK_POINTER)) if self.exports else None
+        return pointer.value(self.store) if pointer is not None else None
+
     def function_arity(self, index: int) -> int | None:
         """How many parameters function-table entry `index` takes (None: unknown), for
         calls whose C type the program may have got wrong (a signal handler)."""
@@ -1406,10 +1439,14 @@ def took_uncaught_exception(store: wasmtime.Store) -> bool:
     return True
 
 
-def trap_reason(message: str) -> str | None:
-    """The line of a Wasmtime trap report that says what happened (not the backtrace)."""
+def trap_reason(message: str, stack_pointer: int | None = None) -> str | None:
+    """The line of a Wasmtime trap report that says what happened (not the backtrace).
+    `stack_pointer` (where the faulting thread's stack stood) tells a stack that ran
+    down into the guarded page 0 (stack-first layout) from a null pointer."""
     fault = _FAULT_ADDRESS.search(message)
     if fault and int(fault.group(1), 16) < NULL_PAGE_SIZE:   # only a guarded page 0 faults
+        if stack_pointer is not None and stack_pointer < NULL_PAGE_SIZE:
+            return f"stack overflow at {fault.group(1)}, past the stack's size"
         return f"null pointer dereference at {fault.group(1)}"
     lines = [ln.strip() for ln in message.strip().splitlines() if ln.strip()]
     for ln in lines:

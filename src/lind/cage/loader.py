@@ -31,6 +31,7 @@ from wasmtime import _ffi
 from wasmtime._extern import wrap_extern
 
 from lind import threei  # noqa: F401 - its fault handler goes in before Wasmtime's (_accel.c)
+from lind.cage import stacks
 from lind.cage.program_file import read_program
 from lind.toolchain.asyncify import (
     NULL_PAGE_UNUSED,
@@ -86,6 +87,11 @@ def engine() -> wasmtime.Engine:
             config.epoch_interruption = True
             config.memory_may_move = False
             config.cranelift_opt_level = "speed"
+            # as deep as native recursion; Lind's threads have the host stack for it.
+            # Wasmtime refuses a limit past its async stack size (async calls, which
+            # Lind never makes, would run there), which wasmtime-py does not expose.
+            _set_async_stack_size(config, stacks.WASM_CALL_STACK)
+            config.max_wasm_stack = stacks.WASM_CALL_STACK
             # C++ programs throw with WebAssembly exception handling (try_table/exnref,
             # the encoding Wasmtime reads; on by default in Wasmtime 50, said here so
             # that a Wasmtime with another default cannot turn `lind c++` programs away)
@@ -98,6 +104,13 @@ def engine() -> wasmtime.Engine:
             config.shared_memory = True
             _engine = wasmtime.Engine(config)
         return _engine
+
+
+def _set_async_stack_size(config: wasmtime.Config, size: int) -> None:
+    setter = _ffi.dll.wasmtime_config_async_stack_size_set
+    setter.restype = None
+    setter.argtypes = [ctypes.c_void_p, ctypes.c_size_t]
+    setter(ctypes.cast(config.ptr(), ctypes.c_void_p), size)
 
 
 class SharedMemory(wasmtime.SharedMemory):

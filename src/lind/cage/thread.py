@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING
 import wasmtime
 
 from lind import threei
-from lind.cage import loader
+from lind.cage import loader, stacks
 from lind.microvisor.sys_signals import ThreadSignals
 from lind.microvisor.sys_threads import ThreadStart
 
@@ -96,7 +96,7 @@ class CageThread:
                                      daemon=True)
 
     def start(self) -> None:
-        self.host.start()
+        stacks.start(self.host)
 
     def _main(self) -> None:
         from lind.cage.cage import TRAP_SIGNALS, serve, trap_reason

@@ -8,8 +8,11 @@ Per cage (Linux semantics, inherited by fork, kept across exec):
 - RLIMIT_AS: the cage's linear memory (at most 4 GiB, wasm32), lowered by the tree's
   memory budget if that is smaller. A cage may lower it (brk/mmap past it: ENOMEM);
   raising it is EPERM.
-- RLIMIT_STACK: reported (the 1 MiB shadow stack a program is built with); it is fixed
-  when the program is linked, so any change is EPERM.
+- RLIMIT_STACK: soft 8 MiB, hard unlimited (Linux's defaults). A program's stack is
+  sized from the soft limit when it starts (execve, as on Linux; a fork keeps its
+  parent's): at most the region `lind cc` linked (8 MiB, `-Wl,-z,stack-size=N` for
+  another), at least `MIN_STACK`. Past it the program gets SIGSEGV. A cage may lower
+  either limit and raise the soft one up to the hard one.
 - RLIMIT_CPU: CPU seconds of the cage's first thread: SIGXCPU at the soft limit and
   each second after, SIGKILL at the hard one (checked every 0.2 s); unlimited unless a
   policy's `cpu_time` sets it. A cage may lower it.
@@ -68,6 +71,12 @@ NOFILE_HARD = 4096
 # Threads of one cage, its first included (Linux counts a user's processes and threads;
 # a cage counts its own). The runtime's max_cages bounds cages and threads together.
 NPROC = 1024
+
+# ------------------------------------------------------------ RLIMIT_STACK
+
+#: the default soft limit (Linux's), and the least stack a program is started with
+STACK = 8 << 20
+MIN_STACK = 64 << 10
 
 RLIM_INFINITY = (1 << 64) - 1
 

@@ -64,7 +64,7 @@ def _limit(cage, resource: int) -> tuple[int, int]:
     if resource == RLIMIT_AS:
         return cage.rlimit_as
     if resource == RLIMIT_STACK:
-        return cage.stack_size, cage.stack_size
+        return cage.rlimit_stack
     if resource == RLIMIT_NPROC:
         return cage.rlimit_nproc
     if resource == RLIMIT_CPU:
@@ -88,6 +88,8 @@ def _set_limit(cage, resource: int, soft: int, hard: int) -> None:
         cage.aspace.limit = min(soft, MAX_MEMORY)
     elif resource == RLIMIT_NPROC:
         cage.rlimit_nproc = (soft, hard)
+    elif resource == RLIMIT_STACK:
+        cage.rlimit_stack = (soft, hard)
     elif resource == RLIMIT_CPU:
         cage.rlimit_cpu = (soft, hard)
         cage.next_xcpu = soft

@@ -96,8 +96,9 @@ linked with it; `lind c++` does the same for every source, .c files included.
 Predefined: __lind__, __linux__, __unix__, __wasm32__.
 """
 
-#: Stack size of a cage's main thread.
-STACK_SIZE = 1 << 20
+#: Stack region of a cage's main thread: Linux's default RLIMIT_STACK (the cage's
+#: limit may make the stack smaller when the program starts, never larger)
+STACK_SIZE = 8 << 20
 
 LIBC_PARTS = {"c", "m", "pthread", "rt", "dl", "util", "crypt", "xnet", "resolv"}
 #: C++ runtime libraries a build may name: they mean "link the C++ library"

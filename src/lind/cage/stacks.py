@@ -1,0 +1,87 @@
+"""Host stacks for threads that run wasm code.
+
+Wasm frames live on the host thread's stack. Wasmtime stops a cage's recursion
+("call stack exhausted", the cage's SIGSEGV) once it has used `WASM_CALL_STACK` below
+where it entered, so every thread that enters wasm needs that much stack free, plus
+room for the host code a deep call may still run (a system call's Python handler, a
+signal handler entered from there). Python's threads get the platform's default stack
+(8 MiB here, less on some systems), so the threads Lind runs cages on are started with
+`THREAD_STACK`; a thread Lind did not start (the caller of `lind.run`) does not enter
+wasm itself: `call_with_room` hands such a call to a thread of Lind's.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import weakref
+from collections.abc import Callable
+from typing import TypeVar
+
+
+def _call_stack_size() -> int:
+    """Linux's default 8 MiB, unless that much for each of a runtime's 1024 cages and
+    threads (`Runtime.max_cages`) would pass a quarter of this machine's memory: a
+    host stack a cage recursed into stays the host's memory, outside any cage's budget.
+    Never less than Wasmtime's own default (2 MiB)."""
+    try:
+        physical = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (OSError, ValueError):
+        physical = 0
+    share = (physical // 4 // 1024) & ~0xFFFF
+    return max(2 << 20, min(8 << 20, share))
+
+
+#: The most wasm stack one entry may use (Wasmtime's max_wasm_stack): wasm code of the
+#: program's functions, their locals and spills. What C keeps in memory (arrays, locals
+#: whose address is taken) is on the program's own stack in its linear memory, which
+#: `lind cc` makes Linux's 8 MiB.
+WASM_CALL_STACK = _call_stack_size()
+#: A Lind thread's host stack: the wasm part and as much again for host code.
+THREAD_STACK = 2 * WASM_CALL_STACK
+
+_start_lock = threading.Lock()
+_roomy: weakref.WeakSet[threading.Thread] = weakref.WeakSet()
+
+T = TypeVar("T")
+
+
+def start(thread: threading.Thread) -> None:
+    """Start `thread` with a `THREAD_STACK` host stack.
+
+    threading.stack_size is process-wide: it is set only while the thread is created,
+    and put back before any other thread of Lind's starts."""
+    _roomy.add(thread)
+    with _start_lock:
+        previous = threading.stack_size(THREAD_STACK)
+        try:
+            thread.start()
+        finally:
+            threading.stack_size(previous)
+
+
+def has_room() -> bool:
+    """Whether the calling thread was started by `start`."""
+    return threading.current_thread() in _roomy
+
+
+def call_with_room(call: Callable[[], T]) -> T:
+    """`call()`, on a thread with a `THREAD_STACK` host stack: this one if it has one,
+    else a helper started for it (its result or exception is passed back)."""
+    if has_room():
+        return call()
+    outcome: list = []
+
+    def run() -> None:
+        try:
+            outcome.append((True, call()))
+        except BaseException as exc:   # noqa: BLE001 - re-raised on the caller's thread
+            outcome.append((False, exc))
+
+    helper = threading.Thread(target=run, name="lind-big-stack", daemon=True)
+    start(helper)
+    helper.join()
+    ok, value = outcome[0]
+    if not ok:
+        raise value
+    return value
