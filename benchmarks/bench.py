@@ -27,6 +27,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+import workloads
+
 HERE = Path(__file__).resolve().parent
 PROGRAMS = HERE / "programs"
 BUILD = HERE / ".build"
@@ -45,6 +47,7 @@ C_GRATE = "wasm grate(s), then 3i C table"
 PY_GRATE = "Python grate(s), then 3i C table"
 CLAMP = "a clamp's route (Python), then what it chose"
 STARTUP = "cage start-up"
+PROGRAM = "a whole program: its wasm code and system calls"
 
 # What a row compares Lind with: the "baseline" named in the row.
 NATIVE = "native"                          # the same C program built natively, its own loop
@@ -63,11 +66,12 @@ class Bench:
     quick_n: int
     full_n: int
     path: str             # how Lind serves it (one of the constants above)
-    kind: str = "loop"    # loop: the program times itself; startup: timed from outside
+    kind: str = "loop"    # loop: the program times itself; startup, workload: timed from outside
     grates: tuple[str, ...] = ()  # "c:answer", "c:forward", "py:answer", "py:forward", top first
     baseline: str = NATIVE
     one_cpu: bool = False  # the whole measurement (both sides) pinned to one CPU: see _one_cpu
     cflags: tuple[str, ...] = ()   # more `lind cc` options for the cage build
+    unit: str = ""        # what N counts, when it is not operations (workloads: their scale)
 
     @property
     def wakes_other(self) -> bool:
@@ -94,6 +98,11 @@ def _euid(name: str, target: float | None, quick_n: int, grates: tuple[str, ...]
             else PY_GRATE if any(g.startswith("py") for g in grates) else C_GRATE)
     return Bench(name, "syscall_loop", ("geteuid",), target, quick_n, quick_n * 10, path,
                  grates=grates)
+
+
+def _workload(name: str, program: str, target: float | None, quick_n: int, full_n: int,
+              unit: str) -> Bench:
+    return Bench(name, program, (), target, quick_n, full_n, PROGRAM, "workload", unit=unit)
 
 
 def _hello(temperature: str, via: str, baseline: str, target: float | None, quick_n: int,
@@ -182,6 +191,15 @@ BENCHES = [
           ("clamp:calls=getpid", "c:answer")),
     _euid("geteuid through a clamp of 1 C grate (matched)", None, 50_000,
           ("clamp:calls=geteuid", "c:answer")),
+    # issue 16: real programs, whole runs (benchmarks/workloads.py)
+    _workload("Lua 5.4: a mixed script (recursion, n-body, strings, sort, closures, pcall, "
+              "coroutines)", "lua", 1.5, 1, 3, "× the script"),
+    _workload("sqlite3 shell: single-row INSERTs, indexes, join, window functions, VACUUM",
+              "sqlite3", 1.5, 20_000, 100_000, " rows"),
+    _workload("zstd level 9: compress, decompress and check generated text", "zstd", 1.3, 4, 16,
+              " MiB"),
+    _workload("shell-like pipeline: gen, square, sum: 3 processes by fork+exec, pipes",
+              "pipeline", 2.0, 10, 50, " rounds"),
     _hello("warm", "api", SUBPROCESS, 2e6, 10, 50),
     _hello("warm", "api", BARE_WASMTIME, None, 10, 50),
     _hello("cold", "api", SUBPROCESS, None, 1, 3),
@@ -409,6 +427,16 @@ def _loop(bench: Bench, native: Path, wasm: Path, n: int) -> tuple[float, float]
     return base, _ns_per_op(res.stdout, f"{bench.name} in a cage")
 
 
+def _workload_run(bench: Bench, native: Path, wasm: Path, n: int) -> tuple[float, float]:
+    """One repetition of a whole program, natively and in a cage, in turns going first."""
+    global _workload_turn
+    _workload_turn += 1
+    return workloads.run_once(bench.program, native, wasm, n, lind_first=_workload_turn % 2 == 0)
+
+
+_workload_turn = 0
+
+
 def spread(values: list[float]) -> float:
     """The largest distance of a sample from the median, in % of the median."""
     med = statistics.median(values)
@@ -458,7 +486,10 @@ def measure(bench: Bench, reps: int, retries: int, quick: bool) -> Row:
     up to `retries` more times, and keep the attempt with the smallest spread."""
     import lind
 
-    native, wasm = build(bench.program, bench.cflags)
+    if bench.kind == "workload":
+        native, wasm = workloads.build(bench.program, BUILD / "workloads")
+    else:
+        native, wasm = build(bench.program, bench.cflags)
     n = bench.n(quick)
     if bench.kind == "startup":
         # Lind's bytecode compiled, as pip leaves an installed package: an editable
@@ -468,7 +499,7 @@ def measure(bench: Bench, reps: int, retries: int, quick: bool) -> Row:
     if bench.kind == "startup" and bench.args[0] == "warm":  # one run to fill the caches,
         lind.run([wasm], capture_output=True, root=str(BUILD))   # and the start-up server up
         subprocess.run([sys.executable, "-m", "lind", "server", "start"], check=True)
-    one = _startup if bench.kind == "startup" else _loop
+    one = {"startup": _startup, "workload": _workload_run}.get(bench.kind, _loop)
     best: Row | None = None
     for attempt in range(1, retries + 2):
         with _one_cpu(bench.one_cpu):
@@ -573,7 +604,7 @@ def report(rows: list[Row], info: RunInfo, memory: dict[str, float] | None) -> s
         name = bench.name + (" †" if bench.no_kernel else "") + (
             " ‡" if bench.wakes_other and not bench.one_cpu else "")
         n = bench.n(info.quick)
-        unit = f" run{'s' * (n > 1)}" if bench.kind == "startup" else ""
+        unit = f" run{'s' * (n > 1)}" if bench.kind == "startup" else bench.unit
         lines.append(f"| {name} | {bench.path} | {_fmt(row.base)} | {_fmt(row.lind)} | "
                      f"{row.ratio:.2f}× | {n:,}{unit} × {len(row.base)} | "
                      f"{_spread_cell(row)} | {target} | {met} |")

@@ -318,6 +318,7 @@ def _bench(argv: list[str]) -> int:
     if not script.exists():
         print("lind: bench needs a source checkout (benchmarks/bench.py not found)", file=sys.stderr)
         return 2
+    sys.path.insert(0, str(script.parent))    # its modules beside it (workloads.py)
     return runpy.run_path(str(script))["main"](argv)
 
 
