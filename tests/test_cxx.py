@@ -14,7 +14,7 @@ import pytest
 import lind
 from lind.toolchain.asyncify import NULL_PAGE_UNUSED, custom_section_names
 
-COMPARED = ["basics", "exceptions", "statics", "files"]
+COMPARED = ["basics", "exceptions", "statics", "files", "jump"]
 
 
 def run_native(binary: Path, args: list[str], cwd: Path) -> subprocess.CompletedProcess:
@@ -83,13 +83,21 @@ def test_forking_program_with_exceptions_is_refused_at_build_time(tmp_path):
     assert not out.exists()
 
 
+def test_setjmp_in_cxx_with_exceptions_needs_no_asyncify(builds):
+    """setjmp in C++ source is a WebAssembly exception as in C, so a program that also
+    throws runs (it was refused: Asyncify, the old setjmp, cannot take exceptions)."""
+    wasm = builds.wasm("cxx/jump").read_bytes()
+    assert b"asyncify_start_unwind" not in wasm and b"__wasm_setjmp" in wasm
+
+
 def test_forking_program_without_exceptions_matches_gxx(builds, tmp_path):
     native = run_native(builds.native("cxx/fork"), [], tmp_path)
     caged = lind.run([builds.wasm("cxx/fork", "-fno-exceptions")], capture_output=True,
                      timeout=60)
     assert caged.stdout == native.stdout
     assert caged.stdout.count(b"before fork") == 1
-    assert b"child is 9" in caged.stdout and b"child still 8" in caged.stdout
+    assert b"child is 9, jumped 6" in caged.stdout and b"child still 8" in caged.stdout
+    assert b"jumped 5" in caged.stdout
     assert caged.returncode == native.returncode == 0
 
 

@@ -13,8 +13,9 @@ WebAssembly module whose only imports come from module "lind".
 Like cc, the default is no optimisation (-O0) and no debug info; -O and -g
 work as usual.  Without -o a program is written to `a.out` (a .wasm file).
 
-C is compiled with setjmp and longjmp as WebAssembly exceptions (sjlj.py):
-they cost about what a call and a throw cost, and need nothing of the host.
+C and C++ are compiled with setjmp and longjmp as WebAssembly exceptions
+(sjlj.py): they cost about what a call and a throw cost, and need nothing of the
+host.
 
 A program that uses fork, vfork, clone or daemon imports
 lind.syscall_unwind (exec, posix_spawn, system and popen do not: exec
@@ -34,9 +35,9 @@ libc++ with exceptions as WebAssembly exception handling, and a program
 with a C++ source, or linked by `lind c++`, gets libc++, libc++abi and
 libunwind (libcxx.py builds them on first use).  Binaryen's Asyncify cannot
 instrument code that uses exception handling, so a C++ program that also
-forks or setjmps is refused with a message, unless it is built with
--fno-exceptions: then it is linked with a libc++ built without exceptions,
-where what would throw aborts.
+forks is refused with a message, unless it is built with -fno-exceptions: then
+it is linked with a libc++ built without exceptions, where what would throw
+aborts.
 
 Libraries that are part of libc on Linux (-lc -lm -lpthread -lrt -ldl
 -lutil -lcrypt -lxnet -lresolv) are accepted and ignored: libc.a has it all.
@@ -384,13 +385,14 @@ def _driver(argv: Sequence[str], capture: bool, cxx: bool = False) -> tuple[int,
         out = ["-o", cmd.output] if cmd.output else []
         srcs = [arg for n in range(len(cmd.sources)) for arg in _source_args(cmd, n)]
         cxx_any = cmd.cxx_driver or any(cmd.cxx_sources)
-        sjlj = _sjlj_flags(cmd) if not cxx_any else []
+        sjlj = _sjlj_flags(cmd)
         status = run_c(cxx_base if cxx_any else base, sjlj, cmd.compile_opts + srcs + out)
         if status == 0 and sjlj and cmd.stop == "-c" and not cmd.info_only:
             for n, src in enumerate(cmd.sources):
                 obj = cmd.output if cmd.output else f"{Path(src).stem}.o"
                 if src != "-" and os.path.exists(obj):
-                    status = status or _attach_twin(cmd, n, base, obj, run)
+                    status = status or _attach_twin(
+                        cmd, n, cxx_base if cmd.cxx_sources[n] else base, obj, run)
         return status, "".join(output_parts)
 
     # Compile and link.
@@ -399,11 +401,11 @@ def _driver(argv: Sequence[str], capture: bool, cxx: bool = False) -> tuple[int,
         objects: list[str] = []
         for n, src in enumerate(cmd.sources):
             obj = os.path.join(tmp, f"{n}-{Path(src).stem or 'stdin'}.o")
-            status = run_c(cxx_base if cmd.cxx_sources[n] else base,
-                           [] if cmd.cxx_sources[n] else _sjlj_flags(cmd),
+            source_base = cxx_base if cmd.cxx_sources[n] else base
+            status = run_c(source_base, _sjlj_flags(cmd),
                            cmd.compile_opts + ["-c", *_source_args(cmd, n), "-o", obj])
-            if status == 0 and not cmd.cxx_sources[n] and src != "-":
-                status = _attach_twin(cmd, n, base, obj, run)
+            if status == 0 and src != "-":
+                status = _attach_twin(cmd, n, source_base, obj, run)
             if status != 0:
                 return status, "".join(output_parts)
             objects.append(obj)
@@ -448,14 +450,15 @@ def _prog(cxx: bool) -> str:
 
 
 def _sjlj_flags(cmd: _Command) -> list[str]:
-    """Flags that make C's setjmp and longjmp WebAssembly exceptions (unless
+    """Flags that make setjmp and longjmp WebAssembly exceptions (unless
     --setjmp=asyncify)."""
     return [] if cmd.setjmp_asyncify else _sjlj.SJLJ_CFLAGS
 
 
 def _attach_twin(cmd: _Command, n: int, base: list[str], obj: str, run) -> int:
-    """When the C object `obj` uses setjmp as exceptions, compile source n again the
-    Asyncify way and keep that inside it, for a program that turns out to fork."""
+    """When the object `obj` uses setjmp as exceptions, compile source n again the
+    Asyncify way (with the same `base`: C's or C++'s) and keep that inside it, for a
+    program that turns out to fork."""
     if cmd.setjmp_asyncify or not _sjlj.uses_wasm_sjlj(Path(obj).read_bytes()):
         return 0
     with tempfile.TemporaryDirectory(prefix="lind-cc-twin-") as tmp:
