@@ -1026,6 +1026,30 @@ def test_separately_compiled_setjmp_forks_through_its_asyncify_twins(tmp_path: P
     assert lind.run([out], root=tmp_path, timeout=60).returncode == 7
 
 
+def test_lto_lowers_setjmp_in_the_link_and_falls_back_when_the_program_forks(
+        tmp_path: Path) -> None:
+    """With -flto, objects are bitcode and LLVM lowers setjmp when the linker compiles
+    them: the link gets the lowering's flags, and a program that forks is linked again
+    without them (setjmp through Asyncify). Both run as natively."""
+    (tmp_path / "lib.c").write_text(textwrap.dedent(JUMPING_LIB))
+    (tmp_path / "main.c").write_text(textwrap.dedent(FORKING_MAIN))
+    (tmp_path / "nofork.c").write_text("int try_it(int);\nint main(void) { return try_it(2); }\n")
+    lib_o = tmp_path / "lib.o"
+    assert cc.main(["-O2", "-flto", "-c", str(tmp_path / "lib.c"), "-o", str(lib_o)]) == 0
+    assert lib_o.read_bytes().startswith(b"BC\xc0\xde")
+    alone = tmp_path / "nofork.wasm"
+    assert cc.main(["-O2", "-flto", str(tmp_path / "nofork.c"), str(lib_o), "-o", str(alone)]) == 0
+    wasm = alone.read_bytes()
+    assert not asyncify.needs_asyncify(wasm) and sjlj.uses_wasm_sjlj(wasm)
+    assert lind.run([alone], root=tmp_path, timeout=60).returncode == 7
+    forks = tmp_path / "forks.wasm"
+    assert cc.main(["-O2", "-flto", str(tmp_path / "main.c"), str(lib_o), "-o", str(forks)]) == 0
+    wasm = forks.read_bytes()
+    assert asyncify.needs_asyncify(wasm) and not asyncify.uses_exception_handling(wasm)
+    caged = lind.run([forks], root=tmp_path, capture_output=True, timeout=60)
+    assert (caged.stdout, caged.returncode) == (b"child 8\nparent 7\n", 0)
+
+
 FAULT_JUMP = r"""
     #include <setjmp.h>
     #include <signal.h>

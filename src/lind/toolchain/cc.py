@@ -428,7 +428,11 @@ def _driver(argv: Sequence[str], capture: bool, cxx: bool = False) -> tuple[int,
                 continue      # -lm, -lstdc++...: in the sysroot, unless the user has their own
             inputs.append(objects[value] if kind == "src" else value)  # type: ignore[index]
         tail = tail if not cmd.nodefaultlibs else []
-        status = run(ld + inputs + tail + ["-o", output])
+        # bitcode (-flto) is compiled here: setjmp lowered as in a C object, unless the
+        # program turns out to fork (then it is linked again without the lowering)
+        lto = (_sjlj.LTO_LINK_FLAGS if not cmd.setjmp_asyncify and not _relocatable(cmd)
+               and _sjlj.has_bitcode(inputs, search) else [])
+        status = run(ld + lto + inputs + tail + ["-o", output])
         if status == 0 and (_relocatable(cmd) or _needs_twins(output)):
             twins = _sjlj.asyncify_inputs(inputs, search, tmp)
             if twins is not None and _relocatable(cmd):
@@ -438,8 +442,8 @@ def _driver(argv: Sequence[str], capture: bool, cxx: bool = False) -> tuple[int,
                     Path(output).write_bytes(_asyncify.without_custom_section(
                         Path(output).read_bytes(), _sjlj.ASYNCIFY_OBJECT))
                     _sjlj.attach_twin(output, os.path.join(tmp, "twin.o"))
-            elif twins is not None:   # it forks, and setjmps: all the Asyncify way
-                status = run(ld + twins + tail + ["-o", output])
+            elif twins is not None or lto:   # it forks, and setjmps: all the Asyncify way
+                status = run(ld + (twins or inputs) + tail + ["-o", output])
         if status != 0:
             return status, "".join(output_parts)
         return _post_link(cmd, output, output_parts, prog), "".join(output_parts)

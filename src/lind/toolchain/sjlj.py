@@ -12,6 +12,10 @@ same source compiled the Asyncify way (setjmp and longjmp as calls 1020/1021) in
 custom section, ASYNCIFY_OBJECT; when the linked program turns out to need
 Asyncify, `lind cc` links again with those objects (`asyncify_inputs`), from plain
 objects and from members of archives alike. The section never reaches a program.
+
+Bitcode (-flto) needs no twin: LLVM lowers its setjmp when the linker compiles it, so
+the link is given the lowering's flags (LTO_LINK_FLAGS), and a program that turns out
+to fork is linked again without them.
 """
 
 from __future__ import annotations
@@ -33,6 +37,11 @@ SJLJ_CFLAGS = [
     "-wasm-use-legacy-eh=false",      # try_table: Wasmtime refuses the legacy encoding
     "-D__LIND_WASM_SJLJ__=1",         # <setjmp.h> makes _setjmp, _longjmp these two
 ]
+
+#: the same lowering for bitcode (objects compiled with -flto), which LLVM compiles
+#: to wasm in the linker
+LTO_LINK_FLAGS = ["-mllvm", "-wasm-enable-sjlj", "-mllvm", "-wasm-use-legacy-eh=false",
+                  "-mllvm", "-exception-model=wasm"]
 
 #: what LLVM says (crashing) of a source its lowering cannot take: one that uses setjmp
 #: other than by calling it (&setjmp); `lind cc` compiles that one the Asyncify way
@@ -95,6 +104,33 @@ def archive_members(data: bytes) -> list[tuple[str, bytes]]:
     return members
 
 
+def _input_file(arg: str, search: list[str]) -> str:
+    """The file a linker argument names (an object, an archive, `-lNAME` found in
+    `search`), or "" for an option or a library it does not find."""
+    path = arg
+    if arg.startswith("-l") and len(arg) > 2:
+        found = [os.path.join(d, f"lib{arg[2:]}.a") for d in search]
+        path = next((p for p in found if os.path.isfile(p)), "")
+    elif arg.startswith("-"):
+        path = ""
+    return path if path and os.path.isfile(path) else ""
+
+
+def _bitcode(data: bytes) -> bool:
+    return data.startswith(b"BC\xc0\xde")
+
+
+def has_bitcode(ld_args: list[str], search: list[str]) -> bool:
+    """Whether an input of the link is LLVM bitcode, or an archive holding some."""
+    for arg in ld_args:
+        path = _input_file(arg, search)
+        if path:
+            data = Path(path).read_bytes()
+            if _bitcode(data) or any(_bitcode(body) for _, body in archive_members(data)):
+                return True
+    return False
+
+
 def asyncify_inputs(ld_args: list[str], search: list[str], work: str) -> list[str] | None:
     """`ld_args` with each object that has an Asyncify twin replaced by it, and each
     archive holding such members preceded by an archive of their twins (the linker
@@ -103,13 +139,8 @@ def asyncify_inputs(ld_args: list[str], search: list[str], work: str) -> list[st
     out: list[str] = []
     changed = False
     for n, arg in enumerate(ld_args):
-        path = arg
-        if arg.startswith("-l") and len(arg) > 2:
-            found = [os.path.join(d, f"lib{arg[2:]}.a") for d in search]
-            path = next((p for p in found if os.path.isfile(p)), "")
-        elif arg.startswith("-"):
-            path = ""
-        if not path or not os.path.isfile(path):
+        path = _input_file(arg, search)
+        if not path:
             out.append(arg)
             continue
         data = Path(path).read_bytes()
