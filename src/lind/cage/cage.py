@@ -262,6 +262,8 @@ def _strings(items: Sequence[bytes]) -> tuple[int, bytes]:
 
 
 _STARTUP_IMPORT_TYPE = wasmtime.FuncType([wasmtime.ValType.i32()] * 2, [wasmtime.ValType.i32()])
+#: lind.* imports through which crt1 reads argv and the environment (by their index)
+_STARTUP_IMPORTS = ("args_sizes_get", "args_get", "environ_sizes_get", "environ_get")
 ASYNCIFY_BUFFER = 256 * 1024   # unwound wasm frames of one cage (fork, setjmp)
 MAX_JUMP_POINTS = 1024   # setjmp calls remembered per cage; the least recently used go
 DELIVER_SIGNALS = "__lind_deliver_signals"   # the guest libc's handler runner
@@ -457,9 +459,8 @@ class Cage:
             self.mem.guard_null_page()   # False without the C trampoline: then no guard
         if uses_wasi:
             wasi.setup(self)  # scratch page, preopen fd 3
-        self._limit_stack()
-        heap_base = (self.exports["__heap_base"].value(self.store)
-                     if "__heap_base" in self.exports else None)
+        heap_base, linked_stack_top = loader.initial_globals(module, self.exports, self.store)
+        self._limit_stack(linked_stack_top)
         self.memory_charge.set(self.mem.size())
         try:
             self.aspace = AddressSpace(heap_base if heap_base is not None else self.mem.size(),
@@ -470,19 +471,17 @@ class Cage:
         self._main_instance.entry = START
         self._asyncify_buffer = 0
 
-    def _limit_stack(self) -> None:
-        """Start the stack RLIMIT_STACK below the top of its region (stack-first layout:
-        it grows down towards address 0, where running out traps as a SIGSEGV), as Linux
-        sizes a new program's stack from the limit at exec. The region is what `lind cc`
-        linked (8 MiB); a larger limit gives that much."""
+    def _limit_stack(self, linked: int | None) -> None:
+        """Start the stack RLIMIT_STACK below `linked`, the top of its region (stack-first
+        layout: it grows down towards address 0, where running out traps as a SIGSEGV),
+        as Linux sizes a new program's stack from the limit at exec. The region is what
+        `lind cc` linked (8 MiB); a larger limit gives that much."""
         self.stack_top = None
-        pointer = self.exports.get(loader.STACK_POINTER)
-        if pointer is None:
+        if linked is None:
             return
-        linked = pointer.value(self.store)
         top = min(linked, max(self.rlimit_stack[0], limits.MIN_STACK)) & ~15
         if top < linked:
-            pointer.set_value(self.store, top)
+            self.exports[loader.STACK_POINTER].set_value(self.store, top)
         self.stack_top = (top, linked)
 
     def initial_memory(self, module: wasmtime.Module) -> int:
@@ -560,37 +559,39 @@ class Cage:
 
     # -- start-up imports: argv and environment, asked for once by _start -----
     def define_startup_imports(self, linker: wasmtime.Linker) -> None:
+        """Bind the start-up imports in `linker` to `_startup_import` for this cage: one
+        callback for every cage, told which cage and import by its env word (a Python
+        function per cage and import cost more than instantiating the program)."""
+        module = b"lind"
+        for index, name in enumerate(_STARTUP_IMPORTS):
+            raw = name.encode()
+            err = wt.wasmtime_linker_define_func_unchecked(
+                linker.ptr(), module, len(module), raw, len(raw), _STARTUP_IMPORT_TYPE.ptr(),
+                _startup_import, ctypes.c_void_p(id(self) | index), _NO_FINALIZER)
+            if err:
+                raise wasmtime.WasmtimeError._from_ptr(err)
 
-        def sizes(items: Callable[[], list[bytes]]):
-            def fn(count_ptr: int, size_ptr: int) -> int:
-                count, blob = _strings(items())
-                self.mem.write(count_ptr, count.to_bytes(4, "little"))
-                self.mem.write(size_ptr, len(blob).to_bytes(4, "little"))
+    def startup_import(self, index: int, first: int, second: int) -> int:
+        """args_sizes_get(count, size) / args_get(pointers, strings), and the same for
+        the environment: what crt1 asks before main."""
+        if threei.calls_refused_here(self.slot):   # from a start function: no cage yet
+            return -errno.ENOSYS
+        items = self.argv if index < 2 else self.env
+        count, blob = _strings(items)
+        try:
+            if index % 2 == 0:
+                self.mem.write(first, count.to_bytes(4, "little"))
+                self.mem.write(second, len(blob).to_bytes(4, "little"))
                 return 0
-            return fn
-
-        def fill(items: Callable[[], list[bytes]]):
-            def fn(ptrs: int, buf: int) -> int:
-                strings = items()
-                _, blob = _strings(strings)
-                self.mem.write(buf, blob)
-                offsets, at = [], buf
-                for s in strings:
-                    offsets.append(at)
-                    at += len(s) + 1
-                self.mem.write(ptrs, b"".join(o.to_bytes(4, "little") for o in offsets))
-                return 0
-            return fn
-
-        def argv() -> list[bytes]:
-            return self.argv
-
-        def env() -> list[bytes]:
-            return self.env
-
-        for name, fn in (("args_sizes_get", sizes(argv)), ("args_get", fill(argv)),
-                         ("environ_sizes_get", sizes(env)), ("environ_get", fill(env))):
-            linker.define_func("lind", name, _STARTUP_IMPORT_TYPE, _errno_guard(fn, self.slot))
+            self.mem.write(second, blob)
+            offsets, at = [], second
+            for item in items:
+                offsets.append(at)
+                at += len(item) + 1
+            self.mem.write(first, b"".join(o.to_bytes(4, "little") for o in offsets))
+        except OSError as exc:
+            return -(exc.errno or errno.EIO)
+        return 0
 
     # -- unwinding the wasm stack (Asyncify) for fork and setjmp --------------
     def _asyncify(self, name: str, *args: int) -> None:
@@ -752,8 +753,8 @@ class Cage:
                 child.mem.copy_from(self.mem, start, start, end - start)
             for name in self.exports:
                 if name.startswith("lind_global_"):
-                    child.exports[name].set_value(child.store,
-                                                  self.exports[name].value(self.store))
+                    loader.copy_global(self.exports[name], self.store,
+                                       child.exports[name], child.store)
             child.aspace = self.aspace.copy(child.aspace._grow, child.mem)
             # the calling thread is the child's only one, resumed where it was entered
             child._main_instance.thread_start = self.running_instance().thread_start
@@ -1477,12 +1478,17 @@ def _cage_store(engine: wasmtime.Engine, memory_size: int, memories: int) -> was
     return store
 
 
-def _errno_guard(fn, slot):
-    def guarded(*args: int) -> int:
-        if threei.calls_refused_here(slot):   # from a start function: no cage yet
-            return -errno.ENOSYS
-        try:
-            return fn(*args)
-        except OSError as exc:
-            return -(exc.errno or errno.EIO)
-    return guarded
+@wt.wasmtime_func_unchecked_callback_t
+def _startup_import(env, caller, vals, count) -> int:
+    """The start-up imports of every cage: `env` is the cage's key (see watch_epochs)
+    with the import's index in _STARTUP_IMPORTS in its low bits (a key is an object's
+    address, a multiple of 16). Never raises: an error is the import's result."""
+    key = env or 0
+    try:
+        cage = _cages_by_key.get(key & ~3)
+        result = (cage.startup_import(key & 3, vals[0].i32 & 0xFFFFFFFF, vals[1].i32 & 0xFFFFFFFF)
+                  if cage is not None else -errno.ESRCH)
+    except Exception:   # noqa: BLE001 - nothing may escape into Wasmtime
+        result = -errno.EIO
+    vals[0].i32 = result
+    return 0

@@ -131,6 +131,37 @@ class SharedMemory(wasmtime.SharedMemory):
         return ctypes.cast(self.ptr(), ctypes.c_void_p).value or 0
 
 
+_initial_globals: weakref.WeakKeyDictionary[wasmtime.Module, tuple[int | None, int | None]] = (
+    weakref.WeakKeyDictionary())
+
+
+def initial_globals(module: wasmtime.Module, exports: Exports,
+                    store: wasmtime.Store) -> tuple[int | None, int | None]:
+    """`module`'s `__heap_base` and the stack pointer it starts with (None: not
+    exported), read from `exports`, a fresh instance of it, the first time: the same
+    for every instance, and reading globals costs more than the rest of a fork."""
+    found = _initial_globals.get(module)
+    if found is None:
+        found = _initial_globals[module] = tuple(   # type: ignore[assignment]
+            exports[name].value(store) if name in exports else None
+            for name in ("__heap_base", STACK_POINTER))
+    return found
+
+
+def copy_global(source: wasmtime.Global, source_store: wasmtime.Store,
+                target: wasmtime.Global, target_store: wasmtime.Store) -> None:
+    """Give `target` the value of `source` (numeric globals of one type, as fork copies
+    them): the raw value, without wasmtime-py's conversions, which cost more than the
+    rest of copying a cage's globals."""
+    value = wt.wasmtime_val_t()
+    wt.wasmtime_global_get(source_store._context(), ctypes.byref(source._global),
+                           ctypes.byref(value))
+    err = wt.wasmtime_global_set(target_store._context(), ctypes.byref(target._global),
+                                 ctypes.byref(value))
+    if err:
+        raise wasmtime.WasmtimeError._from_ptr(err)
+
+
 def context_address(store: wasmtime.Store) -> int:
     """The store's wasmtime_context_t, as the trampoline and epoch callbacks see it."""
     return ctypes.cast(store._context(), ctypes.c_void_p).value or 0
