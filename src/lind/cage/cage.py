@@ -7,6 +7,7 @@ import collections
 import contextlib
 import ctypes
 import errno
+import itertools
 import mmap
 import os
 import re
@@ -264,6 +265,10 @@ def _strings(items: Sequence[bytes]) -> tuple[int, bytes]:
 _STARTUP_IMPORT_TYPE = wasmtime.FuncType([wasmtime.ValType.i32()] * 2, [wasmtime.ValType.i32()])
 #: lind.* imports through which crt1 reads argv and the environment (by their index)
 _STARTUP_IMPORTS = ("args_sizes_get", "args_get", "environ_sizes_get", "environ_get")
+# The cages those imports answer for, by a number never given twice (not id(): a
+# stale instance of an ended cage must not reach a new cage at the same address).
+_startup_numbers = itertools.count(1)
+_cages_by_startup_number: dict[int, Cage] = {}
 ASYNCIFY_BUFFER = 256 * 1024   # unwound wasm frames of one cage (fork, setjmp)
 MAX_JUMP_POINTS = 1024   # setjmp calls remembered per cage; the least recently used go
 DELIVER_SIGNALS = "__lind_deliver_signals"   # the guest libc's handler runner
@@ -372,6 +377,7 @@ class Cage:
         self._set_ids()
         self.slot.set_fd_limit(self.fds.ceiling())
         self._main_instance = Instance()     # its first thread's (others: CageThread)
+        self._startup_number = next(_startup_numbers)
         self.mem: threei.Memory | None = None
         self.aspace: AddressSpace | None = None
         self.shared_memory: loader.SharedMemory | None = None   # what `lind cc` programs import
@@ -562,12 +568,14 @@ class Cage:
         """Bind the start-up imports in `linker` to `_startup_import` for this cage: one
         callback for every cage, told which cage and import by its env word (a Python
         function per cage and import cost more than instantiating the program)."""
+        _cages_by_startup_number[self._startup_number] = self   # until it ends
         module = b"lind"
         for index, name in enumerate(_STARTUP_IMPORTS):
             raw = name.encode()
             err = wt.wasmtime_linker_define_func_unchecked(
                 linker.ptr(), module, len(module), raw, len(raw), _STARTUP_IMPORT_TYPE.ptr(),
-                _startup_import, ctypes.c_void_p(id(self) | index), _NO_FINALIZER)
+                _startup_import, ctypes.c_void_p(self._startup_number << 2 | index),
+                _NO_FINALIZER)
             if err:
                 raise wasmtime.WasmtimeError._from_ptr(err)
 
@@ -805,6 +813,7 @@ class Cage:
         self.memory_charge.clear()
         self.uncount()
         _cages_by_key.pop(id(self), None)
+        _cages_by_startup_number.pop(self._startup_number, None)
         threei.release(self.slot)
 
     def uncount(self) -> None:
@@ -1051,6 +1060,7 @@ class Cage:
         self.memory_charge.clear()
         self.uncount()
         _cages_by_key.pop(id(self), None)
+        _cages_by_startup_number.pop(self._startup_number, None)
         threei.release(self.slot)
         self.slot.close_wake()
         # Calls still made for this cage from other threads (a grate acting for it) get
@@ -1480,12 +1490,12 @@ def _cage_store(engine: wasmtime.Engine, memory_size: int, memories: int) -> was
 
 @wt.wasmtime_func_unchecked_callback_t
 def _startup_import(env, caller, vals, count) -> int:
-    """The start-up imports of every cage: `env` is the cage's key (see watch_epochs)
-    with the import's index in _STARTUP_IMPORTS in its low bits (a key is an object's
-    address, a multiple of 16). Never raises: an error is the import's result."""
+    """The start-up imports of every cage: `env` is the cage's startup number with the
+    import's index in _STARTUP_IMPORTS in its two low bits. An ended cage's number
+    finds nothing (ESRCH). Never raises: an error is the import's result."""
     key = env or 0
     try:
-        cage = _cages_by_key.get(key & ~3)
+        cage = _cages_by_startup_number.get(key >> 2)
         result = (cage.startup_import(key & 3, vals[0].i32 & 0xFFFFFFFF, vals[1].i32 & 0xFFFFFFFF)
                   if cage is not None else -errno.ESRCH)
     except Exception:   # noqa: BLE001 - nothing may escape into Wasmtime
