@@ -754,7 +754,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="lind bench", description=__doc__.splitlines()[0])
     parser.add_argument("names", nargs="*", help="benchmarks to run (default: all)")
     parser.add_argument("--quick", action="store_true",
-                        help="fewer iterations and retries: under a minute once built (CI smoke test)")
+                        help="fewer iterations and retries: about 1.5 min once built (CI smoke test)")
     parser.add_argument("--reps", type=int, default=None,
                         help="repetitions per attempt (default: 5 quick, 7 full)")
     parser.add_argument("--retries", type=int, default=None,
