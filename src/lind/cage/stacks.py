@@ -50,7 +50,9 @@ def start(thread: threading.Thread) -> None:
     """Start `thread` with a `THREAD_STACK` host stack.
 
     threading.stack_size is process-wide: it is set only while the thread is created,
-    and put back before any other thread of Lind's starts."""
+    and put back before any other thread of Lind's starts. (A program embedding Lind
+    that sets it at that same moment from another thread could give the cage's thread
+    its size instead: do not change it while cages start.)"""
     _roomy.add(thread)
     with _start_lock:
         previous = threading.stack_size(THREAD_STACK)
