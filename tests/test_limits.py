@@ -142,6 +142,12 @@ def test_recursion_as_deep_as_native_and_rlimit_stack_sizes_the_stack(builds, tm
         assert (caged.returncode, caged.stdout) == (ref.returncode, ref.stdout), args
     assert ref.returncode == -signal.SIGSEGV
     assert caged.trap and caged.trap.startswith("stack overflow at 0x"), caged.trap
+    # A program linked with its stack above its data has no room below the stack to
+    # give up: it keeps the stack it was linked with (moving it down would run it
+    # through the program's data).
+    shutil.copy(builds.wasm("limits/stack", "-Wl,--no-stack-first"), s.root / "late.wasm")
+    late = s.run([s.root / "late.wasm", "limit", "1024", "30000"])
+    assert (late.returncode, late.stdout) == (0, b"deep 30000\n"), late.trap
 
 
 def test_a_caller_with_a_small_stack_runs_deep_programs(builds, tmp_path):

@@ -1111,3 +1111,15 @@ def test_setjmp_option_is_checked(tmp_path: Path, capfd) -> None:
     assert cc.main(["--setjmp=fast", str(src), "-o", str(tmp_path / "x.wasm")]) == 1
     assert "--setjmp=fast: expected --setjmp=asyncify or --setjmp=exceptions" in \
         capfd.readouterr().err
+
+
+def test_damaged_archives_are_left_to_the_linker() -> None:
+    """Every link looks into its archives (bitcode? twins?): a damaged one must neither
+    raise nor loop (a negative size walked back to the same header forever)."""
+    good = b"!<arch>\n" + b"a.o/".ljust(16) + b"".ljust(32) + b"2".ljust(10) + b"`\n" + b"xy"
+    assert sjlj.archive_members(good) == [("a.o", b"xy")]
+    for size in (b"zz", b"-60", b"-1"):
+        bad = good + b"b.o/".ljust(16) + b"".ljust(32) + size.ljust(10) + b"`\n" + b"xy"
+        assert sjlj.archive_members(bad) == [("a.o", b"xy")]
+    long_name = b"!<arch>\n" + b"#1/-3".ljust(16) + b"".ljust(32) + b"2".ljust(10) + b"`\nxy"
+    assert sjlj.archive_members(long_name) == []

@@ -465,7 +465,7 @@ class Cage:
             self.mem.guard_null_page()   # False without the C trampoline: then no guard
         if uses_wasi:
             wasi.setup(self)  # scratch page, preopen fd 3
-        heap_base, linked_stack_top = loader.initial_globals(module, self.exports, self.store)
+        heap_base, linked_stack_top = loader.layout(module)
         self._limit_stack(linked_stack_top)
         self.memory_charge.set(self.mem.size())
         try:
@@ -481,7 +481,8 @@ class Cage:
         """Start the stack RLIMIT_STACK below `linked`, the top of its region (stack-first
         layout: it grows down towards address 0, where running out traps as a SIGSEGV),
         as Linux sizes a new program's stack from the limit at exec. The region is what
-        `lind cc` linked (8 MiB); a larger limit gives that much."""
+        `lind cc` linked (8 MiB); a larger limit gives that much. A program whose stack
+        does not come first (None) keeps the stack it was linked with."""
         self.stack_top = None
         if linked is None:
             return

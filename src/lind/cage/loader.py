@@ -38,6 +38,7 @@ from lind.toolchain.asyncify import (
     custom_section_names,
     defined_memories,
     exported_constant,
+    lowest_data_address,
 )
 from lind.toolchain.safepoints import SAFEPOINTS_INSERTED
 
@@ -129,23 +130,6 @@ class SharedMemory(wasmtime.SharedMemory):
     def address(self) -> int:
         """The wasmtime_sharedmemory_t, for threei.Memory.shared."""
         return ctypes.cast(self.ptr(), ctypes.c_void_p).value or 0
-
-
-_initial_globals: weakref.WeakKeyDictionary[wasmtime.Module, tuple[int | None, int | None]] = (
-    weakref.WeakKeyDictionary())
-
-
-def initial_globals(module: wasmtime.Module, exports: Exports,
-                    store: wasmtime.Store) -> tuple[int | None, int | None]:
-    """`module`'s `__heap_base` and the stack pointer it starts with (None: not
-    exported), read from `exports`, a fresh instance of it, the first time: the same
-    for every instance, and reading globals costs more than the rest of a fork."""
-    found = _initial_globals.get(module)
-    if found is None:
-        found = _initial_globals[module] = tuple(   # type: ignore[assignment]
-            exports[name].value(store) if name in exports else None
-            for name in ("__heap_base", STACK_POINTER))
-    return found
 
 
 def copy_global(source: wasmtime.Global, source_store: wasmtime.Store,
@@ -270,6 +254,7 @@ def load_bytes(wasm: bytes, path: str) -> wasmtime.Module:
         size = len(code)
         _store(cached, code)
     _check_program(module, wasm, path)
+    _layouts[module] = _layout(wasm)
     names = custom_section_names(wasm)
     if NULL_PAGE_UNUSED in names:
         _null_page_unused.add(module)
@@ -280,6 +265,24 @@ def load_bytes(wasm: bytes, path: str) -> wasmtime.Module:
 
 
 _null_page_unused: weakref.WeakSet[wasmtime.Module] = weakref.WeakSet()
+_layouts: weakref.WeakKeyDictionary[wasmtime.Module, tuple[int | None, int | None]] = (
+    weakref.WeakKeyDictionary())
+
+
+def _layout(wasm: bytes) -> tuple[int | None, int | None]:
+    """`__heap_base` (checked by _check_program), and the top of the stack region when
+    the stack comes first in memory, below all data (how `lind cc` links): the stack
+    pointer's initial value. None for either when the binary does not say."""
+    top = exported_constant(wasm, STACK_POINTER)
+    lowest = lowest_data_address(wasm)
+    stack_first = top is not None and lowest is not None and 0 < top <= lowest
+    return exported_constant(wasm, HEAP_BASE), top if stack_first else None
+
+
+def layout(module: wasmtime.Module) -> tuple[int | None, int | None]:
+    """`module`'s (heap base, top of a stack-first stack region), read from its binary
+    when it was loaded: the same for every instance, and cheaper than asking one."""
+    return _layouts.get(module, (None, None))
 
 
 _with_safepoints: weakref.WeakSet[wasmtime.Module] = weakref.WeakSet()

@@ -11,7 +11,8 @@ Per cage (Linux semantics, inherited by fork, kept across exec):
 - RLIMIT_STACK: soft 8 MiB, hard unlimited (Linux's defaults). A program's stack is
   sized from the soft limit when it starts (execve, as on Linux; a fork keeps its
   parent's): at most the region `lind cc` linked (8 MiB, `-Wl,-z,stack-size=N` for
-  another), at least `MIN_STACK`. Past it the program gets SIGSEGV. A cage may lower
+  another), at least `MIN_STACK`. Past it the program gets SIGSEGV. A program whose
+  stack is not below its data (linked without --stack-first) keeps its linked stack. A cage may lower
   either limit and raise the soft one up to the hard one.
 - RLIMIT_CPU: CPU seconds of the cage's first thread: SIGXCPU at the soft limit and
   each second after, SIGKILL at the hard one (checked every 0.2 s); unlimited unless a

@@ -1,6 +1,6 @@
 """setjmp and longjmp as WebAssembly exceptions, with Asyncify as the fallback.
 
-`lind cc` compiles C with LLVM's wasm setjmp/longjmp lowering (SJLJ_CFLAGS): a
+`lind cc` compiles C and C++ with LLVM's wasm setjmp/longjmp lowering (SJLJ_CFLAGS): a
 setjmp is a few stores and a longjmp one throw of the `__c_longjmp` tag, caught by
 the function that called setjmp (runtime: guest/src/setjmp/wasm_sjlj.c). No host
 call and no Asyncify, so a program that only setjmps is not instrumented at all.
@@ -27,7 +27,7 @@ from pathlib import Path
 from . import asyncify as _asyncify
 from . import zig
 
-#: C compiled this way turns setjmp/longjmp calls into wasm exception handling.
+#: code compiled with these turns setjmp/longjmp calls into wasm exception handling
 SJLJ_CFLAGS = [
     "-fwasm-exceptions",
     "-mexception-handling",
@@ -76,14 +76,21 @@ def _twin(data: bytes) -> bytes | None:
 
 
 def archive_members(data: bytes) -> list[tuple[str, bytes]]:
-    """The (name, contents) of an ar archive's members (GNU or BSD names)."""
+    """The (name, contents) of an ar archive's members (GNU or BSD names); of a damaged
+    one, those before the damage (the linker says what is wrong with it)."""
     if not data.startswith(b"!<arch>\n"):
         return []
     members, long_names, pos = [], b"", 8
     while pos + 60 <= len(data):
         header = data[pos : pos + 60]
         name = header[:16].decode("latin-1").rstrip()
-        size = int(header[48:58].decode("latin-1").strip() or 0)
+        try:
+            size = int(header[48:58].decode("latin-1").strip() or 0)
+            length = int(name[3:]) if name.startswith("#1/") else 0
+        except ValueError:
+            break
+        if size < 0 or length < 0:
+            break
         body = data[pos + 60 : pos + 60 + size]
         pos += 60 + size + (size & 1)
         if name in ("/", "/SYM64/", "__.SYMDEF", "__.SYMDEF SORTED"):
@@ -92,7 +99,6 @@ def archive_members(data: bytes) -> list[tuple[str, bytes]]:
             long_names = body
             continue
         if name.startswith("#1/"):
-            length = int(name[3:])
             name, body = body[:length].decode("latin-1").rstrip("\0"), body[length:]
         elif name.startswith("/") and name[1:].isdigit():
             start = int(name[1:])
