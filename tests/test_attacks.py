@@ -1472,6 +1472,26 @@ def test_signals_and_3i_do_not_cross_trees(builds, tmp_path, canary):
     untouched(canary)
 
 
+def test_futexes_do_not_cross_processes_and_refuse_bad_words(builds, tmp_path, canary):
+    """futex is the host kernel's, on the word's host address: bad words and timeouts
+    are errors as on Linux, and a wake at the address of a neighbour's word (a fresh
+    instance of the same module, the word untouched by both) reaches nobody. Same lines
+    as the gcc build; a tenant runs beside it intact."""
+    _, out, err = two_trees(builds, tmp_path, [builds.wasm(attack("futex_neighbour"))])
+    assert "Traceback" not in err and "internal error" not in err, err
+    rc, native, native_err = run_host(tmp_path, "native",
+                                      [builds.native(attack("futex_neighbour"))])
+    assert rc == 0, native_err
+    expected = {"wait-beyond-memory": (-1, errno.EFAULT), "wake-beyond-memory": (-1, errno.EFAULT),
+                "wait-null-page": (-1, errno.EFAULT), "unaligned": (-1, errno.EINVAL),
+                "timeout-beyond-memory": (-1, errno.EFAULT),
+                "negative-timeout": (-1, errno.EINVAL), "bitset-zero": (-1, errno.EINVAL),
+                "wrong-value": (-1, errno.EAGAIN), "wake-count-min": (0, 0),
+                "woken": (0, 0), "neighbour": (0, 0)}
+    assert results(out) == results(native) == expected, (out, native)
+    untouched(canary)
+
+
 # -- 12. each rule from both sides --------------------------------------------------------
 def test_make_threei_call_names_only_memory_of_its_own_tree(builds, tmp_path, canary):
     """write(1, buf, 16) through make_threei_call with buf in a sibling: EPERM and not

@@ -14,7 +14,6 @@ import time
 import pytest
 
 import lind
-from lind.microvisor import sys_futex
 
 
 def _stage(builds, tmp_path, name):
@@ -114,7 +113,7 @@ def test_killing_cages_blocked_on_a_shared_semaphore_ends_their_waits(builds, tm
         assert out.readline() == b"waiting\n"
     for _ in range(6000):   # until parent and child both sleep in futex(FUTEX_WAIT)
         tree = rt.tree(parent)
-        if len(tree) == 2 and all(c in sys_futex._waiting for c in tree):
+        if len(tree) == 2 and all(c.slot.futex_waiters for c in tree):
             break
         time.sleep(0.01)
     else:
@@ -123,7 +122,7 @@ def test_killing_cages_blocked_on_a_shared_semaphore_ends_their_waits(builds, tm
         cage.terminate()
     for cage in tree:
         assert cage.wait(60) == signal.SIGKILL
-    assert not sys_futex._waiting
+    assert not any(cage.slot.futex_waiters for cage in tree)
     assert _shared_mappings() == 0
 
 

@@ -22,7 +22,8 @@ def _native(builds, name: str, *args: str) -> subprocess.CompletedProcess:
     return subprocess.run([builds.native(name), *args], capture_output=True, timeout=120)
 
 
-@pytest.mark.parametrize("program", ["basics", "c11", "signals", "thread_signals", "cancel"])
+@pytest.mark.parametrize("program", ["basics", "c11", "signals", "thread_signals", "cancel",
+                                     "wakeups"])
 def test_threads_programs_match_native(builds, tmp_path, program):
     """basics: create/join 1000 threads in waves, TLS and key destructors, mutex kinds,
     condition variables (with a CLOCK_MONOTONIC timed wait), barriers, rwlocks,
@@ -33,7 +34,8 @@ def test_threads_programs_match_native(builds, tmp_path, program):
     block it; EINTR in the signalled thread only (read, sem_wait); a fault handler in
     a thread; sigwaitinfo of a thread's signal. cancel: pthread_cancel at cancellation
     points (read, cond_wait, sleep, testcancel) with cleanup handlers and destructors,
-    disabled and asynchronous cancellation."""
+    disabled and asynchronous cancellation. wakeups: broadcasts and chains of signals to
+    six waiters (musl requeues them to the mutex), FUTEX_REQUEUE and FUTEX_CMP_REQUEUE."""
     native = _native(builds, f"threads/{program}")
     caged = lind.run([builds.wasm(f"threads/{program}")], root=tmp_path, capture_output=True,
                      timeout=120)

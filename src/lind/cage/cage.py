@@ -473,6 +473,7 @@ class Cage:
                                        self.grow_memory, self.mem, min(self.rlimit_as[0], cap))
         except ValueError as exc:   # the loader checks this too; never trust a module
             raise loader.ProgramError(f"{self.argv[0].decode(errors='replace')}: {exc}") from None
+        self.aspace.watch_shared(self.slot.set_shared_ranges)
         self._main_instance.thread_start = None
         self._main_instance.entry = START
         self._asyncify_buffer = 0
@@ -765,6 +766,7 @@ class Cage:
                     loader.copy_global(self.exports[name], self.store,
                                        child.exports[name], child.store)
             child.aspace = self.aspace.copy(child.aspace._grow, child.mem)
+            child.aspace.watch_shared(child.slot.set_shared_ranges)
             # the calling thread is the child's only one, resumed where it was entered
             child._main_instance.thread_start = self.running_instance().thread_start
             child.stack_top = self.stack_top    # where this program's stack started
@@ -1391,15 +1393,26 @@ class Cage:
         left: float | None = 0    # first a look without waiting: ready fds win over signals
         while True:
             ready = dict(poller.poll(None if left is None else left * 1000))
-            if ready.pop(wake, 0) and not self.stopping:   # a stop wakes every thread
-                with contextlib.suppress(BlockingIOError):
-                    os.eventfd_read(wake)
+            woken = ready.pop(wake, 0)
             if ready:
+                if woken and not self.stopping:
+                    threei.drain_wake_fd(wake)
                 return ready
-            self._raise_if_interrupted(restartable)
+            if woken:
+                self.after_wake(wake, restartable)
+            else:
+                self._raise_if_interrupted(restartable)
             if left is not None and deadline is not None and time.monotonic() >= deadline:
                 return {}
             left = None if deadline is None else max(deadline - time.monotonic(), 0)
+
+    def after_wake(self, wake: int, restartable: bool) -> None:
+        """A wait saw its wake eventfd written: read it back (a stop leaves it written,
+        so every thread sees it), then EINTR if a signal is to be taken or the cage stops;
+        otherwise the caller waits again."""
+        if not self.stopping:
+            threei.drain_wake_fd(wake)
+        self._raise_if_interrupted(restartable)
 
     def _raise_if_interrupted(self, restartable: bool) -> None:
         if self.stopping:
@@ -1429,10 +1442,7 @@ class Cage:
     def _interrupt_waits(self) -> None:
         """End every blocked call of the cage's threads (it is stopping): the wake fd
         stays readable while it stops, so all of them see it."""
-        from lind.microvisor import sys_futex
-
         self.slot.wake()
-        sys_futex.interrupt(self)
         signals.wake_blocked(self)
         waiters.watch_stop(self)     # a wait in wasm itself (memory.atomic.wait)
 

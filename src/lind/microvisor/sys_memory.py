@@ -69,6 +69,8 @@ class AddressSpace:
         self.starts: list[int] = []  # sorted starts of mapped regions
         self.ends: dict[int, int] = {}
         self.shared: dict[int, Share] = {}   # start -> pages, for MAP_SHARED regions
+        # told the shared ranges after each change (the trampoline keys futexes by them)
+        self._shared_watcher: Callable[[list[tuple[int, int]]], None] | None = None
         # The threads of a cage change its map at once: one at a time (re-entrant: mremap
         # maps; msync and munmap write back through the same calls).
         self.lock = threading.RLock()
@@ -88,6 +90,16 @@ class AddressSpace:
             twin.release_shared()
             raise
         return twin
+
+    @locked
+    def watch_shared(self, watcher: Callable[[list[tuple[int, int]]], None]) -> None:
+        """Tell `watcher` the shared ranges now and after every change."""
+        self._shared_watcher = watcher
+        watcher(self.shared_ranges())
+
+    def _shared_changed(self) -> None:
+        if self._shared_watcher is not None:
+            self._shared_watcher(self.shared_ranges())
 
     @locked
     def shared_ranges(self) -> list[tuple[int, int]]:
@@ -137,9 +149,11 @@ class AddressSpace:
         self.ends[start] = end
         if share is not None:
             self.shared[start] = share
+            self._shared_changed()
 
     def _remove(self, start: int, end: int) -> None:
         """Unmap [start, end), splitting regions that straddle its edges."""
+        unshared = False
         i = bisect.bisect_left(self.starts, end)
         while i > 0:
             s = self.starts[i - 1]
@@ -162,7 +176,10 @@ class AddressSpace:
             if share is not None:
                 self._unshare(share[0], share[1] - s, max(s, start), min(e, end),
                               pieces_left=(s < start) + (e > end))
+                unshared = True
             i -= 1
+        if unshared:
+            self._shared_changed()
 
     def _unshare(self, pages: SharedPages, delta: int, start: int, end: int,
                  pieces_left: int) -> None:

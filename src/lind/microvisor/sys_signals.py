@@ -30,7 +30,8 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 
-from lind.microvisor import limits, sys_futex, sys_time
+from lind import threei
+from lind.microvisor import limits, sys_time
 from lind.microvisor.abi import s32, u32
 
 NSIG = 65
@@ -226,12 +227,9 @@ def _act(cage, fatal: int, waiting: tuple[threading.Condition, ...], *,
         ready = [(tid, thread) for tid, thread in cage.signals.threads.items() if thread.ready]
         for _, thread in ready:
             if thread.wake_fd >= 0:     # closed only under the lock: still this thread's
-                with contextlib.suppress(BlockingIOError):
-                    os.eventfd_write(thread.wake_fd, 1)
-    for tid, thread in ready:
-        sys_futex.interrupt(cage, tid)
-        if thread.wake_fd < 0:
-            cage.slot.wake()
+                threei.signal_wake_fd(thread.wake_fd)
+    if any(thread.wake_fd < 0 for _, thread in ready):
+        cage.slot.wake()
 
 
 @contextlib.contextmanager
@@ -253,8 +251,7 @@ def wake_blocked(cage) -> None:
         waiting = tuple(cage.signals.waiting_on)
         for thread in cage.signals.threads.values():
             if thread.wake_fd >= 0:
-                with contextlib.suppress(BlockingIOError):
-                    os.eventfd_write(thread.wake_fd, 1)
+                threei.signal_wake_fd(thread.wake_fd)
     for cond in waiting:
         with cond:
             cond.notify_all()
@@ -284,7 +281,7 @@ def add_thread(cage, tid: int) -> ThreadSignals:
     thread = ThreadSignals()
     limits.host_fds.take()
     try:
-        thread.wake_fd = os.eventfd(0, os.EFD_CLOEXEC | os.EFD_NONBLOCK)
+        thread.wake_fd = threei.new_wake_fd()
     except OSError:
         limits.host_fds.give()
         raise

@@ -207,7 +207,7 @@ SYSCALLS: dict[int, Syscall] = {
         Syscall(70, "msgrcv", ipc.sys_msgrcv),
         Syscall(71, "msgctl", ipc.sys_msgctl),
         # waiting on memory words, within a cage and across cages sharing pages
-        Syscall(202, "futex", fx.sys_futex),
+        Syscall(202, "futex", fx.sys_futex, threei.FAST_FUTEX),
         # process
         Syscall(24, "sched_yield", p.sys_sched_yield),
         Syscall(39, "getpid", p.sys_getpid, threei.FAST_GETPID),

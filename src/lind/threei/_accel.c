@@ -32,6 +32,8 @@
 #include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
+#include <sys/syscall.h>
+#include <linux/futex.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <time.h>
@@ -97,6 +99,7 @@ enum {
     FAST_SENDTO,    /* sendto/recvfrom without an address on a mirrored socket: done */
     FAST_RECVFROM,  /* here; anything else goes to the Python handler */
     FAST_EPOLL_PWAIT, /* epoll_pwait without a signal mask on a mirrored epoll fd */
+    FAST_FUTEX,     /* futex WAIT, WAKE, REQUEUE: the host kernel's futex on the word */
     FAST_COUNT
 };
 
@@ -1168,6 +1171,7 @@ typedef struct {
 /* The part of a cage's fd table the fast entries may use: host fd, access, and what
  * kind of file it is, which says how a read or write that would block is made. */
 #define FD_MIRROR 1024
+#define SHARED_RANGES 64
 #define FD_READ 1
 #define FD_WRITE 2
 
@@ -1204,6 +1208,12 @@ typedef struct {
     int wake_users;        /* waits polling it now (it is closed after the last) */
     int wake_closed;       /* the cage ended: no new wait may use it */
     pthread_mutex_t wake_lock;
+    int futex_waiters;     /* threads in a futex wait through this slot now */
+    /* The cage's MAP_SHARED ranges, which decide how a futex word is keyed (see
+     * "futexes"); shared_count -1: more than fit, the handler decides. */
+    pthread_mutex_t ranges_lock;
+    int shared_count;
+    uint64_t shared_start[SHARED_RANGES], shared_end[SHARED_RANGES];
     PyObject *trap_message;
     Entry table[NSYSCALLS];
 } SlotObject;
@@ -1296,6 +1306,7 @@ static PyObject *Slot_new(PyTypeObject *type, PyObject *args, PyObject *kw)
     s->fd_limit = 1024;
     s->wake_fd = -1;
     pthread_mutex_init(&s->wake_lock, NULL);
+    pthread_mutex_init(&s->ranges_lock, NULL);
     for (int i = 0; i < FD_MIRROR; i++)
         s->fds[i].host_fd = -1;
     return (PyObject *)s;
@@ -1330,6 +1341,7 @@ static void Slot_dealloc(SlotObject *s)
     if (s->wake_fd >= 0)
         close(s->wake_fd);
     pthread_mutex_destroy(&s->wake_lock);
+    pthread_mutex_destroy(&s->ranges_lock);
     Py_TYPE(s)->tp_free((PyObject *)s);
 }
 
@@ -1463,6 +1475,77 @@ static PyObject *set_description(PyObject *unused, PyObject *args)
     Py_RETURN_NONE;
 }
 
+/* Wake words: a futex wait cannot poll an eventfd, so each wake eventfd has a word
+ * beside it, indexed by its number, that says "written since last drained". A wait
+ * on a cage's futex word waits on that word too (futex_waitv), so whatever ends a
+ * poll on the eventfd (a signal to take, a kill) ends the futex wait as well. The
+ * word is cleared before the eventfd is drained: a write in between leaves it set,
+ * which costs one look too many, never a missed wake. */
+#define WAKE_WORDS (1 << 20)      /* 4 MiB of zero pages, touched only where fds are */
+static uint32_t wake_words[WAKE_WORDS];
+
+/* A new wake eventfd, its word clear; -1 with errno (EMFILE past the words). */
+static int new_wake_fd(void)
+{
+    int fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    if (fd >= WAKE_WORDS) {
+        close(fd);
+        errno = EMFILE;
+        return -1;
+    }
+    if (fd >= 0)
+        __atomic_store_n(&wake_words[fd], 0, __ATOMIC_RELEASE);
+    return fd;
+}
+
+static void signal_wake_fd(int fd)
+{
+    uint64_t one = 1;
+    ssize_t r = write(fd, &one, sizeof one);   /* EAGAIN: already readable */
+    (void)r;
+    __atomic_store_n(&wake_words[fd], 1, __ATOMIC_RELEASE);
+    syscall(SYS_futex, &wake_words[fd], FUTEX_WAKE | FUTEX_PRIVATE_FLAG, INT_MAX, NULL, NULL, 0);
+}
+
+static int wake_fd_arg(PyObject *arg)
+{
+    long fd = PyLong_AsLong(arg);
+    if (fd == -1 && PyErr_Occurred())
+        return -1;
+    if (fd < 0 || fd >= WAKE_WORDS) {
+        PyErr_SetString(PyExc_ValueError, "not a wake fd");
+        return -1;
+    }
+    return (int)fd;
+}
+
+static PyObject *mod_new_wake_fd(PyObject *self, PyObject *unused)
+{
+    int fd = new_wake_fd();
+    return fd < 0 ? PyErr_SetFromErrno(PyExc_OSError) : PyLong_FromLong(fd);
+}
+
+static PyObject *mod_signal_wake_fd(PyObject *self, PyObject *arg)
+{
+    int fd = wake_fd_arg(arg);
+    if (fd < 0)
+        return NULL;
+    signal_wake_fd(fd);
+    Py_RETURN_NONE;
+}
+
+static PyObject *mod_drain_wake_fd(PyObject *self, PyObject *arg)
+{
+    int fd = wake_fd_arg(arg);
+    if (fd < 0)
+        return NULL;
+    __atomic_store_n(&wake_words[fd], 0, __ATOMIC_RELEASE);
+    uint64_t count;
+    ssize_t r = read(fd, &count, sizeof count);   /* EAGAIN: nothing was written */
+    (void)r;
+    Py_RETURN_NONE;
+}
+
 /* A cage thread other than its first has a wake eventfd of its own, so that a signal
  * sent to it ends its wait alone (see use_thread_wake); it is the thread's to close. */
 static __thread SlotObject *own_wake_slot;
@@ -1504,7 +1587,7 @@ static PyObject *Slot_acquire_wake(SlotObject *s, PyObject *unused)
         return PyLong_FromLong(own_wake_fd);
     pthread_mutex_lock(&s->wake_lock);
     if (!s->wake_closed && s->wake_fd < 0)
-        s->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+        s->wake_fd = new_wake_fd();
     int fd = s->wake_closed ? -1 : s->wake_fd, err = s->wake_closed ? ESRCH : errno;
     if (fd >= 0)
         s->wake_users++;
@@ -1539,11 +1622,8 @@ static PyObject *Slot_close_wake(SlotObject *s, PyObject *unused)
 static PyObject *Slot_wake(SlotObject *s, PyObject *unused)
 {
     pthread_mutex_lock(&s->wake_lock);
-    if (s->wake_fd >= 0) {
-        uint64_t one = 1;
-        ssize_t r = write(s->wake_fd, &one, sizeof one);   /* EAGAIN: already readable */
-        (void)r;
-    }
+    if (s->wake_fd >= 0)
+        signal_wake_fd(s->wake_fd);
     pthread_mutex_unlock(&s->wake_lock);
     Py_RETURN_NONE;
 }
@@ -1828,6 +1908,314 @@ static int fast_epoll(SlotObject *s, MemoryObject *m, const int64_t *a, int64_t 
     }
 }
 
+/* ---------------------------------------------------------------- futexes */
+
+/* A cage's futex is the host kernel's futex on the word's host address, so waiters
+ * and wakers meet as they do on Linux without Python in between. The key follows
+ * Linux's: a word in one of the cage's MAP_SHARED regions (memfd pages of their own,
+ * mapped at the same pages into every cage that shares them) is waited on as a
+ * shared futex, which the kernel keys by those pages, so cages meet on it; any other
+ * word, and every call with FUTEX_PRIVATE_FLAG, as a private futex, keyed by host
+ * address: each cage's memory has addresses of its own, so no two cages meet there
+ * (a shared key is taken from the page when it is not anonymous memory, and a cage
+ * has no say in what backs its pages). A wait also waits on the wake word of its
+ * wake eventfd (see "wake words") with futex_waitv. */
+#define FUTEX_WAITV_NR 449            /* x86_64 and aarch64 alike */
+#define FUTEX2_SIZE_U32 0x02
+#define FUTEX_SLICE_NS 10000000LL     /* waits futex_waitv cannot make: looks apart */
+#define NS_PER_S 1000000000LL
+
+struct host_futex_waitv {
+    uint64_t val;
+    uint64_t uaddr;
+    uint32_t flags;
+    uint32_t reserved;
+};
+
+enum { FUTEX_WOKEN = 0, FUTEX_WAKE_FD_WRITTEN = 1 };
+static int waitv_missing;             /* the kernel predates futex_waitv (5.16) */
+
+/* Whether guest `addr` is in one of the cage's MAP_SHARED regions; -1: unknown. */
+static int slot_shared_at(SlotObject *s, uint64_t addr)
+{
+    pthread_mutex_lock(&s->ranges_lock);
+    int shared = s->shared_count < 0 ? -1 : 0;
+    for (int i = 0; i < s->shared_count; i++)
+        if (addr >= s->shared_start[i] && addr < s->shared_end[i]) {
+            shared = 1;
+            break;
+        }
+    pthread_mutex_unlock(&s->ranges_lock);
+    return shared;
+}
+
+static int64_t now_ns(clockid_t clock)
+{
+    struct timespec t;
+    clock_gettime(clock, &t);
+    return (int64_t)t.tv_sec * NS_PER_S + t.tv_nsec;
+}
+
+/* Without the GIL: wait while the word at `word` holds `expected`, until a wake, the
+ * absolute `deadline` on `clock` (-1: none), or a write of wake eventfd `wake`.
+ * FUTEX_WOKEN, FUTEX_WAKE_FD_WRITTEN, or -errno (EAGAIN, ETIMEDOUT, EFAULT). */
+static int futex_block(uint32_t *word, uint32_t expected, int shared, uint32_t bitset,
+                       int64_t deadline, clockid_t clock, int wake)
+{
+    uint32_t *hint = &wake_words[wake];
+    int private = shared ? 0 : FUTEX_PRIVATE_FLAG;
+    if (bitset == FUTEX_BITSET_MATCH_ANY && !__atomic_load_n(&waitv_missing, __ATOMIC_RELAXED)) {
+        struct host_futex_waitv w[2] = {
+            {.val = expected, .uaddr = (uintptr_t)word, .flags = FUTEX2_SIZE_U32 | private},
+            {.val = 0, .uaddr = (uintptr_t)hint, .flags = FUTEX2_SIZE_U32 | FUTEX_PRIVATE_FLAG},
+        };
+        struct timespec until = {.tv_sec = deadline / NS_PER_S, .tv_nsec = deadline % NS_PER_S};
+        for (;;) {
+            long r = syscall(FUTEX_WAITV_NR, w, 2, 0, deadline < 0 ? NULL : &until, clock);
+            if (r == 0 || r == 1)
+                return r == 0 ? FUTEX_WOKEN : FUTEX_WAKE_FD_WRITTEN;
+            int err = errno;
+            if (err == EINTR)      /* a host signal: the deadline is absolute */
+                continue;
+            if (err == EAGAIN)
+                return __atomic_load_n(hint, __ATOMIC_ACQUIRE) ? FUTEX_WAKE_FD_WRITTEN : -EAGAIN;
+            if (err != ENOSYS)
+                return -err;
+            __atomic_store_n(&waitv_missing, 1, __ATOMIC_RELAXED);
+            break;
+        }
+    }
+    /* A bitset other than "any", which futex_waitv has no room for (or no futex_waitv):
+     * FUTEX_WAIT_BITSET in slices, looking at the wake word between them. */
+    int op = FUTEX_WAIT_BITSET | private | (clock == CLOCK_REALTIME ? FUTEX_CLOCK_REALTIME : 0);
+    for (;;) {
+        if (__atomic_load_n(hint, __ATOMIC_ACQUIRE))
+            return FUTEX_WAKE_FD_WRITTEN;
+        int64_t until = now_ns(clock) + FUTEX_SLICE_NS;
+        int last = deadline >= 0 && deadline <= until;
+        if (last)
+            until = deadline;
+        struct timespec t = {.tv_sec = until / NS_PER_S, .tv_nsec = until % NS_PER_S};
+        if (syscall(SYS_futex, word, op, expected, &t, NULL, bitset) == 0)
+            return FUTEX_WOKEN;
+        int err = errno;
+        if (err == EINTR || (err == ETIMEDOUT && !last))
+            continue;
+        return -err;
+    }
+}
+
+static int64_t futex_wake_host(uint32_t *word, int32_t count, int shared, uint32_t bitset)
+{
+    long r = syscall(SYS_futex, word, FUTEX_WAKE_BITSET | (shared ? 0 : FUTEX_PRIVATE_FLAG),
+                     count, NULL, NULL, bitset);
+    return r < 0 ? -errno : r;
+}
+
+/* FUTEX_REQUEUE (`compare` 0) or FUTEX_CMP_REQUEUE: wake `nr_wake` of the waiters on
+ * `word`, move up to `nr_requeue` more to `target` (musl's condition variables). A
+ * waiter moved so still ends on its wake word: futex_waitv waits move with it. */
+static int64_t futex_requeue_host(uint32_t *word, uint32_t *target, int32_t nr_wake,
+                                  uint32_t nr_requeue, int compare, uint32_t expected, int shared)
+{
+    int op = (compare ? FUTEX_CMP_REQUEUE : FUTEX_REQUEUE) | (shared ? 0 : FUTEX_PRIVATE_FLAG);
+    long r = syscall(SYS_futex, word, op, nr_wake, (void *)(uintptr_t)nr_requeue, target, expected);
+    return r < 0 ? -errno : r;
+}
+
+/* futex(2) WAIT, WAKE, their _BITSET forms, and the REQUEUEs from the cage's own
+ * thread. Returns 0
+ * when the handler must do it: another command, a word whose key the ranges cannot
+ * say, no wake fd made yet, or a wait its wake fd ended (a signal: the handler
+ * drains the fd and decides between EINTR and waiting again). */
+static int fast_futex(SlotObject *s, MemoryObject *m, const int64_t *a, int64_t *result)
+{
+    uint32_t op = (uint32_t)a[1], cmd = op & ~(FUTEX_PRIVATE_FLAG | FUTEX_CLOCK_REALTIME);
+    uint64_t addr = (uint32_t)a[0], target = (uint32_t)a[4];
+    int waits = cmd == FUTEX_WAIT || cmd == FUTEX_WAIT_BITSET;
+    int requeues = cmd == FUTEX_REQUEUE || cmd == FUTEX_CMP_REQUEUE;
+    if (!m || (!waits && !requeues && cmd != FUTEX_WAKE && cmd != FUTEX_WAKE_BITSET))
+        return 0;
+    *result = -EINVAL;
+    if (addr % 4 || (requeues && target % 4))
+        return 1;
+    *result = -ENOSYS;
+    if ((op & FUTEX_CLOCK_REALTIME) && !waits)
+        return 1;
+    uint32_t bitset = FUTEX_BITSET_MATCH_ANY;
+    if (cmd == FUTEX_WAIT_BITSET || cmd == FUTEX_WAKE_BITSET) {
+        bitset = (uint32_t)a[5];
+        *result = -EINVAL;
+        if (!bitset)
+            return 1;
+    }
+    int shared = op & FUTEX_PRIVATE_FLAG ? 0 : slot_shared_at(s, addr);
+    if (shared < 0)
+        return 0;
+    *result = -EFAULT;
+    if (!memory_in_bounds(m, addr, 4))
+        return 1;
+    uint32_t *word = (uint32_t *)(m->base + addr);
+    if (requeues) {
+        /* one key kind for both words, as Linux has: shared if either is */
+        int shared_target = op & FUTEX_PRIVATE_FLAG ? 0 : slot_shared_at(s, target);
+        if (shared_target < 0)
+            return 0;
+        if (!memory_in_bounds(m, target, 4))
+            return 1;
+        *result = futex_requeue_host(word, (uint32_t *)(m->base + target), (int32_t)a[2],
+                                     (uint32_t)a[3], cmd == FUTEX_CMP_REQUEUE, (uint32_t)a[5],
+                                     shared || shared_target);
+        return 1;
+    }
+    if (!waits) {
+        *result = futex_wake_host(word, (int32_t)a[2], shared, bitset);
+        return 1;
+    }
+    clockid_t clock = op & FUTEX_CLOCK_REALTIME ? CLOCK_REALTIME : CLOCK_MONOTONIC;
+    int64_t deadline = -1;
+    uint64_t at = (uint32_t)a[3];
+    if (at) {
+        int64_t t[2];      /* the guest's timespec: 64-bit seconds and nanoseconds */
+        if (!memory_in_bounds(m, at, sizeof t))
+            return 1;
+        memcpy(t, m->base + at, sizeof t);
+        *result = -EINVAL;
+        if (t[0] < 0 || t[1] < 0 || t[1] >= NS_PER_S)
+            return 1;
+        int64_t base = cmd == FUTEX_WAIT ? now_ns(clock) : 0;   /* WAIT's is relative */
+        if (t[0] < (INT64_MAX - base) / NS_PER_S - 1)
+            deadline = base + t[0] * NS_PER_S + t[1];   /* else centuries: no deadline */
+    }
+    int wake = wake_acquire(s);
+    if (wake < 0)
+        return 0;
+    int r = -EINTR;
+    if (!__atomic_load_n(&s->exiting, __ATOMIC_ACQUIRE)) {
+        __atomic_add_fetch(&s->futex_waiters, 1, __ATOMIC_RELAXED);
+        r = futex_block(word, (uint32_t)a[2], shared, bitset, deadline, clock, wake);
+        __atomic_sub_fetch(&s->futex_waiters, 1, __ATOMIC_RELAXED);
+    }
+    wake_release(s);
+    if (r == FUTEX_WAKE_FD_WRITTEN) {
+        if (!__atomic_load_n(&s->exiting, __ATOMIC_ACQUIRE))
+            return 0;
+        r = -EINTR;        /* killed: the cage stops as this call returns */
+    }
+    *result = r;
+    return 1;
+}
+
+/* futex_wait(memory, addr, expected, shared, bitset, deadline_ns, realtime, wake_fd)
+ * -> FUTEX_WOKEN, or FUTEX_WAKE_FD_WRITTEN (the caller drains wake_fd, then decides);
+ * OSError EAGAIN (the word differs), ETIMEDOUT, EFAULT. For the handler. */
+static PyObject *Slot_futex_wait(SlotObject *s, PyObject *args)
+{
+    MemoryObject *memory, *m;
+    PyObject *where, *wake_obj;
+    unsigned int expected, bitset;
+    int shared, realtime;
+    long long deadline;
+    uint64_t addr;
+    if (!PyArg_ParseTuple(args, "O!OIpILpO", &MemoryType, &memory, &where, &expected, &shared,
+                          &bitset, &deadline, &realtime, &wake_obj) ||
+        resolve(memory, where, &m, &addr))
+        return NULL;
+    int wake = wake_fd_arg(wake_obj);
+    if (wake < 0)
+        return NULL;
+    if (addr % 4 || !bitset)
+        return set_errno(EINVAL);
+    if (memory_check(m, addr, 4, 0))
+        return NULL;
+    memory_pin(m);
+    uint32_t *word = (uint32_t *)(m->base + addr);
+    int r;
+    __atomic_add_fetch(&s->futex_waiters, 1, __ATOMIC_RELAXED);
+    Py_BEGIN_ALLOW_THREADS
+    r = futex_block(word, expected, shared, bitset, deadline,
+                    realtime ? CLOCK_REALTIME : CLOCK_MONOTONIC, wake);
+    Py_END_ALLOW_THREADS
+    __atomic_sub_fetch(&s->futex_waiters, 1, __ATOMIC_RELAXED);
+    memory_unpin(m);
+    return r < 0 ? set_errno(-r) : PyLong_FromLong(r);
+}
+
+/* futex_wake(memory, addr, count, shared, bitset) -> how many were woken. */
+static PyObject *Slot_futex_wake(SlotObject *s, PyObject *args)
+{
+    MemoryObject *memory, *m;
+    PyObject *where;
+    int count, shared;
+    unsigned int bitset;
+    uint64_t addr;
+    if (!PyArg_ParseTuple(args, "O!OipI", &MemoryType, &memory, &where, &count, &shared,
+                          &bitset) ||
+        resolve(memory, where, &m, &addr))
+        return NULL;
+    if (addr % 4 || !bitset)
+        return set_errno(EINVAL);
+    if (memory_check(m, addr, 4, 0))
+        return NULL;
+    int64_t r = futex_wake_host((uint32_t *)(m->base + addr), count, shared, bitset);
+    return r < 0 ? set_errno((int)-r) : PyLong_FromLongLong(r);
+}
+
+/* futex_requeue(memory, addr, target, nr_wake, nr_requeue, compare, expected, shared)
+ * -> how many were woken and moved (FUTEX_REQUEUE, or FUTEX_CMP_REQUEUE if `compare`). */
+static PyObject *Slot_futex_requeue(SlotObject *s, PyObject *args)
+{
+    MemoryObject *memory, *m, *m2;
+    PyObject *where, *where2;
+    int nr_wake, compare, shared;
+    unsigned int nr_requeue, expected;
+    uint64_t addr, target;
+    if (!PyArg_ParseTuple(args, "O!OOiIpIp", &MemoryType, &memory, &where, &where2, &nr_wake,
+                          &nr_requeue, &compare, &expected, &shared) ||
+        resolve(memory, where, &m, &addr) || resolve(memory, where2, &m2, &target))
+        return NULL;
+    if (addr % 4 || target % 4)
+        return set_errno(EINVAL);
+    if (memory_check(m, addr, 4, 0) || memory_check(m2, target, 4, 0))
+        return NULL;
+    int64_t r = futex_requeue_host((uint32_t *)(m->base + addr), (uint32_t *)(m2->base + target),
+                                   nr_wake, nr_requeue, compare, expected, shared);
+    return r < 0 ? set_errno((int)-r) : PyLong_FromLongLong(r);
+}
+
+/* set_shared_ranges([(start, end), ...]): the cage's MAP_SHARED regions now. */
+static PyObject *Slot_set_shared_ranges(SlotObject *s, PyObject *arg)
+{
+    PyObject *seq = PySequence_Fast(arg, "expected a list of (start, end)");
+    if (!seq)
+        return NULL;
+    Py_ssize_t n = PySequence_Fast_GET_SIZE(seq);
+    uint64_t start[SHARED_RANGES], end[SHARED_RANGES];
+    for (Py_ssize_t i = 0; i < n && i < SHARED_RANGES; i++) {
+        unsigned long long a, b;
+        if (!PyArg_ParseTuple(PySequence_Fast_GET_ITEM(seq, i), "KK", &a, &b)) {
+            Py_DECREF(seq);
+            return NULL;
+        }
+        start[i] = a;
+        end[i] = b;
+    }
+    Py_DECREF(seq);
+    pthread_mutex_lock(&s->ranges_lock);
+    s->shared_count = n > SHARED_RANGES ? -1 : (int)n;
+    for (Py_ssize_t i = 0; i < n && i < SHARED_RANGES; i++) {
+        s->shared_start[i] = start[i];
+        s->shared_end[i] = end[i];
+    }
+    pthread_mutex_unlock(&s->ranges_lock);
+    Py_RETURN_NONE;
+}
+
+static PyObject *Slot_get_futex_waiters(SlotObject *s, void *unused)
+{
+    return PyLong_FromLong(__atomic_load_n(&s->futex_waiters, __ATOMIC_RELAXED));
+}
+
 #define CAGE_ID_BITS 0x7fffffffffffffffLL   /* a cage id without GRATE_MEMORY_FLAG */
 #define CAGE_ENDED 4095   /* -CAGE_ENDED: the cage acted for ended during the call (ops.py) */
 
@@ -1974,6 +2362,12 @@ static int64_t dispatch(SlotObject *s, MemoryObject *m, int nr, const int64_t *a
             return r;
         break;
     }
+    case FAST_FUTEX: {
+        int64_t r;
+        if (fast_futex(s, m, a, &r))
+            return r;
+        break;
+    }
     default:
         break;
     }
@@ -2084,11 +2478,20 @@ static PyMethodDef Slot_methods[] = {
     {"resume", (PyCFunction)Slot_resume, METH_NOARGS, "clear a stop request"},
     {"copy_table", (PyCFunction)Slot_copy_table, METH_O, "copy_table(other): take all its entries"},
     {"call", (PyCFunction)Slot_call, METH_VARARGS, "call(nr, a1..a6) through the table"},
+    {"futex_wait", (PyCFunction)Slot_futex_wait, METH_VARARGS,
+     "futex_wait(memory, addr, expected, shared, bitset, deadline_ns, realtime, wake_fd)"},
+    {"futex_wake", (PyCFunction)Slot_futex_wake, METH_VARARGS,
+     "futex_wake(memory, addr, count, shared, bitset) -> woken"},
+    {"futex_requeue", (PyCFunction)Slot_futex_requeue, METH_VARARGS,
+     "futex_requeue(memory, addr, target, nr_wake, nr_requeue, compare, expected, shared)"},
+    {"set_shared_ranges", (PyCFunction)Slot_set_shared_ranges, METH_O,
+     "set_shared_ranges([(start, end)]): the cage's MAP_SHARED regions"},
     {NULL}
 };
 
 static PyGetSetDef Slot_getset[] = {
     {"exiting", (getter)Slot_get_exiting, NULL, "a stop was requested", NULL},
+    {"futex_waiters", (getter)Slot_get_futex_waiters, NULL, "threads in a futex wait now", NULL},
     {NULL}
 };
 
@@ -2241,6 +2644,9 @@ static PyMethodDef module_methods[] = {
      "stop_this_thread(slot): the call this host thread makes through slot ends its instance"},
     {"handler_in_use", mod_handler_in_use, METH_O,
      "handler_in_use(handler): a thread holds this GrateHandler in a call"},
+    {"new_wake_fd", mod_new_wake_fd, METH_NOARGS, "a new wake eventfd (and its futex word)"},
+    {"signal_wake_fd", mod_signal_wake_fd, METH_O, "write a wake eventfd: its waits end"},
+    {"drain_wake_fd", mod_drain_wake_fd, METH_O, "read a wake eventfd back to quiet"},
     {"set_description", set_description, METH_VARARGS,
      "set_description(id, DESC_*): how a description's reads and writes wait"},
     {NULL}
@@ -2269,7 +2675,7 @@ PyMODINIT_FUNC PyInit__accel(void)
         "FAST_NONE", "FAST_GETPID", "FAST_GETPPID", "FAST_GETUID", "FAST_GETEUID",
         "FAST_GETGID", "FAST_GETEGID", "FAST_CLOSE", "FAST_READ", "FAST_WRITE",
         "FAST_PREAD", "FAST_PWRITE", "FAST_LSEEK", "FAST_GRATE", "FAST_THREEI_CALL",
-        "FAST_SENDTO", "FAST_RECVFROM", "FAST_EPOLL_PWAIT",
+        "FAST_SENDTO", "FAST_RECVFROM", "FAST_EPOLL_PWAIT", "FAST_FUTEX",
     };
     for (int i = 0; i < FAST_COUNT; i++)
         PyModule_AddIntConstant(m, fast_names[i], i);
@@ -2280,5 +2686,7 @@ PyMODINIT_FUNC PyInit__accel(void)
     PyModule_AddIntConstant(m, "DESC_NONBLOCKING", DESC_NONBLOCKING);
     PyModule_AddIntConstant(m, "DESC_PYTHON", DESC_PYTHON);
     PyModule_AddIntConstant(m, "DESCRIPTIONS", DESCRIPTIONS);
+    PyModule_AddIntConstant(m, "FUTEX_WOKEN", FUTEX_WOKEN);
+    PyModule_AddIntConstant(m, "FUTEX_WAKE_FD_WRITTEN", FUTEX_WAKE_FD_WRITTEN);
     return m;
 }

@@ -12,6 +12,7 @@ import errno
 import mmap
 import os
 import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -20,8 +21,8 @@ from wasmtime import _bindings as wt
 NSYSCALLS = 1024
 (FAST_NONE, FAST_GETPID, FAST_GETPPID, FAST_GETUID, FAST_GETEUID, FAST_GETGID, FAST_GETEGID,
  FAST_CLOSE, FAST_READ, FAST_WRITE, FAST_PREAD, FAST_PWRITE, FAST_LSEEK, FAST_GRATE,
- FAST_THREEI_CALL, FAST_SENDTO, FAST_RECVFROM, FAST_EPOLL_PWAIT) = range(18)   # the last three:
-# always the handler's here
+ FAST_THREEI_CALL, FAST_SENDTO, FAST_RECVFROM, FAST_EPOLL_PWAIT, FAST_FUTEX) = range(19)
+# (the last four: always the handler's here)
 IO_PLAIN, IO_PIPE, IO_NONBLOCKING, IO_TTY = range(4)   # how a mirrored fd's I/O may block
 DESC_BLOCKING, DESC_NONBLOCKING, DESC_PYTHON = range(3)   # a description's waits
 DESCRIPTIONS = 65536
@@ -37,6 +38,105 @@ _libc.mmap.restype = ctypes.c_void_p
 _libc.mmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int, ctypes.c_int,
                        ctypes.c_int, ctypes.c_long]
 _IDENTITY = {FAST_GETPID, FAST_GETPPID, FAST_GETUID, FAST_GETEUID, FAST_GETGID, FAST_GETEGID}
+
+
+# Wake words and futexes: as in _accel.c (its "wake words" and "futexes" say why).
+WAKE_WORDS = 1 << 20
+FUTEX_WOKEN, FUTEX_WAKE_FD_WRITTEN = 0, 1
+_wake_words = mmap.mmap(-1, WAKE_WORDS * 4)
+_WAKE_WORDS_AT = ctypes.addressof(ctypes.c_char.from_buffer(_wake_words))
+_SYS_FUTEX, _SYS_FUTEX_WAITV = 202, 449
+_FUTEX_REQUEUE, _FUTEX_CMP_REQUEUE, _FUTEX_WAIT_BITSET, _FUTEX_WAKE_BITSET = 3, 4, 9, 10
+_FUTEX_PRIVATE, _FUTEX_CLOCK_REALTIME, _FUTEX2_SIZE_U32 = 128, 256, 2
+_FUTEX_MATCH_ANY = 0xFFFFFFFF
+_FUTEX_SLICE_NS = 10_000_000
+_libc.syscall.restype = ctypes.c_long
+
+
+class _Timespec(ctypes.Structure):
+    _fields_ = [("sec", ctypes.c_int64), ("nsec", ctypes.c_int64)]
+
+
+class _FutexWaitv(ctypes.Structure):
+    _fields_ = [("val", ctypes.c_uint64), ("uaddr", ctypes.c_uint64),
+                ("flags", ctypes.c_uint32), ("reserved", ctypes.c_uint32)]
+
+
+def _wake_word(fd: int) -> int:
+    if not 0 <= fd < WAKE_WORDS:
+        raise ValueError("not a wake fd")
+    return int.from_bytes(_wake_words[4 * fd:4 * fd + 4], "little")
+
+
+def _set_wake_word(fd: int, value: int) -> None:
+    _wake_words[4 * fd:4 * fd + 4] = value.to_bytes(4, "little")
+
+
+def new_wake_fd() -> int:
+    """A new wake eventfd, its word clear (EMFILE past the words)."""
+    fd = os.eventfd(0, os.EFD_CLOEXEC | os.EFD_NONBLOCK)
+    if fd >= WAKE_WORDS:
+        os.close(fd)
+        raise OSError(errno.EMFILE, "Too many open files")
+    _set_wake_word(fd, 0)
+    return fd
+
+
+def signal_wake_fd(fd: int) -> None:
+    _wake_word(fd)
+    with contextlib.suppress(BlockingIOError):
+        os.eventfd_write(fd, 1)
+    _set_wake_word(fd, 1)
+    _libc.syscall(_SYS_FUTEX, ctypes.c_void_p(_WAKE_WORDS_AT + 4 * fd),
+                  1 | _FUTEX_PRIVATE, 0x7FFFFFFF, None, None, 0)
+
+
+def drain_wake_fd(fd: int) -> None:
+    _wake_word(fd)
+    _set_wake_word(fd, 0)
+    with contextlib.suppress(BlockingIOError):
+        os.eventfd_read(fd)
+
+
+def _futex_block(word: int, expected: int, shared: bool, bitset: int, deadline: int,
+                 clock: int, wake: int) -> int:
+    """_accel.c's futex_block: FUTEX_WOKEN, FUTEX_WAKE_FD_WRITTEN or -errno."""
+    private = 0 if shared else _FUTEX_PRIVATE
+    if bitset == _FUTEX_MATCH_ANY:
+        waiters = (_FutexWaitv * 2)(
+            _FutexWaitv(expected, word, _FUTEX2_SIZE_U32 | private, 0),
+            _FutexWaitv(0, _WAKE_WORDS_AT + 4 * wake, _FUTEX2_SIZE_U32 | _FUTEX_PRIVATE, 0))
+        until = None if deadline < 0 else ctypes.byref(_Timespec(*divmod(deadline, 10**9)))
+        while True:
+            r = _libc.syscall(_SYS_FUTEX_WAITV, waiters, 2, 0, until, clock)
+            if r in (0, 1):
+                return FUTEX_WOKEN if r == 0 else FUTEX_WAKE_FD_WRITTEN
+            err = ctypes.get_errno()
+            if err == errno.EINTR:
+                continue
+            if err == errno.EAGAIN:
+                return FUTEX_WAKE_FD_WRITTEN if _wake_word(wake) else -errno.EAGAIN
+            if err != errno.ENOSYS:
+                return -err
+            break
+    op = (_FUTEX_WAIT_BITSET | private
+          | (_FUTEX_CLOCK_REALTIME if clock == time.CLOCK_REALTIME else 0))
+    while True:
+        if _wake_word(wake):
+            return FUTEX_WAKE_FD_WRITTEN
+        until = time.clock_gettime_ns(clock) + _FUTEX_SLICE_NS
+        last = 0 <= deadline <= until
+        if last:
+            until = deadline
+        r = _libc.syscall(_SYS_FUTEX, ctypes.c_void_p(word), op, ctypes.c_uint32(expected),
+                          ctypes.byref(_Timespec(*divmod(until, 10**9))), None,
+                          ctypes.c_uint32(bitset))
+        if r == 0:
+            return FUTEX_WOKEN
+        err = ctypes.get_errno()
+        if err == errno.EINTR or (err == errno.ETIMEDOUT and not last):
+            continue
+        return -err
 
 
 def _efault() -> OSError:
@@ -236,6 +336,8 @@ class Slot:
         self._wake_users = 0
         self._wake_closed = False
         self._wake_lock = threading.Lock()
+        self.futex_waiters = 0        # threads in a futex wait now
+        self.shared_ranges: list[tuple[int, int]] = []
 
     def set_memory(self, memory: Memory | None) -> None:
         self.memory = memory
@@ -259,7 +361,7 @@ class Slot:
             if self._wake_closed:       # a late call for a cage that has ended
                 raise OSError(errno.ESRCH, "No such process")
             if self._wake_fd < 0:
-                self._wake_fd = os.eventfd(0, os.EFD_CLOEXEC | os.EFD_NONBLOCK)
+                self._wake_fd = new_wake_fd()
             self._wake_users += 1
             return self._wake_fd
 
@@ -273,8 +375,7 @@ class Slot:
     def wake(self) -> None:
         with self._wake_lock:
             if self._wake_fd >= 0:
-                with contextlib.suppress(BlockingIOError):
-                    os.eventfd_write(self._wake_fd, 1)
+                signal_wake_fd(self._wake_fd)
 
     def close_wake(self) -> None:
         with self._wake_lock:
@@ -289,6 +390,66 @@ class Slot:
     def __del__(self) -> None:
         if self._wake_fd >= 0:
             os.close(self._wake_fd)
+
+    def futex_wait(self, memory: Memory, addr: int, expected: int, shared: bool, bitset: int,
+                   deadline: int, realtime: bool, wake: int) -> int:
+        """See _accel.c: FUTEX_WOKEN or FUTEX_WAKE_FD_WRITTEN; OSError otherwise."""
+        _wake_word(wake)
+        memory = memory._resolve(addr)
+        addr = int(addr) & 0xFFFFFFFFFFFFFFFF
+        if addr % 4 or not bitset:
+            raise OSError(errno.EINVAL, "Invalid argument")
+        memory._check(addr, 4)
+        pin = _Pin(memory)
+        with self._wake_lock:
+            self.futex_waiters += 1
+        try:
+            r = _futex_block(memory._base + addr, expected & 0xFFFFFFFF, shared, bitset, deadline,
+                             time.CLOCK_REALTIME if realtime else time.CLOCK_MONOTONIC, wake)
+        finally:
+            with self._wake_lock:
+                self.futex_waiters -= 1
+            del pin
+        if r < 0:
+            raise OSError(-r, os.strerror(-r))
+        return r
+
+    def futex_wake(self, memory: Memory, addr: int, count: int, shared: bool, bitset: int) -> int:
+        memory = memory._resolve(addr)
+        addr = int(addr) & 0xFFFFFFFFFFFFFFFF
+        if addr % 4 or not bitset:
+            raise OSError(errno.EINVAL, "Invalid argument")
+        memory._check(addr, 4)
+        r = _libc.syscall(_SYS_FUTEX, ctypes.c_void_p(memory._base + addr),
+                          _FUTEX_WAKE_BITSET | (0 if shared else _FUTEX_PRIVATE),
+                          ctypes.c_int(count), None, None, ctypes.c_uint32(bitset))
+        if r < 0:
+            err = ctypes.get_errno()
+            raise OSError(err, os.strerror(err))
+        return r
+
+    def futex_requeue(self, memory: Memory, addr: int, target: int, nr_wake: int,
+                      nr_requeue: int, compare: bool, expected: int, shared: bool) -> int:
+        words = []
+        for where in (addr, target):
+            mem = memory._resolve(where)
+            where = int(where) & 0xFFFFFFFFFFFFFFFF
+            if where % 4:
+                raise OSError(errno.EINVAL, "Invalid argument")
+            mem._check(where, 4)
+            words.append(ctypes.c_void_p(mem._base + where))
+        op = (_FUTEX_CMP_REQUEUE if compare else _FUTEX_REQUEUE) | (0 if shared else _FUTEX_PRIVATE)
+        r = _libc.syscall(_SYS_FUTEX, words[0], op, ctypes.c_int(nr_wake),
+                          ctypes.c_void_p(nr_requeue & 0xFFFFFFFF), words[1],
+                          ctypes.c_uint32(expected))
+        if r < 0:
+            err = ctypes.get_errno()
+            raise OSError(err, os.strerror(err))
+        return r
+
+    def set_shared_ranges(self, ranges: list[tuple[int, int]]) -> None:
+        """Futexes are always the handler's here: only _accel's fast path reads these."""
+        self.shared_ranges = list(ranges)
 
     def _fast_io(self, op: int, a: list[int]) -> int | None:
         """Mirrored host fds are served here; None sends the call to the handler."""
