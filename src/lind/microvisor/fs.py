@@ -23,16 +23,13 @@ import errno
 import os
 import shutil
 import stat as statmod
-import struct
 import tempfile
 import threading
 from dataclasses import dataclass
 
+from lind import threei
 from lind.microvisor import abi
 
-_SYS_OPENAT2 = 437
-_RESOLVE_NO_MAGICLINKS = 0x02
-_RESOLVE_IN_ROOT = 0x10
 # Provided by lind.microvisor.virtual, below them only the private /dev/shm is a directory.
 PROVIDED = ("/dev", "/proc/self")
 _PRIVATE_SHM = "/dev/shm"
@@ -46,19 +43,6 @@ def checked(result: int) -> int:
         err = ctypes.get_errno()
         raise OSError(err, os.strerror(err))
     return result
-
-
-def _openat2(dirfd: int, path: bytes, flags: int, mode: int = 0) -> int:
-    # openat2 refuses a mode without O_CREAT, where open(2) would ignore it.
-    mode = mode if flags & os.O_CREAT else 0
-    how = struct.pack("<QQQ", flags, mode, _RESOLVE_IN_ROOT | _RESOLVE_NO_MAGICLINKS)
-    while True:
-        fd = libc.syscall(_SYS_OPENAT2, dirfd, path, how, len(how))
-        if fd >= 0:
-            return fd
-        err = ctypes.get_errno()
-        if err not in (errno.EAGAIN, errno.EINTR):  # EAGAIN: a rename raced the walk
-            raise OSError(err, os.strerror(err), path.decode(errors="replace"))
 
 
 @dataclass(frozen=True)
@@ -216,11 +200,11 @@ class FileSystem:
             if mount.readonly:
                 if host_flags & os.O_CREAT:       # as Linux: the walk to the new name first
                     parent = rest.rsplit("/", 1)[0] if "/" in rest else "."
-                    os.close(_openat2(mount.fd, os.fsencode(parent),
+                    os.close(threei.open_in_root(mount.fd, os.fsencode(parent),
                                       os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC))
                 else:                             # as Linux: a name that is not there is
                     look = os.O_PATH | os.O_CLOEXEC | (host_flags & (os.O_NOFOLLOW | os.O_DIRECTORY))
-                    found = _openat2(mount.fd, os.fsencode(rest), look)   # ENOENT first
+                    found = threei.open_in_root(mount.fd, os.fsencode(rest), look)   # ENOENT first
                     try:   # and an open for I/O checks the file's type next
                         st_mode = os.fstat(found).st_mode
                     finally:
@@ -238,17 +222,17 @@ class FileSystem:
             host_flags |= os.O_NONBLOCK
         check_ro = write and bool(self._readonly_hosts)
         if host_flags & os.O_PATH:
-            fd = _openat2(mount.fd, rest, host_flags, mode)
+            fd = threei.open_in_root(mount.fd, rest, host_flags, mode)
             return (self._refuse_readonly(fd) if check_ro else fd), None
         if not check_ro:    # the common case: the kernel opens (or makes) it in one call
-            fd = _openat2(mount.fd, rest, host_flags | os.O_NOCTTY, mode)
+            fd = threei.open_in_root(mount.fd, rest, host_flags | os.O_NOCTTY, mode)
             return (fd, None) if mount.nodev else _refuse_device(fd)
         # Find the file without touching it, check it, then open that very file: a device
         # node (in a root, or under a mount) is never used, the cage's devices are
         # lind.microvisor.virtual's.
         path_flags = os.O_PATH | os.O_CLOEXEC | (host_flags & (os.O_NOFOLLOW | os.O_DIRECTORY))
         try:
-            found = _openat2(mount.fd, rest, path_flags)
+            found = threei.open_in_root(mount.fd, rest, path_flags)
         except FileNotFoundError:
             if not host_flags & os.O_CREAT:
                 raise
@@ -322,7 +306,7 @@ def _refuse_device(fd: int) -> tuple[int, int]:
     EACCES, as on a nodev mount. It was opened (O_NOCTTY) and is closed at once, without
     any I/O; a root holding device nodes is best given from a nodev mount, where none is
     ever opened."""
-    st_mode = os.fstat(fd).st_mode
+    st_mode = threei.file_mode(fd)
     if statmod.S_IFMT(st_mode) in (statmod.S_IFCHR, statmod.S_IFBLK):
         os.close(fd)
         raise OSError(errno.EACCES, "Permission denied")

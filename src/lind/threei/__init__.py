@@ -76,6 +76,8 @@ use_thread_wake = _impl.use_thread_wake     # a thread's own wake eventfd for it
 new_wake_fd = _impl.new_wake_fd             # a wake eventfd, with the word futex waits watch
 signal_wake_fd = _impl.signal_wake_fd       # end the waits polling or watching it
 drain_wake_fd = _impl.drain_wake_fd         # quiet again (before looking at what woke)
+open_in_root = _impl.open_in_root           # openat2(RESOLVE_IN_ROOT): every open of a cage
+file_mode = _impl.file_mode                 # fstat(fd).st_mode
 handler_in_use = _impl.handler_in_use       # a thread holds this GrateHandler in a call
 
 _SYSCALL_TYPE = wasmtime.FuncType(

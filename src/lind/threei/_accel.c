@@ -33,6 +33,7 @@
 #include <sys/socket.h>
 #include <sys/uio.h>
 #include <sys/syscall.h>
+#include <sys/stat.h>
 #include <linux/futex.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -1908,6 +1909,72 @@ static int fast_epoll(SlotObject *s, MemoryObject *m, const int64_t *a, int64_t 
     }
 }
 
+/* -------------------------------------------------- host calls of the microvisor */
+
+/* Two calls every open(2) of a cage makes, without ctypes' cost per call. */
+#define OPENAT2_NR 437
+#define RESOLVE_NO_MAGICLINKS_FLAG 0x02
+#define RESOLVE_IN_ROOT_FLAG 0x10
+
+struct host_open_how {
+    uint64_t flags;
+    uint64_t mode;
+    uint64_t resolve;
+};
+
+/* open_in_root(dirfd, path, flags, mode=0) -> fd: openat2 with RESOLVE_IN_ROOT and
+ * RESOLVE_NO_MAGICLINKS, so `path` (its "..", its symlinks) stays under dirfd, as the
+ * cage's root or mount. Tried again on EAGAIN (a rename raced the walk) and EINTR. */
+static PyObject *mod_open_in_root(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs < 3 || nargs > 4 || !PyBytes_Check(args[1])) {
+        PyErr_SetString(PyExc_TypeError, "open_in_root(dirfd, path: bytes, flags, mode=0)");
+        return NULL;
+    }
+    long dirfd = PyLong_AsLong(args[0]);
+    long long flags = PyLong_AsLongLong(args[2]), mode = nargs > 3 ? PyLong_AsLongLong(args[3]) : 0;
+    if (PyErr_Occurred())
+        return NULL;
+    if (dirfd < INT_MIN || dirfd > INT_MAX)
+        return set_errno(EBADF);
+    const char *path = PyBytes_AS_STRING(args[1]);
+    if ((Py_ssize_t)strlen(path) != PyBytes_GET_SIZE(args[1])) {
+        PyErr_SetString(PyExc_ValueError, "embedded null byte");
+        return NULL;
+    }
+    /* openat2 refuses a mode without O_CREAT, where open(2) ignores it */
+    struct host_open_how how = {.flags = (uint64_t)flags,
+                                .mode = flags & O_CREAT ? (uint64_t)mode : 0,
+                                .resolve = RESOLVE_IN_ROOT_FLAG | RESOLVE_NO_MAGICLINKS_FLAG};
+    long fd;
+    int err;
+    Py_BEGIN_ALLOW_THREADS
+    do {
+        fd = syscall(OPENAT2_NR, (int)dirfd, path, &how, sizeof how);
+        err = fd < 0 ? errno : 0;
+    } while (fd < 0 && (err == EAGAIN || err == EINTR));
+    Py_END_ALLOW_THREADS
+    if (fd < 0) {
+        errno = err;
+        return PyErr_SetFromErrnoWithFilename(PyExc_OSError, path);
+    }
+    return PyLong_FromLong(fd);
+}
+
+/* file_mode(fd) -> st_mode: what os.fstat(fd).st_mode says, without the stat_result. */
+static PyObject *mod_file_mode(PyObject *self, PyObject *arg)
+{
+    long fd = PyLong_AsLong(arg);
+    if (fd == -1 && PyErr_Occurred())
+        return NULL;
+    struct stat st;
+    if (fd < 0 || fd > INT_MAX)
+        return set_errno(EBADF);
+    if (fstat((int)fd, &st) < 0)
+        return PyErr_SetFromErrno(PyExc_OSError);
+    return PyLong_FromUnsignedLong(st.st_mode);
+}
+
 /* ---------------------------------------------------------------- futexes */
 
 /* A cage's futex is the host kernel's futex on the word's host address, so waiters
@@ -2645,6 +2712,9 @@ static PyMethodDef module_methods[] = {
     {"handler_in_use", mod_handler_in_use, METH_O,
      "handler_in_use(handler): a thread holds this GrateHandler in a call"},
     {"new_wake_fd", mod_new_wake_fd, METH_NOARGS, "a new wake eventfd (and its futex word)"},
+    {"open_in_root", (PyCFunction)(void (*)(void))mod_open_in_root, METH_FASTCALL,
+     "open_in_root(dirfd, path, flags, mode=0) -> fd: openat2, RESOLVE_IN_ROOT"},
+    {"file_mode", mod_file_mode, METH_O, "file_mode(fd) -> st_mode"},
     {"signal_wake_fd", mod_signal_wake_fd, METH_O, "write a wake eventfd: its waits end"},
     {"drain_wake_fd", mod_drain_wake_fd, METH_O, "read a wake eventfd back to quiet"},
     {"set_description", set_description, METH_VARARGS,

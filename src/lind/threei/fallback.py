@@ -57,6 +57,10 @@ class _Timespec(ctypes.Structure):
     _fields_ = [("sec", ctypes.c_int64), ("nsec", ctypes.c_int64)]
 
 
+class _OpenHow(ctypes.Structure):
+    _fields_ = [("flags", ctypes.c_uint64), ("mode", ctypes.c_uint64), ("resolve", ctypes.c_uint64)]
+
+
 class _FutexWaitv(ctypes.Structure):
     _fields_ = [("val", ctypes.c_uint64), ("uaddr", ctypes.c_uint64),
                 ("flags", ctypes.c_uint32), ("reserved", ctypes.c_uint32)]
@@ -137,6 +141,28 @@ def _futex_block(word: int, expected: int, shared: bool, bitset: int, deadline: 
         if err == errno.EINTR or (err == errno.ETIMEDOUT and not last):
             continue
         return -err
+
+
+_SYS_OPENAT2, _RESOLVE_NO_MAGICLINKS, _RESOLVE_IN_ROOT = 437, 0x02, 0x10
+
+
+def open_in_root(dirfd: int, path: bytes, flags: int, mode: int = 0) -> int:
+    """openat2 with RESOLVE_IN_ROOT and RESOLVE_NO_MAGICLINKS (see _accel.c)."""
+    how = _OpenHow(flags, mode if flags & os.O_CREAT else 0,
+                   _RESOLVE_IN_ROOT | _RESOLVE_NO_MAGICLINKS)
+    if b"\0" in path:
+        raise ValueError("embedded null byte")
+    while True:
+        fd = _libc.syscall(_SYS_OPENAT2, dirfd, path, ctypes.byref(how), ctypes.sizeof(how))
+        if fd >= 0:
+            return fd
+        err = ctypes.get_errno()
+        if err not in (errno.EAGAIN, errno.EINTR):  # EAGAIN: a rename raced the walk
+            raise OSError(err, os.strerror(err), os.fsdecode(path))
+
+
+def file_mode(fd: int) -> int:
+    return os.fstat(fd).st_mode
 
 
 def _efault() -> OSError:
