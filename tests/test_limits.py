@@ -13,6 +13,7 @@ import signal
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 from pathlib import Path
 
@@ -169,6 +170,34 @@ def test_a_caller_with_a_small_stack_runs_deep_programs(builds, tmp_path):
     """, str(wasm), "40000", str(s.root))
     assert proc.stdout == "[b'calls 40000 odd 20000\\n']\n", proc.stderr
     assert s.intact()
+
+
+def _parked_thread(ident: int) -> bool:
+    return any(t.ident == ident and t.name == stacks.PARKED_NAME for t in threading.enumerate())
+
+
+def test_pooled_host_threads_serve_one_task_after_another_with_room():
+    """A cage thread's host thread waits for the next one when it ends (starting one is
+    the larger part of pthread_create here): the next task runs on it, under its own
+    name, with the stack wasm needs; it is a parked thread, not a cage's, in between."""
+    ran: list[tuple[int, str, bool]] = []
+    done = threading.Event()
+
+    def task() -> None:
+        ran.append((threading.get_ident(), threading.current_thread().name, stacks.has_room()))
+        done.set()
+
+    for i in range(3):
+        done.clear()
+        stacks.run_pooled(task, f"pool-test-{i}")
+        assert done.wait(10)
+        deadline = time.monotonic() + 10
+        while not _parked_thread(ran[-1][0]) and time.monotonic() < deadline:
+            time.sleep(0.005)
+        assert _parked_thread(ran[-1][0])
+    assert len({ident for ident, _, _ in ran}) == 1, ran
+    assert [name for _, name, _ in ran] == ["pool-test-0", "pool-test-1", "pool-test-2"]
+    assert all(room for _, _, room in ran)
 
 
 # -- 3. the process-wide host-fd budget keeps a reserve --------------------------

@@ -164,8 +164,9 @@ def _stop_error(message: bytes) -> int:
     return ctypes.cast(err, ctypes.c_void_p).value or 0
 
 
-def serve(cage: Cage, thread: CageThread | None = None) -> None:
-    """This host thread runs `cage`'s program: its main thread, or `thread`."""
+def serve(cage: Cage | None, thread: CageThread | None = None) -> None:
+    """This host thread runs `cage`'s program: its main thread, or `thread` (None: no
+    cage's any more, a pooled host thread between two cage threads)."""
     _serving.cage = cage
     _serving.thread = thread
 

@@ -17,7 +17,6 @@ fault of the process: it ends the whole cage with the signal, as Linux does.
 from __future__ import annotations
 
 import signal
-import threading
 from typing import TYPE_CHECKING
 
 import wasmtime
@@ -92,11 +91,11 @@ class CageThread:
         self.signals: ThreadSignals | None = None   # its mask, pending set, wake fd
         self.exited = False     # ended by its own exit(2)
         self.instance: Instance | None = None
-        self.host = threading.Thread(target=self._main, name=f"cage-{cage.id}-thread-{tid}",
-                                     daemon=True)
+        self.running = False    # its host thread runs it (from start until it ended)
 
     def start(self) -> None:
-        stacks.start(self.host)
+        self.running = True
+        stacks.run_pooled(self._main, f"cage-{self.cage.id}-thread-{self.tid}")
 
     def _main(self) -> None:
         from lind.cage.cage import TRAP_SIGNALS, serve, trap_reason
@@ -129,5 +128,7 @@ class CageThread:
             cage.internal_error(exc)
             cage.terminate(signal.SIGSYS)
         finally:
-            threei.use_thread_wake(cage.slot, -1)
+            threei.thread_done()
             cage.thread_ended(self)
+            serve(None)
+            self.running = False

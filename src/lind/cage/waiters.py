@@ -76,7 +76,7 @@ def watch_stop(cage: Any) -> None:
         _watched.add(cage.id)
 
     def running() -> int:
-        return cage.thread.is_alive() + sum(t.host.is_alive() for t in list(cage.threads.values()))
+        return cage.thread.is_alive() + sum(t.running for t in list(cage.threads.values()))
 
     def watch() -> None:
         try:

@@ -73,6 +73,7 @@ refuse_calls_here = _impl.refuse_calls_here   # a start function runs: calls are
 calls_refused_here = _impl.calls_refused_here
 stop_this_thread = _impl.stop_this_thread   # a thread's exit(2): its call ends its instance
 use_thread_wake = _impl.use_thread_wake     # a thread's own wake eventfd for its waits
+thread_done = _impl.thread_done             # its cage thread ended: its host thread is free
 new_wake_fd = _impl.new_wake_fd             # a wake eventfd, with the word futex waits watch
 signal_wake_fd = _impl.signal_wake_fd       # end the waits polling or watching it
 drain_wake_fd = _impl.drain_wake_fd         # quiet again (before looking at what woke)

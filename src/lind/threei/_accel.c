@@ -2675,6 +2675,17 @@ static PyObject *mod_use_thread_wake(PyObject *self, PyObject *args)
     Py_RETURN_NONE;
 }
 
+/* thread_done(): this host thread runs no cage thread any more (it may run another
+ * cage's next): nothing it noted for its last one may apply to that one. */
+static PyObject *mod_thread_done(PyObject *self, PyObject *unused)
+{
+    own_wake_slot = NULL;
+    own_wake_fd = -1;
+    thread_stopped = NULL;
+    instantiating = NULL;
+    Py_RETURN_NONE;
+}
+
 static PyObject *mod_forget(PyObject *self, PyObject *slot)
 {
     if (!PyObject_TypeCheck(slot, &SlotType)) {
@@ -2701,6 +2712,8 @@ static PyMethodDef module_methods[] = {
     {"entry_address", mod_entry_address, METH_NOARGS, "address of the lind.syscall host function"},
     {"slot_address", mod_slot_address, METH_O, "address of a Slot, the env of the host function"},
     {"forget", mod_forget, METH_O, "the cage of this Slot is gone: stop finding it by id"},
+    {"thread_done", mod_thread_done, METH_NOARGS,
+     "this host thread's cage thread ended: forget its wake fd and stops"},
     {"use_thread_wake", mod_use_thread_wake, METH_VARARGS,
      "use_thread_wake(slot, fd): this host thread's waits through slot use eventfd fd (-1: the slot's)"},
     {"refuse_calls_here", mod_refuse_calls_here, METH_O,

@@ -667,6 +667,11 @@ def use_thread_wake(slot: Slot, fd: int) -> None:
     _this_thread.wake_fd = fd
 
 
+def thread_done() -> None:
+    """This host thread's cage thread ended (see _accel.c)."""
+    _this_thread.__dict__.clear()
+
+
 def refuse_calls_here(slot: Slot | None) -> None:
     """Until called with None, this host thread's calls through `slot` are ENOSYS: an
     instance of the cage's module being made runs its start function first."""
