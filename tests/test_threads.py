@@ -15,6 +15,7 @@ import subprocess
 import pytest
 
 import lind
+from lind.cage import stacks
 from lind.grates import Call, Grate, handles
 
 
@@ -150,6 +151,29 @@ def test_hostile_thread_creation_ends_only_the_cage(builds, tmp_path, no_cage_le
     bomb = lind.run([program, "bomb"], root=tmp_path, capture_output=True, input=b"",
                     timeout=120)
     assert (bomb.returncode, bomb.stdout) == (0, head + b"error 11\nthreads until EAGAIN: 1023\n")
+    no_cage_left()
+
+
+def test_no_host_thread_left_is_eagain_and_the_cage_ends(builds, tmp_path, monkeypatch,
+                                                         no_cage_left):
+    """When the host cannot start another thread (Python's RuntimeError), pthread_create
+    says EAGAIN, as Linux does when it runs out, and the cage's exit is not held up by
+    a thread that never ran."""
+    started = 0
+    run_pooled = stacks.run_pooled
+
+    def five_at_most(task, name):
+        nonlocal started
+        if started == 5:
+            raise RuntimeError("can't start new thread")
+        started += 1
+        run_pooled(task, name)
+
+    monkeypatch.setattr(stacks, "run_pooled", five_at_most)
+    bomb = lind.run([builds.wasm("threads/hostile"), "bomb"], root=tmp_path,
+                    capture_output=True, input=b"", timeout=60)
+    assert (bomb.returncode, bomb.stdout.splitlines()[1:]) == (
+        0, [b"error 11", b"threads until EAGAIN: 5"]), bomb.stderr
     no_cage_left()
 
 

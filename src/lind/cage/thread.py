@@ -16,6 +16,7 @@ fault of the process: it ends the whole cage with the signal, as Linux does.
 
 from __future__ import annotations
 
+import errno
 import signal
 from typing import TYPE_CHECKING
 
@@ -94,8 +95,15 @@ class CageThread:
         self.running = False    # its host thread runs it (from start until it ended)
 
     def start(self) -> None:
+        """EAGAIN, the thread gone again, when the host cannot start one more thread (a
+        registered thread that never ran would hold the cage's end for ever)."""
         self.running = True
-        stacks.run_pooled(self._main, f"cage-{self.cage.id}-thread-{self.tid}")
+        try:
+            stacks.run_pooled(self._main, f"cage-{self.cage.id}-thread-{self.tid}")
+        except RuntimeError:
+            self.running = False
+            self.cage.thread_ended(self)
+            raise OSError(errno.EAGAIN, "Resource temporarily unavailable") from None
 
     def _main(self) -> None:
         from lind.cage.cage import TRAP_SIGNALS, serve, trap_reason

@@ -201,7 +201,7 @@ class FileSystem:
                 if host_flags & os.O_CREAT:       # as Linux: the walk to the new name first
                     parent = rest.rsplit("/", 1)[0] if "/" in rest else "."
                     os.close(threei.open_in_root(mount.fd, os.fsencode(parent),
-                                      os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC))
+                                                 os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC))
                 else:                             # as Linux: a name that is not there is
                     look = os.O_PATH | os.O_CLOEXEC | (host_flags & (os.O_NOFOLLOW | os.O_DIRECTORY))
                     found = threei.open_in_root(mount.fd, os.fsencode(rest), look)   # ENOENT first

@@ -17,7 +17,7 @@ import errno
 import time
 
 from lind import threei
-from lind.microvisor import abi
+from lind.microvisor import sys_time
 from lind.microvisor.abi import s32, u32
 
 FUTEX_WAIT, FUTEX_WAKE, FUTEX_REQUEUE, FUTEX_CMP_REQUEUE = 0, 1, 3, 4
@@ -34,10 +34,7 @@ def _deadline(cage, addr: int, clock: int, relative: bool) -> int:
     """The timespec at `addr` as an absolute time in ns on `clock`, -1 for none."""
     if not addr:
         return -1
-    sec, nsec = abi.unpack_timespec(cage.mem.read(addr, abi.TIMESPEC_SIZE))
-    if sec < 0 or not 0 <= nsec < 10**9:
-        raise OSError(errno.EINVAL, "Invalid argument")
-    ns = sec * 10**9 + nsec + (time.clock_gettime_ns(clock) if relative else 0)
+    ns = sys_time.read_timespec(cage, addr) + (time.clock_gettime_ns(clock) if relative else 0)
     return ns if ns < 1 << 62 else -1      # centuries: forever
 
 

@@ -363,7 +363,6 @@ class Slot:
         self._wake_closed = False
         self._wake_lock = threading.Lock()
         self.futex_waiters = 0        # threads in a futex wait now
-        self.shared_ranges: list[tuple[int, int]] = []
 
     def set_memory(self, memory: Memory | None) -> None:
         self.memory = memory
@@ -474,8 +473,8 @@ class Slot:
         return r
 
     def set_shared_ranges(self, ranges: list[tuple[int, int]]) -> None:
-        """Futexes are always the handler's here: only _accel's fast path reads these."""
-        self.shared_ranges = list(ranges)
+        """Nothing to keep: futexes are always the handler's here (_accel's fast path
+        keys them by these)."""
 
     def _fast_io(self, op: int, a: list[int]) -> int | None:
         """Mirrored host fds are served here; None sends the call to the handler."""
