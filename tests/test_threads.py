@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import subprocess
 
 import pytest
 
 import lind
 from lind.cage import stacks
+from lind.cage.cage import Cage
 from lind.grates import Call, Grate, handles
 
 
@@ -177,11 +179,37 @@ def test_no_host_thread_left_is_eagain_and_the_cage_ends(builds, tmp_path, monke
     no_cage_left()
 
 
+_CAME_AND_WENT = b"joined 200, started fresh 200\n"
+
+
 def test_threads_that_came_and_went_leave_no_host_fds(builds, tmp_path):
     """Each thread but the first holds a host eventfd (its wake fd) while it lives: 200
     threads started and joined leave this process with the fds it had."""
     program = builds.wasm("threads/come_and_go")
-    assert lind.run([program], root=tmp_path, capture_output=True).stdout == b"joined 200\n"
+    assert lind.run([program], root=tmp_path, capture_output=True).stdout == _CAME_AND_WENT
     before = len(os.listdir("/proc/self/fd"))
-    assert lind.run([program], root=tmp_path, capture_output=True).stdout == b"joined 200\n"
+    assert lind.run([program], root=tmp_path, capture_output=True).stdout == _CAME_AND_WENT
     assert len(os.listdir("/proc/self/fd")) == before
+
+
+def test_new_threads_run_in_the_instances_ended_threads_left(builds, tmp_path, monkeypatch):
+    """Making a thread's instance (a Store, its imports, instantiation) and deleting it
+    cost more than the rest of pthread_create and pthread_join: a thread that ended by
+    exit(2) leaves its instance to the next thread of the same program, which starts
+    fresh all the same (thread-locals at their initial values, its stack where
+    pthread_create put it), and a program exec'd after them makes its own."""
+    made = []
+    instance_over_memory = Cage.instance_over_memory
+
+    def counted(cage):
+        made.append(cage.argv[0])
+        return instance_over_memory(cage)
+
+    monkeypatch.setattr(Cage, "instance_over_memory", counted)
+    shutil.copy(builds.wasm("threads/c11"), tmp_path / "c11.wasm")
+    caged = lind.run([builds.wasm("threads/come_and_go"), "/c11.wasm"], root=tmp_path,
+                     capture_output=True, timeout=120)
+    assert caged.returncode == 0, caged.stderr
+    assert caged.stdout == _CAME_AND_WENT + _native(builds, "threads/c11").stdout
+    ours = [name for name in made if b"come_and_go" in name]
+    assert 1 <= len(ours) <= 2 and len(made) > len(ours)   # 200 threads; c11's own

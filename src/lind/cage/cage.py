@@ -397,6 +397,10 @@ class Cage:
         self._threads_changed = threading.Condition()
         self._threads_alive = 1
         self._main_exited = False     # the first thread ended by exit(2), others run on
+        # Instances (with their Stores) that threads ended by exit(2) left, for the next
+        # threads of the same program: making and deleting one costs more than the rest
+        # of a pthread_create and join together.
+        self._idle_thread_instances: list[tuple[wasmtime.Store, loader.Exports]] = []
 
     def _set_ids(self) -> None:
         uid, euid, gid, egid = self.ids
@@ -433,6 +437,7 @@ class Cage:
         self.memory_charge.clear()
         self.memory_charge.set(self.initial_memory(module))   # ENOMEM: the budget is spent
         self.module = module
+        self._idle_thread_instances.clear()     # instances of the program exec replaced
         # even raw memory.grow stops there; over the cage's shared memory, only the GC heap
         own_memory = loader.imported_memory(module) is None
         self.store = _cage_store(eng, memory_size=cap if own_memory else GC_HEAP_LIMIT,
@@ -490,7 +495,7 @@ class Cage:
             return
         top = min(linked, max(self.rlimit_stack[0], limits.MIN_STACK)) & ~15
         if top < linked:
-            self.exports[loader.STACK_POINTER].set_value(self.store, top)
+            loader.set_i32(self.exports[loader.STACK_POINTER], self.store, top)
         self.stack_top = (top, linked)
 
     def initial_memory(self, module: wasmtime.Module) -> int:
@@ -606,19 +611,9 @@ class Cage:
 
     # -- unwinding the wasm stack (Asyncify) for fork and setjmp --------------
     def _asyncify(self, name: str, *args: int) -> None:
-        """Call one of Asyncify's exports (i32 arguments, no result) without wasmtime-py's
-        per-call type checks, which cost more than the rest of a fork."""
-        vals = (wt.wasmtime_val_raw_t * max(len(args), 1))()
-        for i, value in enumerate(args):
-            vals[i].i32 = value
-        trap = ctypes.POINTER(wt.wasm_trap_t)()
-        err = wt.wasmtime_func_call_unchecked(self.store._context(),
-                                              ctypes.byref(self.exports[name]._func), vals,
-                                              len(vals), ctypes.byref(trap))
-        if err:
-            raise wasmtime.WasmtimeError._from_ptr(err)
-        if trap:
-            raise wasmtime.Trap._from_ptr(trap)
+        """Call one of Asyncify's exports without wasmtime-py's per-call type checks,
+        which cost more than the rest of a fork."""
+        loader.call_i32s(self.exports[name], self.store, *args)
 
     def _asyncify_in_call(self, name: str, *args: int) -> None:
         """`_asyncify` from a system-call handler: a kill that stopped the export midway
@@ -706,7 +701,7 @@ class Cage:
         data = self._asyncify_buffer
         self.mem.write(data + 8, frames)
         self.mem.write(data, struct.pack("<I", data + 8 + len(frames)))
-        self.exports[loader.ASYNCIFY_STACK_POINTER].set_value(self.store, stack_pointer)
+        loader.set_i32(self.exports[loader.ASYNCIFY_STACK_POINTER], self.store, stack_pointer)
 
     # -- fork and exec ---------------------------------------------------------
     def _new_child(self, child_id: int) -> Cage:
@@ -1072,6 +1067,8 @@ class Cage:
         self.slot.set_memory(None)
         self.mem.release()
         self._main_instance = Instance()
+        with self._threads_changed:
+            self._idle_thread_instances.clear()
         self.runtime.cage_ended(self)
         with self.runtime.lock:
             self._done.set()
@@ -1215,6 +1212,26 @@ class Cage:
         linker.define(store, "lind", "memory", self.shared_memory)
         instance = self._instantiate(linker, store, self.module)
         return store, loader.Exports(store, instance, self.module)
+
+    def thread_instance(self) -> tuple[wasmtime.Store, loader.Exports]:
+        """An instance for a new thread: one an ended thread of this program left, else a
+        new one. Its mutable globals need no reset: the thread's start sets the stack
+        pointer, and __lind_thread_start the TLS base (the only other one lind cc makes)."""
+        with self._threads_changed:
+            if self._idle_thread_instances:
+                store, exports = self._idle_thread_instances.pop()
+                store.set_epoch_deadline(1)    # its old deadline passed while it waited
+                return store, exports
+        return self.instance_over_memory()
+
+    def keep_thread_instance(self, store: wasmtime.Store, exports: loader.Exports,
+                             module: wasmtime.Module) -> None:
+        """The instance of a thread its exit(2) ended, for `thread_instance`: kept while the
+        cage runs that program, up to IDLE_THREAD_INSTANCES."""
+        with self._threads_changed:
+            if (module is self.module and not self.stopping and self.status is None
+                    and len(self._idle_thread_instances) < IDLE_THREAD_INSTANCES):
+                self._idle_thread_instances.append((store, exports))
 
     def new_thread(self, start: ThreadStart) -> CageThread:
         """A thread for clone(CLONE_THREAD), not started yet (the caller writes its id
@@ -1482,6 +1499,7 @@ def trap_reason(message: str, stack_pointer: int | None = None) -> str | None:
 # table.grow of 100 million (a cage under --memory 64M) took 830 MB of the host. A
 # lind cc program has one table, of its address-taken functions (thousands).
 MAX_TABLE_ELEMENTS = 1 << 20
+IDLE_THREAD_INSTANCES = 4    # per cage (see Cage.thread_instance)
 MAX_TABLES = 2
 # Exception objects (a C++ throw) live on Wasmtime's GC heap, host memory outside the
 # cage's budget, which a Store's memory limit bounds too: unbounded, a thread keeping

@@ -146,6 +146,34 @@ def copy_global(source: wasmtime.Global, source_store: wasmtime.Store,
         raise wasmtime.WasmtimeError._from_ptr(err)
 
 
+def set_i32(glob: wasmtime.Global, store: wasmtime.Store, value: int) -> None:
+    """Set an i32 global (its type checked at load) without wasmtime-py's type lookups,
+    which cost more than the rest of starting a thread."""
+    raw = wt.wasmtime_val_t()
+    raw.kind = _ffi.WASMTIME_I32.value
+    raw.of.i32 = ctypes.c_int32(value & 0xFFFFFFFF).value
+    err = wt.wasmtime_global_set(store._context(), ctypes.byref(glob._global), ctypes.byref(raw))
+    if err:
+        raise wasmtime.WasmtimeError._from_ptr(err)
+
+
+def call_i32s(func: wasmtime.Func, store: wasmtime.Store, *args: int) -> None:
+    """Call an export that takes i32s and returns nothing, its type checked at load
+    (_EXPORTED_FUNCS), without wasmtime-py's per-call conversions. Only for instances
+    whose imports are all Lind's own in C (a Python exception in a wasmtime-py import
+    would come back as a bare trap)."""
+    vals = (wt.wasmtime_val_raw_t * max(len(args), 1))()
+    for i, value in enumerate(args):
+        vals[i].i32 = ctypes.c_int32(value & 0xFFFFFFFF).value
+    trap = ctypes.POINTER(wt.wasm_trap_t)()
+    err = wt.wasmtime_func_call_unchecked(store._context(), ctypes.byref(func._func), vals,
+                                          len(vals), ctypes.byref(trap))
+    if err:
+        raise wasmtime.WasmtimeError._from_ptr(err)
+    if trap:
+        raise wasmtime.Trap._from_ptr(trap)
+
+
 def context_address(store: wasmtime.Store) -> int:
     """The store's wasmtime_context_t, as the trampoline and epoch callbacks see it."""
     return ctypes.cast(store._context(), ctypes.c_void_p).value or 0

@@ -56,13 +56,19 @@ class Instance:
         # from its own loops, where they may fork; the tick waits one round for that.
         self.tick_waited = False
 
+    def unwinding(self) -> bool:
+        """Whether Asyncify is taking the stack out or putting it back (its state is
+        in the instance: one stopped then cannot run a new thread)."""
+        return self._rewinding or self._after_unwind is not None
+
     def enter(self) -> None:
         """Call into the program where this thread starts (again, to rewind)."""
         a = self.thread_start
         if a is None:
             self.exports[self.entry](self.store)
         else:
-            self.exports[THREAD_START](self.store, a.func, a.arg, a.tls)
+            # its imports are all the trampoline's (instance_over_memory)
+            loader.call_i32s(self.exports[THREAD_START], self.store, a.func, a.arg, a.tls)
 
 
 class PerThread:
@@ -111,12 +117,14 @@ class CageThread:
         cage = self.cage
         serve(cage, self)
         threei.use_thread_wake(cage.slot, self.signals.wake_fd)
+        module = cage.module
         try:
             instance = Instance()
-            instance.store, instance.exports = cage.instance_over_memory()
+            instance.store, instance.exports = cage.thread_instance()
             instance.context_address = loader.context_address(instance.store)
             instance.thread_start = self.start_args
-            instance.exports[loader.STACK_POINTER].set_value(instance.store, self.start_args.stack)
+            loader.set_i32(instance.exports[loader.STACK_POINTER], instance.store,
+                           self.start_args.stack)
             self.instance = instance
             cage.run_instance()
         except wasmtime.Trap as trap:
@@ -137,6 +145,8 @@ class CageThread:
             cage.terminate(signal.SIGSYS)
         finally:
             threei.thread_done()
+            if self.exited and self.instance is not None and not self.instance.unwinding():
+                cage.keep_thread_instance(self.instance.store, self.instance.exports, module)
             cage.thread_ended(self)
             serve(None)
             self.running = False
