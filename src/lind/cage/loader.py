@@ -159,9 +159,9 @@ def set_i32(glob: wasmtime.Global, store: wasmtime.Store, value: int) -> None:
 
 def call_i32s(func: wasmtime.Func, store: wasmtime.Store, *args: int) -> None:
     """Call an export that takes i32s and returns nothing, its type checked at load
-    (_EXPORTED_FUNCS), without wasmtime-py's per-call conversions. Only for instances
-    whose imports are all Lind's own in C (a Python exception in a wasmtime-py import
-    would come back as a bare trap)."""
+    (_EXPORTED_FUNCS), without wasmtime-py's per-call conversions: a cage's imports are
+    all raw host functions (the trampoline's, start-up's, WASI's), none a wasmtime-py
+    Func whose Python exception wasmtime-py would have to raise instead of the trap."""
     vals = (wt.wasmtime_val_raw_t * max(len(args), 1))()
     for i, value in enumerate(args):
         vals[i].i32 = ctypes.c_int32(value & 0xFFFFFFFF).value

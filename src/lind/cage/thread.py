@@ -65,9 +65,8 @@ class Instance:
         """Call into the program where this thread starts (again, to rewind)."""
         a = self.thread_start
         if a is None:
-            self.exports[self.entry](self.store)
+            loader.call_i32s(self.exports[self.entry], self.store)
         else:
-            # its imports are all the trampoline's (instance_over_memory)
             loader.call_i32s(self.exports[THREAD_START], self.store, a.func, a.arg, a.tls)
 
 

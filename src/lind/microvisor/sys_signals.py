@@ -261,9 +261,21 @@ def settle(cage) -> None:
     """On one of the cage's threads: re-examine pending signals after a mask or the
     dispositions changed."""
     with _lock:
+        if _quiet(cage.signals):
+            return
         fatal = _settle(cage)
         waiting = _waiting_for_signals(cage.signals, 0)
     _act(cage, fatal, waiting, own_thread=True)
+
+
+def _quiet(state: SignalState) -> bool:
+    """With the lock held: nothing is pending and every word already says so, which
+    _settle would leave as it is (a program's sigprocmask around each fork finds this
+    nearly always)."""
+    if state.pending or (state.hint and state.hint_shown is not False):
+        return False
+    return all(not t.pending and not t.assigned and not t.ready
+               and (not t.word or t.shown is False) for t in state.threads.values())
 
 
 def _waiting_for_signals(state: SignalState, bit: int) -> tuple[threading.Condition, ...]:
