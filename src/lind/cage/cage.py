@@ -684,7 +684,8 @@ class Cage:
         frames = self.mem.read(data + 8, current - data - 8)
         token, self._next_jump_token = self._next_jump_token, self._next_jump_token + 1
         self.mem.write(env, struct.pack("<Q", token))
-        self.jump_points[token] = (frames, self.exports[loader.ASYNCIFY_STACK_POINTER].value(self.store))
+        self.jump_points[token] = (frames, loader.get_i32(self.exports[loader.ASYNCIFY_STACK_POINTER],
+                                                           self.store))
         while len(self.jump_points) > MAX_JUMP_POINTS:
             self.jump_points.popitem(last=False)
 
@@ -757,10 +758,9 @@ class Cage:
                     raise OSError(errno.ENOMEM, "Cannot allocate memory") from None
             for start, end in self._live_ranges():
                 child.mem.copy_from(self.mem, start, start, end - start)
-            for name in self.exports:
-                if name.startswith("lind_global_"):
-                    loader.copy_global(self.exports[name], self.store,
-                                       child.exports[name], child.store)
+            for name in loader.shape(self.module).copied_globals:
+                loader.copy_global(self.exports[name], self.store,
+                                   child.exports[name], child.store)
             child.aspace = self.aspace.copy(child.aspace._grow, child.mem)
             child.aspace.watch_shared(child.slot.set_shared_ranges)
             # the calling thread is the child's only one, resumed where it was entered
@@ -783,7 +783,7 @@ class Cage:
         rewind reads only those, and every unwind writes before it reads)."""
         size = self.mem.size()
         sp_export = self.exports.get(loader.ASYNCIFY_STACK_POINTER)
-        sp = sp_export.value(self.store) if sp_export is not None else 0
+        sp = loader.get_i32(sp_export, self.store) if sp_export is not None else 0
         at = max(sp if 0 < sp <= self.aspace.heap_base else 0, self.mem.lowest)
         skipped = list(self.aspace.shared_ranges())
         if self.stack_top is not None and self.stack_top[0] < self.stack_top[1]:
@@ -1355,13 +1355,13 @@ class Cage:
             return 0
         if not self.exports or loader.ASYNCIFY_STACK_POINTER not in self.exports:
             return 0
-        return self.exports[loader.ASYNCIFY_STACK_POINTER].value(self.store)
+        return loader.get_i32(self.exports[loader.ASYNCIFY_STACK_POINTER], self.store)
 
     def _main_stack_pointer(self) -> int | None:
         """The first thread's stack pointer as its instance left it (after a trap)."""
         pointer = (self.exports.get(loader.STACK_POINTER)
                    or self.exports.get(loader.ASYNCIFY_STACK_POINTER)) if self.exports else None
-        return pointer.value(self.store) if pointer is not None else None
+        return loader.get_i32(pointer, self.store) if pointer is not None else None
 
     def function_arity(self, index: int) -> int | None:
         """How many parameters function-table entry `index` takes (None: unknown), for

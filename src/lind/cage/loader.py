@@ -34,6 +34,7 @@ from lind import threei  # noqa: F401 - its fault handler goes in before Wasmtim
 from lind.cage import stacks
 from lind.cage.program_file import read_program
 from lind.toolchain.asyncify import (
+    LIND_GLOBAL_PREFIX,
     NULL_PAGE_UNUSED,
     custom_section_names,
     defined_memories,
@@ -144,6 +145,14 @@ def copy_global(source: wasmtime.Global, source_store: wasmtime.Store,
                                  ctypes.byref(value))
     if err:
         raise wasmtime.WasmtimeError._from_ptr(err)
+
+
+def get_i32(glob: wasmtime.Global, store: wasmtime.Store) -> int:
+    """An i32 global's value (signed, as wasmtime-py gives it; its type checked at
+    load), without wasmtime-py's type lookups."""
+    raw = wt.wasmtime_val_t()
+    wt.wasmtime_global_get(store._context(), ctypes.byref(glob._global), ctypes.byref(raw))
+    return raw.of.i32
 
 
 def set_i32(glob: wasmtime.Global, store: wasmtime.Store, value: int) -> None:
@@ -336,6 +345,7 @@ class Shape:
 
     imports: tuple[tuple[str, str, object], ...]   # (module, name, type)
     exports: dict[str, object]                     # name -> type
+    copied_globals: tuple[str, ...]                # the lind_global_<n> fork copies
 
 
 _shapes: weakref.WeakKeyDictionary[wasmtime.Module, Shape] = weakref.WeakKeyDictionary()
@@ -344,9 +354,10 @@ _shapes: weakref.WeakKeyDictionary[wasmtime.Module, Shape] = weakref.WeakKeyDict
 def shape(module: wasmtime.Module) -> Shape:
     found = _shapes.get(module)
     if found is None:
+        exports = {e.name: e.type for e in module.exports}
         found = _shapes[module] = Shape(
-            tuple((i.module, i.name, i.type) for i in module.imports),
-            {e.name: e.type for e in module.exports})
+            tuple((i.module, i.name, i.type) for i in module.imports), exports,
+            tuple(name for name in exports if name.startswith(LIND_GLOBAL_PREFIX)))
     return found
 
 
@@ -457,7 +468,7 @@ def _check_program(module: wasmtime.Module, wasm: bytes, path: str) -> None:
                                   and table.element == wasmtime.ValType.funcref()):
         raise ProgramError(f"{path}: its export {FUNCTION_TABLE} is not a table of functions")
     for name, ty in exports.items():
-        if (name.startswith("lind_global_") or name == STACK_POINTER) and not (
+        if (name.startswith(LIND_GLOBAL_PREFIX) or name == STACK_POINTER) and not (
                 isinstance(ty, wasmtime.GlobalType) and ty.content == _I32 and ty.mutable):
             raise ProgramError(f"{path}: its export {name} is not a mutable i32 global")
     if HEAP_BASE in exports:
