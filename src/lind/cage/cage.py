@@ -1216,7 +1216,8 @@ class Cage:
     def thread_instance(self) -> tuple[wasmtime.Store, loader.Exports]:
         """An instance for a new thread: one an ended thread of this program left, else a
         new one. Its mutable globals need no reset: the thread's start sets the stack
-        pointer, and __lind_thread_start the TLS base (the only other one lind cc makes)."""
+        pointer, __lind_thread_start the TLS base (the only other one lind cc makes
+        besides Asyncify's, which are idle once a thread has exited outside an unwind)."""
         with self._threads_changed:
             if self._idle_thread_instances:
                 store, exports = self._idle_thread_instances.pop()

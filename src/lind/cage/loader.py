@@ -160,7 +160,7 @@ def set_i32(glob: wasmtime.Global, store: wasmtime.Store, value: int) -> None:
     which cost more than the rest of starting a thread."""
     raw = wt.wasmtime_val_t()
     raw.kind = _ffi.WASMTIME_I32.value
-    raw.of.i32 = ctypes.c_int32(value & 0xFFFFFFFF).value
+    raw.of.i32 = value        # ctypes keeps the low 32 bits, as wasm's i32 does
     err = wt.wasmtime_global_set(store._context(), ctypes.byref(glob._global), ctypes.byref(raw))
     if err:
         raise wasmtime.WasmtimeError._from_ptr(err)
@@ -173,7 +173,7 @@ def call_i32s(func: wasmtime.Func, store: wasmtime.Store, *args: int) -> None:
     Func whose Python exception wasmtime-py would have to raise instead of the trap."""
     vals = (wt.wasmtime_val_raw_t * max(len(args), 1))()
     for i, value in enumerate(args):
-        vals[i].i32 = ctypes.c_int32(value & 0xFFFFFFFF).value
+        vals[i].i32 = value       # ctypes keeps the low 32 bits
     trap = ctypes.POINTER(wt.wasm_trap_t)()
     err = wt.wasmtime_func_call_unchecked(store._context(), ctypes.byref(func._func), vals,
                                           len(vals), ctypes.byref(trap))
