@@ -432,6 +432,41 @@ def test_read_into_a_dead_childs_memory(builds, tmp_path, canary):
     untouched(canary)
 
 
+@pytest.mark.parametrize("call", ["readv", "read"])
+def test_a_closed_fds_number_reaches_nothing_the_host_opens_next(builds, tmp_path, canary,
+                                                                call):
+    """A read waiting on a FIFO whose fd another thread closed, in the microvisor (readv)
+    or in the trampoline (read): the Lind process opens the canary meanwhile (at the
+    freed host fd number, the lowest free one), and the woken read must not return it."""
+    root = make_root(tmp_path)
+    beside = make_root(tmp_path, "beside")
+    outcome: list = []
+    runner = threading.Thread(target=lambda: outcome.append(
+        run_cage(tmp_path, "cage", [builds.wasm(attack("stale_fd")), call], root=root,
+                 timeout=60)))
+    runner.start()
+    for _ in range(3000):
+        if (root / "closed").exists() or not runner.is_alive():
+            break
+        time.sleep(0.01)
+    held = [os.open(canary, os.O_RDONLY | os.O_CLOEXEC) for _ in range(64)]
+    try:
+        (root / "opened").touch()
+        runner.join(90)
+    finally:
+        for fd in held:
+            os.close(fd)
+    assert outcome, "the cage did not end"
+    rc, out, err = outcome[0]
+    assert rc == 0, err
+    assert CANARY not in out.encode(), out
+    assert out in (f"{call} 1 0\nx", f"{call} -1 {errno.EBADF}\n"), out
+    rc, out, err = run_cage(tmp_path, "beside", [builds.wasm(attack("writes")), "/"],
+                            root=beside, timeout=60)
+    assert rc == 0, err
+    untouched(canary)
+
+
 # -- 3. host files behind inherited stdio ---------------------------------------------
 def test_inherited_stdio_metadata_stays_the_hosts(builds, tmp_path, canary):
     root = make_root(tmp_path)

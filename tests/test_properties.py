@@ -26,7 +26,7 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, 
 
 import lind
 from lind.microvisor import abi, fs
-from lind.microvisor.fdtable import FdTable, OpenFile
+from lind.microvisor.fdtable import FdTable, OpenFile, inert_file
 from lind.microvisor.sys_memory import (
     MAP_ANONYMOUS,
     MAP_FIXED,
@@ -206,6 +206,16 @@ def test_memory_maps_keep_their_pages_as_natively(builds, tmp_path, ops):
     assert native[0] == 0 and "bad" not in native[1] and "not zeroed" not in native[1]
 
 
+def test_a_released_files_host_fd_number_is_closed_with_the_file_object():
+    f = OpenFile(os.open(os.devnull, os.O_RDONLY | os.O_CLOEXEC), abi.O_RDONLY)
+    number = f.host_fd
+    f.release()
+    assert os.path.samestat(os.fstat(number), os.fstat(inert_file()))
+    del f
+    with pytest.raises(OSError, match="Bad file descriptor"):
+        os.fstat(number)
+
+
 class FdTableModel(RuleBasedStateMachine):
     """FdTable against a dict fd -> (file, close-on-exec), with reference counts and
     the fast path's mirror checked after every step."""
@@ -229,13 +239,14 @@ class FdTableModel(RuleBasedStateMachine):
         return next((fd for fd in range(lowest, self.limit) if fd not in self.model), None)
 
     def _check_released(self, files: list[OpenFile]) -> None:
-        """A file no fd refers to any more has closed its host fd (checked at once,
-        before anything could reuse the number)."""
+        """A file no fd refers to any more has let its host file go (checked at once):
+        its host fd number names the inert file while the OpenFile lives, never a file
+        opened after it."""
+        inert = os.fstat(inert_file())
         for f in files:
             if not any(g is f for g, _ in self.model.values()):
                 assert f.refs == 0
-                with pytest.raises(OSError):
-                    os.fstat(f.host_fd)
+                assert os.path.samestat(os.fstat(f.host_fd), inert)
 
     def _install(self, f: OpenFile, cloexec: bool, lowest: int) -> None:
         expected = self._lowest_free(lowest)

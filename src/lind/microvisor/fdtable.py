@@ -1,9 +1,15 @@
 """Virtual file descriptors: each cage numbers its files itself.
 
 An `OpenFile` is an open file description (offset, status flags) and may be shared
-by several fds and cages (dup, fork); it owns its host fd from construction, counts it
-against the process's host-fd budget (`limits.host_fds`) and closes it with the last
-reference.
+by several fds and cages (dup, fork); it owns its host fd from construction and counts
+it against the process's host-fd budget (`limits.host_fds`).
+
+Its last reference closes the file, but not the host fd's number: a thread of the cage
+may be about to use that number (a handler waiting on it, a trampoline fast path that
+took it from the mirror), and the next open anywhere in the Lind process -- another
+tenant's -- would get it. So the number is parked on an inert file (an O_PATH to an
+empty memfd: reads, writes, mmap and *at calls through it fail) and closed when the
+OpenFile object is gone, by `threei.close_host_fd`, after the last fast path lets go.
 """
 
 from __future__ import annotations
@@ -22,6 +28,23 @@ from typing import TypeVar
 from lind import threei
 from lind.microvisor import abi, limits
 from lind.microvisor.locking import locked
+
+_inert: list[int] = []
+_inert_lock = threading.Lock()
+
+
+def inert_file() -> int:
+    """The file released host fd numbers are parked on (see the module docstring)."""
+    with _inert_lock:
+        if not _inert:
+            memfd = os.memfd_create("lind-closed", os.MFD_CLOEXEC | os.MFD_ALLOW_SEALING)
+            try:
+                fcntl.fcntl(memfd, fcntl.F_ADD_SEALS, fcntl.F_SEAL_SEAL | fcntl.F_SEAL_WRITE |
+                            fcntl.F_SEAL_GROW | fcntl.F_SEAL_SHRINK)
+                _inert.append(os.open(f"/proc/self/fd/{memfd}", os.O_PATH | os.O_CLOEXEC))
+            finally:
+                os.close(memfd)
+        return _inert[0]
 
 
 @dataclass(eq=False)
@@ -51,6 +74,7 @@ class OpenFile:
     maps_zeros = False             # mmap gives anonymous memory (/dev/zero)
     description = 0                # its id in the trampoline's table (NonBlockingHostFile)
     trampoline_io = True           # the trampoline may read and write its host fd itself
+    _parked = False                # released: host_fd names the inert file until __del__
 
     def __post_init__(self, reserved: bool) -> None:
         access, path_only = self.flags & abi.O_ACCMODE, self.flags & abi.O_PATH
@@ -89,9 +113,15 @@ class OpenFile:
     def release(self) -> None:
         self.refs -= 1
         if self.refs == 0 and self.host_fd >= 0:
-            os.close(self.host_fd)
-            limits.host_fds.give()
+            os.dup2(inert_file(), self.host_fd, inheritable=False)   # closes the file
+            self._parked = True
             self.forget_locks()
+
+    def __del__(self) -> None:
+        if self._parked:
+            self._parked = False
+            threei.close_host_fd(self.host_fd)
+            limits.host_fds.give()
 
     def forget_locks(self) -> None:
         """The description is gone: so are its locks."""

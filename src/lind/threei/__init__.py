@@ -79,6 +79,7 @@ signal_wake_fd = _impl.signal_wake_fd       # end the waits polling or watching 
 drain_wake_fd = _impl.drain_wake_fd         # quiet again (before looking at what woke)
 open_in_root = _impl.open_in_root           # openat2(RESOLVE_IN_ROOT): every open of a cage
 file_mode = _impl.file_mode                 # fstat(fd).st_mode
+close_host_fd = _impl.close_host_fd         # a cage's host fd, once no fast path uses it
 handler_in_use = _impl.handler_in_use       # a thread holds this GrateHandler in a call
 
 _SYSCALL_TYPE = wasmtime.FuncType(

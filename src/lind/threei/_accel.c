@@ -1662,6 +1662,58 @@ static PyObject *Slot_resume(SlotObject *s, PyObject *unused)
 
 static int64_t call_python(SlotObject *s, Entry *e, const int64_t *a);
 
+/* Host fds the fast paths are using. A fast path takes the host fd a mirror names and
+ * makes its calls on it without the GIL, while another thread of the cage may close
+ * that fd: the number must not name another file (another tenant's) before the fast
+ * path is done with it. So the Python fd table never closes a host fd a cage held:
+ * its last close parks the number on an inert file (fdtable), and the number itself is
+ * closed by close_host_fd, which waits for the last fast path holding it. */
+#define HOST_FD_GUARDS (1 << 20)          /* 4 MiB of zero pages, touched where fds are */
+#define HOST_FD_CLOSING 0x80000000u       /* close_host_fd came: the last user closes */
+static uint32_t host_fd_users[HOST_FD_GUARDS];
+
+static void host_fd_let_go(int fd)
+{
+    uint32_t left = __atomic_sub_fetch(&host_fd_users[fd], 1, __ATOMIC_ACQ_REL);
+    if (left == HOST_FD_CLOSING &&
+        __atomic_compare_exchange_n(&host_fd_users[fd], &left, 0, 0, __ATOMIC_ACQ_REL,
+                                    __ATOMIC_ACQUIRE))
+        close(fd);
+}
+
+/* The host fd `f` mirrors, held until host_fd_let_go; -1: none (the handler decides). */
+static int host_fd_hold(FdMirror *f)
+{
+    int fd = __atomic_load_n(&f->host_fd, __ATOMIC_ACQUIRE);
+    if (fd < 0 || fd >= HOST_FD_GUARDS)
+        return -1;
+    uint32_t users = __atomic_add_fetch(&host_fd_users[fd], 1, __ATOMIC_ACQ_REL);
+    if (!(users & HOST_FD_CLOSING) && __atomic_load_n(&f->host_fd, __ATOMIC_ACQUIRE) == fd)
+        return fd;
+    host_fd_let_go(fd);
+    return -1;
+}
+
+/* close_host_fd(fd): close it now, or when the last fast path using it lets go. */
+static PyObject *mod_close_host_fd(PyObject *self, PyObject *arg)
+{
+    long fd = PyLong_AsLong(arg);
+    if (fd == -1 && PyErr_Occurred())
+        return NULL;
+    if (fd < 0 || fd > INT_MAX)
+        return set_errno(EBADF);
+    if (fd >= HOST_FD_GUARDS) {         /* no fast path holds those (host_fd_hold) */
+        close((int)fd);
+        Py_RETURN_NONE;
+    }
+    uint32_t users = __atomic_or_fetch(&host_fd_users[fd], HOST_FD_CLOSING, __ATOMIC_ACQ_REL);
+    if (users == HOST_FD_CLOSING &&
+        __atomic_compare_exchange_n(&host_fd_users[fd], &users, 0, 0, __ATOMIC_ACQ_REL,
+                                    __ATOMIC_ACQUIRE))
+        close((int)fd);
+    Py_RETURN_NONE;
+}
+
 /* Wait until `fd` has `events` or the cage's wake eventfd fires (without the GIL).
  * 1: ready (or in error: the next attempt says which); 0: the Python handler must
  * take over (a signal, a kill, no wake fd yet). */
@@ -1706,12 +1758,12 @@ static ssize_t io_once(int kind, int writing, int fd, uint8_t *p, size_t len, in
 /* read/write on a pipe, socket or eventfd: as the kernel's blocking call would (a read returns
  * what is there, a write writes everything), but waiting in poll beside the wake fd.
  * Returns 0 when the Python handler must do the call (nothing was transferred). */
-static int waiting_io(SlotObject *s, FdMirror *f, int writing, uint8_t *p, size_t len,
-                      int send_flags, int64_t *result)
+static int waiting_io(SlotObject *s, FdMirror *f, int fd, int writing, uint8_t *p,
+                      size_t len, int send_flags, int64_t *result)
 {
     size_t done = 0;
     for (;;) {
-        ssize_t r = io_once(f->kind, writing, f->host_fd, p + done, len - done, send_flags);
+        ssize_t r = io_once(f->kind, writing, fd, p + done, len - done, send_flags);
         if (r >= 0) {
             done += (size_t)r;
             if (!writing || done == len || r == 0)
@@ -1728,11 +1780,11 @@ static int waiting_io(SlotObject *s, FdMirror *f, int writing, uint8_t *p, size_
             } else if (f->kind == IO_NONBLOCKING && f->description) {
                 mode = __atomic_load_n(&descriptions[f->description], __ATOMIC_ACQUIRE);
             } else if (f->kind == IO_PIPE) {
-                int flags = fcntl(f->host_fd, F_GETFL);
+                int flags = fcntl(fd, F_GETFL);
                 if (flags >= 0)
                     mode = flags & O_NONBLOCK ? DESC_NONBLOCKING : DESC_BLOCKING;
             }
-            if (mode == DESC_BLOCKING && wait_host_fd(s, f->host_fd, writing ? POLLOUT : POLLIN))
+            if (mode == DESC_BLOCKING && wait_host_fd(s, fd, writing ? POLLOUT : POLLIN))
                 continue;
             if (mode == DESC_NONBLOCKING && !done) {
                 *result = -EAGAIN;
@@ -1764,18 +1816,15 @@ static int io_buffer(MemoryObject *m, uint64_t addr, uint64_t len, uint8_t **p, 
     return 1;
 }
 
-/* read/write/pread/pwrite/lseek on a host fd the Python fd table mirrored here.
+/* read/write/pread/pwrite/lseek on host fd `fd`, which `f` mirrors (held).
  * Returns 0 when the call must go to the Python handler instead. */
-static int fast_io(SlotObject *s, MemoryObject *m, int op, const int64_t *a, int64_t *result)
+static int fast_io_on(SlotObject *s, MemoryObject *m, FdMirror *f, int fd, int op,
+                      const int64_t *a, int64_t *result)
 {
-    int64_t fd = a[0];
-    if (fd < 0 || fd >= FD_MIRROR || s->fds[fd].host_fd < 0 || !m)
-        return 0;
-    FdMirror *f = &s->fds[fd];
     if (op == FAST_LSEEK) {
         if (a[2] < 0 || a[2] > 2)
             return 0;
-        off_t r = lseek(f->host_fd, (off_t)a[1], (int)a[2]);
+        off_t r = lseek(fd, (off_t)a[1], (int)a[2]);
         *result = r < 0 ? -errno : (int64_t)r;
         return 1;
     }
@@ -1789,24 +1838,37 @@ static int fast_io(SlotObject *s, MemoryObject *m, int op, const int64_t *a, int
     if (!io_buffer(m, (uint64_t)a[1], (uint64_t)a[2], &p, &len, result))
         return 1;
     if ((op == FAST_READ || op == FAST_WRITE) && (f->kind == IO_PIPE || f->kind == IO_NONBLOCKING))
-        return waiting_io(s, f, writing, p, len, -1, result);
+        return waiting_io(s, f, fd, writing, p, len, -1, result);
     ssize_t r;
     switch (op) {
-    case FAST_READ: r = read(f->host_fd, p, len); break;
-    case FAST_WRITE: r = write(f->host_fd, p, len); break;
+    case FAST_READ: r = read(fd, p, len); break;
+    case FAST_WRITE: r = write(fd, p, len); break;
     case FAST_PREAD:
         if (a[3] < 0) { *result = -EINVAL; return 1; }
-        r = pread(f->host_fd, p, len, (off_t)a[3]);
+        r = pread(fd, p, len, (off_t)a[3]);
         break;
     default:
         if (a[3] < 0) { *result = -EINVAL; return 1; }
-        r = pwrite(f->host_fd, p, len, (off_t)a[3]);
+        r = pwrite(fd, p, len, (off_t)a[3]);
         break;
     }
     if (r < 0 && errno == EPIPE)
         return 0;   /* the Python handler says EPIPE and raises SIGPIPE in the cage */
     *result = r < 0 ? -errno : (int64_t)r;
     return 1;
+}
+
+static int fast_io(SlotObject *s, MemoryObject *m, int op, const int64_t *a, int64_t *result)
+{
+    if (a[0] < 0 || a[0] >= FD_MIRROR || !m)
+        return 0;
+    FdMirror *f = &s->fds[a[0]];
+    int fd = host_fd_hold(f);
+    if (fd < 0)
+        return 0;
+    int done = fast_io_on(s, m, f, fd, op, a, result);
+    host_fd_let_go(fd);
+    return done;
 }
 
 /* send/recv flags served here; others (MSG_WAITALL, MSG_OOB, ...) are the handler's. */
@@ -1830,7 +1892,12 @@ static int fast_sock(SlotObject *s, MemoryObject *m, int op, const int64_t *a, i
     size_t len;
     if (!io_buffer(m, (uint64_t)a[1], (uint64_t)a[2], &p, &len, result))
         return 1;
-    return waiting_io(s, f, writing, p, len, (int)flags, result);
+    int host = host_fd_hold(f);
+    if (host < 0)
+        return 0;
+    int done = waiting_io(s, f, host, writing, p, len, (int)flags, result);
+    host_fd_let_go(host);
+    return done;
 }
 
 /* wasm32's struct epoll_event: events, 4 bytes of padding, 64-bit data. */
@@ -1842,15 +1909,13 @@ typedef struct {
 #define FAST_EPOLL_MAX 256   /* events taken per call here (fewer than asked is allowed) */
 
 /* epoll_pwait(epfd, events, maxevents, timeout_ms, NULL, ...): the host epoll behind a
- * mirrored fd, waited for in poll beside the wake fd. 0 sends the call to Python (a
- * signal mask, the wake fd fired, no wake fd yet). A fd that is not an epoll is the
- * kernel's EINVAL. */
-static int fast_epoll(SlotObject *s, MemoryObject *m, const int64_t *a, int64_t *result)
+ * mirrored fd (held: `host`), waited for in poll beside the wake fd. 0 sends the call to
+ * Python (a signal mask, the wake fd fired, no wake fd yet). A fd that is not an epoll
+ * is the kernel's EINVAL. */
+static int fast_epoll_on(SlotObject *s, MemoryObject *m, int host, const int64_t *a,
+                         int64_t *result)
 {
-    int64_t fd = a[0], maxevents = a[2];
-    if (fd < 0 || fd >= FD_MIRROR || !m || a[4] != 0 || s->fds[fd].host_fd < 0 ||
-        s->fds[fd].kind != IO_NONBLOCKING)
-        return 0;
+    int64_t maxevents = a[2];
     if (maxevents <= 0 || maxevents > INT_MAX / (int64_t)sizeof(GuestEpollEvent)) {
         *result = -EINVAL;
         return 1;
@@ -1860,7 +1925,7 @@ static int fast_epoll(SlotObject *s, MemoryObject *m, const int64_t *a, int64_t 
         *result = -EFAULT;
         return 1;
     }
-    int host = s->fds[fd].host_fd, timeout = (int)a[3];
+    int timeout = (int)a[3];
     int want = maxevents > FAST_EPOLL_MAX ? FAST_EPOLL_MAX : (int)maxevents;
     struct epoll_event got[FAST_EPOLL_MAX];
     struct timespec now;
@@ -1907,6 +1972,18 @@ static int fast_epoll(SlotObject *s, MemoryObject *m, const int64_t *a, int64_t 
             return 1;
         }
     }
+}
+
+static int fast_epoll(SlotObject *s, MemoryObject *m, const int64_t *a, int64_t *result)
+{
+    if (a[0] < 0 || a[0] >= FD_MIRROR || !m || a[4] != 0 || s->fds[a[0]].kind != IO_NONBLOCKING)
+        return 0;
+    int host = host_fd_hold(&s->fds[a[0]]);
+    if (host < 0)
+        return 0;
+    int done = fast_epoll_on(s, m, host, a, result);
+    host_fd_let_go(host);
+    return done;
 }
 
 /* -------------------------------------------------- host calls of the microvisor */
@@ -2728,6 +2805,8 @@ static PyMethodDef module_methods[] = {
     {"open_in_root", (PyCFunction)(void (*)(void))mod_open_in_root, METH_FASTCALL,
      "open_in_root(dirfd, path, flags, mode=0) -> fd: openat2, RESOLVE_IN_ROOT"},
     {"file_mode", mod_file_mode, METH_O, "file_mode(fd) -> st_mode"},
+    {"close_host_fd", mod_close_host_fd, METH_O,
+     "close_host_fd(fd): close now, or when the last fast path using it lets go"},
     {"signal_wake_fd", mod_signal_wake_fd, METH_O, "write a wake eventfd: its waits end"},
     {"drain_wake_fd", mod_drain_wake_fd, METH_O, "read a wake eventfd back to quiet"},
     {"set_description", set_description, METH_VARARGS,

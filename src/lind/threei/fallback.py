@@ -165,6 +165,43 @@ def file_mode(fd: int) -> int:
     return os.fstat(fd).st_mode
 
 
+# Host fds Slot._fast_io is using, and those to close when it lets go (see _accel.c).
+_host_fd_users: dict[int, int] = {}
+_host_fds_closing: set[int] = set()
+_host_fds_lock = threading.Lock()
+
+
+def close_host_fd(fd: int) -> None:
+    """Close host `fd` now, or when the last fast path using it lets go."""
+    with _host_fds_lock:
+        if _host_fd_users.get(fd):
+            _host_fds_closing.add(fd)
+            return
+    os.close(fd)
+
+
+@contextlib.contextmanager
+def _host_fd_held(fd: int):
+    with _host_fds_lock:
+        if fd in _host_fds_closing:
+            yield False
+            return
+        _host_fd_users[fd] = _host_fd_users.get(fd, 0) + 1
+    try:
+        yield True
+    finally:
+        with _host_fds_lock:
+            _host_fd_users[fd] -= 1
+            last = not _host_fd_users[fd]
+            if last:
+                del _host_fd_users[fd]
+            closing = last and fd in _host_fds_closing
+            if closing:
+                _host_fds_closing.discard(fd)
+        if closing:
+            os.close(fd)
+
+
 def _efault() -> OSError:
     return OSError(errno.EFAULT, "Bad address")
 
@@ -482,6 +519,11 @@ class Slot:
         if mirrored is None or self.memory is None:
             return None
         host_fd, readable, writable = mirrored
+        with _host_fd_held(host_fd) as held:
+            return self._fast_io_on(host_fd, readable, writable, op, a) if held else None
+
+    def _fast_io_on(self, host_fd: int, readable: bool, writable: bool, op: int,
+                    a: list[int]) -> int | None:
         try:
             if op == FAST_LSEEK:
                 return os.lseek(host_fd, a[1], a[2]) if 0 <= a[2] <= 2 else None
