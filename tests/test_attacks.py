@@ -467,6 +467,30 @@ def test_a_closed_fds_number_reaches_nothing_the_host_opens_next(builds, tmp_pat
     untouched(canary)
 
 
+def test_trees_started_apart_share_no_system_v_ipc(builds, tmp_path, canary):
+    """Two lind.run calls of one process (so one default Runtime): the attacker looks the
+    tenant's segment and queue up by their key while the tenant runs, and must find
+    neither; the tenant's stay as it left them."""
+    program = builds.wasm(attack("sysv_neighbour"))
+    tenant_root = make_root(tmp_path, "tenant")
+    key = "0x6c696e64"
+    outcome: list = []
+    tenant = threading.Thread(target=lambda: outcome.append(
+        run_cage(tmp_path, "tenant", [program, "keep", key, "1500"], root=tenant_root)))
+    tenant.start()
+    for _ in range(3000):
+        if (tenant_root / "ready").exists() or not tenant.is_alive():
+            break
+        time.sleep(0.01)
+    rc, out, err = run_cage(tmp_path, "attacker", [program, "reach", key],
+                            root=make_root(tmp_path))
+    tenant.join(60)
+    assert rc == 0, err
+    assert out == f"shmget -1 {errno.ENOENT}\nmsgget -1 {errno.ENOENT}\n", out
+    assert outcome and outcome[0][:2] == (0, "intact\n"), outcome
+    untouched(canary)
+
+
 # -- 3. host files behind inherited stdio ---------------------------------------------
 def test_inherited_stdio_metadata_stays_the_hosts(builds, tmp_path, canary):
     root = make_root(tmp_path)

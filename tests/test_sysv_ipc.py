@@ -1,7 +1,7 @@
 """System V IPC between cages (the single-process cases are in
-tests/programs/conformance/sysv_ipc.c, compared with Linux): two unrelated cages of one
-runtime meeting under an ftok key, runtimes and the host kept apart, waits ended by
-signals and kills, SEM_UNDO of a killed cage, and a hostile cage."""
+tests/programs/conformance/sysv_ipc.c, compared with Linux): two unrelated trees given
+one network meeting under an ftok key, other trees, runtimes and the host kept apart,
+waits ended by signals and kills, SEM_UNDO of a killed cage, and a hostile cage."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 
 import lind
-from lind.microvisor import limits
+from lind.microvisor import limits, sys_ipc
 
 _libc = ctypes.CDLL(None, use_errno=True)
 IPC_CREAT, IPC_EXCL, IPC_RMID = 0o1000, 0o2000, 0
@@ -58,19 +58,21 @@ def _key() -> int:
     return random.randrange(0x10000000, 0x7FFFFFFF)
 
 
-def test_two_unrelated_cages_share_a_segment_and_semaphores_by_ftok_key(builds, tmp_path):
+def test_two_unrelated_trees_given_one_network_share_a_segment_and_semaphores_by_ftok_key(
+        builds, tmp_path):
     root = _root(tmp_path)
     (root / "keyfile").write_bytes(b"")
     program = builds.wasm("sysv/peer")
-    rt = lind.Runtime()
-    visitor, visit_out = _spawn(rt, program, ["visit", "/keyfile"], root, "visit")
-    server, serve_out = _spawn(rt, program, ["serve", "/keyfile"], root, "serve")
+    rt, pod = lind.Runtime(), lind.Network()
+    visitor, visit_out = _spawn(rt, program, ["visit", "/keyfile"], root, "visit", net=pod)
+    server, serve_out = _spawn(rt, program, ["serve", "/keyfile"], root, "serve", net=pod)
     assert server.wait(60) == 0 and visitor.wait(60) == 0
     assert visit_out.read_text() == 'visit: read "written by serve"\n'
     # the visitor detached before it answered: no attach is left once the server's goes
     assert serve_out.read_text() == ('serve: visitor wrote "written by visit"\n'
                                      "serve: attaches left 0\n")
-    assert not rt.ipc.shm.objects and not rt.ipc.sem.objects
+    ns = sys_ipc.namespace(server)
+    assert not ns.shm.objects and not ns.sem.objects
 
 
 def test_parent_and_child_bounce_a_token_through_semaphores_and_a_queue(builds, tmp_path):
@@ -79,7 +81,7 @@ def test_parent_and_child_bounce_a_token_through_semaphores_and_a_queue(builds, 
     assert out == "pingpong: 500 rounds, token 1000, child status 0\n"
 
 
-def test_runtimes_and_the_host_have_separate_namespaces(builds, tmp_path):
+def test_other_trees_runtimes_and_the_host_have_separate_namespaces(builds, tmp_path):
     root = _root(tmp_path)
     program = builds.wasm("sysv/peer")
     key = _key()
@@ -87,12 +89,15 @@ def test_runtimes_and_the_host_have_separate_namespaces(builds, tmp_path):
     host_id = _libc.shmget(key, 4096, IPC_CREAT | IPC_EXCL | 0o600)
     assert host_id >= 0, os.strerror(ctypes.get_errno())
     try:
-        first, second = lind.Runtime(), lind.Runtime()
-        assert _run(first, program, ["probe", str(key)], root, "p0") == "probe 2 2 2\n"
-        assert _run(first, program, ["create", str(key)], root, "create") == "created 1 1 1\n"
-        assert _run(first, program, ["probe", str(key)], root, "p1") == "probe 0 0 0\n"
-        assert _run(second, program, ["probe", str(key)], root, "p2") == "probe 2 2 2\n"
-        # and the first runtime's objects are not the host's
+        first, second, pod = lind.Runtime(), lind.Runtime(), lind.Network()
+        assert _run(first, program, ["probe", str(key)], root, "p0", net=pod) == "probe 2 2 2\n"
+        assert _run(first, program, ["create", str(key)], root, "create",
+                    net=pod) == "created 1 1 1\n"
+        assert _run(first, program, ["probe", str(key)], root, "p1", net=pod) == "probe 0 0 0\n"
+        # a tree of the same runtime with a network of its own, and another runtime's
+        assert _run(first, program, ["probe", str(key)], root, "p2") == "probe 2 2 2\n"
+        assert _run(second, program, ["probe", str(key)], root, "p3") == "probe 2 2 2\n"
+        # and the first network's objects are not the host's
         assert _libc.shmget(key, 0, 0) == host_id
         assert _libc.semget(key, 0, 0) == -1 and ctypes.get_errno() == errno.ENOENT
         assert _libc.msgget(key, 0) == -1 and ctypes.get_errno() == errno.ENOENT
@@ -106,16 +111,17 @@ def test_another_user_gets_what_the_mode_bits_allow(builds, tmp_path):
     make the pages read-only, so the cage could write through them."""
     root = _root(tmp_path)
     program = builds.wasm("sysv/peer")
-    rt, key = lind.Runtime(), str(_key())
-    assert _run(rt, program, ["create", key, "604"], root, "create") == "created 1 1 1\n"
+    rt, key, pod = lind.Runtime(), str(_key()), lind.Network()
+    assert _run(rt, program, ["create", key, "604"], root, "create", net=pod) == "created 1 1 1\n"
     E = errno
-    assert _run(rt, program, ["others", key], root, "other", user=(2000, 2000)).splitlines() == [
+    assert _run(rt, program, ["others", key], root, "other", user=(2000, 2000),
+                net=pod).splitlines() == [
         "get with no mode: 1 1 1", f"shmget asking rw: {E.EACCES}", "IPC_STAT: 0",
         f"shmat: {E.EACCES}", f"shmat SHM_RDONLY: {E.EACCES}", f"IPC_RMID: {E.EPERM}",
         f"semop -1: {E.EACCES}", "semop 0: 0", f"SETVAL: {E.EACCES}",
         f"msgsnd: {E.EACCES}", f"msgrcv: {E.ENOMSG}"]
     # the owner may do all of it
-    assert _run(rt, program, ["others", key], root, "owner").splitlines() == [
+    assert _run(rt, program, ["others", key], root, "owner", net=pod).splitlines() == [
         "get with no mode: 1 1 1", "shmget asking rw: 0", "IPC_STAT: 0", "shmat: 0",
         "shmat SHM_RDONLY: 0", "IPC_RMID: 0", f"semop -1: {E.EAGAIN}", "semop 0: 0",
         "SETVAL: 0", "msgsnd: 0", "msgrcv: 0"]
@@ -130,25 +136,26 @@ def test_exec_detaches_a_segment(builds, tmp_path):
 def test_sem_undo_of_a_killed_cage_is_applied(builds, tmp_path):
     root = _root(tmp_path)
     program = builds.wasm("sysv/peer")
-    rt, key = lind.Runtime(), str(_key())
-    holder, out = _spawn(rt, program, ["undo", key], root, "undo")
+    rt, key, pod = lind.Runtime(), str(_key()), lind.Network()
+    holder, out = _spawn(rt, program, ["undo", key], root, "undo", net=pod)
     _wait_for(lambda: out.read_text() == "undo 0\n", "the holder raised the semaphore")
-    assert _run(rt, program, ["getval", key], root, "g1") == "getval 5\n"
+    assert _run(rt, program, ["getval", key], root, "g1", net=pod) == "getval 5\n"
     holder.terminate()
     assert holder.wait(30) == signal.SIGKILL
-    assert _run(rt, program, ["getval", key], root, "g2") == "getval 0\n"
+    assert _run(rt, program, ["getval", key], root, "g2", net=pod) == "getval 0\n"
 
 
-def _blocked(rt: lind.Runtime) -> bool:
-    with rt.ipc.changed:
-        return any(s.blocked for s in rt.ipc.sem.objects.values())
+def _blocked(cage) -> bool:
+    ns = sys_ipc.namespace(cage)
+    with ns.changed:
+        return any(s.blocked for s in ns.sem.objects.values())
 
 
 def test_a_signal_from_outside_ends_a_semop_with_eintr(builds, tmp_path):
     root = _root(tmp_path)
     rt = lind.Runtime()
     waiter, out = _spawn(rt, builds.wasm("sysv/peer"), ["wait", str(_key())], root, "wait")
-    _wait_for(lambda: _blocked(rt), "the cage blocked in semop")
+    _wait_for(lambda: _blocked(waiter), "the cage blocked in semop")
     waiter.signal_from_outside(signal.SIGUSR1)
     assert waiter.wait(30) == 0
     assert out.read_text() == f"wait -1 {errno.EINTR}\n"
@@ -158,19 +165,20 @@ def test_a_kill_ends_a_blocked_semop(builds, tmp_path):
     root = _root(tmp_path)
     rt = lind.Runtime()
     waiter, out = _spawn(rt, builds.wasm("sysv/peer"), ["wait", str(_key())], root, "wait")
-    _wait_for(lambda: _blocked(rt), "the cage blocked in semop")
+    _wait_for(lambda: _blocked(waiter), "the cage blocked in semop")
     waiter.terminate()
     assert waiter.wait(30) == signal.SIGKILL
-    assert not _blocked(rt)
+    assert not _blocked(waiter)
 
 
 def test_removing_a_queue_wakes_its_blocked_receiver_with_eidrm(builds, tmp_path):
     root = _root(tmp_path)
     program = builds.wasm("sysv/peer")
-    rt, key = lind.Runtime(), str(_key())
-    waiter, out = _spawn(rt, program, ["msgwait", key], root, "msgwait")
-    _wait_for(lambda: rt.ipc.changed in waiter.signals.waiting_on, "the cage blocked in msgrcv")
-    assert _run(rt, program, ["msgrm", key], root, "msgrm") == ""
+    rt, key, pod = lind.Runtime(), str(_key()), lind.Network()
+    waiter, out = _spawn(rt, program, ["msgwait", key], root, "msgwait", net=pod)
+    _wait_for(lambda: sys_ipc.namespace(waiter).changed in waiter.signals.waiting_on,
+              "the cage blocked in msgrcv")
+    assert _run(rt, program, ["msgrm", key], root, "msgrm", net=pod) == ""
     assert waiter.wait(30) == 0
     assert out.read_text() == f"msgwait -1 {errno.EIDRM}\n"
 
@@ -184,15 +192,15 @@ def _memfds() -> int:
     return count
 
 
-def test_hostile_cage_gets_errnos_and_its_objects_go_with_its_runtime(builds, tmp_path):
+def test_hostile_cage_gets_errnos_and_its_objects_go_with_its_network(builds, tmp_path):
     root = _root(tmp_path)
     canary = tmp_path / "canary.txt"
     canary.write_bytes(CANARY)
     program = builds.wasm("sysv/attack")
     gc.collect()
     memfds = _memfds()
-    rt = lind.Runtime(memory=3 << 30)
-    out = _run(rt, program, [], root, "attack")
+    rt, pod = lind.Runtime(memory=3 << 30), lind.Network()
+    out = _run(rt, program, [], root, "attack", net=pod)
     E = errno
     expected = {
         "shmget size -1": E.EINVAL, "shmget 2 GiB": E.EINVAL,
@@ -224,13 +232,15 @@ def test_hostile_cage_gets_errnos_and_its_objects_go_with_its_runtime(builds, tm
     assert refused[:5] == ["1", "GiB", "segments", "until", "refused:"]
     assert 1 <= int(refused[5]) <= 2 and refused[7] == str(E.ENOMEM)
     assert lines[-1] == "done"
-    assert len(rt.ipc.shm.objects) == 3     # what it left behind lives on with the runtime
+    # what it left behind lives on with its network (charged to the runtime's memory)
+    assert len(sys_ipc._namespaces[pod].shm.objects) == 3
     assert rt.memory.used == 3 << 20
     assert canary.read_bytes() == CANARY
     assert _memfds() == memfds + 3
-    del rt
+    del pod
     gc.collect()
     assert _memfds() == memfds              # and is freed with it
+    assert rt.memory.used == 0
 
 
 def test_strace_names_the_calls_and_a_blocked_semop_passes_through_it(builds, tmp_path):

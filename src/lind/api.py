@@ -595,7 +595,8 @@ def run(args: Sequence[str | os.PathLike[str]] | str | os.PathLike[str], *,
     `user` is the (uid, gid) or "UID[:GID]" the cage runs as, `hostname` its node name.
     `net` is the network the program and its children see: "private" (a loopback of
     their own), "host" (the host's, as an unprivileged process), "none", or a Network
-    several runs share; `publish` forwards host ports to ports of the private loopback
+    several runs share (with their System V IPC objects: a run's are its own otherwise);
+    `publish` forwards host ports to ports of the private loopback
     ((HOSTPORT, CAGEPORT) pairs or "HOSTPORT:CAGEPORT", as `docker run -p`).
     `pass_fds` are host descriptors (above 2) the program gets at the same numbers, as
     subprocess's; it inherits no other. When the program ends (or is killed at

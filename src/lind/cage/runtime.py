@@ -8,14 +8,13 @@ import itertools
 import os
 import stat
 import threading
-import weakref
 from collections.abc import Callable, Mapping, Sequence
 
 from lind.cage import loader
 from lind.cage.cage import Cage
 from lind.cage.options import DEFAULT_HOSTNAME, DEFAULT_USER, MountSpec, check_user
 from lind.grates import Grate, attach_all
-from lind.microvisor import abi, limits, sys_ipc, sys_signals, virtual
+from lind.microvisor import abi, limits, sys_signals, virtual
 from lind.microvisor.fdtable import OpenFile, own_description
 from lind.microvisor.fs import FileSystem, join, normalize, proc_path
 from lind.microvisor.network import PRIVATE, Network
@@ -68,9 +67,6 @@ class Runtime:
         self.cages: dict[int, Cage] = {}   # cages still running, by id
         self.max_cages = max_cages
         self._slots_used = 0               # running cages plus ended ones not yet reaped
-        # System V IPC objects: shared by this runtime's cages, freed with the runtime.
-        self.ipc = sys_ipc.Namespace(self.memory)
-        weakref.finalize(self, self.ipc.close)
 
     def spawn(self, program: str | os.PathLike[str], args: Sequence[str] = (), *,
               root: str, mounts: Sequence[MountSpec] = (), env: Mapping[str, str] | None = None,
@@ -91,7 +87,7 @@ class Runtime:
         user show as the cage's, other owners as nobody (65534). `hostname` is what
         uname says the node is called. `net` is the network its tree sees: "private"
         (a loopback of its own), "host", "none" (see network.py), or a Network
-        (trees given the same one share it).
+        (trees given the same one share it, and their System V IPC objects).
 
         `programs` maps guest paths to host program files that exec may run by that
         path (how a grate finds the program named after it on the command line).

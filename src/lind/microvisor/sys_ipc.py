@@ -1,11 +1,14 @@
 """System V IPC: shared memory segments, semaphore sets and message queues.
 
-Each `lind.Runtime` is one IPC namespace (`Namespace`): keys and ids are shared by all
-its cages, forked or spawned, and by nothing else (not the host's objects, not another
-runtime's). Ids are built as Linux builds them (sequence * 32768 + index); permissions
-are Linux's `ipcperms` against the cage's virtual uid and gids, with euid 0 holding the
-capabilities a Linux root would (CAP_IPC_OWNER, CAP_SYS_ADMIN, CAP_SYS_RESOURCE), as
-root does in a user namespace that owns its IPC namespace.
+Each tree's `Network` carries one IPC namespace (`Namespace`): keys and ids are shared
+by the cages of the trees given that network, and by nothing else -- not the host's
+objects, not another tree's (two `lind.run` calls are two tenants), as the containers
+of a Kubernetes pod share their network and their IPC namespace and nothing else does.
+Objects live as long as the network (a tree's own: until its cages are gone). Ids are
+built as Linux builds them (sequence * 32768 + index); permissions are Linux's
+`ipcperms` against the cage's virtual uid and gids, with euid 0 holding the capabilities
+a Linux root would (CAP_IPC_OWNER, CAP_SYS_ADMIN, CAP_SYS_RESOURCE), as root does in a
+user namespace that owns its IPC namespace.
 
 A segment is a `SharedPages` memfd, the pages MAP_SHARED memory is made of: shmat maps
 them through the cage's address space like a shared mmap, so fork inherits attaches,
@@ -292,10 +295,10 @@ class _Queue(_Object):
 
 
 class Namespace:
-    """The IPC objects of one runtime, and the condition blocked calls wait on."""
+    """The IPC objects of one network, and the condition blocked calls wait on."""
 
     def __init__(self, budget: limits.MemoryBudget) -> None:
-        self.budget = budget     # segments and queued messages are charged to the runtime's memory
+        self.budget = budget     # segments and queued messages are charged to a runtime's memory
         self.changed = threading.Condition(threading.RLock())
         self.shm = _Ids(limits.SHMMNI)
         self.sem = _Ids(limits.SEMMNI)
@@ -319,7 +322,7 @@ class Namespace:
         self.budget.release(segment.charged)
 
     def close(self) -> None:
-        """The runtime is gone (no cage is left to attach anything): free every segment."""
+        """The network is gone (no cage is left to attach anything): free every segment."""
         with self.changed:
             for segment in list(self.shm.objects.values()):
                 self._destroy(segment)
@@ -345,13 +348,27 @@ class Namespace:
                     adjust[i] = 0
 
 
+_namespaces: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()   # Network -> Namespace
+_namespaces_lock = threading.Lock()
+
+
 def namespace(cage) -> Namespace:
-    return cage.runtime.ipc
+    """The IPC namespace of the cage's network, made on first use (charged to the memory
+    of the runtime of the cage that made it) and freed with the network."""
+    with _namespaces_lock:
+        found = _namespaces.get(cage.network)
+        if found is None:
+            found = _namespaces[cage.network] = Namespace(cage.runtime.memory)
+            weakref.finalize(cage.network, found.close)
+        return found
 
 
 def cage_ended(cage) -> None:
     """From a cage's end: SEM_UNDO (its shm attaches go with its address space)."""
-    namespace(cage).cage_ended(cage)
+    with _namespaces_lock:
+        found = _namespaces.get(cage.network)
+    if found is not None:
+        found.cage_ended(cage)
 
 
 def _deadline(cage, addr: int) -> float | None:
