@@ -29,22 +29,30 @@ from lind import threei
 from lind.microvisor import abi, limits
 from lind.microvisor.locking import locked
 
-_inert: list[int] = []
-_inert_lock = threading.Lock()
+
+def _open_inert_file() -> int:
+    """Above 2 even when the host has stdin, stdout or stderr closed: a cage then starts
+    without that fd, rather than with this file (api._as_fd)."""
+    memfd = os.memfd_create("lind-closed", os.MFD_CLOEXEC | os.MFD_ALLOW_SEALING)
+    try:
+        fcntl.fcntl(memfd, fcntl.F_ADD_SEALS, fcntl.F_SEAL_SEAL | fcntl.F_SEAL_WRITE |
+                    fcntl.F_SEAL_GROW | fcntl.F_SEAL_SHRINK)
+        opened = os.open(f"/proc/self/fd/{memfd}", os.O_PATH | os.O_CLOEXEC)
+    finally:
+        os.close(memfd)
+    try:
+        return fcntl.fcntl(opened, fcntl.F_DUPFD_CLOEXEC, 3)
+    finally:
+        os.close(opened)
+
+
+# Made at import, so that parking a number never fails for want of a new fd.
+_INERT_FILE = _open_inert_file()
 
 
 def inert_file() -> int:
     """The file released host fd numbers are parked on (see the module docstring)."""
-    with _inert_lock:
-        if not _inert:
-            memfd = os.memfd_create("lind-closed", os.MFD_CLOEXEC | os.MFD_ALLOW_SEALING)
-            try:
-                fcntl.fcntl(memfd, fcntl.F_ADD_SEALS, fcntl.F_SEAL_SEAL | fcntl.F_SEAL_WRITE |
-                            fcntl.F_SEAL_GROW | fcntl.F_SEAL_SHRINK)
-                _inert.append(os.open(f"/proc/self/fd/{memfd}", os.O_PATH | os.O_CLOEXEC))
-            finally:
-                os.close(memfd)
-        return _inert[0]
+    return _INERT_FILE
 
 
 @dataclass(eq=False)
