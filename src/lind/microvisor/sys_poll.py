@@ -14,6 +14,7 @@ import struct
 
 from lind.microvisor import sys_signals
 from lind.microvisor.abi import POLLERR, POLLHUP, POLLIN, POLLNVAL, POLLOUT, POLLPRI, s32, u32
+from lind.microvisor.fdtable import OpenFile
 
 _POLLFD = struct.Struct("<iHH")   # short events/revents, as bit sets
 FD_SETSIZE = 1024
@@ -24,7 +25,9 @@ def wait_ready(cage, entries: list[tuple[int, int]], timeout: float | None) -> l
     (None: never). POLLERR and POLLHUP are reported unasked, POLLNVAL for a bad fd."""
     revents = [0] * len(entries)
     wanted: dict[int, int] = {}
-    waiting: list[tuple[int, int, int]] = []     # (entry, host fd, events)
+    # (entry, file, events): holding the file keeps its host fd's number from naming
+    # another file if a thread of the cage closes it during the wait (fdtable)
+    waiting: list[tuple[int, OpenFile, int]] = []
     for i, (fd, events) in enumerate(entries):
         if fd < 0:
             continue
@@ -35,14 +38,14 @@ def wait_ready(cage, entries: list[tuple[int, int]], timeout: float | None) -> l
             continue
         if f.host_backed and f.host_fd >= 0:
             wanted[f.host_fd] = wanted.get(f.host_fd, 0) | events
-            waiting.append((i, f.host_fd, events))
+            waiting.append((i, f, events))
         else:
             revents[i] = f.poll(events | POLLERR | POLLHUP)
     if any(revents):
         timeout = 0
     ready = cage.poll_host(wanted, timeout, restartable=False)   # EINTR, as Linux
-    for i, host_fd, events in waiting:
-        revents[i] = ready.get(host_fd, 0) & (events | POLLERR | POLLHUP | POLLNVAL)
+    for i, f, events in waiting:
+        revents[i] = ready.get(f.host_fd, 0) & (events | POLLERR | POLLHUP | POLLNVAL)
     return revents
 
 
