@@ -401,6 +401,16 @@ def test_isolate_runs_the_program_as_before(app, tmp_path):
     untouched(tmp_path)
 
 
+def test_isolate_runs_threads_that_wait_on_each_other(builds, tmp_path):
+    """Condition variables, joins and barriers wait in the trampoline's futex_waitv: a
+    filter without it killed the isolated Lind at the first wait (SIGSYS)."""
+    (tmp_path / "root").mkdir()
+    args = ["--root", tmp_path / "root", builds.wasm("threads/basics")]
+    plain = lind_command(tmp_path, "run", *args)
+    isolated = lind_command(tmp_path, "run", "--isolate", *args)
+    assert isolated == plain and plain[0] == 0, (plain, isolated)
+
+
 @pytest.mark.parametrize("call", ["29", "68", "240"])    # shmget, msgget, mq_open
 def test_the_filter_stands_for_the_ipc_namespace(app, tmp_path, call):
     """--isolate makes no IPC namespace of its own because its filter lets no System V
