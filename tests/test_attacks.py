@@ -467,6 +467,71 @@ def test_a_closed_fds_number_reaches_nothing_the_host_opens_next(builds, tmp_pat
     untouched(canary)
 
 
+def test_opens_made_in_the_trampoline_stay_in_the_root(builds, tmp_path, canary):
+    """Plain read-only opens are made in C (_accel.c, "file opens"): each way out of the
+    root once, then while another thread rewrites the path under the opens and a third
+    dups and closes the numbers they get -- beside a tenant whose root holds a secret."""
+    root = make_root(tmp_path, "trees-root")
+    (root / "inside.txt").write_text("inside\n")
+    os.symlink(canary, root / "abs_link")
+    os.symlink("../canary.txt", root / "rel_link")
+    os.symlink(str(tmp_path), root / "dir_link")
+    (make_root(tmp_path, "trees-tenant-root") / "tenant_secret.txt").write_text("SECRET\n")
+    _, out, _ = two_trees(builds, tmp_path, [builds.wasm(attack("open_race")), "reach", canary],
+                          attacker_root=root)
+    got = results(out)
+    assert got["inside"] == (0, 0), out
+    for way in ("abs_link", "rel_link", "dir_link", "canary_path", "tenant", "tenant_via_link"):
+        assert got[way] == (-1, errno.ENOENT), out
+    assert "raced escaped=0 opened=some\n" in out, out
+    untouched(canary)
+
+
+_HOLD_AND_END = r"""
+import gc, os, sys, time
+import lind
+from lind.microvisor import limits
+prog, root, work = sys.argv[1:4]
+rt = lind.Runtime()
+def hold(n):
+    ready = os.path.join(root, "ready")
+    with open(os.path.join(work, "in"), "wb") as i, open(os.path.join(work, "out"), "wb") as o:
+        cage = rt.spawn(prog, ["hold", str(n)], root=root, stdin=i.fileno(), stdout=o.fileno(),
+                        stderr=o.fileno())
+    deadline = time.monotonic() + 60
+    while not os.path.exists(ready) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert os.path.exists(ready), open(os.path.join(work, "out")).read()
+    os.unlink(ready)
+    cage.terminate()
+    cage.wait(30)
+def now():
+    gc.collect()
+    return len(os.listdir("/proc/self/fd")), limits.host_fds.held
+hold(1)
+time.sleep(1)
+before = now()
+hold(300)
+deadline = time.monotonic() + 30      # the ended cage's threads let go of it meanwhile
+while now() != before and time.monotonic() < deadline:
+    time.sleep(0.1)
+print(before, now())
+"""
+
+
+def test_files_opened_in_the_trampoline_close_with_their_cage(builds, tmp_path, canary):
+    """A cage killed holding 300 files the trampoline opened (and Python never saw)
+    leaves no host fd behind, and gives its share of the budget back."""
+    root = make_root(tmp_path)
+    (root / "inside.txt").write_text("inside\n")
+    rc, out, err = python(tmp_path, "host", _HOLD_AND_END, builds.wasm(attack("open_race")),
+                          root, tmp_path, timeout=120)
+    assert rc == 0, err[-3000:]
+    before, after = out.strip().split(") (")
+    assert before + ")" == "(" + after, out
+    untouched(canary)
+
+
 def test_trees_started_apart_share_no_system_v_ipc(builds, tmp_path, canary):
     """Two lind.run calls of one process (so one default Runtime): the attacker looks the
     tenant's segment and queue up by their key while the tenant runs, and must find

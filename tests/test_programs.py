@@ -12,6 +12,7 @@ import lind
 COMPARED = [
     ("args_env", ["7", "two words", "three"]),
     ("files", []),
+    ("opens", []),
     ("dirs", []),
     ("heap", []),
     ("clock", []),

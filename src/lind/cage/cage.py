@@ -28,7 +28,7 @@ from wasmtime import _bindings as wt
 from lind import threei
 from lind.cage import grate_worker, loader, stacks, waiters
 from lind.cage.thread import SPAWN_START, START, THREAD_START, CageThread, Instance, PerThread
-from lind.microvisor import abi, limits, sys_ipc, sys_locks, sys_time
+from lind.microvisor import abi, limits, sys_files, sys_ipc, sys_locks, sys_time
 from lind.microvisor import sys_signals as signals
 from lind.microvisor import table as microvisor
 from lind.microvisor.fdtable import FdTable, OpenFile
@@ -314,7 +314,7 @@ class Cage:
         # /proc/self/exe: the program's guest path, and its host file if named to Lind.
         self.exe: tuple[str, str | None] = parent.exe if parent else ("/", None)
         self.fs = fs
-        self.cwd = cwd
+        self._cwd = cwd
         self.umask = parent.umask if parent else 0o022
         # RLIMIT_STACK (soft, hard); the soft limit sizes a program's stack when it starts
         self.rlimit_stack = parent.rlimit_stack if parent else (limits.STACK, limits.RLIM_INFINITY)
@@ -356,8 +356,9 @@ class Cage:
         self.hostname = hostname                # uname's node name
         self.network = parent.network if parent else network or Network()   # its tree's
         self.slot = threei.Slot(self)
-        self.fds = (fds.copy(self._mirror_fd, self._fd_closed) if fds
-                    else FdTable(mirror=self._mirror_fd, on_close=self._fd_closed))
+        self.fds = (fds.copy(self._mirror_fd, self._fd_closed, self.slot) if fds
+                    else FdTable(mirror=self._mirror_fd, on_close=self._fd_closed,
+                                 opened_by=self.slot))
         self.signals = signals.SignalState(
             cage_id, parent.signals if parent else None,
             signals.caller(parent) if parent else None)   # fork copies the calling thread's
@@ -376,7 +377,9 @@ class Cage:
         else:  # handler tables are inherited on fork
             self.slot.copy_table(parent.slot)
         self._set_ids()
-        self.slot.set_fd_limit(self.fds.ceiling())
+        self.fd_limits_changed()
+        self.slot.set_cwd(cwd.encode("utf-8", "surrogateescape"))
+        self.slot.set_files(fs.trampoline_mounts())
         self._main_instance = Instance()     # its first thread's (others: CageThread)
         self._startup_number = next(_startup_numbers)
         self.mem: threei.Memory | None = None
@@ -552,10 +555,32 @@ class Cage:
     def can_unwind(self) -> bool:
         return self.store is not None and ASYNCIFY in self.exports
 
+    @property
+    def cwd(self) -> str:
+        return self._cwd
+
+    @cwd.setter
+    def cwd(self, path: str) -> None:
+        """The trampoline opens relative paths too: it is told."""
+        self._cwd = path
+        self.slot.set_cwd(path.encode("utf-8", "surrogateescape"))
+
+    def fd_limits_changed(self) -> None:
+        """RLIMIT_NOFILE changed (or is set first): the trampoline closes and opens too."""
+        self.slot.set_fd_limit(self.fds.ceiling())
+        self.slot.set_open_limit(self.fds.limit)
+
+    def open_found(self, host_fd: int, path: bytes, flags: int, st_mode: int) -> int:
+        """The rest of an open the trampoline made of a FIFO or socket (see _accel.c)."""
+        return sys_files.open_found(self, host_fd, path.decode("utf-8", "surrogateescape"),
+                                    flags, st_mode)
+
     def _mirror_fd(self, fd: int, f: OpenFile | None) -> None:
         """Let the trampoline serve plain host-file I/O on `fd` itself (reads only while
         a file-size limit is set: the trampoline does not know it)."""
-        if f is None or f.is_dir or not f.host_backed or not f.trampoline_io:
+        if f is None:
+            self.slot.mirror_fd(fd, -1, False, False, threei.IO_PLAIN, 0, False)  # closed
+        elif f.is_dir or not f.host_backed or not f.trampoline_io:
             self.slot.mirror_fd(fd, -1, False, False)
         else:
             writable = f.writable and self.rlimit_fsize[0] == limits.RLIM_INFINITY

@@ -139,7 +139,7 @@ class Runtime:
                 cage.counted = True
             if open_files is not None:
                 cage.fds.set_limits(open_files, open_files)
-                cage.slot.set_fd_limit(cage.fds.ceiling())
+                cage.fd_limits_changed()
             cage.exe = (normalize(os.path.join(cwd, os.fspath(program))),
                         os.path.abspath(program))
             for number, (host_fd, flags) in enumerate(((stdin, abi.O_RDONLY), (stdout, abi.O_WRONLY),

@@ -23,7 +23,7 @@ import stat
 import threading
 from collections.abc import Callable
 from dataclasses import InitVar, dataclass, field
-from typing import TypeVar
+from typing import Protocol, TypeVar
 
 from lind import threei
 from lind.microvisor import abi, limits
@@ -331,6 +331,37 @@ def ebadf() -> OSError:
     return OSError(errno.EBADF, "Bad file descriptor")
 
 
+def _adopted(found: tuple[int, int, int, int, int, bytes]) -> tuple[int, OpenFile, bool]:
+    """The OpenFile of a file the trampoline opened (Slot.adopt_fd's tuple): its host
+    fd was counted when it was opened."""
+    fd, host_fd, flags, cloexec, is_dir, path = found
+    f = own_description(host_fd, flags, path.decode("utf-8", "surrogateescape"),
+                        st_mode=stat.S_IFDIR if is_dir else stat.S_IFREG, reserved=True)
+    limits.host_fds.give()
+    return fd, f, bool(cloexec)
+
+
+class OpensElsewhere(Protocol):
+    """Who else hands out a table's fd numbers: the cage's threei.Slot."""
+
+    def claim_fd(self, fd: int) -> bool: ...
+    def adopt_fd(self, fd: int) -> tuple[int, int, int, int, int, bytes] | None: ...
+    def adopt_all(self, final: bool) -> list[tuple[int, int, int, int, int, bytes]]: ...
+
+
+class _NoOpensElsewhere:
+    """For a table whose numbers only Python hands out."""
+
+    def claim_fd(self, fd: int) -> bool:
+        return True
+
+    def adopt_fd(self, fd: int) -> None:
+        return None
+
+    def adopt_all(self, final: bool) -> list:
+        return []
+
+
 class FdTable:
     """fd -> (OpenFile, close-on-exec), with the cage's RLIMIT_NOFILE.
 
@@ -338,11 +369,17 @@ class FdTable:
     to. `mirror(fd, file_or_None)` hears of every change, so the 3i fast path can serve
     plain host-file I/O without entering Python; `on_close(file)` hears of every fd
     closed (the cage's POSIX locks on that file go).
+
+    The trampoline opens files too (`opened_by`, the cage's Slot: see "file opens" in
+    _accel.c): it takes free numbers itself, so this table claims each number it hands
+    out from the slot, and adopts a file opened there -- makes its OpenFile -- the
+    first time it meets its number.
     """
 
     def __init__(self, limit: int = limits.NOFILE_SOFT, hard: int = limits.NOFILE_HARD,
                  mirror: Callable[[int, OpenFile | None], None] | None = None,
-                 on_close: Callable[[OpenFile], None] | None = None) -> None:
+                 on_close: Callable[[OpenFile], None] | None = None,
+                 opened_by: OpensElsewhere | None = None) -> None:
         self.limit = limit
         self.hard = hard
         self._files: list[OpenFile | None] = []
@@ -350,6 +387,7 @@ class FdTable:
         self._cloexec: list[bool] = []
         self._mirror = mirror or (lambda fd, f: None)
         self._on_close = on_close or (lambda f: None)
+        self._opened_by = opened_by or _NoOpensElsewhere()
         self.lock = threading.RLock()   # a cage's threads open and close fds at once
 
     def get_as(self, fd: int, kind: type[_F], err: int = errno.EINVAL) -> _F:
@@ -364,7 +402,31 @@ class FdTable:
             f = self._files[fd]
             if f is not None:
                 return f
+        if fd >= 0:
+            with self.lock:
+                if fd < len(self._files) and self._files[fd] is not None:
+                    return self._files[fd]
+                f = self._adopt(fd)
+                if f is not None:
+                    return f
         raise ebadf()
+
+    def _put(self, fd: int, f: OpenFile, cloexec: bool) -> None:
+        self._grow(fd)
+        self._files[fd], self._cloexec[fd] = f, cloexec
+
+    def _adopt(self, fd: int) -> OpenFile | None:
+        """The file the trampoline opened at `fd`, now in this table (lock held)."""
+        found = self._opened_by.adopt_fd(fd)
+        if found is None:
+            return None
+        _, f, cloexec = _adopted(found)
+        self._put(fd, f, cloexec)
+        return f
+
+    def _adopt_all(self, final: bool = False) -> None:
+        for fd, f, cloexec in map(_adopted, self._opened_by.adopt_all(final)):
+            self._put(fd, f, cloexec)
 
     def _refuse_if_closed(self, f: OpenFile) -> None:
         """A table emptied at the end of its cage takes nothing more (a call a grate still
@@ -377,20 +439,18 @@ class FdTable:
     def install(self, f: OpenFile, cloexec: bool = False, lowest: int = 0) -> int:
         """Put `f` at the lowest free fd >= lowest; takes over the caller's reference."""
         self._refuse_if_closed(f)
-        for fd in range(lowest, min(len(self._files), self.limit)):
-            if self._files[fd] is None:
-                self._files[fd], self._cloexec[fd] = f, cloexec
-                self._mirror(fd, f)
-                return fd
-        fd = max(lowest, len(self._files))
-        if fd >= self.limit:
-            f.release()
-            raise OSError(errno.EINVAL if lowest >= self.limit else errno.EMFILE,
-                          "Too many open files")
-        self._grow(fd)
-        self._files[fd], self._cloexec[fd] = f, cloexec
-        self._mirror(fd, f)
-        return fd
+        for fd in range(lowest, self.limit):
+            if fd < len(self._files) and self._files[fd] is not None:
+                continue
+            if not self._opened_by.claim_fd(fd):
+                self._adopt(fd)     # opened by the trampoline (or being opened): taken
+                continue
+            self._put(fd, f, cloexec)
+            self._mirror(fd, f)
+            return fd
+        f.release()
+        raise OSError(errno.EINVAL if lowest >= self.limit else errno.EMFILE,
+                      "Too many open files")
 
     def set_limits(self, soft: int, hard: int) -> None:
         """setrlimit(RLIMIT_NOFILE): open fds above a lowered limit stay open, as on Linux."""
@@ -414,6 +474,9 @@ class FdTable:
         if not 0 <= fd < self.limit:
             f.release()
             raise ebadf()
+        if not self._opened_by.claim_fd(fd) and self._adopt(fd) is None:
+            f.release()     # the trampoline is opening a file at that number: as Linux
+            raise OSError(errno.EBUSY, "Device or resource busy")
         self._grow(fd)
         old = self._files[fd]
         self._files[fd], self._cloexec[fd] = f, cloexec
@@ -430,8 +493,10 @@ class FdTable:
         self._on_close(f)
         f.release()
 
+    @locked
     def numbers(self) -> list[int]:
         """The open fd numbers, lowest first (/proc/self/fd)."""
+        self._adopt_all()
         return [fd for fd, f in enumerate(self._files) if f is not None]
 
     def cloexec(self, fd: int) -> bool:
@@ -444,9 +509,11 @@ class FdTable:
 
     @locked
     def copy(self, mirror: Callable[[int, OpenFile | None], None] | None = None,
-             on_close: Callable[[OpenFile], None] | None = None) -> FdTable:
+             on_close: Callable[[OpenFile], None] | None = None,
+             opened_by: OpensElsewhere | None = None) -> FdTable:
         """The table a forked child starts with: same open files, shared."""
-        child = FdTable(self.limit, self.hard, mirror, on_close)
+        self._adopt_all()
+        child = FdTable(self.limit, self.hard, mirror, on_close, opened_by)
         child._files = [f.hold() if f else None for f in self._files]
         child._cloexec = list(self._cloexec)
         for fd, f in enumerate(child._files):
@@ -456,12 +523,14 @@ class FdTable:
 
     @locked
     def close_on_exec(self) -> None:
+        self._adopt_all()
         for fd, f in enumerate(self._files):
             if f is not None and self._cloexec[fd]:
                 self.close(fd)
 
     @locked
     def close_all(self) -> None:
+        self._adopt_all(final=True)
         self.closed = True
         for fd, f in enumerate(self._files):
             if f is not None:

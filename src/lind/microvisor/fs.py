@@ -100,6 +100,7 @@ class FileSystem:
         self._users = 1
         self._lock = threading.Lock()
         self._private: list[str] = []     # host directories made for this tree
+        self._trampoline_mounts: threei.Mounts | None = None
         mounts = list(mounts)
         if not any(normalize(guest) == "/" for _, guest, _ in mounts):   # a mount at / is the root
             mounts.insert(0, (root, "/", False))
@@ -136,6 +137,14 @@ class FileSystem:
         self._private.append(host)
         self._add(host, guest, False)
 
+    def trampoline_mounts(self) -> threei.Mounts:
+        """The mounts as the trampoline's opens find them (_accel.c, "file opens")."""
+        with self._lock:
+            if self._trampoline_mounts is None:
+                self._trampoline_mounts = threei.Mounts(
+                    [(m.guest.encode("utf-8", "surrogateescape"), m.fd) for m in self.mounts])
+            return self._trampoline_mounts
+
     def share(self) -> FileSystem:
         """The same view for one more cage (fork); each user calls close() once."""
         with self._lock:
@@ -149,6 +158,7 @@ class FileSystem:
                 return
             mounts, self.mounts = self.mounts, []
             private, self._private = self._private, []
+            self._trampoline_mounts = None     # its own dirfds: closed with its last slot's
         for m in mounts:
             os.close(m.fd)
         for host in private:

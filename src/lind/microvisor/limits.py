@@ -62,6 +62,8 @@ import os
 import resource
 import threading
 
+from lind import threei
+
 # ------------------------------------------------------------ RLIMIT_NOFILE
 
 NOFILE_SOFT = 1024
@@ -135,14 +137,26 @@ class Counted:
             self.held -= n
 
 
-class HostFds(Counted):
+class HostFds:
     """Host fds cages' open files hold, against a budget that leaves the host a reserve
     (to start trees, load modules, write reports); `reserved` takes are a new tree's
-    stdio, the host's own files."""
+    stdio, the host's own files. Counted in the trampoline, which opens files too."""
 
     def __init__(self, process_limit: int, open_now: int) -> None:
         self.reserve = max(64, process_limit // 8)
-        super().__init__(max(process_limit - open_now - self.reserve, 0), errno.ENFILE)
+        self.limit = max(process_limit - open_now - self.reserve, 0)
+        threei.host_fds_set_limit(self.limit)
+
+    @property
+    def held(self) -> int:
+        return threei.host_fds_held()
+
+    def take(self, n: int = 1, *, reserved: bool = False) -> None:
+        """Count `n` more; ENFILE past the budget unless they are the host's own."""
+        threei.host_fds_take(n, reserved)
+
+    def give(self, n: int = 1) -> None:
+        threei.host_fds_give(n)
 
 
 host_fds = HostFds(_raise_process_fd_limit(), _open_now())

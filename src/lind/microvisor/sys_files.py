@@ -284,6 +284,14 @@ def _open_fifo(cage, handle: int, host: int, ready: Callable[[], bool] | None = 
     return result[0]
 
 
+def open_found(cage, host_fd: int, guest_path: str, flags: int, st_mode: int) -> int:
+    """What open(2) does once the file is open (here, `host_fd`, opened without blocking
+    by the trampoline at `guest_path`): a FIFO opened without O_NONBLOCK waits."""
+    if not flags & abi.O_NONBLOCK and statmod.S_ISFIFO(st_mode):
+        host_fd = _fifo_blocking(cage, host_fd, abi.host_open_flags(flags))   # closes host_fd
+    return _install(cage, host_fd, flags, guest_path, st_mode)
+
+
 def _install(cage, host_fd: int, flags: int, guest_path: str, st_mode: int | None = None) -> int:
     f = own_description(host_fd, flags & ~(abi.O_CLOEXEC | abi.O_CREAT | abi.O_EXCL | abi.O_TRUNC),
                         guest_path, st_mode=st_mode)

@@ -259,7 +259,7 @@ def _posix_mirror(cage, key: Hashable, f: OpenFile, write: bool | None) -> _Mirr
     if mirror is not None and (write is None or (mirror.writable if write else mirror.readable)):
         return mirror
     new = _reopen(f, (f.flags & abi.O_ACCMODE) == abi.O_WRONLY if write is None else write)
-    files = _held.setdefault(cage, {})
+    files = _held_by(cage)
     if mirror is not None:
         if not mirror.readable:
             _close_mirror(mirror)
@@ -294,6 +294,14 @@ def _description_gone(f: OpenFile, key: Hashable) -> None:
             file.flocks.pop(f, None)
             _tidy(key)
             _cond.notify_all()
+
+
+def _held_by(cage) -> dict:
+    """The cage's entry in _held, made at its first POSIX lock: from then on the
+    trampoline leaves every close of the cage to the microvisor (fd_closed)."""
+    if cage not in _held:
+        cage.slot.note_posix_locks()
+    return _held.setdefault(cage, {})
 
 
 def fd_closed(cage, f: OpenFile) -> None:
@@ -412,7 +420,7 @@ def _setlk(cage, f: OpenFile, owner: object, key: Hashable, host: bool, type_: i
                     elif not _owned(file, cage):
                         _drop_posix(cage, key)
                     elif not host:
-                        _held.setdefault(cage, {})[key] = None
+                        _held_by(cage)[key] = None
                     _cond.notify_all()
                     return 0
                 if posix and host and not _owned(file, cage):

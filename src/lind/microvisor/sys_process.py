@@ -82,7 +82,7 @@ def _set_limit(cage, resource: int, soft: int, hard: int) -> None:
     limits.check_new_limit(soft, hard, current[1])
     if resource == RLIMIT_NOFILE:
         cage.fds.set_limits(soft, hard)
-        cage.slot.set_fd_limit(cage.fds.ceiling())
+        cage.fd_limits_changed()
     elif resource == RLIMIT_AS:
         cage.rlimit_as = (soft, hard)
         cage.aspace.limit = min(soft, MAX_MEMORY)

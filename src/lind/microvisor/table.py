@@ -45,7 +45,7 @@ SYSCALLS: dict[int, Syscall] = {
         # files
         Syscall(0, "read", f.sys_read, threei.FAST_READ),
         Syscall(1, "write", f.sys_write, threei.FAST_WRITE),
-        Syscall(2, "open", f.sys_open),
+        Syscall(2, "open", f.sys_open, threei.FAST_OPEN),
         Syscall(3, "close", f.sys_close, threei.FAST_CLOSE),
         Syscall(4, "stat", f.sys_stat),
         Syscall(5, "fstat", f.sys_fstat),
@@ -84,7 +84,7 @@ SYSCALLS: dict[int, Syscall] = {
         Syscall(94, "lchown", f.sys_lchown),
         Syscall(95, "umask", f.sys_umask),
         Syscall(217, "getdents64", f.sys_getdents64),
-        Syscall(257, "openat", f.sys_openat),
+        Syscall(257, "openat", f.sys_openat, threei.FAST_OPENAT),
         Syscall(258, "mkdirat", f.sys_mkdirat),
         Syscall(262, "newfstatat", f.sys_newfstatat),
         Syscall(263, "unlinkat", f.sys_unlinkat),

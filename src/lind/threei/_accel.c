@@ -101,6 +101,8 @@ enum {
     FAST_RECVFROM,  /* here; anything else goes to the Python handler */
     FAST_EPOLL_PWAIT, /* epoll_pwait without a signal mask on a mirrored epoll fd */
     FAST_FUTEX,     /* futex WAIT, WAKE, REQUEUE: the host kernel's futex on the word */
+    FAST_OPEN,      /* open/openat of a host file for reading: opened and numbered here */
+    FAST_OPENAT,    /* (see "file opens"); anything else goes to the Python handler */
     FAST_COUNT
 };
 
@@ -1196,6 +1198,34 @@ typedef struct {
     uint16_t description;
 } FdMirror;
 
+/* Who holds a fd number below FD_MIRROR (see "file opens"). */
+enum { FD_FREE, FD_PYTHON, FD_OPENING, FD_OPENED_HERE };
+
+/* A file the trampoline opened and Python has not adopted yet. */
+typedef struct {
+    int host_fd;
+    int flags;           /* the guest's open flags, as its OpenFile keeps them */
+    int cloexec;
+    int is_dir;
+    char path[];         /* normalised guest path */
+} OpenedHere;
+
+/* The mounts of a cage's file system, longest guest prefix first, with host
+ * directory fds of their own: shared by the cages of a tree, freed with the last. */
+typedef struct {
+    char *guest;
+    size_t len;
+    int fd;
+} MountEntry;
+
+typedef struct {
+    int refs;
+    int count;
+    MountEntry m[];
+} MountTable;
+
+#define PATH_BYTES 4096
+
 typedef struct {
     PyObject_HEAD
     PyObject *cage;        /* the Python Cage passed to handlers */
@@ -1216,9 +1246,22 @@ typedef struct {
     int shared_count;
     uint64_t shared_start[SHARED_RANGES], shared_end[SHARED_RANGES];
     PyObject *trap_message;
+    /* File opens served here; under files_lock: */
+    pthread_mutex_t files_lock;
+    MountTable *mounts;    /* NULL: every open goes to Python */
+    char cwd[PATH_BYTES];  /* absolute, normalised */
+    size_t cwd_len;
+    int64_t open_limit;    /* RLIMIT_NOFILE's soft limit */
+    int files_closed;      /* the cage's fd table was emptied at its end */
+    int posix_locks;       /* the cage took a POSIX lock: its closes are Python's */
+    uint8_t owner[FD_MIRROR];
+    OpenedHere *opened[FD_MIRROR];
     Entry table[NSYSCALLS];
 } SlotObject;
 
+
+static void forget_opened_here(SlotObject *s);
+static int64_t exception_to_errno(SlotObject *s);
 
 /* Slots by cage id, for make_threei_call served in C (acting for another cage).
  * A slot is listed from set_ids until forget(); lookups hold the lock. */
@@ -1306,8 +1349,10 @@ static PyObject *Slot_new(PyTypeObject *type, PyObject *args, PyObject *kw)
     s->cage = cage;
     s->fd_limit = 1024;
     s->wake_fd = -1;
+    s->open_limit = 1024;
     pthread_mutex_init(&s->wake_lock, NULL);
     pthread_mutex_init(&s->ranges_lock, NULL);
+    pthread_mutex_init(&s->files_lock, NULL);
     for (int i = 0; i < FD_MIRROR; i++)
         s->fds[i].host_fd = -1;
     return (PyObject *)s;
@@ -1341,8 +1386,10 @@ static void Slot_dealloc(SlotObject *s)
     Slot_clear(s);
     if (s->wake_fd >= 0)
         close(s->wake_fd);
+    forget_opened_here(s);
     pthread_mutex_destroy(&s->wake_lock);
     pthread_mutex_destroy(&s->ranges_lock);
+    pthread_mutex_destroy(&s->files_lock);
     Py_TYPE(s)->tp_free((PyObject *)s);
 }
 
@@ -1441,13 +1488,13 @@ static PyObject *Slot_set_memory(SlotObject *s, PyObject *arg)
     Py_RETURN_NONE;
 }
 
-/* mirror_fd(fd, host_fd, readable, writable, kind, description); host_fd -1 removes
- * the mirror. */
+/* mirror_fd(fd, host_fd, readable, writable, kind, description, owned=True); host_fd
+ * -1 removes the mirror; `owned` False: Python closed the fd, its number is free. */
 static PyObject *Slot_mirror_fd(SlotObject *s, PyObject *args)
 {
-    int fd, host_fd, readable, writable, kind = IO_PLAIN, description = 0;
-    if (!PyArg_ParseTuple(args, "iipp|ii", &fd, &host_fd, &readable, &writable, &kind,
-                          &description))
+    int fd, host_fd, readable, writable, kind = IO_PLAIN, description = 0, owned = 1;
+    if (!PyArg_ParseTuple(args, "iipp|iip", &fd, &host_fd, &readable, &writable, &kind,
+                          &description, &owned))
         return NULL;
     if (kind < 0 || kind >= IO_KINDS || description < 0 || description >= DESCRIPTIONS) {
         PyErr_SetString(PyExc_ValueError, "unknown I/O kind or description");
@@ -1458,6 +1505,12 @@ static PyObject *Slot_mirror_fd(SlotObject *s, PyObject *args)
         s->fds[fd].access = (uint8_t)((readable ? FD_READ : 0) | (writable ? FD_WRITE : 0));
         s->fds[fd].kind = (uint8_t)kind;
         s->fds[fd].description = (uint16_t)description;
+        pthread_mutex_lock(&s->files_lock);
+        if (!owned && s->owner[fd] == FD_PYTHON)
+            s->owner[fd] = FD_FREE;
+        else if (owned && s->owner[fd] == FD_FREE)
+            s->owner[fd] = FD_PYTHON;
+        pthread_mutex_unlock(&s->files_lock);
     }
     Py_RETURN_NONE;
 }
@@ -1694,6 +1747,20 @@ static int host_fd_hold(FdMirror *f)
     return -1;
 }
 
+/* Close host fd `fd` now, or when the last fast path holding it lets go. */
+static void close_when_unused(int fd)
+{
+    if (fd >= HOST_FD_GUARDS) {
+        close(fd);
+        return;
+    }
+    uint32_t users = __atomic_or_fetch(&host_fd_users[fd], HOST_FD_CLOSING, __ATOMIC_ACQ_REL);
+    if (users == HOST_FD_CLOSING &&
+        __atomic_compare_exchange_n(&host_fd_users[fd], &users, 0, 0, __ATOMIC_ACQ_REL,
+                                    __ATOMIC_ACQUIRE))
+        close(fd);
+}
+
 /* close_host_fd(fd): close it now, or when the last fast path using it lets go. */
 static PyObject *mod_close_host_fd(PyObject *self, PyObject *arg)
 {
@@ -1702,15 +1769,7 @@ static PyObject *mod_close_host_fd(PyObject *self, PyObject *arg)
         return NULL;
     if (fd < 0 || fd > INT_MAX)
         return set_errno(EBADF);
-    if (fd >= HOST_FD_GUARDS) {         /* no fast path holds those (host_fd_hold) */
-        close((int)fd);
-        Py_RETURN_NONE;
-    }
-    uint32_t users = __atomic_or_fetch(&host_fd_users[fd], HOST_FD_CLOSING, __ATOMIC_ACQ_REL);
-    if (users == HOST_FD_CLOSING &&
-        __atomic_compare_exchange_n(&host_fd_users[fd], &users, 0, 0, __ATOMIC_ACQ_REL,
-                                    __ATOMIC_ACQUIRE))
-        close((int)fd);
+    close_when_unused((int)fd);
     Py_RETURN_NONE;
 }
 
@@ -2050,6 +2109,556 @@ static PyObject *mod_file_mode(PyObject *self, PyObject *arg)
     if (fstat((int)fd, &st) < 0)
         return PyErr_SetFromErrno(PyExc_OSError);
     return PyLong_FromUnsignedLong(st.st_mode);
+}
+
+/* ------------------------------------------------------------------ file opens */
+
+/* open and openat of a host file for reading (flags within OPEN_HERE_FLAGS) are served
+ * here: the path is read once from cage memory, made absolute against the cage's cwd
+ * and folded as fs.normalize folds it, the mount is found by the longest guest prefix
+ * as FileSystem.locate finds it, and the file is opened with openat2(RESOLVE_IN_ROOT)
+ * under that mount's directory -- the confinement of every open the microvisor makes.
+ * The lowest free fd number is taken here, under files_lock, and recorded as opened
+ * here; the Python fd table adopts the file (makes its OpenFile) the first time it
+ * needs that number (FdTable), and a close of a file never adopted is done here too.
+ * What this code does not decide goes to the Python handler, unchanged: a `..` or a
+ * trailing `/` (checked there as the kernel's walk would), names under /dev, /proc and
+ * /etc (the microvisor may provide those), a relative path from a dirfd, any flag
+ * beyond these, a FIFO or socket found (handed to Python already open). */
+
+/* Guest open flags (lind.microvisor.abi: the generic Linux values). */
+#define G_O_ACCMODE 03
+#define G_O_RDONLY 0
+#define G_O_NONBLOCK 04000
+#define G_O_LARGEFILE 0100000
+#define G_O_DIRECTORY 0200000
+#define G_O_NOFOLLOW 0400000
+#define G_O_CLOEXEC 02000000
+#define G_AT_FDCWD (-100)
+#define OPEN_HERE_FLAGS (G_O_NONBLOCK | G_O_LARGEFILE | G_O_DIRECTORY | G_O_NOFOLLOW | G_O_CLOEXEC)
+
+/* The process's budget of host fds for cages' files (limits.host_fds), kept here so
+ * that the opens made here and the microvisor's count against one figure. */
+static int64_t host_fds_held, host_fds_limit = INT64_MAX;
+
+static int host_fds_take_n(int64_t n, int reserved)
+{
+    int64_t held = __atomic_load_n(&host_fds_held, __ATOMIC_RELAXED);
+    do {
+        if (!reserved && held + n > __atomic_load_n(&host_fds_limit, __ATOMIC_RELAXED))
+            return 0;
+    } while (!__atomic_compare_exchange_n(&host_fds_held, &held, held + n, 1,
+                                          __ATOMIC_ACQ_REL, __ATOMIC_RELAXED));
+    return 1;
+}
+
+static void host_fds_give_n(int64_t n)
+{
+    __atomic_sub_fetch(&host_fds_held, n, __ATOMIC_ACQ_REL);
+}
+
+/* host_fds_take(n, reserved): ENFILE past the budget unless `reserved`. */
+static PyObject *mod_host_fds_take(PyObject *self, PyObject *args)
+{
+    long long n;
+    int reserved;
+    if (!PyArg_ParseTuple(args, "Lp", &n, &reserved))
+        return NULL;
+    if (!host_fds_take_n(n, reserved))
+        return set_errno(ENFILE);
+    Py_RETURN_NONE;
+}
+
+static PyObject *mod_host_fds_give(PyObject *self, PyObject *arg)
+{
+    long long n = PyLong_AsLongLong(arg);
+    if (n == -1 && PyErr_Occurred())
+        return NULL;
+    host_fds_give_n(n);
+    Py_RETURN_NONE;
+}
+
+static PyObject *mod_host_fds_set_limit(PyObject *self, PyObject *arg)
+{
+    long long n = PyLong_AsLongLong(arg);
+    if (n == -1 && PyErr_Occurred())
+        return NULL;
+    __atomic_store_n(&host_fds_limit, n, __ATOMIC_RELAXED);
+    Py_RETURN_NONE;
+}
+
+static PyObject *mod_host_fds_held(PyObject *self, PyObject *unused)
+{
+    return PyLong_FromLongLong(__atomic_load_n(&host_fds_held, __ATOMIC_RELAXED));
+}
+
+static void mounts_let_go(MountTable *t)
+{
+    if (!t || __atomic_sub_fetch(&t->refs, 1, __ATOMIC_ACQ_REL))
+        return;
+    for (int i = 0; i < t->count; i++) {
+        close(t->m[i].fd);
+        free(t->m[i].guest);
+    }
+    free(t);
+}
+
+/* A Python handle on a MountTable: FileSystem makes one, slots share it. */
+typedef struct {
+    PyObject_HEAD
+    MountTable *table;
+} MountsObject;
+
+static void Mounts_dealloc(MountsObject *o)
+{
+    mounts_let_go(o->table);
+    Py_TYPE(o)->tp_free((PyObject *)o);
+}
+
+/* Mounts([(guest: bytes, dirfd), ...]), longest guest prefix first; the dirfds are
+ * duplicated, so the table outlives the FileSystem's own. */
+static PyObject *Mounts_new(PyTypeObject *type, PyObject *args, PyObject *kw)
+{
+    PyObject *list;
+    if (!PyArg_ParseTuple(args, "O!", &PyList_Type, &list))
+        return NULL;
+    Py_ssize_t n = PyList_GET_SIZE(list);
+    MountTable *t = calloc(1, sizeof *t + (size_t)n * sizeof(MountEntry));
+    if (!t)
+        return PyErr_NoMemory();
+    t->refs = 1;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        const char *guest;
+        Py_ssize_t len;
+        int fd;
+        if (!PyArg_ParseTuple(PyList_GET_ITEM(list, i), "y#i", &guest, &len, &fd))
+            goto fail;
+        MountEntry *e = &t->m[t->count];
+        e->guest = strndup(guest, (size_t)len);
+        if (!e->guest) {
+            PyErr_NoMemory();
+            goto fail;
+        }
+        e->len = (size_t)len;
+        e->fd = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+        if (e->fd < 0) {
+            free(e->guest);
+            PyErr_SetFromErrno(PyExc_OSError);
+            goto fail;
+        }
+        t->count++;
+    }
+    MountsObject *o = (MountsObject *)type->tp_alloc(type, 0);
+    if (!o)
+        goto fail;
+    o->table = t;
+    return (PyObject *)o;
+fail:
+    mounts_let_go(t);
+    return NULL;
+}
+
+static PyTypeObject MountsType = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "lind.threei._accel.Mounts",
+    .tp_basicsize = sizeof(MountsObject),
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_new = Mounts_new,
+    .tp_dealloc = (destructor)Mounts_dealloc,
+    .tp_doc = "a file system's mounts, for the opens the trampoline serves",
+};
+
+/* set_files(mounts_or_None): the mounts the cage's opens resolve in (None: Python's). */
+static PyObject *Slot_set_files(SlotObject *s, PyObject *arg)
+{
+    if (arg != Py_None && !PyObject_TypeCheck(arg, &MountsType)) {
+        PyErr_SetString(PyExc_TypeError, "expected Mounts or None");
+        return NULL;
+    }
+    MountTable *t = arg == Py_None ? NULL : ((MountsObject *)arg)->table;
+    if (t)
+        __atomic_add_fetch(&t->refs, 1, __ATOMIC_ACQ_REL);
+    pthread_mutex_lock(&s->files_lock);
+    MountTable *old = s->mounts;
+    s->mounts = t;
+    pthread_mutex_unlock(&s->files_lock);
+    mounts_let_go(old);
+    Py_RETURN_NONE;
+}
+
+static PyObject *Slot_set_cwd(SlotObject *s, PyObject *arg)
+{
+    char *path;
+    Py_ssize_t len;
+    if (PyBytes_AsStringAndSize(arg, &path, &len) < 0)
+        return NULL;
+    pthread_mutex_lock(&s->files_lock);
+    if (len > 0 && len < PATH_BYTES && path[0] == '/') {
+        memcpy(s->cwd, path, (size_t)len);
+        s->cwd_len = (size_t)len;
+    } else {
+        s->cwd_len = 0;            /* relative paths go to Python */
+    }
+    pthread_mutex_unlock(&s->files_lock);
+    Py_RETURN_NONE;
+}
+
+static PyObject *Slot_set_open_limit(SlotObject *s, PyObject *arg)
+{
+    long long v = PyLong_AsLongLong(arg);
+    if (v == -1 && PyErr_Occurred())
+        return NULL;
+    pthread_mutex_lock(&s->files_lock);
+    s->open_limit = v;
+    pthread_mutex_unlock(&s->files_lock);
+    Py_RETURN_NONE;
+}
+
+static PyObject *Slot_note_posix_locks(SlotObject *s, PyObject *unused)
+{
+    pthread_mutex_lock(&s->files_lock);
+    s->posix_locks = 1;
+    pthread_mutex_unlock(&s->files_lock);
+    Py_RETURN_NONE;
+}
+
+/* claim_fd(fd) -> bool: Python takes the free number `fd` (or holds it already);
+ * False while it is a file opened here (adopt_fd) or being opened. */
+static PyObject *Slot_claim_fd(SlotObject *s, PyObject *arg)
+{
+    long fd = PyLong_AsLong(arg);
+    if (fd == -1 && PyErr_Occurred())
+        return NULL;
+    if (fd < 0 || fd >= FD_MIRROR)
+        Py_RETURN_TRUE;
+    pthread_mutex_lock(&s->files_lock);
+    int free_now = s->owner[fd] == FD_FREE || s->owner[fd] == FD_PYTHON;
+    if (free_now)
+        s->owner[fd] = FD_PYTHON;
+    pthread_mutex_unlock(&s->files_lock);
+    return PyBool_FromLong(free_now);
+}
+
+/* The file opened here at `fd` as (fd, host_fd, flags, cloexec, is_dir, path), now
+ * Python's; called with files_lock held. */
+static PyObject *adopt_locked(SlotObject *s, int fd)
+{
+    OpenedHere *o = s->opened[fd];
+    PyObject *item = Py_BuildValue("(iiiiiy)", fd, o->host_fd, o->flags, o->cloexec, o->is_dir,
+                                   o->path);
+    if (!item)
+        return NULL;
+    s->opened[fd] = NULL;
+    s->owner[fd] = FD_PYTHON;
+    free(o);
+    return item;
+}
+
+/* adopt_fd(fd) -> (fd, host_fd, flags, cloexec, is_dir, path) or None: the file
+ * opened here at `fd`, now Python's (its OpenFile counts the host fd already taken). */
+static PyObject *Slot_adopt_fd(SlotObject *s, PyObject *arg)
+{
+    long fd = PyLong_AsLong(arg);
+    if (fd == -1 && PyErr_Occurred())
+        return NULL;
+    if (fd < 0 || fd >= FD_MIRROR)
+        Py_RETURN_NONE;
+    pthread_mutex_lock(&s->files_lock);
+    PyObject *item = s->owner[fd] == FD_OPENED_HERE ? adopt_locked(s, (int)fd) : Py_NewRef(Py_None);
+    pthread_mutex_unlock(&s->files_lock);
+    return item;
+}
+
+/* adopt_all(final) -> [(fd, host_fd, flags, cloexec, is_dir, path)]: every file opened
+ * here, now Python's; `final`: the table is emptied for good, no open is made here
+ * after this (and the mounts are let go now, so their host fds close with the file
+ * system's last cage, not when this slot is collected). */
+static PyObject *Slot_adopt_all(SlotObject *s, PyObject *arg)
+{
+    int final = PyObject_IsTrue(arg);
+    if (final < 0)
+        return NULL;
+    PyObject *list = PyList_New(0);
+    if (!list)
+        return NULL;
+    MountTable *dropped = NULL;
+    pthread_mutex_lock(&s->files_lock);
+    if (final) {
+        s->files_closed = 1;
+        dropped = s->mounts;
+        s->mounts = NULL;
+    }
+    for (int fd = 0; fd < FD_MIRROR; fd++) {
+        if (s->owner[fd] != FD_OPENED_HERE)
+            continue;
+        PyObject *item = adopt_locked(s, fd);
+        if (!item || PyList_Append(list, item) < 0) {
+            Py_XDECREF(item);
+            Py_CLEAR(list);
+            break;
+        }
+        Py_DECREF(item);
+    }
+    pthread_mutex_unlock(&s->files_lock);
+    mounts_let_go(dropped);
+    return list;
+}
+
+/* The slot is gone: close what it opened and nobody adopted. */
+static void forget_opened_here(SlotObject *s)
+{
+    for (int fd = 0; fd < FD_MIRROR; fd++) {
+        OpenedHere *o = s->opened[fd];
+        if (!o)
+            continue;
+        s->opened[fd] = NULL;
+        s->fds[fd].host_fd = -1;
+        close_when_unused(o->host_fd);
+        host_fds_give_n(1);
+        free(o);
+    }
+    mounts_let_go(s->mounts);
+    s->mounts = NULL;
+}
+
+/* Fold `path` (absolute) as fs.normalize does, into `out` (PATH_BYTES). 0 when a `..`
+ * is met (Python checks what each `..` steps out of) or the result is too long. */
+static size_t fold_here(const char *path, size_t len, char *out)
+{
+    size_t n = 0, i = 0;
+    while (i < len) {
+        while (i < len && path[i] == '/')
+            i++;
+        size_t start = i;
+        while (i < len && path[i] != '/')
+            i++;
+        size_t part = i - start;
+        if (part == 0 || (part == 1 && path[start] == '.'))
+            continue;
+        if (part == 2 && path[start] == '.' && path[start + 1] == '.')
+            return 0;
+        if (n + 1 + part >= PATH_BYTES)
+            return 0;
+        out[n++] = '/';
+        memcpy(out + n, path + start, part);
+        n += part;
+    }
+    if (n == 0)
+        out[n++] = '/';
+    out[n] = '\0';
+    return n;
+}
+
+static int under_prefix(const char *path, size_t len, const char *top)
+{
+    size_t t = strlen(top);
+    return len >= t && memcmp(path, top, t) == 0;
+}
+
+/* Give a reserved number back (the open failed or is Python's after all). */
+static void unreserve(SlotObject *s, int fd)
+{
+    pthread_mutex_lock(&s->files_lock);
+    s->owner[fd] = FD_FREE;
+    pthread_mutex_unlock(&s->files_lock);
+    host_fds_give_n(1);
+}
+
+/* A FIFO or socket opened (without blocking) by name: the rest of its open -- a FIFO
+ * reader waits for a writer -- is the microvisor's (Cage.open_found). */
+static int64_t open_found_in_python(SlotObject *s, int host_fd, const char *path, int flags,
+                                    unsigned mode)
+{
+    PyGILState_STATE g = PyGILState_Ensure();
+    int64_t r;
+    PyObject *res = PyObject_CallMethod(s->cage, "open_found", "iyiI", host_fd, path, flags, mode);
+    if (!res) {
+        r = exception_to_errno(s);
+    } else {
+        r = PyLong_AsLongLong(res);
+        if (r == -1 && PyErr_Occurred())
+            r = exception_to_errno(s);
+        Py_DECREF(res);
+    }
+    PyGILState_Release(g);
+    return r;
+}
+
+static int fast_open(SlotObject *s, MemoryObject *m, int64_t dirfd, uint64_t addr,
+                     int64_t flags64, int64_t *result)
+{
+    int flags = (int)(uint32_t)flags64 & ~G_O_LARGEFILE;
+    if (!m || (flags & ~OPEN_HERE_FLAGS) || (flags & G_O_ACCMODE) != G_O_RDONLY ||
+        !__atomic_load_n(&s->mounts, __ATOMIC_ACQUIRE))
+        return 0;
+    /* The path, copied once: the cage may change its memory meanwhile. */
+    char raw[PATH_BYTES];
+    if (!addr || !memory_in_bounds(m, addr, 1))
+        return 0;
+    uint64_t avail = m->size - addr;
+    size_t len = strnlen((const char *)m->base + addr,
+                         avail < PATH_BYTES - 1 ? (size_t)avail : PATH_BYTES - 1);
+    if (len == 0 || len >= avail || len >= PATH_BYTES - 1)
+        return 0;                     /* empty, past the memory, or too long: Python */
+    memcpy(raw, m->base + addr, len);
+    if (memchr(raw, 0, len))
+        return 0;                     /* changed while it was read: Python reads it again */
+    raw[len] = '\0';
+    if (raw[len - 1] == '/' || (len >= 2 && raw[len - 2] == '/' && raw[len - 1] == '.') ||
+        (len == 1 && raw[0] == '.'))
+        return 0;                     /* a name that must be a directory: Python */
+    char whole[2 * PATH_BYTES + 1], path[PATH_BYTES];
+    size_t whole_len = 0;
+    if (raw[0] != '/') {
+        if ((int32_t)dirfd != G_AT_FDCWD)
+            return 0;
+        pthread_mutex_lock(&s->files_lock);
+        memcpy(whole, s->cwd, s->cwd_len);
+        whole_len = s->cwd_len;
+        pthread_mutex_unlock(&s->files_lock);
+        if (!whole_len)
+            return 0;
+        whole[whole_len++] = '/';
+    }
+    memcpy(whole + whole_len, raw, len);
+    whole_len += len;
+    size_t path_len = fold_here(whole, whole_len, path);
+    if (!path_len || under_prefix(path, path_len, "/dev") ||
+        under_prefix(path, path_len, "/proc") || under_prefix(path, path_len, "/etc"))
+        return 0;
+
+    /* The lowest free number, reserved, and the mount table held, at once. */
+    pthread_mutex_lock(&s->files_lock);
+    MountTable *t = s->mounts;
+    if (s->files_closed || !t) {
+        pthread_mutex_unlock(&s->files_lock);
+        return 0;
+    }
+    int64_t limit = s->open_limit < FD_MIRROR ? s->open_limit : FD_MIRROR;
+    int fd = -1;
+    for (int i = 0; i < limit; i++) {
+        if (s->owner[i] == FD_FREE) {
+            fd = i;
+            break;
+        }
+    }
+    if (fd < 0) {
+        pthread_mutex_unlock(&s->files_lock);
+        if (s->open_limit > FD_MIRROR)
+            return 0;                 /* numbers past the mirror: Python's */
+        *result = -EMFILE;
+        return 1;
+    }
+    if (!host_fds_take_n(1, 0)) {
+        pthread_mutex_unlock(&s->files_lock);
+        *result = -ENFILE;
+        return 1;
+    }
+    s->owner[fd] = FD_OPENING;
+    __atomic_add_fetch(&t->refs, 1, __ATOMIC_ACQ_REL);
+    pthread_mutex_unlock(&s->files_lock);
+
+    MountEntry *mount = NULL;
+    for (int i = 0; i < t->count && !mount; i++) {
+        MountEntry *e = &t->m[i];
+        if ((e->len == 1 && e->guest[0] == '/') || (path_len == e->len &&
+            !memcmp(path, e->guest, e->len)) || (path_len > e->len &&
+            !memcmp(path, e->guest, e->len) && path[e->len] == '/'))
+            mount = e;
+    }
+    if (!mount) {
+        mounts_let_go(t);
+        unreserve(s, fd);
+        return 0;
+    }
+    const char *rest = path + (mount->len == 1 ? 0 : mount->len);
+    while (*rest == '/')
+        rest++;
+    if (!*rest)
+        rest = ".";
+    struct host_open_how how = {
+        .flags = O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC |
+                 (flags & G_O_DIRECTORY ? O_DIRECTORY : 0) | (flags & G_O_NOFOLLOW ? O_NOFOLLOW : 0),
+        .resolve = RESOLVE_IN_ROOT_FLAG | RESOLVE_NO_MAGICLINKS_FLAG};
+    long host;
+    int err;
+    do {
+        host = syscall(OPENAT2_NR, mount->fd, rest, &how, sizeof how);
+        err = host < 0 ? errno : 0;
+    } while (host < 0 && (err == EAGAIN || err == EINTR));
+    mounts_let_go(t);
+    struct stat st;
+    if (host >= 0 && fstat((int)host, &st) < 0) {
+        err = errno;
+        close((int)host);
+        host = -1;
+    }
+    if (host < 0) {
+        unreserve(s, fd);
+        *result = -err;
+        return 1;
+    }
+    if (S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode)) {
+        close((int)host);             /* a device node in a root: as on a nodev mount */
+        unreserve(s, fd);
+        *result = -EACCES;
+        return 1;
+    }
+    if (!S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode)) {
+        unreserve(s, fd);
+        *result = open_found_in_python(s, (int)host, path, flags, st.st_mode);
+        return 1;
+    }
+    OpenedHere *o = malloc(sizeof *o + path_len + 1);
+    if (o) {
+        o->host_fd = (int)host;
+        o->flags = flags & ~G_O_CLOEXEC;
+        o->cloexec = !!(flags & G_O_CLOEXEC);
+        o->is_dir = S_ISDIR(st.st_mode);
+        memcpy(o->path, path, path_len + 1);
+    }
+    pthread_mutex_lock(&s->files_lock);
+    if (!o || s->files_closed) {      /* the cage ended meanwhile: Python says so */
+        s->owner[fd] = FD_FREE;
+        pthread_mutex_unlock(&s->files_lock);
+        host_fds_give_n(1);
+        close((int)host);
+        free(o);
+        return 0;
+    }
+    s->opened[fd] = o;
+    s->owner[fd] = FD_OPENED_HERE;
+    if (!o->is_dir) {
+        s->fds[fd].access = FD_READ;
+        s->fds[fd].kind = IO_PLAIN;
+        s->fds[fd].description = 0;
+        __atomic_store_n(&s->fds[fd].host_fd, (int32_t)host, __ATOMIC_RELEASE);
+    }
+    pthread_mutex_unlock(&s->files_lock);
+    *result = fd;
+    return 1;
+}
+
+/* close of a file opened here that Python never adopted; 0: Python's close. */
+static int fast_close(SlotObject *s, int64_t fd, int64_t *result)
+{
+    if (fd >= FD_MIRROR || __atomic_load_n(&s->owner[fd], __ATOMIC_ACQUIRE) != FD_OPENED_HERE)
+        return 0;
+    pthread_mutex_lock(&s->files_lock);
+    OpenedHere *o = s->opened[fd];
+    if (s->owner[fd] != FD_OPENED_HERE || s->posix_locks) {
+        pthread_mutex_unlock(&s->files_lock);
+        return 0;                     /* its locks go with it: sys_locks */
+    }
+    s->opened[fd] = NULL;
+    s->owner[fd] = FD_FREE;
+    __atomic_store_n(&s->fds[fd].host_fd, -1, __ATOMIC_RELEASE);
+    pthread_mutex_unlock(&s->files_lock);
+    close_when_unused(o->host_fd);
+    host_fds_give_n(1);
+    free(o);
+    *result = 0;
+    return 1;
 }
 
 /* ---------------------------------------------------------------- futexes */
@@ -2470,10 +3079,21 @@ static int64_t dispatch(SlotObject *s, MemoryObject *m, int nr, const int64_t *a
     case FAST_GETPID: case FAST_GETPPID: case FAST_GETUID:
     case FAST_GETEUID: case FAST_GETGID: case FAST_GETEGID:
         return s->ids[fast];
-    case FAST_CLOSE:
+    case FAST_CLOSE: {
+        int64_t r;
         if (a[0] < 0 || a[0] >= s->fd_limit)
             return -EBADF;
+        if (fast_close(s, a[0], &r))
+            return r;
         break;
+    }
+    case FAST_OPEN: case FAST_OPENAT: {
+        int64_t r;
+        int at = fast == FAST_OPENAT;
+        if (fast_open(s, m, at ? a[0] : G_AT_FDCWD, (uint64_t)a[at], a[at + 1], &r))
+            return r;
+        break;
+    }
     case FAST_READ: case FAST_WRITE: case FAST_PREAD: case FAST_PWRITE: case FAST_LSEEK: {
         int64_t r;
         if (fast_io(s, m, fast, a, &r))
@@ -2630,6 +3250,18 @@ static PyMethodDef Slot_methods[] = {
      "futex_requeue(memory, addr, target, nr_wake, nr_requeue, compare, expected, shared)"},
     {"set_shared_ranges", (PyCFunction)Slot_set_shared_ranges, METH_O,
      "set_shared_ranges([(start, end)]): the cage's MAP_SHARED regions"},
+    {"set_files", (PyCFunction)Slot_set_files, METH_O,
+     "set_files(mounts_or_None): where the opens served here resolve"},
+    {"set_cwd", (PyCFunction)Slot_set_cwd, METH_O, "set_cwd(path: bytes): the cage's cwd"},
+    {"set_open_limit", (PyCFunction)Slot_set_open_limit, METH_O, "RLIMIT_NOFILE's soft limit"},
+    {"note_posix_locks", (PyCFunction)Slot_note_posix_locks, METH_NOARGS,
+     "the cage holds POSIX locks: every close is Python's"},
+    {"claim_fd", (PyCFunction)Slot_claim_fd, METH_O,
+     "claim_fd(fd) -> bool: Python takes the number, unless opened here"},
+    {"adopt_fd", (PyCFunction)Slot_adopt_fd, METH_O,
+     "adopt_fd(fd) -> (fd, host_fd, flags, cloexec, is_dir, path) or None"},
+    {"adopt_all", (PyCFunction)Slot_adopt_all, METH_O,
+     "adopt_all(final) -> [(fd, host_fd, flags, cloexec, is_dir, path)]"},
     {NULL}
 };
 
@@ -2805,6 +3437,11 @@ static PyMethodDef module_methods[] = {
     {"open_in_root", (PyCFunction)(void (*)(void))mod_open_in_root, METH_FASTCALL,
      "open_in_root(dirfd, path, flags, mode=0) -> fd: openat2, RESOLVE_IN_ROOT"},
     {"file_mode", mod_file_mode, METH_O, "file_mode(fd) -> st_mode"},
+    {"host_fds_take", mod_host_fds_take, METH_VARARGS,
+     "host_fds_take(n, reserved): count n more host fds (ENFILE past the budget)"},
+    {"host_fds_give", mod_host_fds_give, METH_O, "host_fds_give(n): n host fds are closed"},
+    {"host_fds_set_limit", mod_host_fds_set_limit, METH_O, "the budget of host fds"},
+    {"host_fds_held", mod_host_fds_held, METH_NOARGS, "host fds counted now"},
     {"close_host_fd", mod_close_host_fd, METH_O,
      "close_host_fd(fd): close now, or when the last fast path using it lets go"},
     {"signal_wake_fd", mod_signal_wake_fd, METH_O, "write a wake eventfd: its waits end"},
@@ -2821,7 +3458,8 @@ static struct PyModuleDef accel_module = {
 PyMODINIT_FUNC PyInit__accel(void)
 {
     if (PyType_Ready(&MemoryType) < 0 || PyType_Ready(&SlotType) < 0 ||
-        PyType_Ready(&GrateType) < 0 || PyType_Ready(&GrateHandlerType) < 0)
+        PyType_Ready(&GrateType) < 0 || PyType_Ready(&GrateHandlerType) < 0 ||
+        PyType_Ready(&MountsType) < 0)
         return NULL;
     if (install_fault_handler())
         return PyErr_SetFromErrno(PyExc_OSError);
@@ -2832,12 +3470,14 @@ PyMODINIT_FUNC PyInit__accel(void)
     PyModule_AddObjectRef(m, "Slot", (PyObject *)&SlotType);
     PyModule_AddObjectRef(m, "Grate", (PyObject *)&GrateType);
     PyModule_AddObjectRef(m, "GrateHandler", (PyObject *)&GrateHandlerType);
+    PyModule_AddObjectRef(m, "Mounts", (PyObject *)&MountsType);
     PyModule_AddIntConstant(m, "NSYSCALLS", NSYSCALLS);
     static const char *fast_names[] = {
         "FAST_NONE", "FAST_GETPID", "FAST_GETPPID", "FAST_GETUID", "FAST_GETEUID",
         "FAST_GETGID", "FAST_GETEGID", "FAST_CLOSE", "FAST_READ", "FAST_WRITE",
         "FAST_PREAD", "FAST_PWRITE", "FAST_LSEEK", "FAST_GRATE", "FAST_THREEI_CALL",
-        "FAST_SENDTO", "FAST_RECVFROM", "FAST_EPOLL_PWAIT", "FAST_FUTEX",
+        "FAST_SENDTO", "FAST_RECVFROM", "FAST_EPOLL_PWAIT", "FAST_FUTEX", "FAST_OPEN",
+        "FAST_OPENAT",
     };
     for (int i = 0; i < FAST_COUNT; i++)
         PyModule_AddIntConstant(m, fast_names[i], i);

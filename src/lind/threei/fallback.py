@@ -21,8 +21,9 @@ from wasmtime import _bindings as wt
 NSYSCALLS = 1024
 (FAST_NONE, FAST_GETPID, FAST_GETPPID, FAST_GETUID, FAST_GETEUID, FAST_GETGID, FAST_GETEGID,
  FAST_CLOSE, FAST_READ, FAST_WRITE, FAST_PREAD, FAST_PWRITE, FAST_LSEEK, FAST_GRATE,
- FAST_THREEI_CALL, FAST_SENDTO, FAST_RECVFROM, FAST_EPOLL_PWAIT, FAST_FUTEX) = range(19)
-# (the last four: always the handler's here)
+ FAST_THREEI_CALL, FAST_SENDTO, FAST_RECVFROM, FAST_EPOLL_PWAIT, FAST_FUTEX, FAST_OPEN,
+ FAST_OPENAT) = range(21)
+# (FAST_SENDTO and those after it: always the handler's here)
 IO_PLAIN, IO_PIPE, IO_NONBLOCKING, IO_TTY = range(4)   # how a mirrored fd's I/O may block
 DESC_BLOCKING, DESC_NONBLOCKING, DESC_PYTHON = range(3)   # a description's waits
 DESCRIPTIONS = 65536
@@ -163,6 +164,38 @@ def open_in_root(dirfd: int, path: bytes, flags: int, mode: int = 0) -> int:
 
 def file_mode(fd: int) -> int:
     return os.fstat(fd).st_mode
+
+
+# The process's budget of host fds for cages' files (limits.host_fds; see _accel.c).
+_host_fds_budget = {"held": 0, "limit": 1 << 62}
+_host_fds_budget_lock = threading.Lock()
+
+
+def host_fds_take(n: int, reserved: bool) -> None:
+    with _host_fds_budget_lock:
+        if not reserved and _host_fds_budget["held"] + n > _host_fds_budget["limit"]:
+            raise OSError(errno.ENFILE, os.strerror(errno.ENFILE))
+        _host_fds_budget["held"] += n
+
+
+def host_fds_give(n: int) -> None:
+    with _host_fds_budget_lock:
+        _host_fds_budget["held"] -= n
+
+
+def host_fds_set_limit(limit: int) -> None:
+    _host_fds_budget["limit"] = limit
+
+
+def host_fds_held() -> int:
+    return _host_fds_budget["held"]
+
+
+class Mounts:
+    """A file system's mounts for the opens the C trampoline serves; this one serves none."""
+
+    def __init__(self, mounts: list[tuple[bytes, int]]) -> None:
+        self.mounts = mounts
 
 
 # Host fds Slot._fast_io is using, and those to close when it lets go (see _accel.c).
@@ -405,7 +438,7 @@ class Slot:
         self.memory = memory
 
     def mirror_fd(self, fd: int, host_fd: int, readable: bool, writable: bool,
-                  kind: int = IO_PLAIN, description: int = 0) -> None:
+                  kind: int = IO_PLAIN, description: int = 0, owned: bool = True) -> None:
         """Only files whose I/O never waits are served here; pipes, sockets and
         terminals go to the handler, which waits interruptibly."""
         if not IO_PLAIN <= kind <= IO_TTY or not 0 <= description < DESCRIPTIONS:
@@ -565,6 +598,28 @@ class Slot:
 
     def set_fd_limit(self, limit: int) -> None:
         self.fd_limit = limit
+
+    # Opens are all the microvisor's here: no fd is ever opened by the trampoline.
+    def set_files(self, mounts: Mounts | None) -> None:
+        pass
+
+    def set_cwd(self, path: bytes) -> None:
+        pass
+
+    def set_open_limit(self, limit: int) -> None:
+        pass
+
+    def note_posix_locks(self) -> None:
+        pass
+
+    def claim_fd(self, fd: int) -> bool:
+        return True
+
+    def adopt_fd(self, fd: int) -> None:
+        return None
+
+    def adopt_all(self, final: bool) -> list:
+        return []
 
     def stop(self, message: str) -> None:
         self.exiting = True

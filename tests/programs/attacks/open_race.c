@@ -1,0 +1,132 @@
+/* Opens the trampoline serves (plain read-only ones), aimed out of the root.
+ *   reach CANARY   each way out once, as "NAME RESULT ERRNO"; then two threads open a
+ *                  path a third thread keeps rewriting among those ways (so the path
+ *                  may change while it is read), while a fourth dups and closes the
+ *                  numbers they get; prints "raced escaped=N opened=M": N reads that
+ *                  returned the canary or a neighbour's secret.
+ *   hold N         opens N files, creates /ready, and waits to be killed. */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define ROUNDS 20000
+
+static const char *ways[8];
+static int nways;
+static char shared_path[256];
+static volatile int stop;
+static long escaped, opened;
+static pthread_mutex_t count_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static int leaked(int fd)
+{
+    char buf[128] = {0};
+    ssize_t n = read(fd, buf, sizeof buf - 1);
+    return n > 0 && (strstr(buf, "canary") || strstr(buf, "SECRET"));
+}
+
+static void *flipper(void *arg)
+{
+    for (unsigned i = 0; !stop; i++)
+        strcpy(shared_path, ways[i % nways]);
+    return NULL;
+}
+
+static void *opener(void *arg)
+{
+    long mine_escaped = 0, mine_opened = 0;
+    for (int i = 0; i < ROUNDS; i++) {
+        int fd = open(shared_path, O_RDONLY | (i & 1 ? O_CLOEXEC : 0));
+        if (fd < 0)
+            continue;
+        mine_opened++;
+        mine_escaped += leaked(fd);
+        close(fd);
+    }
+    pthread_mutex_lock(&count_lock);
+    escaped += mine_escaped;
+    opened += mine_opened;
+    pthread_mutex_unlock(&count_lock);
+    return NULL;
+}
+
+static void *shuffler(void *arg)
+{
+    while (!stop) {
+        for (int fd = 3; fd < 12; fd++) {
+            int d = dup(fd);
+            if (d >= 0) {
+                if (leaked(d))
+                    __atomic_add_fetch(&escaped, 1, __ATOMIC_RELAXED);
+                close(d);
+            }
+        }
+    }
+    return NULL;
+}
+
+static int reach(const char *canary)
+{
+    const char *names[] = {"inside", "abs_link", "rel_link", "dir_link", "canary_path",
+                           "tenant", "tenant_via_link"};
+    char via_link[512];
+    snprintf(via_link, sizeof via_link, "dir_link/trees-tenant-root/tenant_secret.txt");
+    ways[0] = "inside.txt";
+    ways[1] = "abs_link";
+    ways[2] = "rel_link";
+    ways[3] = "dir_link/canary.txt";
+    ways[4] = canary;
+    ways[5] = "/tenant_secret.txt";
+    ways[6] = via_link;
+    nways = 7;
+    for (int i = 0; i < nways; i++) {
+        errno = 0;
+        int fd = open(ways[i], O_RDONLY);
+        printf("%s %d %d\n", names[i], fd < 0 ? -1 : 0, fd < 0 ? errno : 0);
+        if (fd >= 0) {
+            if (leaked(fd))
+                printf("ESCAPED through %s\n", names[i]);
+            close(fd);
+        }
+    }
+    strcpy(shared_path, ways[0]);
+    pthread_t f, s, o[2];
+    pthread_create(&f, NULL, flipper, NULL);
+    pthread_create(&s, NULL, shuffler, NULL);
+    for (int i = 0; i < 2; i++)
+        pthread_create(&o[i], NULL, opener, NULL);
+    for (int i = 0; i < 2; i++)
+        pthread_join(o[i], NULL);
+    stop = 1;
+    pthread_join(f, NULL);
+    pthread_join(s, NULL);
+    printf("raced escaped=%ld opened=%s\n", escaped, opened > 0 ? "some" : "none");
+    return 0;
+}
+
+static int hold(int n)
+{
+    for (int i = 0; i < n; i++) {
+        if (open("inside.txt", O_RDONLY) < 0) {
+            perror("open");
+            return 1;
+        }
+    }
+    close(open("ready", O_WRONLY | O_CREAT, 0600));
+    for (;;)
+        pause();
+}
+
+int main(int argc, char **argv)
+{
+    if (argc == 3 && !strcmp(argv[1], "reach"))
+        return reach(argv[2]);
+    if (argc == 3 && !strcmp(argv[1], "hold"))
+        return hold(atoi(argv[2]));
+    fprintf(stderr, "usage: %s reach CANARY | hold N\n", argv[0]);
+    return 2;
+}

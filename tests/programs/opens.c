@@ -1,0 +1,302 @@
+/* open() and close() as a program sees them: numbers, errors, sharing, directories,
+ * FIFOs, locks, limits and threads. Lind serves plain read-only opens in the trampoline
+ * and the rest in the microvisor; the two must hand out numbers and files as one
+ * kernel does. Compared with the gcc build line by line; relative paths only. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static int failures;
+
+static void check(int ok, const char *what)
+{
+    if (!ok) {
+        printf("FAIL %s (errno %d)\n", what, errno);
+        failures++;
+    }
+}
+
+static void put(const char *name, const char *text)
+{
+    int fd = open(name, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    check(fd >= 0 && write(fd, text, strlen(text)) == (ssize_t)strlen(text), name);
+    close(fd);
+}
+
+static const char *err(int r)
+{
+    static char text[32];
+    snprintf(text, sizeof text, "errno %d", errno);   /* C libraries word them apart */
+    return r >= 0 ? "ok" : text;
+}
+
+static int cmp(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static void numbers(void)
+{
+    int a = open("one", O_RDONLY), b = open("two", O_RDONLY | O_CLOEXEC), c = open("one", O_RDONLY);
+    printf("numbers: %d %d %d\n", a, b, c);
+    close(b);
+    int p[2];
+    check(pipe(p) == 0, "pipe");
+    printf("pipe took the freed number: %d %d\n", p[0], p[1]);
+    int d = open("two", O_RDONLY);
+    printf("next open: %d\n", d);
+    int e = dup(a);
+    printf("dup of an opened fd: %d\n", e);
+    char buf[8] = {0};
+    check(read(e, buf, 3) == 3, "read through dup");
+    char more[8] = {0};
+    check(read(a, more, 3) == 3, "read through original");
+    printf("shared offset: %s|%s\n", buf, more);
+    printf("cloexec: a=%d d=%d\n", fcntl(a, F_GETFD), fcntl(d, F_GETFD));
+    int fl = fcntl(a, F_GETFL);
+    printf("flags: access=%d nonblock=%d\n", fl & O_ACCMODE, !!(fl & O_NONBLOCK));
+    int n = open("one", O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    fl = fcntl(n, F_GETFL);
+    printf("O_NONBLOCK kept: %d cloexec=%d\n", !!(fl & O_NONBLOCK), fcntl(n, F_GETFD));
+    check(dup2(p[1], c) == c, "dup2 over an opened fd");
+    check(write(c, "x", 1) == 1, "write to the pipe at the old number");
+    printf("through the pipe: %zd\n", read(p[0], buf, 1));
+    struct stat st;
+    check(fstat(d, &st) == 0, "fstat");
+    printf("fstat: regular=%d size=%lld\n", S_ISREG(st.st_mode), (long long)st.st_size);
+    check(lseek(d, 2, SEEK_SET) == 2, "lseek");
+    check(pread(d, buf, 2, 0) == 2, "pread");
+    memset(buf, 0, sizeof buf);
+    check(read(d, buf, 3) == 3, "read after lseek");
+    printf("read after lseek: %s\n", buf);
+    for (int fd = 3; fd < 16; fd++)
+        close(fd);
+    printf("all closed, next: %d\n", open("one", O_RDONLY));
+    close(3);
+}
+
+static void errors(void)
+{
+    printf("missing: %s\n", err(open("missing", O_RDONLY)));
+    printf("below a file: %s\n", err(open("one/x", O_RDONLY)));
+    printf("file as directory: %s\n", err(open("one", O_RDONLY | O_DIRECTORY)));
+    printf("trailing slash on a file: %s\n", err(open("one/", O_RDONLY)));
+    printf("empty: %s\n", err(open("", O_RDONLY)));
+    printf("symlink, O_NOFOLLOW: %s\n", err(open("link", O_RDONLY | O_NOFOLLOW)));
+    int l = open("link", O_RDONLY);
+    char buf[8] = {0};
+    printf("symlink followed: %s %zd\n", err(l), read(l, buf, 3));
+    close(l);
+    printf("dotted path: %s\n", err(l = open(".//sub/.//inner", O_RDONLY)));
+    close(l);
+    printf("dot-dot path: %s\n", err(l = open("sub/../one", O_RDONLY)));
+    close(l);
+    printf("dot-dot through a file: %s\n", err(open("one/../two", O_RDONLY)));
+    printf("bad pointer: %s\n", err(open((const char *)-64L, O_RDONLY)));
+    static char longest[5000];
+    memset(longest, 'a', sizeof longest - 1);
+    printf("too long: %s\n", err(open(longest, O_RDONLY)));
+    int once = open("one", O_RDONLY);
+    close(once);
+    printf("close twice: %s\n", err(close(once)));
+    printf("close of a never-opened fd: %s\n", err(close(900)));
+}
+
+static void directories(void)
+{
+    int d = open("sub", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    printf("directory: %s\n", err(d));
+    int f = openat(d, "inner", O_RDONLY);
+    char buf[16] = {0};
+    printf("openat from it: %s %zd %s\n", err(f), read(f, buf, 5), buf);
+    close(f);
+    close(d);
+    DIR *dir = opendir("sub");
+    char *names[16];
+    int n = 0;
+    struct dirent *e;
+    while (dir && (e = readdir(dir)) && n < 16)
+        names[n++] = strdup(e->d_name);
+    closedir(dir);
+    qsort(names, n, sizeof *names, cmp);
+    printf("listing:");
+    for (int i = 0; i < n; i++)
+        printf(" %s", names[i]);
+    printf("\n");
+    check(chdir("sub") == 0, "chdir");
+    f = open("inner", O_RDONLY);
+    printf("relative to a new cwd: %s\n", err(f));
+    close(f);
+    check(chdir("..") == 0, "chdir back");
+}
+
+static void forked(void)
+{
+    int fd = open("one", O_RDONLY);
+    char buf[8] = {0};
+    check(read(fd, buf, 2) == 2, "read before fork");
+    fflush(stdout);
+    pid_t pid = fork();
+    if (pid == 0) {
+        char mine[8] = {0};
+        ssize_t r = read(fd, mine, 2);
+        int other = open("two", O_RDONLY);
+        printf("child read %zd %s, opens at %d\n", r, mine, other);
+        fflush(stdout);
+        _exit(0);
+    }
+    int status;
+    waitpid(pid, &status, 0);
+    memset(buf, 0, sizeof buf);
+    check(read(fd, buf, 2) == 2, "read after fork");
+    printf("parent after the child: %s, next open %d\n", buf, open("two", O_RDONLY));
+    close(fd);
+    close(fd + 1);
+}
+
+static void fifos(void)
+{
+    check(mkfifo("fifo", 0600) == 0, "mkfifo");
+    int r = open("fifo", O_RDONLY | O_NONBLOCK);
+    int w = open("fifo", O_WRONLY | O_NONBLOCK);
+    printf("fifo ends: %s %s\n", err(r), err(w));
+    check(write(w, "ping", 4) == 4, "fifo write");
+    char buf[8] = {0};
+    printf("fifo read: %zd %s\n", read(r, buf, 4), buf);
+    close(r);
+    close(w);
+    fflush(stdout);
+    pid_t pid = fork();
+    if (pid == 0) {
+        int cw = open("fifo", O_WRONLY);   /* waits for the reader */
+        write(cw, "pong", 4);
+        _exit(0);
+    }
+    r = open("fifo", O_RDONLY);            /* waits for the writer */
+    memset(buf, 0, sizeof buf);
+    ssize_t got = 0;
+    while (got < 4) {
+        ssize_t k = read(r, buf + got, 4 - got);
+        if (k <= 0)
+            break;
+        got += k;
+    }
+    printf("blocking fifo read: %zd %s\n", got, buf);
+    waitpid(pid, NULL, 0);
+    close(r);
+    unlink("fifo");
+}
+
+static void lock_seen_by_child(const char *when)
+{
+    fflush(stdout);
+    pid_t pid = fork();
+    if (pid == 0) {
+        int fd = open("one", O_RDWR);
+        struct flock q = {.l_type = F_WRLCK, .l_whence = SEEK_SET};
+        fcntl(fd, F_GETLK, &q);
+        printf("%s closing another fd: %s\n", when, q.l_type == F_UNLCK ? "unlocked" : "locked");
+        fflush(stdout);
+        _exit(0);
+    }
+    waitpid(pid, NULL, 0);
+}
+
+static void locks(void)
+{
+    int w = open("one", O_RDWR);
+    struct flock fl = {.l_type = F_WRLCK, .l_whence = SEEK_SET, .l_start = 0, .l_len = 0};
+    check(fcntl(w, F_SETLK, &fl) == 0, "lock");
+    lock_seen_by_child("before");
+    close(open("one", O_RDONLY));   /* any close of the file drops the process's locks */
+    lock_seen_by_child("after");
+    close(w);
+}
+
+static void limit(void)
+{
+    fflush(stdout);
+    pid_t pid = fork();
+    if (pid == 0) {
+        struct rlimit rl = {8, 8};
+        check(setrlimit(RLIMIT_NOFILE, &rl) == 0, "setrlimit");
+        int last = -1, fd;
+        while ((fd = open("one", O_RDONLY)) >= 0)
+            last = fd;
+        printf("opened up to %d, then %s\n", last, err(-1));
+        close(5);
+        printf("a freed number: %d\n", open("two", O_RDONLY));
+        fflush(stdout);
+        _exit(0);
+    }
+    waitpid(pid, NULL, 0);
+}
+
+static void *opener(void *arg)
+{
+    long bad = 0;
+    for (int i = 0; i < 2000; i++) {
+        int fd = open((i & 1) ? "one" : "two", O_RDONLY);
+        char c;
+        if (fd < 0 || read(fd, &c, 1) != 1 || c != ((i & 1) ? 'o' : 't'))
+            bad++;
+        if (close(fd) != 0)
+            bad++;
+    }
+    return (void *)bad;
+}
+
+static void threads(void)
+{
+    pthread_t t[4];
+    for (int i = 0; i < 4; i++)
+        pthread_create(&t[i], NULL, opener, NULL);
+    long bad = 0;
+    for (int i = 0; i < 500; i++) {    /* numbers handed out by the microvisor meanwhile */
+        int p[2];
+        if (pipe(p) != 0 || write(p[1], "z", 1) != 1)
+            bad++;
+        int d = dup(p[0]);
+        char c = 0;
+        if (d < 0 || read(d, &c, 1) != 1 || c != 'z')
+            bad++;
+        close(p[0]);
+        close(p[1]);
+        close(d);
+    }
+    for (int i = 0; i < 4; i++) {
+        void *r;
+        pthread_join(t[i], &r);
+        bad += (long)r;
+    }
+    printf("threads: %ld bad, next open %d\n", bad, open("one", O_RDONLY));
+    close(3);
+}
+
+int main(void)
+{
+    put("one", "one file\n");
+    put("two", "two file\n");
+    mkdir("sub", 0755);
+    put("sub/inner", "inner\n");
+    put("sub/other", "other\n");
+    symlink("two", "link");
+    numbers();
+    errors();
+    directories();
+    forked();
+    fifos();
+    locks();
+    limit();
+    threads();
+    printf("failures: %d\n", failures);
+    return failures != 0;
+}
