@@ -121,6 +121,7 @@ BENCHES = [
     Bench("read 0 B (host file)", "syscall_loop", ("read0",), None, 50_000, 500_000, TRAMPOLINE),
     Bench("lseek SEEK_CUR (host file)", "syscall_loop", ("lseek",), None, 50_000, 500_000,
           TRAMPOLINE),
+    Bench("fstat (host file)", "syscall_loop", ("fstat",), None, 50_000, 500_000, TRAMPOLINE),
     Bench("open+close", "fileio_loop", ("open", "0"), 1.5, 5_000, 50_000, TRAMPOLINE),
     _io("read 1 B", ("read", "1"), None, 50_000),
     _io("read 4 KiB", ("read", "4096"), 1.5, 50_000),

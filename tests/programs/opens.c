@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -69,9 +70,23 @@ static void numbers(void)
     check(dup2(p[1], c) == c, "dup2 over an opened fd");
     check(write(c, "x", 1) == 1, "write to the pipe at the old number");
     printf("through the pipe: %zd\n", read(p[0], buf, 1));
-    struct stat st;
+    struct stat st, by_name;
     check(fstat(d, &st) == 0, "fstat");
-    printf("fstat: regular=%d size=%lld\n", S_ISREG(st.st_mode), (long long)st.st_size);
+    printf("fstat: regular=%d size=%lld mine=%d\n", S_ISREG(st.st_mode), (long long)st.st_size,
+           st.st_uid == geteuid() && st.st_gid == getegid());
+    check(stat("two", &by_name) == 0, "stat");
+    printf("fstat and stat agree: %d\n", st.st_dev == by_name.st_dev &&
+           st.st_ino == by_name.st_ino && st.st_mode == by_name.st_mode &&
+           st.st_nlink == by_name.st_nlink && st.st_uid == by_name.st_uid &&
+           st.st_gid == by_name.st_gid && st.st_size == by_name.st_size &&
+           st.st_blksize == by_name.st_blksize && st.st_blocks == by_name.st_blocks &&
+           st.st_mtim.tv_sec == by_name.st_mtim.tv_sec &&
+           st.st_mtim.tv_nsec == by_name.st_mtim.tv_nsec &&
+           st.st_ctim.tv_nsec == by_name.st_ctim.tv_nsec);
+    check(fstat(p[0], &st) == 0, "fstat of a pipe");
+    printf("fstat of a pipe: fifo=%d\n", S_ISFIFO(st.st_mode));
+    printf("fstat of a closed fd: %s\n", err(fstat(40, &st)));
+    printf("raw fstat into a bad pointer: %s\n", err(syscall(SYS_fstat, d, -256L)));
     check(lseek(d, 2, SEEK_SET) == 2, "lseek");
     check(pread(d, buf, 2, 0) == 2, "pread");
     memset(buf, 0, sizeof buf);
@@ -113,7 +128,8 @@ static void errors(void)
 static void directories(void)
 {
     int d = open("sub", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    printf("directory: %s\n", err(d));
+    struct stat st;
+    printf("directory: %s %d\n", err(d), fstat(d, &st) == 0 && S_ISDIR(st.st_mode));
     int f = openat(d, "inner", O_RDONLY);
     char buf[16] = {0};
     printf("openat from it: %s %zd %s\n", err(f), read(f, buf, 5), buf);

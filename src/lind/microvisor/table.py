@@ -48,7 +48,7 @@ SYSCALLS: dict[int, Syscall] = {
         Syscall(2, "open", f.sys_open, threei.FAST_OPEN),
         Syscall(3, "close", f.sys_close, threei.FAST_CLOSE),
         Syscall(4, "stat", f.sys_stat),
-        Syscall(5, "fstat", f.sys_fstat),
+        Syscall(5, "fstat", f.sys_fstat, threei.FAST_FSTAT),
         Syscall(6, "lstat", f.sys_lstat),
         Syscall(8, "lseek", f.sys_lseek, threei.FAST_LSEEK),
         Syscall(16, "ioctl", f.sys_ioctl),

@@ -103,6 +103,7 @@ enum {
     FAST_FUTEX,     /* futex WAIT, WAKE, REQUEUE: the host kernel's futex on the word */
     FAST_OPEN,      /* open/openat of a host file for reading: opened and numbered here */
     FAST_OPENAT,    /* (see "file opens"); anything else goes to the Python handler */
+    FAST_FSTAT,     /* fstat of a mirrored host fd: done here; any other fd: Python */
     FAST_COUNT
 };
 
@@ -2661,6 +2662,59 @@ static int fast_close(SlotObject *s, int64_t fd, int64_t *result)
     return 1;
 }
 
+/* ------------------------------------------------------------------ fstat */
+
+/* fstat of a file whose I/O the trampoline serves (mirrored): the host's stat, as
+ * abi.pack_stat lays it out (x86_64's struct stat) with the owners the cage sees
+ * (abi.seen_owner: the host user Lind runs as is the cage's own user, any other owner
+ * is nobody). Every OpenFile's stat is its host fd's; a file not mirrored (a
+ * directory, a file in the microvisor's memory) goes to the handler. */
+#define OVERFLOW_ID 65534
+static uid_t host_euid;
+static gid_t host_egid;
+
+typedef struct {
+    uint64_t dev, ino, nlink;
+    uint32_t mode, uid, gid, pad;
+    uint64_t rdev;
+    int64_t size, blksize, blocks;
+    int64_t atime, atime_ns, mtime, mtime_ns, ctime, ctime_ns;
+    int64_t unused[3];
+} GuestStat;
+_Static_assert(sizeof(GuestStat) == 144, "the guest's struct stat is x86_64's");
+
+static int fast_fstat(SlotObject *s, MemoryObject *m, const int64_t *a, int64_t *result)
+{
+    if (a[0] < 0 || a[0] >= FD_MIRROR || !m)
+        return 0;
+    int fd = host_fd_hold(&s->fds[a[0]]);
+    if (fd < 0)
+        return 0;
+    struct stat st;
+    int r = fstat(fd, &st), err = errno;
+    host_fd_let_go(fd);
+    if (r < 0) {
+        *result = -err;
+        return 1;
+    }
+    GuestStat k = {
+        .dev = st.st_dev, .ino = st.st_ino, .nlink = st.st_nlink, .mode = st.st_mode,
+        .uid = st.st_uid == host_euid ? (uint32_t)s->ids[FAST_GETEUID] : OVERFLOW_ID,
+        .gid = st.st_gid == host_egid ? (uint32_t)s->ids[FAST_GETEGID] : OVERFLOW_ID,
+        .rdev = st.st_rdev, .size = st.st_size, .blksize = st.st_blksize, .blocks = st.st_blocks,
+        .atime = st.st_atim.tv_sec, .atime_ns = st.st_atim.tv_nsec,
+        .mtime = st.st_mtim.tv_sec, .mtime_ns = st.st_mtim.tv_nsec,
+        .ctime = st.st_ctim.tv_sec, .ctime_ns = st.st_ctim.tv_nsec,
+    };
+    if (!memory_in_bounds(m, (uint64_t)a[1], sizeof k)) {
+        *result = -EFAULT;
+        return 1;
+    }
+    memcpy(m->base + a[1], &k, sizeof k);
+    *result = 0;
+    return 1;
+}
+
 /* ---------------------------------------------------------------- futexes */
 
 /* A cage's futex is the host kernel's futex on the word's host address, so waiters
@@ -3087,6 +3141,12 @@ static int64_t dispatch(SlotObject *s, MemoryObject *m, int nr, const int64_t *a
             return r;
         break;
     }
+    case FAST_FSTAT: {
+        int64_t r;
+        if (fast_fstat(s, m, a, &r))
+            return r;
+        break;
+    }
     case FAST_OPEN: case FAST_OPENAT: {
         int64_t r;
         int at = fast == FAST_OPENAT;
@@ -3463,6 +3523,8 @@ PyMODINIT_FUNC PyInit__accel(void)
         return NULL;
     if (install_fault_handler())
         return PyErr_SetFromErrno(PyExc_OSError);
+    host_euid = geteuid();     /* Lind never changes its own */
+    host_egid = getegid();
     PyObject *m = PyModule_Create(&accel_module);
     if (!m)
         return NULL;
@@ -3477,7 +3539,7 @@ PyMODINIT_FUNC PyInit__accel(void)
         "FAST_GETGID", "FAST_GETEGID", "FAST_CLOSE", "FAST_READ", "FAST_WRITE",
         "FAST_PREAD", "FAST_PWRITE", "FAST_LSEEK", "FAST_GRATE", "FAST_THREEI_CALL",
         "FAST_SENDTO", "FAST_RECVFROM", "FAST_EPOLL_PWAIT", "FAST_FUTEX", "FAST_OPEN",
-        "FAST_OPENAT",
+        "FAST_OPENAT", "FAST_FSTAT",
     };
     for (int i = 0; i < FAST_COUNT; i++)
         PyModule_AddIntConstant(m, fast_names[i], i);
