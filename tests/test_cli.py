@@ -91,6 +91,8 @@ def test_root_and_readonly_mount(builds, tmp_path):
     root.mkdir()
     data.mkdir()
     (data / "in.txt").write_text("from the host\n")
+    (root / "data").mkdir()                      # what the mount hides from the cage
+    (root / "data" / "in.txt").write_text("under the mount\n")
     proc = lind_run("--root", root, "--mount", f"{data}:/data:ro", builds.wasm("mounts"))
     out = proc.stdout.decode()
     assert proc.returncode == 0, proc.stderr
@@ -124,7 +126,7 @@ def test_ctypes_fallback_trampoline_gives_the_same_results(builds, tmp_path):
     """Without the C trampoline (no compiler at install time) programs behave the same:
     both trampolines give what the gcc build gives (test_threei checks that "c" is
     really the C one)."""
-    for name in ("files", "dirs"):
+    for name in ("files", "dirs", "opens"):
         (tmp_path / name).mkdir()
         native = subprocess.run([builds.native(name)], cwd=tmp_path / name, env={},
                                 capture_output=True, timeout=60)

@@ -1,10 +1,11 @@
 /* Times N calls of one system call from inside the program: prints ns per call.
- * Usage: syscall_loop geteuid|getpid|close|read0|lseek|fstat N
+ * Usage: syscall_loop geteuid|getpid|close|read0|lseek|fstat|stat N
  *   geteuid, getpid   identity calls (Lind answers them from its C table, no kernel call)
  *   close             close(-1) (Lind answers EBADF from its C table, no kernel call)
  *   read0             read(fd, buf, 0) on a host file (reaches the host kernel in Lind too)
  *   lseek             lseek(fd, 0, SEEK_CUR) on a host file (reaches the host kernel too)
- *   fstat             fstat(fd, &st) on a host file (reaches the host kernel too) */
+ *   fstat             fstat(fd, &st) on a host file (reaches the host kernel too)
+ *   stat              stat(name, &st) of that host file */
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,14 +19,15 @@
 
 int main(int argc, char **argv) {
     if (argc < 3) {
-        fprintf(stderr, "usage: %s geteuid|getpid|close|read0|lseek|fstat N\n", argv[0]);
+        fprintf(stderr, "usage: %s geteuid|getpid|close|read0|lseek|fstat|stat N\n", argv[0]);
         return 2;
     }
     long n = atol(argv[2]);
     volatile long sink = 0;
     char buf[1];
     int fd = -1;
-    if (!strcmp(argv[1], "read0") || !strcmp(argv[1], "lseek") || !strcmp(argv[1], "fstat")) {
+    if (!strcmp(argv[1], "read0") || !strcmp(argv[1], "lseek") || !strcmp(argv[1], "fstat") ||
+        !strcmp(argv[1], "stat")) {
         fd = open("syscall.dat", O_CREAT | O_RDWR | O_TRUNC, 0644);
         if (fd < 0 || write(fd, "x", 1) != 1) {
             perror("syscall.dat");
@@ -46,6 +48,9 @@ int main(int argc, char **argv) {
     } else if (!strcmp(argv[1], "fstat")) {
         struct stat st;
         for (long i = 0; i < n; i++) sink += fstat(fd, &st) + st.st_size;
+    } else if (!strcmp(argv[1], "stat")) {
+        struct stat st;
+        for (long i = 0; i < n; i++) sink += stat("syscall.dat", &st) + st.st_size;
     } else {
         fprintf(stderr, "unknown call %s\n", argv[1]);
         return 2;

@@ -74,7 +74,7 @@ static void numbers(void)
     check(fstat(d, &st) == 0, "fstat");
     printf("fstat: regular=%d size=%lld mine=%d\n", S_ISREG(st.st_mode), (long long)st.st_size,
            st.st_uid == geteuid() && st.st_gid == getegid());
-    check(stat("two", &by_name) == 0, "stat");
+    check(stat("sub/../two", &by_name) == 0, "stat");   /* through the microvisor: a `..` */
     printf("fstat and stat agree: %d\n", st.st_dev == by_name.st_dev &&
            st.st_ino == by_name.st_ino && st.st_mode == by_name.st_mode &&
            st.st_nlink == by_name.st_nlink && st.st_uid == by_name.st_uid &&
@@ -123,6 +123,45 @@ static void errors(void)
     close(once);
     printf("close twice: %s\n", err(close(once)));
     printf("close of a never-opened fd: %s\n", err(close(900)));
+}
+
+static int same_file(const struct stat *a, const struct stat *b)
+{
+    return a->st_dev == b->st_dev && a->st_ino == b->st_ino && a->st_mode == b->st_mode &&
+           a->st_nlink == b->st_nlink && a->st_uid == b->st_uid && a->st_gid == b->st_gid &&
+           a->st_size == b->st_size && a->st_mtim.tv_sec == b->st_mtim.tv_sec &&
+           a->st_mtim.tv_nsec == b->st_mtim.tv_nsec;
+}
+
+static void stats(void)
+{
+    struct stat a, b;
+    const char *r = err(stat("one", &a));
+    printf("stat: %s regular=%d size=%lld mine=%d\n", r, S_ISREG(a.st_mode),
+           (long long)a.st_size, a.st_uid == geteuid());
+    check(stat("./sub/../one", &b) == 0, "stat with ..");
+    printf("stat agrees with the microvisor's: %d\n", same_file(&a, &b));
+    r = err(stat("link", &a));
+    printf("stat through a link: %s %d\n", r, S_ISREG(a.st_mode));
+    r = err(lstat("link", &b));
+    printf("lstat of a link: %s %d size=%lld\n", r, S_ISLNK(b.st_mode), (long long)b.st_size);
+    r = err(lstat("one", &b));
+    printf("lstat of a file: %s %d\n", r, S_ISREG(b.st_mode));
+    r = err(stat("sub", &a));
+    printf("stat of a directory: %s %d\n", r, S_ISDIR(a.st_mode));
+    check(stat("sub/", &b) == 0, "stat with a slash");
+    printf("with a trailing slash, the same: %d\n", same_file(&a, &b));
+    r = err(stat("/", &a));
+    printf("stat of the root: %s %d\n", r, S_ISDIR(a.st_mode));
+    printf("stat missing: %s\n", err(stat("missing", &a)));
+    printf("stat below a file: %s\n", err(stat("one/x", &a)));
+    printf("stat empty: %s\n", err(stat("", &a)));
+    printf("raw stat into a bad pointer: %s\n",
+           err(syscall(SYS_newfstatat, AT_FDCWD, "one", -256L, 0)));
+    printf("raw stat from a bad path: %s\n",
+           err(syscall(SYS_newfstatat, AT_FDCWD, -256L, &a, 0)));
+    printf("fstatat from a directory fd: %s\n", err(fstatat(open("sub", O_RDONLY), "inner", &a, 0)));
+    close(3);
 }
 
 static void directories(void)
@@ -307,6 +346,7 @@ int main(void)
     symlink("two", "link");
     numbers();
     errors();
+    stats();
     directories();
     forked();
     fifos();

@@ -86,7 +86,7 @@ SYSCALLS: dict[int, Syscall] = {
         Syscall(217, "getdents64", f.sys_getdents64),
         Syscall(257, "openat", f.sys_openat, threei.FAST_OPENAT),
         Syscall(258, "mkdirat", f.sys_mkdirat),
-        Syscall(262, "newfstatat", f.sys_newfstatat),
+        Syscall(262, "newfstatat", f.sys_newfstatat, threei.FAST_NEWFSTATAT),
         Syscall(263, "unlinkat", f.sys_unlinkat),
         Syscall(264, "renameat", f.sys_renameat),
         Syscall(265, "linkat", f.sys_linkat),

@@ -62,6 +62,7 @@ FAST_FUTEX: int = _impl.FAST_FUTEX
 FAST_OPEN: int = _impl.FAST_OPEN
 FAST_OPENAT: int = _impl.FAST_OPENAT
 FAST_FSTAT: int = _impl.FAST_FSTAT
+FAST_NEWFSTATAT: int = _impl.FAST_NEWFSTATAT
 FUTEX_WOKEN: int = _impl.FUTEX_WOKEN                      # Slot.futex_wait's outcomes
 FUTEX_WAKE_FD_WRITTEN: int = _impl.FUTEX_WAKE_FD_WRITTEN  # (drain the fd, then decide)
 IO_PLAIN: int = _impl.IO_PLAIN      # how a mirrored fd's read or write may block

@@ -104,6 +104,7 @@ enum {
     FAST_OPEN,      /* open/openat of a host file for reading: opened and numbered here */
     FAST_OPENAT,    /* (see "file opens"); anything else goes to the Python handler */
     FAST_FSTAT,     /* fstat of a mirrored host fd: done here; any other fd: Python */
+    FAST_NEWFSTATAT, /* stat/lstat by a path resolved as FAST_OPEN's: done here */
     FAST_COUNT
 };
 
@@ -2059,9 +2060,22 @@ struct host_open_how {
     uint64_t resolve;
 };
 
-/* open_in_root(dirfd, path, flags, mode=0) -> fd: openat2 with RESOLVE_IN_ROOT and
- * RESOLVE_NO_MAGICLINKS, so `path` (its "..", its symlinks) stays under dirfd, as the
- * cage's root or mount. Tried again on EAGAIN (a rename raced the walk) and EINTR. */
+/* openat2 of `path` under `dirfd` with RESOLVE_IN_ROOT and RESOLVE_NO_MAGICLINKS, so
+ * `path` (its "..", its symlinks) stays under dirfd, as the cage's root or mount. Tried
+ * again on EAGAIN (a rename raced the walk) and EINTR. -errno on failure. */
+static long open_under(int dirfd, const char *path, uint64_t flags, uint64_t mode)
+{
+    /* openat2 refuses a mode without O_CREAT, where open(2) ignores it */
+    struct host_open_how how = {.flags = flags, .mode = flags & O_CREAT ? mode : 0,
+                                .resolve = RESOLVE_IN_ROOT_FLAG | RESOLVE_NO_MAGICLINKS_FLAG};
+    long fd;
+    do {
+        fd = syscall(OPENAT2_NR, dirfd, path, &how, sizeof how);
+    } while (fd < 0 && (errno == EAGAIN || errno == EINTR));
+    return fd < 0 ? -errno : fd;
+}
+
+/* open_in_root(dirfd, path, flags, mode=0) -> fd: open_under, for the microvisor. */
 static PyObject *mod_open_in_root(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
 {
     if (nargs < 3 || nargs > 4 || !PyBytes_Check(args[1])) {
@@ -2079,20 +2093,12 @@ static PyObject *mod_open_in_root(PyObject *self, PyObject *const *args, Py_ssiz
         PyErr_SetString(PyExc_ValueError, "embedded null byte");
         return NULL;
     }
-    /* openat2 refuses a mode without O_CREAT, where open(2) ignores it */
-    struct host_open_how how = {.flags = (uint64_t)flags,
-                                .mode = flags & O_CREAT ? (uint64_t)mode : 0,
-                                .resolve = RESOLVE_IN_ROOT_FLAG | RESOLVE_NO_MAGICLINKS_FLAG};
     long fd;
-    int err;
     Py_BEGIN_ALLOW_THREADS
-    do {
-        fd = syscall(OPENAT2_NR, (int)dirfd, path, &how, sizeof how);
-        err = fd < 0 ? errno : 0;
-    } while (fd < 0 && (err == EAGAIN || err == EINTR));
+    fd = open_under((int)dirfd, path, (uint64_t)flags, (uint64_t)mode);
     Py_END_ALLOW_THREADS
     if (fd < 0) {
-        errno = err;
+        errno = (int)-fd;
         return PyErr_SetFromErrnoWithFilename(PyExc_OSError, path);
     }
     return PyLong_FromLong(fd);
@@ -2456,6 +2462,67 @@ static int under_prefix(const char *path, size_t len, const char *top)
     return len >= t && memcmp(path, top, t) == 0;
 }
 
+/* The path argument at `addr` of a call made from `dirfd`, absolute and folded, in
+ * `path` (PATH_BYTES); 0 when it is Python's to resolve (see above). The path is
+ * copied once: the cage may change its memory meanwhile. */
+static size_t path_here(SlotObject *s, MemoryObject *m, int64_t dirfd, uint64_t addr, char *path)
+{
+    char raw[PATH_BYTES];
+    if (!addr || !memory_in_bounds(m, addr, 1))
+        return 0;
+    uint64_t avail = m->size - addr;
+    size_t len = strnlen((const char *)m->base + addr,
+                         avail < PATH_BYTES - 1 ? (size_t)avail : PATH_BYTES - 1);
+    if (len == 0 || len >= avail || len >= PATH_BYTES - 1)
+        return 0;                     /* empty, past the memory, or too long: Python */
+    memcpy(raw, m->base + addr, len);
+    if (memchr(raw, 0, len))
+        return 0;                     /* changed while it was read: Python reads it again */
+    raw[len] = '\0';
+    if (raw[len - 1] == '/' || (len >= 2 && raw[len - 2] == '/' && raw[len - 1] == '.') ||
+        (len == 1 && raw[0] == '.'))
+        return 0;                     /* a name that must be a directory: Python */
+    char whole[2 * PATH_BYTES + 1];
+    size_t whole_len = 0;
+    if (raw[0] != '/') {
+        if ((int32_t)dirfd != G_AT_FDCWD)
+            return 0;
+        pthread_mutex_lock(&s->files_lock);
+        memcpy(whole, s->cwd, s->cwd_len);
+        whole_len = s->cwd_len;
+        pthread_mutex_unlock(&s->files_lock);
+        if (!whole_len)
+            return 0;
+        whole[whole_len++] = '/';
+    }
+    memcpy(whole + whole_len, raw, len);
+    whole_len += len;
+    size_t path_len = fold_here(whole, whole_len, path);
+    if (!path_len || under_prefix(path, path_len, "/dev") ||
+        under_prefix(path, path_len, "/proc") || under_prefix(path, path_len, "/etc"))
+        return 0;
+    return path_len;
+}
+
+/* The mount of `t` that `path` falls in (the longest prefix: `t` is sorted so), and in
+ * `rest` the path inside it ("." for the mount itself). */
+static MountEntry *mount_of(MountTable *t, const char *path, size_t path_len, const char **rest)
+{
+    for (int i = 0; i < t->count; i++) {
+        MountEntry *e = &t->m[i];
+        if ((e->len == 1 && e->guest[0] == '/') || (path_len == e->len &&
+            !memcmp(path, e->guest, e->len)) || (path_len > e->len &&
+            !memcmp(path, e->guest, e->len) && path[e->len] == '/')) {
+            const char *r = path + (e->len == 1 ? 0 : e->len);
+            while (*r == '/')
+                r++;
+            *rest = *r ? r : ".";
+            return e;
+        }
+    }
+    return NULL;
+}
+
 /* Give a reserved number back (the open failed or is Python's after all). */
 static void unreserve(SlotObject *s, int fd)
 {
@@ -2492,40 +2559,9 @@ static int fast_open(SlotObject *s, MemoryObject *m, int64_t dirfd, uint64_t add
     if (!m || (flags & ~OPEN_HERE_FLAGS) || (flags & G_O_ACCMODE) != G_O_RDONLY ||
         !__atomic_load_n(&s->mounts, __ATOMIC_ACQUIRE))
         return 0;
-    /* The path, copied once: the cage may change its memory meanwhile. */
-    char raw[PATH_BYTES];
-    if (!addr || !memory_in_bounds(m, addr, 1))
-        return 0;
-    uint64_t avail = m->size - addr;
-    size_t len = strnlen((const char *)m->base + addr,
-                         avail < PATH_BYTES - 1 ? (size_t)avail : PATH_BYTES - 1);
-    if (len == 0 || len >= avail || len >= PATH_BYTES - 1)
-        return 0;                     /* empty, past the memory, or too long: Python */
-    memcpy(raw, m->base + addr, len);
-    if (memchr(raw, 0, len))
-        return 0;                     /* changed while it was read: Python reads it again */
-    raw[len] = '\0';
-    if (raw[len - 1] == '/' || (len >= 2 && raw[len - 2] == '/' && raw[len - 1] == '.') ||
-        (len == 1 && raw[0] == '.'))
-        return 0;                     /* a name that must be a directory: Python */
-    char whole[2 * PATH_BYTES + 1], path[PATH_BYTES];
-    size_t whole_len = 0;
-    if (raw[0] != '/') {
-        if ((int32_t)dirfd != G_AT_FDCWD)
-            return 0;
-        pthread_mutex_lock(&s->files_lock);
-        memcpy(whole, s->cwd, s->cwd_len);
-        whole_len = s->cwd_len;
-        pthread_mutex_unlock(&s->files_lock);
-        if (!whole_len)
-            return 0;
-        whole[whole_len++] = '/';
-    }
-    memcpy(whole + whole_len, raw, len);
-    whole_len += len;
-    size_t path_len = fold_here(whole, whole_len, path);
-    if (!path_len || under_prefix(path, path_len, "/dev") ||
-        under_prefix(path, path_len, "/proc") || under_prefix(path, path_len, "/etc"))
+    char path[PATH_BYTES];
+    size_t path_len = path_here(s, m, dirfd, addr, path);
+    if (!path_len)
         return 0;
 
     /* The lowest free number, reserved, and the mount table held, at once. */
@@ -2559,34 +2595,17 @@ static int fast_open(SlotObject *s, MemoryObject *m, int64_t dirfd, uint64_t add
     __atomic_add_fetch(&t->refs, 1, __ATOMIC_ACQ_REL);
     pthread_mutex_unlock(&s->files_lock);
 
-    MountEntry *mount = NULL;
-    for (int i = 0; i < t->count && !mount; i++) {
-        MountEntry *e = &t->m[i];
-        if ((e->len == 1 && e->guest[0] == '/') || (path_len == e->len &&
-            !memcmp(path, e->guest, e->len)) || (path_len > e->len &&
-            !memcmp(path, e->guest, e->len) && path[e->len] == '/'))
-            mount = e;
-    }
+    const char *rest;
+    MountEntry *mount = mount_of(t, path, path_len, &rest);
     if (!mount) {
         mounts_let_go(t);
         unreserve(s, fd);
         return 0;
     }
-    const char *rest = path + (mount->len == 1 ? 0 : mount->len);
-    while (*rest == '/')
-        rest++;
-    if (!*rest)
-        rest = ".";
-    struct host_open_how how = {
-        .flags = O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC |
-                 (flags & G_O_DIRECTORY ? O_DIRECTORY : 0) | (flags & G_O_NOFOLLOW ? O_NOFOLLOW : 0),
-        .resolve = RESOLVE_IN_ROOT_FLAG | RESOLVE_NO_MAGICLINKS_FLAG};
-    long host;
-    int err;
-    do {
-        host = syscall(OPENAT2_NR, mount->fd, rest, &how, sizeof how);
-        err = host < 0 ? errno : 0;
-    } while (host < 0 && (err == EAGAIN || err == EINTR));
+    long host = open_under(mount->fd, rest, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC |
+                           (flags & G_O_DIRECTORY ? O_DIRECTORY : 0) |
+                           (flags & G_O_NOFOLLOW ? O_NOFOLLOW : 0), 0);
+    int err = host < 0 ? (int)-host : 0;
     mounts_let_go(t);
     struct stat st;
     if (host >= 0 && fstat((int)host, &st) < 0) {
@@ -2683,6 +2702,29 @@ typedef struct {
 } GuestStat;
 _Static_assert(sizeof(GuestStat) == 144, "the guest's struct stat is x86_64's");
 
+/* `st` as the cage sees it, written at `addr`. */
+static int put_stat(SlotObject *s, MemoryObject *m, const struct stat *st, uint64_t addr,
+                    int64_t *result)
+{
+    GuestStat k = {
+        .dev = st->st_dev, .ino = st->st_ino, .nlink = st->st_nlink, .mode = st->st_mode,
+        .uid = st->st_uid == host_euid ? (uint32_t)s->ids[FAST_GETEUID] : OVERFLOW_ID,
+        .gid = st->st_gid == host_egid ? (uint32_t)s->ids[FAST_GETEGID] : OVERFLOW_ID,
+        .rdev = st->st_rdev, .size = st->st_size, .blksize = st->st_blksize,
+        .blocks = st->st_blocks,
+        .atime = st->st_atim.tv_sec, .atime_ns = st->st_atim.tv_nsec,
+        .mtime = st->st_mtim.tv_sec, .mtime_ns = st->st_mtim.tv_nsec,
+        .ctime = st->st_ctim.tv_sec, .ctime_ns = st->st_ctim.tv_nsec,
+    };
+    if (!memory_in_bounds(m, addr, sizeof k)) {
+        *result = -EFAULT;
+        return 1;
+    }
+    memcpy(m->base + addr, &k, sizeof k);
+    *result = 0;
+    return 1;
+}
+
 static int fast_fstat(SlotObject *s, MemoryObject *m, const int64_t *a, int64_t *result)
 {
     if (a[0] < 0 || a[0] >= FD_MIRROR || !m)
@@ -2697,22 +2739,48 @@ static int fast_fstat(SlotObject *s, MemoryObject *m, const int64_t *a, int64_t 
         *result = -err;
         return 1;
     }
-    GuestStat k = {
-        .dev = st.st_dev, .ino = st.st_ino, .nlink = st.st_nlink, .mode = st.st_mode,
-        .uid = st.st_uid == host_euid ? (uint32_t)s->ids[FAST_GETEUID] : OVERFLOW_ID,
-        .gid = st.st_gid == host_egid ? (uint32_t)s->ids[FAST_GETEGID] : OVERFLOW_ID,
-        .rdev = st.st_rdev, .size = st.st_size, .blksize = st.st_blksize, .blocks = st.st_blocks,
-        .atime = st.st_atim.tv_sec, .atime_ns = st.st_atim.tv_nsec,
-        .mtime = st.st_mtim.tv_sec, .mtime_ns = st.st_mtim.tv_nsec,
-        .ctime = st.st_ctim.tv_sec, .ctime_ns = st.st_ctim.tv_nsec,
-    };
-    if (!memory_in_bounds(m, (uint64_t)a[1], sizeof k)) {
-        *result = -EFAULT;
+    return put_stat(s, m, &st, (uint64_t)a[1], result);
+}
+
+/* newfstatat(dirfd, path, buf, flags) of a path resolved here (see "file opens"), flags
+ * 0 or AT_SYMLINK_NOFOLLOW: the file found as an O_PATH fd under its mount (the link
+ * itself when not followed, as lstat sees it), fstat'd and closed. */
+#define G_AT_SYMLINK_NOFOLLOW 0x100
+static int fast_stat_path(SlotObject *s, MemoryObject *m, const int64_t *a, int64_t *result)
+{
+    if (!m || (a[3] & ~(int64_t)G_AT_SYMLINK_NOFOLLOW) ||
+        !__atomic_load_n(&s->mounts, __ATOMIC_ACQUIRE))
+        return 0;
+    char path[PATH_BYTES];
+    size_t path_len = path_here(s, m, a[0], (uint64_t)a[1], path);
+    if (!path_len)
+        return 0;
+    pthread_mutex_lock(&s->files_lock);
+    MountTable *t = s->files_closed ? NULL : s->mounts;
+    if (t)
+        __atomic_add_fetch(&t->refs, 1, __ATOMIC_ACQ_REL);
+    pthread_mutex_unlock(&s->files_lock);
+    if (!t)
+        return 0;
+    const char *rest;
+    MountEntry *mount = mount_of(t, path, path_len, &rest);
+    long fd = mount ? open_under(mount->fd, rest, O_PATH | O_CLOEXEC |
+                                 (a[3] & G_AT_SYMLINK_NOFOLLOW ? O_NOFOLLOW : 0), 0) : 0;
+    mounts_let_go(t);
+    if (!mount)
+        return 0;
+    if (fd < 0) {
+        *result = fd;
         return 1;
     }
-    memcpy(m->base + a[1], &k, sizeof k);
-    *result = 0;
-    return 1;
+    struct stat st;
+    int r = fstat((int)fd, &st), err = errno;
+    close((int)fd);
+    if (r < 0) {
+        *result = -err;
+        return 1;
+    }
+    return put_stat(s, m, &st, (uint64_t)a[2], result);
 }
 
 /* ---------------------------------------------------------------- futexes */
@@ -3147,6 +3215,12 @@ static int64_t dispatch(SlotObject *s, MemoryObject *m, int nr, const int64_t *a
             return r;
         break;
     }
+    case FAST_NEWFSTATAT: {
+        int64_t r;
+        if (fast_stat_path(s, m, a, &r))
+            return r;
+        break;
+    }
     case FAST_OPEN: case FAST_OPENAT: {
         int64_t r;
         int at = fast == FAST_OPENAT;
@@ -3539,7 +3613,7 @@ PyMODINIT_FUNC PyInit__accel(void)
         "FAST_GETGID", "FAST_GETEGID", "FAST_CLOSE", "FAST_READ", "FAST_WRITE",
         "FAST_PREAD", "FAST_PWRITE", "FAST_LSEEK", "FAST_GRATE", "FAST_THREEI_CALL",
         "FAST_SENDTO", "FAST_RECVFROM", "FAST_EPOLL_PWAIT", "FAST_FUTEX", "FAST_OPEN",
-        "FAST_OPENAT", "FAST_FSTAT",
+        "FAST_OPENAT", "FAST_FSTAT", "FAST_NEWFSTATAT",
     };
     for (int i = 0; i < FAST_COUNT; i++)
         PyModule_AddIntConstant(m, fast_names[i], i);

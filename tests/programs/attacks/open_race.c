@@ -1,5 +1,6 @@
 /* Opens the trampoline serves (plain read-only ones), aimed out of the root.
- *   reach CANARY   each way out once, as "NAME RESULT ERRNO"; then two threads open a
+ *   reach CANARY   each way out once, opened and stat'd, as "NAME RESULT ERRNO" and
+ *                  "NAME_stat RESULT ERRNO" (and the size stat found); then two threads open a
  *                  path a third thread keeps rewriting among those ways (so the path
  *                  may change while it is read), while a fourth dups and closes the
  *                  numbers they get; prints "raced escaped=N opened=M": N reads that
@@ -11,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #define ROUNDS 20000
@@ -92,6 +94,11 @@ static int reach(const char *canary)
                 printf("ESCAPED through %s\n", names[i]);
             close(fd);
         }
+        struct stat st;
+        errno = 0;
+        int r = stat(ways[i], &st);
+        printf("%s_stat %d %d %lld\n", names[i], r, r < 0 ? errno : 0,
+               r < 0 ? -1LL : (long long)st.st_size);
     }
     strcpy(shared_path, ways[0]);
     pthread_t f, s, o[2];
