@@ -356,9 +356,10 @@ class Cage:
         self.hostname = hostname                # uname's node name
         self.network = parent.network if parent else network or Network()   # its tree's
         self.slot = threei.Slot(self)
-        self.fds = (fds.copy(self._mirror_fd, self._fd_closed, self.slot) if fds
+        opened_by = self.slot if threei.ACCELERATED else None   # the C trampoline opens too
+        self.fds = (fds.copy(self._mirror_fd, self._fd_closed, opened_by) if fds
                     else FdTable(mirror=self._mirror_fd, on_close=self._fd_closed,
-                                 opened_by=self.slot))
+                                 opened_by=opened_by))
         self.signals = signals.SignalState(
             cage_id, parent.signals if parent else None,
             signals.caller(parent) if parent else None)   # fork copies the calling thread's

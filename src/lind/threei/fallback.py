@@ -599,7 +599,8 @@ class Slot:
     def set_fd_limit(self, limit: int) -> None:
         self.fd_limit = limit
 
-    # Opens are all the microvisor's here: no fd is ever opened by the trampoline.
+    # Opens are all the microvisor's here: this trampoline opens no file (Cage gives its
+    # FdTable no `opened_by`), so what the C one is told of is not needed.
     def set_files(self, mounts: Mounts | None) -> None:
         pass
 
@@ -611,15 +612,6 @@ class Slot:
 
     def note_posix_locks(self) -> None:
         pass
-
-    def claim_fd(self, fd: int) -> bool:
-        return True
-
-    def adopt_fd(self, fd: int) -> None:
-        return None
-
-    def adopt_all(self, final: bool) -> list:
-        return []
 
     def stop(self, message: str) -> None:
         self.exiting = True
