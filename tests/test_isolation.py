@@ -411,6 +411,19 @@ def test_isolate_runs_threads_that_wait_on_each_other(builds, tmp_path):
     assert isolated == plain and plain[0] == 0, (plain, isolated)
 
 
+def test_isolate_opens_and_stats_as_without(builds, tmp_path):
+    """Opens, stats and closes the trampoline makes: in --isolate's user namespace Lind's
+    own ids are others, and a file it owns must still show as the cage's (the stat the
+    trampoline answers once used the ids Lind had before it entered the namespace)."""
+    for name in ("plain", "isolated"):
+        (tmp_path / name).mkdir()
+    plain = lind_command(tmp_path, "run", "--root", tmp_path / "plain", builds.wasm("opens"))
+    isolated = lind_command(tmp_path, "run", "--isolate", "--root", tmp_path / "isolated",
+                            builds.wasm("opens"))
+    assert isolated == plain and plain[0] == 0, (plain, isolated)
+    assert "failures: 0\n" in plain[1] and "mine=1" in plain[1], plain
+
+
 @pytest.mark.parametrize("call", ["29", "68", "240"])    # shmget, msgget, mq_open
 def test_the_filter_stands_for_the_ipc_namespace(app, tmp_path, call):
     """--isolate makes no IPC namespace of its own because its filter lets no System V

@@ -1256,6 +1256,8 @@ typedef struct {
     int64_t open_limit;    /* RLIMIT_NOFILE's soft limit */
     int files_closed;      /* the cage's fd table was emptied at its end */
     int posix_locks;       /* the cage took a POSIX lock: its closes are Python's */
+    uid_t host_euid;       /* Lind's own ids when the cage began (--isolate changes them */
+    gid_t host_egid;       /* before any cage runs): owners fstat maps to the cage's */
     uint8_t owner[FD_MIRROR];
     OpenedHere *opened[FD_MIRROR];
     Entry table[NSYSCALLS];
@@ -1352,6 +1354,8 @@ static PyObject *Slot_new(PyTypeObject *type, PyObject *args, PyObject *kw)
     s->fd_limit = 1024;
     s->wake_fd = -1;
     s->open_limit = 1024;
+    s->host_euid = geteuid();
+    s->host_egid = getegid();
     pthread_mutex_init(&s->wake_lock, NULL);
     pthread_mutex_init(&s->ranges_lock, NULL);
     pthread_mutex_init(&s->files_lock, NULL);
@@ -2689,8 +2693,6 @@ static int fast_close(SlotObject *s, int64_t fd, int64_t *result)
  * is nobody). Every OpenFile's stat is its host fd's; a file not mirrored (a
  * directory, a file in the microvisor's memory) goes to the handler. */
 #define OVERFLOW_ID 65534
-static uid_t host_euid;
-static gid_t host_egid;
 
 typedef struct {
     uint64_t dev, ino, nlink;
@@ -2708,8 +2710,8 @@ static int put_stat(SlotObject *s, MemoryObject *m, const struct stat *st, uint6
 {
     GuestStat k = {
         .dev = st->st_dev, .ino = st->st_ino, .nlink = st->st_nlink, .mode = st->st_mode,
-        .uid = st->st_uid == host_euid ? (uint32_t)s->ids[FAST_GETEUID] : OVERFLOW_ID,
-        .gid = st->st_gid == host_egid ? (uint32_t)s->ids[FAST_GETEGID] : OVERFLOW_ID,
+        .uid = st->st_uid == s->host_euid ? (uint32_t)s->ids[FAST_GETEUID] : OVERFLOW_ID,
+        .gid = st->st_gid == s->host_egid ? (uint32_t)s->ids[FAST_GETEGID] : OVERFLOW_ID,
         .rdev = st->st_rdev, .size = st->st_size, .blksize = st->st_blksize,
         .blocks = st->st_blocks,
         .atime = st->st_atim.tv_sec, .atime_ns = st->st_atim.tv_nsec,
@@ -3597,8 +3599,6 @@ PyMODINIT_FUNC PyInit__accel(void)
         return NULL;
     if (install_fault_handler())
         return PyErr_SetFromErrno(PyExc_OSError);
-    host_euid = geteuid();     /* Lind never changes its own */
-    host_egid = getegid();
     PyObject *m = PyModule_Create(&accel_module);
     if (!m)
         return NULL;
