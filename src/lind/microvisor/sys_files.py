@@ -215,9 +215,15 @@ def _open_existing(cage, guest_path: str, host: int, perm: int, write: bool,
             os.close(handle)
     if st_mode is None:
         st_mode = os.fstat(fd).st_mode
+    return _partner_awaited(cage, fd, host, flags, st_mode), st_mode
+
+
+def _partner_awaited(cage, fd: int, host: int, flags: int, st_mode: int) -> int:
+    """`fd` once open(2) may return: a FIFO opened without O_NONBLOCK waits for its
+    partner (_fifo_blocking, which closes `fd` and returns the new one)."""
     if not flags & abi.O_NONBLOCK and statmod.S_ISFIFO(st_mode):
-        return _fifo_blocking(cage, fd, host), st_mode
-    return fd, st_mode
+        return _fifo_blocking(cage, fd, host)
+    return fd
 
 
 def _fifo_blocking(cage, fd: int, host: int) -> int:
@@ -286,9 +292,8 @@ def _open_fifo(cage, handle: int, host: int, ready: Callable[[], bool] | None = 
 
 def open_found(cage, host_fd: int, guest_path: str, flags: int, st_mode: int) -> int:
     """What open(2) does once the file is open (here, `host_fd`, opened without blocking
-    by the trampoline at `guest_path`): a FIFO opened without O_NONBLOCK waits."""
-    if not flags & abi.O_NONBLOCK and statmod.S_ISFIFO(st_mode):
-        host_fd = _fifo_blocking(cage, host_fd, abi.host_open_flags(flags))   # closes host_fd
+    by the trampoline at `guest_path`)."""
+    host_fd = _partner_awaited(cage, host_fd, abi.host_open_flags(flags), flags, st_mode)
     return _install(cage, host_fd, flags, guest_path, st_mode)
 
 
