@@ -166,9 +166,10 @@ def test_no_host_thread_left_is_eagain_and_the_cage_ends(builds, tmp_path, monke
 
     def five_at_most(task, name):
         nonlocal started
-        if started == 5:
-            raise RuntimeError("can't start new thread")
-        started += 1
+        if "-thread-" in name:      # not the cage's first thread, which runs there too
+            if started == 5:
+                raise RuntimeError("can't start new thread")
+            started += 1
         run_pooled(task, name)
 
     monkeypatch.setattr(stacks, "run_pooled", five_at_most)

@@ -394,7 +394,7 @@ class Cage:
         self.jump_points: collections.OrderedDict[int, tuple[bytes, int]] = collections.OrderedDict()
         self.spawn_plan: bytes | None = None    # a posix_spawn child's, until it takes it
         self._next_jump_token = int.from_bytes(os.urandom(4), "little") << 32 | 1
-        self.thread = threading.Thread(target=self._main, name=f"cage-{cage_id}", daemon=True)
+        self.thread = stacks.PooledThread(self._main, f"cage-{cage_id}")
         # Its other threads (clone(CLONE_THREAD)), by thread id, and how many of all its
         # threads, the first included, have not ended: the last one's exit is the cage's.
         self.threads: dict[int, CageThread] = {}
@@ -420,13 +420,7 @@ class Cage:
         """(user, system) CPU seconds the cage's own thread has used, as getrusage says."""
         if self.cpu_at_end is not None:
             return self.cpu_at_end
-        if threading.current_thread() is self.thread:
-            used = resource.getrusage(resource.RUSAGE_THREAD)
-            return used.ru_utime, used.ru_stime
-        try:    # another thread asks (a grate acting for the cage): one total
-            return time.clock_gettime(time.pthread_getcpuclockid(self.thread.ident)), 0.0
-        except (OSError, TypeError):
-            return 0.0, 0.0
+        return self.thread.cpu_times()
 
     def set_parent(self, ppid: int) -> None:
         self.ppid = ppid
@@ -885,7 +879,11 @@ class Cage:
     # -- life cycle ---------------------------------------------------------
     def start(self) -> None:
         _count_running(+1)
-        stacks.start(self.thread)
+        try:
+            self.thread.start()
+        except BaseException:
+            _count_running(-1)
+            raise
 
     def running_instance(self) -> Instance:
         """The calling host thread's instance of this cage's program: a CageThread's, or
@@ -1057,6 +1055,8 @@ class Cage:
         finally:
             self._finish()
             _count_running(-1)
+            threei.thread_done()    # the host thread goes back to the pool
+            serve(None)
 
     def _finish(self) -> None:
         self._end_threads()
@@ -1350,7 +1350,7 @@ class Cage:
         trampoline, which then answers that call EINTR) or at an epoch tick."""
         self.trap_message = "null pointer dereference in a bulk memory instruction"
         signals.force(self, signal.SIGSEGV, signals.siginfo(signal.SIGSEGV, signals.SEGV_MAPERR),
-                      own_thread=threading.current_thread() is self.thread)
+                      own_thread=self.thread.is_current())
 
     def signal_from_outside(self, sig: int, info: bytes | None = None) -> None:
         """A signal from another cage or the host (SIGCHLD, SIGALRM, kill)."""

@@ -600,7 +600,7 @@ def sys_signal_word(cage, addr, hint, *_):
 def _on_own_thread(cage) -> bool:
     """Whether the calling host thread runs one of the cage's threads (not a grate's
     handler worker, which shares its memory but must not run its signal handlers)."""
-    return cage.calling_thread() is not None or threading.current_thread() is cage.thread
+    return cage.calling_thread() is not None or cage.thread.is_current()
 
 
 def sys_next_signal(cage, frame, *_):
