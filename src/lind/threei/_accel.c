@@ -565,6 +565,22 @@ static PyObject *Memory_fill(MemoryObject *m, PyObject *args)
     Py_RETURN_NONE;
 }
 
+#ifndef MADV_POPULATE_WRITE
+#define MADV_POPULATE_WRITE 23     /* Linux 5.14; older kernels say EINVAL, ignored */
+#endif
+
+/* Make the whole pages of [to, to+len) present and writable in one call, before a copy
+ * writes them all: a fork's child copies into fresh pages, which fault one by one
+ * otherwise (~1.8 us each here). */
+static void populate_for_writing(uint8_t *to, uint64_t len)
+{
+    uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
+    uintptr_t lo = ((uintptr_t)to + page - 1) & ~(page - 1);
+    uintptr_t hi = ((uintptr_t)to + len) & ~(page - 1);
+    if (hi > lo)
+        (void)madvise((void *)lo, hi - lo, MADV_POPULATE_WRITE);
+}
+
 /* copy_from(src_memory, src_addr, dest_addr, n): memmove, both ranges checked
  * (fork copying a parent's memory, mremap moving a region). */
 static PyObject *Memory_copy_from(MemoryObject *m, PyObject *args)
@@ -578,6 +594,7 @@ static PyObject *Memory_copy_from(MemoryObject *m, PyObject *args)
     memory_pin(src);
     memory_pin(m);
     Py_BEGIN_ALLOW_THREADS
+    populate_for_writing(to, len);
     memmove(to, from, (size_t)len);
     Py_END_ALLOW_THREADS
     memory_unpin(m);
