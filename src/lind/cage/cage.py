@@ -11,7 +11,6 @@ import itertools
 import mmap
 import os
 import re
-import resource
 import select
 import signal
 import struct
