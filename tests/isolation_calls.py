@@ -55,6 +55,8 @@ EXTRA = {
     "kill": "signals to the private network's helper",
     "wait4": "reaping the private network's helper",
     "clock_nanosleep": "time.sleep",
+    "clock_gettime": "a cage's CPU time asked from another thread (a thread's CPU clock is "
+                     "no vDSO clock)",
     "getrandom": "os.urandom, random seeds",
     "preadv2": "a read of a pipe without waiting (RWF_NOWAIT), which the runs may not reach",
 }

@@ -134,7 +134,6 @@ class PooledThread:
         self._alive = False
         self._done = threading.Event()
         self._rusage_at_start = (0.0, 0.0)
-        self._clock_at_start = 0.0
 
     def start(self) -> None:
         self._alive = True
@@ -148,7 +147,6 @@ class PooledThread:
     def _run(self) -> None:
         used = resource.getrusage(resource.RUSAGE_THREAD)
         self._rusage_at_start = (used.ru_utime, used.ru_stime)
-        self._clock_at_start = time.clock_gettime(time.CLOCK_THREAD_CPUTIME_ID)
         self.ident = threading.get_ident()
         try:
             self._target()
@@ -179,7 +177,7 @@ class PooledThread:
             total = time.clock_gettime(time.pthread_getcpuclockid(ident)) if ident else 0.0
         except OSError:     # it ended meanwhile
             return 0.0, 0.0
-        return max(total - self._clock_at_start, 0.0), 0.0
+        return max(total - sum(self._rusage_at_start), 0.0), 0.0
 
 
 def has_room() -> bool:
