@@ -125,6 +125,8 @@ BENCHES = [
     Bench("stat by name (host file)", "syscall_loop", ("stat",), None, 20_000, 200_000,
           TRAMPOLINE),
     Bench("open+close", "fileio_loop", ("open", "0"), 1.5, 5_000, 50_000, TRAMPOLINE),
+    Bench("open for appending+close", "fileio_loop", ("open-append", "0"), 1.5, 5_000, 50_000,
+          TRAMPOLINE),
     _io("read 1 B", ("read", "1"), None, 50_000),
     _io("read 4 KiB", ("read", "4096"), 1.5, 50_000),
     _io("read 64 KiB", ("read", "65536"), None, 10_000),

@@ -1,6 +1,6 @@
 /* Times N reads or writes of SIZE bytes at offset 0 of a file (hot page cache), and
- * N open+close pairs: prints ns per operation.
- * Usage: fileio_loop read|write|open SIZE N   (works on ./bench.dat) */
+ * N open+close pairs (for reading, or for appending): prints ns per operation.
+ * Usage: fileio_loop read|write|open|open-append SIZE N   (works on ./bench.dat) */
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,7 +12,7 @@
 
 int main(int argc, char **argv) {
     if (argc < 4) {
-        fprintf(stderr, "usage: %s read|write|open SIZE N\n", argv[0]);
+        fprintf(stderr, "usage: %s read|write|open|open-append SIZE N\n", argv[0]);
         return 2;
     }
     size_t size = (size_t)atol(argv[2]);
@@ -34,6 +34,9 @@ int main(int argc, char **argv) {
     } else if (!strcmp(argv[1], "open")) {
         for (long i = 0; i < n; i++)
             close(open("bench.dat", O_RDONLY));
+    } else if (!strcmp(argv[1], "open-append")) {
+        for (long i = 0; i < n; i++)
+            close(open("bench.dat", O_WRONLY | O_APPEND));
     } else {
         fprintf(stderr, "unknown mode %s\n", argv[1]);
         return 2;

@@ -1,11 +1,12 @@
 /* open() and close() as a program sees them: numbers, errors, sharing, directories,
- * FIFOs, locks, limits and threads. Lind serves plain read-only opens in the trampoline
- * and the rest in the microvisor; the two must hand out numbers and files as one
+ * FIFOs, locks, limits, threads and opens for writing. Lind serves plain opens of
+ * files that exist in the trampoline and the rest in the microvisor; the two must hand out numbers and files as one
  * kernel does. Compared with the gcc build line by line; relative paths only. */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -336,6 +337,104 @@ static void threads(void)
     close(3);
 }
 
+static long long size_of(const char *name)
+{
+    struct stat st;
+    return stat(name, &st) == 0 ? (long long)st.st_size : -1;
+}
+
+static void show(const char *name)
+{
+    char buf[128] = {0};
+    int fd = open(name, O_RDONLY);
+    ssize_t n = read(fd, buf, sizeof buf - 1);
+    close(fd);
+    printf("%s holds %zd bytes: %s", name, n, buf);
+}
+
+/* Writes under RLIMIT_FSIZE 10, to a file opened before the limit was set (`early`) and
+ * to one opened after it: cut short at the limit, then EFBIG. Told through `report`
+ * (stdout, a file here, is past the limit too). */
+static void size_limited(int early, int report)
+{
+    struct rlimit lim = {10, 10};
+    check(setrlimit(RLIMIT_FSIZE, &lim) == 0, "setrlimit");
+    int late = open("big", O_WRONLY);
+    char line[160];
+    ssize_t a = write(early, "0123456789abcdef", 16);
+    ssize_t b = write(early, "x", 1);
+    int len = snprintf(line, sizeof line, "limited, opened before: %zd then %zd (errno %d)\n",
+                       a, b, errno);
+    check(ftruncate(late, 0) == 0, "truncate");
+    a = write(late, "0123456789abcdef", 16);
+    b = write(late, "x", 1);
+    len += snprintf(line + len, sizeof line - len, "limited, opened after: %zd then %zd (errno %d)\n",
+                    a, b, errno);
+    check(write(report, line, (size_t)len) == len, "report");
+}
+
+static void writes(void)
+{
+    int w = open("one", O_WRONLY | O_TRUNC);
+    printf("write-only, truncated: %s, size %lld\n", err(w), size_of("one"));
+    check(write(w, "first\n", 6) == 6, "write");
+    char buf[32] = {0};
+    printf("read of a write-only fd: %s\n", err(read(w, buf, 1)));
+    int rw = open("one", O_RDWR);
+    check(read(rw, buf, 6) == 6, "read back");
+    printf("read-write: %s, read back %.6s", err(rw), buf);
+    check(write(rw, "second\n", 7) == 7, "write after read");
+    int a = open("one", O_WRONLY | O_APPEND);
+    check(write(a, "third\n", 6) == 6, "append");
+    check(lseek(a, 0, SEEK_SET) == 0 && write(a, "fourth\n", 7) == 7, "append after a seek");
+    check(pwrite(a, "fifth\n", 6, 0) == 6, "pwrite of an O_APPEND fd");
+    printf("numbers %d %d %d; F_GETFL access %d %d %d, O_APPEND %d\n", w, rw, a,
+           fcntl(w, F_GETFL) & O_ACCMODE, fcntl(rw, F_GETFL) & O_ACCMODE,
+           fcntl(a, F_GETFL) & O_ACCMODE, !!(fcntl(a, F_GETFL) & O_APPEND));
+    close(w);
+    close(rw);
+    close(a);
+    show("one");
+    int l = open("link", O_WRONLY | O_APPEND);
+    check(write(l, "through the link\n", 17) == 17, "write through a link");
+    close(l);
+    show("two");
+    printf("directory for writing: %s\n", err(open("sub", O_WRONLY)));
+    printf("directory read-write: %s\n", err(open("sub", O_RDWR)));
+    printf("missing for writing: %s\n", err(open("missing", O_WRONLY)));
+    printf("symlink for writing, O_NOFOLLOW: %s\n", err(open("link", O_WRONLY | O_NOFOLLOW)));
+    printf("three as access mode: %s\n", err(open("one", 3)));
+    int t = open("two", O_RDONLY | O_TRUNC);
+    printf("read-only with O_TRUNC: %s, size %lld\n", err(t), size_of("two"));
+    close(t);
+    check(mkfifo("wfifo", 0600) == 0, "mkfifo");
+    printf("fifo without a reader, O_NONBLOCK writer: %s\n",
+           err(open("wfifo", O_WRONLY | O_NONBLOCK)));
+    unlink("wfifo");
+    put("big", "");
+    int early = open("big", O_WRONLY);
+    int report[2];
+    check(pipe(report) == 0, "pipe");
+    fflush(stdout);
+    pid_t pid = fork();
+    if (pid == 0) {
+        signal(SIGXFSZ, SIG_IGN);
+        size_limited(early, report[1]);
+        _exit(0);
+    }
+    close(report[1]);
+    char told[160] = {0};
+    ssize_t got = 0, k;
+    while ((k = read(report[0], told + got, sizeof told - 1 - got)) > 0)
+        got += k;
+    printf("%s", told);
+    int status;
+    waitpid(pid, &status, 0);
+    close(report[0]);
+    close(early);
+    printf("limited child: %d, big holds %lld bytes\n", status, size_of("big"));
+}
+
 int main(void)
 {
     put("one", "one file\n");
@@ -353,6 +452,7 @@ int main(void)
     locks();
     limit();
     threads();
+    writes();
     printf("failures: %d\n", failures);
     return failures != 0;
 }

@@ -379,6 +379,7 @@ class Cage:
         self._set_ids()
         self.fd_limits_changed()
         self.slot.set_cwd(cwd.encode("utf-8", "surrogateescape"))
+        self.slot.set_file_size_limited(self.rlimit_fsize[0] != limits.RLIM_INFINITY)
         self.slot.set_files(fs.trampoline_mounts())
         self._main_instance = Instance()     # its first thread's (others: CageThread)
         self._startup_number = next(_startup_numbers)
@@ -583,6 +584,7 @@ class Cage:
     def set_file_size_limit(self, soft: int, hard: int) -> None:
         """setrlimit(RLIMIT_FSIZE): the trampoline serves writes again only without one."""
         self.rlimit_fsize = (soft, hard)
+        self.slot.set_file_size_limited(soft != limits.RLIM_INFINITY)
         for fd in self.fds.numbers():
             self._mirror_fd(fd, self.fds.get(fd))
 

@@ -142,7 +142,8 @@ class FileSystem:
         with self._lock:
             if self._trampoline_mounts is None:
                 self._trampoline_mounts = threei.Mounts(
-                    [(m.guest.encode("utf-8", "surrogateescape"), m.fd) for m in self.mounts])
+                    [(m.guest.encode("utf-8", "surrogateescape"), m.fd) for m in self.mounts],
+                    not self._readonly_hosts)
             return self._trampoline_mounts
 
     def share(self) -> FileSystem:

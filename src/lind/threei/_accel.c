@@ -1239,6 +1239,7 @@ typedef struct {
 
 typedef struct {
     int refs;
+    int writes;          /* no mount is read-only: opens for writing may be made here */
     int count;
     MountEntry m[];
 } MountTable;
@@ -1273,6 +1274,7 @@ typedef struct {
     int64_t open_limit;    /* RLIMIT_NOFILE's soft limit */
     int files_closed;      /* the cage's fd table was emptied at its end */
     int posix_locks;       /* the cage took a POSIX lock: its closes are Python's */
+    int file_size_limited; /* RLIMIT_FSIZE is finite: writes are the microvisor's */
     uid_t host_euid;       /* Lind's own ids when the cage began (--isolate changes them */
     gid_t host_egid;       /* before any cage runs): owners fstat maps to the cage's */
     uint8_t owner[FD_MIRROR];
@@ -2141,7 +2143,8 @@ static PyObject *mod_file_mode(PyObject *self, PyObject *arg)
 
 /* ------------------------------------------------------------------ file opens */
 
-/* open and openat of a host file for reading (flags within OPEN_HERE_FLAGS) are served
+/* open and openat of an existing host file (flags within OPEN_HERE_FLAGS; for writing
+ * only where the file system has no read-only mount, MountTable.writes) are served
  * here: the path is read once from cage memory, made absolute against the cage's cwd
  * and folded as fs.normalize folds it, the mount is found by the longest guest prefix
  * as FileSystem.locate finds it, and the file is opened with openat2(RESOLVE_IN_ROOT)
@@ -2152,18 +2155,25 @@ static PyObject *mod_file_mode(PyObject *self, PyObject *arg)
  * What this code does not decide goes to the Python handler, unchanged: a `..` or a
  * trailing `/` (checked there as the kernel's walk would), names under /dev, /proc and
  * /etc (the microvisor may provide those), a relative path from a dirfd, any flag
- * beyond these, a FIFO or socket found (handed to Python already open). */
+ * beyond these (O_CREAT among them), a FIFO or socket found (handed to Python already
+ * open), a FIFO with no reader yet opened for writing without O_NONBLOCK (Python's
+ * open waits for the reader). */
 
 /* Guest open flags (lind.microvisor.abi: the generic Linux values). */
 #define G_O_ACCMODE 03
 #define G_O_RDONLY 0
+#define G_O_WRONLY 01
+#define G_O_RDWR 02
+#define G_O_TRUNC 01000
+#define G_O_APPEND 02000
 #define G_O_NONBLOCK 04000
 #define G_O_LARGEFILE 0100000
 #define G_O_DIRECTORY 0200000
 #define G_O_NOFOLLOW 0400000
 #define G_O_CLOEXEC 02000000
 #define G_AT_FDCWD (-100)
-#define OPEN_HERE_FLAGS (G_O_NONBLOCK | G_O_LARGEFILE | G_O_DIRECTORY | G_O_NOFOLLOW | G_O_CLOEXEC)
+#define OPEN_HERE_FLAGS (G_O_ACCMODE | G_O_TRUNC | G_O_APPEND | G_O_NONBLOCK | G_O_LARGEFILE | \
+                         G_O_DIRECTORY | G_O_NOFOLLOW | G_O_CLOEXEC)
 
 /* The process's budget of host fds for cages' files (limits.host_fds), kept here so
  * that the opens made here and the microvisor's count against one figure. */
@@ -2243,18 +2253,21 @@ static void Mounts_dealloc(MountsObject *o)
     Py_TYPE(o)->tp_free((PyObject *)o);
 }
 
-/* Mounts([(guest: bytes, dirfd), ...]), longest guest prefix first; the dirfds are
- * duplicated, so the table outlives the FileSystem's own. */
+/* Mounts([(guest: bytes, dirfd), ...], writes), longest guest prefix first; the dirfds
+ * are duplicated, so the table outlives the FileSystem's own. `writes`: none of them is
+ * read-only (a link may lead from any mount into a read-only one's directory). */
 static PyObject *Mounts_new(PyTypeObject *type, PyObject *args, PyObject *kw)
 {
     PyObject *list;
-    if (!PyArg_ParseTuple(args, "O!", &PyList_Type, &list))
+    int writes;
+    if (!PyArg_ParseTuple(args, "O!p", &PyList_Type, &list, &writes))
         return NULL;
     Py_ssize_t n = PyList_GET_SIZE(list);
     MountTable *t = calloc(1, sizeof *t + (size_t)n * sizeof(MountEntry));
     if (!t)
         return PyErr_NoMemory();
     t->refs = 1;
+    t->writes = writes;
     for (Py_ssize_t i = 0; i < n; i++) {
         const char *guest;
         Py_ssize_t len;
@@ -2311,6 +2324,19 @@ static PyObject *Slot_set_files(SlotObject *s, PyObject *arg)
     s->mounts = t;
     pthread_mutex_unlock(&s->files_lock);
     mounts_let_go(old);
+    Py_RETURN_NONE;
+}
+
+/* set_file_size_limited(bool): files opened here from now on are written through the
+ * microvisor (Cage.set_file_size_limit re-mirrors those open already). */
+static PyObject *Slot_set_file_size_limited(SlotObject *s, PyObject *arg)
+{
+    int limited = PyObject_IsTrue(arg);
+    if (limited < 0)
+        return NULL;
+    pthread_mutex_lock(&s->files_lock);
+    s->file_size_limited = limited;
+    pthread_mutex_unlock(&s->files_lock);
     Py_RETURN_NONE;
 }
 
@@ -2577,8 +2603,10 @@ static int fast_open(SlotObject *s, MemoryObject *m, int64_t dirfd, uint64_t add
                      int64_t flags64, int64_t *result)
 {
     int flags = (int)(uint32_t)flags64 & ~G_O_LARGEFILE;
-    if (!m || (flags & ~OPEN_HERE_FLAGS) || (flags & G_O_ACCMODE) != G_O_RDONLY ||
-        !__atomic_load_n(&s->mounts, __ATOMIC_ACQUIRE))
+    int access = flags & G_O_ACCMODE;
+    int writing = access != G_O_RDONLY;
+    if (!m || (flags & ~OPEN_HERE_FLAGS) || access == G_O_ACCMODE ||
+        (!writing && (flags & G_O_TRUNC)) || !__atomic_load_n(&s->mounts, __ATOMIC_ACQUIRE))
         return 0;
     char path[PATH_BYTES];
     size_t path_len = path_here(s, m, dirfd, addr, path);
@@ -2588,7 +2616,7 @@ static int fast_open(SlotObject *s, MemoryObject *m, int64_t dirfd, uint64_t add
     /* The lowest free number, reserved, and the mount table held, at once. */
     pthread_mutex_lock(&s->files_lock);
     MountTable *t = s->mounts;
-    if (s->files_closed || !t) {
+    if (s->files_closed || !t || (writing && !t->writes)) {
         pthread_mutex_unlock(&s->files_lock);
         return 0;
     }
@@ -2623,11 +2651,19 @@ static int fast_open(SlotObject *s, MemoryObject *m, int64_t dirfd, uint64_t add
         unreserve(s, fd);
         return 0;
     }
-    long host = open_under(mount->fd, rest, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC |
+    long host = open_under(mount->fd, rest,
+                           (access == G_O_RDWR ? O_RDWR : access == G_O_WRONLY ? O_WRONLY : O_RDONLY) |
+                           O_NONBLOCK | O_NOCTTY | O_CLOEXEC |
+                           (flags & G_O_TRUNC ? O_TRUNC : 0) |
+                           (flags & G_O_APPEND ? O_APPEND : 0) |
                            (flags & G_O_DIRECTORY ? O_DIRECTORY : 0) |
                            (flags & G_O_NOFOLLOW ? O_NOFOLLOW : 0), 0);
     int err = host < 0 ? (int)-host : 0;
     mounts_let_go(t);
+    if (err == ENXIO && !(flags & G_O_NONBLOCK)) {
+        unreserve(s, fd);             /* a FIFO with no reader: Python's open waits */
+        return 0;
+    }
     struct stat st;
     if (host >= 0 && fstat((int)host, &st) < 0) {
         err = errno;
@@ -2653,7 +2689,7 @@ static int fast_open(SlotObject *s, MemoryObject *m, int64_t dirfd, uint64_t add
     OpenedHere *o = malloc(sizeof *o + path_len + 1);
     if (o) {
         o->host_fd = (int)host;
-        o->flags = flags & ~G_O_CLOEXEC;
+        o->flags = flags & ~(G_O_CLOEXEC | G_O_TRUNC);
         o->cloexec = !!(flags & G_O_CLOEXEC);
         o->is_dir = S_ISDIR(st.st_mode);
         memcpy(o->path, path, path_len + 1);
@@ -2670,7 +2706,9 @@ static int fast_open(SlotObject *s, MemoryObject *m, int64_t dirfd, uint64_t add
     s->opened[fd] = o;
     s->owner[fd] = FD_OPENED_HERE;
     if (!o->is_dir) {
-        s->fds[fd].access = FD_READ;
+        /* writes only while no file-size limit is set: the microvisor checks it */
+        s->fds[fd].access = (uint8_t)((access != G_O_WRONLY ? FD_READ : 0) |
+                                      (writing && !s->file_size_limited ? FD_WRITE : 0));
         s->fds[fd].kind = IO_PLAIN;
         s->fds[fd].description = 0;
         __atomic_store_n(&s->fds[fd].host_fd, (int32_t)host, __ATOMIC_RELEASE);
@@ -3406,6 +3444,8 @@ static PyMethodDef Slot_methods[] = {
     {"set_files", (PyCFunction)Slot_set_files, METH_O,
      "set_files(mounts_or_None): where the opens served here resolve"},
     {"set_cwd", (PyCFunction)Slot_set_cwd, METH_O, "set_cwd(path: bytes): the cage's cwd"},
+    {"set_file_size_limited", (PyCFunction)Slot_set_file_size_limited, METH_O,
+     "set_file_size_limited(bool): whether RLIMIT_FSIZE is finite"},
     {"set_open_limit", (PyCFunction)Slot_set_open_limit, METH_O, "RLIMIT_NOFILE's soft limit"},
     {"note_posix_locks", (PyCFunction)Slot_note_posix_locks, METH_NOARGS,
      "the cage holds POSIX locks: every close is Python's"},

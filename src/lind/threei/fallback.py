@@ -194,8 +194,9 @@ def host_fds_held() -> int:
 class Mounts:
     """A file system's mounts for the opens the C trampoline serves; this one serves none."""
 
-    def __init__(self, mounts: list[tuple[bytes, int]]) -> None:
+    def __init__(self, mounts: list[tuple[bytes, int]], writes: bool) -> None:
         self.mounts = mounts
+        self.writes = writes
 
 
 # Host fds Slot._fast_io is using, and those to close when it lets go (see _accel.c).
@@ -605,6 +606,9 @@ class Slot:
         pass
 
     def set_cwd(self, path: bytes) -> None:
+        pass
+
+    def set_file_size_limited(self, limited: bool) -> None:
         pass
 
     def set_open_limit(self, limit: int) -> None:

@@ -1,6 +1,10 @@
-/* Opens the trampoline serves (plain read-only ones), aimed out of the root.
- *   reach CANARY   each way out once, opened and stat'd, as "NAME RESULT ERRNO" and
- *                  "NAME_stat RESULT ERRNO" (and the size stat found); then two threads open a
+/* Opens the trampoline serves (plain ones of files that exist, for reading and for
+ * writing), aimed out of the root.
+ *   reach CANARY   each way out once, opened, stat'd and opened for writing (appending
+ *                  "x", or emptying it), as "NAME RESULT ERRNO", "NAME_stat RESULT ERRNO"
+ *                  (and the size stat found), "NAME_write RESULT ERRNO" and
+ *                  "NAME_trunc RESULT ERRNO"; then two threads open (every fourth time
+ *                  for reading and appending "x") a
  *                  path a third thread keeps rewriting among those ways (so the path
  *                  may change while it is read), while a fourth dups and closes the
  *                  numbers they get; prints "raced escaped=N opened=M": N reads that
@@ -42,11 +46,15 @@ static void *opener(void *arg)
 {
     long mine_escaped = 0, mine_opened = 0;
     for (int i = 0; i < ROUNDS; i++) {
-        int fd = open(shared_path, O_RDONLY | (i & 1 ? O_CLOEXEC : 0));
+        int appending = i % 4 == 3;
+        int fd = open(shared_path, (appending ? O_RDWR | O_APPEND : O_RDONLY) |
+                                   (i & 1 ? O_CLOEXEC : 0));
         if (fd < 0)
             continue;
         mine_opened++;
         mine_escaped += leaked(fd);
+        if (appending && write(fd, "x", 1) != 1)
+            perror("append");
         close(fd);
     }
     pthread_mutex_lock(&count_lock);
@@ -99,6 +107,23 @@ static int reach(const char *canary)
         int r = stat(ways[i], &st);
         printf("%s_stat %d %d %lld\n", names[i], r, r < 0 ? errno : 0,
                r < 0 ? -1LL : (long long)st.st_size);
+    }
+    for (int i = 0; i < nways; i++) {
+        errno = 0;
+        int fd = open(ways[i], O_WRONLY | O_APPEND);
+        printf("%s_write %d %d\n", names[i], fd < 0 ? -1 : 0, fd < 0 ? errno : 0);
+        if (fd >= 0) {
+            if (write(fd, "x", 1) != 1)
+                perror("write");
+            close(fd);
+        }
+        if (i == 0)
+            continue;             /* the file the race below reads */
+        errno = 0;
+        fd = open(ways[i], O_RDWR | O_TRUNC);
+        printf("%s_trunc %d %d\n", names[i], fd < 0 ? -1 : 0, fd < 0 ? errno : 0);
+        if (fd >= 0)
+            close(fd);
     }
     strcpy(shared_path, ways[0]);
     pthread_t f, s, o[2];
