@@ -468,7 +468,7 @@ def test_a_closed_fds_number_reaches_nothing_the_host_opens_next(builds, tmp_pat
 
 
 def test_opens_made_in_the_trampoline_stay_in_the_root(builds, tmp_path, canary):
-    """Plain opens (for reading, appending, emptying) and stats by path are made in C
+    """Plain opens (for reading, appending, emptying, creating) and stats by path are made in C
     (_accel.c, "file opens"): each way out of the root once, then opens while another
     thread rewrites the path under them and a third dups and closes the numbers they
     get -- beside a tenant whose root holds a secret."""
@@ -486,6 +486,17 @@ def test_opens_made_in_the_trampoline_stay_in_the_root(builds, tmp_path, canary)
     for way in ("abs_link", "rel_link", "dir_link", "canary_path", "tenant", "tenant_via_link"):
         assert got[way] == got[f"{way}_write"] == got[f"{way}_trunc"] == (-1, errno.ENOENT), out
         assert f"{way}_stat -1 {errno.ENOENT} -1\n" in out, out
+    # O_CREAT makes what the name finds in the cage's own root, or nothing: "../canary.txt"
+    # from / is /canary.txt there, and the tenant's name a new file there
+    assert {way: got[f"{way}_create"] for way in ("abs_link", "dir_link", "canary_path",
+                                                  "tenant_via_link", "made_outside")} == {
+        "abs_link": (-1, errno.ENOENT), "dir_link": (-1, errno.ENOENT),
+        "canary_path": (-1, errno.ENOENT), "tenant_via_link": (-1, errno.ENOENT),
+        "made_outside": (-1, errno.ENOENT)}, out
+    assert got["rel_link_create"] == got["tenant_create"] == (0, 0), out
+    assert (root / "canary.txt").exists() and (root / "tenant_secret.txt").exists()
+    assert (tmp_path / "trees-tenant-root" / "tenant_secret.txt").read_text() == "SECRET\n"
+    assert not (tmp_path / "made_outside.txt").exists()
     assert "raced escaped=0 opened=some\n" in out, out
     untouched(canary)
 

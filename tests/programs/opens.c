@@ -1,7 +1,7 @@
 /* open() and close() as a program sees them: numbers, errors, sharing, directories,
- * FIFOs, locks, limits, threads and opens for writing. Lind serves plain opens of
- * files that exist in the trampoline and the rest in the microvisor; the two must hand out numbers and files as one
- * kernel does. Compared with the gcc build line by line; relative paths only. */
+ * FIFOs, locks, limits, threads, opens for writing and creating. Lind serves plain
+ * opens in the trampoline and the rest in the microvisor; the two must hand out
+ * numbers and files as one kernel does. Compared with the gcc build line by line; relative paths only. */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -373,6 +373,59 @@ static void size_limited(int early, int report)
     check(write(report, line, (size_t)len) == len, "report");
 }
 
+static unsigned mode_of(const char *name)
+{
+    struct stat st;
+    return lstat(name, &st) == 0 ? (unsigned)(st.st_mode & 07777) : 0;
+}
+
+static void creates(void)
+{
+    umask(0);
+    int a = open("made0", O_WRONLY | O_CREAT, 0666);
+    umask(077);
+    int b = open("made1", O_RDONLY | O_CREAT | O_EXCL, 0644);
+    int c = open("made2", O_RDWR | O_CREAT | O_TRUNC | O_APPEND, 04755);
+    umask(022);
+    printf("created: %s %s %s, modes %o %o %o, sizes %lld %lld\n", err(a), err(b), err(c),
+           mode_of("made0"), mode_of("made1"), mode_of("made2"), size_of("made0"), size_of("made1"));
+    check(write(a, "made\n", 5) == 5 && write(c, "made\n", 5) == 5, "write to created files");
+    close(a);
+    close(b);
+    close(c);
+    printf("O_EXCL on a file there: %s\n", err(open("made0", O_WRONLY | O_CREAT | O_EXCL, 0600)));
+    int again = open("made0", O_RDWR | O_CREAT, 0600);
+    printf("O_CREAT on a file there: %s, size %lld, mode %o\n", err(again), size_of("made0"),
+           mode_of("made0"));
+    close(again);
+    check(symlink("made_by_link", "dangling") == 0, "symlink");
+    printf("O_CREAT | O_EXCL through a dangling link: %s\n",
+           err(open("dangling", O_WRONLY | O_CREAT | O_EXCL, 0600)));
+    int l = open("dangling", O_WRONLY | O_CREAT, 0640);
+    printf("O_CREAT through a dangling link: %s, made %lld bytes, mode %o\n", err(l),
+           size_of("made_by_link"), mode_of("made_by_link"));
+    close(l);
+    printf("O_CREAT | O_NOFOLLOW on a link: %s\n",
+           err(open("link", O_WRONLY | O_CREAT | O_NOFOLLOW, 0600)));
+    printf("O_CREAT in a missing directory: %s\n", err(open("nodir/x", O_WRONLY | O_CREAT, 0600)));
+    printf("O_CREAT below a file: %s\n", err(open("one/x", O_WRONLY | O_CREAT, 0600)));
+    printf("O_CREAT of a directory there: %s\n", err(open("sub", O_WRONLY | O_CREAT, 0600)));
+    printf("O_CREAT | O_DIRECTORY: %s\n", err(open("newdir", O_RDONLY | O_CREAT | O_DIRECTORY, 0700)));
+    printf("O_EXCL without O_CREAT: %s\n", err(l = open("made0", O_RDONLY | O_EXCL)));
+    close(l);
+    int n = 0, first = -1;
+    for (int i = 0; i < 40; i++) {
+        char name[32];
+        snprintf(name, sizeof name, "many%02d", i);
+        int fd = open(name, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        if (i == 0)
+            first = fd;
+        n += fd >= 0 && fd == first;
+        close(fd);
+    }
+    printf("40 created, each at the number the first got: %d\n", n);
+}
+
 static void writes(void)
 {
     int w = open("one", O_WRONLY | O_TRUNC);
@@ -453,6 +506,7 @@ int main(void)
     limit();
     threads();
     writes();
+    creates();
     printf("failures: %d\n", failures);
     return failures != 0;
 }

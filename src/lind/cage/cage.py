@@ -314,7 +314,7 @@ class Cage:
         self.exe: tuple[str, str | None] = parent.exe if parent else ("/", None)
         self.fs = fs
         self._cwd = cwd
-        self.umask = parent.umask if parent else 0o022
+        self._umask = parent.umask if parent else 0o022
         # RLIMIT_STACK (soft, hard); the soft limit sizes a program's stack when it starts
         self.rlimit_stack = parent.rlimit_stack if parent else (limits.STACK, limits.RLIM_INFINITY)
         # (where the program's stack starts, the top of the region it was linked with)
@@ -380,6 +380,7 @@ class Cage:
         self.fd_limits_changed()
         self.slot.set_cwd(cwd.encode("utf-8", "surrogateescape"))
         self.slot.set_file_size_limited(self.rlimit_fsize[0] != limits.RLIM_INFINITY)
+        self.slot.set_umask(self._umask)
         self.slot.set_files(fs.trampoline_mounts())
         self._main_instance = Instance()     # its first thread's (others: CageThread)
         self._startup_number = next(_startup_numbers)
@@ -559,6 +560,16 @@ class Cage:
         """The trampoline opens relative paths too: it is told."""
         self._cwd = path
         self.slot.set_cwd(path.encode("utf-8", "surrogateescape"))
+
+    @property
+    def umask(self) -> int:
+        return self._umask
+
+    @umask.setter
+    def umask(self, mask: int) -> None:
+        """The trampoline creates files too: it is told."""
+        self._umask = mask
+        self.slot.set_umask(mask)
 
     def fd_limits_changed(self) -> None:
         """RLIMIT_NOFILE changed (or is set first): the trampoline closes and opens too."""

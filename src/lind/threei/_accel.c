@@ -1275,6 +1275,7 @@ typedef struct {
     int files_closed;      /* the cage's fd table was emptied at its end */
     int posix_locks;       /* the cage took a POSIX lock: its closes are Python's */
     int file_size_limited; /* RLIMIT_FSIZE is finite: writes are the microvisor's */
+    unsigned umask_bits;   /* the cage's umask, for the files its opens create */
     uid_t host_euid;       /* Lind's own ids when the cage began (--isolate changes them */
     gid_t host_egid;       /* before any cage runs): owners fstat maps to the cage's */
     uint8_t owner[FD_MIRROR];
@@ -1373,6 +1374,7 @@ static PyObject *Slot_new(PyTypeObject *type, PyObject *args, PyObject *kw)
     s->fd_limit = 1024;
     s->wake_fd = -1;
     s->open_limit = 1024;
+    s->umask_bits = 022;
     s->host_euid = geteuid();
     s->host_egid = getegid();
     pthread_mutex_init(&s->wake_lock, NULL);
@@ -2143,9 +2145,9 @@ static PyObject *mod_file_mode(PyObject *self, PyObject *arg)
 
 /* ------------------------------------------------------------------ file opens */
 
-/* open and openat of an existing host file (flags within OPEN_HERE_FLAGS; for writing
- * only where the file system has no read-only mount, MountTable.writes) are served
- * here: the path is read once from cage memory, made absolute against the cage's cwd
+/* open and openat of a host file (flags within OPEN_HERE_FLAGS; for writing or
+ * creating only where the file system has no read-only mount, MountTable.writes) are
+ * served here: the path is read once from cage memory, made absolute against the cage's cwd
  * and folded as fs.normalize folds it, the mount is found by the longest guest prefix
  * as FileSystem.locate finds it, and the file is opened with openat2(RESOLVE_IN_ROOT)
  * under that mount's directory -- the confinement of every open the microvisor makes.
@@ -2155,15 +2157,20 @@ static PyObject *mod_file_mode(PyObject *self, PyObject *arg)
  * What this code does not decide goes to the Python handler, unchanged: a `..` or a
  * trailing `/` (checked there as the kernel's walk would), names under /dev, /proc and
  * /etc (the microvisor may provide those), a relative path from a dirfd, any flag
- * beyond these (O_CREAT among them), a FIFO or socket found (handed to Python already
- * open), a FIFO with no reader yet opened for writing without O_NONBLOCK (Python's
- * open waits for the reader). */
+ * beyond these, a FIFO or socket found (handed to Python already open), a FIFO with no
+ * reader yet opened for writing without O_NONBLOCK (Python's open waits for the
+ * reader), an O_CREAT that finds a dangling symlink (Python makes the file it names, as
+ * the cage's paths find it). A file O_CREAT makes gets the cage's umask, as
+ * sys_files._open gives it: made with O_EXCL, then chmod'ed (the host's umask is not
+ * the cage's). */
 
 /* Guest open flags (lind.microvisor.abi: the generic Linux values). */
 #define G_O_ACCMODE 03
 #define G_O_RDONLY 0
 #define G_O_WRONLY 01
 #define G_O_RDWR 02
+#define G_O_CREAT 0100
+#define G_O_EXCL 0200
 #define G_O_TRUNC 01000
 #define G_O_APPEND 02000
 #define G_O_NONBLOCK 04000
@@ -2172,8 +2179,8 @@ static PyObject *mod_file_mode(PyObject *self, PyObject *arg)
 #define G_O_NOFOLLOW 0400000
 #define G_O_CLOEXEC 02000000
 #define G_AT_FDCWD (-100)
-#define OPEN_HERE_FLAGS (G_O_ACCMODE | G_O_TRUNC | G_O_APPEND | G_O_NONBLOCK | G_O_LARGEFILE | \
-                         G_O_DIRECTORY | G_O_NOFOLLOW | G_O_CLOEXEC)
+#define OPEN_HERE_FLAGS (G_O_ACCMODE | G_O_CREAT | G_O_EXCL | G_O_TRUNC | G_O_APPEND | \
+                         G_O_NONBLOCK | G_O_LARGEFILE | G_O_DIRECTORY | G_O_NOFOLLOW | G_O_CLOEXEC)
 
 /* The process's budget of host fds for cages' files (limits.host_fds), kept here so
  * that the opens made here and the microvisor's count against one figure. */
@@ -2324,6 +2331,16 @@ static PyObject *Slot_set_files(SlotObject *s, PyObject *arg)
     s->mounts = t;
     pthread_mutex_unlock(&s->files_lock);
     mounts_let_go(old);
+    Py_RETURN_NONE;
+}
+
+/* set_umask(mask): the cage's umask, which files its opens make here get. */
+static PyObject *Slot_set_umask(SlotObject *s, PyObject *arg)
+{
+    long mask = PyLong_AsLong(arg);
+    if (mask == -1 && PyErr_Occurred())
+        return NULL;
+    __atomic_store_n(&s->umask_bits, (unsigned)mask & 0777, __ATOMIC_RELAXED);
     Py_RETURN_NONE;
 }
 
@@ -2600,13 +2617,15 @@ static int64_t open_found_in_python(SlotObject *s, int host_fd, const char *path
 }
 
 static int fast_open(SlotObject *s, MemoryObject *m, int64_t dirfd, uint64_t addr,
-                     int64_t flags64, int64_t *result)
+                     int64_t flags64, int64_t mode64, int64_t *result)
 {
     int flags = (int)(uint32_t)flags64 & ~G_O_LARGEFILE;
     int access = flags & G_O_ACCMODE;
-    int writing = access != G_O_RDONLY;
+    int creating = !!(flags & G_O_CREAT);
+    int writing = access != G_O_RDONLY || creating;
     if (!m || (flags & ~OPEN_HERE_FLAGS) || access == G_O_ACCMODE ||
-        (!writing && (flags & G_O_TRUNC)) || !__atomic_load_n(&s->mounts, __ATOMIC_ACQUIRE))
+        (access == G_O_RDONLY && (flags & G_O_TRUNC)) || ((flags & G_O_EXCL) && !creating) ||
+        !__atomic_load_n(&s->mounts, __ATOMIC_ACQUIRE))
         return 0;
     char path[PATH_BYTES];
     size_t path_len = path_here(s, m, dirfd, addr, path);
@@ -2651,13 +2670,31 @@ static int fast_open(SlotObject *s, MemoryObject *m, int64_t dirfd, uint64_t add
         unreserve(s, fd);
         return 0;
     }
-    long host = open_under(mount->fd, rest,
-                           (access == G_O_RDWR ? O_RDWR : access == G_O_WRONLY ? O_WRONLY : O_RDONLY) |
-                           O_NONBLOCK | O_NOCTTY | O_CLOEXEC |
-                           (flags & G_O_TRUNC ? O_TRUNC : 0) |
-                           (flags & G_O_APPEND ? O_APPEND : 0) |
-                           (flags & G_O_DIRECTORY ? O_DIRECTORY : 0) |
-                           (flags & G_O_NOFOLLOW ? O_NOFOLLOW : 0), 0);
+    int host_flags = (access == G_O_RDWR ? O_RDWR : access == G_O_WRONLY ? O_WRONLY : O_RDONLY) |
+                     O_NONBLOCK | O_NOCTTY | O_CLOEXEC |
+                     (flags & G_O_TRUNC ? O_TRUNC : 0) |
+                     (flags & G_O_APPEND ? O_APPEND : 0) |
+                     (flags & G_O_DIRECTORY ? O_DIRECTORY : 0) |
+                     (flags & G_O_NOFOLLOW ? O_NOFOLLOW : 0);
+    long host;
+    if (creating) {
+        unsigned perm = (unsigned)mode64 & 07777 & ~__atomic_load_n(&s->umask_bits, __ATOMIC_RELAXED);
+        host = open_under(mount->fd, rest, host_flags | O_CREAT | O_EXCL, perm);
+        if (host >= 0 && fchmod((int)host, perm) < 0) {
+            int err = errno;
+            close((int)host);
+            host = -err;
+        } else if (host == -EEXIST && !(flags & G_O_EXCL)) {
+            host = open_under(mount->fd, rest, host_flags, 0);   /* there already */
+            if (host == -ENOENT) {    /* a dangling symlink: Python makes what it names */
+                mounts_let_go(t);
+                unreserve(s, fd);
+                return 0;
+            }
+        }
+    } else {
+        host = open_under(mount->fd, rest, host_flags, 0);
+    }
     int err = host < 0 ? (int)-host : 0;
     mounts_let_go(t);
     if (err == ENXIO && !(flags & G_O_NONBLOCK)) {
@@ -2689,7 +2726,7 @@ static int fast_open(SlotObject *s, MemoryObject *m, int64_t dirfd, uint64_t add
     OpenedHere *o = malloc(sizeof *o + path_len + 1);
     if (o) {
         o->host_fd = (int)host;
-        o->flags = flags & ~(G_O_CLOEXEC | G_O_TRUNC);
+        o->flags = flags & ~(G_O_CLOEXEC | G_O_CREAT | G_O_EXCL | G_O_TRUNC);
         o->cloexec = !!(flags & G_O_CLOEXEC);
         o->is_dir = S_ISDIR(st.st_mode);
         memcpy(o->path, path, path_len + 1);
@@ -3281,7 +3318,7 @@ static int64_t dispatch(SlotObject *s, MemoryObject *m, int nr, const int64_t *a
     case FAST_OPEN: case FAST_OPENAT: {
         int64_t r;
         int at = fast == FAST_OPENAT;
-        if (fast_open(s, m, at ? a[0] : G_AT_FDCWD, (uint64_t)a[at], a[at + 1], &r))
+        if (fast_open(s, m, at ? a[0] : G_AT_FDCWD, (uint64_t)a[at], a[at + 1], a[at + 2], &r))
             return r;
         break;
     }
@@ -3444,6 +3481,7 @@ static PyMethodDef Slot_methods[] = {
     {"set_files", (PyCFunction)Slot_set_files, METH_O,
      "set_files(mounts_or_None): where the opens served here resolve"},
     {"set_cwd", (PyCFunction)Slot_set_cwd, METH_O, "set_cwd(path: bytes): the cage's cwd"},
+    {"set_umask", (PyCFunction)Slot_set_umask, METH_O, "set_umask(mask): the cage's umask"},
     {"set_file_size_limited", (PyCFunction)Slot_set_file_size_limited, METH_O,
      "set_file_size_limited(bool): whether RLIMIT_FSIZE is finite"},
     {"set_open_limit", (PyCFunction)Slot_set_open_limit, METH_O, "RLIMIT_NOFILE's soft limit"},

@@ -611,6 +611,9 @@ class Slot:
     def set_file_size_limited(self, limited: bool) -> None:
         pass
 
+    def set_umask(self, mask: int) -> None:
+        pass
+
     def set_open_limit(self, limit: int) -> None:
         pass
 

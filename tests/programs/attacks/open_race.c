@@ -1,9 +1,11 @@
 /* Opens the trampoline serves (plain ones of files that exist, for reading and for
  * writing), aimed out of the root.
  *   reach CANARY   each way out once, opened, stat'd and opened for writing (appending
- *                  "x", or emptying it), as "NAME RESULT ERRNO", "NAME_stat RESULT ERRNO"
- *                  (and the size stat found), "NAME_write RESULT ERRNO" and
- *                  "NAME_trunc RESULT ERRNO"; then two threads open (every fourth time
+ *                  "x", emptying it, creating it), as "NAME RESULT ERRNO",
+ *                  "NAME_stat RESULT ERRNO" (and the size stat found), "NAME_write RESULT
+ *                  ERRNO", "NAME_trunc RESULT ERRNO" and "NAME_create RESULT ERRNO"; a new
+ *                  file made through the link to the host directory ("made_outside_create");
+ *                  then two threads open (every fourth time
  *                  for reading and appending "x") a
  *                  path a third thread keeps rewriting among those ways (so the path
  *                  may change while it is read), while a fourth dups and closes the
@@ -124,7 +126,15 @@ static int reach(const char *canary)
         printf("%s_trunc %d %d\n", names[i], fd < 0 ? -1 : 0, fd < 0 ? errno : 0);
         if (fd >= 0)
             close(fd);
+        errno = 0;
+        fd = open(ways[i], O_WRONLY | O_CREAT | O_TRUNC, 0666);
+        printf("%s_create %d %d\n", names[i], fd < 0 ? -1 : 0, fd < 0 ? errno : 0);
+        if (fd >= 0)
+            close(fd);
     }
+    errno = 0;
+    int made = open("dir_link/made_outside.txt", O_WRONLY | O_CREAT | O_EXCL, 0666);
+    printf("made_outside_create %d %d\n", made < 0 ? -1 : 0, made < 0 ? errno : 0);
     strcpy(shared_path, ways[0]);
     pthread_t f, s, o[2];
     pthread_create(&f, NULL, flipper, NULL);
