@@ -98,11 +98,17 @@ def run_pooled(task: Callable[[], None], name: str) -> None:
     if parked is not None:
         parked.wake.set()
         return
-    start(threading.Thread(target=_serve_tasks, args=(task, name), name=name, daemon=True))
+    first = _Parked()
+    first.task = (task, name)
+    start(threading.Thread(target=_serve_tasks, args=(first,), name=name, daemon=True))
 
 
-def _serve_tasks(task: Callable[[], None], name: str) -> None:
+def _serve_tasks(parked: _Parked) -> None:
     while True:
+        # The thread's arguments keep the first _Parked as long as the thread lives: its
+        # task must not stay there too (a cage, its Store, kept after it ended).
+        task, name = parked.task
+        parked.task = None
         threading.current_thread().name = name
         task()
         del task          # what the task held (a cage thread's Store) goes now
@@ -117,7 +123,6 @@ def _serve_tasks(task: Callable[[], None], name: str) -> None:
             if parked.task is None:       # nobody came: still listed
                 _parked.remove(parked)
                 return
-        task, name = parked.task
 
 
 class PooledThread:
@@ -128,7 +133,7 @@ class PooledThread:
     thread may have run others before."""
 
     def __init__(self, target: Callable[[], None], name: str) -> None:
-        self._target = target
+        self._target: Callable[[], None] | None = target
         self.name = name
         self.ident: int | None = None
         self._alive = False
@@ -145,11 +150,13 @@ class PooledThread:
             raise
 
     def _run(self) -> None:
+        target, self._target = self._target, None   # as threading.Thread: no cycle left
         used = resource.getrusage(resource.RUSAGE_THREAD)
         self._rusage_at_start = (used.ru_utime, used.ru_stime)
         self.ident = threading.get_ident()
         try:
-            self._target()
+            if target is not None:
+                target()
         finally:
             self._alive = False
             self.ident = None
