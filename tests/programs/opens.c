@@ -389,6 +389,7 @@ static void creates(void)
     umask(022);
     printf("created: %s %s %s, modes %o %o %o, sizes %lld %lld\n", err(a), err(b), err(c),
            mode_of("made0"), mode_of("made1"), mode_of("made2"), size_of("made0"), size_of("made1"));
+    printf("write to one created read-only: %s\n", err((int)write(b, "x", 1)));
     check(write(a, "made\n", 5) == 5 && write(c, "made\n", 5) == 5, "write to created files");
     close(a);
     close(b);

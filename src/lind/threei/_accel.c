@@ -2147,10 +2147,11 @@ static PyObject *mod_file_mode(PyObject *self, PyObject *arg)
 
 /* open and openat of a host file (flags within OPEN_HERE_FLAGS; for writing or
  * creating only where the file system has no read-only mount, MountTable.writes) are
- * served here: the path is read once from cage memory, made absolute against the cage's cwd
- * and folded as fs.normalize folds it, the mount is found by the longest guest prefix
- * as FileSystem.locate finds it, and the file is opened with openat2(RESOLVE_IN_ROOT)
- * under that mount's directory -- the confinement of every open the microvisor makes.
+ * served here: the path is read once from cage memory, made absolute against the
+ * cage's cwd and folded as fs.normalize folds it, the mount is found by the longest
+ * guest prefix as FileSystem.locate finds it, and the file is opened with
+ * openat2(RESOLVE_IN_ROOT) under that mount's directory -- the confinement of every
+ * open the microvisor makes.
  * The lowest free fd number is taken here, under files_lock, and recorded as opened
  * here; the Python fd table adopts the file (makes its OpenFile) the first time it
  * needs that number (FdTable), and a close of a file never adopted is done here too.
@@ -2745,7 +2746,8 @@ static int fast_open(SlotObject *s, MemoryObject *m, int64_t dirfd, uint64_t add
     if (!o->is_dir) {
         /* writes only while no file-size limit is set: the microvisor checks it */
         s->fds[fd].access = (uint8_t)((access != G_O_WRONLY ? FD_READ : 0) |
-                                      (writing && !s->file_size_limited ? FD_WRITE : 0));
+                                      (access != G_O_RDONLY && !s->file_size_limited ?
+                                       FD_WRITE : 0));
         s->fds[fd].kind = IO_PLAIN;
         s->fds[fd].description = 0;
         __atomic_store_n(&s->fds[fd].host_fd, (int32_t)host, __ATOMIC_RELEASE);
