@@ -254,3 +254,30 @@ def test_sockets_handed_over_are_sockets_as_for_subprocess(builds):
 def test_pass_fds_refuses_what_cannot_be_passed(builds, bad):
     with pytest.raises((ValueError, OSError)):
         lind.run([str(builds.wasm("posix/pass_fds"))], pass_fds=bad)
+
+
+_FORK_AFTER_A_RUN = r"""
+import os, sys
+import lind
+program = sys.argv[1]
+first = lind.run([program, "a", "b"], capture_output=True, timeout=60)
+pid = os.fork()          # cages ran here: their host threads are parked now
+if pid == 0:
+    code = 3
+    try:
+        again = lind.run([program, "c"], capture_output=True, timeout=20)
+        code = 0 if b"argv[1]=c\n" in again.stdout else 4
+    finally:
+        os._exit(code)
+_, status = os.waitpid(pid, 0)
+print(first.returncode, os.waitstatus_to_exitcode(status))
+"""
+
+
+def test_a_process_forked_after_runs_can_run_cages(builds, tmp_path):
+    """A program that ran cages and then forks (multiprocessing's default on Linux) runs
+    cages in the child too: the parent's parked host threads are not there, and no task
+    waits for them."""
+    proc = subprocess.run([sys.executable, "-c", _FORK_AFTER_A_RUN, str(builds.wasm("args_env"))],
+                          capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    assert (proc.returncode, proc.stdout) == (0, "0 0\n"), proc.stderr

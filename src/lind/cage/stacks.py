@@ -87,6 +87,18 @@ _parked: list[_Parked] = []
 _parked_lock = threading.Lock()
 
 
+def _no_parked_threads_in_a_forked_child() -> None:
+    """A process forked from this one (multiprocessing, an embedding program) has only
+    the thread that forked: tasks handed to the parked ones would never run there."""
+    global _parked_lock, _start_lock
+    _parked.clear()
+    _parked_lock = threading.Lock()
+    _start_lock = threading.Lock()
+
+
+os.register_at_fork(after_in_child=_no_parked_threads_in_a_forked_child)
+
+
 def run_pooled(task: Callable[[], None], name: str) -> None:
     """Run `task` on a host thread with a `THREAD_STACK` stack, named `name`: one that
     ran an earlier task and waits for another, else a new one. `task` must leave no
