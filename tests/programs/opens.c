@@ -411,6 +411,10 @@ static void creates(void)
     printf("O_CREAT in a missing directory: %s\n", err(open("nodir/x", O_WRONLY | O_CREAT, 0600)));
     printf("O_CREAT below a file: %s\n", err(open("one/x", O_WRONLY | O_CREAT, 0600)));
     printf("O_CREAT of a directory there: %s\n", err(open("sub", O_WRONLY | O_CREAT, 0600)));
+    printf("O_CREAT of a directory there, to read: %s\n", err(open("sub", O_RDONLY | O_CREAT, 0600)));
+    check(symlink("sub", "sublink") == 0, "symlink to a directory");
+    printf("O_CREAT through a link to a directory, to read: %s\n",
+           err(open("sublink", O_RDONLY | O_CREAT, 0600)));
     printf("O_CREAT | O_DIRECTORY: %s\n", err(open("newdir", O_RDONLY | O_CREAT | O_DIRECTORY, 0700)));
     printf("O_EXCL without O_CREAT: %s\n", err(l = open("made0", O_RDONLY | O_EXCL)));
     close(l);

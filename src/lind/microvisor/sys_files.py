@@ -158,6 +158,9 @@ def _open(cage, guest_path: str, dir_only: bool, flags: int, mode: int, hops: in
                     raise abi.error(errno.EEXIST) from None
                 write = bool(flags & abi.O_ACCMODE) or bool(flags & abi.O_TRUNC)
                 fd, st_mode = _open_existing(cage, guest_path, host & ~os.O_CREAT, 0, write, flags)
+                if statmod.S_ISDIR(st_mode):    # as Linux: O_CREAT of a directory, even to read
+                    os.close(fd)
+                    raise abi.error(errno.EISDIR)
             except FileNotFoundError:
                 target = None if flags & abi.O_NOFOLLOW else _dangling_target(cage, guest_path)
                 if target is None:

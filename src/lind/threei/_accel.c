@@ -2719,6 +2719,12 @@ static int fast_open(SlotObject *s, MemoryObject *m, int64_t dirfd, uint64_t add
         *result = -EACCES;
         return 1;
     }
+    if (creating && S_ISDIR(st.st_mode)) {
+        close((int)host);             /* O_CREAT of a directory: EISDIR, for reading too */
+        unreserve(s, fd);
+        *result = -EISDIR;
+        return 1;
+    }
     if (!S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode)) {
         unreserve(s, fd);
         *result = open_found_in_python(s, (int)host, path, flags, st.st_mode);
