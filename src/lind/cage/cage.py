@@ -438,7 +438,8 @@ class Cage:
         self.module = module
         self._idle_thread_instances.clear()     # instances of the program exec replaced
         # even raw memory.grow stops there; over the cage's shared memory, only the GC heap
-        own_memory = loader.imported_memory(module) is None
+        shared = loader.shape(module).shared_memory
+        own_memory = shared is None
         self.store = _cage_store(eng, memory_size=cap if own_memory else GC_HEAP_LIMIT,
                                  memories=int(own_memory))
         watch_epochs(self.store, self)
@@ -449,14 +450,13 @@ class Cage:
         uses_wasi = wasi is not None and wasi.define(linker, self, module)
         context = loader.context_address(self.store)
         self.context_address = context
-        shared = loader.imported_memory(module)
         if shared is not None:
             # a shared memory has no store to limit it: its own maximum is the cap (or
             # the module's, which may not be exceeded: a shared import declares one)
-            most = min(cap // WASM_PAGE, shared.limits.max or cap // WASM_PAGE)
-            self.shared_memory = loader.SharedMemory(eng, wasmtime.MemoryType(
-                wasmtime.Limits(shared.limits.min, most), shared=True))
-            linker.define(self.store, "lind", "memory", self.shared_memory)
+            least, declared = shared
+            most = min(cap // WASM_PAGE, declared or cap // WASM_PAGE)
+            self.shared_memory = loader.SharedMemory.of_pages(eng, least, most)
+            self.shared_memory.define_in(linker, self.store)
             self.mem = threei.Memory.shared(self.shared_memory.address(), self.shared_memory)
         self.instance = self._instantiate(linker, self.store, module)
         self.exports = loader.Exports(self.store, self.instance, module)
@@ -499,8 +499,7 @@ class Cage:
 
     def initial_memory(self, module: wasmtime.Module) -> int:
         """Bytes `module`'s memory starts with; ENOMEM if this cage may never hold that."""
-        mtype = loader.imported_memory(module) or loader.shape(module).exports.get("memory")
-        size = mtype.limits.min * WASM_PAGE if isinstance(mtype, wasmtime.MemoryType) else 0
+        size = loader.shape(module).initial_pages * WASM_PAGE
         if size > min(MAX_MEMORY, self.rlimit_as[0], self.memory_budget.ceiling()):
             raise OSError(errno.ENOMEM, "Cannot allocate memory")
         return size
@@ -1247,7 +1246,7 @@ class Cage:
         linker = wasmtime.Linker(store.engine)
         threei.define_syscall_import(linker, self.slot)
         self.define_startup_imports(linker)
-        linker.define(store, "lind", "memory", self.shared_memory)
+        self.shared_memory.define_in(linker, store)
         instance = self._instantiate(linker, store, self.module)
         return store, loader.Exports(store, instance, self.module)
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import errno
+import functools
 import hashlib
 import os
 import tempfile
@@ -115,11 +116,31 @@ def _set_async_stack_size(config: wasmtime.Config, size: int) -> None:
     setter(ctypes.cast(config.ptr(), ctypes.c_void_p), size)
 
 
+@functools.lru_cache(maxsize=64)
+def _shared_memory_type(minimum: int, maximum: int) -> wasmtime.MemoryType:
+    """One MemoryType per size: Wasmtime only reads it when it makes a memory."""
+    return wasmtime.MemoryType(wasmtime.Limits(minimum, maximum), shared=True)
+
+
 class SharedMemory(wasmtime.SharedMemory):
     """A cage's memory as `lind cc` programs import it (`lind.memory`, shared).
 
     wasmtime-py 50 passes a pointer to its pointer where the C API wants the pointer
     itself when it defines one in a Linker or asks its size; both are right here."""
+
+    @classmethod
+    def of_pages(cls, engine: wasmtime.Engine, minimum: int, maximum: int) -> SharedMemory:
+        """A new shared memory of `minimum` pages that may grow to `maximum`."""
+        return cls(engine, _shared_memory_type(minimum, maximum))
+
+    def define_in(self, linker: wasmtime.Linker, store: wasmtime.Store) -> None:
+        """Define this memory as lind.memory in `linker`, without wasmtime-py's
+        per-call type dispatch (every fork, exec and new thread does this)."""
+        extern = self._as_extern()
+        err = wt.wasmtime_linker_define(linker.ptr(), store._context(), b"lind", 4,
+                                        b"memory", 6, ctypes.byref(extern))
+        if err:
+            raise wasmtime.WasmtimeError._from_ptr(err)
 
     def _as_extern(self) -> wt.wasmtime_extern_t:
         return wt.wasmtime_extern_t(_ffi.WASMTIME_EXTERN_SHAREDMEMORY,
@@ -188,12 +209,6 @@ def context_address(store: wasmtime.Store) -> int:
     return ctypes.cast(store._context(), ctypes.c_void_p).value or 0
 
 
-def imported_memory(module: wasmtime.Module) -> wasmtime.MemoryType | None:
-    """The type of `module`'s `lind.memory` import (None: it has a memory of its own)."""
-    for mod, name, ty in shape(module).imports:
-        if (mod, name) == ("lind", "memory") and isinstance(ty, wasmtime.MemoryType):
-            return ty
-    return None
 
 
 def forget_compiled() -> None:
@@ -338,6 +353,18 @@ def null_page_unused(module: wasmtime.Module) -> bool:
     return module in _null_page_unused
 
 
+def imported_memory(module: wasmtime.Module) -> wasmtime.MemoryType | None:
+    """The type of `module`'s `lind.memory` import (None: it has a memory of its own)."""
+    return _memory_import(shape(module).imports)
+
+
+def _memory_import(imports: tuple[tuple[str, str, object], ...]) -> wasmtime.MemoryType | None:
+    for mod, name, ty in imports:
+        if (mod, name) == ("lind", "memory") and isinstance(ty, wasmtime.MemoryType):
+            return ty
+    return None
+
+
 @dataclass(frozen=True)
 class Shape:
     """What a cage needs to know of a module's imports and exports, read once: asking
@@ -346,6 +373,9 @@ class Shape:
     imports: tuple[tuple[str, str, object], ...]   # (module, name, type)
     exports: dict[str, object]                     # name -> type
     copied_globals: tuple[str, ...]                # the lind_global_<n> fork copies
+    # the lind.memory import's (minimum, maximum or None) pages; None: its own memory
+    shared_memory: tuple[int, int | None] | None
+    initial_pages: int                             # what its memory starts with
 
 
 _shapes: weakref.WeakKeyDictionary[wasmtime.Module, Shape] = weakref.WeakKeyDictionary()
@@ -354,10 +384,16 @@ _shapes: weakref.WeakKeyDictionary[wasmtime.Module, Shape] = weakref.WeakKeyDict
 def shape(module: wasmtime.Module) -> Shape:
     found = _shapes.get(module)
     if found is None:
+        imports = tuple((i.module, i.name, i.type) for i in module.imports)
         exports = {e.name: e.type for e in module.exports}
+        shared = _memory_import(imports)
+        memory = shared or exports.get("memory")
+        limits = memory.limits if isinstance(memory, wasmtime.MemoryType) else None
         found = _shapes[module] = Shape(
-            tuple((i.module, i.name, i.type) for i in module.imports), exports,
-            tuple(name for name in exports if name.startswith(LIND_GLOBAL_PREFIX)))
+            imports, exports,
+            tuple(name for name in exports if name.startswith(LIND_GLOBAL_PREFIX)),
+            (limits.min, limits.max) if shared is not None and limits is not None else None,
+            limits.min if limits is not None else 0)
     return found
 
 
@@ -450,7 +486,7 @@ def _check_program(module: wasmtime.Module, wasm: bytes, path: str) -> None:
             raise ProgramError(f"{path}: its memory export is not a 32-bit unshared memory")
     # Every memory is host memory: one beside the cage's own would be outside its budget
     # (twenty of 56 MiB each took 1.2 GB of the host under --memory 64M).
-    memories = defined_memories(wasm) + (imported_memory(module) is not None)
+    memories = defined_memories(wasm) + (known.shared_memory is not None)
     if memories > 1:
         raise ProgramError(f"{path}: has {memories} linear memories (a cage has one)")
     for name, shapes in _EXPORTED_FUNCS.items():

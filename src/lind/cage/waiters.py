@@ -46,7 +46,7 @@ def wake_all(memory: loader.SharedMemory) -> None:
     store = wasmtime.Store(engine)
     store.set_epoch_deadline(1 << 62)      # the engine's epoch ticks on: never this one
     linker = wasmtime.Linker(engine)
-    linker.define(store, "lind", "memory", memory)
+    memory.define_in(linker, store)
     end = min(memory.size() * loader.WASM_PAGE, (1 << 32) - 4)
     if end > 0:
         linker.instantiate(store, _module).exports(store)["wake"](store, end)
