@@ -81,6 +81,27 @@ def test_read_only_follows_the_file_and_prefixes_match_whole_names(builds, tmp_p
     untouched(tmp_path / "canary.txt")
 
 
+def test_opens_the_trampoline_makes_match_mount_prefixes_by_whole_names(builds, tmp_path):
+    """/datax is the root's, not the /data mount's "x": the trampoline's own mount
+    lookup (_accel.c mount_of) matches whole names, as FileSystem.locate does. Plain
+    read-only opens, without a read-only mount: the trampoline makes them all."""
+    mounted = tmp_path / "mounted"
+    (mounted / "x").mkdir(parents=True)
+    (mounted / "x" / "f.txt").write_text("the mount's x/f.txt\n")
+    (mounted / "f.txt").write_text("the mount's f.txt\n")
+    root = make_root(tmp_path)
+    (root / "datax").mkdir()
+    (root / "datax" / "f.txt").write_text("the root's datax/f.txt\n")
+    paths = ["/datax/f.txt", "/data/x/f.txt", "/data/f.txt", "/dat/f.txt", "datax/f.txt"]
+    rc, out, err = run_cage(tmp_path, "prefix", [builds.wasm("grates/cat_files"), *paths],
+                            root=root, mounts=[f"{mounted}:/data"], timeout=20)
+    assert rc == 0, err
+    assert out.splitlines() == [
+        "/datax/f.txt: the root's datax/f.txt", "/data/x/f.txt: the mount's x/f.txt",
+        "/data/f.txt: the mount's f.txt", f"/dat/f.txt: errno {errno.ENOENT}",
+        "datax/f.txt: the root's datax/f.txt"]
+
+
 def test_fd_table_matches_linux(builds, tmp_path):
     root = make_root(tmp_path)
     (root / "dir").mkdir()
