@@ -209,6 +209,16 @@ def context_address(store: wasmtime.Store) -> int:
     return ctypes.cast(store._context(), ctypes.c_void_p).value or 0
 
 
+def imported_memory(module: wasmtime.Module) -> wasmtime.MemoryType | None:
+    """The type of `module`'s `lind.memory` import (None: it has a memory of its own)."""
+    return _memory_import(shape(module).imports)
+
+
+def _memory_import(imports: tuple[tuple[str, str, object], ...]) -> wasmtime.MemoryType | None:
+    for mod, name, ty in imports:
+        if (mod, name) == ("lind", "memory") and isinstance(ty, wasmtime.MemoryType):
+            return ty
+    return None
 
 
 def forget_compiled() -> None:
@@ -353,18 +363,6 @@ def null_page_unused(module: wasmtime.Module) -> bool:
     return module in _null_page_unused
 
 
-def imported_memory(module: wasmtime.Module) -> wasmtime.MemoryType | None:
-    """The type of `module`'s `lind.memory` import (None: it has a memory of its own)."""
-    return _memory_import(shape(module).imports)
-
-
-def _memory_import(imports: tuple[tuple[str, str, object], ...]) -> wasmtime.MemoryType | None:
-    for mod, name, ty in imports:
-        if (mod, name) == ("lind", "memory") and isinstance(ty, wasmtime.MemoryType):
-            return ty
-    return None
-
-
 @dataclass(frozen=True)
 class Shape:
     """What a cage needs to know of a module's imports and exports, read once: asking
@@ -387,12 +385,12 @@ def shape(module: wasmtime.Module) -> Shape:
         imports = tuple((i.module, i.name, i.type) for i in module.imports)
         exports = {e.name: e.type for e in module.exports}
         shared = _memory_import(imports)
-        memory = shared or exports.get("memory")
+        memory = shared if shared is not None else exports.get("memory")
         limits = memory.limits if isinstance(memory, wasmtime.MemoryType) else None
         found = _shapes[module] = Shape(
             imports, exports,
             tuple(name for name in exports if name.startswith(LIND_GLOBAL_PREFIX)),
-            (limits.min, limits.max) if shared is not None and limits is not None else None,
+            (limits.min, limits.max) if shared is not None else None,
             limits.min if limits is not None else 0)
     return found
 
