@@ -102,13 +102,20 @@ def resolve(call: Call, arg: PathArg, view: Callable[[str], str] = _as_is) -> st
         return None
     if raw.startswith("/"):
         return normalize(raw)
+    start = start_dir(call, arg, view)
+    return None if start is None else join(start, raw)
+
+
+def start_dir(call: Call, arg: PathArg, view: Callable[[str], str] = _as_is) -> str | None:
+    """The directory a relative path argument starts from: the working directory, or
+    for an *at call the one its dirfd was opened as (None if that is no directory)."""
     if arg.dirfd is None or abi.s32(call.args[arg.dirfd]) == abi.AT_FDCWD:
-        return join(view(call.cage.cwd), raw)
+        return view(call.cage.cwd)
     try:
         f = call.cage.fds.get(abi.s32(call.args[arg.dirfd]))
     except OSError:
         return None
-    return join(view(f.path), raw) if f.is_dir else None
+    return view(f.path) if f.is_dir else None
 
 
 def _names_path(call: Call, arg: PathArg) -> bool:

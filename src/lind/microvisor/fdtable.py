@@ -120,10 +120,11 @@ class OpenFile:
 
     def release(self) -> None:
         self.refs -= 1
-        if self.refs == 0 and self.host_fd >= 0:
-            os.dup2(inert_file(), self.host_fd, inheritable=False)   # closes the file
-            self._parked = True
-            self.forget_locks()
+        if self.refs == 0:
+            if self.host_fd >= 0:
+                os.dup2(inert_file(), self.host_fd, inheritable=False)   # closes the file
+                self._parked = True
+            self.forget_locks()     # a file with no host side keeps its locks here only
 
     def __del__(self) -> None:
         if self._parked:
@@ -222,6 +223,25 @@ class OpenFile:
 
     def pwrite(self, cage, addr: int, n: int, offset: int) -> int:
         return cage.mem.pwrite_fd(self.host_fd, addr, n, offset)
+
+    def position(self) -> int:
+        """The offset SEEK_CUR counts from: 0 where there is none (a pipe, a socket,
+        a file of the microvisor's own)."""
+        if not self.host_backed:
+            return 0
+        try:
+            return os.lseek(self.host_fd, 0, os.SEEK_CUR)
+        except OSError as exc:
+            if exc.errno != errno.ESPIPE:
+                raise
+            return 0
+
+    def lock_key(self) -> tuple[object, bool]:
+        """What its file's locks are kept under (sys_locks), and whether they are
+        mirrored on the host: the host file's (st_dev, st_ino), mirrored for regular
+        files and directories."""
+        st = os.fstat(self.host_fd)
+        return (st.st_dev, st.st_ino), stat.S_ISREG(st.st_mode) or stat.S_ISDIR(st.st_mode)
 
     def poll(self, events: int) -> int:
         """Ready poll(2) events of a file without a host fd to poll (the microvisor's

@@ -380,22 +380,22 @@ def _file_size_room(cage, f: OpenFile, count: int, offset: int | None = None,
     short at the limit, and one that would start at or past it is EFBIG and raises
     SIGXFSZ; pipes, sockets and devices have no size."""
     limit = cage.rlimit_fsize[0]
-    if limit == limits.RLIM_INFINITY or not count or not f.host_backed:
+    if limit == limits.RLIM_INFINITY or not count:
         return count
-    st = os.fstat(f.host_fd)
+    st = f.stat()
     if not statmod.S_ISREG(st.st_mode):
         return count
     if append or f.flags & abi.O_APPEND:
         offset = st.st_size
     elif offset is None:
-        offset = os.lseek(f.host_fd, 0, os.SEEK_CUR)
+        offset = f.position()
     if offset >= limit:
         cage.raise_signal(signal.SIGXFSZ)
         raise abi.error(errno.EFBIG)
     return min(count, limit - offset)
 
 
-def _new_size_allowed(cage, size: int) -> None:
+def new_size_allowed(cage, size: int) -> None:
     """truncate and fallocate past RLIMIT_FSIZE: EFBIG and SIGXFSZ, as Linux."""
     if size > cage.rlimit_fsize[0]:
         cage.raise_signal(signal.SIGXFSZ)
@@ -572,18 +572,22 @@ def sys_statx(cage, dirfd, path, flags, mask, buf, *_):
                   | _AT_STATX_SYNC_TYPE) or flags & _AT_STATX_SYNC_TYPE == _AT_STATX_SYNC_TYPE
             or mask & _STATX_RESERVED):
         raise abi.error(errno.EINVAL)
-    st = _stat_at(cage, dirfd, path, flags)
-    uid, gid = abi.seen_owner(st, cage.ids)
+    cage.mem.write(buf, pack_statx(_stat_at(cage, dirfd, path, flags), cage.ids))
+    return 0
+
+
+def pack_statx(st: os.stat_result, ids: tuple[int, int, int, int]) -> bytes:
+    """struct statx of `st`, owners as the cage whose ids are `ids` sees them."""
+    uid, gid = abi.seen_owner(st, ids)
 
     def ts(ns: int) -> tuple[int, int, int]:
         return ns // 10**9, ns % 10**9, 0
 
-    cage.mem.write(buf, _STATX.pack(
+    return _STATX.pack(
         _STATX_BASIC_STATS, st.st_blksize, 0, st.st_nlink, uid, gid, st.st_mode & 0xFFFF,
         st.st_ino, st.st_size, st.st_blocks, 0, *ts(st.st_atime_ns), 0, 0, 0,
         *ts(st.st_ctime_ns), *ts(st.st_mtime_ns), os.major(st.st_rdev), os.minor(st.st_rdev),
-        os.major(st.st_dev), os.minor(st.st_dev)))
-    return 0
+        os.major(st.st_dev), os.minor(st.st_dev))
 
 
 def _access(cage, guest_path: str, mode: int, flags: int) -> int:
@@ -940,7 +944,7 @@ def sys_fchownat(cage, dirfd, path, uid, gid, flags, *_):
 _UTIME_NOW, _UTIME_OMIT = 0x3FFFFFFF, 0x3FFFFFFE
 
 
-def _new_times(cage, times: int, st: os.stat_result) -> tuple[int, int]:
+def new_times(cage, times: int, st: os.stat_result) -> tuple[int, int]:
     """utimensat's two timespecs as (atime, mtime) in ns; NULL or UTIME_NOW is now."""
     now = time.time_ns()
     if not times:
@@ -967,20 +971,20 @@ def sys_utimensat(cage, dirfd, path, times, flags, *_):
     if not path:   # futimens: the file dirfd is open on
         f = cage.fds.get(s32(dirfd))
         _changeable(cage, f)
-        os.utime(proc_path(f.host_fd), ns=_new_times(cage, times, f.stat()))
+        os.utime(proc_path(f.host_fd), ns=new_times(cage, times, f.stat()))
         return 0
     guest, follow = lookup_arg(cage, path, dirfd, not flags & abi.AT_SYMLINK_NOFOLLOW)
     if not follow:
         pfd, name = cage.fs.open_parent(guest, write=True)
         try:
             st = os.stat(name, dir_fd=pfd, follow_symlinks=False)
-            os.utime(name, dir_fd=pfd, follow_symlinks=False, ns=_new_times(cage, times, st))
+            os.utime(name, dir_fd=pfd, follow_symlinks=False, ns=new_times(cage, times, st))
         finally:
             os.close(pfd)
         return 0
     fd = cage.fs.open(guest, os.O_PATH | os.O_CLOEXEC, write=True)
     try:
-        os.utime(proc_path(fd), ns=_new_times(cage, times, os.fstat(fd)))
+        os.utime(proc_path(fd), ns=new_times(cage, times, os.fstat(fd)))
     finally:
         os.close(fd)
     return 0
@@ -997,7 +1001,7 @@ def sys_fallocate(cage, fd, mode, offset, length, *_):
         raise abi.error(errno.EINVAL)
     if s32(mode):
         raise abi.error(errno.EOPNOTSUPP)
-    _new_size_allowed(cage, offset + length)
+    new_size_allowed(cage, offset + length)
     os.posix_fallocate(f.host_fd, offset, length)
     return 0
 
@@ -1014,7 +1018,7 @@ def sys_truncate(cage, path, length, *_):
             raise abi.error(errno.EISDIR)
         if not statmod.S_ISREG(kind):
             raise abi.error(errno.EINVAL)
-        _new_size_allowed(cage, length)
+        new_size_allowed(cage, length)
         fd = os.open(proc_path(found), os.O_WRONLY | os.O_CLOEXEC)
     finally:
         os.close(found)
@@ -1033,7 +1037,7 @@ def sys_ftruncate(cage, fd, length, *_):
         raise abi.error(errno.EINVAL)     # Linux: EINVAL, not EBADF, for a read-only fd
     _changeable(cage, f)
     if length > cage.rlimit_fsize[0] and statmod.S_ISREG(f.stat().st_mode):
-        _new_size_allowed(cage, length)
+        new_size_allowed(cage, length)
     os.ftruncate(f.host_fd, length)
     return 0
 
@@ -1289,6 +1293,12 @@ def _pack_statfs(fd: int, readonly: bool) -> bytes:
 
 def _virtual_statfs(magic: int) -> bytes:
     return _STATFS.pack(magic, 4096, 0, 0, 0, 0, 0, 0, 0, 255, 4096, _ST_VALID)
+
+
+def tmpfs_statfs(size: int, free: int) -> bytes:
+    """statfs(2) of a file system in memory of `size` bytes, `free` of them unused."""
+    return _STATFS.pack(_TMPFS_MAGIC, 4096, size // 4096, free // 4096, free // 4096,
+                        0, 0, 0, 0, 255, 4096, _ST_VALID)
 
 
 def sys_statfs(cage, path, buf, *_):

@@ -38,7 +38,6 @@ import bisect
 import errno
 import fcntl
 import os
-import stat
 import struct
 import threading
 from collections.abc import Hashable
@@ -111,12 +110,6 @@ _waiting: dict[object, tuple[Hashable, _Range]] = {}      # cage -> its blocked 
 
 
 # ------------------------------------------------------------------ the table
-
-def _key(f: OpenFile) -> tuple[Hashable, bool]:
-    """The file `f` is open on, and whether locks on it are mirrored onto the host."""
-    st = os.fstat(f.host_fd)
-    return (st.st_dev, st.st_ino), stat.S_ISREG(st.st_mode) or stat.S_ISDIR(st.st_mode)
-
 
 def _file(key: Hashable, host: bool) -> _File:
     found = _files.get(key)
@@ -309,7 +302,7 @@ def fd_closed(cage, f: OpenFile) -> None:
     locks on that file go, whichever fd took them (not for an O_PATH fd)."""
     if cage not in _held or f.flags & abi.O_PATH:
         return
-    key, _ = _key(f)
+    key, _ = f.lock_key()
     with _cond:
         if key not in _held.get(cage, ()):
             return
@@ -322,24 +315,12 @@ def fd_closed(cage, f: OpenFile) -> None:
 
 # ------------------------------------------------------------------ fcntl
 
-def _offset(f: OpenFile) -> int:
-    """The file offset SEEK_CUR counts from: 0 where there is none (a pipe, a socket)."""
-    if not f.host_backed:
-        return 0
-    try:
-        return os.lseek(f.host_fd, 0, os.SEEK_CUR)
-    except OSError as exc:
-        if exc.errno != errno.ESPIPE:
-            raise
-        return 0
-
-
 def _range(f: OpenFile, whence: int, start: int, length: int) -> tuple[int, int]:
     """struct flock's l_whence/l_start/l_len as inclusive bytes (Linux's checks)."""
     if whence == abi.SEEK_SET:
         base = 0
     elif whence == abi.SEEK_CUR:
-        base = _offset(f)
+        base = f.position()
     elif whence == abi.SEEK_END:
         base = f.stat().st_size
     else:
@@ -458,7 +439,7 @@ def fcntl_lock(cage, f: OpenFile, cmd: int, arg: int) -> int:
         raise abi.error(errno.EBADF)
     if ofd and pid != 0:
         raise abi.error(errno.EINVAL)
-    key, host = _key(f)
+    key, host = f.lock_key()
     owner = f if ofd else cage
     if getlk:
         cage.mem.write(u32(arg), _getlk(cage, f, owner, key, host, raw, type_, start, end))
@@ -487,7 +468,7 @@ def sys_flock(cage, fd, operation, *_):
         raise abi.error(errno.EBADF)
     if kind not in (LOCK_SH, LOCK_EX, LOCK_UN):
         raise abi.error(errno.EINVAL)
-    key, host = _key(f)
+    key, host = f.lock_key()
     with _cond:
         try:
             file = _file(key, host)

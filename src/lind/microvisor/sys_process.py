@@ -10,6 +10,7 @@ import platform
 import stat
 import struct
 import time
+from collections.abc import Callable
 
 from lind.microvisor import abi, limits, sys_signals, sys_threads, virtual
 from lind.microvisor.abi import s32, u32
@@ -246,17 +247,11 @@ def program_file(cage, guest_path: str) -> tuple[str, str | None]:
     return found, cage.fs.programs.get(found)
 
 
-def load_program(cage, guest_path: str, argv: list[bytes], depth: int = 0):
-    """The module to exec for a guest path, following `#!` lines; and the final argv."""
-    from lind.cage import loader
+def _host_program_bytes(cage, guest_path: str) -> bytes:
+    """A program file's bytes from the cage's file system: EACCES unless it is a
+    regular file the host lets Lind run."""
     from lind.microvisor.fs import proc_path
 
-    guest_path, named = program_file(cage, guest_path)
-    if named is not None:
-        try:
-            return loader.load(named), argv
-        except loader.ProgramError:
-            raise OSError(errno.ENOEXEC, "Exec format error") from None
     fd = cage.fs.open(guest_path, os.O_RDONLY | os.O_CLOEXEC)
     try:
         st = os.fstat(fd)
@@ -264,9 +259,30 @@ def load_program(cage, guest_path: str, argv: list[bytes], depth: int = 0):
             raise OSError(errno.EACCES, "Permission denied")
         if not os.access(proc_path(fd), os.X_OK):
             raise OSError(errno.EACCES, "Permission denied")
-        data = os.pread(fd, st.st_size, 0) if st.st_size <= 256 << 20 else b""
+        return os.pread(fd, st.st_size, 0) if st.st_size <= 256 << 20 else b""
     finally:
         os.close(fd)
+
+
+# Where a program's bytes come from: a grate that keeps files of its own (the
+# portable back end, imfs) gives them for its paths and None for the others.
+ProgramReader = Callable[[object, str], bytes | None]
+
+
+def load_program(cage, guest_path: str, argv: list[bytes], depth: int = 0,
+                 read: ProgramReader | None = None):
+    """The module to exec for a guest path, following `#!` lines; and the final argv."""
+    from lind.cage import loader
+
+    guest_path, named = program_file(cage, guest_path)
+    if named is not None:
+        try:
+            return loader.load(named), argv
+        except loader.ProgramError:
+            raise OSError(errno.ENOEXEC, "Exec format error") from None
+    data = read(cage, guest_path) if read is not None else None
+    if data is None:
+        data = _host_program_bytes(cage, guest_path)
     if data.startswith(b"#!"):
         if depth >= _MAX_SHEBANG_DEPTH:
             raise OSError(errno.ELOOP, "Too many levels of symbolic links")
@@ -276,7 +292,8 @@ def load_program(cage, guest_path: str, argv: list[bytes], depth: int = 0):
         interp, _, arg = line.partition(b" ")
         arg = arg.strip()
         new_argv = [interp] + ([arg] if arg else []) + [os.fsencode(guest_path)] + argv[1:]
-        return load_program(cage, join(cage.cwd, os.fsdecode(interp)), new_argv, depth + 1)
+        return load_program(cage, join(cage.cwd, os.fsdecode(interp)), new_argv, depth + 1,
+                            read)
     if not data.startswith(loader.WASM_MAGIC):
         raise OSError(errno.ENOEXEC, "Exec format error")
     try:
@@ -288,11 +305,15 @@ def load_program(cage, guest_path: str, argv: list[bytes], depth: int = 0):
 def sys_execve(cage, path, argv, envp, *_):
     from lind.microvisor.sys_files import path_arg
 
-    guest = path_arg(cage, path)
+    return exec_from(cage, path_arg(cage, path), argv, envp)
+
+
+def exec_from(cage, guest: str, argv: int, envp: int, read: ProgramReader | None = None) -> int:
+    """execve of the program at `guest`, its bytes from `read` where it gives them."""
     args = _string_vector(cage, argv)
     env = _string_vector(cage, envp)
     exe = program_file(cage, guest)
-    module, args = load_program(cage, guest, args)
+    module, args = load_program(cage, guest, args, read=read)
     waiting = cage.fs.grates_at_exec_of(guest)
     if waiting:
         from lind.grates import attach_all
