@@ -84,6 +84,20 @@ class Builds:
         return out
 
 
+CANARY = b"canary: nothing a cage does may change this\n"
+CANARY_MODE = 0o640
+
+
+@pytest.fixture
+def canary(tmp_path: Path) -> Path:
+    """A file outside every cage's root (roots live in subdirectories of tmp_path), which
+    an attack test checks is unchanged afterwards (test_attacks.untouched)."""
+    path = tmp_path / "canary.txt"
+    path.write_bytes(CANARY)
+    path.chmod(CANARY_MODE)
+    return path
+
+
 @pytest.fixture(scope="session")
 def builds(tmp_path_factory: pytest.TempPathFactory) -> Builds:
     """Per session, or in $LIND_TEST_BUILDS when set (the mutation run sets it, so its

@@ -25,20 +25,9 @@ from pathlib import Path
 
 import pytest
 import wasmtime
+from conftest import CANARY, CANARY_MODE
 
 import lind
-
-CANARY = b"canary: nothing a cage does may change this\n"
-CANARY_MODE = 0o640
-
-
-@pytest.fixture
-def canary(tmp_path: Path) -> Path:
-    """A file outside every cage's root (roots live in subdirectories of tmp_path)."""
-    path = tmp_path / "canary.txt"
-    path.write_bytes(CANARY)
-    path.chmod(CANARY_MODE)
-    return path
 
 
 def untouched(path: Path) -> None:
@@ -121,6 +110,8 @@ def results(out: str) -> dict[str, tuple[int, int]]:
 # tenant_after (seconds, optional: start the tenant that long after the attacker
 # instead of before it), feed_after (seconds, optional: the attacker's stdin is then a
 # pipe that receives 64 KiB of "Z" that long after the attacker started).
+# attacker_portable (optional: the attacker's files are a lind.portable tree filled
+# from its root, saved afterwards to dir/attacker-tree; its host root is listed).
 # "{tenant_id}" and "{host_pid}" in the attacker's argv are replaced (tenant first
 # only). Prints the two wait statuses as JSON.
 TWO_TREES = r"""
@@ -152,7 +143,14 @@ if feed is not None:
 ids = {"tenant_id": tenant.id if tenant else 0, "host_pid": os.getpid()}
 argv = [a.format(**ids) for a in spec["attacker"]]
 started = time.monotonic()
-attacker = rt.spawn(argv[0], argv[1:], root=spec["attacker_root"],
+a_root, a_grates, tree = spec["attacker_root"], [], None
+if spec.get("attacker_portable"):      # its files in a tree of its own (lind.portable)
+    import tempfile
+    from lind.portable import Tree, file_system
+    tree = Tree()
+    a_grates = file_system(tree, a_root)
+    a_root = tempfile.mkdtemp(prefix="lind-portable-")
+attacker = rt.spawn(argv[0], argv[1:], root=a_root, grates=a_grates,
                     stdin=a_in, stdout=a_out, stderr=a_err)
 if later is not None:
     time.sleep(later)
@@ -167,6 +165,10 @@ if feed is not None:
         pass
     os.close(feeder)
 status = {"attacker": attacker.wait(60), "tenant": tenant.wait(60)}
+if tree is not None:
+    rt.wait_tree(attacker, 10)
+    tree.save(os.path.join(spec["dir"], "attacker-tree"))
+    status["attacker_host_root"] = os.listdir(a_root)
 print(json.dumps(status), flush=True)
 """
 

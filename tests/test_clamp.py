@@ -20,9 +20,9 @@ import pytest
 import lind
 from lind.grates import Call, Grate, handles
 from lind.grates.clamp import Calls, Clamp, Route, Under
-from lind.grates.imfs import InMemoryFS
 from lind.grates.registry import resolve, stack_grates
 from lind.grates.tee import Tee, TeeBranch, TeeEnd, TeeStart
+from lind.portable.files import MemoryFiles
 
 # What clamp_calls.c does, as a tag grate notes it.
 PROGRAM = ["openat:/tmp/a", "write:3", "close:3", "openat:/data/b", "write:3", "close:3",
@@ -314,7 +314,7 @@ def test_tee_agrees_over_an_in_memory_copy_and_the_directory(builds, tmp_path):
     seed = tmp_path / "seed"
     _tee_data(seed)
     out, reports, data = _tee_run(builds, tmp_path, "teed",
-                                  [InMemoryFS("/data", preload=str(seed))], "agree")
+                                  [MemoryFiles("/data", preload=str(seed))], "agree")
     assert "read: 12 \n  in the file" in plain and "entry new" in plain
     assert "read /data/big: 102400" in plain
     assert (out, reports) == (plain, [])
@@ -327,7 +327,7 @@ def test_tee_in_agree_mode_catches_a_wrong_answer(builds, tmp_path):
     with open(seed / "big", "r+b") as big:      # the copy differs in one byte, far in
         big.seek(100_000)
         big.write(b"!")
-    stack_a = [_OneByteMore(), InMemoryFS("/data", preload=str(seed))]
+    stack_a = [_OneByteMore(), MemoryFiles("/data", preload=str(seed))]
     out, reports, _ = _tee_run(builds, tmp_path, "agree", stack_a, "agree")
     assert "stat /data/f: -1 I/O error" in out
     assert "stat /data/none: -1 No such file or directory" in out     # both agree there

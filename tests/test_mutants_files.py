@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from test_attacks import canary, make_root, run_cage, run_host, untouched  # noqa: F401 - canary: a fixture
+from test_attacks import make_root, run_cage, run_host, untouched
 
 
 def test_file_calls_at_their_edges_match_linux(builds, tmp_path):

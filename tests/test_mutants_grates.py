@@ -13,7 +13,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from test_attacks import canary, make_root, run_cage, untouched  # noqa: F401 - canary: a fixture
+from test_attacks import make_root, run_cage, untouched
 from test_grates_python import _seeded_tree, aquarium_vs_linux, caged, sockaddr, tree_digest
 
 from lind.grates import Call, Grate, handles

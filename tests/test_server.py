@@ -15,8 +15,8 @@ import time
 from pathlib import Path
 
 import pytest
-from test_attacks import CANARY, attack, make_root, results, untouched
-from test_attacks import canary as canary  # noqa: F401  (a fixture)
+from conftest import CANARY
+from test_attacks import attack, make_root, results, untouched
 
 from lind.cli import launch
 

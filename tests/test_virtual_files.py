@@ -16,7 +16,7 @@ import tempfile
 from pathlib import Path
 
 import pytest
-from test_attacks import canary, make_root, run_cage, untouched  # noqa: F401 - canary: a fixture
+from test_attacks import make_root, run_cage, untouched
 from test_wasi import wasi  # noqa: F401 - a fixture
 
 import lind

@@ -27,7 +27,7 @@ PYTHON_GRATES: dict[str, str] = {
     "chroot": "lind.grates.fsview:Chroot",
     "clamp": "lind.grates.clamp:Clamp",
     "fsview": "lind.grates.fsview:FSView",
-    "imfs": "lind.grates.imfs:InMemoryFS",
+    "imfs": "lind.portable.files:MemoryFiles",
     "netfilter": "lind.grates.netfilter:NetFilter",
     "readonly": "lind.grates.readonly:ReadOnly",
     "seccomp": "lind.grates.seccomp:Seccomp",

@@ -1,0 +1,68 @@
+"""The portable back end: what a cage's calls reach kept by Lind itself, in Python
+memory, instead of asked of the host kernel.
+
+`lind run --backend portable` / `lind.run(..., backend="portable")` gives the whole
+process tree a file system of its own (memfs), filled from `root` (a directory or a
+.zip archive) and the mounts, served by a MemoryFiles grate at `/` beneath every other
+grate, so grates work on it unchanged. Nothing the cages do changes a host file; the
+tree can be written back afterwards (`save`). The microvisor below it gets an empty
+private directory as its root, so a call the tree does not answer cannot reach the
+host's files either. /dev and /proc stay the microvisor's own virtual files.
+
+Still the host's on this back end (later parts of the port): pipes, sockets, shared
+memory (/dev/shm), time, and the threads cages run on.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from collections.abc import Sequence
+
+from lind.grates import Grate
+from lind.portable.files import MemoryFiles
+from lind.portable.memfs import Tree
+
+BACKENDS = ("host", "portable")
+
+
+def check_backend(name: str) -> str:
+    if name not in BACKENDS:
+        raise ValueError(f"unknown back end {name!r} (one of: {', '.join(BACKENDS)})")
+    return name
+
+
+ROOM = 1 << 30      # what cages may add to a tree the run filled, unless it has a capacity
+
+
+def file_system(tree: Tree, root: str | os.PathLike[str] | None = None,
+                mounts: Sequence = (), empty_dirs: Sequence[str] = ()) -> list[Grate]:
+    """Fill `tree` for a run: the host directory or .zip `root`, each mount's host
+    directory copied in at its guest path (a read-only mount's files refuse changes),
+    a /tmp, the policy's private directories (`empty_dirs`). A tree without a capacity
+    gets ROOM more than it holds then. Returns the grates that serve it, the lowest
+    last."""
+    if root is not None:
+        tree.load(root)
+    for mount in mounts:
+        tree.load(mount.host, mount.guest, readonly=mount.readonly)
+    for path in ("/tmp", *empty_dirs):
+        with tree.lock:
+            if tree.find(path).node is None:
+                tree.make_dirs(path).mode = stat.S_IFDIR | 0o1777
+    if tree.capacity is None:
+        tree.capacity = tree.used + ROOM
+    return [MemoryFiles("/", tree=tree, host_fifos=True)]
+
+
+def tree_for(backend: str, root) -> Tree | None:
+    """The tree a run on `backend` keeps its files in: `root` when it is one, a new one
+    for the portable back end, None for the host's."""
+    if isinstance(root, Tree):
+        if check_backend(backend) != "portable":
+            raise ValueError("root is a portable Tree: it needs backend='portable'")
+        return root
+    return Tree() if check_backend(backend) == "portable" else None
+
+
+__all__ = ["BACKENDS", "MemoryFiles", "Tree", "check_backend", "file_system", "tree_for"]

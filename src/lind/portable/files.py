@@ -1,0 +1,827 @@
+"""A memfs tree as a cage's files: the imfs grate at a prefix, or the portable back
+end's whole file system at `/`.
+
+Every call that names a path under the prefix, or acts on a file opened there, is
+answered here from the tree, without a host system call; anything else goes to the
+layer below unchanged. An open file is a MemoryFile in the cage's fd table, so dup,
+fcntl's descriptor flags, fork (which shares the offset, as Linux does), close and
+poll are the microvisor's, and read, write, lseek, pread and pwrite reach the
+MemoryFile's own methods through it.
+
+Linux's rules are kept where a program can see them: permission bits are enforced
+against the cage's effective user (an owner is the cage itself or nobody, as on the
+host back end), O_CREAT/O_EXCL/O_TRUNC/O_APPEND/O_NOFOLLOW/O_DIRECTORY/O_PATH,
+symbolic and hard links, rename over files and empty directories, sparse writes,
+timestamps; and the tree's capacity (ENOSPC past it). Private mmap copies the file;
+MAP_SHARED of a tree's file is ENODEV.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import os
+import stat
+import time
+
+from lind.grates import Call, Grate, handles
+from lind.grates.paths import (
+    PATH_CALLS,
+    PathArg,
+    encode_path,
+    guest_dir,
+    removes_directory,
+    resolve,
+    start_dir,
+    under,
+)
+from lind.microvisor import abi, sys_files, sys_memory
+from lind.microvisor.fdtable import OpenFile
+from lind.microvisor.fs import join
+from lind.portable.memfs import SELF, Dir, Fifo, File, Found, Node, Stat, Symlink, Tree
+
+DEFAULT_CAPACITY = 1 << 30      # bytes an imfs tree holds unless told otherwise
+_R, _W, _X = 4, 2, 1
+_OPEN_ONLY = abi.O_CREAT | abi.O_EXCL | abi.O_TRUNC | abi.O_CLOEXEC | abi.O_NOCTTY
+_PROVIDED_BELOW = ("/dev", "/proc")     # the microvisor's own files, kept at a "/" prefix
+_RELATIME_NS = 24 * 3600 * 10**9
+
+
+def _error(code: int) -> OSError:
+    return abi.error(code)
+
+
+def _writable(node: Node) -> None:
+    """EROFS for what a read-only mount brought in."""
+    if node.readonly:
+        raise _error(errno.EROFS)
+
+
+class MemoryFile(OpenFile):
+    """An open file of a tree: its offset, and I/O on the node's bytes."""
+
+    trampoline_io = False
+
+    def __init__(self, owner: MemoryFiles, node: Node, flags: int, path: str) -> None:
+        super().__init__(-1, flags & ~_OPEN_ONLY, path, is_dir=isinstance(node, Dir),
+                         host_backed=False)
+        self.owner = owner
+        self.node = node
+        self.pos = 0
+        node.opened += 1
+
+    @property
+    def _data(self) -> bytearray:
+        if not isinstance(self.node, File):
+            raise _error(errno.EINVAL)
+        return self.node.data
+
+    # -- reading --------------------------------------------------------------
+    def _take(self, at: int, n: int) -> bytes:
+        data, node = self._data, self.node
+        now = time.time_ns()
+        if node.atime_ns <= node.mtime_ns or now - node.atime_ns > _RELATIME_NS:
+            node.atime_ns = now           # Linux's default, relatime
+        return bytes(data[at:at + n])
+
+    def read(self, cage, addr: int, n: int) -> int:
+        with self.owner.tree.lock:
+            chunk = self._take(self.pos, n)
+            cage.mem.write(addr, chunk)
+            self.pos += len(chunk)
+        return len(chunk)
+
+    def pread(self, cage, addr: int, n: int, offset: int) -> int:
+        if offset < 0:
+            raise _error(errno.EINVAL)
+        with self.owner.tree.lock:
+            chunk = self._take(offset, n)
+        cage.mem.write(addr, chunk)
+        return len(chunk)
+
+    def readv(self, cage, views: list[memoryview]) -> int:
+        with self.owner.tree.lock:
+            chunk = self._take(self.pos, sum(map(len, views)))
+            at = 0
+            for view in views:
+                part = chunk[at:at + len(view)]
+                view[:len(part)] = part
+                at += len(part)
+            self.pos += len(chunk)
+        return len(chunk)
+
+    # -- writing --------------------------------------------------------------
+    def _put(self, at: int | None, data: bytes | memoryview) -> int:
+        """Write `data` at `at` (None: the offset, or the end under O_APPEND); as much
+        as the capacity allows, ENOSPC when none of it fits."""
+        file = self._data
+        if self.flags & abi.O_APPEND:
+            at = len(file)
+        elif at is None:
+            at = self.pos
+        tree = self.owner.tree
+        grows = max(0, at + len(data) - len(file))
+        room = tree.room()
+        if grows > room:
+            fits = max(0, room - max(0, at - len(file)))
+            if fits == 0 and data:
+                raise _error(errno.ENOSPC)
+            data = data[:fits]
+            grows = max(0, at + len(data) - len(file))
+        tree.charge(grows)
+        if at > len(file):
+            file.extend(bytes(at - len(file)))
+        file[at:at + len(data)] = data
+        if data:
+            self.node.changed()
+        return at + len(data)
+
+    def write(self, cage, addr: int, n: int) -> int:
+        return self._write(cage.mem.view(addr, n))      # copied once, as far as it fits
+
+    def writev(self, cage, views: list[memoryview]) -> int:
+        return self._write(b"".join(views))
+
+    def _write(self, data: bytes | memoryview) -> int:
+        with self.owner.tree.lock:
+            start = len(self._data) if self.flags & abi.O_APPEND else self.pos
+            self.pos = self._put(None, data)
+            return self.pos - start
+
+    def pwrite(self, cage, addr: int, n: int, offset: int) -> int:
+        if offset < 0:
+            raise _error(errno.EINVAL)
+        data = cage.mem.view(addr, n)
+        with self.owner.tree.lock:
+            start = len(self._data) if self.flags & abi.O_APPEND else offset
+            return self._put(offset, data) - start
+
+    # -- the rest -----------------------------------------------------------------
+    def seekable(self) -> bool:
+        return True
+
+    def seek(self, offset: int, whence: int) -> int:
+        with self.owner.tree.lock:
+            base = {abi.SEEK_SET: 0, abi.SEEK_CUR: self.pos, abi.SEEK_END: self.node.size}[whence]
+            if base + offset < 0:
+                raise _error(errno.EINVAL)
+            self.pos = base + offset
+        return self.pos
+
+    def stat(self) -> Stat:
+        return self.owner.tree.stat(self.node)
+
+    def position(self) -> int:
+        return self.pos
+
+    def lock_key(self) -> tuple[object, bool]:
+        return (self.owner.tree.device, self.node.ino), False     # no host side to mirror
+
+    def release(self) -> None:
+        super().release()
+        if self.refs == 0:
+            with self.owner.tree.lock:
+                self.owner.tree.closed(self.node)
+
+
+class MemoryFiles(Grate):
+    """A memfs tree at a path prefix: `imfs`, `imfs:/scratch,preload=DIR,size=BYTES`.
+
+    Arguments, comma-separated: the guest directory it appears at (default /mem),
+    `preload=SOURCE` to copy a host directory or .zip archive in at start, and
+    `size=BYTES` (suffixes K, M, G) for its capacity (default 1G). The whole process
+    tree shares one memfs tree, which lasts as long as the grate object.
+    """
+
+    name = "imfs"
+
+    def __init__(self, prefix: str = "/mem", preload: str | None = None, *,
+                 tree: Tree | None = None, capacity: int = DEFAULT_CAPACITY,
+                 host_fifos: bool = False) -> None:
+        """`capacity` is a new tree's (a `tree` given keeps its own). `host_fifos`: a
+        FIFO's data goes through a host FIFO made for it in the microvisor's root, which
+        must then be the run's own empty directory (the portable back end's); without
+        it mkfifo is EPERM."""
+        self.prefix = guest_dir(prefix)
+        self.host_fifos = host_fifos
+        self.tree = tree if tree is not None else Tree(capacity)
+        if preload is not None:
+            self.tree.load(preload)
+
+    @classmethod
+    def from_args(cls, text: str) -> MemoryFiles:
+        prefix, preload, capacity = "/mem", None, DEFAULT_CAPACITY
+        for item in filter(None, text.split(",")):
+            if item.startswith("preload="):
+                preload = item.removeprefix("preload=")
+            elif item.startswith("size="):
+                capacity = parse_size(item.removeprefix("size="))
+            elif item.startswith("/"):
+                prefix = item
+            else:
+                raise ValueError(f"imfs: unknown argument {item!r} "
+                                 "(a /PREFIX, preload=DIR_OR_ZIP or size=BYTES)")
+        return cls(prefix, preload, capacity=capacity)
+
+    # -- which calls are ours -------------------------------------------------
+    def _guest(self, call: Call, index: int = 0) -> str | None:
+        """Path argument `index` (of PATH_CALLS) if it lies in this tree."""
+        arg = PATH_CALLS[call.name][index]
+        path = resolve(call, arg)
+        if path is None or not self._holds(path):
+            return None
+        raw = call.string(arg.path, abi.PATH_MAX - 1).decode("utf-8", "surrogateescape")
+        if ".." in raw:
+            self._check_steps_out(call, arg, raw)
+        return path
+
+    def _holds(self, guest: str) -> bool:
+        return under(guest, self.prefix) and not (
+            self.prefix == "/" and any(under(guest, top) for top in _PROVIDED_BELOW))
+
+    def _check_steps_out(self, call: Call, arg: PathArg, raw: str) -> None:
+        """Paths are folded lexically, so what the kernel's walk would find is checked
+        here: each directory a `..` steps out of must be one (`f/..` is ENOTDIR,
+        `missing/..` ENOENT), as the microvisor checks its own (sys_files.fold_path)."""
+        parts = raw.split("/")
+        start = "/" if raw.startswith("/") else start_dir(call, arg)
+        for i, part in enumerate(parts):
+            if part == ".." and any(p not in ("", ".", "..") for p in parts[:i]):
+                left = join(start or "/", "/".join(parts[:i]))
+                if self._holds(left):
+                    with self.tree.lock:
+                        if not isinstance(self._node(call, left), Dir):
+                            raise _error(errno.ENOTDIR)
+
+    def _inside(self, guest: str) -> str:
+        return "/" + guest[len(self.prefix):].lstrip("/") if self.prefix != "/" else guest
+
+    def _ours(self, call: Call, fd: int) -> MemoryFile | None:
+        try:
+            f = call.cage.fds.get(abi.s32(fd))
+        except OSError:
+            return None
+        return f if isinstance(f, MemoryFile) and f.owner is self else None
+
+    def _find(self, call: Call, guest: str, follow: bool = True) -> Found:
+        return self.tree.find(self._inside(guest), follow=follow,
+                              can_search=lambda d: self.may(call.cage, d, _X))
+
+    def _node(self, call: Call, guest: str, follow: bool = True, slash: bool = False) -> Node:
+        found = self._find(call, guest, follow)
+        if found.node is None:
+            raise _error(errno.ENOENT)
+        if slash and not isinstance(found.node, Dir):
+            raise _error(errno.ENOTDIR)
+        return found.node
+
+    @staticmethod
+    def _slash(call: Call, index: int) -> bool:
+        """Whether the path argument at `index` ends in "/" (it must name a directory)."""
+        return call.string(index, abi.PATH_MAX - 1).endswith(b"/")
+
+    # -- permissions ------------------------------------------------------------
+    @staticmethod
+    def may(cage, node: Node, want: int) -> bool:
+        """Whether the cage's effective user may read/write/search `node` (`want` of
+        R, W, X). Root may do anything but run a file no one may run."""
+        euid = cage.ids[1]
+        if euid == 0:
+            return not want & _X or isinstance(node, Dir) or bool(node.mode & 0o111)
+        if node.uid == SELF:
+            bits = node.mode >> 6
+        elif node.gid == SELF:
+            bits = node.mode >> 3
+        else:
+            bits = node.mode
+        return bits & want == want
+
+    def _need(self, cage, node: Node, want: int) -> None:
+        if not self.may(cage, node, want):
+            raise _error(errno.EACCES)
+
+    def _changeable(self, cage, node: Node) -> None:
+        """chmod, utimes to a time given, chown: the owner's (or root's) only."""
+        _writable(node)
+        if cage.ids[1] != 0 and node.uid != SELF:
+            raise _error(errno.EPERM)
+
+    # -- opening ----------------------------------------------------------------
+    @handles("open", "openat", "creat")
+    def open_file(self, call: Call) -> int:
+        guest = self._guest(call)
+        if guest is None:
+            return call.forward()
+        if call.name == "creat":
+            flags, mode = abi.O_CREAT | abi.O_WRONLY | abi.O_TRUNC, call.args[1]
+        else:
+            at = 1 if call.name == "open" else 2
+            flags, mode = call.args[at], call.args[at + 1]
+        return self.open(call, guest, abi.u32(flags) & ~abi.O_LARGEFILE, abi.u32(mode),
+                         self._slash(call, 0 if call.name != "openat" else 1))
+
+    def open(self, call: Call, guest: str, flags: int, mode: int, slash: bool = False) -> int:
+        if flags & abi.O_TMPFILE == abi.O_TMPFILE:
+            raise _error(errno.EOPNOTSUPP)
+        if flags & abi.O_CREAT and flags & abi.O_DIRECTORY:
+            raise _error(errno.EINVAL)       # as Linux since 6.4
+        access, cage = flags & abi.O_ACCMODE, call.cage
+        want = (_R if access != abi.O_WRONLY else 0) | (_W if access != abi.O_RDONLY else 0)
+        exclusive = flags & abi.O_CREAT and flags & abi.O_EXCL
+        follow = not (flags & abi.O_NOFOLLOW or exclusive)
+        with self.tree.lock:
+            found = self._find(call, guest, follow)
+            node = found.node
+            if node is None:
+                if not flags & abi.O_CREAT:
+                    raise _error(errno.ENOENT)
+                if slash:
+                    raise _error(errno.EISDIR)
+                _writable(found.parent)
+                self._need(cage, found.parent, _W | _X)
+                node = self.tree.new_file(found.parent, found.name,
+                                          mode & ~cage.umask, SELF, SELF)
+            else:
+                if exclusive:
+                    raise _error(errno.EEXIST)
+                if isinstance(node, Symlink) and not flags & abi.O_PATH:
+                    raise _error(errno.ELOOP)       # O_NOFOLLOW on a link
+                if isinstance(node, Dir):
+                    if access != abi.O_RDONLY and not flags & abi.O_PATH or flags & abi.O_CREAT:
+                        raise _error(errno.EISDIR)
+                elif flags & abi.O_DIRECTORY or slash:
+                    raise _error(errno.ENOTDIR)
+                if not flags & abi.O_PATH:
+                    if want & _W or flags & abi.O_TRUNC and isinstance(node, File):
+                        _writable(node)
+                    self._need(cage, node, want | (_W if flags & abi.O_TRUNC else 0))
+            if isinstance(node, Fifo) and not flags & abi.O_PATH:
+                fifo, f = node, None
+            else:
+                if flags & abi.O_TRUNC and isinstance(node, File) and not flags & abi.O_PATH:
+                    self.tree.resize(node, 0)
+                fifo, f = None, MemoryFile(self, node, flags, guest)
+        if fifo is not None:      # it waits for the other end: not with the tree locked
+            return self._open_fifo(call, fifo, flags)
+        return cage.fds.install(f, cloexec=bool(flags & abi.O_CLOEXEC))
+
+    def _open_fifo(self, call: Call, node: Fifo, flags: int) -> int:
+        """Open the host FIFO standing for `node` through the layer below, which waits
+        for the other end as Linux's open does (O_NONBLOCK, ENXIO, signals)."""
+        if not self.host_fifos:
+            raise _error(errno.ENXIO)
+        name = f".lind-fifo-{self.tree.device:x}-{node.ino}"
+        mount, _ = call.cage.fs.locate("/")
+        with contextlib.suppress(FileExistsError):
+            os.mkfifo(os.path.join(mount.host, name), 0o600)
+        path = call.put(encode_path("/" + name))
+        flags &= ~(abi.O_CREAT | abi.O_EXCL | abi.O_TRUNC | abi.O_NOFOLLOW)
+        if call.name == "openat":
+            return call.forward(abi.AT_FDCWD, path, flags, 0)
+        return call.forward(path, flags, 0) if call.name == "open" else call.forward(path, 0)
+
+    # -- attributes -------------------------------------------------------------
+    def _stat_target(self, call: Call, at: int, flags_arg: int | None) -> Node | None:
+        """The node a stat-like call names, or None when it is not ours."""
+        flags = abi.u32(call.args[flags_arg]) if flags_arg is not None else 0
+        guest = self._guest(call)
+        if guest is None:
+            empty = flags & abi.AT_EMPTY_PATH and not self._names_path(call, 1)
+            f = self._ours(call, call.args[0]) if empty else None
+            return f.node if f is not None else None
+        follow = call.name != "lstat" and not flags & abi.AT_SYMLINK_NOFOLLOW
+        with self.tree.lock:
+            return self._node(call, guest, follow, self._slash(call, at))
+
+    @staticmethod
+    def _names_path(call: Call, index: int) -> bool:
+        return bool(call.args[index]) and bool(call.string(index, abi.PATH_MAX - 1))
+
+    @handles("stat", "lstat", "newfstatat")
+    def stat_path(self, call: Call) -> int:
+        at = 1 if call.name == "newfstatat" else 0
+        node = self._stat_target(call, at, 3 if call.name == "newfstatat" else None)
+        if node is None:
+            return call.forward()
+        call.write(at + 1, abi.pack_stat(self.tree.stat(node), call.cage.ids))
+        return 0
+
+    @handles("statx")
+    def statx(self, call: Call) -> int:
+        node = self._stat_target(call, 1, 2)
+        if node is None:
+            return call.forward()
+        call.write(4, sys_files.pack_statx(self.tree.stat(node), call.cage.ids))
+        return 0
+
+    @handles("fstat")
+    def fstat(self, call: Call) -> int:
+        f = self._ours(call, call.args[0])
+        if f is None:
+            return call.forward()
+        call.write(1, abi.pack_stat(self.tree.stat(f.node), call.cage.ids))
+        return 0
+
+    @handles("access", "faccessat", "faccessat2")
+    def access(self, call: Call) -> int:
+        guest = self._guest(call)
+        if guest is None:
+            return call.forward()
+        mode = abi.u32(call.args[1 if call.name == "access" else 2])
+        flags = abi.u32(call.args[3]) if call.name == "faccessat2" else 0
+        if mode & ~7 or flags & ~(abi.AT_EACCESS | abi.AT_SYMLINK_NOFOLLOW | abi.AT_EMPTY_PATH):
+            raise _error(errno.EINVAL)
+        with self.tree.lock:
+            node = self._node(call, guest, not flags & abi.AT_SYMLINK_NOFOLLOW,
+                              self._slash(call, 0 if call.name == "access" else 1))
+            self._need(call.cage, node, mode)
+        return 0
+
+    def _target_of(self, call: Call, *, follow: bool) -> Node | None:
+        guest = self._guest(call)
+        if guest is None:
+            return None
+        with self.tree.lock:
+            return self._node(call, guest, follow)
+
+    @handles("chmod", "fchmodat", "fchmod")
+    def chmod(self, call: Call) -> int:
+        if call.name == "fchmod":
+            f = self._ours(call, call.args[0])
+            node, mode = (f.node if f is not None else None), call.args[1]
+        else:
+            node = self._target_of(call, follow=True)
+            mode = call.args[1 if call.name == "chmod" else 2]
+        if node is None:
+            return call.forward()
+        self._changeable(call.cage, node)
+        node.mode = stat.S_IFMT(node.mode) | (abi.u32(mode) & 0o7777)
+        node.touched()
+        return 0
+
+    @handles("chown", "lchown", "fchownat", "fchown")
+    def chown(self, call: Call) -> int:
+        """As on the host back end, a cage is one unprivileged user: an owner may only
+        be kept (-1 or the one there)."""
+        if call.name == "fchown":
+            f = self._ours(call, call.args[0])
+            node, ids = (f.node if f is not None else None), call.args[1:3]
+        else:
+            nofollow = call.name == "lchown" or (
+                call.name == "fchownat" and abi.u32(call.args[4]) & abi.AT_SYMLINK_NOFOLLOW)
+            node = self._target_of(call, follow=not nofollow)
+            ids = call.args[1:3] if call.name != "fchownat" else call.args[2:4]
+        if node is None:
+            return call.forward()
+        _writable(node)
+        st = self.tree.stat(node)
+        owner, group = abi.seen_owner(st, call.cage.ids)
+        if abi.s32(ids[0]) not in (-1, owner) or abi.s32(ids[1]) not in (-1, group):
+            raise _error(errno.EPERM)
+        node.touched()
+        return 0
+
+    @handles("utimensat")
+    def utimes(self, call: Call) -> int:
+        flags = abi.u32(call.args[3])
+        if not call.args[1]:                       # futimens
+            f = self._ours(call, call.args[0])
+            if f is None:
+                return call.forward()
+            node = f.node
+        else:
+            node = self._target_of(call, follow=not flags & abi.AT_SYMLINK_NOFOLLOW)
+            if node is None:
+                return call.forward()
+        if flags & ~(abi.AT_SYMLINK_NOFOLLOW | abi.AT_EMPTY_PATH):
+            raise _error(errno.EINVAL)
+        st = self.tree.stat(node)
+        times = sys_files.new_times(call.cage, call.args[2], st)
+        if call.args[2]:
+            self._changeable(call.cage, node)
+        else:
+            _writable(node)
+            self._need(call.cage, node, _W)
+        node.atime_ns, node.mtime_ns = times
+        node.touched()
+        return 0
+
+    @handles("truncate", "ftruncate")
+    def truncate(self, call: Call) -> int:
+        length = call.args[1]
+        if call.name == "ftruncate":
+            f = self._ours(call, call.args[0])
+            if f is None:
+                return call.forward()
+            if f.flags & abi.O_PATH:
+                raise _error(errno.EBADF)
+            if not f.writable or length < 0:
+                raise _error(errno.EINVAL)
+            node = f.node
+        else:
+            node = self._target_of(call, follow=True)
+            if node is None:
+                return call.forward()
+            if isinstance(node, Dir):
+                raise _error(errno.EISDIR)
+            _writable(node)
+            self._need(call.cage, node, _W)
+            if length < 0:
+                raise _error(errno.EINVAL)
+        if not isinstance(node, File):
+            raise _error(errno.EINVAL)
+        if length > len(node.data):
+            sys_files.new_size_allowed(call.cage, length)
+        with self.tree.lock:
+            self.tree.resize(node, length)
+        return 0
+
+    @handles("fsync", "fdatasync", "syncfs")
+    def sync(self, call: Call) -> int:
+        """Nothing lies below memory to write back to."""
+        return 0 if self._ours(call, call.args[0]) is not None else call.forward()
+
+    @handles("fallocate")
+    def fallocate(self, call: Call) -> int:
+        f = self._ours(call, call.args[0])
+        if f is None:
+            return call.forward()
+        mode, offset, length = abi.s32(call.args[1]), call.args[2], call.args[3]
+        if not f.writable:
+            raise _error(errno.EBADF)
+        if offset < 0 or length <= 0:
+            raise _error(errno.EINVAL)
+        if mode:
+            raise _error(errno.EOPNOTSUPP)
+        if not isinstance(f.node, File):
+            raise _error(errno.ENODEV)
+        sys_files.new_size_allowed(call.cage, offset + length)
+        with self.tree.lock:
+            if offset + length > len(f.node.data):
+                self.tree.resize(f.node, offset + length)
+        return 0
+
+    @handles("statfs", "fstatfs")
+    def statfs(self, call: Call) -> int:
+        if call.name == "fstatfs":
+            ours = self._ours(call, call.args[0]) is not None
+        else:
+            ours = self._target_of(call, follow=True) is not None
+        if not ours:
+            return call.forward()
+        room = self.tree.room()
+        call.write(1, sys_files.tmpfs_statfs(self.tree.used + room, room))
+        return 0
+
+    @handles("mmap")
+    def mmap(self, call: Call) -> int:
+        """Private mappings get a copy of the file; shared ones would need the pages
+        to be the file's, which memory in Python cannot be."""
+        addr, length, prot, flags, fd, offset = call.args
+        flags = abi.u32(flags)
+        if flags & sys_memory.MAP_ANONYMOUS:
+            return call.forward()
+        f = self._ours(call, fd)
+        if f is None:
+            return call.forward()
+        if offset % sys_memory.PAGE:
+            raise _error(errno.EINVAL)
+        if flags & sys_memory.MAP_TYPE != sys_memory.MAP_PRIVATE or not isinstance(f.node, File):
+            raise _error(errno.ENODEV)
+        if not f.readable:
+            raise _error(errno.EACCES)
+        node = f.node
+
+        def contents(n: int) -> bytes:
+            with self.tree.lock:
+                return bytes(node.data[offset:offset + n])
+
+        return call.cage.aspace.mmap(abi.u32(addr), length, prot, flags, fd_data=contents)
+
+    @handles("setxattr", "lsetxattr", "getxattr", "lgetxattr", "listxattr", "llistxattr",
+             "removexattr", "lremovexattr", "fsetxattr", "fgetxattr", "flistxattr",
+             "fremovexattr")
+    def xattr(self, call: Call) -> int:
+        """Extended attributes: a tree keeps none, as a file system without them."""
+        if call.name.startswith("f"):
+            ours = self._ours(call, call.args[0]) is not None
+        else:
+            nofollow = call.name in ("lsetxattr", "lgetxattr", "llistxattr", "lremovexattr")
+            ours = self._target_of(call, follow=not nofollow) is not None
+        return -errno.EOPNOTSUPP if ours else call.forward()
+
+    # -- links ------------------------------------------------------------------
+    @handles("readlink", "readlinkat")
+    def readlink(self, call: Call) -> int:
+        guest = self._guest(call)
+        if guest is None:
+            return call.forward()
+        buf, size = (call.args[1], call.args[2]) if call.name == "readlink" else call.args[2:4]
+        if abi.s32(size) <= 0:
+            raise _error(errno.EINVAL)
+        with self.tree.lock:
+            node = self._node(call, guest, follow=False)
+        if not isinstance(node, Symlink):
+            raise _error(errno.EINVAL)
+        data = node.target.encode("utf-8", "surrogateescape")[:abi.u32(size)]
+        call.cage.mem.write(buf, data)
+        return len(data)
+
+    @handles("symlink", "symlinkat")
+    def symlink(self, call: Call) -> int:
+        guest = self._guest(call, 0)
+        if guest is None:
+            return call.forward()
+        target = call.string(0, abi.PATH_MAX - 1)
+        if not target:
+            raise _error(errno.ENOENT)
+        with self.tree.lock:
+            found = self._make_room(call, guest)
+            self.tree.new_symlink(found.parent, found.name,
+                                  target.decode("utf-8", "surrogateescape"), SELF, SELF)
+        return 0
+
+    def _make_room(self, call: Call, guest: str) -> Found:
+        """Where a new name goes: EEXIST if it is taken, EACCES if its directory may
+        not be written, EROFS in a read-only mount's."""
+        found = self._find(call, guest, follow=False)
+        if found.node is not None or not found.name:
+            raise _error(errno.EEXIST)
+        _writable(found.parent)
+        self._need(call.cage, found.parent, _W | _X)
+        return found
+
+    @handles("link", "linkat")
+    def link(self, call: Call) -> int:
+        both = self._both(call)
+        if both is None:
+            return call.forward()
+        old, new = both
+        follow = call.name == "linkat" and abi.u32(call.args[4]) & abi.AT_SYMLINK_FOLLOW
+        with self.tree.lock:
+            node = self._node(call, old, follow=bool(follow))
+            if isinstance(node, Dir):
+                raise _error(errno.EPERM)
+            found = self._make_room(call, new)
+            self.tree.add(found.parent, found.name, node)
+            node.touched()
+        return 0
+
+    def _both(self, call: Call) -> tuple[str, str] | None:
+        """rename and link: both paths when both are ours; EXDEV when only one is."""
+        old, new = self._guest(call, 0), self._guest(call, 1)
+        if old is not None and new is not None:
+            return old, new
+        crossing = old is not None or new is not None
+        if crossing and None not in (resolve(call, a) for a in PATH_CALLS[call.name]):
+            raise _error(errno.EXDEV)
+        return None
+
+    # -- names ------------------------------------------------------------------
+    @handles("mkdir", "mkdirat")
+    def mkdir(self, call: Call) -> int:
+        guest = self._guest(call)
+        if guest is None:
+            return call.forward()
+        mode = abi.u32(call.args[1 if call.name == "mkdir" else 2])
+        with self.tree.lock:
+            found = self._make_room(call, guest)
+            self.tree.new_dir(found.parent, found.name, mode & 0o7777 & ~call.cage.umask,
+                              SELF, SELF)
+        return 0
+
+    @handles("mknod", "mknodat")
+    def mknod(self, call: Call) -> int:
+        """Regular files, and FIFOs where host_fifos carries them; no devices (EPERM)."""
+        guest = self._guest(call)
+        if guest is None:
+            return call.forward()
+        mode = abi.u32(call.args[1 if call.name == "mknod" else 2])
+        kind = stat.S_IFMT(mode)
+        if kind not in (0, stat.S_IFREG, stat.S_IFIFO) or kind == stat.S_IFIFO and not self.host_fifos:
+            raise _error(errno.EPERM)
+        with self.tree.lock:
+            found = self._make_room(call, guest)
+            make = self.tree.new_fifo if kind == stat.S_IFIFO else self.tree.new_file
+            make(found.parent, found.name, mode & ~call.cage.umask, SELF, SELF)
+        return 0
+
+    @handles("unlink", "unlinkat", "rmdir")
+    def remove(self, call: Call) -> int:
+        guest = self._guest(call)
+        if guest is None:
+            return call.forward()
+        directory = removes_directory(call)
+        with self.tree.lock:
+            found = self._find(call, guest, follow=False)
+            node = found.node
+            if node is None:
+                raise _error(errno.ENOENT)
+            if not found.name or node is self.tree.root:
+                raise _error(errno.EBUSY)
+            if directory and not isinstance(node, Dir):
+                raise _error(errno.ENOTDIR)
+            if not directory and isinstance(node, Dir):
+                raise _error(errno.EISDIR)
+            if isinstance(node, Dir) and node.entries:
+                raise _error(errno.ENOTEMPTY)
+            _writable(found.parent)
+            self._need(call.cage, found.parent, _W | _X)
+            self._sticky(call.cage, found.parent, node)
+            self.tree.remove(found.parent, found.name)
+        return 0
+
+    @staticmethod
+    def _sticky(cage, parent: Dir, node: Node) -> None:
+        if parent.mode & stat.S_ISVTX and cage.ids[1] != 0 and SELF not in (node.uid, parent.uid):
+            raise _error(errno.EPERM)
+
+    @handles("rename", "renameat", "renameat2")
+    def rename(self, call: Call) -> int:
+        both = self._both(call)
+        if both is None:
+            return call.forward()
+        if call.name == "renameat2" and abi.u32(call.args[4]):
+            raise _error(errno.EINVAL)
+        old, new = both
+        with self.tree.lock:
+            src = self._find(call, old, follow=False)
+            dst = self._find(call, new, follow=False)
+            if src.node is None:
+                raise _error(errno.ENOENT)
+            if not src.name or not dst.name:
+                raise _error(errno.EBUSY)
+            for parent in (src.parent, dst.parent):
+                _writable(parent)
+                self._need(call.cage, parent, _W | _X)
+            self.tree.rename(src, dst)
+        return 0
+
+    # -- directories ------------------------------------------------------------
+    @handles("chdir", "fchdir")
+    def chdir(self, call: Call) -> int:
+        if call.name == "fchdir":
+            f = self._ours(call, call.args[0])
+            if f is None:
+                return call.forward()
+            node, guest = f.node, f.path
+        else:
+            guest = self._guest(call)
+            if guest is None:
+                return call.forward()
+            with self.tree.lock:
+                node = self._node(call, guest)
+        if not isinstance(node, Dir):
+            raise _error(errno.ENOTDIR)
+        self._need(call.cage, node, _X)
+        call.cage.cwd = guest
+        return 0
+
+    @handles("getdents64")
+    def getdents64(self, call: Call) -> int:
+        """Fill the listing of one of our directories; the microvisor pages it out."""
+        f = self._ours(call, call.args[0])
+        if f is not None and isinstance(f.node, Dir) and f.dir_entries is None:
+            node = f.node
+            self._need(call.cage, node, _R)
+            with self.tree.lock:
+                parent = node.parent if node.parent is not None else node
+                listing = [(b".", node.ino, abi.DT_DIR), (b"..", parent.ino, abi.DT_DIR)]
+                listing += [(name.encode("utf-8", "surrogateescape"), child.ino,
+                             abi.d_type(child.mode)) for name, child in node.entries.items()]
+            f.dir_entries = listing
+        return call.forward()
+
+    # -- programs ---------------------------------------------------------------
+    @handles("execve")
+    def execve(self, call: Call) -> int:
+        """Run a program stored in the tree (a `#!` script's interpreter may be too)."""
+        guest = self._guest(call)
+        if guest is None:
+            return call.forward()
+        from lind.microvisor import sys_process
+
+        return sys_process.exec_from(call.cage, guest, call.args[1], call.args[2],
+                                     read=self.program_bytes)
+
+    def program_bytes(self, cage, guest: str) -> bytes | None:
+        """The bytes of the program file at `guest` if it lies in this tree (None if
+        not): EACCES unless it is a regular file the cage may run."""
+        if not self._holds(guest):
+            return None
+        with self.tree.lock:
+            node = self.tree.lookup(self._inside(guest),
+                                    can_search=lambda d: self.may(cage, d, _X))
+            if not isinstance(node, File) or not self.may(cage, node, _X):
+                raise _error(errno.EACCES)
+            return bytes(node.data)
+
+
+def parse_size(text: str) -> int:
+    """BYTES with an optional K, M or G suffix (powers of 1024)."""
+    scale = {"K": 1 << 10, "M": 1 << 20, "G": 1 << 30}.get(text[-1:].upper(), 1)
+    digits = text[:-1] if scale > 1 else text
+    if not digits.isdigit():
+        raise ValueError(f"size={text}: not a number of bytes (K, M, G suffixes allowed)")
+    return int(digits) * scale
+

@@ -1,0 +1,525 @@
+"""A file tree in Python memory: the portable back end's files, and the imfs grate's.
+
+Nothing here makes a host system call once the tree is built, so it runs where no
+kernel file system is reachable (a browser, through Pyodide) as it does on Linux.
+A tree can be filled from a host directory or a zip archive and written back to
+either. Names are resolved here, component by component: a symbolic link's absolute
+target starts again at this tree's root and `..` stops there, so no name, however it
+is spelled or linked, leads out of the tree.
+
+A tree has a capacity: file bytes, link targets and a charge per name count against
+it, and what would pass it is ENOSPC, so no cage can fill the host's memory through
+its files. Owners are the cage's own ids. A file loaded from the host that belonged to the user
+Lind runs as is owned by SELF, whoever looks (as the host back end shows such files);
+anything else loaded is owned by nobody.
+"""
+
+from __future__ import annotations
+
+import errno
+import itertools
+import os
+import shutil
+import stat
+import threading
+import time
+import zipfile
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+from lind.microvisor import abi
+
+SELF = -1                   # the owner of a node is whoever looks at it
+NAME_CHARGE = 256           # what a name costs against the capacity, besides its bytes
+MAX_LINK_HOPS = 40          # as Linux: ELOOP past this many symbolic links in one lookup
+DIR_SIZE = 4096
+BLOCK = 4096
+_ZIP_UNIX = 3               # zip "created on" system code of Unix
+
+
+def _error(code: int) -> OSError:
+    return OSError(code, os.strerror(code))
+
+
+@dataclass(eq=False)
+class Node:
+    ino: int
+    mode: int                       # file type and permission bits
+    uid: int
+    gid: int
+    nlink: int = 0
+    atime_ns: int = field(default_factory=time.time_ns)
+    mtime_ns: int = 0
+    ctime_ns: int = 0
+    opened: int = 0                 # open file descriptions of it (files.MemoryFile)
+    readonly: bool = False          # loaded from a read-only mount: changes are EROFS
+
+    def __post_init__(self) -> None:
+        self.mtime_ns = self.mtime_ns or self.atime_ns
+        self.ctime_ns = self.ctime_ns or self.atime_ns
+
+    def changed(self) -> None:
+        """Its contents changed: mtime and ctime."""
+        self.mtime_ns = self.ctime_ns = time.time_ns()
+
+    def touched(self) -> None:
+        """Its attributes changed: ctime."""
+        self.ctime_ns = time.time_ns()
+
+    @property
+    def size(self) -> int:
+        return 0
+
+
+@dataclass(eq=False)
+class File(Node):
+    data: bytearray = field(default_factory=bytearray, repr=False)
+
+    @property
+    def size(self) -> int:
+        return len(self.data)
+
+
+@dataclass(eq=False)
+class Dir(Node):
+    parent: Dir | None = field(default=None, repr=False)    # None: the root (its own parent)
+    entries: dict[str, Node] = field(default_factory=dict, repr=False)
+
+    @property
+    def size(self) -> int:
+        return DIR_SIZE
+
+
+@dataclass(eq=False)
+class Symlink(Node):
+    target: str = ""
+
+    @property
+    def size(self) -> int:
+        return len(self.target.encode("utf-8", "surrogateescape"))
+
+
+@dataclass(eq=False)
+class Fifo(Node):
+    """A named pipe: its name and attributes here; what flows through it, the back
+    end's pipes (files.MemoryFiles)."""
+
+
+@dataclass(frozen=True)
+class Stat:
+    """What stat(2) says of a node, in the os.stat_result names abi's packers read."""
+
+    st_dev: int
+    st_ino: int
+    st_nlink: int
+    st_mode: int
+    st_uid: int
+    st_gid: int
+    st_size: int
+    st_atime_ns: int
+    st_mtime_ns: int
+    st_ctime_ns: int
+    st_rdev: int = 0
+    st_blksize: int = BLOCK
+
+    @property
+    def st_blocks(self) -> int:
+        return (self.st_size + 511) // 512 if stat.S_ISREG(self.st_mode) else self.st_size // 512
+
+
+@dataclass(frozen=True)
+class Found:
+    """Where a path ends: its directory, its last name ("" for the root), and the node
+    that name holds (None when there is none yet)."""
+
+    parent: Dir
+    name: str
+    node: Node | None
+
+
+def _parts(path: str) -> list[str]:
+    return [p for p in path.split("/") if p and p != "."]
+
+
+class Tree:
+    """One file tree; every cage of a run that sees it shares it, under its lock."""
+
+    _devices = itertools.count(0x6C696E00)    # st_dev of each tree: "lin" and a number
+
+    def __init__(self, capacity: int | None = None) -> None:
+        """`capacity` in bytes; None: unbounded until set (the portable back end sets
+        it once the tree is filled)."""
+        self.lock = threading.RLock()
+        self.device = next(self._devices)
+        self.capacity = capacity
+        self.used = 0
+        self._inodes = itertools.count(2)
+        self.root = Dir(next(self._inodes), stat.S_IFDIR | 0o755, SELF, SELF, nlink=2)
+
+    # -- what it holds ------------------------------------------------------------
+    def charge(self, n: int) -> None:
+        """Take `n` bytes of the capacity (give them back when negative): ENOSPC when
+        they are not there."""
+        if n > 0 and self.capacity is not None and self.used + n > self.capacity:
+            raise _error(errno.ENOSPC)
+        self.used += n
+
+    def room(self) -> int:
+        """Bytes still free (all a bytearray could hold, unbounded)."""
+        return (1 << 62) if self.capacity is None else max(0, self.capacity - self.used)
+
+    def resize(self, node: File, size: int) -> None:
+        """Truncate or extend a file with zeros, charged."""
+        self.charge(size - len(node.data))
+        if size < len(node.data):
+            del node.data[size:]
+        else:
+            node.data.extend(bytes(size - len(node.data)))
+        node.changed()
+
+    def closed(self, node: Node) -> None:
+        """An open file description of `node` went away (files.MemoryFile)."""
+        node.opened -= 1
+        self._maybe_gone(node)
+
+    def _maybe_gone(self, node: Node) -> None:
+        """A node with no name and no open file is gone: its bytes back."""
+        if node.nlink == 0 and node.opened == 0 and isinstance(node, (File, Symlink)):
+            self.charge(-node.size)
+            if isinstance(node, File):
+                node.data = bytearray()
+
+    # -- looking up -------------------------------------------------------------
+    def _parent(self, d: Dir) -> Dir:
+        return d.parent if d.parent is not None else self.root
+
+    def find(self, path: str, *, follow: bool = True, can_search=None) -> Found:
+        """Resolve `path` (from the tree's root) to where it ends. Links in the middle
+        are always followed, the last one only with `follow`; `can_search(dir)` says
+        whether a directory may be passed through (EACCES otherwise)."""
+        todo = _parts(path)[::-1]        # names still to walk, the next one last
+        here, hops = self.root, 0
+        if not todo:
+            return Found(self.root, "", self.root)
+        while True:
+            name = todo.pop()
+            if can_search is not None and not can_search(here):
+                raise _error(errno.EACCES)
+            if name == "..":
+                here = self._parent(here)
+                if not todo:
+                    return Found(self._parent(here), _name_in(self._parent(here), here), here)
+                continue
+            if len(name.encode("utf-8", "surrogateescape")) > 255:
+                raise _error(errno.ENAMETOOLONG)
+            node = here.entries.get(name)
+            if isinstance(node, Symlink) and (todo or follow):
+                hops += 1
+                if hops > MAX_LINK_HOPS:
+                    raise _error(errno.ELOOP)
+                todo.extend(_parts(node.target)[::-1])
+                if node.target.startswith("/"):
+                    here = self.root
+                if not todo:            # a link to "/" (or to "." of the root)
+                    return Found(self._parent(here), _name_in(self._parent(here), here), here)
+                continue
+            if not todo:
+                return Found(here, name, node)
+            if node is None:
+                raise _error(errno.ENOENT)
+            if not isinstance(node, Dir):
+                raise _error(errno.ENOTDIR)
+            here = node
+
+    def lookup(self, path: str, *, follow: bool = True, can_search=None) -> Node:
+        found = self.find(path, follow=follow, can_search=can_search)
+        if found.node is None:
+            raise _error(errno.ENOENT)
+        return found.node
+
+    def path_of(self, d: Dir) -> str:
+        """The path of a directory from the root ("/" for the root; "" once removed)."""
+        names = []
+        while d is not self.root:
+            parent = self._parent(d)
+            name = _name_in(parent, d)
+            if not name:
+                return ""
+            names.append(name)
+            d = parent
+        return "/" + "/".join(reversed(names))
+
+    # -- changing ---------------------------------------------------------------
+    def _new_ino(self) -> int:
+        return next(self._inodes)
+
+    def _attach(self, parent: Dir, name: str, node: Node) -> None:
+        if len(name.encode("utf-8", "surrogateescape")) > 255:
+            raise _error(errno.ENAMETOOLONG)
+        if parent.nlink == 0:
+            raise _error(errno.ENOENT)          # the directory was removed
+        parent.entries[name] = node
+        if isinstance(node, Dir):
+            node.parent = parent
+            parent.nlink += 1                    # its ".."
+        parent.changed()
+
+    def _detach(self, parent: Dir, name: str) -> Node:
+        node = parent.entries.pop(name)
+        if isinstance(node, Dir):
+            parent.nlink -= 1
+        parent.changed()
+        return node
+
+    def add(self, parent: Dir, name: str, node: Node) -> Node:
+        """Enter `node` under a new `name` in `parent`: a new node (charged with its
+        bytes), or one more link to a file."""
+        new = node.nlink == 0
+        self.charge(NAME_CHARGE + (node.size if new and not isinstance(node, Dir) else 0))
+        try:
+            self._attach(parent, name, node)
+        except OSError:
+            self.charge(-NAME_CHARGE - (node.size if new and not isinstance(node, Dir) else 0))
+            raise
+        node.nlink = 2 if isinstance(node, Dir) else node.nlink + 1
+        return node
+
+    def remove(self, parent: Dir, name: str) -> Node:
+        """Take a name away (unlink, rmdir): an emptied directory is gone for good, a
+        file once no open file holds it either (as Linux keeps an unlinked open file)."""
+        node = self._detach(parent, name)
+        node.nlink = 0 if isinstance(node, Dir) else node.nlink - 1
+        node.touched()
+        self.charge(-NAME_CHARGE)
+        self._maybe_gone(node)
+        return node
+
+    def new_file(self, parent: Dir, name: str, mode: int, uid: int, gid: int,
+                 data: bytes = b"") -> File:
+        node = File(self._new_ino(), stat.S_IFREG | mode & 0o7777, uid, gid, data=bytearray(data))
+        self.add(parent, name, node)
+        return node
+
+    def new_dir(self, parent: Dir, name: str, mode: int, uid: int, gid: int) -> Dir:
+        node = Dir(self._new_ino(), stat.S_IFDIR | mode & 0o7777, uid, gid)
+        self.add(parent, name, node)
+        return node
+
+    def new_fifo(self, parent: Dir, name: str, mode: int, uid: int, gid: int) -> Fifo:
+        node = Fifo(self._new_ino(), stat.S_IFIFO | mode & 0o7777, uid, gid)
+        self.add(parent, name, node)
+        return node
+
+    def new_symlink(self, parent: Dir, name: str, target: str, uid: int, gid: int) -> Symlink:
+        node = Symlink(self._new_ino(), stat.S_IFLNK | 0o777, uid, gid, target=target)
+        self.add(parent, name, node)
+        return node
+
+    def make_dirs(self, path: str, mode: int = 0o755) -> Dir:
+        """The directory at `path`, made with its missing parents (`mode`) as needed;
+        anything else in the way is replaced."""
+        here = self.root
+        for name in _parts(path):
+            child = here.entries.get(name)
+            if not isinstance(child, Dir):
+                if child is not None:
+                    self.remove(here, name)
+                child = self.new_dir(here, name, mode, SELF, SELF)
+            here = child
+        return here
+
+    def rename(self, old: Found, new: Found) -> None:
+        """rename(2) of old.name to new.name, both found (old.node present)."""
+        node, target = old.node, new.node
+        if target is node:
+            return
+        if isinstance(node, Dir):
+            d = new.parent
+            while True:          # a directory cannot move into itself
+                if d is node:
+                    raise _error(errno.EINVAL)
+                if d is self.root:
+                    break
+                d = self._parent(d)
+            if target is not None and not isinstance(target, Dir):
+                raise _error(errno.ENOTDIR)
+            if isinstance(target, Dir) and target.entries:
+                raise _error(errno.ENOTEMPTY)
+        elif isinstance(target, Dir):
+            raise _error(errno.EISDIR)
+        if target is not None:
+            self.remove(new.parent, new.name)
+        self._detach(old.parent, old.name)
+        self._attach(new.parent, new.name, node)
+        node.touched()
+
+    def stat(self, node: Node) -> Stat:
+        """`node`'s attributes with owners as the host back end gives them: SELF as
+        the host user Lind runs as, which abi.pack_stat shows as the cage's own ids."""
+        return Stat(self.device, node.ino, node.nlink, node.mode,
+                    os.geteuid() if node.uid == SELF else node.uid,
+                    os.getegid() if node.gid == SELF else node.gid,
+                    node.size, node.atime_ns, node.mtime_ns, node.ctime_ns)
+
+    def walk(self, top: Dir | None = None) -> Iterator[tuple[str, Node]]:
+        """Every (path from `top`, node) below `top` (the root), each directory before
+        what it holds."""
+        stack: list[tuple[str, Dir]] = [("", top or self.root)]
+        while stack:
+            prefix, d = stack.pop()
+            for name, node in sorted(d.entries.items()):
+                path = f"{prefix}/{name}"
+                yield path, node
+                if isinstance(node, Dir):
+                    stack.append((path, node))
+
+    # -- from and to the host ---------------------------------------------------
+    def load(self, source: str | os.PathLike[str], into: str = "/", *,
+             readonly: bool = False) -> Tree:
+        """Copy a host directory or a .zip archive into directory `into` (made if
+        missing; what is there stays unless replaced), `readonly` for a read-only
+        mount. Files the host user Lind runs as owns become SELF's; device nodes
+        and sockets are left out."""
+        source = os.fspath(source)
+        with self.lock:
+            if not os.path.isdir(source) and not zipfile.is_zipfile(source):
+                raise ValueError(f"{source}: neither a directory nor a zip archive")
+            here = self.make_dirs(into)
+            try:
+                if os.path.isdir(source):
+                    self._load_directory(source, here)
+                else:
+                    self._load_zip(source, here)
+            except OSError as exc:
+                if exc.errno != errno.ENOSPC:
+                    raise
+                raise ValueError(f"{source}: more than the tree's capacity of "
+                                 f"{self.capacity} bytes") from None
+            if readonly:
+                here.readonly = True
+                for _, node in self.walk(here):
+                    node.readonly = True
+        return self
+
+    def _owner(self, st: os.stat_result) -> tuple[int, int]:
+        return (SELF if st.st_uid == os.geteuid() else abi.OVERFLOW_ID,
+                SELF if st.st_gid == os.getegid() else abi.OVERFLOW_ID)
+
+    def _load_directory(self, host_dir: str, into: Dir) -> None:
+        with os.scandir(host_dir) as it:
+            for entry in it:
+                st = entry.stat(follow_symlinks=False)
+                perm, owner = st.st_mode & 0o7777, self._owner(st)
+                old = into.entries.get(entry.name)
+                if stat.S_ISDIR(st.st_mode):
+                    child = old if isinstance(old, Dir) else None
+                    if child is None:
+                        if old is not None:
+                            self.remove(into, entry.name)
+                        child = self.new_dir(into, entry.name, perm, *owner)
+                    self._load_directory(entry.path, child)
+                    continue
+                if stat.S_ISREG(st.st_mode):
+                    with open(entry.path, "rb") as f:
+                        node: Node = File(self._new_ino(), stat.S_IFREG | perm, *owner,
+                                          data=bytearray(f.read()))
+                elif stat.S_ISLNK(st.st_mode):
+                    node = Symlink(self._new_ino(), stat.S_IFLNK | 0o777, *owner,
+                                   target=os.readlink(entry.path))
+                elif stat.S_ISFIFO(st.st_mode):
+                    node = Fifo(self._new_ino(), stat.S_IFIFO | perm, *owner)
+                else:
+                    continue
+                if old is not None:
+                    self.remove(into, entry.name)
+                node.mtime_ns = st.st_mtime_ns
+                self.add(into, entry.name, node)
+
+    def _load_zip(self, source: str, into: Dir) -> None:
+        with zipfile.ZipFile(source) as archive:
+            for info in archive.infolist():
+                unix_mode = info.external_attr >> 16 if info.create_system == _ZIP_UNIX else 0
+                is_dir = info.is_dir() or stat.S_ISDIR(unix_mode)
+                parts = _parts(info.filename)
+                if not parts or ".." in parts:
+                    continue                     # no name leaves the tree
+                here = self.make_dirs(self.path_of(into) + "/" + "/".join(parts[:-1]))
+                name, old = parts[-1], here.entries.get(parts[-1])
+                if is_dir:
+                    if not isinstance(old, Dir):
+                        if old is not None:
+                            self.remove(here, name)
+                        self.new_dir(here, name, unix_mode & 0o7777 or 0o755, SELF, SELF)
+                    continue
+                if old is not None:
+                    if isinstance(old, Dir):
+                        continue
+                    self.remove(here, name)
+                data = archive.read(info)
+                if stat.S_ISLNK(unix_mode):
+                    self.new_symlink(here, name, data.decode("utf-8", "surrogateescape"),
+                                     SELF, SELF)
+                elif stat.S_ISFIFO(unix_mode):
+                    self.new_fifo(here, name, unix_mode, SELF, SELF)
+                else:
+                    self.new_file(here, name, unix_mode & 0o7777 or 0o644, SELF, SELF, data)
+
+    def save(self, target: str | os.PathLike[str]) -> None:
+        """Write the tree to a host directory (created if missing; what the tree holds
+        replaces what is there) or, for a name ending in .zip, to a new zip archive."""
+        target = os.fspath(target)
+        with self.lock:
+            if target.endswith(".zip") and not os.path.isdir(target):
+                self._save_zip(target)
+            else:
+                self._save_directory(target)
+
+    def _save_directory(self, target: str) -> None:
+        os.makedirs(target, exist_ok=True)
+        for path, node in self.walk():
+            host = os.path.join(target, path.lstrip("/"))
+            host_is_dir = os.path.isdir(host) and not os.path.islink(host)
+            if host_is_dir and not isinstance(node, Dir):
+                shutil.rmtree(host)
+            elif os.path.lexists(host) and not host_is_dir:
+                os.unlink(host)
+            if isinstance(node, Dir):
+                os.makedirs(host, exist_ok=True)
+                os.chmod(host, node.mode & 0o7777 | 0o700)   # so its contents can be written
+            elif isinstance(node, Symlink):
+                os.symlink(node.target, host)
+            elif isinstance(node, Fifo):
+                os.mkfifo(host, node.mode & 0o7777)
+            elif isinstance(node, File):
+                fd = os.open(host, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+                with open(fd, "wb") as f:
+                    f.write(node.data)
+                os.chmod(host, node.mode & 0o7777)
+        for path, node in self.walk():     # directories' own modes, once filled
+            if isinstance(node, Dir):
+                os.chmod(os.path.join(target, path.lstrip("/")), node.mode & 0o7777)
+
+    def _save_zip(self, target: str) -> None:
+        with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as archive:
+            for path, node in self.walk():
+                name = path.lstrip("/") + ("/" if isinstance(node, Dir) else "")
+                info = zipfile.ZipInfo(name, time.localtime(node.mtime_ns // 10**9)[:6])
+                info.create_system = _ZIP_UNIX
+                info.external_attr = (node.mode & 0xFFFF) << 16
+                if isinstance(node, Dir):
+                    archive.writestr(info, b"")
+                elif isinstance(node, Symlink):
+                    archive.writestr(info, node.target.encode("utf-8", "surrogateescape"))
+                elif isinstance(node, Fifo):
+                    archive.writestr(info, b"")
+                elif isinstance(node, File):
+                    info.compress_type = zipfile.ZIP_DEFLATED
+                    archive.writestr(info, bytes(node.data))
+
+
+def _name_in(parent: Dir, node: Node) -> str:
+    """The name `node` has in `parent` ("" for the root, or when it has none there)."""
+    for name, child in parent.entries.items():
+        if child is node:
+            return name
+    return ""
