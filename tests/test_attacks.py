@@ -110,6 +110,7 @@ def results(out: str) -> dict[str, tuple[int, int]]:
 # tenant_after (seconds, optional: start the tenant that long after the attacker
 # instead of before it), feed_after (seconds, optional: the attacker's stdin is then a
 # pipe that receives 64 KiB of "Z" that long after the attacker started).
+# attacker_grates (optional: grate specs, "readonly:/data", between it and the rest),
 # attacker_portable (optional: the attacker's files are a lind.portable tree filled
 # from its root, saved afterwards to dir/attacker-tree; its host root is listed).
 # "{tenant_id}" and "{host_pid}" in the attacker's argv are replaced (tenant first
@@ -143,12 +144,14 @@ if feed is not None:
 ids = {"tenant_id": tenant.id if tenant else 0, "host_pid": os.getpid()}
 argv = [a.format(**ids) for a in spec["attacker"]]
 started = time.monotonic()
-a_root, a_grates, tree = spec["attacker_root"], [], None
+a_root, tree = spec["attacker_root"], None
+from lind.grates.registry import resolve
+a_grates = [resolve(g) for g in spec.get("attacker_grates", [])]
 if spec.get("attacker_portable"):      # its files in a tree of its own (lind.portable)
     import tempfile
     from lind.portable import Tree, file_system
     tree = Tree()
-    a_grates = file_system(tree, a_root)
+    a_grates += file_system(tree, a_root)
     a_root = tempfile.mkdtemp(prefix="lind-portable-")
 attacker = rt.spawn(argv[0], argv[1:], root=a_root, grates=a_grates,
                     stdin=a_in, stdout=a_out, stderr=a_err)
@@ -175,8 +178,10 @@ print(json.dumps(status), flush=True)
 
 def two_trees(builds, tmp_path: Path, attacker: list, tenant_ms: int = 1500, *,
               attacker_root: Path | None = None, tenant_after: float | None = None,
-              feed_after: float | None = None, tag: str = "trees") -> tuple[dict, str, str]:
-    """Attacker beside a tenant; asserts the host lived and the tenant stayed intact."""
+              feed_after: float | None = None, tag: str = "trees",
+              grates: tuple[str, ...] = ()) -> tuple[dict, str, str]:
+    """Attacker (under `grates`) beside a tenant; asserts the host lived and the tenant
+    stayed intact."""
     work = tmp_path / tag
     work.mkdir()
     tenant_root = make_root(tmp_path, f"{tag}-tenant-root")
@@ -184,7 +189,8 @@ def two_trees(builds, tmp_path: Path, attacker: list, tenant_ms: int = 1500, *,
             "tenant": [str(builds.wasm(attack("tenant"))), str(tenant_ms)],
             "tenant_root": str(tenant_root),
             "attacker_root": str(attacker_root or make_root(tmp_path, f"{tag}-root")),
-            "tenant_after": tenant_after, "feed_after": feed_after}
+            "tenant_after": tenant_after, "feed_after": feed_after,
+            "attacker_grates": list(grates)}
     rc, out, err = python(tmp_path, tag, TWO_TREES, json.dumps(spec))
     assert rc == 0, err[-2000:]
     status = json.loads(out.splitlines()[-1])
@@ -1716,4 +1722,29 @@ def test_appending_writes_stop_at_the_file_size_limit(builds, tmp_path, canary):
     # write 10; RWF_APPEND at 0, at the position; pwrite at 0 of O_APPEND; the size
     assert out == "10 54 54 54 64 \n", out
     assert (root / "grow").stat().st_size == 64
+    untouched(canary)
+
+
+@pytest.mark.parametrize(("grates", "target", "expect"), [
+    (("readonly:/data",), "/data/kept.txt", f"fchmodat2 -1 {errno.EROFS}"),
+    (("aquarium:/data",), "/data/kept.txt", "fchmodat2 0 0"),
+    (("chroot:/jail",), "/kept.txt", "fchmodat2 -1 2"),
+], ids=["readonly", "aquarium", "chroot"])
+def test_fchmodat2_goes_through_the_grates_that_keep_files(builds, tmp_path, canary, grates,
+                                                          target, expect):
+    """musl's fchmodat(AT_SYMLINK_NOFOLLOW) is fchmodat2, a call these grates did not
+    know: it reached the files below them. readonly refuses it, aquarium changes its
+    own copy, chroot names the file inside its directory (where there is none); the
+    file the grate keeps keeps its mode."""
+    root = make_root(tmp_path, "chmod-root")
+    for path in ("data/kept.txt", "kept.txt"):
+        (root / path).parent.mkdir(exist_ok=True)
+        (root / path).write_bytes(CANARY)
+        (root / path).chmod(CANARY_MODE)
+    (root / "jail").mkdir()
+    _, out, _ = two_trees(builds, tmp_path, [builds.wasm(attack("chmod_nofollow")), target],
+                          attacker_root=root, grates=grates)
+    assert out.strip() == expect, out
+    for path in ("data/kept.txt", "kept.txt"):
+        untouched(root / path)
     untouched(canary)

@@ -31,7 +31,7 @@ def _follows(call: Call) -> bool:
         flags = abi.u32(call.args[1 if call.name == "open" else 2])
         exclusive = flags & abi.O_CREAT and flags & abi.O_EXCL
         return not (flags & abi.O_NOFOLLOW or exclusive)
-    if call.name in ("newfstatat", "faccessat2"):
+    if call.name in ("newfstatat", "faccessat2", "fchmodat2"):
         return not abi.u32(call.args[3]) & abi.AT_SYMLINK_NOFOLLOW
     if call.name == "linkat":
         return bool(abi.u32(call.args[4]) & abi.AT_SYMLINK_FOLLOW)
@@ -570,7 +570,7 @@ class Aquarium(Grate):
             os.truncate(self._ov(path), call.args[1])
         return 0
 
-    @handles("chmod", "fchmodat", "fchmod")
+    @handles("chmod", "fchmodat", "fchmodat2", "fchmod")
     def chmod(self, call: Call) -> int:
         if call.name == "fchmod":
             path = self._open_file(call)[1]
@@ -581,6 +581,8 @@ class Aquarium(Grate):
             path = self._mine(call)
             if path is None:
                 return call.forward()
+            if call.name == "fchmodat2" and abi.u32(call.args[3]) & ~abi.AT_SYMLINK_NOFOLLOW:
+                raise abi.error(errno.EINVAL)
             mode = call.args[1 if call.name == "chmod" else 2]
         with self._lock:
             found = self._lookup(call.cage, path)

@@ -38,7 +38,7 @@ PATH_CALLS: dict[str, tuple[PathArg, ...]] = {
     "rename": (_P0, _P1), "renameat": (_AT01, PathArg(3, 2)), "renameat2": (_AT01, PathArg(3, 2)),
     "link": (_P0, _P1), "linkat": (_AT01, PathArg(3, 2)),
     "symlink": (_P1,), "symlinkat": (PathArg(2, 1),),
-    "chmod": (_P0,), "fchmodat": (_AT01,),
+    "chmod": (_P0,), "fchmodat": (_AT01,), "fchmodat2": (_AT01,),
     "chown": (_P0,), "lchown": (_P0,), "fchownat": (_AT01,),
     "truncate": (_P0,), "utime": (_P0,), "utimes": (_P0,), "futimesat": (_AT01,),
     "utimensat": (_AT01,),

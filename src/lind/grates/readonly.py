@@ -97,7 +97,7 @@ class ReadOnly(Grate):
 
     @handles("unlink", "unlinkat", "rmdir", "rename", "renameat", "renameat2",
              "mkdir", "mkdirat", "mknod", "mknodat", "link", "linkat", "symlink", "symlinkat",
-             "chmod", "fchmodat", "chown", "lchown", "fchownat", "truncate",
+             "chmod", "fchmodat", "fchmodat2", "chown", "lchown", "fchownat", "truncate",
              "utime", "utimes", "futimesat", "utimensat",
              "setxattr", "lsetxattr", "removexattr", "lremovexattr",
              "fchmod", "fchown", "ftruncate", "fallocate", "fsetxattr", "fremovexattr")
