@@ -224,6 +224,19 @@ class OpenFile:
     def pwrite(self, cage, addr: int, n: int, offset: int) -> int:
         return cage.mem.pwrite_fd(self.host_fd, addr, n, offset)
 
+    def read_at(self, offset: int, n: int) -> bytes:
+        """Up to `n` bytes at `offset`, for the microvisor's own copies (sendfile,
+        copy_file_range, preadv at an offset); the offset stays."""
+        return os.pread(self.host_fd, n, offset)
+
+    def write_at(self, offset: int, data: bytes | memoryview) -> int:
+        """Write `data` at `offset` (the end under O_APPEND, as Linux's pwrite)."""
+        return os.pwrite(self.host_fd, data, offset)
+
+    def move_to(self, offset: int) -> None:
+        """Set the file position (after a copy that moved it)."""
+        os.lseek(self.host_fd, offset, os.SEEK_SET)
+
     def position(self) -> int:
         """The offset SEEK_CUR counts from: 0 where there is none (a pipe, a socket,
         a file of the microvisor's own)."""

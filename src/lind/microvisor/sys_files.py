@@ -1230,7 +1230,7 @@ def sys_ioctl(cage, fd, request, arg, *_):
 _TIMEVAL = struct.Struct("<qq")
 
 
-def _times_arg(cage, addr: int, usec: bool) -> tuple[int, int] | None:
+def times_arg(cage, addr: int, usec: bool) -> tuple[int, int] | None:
     """utime's utimbuf (seconds) or utimes' timeval pair, as ns (None: now)."""
     if not addr:
         return None
@@ -1256,7 +1256,7 @@ def _set_times(cage, guest: str, ns: tuple[int, int] | None) -> int:
 
 def sys_utime(cage, path, times, *_):
     guest = path_arg(cage, path)
-    return _set_times(cage, guest, _times_arg(cage, times, False))
+    return _set_times(cage, guest, times_arg(cage, times, False))
 
 
 def sys_utimes(cage, path, times, *_):
@@ -1265,7 +1265,7 @@ def sys_utimes(cage, path, times, *_):
 
 def sys_futimesat(cage, dirfd, path, times, *_):
     guest = path_arg(cage, path, dirfd)
-    return _set_times(cage, guest, _times_arg(cage, times, True))
+    return _set_times(cage, guest, times_arg(cage, times, True))
 
 
 # ----------------------------------------------------------------- statfs
@@ -1361,16 +1361,16 @@ def sys_sendfile(cage, out_fd, in_fd, offset, count, *_):
     out_f, in_f = cage.fds.get(s32(out_fd)), cage.fds.get(s32(in_fd))
     if not in_f.readable or not out_f.writable:
         raise abi.error(errno.EBADF)
-    if not in_f.host_backed or not statmod.S_ISREG(in_f.stat().st_mode):
+    if not statmod.S_ISREG(in_f.stat().st_mode):
         raise abi.error(errno.EINVAL)        # the source must be a file one can map
     if out_f.flags & abi.O_APPEND:
         raise abi.error(errno.EINVAL)
     pos = _read_offset(cage, offset) if offset else None
     count = min(count & 0xFFFFFFFF, _MAX_RW)
-    start = pos if pos is not None else os.lseek(in_f.host_fd, 0, os.SEEK_CUR)
+    start = pos if pos is not None else in_f.position()
     done = 0
     while done < count:
-        data = os.pread(in_f.host_fd, min(_CHUNK, count - done), start + done)
+        data = in_f.read_at(start + done, min(_CHUNK, count - done))
         if not data:
             break
         try:   # chunk by chunk, as Linux: the one after a cut at RLIMIT_FSIZE raises SIGXFSZ
@@ -1384,7 +1384,7 @@ def sys_sendfile(cage, out_fd, in_fd, offset, count, *_):
         if n < len(data):
             break
     if pos is None:
-        os.lseek(in_f.host_fd, start + done, os.SEEK_SET)
+        in_f.move_to(start + done)
     else:
         cage.mem.write(offset, struct.pack("<q", pos + done))
     return done
@@ -1393,7 +1393,7 @@ def sys_sendfile(cage, out_fd, in_fd, offset, count, *_):
 def _regular(f: OpenFile) -> None:
     if f.is_dir:
         raise abi.error(errno.EISDIR)
-    if not f.host_backed or not statmod.S_ISREG(f.stat().st_mode):
+    if not statmod.S_ISREG(f.stat().st_mode):
         raise abi.error(errno.EINVAL)
 
 
@@ -1407,23 +1407,24 @@ def sys_copy_file_range(cage, fd_in, off_in, fd_out, off_out, length, flags, *_)
     _regular(out_f)
     if out_f.flags & abi.O_APPEND:
         raise abi.error(errno.EBADF)
-    src = _read_offset(cage, off_in) if off_in else os.lseek(in_f.host_fd, 0, os.SEEK_CUR)
-    dst = _read_offset(cage, off_out) if off_out else os.lseek(out_f.host_fd, 0, os.SEEK_CUR)
+    src = _read_offset(cage, off_in) if off_in else in_f.position()
+    dst = _read_offset(cage, off_out) if off_out else out_f.position()
     length = _file_size_room(cage, out_f, min(length, _MAX_RW), dst)
-    same = os.path.samestat(in_f.stat(), out_f.stat())
+    a, b = in_f.stat(), out_f.stat()
+    same = (a.st_dev, a.st_ino) == (b.st_dev, b.st_ino)
     if same and src < dst + length and dst < src + length:
         raise abi.error(errno.EINVAL)       # overlapping ranges of one file
     done = 0
     while done < length:
-        data = os.pread(in_f.host_fd, min(_CHUNK, length - done), src + done)
+        data = in_f.read_at(src + done, min(_CHUNK, length - done))
         if not data:
             break
-        done += os.pwrite(out_f.host_fd, data, dst + done)
+        done += out_f.write_at(dst + done, data)
     for addr, f, at in ((off_in, in_f, src), (off_out, out_f, dst)):
         if addr:
             cage.mem.write(addr, struct.pack("<q", at + done))
         else:
-            os.lseek(f.host_fd, at + done, os.SEEK_SET)
+            f.move_to(at + done)
     return done
 
 
@@ -1534,6 +1535,16 @@ def _vectored(cage, fd: int, iov: int, iovcnt: int, offset: int, flags: int, wri
         views = _trimmed(views, room)
     if not views:
         return 0
+    if not f.host_backed:          # a file kept in Python (lind.portable): its own reads
+        if write:
+            at = f.stat().st_size if flags & _RWF_APPEND else offset
+            return f.write_at(at, b"".join(views))
+        data, done = f.read_at(offset, sum(map(len, views))), 0
+        for view in views:
+            part = data[done:done + len(view)]
+            view[:len(part)] = part
+            done += len(part)
+        return done
     host_flags = 0
     for bit, host in _RWF_HOST.items():
         if flags & bit:

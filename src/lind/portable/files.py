@@ -21,6 +21,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
+import re
 import stat
 import time
 
@@ -38,13 +39,26 @@ from lind.grates.paths import (
 from lind.microvisor import abi, sys_files, sys_memory
 from lind.microvisor.fdtable import OpenFile
 from lind.microvisor.fs import join
-from lind.portable.memfs import SELF, Dir, Fifo, File, Found, Node, Stat, Symlink, Tree
+from lind.portable.memfs import (
+    SELF,
+    Dir,
+    Fifo,
+    File,
+    Found,
+    Node,
+    Stat,
+    Symlink,
+    Tree,
+    names_a_directory,
+)
 
 DEFAULT_CAPACITY = 1 << 30      # bytes an imfs tree holds unless told otherwise
 _R, _W, _X = 4, 2, 1
 _OPEN_ONLY = abi.O_CREAT | abi.O_EXCL | abi.O_TRUNC | abi.O_CLOEXEC | abi.O_NOCTTY
 _PROVIDED_BELOW = ("/dev", "/proc")     # the microvisor's own files, kept at a "/" prefix
 _RELATIME_NS = 24 * 3600 * 10**9
+_RENAME_NOREPLACE, _RENAME_EXCHANGE = 1, 2
+_PROC_FD = re.compile(r"/proc/(self|\d+)/fd/(\d+)")
 
 
 def _error(code: int) -> OSError:
@@ -94,8 +108,7 @@ class MemoryFile(OpenFile):
     def pread(self, cage, addr: int, n: int, offset: int) -> int:
         if offset < 0:
             raise _error(errno.EINVAL)
-        with self.owner.tree.lock:
-            chunk = self._take(offset, n)
+        chunk = self.read_at(offset, n)
         cage.mem.write(addr, chunk)
         return len(chunk)
 
@@ -151,10 +164,7 @@ class MemoryFile(OpenFile):
     def pwrite(self, cage, addr: int, n: int, offset: int) -> int:
         if offset < 0:
             raise _error(errno.EINVAL)
-        data = cage.mem.view(addr, n)
-        with self.owner.tree.lock:
-            start = len(self._data) if self.flags & abi.O_APPEND else offset
-            return self._put(offset, data) - start
+        return self.write_at(offset, cage.mem.view(addr, n))
 
     # -- the rest -----------------------------------------------------------------
     def seekable(self) -> bool:
@@ -173,6 +183,18 @@ class MemoryFile(OpenFile):
 
     def position(self) -> int:
         return self.pos
+
+    def read_at(self, offset: int, n: int) -> bytes:
+        with self.owner.tree.lock:
+            return self._take(offset, n)
+
+    def write_at(self, offset: int, data: bytes | memoryview) -> int:
+        with self.owner.tree.lock:
+            start = len(self._data) if self.flags & abi.O_APPEND else offset
+            return self._put(offset, data) - start
+
+    def move_to(self, offset: int) -> None:
+        self.pos = offset
 
     def lock_key(self) -> tuple[object, bool]:
         return (self.owner.tree.device, self.node.ino), False     # no host side to mirror
@@ -228,12 +250,23 @@ class MemoryFiles(Grate):
         """Path argument `index` (of PATH_CALLS) if it lies in this tree."""
         arg = PATH_CALLS[call.name][index]
         path = resolve(call, arg)
+        if path is not None and path.startswith("/proc/"):
+            path = self._opened_as(call, path)
         if path is None or not self._holds(path):
             return None
         raw = call.string(arg.path, abi.PATH_MAX - 1).decode("utf-8", "surrogateescape")
         if ".." in raw:
             self._check_steps_out(call, arg, raw)
         return path
+
+    def _opened_as(self, call: Call, path: str) -> str:
+        """/proc/self/fd/N of one of our open files names the path it was opened as
+        (musl reaches an O_PATH file through it: fchmodat's AT_SYMLINK_NOFOLLOW)."""
+        match = _PROC_FD.fullmatch(path)
+        if match is None or match[1] not in ("self", str(call.cage.id)):
+            return path
+        f = self._ours(call, int(match[2]))
+        return f.path if f is not None else path
 
     def _holds(self, guest: str) -> bool:
         return under(guest, self.prefix) and not (
@@ -268,17 +301,23 @@ class MemoryFiles(Grate):
                               can_search=lambda d: self.may(call.cage, d, _X))
 
     def _node(self, call: Call, guest: str, follow: bool = True, slash: bool = False) -> Node:
-        found = self._find(call, guest, follow)
+        """The node at `guest`; with `slash` (the path ended in "/") it must be a
+        directory, a final link followed to it."""
+        found = self._find(call, guest, follow or slash)
         if found.node is None:
             raise _error(errno.ENOENT)
-        if slash and not isinstance(found.node, Dir):
+        if (slash or found.slash) and not isinstance(found.node, Dir):
             raise _error(errno.ENOTDIR)
         return found.node
 
     @staticmethod
     def _slash(call: Call, index: int) -> bool:
-        """Whether the path argument at `index` ends in "/" (it must name a directory)."""
-        return call.string(index, abi.PATH_MAX - 1).endswith(b"/")
+        """Whether the path argument at `index` may only name a directory ("d/", "d/.")."""
+        return names_a_directory(call.string(index, abi.PATH_MAX - 1).decode(
+            "utf-8", "surrogateescape"))
+
+    def _path_index(self, call: Call, index: int = 0) -> int:
+        return PATH_CALLS[call.name][index].path
 
     # -- permissions ------------------------------------------------------------
     @staticmethod
@@ -328,10 +367,12 @@ class MemoryFiles(Grate):
         access, cage = flags & abi.O_ACCMODE, call.cage
         want = (_R if access != abi.O_WRONLY else 0) | (_W if access != abi.O_RDONLY else 0)
         exclusive = flags & abi.O_CREAT and flags & abi.O_EXCL
-        follow = not (flags & abi.O_NOFOLLOW or exclusive)
+        follow = slash or not (flags & abi.O_NOFOLLOW or exclusive)
         with self.tree.lock:
             found = self._find(call, guest, follow)
-            node = found.node
+            node, slash = found.node, slash or found.slash
+            if slash and flags & abi.O_CREAT:
+                raise _error(errno.EISDIR)      # "name/" is never a file to create
             if node is None:
                 if not flags & abi.O_CREAT:
                     raise _error(errno.ENOENT)
@@ -442,18 +483,23 @@ class MemoryFiles(Grate):
         if guest is None:
             return None
         with self.tree.lock:
-            return self._node(call, guest, follow)
+            return self._node(call, guest, follow, self._slash(call, self._path_index(call)))
 
-    @handles("chmod", "fchmodat", "fchmod")
+    @handles("chmod", "fchmodat", "fchmodat2", "fchmod")
     def chmod(self, call: Call) -> int:
         if call.name == "fchmod":
             f = self._ours(call, call.args[0])
             node, mode = (f.node if f is not None else None), call.args[1]
         else:
-            node = self._target_of(call, follow=True)
+            flags = abi.u32(call.args[3]) if call.name == "fchmodat2" else 0
+            if flags & ~abi.AT_SYMLINK_NOFOLLOW:
+                raise _error(errno.EINVAL)
+            node = self._target_of(call, follow=not flags)
             mode = call.args[1 if call.name == "chmod" else 2]
         if node is None:
             return call.forward()
+        if isinstance(node, Symlink):
+            raise _error(errno.EOPNOTSUPP)      # as Linux: a link's mode cannot change
         self._changeable(call.cage, node)
         node.mode = stat.S_IFMT(node.mode) | (abi.u32(mode) & 0o7777)
         node.touched()
@@ -495,16 +541,34 @@ class MemoryFiles(Grate):
                 return call.forward()
         if flags & ~(abi.AT_SYMLINK_NOFOLLOW | abi.AT_EMPTY_PATH):
             raise _error(errno.EINVAL)
-        st = self.tree.stat(node)
-        times = sys_files.new_times(call.cage, call.args[2], st)
-        if call.args[2]:
-            self._changeable(call.cage, node)
+        times = (sys_files.new_times(call.cage, call.args[2], self.tree.stat(node))
+                 if call.args[2] else None)
+        self._set_times(call.cage, node, times)
+        return 0
+
+    @handles("utime", "utimes", "futimesat")
+    def old_utimes(self, call: Call) -> int:
+        """utime (seconds) and utimes/futimesat (microseconds); NULL is now."""
+        node = self._target_of(call, follow=True)
+        if node is None:
+            return call.forward()
+        addr = call.args[1] if call.name != "futimesat" else call.args[2]
+        times = sys_files.times_arg(call.cage, addr, usec=call.name != "utime")
+        self._set_times(call.cage, node, times)
+        return 0
+
+    def _set_times(self, cage, node: Node, times: tuple[int, int] | None) -> None:
+        """Given times are the owner's to set; now, anyone's who may write."""
+        if times is not None:
+            self._changeable(cage, node)
         else:
             _writable(node)
-            self._need(call.cage, node, _W)
+            if cage.ids[1] != 0 and node.uid != SELF:
+                self._need(cage, node, _W)
+            now = time.time_ns()
+            times = (now, now)
         node.atime_ns, node.mtime_ns = times
         node.touched()
-        return 0
 
     @handles("truncate", "ftruncate")
     def truncate(self, call: Call) -> int:
@@ -620,7 +684,7 @@ class MemoryFiles(Grate):
         if abi.s32(size) <= 0:
             raise _error(errno.EINVAL)
         with self.tree.lock:
-            node = self._node(call, guest, follow=False)
+            node = self._node(call, guest, False, self._slash(call, self._path_index(call)))
         if not isinstance(node, Symlink):
             raise _error(errno.EINVAL)
         data = node.target.encode("utf-8", "surrogateescape")[:abi.u32(size)]
@@ -641,12 +705,15 @@ class MemoryFiles(Grate):
                                   target.decode("utf-8", "surrogateescape"), SELF, SELF)
         return 0
 
-    def _make_room(self, call: Call, guest: str) -> Found:
-        """Where a new name goes: EEXIST if it is taken, EACCES if its directory may
-        not be written, EROFS in a read-only mount's."""
+    def _make_room(self, call: Call, guest: str, index: int = 0) -> Found:
+        """Where a new name (path argument `index`) goes: EEXIST if it is taken,
+        EACCES if its directory may not be written, EROFS in a read-only mount's.
+        Only mkdir may name it "name/"."""
         found = self._find(call, guest, follow=False)
         if found.node is not None or not found.name:
             raise _error(errno.EEXIST)
+        if call.name not in ("mkdir", "mkdirat") and self._slash(call, self._path_index(call, index)):
+            raise _error(errno.ENOENT)
         _writable(found.parent)
         self._need(call.cage, found.parent, _W | _X)
         return found
@@ -659,10 +726,10 @@ class MemoryFiles(Grate):
         old, new = both
         follow = call.name == "linkat" and abi.u32(call.args[4]) & abi.AT_SYMLINK_FOLLOW
         with self.tree.lock:
-            node = self._node(call, old, follow=bool(follow))
+            node = self._node(call, old, bool(follow), self._slash(call, self._path_index(call)))
             if isinstance(node, Dir):
                 raise _error(errno.EPERM)
-            found = self._make_room(call, new)
+            found = self._make_room(call, new, 1)
             self.tree.add(found.parent, found.name, node)
             node.touched()
         return 0
@@ -712,7 +779,23 @@ class MemoryFiles(Grate):
         if guest is None:
             return call.forward()
         directory = removes_directory(call)
+        raw = call.string(self._path_index(call), abi.PATH_MAX - 1)
+        last = raw.rstrip(b"/").rsplit(b"/", 1)[-1]
         with self.tree.lock:
+            if names_a_directory(raw.decode("utf-8", "surrogateescape")):
+                # "d/": rmdir follows it to the directory; unlink never takes one
+                there = self._find(call, guest, follow=directory)
+                if there.node is None:
+                    raise _error(errno.ENOENT)
+                if not isinstance(there.node, Dir):
+                    raise _error(errno.ENOTDIR)
+                if not directory:
+                    raise _error(errno.EISDIR if isinstance(self._find(
+                        call, guest, follow=False).node, Dir) else errno.ENOTDIR)
+                if last == b".":
+                    raise _error(errno.EINVAL)
+                if last == b"..":
+                    raise _error(errno.ENOTEMPTY)
             found = self._find(call, guest, follow=False)
             node = found.node
             if node is None:
@@ -741,20 +824,33 @@ class MemoryFiles(Grate):
         both = self._both(call)
         if both is None:
             return call.forward()
-        if call.name == "renameat2" and abi.u32(call.args[4]):
+        flags = abi.u32(call.args[4]) if call.name == "renameat2" else 0
+        if flags & ~(_RENAME_NOREPLACE | _RENAME_EXCHANGE) or flags == (
+                _RENAME_NOREPLACE | _RENAME_EXCHANGE):
             raise _error(errno.EINVAL)
         old, new = both
+        slash = self._slash(call, self._path_index(call, 0)) or self._slash(
+            call, self._path_index(call, 1))
         with self.tree.lock:
             src = self._find(call, old, follow=False)
             dst = self._find(call, new, follow=False)
             if src.node is None:
                 raise _error(errno.ENOENT)
+            if slash and not isinstance(src.node, Dir):
+                raise _error(errno.ENOTDIR)
             if not src.name or not dst.name:
                 raise _error(errno.EBUSY)
+            if flags & _RENAME_NOREPLACE and dst.node is not None:
+                raise _error(errno.EEXIST)
+            if flags & _RENAME_EXCHANGE and dst.node is None:
+                raise _error(errno.ENOENT)
             for parent in (src.parent, dst.parent):
                 _writable(parent)
                 self._need(call.cage, parent, _W | _X)
-            self.tree.rename(src, dst)
+            if flags & _RENAME_EXCHANGE:
+                self.tree.exchange(src, dst)
+            else:
+                self.tree.rename(src, dst)
         return 0
 
     # -- directories ------------------------------------------------------------

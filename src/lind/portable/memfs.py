@@ -129,16 +129,24 @@ class Stat:
 
 @dataclass(frozen=True)
 class Found:
-    """Where a path ends: its directory, its last name ("" for the root), and the node
-    that name holds (None when there is none yet)."""
+    """Where a path ends: its directory, its last name ("" for the root), the node
+    that name holds (None when there is none yet), and whether a link on the way
+    ended in "/" (what it names must be a directory)."""
 
     parent: Dir
     name: str
     node: Node | None
+    slash: bool = False
 
 
 def _parts(path: str) -> list[str]:
     return [p for p in path.split("/") if p and p != "."]
+
+
+def names_a_directory(path: str) -> bool:
+    """Whether a path may only name a directory: it ends in "/", "/." or "/.." (or is
+    "." or ".."), as the kernel's walk requires."""
+    return path.endswith(("/", "/.", "/..")) or path in (".", "..")
 
 
 class Tree:
@@ -198,7 +206,7 @@ class Tree:
         are always followed, the last one only with `follow`; `can_search(dir)` says
         whether a directory may be passed through (EACCES otherwise)."""
         todo = _parts(path)[::-1]        # names still to walk, the next one last
-        here, hops = self.root, 0
+        here, hops, slash = self.root, 0, False
         if not todo:
             return Found(self.root, "", self.root)
         while True:
@@ -208,23 +216,27 @@ class Tree:
             if name == "..":
                 here = self._parent(here)
                 if not todo:
-                    return Found(self._parent(here), _name_in(self._parent(here), here), here)
+                    return Found(self._parent(here), _name_in(self._parent(here), here), here,
+                                 slash)
                 continue
             if len(name.encode("utf-8", "surrogateescape")) > 255:
                 raise _error(errno.ENAMETOOLONG)
             node = here.entries.get(name)
-            if isinstance(node, Symlink) and (todo or follow):
+            if isinstance(node, Symlink) and (todo or follow or slash):
                 hops += 1
                 if hops > MAX_LINK_HOPS:
                     raise _error(errno.ELOOP)
+                if not todo:           # the last name: "dir/" as a target wants a directory
+                    slash = slash or names_a_directory(node.target)
                 todo.extend(_parts(node.target)[::-1])
                 if node.target.startswith("/"):
                     here = self.root
                 if not todo:            # a link to "/" (or to "." of the root)
-                    return Found(self._parent(here), _name_in(self._parent(here), here), here)
+                    return Found(self._parent(here), _name_in(self._parent(here), here), here,
+                                 slash)
                 continue
             if not todo:
-                return Found(here, name, node)
+                return Found(here, name, node, slash)
             if node is None:
                 raise _error(errno.ENOENT)
             if not isinstance(node, Dir):
@@ -334,13 +346,8 @@ class Tree:
         if target is node:
             return
         if isinstance(node, Dir):
-            d = new.parent
-            while True:          # a directory cannot move into itself
-                if d is node:
-                    raise _error(errno.EINVAL)
-                if d is self.root:
-                    break
-                d = self._parent(d)
+            if self._inside(new.parent, node):     # a directory cannot move into itself
+                raise _error(errno.EINVAL)
             if target is not None and not isinstance(target, Dir):
                 raise _error(errno.ENOTDIR)
             if isinstance(target, Dir) and target.entries:
@@ -352,6 +359,28 @@ class Tree:
         self._detach(old.parent, old.name)
         self._attach(new.parent, new.name, node)
         node.touched()
+
+    def exchange(self, a: Found, b: Found) -> None:
+        """renameat2(RENAME_EXCHANGE): the two names swap what they hold."""
+        if a.node is b.node:
+            return
+        for one, other in ((a, b), (b, a)):     # neither directory may go inside itself
+            if isinstance(one.node, Dir) and self._inside(other.parent, one.node):
+                raise _error(errno.EINVAL)
+        first, second = self._detach(a.parent, a.name), self._detach(b.parent, b.name)
+        self._attach(a.parent, a.name, second)
+        self._attach(b.parent, b.name, first)
+        first.touched()
+        second.touched()
+
+    def _inside(self, d: Dir, top: Dir) -> bool:
+        """Whether directory `d` is `top` or lies below it."""
+        while True:
+            if d is top:
+                return True
+            if d is self.root:
+                return False
+            d = self._parent(d)
 
     def stat(self, node: Node) -> Stat:
         """`node`'s attributes with owners as the host back end gives them: SELF as
