@@ -29,6 +29,7 @@ from lind.isolation.policy import PolicyViolation
 from lind.microvisor import sys_signals
 from lind.microvisor.fs import join
 from lind.microvisor.network import Network, parse_publish
+from lind.portable import Tree, enter, file_system, tree_for
 
 __all__ = ["DEVNULL", "PIPE", "STDOUT", "Cage", "CompletedCage", "Grate", "MountSpec", "Network",
            "PolicyOverridden", "PolicyViolation", "Popen", "Process", "ProgramError", "Runtime",
@@ -224,17 +225,21 @@ def _prepare(args: list, grates, *, root, mounts, net, memory, timeout, user, ho
     except (OSError, NotAModule):
         policy = None           # not there, or not a module: the spawn says which
     mount_specs = [m if isinstance(m, MountSpec) else MountSpec.parse(m) for m in mounts]
-    start = launch(policy, program, root=root, mounts=mount_specs, net=net, memory=memory,
-                   timeout=timeout, user=user, hostname=hostname, override=override)
+    start = launch(policy, program, root=None if isinstance(root, Tree) else root,
+                   mounts=mount_specs, net=net, memory=memory, timeout=timeout, user=user,
+                   hostname=hostname, override=override)
     for what in start.widened:
         warnings.warn(PolicyOverridden(f"{program}: overriding its policy: {what}"), stacklevel=3)
     return stack, start
 
 
 def _spawn(rt: Runtime, stack, start: Launch, env, cwd: str, fds: tuple[int | None, ...],
-           net: str | Network, pass_fds: Sequence[int] = ()) -> tuple[Cage, contextlib.ExitStack]:
+           net: str | Network, pass_fds: Sequence[int] = (),
+           tree: Tree | None = None) -> tuple[Cage, contextlib.ExitStack]:
     """Start the first cage of a run; the ExitStack removes the private directories it
-    got (its root without `root`, the policy's tmp) when closed."""
+    got (its root without `root`, the policy's tmp) when closed. With a `tree` (the
+    portable back end) the files are the tree's, filled from the root and mounts, and
+    the microvisor's root is an empty private directory."""
     program, *rest = stack.argv
     identity = check_user(start.user)
     cleanup = contextlib.ExitStack()
@@ -242,14 +247,21 @@ def _spawn(rt: Runtime, stack, start: Launch, env, cwd: str, fds: tuple[int | No
         def private(purpose: str) -> str:
             return cleanup.enter_context(tempfile.TemporaryDirectory(prefix=f"lind-{purpose}-"))
 
-        root = start.root if start.root is not None else private("root")
-        mounts = [*start.mounts, *(MountSpec(private("tmp"), path) for path in start.tmp)]
+        base: list[Grate] = []
+        if tree is not None:
+            base = file_system(tree, start.root, start.mounts, start.tmp)
+            root, mounts = private("root"), []
+            enter(tree, cwd, root)
+        else:
+            root = start.root if start.root is not None else private("root")
+            mounts = [*start.mounts, *(MountSpec(private("tmp"), path) for path in start.tmp)]
         passed = {fd: fd for fd in pass_fds}
         passed |= {fd: cleanup.enter_context(_host_output(path))
                    for fd, path in stack.outputs.items()}
         cage = rt.spawn(program, rest, root=root, mounts=mounts, env=env, cwd=cwd,
                         stdin=fds[0], stdout=fds[1], stderr=fds[2],
-                        programs=named_programs(rest, cwd), grates=[*start.grates, *stack.root],
+                        programs=named_programs(rest, cwd),
+                        grates=[*start.grates, *stack.root, *base],
                         grates_at_exec={join(cwd, p): g for p, g in stack.at_exec.items()},
                         memory=start.memory, user=identity, hostname=start.hostname, net=net,
                         open_files=start.open_files, processes=start.processes,
@@ -290,7 +302,9 @@ class Popen:
     """A program running in a cage, with `subprocess.Popen`'s interface: `pid` (the
     cage's id), `stdin`/`stdout`/`stderr` as files for PIPE streams, `poll`, `wait`,
     `communicate`, `send_signal`, `terminate` (SIGTERM, which the program may handle),
-    `kill`, `returncode`, and use as a context manager. The options are `lind.run`'s.
+    `kill`, `returncode`, and use as a context manager. The options are `lind.run`'s
+    (but `save`: on the portable back end, pass a lind.portable.Tree as `root` and save
+    it when the program has ended).
     When the program ends, whatever it left running in its tree is killed."""
 
     def __init__(self, args: Sequence[str | os.PathLike[str]] | str | os.PathLike[str], *,
@@ -304,8 +318,10 @@ class Popen:
                  user: tuple[int, int] | str | None = None,
                  hostname: str | None = None, net: str | Network | None = None,
                  publish: Sequence[tuple[int, int] | str] = (),
-                 override_policy: bool = False, pass_fds: Sequence[int] = ()) -> None:
+                 override_policy: bool = False, pass_fds: Sequence[int] = (),
+                 backend: str = "host") -> None:
         self.args = _program_args(args)
+        tree = tree_for(backend, root)
         self.returncode: int | None = None
         self.trap: str | None = None
         self.stdin = self.stdout = self.stderr = None
@@ -340,7 +356,7 @@ class Popen:
             self._network = _own_network(start.net, publish)
             self._cage, self._cleanup = _spawn(self._runtime, stack, start, env, cwd,
                                                (in_fd, out_fd, err_fd), self._network or start.net,
-                                               pass_fds)
+                                               pass_fds, tree)
         except BaseException:
             for f in mine:
                 f.close()
@@ -579,7 +595,8 @@ def run(args: Sequence[str | os.PathLike[str]] | str | os.PathLike[str], *,
         hostname: str | None = None, net: str | Network | None = None,
         publish: Sequence[tuple[int, int] | str] = (),
         forward_signals: bool = False, override_policy: bool = False,
-        pass_fds: Sequence[int] = ()) -> CompletedCage:
+        pass_fds: Sequence[int] = (), backend: str = "host",
+        save: str | os.PathLike[str] | None = None) -> CompletedCage:
     """Run a program in a cage and wait for it, like `subprocess.run`.
 
     `args[0]` is the host path of the .wasm program (`args` may be that path alone).
@@ -598,6 +615,11 @@ def run(args: Sequence[str | os.PathLike[str]] | str | os.PathLike[str], *,
     several runs share (with their System V IPC objects: a run's are its own otherwise);
     `publish` forwards host ports to ports of the private loopback
     ((HOSTPORT, CAGEPORT) pairs or "HOSTPORT:CAGEPORT", as `docker run -p`).
+    `backend` is "host" (the microvisor's files are the host's, under `root`) or
+    "portable": the files are Lind's own, in memory (lind.portable), filled from `root`
+    (a directory, a .zip archive, or a lind.portable.Tree to share or inspect) and
+    `mounts`; no host file changes, and `save` (a directory, or a name ending in .zip)
+    receives the files as the run left them.
     `pass_fds` are host descriptors (above 2) the program gets at the same numbers, as
     subprocess's; it inherits no other. When the program ends (or is killed at
     `timeout`), whatever it left running in its tree is killed too: nothing of the run
@@ -607,6 +629,10 @@ def run(args: Sequence[str | os.PathLike[str]] | str | os.PathLike[str], *,
     program instead, as `lind run` does (its handlers run; by default SIGINT ends it).
     """
     args = _program_args(args)
+    tree = tree_for(backend, root)
+    if save is not None and tree is None:
+        raise ValueError("save= keeps the files of backend='portable'; the host back end "
+                         "writes to its root as it goes")
     mode = _text_mode(text, encoding, errors, universal_newlines)
     if isinstance(input, str):
         if mode is None:
@@ -659,7 +685,7 @@ def run(args: Sequence[str | os.PathLike[str]] | str | os.PathLike[str], *,
         own_network = _own_network(start.net, publish)
         with _forwarding_signals(rt) if forward_signals else contextlib.nullcontext() as fwd:
             cage, cleanup = _spawn(rt, stack, start, env, cwd, (in_fd, out_fd, err_fd),
-                                   own_network or start.net, pass_fds)
+                                   own_network or start.net, pass_fds, tree)
             if fwd is not None:
                 fwd.start(cage)
             for fd in ends:
@@ -678,6 +704,8 @@ def run(args: Sequence[str | os.PathLike[str]] | str | os.PathLike[str], *,
         rt.wait_tree(cage, _KILL_GRACE)   # the first cage's end killed what was left
         for p in pipes:
             p.thread.join()
+        if save is not None:
+            tree.save(save)
     finally:
         for fd in ends:  # only left open when spawn failed: ends our threads too
             os.close(fd)

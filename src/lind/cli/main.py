@@ -119,7 +119,15 @@ def _run(argv: list[str]) -> int:
         prog="lind run", description="Run a program in a cage. Exit status is the program's; "
         "a cage killed by signal N exits 128+N.")
     parser.add_argument("--root", help="host directory the cage sees as / "
-                        "(default: a new empty directory, removed afterwards)")
+                        "(default: a new empty directory, removed afterwards); with "
+                        "--backend portable also a .zip archive, copied into memory")
+    parser.add_argument("--backend", choices=("host", "portable"), default="host",
+                        help="where files live: the host's, under --root (default), or "
+                        "Lind's own in memory, filled from --root and the mounts, so "
+                        "no host file changes")
+    parser.add_argument("--save", metavar="DIR_OR_ZIP",
+                        help="with --backend portable: write the files the run left to "
+                        "this directory, or .zip archive")
     parser.add_argument("--mount", action="append", default=[], metavar="HOST:GUEST[:ro]",
                         help="show a host directory inside the cage; :ro refuses writes")
     parser.add_argument("--env", action="append", default=[], metavar="K=V",
@@ -180,7 +188,15 @@ def _run(argv: list[str]) -> int:
         memory = parse_size(opts.memory) if opts.memory is not None else None
         mounts = [MountSpec.parse(m) for m in opts.mount]
         if opts.root is not None and not os.path.isdir(opts.root):
-            raise ValueError(f"--root {opts.root}: not a directory")
+            if opts.backend != "portable":
+                raise ValueError(f"--root {opts.root}: not a directory")
+            import zipfile
+
+            if not zipfile.is_zipfile(opts.root):
+                raise ValueError(f"--root {opts.root}: neither a directory nor a zip archive")
+        if opts.save is not None and opts.backend != "portable":
+            raise ValueError("--save keeps the files of --backend portable; the host back "
+                             "end writes to its --root as it goes")
         for m in mounts:
             if not os.path.isdir(m.host):
                 raise ValueError(f"--mount {m.host}: not a directory")
@@ -219,7 +235,8 @@ def _run_program(opts: argparse.Namespace, *, mounts: list, env: dict[str, str],
                               grates=opts.grate, memory=memory, user=opts.user,
                               hostname=opts.hostname, forward_signals=True,
                               timeout=opts.timeout, net=opts.net, publish=publish,
-                              override_policy=opts.override_policy)
+                              override_policy=opts.override_policy, backend=opts.backend,
+                              save=opts.save)
     except subprocess.TimeoutExpired as exc:
         print(f"lind: {opts.program}: timed out after {exc.timeout:g} s", file=sys.stderr)
         return 124
@@ -261,8 +278,10 @@ def _isolate_if_asked(opts: argparse.Namespace, mounts: list, memory: int | None
 
     here = Path(opts.program).resolve().parent
     binds = [host.Bind(os.path.abspath(p)) for p in (opts.program, *opts.args) if os.path.isfile(p)]
-    if opts.root is not None:
-        binds.append(host.Bind(os.path.abspath(opts.root), writable=True))
+    if opts.root is not None:      # the portable back end only reads it
+        binds.append(host.Bind(os.path.abspath(opts.root), writable=opts.backend == "host"))
+    if opts.save is not None:      # where the portable back end writes the files back
+        binds.append(host.Bind(os.path.dirname(os.path.abspath(opts.save)), writable=True))
     binds += [host.Bind(os.path.abspath(m.host), writable=not m.readonly) for m in mounts]
     if policy is not None:
         from lind.isolation.policy import beside

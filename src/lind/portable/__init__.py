@@ -15,13 +15,15 @@ memory (/dev/shm), time, and the threads cages run on.
 
 from __future__ import annotations
 
+import errno
 import os
 import stat
 from collections.abc import Sequence
 
 from lind.grates import Grate
+from lind.microvisor.fs import normalize
 from lind.portable.files import MemoryFiles
-from lind.portable.memfs import Tree
+from lind.portable.memfs import Dir, Tree
 
 BACKENDS = ("host", "portable")
 
@@ -55,6 +57,23 @@ def file_system(tree: Tree, root: str | os.PathLike[str] | None = None,
     return [MemoryFiles("/", tree=tree, host_fifos=True)]
 
 
+def enter(tree: Tree, cwd: str, host_root: str) -> None:
+    """Check that a run's working directory is a directory of the tree, as a host run's
+    must be one of its root (OSError, as subprocess), and make the same path in the
+    microvisor's empty root, which checks it again."""
+    path = normalize(cwd)
+    if any(path == top or path.startswith(top + "/") for top in ("/dev", "/proc")):
+        return                  # the microvisor's own
+    try:
+        with tree.lock:
+            node = tree.lookup(path)
+        if not isinstance(node, Dir):
+            raise OSError(errno.ENOTDIR, os.strerror(errno.ENOTDIR))
+    except OSError as exc:
+        raise OSError(exc.errno, f"working directory {cwd}: {exc.strerror}") from None
+    os.makedirs(os.path.join(host_root, path.lstrip("/")), exist_ok=True)
+
+
 def tree_for(backend: str, root) -> Tree | None:
     """The tree a run on `backend` keeps its files in: `root` when it is one, a new one
     for the portable back end, None for the host's."""
@@ -65,4 +84,4 @@ def tree_for(backend: str, root) -> Tree | None:
     return Tree() if check_backend(backend) == "portable" else None
 
 
-__all__ = ["BACKENDS", "MemoryFiles", "Tree", "check_backend", "file_system", "tree_for"]
+__all__ = ["BACKENDS", "MemoryFiles", "Tree", "check_backend", "enter", "file_system", "tree_for"]

@@ -1,0 +1,384 @@
+"""The portable back end's files (lind.portable): real programs on it against gcc's
+builds, what a hostile cage tries against it, loading and saving trees; and the
+memfs tree's own rules as unit tests beside them."""
+
+from __future__ import annotations
+
+import errno
+import json
+import os
+import stat
+import zipfile
+from pathlib import Path
+
+import pytest
+from test_attacks import TWO_TREES, Scratch, attack, make_root, python, untouched
+from test_programs import COMPARED, run_native
+
+import lind
+from lind.portable import Tree
+from lind.portable.memfs import MAX_LINK_HOPS, NAME_CHARGE, SELF, Dir, File, Symlink
+
+
+def snapshot(top: Path) -> dict[str, tuple]:
+    """Everything under a host directory: names, kinds, modes, contents, link targets."""
+    out = {}
+    for path in sorted(top.rglob("*")):
+        st = path.lstat()
+        body = (os.readlink(path) if path.is_symlink()
+                else path.read_bytes() if path.is_file() else None)
+        out[path.relative_to(top).as_posix()] = (stat.S_IFMT(st.st_mode), stat.S_IMODE(st.st_mode),
+                                                 body)
+    return out
+
+
+def run_portable(tmp_path: Path, tag: str, args: list, **kw) -> tuple[int, str, str]:
+    """lind.run on the portable back end, stdio on scratch files (attack cages)."""
+    scratch = Scratch(tmp_path, tag)
+    fin, fout, ferr = scratch.open()
+    with fin, fout, ferr:
+        result = lind.run([str(a) for a in args], stdin=fin, stdout=fout, stderr=ferr,
+                          timeout=kw.pop("timeout", 60), backend="portable", **kw)
+    return (result.returncode, *scratch.text())
+
+
+# -- real programs --------------------------------------------------------------
+
+@pytest.mark.parametrize(("name", "args"), COMPARED, ids=[c[0] for c in COMPARED])
+def test_programs_match_native_on_the_portable_back_end(builds, tmp_path, name, args):
+    """The same programs test_programs compares on the host back end, their files in
+    a tree filled from a root that holds a file of the host's; the root stays as it was."""
+    env = {"GREETING": "hi there"}
+    for side in ("native", "cage"):
+        (tmp_path / side).mkdir()
+        (tmp_path / side / "seed.txt").write_text("from the host\n")
+    before = snapshot(tmp_path / "cage")
+    native = run_native(builds.native(name), args, tmp_path / "native", env)
+    caged = lind.run([builds.wasm(name), *args], root=tmp_path / "cage", env=env,
+                     capture_output=True, timeout=60, backend="portable")
+    assert caged.stdout.decode() == native.stdout.decode()
+    assert caged.returncode == native.returncode
+    assert b"FAIL" not in caged.stdout
+    assert snapshot(tmp_path / "cage") == before
+
+
+def test_fork_exec_and_spawn_run_programs_stored_in_the_tree(builds, tmp_path):
+    """Programs exec'd by path (fork+exec, posix_spawn, a #! script) come from the tree:
+    the root is a zip archive holding them, nothing of it is on the host as files."""
+    archive = tmp_path / "tree.zip"
+    with zipfile.ZipFile(archive, "w") as z:
+        for name in ("bin/args_env", "bin/spawn_child"):
+            info = zipfile.ZipInfo(name)
+            info.create_system = 3
+            info.external_attr = (stat.S_IFREG | 0o755) << 16
+            z.writestr(info, builds.wasm("args_env").read_bytes())
+        script = zipfile.ZipInfo("bin/hello.sh")
+        script.create_system = 3
+        script.external_attr = (stat.S_IFREG | 0o755) << 16
+        z.writestr(script, "#!/bin/args_env 3\n")
+        locked = zipfile.ZipInfo("bin/not_runnable")
+        locked.create_system = 3
+        locked.external_attr = (stat.S_IFREG | 0o644) << 16
+        z.writestr(locked, builds.wasm("args_env").read_bytes())
+    result = lind.run([builds.wasm("portable_exec")], root=archive, capture_output=True,
+                      timeout=60, backend="portable")
+    out = result.stdout.decode()
+    assert result.returncode == 0, (out, result.stderr)
+    assert "fork+exec: status 3" in out            # args_env exits with argc
+    assert "posix_spawn: status 2" in out
+    assert "script: status 3" in out               # args_env 3 /bin/hello.sh
+    assert f"not runnable: {errno.EACCES}" in out
+    assert f"missing: {errno.ENOENT}" in out
+
+
+def test_a_tree_saved_after_a_run_loads_into_the_next(builds, tmp_path):
+    """save= writes what the run left (a zip, then a directory); a later run's root is
+    that archive; modes and symbolic links survive the trip, the host root never changes."""
+    root = make_root(tmp_path)
+    (root / "kept.txt").write_text("kept\n")
+    first = lind.run([builds.wasm("portable_state"), "write"], root=root, capture_output=True,
+                     timeout=60, backend="portable", save=tmp_path / "state.zip")
+    assert first.returncode == 0, first.stderr
+    assert sorted(p.name for p in root.iterdir()) == ["kept.txt"]
+    second = lind.run([builds.wasm("portable_state"), "check"], root=tmp_path / "state.zip",
+                      capture_output=True, timeout=60, backend="portable",
+                      save=tmp_path / "state-dir")
+    assert second.returncode == 0, second.stdout + second.stderr
+    assert second.stdout.decode() == "note.txt 600 12 note: saved\nlink -> note.txt\nkept.txt kept\n"
+    saved = tmp_path / "state-dir"
+    assert (saved / "data" / "note.txt").read_text() == "note: saved\n"
+    assert stat.S_IMODE((saved / "data" / "note.txt").stat().st_mode) == 0o600
+    assert os.readlink(saved / "data" / "link") == "note.txt"
+
+
+def test_a_tree_passed_in_is_shared_and_inspected(builds, tmp_path):
+    """A Tree as `root`: two runs see one file system, and the caller reads the result."""
+    tree = Tree()
+    for mode in ("write", "check"):
+        result = lind.run([builds.wasm("portable_state"), mode], root=tree, capture_output=True,
+                          timeout=60, backend="portable")
+        assert result.returncode == 0, result.stdout + result.stderr
+    node = tree.lookup("/data/note.txt")
+    assert isinstance(node, File) and bytes(node.data) == b"note: saved\n"
+    with pytest.raises(ValueError, match="backend='portable'"):
+        lind.run([builds.wasm("portable_state"), "check"], root=tree)
+
+
+def test_the_working_directory_is_the_trees(builds, tmp_path):
+    """cwd names a directory of the tree (filled from a zip here, nothing of it on the
+    host); a missing one or a file is an error before the run, as subprocess's."""
+    archive = tmp_path / "tree.zip"
+    with zipfile.ZipFile(archive, "w") as z:
+        z.writestr("work/seed.txt", "seed\n")
+    result = lind.run([builds.wasm("portable_state"), "cwd"], root=archive, cwd="/work",
+                      capture_output=True, timeout=60, backend="portable")
+    assert (result.returncode, result.stdout) == (0, b"/work seed\n"), result.stderr
+    for cwd, code in (("/nope", errno.ENOENT), ("/work/seed.txt", errno.ENOTDIR)):
+        with pytest.raises(OSError) as exc:
+            lind.run([builds.wasm("portable_state"), "cwd"], root=archive, cwd=cwd,
+                     backend="portable")
+        assert exc.value.errno == code and f"working directory {cwd}" in str(exc.value)
+
+
+def test_a_read_only_mount_refuses_changes_inside_the_tree(builds, tmp_path):
+    """A :ro mount's files are copied in and refuse changes (EROFS), also through a
+    link made elsewhere in the tree; the host directory never changes."""
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "file.txt").write_text("read only\n")
+    before = snapshot(data)
+    rc, out, err = run_portable(tmp_path, "ro", [builds.wasm("portable_state"), "readonly"],
+                                mounts=[f"{data}:/ro:ro"])
+    assert rc == 0, out + err
+    assert out == (f"write -1 {errno.EROFS}\ncreate -1 {errno.EROFS}\n"
+                   f"unlink -1 {errno.EROFS}\nchmod -1 {errno.EROFS}\n"
+                   f"via link -1 {errno.EROFS}\nread 0 read only\n")
+    assert snapshot(data) == before
+
+
+def test_permission_bits_hold_for_an_unprivileged_cage(builds, tmp_path):
+    """Owner and other bits, directory search and write, the sticky bit, chmod by the
+    owner only, exec without an execute bit: as Linux gives a non-root user."""
+    root = make_root(tmp_path)
+    nobody = 65534
+
+    def put(path: str, mode: int, owner: int | None = None, directory: bool = False) -> None:
+        target = root / path
+        if directory:
+            target.mkdir()
+        else:
+            target.write_text(path + "\n")
+        target.chmod(mode)
+        if owner is not None:
+            os.chown(target, owner, owner)
+
+    put("mine.txt", 0o000)
+    put("theirs.txt", 0o644, nobody)
+    put("secret.txt", 0o600, nobody)
+    put("locked", 0o700, nobody, directory=True)
+    put("locked/inside.txt", 0o644, nobody)
+    put("shared", 0o755, nobody, directory=True)
+    put("shared/f.txt", 0o644, nobody)
+    put("tmp", 0o1777, nobody, directory=True)
+    put("tmp/other.txt", 0o644, nobody)
+    rc, out, err = run_portable(tmp_path, "perms", [builds.wasm("portable_perms")], root=root)
+    assert rc == 0, out + err
+    got = {line.split()[0]: tuple(map(int, line.split()[1:])) for line in out.splitlines()}
+    denied, refused, ok = (-1, errno.EACCES), (-1, errno.EPERM), (0, 0)
+    assert got == {
+        "read_own_0000": denied, "chmod_own": ok, "read_own_0600": ok,
+        "read_theirs_0644": ok, "write_theirs_0644": denied, "read_secret_0600": denied,
+        "chmod_theirs": refused, "access_secret": denied, "search_locked": denied,
+        "create_in_shared": denied, "unlink_in_shared": denied,
+        "unlink_sticky_theirs": refused, "create_in_tmp": ok, "unlink_sticky_own": ok,
+        "exec_0644": denied}, out
+
+
+def test_the_cli_runs_on_the_portable_back_end(builds, tmp_path):
+    root = make_root(tmp_path)
+    (root / "seed.txt").write_text("seed\n")
+    rc, out, err = python(tmp_path, "cli", "import sys, lind.cli.main as m; sys.exit(m.main())",
+                          "run", "--backend", "portable", "--root", str(root),
+                          "--save", str(tmp_path / "out.zip"), "--",
+                          str(builds.wasm("portable_state")), "write")
+    assert rc == 0, err
+    assert sorted(p.name for p in root.iterdir()) == ["seed.txt"]
+    with zipfile.ZipFile(tmp_path / "out.zip") as z:
+        assert z.read("data/note.txt") == b"note: saved\n"
+        assert z.read("seed.txt") == b"seed\n"
+    # Inside --isolate's new root too, the saved files reach the host (no silent loss).
+    rc, _, err = python(tmp_path, "cli-iso", "import sys, lind.cli.main as m; sys.exit(m.main())",
+                        "run", "--isolate", "--backend", "portable",
+                        "--root", str(tmp_path / "out.zip"), "--save", str(tmp_path / "again.zip"),
+                        "--", str(builds.wasm("portable_state")), "check")
+    assert rc == 0, err
+    with zipfile.ZipFile(tmp_path / "again.zip") as z:
+        assert z.read("data/note.txt") == b"note: saved\n"
+    rc, _, err = python(tmp_path, "cli-bad", "import sys, lind.cli.main as m; sys.exit(m.main())",
+                        "run", "--backend", "portable", "--root", str(root / "seed.txt"),
+                        "--", str(builds.wasm("portable_state")), "write")
+    assert rc == 2 and "neither a directory nor a zip archive" in err, err
+    rc, _, err = python(tmp_path, "cli-save", "import sys, lind.cli.main as m; sys.exit(m.main())",
+                        "run", "--root", str(root), "--save", str(tmp_path / "x.zip"),
+                        "--", str(builds.wasm("portable_state")), "write")
+    assert rc == 2 and "--save keeps the files of --backend portable" in err, err
+
+
+# -- attacks --------------------------------------------------------------------
+
+def test_escapes_through_links_reach_nothing_outside_the_tree(builds, tmp_path, canary):
+    """escape.c's eleven attempts (planted absolute, relative and directory links to a
+    secret outside the root, links made in the cage, `..` past /, bad pointers) fail on
+    the portable back end; the host root keeps only what was planted there."""
+    root = make_root(tmp_path)
+    secret = tmp_path / "secret.txt"
+    secret.write_text("SECRET\n")
+    os.symlink(secret, root / "abs_link")
+    os.symlink("../secret.txt", root / "rel_link")
+    os.symlink(str(tmp_path), root / "dir_link")
+    before = snapshot(root)
+    rc, out, err = run_portable(tmp_path, "escape", [builds.wasm("escape"), secret], root=root)
+    assert rc == 0, out + err
+    assert "ESCAPED" not in out
+    assert "tried=11 escaped=0" in out
+    assert snapshot(root) == before
+    assert secret.read_text() == "SECRET\n"
+    untouched(canary)
+
+
+def two_portable_trees(builds, tmp_path: Path, attacker: list) -> tuple[str, Path, Path]:
+    """The attacker on the portable back end beside a host-back-end tenant in one Lind
+    process; returns its output, its (unchanged) host root, and its tree as saved."""
+    work = tmp_path / "trees"
+    work.mkdir()
+    root = make_root(tmp_path, "trees-root")
+    spec = {"dir": str(work), "attacker": [str(a) for a in attacker],
+            "tenant": [str(builds.wasm(attack("tenant"))), "1500"],
+            "tenant_root": str(make_root(tmp_path, "trees-tenant-root")),
+            "attacker_root": str(root), "attacker_portable": True}
+    rc, out, err = python(tmp_path, "trees", TWO_TREES, json.dumps(spec))
+    assert rc == 0, err[-2000:]
+    status = json.loads(out.splitlines()[-1])
+    assert (work / "tenant.out").read_text().startswith("intact")
+    assert status["tenant"] == 0 and status["attacker_host_root"] == []
+    return (work / "attacker.out").read_text(errors="replace"), root, work / "attacker-tree"
+
+
+def test_creating_through_dangling_links_stays_in_the_tree(builds, tmp_path, canary):
+    """dangling_create.c's links aimed at the canary (relative, by its host path), at a
+    tenant's tree and through chains: what is created lands in the tree, never on the
+    host; 46 links are ELOOP as on Linux."""
+    out, root, saved = two_portable_trees(builds, tmp_path, [
+        builds.wasm(attack("dangling_create")), tmp_path / "canary.txt", "trees-tenant-root"])
+    got = {line.split()[0]: line.split()[1:] for line in out.splitlines()}
+    assert got["long0"] == ["-1", str(errno.ELOOP)], out
+    for name in ("up", "hop1", "long10"):
+        assert got[name] == ["0", "0"], out
+    for name in ("absolute", "tenant"):
+        assert got[name] == ["-1", str(errno.ENOENT)], out
+    untouched(canary)
+    assert list(root.iterdir()) == []
+    assert not (tmp_path / "trees-tenant-root" / "victim.txt").exists()
+    made = {p.relative_to(saved).as_posix() for p in saved.rglob("*")
+            if p.is_file() and not p.is_symlink()}
+    assert made == {"canary.txt", "long45"}, made
+
+
+def test_escape_more_beside_a_tenant(builds, tmp_path, canary):
+    """escape_more.c (/proc's links to roots and working directories, links swapped by
+    a forked child while it opens them) finds no way out of a tree."""
+    secret = tmp_path / "secret.txt"
+    secret.write_text("SECRET\n")
+    out, root, _ = two_portable_trees(builds, tmp_path,
+                                      [builds.wasm(attack("escape_more")), secret])
+    assert "escaped=0" in out and "ESCAPED" not in out, out
+    untouched(canary)
+
+
+def test_a_cage_cannot_fill_the_hosts_memory_through_the_tree(builds, tmp_path, canary):
+    """Writes, sparse writes far out, truncate and fallocate past the tree's capacity
+    are ENOSPC (the host process would otherwise grow without bound); removing the
+    file gives the room back."""
+    rc, out, err = run_portable(tmp_path, "fill", [builds.wasm("portable_state"), "fill"],
+                                root=make_root(tmp_path), grates=["imfs:/small,size=1M"])
+    assert rc == 0, out + err
+    got = dict(line.split(" ", 1) for line in out.splitlines())
+    room = (1 << 20) - 2 * NAME_CHARGE        # the two files' names are charged too
+    assert got["big_write"] == f"-1 {errno.ENOSPC} after {room}", out
+    assert got["far_pwrite"] == f"-1 {errno.ENOSPC}"
+    assert got["ftruncate"] == f"-1 {errno.ENOSPC}"
+    assert got["fallocate"] == f"-1 {errno.ENOSPC}"
+    assert got["after_unlink"] == "4096"
+    untouched(canary)
+
+
+# -- the tree's own rules -------------------------------------------------------
+
+def _tree_with(*paths: str) -> Tree:
+    tree = Tree()
+    for path in paths:
+        found = tree.find(path.rstrip("/"))
+        if path.endswith("/"):
+            tree.new_dir(found.parent, found.name, 0o755, SELF, SELF)
+        else:
+            tree.new_file(found.parent, found.name, 0o644, SELF, SELF, b"x")
+    return tree
+
+
+def test_links_resolve_inside_the_tree_only():
+    tree = _tree_with("/a/", "/a/f")
+    a = tree.lookup("/a")
+    assert isinstance(a, Dir)
+    tree.new_symlink(a, "up", "../../../../a/f", SELF, SELF)
+    tree.new_symlink(tree.root, "abs", "/a/f", SELF, SELF)
+    tree.new_symlink(tree.root, "self", "self", SELF, SELF)
+    tree.new_symlink(tree.root, "slash", "/", SELF, SELF)
+    assert tree.lookup("/a/up") is tree.lookup("/a/f")
+    assert tree.lookup("/abs") is tree.lookup("/a/f")
+    assert isinstance(tree.lookup("/abs", follow=False), Symlink)
+    assert tree.lookup("/slash") is tree.root
+    assert tree.lookup("/slash/a/f") is tree.lookup("/a/f")
+    with pytest.raises(OSError) as exc:
+        tree.lookup("/self")
+    assert exc.value.errno == errno.ELOOP
+    with pytest.raises(OSError) as exc:
+        tree.lookup("/a/f/x")
+    assert exc.value.errno == errno.ENOTDIR
+
+
+def test_a_chain_of_exactly_the_limit_resolves():
+    tree = _tree_with("/end")
+    for i in range(MAX_LINK_HOPS):
+        tree.new_symlink(tree.root, f"l{i}", f"l{i + 1}" if i + 1 < MAX_LINK_HOPS else "end",
+                         SELF, SELF)
+    assert tree.lookup("/l0") is tree.lookup("/end")
+    tree.new_symlink(tree.root, "one_more", "l0", SELF, SELF)
+    with pytest.raises(OSError) as exc:
+        tree.lookup("/one_more")
+    assert exc.value.errno == errno.ELOOP
+
+
+def test_rename_keeps_link_counts_and_refuses_a_directory_into_itself():
+    tree = _tree_with("/d/", "/d/sub/", "/e/")
+    d = tree.lookup("/d")
+    assert d.nlink == 3 and tree.root.nlink == 4
+    tree.rename(tree.find("/d"), tree.find("/e/d"))
+    assert tree.lookup("/e/d") is d and d.nlink == 3 and tree.lookup("/e").nlink == 3
+    assert tree.root.nlink == 3
+    with pytest.raises(OSError) as exc:
+        tree.rename(tree.find("/e"), tree.find("/e/d/sub/x"))
+    assert exc.value.errno == errno.EINVAL
+
+
+def test_zip_entries_cannot_climb_out_of_the_tree(tmp_path):
+    archive = tmp_path / "evil.zip"
+    with zipfile.ZipFile(archive, "w") as z:
+        z.writestr("../../outside.txt", "no")
+        z.writestr("/abs/inside.txt", "yes")
+        z.writestr("ok/./fine.txt", "yes")
+    tree = Tree().load(archive)
+    assert sorted(p for p, _ in tree.walk()) == ["/abs", "/abs/inside.txt", "/ok", "/ok/fine.txt"]
+    tree.save(tmp_path / "out")
+    assert not (tmp_path / "outside.txt").exists()
+    with pytest.raises(ValueError, match="neither a directory nor a zip"):
+        Tree().load(archive.with_suffix(".txt"))
