@@ -93,7 +93,7 @@ class Call:
         self.nr = nr
         self.args = args
         self._below = below
-        self._seen: dict[int, tuple[bytes, int]] = {}   # arg -> (bytes read, its snapshot)
+        self._seen: dict[int, bytes] = {}   # arg -> the bytes read of what it points to
 
     @property
     def name(self) -> str:
@@ -106,14 +106,14 @@ class Call:
         return self.cage.current_tid()
 
     def _keep(self, i: int, data: bytes) -> None:
-        """Remember what was read of argument `i`; forward() passes this copy down."""
-        self._seen[i] = (data, ops.snapshot(self.cage, data, int(self.args[i])))
+        """Remember what was read of argument `i`; forward() passes a copy of it down."""
+        self._seen[i] = data
 
     def read(self, i: int, length: int) -> bytes:
         """`length` bytes at the address in argument `i` (in whichever cage it points to)."""
         seen = self._seen.get(i)
-        if seen is not None and len(seen[0]) >= length:
-            return seen[0][:length]
+        if seen is not None and len(seen) >= length:
+            return seen[:length]
         data = self.cage.mem.read(self.args[i], length)
         self._keep(i, data)
         return data
@@ -121,8 +121,8 @@ class Call:
     def string(self, i: int, limit: int = 4096) -> bytes:
         """The NUL-terminated string argument `i` points to (a path, usually)."""
         seen = self._seen.get(i)
-        if seen is not None and (end := seen[0].find(b"\0")) >= 0:
-            return seen[0][:end]
+        if seen is not None and (end := seen.find(b"\0")) >= 0:
+            return seen[:end]
         raw = self.cage.mem.cstring(self.args[i], limit)
         self._keep(i, raw + b"\0")
         return raw
@@ -144,9 +144,9 @@ class Call:
         if self._below is None:
             return -errno.ENOSYS
         full = list(args) + list(self.args[len(args):])
-        for i, (_, copy) in self._seen.items():
-            if full[i] == self.args[i]:
-                full[i] = copy
+        for i, data in self._seen.items():
+            if full[i] == self.args[i]:      # made only now: most handlers never forward
+                full[i] = ops.snapshot(self.cage, data, int(self.args[i]))
         try:
             return self._below(self.cage, *full)
         except OSError as exc:
