@@ -48,6 +48,7 @@ PY_GRATE = "Python grate(s), then 3i C table"
 CLAMP = "a clamp's route (Python), then what it chose"
 STARTUP = "cage start-up"
 PROGRAM = "a whole program: its wasm code and system calls"
+PORTABLE = "portable back end: a Python grate over a memory tree"
 
 # What a row compares Lind with: the "baseline" named in the row.
 NATIVE = "native"                          # the same C program built natively, its own loop
@@ -72,6 +73,7 @@ class Bench:
     one_cpu: bool = False  # the whole measurement (both sides) pinned to one CPU: see _one_cpu
     cflags: tuple[str, ...] = ()   # more `lind cc` options for the cage build
     unit: str = ""        # what N counts, when it is not operations (workloads: their scale)
+    backend: str = "host"  # lind.run's back end ("portable": its files in a lind.portable tree)
 
     @property
     def wakes_other(self) -> bool:
@@ -91,6 +93,11 @@ class Bench:
 
 def _io(name: str, args: tuple[str, ...], target: float | None, quick_n: int) -> Bench:
     return Bench(name, "fileio_loop", args, target, quick_n, quick_n * 10, TRAMPOLINE)
+
+
+def _portable(name: str, program: str, args: tuple[str, ...], quick_n: int) -> Bench:
+    return Bench(f"{name}, portable back end", program, args, None, quick_n, quick_n * 10,
+                 PORTABLE, backend="portable")
 
 
 def _euid(name: str, target: float | None, quick_n: int, grates: tuple[str, ...]) -> Bench:
@@ -135,9 +142,14 @@ BENCHES = [
     _io("write 4 KiB", ("write", "4096"), None, 50_000),
     _io("write 64 KiB", ("write", "65536"), None, 10_000),
     _io("write 1 MiB", ("write", "1048576"), None, 500),
+    _portable("open+close", "fileio_loop", ("open", "0"), 2_000),
+    _portable("stat by name", "syscall_loop", ("stat",), 5_000),
+    _portable("read 4 KiB", "fileio_loop", ("read", "4096"), 5_000),
+    _portable("write 4 KiB", "fileio_loop", ("write", "4096"), 5_000),
     Bench("fork+exit+wait", "proc_loop", ("fork",), 1.0, 100, 1_000, MICROVISOR),
     Bench("fork+exec+wait", "proc_loop", ("forkexec",), None, 50, 500, MICROVISOR),
     Bench("posix_spawn+wait", "spawn_loop", ("spawn",), 1.5, 50, 500, MICROVISOR),
+    _portable("fork+exit+wait", "proc_loop", ("fork",), 100),
     Bench("pipe round trip 1 B", "proc_loop", ("pingpong", "1"), 0.5, 2_000, 20_000, TRAMPOLINE),
     Bench("pipe round trip 4 KiB", "proc_loop", ("pingpong", "4096"), 0.5, 2_000, 20_000,
           TRAMPOLINE),
@@ -425,8 +437,9 @@ def _loop(bench: Bench, native: Path, wasm: Path, n: int) -> tuple[float, float]
     out = subprocess.run([str(native), *bench.args, str(n)], capture_output=True, check=True,
                          cwd=BUILD)
     base = _ns_per_op(out.stdout, f"{bench.name} native")
-    res = lind.run([str(wasm), *bench.args, str(n)], capture_output=True, root=str(BUILD),
-                   grates=_grate_stack(bench))
+    res = lind.run([str(wasm), *bench.args, str(n)], capture_output=True,
+                   root=str(BUILD) if bench.backend == "host" else None,
+                   grates=_grate_stack(bench), backend=bench.backend)
     if res.returncode:
         raise SystemExit(f"lind bench: {bench.name} failed in a cage: {res.stderr.decode()}")
     return base, _ns_per_op(res.stdout, f"{bench.name} in a cage")
