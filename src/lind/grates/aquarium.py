@@ -11,7 +11,7 @@ import threading
 import weakref
 
 from lind.grates import Call, Grate, handles, paths
-from lind.grates.paths import PATH_CALLS, guest_dir, resolve, touched, under
+from lind.grates.paths import PATH_CALLS, guest_dir, open_flags_and_mode, resolve, touched, under
 from lind.microvisor import abi
 from lind.microvisor.fdtable import OpenFile
 from lind.microvisor.fs import join, normalize
@@ -384,11 +384,7 @@ class Aquarium(Grate):
         path = self._mine(call)
         if path is None:
             return call.forward()
-        if call.name == "creat":
-            flags, mode = abi.O_CREAT | abi.O_WRONLY | abi.O_TRUNC, call.args[1]
-        else:
-            at = 1 if call.name == "open" else 2
-            flags, mode = abi.u32(call.args[at]) & ~abi.O_LARGEFILE, call.args[at + 1]
+        flags, mode = open_flags_and_mode(call)
         cage = call.cage
         with self._lock:
             found = self._lookup(cage, path)

@@ -59,6 +59,15 @@ FD_CALLS: dict[str, int] = {
 } | {"mmap": 4}
 
 
+def open_flags_and_mode(call: Call) -> tuple[int, int]:
+    """The open flags (O_LARGEFILE left out) and mode of an open, openat or creat call;
+    creat's are O_CREAT|O_WRONLY|O_TRUNC."""
+    if call.name == "creat":
+        return abi.O_CREAT | abi.O_WRONLY | abi.O_TRUNC, abi.u32(call.args[1])
+    at = 1 if call.name == "open" else 2
+    return abi.u32(call.args[at]) & ~abi.O_LARGEFILE, abi.u32(call.args[at + 1])
+
+
 def encode_path(path: str) -> bytes:
     """A guest path as the C string a call takes (`call.put` it to pass it down)."""
     return path.encode("utf-8", "surrogateescape") + b"\0"

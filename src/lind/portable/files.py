@@ -31,6 +31,7 @@ from lind.grates.paths import (
     PathArg,
     encode_path,
     guest_dir,
+    open_flags_and_mode,
     removes_directory,
     resolve,
     start_dir,
@@ -351,13 +352,8 @@ class MemoryFiles(Grate):
         guest = self._guest(call)
         if guest is None:
             return call.forward()
-        if call.name == "creat":
-            flags, mode = abi.O_CREAT | abi.O_WRONLY | abi.O_TRUNC, call.args[1]
-        else:
-            at = 1 if call.name == "open" else 2
-            flags, mode = call.args[at], call.args[at + 1]
-        return self.open(call, guest, abi.u32(flags) & ~abi.O_LARGEFILE, abi.u32(mode),
-                         self._slash(call, 0 if call.name != "openat" else 1))
+        flags, mode = open_flags_and_mode(call)
+        return self.open(call, guest, flags, mode, self._slash(call, self._path_index(call)))
 
     def open(self, call: Call, guest: str, flags: int, mode: int, slash: bool = False) -> int:
         if flags & abi.O_TMPFILE == abi.O_TMPFILE:
