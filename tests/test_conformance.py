@@ -49,7 +49,7 @@ _NOT_PORTABLE = {
     "memory_calls": "MAP_SHARED of a file in the tree (ENODEV)",
     "memory_flags": "MAP_SHARED of a file in the tree (ENODEV)",
     "memory_ranges": "MAP_SHARED of a file in the tree (ENODEV)",
-    "net_unix": "a bound socket's name is made on the host, not in the tree",
+    "net_unix": "a file of the tree cannot pass through SCM_RIGHTS (no host fd)",
     "process_edges": "MAP_SHARED of a file in the tree (ENODEV)",
     "shared_offsets": "MAP_SHARED of a file in the tree (ENODEV)",
 }

@@ -140,6 +140,20 @@ def test_the_working_directory_is_the_trees(builds, tmp_path):
         assert exc.value.errno == code and f"working directory {cwd}" in str(exc.value)
 
 
+def test_unix_sockets_are_named_in_the_tree(builds, tmp_path):
+    """bind makes a socket name in the tree (stat: a socket; taken: EADDRINUSE), a
+    forked child connects by it, getsockname shows it as bound; a missing name is
+    ENOENT, a regular file ECONNREFUSED, and an unlinked name is gone."""
+    rc, out, err = run_portable(tmp_path, "unix", [builds.wasm("portable_unix")],
+                                root=make_root(tmp_path))
+    assert rc == 0, out + err
+    assert out == (f"stat: 0 socket 1\nbind taken: -1 errno {errno.EADDRINUSE}\n"
+                   "name: srv.sock\ngot: ping, child 0\n"
+                   f"missing: {errno.ENOENT}, regular file: {errno.ECONNREFUSED}\n"
+                   f"unlink: 0, then missing: {errno.ENOENT}\n")
+    assert list((tmp_path / "root").iterdir()) == []
+
+
 def test_a_read_only_mount_refuses_changes_inside_the_tree(builds, tmp_path):
     """A :ro mount's files are copied in and refuse changes (EROFS), also through a
     link made elsewhere in the tree; the host directory never changes."""

@@ -424,6 +424,14 @@ def sys_bind(cage, fd, addr, addrlen, *_):
     return 0
 
 
+def show_bound_name(cage, fd: int, name: bytes) -> None:
+    """The Unix socket `fd` was bound (a grate gave the host a name standing for one
+    of its own): getsockname, getpeername, accept and recvfrom show `name` instead."""
+    f = _socket_file(cage, fd)
+    if f.bound_name:
+        f.network.unix_names[f.bound_name] = name
+
+
 def sys_listen(cage, fd, backlog, *_):
     f = _socket_file(cage, fd)
     checked(libc.listen(f.host_fd, min(max(s32(backlog), 0), SOMAXCONN)))

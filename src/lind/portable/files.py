@@ -37,9 +37,9 @@ from lind.grates.paths import (
     start_dir,
     under,
 )
-from lind.microvisor import abi, sys_files, sys_memory
+from lind.microvisor import abi, sys_files, sys_memory, sys_net
 from lind.microvisor.fdtable import OpenFile
-from lind.microvisor.fs import join
+from lind.microvisor.fs import join, normalize
 from lind.portable.memfs import (
     SELF,
     Dir,
@@ -47,6 +47,7 @@ from lind.portable.memfs import (
     File,
     Found,
     Node,
+    Socket,
     Stat,
     Symlink,
     Tree,
@@ -60,6 +61,7 @@ _PROVIDED_BELOW = ("/dev", "/proc")     # the microvisor's own files, kept at a 
 _RELATIME_NS = 24 * 3600 * 10**9
 _RENAME_NOREPLACE, _RENAME_EXCHANGE = 1, 2
 _PROC_FD = re.compile(r"/proc/(self|\d+)/fd/(\d+)")
+_AF_UNIX, _SOCKADDR_UN = 1, 110      # sockaddr_un: family and 108 bytes of path
 
 
 def _error(code: int) -> OSError:
@@ -214,6 +216,11 @@ class MemoryFiles(Grate):
     `preload=SOURCE` to copy a host directory or .zip archive in at start, and
     `size=BYTES` (suffixes K, M, G) for its capacity (default 1G). The whole process
     tree shares one memfs tree, which lasts as long as the grate object.
+
+    Below the prefix everything lives in Lind's memory: files, directories, symbolic
+    and hard links, modes (enforced), times (FIFOs too, on the portable back end); no
+    host file is touched, and no link or `..` leads out of the tree. Writes past the capacity are ENOSPC; a
+    private mmap copies a file, MAP_SHARED of one is ENODEV.
     """
 
     name = "imfs"
@@ -402,16 +409,22 @@ class MemoryFiles(Grate):
             return self._open_fifo(call, fifo, flags)
         return cage.fds.install(f, cloexec=bool(flags & abi.O_CLOEXEC))
 
+    def _host_name(self, node: Node) -> str:
+        """The name, in the microvisor's (private) root, of the host FIFO or Unix socket
+        that carries what a tree's FIFO or socket name stands for."""
+        kind = "fifo" if isinstance(node, Fifo) else "sock"
+        return f"/.lind-{kind}-{self.tree.device:x}-{node.ino}"
+
     def _open_fifo(self, call: Call, node: Fifo, flags: int) -> int:
         """Open the host FIFO standing for `node` through the layer below, which waits
         for the other end as Linux's open does (O_NONBLOCK, ENXIO, signals)."""
         if not self.host_fifos:
             raise _error(errno.ENXIO)
-        name = f".lind-fifo-{self.tree.device:x}-{node.ino}"
+        name = self._host_name(node)
         mount, _ = call.cage.fs.locate("/")
         with contextlib.suppress(FileExistsError):
-            os.mkfifo(os.path.join(mount.host, name), 0o600)
-        path = call.put(encode_path("/" + name))
+            os.mkfifo(os.path.join(mount.host, name.lstrip("/")), 0o600)
+        path = call.put(encode_path(name))
         flags &= ~(abi.O_CREAT | abi.O_EXCL | abi.O_TRUNC | abi.O_NOFOLLOW)
         if call.name == "openat":
             return call.forward(abi.AT_FDCWD, path, flags, 0)
@@ -669,6 +682,70 @@ class MemoryFiles(Grate):
             nofollow = call.name in ("lsetxattr", "lgetxattr", "llistxattr", "lremovexattr")
             ours = self._target_of(call, follow=not nofollow) is not None
         return -errno.EOPNOTSUPP if ours else call.forward()
+
+    # -- Unix socket names --------------------------------------------------------
+    def _socket_name(self, call: Call, at: int) -> str | None:
+        """The tree path the Unix socket address in argument `at` (its length next)
+        names, if it is one of ours (not an abstract name, not another family)."""
+        if not call.args[at] or not self.host_fifos:
+            return None
+        length = abi.s32(call.args[at + 1])
+        if not 2 < length <= _SOCKADDR_UN:
+            return None
+        raw = call.read(at, length)
+        if int.from_bytes(raw[:2], "little") != _AF_UNIX or raw[2] == 0:
+            return None
+        name = raw[2:].split(b"\0", 1)[0].decode("utf-8", "surrogateescape")
+        guest = normalize(name) if name.startswith("/") else join(call.cage.cwd, name)
+        return guest if self._holds(guest) else None
+
+    def _host_address(self, call: Call, node: Node) -> tuple[int, int]:
+        """A sockaddr_un for the host socket standing for `node`, and its length."""
+        raw = _AF_UNIX.to_bytes(2, "little") + encode_path(self._host_name(node))
+        return call.put(raw), len(raw)
+
+    @handles("bind")
+    def bind(self, call: Call) -> int:
+        """bind to a name in the tree: the name is the tree's (a socket node, EADDRINUSE
+        if taken), the socket the back end's, bound to a host name standing for it."""
+        guest = self._socket_name(call, 1)
+        if guest is None:
+            return call.forward()
+        with self.tree.lock:
+            found = self._find(call, guest, follow=False)
+            if found.node is not None or not found.name:
+                raise _error(errno.EADDRINUSE)
+            _writable(found.parent)
+            self._need(call.cage, found.parent, _W | _X)
+            node = self.tree.new_socket(found.parent, found.name, 0o777 & ~call.cage.umask,
+                                        SELF, SELF)
+        result = call.forward(call.args[0], *self._host_address(call, node))
+        if result < 0:
+            with self.tree.lock:
+                if found.parent.entries.get(found.name) is node:
+                    self.tree.remove(found.parent, found.name)
+            return result
+        given = call.read(1, abi.s32(call.args[2]))[2:].split(b"\0", 1)[0]
+        sys_net.show_bound_name(call.cage, abi.s32(call.args[0]), given)
+        return result
+
+    @handles("connect", "sendto")
+    def connect(self, call: Call) -> int:
+        """connect (or a datagram's sendto) to a name in the tree: ENOENT if there is
+        none, ECONNREFUSED if it is no socket, else the host name standing for it."""
+        at = 1 if call.name == "connect" else 4
+        guest = self._socket_name(call, at)
+        if guest is None:
+            return call.forward()
+        with self.tree.lock:
+            node = self._node(call, guest)
+        if not isinstance(node, Socket):
+            raise _error(errno.ECONNREFUSED)
+        self._need(call.cage, node, _W)
+        addr, length = self._host_address(call, node)
+        if call.name == "connect":
+            return call.forward(call.args[0], addr, length)
+        return call.forward(*call.args[:4], addr, length)
 
     # -- links ------------------------------------------------------------------
     @handles("readlink", "readlinkat")

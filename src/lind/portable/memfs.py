@@ -105,6 +105,12 @@ class Fifo(Node):
     end's pipes (files.MemoryFiles)."""
 
 
+@dataclass(eq=False)
+class Socket(Node):
+    """The name a Unix socket was bound to (files.MemoryFiles: the socket is the
+    back end's); never saved, as tar leaves sockets out."""
+
+
 @dataclass(frozen=True)
 class Stat:
     """What stat(2) says of a node, in the os.stat_result names abi's packers read."""
@@ -322,6 +328,11 @@ class Tree:
         self.add(parent, name, node)
         return node
 
+    def new_socket(self, parent: Dir, name: str, mode: int, uid: int, gid: int) -> Socket:
+        node = Socket(self._new_ino(), stat.S_IFSOCK | mode & 0o7777, uid, gid)
+        self.add(parent, name, node)
+        return node
+
     def new_symlink(self, parent: Dir, name: str, target: str, uid: int, gid: int) -> Symlink:
         node = Symlink(self._new_ino(), stat.S_IFLNK | 0o777, uid, gid, target=target)
         self.add(parent, name, node)
@@ -506,6 +517,8 @@ class Tree:
     def _save_directory(self, target: str) -> None:
         os.makedirs(target, exist_ok=True)
         for path, node in self.walk():
+            if isinstance(node, Socket):
+                continue
             host = os.path.join(target, path.lstrip("/"))
             host_is_dir = os.path.isdir(host) and not os.path.islink(host)
             if host_is_dir and not isinstance(node, Dir):
@@ -531,6 +544,8 @@ class Tree:
     def _save_zip(self, target: str) -> None:
         with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as archive:
             for path, node in self.walk():
+                if isinstance(node, Socket):
+                    continue
                 name = path.lstrip("/") + ("/" if isinstance(node, Dir) else "")
                 info = zipfile.ZipInfo(name, time.localtime(node.mtime_ns // 10**9)[:6])
                 info.create_system = _ZIP_UNIX
