@@ -17,7 +17,7 @@ from test_programs import COMPARED, run_native
 
 import lind
 from lind.portable import Tree
-from lind.portable.memfs import MAX_LINK_HOPS, NAME_CHARGE, SELF, Dir, File, Symlink
+from lind.portable.memfs import MAX_LINK_HOPS, NAME_CHARGE, Dir, File, Symlink
 
 
 def snapshot(top: Path) -> dict[str, tuple]:
@@ -333,9 +333,9 @@ def _tree_with(*paths: str) -> Tree:
     for path in paths:
         found = tree.find(path.rstrip("/"))
         if path.endswith("/"):
-            tree.new_dir(found.parent, found.name, 0o755, SELF, SELF)
+            tree.new(found.parent, found.name, Dir, 0o755)
         else:
-            tree.new_file(found.parent, found.name, 0o644, SELF, SELF, b"x")
+            tree.new(found.parent, found.name, File, 0o644, data=bytearray(b"x"))
     return tree
 
 
@@ -343,10 +343,10 @@ def test_links_resolve_inside_the_tree_only():
     tree = _tree_with("/a/", "/a/f")
     a = tree.lookup("/a")
     assert isinstance(a, Dir)
-    tree.new_symlink(a, "up", "../../../../a/f", SELF, SELF)
-    tree.new_symlink(tree.root, "abs", "/a/f", SELF, SELF)
-    tree.new_symlink(tree.root, "self", "self", SELF, SELF)
-    tree.new_symlink(tree.root, "slash", "/", SELF, SELF)
+    tree.new(a, "up", Symlink, 0o777, target="../../../../a/f")
+    tree.new(tree.root, "abs", Symlink, 0o777, target="/a/f")
+    tree.new(tree.root, "self", Symlink, 0o777, target="self")
+    tree.new(tree.root, "slash", Symlink, 0o777, target="/")
     assert tree.lookup("/a/up") is tree.lookup("/a/f")
     assert tree.lookup("/abs") is tree.lookup("/a/f")
     assert isinstance(tree.lookup("/abs", follow=False), Symlink)
@@ -363,10 +363,9 @@ def test_links_resolve_inside_the_tree_only():
 def test_a_chain_of_exactly_the_limit_resolves():
     tree = _tree_with("/end")
     for i in range(MAX_LINK_HOPS):
-        tree.new_symlink(tree.root, f"l{i}", f"l{i + 1}" if i + 1 < MAX_LINK_HOPS else "end",
-                         SELF, SELF)
+        tree.new(tree.root, f"l{i}", Symlink, 0o777, target=f"l{i + 1}" if i + 1 < MAX_LINK_HOPS else "end")
     assert tree.lookup("/l0") is tree.lookup("/end")
-    tree.new_symlink(tree.root, "one_more", "l0", SELF, SELF)
+    tree.new(tree.root, "one_more", Symlink, 0o777, target="l0")
     with pytest.raises(OSError) as exc:
         tree.lookup("/one_more")
     assert exc.value.errno == errno.ELOOP

@@ -233,10 +233,6 @@ class OpenFile:
         """Write `data` at `offset` (the end under O_APPEND, as Linux's pwrite)."""
         return os.pwrite(self.host_fd, data, offset)
 
-    def move_to(self, offset: int) -> None:
-        """Set the file position (after a copy that moved it)."""
-        os.lseek(self.host_fd, offset, os.SEEK_SET)
-
     def position(self) -> int:
         """The offset SEEK_CUR counts from: 0 where there is none (a pipe, a socket,
         a file of the microvisor's own)."""

@@ -64,12 +64,19 @@ def path_and_slash(cage, addr: int, dirfd: int = abi.AT_FDCWD) -> tuple[str, boo
 
 def fold_path(cage, raw: str, dirfd: int = abi.AT_FDCWD) -> tuple[str, bool]:
     path = at_path(cage, dirfd, raw)
-    if ".." in raw:
-        parts = raw.split("/")
-        for i, part in enumerate(parts):
-            if part == ".." and any(p not in ("", ".", "..") for p in parts[:i]):
-                _need_directory(cage, at_path(cage, dirfd, "/".join(parts[:i])))
+    for left in stepped_out_of(raw):
+        _need_directory(cage, at_path(cage, dirfd, left))
     return path, raw.endswith(("/", "/.", "/.."))
+
+
+def stepped_out_of(raw: str) -> list[str]:
+    """The leading parts of a path that its `..`s step out of: each must be a directory
+    (the kernel's walk finds that; folding the path lexically does not)."""
+    if ".." not in raw:
+        return []
+    parts = raw.split("/")
+    return ["/".join(parts[:i]) for i, part in enumerate(parts)
+            if part == ".." and any(p not in ("", ".", "..") for p in parts[:i])]
 
 
 def _new_name(cage, addr: int, dirfd: int = abi.AT_FDCWD) -> str:
@@ -1384,7 +1391,7 @@ def sys_sendfile(cage, out_fd, in_fd, offset, count, *_):
         if n < len(data):
             break
     if pos is None:
-        in_f.move_to(start + done)
+        in_f.seek(start + done, abi.SEEK_SET)
     else:
         cage.mem.write(offset, struct.pack("<q", pos + done))
     return done
@@ -1424,7 +1431,7 @@ def sys_copy_file_range(cage, fd_in, off_in, fd_out, off_out, length, flags, *_)
         if addr:
             cage.mem.write(addr, struct.pack("<q", at + done))
         else:
-            f.move_to(at + done)
+            f.seek(at + done, abi.SEEK_SET)
     return done
 
 

@@ -196,9 +196,6 @@ class MemoryFile(OpenFile):
             start = len(self._data) if self.flags & abi.O_APPEND else offset
             return self._put(offset, data) - start
 
-    def move_to(self, offset: int) -> None:
-        self.pos = offset
-
     def lock_key(self) -> tuple[object, bool]:
         return (self.owner.tree.device, self.node.ino), False     # no host side to mirror
 
@@ -263,8 +260,7 @@ class MemoryFiles(Grate):
         if path is None or not self._holds(path):
             return None
         raw = call.string(arg.path, abi.PATH_MAX - 1).decode("utf-8", "surrogateescape")
-        if ".." in raw:
-            self._check_steps_out(call, arg, raw)
+        self._check_steps_out(call, arg, raw)
         return path
 
     def _opened_as(self, call: Call, path: str) -> str:
@@ -284,15 +280,14 @@ class MemoryFiles(Grate):
         """Paths are folded lexically, so what the kernel's walk would find is checked
         here: each directory a `..` steps out of must be one (`f/..` is ENOTDIR,
         `missing/..` ENOENT), as the microvisor checks its own (sys_files.fold_path)."""
-        parts = raw.split("/")
-        start = "/" if raw.startswith("/") else start_dir(call, arg)
-        for i, part in enumerate(parts):
-            if part == ".." and any(p not in ("", ".", "..") for p in parts[:i]):
-                left = join(start or "/", "/".join(parts[:i]))
-                if self._holds(left):
-                    with self.tree.lock:
-                        if not isinstance(self._node(call, left), Dir):
-                            raise _error(errno.ENOTDIR)
+        steps = sys_files.stepped_out_of(raw)
+        start = "/" if raw.startswith("/") or not steps else start_dir(call, arg)
+        for left in steps:
+            guest = join(start or "/", left)
+            if self._holds(guest):
+                with self.tree.lock:
+                    if not isinstance(self._node(call, guest), Dir):
+                        raise _error(errno.ENOTDIR)
 
     def _inside(self, guest: str) -> str:
         return "/" + guest[len(self.prefix):].lstrip("/") if self.prefix != "/" else guest
@@ -383,8 +378,7 @@ class MemoryFiles(Grate):
                     raise _error(errno.EISDIR)
                 _writable(found.parent)
                 self._need(cage, found.parent, _W | _X)
-                node = self.tree.new_file(found.parent, found.name,
-                                          mode & ~cage.umask, SELF, SELF)
+                node = self.tree.new(found.parent, found.name, File, mode & ~cage.umask)
             else:
                 if exclusive:
                     raise _error(errno.EEXIST)
@@ -717,8 +711,7 @@ class MemoryFiles(Grate):
                 raise _error(errno.EADDRINUSE)
             _writable(found.parent)
             self._need(call.cage, found.parent, _W | _X)
-            node = self.tree.new_socket(found.parent, found.name, 0o777 & ~call.cage.umask,
-                                        SELF, SELF)
+            node = self.tree.new(found.parent, found.name, Socket, 0o777 & ~call.cage.umask)
         result = call.forward(call.args[0], *self._host_address(call, node))
         if result < 0:
             with self.tree.lock:
@@ -774,8 +767,8 @@ class MemoryFiles(Grate):
             raise _error(errno.ENOENT)
         with self.tree.lock:
             found = self._make_room(call, guest)
-            self.tree.new_symlink(found.parent, found.name,
-                                  target.decode("utf-8", "surrogateescape"), SELF, SELF)
+            self.tree.new(found.parent, found.name, Symlink, 0o777,
+                          target=target.decode("utf-8", "surrogateescape"))
         return 0
 
     def _make_room(self, call: Call, guest: str, index: int = 0) -> Found:
@@ -826,8 +819,7 @@ class MemoryFiles(Grate):
         mode = abi.u32(call.args[1 if call.name == "mkdir" else 2])
         with self.tree.lock:
             found = self._make_room(call, guest)
-            self.tree.new_dir(found.parent, found.name, mode & 0o7777 & ~call.cage.umask,
-                              SELF, SELF)
+            self.tree.new(found.parent, found.name, Dir, mode & ~call.cage.umask)
         return 0
 
     @handles("mknod", "mknodat")
@@ -842,8 +834,8 @@ class MemoryFiles(Grate):
             raise _error(errno.EPERM)
         with self.tree.lock:
             found = self._make_room(call, guest)
-            make = self.tree.new_fifo if kind == stat.S_IFIFO else self.tree.new_file
-            make(found.parent, found.name, mode & ~call.cage.umask, SELF, SELF)
+            self.tree.new(found.parent, found.name, Fifo if kind == stat.S_IFIFO else File,
+                          mode & ~call.cage.umask)
         return 0
 
     @handles("unlink", "unlinkat", "rmdir")

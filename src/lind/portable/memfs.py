@@ -26,6 +26,7 @@ import time
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 from lind.microvisor import abi
 
@@ -143,6 +144,11 @@ class Found:
     name: str
     node: Node | None
     slash: bool = False
+
+
+N = TypeVar("N", bound=Node)
+_FILE_TYPE = {File: stat.S_IFREG, Dir: stat.S_IFDIR, Fifo: stat.S_IFIFO, Socket: stat.S_IFSOCK,
+              Symlink: stat.S_IFLNK}
 
 
 def _parts(path: str) -> list[str]:
@@ -312,29 +318,12 @@ class Tree:
         self._maybe_gone(node)
         return node
 
-    def new_file(self, parent: Dir, name: str, mode: int, uid: int, gid: int,
-                 data: bytes = b"") -> File:
-        node = File(self._new_ino(), stat.S_IFREG | mode & 0o7777, uid, gid, data=bytearray(data))
-        self.add(parent, name, node)
-        return node
-
-    def new_dir(self, parent: Dir, name: str, mode: int, uid: int, gid: int) -> Dir:
-        node = Dir(self._new_ino(), stat.S_IFDIR | mode & 0o7777, uid, gid)
-        self.add(parent, name, node)
-        return node
-
-    def new_fifo(self, parent: Dir, name: str, mode: int, uid: int, gid: int) -> Fifo:
-        node = Fifo(self._new_ino(), stat.S_IFIFO | mode & 0o7777, uid, gid)
-        self.add(parent, name, node)
-        return node
-
-    def new_socket(self, parent: Dir, name: str, mode: int, uid: int, gid: int) -> Socket:
-        node = Socket(self._new_ino(), stat.S_IFSOCK | mode & 0o7777, uid, gid)
-        self.add(parent, name, node)
-        return node
-
-    def new_symlink(self, parent: Dir, name: str, target: str, uid: int, gid: int) -> Symlink:
-        node = Symlink(self._new_ino(), stat.S_IFLNK | 0o777, uid, gid, target=target)
+    def new(self, parent: Dir, name: str, kind: type[N], mode: int,
+            owner: tuple[int, int] = (SELF, SELF), **fields) -> N:
+        """A new node of `kind` (File, Dir, Fifo, Socket, Symlink) under `name`, with
+        permission bits `mode` (a link's are 0777) and `fields` (data=, target=)."""
+        perm = 0o777 if kind is Symlink else mode & 0o7777
+        node = kind(self._new_ino(), _FILE_TYPE[kind] | perm, *owner, **fields)
         self.add(parent, name, node)
         return node
 
@@ -347,7 +336,7 @@ class Tree:
             if not isinstance(child, Dir):
                 if child is not None:
                     self.remove(here, name)
-                child = self.new_dir(here, name, mode, SELF, SELF)
+                child = self.new(here, name, Dir, mode)
             here = child
         return here
 
@@ -456,7 +445,7 @@ class Tree:
                     if child is None:
                         if old is not None:
                             self.remove(into, entry.name)
-                        child = self.new_dir(into, entry.name, perm, *owner)
+                        child = self.new(into, entry.name, Dir, perm, owner)
                     self._load_directory(entry.path, child)
                     continue
                 if stat.S_ISREG(st.st_mode):
@@ -489,7 +478,7 @@ class Tree:
                     if not isinstance(old, Dir):
                         if old is not None:
                             self.remove(here, name)
-                        self.new_dir(here, name, unix_mode & 0o7777 or 0o755, SELF, SELF)
+                        self.new(here, name, Dir, unix_mode & 0o7777 or 0o755)
                     continue
                 if old is not None:
                     if isinstance(old, Dir):
@@ -497,12 +486,12 @@ class Tree:
                     self.remove(here, name)
                 data = archive.read(info)
                 if stat.S_ISLNK(unix_mode):
-                    self.new_symlink(here, name, data.decode("utf-8", "surrogateescape"),
-                                     SELF, SELF)
+                    self.new(here, name, Symlink, 0o777,
+                             target=data.decode("utf-8", "surrogateescape"))
                 elif stat.S_ISFIFO(unix_mode):
-                    self.new_fifo(here, name, unix_mode, SELF, SELF)
+                    self.new(here, name, Fifo, unix_mode)
                 else:
-                    self.new_file(here, name, unix_mode & 0o7777 or 0o644, SELF, SELF, data)
+                    self.new(here, name, File, unix_mode & 0o7777 or 0o644, data=bytearray(data))
 
     def save(self, target: str | os.PathLike[str]) -> None:
         """Write the tree to a host directory (created if missing; what the tree holds
