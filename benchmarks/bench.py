@@ -275,9 +275,9 @@ class _Bare:
     def __init__(self) -> None:
         import wasmtime
 
-        from lind.cage import loader
+        from lind.engine import wasmtime_engine
 
-        self.engine = loader.engine()
+        self.engine = wasmtime_engine.engine()
         self.out = bytearray()
         i32, i64 = wasmtime.ValType.i32(), wasmtime.ValType.i64()
         self.linker = wasmtime.Linker(self.engine)
@@ -321,12 +321,13 @@ class _Bare:
         import wasmtime
 
         from lind.cage import loader
+        from lind.engine import wasmtime_engine
 
         self.out.clear()
         store = wasmtime.Store(self.engine)
         store.set_epoch_deadline(1 << 40)
         wanted = loader.imported_memory(module)
-        self.memory = loader.SharedMemory(self.engine, wasmtime.MemoryType(
+        self.memory = wasmtime_engine.SharedMemory(self.engine, wasmtime.MemoryType(
             wasmtime.Limits(wanted.limits.min, 65536), shared=True))
         self.linker.define(store, "lind", "memory", self.memory)
         instance = self.linker.instantiate(store, module)
@@ -343,6 +344,7 @@ def _startup(bench: Bench, native: Path, wasm: Path, n: int) -> tuple[float, flo
 
     import lind
     from lind.cage import loader
+    from lind.engine import wasmtime_engine
 
     temperature, via = bench.args
     bare = _Bare() if bench.baseline == BARE_WASMTIME else None
@@ -360,7 +362,7 @@ def _startup(bench: Bench, native: Path, wasm: Path, n: int) -> tuple[float, flo
             out = subprocess.run([str(native)], capture_output=True, check=True).stdout
         else:
             module = (loader.load(wasm) if temperature == "warm"
-                      else wasmtime.Module(loader.engine(), wasm_bytes))
+                      else wasmtime.Module(wasmtime_engine.engine(), wasm_bytes))
             out = bare.run(module)
         took = (time.perf_counter() - t) * 1e9
         _check_hello(out, f"{bench.name}: {bench.baseline}")

@@ -149,7 +149,8 @@ from lind.grates.registry import resolve
 a_grates = [resolve(g) for g in spec.get("attacker_grates", [])]
 if spec.get("attacker_portable"):      # its files in a tree of its own (lind.portable)
     import tempfile
-    from lind.portable import Tree, file_system
+    from lind.portable import Tree
+    from lind.portable.backend import file_system
     tree = Tree()
     a_grates += file_system(tree, a_root)
     a_root = tempfile.mkdtemp(prefix="lind-portable-")

@@ -21,7 +21,7 @@ import pytest
 import wasmtime
 
 import lind
-from lind.cage import stacks
+from lind.engine import stacks
 from lind.microvisor import limits
 
 CANARY = b"canary: must stay as it is\n"

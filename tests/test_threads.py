@@ -16,8 +16,8 @@ import subprocess
 import pytest
 
 import lind
-from lind.cage import stacks
 from lind.cage.cage import Cage
+from lind.engine import stacks
 from lind.grates import Call, Grate, handles
 
 

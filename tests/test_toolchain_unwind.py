@@ -28,17 +28,18 @@ import wasmtime
 
 import lind
 from lind.cage import loader
+from lind.engine import wasmtime_engine
 from lind.toolchain import asyncify, cc, safepoints, sjlj
 
 ASYNCIFY_EXPORTS = set(asyncify.ASYNCIFY_EXPORTS)
-ENGINE = loader.engine()   # shared memories enabled, as the programs need
+ENGINE = wasmtime_engine.engine()   # shared memories enabled, as the programs need
 
 
 class ToyMemory:
     """A program's imported shared memory, with the calls the toy host makes of it."""
 
     def __init__(self, pages: int) -> None:
-        self.shared = loader.SharedMemory(ENGINE, wasmtime.MemoryType(
+        self.shared = wasmtime_engine.SharedMemory(ENGINE, wasmtime.MemoryType(
             wasmtime.Limits(pages, 65536), shared=True))
 
     def _bytes(self) -> ctypes.Array:

@@ -29,7 +29,8 @@ from lind.isolation.policy import PolicyViolation
 from lind.microvisor import sys_signals
 from lind.microvisor.fs import join
 from lind.microvisor.network import Network, parse_publish
-from lind.portable import Tree, enter, file_system, tree_for
+from lind.portable import Tree
+from lind.portable.backend import enter, file_system, tree_for
 
 __all__ = ["DEVNULL", "PIPE", "STDOUT", "Cage", "CompletedCage", "Grate", "MountSpec", "Network",
            "PolicyOverridden", "PolicyViolation", "Popen", "Process", "ProgramError", "Runtime",

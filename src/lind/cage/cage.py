@@ -25,8 +25,9 @@ import wasmtime
 from wasmtime import _bindings as wt
 
 from lind import threei
-from lind.cage import grate_worker, loader, stacks, waiters
+from lind.cage import grate_worker, loader, waiters
 from lind.cage.thread import SPAWN_START, START, THREAD_START, CageThread, Instance, PerThread
+from lind.engine import stacks, wasmtime_engine
 from lind.microvisor import abi, limits, sys_files, sys_ipc, sys_locks, sys_time
 from lind.microvisor import sys_signals as signals
 from lind.microvisor import table as microvisor
@@ -81,7 +82,7 @@ _serving = threading.local()
 
 
 def _ticker() -> None:
-    eng = loader.engine()
+    eng = wasmtime_engine.engine()
     ticks = 0
     while True:
         with _ticker_lock:
@@ -386,7 +387,7 @@ class Cage:
         self._startup_number = next(_startup_numbers)
         self.mem: threei.Memory | None = None
         self.aspace: AddressSpace | None = None
-        self.shared_memory: loader.SharedMemory | None = None   # what `lind cc` programs import
+        self.shared_memory: wasmtime_engine.SharedMemory | None = None   # what `lind cc` programs import
         self._grate_workers: grate_worker.GrateWorkers | None = None
         # execve's (module, argv, env, the calling thread's signal mask) until the first
         # thread runs it
@@ -431,7 +432,7 @@ class Cage:
     def load(self, module: wasmtime.Module) -> None:
         """Instantiate `module` as this cage's program (at start and on exec)."""
         self._end_grate()   # before the old instance goes: its workers may still use it
-        eng = loader.engine()
+        eng = wasmtime_engine.engine()
         cap = min(MAX_MEMORY, self.memory_budget.ceiling())
         self.memory_charge.clear()
         self.memory_charge.set(self.initial_memory(module))   # ENOMEM: the budget is spent
@@ -455,7 +456,7 @@ class Cage:
             # the module's, which may not be exceeded: a shared import declares one)
             least, declared = shared
             most = min(cap // WASM_PAGE, declared or cap // WASM_PAGE)
-            self.shared_memory = loader.SharedMemory.of_pages(eng, least, most)
+            self.shared_memory = wasmtime_engine.SharedMemory.of_pages(eng, least, most)
             self.shared_memory.define_in(linker, self.store)
             self.mem = threei.Memory.shared(self.shared_memory.address(), self.shared_memory)
         self.instance = self._instantiate(linker, self.store, module)
@@ -1241,7 +1242,7 @@ class Cage:
     def instance_over_memory(self) -> tuple[wasmtime.Store, loader.Exports]:
         """One more instance of the program, over its shared memory and calling through
         its slot, in a Store of its own: a thread, or a grate's handler worker."""
-        store = _cage_store(loader.engine(), memory_size=GC_HEAP_LIMIT, memories=0)
+        store = _cage_store(wasmtime_engine.engine(), memory_size=GC_HEAP_LIMIT, memories=0)
         watch_epochs(store, self)
         linker = wasmtime.Linker(store.engine)
         threei.define_syscall_import(linker, self.slot)

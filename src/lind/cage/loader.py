@@ -15,7 +15,6 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import errno
-import functools
 import hashlib
 import os
 import tempfile
@@ -32,8 +31,8 @@ from wasmtime import _ffi
 from wasmtime._extern import wrap_extern
 
 from lind import threei  # noqa: F401 - its fault handler goes in before Wasmtime's (_accel.c)
-from lind.cage import stacks
 from lind.cage.program_file import read_program
+from lind.engine.wasmtime_engine import engine
 from lind.toolchain.asyncify import (
     LIND_GLOBAL_PREFIX,
     NULL_PAGE_UNUSED,
@@ -50,8 +49,6 @@ WASM_MAGIC = b"\0asm"
 # code another version compiled, and such an entry is then compiled again.
 _ENGINE_BUILD = "{0.st_size}:{0.st_mtime_ns}".format(os.stat(_ffi.filename))
 _ENGINE_SETTINGS = "epoch_interruption=1;memory_may_move=0;opt=speed;exceptions=1;threads=1"
-_lock = threading.Lock()
-_engine: wasmtime.Engine | None = None
 MEMORY_CACHE_BYTES = 256 << 20
 DISK_CACHE_BYTES = 1 << 30
 _modules: OrderedDict[str, tuple[wasmtime.Module, int]] = OrderedDict()  # key -> (module, bytes)
@@ -80,78 +77,6 @@ class MissingProgram(ProgramError, FileNotFoundError):
 
     def __init__(self, message: str) -> None:
         super().__init__(message, 127)
-
-
-def engine() -> wasmtime.Engine:
-    global _engine
-    with _lock:
-        if _engine is None:
-            config = wasmtime.Config()
-            config.epoch_interruption = True
-            config.memory_may_move = False
-            config.cranelift_opt_level = "speed"
-            # as deep as native recursion; Lind's threads have the host stack for it.
-            # Wasmtime refuses a limit past its async stack size (async calls, which
-            # Lind never makes, would run there), which wasmtime-py does not expose.
-            _set_async_stack_size(config, stacks.WASM_CALL_STACK)
-            config.max_wasm_stack = stacks.WASM_CALL_STACK
-            # C++ programs throw with WebAssembly exception handling (try_table/exnref,
-            # the encoding Wasmtime reads; on by default in Wasmtime 50, said here so
-            # that a Wasmtime with another default cannot turn `lind c++` programs away)
-            config.wasm_exceptions = True
-            # no GC objects: they would be host memory outside the cage's budget
-            config.wasm_gc = False
-            # programs `lind cc` links import one shared memory: every thread of a cage
-            # is an instance of its own over it
-            config.wasm_threads = True
-            config.shared_memory = True
-            _engine = wasmtime.Engine(config)
-        return _engine
-
-
-def _set_async_stack_size(config: wasmtime.Config, size: int) -> None:
-    setter = _ffi.dll.wasmtime_config_async_stack_size_set
-    setter.restype = None
-    setter.argtypes = [ctypes.c_void_p, ctypes.c_size_t]
-    setter(ctypes.cast(config.ptr(), ctypes.c_void_p), size)
-
-
-@functools.lru_cache(maxsize=64)
-def _shared_memory_type(minimum: int, maximum: int) -> wasmtime.MemoryType:
-    """One MemoryType per size: Wasmtime only reads it when it makes a memory."""
-    return wasmtime.MemoryType(wasmtime.Limits(minimum, maximum), shared=True)
-
-
-class SharedMemory(wasmtime.SharedMemory):
-    """A cage's memory as `lind cc` programs import it (`lind.memory`, shared).
-
-    wasmtime-py 50 passes a pointer to its pointer where the C API wants the pointer
-    itself when it defines one in a Linker or asks its size; both are right here."""
-
-    @classmethod
-    def of_pages(cls, engine: wasmtime.Engine, minimum: int, maximum: int) -> SharedMemory:
-        """A new shared memory of `minimum` pages that may grow to `maximum`."""
-        return cls(engine, _shared_memory_type(minimum, maximum))
-
-    def define_in(self, linker: wasmtime.Linker, store: wasmtime.Store) -> None:
-        """Define this memory as lind.memory in `linker`, without wasmtime-py's
-        per-call type dispatch (every fork, exec and new thread does this)."""
-        extern = self._as_extern()
-        err = wt.wasmtime_linker_define(linker.ptr(), store._context(), b"lind", 4,
-                                        b"memory", 6, ctypes.byref(extern))
-        if err:
-            raise wasmtime.WasmtimeError._from_ptr(err)
-
-    def _as_extern(self) -> wt.wasmtime_extern_t:
-        return wt.wasmtime_extern_t(_ffi.WASMTIME_EXTERN_SHAREDMEMORY,
-                                    wt.wasmtime_extern_union(sharedmemory=self.ptr()))
-
-    def size(self) -> int:
-        return wt.wasmtime_sharedmemory_size(self.ptr())
-
-    def address(self) -> int:
-        """The wasmtime_sharedmemory_t, for threei.Memory.shared."""
-        return ctypes.cast(self.ptr(), ctypes.c_void_p).value or 0
 
 
 def copy_global(source: wasmtime.Global, source_store: wasmtime.Store,

@@ -23,7 +23,8 @@ from typing import TYPE_CHECKING
 import wasmtime
 
 from lind import threei
-from lind.cage import loader, stacks
+from lind.cage import loader
+from lind.engine import stacks
 from lind.microvisor.sys_signals import ThreadSignals
 from lind.microvisor.sys_threads import ThreadStart
 

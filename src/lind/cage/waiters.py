@@ -21,6 +21,7 @@ from typing import Any
 import wasmtime
 
 from lind.cage import grate_worker, loader
+from lind.engine import wasmtime_engine
 
 _WAKER = """(module
   (import "lind" "memory" (memory 1 65536 shared))
@@ -36,10 +37,10 @@ FIRST_LOOK = 0.1      # seconds after the stop before the cage's threads are loo
 SWEEPS = 3            # at most (a waiter may wait again before its epoch check)
 
 
-def wake_all(memory: loader.SharedMemory) -> None:
+def wake_all(memory: wasmtime_engine.SharedMemory) -> None:
     """memory.atomic.notify every word of `memory`, waking all of its waiters."""
     global _module
-    engine = loader.engine()
+    engine = wasmtime_engine.engine()
     with _lock:
         if _module is None:
             _module = wasmtime.Module(engine, wasmtime.wat2wasm(_WAKER))
@@ -52,7 +53,7 @@ def wake_all(memory: loader.SharedMemory) -> None:
         linker.instantiate(store, _module).exports(store)["wake"](store, end)
 
 
-def _memories(cage: Any) -> list[loader.SharedMemory]:
+def _memories(cage: Any) -> list[wasmtime_engine.SharedMemory]:
     """Where the cage's threads may wait: its own memory, and those of its runtime's
     grates (a handler runs on the calling cage's thread, over its grate's memory, which
     its worker holds even after the grate ended)."""
