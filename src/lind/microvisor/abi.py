@@ -116,6 +116,26 @@ def pack_stat(st: os.stat_result, ids: tuple[int, int, int, int]) -> bytes:
     )
 
 
+_STATX_BASIC_STATS = 0x7FF       # all but the birth time, which the host's stat lacks
+# struct statx: mask, blksize, attributes, nlink, uid, gid, mode, ino, size, blocks,
+# attributes_mask, four timestamps (atime, btime, ctime, mtime), rdev and dev numbers.
+_STATX = struct.Struct("<IIQIIIH2xQQQQ" + "qIi" * 4 + "IIII112x")
+
+
+def pack_statx(st: os.stat_result, ids: tuple[int, int, int, int]) -> bytes:
+    """struct statx of `st`, owners as the cage whose ids are `ids` sees them."""
+    uid, gid = seen_owner(st, ids)
+
+    def ts(ns: int) -> tuple[int, int, int]:
+        return ns // 10**9, ns % 10**9, 0
+
+    return _STATX.pack(
+        _STATX_BASIC_STATS, st.st_blksize, 0, st.st_nlink, uid, gid, st.st_mode & 0xFFFF,
+        st.st_ino, st.st_size, st.st_blocks, 0, *ts(st.st_atime_ns), 0, 0, 0,
+        *ts(st.st_ctime_ns), *ts(st.st_mtime_ns), os.major(st.st_rdev), os.minor(st.st_rdev),
+        os.major(st.st_dev), os.minor(st.st_dev))
+
+
 _TIMESPEC = struct.Struct("<qq")
 TIMESPEC_SIZE = _TIMESPEC.size
 

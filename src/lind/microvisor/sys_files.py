@@ -565,12 +565,6 @@ def sys_newfstatat(cage, dirfd, path, buf, flags, *_):
 
 _AT_NO_AUTOMOUNT, _AT_STATX_SYNC_TYPE = 0x800, 0x6000
 _STATX_RESERVED = 0x80000000
-_STATX_BASIC_STATS = 0x7FF       # all but the birth time, which the host's stat lacks
-# struct statx: mask, blksize, attributes, nlink, uid, gid, mode, ino, size, blocks,
-# attributes_mask, four timestamps (atime, btime, ctime, mtime), rdev and dev numbers.
-_STATX = struct.Struct("<IIQIIIH2xQQQQ" + "qIi" * 4 + "IIII112x")
-
-
 def sys_statx(cage, dirfd, path, flags, mask, buf, *_):
     """statx from the host's stat, owners mapped as for stat (abi.seen_owner); no
     birth time and no mount id (not in the mask)."""
@@ -579,22 +573,8 @@ def sys_statx(cage, dirfd, path, flags, mask, buf, *_):
                   | _AT_STATX_SYNC_TYPE) or flags & _AT_STATX_SYNC_TYPE == _AT_STATX_SYNC_TYPE
             or mask & _STATX_RESERVED):
         raise abi.error(errno.EINVAL)
-    cage.mem.write(buf, pack_statx(_stat_at(cage, dirfd, path, flags), cage.ids))
+    cage.mem.write(buf, abi.pack_statx(_stat_at(cage, dirfd, path, flags), cage.ids))
     return 0
-
-
-def pack_statx(st: os.stat_result, ids: tuple[int, int, int, int]) -> bytes:
-    """struct statx of `st`, owners as the cage whose ids are `ids` sees them."""
-    uid, gid = abi.seen_owner(st, ids)
-
-    def ts(ns: int) -> tuple[int, int, int]:
-        return ns // 10**9, ns % 10**9, 0
-
-    return _STATX.pack(
-        _STATX_BASIC_STATS, st.st_blksize, 0, st.st_nlink, uid, gid, st.st_mode & 0xFFFF,
-        st.st_ino, st.st_size, st.st_blocks, 0, *ts(st.st_atime_ns), 0, 0, 0,
-        *ts(st.st_ctime_ns), *ts(st.st_mtime_ns), os.major(st.st_rdev), os.minor(st.st_rdev),
-        os.major(st.st_dev), os.minor(st.st_dev))
 
 
 def _access(cage, guest_path: str, mode: int, flags: int) -> int:

@@ -58,7 +58,6 @@ DEFAULT_CAPACITY = 1 << 30      # bytes an imfs tree holds unless told otherwise
 _R, _W, _X = 4, 2, 1
 _OPEN_ONLY = abi.O_CREAT | abi.O_EXCL | abi.O_TRUNC | abi.O_CLOEXEC | abi.O_NOCTTY
 _PROVIDED_BELOW = ("/dev", "/proc")     # the microvisor's own files, kept at a "/" prefix
-_RELATIME_NS = 24 * 3600 * 10**9
 _RENAME_NOREPLACE, _RENAME_EXCHANGE = 1, 2
 _PROC_FD = re.compile(r"/proc/(self|\d+)/fd/(\d+)")
 _AF_UNIX, _SOCKADDR_UN = 1, 110      # sockaddr_un: family and 108 bytes of path
@@ -88,18 +87,18 @@ class MemoryFile(OpenFile):
         node.opened += 1
 
     @property
-    def _data(self) -> bytearray:
+    def _data_node(self) -> File:
         if not isinstance(self.node, File):
             raise _error(errno.EINVAL)
-        return self.node.data
+        return self.node
+
+    @property
+    def _data(self) -> bytearray:
+        return self._data_node.data
 
     # -- reading --------------------------------------------------------------
     def _take(self, at: int, n: int) -> bytes:
-        data, node = self._data, self.node
-        now = time.time_ns()
-        if node.atime_ns <= node.mtime_ns or now - node.atime_ns > _RELATIME_NS:
-            node.atime_ns = now           # Linux's default, relatime
-        return bytes(data[at:at + n])
+        return self.owner.tree.read_bytes(self._data_node, at, n)
 
     def read(self, cage, addr: int, n: int) -> int:
         with self.owner.tree.lock:
@@ -128,29 +127,13 @@ class MemoryFile(OpenFile):
 
     # -- writing --------------------------------------------------------------
     def _put(self, at: int | None, data: bytes | memoryview) -> int:
-        """Write `data` at `at` (None: the offset, or the end under O_APPEND); as much
-        as the capacity allows, ENOSPC when none of it fits."""
-        file = self._data
+        """Write `data` at `at` (None: the offset, or the end under O_APPEND)."""
+        node = self._data_node
         if self.flags & abi.O_APPEND:
-            at = len(file)
+            at = len(node.data)
         elif at is None:
             at = self.pos
-        tree = self.owner.tree
-        grows = max(0, at + len(data) - len(file))
-        room = tree.room()
-        if grows > room:
-            fits = max(0, room - max(0, at - len(file)))
-            if fits == 0 and data:
-                raise _error(errno.ENOSPC)
-            data = data[:fits]
-            grows = max(0, at + len(data) - len(file))
-        tree.charge(grows)
-        if at > len(file):
-            file.extend(bytes(at - len(file)))
-        file[at:at + len(data)] = data
-        if data:
-            self.node.changed()
-        return at + len(data)
+        return self.owner.tree.write_bytes(node, at, data)
 
     def write(self, cage, addr: int, n: int) -> int:
         return self._write(cage.mem.view(addr, n))      # copied once, as far as it fits
@@ -455,7 +438,7 @@ class MemoryFiles(Grate):
         node = self._stat_target(call, 1, 2)
         if node is None:
             return call.forward()
-        call.write(4, sys_files.pack_statx(self.tree.stat(node), call.cage.ids))
+        call.write(4, abi.pack_statx(self.tree.stat(node), call.cage.ids))
         return 0
 
     @handles("fstat")

@@ -35,6 +35,7 @@ NAME_CHARGE = 256           # what a name costs against the capacity, besides it
 MAX_LINK_HOPS = 40          # as Linux: ELOOP past this many symbolic links in one lookup
 DIR_SIZE = 4096
 BLOCK = 4096
+RELATIME_NS = 24 * 3600 * 10**9   # atime moves on a read at most once a day (relatime)
 _ZIP_UNIX = 3               # zip "created on" system code of Unix
 
 
@@ -196,6 +197,34 @@ class Tree:
         else:
             node.data.extend(bytes(size - len(node.data)))
         node.changed()
+
+    def read_bytes(self, node: File, at: int, n: int) -> bytes:
+        """Up to `n` bytes of `node` from `at`; its atime kept as Linux's default
+        (relatime) keeps it."""
+        now = time.time_ns()
+        if node.atime_ns <= node.mtime_ns or now - node.atime_ns > RELATIME_NS:
+            node.atime_ns = now
+        return bytes(node.data[at:at + n])
+
+    def write_bytes(self, node: File, at: int, data: bytes | memoryview) -> int:
+        """Write `data` into `node` at `at`, as much as the capacity allows (ENOSPC
+        when none of it fits); where the write ended."""
+        file = node.data
+        grows = max(0, at + len(data) - len(file))
+        room = self.room()
+        if grows > room:
+            fits = max(0, room - max(0, at - len(file)))
+            if fits == 0 and data:
+                raise _error(errno.ENOSPC)
+            data = data[:fits]
+            grows = max(0, at + len(data) - len(file))
+        self.charge(grows)
+        if at > len(file):
+            file.extend(bytes(at - len(file)))
+        file[at:at + len(data)] = data
+        if data:
+            node.changed()
+        return at + len(data)
 
     def closed(self, node: Node) -> None:
         """An open file description of `node` went away (files.MemoryFile)."""

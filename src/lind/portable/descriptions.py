@@ -1,0 +1,241 @@
+"""Open file descriptions of the cooperative runtime: files of a memfs tree, pipes
+between cages, and the run's console. None of them asks the host for anything.
+
+A read or write that would block returns None: the runtime then runs other cages
+until it would not (lind.portable.runtime).
+"""
+
+from __future__ import annotations
+
+import errno
+import stat
+import time
+from collections.abc import Callable
+
+from lind.microvisor import abi
+from lind.portable.memfs import BLOCK, Dir, File, Node, Stat, Tree
+
+PIPE_BUF = 4096
+PIPE_CAPACITY = 1 << 20   # more than Linux's 64 KiB: a writer waits only when no reader can run
+
+
+def _error(code: int) -> OSError:
+    return OSError(code, errno.errorcode.get(code, str(code)))
+
+
+class Description:
+    """What dup and fork share: the offset and status flags, counted references."""
+
+    def __init__(self, flags: int) -> None:
+        self.flags = flags & ~(abi.O_CREAT | abi.O_EXCL | abi.O_TRUNC | abi.O_CLOEXEC)
+        self.refs = 1
+
+    @property
+    def readable(self) -> bool:
+        return self.flags & abi.O_ACCMODE != 1 and not self.flags & abi.O_PATH
+
+    @property
+    def writable(self) -> bool:
+        return self.flags & abi.O_ACCMODE in (1, 2) and not self.flags & abi.O_PATH
+
+    def read(self, n: int) -> bytes | None:
+        raise _error(errno.EINVAL)
+
+    def write(self, data: bytes) -> int | None:
+        raise _error(errno.EINVAL)
+
+    def seek(self, offset: int, whence: int) -> int:
+        raise _error(errno.ESPIPE)
+
+    def stat(self) -> Stat:
+        raise NotImplementedError
+
+    def ready(self, events: int) -> int:
+        """The poll events of `events` that would not block now."""
+        return events & (abi.POLLIN | abi.POLLOUT)
+
+    def release(self) -> None:
+        self.refs -= 1
+        if self.refs == 0:
+            self.closed()
+
+    def closed(self) -> None:
+        """The last reference went."""
+
+
+class TreeFile(Description):
+    def __init__(self, tree: Tree, node: Node, flags: int) -> None:
+        super().__init__(flags)
+        self.tree = tree
+        self.node = node
+        self.pos = 0
+        self.listing: list[tuple[str, Node]] | None = None   # a directory's, from the first read
+        node.opened += 1
+
+    def _file(self) -> File:
+        if isinstance(self.node, Dir):
+            raise _error(errno.EISDIR)
+        if not isinstance(self.node, File):
+            raise _error(errno.EINVAL)
+        return self.node
+
+    def read(self, n: int) -> bytes:
+        data = self.tree.read_bytes(self._file(), self.pos, n)
+        self.pos += len(data)
+        return data
+
+    def pread(self, n: int, offset: int) -> bytes:
+        return self.tree.read_bytes(self._file(), offset, n)
+
+    def write(self, data: bytes) -> int:
+        node = self._file()
+        start = len(node.data) if self.flags & abi.O_APPEND else self.pos
+        self.pos = self.tree.write_bytes(node, start, data)
+        return self.pos - start
+
+    def pwrite(self, data: bytes, offset: int) -> int:
+        node = self._file()
+        start = len(node.data) if self.flags & abi.O_APPEND else offset
+        return self.tree.write_bytes(node, start, data) - start
+
+    def seek(self, offset: int, whence: int) -> int:
+        if whence not in (abi.SEEK_SET, abi.SEEK_CUR, abi.SEEK_END):
+            raise _error(errno.EINVAL)
+        base = {abi.SEEK_SET: 0, abi.SEEK_CUR: self.pos, abi.SEEK_END: self.node.size}[whence]
+        if base + offset < 0:
+            raise _error(errno.EINVAL)
+        self.pos = base + offset
+        if whence == abi.SEEK_SET and offset == 0:
+            self.listing = None           # rewinddir
+        return self.pos
+
+    def stat(self) -> Stat:
+        return self.tree.stat(self.node)
+
+    def dirents(self, room: int) -> bytes:
+        """getdents64 from the offset: "." and ".." first, then the names as the
+        directory held them at the first read."""
+        if not isinstance(self.node, Dir):
+            raise _error(errno.ENOTDIR)
+        if self.listing is None:
+            parent = self.node.parent or self.node
+            self.listing = [(".", self.node), ("..", parent), *self.node.entries.items()]
+        out = b""
+        while self.pos < len(self.listing):
+            name, node = self.listing[self.pos]
+            entry = abi.pack_dirent64(node.ino, self.pos + 1, abi.d_type(node.mode),
+                                      name.encode("utf-8", "surrogateescape"))
+            if len(out) + len(entry) > room:
+                if not out:
+                    raise _error(errno.EINVAL)
+                break
+            out += entry
+            self.pos += 1
+        return out
+
+    def closed(self) -> None:
+        self.tree.closed(self.node)
+
+
+class Pipe:
+    """The bytes between a pipe's ends, and how many of each end are open."""
+
+    def __init__(self) -> None:
+        self.buffer = bytearray()
+        self.readers = 0
+        self.writers = 0
+        self.ino = time.monotonic_ns() & 0xFFFFFFFF
+
+
+class PipeEnd(Description):
+    def __init__(self, pipe: Pipe, reading: bool, flags: int = 0) -> None:
+        super().__init__((0 if reading else 1) | flags)
+        self.pipe = pipe
+        self.reading = reading
+        if reading:
+            pipe.readers += 1
+        else:
+            pipe.writers += 1
+
+    def read(self, n: int) -> bytes | None:
+        if not self.reading:
+            raise _error(errno.EBADF)
+        buffer = self.pipe.buffer
+        if not buffer:
+            if self.pipe.writers == 0 or n == 0:
+                return b""
+            if self.flags & abi.O_NONBLOCK:
+                raise _error(errno.EAGAIN)
+            return None
+        data = bytes(buffer[:n])
+        del buffer[:n]
+        return data
+
+    def write(self, data: bytes) -> int | None:
+        """All of `data` or none of it while the pipe has room (EPIPE without readers:
+        the runtime raises SIGPIPE)."""
+        if self.reading:
+            raise _error(errno.EBADF)
+        if self.pipe.readers == 0:
+            raise _error(errno.EPIPE)
+        room = PIPE_CAPACITY - len(self.pipe.buffer)
+        if room <= 0 or (len(data) <= PIPE_BUF and room < len(data)):
+            if self.flags & abi.O_NONBLOCK:
+                raise _error(errno.EAGAIN)
+            return None
+        self.pipe.buffer += data[:room]
+        return min(len(data), room)
+
+    def stat(self) -> Stat:
+        now = time.time_ns()
+        return Stat(0x70697065, self.pipe.ino, 1, stat.S_IFIFO | 0o600, 0, 0,
+                    len(self.pipe.buffer), now, now, now, st_blksize=BLOCK)
+
+    def ready(self, events: int) -> int:
+        pipe, found = self.pipe, 0
+        if self.reading:
+            if pipe.buffer:
+                found |= events & abi.POLLIN
+            if pipe.writers == 0:
+                found |= abi.POLLHUP
+        else:
+            if pipe.readers == 0:
+                found |= abi.POLLERR
+            elif len(pipe.buffer) < PIPE_CAPACITY:
+                found |= events & abi.POLLOUT
+        return found
+
+    def closed(self) -> None:
+        if self.reading:
+            self.pipe.readers -= 1
+        else:
+            self.pipe.writers -= 1
+
+
+class Console(Description):
+    """The run's standard input (bytes given up front, then end of file) or an
+    output the runtime's caller receives (`sink`)."""
+
+    def __init__(self, *, stdin: bytes | None = None,
+                 sink: Callable[[bytes], None] | None = None) -> None:
+        super().__init__(0 if stdin is not None else 1)
+        self.pending = bytearray(stdin or b"")
+        self.sink = sink
+
+    def read(self, n: int) -> bytes:
+        if self.sink is not None:
+            raise _error(errno.EBADF)
+        data = bytes(self.pending[:n])
+        del self.pending[:n]
+        return data
+
+    def write(self, data: bytes) -> int:
+        if self.sink is None:
+            raise _error(errno.EBADF)
+        self.sink(data)
+        return len(data)
+
+    def stat(self) -> Stat:
+        now = time.time_ns()
+        return Stat(0x636F6E73, 1, 1, stat.S_IFCHR | 0o620, 0, 0, 0, now, now, now,
+                    st_rdev=0x8800)

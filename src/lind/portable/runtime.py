@@ -1,0 +1,533 @@
+"""The cooperative runtime: cages on any WebAssembly engine (lind.engine), on one
+host thread, with no host system call -- what Lind runs on in a web browser, and
+on Linux (`lind.portable.runtime.run`, on wasmtime).
+
+Every cage is a process of this runtime: an instance of its program over a memory of
+its own, its fds, its working directory. Files are a memfs Tree, pipes and the
+console are Python objects (lind.portable.descriptions), time is the host's clock
+as the language gives it. fork, setjmp and longjmp unwind the cage's stack with
+Asyncify as `lind cc` instruments programs that use them, exactly as the threaded
+runtime does; exec replaces the instance.
+
+One thread runs everything, so a call that must wait (a read of an empty pipe,
+wait4) runs the other cages that can run until it need not -- each on top of the
+waiting one's host stack. A cage lower on that stack resumes only when those above
+it finish or wait themselves; when every cage that could make progress is below a
+waiting one, the wait can never end and the call fails with EDEADLK (said on the
+run's stderr). Pipes hold up to 1 MiB before a writer waits, so the usual shapes --
+a parent writing and then waiting, a shell pipeline, a child reading what its
+parent wrote -- run to the end. Suspending a cage on its own stack (the browser's
+JS Promise Integration) would lift that limit.
+"""
+
+from __future__ import annotations
+
+import errno
+import hashlib
+import struct
+import sys
+import time
+from collections import deque
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from lind.engine import WASM_PAGE, Engine, EngineError, Instance, Memory, new_engine
+from lind.microvisor import abi
+from lind.portable import syscalls
+from lind.portable.descriptions import Console, Description
+from lind.portable.memfs import Tree
+from lind.portable.syscalls import CageEnded
+
+START = "_start"
+ASYNCIFY_BUFFER = 64 * 1024       # the unwound frames of one fork or setjmp
+ASYNCIFY_STACK_POINTER = "lind_global_0"   # what `lind cc` exports the stack pointer as
+_COPIED_GLOBAL_PREFIX = "lind_global_"
+MAX_MEMORY_PAGES = 16384          # 1 GiB of linear memory for each cage
+PAGE = 4096
+MAX_PROCESSES = 256
+
+
+class Process:
+    """One cage: a program instance, its memory, its fds and identity."""
+
+    def __init__(self, runtime: Runtime, pid: int, parent: Process | None) -> None:
+        self.runtime = runtime
+        self.pid = pid
+        self.parent = parent
+        self.children: list[Process] = []
+        self.fds: dict[int, tuple[Description, bool]] = {}    # fd -> (description, cloexec)
+        self.cwd = "/"
+        self.umask = 0o022
+        self.argv: list[bytes] = []
+        self.env: list[bytes] = []
+        self.status: int | None = None       # the wait status, once it ended
+        self.reaped = False
+        self.module: Any = None
+        self.instance: Instance | None = None
+        self.memory: Memory | None = None
+        self.heap: Heap | None = None
+        self.exports: frozenset[str] = frozenset()
+        self.exec_request: tuple[Any, list[bytes], list[bytes]] | None = None
+        self.after_unwind: Callable[[], None] | None = None
+        self.rewind_result: int | None = None
+        self.rewinding = False
+        self.asyncify_data = 0
+        self.jump_points: dict[int, tuple[bytes, int]] = {}
+        self.running = False     # on the host stack now (running or waiting)
+
+    # -- memory ---------------------------------------------------------------
+    def read(self, addr: int, length: int) -> bytes:
+        try:
+            return self.memory.read(addr & 0xFFFFFFFF, length)
+        except IndexError:
+            raise OSError(errno.EFAULT, "Bad address") from None
+
+    def write(self, addr: int, data: bytes) -> None:
+        try:
+            self.memory.write(addr & 0xFFFFFFFF, data)
+        except IndexError:
+            raise OSError(errno.EFAULT, "Bad address") from None
+
+    def string(self, addr: int, limit: int = abi.PATH_MAX) -> bytes:
+        """The NUL-terminated string at `addr` (ENAMETOOLONG past `limit`)."""
+        addr &= 0xFFFFFFFF
+        out = b""
+        while len(out) <= limit:
+            chunk = self.read(addr + len(out), min(256, max(1, self.memory.size() - addr - len(out))))
+            end = chunk.find(b"\0")
+            if end >= 0:
+                return out + chunk[:end]
+            out += chunk
+        raise OSError(errno.ENAMETOOLONG, "File name too long")
+
+    def strings(self, addr: int) -> list[bytes]:
+        """A NULL-terminated array of string pointers (argv, envp)."""
+        items = []
+        addr &= 0xFFFFFFFF
+        while True:
+            (pointer,) = struct.unpack("<I", self.read(addr + 4 * len(items), 4))
+            if pointer == 0:
+                return items
+            if len(items) >= 65536:
+                raise OSError(errno.E2BIG, "Argument list too long")
+            items.append(self.string(pointer, 1 << 17))
+
+    # -- fds ------------------------------------------------------------------
+    def description(self, fd: int) -> Description:
+        entry = self.fds.get(abi.s32(fd))
+        if entry is None:
+            raise OSError(errno.EBADF, "Bad file descriptor")
+        return entry[0]
+
+    def install(self, description: Description, cloexec: bool = False, lowest: int = 0) -> int:
+        fd = lowest
+        while fd in self.fds:
+            fd += 1
+        if fd >= syscalls.MAX_FDS:
+            description.release()
+            raise OSError(errno.EMFILE, "Too many open files")
+        self.fds[fd] = (description, cloexec)
+        return fd
+
+    def close(self, fd: int) -> None:
+        entry = self.fds.pop(abi.s32(fd), None)
+        if entry is None:
+            raise OSError(errno.EBADF, "Bad file descriptor")
+        entry[0].release()
+
+    # -- the program ------------------------------------------------------------
+    def load(self, module: Any, argv: list[bytes], env: list[bytes]) -> None:
+        """Instantiate `module` over a fresh memory (start, exec)."""
+        engine = self.runtime.engine
+        wanted = next((i for i in engine.imports(module) if i.kind == "memory"), None)
+        if wanted is None or wanted.module != "lind" or wanted.name != "memory":
+            raise OSError(errno.ENOEXEC, "not a program built with lind cc (no lind.memory import)")
+        least, most = wanted.limits
+        most = min(most or MAX_MEMORY_PAGES, MAX_MEMORY_PAGES)
+        memory = engine.new_memory(least, most, wanted.shared)
+        self._instantiate(module, memory)
+        self.argv, self.env = argv, env
+        heap_base = self.instance.get_global("__heap_base") if self.instance.has("__heap_base") \
+            else memory.size()
+        self.heap = Heap(memory, heap_base, most * WASM_PAGE)
+        self.asyncify_data = 0
+        self.jump_points = {}
+
+    def _instantiate(self, module: Any, memory: Memory) -> None:
+        engine = self.runtime.engine
+        functions = {("lind", "syscall"): self._syscall, ("lind", "syscall_unwind"): self._syscall,
+                     ("lind", "args_sizes_get"): lambda c, s: self._sizes(self.argv, c, s),
+                     ("lind", "args_get"): lambda p, b: self._strings_into(self.argv, p, b),
+                     ("lind", "environ_sizes_get"): lambda c, s: self._sizes(self.env, c, s),
+                     ("lind", "environ_get"): lambda p, b: self._strings_into(self.env, p, b)}
+        self.module, self.memory = module, memory
+        self.instance = engine.instantiate(module, functions, memory)
+        self.exports = frozenset(engine.exports(module))
+
+    def _sizes(self, items: list[bytes], count: int, size: int) -> int:
+        self.write(count, struct.pack("<I", len(items)))
+        self.write(size, struct.pack("<I", sum(len(i) + 1 for i in items)))
+        return 0
+
+    def _strings_into(self, items: list[bytes], pointers: int, buffer: int) -> int:
+        at, offsets = buffer & 0xFFFFFFFF, []
+        for item in items:
+            offsets.append(at)
+            at += len(item) + 1
+        self.write(buffer, b"".join(i + b"\0" for i in items))
+        self.write(pointers, b"".join(struct.pack("<I", o) for o in offsets))
+        return 0
+
+    def _syscall(self, nr: int, *args: int) -> int:
+        """Every call the cage makes: its result, or -errno."""
+        if self.status is not None or self.exec_request is not None:
+            raise CageEnded()        # ending: nothing more runs in this instance
+        return self.runtime.dispatch(self, nr & 0xFFFFFFFF, args)
+
+    # -- Asyncify (fork, setjmp, longjmp) ----------------------------------------
+    def unwind_then(self, action: Callable[[], None]) -> int:
+        """From a call: unwind the cage's stack into its buffer, then `action`."""
+        if "asyncify_start_unwind" not in self.exports:
+            raise OSError(errno.ENOSYS, "program was not built with unwinding (lind cc)")
+        if not self.asyncify_data:
+            self.asyncify_data = self.heap.mmap(ASYNCIFY_BUFFER)
+        data = self.asyncify_data
+        self.write(data, struct.pack("<II", data + 8, data + ASYNCIFY_BUFFER))
+        self.after_unwind = action
+        self.instance.call("asyncify_start_unwind", data)
+        return 0
+
+    def rewound(self) -> int | None:
+        """The result the call that unwound returns, when this call is its rewind."""
+        if not self.rewinding:
+            return None
+        self.rewinding = False
+        self.instance.call("asyncify_stop_rewind")
+        result, self.rewind_result = self.rewind_result, None
+        return result
+
+    def resume_with(self, result: int) -> None:
+        self.rewind_result = result
+        self.rewinding = True
+
+    def globals_to_copy(self) -> list[str]:
+        return sorted(n for n in self.exports
+                      if n.startswith(_COPIED_GLOBAL_PREFIX) or n == "__stack_pointer")
+
+    def save_jump_point(self, env: int) -> None:
+        """setjmp(env), just unwound: keep its frames under a token in the jmp_buf."""
+        data = self.asyncify_data
+        (current,) = struct.unpack("<I", self.read(data, 4))
+        frames = self.read(data + 8, current - data - 8)
+        token = len(self.jump_points) + 1
+        while token in self.jump_points:
+            token += 1
+        self.write(env, struct.pack("<Q", token))
+        self.jump_points[token] = (frames, self.instance.get_global(ASYNCIFY_STACK_POINTER))
+
+    def restore_jump_point(self, env: int) -> bool:
+        """longjmp(env), just unwound: make the rewind land in that setjmp."""
+        (token,) = struct.unpack("<Q", self.read(env, 8))
+        point = self.jump_points.get(token)
+        if point is None:
+            return False
+        frames, stack_pointer = point
+        data = self.asyncify_data
+        self.write(data + 8, frames)
+        self.write(data, struct.pack("<I", data + 8 + len(frames)))
+        self.instance.set_global(ASYNCIFY_STACK_POINTER, stack_pointer)
+        return True
+
+    # -- ending ---------------------------------------------------------------
+    def end(self, status: int) -> None:
+        """exit or a fatal signal: close everything, become a zombie for the parent."""
+        if self.status is not None:
+            return
+        self.status = status
+        for fd in list(self.fds):
+            self.close(fd)
+        for child in self.children:
+            child.parent = None          # no init to adopt them: nobody waits for them
+        self.children = []
+        if self.parent is None:
+            self.reaped = True
+
+
+class Heap:
+    """brk and anonymous mmap over a cage's linear memory: page-aligned regions above
+    the program's heap base, freed ranges reused first fit."""
+
+    def __init__(self, memory: Memory, base: int, limit: int) -> None:
+        self.memory = memory
+        self.brk = self.heap_base = (base + 15) & ~15
+        self.top = (self.brk + PAGE - 1) & ~(PAGE - 1)   # mappings start above brk's first page
+        self.limit = limit
+        self.free: list[tuple[int, int]] = []     # (start, length), sorted
+        self.mapped: dict[int, int] = {}
+
+    def _ensure(self, end: int) -> None:
+        if end > self.limit:
+            raise OSError(errno.ENOMEM, "Cannot allocate memory")
+        size = self.memory.size()
+        if end > size:
+            try:
+                self.memory.grow((end - size + WASM_PAGE - 1) // WASM_PAGE)
+            except EngineError:
+                raise OSError(errno.ENOMEM, "Cannot allocate memory") from None
+
+    def set_brk(self, addr: int) -> int:
+        """brk: the program break moves inside the first region; mappings go above it."""
+        if addr < self.heap_base or addr > self.top + (64 << 20) or self.mapped:
+            return self.brk
+        try:
+            self._ensure(addr)
+        except OSError:
+            return self.brk
+        if addr > self.brk:
+            self.memory.write(self.brk, bytes(addr - self.brk))
+        self.brk = addr
+        self.top = max(self.top, (addr + PAGE - 1) & ~(PAGE - 1))
+        return addr
+
+    def mmap(self, length: int) -> int:
+        length = (length + PAGE - 1) & ~(PAGE - 1)
+        if length <= 0 or length > self.limit:
+            raise OSError(errno.ENOMEM if length > 0 else errno.EINVAL, "mmap")
+        for i, (start, size) in enumerate(self.free):
+            if size >= length:
+                if size == length:
+                    del self.free[i]
+                else:
+                    self.free[i] = (start + length, size - length)
+                self.memory.write(start, bytes(length))
+                self.mapped[start] = length
+                return start
+        start = self.top
+        self._ensure(start + length)
+        self.top = start + length
+        self.memory.write(start, bytes(length))   # memory.grow gives zeros; a fork copy may not
+        self.mapped[start] = length
+        return start
+
+    def munmap(self, addr: int, length: int) -> None:
+        if addr % PAGE or length <= 0:
+            raise OSError(errno.EINVAL, "Invalid argument")
+        length = (length + PAGE - 1) & ~(PAGE - 1)
+        for start, size in list(self.mapped.items()):
+            end = start + size
+            if start >= addr + length or end <= addr:
+                continue
+            del self.mapped[start]
+            if start < addr:
+                self.mapped[start] = addr - start
+            if end > addr + length:
+                self.mapped[addr + length] = end - addr - length
+            lo, hi = max(start, addr), min(end, addr + length)
+            self.free.append((lo, hi - lo))
+        self.free.sort()
+
+    def copy(self, memory: Memory) -> Heap:
+        twin = Heap(memory, self.heap_base, self.limit)
+        twin.brk, twin.top = self.brk, self.top
+        twin.free, twin.mapped = list(self.free), dict(self.mapped)
+        return twin
+
+
+class Runtime:
+    """One run: its processes, its tree, its console, its engine."""
+
+    def __init__(self, *, engine: Engine | None = None, tree: Tree | None = None,
+                 stdin: bytes = b"", stdout: Callable[[bytes], None] | None = None,
+                 stderr: Callable[[bytes], None] | None = None,
+                 layers: Sequence[Any] = (), timeout: float | None = None) -> None:
+        self.engine = engine or new_engine()
+        self.tree = tree if tree is not None else Tree()
+        with self.tree.lock:
+            if self.tree.find("/tmp").node is None:
+                self.tree.make_dirs("/tmp").mode = 0o41777
+        self.stdout = stdout or (lambda b: (sys.stdout.buffer.write(b), sys.stdout.flush()))
+        self.stderr = stderr or (lambda b: (sys.stderr.buffer.write(b), sys.stderr.flush()))
+        self.stdin = stdin
+        self.layers = list(layers)       # grates of this runtime: handle(call) -> int
+        self.deadline = None if timeout is None else time.monotonic() + timeout
+        self.processes: dict[int, Process] = {}
+        self.runnable: deque[Process] = deque()
+        self.started_ns = time.monotonic_ns()
+        self._next_pid = 1
+        self._modules: dict[bytes, Any] = {}
+        self.timed_out = False
+
+    # -- programs -----------------------------------------------------------------
+    def compile(self, wasm: bytes) -> Any:
+        key = hashlib.sha256(wasm).digest()
+        module = self._modules.get(key)
+        if module is None:
+            if not wasm.startswith(b"\0asm"):
+                raise OSError(errno.ENOEXEC, "Exec format error")
+            try:
+                module = self.engine.compile(wasm)
+            except EngineError as exc:
+                raise OSError(errno.ENOEXEC, f"not a valid program: {exc}") from None
+            self._modules[key] = module
+        return module
+
+    def new_process(self, parent: Process | None) -> Process:
+        live = sum(1 for p in self.processes.values() if not p.reaped)
+        if live >= MAX_PROCESSES:
+            raise OSError(errno.EAGAIN, "Resource temporarily unavailable")
+        proc = Process(self, self._next_pid, parent)
+        self._next_pid += 1
+        self.processes[proc.pid] = proc
+        if parent is not None:
+            parent.children.append(proc)
+        return proc
+
+    def run(self, wasm: bytes, argv: Sequence[bytes | str], env: Sequence[bytes | str] = (),
+            cwd: str = "/") -> int:
+        """Run the program `wasm` with `argv` and `env` until every cage it starts has
+        ended; its exit status as subprocess gives it (-N: killed by signal N)."""
+        first = self.new_process(None)
+        first.cwd = cwd
+        first.install(Console(stdin=self.stdin))
+        first.install(Console(sink=self.stdout))
+        first.install(Console(sink=self.stderr))
+        encode = [a.encode() if isinstance(a, str) else a for a in argv]
+        environ = [e.encode() if isinstance(e, str) else e for e in env]
+        first.load(self.compile(wasm), encode, environ)
+        self.runnable.append(first)
+        while self.runnable:
+            self.step(self.runnable.popleft())
+        status = first.status or 0
+        return -(status & 0x7F) if status & 0x7F else status >> 8
+
+    def step(self, proc: Process) -> None:
+        """Run `proc` from where it is until it ends (nested in a waiting cage's call
+        when that one runs it)."""
+        proc.running = True
+        try:
+            while proc.status is None:
+                if proc.exec_request is not None:
+                    module, argv, env = proc.exec_request
+                    proc.exec_request = None
+                    proc.load(module, argv, env)
+                if proc.rewinding:
+                    proc.instance.call("asyncify_start_rewind", proc.asyncify_data)
+                try:
+                    proc.instance.call(START)
+                except CageEnded:
+                    continue
+                except Exception as exc:   # noqa: BLE001 - a trap, or an exception in a call
+                    if proc.status is not None or proc.exec_request is not None:
+                        continue
+                    self._crashed(proc, exc)
+                    continue
+                if proc.after_unwind is not None:       # unwound for fork or setjmp
+                    proc.instance.call("asyncify_stop_unwind")
+                    action, proc.after_unwind = proc.after_unwind, None
+                    action()
+                    continue
+                proc.end(abi.exit_status(0))            # _start returned
+        finally:
+            proc.running = False
+
+    def _crashed(self, proc: Process, exc: BaseException) -> None:
+        if self.timed_out:
+            proc.end(abi.signal_status(9))
+            return
+        text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        if isinstance(exc, OSError) or "wasm trap" in text or "unreachable" in text \
+                or "RuntimeError" in type(exc).__name__ or "out of bounds" in text:
+            self.stderr(f"lind: cage {proc.pid}: {text}\n".encode())
+            proc.end(abi.signal_status(11))            # as a fault: SIGSEGV
+            return
+        raise exc
+
+    # -- calls ----------------------------------------------------------------------
+    def dispatch(self, proc: Process, nr: int, args: tuple[int, ...]) -> int:
+        if self.deadline is not None and time.monotonic() > self.deadline:
+            self.timed_out = True
+            proc.end(abi.signal_status(9))
+            raise CageEnded()
+        call = syscalls.Call(proc, nr, args)
+        if self.layers:
+            return syscalls.through(self.layers, call)
+        return call.run()
+
+    def wait_until(self, proc: Process, ready: Callable[[], bool], what: str) -> None:
+        """Run other cages until `ready()`; EDEADLK when none of them can help."""
+        while not ready():
+            if self.deadline is not None and time.monotonic() > self.deadline:
+                self.timed_out = True
+                proc.end(abi.signal_status(9))
+                raise CageEnded()
+            if not self.runnable:
+                self.stderr(f"lind: cage {proc.pid} would wait forever for {what}: every cage "
+                            "that could end the wait is itself waiting beneath it\n".encode())
+                raise OSError(errno.EDEADLK, "Resource deadlock avoided")
+            self.step(self.runnable.popleft())
+            if proc.status is not None:
+                raise CageEnded()
+
+    # -- fork, exec, wait -----------------------------------------------------------
+    def fork(self, parent: Process) -> int:
+        child = self.new_process(parent)   # EAGAIN past MAX_PROCESSES, before unwinding
+
+        def copy() -> None:
+            try:
+                memory = self.engine.new_memory(parent.memory.size() // WASM_PAGE,
+                                                parent.heap.limit // WASM_PAGE, True)
+                memory.write(0, parent.memory.read(0, parent.memory.size()))
+                child.cwd, child.umask = parent.cwd, parent.umask
+                child.argv, child.env = parent.argv, parent.env
+                child._instantiate(parent.module, memory)
+                for name in parent.globals_to_copy():
+                    child.instance.set_global(name, parent.instance.get_global(name))
+                child.heap = parent.heap.copy(memory)
+                child.asyncify_data = parent.asyncify_data
+                child.jump_points = dict(parent.jump_points)
+                for fd, (description, cloexec) in parent.fds.items():
+                    description.refs += 1
+                    child.fds[fd] = (description, cloexec)
+            except (OSError, EngineError) as exc:
+                parent.children.remove(child)
+                del self.processes[child.pid]
+                parent.resume_with(-getattr(exc, "errno", None) or -errno.ENOMEM)
+                return
+            child.resume_with(0)
+            self.runnable.append(child)
+            parent.resume_with(child.pid)
+
+        return parent.unwind_then(copy)
+
+    def execve(self, proc: Process, path: str, argv: list[bytes], env: list[bytes]) -> None:
+        wasm = syscalls.program_bytes(proc, path)
+        module = self.compile(wasm)
+        for fd, (_, cloexec) in list(proc.fds.items()):
+            if cloexec:
+                proc.close(fd)
+        proc.exec_request = (module, argv, env)
+        raise CageEnded()
+
+    def reap(self, parent: Process, pid: int, nohang: bool) -> tuple[int, int]:
+        """wait4: (pid, status) of an ended child matching `pid`; (0, 0) with WNOHANG."""
+        def matching() -> list[Process]:
+            return [c for c in parent.children if pid in (-1, 0) or c.pid == abs(pid)]
+
+        if not matching():
+            raise OSError(errno.ECHILD, "No child processes")
+        if not nohang:
+            self.wait_until(parent, lambda: any(c.status is not None for c in matching()),
+                            "a child to end")
+        for child in matching():
+            if child.status is not None:
+                parent.children.remove(child)
+                child.reaped = True
+                return child.pid, child.status
+        return 0, 0
+
+
+def run(wasm: bytes, argv: Sequence[bytes | str], **options: Any) -> int:
+    """Run `wasm` on a new Runtime (its keyword options); its exit status."""
+    env = options.pop("env", ())
+    cwd = options.pop("cwd", "/")
+    return Runtime(**options).run(wasm, argv, env, cwd)

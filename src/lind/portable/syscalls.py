@@ -1,0 +1,874 @@
+"""The cooperative runtime's table: Linux x86_64 syscall number -> implementation,
+on a memfs Tree, Python pipes and the language's clock. A number missing here is
+ENOSYS; so is what needs a host (sockets: EAFNOSUPPORT, shared mappings: ENODEV).
+
+Implementations take the calling process (lind.portable.runtime.Process) and the
+six raw arguments, and return the result or raise OSError.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import posixpath
+import struct
+import time
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from lind.microvisor import abi
+from lind.microvisor.abi import s32, u32
+from lind.portable.descriptions import Description, Pipe, PipeEnd, TreeFile
+from lind.portable.memfs import Dir, File, Found, Symlink
+
+MAX_FDS = 1024
+SIGPIPE = 13
+_U32 = 0xFFFFFFFF
+_IDS = (0, 0, 0, 0)                 # every cage is root of its own tree
+_SYS_SETJMP, _SYS_LONGJMP = 1020, 1021
+_MAP_SHARED, _MAP_ANONYMOUS, _MAP_FIXED = 0x01, 0x20, 0x10
+_F_DUPFD, _F_GETFD, _F_SETFD, _F_GETFL, _F_SETFL = 0, 1, 2, 3, 4
+_TIOCGWINSZ, _FIONREAD = 0x5413, 0x541B
+_WNOHANG = 1
+_CLOCK_MONOTONIC_IDS = (1, 4, 7)     # MONOTONIC, MONOTONIC_RAW, BOOTTIME
+
+
+class CageEnded(Exception):
+    """Raised through a cage's wasm when it exits or execs: its call stack is over."""
+
+
+class Call:
+    """One system call as the runtime's grates (layers) see it."""
+
+    def __init__(self, proc: Any, nr: int, args: tuple[int, ...]) -> None:
+        self.proc = proc
+        self.nr = nr
+        self.args = args
+        self._below: Sequence[Any] = ()
+
+    @property
+    def name(self) -> str:
+        return NAMES.get(self.nr, f"syscall_{self.nr}")
+
+    def string(self, i: int) -> bytes:
+        return self.proc.string(self.args[i])
+
+    def forward(self) -> int:
+        """The call, handled by the layers below this one and then the table."""
+        if self._below:
+            layer, self._below = self._below[0], self._below[1:]
+            return layer.handle(self)
+        return self.run()
+
+    def run(self) -> int:
+        impl = TABLE.get(self.nr)
+        if impl is None:
+            return -errno.ENOSYS
+        try:
+            return impl(self.proc, *self.args)
+        except OSError as exc:
+            return -(exc.errno or errno.EIO)
+
+
+def through(layers: Sequence[Any], call: Call) -> int:
+    call._below = layers
+    return call.forward()
+
+
+# -- paths ---------------------------------------------------------------------------
+def _path(proc, dirfd: int, raw: bytes) -> str:
+    if not raw:
+        raise OSError(errno.ENOENT, "No such file or directory")
+    path = os.fsdecode(raw)
+    if path.startswith("/"):
+        return path
+    if s32(dirfd) == abi.AT_FDCWD:
+        base = proc.cwd
+    else:
+        d = proc.description(dirfd)
+        if not isinstance(d, TreeFile) or not isinstance(d.node, Dir):
+            raise OSError(errno.ENOTDIR, "Not a directory")
+        base = proc.runtime.tree.path_of(d.node)
+    return posixpath.join(base, path)
+
+
+def _find(proc, dirfd: int, addr: int, follow: bool = True) -> Found:
+    return proc.runtime.tree.find(_path(proc, dirfd, proc.string(addr)), follow=follow)
+
+
+def _node(proc, dirfd: int, addr: int, follow: bool = True, empty_ok: bool = False):
+    if empty_ok and proc.read(addr, 1) == b"\0":
+        d = proc.description(dirfd)
+        return d.stat() if not isinstance(d, TreeFile) else d.node
+    found = _find(proc, dirfd, addr, follow)
+    if found.node is None:
+        raise OSError(errno.ENOENT, "No such file or directory")
+    return found.node
+
+
+def program_bytes(proc, path: str) -> bytes:
+    """exec's program from the tree: EACCES without x, ENOEXEC if not a file."""
+    node = proc.runtime.tree.lookup(path)
+    if isinstance(node, Dir) or not isinstance(node, File):
+        raise OSError(errno.EACCES, "Permission denied")
+    if not node.mode & 0o111:
+        raise OSError(errno.EACCES, "Permission denied")
+    return bytes(node.data)
+
+
+# -- files ------------------------------------------------------------------------------
+def sys_openat(proc, dirfd, addr, flags, mode, *_):
+    tree, flags, mode = proc.runtime.tree, u32(flags), u32(mode)
+    found = _find(proc, dirfd, addr, follow=not flags & abi.O_NOFOLLOW)
+    node = found.node
+    if node is None:
+        if not flags & abi.O_CREAT:
+            raise OSError(errno.ENOENT, "No such file or directory")
+        if found.slash or found.name == "":
+            raise OSError(errno.EISDIR, "Is a directory")
+        node = tree.new(found.parent, found.name, File, mode & ~proc.umask)
+    else:
+        if flags & abi.O_CREAT and flags & abi.O_EXCL:
+            raise OSError(errno.EEXIST, "File exists")
+        if isinstance(node, Symlink):
+            raise OSError(errno.ELOOP, "Too many levels of symbolic links")
+        if flags & abi.O_DIRECTORY and not isinstance(node, Dir):
+            raise OSError(errno.ENOTDIR, "Not a directory")
+        if isinstance(node, Dir) and flags & abi.O_ACCMODE:
+            raise OSError(errno.EISDIR, "Is a directory")
+        if node.readonly and flags & abi.O_ACCMODE:
+            raise OSError(errno.EROFS, "Read-only file system")
+        if flags & abi.O_TRUNC and flags & abi.O_ACCMODE and isinstance(node, File):
+            tree.resize(node, 0)
+    return proc.install(TreeFile(tree, node, flags), bool(flags & abi.O_CLOEXEC))
+
+
+def sys_open(proc, addr, flags, mode, *_):
+    return sys_openat(proc, abi.AT_FDCWD, addr, flags, mode)
+
+
+def sys_creat(proc, addr, mode, *_):
+    return sys_openat(proc, abi.AT_FDCWD, addr, abi.O_CREAT | abi.O_WRONLY | abi.O_TRUNC, mode)
+
+
+def sys_close(proc, fd, *_):
+    proc.close(fd)
+    return 0
+
+
+def _blocking(proc, attempt: Callable[[], Any], what: str) -> Any:
+    """`attempt()` until it does not say it would block (None), running other cages."""
+    outcome: list[Any] = []
+
+    def done() -> bool:
+        outcome.append(attempt())
+        return outcome[-1] is not None
+
+    proc.runtime.wait_until(proc, done, what)
+    return outcome[-1]
+
+
+def _readable(d: Description) -> None:
+    if not d.readable:
+        raise OSError(errno.EBADF, "Bad file descriptor")
+
+
+def sys_read(proc, fd, buf, count, *_):
+    d = proc.description(fd)
+    _readable(d)
+    if isinstance(d, TreeFile) and isinstance(d.node, Dir):
+        raise OSError(errno.EISDIR, "Is a directory")
+    data = _blocking(proc, lambda: d.read(min(count & _U32, 1 << 24)), "input")
+    proc.write(buf, data)
+    return len(data)
+
+
+def _write_all(proc, d: Description, data: bytes) -> int:
+    if not d.writable:
+        raise OSError(errno.EBADF, "Bad file descriptor")
+    try:
+        return _blocking(proc, lambda: d.write(data), "room in a pipe")
+    except OSError as exc:
+        if exc.errno == errno.EPIPE:
+            proc.end(abi.signal_status(SIGPIPE))    # no handlers here: SIGPIPE's default
+            raise CageEnded() from None
+        raise
+
+
+def sys_write(proc, fd, buf, count, *_):
+    d = proc.description(fd)
+    return _write_all(proc, d, proc.read(buf, count & _U32))
+
+
+def _iovecs(proc, iov, count) -> list[tuple[int, int]]:
+    count = s32(count)
+    if count < 0 or count > abi.IOV_MAX:
+        raise OSError(errno.EINVAL, "Invalid argument")
+    raw = proc.read(iov, 8 * count)
+    return [struct.unpack_from("<II", raw, 8 * i) for i in range(count)]
+
+
+def sys_readv(proc, fd, iov, count, *_):
+    vecs = _iovecs(proc, iov, count)
+    d = proc.description(fd)
+    _readable(d)
+    data = _blocking(proc, lambda: d.read(sum(n for _, n in vecs)), "input")
+    at = 0
+    for base, n in vecs:
+        proc.write(base, data[at:at + n])
+        at += n
+        if at >= len(data):
+            break
+    return len(data)
+
+
+def sys_writev(proc, fd, iov, count, *_):
+    data = b"".join(proc.read(base, n) for base, n in _iovecs(proc, iov, count))
+    return _write_all(proc, proc.description(fd), data)
+
+
+def _tree_file(proc, fd) -> TreeFile:
+    d = proc.description(fd)
+    if not isinstance(d, TreeFile):
+        raise OSError(errno.ESPIPE, "Illegal seek")
+    return d
+
+
+def sys_pread64(proc, fd, buf, count, offset, *_):
+    d = _tree_file(proc, fd)
+    _readable(d)
+    if offset < 0:
+        raise OSError(errno.EINVAL, "Invalid argument")
+    data = d.pread(count & _U32, offset)
+    proc.write(buf, data)
+    return len(data)
+
+
+def sys_pwrite64(proc, fd, buf, count, offset, *_):
+    d = _tree_file(proc, fd)
+    if not d.writable:
+        raise OSError(errno.EBADF, "Bad file descriptor")
+    if offset < 0:
+        raise OSError(errno.EINVAL, "Invalid argument")
+    return d.pwrite(proc.read(buf, count & _U32), offset)
+
+
+def sys_lseek(proc, fd, offset, whence, *_):
+    return proc.description(fd).seek(offset, s32(whence))
+
+
+def _pack(proc, st) -> bytes:
+    return abi.pack_stat(st, _IDS)
+
+
+def _stat_of(proc, node_or_stat):
+    return node_or_stat if hasattr(node_or_stat, "st_mode") else proc.runtime.tree.stat(node_or_stat)
+
+
+def sys_fstat(proc, fd, buf, *_):
+    proc.write(buf, _pack(proc, proc.description(fd).stat()))
+    return 0
+
+
+def sys_newfstatat(proc, dirfd, addr, buf, flags, *_):
+    flags = u32(flags)
+    node = _node(proc, dirfd, addr, not flags & abi.AT_SYMLINK_NOFOLLOW,
+                 bool(flags & abi.AT_EMPTY_PATH))
+    proc.write(buf, _pack(proc, _stat_of(proc, node)))
+    return 0
+
+
+def sys_stat(proc, addr, buf, *_):
+    return sys_newfstatat(proc, abi.AT_FDCWD, addr, buf, 0)
+
+
+def sys_lstat(proc, addr, buf, *_):
+    return sys_newfstatat(proc, abi.AT_FDCWD, addr, buf, abi.AT_SYMLINK_NOFOLLOW)
+
+
+def sys_statx(proc, dirfd, addr, flags, mask, buf, *_):
+    flags = u32(flags)
+    node = _node(proc, dirfd, addr, not flags & abi.AT_SYMLINK_NOFOLLOW,
+                 bool(flags & abi.AT_EMPTY_PATH))
+    proc.write(buf, abi.pack_statx(_stat_of(proc, node), _IDS))
+    return 0
+
+
+def sys_faccessat(proc, dirfd, addr, mode, flags=0, *_):
+    node = _node(proc, dirfd, addr, not u32(flags) & abi.AT_SYMLINK_NOFOLLOW)
+    mode = u32(mode)
+    if mode & ~7:
+        raise OSError(errno.EINVAL, "Invalid argument")
+    if mode & 1 and not isinstance(node, Dir) and not node.mode & 0o111:
+        raise OSError(errno.EACCES, "Permission denied")
+    if mode & 2 and node.readonly:
+        raise OSError(errno.EROFS, "Read-only file system")
+    return 0
+
+
+def sys_access(proc, addr, mode, *_):
+    return sys_faccessat(proc, abi.AT_FDCWD, addr, mode, 0)
+
+
+def sys_getdents64(proc, fd, buf, count, *_):
+    d = proc.description(fd)
+    if not isinstance(d, TreeFile):
+        raise OSError(errno.ENOTDIR, "Not a directory")
+    data = d.dirents(count & _U32)
+    proc.write(buf, data)
+    return len(data)
+
+
+def sys_mkdirat(proc, dirfd, addr, mode, *_):
+    found = _find(proc, dirfd, addr, follow=False)
+    if found.node is not None or found.name == "":
+        raise OSError(errno.EEXIST, "File exists")
+    proc.runtime.tree.new(found.parent, found.name, Dir, u32(mode) & ~proc.umask & 0o7777)
+    return 0
+
+
+def sys_mkdir(proc, addr, mode, *_):
+    return sys_mkdirat(proc, abi.AT_FDCWD, addr, mode)
+
+
+def sys_unlinkat(proc, dirfd, addr, flags, *_):
+    found = _find(proc, dirfd, addr, follow=False)
+    node, tree = found.node, proc.runtime.tree
+    if node is None:
+        raise OSError(errno.ENOENT, "No such file or directory")
+    if found.name in ("", ".", ".."):
+        raise OSError(errno.EBUSY if found.name == "" else errno.EINVAL, "Invalid argument")
+    if found.parent.readonly or node.readonly:
+        raise OSError(errno.EROFS, "Read-only file system")
+    if u32(flags) & abi.AT_REMOVEDIR:
+        if not isinstance(node, Dir):
+            raise OSError(errno.ENOTDIR, "Not a directory")
+        if node.entries:
+            raise OSError(errno.ENOTEMPTY, "Directory not empty")
+    elif isinstance(node, Dir):
+        raise OSError(errno.EISDIR, "Is a directory")
+    tree.remove(found.parent, found.name)
+    return 0
+
+
+def sys_unlink(proc, addr, *_):
+    return sys_unlinkat(proc, abi.AT_FDCWD, addr, 0)
+
+
+def sys_rmdir(proc, addr, *_):
+    return sys_unlinkat(proc, abi.AT_FDCWD, addr, abi.AT_REMOVEDIR)
+
+
+def sys_renameat(proc, olddir, old, newdir, new, *_):
+    source = _find(proc, olddir, old, follow=False)
+    if source.node is None:
+        raise OSError(errno.ENOENT, "No such file or directory")
+    proc.runtime.tree.rename(source, _find(proc, newdir, new, follow=False))
+    return 0
+
+
+def sys_rename(proc, old, new, *_):
+    return sys_renameat(proc, abi.AT_FDCWD, old, abi.AT_FDCWD, new)
+
+
+def sys_symlinkat(proc, target, dirfd, addr, *_):
+    found = _find(proc, dirfd, addr, follow=False)
+    if found.node is not None:
+        raise OSError(errno.EEXIST, "File exists")
+    proc.runtime.tree.new(found.parent, found.name, Symlink, 0o777,
+                          target=os.fsdecode(proc.string(target)))
+    return 0
+
+
+def sys_symlink(proc, target, addr, *_):
+    return sys_symlinkat(proc, target, abi.AT_FDCWD, addr)
+
+
+def sys_readlinkat(proc, dirfd, addr, buf, size, *_):
+    node = _node(proc, dirfd, addr, follow=False)
+    if not isinstance(node, Symlink):
+        raise OSError(errno.EINVAL, "Invalid argument")
+    if s32(size) <= 0:
+        raise OSError(errno.EINVAL, "Invalid argument")
+    data = os.fsencode(node.target)[:s32(size)]
+    proc.write(buf, data)
+    return len(data)
+
+
+def sys_readlink(proc, addr, buf, size, *_):
+    return sys_readlinkat(proc, abi.AT_FDCWD, addr, buf, size)
+
+
+def sys_fchmodat(proc, dirfd, addr, mode, *_):
+    node = _node(proc, dirfd, addr)
+    node.mode = (node.mode & ~0o7777) | (u32(mode) & 0o7777)
+    node.touched()
+    return 0
+
+
+def sys_chmod(proc, addr, mode, *_):
+    return sys_fchmodat(proc, abi.AT_FDCWD, addr, mode)
+
+
+def sys_fchmod(proc, fd, mode, *_):
+    d = proc.description(fd)
+    if not isinstance(d, TreeFile):
+        return 0
+    d.node.mode = (d.node.mode & ~0o7777) | (u32(mode) & 0o7777)
+    d.node.touched()
+    return 0
+
+
+def sys_ftruncate(proc, fd, length, *_):
+    d = _tree_file(proc, fd)
+    if not d.writable or not isinstance(d.node, File):
+        raise OSError(errno.EINVAL, "Invalid argument")
+    if length < 0:
+        raise OSError(errno.EINVAL, "Invalid argument")
+    proc.runtime.tree.resize(d.node, length)
+    return 0
+
+
+def sys_truncate(proc, addr, length, *_):
+    node = _node(proc, abi.AT_FDCWD, addr)
+    if isinstance(node, Dir):
+        raise OSError(errno.EISDIR, "Is a directory")
+    if length < 0:
+        raise OSError(errno.EINVAL, "Invalid argument")
+    proc.runtime.tree.resize(node, length)
+    return 0
+
+
+def sys_getcwd(proc, buf, size, *_):
+    data = os.fsencode(proc.cwd) + b"\0"
+    if len(data) > (size & _U32):
+        raise OSError(errno.ERANGE, "Numerical result out of range")
+    proc.write(buf, data)
+    return len(data)
+
+
+def sys_chdir(proc, addr, *_):
+    path = _path(proc, abi.AT_FDCWD, proc.string(addr))
+    node = proc.runtime.tree.lookup(path)
+    if not isinstance(node, Dir):
+        raise OSError(errno.ENOTDIR, "Not a directory")
+    proc.cwd = proc.runtime.tree.path_of(node)
+    return 0
+
+
+def sys_fchdir(proc, fd, *_):
+    d = proc.description(fd)
+    if not isinstance(d, TreeFile) or not isinstance(d.node, Dir):
+        raise OSError(errno.ENOTDIR, "Not a directory")
+    proc.cwd = proc.runtime.tree.path_of(d.node)
+    return 0
+
+
+def sys_umask(proc, mask, *_):
+    old, proc.umask = proc.umask, u32(mask) & 0o777
+    return old
+
+
+def sys_ioctl(proc, fd, request, arg, *_):
+    d = proc.description(fd)
+    if u32(request) == _FIONREAD and isinstance(d, PipeEnd):
+        proc.write(arg, struct.pack("<i", len(d.pipe.buffer)))
+        return 0
+    raise OSError(errno.ENOTTY, "Inappropriate ioctl for device")
+
+
+def sys_fcntl(proc, fd, cmd, arg, *_):
+    d = proc.description(fd)
+    fd, cmd = s32(fd), s32(cmd)
+    if cmd in (_F_DUPFD, abi.F_DUPFD_CLOEXEC):
+        d.refs += 1
+        return proc.install(d, cmd == abi.F_DUPFD_CLOEXEC, s32(arg))
+    if cmd == _F_GETFD:
+        return abi.FD_CLOEXEC if proc.fds[fd][1] else 0
+    if cmd == _F_SETFD:
+        proc.fds[fd] = (d, bool(arg & abi.FD_CLOEXEC))
+        return 0
+    if cmd == _F_GETFL:
+        return d.flags
+    if cmd == _F_SETFL:
+        d.flags = (d.flags & ~abi.SETFL_MASK) | (u32(arg) & abi.SETFL_MASK)
+        return 0
+    raise OSError(errno.EINVAL, "Invalid argument")
+
+
+def sys_dup(proc, fd, *_):
+    d = proc.description(fd)
+    d.refs += 1
+    return proc.install(d)
+
+
+def sys_dup3(proc, old, new, flags, *_):
+    d = proc.description(old)
+    new = s32(new)
+    if new < 0 or new >= MAX_FDS:
+        raise OSError(errno.EBADF, "Bad file descriptor")
+    if s32(old) == new:
+        raise OSError(errno.EINVAL, "Invalid argument")
+    d.refs += 1
+    if new in proc.fds:
+        proc.close(new)
+    proc.fds[new] = (d, bool(u32(flags) & abi.O_CLOEXEC))
+    return new
+
+
+def sys_dup2(proc, old, new, *_):
+    proc.description(old)
+    if s32(old) == s32(new):
+        return s32(new)
+    return sys_dup3(proc, old, new, 0)
+
+
+def sys_pipe2(proc, fds, flags, *_):
+    flags = u32(flags)
+    pipe, extra = Pipe(), flags & abi.O_NONBLOCK
+    cloexec = bool(flags & abi.O_CLOEXEC)
+    r = proc.install(PipeEnd(pipe, True, extra), cloexec)
+    try:
+        w = proc.install(PipeEnd(pipe, False, extra), cloexec)
+    except OSError:
+        proc.close(r)
+        raise
+    proc.write(fds, struct.pack("<ii", r, w))
+    return 0
+
+
+def sys_pipe(proc, fds, *_):
+    return sys_pipe2(proc, fds, 0)
+
+
+def sys_ppoll(proc, fds, nfds, timeout, *_):
+    nfds = u32(nfds)
+    if nfds > MAX_FDS:
+        raise OSError(errno.EINVAL, "Invalid argument")
+    entries = [struct.unpack_from("<ihh", proc.read(fds, 8 * nfds), 8 * i) for i in range(nfds)]
+    wait_ns = None if timeout == 0 else abi.unpack_timespec(proc.read(timeout, 16))
+    limit = None if wait_ns is None else time.monotonic() + wait_ns[0] + wait_ns[1] / 1e9
+
+    def answer() -> list[int]:
+        out = []
+        for fd, events, _ in entries:
+            if fd < 0:
+                out.append(0)
+            elif fd not in proc.fds:
+                out.append(abi.POLLNVAL)
+            else:
+                out.append(proc.fds[fd][0].ready(events | abi.POLLERR | abi.POLLHUP))
+        return out
+
+    result: list[list[int]] = []
+
+    def ready() -> bool:
+        result.append(answer())
+        return any(result[-1]) or (limit is not None and time.monotonic() >= limit)
+
+    if not ready():
+        if limit is not None and not proc.runtime.runnable:
+            time.sleep(max(0.0, limit - time.monotonic()))
+            result.append(answer())
+        else:
+            proc.runtime.wait_until(proc, ready, "a poll")
+    revents = result[-1]
+    proc.write(fds, b"".join(struct.pack("<ihh", fd, ev, r)
+                             for (fd, ev, _), r in zip(entries, revents, strict=True)))
+    return sum(1 for r in revents if r)
+
+
+def sys_poll(proc, fds, nfds, timeout_ms, *_):
+    timeout_ms = s32(timeout_ms)
+    if timeout_ms < 0:
+        return sys_ppoll(proc, fds, nfds, 0)
+    scratch = proc.heap.mmap(16)
+    try:
+        proc.write(scratch, abi.pack_timespec(timeout_ms * 10**6))
+        return sys_ppoll(proc, fds, nfds, scratch)
+    finally:
+        proc.heap.munmap(scratch, 16)
+
+
+def sys_fsync(proc, fd, *_):
+    proc.description(fd)
+    return 0
+
+
+# -- memory ------------------------------------------------------------------------------
+def sys_brk(proc, addr, *_):
+    return proc.heap.set_brk(addr & _U32)
+
+
+def sys_mmap(proc, addr, length, prot, flags, fd, offset):
+    flags = u32(flags)
+    if flags & _MAP_SHARED and not flags & _MAP_ANONYMOUS:
+        raise OSError(errno.ENODEV, "shared file mappings need the host back end")
+    if flags & _MAP_FIXED:
+        raise OSError(errno.ENOMEM, "Cannot allocate memory")
+    if offset % 4096:
+        raise OSError(errno.EINVAL, "Invalid argument")
+    start = proc.heap.mmap(length & _U32)
+    if not flags & _MAP_ANONYMOUS:
+        d = _tree_file(proc, fd)
+        proc.write(start, d.pread(length & _U32, offset))
+    return start
+
+
+def sys_munmap(proc, addr, length, *_):
+    proc.heap.munmap(addr & _U32, length & _U32)
+    return 0
+
+
+def sys_mremap(proc, old, old_len, new_len, flags, *_):
+    old, old_len, new_len = old & _U32, old_len & _U32, new_len & _U32
+    if not u32(flags) & 1:           # MREMAP_MAYMOVE: growing in place is not offered
+        raise OSError(errno.ENOMEM, "Cannot allocate memory")
+    new = proc.heap.mmap(new_len)
+    proc.write(new, proc.read(old, min(old_len, new_len)))
+    proc.heap.munmap(old, old_len)
+    return new
+
+
+def sys_nothing(proc, *_):
+    """Accepted and done, as far as one thread with no signals from outside can tell
+    (mprotect, madvise, sigaction, sigprocmask, set_robust_list...)."""
+    return 0
+
+
+# -- processes ---------------------------------------------------------------------------
+def sys_fork(proc, *_):
+    rewound = proc.rewound()
+    if rewound is not None:
+        return rewound
+    return proc.runtime.fork(proc)
+
+
+def sys_setjmp(proc, env, *_):
+    rewound = proc.rewound()
+    if rewound is not None:
+        return rewound
+
+    def keep() -> None:
+        proc.save_jump_point(env)
+        proc.resume_with(0)
+
+    return proc.unwind_then(keep)
+
+
+def sys_longjmp(proc, env, value, *_):
+    def jump() -> None:
+        if not proc.restore_jump_point(env):
+            proc.runtime.stderr(b"lind: longjmp to a jmp_buf no setjmp filled\n")
+            proc.end(abi.signal_status(11))
+            return
+        proc.resume_with(s32(value) or 1)
+
+    return proc.unwind_then(jump)
+
+
+def sys_execve(proc, path, argv, envp, *_):
+    target = _path(proc, abi.AT_FDCWD, proc.string(path))
+    args, env = proc.strings(argv), proc.strings(envp) if envp else []
+    proc.runtime.execve(proc, target, args, env)
+    return 0
+
+
+def sys_exit(proc, code, *_):
+    proc.end(abi.exit_status(code & 0xFF))
+    raise CageEnded()
+
+
+def sys_wait4(proc, pid, status_addr, options, rusage, *_):
+    pid, status = proc.runtime.reap(proc, s32(pid), bool(u32(options) & _WNOHANG))
+    if pid and status_addr:
+        proc.write(status_addr, struct.pack("<i", status))
+    if rusage:
+        proc.write(rusage, bytes(144))
+    return pid
+
+
+def sys_kill(proc, pid, sig, *_):
+    pid, sig = s32(pid), s32(sig)
+    target = proc.runtime.processes.get(proc.pid if pid == 0 else pid)
+    if target is None or target.status is not None:
+        raise OSError(errno.ESRCH, "No such process")
+    if not 0 <= sig <= 64:
+        raise OSError(errno.EINVAL, "Invalid argument")
+    if sig in (0, 17, 23, 28):        # a check, or a signal ignored by default
+        return 0
+    target.end(abi.signal_status(sig))   # no handlers in this runtime: the default
+    if target is proc:
+            raise CageEnded()
+    return 0
+
+
+def sys_getpid(proc, *_):
+    return proc.pid
+
+
+def sys_getppid(proc, *_):
+    return proc.parent.pid if proc.parent is not None else 0
+
+
+def sys_zero(proc, *_):
+    """Identity calls: uid, gid and their kin are 0 (each cage is root of its own tree)."""
+    return 0
+
+
+def sys_set_tid_address(proc, *_):
+    return proc.pid
+
+
+def sys_uname(proc, buf, *_):
+    fields = [b"Linux", b"lind", b"6.6.0-lind", b"#1 Lind portable", b"wasm32", b"(none)"]
+    proc.write(buf, b"".join(f.ljust(65, b"\0") for f in fields))
+    return 0
+
+
+def sys_prlimit64(proc, pid, resource, new, old, *_):
+    if old:
+        stack = 8 << 20
+        value = {3: (stack, stack), 7: (MAX_FDS, MAX_FDS)}.get(u32(resource),
+                                                              ((1 << 64) - 1, (1 << 64) - 1))
+        proc.write(old, struct.pack("<QQ", *value))
+    return 0
+
+
+def sys_getrandom(proc, buf, count, *_):
+    count = min(count & _U32, 1 << 20)
+    proc.write(buf, os.urandom(count))
+    return count
+
+
+def sys_sched_yield(proc, *_):
+    if proc.runtime.runnable:
+        proc.runtime.step(proc.runtime.runnable.popleft())
+    return 0
+
+
+def sys_futex(proc, addr, op, value, *_):
+    """One thread per cage: a wait whose word still holds `value` could never end."""
+    if u32(op) & 0x7F in (0, 9):       # FUTEX_WAIT, FUTEX_WAIT_BITSET
+        (word,) = struct.unpack("<I", proc.read(addr, 4))
+        if word != u32(value):
+            raise OSError(errno.EAGAIN, "Resource temporarily unavailable")
+        raise OSError(errno.EDEADLK, "Resource deadlock avoided")
+    return 0
+
+
+def sys_socket(proc, *_):
+    raise OSError(errno.EAFNOSUPPORT, "sockets need the host back end")
+
+
+def sys_clone(proc, *_):
+    raise OSError(errno.ENOSYS, "threads need the threaded runtime")
+
+
+# -- time ------------------------------------------------------------------------------------
+def _now_ns(proc, clock: int) -> int:
+    if clock in _CLOCK_MONOTONIC_IDS:
+        return time.monotonic_ns()
+    if clock in (2, 3):                   # CPU time of the process, of the thread
+        return time.monotonic_ns() - proc.runtime.started_ns
+    if clock in (0, 5, 6, 8, 9, 11):
+        return time.time_ns()
+    raise OSError(errno.EINVAL, "Invalid argument")
+
+
+def sys_clock_gettime(proc, clock, ts, *_):
+    proc.write(ts, abi.pack_timespec(_now_ns(proc, s32(clock))))
+    return 0
+
+
+def sys_clock_getres(proc, clock, ts, *_):
+    _now_ns(proc, s32(clock))
+    if ts:
+        proc.write(ts, abi.pack_timespec(1000))
+    return 0
+
+
+def sys_gettimeofday(proc, tv, tz, *_):
+    now = time.time_ns()
+    if tv:
+        proc.write(tv, struct.pack("<qq", now // 10**9, now % 10**9 // 1000))
+    return 0
+
+
+def _sleep(proc, ns: int) -> int:
+    """Sleep `ns`, letting the other cages run meanwhile."""
+    until = time.monotonic() + ns / 1e9
+    while proc.runtime.runnable and time.monotonic() < until:
+        proc.runtime.step(proc.runtime.runnable.popleft())
+    time.sleep(max(0.0, until - time.monotonic()))
+    return 0
+
+
+def sys_nanosleep(proc, req, rem, *_):
+    sec, nsec = abi.unpack_timespec(proc.read(req, 16))
+    if sec < 0 or not 0 <= nsec < 10**9:
+        raise OSError(errno.EINVAL, "Invalid argument")
+    return _sleep(proc, sec * 10**9 + nsec)
+
+
+def sys_clock_nanosleep(proc, clock, flags, req, rem, *_):
+    sec, nsec = abi.unpack_timespec(proc.read(req, 16))
+    if sec < 0 or not 0 <= nsec < 10**9:
+        raise OSError(errno.EINVAL, "Invalid argument")
+    ns = sec * 10**9 + nsec
+    if u32(flags) & 1:                   # TIMER_ABSTIME
+        ns = max(0, ns - _now_ns(proc, s32(clock)))
+    return _sleep(proc, ns)
+
+
+NAMES: dict[int, str] = {}
+TABLE: dict[int, Callable[..., int]] = {}
+
+
+def _register(entries: dict[str, tuple[int, Callable[..., int]]]) -> None:
+    for name, (nr, impl) in entries.items():
+        NAMES[nr] = name
+        TABLE[nr] = impl
+
+
+_register({
+    "read": (0, sys_read), "write": (1, sys_write), "open": (2, sys_open),
+    "close": (3, sys_close), "stat": (4, sys_stat), "fstat": (5, sys_fstat),
+    "lstat": (6, sys_lstat), "poll": (7, sys_poll), "lseek": (8, sys_lseek),
+    "mmap": (9, sys_mmap), "mprotect": (10, sys_nothing), "munmap": (11, sys_munmap),
+    "brk": (12, sys_brk), "rt_sigaction": (13, sys_nothing),
+    "rt_sigprocmask": (14, sys_nothing), "ioctl": (16, sys_ioctl),
+    "pread64": (17, sys_pread64), "pwrite64": (18, sys_pwrite64), "readv": (19, sys_readv),
+    "writev": (20, sys_writev), "access": (21, sys_access), "pipe": (22, sys_pipe),
+    "sched_yield": (24, sys_sched_yield), "mremap": (25, sys_mremap),
+    "madvise": (28, sys_nothing), "dup": (32, sys_dup), "dup2": (33, sys_dup2),
+    "nanosleep": (35, sys_nanosleep), "getpid": (39, sys_getpid), "socket": (41, sys_socket),
+    "clone": (56, sys_clone), "fork": (57, sys_fork), "execve": (59, sys_execve),
+    "exit": (60, sys_exit), "wait4": (61, sys_wait4), "kill": (62, sys_kill),
+    "uname": (63, sys_uname), "fcntl": (72, sys_fcntl), "fsync": (74, sys_fsync),
+    "fdatasync": (75, sys_fsync), "truncate": (76, sys_truncate),
+    "ftruncate": (77, sys_ftruncate), "getcwd": (79, sys_getcwd), "chdir": (80, sys_chdir),
+    "fchdir": (81, sys_fchdir), "rename": (82, sys_rename), "mkdir": (83, sys_mkdir),
+    "rmdir": (84, sys_rmdir), "creat": (85, sys_creat), "unlink": (87, sys_unlink),
+    "symlink": (88, sys_symlink), "readlink": (89, sys_readlink), "chmod": (90, sys_chmod),
+    "fchmod": (91, sys_fchmod), "umask": (95, sys_umask),
+    "gettimeofday": (96, sys_gettimeofday), "getuid": (102, sys_zero),
+    "getgid": (104, sys_zero), "geteuid": (107, sys_zero), "getegid": (108, sys_zero),
+    "setpgid": (109, sys_nothing), "getppid": (110, sys_getppid),
+    "getpgrp": (111, sys_getpid), "setsid": (112, sys_getpid), "getpgid": (121, sys_getpid),
+    "getsid": (124, sys_getpid), "sigaltstack": (131, sys_nothing),
+    "gettid": (186, sys_getpid), "futex": (202, sys_futex),
+    "getdents64": (217, sys_getdents64), "set_tid_address": (218, sys_set_tid_address),
+    "clock_gettime": (228, sys_clock_gettime), "clock_getres": (229, sys_clock_getres),
+    "clock_nanosleep": (230, sys_clock_nanosleep), "exit_group": (231, sys_exit),
+    "openat": (257, sys_openat), "mkdirat": (258, sys_mkdirat),
+    "newfstatat": (262, sys_newfstatat), "unlinkat": (263, sys_unlinkat),
+    "renameat": (264, sys_renameat), "symlinkat": (266, sys_symlinkat),
+    "readlinkat": (267, sys_readlinkat), "fchmodat": (268, sys_fchmodat),
+    "faccessat": (269, sys_faccessat), "ppoll": (271, sys_ppoll),
+    "set_robust_list": (273, sys_nothing), "dup3": (292, sys_dup3),
+    "pipe2": (293, sys_pipe2), "prlimit64": (302, sys_prlimit64),
+    "getrandom": (318, sys_getrandom), "statx": (332, sys_statx),
+    "faccessat2": (439, sys_faccessat), "fchmodat2": (452, sys_fchmodat),
+    "setjmp": (_SYS_SETJMP, sys_setjmp), "longjmp": (_SYS_LONGJMP, sys_longjmp),
+})
