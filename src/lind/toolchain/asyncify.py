@@ -260,6 +260,48 @@ def defined_memories(wasm: bytes) -> int:
     return 0
 
 
+def _limits(data: bytes, pos: int) -> tuple[int, int | None, bool, int]:
+    flags, pos = leb128(data, pos)
+    least, pos = leb128(data, pos)
+    most = None
+    if flags & 1:
+        most, pos = leb128(data, pos)
+    return least, most, bool(flags & 2), pos
+
+
+def memory_import(wasm: bytes) -> tuple[str, str, int, int | None, bool] | None:
+    """The module's imported memory, if it has one: (module, name, minimum pages,
+    maximum or None, shared). For engines whose API does not say (JavaScript's)."""
+    data = bytes(wasm)
+    for section, pos, _ in sections(data):
+        if section != 2:
+            continue
+        count, pos = leb128(data, pos)
+        for _ in range(count):
+            names = []
+            for _name in range(2):
+                length, pos = leb128(data, pos)
+                names.append(data[pos:pos + length].decode("utf-8", "replace"))
+                pos += length
+            kind = data[pos]
+            pos += 1
+            if kind == 2:
+                least, most, shared, pos = _limits(data, pos)
+                return names[0], names[1], least, most, shared
+            if kind in (0, 4):                # a function's type; a tag's attribute, type
+                if kind == 4:
+                    pos += 1
+                _, pos = leb128(data, pos)
+            elif kind == 1:                   # a table: its element type, its limits
+                pos = _limits(data, pos + 1)[3]
+            elif kind == 3:                   # a global: its value type, mutability
+                pos += 2
+            else:
+                raise AsyncifyError(f"unknown import kind {kind}")
+        return None
+    return None
+
+
 def custom_section_names(wasm: bytes) -> set[str]:
     names = set()
     for section, start, _ in sections(wasm):
