@@ -25,7 +25,7 @@ MAX_FDS = 1024
 SIGPIPE = 13
 _U32 = 0xFFFFFFFF
 _IDS = (0, 0, 0, 0)                 # every cage is root of its own tree
-_SYS_SETJMP, _SYS_LONGJMP = 1020, 1021
+_SYS_SETJMP, _SYS_LONGJMP, _SYS_SIGNAL_WORD = 1020, 1021, 1022
 _MAP_SHARED, _MAP_ANONYMOUS, _MAP_FIXED = 0x01, 0x20, 0x10
 _F_DUPFD, _F_GETFD, _F_SETFD, _F_GETFL, _F_SETFL = 0, 1, 2, 3, 4
 _TIOCGWINSZ, _FIONREAD = 0x5413, 0x541B
@@ -871,4 +871,5 @@ _register({
     "getrandom": (318, sys_getrandom), "statx": (332, sys_statx),
     "faccessat2": (439, sys_faccessat), "fchmodat2": (452, sys_fchmodat),
     "setjmp": (_SYS_SETJMP, sys_setjmp), "longjmp": (_SYS_LONGJMP, sys_longjmp),
+    "signal_word": (_SYS_SIGNAL_WORD, sys_nothing),
 })
