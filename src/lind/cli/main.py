@@ -35,6 +35,7 @@ USAGE = """usage: lind cc [cc options] SRC... -o OUT.wasm
        lind cache info|clear
        lind server start|stop|status
        lind bench [NAMES...] [--quick] [--reps N] [--retries N] [--fallback] [--out FILE.md]
+       lind serve-web [--port N] [--host ADDR] [--out DIR] [--build-only]
        lind --version
 """
 
@@ -610,6 +611,10 @@ def _command(argv: list[str]) -> int:
         return _cache(rest)
     if command == "grates":
         return _grates(rest)
+    if command == "serve-web":
+        from lind.cli import web
+
+        return web.main(rest)
     print(f"lind: unknown command {command!r}\n{USAGE}", file=sys.stderr, end="")
     return 2
 

@@ -96,12 +96,20 @@ STAT_SIZE = _STAT.size
 OVERFLOW_ID = 65534   # "nobody": how a user namespace shows an owner it does not map
 
 
+def host_ids() -> tuple[int, int]:
+    """The (euid, egid) Lind runs as; (0, 0) where the host has none (Pyodide)."""
+    if not hasattr(os, "geteuid"):
+        return 0, 0
+    return os.geteuid(), os.getegid()
+
+
 def seen_owner(st: os.stat_result, ids: tuple[int, int, int, int]) -> tuple[int, int]:
     """The (uid, gid) owning `st` as a cage whose ids are `ids` (uid, euid, gid, egid)
     sees them. As in a user namespace, the host user Lind runs as is the cage's own
     user and every other owner (root included) is nobody: host identities do not leak."""
-    return (ids[1] if st.st_uid == os.geteuid() else OVERFLOW_ID,
-            ids[3] if st.st_gid == os.getegid() else OVERFLOW_ID)
+    euid, egid = host_ids()
+    return (ids[1] if st.st_uid == euid else OVERFLOW_ID,
+            ids[3] if st.st_gid == egid else OVERFLOW_ID)
 
 
 def pack_stat(st: os.stat_result, ids: tuple[int, int, int, int]) -> bytes:

@@ -414,9 +414,10 @@ class Tree:
     def stat(self, node: Node) -> Stat:
         """`node`'s attributes with owners as the host back end gives them: SELF as
         the host user Lind runs as, which abi.pack_stat shows as the cage's own ids."""
+        euid, egid = abi.host_ids()
         return Stat(self.device, node.ino, node.nlink, node.mode,
-                    os.geteuid() if node.uid == SELF else node.uid,
-                    os.getegid() if node.gid == SELF else node.gid,
+                    euid if node.uid == SELF else node.uid,
+                    egid if node.gid == SELF else node.gid,
                     node.size, node.atime_ns, node.mtime_ns, node.ctime_ns)
 
     def walk(self, top: Dir | None = None) -> Iterator[tuple[str, Node]]:
@@ -460,8 +461,9 @@ class Tree:
         return self
 
     def _owner(self, st: os.stat_result) -> tuple[int, int]:
-        return (SELF if st.st_uid == os.geteuid() else abi.OVERFLOW_ID,
-                SELF if st.st_gid == os.getegid() else abi.OVERFLOW_ID)
+        euid, egid = abi.host_ids()
+        return (SELF if st.st_uid == euid else abi.OVERFLOW_ID,
+                SELF if st.st_gid == egid else abi.OVERFLOW_ID)
 
     def _load_directory(self, host_dir: str, into: Dir) -> None:
         with os.scandir(host_dir) as it:

@@ -1,0 +1,39 @@
+// Drives the page in headless Chromium: runs every bundled example, prints each one's
+// output and status as JSON, and saves a screenshot of the page after the last run.
+// usage: node drive_browser.mjs PLAYWRIGHT_CORE_DIR CHROMIUM URL SCREENSHOT.png
+import path from "node:path";
+
+const [playwrightDir, chromium, url, screenshot] = process.argv.slice(2);
+const { chromium: launcher } = await import(path.resolve(playwrightDir, "index.mjs"));
+const browser = await launcher.launch({
+  executablePath: chromium,
+  args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+         "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+});
+const results = {};
+try {
+  const page = await browser.newPage();
+  const errors = [];
+  page.on("pageerror", (error) => errors.push(String(error)));
+  await page.goto(url);
+  await page.waitForSelector("body[data-ready='1']", { timeout: 120000 }).catch(async () => {
+    throw new Error(`page not ready: ${await page.textContent("#status")} ${errors.join(" ")}`);
+  });
+  const names = await page.$$eval("#example option", (options) => options.map((o) => o.value));
+  for (const name of names) {
+    await page.selectOption("#example", name);
+    await page.click("#run");
+    await page.waitForFunction(() => /exited with status|could not run/.test(
+      document.getElementById("status").textContent), null, { timeout: 120000 });
+    results[name] = {
+      status: await page.textContent("#status"),
+      output: await page.textContent("#output"),
+      report: await page.textContent("#report"),
+    };
+  }
+  await page.screenshot({ path: screenshot, fullPage: true });
+  results.crossOriginIsolated = await page.evaluate(() => self.crossOriginIsolated);
+} finally {
+  await browser.close();
+}
+process.stdout.write(JSON.stringify(results) + "\n");
