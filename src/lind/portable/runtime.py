@@ -24,8 +24,11 @@ from __future__ import annotations
 
 import errno
 import hashlib
+import os
+import posixpath
 import struct
 import sys
+import threading
 import time
 from collections import deque
 from collections.abc import Callable, Sequence
@@ -35,16 +38,18 @@ from lind.engine import WASM_PAGE, Engine, EngineError, Instance, Memory, new_en
 from lind.microvisor import abi
 from lind.portable import syscalls
 from lind.portable.descriptions import Console, Description
-from lind.portable.memfs import Tree
+from lind.portable.memfs import File, Tree
 from lind.portable.syscalls import CageEnded
 
 START = "_start"
+SPAWN_START = "__lind_spawn_start"   # a posix_spawn child's entry (guest src/process/posix_spawn.c)
 ASYNCIFY_BUFFER = 64 * 1024       # the unwound frames of one fork or setjmp
 ASYNCIFY_STACK_POINTER = "lind_global_0"   # what `lind cc` exports the stack pointer as
 _COPIED_GLOBAL_PREFIX = "lind_global_"
 MAX_MEMORY_PAGES = 16384          # 1 GiB of linear memory for each cage
 PAGE = 4096
 MAX_PROCESSES = 256
+MEMORY_LIMIT = 2 << 30           # the linear memories of all of a run's cages together
 
 
 class Process:
@@ -74,6 +79,9 @@ class Process:
         self.asyncify_data = 0
         self.jump_points: dict[int, tuple[bytes, int]] = {}
         self.running = False     # on the host stack now (running or waiting)
+        self.entry = START
+        self.spawn_plan: bytes | None = None
+        self.signal_mask = 0     # kept for sigprocmask; no signal is delivered here
 
     # -- memory ---------------------------------------------------------------
     def read(self, addr: int, length: int) -> bytes:
@@ -144,14 +152,19 @@ class Process:
             raise OSError(errno.ENOEXEC, "not a program built with lind cc (no lind.memory import)")
         least, most = wanted.limits
         most = min(most or MAX_MEMORY_PAGES, MAX_MEMORY_PAGES)
+        if least > most:
+            raise OSError(errno.ENOMEM, "Cannot allocate memory")
+        self.memory = None                      # the old program's, on exec
+        self.runtime.charge_memory(least * WASM_PAGE)
         memory = engine.new_memory(least, most, wanted.shared)
         self._instantiate(module, memory)
         self.argv, self.env = argv, env
         heap_base = self.instance.get_global("__heap_base") if self.instance.has("__heap_base") \
             else memory.size()
-        self.heap = Heap(memory, heap_base, most * WASM_PAGE)
+        self.heap = Heap(memory, heap_base, most * WASM_PAGE, self.runtime.charge_memory)
         self.asyncify_data = 0
         self.jump_points = {}
+        self.entry = START
 
     def _instantiate(self, module: Any, memory: Memory) -> None:
         engine = self.runtime.engine
@@ -246,6 +259,7 @@ class Process:
         self.status = status
         for fd in list(self.fds):
             self.close(fd)
+        self.instance = self.memory = self.heap = None    # its memory back to the run
         for child in self.children:
             child.parent = None          # no init to adopt them: nobody waits for them
         self.children = []
@@ -257,8 +271,10 @@ class Heap:
     """brk and anonymous mmap over a cage's linear memory: page-aligned regions above
     the program's heap base, freed ranges reused first fit."""
 
-    def __init__(self, memory: Memory, base: int, limit: int) -> None:
+    def __init__(self, memory: Memory, base: int, limit: int,
+                 budget: Callable[[int], None]) -> None:
         self.memory = memory
+        self.budget = budget          # budget(bytes): ENOMEM unless the run has them
         self.brk = self.heap_base = (base + 15) & ~15
         self.top = (self.brk + PAGE - 1) & ~(PAGE - 1)   # mappings start above brk's first page
         self.limit = limit
@@ -270,6 +286,7 @@ class Heap:
             raise OSError(errno.ENOMEM, "Cannot allocate memory")
         size = self.memory.size()
         if end > size:
+            self.budget(end - size)
             try:
                 self.memory.grow((end - size + WASM_PAGE - 1) // WASM_PAGE)
             except EngineError:
@@ -327,7 +344,7 @@ class Heap:
         self.free.sort()
 
     def copy(self, memory: Memory) -> Heap:
-        twin = Heap(memory, self.heap_base, self.limit)
+        twin = Heap(memory, self.heap_base, self.limit, self.budget)
         twin.brk, twin.top = self.brk, self.top
         twin.free, twin.mapped = list(self.free), dict(self.mapped)
         return twin
@@ -339,7 +356,8 @@ class Runtime:
     def __init__(self, *, engine: Engine | None = None, tree: Tree | None = None,
                  stdin: bytes = b"", stdout: Callable[[bytes], None] | None = None,
                  stderr: Callable[[bytes], None] | None = None,
-                 layers: Sequence[Any] = (), timeout: float | None = None) -> None:
+                 layers: Sequence[Any] = (), timeout: float | None = None,
+                 max_processes: int = MAX_PROCESSES, memory_limit: int = MEMORY_LIMIT) -> None:
         self.engine = engine or new_engine()
         self.tree = tree if tree is not None else Tree()
         with self.tree.lock:
@@ -350,6 +368,8 @@ class Runtime:
         self.stdin = stdin
         self.layers = list(layers)       # grates of this runtime: handle(call) -> int
         self.deadline = None if timeout is None else time.monotonic() + timeout
+        self.max_processes = max_processes
+        self.memory_limit = memory_limit
         self.processes: dict[int, Process] = {}
         self.runnable: deque[Process] = deque()
         self.started_ns = time.monotonic_ns()
@@ -371,9 +391,15 @@ class Runtime:
             self._modules[key] = module
         return module
 
+    def charge_memory(self, more: int) -> None:
+        """ENOMEM unless the run's cages may hold `more` bytes of memory besides theirs."""
+        held = sum(p.memory.size() for p in self.processes.values() if p.memory is not None)
+        if held + more > self.memory_limit:
+            raise OSError(errno.ENOMEM, "Cannot allocate memory")
+
     def new_process(self, parent: Process | None) -> Process:
         live = sum(1 for p in self.processes.values() if not p.reaped)
-        if live >= MAX_PROCESSES:
+        if live >= self.max_processes:
             raise OSError(errno.EAGAIN, "Resource temporarily unavailable")
         proc = Process(self, self._next_pid, parent)
         self._next_pid += 1
@@ -394,11 +420,50 @@ class Runtime:
         encode = [a.encode() if isinstance(a, str) else a for a in argv]
         environ = [e.encode() if isinstance(e, str) else e for e in env]
         first.load(self.compile(wasm), encode, environ)
+        self._place_program(wasm, encode[0] if encode else b"", cwd)
         self.runnable.append(first)
-        while self.runnable:
-            self.step(self.runnable.popleft())
+        timer = self._interrupt_at_deadline()
+        try:
+            while self.runnable:
+                self.step(self.runnable.popleft())
+        finally:
+            if timer is not None:
+                timer.cancel()
         status = first.status or 0
         return -(status & 0x7F) if status & 0x7F else status >> 8
+
+    def _interrupt_at_deadline(self) -> threading.Timer | None:
+        """A cage computing without calls is stopped at the deadline by the engine, if
+        it can (wasmtime's epochs), from a timer thread where threads exist; otherwise
+        at its next call (dispatch)."""
+        if self.deadline is None:
+            return None
+
+        def stop() -> None:
+            self.timed_out = True
+            self.engine.interrupt()
+
+        timer = threading.Timer(max(0.0, self.deadline - time.monotonic()), stop)
+        timer.daemon = True
+        try:
+            timer.start()
+        except RuntimeError:        # no threads (Pyodide)
+            return None
+        return timer
+
+    def _place_program(self, wasm: bytes, name: bytes, cwd: str) -> None:
+        """The program as a file of the tree at its argv[0] (beside cwd when relative),
+        unless something is there: a program that execs itself finds itself."""
+        path = posixpath.join(cwd, os.fsdecode(name))
+        if not name or path.endswith("/"):
+            return
+        with self.tree.lock:
+            try:
+                found = self.tree.find(path)
+                if found.node is None and found.name:
+                    self.tree.new(found.parent, found.name, File, 0o755, data=bytearray(wasm))
+            except OSError:
+                pass              # no such directory: the program stays nameless
 
     def step(self, proc: Process) -> None:
         """Run `proc` from where it is until it ends (nested in a waiting cage's call
@@ -413,7 +478,7 @@ class Runtime:
                 if proc.rewinding:
                     proc.instance.call("asyncify_start_rewind", proc.asyncify_data)
                 try:
-                    proc.instance.call(START)
+                    proc.instance.call(proc.entry)
                 except CageEnded:
                     continue
                 except Exception as exc:   # noqa: BLE001 - a trap, or an exception in a call
@@ -474,11 +539,13 @@ class Runtime:
 
         def copy() -> None:
             try:
+                self.charge_memory(parent.memory.size())
                 memory = self.engine.new_memory(parent.memory.size() // WASM_PAGE,
                                                 parent.heap.limit // WASM_PAGE, True)
                 memory.write(0, parent.memory.read(0, parent.memory.size()))
                 child.cwd, child.umask = parent.cwd, parent.umask
                 child.argv, child.env = parent.argv, parent.env
+                child.entry, child.signal_mask = parent.entry, parent.signal_mask
                 child._instantiate(parent.module, memory)
                 for name in parent.globals_to_copy():
                     child.instance.set_global(name, parent.instance.get_global(name))
@@ -499,9 +566,29 @@ class Runtime:
 
         return parent.unwind_then(copy)
 
+    def spawn(self, parent: Process, plan: bytes) -> int:
+        """posix_spawn's child: this program afresh at its spawn entry, which fetches
+        `plan` (what to do before it execs); nothing copied, nothing unwound."""
+        if SPAWN_START not in parent.exports:
+            raise OSError(errno.ENOSYS, "the program has no spawn entry")
+        child = self.new_process(parent)
+        try:
+            child.cwd, child.umask, child.signal_mask = parent.cwd, parent.umask, parent.signal_mask
+            child.load(parent.module, parent.argv, parent.env)
+        except (OSError, EngineError):
+            parent.children.remove(child)
+            del self.processes[child.pid]
+            raise OSError(errno.EAGAIN, "Resource temporarily unavailable") from None
+        for fd, (description, cloexec) in parent.fds.items():
+            description.refs += 1
+            child.fds[fd] = (description, cloexec)
+        child.entry, child.spawn_plan = SPAWN_START, plan
+        self.runnable.append(child)
+        return child.pid
+
     def execve(self, proc: Process, path: str, argv: list[bytes], env: list[bytes]) -> None:
-        wasm = syscalls.program_bytes(proc, path)
-        module = self.compile(wasm)
+        module = (proc.module if path == "/proc/self/exe"        # what this cage runs now
+                  else self.compile(syscalls.program_bytes(proc, path)))
         for fd, (_, cloexec) in list(proc.fds.items()):
             if cloexec:
                 proc.close(fd)

@@ -19,7 +19,7 @@ from typing import Any
 from lind.microvisor import abi
 from lind.microvisor.abi import s32, u32
 from lind.portable.descriptions import Description, Pipe, PipeEnd, TreeFile
-from lind.portable.memfs import Dir, File, Found, Symlink
+from lind.portable.memfs import Dir, File, Found, Symlink, names_a_directory
 
 MAX_FDS = 1024
 SIGPIPE = 13
@@ -119,12 +119,14 @@ def program_bytes(proc, path: str) -> bytes:
 # -- files ------------------------------------------------------------------------------
 def sys_openat(proc, dirfd, addr, flags, mode, *_):
     tree, flags, mode = proc.runtime.tree, u32(flags), u32(mode)
-    found = _find(proc, dirfd, addr, follow=not flags & abi.O_NOFOLLOW)
+    path = _path(proc, dirfd, proc.string(addr))
+    found = tree.find(path, follow=not flags & abi.O_NOFOLLOW)
     node = found.node
+    wants_dir = names_a_directory(path) or found.slash
     if node is None:
         if not flags & abi.O_CREAT:
             raise OSError(errno.ENOENT, "No such file or directory")
-        if found.slash or found.name == "":
+        if wants_dir or found.name == "":
             raise OSError(errno.EISDIR, "Is a directory")
         node = tree.new(found.parent, found.name, File, mode & ~proc.umask)
     else:
@@ -132,7 +134,7 @@ def sys_openat(proc, dirfd, addr, flags, mode, *_):
             raise OSError(errno.EEXIST, "File exists")
         if isinstance(node, Symlink):
             raise OSError(errno.ELOOP, "Too many levels of symbolic links")
-        if flags & abi.O_DIRECTORY and not isinstance(node, Dir):
+        if (flags & abi.O_DIRECTORY or wants_dir) and not isinstance(node, Dir):
             raise OSError(errno.ENOTDIR, "Not a directory")
         if isinstance(node, Dir) and flags & abi.O_ACCMODE:
             raise OSError(errno.EISDIR, "Is a directory")
@@ -369,6 +371,24 @@ def sys_renameat(proc, olddir, old, newdir, new, *_):
 
 def sys_rename(proc, old, new, *_):
     return sys_renameat(proc, abi.AT_FDCWD, old, abi.AT_FDCWD, new)
+
+
+def sys_linkat(proc, olddir, old, newdir, new, flags, *_):
+    node = _node(proc, olddir, old, follow=bool(u32(flags) & abi.AT_SYMLINK_FOLLOW))
+    if isinstance(node, Dir):
+        raise OSError(errno.EPERM, "Operation not permitted")
+    found = _find(proc, newdir, new, follow=False)
+    if found.node is not None:
+        raise OSError(errno.EEXIST, "File exists")
+    if node.nlink == 0:
+        raise OSError(errno.ENOENT, "No such file or directory")
+    proc.runtime.tree.add(found.parent, found.name, node)
+    node.touched()
+    return 0
+
+
+def sys_link(proc, old, new, *_):
+    return sys_linkat(proc, abi.AT_FDCWD, old, abi.AT_FDCWD, new, 0)
 
 
 def sys_symlinkat(proc, target, dirfd, addr, *_):
@@ -636,6 +656,26 @@ def sys_nothing(proc, *_):
     return 0
 
 
+def sys_rt_sigprocmask(proc, how, new, old, size, *_):
+    """The mask is kept (sigsetjmp saves it, programs read it back); no signal comes
+    from outside a run, so none is ever held back by it."""
+    if old:
+        proc.write(old, struct.pack("<Q", proc.signal_mask))
+    if new:
+        (mask,) = struct.unpack("<Q", proc.read(new, 8))
+        mask &= ~((1 << 8) | (1 << 18))          # SIGKILL and SIGSTOP stay unblockable
+        how = s32(how)
+        if how == 0:
+            proc.signal_mask |= mask
+        elif how == 1:
+            proc.signal_mask &= ~mask
+        elif how == 2:
+            proc.signal_mask = mask
+        else:
+            raise OSError(errno.EINVAL, "Invalid argument")
+    return 0
+
+
 # -- processes ---------------------------------------------------------------------------
 def sys_fork(proc, *_):
     rewound = proc.rewound()
@@ -665,6 +705,24 @@ def sys_longjmp(proc, env, value, *_):
         proc.resume_with(s32(value) or 1)
 
     return proc.unwind_then(jump)
+
+
+def sys_spawn(proc, plan, size, *_):
+    size = u32(size)
+    if size > 4 << 20:
+        raise OSError(errno.E2BIG, "Argument list too long")
+    return proc.runtime.spawn(proc, proc.read(plan, size))
+
+
+def sys_spawn_plan(proc, buf, size, *_):
+    plan = proc.spawn_plan
+    if plan is None:
+        raise OSError(errno.ENOENT, "not a spawned child")
+    if u32(size) < len(plan):
+        return len(plan)
+    proc.write(buf, plan)
+    proc.spawn_plan = None
+    return len(plan)
 
 
 def sys_execve(proc, path, argv, envp, *_):
@@ -837,7 +895,7 @@ _register({
     "lstat": (6, sys_lstat), "poll": (7, sys_poll), "lseek": (8, sys_lseek),
     "mmap": (9, sys_mmap), "mprotect": (10, sys_nothing), "munmap": (11, sys_munmap),
     "brk": (12, sys_brk), "rt_sigaction": (13, sys_nothing),
-    "rt_sigprocmask": (14, sys_nothing), "ioctl": (16, sys_ioctl),
+    "rt_sigprocmask": (14, sys_rt_sigprocmask), "ioctl": (16, sys_ioctl),
     "pread64": (17, sys_pread64), "pwrite64": (18, sys_pwrite64), "readv": (19, sys_readv),
     "writev": (20, sys_writev), "access": (21, sys_access), "pipe": (22, sys_pipe),
     "sched_yield": (24, sys_sched_yield), "mremap": (25, sys_mremap),
@@ -850,7 +908,8 @@ _register({
     "ftruncate": (77, sys_ftruncate), "getcwd": (79, sys_getcwd), "chdir": (80, sys_chdir),
     "fchdir": (81, sys_fchdir), "rename": (82, sys_rename), "mkdir": (83, sys_mkdir),
     "rmdir": (84, sys_rmdir), "creat": (85, sys_creat), "unlink": (87, sys_unlink),
-    "symlink": (88, sys_symlink), "readlink": (89, sys_readlink), "chmod": (90, sys_chmod),
+    "link": (86, sys_link), "symlink": (88, sys_symlink), "readlink": (89, sys_readlink),
+    "chmod": (90, sys_chmod),
     "fchmod": (91, sys_fchmod), "umask": (95, sys_umask),
     "gettimeofday": (96, sys_gettimeofday), "getuid": (102, sys_zero),
     "getgid": (104, sys_zero), "geteuid": (107, sys_zero), "getegid": (108, sys_zero),
@@ -863,7 +922,8 @@ _register({
     "clock_nanosleep": (230, sys_clock_nanosleep), "exit_group": (231, sys_exit),
     "openat": (257, sys_openat), "mkdirat": (258, sys_mkdirat),
     "newfstatat": (262, sys_newfstatat), "unlinkat": (263, sys_unlinkat),
-    "renameat": (264, sys_renameat), "symlinkat": (266, sys_symlinkat),
+    "renameat": (264, sys_renameat), "linkat": (265, sys_linkat),
+    "symlinkat": (266, sys_symlinkat),
     "readlinkat": (267, sys_readlinkat), "fchmodat": (268, sys_fchmodat),
     "faccessat": (269, sys_faccessat), "ppoll": (271, sys_ppoll),
     "set_robust_list": (273, sys_nothing), "dup3": (292, sys_dup3),
@@ -872,4 +932,5 @@ _register({
     "faccessat2": (439, sys_faccessat), "fchmodat2": (452, sys_fchmodat),
     "setjmp": (_SYS_SETJMP, sys_setjmp), "longjmp": (_SYS_LONGJMP, sys_longjmp),
     "signal_word": (_SYS_SIGNAL_WORD, sys_nothing),
+    "spawn": (abi.SPAWN, sys_spawn), "spawn_plan": (abi.SPAWN_PLAN, sys_spawn_plan),
 })
