@@ -7,8 +7,10 @@ is translated here, never taken from `os` directly.
 
 from __future__ import annotations
 
+import errno
 import os
 import struct
+import sys
 
 
 def error(code: int) -> OSError:
@@ -19,6 +21,36 @@ def error(code: int) -> OSError:
 # Kernel-internal errno: "this call will be made again" (a grate sees it on fork's
 # first pass, before the cage's stack is rewound and the call repeated).
 ERESTARTNOINTR = 513
+
+# Linux's errno numbers by name, 1 to 133 in order ("-": none), for hosts whose own
+# numbers differ (Pyodide's are WASI's): what a cage is told is always Linux's.
+_LINUX_ERRNO_TEXT = """
+    EPERM ENOENT ESRCH EINTR EIO ENXIO E2BIG ENOEXEC EBADF ECHILD EAGAIN ENOMEM EACCES
+    EFAULT ENOTBLK EBUSY EEXIST EXDEV ENODEV ENOTDIR EISDIR EINVAL ENFILE EMFILE ENOTTY
+    ETXTBSY EFBIG ENOSPC ESPIPE EROFS EMLINK EPIPE EDOM ERANGE EDEADLOCK ENAMETOOLONG
+    ENOLCK ENOSYS ENOTEMPTY ELOOP - ENOMSG EIDRM ECHRNG EL2NSYNC EL3HLT EL3RST ELNRNG
+    EUNATCH ENOCSI EL2HLT EBADE EBADR EXFULL ENOANO EBADRQC EBADSLT - EBFONT ENOSTR ENODATA
+    ETIME ENOSR ENONET ENOPKG EREMOTE ENOLINK EADV ESRMNT ECOMM EPROTO EMULTIHOP EDOTDOT
+    EBADMSG EOVERFLOW ENOTUNIQ EBADFD EREMCHG ELIBACC ELIBBAD ELIBSCN ELIBMAX ELIBEXEC
+    EILSEQ ERESTART ESTRPIPE EUSERS ENOTSOCK EDESTADDRREQ EMSGSIZE EPROTOTYPE ENOPROTOOPT
+    EPROTONOSUPPORT ESOCKTNOSUPPORT ENOTSUP EPFNOSUPPORT EAFNOSUPPORT EADDRINUSE
+    EADDRNOTAVAIL ENETDOWN ENETUNREACH ENETRESET ECONNABORTED ECONNRESET ENOBUFS EISCONN
+    ENOTCONN ESHUTDOWN ETOOMANYREFS ETIMEDOUT ECONNREFUSED EHOSTDOWN EHOSTUNREACH EALREADY
+    EINPROGRESS ESTALE EUCLEAN ENOTNAM ENAVAIL EISNAM EREMOTEIO EDQUOT ENOMEDIUM
+    EMEDIUMTYPE ECANCELED ENOKEY EKEYEXPIRED EKEYREVOKED EKEYREJECTED EOWNERDEAD
+    ENOTRECOVERABLE ERFKILL -
+"""
+_LINUX_ERRNO_NAMES = _LINUX_ERRNO_TEXT.split()
+LINUX_ERRNO = {name: number for number, name in enumerate(_LINUX_ERRNO_NAMES, 1) if name != "-"}
+LINUX_ERRNO_NAME = {number: name for name, number in LINUX_ERRNO.items()} | {35: "EDEADLK"}
+LINUX_ERRNO.update(EDEADLK=35, EWOULDBLOCK=11, EOPNOTSUPP=95)
+
+
+def linux_errno(code: int) -> int:
+    """The host's errno `code` as Linux numbers it (the same number on Linux)."""
+    if sys.platform == "linux":
+        return code
+    return LINUX_ERRNO.get(errno.errorcode.get(code, ""), code)
 
 # open(2) flags as the guest passes them (x86_64 / asm-generic values).
 O_ACCMODE = 0o3

@@ -58,9 +58,7 @@ class Strace:
 
 
 def _errno_name(code: int) -> str:
-    import errno
-
-    return errno.errorcode.get(code, str(code))
+    return abi.LINUX_ERRNO_NAME.get(code, str(code))
 
 
 _ARITY = {"read": 3, "write": 3, "open": 3, "close": 1, "stat": 2, "fstat": 2, "lstat": 2,

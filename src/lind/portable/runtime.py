@@ -558,7 +558,7 @@ class Runtime:
             except (OSError, EngineError) as exc:
                 parent.children.remove(child)
                 del self.processes[child.pid]
-                parent.resume_with(-getattr(exc, "errno", None) or -errno.ENOMEM)
+                parent.resume_with(-abi.linux_errno(getattr(exc, "errno", None) or errno.ENOMEM))
                 return
             child.resume_with(0)
             self.runnable.append(child)

@@ -63,11 +63,11 @@ class Call:
     def run(self) -> int:
         impl = TABLE.get(self.nr)
         if impl is None:
-            return -errno.ENOSYS
+            return -abi.linux_errno(errno.ENOSYS)
         try:
             return impl(self.proc, *self.args)
-        except OSError as exc:
-            return -(exc.errno or errno.EIO)
+        except OSError as exc:          # Linux's number, whatever the host's (Pyodide's)
+            return -abi.linux_errno(exc.errno or errno.EIO)
 
 
 def through(layers: Sequence[Any], call: Call) -> int:

@@ -1,0 +1,157 @@
+"""The cooperative runtime (lind.portable.runtime): cages on one thread with no host
+system call, here on the wasmtime engine (test_web runs it on Node's and Chromium's
+WebAssembly through Pyodide). Real programs against gcc's builds; the limits where
+it must refuse; escapes from its tree."""
+
+from __future__ import annotations
+
+import errno
+import os
+from pathlib import Path
+
+import pytest
+from test_attacks import make_root, untouched
+from test_portable import snapshot
+from test_programs import run_native
+
+from lind.engine import EngineError, new_engine
+from lind.portable import Tree
+from lind.portable.runtime import Runtime
+
+ENV = {"GREETING": "hi there"}
+# programs whose output must match the native build's exactly on this runtime
+MATCHED = [
+    ("args_env", ["7", "two words", "three"]),
+    ("files", []), ("dirs", []), ("heap", []), ("clock", []), ("numbers", []),
+    ("pipeline", []),          # fork, exec of itself, pipes between three cages
+    ("forks", []),             # fork, wait, WNOHANG, exec, exit statuses
+    ("jumps", []),             # setjmp/longjmp and sigsetjmp across fork, through Asyncify
+    ("fdops", []), ("resolve", []), ("prefork", []), ("stdin_echo", []),
+]
+
+
+def run_cooperative(wasm: Path, args: list[str], *, tree: Tree | None = None,
+                    stdin: bytes = b"", **options) -> tuple[int, str, str]:
+    out, err = bytearray(), bytearray()
+    runtime = Runtime(tree=tree, stdin=stdin, stdout=out.extend, stderr=err.extend,
+                      timeout=options.pop("timeout", 60), **options)
+    code = runtime.run(wasm.read_bytes(), [wasm.stem.split("-")[0], *args],
+                       [f"{k}={v}" for k, v in ENV.items()])
+    return code, out.decode(errors="replace"), err.decode(errors="replace")
+
+
+@pytest.mark.parametrize(("name", "args"), MATCHED, ids=[m[0] for m in MATCHED])
+def test_programs_match_native(builds, tmp_path, name, args):
+    """Each program on a tree filled from a directory that also seeds the native run;
+    the directory is unchanged afterwards (the tree is a copy)."""
+    for side in ("native", "cage"):
+        (tmp_path / side).mkdir()
+        (tmp_path / side / "seed.txt").write_text("from the host\n")
+    before = snapshot(tmp_path / "cage")
+    stdin = b"alpha\nbeta\ngamma\n"
+    native = run_native(builds.native(name), args, tmp_path / "native", ENV, input=stdin)
+    tree = Tree()
+    tree.load(tmp_path / "cage")
+    code, out, err = run_cooperative(builds.wasm(name), args, tree=tree, stdin=stdin)
+    assert out == native.stdout.decode(errors="replace"), err
+    assert code == native.returncode
+    assert "FAIL" not in out
+    assert snapshot(tmp_path / "cage") == before
+
+
+def test_refusals_and_limits(builds):
+    """What this runtime cannot do fails with a clear errno, and what a cage asks for
+    beyond the run's limits fails in the cage, never in the host: exec of a file
+    without x or not a program, sockets, shared file mappings, a wait that could never
+    end (EDEADLK, said on stderr), SIGPIPE, 3 GiB of memory, the process limit."""
+    code, out, err = run_cooperative(builds.wasm("coop_edges"), [], max_processes=40)
+    assert code == 0, err
+    assert out.splitlines() == [
+        "exec without x: -1 Permission denied",
+        "exec of text: -1 Exec format error",
+        "exec missing: -1 No such file or directory",
+        "wait without children: -1 No child process",
+        "socket: -1 Address family not supported by protocol",
+        "shared file mapping: -1 No such device",
+        "private file mapping: not a program",
+        "read of a pipe only this cage writes: -1 Resource deadlock would occur",
+        "writer without readers: signaled 1 signal 13",
+        "64 MiB malloc: ok",
+        "3 GiB mmap: -1 Out of memory",
+        "forks before the limit: 39, then Resource temporarily unavailable",
+    ]
+    assert "would wait forever for input" in err
+
+
+def test_memory_of_the_whole_run_is_bounded(builds):
+    """Forked copies count against the run's memory limit: ENOMEM in the cage."""
+    code, out, _ = run_cooperative(builds.wasm("coop_edges"), [], memory_limit=200 << 20)
+    assert code == 0
+    made = int(out.split("forks before the limit: ")[1].split(",")[0])
+    assert 0 < made < 39 and out.rstrip().endswith("then Out of memory")
+
+
+def test_a_computing_cage_is_stopped_at_the_timeout(builds):
+    """A loop that makes no call is stopped by the engine (wasmtime's epoch), not at
+    its next call, which never comes: killed, as by SIGKILL."""
+    code, _, _ = run_cooperative(builds.wasm("coop_edges"), ["spin"], timeout=1.5)
+    assert code == -9
+
+
+def test_escapes_reach_nothing_outside_the_tree(builds, tmp_path, canary):
+    """escape.c's attempts (links planted to a secret outside the root, `..` past /,
+    bad pointers) find nothing: the tree is all a cage can name."""
+    root = make_root(tmp_path)
+    secret = tmp_path / "secret.txt"
+    secret.write_text("SECRET\n")
+    os.symlink(secret, root / "abs_link")
+    os.symlink("../secret.txt", root / "rel_link")
+    os.symlink(str(tmp_path), root / "dir_link")
+    before = snapshot(root)
+    tree = Tree()
+    tree.load(root)
+    code, out, err = run_cooperative(builds.wasm("escape"), [str(secret)], tree=tree)
+    assert code == 0, out + err
+    assert "ESCAPED" not in out
+    assert "tried=11 escaped=0" in out
+    assert snapshot(root) == before
+    untouched(canary)
+
+
+def test_a_saved_tree_keeps_what_the_programs_wrote(builds, tmp_path):
+    """The tree after a run holds the files a forked pipeline made; saved as a zip it
+    loads back the same."""
+    tree = Tree()
+    code, _, err = run_cooperative(builds.wasm("files"), [], tree=tree)
+    assert code == 0, err
+    tree.save(tmp_path / "after.zip")
+    again = Tree()
+    again.load(tmp_path / "after.zip")
+    names = sorted(path for path, _ in again.walk())
+    assert names == sorted(path for path, _ in tree.walk())
+    assert any(name.endswith("files") for name in names)    # the program, at argv[0]
+
+
+def test_engine_refuses_bad_modules_and_bounds_memory():
+    engine = new_engine("wasmtime")
+    with pytest.raises(EngineError):
+        engine.compile(b"\0asm\x01\0\0\0garbage")
+    memory = engine.new_memory(1, 2, True)
+    memory.write(65530, b"abcdef")
+    assert memory.read(65530, 6) == b"abcdef"
+    with pytest.raises(IndexError):
+        memory.read(65534, 4)
+    with pytest.raises(IndexError):
+        memory.write(-1, b"x")
+    memory.grow(1)
+    assert memory.size() == 2 * 65536
+    with pytest.raises(EngineError):
+        memory.grow(1)
+
+
+def test_a_program_that_is_not_lind_is_refused():
+    """A module without Lind's imports, or not a module, is ENOEXEC before any cage."""
+    for wasm in (b"\0asm\x01\0\0\0", b"#!/bin/sh\necho hi\n"):
+        with pytest.raises(OSError) as caught:
+            Runtime().run(wasm, ["empty"])
+        assert caught.value.errno == errno.ENOEXEC

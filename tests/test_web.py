@@ -1,0 +1,120 @@
+"""Lind in the browser: the site `lind serve-web` builds, its examples run through
+Pyodide on Node.js's WebAssembly and in headless Chromium (Debian's package, driven
+by playwright-core from npm), their output checked against the same programs on the
+cooperative runtime over wasmtime and against gcc's builds.
+
+Needs Node.js with npm (Pyodide and playwright-core come from the npm registry, once,
+into Lind's cache) and /usr/bin/chromium; .ci/run installs Chromium. The page's
+screenshot is written to $LIND_TEST_ARTIFACTS (else the test's temporary directory).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import threading
+from pathlib import Path
+
+import pytest
+from test_cooperative import ENV, run_cooperative
+from test_programs import run_native
+
+from lind.cli import web
+
+HERE = Path(__file__).parent / "web"
+PLAYWRIGHT_VERSION = "1.64.1"
+
+
+def _node() -> str:
+    node = shutil.which("node")
+    if node is None:
+        pytest.fail("Node.js is needed for the page's tests (install nodejs and npm)")
+    return node
+
+
+@pytest.fixture(scope="session")
+def site(tmp_path_factory) -> Path:
+    return web.build_site(tmp_path_factory.mktemp("site"))
+
+
+def run_in_node(site: Path, program: Path, grate: str = "none", stdin: str = "",
+                args: tuple[str, ...] = ()) -> dict:
+    done = subprocess.run([_node(), str(HERE / "run_in_node.mjs"), str(site), str(program),
+                           grate, stdin, *args], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    return json.loads(done.stdout.splitlines()[-1])
+
+
+@pytest.mark.parametrize("name", list(web.EXAMPLES))
+def test_examples_on_node_match_the_wasmtime_engine(site, name):
+    """Each bundled example, as the page runs it, gives on Node's engine exactly what
+    the cooperative runtime gives on wasmtime: the engine seam changes nothing."""
+    manifest = json.loads((site / "site.json").read_text())
+    example = next(e for e in manifest["examples"] if e["name"] == name)
+    program = site / example["program"]
+    got = run_in_node(site, program, example["grate"], example["stdin"], tuple(example["args"]))
+    from lind.portable import page
+
+    expected = page.run(program.read_bytes(), [program.name, *example["args"]],
+                        example["stdin"], example["grate"])
+    assert got == expected
+    assert got["status"] == 0
+    if name == "pipeline":
+        assert got["output"].endswith("5 lines through 2 pipes; children 2 and 3 exited\n")
+    if name == "strace":
+        assert "] exit_group(0)" in got["output"] and "you typed: typed" in got["output"]
+    if name == "aquarium":
+        assert got["report"].splitlines()[:4] == [
+            "created /work", "created /work/notes.txt", "modified /work/notes.txt",
+            "renamed /work/notes.txt -> /work/final.txt"]
+
+
+@pytest.mark.parametrize("name", ["forks", "jumps", "files"])
+def test_test_programs_on_node_match_native(builds, site, tmp_path, name):
+    """Programs of the test suite that fork, exec, longjmp and keep files, run in
+    Pyodide on Node: the same output as gcc's build."""
+    native = run_native(builds.native(name), [], tmp_path, ENV)
+    program = tmp_path / f"{name}.wasm"
+    shutil.copy(builds.wasm(name), program)
+    got = run_in_node(site, program)
+    assert got["output"] == native.stdout.decode(errors="replace")
+    assert got["status"] == native.returncode
+    code, out, _ = run_cooperative(program, [])
+    assert (code, out) == (native.returncode, native.stdout.decode(errors="replace"))
+
+
+def test_the_page_in_chromium(site, tmp_path):
+    """The page served with the isolation headers, in headless Chromium: every example
+    chosen, run, and its output read from the page; a screenshot kept."""
+    chromium = shutil.which("chromium") or "/usr/bin/chromium"
+    if not os.path.exists(chromium):
+        pytest.fail("Debian's chromium is needed for the browser test (apt-get install "
+                    "chromium; .ci/run does it)")
+    playwright = web.npm_package("playwright-core", PLAYWRIGHT_VERSION)
+    httpd = web.server(site, 0)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    artifacts = Path(os.environ.get("LIND_TEST_ARTIFACTS") or tmp_path)
+    artifacts.mkdir(parents=True, exist_ok=True)
+    screenshot = artifacts / "lind-in-the-browser.png"
+    try:
+        done = subprocess.run([_node(), str(HERE / "drive_browser.mjs"), str(playwright),
+                               chromium, f"http://127.0.0.1:{httpd.server_address[1]}/",
+                               str(screenshot)], capture_output=True, text=True, timeout=600)
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+    assert done.returncode == 0, done.stderr[-3000:]
+    results = json.loads(done.stdout.splitlines()[-1])
+    assert results.pop("crossOriginIsolated") is True
+    assert set(results) == set(web.EXAMPLES)
+    for name, result in results.items():
+        assert "exited with status 0" in result["status"], (name, result)
+    assert "you typed: a line for stdin" in results["hello"]["output"]
+    assert "argv[4] = browser" in results["hello"]["output"]
+    assert results["pipeline"]["output"].count("FROM CAGE 2") == 5
+    assert "] read(0, " in results["strace"]["output"]
+    assert "deleted /work/scratch" in results["aquarium"]["report"]
+    assert screenshot.stat().st_size > 10_000
+    print(f"screenshot: {screenshot}")
