@@ -49,6 +49,7 @@ CLAMP = "a clamp's route (Python), then what it chose"
 STARTUP = "cage start-up"
 PROGRAM = "a whole program: its wasm code and system calls"
 PORTABLE = "portable back end: a Python grate over a memory tree"
+COOPERATIVE = "cooperative runtime (lind.portable.runtime) on wasmtime: Python table"
 
 # What a row compares Lind with: the "baseline" named in the row.
 NATIVE = "native"                          # the same C program built natively, its own loop
@@ -98,6 +99,13 @@ def _io(name: str, args: tuple[str, ...], target: float | None, quick_n: int) ->
 def _portable(name: str, program: str, args: tuple[str, ...], quick_n: int) -> Bench:
     return Bench(f"{name}, portable back end", program, args, None, quick_n, quick_n * 10,
                  PORTABLE, backend="portable")
+
+
+def _cooperative(name: str, program: str, args: tuple[str, ...], quick_n: int) -> Bench:
+    """The browser's runtime, measured here on wasmtime (its host calls are wasmtime-py's
+    Python functions, ~50 us a call before the handler runs)."""
+    return Bench(f"{name}, cooperative runtime", program, args, None, quick_n, quick_n * 5,
+                 COOPERATIVE, backend="cooperative")
 
 
 def _euid(name: str, target: float | None, quick_n: int, grates: tuple[str, ...]) -> Bench:
@@ -150,6 +158,10 @@ BENCHES = [
     Bench("fork+exec+wait", "proc_loop", ("forkexec",), None, 50, 500, MICROVISOR),
     Bench("posix_spawn+wait", "spawn_loop", ("spawn",), 1.5, 50, 500, MICROVISOR),
     _portable("fork+exit+wait", "proc_loop", ("fork",), 100),
+    _cooperative("getpid", "syscall_loop", ("getpid",), 2_000),
+    _cooperative("read 4 KiB", "fileio_loop", ("read", "4096"), 1_000),
+    _cooperative("fork+exit+wait", "proc_loop", ("fork",), 20),
+    _cooperative("pipe stream 64 KiB", "proc_loop", ("stream", "65536"), 200),
     Bench("pipe round trip 1 B", "proc_loop", ("pingpong", "1"), 0.5, 2_000, 20_000, TRAMPOLINE),
     Bench("pipe round trip 4 KiB", "proc_loop", ("pingpong", "4096"), 0.5, 2_000, 20_000,
           TRAMPOLINE),
@@ -439,12 +451,30 @@ def _loop(bench: Bench, native: Path, wasm: Path, n: int) -> tuple[float, float]
     out = subprocess.run([str(native), *bench.args, str(n)], capture_output=True, check=True,
                          cwd=BUILD)
     base = _ns_per_op(out.stdout, f"{bench.name} native")
+    if bench.backend == "cooperative":
+        return base, _cooperative_loop(bench, wasm, n)
     res = lind.run([str(wasm), *bench.args, str(n)], capture_output=True,
                    root=str(BUILD) if bench.backend == "host" else None,
                    grates=_grate_stack(bench), backend=bench.backend)
     if res.returncode:
         raise SystemExit(f"lind bench: {bench.name} failed in a cage: {res.stderr.decode()}")
     return base, _ns_per_op(res.stdout, f"{bench.name} in a cage")
+
+
+def _cooperative_loop(bench: Bench, wasm: Path, n: int) -> float:
+    """The loop on the cooperative runtime, in a tree filled from BUILD (the files the
+    native run used)."""
+    from lind.portable import Tree
+    from lind.portable.runtime import Runtime
+
+    tree = Tree()
+    tree.load(BUILD)
+    out, err = bytearray(), bytearray()
+    status = Runtime(tree=tree, stdout=out.extend, stderr=err.extend).run(
+        wasm.read_bytes(), [wasm.name, *bench.args, str(n)])
+    if status:
+        raise SystemExit(f"lind bench: {bench.name} failed in a cage: {err.decode()}")
+    return _ns_per_op(bytes(out), f"{bench.name} in a cage")
 
 
 def _workload_run(bench: Bench, native: Path, wasm: Path, n: int) -> tuple[float, float]:

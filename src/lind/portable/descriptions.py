@@ -16,7 +16,21 @@ from lind.microvisor import abi
 from lind.portable.memfs import BLOCK, Dir, File, Node, Stat, Tree
 
 PIPE_BUF = 4096
-PIPE_CAPACITY = 1 << 20   # more than Linux's 64 KiB: a writer waits only when no reader can run
+PIPE_BYTES = 256 << 20    # what all of a run's pipes may hold together before a writer waits
+
+
+class PipeBudget:
+    """Bytes held in a run's pipes. Far more than Linux's 64 KiB a pipe: on one thread a
+    writer that must wait can only hand over to cages that have not started or are
+    ready (lind.portable.runtime), so writers should rarely wait; the bound keeps a cage
+    from holding the host's memory in pipes."""
+
+    def __init__(self, limit: int = PIPE_BYTES) -> None:
+        self.limit = limit
+        self.used = 0
+
+    def room(self) -> int:
+        return self.limit - self.used
 
 
 def _error(code: int) -> OSError:
@@ -140,7 +154,8 @@ class TreeFile(Description):
 class Pipe:
     """The bytes between a pipe's ends, and how many of each end are open."""
 
-    def __init__(self) -> None:
+    def __init__(self, budget: PipeBudget) -> None:
+        self.budget = budget
         self.buffer = bytearray()
         self.readers = 0
         self.writers = 0
@@ -169,6 +184,7 @@ class PipeEnd(Description):
             return None
         data = bytes(buffer[:n])
         del buffer[:n]
+        self.pipe.budget.used -= len(data)
         return data
 
     def write(self, data: bytes) -> int | None:
@@ -178,13 +194,15 @@ class PipeEnd(Description):
             raise _error(errno.EBADF)
         if self.pipe.readers == 0:
             raise _error(errno.EPIPE)
-        room = PIPE_CAPACITY - len(self.pipe.buffer)
+        room = self.pipe.budget.room()
         if room <= 0 or (len(data) <= PIPE_BUF and room < len(data)):
             if self.flags & abi.O_NONBLOCK:
                 raise _error(errno.EAGAIN)
             return None
-        self.pipe.buffer += data[:room]
-        return min(len(data), room)
+        taken = data[:room]
+        self.pipe.buffer += taken
+        self.pipe.budget.used += len(taken)
+        return len(taken)
 
     def stat(self) -> Stat:
         now = time.time_ns()
@@ -201,7 +219,7 @@ class PipeEnd(Description):
         else:
             if pipe.readers == 0:
                 found |= abi.POLLERR
-            elif len(pipe.buffer) < PIPE_CAPACITY:
+            elif pipe.budget.room() > 0:
                 found |= events & abi.POLLOUT
         return found
 
@@ -210,6 +228,9 @@ class PipeEnd(Description):
             self.pipe.readers -= 1
         else:
             self.pipe.writers -= 1
+        if self.pipe.readers == 0 and self.pipe.writers == 0:
+            self.pipe.budget.used -= len(self.pipe.buffer)     # what nobody will read
+            self.pipe.buffer.clear()
 
 
 class Console(Description):

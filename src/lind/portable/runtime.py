@@ -14,9 +14,10 @@ wait4) runs the other cages that can run until it need not -- each on top of the
 waiting one's host stack. A cage lower on that stack resumes only when those above
 it finish or wait themselves; when every cage that could make progress is below a
 waiting one, the wait can never end and the call fails with EDEADLK (said on the
-run's stderr). Pipes hold up to 1 MiB before a writer waits, so the usual shapes --
+run's stderr). A run's pipes hold up to 256 MiB before a writer waits, so the usual shapes --
 a parent writing and then waiting, a shell pipeline, a child reading what its
-parent wrote -- run to the end. Suspending a cage on its own stack (the browser's
+parent wrote -- run to the end; two cages answering each other back and forth do
+not. Suspending a cage on its own stack (Asyncify on every call, or the browser's
 JS Promise Integration) would lift that limit.
 """
 
@@ -37,7 +38,7 @@ from typing import Any
 from lind.engine import WASM_PAGE, Engine, EngineError, Instance, Memory, new_engine
 from lind.microvisor import abi
 from lind.portable import syscalls
-from lind.portable.descriptions import Console, Description
+from lind.portable.descriptions import Console, Description, PipeBudget
 from lind.portable.memfs import File, Tree
 from lind.portable.syscalls import CageEnded
 
@@ -368,6 +369,7 @@ class Runtime:
         self.stdin = stdin
         self.layers = list(layers)       # grates of this runtime: handle(call) -> int
         self.deadline = None if timeout is None else time.monotonic() + timeout
+        self.pipe_budget = PipeBudget()
         self.max_processes = max_processes
         self.memory_limit = memory_limit
         self.processes: dict[int, Process] = {}

@@ -545,7 +545,7 @@ def sys_dup2(proc, old, new, *_):
 
 def sys_pipe2(proc, fds, flags, *_):
     flags = u32(flags)
-    pipe, extra = Pipe(), flags & abi.O_NONBLOCK
+    pipe, extra = Pipe(proc.runtime.pipe_budget), flags & abi.O_NONBLOCK
     cloexec = bool(flags & abi.O_CLOEXEC)
     r = proc.install(PipeEnd(pipe, True, extra), cloexec)
     try:
