@@ -147,6 +147,12 @@ def test_engine_refuses_bad_modules_and_bounds_memory():
     assert memory.size() == 2 * 65536
     with pytest.raises(EngineError):
         memory.grow(1)
+    copy = engine.new_memory(3, 3, True)
+    copy.write(3 * 65536 - 1, b"z")
+    copy.copy_from(memory)
+    assert copy.read(65530, 6) == b"abcdef" and copy.read(3 * 65536 - 1, 1) == b"z"
+    with pytest.raises(IndexError):
+        engine.new_memory(1, 1, True).copy_from(memory)     # too small for it
 
 
 def test_a_program_that_is_not_lind_is_refused():

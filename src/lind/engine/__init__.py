@@ -50,6 +50,10 @@ class Memory(Protocol):
 
     def write(self, addr: int, data: bytes) -> None: ...
 
+    def copy_from(self, source: Memory) -> None:
+        """All of `source` (a memory of the same engine, no larger) to the start of
+        this one, without passing through Python bytes (fork copies whole memories)."""
+
 
 class Instance(Protocol):
     def has(self, name: str) -> bool: ...

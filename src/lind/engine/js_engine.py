@@ -64,6 +64,12 @@ class JsMemory:
             js.Uint8Array.new(self.memory.buffer, addr, len(data)).assign(data)
 
 
+    def copy_from(self, source: JsMemory) -> None:
+        length = source.size()
+        self._check(0, length)
+        js.Uint8Array.new(self.memory.buffer).set(js.Uint8Array.new(source.memory.buffer))
+
+
 class JsInstance:
     def __init__(self, instance: Any, proxies: list[Any]) -> None:
         self.instance = instance

@@ -122,6 +122,10 @@ class WasmtimeMemory:
     def write(self, addr: int, data: bytes) -> None:
         ctypes.memmove(self._check(addr, len(data)), data, len(data))
 
+    def copy_from(self, source: WasmtimeMemory) -> None:
+        length = source.size()
+        ctypes.memmove(self._check(0, length), source._check(0, length), length)
+
 
 class WasmtimeInstance:
     def __init__(self, store: wasmtime.Store, instance: wasmtime.Instance) -> None:

@@ -544,7 +544,7 @@ class Runtime:
                 self.charge_memory(parent.memory.size())
                 memory = self.engine.new_memory(parent.memory.size() // WASM_PAGE,
                                                 parent.heap.limit // WASM_PAGE, True)
-                memory.write(0, parent.memory.read(0, parent.memory.size()))
+                memory.copy_from(parent.memory)
                 child.cwd, child.umask = parent.cwd, parent.umask
                 child.argv, child.env = parent.argv, parent.env
                 child.entry, child.signal_mask = parent.entry, parent.signal_mask
