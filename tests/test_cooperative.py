@@ -6,12 +6,11 @@ it must refuse; escapes from its tree."""
 from __future__ import annotations
 
 import errno
-import os
 from pathlib import Path
 
 import pytest
-from test_attacks import make_root, untouched
-from test_portable import snapshot
+from test_attacks import untouched
+from test_portable import plant_secret, snapshot
 from test_programs import run_native
 
 from lind.engine import EngineError, new_engine
@@ -101,12 +100,7 @@ def test_a_computing_cage_is_stopped_at_the_timeout(builds):
 def test_escapes_reach_nothing_outside_the_tree(builds, tmp_path, canary):
     """escape.c's attempts (links planted to a secret outside the root, `..` past /,
     bad pointers) find nothing: the tree is all a cage can name."""
-    root = make_root(tmp_path)
-    secret = tmp_path / "secret.txt"
-    secret.write_text("SECRET\n")
-    os.symlink(secret, root / "abs_link")
-    os.symlink("../secret.txt", root / "rel_link")
-    os.symlink(str(tmp_path), root / "dir_link")
+    root, secret = plant_secret(tmp_path)
     before = snapshot(root)
     tree = Tree()
     tree.load(root)

@@ -240,16 +240,23 @@ def test_the_cli_runs_on_the_portable_back_end(builds, tmp_path):
 
 # -- attacks --------------------------------------------------------------------
 
-def test_escapes_through_links_reach_nothing_outside_the_tree(builds, tmp_path, canary):
-    """escape.c's eleven attempts (planted absolute, relative and directory links to a
-    secret outside the root, links made in the cage, `..` past /, bad pointers) fail on
-    the portable back end; the host root keeps only what was planted there."""
+def plant_secret(tmp_path: Path) -> tuple[Path, Path]:
+    """A root with links planted to a secret beside it (absolute, relative, to the
+    directory above): what escape.c tries to read through."""
     root = make_root(tmp_path)
     secret = tmp_path / "secret.txt"
     secret.write_text("SECRET\n")
     os.symlink(secret, root / "abs_link")
     os.symlink("../secret.txt", root / "rel_link")
     os.symlink(str(tmp_path), root / "dir_link")
+    return root, secret
+
+
+def test_escapes_through_links_reach_nothing_outside_the_tree(builds, tmp_path, canary):
+    """escape.c's eleven attempts (planted absolute, relative and directory links to a
+    secret outside the root, links made in the cage, `..` past /, bad pointers) fail on
+    the portable back end; the host root keeps only what was planted there."""
+    root, secret = plant_secret(tmp_path)
     before = snapshot(root)
     rc, out, err = run_portable(tmp_path, "escape", [builds.wasm("escape"), secret], root=root)
     assert rc == 0, out + err

@@ -260,48 +260,6 @@ def defined_memories(wasm: bytes) -> int:
     return 0
 
 
-def _limits(data: bytes, pos: int) -> tuple[int, int | None, bool, int]:
-    flags, pos = leb128(data, pos)
-    least, pos = leb128(data, pos)
-    most = None
-    if flags & 1:
-        most, pos = leb128(data, pos)
-    return least, most, bool(flags & 2), pos
-
-
-def memory_import(wasm: bytes) -> tuple[str, str, int, int | None, bool] | None:
-    """The module's imported memory, if it has one: (module, name, minimum pages,
-    maximum or None, shared). For engines whose API does not say (JavaScript's)."""
-    data = bytes(wasm)
-    for section, pos, _ in sections(data):
-        if section != 2:
-            continue
-        count, pos = leb128(data, pos)
-        for _ in range(count):
-            names = []
-            for _name in range(2):
-                length, pos = leb128(data, pos)
-                names.append(data[pos:pos + length].decode("utf-8", "replace"))
-                pos += length
-            kind = data[pos]
-            pos += 1
-            if kind == 2:
-                least, most, shared, pos = _limits(data, pos)
-                return names[0], names[1], least, most, shared
-            if kind in (0, 4):                # a function's type; a tag's attribute, type
-                if kind == 4:
-                    pos += 1
-                _, pos = leb128(data, pos)
-            elif kind == 1:                   # a table: its element type, its limits
-                pos = _limits(data, pos + 1)[3]
-            elif kind == 3:                   # a global: its value type, mutability
-                pos += 2
-            else:
-                raise AsyncifyError(f"unknown import kind {kind}")
-        return None
-    return None
-
-
 def custom_section_names(wasm: bytes) -> set[str]:
     names = set()
     for section, start, _ in sections(wasm):
@@ -359,25 +317,7 @@ def _start_function_inits(data: bytes) -> dict[int, int] | None:
     bodies: list[tuple[int, int]] = []
     for section, pos, _ in sections(data):
         if section == 2:               # imports: functions come before defined ones
-            imported = 0
-            count, pos = leb128(data, pos)
-            for _ in range(count):
-                for _name in range(2):
-                    length, pos = leb128(data, pos)
-                    pos += length
-                kind = data[pos]
-                pos += 1
-                if kind == 0:          # a function: its type index
-                    imported += 1
-                    _, pos = leb128(data, pos)
-                elif kind == 1:        # a table: reference type and limits
-                    pos = _skip_limits(data, pos + 1)
-                elif kind == 2:        # a memory: limits
-                    pos = _skip_limits(data, pos)
-                elif kind == 3:        # a global: value type and mutability
-                    pos += 2
-                else:                  # a tag: attribute and type index
-                    _, pos = leb128(data, pos + 1)
+            imported = sum(1 for entry in import_entries(data) if entry[2] == 0)
         elif section == 8:
             start, _ = leb128(data, pos)
         elif section == 10:
@@ -438,9 +378,10 @@ def encode_leb128(value: int, signed: bool = False) -> bytes:
             return bytes(out)
 
 
-def module_imports(wasm: bytes) -> list[tuple[str, str]]:
-    """(module, name) of every import, read from the import section alone
-    (no compilation, so it is cheap on a large module)."""
+def import_entries(wasm: bytes) -> list[tuple[str, str, int, tuple[int, int | None, bool] | None]]:
+    """(module, name, kind, memory limits) of every import, read from the import section
+    alone (no compilation, so it is cheap on a large module). Kind 0: function, 1: table,
+    2: memory (limits: minimum and maximum pages, shared), 3: global, 4: tag."""
     data = bytes(wasm)
     for section, pos, _ in sections(data):
         if section == 2:
@@ -454,21 +395,36 @@ def module_imports(wasm: bytes) -> list[tuple[str, str]]:
                     pos += n
                 kind = data[pos]
                 pos += 1
+                limits = None
                 if kind == 0:  # function: type index
                     _, pos = leb128(data, pos)
                 elif kind == 1:  # table: reftype, limits
-                    pos = _skip_limits(data, pos + 1)
+                    pos = _limits(data, pos + 1)[1]
                 elif kind == 2:  # memory: limits
-                    pos = _skip_limits(data, pos)
+                    limits, pos = _limits(data, pos)
                 elif kind == 3:  # global: valtype, mutability
                     pos += 2
                 elif kind == 4:  # tag: attribute, type index
                     _, pos = leb128(data, pos + 1)
                 else:
                     raise AsyncifyError(f"unknown import kind {kind}")
-                out.append((names[0], names[1]))
+                out.append((names[0], names[1], kind, limits))
             return out
     return []
+
+
+def module_imports(wasm: bytes) -> list[tuple[str, str]]:
+    """(module, name) of every import."""
+    return [(module, name) for module, name, _, _ in import_entries(wasm)]
+
+
+def memory_import(wasm: bytes) -> tuple[str, str, int, int | None, bool] | None:
+    """The module's imported memory, if it has one: (module, name, minimum pages,
+    maximum or None, shared). For engines whose API does not say (JavaScript's)."""
+    for module, name, kind, limits in import_entries(wasm):
+        if kind == 2 and limits is not None:
+            return module, name, *limits
+    return None
 
 
 def module_exports(wasm: bytes) -> dict[str, tuple[int, int]]:
@@ -522,12 +478,14 @@ def exported_constant(wasm: bytes, name: str) -> int | None:
     return None
 
 
-def _skip_limits(data: bytes, pos: int) -> int:
+def _limits(data: bytes, pos: int) -> tuple[tuple[int, int | None, bool], int]:
+    """A table's or memory's limits at `pos`: ((minimum, maximum or None, shared), end)."""
     flags = data[pos]
-    _, pos = leb128(data, pos + 1)
+    least, pos = leb128(data, pos + 1)
+    most = None
     if flags & 1:
-        _, pos = leb128(data, pos)
-    return pos
+        most, pos = leb128(data, pos)
+    return (least, most, bool(flags & 2)), pos
 
 
 def custom_section(wasm: bytes, name: str) -> bytes | None:
