@@ -35,8 +35,7 @@ from lind.cli import launch
 IDLE_SECONDS = 900.0
 REQUEST_LIMIT = 16 << 20            # arguments and environment together
 REQUEST_TIMEOUT = 10.0              # a client that connects and sends nothing
-_NOT_PRELOADED = {"lind.__main__", "lind.cli.server", "lind.microvisor.netns_helper",
-                  "lind.engine.js_engine"}     # Pyodide's: imports its `js` module
+_NOT_PRELOADED = {"lind.__main__", "lind.cli.server", "lind.microvisor.netns_helper"}
 
 
 @dataclass

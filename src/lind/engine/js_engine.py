@@ -13,14 +13,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-import js  # type: ignore[import-not-found]  # Pyodide's module: only there
-from pyodide.ffi import JsException, create_proxy, to_js  # type: ignore[import-not-found]
-
 from lind.engine import EngineError, HostFunction, Import
 from lind.toolchain.asyncify import AsyncifyError, memory_import
 
-_I64_RESULT = js.Function.new("f", "return (...args) => BigInt(f(...args))")
-_I32_RESULT = js.Function.new("f", "return (...args) => f(...args)")
+try:                                   # Pyodide's modules: only there
+    import js  # type: ignore[import-not-found]
+    from pyodide.ffi import JsException, create_proxy, to_js  # type: ignore[import-not-found]
+except ImportError:                    # elsewhere the module loads, and new() says why not
+    js = None
+    JsException = create_proxy = to_js = None
 
 
 @dataclass(frozen=True)
@@ -94,6 +95,12 @@ class JsInstance:
 class JsEngine:
     name = "js"
 
+    def __init__(self) -> None:
+        if js is None:
+            raise EngineError("the js engine runs inside Pyodide (a web page or Node.js)")
+        self._i64_result = js.Function.new("f", "return (...args) => BigInt(f(...args))")
+        self._i32_result = js.Function.new("f", "return (...args) => f(...args)")
+
     def compile(self, wasm: bytes) -> JsModule:
         try:
             module = js.WebAssembly.Module.new(to_js(wasm))
@@ -140,7 +147,8 @@ class JsEngine:
                     continue                  # instantiation says which is missing
                 proxy = create_proxy(_plain_ints(function))
                 proxies.append(proxy)
-                wrap = _I64_RESULT if _returns_i64(item.module, item.name) else _I32_RESULT
+                wrap = (self._i64_result if _returns_i64(item.module, item.name)
+                        else self._i32_result)
                 space[item.name] = wrap(proxy)
         imports = js.Object.new()
         for name, space in namespaces.items():
