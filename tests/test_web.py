@@ -85,9 +85,10 @@ def test_test_programs_on_node_match_native(builds, site, tmp_path, name):
     assert (code, out) == (native.returncode, native.stdout.decode(errors="replace"))
 
 
-def test_the_page_in_chromium(site, tmp_path):
+def test_the_page_in_chromium(builds, site, tmp_path):
     """The page served with the isolation headers, in headless Chromium: every example
-    chosen, run, and its output read from the page; a screenshot kept."""
+    chosen, run, and its output read from the page; then a program of the test suite
+    uploaded as a person would, its output against gcc's build; a screenshot kept."""
     chromium = shutil.which("chromium") or "/usr/bin/chromium"
     if not os.path.exists(chromium):
         pytest.fail("Debian's chromium is needed for the browser test (apt-get install "
@@ -98,16 +99,23 @@ def test_the_page_in_chromium(site, tmp_path):
     artifacts = Path(os.environ.get("LIND_TEST_ARTIFACTS") or tmp_path)
     artifacts.mkdir(parents=True, exist_ok=True)
     screenshot = artifacts / "lind-in-the-browser.png"
+    upload = tmp_path / "args_env.wasm"
+    shutil.copy(builds.wasm("args_env"), upload)
+    native = run_native(builds.native("args_env"), ["7", "two", "three"], tmp_path, {})
     try:
         done = subprocess.run([_node(), str(HERE / "drive_browser.mjs"), str(playwright),
                                chromium, f"http://127.0.0.1:{httpd.server_address[1]}/",
-                               str(screenshot)], capture_output=True, text=True, timeout=600)
+                               str(screenshot), str(upload), "7 two three"],
+                              capture_output=True, text=True, timeout=600)
     finally:
         httpd.shutdown()
         httpd.server_close()
     assert done.returncode == 0, done.stderr[-3000:]
     results = json.loads(done.stdout.splitlines()[-1])
     assert results.pop("crossOriginIsolated") is True
+    uploaded = results.pop("upload")
+    assert f"exited with status {native.returncode}" in uploaded["status"]
+    assert uploaded["output"] == native.stdout.decode()
     assert set(results) == set(web.EXAMPLES)
     for name, result in results.items():
         assert "exited with status 0" in result["status"], (name, result)

@@ -1,9 +1,10 @@
 // Drives the page in headless Chromium: runs every bundled example, prints each one's
 // output and status as JSON, and saves a screenshot of the page after the last run.
-// usage: node drive_browser.mjs PLAYWRIGHT_CORE_DIR CHROMIUM URL SCREENSHOT.png
+// With UPLOAD.wasm, also runs that file as a person uploading it would (as "upload").
+// usage: node drive_browser.mjs PLAYWRIGHT_CORE_DIR CHROMIUM URL SCREENSHOT.png [UPLOAD.wasm ARGS]
 import path from "node:path";
 
-const [playwrightDir, chromium, url, screenshot] = process.argv.slice(2);
+const [playwrightDir, chromium, url, screenshot, upload, uploadArgs] = process.argv.slice(2);
 const { chromium: launcher } = await import(path.resolve(playwrightDir, "index.mjs"));
 const browser = await launcher.launch({
   executablePath: chromium,
@@ -30,6 +31,21 @@ try {
       output: await page.textContent("#output"),
       report: await page.textContent("#report"),
     };
+  }
+  if (upload) {
+    await page.setInputFiles("#upload", upload);
+    await page.selectOption("#grate", "none");
+    await page.fill("#args", uploadArgs || "");
+    await page.fill("#stdin", "");
+    await page.click("#run");
+    await page.waitForFunction(() => /exited with status|could not run/.test(
+      document.getElementById("status").textContent), null, { timeout: 120000 });
+    results.upload = {
+      status: await page.textContent("#status"),
+      output: await page.textContent("#output"),
+    };
+    await page.setInputFiles("#upload", []);
+    await page.selectOption("#example", names[names.length - 1]);
   }
   await page.screenshot({ path: screenshot, fullPage: true });
   results.crossOriginIsolated = await page.evaluate(() => self.crossOriginIsolated);
