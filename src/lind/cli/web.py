@@ -151,6 +151,8 @@ def main(argv: list[str]) -> int:
         for arg in args:
             if arg == "--port":
                 port = int(next(args))
+                if not 0 <= port <= 65535:
+                    raise ValueError(arg)
             elif arg == "--host":
                 host = next(args)
             elif arg == "--out":
@@ -173,8 +175,9 @@ def main(argv: list[str]) -> int:
         return 0
     try:
         httpd = server(site, port, host)
-    except OSError as exc:
-        print(f"lind serve-web: cannot listen on {host}:{port}: {exc.strerror}", file=sys.stderr)
+    except OSError as exc:        # in use, or an address this host does not have
+        print(f"lind serve-web: cannot listen on {host}:{port}: {exc.strerror or exc}",
+              file=sys.stderr)
         return 1
     print(f"lind serve-web: http://{host}:{httpd.server_address[1]}/ (site in {site}; "
           "Ctrl-C stops)", flush=True)
