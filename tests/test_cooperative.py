@@ -70,6 +70,7 @@ def test_refusals_and_limits(builds):
         "exec of text: -1 Exec format error",
         "exec missing: -1 No such file or directory",
         "wait without children: -1 No child process",
+        "exec with 4 MB of arguments: -1 Argument list too long",
         "socket: -1 Address family not supported by protocol",
         "shared file mapping: -1 No such device",
         "private file mapping: not a program",
@@ -80,6 +81,17 @@ def test_refusals_and_limits(builds):
         "forks before the limit: 39, then Resource temporarily unavailable",
     ]
     assert "would wait forever for input" in err
+
+
+def test_cages_waiting_on_one_another_are_bounded(builds):
+    """A chain of 100 cages each waiting for the next: one thread holds 24 of them
+    waiting at once (each is on the host stack); the 24th wait is EDEADLK, said on
+    stderr, and the run goes on -- the host's stack never runs out."""
+    code, out, err = run_cooperative(builds.wasm("coop_chain"), ["100"])
+    assert code == 2
+    assert out.splitlines() == [*(f"wait at depth {d}: Resource deadlock would occur"
+                                  for d in (24, 48, 72, 96)), "reached depth 100"]
+    assert "24 cages already wait on one another" in err
 
 
 def test_memory_of_the_whole_run_is_bounded(builds):

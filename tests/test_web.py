@@ -71,6 +71,16 @@ def test_examples_on_node_match_the_wasmtime_engine(site, name):
             "renamed /work/notes.txt -> /work/final.txt"]
 
 
+def test_cages_waiting_on_one_another_in_node(builds, site, tmp_path):
+    """The bound on cages waiting on one another holds Pyodide's stack too."""
+    program = tmp_path / "coop_chain.wasm"
+    shutil.copy(builds.wasm("coop_chain"), program)
+    got = run_in_node(site, program, args=("100",))
+    assert got["status"] == 2
+    assert got["output"].count("Resource deadlock would occur") == 4
+    assert got["output"].rstrip().endswith("reached depth 100")
+
+
 @pytest.mark.parametrize("name", ["forks", "jumps", "files"])
 def test_test_programs_on_node_match_native(builds, site, tmp_path, name):
     """Programs of the test suite that fork, exec, longjmp and keep files, run in

@@ -35,6 +35,12 @@ int main(int argc, char **argv)
 	show("exec of text", execve("/data.txt", args, NULL));
 	show("exec missing", execve("/no/such", args, NULL));
 	show("wait without children", waitpid(-1, &st, 0));
+	static char long_arg[200];
+	static char *many[20001];
+	memset(long_arg, 'a', sizeof long_arg - 1);
+	for (int i = 0; i < 20000; i++)
+		many[i] = long_arg;           /* 4 MB of arguments from 200 bytes of memory */
+	show("exec with 4 MB of arguments", execve("/data.txt", many, NULL));
 	show("socket", socket(AF_INET, SOCK_STREAM, 0));
 	fd = open("/data.txt", O_RDWR);
 	void *shared = mmap(NULL, 4096, PROT_READ, MAP_SHARED, fd, 0);

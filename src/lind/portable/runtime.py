@@ -50,7 +50,10 @@ _COPIED_GLOBAL_PREFIX = "lind_global_"
 MAX_MEMORY_PAGES = 16384          # 1 GiB of linear memory for each cage
 PAGE = 4096
 MAX_PROCESSES = 256
+MAX_NESTED = 24                  # cages run on top of waiting ones at once (host stack depth)
 MEMORY_LIMIT = 2 << 30           # the linear memories of all of a run's cages together
+TREE_ROOM = 1 << 30              # what a run may add to a tree that has no capacity
+ARG_MAX = 2 << 20                # argv and envp of an exec together, as Linux's default
 
 
 class Process:
@@ -111,15 +114,16 @@ class Process:
 
     def strings(self, addr: int) -> list[bytes]:
         """A NULL-terminated array of string pointers (argv, envp)."""
-        items = []
+        items, total = [], 0
         addr &= 0xFFFFFFFF
         while True:
             (pointer,) = struct.unpack("<I", self.read(addr + 4 * len(items), 4))
             if pointer == 0:
                 return items
-            if len(items) >= 65536:
-                raise OSError(errno.E2BIG, "Argument list too long")
             items.append(self.string(pointer, 1 << 17))
+            total += len(items[-1]) + 1 + 8
+            if total > ARG_MAX:       # one string named a million times is E2BIG too
+                raise OSError(errno.E2BIG, "Argument list too long")
 
     # -- fds ------------------------------------------------------------------
     def description(self, fd: int) -> Description:
@@ -361,6 +365,8 @@ class Runtime:
                  max_processes: int = MAX_PROCESSES, memory_limit: int = MEMORY_LIMIT) -> None:
         self.engine = engine or new_engine()
         self.tree = tree if tree is not None else Tree()
+        if self.tree.capacity is None:          # what cages write is the host's memory
+            self.tree.capacity = self.tree.used + TREE_ROOM
         with self.tree.lock:
             if self.tree.find("/tmp").node is None:
                 self.tree.make_dirs("/tmp").mode = 0o41777
@@ -378,6 +384,7 @@ class Runtime:
         self._next_pid = 1
         self._modules: dict[bytes, Any] = {}
         self.timed_out = False
+        self.nested = 0                  # cages on the host stack now
 
     # -- programs -----------------------------------------------------------------
     def compile(self, wasm: bytes) -> Any:
@@ -471,6 +478,7 @@ class Runtime:
         """Run `proc` from where it is until it ends (nested in a waiting cage's call
         when that one runs it)."""
         proc.running = True
+        self.nested += 1
         try:
             while proc.status is None:
                 if proc.exec_request is not None:
@@ -496,18 +504,18 @@ class Runtime:
                 proc.end(abi.exit_status(0))            # _start returned
         finally:
             proc.running = False
+            self.nested -= 1
 
-    def _crashed(self, proc: Process, exc: BaseException) -> None:
+    def _crashed(self, proc: Process, exc: Exception) -> None:
+        """The cage's code trapped, or a call failed in a way no errno says (a bug of
+        Lind's, or the engine's own limits): that cage ends as by SIGSEGV, with a line
+        on the run's stderr; the run and the host go on."""
         if self.timed_out:
             proc.end(abi.signal_status(9))
             return
-        text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        if isinstance(exc, OSError) or "wasm trap" in text or "unreachable" in text \
-                or "RuntimeError" in type(exc).__name__ or "out of bounds" in text:
-            self.stderr(f"lind: cage {proc.pid}: {text}\n".encode())
-            proc.end(abi.signal_status(11))            # as a fault: SIGSEGV
-            return
-        raise exc
+        text = str(exc).splitlines()[0] if str(exc) else ""
+        self.stderr(f"lind: cage {proc.pid}: {type(exc).__name__}: {text}\n".encode())
+        proc.end(abi.signal_status(11))
 
     # -- calls ----------------------------------------------------------------------
     def dispatch(self, proc: Process, nr: int, args: tuple[int, ...]) -> int:
@@ -530,6 +538,10 @@ class Runtime:
             if not self.runnable:
                 self.stderr(f"lind: cage {proc.pid} would wait forever for {what}: every cage "
                             "that could end the wait is itself waiting beneath it\n".encode())
+                raise OSError(errno.EDEADLK, "Resource deadlock avoided")
+            if self.nested >= MAX_NESTED:
+                self.stderr(f"lind: cage {proc.pid} cannot wait for {what}: {self.nested} cages "
+                            "already wait on one another, the most one thread holds\n".encode())
                 raise OSError(errno.EDEADLK, "Resource deadlock avoided")
             self.step(self.runnable.popleft())
             if proc.status is not None:
