@@ -81,6 +81,18 @@ def test_strace_decodes_calls_follows_forks_and_keeps_status(builds, tmp_path):
     assert err.rstrip().endswith("+++ exited with 0 +++")
 
 
+def test_strace_names_calls_numbered_past_334(builds, tmp_path):
+    """fchmodat2 (452, what musl makes of fchmodat with AT_SYMLINK_NOFOLLOW),
+    faccessat2 (439) and close_range (436) are traced and named, not passed by
+    untraced as when the grate knew numbers up to 334 only."""
+    r = _run([builds.wasm("grates/late_calls")], root=tmp_path, grates=["strace"])
+    err = r.stderr.decode()
+    assert r.stdout == b"fchmodat2 0 faccessat2 0 close_range 0\n", err
+    assert '] fchmodat2(AT_FDCWD, "/late.txt", 0640, 0x100) = 0\n' in err
+    assert '] faccessat2(AT_FDCWD, "/late.txt", 4, 0x0) = 0\n' in err
+    assert "] close_range(100, 200, 0x0) = 0\n" in err
+
+
 def test_strace_shows_a_call_that_ended_the_cage_as_unfinished(builds, tmp_path):
     """A grate below strace kills the cage in getppid: as Linux's strace, the call has
     no result ("= ?", not the ENOSYS the killing grate returned) and the end names the

@@ -6,7 +6,7 @@
 #include <string.h>
 #include <sys/syscall.h>
 
-#define MAX_CALL 335            /* Linux x86_64 numbers 0..334 */
+#define MAX_CALL 453            /* Linux x86_64 numbers 0..452 (fchmodat2, Linux 6.6) */
 
 /* How each argument is shown: d int, u unsigned, x hex, s string, b buffer
  * (length in the next argument, contents after the call for reads),
@@ -141,6 +141,11 @@ static const struct call_info calls[MAX_CALL] = {
 	[SYS_prlimit64] = {"prlimit64", "ddpp"},
 	[SYS_renameat2] = {"renameat2", "asasx"},
 	[SYS_getrandom] = {"getrandom", "pux"},
+	[SYS_statx] = {"statx", "asxxp"},
+	[SYS_close_range] = {"close_range", "uux"},
+	[SYS_faccessat2] = {"faccessat2", "asdx"},
+	[SYS_epoll_pwait2] = {"epoll_pwait2", "dpdppu"},
+	[SYS_fchmodat2] = {"fchmodat2", "asox"},
 };
 
 /* The number of the call named `name`, or -1. */
