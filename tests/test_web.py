@@ -98,7 +98,9 @@ def test_test_programs_on_node_match_native(builds, site, tmp_path, name):
 def test_the_page_in_chromium(builds, site, tmp_path):
     """The page served with the isolation headers, in headless Chromium: every example
     chosen, run, and its output read from the page; then a program of the test suite
-    uploaded as a person would, its output against gcc's build; a screenshot kept."""
+    uploaded as a person would, its output against gcc's build; then one that never
+    returns, stopped with the page's Stop (the worker it ran in ends; the page goes on);
+    a screenshot kept."""
     chromium = shutil.which("chromium") or "/usr/bin/chromium"
     if not os.path.exists(chromium):
         pytest.fail("Debian's chromium is needed for the browser test (apt-get install "
@@ -112,10 +114,12 @@ def test_the_page_in_chromium(builds, site, tmp_path):
     upload = tmp_path / "args_env.wasm"
     shutil.copy(builds.wasm("args_env"), upload)
     native = run_native(builds.native("args_env"), ["7", "two", "three"], tmp_path, {})
+    spinner = tmp_path / "coop_edges.wasm"
+    shutil.copy(builds.wasm("coop_edges"), spinner)
     try:
         done = subprocess.run([_node(), str(HERE / "drive_browser.mjs"), str(playwright),
                                chromium, f"http://127.0.0.1:{httpd.server_address[1]}/",
-                               str(screenshot), str(upload), "7 two three"],
+                               str(screenshot), str(upload), "7 two three", str(spinner)],
                               capture_output=True, text=True, timeout=600)
     finally:
         httpd.shutdown()
@@ -123,6 +127,10 @@ def test_the_page_in_chromium(builds, site, tmp_path):
     assert done.returncode == 0, done.stderr[-3000:]
     results = json.loads(done.stdout.splitlines()[-1])
     assert results.pop("crossOriginIsolated") is True
+    stopped, after = results.pop("stopped"), results.pop("after")
+    assert stopped["whileRunning"] == "Running coop_edges.wasm\u2026"
+    assert stopped["status"] == "coop_edges.wasm stopped."
+    assert "exited with status 0" in after["status"]
     uploaded = results.pop("upload")
     assert f"exited with status {native.returncode}" in uploaded["status"]
     assert uploaded["output"] == native.stdout.decode()

@@ -1,9 +1,40 @@
-// The page: Pyodide and Lind's wheel from this site, then each run on Lind's
-// cooperative runtime (lind.portable.page.run) over this browser's WebAssembly.
-import { loadPyodide } from "./pyodide/pyodide.mjs";
-
+// The page: a worker (worker.js) holds Pyodide and Lind and runs each program on
+// Lind's cooperative runtime over this browser's WebAssembly; the page sends it the
+// program and shows what comes back.
 const $ = (id) => document.getElementById(id);
 const status = (text) => { $("status").textContent = text; };
+const controls = ["example", "upload", "grate", "args", "stdin", "run"];
+
+let worker, started, running = null;
+
+function startWorker() {
+  return new Promise((resolve, reject) => {
+    worker = new Worker("worker.js", { type: "module" });
+    worker.onmessage = ({ data }) => {
+      if (data.ready) resolve(data.ready);
+      else if (data.failed) reject(new Error(data.failed));
+      else if (running) finish(data);
+    };
+    worker.onerror = (event) => reject(new Error(event.message || "the worker failed"));
+  });
+}
+
+function finish(data) {
+  const name = running;
+  running = null;
+  $("stop").disabled = true;
+  for (const id of controls) $(id).disabled = false;
+  if (data.error) {
+    $("output").textContent = data.error;
+    status(`${name} could not run`);
+    return;
+  }
+  const ms = Math.round(performance.now() - started);
+  $("output").textContent = data.result.output;
+  status(`${name} exited with status ${data.result.status} (${ms} ms)`);
+  $("report").textContent = data.result.report;
+  $("report").hidden = $("report-title").hidden = $("grate").value !== "aquarium";
+}
 
 async function start() {
   if (!self.crossOriginIsolated) {
@@ -12,10 +43,7 @@ async function start() {
     return;
   }
   const site = await (await fetch("site.json")).json();
-  const pyodide = await loadPyodide({ indexURL: new URL("pyodide/", location.href).href });
-  const wheel = await (await fetch(site.wheel)).arrayBuffer();
-  pyodide.unpackArchive(wheel, "wheel");
-  const page = pyodide.pyimport("lind.portable.page");
+  const version = await startWorker();
 
   for (const example of site.examples) {
     const option = document.createElement("option");
@@ -35,10 +63,9 @@ async function start() {
   fill();
 
   $("run").addEventListener("click", async () => {
-    $("run").disabled = true;
-    status("Running\u2026");
+    for (const id of controls) $(id).disabled = true;
+    status("Starting\u2026");          // at once: the last run's status is gone
     $("output").textContent = "";
-    await new Promise((resolve) => setTimeout(resolve, 0));   // let the page repaint first
     let name, bytes;
     const file = $("upload").files[0];
     if (file) {
@@ -50,24 +77,27 @@ async function start() {
       bytes = new Uint8Array(await (await fetch(example.program)).arrayBuffer());
     }
     const args = $("args").value.trim() ? $("args").value.trim().split(/\s+/) : [];
-    const started = performance.now();
-    try {
-      const result = page.run(bytes, [name, ...args], $("stdin").value, $("grate").value)
-        .toJs({ dict_converter: Object.fromEntries });
-      $("output").textContent = result.output;
-      const ms = Math.round(performance.now() - started);
-      status(`${name} exited with status ${result.status} (${ms} ms)`);
-      $("report").textContent = result.report;
-      $("report").hidden = $("report-title").hidden = $("grate").value !== "aquarium";
-    } catch (error) {
-      $("output").textContent = String(error);
-      status(`${name} could not run`);
-    }
-    $("run").disabled = false;
+    status(`Running ${name}\u2026`);
+    running = name;
+    started = performance.now();
+    $("stop").disabled = false;
+    worker.postMessage({ bytes, argv: [name, ...args], stdin: $("stdin").value,
+                         grate: $("grate").value });
   });
 
-  for (const id of ["example", "upload", "grate", "args", "stdin", "run"]) $(id).disabled = false;
-  status(`Ready: Pyodide ${pyodide.version} and Lind loaded; pick a program and run it.`);
+  $("stop").addEventListener("click", async () => {
+    const name = running;
+    running = null;
+    worker.terminate();
+    $("stop").disabled = true;
+    status(`${name} stopped; starting Lind again\u2026`);
+    await startWorker();
+    for (const id of controls) $(id).disabled = false;
+    status(`${name} stopped.`);
+  });
+
+  for (const id of controls) $(id).disabled = false;
+  status(`Ready: Pyodide ${version} and Lind loaded; pick a program and run it.`);
   document.body.dataset.ready = "1";
 }
 

@@ -1,10 +1,16 @@
 // Drives the page in headless Chromium: runs every bundled example, prints each one's
 // output and status as JSON, and saves a screenshot of the page after the last run.
-// With UPLOAD.wasm, also runs that file as a person uploading it would (as "upload").
-// usage: node drive_browser.mjs PLAYWRIGHT_CORE_DIR CHROMIUM URL SCREENSHOT.png [UPLOAD.wasm ARGS]
+// With UPLOAD.wasm, also runs that file as a person uploading it would (as "upload");
+// with SPINNER.wasm, uploads it with the argument "spin", presses Stop while it runs,
+// and runs the first example again afterwards (as "stopped" and "after").
+// usage: node drive_browser.mjs PLAYWRIGHT_CORE_DIR CHROMIUM URL SCREENSHOT.png
+//                               [UPLOAD.wasm ARGS [SPINNER.wasm]]
 import path from "node:path";
 
-const [playwrightDir, chromium, url, screenshot, upload, uploadArgs] = process.argv.slice(2);
+const [playwrightDir, chromium, url, screenshot, upload, uploadArgs, spinner] =
+  process.argv.slice(2);
+const finished = () => /exited with status|could not run/.test(
+  document.getElementById("status").textContent);
 const { chromium: launcher } = await import(path.resolve(playwrightDir, "index.mjs"));
 const browser = await launcher.launch({
   executablePath: chromium,
@@ -24,8 +30,7 @@ try {
   for (const name of names) {
     await page.selectOption("#example", name);
     await page.click("#run");
-    await page.waitForFunction(() => /exited with status|could not run/.test(
-      document.getElementById("status").textContent), null, { timeout: 120000 });
+    await page.waitForFunction(finished, null, { timeout: 120000 });
     results[name] = {
       status: await page.textContent("#status"),
       output: await page.textContent("#output"),
@@ -38,12 +43,29 @@ try {
     await page.fill("#args", uploadArgs || "");
     await page.fill("#stdin", "");
     await page.click("#run");
-    await page.waitForFunction(() => /exited with status|could not run/.test(
-      document.getElementById("status").textContent), null, { timeout: 120000 });
+    await page.waitForFunction(finished, null, { timeout: 120000 });
     results.upload = {
       status: await page.textContent("#status"),
       output: await page.textContent("#output"),
     };
+  }
+  if (spinner) {
+    await page.setInputFiles("#upload", spinner);
+    await page.fill("#args", "spin");
+    await page.click("#run");
+    await page.waitForTimeout(1500);
+    const whileRunning = await page.textContent("#status");
+    await page.click("#stop");
+    await page.waitForFunction(() => / stopped\.$/.test(
+      document.getElementById("status").textContent), null, { timeout: 120000 });
+    results.stopped = { whileRunning, status: await page.textContent("#status") };
+    await page.setInputFiles("#upload", []);
+    await page.selectOption("#example", names[0]);
+    await page.click("#run");
+    await page.waitForFunction(finished, null, { timeout: 120000 });
+    results.after = { status: await page.textContent("#status") };
+  }
+  if (upload || spinner) {
     await page.setInputFiles("#upload", []);
     await page.selectOption("#example", names[names.length - 1]);
   }
