@@ -60,7 +60,8 @@ def test_programs_match_native(builds, tmp_path, name, args):
 
 def test_refusals_and_limits(builds):
     """What this runtime cannot do fails with a clear errno, and what a cage asks for
-    beyond the run's limits fails in the cage, never in the host: exec of a file
+    beyond the run's limits fails in the cage, never in the host (a writev naming one
+    buffer a thousand times is a short write): exec of a file
     without x or not a program, sockets, shared file mappings, a wait that could never
     end (EDEADLK, said on stderr), SIGPIPE, 3 GiB of memory, the process limit."""
     code, out, err = run_cooperative(builds.wasm("coop_edges"), [], max_processes=40)
@@ -79,6 +80,7 @@ def test_refusals_and_limits(builds):
         "64 MiB malloc: ok",
         "3 GiB mmap: -1 Out of memory",
         "forks before the limit: 39, then Resource temporarily unavailable",
+        "writev of 1024 x 64 MiB: 16777216 ok",     # a short write, not 64 GiB copied
     ]
     assert "would wait forever for input" in err
 
@@ -99,7 +101,7 @@ def test_memory_of_the_whole_run_is_bounded(builds):
     code, out, _ = run_cooperative(builds.wasm("coop_edges"), [], memory_limit=200 << 20)
     assert code == 0
     made = int(out.split("forks before the limit: ")[1].split(",")[0])
-    assert 0 < made < 39 and out.rstrip().endswith("then Out of memory")
+    assert 0 < made < 39 and "then Out of memory" in out
 
 
 def test_a_computing_cage_is_stopped_at_the_timeout(builds):

@@ -10,6 +10,7 @@
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -82,5 +83,12 @@ int main(int argc, char **argv)
 	       strerror(errno));
 	while (wait(NULL) > 0)
 		;
+	big = malloc(64 << 20);
+	static struct iovec same[1024];
+	for (int i = 0; i < 1024; i++)
+		same[i] = (struct iovec){big, 64 << 20};   /* 64 GiB named, 64 MiB there */
+	fd = open("/big.out", O_CREAT | O_WRONLY, 0600);
+	show("writev of 1024 x 64 MiB", writev(fd, same, 1024));
+	close(fd);
 	return 0;
 }

@@ -10,6 +10,7 @@ from __future__ import annotations
 import errno
 import stat
 import time
+from abc import ABC, abstractmethod
 from collections.abc import Callable
 
 from lind.microvisor import abi
@@ -37,7 +38,7 @@ def _error(code: int) -> OSError:
     return OSError(code, errno.errorcode.get(code, str(code)))
 
 
-class Description:
+class Description(ABC):
     """What dup and fork share: the offset and status flags, counted references."""
 
     def __init__(self, flags: int) -> None:
@@ -61,8 +62,9 @@ class Description:
     def seek(self, offset: int, whence: int) -> int:
         raise _error(errno.ESPIPE)
 
+    @abstractmethod
     def stat(self) -> Stat:
-        raise NotImplementedError
+        """What fstat says of it."""
 
     def ready(self, events: int) -> int:
         """The poll events of `events` that would not block now."""
@@ -73,6 +75,7 @@ class Description:
         if self.refs == 0:
             self.closed()
 
+    @abstractmethod
     def closed(self) -> None:
         """The last reference went."""
 
@@ -255,6 +258,9 @@ class Console(Description):
             raise _error(errno.EBADF)
         self.sink(data)
         return len(data)
+
+    def closed(self) -> None:
+        """The run's console stays the runtime's caller's."""
 
     def stat(self) -> Stat:
         now = time.time_ns()

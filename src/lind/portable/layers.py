@@ -18,12 +18,16 @@ from lind.portable.syscalls import Call
 
 # calls whose first (or, for the *at calls, second) argument is a path
 _PATH_FIRST = {"open", "creat", "stat", "lstat", "access", "mkdir", "rmdir", "unlink",
-               "chdir", "readlink", "chmod", "truncate", "execve", "rename", "symlink"}
+               "chdir", "readlink", "chmod", "truncate", "execve", "rename"}
 _PATH_SECOND = {"openat", "newfstatat", "mkdirat", "unlinkat", "renameat", "readlinkat",
                 "faccessat", "faccessat2", "fchmodat", "fchmodat2", "statx"}
 
 
 def _path_arg(call: Call) -> int | None:
+    if call.name == "symlink":        # (target, linkpath): the name it makes
+        return 1
+    if call.name == "symlinkat":      # (target, dirfd, linkpath)
+        return 2
     if call.name in _PATH_FIRST:
         return 0
     if call.name in _PATH_SECOND:
@@ -115,7 +119,7 @@ class ChangeReport:
                 self._record(f"created {path}")
             elif flags & abi.O_TRUNC and flags & abi.O_ACCMODE:
                 self._record(f"modified {path}")
-        elif name in ("mkdir", "mkdirat", "symlink"):
+        elif name in ("mkdir", "mkdirat", "symlink", "symlinkat"):
             self._record(f"created {path}")
         elif name in ("unlink", "rmdir", "unlinkat"):
             self._record(f"deleted {path}")

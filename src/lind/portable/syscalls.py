@@ -22,6 +22,7 @@ from lind.portable.descriptions import Description, Pipe, PipeEnd, TreeFile
 from lind.portable.memfs import Dir, File, Found, Symlink, names_a_directory
 
 MAX_FDS = 1024
+MAX_IO = 1 << 24      # bytes one read or write moves at most (a short count, as Linux may)
 SIGPIPE = 13
 _U32 = 0xFFFFFFFF
 _IDS = (0, 0, 0, 0)                 # every cage is root of its own tree
@@ -96,10 +97,7 @@ def _find(proc, dirfd: int, addr: int, follow: bool = True) -> Found:
     return proc.runtime.tree.find(_path(proc, dirfd, proc.string(addr)), follow=follow)
 
 
-def _node(proc, dirfd: int, addr: int, follow: bool = True, empty_ok: bool = False):
-    if empty_ok and proc.read(addr, 1) == b"\0":
-        d = proc.description(dirfd)
-        return d.stat() if not isinstance(d, TreeFile) else d.node
+def _node(proc, dirfd: int, addr: int, follow: bool = True):
     found = _find(proc, dirfd, addr, follow)
     if found.node is None:
         raise OSError(errno.ENOENT, "No such file or directory")
@@ -180,7 +178,7 @@ def sys_read(proc, fd, buf, count, *_):
     _readable(d)
     if isinstance(d, TreeFile) and isinstance(d.node, Dir):
         raise OSError(errno.EISDIR, "Is a directory")
-    data = _blocking(proc, lambda: d.read(min(count & _U32, 1 << 24)), "input")
+    data = _blocking(proc, lambda: d.read(min(count & _U32, MAX_IO)), "input")
     proc.write(buf, data)
     return len(data)
 
@@ -199,7 +197,7 @@ def _write_all(proc, d: Description, data: bytes) -> int:
 
 def sys_write(proc, fd, buf, count, *_):
     d = proc.description(fd)
-    return _write_all(proc, d, proc.read(buf, count & _U32))
+    return _write_all(proc, d, proc.read(buf, min(count & _U32, MAX_IO)))
 
 
 def _iovecs(proc, iov, count) -> list[tuple[int, int]]:
@@ -214,7 +212,7 @@ def sys_readv(proc, fd, iov, count, *_):
     vecs = _iovecs(proc, iov, count)
     d = proc.description(fd)
     _readable(d)
-    data = _blocking(proc, lambda: d.read(sum(n for _, n in vecs)), "input")
+    data = _blocking(proc, lambda: d.read(min(sum(n for _, n in vecs), MAX_IO)), "input")
     at = 0
     for base, n in vecs:
         proc.write(base, data[at:at + n])
@@ -225,8 +223,15 @@ def sys_readv(proc, fd, iov, count, *_):
 
 
 def sys_writev(proc, fd, iov, count, *_):
-    data = b"".join(proc.read(base, n) for base, n in _iovecs(proc, iov, count))
-    return _write_all(proc, proc.description(fd), data)
+    """The buffers' bytes up to MAX_IO: 1024 vectors naming one large buffer must not
+    become a thousand copies of it in host memory."""
+    parts, room = [], MAX_IO
+    for base, n in _iovecs(proc, iov, count):
+        if room == 0:
+            break
+        parts.append(proc.read(base, min(n, room)))
+        room -= len(parts[-1])
+    return _write_all(proc, proc.description(fd), b"".join(parts))
 
 
 def _tree_file(proc, fd) -> TreeFile:
@@ -241,7 +246,7 @@ def sys_pread64(proc, fd, buf, count, offset, *_):
     _readable(d)
     if offset < 0:
         raise OSError(errno.EINVAL, "Invalid argument")
-    data = d.pread(count & _U32, offset)
+    data = d.pread(min(count & _U32, MAX_IO), offset)
     proc.write(buf, data)
     return len(data)
 
@@ -252,7 +257,7 @@ def sys_pwrite64(proc, fd, buf, count, offset, *_):
         raise OSError(errno.EBADF, "Bad file descriptor")
     if offset < 0:
         raise OSError(errno.EINVAL, "Invalid argument")
-    return d.pwrite(proc.read(buf, count & _U32), offset)
+    return d.pwrite(proc.read(buf, min(count & _U32, MAX_IO)), offset)
 
 
 def sys_lseek(proc, fd, offset, whence, *_):
@@ -263,8 +268,12 @@ def _pack(proc, st) -> bytes:
     return abi.pack_stat(st, _IDS)
 
 
-def _stat_of(proc, node_or_stat):
-    return node_or_stat if hasattr(node_or_stat, "st_mode") else proc.runtime.tree.stat(node_or_stat)
+def _stat_at(proc, dirfd: int, addr: int, flags: int):
+    """stat of a path, or of dirfd itself for an empty path with AT_EMPTY_PATH."""
+    if flags & abi.AT_EMPTY_PATH and proc.read(addr, 1) == b"\0":
+        return proc.description(dirfd).stat()
+    node = _node(proc, dirfd, addr, not flags & abi.AT_SYMLINK_NOFOLLOW)
+    return proc.runtime.tree.stat(node)
 
 
 def sys_fstat(proc, fd, buf, *_):
@@ -273,10 +282,7 @@ def sys_fstat(proc, fd, buf, *_):
 
 
 def sys_newfstatat(proc, dirfd, addr, buf, flags, *_):
-    flags = u32(flags)
-    node = _node(proc, dirfd, addr, not flags & abi.AT_SYMLINK_NOFOLLOW,
-                 bool(flags & abi.AT_EMPTY_PATH))
-    proc.write(buf, _pack(proc, _stat_of(proc, node)))
+    proc.write(buf, _pack(proc, _stat_at(proc, dirfd, addr, u32(flags))))
     return 0
 
 
@@ -289,10 +295,7 @@ def sys_lstat(proc, addr, buf, *_):
 
 
 def sys_statx(proc, dirfd, addr, flags, mask, buf, *_):
-    flags = u32(flags)
-    node = _node(proc, dirfd, addr, not flags & abi.AT_SYMLINK_NOFOLLOW,
-                 bool(flags & abi.AT_EMPTY_PATH))
-    proc.write(buf, abi.pack_statx(_stat_of(proc, node), _IDS))
+    proc.write(buf, abi.pack_statx(_stat_at(proc, dirfd, addr, u32(flags)), _IDS))
     return 0
 
 
@@ -565,7 +568,8 @@ def sys_ppoll(proc, fds, nfds, timeout, *_):
     nfds = u32(nfds)
     if nfds > MAX_FDS:
         raise OSError(errno.EINVAL, "Invalid argument")
-    entries = [struct.unpack_from("<ihh", proc.read(fds, 8 * nfds), 8 * i) for i in range(nfds)]
+    raw = proc.read(fds, 8 * nfds)
+    entries = [struct.unpack_from("<ihh", raw, 8 * i) for i in range(nfds)]
     wait_ns = None if timeout == 0 else abi.unpack_timespec(proc.read(timeout, 16))
     limit = None if wait_ns is None else time.monotonic() + wait_ns[0] + wait_ns[1] / 1e9
 
