@@ -6,6 +6,7 @@ it must refuse; escapes from its tree."""
 from __future__ import annotations
 
 import errno
+import time
 from pathlib import Path
 
 import pytest
@@ -39,8 +40,15 @@ def run_cooperative(wasm: Path, args: list[str], *, tree: Tree | None = None,
     return code, out.decode(errors="replace"), err.decode(errors="replace")
 
 
-@pytest.mark.parametrize(("name", "args"), MATCHED, ids=[m[0] for m in MATCHED])
-def test_programs_match_native(builds, tmp_path, name, args):
+# ...and built with --suspendable, so that every wait sets the cage aside
+SUSPENDED = ["pipeline", "forks", "jumps", "stdin_echo", "files", "fdops"]
+CASES = [(name, args, ()) for name, args in MATCHED] + [
+    (name, args, ("--suspendable",)) for name, args in MATCHED if name in SUSPENDED]
+
+
+@pytest.mark.parametrize(("name", "args", "flags"), CASES,
+                         ids=[c[0] + ("-suspendable" if c[2] else "") for c in CASES])
+def test_programs_match_native(builds, tmp_path, name, args, flags):
     """Each program on a tree filled from a directory that also seeds the native run;
     the directory is unchanged afterwards (the tree is a copy)."""
     for side in ("native", "cage"):
@@ -51,7 +59,7 @@ def test_programs_match_native(builds, tmp_path, name, args):
     native = run_native(builds.native(name), args, tmp_path / "native", ENV, input=stdin)
     tree = Tree()
     tree.load(tmp_path / "cage")
-    code, out, err = run_cooperative(builds.wasm(name), args, tree=tree, stdin=stdin)
+    code, out, err = run_cooperative(builds.wasm(name, *flags), args, tree=tree, stdin=stdin)
     assert out == native.stdout.decode(errors="replace"), err
     assert code == native.returncode
     assert "FAIL" not in out
@@ -94,6 +102,47 @@ def test_cages_waiting_on_one_another_are_bounded(builds):
     assert out.splitlines() == [*(f"wait at depth {d}: Resource deadlock would occur"
                                   for d in (24, 48, 72, 96)), "reached depth 100"]
     assert "24 cages already wait on one another" in err
+
+
+def test_suspendable_cages_answer_each_other(builds, tmp_path):
+    """Built with --suspendable, a parent and three children trade numbers over pipes
+    a thousand times (each side polls, reads, sleeps once): each wait sets the cage
+    aside, so the run matches Linux's. Built without it, the children's polls could
+    only run on top of one another and time out."""
+    native = run_native(builds.native("coop_talk"), ["talk", "1000"], tmp_path, {})
+    code, out, err = run_cooperative(builds.wasm("coop_talk", "--suspendable"),
+                                     ["talk", "1000"])
+    assert (code, out) == (0, native.stdout.decode()), err
+    assert out.count("after 1000 rounds, exit 0") == 3
+
+
+@pytest.mark.parametrize("flags", [(), ("--suspendable",)], ids=["nested", "suspendable"])
+def test_a_wait_nobody_can_end_is_edeadlk(builds, flags):
+    """A child reads a pipe whose only writer is its parent, which waits for the child:
+    Linux hangs; this runtime tells the last cage that began to wait EDEADLK (said on
+    stderr) and the rest goes on, whether the cages wait on the host stack or aside."""
+    code, out, err = run_cooperative(builds.wasm("coop_talk", *flags), ["stuck"])
+    assert code == 0
+    assert out.splitlines() == ["child: read gave -1 (Resource deadlock would occur)",
+                                "parent: child exit 3"]
+    assert "cage 2 would wait forever for input" in err
+
+
+def test_suspendable_cages_waiting_on_one_another_are_not_bounded(builds):
+    """The chain of 100 cages each waiting for the next (24 at most on the host stack,
+    above): set aside, none of them holds the host stack, so all 100 wait."""
+    code, out, err = run_cooperative(builds.wasm("coop_chain", "--suspendable"), ["200"])
+    assert (code, out) == (0, "reached depth 200\n"), err
+
+
+def test_parked_cages_are_stopped_at_the_timeout(builds):
+    """Every cage set aside (a child sleeping ten minutes, its parent waiting for it):
+    the run ends at its timeout, each cage killed as by SIGKILL."""
+    started = time.monotonic()
+    code, out, _ = run_cooperative(builds.wasm("coop_talk", "--suspendable"), ["nap"],
+                                   timeout=1.5)
+    assert (code, out) == (-9, "parent: waiting\n")
+    assert time.monotonic() - started < 30
 
 
 def test_memory_of_the_whole_run_is_bounded(builds):

@@ -91,6 +91,11 @@ class Engine(Protocol):
         """Stop this engine's running instances where they are, if the engine can
         (True); otherwise the runtime stops them at their next call into the host."""
 
+    def hosting(self, body: Callable[[], Any]) -> Any:
+        """`body()`, where its calls into instances have the host stack they need: a
+        runtime runs its whole schedule this way, rather than paying for that room at
+        every call."""
+
 
 ENGINES = {"wasmtime": "lind.engine.wasmtime_engine", "js": "lind.engine.js_engine"}
 

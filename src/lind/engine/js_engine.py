@@ -10,6 +10,7 @@ headers, as `lind serve-web` sends); Node.js always has it.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -162,6 +163,10 @@ class JsEngine:
         """JavaScript cannot stop wasm running on its own thread: the runtime stops
         the cage at its next call into the host."""
         return False
+
+    def hosting(self, body: Callable[[], Any]) -> Any:
+        """The JavaScript engine keeps wasm frames on its own stack: nothing to arrange."""
+        return body()
 
 
 def _plain_ints(function: HostFunction) -> HostFunction:

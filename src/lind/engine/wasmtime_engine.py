@@ -7,6 +7,7 @@ from __future__ import annotations
 import ctypes
 import functools
 import threading
+from collections.abc import Callable
 from typing import Any
 
 import wasmtime
@@ -215,6 +216,11 @@ class WasmtimeEngine:
         a function entry): the cooperative runtime ends a whole run this way."""
         self.engine.increment_epoch()
         return True
+
+    def hosting(self, body: Callable[[], Any]) -> Any:
+        """On one thread with a wasm-sized host stack (lind.engine.stacks), so that
+        each call does not start one."""
+        return stacks.call_with_room(body)
 
 
 def _missing(name: str) -> HostFunction:

@@ -222,7 +222,7 @@ class PipeEnd(Description):
         else:
             if pipe.readers == 0:
                 found |= abi.POLLERR
-            elif pipe.budget.room() > 0:
+            elif pipe.budget.room() >= PIPE_BUF:      # as Linux: a write of PIPE_BUF fits
                 found |= events & abi.POLLOUT
         return found
 

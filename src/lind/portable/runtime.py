@@ -10,15 +10,17 @@ Asyncify as `lind cc` instruments programs that use them, exactly as the threade
 runtime does; exec replaces the instance.
 
 One thread runs everything, so a call that must wait (a read of an empty pipe,
-wait4) runs the other cages that can run until it need not -- each on top of the
-waiting one's host stack. A cage lower on that stack resumes only when those above
-it finish or wait themselves; when every cage that could make progress is below a
-waiting one, the wait can never end and the call fails with EDEADLK (said on the
-run's stderr). A run's pipes hold up to 256 MiB before a writer waits, so the usual shapes --
-a parent writing and then waiting, a shell pipeline, a child reading what its
-parent wrote -- run to the end; two cages answering each other back and forth do
-not. Suspending a cage on its own stack (Asyncify on every call, or the browser's
-JS Promise Integration) would lift that limit.
+wait4, poll, a sleep) lets the other cages run. A program built with `lind cc
+--suspendable` (Asyncify on every call) is set aside: its stack unwound into its
+memory, it waits in the run's list of parked cages until what it waits for can
+happen (or its time is up), then it is rewound into the same call, which runs
+again. Any program else waits on the host stack: the other cages run on top of it,
+and it resumes only when those above it finish or wait themselves; when every cage
+that could end a wait is beneath it, the call fails with EDEADLK (said on the run's
+stderr) -- so two such cages answering each other back and forth over pipes cannot
+run, and at most 24 wait on one another. When every cage waits and none can ever be
+woken (a cycle that would hang on Linux), the one that waited last is told EDEADLK.
+A run's pipes hold up to 256 MiB before a writer waits.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from lind.engine import WASM_PAGE, Engine, EngineError, Instance, Memory, new_engine
@@ -40,8 +43,10 @@ from lind.microvisor import abi
 from lind.portable import syscalls
 from lind.portable.descriptions import Console, Description, PipeBudget
 from lind.portable.memfs import File, Tree
-from lind.portable.syscalls import CageEnded
+from lind.portable.syscalls import CageEnded, Suspend
+from lind.toolchain.asyncify import AsyncifyError, is_suspendable
 
+RETRY = 1 << 40                  # Process.wake: run the parked call again
 START = "_start"
 SPAWN_START = "__lind_spawn_start"   # a posix_spawn child's entry (guest src/process/posix_spawn.c)
 ASYNCIFY_BUFFER = 64 * 1024       # the unwound frames of one fork or setjmp
@@ -54,6 +59,23 @@ MAX_NESTED = 24                  # cages run on top of waiting ones at once (hos
 MEMORY_LIMIT = 2 << 30           # the linear memories of all of a run's cages together
 TREE_ROOM = 1 << 30              # what a run may add to a tree that has no capacity
 ARG_MAX = 2 << 20                # argv and envp of an exec together, as Linux's default
+
+
+@dataclass(frozen=True)
+class Program:
+    """A compiled program, and whether it can be set aside on any call."""
+    module: Any
+    suspendable: bool
+
+
+@dataclass
+class Parked:
+    """A suspendable cage set aside in a call that must wait."""
+    proc: Process
+    ready: Callable[[], bool]       # the call can go on (run it again)
+    what: str
+    until: float | None             # monotonic time its wait ends anyway...
+    expired: Callable[[], int] | None    # ...with this result of the call
 
 
 class Process:
@@ -71,18 +93,20 @@ class Process:
         self.env: list[bytes] = []
         self.status: int | None = None       # the wait status, once it ended
         self.reaped = False
-        self.module: Any = None
+        self.program: Program | None = None
         self.instance: Instance | None = None
         self.memory: Memory | None = None
         self.heap: Heap | None = None
         self.exports: frozenset[str] = frozenset()
-        self.exec_request: tuple[Any, list[bytes], list[bytes]] | None = None
+        self.exec_request: tuple[Program, list[bytes], list[bytes]] | None = None
         self.after_unwind: Callable[[], None] | None = None
         self.rewind_result: int | None = None
         self.rewinding = False
+        self.woken: int | None = None  # rewinding into a parked call: None, RETRY or a result
         self.asyncify_data = 0
         self.jump_points: dict[int, tuple[bytes, int]] = {}
         self.running = False     # on the host stack now (running or waiting)
+        self.parked = False      # set aside in a call (Runtime.parked)
         self.entry = START
         self.spawn_plan: bytes | None = None
         self.signal_mask = 0     # kept for sigprocmask; no signal is delivered here
@@ -149,10 +173,10 @@ class Process:
         entry[0].release()
 
     # -- the program ------------------------------------------------------------
-    def load(self, module: Any, argv: list[bytes], env: list[bytes]) -> None:
-        """Instantiate `module` over a fresh memory (start, exec)."""
+    def load(self, program: Program, argv: list[bytes], env: list[bytes]) -> None:
+        """Instantiate `program` over a fresh memory (start, exec)."""
         engine = self.runtime.engine
-        wanted = next((i for i in engine.imports(module) if i.kind == "memory"), None)
+        wanted = next((i for i in engine.imports(program.module) if i.kind == "memory"), None)
         if wanted is None or wanted.module != "lind" or wanted.name != "memory":
             raise OSError(errno.ENOEXEC, "not a program built with lind cc (no lind.memory import)")
         least, most = wanted.limits
@@ -162,7 +186,7 @@ class Process:
         self.memory = None                      # the old program's, on exec
         self.runtime.charge_memory(least * WASM_PAGE)
         memory = engine.new_memory(least, most, wanted.shared)
-        self._instantiate(module, memory)
+        self._instantiate(program, memory)
         self.argv, self.env = argv, env
         heap_base = self.instance.get_global("__heap_base") if self.instance.has("__heap_base") \
             else memory.size()
@@ -171,16 +195,16 @@ class Process:
         self.jump_points = {}
         self.entry = START
 
-    def _instantiate(self, module: Any, memory: Memory) -> None:
+    def _instantiate(self, program: Program, memory: Memory) -> None:
         engine = self.runtime.engine
         functions = {("lind", "syscall"): self._syscall, ("lind", "syscall_unwind"): self._syscall,
                      ("lind", "args_sizes_get"): lambda c, s: self._sizes(self.argv, c, s),
                      ("lind", "args_get"): lambda p, b: self._strings_into(self.argv, p, b),
                      ("lind", "environ_sizes_get"): lambda c, s: self._sizes(self.env, c, s),
                      ("lind", "environ_get"): lambda p, b: self._strings_into(self.env, p, b)}
-        self.module, self.memory = module, memory
-        self.instance = engine.instantiate(module, functions, memory)
-        self.exports = frozenset(engine.exports(module))
+        self.program, self.memory = program, memory
+        self.instance = engine.instantiate(program.module, functions, memory)
+        self.exports = frozenset(engine.exports(program.module))
 
     def _sizes(self, items: list[bytes], count: int, size: int) -> int:
         self.write(count, struct.pack("<I", len(items)))
@@ -200,7 +224,16 @@ class Process:
         """Every call the cage makes: its result, or -errno."""
         if self.status is not None or self.exec_request is not None:
             raise CageEnded()        # ending: nothing more runs in this instance
-        return self.runtime.dispatch(self, nr & 0xFFFFFFFF, args)
+        if self.woken is not None:   # rewound into the call it was parked in
+            woken, self.woken, self.rewinding = self.woken, None, False
+            self.instance.call("asyncify_stop_rewind")
+            if woken != RETRY:
+                return woken
+        try:
+            return self.runtime.dispatch(self, nr & 0xFFFFFFFF, args)
+        except Suspend as wait:
+            parked = Parked(self, *wait.args)
+            return self.unwind_then(lambda: self.runtime.park(parked))
 
     # -- Asyncify (fork, setjmp, longjmp) ----------------------------------------
     def unwind_then(self, action: Callable[[], None]) -> int:
@@ -226,6 +259,11 @@ class Process:
 
     def resume_with(self, result: int) -> None:
         self.rewind_result = result
+        self.rewinding = True
+
+    def wake(self, result: int) -> None:
+        """Rewind a parked cage into its call: run it again (RETRY) or return `result`."""
+        self.woken = result
         self.rewinding = True
 
     def globals_to_copy(self) -> list[str]:
@@ -380,25 +418,26 @@ class Runtime:
         self.memory_limit = memory_limit
         self.processes: dict[int, Process] = {}
         self.runnable: deque[Process] = deque()
+        self.parked: list[Parked] = []
         self.started_ns = time.monotonic_ns()
         self._next_pid = 1
-        self._modules: dict[bytes, Any] = {}
+        self._modules: dict[bytes, Program] = {}
         self.timed_out = False
         self.nested = 0                  # cages on the host stack now
 
     # -- programs -----------------------------------------------------------------
-    def compile(self, wasm: bytes) -> Any:
+    def compile(self, wasm: bytes) -> Program:
         key = hashlib.sha256(wasm).digest()
-        module = self._modules.get(key)
-        if module is None:
+        program = self._modules.get(key)
+        if program is None:
             if not wasm.startswith(b"\0asm"):
                 raise OSError(errno.ENOEXEC, "Exec format error")
             try:
-                module = self.engine.compile(wasm)
-            except EngineError as exc:
+                program = Program(self.engine.compile(wasm), is_suspendable(wasm))
+            except (EngineError, AsyncifyError) as exc:
                 raise OSError(errno.ENOEXEC, f"not a valid program: {exc}") from None
-            self._modules[key] = module
-        return module
+            self._modules[key] = program
+        return program
 
     def charge_memory(self, more: int) -> None:
         """ENOMEM unless the run's cages may hold `more` bytes of memory besides theirs."""
@@ -433,13 +472,76 @@ class Runtime:
         self.runnable.append(first)
         timer = self._interrupt_at_deadline()
         try:
-            while self.runnable:
-                self.step(self.runnable.popleft())
+            self.engine.hosting(self._schedule)
         finally:
             if timer is not None:
                 timer.cancel()
         status = first.status or 0
         return -(status & 0x7F) if status & 0x7F else status >> 8
+
+    def _schedule(self) -> None:
+        """Run cages until none is left to run or to wake."""
+        while True:
+            self.wake_parked()
+            if self.runnable:
+                self.step(self.runnable.popleft())
+                continue
+            if not self.parked:
+                return
+            if self._past_deadline():
+                for parked in self.parked:
+                    parked.proc.end(abi.signal_status(9))
+                self.parked.clear()
+                return
+            soonest = self._soonest()
+            if soonest is not None:
+                time.sleep(max(0.0, soonest - time.monotonic()))
+                continue
+            last = self.parked.pop()      # a cycle of waits: the newest is told so
+            self.stderr(f"lind: cage {last.proc.pid} would wait forever for {last.what}: "
+                        "every cage that could end the wait waits too\n".encode())
+            self._wake(last, -abi.linux_errno(errno.EDEADLK))
+
+    def _past_deadline(self) -> bool:
+        if self.deadline is not None and time.monotonic() > self.deadline:
+            self.timed_out = True
+            return True
+        return False
+
+    def _soonest(self, until: float | None = None) -> float | None:
+        """The earliest time a timed wait (`until`, or a parked cage's) ends, capped by
+        the run's deadline."""
+        times = [p.until for p in self.parked if p.until is not None]
+        if until is not None:
+            times.append(until)
+        if not times:
+            return None
+        return min(times) if self.deadline is None else min(*times, self.deadline)
+
+    def park(self, parked: Parked) -> None:
+        parked.proc.parked = True
+        self.parked.append(parked)
+
+    def _wake(self, parked: Parked, result: int) -> None:
+        parked.proc.parked = False
+        parked.proc.wake(result)
+        self.runnable.append(parked.proc)
+
+    def wake_parked(self) -> None:
+        """Make runnable each parked cage whose call can go on or whose time is up."""
+        if not self.parked:
+            return
+        now, still = time.monotonic(), []
+        for parked in self.parked:
+            if parked.proc.status is not None:
+                continue                      # killed while it waited
+            if parked.ready():
+                self._wake(parked, RETRY)
+            elif parked.until is not None and now >= parked.until:
+                self._wake(parked, parked.expired() if parked.expired else 0)
+            else:
+                still.append(parked)
+        self.parked = still
 
     def _interrupt_at_deadline(self) -> threading.Timer | None:
         """A cage computing without calls is stopped at the deadline by the engine, if
@@ -482,9 +584,9 @@ class Runtime:
         try:
             while proc.status is None:
                 if proc.exec_request is not None:
-                    module, argv, env = proc.exec_request
+                    program, argv, env = proc.exec_request
                     proc.exec_request = None
-                    proc.load(module, argv, env)
+                    proc.load(program, argv, env)
                 if proc.rewinding:
                     proc.instance.call("asyncify_start_rewind", proc.asyncify_data)
                 try:
@@ -496,10 +598,12 @@ class Runtime:
                         continue
                     self._crashed(proc, exc)
                     continue
-                if proc.after_unwind is not None:       # unwound for fork or setjmp
+                if proc.after_unwind is not None:       # unwound: fork, setjmp, a wait
                     proc.instance.call("asyncify_stop_unwind")
                     action, proc.after_unwind = proc.after_unwind, None
                     action()
+                    if proc.parked:
+                        return
                     continue
                 proc.end(abi.exit_status(0))            # _start returned
         finally:
@@ -519,8 +623,7 @@ class Runtime:
 
     # -- calls ----------------------------------------------------------------------
     def dispatch(self, proc: Process, nr: int, args: tuple[int, ...]) -> int:
-        if self.deadline is not None and time.monotonic() > self.deadline:
-            self.timed_out = True
+        if self._past_deadline():
             proc.end(abi.signal_status(9))
             raise CageEnded()
         call = syscalls.Call(proc, nr, args)
@@ -528,24 +631,40 @@ class Runtime:
             return syscalls.through(self.layers, call)
         return call.run()
 
-    def wait_until(self, proc: Process, ready: Callable[[], bool], what: str) -> None:
-        """Run other cages until `ready()`; EDEADLK when none of them can help."""
+    def wait_until(self, proc: Process, ready: Callable[[], bool], what: str,
+                   until: float | None = None, expired: Callable[[], int] | None = None) -> bool:
+        """Wait until `ready()` (True) or the monotonic time `until` (False), the other
+        cages running meanwhile. `ready` must not change anything: a suspendable cage
+        is parked (Suspend) and its call runs again once `ready()`, or returns
+        `expired()` at `until`. Any other waits here, EDEADLK when no cage can help."""
+        if ready():
+            return True
+        if proc.program.suspendable:
+            raise Suspend(ready, what, until, expired)
         while not ready():
-            if self.deadline is not None and time.monotonic() > self.deadline:
-                self.timed_out = True
+            if self._past_deadline():
                 proc.end(abi.signal_status(9))
                 raise CageEnded()
-            if not self.runnable:
-                self.stderr(f"lind: cage {proc.pid} would wait forever for {what}: every cage "
-                            "that could end the wait is itself waiting beneath it\n".encode())
-                raise OSError(errno.EDEADLK, "Resource deadlock avoided")
-            if self.nested >= MAX_NESTED:
+            if until is not None and time.monotonic() >= until:
+                return False
+            self.wake_parked()
+            if self.runnable and self.nested < MAX_NESTED:
+                self.step(self.runnable.popleft())
+                if proc.status is not None:
+                    raise CageEnded()
+                continue
+            soonest = self._soonest(until)
+            if soonest is not None and (until is not None or not self.runnable):
+                time.sleep(max(0.0, soonest - time.monotonic()))
+                continue
+            if self.runnable:
                 self.stderr(f"lind: cage {proc.pid} cannot wait for {what}: {self.nested} cages "
                             "already wait on one another, the most one thread holds\n".encode())
-                raise OSError(errno.EDEADLK, "Resource deadlock avoided")
-            self.step(self.runnable.popleft())
-            if proc.status is not None:
-                raise CageEnded()
+            else:
+                self.stderr(f"lind: cage {proc.pid} would wait forever for {what}: every cage "
+                            "that could end the wait is itself waiting beneath it\n".encode())
+            raise OSError(errno.EDEADLK, "Resource deadlock avoided")
+        return True
 
     # -- fork, exec, wait -----------------------------------------------------------
     def fork(self, parent: Process) -> int:
@@ -560,7 +679,7 @@ class Runtime:
                 child.cwd, child.umask = parent.cwd, parent.umask
                 child.argv, child.env = parent.argv, parent.env
                 child.entry, child.signal_mask = parent.entry, parent.signal_mask
-                child._instantiate(parent.module, memory)
+                child._instantiate(parent.program, memory)
                 for name in parent.globals_to_copy():
                     child.instance.set_global(name, parent.instance.get_global(name))
                 child.heap = parent.heap.copy(memory)
@@ -588,7 +707,7 @@ class Runtime:
         child = self.new_process(parent)
         try:
             child.cwd, child.umask, child.signal_mask = parent.cwd, parent.umask, parent.signal_mask
-            child.load(parent.module, parent.argv, parent.env)
+            child.load(parent.program, parent.argv, parent.env)
         except (OSError, EngineError):
             parent.children.remove(child)
             del self.processes[child.pid]
@@ -601,12 +720,12 @@ class Runtime:
         return child.pid
 
     def execve(self, proc: Process, path: str, argv: list[bytes], env: list[bytes]) -> None:
-        module = (proc.module if path == "/proc/self/exe"        # what this cage runs now
-                  else self.compile(syscalls.program_bytes(proc, path)))
+        program = (proc.program if path == "/proc/self/exe"        # what this cage runs now
+                   else self.compile(syscalls.program_bytes(proc, path)))
         for fd, (_, cloexec) in list(proc.fds.items()):
             if cloexec:
                 proc.close(fd)
-        proc.exec_request = (module, argv, env)
+        proc.exec_request = (program, argv, env)
         raise CageEnded()
 
     def reap(self, parent: Process, pid: int, nohang: bool) -> tuple[int, int]:

@@ -38,6 +38,12 @@ class CageEnded(Exception):
     """Raised through a cage's wasm when it exits or execs: its call stack is over."""
 
 
+class Suspend(Exception):  # noqa: N818 - not an error: the call goes on later
+    """A suspendable cage's call must wait: args (ready, what, until, expired) as
+    Runtime.wait_until's. Raised before the call changed anything; the runtime parks
+    the cage and runs the call again when ready() says it can go on."""
+
+
 class Call:
     """One system call as the runtime's grates (layers) see it."""
 
@@ -156,16 +162,14 @@ def sys_close(proc, fd, *_):
     return 0
 
 
-def _blocking(proc, attempt: Callable[[], Any], what: str) -> Any:
-    """`attempt()` until it does not say it would block (None), running other cages."""
-    outcome: list[Any] = []
-
-    def done() -> bool:
-        outcome.append(attempt())
-        return outcome[-1] is not None
-
-    proc.runtime.wait_until(proc, done, what)
-    return outcome[-1]
+def _blocking(proc, d: Description, events: int, attempt: Callable[[], Any], what: str) -> Any:
+    """`attempt()` until it does not say it would block (None), waiting for `d` to be
+    ready for `events` (poll's meaning: then the attempt does not block) in between."""
+    while True:
+        outcome = attempt()
+        if outcome is not None:
+            return outcome
+        proc.runtime.wait_until(proc, lambda: d.ready(events) != 0, what)
 
 
 def _readable(d: Description) -> None:
@@ -178,7 +182,7 @@ def sys_read(proc, fd, buf, count, *_):
     _readable(d)
     if isinstance(d, TreeFile) and isinstance(d.node, Dir):
         raise OSError(errno.EISDIR, "Is a directory")
-    data = _blocking(proc, lambda: d.read(min(count & _U32, MAX_IO)), "input")
+    data = _blocking(proc, d, abi.POLLIN, lambda: d.read(min(count & _U32, MAX_IO)), "input")
     proc.write(buf, data)
     return len(data)
 
@@ -187,7 +191,7 @@ def _write_all(proc, d: Description, data: bytes) -> int:
     if not d.writable:
         raise OSError(errno.EBADF, "Bad file descriptor")
     try:
-        return _blocking(proc, lambda: d.write(data), "room in a pipe")
+        return _blocking(proc, d, abi.POLLOUT, lambda: d.write(data), "room in a pipe")
     except OSError as exc:
         if exc.errno == errno.EPIPE:
             proc.end(abi.signal_status(SIGPIPE))    # no handlers here: SIGPIPE's default
@@ -212,7 +216,8 @@ def sys_readv(proc, fd, iov, count, *_):
     vecs = _iovecs(proc, iov, count)
     d = proc.description(fd)
     _readable(d)
-    data = _blocking(proc, lambda: d.read(min(sum(n for _, n in vecs), MAX_IO)), "input")
+    data = _blocking(proc, d, abi.POLLIN,
+                     lambda: d.read(min(sum(n for _, n in vecs), MAX_IO)), "input")
     at = 0
     for base, n in vecs:
         proc.write(base, data[at:at + n])
@@ -584,22 +589,15 @@ def sys_ppoll(proc, fds, nfds, timeout, *_):
                 out.append(proc.fds[fd][0].ready(events | abi.POLLERR | abi.POLLHUP))
         return out
 
-    result: list[list[int]] = []
+    def report(revents: list[int]) -> int:
+        proc.write(fds, b"".join(struct.pack("<ihh", fd, ev, r)
+                                 for (fd, ev, _), r in zip(entries, revents, strict=True)))
+        return sum(1 for r in revents if r)
 
-    def ready() -> bool:
-        result.append(answer())
-        return any(result[-1]) or (limit is not None and time.monotonic() >= limit)
-
-    if not ready():
-        if limit is not None and not proc.runtime.runnable:
-            time.sleep(max(0.0, limit - time.monotonic()))
-            result.append(answer())
-        else:
-            proc.runtime.wait_until(proc, ready, "a poll")
-    revents = result[-1]
-    proc.write(fds, b"".join(struct.pack("<ihh", fd, ev, r)
-                             for (fd, ev, _), r in zip(entries, revents, strict=True)))
-    return sum(1 for r in revents if r)
+    if limit is None or time.monotonic() < limit:
+        proc.runtime.wait_until(proc, lambda: any(answer()), "a poll", until=limit,
+                                expired=lambda: report([0] * len(entries)))
+    return report(answer())
 
 
 def sys_poll(proc, fds, nfds, timeout_ms, *_):
@@ -859,10 +857,8 @@ def sys_gettimeofday(proc, tv, tz, *_):
 
 def _sleep(proc, ns: int) -> int:
     """Sleep `ns`, letting the other cages run meanwhile."""
-    until = time.monotonic() + ns / 1e9
-    while proc.runtime.runnable and time.monotonic() < until:
-        proc.runtime.step(proc.runtime.runnable.popleft())
-    time.sleep(max(0.0, until - time.monotonic()))
+    proc.runtime.wait_until(proc, lambda: False, "a sleep to end",
+                            until=time.monotonic() + ns / 1e9, expired=lambda: 0)
     return 0
 
 

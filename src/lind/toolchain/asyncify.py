@@ -170,6 +170,12 @@ def _export_mutable_globals(xffi: Any, xlib: Any, xmod: Any, prefix: str) -> Non
 LIND_UNWIND_IMPORT = ("lind", "syscall_unwind")
 LIND_UNWIND_IMPORTS = ("lind.syscall_unwind",)
 
+#: `lind cc --suspendable`: every call may unwind, so that the cooperative runtime
+#: (lind.portable.runtime, the browser's) can set a cage aside on any call that must
+#: wait and resume it later; marked with the custom section SUSPENDABLE.
+SUSPENDABLE_IMPORTS = ("lind.syscall_unwind", "lind.syscall")
+SUSPENDABLE = "lind.suspendable"
+
 #: Exported names of the module's mutable globals: lind_global_<index>.
 LIND_GLOBAL_PREFIX = "lind_global_"
 
@@ -200,20 +206,28 @@ def uses_exception_handling(wasm: bytes) -> bool:
 
 
 def instrument_for_lind(
-    wasm: bytes, *, optimize_level: int = 0, shrink_level: int = 0, debug_info: bool = True
+    wasm: bytes, *, optimize_level: int = 0, shrink_level: int = 0, debug_info: bool = True,
+    suspendable: bool = False,
 ) -> bytes:
-    """What `lind cc` does to a program that imports lind.syscall_unwind:
-    Asyncify for that import only, the mutable globals exported as
-    lind_global_<index>, and Binaryen's optimiser at the given level."""
-    return run_asyncify(
+    """What `lind cc` does to a program that imports lind.syscall_unwind (or to every
+    program, `suspendable`): Asyncify for that import only (for every call), the
+    mutable globals exported as lind_global_<index>, and Binaryen's optimiser at the
+    given level."""
+    wasm = run_asyncify(
         wasm,
-        LIND_UNWIND_IMPORTS,
+        SUSPENDABLE_IMPORTS if suspendable else LIND_UNWIND_IMPORTS,
         optimize_level=optimize_level,
         shrink_level=shrink_level,
         optimize=True,
         export_globals=LIND_GLOBAL_PREFIX,
         debug_info=debug_info,
     )
+    return with_custom_section(wasm, SUSPENDABLE) if suspendable else wasm
+
+
+def is_suspendable(wasm: bytes) -> bool:
+    """Whether `lind cc --suspendable` built the program (every call may unwind)."""
+    return SUSPENDABLE in custom_section_names(wasm)
 
 
 def leb128(data: bytes, pos: int, signed: bool = False) -> tuple[int, int]:

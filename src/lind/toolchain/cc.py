@@ -90,6 +90,11 @@ linked with it; `lind c++` does the same for every source, .c files included.
                 WebAssembly exceptions (the default, much faster): needed only by
                 a plain longjmp out of a fault's handler (SIGSEGV...); sigsetjmp
                 and siglongjmp always go through the host
+  --suspendable
+                every system call instrumented with Asyncify, so that the cooperative
+                runtime (Lind in the browser) can set the cage aside on any call that
+                must wait: cages may then answer each other back and forth over pipes
+                there. Compute is slower; setjmp goes through the host
   --policy FILE embed the isolation policy FILE in the program (`lind inspect` shows
                 it, `lind run` applies it)
   --help-clang  the options of the clang underneath; other options are passed to it
@@ -166,6 +171,8 @@ class _Command:
     binaryen_levels: tuple[int, int] = (0, 0)
     #: --setjmp=asyncify: C's setjmp through Asyncify, not WebAssembly exceptions
     setjmp_asyncify: bool = False
+    #: --suspendable: Asyncify on every call (see asyncify.SUSPENDABLE_IMPORTS)
+    suspendable: bool = False
 
 
 def _parse(argv: Sequence[str], cxx_driver: bool = False) -> _Command:
@@ -241,6 +248,8 @@ def _parse(argv: Sequence[str], cxx_driver: bool = False) -> _Command:
                 raise CompileError(f"{_prog(cxx_driver)}: {a}: expected --setjmp=asyncify "
                                    "or --setjmp=exceptions")
             cmd.setjmp_asyncify = a == "--setjmp=asyncify"
+        elif a == "--suspendable":
+            cmd.suspendable = True
         elif a.startswith("-"):
             if a.startswith("-g"):
                 cmd.has_debug = a != "-g0"
@@ -258,6 +267,7 @@ def _parse(argv: Sequence[str], cxx_driver: bool = False) -> _Command:
             else:
                 cmd.link_items.append(("file", a))
         i += 1
+    cmd.setjmp_asyncify = cmd.setjmp_asyncify or cmd.suspendable   # Binaryen reads no EH
     return cmd
 
 
@@ -506,10 +516,11 @@ def _post_link(cmd: _Command, output: str, messages: list[str], prog: str) -> in
     try:
         wasm = _asyncify.without_custom_section(Path(output).read_bytes(),
                                                 _sjlj.ASYNCIFY_OBJECT)
-        if _asyncify.needs_asyncify(wasm):
+        if _asyncify.needs_asyncify(wasm) or cmd.suspendable:
             if _asyncify.uses_exception_handling(wasm):
+                what = "--suspendable" if cmd.suspendable else "a program that forks"
                 messages.append(
-                    f"{prog}: {output}: a program that forks cannot use C++ "
+                    f"{prog}: {output}: {what} cannot use C++ "
                     "exceptions, or setjmp compiled as exceptions without lind cc, in a cage "
                     "(Binaryen's Asyncify, which lets it fork, does not handle WebAssembly "
                     "exception handling); build it with -fno-exceptions (C++) or "
@@ -520,7 +531,8 @@ def _post_link(cmd: _Command, output: str, messages: list[str], prog: str) -> in
             with contextlib.suppress(_safepoints.SafepointError):   # then the tick alone
                 wasm = _safepoints.insert(wasm)
             opt, shrink = cmd.binaryen_levels
-            wasm = _asyncify.instrument_for_lind(wasm, optimize_level=opt, shrink_level=shrink)
+            wasm = _asyncify.instrument_for_lind(wasm, optimize_level=opt, shrink_level=shrink,
+                                                 suspendable=cmd.suspendable)
         elif _sjlj.uses_wasm_sjlj(wasm):
             # a longjmp out of a signal handler must start in the program's own frames
             with contextlib.suppress(_safepoints.SafepointError):

@@ -1,0 +1,127 @@
+/* Cages that answer each other back and forth, which the cooperative runtime can run
+ * only when it can set a waiting cage aside (`lind cc --suspendable`).
+ *   talk N    parent and child trade a number over two pipes N times; the child polls
+ *             before it reads and sleeps once; three children chatter at once
+ *   stuck     a child reads a pipe whose only writer is its parent, which waits for it:
+ *             on Linux that hangs forever; a run of Lind tells the child EDEADLK
+ *   nap       a child sleeps ten minutes while its parent waits for it */
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+static int read_number(int fd, long *value)
+{
+	ssize_t got = read(fd, value, sizeof *value);
+	if (got != (ssize_t)sizeof *value) {
+		printf("read gave %zd: %s\n", got, got < 0 ? strerror(errno) : "short");
+		return -1;
+	}
+	return 0;
+}
+
+static int answerer(int in, int out, long add, int rounds)
+{
+	struct pollfd p = { .fd = in, .events = POLLIN };
+	for (int i = 0; i < rounds; i++) {
+		if (poll(&p, 1, 5000) != 1 || !(p.revents & POLLIN)) {
+			printf("poll: %s\n", strerror(errno));
+			return 1;
+		}
+		long value;
+		if (read_number(in, &value) < 0)
+			return 2;
+		if (i == rounds / 2) {
+			struct timespec pause = { 0, 10 * 1000 * 1000 };
+			nanosleep(&pause, NULL);
+		}
+		value += add;
+		if (write(out, &value, sizeof value) != (ssize_t)sizeof value)
+			return 3;
+	}
+	return 0;
+}
+
+static int talk(int rounds)
+{
+	enum { KIDS = 3 };
+	int to[KIDS][2], from[KIDS][2];
+	pid_t kids[KIDS];
+	for (int k = 0; k < KIDS; k++) {
+		if (pipe(to[k]) < 0 || pipe(from[k]) < 0)
+			return 10;
+		kids[k] = fork();
+		if (kids[k] < 0)
+			return 11;
+		if (kids[k] == 0) {
+			close(to[k][1]);
+			close(from[k][0]);
+			_exit(answerer(to[k][0], from[k][1], k + 1, rounds));
+		}
+		close(to[k][0]);
+		close(from[k][1]);
+	}
+	long values[KIDS] = { 0 };
+	for (int i = 0; i < rounds; i++) {
+		for (int k = 0; k < KIDS; k++)
+			if (write(to[k][1], &values[k], sizeof values[k]) != (ssize_t)sizeof values[k])
+				return 12;
+		for (int k = KIDS - 1; k >= 0; k--)
+			if (read_number(from[k][0], &values[k]) < 0)
+				return 13;
+	}
+	for (int k = 0; k < KIDS; k++) {
+		int status;
+		close(to[k][1]);
+		if (waitpid(kids[k], &status, 0) != kids[k])
+			return 14;
+		printf("child %d: %ld after %d rounds, exit %d\n", k + 1, values[k], rounds,
+		       WIFEXITED(status) ? WEXITSTATUS(status) : 100 + WTERMSIG(status));
+	}
+	return 0;
+}
+
+static int stuck(void)
+{
+	int fds[2];
+	if (pipe(fds) < 0)
+		return 10;
+	pid_t kid = fork();
+	if (kid == 0) {
+		char c;
+		ssize_t got = read(fds[0], &c, 1);
+		printf("child: read gave %zd (%s)\n", got, got < 0 ? strerror(errno) : "data");
+		fflush(stdout);
+		_exit(got < 0 ? 3 : 0);
+	}
+	int status;
+	if (waitpid(kid, &status, 0) != kid)
+		return 11;
+	printf("parent: child exit %d\n", WEXITSTATUS(status));
+	return 0;
+}
+
+static int nap(void)
+{
+	pid_t kid = fork();
+	if (kid == 0) {
+		sleep(600);
+		_exit(0);
+	}
+	printf("parent: waiting\n");
+	return waitpid(kid, NULL, 0) == kid ? 0 : 1;
+}
+
+int main(int argc, char **argv)
+{
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	if (argc > 1 && strcmp(argv[1], "stuck") == 0)
+		return stuck();
+	if (argc > 1 && strcmp(argv[1], "nap") == 0)
+		return nap();
+	return talk(argc > 2 ? atoi(argv[2]) : 1000);
+}
