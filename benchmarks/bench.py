@@ -101,11 +101,12 @@ def _portable(name: str, program: str, args: tuple[str, ...], quick_n: int) -> B
                  PORTABLE, backend="portable")
 
 
-def _cooperative(name: str, program: str, args: tuple[str, ...], quick_n: int) -> Bench:
+def _cooperative(name: str, program: str, args: tuple[str, ...], quick_n: int,
+                 cflags: tuple[str, ...] = ()) -> Bench:
     """The browser's runtime, measured here on wasmtime (its host calls are wasmtime-py's
     Python functions, ~50 us a call before the handler runs)."""
     return Bench(f"{name}, cooperative runtime", program, args, None, quick_n, quick_n * 5,
-                 COOPERATIVE, backend="cooperative")
+                 COOPERATIVE, backend="cooperative", cflags=cflags)
 
 
 def _euid(name: str, target: float | None, quick_n: int, grates: tuple[str, ...]) -> Bench:
@@ -162,6 +163,9 @@ BENCHES = [
     _cooperative("read 4 KiB", "fileio_loop", ("read", "4096"), 1_000),
     _cooperative("fork+exit+wait", "proc_loop", ("fork",), 20),
     _cooperative("pipe stream 64 KiB", "proc_loop", ("stream", "65536"), 200),
+    # each side waits for the other's byte: set aside and rewound (Asyncify) every time
+    _cooperative("pipe round trip 1 B, --suspendable", "proc_loop", ("pingpong", "1"), 200,
+                 cflags=("--suspendable",)),
     Bench("pipe round trip 1 B", "proc_loop", ("pingpong", "1"), 0.5, 2_000, 20_000, TRAMPOLINE),
     Bench("pipe round trip 4 KiB", "proc_loop", ("pingpong", "4096"), 0.5, 2_000, 20_000,
           TRAMPOLINE),

@@ -63,12 +63,24 @@ def test_examples_on_node_match_the_wasmtime_engine(site, name):
     assert got["status"] == 0
     if name == "pipeline":
         assert got["output"].endswith("5 lines through 2 pipes; children 2 and 3 exited\n")
+    if name == "conversation":          # ten waits for an answer, each set aside
+        assert got["output"].endswith("sum of squares 1..10 = 385; the child exited 0\n")
     if name == "strace":
         assert "] exit_group(0)" in got["output"] and "you typed: typed" in got["output"]
     if name == "aquarium":
         assert got["report"].splitlines()[:4] == [
             "created /work", "created /work/notes.txt", "modified /work/notes.txt",
             "renamed /work/notes.txt -> /work/final.txt"]
+
+
+def test_suspended_cages_answer_each_other_in_node(builds, site, tmp_path):
+    """Asyncify's unwinding and rewinding on every wait, on V8: four cages trading
+    numbers over pipes 200 times, as on Linux."""
+    program = tmp_path / "coop_talk.wasm"
+    shutil.copy(builds.wasm("coop_talk", "--suspendable"), program)
+    native = run_native(builds.native("coop_talk"), ["talk", "200"], tmp_path, {})
+    got = run_in_node(site, program, args=("talk", "200"))
+    assert (got["status"], got["output"]) == (0, native.stdout.decode())
 
 
 def test_cages_waiting_on_one_another_in_node(builds, site, tmp_path):

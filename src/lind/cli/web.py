@@ -25,10 +25,12 @@ PYODIDE_VERSION = "314.0.8"
 PYODIDE_FILES = ("pyodide.mjs", "pyodide.asm.mjs", "pyodide.asm.wasm", "python_stdlib.zip",
                  "pyodide-lock.json")
 WEB_SOURCE = Path(__file__).resolve().parents[3] / "web"      # the checkout's web/
-# what the page offers: name -> (source in web/examples, grate, arguments, stdin)
+# what the page offers: name -> (source in web/examples, grate, arguments, stdin); each
+# built with `lind cc -O2 --suspendable`, so that a cage waiting for another is set aside
 EXAMPLES = {
     "hello": ("hello.c", "none", ["world", "from the browser"], "a line for stdin\n"),
     "pipeline": ("pipeline.c", "none", [], ""),
+    "conversation": ("talk.c", "none", [], ""),
     "strace": ("hello.c", "strace", ["traced"], "typed\n"),
     "aquarium": ("files.c", "aquarium", [], ""),
 }
@@ -114,8 +116,8 @@ def build_site(out_dir: Path) -> Path:
 
 
 def _compile(source: Path, program: Path) -> None:
-    done = subprocess.run([sys.executable, "-m", "lind", "cc", "-O2", str(source), "-o",
-                           str(program)], capture_output=True, text=True)
+    done = subprocess.run([sys.executable, "-m", "lind", "cc", "-O2", "--suspendable",
+                           str(source), "-o", str(program)], capture_output=True, text=True)
     if done.returncode != 0:
         raise WebError(f"lind cc {source.name} failed:\n{done.stderr}")
 
