@@ -69,9 +69,10 @@ def test_programs_match_native(builds, tmp_path, name, args, flags):
 def test_refusals_and_limits(builds):
     """What this runtime cannot do fails with a clear errno, and what a cage asks for
     beyond the run's limits fails in the cage, never in the host (a writev naming one
-    buffer a thousand times is a short write): exec of a file
-    without x or not a program, sockets, shared file mappings, a wait that could never
-    end (EDEADLK, said on stderr), SIGPIPE, 3 GiB of memory, the process limit."""
+    buffer a thousand times is a short write): exec of a file without x or not a
+    program, sockets beyond the run's own streams (datagrams, other families, other
+    hosts, passing fds), shared file mappings, a wait that could never end (EDEADLK,
+    said on stderr), SIGPIPE, 3 GiB of memory, the process limit."""
     code, out, err = run_cooperative(builds.wasm("coop_edges"), [], max_processes=40)
     assert code == 0, err
     assert out.splitlines() == [
@@ -80,7 +81,11 @@ def test_refusals_and_limits(builds):
         "exec missing: -1 No such file or directory",
         "wait without children: -1 No child process",
         "exec with 4 MB of arguments: -1 Argument list too long",
-        "socket: -1 Address family not supported by protocol",
+        "datagram socket: -1 Socket type not supported",
+        "netlink socket: -1 Address family not supported by protocol",
+        "connect to 10.1.2.3: -1 Network unreachable",
+        "bind to 10.1.2.3: -1 Address not available",
+        "passing an fd: -1 Not supported",
         "shared file mapping: -1 No such device",
         "private file mapping: not a program",
         "read of a pipe only this cage writes: -1 Resource deadlock would occur",
@@ -114,6 +119,21 @@ def test_suspendable_cages_answer_each_other(builds, tmp_path):
                                      ["talk", "1000"])
     assert (code, out) == (0, native.stdout.decode()), err
     assert out.count("after 1000 rounds, exit 0") == 3
+
+
+# conformance programs (tests/programs/conformance) that must match Linux here too
+CONFORMING = ["net_tcp"]
+
+
+@pytest.mark.parametrize("name", CONFORMING)
+def test_conformance_programs_match_native(builds, tmp_path, name):
+    """Built with --suspendable, as a forking server and its clients need: TCP on the
+    run's own loopback (a forking echo server, half-close, names, options, errors,
+    MSG_PEEK, MSG_WAITALL, FIONREAD, SIGPIPE ignored and not) as on Linux."""
+    native = run_native(builds.native(f"conformance/{name}"), [], tmp_path, {})
+    assert native.returncode == 0, native.stderr
+    code, out, err = run_cooperative(builds.wasm(f"conformance/{name}", "--suspendable"), [])
+    assert (code, out) == (0, native.stdout.decode()), err
 
 
 @pytest.mark.parametrize("flags", [(), ("--suspendable",)], ids=["nested", "suspendable"])

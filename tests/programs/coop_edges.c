@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
@@ -42,7 +44,29 @@ int main(int argc, char **argv)
 	for (int i = 0; i < 20000; i++)
 		many[i] = long_arg;           /* 4 MB of arguments from 200 bytes of memory */
 	show("exec with 4 MB of arguments", execve("/data.txt", many, NULL));
-	show("socket", socket(AF_INET, SOCK_STREAM, 0));
+	show("datagram socket", socket(AF_INET, SOCK_DGRAM, 0));
+	show("netlink socket", socket(AF_NETLINK, SOCK_RAW, 0));
+	struct sockaddr_in far = { .sin_family = AF_INET, .sin_port = htons(80),
+				   .sin_addr.s_addr = htonl(0x0A010203) };
+	int tcp = socket(AF_INET, SOCK_STREAM, 0);
+	show("connect to 10.1.2.3", connect(tcp, (struct sockaddr *)&far, sizeof far));
+	show("bind to 10.1.2.3", bind(tcp, (struct sockaddr *)&far, sizeof far));
+	close(tcp);
+	int pair[2];
+	socketpair(AF_UNIX, SOCK_STREAM, 0, pair);
+	union { struct cmsghdr h; char room[CMSG_SPACE(sizeof(int))]; } passed;
+	memset(&passed, 0, sizeof passed);
+	passed.h.cmsg_level = SOL_SOCKET;
+	passed.h.cmsg_type = SCM_RIGHTS;
+	passed.h.cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(&passed.h), &pair[0], sizeof(int));
+	char byte = 'x';
+	struct iovec one = { &byte, 1 };
+	struct msghdr msg = { .msg_iov = &one, .msg_iovlen = 1, .msg_control = &passed,
+			      .msg_controllen = sizeof passed };
+	show("passing an fd", sendmsg(pair[1], &msg, 0));
+	close(pair[0]);
+	close(pair[1]);
 	fd = open("/data.txt", O_RDWR);
 	void *shared = mmap(NULL, 4096, PROT_READ, MAP_SHARED, fd, 0);
 	show("shared file mapping", shared == MAP_FAILED ? -1 : 0);

@@ -66,6 +66,10 @@ class Description(ABC):
     def stat(self) -> Stat:
         """What fstat says of it."""
 
+    def pending(self) -> int:
+        """FIONREAD: the bytes waiting to be read (ENOTTY: not a stream that has any)."""
+        raise _error(errno.ENOTTY)
+
     def ready(self, events: int) -> int:
         """The poll events of `events` that would not block now."""
         return events & (abi.POLLIN | abi.POLLOUT)
@@ -155,7 +159,8 @@ class TreeFile(Description):
 
 
 class Pipe:
-    """The bytes between a pipe's ends, and how many of each end are open."""
+    """The bytes between a pipe's ends (or one direction of a socket), and how many of
+    each end are open."""
 
     def __init__(self, budget: PipeBudget) -> None:
         self.budget = budget
@@ -163,6 +168,53 @@ class Pipe:
         self.readers = 0
         self.writers = 0
         self.ino = time.monotonic_ns() & 0xFFFFFFFF
+
+    def take(self, n: int, nonblock: bool, peek: bool = False) -> bytes | None:
+        """Up to `n` bytes; b"" at the end (no writer left); None when a reader must
+        wait (EAGAIN if it will not)."""
+        if not self.buffer:
+            if self.writers == 0 or n == 0:
+                return b""
+            if nonblock:
+                raise _error(errno.EAGAIN)
+            return None
+        data = bytes(self.buffer[:n])
+        if not peek:
+            del self.buffer[:n]
+            self.budget.used -= len(data)
+        return data
+
+    def put(self, data: bytes, nonblock: bool) -> int | None:
+        """All of `data` or none of it while the pipe has room (EPIPE without readers:
+        the runtime raises SIGPIPE); None when the writer must wait."""
+        if self.readers == 0:
+            raise _error(errno.EPIPE)
+        room = self.budget.room()
+        if room <= 0 or (len(data) <= PIPE_BUF and room < len(data)):
+            if nonblock:
+                raise _error(errno.EAGAIN)
+            return None
+        taken = data[:room]
+        self.buffer += taken
+        self.budget.used += len(taken)
+        return len(taken)
+
+    def can_take(self) -> bool:
+        return bool(self.buffer) or self.writers == 0
+
+    def can_put(self) -> bool:
+        """As Linux: POLLOUT once a write of PIPE_BUF fits (or would fail at once)."""
+        return self.readers == 0 or self.budget.room() >= PIPE_BUF
+
+    def drop(self, reader: bool) -> None:
+        """One reading (or writing) end went; with the last end, what nobody will read."""
+        if reader:
+            self.readers -= 1
+        else:
+            self.writers -= 1
+        if self.readers == 0 and self.writers == 0:
+            self.budget.used -= len(self.buffer)
+            self.buffer.clear()
 
 
 class PipeEnd(Description):
@@ -178,39 +230,20 @@ class PipeEnd(Description):
     def read(self, n: int) -> bytes | None:
         if not self.reading:
             raise _error(errno.EBADF)
-        buffer = self.pipe.buffer
-        if not buffer:
-            if self.pipe.writers == 0 or n == 0:
-                return b""
-            if self.flags & abi.O_NONBLOCK:
-                raise _error(errno.EAGAIN)
-            return None
-        data = bytes(buffer[:n])
-        del buffer[:n]
-        self.pipe.budget.used -= len(data)
-        return data
+        return self.pipe.take(n, bool(self.flags & abi.O_NONBLOCK))
 
     def write(self, data: bytes) -> int | None:
-        """All of `data` or none of it while the pipe has room (EPIPE without readers:
-        the runtime raises SIGPIPE)."""
         if self.reading:
             raise _error(errno.EBADF)
-        if self.pipe.readers == 0:
-            raise _error(errno.EPIPE)
-        room = self.pipe.budget.room()
-        if room <= 0 or (len(data) <= PIPE_BUF and room < len(data)):
-            if self.flags & abi.O_NONBLOCK:
-                raise _error(errno.EAGAIN)
-            return None
-        taken = data[:room]
-        self.pipe.buffer += taken
-        self.pipe.budget.used += len(taken)
-        return len(taken)
+        return self.pipe.put(data, bool(self.flags & abi.O_NONBLOCK))
 
     def stat(self) -> Stat:
         now = time.time_ns()
         return Stat(0x70697065, self.pipe.ino, 1, stat.S_IFIFO | 0o600, 0, 0,
                     len(self.pipe.buffer), now, now, now, st_blksize=BLOCK)
+
+    def pending(self) -> int:
+        return len(self.pipe.buffer)
 
     def ready(self, events: int) -> int:
         pipe, found = self.pipe, 0
@@ -222,18 +255,12 @@ class PipeEnd(Description):
         else:
             if pipe.readers == 0:
                 found |= abi.POLLERR
-            elif pipe.budget.room() >= PIPE_BUF:      # as Linux: a write of PIPE_BUF fits
+            elif pipe.can_put():
                 found |= events & abi.POLLOUT
         return found
 
     def closed(self) -> None:
-        if self.reading:
-            self.pipe.readers -= 1
-        else:
-            self.pipe.writers -= 1
-        if self.pipe.readers == 0 and self.pipe.writers == 0:
-            self.pipe.budget.used -= len(self.pipe.buffer)     # what nobody will read
-            self.pipe.buffer.clear()
+        self.pipe.drop(self.reading)
 
 
 class Console(Description):

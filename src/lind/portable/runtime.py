@@ -43,6 +43,7 @@ from lind.microvisor import abi
 from lind.portable import syscalls
 from lind.portable.descriptions import Console, Description, PipeBudget
 from lind.portable.memfs import File, Tree
+from lind.portable.sockets import Network
 from lind.portable.syscalls import CageEnded, Suspend
 from lind.toolchain.asyncify import AsyncifyError, is_suspendable
 
@@ -110,6 +111,7 @@ class Process:
         self.entry = START
         self.spawn_plan: bytes | None = None
         self.signal_mask = 0     # kept for sigprocmask; no signal is delivered here
+        self.actions: dict[int, tuple[int, int, int]] = {}   # rt_sigaction's, kept
 
     # -- memory ---------------------------------------------------------------
     def read(self, addr: int, length: int) -> bytes:
@@ -414,6 +416,7 @@ class Runtime:
         self.layers = list(layers)       # grates of this runtime: handle(call) -> int
         self.deadline = None if timeout is None else time.monotonic() + timeout
         self.pipe_budget = PipeBudget()
+        self.network = Network(self.pipe_budget)     # its sockets' names (lind.portable.sockets)
         self.max_processes = max_processes
         self.memory_limit = memory_limit
         self.processes: dict[int, Process] = {}
@@ -679,6 +682,7 @@ class Runtime:
                 child.cwd, child.umask = parent.cwd, parent.umask
                 child.argv, child.env = parent.argv, parent.env
                 child.entry, child.signal_mask = parent.entry, parent.signal_mask
+                child.actions = dict(parent.actions)
                 child._instantiate(parent.program, memory)
                 for name in parent.globals_to_copy():
                     child.instance.set_global(name, parent.instance.get_global(name))
@@ -707,6 +711,7 @@ class Runtime:
         child = self.new_process(parent)
         try:
             child.cwd, child.umask, child.signal_mask = parent.cwd, parent.umask, parent.signal_mask
+            child.actions = {s: a for s, a in parent.actions.items() if a[0] == 1}  # as exec
             child.load(parent.program, parent.argv, parent.env)
         except (OSError, EngineError):
             parent.children.remove(child)
@@ -726,6 +731,7 @@ class Runtime:
             if cloexec:
                 proc.close(fd)
         proc.exec_request = (program, argv, env)
+        proc.actions = {s: a for s, a in proc.actions.items() if a[0] == 1}  # SIG_IGN stays
         raise CageEnded()
 
     def reap(self, parent: Process, pid: int, nohang: bool) -> tuple[int, int]:

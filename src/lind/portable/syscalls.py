@@ -29,8 +29,11 @@ _IDS = (0, 0, 0, 0)                 # every cage is root of its own tree
 _SYS_SETJMP, _SYS_LONGJMP, _SYS_SIGNAL_WORD = 1020, 1021, 1022
 _MAP_SHARED, _MAP_ANONYMOUS, _MAP_FIXED = 0x01, 0x20, 0x10
 _F_DUPFD, _F_GETFD, _F_SETFD, _F_GETFL, _F_SETFL = 0, 1, 2, 3, 4
-_TIOCGWINSZ, _FIONREAD = 0x5413, 0x541B
+_TIOCGWINSZ, _FIONREAD, _FIONBIO = 0x5413, 0x541B, 0x5421
 _WNOHANG = 1
+_SIG_DFL, _SIG_IGN = 0, 1
+_DEFAULT_ACTION = (_SIG_DFL, 0, 0)           # handler, flags, mask
+_KSIGACTION = struct.Struct("<IIIQ")         # a wasm32 struct k_sigaction
 _CLOCK_MONOTONIC_IDS = (1, 4, 7)     # MONOTONIC, MONOTONIC_RAW, BOOTTIME
 
 
@@ -83,7 +86,7 @@ def through(layers: Sequence[Any], call: Call) -> int:
 
 
 # -- paths ---------------------------------------------------------------------------
-def _path(proc, dirfd: int, raw: bytes) -> str:
+def full_path(proc, dirfd: int, raw: bytes) -> str:
     if not raw:
         raise OSError(errno.ENOENT, "No such file or directory")
     path = os.fsdecode(raw)
@@ -100,7 +103,7 @@ def _path(proc, dirfd: int, raw: bytes) -> str:
 
 
 def _find(proc, dirfd: int, addr: int, follow: bool = True) -> Found:
-    return proc.runtime.tree.find(_path(proc, dirfd, proc.string(addr)), follow=follow)
+    return proc.runtime.tree.find(full_path(proc, dirfd, proc.string(addr)), follow=follow)
 
 
 def _node(proc, dirfd: int, addr: int, follow: bool = True):
@@ -123,7 +126,7 @@ def program_bytes(proc, path: str) -> bytes:
 # -- files ------------------------------------------------------------------------------
 def sys_openat(proc, dirfd, addr, flags, mode, *_):
     tree, flags, mode = proc.runtime.tree, u32(flags), u32(mode)
-    path = _path(proc, dirfd, proc.string(addr))
+    path = full_path(proc, dirfd, proc.string(addr))
     found = tree.find(path, follow=not flags & abi.O_NOFOLLOW)
     node = found.node
     wants_dir = names_a_directory(path) or found.slash
@@ -162,7 +165,7 @@ def sys_close(proc, fd, *_):
     return 0
 
 
-def _blocking(proc, d: Description, events: int, attempt: Callable[[], Any], what: str) -> Any:
+def blocking(proc, d: Description, events: int, attempt: Callable[[], Any], what: str) -> Any:
     """`attempt()` until it does not say it would block (None), waiting for `d` to be
     ready for `events` (poll's meaning: then the attempt does not block) in between."""
     while True:
@@ -182,7 +185,7 @@ def sys_read(proc, fd, buf, count, *_):
     _readable(d)
     if isinstance(d, TreeFile) and isinstance(d.node, Dir):
         raise OSError(errno.EISDIR, "Is a directory")
-    data = _blocking(proc, d, abi.POLLIN, lambda: d.read(min(count & _U32, MAX_IO)), "input")
+    data = blocking(proc, d, abi.POLLIN, lambda: d.read(min(count & _U32, MAX_IO)), "input")
     proc.write(buf, data)
     return len(data)
 
@@ -191,12 +194,21 @@ def _write_all(proc, d: Description, data: bytes) -> int:
     if not d.writable:
         raise OSError(errno.EBADF, "Bad file descriptor")
     try:
-        return _blocking(proc, d, abi.POLLOUT, lambda: d.write(data), "room in a pipe")
+        return blocking(proc, d, abi.POLLOUT, lambda: d.write(data), "room in a pipe")
     except OSError as exc:
         if exc.errno == errno.EPIPE:
-            proc.end(abi.signal_status(SIGPIPE))    # no handlers here: SIGPIPE's default
-            raise CageEnded() from None
+            raise broken_pipe(proc) from None
         raise
+
+
+def broken_pipe(proc, signal: bool = True) -> OSError:
+    """A write found no reader: SIGPIPE's default action ends the cage, unless the call
+    said MSG_NOSIGNAL (`signal` False) or the cage ignores SIGPIPE or has a handler
+    for it (no handler runs on this runtime); then the call fails with EPIPE."""
+    if signal and proc.actions.get(SIGPIPE, _DEFAULT_ACTION)[0] == _SIG_DFL:
+        proc.end(abi.signal_status(SIGPIPE))
+        raise CageEnded()
+    return OSError(errno.EPIPE, "Broken pipe")
 
 
 def sys_write(proc, fd, buf, count, *_):
@@ -204,7 +216,7 @@ def sys_write(proc, fd, buf, count, *_):
     return _write_all(proc, d, proc.read(buf, min(count & _U32, MAX_IO)))
 
 
-def _iovecs(proc, iov, count) -> list[tuple[int, int]]:
+def iovecs(proc, iov, count) -> list[tuple[int, int]]:
     count = s32(count)
     if count < 0 or count > abi.IOV_MAX:
         raise OSError(errno.EINVAL, "Invalid argument")
@@ -213,10 +225,10 @@ def _iovecs(proc, iov, count) -> list[tuple[int, int]]:
 
 
 def sys_readv(proc, fd, iov, count, *_):
-    vecs = _iovecs(proc, iov, count)
+    vecs = iovecs(proc, iov, count)
     d = proc.description(fd)
     _readable(d)
-    data = _blocking(proc, d, abi.POLLIN,
+    data = blocking(proc, d, abi.POLLIN,
                      lambda: d.read(min(sum(n for _, n in vecs), MAX_IO)), "input")
     at = 0
     for base, n in vecs:
@@ -231,7 +243,7 @@ def sys_writev(proc, fd, iov, count, *_):
     """The buffers' bytes up to MAX_IO: 1024 vectors naming one large buffer must not
     become a thousand copies of it in host memory."""
     parts, room = [], MAX_IO
-    for base, n in _iovecs(proc, iov, count):
+    for base, n in iovecs(proc, iov, count):
         if room == 0:
             break
         parts.append(proc.read(base, min(n, room)))
@@ -476,7 +488,7 @@ def sys_getcwd(proc, buf, size, *_):
 
 
 def sys_chdir(proc, addr, *_):
-    path = _path(proc, abi.AT_FDCWD, proc.string(addr))
+    path = full_path(proc, abi.AT_FDCWD, proc.string(addr))
     node = proc.runtime.tree.lookup(path)
     if not isinstance(node, Dir):
         raise OSError(errno.ENOTDIR, "Not a directory")
@@ -499,8 +511,13 @@ def sys_umask(proc, mask, *_):
 
 def sys_ioctl(proc, fd, request, arg, *_):
     d = proc.description(fd)
-    if u32(request) == _FIONREAD and isinstance(d, PipeEnd):
-        proc.write(arg, struct.pack("<i", len(d.pipe.buffer)))
+    request = u32(request)
+    if request == _FIONREAD:
+        proc.write(arg, struct.pack("<i", d.pending()))
+        return 0
+    if request == _FIONBIO:
+        (on,) = struct.unpack("<i", proc.read(arg, 4))
+        d.flags = d.flags | abi.O_NONBLOCK if on else d.flags & ~abi.O_NONBLOCK
         return 0
     raise OSError(errno.ENOTTY, "Inappropriate ioctl for device")
 
@@ -658,6 +675,24 @@ def sys_nothing(proc, *_):
     return 0
 
 
+def sys_rt_sigaction(proc, sig, act, oact, *_):
+    """Actions are kept (a signal a cage ignores is ignored; oldact reads back what was
+    set), but no handler is ever run: a handled signal takes its default action, but
+    for SIGPIPE, where the write fails with EPIPE instead."""
+    sig = s32(sig)
+    if not 1 <= sig <= 64:
+        raise OSError(errno.EINVAL, "Invalid argument")
+    old = proc.actions.get(sig, _DEFAULT_ACTION)
+    if act:
+        if sig in (9, 19):                  # SIGKILL and SIGSTOP keep their action
+            raise OSError(errno.EINVAL, "Invalid argument")
+        handler, flags, _, mask = _KSIGACTION.unpack(proc.read(act, _KSIGACTION.size))
+        proc.actions[sig] = (handler, flags, mask)
+    if oact:
+        proc.write(oact, _KSIGACTION.pack(old[0], old[1], 0, old[2]))
+    return 0
+
+
 def sys_rt_sigprocmask(proc, how, new, old, size, *_):
     """The mask is kept (sigsetjmp saves it, programs read it back); no signal comes
     from outside a run, so none is ever held back by it."""
@@ -728,7 +763,7 @@ def sys_spawn_plan(proc, buf, size, *_):
 
 
 def sys_execve(proc, path, argv, envp, *_):
-    target = _path(proc, abi.AT_FDCWD, proc.string(path))
+    target = full_path(proc, abi.AT_FDCWD, proc.string(path))
     args, env = proc.strings(argv), proc.strings(envp) if envp else []
     proc.runtime.execve(proc, target, args, env)
     return 0
@@ -755,8 +790,8 @@ def sys_kill(proc, pid, sig, *_):
         raise OSError(errno.ESRCH, "No such process")
     if not 0 <= sig <= 64:
         raise OSError(errno.EINVAL, "Invalid argument")
-    if sig in (0, 17, 23, 28):        # a check, or a signal ignored by default
-        return 0
+    if sig in (0, 17, 23, 28) or target.actions.get(sig, _DEFAULT_ACTION)[0] == _SIG_IGN:
+        return 0                      # a check, or a signal ignored (by default)
     target.end(abi.signal_status(sig))   # no handlers in this runtime: the default
     if target is proc:
             raise CageEnded()
@@ -815,10 +850,6 @@ def sys_futex(proc, addr, op, value, *_):
             raise OSError(errno.EAGAIN, "Resource temporarily unavailable")
         raise OSError(errno.EDEADLK, "Resource deadlock avoided")
     return 0
-
-
-def sys_socket(proc, *_):
-    raise OSError(errno.EAFNOSUPPORT, "sockets need the host back end")
 
 
 def sys_clone(proc, *_):
@@ -883,24 +914,24 @@ NAMES: dict[int, str] = {}
 TABLE: dict[int, Callable[..., int]] = {}
 
 
-def _register(entries: dict[str, tuple[int, Callable[..., int]]]) -> None:
+def register(entries: dict[str, tuple[int, Callable[..., int]]]) -> None:
     for name, (nr, impl) in entries.items():
         NAMES[nr] = name
         TABLE[nr] = impl
 
 
-_register({
+register({
     "read": (0, sys_read), "write": (1, sys_write), "open": (2, sys_open),
     "close": (3, sys_close), "stat": (4, sys_stat), "fstat": (5, sys_fstat),
     "lstat": (6, sys_lstat), "poll": (7, sys_poll), "lseek": (8, sys_lseek),
     "mmap": (9, sys_mmap), "mprotect": (10, sys_nothing), "munmap": (11, sys_munmap),
-    "brk": (12, sys_brk), "rt_sigaction": (13, sys_nothing),
+    "brk": (12, sys_brk), "rt_sigaction": (13, sys_rt_sigaction),
     "rt_sigprocmask": (14, sys_rt_sigprocmask), "ioctl": (16, sys_ioctl),
     "pread64": (17, sys_pread64), "pwrite64": (18, sys_pwrite64), "readv": (19, sys_readv),
     "writev": (20, sys_writev), "access": (21, sys_access), "pipe": (22, sys_pipe),
     "sched_yield": (24, sys_sched_yield), "mremap": (25, sys_mremap),
     "madvise": (28, sys_nothing), "dup": (32, sys_dup), "dup2": (33, sys_dup2),
-    "nanosleep": (35, sys_nanosleep), "getpid": (39, sys_getpid), "socket": (41, sys_socket),
+    "nanosleep": (35, sys_nanosleep), "getpid": (39, sys_getpid),
     "clone": (56, sys_clone), "fork": (57, sys_fork), "execve": (59, sys_execve),
     "exit": (60, sys_exit), "wait4": (61, sys_wait4), "kill": (62, sys_kill),
     "uname": (63, sys_uname), "fcntl": (72, sys_fcntl), "fsync": (74, sys_fsync),

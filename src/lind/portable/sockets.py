@@ -1,0 +1,609 @@
+"""Sockets between the cages of one run of the cooperative runtime, with no host
+socket: stream sockets named in the tree (a socket node) or in the abstract namespace,
+socketpair, and TCP on the run's own loopback (127.0.0.0/8 and ::1; 0.0.0.0 and ::
+mean it too). Each direction of a connection is a Pipe, so the run's pipe budget
+bounds what they hold and a wait for data or room is a pipe's wait.
+
+A run has no network beyond that: any other address is ENETUNREACH. Datagram and
+packet sockets are ESOCKTNOSUPPORT, descriptors passed in a message (SCM_RIGHTS)
+EOPNOTSUPP; SO_RCVTIMEO and SO_SNDTIMEO are kept but not waited on.
+"""
+
+from __future__ import annotations
+
+import errno
+import stat
+import struct
+from collections import deque
+
+from lind.microvisor import abi
+from lind.microvisor.abi import s32, u32
+from lind.portable import syscalls
+from lind.portable.descriptions import Description, Pipe, PipeBudget
+from lind.portable.memfs import Socket, Stat, Tree
+
+AF_UNIX, AF_INET, AF_INET6 = 1, 2, 10
+SOCK_STREAM, SOCK_DGRAM, SOCK_SEQPACKET = 1, 2, 5
+SOCK_NONBLOCK, SOCK_CLOEXEC = 0o4000, 0o2000000
+IPPROTO_TCP, IPPROTO_UDP = 6, 17
+SOL_SOCKET = 1
+SO_TYPE, SO_ERROR, SO_SNDBUF, SO_RCVBUF, SO_PEERCRED = 3, 4, 7, 8, 17
+SO_ACCEPTCONN, SO_PROTOCOL, SO_DOMAIN = 30, 38, 39
+MSG_PEEK, MSG_DONTWAIT, MSG_WAITALL, MSG_NOSIGNAL = 0x2, 0x40, 0x100, 0x4000
+POLLRDHUP = 0x2000
+SOMAXCONN = 4096
+EPHEMERAL_PORTS = range(32768, 61000)        # Linux's ip_local_port_range
+SOCKADDR_MAX = 128
+SUN_PATH_MAX = 108
+BUFFER_SIZE = 212992                        # what SO_SNDBUF and SO_RCVBUF say by default
+_MSGHDR = struct.Struct("<IIIIIIi")        # a wasm32 struct msghdr
+# options kept and read back as set (an int, or SO_LINGER's pair, or a timeval)
+_KEPT = {(SOL_SOCKET, n) for n in (2, 6, 9, 10, 13, 15, 16, 18, 19, 20, 21)} | {
+    (IPPROTO_TCP, n) for n in (1, 4, 5, 6)}
+_WIDE = {(SOL_SOCKET, 13): 8, (SOL_SOCKET, 20): 16, (SOL_SOCKET, 21): 16}  # linger, timeouts
+
+
+def _inet_key(family: int, raw: bytes) -> tuple[int, int, bool]:
+    """(family, port, loopback) of a sockaddr_in or sockaddr_in6."""
+    if family == AF_INET:
+        if len(raw) < 16:
+            raise OSError(errno.EINVAL, "Invalid argument")
+        port, host = struct.unpack_from(">H4s", raw, 2)
+        return family, port, host[0] == 127 or host == bytes(4)
+    if len(raw) < 24:
+        raise OSError(errno.EINVAL, "Invalid argument")
+    port = struct.unpack_from(">H", raw, 2)[0]
+    host = raw[8:24]
+    return family, port, host in (bytes(15) + b"\1", bytes(16))
+
+
+def _inet_name(family: int, port: int) -> bytes:
+    """The loopback address `port` as a sockaddr of `family`."""
+    if family == AF_INET:
+        return struct.pack("<H", AF_INET) + struct.pack(">H", port) + bytes([127, 0, 0, 1]) + bytes(8)
+    return (struct.pack("<H", AF_INET6) + struct.pack(">HI", port, 0) + bytes(15) + b"\1"
+            + bytes(4))
+
+
+class Network:
+    """The names a run's sockets are bound to: ("unix", node), ("abstract", name) or
+    (family, port) -> the endpoint holding it."""
+
+    def __init__(self, budget: PipeBudget) -> None:
+        self.budget = budget
+        self.bound: dict[tuple, Endpoint] = {}
+        self._autobound = 0
+
+    def claim(self, key: tuple, endpoint: Endpoint) -> None:
+        if key in self.bound:
+            raise OSError(errno.EADDRINUSE, "Address already in use")
+        self.bound[key] = endpoint
+        endpoint.key = key
+
+    def free_port(self, family: int) -> int:
+        for port in EPHEMERAL_PORTS:
+            if (family, port) not in self.bound:
+                return port
+        raise OSError(errno.EADDRNOTAVAIL, "Cannot assign requested address")
+
+    def autobind_name(self) -> bytes:
+        """Linux's name for a Unix socket bound to nothing: five hex digits, abstract."""
+        while True:
+            self._autobound += 1
+            name = b"\0" + f"{self._autobound:05x}".encode()
+            if ("abstract", name) not in self.bound:
+                return name
+
+    def listener(self, key: tuple) -> Endpoint:
+        found = self.bound.get(key)
+        if found is None or found.backlog is None:
+            raise OSError(errno.ECONNREFUSED, "Connection refused")
+        return found
+
+
+class Endpoint(Description):
+    """A stream socket: bound to a name or not, listening (a backlog of connections
+    made to it, not yet accepted) or connected (a Pipe each way)."""
+
+    def __init__(self, network: Network, family: int, flags: int = 0) -> None:
+        super().__init__(abi.O_RDWR | (flags & abi.O_NONBLOCK))
+        self.network = network
+        self.family = family
+        self.name = struct.pack("<H", family)     # its own sockaddr (unbound: the family)
+        self.peer = b""                            # the peer's, once connected
+        self.key: tuple | None = None
+        self.incoming: Pipe | None = None
+        self.outgoing: Pipe | None = None
+        self.reading = self.writing = False       # its ends of incoming and outgoing
+        self.backlog: deque[Endpoint] | None = None
+        self.backlog_limit = 0
+        self.options: dict[tuple[int, int], bytes] = {}
+        self.reset = False       # TCP: a write found the peer gone (it answered RST)
+
+    @property
+    def connected(self) -> bool:
+        return self.incoming is not None
+
+    @property
+    def nonblocking(self) -> bool:
+        return bool(self.flags & abi.O_NONBLOCK)
+
+    def join(self, other: Endpoint) -> None:
+        """Connect this endpoint and `other`: a pipe each way."""
+        there, back = Pipe(self.network.budget), Pipe(self.network.budget)
+        self.outgoing = other.incoming = there
+        self.incoming = other.outgoing = back
+        for end in (self, other):
+            end.incoming.readers += 1
+            end.outgoing.writers += 1
+            end.reading = end.writing = True
+
+    # -- data -----------------------------------------------------------------------
+    def read(self, n: int) -> bytes | None:
+        return self.receive(n, self.nonblocking)
+
+    def receive(self, n: int, nonblock: bool, peek: bool = False) -> bytes | None:
+        if not self.connected:
+            raise OSError(errno.EINVAL if self.backlog is not None else errno.ENOTCONN,
+                          "Transport endpoint is not connected")
+        if not self.reading:
+            return b""
+        return self.incoming.take(n, nonblock, peek)
+
+    def write(self, data: bytes) -> int | None:
+        return self.send(data, self.nonblocking)
+
+    def send(self, data: bytes, nonblock: bool) -> int | None:
+        if not self.connected:
+            raise OSError(errno.EPIPE if self.family != AF_UNIX else errno.ENOTCONN,
+                          "Transport endpoint is not connected")
+        if not self.writing:
+            raise OSError(errno.EPIPE, "Broken pipe")
+        if self.outgoing.readers == 0 and self.family != AF_UNIX and not self.reset:
+            self.reset = True            # TCP takes one write before the peer's RST
+            return len(data)
+        return self.outgoing.put(data, nonblock)
+
+    def pending(self) -> int:
+        """FIONREAD: bytes waiting to be read."""
+        if self.backlog is not None:
+            raise OSError(errno.EINVAL, "Invalid argument")
+        return len(self.incoming.buffer) if self.incoming is not None else 0
+
+    def ready(self, events: int) -> int:
+        if self.backlog is not None:
+            return events & abi.POLLIN if self.backlog else 0
+        if not self.connected:
+            return abi.POLLOUT & events | abi.POLLHUP
+        found = 0
+        if not self.reading or self.incoming.can_take():
+            found |= events & abi.POLLIN
+            if not self.reading or self.incoming.writers == 0:
+                found |= events & POLLRDHUP
+        if not self.writing or self.outgoing.can_put():
+            found |= events & abi.POLLOUT
+        if (not self.reading or self.incoming.writers == 0) and (
+                not self.writing or self.outgoing.readers == 0):
+            found |= abi.POLLHUP
+        return found
+
+    def shutdown(self, how: int) -> None:
+        if how not in (0, 1, 2):
+            raise OSError(errno.EINVAL, "Invalid argument")
+        if not self.connected:
+            raise OSError(errno.ENOTCONN, "Transport endpoint is not connected")
+        if how in (0, 2) and self.reading:
+            self.reading = False
+            self.incoming.drop(reader=True)
+        if how in (1, 2) and self.writing:
+            self.writing = False
+            self.outgoing.drop(reader=False)
+
+    # -- description ----------------------------------------------------------------
+    def stat(self) -> Stat:
+        return Stat(0x736F636B, id(self) & 0xFFFFFFFF, 1, stat.S_IFSOCK | 0o777, 0, 0, 0,
+                    0, 0, 0)
+
+    def closed(self) -> None:
+        if self.connected:
+            self.shutdown(2)
+        if self.backlog is not None:           # connections nobody accepted: reset
+            while self.backlog:
+                self.backlog.popleft().closed()
+            self.backlog = None
+        if self.key is not None and self.network.bound.get(self.key) is self:
+            del self.network.bound[self.key]
+
+
+# -- addresses --------------------------------------------------------------------------
+def _address(proc, addr: int, length: int) -> bytes:
+    length = s32(length)
+    if length < 2 or length > SOCKADDR_MAX:
+        raise OSError(errno.EINVAL, "Invalid argument")
+    return proc.read(addr, length)
+
+
+def _family(raw: bytes) -> int:
+    return struct.unpack_from("<H", raw)[0]
+
+
+def _unix_name(proc, raw: bytes) -> tuple[str | None, bytes]:
+    """(path in the tree, None for an abstract name) and the name as sockaddr_un holds it."""
+    body = raw[2:2 + SUN_PATH_MAX]
+    if body[:1] == b"\0":
+        return None, body
+    path = body.split(b"\0", 1)[0]
+    if not path:
+        raise OSError(errno.ENOENT, "No such file or directory")
+    return syscalls.full_path(proc, abi.AT_FDCWD, path), path + b"\0"
+
+
+def _write_address(proc, addr: int, length_at: int, name: bytes) -> None:
+    """Copy `name` to a sockaddr buffer as accept and getsockname do: truncated to the
+    room the caller gave, the full length written back."""
+    if not addr:
+        return
+    (room,) = struct.unpack("<i", proc.read(length_at, 4))
+    if room < 0:
+        raise OSError(errno.EINVAL, "Invalid argument")
+    proc.write(addr, name[:room])
+    proc.write(length_at, struct.pack("<I", len(name)))
+
+
+def _endpoint(proc, fd: int) -> Endpoint:
+    d = proc.description(fd)
+    if not isinstance(d, Endpoint):
+        raise OSError(errno.ENOTSOCK, "Socket operation on non-socket")
+    return d
+
+
+def _network(proc) -> Network:
+    return proc.runtime.network
+
+
+def _split_type(kind: int, protocol: int, family: int) -> tuple[int, int]:
+    """(SOCK_* type, SOCK_NONBLOCK|SOCK_CLOEXEC flags) of socket()'s type argument."""
+    kind = u32(kind)
+    flags = kind & (SOCK_NONBLOCK | SOCK_CLOEXEC)
+    base = kind & ~flags
+    if family not in (AF_UNIX, AF_INET, AF_INET6):
+        raise OSError(errno.EAFNOSUPPORT, "Address family not supported by protocol")
+    if base not in (SOCK_STREAM, SOCK_DGRAM, SOCK_SEQPACKET, 3):
+        raise OSError(errno.EINVAL, "Invalid argument")
+    if base != SOCK_STREAM:
+        raise OSError(errno.ESOCKTNOSUPPORT, "only stream sockets on this runtime")
+    if s32(protocol) not in (0, IPPROTO_TCP if family != AF_UNIX else 0):
+        raise OSError(errno.EPROTONOSUPPORT, "Protocol not supported")
+    return base, flags
+
+
+def _install(proc, endpoint: Endpoint, flags: int) -> int:
+    return proc.install(endpoint, bool(flags & SOCK_CLOEXEC))
+
+
+# -- calls ------------------------------------------------------------------------------
+def sys_socket(proc, family, kind, protocol, *_):
+    family = s32(family)
+    _, flags = _split_type(kind, protocol, family)
+    return _install(proc, Endpoint(_network(proc), family,
+                                   abi.O_NONBLOCK if flags & SOCK_NONBLOCK else 0), flags)
+
+
+def sys_socketpair(proc, family, kind, protocol, sv, *_):
+    family = s32(family)
+    if family != AF_UNIX:
+        raise OSError(errno.EOPNOTSUPP, "Operation not supported")
+    _, flags = _split_type(kind, protocol, family)
+    nonblock = abi.O_NONBLOCK if flags & SOCK_NONBLOCK else 0
+    one, two = Endpoint(_network(proc), family, nonblock), Endpoint(_network(proc), family, nonblock)
+    one.join(two)
+    first = _install(proc, one, flags)
+    try:
+        second = _install(proc, two, flags)
+    except OSError:
+        proc.close(first)
+        raise
+    try:
+        proc.write(sv, struct.pack("<ii", first, second))
+    except OSError:
+        proc.close(first)
+        proc.close(second)
+        raise
+    return 0
+
+
+def sys_bind(proc, fd, addr, length, *_):
+    endpoint = _endpoint(proc, fd)
+    raw = _address(proc, addr, length)
+    if _family(raw) != endpoint.family:
+        raise OSError(errno.EAFNOSUPPORT if endpoint.family != AF_UNIX else errno.EINVAL,
+                      "Address family not supported by protocol")
+    if endpoint.key is not None:
+        raise OSError(errno.EINVAL, "Invalid argument")
+    network = _network(proc)
+    if endpoint.family == AF_UNIX:
+        if len(raw) == 2:                              # autobind
+            name = network.autobind_name()
+            network.claim(("abstract", name), endpoint)
+        else:
+            path, name = _unix_name(proc, raw)
+            if path is None:
+                network.claim(("abstract", name), endpoint)
+            else:
+                _bind_path(proc, endpoint, path)
+        endpoint.name = raw[:2] + name
+        return 0
+    family, port, loopback = _inet_key(endpoint.family, raw)
+    if not loopback:
+        raise OSError(errno.EADDRNOTAVAIL, "Cannot assign requested address")
+    port = port or network.free_port(family)
+    network.claim((family, port), endpoint)
+    endpoint.name = _with_port(raw, port)
+    return 0
+
+
+def _with_port(raw: bytes, port: int) -> bytes:
+    size = 16 if _family(raw) == AF_INET else 28
+    raw = raw[:size].ljust(size, b"\0")
+    return raw[:2] + struct.pack(">H", port) + raw[4:]
+
+
+def _bind_path(proc, endpoint: Endpoint, path: str) -> None:
+    tree: Tree = proc.runtime.tree
+    found = tree.find(path, follow=False)
+    if found.node is not None:
+        raise OSError(errno.EADDRINUSE, "Address already in use")
+    if not found.name:
+        raise OSError(errno.EINVAL, "Invalid argument")
+    node = tree.new(found.parent, found.name, Socket, 0o777 & ~proc.umask)
+    _network(proc).claim(("unix", node), endpoint)
+
+
+def sys_listen(proc, fd, backlog, *_):
+    endpoint = _endpoint(proc, fd)
+    if endpoint.connected:
+        raise OSError(errno.EINVAL, "Invalid argument")
+    if endpoint.key is None:
+        if endpoint.family == AF_UNIX:
+            raise OSError(errno.EINVAL, "Invalid argument")
+        port = _network(proc).free_port(endpoint.family)
+        _network(proc).claim((endpoint.family, port), endpoint)
+        endpoint.name = _inet_name(endpoint.family, port)
+    backlog = s32(backlog)
+    endpoint.backlog_limit = SOMAXCONN if backlog < 0 else max(1, min(backlog, SOMAXCONN))
+    if endpoint.backlog is None:
+        endpoint.backlog = deque()
+    return 0
+
+
+def _target(proc, endpoint: Endpoint, raw: bytes) -> tuple[Endpoint, bytes]:
+    """The listening endpoint a connect to `raw` reaches, and its name as the peer's
+    (a Unix listener's as it was bound; loopback's address, not 0.0.0.0)."""
+    network = _network(proc)
+    if _family(raw) != endpoint.family:
+        raise OSError(errno.EAFNOSUPPORT, "Address family not supported by protocol")
+    if endpoint.family == AF_UNIX:
+        path, name = _unix_name(proc, raw)
+        if path is None:
+            listener = network.listener(("abstract", name))
+        else:
+            node = proc.runtime.tree.lookup(path)
+            if not isinstance(node, Socket):
+                raise OSError(errno.ECONNREFUSED, "Connection refused")
+            listener = network.listener(("unix", node))
+        return listener, listener.name
+    family, port, loopback = _inet_key(endpoint.family, raw)
+    if not loopback:
+        raise OSError(errno.ENETUNREACH, "Network is unreachable (a run has only its loopback)")
+    return network.listener((family, port)), _inet_name(family, port)
+
+
+def sys_connect(proc, fd, addr, length, *_):
+    endpoint = _endpoint(proc, fd)
+    if endpoint.connected:
+        raise OSError(errno.EISCONN, "Transport endpoint is already connected")
+    if endpoint.backlog is not None:
+        raise OSError(errno.EINVAL, "Invalid argument")
+    raw = _address(proc, addr, length)
+    listener, peer = _target(proc, endpoint, raw)
+    if len(listener.backlog) >= listener.backlog_limit:
+        if endpoint.nonblocking:
+            raise OSError(errno.EAGAIN, "Resource temporarily unavailable")
+        proc.runtime.wait_until(
+            proc, lambda: listener.backlog is None
+            or len(listener.backlog) < listener.backlog_limit, "a connection to be accepted")
+        if listener.backlog is None:
+            raise OSError(errno.ECONNREFUSED, "Connection refused")
+    network = _network(proc)
+    if endpoint.key is None and endpoint.family != AF_UNIX:    # the client's own port
+        port = network.free_port(endpoint.family)
+        network.claim((endpoint.family, port), endpoint)
+        endpoint.name = _inet_name(endpoint.family, port)
+    accepted = Endpoint(network, endpoint.family)
+    endpoint.join(accepted)
+    endpoint.peer, accepted.name, accepted.peer = peer, peer, endpoint.name
+    listener.backlog.append(accepted)
+    return 0
+
+
+def sys_accept4(proc, fd, addr, length_at, flags, *_):
+    flags = u32(flags)
+    if flags & ~(SOCK_NONBLOCK | SOCK_CLOEXEC):
+        raise OSError(errno.EINVAL, "Invalid argument")
+    listener = _endpoint(proc, fd)
+    if listener.backlog is None:
+        raise OSError(errno.EINVAL, "Invalid argument")
+    if not listener.backlog:
+        if listener.nonblocking:
+            raise OSError(errno.EAGAIN, "Resource temporarily unavailable")
+        proc.runtime.wait_until(proc, lambda: bool(listener.backlog), "a connection")
+    accepted = listener.backlog[0]
+    accepted.refs += 1       # EMFILE drops the reference install was given: it stays queued
+    fd = _install(proc, accepted, flags)
+    listener.backlog.popleft()
+    accepted.refs -= 1
+    if flags & SOCK_NONBLOCK:
+        accepted.flags |= abi.O_NONBLOCK
+    _write_address(proc, addr, length_at, accepted.peer)
+    return fd
+
+
+def sys_accept(proc, fd, addr, length_at, *_):
+    return sys_accept4(proc, fd, addr, length_at, 0)
+
+
+def sys_shutdown(proc, fd, how, *_):
+    _endpoint(proc, fd).shutdown(s32(how))
+    return 0
+
+
+def sys_getsockname(proc, fd, addr, length_at, *_):
+    _write_address(proc, addr, length_at, _endpoint(proc, fd).name)
+    return 0
+
+
+def sys_getpeername(proc, fd, addr, length_at, *_):
+    endpoint = _endpoint(proc, fd)
+    if not endpoint.connected:
+        raise OSError(errno.ENOTCONN, "Transport endpoint is not connected")
+    _write_address(proc, addr, length_at, endpoint.peer)
+    return 0
+
+
+def _send(proc, endpoint: Endpoint, data: bytes, flags: int) -> int:
+    nonblock = endpoint.nonblocking or bool(flags & MSG_DONTWAIT)
+    try:
+        return syscalls.blocking(proc, endpoint, abi.POLLOUT,
+                                 lambda: endpoint.send(data, nonblock), "room in a socket")
+    except OSError as exc:
+        if exc.errno == errno.EPIPE:
+            raise syscalls.broken_pipe(proc, signal=not flags & MSG_NOSIGNAL) from None
+        raise
+
+
+def _receive(proc, endpoint: Endpoint, n: int, flags: int) -> bytes:
+    nonblock = endpoint.nonblocking or bool(flags & MSG_DONTWAIT)
+    peek = bool(flags & MSG_PEEK)
+    if flags & MSG_WAITALL and not nonblock and not peek and endpoint.connected:
+        incoming = endpoint.incoming          # all n at once: nothing taken before a wait
+        proc.runtime.wait_until(
+            proc, lambda: not endpoint.reading or len(incoming.buffer) >= n
+            or incoming.writers == 0, "input")
+    return syscalls.blocking(proc, endpoint, abi.POLLIN,
+                             lambda: endpoint.receive(n, nonblock, peek), "input")
+
+
+def sys_sendto(proc, fd, buf, length, flags, addr, addr_length):
+    endpoint = _endpoint(proc, fd)
+    if addr and endpoint.connected:
+        raise OSError(errno.EISCONN, "Transport endpoint is already connected")
+    data = proc.read(buf, min(u32(length), syscalls.MAX_IO))
+    return _send(proc, endpoint, data, u32(flags))
+
+
+def sys_recvfrom(proc, fd, buf, length, flags, addr, length_at):
+    endpoint = _endpoint(proc, fd)
+    data = _receive(proc, endpoint, min(u32(length), syscalls.MAX_IO), u32(flags))
+    proc.write(buf, data)
+    if addr:                                # a stream socket says no sender
+        proc.write(length_at, struct.pack("<I", 0))
+    return len(data)
+
+
+def _message(proc, msg: int) -> tuple[list[tuple[int, int]], int, int]:
+    """(iovecs, control buffer, its length) of a struct msghdr."""
+    _, _, iov, iovlen, control, control_length, _ = _MSGHDR.unpack(proc.read(msg, _MSGHDR.size))
+    return syscalls.iovecs(proc, iov, iovlen), control, control_length
+
+
+def sys_sendmsg(proc, fd, msg, flags, *_):
+    endpoint = _endpoint(proc, fd)
+    vecs, _, control_length = _message(proc, msg)
+    if control_length:
+        raise OSError(errno.EOPNOTSUPP, "no control messages (SCM_RIGHTS) on this runtime")
+    parts, room = [], syscalls.MAX_IO
+    for base, n in vecs:
+        parts.append(proc.read(base, min(n, room)))
+        room -= len(parts[-1])
+    return _send(proc, endpoint, b"".join(parts), u32(flags))
+
+
+def sys_recvmsg(proc, fd, msg, flags, *_):
+    endpoint = _endpoint(proc, fd)
+    vecs, _, _ = _message(proc, msg)
+    data = _receive(proc, endpoint, min(sum(n for _, n in vecs), syscalls.MAX_IO), u32(flags))
+    at = 0
+    for base, n in vecs:
+        proc.write(base, data[at:at + n])
+        at += n
+    header = bytearray(proc.read(msg, _MSGHDR.size))
+    struct.pack_into("<I", header, 4, 0)        # msg_namelen: no sender
+    struct.pack_into("<I", header, 20, 0)       # msg_controllen: nothing came with it
+    struct.pack_into("<i", header, 24, 0)       # msg_flags
+    proc.write(msg, bytes(header))
+    return len(data)
+
+
+def _option_default(endpoint: Endpoint, level: int, name: int) -> bytes | None:
+    if level == SOL_SOCKET:
+        values = {SO_TYPE: SOCK_STREAM, SO_ERROR: 0, SO_DOMAIN: endpoint.family,
+                  SO_ACCEPTCONN: int(endpoint.backlog is not None),
+                  SO_PROTOCOL: IPPROTO_TCP if endpoint.family != AF_UNIX else 0,
+                  SO_SNDBUF: BUFFER_SIZE, SO_RCVBUF: BUFFER_SIZE}
+        if name in values:
+            return struct.pack("<i", values[name])
+        if name == SO_PEERCRED and endpoint.family == AF_UNIX:
+            return struct.pack("<iII", 1, 0, 0)       # pid, uid, gid: the run's root
+    if (level, name) in _KEPT:
+        return bytes(_WIDE.get((level, name), 4))
+    return None
+
+
+def _check_option(endpoint: Endpoint, level: int, name: int) -> None:
+    if level == IPPROTO_TCP and endpoint.family == AF_UNIX:
+        raise OSError(errno.EOPNOTSUPP, "Operation not supported")
+    if level not in (SOL_SOCKET, IPPROTO_TCP, 0, 41):
+        raise OSError(errno.ENOPROTOOPT, "Protocol not available")
+
+
+def sys_setsockopt(proc, fd, level, name, value, length, *_):
+    endpoint = _endpoint(proc, fd)
+    level, name, length = s32(level), s32(name), s32(length)
+    _check_option(endpoint, level, name)
+    if (level, name) in ((SOL_SOCKET, SO_SNDBUF), (SOL_SOCKET, SO_RCVBUF)) or (
+            level, name) in _KEPT:
+        size = _WIDE.get((level, name), 4)
+        if length < size:
+            raise OSError(errno.EINVAL, "Invalid argument")
+        endpoint.options[(level, name)] = proc.read(value, size)
+        return 0
+    raise OSError(errno.ENOPROTOOPT, "Protocol not available")
+
+
+def sys_getsockopt(proc, fd, level, name, value, length_at, *_):
+    endpoint = _endpoint(proc, fd)
+    level, name = s32(level), s32(name)
+    _check_option(endpoint, level, name)
+    current = endpoint.options.get((level, name)) or _option_default(endpoint, level, name)
+    if current is None:
+        raise OSError(errno.ENOPROTOOPT, "Protocol not available")
+    if (level, name) in ((SOL_SOCKET, SO_SNDBUF), (SOL_SOCKET, SO_RCVBUF)) and \
+            (level, name) in endpoint.options:                 # Linux doubles what was set
+        current = struct.pack("<i", 2 * struct.unpack("<i", current)[0])
+    (room,) = struct.unpack("<i", proc.read(length_at, 4))
+    if room < 0:
+        raise OSError(errno.EINVAL, "Invalid argument")
+    proc.write(value, current[:room])
+    proc.write(length_at, struct.pack("<I", min(room, len(current))))
+    return 0
+
+
+syscalls.register({
+    "socket": (41, sys_socket), "connect": (42, sys_connect), "accept": (43, sys_accept),
+    "sendto": (44, sys_sendto), "recvfrom": (45, sys_recvfrom), "sendmsg": (46, sys_sendmsg),
+    "recvmsg": (47, sys_recvmsg), "shutdown": (48, sys_shutdown), "bind": (49, sys_bind),
+    "listen": (50, sys_listen), "getsockname": (51, sys_getsockname),
+    "getpeername": (52, sys_getpeername), "socketpair": (53, sys_socketpair),
+    "setsockopt": (54, sys_setsockopt), "getsockopt": (55, sys_getsockopt),
+    "accept4": (288, sys_accept4),
+})
