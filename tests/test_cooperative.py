@@ -6,6 +6,8 @@ it must refuse; escapes from its tree."""
 from __future__ import annotations
 
 import errno
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -238,3 +240,48 @@ def test_a_program_that_is_not_lind_is_refused():
         with pytest.raises(OSError) as caught:
             Runtime().run(wasm, ["empty"])
         assert caught.value.errno == errno.ENOEXEC
+
+
+def _lind_run(*args, input: bytes = b"") -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "lind", "run", "--backend", "cooperative",
+                           *map(str, args)], input=input, capture_output=True, timeout=120)
+
+
+def test_lind_run_on_the_cooperative_runtime(builds, tmp_path):
+    """`lind run --backend cooperative` as a person uses it: stdin read as the cage asks,
+    arguments and --env, --root loaded into the run's tree and --save writing it back
+    (the root unchanged), a zip saved then loaded by the next run, --timeout (124)."""
+    native = run_native(builds.native("stdin_echo"), [], tmp_path, {}, input=b"one\ntwo\n")
+    done = _lind_run(builds.wasm("stdin_echo"), input=b"one\ntwo\n")
+    assert (done.returncode, done.stdout) == (native.returncode, native.stdout), done.stderr
+    args = ["7", "two words"]
+    native = run_native(builds.native("args_env"), args, tmp_path, ENV)
+    done = _lind_run("--env", "GREETING=hi there", builds.wasm("args_env"), *args)
+    assert (done.returncode, done.stdout) == (native.returncode, native.stdout), done.stderr
+    root = tmp_path / "root"
+    root.mkdir()
+    (root / "kept.txt").write_text("kept\n")
+    done = _lind_run("--root", root, "--save", tmp_path / "state.zip",
+                     builds.wasm("portable_state"), "write")
+    assert done.returncode == 0, done.stderr
+    assert sorted(p.name for p in root.iterdir()) == ["kept.txt"]
+    done = _lind_run("--root", tmp_path / "state.zip", builds.wasm("portable_state"), "check")
+    assert done.stdout == b"note.txt 600 12 note: saved\nlink -> note.txt\nkept.txt kept\n"
+    done = _lind_run("--timeout", "1", builds.wasm("coop_edges"), "spin")
+    assert done.returncode == 124 and b"timed out after 1 s" in done.stderr
+
+
+def test_lind_run_cooperative_refuses_what_it_cannot_honour(builds, tmp_path):
+    """Options of the threaded runtime are refused, not ignored (exit 2, a message); a
+    missing program is 127 and a file that is no program 126, as for the host back end."""
+    done = _lind_run("--user", "5", "--net", "none", builds.wasm("args_env"))
+    assert done.returncode == 2
+    assert b"--user, --net: not on the cooperative runtime" in done.stderr
+    done = _lind_run("--grate", "seccomp:x", builds.wasm("args_env"))
+    assert done.returncode == 2 and b"--grate seccomp:x" in done.stderr
+    assert _lind_run(tmp_path / "missing.wasm").returncode == 127
+    (tmp_path / "text.wasm").write_text("not a program\n")
+    done = _lind_run(tmp_path / "text.wasm")
+    assert done.returncode == 126 and b"Exec format error" in done.stderr
+    done = _lind_run("--cwd", "/nowhere", builds.wasm("args_env"))
+    assert done.returncode == 2 and b"working directory /nowhere" in done.stderr

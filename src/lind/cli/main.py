@@ -122,13 +122,16 @@ def _run(argv: list[str]) -> int:
     parser.add_argument("--root", help="host directory the cage sees as / "
                         "(default: a new empty directory, removed afterwards); with "
                         "--backend portable also a .zip archive, copied into memory")
-    parser.add_argument("--backend", choices=("host", "portable"), default="host",
+    parser.add_argument("--backend", choices=("host", "portable", "cooperative"),
+                        default="host",
                         help="where files live: the host's, under --root (default), or "
                         "Lind's own in memory, filled from --root and the mounts, so "
-                        "no host file changes")
+                        "no host file changes (portable); cooperative: that and the "
+                        "browser's runtime, every cage on one thread with no host call "
+                        "(see README, Lind in the browser)")
     parser.add_argument("--save", metavar="DIR_OR_ZIP",
-                        help="with --backend portable: write the files the run left to "
-                        "this directory, or .zip archive")
+                        help="with --backend portable or cooperative: write the files the "
+                        "run left to this directory, or .zip archive")
     parser.add_argument("--mount", action="append", default=[], metavar="HOST:GUEST[:ro]",
                         help="show a host directory inside the cage; :ro refuses writes")
     parser.add_argument("--env", action="append", default=[], metavar="K=V",
@@ -188,16 +191,17 @@ def _run(argv: list[str]) -> int:
     try:
         memory = parse_size(opts.memory) if opts.memory is not None else None
         mounts = [MountSpec.parse(m) for m in opts.mount]
+        in_memory = opts.backend in ("portable", "cooperative")
         if opts.root is not None and not os.path.isdir(opts.root):
-            if opts.backend != "portable":
+            if not in_memory:
                 raise ValueError(f"--root {opts.root}: not a directory")
             import zipfile
 
             if not zipfile.is_zipfile(opts.root):
                 raise ValueError(f"--root {opts.root}: neither a directory nor a zip archive")
-        if opts.save is not None and opts.backend != "portable":
-            raise ValueError("--save keeps the files of --backend portable; the host back "
-                             "end writes to its --root as it goes")
+        if opts.save is not None and not in_memory:
+            raise ValueError("--save keeps the files of --backend portable or cooperative; "
+                             "the host back end writes to its --root as it goes")
         for m in mounts:
             if not os.path.isdir(m.host):
                 raise ValueError(f"--mount {m.host}: not a directory")
@@ -206,6 +210,8 @@ def _run(argv: list[str]) -> int:
             raise ValueError("--publish needs --net private")
         if opts.timeout is not None and not opts.timeout > 0:
             raise ValueError(f"--timeout {opts.timeout:g}: not a positive number of seconds")
+        if opts.backend == "cooperative":
+            return _run_cooperative(opts, mounts, env, memory, closed_stdio)
         refused = _isolate_if_asked(opts, mounts, memory)
     except OSError as exc:
         print(f"lind: {exc.strerror or exc}", file=sys.stderr)
@@ -252,12 +258,99 @@ def _run_program(opts: argparse.Namespace, *, mounts: list, env: dict[str, str],
         return 2
     if result.returncode < 0:
         sig = -result.returncode
-        name = signal.Signals(sig).name if sig in signal.valid_signals() else f"signal {sig}"
+        name = _signal_name(sig)
         why = f" ({result.trap})" if result.trap else ""
         if sig not in (signal.SIGPIPE, signal.SIGINT):   # quiet, as shells are about these
             print(f"lind: {opts.program}: killed by {name}{why}", file=sys.stderr)
         return 128 + sig
     return result.returncode
+
+
+def _signal_name(sig: int) -> str:
+    return signal.Signals(sig).name if sig in signal.valid_signals() else f"signal {sig}"
+
+
+#: what `lind run --backend cooperative` offers of --grate (lind.portable.layers)
+COOPERATIVE_GRATES = ("strace", "aquarium")
+
+
+def _run_cooperative(opts: argparse.Namespace, mounts: list, env: dict[str, str],
+                     memory: int | None, closed_stdio: list[int]) -> int:
+    """The cooperative runtime (lind.portable.runtime) on wasmtime: the run's files in a
+    tree filled from --root and the mounts, the console the terminal's. What it cannot
+    honour is refused rather than ignored (an embedded policy above all)."""
+    from lind.isolation.module import NotAModule, embedded_policy
+    from lind.portable import Tree
+    from lind.portable.layers import ChangeReport, Strace
+    from lind.portable.memfs import Dir
+    from lind.portable.runtime import Runtime
+
+    asked = [name for name, given in (
+        ("--user", opts.user), ("--hostname", opts.hostname), ("--net", opts.net),
+        ("--publish", opts.publish), ("--isolate", opts.isolate),
+        ("--override-policy", opts.override_policy)) if given]
+    asked += [f"--grate {g}" for g in opts.grate if g not in COOPERATIVE_GRATES]
+    if asked:
+        raise ValueError(f"{', '.join(asked)}: not on the cooperative runtime (it offers "
+                         f"--root, --mount, --save, --env, --cwd, --memory, --timeout and "
+                         f"--grate {' or '.join(COOPERATIVE_GRATES)})")
+    if not os.path.isfile(opts.program):
+        print(f"lind: {opts.program}: No such file or directory", file=sys.stderr)
+        return 127
+    try:
+        if embedded_policy(opts.program) is not None:
+            raise ValueError(f"{opts.program} carries an isolation policy, which the "
+                             "cooperative runtime does not apply: run it with --backend "
+                             "host or portable")
+    except NotAModule:
+        pass                                  # the runtime says what it is (ENOEXEC)
+    with open(opts.program, "rb") as f:
+        wasm = f.read()
+    tree = Tree()
+    if opts.root is not None:
+        tree.load(opts.root)
+    for mount in mounts:
+        tree.load(mount.host, mount.guest, readonly=mount.readonly)
+    with tree.lock:
+        if opts.cwd != "/" and not isinstance(tree.find(opts.cwd).node, Dir):
+            raise ValueError(f"working directory {opts.cwd}: not a directory of the run")
+    report = ChangeReport() if "aquarium" in opts.grate else None
+    layers = [Strace() if g == "strace" else report for g in opts.grate]
+    for fd in closed_stdio:
+        os.close(fd)
+
+    def write_to(fd: int):
+        def write(data: bytes) -> None:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view):]
+        return write
+
+    runtime = Runtime(tree=tree, stdin=lambda n: os.read(0, n), stdout=write_to(1),
+                      stderr=write_to(2), layers=layers, timeout=opts.timeout,
+                      **({"memory_limit": memory} if memory is not None else {}))
+    name = opts.program
+    try:
+        status = runtime.run(wasm, [name, *opts.args], [f"{k}={v}" for k, v in env.items()],
+                             opts.cwd)
+    except OSError as exc:
+        print(f"lind: {name}: {exc.strerror or exc}", file=sys.stderr)
+        return 126
+    except KeyboardInterrupt:
+        runtime.engine.interrupt()
+        return 128 + signal.SIGINT
+    if report is not None:
+        sys.stderr.write(report.report())
+    if opts.save is not None:
+        tree.save(opts.save)
+    if runtime.timed_out:
+        print(f"lind: {name}: timed out after {opts.timeout:g} s", file=sys.stderr)
+        return 124
+    if status < 0:
+        if -status not in (signal.SIGPIPE, signal.SIGINT):
+            print(f"lind: {name}: killed by {_signal_name(-status)}", file=sys.stderr)
+        return 128 - status
+    return status
 
 
 def _isolate_if_asked(opts: argparse.Namespace, mounts: list, memory: int | None) -> str | None:

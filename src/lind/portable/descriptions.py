@@ -265,17 +265,22 @@ class PipeEnd(Description):
 
 class Console(Description):
     """The run's standard input (bytes given up front, then end of file) or an
-    output the runtime's caller receives (`sink`)."""
+    output the runtime's caller receives (`sink`). Standard input may also be read
+    as the cage asks (`stdin` a function of the most bytes wanted; b"" at its end),
+    the whole run waiting meanwhile."""
 
-    def __init__(self, *, stdin: bytes | None = None,
+    def __init__(self, *, stdin: bytes | Callable[[int], bytes] | None = None,
                  sink: Callable[[bytes], None] | None = None) -> None:
         super().__init__(0 if stdin is not None else 1)
-        self.pending = bytearray(stdin or b"")
+        self.source = stdin if callable(stdin) else None
+        self.pending = bytearray(stdin if isinstance(stdin, bytes | bytearray) else b"")
         self.sink = sink
 
     def read(self, n: int) -> bytes:
         if self.sink is not None:
             raise _error(errno.EBADF)
+        if not self.pending and self.source is not None and n > 0:
+            return self.source(n)
         data = bytes(self.pending[:n])
         del self.pending[:n]
         return data
@@ -283,7 +288,10 @@ class Console(Description):
     def write(self, data: bytes) -> int:
         if self.sink is None:
             raise _error(errno.EBADF)
-        self.sink(data)
+        try:
+            self.sink(data)
+        except BrokenPipeError:            # the reader of the run's output went away
+            raise _error(errno.EPIPE) from None
         return len(data)
 
     def closed(self) -> None:

@@ -399,7 +399,8 @@ class Runtime:
     """One run: its processes, its tree, its console, its engine."""
 
     def __init__(self, *, engine: Engine | None = None, tree: Tree | None = None,
-                 stdin: bytes = b"", stdout: Callable[[bytes], None] | None = None,
+                 stdin: bytes | Callable[[int], bytes] = b"",
+                 stdout: Callable[[bytes], None] | None = None,
                  stderr: Callable[[bytes], None] | None = None,
                  layers: Sequence[Any] = (), timeout: float | None = None,
                  max_processes: int = MAX_PROCESSES, memory_limit: int = MEMORY_LIMIT) -> None:
