@@ -19,7 +19,7 @@ from pathlib import Path
 from test_attacks import Scratch
 
 import lind
-from lind.microvisor import sys_locks
+from lind.microvisor import lock_ranges
 
 TIMEOUT = 60
 
@@ -197,5 +197,5 @@ def test_lock_table_is_bounded(builds, tmp_path):
         result = lind.run([builds.wasm("locks_many")], root=root, stdin=fin, stdout=fout,
                           stderr=ferr, timeout=120)
     assert result.returncode == 0
-    assert scratch.text() == (f"{sys_locks.MAX_RANGES} locks, then: No locks available\n"
+    assert scratch.text() == (f"{lock_ranges.MAX_RANGES} locks, then: No locks available\n"
                               "after close, the whole file: ok\n", "")

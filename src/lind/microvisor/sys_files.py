@@ -20,7 +20,7 @@ import threading
 import time
 from collections.abc import Callable
 
-from lind.microvisor import abi, limits, sys_locks, virtual
+from lind.microvisor import abi, limits, lock_ranges, sys_locks, virtual
 from lind.microvisor.abi import s32, u32
 from lind.microvisor.fdtable import NonBlockingHostFile, OpenFile, own_description, ready_now
 from lind.microvisor.fs import join, libc, proc_path, wants_write
@@ -1148,7 +1148,7 @@ def sys_fcntl(cage, fd, cmd, arg, *_):
             raise abi.error(errno.EINVAL)
         # At or above RLIMIT_NOFILE: install says EINVAL, under the table's lock.
         return cage.fds.install(f.hold(), cloexec=cmd == abi.F_DUPFD_CLOEXEC, lowest=lowest)
-    if cmd in sys_locks.COMMANDS:
+    if cmd in lock_ranges.COMMANDS:
         return sys_locks.fcntl_lock(cage, f, cmd, arg)
     if cmd == abi.F_GETFD:
         return abi.FD_CLOEXEC if cage.fds.cloexec(fd) else 0

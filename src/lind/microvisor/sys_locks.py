@@ -34,64 +34,53 @@ cannot make the table, or the time spent searching it, grow without bound.
 
 from __future__ import annotations
 
-import bisect
 import errno
 import fcntl
 import os
 import struct
 import threading
 from collections.abc import Hashable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from lind.microvisor import abi, limits
 from lind.microvisor.abi import s32, u32
 from lind.microvisor.fdtable import OpenFile
 from lind.microvisor.fs import proc_path
+from lind.microvisor.lock_ranges import (
+    DEADLOCK_STEPS,
+    F_OFD_GETLK,
+    F_OFD_SETLK,
+    F_OFD_SETLKW,
+    F_RDLCK,
+    F_UNLCK,
+    F_WRLCK,
+    FLOCK,
+    LOCK_EX,
+    LOCK_NB,
+    LOCK_SH,
+    LOCK_UN,
+    OFFSET_MAX,
+    FileLocks,
+    Range,
+    applied,
+    conflict,
+    reported,
+    request,
+)
 
-F_RDLCK, F_WRLCK, F_UNLCK = 0, 1, 2
-F_OFD_GETLK, F_OFD_SETLK, F_OFD_SETLKW = 36, 37, 38
-COMMANDS = frozenset({abi.F_GETLK, abi.F_SETLK, abi.F_SETLKW, F_OFD_GETLK, F_OFD_SETLK,
-                      F_OFD_SETLKW})
-LOCK_SH, LOCK_EX, LOCK_NB, LOCK_UN = 1, 2, 4, 8
-OFFSET_MAX = 2**63 - 1
 HOST_POLL = 0.02
-MAX_RANGES = 16384     # fcntl locks on one file, all owners: a cage cannot grow the table
-_DEADLOCK_STEPS = 10   # how far Linux follows a chain of waiting owners
-
-FLOCK = struct.Struct("<hh4xqqi4x")          # the guest's struct flock (x86_64 layout)
 _HOST_FLOCK = struct.Struct("@hhqqi4x")      # the host's
 _HOST_TYPE = {F_RDLCK: fcntl.F_RDLCK, F_WRLCK: fcntl.F_WRLCK, F_UNLCK: fcntl.F_UNLCK}
 _GUEST_TYPE = {host: guest for guest, host in _HOST_TYPE.items()}
 _HOST_FLOCK_OP = {LOCK_SH: fcntl.LOCK_SH, LOCK_EX: fcntl.LOCK_EX}
 
 
-@dataclass
-class _Range:
-    """One fcntl lock: bytes start..end (inclusive) of a file. `owner` is a Cage (a
-    POSIX lock) or an OpenFile (an OFD lock)."""
-
-    owner: object
-    type: int
-    start: int
-    end: int
-
-
 @dataclass(eq=False)
-class _File:
-    """The locks on one file: each owner's fcntl locks (sorted, disjoint, so bisect finds
-    the ones a range meets), their count, and each description's flock."""
+class _File(FileLocks):
+    """The locks on one file (lock_ranges), and whether it is a host file the locks are
+    mirrored onto."""
 
-    host: bool                                    # a host file the locks are mirrored onto
-    locks: dict[object, list[_Range]] = field(default_factory=dict)
-    count: int = 0
-    flocks: dict[OpenFile, int] = field(default_factory=dict)
-
-    def set(self, owner: object, ranges: list[_Range]) -> None:
-        self.count += len(ranges) - len(self.locks.get(owner, ()))
-        if ranges:
-            self.locks[owner] = ranges
-        else:
-            self.locks.pop(owner, None)
+    host: bool = False
 
 
 @dataclass(eq=False)
@@ -106,7 +95,7 @@ class _Mirror:
 _cond = threading.Condition(threading.Lock())    # guards everything below
 _files: dict[Hashable, _File] = {}
 _held: dict[object, dict[Hashable, _Mirror | None]] = {}   # cage -> files it POSIX-locks
-_waiting: dict[object, tuple[Hashable, _Range]] = {}      # cage -> its blocked request
+_waiting: dict[object, tuple[Hashable, Range]] = {}      # cage -> its blocked request
 
 
 # ------------------------------------------------------------------ the table
@@ -114,7 +103,7 @@ _waiting: dict[object, tuple[Hashable, _Range]] = {}      # cage -> its blocked 
 def _file(key: Hashable, host: bool) -> _File:
     found = _files.get(key)
     if found is None:
-        found = _files[key] = _File(host)
+        found = _files[key] = _File(host=host)
     return found
 
 
@@ -124,59 +113,10 @@ def _tidy(key: Hashable) -> None:
         del _files[key]
 
 
-def _end(r: _Range) -> int:
-    return r.end
-
-
-def _start(r: _Range) -> int:
-    return r.start
-
-
-def _conflict(file: _File, owner: object, type_: int, start: int, end: int) -> _Range | None:
-    if type_ == F_UNLCK:
-        return None
-    for other, ranges in file.locks.items():
-        if other is owner:
-            continue
-        i = bisect.bisect_left(ranges, start, key=_end)   # the first that ends at or after start
-        while i < len(ranges) and ranges[i].start <= end:
-            if F_WRLCK in (type_, ranges[i].type):
-                return ranges[i]
-            i += 1
-    return None
-
-
-def _applied(file: _File, owner: object, type_: int, start: int, end: int) -> list[_Range]:
-    """`owner`'s locks once its lock on start..end is set (or with F_UNLCK cleared): its
-    ranges of the same type that touch it merge, the parts of others outside it stay
-    (Linux's posix_lock_inode). ENOLCK past MAX_RANGES on the file."""
-    mine = file.locks.get(owner, [])
-    lo = bisect.bisect_left(mine, start - 1, key=_end)
-    hi = bisect.bisect_right(mine, end + 1, key=_start)
-    before, after = [], []
-    for r in mine[lo:hi]:
-        if r.type == type_:
-            start, end = min(start, r.start), max(end, r.end)
-            continue
-        if r.start < start:
-            before.append(_Range(owner, r.type, r.start, min(r.end, start - 1)))
-        if r.end > end:
-            after.append(_Range(owner, r.type, max(r.start, end + 1), r.end))
-    new = [_Range(owner, type_, start, end)] if type_ != F_UNLCK else []
-    result = mine[:lo] + before + new + after + mine[hi:]
-    if file.count + len(result) - len(mine) > max(MAX_RANGES, file.count):
-        raise abi.error(errno.ENOLCK)
-    return result
-
-
-def _owned(file: _File, owner: object) -> list[_Range]:
-    return file.locks.get(owner, [])
-
-
 def _deadlock(cage, holder: object) -> bool:
     """Would `cage` waiting on `holder` close a cycle of POSIX owners each waiting for
     the next (Linux follows such a chain a few steps)?"""
-    for _ in range(_DEADLOCK_STEPS):
+    for _ in range(DEADLOCK_STEPS):
         if holder is cage:
             return True
         waits = _waiting.get(holder)
@@ -184,7 +124,7 @@ def _deadlock(cage, holder: object) -> bool:
             return False
         key, want = waits
         file = _files.get(key)
-        blocker = file and _conflict(file, holder, want.type, want.start, want.end)
+        blocker = file and conflict(file, holder, want.type, want.start, want.end)
         if blocker is None or isinstance(blocker.owner, OpenFile):
             return False
         holder = blocker.owner
@@ -256,7 +196,7 @@ def _posix_mirror(cage, key: Hashable, f: OpenFile, write: bool | None) -> _Mirr
     if mirror is not None:
         if not mirror.readable:
             _close_mirror(mirror)
-        for r in _owned(_files[key], cage):
+        for r in _files[key].owned(cage):
             _host_setlk(new.fd, r.type, r.start, r.end)
         if mirror.readable:
             _close_mirror(mirror)
@@ -315,33 +255,6 @@ def fd_closed(cage, f: OpenFile) -> None:
 
 # ------------------------------------------------------------------ fcntl
 
-def _range(f: OpenFile, whence: int, start: int, length: int) -> tuple[int, int]:
-    """struct flock's l_whence/l_start/l_len as inclusive bytes (Linux's checks)."""
-    if whence == abi.SEEK_SET:
-        base = 0
-    elif whence == abi.SEEK_CUR:
-        base = f.position()
-    elif whence == abi.SEEK_END:
-        base = f.stat().st_size
-    else:
-        raise abi.error(errno.EINVAL)
-    if start > OFFSET_MAX - base:
-        raise abi.error(errno.EOVERFLOW)
-    start += base
-    if start < 0:
-        raise abi.error(errno.EINVAL)
-    if length > 0:
-        if length - 1 > OFFSET_MAX - start:
-            raise abi.error(errno.EOVERFLOW)
-        return start, start + length - 1
-    if length < 0:
-        end, start = start - 1, start + length
-        if start < 0:
-            raise abi.error(errno.EINVAL)
-        return start, end
-    return start, OFFSET_MAX
-
-
 def _seen_pid(cage, owner: object) -> int:
     """l_pid of a cage lock: its cage's pid, 0 for a cage of another runtime (outside
     this one's pid space, as Linux reports a pid from another namespace), -1 for OFD."""
@@ -355,7 +268,7 @@ def _getlk(cage, f: OpenFile, owner: object, key: Hashable, host: bool, raw: byt
     with _cond:
         file = _file(key, host)
         try:
-            found = _conflict(file, owner, type_, start, end)
+            found = conflict(file, owner, type_, start, end)
             if found is not None:
                 seen = found.type, found.start, found.end, _seen_pid(cage, found.owner)
             elif not host:
@@ -365,16 +278,16 @@ def _getlk(cage, f: OpenFile, owner: object, key: Hashable, host: bool, raw: byt
                 try:
                     seen = _host_getlk(mirror.fd, type_, start, end)
                 finally:
-                    if not _owned(file, cage):
+                    if not file.owned(cage):
                         _drop_posix(cage, key)
             else:
                 seen = _host_getlk(f.host_fd, type_, start, end)
         finally:
             _tidy(key)
     if seen is None:
-        return struct.pack("<h", F_UNLCK) + raw[2:]
+        return reported(None, raw, 0)
     t, s, e, pid = seen
-    return FLOCK.pack(t, abi.SEEK_SET, s, 0 if e == OFFSET_MAX else e - s + 1, pid)
+    return reported(Range(None, t, s, e), raw, pid)
 
 
 def _setlk(cage, f: OpenFile, owner: object, key: Hashable, host: bool, type_: int,
@@ -384,11 +297,11 @@ def _setlk(cage, f: OpenFile, owner: object, key: Hashable, host: bool, type_: i
         try:
             while True:
                 file = _file(key, host)
-                if type_ == F_UNLCK and not _owned(file, owner):
+                if type_ == F_UNLCK and not file.owned(owner):
                     return 0
-                blocker = _conflict(file, owner, type_, start, end)
+                blocker = conflict(file, owner, type_, start, end)
                 if blocker is None:
-                    ranges = _applied(file, owner, type_, start, end)
+                    ranges = applied(file, owner, type_, start, end)
                     if host:
                         need = None if type_ == F_UNLCK else type_ == F_WRLCK
                         fd = _posix_mirror(cage, key, f, need).fd if posix else f.host_fd
@@ -398,20 +311,20 @@ def _setlk(cage, f: OpenFile, owner: object, key: Hashable, host: bool, type_: i
                     file.set(owner, ranges)
                     if not posix:
                         _watch(f, key)
-                    elif not _owned(file, cage):
+                    elif not file.owned(cage):
                         _drop_posix(cage, key)
                     elif not host:
                         _held_by(cage)[key] = None
                     _cond.notify_all()
                     return 0
-                if posix and host and not _owned(file, cage):
+                if posix and host and not file.owned(cage):
                     _drop_posix(cage, key)
                 if not wait:
                     raise abi.error(errno.EAGAIN)
-                if posix and isinstance(blocker, _Range) and _deadlock(cage, blocker.owner):
+                if posix and isinstance(blocker, Range) and _deadlock(cage, blocker.owner):
                     raise abi.error(errno.EDEADLK)
                 if posix:
-                    _waiting[cage] = (key, _Range(cage, type_, start, end))
+                    _waiting[cage] = (key, Range(cage, type_, start, end))
                 try:
                     cage.block_on(_cond, HOST_POLL if blocker == "host" else None)
                 finally:
@@ -425,20 +338,14 @@ def fcntl_lock(cage, f: OpenFile, cmd: int, arg: int) -> int:
     if f.flags & abi.O_PATH:
         raise abi.error(errno.EBADF)
     raw = cage.mem.read(u32(arg), FLOCK.size)
-    type_, whence, l_start, l_len, pid = FLOCK.unpack(raw)
-    ofd = cmd in (F_OFD_GETLK, F_OFD_SETLK, F_OFD_SETLKW)
-    if cmd in (abi.F_GETLK, F_OFD_GETLK) and type_ not in (F_RDLCK, F_WRLCK):
-        raise abi.error(errno.EINVAL)
-    if type_ not in (F_RDLCK, F_WRLCK, F_UNLCK):
-        raise abi.error(errno.EINVAL)
-    start, end = _range(f, whence, l_start, l_len)
     access = f.flags & abi.O_ACCMODE
+    whence = struct.unpack_from("<h", raw, 2)[0]
+    position = f.position() if whence == abi.SEEK_CUR else 0
+    size = f.stat().st_size if whence == abi.SEEK_END else 0
+    type_, start, end = request(raw, cmd, access != abi.O_WRONLY, access != abi.O_RDONLY,
+                                position, size)
+    ofd = cmd in (F_OFD_GETLK, F_OFD_SETLK, F_OFD_SETLKW)
     getlk = cmd in (abi.F_GETLK, F_OFD_GETLK)
-    if not getlk and ((type_ == F_RDLCK and access == abi.O_WRONLY)
-                      or (type_ == F_WRLCK and access == abi.O_RDONLY)):
-        raise abi.error(errno.EBADF)
-    if ofd and pid != 0:
-        raise abi.error(errno.EINVAL)
     key, host = f.lock_key()
     owner = f if ofd else cage
     if getlk:
