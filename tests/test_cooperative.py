@@ -45,7 +45,10 @@ def run_cooperative(wasm: Path, args: list[str], *, tree: Tree | None = None,
 # ...and built with --suspendable, so that every wait sets the cage aside
 SUSPENDED = ["pipeline", "forks", "jumps", "stdin_echo", "files", "fdops"]
 CASES = [(name, args, ()) for name, args in MATCHED] + [
-    (name, args, ("--suspendable",)) for name, args in MATCHED if name in SUSPENDED]
+    (name, args, ("--suspendable",)) for name, args in MATCHED if name in SUSPENDED] + [
+    ("locks_sqlite", [], ("--suspendable",)),   # SQLite's fcntl locking, reader and writer
+    ("coop_talk", ["flock"], ("--suspendable",)),   # flock, F_GETLK, F_SETLKW waiting
+]
 
 
 @pytest.mark.parametrize(("name", "args", "flags"), CASES,

@@ -4,12 +4,16 @@
  *             before it reads and sleeps once; three children chatter at once
  *   stuck     a child reads a pipe whose only writer is its parent, which waits for it:
  *             on Linux that hangs forever; a run of Lind tells the child EDEADLK
- *   nap       a child sleeps ten minutes while its parent waits for it */
+ *   nap       a child sleeps ten minutes while its parent waits for it
+ *   flock     a child waits for its parent's flock, then for its record lock */
+#define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -116,6 +120,49 @@ static int nap(void)
 	return waitpid(kid, NULL, 0) == kid ? 0 : 1;
 }
 
+static int flocks(void)
+{
+	int fd = open("flock.dat", O_CREAT | O_RDWR | O_TRUNC, 0644), ready[2];
+	if (fd < 0 || pipe(ready) < 0 || flock(fd, LOCK_EX) < 0)
+		return 10;
+	pid_t kid = fork();
+	if (kid == 0) {
+		int mine = open("flock.dat", O_RDWR);
+		int r = flock(mine, LOCK_EX | LOCK_NB);
+		printf("child LOCK_NB: %d %s\n", r, r < 0 ? strerror(errno) : "");
+		write(ready[1], "w", 1);
+		printf("child LOCK_EX waited: %d\n", flock(mine, LOCK_EX));
+		struct flock l = { .l_type = F_WRLCK, .l_whence = SEEK_SET, .l_len = 10 };
+		if (fcntl(mine, F_GETLK, &l) == 0)
+			printf("child F_GETLK: type %d start %ld len %ld parent's %d\n", l.l_type,
+			       (long)l.l_start, (long)l.l_len, l.l_pid == getppid());
+		struct flock o = { .l_type = F_RDLCK, .l_whence = SEEK_SET, .l_start = 20, .l_len = 1 };
+		if (fcntl(mine, F_OFD_GETLK, &o) == 0)
+			printf("child F_OFD_GETLK: type %d start %ld pid %d\n", o.l_type,
+			       (long)o.l_start, o.l_pid);
+		o.l_type = F_RDLCK;
+		o.l_pid = 0;
+		int r2 = fcntl(mine, F_OFD_SETLK, &o);
+		printf("child F_OFD_SETLK: %d %s\n", r2, r2 < 0 ? strerror(errno) : "");
+		l.l_type = F_WRLCK;
+		l.l_start = 0;
+		l.l_len = 10;
+		printf("child F_SETLKW waited: %d\n", fcntl(mine, F_SETLKW, &l));
+		_exit(0);
+	}
+	char c;
+	read(ready[0], &c, 1);
+	struct flock l = { .l_type = F_WRLCK, .l_whence = SEEK_SET, .l_start = 2, .l_len = 3 };
+	printf("parent F_SETLK: %d\n", fcntl(fd, F_SETLK, &l));
+	struct flock o = { .l_type = F_WRLCK, .l_whence = SEEK_SET, .l_start = 20, .l_len = 10 };
+	printf("parent F_OFD_SETLK: %d\n", fcntl(fd, F_OFD_SETLK, &o));
+	flock(fd, LOCK_UN);
+	usleep(100000);
+	printf("parent closes\n");
+	close(fd);
+	return waitpid(kid, NULL, 0) == kid ? 0 : 11;
+}
+
 int main(int argc, char **argv)
 {
 	setvbuf(stdout, NULL, _IOLBF, 0);
@@ -123,5 +170,7 @@ int main(int argc, char **argv)
 		return stuck();
 	if (argc > 1 && strcmp(argv[1], "nap") == 0)
 		return nap();
+	if (argc > 1 && strcmp(argv[1], "flock") == 0)
+		return flocks();
 	return talk(argc > 2 ? atoi(argv[2]) : 1000);
 }

@@ -70,6 +70,10 @@ class Description(ABC):
         """FIONREAD: the bytes waiting to be read (ENOTTY: not a stream that has any)."""
         raise _error(errno.ENOTTY)
 
+    def lock_key(self) -> object:
+        """What file locks taken through it are on (lind.portable.locks)."""
+        return self
+
     def ready(self, events: int) -> int:
         """The poll events of `events` that would not block now."""
         return events & (abi.POLLIN | abi.POLLOUT)
@@ -92,6 +96,9 @@ class TreeFile(Description):
         self.pos = 0
         self.listing: list[tuple[str, Node]] | None = None   # a directory's, from the first read
         node.opened += 1
+
+    def lock_key(self) -> object:
+        return self.node
 
     def _file(self) -> File:
         if isinstance(self.node, Dir):
@@ -244,6 +251,9 @@ class PipeEnd(Description):
 
     def pending(self) -> int:
         return len(self.pipe.buffer)
+
+    def lock_key(self) -> object:
+        return self.pipe
 
     def ready(self, events: int) -> int:
         pipe, found = self.pipe, 0

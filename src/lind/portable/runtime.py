@@ -42,6 +42,7 @@ from lind.engine import WASM_PAGE, Engine, EngineError, Instance, Memory, new_en
 from lind.microvisor import abi
 from lind.portable import syscalls
 from lind.portable.descriptions import Console, Description, PipeBudget
+from lind.portable.locks import Locks
 from lind.portable.memfs import File, Tree
 from lind.portable.sockets import Network
 from lind.portable.syscalls import CageEnded, Suspend
@@ -172,7 +173,11 @@ class Process:
         entry = self.fds.pop(abi.s32(fd), None)
         if entry is None:
             raise OSError(errno.EBADF, "Bad file descriptor")
-        entry[0].release()
+        description = entry[0]
+        self.runtime.locks.fd_closed(self, description)
+        description.release()
+        if description.refs == 0:
+            self.runtime.locks.description_gone(description)
 
     # -- the program ------------------------------------------------------------
     def load(self, program: Program, argv: list[bytes], env: list[bytes]) -> None:
@@ -304,6 +309,7 @@ class Process:
         self.status = status
         for fd in list(self.fds):
             self.close(fd)
+        self.runtime.locks.process_ended(self)
         self.instance = self.memory = self.heap = None    # its memory back to the run
         for child in self.children:
             child.parent = None          # no init to adopt them: nobody waits for them
@@ -418,6 +424,7 @@ class Runtime:
         self.deadline = None if timeout is None else time.monotonic() + timeout
         self.pipe_budget = PipeBudget()
         self.network = Network(self.pipe_budget)     # its sockets' names (lind.portable.sockets)
+        self.locks = Locks()
         self.max_processes = max_processes
         self.memory_limit = memory_limit
         self.processes: dict[int, Process] = {}

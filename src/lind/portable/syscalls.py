@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from lind.microvisor import abi
+from lind.microvisor import abi, lock_ranges
 from lind.microvisor.abi import s32, u32
 from lind.portable.descriptions import Description, Pipe, PipeEnd, TreeFile
 from lind.portable.memfs import Dir, File, Found, Symlink, names_a_directory
@@ -538,7 +538,13 @@ def sys_fcntl(proc, fd, cmd, arg, *_):
     if cmd == _F_SETFL:
         d.flags = (d.flags & ~abi.SETFL_MASK) | (u32(arg) & abi.SETFL_MASK)
         return 0
+    if cmd in lock_ranges.COMMANDS:
+        return proc.runtime.locks.fcntl(proc, d, cmd, arg)
     raise OSError(errno.EINVAL, "Invalid argument")
+
+
+def sys_flock(proc, fd, operation, *_):
+    return proc.runtime.locks.flock(proc, proc.description(fd), u32(operation))
 
 
 def sys_dup(proc, fd, *_):
@@ -934,7 +940,7 @@ register({
     "nanosleep": (35, sys_nanosleep), "getpid": (39, sys_getpid),
     "clone": (56, sys_clone), "fork": (57, sys_fork), "execve": (59, sys_execve),
     "exit": (60, sys_exit), "wait4": (61, sys_wait4), "kill": (62, sys_kill),
-    "uname": (63, sys_uname), "fcntl": (72, sys_fcntl), "fsync": (74, sys_fsync),
+    "uname": (63, sys_uname), "fcntl": (72, sys_fcntl), "flock": (73, sys_flock), "fsync": (74, sys_fsync),
     "fdatasync": (75, sys_fsync), "truncate": (76, sys_truncate),
     "ftruncate": (77, sys_ftruncate), "getcwd": (79, sys_getcwd), "chdir": (80, sys_chdir),
     "fchdir": (81, sys_fchdir), "rename": (82, sys_rename), "mkdir": (83, sys_mkdir),
