@@ -47,6 +47,8 @@ SUSPENDED = ["pipeline", "forks", "jumps", "stdin_echo", "files", "fdops"]
 CASES = [(name, args, ()) for name, args in MATCHED] + [
     (name, args, ("--suspendable",)) for name, args in MATCHED if name in SUSPENDED] + [
     ("locks_sqlite", [], ("--suspendable",)),   # SQLite's fcntl locking, reader and writer
+    ("locks", [], ("--suspendable",)),   # every lock kind; F_SETLKW ended by SIGALRM
+    ("sig_children", [], ("--suspendable",)),   # signals across fork and exec
     ("coop_talk", ["flock"], ("--suspendable",)),   # flock, F_GETLK, F_SETLKW waiting
 ]
 
@@ -127,14 +129,17 @@ def test_suspendable_cages_answer_each_other(builds, tmp_path):
 
 
 # conformance programs (tests/programs/conformance) that must match Linux here too
-CONFORMING = ["net_tcp"]
+CONFORMING = ["net_tcp", "signal_calls", "signal_more"]
 
 
 @pytest.mark.parametrize("name", CONFORMING)
 def test_conformance_programs_match_native(builds, tmp_path, name):
     """Built with --suspendable, as a forking server and its clients need: TCP on the
     run's own loopback (a forking echo server, half-close, names, options, errors,
-    MSG_PEEK, MSG_WAITALL, FIONREAD, SIGPIPE ignored and not) as on Linux."""
+    MSG_PEEK, MSG_WAITALL, FIONREAD, SIGPIPE ignored and not); signals (handlers run in
+    the cage, masks, pending, sigsuspend, sigtimedwait, sigqueue, si_code by sender,
+    timers, SIGCHLD, default actions, process groups, EINTR of a read, a futex, a
+    poll, sigaltstack) -- as on Linux."""
     native = run_native(builds.native(f"conformance/{name}"), [], tmp_path, {})
     assert native.returncode == 0, native.stderr
     code, out, err = run_cooperative(builds.wasm(f"conformance/{name}", "--suspendable"), [])

@@ -40,7 +40,7 @@ from typing import Any
 
 from lind.engine import WASM_PAGE, Engine, EngineError, Instance, Memory, new_engine
 from lind.microvisor import abi
-from lind.portable import syscalls
+from lind.portable import signals, syscalls
 from lind.portable.descriptions import Console, Description, PipeBudget
 from lind.portable.locks import Locks
 from lind.portable.memfs import File, Tree
@@ -78,6 +78,7 @@ class Parked:
     what: str
     until: float | None             # monotonic time its wait ends anyway...
     expired: Callable[[], int] | None    # ...with this result of the call
+    restartable: bool = True        # a handler's SA_RESTART makes the call again
 
 
 class Process:
@@ -111,8 +112,15 @@ class Process:
         self.parked = False      # set aside in a call (Runtime.parked)
         self.entry = START
         self.spawn_plan: bytes | None = None
-        self.signal_mask = 0     # kept for sigprocmask; no signal is delivered here
-        self.actions: dict[int, tuple[int, int, int]] = {}   # rt_sigaction's, kept
+        # the first cage leads a group in the session of whoever started the run (0)
+        self.pgid = parent.pgid if parent is not None else pid
+        self.sid = parent.sid if parent is not None else 0
+        self.signal_mask = 0
+        self.actions: dict[int, tuple[int, int, int]] = {}   # signo -> handler, flags, mask
+        self.pending: dict[int, bytes] = {}      # signals sent, not yet taken: their siginfo
+        self.signal_words = (0, 0)               # where the guest reads "a handler is due"
+        self.mask_after_suspend: int | None = None   # sigsuspend's caller's mask
+        self.altstack = (0, 2, 0)                # sigaltstack's sp, flags, size (disabled)
 
     # -- memory ---------------------------------------------------------------
     def read(self, addr: int, length: int) -> bytes:
@@ -310,6 +318,13 @@ class Process:
         for fd in list(self.fds):
             self.close(fd)
         self.runtime.locks.process_ended(self)
+        self.runtime.timers.pop(self, None)
+        self.pending.clear()
+        if self.parent is not None:
+            killed = status & 0x7F
+            signals.post(self.parent, signals.SIGCHLD, self.pid,
+                         signals.CLD_KILLED if killed else signals.CLD_EXITED,
+                         killed or status >> 8)
         self.instance = self.memory = self.heap = None    # its memory back to the run
         for child in self.children:
             child.parent = None          # no init to adopt them: nobody waits for them
@@ -425,6 +440,7 @@ class Runtime:
         self.pipe_budget = PipeBudget()
         self.network = Network(self.pipe_budget)     # its sockets' names (lind.portable.sockets)
         self.locks = Locks()
+        self.timers: dict[Process, tuple[float, float]] = {}   # setitimer's: due, interval
         self.max_processes = max_processes
         self.memory_limit = memory_limit
         self.processes: dict[int, Process] = {}
@@ -523,6 +539,7 @@ class Runtime:
         """The earliest time a timed wait (`until`, or a parked cage's) ends, capped by
         the run's deadline."""
         times = [p.until for p in self.parked if p.until is not None]
+        times += [due for due, _ in self.timers.values()]
         if until is not None:
             times.append(until)
         if not times:
@@ -540,13 +557,17 @@ class Runtime:
 
     def wake_parked(self) -> None:
         """Make runnable each parked cage whose call can go on or whose time is up."""
+        signals.fire_timers(self)
         if not self.parked:
             return
         now, still = time.monotonic(), []
         for parked in self.parked:
             if parked.proc.status is not None:
                 continue                      # killed while it waited
-            if parked.ready():
+            interrupted = signals.interruption(parked.proc, parked.restartable)
+            if interrupted:
+                self._wake(parked, -abi.linux_errno(interrupted))
+            elif parked.ready():
                 self._wake(parked, RETRY)
             elif parked.until is not None and now >= parked.until:
                 self._wake(parked, parked.expired() if parked.expired else 0)
@@ -634,6 +655,7 @@ class Runtime:
 
     # -- calls ----------------------------------------------------------------------
     def dispatch(self, proc: Process, nr: int, args: tuple[int, ...]) -> int:
+        signals.fire_timers(self)
         if self._past_deadline():
             proc.end(abi.signal_status(9))
             raise CageEnded()
@@ -643,16 +665,25 @@ class Runtime:
         return call.run()
 
     def wait_until(self, proc: Process, ready: Callable[[], bool], what: str,
-                   until: float | None = None, expired: Callable[[], int] | None = None) -> bool:
+                   until: float | None = None, expired: Callable[[], int] | None = None,
+                   restartable: bool = True) -> bool:
         """Wait until `ready()` (True) or the monotonic time `until` (False), the other
         cages running meanwhile. `ready` must not change anything: a suspendable cage
         is parked (Suspend) and its call runs again once `ready()`, or returns
-        `expired()` at `until`. Any other waits here, EDEADLK when no cage can help."""
+        `expired()` at `until`. Any other waits here, EDEADLK when no cage can help.
+        A caught signal ends the wait: EINTR, or ERESTARTSYS when `restartable` and
+        its handler says SA_RESTART (the guest makes the call again)."""
         if ready():
             return True
         if proc.program.suspendable:
-            raise Suspend(ready, what, until, expired)
+            interrupted = signals.interruption(proc, restartable)
+            if interrupted:
+                raise OSError(interrupted, "Interrupted system call")
+            raise Suspend(ready, what, until, expired, restartable)
         while not ready():
+            interrupted = signals.interruption(proc, restartable)
+            if interrupted:
+                raise OSError(interrupted, "Interrupted system call")
             if self._past_deadline():
                 proc.end(abi.signal_status(9))
                 raise CageEnded()
@@ -691,6 +722,8 @@ class Runtime:
                 child.argv, child.env = parent.argv, parent.env
                 child.entry, child.signal_mask = parent.entry, parent.signal_mask
                 child.actions = dict(parent.actions)
+                child.signal_words = parent.signal_words
+                child.altstack = parent.altstack
                 child._instantiate(parent.program, memory)
                 for name in parent.globals_to_copy():
                     child.instance.set_global(name, parent.instance.get_global(name))
@@ -740,6 +773,7 @@ class Runtime:
                 proc.close(fd)
         proc.exec_request = (program, argv, env)
         proc.actions = {s: a for s, a in proc.actions.items() if a[0] == 1}  # SIG_IGN stays
+        proc.signal_words = (0, 0)         # the new program says where its words are
         raise CageEnded()
 
     def reap(self, parent: Process, pid: int, nohang: bool) -> tuple[int, int]:

@@ -18,22 +18,19 @@ from typing import Any
 
 from lind.microvisor import abi, lock_ranges
 from lind.microvisor.abi import s32, u32
+from lind.portable import signals
 from lind.portable.descriptions import Description, Pipe, PipeEnd, TreeFile
 from lind.portable.memfs import Dir, File, Found, Symlink, names_a_directory
 
 MAX_FDS = 1024
 MAX_IO = 1 << 24      # bytes one read or write moves at most (a short count, as Linux may)
-SIGPIPE = 13
 _U32 = 0xFFFFFFFF
 _IDS = (0, 0, 0, 0)                 # every cage is root of its own tree
-_SYS_SETJMP, _SYS_LONGJMP, _SYS_SIGNAL_WORD = 1020, 1021, 1022
+_SYS_SETJMP, _SYS_LONGJMP, _SYS_SIGNAL_WORD, _SYS_NEXT_SIGNAL = 1020, 1021, 1022, 1023
 _MAP_SHARED, _MAP_ANONYMOUS, _MAP_FIXED = 0x01, 0x20, 0x10
 _F_DUPFD, _F_GETFD, _F_SETFD, _F_GETFL, _F_SETFL = 0, 1, 2, 3, 4
 _TIOCGWINSZ, _FIONREAD, _FIONBIO = 0x5413, 0x541B, 0x5421
 _WNOHANG = 1
-_SIG_DFL, _SIG_IGN = 0, 1
-_DEFAULT_ACTION = (_SIG_DFL, 0, 0)           # handler, flags, mask
-_KSIGACTION = struct.Struct("<IIIQ")         # a wasm32 struct k_sigaction
 _CLOCK_MONOTONIC_IDS = (1, 4, 7)     # MONOTONIC, MONOTONIC_RAW, BOOTTIME
 
 
@@ -42,8 +39,8 @@ class CageEnded(Exception):
 
 
 class Suspend(Exception):  # noqa: N818 - not an error: the call goes on later
-    """A suspendable cage's call must wait: args (ready, what, until, expired) as
-    Runtime.wait_until's. Raised before the call changed anything; the runtime parks
+    """A suspendable cage's call must wait: args (ready, what, until, expired,
+    restartable) as Runtime.wait_until's. Raised before the call changed anything; the runtime parks
     the cage and runs the call again when ready() says it can go on."""
 
 
@@ -202,12 +199,12 @@ def _write_all(proc, d: Description, data: bytes) -> int:
 
 
 def broken_pipe(proc, signal: bool = True) -> OSError:
-    """A write found no reader: SIGPIPE's default action ends the cage, unless the call
-    said MSG_NOSIGNAL (`signal` False) or the cage ignores SIGPIPE or has a handler
-    for it (no handler runs on this runtime); then the call fails with EPIPE."""
-    if signal and proc.actions.get(SIGPIPE, _DEFAULT_ACTION)[0] == _SIG_DFL:
-        proc.end(abi.signal_status(SIGPIPE))
-        raise CageEnded()
+    """A write found no reader: SIGPIPE (unless the call said MSG_NOSIGNAL), whose
+    default action ends the cage; ignored or caught, the write fails with EPIPE."""
+    if signal:
+        signals.post(proc, signals.SIGPIPE, proc.pid)
+        if proc.status is not None:
+            raise CageEnded()
     return OSError(errno.EPIPE, "Broken pipe")
 
 
@@ -592,14 +589,53 @@ def sys_pipe(proc, fds, *_):
     return sys_pipe2(proc, fds, 0)
 
 
-def sys_ppoll(proc, fds, nfds, timeout, *_):
+def _waiting_with_mask(proc, mask_addr: int, wait: Callable[[], int]) -> int:
+    """`wait()` under the signal mask at `mask_addr` (ppoll's, pselect's: 0 for none);
+    a handler it lets in runs under it, then the caller's mask comes back."""
+    if not mask_addr:
+        return wait()
+    (mask,) = struct.unpack("<Q", proc.read(mask_addr, 8))
+    old = proc.signal_mask
+    proc.signal_mask = mask & ~signals.UNBLOCKABLE
+    try:
+        _changed_mask(proc)
+        return wait()
+    except OSError as exc:
+        if exc.errno == errno.EINTR and signals.deliverable(proc):
+            proc.mask_after_suspend = old
+        else:
+            proc.signal_mask = old
+        raise
+    except BaseException:
+        proc.signal_mask = old          # set aside: the call runs again, mask and all
+        raise
+    finally:
+        if proc.mask_after_suspend is None and proc.signal_mask != old and proc.status is None \
+                and not signals.deliverable(proc):
+            proc.signal_mask = old
+
+
+def _until(proc, addr: int, microseconds: bool = False) -> float | None:
+    """The monotonic time a timespec (or timeval) at `addr` waits until; None: forever."""
+    if not addr:
+        return None
+    sec, frac = struct.unpack("<qq", proc.read(addr, 16))
+    if sec < 0 or not 0 <= frac < (10**6 if microseconds else 10**9):
+        raise OSError(errno.EINVAL, "Invalid argument")
+    return time.monotonic() + sec + frac / (1e6 if microseconds else 1e9)
+
+
+def sys_ppoll(proc, fds, nfds, timeout, mask, *_):
+    return _waiting_with_mask(proc, mask, lambda: _poll(proc, fds, nfds, timeout))
+
+
+def _poll(proc, fds, nfds, timeout) -> int:
     nfds = u32(nfds)
     if nfds > MAX_FDS:
         raise OSError(errno.EINVAL, "Invalid argument")
     raw = proc.read(fds, 8 * nfds)
     entries = [struct.unpack_from("<ihh", raw, 8 * i) for i in range(nfds)]
-    wait_ns = None if timeout == 0 else abi.unpack_timespec(proc.read(timeout, 16))
-    limit = None if wait_ns is None else time.monotonic() + wait_ns[0] + wait_ns[1] / 1e9
+    limit = _until(proc, timeout)
 
     def answer() -> list[int]:
         out = []
@@ -619,20 +655,71 @@ def sys_ppoll(proc, fds, nfds, timeout, *_):
 
     if limit is None or time.monotonic() < limit:
         proc.runtime.wait_until(proc, lambda: any(answer()), "a poll", until=limit,
-                                expired=lambda: report([0] * len(entries)))
+                                expired=lambda: report([0] * len(entries)), restartable=False)
     return report(answer())
 
 
 def sys_poll(proc, fds, nfds, timeout_ms, *_):
     timeout_ms = s32(timeout_ms)
     if timeout_ms < 0:
-        return sys_ppoll(proc, fds, nfds, 0)
+        return _poll(proc, fds, nfds, 0)
     scratch = proc.heap.mmap(16)
     try:
         proc.write(scratch, abi.pack_timespec(timeout_ms * 10**6))
-        return sys_ppoll(proc, fds, nfds, scratch)
+        return _poll(proc, fds, nfds, scratch)
     finally:
         proc.heap.munmap(scratch, 16)
+
+
+_SELECTED = (abi.POLLIN | abi.POLLHUP | abi.POLLERR, abi.POLLOUT | abi.POLLERR, abi.POLLPRI)
+
+
+def _select(proc, nfds, sets: tuple[int, int, int], limit: float | None) -> int:
+    """select's three fd_sets (read, write, except) at `sets`, answered in place."""
+    nfds = s32(nfds)
+    if nfds < 0 or nfds > MAX_FDS:
+        raise OSError(errno.EINVAL, "Invalid argument")
+    size = (nfds + 63) // 64 * 8
+    wanted = [int.from_bytes(proc.read(a, size), "little") if a and size else 0 for a in sets]
+    fds = [fd for fd in range(nfds) if any(w >> fd & 1 for w in wanted)]
+    if any(fd not in proc.fds for fd in fds):
+        raise OSError(errno.EBADF, "Bad file descriptor")
+
+    def answer() -> list[int]:
+        found = [0, 0, 0]
+        for fd in fds:
+            ready = proc.fds[fd][0].ready(abi.POLLIN | abi.POLLOUT | abi.POLLPRI)
+            for i, events in enumerate(_SELECTED):
+                if wanted[i] >> fd & 1 and ready & events:
+                    found[i] |= 1 << fd
+        return found
+
+    def report(found: list[int]) -> int:
+        for addr, bits in zip(sets, found, strict=True):
+            if addr and size:
+                proc.write(addr, bits.to_bytes(size, "little"))
+        return sum(bin(bits).count("1") for bits in found)
+
+    if limit is None or time.monotonic() < limit:
+        proc.runtime.wait_until(proc, lambda: any(answer()), "a select", until=limit,
+                                expired=lambda: report([0, 0, 0]), restartable=False)
+    return report(answer())
+
+
+def sys_select(proc, nfds, readfds, writefds, exceptfds, timeout, *_):
+    return _select(proc, nfds, (readfds, writefds, exceptfds), _until(proc, timeout, True))
+
+
+def sys_pselect6(proc, nfds, readfds, writefds, exceptfds, timeout, mask_arg):
+    """The sixth argument points to {sigset pointer, its size}."""
+    mask_addr = 0
+    if mask_arg:
+        mask_addr, size = struct.unpack("<QQ", proc.read(mask_arg, 16))   # two syscall args
+        if mask_addr:
+            _sigset_size(size)
+    limit = _until(proc, timeout)
+    return _waiting_with_mask(
+        proc, mask_addr, lambda: _select(proc, nfds, (readfds, writefds, exceptfds), limit))
 
 
 def sys_fsync(proc, fd, *_):
@@ -681,32 +768,46 @@ def sys_nothing(proc, *_):
     return 0
 
 
-def sys_rt_sigaction(proc, sig, act, oact, *_):
-    """Actions are kept (a signal a cage ignores is ignored; oldact reads back what was
-    set), but no handler is ever run: a handled signal takes its default action, but
-    for SIGPIPE, where the write fails with EPIPE instead."""
+def _sigset_size(size: int) -> None:
+    if u32(size) != 8:
+        raise OSError(errno.EINVAL, "Invalid argument")
+
+
+def sys_rt_sigaction(proc, sig, act, oact, size, *_):
     sig = s32(sig)
+    _sigset_size(size)
     if not 1 <= sig <= 64:
         raise OSError(errno.EINVAL, "Invalid argument")
-    old = proc.actions.get(sig, _DEFAULT_ACTION)
+    old = signals.action(proc, sig)
     if act:
-        if sig in (9, 19):                  # SIGKILL and SIGSTOP keep their action
+        if sig in (signals.SIGKILL, signals.SIGSTOP):
             raise OSError(errno.EINVAL, "Invalid argument")
-        handler, flags, _, mask = _KSIGACTION.unpack(proc.read(act, _KSIGACTION.size))
-        proc.actions[sig] = (handler, flags, mask)
+        handler, flags, _, mask = signals.KSIGACTION.unpack(
+            proc.read(act, signals.KSIGACTION.size))
+        proc.actions[sig] = (handler, flags, mask & ~signals.UNBLOCKABLE)
+        if signals.ignored(proc, sig):
+            proc.pending.pop(sig, None)         # POSIX: discarded, blocked or not
+        signals.settle(proc)
     if oact:
-        proc.write(oact, _KSIGACTION.pack(old[0], old[1], 0, old[2]))
+        proc.write(oact, signals.KSIGACTION.pack(old[0], old[1], 0, old[2]))
     return 0
 
 
+def _changed_mask(proc) -> None:
+    signals.settle(proc)
+    if proc.status is not None:           # a pending signal's default action ended it
+        raise CageEnded()
+
+
 def sys_rt_sigprocmask(proc, how, new, old, size, *_):
-    """The mask is kept (sigsetjmp saves it, programs read it back); no signal comes
-    from outside a run, so none is ever held back by it."""
+    _sigset_size(size)
+    if new and s32(how) not in (0, 1, 2):
+        raise OSError(errno.EINVAL, "Invalid argument")
     if old:
         proc.write(old, struct.pack("<Q", proc.signal_mask))
     if new:
         (mask,) = struct.unpack("<Q", proc.read(new, 8))
-        mask &= ~((1 << 8) | (1 << 18))          # SIGKILL and SIGSTOP stay unblockable
+        mask &= ~signals.UNBLOCKABLE
         how = s32(how)
         if how == 0:
             proc.signal_mask |= mask
@@ -716,7 +817,129 @@ def sys_rt_sigprocmask(proc, how, new, old, size, *_):
             proc.signal_mask = mask
         else:
             raise OSError(errno.EINVAL, "Invalid argument")
+        _changed_mask(proc)
     return 0
+
+
+def sys_rt_sigpending(proc, out, size, *_):
+    """The signals sent and held back by the mask."""
+    if u32(size) > 8:
+        raise OSError(errno.EINVAL, "Invalid argument")
+    held = sum(signals.bit(s) for s in proc.pending) & proc.signal_mask
+    proc.write(out, held.to_bytes(8, "little")[:u32(size)])
+    return 0
+
+
+def sys_rt_sigsuspend(proc, mask_addr, *_):
+    """Wait with the mask `mask_addr` until a handler is to run: EINTR, the handler
+    runs with that mask, and the old one comes back when it returns."""
+    (mask,) = struct.unpack("<Q", proc.read(mask_addr, 8))
+    old = proc.signal_mask
+    proc.signal_mask = mask & ~signals.UNBLOCKABLE
+    try:
+        _changed_mask(proc)
+        proc.runtime.wait_until(proc, lambda: False, "a signal", restartable=False)
+    except BaseException:
+        if not signals.deliverable(proc):
+            proc.signal_mask = old           # parked, or over: as it was until next time
+        else:
+            proc.mask_after_suspend = old
+        raise
+    return 0
+
+
+_STACK_T = struct.Struct("<III")            # a wasm32 stack_t: ss_sp, ss_flags, ss_size
+_SS_ONSTACK, _SS_DISABLE, _SS_AUTODISARM = 1, 2, 1 << 31
+_MINSIGSTKSZ = 2048
+
+
+def sys_sigaltstack(proc, new, old, *_):
+    """The alternate stack handlers with SA_ONSTACK run on (signals.take)."""
+    sp, flags, size = proc.altstack
+    if old:
+        shown = _SS_ONSTACK if signals.on_altstack(proc) else flags
+        proc.write(old, _STACK_T.pack(sp, shown, size))
+    if new:
+        if signals.on_altstack(proc):
+            raise OSError(errno.EPERM, "Operation not permitted")
+        sp, flags, size = _STACK_T.unpack(proc.read(new, _STACK_T.size))
+        mode = flags & ~_SS_AUTODISARM
+        if mode not in (0, _SS_ONSTACK, _SS_DISABLE):
+            raise OSError(errno.EINVAL, "Invalid argument")
+        if mode == _SS_DISABLE:
+            proc.altstack = (0, _SS_DISABLE, 0)
+        else:
+            if size < _MINSIGSTKSZ:
+                raise OSError(errno.ENOMEM, "Cannot allocate memory")
+            proc.altstack = (sp, flags & _SS_AUTODISARM, size)
+    return 0
+
+
+def sys_pause(proc, *_):
+    proc.runtime.wait_until(proc, lambda: False, "a signal", restartable=False)
+    return 0
+
+
+def sys_signal_word(proc, mine, anyone, *_):
+    """Where the guest's libc reads whether a handler is to run (signals.c): one thread,
+    so the thread's word and the process's alike."""
+    proc.signal_words = (u32(mine), u32(anyone) or u32(mine))
+    signals.show(proc)
+    return 0
+
+
+def sys_next_signal(proc, frame, *_):
+    taken = signals.take(proc)
+    if taken is None:
+        return 0
+    sig, data = taken
+    proc.write(frame, data)
+    return sig
+
+
+_ITIMERVAL = struct.Struct("<qqqq")      # wasm32 struct itimerval: interval, then value
+
+
+def _timer_left(proc) -> bytes:
+    due, interval = proc.runtime.timers.get(proc, (0.0, 0.0))
+    left = max(0.0, due - time.monotonic()) if due else 0.0
+    if due and left == 0.0:
+        left = 1e-6                       # due, not yet fired: not "disarmed"
+    return _ITIMERVAL.pack(int(interval), int(interval % 1 * 1e6), int(left),
+                           int(left % 1 * 1e6))
+
+
+def sys_setitimer(proc, which, new, old, *_):
+    """ITIMER_REAL: SIGALRM when it runs out, then every interval (alarm uses it)."""
+    if s32(which) != 0:
+        raise OSError(errno.EINVAL, "only ITIMER_REAL on the cooperative runtime")
+    if new:
+        i_sec, i_usec, v_sec, v_usec = _ITIMERVAL.unpack(proc.read(new, _ITIMERVAL.size))
+        if min(i_sec, i_usec, v_sec, v_usec) < 0 or max(i_usec, v_usec) >= 10**6:
+            raise OSError(errno.EINVAL, "Invalid argument")
+    if old:
+        proc.write(old, _timer_left(proc))
+    if new:
+        proc.runtime.timers.pop(proc, None)
+        if v_sec or v_usec:
+            proc.runtime.timers[proc] = (time.monotonic() + v_sec + v_usec / 1e6,
+                                         i_sec + i_usec / 1e6)
+    return 0
+
+
+def sys_getitimer(proc, which, current, *_):
+    if s32(which) != 0:
+        raise OSError(errno.EINVAL, "only ITIMER_REAL on the cooperative runtime")
+    proc.write(current, _timer_left(proc))
+    return 0
+
+
+def sys_alarm(proc, seconds, *_):
+    due, _ = proc.runtime.timers.pop(proc, (0.0, 0.0))
+    left = round(max(0.0, due - time.monotonic())) if due else 0
+    if u32(seconds):
+        proc.runtime.timers[proc] = (time.monotonic() + u32(seconds), 0.0)
+    return left
 
 
 # -- processes ---------------------------------------------------------------------------
@@ -789,23 +1012,125 @@ def sys_wait4(proc, pid, status_addr, options, rusage, *_):
     return pid
 
 
-def sys_kill(proc, pid, sig, *_):
+def sys_kill(proc, pid, sig, *_, code: int = 0, info: bytes | None = None):
     pid, sig = s32(pid), s32(sig)
-    target = proc.runtime.processes.get(proc.pid if pid == 0 else pid)
-    if target is None or target.status is not None:
-        raise OSError(errno.ESRCH, "No such process")
     if not 0 <= sig <= 64:
         raise OSError(errno.EINVAL, "Invalid argument")
-    if sig in (0, 17, 23, 28) or target.actions.get(sig, _DEFAULT_ACTION)[0] == _SIG_IGN:
-        return 0                      # a check, or a signal ignored (by default)
-    target.end(abi.signal_status(sig))   # no handlers in this runtime: the default
-    if target is proc:
-            raise CageEnded()
+    live = [p for p in proc.runtime.processes.values() if p.status is None]
+    if pid == -1:                         # everyone it may signal: the run's other cages
+        targets = [p for p in live if p is not proc]
+    elif pid <= 0:                        # a process group: the caller's, or -pid
+        group = proc.pgid if pid == 0 else -pid
+        targets = [p for p in live if p.pgid == group]
+    else:
+        targets = [p for p in live if p.pid == pid]
+    if not targets:
+        raise OSError(errno.ESRCH, "No such process")
+    for target in targets:
+        signals.post(target, sig, proc.pid, code, info=info)
+    if proc.status is not None:
+        raise CageEnded()
     return 0
+
+
+def sys_tkill(proc, tid, sig, *_):
+    """tkill and tgkill: one thread a process here, its id the pid."""
+    return sys_kill(proc, tid, sig, code=signals.SI_TKILL)
+
+
+def sys_rt_sigqueueinfo(proc, pid, sig, uinfo, *_):
+    """sigqueue: the sender's siginfo as given (a code below 0 unless to itself)."""
+    if not 0 <= s32(sig) <= 64:
+        raise OSError(errno.EINVAL, "Invalid argument")
+    if s32(pid) <= 0:                     # one process, never a group
+        raise OSError(errno.ESRCH, "No such process")
+    raw = proc.read(uinfo, signals.SIGINFO_SIZE)
+    (code,) = struct.unpack_from("<i", raw, 8)
+    if code >= 0 and s32(pid) != proc.pid:
+        raise OSError(errno.EPERM, "Operation not permitted")
+    return sys_kill(proc, pid, sig, code=code, info=struct.pack("<i", s32(sig)) + raw[4:])
+
+
+def sys_rt_sigtimedwait(proc, set_addr, info_addr, timeout, size, *_):
+    """Take a signal of the set that is pending (blocked, so not handled), waiting for
+    one until the timeout (EAGAIN); a handler's signal meanwhile is EINTR."""
+    _sigset_size(size)
+    (wanted,) = struct.unpack("<Q", proc.read(set_addr, 8))
+    wanted &= ~signals.UNBLOCKABLE
+    limit = _until(proc, timeout)
+
+    def ready() -> int:
+        return next((s for s in sorted(proc.pending) if wanted & signals.bit(s)), 0)
+
+    if not ready():
+        if limit is not None and time.monotonic() >= limit:
+            raise OSError(errno.EAGAIN, "Resource temporarily unavailable")
+        proc.runtime.wait_until(proc, lambda: bool(ready()), "a signal", until=limit,
+                                expired=lambda: -abi.linux_errno(errno.EAGAIN),
+                                restartable=False)
+        if not ready():
+            raise OSError(errno.EAGAIN, "Resource temporarily unavailable")
+    sig = ready()
+    siginfo = proc.pending.pop(sig)
+    signals.show(proc)
+    if info_addr:
+        proc.write(info_addr, siginfo)
+    return sig
+
+
+def sys_tgkill(proc, tgid, tid, sig, *_):
+    if s32(tgid) != s32(tid):
+        raise OSError(errno.ESRCH, "No such process")
+    return sys_kill(proc, tid, sig, code=signals.SI_TKILL)
 
 
 def sys_getpid(proc, *_):
     return proc.pid
+
+
+def _process(proc, pid: int):
+    pid = s32(pid)
+    found = proc if pid == 0 else proc.runtime.processes.get(pid)
+    if found is None or found.reaped or pid < 0:
+        raise OSError(errno.ESRCH, "No such process")
+    return found
+
+
+def sys_setpgid(proc, pid, pgid, *_):
+    """Into a group of its session (or a new one named after it): the caller or a child
+    of its own that has not exec'd... as Linux, less the exec rule."""
+    target = _process(proc, pid)
+    pgid = s32(pgid) or target.pid
+    if pgid < 0:
+        raise OSError(errno.EINVAL, "Invalid argument")
+    if target is not proc and target.parent is not proc:
+        raise OSError(errno.ESRCH, "No such process")
+    if target.sid == target.pid or target.sid != proc.sid:
+        raise OSError(errno.EPERM, "Operation not permitted")
+    if pgid != target.pid and not any(p.pgid == pgid and p.sid == proc.sid and p.status is None
+                                      for p in proc.runtime.processes.values()):
+        raise OSError(errno.EPERM, "Operation not permitted")
+    target.pgid = pgid
+    return 0
+
+
+def sys_getpgid(proc, pid, *_):
+    return _process(proc, pid).pgid
+
+
+def sys_getpgrp(proc, *_):
+    return proc.pgid
+
+
+def sys_setsid(proc, *_):
+    if proc.pgid == proc.pid:
+        raise OSError(errno.EPERM, "Operation not permitted")
+    proc.sid = proc.pgid = proc.pid
+    return proc.pid
+
+
+def sys_getsid(proc, pid, *_):
+    return _process(proc, pid).sid
 
 
 def sys_getppid(proc, *_):
@@ -848,13 +1173,28 @@ def sys_sched_yield(proc, *_):
     return 0
 
 
-def sys_futex(proc, addr, op, value, *_):
-    """One thread per cage: a wait whose word still holds `value` could never end."""
-    if u32(op) & 0x7F in (0, 9):       # FUTEX_WAIT, FUTEX_WAIT_BITSET
-        (word,) = struct.unpack("<I", proc.read(addr, 4))
-        if word != u32(value):
-            raise OSError(errno.EAGAIN, "Resource temporarily unavailable")
-        raise OSError(errno.EDEADLK, "Resource deadlock avoided")
+def sys_futex(proc, addr, op, value, timeout, *_):
+    """One thread per cage and no memory shared between cages: nothing can change the
+    word while its cage waits, so a wait ends at its timeout (ETIMEDOUT), with a caught
+    signal (EINTR), or, with neither to come, as a deadlock (EDEADLK). A wake has
+    nobody to wake."""
+    command = u32(op) & 0x7F
+    if command not in (0, 9):          # FUTEX_WAIT, FUTEX_WAIT_BITSET
+        return 0
+
+    def unchanged() -> bool:
+        return struct.unpack("<I", proc.read(addr, 4))[0] == u32(value)
+
+    if not unchanged():
+        raise OSError(errno.EAGAIN, "Resource temporarily unavailable")
+    limit = _until(proc, timeout)
+    if limit is not None and command == 9:          # an absolute time on the op's clock
+        clock = 0 if u32(op) & 256 else 1           # FUTEX_CLOCK_REALTIME, else MONOTONIC
+        limit -= time.monotonic() + _now_ns(proc, clock) / 1e9 - time.monotonic()
+    timed_out = -abi.linux_errno(errno.ETIMEDOUT)
+    if not proc.runtime.wait_until(proc, lambda: not unchanged(), "a futex", until=limit,
+                                   expired=lambda: timed_out):
+        raise OSError(errno.ETIMEDOUT, "Connection timed out")
     return 0
 
 
@@ -895,7 +1235,8 @@ def sys_gettimeofday(proc, tv, tz, *_):
 def _sleep(proc, ns: int) -> int:
     """Sleep `ns`, letting the other cages run meanwhile."""
     proc.runtime.wait_until(proc, lambda: False, "a sleep to end",
-                            until=time.monotonic() + ns / 1e9, expired=lambda: 0)
+                            until=time.monotonic() + ns / 1e9, expired=lambda: 0,
+                            restartable=False)
     return 0
 
 
@@ -950,9 +1291,9 @@ register({
     "fchmod": (91, sys_fchmod), "umask": (95, sys_umask),
     "gettimeofday": (96, sys_gettimeofday), "getuid": (102, sys_zero),
     "getgid": (104, sys_zero), "geteuid": (107, sys_zero), "getegid": (108, sys_zero),
-    "setpgid": (109, sys_nothing), "getppid": (110, sys_getppid),
-    "getpgrp": (111, sys_getpid), "setsid": (112, sys_getpid), "getpgid": (121, sys_getpid),
-    "getsid": (124, sys_getpid), "sigaltstack": (131, sys_nothing),
+    "setpgid": (109, sys_setpgid), "getppid": (110, sys_getppid),
+    "getpgrp": (111, sys_getpgrp), "setsid": (112, sys_setsid), "getpgid": (121, sys_getpgid),
+    "getsid": (124, sys_getsid), "sigaltstack": (131, sys_sigaltstack),
     "gettid": (186, sys_getpid), "futex": (202, sys_futex),
     "getdents64": (217, sys_getdents64), "set_tid_address": (218, sys_set_tid_address),
     "clock_gettime": (228, sys_clock_gettime), "clock_getres": (229, sys_clock_getres),
@@ -968,6 +1309,13 @@ register({
     "getrandom": (318, sys_getrandom), "statx": (332, sys_statx),
     "faccessat2": (439, sys_faccessat), "fchmodat2": (452, sys_fchmodat),
     "setjmp": (_SYS_SETJMP, sys_setjmp), "longjmp": (_SYS_LONGJMP, sys_longjmp),
-    "signal_word": (_SYS_SIGNAL_WORD, sys_nothing),
+    "signal_word": (_SYS_SIGNAL_WORD, sys_signal_word),
+    "next_signal": (_SYS_NEXT_SIGNAL, sys_next_signal), "pause": (34, sys_pause),
+    "getitimer": (36, sys_getitimer), "alarm": (37, sys_alarm),
+    "setitimer": (38, sys_setitimer), "rt_sigsuspend": (130, sys_rt_sigsuspend),
+    "rt_sigpending": (127, sys_rt_sigpending), "rt_sigtimedwait": (128, sys_rt_sigtimedwait),
+    "rt_sigqueueinfo": (129, sys_rt_sigqueueinfo), "select": (23, sys_select),
+    "pselect6": (270, sys_pselect6),
+    "tkill": (200, sys_tkill), "tgkill": (234, sys_tgkill),
     "spawn": (abi.SPAWN, sys_spawn), "spawn_plan": (abi.SPAWN_PLAN, sys_spawn_plan),
 })
