@@ -129,7 +129,7 @@ def test_suspendable_cages_answer_each_other(builds, tmp_path):
 
 
 # conformance programs (tests/programs/conformance) that must match Linux here too
-CONFORMING = ["net_tcp", "signal_calls", "signal_more"]
+CONFORMING = ["net_tcp", "signal_calls", "signal_more", "fifo_opens"]
 
 
 @pytest.mark.parametrize("name", CONFORMING)
@@ -139,7 +139,8 @@ def test_conformance_programs_match_native(builds, tmp_path, name):
     MSG_PEEK, MSG_WAITALL, FIONREAD, SIGPIPE ignored and not); signals (handlers run in
     the cage, masks, pending, sigsuspend, sigtimedwait, sigqueue, si_code by sender,
     timers, SIGCHLD, default actions, process groups, EINTR of a read, a futex, a
-    poll, sigaltstack) -- as on Linux."""
+    poll, sigaltstack); FIFOs' rendezvous in either order, O_RDWR, O_NONBLOCK's ENXIO,
+    an open ended by SIGALRM -- as on Linux."""
     native = run_native(builds.native(f"conformance/{name}"), [], tmp_path, {})
     assert native.returncode == 0, native.stderr
     code, out, err = run_cooperative(builds.wasm(f"conformance/{name}", "--suspendable"), [])

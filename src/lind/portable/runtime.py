@@ -318,6 +318,9 @@ class Process:
         for fd in list(self.fds):
             self.close(fd)
         self.runtime.locks.process_ended(self)
+        opening = self.runtime.fifo_openers.pop(self, None)
+        if opening is not None:
+            opening[1].release()
         self.runtime.timers.pop(self, None)
         self.pending.clear()
         if self.parent is not None:
@@ -440,6 +443,8 @@ class Runtime:
         self.pipe_budget = PipeBudget()
         self.network = Network(self.pipe_budget)     # its sockets' names (lind.portable.sockets)
         self.locks = Locks()
+        self.fifos: dict[Any, Any] = {}          # a FIFO's node -> its pipe
+        self.fifo_openers: dict[Process, tuple] = {}   # set aside in a FIFO's open
         self.timers: dict[Process, tuple[float, float]] = {}   # setitimer's: due, interval
         self.max_processes = max_processes
         self.memory_limit = memory_limit

@@ -11,6 +11,7 @@ from __future__ import annotations
 import errno
 import os
 import posixpath
+import stat
 import struct
 import time
 from collections.abc import Callable, Sequence
@@ -19,8 +20,8 @@ from typing import Any
 from lind.microvisor import abi, lock_ranges
 from lind.microvisor.abi import s32, u32
 from lind.portable import signals
-from lind.portable.descriptions import Description, Pipe, PipeEnd, TreeFile
-from lind.portable.memfs import Dir, File, Found, Symlink, names_a_directory
+from lind.portable.descriptions import Description, FifoBoth, Pipe, PipeEnd, TreeFile
+from lind.portable.memfs import Dir, Fifo, File, Found, Socket, Symlink, names_a_directory
 
 MAX_FDS = 1024
 MAX_IO = 1 << 24      # bytes one read or write moves at most (a short count, as Linux may)
@@ -140,6 +141,8 @@ def sys_openat(proc, dirfd, addr, flags, mode, *_):
             raise OSError(errno.ELOOP, "Too many levels of symbolic links")
         if (flags & abi.O_DIRECTORY or wants_dir) and not isinstance(node, Dir):
             raise OSError(errno.ENOTDIR, "Not a directory")
+        if isinstance(node, Fifo) and not flags & abi.O_PATH:
+            return proc.install(_open_fifo(proc, node, flags), bool(flags & abi.O_CLOEXEC))
         if isinstance(node, Dir) and flags & abi.O_ACCMODE:
             raise OSError(errno.EISDIR, "Is a directory")
         if node.readonly and flags & abi.O_ACCMODE:
@@ -147,6 +150,68 @@ def sys_openat(proc, dirfd, addr, flags, mode, *_):
         if flags & abi.O_TRUNC and flags & abi.O_ACCMODE and isinstance(node, File):
             tree.resize(node, 0)
     return proc.install(TreeFile(tree, node, flags), bool(flags & abi.O_CLOEXEC))
+
+
+def _open_fifo(proc, node: Fifo, flags: int) -> Description:
+    """Linux's rendezvous: a reader waits for a writer and a writer for a reader (each
+    counted as it waits, so two waiting for each other both go on); O_RDWR opens at
+    once, O_NONBLOCK for reading at once and for writing fails with ENXIO while
+    nobody reads. The end made before a wait is kept for the call's next run (set
+    aside, then run again) and let go if the wait ends any other way."""
+    runtime = proc.runtime
+    pipe = runtime.fifos.get(node)
+    if pipe is None:
+        pipe = runtime.fifos[node] = Pipe(runtime.pipe_budget)
+    access = flags & abi.O_ACCMODE
+    status = flags & (abi.O_NONBLOCK | abi.O_APPEND)
+    if access == abi.O_RDWR:
+        return FifoBoth(pipe, abi.O_RDWR | status)
+    reading = access == abi.O_RDONLY
+    if not reading and flags & abi.O_NONBLOCK and pipe.readers == 0:
+        raise OSError(errno.ENXIO, "No such device or address")
+    partner = 1 if reading else 0                  # the other side's count in pipe.opened
+    waiting = runtime.fifo_openers.get(proc)
+    if waiting is not None and waiting[0] is node:
+        _, end, seen = waiting
+    else:
+        seen = pipe.opened[partner]                # partners that came before this open
+        end = PipeEnd(pipe, reading, status)
+    if flags & abi.O_NONBLOCK:
+        return end
+    runtime.fifo_openers[proc] = (node, end, seen)
+    try:                     # a partner open now, or one that came (and maybe went) since
+        runtime.wait_until(proc, lambda: (pipe.writers if reading else pipe.readers) > 0
+                           or pipe.opened[partner] > seen, "the other end of a FIFO")
+    except Suspend:
+        raise                                      # the end waits with the call
+    except BaseException:
+        runtime.fifo_openers.pop(proc, None)
+        end.release()
+        raise
+    runtime.fifo_openers.pop(proc, None)
+    return end
+
+
+def sys_mknodat(proc, dirfd, addr, mode, dev, *_):
+    """A FIFO, a regular file or a socket's name; devices are EPERM (no devices here)."""
+    mode = u32(mode)
+    kind = {0: File, stat.S_IFREG: File, stat.S_IFIFO: Fifo, stat.S_IFSOCK: Socket}.get(
+        stat.S_IFMT(mode))
+    if kind is None:
+        if stat.S_IFMT(mode) in (stat.S_IFCHR, stat.S_IFBLK):
+            raise OSError(errno.EPERM, "Operation not permitted")
+        raise OSError(errno.EINVAL, "Invalid argument")
+    found = _find(proc, dirfd, addr, follow=False)
+    if found.node is not None:
+        raise OSError(errno.EEXIST, "File exists")
+    if not found.name:
+        raise OSError(errno.EEXIST, "File exists")
+    proc.runtime.tree.new(found.parent, found.name, kind, mode & 0o7777 & ~proc.umask)
+    return 0
+
+
+def sys_mknod(proc, addr, mode, dev, *_):
+    return sys_mknodat(proc, abi.AT_FDCWD, addr, mode, dev)
 
 
 def sys_open(proc, addr, flags, mode, *_):
@@ -1313,7 +1378,8 @@ register({
     "next_signal": (_SYS_NEXT_SIGNAL, sys_next_signal), "pause": (34, sys_pause),
     "getitimer": (36, sys_getitimer), "alarm": (37, sys_alarm),
     "setitimer": (38, sys_setitimer), "rt_sigsuspend": (130, sys_rt_sigsuspend),
-    "rt_sigpending": (127, sys_rt_sigpending), "rt_sigtimedwait": (128, sys_rt_sigtimedwait),
+    "rt_sigpending": (127, sys_rt_sigpending), "mknod": (133, sys_mknod),
+    "mknodat": (259, sys_mknodat), "rt_sigtimedwait": (128, sys_rt_sigtimedwait),
     "rt_sigqueueinfo": (129, sys_rt_sigqueueinfo), "select": (23, sys_select),
     "pselect6": (270, sys_pselect6),
     "tkill": (200, sys_tkill), "tgkill": (234, sys_tgkill),
