@@ -77,8 +77,8 @@ def test_refusals_and_limits(builds):
     """What this runtime cannot do fails with a clear errno, and what a cage asks for
     beyond the run's limits fails in the cage, never in the host (a writev naming one
     buffer a thousand times is a short write): exec of a file without x or not a
-    program, sockets beyond the run's own streams (datagrams, other families, other
-    hosts, passing fds), shared file mappings, a wait that could never end (EDEADLK,
+    program, sockets beyond the run's own (packets, other families, other hosts,
+    passing fds), shared file mappings, a wait that could never end (EDEADLK,
     said on stderr), SIGPIPE, 3 GiB of memory, the process limit."""
     code, out, err = run_cooperative(builds.wasm("coop_edges"), [], max_processes=40)
     assert code == 0, err
@@ -88,7 +88,7 @@ def test_refusals_and_limits(builds):
         "exec missing: -1 No such file or directory",
         "wait without children: -1 No child process",
         "exec with 4 MB of arguments: -1 Argument list too long",
-        "datagram socket: -1 Socket type not supported",
+        "packet socket: -1 Socket type not supported",
         "netlink socket: -1 Address family not supported by protocol",
         "connect to 10.1.2.3: -1 Network unreachable",
         "bind to 10.1.2.3: -1 Address not available",
@@ -129,14 +129,16 @@ def test_suspendable_cages_answer_each_other(builds, tmp_path):
 
 
 # conformance programs (tests/programs/conformance) that must match Linux here too
-CONFORMING = ["net_tcp", "signal_calls", "signal_more", "fifo_opens"]
+CONFORMING = ["net_tcp", "net_waits", "signal_calls", "signal_more", "fifo_opens"]
 
 
 @pytest.mark.parametrize("name", CONFORMING)
 def test_conformance_programs_match_native(builds, tmp_path, name):
     """Built with --suspendable, as a forking server and its clients need: TCP on the
     run's own loopback (a forking echo server, half-close, names, options, errors,
-    MSG_PEEK, MSG_WAITALL, FIONREAD, SIGPIPE ignored and not); signals (handlers run in
+    MSG_PEEK, MSG_WAITALL, FIONREAD, SIGPIPE ignored and not; non-blocking sockets,
+    poll and select over clients, SO_RCVTIMEO, calls a signal interrupts or restarts,
+    UDP over IPv4 and IPv6 with sendmsg, sendmmsg and recvmmsg); signals (handlers run in
     the cage, masks, pending, sigsuspend, sigtimedwait, sigqueue, si_code by sender,
     timers, SIGCHLD, default actions, process groups, EINTR of a read, a futex, a
     poll, sigaltstack); FIFOs' rendezvous in either order, O_RDWR, O_NONBLOCK's ENXIO,

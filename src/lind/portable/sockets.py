@@ -1,12 +1,13 @@
 """Sockets between the cages of one run of the cooperative runtime, with no host
-socket: stream sockets named in the tree (a socket node) or in the abstract namespace,
-socketpair, and TCP on the run's own loopback (127.0.0.0/8 and ::1; 0.0.0.0 and ::
-mean it too). Each direction of a connection is a Pipe, so the run's pipe budget
-bounds what they hold and a wait for data or room is a pipe's wait.
+socket: stream and datagram sockets named in the tree (a socket node) or in the abstract
+namespace, socketpair, and TCP and UDP on the run's own loopback (127.0.0.0/8 and ::1;
+0.0.0.0 and :: mean it too). Each direction of a stream connection is a Pipe, so the
+run's pipe budget bounds what they hold and a wait for data or room is a pipe's wait;
+a datagram socket keeps the datagrams sent to it, SO_RCVBUF's worth (a Unix sender
+then waits, UDP's datagram is dropped, as Linux's).
 
-A run has no network beyond that: any other address is ENETUNREACH. Datagram and
-packet sockets are ESOCKTNOSUPPORT, descriptors passed in a message (SCM_RIGHTS)
-EOPNOTSUPP; SO_RCVTIMEO and SO_SNDTIMEO are kept but not waited on.
+A run has no network beyond that: any other address is ENETUNREACH. Sequenced-packet
+sockets are ESOCKTNOSUPPORT, descriptors passed in a message (SCM_RIGHTS) EOPNOTSUPP.
 """
 
 from __future__ import annotations
@@ -29,7 +30,10 @@ IPPROTO_TCP, IPPROTO_UDP = 6, 17
 SOL_SOCKET = 1
 SO_TYPE, SO_ERROR, SO_SNDBUF, SO_RCVBUF, SO_PEERCRED = 3, 4, 7, 8, 17
 SO_ACCEPTCONN, SO_PROTOCOL, SO_DOMAIN = 30, 38, 39
-MSG_PEEK, MSG_DONTWAIT, MSG_WAITALL, MSG_NOSIGNAL = 0x2, 0x40, 0x100, 0x4000
+MSG_PEEK, MSG_TRUNC, MSG_DONTWAIT, MSG_WAITALL, MSG_NOSIGNAL = 0x2, 0x20, 0x40, 0x100, 0x4000
+MSG_WAITFORONE = 0x10000
+UDP_MAX = 65507                             # the largest UDP payload over IPv4
+DATAGRAM_COST = 64                          # what a queued datagram costs besides its bytes
 POLLRDHUP = 0x2000
 SOMAXCONN = 4096
 EPHEMERAL_PORTS = range(32768, 61000)        # Linux's ip_local_port_range
@@ -38,9 +42,12 @@ SUN_PATH_MAX = 108
 BUFFER_SIZE = 212992                        # what SO_SNDBUF and SO_RCVBUF say by default
 _MSGHDR = struct.Struct("<IIIIIIi")        # a wasm32 struct msghdr
 # options kept and read back as set (an int, or SO_LINGER's pair, or a timeval)
-_KEPT = {(SOL_SOCKET, n) for n in (2, 6, 9, 10, 13, 15, 16, 18, 19, 20, 21)} | {
+_KEPT = {(SOL_SOCKET, n) for n in (2, 6, 9, 10, 13, 15, 16, 18, 19)} | {
     (IPPROTO_TCP, n) for n in (1, 4, 5, 6)}
-_WIDE = {(SOL_SOCKET, 13): 8, (SOL_SOCKET, 20): 16, (SOL_SOCKET, 21): 16}  # linger, timeouts
+_WIDE = {(SOL_SOCKET, 13): 8}              # SO_LINGER's pair
+# SO_RCVTIMEO and SO_SNDTIMEO, as a 32-bit libc's two longs and as two 64-bit numbers
+_TIMEOUTS = {20: (0, struct.Struct("<ii")), 21: (1, struct.Struct("<ii")),
+             66: (0, struct.Struct("<qq")), 67: (1, struct.Struct("<qq"))}
 
 
 def _inet_key(family: int, raw: bytes) -> tuple[int, int, bool]:
@@ -80,9 +87,9 @@ class Network:
         self.bound[key] = endpoint
         endpoint.key = key
 
-    def free_port(self, family: int) -> int:
+    def free_port(self, family: int, kind: int) -> int:
         for port in EPHEMERAL_PORTS:
-            if (family, port) not in self.bound:
+            if (family, port, kind) not in self.bound:
                 return port
         raise OSError(errno.EADDRNOTAVAIL, "Cannot assign requested address")
 
@@ -105,10 +112,16 @@ class Endpoint(Description):
     """A stream socket: bound to a name or not, listening (a backlog of connections
     made to it, not yet accepted) or connected (a Pipe each way)."""
 
-    def __init__(self, network: Network, family: int, flags: int = 0) -> None:
+    def __init__(self, network: Network, family: int, flags: int = 0,
+                 kind: int = SOCK_STREAM) -> None:
         super().__init__(abi.O_RDWR | (flags & abi.O_NONBLOCK))
         self.network = network
         self.family = family
+        self.kind = kind
+        self.inbox: deque[tuple[bytes, bytes]] = deque()   # a datagram socket's: data, sender
+        self.inbox_bytes = 0
+        self.peer_key: tuple | None = None        # a connected datagram socket's peer
+        self.timeouts = [0.0, 0.0]                # SO_RCVTIMEO, SO_SNDTIMEO (0: none)
         self.name = struct.pack("<H", family)     # its own sockaddr (unbound: the family)
         self.peer = b""                            # the peer's, once connected
         self.key: tuple | None = None
@@ -123,6 +136,10 @@ class Endpoint(Description):
     @property
     def connected(self) -> bool:
         return self.incoming is not None
+
+    @property
+    def datagrams(self) -> bool:
+        return self.kind == SOCK_DGRAM
 
     @property
     def nonblocking(self) -> bool:
@@ -140,7 +157,62 @@ class Endpoint(Description):
 
     # -- data -----------------------------------------------------------------------
     def read(self, n: int) -> bytes | None:
+        if self.datagrams:
+            got = self.take_datagram(n, self.nonblocking, False)
+            return None if got is None else got[0][:n]
         return self.receive(n, self.nonblocking)
+
+    def take_datagram(self, n: int, nonblock: bool, peek: bool) -> tuple[bytes, bytes] | None:
+        """The next datagram (all of it) and its sender's name; None: wait for one."""
+        if not self.inbox:
+            if nonblock:
+                raise OSError(errno.EAGAIN, "Resource temporarily unavailable")
+            return None
+        if peek:
+            return self.inbox[0]
+        data, sender = self.inbox.popleft()
+        self.inbox_bytes -= len(data) + DATAGRAM_COST
+        self.network.budget.used -= len(data) + DATAGRAM_COST
+        return data, sender
+
+    def autobind(self) -> None:
+        """An Internet socket sending or connecting unbound takes an ephemeral port."""
+        if self.key is None and self.family != AF_UNIX:
+            port = self.network.free_port(self.family, self.kind)
+            self.network.claim((self.family, port, self.kind), self)
+            self.name = _inet_name(self.family, port)
+
+    def send_datagram(self, data: bytes, key: tuple, nonblock: bool) -> int | None:
+        """One datagram to whoever holds `key`; None: a Unix receiver is full, wait."""
+        if len(data) > (BUFFER_SIZE - DATAGRAM_COST if self.family == AF_UNIX else UDP_MAX):
+            raise OSError(errno.EMSGSIZE, "Message too long")
+        self.autobind()
+        target = self.network.bound.get(key)
+        if target is None or not target.datagrams:
+            if self.family == AF_UNIX:
+                raise OSError(errno.ECONNREFUSED, "Connection refused")
+            return len(data)                     # UDP: nobody there, the datagram is lost
+        if target.deliver(data, self.name) or self.family != AF_UNIX:
+            return len(data)
+        if nonblock:
+            raise OSError(errno.EAGAIN, "Resource temporarily unavailable")
+        return None
+
+    def room_at(self, key: tuple | None) -> bool:
+        """Whether a datagram to `key` would not wait (UDP never does)."""
+        target = self.network.bound.get(key) if key is not None else None
+        return (self.family != AF_UNIX or target is None or not target.datagrams
+                or target.inbox_bytes + DATAGRAM_COST < BUFFER_SIZE)
+
+    def deliver(self, data: bytes, sender: bytes) -> bool:
+        """Queue a datagram unless the socket (or the run) has no room for it."""
+        cost = len(data) + DATAGRAM_COST
+        if self.inbox_bytes + cost > BUFFER_SIZE or self.network.budget.room() < cost:
+            return False
+        self.inbox.append((data, sender))
+        self.inbox_bytes += cost
+        self.network.budget.used += cost
+        return True
 
     def receive(self, n: int, nonblock: bool, peek: bool = False) -> bytes | None:
         if not self.connected:
@@ -151,6 +223,11 @@ class Endpoint(Description):
         return self.incoming.take(n, nonblock, peek)
 
     def write(self, data: bytes) -> int | None:
+        if self.datagrams:
+            if self.peer_key is None:
+                raise OSError(errno.ENOTCONN if self.family == AF_UNIX else errno.EDESTADDRREQ,
+                              "Transport endpoint is not connected")
+            return self.send_datagram(data, self.peer_key, self.nonblocking)
         return self.send(data, self.nonblocking)
 
     def send(self, data: bytes, nonblock: bool) -> int | None:
@@ -165,12 +242,17 @@ class Endpoint(Description):
         return self.outgoing.put(data, nonblock)
 
     def pending(self) -> int:
-        """FIONREAD: bytes waiting to be read."""
+        """FIONREAD: bytes waiting to be read (a datagram socket: the next datagram's)."""
+        if self.datagrams:
+            return len(self.inbox[0][0]) if self.inbox else 0
         if self.backlog is not None:
             raise OSError(errno.EINVAL, "Invalid argument")
         return len(self.incoming.buffer) if self.incoming is not None else 0
 
     def ready(self, events: int) -> int:
+        if self.datagrams:
+            found = events & abi.POLLIN if self.inbox else 0
+            return found | (events & abi.POLLOUT if self.room_at(self.peer_key) else 0)
         if self.backlog is not None:
             return events & abi.POLLIN if self.backlog else 0
         if not self.connected:
@@ -205,6 +287,8 @@ class Endpoint(Description):
                     0, 0, 0)
 
     def closed(self) -> None:
+        while self.inbox:
+            self.take_datagram(0, True, False)
         if self.connected:
             self.shutdown(2)
         if self.backlog is not None:           # connections nobody accepted: reset
@@ -270,9 +354,10 @@ def _split_type(kind: int, protocol: int, family: int) -> tuple[int, int]:
         raise OSError(errno.EAFNOSUPPORT, "Address family not supported by protocol")
     if base not in (SOCK_STREAM, SOCK_DGRAM, SOCK_SEQPACKET, 3):
         raise OSError(errno.EINVAL, "Invalid argument")
-    if base != SOCK_STREAM:
-        raise OSError(errno.ESOCKTNOSUPPORT, "only stream sockets on this runtime")
-    if s32(protocol) not in (0, IPPROTO_TCP if family != AF_UNIX else 0):
+    if base not in (SOCK_STREAM, SOCK_DGRAM):
+        raise OSError(errno.ESOCKTNOSUPPORT, "no packet or raw sockets on this runtime")
+    native = 0 if family == AF_UNIX else IPPROTO_TCP if base == SOCK_STREAM else IPPROTO_UDP
+    if s32(protocol) not in (0, native):
         raise OSError(errno.EPROTONOSUPPORT, "Protocol not supported")
     return base, flags
 
@@ -284,19 +369,28 @@ def _install(proc, endpoint: Endpoint, flags: int) -> int:
 # -- calls ------------------------------------------------------------------------------
 def sys_socket(proc, family, kind, protocol, *_):
     family = s32(family)
-    _, flags = _split_type(kind, protocol, family)
+    base, flags = _split_type(kind, protocol, family)
     return _install(proc, Endpoint(_network(proc), family,
-                                   abi.O_NONBLOCK if flags & SOCK_NONBLOCK else 0), flags)
+                                   abi.O_NONBLOCK if flags & SOCK_NONBLOCK else 0, base), flags)
 
 
 def sys_socketpair(proc, family, kind, protocol, sv, *_):
     family = s32(family)
     if family != AF_UNIX:
         raise OSError(errno.EOPNOTSUPP, "Operation not supported")
-    _, flags = _split_type(kind, protocol, family)
+    base, flags = _split_type(kind, protocol, family)
     nonblock = abi.O_NONBLOCK if flags & SOCK_NONBLOCK else 0
-    one, two = Endpoint(_network(proc), family, nonblock), Endpoint(_network(proc), family, nonblock)
-    one.join(two)
+    network = _network(proc)
+    one, two = Endpoint(network, family, nonblock, base), Endpoint(network, family, nonblock, base)
+    if base == SOCK_DGRAM:              # each other's peer, by an abstract name of its own
+        for end in (one, two):
+            name = network.autobind_name()
+            network.claim(("abstract", name), end)
+            end.name = struct.pack("<H", AF_UNIX) + name
+        one.peer_key, two.peer_key = two.key, one.key
+        one.peer, two.peer = two.name, one.name
+    else:
+        one.join(two)
     first = _install(proc, one, flags)
     try:
         second = _install(proc, two, flags)
@@ -336,8 +430,8 @@ def sys_bind(proc, fd, addr, length, *_):
     family, port, loopback = _inet_key(endpoint.family, raw)
     if not loopback:
         raise OSError(errno.EADDRNOTAVAIL, "Cannot assign requested address")
-    port = port or network.free_port(family)
-    network.claim((family, port), endpoint)
+    port = port or network.free_port(family, endpoint.kind)
+    network.claim((family, port, endpoint.kind), endpoint)
     endpoint.name = _with_port(raw, port)
     return 0
 
@@ -361,14 +455,14 @@ def _bind_path(proc, endpoint: Endpoint, path: str) -> None:
 
 def sys_listen(proc, fd, backlog, *_):
     endpoint = _endpoint(proc, fd)
+    if endpoint.datagrams:
+        raise OSError(errno.EOPNOTSUPP, "Operation not supported")
     if endpoint.connected:
         raise OSError(errno.EINVAL, "Invalid argument")
     if endpoint.key is None:
         if endpoint.family == AF_UNIX:
             raise OSError(errno.EINVAL, "Invalid argument")
-        port = _network(proc).free_port(endpoint.family)
-        _network(proc).claim((endpoint.family, port), endpoint)
-        endpoint.name = _inet_name(endpoint.family, port)
+        endpoint.autobind()
     backlog = s32(backlog)
     endpoint.backlog_limit = SOMAXCONN if backlog < 0 else max(1, min(backlog, SOMAXCONN))
     if endpoint.backlog is None:
@@ -376,26 +470,30 @@ def sys_listen(proc, fd, backlog, *_):
     return 0
 
 
-def _target(proc, endpoint: Endpoint, raw: bytes) -> tuple[Endpoint, bytes]:
-    """The listening endpoint a connect to `raw` reaches, and its name as the peer's
-    (a Unix listener's as it was bound; loopback's address, not 0.0.0.0)."""
-    network = _network(proc)
+def _name_key(proc, endpoint: Endpoint, raw: bytes) -> tuple[tuple, bytes | None]:
+    """The key the name `raw` is bound under, and the name a peer there shows (None: a
+    Unix socket's, as it was bound; loopback's address, not 0.0.0.0)."""
     if _family(raw) != endpoint.family:
         raise OSError(errno.EAFNOSUPPORT, "Address family not supported by protocol")
     if endpoint.family == AF_UNIX:
         path, name = _unix_name(proc, raw)
         if path is None:
-            listener = network.listener(("abstract", name))
-        else:
-            node = proc.runtime.tree.lookup(path)
-            if not isinstance(node, Socket):
-                raise OSError(errno.ECONNREFUSED, "Connection refused")
-            listener = network.listener(("unix", node))
-        return listener, listener.name
+            return ("abstract", name), None
+        node = proc.runtime.tree.lookup(path)
+        if not isinstance(node, Socket):
+            raise OSError(errno.ECONNREFUSED, "Connection refused")
+        return ("unix", node), None
     family, port, loopback = _inet_key(endpoint.family, raw)
     if not loopback:
         raise OSError(errno.ENETUNREACH, "Network is unreachable (a run has only its loopback)")
-    return network.listener((family, port)), _inet_name(family, port)
+    return (family, port, endpoint.kind), _inet_name(family, port)
+
+
+def _target(proc, endpoint: Endpoint, raw: bytes) -> tuple[Endpoint, bytes]:
+    """The listening endpoint a connect to `raw` reaches, and its name as the peer's."""
+    key, shown = _name_key(proc, endpoint, raw)
+    listener = _network(proc).listener(key)
+    return listener, shown if shown is not None else listener.name
 
 
 def sys_connect(proc, fd, addr, length, *_):
@@ -405,6 +503,14 @@ def sys_connect(proc, fd, addr, length, *_):
     if endpoint.backlog is not None:
         raise OSError(errno.EINVAL, "Invalid argument")
     raw = _address(proc, addr, length)
+    if endpoint.datagrams:              # only where its datagrams go, and whose it takes
+        key, shown = _name_key(proc, endpoint, raw)
+        target = _network(proc).bound.get(key)
+        if endpoint.family == AF_UNIX and (target is None or not target.datagrams):
+            raise OSError(errno.ECONNREFUSED, "Connection refused")
+        endpoint.autobind()
+        endpoint.peer_key, endpoint.peer = key, shown if shown is not None else target.name
+        return 0
     listener, peer = _target(proc, endpoint, raw)
     if len(listener.backlog) >= listener.backlog_limit:
         if endpoint.nonblocking:
@@ -415,10 +521,7 @@ def sys_connect(proc, fd, addr, length, *_):
         if listener.backlog is None:
             raise OSError(errno.ECONNREFUSED, "Connection refused")
     network = _network(proc)
-    if endpoint.key is None and endpoint.family != AF_UNIX:    # the client's own port
-        port = network.free_port(endpoint.family)
-        network.claim((endpoint.family, port), endpoint)
-        endpoint.name = _inet_name(endpoint.family, port)
+    endpoint.autobind()                                        # the client's own port
     accepted = Endpoint(network, endpoint.family)
     endpoint.join(accepted)
     endpoint.peer, accepted.name, accepted.peer = peer, peer, endpoint.name
@@ -431,12 +534,16 @@ def sys_accept4(proc, fd, addr, length_at, flags, *_):
     if flags & ~(SOCK_NONBLOCK | SOCK_CLOEXEC):
         raise OSError(errno.EINVAL, "Invalid argument")
     listener = _endpoint(proc, fd)
+    if listener.datagrams:
+        raise OSError(errno.EOPNOTSUPP, "Operation not supported")
     if listener.backlog is None:
         raise OSError(errno.EINVAL, "Invalid argument")
     if not listener.backlog:
         if listener.nonblocking:
             raise OSError(errno.EAGAIN, "Resource temporarily unavailable")
-        proc.runtime.wait_until(proc, lambda: bool(listener.backlog), "a connection")
+        syscalls.blocking(proc, listener, abi.POLLIN,
+                          lambda: listener.backlog[0] if listener.backlog else None,
+                          "a connection", listener.timeouts[0])
     accepted = listener.backlog[0]
     accepted.refs += 1       # EMFILE drops the reference install was given: it stays queued
     fd = _install(proc, accepted, flags)
@@ -470,85 +577,158 @@ def sys_getpeername(proc, fd, addr, length_at, *_):
     return 0
 
 
-def _send(proc, endpoint: Endpoint, data: bytes, flags: int) -> int:
+def _send(proc, endpoint: Endpoint, data: bytes, flags: int, to: bytes = b"") -> int:
+    """A write, send, sendto or sendmsg: to the name `to` (a datagram socket's), or the
+    peer; SIGPIPE unless MSG_NOSIGNAL; EAGAIN after SO_SNDTIMEO."""
     nonblock = endpoint.nonblocking or bool(flags & MSG_DONTWAIT)
     try:
+        if endpoint.datagrams:
+            key = _name_key(proc, endpoint, to)[0] if to else endpoint.peer_key
+            if key is None:
+                raise OSError(errno.ENOTCONN if endpoint.family == AF_UNIX
+                              else errno.EDESTADDRREQ, "Destination address required")
+            sent = endpoint.send_datagram(data, key, nonblock)
+            if sent is None:
+                proc.runtime.wait_until(proc, lambda: endpoint.room_at(key), "room in a socket")
+                sent = endpoint.send_datagram(data, key, True)
+            return sent
+        if to and endpoint.connected:
+            raise OSError(errno.EISCONN, "Transport endpoint is already connected")
         return syscalls.blocking(proc, endpoint, abi.POLLOUT,
-                                 lambda: endpoint.send(data, nonblock), "room in a socket")
+                                 lambda: endpoint.send(data, nonblock), "room in a socket",
+                                 endpoint.timeouts[1])
     except OSError as exc:
         if exc.errno == errno.EPIPE:
             raise syscalls.broken_pipe(proc, signal=not flags & MSG_NOSIGNAL) from None
         raise
 
 
-def _receive(proc, endpoint: Endpoint, n: int, flags: int) -> bytes:
+def _receive(proc, endpoint: Endpoint, n: int, flags: int) -> tuple[bytes, int, bytes]:
+    """A read, recv, recvfrom or recvmsg: (the bytes, the length the call answers, the
+    sender's name). A datagram comes whole or cut to `n` (the call answers its full
+    length under MSG_TRUNC); a stream waits for all `n` under MSG_WAITALL."""
     nonblock = endpoint.nonblocking or bool(flags & MSG_DONTWAIT)
     peek = bool(flags & MSG_PEEK)
+    timeout = endpoint.timeouts[0]
+    if endpoint.datagrams:
+        data, sender = syscalls.blocking(
+            proc, endpoint, abi.POLLIN, lambda: endpoint.take_datagram(n, nonblock, peek),
+            "a datagram", timeout)
+        return data, len(data) if flags & MSG_TRUNC else min(n, len(data)), sender
     if flags & MSG_WAITALL and not nonblock and not peek and endpoint.connected:
         incoming = endpoint.incoming          # all n at once: nothing taken before a wait
         proc.runtime.wait_until(
             proc, lambda: not endpoint.reading or len(incoming.buffer) >= n
             or incoming.writers == 0, "input")
-    return syscalls.blocking(proc, endpoint, abi.POLLIN,
-                             lambda: endpoint.receive(n, nonblock, peek), "input")
+    data = syscalls.blocking(proc, endpoint, abi.POLLIN,
+                             lambda: endpoint.receive(n, nonblock, peek), "input", timeout)
+    return data, len(data), b""
 
 
 def sys_sendto(proc, fd, buf, length, flags, addr, addr_length):
     endpoint = _endpoint(proc, fd)
-    if addr and endpoint.connected:
-        raise OSError(errno.EISCONN, "Transport endpoint is already connected")
+    to = _address(proc, addr, addr_length) if addr else b""
     data = proc.read(buf, min(u32(length), syscalls.MAX_IO))
-    return _send(proc, endpoint, data, u32(flags))
+    return _send(proc, endpoint, data, u32(flags), to)
 
 
 def sys_recvfrom(proc, fd, buf, length, flags, addr, length_at):
     endpoint = _endpoint(proc, fd)
-    data = _receive(proc, endpoint, min(u32(length), syscalls.MAX_IO), u32(flags))
-    proc.write(buf, data)
+    room = min(u32(length), syscalls.MAX_IO)
+    data, answer, sender = _receive(proc, endpoint, room, u32(flags))
+    proc.write(buf, data[:room])
     if addr:                                # a stream socket says no sender
-        proc.write(length_at, struct.pack("<I", 0))
-    return len(data)
+        _write_address(proc, addr, length_at, sender)
+    return answer
 
 
-def _message(proc, msg: int) -> tuple[list[tuple[int, int]], int, int]:
-    """(iovecs, control buffer, its length) of a struct msghdr."""
-    _, _, iov, iovlen, control, control_length, _ = _MSGHDR.unpack(proc.read(msg, _MSGHDR.size))
-    return syscalls.iovecs(proc, iov, iovlen), control, control_length
+def _send_message(proc, endpoint: Endpoint, msg: int, flags: int) -> int:
+    name, name_length, iov, iovlen, _, control_length, _ = _MSGHDR.unpack(
+        proc.read(msg, _MSGHDR.size))
+    if control_length:
+        raise OSError(errno.EOPNOTSUPP, "no control messages (SCM_RIGHTS) on this runtime")
+    to = _address(proc, name, name_length) if name else b""
+    parts, room = [], syscalls.MAX_IO
+    for base, n in syscalls.iovecs(proc, iov, iovlen):
+        parts.append(proc.read(base, min(n, room)))
+        room -= len(parts[-1])
+    return _send(proc, endpoint, b"".join(parts), flags, to)
+
+
+def _receive_message(proc, endpoint: Endpoint, msg: int, flags: int) -> int:
+    name, name_room, iov, iovlen, _, _, _ = _MSGHDR.unpack(proc.read(msg, _MSGHDR.size))
+    vecs = syscalls.iovecs(proc, iov, iovlen)
+    room = min(sum(n for _, n in vecs), syscalls.MAX_IO)
+    data, answer, sender = _receive(proc, endpoint, room, flags)
+    at = 0
+    for base, n in vecs:
+        proc.write(base, data[at:min(at + n, room)])
+        at += n
+    if name and sender:
+        proc.write(name, sender[:name_room])
+    header = bytearray(proc.read(msg, _MSGHDR.size))
+    struct.pack_into("<I", header, 4, len(sender) if name else 0)   # msg_namelen
+    struct.pack_into("<I", header, 20, 0)       # msg_controllen: nothing came with it
+    struct.pack_into("<i", header, 24, MSG_TRUNC if len(data) > room else 0)   # msg_flags
+    proc.write(msg, bytes(header))
+    return answer
 
 
 def sys_sendmsg(proc, fd, msg, flags, *_):
-    endpoint = _endpoint(proc, fd)
-    vecs, _, control_length = _message(proc, msg)
-    if control_length:
-        raise OSError(errno.EOPNOTSUPP, "no control messages (SCM_RIGHTS) on this runtime")
-    parts, room = [], syscalls.MAX_IO
-    for base, n in vecs:
-        parts.append(proc.read(base, min(n, room)))
-        room -= len(parts[-1])
-    return _send(proc, endpoint, b"".join(parts), u32(flags))
+    return _send_message(proc, _endpoint(proc, fd), msg, u32(flags))
 
 
 def sys_recvmsg(proc, fd, msg, flags, *_):
+    return _receive_message(proc, _endpoint(proc, fd), msg, u32(flags))
+
+
+_MMSGHDR = _MSGHDR.size + 4          # a struct mmsghdr: the msghdr, then msg_len
+
+
+def sys_sendmmsg(proc, fd, vec, count, flags, *_):
+    """Each message in turn; the count sent, or the first one's error."""
     endpoint = _endpoint(proc, fd)
-    vecs, _, _ = _message(proc, msg)
-    data = _receive(proc, endpoint, min(sum(n for _, n in vecs), syscalls.MAX_IO), u32(flags))
-    at = 0
-    for base, n in vecs:
-        proc.write(base, data[at:at + n])
-        at += n
-    header = bytearray(proc.read(msg, _MSGHDR.size))
-    struct.pack_into("<I", header, 4, 0)        # msg_namelen: no sender
-    struct.pack_into("<I", header, 20, 0)       # msg_controllen: nothing came with it
-    struct.pack_into("<i", header, 24, 0)       # msg_flags
-    proc.write(msg, bytes(header))
-    return len(data)
+    sent = 0
+    for i in range(min(u32(count), 1024)):
+        at = u32(vec) + i * _MMSGHDR
+        try:
+            n = _send_message(proc, endpoint, at, u32(flags))
+        except OSError:
+            if sent:
+                break
+            raise
+        proc.write(at + _MSGHDR.size, struct.pack("<I", n))
+        sent += 1
+    return sent
+
+
+def sys_recvmmsg(proc, fd, vec, count, flags, timeout, *_):
+    """Messages in turn, waiting for the first (and for the others too, unless
+    MSG_WAITFORONE or MSG_DONTWAIT); the count received."""
+    endpoint = _endpoint(proc, fd)
+    flags = u32(flags)
+    received = 0
+    for i in range(min(u32(count), 1024)):
+        at = u32(vec) + i * _MMSGHDR
+        try:
+            n = _receive_message(proc, endpoint, at, flags)
+        except OSError:
+            if received:
+                break
+            raise
+        proc.write(at + _MSGHDR.size, struct.pack("<I", n))
+        received += 1
+        if flags & MSG_WAITFORONE:
+            flags |= MSG_DONTWAIT
+    return received
 
 
 def _option_default(endpoint: Endpoint, level: int, name: int) -> bytes | None:
     if level == SOL_SOCKET:
-        values = {SO_TYPE: SOCK_STREAM, SO_ERROR: 0, SO_DOMAIN: endpoint.family,
-                  SO_ACCEPTCONN: int(endpoint.backlog is not None),
-                  SO_PROTOCOL: IPPROTO_TCP if endpoint.family != AF_UNIX else 0,
+        protocol = 0 if endpoint.family == AF_UNIX else (
+            IPPROTO_UDP if endpoint.datagrams else IPPROTO_TCP)
+        values = {SO_TYPE: endpoint.kind, SO_ERROR: 0, SO_DOMAIN: endpoint.family,
+                  SO_ACCEPTCONN: int(endpoint.backlog is not None), SO_PROTOCOL: protocol,
                   SO_SNDBUF: BUFFER_SIZE, SO_RCVBUF: BUFFER_SIZE}
         if name in values:
             return struct.pack("<i", values[name])
@@ -570,6 +750,15 @@ def sys_setsockopt(proc, fd, level, name, value, length, *_):
     endpoint = _endpoint(proc, fd)
     level, name, length = s32(level), s32(name), s32(length)
     _check_option(endpoint, level, name)
+    if level == SOL_SOCKET and name in _TIMEOUTS:
+        which, layout = _TIMEOUTS[name]
+        if length < layout.size:
+            raise OSError(errno.EINVAL, "Invalid argument")
+        sec, usec = layout.unpack(proc.read(value, layout.size))
+        if sec < 0 or not 0 <= usec < 10**6:
+            raise OSError(errno.EDOM, "Numerical argument out of domain")
+        endpoint.timeouts[which] = sec + usec / 1e6
+        return 0
     if (level, name) in ((SOL_SOCKET, SO_SNDBUF), (SOL_SOCKET, SO_RCVBUF)) or (
             level, name) in _KEPT:
         size = _WIDE.get((level, name), 4)
@@ -585,6 +774,10 @@ def sys_getsockopt(proc, fd, level, name, value, length_at, *_):
     level, name = s32(level), s32(name)
     _check_option(endpoint, level, name)
     current = endpoint.options.get((level, name)) or _option_default(endpoint, level, name)
+    if level == SOL_SOCKET and name in _TIMEOUTS:
+        which, layout = _TIMEOUTS[name]
+        seconds = endpoint.timeouts[which]
+        current = layout.pack(int(seconds), round(seconds % 1 * 1e6))
     if current is None:
         raise OSError(errno.ENOPROTOOPT, "Protocol not available")
     if (level, name) in ((SOL_SOCKET, SO_SNDBUF), (SOL_SOCKET, SO_RCVBUF)) and \
@@ -605,5 +798,6 @@ syscalls.register({
     "listen": (50, sys_listen), "getsockname": (51, sys_getsockname),
     "getpeername": (52, sys_getpeername), "socketpair": (53, sys_socketpair),
     "setsockopt": (54, sys_setsockopt), "getsockopt": (55, sys_getsockopt),
-    "accept4": (288, sys_accept4),
+    "accept4": (288, sys_accept4), "recvmmsg": (299, sys_recvmmsg),
+    "sendmmsg": (307, sys_sendmmsg),
 })

@@ -227,14 +227,21 @@ def sys_close(proc, fd, *_):
     return 0
 
 
-def blocking(proc, d: Description, events: int, attempt: Callable[[], Any], what: str) -> Any:
+def blocking(proc, d: Description, events: int, attempt: Callable[[], Any], what: str,
+             timeout: float = 0.0) -> Any:
     """`attempt()` until it does not say it would block (None), waiting for `d` to be
-    ready for `events` (poll's meaning: then the attempt does not block) in between."""
+    ready for `events` (poll's meaning: then the attempt does not block) in between;
+    EAGAIN after `timeout` seconds if one is given (a socket's SO_RCVTIMEO), and then a
+    handler's signal ends the wait for good (EINTR, as Linux's)."""
+    until = time.monotonic() + timeout if timeout else None
+    again = -abi.linux_errno(errno.EAGAIN)
     while True:
         outcome = attempt()
         if outcome is not None:
             return outcome
-        proc.runtime.wait_until(proc, lambda: d.ready(events) != 0, what)
+        if not proc.runtime.wait_until(proc, lambda: d.ready(events) != 0, what, until=until,
+                                       expired=lambda: again, restartable=until is None):
+            raise OSError(errno.EAGAIN, "Resource temporarily unavailable")
 
 
 def _readable(d: Description) -> None:
