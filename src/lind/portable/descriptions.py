@@ -11,6 +11,7 @@ import errno
 import stat
 import time
 from abc import ABC, abstractmethod
+from collections import deque
 from collections.abc import Callable
 
 from lind.microvisor import abi
@@ -176,6 +177,9 @@ class Pipe:
         self.writers = 0
         self.opened = [0, 0]      # ends ever made for reading, for writing (a FIFO's rendezvous)
         self.ino = time.monotonic_ns() & 0xFFFFFFFF
+        self.taken = self.given = 0               # bytes ever read from it, ever written
+        # a socket's SCM_RIGHTS: descriptions in flight, from the byte they came with on
+        self.rights: deque[tuple[int, list[Description]]] = deque()
 
     def take(self, n: int, nonblock: bool, peek: bool = False) -> bytes | None:
         """Up to `n` bytes; b"" at the end (no writer left); None when a reader must
@@ -190,6 +194,7 @@ class Pipe:
         if not peek:
             del self.buffer[:n]
             self.budget.used -= len(data)
+            self.taken += len(data)
         return data
 
     def put(self, data: bytes, nonblock: bool) -> int | None:
@@ -205,6 +210,7 @@ class Pipe:
         taken = data[:room]
         self.buffer += taken
         self.budget.used += len(taken)
+        self.given += len(taken)
         return len(taken)
 
     def can_take(self) -> bool:
@@ -223,6 +229,9 @@ class Pipe:
         if self.readers == 0 and self.writers == 0:
             self.budget.used -= len(self.buffer)
             self.buffer.clear()
+            while self.rights:
+                for passed in self.rights.popleft()[1]:
+                    passed.release()
 
 
 class PipeEnd(Description):

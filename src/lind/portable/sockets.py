@@ -6,8 +6,9 @@ run's pipe budget bounds what they hold and a wait for data or room is a pipe's 
 a datagram socket keeps the datagrams sent to it, SO_RCVBUF's worth (a Unix sender
 then waits, UDP's datagram is dropped, as Linux's).
 
-A run has no network beyond that: any other address is ENETUNREACH. Sequenced-packet
-sockets are ESOCKTNOSUPPORT, descriptors passed in a message (SCM_RIGHTS) EOPNOTSUPP.
+Descriptors pass over Unix sockets (SCM_RIGHTS), in flight with the bytes or the
+datagram they were sent with. A run has no network beyond its loopback: any other
+address is ENETUNREACH. Sequenced-packet sockets are ESOCKTNOSUPPORT.
 """
 
 from __future__ import annotations
@@ -31,7 +32,10 @@ SOL_SOCKET = 1
 SO_TYPE, SO_ERROR, SO_SNDBUF, SO_RCVBUF, SO_PEERCRED = 3, 4, 7, 8, 17
 SO_ACCEPTCONN, SO_PROTOCOL, SO_DOMAIN = 30, 38, 39
 MSG_PEEK, MSG_TRUNC, MSG_DONTWAIT, MSG_WAITALL, MSG_NOSIGNAL = 0x2, 0x20, 0x40, 0x100, 0x4000
-MSG_WAITFORONE = 0x10000
+MSG_WAITFORONE, MSG_CTRUNC, MSG_CMSG_CLOEXEC = 0x10000, 0x8, 0x40000000
+SCM_RIGHTS, SCM_CREDENTIALS, SCM_MAX_FD = 1, 2, 253
+_CMSG = struct.Struct("<Iii")               # a wasm32 struct cmsghdr: len, level, type
+_CONTROL_MAX = 65536                        # control data one call may carry
 UDP_MAX = 65507                             # the largest UDP payload over IPv4
 DATAGRAM_COST = 64                          # what a queued datagram costs besides its bytes
 POLLRDHUP = 0x2000
@@ -118,10 +122,13 @@ class Endpoint(Description):
         self.network = network
         self.family = family
         self.kind = kind
-        self.inbox: deque[tuple[bytes, bytes]] = deque()   # a datagram socket's: data, sender
+        # a datagram socket's: data, sender, descriptions passed with it
+        self.inbox: deque[tuple[bytes, bytes, list[Description]]] = deque()
         self.inbox_bytes = 0
         self.peer_key: tuple | None = None        # a connected datagram socket's peer
         self.timeouts = [0.0, 0.0]                # SO_RCVTIMEO, SO_SNDTIMEO (0: none)
+        self.pid = 0          # who made it, or listens on it (SO_PEERCRED of its peer)
+        self.peer_pid = 0     # its peer's (0: none)
         self.name = struct.pack("<H", family)     # its own sockaddr (unbound: the family)
         self.peer = b""                            # the peer's, once connected
         self.key: tuple | None = None
@@ -158,21 +165,24 @@ class Endpoint(Description):
     # -- data -----------------------------------------------------------------------
     def read(self, n: int) -> bytes | None:
         if self.datagrams:
-            got = self.take_datagram(n, self.nonblocking, False)
+            got = self.take_datagram(self.nonblocking, False)
             return None if got is None else got[0][:n]
         return self.receive(n, self.nonblocking)
 
-    def take_datagram(self, n: int, nonblock: bool, peek: bool) -> tuple[bytes, bytes] | None:
-        """The next datagram (all of it) and its sender's name; None: wait for one."""
+    def take_datagram(self, nonblock: bool, peek: bool,
+                      rights: list[Description] | None = None) -> tuple[bytes, bytes] | None:
+        """The next datagram (all of it) and its sender's name, the descriptions that came
+        with it added to `rights` (or let go); None: wait for one."""
         if not self.inbox:
             if nonblock:
                 raise OSError(errno.EAGAIN, "Resource temporarily unavailable")
             return None
         if peek:
-            return self.inbox[0]
-        data, sender = self.inbox.popleft()
+            return self.inbox[0][:2]
+        data, sender, passed = self.inbox.popleft()
         self.inbox_bytes -= len(data) + DATAGRAM_COST
         self.network.budget.used -= len(data) + DATAGRAM_COST
+        _hand_over(passed, rights)
         return data, sender
 
     def autobind(self) -> None:
@@ -182,7 +192,8 @@ class Endpoint(Description):
             self.network.claim((self.family, port, self.kind), self)
             self.name = _inet_name(self.family, port)
 
-    def send_datagram(self, data: bytes, key: tuple, nonblock: bool) -> int | None:
+    def send_datagram(self, data: bytes, key: tuple, nonblock: bool,
+                      rights: list[Description] = ()) -> int | None:
         """One datagram to whoever holds `key`; None: a Unix receiver is full, wait."""
         if len(data) > (BUFFER_SIZE - DATAGRAM_COST if self.family == AF_UNIX else UDP_MAX):
             raise OSError(errno.EMSGSIZE, "Message too long")
@@ -192,7 +203,10 @@ class Endpoint(Description):
             if self.family == AF_UNIX:
                 raise OSError(errno.ECONNREFUSED, "Connection refused")
             return len(data)                     # UDP: nobody there, the datagram is lost
-        if target.deliver(data, self.name) or self.family != AF_UNIX:
+        if target.deliver(data, self.name, list(rights)):
+            return len(data)
+        if self.family != AF_UNIX:
+            _hand_over(list(rights), None)           # dropped, and what it carried
             return len(data)
         if nonblock:
             raise OSError(errno.EAGAIN, "Resource temporarily unavailable")
@@ -204,23 +218,37 @@ class Endpoint(Description):
         return (self.family != AF_UNIX or target is None or not target.datagrams
                 or target.inbox_bytes + DATAGRAM_COST < BUFFER_SIZE)
 
-    def deliver(self, data: bytes, sender: bytes) -> bool:
+    def deliver(self, data: bytes, sender: bytes, rights: list[Description]) -> bool:
         """Queue a datagram unless the socket (or the run) has no room for it."""
         cost = len(data) + DATAGRAM_COST
         if self.inbox_bytes + cost > BUFFER_SIZE or self.network.budget.room() < cost:
             return False
-        self.inbox.append((data, sender))
+        self.inbox.append((data, sender, rights))
         self.inbox_bytes += cost
         self.network.budget.used += cost
         return True
 
-    def receive(self, n: int, nonblock: bool, peek: bool = False) -> bytes | None:
+    def receive(self, n: int, nonblock: bool, peek: bool = False,
+                rights: list[Description] | None = None) -> bytes | None:
+        """Up to `n` bytes of the stream, never past bytes that carry descriptions
+        (SCM_RIGHTS) unless they are the first: those come with them, into `rights` (or
+        let go, for a plain read)."""
         if not self.connected:
             raise OSError(errno.EINVAL if self.backlog is not None else errno.ENOTCONN,
                           "Transport endpoint is not connected")
         if not self.reading:
             return b""
-        return self.incoming.take(n, nonblock, peek)
+        pipe = self.incoming
+        at = pipe.taken
+        carried = [start for start, _ in pipe.rights]
+        if carried and carried[0] > at:
+            n = min(n, carried[0] - at)
+        elif len(carried) > 1:
+            n = min(n, carried[1] - at)
+        data = pipe.take(n, nonblock, peek)
+        if data and not peek and pipe.rights and pipe.rights[0][0] == at:
+            _hand_over(pipe.rights.popleft()[1], rights)
+        return data
 
     def write(self, data: bytes) -> int | None:
         if self.datagrams:
@@ -230,7 +258,7 @@ class Endpoint(Description):
             return self.send_datagram(data, self.peer_key, self.nonblocking)
         return self.send(data, self.nonblocking)
 
-    def send(self, data: bytes, nonblock: bool) -> int | None:
+    def send(self, data: bytes, nonblock: bool, rights: list[Description] = ()) -> int | None:
         if not self.connected:
             raise OSError(errno.EPIPE if self.family != AF_UNIX else errno.ENOTCONN,
                           "Transport endpoint is not connected")
@@ -239,7 +267,11 @@ class Endpoint(Description):
         if self.outgoing.readers == 0 and self.family != AF_UNIX and not self.reset:
             self.reset = True            # TCP takes one write before the peer's RST
             return len(data)
-        return self.outgoing.put(data, nonblock)
+        at = self.outgoing.given
+        sent = self.outgoing.put(data, nonblock)
+        if sent and rights:
+            self.outgoing.rights.append((at, list(rights)))
+        return sent
 
     def pending(self) -> int:
         """FIONREAD: bytes waiting to be read (a datagram socket: the next datagram's)."""
@@ -288,7 +320,7 @@ class Endpoint(Description):
 
     def closed(self) -> None:
         while self.inbox:
-            self.take_datagram(0, True, False)
+            self.take_datagram(True, False)
         if self.connected:
             self.shutdown(2)
         if self.backlog is not None:           # connections nobody accepted: reset
@@ -297,6 +329,15 @@ class Endpoint(Description):
             self.backlog = None
         if self.key is not None and self.network.bound.get(self.key) is self:
             del self.network.bound[self.key]
+
+
+def _hand_over(passed: list[Description], into: list[Description] | None) -> None:
+    """Descriptions that came with a message: to the receiver's list, or let go."""
+    if into is not None:
+        into.extend(passed)
+    else:
+        for description in passed:
+            description.release()
 
 
 # -- addresses --------------------------------------------------------------------------
@@ -363,6 +404,7 @@ def _split_type(kind: int, protocol: int, family: int) -> tuple[int, int]:
 
 
 def _install(proc, endpoint: Endpoint, flags: int) -> int:
+    endpoint.pid = endpoint.pid or proc.pid
     return proc.install(endpoint, bool(flags & SOCK_CLOEXEC))
 
 
@@ -391,6 +433,7 @@ def sys_socketpair(proc, family, kind, protocol, sv, *_):
         one.peer, two.peer = two.name, one.name
     else:
         one.join(two)
+    one.peer_pid = two.peer_pid = proc.pid
     first = _install(proc, one, flags)
     try:
         second = _install(proc, two, flags)
@@ -465,6 +508,7 @@ def sys_listen(proc, fd, backlog, *_):
         endpoint.autobind()
     backlog = s32(backlog)
     endpoint.backlog_limit = SOMAXCONN if backlog < 0 else max(1, min(backlog, SOMAXCONN))
+    endpoint.pid = proc.pid
     if endpoint.backlog is None:
         endpoint.backlog = deque()
     return 0
@@ -523,6 +567,7 @@ def sys_connect(proc, fd, addr, length, *_):
     network = _network(proc)
     endpoint.autobind()                                        # the client's own port
     accepted = Endpoint(network, endpoint.family)
+    accepted.pid, endpoint.peer_pid, accepted.peer_pid = listener.pid, listener.pid, proc.pid
     endpoint.join(accepted)
     endpoint.peer, accepted.name, accepted.peer = peer, peer, endpoint.name
     listener.backlog.append(accepted)
@@ -577,9 +622,11 @@ def sys_getpeername(proc, fd, addr, length_at, *_):
     return 0
 
 
-def _send(proc, endpoint: Endpoint, data: bytes, flags: int, to: bytes = b"") -> int:
-    """A write, send, sendto or sendmsg: to the name `to` (a datagram socket's), or the
-    peer; SIGPIPE unless MSG_NOSIGNAL; EAGAIN after SO_SNDTIMEO."""
+def _send(proc, endpoint: Endpoint, data: bytes, flags: int, to: bytes = b"",
+          rights: list[Description] = ()) -> int:
+    """A write, send, sendto or sendmsg (with the descriptions `rights`): to the name
+    `to` (a datagram socket's), or the peer; SIGPIPE unless MSG_NOSIGNAL; EAGAIN after
+    SO_SNDTIMEO."""
     nonblock = endpoint.nonblocking or bool(flags & MSG_DONTWAIT)
     try:
         if endpoint.datagrams:
@@ -587,23 +634,24 @@ def _send(proc, endpoint: Endpoint, data: bytes, flags: int, to: bytes = b"") ->
             if key is None:
                 raise OSError(errno.ENOTCONN if endpoint.family == AF_UNIX
                               else errno.EDESTADDRREQ, "Destination address required")
-            sent = endpoint.send_datagram(data, key, nonblock)
+            sent = endpoint.send_datagram(data, key, nonblock, rights)
             if sent is None:
                 proc.runtime.wait_until(proc, lambda: endpoint.room_at(key), "room in a socket")
-                sent = endpoint.send_datagram(data, key, True)
+                sent = endpoint.send_datagram(data, key, True, rights)
             return sent
         if to and endpoint.connected:
             raise OSError(errno.EISCONN, "Transport endpoint is already connected")
         return syscalls.blocking(proc, endpoint, abi.POLLOUT,
-                                 lambda: endpoint.send(data, nonblock), "room in a socket",
-                                 endpoint.timeouts[1])
+                                 lambda: endpoint.send(data, nonblock, rights),
+                                 "room in a socket", endpoint.timeouts[1])
     except OSError as exc:
         if exc.errno == errno.EPIPE:
             raise syscalls.broken_pipe(proc, signal=not flags & MSG_NOSIGNAL) from None
         raise
 
 
-def _receive(proc, endpoint: Endpoint, n: int, flags: int) -> tuple[bytes, int, bytes]:
+def _receive(proc, endpoint: Endpoint, n: int, flags: int,
+             rights: list[Description] | None = None) -> tuple[bytes, int, bytes]:
     """A read, recv, recvfrom or recvmsg: (the bytes, the length the call answers, the
     sender's name). A datagram comes whole or cut to `n` (the call answers its full
     length under MSG_TRUNC); a stream waits for all `n` under MSG_WAITALL."""
@@ -612,7 +660,7 @@ def _receive(proc, endpoint: Endpoint, n: int, flags: int) -> tuple[bytes, int, 
     timeout = endpoint.timeouts[0]
     if endpoint.datagrams:
         data, sender = syscalls.blocking(
-            proc, endpoint, abi.POLLIN, lambda: endpoint.take_datagram(n, nonblock, peek),
+            proc, endpoint, abi.POLLIN, lambda: endpoint.take_datagram(nonblock, peek, rights),
             "a datagram", timeout)
         return data, len(data) if flags & MSG_TRUNC else min(n, len(data)), sender
     if flags & MSG_WAITALL and not nonblock and not peek and endpoint.connected:
@@ -621,7 +669,8 @@ def _receive(proc, endpoint: Endpoint, n: int, flags: int) -> tuple[bytes, int, 
             proc, lambda: not endpoint.reading or len(incoming.buffer) >= n
             or incoming.writers == 0, "input")
     data = syscalls.blocking(proc, endpoint, abi.POLLIN,
-                             lambda: endpoint.receive(n, nonblock, peek), "input", timeout)
+                             lambda: endpoint.receive(n, nonblock, peek, rights), "input",
+                             timeout)
     return data, len(data), b""
 
 
@@ -642,24 +691,81 @@ def sys_recvfrom(proc, fd, buf, length, flags, addr, length_at):
     return answer
 
 
+def _passed(proc, endpoint: Endpoint, control: int, length: int) -> list[Description]:
+    """The descriptions a sendmsg's SCM_RIGHTS names, each one reference more (in flight
+    until received); EBADF for an fd not open, EINVAL for a malformed header or more
+    than SCM_MAX_FD; credentials are Linux's own (accepted, not sent)."""
+    raw = proc.read(control, min(u32(length), _CONTROL_MAX))
+    fds: list[int] = []
+    at = 0
+    while at + _CMSG.size <= len(raw):
+        size, level, kind = _CMSG.unpack_from(raw, at)
+        if size < _CMSG.size or at + size > len(raw):
+            raise OSError(errno.EINVAL, "Invalid argument")
+        if level == SOL_SOCKET and kind == SCM_RIGHTS:
+            count = (size - _CMSG.size) // 4
+            fds += struct.unpack_from(f"<{count}i", raw, at + _CMSG.size)
+        elif not (level == SOL_SOCKET and kind == SCM_CREDENTIALS):
+            raise OSError(errno.EINVAL, "Invalid argument")
+        at += (size + 3) & ~3
+    if fds and endpoint.family != AF_UNIX:
+        raise OSError(errno.EOPNOTSUPP, "descriptors pass only over Unix sockets")
+    if len(fds) > SCM_MAX_FD:
+        raise OSError(errno.EINVAL, "Invalid argument")
+    passed = [proc.description(fd) for fd in fds]
+    for description in passed:
+        description.refs += 1
+    return passed
+
+
 def _send_message(proc, endpoint: Endpoint, msg: int, flags: int) -> int:
-    name, name_length, iov, iovlen, _, control_length, _ = _MSGHDR.unpack(
+    name, name_length, iov, iovlen, control, control_length, _ = _MSGHDR.unpack(
         proc.read(msg, _MSGHDR.size))
-    if control_length:
-        raise OSError(errno.EOPNOTSUPP, "no control messages (SCM_RIGHTS) on this runtime")
     to = _address(proc, name, name_length) if name else b""
     parts, room = [], syscalls.MAX_IO
     for base, n in syscalls.iovecs(proc, iov, iovlen):
         parts.append(proc.read(base, min(n, room)))
         room -= len(parts[-1])
-    return _send(proc, endpoint, b"".join(parts), flags, to)
+    rights = _passed(proc, endpoint, control, control_length) if control_length else []
+    try:
+        return _send(proc, endpoint, b"".join(parts), flags, to, rights)
+    except BaseException:              # not sent (or set aside, to be sent again)
+        _hand_over(rights, None)
+        raise
+
+
+def _received(proc, rights: list[Description], control: int, room: int,
+              flags: int) -> tuple[int, int]:
+    """Install the descriptions that came (close-on-exec under MSG_CMSG_CLOEXEC) and
+    write their SCM_RIGHTS header into the control buffer: (its length, MSG_CTRUNC
+    when some did not fit and were let go)."""
+    if not rights:
+        return 0, 0
+    fit = max(0, (room - _CMSG.size) // 4)
+    kept, lost = rights[:fit], rights[fit:]
+    _hand_over(lost, None)
+    fds = []
+    for description in kept:
+        try:
+            fds.append(proc.install(description, bool(flags & MSG_CMSG_CLOEXEC)))
+        except OSError:              # EMFILE: install let it go; the rest go too
+            lost.append(description)
+    if not fds:
+        return 0, MSG_CTRUNC
+    size = _CMSG.size + 4 * len(fds)
+    proc.write(control, _CMSG.pack(size, SOL_SOCKET, SCM_RIGHTS) + struct.pack(
+        f"<{len(fds)}i", *fds))
+    return (size + 3) & ~3, MSG_CTRUNC if lost else 0
 
 
 def _receive_message(proc, endpoint: Endpoint, msg: int, flags: int) -> int:
-    name, name_room, iov, iovlen, _, _, _ = _MSGHDR.unpack(proc.read(msg, _MSGHDR.size))
+    name, name_room, iov, iovlen, control, control_room, _ = _MSGHDR.unpack(
+        proc.read(msg, _MSGHDR.size))
     vecs = syscalls.iovecs(proc, iov, iovlen)
     room = min(sum(n for _, n in vecs), syscalls.MAX_IO)
-    data, answer, sender = _receive(proc, endpoint, room, flags)
+    rights: list[Description] = []
+    data, answer, sender = _receive(proc, endpoint, room, flags, rights)
+    control_length, truncated = _received(proc, rights, control, u32(control_room), flags)
     at = 0
     for base, n in vecs:
         proc.write(base, data[at:min(at + n, room)])
@@ -668,8 +774,8 @@ def _receive_message(proc, endpoint: Endpoint, msg: int, flags: int) -> int:
         proc.write(name, sender[:name_room])
     header = bytearray(proc.read(msg, _MSGHDR.size))
     struct.pack_into("<I", header, 4, len(sender) if name else 0)   # msg_namelen
-    struct.pack_into("<I", header, 20, 0)       # msg_controllen: nothing came with it
-    struct.pack_into("<i", header, 24, MSG_TRUNC if len(data) > room else 0)   # msg_flags
+    struct.pack_into("<I", header, 20, control_length)       # msg_controllen
+    struct.pack_into("<i", header, 24, (MSG_TRUNC if len(data) > room else 0) | truncated)
     proc.write(msg, bytes(header))
     return answer
 
@@ -732,8 +838,9 @@ def _option_default(endpoint: Endpoint, level: int, name: int) -> bytes | None:
                   SO_SNDBUF: BUFFER_SIZE, SO_RCVBUF: BUFFER_SIZE}
         if name in values:
             return struct.pack("<i", values[name])
-        if name == SO_PEERCRED and endpoint.family == AF_UNIX:
-            return struct.pack("<iII", 1, 0, 0)       # pid, uid, gid: the run's root
+        if name == SO_PEERCRED:           # pid, uid, gid: the run's root; none: 0, -1, -1
+            peer = endpoint.peer_pid
+            return struct.pack("<iii", peer, 0 if peer else -1, 0 if peer else -1)
     if (level, name) in _KEPT:
         return bytes(_WIDE.get((level, name), 4))
     return None
