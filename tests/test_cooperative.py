@@ -50,6 +50,8 @@ CASES = [(name, args, ()) for name, args in MATCHED] + [
     ("locks", [], ("--suspendable",)),   # every lock kind; F_SETLKW ended by SIGALRM
     ("sig_children", [], ("--suspendable",)),   # signals across fork and exec
     ("coop_talk", ["flock"], ("--suspendable",)),   # flock, F_GETLK, F_SETLKW waiting
+    ("coop_talk", ["masks"], ()),   # sigsuspend, ppoll under a mask: masks put back
+    ("coop_talk", ["masks"], ("--suspendable",)),   # ...while the cage waits aside
 ]
 
 

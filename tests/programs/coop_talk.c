@@ -5,11 +5,14 @@
  *   stuck     a child reads a pipe whose only writer is its parent, which waits for it:
  *             on Linux that hangs forever; a run of Lind tells the child EDEADLK
  *   nap       a child sleeps ten minutes while its parent waits for it
- *   flock     a child waits for its parent's flock, then for its record lock */
+ *   flock     a child waits for its parent's flock, then for its record lock
+ *   masks     sigsuspend woken by a child's signal, a ppoll under a mask timing out:
+ *             each mask in place while the cage waits, the caller's back after */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -163,6 +166,44 @@ static int flocks(void)
 	return waitpid(kid, NULL, 0) == kid ? 0 : 11;
 }
 
+static volatile sig_atomic_t caught;
+
+static void on_usr1(int sig)
+{
+	sigset_t now;
+	sigprocmask(SIG_BLOCK, NULL, &now);
+	caught = sig + 100 * sigismember(&now, SIGUSR2);
+}
+
+static int masks(void)
+{
+	signal(SIGUSR1, on_usr1);
+	sigset_t usr1, during, now;
+	sigemptyset(&usr1);
+	sigaddset(&usr1, SIGUSR1);
+	sigprocmask(SIG_BLOCK, &usr1, NULL);
+	pid_t parent = getpid(), kid = fork();
+	if (kid == 0) {
+		usleep(50000);
+		kill(parent, SIGUSR1);
+		_exit(0);
+	}
+	sigemptyset(&during);
+	sigaddset(&during, SIGUSR2);
+	int r = sigsuspend(&during);
+	sigprocmask(SIG_BLOCK, NULL, &now);
+	printf("sigsuspend: %d %s, handler saw %d, after: USR1 blocked %d USR2 %d\n", r,
+	       strerror(errno), (int)caught, sigismember(&now, SIGUSR1),
+	       sigismember(&now, SIGUSR2));
+	waitpid(kid, NULL, 0);
+	struct timespec brief = { 0, 30 * 1000 * 1000 };
+	r = ppoll(NULL, 0, &brief, &during);
+	sigprocmask(SIG_BLOCK, NULL, &now);
+	printf("ppoll timed out: %d, after: USR1 blocked %d USR2 %d\n", r,
+	       sigismember(&now, SIGUSR1), sigismember(&now, SIGUSR2));
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	setvbuf(stdout, NULL, _IOLBF, 0);
@@ -172,5 +213,7 @@ int main(int argc, char **argv)
 		return nap();
 	if (argc > 1 && strcmp(argv[1], "flock") == 0)
 		return flocks();
+	if (argc > 1 && strcmp(argv[1], "masks") == 0)
+		return masks();
 	return talk(argc > 2 ? atoi(argv[2]) : 1000);
 }

@@ -242,7 +242,9 @@ class Process:
         if self.woken is not None:   # rewound into the call it was parked in
             woken, self.woken, self.rewinding = self.woken, None, False
             self.instance.call("asyncify_stop_rewind")
-            if woken != RETRY:
+            if woken != RETRY:       # ended while aside: its own mask, if any, goes
+                if woken != -abi.linux_errno(errno.EINTR) or not signals.deliverable(self):
+                    signals.unmask(self)
                 return woken
         try:
             return self.runtime.dispatch(self, nr & 0xFFFFFFFF, args)

@@ -82,6 +82,13 @@ def settle(proc) -> None:
     show(proc)
 
 
+def unmask(proc) -> None:
+    """A call that waited under a mask of its own ended: the caller's mask is back."""
+    if proc.mask_after_suspend is not None:
+        proc.signal_mask, proc.mask_after_suspend = proc.mask_after_suspend, None
+        settle(proc)
+
+
 def on_altstack(proc) -> bool:
     """Whether the cage's stack pointer is inside its alternate signal stack now."""
     sp, _, size = proc.altstack

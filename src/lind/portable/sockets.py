@@ -791,42 +791,37 @@ def sys_recvmsg(proc, fd, msg, flags, *_):
 _MMSGHDR = _MSGHDR.size + 4          # a struct mmsghdr: the msghdr, then msg_len
 
 
-def sys_sendmmsg(proc, fd, vec, count, flags, *_):
-    """Each message in turn; the count sent, or the first one's error."""
-    endpoint = _endpoint(proc, fd)
-    sent = 0
+def _each_message(proc, vec: int, count: int, flags: int, one) -> int:
+    """sendmmsg and recvmmsg: `one(header, flags)` for each struct mmsghdr in turn, its
+    msg_len written back; the count done, or the first one's error (a later one's
+    error, or a wait, ends the call with what was done). Past the first message,
+    MSG_WAITFORONE waits no more."""
+    done = 0
     for i in range(min(u32(count), 1024)):
         at = u32(vec) + i * _MMSGHDR
         try:
-            n = _send_message(proc, endpoint, at, u32(flags))
-        except OSError:
-            if sent:
+            n = one(at, flags)
+        except (OSError, syscalls.Suspend):
+            if done:
                 break
             raise
         proc.write(at + _MSGHDR.size, struct.pack("<I", n))
-        sent += 1
-    return sent
+        done += 1
+        if flags & MSG_WAITFORONE:
+            flags |= MSG_DONTWAIT
+    return done
+
+
+def sys_sendmmsg(proc, fd, vec, count, flags, *_):
+    endpoint = _endpoint(proc, fd)
+    return _each_message(proc, vec, count, u32(flags) & ~MSG_WAITFORONE,
+                         lambda at, f: _send_message(proc, endpoint, at, f))
 
 
 def sys_recvmmsg(proc, fd, vec, count, flags, timeout, *_):
-    """Messages in turn, waiting for the first (and for the others too, unless
-    MSG_WAITFORONE or MSG_DONTWAIT); the count received."""
     endpoint = _endpoint(proc, fd)
-    flags = u32(flags)
-    received = 0
-    for i in range(min(u32(count), 1024)):
-        at = u32(vec) + i * _MMSGHDR
-        try:
-            n = _receive_message(proc, endpoint, at, flags)
-        except OSError:
-            if received:
-                break
-            raise
-        proc.write(at + _MSGHDR.size, struct.pack("<I", n))
-        received += 1
-        if flags & MSG_WAITFORONE:
-            flags |= MSG_DONTWAIT
-    return received
+    return _each_message(proc, vec, count, u32(flags),
+                         lambda at, f: _receive_message(proc, endpoint, at, f))
 
 
 def _option_default(endpoint: Endpoint, level: int, name: int) -> bytes | None:

@@ -1,6 +1,7 @@
 """The cooperative runtime's table: Linux x86_64 syscall number -> implementation,
-on a memfs Tree, Python pipes and the language's clock. A number missing here is
-ENOSYS; so is what needs a host (sockets: EAFNOSUPPORT, shared mappings: ENODEV).
+on a memfs Tree, Python pipes and the language's clock (sockets register theirs from
+lind.portable.sockets; signals' state is lind.portable.signals). A number missing here
+is ENOSYS; what needs a host fails with its own errno (shared file mappings: ENODEV).
 
 Implementations take the calling process (lind.portable.runtime.Process) and the
 six raw arguments, and return the result or raise OSError.
@@ -662,29 +663,31 @@ def sys_pipe(proc, fds, *_):
 
 
 def _waiting_with_mask(proc, mask_addr: int, wait: Callable[[], int]) -> int:
-    """`wait()` under the signal mask at `mask_addr` (ppoll's, pselect's: 0 for none);
-    a handler it lets in runs under it, then the caller's mask comes back."""
+    """`wait()` under the signal mask at `mask_addr` (sigsuspend's, ppoll's, pselect's:
+    0 for none). The caller's mask is kept in mask_after_suspend meanwhile (a call set
+    aside keeps waiting under the new one); a handler the new mask lets in runs under
+    it, and the caller's comes back when the handler returns (signals.take), or when
+    the call ends any other way (here, or Process.wake's result)."""
     if not mask_addr:
         return wait()
     (mask,) = struct.unpack("<Q", proc.read(mask_addr, 8))
-    old = proc.signal_mask
+    if proc.mask_after_suspend is None:          # not this call's next run
+        proc.mask_after_suspend = proc.signal_mask
     proc.signal_mask = mask & ~signals.UNBLOCKABLE
     try:
         _changed_mask(proc)
-        return wait()
+        result = wait()
+    except Suspend:
+        raise
     except OSError as exc:
-        if exc.errno == errno.EINTR and signals.deliverable(proc):
-            proc.mask_after_suspend = old
-        else:
-            proc.signal_mask = old
+        if exc.errno != errno.EINTR or not signals.deliverable(proc):
+            signals.unmask(proc)
         raise
     except BaseException:
-        proc.signal_mask = old          # set aside: the call runs again, mask and all
+        signals.unmask(proc)
         raise
-    finally:
-        if proc.mask_after_suspend is None and proc.signal_mask != old and proc.status is None \
-                and not signals.deliverable(proc):
-            proc.signal_mask = old
+    signals.unmask(proc)
+    return result
 
 
 def _until(proc, addr: int, microseconds: bool = False) -> float | None:
@@ -905,19 +908,11 @@ def sys_rt_sigpending(proc, out, size, *_):
 def sys_rt_sigsuspend(proc, mask_addr, *_):
     """Wait with the mask `mask_addr` until a handler is to run: EINTR, the handler
     runs with that mask, and the old one comes back when it returns."""
-    (mask,) = struct.unpack("<Q", proc.read(mask_addr, 8))
-    old = proc.signal_mask
-    proc.signal_mask = mask & ~signals.UNBLOCKABLE
-    try:
-        _changed_mask(proc)
+    def wait() -> int:
         proc.runtime.wait_until(proc, lambda: False, "a signal", restartable=False)
-    except BaseException:
-        if not signals.deliverable(proc):
-            proc.signal_mask = old           # parked, or over: as it was until next time
-        else:
-            proc.mask_after_suspend = old
-        raise
-    return 0
+        return 0                    # not reached: only a signal (EINTR) ends the wait
+
+    return _waiting_with_mask(proc, mask_addr, wait)
 
 
 _STACK_T = struct.Struct("<III")            # a wasm32 stack_t: ss_sp, ss_flags, ss_size
