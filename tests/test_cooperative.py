@@ -56,7 +56,8 @@ CASES = [(name, args, ()) for name, args in MATCHED] + [
 
 
 @pytest.mark.parametrize(("name", "args", "flags"), CASES,
-                         ids=[c[0] + ("-suspendable" if c[2] else "") for c in CASES])
+                         ids=["-".join([c[0], *c[1][:1], *("suspendable" for _ in c[2])])
+                              for c in CASES])
 def test_programs_match_native(builds, tmp_path, name, args, flags):
     """Each program on a tree filled from a directory that also seeds the native run;
     the directory is unchanged afterwards (the tree is a copy)."""
