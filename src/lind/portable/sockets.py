@@ -212,16 +212,19 @@ class Endpoint(Description):
             raise OSError(errno.EAGAIN, "Resource temporarily unavailable")
         return None
 
-    def room_at(self, key: tuple | None) -> bool:
-        """Whether a datagram to `key` would not wait (UDP never does)."""
+    def room_at(self, key: tuple | None, size: int = 0) -> bool:
+        """Whether a datagram of `size` bytes to `key` would not wait (UDP never does)."""
         target = self.network.bound.get(key) if key is not None else None
         return (self.family != AF_UNIX or target is None or not target.datagrams
-                or target.inbox_bytes + DATAGRAM_COST < BUFFER_SIZE)
+                or target.has_room(size + DATAGRAM_COST))
+
+    def has_room(self, cost: int) -> bool:
+        return self.inbox_bytes + cost <= BUFFER_SIZE and self.network.budget.room() >= cost
 
     def deliver(self, data: bytes, sender: bytes, rights: list[Description]) -> bool:
         """Queue a datagram unless the socket (or the run) has no room for it."""
         cost = len(data) + DATAGRAM_COST
-        if self.inbox_bytes + cost > BUFFER_SIZE or self.network.budget.room() < cost:
+        if not self.has_room(cost):
             return False
         self.inbox.append((data, sender, rights))
         self.inbox_bytes += cost
@@ -635,9 +638,10 @@ def _send(proc, endpoint: Endpoint, data: bytes, flags: int, to: bytes = b"",
                 raise OSError(errno.ENOTCONN if endpoint.family == AF_UNIX
                               else errno.EDESTADDRREQ, "Destination address required")
             sent = endpoint.send_datagram(data, key, nonblock, rights)
-            if sent is None:
-                proc.runtime.wait_until(proc, lambda: endpoint.room_at(key), "room in a socket")
-                sent = endpoint.send_datagram(data, key, True, rights)
+            while sent is None:
+                proc.runtime.wait_until(proc, lambda: endpoint.room_at(key, len(data)),
+                                        "room in a socket")
+                sent = endpoint.send_datagram(data, key, nonblock, rights)
             return sent
         if to and endpoint.connected:
             raise OSError(errno.EISCONN, "Transport endpoint is already connected")
