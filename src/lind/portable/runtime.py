@@ -663,6 +663,8 @@ class Runtime:
     # -- calls ----------------------------------------------------------------------
     def dispatch(self, proc: Process, nr: int, args: tuple[int, ...]) -> int:
         signals.fire_timers(self)
+        if proc.status is not None:        # its own timer's SIGALRM, unhandled, ended it
+            raise CageEnded()
         if self._past_deadline():
             proc.end(abi.signal_status(9))
             raise CageEnded()
