@@ -61,6 +61,7 @@ MAX_NESTED = 24                  # cages run on top of waiting ones at once (hos
 MEMORY_LIMIT = 2 << 30           # the linear memories of all of a run's cages together
 TREE_ROOM = 1 << 30              # what a run may add to a tree that has no capacity
 ARG_MAX = 2 << 20                # argv and envp of an exec together, as Linux's default
+_SUSPEND_HINT = " (built with lind cc --suspendable, it would wait aside)"
 
 
 @dataclass(frozen=True)
@@ -710,10 +711,12 @@ class Runtime:
                 continue
             if self.runnable:
                 self.stderr(f"lind: cage {proc.pid} cannot wait for {what}: {self.nested} cages "
-                            "already wait on one another, the most one thread holds\n".encode())
+                            "already wait on one another, the most one thread holds"
+                            f"{_SUSPEND_HINT}\n".encode())
             else:
                 self.stderr(f"lind: cage {proc.pid} would wait forever for {what}: every cage "
-                            "that could end the wait is itself waiting beneath it\n".encode())
+                            "that could end the wait is itself waiting beneath it"
+                            f"{_SUSPEND_HINT}\n".encode())
             raise OSError(errno.EDEADLK, "Resource deadlock avoided")
         return True
 
