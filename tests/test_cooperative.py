@@ -132,7 +132,8 @@ def test_suspendable_cages_answer_each_other(builds, tmp_path):
 
 
 # conformance programs (tests/programs/conformance) that must match Linux here too
-CONFORMING = ["net_tcp", "net_waits", "signal_calls", "signal_more", "fifo_opens"]
+CONFORMING = ["net_tcp", "net_waits", "signal_calls", "signal_more", "handler_fork",
+              "fifo_opens"]
 
 
 @pytest.mark.parametrize("name", CONFORMING)
@@ -144,7 +145,8 @@ def test_conformance_programs_match_native(builds, tmp_path, name):
     UDP over IPv4 and IPv6 with sendmsg, sendmmsg and recvmmsg); signals (handlers run in
     the cage, masks, pending, sigsuspend, sigtimedwait, sigqueue, si_code by sender,
     timers, SIGCHLD, default actions, process groups, EINTR of a read, a futex, a
-    poll, sigaltstack); FIFOs' rendezvous in either order, O_RDWR, O_NONBLOCK's ENXIO,
+    poll, sigaltstack; a timer's handler that interrupts a loop making no calls, and
+    forks or longjmps inside itself); FIFOs' rendezvous in either order, O_RDWR, O_NONBLOCK's ENXIO,
     an open ended by SIGALRM -- as on Linux."""
     native = run_native(builds.native(f"conformance/{name}"), [], tmp_path, {})
     assert native.returncode == 0, native.stderr

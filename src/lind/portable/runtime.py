@@ -25,6 +25,7 @@ A run's pipes hold up to 256 MiB before a writer waits.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import hashlib
 import os
@@ -324,7 +325,8 @@ class Process:
         opening = self.runtime.fifo_openers.pop(self, None)
         if opening is not None:
             opening[1].release()
-        self.runtime.timers.pop(self, None)
+        if self in self.runtime.timers:
+            self.runtime.set_timer(self, None)
         self.pending.clear()
         if self.parent is not None:
             killed = status & 0x7F
@@ -449,6 +451,7 @@ class Runtime:
         self.fifos: dict[Any, Any] = {}          # a FIFO's node -> its pipe
         self.fifo_openers: dict[Process, tuple] = {}   # set aside in a FIFO's open
         self.timers: dict[Process, tuple[float, float]] = {}   # setitimer's: due, interval
+        self._clock: threading.Timer | None = None
         self.max_processes = max_processes
         self.memory_limit = memory_limit
         self.processes: dict[int, Process] = {}
@@ -509,8 +512,9 @@ class Runtime:
         try:
             self.engine.hosting(self._schedule)
         finally:
-            if timer is not None:
-                timer.cancel()
+            for clock in (timer, self._clock):
+                if clock is not None:
+                    clock.cancel()
         status = first.status or 0
         return -(status & 0x7F) if status & 0x7F else status >> 8
 
@@ -594,13 +598,38 @@ class Runtime:
             self.timed_out = True
             self.engine.interrupt()
 
-        timer = threading.Timer(max(0.0, self.deadline - time.monotonic()), stop)
-        timer.daemon = True
-        try:
-            timer.start()
-        except RuntimeError:        # no threads (Pyodide)
-            return None
-        return timer
+        return _on_a_thread_at(self.deadline, stop)
+
+    def set_timer(self, proc: Process, due: float | None, interval: float = 0.0) -> None:
+        """Arm (or with `due` None, disarm) `proc`'s real-time timer (setitimer, alarm)."""
+        if due is None:
+            self.timers.pop(proc, None)
+        else:
+            self.timers[proc] = (due, interval)
+        self._rearm_clock()
+
+    def _rearm_clock(self) -> None:
+        """Where threads exist, a clock that, when a timer is due, raises its cage's
+        signal words: a cage computing without calls then takes the signal at its next
+        loop safepoint (lind cc puts them in programs that can unwind), whose
+        next_signal call fires the timer here. Otherwise timers fire at calls."""
+        if self._clock is not None:
+            self._clock.cancel()
+            self._clock = None
+        if not self.timers:
+            return
+        due, _ = min(self.timers.values(), key=lambda t: t[0])
+
+        def nudge() -> None:
+            now = time.monotonic()
+            for proc, (when, _) in list(self.timers.items()):
+                if when <= now and proc.status is None:
+                    with contextlib.suppress(Exception):   # it may be exec'ing or ending
+                        for word in set(proc.signal_words):
+                            if word:
+                                proc.memory.write(word, struct.pack("<i", 1))
+
+        self._clock = _on_a_thread_at(due, nudge)
 
     def _place_program(self, wasm: bytes, name: bytes, cwd: str) -> None:
         """The program as a file of the tree at its argv[0] (beside cwd when relative),
@@ -804,6 +833,18 @@ class Runtime:
                 child.reaped = True
                 return child.pid, child.status
         return 0, 0
+
+
+def _on_a_thread_at(when: float, action: Callable[[], None]) -> threading.Timer | None:
+    """`action()` at the monotonic time `when` on a timer thread; None without threads
+    (Pyodide)."""
+    timer = threading.Timer(max(0.0, when - time.monotonic()), action)
+    timer.daemon = True
+    try:
+        timer.start()
+    except RuntimeError:
+        return None
+    return timer
 
 
 def run(wasm: bytes, argv: Sequence[bytes | str], **options: Any) -> int:

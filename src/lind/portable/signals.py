@@ -158,7 +158,7 @@ def fire_timers(runtime) -> None:
         if now < due:
             continue
         if interval and proc.status is None:
-            runtime.timers[proc] = (max(due + interval, now), interval)
+            runtime.set_timer(proc, max(due + interval, now), interval)
         else:
-            del runtime.timers[proc]
+            runtime.set_timer(proc, None)
         post(proc, SIGALRM, code=SI_KERNEL)

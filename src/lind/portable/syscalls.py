@@ -987,10 +987,8 @@ def sys_setitimer(proc, which, new, old, *_):
     if old:
         proc.write(old, _timer_left(proc))
     if new:
-        proc.runtime.timers.pop(proc, None)
-        if v_sec or v_usec:
-            proc.runtime.timers[proc] = (time.monotonic() + v_sec + v_usec / 1e6,
-                                         i_sec + i_usec / 1e6)
+        due = time.monotonic() + v_sec + v_usec / 1e6 if v_sec or v_usec else None
+        proc.runtime.set_timer(proc, due, i_sec + i_usec / 1e6)
     return 0
 
 
@@ -1002,10 +1000,9 @@ def sys_getitimer(proc, which, current, *_):
 
 
 def sys_alarm(proc, seconds, *_):
-    due, _ = proc.runtime.timers.pop(proc, (0.0, 0.0))
+    due, _ = proc.runtime.timers.get(proc, (0.0, 0.0))
     left = round(max(0.0, due - time.monotonic())) if due else 0
-    if u32(seconds):
-        proc.runtime.timers[proc] = (time.monotonic() + u32(seconds), 0.0)
+    proc.runtime.set_timer(proc, time.monotonic() + u32(seconds) if u32(seconds) else None)
     return left
 
 
