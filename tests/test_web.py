@@ -107,6 +107,17 @@ def test_test_programs_on_node_match_native(builds, site, tmp_path, name):
     assert (code, out) == (native.returncode, native.stdout.decode(errors="replace"))
 
 
+@pytest.mark.parametrize("name", ["signal_calls", "net_tcp", "fifo_opens"])
+def test_conformance_on_node_matches_native(builds, site, tmp_path, name):
+    """Signals (handlers run in the cage, masks, EINTR), TCP between cages on the run's
+    loopback, FIFOs' rendezvous -- built --suspendable, on V8 as on Linux."""
+    native = run_native(builds.native(f"conformance/{name}"), [], tmp_path, {})
+    program = tmp_path / f"{name}.wasm"
+    shutil.copy(builds.wasm(f"conformance/{name}", "--suspendable"), program)
+    got = run_in_node(site, program)
+    assert (got["status"], got["output"]) == (0, native.stdout.decode(errors="replace"))
+
+
 def test_the_page_in_chromium(builds, site, tmp_path):
     """The page served with the isolation headers, in headless Chromium: every example
     chosen, run, and its output read from the page; then a program of the test suite
