@@ -4,8 +4,9 @@ on Linux (`lind.portable.runtime.run`, on wasmtime).
 
 Every cage is a process of this runtime: an instance of its program over a memory of
 its own, its fds, its working directory. Files are a memfs Tree, pipes and the
-console are Python objects (lind.portable.descriptions), time is the host's clock
-as the language gives it. fork, setjmp and longjmp unwind the cage's stack with
+console are Python objects (lind.portable.descriptions), sockets connect the run's
+cages only (sockets), signals and file locks are the run's own (signals, locks),
+time is the host's clock as the language gives it. fork, setjmp and longjmp unwind the cage's stack with
 Asyncify as `lind cc` instruments programs that use them, exactly as the threaded
 runtime does; exec replaces the instance.
 
