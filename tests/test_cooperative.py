@@ -132,8 +132,8 @@ def test_suspendable_cages_answer_each_other(builds, tmp_path):
 
 
 # conformance programs (tests/programs/conformance) that must match Linux here too
-CONFORMING = ["net_tcp", "net_waits", "signal_calls", "signal_more", "handler_fork",
-              "fifo_opens"]
+CONFORMING = ["net_tcp", "net_waits", "net_unix", "signal_calls", "signal_more",
+              "handler_fork", "fifo_opens"]
 
 
 @pytest.mark.parametrize("name", CONFORMING)
@@ -142,7 +142,9 @@ def test_conformance_programs_match_native(builds, tmp_path, name):
     run's own loopback (a forking echo server, half-close, names, options, errors,
     MSG_PEEK, MSG_WAITALL, FIONREAD, SIGPIPE ignored and not; non-blocking sockets,
     poll and select over clients, SO_RCVTIMEO, calls a signal interrupts or restarts,
-    UDP over IPv4 and IPv6 with sendmsg, sendmmsg and recvmmsg); signals (handlers run in
+    UDP over IPv4 and IPv6 with sendmsg, sendmmsg and recvmmsg); Unix sockets
+    (socketpair across fork, names in the tree and abstract, autobind, datagrams with
+    MSG_TRUNC, sequenced packets, descriptors passed with SCM_RIGHTS, SO_PEERCRED); signals (handlers run in
     the cage, masks, pending, sigsuspend, sigtimedwait, sigqueue, si_code by sender,
     timers, SIGCHLD, default actions, process groups, EINTR of a read, a futex, a
     poll, sigaltstack; a timer's handler that interrupts a loop making no calls, and
@@ -152,24 +154,6 @@ def test_conformance_programs_match_native(builds, tmp_path, name):
     assert native.returncode == 0, native.stderr
     code, out, err = run_cooperative(builds.wasm(f"conformance/{name}", "--suspendable"), [])
     assert (code, out) == (0, native.stdout.decode()), err
-
-
-def test_unix_sockets_match_native_but_for_packets(builds, tmp_path):
-    """conformance/net_unix.c: socketpair across fork, names in the tree and abstract,
-    autobind, datagrams with MSG_TRUNC, descriptors passed with SCM_RIGHTS (a file whose
-    offset the receiver moves, a socket, ones the sender closed before they arrived, a
-    bad fd), SO_PEERCRED -- all as on Linux; only the three lines of SOCK_SEQPACKET,
-    which this runtime refuses (ESOCKTNOSUPPORT), differ."""
-    native = run_native(builds.native("conformance/net_unix"), [], tmp_path, {})
-    assert native.returncode == 0, native.stderr
-    code, out, err = run_cooperative(builds.wasm("conformance/net_unix", "--suspendable"), [])
-    assert code == 0, err
-    ours, linux = out.splitlines(), native.stdout.decode().splitlines()
-    packets = [line for line in ours if line.startswith("seqpacket")]
-    assert len(packets) == 3 and packets[0] == "seqpacket pair: -1 errno 94"   # ESOCKTNOSUPPORT
-    assert all(p.startswith("seqpacket -1 ") for p in packets[1:])   # its recv calls: EBADF
-    assert [line for line in ours if not line.startswith("seqpacket")] == [
-        line for line in linux if not line.startswith("seqpacket")]
 
 
 @pytest.mark.parametrize("flags", [(), ("--suspendable",)], ids=["nested", "suspendable"])

@@ -44,7 +44,7 @@ int main(int argc, char **argv)
 	for (int i = 0; i < 20000; i++)
 		many[i] = long_arg;           /* 4 MB of arguments from 200 bytes of memory */
 	show("exec with 4 MB of arguments", execve("/data.txt", many, NULL));
-	show("packet socket", socket(AF_UNIX, SOCK_SEQPACKET, 0));
+	show("packet socket", socket(AF_INET, SOCK_SEQPACKET, 0));
 	show("netlink socket", socket(AF_NETLINK, SOCK_RAW, 0));
 	struct sockaddr_in far = { .sin_family = AF_INET, .sin_port = htons(80),
 				   .sin_addr.s_addr = htonl(0x0A010203) };

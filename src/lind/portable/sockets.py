@@ -1,14 +1,16 @@
 """Sockets between the cages of one run of the cooperative runtime, with no host
-socket: stream and datagram sockets named in the tree (a socket node) or in the abstract
-namespace, socketpair, and TCP and UDP on the run's own loopback (127.0.0.0/8 and ::1;
-0.0.0.0 and :: mean it too). Each direction of a stream connection is a Pipe, so the
-run's pipe budget bounds what they hold and a wait for data or room is a pipe's wait;
-a datagram socket keeps the datagrams sent to it, SO_RCVBUF's worth (a Unix sender
-then waits, UDP's datagram is dropped, as Linux's).
+socket: stream, datagram and (Unix) sequenced-packet sockets named in the tree (a
+socket node) or in the abstract namespace, socketpair, and TCP and UDP on the run's own
+loopback (127.0.0.0/8 and ::1; 0.0.0.0 and :: mean it too). Each direction of a stream
+connection is a Pipe, so the run's pipe budget bounds what they hold and a wait for
+data or room is a pipe's wait. A datagram or packet socket keeps the messages sent to
+it in an inbox, SO_RCVBUF's worth (one message more may pass it, so that whether a
+sender waits never depends on what it sends): a Unix sender then waits, UDP's
+datagram is dropped, as Linux's; a packet connection's ends are each other's inbox.
 
 Descriptors pass over Unix sockets (SCM_RIGHTS), in flight with the bytes or the
-datagram they were sent with. A run has no network beyond its loopback: any other
-address is ENETUNREACH. Sequenced-packet sockets are ESOCKTNOSUPPORT.
+message they were sent with. A run has no network beyond its loopback: any other
+address is ENETUNREACH.
 """
 
 from __future__ import annotations
@@ -139,21 +141,40 @@ class Endpoint(Description):
         self.backlog_limit = 0
         self.options: dict[tuple[int, int], bytes] = {}
         self.reset = False       # TCP: a write found the peer gone (it answered RST)
+        self.partner: Endpoint | None = None      # a connected SOCK_SEQPACKET's other end
 
     @property
     def connected(self) -> bool:
-        return self.incoming is not None
+        return self.incoming is not None or self.partner is not None
 
     @property
     def datagrams(self) -> bool:
         return self.kind == SOCK_DGRAM
 
     @property
+    def packets(self) -> bool:
+        return self.kind == SOCK_SEQPACKET
+
+    @property
+    def messages(self) -> bool:
+        """Whether what it receives keeps its boundaries (datagrams, packets)."""
+        return self.kind != SOCK_STREAM
+
+    def at_end(self) -> bool:
+        """A packet connection no more can come from: shut, or the other end's shut."""
+        return not self.reading or self.partner is None or not self.partner.writing
+
+    @property
     def nonblocking(self) -> bool:
         return bool(self.flags & abi.O_NONBLOCK)
 
     def join(self, other: Endpoint) -> None:
-        """Connect this endpoint and `other`: a pipe each way."""
+        """Connect this endpoint and `other`: a pipe each way (packets: each other's
+        inbox)."""
+        if self.packets:
+            self.partner, other.partner = other, self
+            self.reading = self.writing = other.reading = other.writing = True
+            return
         there, back = Pipe(self.network.budget), Pipe(self.network.budget)
         self.outgoing = other.incoming = there
         self.incoming = other.outgoing = back
@@ -164,7 +185,7 @@ class Endpoint(Description):
 
     # -- data -----------------------------------------------------------------------
     def read(self, n: int) -> bytes | None:
-        if self.datagrams:
+        if self.messages:
             got = self.take_datagram(self.nonblocking, False)
             return None if got is None else got[0][:n]
         return self.receive(n, self.nonblocking)
@@ -172,8 +193,13 @@ class Endpoint(Description):
     def take_datagram(self, nonblock: bool, peek: bool,
                       rights: list[Description] | None = None) -> tuple[bytes, bytes] | None:
         """The next datagram (all of it) and its sender's name, the descriptions that came
-        with it added to `rights` (or let go); None: wait for one."""
+        with it added to `rights` (or let go); None: wait for one. A packet connection
+        at its end gives b"" (and an unconnected one ENOTCONN)."""
+        if self.packets and not self.connected:
+            raise OSError(errno.ENOTCONN, "Transport endpoint is not connected")
         if not self.inbox:
+            if self.packets and self.at_end():
+                return b"", b""
             if nonblock:
                 raise OSError(errno.EAGAIN, "Resource temporarily unavailable")
             return None
@@ -212,19 +238,22 @@ class Endpoint(Description):
             raise OSError(errno.EAGAIN, "Resource temporarily unavailable")
         return None
 
-    def room_at(self, key: tuple | None, size: int = 0) -> bool:
-        """Whether a datagram of `size` bytes to `key` would not wait (UDP never does)."""
+    def room_at(self, key: tuple | None) -> bool:
+        """Whether a datagram to `key` would not wait (UDP never does)."""
         target = self.network.bound.get(key) if key is not None else None
         return (self.family != AF_UNIX or target is None or not target.datagrams
-                or target.has_room(size + DATAGRAM_COST))
+                or target.has_room())
 
-    def has_room(self, cost: int) -> bool:
-        return self.inbox_bytes + cost <= BUFFER_SIZE and self.network.budget.room() >= cost
+    def has_room(self) -> bool:
+        """Whether its inbox takes one more message, of any size: the inbox may pass
+        SO_RCVBUF (and the run's budget) by one message, so that whether a sender waits
+        never depends on what it sends, as poll's POLLOUT cannot."""
+        return self.inbox_bytes < BUFFER_SIZE and self.network.budget.room() > 0
 
     def deliver(self, data: bytes, sender: bytes, rights: list[Description]) -> bool:
         """Queue a datagram unless the socket (or the run) has no room for it."""
         cost = len(data) + DATAGRAM_COST
-        if not self.has_room(cost):
+        if not self.has_room():
             return False
         self.inbox.append((data, sender, rights))
         self.inbox_bytes += cost
@@ -261,7 +290,24 @@ class Endpoint(Description):
             return self.send_datagram(data, self.peer_key, self.nonblocking)
         return self.send(data, self.nonblocking)
 
+    def send_packet(self, data: bytes, nonblock: bool,
+                    rights: list[Description] = ()) -> int | None:
+        """One packet into the other end's inbox; EPIPE once either side is shut."""
+        if not self.connected:
+            raise OSError(errno.ENOTCONN, "Transport endpoint is not connected")
+        if not self.writing or not self.partner.reading:
+            raise OSError(errno.EPIPE, "Broken pipe")
+        if len(data) > BUFFER_SIZE - DATAGRAM_COST:
+            raise OSError(errno.EMSGSIZE, "Message too long")
+        if self.partner.deliver(data, b"", list(rights)):
+            return len(data)
+        if nonblock:
+            raise OSError(errno.EAGAIN, "Resource temporarily unavailable")
+        return None
+
     def send(self, data: bytes, nonblock: bool, rights: list[Description] = ()) -> int | None:
+        if self.packets:
+            return self.send_packet(data, nonblock, rights)
         if not self.connected:
             raise OSError(errno.EPIPE if self.family != AF_UNIX else errno.ENOTCONN,
                           "Transport endpoint is not connected")
@@ -278,7 +324,7 @@ class Endpoint(Description):
 
     def pending(self) -> int:
         """FIONREAD: bytes waiting to be read (a datagram socket: the next datagram's)."""
-        if self.datagrams:
+        if self.messages:
             return len(self.inbox[0][0]) if self.inbox else 0
         if self.backlog is not None:
             raise OSError(errno.EINVAL, "Invalid argument")
@@ -292,6 +338,12 @@ class Endpoint(Description):
             return events & abi.POLLIN if self.backlog else 0
         if not self.connected:
             return abi.POLLOUT & events | abi.POLLHUP
+        if self.packets:
+            ended, partner = self.at_end(), self.partner
+            found = events & abi.POLLIN if self.inbox or ended else 0
+            if not self.writing or not partner.reading or partner.has_room():
+                found |= events & abi.POLLOUT
+            return found | (abi.POLLHUP if ended and not partner.reading else 0)
         found = 0
         if not self.reading or self.incoming.can_take():
             found |= events & abi.POLLIN
@@ -311,10 +363,12 @@ class Endpoint(Description):
             raise OSError(errno.ENOTCONN, "Transport endpoint is not connected")
         if how in (0, 2) and self.reading:
             self.reading = False
-            self.incoming.drop(reader=True)
+            if not self.packets:
+                self.incoming.drop(reader=True)
         if how in (1, 2) and self.writing:
             self.writing = False
-            self.outgoing.drop(reader=False)
+            if not self.packets:
+                self.outgoing.drop(reader=False)
 
     # -- description ----------------------------------------------------------------
     def stat(self) -> Stat:
@@ -398,8 +452,9 @@ def _split_type(kind: int, protocol: int, family: int) -> tuple[int, int]:
         raise OSError(errno.EAFNOSUPPORT, "Address family not supported by protocol")
     if base not in (SOCK_STREAM, SOCK_DGRAM, SOCK_SEQPACKET, 3):
         raise OSError(errno.EINVAL, "Invalid argument")
-    if base not in (SOCK_STREAM, SOCK_DGRAM):
-        raise OSError(errno.ESOCKTNOSUPPORT, "no packet or raw sockets on this runtime")
+    if base not in (SOCK_STREAM, SOCK_DGRAM) and not (base == SOCK_SEQPACKET
+                                                      and family == AF_UNIX):
+        raise OSError(errno.ESOCKTNOSUPPORT, "no such sockets on this runtime")
     native = 0 if family == AF_UNIX else IPPROTO_TCP if base == SOCK_STREAM else IPPROTO_UDP
     if s32(protocol) not in (0, native):
         raise OSError(errno.EPROTONOSUPPORT, "Protocol not supported")
@@ -559,6 +614,8 @@ def sys_connect(proc, fd, addr, length, *_):
         endpoint.peer_key, endpoint.peer = key, shown if shown is not None else target.name
         return 0
     listener, peer = _target(proc, endpoint, raw)
+    if listener.kind != endpoint.kind:
+        raise OSError(errno.EPROTOTYPE, "Protocol wrong type for socket")
     if len(listener.backlog) >= listener.backlog_limit:
         if endpoint.nonblocking:
             raise OSError(errno.EAGAIN, "Resource temporarily unavailable")
@@ -569,7 +626,7 @@ def sys_connect(proc, fd, addr, length, *_):
             raise OSError(errno.ECONNREFUSED, "Connection refused")
     network = _network(proc)
     endpoint.autobind()                                        # the client's own port
-    accepted = Endpoint(network, endpoint.family)
+    accepted = Endpoint(network, endpoint.family, kind=endpoint.kind)
     accepted.pid, endpoint.peer_pid, accepted.peer_pid = listener.pid, listener.pid, proc.pid
     endpoint.join(accepted)
     endpoint.peer, accepted.name, accepted.peer = peer, peer, endpoint.name
@@ -639,8 +696,7 @@ def _send(proc, endpoint: Endpoint, data: bytes, flags: int, to: bytes = b"",
                               else errno.EDESTADDRREQ, "Destination address required")
             sent = endpoint.send_datagram(data, key, nonblock, rights)
             while sent is None:
-                proc.runtime.wait_until(proc, lambda: endpoint.room_at(key, len(data)),
-                                        "room in a socket")
+                proc.runtime.wait_until(proc, lambda: endpoint.room_at(key), "room in a socket")
                 sent = endpoint.send_datagram(data, key, nonblock, rights)
             return sent
         if to and endpoint.connected:
@@ -662,12 +718,12 @@ def _receive(proc, endpoint: Endpoint, n: int, flags: int,
     nonblock = endpoint.nonblocking or bool(flags & MSG_DONTWAIT)
     peek = bool(flags & MSG_PEEK)
     timeout = endpoint.timeouts[0]
-    if endpoint.datagrams:
+    if endpoint.messages:
         data, sender = syscalls.blocking(
             proc, endpoint, abi.POLLIN, lambda: endpoint.take_datagram(nonblock, peek, rights),
             "a datagram", timeout)
         return data, len(data) if flags & MSG_TRUNC else min(n, len(data)), sender
-    if flags & MSG_WAITALL and not nonblock and not peek and endpoint.connected:
+    if flags & MSG_WAITALL and not nonblock and not peek and endpoint.incoming is not None:
         incoming = endpoint.incoming          # all n at once: nothing taken before a wait
         proc.runtime.wait_until(
             proc, lambda: not endpoint.reading or len(incoming.buffer) >= n
