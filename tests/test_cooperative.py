@@ -294,12 +294,38 @@ def test_lind_run_cooperative_refuses_what_it_cannot_honour(builds, tmp_path):
     missing program is 127 and a file that is no program 126, as for the host back end."""
     done = _lind_run("--user", "5", "--net", "none", builds.wasm("args_env"))
     assert done.returncode == 2
-    assert b"--user, --net: not on the cooperative runtime" in done.stderr
+    assert b"user, net: not on the cooperative runtime" in done.stderr
     done = _lind_run("--grate", "seccomp:x", builds.wasm("args_env"))
-    assert done.returncode == 2 and b"--grate seccomp:x" in done.stderr
+    assert done.returncode == 2 and b"grate seccomp:x" in done.stderr
+    done = _lind_run("--isolate", builds.wasm("args_env"))
+    assert done.returncode == 2 and b"--isolate: not with --backend cooperative" in done.stderr
     assert _lind_run(tmp_path / "missing.wasm").returncode == 127
     (tmp_path / "text.wasm").write_text("not a program\n")
     done = _lind_run(tmp_path / "text.wasm")
     assert done.returncode == 126 and b"Exec format error" in done.stderr
     done = _lind_run("--cwd", "/nowhere", builds.wasm("args_env"))
     assert done.returncode == 2 and b"working directory /nowhere" in done.stderr
+
+
+def test_lind_run_api_on_the_cooperative_runtime(builds, tmp_path):
+    """lind.run(backend="cooperative") as subprocess.run: input, capture_output, text,
+    check, timeout; the strace grate on stderr; what it cannot honour is ValueError."""
+    import lind
+
+    native = run_native(builds.native("stdin_echo"), [], tmp_path, {}, input=b"one\ntwo\n")
+    done = lind.run([builds.wasm("stdin_echo")], input="one\ntwo\n", capture_output=True,
+                    text=True, timeout=60, backend="cooperative")
+    assert (done.returncode, done.stdout) == (native.returncode, native.stdout.decode())
+    traced = lind.run([builds.wasm("args_env"), "7"], capture_output=True, timeout=60,
+                      backend="cooperative", grates=["strace"], env=ENV)
+    assert traced.returncode == 7 and b"] exit_group(7)" in traced.stderr
+    with pytest.raises(subprocess.CalledProcessError):
+        lind.run([builds.wasm("args_env"), "7"], capture_output=True, check=True,
+                 backend="cooperative")
+    with pytest.raises(subprocess.TimeoutExpired):
+        lind.run([builds.wasm("coop_edges"), "spin"], capture_output=True, timeout=1,
+                 backend="cooperative")
+    with pytest.raises(ValueError, match="user, hostname: not on the cooperative runtime"):
+        lind.run([builds.wasm("args_env")], user=(5, 5), hostname="x", backend="cooperative")
+    with pytest.raises(FileNotFoundError):
+        lind.run([tmp_path / "missing.wasm"], backend="cooperative")

@@ -5,6 +5,7 @@ with it wasmtime and the microvisor) on first use of one of its names."""
 from __future__ import annotations
 
 import contextlib
+import errno
 import io
 import locale
 import os
@@ -17,7 +18,7 @@ import warnings
 from collections.abc import Iterator, Mapping, Sequence
 
 from lind.cage.cage import Cage
-from lind.cage.loader import ProgramError
+from lind.cage.loader import MissingProgram, ProgramError
 from lind.cage.options import MountSpec, check_user
 from lind.cage.program_file import read_program
 from lind.cage.runtime import Runtime
@@ -583,6 +584,89 @@ def isolate(policy: str | os.PathLike[str] | None = None, *, best_effort: bool =
     isolate_python(policy, best_effort=best_effort)
 
 
+#: the grates `run` offers on the cooperative runtime (lind.portable.layers)
+COOPERATIVE_GRATES = ("strace", "aquarium")
+
+
+def _run_cooperative(args: list, tree: Tree, *, root, mounts, env, cwd: str,
+                     input: bytes | None, streams: tuple, timeout: float | None,
+                     memory: int | None, grates, save) -> CompletedCage:
+    """`run` on the cooperative runtime (lind.portable.runtime, on wasmtime here): the
+    tree filled from `root` and `mounts`, the streams as subprocess's; a program that
+    carries an isolation policy is refused, since this runtime does not apply one."""
+    from lind.portable.layers import ChangeReport, Strace
+    from lind.portable.memfs import Dir
+    from lind.portable.runtime import Runtime as CooperativeRuntime
+
+    program = os.fspath(args[0])
+    try:
+        wasm = read_program(program)
+    except FileNotFoundError:
+        raise MissingProgram(f"{program}: No such file or directory") from None
+    try:
+        if embedded_policy(program) is not None:
+            raise ValueError(f"{program} carries an isolation policy, which the cooperative "
+                             "runtime does not apply: run it with backend 'host' or 'portable'")
+    except NotAModule:
+        pass                                  # the runtime says what it is (ENOEXEC)
+    if root is not None and not isinstance(root, Tree):
+        tree.load(root)
+    for mount in mounts:
+        spec = MountSpec.parse(mount) if isinstance(mount, str) else mount
+        tree.load(spec.host, spec.guest, readonly=spec.readonly)
+    with tree.lock:
+        found = tree.find(cwd).node
+    if not isinstance(found, Dir):
+        code = errno.ENOENT if found is None else errno.ENOTDIR
+        raise OSError(code, f"working directory {cwd}: {os.strerror(code)}")
+    stdin, stdout, stderr = streams
+    captured: dict[str, bytearray] = {}
+
+    def sink(spec, default: int, name: str):
+        if spec is PIPE:
+            return captured.setdefault(name, bytearray()).extend
+        if spec == DEVNULL:
+            return lambda data: None
+        fd = _as_fd(spec, default)
+
+        def write(data: bytes) -> None:
+            view = memoryview(data)
+            while view and fd is not None:
+                view = view[os.write(fd, view):]
+        return write
+
+    out = sink(stdout, 1, "stdout")
+    err = out if stderr == STDOUT else sink(stderr, 2, "stderr")
+    if input is not None or stdin == DEVNULL:
+        source = input or b""
+    else:
+        fd = _as_fd(stdin, 0)
+        source = (lambda n: os.read(fd, n)) if fd is not None else b""
+    report = ChangeReport() if "aquarium" in grates else None
+    runtime = CooperativeRuntime(
+        tree=tree, stdin=source, stdout=out, stderr=err, timeout=timeout,
+        layers=[Strace(err) if g == "strace" else report for g in grates],
+        **({"memory_limit": memory} if memory is not None else {}))
+    try:
+        status = runtime.run(wasm, [program, *map(os.fspath, args[1:])],
+                             [f"{k}={v}" for k, v in (env or {}).items()], cwd)
+    except OSError as exc:
+        if exc.errno == errno.ENOEXEC:
+            raise ProgramError(f"{program}: {exc.strerror}") from None
+        raise
+    except KeyboardInterrupt:                 # Ctrl-C: the run ends, as by SIGINT
+        runtime.engine.interrupt()
+        status = -signal.SIGINT
+    if report is not None:
+        err(report.report().encode())
+    if save is not None:
+        tree.save(save)
+    result = [bytes(captured[n]) if n in captured else None for n in ("stdout", "stderr")]
+    if runtime.timed_out:
+        raise subprocess.TimeoutExpired(list(args), timeout, *result)
+    return CompletedCage(list(args), status, *result)
+
+
 def run(args: Sequence[str | os.PathLike[str]] | str | os.PathLike[str], *,
         root: str | os.PathLike[str] | None = None,
         mounts: Sequence[MountSpec | str] = (), env: Mapping[str, str] | None = None,
@@ -620,7 +704,10 @@ def run(args: Sequence[str | os.PathLike[str]] | str | os.PathLike[str], *,
     "portable": the files are Lind's own, in memory (lind.portable), filled from `root`
     (a directory, a .zip archive, or a lind.portable.Tree to share or inspect) and
     `mounts`; no host file changes, and `save` (a directory, or a name ending in .zip)
-    receives the files as the run left them.
+    receives the files as the run left them. "cooperative" runs the program on the
+    browser's runtime (lind.portable.runtime) over such a tree: root, mounts, env, cwd,
+    the streams, timeout, memory, save and the grates "strace" and "aquarium" mean the
+    same there; the options it cannot honour are ValueError.
     `pass_fds` are host descriptors (above 2) the program gets at the same numbers, as
     subprocess's; it inherits no other. When the program ends (or is killed at
     `timeout`), whatever it left running in its tree is killed too: nothing of the run
@@ -634,6 +721,16 @@ def run(args: Sequence[str | os.PathLike[str]] | str | os.PathLike[str], *,
     if save is not None and tree is None:
         raise ValueError("save= keeps the files of backend='portable'; the host back end "
                          "writes to its root as it goes")
+    if backend == "cooperative":
+        asked = [name for name, given in (
+            ("runtime", runtime), ("user", user), ("hostname", hostname), ("net", net),
+            ("publish", publish), ("pass_fds", pass_fds),
+            ("override_policy", override_policy)) if given]
+        asked += [f"grate {g}" for g in grates if g not in COOPERATIVE_GRATES]
+        if asked:
+            raise ValueError(f"{', '.join(asked)}: not on the cooperative runtime (it offers "
+                             f"root, mounts, env, cwd, the streams, timeout, memory, save "
+                             f"and the grates {' and '.join(COOPERATIVE_GRATES)})")
     mode = _text_mode(text, encoding, errors, universal_newlines)
     if isinstance(input, str):
         if mode is None:
@@ -645,6 +742,17 @@ def run(args: Sequence[str | os.PathLike[str]] | str | os.PathLike[str], *,
         stdout = stderr = PIPE
     if input is not None and stdin is not None:
         raise ValueError("stdin and input may not both be used")
+    if backend == "cooperative":
+        result = _run_cooperative(args, tree, root=root, mounts=mounts, env=env, cwd=cwd,
+                                  input=input, streams=(stdin, stdout, stderr),
+                                  timeout=timeout, memory=memory, grates=grates, save=save)
+        if mode is not None:
+            result.stdout, result.stderr = _decode(result.stdout, mode), _decode(
+                result.stderr, mode)
+        if check and result.returncode:
+            raise subprocess.CalledProcessError(result.returncode, list(args), result.stdout,
+                                                result.stderr)
+        return result
     pipes: list[_Pipe] = []
     ends: list[int] = []
 

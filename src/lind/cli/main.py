@@ -210,9 +210,11 @@ def _run(argv: list[str]) -> int:
             raise ValueError("--publish needs --net private")
         if opts.timeout is not None and not opts.timeout > 0:
             raise ValueError(f"--timeout {opts.timeout:g}: not a positive number of seconds")
-        if opts.backend == "cooperative":
-            return _run_cooperative(opts, mounts, env, memory, closed_stdio)
-        refused = _isolate_if_asked(opts, mounts, memory)
+        if opts.backend == "cooperative" and opts.isolate:
+            raise ValueError("--isolate: not with --backend cooperative (its cages make no "
+                             "host call to wall in)")
+        refused = None if opts.backend == "cooperative" else _isolate_if_asked(opts, mounts,
+                                                                               memory)
     except OSError as exc:
         print(f"lind: {exc.strerror or exc}", file=sys.stderr)
         return 125
@@ -268,89 +270,6 @@ def _run_program(opts: argparse.Namespace, *, mounts: list, env: dict[str, str],
 
 def _signal_name(sig: int) -> str:
     return signal.Signals(sig).name if sig in signal.valid_signals() else f"signal {sig}"
-
-
-#: what `lind run --backend cooperative` offers of --grate (lind.portable.layers)
-COOPERATIVE_GRATES = ("strace", "aquarium")
-
-
-def _run_cooperative(opts: argparse.Namespace, mounts: list, env: dict[str, str],
-                     memory: int | None, closed_stdio: list[int]) -> int:
-    """The cooperative runtime (lind.portable.runtime) on wasmtime: the run's files in a
-    tree filled from --root and the mounts, the console the terminal's. What it cannot
-    honour is refused rather than ignored (an embedded policy above all)."""
-    from lind.isolation.module import NotAModule, embedded_policy
-    from lind.portable import Tree
-    from lind.portable.layers import ChangeReport, Strace
-    from lind.portable.memfs import Dir
-    from lind.portable.runtime import Runtime
-
-    asked = [name for name, given in (
-        ("--user", opts.user), ("--hostname", opts.hostname), ("--net", opts.net),
-        ("--publish", opts.publish), ("--isolate", opts.isolate),
-        ("--override-policy", opts.override_policy)) if given]
-    asked += [f"--grate {g}" for g in opts.grate if g not in COOPERATIVE_GRATES]
-    if asked:
-        raise ValueError(f"{', '.join(asked)}: not on the cooperative runtime (it offers "
-                         f"--root, --mount, --save, --env, --cwd, --memory, --timeout and "
-                         f"--grate {' or '.join(COOPERATIVE_GRATES)})")
-    if not os.path.isfile(opts.program):
-        print(f"lind: {opts.program}: No such file or directory", file=sys.stderr)
-        return 127
-    try:
-        if embedded_policy(opts.program) is not None:
-            raise ValueError(f"{opts.program} carries an isolation policy, which the "
-                             "cooperative runtime does not apply: run it with --backend "
-                             "host or portable")
-    except NotAModule:
-        pass                                  # the runtime says what it is (ENOEXEC)
-    with open(opts.program, "rb") as f:
-        wasm = f.read()
-    tree = Tree()
-    if opts.root is not None:
-        tree.load(opts.root)
-    for mount in mounts:
-        tree.load(mount.host, mount.guest, readonly=mount.readonly)
-    with tree.lock:
-        if opts.cwd != "/" and not isinstance(tree.find(opts.cwd).node, Dir):
-            raise ValueError(f"working directory {opts.cwd}: not a directory of the run")
-    report = ChangeReport() if "aquarium" in opts.grate else None
-    layers = [Strace() if g == "strace" else report for g in opts.grate]
-    for fd in closed_stdio:
-        os.close(fd)
-
-    def write_to(fd: int):
-        def write(data: bytes) -> None:
-            view = memoryview(data)
-            while view:
-                view = view[os.write(fd, view):]
-        return write
-
-    runtime = Runtime(tree=tree, stdin=lambda n: os.read(0, n), stdout=write_to(1),
-                      stderr=write_to(2), layers=layers, timeout=opts.timeout,
-                      **({"memory_limit": memory} if memory is not None else {}))
-    name = opts.program
-    try:
-        status = runtime.run(wasm, [name, *opts.args], [f"{k}={v}" for k, v in env.items()],
-                             opts.cwd)
-    except OSError as exc:
-        print(f"lind: {name}: {exc.strerror or exc}", file=sys.stderr)
-        return 126
-    except KeyboardInterrupt:
-        runtime.engine.interrupt()
-        return 128 + signal.SIGINT
-    if report is not None:
-        sys.stderr.write(report.report())
-    if opts.save is not None:
-        tree.save(opts.save)
-    if runtime.timed_out:
-        print(f"lind: {name}: timed out after {opts.timeout:g} s", file=sys.stderr)
-        return 124
-    if status < 0:
-        if -status not in (signal.SIGPIPE, signal.SIGINT):
-            print(f"lind: {name}: killed by {_signal_name(-status)}", file=sys.stderr)
-        return 128 - status
-    return status
 
 
 def _isolate_if_asked(opts: argparse.Namespace, mounts: list, memory: int | None) -> str | None:

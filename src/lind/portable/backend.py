@@ -14,7 +14,7 @@ from lind.microvisor.fs import normalize
 from lind.portable.files import MemoryFiles
 from lind.portable.memfs import Dir, Tree
 
-BACKENDS = ("host", "portable")
+BACKENDS = ("host", "portable", "cooperative")
 
 
 def check_backend(name: str) -> str:
@@ -65,9 +65,10 @@ def enter(tree: Tree, cwd: str, host_root: str) -> None:
 
 def tree_for(backend: str, root) -> Tree | None:
     """The tree a run on `backend` keeps its files in: `root` when it is one, a new one
-    for the portable back end, None for the host's."""
+    for the portable back end and the cooperative runtime, None for the host's."""
+    in_memory = check_backend(backend) != "host"
     if isinstance(root, Tree):
-        if check_backend(backend) != "portable":
+        if not in_memory:
             raise ValueError("root is a portable Tree: it needs backend='portable'")
         return root
-    return Tree() if check_backend(backend) == "portable" else None
+    return Tree() if in_memory else None
