@@ -814,6 +814,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--retries", type=int, default=None,
                         help=f"new attempts for a row whose spread is over ±{SPREAD_GOAL:g}%% "
                         "(default: 1 quick, 3 full)")
+    parser.add_argument("--backend", choices=("host", "portable", "cooperative"),
+                        help="only the rows of this back end (each row says its own: host "
+                        "files, the portable back end's tree, the cooperative runtime)")
     parser.add_argument("--fallback", action="store_true",
                         help="use the ctypes trampoline instead of the C one")
     parser.add_argument("--out", type=Path, default=None,
@@ -823,7 +826,8 @@ def main(argv: list[str] | None = None) -> int:
     opts = parser.parse_args(argv)
     if opts.fallback:
         os.environ["LIND_TRAMPOLINE"] = "ctypes"
-    chosen = [b for b in BENCHES if not opts.names or b.name in opts.names]
+    chosen = [b for b in BENCHES if (not opts.names or b.name in opts.names)
+              and opts.backend in (None, b.backend)]
     unknown = set(opts.names) - {b.name for b in BENCHES} - {"memory"}
     if unknown:
         parser.error(f"unknown benchmark(s): {', '.join(sorted(unknown))}; "
@@ -843,7 +847,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"lind bench: {bench.name} ...", file=sys.stderr)
             rows.append(measure(bench, reps, retries, opts.quick))
     memory = None
-    if not opts.names or "memory" in opts.names:
+    if (not opts.names and not opts.backend) or "memory" in opts.names:
         print("lind bench: memory ...", file=sys.stderr)
         memory = measure_memory(opts.quick)
     info = RunInfo(opts.quick, reps, retries, "C" if threei.ACCELERATED else "ctypes fallback",

@@ -34,7 +34,8 @@ USAGE = """usage: lind cc [cc options] SRC... -o OUT.wasm
        lind grates --path NAME
        lind cache info|clear
        lind server start|stop|status
-       lind bench [NAMES...] [--quick] [--reps N] [--retries N] [--fallback] [--out FILE.md]
+       lind bench [NAMES...] [--quick] [--reps N] [--retries N] [--backend B] [--fallback]
+                  [--out FILE.md]
        lind serve-web [--port N] [--host ADDR] [--out DIR] [--build-only]
        lind --version
 """
