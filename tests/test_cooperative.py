@@ -329,3 +329,27 @@ def test_lind_run_api_on_the_cooperative_runtime(builds, tmp_path):
         lind.run([builds.wasm("args_env")], user=(5, 5), hostname="x", backend="cooperative")
     with pytest.raises(FileNotFoundError):
         lind.run([tmp_path / "missing.wasm"], backend="cooperative")
+
+
+@pytest.mark.parametrize("how", ["sleep", "timer", "poll"])
+def test_a_cage_waiting_for_ages_cannot_break_the_run(builds, tmp_path, how):
+    """Attack: a nanosleep, a timer or a ppoll of 2**62 seconds. Python cannot sleep that
+    long in one go, and the run died with an internal error (exit 70) at once; it now
+    waits as asked, and --timeout ends it (124) without a traceback."""
+    wasm = builds.wasm("coop_talk", "--suspendable")
+    command = [sys.executable, "-m", "lind", "run", "--backend", "cooperative"]
+    files = [open(tmp_path / name, "w+b") for name in ("in", "out", "err")]  # noqa: SIM115
+    try:
+        waiting = subprocess.Popen([*command, wasm, "forever", how], stdin=files[0],
+                                   stdout=files[1], stderr=files[2])
+        with pytest.raises(subprocess.TimeoutExpired):
+            waiting.wait(4)
+        waiting.kill()
+        waiting.wait()
+        done = subprocess.run([*command, "--timeout", "1", wasm, "forever", how],
+                              stdin=files[0], capture_output=True, timeout=60)
+    finally:
+        for f in files:
+            f.close()
+    assert b"Error" not in (tmp_path / "err").read_bytes()
+    assert done.returncode == 124 and b"Error" not in done.stderr, done.stderr

@@ -7,7 +7,9 @@
  *   nap       a child sleeps ten minutes while its parent waits for it
  *   flock     a child waits for its parent's flock, then for its record lock
  *   masks     sigsuspend woken by a child's signal, a ppoll under a mask timing out:
- *             each mask in place while the cage waits, the caller's back after */
+ *             each mask in place while the cage waits, the caller's back after
+ *   forever sleep|timer|poll
+ *             wait 2**62 seconds: nanosleep, a timer then pause, a ppoll */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -17,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/time.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -204,6 +207,19 @@ static int masks(void)
 	return 0;
 }
 
+static int forever(const char *how)
+{
+	struct timespec ages = { (time_t)1 << 62, 0 };
+	if (strcmp(how, "sleep") == 0)
+		return nanosleep(&ages, NULL);
+	if (strcmp(how, "timer") == 0) {
+		struct itimerval later = { { 0, 0 }, { (time_t)1 << 62, 0 } };
+		setitimer(ITIMER_REAL, &later, NULL);
+		return pause();
+	}
+	return ppoll(NULL, 0, &ages, NULL);
+}
+
 int main(int argc, char **argv)
 {
 	setvbuf(stdout, NULL, _IOLBF, 0);
@@ -215,5 +231,7 @@ int main(int argc, char **argv)
 		return flocks();
 	if (argc > 1 && strcmp(argv[1], "masks") == 0)
 		return masks();
+	if (argc > 2 && strcmp(argv[1], "forever") == 0)
+		return forever(argv[2]);
 	return talk(argc > 2 ? atoi(argv[2]) : 1000);
 }

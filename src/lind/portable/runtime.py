@@ -63,6 +63,8 @@ MAX_NESTED = 24                  # cages run on top of waiting ones at once (hos
 MEMORY_LIMIT = 2 << 30           # the linear memories of all of a run's cages together
 TREE_ROOM = 1 << 30              # what a run may add to a tree that has no capacity
 ARG_MAX = 2 << 20                # argv and envp of an exec together, as Linux's default
+LONGEST_NAP = 60.0               # seconds the scheduler sleeps before it looks again
+LONGEST_TIMER = 1e7              # seconds past which a clock thread is not armed (~4 months)
 _SUSPEND_HINT = " (built with lind cc --suspendable, it would wait aside)"
 
 
@@ -535,7 +537,7 @@ class Runtime:
                 return
             soonest = self._soonest()
             if soonest is not None:
-                time.sleep(max(0.0, soonest - time.monotonic()))
+                _nap_until(soonest)
                 continue
             last = self.parked.pop()      # a cycle of waits: the newest is told so
             self.stderr(f"lind: cage {last.proc.pid} would wait forever for {last.what}: "
@@ -737,7 +739,7 @@ class Runtime:
                 continue
             soonest = self._soonest(until)
             if soonest is not None and (until is not None or not self.runnable):
-                time.sleep(max(0.0, soonest - time.monotonic()))
+                _nap_until(soonest)
                 continue
             if self.runnable:
                 self.stderr(f"lind: cage {proc.pid} cannot wait for {what}: {self.nested} cages "
@@ -836,10 +838,19 @@ class Runtime:
         return 0, 0
 
 
+def _nap_until(when: float) -> None:
+    """Sleep towards the monotonic time `when`, a minute at most: the callers look again
+    (a cage's sleep of 2**62 s is no sleep Python can take in one go)."""
+    time.sleep(min(max(0.0, when - time.monotonic()), LONGEST_NAP))
+
+
 def _on_a_thread_at(when: float, action: Callable[[], None]) -> threading.Timer | None:
     """`action()` at the monotonic time `when` on a timer thread; None without threads
-    (Pyodide)."""
-    timer = threading.Timer(max(0.0, when - time.monotonic()), action)
+    (Pyodide) or when that is further than a timer thread can wait (years)."""
+    delay = max(0.0, when - time.monotonic())
+    if delay > LONGEST_TIMER:
+        return None
+    timer = threading.Timer(delay, action)
     timer.daemon = True
     try:
         timer.start()
