@@ -1448,8 +1448,8 @@ class Cage:
         poller.register(wake, select.POLLIN)
         deadline = None if timeout is None else time.monotonic() + timeout
         left: float | None = 0    # first a look without waiting: ready fds win over signals
-        while True:
-            ready = dict(poller.poll(None if left is None else left * 1000))
+        while True:               # an hour at most at a time: poll(2) takes an int of ms
+            ready = dict(poller.poll(None if left is None else min(left, 3600.0) * 1000))
             woken = ready.pop(wake, 0)
             if ready:
                 if woken and not self.stopping:
