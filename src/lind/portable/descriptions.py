@@ -284,14 +284,13 @@ class PipeEnd(Description):
         self.pipe.drop(self.reading)
 
 
-class FifoBoth(Description):
+class FifoBoth(PipeEnd):
     """A FIFO opened O_RDWR: a reader and a writer of its pipe at once."""
 
     def __init__(self, pipe: Pipe, flags: int) -> None:
-        super().__init__(flags)
-        self.pipe = pipe
-        pipe.readers += 1
+        super().__init__(pipe, True, flags)
         pipe.writers += 1
+        pipe.opened[1] += 1
 
     def read(self, n: int) -> bytes | None:
         return self.pipe.take(n, bool(self.flags & abi.O_NONBLOCK))
@@ -299,20 +298,9 @@ class FifoBoth(Description):
     def write(self, data: bytes) -> int | None:
         return self.pipe.put(data, bool(self.flags & abi.O_NONBLOCK))
 
-    def pending(self) -> int:
-        return len(self.pipe.buffer)
-
-    def lock_key(self) -> object:
-        return self.pipe
-
     def ready(self, events: int) -> int:
         found = events & abi.POLLIN if self.pipe.buffer else 0
         return found | (events & abi.POLLOUT if self.pipe.can_put() else 0)
-
-    def stat(self) -> Stat:
-        now = time.time_ns()
-        return Stat(0x70697065, self.pipe.ino, 1, stat.S_IFIFO | 0o600, 0, 0,
-                    len(self.pipe.buffer), now, now, now, st_blksize=BLOCK)
 
     def closed(self) -> None:
         self.pipe.drop(reader=True)

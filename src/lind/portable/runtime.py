@@ -796,7 +796,7 @@ class Runtime:
         child = self.new_process(parent)
         try:
             child.cwd, child.umask, child.signal_mask = parent.cwd, parent.umask, parent.signal_mask
-            child.actions = {s: a for s, a in parent.actions.items() if a[0] == 1}  # as exec
+            child.actions = signals.kept_by_exec(parent.actions)
             child.load(parent.program, parent.argv, parent.env)
         except (OSError, EngineError):
             parent.children.remove(child)
@@ -816,7 +816,7 @@ class Runtime:
             if cloexec:
                 proc.close(fd)
         proc.exec_request = (program, argv, env)
-        proc.actions = {s: a for s, a in proc.actions.items() if a[0] == 1}  # SIG_IGN stays
+        proc.actions = signals.kept_by_exec(proc.actions)
         proc.signal_words = (0, 0)         # the new program says where its words are
         raise CageEnded()
 

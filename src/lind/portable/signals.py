@@ -35,6 +35,11 @@ IGNORED_BY_DEFAULT = frozenset({SIGCHLD, 18, 23, 28, SIGSTOP, 20, 21, 22})
 UNBLOCKABLE = (1 << (SIGKILL - 1)) | (1 << (SIGSTOP - 1))
 
 
+def kept_by_exec(actions: dict[int, tuple[int, int, int]]) -> dict[int, tuple[int, int, int]]:
+    """What exec (or a spawn) keeps of the actions: the ignored signals; handlers go."""
+    return {sig: a for sig, a in actions.items() if a[0] == SIG_IGN}
+
+
 def bit(sig: int) -> int:
     return 1 << (sig - 1)
 

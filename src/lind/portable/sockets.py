@@ -272,11 +272,12 @@ class Endpoint(Description):
             return b""
         pipe = self.incoming
         at = pipe.taken
-        carried = [start for start, _ in pipe.rights]
-        if carried and carried[0] > at:
-            n = min(n, carried[0] - at)
-        elif len(carried) > 1:
-            n = min(n, carried[1] - at)
+        if pipe.rights:                # a read stops where other descriptions come
+            first = pipe.rights[0][0]
+            if first > at:
+                n = min(n, first - at)
+            elif len(pipe.rights) > 1:
+                n = min(n, pipe.rights[1][0] - at)
         data = pipe.take(n, nonblock, peek)
         if data and not peek and pipe.rights and pipe.rights[0][0] == at:
             _hand_over(pipe.rights.popleft()[1], rights)
