@@ -28,7 +28,7 @@ import threading
 from dataclasses import dataclass
 
 from lind import threei
-from lind.microvisor import abi
+from lind.microvisor import abi, limits
 
 # Provided by lind.microvisor.virtual, below them only the private /dev/shm is a directory.
 PROVIDED = ("/dev", "/proc/self")
@@ -128,6 +128,7 @@ class FileSystem:
             self.close()
             raise FileNotFoundError(errno.ENOENT, "not a directory", host)
         fd = os.open(host, os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
+        limits.host_fds.take(reserved=True)   # counted, so cages hogging fds leave the reserve
         nodev = bool(os.fstatvfs(fd).f_flag & os.ST_NODEV)
         self.mounts.append(Mount(normalize(guest), host, readonly, fd, nodev))
 
@@ -162,6 +163,7 @@ class FileSystem:
             self._trampoline_mounts = None     # its own dirfds: closed with its last slot's
         for m in mounts:
             os.close(m.fd)
+        limits.host_fds.give(len(mounts))
         for host in private:
             shutil.rmtree(host, ignore_errors=True)
 

@@ -28,7 +28,9 @@ it is EAGAIN), `Counted`.
 
 Per process (all cages of this Lind process together):
 - host fds: the cages' open files that hold a host fd, and the memfds (plus file
-  fds) behind their MAP_SHARED mappings, are counted; past
+  fds) behind their MAP_SHARED mappings, are counted, and so are each tree's own (its
+  stdio and its mounts' directories, which may use the reserve: a tree that starts
+  while others hold every fd they may still starts); past
   `HostFds.limit` (this process's RLIMIT_NOFILE soft limit, raised to the hard limit
   at import, minus what was open at import, minus a reserve of max(64, 1/8 of it)),
   opening (or mapping) one more gets ENFILE, so the host can always start another tree.

@@ -2246,6 +2246,7 @@ static void mounts_let_go(MountTable *t)
         close(t->m[i].fd);
         free(t->m[i].guest);
     }
+    host_fds_give_n(t->count);
     free(t);
 }
 
@@ -2262,7 +2263,8 @@ static void Mounts_dealloc(MountsObject *o)
 }
 
 /* Mounts([(guest: bytes, dirfd), ...], writes), longest guest prefix first; the dirfds
- * are duplicated, so the table outlives the FileSystem's own. `writes`: none of them is
+ * are duplicated (and counted among the host fds), so the table outlives the
+ * FileSystem's own. `writes`: none of them is
  * read-only (a link may lead from any mount into a read-only one's directory). */
 static PyObject *Mounts_new(PyTypeObject *type, PyObject *args, PyObject *kw)
 {
@@ -2295,6 +2297,7 @@ static PyObject *Mounts_new(PyTypeObject *type, PyObject *args, PyObject *kw)
             PyErr_SetFromErrno(PyExc_OSError);
             goto fail;
         }
+        host_fds_take_n(1, 1);     /* the tree's own, counted so cages leave the reserve */
         t->count++;
     }
     MountsObject *o = (MountsObject *)type->tp_alloc(type, 0);
