@@ -10,11 +10,13 @@ screenshot is written to $LIND_TEST_ARTIFACTS (else the test's temporary directo
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import shutil
 import subprocess
 import threading
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -73,6 +75,30 @@ def test_examples_on_node_match_the_wasmtime_engine(site, name):
             "renamed /work/notes.txt -> /work/final.txt"]
 
 
+def test_the_page_keeps_a_tree_between_runs(site):
+    """What the page keeps in IndexedDB: each run with `keep` starts from the archive
+    the last one gave back (the notebook's entries add up; the program the run placed
+    at its argv[0] is not kept), a run without it from a new tree, and an archive that
+    is not one is said and replaced."""
+    from lind.portable import page
+
+    program = (site / "examples" / "notebook.wasm").read_bytes()
+    first = page.run(program, ["notebook.wasm", "one"], keep=True)
+    names = zipfile.ZipFile(io.BytesIO(first["files"])).namelist()
+    assert "home/notebook.txt" in names and "notebook.wasm" not in names
+    second = page.run(program, ["notebook.wasm", "two"], keep=True, files=first["files"])
+    assert second["output"].splitlines() == ["entry 1: one", "entry 2: two",
+                                             "2 entries in /home/notebook.txt"]
+    alone = page.run(program, ["notebook.wasm", "three"])
+    assert "files" not in alone and alone["output"].startswith("entry 1: three\n1 entry")
+    broken = page.run(program, ["notebook.wasm", "four"], keep=True, files=b"not a zip")
+    assert broken["output"].splitlines() == [
+        "lind: the kept files could not be read; starting from none", "entry 1: four",
+        "1 entry in /home/notebook.txt"]
+    again = page.run(program, ["notebook.wasm", "five"], keep=True, files=broken["files"])
+    assert again["output"].splitlines()[:2] == ["entry 1: four", "entry 2: five"]
+
+
 def test_suspended_cages_answer_each_other_in_node(builds, site, tmp_path):
     """Asyncify's unwinding and rewinding on every wait, on V8: four cages trading
     numbers over pipes 200 times, as on Linux."""
@@ -123,7 +149,8 @@ def test_the_page_in_chromium(builds, site, tmp_path):
     chosen, run, and its output read from the page; then a program of the test suite
     uploaded as a person would, its output against gcc's build; then one that never
     returns, stopped with the page's Stop (the worker it ran in ends; the page goes on);
-    a screenshot kept."""
+    then files kept in IndexedDB across a reload of the page, and forgotten; a
+    screenshot kept."""
     chromium = shutil.which("chromium") or "/usr/bin/chromium"
     if not os.path.exists(chromium):
         pytest.fail("Debian's chromium is needed for the browser test (apt-get install "
@@ -154,6 +181,14 @@ def test_the_page_in_chromium(builds, site, tmp_path):
     assert stopped["whileRunning"] == "Running coop_edges.wasm\u2026"
     assert stopped["status"] == "coop_edges.wasm stopped."
     assert "exited with status 0" in after["status"]
+    kept = results.pop("kept")
+    assert "files kept: " in kept["first"]["status"]
+    assert kept["first"]["output"].splitlines() == ["entry 1: first", "1 entry in /home/notebook.txt"]
+    assert kept["stillChecked"] is True      # the box is remembered across the reload
+    assert kept["afterReload"]["output"].splitlines() == [
+        "entry 1: first", "entry 2: second", "2 entries in /home/notebook.txt"]
+    assert kept["afterForget"]["output"].splitlines() == ["entry 1: third",
+                                                          "1 entry in /home/notebook.txt"]
     uploaded = results.pop("upload")
     assert f"exited with status {native.returncode}" in uploaded["status"]
     assert uploaded["output"] == native.stdout.decode()
@@ -165,5 +200,6 @@ def test_the_page_in_chromium(builds, site, tmp_path):
     assert results["pipeline"]["output"].count("FROM CAGE 2") == 5
     assert "] read(0, " in results["strace"]["output"]
     assert "deleted /work/scratch" in results["aquarium"]["report"]
+    assert "entry 1: a new entry" in results["notebook"]["output"]   # nothing kept: a new tree
     assert screenshot.stat().st_size > 10_000
     print(f"screenshot: {screenshot}")

@@ -3,7 +3,8 @@
 // program and shows what comes back.
 const $ = (id) => document.getElementById(id);
 const status = (text) => { $("status").textContent = text; };
-const controls = ["example", "upload", "grate", "args", "stdin", "run"];
+const controls = ["example", "upload", "grate", "args", "stdin", "keep", "run", "forget"];
+const KEEP = "lind.keep";          // the box's state, remembered for the next visit
 
 let worker, started, running = null;
 
@@ -13,6 +14,7 @@ function startWorker() {
     worker.onmessage = ({ data }) => {
       if (data.ready) resolve(data.ready);
       else if (data.failed) reject(new Error(data.failed));
+      else if (data.forgotten) forgotten();
       else if (running) finish(data);
     };
     worker.onerror = (event) => reject(new Error(event.message || "the worker failed"));
@@ -31,9 +33,15 @@ function finish(data) {
   }
   const ms = Math.round(performance.now() - started);
   $("output").textContent = data.result.output;
-  status(`${name} exited with status ${data.result.status} (${ms} ms)`);
+  const kept = data.result.kept !== undefined ? `; files kept: ${data.result.kept} bytes` : "";
+  status(`${name} exited with status ${data.result.status} (${ms} ms${kept})`);
   $("report").textContent = data.result.report;
   $("report").hidden = $("report-title").hidden = $("grate").value !== "aquarium";
+}
+
+function forgotten() {
+  for (const id of controls) $(id).disabled = false;
+  status("Kept files forgotten: the next run starts from a new tree.");
 }
 
 async function start() {
@@ -82,7 +90,16 @@ async function start() {
     started = performance.now();
     $("stop").disabled = false;
     worker.postMessage({ bytes, argv: [name, ...args], stdin: $("stdin").value,
-                         grate: $("grate").value });
+                         grate: $("grate").value, keep: $("keep").checked });
+  });
+
+  $("keep").checked = localStorage.getItem(KEEP) === "1";
+  $("keep").addEventListener("change", () => {
+    localStorage.setItem(KEEP, $("keep").checked ? "1" : "0");
+  });
+  $("forget").addEventListener("click", () => {
+    for (const id of controls) $(id).disabled = true;
+    worker.postMessage({ forget: true });
   });
 
   $("stop").addEventListener("click", async () => {

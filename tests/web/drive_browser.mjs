@@ -2,7 +2,9 @@
 // output and status as JSON, and saves a screenshot of the page after the last run.
 // With UPLOAD.wasm, also runs that file as a person uploading it would (as "upload");
 // with SPINNER.wasm, uploads it with the argument "spin", presses Stop while it runs,
-// and runs the first example again afterwards (as "stopped" and "after").
+// and runs the first example again afterwards (as "stopped" and "after"). Last, with
+// "Keep files" on, runs the notebook, reloads the page, runs it again, then forgets the
+// kept files and runs it once more (as "kept").
 // usage: node drive_browser.mjs PLAYWRIGHT_CORE_DIR CHROMIUM URL SCREENSHOT.png
 //                               [UPLOAD.wasm ARGS [SPINNER.wasm]]
 import path from "node:path";
@@ -65,10 +67,28 @@ try {
     await page.waitForFunction(finished, null, { timeout: 120000 });
     results.after = { status: await page.textContent("#status") };
   }
-  if (upload || spinner) {
+  if (upload || spinner)
     await page.setInputFiles("#upload", []);
-    await page.selectOption("#example", names[names.length - 1]);
-  }
+  const notebook = async (entry) => {
+    await page.selectOption("#example", "notebook");
+    await page.fill("#args", entry);
+    await page.click("#run");
+    await page.waitForFunction(finished, null, { timeout: 120000 });
+    return { status: await page.textContent("#status"), output: await page.textContent("#output") };
+  };
+  await page.check("#keep");
+  const first = await notebook("first");
+  await page.reload();
+  await page.waitForSelector("body[data-ready='1']", { timeout: 120000 });
+  const stillChecked = await page.isChecked("#keep");
+  const afterReload = await notebook("second");
+  await page.click("#forget");
+  await page.waitForFunction(() => /forgotten/.test(
+    document.getElementById("status").textContent), null, { timeout: 120000 });
+  const afterForget = await notebook("third");
+  await page.uncheck("#keep");
+  results.kept = { first, stillChecked, afterReload, afterForget };
+  await page.selectOption("#example", names[names.length - 1]);
   await page.screenshot({ path: screenshot, fullPage: true });
   results.crossOriginIsolated = await page.evaluate(() => self.crossOriginIsolated);
 } finally {

@@ -33,6 +33,7 @@ EXAMPLES = {
     "conversation": ("talk.c", "none", [], ""),
     "strace": ("hello.c", "strace", ["traced"], "typed\n"),
     "aquarium": ("files.c", "aquarium", [], ""),
+    "notebook": ("notebook.c", "none", ["a", "new", "entry"], ""),
 }
 ISOLATION_HEADERS = {"Cross-Origin-Opener-Policy": "same-origin",
                      "Cross-Origin-Embedder-Policy": "require-corp",

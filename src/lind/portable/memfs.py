@@ -26,7 +26,7 @@ import time
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import TypeVar
+from typing import BinaryIO, TypeVar
 
 from lind.microvisor import abi
 
@@ -433,26 +433,29 @@ class Tree:
                     stack.append((path, node))
 
     # -- from and to the host ---------------------------------------------------
-    def load(self, source: str | os.PathLike[str], into: str = "/", *,
+    def load(self, source: str | os.PathLike[str] | BinaryIO, into: str = "/", *,
              readonly: bool = False) -> Tree:
-        """Copy a host directory or a .zip archive into directory `into` (made if
-        missing; what is there stays unless replaced), `readonly` for a read-only
-        mount. Files the host user Lind runs as owns become SELF's; device nodes
-        and sockets are left out."""
-        source = os.fspath(source)
+        """Copy a host directory or a zip archive (named, or an open binary file such as
+        io.BytesIO: the page's kept files) into directory `into` (made if missing; what
+        is there stays unless replaced), `readonly` for a read-only mount. Files the
+        host user Lind runs as owns become SELF's; device nodes and sockets are left
+        out."""
+        if not hasattr(source, "read"):
+            source = os.fspath(source)
         with self.lock:
-            if not os.path.isdir(source) and not zipfile.is_zipfile(source):
-                raise ValueError(f"{source}: neither a directory nor a zip archive")
+            is_dir = isinstance(source, str) and os.path.isdir(source)
+            if not is_dir and not zipfile.is_zipfile(source):
+                raise ValueError(f"{_named(source)}: neither a directory nor a zip archive")
             here = self.make_dirs(into)
             try:
-                if os.path.isdir(source):
+                if is_dir:
                     self._load_directory(source, here)
                 else:
                     self._load_zip(source, here)
             except OSError as exc:
                 if exc.errno != errno.ENOSPC:
                     raise
-                raise ValueError(f"{source}: more than the tree's capacity of "
+                raise ValueError(f"{_named(source)}: more than the tree's capacity of "
                                  f"{self.capacity} bytes") from None
             if readonly:
                 here.readonly = True
@@ -495,7 +498,7 @@ class Tree:
                 node.mtime_ns = st.st_mtime_ns
                 self.add(into, entry.name, node)
 
-    def _load_zip(self, source: str, into: Dir) -> None:
+    def _load_zip(self, source: str | BinaryIO, into: Dir) -> None:
         with zipfile.ZipFile(source) as archive:
             for info in archive.infolist():
                 unix_mode = info.external_attr >> 16 if info.create_system == _ZIP_UNIX else 0
@@ -524,12 +527,14 @@ class Tree:
                 else:
                     self.new(here, name, File, unix_mode & 0o7777 or 0o644, data=bytearray(data))
 
-    def save(self, target: str | os.PathLike[str]) -> None:
+    def save(self, target: str | os.PathLike[str] | BinaryIO) -> None:
         """Write the tree to a host directory (created if missing; what the tree holds
-        replaces what is there) or, for a name ending in .zip, to a new zip archive."""
-        target = os.fspath(target)
+        replaces what is there) or, for a name ending in .zip or an open binary file,
+        to a new zip archive."""
+        if not hasattr(target, "write"):
+            target = os.fspath(target)
         with self.lock:
-            if target.endswith(".zip") and not os.path.isdir(target):
+            if not isinstance(target, str) or target.endswith(".zip") and not os.path.isdir(target):
                 self._save_zip(target)
             else:
                 self._save_directory(target)
@@ -561,7 +566,7 @@ class Tree:
             if isinstance(node, Dir):
                 os.chmod(os.path.join(target, path.lstrip("/")), node.mode & 0o7777)
 
-    def _save_zip(self, target: str) -> None:
+    def _save_zip(self, target: str | BinaryIO) -> None:
         with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as archive:
             for path, node in self.walk():
                 if isinstance(node, Socket):
@@ -579,6 +584,11 @@ class Tree:
                 elif isinstance(node, File):
                     info.compress_type = zipfile.ZIP_DEFLATED
                     archive.writestr(info, bytes(node.data))
+
+
+def _named(source: str | BinaryIO) -> str:
+    """How a message names where a tree comes from."""
+    return source if isinstance(source, str) else "the archive"
 
 
 def _name_in(parent: Dir, node: Node) -> str:
