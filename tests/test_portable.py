@@ -111,6 +111,34 @@ def test_a_tree_saved_after_a_run_loads_into_the_next(builds, tmp_path):
     assert os.readlink(saved / "data" / "link") == "note.txt"
 
 
+def test_files_a_cage_dates_outside_a_zip_still_save(builds, tmp_path, monkeypatch):
+    """A zip entry holds dates from 1980 to 2107 only: a cage that dated its files 1970
+    and 2103 had --save fail and the archive it replaced cut short. Now the dates are
+    the nearest a zip holds, and a save that fails leaves the last archive whole."""
+    saved = tmp_path / "state.zip"
+    saved.write_bytes(b"the last save")
+    done = lind.run([builds.wasm("portable_state"), "oddtimes"], root=make_root(tmp_path),
+                    capture_output=True, timeout=60, backend="portable", save=saved)
+    assert done.returncode == 0, done.stderr
+    with zipfile.ZipFile(saved) as z:
+        dates = {i.filename: i.date_time[0] for i in z.infolist()}
+    assert (dates["data/note.txt"], dates["data/link"]) == (1980, 2103)
+    again = lind.run([builds.wasm("portable_state"), "check"], root=saved,
+                     capture_output=True, timeout=60, backend="portable")
+    assert again.stdout.decode().startswith("note.txt 600 12 note: saved\nlink -> note.txt\n")
+    def disk_full(*_):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(zipfile.ZipFile, "writestr", disk_full)
+    tree = Tree()
+    tree.new(tree.root, "new.txt", File, 0o644)
+    with pytest.raises(OSError):
+        tree.save(saved)
+    monkeypatch.undo()
+    assert zipfile.ZipFile(saved).namelist() == list(dates)          # the last save, whole
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".lind-save")] == []
+
+
 def test_a_tree_passed_in_is_shared_and_inspected(builds, tmp_path):
     """A Tree as `root`: two runs see one file system, and the caller reads the result."""
     tree = Tree()

@@ -1,5 +1,6 @@
 /* Files a run leaves for the next one, a read-only mount, and a small tree filled up.
  *   write     make /data/note.txt (0600) and /data/link -> note.txt
+ *   oddtimes  as write, then date note.txt 1970 and the link 2103 (outside a zip's dates)
  *   check     print what "write" left, and /kept.txt if there
  *   readonly  try to change /ro/file.txt (a read-only mount) and read it
  *   fill      fill /small (a 1 MiB imfs) every way a file grows
@@ -95,6 +96,16 @@ int main(int argc, char **argv)
 		return 100;
 	if (!strcmp(argv[1], "write"))
 		return write_state();
+	if (!strcmp(argv[1], "oddtimes")) {
+		struct timespec epoch[2] = {{0, 0}, {0, 0}}, late[2] = {{4200000000LL, 0}, {4200000000LL, 0}};
+		int r = write_state();
+		if (r)
+			return r;
+		if (utimensat(AT_FDCWD, "/data/note.txt", epoch, 0) != 0 ||
+		    utimensat(AT_FDCWD, "/data/link", late, AT_SYMLINK_NOFOLLOW) != 0)
+			return 4;
+		return 0;
+	}
 	if (!strcmp(argv[1], "check"))
 		return check_state();
 	if (!strcmp(argv[1], "readonly"))

@@ -21,6 +21,7 @@ import itertools
 import os
 import shutil
 import stat
+import tempfile
 import threading
 import time
 import zipfile
@@ -567,12 +568,31 @@ class Tree:
                 os.chmod(os.path.join(target, path.lstrip("/")), node.mode & 0o7777)
 
     def _save_zip(self, target: str | BinaryIO) -> None:
-        with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as archive:
+        """A named archive is written beside its name and renamed over it when whole: a
+        save that fails leaves the last one as it was."""
+        if not isinstance(target, str):
+            self._write_zip(target)
+            return
+        fd, partial = tempfile.mkstemp(prefix=".lind-save-", dir=os.path.dirname(target) or ".")
+        try:
+            with open(fd, "wb") as out:
+                self._write_zip(out)
+            try:
+                os.chmod(partial, stat.S_IMODE(os.stat(target).st_mode))
+            except FileNotFoundError:
+                os.chmod(partial, 0o644)
+            os.replace(partial, target)
+        except BaseException:
+            os.unlink(partial)
+            raise
+
+    def _write_zip(self, out: BinaryIO) -> None:
+        with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
             for path, node in self.walk():
                 if isinstance(node, Socket):
                     continue
                 name = path.lstrip("/") + ("/" if isinstance(node, Dir) else "")
-                info = zipfile.ZipInfo(name, time.localtime(node.mtime_ns // 10**9)[:6])
+                info = zipfile.ZipInfo(name, _zip_time(node.mtime_ns))
                 info.create_system = _ZIP_UNIX
                 info.external_attr = (node.mode & 0xFFFF) << 16
                 if isinstance(node, Dir):
@@ -584,6 +604,16 @@ class Tree:
                 elif isinstance(node, File):
                     info.compress_type = zipfile.ZIP_DEFLATED
                     archive.writestr(info, bytes(node.data))
+
+
+def _zip_time(ns: int) -> tuple[int, int, int, int, int, int]:
+    """A modification time as a zip entry holds it: local time, in whole (even) seconds,
+    from 1980 to 2107 (a cage may set any time: one outside is the nearest end)."""
+    when = time.localtime(min(max(ns // 10**9, _ZIP_FIRST), _ZIP_LAST))[:6]
+    return min(max(when, (1980, 1, 1, 0, 0, 0)), (2107, 12, 31, 23, 59, 58))
+
+
+_ZIP_FIRST, _ZIP_LAST = 315532800, 4354819198     # 1980-01-01, 2107-12-31 (UTC)
 
 
 def _named(source: str | BinaryIO) -> str:
