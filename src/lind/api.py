@@ -9,6 +9,7 @@ import errno
 import io
 import locale
 import os
+import selectors
 import signal
 import subprocess
 import tempfile
@@ -61,32 +62,51 @@ class CompletedCage(subprocess.CompletedProcess):
 
 
 class _Pipe:
-    """A host pipe: the cage gets one end, a thread of ours drains or feeds the other."""
+    """A host pipe: the cage gets one end, the run's pump (`_pump`) drains or feeds the
+    other."""
 
     def __init__(self, feed: bytes | None = None) -> None:
         self.read_fd, self.write_fd = os.pipe()
-        self.data = b""
-        if feed is None:
-            self.thread = threading.Thread(target=self._drain, daemon=True)
-        else:
-            self.thread = threading.Thread(target=self._feed, args=(feed,), daemon=True)
+        self.feed = memoryview(feed) if feed is not None else None
+        self.chunks: list[bytes] = []
 
-    def _drain(self) -> None:
-        chunks = []
-        while chunk := os.read(self.read_fd, 65536):
-            chunks.append(chunk)
-        os.close(self.read_fd)
-        self.data = b"".join(chunks)
+    @property
+    def data(self) -> bytes:
+        return b"".join(self.chunks)
 
-    def _feed(self, data: bytes) -> None:
-        try:
-            view = memoryview(data)
-            while view:
-                view = view[os.write(self.write_fd, view):]
-        except BrokenPipeError:
-            pass
-        finally:
-            os.close(self.write_fd)
+
+def _pump(pipes: list[_Pipe]) -> None:
+    """Drain the output pipes and feed the input one to their ends, all on one thread
+    (as subprocess.communicate does with a selector): a host thread for each stream
+    cost more than running a small program."""
+    with selectors.DefaultSelector() as ready:
+        for p in pipes:
+            if p.feed is None:
+                ready.register(p.read_fd, selectors.EVENT_READ, p)
+            elif p.feed:
+                os.set_blocking(p.write_fd, False)
+                ready.register(p.write_fd, selectors.EVENT_WRITE, p)
+            else:
+                os.close(p.write_fd)
+        while ready.get_map():
+            for key, _ in ready.select():
+                p = key.data
+                if p.feed is None:
+                    chunk = os.read(key.fd, 65536)
+                    if chunk:
+                        p.chunks.append(chunk)
+                        continue
+                else:
+                    try:
+                        p.feed = p.feed[os.write(key.fd, p.feed):]
+                    except BlockingIOError:
+                        continue
+                    except BrokenPipeError:      # the program stopped reading: allowed
+                        p.feed = p.feed[:0]
+                    if p.feed:
+                        continue
+                ready.unregister(key.fd)
+                os.close(key.fd)
 
 
 def _devnull(reading: bool) -> int:
@@ -782,8 +802,9 @@ def run(args: Sequence[str | os.PathLike[str]] | str | os.PathLike[str], *,
     err_fd, err_pipe = (out_fd, None) if stderr == STDOUT else out(stderr, 2)
     cleanup = contextlib.ExitStack()
     # Started first, so input is already waiting when the program looks (poll, select).
-    for p in pipes:
-        p.thread.start()
+    pump = threading.Thread(target=_pump, args=(pipes,), name="lind-pump", daemon=True)
+    if pipes:
+        pump.start()
     own_network = None
     try:
         rt = runtime or default_runtime()
@@ -806,13 +827,13 @@ def run(args: Sequence[str | os.PathLike[str]] | str | os.PathLike[str], *,
             rt.terminate_tree(cage)
             cage.wait(_KILL_GRACE)
             rt.wait_tree(cage, _KILL_GRACE)
-            for p in pipes:
-                p.thread.join(_KILL_GRACE)
+            if pipes:
+                pump.join(_KILL_GRACE)
             raise subprocess.TimeoutExpired(args, timeout, out_pipe.data if out_pipe else None,
                                             err_pipe.data if err_pipe else None)
         rt.wait_tree(cage, _KILL_GRACE)   # the first cage's end killed what was left
-        for p in pipes:
-            p.thread.join()
+        if pipes:
+            pump.join()
         if save is not None:
             tree.save(save)
     finally:

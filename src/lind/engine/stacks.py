@@ -206,21 +206,25 @@ def has_room() -> bool:
 
 def call_with_room(call: Callable[[], T]) -> T:
     """`call()`, on a thread with a `THREAD_STACK` host stack: this one if it has one,
-    else a helper started for it (its result or exception is passed back)."""
+    else a pooled one (its result or exception is passed back): every `lind.run`
+    instantiates its program from the caller's thread, and a new host thread for it
+    cost more than the rest of starting a small program."""
     if has_room():
         return call()
     outcome: list = []
+    done = threading.Event()
 
     def run() -> None:
         try:
             outcome.append((True, call()))
         except BaseException as exc:   # noqa: BLE001 - re-raised on the caller's thread
             outcome.append((False, exc))
+        finally:
+            done.set()
 
-    helper = threading.Thread(target=run, name="lind-big-stack", daemon=True)
-    start(helper)
-    helper.join()
-    ok, value = outcome[0]
+    run_pooled(run, "lind-big-stack")
+    done.wait()
+    ok, value = outcome.pop()
     if not ok:
         raise value
     return value
