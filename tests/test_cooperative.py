@@ -132,7 +132,7 @@ def test_suspendable_cages_answer_each_other(builds, tmp_path):
 
 
 # conformance programs (tests/programs/conformance) that must match Linux here too
-CONFORMING = ["net_tcp", "net_waits", "net_unix", "signal_calls", "signal_more",
+CONFORMING = ["net_tcp", "net_waits", "net_unix", "signal_calls", "signal_more", "signal_edges",
               "handler_fork", "fifo_opens"]
 
 
@@ -148,7 +148,8 @@ def test_conformance_programs_match_native(builds, tmp_path, name):
     the cage, masks, pending, sigsuspend, sigtimedwait, sigqueue, si_code by sender,
     timers, SIGCHLD, default actions, process groups, EINTR of a read, a futex, a
     poll, sigaltstack; a timer's handler that interrupts a loop making no calls, and
-    forks or longjmps inside itself); FIFOs' rendezvous in either order, O_RDWR, O_NONBLOCK's ENXIO,
+    forks or longjmps inside itself; a handler of either C type called with the
+    arguments its wasm type takes, as Linux passes three to any); FIFOs' rendezvous in either order, O_RDWR, O_NONBLOCK's ENXIO,
     an open ended by SIGALRM -- as on Linux."""
     native = run_native(builds.native(f"conformance/{name}"), [], tmp_path, {})
     assert native.returncode == 0, native.stderr

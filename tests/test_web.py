@@ -133,7 +133,7 @@ def test_test_programs_on_node_match_native(builds, site, tmp_path, name):
     assert (code, out) == (native.returncode, native.stdout.decode(errors="replace"))
 
 
-@pytest.mark.parametrize("name", ["signal_calls", "net_tcp", "fifo_opens"])
+@pytest.mark.parametrize("name", ["signal_calls", "signal_edges", "net_tcp", "fifo_opens"])
 def test_conformance_on_node_matches_native(builds, site, tmp_path, name):
     """Signals (handlers run in the cage, masks, EINTR), TCP between cages on the run's
     loopback, FIFOs' rendezvous -- built --suspendable, on V8 as on Linux."""

@@ -32,6 +32,7 @@ from wasmtime._extern import wrap_extern
 
 from lind import threei  # noqa: F401 - its fault handler goes in before Wasmtime's (_accel.c)
 from lind.cage.program_file import read_program
+from lind.engine import FUNCTION_TABLE
 from lind.engine.wasmtime_engine import engine
 from lind.toolchain.asyncify import (
     LIND_GLOBAL_PREFIX,
@@ -378,7 +379,6 @@ ASYNCIFY_EXPORTS = ("asyncify_start_unwind", "asyncify_stop_unwind", "asyncify_s
 ASYNCIFY_STACK_POINTER = "lind_global_0"
 STACK_POINTER = "__stack_pointer"   # the same, as wasm-ld exports it: threads and grate workers set it
 HEAP_BASE = "__heap_base"
-FUNCTION_TABLE = "__indirect_function_table"
 WASM_PAGE = 65536
 
 

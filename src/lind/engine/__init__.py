@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 WASM_PAGE = 65536
+FUNCTION_TABLE = "__indirect_function_table"   # what wasm-ld exports the function table as
 
 
 class EngineError(Exception):
@@ -64,6 +65,10 @@ class Instance(Protocol):
     def get_global(self, name: str) -> int: ...
 
     def set_global(self, name: str, value: int) -> None: ...
+
+    def table_arity(self, index: int) -> int | None:
+        """How many parameters entry `index` of the function table takes (None: no such
+        entry, or no table): a signal handler's C type may not say."""
 
 
 HostFunction = Callable[..., int]

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from lind.engine import EngineError, HostFunction, Import
+from lind.engine import FUNCTION_TABLE, EngineError, HostFunction, Import
 from lind.toolchain.asyncify import AsyncifyError, memory_import
 
 try:                                   # Pyodide's modules: only there
@@ -91,6 +91,13 @@ class JsInstance:
     def set_global(self, name: str, value: int) -> None:
         slot = getattr(self.exports, name)
         slot.value = js.BigInt(value) if type(slot.value).__name__ == "JsBigInt" else value
+
+    def table_arity(self, index: int) -> int | None:
+        table = getattr(self.exports, FUNCTION_TABLE, None)
+        if table is None or not 0 <= index < table.length:
+            return None
+        func = table.get(index)
+        return None if func is None else int(func.length)   # a wasm function's parameters
 
 
 class JsEngine:

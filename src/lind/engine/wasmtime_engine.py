@@ -14,7 +14,7 @@ import wasmtime
 from wasmtime import _bindings as wt
 from wasmtime import _ffi
 
-from lind.engine import WASM_PAGE, EngineError, HostFunction, Import, stacks
+from lind.engine import FUNCTION_TABLE, WASM_PAGE, EngineError, HostFunction, Import, stacks
 
 _lock = threading.Lock()
 _engine: wasmtime.Engine | None = None
@@ -147,6 +147,13 @@ class WasmtimeInstance:
 
     def set_global(self, name: str, value: int) -> None:
         self.exports[name].set_value(self.store, value)
+
+    def table_arity(self, index: int) -> int | None:
+        table = self.exports.get(FUNCTION_TABLE)
+        if not isinstance(table, wasmtime.Table) or not 0 <= index < table.size(self.store):
+            return None
+        func = table.get(self.store, index)
+        return len(func.type(self.store).params) if isinstance(func, wasmtime.Func) else None
 
 
 class WasmtimeEngine:

@@ -212,6 +212,20 @@ def signal_status(signo: int) -> int:
     return signo & 0x7F
 
 
+SA_SIGINFO = 4
+
+
+def handler_flags(flags: int, arity: int | None) -> int:
+    """A signal action's flags as the guest must call its handler: Linux passes three
+    arguments whatever the handler's C type, but a wasm call must match the function's
+    own (`arity`: its parameter count, None if unknown)."""
+    if arity == 3:
+        return flags | SA_SIGINFO
+    if arity == 1:
+        return flags & ~SA_SIGINFO
+    return flags
+
+
 def s32(v: int) -> int:
     """A C int argument passed in a 64-bit slot."""
     v &= 0xFFFFFFFF

@@ -31,13 +31,13 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 
 from lind import threei
-from lind.microvisor import limits, sys_time
+from lind.microvisor import abi, limits, sys_time
 from lind.microvisor.abi import s32, u32
 
 NSIG = 65
 SIGKILL, SIGCHLD, SIGSTOP = 9, 17, 19
 SIG_DFL, SIG_IGN = 0, 1
-SA_SIGINFO, SA_RESTART, SA_NODEFER, SA_RESETHAND = 4, 0x10000000, 0x40000000, 0x80000000
+SA_RESTART, SA_NODEFER, SA_RESETHAND = 0x10000000, 0x40000000, 0x80000000
 SI_USER, SI_KERNEL, SI_TKILL = 0, 0x80, -6
 SEGV_MAPERR = 1      # the code of a fault's siginfo (also FPE_INTDIV, ILL_ILLOPC, BUS_ADRALN)
 CLD_EXITED, CLD_KILLED = 1, 2
@@ -626,10 +626,7 @@ def sys_next_signal(cage, frame, *_):
         if action.flags & SA_RESETHAND:
             state.actions[sig] = replace(action, handler=SIG_DFL)
         _settle(cage)
-    flags = action.flags
-    arity = cage.function_arity(action.handler)
-    if arity in (1, 3):      # Linux passes three arguments whatever the handler's C type;
-        flags = flags | SA_SIGINFO if arity == 3 else flags & ~SA_SIGINFO   # wasm must match it
+    flags = abi.handler_flags(action.flags, cage.function_arity(action.handler))
     # SA_ONSTACK: where the guest moves its shadow stack for the handler (0: it stays).
     stack = thread.altstack
     top = 0

@@ -19,7 +19,7 @@ from lind.microvisor import abi
 
 SIGKILL, SIGPIPE, SIGALRM, SIGCHLD, SIGSTOP = 9, 13, 14, 17, 19
 SIG_DFL, SIG_IGN = 0, 1
-SA_SIGINFO, SA_RESTART, SA_NODEFER, SA_RESETHAND = 4, 0x10000000, 0x40000000, 0x80000000
+SA_RESTART, SA_NODEFER, SA_RESETHAND = 0x10000000, 0x40000000, 0x80000000
 SA_ONSTACK, SS_AUTODISARM = 0x08000000, 1 << 31
 STACK_POINTER = "lind_global_0"           # what `lind cc` exports the stack pointer as
 ERESTARTSYS = 512                         # Linux's "restart me": the guest makes the call again
@@ -151,6 +151,7 @@ def take(proc) -> tuple[int, bytes] | None:
     if flags & SA_RESETHAND:
         proc.actions[sig] = DEFAULT_ACTION
     show(proc)
+    flags = abi.handler_flags(flags, proc.instance.table_arity(handler))
     return sig, SIGNAL_FRAME.pack(sig, handler, flags, top, restore) + details
 
 
