@@ -60,7 +60,7 @@ static void pair_across_fork(void)
 	write(sv[0], "ping from parent", 16);
 	char buf[32];
 	ssize_t n = read(sv[0], buf, sizeof buf);
-	printf("pair: %.*s\n", (int)n, buf);
+	printf("pair: %.*s\n", n > 0 ? (int)n : 0, buf);
 	wait(NULL);
 	n = read(sv[0], buf, sizeof buf);
 	printf("pair after child: %zd\n", n);
@@ -90,7 +90,7 @@ static void stream_by_path(void)
 	write(c, "over a path", 11);
 	char buf[32];
 	ssize_t n = read(d, buf, sizeof buf);
-	printf("read %.*s\n", (int)n, buf);
+	printf("read %.*s\n", n > 0 ? (int)n : 0, buf);
 	close(c);
 	close(d);
 	/* The name stays until unlinked, then connects fail. */
@@ -152,7 +152,7 @@ static void datagrams(void)
 	printf("recvfrom %zd (truncated to 5: %.5s) from '%s'\n", n, buf, from.sun_path);
 	flen = sizeof from;
 	n = recvfrom(y, buf, sizeof buf, 0, (struct sockaddr *)&from, &flen);
-	printf("recvfrom %zd %.*s\n", n, (int)n, buf);
+	printf("recvfrom %zd %.*s\n", n, n > 0 ? (int)n : 0, buf);
 	say("recv empty nonblocking", recv(y, buf, sizeof buf, MSG_DONTWAIT));
 	say("connect dgram", connect(x, (struct sockaddr *)&b, blen));
 	say("send connected", send(x, "c", 1, 0));
@@ -172,11 +172,11 @@ static void seqpacket(void)
 	send(sv[0], "second!", 7, 0);
 	char buf[16];
 	ssize_t n = recv(sv[1], buf, 3, 0);
-	printf("seqpacket %zd %.*s\n", n, (int)n, buf);
+	printf("seqpacket %zd %.*s\n", n, n > 0 ? (int)n : 0, buf);
 	struct iovec iov = {buf, sizeof buf};
 	struct msghdr m = {.msg_iov = &iov, .msg_iovlen = 1};
 	n = recvmsg(sv[1], &m, 0);
-	printf("seqpacket %zd %.*s flags %#x\n", n, (int)n, buf, m.msg_flags);
+	printf("seqpacket %zd %.*s flags %#x\n", n, n > 0 ? (int)n : 0, buf, m.msg_flags);
 	close(sv[0]);
 	close(sv[1]);
 }
@@ -204,7 +204,7 @@ static void pass_fds(void)
 		memcpy(fds, CMSG_DATA(c), sizeof fds);
 		char buf[64];
 		n = read(fds[0], buf, sizeof buf);
-		printf("child read the passed file: %.*s", (int)n, buf);
+		printf("child read the passed file: %.*s", n > 0 ? (int)n : 0, buf);
 		write(fds[1], "through a passed socket", 23);
 		int fl = fcntl(fds[0], F_GETFD);
 		printf("cloexec on the received fd: %d\n", fl & FD_CLOEXEC);
@@ -228,7 +228,7 @@ static void pass_fds(void)
 	say("sendmsg with fds", sent);
 	char buf[64];
 	ssize_t n = read(inner[0], buf, sizeof buf);
-	printf("parent read: %.*s\n", (int)n, buf);
+	printf("parent read: %.*s\n", n > 0 ? (int)n : 0, buf);
 	printf("offset moved by the child: %ld\n", (long)lseek(file, 0, SEEK_CUR));
 	c->cmsg_len = CMSG_LEN(sizeof(int));
 	fds[0] = 77;
