@@ -6,6 +6,7 @@ it must refuse; escapes from its tree."""
 from __future__ import annotations
 
 import errno
+import os
 import subprocess
 import sys
 import time
@@ -52,6 +53,8 @@ CASES = [(name, args, ()) for name, args in MATCHED] + [
     ("coop_talk", ["flock"], ("--suspendable",)),   # flock, F_GETLK, F_SETLKW waiting
     ("coop_talk", ["masks"], ()),   # sigsuspend, ppoll under a mask: masks put back
     ("coop_talk", ["masks"], ("--suspendable",)),   # ...while the cage waits aside
+    # limits, CPU time of itself and of its children, sysinfo, nice values, prctl, waitid
+    ("coop_resources", ["usage"], ("--suspendable",)),
 ]
 
 
@@ -133,7 +136,8 @@ def test_suspendable_cages_answer_each_other(builds, tmp_path):
 
 # conformance programs (tests/programs/conformance) that must match Linux here too
 CONFORMING = ["net_tcp", "net_waits", "net_unix", "signal_calls", "signal_more", "signal_edges",
-              "handler_fork", "fifo_opens"]
+              "handler_fork", "fifo_opens", "file_calls", "file_edges", "path_edges",
+              "path_limits", "events", "event_edges"]
 
 
 @pytest.mark.parametrize("name", CONFORMING)
@@ -149,12 +153,39 @@ def test_conformance_programs_match_native(builds, tmp_path, name):
     timers, SIGCHLD, default actions, process groups, EINTR of a read, a futex, a
     poll, sigaltstack; a timer's handler that interrupts a loop making no calls, and
     forks or longjmps inside itself; a handler of either C type called with the
-    arguments its wasm type takes, as Linux passes three to any); FIFOs' rendezvous in either order, O_RDWR, O_NONBLOCK's ENXIO,
-    an open ended by SIGALRM -- as on Linux."""
+    arguments its wasm type takes, as Linux passes three to any); FIFOs' rendezvous in
+    either order, O_RDWR, O_NONBLOCK's ENXIO, an open ended by SIGALRM; file calls at
+    their edges (renameat2's flags, unlinkat's, dup3's and pipe2's, times to the
+    nanosecond and UTIME_OMIT, fallocate, /dev/null and /dev/zero against their access
+    modes, O_PATH of a link), trailing slashes and links followed through them,
+    ENAMETOOLONG from PATH_MAX bytes, EFAULT for NULL, AT_EMPTY_PATH; epoll over
+    sockets, pipes and event files (level- and edge-triggered, EPOLLONESHOT,
+    EPOLLEXCLUSIVE's rules, an epoll inside another, items that outlive their fd, a
+    forking epoll server), eventfd counters, semaphores and overflow, timerfds on every
+    clock (absolute, periodic, waited for with no timeout), signalfd reads and sigqueue's
+    value, epoll_pwait's mask put back -- as on Linux."""
     native = run_native(builds.native(f"conformance/{name}"), [], tmp_path, {})
     assert native.returncode == 0, native.stderr
     code, out, err = run_cooperative(builds.wasm(f"conformance/{name}", "--suspendable"), [])
     assert (code, out) == (0, native.stdout.decode()), err
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="the native reference must run as root")
+def test_ids_calls_match_native_root(builds, tmp_path):
+    """Every cage is root of its own tree: setresuid, setresgid, setgroups and their kin
+    change what get* answer, fork passes them on, capabilities and dumpable follow the
+    effective uid, and once no id is 0 Linux's rules for the unprivileged apply -- as
+    a root process on Linux."""
+    native = run_native(builds.native("coop_resources"), ["ids"], tmp_path, {})
+    code, out, err = run_cooperative(builds.wasm("coop_resources", "--suspendable"), ["ids"])
+    assert (code, out) == (0, native.stdout.decode()), err
+
+
+def test_a_run_has_one_cpu(builds):
+    """One thread runs every cage: sysconf, sched_getaffinity and get_nprocs say one CPU
+    (`nproc` prints 1)."""
+    code, out, err = run_cooperative(builds.wasm("coop_resources"), ["cpus"])
+    assert (code, out) == (0, "1 1 1 1\n"), err
 
 
 @pytest.mark.parametrize("flags", [(), ("--suspendable",)], ids=["nested", "suspendable"])

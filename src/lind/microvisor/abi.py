@@ -11,6 +11,7 @@ import errno
 import os
 import struct
 import sys
+import time
 
 
 def error(code: int) -> OSError:
@@ -188,6 +189,77 @@ def unpack_timespec(raw: bytes) -> tuple[int, int]:
     return _TIMESPEC.unpack(raw)
 
 
+def hilo(lo: int, hi: int) -> int:
+    """preadv's offset, split in two longs by a 32-bit libc (x86_64's passes it whole in
+    `lo` and its top half again in `hi`: the same value either way)."""
+    return (lo & 0xFFFFFFFF) | (s32(hi) << 32)
+
+
+def explicit_offset(lo: int, hi: int) -> int:
+    """preadv/pwritev's offset: -1 means "the file position" only to their *v2 forms."""
+    offset = hilo(lo, hi)
+    if offset < 0:
+        raise error(errno.EINVAL)
+    return offset
+
+
+UTIME_NOW, UTIME_OMIT = 0x3FFFFFFF, 0x3FFFFFFE
+OLD_TIMES_SIZE = 32          # utimes' two timevals (utime's utimbuf is the first half)
+
+
+def utimens_times(raw: bytes | None, atime_ns: int, mtime_ns: int) -> tuple[int, int]:
+    """utimensat's two timespecs (`raw`; None: now) as (atime, mtime) in ns, given a
+    file's current ones for UTIME_OMIT; UTIME_NOW is now, other nsec past 10^9 EINVAL."""
+    now = time.time_ns()
+    if raw is None:
+        return now, now
+    out = []
+    for i, current in ((0, atime_ns), (1, mtime_ns)):
+        sec, nsec = unpack_timespec(raw[i * TIMESPEC_SIZE:(i + 1) * TIMESPEC_SIZE])
+        if nsec == UTIME_NOW:
+            out.append(now)
+        elif nsec == UTIME_OMIT:
+            out.append(current)
+        elif 0 <= nsec < 10**9:
+            out.append(sec * 10**9 + nsec)
+        else:
+            raise error(errno.EINVAL)
+    return out[0], out[1]
+
+
+def old_times(raw: bytes, usec: bool) -> tuple[int, int]:
+    """utime's utimbuf (seconds: `raw`'s first 16 bytes) or utimes' timeval pair
+    (`usec`, each below 10^6 or EINVAL), as (atime, mtime) in ns."""
+    if not usec:
+        atime, mtime = struct.unpack_from("<qq", raw)
+        return atime * 10**9, mtime * 10**9
+    out = []
+    for sec, us in struct.iter_unpack("<qq", raw[:OLD_TIMES_SIZE]):
+        if not 0 <= us < 10**6:
+            raise error(errno.EINVAL)
+        out.append(sec * 10**9 + us * 1000)
+    return out[0], out[1]
+
+
+# struct statfs of the wasm32 guest (32-bit longs, 64-bit block counts): 88 bytes.
+STATFS = struct.Struct("<IIQQQQQiiIII16x4x")
+ST_VALID = 0x20
+PROC_MAGIC, TMPFS_MAGIC = 0x9FA0, 0x01021994
+
+
+def virtual_statfs(path: str) -> bytes:
+    """statfs(2) of the files Lind serves itself: procfs under /proc, else a tmpfs
+    (/dev)."""
+    magic = PROC_MAGIC if path == "/proc" or path.startswith("/proc/") else TMPFS_MAGIC
+    return STATFS.pack(magic, 4096, 0, 0, 0, 0, 0, 0, 0, 255, 4096, ST_VALID)
+
+
+def tmpfs_statfs(size: int, free: int) -> bytes:
+    """statfs(2) of a file system in memory of `size` bytes, `free` of them unused."""
+    return STATFS.pack(TMPFS_MAGIC, 4096, size // 4096, free // 4096, free // 4096,
+                       0, 0, 0, 0, 255, 4096, ST_VALID)
+
+
 _DIRENT_HEAD = struct.Struct("<QqHB")
 
 
@@ -213,6 +285,24 @@ def signal_status(signo: int) -> int:
 
 
 SA_SIGINFO = 4
+SIGCHLD, SI_KERNEL = 17, 0x80
+# The head of a siginfo as Lind packs it (wasm32): signo, errno, code, pid, uid, and the
+# child's status or a queued signal's value.
+SIGINFO_HEAD = struct.Struct("<iiiiIi")
+SIGNALFD_SIGINFO = struct.Struct("<IiiIIiIIIIiiQQQQH46x")   # struct signalfd_siginfo
+
+
+def signalfd_siginfo(info: bytes) -> bytes:
+    """A pending signal's siginfo as a signalfd reads it, its fields by the layout Linux
+    gives its code: a child's status, a queued signal's value (sigqueue, tkill)."""
+    signo, err, code, pid, uid, word = SIGINFO_HEAD.unpack_from(info)
+    status = value = 0
+    if signo == SIGCHLD and 0 < code < SI_KERNEL:
+        status = word
+    elif code < 0:
+        value = word
+    return SIGNALFD_SIGINFO.pack(signo, err, code, u32(pid), uid, 0, 0, 0, 0, 0, status, value,
+                                 u32(value), 0, 0, 0, 0)
 
 
 def handler_flags(flags: int, arity: int | None) -> int:

@@ -30,7 +30,6 @@ _CREATE_FLAGS = abi.O_CLOEXEC | abi.O_NONBLOCK
 # Clocks a timerfd may use: the _ALARM ones need CAP_WAKE_ALARM.
 _TIMER_CLOCKS = {0, 1, 7}
 _ITIMERSPEC = 32                        # two 64-bit timespecs, on wasm32 as on the host
-_SIGNALFD_SIGINFO = struct.Struct("<IiiIIiIIIIiiQQQQH46x")   # 128 bytes
 
 libc.timerfd_create.argtypes = [ctypes.c_int, ctypes.c_int]
 libc.timerfd_settime.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_char_p, ctypes.c_void_p]
@@ -124,16 +123,16 @@ class SignalFile(NonBlockingHostFile):
                     os.eventfd_read(self.host_fd)
 
     def read(self, cage, addr: int, n: int) -> int:
-        if n < _SIGNALFD_SIGINFO.size:
+        if n < abi.SIGNALFD_SIGINFO.size:
             raise abi.error(errno.EINVAL)
-        cage.mem.view(addr, _SIGNALFD_SIGINFO.size, writing=True)
+        cage.mem.view(addr, abi.SIGNALFD_SIGINFO.size, writing=True)
         out = b""
         while True:
-            while len(out) + _SIGNALFD_SIGINFO.size <= n:
+            while len(out) + abi.SIGNALFD_SIGINFO.size <= n:
                 taken = signals.take(cage, self.mask)
                 if taken is None:
                     break
-                out += _signalfd_siginfo(*taken)
+                out += abi.signalfd_siginfo(taken[1])
             self.refresh()
             if out:
                 cage.mem.write(addr, out)
@@ -157,12 +156,6 @@ class SignalFile(NonBlockingHostFile):
         if last and cage is not None:
             with contextlib.suppress(ValueError):
                 cage.signals.watchers.remove(self.refresh)
-
-
-def _signalfd_siginfo(sig: int, info: bytes) -> bytes:
-    signo, err, code, pid, uid, status = signals.unpack_siginfo(info)
-    return _SIGNALFD_SIGINFO.pack(signo, err, code, pid, uid, 0, 0, 0, 0, 0, status, 0,
-                                  0, 0, 0, 0, 0)
 
 
 def sys_signalfd4(cage, fd, mask, sizemask, flags, *_):

@@ -928,27 +928,10 @@ def sys_fchownat(cage, dirfd, path, uid, gid, flags, *_):
     return _chown_path(cage, guest, uid, gid, follow)
 
 
-_UTIME_NOW, _UTIME_OMIT = 0x3FFFFFFF, 0x3FFFFFFE
-
-
 def new_times(cage, times: int, st: os.stat_result) -> tuple[int, int]:
     """utimensat's two timespecs as (atime, mtime) in ns; NULL or UTIME_NOW is now."""
-    now = time.time_ns()
-    if not times:
-        return now, now
-    raw = cage.mem.read(times, 2 * abi.TIMESPEC_SIZE)
-    out = []
-    for i, current in ((0, st.st_atime_ns), (1, st.st_mtime_ns)):
-        sec, nsec = abi.unpack_timespec(raw[i * abi.TIMESPEC_SIZE:(i + 1) * abi.TIMESPEC_SIZE])
-        if nsec == _UTIME_NOW:
-            out.append(now)
-        elif nsec == _UTIME_OMIT:
-            out.append(current)
-        elif 0 <= nsec < 10**9:
-            out.append(sec * 10**9 + nsec)
-        else:
-            raise abi.error(errno.EINVAL)
-    return out[0], out[1]
+    raw = cage.mem.read(times, 2 * abi.TIMESPEC_SIZE) if times else None
+    return abi.utimens_times(raw, st.st_atime_ns, st.st_mtime_ns)
 
 
 def sys_utimensat(cage, dirfd, path, times, flags, *_):
@@ -1214,22 +1197,9 @@ def sys_ioctl(cage, fd, request, arg, *_):
 
 # ------------------------------------------------- old time calls, via utimensat
 
-_TIMEVAL = struct.Struct("<qq")
-
-
 def times_arg(cage, addr: int, usec: bool) -> tuple[int, int] | None:
     """utime's utimbuf (seconds) or utimes' timeval pair, as ns (None: now)."""
-    if not addr:
-        return None
-    if not usec:
-        atime, mtime = struct.unpack("<qq", cage.mem.read(addr, 16))
-        return atime * 10**9, mtime * 10**9
-    out = []
-    for sec, us in _TIMEVAL.iter_unpack(cage.mem.read(addr, 2 * _TIMEVAL.size)):
-        if not 0 <= us < 10**6:
-            raise abi.error(errno.EINVAL)
-        out.append(sec * 10**9 + us * 1000)
-    return out[0], out[1]
+    return abi.old_times(cage.mem.read(addr, abi.OLD_TIMES_SIZE), usec) if addr else None
 
 
 def _set_times(cage, guest: str, ns: tuple[int, int] | None) -> int:
@@ -1257,10 +1227,7 @@ def sys_futimesat(cage, dirfd, path, times, *_):
 
 # ----------------------------------------------------------------- statfs
 
-# struct statfs of the wasm32 guest (32-bit longs, 64-bit block counts): 88 bytes.
-_STATFS = struct.Struct("<IIQQQQQiiIII16x4x")
-_ST_VALID, _ST_RDONLY = 0x20, 0x1
-_PROC_MAGIC, _TMPFS_MAGIC = 0x9FA0, 0x01021994
+_ST_RDONLY = 0x1
 
 
 def _host_fs_type(fd: int) -> int:
@@ -1273,26 +1240,16 @@ def _host_fs_type(fd: int) -> int:
 
 def _pack_statfs(fd: int, readonly: bool) -> bytes:
     v = os.fstatvfs(fd)
-    flags = _ST_VALID | (v.f_flag & ~_ST_VALID) | (_ST_RDONLY if readonly else 0)
-    return _STATFS.pack(_host_fs_type(fd), v.f_bsize, v.f_blocks, v.f_bfree, v.f_bavail,
-                        v.f_files, v.f_ffree, 0, 0, v.f_namemax, v.f_frsize, flags)
-
-
-def _virtual_statfs(magic: int) -> bytes:
-    return _STATFS.pack(magic, 4096, 0, 0, 0, 0, 0, 0, 0, 255, 4096, _ST_VALID)
-
-
-def tmpfs_statfs(size: int, free: int) -> bytes:
-    """statfs(2) of a file system in memory of `size` bytes, `free` of them unused."""
-    return _STATFS.pack(_TMPFS_MAGIC, 4096, size // 4096, free // 4096, free // 4096,
-                        0, 0, 0, 0, 255, 4096, _ST_VALID)
+    flags = abi.ST_VALID | (v.f_flag & ~abi.ST_VALID) | (_ST_RDONLY if readonly else 0)
+    return abi.STATFS.pack(_host_fs_type(fd), v.f_bsize, v.f_blocks, v.f_bfree, v.f_bavail,
+                           v.f_files, v.f_ffree, 0, 0, v.f_namemax, v.f_frsize, flags)
 
 
 def sys_statfs(cage, path, buf, *_):
     guest = path_arg(cage, path)
     found = virtual.lookup(cage, guest)
     if not isinstance(found, str):
-        data = _virtual_statfs(_PROC_MAGIC if guest.startswith("/proc") else _TMPFS_MAGIC)
+        data = abi.virtual_statfs(guest)
     else:
         fd = cage.fs.open(found, os.O_PATH | os.O_CLOEXEC)
         try:
@@ -1306,7 +1263,7 @@ def sys_statfs(cage, path, buf, *_):
 def sys_fstatfs(cage, fd, buf, *_):
     f = cage.fds.get(s32(fd))
     if not f.host_backed:
-        data = _virtual_statfs(_PROC_MAGIC if f.path.startswith("/proc") else _TMPFS_MAGIC)
+        data = abi.virtual_statfs(f.path)
     else:
         readonly = f.borrowed or cage.fs.guest_readonly(f.path or "/")
         data = _pack_statfs(f.host_fd, readonly)
@@ -1485,12 +1442,6 @@ _RWF_HOST = {_RWF_HIPRI: os.RWF_HIPRI, _RWF_DSYNC: os.RWF_DSYNC, _RWF_SYNC: os.R
              _RWF_NOWAIT: os.RWF_NOWAIT, _RWF_APPEND: os.RWF_APPEND}
 
 
-def _hilo(lo: int, hi: int) -> int:
-    """preadv's offset, split in two longs by a 32-bit libc (x86_64's passes it whole in
-    `lo` and its top half again in `hi`: the same value either way)."""
-    return (lo & 0xFFFFFFFF) | (s32(hi) << 32)
-
-
 def _vectored(cage, fd: int, iov: int, iovcnt: int, offset: int, flags: int, write: bool) -> int:
     f = cage.fds.get(s32(fd))
     if flags & ~_RWF_KNOWN:
@@ -1541,28 +1492,20 @@ def _vectored(cage, fd: int, iov: int, iovcnt: int, offset: int, flags: int, wri
     return os.preadv(f.host_fd, views, offset, host_flags)
 
 
-def _explicit_offset(lo: int, hi: int) -> int:
-    """preadv/pwritev's offset: -1 means "the file position" only to their *v2 forms."""
-    offset = _hilo(lo, hi)
-    if offset < 0:
-        raise abi.error(errno.EINVAL)
-    return offset
-
-
 def sys_preadv(cage, fd, iov, iovcnt, lo, hi, *_):
-    return _vectored(cage, fd, iov, iovcnt, _explicit_offset(lo, hi), 0, False)
+    return _vectored(cage, fd, iov, iovcnt, abi.explicit_offset(lo, hi), 0, False)
 
 
 def sys_pwritev(cage, fd, iov, iovcnt, lo, hi, *_):
-    return _vectored(cage, fd, iov, iovcnt, _explicit_offset(lo, hi), 0, True)
+    return _vectored(cage, fd, iov, iovcnt, abi.explicit_offset(lo, hi), 0, True)
 
 
 def sys_preadv2(cage, fd, iov, iovcnt, lo, hi, flags):
-    return _vectored(cage, fd, iov, iovcnt, _hilo(lo, hi), u32(flags), False)
+    return _vectored(cage, fd, iov, iovcnt, abi.hilo(lo, hi), u32(flags), False)
 
 
 def sys_pwritev2(cage, fd, iov, iovcnt, lo, hi, flags):
-    return _vectored(cage, fd, iov, iovcnt, _hilo(lo, hi), u32(flags), True)
+    return _vectored(cage, fd, iov, iovcnt, abi.hilo(lo, hi), u32(flags), True)
 
 
 # ---------------------------------------------------------------- fd ranges

@@ -8,6 +8,7 @@ until it would not (lind.portable.runtime).
 from __future__ import annotations
 
 import errno
+import os
 import stat
 import time
 from abc import ABC, abstractmethod
@@ -61,6 +62,12 @@ class Description(ABC):
         raise _error(errno.EINVAL)
 
     def seek(self, offset: int, whence: int) -> int:
+        raise _error(errno.ESPIPE)
+
+    def pread(self, n: int, offset: int) -> bytes:
+        raise _error(errno.ESPIPE)
+
+    def pwrite(self, data: bytes, offset: int) -> int:
         raise _error(errno.ESPIPE)
 
     @abstractmethod
@@ -275,8 +282,8 @@ class PipeEnd(Description):
                 found |= abi.POLLHUP
         else:
             if pipe.readers == 0:
-                found |= abi.POLLERR
-            elif pipe.can_put():
+                found |= abi.POLLERR       # and POLLOUT if it fits, as Linux (write: EPIPE)
+            if pipe.can_put():
                 found |= events & abi.POLLOUT
         return found
 
@@ -345,3 +352,44 @@ class Console(Description):
         now = time.time_ns()
         return Stat(0x636F6E73, 1, 1, stat.S_IFCHR | 0o620, 0, 0, 0, now, now, now,
                     st_rdev=0x8800)
+
+
+# the devices of /dev a cage may open, by path: their name, major and minor numbers
+DEVICES = {f"/dev/{name}": (name, major, minor) for name, major, minor in (
+    ("null", 1, 3), ("zero", 1, 5), ("full", 1, 7), ("random", 1, 8), ("urandom", 1, 9))}
+
+
+class DeviceFile(Description):
+    """/dev/null, zero, full, random or urandom, open: Linux's answers with no device
+    behind them (the microvisor serves the same ones, lind.microvisor.virtual)."""
+
+    def __init__(self, device: tuple[str, int, int], flags: int) -> None:
+        super().__init__(flags)
+        self.name, self.major, self.minor = device
+
+    def read(self, n: int) -> bytes:
+        if self.name == "null":
+            return b""
+        return bytes(n) if self.name in ("zero", "full") else os.urandom(n)
+
+    def write(self, data: bytes) -> int:
+        if self.name == "full":
+            raise _error(errno.ENOSPC)
+        return len(data)
+
+    def pread(self, n: int, offset: int) -> bytes:
+        return self.read(n)
+
+    def pwrite(self, data: bytes, offset: int) -> int:
+        return self.write(data)
+
+    def seek(self, offset: int, whence: int) -> int:
+        return 0
+
+    def stat(self) -> Stat:
+        now = time.time_ns()
+        return Stat(0x64657600, self.major << 8 | self.minor, 1, stat.S_IFCHR | 0o666, 0, 0, 0,
+                    now, now, now, st_rdev=os.makedev(self.major, self.minor))
+
+    def closed(self) -> None:
+        """Nothing is held."""

@@ -24,6 +24,7 @@ import os
 import re
 import stat
 import time
+from collections.abc import Callable
 
 from lind.grates import Call, Grate, handles
 from lind.grates.paths import (
@@ -52,25 +53,19 @@ from lind.portable.memfs import (
     Symlink,
     Tree,
     names_a_directory,
+    writable,
 )
 
 DEFAULT_CAPACITY = 1 << 30      # bytes an imfs tree holds unless told otherwise
 _R, _W, _X = 4, 2, 1
 _OPEN_ONLY = abi.O_CREAT | abi.O_EXCL | abi.O_TRUNC | abi.O_CLOEXEC | abi.O_NOCTTY
 _PROVIDED_BELOW = ("/dev", "/proc")     # the microvisor's own files, kept at a "/" prefix
-_RENAME_NOREPLACE, _RENAME_EXCHANGE = 1, 2
 _PROC_FD = re.compile(r"/proc/(self|\d+)/fd/(\d+)")
 _AF_UNIX, _SOCKADDR_UN = 1, 110      # sockaddr_un: family and 108 bytes of path
 
 
 def _error(code: int) -> OSError:
     return abi.error(code)
-
-
-def _writable(node: Node) -> None:
-    """EROFS for what a read-only mount brought in."""
-    if node.readonly:
-        raise _error(errno.EROFS)
 
 
 class MemoryFile(OpenFile):
@@ -282,19 +277,18 @@ class MemoryFiles(Grate):
             return None
         return f if isinstance(f, MemoryFile) and f.owner is self else None
 
+    def _searchable(self, cage) -> Callable[[Dir], bool]:
+        return lambda d: self.may(cage, d, _X)
+
     def _find(self, call: Call, guest: str, follow: bool = True) -> Found:
         return self.tree.find(self._inside(guest), follow=follow,
-                              can_search=lambda d: self.may(call.cage, d, _X))
+                              can_search=self._searchable(call.cage))
 
     def _node(self, call: Call, guest: str, follow: bool = True, slash: bool = False) -> Node:
         """The node at `guest`; with `slash` (the path ended in "/") it must be a
         directory, a final link followed to it."""
-        found = self._find(call, guest, follow or slash)
-        if found.node is None:
-            raise _error(errno.ENOENT)
-        if (slash or found.slash) and not isinstance(found.node, Dir):
-            raise _error(errno.ENOTDIR)
-        return found.node
+        return self.tree.node_at(self._inside(guest), follow=follow, slash=slash,
+                                 can_search=self._searchable(call.cage))
 
     @staticmethod
     def _slash(call: Call, index: int) -> bool:
@@ -327,7 +321,7 @@ class MemoryFiles(Grate):
 
     def _changeable(self, cage, node: Node) -> None:
         """chmod, utimes to a time given, chown: the owner's (or root's) only."""
-        _writable(node)
+        writable(node)
         if cage.ids[1] != 0 and node.uid != SELF:
             raise _error(errno.EPERM)
 
@@ -341,46 +335,14 @@ class MemoryFiles(Grate):
         return self.open(call, guest, flags, mode, self._slash(call, self._path_index(call)))
 
     def open(self, call: Call, guest: str, flags: int, mode: int, slash: bool = False) -> int:
-        if flags & abi.O_TMPFILE == abi.O_TMPFILE:
-            raise _error(errno.EOPNOTSUPP)
-        if flags & abi.O_CREAT and flags & abi.O_DIRECTORY:
-            raise _error(errno.EINVAL)       # as Linux since 6.4
-        access, cage = flags & abi.O_ACCMODE, call.cage
-        want = (_R if access != abi.O_WRONLY else 0) | (_W if access != abi.O_RDONLY else 0)
-        exclusive = flags & abi.O_CREAT and flags & abi.O_EXCL
-        follow = slash or not (flags & abi.O_NOFOLLOW or exclusive)
+        cage = call.cage
         with self.tree.lock:
-            found = self._find(call, guest, follow)
-            node, slash = found.node, slash or found.slash
-            if slash and flags & abi.O_CREAT:
-                raise _error(errno.EISDIR)      # "name/" is never a file to create
-            if node is None:
-                if not flags & abi.O_CREAT:
-                    raise _error(errno.ENOENT)
-                if slash:
-                    raise _error(errno.EISDIR)
-                _writable(found.parent)
-                self._need(cage, found.parent, _W | _X)
-                node = self.tree.new(found.parent, found.name, File, mode & ~cage.umask)
-            else:
-                if exclusive:
-                    raise _error(errno.EEXIST)
-                if isinstance(node, Symlink) and not flags & abi.O_PATH:
-                    raise _error(errno.ELOOP)       # O_NOFOLLOW on a link
-                if isinstance(node, Dir):
-                    if access != abi.O_RDONLY and not flags & abi.O_PATH or flags & abi.O_CREAT:
-                        raise _error(errno.EISDIR)
-                elif flags & abi.O_DIRECTORY or slash:
-                    raise _error(errno.ENOTDIR)
-                if not flags & abi.O_PATH:
-                    if want & _W or flags & abi.O_TRUNC and isinstance(node, File):
-                        _writable(node)
-                    self._need(cage, node, want | (_W if flags & abi.O_TRUNC else 0))
+            node = self.tree.open(self._inside(guest), flags, mode, slash=slash,
+                                  umask=cage.umask, can_search=self._searchable(cage),
+                                  need=lambda n, want: self._need(cage, n, want))
             if isinstance(node, Fifo) and not flags & abi.O_PATH:
                 fifo, f = node, None
             else:
-                if flags & abi.O_TRUNC and isinstance(node, File) and not flags & abi.O_PATH:
-                    self.tree.resize(node, 0)
                 fifo, f = None, MemoryFile(self, node, flags, guest)
         if fifo is not None:      # it waits for the other end: not with the tree locked
             return self._open_fifo(call, fifo, flags)
@@ -505,12 +467,7 @@ class MemoryFiles(Grate):
             ids = call.args[1:3] if call.name != "fchownat" else call.args[2:4]
         if node is None:
             return call.forward()
-        _writable(node)
-        st = self.tree.stat(node)
-        owner, group = abi.seen_owner(st, call.cage.ids)
-        if abi.s32(ids[0]) not in (-1, owner) or abi.s32(ids[1]) not in (-1, group):
-            raise _error(errno.EPERM)
-        node.touched()
+        self.tree.keep_owner(node, ids[0], ids[1], call.cage.ids)
         return 0
 
     @handles("utimensat")
@@ -548,7 +505,7 @@ class MemoryFiles(Grate):
         if times is not None:
             self._changeable(cage, node)
         else:
-            _writable(node)
+            writable(node)
             if cage.ids[1] != 0 and node.uid != SELF:
                 self._need(cage, node, _W)
             now = time.time_ns()
@@ -574,7 +531,7 @@ class MemoryFiles(Grate):
                 return call.forward()
             if isinstance(node, Dir):
                 raise _error(errno.EISDIR)
-            _writable(node)
+            writable(node)
             self._need(call.cage, node, _W)
             if length < 0:
                 raise _error(errno.EINVAL)
@@ -620,7 +577,7 @@ class MemoryFiles(Grate):
         if not ours:
             return call.forward()
         room = self.tree.room()
-        call.write(1, sys_files.tmpfs_statfs(self.tree.used + room, room))
+        call.write(1, abi.tmpfs_statfs(self.tree.used + room, room))
         return 0
 
     @handles("mmap")
@@ -692,7 +649,7 @@ class MemoryFiles(Grate):
             found = self._find(call, guest, follow=False)
             if found.node is not None or not found.name:
                 raise _error(errno.EADDRINUSE)
-            _writable(found.parent)
+            writable(found.parent)
             self._need(call.cage, found.parent, _W | _X)
             node = self.tree.new(found.parent, found.name, Socket, 0o777 & ~call.cage.umask)
         result = call.forward(call.args[0], *self._host_address(call, node))
@@ -755,17 +712,14 @@ class MemoryFiles(Grate):
         return 0
 
     def _make_room(self, call: Call, guest: str, index: int = 0) -> Found:
-        """Where a new name (path argument `index`) goes: EEXIST if it is taken,
-        EACCES if its directory may not be written, EROFS in a read-only mount's.
-        Only mkdir may name it "name/"."""
-        found = self._find(call, guest, follow=False)
-        if found.node is not None or not found.name:
-            raise _error(errno.EEXIST)
-        if call.name not in ("mkdir", "mkdirat") and self._slash(call, self._path_index(call, index)):
-            raise _error(errno.ENOENT)
-        _writable(found.parent)
-        self._need(call.cage, found.parent, _W | _X)
-        return found
+        """Where a new name (path argument `index`) goes (memfs.Tree.new_name); only
+        mkdir may name it "name/"."""
+        slash = call.name not in ("mkdir", "mkdirat") and self._slash(
+            call, self._path_index(call, index))
+        cage = call.cage
+        return self.tree.new_name(self._inside(guest), slash=slash,
+                                  can_search=self._searchable(cage),
+                                  need=lambda n, want: self._need(cage, n, want))
 
     @handles("link", "linkat")
     def link(self, call: Call) -> int:
@@ -827,39 +781,17 @@ class MemoryFiles(Grate):
         if guest is None:
             return call.forward()
         directory = removes_directory(call)
-        raw = call.string(self._path_index(call), abi.PATH_MAX - 1)
-        last = raw.rstrip(b"/").rsplit(b"/", 1)[-1]
+        spelled = call.string(self._path_index(call), abi.PATH_MAX - 1).decode(
+            "utf-8", "surrogateescape")
+        cage = call.cage
+
+        def may_remove(parent: Dir, node: Node) -> None:
+            self._need(cage, parent, _W | _X)
+            self._sticky(cage, parent, node)
+
         with self.tree.lock:
-            if names_a_directory(raw.decode("utf-8", "surrogateescape")):
-                # "d/": rmdir follows it to the directory; unlink never takes one
-                there = self._find(call, guest, follow=directory)
-                if there.node is None:
-                    raise _error(errno.ENOENT)
-                if not isinstance(there.node, Dir):
-                    raise _error(errno.ENOTDIR)
-                if not directory:
-                    raise _error(errno.EISDIR if isinstance(self._find(
-                        call, guest, follow=False).node, Dir) else errno.ENOTDIR)
-                if last == b".":
-                    raise _error(errno.EINVAL)
-                if last == b"..":
-                    raise _error(errno.ENOTEMPTY)
-            found = self._find(call, guest, follow=False)
-            node = found.node
-            if node is None:
-                raise _error(errno.ENOENT)
-            if not found.name or node is self.tree.root:
-                raise _error(errno.EBUSY)
-            if directory and not isinstance(node, Dir):
-                raise _error(errno.ENOTDIR)
-            if not directory and isinstance(node, Dir):
-                raise _error(errno.EISDIR)
-            if isinstance(node, Dir) and node.entries:
-                raise _error(errno.ENOTEMPTY)
-            _writable(found.parent)
-            self._need(call.cage, found.parent, _W | _X)
-            self._sticky(call.cage, found.parent, node)
-            self.tree.remove(found.parent, found.name)
+            self.tree.unlink(self._inside(guest), spelled, directory=directory,
+                             can_search=self._searchable(cage), may_remove=may_remove)
         return 0
 
     @staticmethod
@@ -873,32 +805,14 @@ class MemoryFiles(Grate):
         if both is None:
             return call.forward()
         flags = abi.u32(call.args[4]) if call.name == "renameat2" else 0
-        if flags & ~(_RENAME_NOREPLACE | _RENAME_EXCHANGE) or flags == (
-                _RENAME_NOREPLACE | _RENAME_EXCHANGE):
-            raise _error(errno.EINVAL)
         old, new = both
         slash = self._slash(call, self._path_index(call, 0)) or self._slash(
             call, self._path_index(call, 1))
+        cage = call.cage
         with self.tree.lock:
-            src = self._find(call, old, follow=False)
-            dst = self._find(call, new, follow=False)
-            if src.node is None:
-                raise _error(errno.ENOENT)
-            if slash and not isinstance(src.node, Dir):
-                raise _error(errno.ENOTDIR)
-            if not src.name or not dst.name:
-                raise _error(errno.EBUSY)
-            if flags & _RENAME_NOREPLACE and dst.node is not None:
-                raise _error(errno.EEXIST)
-            if flags & _RENAME_EXCHANGE and dst.node is None:
-                raise _error(errno.ENOENT)
-            for parent in (src.parent, dst.parent):
-                _writable(parent)
-                self._need(call.cage, parent, _W | _X)
-            if flags & _RENAME_EXCHANGE:
-                self.tree.exchange(src, dst)
-            else:
-                self.tree.rename(src, dst)
+            self.tree.rename_path(self._inside(old), self._inside(new), flags, slash=slash,
+                                  can_search=self._searchable(cage),
+                                  need=lambda n, want: self._need(cage, n, want))
         return 0
 
     # -- directories ------------------------------------------------------------

@@ -5,7 +5,10 @@ kernel file system is reachable (a browser, through Pyodide) as it does on Linux
 A tree can be filled from a host directory or a zip archive and written back to
 either. Names are resolved here, component by component: a symbolic link's absolute
 target starts again at this tree's root and `..` stops there, so no name, however it
-is spelled or linked, leads out of the tree.
+is spelled or linked, leads out of the tree. The rules of Linux's file calls that hang
+on the tree alone (open's flags, names spelled "name/", unlink, rmdir and renameat2,
+chown in a tree of one user) are here too, so the threaded runtime's grate
+(lind.portable.files) and the cooperative runtime's table (syscalls) give one answer.
 
 A tree has a capacity: file bytes, link targets and a charge per name count against
 it, and what would pass it is ENOSPC, so no cage can fill the host's memory through
@@ -25,7 +28,7 @@ import tempfile
 import threading
 import time
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import BinaryIO, TypeVar
 
@@ -40,8 +43,23 @@ RELATIME_NS = 24 * 3600 * 10**9   # atime moves on a read at most once a day (re
 _ZIP_UNIX = 3               # zip "created on" system code of Unix
 
 
+_R, _W, _X = 4, 2, 1
+RENAME_NOREPLACE, RENAME_EXCHANGE = 1, 2
+
+
 def _error(code: int) -> OSError:
     return OSError(code, os.strerror(code))
+
+
+def writable(node: Node) -> None:
+    """EROFS for what a read-only mount brought in."""
+    if node.readonly:
+        raise _error(errno.EROFS)
+
+
+# need(node, bits): EACCES unless the caller may read/write/search (R, W, X) `node`;
+# None where every caller may (the cooperative runtime's cages are root of their tree)
+Need = Callable[["Node", int], None] | None
 
 
 @dataclass(eq=False)
@@ -291,6 +309,142 @@ class Tree:
             raise _error(errno.ENOENT)
         return found.node
 
+    def node_at(self, path: str, *, follow: bool = True, slash: bool = False,
+                can_search=None) -> Node:
+        """The node at `path`; with `slash` (it was spelled "name/") it must be a
+        directory, a final link followed to it, as the kernel's walk requires."""
+        found = self.find(path, follow=follow or slash, can_search=can_search)
+        if found.node is None:
+            raise _error(errno.ENOENT)
+        if (slash or found.slash) and not isinstance(found.node, Dir):
+            raise _error(errno.ENOTDIR)
+        return found.node
+
+    def new_name(self, path: str, *, slash: bool = False, can_search=None,
+                 need: Need = None) -> Found:
+        """Where a new name goes (mkdir, symlink, link, mknod): EEXIST if it is taken,
+        ENOENT if spelled "name/" (`slash`; mkdir's caller passes False), EROFS in a
+        read-only mount's directory, EACCES if `need` says it may not be written."""
+        found = self.find(path, follow=False, can_search=can_search)
+        if found.node is not None or not found.name:
+            raise _error(errno.EEXIST)
+        if slash:
+            raise _error(errno.ENOENT)
+        writable(found.parent)
+        if need is not None:
+            need(found.parent, _W | _X)
+        return found
+
+    def open(self, path: str, flags: int, mode: int, *, slash: bool = False, umask: int = 0,
+             can_search=None, need: Need = None) -> Node:
+        """The node open(2) with `flags` reaches at `path` (spelled "name/": `slash`),
+        made by O_CREAT (`mode` less `umask`) or emptied by O_TRUNC, with Linux's
+        errors in Linux's order. A FIFO is returned unopened: its ends are the back
+        end's."""
+        if flags & abi.O_TMPFILE == abi.O_TMPFILE:
+            raise _error(errno.EOPNOTSUPP)
+        if flags & abi.O_CREAT and flags & abi.O_DIRECTORY:
+            raise _error(errno.EINVAL)       # as Linux since 6.4
+        access = flags & abi.O_ACCMODE
+        want = (_R if access != abi.O_WRONLY else 0) | (_W if access != abi.O_RDONLY else 0)
+        exclusive = flags & abi.O_CREAT and flags & abi.O_EXCL
+        follow = slash or not (flags & abi.O_NOFOLLOW or exclusive)
+        found = self.find(path, follow=follow, can_search=can_search)
+        node, slash = found.node, slash or found.slash
+        if slash and flags & abi.O_CREAT:
+            raise _error(errno.EISDIR)      # "name/" is never a file to create
+        if node is None:
+            if not flags & abi.O_CREAT:
+                raise _error(errno.ENOENT)
+            writable(found.parent)
+            if need is not None:
+                need(found.parent, _W | _X)
+            return self.new(found.parent, found.name, File, mode & ~umask)
+        if exclusive:
+            raise _error(errno.EEXIST)
+        if isinstance(node, Symlink) and not flags & abi.O_PATH:
+            raise _error(errno.ELOOP)       # O_NOFOLLOW on a link
+        if isinstance(node, Dir):
+            if access != abi.O_RDONLY and not flags & abi.O_PATH or flags & abi.O_CREAT:
+                raise _error(errno.EISDIR)
+        elif flags & abi.O_DIRECTORY or slash:
+            raise _error(errno.ENOTDIR)
+        if isinstance(node, Socket) and not flags & abi.O_PATH:
+            raise _error(errno.ENXIO)       # a socket's name is connected to, not opened
+        if not flags & abi.O_PATH:
+            truncates = flags & abi.O_TRUNC and isinstance(node, File)
+            if want & _W or truncates:
+                writable(node)
+            if need is not None:
+                need(node, want | (_W if flags & abi.O_TRUNC else 0))
+            if truncates:
+                self.resize(node, 0)
+        return node
+
+    def unlink(self, path: str, spelled: str, *, directory: bool, can_search=None,
+               may_remove: Callable[[Dir, Node], None] | None = None) -> None:
+        """unlink(2), or rmdir(2) with `directory`, of `path` as the cage `spelled` it:
+        "d/" names only a directory (a link followed to it by rmdir), "d/." is EINVAL,
+        "d/.." ENOTEMPTY. `may_remove(parent, node)` checks the caller's right."""
+        if names_a_directory(spelled):
+            there = self.find(path, follow=directory, can_search=can_search)
+            if there.node is None:
+                raise _error(errno.ENOENT)
+            if not isinstance(there.node, Dir):
+                raise _error(errno.ENOTDIR)
+            if not directory:
+                raise _error(errno.EISDIR if isinstance(self.find(
+                    path, follow=False, can_search=can_search).node, Dir) else errno.ENOTDIR)
+            last = spelled.rstrip("/").rsplit("/", 1)[-1]
+            if last == ".":
+                raise _error(errno.EINVAL)
+            if last == "..":
+                raise _error(errno.ENOTEMPTY)
+        found = self.find(path, follow=False, can_search=can_search)
+        node = found.node
+        if node is None:
+            raise _error(errno.ENOENT)
+        if not found.name or node is self.root:
+            raise _error(errno.EBUSY)
+        if directory and not isinstance(node, Dir):
+            raise _error(errno.ENOTDIR)
+        if not directory and isinstance(node, Dir):
+            raise _error(errno.EISDIR)
+        if isinstance(node, Dir) and node.entries:
+            raise _error(errno.ENOTEMPTY)
+        writable(found.parent)
+        if may_remove is not None:
+            may_remove(found.parent, node)
+        self.remove(found.parent, found.name)
+
+    def rename_path(self, old: str, new: str, flags: int = 0, *, slash: bool = False,
+                    can_search=None, need: Need = None) -> None:
+        """renameat2(2) of `old` to `new` with `flags` (RENAME_NOREPLACE or
+        RENAME_EXCHANGE); `slash`: either was spelled "name/" (a directory's only)."""
+        if flags & ~(RENAME_NOREPLACE | RENAME_EXCHANGE) or flags == (
+                RENAME_NOREPLACE | RENAME_EXCHANGE):
+            raise _error(errno.EINVAL)
+        src = self.find(old, follow=False, can_search=can_search)
+        dst = self.find(new, follow=False, can_search=can_search)
+        if src.node is None:
+            raise _error(errno.ENOENT)
+        if slash and not isinstance(src.node, Dir):
+            raise _error(errno.ENOTDIR)
+        if not src.name or not dst.name:
+            raise _error(errno.EBUSY)
+        if flags & RENAME_NOREPLACE and dst.node is not None:
+            raise _error(errno.EEXIST)
+        if flags & RENAME_EXCHANGE and dst.node is None:
+            raise _error(errno.ENOENT)
+        for parent in (src.parent, dst.parent):
+            writable(parent)
+            if need is not None:
+                need(parent, _W | _X)
+        if flags & RENAME_EXCHANGE:
+            self.exchange(src, dst)
+        else:
+            self.rename(src, dst)
+
     def path_of(self, d: Dir) -> str:
         """The path of a directory from the root ("/" for the root; "" once removed)."""
         names = []
@@ -411,6 +565,15 @@ class Tree:
             if d is self.root:
                 return False
             d = self._parent(d)
+
+    def keep_owner(self, node: Node, uid: int, gid: int, ids: tuple[int, int, int, int]) -> None:
+        """chown(2) in a tree of one user, the caller's (whose ids are `ids`): an owner
+        may only be kept (-1, or the one the caller sees there), else EPERM."""
+        writable(node)
+        owner, group = abi.seen_owner(self.stat(node), ids)
+        if abi.s32(uid) not in (-1, owner) or abi.s32(gid) not in (-1, group):
+            raise _error(errno.EPERM)
+        node.touched()
 
     def stat(self, node: Node) -> Stat:
         """`node`'s attributes with owners as the host back end gives them: SELF as

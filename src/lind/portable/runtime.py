@@ -44,8 +44,10 @@ from lind.engine import WASM_PAGE, Engine, EngineError, Instance, Memory, new_en
 from lind.microvisor import abi
 from lind.portable import signals, syscalls
 from lind.portable.descriptions import Console, Description, PipeBudget
+from lind.portable.events import TimerFile
 from lind.portable.locks import Locks
 from lind.portable.memfs import File, Tree
+from lind.portable.resources import Resources
 from lind.portable.sockets import Network
 from lind.portable.syscalls import CageEnded, Suspend
 from lind.toolchain.asyncify import AsyncifyError, is_suspendable
@@ -126,6 +128,9 @@ class Process:
         self.signal_words = (0, 0)               # where the guest reads "a handler is due"
         self.mask_after_suspend: int | None = None   # sigsuspend's caller's mask
         self.altstack = (0, 2, 0)                # sigaltstack's sp, flags, size (disabled)
+        self.resources = (parent.resources.forked() if parent is not None
+                          else Resources.first(runtime.max_processes))
+        self.ran_since = time.process_time_ns()  # when its code last began to run
 
     # -- memory ---------------------------------------------------------------
     def read(self, addr: int, length: int) -> bytes:
@@ -147,8 +152,10 @@ class Process:
         while len(out) <= limit:
             chunk = self.read(addr + len(out), min(256, max(1, self.memory.size() - addr - len(out))))
             end = chunk.find(b"\0")
-            if end >= 0:
+            if end >= 0 and len(out) + end <= limit:
                 return out + chunk[:end]
+            if end >= 0:
+                break
             out += chunk
         raise OSError(errno.ENAMETOOLONG, "File name too long")
 
@@ -176,7 +183,7 @@ class Process:
         fd = lowest
         while fd in self.fds:
             fd += 1
-        if fd >= syscalls.MAX_FDS:
+        if fd >= self.resources.open_files:
             description.release()
             raise OSError(errno.EMFILE, "Too many open files")
         self.fds[fd] = (description, cloexec)
@@ -241,7 +248,21 @@ class Process:
         return 0
 
     def _syscall(self, nr: int, *args: int) -> int:
-        """Every call the cage makes: its result, or -errno."""
+        """Every call the cage makes: its result, or -errno. The host's CPU time since
+        its code last began to run is its user time; the call's own, less what other
+        cages ran meanwhile (on top of it), its system time."""
+        runtime = self.runtime
+        entered = time.process_time_ns()
+        runtime.charge_cpu(self, entered - self.ran_since, 0)
+        charged = runtime.cpu_charged_ns
+        try:
+            return self._call(nr, args)
+        finally:
+            left = time.process_time_ns()
+            runtime.charge_cpu(self, 0, left - entered - (runtime.cpu_charged_ns - charged))
+            self.ran_since = left
+
+    def _call(self, nr: int, args: tuple[int, ...]) -> int:
         if self.status is not None or self.exec_request is not None:
             raise CageEnded()        # ending: nothing more runs in this instance
         if self.woken is not None:   # rewound into the call it was parked in
@@ -336,9 +357,13 @@ class Process:
             signals.post(self.parent, signals.SIGCHLD, self.pid,
                          signals.CLD_KILLED if killed else signals.CLD_EXITED,
                          killed or status >> 8)
+        if self.memory is not None:
+            self.resources.peak_kib = max(self.resources.peak_kib, self.memory.size() // 1024)
         self.instance = self.memory = self.heap = None    # its memory back to the run
         for child in self.children:
             child.parent = None          # no init to adopt them: nobody waits for them
+            if child.resources.parent_death_signal:          # prctl(PR_SET_PDEATHSIG)
+                signals.post(child, child.resources.parent_death_signal, self.pid)
         self.children = []
         if self.parent is None:
             self.reaped = True
@@ -454,6 +479,8 @@ class Runtime:
         self.fifos: dict[Any, Any] = {}          # a FIFO's node -> its pipe
         self.fifo_openers: dict[Process, tuple] = {}   # set aside in a FIFO's open
         self.timers: dict[Process, tuple[float, float]] = {}   # setitimer's: due, interval
+        self.timer_files: set[TimerFile] = set()     # armed timerfds: the scheduler wakes for them
+        self.cpu_charged_ns = 0                      # CPU time charged to all cages so far
         self._clock: threading.Timer | None = None
         self.max_processes = max_processes
         self.memory_limit = memory_limit
@@ -480,10 +507,13 @@ class Runtime:
             self._modules[key] = program
         return program
 
+    def memory_held(self) -> int:
+        """Bytes of linear memory the run's cages hold now."""
+        return sum(p.memory.size() for p in self.processes.values() if p.memory is not None)
+
     def charge_memory(self, more: int) -> None:
         """ENOMEM unless the run's cages may hold `more` bytes of memory besides theirs."""
-        held = sum(p.memory.size() for p in self.processes.values() if p.memory is not None)
-        if held + more > self.memory_limit:
+        if self.memory_held() + more > self.memory_limit:
             raise OSError(errno.ENOMEM, "Cannot allocate memory")
 
     def new_process(self, parent: Process | None) -> Process:
@@ -503,6 +533,7 @@ class Runtime:
         ended; its exit status as subprocess gives it (-N: killed by signal N)."""
         first = self.new_process(None)
         first.cwd = cwd
+        first.resources.name = posixpath.basename(os.fsencode(argv[0]))[:15] if argv else b""
         first.install(Console(stdin=self.stdin))
         first.install(Console(sink=self.stdout))
         first.install(Console(sink=self.stderr))
@@ -555,6 +586,7 @@ class Runtime:
         the run's deadline."""
         times = [p.until for p in self.parked if p.until is not None]
         times += [due for due, _ in self.timers.values()]
+        times += [due for f in self.timer_files if (due := f.due_monotonic()) is not None]
         if until is not None:
             times.append(until)
         if not times:
@@ -662,6 +694,7 @@ class Runtime:
                 if proc.rewinding:
                     proc.instance.call("asyncify_start_rewind", proc.asyncify_data)
                 try:
+                    proc.ran_since = time.process_time_ns()
                     proc.instance.call(proc.entry)
                 except CageEnded:
                     continue
@@ -816,26 +849,43 @@ class Runtime:
             if cloexec:
                 proc.close(fd)
         proc.exec_request = (program, argv, env)
+        proc.resources.exec_done(os.fsencode(posixpath.basename(path)))
         proc.actions = signals.kept_by_exec(proc.actions)
         proc.signal_words = (0, 0)         # the new program says where its words are
         raise CageEnded()
 
-    def reap(self, parent: Process, pid: int, nohang: bool) -> tuple[int, int]:
-        """wait4: (pid, status) of an ended child matching `pid`; (0, 0) with WNOHANG."""
+    def reap(self, parent: Process, pid: int, nohang: bool, keep: bool = False,
+             exited: bool = True) -> Process | None:
+        """wait4's and waitid's: an ended child matching `pid` (Linux's: -1 any child, 0
+        one of the caller's group, below -1 one of the group -pid, else that child),
+        reaped -- its CPU time the parent's children's -- unless `keep` (WNOWAIT); None
+        with `nohang` when none has ended. Without `exited` it waits for a stop, which
+        never comes here (waitid with WSTOPPED or WCONTINUED alone)."""
         def matching() -> list[Process]:
-            return [c for c in parent.children if pid in (-1, 0) or c.pid == abs(pid)]
+            if pid > 0:
+                return [c for c in parent.children if c.pid == pid]
+            group = parent.pgid if pid == 0 else -pid
+            return [c for c in parent.children if pid == -1 or c.pgid == group]
+
+        def ended() -> Process | None:
+            return next((c for c in matching() if c.status is not None), None) if exited else None
 
         if not matching():
             raise OSError(errno.ECHILD, "No child processes")
         if not nohang:
-            self.wait_until(parent, lambda: any(c.status is not None for c in matching()),
-                            "a child to end")
-        for child in matching():
-            if child.status is not None:
-                parent.children.remove(child)
-                child.reaped = True
-                return child.pid, child.status
-        return 0, 0
+            self.wait_until(parent, lambda: ended() is not None, "a child to end")
+        child = ended()
+        if child is not None and not keep:
+            parent.children.remove(child)
+            child.reaped = True
+            parent.resources.reaped(child.resources)
+        return child
+
+    def charge_cpu(self, proc: Process, user_ns: int, system_ns: int) -> None:
+        """CPU time the run spent on `proc` (its code, its calls)."""
+        proc.resources.user_ns += user_ns
+        proc.resources.system_ns += system_ns
+        self.cpu_charged_ns += user_ns + system_ns
 
 
 def _nap_until(when: float) -> None:

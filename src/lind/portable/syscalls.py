@@ -21,8 +21,16 @@ from typing import Any
 from lind.microvisor import abi, lock_ranges
 from lind.microvisor.abi import s32, u32
 from lind.portable import signals
-from lind.portable.descriptions import Description, FifoBoth, Pipe, PipeEnd, TreeFile
-from lind.portable.memfs import Dir, Fifo, File, Found, Socket, Symlink, names_a_directory
+from lind.portable.descriptions import (
+    DEVICES,
+    Description,
+    DeviceFile,
+    FifoBoth,
+    Pipe,
+    PipeEnd,
+    TreeFile,
+)
+from lind.portable.memfs import Dir, Fifo, File, Found, Node, Socket, Symlink, names_a_directory, writable
 
 MAX_FDS = 1024
 MAX_IO = 1 << 24      # bytes one read or write moves at most (a short count, as Linux may)
@@ -32,7 +40,6 @@ _SYS_SETJMP, _SYS_LONGJMP, _SYS_SIGNAL_WORD, _SYS_NEXT_SIGNAL = 1020, 1021, 1022
 _MAP_SHARED, _MAP_ANONYMOUS, _MAP_FIXED = 0x01, 0x20, 0x10
 _F_DUPFD, _F_GETFD, _F_SETFD, _F_GETFL, _F_SETFL = 0, 1, 2, 3, 4
 _TIOCGWINSZ, _FIONREAD, _FIONBIO = 0x5413, 0x541B, 0x5421
-_WNOHANG = 1
 _CLOCK_MONOTONIC_IDS = (1, 4, 7)     # MONOTONIC, MONOTONIC_RAW, BOOTTIME
 
 
@@ -85,31 +92,65 @@ def through(layers: Sequence[Any], call: Call) -> int:
 
 
 # -- paths ---------------------------------------------------------------------------
+def path_arg(proc, addr: int) -> bytes:
+    """A path the cage gives: EFAULT for NULL, ENAMETOOLONG from PATH_MAX bytes on."""
+    if not u32(addr):
+        raise OSError(errno.EFAULT, "Bad address")
+    return proc.string(addr, abi.PATH_MAX - 1)
+
+
 def full_path(proc, dirfd: int, raw: bytes) -> str:
+    """The path `raw` names from `dirfd`, as spelled (a trailing "/" or "/." kept: it
+    says the name must be a directory)."""
     if not raw:
         raise OSError(errno.ENOENT, "No such file or directory")
     path = os.fsdecode(raw)
     if path.startswith("/"):
         return path
+    return posixpath.join(_start_dir(proc, dirfd), path)
+
+
+def _start_dir(proc, dirfd: int) -> str:
     if s32(dirfd) == abi.AT_FDCWD:
-        base = proc.cwd
-    else:
-        d = proc.description(dirfd)
-        if not isinstance(d, TreeFile) or not isinstance(d.node, Dir):
-            raise OSError(errno.ENOTDIR, "Not a directory")
-        base = proc.runtime.tree.path_of(d.node)
-    return posixpath.join(base, path)
+        return proc.cwd
+    d = proc.description(dirfd)
+    if not isinstance(d, TreeFile) or not isinstance(d.node, Dir):
+        raise OSError(errno.ENOTDIR, "Not a directory")
+    return proc.runtime.tree.path_of(d.node)
+
+
+def _path(proc, dirfd: int, addr: int) -> str:
+    return full_path(proc, dirfd, path_arg(proc, addr))
 
 
 def _find(proc, dirfd: int, addr: int, follow: bool = True) -> Found:
-    return proc.runtime.tree.find(full_path(proc, dirfd, proc.string(addr)), follow=follow)
+    return proc.runtime.tree.find(_path(proc, dirfd, addr), follow=follow)
 
 
-def _node(proc, dirfd: int, addr: int, follow: bool = True):
-    found = _find(proc, dirfd, addr, follow)
-    if found.node is None:
-        raise OSError(errno.ENOENT, "No such file or directory")
-    return found.node
+def _node(proc, dirfd: int, addr: int, follow: bool = True) -> Node:
+    path = _path(proc, dirfd, addr)
+    return proc.runtime.tree.node_at(path, follow=follow, slash=names_a_directory(path))
+
+
+def _new_name(proc, dirfd: int, addr: int, slash_allowed: bool = False) -> Found:
+    path = _path(proc, dirfd, addr)
+    return proc.runtime.tree.new_name(path, slash=names_a_directory(path) and not slash_allowed)
+
+
+def _empty_path(proc, addr: int, flags: int) -> bool:
+    """Whether an *at call acts on its dirfd itself: AT_EMPTY_PATH with "" or NULL."""
+    return bool(flags & abi.AT_EMPTY_PATH) and (not u32(addr) or proc.read(addr, 1) == b"\0")
+
+
+def _at_target(proc, dirfd: int, addr: int, flags: int) -> Node | Description:
+    """What a call taking (dirfd, path, flags) acts on: the dirfd's file (AT_EMPTY_PATH,
+    the working directory for AT_FDCWD), else the node the path names."""
+    if _empty_path(proc, addr, flags):
+        if s32(dirfd) == abi.AT_FDCWD:
+            return proc.runtime.tree.lookup(proc.cwd)
+        d = proc.description(dirfd)
+        return d.node if isinstance(d, TreeFile) else d
+    return _node(proc, dirfd, addr, not flags & abi.AT_SYMLINK_NOFOLLOW)
 
 
 def program_bytes(proc, path: str) -> bytes:
@@ -124,32 +165,14 @@ def program_bytes(proc, path: str) -> bytes:
 
 # -- files ------------------------------------------------------------------------------
 def sys_openat(proc, dirfd, addr, flags, mode, *_):
-    tree, flags, mode = proc.runtime.tree, u32(flags), u32(mode)
-    path = full_path(proc, dirfd, proc.string(addr))
-    found = tree.find(path, follow=not flags & abi.O_NOFOLLOW)
-    node = found.node
-    wants_dir = names_a_directory(path) or found.slash
-    if node is None:
-        if not flags & abi.O_CREAT:
-            raise OSError(errno.ENOENT, "No such file or directory")
-        if wants_dir or found.name == "":
-            raise OSError(errno.EISDIR, "Is a directory")
-        node = tree.new(found.parent, found.name, File, mode & ~proc.umask)
-    else:
-        if flags & abi.O_CREAT and flags & abi.O_EXCL:
-            raise OSError(errno.EEXIST, "File exists")
-        if isinstance(node, Symlink):
-            raise OSError(errno.ELOOP, "Too many levels of symbolic links")
-        if (flags & abi.O_DIRECTORY or wants_dir) and not isinstance(node, Dir):
-            raise OSError(errno.ENOTDIR, "Not a directory")
-        if isinstance(node, Fifo) and not flags & abi.O_PATH:
-            return proc.install(_open_fifo(proc, node, flags), bool(flags & abi.O_CLOEXEC))
-        if isinstance(node, Dir) and flags & abi.O_ACCMODE:
-            raise OSError(errno.EISDIR, "Is a directory")
-        if node.readonly and flags & abi.O_ACCMODE:
-            raise OSError(errno.EROFS, "Read-only file system")
-        if flags & abi.O_TRUNC and flags & abi.O_ACCMODE and isinstance(node, File):
-            tree.resize(node, 0)
+    tree, flags = proc.runtime.tree, u32(flags) & ~abi.O_LARGEFILE
+    path = _path(proc, dirfd, addr)
+    device = DEVICES.get(posixpath.normpath(path))
+    if device is not None:
+        return proc.install(DeviceFile(device, flags), bool(flags & abi.O_CLOEXEC))
+    node = tree.open(path, flags, u32(mode), slash=names_a_directory(path), umask=proc.umask)
+    if isinstance(node, Fifo) and not flags & abi.O_PATH:
+        return proc.install(_open_fifo(proc, node, flags), bool(flags & abi.O_CLOEXEC))
     return proc.install(TreeFile(tree, node, flags), bool(flags & abi.O_CLOEXEC))
 
 
@@ -202,11 +225,7 @@ def sys_mknodat(proc, dirfd, addr, mode, dev, *_):
         if stat.S_IFMT(mode) in (stat.S_IFCHR, stat.S_IFBLK):
             raise OSError(errno.EPERM, "Operation not permitted")
         raise OSError(errno.EINVAL, "Invalid argument")
-    found = _find(proc, dirfd, addr, follow=False)
-    if found.node is not None:
-        raise OSError(errno.EEXIST, "File exists")
-    if not found.name:
-        raise OSError(errno.EEXIST, "File exists")
+    found = _new_name(proc, dirfd, addr)
     proc.runtime.tree.new(found.parent, found.name, kind, mode & 0o7777 & ~proc.umask)
     return 0
 
@@ -294,31 +313,80 @@ def iovecs(proc, iov, count) -> list[tuple[int, int]]:
     return [struct.unpack_from("<II", raw, 8 * i) for i in range(count)]
 
 
+def _scatter(proc, vecs: list[tuple[int, int]], data: bytes) -> int:
+    """`data` into the cage's buffers, in order; its length."""
+    at = 0
+    for base, n in vecs:
+        if at >= len(data):
+            break
+        proc.write(base, data[at:at + n])
+        at += n
+    return len(data)
+
+
+def _gathered(proc, vecs: list[tuple[int, int]]) -> bytes:
+    """The buffers' bytes up to MAX_IO: 1024 vectors naming one large buffer must not
+    become a thousand copies of it in host memory."""
+    parts, room = [], MAX_IO
+    for base, n in vecs:
+        if room == 0:
+            break
+        parts.append(proc.read(base, min(n, room)))
+        room -= len(parts[-1])
+    return b"".join(parts)
+
+
 def sys_readv(proc, fd, iov, count, *_):
     vecs = iovecs(proc, iov, count)
     d = proc.description(fd)
     _readable(d)
     data = blocking(proc, d, abi.POLLIN,
                      lambda: d.read(min(sum(n for _, n in vecs), MAX_IO)), "input")
-    at = 0
-    for base, n in vecs:
-        proc.write(base, data[at:at + n])
-        at += n
-        if at >= len(data):
-            break
-    return len(data)
+    return _scatter(proc, vecs, data)
 
 
 def sys_writev(proc, fd, iov, count, *_):
-    """The buffers' bytes up to MAX_IO: 1024 vectors naming one large buffer must not
-    become a thousand copies of it in host memory."""
-    parts, room = [], MAX_IO
-    for base, n in iovecs(proc, iov, count):
-        if room == 0:
-            break
-        parts.append(proc.read(base, min(n, room)))
-        room -= len(parts[-1])
-    return _write_all(proc, proc.description(fd), b"".join(parts))
+    return _write_all(proc, proc.description(fd), _gathered(proc, iovecs(proc, iov, count)))
+
+
+_RWF_APPEND, _RWF_KNOWN = 0x10, 0x1F      # RWF_HIPRI, DSYNC, SYNC, NOWAIT, APPEND
+
+
+def _vectored(proc, fd, iov, count, offset: int, flags: int, write: bool) -> int:
+    """preadv/pwritev and their *v2 forms: at `offset`, or (-1, *v2 only) as readv and
+    writev; RWF_APPEND writes at the end. Nothing here waits, so the other flags hold."""
+    if flags & ~_RWF_KNOWN:
+        raise OSError(errno.EOPNOTSUPP, "Operation not supported")
+    if offset == -1:
+        return (sys_writev if write else sys_readv)(proc, fd, iov, count)
+    if offset < 0:
+        raise OSError(errno.EINVAL, "Invalid argument")
+    vecs = iovecs(proc, iov, count)
+    d = proc.description(fd)
+    if write:
+        if not d.writable:
+            raise OSError(errno.EBADF, "Bad file descriptor")
+        if flags & _RWF_APPEND and isinstance(d, TreeFile):
+            offset = d.node.size
+        return d.pwrite(_gathered(proc, vecs), offset)
+    _readable(d)
+    return _scatter(proc, vecs, d.pread(min(sum(n for _, n in vecs), MAX_IO), offset))
+
+
+def sys_preadv(proc, fd, iov, count, lo, hi, *_):
+    return _vectored(proc, fd, iov, count, abi.explicit_offset(lo, hi), 0, False)
+
+
+def sys_pwritev(proc, fd, iov, count, lo, hi, *_):
+    return _vectored(proc, fd, iov, count, abi.explicit_offset(lo, hi), 0, True)
+
+
+def sys_preadv2(proc, fd, iov, count, lo, hi, flags):
+    return _vectored(proc, fd, iov, count, abi.hilo(lo, hi), u32(flags), False)
+
+
+def sys_pwritev2(proc, fd, iov, count, lo, hi, flags):
+    return _vectored(proc, fd, iov, count, abi.hilo(lo, hi), u32(flags), True)
 
 
 def _tree_file(proc, fd) -> TreeFile:
@@ -329,7 +397,7 @@ def _tree_file(proc, fd) -> TreeFile:
 
 
 def sys_pread64(proc, fd, buf, count, offset, *_):
-    d = _tree_file(proc, fd)
+    d = proc.description(fd)
     _readable(d)
     if offset < 0:
         raise OSError(errno.EINVAL, "Invalid argument")
@@ -339,12 +407,71 @@ def sys_pread64(proc, fd, buf, count, offset, *_):
 
 
 def sys_pwrite64(proc, fd, buf, count, offset, *_):
-    d = _tree_file(proc, fd)
+    d = proc.description(fd)
     if not d.writable:
         raise OSError(errno.EBADF, "Bad file descriptor")
     if offset < 0:
         raise OSError(errno.EINVAL, "Invalid argument")
     return d.pwrite(proc.read(buf, min(count & _U32, MAX_IO)), offset)
+
+
+def _offset_arg(proc, addr: int) -> int:
+    """A loff_t the cage points to (copy_file_range, sendfile): EINVAL below 0."""
+    (offset,) = struct.unpack("<q", proc.read(addr, 8))
+    if offset < 0:
+        raise OSError(errno.EINVAL, "Invalid argument")
+    return offset
+
+
+def _file_of(d: Description) -> File:
+    """The regular file of the tree a copy reads or writes (EISDIR, EINVAL otherwise)."""
+    node = d.node if isinstance(d, TreeFile) else None
+    if isinstance(node, Dir):
+        raise OSError(errno.EISDIR, "Is a directory")
+    if not isinstance(node, File):
+        raise OSError(errno.EINVAL, "Invalid argument")
+    return node
+
+
+def _moved(proc, addr: int, d: TreeFile, at: int) -> None:
+    """After a copy: the new offset into the cage's loff_t, or the file's own."""
+    if u32(addr):
+        proc.write(addr, struct.pack("<q", at))
+    else:
+        d.pos = at
+
+
+def sys_copy_file_range(proc, fd_in, off_in, fd_out, off_out, length, flags):
+    src_d, dst_d = proc.description(fd_in), proc.description(fd_out)
+    if u32(flags):
+        raise OSError(errno.EINVAL, "Invalid argument")
+    if not src_d.readable or not dst_d.writable or dst_d.flags & abi.O_APPEND:
+        raise OSError(errno.EBADF, "Bad file descriptor")
+    src_file, dst_file = _file_of(src_d), _file_of(dst_d)
+    src = _offset_arg(proc, off_in) if u32(off_in) else src_d.pos
+    dst = _offset_arg(proc, off_out) if u32(off_out) else dst_d.pos
+    length = min(length & _U32, MAX_IO)
+    if src_file is dst_file and src < dst + length and dst < src + length:
+        raise OSError(errno.EINVAL, "Invalid argument")      # overlapping ranges of one file
+    data = src_d.pread(length, src)
+    done = dst_d.pwrite(data, dst) if data else 0
+    _moved(proc, off_in, src_d, src + done)
+    _moved(proc, off_out, dst_d, dst + done)
+    return done
+
+
+def sys_sendfile(proc, out_fd, in_fd, offset, count, *_):
+    out_d, in_d = proc.description(out_fd), proc.description(in_fd)
+    if not in_d.readable or not out_d.writable:
+        raise OSError(errno.EBADF, "Bad file descriptor")
+    if out_d.flags & abi.O_APPEND:
+        raise OSError(errno.EINVAL, "Invalid argument")
+    _file_of(in_d)
+    start = _offset_arg(proc, offset) if u32(offset) else in_d.pos
+    data = in_d.pread(min(count & _U32, MAX_IO), start)
+    done = _write_all(proc, out_d, data) if data else 0
+    _moved(proc, offset, in_d, start + done)
+    return done
 
 
 def sys_lseek(proc, fd, offset, whence, *_):
@@ -357,10 +484,8 @@ def _pack(proc, st) -> bytes:
 
 def _stat_at(proc, dirfd: int, addr: int, flags: int):
     """stat of a path, or of dirfd itself for an empty path with AT_EMPTY_PATH."""
-    if flags & abi.AT_EMPTY_PATH and proc.read(addr, 1) == b"\0":
-        return proc.description(dirfd).stat()
-    node = _node(proc, dirfd, addr, not flags & abi.AT_SYMLINK_NOFOLLOW)
-    return proc.runtime.tree.stat(node)
+    target = _at_target(proc, dirfd, addr, flags)
+    return target.stat() if isinstance(target, Description) else proc.runtime.tree.stat(target)
 
 
 def sys_fstat(proc, fd, buf, *_):
@@ -387,10 +512,10 @@ def sys_statx(proc, dirfd, addr, flags, mask, buf, *_):
 
 
 def sys_faccessat(proc, dirfd, addr, mode, flags=0, *_):
-    node = _node(proc, dirfd, addr, not u32(flags) & abi.AT_SYMLINK_NOFOLLOW)
-    mode = u32(mode)
-    if mode & ~7:
+    mode, flags = u32(mode), u32(flags)
+    if mode & ~7 or flags & ~(abi.AT_EACCESS | abi.AT_SYMLINK_NOFOLLOW | abi.AT_EMPTY_PATH):
         raise OSError(errno.EINVAL, "Invalid argument")
+    node = _node(proc, dirfd, addr, not flags & abi.AT_SYMLINK_NOFOLLOW)
     if mode & 1 and not isinstance(node, Dir) and not node.mode & 0o111:
         raise OSError(errno.EACCES, "Permission denied")
     if mode & 2 and node.readonly:
@@ -412,9 +537,7 @@ def sys_getdents64(proc, fd, buf, count, *_):
 
 
 def sys_mkdirat(proc, dirfd, addr, mode, *_):
-    found = _find(proc, dirfd, addr, follow=False)
-    if found.node is not None or found.name == "":
-        raise OSError(errno.EEXIST, "File exists")
+    found = _new_name(proc, dirfd, addr, slash_allowed=True)
     proc.runtime.tree.new(found.parent, found.name, Dir, u32(mode) & ~proc.umask & 0o7777)
     return 0
 
@@ -424,22 +547,10 @@ def sys_mkdir(proc, addr, mode, *_):
 
 
 def sys_unlinkat(proc, dirfd, addr, flags, *_):
-    found = _find(proc, dirfd, addr, follow=False)
-    node, tree = found.node, proc.runtime.tree
-    if node is None:
-        raise OSError(errno.ENOENT, "No such file or directory")
-    if found.name in ("", ".", ".."):
-        raise OSError(errno.EBUSY if found.name == "" else errno.EINVAL, "Invalid argument")
-    if found.parent.readonly or node.readonly:
-        raise OSError(errno.EROFS, "Read-only file system")
-    if u32(flags) & abi.AT_REMOVEDIR:
-        if not isinstance(node, Dir):
-            raise OSError(errno.ENOTDIR, "Not a directory")
-        if node.entries:
-            raise OSError(errno.ENOTEMPTY, "Directory not empty")
-    elif isinstance(node, Dir):
-        raise OSError(errno.EISDIR, "Is a directory")
-    tree.remove(found.parent, found.name)
+    if u32(flags) & ~abi.AT_REMOVEDIR:
+        raise OSError(errno.EINVAL, "Invalid argument")
+    path = _path(proc, dirfd, addr)
+    proc.runtime.tree.unlink(path, path, directory=bool(u32(flags) & abi.AT_REMOVEDIR))
     return 0
 
 
@@ -451,12 +562,15 @@ def sys_rmdir(proc, addr, *_):
     return sys_unlinkat(proc, abi.AT_FDCWD, addr, abi.AT_REMOVEDIR)
 
 
-def sys_renameat(proc, olddir, old, newdir, new, *_):
-    source = _find(proc, olddir, old, follow=False)
-    if source.node is None:
-        raise OSError(errno.ENOENT, "No such file or directory")
-    proc.runtime.tree.rename(source, _find(proc, newdir, new, follow=False))
+def sys_renameat2(proc, olddir, old, newdir, new, flags, *_):
+    old, new = _path(proc, olddir, old), _path(proc, newdir, new)
+    proc.runtime.tree.rename_path(old, new, u32(flags),
+                                  slash=names_a_directory(old) or names_a_directory(new))
     return 0
+
+
+def sys_renameat(proc, olddir, old, newdir, new, *_):
+    return sys_renameat2(proc, olddir, old, newdir, new, 0)
 
 
 def sys_rename(proc, old, new, *_):
@@ -464,12 +578,16 @@ def sys_rename(proc, old, new, *_):
 
 
 def sys_linkat(proc, olddir, old, newdir, new, flags, *_):
-    node = _node(proc, olddir, old, follow=bool(u32(flags) & abi.AT_SYMLINK_FOLLOW))
+    if u32(flags) & ~(abi.AT_SYMLINK_FOLLOW | abi.AT_EMPTY_PATH):
+        raise OSError(errno.EINVAL, "Invalid argument")
+    follow = u32(flags) & abi.AT_SYMLINK_FOLLOW
+    node = _at_target(proc, olddir, old, u32(flags) & abi.AT_EMPTY_PATH
+                      | (0 if follow else abi.AT_SYMLINK_NOFOLLOW))
+    if not isinstance(node, Node):
+        raise OSError(errno.EXDEV, "Invalid cross-device link")
     if isinstance(node, Dir):
         raise OSError(errno.EPERM, "Operation not permitted")
-    found = _find(proc, newdir, new, follow=False)
-    if found.node is not None:
-        raise OSError(errno.EEXIST, "File exists")
+    found = _new_name(proc, newdir, new)
     if node.nlink == 0:
         raise OSError(errno.ENOENT, "No such file or directory")
     proc.runtime.tree.add(found.parent, found.name, node)
@@ -482,11 +600,11 @@ def sys_link(proc, old, new, *_):
 
 
 def sys_symlinkat(proc, target, dirfd, addr, *_):
-    found = _find(proc, dirfd, addr, follow=False)
-    if found.node is not None:
-        raise OSError(errno.EEXIST, "File exists")
-    proc.runtime.tree.new(found.parent, found.name, Symlink, 0o777,
-                          target=os.fsdecode(proc.string(target)))
+    to = path_arg(proc, target)
+    if not to:
+        raise OSError(errno.ENOENT, "No such file or directory")
+    found = _new_name(proc, dirfd, addr)
+    proc.runtime.tree.new(found.parent, found.name, Symlink, 0o777, target=os.fsdecode(to))
     return 0
 
 
@@ -495,10 +613,10 @@ def sys_symlink(proc, target, addr, *_):
 
 
 def sys_readlinkat(proc, dirfd, addr, buf, size, *_):
+    if s32(size) <= 0:
+        raise OSError(errno.EINVAL, "Invalid argument")
     node = _node(proc, dirfd, addr, follow=False)
     if not isinstance(node, Symlink):
-        raise OSError(errno.EINVAL, "Invalid argument")
-    if s32(size) <= 0:
         raise OSError(errno.EINVAL, "Invalid argument")
     data = os.fsencode(node.target)[:s32(size)]
     proc.write(buf, data)
@@ -509,11 +627,28 @@ def sys_readlink(proc, addr, buf, size, *_):
     return sys_readlinkat(proc, abi.AT_FDCWD, addr, buf, size)
 
 
-def sys_fchmodat(proc, dirfd, addr, mode, *_):
-    node = _node(proc, dirfd, addr)
-    node.mode = (node.mode & ~0o7777) | (u32(mode) & 0o7777)
-    node.touched()
+def _fd_node(proc, fd: int) -> Node | None:
+    """The tree's node an fd is open on (None for a pipe, a socket, a device...: their
+    attributes are not kept, and changing them succeeds as on Linux's pseudo files)."""
+    d = proc.description(fd)
+    return d.node if isinstance(d, TreeFile) else None
+
+
+def _chmod(node: Node | None, mode: int) -> int:
+    if node is not None:
+        writable(node)
+        node.mode = stat.S_IFMT(node.mode) | (u32(mode) & 0o7777)
+        node.touched()
     return 0
+
+
+def sys_fchmodat(proc, dirfd, addr, mode, flags=0, *_):
+    if u32(flags) & ~abi.AT_SYMLINK_NOFOLLOW:
+        raise OSError(errno.EINVAL, "Invalid argument")
+    node = _node(proc, dirfd, addr, not u32(flags) & abi.AT_SYMLINK_NOFOLLOW)
+    if isinstance(node, Symlink):
+        raise OSError(errno.EOPNOTSUPP, "Operation not supported")   # as Linux
+    return _chmod(node, mode)
 
 
 def sys_chmod(proc, addr, mode, *_):
@@ -521,19 +656,81 @@ def sys_chmod(proc, addr, mode, *_):
 
 
 def sys_fchmod(proc, fd, mode, *_):
-    d = proc.description(fd)
-    if not isinstance(d, TreeFile):
-        return 0
-    d.node.mode = (d.node.mode & ~0o7777) | (u32(mode) & 0o7777)
-    d.node.touched()
+    return _chmod(_fd_node(proc, fd), mode)
+
+
+def _chown(proc, node: Node | None, uid: int, gid: int) -> int:
+    if node is not None:
+        proc.runtime.tree.keep_owner(node, uid, gid, _IDS)
     return 0
 
 
-def sys_ftruncate(proc, fd, length, *_):
-    d = _tree_file(proc, fd)
-    if not d.writable or not isinstance(d.node, File):
+def sys_fchownat(proc, dirfd, addr, uid, gid, flags, *_):
+    if u32(flags) & ~(abi.AT_SYMLINK_NOFOLLOW | abi.AT_EMPTY_PATH):
         raise OSError(errno.EINVAL, "Invalid argument")
-    if length < 0:
+    target = _at_target(proc, dirfd, addr, u32(flags))
+    return _chown(proc, target if isinstance(target, Node) else None, uid, gid)
+
+
+def sys_chown(proc, addr, uid, gid, *_):
+    return sys_fchownat(proc, abi.AT_FDCWD, addr, uid, gid, 0)
+
+
+def sys_lchown(proc, addr, uid, gid, *_):
+    return sys_fchownat(proc, abi.AT_FDCWD, addr, uid, gid, abi.AT_SYMLINK_NOFOLLOW)
+
+
+def sys_fchown(proc, fd, uid, gid, *_):
+    return _chown(proc, _fd_node(proc, fd), uid, gid)
+
+
+def _set_times(node: Node | None, times: tuple[int, int] | None) -> int:
+    """Times given, or now (None); the tree's owner is the cage, root of it."""
+    if node is not None:
+        writable(node)
+        node.atime_ns, node.mtime_ns = times or (time.time_ns(),) * 2
+        node.touched()
+    return 0
+
+
+def sys_utimensat(proc, dirfd, addr, times, flags, *_):
+    """utimensat, and futimens: a NULL path with a dirfd names the fd's own file."""
+    raw = proc.read(times, 2 * abi.TIMESPEC_SIZE) if u32(times) else None
+    flags = u32(flags)
+    if flags & ~(abi.AT_SYMLINK_NOFOLLOW | abi.AT_EMPTY_PATH):
+        raise OSError(errno.EINVAL, "Invalid argument")
+    if not u32(addr) and s32(dirfd) != abi.AT_FDCWD:
+        node = _fd_node(proc, dirfd)
+    else:
+        target = _at_target(proc, dirfd, addr, flags)
+        node = target if isinstance(target, Node) else None
+    if node is None:
+        abi.utimens_times(raw, 0, 0)            # the times are checked all the same
+        return 0
+    return _set_times(node, abi.utimens_times(raw, node.atime_ns, node.mtime_ns))
+
+
+def sys_futimesat(proc, dirfd, addr, times, *_):
+    """utimes and futimesat: microseconds (NULL: now)."""
+    given = abi.old_times(proc.read(times, abi.OLD_TIMES_SIZE), True) if u32(times) else None
+    return _set_times(_node(proc, dirfd, addr), given)
+
+
+def sys_utimes(proc, addr, times, *_):
+    return sys_futimesat(proc, abi.AT_FDCWD, addr, times)
+
+
+def sys_utime(proc, addr, times, *_):
+    given = abi.old_times(proc.read(times, abi.OLD_TIMES_SIZE // 2), False) if u32(times) else None
+    return _set_times(_node(proc, abi.AT_FDCWD, addr), given)
+
+
+def sys_ftruncate(proc, fd, length, *_):
+    d = proc.description(fd)
+    if d.flags & abi.O_PATH:
+        raise OSError(errno.EBADF, "Bad file descriptor")
+    if not isinstance(d, TreeFile) or not d.writable or not isinstance(d.node, File) \
+            or length < 0:
         raise OSError(errno.EINVAL, "Invalid argument")
     proc.runtime.tree.resize(d.node, length)
     return 0
@@ -543,9 +740,48 @@ def sys_truncate(proc, addr, length, *_):
     node = _node(proc, abi.AT_FDCWD, addr)
     if isinstance(node, Dir):
         raise OSError(errno.EISDIR, "Is a directory")
-    if length < 0:
+    writable(node)
+    if length < 0 or not isinstance(node, File):
         raise OSError(errno.EINVAL, "Invalid argument")
     proc.runtime.tree.resize(node, length)
+    return 0
+
+
+def sys_fallocate(proc, fd, mode, offset, length, *_):
+    d = proc.description(fd)
+    if not d.writable:
+        raise OSError(errno.EBADF, "Bad file descriptor")
+    if offset < 0 or length <= 0:
+        raise OSError(errno.EINVAL, "Invalid argument")
+    if s32(mode):
+        raise OSError(errno.EOPNOTSUPP, "Operation not supported")
+    if not isinstance(d, TreeFile) or not isinstance(d.node, File):
+        raise OSError(errno.ENODEV, "No such device")
+    if offset + length > d.node.size:
+        proc.runtime.tree.resize(d.node, offset + length)
+    return 0
+
+
+def _tree_statfs(proc) -> bytes:
+    tree = proc.runtime.tree
+    return abi.tmpfs_statfs(tree.used + tree.room(), tree.room())
+
+
+def sys_statfs(proc, addr, buf, *_):
+    """The tree is a tmpfs of its capacity; /proc and /dev as the microvisor's."""
+    path = posixpath.normpath(_path(proc, abi.AT_FDCWD, addr))
+    if any(path == top or path.startswith(top + "/") for top in ("/proc", "/dev")):
+        data = abi.virtual_statfs(path)
+    else:
+        _node(proc, abi.AT_FDCWD, addr)
+        data = _tree_statfs(proc)
+    proc.write(buf, data)
+    return 0
+
+
+def sys_fstatfs(proc, fd, buf, *_):
+    d = proc.description(fd)
+    proc.write(buf, _tree_statfs(proc) if isinstance(d, TreeFile) else abi.virtual_statfs("/dev"))
     return 0
 
 
@@ -558,8 +794,7 @@ def sys_getcwd(proc, buf, size, *_):
 
 
 def sys_chdir(proc, addr, *_):
-    path = full_path(proc, abi.AT_FDCWD, proc.string(addr))
-    node = proc.runtime.tree.lookup(path)
+    node = _node(proc, abi.AT_FDCWD, addr)
     if not isinstance(node, Dir):
         raise OSError(errno.ENOTDIR, "Not a directory")
     proc.cwd = proc.runtime.tree.path_of(node)
@@ -624,6 +859,8 @@ def sys_dup(proc, fd, *_):
 
 
 def sys_dup3(proc, old, new, flags, *_):
+    if u32(flags) & ~abi.O_CLOEXEC:
+        raise OSError(errno.EINVAL, "Invalid argument")
     d = proc.description(old)
     new = s32(new)
     if new < 0 or new >= MAX_FDS:
@@ -637,6 +874,23 @@ def sys_dup3(proc, old, new, flags, *_):
     return new
 
 
+_CLOSE_RANGE_UNSHARE, _CLOSE_RANGE_CLOEXEC = 2, 4
+
+
+def sys_close_range(proc, first, last, flags, *_):
+    """Close (or with CLOSE_RANGE_CLOEXEC mark) the open fds from `first` to `last`;
+    the table is never shared here, so CLOSE_RANGE_UNSHARE has nothing to do."""
+    first, last, flags = u32(first), u32(last), u32(flags)
+    if flags & ~(_CLOSE_RANGE_UNSHARE | _CLOSE_RANGE_CLOEXEC) or first > last:
+        raise OSError(errno.EINVAL, "Invalid argument")
+    for fd in sorted(fd for fd in proc.fds if first <= fd <= last):
+        if flags & _CLOSE_RANGE_CLOEXEC:
+            proc.fds[fd] = (proc.fds[fd][0], True)
+        else:
+            proc.close(fd)
+    return 0
+
+
 def sys_dup2(proc, old, new, *_):
     proc.description(old)
     if s32(old) == s32(new):
@@ -646,6 +900,8 @@ def sys_dup2(proc, old, new, *_):
 
 def sys_pipe2(proc, fds, flags, *_):
     flags = u32(flags)
+    if flags & ~(abi.O_CLOEXEC | abi.O_NONBLOCK | abi.O_DIRECT):
+        raise OSError(errno.EINVAL, "Invalid argument")
     pipe, extra = Pipe(proc.runtime.pipe_budget), flags & abi.O_NONBLOCK
     cloexec = bool(flags & abi.O_CLOEXEC)
     r = proc.install(PipeEnd(pipe, True, extra), cloexec)
@@ -798,7 +1054,12 @@ def sys_pselect6(proc, nfds, readfds, writefds, exceptfds, timeout, mask_arg):
 
 
 def sys_fsync(proc, fd, *_):
-    proc.description(fd)
+    """Nothing lies below memory to write back to; what is no file has nothing to sync."""
+    d = proc.description(fd)
+    if d.flags & abi.O_PATH:
+        raise OSError(errno.EBADF, "Bad file descriptor")
+    if not isinstance(d, TreeFile):
+        raise OSError(errno.EINVAL, "Invalid argument")
     return 0
 
 
@@ -1067,15 +1328,6 @@ def sys_exit(proc, code, *_):
     raise CageEnded()
 
 
-def sys_wait4(proc, pid, status_addr, options, rusage, *_):
-    pid, status = proc.runtime.reap(proc, s32(pid), bool(u32(options) & _WNOHANG))
-    if pid and status_addr:
-        proc.write(status_addr, struct.pack("<i", status))
-    if rusage:
-        proc.write(rusage, bytes(144))
-    return pid
-
-
 def sys_kill(proc, pid, sig, *_, code: int = 0, info: bytes | None = None):
     pid, sig = s32(pid), s32(sig)
     if not 0 <= sig <= 64:
@@ -1201,11 +1453,6 @@ def sys_getppid(proc, *_):
     return proc.parent.pid if proc.parent is not None else 0
 
 
-def sys_zero(proc, *_):
-    """Identity calls: uid, gid and their kin are 0 (each cage is root of its own tree)."""
-    return 0
-
-
 def sys_set_tid_address(proc, *_):
     return proc.pid
 
@@ -1213,15 +1460,6 @@ def sys_set_tid_address(proc, *_):
 def sys_uname(proc, buf, *_):
     fields = [b"Linux", b"lind", b"6.6.0-lind", b"#1 Lind portable", b"wasm32", b"(none)"]
     proc.write(buf, b"".join(f.ljust(65, b"\0") for f in fields))
-    return 0
-
-
-def sys_prlimit64(proc, pid, resource, new, old, *_):
-    if old:
-        stack = 8 << 20
-        value = {3: (stack, stack), 7: (MAX_FDS, MAX_FDS)}.get(u32(resource),
-                                                              ((1 << 64) - 1, (1 << 64) - 1))
-        proc.write(old, struct.pack("<QQ", *value))
     return 0
 
 
@@ -1344,7 +1582,7 @@ register({
     "madvise": (28, sys_nothing), "dup": (32, sys_dup), "dup2": (33, sys_dup2),
     "nanosleep": (35, sys_nanosleep), "getpid": (39, sys_getpid),
     "clone": (56, sys_clone), "fork": (57, sys_fork), "execve": (59, sys_execve),
-    "exit": (60, sys_exit), "wait4": (61, sys_wait4), "kill": (62, sys_kill),
+    "exit": (60, sys_exit), "kill": (62, sys_kill),
     "uname": (63, sys_uname), "fcntl": (72, sys_fcntl), "flock": (73, sys_flock), "fsync": (74, sys_fsync),
     "fdatasync": (75, sys_fsync), "truncate": (76, sys_truncate),
     "ftruncate": (77, sys_ftruncate), "getcwd": (79, sys_getcwd), "chdir": (80, sys_chdir),
@@ -1353,8 +1591,7 @@ register({
     "link": (86, sys_link), "symlink": (88, sys_symlink), "readlink": (89, sys_readlink),
     "chmod": (90, sys_chmod),
     "fchmod": (91, sys_fchmod), "umask": (95, sys_umask),
-    "gettimeofday": (96, sys_gettimeofday), "getuid": (102, sys_zero),
-    "getgid": (104, sys_zero), "geteuid": (107, sys_zero), "getegid": (108, sys_zero),
+    "gettimeofday": (96, sys_gettimeofday),
     "setpgid": (109, sys_setpgid), "getppid": (110, sys_getppid),
     "getpgrp": (111, sys_getpgrp), "setsid": (112, sys_setsid), "getpgid": (121, sys_getpgid),
     "getsid": (124, sys_getsid), "sigaltstack": (131, sys_sigaltstack),
@@ -1369,9 +1606,17 @@ register({
     "readlinkat": (267, sys_readlinkat), "fchmodat": (268, sys_fchmodat),
     "faccessat": (269, sys_faccessat), "ppoll": (271, sys_ppoll),
     "set_robust_list": (273, sys_nothing), "dup3": (292, sys_dup3),
-    "pipe2": (293, sys_pipe2), "prlimit64": (302, sys_prlimit64),
+    "pipe2": (293, sys_pipe2),
     "getrandom": (318, sys_getrandom), "statx": (332, sys_statx),
     "faccessat2": (439, sys_faccessat), "fchmodat2": (452, sys_fchmodat),
+    "renameat2": (316, sys_renameat2), "chown": (92, sys_chown), "fchown": (93, sys_fchown),
+    "lchown": (94, sys_lchown), "fchownat": (260, sys_fchownat), "utime": (132, sys_utime),
+    "utimes": (235, sys_utimes), "futimesat": (261, sys_futimesat),
+    "utimensat": (280, sys_utimensat), "fallocate": (285, sys_fallocate),
+    "statfs": (137, sys_statfs), "fstatfs": (138, sys_fstatfs),
+    "preadv": (295, sys_preadv), "pwritev": (296, sys_pwritev), "preadv2": (327, sys_preadv2),
+    "pwritev2": (328, sys_pwritev2), "close_range": (436, sys_close_range),
+    "copy_file_range": (326, sys_copy_file_range), "sendfile": (40, sys_sendfile),
     "setjmp": (_SYS_SETJMP, sys_setjmp), "longjmp": (_SYS_LONGJMP, sys_longjmp),
     "signal_word": (_SYS_SIGNAL_WORD, sys_signal_word),
     "next_signal": (_SYS_NEXT_SIGNAL, sys_next_signal), "pause": (34, sys_pause),
