@@ -284,6 +284,18 @@ def signal_status(signo: int) -> int:
     return signo & 0x7F
 
 
+# mmap's flags.
+MAP_SHARED, MAP_PRIVATE, MAP_FIXED, MAP_ANONYMOUS = 0x01, 0x02, 0x10, 0x20
+MAP_FIXED_NOREPLACE = 0x100000
+MAP_TYPE, MAP_SHARED_VALIDATE = 0x0F, 0x03
+MAP_GROWSDOWN, MAP_SYNC = 0x100, 0x80000
+# The flags x86_64 Linux knows (its LEGACY_MAP_MASK, with MAP_32BIT 0x40 and MAP_ABOVE4G
+# 0x80, which a 4 GiB cage meets by itself): MAP_SHARED_VALIDATE refuses any other bit,
+# MAP_FIXED_NOREPLACE included.
+KNOWN_MAP_FLAGS = (MAP_SHARED | MAP_PRIVATE | MAP_FIXED | MAP_ANONYMOUS | 0x40 | 0x80
+                   | MAP_GROWSDOWN | 0x800 | 0x1000 | 0x4000000 | 0x2000 | 0x4000 | 0x8000
+                   | 0x10000 | 0x20000 | 0x40000)
+
 SA_SIGINFO = 4
 SIGCHLD, SI_KERNEL = 17, 0x80
 # The head of a siginfo as Lind packs it (wasm32): signo, errno, code, pid, uid, and the

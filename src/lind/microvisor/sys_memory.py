@@ -20,7 +20,20 @@ import threading
 from collections.abc import Callable
 
 from lind.microvisor import shared_pages
-from lind.microvisor.abi import O_APPEND, s32
+from lind.microvisor.abi import (
+    KNOWN_MAP_FLAGS,
+    MAP_ANONYMOUS,
+    MAP_FIXED,
+    MAP_FIXED_NOREPLACE,
+    MAP_GROWSDOWN,
+    MAP_PRIVATE,
+    MAP_SHARED,
+    MAP_SHARED_VALIDATE,
+    MAP_SYNC,
+    MAP_TYPE,
+    O_APPEND,
+    s32,
+)
 from lind.microvisor.locking import locked
 from lind.microvisor.shared_pages import SharedPages
 
@@ -30,16 +43,6 @@ MAX_MEMORY = 1 << 32
 
 PROT_READ, PROT_WRITE, PROT_EXEC = 1, 2, 4
 _PROT_SEM = 0x8   # accepted by Linux on every architecture
-MAP_SHARED, MAP_PRIVATE, MAP_FIXED, MAP_ANONYMOUS = 0x01, 0x02, 0x10, 0x20
-MAP_FIXED_NOREPLACE = 0x100000
-MAP_TYPE, MAP_SHARED_VALIDATE = 0x0F, 0x03
-MAP_GROWSDOWN, MAP_SYNC = 0x100, 0x80000
-# The flags x86_64 Linux knows (its LEGACY_MAP_MASK, with MAP_32BIT 0x40 and MAP_ABOVE4G
-# 0x80, which a 4 GiB cage meets by itself): MAP_SHARED_VALIDATE refuses any other bit,
-# MAP_FIXED_NOREPLACE included.
-_KNOWN_MAP_FLAGS = (MAP_SHARED | MAP_PRIVATE | MAP_FIXED | MAP_ANONYMOUS | 0x40 | 0x80
-                    | MAP_GROWSDOWN | 0x800 | 0x1000 | 0x4000000 | 0x2000 | 0x4000 | 0x8000
-                    | 0x10000 | 0x20000 | 0x40000)
 MREMAP_MAYMOVE, MREMAP_FIXED = 1, 2
 MS_ASYNC, MS_INVALIDATE, MS_SYNC = 1, 2, 4
 
@@ -393,7 +396,7 @@ def sys_mmap(cage, addr, length, prot, flags, fd, offset):
         return cage.aspace.mmap(addr & 0xFFFFFFFF, length & _U64, prot, flags,
                                 pages_for=_anonymous_pages if shared else None)
     f = cage.fds.get(s32(fd))
-    if validate and flags & ~_KNOWN_MAP_FLAGS:
+    if validate and flags & ~KNOWN_MAP_FLAGS:
         raise OSError(errno.EOPNOTSUPP, "Operation not supported")
     if flags & MAP_GROWSDOWN:     # only anonymous memory grows down
         raise OSError(errno.EINVAL, "Invalid argument")

@@ -120,7 +120,9 @@ class Process:
         self.entry = START
         self.spawn_plan: bytes | None = None
         # the first cage leads a group in the session of whoever started the run (0)
-        self.pgid = parent.pgid if parent is not None else pid
+        # The first process's group and session lie outside the run, as for the first
+        # process of a PID namespace (0 seen from inside): it may call setsid().
+        self.pgid = parent.pgid if parent is not None else 0
         self.sid = parent.sid if parent is not None else 0
         self.signal_mask = 0
         self.actions: dict[int, tuple[int, int, int]] = {}   # signo -> handler, flags, mask
@@ -612,10 +614,10 @@ class Runtime:
             if parked.proc.status is not None:
                 continue                      # killed while it waited
             interrupted = signals.interruption(parked.proc, parked.restartable)
-            if interrupted:
-                self._wake(parked, -abi.linux_errno(interrupted))
-            elif parked.ready():
+            if parked.ready():     # as Linux: a call that can go on does; the signal after
                 self._wake(parked, RETRY)
+            elif interrupted:
+                self._wake(parked, -abi.linux_errno(interrupted))
             elif parked.until is not None and now >= parked.until:
                 self._wake(parked, parked.expired() if parked.expired else 0)
             else:

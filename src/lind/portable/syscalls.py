@@ -37,7 +37,6 @@ MAX_IO = 1 << 24      # bytes one read or write moves at most (a short count, as
 _U32 = 0xFFFFFFFF
 _IDS = (0, 0, 0, 0)                 # every cage is root of its own tree
 _SYS_SETJMP, _SYS_LONGJMP, _SYS_SIGNAL_WORD, _SYS_NEXT_SIGNAL = 1020, 1021, 1022, 1023
-_MAP_SHARED, _MAP_ANONYMOUS, _MAP_FIXED = 0x01, 0x20, 0x10
 _F_DUPFD, _F_GETFD, _F_SETFD, _F_GETFL, _F_SETFL = 0, 1, 2, 3, 4
 _TIOCGWINSZ, _FIONREAD, _FIONBIO = 0x5413, 0x541B, 0x5421
 _CLOCK_MONOTONIC_IDS = (1, 4, 7)     # MONOTONIC, MONOTONIC_RAW, BOOTTIME
@@ -1069,16 +1068,33 @@ def sys_brk(proc, addr, *_):
 
 
 def sys_mmap(proc, addr, length, prot, flags, fd, offset):
+    """Private memory, and private copies of tree files; Linux's checks in Linux's order,
+    then what needs memory shared with the host: ENODEV (a file's MAP_SHARED) and
+    ENOMEM (MAP_FIXED: this heap places every mapping itself)."""
     flags = u32(flags)
-    if flags & _MAP_SHARED and not flags & _MAP_ANONYMOUS:
-        raise OSError(errno.ENODEV, "shared file mappings need the host back end")
-    if flags & _MAP_FIXED:
-        raise OSError(errno.ENOMEM, "Cannot allocate memory")
-    if offset % 4096:
+    kind = flags & abi.MAP_TYPE
+    if kind not in (abi.MAP_SHARED, abi.MAP_PRIVATE, abi.MAP_SHARED_VALIDATE) or offset % 4096:
         raise OSError(errno.EINVAL, "Invalid argument")
+    anonymous = flags & abi.MAP_ANONYMOUS
+    if anonymous and kind == abi.MAP_SHARED_VALIDATE:
+        raise OSError(errno.EINVAL, "Invalid argument")
+    d = None if anonymous else proc.description(fd)          # EBADF first
+    if kind == abi.MAP_SHARED_VALIDATE and flags & ~abi.KNOWN_MAP_FLAGS:
+        raise OSError(errno.EOPNOTSUPP, "Operation not supported")
+    if d is not None and flags & abi.MAP_GROWSDOWN:           # only anonymous memory grows down
+        raise OSError(errno.EINVAL, "Invalid argument")
+    if d is not None and flags & abi.MAP_SYNC:                # needs a DAX file
+        raise OSError(errno.EOPNOTSUPP, "Operation not supported")
+    if d is not None and not (isinstance(d, TreeFile) and isinstance(d.node, File)):
+        raise OSError(errno.ENODEV, "No such device")           # a pipe, a socket, a directory
+    if d is not None and not d.readable:
+        raise OSError(errno.EACCES, "Permission denied")
+    if kind != abi.MAP_PRIVATE and d is not None:
+        raise OSError(errno.ENODEV, "shared file mappings need the host back end")
+    if flags & (abi.MAP_FIXED | abi.MAP_FIXED_NOREPLACE):
+        raise OSError(errno.ENOMEM, "Cannot allocate memory")
     start = proc.heap.mmap(length & _U32)
-    if not flags & _MAP_ANONYMOUS:
-        d = _tree_file(proc, fd)
+    if d is not None:
         proc.write(start, d.pread(length & _U32, offset))
     return start
 
