@@ -9,8 +9,8 @@ apply to the id calls, setpriority and prctl). The ids are bookkeeping: files st
 root's and permission checks stay root's. Limits are kept per process as Linux keeps
 them; RLIMIT_NOFILE is enforced (up to the run's MAX_FDS, Linux's nr_open here), the
 others are reported, not enforced. The run is one thread, so one CPU (nproc prints
-1); a cage's CPU time is what the run spent running its code (user) and its calls
-(system), the other cages' turns left out (Runtime's accounting in Process._syscall).
+1); a cage's CPU time is what the host spent while it ran, its code and its calls
+together (user time; Runtime.charge_cpu, where cages switch), other cages' turns left out.
 """
 
 from __future__ import annotations
@@ -69,9 +69,8 @@ class Resources:
     dumpable: int = 1
     no_new_privs: bool = False
     personality: int = 0
-    user_ns: int = 0                             # CPU time running its code
-    system_ns: int = 0                           # ...and in its calls
-    children_ns: tuple[int, int] = (0, 0)        # of its reaped children (and theirs)
+    cpu_ns: int = 0                              # CPU time while it ran (user time)
+    children_cpu_ns: int = 0                     # of its reaped children (and theirs)
     children_peak_kib: int = 0
     peak_kib: int = 0                            # its memory at its largest
 
@@ -80,8 +79,8 @@ class Resources:
         return cls(limits=_default_limits(max_processes))
 
     def forked(self) -> Resources:
-        return replace(self, limits=dict(self.limits), parent_death_signal=0, user_ns=0,
-                       system_ns=0, children_ns=(0, 0), children_peak_kib=0)
+        return replace(self, limits=dict(self.limits), parent_death_signal=0, cpu_ns=0,
+                       children_cpu_ns=0, children_peak_kib=0)
 
     def exec_done(self, name: bytes) -> None:
         """exec: the comm becomes the file's name, the process dumpable again."""
@@ -90,8 +89,7 @@ class Resources:
 
     def reaped(self, child: Resources) -> None:
         """A child's CPU time, and its reaped children's, become this one's children's."""
-        self.children_ns = (self.children_ns[0] + child.user_ns + child.children_ns[0],
-                            self.children_ns[1] + child.system_ns + child.children_ns[1])
+        self.children_cpu_ns += child.cpu_ns + child.children_cpu_ns
         self.children_peak_kib = max(self.children_peak_kib, child.peak_kib,
                                      child.children_peak_kib)
 
@@ -179,15 +177,17 @@ def _memory_kib(proc) -> int:
     return proc.resources.peak_kib
 
 
-def _pack_rusage(user_ns: int, system_ns: int, peak_kib: int) -> bytes:
-    user_us, system_us = user_ns // 1000, system_ns // 1000
-    return _RUSAGE.pack(user_us // 10**6, user_us % 10**6, system_us // 10**6,
-                        system_us % 10**6, peak_kib, *([0] * 13))
+def _pack_rusage(cpu_ns: int, peak_kib: int) -> bytes:
+    """As user time: the runtime does not tell a cage's code from its calls."""
+    user_us = cpu_ns // 1000
+    return _RUSAGE.pack(user_us // 10**6, user_us % 10**6, 0, 0, peak_kib, *([0] * 13))
 
 
 def rusage_of(proc) -> bytes:
     """struct rusage of `proc` itself (RUSAGE_SELF; a reaped child's in wait4)."""
-    return _pack_rusage(proc.resources.user_ns, proc.resources.system_ns, _memory_kib(proc))
+    if proc.runtime.on_cpu is proc:
+        proc.runtime.charge_cpu(proc)          # its time up to this call
+    return _pack_rusage(proc.resources.cpu_ns, _memory_kib(proc))
 
 
 def sys_getrusage(proc, who, usage, *_):
@@ -196,7 +196,7 @@ def sys_getrusage(proc, who, usage, *_):
     if who in (0, 1):
         data = rusage_of(proc)
     elif who == -1:
-        data = _pack_rusage(*proc.resources.children_ns, proc.resources.children_peak_kib)
+        data = _pack_rusage(proc.resources.children_cpu_ns, proc.resources.children_peak_kib)
     else:
         raise OSError(errno.EINVAL, "Invalid argument")
     proc.write(_needed(usage), data)
@@ -211,8 +211,9 @@ def sys_times(proc, buf, *_):
     """struct tms in ticks of 1/100 s; the answer counts ticks from the run's start
     (Linux's from about boot: a point in the past)."""
     if u32(buf):
+        proc.runtime.charge_cpu(proc)          # its time up to this call
         own = proc.resources
-        times = (own.user_ns, own.system_ns, *own.children_ns)
+        times = (own.cpu_ns, 0, own.children_cpu_ns, 0)
         proc.write(buf, _TMS.pack(*(t * _CLK_TCK // 10**9 & 0xFFFFFFFF for t in times)))
     return _run_ticks(proc)
 

@@ -132,7 +132,6 @@ class Process:
         self.altstack = (0, 2, 0)                # sigaltstack's sp, flags, size (disabled)
         self.resources = (parent.resources.forked() if parent is not None
                           else Resources.first(runtime.max_processes))
-        self.ran_since = time.process_time_ns()  # when its code last began to run
 
     # -- memory ---------------------------------------------------------------
     def read(self, addr: int, length: int) -> bytes:
@@ -250,21 +249,7 @@ class Process:
         return 0
 
     def _syscall(self, nr: int, *args: int) -> int:
-        """Every call the cage makes: its result, or -errno. The host's CPU time since
-        its code last began to run is its user time; the call's own, less what other
-        cages ran meanwhile (on top of it), its system time."""
-        runtime = self.runtime
-        entered = time.process_time_ns()
-        runtime.charge_cpu(self, entered - self.ran_since, 0)
-        charged = runtime.cpu_charged_ns
-        try:
-            return self._call(nr, args)
-        finally:
-            left = time.process_time_ns()
-            runtime.charge_cpu(self, 0, left - entered - (runtime.cpu_charged_ns - charged))
-            self.ran_since = left
-
-    def _call(self, nr: int, args: tuple[int, ...]) -> int:
+        """Every call the cage makes: its result, or -errno."""
         if self.status is not None or self.exec_request is not None:
             raise CageEnded()        # ending: nothing more runs in this instance
         if self.woken is not None:   # rewound into the call it was parked in
@@ -482,7 +467,8 @@ class Runtime:
         self.fifo_openers: dict[Process, tuple] = {}   # set aside in a FIFO's open
         self.timers: dict[Process, tuple[float, float]] = {}   # setitimer's: due, interval
         self.timer_files: set[TimerFile] = set()     # armed timerfds: the scheduler wakes for them
-        self.cpu_charged_ns = 0                      # CPU time charged to all cages so far
+        self.on_cpu: Process | None = None           # the cage the host CPU works for
+        self.on_cpu_since = 0
         self._clock: threading.Timer | None = None
         self.max_processes = max_processes
         self.memory_limit = memory_limit
@@ -687,6 +673,8 @@ class Runtime:
         when that one runs it)."""
         proc.running = True
         self.nested += 1
+        outer = self.on_cpu
+        self.charge_cpu(proc)
         try:
             while proc.status is None:
                 if proc.exec_request is not None:
@@ -696,7 +684,6 @@ class Runtime:
                 if proc.rewinding:
                     proc.instance.call("asyncify_start_rewind", proc.asyncify_data)
                 try:
-                    proc.ran_since = time.process_time_ns()
                     proc.instance.call(proc.entry)
                 except CageEnded:
                     continue
@@ -716,6 +703,7 @@ class Runtime:
         finally:
             proc.running = False
             self.nested -= 1
+            self.charge_cpu(outer)
 
     def _crashed(self, proc: Process, exc: Exception) -> None:
         """The cage's code trapped, or a call failed in a way no errno says (a bug of
@@ -883,11 +871,15 @@ class Runtime:
             parent.resources.reaped(child.resources)
         return child
 
-    def charge_cpu(self, proc: Process, user_ns: int, system_ns: int) -> None:
-        """CPU time the run spent on `proc` (its code, its calls)."""
-        proc.resources.user_ns += user_ns
-        proc.resources.system_ns += system_ns
-        self.cpu_charged_ns += user_ns + system_ns
+    def charge_cpu(self, next_on: Process | None) -> None:
+        """The host CPU time since the last switch goes to the cage that ran (as user
+        time: its code and its calls are not told apart, which would cost two clock
+        reads a call); `next_on` runs from now. Called where cages switch (a step
+        begins or ends, nested or not) and by getrusage and times for the caller."""
+        now = time.process_time_ns()
+        if self.on_cpu is not None:
+            self.on_cpu.resources.cpu_ns += now - self.on_cpu_since
+        self.on_cpu, self.on_cpu_since = next_on, now
 
 
 def _nap_until(when: float) -> None:
