@@ -137,7 +137,7 @@ def test_suspendable_cages_answer_each_other(builds, tmp_path):
 # conformance programs (tests/programs/conformance) that must match Linux here too
 CONFORMING = ["net_tcp", "net_waits", "net_unix", "signal_calls", "signal_more", "signal_edges",
               "handler_fork", "fifo_opens", "file_calls", "file_edges", "path_edges",
-              "path_limits", "events", "event_edges"]
+              "path_limits", "events", "event_edges", "jmpbuf_copies"]
 
 
 @pytest.mark.parametrize("name", CONFORMING)
@@ -153,7 +153,8 @@ def test_conformance_programs_match_native(builds, tmp_path, name):
     timers, SIGCHLD, default actions, process groups, EINTR of a read, a futex, a
     poll, sigaltstack; a timer's handler that interrupts a loop making no calls, and
     forks or longjmps inside itself; a handler of either C type called with the
-    arguments its wasm type takes, as Linux passes three to any); FIFOs' rendezvous in
+    arguments its wasm type takes, as Linux passes three to any); a jmp_buf copied
+    and jumped to from its copy; FIFOs' rendezvous in
     either order, O_RDWR, O_NONBLOCK's ENXIO, an open ended by SIGALRM; file calls at
     their edges (renameat2's flags, unlinkat's, dup3's and pipe2's, times to the
     nanosecond and UTIME_OMIT, fallocate, /dev/null and /dev/zero against their access
