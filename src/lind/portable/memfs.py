@@ -92,9 +92,13 @@ class Node:
         return 0
 
 
+F_SEAL_SEAL, F_SEAL_SHRINK, F_SEAL_GROW, F_SEAL_WRITE, F_SEAL_FUTURE_WRITE = 1, 2, 4, 8, 16
+
+
 @dataclass(eq=False)
 class File(Node):
     data: bytearray = field(default_factory=bytearray, repr=False)
+    seals: int | None = None        # a memfd's (F_ADD_SEALS); None: no memfd, no seals
 
     @property
     def size(self) -> int:
@@ -209,7 +213,11 @@ class Tree:
         return (1 << 62) if self.capacity is None else max(0, self.capacity - self.used)
 
     def resize(self, node: File, size: int) -> None:
-        """Truncate or extend a file with zeros, charged."""
+        """Truncate or extend a file with zeros, charged; EPERM past a memfd's seals."""
+        seals = node.seals or 0
+        if seals & F_SEAL_SHRINK and size < len(node.data) or \
+                seals & F_SEAL_GROW and size > len(node.data):
+            raise _error(errno.EPERM)
         self.charge(size - len(node.data))
         if size < len(node.data):
             del node.data[size:]
@@ -230,6 +238,9 @@ class Tree:
         when none of it fits); where the write ended."""
         file = node.data
         grows = max(0, at + len(data) - len(file))
+        seals = node.seals or 0
+        if seals & (F_SEAL_WRITE | F_SEAL_FUTURE_WRITE) or seals & F_SEAL_GROW and grows:
+            raise _error(errno.EPERM)
         room = self.room()
         if grows > room:
             fits = max(0, room - max(0, at - len(file)))
@@ -460,6 +471,12 @@ class Tree:
     # -- changing ---------------------------------------------------------------
     def _new_ino(self) -> int:
         return next(self._inodes)
+
+    def memfd(self, sealable: bool) -> File:
+        """memfd_create's file: named nowhere (gone with its last open file), 0777 as on
+        Linux, sealed against seals unless `sealable`."""
+        return File(self._new_ino(), stat.S_IFREG | 0o777, SELF, SELF,
+                    seals=0 if sealable else F_SEAL_SEAL)
 
     def _attach(self, parent: Dir, name: str, node: Node) -> None:
         if len(name.encode("utf-8", "surrogateescape")) > 255:

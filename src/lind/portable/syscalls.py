@@ -30,7 +30,18 @@ from lind.portable.descriptions import (
     PipeEnd,
     TreeFile,
 )
-from lind.portable.memfs import Dir, Fifo, File, Found, Node, Socket, Symlink, names_a_directory, writable
+from lind.portable.memfs import (
+    F_SEAL_SEAL,
+    Dir,
+    Fifo,
+    File,
+    Found,
+    Node,
+    Socket,
+    Symlink,
+    names_a_directory,
+    writable,
+)
 
 MAX_FDS = 1024
 MAX_IO = 1 << 24      # bytes one read or write moves at most (a short count, as Linux may)
@@ -746,6 +757,41 @@ def sys_truncate(proc, addr, length, *_):
     return 0
 
 
+_MFD_CLOEXEC, _MFD_ALLOW_SEALING, _MFD_NAME_MAX = 1, 2, 249
+
+
+def sys_memfd_create(proc, name, flags, *_):
+    """A file of the tree named nowhere (its name is only what /proc would show)."""
+    flags = u32(flags)
+    if flags & ~(_MFD_CLOEXEC | _MFD_ALLOW_SEALING):
+        raise OSError(errno.EINVAL, "Invalid argument")
+    try:
+        proc.string(name, _MFD_NAME_MAX)
+    except OSError as exc:
+        if exc.errno != errno.ENAMETOOLONG:
+            raise
+        raise OSError(errno.EINVAL, "Invalid argument") from None
+    node = proc.runtime.tree.memfd(bool(flags & _MFD_ALLOW_SEALING))
+    return proc.install(TreeFile(proc.runtime.tree, node, abi.O_RDWR), bool(flags & _MFD_CLOEXEC))
+
+
+def _seals(proc, d: Description, cmd: int, arg: int) -> int:
+    """F_GET_SEALS, F_ADD_SEALS of a memfd: seals are only ever added, none once
+    F_SEAL_SEAL is; a write seal needs no writable mapping (this runtime has none)."""
+    if not isinstance(d, TreeFile) or not isinstance(d.node, File) or d.node.seals is None:
+        raise OSError(errno.EINVAL, "Invalid argument")
+    if cmd == abi.F_GET_SEALS:
+        return d.node.seals
+    if u32(arg) & ~0x1F:
+        raise OSError(errno.EINVAL, "Invalid argument")
+    if not d.writable:
+        raise OSError(errno.EPERM, "Operation not permitted")
+    if d.node.seals & F_SEAL_SEAL:
+        raise OSError(errno.EPERM, "Operation not permitted")
+    d.node.seals |= u32(arg)
+    return 0
+
+
 def sys_fallocate(proc, fd, mode, offset, length, *_):
     d = proc.description(fd)
     if not d.writable:
@@ -844,6 +890,8 @@ def sys_fcntl(proc, fd, cmd, arg, *_):
         return 0
     if cmd in lock_ranges.COMMANDS:
         return proc.runtime.locks.fcntl(proc, d, cmd, arg)
+    if cmd in (abi.F_ADD_SEALS, abi.F_GET_SEALS):
+        return _seals(proc, d, cmd, arg)
     raise OSError(errno.EINVAL, "Invalid argument")
 
 
@@ -1629,6 +1677,7 @@ register({
     "lchown": (94, sys_lchown), "fchownat": (260, sys_fchownat), "utime": (132, sys_utime),
     "utimes": (235, sys_utimes), "futimesat": (261, sys_futimesat),
     "utimensat": (280, sys_utimensat), "fallocate": (285, sys_fallocate),
+    "memfd_create": (319, sys_memfd_create),
     "statfs": (137, sys_statfs), "fstatfs": (138, sys_fstatfs),
     "preadv": (295, sys_preadv), "pwritev": (296, sys_pwritev), "preadv2": (327, sys_preadv2),
     "pwritev2": (328, sys_pwritev2), "close_range": (436, sys_close_range),
