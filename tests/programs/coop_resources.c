@@ -121,6 +121,10 @@ static void usage(void)
 	clock_t now = times(&t);
 	printf("times: not -1 %d, own ticks > 0 %d, children's > 0 %d\n", now != (clock_t)-1,
 	       t.tms_utime + t.tms_stime > 0, t.tms_cutime + t.tms_cstime > 0);
+	clock_t used = clock();               /* CPU time: a sleep adds (almost) none */
+	usleep(200000);
+	printf("clock() moves while sleeping < 50 ms %d, has run > 0 %d\n",
+	       (clock() - used) * 1000 / CLOCKS_PER_SEC < 50, used > 0);
 	struct timeval tv;
 	gettimeofday(&tv, NULL);
 	time_t stored = 0, got = time(&stored);

@@ -185,9 +185,7 @@ def _pack_rusage(cpu_ns: int, peak_kib: int) -> bytes:
 
 def rusage_of(proc) -> bytes:
     """struct rusage of `proc` itself (RUSAGE_SELF; a reaped child's in wait4)."""
-    if proc.runtime.on_cpu is proc:
-        proc.runtime.charge_cpu(proc)          # its time up to this call
-    return _pack_rusage(proc.resources.cpu_ns, _memory_kib(proc))
+    return _pack_rusage(proc.runtime.cpu_time(proc), _memory_kib(proc))
 
 
 def sys_getrusage(proc, who, usage, *_):
@@ -211,9 +209,8 @@ def sys_times(proc, buf, *_):
     """struct tms in ticks of 1/100 s; the answer counts ticks from the run's start
     (Linux's from about boot: a point in the past)."""
     if u32(buf):
-        proc.runtime.charge_cpu(proc)          # its time up to this call
         own = proc.resources
-        times = (own.cpu_ns, 0, own.children_cpu_ns, 0)
+        times = (proc.runtime.cpu_time(proc), 0, own.children_cpu_ns, 0)
         proc.write(buf, _TMS.pack(*(t * _CLK_TCK // 10**9 & 0xFFFFFFFF for t in times)))
     return _run_ticks(proc)
 

@@ -871,11 +871,17 @@ class Runtime:
             parent.resources.reaped(child.resources)
         return child
 
+    def cpu_time(self, proc: Process) -> int:
+        """Nanoseconds of host CPU time `proc` has had, up to now if it is running."""
+        if self.on_cpu is proc:
+            self.charge_cpu(proc)
+        return proc.resources.cpu_ns
+
     def charge_cpu(self, next_on: Process | None) -> None:
         """The host CPU time since the last switch goes to the cage that ran (as user
         time: its code and its calls are not told apart, which would cost two clock
         reads a call); `next_on` runs from now. Called where cages switch (a step
-        begins or ends, nested or not) and by getrusage and times for the caller."""
+        begins or ends, nested or not), and by cpu_time for the cage that runs."""
         now = time.process_time_ns()
         if self.on_cpu is not None:
             self.on_cpu.resources.cpu_ns += now - self.on_cpu_since

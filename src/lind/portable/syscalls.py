@@ -1572,8 +1572,8 @@ def sys_clone(proc, *_):
 def _now_ns(proc, clock: int) -> int:
     if clock in _CLOCK_MONOTONIC_IDS:
         return time.monotonic_ns()
-    if clock in (2, 3):                   # CPU time of the process, of the thread
-        return time.monotonic_ns() - proc.runtime.started_ns
+    if clock in (2, 3):                   # CPU time of the process, of the thread (clock())
+        return proc.runtime.cpu_time(proc)
     if clock in (0, 5, 6, 8, 9, 11):
         return time.time_ns()
     raise OSError(errno.EINVAL, "Invalid argument")
