@@ -296,6 +296,22 @@ KNOWN_MAP_FLAGS = (MAP_SHARED | MAP_PRIVATE | MAP_FIXED | MAP_ANONYMOUS | 0x40 |
                    | MAP_GROWSDOWN | 0x800 | 0x1000 | 0x4000000 | 0x2000 | 0x4000 | 0x8000
                    | 0x10000 | 0x20000 | 0x40000)
 
+PR_SET_NO_NEW_PRIVS, PR_GET_NO_NEW_PRIVS = 38, 39
+
+
+def no_new_privs(option: int, args: tuple[int, int, int, int], now: bool) -> tuple[bool, int]:
+    """prctl's no_new_privs (`option` one of the two above, `args` arg2..arg5): the flag
+    after the call and the call's result; EINVAL for arguments Linux refuses (set: arg2
+    1 and the rest 0; get: all 0). Once set it stays set."""
+    if option == PR_SET_NO_NEW_PRIVS:
+        if args != (1, 0, 0, 0):
+            raise error(errno.EINVAL)
+        return True, 0
+    if any(args):
+        raise error(errno.EINVAL)
+    return now, int(now)
+
+
 SA_SIGINFO = 4
 SIGCHLD, SI_KERNEL = 17, 0x80
 # The head of a siginfo as Lind packs it (wasm32): signo, errno, code, pid, uid, and the

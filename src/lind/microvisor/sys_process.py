@@ -816,7 +816,7 @@ def sys_setgroups(cage, size, addr, *_):
 
 PR_SET_PDEATHSIG, PR_GET_PDEATHSIG, PR_GET_DUMPABLE, PR_SET_DUMPABLE = 1, 2, 3, 4
 PR_SET_NAME, PR_GET_NAME = 15, 16
-PR_SET_NO_NEW_PRIVS, PR_GET_NO_NEW_PRIVS, PR_GET_TID_ADDRESS = 38, 39, 40
+PR_GET_TID_ADDRESS = 40
 _TASK_COMM_LEN = 16
 
 
@@ -843,15 +843,10 @@ def sys_prctl(cage, option, arg2, arg3, arg4, arg5, *_):
     if option == PR_GET_NAME:
         cage.mem.write(arg2, virtual.comm(cage).encode("utf-8", "surrogateescape")[:15].ljust(16, b"\0"))
         return 0
-    if option == PR_SET_NO_NEW_PRIVS:
-        if arg2 != 1 or arg3 or arg4 or arg5:
-            raise OSError(errno.EINVAL, "Invalid argument")
-        cage.no_new_privs = True
-        return 0
-    if option == PR_GET_NO_NEW_PRIVS:
-        if arg2 or arg3 or arg4 or arg5:
-            raise OSError(errno.EINVAL, "Invalid argument")
-        return int(cage.no_new_privs)
+    if option in (abi.PR_SET_NO_NEW_PRIVS, abi.PR_GET_NO_NEW_PRIVS):
+        cage.no_new_privs, result = abi.no_new_privs(option, (arg2, arg3, arg4, arg5),
+                                                     cage.no_new_privs)
+        return result
     if option == PR_GET_TID_ADDRESS:
         cage.mem.write(arg2, struct.pack("<I", cage.clear_tid_address()))
         return 0

@@ -21,6 +21,7 @@ import struct
 import time
 from dataclasses import dataclass, replace
 
+from lind.microvisor import abi
 from lind.microvisor.abi import s32, u32
 from lind.portable import signals, syscalls
 
@@ -462,7 +463,6 @@ def sys_getcpu(proc, cpu, node, *_):
 # -- prctl, personality ----------------------------------------------------------------------
 PR_SET_PDEATHSIG, PR_GET_PDEATHSIG, PR_GET_DUMPABLE, PR_SET_DUMPABLE = 1, 2, 3, 4
 PR_SET_NAME, PR_GET_NAME, PR_CAPBSET_READ = 15, 16, 23
-PR_SET_NO_NEW_PRIVS, PR_GET_NO_NEW_PRIVS = 38, 39
 
 
 def _name_arg(proc, addr: int) -> bytes:
@@ -505,15 +505,10 @@ def sys_prctl(proc, option, arg2, arg3, arg4, arg5, *_):
         if not 0 <= arg2 < _CAPABILITY_COUNT:
             raise OSError(errno.EINVAL, "Invalid argument")
         return 1
-    if option == PR_SET_NO_NEW_PRIVS:
-        if arg2 != 1 or arg3 or arg4 or arg5:
-            raise OSError(errno.EINVAL, "Invalid argument")
-        own.no_new_privs = True
-        return 0
-    if option == PR_GET_NO_NEW_PRIVS:
-        if arg2 or arg3 or arg4 or arg5:
-            raise OSError(errno.EINVAL, "Invalid argument")
-        return int(own.no_new_privs)
+    if option in (abi.PR_SET_NO_NEW_PRIVS, abi.PR_GET_NO_NEW_PRIVS):
+        own.no_new_privs, result = abi.no_new_privs(option, (arg2, arg3, arg4, arg5),
+                                                    own.no_new_privs)
+        return result
     raise OSError(errno.EINVAL, "Invalid argument")
 
 
