@@ -28,6 +28,8 @@ import wasmtime
 from conftest import CANARY, CANARY_MODE
 
 import lind
+from lind.cage.cage import Cage
+from lind.cage.instance_pool import InstancePool
 
 
 def untouched(path: Path) -> None:
@@ -1640,6 +1642,52 @@ def test_futexes_do_not_cross_processes_and_refuse_bad_words(builds, tmp_path, c
 
 
 # -- 12. each rule from both sides --------------------------------------------------------
+def _fork_leftovers(builds, tmp_path: Path, monkeypatch) -> tuple[str, list[bool]]:
+    """Run fork_leftovers; also which of its forks took an ended cage's instance."""
+    taken: list[bool] = []
+    take = InstancePool.take
+
+    def counted(self, *args):
+        found = take(self, *args)
+        taken.append(found is not None)
+        return found
+
+    monkeypatch.setattr(InstancePool, "take", counted)
+    rc, out, err = run_cage(tmp_path, "cage", [builds.wasm(attack("fork_leftovers")), "4242"],
+                            root=make_root(tmp_path))
+    assert rc == 0, err
+    return out, taken
+
+
+def test_a_fork_in_an_ended_siblings_instance_finds_nothing_of_it(builds, tmp_path, canary,
+                                                                   monkeypatch):
+    """A fork takes the instance a cage of its tree left when it exited (instance_pool):
+    the writer's marks on its deep stack, heap and a mapping are gone for both readers,
+    and a kill and a signal reach the children that run in such instances."""
+    out, taken = _fork_leftovers(builds, tmp_path, monkeypatch)
+    assert out == "reader 0\nreader 0\nkilled 9\nsignalled 7\n", out
+    # the writer's instance served the first reader, its the second, its the spinner
+    # (killed: not kept, so the last child is new)
+    assert taken == [False, True, True, True, False], taken
+    untouched(canary)
+
+
+def test_the_leftover_scan_finds_an_instance_kept_without_zeroing(builds, tmp_path, canary,
+                                                                 monkeypatch):
+    """The test above can fail: keep the instances without zeroing their memory (a
+    broken Cage._retire) and the readers find the writer's marks."""
+    def retire_unzeroed(self, kept, mem):
+        mem.release()
+        if kept is not None:
+            self.runtime.instances.put(self.init_id, kept)
+
+    monkeypatch.setattr(Cage, "_retire", retire_unzeroed)
+    out, taken = _fork_leftovers(builds, tmp_path, monkeypatch)
+    assert out.startswith("reader 100\nreader 100\n"), out
+    assert taken[:2] == [False, True], taken
+    untouched(canary)
+
+
 def test_make_threei_call_names_only_memory_of_its_own_tree(builds, tmp_path, canary):
     """write(1, buf, 16) through make_threei_call with buf in a sibling: EPERM and not
     one byte of the sibling's; in the caller's own child or itself: written."""

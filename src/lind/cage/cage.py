@@ -26,6 +26,7 @@ from wasmtime import _bindings as wt
 
 from lind import threei
 from lind.cage import grate_worker, loader, waiters
+from lind.cage.instance_pool import PooledInstance
 from lind.cage.thread import SPAWN_START, START, THREAD_START, CageThread, Instance, PerThread
 from lind.engine import stacks, wasmtime_engine
 from lind.microvisor import abi, limits, sys_files, sys_ipc, sys_locks, sys_time
@@ -389,6 +390,9 @@ class Cage:
         self.aspace: AddressSpace | None = None
         self.shared_memory: wasmtime_engine.SharedMemory | None = None   # what `lind cc` programs import
         self._grate_workers: grate_worker.GrateWorkers | None = None
+        # What decides whether its instance may serve a later fork (_kept_instance).
+        self._uses_wasi = self._had_threads = self._served_as_grate = False
+        self._memory_max_pages = 0
         # execve's (module, argv, env, the calling thread's signal mask) until the first
         # thread runs it
         self._exec: tuple[wasmtime.Module, list[bytes], list[bytes], int] | None = None
@@ -429,8 +433,9 @@ class Cage:
         self._set_ids()
 
     # -- the wasm instance ----------------------------------------------------
-    def load(self, module: wasmtime.Module) -> None:
-        """Instantiate `module` as this cage's program (at start and on exec)."""
+    def load(self, module: wasmtime.Module, reused: PooledInstance | None = None) -> None:
+        """Instantiate `module` as this cage's program (at start and on exec), or take
+        an ended cage's instance of it (a fork: `reused`, see instance_pool)."""
         self._end_grate()   # before the old instance goes: its workers may still use it
         eng = wasmtime_engine.engine()
         cap = min(MAX_MEMORY, self.memory_budget.ceiling())
@@ -438,34 +443,39 @@ class Cage:
         self.memory_charge.set(self.initial_memory(module))   # ENOMEM: the budget is spent
         self.module = module
         self._idle_thread_instances.clear()     # instances of the program exec replaced
-        # even raw memory.grow stops there; over the cage's shared memory, only the GC heap
-        shared = loader.shape(module).shared_memory
-        own_memory = shared is None
-        self.store = _cage_store(eng, memory_size=cap if own_memory else GC_HEAP_LIMIT,
-                                 memories=int(own_memory))
-        watch_epochs(self.store, self)
-        linker = wasmtime.Linker(eng)
-        threei.define_syscall_import(linker, self.slot)
-        self.define_startup_imports(linker)
-        wasi = _wasi_imports(module)
-        uses_wasi = wasi is not None and wasi.define(linker, self, module)
-        context = loader.context_address(self.store)
-        self.context_address = context
-        if shared is not None:
-            # a shared memory has no store to limit it: its own maximum is the cap (or
-            # the module's, which may not be exceeded: a shared import declares one)
-            least, declared = shared
-            most = min(cap // WASM_PAGE, declared or cap // WASM_PAGE)
-            self.shared_memory = wasmtime_engine.SharedMemory.of_pages(eng, least, most)
-            self.shared_memory.define_in(linker, self.store)
-            self.mem = threei.Memory.shared(self.shared_memory.address(), self.shared_memory)
-        self.instance = self._instantiate(linker, self.store, module)
-        self.exports = loader.Exports(self.store, self.instance, module)
-        if shared is None:
-            self.shared_memory = None
-            memory = self.exports["memory"]
-            self.mem = threei.Memory(context, bytes(memoryview(memory._memory).cast("B")),
-                                     self.store)
+        self._had_threads = self._served_as_grate = False   # of this memory
+        if reused is not None:
+            self._adopt(reused)
+            uses_wasi = False
+        else:
+            # even raw memory.grow stops there; over the cage's shared memory, only the GC heap
+            shared = loader.shape(module).shared_memory
+            own_memory = shared is None
+            self.store = _cage_store(eng, memory_size=cap if own_memory else GC_HEAP_LIMIT,
+                                     memories=int(own_memory))
+            watch_epochs(self.store, self)
+            linker = self._linker_for(self.store)
+            wasi = _wasi_imports(module)
+            uses_wasi = wasi is not None and wasi.define(linker, self, module)
+            context = loader.context_address(self.store)
+            self.context_address = context
+            if shared is not None:
+                # a shared memory has no store to limit it: its own maximum is the cap (or
+                # the module's, which may not be exceeded: a shared import declares one)
+                least, declared = shared
+                most = min(cap // WASM_PAGE, declared or cap // WASM_PAGE)
+                self.shared_memory = wasmtime_engine.SharedMemory.of_pages(eng, least, most)
+                self._memory_max_pages = most
+                self.shared_memory.define_in(linker, self.store)
+                self.mem = threei.Memory.shared(self.shared_memory.address(), self.shared_memory)
+            self.instance = self._instantiate(linker, self.store, module)
+            self.exports = loader.Exports(self.store, self.instance, module)
+            if shared is None:
+                self.shared_memory = None
+                memory = self.exports["memory"]
+                self.mem = threei.Memory(context, bytes(memoryview(memory._memory).cast("B")),
+                                         self.store)
+        self._uses_wasi = uses_wasi
         self.slot.set_memory(self.mem)
         if loader.null_page_unused(module) and mmap.PAGESIZE <= NULL_PAGE_SIZE:
             self.mem.guard_null_page()   # False without the C trampoline: then no guard
@@ -483,6 +493,51 @@ class Cage:
         self._main_instance.thread_start = None
         self._main_instance.entry = START
         self._asyncify_buffer = 0
+
+    def _adopt(self, reused: PooledInstance) -> None:
+        """Take an ended cage's instance (its memory zeroed) as this cage's: its system
+        calls, start-up imports and epoch callback are pointed at this cage."""
+        self.store = reused.store
+        self.store.lind_slot_ref.slot = self.slot
+        _cages_by_startup_number.pop(self._startup_number, None)
+        self._startup_number = reused.startup_number
+        _cages_by_startup_number[self._startup_number] = self
+        watch_epochs(self.store, self)
+        self.context_address = loader.context_address(self.store)
+        self.shared_memory = reused.shared_memory
+        self._memory_max_pages = reused.max_pages
+        self.mem = threei.Memory.shared(self.shared_memory.address(), self.shared_memory)
+        self.instance = reused.instance
+        self.exports = reused.exports
+
+    def _kept_instance(self) -> PooledInstance | None:
+        """This program's instance, if a later fork in the tree may take it once the
+        program is gone: nothing but the cage's first thread can have run over its
+        memory (it never had another thread, nor grate workers), no WASI, forkable."""
+        if (self.shared_memory is None or self._uses_wasi or self._had_threads
+                or self._served_as_grate or self.store is None or ASYNCIFY not in self.exports):
+            return None
+        return PooledInstance(self.module, self.store, self.instance, self.exports,
+                              self.shared_memory, self._startup_number, self._memory_max_pages)
+
+    def _retire(self, kept: PooledInstance | None, mem: threei.Memory) -> None:
+        """A program is gone (exit, exec): its memory `mem` is released, or zeroed and
+        its instance `kept` for the next fork in the tree if no host operation holds it."""
+        if kept is not None:
+            _cages_by_startup_number.pop(kept.startup_number, None)
+            if mem.recycle():
+                self.runtime.instances.put(self.init_id, kept)
+                return
+        mem.release()
+
+    def _linker_for(self, store: wasmtime.Store) -> wasmtime.Linker:
+        """A Linker with this cage's imports for an instance in `store`: its system calls,
+        through a SlotRef the store keeps (which _adopt may point at another cage), and
+        its start-up imports."""
+        linker = wasmtime.Linker(store.engine)
+        store.lind_slot_ref = threei.define_syscall_import(linker, self.slot)
+        self.define_startup_imports(linker)
+        return linker
 
     def _limit_stack(self, linked: int | None) -> None:
         """Start the stack RLIMIT_STACK below `linked`, the top of its region (stack-first
@@ -539,6 +594,7 @@ class Cage:
         with self.runtime.lock:
             if self._grate_workers is None:
                 self._grate_workers = grate_worker.GrateWorkers(self)
+                self._served_as_grate = True    # workers ran over its memory
             return self._grate_workers
 
     def _end_grate(self) -> None:
@@ -737,9 +793,10 @@ class Cage:
         loader.set_i32(self.exports[loader.ASYNCIFY_STACK_POINTER], self.store, stack_pointer)
 
     # -- fork and exec ---------------------------------------------------------
-    def _new_child(self, child_id: int) -> Cage:
-        """A child cage of this one, with this program instantiated afresh: what fork
-        and posix_spawn start from."""
+    def _new_child(self, child_id: int, *, reuse: bool = False) -> Cage:
+        """A child cage of this one, with this program instantiated afresh (or, `reuse`,
+        an ended cage's instance of it when one is kept): what fork and posix_spawn
+        start from."""
         # Memory the program grew by itself is charged now, so the child's copy counts
         # against what is really left (ENOMEM if nothing is).
         self.memory_charge.set(max(self.memory_charge.bytes, self.mem.size()))
@@ -754,8 +811,11 @@ class Cage:
                 self.process_count.give()
             raise
         child.counted = self.process_count is not None
+        reused = (self.runtime.instances.take(self.init_id, self.module, self._memory_max_pages,
+                                              self.mem.size() // WASM_PAGE)
+                  if reuse and self.shared_memory is not None else None)
         try:
-            child.load(self.module)
+            child.load(self.module, reused)
         except loader.ProgramError as exc:   # its start function failed this time
             child.release_unstarted()
             raise OSError(errno.EAGAIN, str(exc)) from None
@@ -780,7 +840,7 @@ class Cage:
 
     def forked(self, child_id: int) -> Cage:
         """A copy of this cage (just unwound) that resumes with fork() returning 0."""
-        child = self._new_child(child_id)
+        child = self._new_child(child_id, reuse=True)
         try:
             grow = (self.mem.size() - child.mem.size()) // WASM_PAGE
             if grow > 0:
@@ -877,6 +937,11 @@ class Cage:
         self.slot.resume()
         self.aspace.release_shared()
         signals.exec_reset(self, mask)
+        kept, old_memory = self._kept_instance(), self.mem
+        # the new program's start-up imports must not find this cage by the old one's
+        # number: a fork that takes the old instance takes its number
+        _cages_by_startup_number.pop(self._startup_number, None)
+        self._startup_number = next(_startup_numbers)
         try:
             self.load(module)
         except loader.ProgramError as exc:   # past the point of no return: as Linux, SIGKILL
@@ -887,6 +952,7 @@ class Cage:
             self.trap_message = f"out of memory: killed cage {self.id} at exec"
             self.status = abi.signal_status(signal.SIGKILL)
             raise wasmtime.WasmtimeError("out of memory") from None
+        self._retire(kept, old_memory)
 
     # -- life cycle ---------------------------------------------------------
     def start(self) -> None:
@@ -1103,7 +1169,7 @@ class Cage:
         # Calls still made for this cage from other threads (a grate acting for it) get
         # ESRCH from its memory; the pages go once no host operation uses them any more.
         self.slot.set_memory(None)
-        self.mem.release()
+        self._retire(self._kept_instance() if not self.status & 0x7F else None, self.mem)
         self._main_instance = Instance()
         with self._threads_changed:
             self._idle_thread_instances.clear()
@@ -1244,9 +1310,7 @@ class Cage:
         its slot, in a Store of its own: a thread, or a grate's handler worker."""
         store = _cage_store(wasmtime_engine.engine(), memory_size=GC_HEAP_LIMIT, memories=0)
         watch_epochs(store, self)
-        linker = wasmtime.Linker(store.engine)
-        threei.define_syscall_import(linker, self.slot)
-        self.define_startup_imports(linker)
+        linker = self._linker_for(store)
         self.shared_memory.define_in(linker, store)
         instance = self._instantiate(linker, store, self.module)
         return store, loader.Exports(store, instance, self.module)
@@ -1282,6 +1346,7 @@ class Cage:
             raise OSError(errno.EAGAIN, "this program cannot start threads")
         tid = self.runtime.reserve_id()
         thread = CageThread(self, tid, start)
+        self._had_threads = True     # its memory may be touched by that thread until it ends
         with self._threads_changed:
             if self.stopping or self._threads_alive >= self.rlimit_nproc[0]:
                 self.runtime.release_id()

@@ -346,6 +346,10 @@ class Exports(Mapping):
             found = self._wrapped[name] = wrap_extern(item)
         return found
 
+    def __contains__(self, name: object) -> bool:
+        """Without wrapping the export (Mapping's would)."""
+        return name in self._names
+
     def __iter__(self) -> Iterator[str]:
         return iter(self._names)
 

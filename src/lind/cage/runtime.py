@@ -12,6 +12,7 @@ from collections.abc import Callable, Mapping, Sequence
 
 from lind.cage import loader
 from lind.cage.cage import Cage
+from lind.cage.instance_pool import InstancePool
 from lind.cage.options import DEFAULT_HOSTNAME, DEFAULT_USER, MountSpec, check_user
 from lind.grates import Grate, attach_all
 from lind.microvisor import abi, limits, sys_signals, virtual
@@ -67,6 +68,8 @@ class Runtime:
         self.cages: dict[int, Cage] = {}   # cages still running, by id
         self.max_cages = max_cages
         self._slots_used = 0               # running cages plus ended ones not yet reaped
+        # ended cages' instances, for the next fork in their tree (while its first runs)
+        self.instances = InstancePool(lambda tree: tree in self.cages)
 
     def spawn(self, program: str | os.PathLike[str], args: Sequence[str] = (), *,
               root: str, mounts: Sequence[MountSpec] = (), env: Mapping[str, str] | None = None,
@@ -279,6 +282,8 @@ class Runtime:
             orphan.signal_from_outside(orphan.pdeathsig,
                                        sys_signals.siginfo(orphan.pdeathsig, sys_signals.SI_USER,
                                                            cage.id, cage.ids[0]))
+        if cage.id == cage.init_id:
+            self.instances.close_tree(cage.id)
         for other in rest:
             other.terminate()
 

@@ -36,6 +36,7 @@ _impl, ACCELERATED = _load_impl()
 
 Memory = _impl.Memory
 Slot = _impl.Slot
+SlotRef = _impl.SlotRef   # the Slot an instance's calls go to (its imports' env)
 Grate = _impl.Grate
 Mounts = _impl.Mounts     # a file system's mounts, for the opens the trampoline makes
 GrateHandler = _impl.GrateHandler
@@ -118,22 +119,26 @@ def _say_fallback_once() -> None:
         print("lind: C trampoline not available, using the slower ctypes path", file=sys.stderr)
 
 
-def define_syscall_import(linker: wasmtime.Linker, slot: Any) -> None:
-    """Bind `lind.syscall` and `lind.syscall_unwind` in `linker` to the trampoline for `slot`.
+def define_syscall_import(linker: wasmtime.Linker, slot: Any) -> Any:
+    """Bind `lind.syscall` and `lind.syscall_unwind` in `linker` to the trampoline for
+    `slot`, through the SlotRef returned, which must live as long as the instance (and
+    may later name another slot: an instance taken over by another cage).
 
     The two differ only for the compiler: Asyncify instruments callers of the second
     (fork, setjmp), so those calls may unwind the cage's stack.
     """
     if not ACCELERATED:
         _say_fallback_once()
+    ref = SlotRef(slot)
     module = b"lind"
     for name in (b"syscall", b"syscall_unwind"):
         err = wt.wasmtime_linker_define_func_unchecked(
             linker.ptr(), module, len(module), name, len(name), _SYSCALL_TYPE.ptr(),
-            _ENTRY, ctypes.c_void_p(_impl.slot_address(slot)), _NO_FINALIZER,
+            _ENTRY, ctypes.c_void_p(ref.address), _NO_FINALIZER,
         )
         if err:
             raise wasmtime.WasmtimeError._from_ptr(err)
+    return ref
 
 
 def release(slot: Any) -> None:

@@ -652,6 +652,26 @@ static PyObject *Memory_release(MemoryObject *m, PyObject *unused)
     Py_RETURN_NONE;
 }
 
+/* recycle(): as release(), and if no operation holds the pages (no pin) and the
+ * memory is a shared one, put private zero pages over all of it, so that another
+ * cage of the tree may take it as a fresh memory (see Cage.forked). False: only
+ * released. */
+static PyObject *Memory_recycle(MemoryObject *m, PyObject *unused)
+{
+    int ok = 0;
+    if (!m->detached && !m->pins && m->shared && !m->readonly) {
+        memory_refresh(m);
+        guard_forget(m);
+        ok = !m->size || mmap(m->base, (size_t)m->size, PROT_READ | PROT_WRITE,
+                              MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0) == m->base;
+    }
+    PyObject *done = Memory_release(m, NULL);
+    if (!done)
+        return NULL;
+    Py_DECREF(done);
+    return PyBool_FromLong(ok);
+}
+
 /* guard_null_page(): make page 0 inaccessible (see "the null page"); False when
  * it cannot be (a snapshot, a page size over the memory, no free slot). */
 static PyObject *Memory_guard_null_page(MemoryObject *m, PyObject *unused)
@@ -711,6 +731,8 @@ static PyMethodDef Memory_methods[] = {
     {"size", (PyCFunction)Memory_size, METH_NOARGS, "current size in bytes"},
     {"address", (PyCFunction)Memory_address, METH_NOARGS, "host address of byte 0"},
     {"release", (PyCFunction)Memory_release, METH_NOARGS, "the cage ended: refuse accesses"},
+    {"recycle", (PyCFunction)Memory_recycle, METH_NOARGS,
+     "release(); and zero pages over it all if nothing holds it: True if another may take it"},
     {"shared", (PyCFunction)Memory_shared, METH_VARARGS | METH_CLASS,
      "shared(sharedmemory_address, owner): a wasmtime_sharedmemory_t kept alive by owner"},
     {"snapshot", (PyCFunction)Memory_snapshot, METH_VARARGS | METH_CLASS,
@@ -3527,6 +3549,65 @@ static PyTypeObject SlotType = {
     .tp_getset = Slot_getset,
 };
 
+/* ---------------------------------------------------------- slot references
+ *
+ * The env of an instance's lind.syscall imports: a word naming the Slot its calls go
+ * to. An instance whose cage has ended may be taken by another cage of its tree (a
+ * fork reuses it rather than instantiating the program again: Cage.forked), whose
+ * slot the word then names. Borrowed, as a cage's instances never run once its slot
+ * is released. */
+typedef struct {
+    PyObject_HEAD
+    SlotObject *slot;
+} SlotRefObject;
+
+static PyObject *SlotRef_new(PyTypeObject *type, PyObject *args, PyObject *kw)
+{
+    PyObject *slot;
+    if (!PyArg_ParseTuple(args, "O!", &SlotType, &slot))
+        return NULL;
+    SlotRefObject *r = (SlotRefObject *)type->tp_alloc(type, 0);
+    if (r)
+        r->slot = (SlotObject *)slot;
+    return (PyObject *)r;
+}
+
+static PyObject *SlotRef_get_slot(SlotRefObject *r, void *unused)
+{
+    return Py_NewRef((PyObject *)r->slot);
+}
+
+static int SlotRef_set_slot(SlotRefObject *r, PyObject *slot, void *unused)
+{
+    if (!slot || !PyObject_TypeCheck(slot, &SlotType)) {
+        PyErr_SetString(PyExc_TypeError, "expected a Slot");
+        return -1;
+    }
+    r->slot = (SlotObject *)slot;
+    return 0;
+}
+
+static PyObject *SlotRef_get_address(SlotRefObject *r, void *unused)
+{
+    return PyLong_FromVoidPtr(&r->slot);
+}
+
+static PyGetSetDef SlotRef_getset[] = {
+    {"slot", (getter)SlotRef_get_slot, (setter)SlotRef_set_slot, "the Slot calls go to", NULL},
+    {"address", (getter)SlotRef_get_address, NULL, "the env word of the host functions", NULL},
+    {NULL}
+};
+
+static PyTypeObject SlotRefType = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "lind.threei._accel.SlotRef",
+    .tp_basicsize = sizeof(SlotRefObject),
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_doc = "The Slot an instance's system calls go to: SlotRef(slot)",
+    .tp_new = SlotRef_new,
+    .tp_getset = SlotRef_getset,
+};
+
 /* -------------------------------------------------------- the wasm import */
 
 /* One thread of a cage ends (exit(2) in a cage with other threads): its call, made
@@ -3539,7 +3620,7 @@ static __thread SlotObject *instantiating;
 /* wasmtime_func_unchecked_callback_t for (i32 nr, i64 a1..a6) -> i64 */
 static size_t lind_syscall_entry(void *env, void *caller, wt_val_raw_t *vals, size_t n)
 {
-    SlotObject *s = env;
+    SlotObject *s = *(SlotObject **)env;   /* a SlotRef's word */
     if (instantiating == s) {   /* a start function: the cage is not made yet */
         vals[0].i64 = -ENOSYS;
         return 0;
@@ -3649,19 +3730,9 @@ static PyObject *mod_forget(PyObject *self, PyObject *slot)
     Py_RETURN_NONE;
 }
 
-static PyObject *mod_slot_address(PyObject *self, PyObject *slot)
-{
-    if (!PyObject_TypeCheck(slot, &SlotType)) {
-        PyErr_SetString(PyExc_TypeError, "expected a Slot");
-        return NULL;
-    }
-    return PyLong_FromVoidPtr(slot);
-}
-
 static PyMethodDef module_methods[] = {
     {"init", mod_init, METH_VARARGS, "init(memory_data_size, memory_data, sharedmemory_data_size, sharedmemory_data, trap_new, func_call_unchecked) addresses"},
     {"entry_address", mod_entry_address, METH_NOARGS, "address of the lind.syscall host function"},
-    {"slot_address", mod_slot_address, METH_O, "address of a Slot, the env of the host function"},
     {"forget", mod_forget, METH_O, "the cage of this Slot is gone: stop finding it by id"},
     {"thread_done", mod_thread_done, METH_NOARGS,
      "this host thread's cage thread ended: forget its wake fd and stops"},
@@ -3701,7 +3772,7 @@ PyMODINIT_FUNC PyInit__accel(void)
 {
     if (PyType_Ready(&MemoryType) < 0 || PyType_Ready(&SlotType) < 0 ||
         PyType_Ready(&GrateType) < 0 || PyType_Ready(&GrateHandlerType) < 0 ||
-        PyType_Ready(&MountsType) < 0)
+        PyType_Ready(&MountsType) < 0 || PyType_Ready(&SlotRefType) < 0)
         return NULL;
     if (install_fault_handler())
         return PyErr_SetFromErrno(PyExc_OSError);
@@ -3710,6 +3781,7 @@ PyMODINIT_FUNC PyInit__accel(void)
         return NULL;
     PyModule_AddObjectRef(m, "Memory", (PyObject *)&MemoryType);
     PyModule_AddObjectRef(m, "Slot", (PyObject *)&SlotType);
+    PyModule_AddObjectRef(m, "SlotRef", (PyObject *)&SlotRefType);
     PyModule_AddObjectRef(m, "Grate", (PyObject *)&GrateType);
     PyModule_AddObjectRef(m, "GrateHandler", (PyObject *)&GrateHandlerType);
     PyModule_AddObjectRef(m, "Mounts", (PyObject *)&MountsType);

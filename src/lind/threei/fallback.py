@@ -403,6 +403,11 @@ class Memory:
         if self._pins == 0:
             self._owner = None
 
+    def recycle(self) -> bool:
+        """release(); only the C trampoline hands a memory on to another cage."""
+        self.release()
+        return False
+
     @property
     def lowest(self) -> int:
         return self._lo
@@ -807,11 +812,24 @@ def _entry(env: int, caller: Any, vals: Any, nvals: int) -> int:
     return ctypes.cast(trap, ctypes.c_void_p).value or 0
 
 
-def slot_address(slot: Slot) -> int:
-    """The env pointer wasmtime hands back to the entry: here, a key into `_slots`."""
-    key = id(slot)
-    _slots[key] = slot
-    return key
+class SlotRef:
+    """The Slot an instance's calls go to (see _accel.c): its address, the env wasmtime
+    hands back to the entry, is a key into `_slots`."""
+
+    def __init__(self, slot: Slot) -> None:
+        self.address = id(self)
+        self.slot = slot
+
+    @property
+    def slot(self) -> Slot | None:
+        return _slots.get(self.address)
+
+    @slot.setter
+    def slot(self, slot: Slot) -> None:
+        _slots[self.address] = slot
+
+    def __del__(self) -> None:
+        _slots.pop(self.address, None)
 
 
 def handler_in_use(handler: GrateHandler) -> bool:
@@ -820,7 +838,8 @@ def handler_in_use(handler: GrateHandler) -> bool:
 
 
 def forget(slot: Slot) -> None:
-    _slots.pop(id(slot), None)
+    for address in [address for address, held in _slots.items() if held is slot]:
+        _slots.pop(address, None)
 
 
 ENTRY = _entry

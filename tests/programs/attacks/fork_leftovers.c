@@ -1,0 +1,131 @@
+/* A forked child may run in the instance of a sibling that ended: Lind keeps it for
+ * the next fork of the tree (src/lind/cage/instance_pool.py). Nothing of the sibling
+ * may be left there. Usage: fork_leftovers SALT
+ *
+ * A writer child fills a deep stack, its heap and an anonymous mapping with a mark
+ * made from SALT at run time (nowhere in the program's data), and exits. Then two
+ * reader children scan all their linear memory for it and exit with the count
+ * (prints "reader N", N must be 0). Then children of reused instances are killed while
+ * they spin ("killed 9") and take a signal in a loop ("signalled 7"): the kill and
+ * the signal reach the child, not the cage that ended in that instance. */
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define MARK 64
+#define FRAME 16384
+#define DEPTH 48
+
+static unsigned salt;
+
+static uint8_t mark_byte(unsigned i)
+{
+	return (uint8_t)((i * 73u + 19u) ^ salt);
+}
+
+static void fill(volatile uint8_t *at, size_t len)
+{
+	for (size_t i = 0; i < len; i++)
+		at[i] = mark_byte((unsigned)(i % MARK));
+}
+
+/* Marks DEPTH frames of stack below the caller's: where the parent's unused stack is. */
+static int deep(int depth)
+{
+	volatile uint8_t frame[FRAME];
+	fill(frame, FRAME);
+	return depth ? deep(depth - 1) + frame[depth] : frame[0];
+}
+
+static int writer(void)
+{
+	deep(DEPTH);
+	uint8_t *heap = malloc(1 << 20);     /* in what the parent freed: no growth */
+	fill(heap, 1 << 20);
+	free(heap);
+	uint8_t *mapped = mmap(NULL, 1 << 18, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (mapped != MAP_FAILED) {
+		fill(mapped, 1 << 18);
+		munmap(mapped, 1 << 18);
+	}
+	return 0;
+}
+
+/* How many places of this cage's whole linear memory start a mark. */
+static int scan(void)
+{
+	int found = 0;
+#ifdef __wasm__
+	size_t size = __builtin_wasm_memory_size(0) * 65536;
+	for (size_t at = 4096; at + MARK <= size; at++) {
+		const volatile uint8_t *p = (const uint8_t *)at;
+		unsigned i = 0;
+		while (i < MARK && p[i] == mark_byte(i))
+			i++;
+		found += i == MARK;
+	}
+#endif
+	return found > 100 ? 100 : found;
+}
+
+static volatile sig_atomic_t got;
+
+static void on_usr1(int sig)
+{
+	got = sig;
+}
+
+static int wait_status(pid_t pid)
+{
+	int status;
+	if (waitpid(pid, &status, 0) != pid)
+		return -1;
+	return WIFSIGNALED(status) ? 1000 + WTERMSIG(status) : WEXITSTATUS(status);
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2)
+		return 2;
+	salt = (unsigned)atoi(argv[1]);
+	/* the parent's memory grows enough for the writer's heap and mapping, so that
+	 * the writer's memory is no larger than its parent's: an instance to reuse */
+	void *volatile room = malloc(4 << 20);
+	memset(room, 0, 4 << 20);
+	free(room);
+	pid_t pid = fork();
+	if (pid == 0)
+		_exit(writer());
+	if (wait_status(pid) != 0)
+		return 3;
+	for (int reader = 0; reader < 2; reader++) {
+		pid = fork();
+		if (pid == 0)
+			_exit(scan());
+		printf("reader %d\n", wait_status(pid));
+	}
+	pid = fork();
+	if (pid == 0) {
+		for (volatile unsigned long spin = 0;; spin++)
+			;
+	}
+	usleep(50000);
+	kill(pid, SIGKILL);
+	printf("killed %d\n", wait_status(pid) - 1000);
+	signal(SIGUSR1, on_usr1);
+	pid = fork();
+	if (pid == 0) {
+		while (!got)
+			;
+		_exit(7);
+	}
+	usleep(50000);
+	kill(pid, SIGUSR1);
+	printf("signalled %d\n", wait_status(pid));
+	return 0;
+}
