@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import functools
 import io
 import locale
 import os
@@ -23,13 +24,14 @@ from lind.cage.loader import MissingProgram, ProgramError
 from lind.cage.options import MountSpec, check_user
 from lind.cage.program_file import read_program
 from lind.cage.runtime import Runtime
+from lind.engine import stacks
 from lind.grates import Grate
 from lind.grates.registry import stack_grates
 from lind.isolation.apply import Launch, PolicyOverridden, launch
 from lind.isolation.module import NotAModule, embedded_policy
 from lind.isolation.policy import PolicyViolation
 from lind.microvisor import sys_signals
-from lind.microvisor.fs import join
+from lind.microvisor.fs import join, remove_private_dir
 from lind.microvisor.network import Network, parse_publish
 from lind.portable import Tree
 from lind.portable.backend import enter, file_system, tree_for
@@ -267,7 +269,9 @@ def _spawn(rt: Runtime, stack, start: Launch, env, cwd: str, fds: tuple[int | No
     cleanup = contextlib.ExitStack()
     try:
         def private(purpose: str) -> str:
-            return cleanup.enter_context(tempfile.TemporaryDirectory(prefix=f"lind-{purpose}-"))
+            path = tempfile.mkdtemp(prefix=f"lind-{purpose}-")
+            cleanup.callback(remove_private_dir, path)
+            return path
 
         base: list[Grate] = []
         if tree is not None:
@@ -802,7 +806,7 @@ def run(args: Sequence[str | os.PathLike[str]] | str | os.PathLike[str], *,
     err_fd, err_pipe = (out_fd, None) if stderr == STDOUT else out(stderr, 2)
     cleanup = contextlib.ExitStack()
     # Started first, so input is already waiting when the program looks (poll, select).
-    pump = threading.Thread(target=_pump, args=(pipes,), name="lind-pump", daemon=True)
+    pump = stacks.PooledThread(functools.partial(_pump, pipes), "lind-pump")
     if pipes:
         pump.start()
     own_network = None

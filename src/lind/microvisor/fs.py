@@ -84,6 +84,17 @@ def read_only_open_error(mode: int) -> int:
     return errno.EROFS if statmod.S_ISREG(mode) else 0
 
 
+def remove_private_dir(path: str) -> None:
+    """Remove a directory Lind made for a run, with what a cage left in it: a plain
+    rmdir when it is empty, as it mostly is (rmtree's walk cost a run ~40 us a dir)."""
+    try:
+        os.rmdir(path)
+    except FileNotFoundError:
+        pass
+    except OSError:
+        shutil.rmtree(path, ignore_errors=True)
+
+
 class FileSystem:
     """The mounts one cage (and its descendants) sees."""
 
@@ -165,7 +176,7 @@ class FileSystem:
             os.close(m.fd)
         limits.host_fds.give(len(mounts))
         for host in private:
-            shutil.rmtree(host, ignore_errors=True)
+            remove_private_dir(host)
 
     def locate(self, guest_path: str) -> tuple[Mount, str]:
         """The mount holding an absolute normalised guest path, and the path inside it."""

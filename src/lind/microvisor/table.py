@@ -8,6 +8,7 @@ is not host-backed, a close). A number missing here is ENOSYS.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -297,7 +298,16 @@ SYSCALLS: dict[int, Syscall] = {
 NAMES: dict[int, str] = {nr: sc.name for nr, sc in SYSCALLS.items()}
 
 
-def install(slot) -> None:
-    """Point every entry of a fresh cage's table at the microvisor."""
+@functools.cache
+def _filled() -> threei.Slot:
+    """A table with every entry pointing at the microvisor, made once: a new cage copies
+    it in one call (setting its entries one by one cost ~35 us a cage)."""
+    slot = threei.Slot(None)
     for sc in SYSCALLS.values():
         slot.set(sc.nr, sc.impl, sc.fast)
+    return slot
+
+
+def install(slot) -> None:
+    """Point every entry of a fresh cage's table at the microvisor."""
+    slot.copy_table(_filled())
