@@ -521,8 +521,9 @@ class Cage:
                               self.shared_memory, self._startup_number, self._memory_max_pages)
 
     def _retire(self, kept: PooledInstance | None, mem: threei.Memory) -> None:
-        """A program is gone (exit, exec): its memory `mem` is released, or zeroed and
-        its instance `kept` for the next fork in the tree if no host operation holds it."""
+        """A program is gone (exit, exec): its memory `mem` is released, or kept with its
+        instance `kept` for the next fork in the tree if no host operation holds it (the
+        fork clears it: _scrub_reused)."""
         if kept is not None:
             _cages_by_startup_number.pop(kept.startup_number, None)
             if mem.recycle():
@@ -793,10 +794,9 @@ class Cage:
         loader.set_i32(self.exports[loader.ASYNCIFY_STACK_POINTER], self.store, stack_pointer)
 
     # -- fork and exec ---------------------------------------------------------
-    def _new_child(self, child_id: int, *, reuse: bool = False) -> Cage:
-        """A child cage of this one, with this program instantiated afresh (or, `reuse`,
-        an ended cage's instance of it when one is kept): what fork and posix_spawn
-        start from."""
+    def _new_child(self, child_id: int, reused: PooledInstance | None = None) -> Cage:
+        """A child cage of this one, with this program instantiated afresh (or in
+        `reused`, an ended cage's instance of it): what fork and posix_spawn start from."""
         # Memory the program grew by itself is charged now, so the child's copy counts
         # against what is really left (ENOMEM if nothing is).
         self.memory_charge.set(max(self.memory_charge.bytes, self.mem.size()))
@@ -811,9 +811,6 @@ class Cage:
                 self.process_count.give()
             raise
         child.counted = self.process_count is not None
-        reused = (self.runtime.instances.take(self.init_id, self.module, self._memory_max_pages,
-                                              self.mem.size() // WASM_PAGE)
-                  if reuse and self.shared_memory is not None else None)
         try:
             child.load(self.module, reused)
         except loader.ProgramError as exc:   # its start function failed this time
@@ -840,7 +837,10 @@ class Cage:
 
     def forked(self, child_id: int) -> Cage:
         """A copy of this cage (just unwound) that resumes with fork() returning 0."""
-        child = self._new_child(child_id, reuse=True)
+        reused = (self.runtime.instances.take(self.init_id, self.module, self._memory_max_pages,
+                                              self.mem.size() // WASM_PAGE)
+                  if self.shared_memory is not None else None)
+        child = self._new_child(child_id, reused)
         try:
             grow = (self.mem.size() - child.mem.size()) // WASM_PAGE
             if grow > 0:
@@ -848,7 +848,10 @@ class Cage:
                     child.grow_memory(grow)
                 except wasmtime.WasmtimeError:
                     raise OSError(errno.ENOMEM, "Cannot allocate memory") from None
-            for start, end in self._live_ranges():
+            ranges = self._live_ranges()
+            if reused is not None:
+                child._scrub_reused(ranges)
+            for start, end in ranges:
                 child.mem.copy_from(self.mem, start, start, end - start)
             for name in loader.shape(self.module).copied_globals:
                 loader.copy_global(self.exports[name], self.store,
@@ -866,6 +869,11 @@ class Cage:
             raise
         child._rewind_result = 0
         return child
+
+    def _scrub_reused(self, keep: list[tuple[int, int]]) -> None:
+        """A fork's child in a reused instance: zero what the cage that ended in it left,
+        but for the ranges `keep` that the parent's copy is about to write."""
+        self.mem.scrub(keep)
 
     def _live_ranges(self) -> list[tuple[int, int]]:
         """What fork must copy: the used part of the stack (it grows down from the top of

@@ -3,16 +3,18 @@
 A fork makes the child a new instance of its parent's program: a Store, a Linker with
 the cage's imports, a shared memory and Wasmtime's instantiation, which cost more than
 the rest of a fork together. A cage of the same tree that ended running that program
-leaves all of them behind, so the next fork takes them instead: its memory has been
-given fresh zero pages (Memory.recycle), the child gets every mutable global and the
-used memory from its parent as a new instance would, and the instance's imports are
+leaves all of them behind, so the next fork takes them instead: everything in the
+memory that the parent's copy does not overwrite is zeroed (Cage._scrub_reused, in
+place: unmapping it all cost more), the child gets every mutable global and the used
+memory from its parent as a new instance would, and the instance's imports are
 pointed at the child (its SlotRef, start-up number and epoch callback).
 
 Only what no other host thread can still touch is kept: the instance of a cage that
 exited on its own, never had a second thread nor served as a grate, and whose memory
-no host operation held when it ended. Entries never leave their tree (a program may
-change its own tables, which the next user of the instance would see), and a tree's
-entries go when its first cage ends.
+no host operation held when it ended (Memory.recycle; one with more than 4 MiB
+resident is zeroed then, giving its RAM back). Entries never leave their tree (a
+program may change its own tables, which the next user of the instance would see),
+and a tree's entries go when its first cage ends.
 """
 
 from __future__ import annotations

@@ -19,7 +19,7 @@
 
 #define MARK 64
 #define FRAME 16384
-#define DEPTH 48
+#define DEPTH 32
 
 static unsigned salt;
 
@@ -45,13 +45,13 @@ static int deep(int depth)
 static int writer(void)
 {
 	deep(DEPTH);
-	uint8_t *heap = malloc(1 << 20);     /* in what the parent freed: no growth */
-	fill(heap, 1 << 20);
+	uint8_t *heap = malloc(1 << 19);     /* in what the parent freed: no growth */
+	fill(heap, 1 << 19);
 	free(heap);
-	uint8_t *mapped = mmap(NULL, 1 << 18, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	uint8_t *mapped = mmap(NULL, 1 << 17, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (mapped != MAP_FAILED) {
-		fill(mapped, 1 << 18);
-		munmap(mapped, 1 << 18);
+		fill(mapped, 1 << 17);
+		munmap(mapped, 1 << 17);
 	}
 	return 0;
 }
@@ -94,9 +94,10 @@ int main(int argc, char **argv)
 		return 2;
 	salt = (unsigned)atoi(argv[1]);
 	/* the parent's memory grows enough for the writer's heap and mapping, so that
-	 * the writer's memory is no larger than its parent's: an instance to reuse */
-	void *volatile room = malloc(4 << 20);
-	memset(room, 0, 4 << 20);
+	 * the writer's memory is no larger than its parent's: an instance to reuse (and
+	 * the writer keeps under the 4 MiB resident past which Lind zeroes it at once) */
+	void *volatile room = malloc(3 << 19);
+	memset(room, 0, 3 << 19);
 	free(room);
 	pid_t pid = fork();
 	if (pid == 0)
