@@ -59,6 +59,7 @@ EXTRA = {
                      "no vDSO clock)",
     "getrandom": "os.urandom, random seeds",
     "preadv2": "a read of a pipe without waiting (RWF_NOWAIT), which the runs may not reach",
+    "mincore": "which pages of an ended cage's memory are resident, when a fork reuses it",
 }
 
 
