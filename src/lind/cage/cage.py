@@ -495,8 +495,9 @@ class Cage:
         self._asyncify_buffer = 0
 
     def _adopt(self, reused: PooledInstance) -> None:
-        """Take an ended cage's instance (its memory zeroed) as this cage's: its system
-        calls, start-up imports and epoch callback are pointed at this cage."""
+        """Take an ended cage's instance as this cage's (the fork clears its memory:
+        _scrub_reused): its system calls, start-up imports and epoch callback are
+        pointed at this cage."""
         self.store = reused.store
         self.store.lind_slot_ref.slot = self.slot
         _cages_by_startup_number.pop(self._startup_number, None)

@@ -38,7 +38,7 @@ class PooledInstance:
     store: wasmtime.Store
     instance: wasmtime.Instance
     exports: Any                  # loader.Exports
-    shared_memory: Any            # wasmtime_engine.SharedMemory, zeroed
+    shared_memory: Any            # wasmtime_engine.SharedMemory, cleared by the fork
     startup_number: int           # its start-up imports' cage key
     max_pages: int                # the shared memory's maximum
 

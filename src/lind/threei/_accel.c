@@ -734,8 +734,9 @@ static PyObject *Memory_recycle(MemoryObject *m, PyObject *unused)
         memory_refresh(m);
         int guarded = m->guard != 0;
         guard_forget(m);
-        ok = !guarded || (mprotect(m->base, host_page, PROT_READ | PROT_WRITE) == 0 &&
-                          (memset(m->base, 0, host_page), 1));
+        ok = !guarded || mprotect(m->base, host_page, PROT_READ | PROT_WRITE) == 0;
+        if (ok && guarded)
+            memset(m->base, 0, host_page);
         int64_t resident = ok ? resident_bytes(m->base, m->size) : 0;
         if (ok && (resident < 0 || resident > KEEP_RESIDENT_MAX))
             ok = madvise(m->base, (size_t)m->size, MADV_DONTNEED) == 0;
@@ -768,10 +769,14 @@ static PyObject *Memory_scrub(MemoryObject *m, PyObject *keep)
             Py_DECREF(seq);
             return NULL;
         }
-        if (start < at || end < start || end > m->size) {
+        if (start < at || end < start) {
             Py_DECREF(seq);
-            PyErr_SetString(PyExc_ValueError, "scrub(keep): ranges out of order or bounds");
+            PyErr_SetString(PyExc_ValueError, "scrub(keep): ranges out of order");
             return NULL;
+        }
+        if (end > m->size) {   /* the parent grew past the child meanwhile (another thread) */
+            Py_DECREF(seq);
+            return set_errno(EFAULT);
         }
         uint64_t from = at > m->lo ? at : m->lo;      /* never page 0 while it is guarded */
         failed = start > from && zero_guest(m, from, start) != 0;
