@@ -26,7 +26,7 @@ def _native(builds, name: str, *args: str) -> subprocess.CompletedProcess:
 
 
 @pytest.mark.parametrize("program", ["basics", "c11", "signals", "thread_signals", "cancel",
-                                     "wakeups"])
+                                     "wakeups", "masks"])
 def test_threads_programs_match_native(builds, tmp_path, program):
     """basics: create/join 1000 threads in waves, TLS and key destructors, mutex kinds,
     condition variables (with a CLOCK_MONOTONIC timed wait), barriers, rwlocks,
@@ -38,7 +38,10 @@ def test_threads_programs_match_native(builds, tmp_path, program):
     a thread; sigwaitinfo of a thread's signal. cancel: pthread_cancel at cancellation
     points (read, cond_wait, sleep, testcancel) with cleanup handlers and destructors,
     disabled and asynchronous cancellation. wakeups: broadcasts and chains of signals to
-    six waiters (musl requeues them to the mutex), FUTEX_REQUEUE and FUTEX_CMP_REQUEUE."""
+    six waiters (musl requeues them to the mutex), FUTEX_REQUEUE and FUTEX_CMP_REQUEUE.
+    masks: masks that the trampoline changes as signals come (a process signal taken
+    where it is not blocked, 300 signals to a thread toggling its mask: none lost, none
+    handled while blocked), bad set pointers, SIGKILL and SIGSTOP never blocked."""
     native = _native(builds, f"threads/{program}")
     caged = lind.run([builds.wasm(f"threads/{program}")], root=tmp_path, capture_output=True,
                      timeout=120)

@@ -1114,6 +1114,7 @@ class Cage:
 
     def _main(self) -> None:
         serve(self)
+        threei.use_thread_signals(self.slot, self.signals.first.mask_cell)
         try:
             self.run_instance()
             if self.status is None and not self._main_exited:

@@ -117,6 +117,7 @@ class CageThread:
         cage = self.cage
         serve(cage, self)
         threei.use_thread_wake(cage.slot, self.signals.wake_fd)
+        threei.use_thread_signals(cage.slot, self.signals.mask_cell)
         module = cage.module
         try:
             instance = Instance()

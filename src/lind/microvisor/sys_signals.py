@@ -86,7 +86,8 @@ class ThreadSignals:
     raise, its own faults and SIGPIPE), its alternate stack, and where it is told."""
 
     def __init__(self, parent: ThreadSignals | None = None) -> None:
-        self.mask = parent.mask if parent else 0
+        # where the trampoline changes it too (rt_sigprocmask while nothing is pending)
+        self.mask_cell = threei.MaskCell(parent.mask if parent else 0)
         self.pending = 0                  # bit sig-1: sent to this thread, not delivered
         self.info: dict[int, bytes] = {}  # siginfo of each of those (not queued)
         self.assigned = 0                 # the process's pending signals it is to take
@@ -103,6 +104,14 @@ class ThreadSignals:
         # sigaltstack: (base, size), or None when disabled; fork keeps it, exec drops it.
         self.altstack: tuple[int, int] | None = parent.altstack if parent else None
         self.altstack_autodisarm = parent.altstack_autodisarm if parent else False
+
+    @property
+    def mask(self) -> int:
+        return self.mask_cell.value
+
+    @mask.setter
+    def mask(self, bits: int) -> None:
+        self.mask_cell.value = bits
 
 
 class SignalState:
@@ -167,6 +176,9 @@ def _settle(cage) -> int:
     word whether any has. Returns the signal whose default action ends the cage, or 0.
     """
     state = cage.signals
+    # Before any mask is read: a mask the trampoline changes from now on is settled
+    # by that call itself (see "signal masks" in _accel.c).
+    cage.slot.set_signals_quiet(False)
     threads = list(state.threads.values())
     fatal = 0
 
@@ -206,6 +218,7 @@ def _settle(cage) -> int:
     if state.hint and state.hint_shown is not any_ready:
         cage.mem.write(state.hint, struct.pack("<i", any_ready))
         state.hint_shown = any_ready
+    cage.slot.set_signals_quiet(not fatal and _quiet(state))
     return fatal
 
 
@@ -262,10 +275,14 @@ def settle(cage) -> None:
     dispositions changed."""
     with _lock:
         if _quiet(cage.signals):
+            cage.slot.set_signals_quiet(True)
             return
         fatal = _settle(cage)
         waiting = _waiting_for_signals(cage.signals, 0)
     _act(cage, fatal, waiting, own_thread=True)
+
+
+threei.set_signal_settler(settle)   # for a mask the trampoline changed as a signal came
 
 
 def _quiet(state: SignalState) -> bool:

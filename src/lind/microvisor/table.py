@@ -183,7 +183,7 @@ SYSCALLS: dict[int, Syscall] = {
         Syscall(325, "mlock2", m.sys_mlock2),
         # signals
         Syscall(13, "rt_sigaction", s.sys_rt_sigaction),
-        Syscall(14, "rt_sigprocmask", s.sys_rt_sigprocmask),
+        Syscall(14, "rt_sigprocmask", s.sys_rt_sigprocmask, threei.FAST_SIGPROCMASK),
         Syscall(34, "pause", s.sys_pause),
         Syscall(62, "kill", s.sys_kill),
         Syscall(127, "rt_sigpending", s.sys_rt_sigpending),

@@ -105,6 +105,8 @@ enum {
     FAST_OPENAT,    /* (see "file opens"); anything else goes to the Python handler */
     FAST_FSTAT,     /* fstat of a mirrored host fd: done here; any other fd: Python */
     FAST_NEWFSTATAT, /* stat/lstat by a path resolved as FAST_OPEN's: done here */
+    FAST_SIGPROCMASK, /* rt_sigprocmask of a cage thread while its cage has no signal
+                       * pending: done here (see "signal masks"); else Python */
     FAST_COUNT
 };
 
@@ -1400,6 +1402,7 @@ typedef struct {
     int wake_closed;       /* the cage ended: no new wait may use it */
     pthread_mutex_t wake_lock;
     int futex_waiters;     /* threads in a futex wait through this slot now */
+    int signals_quiet;     /* nothing pending for the cage: masks may change here */
     /* The cage's MAP_SHARED ranges, which decide how a futex word is keyed (see
      * "futexes"); shared_count -1: more than fit, the handler decides. */
     pthread_mutex_t ranges_lock;
@@ -3337,6 +3340,112 @@ static PyObject *Slot_get_futex_waiters(SlotObject *s, void *unused)
 }
 
 #define CAGE_ID_BITS 0x7fffffffffffffffLL   /* a cage id without GRATE_MEMORY_FLAG */
+/* ------------------------------------------------------------- signal masks
+ *
+ * A thread's blocked-signal mask lives in a MaskCell (ThreadSignals.mask), so that
+ * rt_sigprocmask can change it here, without Python. What a new mask lets through, or
+ * holds back, matters only when a signal is pending: Slot.signals_quiet says none is,
+ * and Python clears it before it reads any mask (and sets it again once nothing is
+ * pending). Here the mask is stored first and the flag read after: so either Python
+ * reads the new mask, or this reads the flag cleared and has Python settle (the
+ * settler set at init); never neither (a signal left pending and unblocked, told to
+ * nobody). Only the thread itself changes its mask; others only read it. */
+typedef struct {
+    PyObject_HEAD
+    uint64_t mask;
+} MaskCellObject;
+
+static PyObject *MaskCell_new(PyTypeObject *type, PyObject *args, PyObject *kw)
+{
+    unsigned long long mask = 0;
+    if (!PyArg_ParseTuple(args, "|K", &mask))
+        return NULL;
+    MaskCellObject *c = (MaskCellObject *)type->tp_alloc(type, 0);
+    if (c)
+        c->mask = mask;
+    return (PyObject *)c;
+}
+
+static PyObject *MaskCell_get_value(MaskCellObject *c, void *unused)
+{
+    return PyLong_FromUnsignedLongLong(__atomic_load_n(&c->mask, __ATOMIC_SEQ_CST));
+}
+
+static int MaskCell_set_value(MaskCellObject *c, PyObject *value, void *unused)
+{
+    if (!value || !PyLong_Check(value)) {
+        PyErr_SetString(PyExc_TypeError, "a mask is an int");
+        return -1;
+    }
+    uint64_t mask = PyLong_AsUnsignedLongLongMask(value);
+    if (PyErr_Occurred())
+        return -1;
+    __atomic_store_n(&c->mask, mask, __ATOMIC_SEQ_CST);
+    return 0;
+}
+
+static PyGetSetDef MaskCell_getset[] = {
+    {"value", (getter)MaskCell_get_value, (setter)MaskCell_set_value, "the mask's bits", NULL},
+    {NULL}
+};
+
+static PyTypeObject MaskCellType = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "lind.threei._accel.MaskCell",
+    .tp_basicsize = sizeof(MaskCellObject),
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_doc = "A thread's blocked-signal mask: MaskCell(bits=0)",
+    .tp_new = MaskCell_new,
+    .tp_getset = MaskCell_getset,
+};
+
+/* The cage thread this host thread runs: its slot (borrowed, as own_wake_slot) and
+ * its mask (held until thread_done). */
+static __thread SlotObject *own_mask_slot;
+static __thread MaskCellObject *own_mask_cell;
+static PyObject *signal_settler;    /* settle(cage): a pending signal met a new mask */
+
+#define G_SIG_BLOCK 0
+#define G_SIG_UNBLOCK 1
+#define G_SIG_SETMASK 2
+#define G_UNBLOCKABLE ((1ULL << (9 - 1)) | (1ULL << (19 - 1)))   /* SIGKILL, SIGSTOP */
+
+/* rt_sigprocmask(how, set, oldset, 8) of the calling thread, when it is the cage's own;
+ * any error, and any other case, is Python's (it reads the set before it changes the
+ * mask, and writes the old one after, as Linux). */
+static int fast_sigprocmask(SlotObject *s, MemoryObject *m, const int64_t *a, int64_t *result)
+{
+    MaskCellObject *cell = own_mask_cell;
+    uint64_t set_at = (uint64_t)a[1], old_at = (uint64_t)a[2];
+    int how = (int32_t)a[0];
+    if (own_mask_slot != s || !cell || !signal_settler || !m || m->readonly || a[3] != 8 ||
+        (set_at && how != G_SIG_BLOCK && how != G_SIG_UNBLOCK && how != G_SIG_SETMASK) ||
+        (set_at && !memory_in_bounds(m, set_at, 8)) ||
+        (old_at && !memory_in_bounds(m, old_at, 8)))
+        return 0;
+    uint64_t previous = __atomic_load_n(&cell->mask, __ATOMIC_SEQ_CST);
+    if (set_at) {
+        uint64_t set;
+        memcpy(&set, m->base + set_at, sizeof set);
+        set &= ~G_UNBLOCKABLE;
+        uint64_t next = how == G_SIG_BLOCK ? previous | set
+                        : how == G_SIG_UNBLOCK ? previous & ~set : set;
+        __atomic_store_n(&cell->mask, next, __ATOMIC_SEQ_CST);
+    }
+    if (old_at)
+        memcpy(m->base + old_at, &previous, sizeof previous);
+    *result = 0;
+    if (set_at && !__atomic_load_n(&s->signals_quiet, __ATOMIC_SEQ_CST)) {
+        PyGILState_STATE g = PyGILState_Ensure();
+        PyObject *res = PyObject_CallOneArg(signal_settler, s->cage);
+        if (!res)
+            *result = exception_to_errno(s);
+        Py_XDECREF(res);
+        PyGILState_Release(g);
+    }
+    return 1;
+}
+
 #define CAGE_ENDED 4095   /* -CAGE_ENDED: the cage acted for ended during the call (ops.py) */
 
 /* Whether cage `id` is ending (or gone). */
@@ -3511,6 +3620,12 @@ static int64_t dispatch(SlotObject *s, MemoryObject *m, int nr, const int64_t *a
             return r;
         break;
     }
+    case FAST_SIGPROCMASK: {
+        int64_t r;
+        if (fast_sigprocmask(s, m, a, &r))
+            return r;
+        break;
+    }
     default:
         break;
     }
@@ -3598,6 +3713,15 @@ static PyObject *Slot_call(SlotObject *s, PyObject *args)
     return PyLong_FromLongLong(r);
 }
 
+static PyObject *Slot_set_signals_quiet(SlotObject *s, PyObject *arg)
+{
+    int quiet = PyObject_IsTrue(arg);
+    if (quiet < 0)
+        return NULL;
+    __atomic_store_n(&s->signals_quiet, quiet, __ATOMIC_SEQ_CST);
+    Py_RETURN_NONE;
+}
+
 static PyObject *Slot_get_exiting(SlotObject *s, void *unused)
 {
     return PyBool_FromLong(s->exiting);
@@ -3633,6 +3757,8 @@ static PyMethodDef Slot_methods[] = {
      "set_files(mounts_or_None): where the opens served here resolve"},
     {"set_cwd", (PyCFunction)Slot_set_cwd, METH_O, "set_cwd(path: bytes): the cage's cwd"},
     {"set_umask", (PyCFunction)Slot_set_umask, METH_O, "set_umask(mask): the cage's umask"},
+    {"set_signals_quiet", (PyCFunction)Slot_set_signals_quiet, METH_O,
+     "set_signals_quiet(bool): nothing is pending for the cage (see signal masks)"},
     {"set_file_size_limited", (PyCFunction)Slot_set_file_size_limited, METH_O,
      "set_file_size_limited(bool): whether RLIMIT_FSIZE is finite"},
     {"set_open_limit", (PyCFunction)Slot_set_open_limit, METH_O, "RLIMIT_NOFILE's soft limit"},
@@ -3825,12 +3951,32 @@ static PyObject *mod_use_thread_wake(PyObject *self, PyObject *args)
     Py_RETURN_NONE;
 }
 
+static PyObject *mod_use_thread_signals(PyObject *self, PyObject *args)
+{
+    PyObject *slot, *cell;
+    if (!PyArg_ParseTuple(args, "O!O!", &SlotType, &slot, &MaskCellType, &cell))
+        return NULL;
+    Py_INCREF(cell);
+    Py_XSETREF(own_mask_cell, (MaskCellObject *)cell);
+    own_mask_slot = (SlotObject *)slot;
+    Py_RETURN_NONE;
+}
+
+static PyObject *mod_set_signal_settler(PyObject *self, PyObject *fn)
+{
+    Py_INCREF(fn);
+    Py_XSETREF(signal_settler, fn);
+    Py_RETURN_NONE;
+}
+
 /* thread_done(): this host thread runs no cage thread any more (it may run another
  * cage's next): nothing it noted for its last one may apply to that one. */
 static PyObject *mod_thread_done(PyObject *self, PyObject *unused)
 {
     own_wake_slot = NULL;
     own_wake_fd = -1;
+    own_mask_slot = NULL;
+    Py_CLEAR(own_mask_cell);
     thread_stopped = NULL;
     instantiating = NULL;
     Py_RETURN_NONE;
@@ -3854,6 +4000,10 @@ static PyMethodDef module_methods[] = {
     {"forget", mod_forget, METH_O, "the cage of this Slot is gone: stop finding it by id"},
     {"thread_done", mod_thread_done, METH_NOARGS,
      "this host thread's cage thread ended: forget its wake fd and stops"},
+    {"use_thread_signals", mod_use_thread_signals, METH_VARARGS,
+     "use_thread_signals(slot, cell): this host thread runs the cage thread whose mask is cell"},
+    {"set_signal_settler", mod_set_signal_settler, METH_O,
+     "set_signal_settler(fn): fn(cage) settles signals after a mask changed here"},
     {"use_thread_wake", mod_use_thread_wake, METH_VARARGS,
      "use_thread_wake(slot, fd): this host thread's waits through slot use eventfd fd (-1: the slot's)"},
     {"refuse_calls_here", mod_refuse_calls_here, METH_O,
@@ -3890,7 +4040,8 @@ PyMODINIT_FUNC PyInit__accel(void)
 {
     if (PyType_Ready(&MemoryType) < 0 || PyType_Ready(&SlotType) < 0 ||
         PyType_Ready(&GrateType) < 0 || PyType_Ready(&GrateHandlerType) < 0 ||
-        PyType_Ready(&MountsType) < 0 || PyType_Ready(&SlotRefType) < 0)
+        PyType_Ready(&MountsType) < 0 || PyType_Ready(&SlotRefType) < 0 ||
+        PyType_Ready(&MaskCellType) < 0)
         return NULL;
     if (install_fault_handler())
         return PyErr_SetFromErrno(PyExc_OSError);
@@ -3900,6 +4051,7 @@ PyMODINIT_FUNC PyInit__accel(void)
     PyModule_AddObjectRef(m, "Memory", (PyObject *)&MemoryType);
     PyModule_AddObjectRef(m, "Slot", (PyObject *)&SlotType);
     PyModule_AddObjectRef(m, "SlotRef", (PyObject *)&SlotRefType);
+    PyModule_AddObjectRef(m, "MaskCell", (PyObject *)&MaskCellType);
     PyModule_AddObjectRef(m, "Grate", (PyObject *)&GrateType);
     PyModule_AddObjectRef(m, "GrateHandler", (PyObject *)&GrateHandlerType);
     PyModule_AddObjectRef(m, "Mounts", (PyObject *)&MountsType);
@@ -3909,7 +4061,7 @@ PyMODINIT_FUNC PyInit__accel(void)
         "FAST_GETGID", "FAST_GETEGID", "FAST_CLOSE", "FAST_READ", "FAST_WRITE",
         "FAST_PREAD", "FAST_PWRITE", "FAST_LSEEK", "FAST_GRATE", "FAST_THREEI_CALL",
         "FAST_SENDTO", "FAST_RECVFROM", "FAST_EPOLL_PWAIT", "FAST_FUTEX", "FAST_OPEN",
-        "FAST_OPENAT", "FAST_FSTAT", "FAST_NEWFSTATAT",
+        "FAST_OPENAT", "FAST_FSTAT", "FAST_NEWFSTATAT", "FAST_SIGPROCMASK",
     };
     for (int i = 0; i < FAST_COUNT; i++)
         PyModule_AddIntConstant(m, fast_names[i], i);

@@ -22,7 +22,7 @@ NSYSCALLS = 1024
 (FAST_NONE, FAST_GETPID, FAST_GETPPID, FAST_GETUID, FAST_GETEUID, FAST_GETGID, FAST_GETEGID,
  FAST_CLOSE, FAST_READ, FAST_WRITE, FAST_PREAD, FAST_PWRITE, FAST_LSEEK, FAST_GRATE,
  FAST_THREEI_CALL, FAST_SENDTO, FAST_RECVFROM, FAST_EPOLL_PWAIT, FAST_FUTEX, FAST_OPEN,
- FAST_OPENAT, FAST_FSTAT, FAST_NEWFSTATAT) = range(23)
+ FAST_OPENAT, FAST_FSTAT, FAST_NEWFSTATAT, FAST_SIGPROCMASK) = range(24)
 # (FAST_SENDTO and those after it: always the handler's here)
 IO_PLAIN, IO_PIPE, IO_NONBLOCKING, IO_TTY = range(4)   # how a mirrored fd's I/O may block
 DESC_BLOCKING, DESC_NONBLOCKING, DESC_PYTHON = range(3)   # a description's waits
@@ -616,6 +616,10 @@ class Slot:
     def set_file_size_limited(self, limited: bool) -> None:
         pass
 
+    # Masks change only in the handler here: what the C fast path reads is not needed.
+    def set_signals_quiet(self, quiet: bool) -> None:
+        pass
+
     def set_umask(self, mask: int) -> None:
         pass
 
@@ -830,6 +834,21 @@ class SlotRef:
 
     def __del__(self) -> None:
         _slots.pop(self.address, None)
+
+
+class MaskCell:
+    """A thread's blocked-signal mask (see _accel.c: there the trampoline changes it)."""
+
+    def __init__(self, value: int = 0) -> None:
+        self.value = value
+
+
+def use_thread_signals(slot: Slot, cell: MaskCell) -> None:
+    """Nothing to note: every rt_sigprocmask is the handler's here."""
+
+
+def set_signal_settler(settle: Callable[[Any], None]) -> None:
+    """Nothing to note: no mask changes outside the handler here."""
 
 
 def handler_in_use(handler: GrateHandler) -> bool:
