@@ -27,7 +27,16 @@ from wasmtime import _bindings as wt
 from lind import threei
 from lind.cage import grate_worker, loader, waiters
 from lind.cage.instance_pool import PooledInstance
-from lind.cage.thread import SPAWN_START, START, THREAD_START, CageThread, Instance, PerThread
+from lind.cage.thread import (
+    SPAWN_START,
+    START,
+    THREAD_START,
+    CageThread,
+    Instance,
+    PerThread,
+    instance_of,
+    serving,
+)
 from lind.engine import stacks, wasmtime_engine
 from lind.microvisor import abi, limits, sys_files, sys_ipc, sys_locks, sys_time
 from lind.microvisor import sys_signals as signals
@@ -77,9 +86,6 @@ _ticker_wake = threading.Condition(_ticker_lock)
 _ticker_stopped = False
 _ticker_stop = threading.Event()    # set with _ticker_stopped: ends a tick's wait at once
 _cages_by_key: dict[int, Cage] = {}
-# The cage each cage thread runs for: a grate worker's Store is keyed by the grate, but
-# the handler runs on the calling cage's thread and must stop when that cage is killed.
-_serving = threading.local()
 
 
 def _ticker() -> None:
@@ -168,8 +174,8 @@ def _stop_error(message: bytes) -> int:
 def serve(cage: Cage | None, thread: CageThread | None = None) -> None:
     """This host thread runs `cage`'s program: its main thread, or `thread` (None: no
     cage's any more, a pooled host thread between two cage threads)."""
-    _serving.cage = cage
-    _serving.thread = thread
+    serving.cage = cage
+    serving.thread = thread
 
 
 # A grate's handler running for a cage that was just killed (strace printing the call
@@ -180,7 +186,7 @@ HANDLER_GRACE = 0.5
 
 def thread_stopping() -> bool:
     """Whether the cage this thread runs for is being stopped (killed, exiting)."""
-    caller = getattr(_serving, "cage", None)
+    caller = getattr(serving, "cage", None)
     return caller is not None and (caller.kill_requested or caller.slot.exiting)
 
 
@@ -197,7 +203,7 @@ def _on_epoch(context, key, delta, kind) -> int:
         cage.null_page_fault()
         if cage.status is not None:
             return _stop_error(b"null pointer dereference")
-    caller = getattr(_serving, "cage", None)
+    caller = getattr(serving, "cage", None)
     if cage.kill_requested or (caller is not None and caller.kill_requested and (
             own or time.monotonic() - caller.kill_requested_at > HANDLER_GRACE)):
         return _stop_error(b"killed")
@@ -739,7 +745,7 @@ class Cage:
         not a grate's handler running on its caller's thread and calling as the grate:
         the running_instance() such a call sees is the grate's first thread's, which is
         its own thread's to touch."""
-        return getattr(_serving, "cage", None) is self
+        return getattr(serving, "cage", None) is self
 
     def _refuse_in_handler(self) -> None:
         """ENOSYS for fork, exec and setjmp made by a grate's handler: it runs in a worker
@@ -975,10 +981,7 @@ class Cage:
     def running_instance(self) -> Instance:
         """The calling host thread's instance of this cage's program: a CageThread's, or
         the first thread's (also for threads serving other cages, grate workers...)."""
-        thread = self.calling_thread()
-        if thread is not None and thread.instance is not None:
-            return thread.instance
-        return self._main_instance
+        return instance_of(self)
 
     def _thread_exited(self) -> bool:
         """Whether the calling thread ended by its own exit(2)."""
@@ -1157,7 +1160,7 @@ class Cage:
             # The program is over: the kill that ended it must not also stop the grate
             # handler told of it on this thread (see _on_epoch), as it stops the calls
             # the program was making.
-            _serving.cage = None
+            serving.cage = None
             ops.notify_harsh_exit(self, self.status & 0x7F)
         if self.id == self.init_id:
             # Its tree dies with it (runtime.cage_ended): killed before its grate stops
@@ -1235,7 +1238,7 @@ class Cage:
     def calling_thread(self) -> CageThread | None:
         """The calling host thread's CageThread of this cage (None: its first thread, or
         a thread that is not the cage's)."""
-        thread = getattr(_serving, "thread", None)
+        thread = getattr(serving, "thread", None)
         return thread if thread is not None and thread.cage is self else None
 
     def current_tid(self) -> int:

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import errno
 import signal
+import threading
 from typing import TYPE_CHECKING
 
 import wasmtime
@@ -71,6 +72,21 @@ class Instance:
             loader.call_i32s(self.exports[THREAD_START], self.store, a.func, a.arg, a.tls)
 
 
+# What each host thread runs (cage.serve sets it): `cage`, and `thread`, its CageThread
+# (None: the cage's first thread). A grate worker's Store is keyed by the grate, but
+# the handler runs on the calling cage's thread and must stop when that cage is killed.
+serving = threading.local()
+
+
+def instance_of(cage: Cage) -> Instance:
+    """The calling host thread's Instance of `cage` (Cage.running_instance), inline:
+    every access to a PerThread attribute asks, dozens of times per fork."""
+    thread = getattr(serving, "thread", None)
+    if thread is not None and thread.cage is cage and thread.instance is not None:
+        return thread.instance
+    return cage._main_instance
+
+
 class PerThread:
     """A Cage attribute that is the calling thread's Instance's."""
 
@@ -80,10 +96,10 @@ class PerThread:
     def __get__(self, cage, owner: type | None = None):
         if cage is None:
             return self
-        return getattr(cage.running_instance(), self.name)
+        return getattr(instance_of(cage), self.name)
 
     def __set__(self, cage, value) -> None:
-        setattr(cage.running_instance(), self.name, value)
+        setattr(instance_of(cage), self.name, value)
 
 
 class CageThread:
