@@ -246,8 +246,10 @@ BENCHES = [
 
 
 def _changed(src: Path) -> float:
-    """When a program's source or the header every program includes last changed."""
-    return max(src.stat().st_mtime, (PROGRAMS / "loop.h").stat().st_mtime)
+    """When a program's source, the header every program includes or `lind cc`'s
+    linking (what it does to a linked program) last changed."""
+    return max(src.stat().st_mtime, (PROGRAMS / "loop.h").stat().st_mtime,
+               workloads.toolchain_changed())
 
 
 def build(program: str, cflags: tuple[str, ...] = ()) -> tuple[Path, Path]:

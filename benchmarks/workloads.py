@@ -29,6 +29,14 @@ INPUTS = HERE / "workloads"
 SOURCES = HERE / ".build" / "sources"
 
 
+def toolchain_changed() -> float:
+    """When lind cc's post-link steps last changed: a build older than that may lack what
+    the runtime now expects of a program (its exports, say)."""
+    from lind.toolchain import asyncify, cc
+
+    return max(Path(asyncify.__file__).stat().st_mtime, Path(cc.__file__).stat().st_mtime)
+
+
 @dataclass(frozen=True)
 class Sdist:
     """A source distribution on PyPI that ships a program's C sources."""
@@ -147,7 +155,7 @@ def build(name: str, build_dir: Path) -> tuple[Path, Path]:
     if not native.exists() or native.stat().st_mtime < newest:
         subprocess.run([sys.executable, "-m", "ziglang", "cc", "-O2", *files, *flags, "-o",
                         str(native)], check=True, capture_output=True)
-    if not wasm.exists() or wasm.stat().st_mtime < newest:
+    if not wasm.exists() or wasm.stat().st_mtime < max(newest, toolchain_changed()):
         subprocess.run([sys.executable, "-m", "lind", "cc", "-O2", *files, *flags, "-o",
                         str(wasm)], check=True, capture_output=True)
     return native, wasm

@@ -28,6 +28,7 @@ import wasmtime
 from conftest import CANARY, CANARY_MODE
 
 import lind
+from lind.cage import instance_pool, loader
 from lind.cage.cage import Cage
 from lind.cage.instance_pool import InstancePool
 
@@ -1682,6 +1683,70 @@ def test_the_leftover_scan_finds_a_reused_memory_left_unscrubbed(builds, tmp_pat
     out, taken = _fork_leftovers(builds, tmp_path, monkeypatch)
     assert out.startswith("reader 100\nreader 0\n"), out
     assert taken[:2] == [False, True], taken
+    untouched(canary)
+
+
+def _fresh_leftovers(builds, tmp_path: Path, monkeypatch) -> tuple[str, list[bool]]:
+    """Run fresh_leftovers; also whether each fresh start (a spawned child, an exec)
+    took a kept instance."""
+    taken: list[bool] = []
+    keep = Cage._kept_for_fresh_start
+
+    def counted(self, module):
+        found = keep(self, module)
+        taken.append(found is not None)
+        return found
+
+    monkeypatch.setattr(Cage, "_kept_for_fresh_start", counted)
+    rc, out, err = run_cage(tmp_path, "cage", [builds.wasm(attack("fresh_leftovers")), "4242"],
+                            root=make_root(tmp_path))
+    assert rc == 0, err
+    return out, taken
+
+
+_FRESH_READER = "reader marks 0 data 42 tls 5 bss 0 stack 1\n"
+
+
+def test_a_fresh_start_in_an_ended_processs_instance_finds_nothing_of_it(builds, tmp_path,
+                                                                          canary, monkeypatch):
+    """posix_spawn and exec start a program afresh in an instance a process of its tree
+    left (instance_pool): a reader started so, after a writer that marked its deep
+    stack, heap, a mapping and its bss and exited from the bottom of its stack, finds
+    no mark, its variables as initialised and its stack at the top."""
+    out, taken = _fresh_leftovers(builds, tmp_path, monkeypatch)
+    assert out == _FRESH_READER * 2, out
+    # the first spawn and its exec make new instances; from then on every spawn and
+    # exec takes a kept one, each reader's exec the one the writer ran in
+    assert taken == [False, False, True, True, True, True, True], taken
+    untouched(canary)
+
+
+def test_the_fresh_start_checks_find_an_instance_left_as_it_was(builds, tmp_path, canary,
+                                                                monkeypatch):
+    """The test above can fail: give fresh starts their kept instances without zeroing
+    their memory, and the readers find the writer's marks (and its bss); without their
+    globals put back, their stacks start where the writer's ended."""
+    def unscrubbed(state, mem, store, exports):
+        for at, data in state.pages:
+            mem.write(at, data)
+        for name, value in state.globals:
+            loader.set_i32(exports[name], store, value)
+
+    monkeypatch.setattr(instance_pool, "make_fresh", unscrubbed)
+    (tmp_path / "unscrubbed").mkdir()
+    out, _ = _fresh_leftovers(builds, tmp_path / "unscrubbed", monkeypatch)
+    found = re.findall(r"reader marks (\d+) data 42 tls 5 bss (\d+) stack 1\n", out)
+    assert len(found) == 2 and all(marks == "100" and int(bss) > 0 for marks, bss in found), out
+
+    def globals_kept(state, mem, store, exports):
+        mem.scrub([])
+        for at, data in state.pages:
+            mem.write(at, data)
+
+    monkeypatch.setattr(instance_pool, "make_fresh", globals_kept)
+    (tmp_path / "globals").mkdir()
+    out, _ = _fresh_leftovers(builds, tmp_path / "globals", monkeypatch)
+    assert out == "reader marks 0 data 42 tls 5 bss 0 stack 0\n" * 2, out
     untouched(canary)
 
 

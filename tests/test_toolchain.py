@@ -17,6 +17,7 @@ import pytest
 import wasmtime
 
 import lind
+from lind.engine.wasmtime_engine import engine
 from lind.toolchain import asyncify, cc, sysroot
 from lind.toolchain.asyncify import LIND_UNWIND_IMPORTS, run_asyncify
 
@@ -140,6 +141,42 @@ def test_stack_comes_first_and_heap_base_is_exported(tmp_path: Path, src) -> Non
     heap_base = asyncify.exported_constant(out.read_bytes(), "__heap_base")
     assert heap_base > cc.STACK_SIZE  # 1 MiB stack below the data
     assert asyncify.lowest_data_address(out.read_bytes()) >= cc.STACK_SIZE
+
+
+def test_every_mutable_global_is_exported_for_a_fresh_start(tmp_path: Path, src) -> None:
+    """lind cc exports each mutable global nothing exports yet as lind_reset_<index>,
+    for a program that forks too (Asyncify's own globals), so that a kept instance can
+    start the program afresh (cage/instance_pool.py)."""
+    plain, forking = tmp_path / "plain.wasm", tmp_path / "forking.wasm"
+    cc.compile_program([src("hello.c", HELLO)], plain)
+    cc.compile_program([src("forks.c", "#include <unistd.h>\n"
+                            "int main(void) { return fork() < 0; }\n")], forking)
+    names = asyncify.resettable_globals(plain.read_bytes())
+    assert names is not None and names[0] == "__stack_pointer", names
+    assert any(n.startswith(asyncify.LIND_RESET_PREFIX) for n in names), names
+    names = asyncify.resettable_globals(forking.read_bytes())
+    assert names is not None and names[:2] == ("lind_global_0", "lind_global_1"), names
+    assert len(names) > 2, names       # Asyncify's state and data pointer
+    for wasm in (plain, forking):
+        wasmtime.Module(engine(), wasm.read_bytes())   # still valid for Lind's engine
+
+
+@pytest.mark.parametrize("wat, exported", [
+    ('(module (global (mut i32) (i32.const 5)))', ("lind_reset_0",)),
+    ('(module (global (mut i32) (i32.const 5)) (func $f) (start $f) (func (export "g")))',
+     ("lind_reset_0",)),
+    ('(module (global i32 (i32.const 1)) (global $m (mut i32) (i32.const 5))'
+     ' (export "m" (global $m)))', ("m",)),
+    ('(module (global (mut i64) (i64.const 5)))', None),     # not an i32: cannot be reset
+    ('(module (import "a" "g" (global i32)) (global (mut i32) (i32.const 5)))', None),
+])
+def test_mutable_globals_exported_by_the_binary_rewrite(wat: str, exported) -> None:
+    """Export sections added where the section order puts them, or extended; what cannot
+    be put back (an i64, an imported global) makes the module not resettable."""
+    wasm = asyncify.with_mutable_globals_exported(wasmtime.wat2wasm(wat))
+    module = wasmtime.Module(wasmtime.Engine(), wasm)
+    assert asyncify.resettable_globals(wasm) == exported
+    assert {e.name for e in module.exports} >= set(exported or ())
 
 
 def test_compile_error_is_reported_with_nonzero_status(tmp_path: Path, src, capfd) -> None:

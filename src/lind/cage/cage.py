@@ -25,7 +25,7 @@ import wasmtime
 from wasmtime import _bindings as wt
 
 from lind import threei
-from lind.cage import grate_worker, loader, waiters
+from lind.cage import grate_worker, instance_pool, loader, waiters
 from lind.cage.instance_pool import PooledInstance
 from lind.cage.thread import (
     SPAWN_START,
@@ -439,9 +439,11 @@ class Cage:
         self._set_ids()
 
     # -- the wasm instance ----------------------------------------------------
-    def load(self, module: wasmtime.Module, reused: PooledInstance | None = None) -> None:
+    def load(self, module: wasmtime.Module, reused: PooledInstance | None = None, *,
+             fresh: bool = False) -> None:
         """Instantiate `module` as this cage's program (at start and on exec), or take
-        an ended cage's instance of it (a fork: `reused`, see instance_pool)."""
+        an ended cage's instance of it (`reused`, see instance_pool): made as a new one
+        starts when `fresh` (exec, spawn), else cleared by the fork that copies into it."""
         self._end_grate()   # before the old instance goes: its workers may still use it
         eng = wasmtime_engine.engine()
         cap = min(MAX_MEMORY, self.memory_budget.ceiling())
@@ -452,6 +454,9 @@ class Cage:
         self._had_threads = self._served_as_grate = False   # of this memory
         if reused is not None:
             self._adopt(reused)
+            if fresh:
+                instance_pool.make_fresh(instance_pool.fresh_state(module), self.mem,
+                                         self.store, self.exports)
             uses_wasi = False
         else:
             # even raw memory.grow stops there; over the cage's shared memory, only the GC heap
@@ -468,14 +473,15 @@ class Cage:
             if shared is not None:
                 # a shared memory has no store to limit it: its own maximum is the cap (or
                 # the module's, which may not be exceeded: a shared import declares one)
-                least, declared = shared
-                most = min(cap // WASM_PAGE, declared or cap // WASM_PAGE)
+                least, most = shared[0], self._max_pages(module)
                 self.shared_memory = wasmtime_engine.SharedMemory.of_pages(eng, least, most)
                 self._memory_max_pages = most
                 self.shared_memory.define_in(linker, self.store)
                 self.mem = threei.Memory.shared(self.shared_memory.address(), self.shared_memory)
             self.instance = self._instantiate(linker, self.store, module)
             self.exports = loader.Exports(self.store, self.instance, module)
+            if shared is not None and not uses_wasi:
+                instance_pool.note_fresh_state(module, self.mem, self.store, self.exports)
             if shared is None:
                 self.shared_memory = None
                 memory = self.exports["memory"]
@@ -517,12 +523,33 @@ class Cage:
         self.instance = reused.instance
         self.exports = reused.exports
 
+    def _max_pages(self, module: wasmtime.Module) -> int:
+        """How far `module`'s shared memory may grow in this cage: the budget's ceiling,
+        or less if the module declares a maximum (a shared memory must, and keeps it)."""
+        cap = min(MAX_MEMORY, self.memory_budget.ceiling())
+        declared = loader.shape(module).shared_memory[1]
+        return min(cap // WASM_PAGE, declared or cap // WASM_PAGE)
+
+    def _kept_for_fresh_start(self, module: wasmtime.Module) -> PooledInstance | None:
+        """An instance of `module` an ended cage of this tree left, of about the size a new
+        one starts with, for an exec or a spawned child to start the program afresh in."""
+        shape = loader.shape(module)
+        if shape.shared_memory is None or instance_pool.fresh_state(module) is None:
+            return None
+        least = shape.shared_memory[0]
+        return self.runtime.instances.take(
+            self.init_id, module, self._max_pages(module),
+            range(least, least + instance_pool.FRESH_START_SLACK_PAGES + 1))
+
     def _kept_instance(self) -> PooledInstance | None:
-        """This program's instance, if a later fork in the tree may take it once the
-        program is gone: nothing but the cage's first thread can have run over its
-        memory (it never had another thread, nor grate workers), no WASI, forkable."""
+        """This program's instance, if a later fork, exec or spawn in the tree may take it
+        once the program is gone: nothing but the cage's first thread can have run over
+        its memory (it never had another thread, nor grate workers), no WASI, forkable
+        or one that can be made fresh again."""
         if (self.shared_memory is None or self._uses_wasi or self._had_threads
-                or self._served_as_grate or self.store is None or ASYNCIFY not in self.exports):
+                or self._served_as_grate or self.store is None
+                or (ASYNCIFY not in self.exports
+                    and instance_pool.fresh_state(self.module) is None)):
             return None
         return PooledInstance(self.module, self.store, self.instance, self.exports,
                               self.shared_memory, self._startup_number, self._memory_max_pages)
@@ -801,9 +828,11 @@ class Cage:
         loader.set_i32(self.exports[loader.ASYNCIFY_STACK_POINTER], self.store, stack_pointer)
 
     # -- fork and exec ---------------------------------------------------------
-    def _new_child(self, child_id: int, reused: PooledInstance | None = None) -> Cage:
+    def _new_child(self, child_id: int, reused: PooledInstance | None = None, *,
+                   fresh: bool = False) -> Cage:
         """A child cage of this one, with this program instantiated afresh (or in
-        `reused`, an ended cage's instance of it): what fork and posix_spawn start from."""
+        `reused`, an ended cage's instance of it, made fresh if `fresh`): what fork and
+        posix_spawn start from."""
         # Memory the program grew by itself is charged now, so the child's copy counts
         # against what is really left (ENOMEM if nothing is).
         self.memory_charge.set(max(self.memory_charge.bytes, self.mem.size()))
@@ -819,7 +848,7 @@ class Cage:
             raise
         child.counted = self.process_count is not None
         try:
-            child.load(self.module, reused)
+            child.load(self.module, reused, fresh=fresh)
         except loader.ProgramError as exc:   # its start function failed this time
             child.release_unstarted()
             raise OSError(errno.EAGAIN, str(exc)) from None
@@ -834,7 +863,7 @@ class Cage:
         self._refuse_in_handler()
         if SPAWN_START not in self.exports:
             raise OSError(errno.ENOSYS, "the program has no spawn entry")
-        child = self._new_child(child_id)
+        child = self._new_child(child_id, self._kept_for_fresh_start(self.module), fresh=True)
         # a fresh start of this program: none of its handlers may run there (the
         # calling thread's mask, all blocked by posix_spawn, until the plan sets one)
         signals.exec_reset(child, signals.caller(self).mask)
@@ -845,7 +874,7 @@ class Cage:
     def forked(self, child_id: int) -> Cage:
         """A copy of this cage (just unwound) that resumes with fork() returning 0."""
         reused = (self.runtime.instances.take(self.init_id, self.module, self._memory_max_pages,
-                                              self.mem.size() // WASM_PAGE)
+                                              range(self.mem.size() // WASM_PAGE + 1))
                   if self.shared_memory is not None else None)
         child = self._new_child(child_id, reused)
         try:
@@ -958,7 +987,7 @@ class Cage:
         _cages_by_startup_number.pop(self._startup_number, None)
         self._startup_number = next(_startup_numbers)
         try:
-            self.load(module)
+            self.load(module, self._kept_for_fresh_start(module), fresh=True)
         except loader.ProgramError as exc:   # past the point of no return: as Linux, SIGKILL
             self.trap_message = f"killed cage {self.id} at exec: {exc}"
             self.status = abi.signal_status(signal.SIGKILL)

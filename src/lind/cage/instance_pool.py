@@ -1,4 +1,4 @@
-"""Instances of ended cages, kept for the next fork of their process tree.
+"""Instances of ended cages, kept for the next fork, exec or spawn of their process tree.
 
 A fork makes the child a new instance of its parent's program: a Store, a Linker with
 the cage's imports, a shared memory and Wasmtime's instantiation, which cost more than
@@ -7,7 +7,12 @@ leaves all of them behind, so the next fork takes them instead: everything in th
 memory that the parent's copy does not overwrite is zeroed (Cage._scrub_reused, in
 place: unmapping it all cost more), the child gets every mutable global and the used
 memory from its parent as a new instance would, and the instance's imports are
-pointed at the child (its SlotRef, start-up number and epoch callback).
+pointed at the child (its SlotRef, start-up number and epoch callback). An exec, or a
+posix_spawn's child, that starts a program afresh takes one of about the size a new
+one starts with (up to FRESH_START_SLACK_PAGES more): all its memory is zeroed and
+given the data and mutable globals a new instance of it had once its start function
+ran (FreshState, noted at the program's first instantiation; only for programs whose
+every mutable global is exported, as `lind cc` links them).
 
 Only what no other host thread can still touch is kept: the instance of a cage that
 exited on its own, never had a second thread nor served as a grate, and whose memory
@@ -20,14 +25,22 @@ and a tree's entries go when its first cage ends.
 from __future__ import annotations
 
 import threading
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import wasmtime
 
+from lind import threei
+from lind.cage import loader
+
 #: instances kept per tree and program; more would mostly hold address space
 PER_PROGRAM = 2
+#: how much more memory than a new instance one may have to serve a fresh start (a
+#: spawned child grows its memory a little before it execs): the program starts with
+#: that much more, charged to its tree as any memory it holds
+FRESH_START_SLACK_PAGES = 64
 
 
 @dataclass
@@ -63,14 +76,14 @@ class InstancePool:
                 kept.append(item)
 
     def take(self, tree: int, module: wasmtime.Module, max_pages: int,
-             pages: int) -> PooledInstance | None:
-        """An instance of `module` whose memory may grow to `max_pages` pages and has at
-        most `pages` now (memory does not shrink: a larger one would show the child more
-        than its parent had)."""
+             pages: range) -> PooledInstance | None:
+        """An instance of `module` whose memory may grow to `max_pages` pages and has a
+        number of pages in `pages` now (memory does not shrink: a fork's child may not
+        see more than its parent had, a fresh start not much more than a new one)."""
         with self._lock:
             kept = self._kept.get((tree, id(module)), [])
             for i, item in enumerate(kept):
-                if item.max_pages == max_pages and item.pages() <= pages:
+                if item.max_pages == max_pages and item.pages() in pages:
                     return kept.pop(i)
         return None
 
@@ -80,3 +93,53 @@ class InstancePool:
         with self._lock:
             for key in [key for key in self._kept if key[0] == tree]:
                 del self._kept[key]
+
+
+@dataclass(frozen=True)
+class FreshState:
+    """What a new instance of a program holds once instantiated, before the program
+    runs: its data and bss (between the top of its stack region and its heap: what its
+    start function wrote, the flag that says memory is initialised among it), as the
+    pages that are not all zeros, and its mutable globals."""
+
+    pages: tuple[tuple[int, bytes], ...]
+    globals: tuple[tuple[str, int], ...]
+
+
+#: a program with more static data than this (bss included) is instantiated anew
+FRESH_STATE_LIMIT = 64 << 20
+_PAGE = 4096
+_ZEROS = bytes(_PAGE)
+
+_fresh_states: weakref.WeakKeyDictionary[wasmtime.Module, FreshState] = (
+    weakref.WeakKeyDictionary())
+
+
+def note_fresh_state(module: wasmtime.Module, mem: threei.Memory, store: wasmtime.Store,
+                     exports: Any) -> None:
+    """Called with a new instance of `module` (memory `mem`) before it runs: keep what a
+    kept instance needs to start the program afresh, once per program, if it can."""
+    names = loader.reset_globals(module)
+    heap_base, stack_top = loader.layout(module)
+    if (module in _fresh_states or names is None or heap_base is None or stack_top is None
+            or not stack_top <= heap_base <= min(mem.size(), stack_top + FRESH_STATE_LIMIT)):
+        return
+    region = mem.read(stack_top, heap_base - stack_top)
+    pages = tuple((stack_top + at, region[at:at + _PAGE]) for at in range(0, len(region), _PAGE)
+                  if region[at:at + _PAGE] != _ZEROS[:len(region) - at])
+    values = tuple((name, loader.get_i32(exports[name], store)) for name in names)
+    _fresh_states[module] = FreshState(pages, values)
+
+
+def fresh_state(module: wasmtime.Module) -> FreshState | None:
+    return _fresh_states.get(module)
+
+
+def make_fresh(state: FreshState, mem: threei.Memory, store: wasmtime.Store,
+               exports: Any) -> None:
+    """Put a kept instance back as a new one starts: nothing of its last program left."""
+    mem.scrub([])
+    for at, data in state.pages:
+        mem.write(at, data)
+    for name, value in state.globals:
+        loader.set_i32(exports[name], store, value)

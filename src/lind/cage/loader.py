@@ -41,6 +41,7 @@ from lind.toolchain.asyncify import (
     defined_memories,
     exported_constant,
     lowest_data_address,
+    resettable_globals,
 )
 from lind.toolchain.safepoints import SAFEPOINTS_INSERTED
 
@@ -243,6 +244,9 @@ def load_bytes(wasm: bytes, path: str) -> wasmtime.Module:
         _store(cached, code)
     _check_program(module, wasm, path)
     _layouts[module] = _layout(wasm)
+    resettable = resettable_globals(wasm)
+    if resettable is not None:
+        _reset_globals[module] = resettable
     names = custom_section_names(wasm)
     if NULL_PAGE_UNUSED in names:
         _null_page_unused.add(module)
@@ -271,6 +275,17 @@ def layout(module: wasmtime.Module) -> tuple[int | None, int | None]:
     """`module`'s (heap base, top of a stack-first stack region), read from its binary
     when it was loaded: the same for every instance, and cheaper than asking one."""
     return _layouts.get(module, (None, None))
+
+
+_reset_globals: weakref.WeakKeyDictionary[wasmtime.Module, tuple[str, ...]] = (
+    weakref.WeakKeyDictionary())
+
+
+def reset_globals(module: wasmtime.Module) -> tuple[str, ...] | None:
+    """An export of each of `module`'s mutable globals (all i32s), which is what must be
+    put back for a kept instance to start the program afresh; None when some is not
+    exported (a program `lind cc` did not link, or an older build)."""
+    return _reset_globals.get(module)
 
 
 _with_safepoints: weakref.WeakSet[wasmtime.Module] = weakref.WeakSet()

@@ -456,40 +456,115 @@ def module_exports(wasm: bytes) -> dict[str, tuple[int, int]]:
     return found
 
 
+def _global_entries(wasm: bytes) -> Iterator[tuple[int, int, bool, int]]:
+    """(index, value type, mutable, where its constant expression starts) of each global
+    the module defines, numbered after the imported ones, as instructions and exports
+    number them. Raises IndexError or AsyncifyError on a malformed binary."""
+    imported = sum(1 for _, _, kind, _ in import_entries(wasm) if kind == 3)
+    globals_at = next((at for section, at, _ in sections(wasm) if section == 6), None)
+    if globals_at is None:
+        return
+    count, p = leb128(wasm, globals_at)
+    for i in range(count):
+        valtype, mutable, p = wasm[p], bool(wasm[p + 1]), p + 2
+        yield imported + i, valtype, mutable, p
+        while wasm[p] != 0x0B:                 # skip a constant expression
+            op = wasm[p]
+            p += 1
+            if op in (0x41, 0x42, 0x23, 0xD2):   # i32/i64.const, global.get, ref.func
+                _, p = leb128(wasm, p, signed=True)
+            elif op == 0x44:
+                p += 8
+            elif op == 0x43:
+                p += 4
+            elif op == 0xD0:
+                p += 1
+            elif op not in (0x6A, 0x6B, 0x6C, 0x7C, 0x7D, 0x7E):   # extended-const
+                raise AsyncifyError(f"unknown instruction {op:#x} in a global's initialiser")
+        p += 1
+
+
 def exported_constant(wasm: bytes, name: str) -> int | None:
     """The i32.const an exported global is initialised with, read from the binary (the
-    value is needed before the module runs; None if it is not a plain constant). Only
-    called for modules that import no globals, so the export's index is the section's."""
+    value is needed before the module runs; None if it is not a plain constant)."""
     try:
         kind, index = module_exports(wasm).get(name, (None, None))
-        globals_at = next((at for section, at, _ in sections(wasm) if section == 6), None)
-        if kind != 3 or globals_at is None:
+        if kind != 3:
             return None
-        count, p = leb128(wasm, globals_at)
-        for i in range(count):
-            valtype, p = wasm[p], p + 2            # value type, mutability
+        for i, valtype, _, p in _global_entries(wasm):
             if i == index:
                 if valtype != 0x7F or wasm[p] != 0x41:
                     return None
                 value, p = leb128(wasm, p + 1, signed=True)
                 return value if wasm[p] == 0x0B else None
-            while wasm[p] != 0x0B:                 # skip a constant expression
-                op = wasm[p]
-                p += 1
-                if op in (0x41, 0x42, 0x23, 0xD2):   # i32/i64.const, global.get, ref.func
-                    _, p = leb128(wasm, p, signed=True)
-                elif op == 0x44:
-                    p += 8
-                elif op == 0x43:
-                    p += 4
-                elif op == 0xD0:
-                    p += 1
-                elif op not in (0x6A, 0x6B, 0x6C, 0x7C, 0x7D, 0x7E):   # extended-const
-                    return None
-            p += 1
     except (AsyncifyError, IndexError):   # a binary too short or malformed to read
         return None
     return None
+
+
+#: `lind cc` exports each mutable global nothing else exports as lind_reset_<index>,
+#: so that the runtime can put an instance's globals back as a new one has them
+#: (a kept instance that runs a program afresh: cage/instance_pool.py).
+LIND_RESET_PREFIX = "lind_reset_"
+
+_I32 = 0x7F
+
+
+def resettable_globals(wasm: bytes) -> tuple[str, ...] | None:
+    """An export naming each mutable global the module has, when every one is a
+    defined i32 that some export names (what a fresh start must put back); else None."""
+    try:
+        if any(kind == 3 for _, _, kind, _ in import_entries(wasm)):
+            return None
+        named = {index: name for name, (kind, index) in module_exports(wasm).items()
+                 if kind == 3}
+        names = []
+        for index, valtype, mutable, _ in _global_entries(wasm):
+            if mutable:
+                if valtype != _I32 or index not in named:
+                    return None
+                names.append(named[index])
+    except (AsyncifyError, IndexError):
+        return None
+    return tuple(names)
+
+
+def with_mutable_globals_exported(wasm: bytes) -> bytes:
+    """`wasm` with each mutable global no export names exported as lind_reset_<index>
+    (its export section rewritten, or one added where the section order puts it)."""
+    data = bytes(wasm)
+    named = {index for kind, index in module_exports(data).values() if kind == 3}
+    extra = [index for index, _, mutable, _ in _global_entries(data)
+             if mutable and index not in named]
+    if not extra:
+        return data
+    entries = b"".join(encode_leb128(len(name)) + name + b"\x03" + encode_leb128(index)
+                       for index in extra
+                       for name in [f"{LIND_RESET_PREFIX}{index}".encode()])
+
+    def export_section(count: int, body: bytes) -> bytes:
+        payload = encode_leb128(count + len(extra)) + body + entries
+        return b"\x07" + encode_leb128(len(payload)) + payload
+
+    out = bytearray(data[:8])
+    pos, written = 8, False
+    for section, start, end in sections(data):
+        if section == 7:
+            count, body = leb128(data, start)
+            out += export_section(count, data[body:end])
+            written = True
+        else:
+            if not written and section in _AFTER_EXPORTS:
+                out += export_section(0, b"")
+                written = True
+            out += data[pos:end]
+        pos = end
+    if not written:
+        out += export_section(0, b"")
+    return bytes(out)
+
+
+_AFTER_EXPORTS = (8, 9, 12, 10, 11)   # start, element, data count, code, data
 
 
 def _limits(data: bytes, pos: int) -> tuple[tuple[int, int | None, bool], int]:

@@ -27,7 +27,10 @@ Asyncify cannot instrument exception handling, so such a program is linked
 again with its objects' Asyncify-compiled twins, where setjmp and longjmp
 unwind and rewind the stack through the host (see sjlj.py; `--setjmp=asyncify`
 compiles that way from the start).  Every other program comes out of wasm-ld
-untouched but for signal safepoints in its loops when it uses setjmp.
+untouched but for signal safepoints in its loops when it uses setjmp.  Every
+program has each mutable global that nothing exports yet exported as
+lind_reset_<index>, so that the runtime can start it afresh in an instance an
+ended process of it left (cage/instance_pool.py).
 
 C++ (sources named .cc .cpp .cxx .C .c++, or any source under `lind c++`,
 which also compiles .c files as C++ as c++ does) is compiled against LLVM's
@@ -508,9 +511,10 @@ def _relocatable(cmd: _Command) -> bool:
 
 
 def _post_link(cmd: _Command, output: str, messages: list[str], prog: str) -> int:
-    """Instrument a linked program that can unwind (see the module doc), and mark it as
-    keeping page 0 unused (the stack-first layout puts only the stack's far end there),
-    so that a null pointer dereference in it is SIGSEGV."""
+    """Instrument a linked program that can unwind (see the module doc), export every
+    mutable global (so a kept instance can start it afresh), and mark it as keeping
+    page 0 unused (the stack-first layout puts only the stack's far end there), so that
+    a null pointer dereference in it is SIGSEGV."""
     if _relocatable(cmd):
         return 0  # an object file: the final program gets instrumented
     try:
@@ -537,6 +541,7 @@ def _post_link(cmd: _Command, output: str, messages: list[str], prog: str) -> in
             # a longjmp out of a signal handler must start in the program's own frames
             with contextlib.suppress(_safepoints.SafepointError):
                 wasm = _safepoints.insert(wasm)
+        wasm = _asyncify.with_mutable_globals_exported(wasm)
         lowest = _asyncify.lowest_data_address(wasm)
         if (lowest is not None and lowest >= _asyncify.NULL_PAGE_SIZE
                 and _asyncify.NULL_PAGE_UNUSED not in _asyncify.custom_section_names(wasm)):
