@@ -86,7 +86,7 @@ class ThreadSignals:
     raise, its own faults and SIGPIPE), its alternate stack, and where it is told."""
 
     def __init__(self, parent: ThreadSignals | None = None) -> None:
-        # where the trampoline changes it too (rt_sigprocmask while nothing is pending)
+        # where the trampoline's rt_sigprocmask changes it too (see _accel.c)
         self.mask_cell = threei.MaskCell(parent.mask if parent else 0)
         self.pending = 0                  # bit sig-1: sent to this thread, not delivered
         self.info: dict[int, bytes] = {}  # siginfo of each of those (not queued)
