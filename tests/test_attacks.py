@@ -1643,21 +1643,29 @@ def test_futexes_do_not_cross_processes_and_refuse_bad_words(builds, tmp_path, c
 
 
 # -- 12. each rule from both sides --------------------------------------------------------
-def _fork_leftovers(builds, tmp_path: Path, monkeypatch) -> tuple[str, list[bool]]:
-    """Run fork_leftovers; also which of its forks took an ended cage's instance."""
+def _kept_instances_run(builds, tmp_path: Path, monkeypatch, program: str, owner,
+                        name: str) -> tuple[str, list[bool]]:
+    """Run the attack `program` (salt 4242); also whether each call of owner.name, which
+    looks for a kept instance, found one."""
     taken: list[bool] = []
-    take = InstancePool.take
+    look = getattr(owner, name)
 
-    def counted(self, *args):
-        found = take(self, *args)
+    def counted(*args):
+        found = look(*args)
         taken.append(found is not None)
         return found
 
-    monkeypatch.setattr(InstancePool, "take", counted)
-    rc, out, err = run_cage(tmp_path, "cage", [builds.wasm(attack("fork_leftovers")), "4242"],
+    monkeypatch.setattr(owner, name, counted)
+    rc, out, err = run_cage(tmp_path, "cage", [builds.wasm(attack(program)), "4242"],
                             root=make_root(tmp_path))
     assert rc == 0, err
     return out, taken
+
+
+def _fork_leftovers(builds, tmp_path: Path, monkeypatch) -> tuple[str, list[bool]]:
+    """Run fork_leftovers; also which of its forks took an ended cage's instance."""
+    return _kept_instances_run(builds, tmp_path, monkeypatch, "fork_leftovers", InstancePool,
+                               "take")
 
 
 def test_a_fork_in_an_ended_siblings_instance_finds_nothing_of_it(builds, tmp_path, canary,
@@ -1689,19 +1697,8 @@ def test_the_leftover_scan_finds_a_reused_memory_left_unscrubbed(builds, tmp_pat
 def _fresh_leftovers(builds, tmp_path: Path, monkeypatch) -> tuple[str, list[bool]]:
     """Run fresh_leftovers; also whether each fresh start (a spawned child, an exec)
     took a kept instance."""
-    taken: list[bool] = []
-    keep = Cage._kept_for_fresh_start
-
-    def counted(self, module):
-        found = keep(self, module)
-        taken.append(found is not None)
-        return found
-
-    monkeypatch.setattr(Cage, "_kept_for_fresh_start", counted)
-    rc, out, err = run_cage(tmp_path, "cage", [builds.wasm(attack("fresh_leftovers")), "4242"],
-                            root=make_root(tmp_path))
-    assert rc == 0, err
-    return out, taken
+    return _kept_instances_run(builds, tmp_path, monkeypatch, "fresh_leftovers", Cage,
+                               "_kept_for_fresh_start")
 
 
 _FRESH_READER = "reader marks 0 data 42 tls 5 bss 0 stack 1\n"

@@ -18,38 +18,20 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#define MARK 64
+#include "marks.h"
+
 #define FRAME 16384
 #define DEPTH 32
 
 extern char **environ;
 
-static unsigned salt;
 static int initialised = 42;
 static __thread int thread_local = 5;
 static uint8_t bss[1 << 14];
 
-static uint8_t mark_byte(unsigned i)
-{
-	return (uint8_t)((i * 73u + 19u) ^ salt);
-}
-
-static void fill(volatile uint8_t *at, size_t len)
-{
-	for (size_t i = 0; i < len; i++)
-		at[i] = mark_byte((unsigned)(i % MARK));
-}
-
 static void mark_the_rest(void)
 {
-	uint8_t *heap = malloc(1 << 19);
-	fill(heap, 1 << 19);
-	free(heap);
-	uint8_t *mapped = mmap(NULL, 1 << 17, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (mapped != MAP_FAILED) {
-		fill(mapped, 1 << 17);
-		munmap(mapped, 1 << 17);
-	}
+	mark_heap_and_mapping();
 	fill(bss, sizeof bss);
 	initialised = 7;
 	thread_local = 9;
@@ -69,23 +51,6 @@ static int deep(int depth)
 		return 1;
 	}
 	return deep(depth - 1) + frame[depth];
-}
-
-/* How many places of this cage's whole linear memory start a mark. */
-static int scan(void)
-{
-	int found = 0;
-#ifdef __wasm__
-	size_t size = __builtin_wasm_memory_size(0) * 65536;
-	for (size_t at = 4096; at + MARK <= size; at++) {
-		const volatile uint8_t *p = (const uint8_t *)at;
-		unsigned i = 0;
-		while (i < MARK && p[i] == mark_byte(i))
-			i++;
-		found += i == MARK;
-	}
-#endif
-	return found > 100 ? 100 : found;
 }
 
 /* The reader: what it finds, and whether its stack starts where a new program's does
