@@ -37,6 +37,9 @@ from lind.cage import loader
 
 #: instances kept per tree and program; more would mostly hold address space
 PER_PROGRAM = 2
+#: instances kept per tree (the oldest goes first): each holds up to 4 MiB resident
+#: outside the tree's memory budget, so a tree that runs many programs is bounded too
+PER_TREE = 8
 #: how much more memory than a new instance one may have to serve a fresh start (a
 #: spawned child grows its memory a little before it execs): the program starts with
 #: that much more, charged to its tree as any memory it holds
@@ -60,20 +63,24 @@ class PooledInstance:
 
 
 class InstancePool:
-    """The kept instances of a Runtime's cages, by tree (its first cage's id) and program."""
+    """The kept instances of a Runtime's cages, by tree (its first cage's id), oldest
+    first."""
 
     def __init__(self, tree_running: Callable[[int], bool]) -> None:
         self._lock = threading.Lock()
-        self._kept: dict[tuple[int, int], list[PooledInstance]] = {}
+        self._kept: dict[int, list[PooledInstance]] = {}
         self._tree_running = tree_running   # false once close_tree may have run for it
 
     def put(self, tree: int, item: PooledInstance) -> None:
         with self._lock:
             if not self._tree_running(tree):
                 return
-            kept = self._kept.setdefault((tree, id(item.module)), [])
-            if len(kept) < PER_PROGRAM:
-                kept.append(item)
+            kept = self._kept.setdefault(tree, [])
+            if sum(other.module is item.module for other in kept) >= PER_PROGRAM:
+                return
+            if len(kept) >= PER_TREE:
+                del kept[0]
+            kept.append(item)
 
     def take(self, tree: int, module: wasmtime.Module, max_pages: int,
              pages: range) -> PooledInstance | None:
@@ -81,9 +88,10 @@ class InstancePool:
         number of pages in `pages` now (memory does not shrink: a fork's child may not
         see more than its parent had, a fresh start not much more than a new one)."""
         with self._lock:
-            kept = self._kept.get((tree, id(module)), [])
+            kept = self._kept.get(tree, [])
             for i, item in enumerate(kept):
-                if item.max_pages == max_pages and item.pages() in pages:
+                if (item.module is module and item.max_pages == max_pages
+                        and item.pages() in pages):
                     return kept.pop(i)
         return None
 
@@ -91,8 +99,7 @@ class InstancePool:
         """The tree's first cage ended (tree_running says so from now on): its
         instances go."""
         with self._lock:
-            for key in [key for key in self._kept if key[0] == tree]:
-                del self._kept[key]
+            self._kept.pop(tree, None)
 
 
 @dataclass(frozen=True)
@@ -107,12 +114,23 @@ class FreshState:
 
 
 #: a program with more static data than this (bss included) is instantiated anew
-FRESH_STATE_LIMIT = 64 << 20
+FRESH_STATE_LIMIT = 16 << 20
+#: what the FreshStates of all programs loaded may hold at once: host memory outside
+#: every tree's budget (a program past it is instantiated anew)
+FRESH_STATES_BYTES = 64 << 20
 _PAGE = 4096
 _ZEROS = bytes(_PAGE)
 
 _fresh_states: weakref.WeakKeyDictionary[wasmtime.Module, FreshState] = (
     weakref.WeakKeyDictionary())
+_fresh_lock = threading.Lock()
+_fresh_bytes = 0     # held by _fresh_states: its entries go with their modules
+
+
+def _fresh_state_gone(size: int) -> None:
+    global _fresh_bytes
+    with _fresh_lock:
+        _fresh_bytes -= size
 
 
 def note_fresh_state(module: wasmtime.Module, mem: threei.Memory, store: wasmtime.Store,
@@ -124,11 +142,18 @@ def note_fresh_state(module: wasmtime.Module, mem: threei.Memory, store: wasmtim
     if (module in _fresh_states or names is None or heap_base is None or stack_top is None
             or not stack_top <= heap_base <= min(mem.size(), stack_top + FRESH_STATE_LIMIT)):
         return
+    global _fresh_bytes
     region = mem.read(stack_top, heap_base - stack_top)
     pages = tuple((stack_top + at, region[at:at + _PAGE]) for at in range(0, len(region), _PAGE)
                   if region[at:at + _PAGE] != _ZEROS[:len(region) - at])
     values = tuple((name, loader.get_i32(exports[name], store)) for name in names)
-    _fresh_states[module] = FreshState(pages, values)
+    size = sum(len(data) for _, data in pages)
+    with _fresh_lock:
+        if module in _fresh_states or _fresh_bytes + size > FRESH_STATES_BYTES:
+            return
+        _fresh_states[module] = FreshState(pages, values)
+        _fresh_bytes += size
+    weakref.finalize(module, _fresh_state_gone, size)
 
 
 def fresh_state(module: wasmtime.Module) -> FreshState | None:
