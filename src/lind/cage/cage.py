@@ -530,16 +530,20 @@ class Cage:
         declared = loader.shape(module).shared_memory[1]
         return min(cap // WASM_PAGE, declared or cap // WASM_PAGE)
 
-    def _kept_for_fresh_start(self, module: wasmtime.Module) -> PooledInstance | None:
+    def _kept_for_fresh_start(self, module: wasmtime.Module,
+                              freed: int = 0) -> PooledInstance | None:
         """An instance of `module` an ended cage of this tree left, of about the size a new
-        one starts with, for an exec or a spawned child to start the program afresh in."""
+        one starts with, for an exec or a spawned child to start the program afresh in:
+        no larger than the budget holds beside `freed` bytes the caller gives back (a
+        new instance would fit where the kept one might not)."""
         shape = loader.shape(module)
         if shape.shared_memory is None or instance_pool.fresh_state(module) is None:
             return None
         least = shape.shared_memory[0]
-        return self.runtime.instances.take(
-            self.init_id, module, self._max_pages(module),
-            range(least, least + instance_pool.FRESH_START_SLACK_PAGES + 1))
+        affordable = (self.memory_budget.available() + freed) // WASM_PAGE
+        most = min(least + instance_pool.FRESH_START_SLACK_PAGES, affordable)
+        return self.runtime.instances.take(self.init_id, module, self._max_pages(module),
+                                           range(least, most + 1))
 
     def _kept_instance(self) -> PooledInstance | None:
         """This program's instance, if a later fork, exec or spawn in the tree may take it
@@ -987,7 +991,8 @@ class Cage:
         _cages_by_startup_number.pop(self._startup_number, None)
         self._startup_number = next(_startup_numbers)
         try:
-            self.load(module, self._kept_for_fresh_start(module), fresh=True)
+            self.load(module, self._kept_for_fresh_start(module, self.memory_charge.bytes),
+                      fresh=True)
         except loader.ProgramError as exc:   # past the point of no return: as Linux, SIGKILL
             self.trap_message = f"killed cage {self.id} at exec: {exc}"
             self.status = abi.signal_status(signal.SIGKILL)
