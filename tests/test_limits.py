@@ -375,6 +375,22 @@ def test_raw_memory_grow_past_the_runtime_budget_is_killed(tmp_path):
     assert s.intact()
 
 
+def test_a_fresh_start_under_a_tight_budget_takes_no_instance_too_large_for_it(builds,
+                                                                              tmp_path):
+    """A spawned child grows by 3 MiB and exits (its instance is kept); the parent takes
+    2 MiB more, which leaves room in 20 MiB for a new child but not for that grown
+    instance: every later spawn and exec runs, as natively (a fresh start that took the
+    kept instance was killed at exec, out of memory)."""
+    s = Scratch(tmp_path)
+    expected = b"grow 0\n" + b"small ok\nstatus 0\n" * 3
+    native = subprocess.run([builds.native("limits/fresh_budget")], capture_output=True,
+                            timeout=60)
+    assert native.stdout == expected
+    result = s.run([builds.wasm("limits/fresh_budget")], memory=20 << 20)
+    assert (result.returncode, result.stdout) == (0, expected), result.stderr
+    assert s.intact()
+
+
 def test_default_runtime_budget_is_half_the_ram():
     assert lind.Runtime().memory.limit == limits.physical_memory() // 2
 
