@@ -54,6 +54,7 @@ def test_fresh_states_past_their_budget_are_not_kept(builds, tmp_path, monkeypat
     anew at every exec and spawn (none takes a kept instance), and runs as it should."""
     monkeypatch.setattr(instance_pool, "FRESH_STATES_BYTES", 0)
     monkeypatch.setattr(instance_pool, "_fresh_states", type(instance_pool._fresh_states)())
+    monkeypatch.setattr(instance_pool, "_fresh_refused", type(instance_pool._fresh_refused)())
     taken = []
     look = Cage._kept_for_fresh_start
 

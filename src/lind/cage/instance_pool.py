@@ -123,6 +123,7 @@ _ZEROS = bytes(_PAGE)
 
 _fresh_states: weakref.WeakKeyDictionary[wasmtime.Module, FreshState] = (
     weakref.WeakKeyDictionary())
+_fresh_refused: weakref.WeakSet[wasmtime.Module] = weakref.WeakSet()   # past the budget
 _fresh_lock = threading.Lock()
 _fresh_bytes = 0     # held by _fresh_states: its entries go with their modules
 
@@ -139,7 +140,8 @@ def note_fresh_state(module: wasmtime.Module, mem: threei.Memory, store: wasmtim
     kept instance needs to start the program afresh, once per program, if it can."""
     names = loader.reset_globals(module)
     heap_base, stack_top = loader.layout(module)
-    if (module in _fresh_states or names is None or heap_base is None or stack_top is None
+    if (module in _fresh_states or module in _fresh_refused or names is None
+            or heap_base is None or stack_top is None
             or not stack_top <= heap_base <= min(mem.size(), stack_top + FRESH_STATE_LIMIT)):
         return
     global _fresh_bytes
@@ -149,7 +151,10 @@ def note_fresh_state(module: wasmtime.Module, mem: threei.Memory, store: wasmtim
     values = tuple((name, loader.get_i32(exports[name], store)) for name in names)
     size = sum(len(data) for _, data in pages)
     with _fresh_lock:
-        if module in _fresh_states or _fresh_bytes + size > FRESH_STATES_BYTES:
+        if _fresh_bytes + size > FRESH_STATES_BYTES:
+            _fresh_refused.add(module)      # not read again at each instantiation
+            return
+        if module in _fresh_states:
             return
         _fresh_states[module] = FreshState(pages, values)
         _fresh_bytes += size
