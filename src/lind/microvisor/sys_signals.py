@@ -274,15 +274,21 @@ def settle(cage) -> None:
     """On one of the cage's threads: re-examine pending signals after a mask or the
     dispositions changed."""
     with _lock:
-        if _quiet(cage.signals):
-            cage.slot.set_signals_quiet(True)
-            return
-        fatal = _settle(cage)
-        waiting = _waiting_for_signals(cage.signals, 0)
-    _act(cage, fatal, waiting, own_thread=True)
+        settled = _settle_unless_quiet(cage)
+    if settled is not None:
+        _act(cage, *settled, own_thread=True)
 
 
 threei.set_signal_settler(settle)   # for a mask the trampoline changed as a signal came
+
+
+def _settle_unless_quiet(cage) -> tuple[int, tuple[threading.Condition, ...]] | None:
+    """With the lock held: _settle and what _act needs, or None when nothing is pending
+    and every word already says so (nothing for _settle or _act to change)."""
+    if _quiet(cage.signals):
+        cage.slot.set_signals_quiet(True)
+        return None
+    return _settle(cage), _waiting_for_signals(cage.signals, 0)
 
 
 def _quiet(state: SignalState) -> bool:
@@ -332,9 +338,9 @@ def remove_thread(cage, tid: int) -> None:
             os.close(thread.wake_fd)
             limits.host_fds.give()
             thread.wake_fd = -1
-        fatal = _settle(cage)
-        waiting = _waiting_for_signals(cage.signals, 0)
-    _act(cage, fatal, waiting, own_thread=False)
+        settled = _settle_unless_quiet(cage)
+    if settled is not None:
+        _act(cage, *settled, own_thread=False)
 
 
 def siginfo(sig: int, code: int, pid: int = 0, uid: int = 0, status: int = 0) -> bytes:
