@@ -57,6 +57,7 @@ _SIGNAL_FRAME = struct.Struct("<iIIIQ")
 # siginfo_t's head (musl's 32-bit layout): signo, errno, code, pid, uid, status; 128 bytes.
 _SIGINFO = struct.Struct("<iiiiIi")
 SIGINFO_SIZE = 128
+_NONE = struct.pack("<i", 0)   # a pending word that says "no signal to take"
 
 _lock = threading.Lock()
 
@@ -295,10 +296,10 @@ def _quiet(state: SignalState) -> bool:
     """With the lock held: nothing is pending and every word already says so, which
     _settle would leave as it is (a program's sigprocmask around each fork finds this
     nearly always)."""
-    if state.pending or (state.hint and state.hint_shown is not False):
+    if state.hint and state.hint_shown is not False:
         return False
-    return all(not t.pending and not t.assigned and not t.ready
-               and (not t.word or t.shown is False) for t in state.threads.values())
+    return _none_pending(state) and all(not t.word or t.shown is False
+                                        for t in state.threads.values())
 
 
 def _waiting_for_signals(state: SignalState, bit: int) -> tuple[threading.Condition, ...]:
@@ -610,14 +611,39 @@ def sys_signal_word(cage, addr, hint, *_):
         if word:
             cage.mem.view(word, 4, writing=True)
     with _lock:
+        state = cage.signals
         thread = caller(cage)
         thread.word = addr
         thread.shown = None
         if addr:
-            cage.signals.hint = hint or addr
-            cage.signals.hint_shown = None
+            state.hint = hint or addr
+            state.hint_shown = None
+        if _none_pending(state):
+            # What _settle would do then, without its rounds: every thread starts so.
+            _show_none(cage, state)
+            return 0
     settle(cage)
     return 0
+
+
+def _none_pending(state: SignalState) -> bool:
+    """With the lock held: no signal is pending, assigned or ready anywhere (what the
+    words show aside)."""
+    return not state.pending and all(not t.pending and not t.assigned and not t.ready
+                                     for t in state.threads.values())
+
+
+def _show_none(cage, state: SignalState) -> None:
+    """With the lock held and _none_pending: make every word say "none", and the slot
+    say the cage is quiet."""
+    for t in state.threads.values():
+        if t.word and t.shown is not False:
+            cage.mem.write(t.word, _NONE)
+            t.shown = False
+    if state.hint and state.hint_shown is not False:
+        cage.mem.write(state.hint, _NONE)
+        state.hint_shown = False
+    cage.slot.set_signals_quiet(True)
 
 
 def _on_own_thread(cage) -> bool:
