@@ -391,6 +391,21 @@ def test_a_fresh_start_under_a_tight_budget_takes_no_instance_too_large_for_it(b
     assert s.intact()
 
 
+def test_stacks_kept_for_later_threads_are_given_back_when_memory_runs_out(builds,
+                                                                          tmp_path):
+    """Seven joined threads leave their 1 MiB stacks kept for the next threads; the
+    program then maps pages until its 32 MiB budget is spent, and a thread of another
+    size still starts (its mmap failed, the kept stacks were unmapped, the mmap was made
+    again), after which the program maps their megabytes itself (without the give-back
+    the thread fails: checked by breaking it)."""
+    s = Scratch(tmp_path)
+    result = s.run([builds.wasm("limits/stack_budget")], memory=32 << 20)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == (b"full after some blocks\na thread after that: started\n"
+                             b"what the kept stacks held came back: yes\n")
+    assert s.intact()
+
+
 def test_default_runtime_budget_is_half_the_ram():
     assert lind.Runtime().memory.limit == limits.physical_memory() // 2
 

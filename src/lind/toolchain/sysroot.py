@@ -102,6 +102,16 @@ MUSL_CFLAGS = [
 ]
 
 
+#: Defines for single musl files: pthread_create and pthread_join map and unmap thread
+#: stacks through the guest's stack cache (guest/src/thread/__lind_stack_cache.c).
+_STACK_CACHE = ["-D__mmap=__lind_stack_map", "-D__mprotect=__lind_stack_protect",
+                "-D__munmap=__lind_stack_unmap"]
+FILE_DEFINES = {
+    "src/thread/pthread_create.c": _STACK_CACHE,
+    "src/thread/pthread_join.c": _STACK_CACHE,
+}
+
+
 class SysrootBuildError(RuntimeError):
     """Building the guest libc failed (a bug in Lind, not in the user's code)."""
 
@@ -276,6 +286,7 @@ def _compile_libc_file(name: str, src: Path, obj: Path, include: Path) -> str | 
         "-nostdinc",
         *MUSL_CFLAGS,
         *GUEST_DEFINES,
+        *FILE_DEFINES.get(name, ()),
         *local,
         "-I",
         str(ARCH_DIR),
