@@ -151,6 +151,8 @@ BENCHES = [
     _io("write 4 KiB", ("write", "4096"), None, 50_000),
     _io("write 64 KiB", ("write", "65536"), None, 10_000),
     _io("write 1 MiB", ("write", "1048576"), None, 500),
+    _io("stdio: a 60 B line written (fwrite) and read back (fgets)", ("lines", "60"), None,
+        50_000),
     _portable("open+close", "fileio_loop", ("open", "0"), 2_000),
     _portable("stat by name", "syscall_loop", ("stat",), 5_000),
     _portable("read 4 KiB", "fileio_loop", ("read", "4096"), 5_000),

@@ -513,6 +513,19 @@ def test_opens_made_in_the_trampoline_stay_in_the_root(builds, tmp_path, canary)
     untouched(canary)
 
 
+def test_iovecs_rewritten_during_readv_and_writev_reach_nothing_outside(builds, tmp_path,
+                                                                        canary):
+    """readv and writev are made in C (_accel.c, fast_iov) from an iovec array a second
+    thread keeps rewriting (addresses past the cage's memory, lengths of 2 GiB): each
+    call is EFAULT or moves the cage's own buffer, the file holds nothing else, and the
+    tenant beside it is intact. Reading the array twice (checked, then used) fails this:
+    the file got other bytes of the cage's memory, or the cage was killed."""
+    _, out, _ = two_trees(builds, tmp_path, [builds.wasm(attack("iovec_race"))])
+    assert out == ("writev ok=some efault=some other=0\nfile clean (whole buffers)\n"
+                   "readv ok=some efault=some other=0\nlanding ok\n"), out
+    untouched(canary)
+
+
 _HOLD_AND_END = r"""
 import gc, os, sys, time
 import lind

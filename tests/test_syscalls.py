@@ -67,6 +67,18 @@ def test_file_calls_match_linux(builds):
     assert "copy_file_range offs = 4" in out
 
 
+def test_vectored_reads_and_writes_match_linux(builds):
+    """readv/writev on files and pipes (served in the trampoline up to 64 buffers, by
+    the microvisor past that): empty buffers, counts of 0, -1 and 1025, unmapped arrays
+    and buffers, read-only and write-only fds, a blocking 3 MiB writev and write into a
+    pipe (all of it arrives: the trampoline once returned the first pipe-full of a
+    write made before the cage had waited for anything), readv of a pipe, a non-blocking
+    pipe-full, EPIPE with SIGPIPE handled and ignored."""
+    out = compare(builds, "vectors")
+    assert "write pipe 3 MiB = 3145728" in out
+    assert "64 as written: 1, 65 as written: 1, 1024 as written: 1" in out
+
+
 @pytest.mark.parametrize("writer_first", [False, True])
 def test_a_cage_waiting_to_open_a_fifo_can_be_killed(builds, tmp_path, writer_first):
     """A blocking FIFO open waits on a helper thread: the cage's timeout still ends it."""

@@ -107,6 +107,8 @@ enum {
     FAST_NEWFSTATAT, /* stat/lstat by a path resolved as FAST_OPEN's: done here */
     FAST_SIGPROCMASK, /* rt_sigprocmask of a cage thread while its cage has no signal
                        * pending: done here (see "signal masks"); else Python */
+    FAST_READV,     /* readv/writev of a few buffers on a mirrored host fd: done here */
+    FAST_WRITEV,    /* (what stdio's reads and writes are); any other: Python */
     FAST_COUNT
 };
 
@@ -1779,16 +1781,24 @@ static __thread int own_wake_fd = -1;
  * cage ended): the thread's own, or the cage's. A cage's fd taken so is not closed
  * before wake_release: the number cannot be reused under a wait made for the cage from
  * another thread. */
-static int wake_acquire(SlotObject *s)
+static int wake_take(SlotObject *s, int make)
 {
     if (own_wake_slot == s)
         return own_wake_fd;
     pthread_mutex_lock(&s->wake_lock);
-    int fd = s->wake_closed ? -1 : s->wake_fd;
+    if (make && !s->wake_closed && s->wake_fd < 0)
+        s->wake_fd = new_wake_fd();
+    int fd = s->wake_closed ? -1 : s->wake_fd, err = s->wake_closed ? ESRCH : errno;
     if (fd >= 0)
         s->wake_users++;
     pthread_mutex_unlock(&s->wake_lock);
+    errno = err;
     return fd;
+}
+
+static int wake_acquire(SlotObject *s)
+{
+    return wake_take(s, 0);
 }
 
 static void wake_release(SlotObject *s)
@@ -1803,23 +1813,31 @@ static void wake_release(SlotObject *s)
     pthread_mutex_unlock(&s->wake_lock);
 }
 
+/* wake_acquire for a wait that cannot be handed to Python (part of a write is done):
+ * the cage's wake fd is made if it has none yet. Still -1 (the caller returns what it
+ * did) once the cage ended, or when a signal may be pending or a stop came: what
+ * announced it found no fd to write. */
+static int wake_acquire_made(SlotObject *s)
+{
+    int fd = wake_acquire(s);
+    if (fd >= 0 || own_wake_slot == s)
+        return fd;
+    fd = wake_take(s, 1);
+    if (fd >= 0 && (!__atomic_load_n(&s->signals_quiet, __ATOMIC_SEQ_CST) ||
+                    __atomic_load_n(&s->exiting, __ATOMIC_ACQUIRE))) {
+        wake_release(s);
+        return -1;
+    }
+    return fd;
+}
+
 /* acquire_wake() -> the wake eventfd (made on first use) for a wait in Python, which
  * calls release_wake() after it; ESRCH once the cage has ended. */
 static PyObject *Slot_acquire_wake(SlotObject *s, PyObject *unused)
 {
-    if (own_wake_slot == s)
-        return PyLong_FromLong(own_wake_fd);
-    pthread_mutex_lock(&s->wake_lock);
-    if (!s->wake_closed && s->wake_fd < 0)
-        s->wake_fd = new_wake_fd();
-    int fd = s->wake_closed ? -1 : s->wake_fd, err = s->wake_closed ? ESRCH : errno;
-    if (fd >= 0)
-        s->wake_users++;
-    pthread_mutex_unlock(&s->wake_lock);
-    if (fd < 0) {
-        errno = err;
+    int fd = wake_take(s, 1);
+    if (fd < 0)
         return PyErr_SetFromErrno(PyExc_OSError);
-    }
     return PyLong_FromLong(fd);
 }
 
@@ -1948,7 +1966,7 @@ static PyObject *mod_close_host_fd(PyObject *self, PyObject *arg)
  * take over (a signal, a kill, no wake fd yet). */
 static int wait_host_fd(SlotObject *s, int fd, short events)
 {
-    int wake = wake_acquire(s);
+    int wake = wake_acquire_made(s);
     if (wake < 0)
         return 0;
     struct pollfd p[2] = {{.fd = fd, .events = events}, {.fd = wake, .events = POLLIN}};
@@ -1969,34 +1987,54 @@ static int wait_host_fd(SlotObject *s, int fd, short events)
 }
 
 /* One read or write that never blocks in the kernel (for the kinds that could);
- * `send_flags` >= 0 makes it a send or recv with those flags. */
-static ssize_t io_once(int kind, int writing, int fd, uint8_t *p, size_t len, int send_flags)
+ * `send_flags` >= 0 makes it a send or recv with those flags (of one buffer). */
+static ssize_t io_once(int kind, int writing, int fd, struct iovec *v, int count,
+                       int send_flags)
 {
-    struct iovec v = {.iov_base = p, .iov_len = len};
     if (send_flags >= 0)
-        return writing ? send(fd, p, len, send_flags | MSG_DONTWAIT | MSG_NOSIGNAL)
-                       : recv(fd, p, len, send_flags | MSG_DONTWAIT);
+        return writing ? send(fd, v->iov_base, v->iov_len, send_flags | MSG_DONTWAIT | MSG_NOSIGNAL)
+                       : recv(fd, v->iov_base, v->iov_len, send_flags | MSG_DONTWAIT);
     switch (kind) {
     case IO_PIPE:
-        return writing ? pwritev2(fd, &v, 1, -1, RWF_NOWAIT) : preadv2(fd, &v, 1, -1, RWF_NOWAIT);
+        return writing ? pwritev2(fd, v, count, -1, RWF_NOWAIT)
+                       : preadv2(fd, v, count, -1, RWF_NOWAIT);
     default:
-        return writing ? write(fd, p, len) : read(fd, p, len);
+        return writing ? writev(fd, v, count) : readv(fd, v, count);
     }
 }
 
-/* read/write on a pipe, socket or eventfd: as the kernel's blocking call would (a read returns
- * what is there, a write writes everything), but waiting in poll beside the wake fd.
- * Returns 0 when the Python handler must do the call (nothing was transferred). */
-static int waiting_io(SlotObject *s, FdMirror *f, int fd, int writing, uint8_t *p,
-                      size_t len, int send_flags, int64_t *result)
+/* Drop the first `n` bytes of the buffers v[0..*count): what a partial transfer did. */
+static struct iovec *iov_advance(struct iovec *v, int *count, size_t n)
 {
-    size_t done = 0;
+    while (*count > 0 && n >= v->iov_len) {
+        n -= v->iov_len;
+        v++;
+        (*count)--;
+    }
+    if (*count > 0) {
+        v->iov_base = (uint8_t *)v->iov_base + n;
+        v->iov_len -= n;
+    }
+    return v;
+}
+
+/* read/write (or readv/writev: `v` holds `count` buffers, changed as they are done) on a
+ * pipe, socket or eventfd: as the kernel's blocking call would (a read returns what is
+ * there, a write writes everything), but waiting in poll beside the wake fd. Returns 0
+ * when the Python handler must do the call (nothing was transferred). */
+static int waiting_io(SlotObject *s, FdMirror *f, int fd, int writing, struct iovec *v,
+                      int count, int send_flags, int64_t *result)
+{
+    size_t len = 0, done = 0;
+    for (int i = 0; i < count; i++)
+        len += v[i].iov_len;
     for (;;) {
-        ssize_t r = io_once(f->kind, writing, fd, p + done, len - done, send_flags);
+        ssize_t r = io_once(f->kind, writing, fd, v, count, send_flags);
         if (r >= 0) {
             done += (size_t)r;
             if (!writing || done == len || r == 0)
                 break;
+            v = iov_advance(v, &count, (size_t)r);
             continue;
         }
         int err = errno;
@@ -2066,8 +2104,10 @@ static int fast_io_on(SlotObject *s, MemoryObject *m, FdMirror *f, int fd, int o
     size_t len;
     if (!io_buffer(m, (uint64_t)a[1], (uint64_t)a[2], &p, &len, result))
         return 1;
-    if ((op == FAST_READ || op == FAST_WRITE) && (f->kind == IO_PIPE || f->kind == IO_NONBLOCKING))
-        return waiting_io(s, f, fd, writing, p, len, -1, result);
+    if ((op == FAST_READ || op == FAST_WRITE) && (f->kind == IO_PIPE || f->kind == IO_NONBLOCKING)) {
+        struct iovec v = {.iov_base = p, .iov_len = len};
+        return waiting_io(s, f, fd, writing, &v, 1, -1, result);
+    }
     ssize_t r;
     switch (op) {
     case FAST_READ: r = read(fd, p, len); break;
@@ -2100,6 +2140,65 @@ static int fast_io(SlotObject *s, MemoryObject *m, int op, const int64_t *a, int
     return done;
 }
 
+/* readv/writev of at most FAST_IOV_MAX buffers is served here (stdio makes them of two);
+ * more, up to Linux's 1024, go to the handler. */
+#define FAST_IOV_MAX 64
+
+/* readv/writev(fd, iov, count) on a mirrored host fd: the guest's array of (base, len)
+ * pairs is copied once (the cage may change it meanwhile), every buffer checked against
+ * the memory (EFAULT before anything is done, as on Linux), then one host readv or
+ * writev, or the waiting path for a pipe or socket. 0 sends the call to Python. */
+static int fast_iov(SlotObject *s, MemoryObject *m, int op, const int64_t *a, int64_t *result)
+{
+    int writing = op == FAST_WRITEV;
+    int64_t count = (int32_t)a[2];
+    if (a[0] < 0 || a[0] >= FD_MIRROR || !m || count > FAST_IOV_MAX)
+        return 0;
+    FdMirror *f = &s->fds[a[0]];
+    int fd = host_fd_hold(f);
+    if (fd < 0)
+        return 0;
+    int served = 0;
+    if (!(f->access & (writing ? FD_WRITE : FD_READ)) || (!writing && f->kind == IO_TTY))
+        goto out;                     /* EBADF, or a terminal's read: the handler's */
+    served = 1;
+    if (count < 0) {
+        *result = -EINVAL;
+        goto out;
+    }
+    uint32_t pairs[2 * FAST_IOV_MAX];
+    if (!memory_in_bounds(m, (uint64_t)a[1], (uint64_t)count * 8)) {
+        *result = -EFAULT;
+        goto out;
+    }
+    memcpy(pairs, m->base + a[1], (size_t)count * 8);
+    struct iovec v[FAST_IOV_MAX];
+    for (int i = 0; i < count; i++) {
+        if (!memory_in_bounds(m, pairs[2 * i], pairs[2 * i + 1])) {
+            *result = -EFAULT;
+            goto out;
+        }
+        v[i].iov_base = m->base + pairs[2 * i];
+        v[i].iov_len = pairs[2 * i + 1];
+    }
+    if (count == 0) {
+        *result = 0;
+        goto out;
+    }
+    if (f->kind == IO_PIPE || f->kind == IO_NONBLOCKING) {
+        served = waiting_io(s, f, fd, writing, v, (int)count, -1, result);
+        goto out;
+    }
+    ssize_t r = writing ? writev(fd, v, (int)count) : readv(fd, v, (int)count);
+    if (r < 0 && errno == EPIPE)
+        served = 0;                   /* EPIPE and SIGPIPE: the handler's */
+    else
+        *result = r < 0 ? -errno : (int64_t)r;
+out:
+    host_fd_let_go(fd);
+    return served;
+}
+
 /* send/recv flags served here; others (MSG_WAITALL, MSG_OOB, ...) are the handler's. */
 #define FAST_SEND_FLAGS (MSG_DONTWAIT | MSG_NOSIGNAL | MSG_MORE)
 #define FAST_RECV_FLAGS (MSG_DONTWAIT | MSG_PEEK | MSG_TRUNC)
@@ -2124,7 +2223,8 @@ static int fast_sock(SlotObject *s, MemoryObject *m, int op, const int64_t *a, i
     int host = host_fd_hold(f);
     if (host < 0)
         return 0;
-    int done = waiting_io(s, f, host, writing, p, len, (int)flags, result);
+    struct iovec v = {.iov_base = p, .iov_len = len};
+    int done = waiting_io(s, f, host, writing, &v, 1, (int)flags, result);
     host_fd_let_go(host);
     return done;
 }
@@ -3602,6 +3702,12 @@ static int64_t dispatch(SlotObject *s, MemoryObject *m, int nr, const int64_t *a
             return r;
         break;
     }
+    case FAST_READV: case FAST_WRITEV: {
+        int64_t r;
+        if (fast_iov(s, m, fast, a, &r))
+            return r;
+        break;
+    }
     case FAST_SENDTO: case FAST_RECVFROM: {
         int64_t r;
         if (fast_sock(s, m, fast, a, &r))
@@ -4061,7 +4167,8 @@ PyMODINIT_FUNC PyInit__accel(void)
         "FAST_GETGID", "FAST_GETEGID", "FAST_CLOSE", "FAST_READ", "FAST_WRITE",
         "FAST_PREAD", "FAST_PWRITE", "FAST_LSEEK", "FAST_GRATE", "FAST_THREEI_CALL",
         "FAST_SENDTO", "FAST_RECVFROM", "FAST_EPOLL_PWAIT", "FAST_FUTEX", "FAST_OPEN",
-        "FAST_OPENAT", "FAST_FSTAT", "FAST_NEWFSTATAT", "FAST_SIGPROCMASK",
+        "FAST_OPENAT", "FAST_FSTAT", "FAST_NEWFSTATAT", "FAST_SIGPROCMASK", "FAST_READV",
+        "FAST_WRITEV",
     };
     for (int i = 0; i < FAST_COUNT; i++)
         PyModule_AddIntConstant(m, fast_names[i], i);
