@@ -140,6 +140,8 @@ BENCHES = [
     Bench("fstat (host file)", "syscall_loop", ("fstat",), None, 50_000, 500_000, TRAMPOLINE),
     Bench("stat by name (host file)", "syscall_loop", ("stat",), None, 20_000, 200_000,
           TRAMPOLINE),
+    Bench("clock_gettime(CLOCK_MONOTONIC)", "syscall_loop", ("clock",), None, 50_000, 500_000,
+          TRAMPOLINE),
     Bench("open+close", "fileio_loop", ("open", "0"), 1.5, 5_000, 50_000, TRAMPOLINE),
     Bench("open for appending+close", "fileio_loop", ("open-append", "0"), 1.5, 5_000, 50_000,
           TRAMPOLINE),

@@ -1,11 +1,12 @@
 /* Times N calls of one system call from inside the program: prints ns per call.
- * Usage: syscall_loop geteuid|getpid|close|read0|lseek|fstat|stat N
+ * Usage: syscall_loop geteuid|getpid|close|read0|lseek|fstat|stat|clock N
  *   geteuid, getpid   identity calls (Lind answers them from its C table, no kernel call)
  *   close             close(-1) (Lind answers EBADF from its C table, no kernel call)
  *   read0             read(fd, buf, 0) on a host file (reaches the host kernel in Lind too)
  *   lseek             lseek(fd, 0, SEEK_CUR) on a host file (reaches the host kernel too)
  *   fstat             fstat(fd, &st) on a host file (reaches the host kernel too)
- *   stat              stat(name, &st) of that host file */
+ *   stat              stat(name, &st) of that host file
+ *   clock             clock_gettime(CLOCK_MONOTONIC) (natively the vDSO, no kernel entry) */
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,7 +20,8 @@
 
 int main(int argc, char **argv) {
     if (argc < 3) {
-        fprintf(stderr, "usage: %s geteuid|getpid|close|read0|lseek|fstat|stat N\n", argv[0]);
+        fprintf(stderr, "usage: %s geteuid|getpid|close|read0|lseek|fstat|stat|clock N\n",
+                argv[0]);
         return 2;
     }
     long n = atol(argv[2]);
@@ -51,6 +53,9 @@ int main(int argc, char **argv) {
     } else if (!strcmp(argv[1], "stat")) {
         struct stat st;
         for (long i = 0; i < n; i++) sink += stat("syscall.dat", &st) + st.st_size;
+    } else if (!strcmp(argv[1], "clock")) {
+        struct timespec t;
+        for (long i = 0; i < n; i++) sink += clock_gettime(CLOCK_MONOTONIC, &t) + t.tv_nsec;
     } else {
         fprintf(stderr, "unknown call %s\n", argv[1]);
         return 2;

@@ -272,7 +272,7 @@ SYSCALLS: dict[int, Syscall] = {
         Syscall(63, "uname", t.sys_uname),
         Syscall(96, "gettimeofday", t.sys_gettimeofday),
         Syscall(201, "time", t.sys_time),
-        Syscall(228, "clock_gettime", t.sys_clock_gettime),
+        Syscall(228, "clock_gettime", t.sys_clock_gettime, threei.FAST_CLOCK_GETTIME),
         Syscall(229, "clock_getres", t.sys_clock_getres),
         Syscall(230, "clock_nanosleep", t.sys_clock_nanosleep),
         Syscall(318, "getrandom", t.sys_getrandom),

@@ -109,6 +109,8 @@ enum {
                        * pending: done here (see "signal masks"); else Python */
     FAST_READV,     /* readv/writev of a few buffers on a mirrored host fd: done here */
     FAST_WRITEV,    /* (what stdio's reads and writes are); any other: Python */
+    FAST_CLOCK_GETTIME, /* clock_gettime of a clock every cage reads alike: the host's,
+                         * here; the CPU-time clocks (per cage) are Python's */
     FAST_COUNT
 };
 
@@ -2199,6 +2201,28 @@ out:
     return served;
 }
 
+/* clock_gettime(clock, tp) for CLOCK_REALTIME, MONOTONIC, MONOTONIC_RAW, the two
+ * COARSE ones and BOOTTIME (wasm32's struct timespec: two 64-bit words, the second
+ * tv_nsec and its padding). 0 sends other clocks to Python. */
+static int fast_clock_gettime(MemoryObject *m, const int64_t *a, int64_t *result)
+{
+    uint64_t clock = (uint64_t)a[0] & 0xFFFFFFFFu;
+    if (!m || clock > CLOCK_BOOTTIME || clock == CLOCK_PROCESS_CPUTIME_ID ||
+        clock == CLOCK_THREAD_CPUTIME_ID)
+        return 0;
+    struct timespec now;
+    if (clock_gettime((clockid_t)clock, &now) != 0)
+        return 0;
+    if (!memory_in_bounds(m, (uint64_t)a[1], 16)) {
+        *result = -EFAULT;
+        return 1;
+    }
+    int64_t words[2] = {now.tv_sec, now.tv_nsec};
+    memcpy(m->base + a[1], words, sizeof words);
+    *result = 0;
+    return 1;
+}
+
 /* send/recv flags served here; others (MSG_WAITALL, MSG_OOB, ...) are the handler's. */
 #define FAST_SEND_FLAGS (MSG_DONTWAIT | MSG_NOSIGNAL | MSG_MORE)
 #define FAST_RECV_FLAGS (MSG_DONTWAIT | MSG_PEEK | MSG_TRUNC)
@@ -3702,6 +3726,12 @@ static int64_t dispatch(SlotObject *s, MemoryObject *m, int nr, const int64_t *a
             return r;
         break;
     }
+    case FAST_CLOCK_GETTIME: {
+        int64_t r;
+        if (fast_clock_gettime(m, a, &r))
+            return r;
+        break;
+    }
     case FAST_READV: case FAST_WRITEV: {
         int64_t r;
         if (fast_iov(s, m, fast, a, &r))
@@ -4168,7 +4198,7 @@ PyMODINIT_FUNC PyInit__accel(void)
         "FAST_PREAD", "FAST_PWRITE", "FAST_LSEEK", "FAST_GRATE", "FAST_THREEI_CALL",
         "FAST_SENDTO", "FAST_RECVFROM", "FAST_EPOLL_PWAIT", "FAST_FUTEX", "FAST_OPEN",
         "FAST_OPENAT", "FAST_FSTAT", "FAST_NEWFSTATAT", "FAST_SIGPROCMASK", "FAST_READV",
-        "FAST_WRITEV",
+        "FAST_WRITEV", "FAST_CLOCK_GETTIME",
     };
     for (int i = 0; i < FAST_COUNT; i++)
         PyModule_AddIntConstant(m, fast_names[i], i);
