@@ -526,6 +526,28 @@ def test_iovecs_rewritten_during_readv_and_writev_reach_nothing_outside(builds, 
     untouched(canary)
 
 
+def test_cpu_clocks_show_a_cage_its_own_time_not_its_neighbours(builds, tmp_path, canary):
+    """CLOCK_PROCESS_CPUTIME_ID was the Lind process's: a cage sleeping half a second
+    saw it move by what another tenant's spinning cage burnt meanwhile (a window on the
+    neighbours' work), and CLOCK_THREAD_CPUTIME_ID counted from its pooled host thread's
+    start, other cages' time included. Both are the cage's own now, as getrusage was."""
+    def spin() -> None:
+        with pytest.raises(subprocess.TimeoutExpired):   # it spins until killed
+            run_cage(tmp_path, "spinner", [builds.wasm(attack("spin"))], timeout=3)
+
+    spinner = threading.Thread(target=spin)
+    spinner.start()
+    try:
+        time.sleep(0.3)
+        rc, out, err = run_cage(tmp_path, "reader", [builds.wasm(attack("cpu_clock"))])
+    finally:
+        spinner.join()
+    assert rc == 0, err
+    assert out == ("process clock: under 100 ms\nthread clock: under 100 ms\n"
+                   "getrusage: under 100 ms\n"), out
+    untouched(canary)
+
+
 _HOLD_AND_END = r"""
 import gc, os, sys, time
 import lind

@@ -434,6 +434,14 @@ class Cage:
             return self.cpu_at_end
         return self.thread.cpu_times()
 
+    def thread_cpu_seconds(self) -> float:
+        """CPU seconds the calling thread of this cage has used: counted from its start,
+        not from its pooled host thread's (which ran other cages before)."""
+        thread = self.calling_thread()
+        if thread is None:
+            return sum(self.thread.cpu_times())
+        return time.thread_time() - thread.cpu_at_start
+
     def set_parent(self, ppid: int) -> None:
         self.ppid = ppid
         self._set_ids()
