@@ -1,7 +1,8 @@
-/* strlen, strnlen, memchr, strchr, strchrnul, memcmp and bcmp against byte-at-a-time
+/* strlen, strnlen, memchr, strchr, strchrnul, strcmp, strncmp, memcmp and bcmp against byte-at-a-time
  * references: every start alignment 0-31, lengths 0-130, the byte looked for at the
  * start, middle and end, absent, zero, and with the top bit set; memcmp's sign for a
- * difference at every position, both buffers at any alignment. Then strings that end
+ * difference at every position, both buffers at any alignment, and strcmp's and strncmp's
+ * with one string ending first or both at once. Then strings that end
  * in the last bytes before memory nobody may read (natively a PROT_NONE page; in a
  * cage the end of linear memory, where a word read past the string would trap).
  * Prints the number of checks and of mismatches. */
@@ -111,6 +112,43 @@ static void compares(int la, int lb, int len)
 	}
 }
 
+static int ref_strncmp(const unsigned char *a, const unsigned char *b, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (a[i] != b[i])
+			return sign(a[i] - b[i]);
+		if (!a[i])
+			return 0;
+	}
+	return 0;
+}
+
+static void string_compares(int la, int lb, int len)
+{
+	unsigned char *a = buf + la, *b = other + lb;
+	for (int i = 0; i < len; i++)
+		a[i] = b[i] = nonzero();
+	a[len] = b[len] = 0;
+	size_t limits[] = {0, 1, len / 2, len, len + 1, len + 40};
+	for (int at = 0; at <= len; at += 1 + len / 7) {
+		for (int change = 0; change < 3; change++) {
+			unsigned char keep = b[at];
+			if (change == 1)
+				b[at] = (unsigned char)(a[at] ^ (at & 1 ? 0x80 : 0x01));   /* differ */
+			if (change == 2)
+				b[at] = 0;                                                  /* b ends */
+			expect(sign(strcmp((char *)a, (char *)b)) == ref_strncmp(a, b, len + 1),
+			       "strcmp", la, len, at * 10 + change);
+			expect(sign(strcmp((char *)b, (char *)a)) == ref_strncmp(b, a, len + 1),
+			       "strcmp reversed", lb, len, at * 10 + change);
+			for (int k = 0; k < 6; k++)
+				expect(sign(strncmp((char *)a, (char *)b, limits[k])) ==
+				       ref_strncmp(a, b, limits[k]), "strncmp", la, len, at * 100 + k);
+			b[at] = keep;
+		}
+	}
+}
+
 /* Strings that end where reading one byte more would fault. */
 static void at_the_edge(void)
 {
@@ -141,6 +179,8 @@ static void at_the_edge(void)
 		expect(memchr(s, 'y', len + 1) == NULL, "memchr at the end", 0, len, 0);
 		expect(strnlen((char *)s, 100) == (size_t)len, "strnlen at the end", 0, len, 0);
 		expect(memcmp(s, s, len + 1) == 0, "memcmp at the end", 0, len, 0);
+		expect(strcmp((char *)s, (char *)s) == 0, "strcmp at the end", 0, len, 0);
+		expect(strncmp((char *)s, (char *)s, 100) == 0, "strncmp at the end", 0, len, 0);
 	}
 	printf("at the edge: done\n");
 }
@@ -154,6 +194,10 @@ int main(void)
 		for (int lb = 0; lb < 16; lb++)
 			for (int len = 0; len <= 70; len += 1 + len / 8)
 				compares(la, lb, len);
+	for (int la = 0; la < 16; la++)
+		for (int lb = 0; lb < 16; lb++)
+			for (int len = 0; len <= 70; len += 1 + len / 8)
+				string_compares(la, lb, len);
 	at_the_edge();
 	printf("%ld checks, %ld wrong\n", checks, wrong);
 	return wrong != 0;

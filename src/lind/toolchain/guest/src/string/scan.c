@@ -1,6 +1,6 @@
 /* wasm32-lind: the string scans programs spend their time in, eight bytes at a time.
  *
- * zig's libc and compiler_rt give strlen, memchr, strchr, memcmp and friends as loops
+ * zig's libc and compiler_rt give strlen, memchr, strchr, strcmp, memcmp and friends as loops
  * of one byte each (fine where a native build has its own assembly; in a cage they
  * were 17-140x slower than glibc's on 60-1000 byte strings). These are strong symbols
  * in libc.a and win over zig's weak ones. Each looks at aligned 64-bit words: an
@@ -103,6 +103,48 @@ char *strchr(const char *s, int c)
 {
 	char *r = __strchrnul(s, c);
 	return *(unsigned char *)r == (unsigned char)c ? r : NULL;
+}
+
+/* strcmp and strncmp go a word at a time when both strings stand at the same offset
+ * in their words: a word of either holds no byte past the first zero or difference
+ * seen before it, so it is aligned and inside the memory. */
+int strcmp(const char *left, const char *right)
+{
+	const unsigned char *l = (const void *)left, *r = (const void *)right;
+	if ((((uintptr_t)l ^ (uintptr_t)r) & (sizeof(word) - 1)) == 0) {
+		for (; !ALIGNED(l); l++, r++)
+			if (*l != *r || !*l)
+				return *l - *r;
+		const word *x = (const word *)l, *y = (const word *)r;
+		while (*x == *y && !zero_bytes(*x)) {
+			x++;
+			y++;
+		}
+		l = (const unsigned char *)x;
+		r = (const unsigned char *)y;
+	}
+	for (; *l == *r && *l; l++, r++)
+		;
+	return *l - *r;
+}
+
+int strncmp(const char *left, const char *right, size_t n)
+{
+	const unsigned char *l = (const void *)left, *r = (const void *)right;
+	if ((((uintptr_t)l ^ (uintptr_t)r) & (sizeof(word) - 1)) == 0) {
+		for (; n && !ALIGNED(l); l++, r++, n--)
+			if (*l != *r || !*l)
+				return *l - *r;
+		for (; n >= sizeof(word); l += sizeof(word), r += sizeof(word), n -= sizeof(word)) {
+			word x = *(const word *)l;
+			if (x != *(const word *)r || zero_bytes(x))
+				break;
+		}
+	}
+	for (; n; l++, r++, n--)
+		if (*l != *r || !*l)
+			return *l - *r;
+	return 0;
 }
 
 /* Words at any alignment here (wasm loads need none): only bytes below n are read. */
