@@ -275,7 +275,7 @@ SYSCALLS: dict[int, Syscall] = {
         Syscall(228, "clock_gettime", t.sys_clock_gettime, threei.FAST_CLOCK_GETTIME),
         Syscall(229, "clock_getres", t.sys_clock_getres),
         Syscall(230, "clock_nanosleep", t.sys_clock_nanosleep),
-        Syscall(318, "getrandom", t.sys_getrandom),
+        Syscall(318, "getrandom", t.sys_getrandom, threei.FAST_GETRANDOM),
         # Lind-private: setjmp/longjmp by unwinding and rewinding the wasm stack
         Syscall(p.SETJMP, "setjmp", p.sys_setjmp),
         Syscall(p.LONGJMP, "longjmp", p.sys_longjmp),

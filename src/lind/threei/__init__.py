@@ -69,6 +69,7 @@ FAST_SIGPROCMASK: int = _impl.FAST_SIGPROCMASK
 FAST_READV: int = _impl.FAST_READV
 FAST_WRITEV: int = _impl.FAST_WRITEV
 FAST_CLOCK_GETTIME: int = _impl.FAST_CLOCK_GETTIME
+FAST_GETRANDOM: int = _impl.FAST_GETRANDOM
 FUTEX_WOKEN: int = _impl.FUTEX_WOKEN                      # Slot.futex_wait's outcomes
 FUTEX_WAKE_FD_WRITTEN: int = _impl.FUTEX_WAKE_FD_WRITTEN  # (drain the fd, then decide)
 IO_PLAIN: int = _impl.IO_PLAIN      # how a mirrored fd's read or write may block

@@ -31,6 +31,7 @@
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
+#include <sys/random.h>
 #include <sys/uio.h>
 #include <sys/syscall.h>
 #include <sys/stat.h>
@@ -111,6 +112,7 @@ enum {
     FAST_WRITEV,    /* (what stdio's reads and writes are); any other: Python */
     FAST_CLOCK_GETTIME, /* clock_gettime of a clock every cage reads alike: the host's,
                          * here; the CPU-time clocks (per cage) are Python's */
+    FAST_GETRANDOM, /* getrandom: the host's, into the cage's buffer */
     FAST_COUNT
 };
 
@@ -2223,6 +2225,31 @@ static int fast_clock_gettime(MemoryObject *m, const int64_t *a, int64_t *result
     return 1;
 }
 
+/* getrandom(buf, count, flags) with GRND_NONBLOCK and GRND_RANDOM (others EINVAL, as the
+ * handler says): at most MAX_RW_COUNT a call, as x86_64 Linux gives, into the buffer. */
+#define GETRANDOM_MAX 0x7FFFF000u
+static int fast_getrandom(MemoryObject *m, const int64_t *a, int64_t *result)
+{
+    uint64_t count = (uint64_t)a[1] & 0xFFFFFFFFu, flags = (uint64_t)a[2] & 0xFFFFFFFFu;
+    if (!m)
+        return 0;
+    if (flags & ~(uint64_t)(GRND_NONBLOCK | GRND_RANDOM)) {
+        *result = -EINVAL;
+        return 1;
+    }
+    if (count > GETRANDOM_MAX)
+        count = GETRANDOM_MAX;
+    if (!memory_in_bounds(m, (uint64_t)a[0], count)) {
+        *result = -EFAULT;
+        return 1;
+    }
+    ssize_t r = getrandom(m->base + a[0], count, 0);   /* the urandom pool: never blocks */
+    if (r < 0)
+        return 0;                                      /* EINTR: the handler's */
+    *result = r;
+    return 1;
+}
+
 /* send/recv flags served here; others (MSG_WAITALL, MSG_OOB, ...) are the handler's. */
 #define FAST_SEND_FLAGS (MSG_DONTWAIT | MSG_NOSIGNAL | MSG_MORE)
 #define FAST_RECV_FLAGS (MSG_DONTWAIT | MSG_PEEK | MSG_TRUNC)
@@ -3726,6 +3753,12 @@ static int64_t dispatch(SlotObject *s, MemoryObject *m, int nr, const int64_t *a
             return r;
         break;
     }
+    case FAST_GETRANDOM: {
+        int64_t r;
+        if (fast_getrandom(m, a, &r))
+            return r;
+        break;
+    }
     case FAST_CLOCK_GETTIME: {
         int64_t r;
         if (fast_clock_gettime(m, a, &r))
@@ -4198,7 +4231,7 @@ PyMODINIT_FUNC PyInit__accel(void)
         "FAST_PREAD", "FAST_PWRITE", "FAST_LSEEK", "FAST_GRATE", "FAST_THREEI_CALL",
         "FAST_SENDTO", "FAST_RECVFROM", "FAST_EPOLL_PWAIT", "FAST_FUTEX", "FAST_OPEN",
         "FAST_OPENAT", "FAST_FSTAT", "FAST_NEWFSTATAT", "FAST_SIGPROCMASK", "FAST_READV",
-        "FAST_WRITEV", "FAST_CLOCK_GETTIME",
+        "FAST_WRITEV", "FAST_CLOCK_GETTIME", "FAST_GETRANDOM",
     };
     for (int i = 0; i < FAST_COUNT; i++)
         PyModule_AddIntConstant(m, fast_names[i], i);
