@@ -2166,8 +2166,8 @@ static int fast_iov(SlotObject *s, MemoryObject *m, int op, const int64_t *a, in
     if (!(f->access & (writing ? FD_WRITE : FD_READ)) || (!writing && f->kind == IO_TTY))
         goto out;                     /* EBADF, or a terminal's read: the handler's */
     served = 1;
-    if (count < 0) {
-        *result = -EINVAL;
+    if (count <= 0) {                 /* no buffers: the array is not read, as on Linux */
+        *result = count ? -EINVAL : 0;
         goto out;
     }
     uint32_t pairs[2 * FAST_IOV_MAX];
@@ -2184,10 +2184,6 @@ static int fast_iov(SlotObject *s, MemoryObject *m, int op, const int64_t *a, in
         }
         v[i].iov_base = m->base + pairs[2 * i];
         v[i].iov_len = pairs[2 * i + 1];
-    }
-    if (count == 0) {
-        *result = 0;
-        goto out;
     }
     if (f->kind == IO_PIPE || f->kind == IO_NONBLOCKING) {
         served = waiting_io(s, f, fd, writing, v, (int)count, -1, result);
@@ -2212,13 +2208,13 @@ static int fast_clock_gettime(MemoryObject *m, const int64_t *a, int64_t *result
     if (!m || clock > CLOCK_BOOTTIME || clock == CLOCK_PROCESS_CPUTIME_ID ||
         clock == CLOCK_THREAD_CPUTIME_ID)
         return 0;
-    struct timespec now;
-    if (clock_gettime((clockid_t)clock, &now) != 0)
-        return 0;
     if (!memory_in_bounds(m, (uint64_t)a[1], 16)) {
         *result = -EFAULT;
         return 1;
     }
+    struct timespec now;
+    if (clock_gettime((clockid_t)clock, &now) != 0)
+        return 0;
     int64_t words[2] = {now.tv_sec, now.tv_nsec};
     memcpy(m->base + a[1], words, sizeof words);
     *result = 0;

@@ -84,6 +84,7 @@ int main(void)
 	show("readv at the end", readv(fd, in, 2));
 	show("writev no buffers", writev(fd, out, 0));
 	show("readv no buffers", readv(fd, in, 0));
+	show("writev no buffers, array unmapped", writev(fd, BAD, 0));
 	volatile int minus_one = -1, too_many = 1025;   /* (gcc warns of constants) */
 	show("writev count -1", writev(fd, out, minus_one));
 	show("writev count 1025", writev(fd, many_bufs(), too_many));
