@@ -14,8 +14,8 @@ unwind. The check is one load and one branch per iteration; the host's tick stil
 covers code that loops by recursion.
 
 This rewrites the code section of a linked module directly: every instruction is
-decoded only to find `loop` and step over immediates. A module with an instruction
-this decoder does not know is left as it is (SafepointError).
+decoded (wasm_code.py) only to find `loop` and step over immediates. A module with an
+instruction the decoder does not know is left as it is (SafepointError).
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ from lind.toolchain.asyncify import (
     sections,
     with_custom_section,
 )
+from lind.toolchain.wasm_code import LOOP, UnknownInstruction, code_start, instructions
 
 SAFEPOINT = "__lind_safepoint"
 #: the custom section that says a module has them
@@ -39,119 +40,17 @@ class SafepointError(ValueError):
     """The module cannot be given safepoints (an unknown instruction, no libc entry)."""
 
 
-# Opcodes whose immediate is one LEB number (an index, a label, a constant).
-_ONE_LEB = {0x07, 0x08, 0x09, 0x0C, 0x0D, 0x10, 0x12, 0x14, 0x15, 0x18, 0x20, 0x21, 0x22,
-            0x23, 0x24, 0x25, 0x26, 0x3F, 0x40, 0x41, 0x42, 0xD2, 0xD4, 0xD6}
-_NO_IMMEDIATE = {0x00, 0x01, 0x05, 0x0A, 0x0B, 0x0F, 0x19, 0x1A, 0x1B, 0xD1, 0xD3, 0xD5,
-                 *range(0x45, 0xC5)}
-_VALTYPES = {0x7F, 0x7E, 0x7D, 0x7C, 0x7B, 0x70, 0x6F, 0x6E, 0x6D, 0x6C, 0x6B, 0x6A,
-             0x69, 0x71, 0x72, 0x73, 0x74}
-
-
-def _valtype(code: bytes, at: int) -> int:
-    """Step over a value type (a reference type may carry a heap type)."""
-    if code[at] in (0x63, 0x64):
-        return leb128(code, at + 1, signed=True)[1]
-    if code[at] not in _VALTYPES:
-        raise SafepointError(f"unknown value type {code[at]:#x}")
-    return at + 1
-
-
-def _blocktype(code: bytes, at: int) -> int:
-    if code[at] == 0x40:
-        return at + 1
-    if code[at] in _VALTYPES or code[at] in (0x63, 0x64):
-        return _valtype(code, at)
-    return leb128(code, at, signed=True)[1]      # a type index (s33)
-
-
-def _memarg(code: bytes, at: int) -> int:
-    align, at = leb128(code, at)
-    if align & 0x40:                              # multi-memory: a memory index follows
-        at = leb128(code, at)[1]
-    return leb128(code, at)[1]
-
-
-def _prefixed(code: bytes, prefix: int, at: int) -> int:
-    """Step over the immediates of a 0xFC, 0xFD or 0xFE instruction (sub-opcode read)."""
-    sub, at = leb128(code, at)
-    if prefix == 0xFC:
-        if sub <= 7 or sub in (11, 15, 16, 17):   # saturating truncations; one index
-            return at if sub <= 7 else leb128(code, at)[1]
-        if sub in (8, 10, 12, 14):               # two indices
-            return leb128(code, leb128(code, at)[1])[1]
-        if sub in (9, 13):
-            return leb128(code, at)[1]
-    elif prefix == 0xFD:
-        if sub <= 11 or sub in (92, 93):
-            return _memarg(code, at)
-        if sub in (12, 13):                       # v128.const, i8x16.shuffle
-            return at + 16
-        if 21 <= sub <= 34:                       # lane index
-            return at + 1
-        if 84 <= sub <= 91:                       # load/store lane: memarg, lane
-            return _memarg(code, at) + 1
-        if sub <= 0x113:
-            return at
-    elif prefix == 0xFE:
-        if sub == 3:                              # atomic.fence
-            return at + 1
-        if sub <= 0x4E:
-            return _memarg(code, at)
-    raise SafepointError(f"unknown instruction {prefix:#x} {sub}")
-
-
-def _instrument_body(code: bytes, check: bytes) -> bytes:
+def _instrument_body(body: bytes, check: bytes) -> bytes:
     """One function body (locals, then code) with `check` after every loop's start."""
-    out = bytearray()
-    count, at = leb128(code, 0)
-    for _ in range(count):
-        at = _valtype(code, leb128(code, at)[1])
-    out += code[:at]
-    while at < len(code):
-        op, start = code[at], at
-        at += 1
-        if op in _NO_IMMEDIATE:
-            pass
-        elif op in _ONE_LEB:
-            at = leb128(code, at, signed=op in (0x41, 0x42))[1]
-        elif op in (0x02, 0x03, 0x04, 0x06):
-            at = _blocktype(code, at)
-        elif op in (0x11, 0x13):                  # call_indirect: type, table
-            at = leb128(code, leb128(code, at)[1])[1]
-        elif op == 0x0E:                          # br_table: labels, default
-            n, at = leb128(code, at)
-            for _ in range(n + 1):
-                at = leb128(code, at)[1]
-        elif op == 0x1C:                          # select with types
-            n, at = leb128(code, at)
-            for _ in range(n):
-                at = _valtype(code, at)
-        elif 0x28 <= op <= 0x3E:
-            at = _memarg(code, at)
-        elif op == 0x43:
-            at += 4
-        elif op == 0x44:
-            at += 8
-        elif op == 0xD0:                          # ref.null: heap type
-            at = leb128(code, at, signed=True)[1]
-        elif op == 0x1F:                          # try_table: type, catch clauses
-            at = _blocktype(code, at)
-            n, at = leb128(code, at)
-            for _ in range(n):
-                kind, at = code[at], at + 1
-                if kind in (0, 1):
-                    at = leb128(code, at)[1]
-                at = leb128(code, at)[1]
-        elif op in (0xFC, 0xFD, 0xFE):
-            at = _prefixed(code, op, at)
-        else:
-            raise SafepointError(f"unknown instruction {op:#x}")
-        out += code[start:at]
-        if op == 0x03:
-            out += check
-    if at != len(code):
-        raise SafepointError("an instruction runs past its function")
+    try:
+        at = code_start(body)
+        out = bytearray(body[:at])
+        for op, start, after in instructions(body, at):
+            out += body[start:after]
+            if op == LOOP:
+                out += check
+    except UnknownInstruction as exc:
+        raise SafepointError(str(exc)) from None
     return bytes(out)
 
 
