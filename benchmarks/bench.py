@@ -204,6 +204,10 @@ BENCHES = [
           200_000_000, WASM),
     Bench("fib(27)", "compute", ("fib",), 1.2, 50, 500, WASM),
     Bench("memcpy 1 MiB", "compute", ("memcpy",), None, 500, 5_000, WASM),
+    # issue 16: compute in a program that forks, where only what can reach fork is
+    # instrumented by Asyncify (qsort's comparator calls are not)
+    Bench("qsort 4096 ints with a comparator, in a program that forks", "proc_loop", ("sort",),
+          None, 200, 2_000, WASM),
     Bench("malloc/free", "compute", ("malloc",), None, 200_000, 2_000_000, WASM),
     # issue 16: setjmp/longjmp as WebAssembly exceptions (the default) and, for comparison,
     # through the host with Asyncify (what every program got before, and gets with

@@ -31,10 +31,10 @@ SOURCES = HERE / ".build" / "sources"
 
 def toolchain_changed() -> float:
     """When lind cc's post-link steps last changed: a build older than that may lack what
-    the runtime now expects of a program (its exports, say)."""
-    from lind.toolchain import asyncify, cc
+    the runtime now expects of a program (its exports, say), or be instrumented more."""
+    from lind.toolchain import asyncify, callgraph, cc
 
-    return max(Path(asyncify.__file__).stat().st_mtime, Path(cc.__file__).stat().st_mtime)
+    return max(Path(module.__file__).stat().st_mtime for module in (asyncify, callgraph, cc))
 
 
 @dataclass(frozen=True)

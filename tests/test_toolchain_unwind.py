@@ -29,7 +29,7 @@ import wasmtime
 import lind
 from lind.cage import loader
 from lind.engine import wasmtime_engine
-from lind.toolchain import asyncify, cc, safepoints, sjlj
+from lind.toolchain import asyncify, callgraph, cc, safepoints, sjlj, wasm_code
 
 ASYNCIFY_EXPORTS = set(asyncify.ASYNCIFY_EXPORTS)
 ENGINE = wasmtime_engine.engine()   # shared memories enabled, as the programs need
@@ -570,8 +570,9 @@ def test_binaryen_level_follows_the_last_O(flag: str, levels: tuple[int, int]) -
 
 
 def test_optimisation_reduces_asyncify_overhead(tmp_path: Path) -> None:
-    o0 = build(tmp_path, FORK, "-O0", name="o0")
-    o2 = build(tmp_path, FORK, "-O2", name="o2")
+    # --suspendable: every system call may unwind, so most of the program is instrumented
+    o0 = build(tmp_path, FORK, "-O0", "--suspendable", name="o0")
+    o2 = build(tmp_path, FORK, "-O2", "--suspendable", name="o2")
     assert o2.stat().st_size < o0.stat().st_size * 0.7
 
 
@@ -959,6 +960,168 @@ def test_every_loop_of_a_program_that_forks_gets_a_safepoint(tmp_path: Path, mon
     loops = instrumented.count(check_start)
     assert loops >= 3 and len(instrumented) > len(raw)
 
+
+
+# --------------------------------------------------------------------------
+# Asyncify only where a fork can be reached (callgraph.py)
+
+POINTERS = r"""
+    #include <stdio.h>
+    #include <stdlib.h>
+    #include <sys/wait.h>
+    #include <unistd.h>
+
+    #define EXPORT(name) __attribute__((noinline, export_name(#name)))
+
+    static int children;
+
+    EXPORT(fork_and_wait) int fork_and_wait(int code) {
+        fflush(stdout);
+        pid_t pid = fork();
+        if (pid == 0) _exit(code);
+        int status;
+        if (waitpid(pid, &status, 0) != pid) { perror("waitpid"); exit(1); }
+        children++;
+        return WEXITSTATUS(status);
+    }
+
+    /* Forks the first time qsort calls it: qsort's own frames are below the fork. */
+    EXPORT(forking_cmp) int forking_cmp(const void *a, const void *b) {
+        static int once;
+        if (!once++) printf("child inside qsort: %d\n", fork_and_wait(5));
+        int x = *(const int *)a, y = *(const int *)b;
+        return (x > y) - (x < y);
+    }
+
+    /* Reaches fork only through a pointer of a signature no other caller uses. */
+    EXPORT(forker_by_pointer) long long forker_by_pointer(long long v) {
+        return fork_and_wait((int)v) + 100;
+    }
+    EXPORT(calls_through_pointer) long long calls_through_pointer(long long (*f)(long long), long long v) {
+        return f(v) + 1;
+    }
+
+    /* Never reaches fork: a loop, and calls through a pointer of another signature. */
+    EXPORT(half) double half(double x) { return x / 2; }
+    EXPORT(never_forks) double never_forks(double (*g)(double), int n) {
+        double s = 0;
+        for (int i = 0; i < n; i++) s += g(i);
+        return s;
+    }
+
+    int main(void) {
+        int v[64];
+        for (int i = 0; i < 64; i++) v[i] = (i * 37) % 64;
+        qsort(v, 64, sizeof *v, forking_cmp);
+        printf("sorted: %d %d %d\n", v[0], v[31], v[63]);
+        long long (*volatile f)(long long) = forker_by_pointer;
+        printf("through a pointer: %lld\n", calls_through_pointer(f, 9));
+        double (*volatile g)(double) = half;
+        printf("never forks: %g\n", never_forks(g, 1000));
+        printf("children: %d\n", children);
+        return 0;
+    }
+"""
+
+# A busy loop that makes no system call, left by a signal handler's siglongjmp in a
+# program that forks: the loop's safepoint calls the handler through a pointer, so
+# every loop is below a possible jump, and is instrumented.
+HANDLER_JUMPS = r"""
+    #include <signal.h>
+    #include <setjmp.h>
+    #include <stdio.h>
+    #include <sys/wait.h>
+    #include <unistd.h>
+
+    static sigjmp_buf out_of_loop;
+    static volatile sig_atomic_t spins;
+    static void on_alarm(int sig) { siglongjmp(out_of_loop, sig); }
+    __attribute__((noinline, export_name("spin"))) void spin(void) { for (;;) spins++; }
+
+    int main(void) {
+        signal(SIGALRM, on_alarm);
+        int sig = sigsetjmp(out_of_loop, 1);
+        if (sig == 0) {
+            alarm(1);
+            spin();
+        }
+        fflush(stdout);
+        pid_t pid = fork();
+        if (pid == 0) _exit(6);
+        int status;
+        waitpid(pid, &status, 0);
+        printf("out of the loop by signal %d, then a child: %d\n", sig, WEXITSTATUS(status));
+        return 0;
+    }
+"""
+
+
+def instrumented_functions(wasm: bytes) -> set[str]:
+    """The exported functions whose code reads Asyncify's state global (the one
+    asyncify_get_state returns): those Asyncify instrumented."""
+    exports = asyncify.module_exports(wasm)
+    imported = len(asyncify.function_imports(wasm))
+    bodies = []
+    for section, at, _ in asyncify.sections(wasm):
+        if section == 10:
+            count, at = asyncify.leb128(wasm, at)
+            for _ in range(count):
+                size, at = asyncify.leb128(wasm, at)
+                bodies.append(wasm[at:at + size])
+                at += size
+
+    def global_reads(index: int) -> set[int]:
+        body = bodies[index - imported]
+        return {asyncify.leb128(body, start + 1)[0]
+                for op, start, _ in wasm_code.instructions(body, wasm_code.code_start(body))
+                if op == 0x23}
+
+    (state,) = global_reads(exports["asyncify_get_state"][1])
+    return {name for name, (kind, index) in exports.items()
+            if kind == 0 and index >= imported and state in global_reads(index)}
+
+
+def test_asyncify_instruments_only_what_can_reach_fork(tmp_path: Path) -> None:
+    """What calls fork directly, through qsort's comparator or through a function
+    pointer is instrumented and forks as natively; a function that cannot reach fork,
+    loop and indirect call included, is left at full speed (default Asyncify instruments
+    every function that makes an indirect call)."""
+    out = build(tmp_path, POINTERS, "-O2")
+    instrumented = instrumented_functions(out.read_bytes())
+    assert {"fork_and_wait", "forking_cmp", "forker_by_pointer",
+            "calls_through_pointer"} <= instrumented
+    assert not {"half", "never_forks"} & instrumented
+    ref = native(tmp_path, POINTERS)
+    assert ref.returncode == 0 and b"child inside qsort: 5" in ref.stdout
+    root = tmp_path / "root"
+    root.mkdir()
+    caged = lind.run([out], root=root, capture_output=True, timeout=60)
+    assert (caged.returncode, caged.stdout.decode()) == (0, ref.stdout.decode()), caged.stderr
+
+
+def test_a_handler_that_jumps_puts_every_loop_below_a_possible_unwind(tmp_path: Path) -> None:
+    out = build(tmp_path, HANDLER_JUMPS, "-O2")
+    assert "spin" in instrumented_functions(out.read_bytes())
+    ref = native(tmp_path, HANDLER_JUMPS)
+    assert ref.stdout == b"out of the loop by signal 14, then a child: 6\n"
+    root = tmp_path / "root"
+    root.mkdir()
+    caged = lind.run([out], root=root, capture_output=True, timeout=60)
+    assert (caged.returncode, caged.stdout) == (0, ref.stdout), caged.stderr
+
+
+def test_reach_of_fork_follows_indirect_calls_by_signature(tmp_path: Path, monkeypatch) -> None:
+    """callgraph.functions_reaching on the program as linked: an indirect call reaches
+    what the address-taken functions of its signature reach, and no further."""
+    monkeypatch.setattr(cc, "_post_link", lambda *a: 0)
+    raw = build(tmp_path, POINTERS, "-O2").read_bytes()
+    exports = asyncify.module_exports(raw)
+    reaching = callgraph.functions_reaching(raw, asyncify.LIND_UNWIND_IMPORTS)
+    named = {name for name, (kind, index) in exports.items() if kind == 0 and index in reaching}
+    assert {"fork_and_wait", "forking_cmp", "forker_by_pointer",
+            "calls_through_pointer"} <= named
+    assert not {"half", "never_forks"} & named
+    assert callgraph.functions_reaching(raw, ["lind.no_such_import"]) == set()
 
 
 # --------------------------------------------------------------------------

@@ -2,7 +2,9 @@
  *   proc_loop fork N          fork + _exit + waitpid
  *   proc_loop forkexec N      fork + execve(self, "exit") + waitpid
  *   proc_loop pingpong SIZE N round trip of SIZE bytes between two processes over pipes
- *   proc_loop stream SIZE N   one-way: N writes of SIZE bytes into a pipe, read by a child */
+ *   proc_loop stream SIZE N   one-way: N writes of SIZE bytes into a pipe, read by a child
+ *   proc_loop sort N          N qsorts of 4096 ints with a comparator: compute in a program
+ *                             that can fork (Asyncify instruments what can reach fork) */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,17 +14,38 @@
 
 #include "loop.h"
 
+static int compare_ints(const void *a, const void *b) {
+    int x = *(const int *)a, y = *(const int *)b;
+    return (x > y) - (x < y);
+}
+
 int main(int argc, char **argv) {
     if (argc >= 2 && !strcmp(argv[1], "exit"))
         return 0;
     if (argc < 3) {
-        fprintf(stderr, "usage: %s fork|forkexec N | pingpong|stream SIZE N\n", argv[0]);
+        fprintf(stderr, "usage: %s fork|forkexec|sort N | pingpong|stream SIZE N\n", argv[0]);
         return 2;
     }
     const char *mode = argv[1];
     long long start, elapsed;
     long n;
-    if (!strcmp(mode, "fork") || !strcmp(mode, "forkexec")) {
+    if (!strcmp(mode, "sort")) {
+        enum { COUNT = 4096 };
+        static int v[COUNT];
+        unsigned seed = 1;
+        long long sum = 0;
+        n = atol(argv[2]);
+        start = now_ns();
+        for (long i = 0; i < n; i++) {
+            for (int j = 0; j < COUNT; j++)
+                v[j] = (int)((seed = seed * 1103515245u + 12345u) >> 1);
+            qsort(v, COUNT, sizeof v[0], compare_ints);
+            sum += v[COUNT / 2] & 1;
+        }
+        elapsed = now_ns() - start;
+        if (sum < 0)
+            return 1;
+    } else if (!strcmp(mode, "fork") || !strcmp(mode, "forkexec")) {
         n = atol(argv[2]);
         start = now_ns();
         for (long i = 0; i < n; i++) {

@@ -19,8 +19,9 @@ a second cffi handle to the same library.
 from __future__ import annotations
 
 import functools
+import re
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator
 from typing import Any
 
 #: Binaryen's global pass options (optimize level, pass arguments) are
@@ -48,6 +49,12 @@ BinaryenExportRef BinaryenAddGlobalExport(BinaryenModuleRef module, const char *
 bool BinaryenGetDebugInfo(void);
 void BinaryenSetDebugInfo(bool on);
 void BinaryenModuleOptimize(BinaryenModuleRef module);
+typedef struct BinaryenFunction *BinaryenFunctionRef;
+uint32_t BinaryenGetNumFunctions(BinaryenModuleRef module);
+BinaryenFunctionRef BinaryenGetFunctionByIndex(BinaryenModuleRef module, uint32_t index);
+const char *BinaryenFunctionGetName(BinaryenFunctionRef func);
+const char *BinaryenFunctionImportGetModule(BinaryenFunctionRef import);
+const char *BinaryenFunctionImportGetBase(BinaryenFunctionRef import);
 """
 
 
@@ -88,13 +95,16 @@ def run_asyncify(
     optimize: bool = False,
     export_globals: str | None = None,
     debug_info: bool = False,
+    only: Collection[int] | None = None,
 ) -> bytes:
     """Return `wasm` instrumented by Asyncify.
 
     `imports` names the imports that may unwind the stack, as
     "module.name" (for example "lind.syscall_unwind").  Only functions that
     can reach one of them (or make an indirect call) are instrumented,
-    which keeps the cost down.
+    which keeps the cost down.  `only` narrows that to the functions of those
+    indices (callgraph.functions_reaching: what indirect calls really reach);
+    if Binaryen's names for them cannot be passed safely, it is not used.
 
     `optimize_level`/`shrink_level` are Binaryen's (as wasm-opt -O<n>,
     -Os = 2/1, -Oz = 2/2); Asyncify itself optimises the code it adds when
@@ -130,6 +140,9 @@ def run_asyncify(
             xlib.BinaryenClearPassArguments()
             if import_list:
                 xlib.BinaryenSetPassArgument(b"asyncify-imports", import_list.encode())
+            only_names = _only_list(xffi, xlib, xmod, wasm, only) if only else None
+            if only_names:
+                xlib.BinaryenSetPassArgument(b"asyncify-onlylist", ",".join(only_names).encode())
             names = [xffi.new("char[]", b"asyncify")]
             passes = xffi.new("const char *[]", names)
             xlib.BinaryenModuleRunPasses(xmod, passes, 1)
@@ -149,6 +162,39 @@ def run_asyncify(
             xlib.BinaryenSetDebugInfo(old_debug)
             lib.BinaryenModuleDispose(mod)
     return out
+
+
+#: Names Binaryen's only-list takes as they are: not split at a comma, not unescaped,
+#: not a wildcard pattern.
+_PLAIN_NAME = re.compile(r"[A-Za-z0-9_.$]+")
+
+
+def _only_list(xffi: Any, xlib: Any, xmod: Any, wasm: bytes, only: Collection[int]) -> list[str] | None:
+    """Binaryen's names of the functions of indices `only` (its functions are numbered
+    as the binary numbers them: imports first, checked here), or None if any of them
+    cannot be written into the list."""
+    imported = function_imports(wasm)
+    total = xlib.BinaryenGetNumFunctions(xmod)
+
+    def text(pointer: Any) -> str:
+        return "" if pointer == xffi.NULL else xffi.string(pointer).decode(errors="replace")
+
+    def import_of(index: int) -> tuple[str, str]:    # ("", "") for a defined function
+        func = xlib.BinaryenGetFunctionByIndex(xmod, index)
+        return (text(xlib.BinaryenFunctionImportGetModule(func)),
+                text(xlib.BinaryenFunctionImportGetBase(func)))
+
+    if any(import_of(index) != (module, base) for index, (module, base, _) in enumerate(imported)):
+        return None
+    names = []
+    for index in sorted(only):
+        if not len(imported) <= index < total or import_of(index)[0]:
+            return None
+        name = text(xlib.BinaryenFunctionGetName(xlib.BinaryenGetFunctionByIndex(xmod, index)))
+        if not _PLAIN_NAME.fullmatch(name):
+            return None
+        names.append(name)
+    return names
 
 
 def _export_mutable_globals(xffi: Any, xlib: Any, xmod: Any, prefix: str) -> None:
@@ -205,22 +251,28 @@ def uses_exception_handling(wasm: bytes) -> bool:
     return any(section_id == _TAG_SECTION for section_id, _, _ in sections(wasm))
 
 
+def unwind_imports(suspendable: bool) -> tuple[str, ...]:
+    """The imports that may unwind a program `lind cc` builds (see instrument_for_lind)."""
+    return SUSPENDABLE_IMPORTS if suspendable else LIND_UNWIND_IMPORTS
+
+
 def instrument_for_lind(
     wasm: bytes, *, optimize_level: int = 0, shrink_level: int = 0, debug_info: bool = True,
-    suspendable: bool = False,
+    suspendable: bool = False, only: Collection[int] | None = None,
 ) -> bytes:
     """What `lind cc` does to a program that imports lind.syscall_unwind (or to every
-    program, `suspendable`): Asyncify for that import only (for every call), the
-    mutable globals exported as lind_global_<index>, and Binaryen's optimiser at the
-    given level."""
+    program, `suspendable`): Asyncify for that import only (for every call; with
+    `only`, in those functions only), the mutable globals exported as
+    lind_global_<index>, and Binaryen's optimiser at the given level."""
     wasm = run_asyncify(
         wasm,
-        SUSPENDABLE_IMPORTS if suspendable else LIND_UNWIND_IMPORTS,
+        unwind_imports(suspendable),
         optimize_level=optimize_level,
         shrink_level=shrink_level,
         optimize=True,
         export_globals=LIND_GLOBAL_PREFIX,
         debug_info=debug_info,
+        only=only,
     )
     return with_custom_section(wasm, SUSPENDABLE) if suspendable else wasm
 
@@ -396,6 +448,16 @@ def import_entries(wasm: bytes) -> list[tuple[str, str, int, tuple[int, int | No
     """(module, name, kind, memory limits) of every import, read from the import section
     alone (no compilation, so it is cheap on a large module). Kind 0: function, 1: table,
     2: memory (limits: minimum and maximum pages, shared), 3: global, 4: tag."""
+    return [entry[:4] for entry in _imports(wasm)]
+
+
+def function_imports(wasm: bytes) -> list[tuple[str, str, int]]:
+    """(module, name, type index) of every imported function, in index order."""
+    return [(module, name, index) for module, name, kind, _, index in _imports(wasm) if kind == 0]
+
+
+def _imports(wasm: bytes) -> list[tuple[str, str, int, tuple[int, int | None, bool] | None, int]]:
+    """import_entries, with a function's or tag's type index (-1 for other kinds)."""
     data = bytes(wasm)
     for section, pos, _ in sections(data):
         if section == 2:
@@ -410,8 +472,9 @@ def import_entries(wasm: bytes) -> list[tuple[str, str, int, tuple[int, int | No
                 kind = data[pos]
                 pos += 1
                 limits = None
+                type_index = -1
                 if kind == 0:  # function: type index
-                    _, pos = leb128(data, pos)
+                    type_index, pos = leb128(data, pos)
                 elif kind == 1:  # table: reftype, limits
                     pos = _limits(data, pos + 1)[1]
                 elif kind == 2:  # memory: limits
@@ -419,10 +482,10 @@ def import_entries(wasm: bytes) -> list[tuple[str, str, int, tuple[int, int | No
                 elif kind == 3:  # global: valtype, mutability
                     pos += 2
                 elif kind == 4:  # tag: attribute, type index
-                    _, pos = leb128(data, pos + 1)
+                    type_index, pos = leb128(data, pos + 1)
                 else:
                     raise AsyncifyError(f"unknown import kind {kind}")
-                out.append((names[0], names[1], kind, limits))
+                out.append((names[0], names[1], kind, limits, type_index))
             return out
     return []
 

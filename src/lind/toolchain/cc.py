@@ -21,7 +21,8 @@ A program that uses fork, vfork, clone or daemon imports
 lind.syscall_unwind (exec, posix_spawn, system and popen do not: exec
 replaces the instance, and a spawned child starts the program afresh); after
 linking, such a program is instrumented with Binaryen's Asyncify for that import
-(asyncify.instrument_for_lind), its mutable globals are exported as
+(asyncify.instrument_for_lind), in the functions its call graph says can reach it
+(callgraph.py), its mutable globals are exported as
 lind_global_<index>, and Binaryen optimises it at the -O level given.
 Asyncify cannot instrument exception handling, so such a program is linked
 again with its objects' Asyncify-compiled twins, where setjmp and longjmp
@@ -59,11 +60,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import asyncify as _asyncify
+from . import callgraph as _callgraph
 from . import libcxx as _libcxx
 from . import safepoints as _safepoints
 from . import sjlj as _sjlj
 from . import sysroot as _sysroot
 from . import zig
+from .wasm_code import UnknownInstruction
 
 HELP = """\
 usage: lind cc [options] SRC... [-o OUT.wasm]
@@ -535,8 +538,13 @@ def _post_link(cmd: _Command, output: str, messages: list[str], prog: str) -> in
             with contextlib.suppress(_safepoints.SafepointError):   # then the tick alone
                 wasm = _safepoints.insert(wasm)
             opt, shrink = cmd.binaryen_levels
+            try:     # otherwise every function that makes an indirect call is instrumented
+                only = _callgraph.functions_reaching(
+                    wasm, _asyncify.unwind_imports(cmd.suspendable))
+            except (UnknownInstruction, _asyncify.AsyncifyError, IndexError):
+                only = None
             wasm = _asyncify.instrument_for_lind(wasm, optimize_level=opt, shrink_level=shrink,
-                                                 suspendable=cmd.suspendable)
+                                                 suspendable=cmd.suspendable, only=only)
         elif _sjlj.uses_wasm_sjlj(wasm):
             # a longjmp out of a signal handler must start in the program's own frames
             with contextlib.suppress(_safepoints.SafepointError):
