@@ -15,6 +15,7 @@ import fcntl
 import json
 import os
 import re
+import signal
 import socket
 import stat
 import subprocess
@@ -158,7 +159,7 @@ if spec.get("attacker_portable"):      # its files in a tree of its own (lind.po
     a_grates += file_system(tree, a_root)
     a_root = tempfile.mkdtemp(prefix="lind-portable-")
 attacker = rt.spawn(argv[0], argv[1:], root=a_root, grates=a_grates,
-                    stdin=a_in, stdout=a_out, stderr=a_err)
+                    stdin=a_in, stdout=a_out, stderr=a_err, cpu_time=spec.get("cpu_time"))
 if later is not None:
     time.sleep(later)
     tenant = start_tenant()
@@ -183,9 +184,9 @@ print(json.dumps(status), flush=True)
 def two_trees(builds, tmp_path: Path, attacker: list, tenant_ms: int = 1500, *,
               attacker_root: Path | None = None, tenant_after: float | None = None,
               feed_after: float | None = None, tag: str = "trees",
-              grates: tuple[str, ...] = ()) -> tuple[dict, str, str]:
-    """Attacker (under `grates`) beside a tenant; asserts the host lived and the tenant
-    stayed intact."""
+              grates: tuple[str, ...] = (), cpu_time: int | None = None) -> tuple[dict, str, str]:
+    """Attacker (under `grates`, with RLIMIT_CPU `cpu_time`) beside a tenant; asserts the
+    host lived and the tenant stayed intact."""
     work = tmp_path / tag
     work.mkdir()
     tenant_root = make_root(tmp_path, f"{tag}-tenant-root")
@@ -194,7 +195,7 @@ def two_trees(builds, tmp_path: Path, attacker: list, tenant_ms: int = 1500, *,
             "tenant_root": str(tenant_root),
             "attacker_root": str(attacker_root or make_root(tmp_path, f"{tag}-root")),
             "tenant_after": tenant_after, "feed_after": feed_after,
-            "attacker_grates": list(grates)}
+            "attacker_grates": list(grates), "cpu_time": cpu_time}
     rc, out, err = python(tmp_path, tag, TWO_TREES, json.dumps(spec))
     assert rc == 0, err[-2000:]
     status = json.loads(out.splitlines()[-1])
@@ -545,6 +546,21 @@ def test_cpu_clocks_show_a_cage_its_own_time_not_its_neighbours(builds, tmp_path
     assert rc == 0, err
     assert out == ("process clock: under 100 ms\nthread clock: under 100 ms\n"
                    "getrusage: under 100 ms\n"), out
+    untouched(canary)
+
+
+def test_a_second_thread_does_not_escape_the_cpu_limit(builds, tmp_path, canary):
+    """RLIMIT_CPU (a policy's cpu_time, `Runtime.spawn(cpu_time=)`) counted the first
+    thread's CPU time alone: a program spinning in a second thread while its first waited
+    in pthread_join ran past a one-second limit for as long as it liked, beside the other
+    tenants. The limit is the process's now, all its threads', as on Linux: SIGXCPU after
+    a second, which ends it."""
+    started = time.monotonic()
+    status, out, err = two_trees(builds, tmp_path, [builds.wasm("isolation/limits"),
+                                                    "spin-thread"], cpu_time=1)
+    assert status["attacker"] == signal.SIGXCPU, (status, out, err)   # a wait(2) status
+    assert out == "RLIMIT_CPU 1 2\n"
+    assert time.monotonic() - started < 30
     untouched(canary)
 
 

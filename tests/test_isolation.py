@@ -665,7 +665,8 @@ def test_a_hostile_embedded_policy_is_refused_in_one_line(builds, tmp_path, payl
 def test_process_count_and_cpu_time_in_a_cage(builds, tmp_path):
     """processes = 4: the program and three children, then fork is EAGAIN (children that
     ended count no more); cpu_time = 1: SIGXCPU after a second of CPU (its default ends
-    the program), SIGKILL a second later for one that handles it."""
+    the program), SIGKILL a second later for one that handles it; the CPU time is all
+    the threads' (a second thread spinning while the first waits is stopped too)."""
     program = tmp_path / "limits.wasm"
     shutil.copy(builds.wasm("isolation/limits"), program)
     (tmp_path / "p.toml").write_text("version = 1\n[resources]\nprocesses = 4\ncpu_time = 1\n")
@@ -678,6 +679,8 @@ def test_process_count_and_cpu_time_in_a_cage(builds, tmp_path):
     rc, out, err = lind_command(tmp_path, "run", program, "spin", "handle")
     assert (rc, out, err) == (128 + 9, "RLIMIT_CPU 1 2\nSIGXCPU\n",
                               f"lind: {program}: killed by SIGKILL\n")
+    rc, out, err = lind_command(tmp_path, "run", program, "spin-thread", timeout=30)
+    assert (rc, out, err) == (128 + 24, "RLIMIT_CPU 1 2\n", f"lind: {program}: killed by SIGXCPU\n")
 
 
 def test_file_size_in_a_cage_and_natively(builds, tmp_path):

@@ -26,7 +26,7 @@ def _native(builds, name: str, *args: str) -> subprocess.CompletedProcess:
 
 
 @pytest.mark.parametrize("program", ["basics", "c11", "signals", "thread_signals", "cancel",
-                                     "wakeups", "masks", "stack_reuse"])
+                                     "wakeups", "masks", "stack_reuse", "cpu_clocks"])
 def test_threads_programs_match_native(builds, tmp_path, program):
     """basics: create/join 1000 threads in waves, TLS and key destructors, mutex kinds,
     condition variables (with a CLOCK_MONOTONIC timed wait), barriers, rwlocks,
@@ -44,7 +44,8 @@ def test_threads_programs_match_native(builds, tmp_path, program):
     handled while blocked), bad set pointers, SIGKILL and SIGSTOP never blocked.
     stack_reuse: threads of four stack sizes, without a guard, detached, twenty at once,
     each starting fresh (thread-locals, thread-specific values, cancel state) on a
-    stack a joined thread left."""
+    stack a joined thread left. cpu_clocks: the process's CPU time (its clock, clock(),
+    getrusage, times) counts every thread, ended and running; a thread's, its own."""
     native = _native(builds, f"threads/{program}")
     caged = lind.run([builds.wasm(f"threads/{program}")], root=tmp_path, capture_output=True,
                      timeout=120)

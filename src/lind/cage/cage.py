@@ -149,7 +149,7 @@ def _count_running(change: int) -> None:
 
 def _enforce_cpu_limits() -> None:
     """RLIMIT_CPU as Linux applies it: SIGXCPU at the soft limit and each second after,
-    SIGKILL at the hard one (CPU time of the cage's first thread)."""
+    SIGKILL at the hard one (CPU time of all the cage's threads)."""
     for cage in list(_cages_by_key.values()):
         soft, hard = cage.rlimit_cpu
         if soft == limits.RLIM_INFINITY and hard == limits.RLIM_INFINITY or cage.stopping:
@@ -412,6 +412,7 @@ class Cage:
         self.threads: dict[int, CageThread] = {}
         self._threads_changed = threading.Condition()
         self._threads_alive = 1
+        self._ended_threads_cpu = (0.0, 0.0)    # (user, system) s of its threads that ended
         self._main_exited = False     # the first thread ended by exit(2), others run on
         # Instances (with their Stores) that threads ended by exit(2) left, for the next
         # threads of the same program: making and deleting one costs more than the rest
@@ -429,18 +430,30 @@ class Cage:
         self._set_ids()
 
     def cpu_times(self) -> tuple[float, float]:
-        """(user, system) CPU seconds the cage's own thread has used, as getrusage says."""
+        """(user, system) CPU seconds all the cage's threads have used, ended ones
+        included, as getrusage(RUSAGE_SELF) says: each counted from its start, not from
+        its pooled host thread's (which ran other cages before)."""
         if self.cpu_at_end is not None:
             return self.cpu_at_end
-        return self.thread.cpu_times()
+        with self._threads_changed:
+            user, system = self._ended_threads_cpu
+            running = [thread.host for thread in self.threads.values() if thread.host]
+        for host in (self.thread, *running):
+            more_user, more_system = host.cpu_times()
+            user, system = user + more_user, system + more_system
+        return user, system
+
+    def _calling_host_thread(self) -> stacks.PooledThread:
+        thread = self.calling_thread()
+        return thread.host if thread is not None and thread.host else self.thread
+
+    def thread_cpu_times(self) -> tuple[float, float]:
+        """(user, system) CPU seconds of the calling thread, as getrusage(RUSAGE_THREAD)."""
+        return self._calling_host_thread().cpu_times()
 
     def thread_cpu_seconds(self) -> float:
-        """CPU seconds the calling thread of this cage has used: counted from its start,
-        not from its pooled host thread's (which ran other cages before)."""
-        thread = self.calling_thread()
-        if thread is None:
-            return sum(self.thread.cpu_times())
-        return time.thread_time() - thread.cpu_at_start
+        """CPU seconds of the calling thread, by its clock (CLOCK_THREAD_CPUTIME_ID)."""
+        return self._calling_host_thread().cpu_seconds()
 
     def set_parent(self, ppid: int) -> None:
         self.ppid = ppid
@@ -1449,8 +1462,11 @@ class Cage:
         if thread.instance is not None and thread.instance._asyncify_buffer and not self.stopping:
             with contextlib.suppress(OSError):
                 self.aspace.munmap(thread.instance._asyncify_buffer, ASYNCIFY_BUFFER)
+        used = thread.host.cpu_times() if thread.host else (0.0, 0.0)
         with self._threads_changed:
             del self.threads[thread.tid]
+            self._ended_threads_cpu = (self._ended_threads_cpu[0] + used[0],
+                                       self._ended_threads_cpu[1] + used[1])
             if not thread.exited:
                 self._threads_alive -= 1
             self._threads_changed.notify_all()

@@ -19,7 +19,6 @@ from __future__ import annotations
 import errno
 import signal
 import threading
-import time
 from typing import TYPE_CHECKING
 
 import wasmtime
@@ -116,14 +115,15 @@ class CageThread:
         self.exited = False     # ended by its own exit(2)
         self.instance: Instance | None = None
         self.running = False    # its host thread runs it (from start until it ended)
-        self.cpu_at_start = 0.0  # its host thread's CPU seconds when it started
+        self.host: stacks.PooledThread | None = None   # what runs it (and its CPU times)
 
     def start(self) -> None:
         """EAGAIN, the thread gone again, when the host cannot start one more thread (a
         registered thread that never ran would hold the cage's end for ever)."""
         self.running = True
+        self.host = stacks.PooledThread(self._main, f"cage-{self.cage.id}-thread-{self.tid}")
         try:
-            stacks.run_pooled(self._main, f"cage-{self.cage.id}-thread-{self.tid}")
+            self.host.start()
         except RuntimeError:
             self.running = False
             self.cage.thread_ended(self)
@@ -133,7 +133,6 @@ class CageThread:
         from lind.cage.cage import TRAP_SIGNALS, serve, trap_reason
 
         cage = self.cage
-        self.cpu_at_start = time.thread_time()
         serve(cage, self)
         threei.use_thread_wake(cage.slot, self.signals.wake_fd)
         threei.use_thread_signals(cage.slot, self.signals.mask_cell)

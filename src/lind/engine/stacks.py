@@ -151,6 +151,8 @@ class PooledThread:
         self._alive = False
         self._done = threading.Event()
         self._rusage_at_start = (0.0, 0.0)
+        self._clock_at_start = 0.0
+        self._cpu_at_end: tuple[float, float] | None = None   # once the target returned
 
     def start(self) -> None:
         self._alive = True
@@ -165,11 +167,13 @@ class PooledThread:
         target, self._target = self._target, None   # as threading.Thread: no cycle left
         used = resource.getrusage(resource.RUSAGE_THREAD)
         self._rusage_at_start = (used.ru_utime, used.ru_stime)
+        self._clock_at_start = time.thread_time()
         self.ident = threading.get_ident()
         try:
             if target is not None:
                 target()
         finally:
+            self._cpu_at_end = self.cpu_times()
             self._alive = False
             self.ident = None
             self._done.set()
@@ -185,18 +189,29 @@ class PooledThread:
         self._done.wait(timeout)
 
     def cpu_times(self) -> tuple[float, float]:
-        """(user, system) seconds of the target so far, as getrusage splits them when the
-        thread asks itself; another thread sees one total (as user time)."""
+        """(user, system) seconds of the target so far (all of it once it returned), as
+        getrusage splits them when the thread asks itself; another thread sees one total
+        (as user time) while it runs."""
         if self.is_current():
             used = resource.getrusage(resource.RUSAGE_THREAD)
             return (used.ru_utime - self._rusage_at_start[0],
                     used.ru_stime - self._rusage_at_start[1])
-        ident = self.ident
-        try:
-            total = time.clock_gettime(time.pthread_getcpuclockid(ident)) if ident else 0.0
-        except OSError:     # it ended meanwhile
-            return 0.0, 0.0
-        return max(total - sum(self._rusage_at_start), 0.0), 0.0
+        at_end = self._cpu_at_end
+        return at_end if at_end is not None else (self.cpu_seconds(), 0.0)
+
+    def cpu_seconds(self) -> float:
+        """CPU seconds of the target so far, from its host thread's clock (nanoseconds,
+        where getrusage counts microseconds)."""
+        if self.is_current():
+            return time.thread_time() - self._clock_at_start
+        at_end, ident = self._cpu_at_end, self.ident
+        if at_end is None and ident is not None:
+            try:
+                return max(time.clock_gettime(time.pthread_getcpuclockid(ident))
+                           - self._clock_at_start, 0.0)
+            except OSError:     # it ended meanwhile
+                at_end = self._cpu_at_end
+        return sum(at_end) if at_end is not None else 0.0
 
 
 def has_room() -> bool:

@@ -500,8 +500,10 @@ def _account_reaped(cage, child) -> None:
 
 def sys_getrusage(cage, who, usage, *_):
     who = s32(who)
-    if who in (RUSAGE_SELF, RUSAGE_THREAD):
+    if who == RUSAGE_SELF:
         data = _pack_rusage(cage.cpu_times(), cage)
+    elif who == RUSAGE_THREAD:
+        data = _pack_rusage(cage.thread_cpu_times(), cage)
     elif who == RUSAGE_CHILDREN:
         data = _pack_rusage(cage.children_cpu, cage)[:32] + bytes(_RUSAGE.size - 32)
     else:

@@ -1,7 +1,9 @@
 /* The policy's processes and cpu_time in a cage: `fork` forks until fork fails (the
  * children wait for the parent to let them go) and reaps them; `spin` loops on the CPU,
- * `spin handle` with a SIGXCPU handler that says so. */
+ * `spin handle` with a SIGXCPU handler that says so; `spin-thread` loops in a second
+ * thread while the first waits for it (the limit is the process's, all threads'). */
 #include <errno.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -13,6 +15,13 @@ static void on_xcpu(int sig)
 {
 	(void)sig;
 	write(1, "SIGXCPU\n", 8);
+}
+
+static void *spinner(void *arg)
+{
+	for (volatile unsigned long n = 0;; n++)
+		;
+	return arg;
 }
 
 int main(int argc, char **argv)
@@ -50,6 +59,12 @@ int main(int argc, char **argv)
 			_exit(0);
 		printf("fork after they ended: %s\n", again > 0 ? "ok" : strerror(errno));
 		waitpid(again, NULL, 0);
+		return 0;
+	}
+	if (argc > 1 && strcmp(argv[1], "spin-thread") == 0) {
+		pthread_t thread;
+		pthread_create(&thread, NULL, spinner, NULL);
+		pthread_join(thread, NULL);
 		return 0;
 	}
 	if (argc > 2)
