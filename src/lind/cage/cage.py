@@ -435,12 +435,11 @@ class Cage:
         its pooled host thread's (which ran other cages before)."""
         if self.cpu_at_end is not None:
             return self.cpu_at_end
-        with self._threads_changed:
+        with self._threads_changed:     # a thread's time moves to _ended_threads_cpu
             user, system = self._ended_threads_cpu
-            running = [thread.host for thread in self.threads.values() if thread.host]
-        for host in (self.thread, *running):
-            more_user, more_system = host.cpu_times()
-            user, system = user + more_user, system + more_system
+            for host in (self.thread, *(t.host for t in self.threads.values() if t.host)):
+                more_user, more_system = host.cpu_times()
+                user, system = user + more_user, system + more_system
         return user, system
 
     def _calling_host_thread(self) -> stacks.PooledThread:
@@ -1457,16 +1456,21 @@ class Cage:
 
     def thread_ended(self, thread: CageThread) -> None:
         """From the thread's own host thread, once its instance stopped for good."""
+        # Its CPU time becomes the cage's first: a system call after its joiner is woken
+        # (the tid word) would hand the CPU to the joiner and back again.
+        with self._threads_changed:
+            if thread.host is not None:
+                used = thread.host.cpu_times()
+                thread.host = None
+                self._ended_threads_cpu = (self._ended_threads_cpu[0] + used[0],
+                                           self._ended_threads_cpu[1] + used[1])
         signals.remove_thread(self, thread.tid)
         self._clear_tid_word(thread.clear_tid)
         if thread.instance is not None and thread.instance._asyncify_buffer and not self.stopping:
             with contextlib.suppress(OSError):
                 self.aspace.munmap(thread.instance._asyncify_buffer, ASYNCIFY_BUFFER)
-        used = thread.host.cpu_times() if thread.host else (0.0, 0.0)
         with self._threads_changed:
             del self.threads[thread.tid]
-            self._ended_threads_cpu = (self._ended_threads_cpu[0] + used[0],
-                                       self._ended_threads_cpu[1] + used[1])
             if not thread.exited:
                 self._threads_alive -= 1
             self._threads_changed.notify_all()

@@ -115,7 +115,8 @@ class CageThread:
         self.exited = False     # ended by its own exit(2)
         self.instance: Instance | None = None
         self.running = False    # its host thread runs it (from start until it ended)
-        self.host: stacks.PooledThread | None = None   # what runs it (and its CPU times)
+        # what runs it, and keeps its CPU times (None once the cage took them: thread_ended)
+        self.host: stacks.PooledThread | None = None
 
     def start(self) -> None:
         """EAGAIN, the thread gone again, when the host cannot start one more thread (a

@@ -152,7 +152,6 @@ class PooledThread:
         self._done = threading.Event()
         self._rusage_at_start = (0.0, 0.0)
         self._clock_at_start = 0.0
-        self._cpu_at_end: tuple[float, float] | None = None   # once the target returned
 
     def start(self) -> None:
         self._alive = True
@@ -173,7 +172,6 @@ class PooledThread:
             if target is not None:
                 target()
         finally:
-            self._cpu_at_end = self.cpu_times()
             self._alive = False
             self.ident = None
             self._done.set()
@@ -189,29 +187,26 @@ class PooledThread:
         self._done.wait(timeout)
 
     def cpu_times(self) -> tuple[float, float]:
-        """(user, system) seconds of the target so far (all of it once it returned), as
-        getrusage splits them when the thread asks itself; another thread sees one total
-        (as user time) while it runs."""
+        """(user, system) seconds of the target so far, as getrusage splits them when the
+        thread asks itself; another thread sees one total (as user time). Nothing once it
+        returned: its owner keeps what it used (Cage._finish, Cage.thread_ended)."""
         if self.is_current():
             used = resource.getrusage(resource.RUSAGE_THREAD)
             return (used.ru_utime - self._rusage_at_start[0],
                     used.ru_stime - self._rusage_at_start[1])
-        at_end = self._cpu_at_end
-        return at_end if at_end is not None else (self.cpu_seconds(), 0.0)
+        return self.cpu_seconds(), 0.0
 
     def cpu_seconds(self) -> float:
         """CPU seconds of the target so far, from its host thread's clock (nanoseconds,
         where getrusage counts microseconds)."""
         if self.is_current():
             return time.thread_time() - self._clock_at_start
-        at_end, ident = self._cpu_at_end, self.ident
-        if at_end is None and ident is not None:
-            try:
-                return max(time.clock_gettime(time.pthread_getcpuclockid(ident))
-                           - self._clock_at_start, 0.0)
-            except OSError:     # it ended meanwhile
-                at_end = self._cpu_at_end
-        return sum(at_end) if at_end is not None else 0.0
+        ident = self.ident
+        try:
+            return max(time.clock_gettime(time.pthread_getcpuclockid(ident))
+                       - self._clock_at_start, 0.0) if ident is not None else 0.0
+        except OSError:     # it ended meanwhile
+            return 0.0
 
 
 def has_room() -> bool:
