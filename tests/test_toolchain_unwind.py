@@ -1124,6 +1124,46 @@ def test_reach_of_fork_follows_indirect_calls_by_signature(tmp_path: Path, monke
     assert callgraph.functions_reaching(raw, ["lind.no_such_import"]) == set()
 
 
+# Every way a module can take a function's address (an active segment, a declared one
+# of expressions, a global's value) and every way to call it, beside what must stay out.
+CALL_GRAPH = """
+(module
+  (type $void (func))
+  (type $int (func (param i32)))
+  (type $int_again (func (param i32)))
+  (import "lind" "syscall_unwind" (func $unwind (param i32)))
+  (import "lind" "syscall" (func $syscall (param i32)))
+  (table 4 funcref)
+  (global funcref (ref.func $taken_by_a_global))
+  (elem (i32.const 0) func $taken_by_the_table)
+  (elem declare funcref (ref.func $taken_by_a_declaration))
+  (elem (i32.const 1) funcref (ref.func $taken_but_never_forks))
+  (func $taken_by_the_table (type $int) (call $unwind (local.get 0)))
+  (func $taken_by_a_global (type $void) (call $unwind (i32.const 1)))
+  (func $taken_by_a_declaration (param i64) (call $unwind (i32.const 2)))
+  (func $through_an_equal_type (call_indirect (type $int_again) (i32.const 5) (i32.const 0)))
+  (func $through_void (call_indirect (type $void) (i32.const 0)))
+  (func $through_i64 (call_indirect (param i64) (i64.const 2) (i32.const 2)))
+  (func $calls_one_that_does (param f32) (call $through_void))
+  (func $loops_and_makes_plain_calls (call $syscall (i32.const 3)) (loop (br 0)))
+  (func $calls_that (call $loops_and_makes_plain_calls))
+  (func $taken_but_never_forks (param f64))
+  (func $through_a_type_nothing_forking_has
+    (call_indirect (param f64) (f64.const 1) (i32.const 1)))
+)
+"""
+
+
+def test_call_graph_of_every_kind_of_address_and_call() -> None:
+    reaching = callgraph.functions_reaching(wasmtime.wat2wasm(CALL_GRAPH),
+                                            asyncify.LIND_UNWIND_IMPORTS)
+    functions = [line.split()[1] for line in CALL_GRAPH.splitlines()
+                 if line.strip().startswith("(func $")]
+    assert {functions[index - 2] for index in reaching} == {
+        "$taken_by_the_table", "$taken_by_a_global", "$taken_by_a_declaration",
+        "$through_an_equal_type", "$through_void", "$through_i64", "$calls_one_that_does"}
+
+
 # --------------------------------------------------------------------------
 # setjmp as WebAssembly exceptions, and the Asyncify twins of a program that forks
 
