@@ -151,7 +151,6 @@ class PooledThread:
         self._alive = False
         self._done = threading.Event()
         self._rusage_at_start = (0.0, 0.0)
-        self._clock_at_start = 0.0
 
     def start(self) -> None:
         self._alive = True
@@ -166,7 +165,6 @@ class PooledThread:
         target, self._target = self._target, None   # as threading.Thread: no cycle left
         used = resource.getrusage(resource.RUSAGE_THREAD)
         self._rusage_at_start = (used.ru_utime, used.ru_stime)
-        self._clock_at_start = time.thread_time()
         self.ident = threading.get_ident()
         try:
             if target is not None:
@@ -198,13 +196,14 @@ class PooledThread:
 
     def cpu_seconds(self) -> float:
         """CPU seconds of the target so far, from its host thread's clock (nanoseconds,
-        where getrusage counts microseconds)."""
+        where getrusage counts microseconds; the start is getrusage's, within 2 us)."""
+        start = sum(self._rusage_at_start)
         if self.is_current():
-            return time.thread_time() - self._clock_at_start
+            return max(time.thread_time() - start, 0.0)
         ident = self.ident
         try:
             return max(time.clock_gettime(time.pthread_getcpuclockid(ident))
-                       - self._clock_at_start, 0.0) if ident is not None else 0.0
+                       - start, 0.0) if ident is not None else 0.0
         except OSError:     # it ended meanwhile
             return 0.0
 

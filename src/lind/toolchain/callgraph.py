@@ -39,7 +39,9 @@ _INDIRECT = (CALL_INDIRECT, RETURN_CALL_INDIRECT, CALL_REF, RETURN_CALL_REF)
 
 def _signatures(data: bytes, at: int) -> list[bytes]:
     """Each function type of the type section as the bytes of its parameters and
-    results, so that two types with the same signature compare equal."""
+    results, so that two types with the same signature compare equal (for the value
+    types C programs have: a typed reference names another type by index, so it is
+    refused rather than compared by its bytes)."""
     count, at = leb128(data, at)
     out = []
     for _ in range(count):
@@ -49,6 +51,8 @@ def _signatures(data: bytes, at: int) -> list[bytes]:
         for _ in range(2):                         # parameters, results
             n, at = leb128(data, at)
             for _ in range(n):
+                if data[at] in (0x63, 0x64):       # a typed reference: equal types could
+                    raise UnknownInstruction("typed function references")   # differ in bytes
                 at = valtype_end(data, at)
         out.append(data[start:at])
     return out
