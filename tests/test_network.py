@@ -253,3 +253,36 @@ def test_private_network_refused_by_the_kernel_fails_clearly(builds, tmp_path, m
     result = lind.run([builds.wasm("net/probe"), "socket", "inet", "socket", "unix"],
                       capture_output=True, timeout=60)
     assert result.stdout == b"socket inet: errno 13\nsocket unix: ok 0\n"
+
+
+def test_private_sockets_made_ahead_are_few_fresh_and_closed_with_the_network():
+    """The helper makes sockets in batches (network.private_socket): each handed out is
+    a new socket of the kind asked for; no more than 16 wait made ahead, of all kinds
+    together; and those still waiting are closed with the network."""
+    from lind.microvisor import network
+
+    def open_fds() -> int:
+        return len(os.listdir("/proc/self/fd"))
+
+    net = network.Network()
+    before = open_fds()
+    kinds = [(socket.AF_INET, socket.SOCK_STREAM, 0), (socket.AF_INET, socket.SOCK_DGRAM, 0),
+             (socket.AF_INET6, socket.SOCK_STREAM, socket.IPPROTO_TCP)]
+    made = []
+    try:
+        for i in range(60):
+            family, kind, protocol = kinds[i % 3 if i < 30 else 0]
+            fd = net.private_socket(family, kind, protocol)
+            made.append(fd)
+            with socket.socket(fileno=os.dup(fd)) as s:
+                assert (s.family, s.type) == (family, kind)
+                assert s.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR) == 0
+            assert not os.get_blocking(fd) and not os.get_inheritable(fd)
+            waiting = open_fds() - before - len(made) - 1    # less the helper's channel
+            assert 0 <= waiting <= 16, waiting
+        assert len(set(made)) == 60
+    finally:
+        for fd in made:
+            os.close(fd)
+        net.close()
+    assert open_fds() == before

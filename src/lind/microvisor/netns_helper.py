@@ -4,9 +4,10 @@ Run by network.py as `python -I -S netns_helper.py FD LIND_PID`, never imported:
 new network namespace (with a user namespace of its own when it may not administer the
 one it is in: Lind is not root, or runs isolated; unshare() allows that
 only to a single-threaded process), brings its loopback up, and then
-answers each request on the socket FD -- (family, type, protocol) -- with an errno
-and, on success, the new socket passed back with SCM_RIGHTS. A socket stays in the
-namespace it was made in, so Lind itself does everything else with it.
+answers each request on the socket FD -- (family, type, protocol, count) -- with an errno
+and, on success, up to `count` new sockets passed back with SCM_RIGHTS (Lind keeps a
+stock, so most socket() calls need no round trip here). A socket stays in the namespace
+it was made in, so Lind itself does everything else with it.
 
 Its first message is the errno of setting the namespace up (0: ready). It ends when
 Lind closes its end, and with Lind (PR_SET_PDEATHSIG).
@@ -25,7 +26,8 @@ CLONE_NEWUSER, CLONE_NEWNET = 0x10000000, 0x40000000
 CAP_SYS_ADMIN = 21
 PR_SET_PDEATHSIG = 1
 SIOCGIFFLAGS, SIOCSIFFLAGS, IFF_UP = 0x8913, 0x8914, 0x1
-REQUEST, ANSWER = struct.Struct("<iii"), struct.Struct("<i")
+REQUEST, ANSWER = struct.Struct("<iiii"), struct.Struct("<i")
+MAX_BATCH = 16
 
 libc = ctypes.CDLL(None, use_errno=True)
 
@@ -71,16 +73,24 @@ def serve(channel: socket.socket) -> None:
         request = channel.recv(REQUEST.size)
         if len(request) != REQUEST.size:
             return
-        family, kind, protocol = REQUEST.unpack(request)
-        fd = libc.socket(family, kind | socket.SOCK_CLOEXEC, protocol)
-        if fd < 0:
-            channel.send(ANSWER.pack(ctypes.get_errno()))
-            continue
+        family, kind, protocol, count = REQUEST.unpack(request)
+        fds: list[int] = []
+        err = 0
+        while len(fds) < min(max(count, 1), MAX_BATCH):
+            fd = libc.socket(family, kind | socket.SOCK_CLOEXEC | socket.SOCK_NONBLOCK, protocol)
+            if fd < 0:
+                err = ctypes.get_errno()
+                break
+            fds.append(fd)
         try:
-            channel.sendmsg([ANSWER.pack(0)],
-                            [(socket.SOL_SOCKET, socket.SCM_RIGHTS, struct.pack("i", fd))])
+            if not fds:
+                channel.send(ANSWER.pack(err))
+            else:     # what could be made; a later request hears the error
+                channel.sendmsg([ANSWER.pack(0)], [(socket.SOL_SOCKET, socket.SCM_RIGHTS,
+                                                    struct.pack(f"{len(fds)}i", *fds))])
         finally:
-            os.close(fd)
+            for fd in fds:
+                os.close(fd)
 
 
 def main() -> None:

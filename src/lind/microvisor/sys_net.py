@@ -138,14 +138,20 @@ class SocketFile(NonBlockingHostFile):
 
     def __post_init__(self, reserved: bool) -> None:
         super().__post_init__(reserved)
+        if self.family == AF_UNIX:       # its peer may look for it (_peer_of)
+            self.make_findable()
+        elif self.family == AF_NETLINK:      # every message it sends is looked at (_send)
+            self.trampoline_io = False
+
+    def make_findable(self) -> None:
+        """Known by its host inode: to its peer's SO_PEERCRED, and to the cage that
+        receives it through SCM_RIGHTS (where an Internet socket is made known)."""
         st = os.fstat(self.host_fd)
         _by_inode[(st.st_dev, st.st_ino)] = self
-        if self.family == AF_NETLINK:      # every message it sends is looked at (_send)
-            self.trampoline_io = False
 
     def wait_mode(self) -> int:
         """A timeout is the handler's to keep (SO_RCVTIMEO, SO_SNDTIMEO)."""
-        if not self.flags & abi.O_NONBLOCK and any(t is not None for t in self.timeouts):
+        if not self.flags & abi.O_NONBLOCK and self.timeouts != [None, None]:
             return threei.DESC_PYTHON
         return super().wait_mode()
 
@@ -262,7 +268,7 @@ def _check_socket_kind(cage, domain: int, kind: int, protocol: int) -> None:
 def _host_socket(cage, domain: int, kind: int, protocol: int) -> int:
     if domain != AF_UNIX and cage.network.mode == network.PRIVATE:
         return cage.network.private_socket(domain, kind, protocol)
-    return checked(libc.socket(domain, kind | socket.SOCK_CLOEXEC, protocol))
+    return checked(libc.socket(domain, kind | socket.SOCK_CLOEXEC | socket.SOCK_NONBLOCK, protocol))
 
 
 def sys_socket(cage, domain, type_, protocol, *_):
@@ -280,7 +286,7 @@ def sys_socketpair(cage, domain, type_, protocol, sv, *_):
         raise abi.error(errno.EOPNOTSUPP if domain in (AF_INET, AF_INET6) else errno.EAFNOSUPPORT)
     cage.mem.write(sv, bytes(8))          # EFAULT before anything is made
     pair = (ctypes.c_int * 2)()
-    checked(libc.socketpair(domain, kind | socket.SOCK_CLOEXEC, protocol, pair))
+    checked(libc.socketpair(domain, kind | socket.SOCK_CLOEXEC | socket.SOCK_NONBLOCK, protocol, pair))
     files = [_new_socket_file(cage, pair[0], domain, kind, flags)]
     try:
         files.append(_new_socket_file(cage, pair[1], domain, kind, flags))
@@ -715,6 +721,8 @@ def _passable(cage, fd: int) -> int:
     f = cage.fds.get(fd)
     if not f.host_backed or f.host_fd < 0:
         raise abi.error(errno.EBADF)     # the microvisor's own files have no host fd
+    if isinstance(f, SocketFile):
+        f.make_findable()
     if isinstance(f, NonBlockingHostFile):
         key = _file_key(f.host_fd)
         _sent.pop(key, None)
