@@ -69,6 +69,29 @@ def test_timeout_on_a_runtime_of_ones_own_leaves_no_cage_in_it(builds, sandbox, 
     no_cage_left()
 
 
+def test_a_lind_bug_while_a_cage_ends_still_ends_it(builds, sandbox, no_cage_left, monkeypatch,
+                                                    capfd):
+    """A step of a cage's end that raises (here SysV IPC's, a stand-in for any bug) is
+    reported, and the steps after it still run: its fds close, so the run returns with
+    the output and the program's status instead of hanging, and the runtime goes on."""
+    from lind.microvisor import sys_ipc
+
+    def broken(cage) -> None:
+        raise RuntimeError("a bug in ending a cage")
+
+    monkeypatch.setattr(sys_ipc, "cage_ended", broken)
+    rt = lind.Runtime()
+    r = sandbox([builds.wasm("lifecycle/orphans"), "2", "20"], runtime=rt, timeout=30)
+    assert r.returncode == 0 and r.stdout == b"parent exits with children running\n"
+    reported = capfd.readouterr().err       # Lind's own stderr, not the cage's
+    assert "internal error in cage" in reported and "a bug in ending a cage" in reported
+    assert rt.cages == {}
+    monkeypatch.undo()
+    assert sandbox([builds.wasm("lifecycle/orphans"), "1", "20"], runtime=rt, timeout=30
+                   ).returncode == 0
+    no_cage_left()
+
+
 # -- init adopts orphans -----------------------------------------------------------------
 
 def test_orphans_and_zombies_are_reparented_to_the_first_cage(builds, tmp_path):

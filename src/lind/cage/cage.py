@@ -1204,10 +1204,30 @@ class Cage:
             serve(None)
 
     def _finish(self) -> None:
-        self._end_threads()
+        """The program has ended: release what it held and tell who waits for it. Each
+        step runs even when one before it raised (a Lind bug): a waiter left hanging,
+        or a tree's fds and memory kept, would take its host down with it."""
+        for step in (self._end_threads, self._settle_status, self._stop_timers_and_tree,
+                     self._end_grate, lambda: sys_ipc.cage_ended(self),
+                     self.aspace.release_shared, self.fds.close_all, self.fs.close,
+                     self.memory_charge.clear, self.uncount, self._forget,
+                     self._release_slot_and_memory, lambda: self.runtime.cage_ended(self)):
+            try:
+                step()
+            except Exception as exc:  # noqa: BLE001 - reported; the next steps still run
+                self.internal_error(exc)
+        with self.runtime.lock:
+            self._done.set()
+            callbacks, self._on_done = self._on_done, []
+        for callback in callbacks:
+            callback()
+
+    def _settle_status(self) -> None:
         if self.status is None:
             self.status = abi.signal_status(self._kill_signal)
         self.cpu_at_end = self.cpu_times()
+
+    def _stop_timers_and_tree(self) -> None:
         sys_time.cancel_real_timer(self)
         signals.forget_memory(self)
         if self.status & 0x7F:
@@ -1222,15 +1242,12 @@ class Cage:
             for other in reversed(self.runtime.tree(self)):
                 if other is not self:
                     other.terminate()
-        self._end_grate()
-        sys_ipc.cage_ended(self)
-        self.aspace.release_shared()
-        self.fds.close_all()
-        self.fs.close()
-        self.memory_charge.clear()
-        self.uncount()
+
+    def _forget(self) -> None:
         _cages_by_key.pop(id(self), None)
         _cages_by_startup_number.pop(self._startup_number, None)
+
+    def _release_slot_and_memory(self) -> None:
         threei.release(self.slot)
         self.slot.close_wake()
         # Calls still made for this cage from other threads (a grate acting for it) get
@@ -1240,12 +1257,6 @@ class Cage:
         self._main_instance = Instance()
         with self._threads_changed:
             self._idle_thread_instances.clear()
-        self.runtime.cage_ended(self)
-        with self.runtime.lock:
-            self._done.set()
-            callbacks, self._on_done = self._on_done, []
-        for callback in callbacks:
-            callback()
 
     def on_done(self, callback: Callable[[], None]) -> None:
         """Call `callback` (from the cage's thread, or now) once the program has ended:
