@@ -142,6 +142,11 @@ BENCHES = [
           TRAMPOLINE),
     Bench("clock_gettime(CLOCK_MONOTONIC)", "syscall_loop", ("clock",), None, 50_000, 500_000,
           TRAMPOLINE),
+    # CPU time per sleep (what an idle program polling so costs), not the time slept
+    Bench("nanosleep 1 ms: the CPU it costs", "syscall_loop", ("sleep1",), None, 200, 2_000,
+          TRAMPOLINE),
+    Bench("nanosleep 10 ms: the CPU it costs", "syscall_loop", ("sleep10",), None, 50, 500,
+          TRAMPOLINE),
     Bench("open+close", "fileio_loop", ("open", "0"), 1.5, 5_000, 50_000, TRAMPOLINE),
     Bench("open for appending+close", "fileio_loop", ("open-append", "0"), 1.5, 5_000, 50_000,
           TRAMPOLINE),

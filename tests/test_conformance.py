@@ -9,7 +9,9 @@ to the directory and it is part of the run.
 
 from __future__ import annotations
 
+import os
 import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -108,3 +110,17 @@ _FILE_PROGRAMS = ["file_calls", "file_edges", "file_modes", "fifo_opens", "path_
 def test_python_handlers_match_native(builds, tmp_path, name):
     """The file programs again, every call through the microvisor's Python handlers."""
     _compare_with_native(builds, tmp_path, name, grates=[_ThroughPython()])
+
+
+@pytest.mark.parametrize("trampoline", ["accel", "ctypes"])
+def test_sleeps_match_native_on_both_trampolines(builds, tmp_path, trampoline):
+    """Sleeps wait in the C trampoline until a signal wakes them, then the handler goes
+    on to the same deadline; the ctypes trampoline sleeps in the handler throughout."""
+    native = subprocess.run([builds.native("conformance/sleeps")], capture_output=True,
+                            timeout=60)
+    env = {**os.environ, "LIND_TRAMPOLINE": trampoline, "LIND_NO_SERVER": "1"}
+    caged = subprocess.run([sys.executable, "-m", "lind", "run", "--root", str(tmp_path),
+                            str(builds.wasm("conformance/sleeps"))], capture_output=True,
+                           timeout=120, env=env, stdin=subprocess.DEVNULL)
+    assert native.returncode == 0 and caged.returncode == 0, caged.stderr
+    assert caged.stdout.decode() == native.stdout.decode()

@@ -6,11 +6,14 @@
  *   lseek             lseek(fd, 0, SEEK_CUR) on a host file (reaches the host kernel too)
  *   fstat             fstat(fd, &st) on a host file (reaches the host kernel too)
  *   stat              stat(name, &st) of that host file
- *   clock             clock_gettime(CLOCK_MONOTONIC) (natively the vDSO, no kernel entry) */
+ *   clock             clock_gettime(CLOCK_MONOTONIC) (natively the vDSO, no kernel entry)
+ *   sleep1, sleep10   nanosleep of 1 or 10 ms: prints the CPU time (getrusage) each sleep
+ *                     costs, not its length: what an idle program polling so pays */
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <time.h>
@@ -18,10 +21,17 @@
 
 #include "loop.h"
 
+static long long cpu_ns(void) {
+    struct rusage u;
+    getrusage(RUSAGE_SELF, &u);
+    return (u.ru_utime.tv_sec + u.ru_stime.tv_sec) * 1000000000LL +
+           (u.ru_utime.tv_usec + u.ru_stime.tv_usec) * 1000LL;
+}
+
 int main(int argc, char **argv) {
     if (argc < 3) {
-        fprintf(stderr, "usage: %s geteuid|getpid|close|read0|lseek|fstat|stat|clock N\n",
-                argv[0]);
+        fprintf(stderr, "usage: %s geteuid|getpid|close|read0|lseek|fstat|stat|clock|sleep1|"
+                "sleep10 N\n", argv[0]);
         return 2;
     }
     long n = atol(argv[2]);
@@ -36,7 +46,7 @@ int main(int argc, char **argv) {
             return 1;
         }
     }
-    long long start = now_ns();
+    long long start = now_ns(), cpu_used = -1;
     if (!strcmp(argv[1], "geteuid")) {
         for (long i = 0; i < n; i++) sink += syscall(SYS_geteuid);
     } else if (!strcmp(argv[1], "getpid")) {
@@ -53,6 +63,11 @@ int main(int argc, char **argv) {
     } else if (!strcmp(argv[1], "stat")) {
         struct stat st;
         for (long i = 0; i < n; i++) sink += stat("syscall.dat", &st) + st.st_size;
+    } else if (!strcmp(argv[1], "sleep1") || !strcmp(argv[1], "sleep10")) {
+        struct timespec pause = {0, (strcmp(argv[1], "sleep10") ? 1 : 10) * 1000000L};
+        long long cpu = cpu_ns();
+        for (long i = 0; i < n; i++) sink += nanosleep(&pause, NULL);
+        cpu_used = cpu_ns() - cpu;
     } else if (!strcmp(argv[1], "clock")) {
         struct timespec t;
         for (long i = 0; i < n; i++) sink += clock_gettime(CLOCK_MONOTONIC, &t) + t.tv_nsec;
@@ -60,7 +75,7 @@ int main(int argc, char **argv) {
         fprintf(stderr, "unknown call %s\n", argv[1]);
         return 2;
     }
-    long long elapsed = now_ns() - start;
+    long long elapsed = cpu_used >= 0 ? cpu_used : now_ns() - start;
     if (fd >= 0) {
         close(fd);
         unlink("syscall.dat");

@@ -1519,10 +1519,9 @@ class Cage:
         """A signal from another cage or the host (SIGCHLD, SIGALRM, kill)."""
         signals.send(self, sig, info, own_thread=False)
 
-    def sleep(self, ns: int) -> int:
-        """Sleep up to `ns`; returns the nanoseconds left if a caught signal or a kill
-        cut it short."""
-        deadline = time.monotonic_ns() + ns
+    def sleep_until(self, deadline: int) -> int:
+        """Sleep until time.monotonic_ns() is `deadline`; returns the nanoseconds left
+        if a caught signal or a kill cut it short."""
         with self._nap:
             while (left := deadline - time.monotonic_ns()) > 0:
                 try:

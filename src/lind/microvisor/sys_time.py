@@ -8,6 +8,7 @@ import struct
 import threading
 import time
 
+from lind import threei
 from lind.microvisor import abi
 
 _CLOCKS = {
@@ -68,9 +69,11 @@ def read_timespec(cage, addr: int) -> int:
     return sec * 10**9 + nsec
 
 
-def _sleep(cage, ns: int, rem: int) -> int:
-    """Sleep; a caught signal cuts it short: EINTR with the time left (never restarted)."""
-    left = cage.sleep(ns)
+def _sleep(cage, ns: int, req: int, rem: int) -> int:
+    """Sleep; a caught signal cuts it short: EINTR with the time left (never restarted).
+    A sleep the trampoline began and was woken from ends where it would have."""
+    deadline = threei.take_sleep_deadline(cage.slot, req) or time.monotonic_ns() + ns
+    left = cage.sleep_until(deadline)
     if left > 0:
         if rem:
             cage.mem.write(rem, abi.pack_timespec(left))
@@ -79,7 +82,7 @@ def _sleep(cage, ns: int, rem: int) -> int:
 
 
 def sys_nanosleep(cage, req, rem, *_):
-    return _sleep(cage, read_timespec(cage, req), rem)
+    return _sleep(cage, read_timespec(cage, req), req, rem)
 
 
 _TIMER_ABSTIME = 1
@@ -92,7 +95,7 @@ def sys_clock_nanosleep(cage, clk, flags, req, rem, *_):
         ns = max(0, ns - time.clock_gettime_ns(clock))
         rem = 0
     try:
-        return _sleep(cage, ns, rem)
+        return _sleep(cage, ns, req, rem)
     except OSError as exc:
         return -exc.errno  # clock_nanosleep returns the error, it does not set errno
 

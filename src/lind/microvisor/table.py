@@ -265,7 +265,7 @@ SYSCALLS: dict[int, Syscall] = {
         Syscall(309, "getcpu", p.sys_getcpu),
         Syscall(99, "sysinfo", info.sys_sysinfo),
         # time and identity of the system
-        Syscall(35, "nanosleep", t.sys_nanosleep),
+        Syscall(35, "nanosleep", t.sys_nanosleep, threei.FAST_NANOSLEEP),
         Syscall(36, "getitimer", t.sys_getitimer),
         Syscall(37, "alarm", t.sys_alarm),
         Syscall(38, "setitimer", t.sys_setitimer),
@@ -274,7 +274,7 @@ SYSCALLS: dict[int, Syscall] = {
         Syscall(201, "time", t.sys_time),
         Syscall(228, "clock_gettime", t.sys_clock_gettime, threei.FAST_CLOCK_GETTIME),
         Syscall(229, "clock_getres", t.sys_clock_getres),
-        Syscall(230, "clock_nanosleep", t.sys_clock_nanosleep),
+        Syscall(230, "clock_nanosleep", t.sys_clock_nanosleep, threei.FAST_CLOCK_NANOSLEEP),
         Syscall(318, "getrandom", t.sys_getrandom, threei.FAST_GETRANDOM),
         # Lind-private: setjmp/longjmp by unwinding and rewinding the wasm stack
         Syscall(p.SETJMP, "setjmp", p.sys_setjmp),
