@@ -1310,6 +1310,33 @@ for program in sys.argv[1:]:
 """
 
 
+# On exec, the new program's start function runs on the cage's own thread, where the
+# trampoline answers quiet epoch ticks itself: a start function is always the Python
+# tick's to time (else an endless one exec'd ran until a kill).
+_EXEC_ENDLESS_START_RUN = r"""
+import sys
+import lind
+from lind.cage import cage
+cage.START_FUNCTION_SECONDS = 1.0
+exec_bad, root, scratch = sys.argv[1:4]
+with open(scratch + ".in", "rb") as i, open(scratch + ".out", "wb") as o, \
+        open(scratch + ".err", "wb") as e:
+    r = lind.run([exec_bad, "/spin.wasm"], root=root, stdin=i, stdout=o, stderr=e, timeout=30)
+print("exec of an endless start function:", r.returncode)
+"""
+
+
+def test_an_endless_start_function_exec_d_ends_the_cage(builds, tmp_path, canary):
+    root = make_root(tmp_path)
+    (root / "spin.wasm").write_bytes(wasmtime.wat2wasm(_ENDLESS_START))
+    (root / "spin.wasm").chmod(0o755)
+    Scratch(tmp_path, "inproc")
+    rc, out, err = python(tmp_path, "exec-spin", _EXEC_ENDLESS_START_RUN,
+                          builds.wasm(attack("exec_bad")), root, tmp_path / "inproc", timeout=60)
+    assert (rc, out) == (0, "exec of an endless start function: -9\n"), err
+    untouched(canary)
+
+
 def test_an_endless_start_function_lets_go_of_the_caller(tmp_path, canary):
     root = make_root(tmp_path)
     (root / "spin.wasm").write_bytes(wasmtime.wat2wasm(_ENDLESS_START))

@@ -341,15 +341,21 @@ def test_cli_memory_option(builds, tmp_path):
 
 
 _GROW = """(module (memory (export "memory") 1)
-  (func (export "_start")
+  (func (export "_start") (local $i i32)
+    %s
     (drop (memory.grow (i32.const %d)))
     (loop $spin (br $spin))))"""
+# A while of counting first (a few epoch ticks): the growth then meets the ticks the
+# trampoline answers alone once nothing was found to do (epoch_tick in _accel.c).
+_WARM = """(loop $warm (local.set $i (i32.add (local.get $i) (i32.const 1)))
+             (br_if $warm (i32.lt_u (local.get $i) (i32.const 500000000))))"""
 
 
-def test_raw_memory_grow_past_the_runtime_budget_is_killed(tmp_path):
+@pytest.mark.parametrize("first", ["", _WARM], ids=["at-once", "after-ticks"])
+def test_raw_memory_grow_past_the_runtime_budget_is_killed(tmp_path, first):
     s = Scratch(tmp_path)
     pages = (60 << 20) // 65536
-    grow = _wat(s.root / "grow.wasm", _GROW % pages)
+    grow = _wat(s.root / "grow.wasm", _GROW % (first, pages))
     rt = lind.Runtime(memory=100 << 20)
     with open(s.stdin, "rb") as i, open(s.stdout, "wb") as o:
         first = rt.spawn(grow, root=str(s.root), stdin=i.fileno(), stdout=o.fileno(),

@@ -69,6 +69,10 @@ def _module(tmp_path, name: str, body: str, marked: bool = True) -> str:
 
 
 SPIN = "(loop $forever (br $forever))"
+# A while of counting (a few epoch ticks), so that what follows meets the ticks the
+# trampoline answers alone once nothing was found to do (epoch_tick in _accel.c).
+WARM = """(local $i i32) (loop $warm (local.set $i (i32.add (local.get $i) (i32.const 1)))
+            (br_if $warm (i32.lt_u (local.get $i) (i32.const 500000000))))"""
 HOSTILE = {
     "fill": "(memory.fill (i32.const 0) (i32.const 7) (i32.const 4096))",
     "copy_out": "(memory.copy (i32.const 8192) (i32.const 0) (i32.const 100))",
@@ -87,6 +91,13 @@ def test_bulk_instructions_at_null_end_the_cage_not_the_host(tmp_path, how):
     again = lind.run([_module(tmp_path, how + "-again", HOSTILE[how] + SPIN)], root=tmp_path,
                      capture_output=True, timeout=60)
     assert again.returncode == -11      # the guard works again after a fault
+
+
+def test_a_bulk_instruction_at_null_after_quiet_ticks_ends_the_cage(tmp_path):
+    caged = lind.run([_module(tmp_path, "late", WARM + HOSTILE["fill"] + SPIN)], root=tmp_path,
+                     capture_output=True, timeout=60)
+    assert caged.returncode == -11
+    assert caged.trap == "null pointer dereference in a bulk memory instruction"
 
 
 def test_a_module_that_does_not_say_page_0_is_unused_keeps_it(tmp_path):

@@ -218,18 +218,23 @@ def _on_epoch(context, key, delta, kind) -> int:
         if signals.caller(cage).ready:
             return cage.run_handlers_from_tick()
         cage.tick_waited = False
+        signals.note_quiet(cage)    # then the next ticks stay in the trampoline
     return 0
 
 
-_NO_FINALIZER = wt._wasmtime_store_epoch_deadline_callback.argtypes[3]()
+_FINALIZER_T = wt._wasmtime_store_epoch_deadline_callback.argtypes[3]
+_NO_FINALIZER = _FINALIZER_T()
+_ON_EPOCH = ctypes.cast(_on_epoch, ctypes.c_void_p).value
 
 
 def watch_epochs(store: wasmtime.Store, cage: Cage) -> None:
-    """Let wasm running in `store` be stopped when `cage` is killed (at the next tick)."""
+    """Let wasm running in `store` be stopped when `cage` is killed (at the next tick):
+    the trampoline answers the ticks with nothing to do, _on_epoch the others."""
     key = id(cage)
     _cages_by_key[key] = cage
-    wt.wasmtime_store_epoch_deadline_callback(store.ptr(), _on_epoch, ctypes.c_void_p(key),
-                                              _NO_FINALIZER)
+    callback, data, finalizer = threei.epoch_watch(cage.slot, _ON_EPOCH, key)
+    wt.wasmtime_store_epoch_deadline_callback(store.ptr(), _EPOCH_CB_T(callback),
+                                              ctypes.c_void_p(data), _FINALIZER_T(finalizer))
     store.set_epoch_deadline(1)
 
 
@@ -363,6 +368,7 @@ class Cage:
         self.hostname = hostname                # uname's node name
         self.network = parent.network if parent else network or Network()   # its tree's
         self.slot = threei.Slot(self)
+        self.memory_charge.on_change = self.slot.set_memory_charged    # its epoch ticks look
         opened_by = self.slot if threei.ACCELERATED else None   # the C trampoline opens too
         self.fds = (fds.copy(self._mirror_fd, self._fd_closed, opened_by) if fds
                     else FdTable(mirror=self._mirror_fd, on_close=self._fd_closed,

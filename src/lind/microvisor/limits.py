@@ -63,6 +63,7 @@ import errno
 import os
 import resource
 import threading
+from collections.abc import Callable
 
 from lind import threei
 
@@ -242,6 +243,7 @@ class MemoryCharge:
     def __init__(self, budget: MemoryBudget) -> None:
         self.budget = budget
         self.bytes = 0
+        self.on_change: Callable[[int], None] = lambda size: None   # told every new charge
 
     def set(self, size: int) -> None:
         """Charge the difference to `size` bytes (ENOMEM if a budget is exceeded)."""
@@ -250,6 +252,7 @@ class MemoryCharge:
         elif size < self.bytes:
             self.budget.release(self.bytes - size)
         self.bytes = size
+        self.on_change(size)
 
     def clear(self) -> None:
         self.set(0)

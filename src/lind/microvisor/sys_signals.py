@@ -646,6 +646,14 @@ def _show_none(cage, state: SignalState) -> None:
     cage.slot.set_signals_quiet(True)
 
 
+def note_quiet(cage) -> None:
+    """From an epoch tick that found nothing to run: if nothing is pending, the slot says
+    so (the trampoline answers the ticks after it without Python)."""
+    with _lock:
+        if _quiet(cage.signals):
+            cage.slot.set_signals_quiet(True)
+
+
 def _on_own_thread(cage) -> bool:
     """Whether the calling host thread runs one of the cage's threads (not a grate's
     handler worker, which shares its memory but must not run its signal handlers)."""

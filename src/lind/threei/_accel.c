@@ -1411,6 +1411,7 @@ typedef struct {
     pthread_mutex_t wake_lock;
     int futex_waiters;     /* threads in a futex wait through this slot now */
     int signals_quiet;     /* nothing pending for the cage: masks may change here */
+    uint64_t memory_charged; /* bytes of its memory charged to its budget (epoch ticks) */
     /* The cage's MAP_SHARED ranges, which decide how a futex word is keyed (see
      * "futexes"); shared_count -1: more than fit, the handler decides. */
     pthread_mutex_t ranges_lock;
@@ -3966,6 +3967,15 @@ static PyObject *Slot_call(SlotObject *s, PyObject *args)
     return PyLong_FromLongLong(r);
 }
 
+static PyObject *Slot_set_memory_charged(SlotObject *s, PyObject *arg)
+{
+    unsigned long long bytes = PyLong_AsUnsignedLongLong(arg);
+    if (bytes == (unsigned long long)-1 && PyErr_Occurred())
+        return NULL;
+    __atomic_store_n(&s->memory_charged, (uint64_t)bytes, __ATOMIC_RELEASE);
+    Py_RETURN_NONE;
+}
+
 static PyObject *Slot_set_signals_quiet(SlotObject *s, PyObject *arg)
 {
     int quiet = PyObject_IsTrue(arg);
@@ -4010,6 +4020,8 @@ static PyMethodDef Slot_methods[] = {
      "set_files(mounts_or_None): where the opens served here resolve"},
     {"set_cwd", (PyCFunction)Slot_set_cwd, METH_O, "set_cwd(path: bytes): the cage's cwd"},
     {"set_umask", (PyCFunction)Slot_set_umask, METH_O, "set_umask(mask): the cage's umask"},
+    {"set_memory_charged", (PyCFunction)Slot_set_memory_charged, METH_O,
+     "set_memory_charged(bytes): what the cage's memory is charged (grown past: a tick asks)"},
     {"set_signals_quiet", (PyCFunction)Slot_set_signals_quiet, METH_O,
      "set_signals_quiet(bool): nothing is pending for the cage (see signal masks)"},
     {"set_file_size_limited", (PyCFunction)Slot_set_file_size_limited, METH_O,
@@ -4222,6 +4234,74 @@ static PyObject *mod_set_signal_settler(PyObject *self, PyObject *fn)
     Py_RETURN_NONE;
 }
 
+/* ---------------------------------------------------------- epoch ticks
+ *
+ * Every 10 ms the ticker advances the engine's epoch, and each store running wasm calls
+ * its deadline callback: Python's (Cage._on_epoch) decides whether to stop the code (a
+ * kill, an exit, a null-page touch, memory past the budget, a start function running
+ * too long) or to run a signal handler in it. Most ticks find nothing: a cage thread
+ * running its own code, not stopping, nothing pending, no null-page touch anywhere, its
+ * memory no larger than what was charged. Those are answered here, without the GIL
+ * (through Python a tick cost ~100 us of CPU on the running cage, and every running
+ * cage took the GIL at each tick); any other goes to the Python callback. */
+typedef uintptr_t (*epoch_callback_fn)(void *context, void *data, uint64_t *delta,
+                                       uint8_t *kind);
+
+typedef struct {
+    const SlotObject *slot;    /* compared, never followed unless it is this thread's own
+                                * (own_mask_slot, then alive): a store may outlive its cage */
+    epoch_callback_fn python;
+    void *key;                 /* the Python callback's data */
+} EpochWatch;
+
+static int memory_within_charge(SlotObject *s)
+{
+    MemoryObject *m = s->memory;
+    if (!m)
+        return 0;
+    memory_refresh(m);
+    return (uint64_t)m->size <= __atomic_load_n(&s->memory_charged, __ATOMIC_ACQUIRE);
+}
+
+static uintptr_t epoch_tick(void *context, void *data, uint64_t *delta, uint8_t *kind)
+{
+    EpochWatch *w = data;
+    SlotObject *s = own_mask_slot;
+    if (s && (const SlotObject *)s == w->slot && !threei_nesting && !instantiating &&
+        !__atomic_load_n(&s->exiting, __ATOMIC_ACQUIRE) &&
+        __atomic_load_n(&s->signals_quiet, __ATOMIC_SEQ_CST) &&
+        !__atomic_load_n(&guard_hits, __ATOMIC_ACQUIRE) && memory_within_charge(s)) {
+        *delta = 1;
+        *kind = 0;             /* WASMTIME_UPDATE_DEADLINE_CONTINUE */
+        return 0;
+    }
+    return w->python(context, w->key, delta, kind);
+}
+
+static void epoch_watch_free(void *data)
+{
+    PyMem_RawFree(data);
+}
+
+/* epoch_watch(slot, python_callback, key) -> (callback, data, finalizer): the addresses
+ * to give wasmtime_store_epoch_deadline_callback for a store of the cage of `slot`. */
+static PyObject *mod_epoch_watch(PyObject *self, PyObject *args)
+{
+    PyObject *slot;
+    unsigned long long python, key;
+    if (!PyArg_ParseTuple(args, "O!KK", &SlotType, &slot, &python, &key))
+        return NULL;
+    EpochWatch *w = PyMem_RawMalloc(sizeof *w);
+    if (!w)
+        return PyErr_NoMemory();
+    w->slot = (const SlotObject *)slot;
+    w->python = (epoch_callback_fn)(uintptr_t)python;
+    w->key = (void *)(uintptr_t)key;
+    return Py_BuildValue("KKK", (unsigned long long)(uintptr_t)epoch_tick,
+                         (unsigned long long)(uintptr_t)w,
+                         (unsigned long long)(uintptr_t)epoch_watch_free);
+}
+
 /* thread_done(): this host thread runs no cage thread any more (it may run another
  * cage's next): nothing it noted for its last one may apply to that one. */
 static PyObject *mod_thread_done(PyObject *self, PyObject *unused)
@@ -4251,6 +4331,8 @@ static PyMethodDef module_methods[] = {
     {"init", mod_init, METH_VARARGS, "init(memory_data_size, memory_data, sharedmemory_data_size, sharedmemory_data, trap_new, func_call_unchecked) addresses"},
     {"entry_address", mod_entry_address, METH_NOARGS, "address of the lind.syscall host function"},
     {"forget", mod_forget, METH_O, "the cage of this Slot is gone: stop finding it by id"},
+    {"epoch_watch", mod_epoch_watch, METH_VARARGS,
+     "epoch_watch(slot, python_callback, key) -> (callback, data, finalizer) addresses"},
     {"thread_done", mod_thread_done, METH_NOARGS,
      "this host thread's cage thread ended: forget its wake fd and stops"},
     {"use_thread_signals", mod_use_thread_signals, METH_VARARGS,

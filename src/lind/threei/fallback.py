@@ -97,6 +97,11 @@ def signal_wake_fd(fd: int) -> None:
                   1 | _FUTEX_PRIVATE, 0x7FFFFFFF, None, None, 0)
 
 
+def epoch_watch(slot: Slot, python_callback: int, key: int) -> tuple[int, int, int]:
+    """Every tick is the Python callback's here (no finalizer: `key` is a number)."""
+    return python_callback, key, 0
+
+
 def take_sleep_deadline(slot: Slot, req: int) -> int:
     """Sleeps are the handler's alone here: none was begun."""
     return 0
@@ -624,6 +629,9 @@ class Slot:
 
     # Masks change only in the handler here: what the C fast path reads is not needed.
     def set_signals_quiet(self, quiet: bool) -> None:
+        pass
+
+    def set_memory_charged(self, size: int) -> None:
         pass
 
     def set_umask(self, mask: int) -> None:
