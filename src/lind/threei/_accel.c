@@ -2242,28 +2242,39 @@ static __thread struct {
 
 static int64_t now_ns(clockid_t clock);
 
+/* The guest's struct timespec at `addr` (64-bit seconds and nanoseconds) in ns, at most
+ * GUEST_TIME_MAX (the year 2116 as a time: a deadline made of it and a clock reading
+ * cannot overflow); -EFAULT or -EINVAL as Linux answers for a bad one. */
+#define GUEST_TIME_MAX (INT64_MAX / 2)
+static int64_t guest_timespec_ns(MemoryObject *m, uint64_t addr)
+{
+    int64_t t[2];
+    if (!memory_in_bounds(m, addr, sizeof t))
+        return -EFAULT;
+    memcpy(t, m->base + addr, sizeof t);
+    if (t[0] < 0 || t[1] < 0 || t[1] >= NS_PER_S)
+        return -EINVAL;
+    return t[0] < GUEST_TIME_MAX / NS_PER_S - 1 ? t[0] * NS_PER_S + t[1] : GUEST_TIME_MAX;
+}
+
 static int fast_sleep(SlotObject *s, MemoryObject *m, uint64_t clock, int absolute,
                       uint64_t req, int64_t *result)
 {
     handed_sleep.slot = NULL;
     if (!m || (clock != CLOCK_REALTIME && clock != CLOCK_MONOTONIC && clock != CLOCK_BOOTTIME))
         return 0;
-    int64_t t[2];          /* the guest's timespec: 64-bit seconds and nanoseconds */
-    *result = -EFAULT;
-    if (!memory_in_bounds(m, req, sizeof t))
+    int64_t ns = guest_timespec_ns(m, req);
+    if (ns < 0) {
+        *result = ns;
         return 1;
-    memcpy(t, m->base + req, sizeof t);
-    *result = -EINVAL;
-    if (t[0] < 0 || t[1] < 0 || t[1] >= NS_PER_S)
-        return 1;
+    }
     int64_t start = now_ns(CLOCK_MONOTONIC);
-    int64_t ns = t[0] < INT64_MAX / NS_PER_S / 4 ? t[0] * NS_PER_S + t[1] : INT64_MAX / 4;
     if (absolute) {
         ns -= now_ns((clockid_t)clock);
         if (ns < 0)
             ns = 0;
     }
-    int64_t deadline = start + ns;     /* centuries at most: no overflow */
+    int64_t deadline = start + ns;     /* no overflow: see guest_timespec_ns */
     int wake = wake_acquire_made(s);
     if (wake < 0)
         return 0;          /* a signal may be pending, or the cage ended */
@@ -3423,16 +3434,13 @@ static int fast_futex(SlotObject *s, MemoryObject *m, const int64_t *a, int64_t 
     int64_t deadline = -1;
     uint64_t at = (uint32_t)a[3];
     if (at) {
-        int64_t t[2];      /* the guest's timespec: 64-bit seconds and nanoseconds */
-        if (!memory_in_bounds(m, at, sizeof t))
+        int64_t ns = guest_timespec_ns(m, at);
+        if (ns < 0) {
+            *result = ns;
             return 1;
-        memcpy(t, m->base + at, sizeof t);
-        *result = -EINVAL;
-        if (t[0] < 0 || t[1] < 0 || t[1] >= NS_PER_S)
-            return 1;
-        int64_t base = cmd == FUTEX_WAIT ? now_ns(clock) : 0;   /* WAIT's is relative */
-        if (t[0] < (INT64_MAX - base) / NS_PER_S - 1)
-            deadline = base + t[0] * NS_PER_S + t[1];   /* else centuries: no deadline */
+        }
+        if (ns < GUEST_TIME_MAX)      /* else centuries: no deadline */
+            deadline = (cmd == FUTEX_WAIT ? now_ns(clock) : 0) + ns;   /* WAIT's is relative */
     }
     int wake = wake_acquire(s);
     if (wake < 0)
