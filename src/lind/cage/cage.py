@@ -1212,10 +1212,11 @@ class Cage:
     def _finish(self) -> None:
         """The program has ended: release what it held and tell who waits for it. Each
         step runs even when one before it raised (a Lind bug): a waiter left hanging,
-        or a tree's fds and memory kept, would take its host down with it."""
+        or a tree's fds and memory kept, would take its host down with it. (Attributes
+        an early failure may have left unset are read inside their step.)"""
         for step in (self._end_threads, self._settle_status, self._stop_timers_and_tree,
                      self._end_grate, lambda: sys_ipc.cage_ended(self),
-                     self.aspace.release_shared, self.fds.close_all, self.fs.close,
+                     lambda: self.aspace.release_shared(), self.fds.close_all, self.fs.close,
                      self.memory_charge.clear, self.uncount, self._forget,
                      self._release_slot_and_memory, lambda: self.runtime.cage_ended(self)):
             try:
