@@ -12,6 +12,7 @@ import os
 import re
 import shutil
 import subprocess
+import threading
 
 import pytest
 
@@ -244,3 +245,38 @@ def test_new_threads_run_in_the_instances_ended_threads_left(builds, tmp_path, m
     assert caged.stdout == _CAME_AND_WENT + _native(builds, "threads/c11").stdout
     ours = [name for name in made if b"come_and_go" in name]
     assert 1 <= len(ours) <= 2 and len(made) > len(ours)   # 200 threads; c11's own
+
+
+def test_a_pooled_tasks_last_act_finds_its_host_thread_waiting_for_the_next():
+    """What a task returns runs once its host thread is back among the parked ones: a
+    joiner woken there that at once makes its next thread gets this host thread, where
+    the CPU would otherwise go to the joiner and back before this one parked."""
+    ran_on = []
+    second_ran = stacks.Latch()
+
+    def second():
+        ran_on.append(threading.get_ident())
+        second_ran.set()
+
+    def first():
+        ran_on.append(threading.get_ident())
+        return lambda: stacks.run_pooled(second, "second")
+
+    stacks.run_pooled(first, "first")
+    assert second_ran.wait(30)
+    assert ran_on[0] == ran_on[1]
+
+
+def test_a_latch_once_set_lets_every_waiter_through():
+    latch = stacks.Latch()
+    assert not latch.wait(0.01) and not latch.is_set()
+    through = []
+    waiters = [threading.Thread(target=lambda: through.append(latch.wait(30)))
+               for _ in range(4)]
+    for waiter in waiters:
+        waiter.start()
+    latch.set()
+    latch.set()                 # a second set changes nothing
+    for waiter in waiters:
+        waiter.join(30)
+    assert through == [True] * 4 and latch.is_set() and latch.wait(0)

@@ -1347,9 +1347,10 @@ class Cage:
             raise OSError(errno.ESRCH, "No such process")
         return thread.robust_list
 
-    def _clear_tid_word(self, addr: int) -> None:
+    def clear_tid_word(self, addr: int) -> None:
         """A thread ended: zero its CLONE_CHILD_CLEARTID word and wake a waiter on it,
-        as the kernel does (musl's thread list lock and pthread_join rely on it)."""
+        as the kernel does (musl's thread list lock and pthread_join rely on it). Not
+        once the cage stops: its memory may be gone."""
         from lind.microvisor import sys_futex
 
         if addr and not self.stopping:
@@ -1469,11 +1470,12 @@ class Cage:
             return
         if thread is None:    # the first thread ends before the others: now, as on Linux
             signals.remove_thread(self, self.id)
-            self._clear_tid_word(self.tid_address)
+            self.clear_tid_word(self.tid_address)
         threei.stop_this_thread(self.slot)
 
     def thread_ended(self, thread: CageThread) -> None:
-        """From the thread's own host thread, once its instance stopped for good."""
+        """From the thread's own host thread, once its instance stopped for good. Its
+        CLONE_CHILD_CLEARTID word is its host thread's last act (CageThread._main)."""
         # Its CPU time becomes the cage's first: a system call after its joiner is woken
         # (the tid word) would hand the CPU to the joiner and back again.
         with self._threads_changed:
@@ -1483,7 +1485,6 @@ class Cage:
                 self._ended_threads_cpu = (self._ended_threads_cpu[0] + used[0],
                                            self._ended_threads_cpu[1] + used[1])
         signals.remove_thread(self, thread.tid)
-        self._clear_tid_word(thread.clear_tid)
         if thread.instance is not None and thread.instance._asyncify_buffer and not self.stopping:
             with contextlib.suppress(OSError):
                 self.aspace.munmap(thread.instance._asyncify_buffer, ASYNCIFY_BUFFER)

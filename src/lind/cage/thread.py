@@ -17,8 +17,10 @@ fault of the process: it ends the whole cage with the signal, as Linux does.
 from __future__ import annotations
 
 import errno
+import functools
 import signal
 import threading
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import wasmtime
@@ -130,7 +132,9 @@ class CageThread:
             self.cage.thread_ended(self)
             raise OSError(errno.EAGAIN, "Resource temporarily unavailable") from None
 
-    def _main(self) -> None:
+    def _main(self) -> Callable[[], None]:
+        """Run the thread; what it returns is its host thread's last act (run_pooled):
+        the wake of its joiner, once nothing of this thread needs the host thread."""
         from lind.cage.cage import TRAP_SIGNALS, serve, trap_reason
 
         cage = self.cage
@@ -170,3 +174,4 @@ class CageThread:
             cage.thread_ended(self)
             serve(None)
             self.running = False
+        return functools.partial(cage.clear_tid_word, self.clear_tid)

@@ -12,6 +12,7 @@ wasm itself: `call_with_room` hands such a call to a thread of Lind's.
 
 from __future__ import annotations
 
+import _thread
 import os
 import resource
 import threading
@@ -71,6 +72,44 @@ PARKED_MAX = 8
 PARK_SECONDS = 2.0
 PARKED_NAME = "lind-parked"     # a pooled host thread's name between tasks
 
+#: A task for a pooled thread; what it returns is its last act (see run_pooled).
+Task = Callable[[], Callable[[], None] | None]
+
+
+class Latch:
+    """A one-way event: set once, after which every wait returns at once. A plain lock
+    held until `set` (threading.Event builds a Condition, two locks and a deque: more
+    than the rest of handing a task to a parked thread)."""
+
+    __slots__ = ("_lock", "_set")
+
+    def __init__(self) -> None:
+        self._set = False
+        self._lock = _thread.allocate_lock()
+        self._lock.acquire()
+
+    def set(self) -> None:
+        with _latch_lock:       # two setters must not both release
+            if self._set:
+                return
+            self._set = True
+        self._lock.release()
+
+    def is_set(self) -> bool:
+        return self._set
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Whether it was set (False: `timeout` seconds passed first)."""
+        if self._set:
+            return True
+        if not self._lock.acquire(timeout=-1 if timeout is None else max(timeout, 0)):
+            return False
+        self._lock.release()    # for the next waiter
+        return True
+
+
+_latch_lock = _thread.allocate_lock()
+
 
 class _Parked:
     """A host thread of the pool between two tasks; `task` is set, under the lock, by
@@ -79,8 +118,8 @@ class _Parked:
     __slots__ = ("task", "wake")
 
     def __init__(self) -> None:
-        self.task: tuple[Callable[[], None], str] | None = None
-        self.wake = threading.Event()
+        self.task: tuple[Task, str] | None = None
+        self.wake = Latch()
 
 
 _parked: list[_Parked] = []
@@ -99,10 +138,15 @@ def _no_parked_threads_in_a_forked_child() -> None:
 os.register_at_fork(after_in_child=_no_parked_threads_in_a_forked_child)
 
 
-def run_pooled(task: Callable[[], None], name: str) -> None:
+def run_pooled(task: Task, name: str) -> None:
     """Run `task` on a host thread with a `THREAD_STACK` stack, named `name`: one that
     ran an earlier task and waits for another, else a new one. `task` must leave no
-    thread-local state behind (cage threads end with threei.thread_done)."""
+    thread-local state behind (cage threads end with threei.thread_done).
+
+    A task may return a last act, which must not raise: its host thread runs it once it
+    is back among the parked ones. A wake of a thread that will want a host thread at
+    once (a joiner making its next thread) then finds this one waiting, where before
+    the CPU went to the woken thread and back again before this one parked."""
     with _parked_lock:
         parked = _parked.pop() if _parked else None
         if parked is not None:
@@ -122,14 +166,19 @@ def _serve_tasks(parked: _Parked) -> None:
         task, name = parked.task
         parked.task = None
         threading.current_thread().name = name
-        task()
+        last_act = task()
         del task          # what the task held (a cage thread's Store) goes now
         threading.current_thread().name = PARKED_NAME
         parked = _Parked()
         with _parked_lock:
-            if len(_parked) >= PARKED_MAX:
-                return
-            _parked.append(parked)
+            stays = len(_parked) < PARKED_MAX
+            if stays:
+                _parked.append(parked)
+        if last_act is not None:
+            last_act()
+            del last_act
+        if not stays:
+            return
         parked.wake.wait(PARK_SECONDS)
         with _parked_lock:
             if parked.task is None:       # nobody came: still listed
@@ -144,12 +193,12 @@ class PooledThread:
     stack's unmapping at the end. CPU times count from the task's start: the host
     thread may have run others before."""
 
-    def __init__(self, target: Callable[[], None], name: str) -> None:
-        self._target: Callable[[], None] | None = target
+    def __init__(self, target: Task, name: str) -> None:
+        self._target: Task | None = target
         self.name = name
         self.ident: int | None = None
         self._alive = False
-        self._done = threading.Event()
+        self._done = Latch()
         self._rusage_at_start = (0.0, 0.0)
 
     def start(self) -> None:
@@ -161,14 +210,15 @@ class PooledThread:
             self._done.set()
             raise
 
-    def _run(self) -> None:
+    def _run(self) -> Callable[[], None] | None:
+        """The target's run; its last act is the host thread's (run_pooled), after
+        this thread counts as ended."""
         target, self._target = self._target, None   # as threading.Thread: no cycle left
         used = resource.getrusage(resource.RUSAGE_THREAD)
         self._rusage_at_start = (used.ru_utime, used.ru_stime)
         self.ident = threading.get_ident()
         try:
-            if target is not None:
-                target()
+            return target() if target is not None else None
         finally:
             self._alive = False
             self.ident = None

@@ -3512,7 +3512,14 @@ static PyObject *Slot_futex_wake(SlotObject *s, PyObject *args)
         return set_errno(EINVAL);
     if (memory_check(m, addr, 4, 0))
         return NULL;
-    int64_t r = futex_wake_host((uint32_t *)(m->base + addr), count, shared, bitset);
+    /* Without the GIL: on a busy CPU the woken thread runs at once, and most often it
+     * wants a host call next (a joiner making its next thread). The kernel only keys
+     * on the address, so memory released meanwhile is no danger. */
+    uint32_t *word = (uint32_t *)(m->base + addr);
+    int64_t r;
+    Py_BEGIN_ALLOW_THREADS
+    r = futex_wake_host(word, count, shared, bitset);
+    Py_END_ALLOW_THREADS
     return r < 0 ? set_errno((int)-r) : PyLong_FromLongLong(r);
 }
 
