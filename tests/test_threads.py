@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import signal
 import subprocess
 import threading
 
@@ -280,3 +281,24 @@ def test_a_latch_once_set_lets_every_waiter_through():
     for waiter in waiters:
         waiter.join(30)
     assert through == [True] * 4 and latch.is_set() and latch.wait(0)
+
+
+def test_a_lind_bug_waking_a_joiner_ends_the_cage_not_its_host_thread(builds, tmp_path,
+                                                                      monkeypatch, capfd,
+                                                                      no_cage_left):
+    """The wake of a joiner runs on the ended thread's host thread once that thread is
+    parked again: a Lind bug there is reported and ends the cage (its joiner would wait
+    for ever), and the parked host thread still serves the next run's threads."""
+    def broken(cage, addr) -> None:
+        raise RuntimeError("a bug in waking a joiner")
+
+    monkeypatch.setattr(Cage, "clear_tid_word", broken)
+    program = builds.wasm("threads/come_and_go")
+    caged = lind.run([program], root=tmp_path, capture_output=True, input=b"", timeout=60)
+    assert caged.returncode == -signal.SIGSYS
+    reported = capfd.readouterr().err
+    assert "internal error in cage" in reported and "a bug in waking a joiner" in reported
+    monkeypatch.undo()
+    again = lind.run([program], root=tmp_path, capture_output=True, input=b"", timeout=60)
+    assert again.stdout == _CAME_AND_WENT
+    no_cage_left()

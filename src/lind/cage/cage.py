@@ -1476,8 +1476,8 @@ class Cage:
     def thread_ended(self, thread: CageThread) -> None:
         """From the thread's own host thread, once its instance stopped for good. Its
         CLONE_CHILD_CLEARTID word is its host thread's last act (CageThread._main)."""
-        # Its CPU time becomes the cage's first: a system call after its joiner is woken
-        # (the tid word) would hand the CPU to the joiner and back again.
+        # Its CPU time becomes the cage's before its joiner is woken: a joiner's
+        # getrusage then counts it.
         with self._threads_changed:
             if thread.host is not None:
                 used = thread.host.cpu_times()

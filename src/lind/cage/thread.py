@@ -17,7 +17,6 @@ fault of the process: it ends the whole cage with the signal, as Linux does.
 from __future__ import annotations
 
 import errno
-import functools
 import signal
 import threading
 from collections.abc import Callable
@@ -174,4 +173,13 @@ class CageThread:
             cage.thread_ended(self)
             serve(None)
             self.running = False
-        return functools.partial(cage.clear_tid_word, self.clear_tid)
+        return self._wake_joiner
+
+    def _wake_joiner(self) -> None:
+        """Clear the CLONE_CHILD_CLEARTID word and wake its waiter. A Lind bug here ends
+        the cage (its joiner would wait for ever), not the pooled host thread."""
+        try:
+            self.cage.clear_tid_word(self.clear_tid)
+        except Exception as exc:  # noqa: BLE001 - reported; the cage ends
+            self.cage.internal_error(exc)
+            self.cage.terminate(signal.SIGSYS)
