@@ -766,7 +766,8 @@ class Cage:
     def _asyncify(self, name: str, *args: int) -> None:
         """Call one of Asyncify's exports without wasmtime-py's per-call type checks,
         which cost more than the rest of a fork."""
-        loader.call_i32s(self.exports[name], self.store, *args)
+        instance = self.running_instance()
+        loader.call_i32s(instance.exports[name], instance.context_address, *args)
 
     def _asyncify_in_call(self, name: str, *args: int) -> None:
         """`_asyncify` from a system-call handler: a kill that stopped the export midway

@@ -31,7 +31,7 @@ from wasmtime import _bindings as wt
 from wasmtime import _ffi
 from wasmtime._extern import wrap_extern
 
-from lind import threei  # noqa: F401 - its fault handler goes in before Wasmtime's (_accel.c)
+from lind import threei  # (its fault handler goes in before Wasmtime's: _accel.c)
 from lind.cage.program_file import read_program
 from lind.engine import FUNCTION_TABLE
 from lind.engine.wasmtime_engine import engine
@@ -117,21 +117,19 @@ def set_i32(glob: wasmtime.Global, store: wasmtime.Store, value: int) -> None:
         raise wasmtime.WasmtimeError._from_ptr(err)
 
 
-def call_i32s(func: wasmtime.Func, store: wasmtime.Store, *args: int) -> None:
+def call_i32s(func: wasmtime.Func, context: int, *args: int) -> None:
     """Call an export that takes i32s and returns nothing, its type checked at load
-    (_EXPORTED_FUNCS), without wasmtime-py's per-call conversions: a cage's imports are
-    all raw host functions (the trampoline's, start-up's, WASI's), none a wasmtime-py
-    Func whose Python exception wasmtime-py would have to raise instead of the trap."""
-    vals = (wt.wasmtime_val_raw_t * max(len(args), 1))()
-    for i, value in enumerate(args):
-        vals[i].i32 = value       # ctypes keeps the low 32 bits
-    trap = ctypes.POINTER(wt.wasm_trap_t)()
-    err = wt.wasmtime_func_call_unchecked(store._context(), ctypes.byref(func._func), vals,
-                                          len(vals), ctypes.byref(trap))
+    (_EXPORTED_FUNCS), in the store whose context is at `context` (context_address),
+    without wasmtime-py's per-call conversions: a cage's imports are all raw host
+    functions (the trampoline's, start-up's, WASI's), none a wasmtime-py Func whose
+    Python exception wasmtime-py would have to raise instead of the trap."""
+    failed = threei.call_export(context, ctypes.addressof(func._func), *args)
+    if failed is None:
+        return
+    err, trap = failed
     if err:
-        raise wasmtime.WasmtimeError._from_ptr(err)
-    if trap:
-        raise wasmtime.Trap._from_ptr(trap)
+        raise wasmtime.WasmtimeError._from_ptr(ctypes.cast(err, ctypes.POINTER(wt.wasmtime_error_t)))
+    raise wasmtime.Trap._from_ptr(ctypes.cast(trap, ctypes.POINTER(wt.wasm_trap_t)))
 
 
 def context_address(store: wasmtime.Store) -> int:

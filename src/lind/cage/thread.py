@@ -68,9 +68,10 @@ class Instance:
         """Call into the program where this thread starts (again, to rewind)."""
         a = self.thread_start
         if a is None:
-            loader.call_i32s(self.exports[self.entry], self.store)
+            loader.call_i32s(self.exports[self.entry], self.context_address)
         else:
-            loader.call_i32s(self.exports[THREAD_START], self.store, a.func, a.arg, a.tls)
+            loader.call_i32s(self.exports[THREAD_START], self.context_address, a.func, a.arg,
+                             a.tls)
 
 
 # What each host thread runs (cage.serve sets it): `cage`, and `thread`, its CageThread

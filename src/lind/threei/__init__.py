@@ -84,6 +84,7 @@ DESC_PYTHON: int = _impl.DESC_PYTHON            # go to the handler (a timeout t
 DESCRIPTIONS: int = _impl.DESCRIPTIONS
 set_description = _impl.set_description
 refuse_calls_here = _impl.refuse_calls_here   # a start function runs: calls are ENOSYS
+call_export = _impl.call_export   # a wasm export of i32 arguments, called without the GIL
 calls_refused_here = _impl.calls_refused_here
 stop_this_thread = _impl.stop_this_thread   # a thread's exit(2): its call ends its instance
 use_thread_wake = _impl.use_thread_wake     # a thread's own wake eventfd for its waits

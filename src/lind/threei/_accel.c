@@ -4190,6 +4190,45 @@ static PyObject *mod_entry_address(PyObject *self, PyObject *unused)
     return PyLong_FromVoidPtr((void *)lind_syscall_entry);
 }
 
+/* call_export(context, func, *i32 args) -> None, or (error, trap) addresses: call a
+ * wasm export that takes i32s and returns nothing, `func` the address of its
+ * wasmtime_func_t, without the GIL. What entering a thread and each of Asyncify's
+ * exports around a fork cost in ctypes' conversions was more than the call. */
+#define CALL_EXPORT_ARGS 8
+static PyObject *mod_call_export(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs < 2 || nargs > 2 + CALL_EXPORT_ARGS) {
+        PyErr_SetString(PyExc_TypeError, "call_export(context, func, *args): up to 8 args");
+        return NULL;
+    }
+    void *ctx = PyLong_AsVoidPtr(args[0]);
+    const wt_func_t *where = PyLong_AsVoidPtr(args[1]);
+    if (PyErr_Occurred())
+        return NULL;
+    if (!ctx || !where) {
+        PyErr_SetString(PyExc_ValueError, "call_export: no store or function");
+        return NULL;
+    }
+    wt_func_t func = *where;
+    wt_val_raw_t vals[CALL_EXPORT_ARGS];
+    memset(vals, 0, sizeof vals);
+    size_t n = (size_t)nargs - 2;
+    for (size_t i = 0; i < n; i++) {
+        long long v = PyLong_AsLongLong(args[2 + i]);
+        if (v == -1 && PyErr_Occurred())
+            return NULL;
+        vals[i].i32 = (int32_t)(uint32_t)v;      /* the low 32 bits, as wasm's i32 */
+    }
+    void *trap = NULL, *err;
+    Py_BEGIN_ALLOW_THREADS
+    err = func_call_unchecked(ctx, &func, vals, n ? n : 1, &trap);
+    Py_END_ALLOW_THREADS
+    if (!err && !trap)
+        Py_RETURN_NONE;
+    return Py_BuildValue("(KK)", (unsigned long long)(uintptr_t)err,
+                         (unsigned long long)(uintptr_t)trap);
+}
+
 /* refuse_calls_here(slot or None): until called with None, every call this host
  * thread makes through `slot` is ENOSYS, handled nowhere: an instance of the cage's
  * module being made runs its start function before the cage has that instance. */
@@ -4345,6 +4384,8 @@ static PyObject *mod_forget(PyObject *self, PyObject *slot)
 static PyMethodDef module_methods[] = {
     {"init", mod_init, METH_VARARGS, "init(memory_data_size, memory_data, sharedmemory_data_size, sharedmemory_data, trap_new, func_call_unchecked) addresses"},
     {"entry_address", mod_entry_address, METH_NOARGS, "address of the lind.syscall host function"},
+    {"call_export", (PyCFunction)(void (*)(void))mod_call_export, METH_FASTCALL,
+     "call_export(context, func, *i32 args) -> None or (error, trap) addresses"},
     {"forget", mod_forget, METH_O, "the cage of this Slot is gone: stop finding it by id"},
     {"epoch_watch", mod_epoch_watch, METH_VARARGS,
      "epoch_watch(slot, python_callback, key) -> (callback, data, finalizer) addresses"},

@@ -857,6 +857,21 @@ class MaskCell:
         self.value = value
 
 
+def call_export(context: int, func: int, *args: int) -> tuple[int, int] | None:
+    """_accel.c's call_export: None, or the (error, trap) addresses of a failed call."""
+    vals = (wt.wasmtime_val_raw_t * max(len(args), 1))()
+    for i, value in enumerate(args):
+        vals[i].i32 = value       # ctypes keeps the low 32 bits
+    trap = ctypes.POINTER(wt.wasm_trap_t)()
+    err = wt.wasmtime_func_call_unchecked(
+        ctypes.cast(context, ctypes.POINTER(wt.wasmtime_context_t)),
+        ctypes.byref(wt.wasmtime_func_t.from_address(func)), vals, len(vals), ctypes.byref(trap))
+    if not err and not trap:
+        return None
+    return (ctypes.cast(err, ctypes.c_void_p).value or 0,
+            ctypes.cast(trap, ctypes.c_void_p).value or 0)
+
+
 def use_thread_signals(slot: Slot, cell: MaskCell) -> None:
     """Nothing to note: every rt_sigprocmask is the handler's here."""
 
