@@ -54,6 +54,16 @@ def test_trap_in_grate_fails_the_call_with_eio(builds, capfd):
     assert capfd.readouterr().err.count("handler failed: wasm `unreachable`") == 2
 
 
+def test_a_grate_ending_in_its_handler_leaves_the_cages_own_faults_its_own(builds):
+    """The grate's handler calls _exit on the calling cage's thread: the grate's stop is
+    made there, and the call fails with EIO. The cage runs on and divides by zero: that
+    is its SIGFPE, not taken for the grate's stop (which reads as a stop of the cage's
+    own, SIGSEGV, when the trampoline does not tell the two slots apart)."""
+    r = _run([builds.wasm("grates/exiting_grate"), builds.wasm("grates/ppid_then_fault")])
+    assert sorted(r.stdout.splitlines()) == [    # init reaps the grate when it may
+        b"getppid: -1 %d" % errno.EIO, b"grate: exit 3", b"program: signal %d" % signal.SIGFPE]
+
+
 def test_threei_permissions(builds):
     r = _run([builds.wasm("grates/threei_perms")])
     assert r.stdout.decode().splitlines() == [

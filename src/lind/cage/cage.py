@@ -767,7 +767,7 @@ class Cage:
         """Call one of Asyncify's exports without wasmtime-py's per-call type checks,
         which cost more than the rest of a fork."""
         instance = self.running_instance()
-        loader.call_i32s(instance.exports[name], instance.context_address, *args)
+        loader.call_i32s(instance.exports[name], instance.context_address, self.slot, *args)
 
     def _asyncify_in_call(self, name: str, *args: int) -> None:
         """`_asyncify` from a system-call handler: a kill that stopped the export midway
@@ -1058,7 +1058,7 @@ class Cage:
                 self._rewinding = True
                 self._asyncify("asyncify_start_rewind", self._asyncify_buffer)
             try:
-                self.running_instance().enter()
+                self.running_instance().enter(self.slot)
             except (wasmtime.Trap, wasmtime.WasmtimeError) as stop:
                 # A stop requested by a host call surfaces as WasmtimeError, a trap as Trap;
                 # a longjmp out of a handler run from an epoch tick stops the code below it.

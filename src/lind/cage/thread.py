@@ -64,14 +64,15 @@ class Instance:
         in the instance: one stopped then cannot run a new thread)."""
         return self._rewinding or self._after_unwind is not None
 
-    def enter(self) -> None:
-        """Call into the program where this thread starts (again, to rewind)."""
+    def enter(self, slot: threei.Slot) -> None:
+        """Call into the program where this thread starts (again, to rewind); its calls
+        go to `slot`, its cage's."""
         a = self.thread_start
         if a is None:
-            loader.call_i32s(self.exports[self.entry], self.context_address)
+            loader.call_i32s(self.exports[self.entry], self.context_address, slot)
         else:
-            loader.call_i32s(self.exports[THREAD_START], self.context_address, a.func, a.arg,
-                             a.tls)
+            loader.call_i32s(self.exports[THREAD_START], self.context_address, slot, a.func,
+                             a.arg, a.tls)
 
 
 # What each host thread runs (cage.serve sets it): `cage`, and `thread`, its CageThread

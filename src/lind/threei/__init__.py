@@ -119,6 +119,8 @@ if ACCELERATED:
         ctypes.cast(wt._wasmtime_sharedmemory_data, ctypes.c_void_p).value,
         ctypes.cast(wt._wasmtime_trap_new, ctypes.c_void_p).value,
         ctypes.cast(wt._wasmtime_func_call_unchecked, ctypes.c_void_p).value,
+        ctypes.cast(wt._wasmtime_error_delete, ctypes.c_void_p).value,
+        ctypes.cast(wt._wasm_trap_delete, ctypes.c_void_p).value,
     )
     _ENTRY = ctypes.cast(_impl.entry_address(), wt.wasmtime_func_unchecked_callback_t)
 else:

@@ -78,6 +78,17 @@ static wt_memory_data_fn memory_data;
 static wt_sharedmemory_data_size_fn sharedmemory_data_size;
 static wt_sharedmemory_data_fn sharedmemory_data;
 static wt_trap_new_fn trap_new;
+typedef void (*wt_delete_fn)(void *);
+static wt_delete_fn error_delete, trap_delete;
+/* The stop trap the trampoline last made on this host thread (a thread's exit, or the
+ * cage's stop with its message) and for which slot: call_export reports a failed call
+ * of that slot's instance as this stop without reading Wasmtime's error back, which
+ * cost more than the rest of a thread's exit. (A grate's stop met on the way is the
+ * grate's slot's: it never passes for the calling cage's.) */
+enum { STOP_NONE, STOP_THREAD, STOP_CAGE };
+static __thread int stop_made;
+static __thread const void *stop_slot;
+static __thread PyObject *stop_text;
 static wt_func_call_unchecked_fn func_call_unchecked;
 
 /* How a table entry is served. */
@@ -4153,6 +4164,8 @@ static size_t lind_syscall_entry(void *env, void *caller, wt_val_raw_t *vals, si
     vals[0].i64 = dispatch(s, s->memory, vals[0].i32, a);
     if (thread_stopped == s) {
         thread_stopped = NULL;
+        stop_made = STOP_THREAD;
+        stop_slot = s;
         return (size_t)trap_new("thread exit", strlen("thread exit"));
     }
     if (!s->exiting)
@@ -4166,6 +4179,10 @@ static size_t lind_syscall_entry(void *env, void *caller, wt_val_raw_t *vals, si
         len = (Py_ssize_t)strlen(msg);
     }
     void *trap = trap_new(msg, (size_t)len);
+    Py_XSETREF(stop_text, PyUnicode_FromStringAndSize(msg, len));
+    PyErr_Clear();
+    stop_made = STOP_CAGE;
+    stop_slot = s;
     PyGILState_Release(g);
     return (size_t)trap;
 }
@@ -4173,9 +4190,12 @@ static size_t lind_syscall_entry(void *env, void *caller, wt_val_raw_t *vals, si
 static PyObject *mod_init(PyObject *self, PyObject *args)
 {
     unsigned long long size_fn, data_fn, shared_size_fn, shared_data_fn, trap_fn, call_fn;
-    if (!PyArg_ParseTuple(args, "KKKKKK", &size_fn, &data_fn, &shared_size_fn, &shared_data_fn,
-                          &trap_fn, &call_fn))
+    unsigned long long error_delete_fn, trap_delete_fn;
+    if (!PyArg_ParseTuple(args, "KKKKKKKK", &size_fn, &data_fn, &shared_size_fn, &shared_data_fn,
+                          &trap_fn, &call_fn, &error_delete_fn, &trap_delete_fn))
         return NULL;
+    error_delete = (wt_delete_fn)(uintptr_t)error_delete_fn;
+    trap_delete = (wt_delete_fn)(uintptr_t)trap_delete_fn;
     sharedmemory_data_size = (wt_sharedmemory_data_size_fn)(uintptr_t)shared_size_fn;
     sharedmemory_data = (wt_sharedmemory_data_fn)(uintptr_t)shared_data_fn;
     func_call_unchecked = (wt_func_call_unchecked_fn)(uintptr_t)call_fn;
@@ -4190,17 +4210,20 @@ static PyObject *mod_entry_address(PyObject *self, PyObject *unused)
     return PyLong_FromVoidPtr((void *)lind_syscall_entry);
 }
 
-/* call_export(context, func, *i32 args) -> None, or (error, trap) addresses: call a
- * wasm export that takes i32s and returns nothing, `func` the address of its
+/* call_export(context, func, slot, *i32 args) -> None; the stop's message (str) when
+ * the trampoline stopped the instance, whose calls go to `slot`; else the (error, trap)
+ * addresses of the failure.
+ * Calls a wasm export that takes i32s and returns nothing, `func` the address of its
  * wasmtime_func_t, without the GIL. What entering a thread and each of Asyncify's
  * exports around a fork cost in ctypes' conversions was more than the call. */
 #define CALL_EXPORT_ARGS 8
 static PyObject *mod_call_export(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
 {
-    if (nargs < 2 || nargs > 2 + CALL_EXPORT_ARGS) {
-        PyErr_SetString(PyExc_TypeError, "call_export(context, func, *args): up to 8 args");
+    if (nargs < 3 || nargs > 3 + CALL_EXPORT_ARGS) {
+        PyErr_SetString(PyExc_TypeError, "call_export(context, func, slot, *args): up to 8 args");
         return NULL;
     }
+    const void *slot = args[2];
     void *ctx = PyLong_AsVoidPtr(args[0]);
     const wt_func_t *where = PyLong_AsVoidPtr(args[1]);
     if (PyErr_Occurred())
@@ -4212,19 +4235,35 @@ static PyObject *mod_call_export(PyObject *self, PyObject *const *args, Py_ssize
     wt_func_t func = *where;
     wt_val_raw_t vals[CALL_EXPORT_ARGS];
     memset(vals, 0, sizeof vals);
-    size_t n = (size_t)nargs - 2;
+    size_t n = (size_t)nargs - 3;
     for (size_t i = 0; i < n; i++) {
-        long long v = PyLong_AsLongLong(args[2 + i]);
+        long long v = PyLong_AsLongLong(args[3 + i]);
         if (v == -1 && PyErr_Occurred())
             return NULL;
         vals[i].i32 = (int32_t)(uint32_t)v;      /* the low 32 bits, as wasm's i32 */
     }
     void *trap = NULL, *err;
+    stop_made = STOP_NONE;         /* one made before, out of this call */
+    stop_slot = NULL;
+    Py_CLEAR(stop_text);
     Py_BEGIN_ALLOW_THREADS
     err = func_call_unchecked(ctx, &func, vals, n ? n : 1, &trap);
     Py_END_ALLOW_THREADS
+    int stop = stop_slot == slot ? stop_made : STOP_NONE;
+    stop_made = STOP_NONE;
+    stop_slot = NULL;
     if (!err && !trap)
         Py_RETURN_NONE;
+    if (stop != STOP_NONE) {       /* the trampoline's own stop: its message is known */
+        if (err)
+            error_delete(err);
+        if (trap)
+            trap_delete(trap);
+        PyObject *text = stop == STOP_THREAD ? PyUnicode_FromString("thread exit")
+                         : stop_text ? Py_NewRef(stop_text) : PyUnicode_FromString("cage stopped");
+        Py_CLEAR(stop_text);
+        return text;
+    }
     return Py_BuildValue("(KK)", (unsigned long long)(uintptr_t)err,
                          (unsigned long long)(uintptr_t)trap);
 }
@@ -4382,10 +4421,10 @@ static PyObject *mod_forget(PyObject *self, PyObject *slot)
 }
 
 static PyMethodDef module_methods[] = {
-    {"init", mod_init, METH_VARARGS, "init(memory_data_size, memory_data, sharedmemory_data_size, sharedmemory_data, trap_new, func_call_unchecked) addresses"},
+    {"init", mod_init, METH_VARARGS, "init(memory_data_size, memory_data, sharedmemory_data_size, sharedmemory_data, trap_new, func_call_unchecked, error_delete, trap_delete) addresses"},
     {"entry_address", mod_entry_address, METH_NOARGS, "address of the lind.syscall host function"},
     {"call_export", (PyCFunction)(void (*)(void))mod_call_export, METH_FASTCALL,
-     "call_export(context, func, *i32 args) -> None or (error, trap) addresses"},
+     "call_export(context, func, slot, *i32 args) -> None, a stop's message, or (error, trap)"},
     {"forget", mod_forget, METH_O, "the cage of this Slot is gone: stop finding it by id"},
     {"epoch_watch", mod_epoch_watch, METH_VARARGS,
      "epoch_watch(slot, python_callback, key) -> (callback, data, finalizer) addresses"},

@@ -857,8 +857,9 @@ class MaskCell:
         self.value = value
 
 
-def call_export(context: int, func: int, *args: int) -> tuple[int, int] | None:
-    """_accel.c's call_export: None, or the (error, trap) addresses of a failed call."""
+def call_export(context: int, func: int, slot: Slot, *args: int) -> tuple[int, int] | None:
+    """_accel.c's call_export: None, or the (error, trap) addresses of a failed call
+    (the stop's message alone is the C trampoline's)."""
     vals = (wt.wasmtime_val_raw_t * max(len(args), 1))()
     for i, value in enumerate(args):
         vals[i].i32 = value       # ctypes keeps the low 32 bits
