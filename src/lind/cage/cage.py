@@ -38,7 +38,7 @@ from lind.cage.thread import (
     serving,
 )
 from lind.engine import stacks, wasmtime_engine
-from lind.microvisor import abi, limits, sys_files, sys_ipc, sys_locks, sys_time
+from lind.microvisor import abi, limits, sys_files, sys_futex, sys_ipc, sys_locks, sys_time
 from lind.microvisor import sys_signals as signals
 from lind.microvisor import table as microvisor
 from lind.microvisor.fdtable import FdTable, OpenFile
@@ -1352,8 +1352,6 @@ class Cage:
         """A thread ended: zero its CLONE_CHILD_CLEARTID word and wake a waiter on it,
         as the kernel does (musl's thread list lock and pthread_join rely on it). Not
         once the cage stops: its memory may be gone."""
-        from lind.microvisor import sys_futex
-
         if addr and not self.stopping:
             with contextlib.suppress(OSError):
                 self.mem.write(addr, bytes(4))
