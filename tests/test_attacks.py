@@ -408,6 +408,59 @@ def test_system_calls_from_a_start_function_are_enosys(builds, tmp_path, canary,
     untouched(canary)
 
 
+# A program's Asyncify exports are its own code: after an unwind the host reads where
+# the frames end from the buffer's header, which the program's stop_unwind may have
+# set to anything. This one's lies (0xfffffff0: the host would copy ~4 GiB from beside
+# the cage's memory) at the first setjmp, which the Python handler makes, or at the
+# second, which the trampoline makes by itself (_accel.c, "setjmp and longjmp").
+_LYING_ASYNCIFY = _MODULE % {
+    "imports": '(import "lind" "syscall_unwind" '
+               '(func $unwind (param i32 i64 i64 i64 i64 i64 i64) (result i64)))',
+    "memory": _EXPORTED_MEMORY,
+    "extra": """(global $state (mut i32) (i32.const 0))
+        (global $data (mut i32) (i32.const 0))
+        (global $entries (mut i32) (i32.const 0))
+        (global $lie_at (mut i32) (i32.const %d))
+        (global (export "lind_global_0") (mut i32) (i32.const 60000))
+        (func $setjmp
+          (global.set $lie_at (i32.sub (global.get $lie_at) (i32.const 1)))
+          (drop (call $unwind (i32.const 1020) (i64.const 1024) (i64.const 0) (i64.const 0)
+                              (i64.const 0) (i64.const 0) (i64.const 0))))
+        (func (export "asyncify_start_unwind") (param i32)
+          (global.set $state (i32.const 1)) (global.set $data (local.get 0)))
+        (func (export "asyncify_stop_unwind")
+          (global.set $state (i32.const 0))
+          (if (i32.eqz (global.get $lie_at))
+            (then (i32.store (global.get $data) (i32.const 0xfffffff0)))))
+        (func (export "asyncify_start_rewind") (param i32) (global.set $state (i32.const 2)))
+        (func (export "asyncify_stop_rewind") (global.set $state (i32.const 0)))
+        (func (export "asyncify_get_state") (result i32) (global.get $state))""",
+    # entered: setjmp, unwound (return); rewound: that setjmp returns, a second one
+    "body": """(global.set $entries (i32.add (global.get $entries) (i32.const 1)))
+        (if (i32.eq (global.get $entries) (i32.const 1))
+          (then (call $setjmp) (return)))
+        (drop (call $unwind (i32.const 1020) (i64.const 1024) (i64.const 0) (i64.const 0)
+                            (i64.const 0) (i64.const 0) (i64.const 0)))
+        (call $setjmp)
+        (if (i32.eq (global.get $state) (i32.const 1)) (then (return)))"""}
+
+
+@pytest.mark.parametrize("maker", ["handler", "trampoline"])
+def test_unwound_frames_a_program_lies_about_end_it_not_the_host(tmp_path, canary, maker):
+    """The program ends with SIGSEGV and what it did; the host process lives. Without
+    the trampoline's check it copied from past the cage's memory and the host died (the
+    handler's read failed as a Lind bug: SIGSYS and a traceback)."""
+    root = make_root(tmp_path)
+    bad = root / "liar.wasm"
+    bad.write_bytes(wasmtime.wat2wasm(_LYING_ASYNCIFY % {"handler": 1, "trampoline": 2}[maker]))
+    bad.chmod(0o755)
+    rc, out, err = lind_cli(tmp_path, "cli", bad)
+    assert rc == 128 + signal.SIGSEGV, err
+    assert err == f"lind: {bad}: killed by SIGSEGV (setjmp: the program overwrote its " \
+                  "unwound frames)\n", err
+    untouched(canary)
+
+
 def test_a_shared_memory_import_smaller_than_the_cap_runs_within_its_own_maximum(
         tmp_path, canary):
     """A module importing lind.memory with a maximum of 2 pages: the cage's memory gets
@@ -524,6 +577,22 @@ def test_iovecs_rewritten_during_readv_and_writev_reach_nothing_outside(builds, 
     _, out, _ = two_trees(builds, tmp_path, [builds.wasm(attack("iovec_race"))])
     assert out == ("writev ok=some efault=some other=0\nfile clean (whole buffers)\n"
                    "readv ok=some efault=some other=0\nlanding ok\n"), out
+    untouched(canary)
+
+
+def test_forged_jump_points_are_refused_and_a_scribbled_buffer_ends_only_its_cage(
+        builds, tmp_path, canary):
+    """setjmp and longjmp of a program that forks run in the trampoline: a longjmp to a
+    jmp_buf no setjmp filled is EINVAL, jmp_bufs outside the memory EFAULT, and a thread
+    rewriting the Asyncify buffer's header and the jmp_buf's token while another jumps
+    ends at most the cage (or nothing) -- the host and the tenant beside it live."""
+    status, out, err = two_trees(builds, tmp_path, [builds.wasm(attack("jump_forgery"))])
+    lines = out.splitlines()
+    assert lines[:5] == ["jumped back 5", f"forged_longjmp -1 {errno.EINVAL}",
+                         f"longjmp_outside -1 {errno.EFAULT}",
+                         f"setjmp_outside -1 {errno.EFAULT}", "buffers found 1"], out + err
+    assert lines[5:] in ([], ["race over"]), out + err
+    assert "Traceback" not in err and "internal error" not in err, err
     untouched(canary)
 
 

@@ -168,3 +168,46 @@ def test_without_the_c_trampoline_lind_says_so_once(tmp_path):
         assert proc.returncode == 0, proc.stderr
         assert proc.stdout == f"{accelerated}\nsixteen bytes ok\nsixteen bytes ok\n"
         assert proc.stderr.count("C trampoline not available") == said, proc.stderr
+
+
+def _jump_points_kinds():
+    from lind.threei import _accel, fallback
+    return [_accel.JumpPoints, fallback.JumpPoints]
+
+
+@pytest.mark.parametrize("kind", _jump_points_kinds(), ids=["c", "python"])
+def test_jump_points_forget_the_points_of_returned_functions_first(kind):
+    """1,024 points (limits.JUMP_POINTS), the least recently used going first; a setjmp into a jmp_buf at
+    the depth of its previous point (or above) puts that one first in line, a deeper
+    one (a nested TRY over one jmp_buf) leaves it; 16 MiB of frames at most; fork's
+    copy keeps tokens and goes its own way; exec's clear keeps counting."""
+    points = kind(100, 1024, 16 << 20)
+    top = points.save(b"t" * 10, 5000, 8)
+    first = points.save(b"p", 4000, 16)
+    assert (top, first) == (100, 101)
+    for _ in range(3000):                      # protected calls at one depth
+        last = points.save(b"p", 4000, 16)
+    outer = points.save(b"o", 5000, 24)
+    for _ in range(3000):                      # TRYs below it, over the same jmp_buf
+        points.save(b"n", 3000, 24)
+    assert len(points) == 1024
+    assert points.take(top) == (b"t" * 10, 5000) and points.take(outer) == (b"o", 5000)
+    assert last in points and points.take(12345) is None
+
+    copy = points.copy()
+    assert points.take(outer) == copy.take(outer) and len(copy) == 1024
+    newer = copy.save(b"c", 1, 40)
+    assert newer == points.save(b"d", 1, 40) and copy.take(newer) == (b"c", 1)
+    for _ in range(1100):                      # fresh buffers: plain LRU
+        copy.save(b"x", 2, 48 + 8 * _)
+    assert top not in copy and top in points   # taken since: still there
+
+    points.clear()
+    assert len(points) == 0 and points.save(b"", 0, 8) == newer + 1
+    big = kind(1, 1024, 16 << 20)
+    for i in range(70):                        # 256 KiB each: 64 fit
+        big.save(bytes(256 * 1024), i, 8 * i)
+    assert len(big) == 64 and 1 not in big and 70 in big
+    few = kind(1, 3, 1 << 20)
+    tokens = [few.save(b"f", 1, 8 * i) for i in range(5)]
+    assert [t in few for t in tokens] == [False, False, True, True, True]

@@ -227,3 +227,21 @@ def test_a_handler_of_a_grate_that_ended_is_enosys(builds, tmp_path, trampoline)
     assert (caged.returncode, caged.stderr) == (0, "")
     assert caged.stdout == ("geteuid while the grate lives: 42 \n"
                             "geteuid after the grate ended: -1 Function not implemented\n")
+
+
+@pytest.mark.parametrize("trampoline", TRAMPOLINES)
+def test_jump_points_of_a_forking_program_match_native(builds, tmp_path, trampoline):
+    """setjmp and longjmp carried by Asyncify (the program forks): an outermost point
+    outliving 7,000 newer ones (plain LRU forgot it: the longjmp found nothing and the
+    program trapped), a TRY macro saving one global jmp_buf by its bytes, a child jumping
+    to its parent's point, threads jumping at once. The C trampoline runs them itself
+    after each instance's first; the ctypes one through the handlers; both as gcc's."""
+    native = subprocess.run([builds.native("jump_points")], capture_output=True, text=True,
+                            timeout=60, cwd=tmp_path)
+    script = """
+        r = lind.run([sys.argv[1]], root=sys.argv[2], capture_output=True, timeout=120)
+        sys.stdout.write(r.stdout.decode() + r.stderr.decode() + f"status {r.returncode}\\n")
+    """
+    out = _in_a_process(trampoline, script, builds.wasm("jump_points"), tmp_path)
+    assert native.returncode == 0 and "top-level handler got 3 at stage 2" in native.stdout
+    assert out == native.stdout + "status 0\n"

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import atexit
-import collections
 import contextlib
 import ctypes
 import errno
@@ -283,7 +282,6 @@ _STARTUP_IMPORTS = ("args_sizes_get", "args_get", "environ_sizes_get", "environ_
 _startup_numbers = itertools.count(1)
 _cages_by_startup_number: dict[int, Cage] = {}
 ASYNCIFY_BUFFER = 256 * 1024   # unwound wasm frames of one cage (fork, setjmp)
-MAX_JUMP_POINTS = 1024   # setjmp calls remembered per cage; the least recently used go
 DELIVER_SIGNALS = "__lind_deliver_signals"   # the guest libc's handler runner
 ASYNCIFY = loader.ASYNCIFY_EXPORTS[0]         # the program can fork and longjmp
 
@@ -408,10 +406,11 @@ class Cage:
         # execve's (module, argv, env, the calling thread's signal mask) until the first
         # thread runs it
         self._exec: tuple[wasmtime.Module, list[bytes], list[bytes], int] | None = None
-        # setjmp: token -> (saved frames, stack pointer), most recently used last
-        self.jump_points: collections.OrderedDict[int, tuple[bytes, int]] = collections.OrderedDict()
+        # setjmp's saved frames and stack pointers, by the token written in the jmp_buf
+        # (the trampoline's and the handlers' alike; unguessable, as pointers would be)
+        self.jump_points = threei.JumpPoints(int.from_bytes(os.urandom(4), "little") << 32 | 1,
+                                             limits.JUMP_POINTS, limits.JUMP_POINT_BYTES)
         self.spawn_plan: bytes | None = None    # a posix_spawn child's, until it takes it
-        self._next_jump_token = int.from_bytes(os.urandom(4), "little") << 32 | 1
         self.thread = stacks.PooledThread(self._main, f"cage-{cage_id}")
         # Its other threads (clone(CLONE_THREAD)), by thread id, and how many of all its
         # threads, the first included, have not ended: the last one's exit is the cage's.
@@ -530,7 +529,7 @@ class Cage:
         self.aspace.watch_shared(self.slot.set_shared_ranges)
         self._main_instance.thread_start = None
         self._main_instance.entry = START
-        self._asyncify_buffer = 0
+        self._main_instance.unwinder.reset()    # a new instance: bound again when it unwinds
 
     def _adopt(self, reused: PooledInstance) -> None:
         """Take an ended cage's instance as this cage's (the fork clears its memory:
@@ -793,10 +792,26 @@ class Cage:
             start = self.aspace.mmap(0, ASYNCIFY_BUFFER, 3, 0x22, None)
             self._asyncify_buffer = start
         data = self._asyncify_buffer
+        self._let_trampoline_jump()
         self.mem.write(data, struct.pack("<II", data + 8, data + ASYNCIFY_BUFFER))
         self._after_unwind = action
         self._unwind_replaces_stack = replaces_stack
         self._asyncify_in_call(ASYNCIFY, data)
+
+    def _let_trampoline_jump(self) -> None:
+        """Bind the calling thread's instance to its Unwinder, so that the trampoline
+        runs its next setjmp and longjmp without Python (see _accel.c)."""
+        instance = self.running_instance()
+        if instance.unwinder.bound or loader.ASYNCIFY_STACK_POINTER not in instance.exports:
+            return
+        exports = instance.exports
+        instance.unwinder.bind(
+            instance.context_address,
+            *(ctypes.addressof(exports[name]._func) for name in (
+                "asyncify_start_unwind", "asyncify_stop_unwind", "asyncify_start_rewind",
+                "asyncify_stop_rewind")),
+            ctypes.addressof(exports[loader.ASYNCIFY_STACK_POINTER]._global),
+            self.jump_points, ASYNCIFY_BUFFER)
 
     def _on_own_thread(self) -> bool:
         """Whether the calling host thread runs this cage's program (one of its threads),
@@ -827,7 +842,9 @@ class Cage:
         self._rewinding = False
         self._asyncify_in_call("asyncify_stop_rewind")
         result, self._rewind_result = self._rewind_result, None
-        return result
+        # one the trampoline began ends here when a grate took setjmp but not longjmp
+        made_in_c = self.running_instance().unwinder.take_rewind_result()
+        return made_in_c if made_in_c is not None else result
 
     def save_jump_point(self, env: int) -> None:
         """After an unwind from setjmp(env): keep the unwound frames and the stack pointer
@@ -835,13 +852,12 @@ class Cage:
         to the same place (as a jmp_buf's contents do on Linux)."""
         data = self._asyncify_buffer
         current, _ = struct.unpack("<II", self.mem.read(data, 8))
+        if not data + 8 <= current <= data + ASYNCIFY_BUFFER:
+            raise loader.Stopped("setjmp: the program overwrote its unwound frames")
         frames = self.mem.read(data + 8, current - data - 8)
-        token, self._next_jump_token = self._next_jump_token, self._next_jump_token + 1
+        stack_pointer = loader.get_i32(self.exports[loader.ASYNCIFY_STACK_POINTER], self.store)
+        token = self.jump_points.save(frames, stack_pointer & 0xFFFFFFFF, env)
         self.mem.write(env, struct.pack("<Q", token))
-        self.jump_points[token] = (frames, loader.get_i32(self.exports[loader.ASYNCIFY_STACK_POINTER],
-                                                           self.store))
-        while len(self.jump_points) > MAX_JUMP_POINTS:
-            self.jump_points.popitem(last=False)
 
     def jump_token(self, env: int) -> int | None:
         """The token in jmp_buf `env` if it names a jump point of this cage."""
@@ -851,8 +867,10 @@ class Cage:
     def restore_jump_point(self, token: int) -> None:
         """After an unwind from longjmp: make the next rewind land in the setjmp call
         that made `token`."""
-        self.jump_points.move_to_end(token)
-        frames, stack_pointer = self.jump_points[token]
+        point = self.jump_points.take(token)
+        if point is None:
+            raise loader.Stopped("longjmp: its jump point was forgotten meanwhile")
+        frames, stack_pointer = point
         data = self._asyncify_buffer
         self.mem.write(data + 8, frames)
         self.mem.write(data, struct.pack("<I", data + 8 + len(frames)))
@@ -930,7 +948,6 @@ class Cage:
             child.stack_top = self.stack_top    # where this program's stack started
             child._asyncify_buffer = self._asyncify_buffer
             child.jump_points = self.jump_points.copy()
-            child._next_jump_token = self._next_jump_token
         except BaseException:
             child.release_unstarted()
             raise
@@ -1104,7 +1121,7 @@ class Cage:
         the faulting instruction again). The handler may also exit, or end the cage."""
         sig = TRAP_SIGNALS.get(trap.trap_code) if trap.trap_code is not None else None
         deliver = self.exports.get(DELIVER_SIGNALS) if self.exports else None
-        if (sig in (None, signal.SIGKILL) or deliver is None or self._rewinding
+        if (sig in (None, signal.SIGKILL) or deliver is None or self.running_instance().unwinding()
                 or not signals.catches(self, sig)):
             return False
         fault = _FAULT_ADDRESS.search(trap.message)
@@ -1142,7 +1159,7 @@ class Cage:
         longjmp (then _run resumes at the setjmp). Not while the stack is being unwound
         or rewound, and not for a program without that export (WASI, older builds).
         """
-        if self._rewinding or self._after_unwind is not None:
+        if self.running_instance().unwinding():
             return 0
         deliver = self.exports.get(DELIVER_SIGNALS) if self.exports else None
         if deliver is None:

@@ -38,6 +38,19 @@ START = "_start"
 SPAWN_START = "__lind_spawn_start"   # a posix_spawn child's (guest src/process/posix_spawn.c)
 
 
+class _InUnwinder:
+    """An Instance attribute kept in its Unwinder, where the trampoline reads it too."""
+
+    def __init__(self, field: str) -> None:
+        self.field = field
+
+    def __get__(self, instance, owner: type | None = None):
+        return self if instance is None else getattr(instance.unwinder, self.field)
+
+    def __set__(self, instance, value) -> None:
+        setattr(instance.unwinder, self.field, value)
+
+
 class Instance:
     """What one thread of a cage runs: its wasm instance, and where that instance's
     unwinds (fork, exec, setjmp: Asyncify) stand. The cage's attributes of these names
@@ -50,29 +63,35 @@ class Instance:
         self.context_address = 0                       # the store's wasmtime_context_t
         self.thread_start: ThreadStart | None = None   # entered there, not at _start
         self.entry = START                             # or SPAWN_START
-        self._asyncify_buffer = 0
+        # the Asyncify buffer, whether the stack is being rewound, and what lets the
+        # trampoline run setjmp and longjmp by itself once bound (Cage.unwind_then)
+        self.unwinder = threei.Unwinder()
         self._rewind_result: int | None = None         # set: resume the stack with this
-        self._rewinding = False
         self._after_unwind = None                      # what to do once unwound
         self._unwind_replaces_stack = False            # longjmp: frames below do not matter
         # A program with loop safepoints (toolchain/safepoints.py) runs its handlers
         # from its own loops, where they may fork; the tick waits one round for that.
         self.tick_waited = False
 
+    _asyncify_buffer = _InUnwinder("buffer")
+    _rewinding = _InUnwinder("rewinding")
+
     def unwinding(self) -> bool:
-        """Whether Asyncify is taking the stack out or putting it back (its state is
-        in the instance: one stopped then cannot run a new thread)."""
-        return self._rewinding or self._after_unwind is not None
+        """Whether Asyncify is taking the stack out or putting it back, for Python or
+        the trampoline (its state is in the instance: one stopped then cannot run a new
+        thread, nor a signal handler from a tick)."""
+        return self.unwinder.busy or self._after_unwind is not None
 
     def enter(self, slot: threei.Slot) -> None:
         """Call into the program where this thread starts (again, to rewind); its calls
         go to `slot`, its cage's."""
         a = self.thread_start
-        if a is None:
-            loader.call_i32s(self.exports[self.entry], self.context_address, slot)
+        func = self.exports[self.entry if a is None else THREAD_START]
+        args = () if a is None else (a.func, a.arg, a.tls)
+        if self.unwinder.bound:
+            loader.enter_i32s(self.unwinder, func, slot, *args)
         else:
-            loader.call_i32s(self.exports[THREAD_START], self.context_address, slot, a.func,
-                             a.arg, a.tls)
+            loader.call_i32s(func, self.context_address, slot, *args)
 
 
 # What each host thread runs (cage.serve sets it): `cage`, and `thread`, its CageThread

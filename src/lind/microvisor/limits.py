@@ -86,6 +86,13 @@ MIN_STACK = 64 << 10
 
 RLIM_INFINITY = (1 << 64) - 1
 
+# ------------------------------------------------------------ setjmp's jump points
+
+# What a cage whose setjmp goes through Asyncify (it forks) keeps of them (threei.JumpPoints):
+# their frames are host memory outside its budget.
+JUMP_POINTS = 1024
+JUMP_POINT_BYTES = 16 << 20
+
 
 def check_new_limit(soft: int, hard: int, current_hard: int) -> None:
     """What setrlimit accepts from an unprivileged process: lower anything, raise the

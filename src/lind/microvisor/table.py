@@ -277,8 +277,8 @@ SYSCALLS: dict[int, Syscall] = {
         Syscall(230, "clock_nanosleep", t.sys_clock_nanosleep, threei.FAST_CLOCK_NANOSLEEP),
         Syscall(318, "getrandom", t.sys_getrandom, threei.FAST_GETRANDOM),
         # Lind-private: setjmp/longjmp by unwinding and rewinding the wasm stack
-        Syscall(p.SETJMP, "setjmp", p.sys_setjmp),
-        Syscall(p.LONGJMP, "longjmp", p.sys_longjmp),
+        Syscall(p.SETJMP, "setjmp", p.sys_setjmp, threei.FAST_SETJMP),
+        Syscall(p.LONGJMP, "longjmp", p.sys_longjmp, threei.FAST_LONGJMP),
         # Lind-private: posix_spawn's child, started afresh (no fork)
         Syscall(abi.SPAWN, "spawn", p.sys_spawn),
         Syscall(abi.SPAWN_PLAN, "spawn_plan", p.sys_spawn_plan),

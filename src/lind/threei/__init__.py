@@ -38,6 +38,8 @@ Memory = _impl.Memory
 Slot = _impl.Slot
 SlotRef = _impl.SlotRef   # the Slot an instance's calls go to (its imports' env)
 MaskCell = _impl.MaskCell  # a thread's blocked signals, which the trampoline may change
+JumpPoints = _impl.JumpPoints   # a cage's setjmp jump points, by the token in a jmp_buf
+Unwinder = _impl.Unwinder  # an instance's Asyncify state; setjmp/longjmp run in C through it
 Grate = _impl.Grate
 Mounts = _impl.Mounts     # a file system's mounts, for the opens the trampoline makes
 GrateHandler = _impl.GrateHandler
@@ -72,6 +74,8 @@ FAST_CLOCK_GETTIME: int = _impl.FAST_CLOCK_GETTIME
 FAST_GETRANDOM: int = _impl.FAST_GETRANDOM
 FAST_NANOSLEEP: int = _impl.FAST_NANOSLEEP
 FAST_CLOCK_NANOSLEEP: int = _impl.FAST_CLOCK_NANOSLEEP
+FAST_SETJMP: int = _impl.FAST_SETJMP
+FAST_LONGJMP: int = _impl.FAST_LONGJMP
 FUTEX_WOKEN: int = _impl.FUTEX_WOKEN                      # Slot.futex_wait's outcomes
 FUTEX_WAKE_FD_WRITTEN: int = _impl.FUTEX_WAKE_FD_WRITTEN  # (drain the fd, then decide)
 IO_PLAIN: int = _impl.IO_PLAIN      # how a mirrored fd's read or write may block
@@ -121,6 +125,10 @@ if ACCELERATED:
         ctypes.cast(wt._wasmtime_func_call_unchecked, ctypes.c_void_p).value,
         ctypes.cast(wt._wasmtime_error_delete, ctypes.c_void_p).value,
         ctypes.cast(wt._wasm_trap_delete, ctypes.c_void_p).value,
+        ctypes.cast(wt._wasmtime_global_get, ctypes.c_void_p).value,
+        ctypes.cast(wt._wasmtime_global_set, ctypes.c_void_p).value,
+        ctypes.sizeof(wt.wasmtime_val_t),
+        ctypes.sizeof(wt.wasmtime_global_t),
     )
     _ENTRY = ctypes.cast(_impl.entry_address(), wt.wasmtime_func_unchecked_callback_t)
 else:

@@ -19,6 +19,7 @@
 #define _GNU_SOURCE        /* preadv2, RWF_NOWAIT */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
+#include <structmember.h>   /* T_UINT, T_BOOL */
 #include <errno.h>
 #include <stdint.h>
 #include <string.h>
@@ -126,6 +127,8 @@ enum {
     FAST_GETRANDOM, /* getrandom: the host's, into the cage's buffer */
     FAST_NANOSLEEP, /* nanosleep and clock_nanosleep of the realtime, monotonic and boot */
     FAST_CLOCK_NANOSLEEP, /* clocks: here until woken (see "sleeps"); others Python's */
+    FAST_SETJMP,    /* setjmp and longjmp through Asyncify, in an instance entered by */
+    FAST_LONGJMP,   /* Unwinder.enter (see "setjmp and longjmp"); else Python */
     FAST_COUNT
 };
 
@@ -926,6 +929,7 @@ typedef struct {
 } GrateObject;
 
 static PyTypeObject GrateType;
+static PyTypeObject SlotType;
 
 static PyObject *Grate_new(PyTypeObject *type, PyObject *args, PyObject *kw)
 {
@@ -1920,6 +1924,7 @@ static PyObject *Slot_resume(SlotObject *s, PyObject *unused)
 }
 
 static int64_t call_python(SlotObject *s, Entry *e, const int64_t *a);
+static int64_t call_python_handler(SlotObject *s, Entry *e, const int64_t *a);
 
 /* Host fds the fast paths are using. A fast path takes the host fd a mirror names and
  * makes its calls on it without the GIL, while another thread of the cage may close
@@ -3696,6 +3701,869 @@ static int fast_sigprocmask(SlotObject *s, MemoryObject *m, const int64_t *a, in
     return 1;
 }
 
+/* ---------------------------------------------------------- setjmp and longjmp
+ *
+ * In a program that forks, Asyncify also carries setjmp and longjmp (calls 1020 and 1021):
+ * setjmp unwinds the wasm stack out of the instance, keeps the frames unwound as a jump
+ * point, and rewinds them so that the call returns 0; longjmp unwinds and rewinds the
+ * frames of a jump point, whose setjmp then returns the value. Through the Python
+ * handlers each cost 10-20 us of Python per call (a script making many pcalls in Lua
+ * built with fork took 53 s instead of 1.2 s). Here, when the instance was entered by
+ * Unwinder.enter on this host thread and nothing but wasm lies between (no Python
+ * handler, no epoch tick's Python), the whole cycle runs without the GIL: the call starts
+ * the unwind, Unwinder.enter sees the export return, keeps or restores the frames, starts
+ * the rewind and calls the export again, and the rewound call returns the result. The
+ * first setjmp of an instance, and any other case, is the Python handler's, which uses
+ * the same jump points (JumpPoints), so the two can take each other's over.
+ *
+ * The frames are the cage's own bytes, in its memory: every host access is bounds
+ * checked, and a header or token the program spoiled only ends that program. */
+
+/* Wasmtime C API shapes for globals: wasmtime_global_t and wasmtime_val_t (init checks
+ * their sizes against wasmtime-py's). */
+typedef struct {
+    uint64_t store_id;
+    uint32_t private1, private2, private3;
+} wt_global_t;
+
+typedef struct {
+    uint8_t kind;
+    union {
+        int32_t i32;
+        int64_t i64;
+        uint8_t bytes[24];
+    } of;
+} wt_val_t;
+
+#define WT_I32 0
+typedef void (*wt_global_get_fn)(void *ctx, const wt_global_t *global, wt_val_t *out);
+typedef void *(*wt_global_set_fn)(void *ctx, const wt_global_t *global, const wt_val_t *val);
+static wt_global_get_fn global_get;
+static wt_global_set_fn global_set;
+
+/* One jump point's frames, shared by the copies fork makes of the cage's points. */
+typedef struct {
+    uint32_t refs;       /* changed under the lock of every JumpPoints holding it */
+    uint32_t len;
+    uint8_t bytes[];
+} Frames;
+
+static void frames_let_go(Frames *f)
+{
+    if (f && __atomic_sub_fetch(&f->refs, 1, __ATOMIC_ACQ_REL) == 0)
+        PyMem_RawFree(f);
+}
+
+#define JUMP_BUCKETS 2048        /* tokens are consecutive: token % JUMP_BUCKETS spreads */
+#define NO_POINT (-1)
+
+typedef struct {
+    uint64_t token;
+    Frames *frames;
+    uint32_t stack_pointer;
+    uint32_t env;                /* the jmp_buf its setjmp filled */
+    int older, newer;            /* the list from least to most recently used */
+    int chain;                   /* the next point in its bucket, or the next free one */
+    int env_chain;               /* while `latest`: the next latest point in its env bucket */
+    char latest;                 /* the last point setjmp filled its jmp_buf with */
+} JumpPoint;
+
+/* A program's outermost jump point (an interpreter's top-level error handler) must
+ * outlive the thousands of points its protected calls make after it, where plain LRU
+ * forgets it. A setjmp into a jmp_buf supersedes the point the buffer held; made at the
+ * same stack depth as that one or above it (its stack pointer no lower), it proves that
+ * point's function has returned (the next pcall at the same depth), which goes to the
+ * least recently used end, the first to go when room is needed. Made deeper (a nested
+ * TRY over one global jmp_buf, whose outer point a saved copy of the buffer's bytes
+ * will jump to, as C allows), it leaves that point where it is. */
+typedef struct {
+    int buckets[JUMP_BUCKETS];
+    int env_buckets[JUMP_BUCKETS];   /* the latest point of each jmp_buf */
+    int oldest, newest, free_list, count;
+    uint64_t bytes;                  /* of the frames held */
+    JumpPoint points[];              /* the JumpPoints' most */
+} PointTable;
+
+#define ENV_BUCKET(env) (((env) >> 3) % JUMP_BUCKETS)
+
+/* A cage's jump points by token: what setjmp kept, for longjmp. The threads of a cage
+ * share it, and the trampoline uses it without the GIL: every use holds `lock`. */
+typedef struct {
+    PyObject_HEAD
+    pthread_mutex_t lock;
+    PointTable *table;           /* made at the first save */
+    uint64_t next_token;
+    int most;                    /* points kept: past it the least recently used go */
+    uint64_t most_bytes;         /* of their frames (host memory outside the cage's budget) */
+} JumpPointsObject;
+
+static PyTypeObject JumpPointsType;
+
+static PointTable *point_table_new(int most)
+{
+    PointTable *t = PyMem_RawMalloc(sizeof *t + (size_t)most * sizeof(JumpPoint));
+    if (!t)
+        return NULL;
+    for (int i = 0; i < JUMP_BUCKETS; i++)
+        t->buckets[i] = t->env_buckets[i] = NO_POINT;
+    for (int i = 0; i < most; i++)
+        t->points[i].chain = i + 1 < most ? i + 1 : NO_POINT;
+    t->free_list = 0;
+    t->oldest = t->newest = NO_POINT;
+    t->count = 0;
+    t->bytes = 0;
+    return t;
+}
+
+static int point_find(PointTable *t, uint64_t token)
+{
+    if (!t)
+        return NO_POINT;
+    for (int i = t->buckets[token % JUMP_BUCKETS]; i != NO_POINT; i = t->points[i].chain)
+        if (t->points[i].token == token)
+            return i;
+    return NO_POINT;
+}
+
+static void point_unlink(PointTable *t, int i)
+{
+    JumpPoint *p = &t->points[i];
+    if (p->older != NO_POINT)
+        t->points[p->older].newer = p->newer;
+    else
+        t->oldest = p->newer;
+    if (p->newer != NO_POINT)
+        t->points[p->newer].older = p->older;
+    else
+        t->newest = p->older;
+}
+
+/* Put point i at the most recently used end of the list, or at the least. */
+static void point_link(PointTable *t, int i, int newest)
+{
+    JumpPoint *p = &t->points[i];
+    int *end = newest ? &t->newest : &t->oldest, *other_end = newest ? &t->oldest : &t->newest;
+    *(newest ? &p->older : &p->newer) = *end;
+    *(newest ? &p->newer : &p->older) = NO_POINT;
+    if (*end != NO_POINT) {
+        JumpPoint *was = &t->points[*end];
+        *(newest ? &was->newer : &was->older) = i;
+    } else {
+        *other_end = i;
+    }
+    *end = i;
+}
+
+static void point_not_latest(PointTable *t, int i)
+{
+    JumpPoint *p = &t->points[i];
+    if (!p->latest)
+        return;
+    int *at = &t->env_buckets[ENV_BUCKET(p->env)];
+    while (*at != i)
+        at = &t->points[*at].env_chain;
+    *at = p->env_chain;
+    p->latest = 0;
+}
+
+static void point_remove(PointTable *t, int i)
+{
+    JumpPoint *p = &t->points[i];
+    point_not_latest(t, i);
+    int *at = &t->buckets[p->token % JUMP_BUCKETS];
+    while (*at != i)
+        at = &t->points[*at].chain;
+    *at = p->chain;
+    point_unlink(t, i);
+    t->bytes -= p->frames->len;
+    frames_let_go(p->frames);
+    p->frames = NULL;
+    p->chain = t->free_list;
+    t->free_list = i;
+    t->count--;
+}
+
+/* Under the lock: keep `frames` (taken over) as point `token` of jmp_buf `env`, the
+ * latest one setjmp filled it with if `latest`. */
+static void points_add_locked(JumpPointsObject *j, uint64_t token, Frames *frames,
+                              uint32_t stack_pointer, uint32_t env, int latest)
+{
+    PointTable *t = j->table;
+    for (int k = latest ? t->env_buckets[ENV_BUCKET(env)] : NO_POINT; k != NO_POINT;
+         k = t->points[k].env_chain) {
+        if (t->points[k].env == env) {
+            point_not_latest(t, k);
+            if (t->points[k].stack_pointer <= stack_pointer) {   /* returned: first to go */
+                point_unlink(t, k);
+                point_link(t, k, 0);
+            }
+            break;
+        }
+    }
+    while (t->count && (t->free_list == NO_POINT || t->bytes + frames->len > j->most_bytes))
+        point_remove(t, t->oldest);
+    int i = t->free_list;
+    JumpPoint *p = &t->points[i];
+    t->free_list = p->chain;
+    p->token = token;
+    p->frames = frames;
+    p->stack_pointer = stack_pointer;
+    p->env = env;
+    p->latest = (char)latest;
+    if (latest) {
+        p->env_chain = t->env_buckets[ENV_BUCKET(env)];
+        t->env_buckets[ENV_BUCKET(env)] = i;
+    }
+    p->chain = t->buckets[p->token % JUMP_BUCKETS];
+    t->buckets[p->token % JUMP_BUCKETS] = i;
+    point_link(t, i, 1);
+    t->count++;
+    t->bytes += frames->len;
+}
+
+/* Keep `len` bytes at `bytes` with the stack pointer as jmp_buf `env`'s point: the new
+ * point's token, or 0 when the host has no memory for it. Without the GIL. */
+static uint64_t points_save(JumpPointsObject *j, const uint8_t *bytes, uint32_t len,
+                            uint32_t stack_pointer, uint32_t env)
+{
+    Frames *f = PyMem_RawMalloc(sizeof *f + len);
+    if (!f)
+        return 0;
+    f->refs = 1;
+    f->len = len;
+    memcpy(f->bytes, bytes, len);
+    pthread_mutex_lock(&j->lock);
+    if (!j->table && !(j->table = point_table_new(j->most))) {
+        pthread_mutex_unlock(&j->lock);
+        PyMem_RawFree(f);
+        return 0;
+    }
+    uint64_t token = j->next_token++;
+    points_add_locked(j, token, f, stack_pointer, env, 1);
+    pthread_mutex_unlock(&j->lock);
+    return token;
+}
+
+/* The frames (held: let go of them) and stack pointer of point `token`, now the most
+ * recently used; NULL if there is none. Without the GIL. */
+static Frames *points_take(JumpPointsObject *j, uint64_t token, uint32_t *stack_pointer)
+{
+    pthread_mutex_lock(&j->lock);
+    int i = point_find(j->table, token);
+    Frames *f = NULL;
+    if (i != NO_POINT) {
+        JumpPoint *p = &j->table->points[i];
+        point_unlink(j->table, i);
+        point_link(j->table, i, 1);
+        f = p->frames;
+        __atomic_add_fetch(&f->refs, 1, __ATOMIC_ACQ_REL);
+        *stack_pointer = p->stack_pointer;
+    }
+    pthread_mutex_unlock(&j->lock);
+    return f;
+}
+
+static int points_have(JumpPointsObject *j, uint64_t token)
+{
+    pthread_mutex_lock(&j->lock);
+    int found = point_find(j->table, token) != NO_POINT;
+    pthread_mutex_unlock(&j->lock);
+    return found;
+}
+
+static void points_clear_locked(JumpPointsObject *j)
+{
+    PointTable *t = j->table;
+    if (!t)
+        return;
+    for (int i = t->oldest; i != NO_POINT; i = t->points[i].newer)
+        frames_let_go(t->points[i].frames);
+    PyMem_RawFree(t);
+    j->table = NULL;
+}
+
+static PyObject *JumpPoints_new(PyTypeObject *type, PyObject *args, PyObject *kw)
+{
+    unsigned long long first, most_bytes;
+    int most;
+    if (!PyArg_ParseTuple(args, "KiK", &first, &most, &most_bytes))
+        return NULL;
+    if (most < 1 || most > (1 << 20)) {
+        PyErr_SetString(PyExc_ValueError, "JumpPoints: keep 1 to 2**20 points");
+        return NULL;
+    }
+    JumpPointsObject *j = (JumpPointsObject *)type->tp_alloc(type, 0);
+    if (!j)
+        return NULL;
+    pthread_mutex_init(&j->lock, NULL);
+    j->table = NULL;
+    j->next_token = first ? first : 1;
+    j->most = most;
+    j->most_bytes = most_bytes;
+    return (PyObject *)j;
+}
+
+static void JumpPoints_dealloc(JumpPointsObject *j)
+{
+    points_clear_locked(j);
+    pthread_mutex_destroy(&j->lock);
+    Py_TYPE(j)->tp_free((PyObject *)j);
+}
+
+static PyObject *JumpPoints_save(JumpPointsObject *j, PyObject *args)
+{
+    Py_buffer frames;
+    unsigned int stack_pointer, env;
+    if (!PyArg_ParseTuple(args, "y*II", &frames, &stack_pointer, &env))
+        return NULL;
+    uint64_t token = frames.len <= UINT32_MAX
+        ? points_save(j, frames.buf, (uint32_t)frames.len, stack_pointer, env) : 0;
+    PyBuffer_Release(&frames);
+    if (!token)
+        return PyErr_NoMemory();
+    return PyLong_FromUnsignedLongLong(token);
+}
+
+static PyObject *JumpPoints_take(JumpPointsObject *j, PyObject *arg)
+{
+    uint64_t token = PyLong_AsUnsignedLongLongMask(arg);
+    if (PyErr_Occurred())
+        return NULL;
+    uint32_t stack_pointer;
+    Frames *f = points_take(j, token, &stack_pointer);
+    if (!f)
+        Py_RETURN_NONE;
+    PyObject *r = Py_BuildValue("(y#I)", (const char *)f->bytes, (Py_ssize_t)f->len,
+                                stack_pointer);
+    frames_let_go(f);
+    return r;
+}
+
+static int JumpPoints_contains(JumpPointsObject *j, PyObject *arg)
+{
+    if (!PyLong_Check(arg))
+        return 0;
+    uint64_t token = PyLong_AsUnsignedLongLongMask(arg);
+    if (PyErr_Occurred())
+        return -1;
+    return points_have(j, token);
+}
+
+static Py_ssize_t JumpPoints_len(JumpPointsObject *j)
+{
+    pthread_mutex_lock(&j->lock);
+    Py_ssize_t n = j->table ? j->table->count : 0;
+    pthread_mutex_unlock(&j->lock);
+    return n;
+}
+
+static PyObject *JumpPoints_copy(JumpPointsObject *j, PyObject *unused)
+{
+    JumpPointsObject *c = (JumpPointsObject *)JumpPointsType.tp_alloc(&JumpPointsType, 0);
+    if (!c)
+        return NULL;
+    pthread_mutex_init(&c->lock, NULL);
+    c->table = NULL;
+    pthread_mutex_lock(&j->lock);
+    c->next_token = j->next_token;
+    c->most = j->most;
+    c->most_bytes = j->most_bytes;
+    if (j->table && !(c->table = point_table_new(c->most))) {
+        pthread_mutex_unlock(&j->lock);
+        Py_DECREF(c);
+        return PyErr_NoMemory();
+    }
+    if (j->table) {
+        for (int i = j->table->oldest; i != NO_POINT; i = j->table->points[i].newer) {
+            JumpPoint *p = &j->table->points[i];
+            __atomic_add_fetch(&p->frames->refs, 1, __ATOMIC_ACQ_REL);
+            points_add_locked(c, p->token, p->frames, p->stack_pointer, p->env, p->latest);
+        }
+    }
+    pthread_mutex_unlock(&j->lock);
+    return (PyObject *)c;
+}
+
+static PyObject *JumpPoints_clear(JumpPointsObject *j, PyObject *unused)
+{
+    pthread_mutex_lock(&j->lock);
+    points_clear_locked(j);
+    pthread_mutex_unlock(&j->lock);
+    Py_RETURN_NONE;
+}
+
+static PyMethodDef JumpPoints_methods[] = {
+    {"save", (PyCFunction)JumpPoints_save, METH_VARARGS,
+     "save(frames, stack_pointer, env) -> token of jmp_buf env's new point (the least "
+     "recently used go, superseded ones first)"},
+    {"take", (PyCFunction)JumpPoints_take, METH_O,
+     "take(token) -> (frames, stack_pointer), now the most recently used; None if gone"},
+    {"copy", (PyCFunction)JumpPoints_copy, METH_NOARGS, "fork's copy: the same points and tokens"},
+    {"clear", (PyCFunction)JumpPoints_clear, METH_NOARGS, "forget every point (exec)"},
+    {NULL}
+};
+
+static PySequenceMethods JumpPoints_as_sequence = {
+    .sq_length = (lenfunc)JumpPoints_len,
+    .sq_contains = (objobjproc)JumpPoints_contains,
+};
+
+static PyTypeObject JumpPointsType = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "lind.threei._accel.JumpPoints",
+    .tp_basicsize = sizeof(JumpPointsObject),
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_doc = "A cage's setjmp jump points by token: JumpPoints(first_token, most, most_bytes)",
+    .tp_new = JumpPoints_new,
+    .tp_dealloc = (destructor)JumpPoints_dealloc,
+    .tp_methods = JumpPoints_methods,
+    .tp_as_sequence = &JumpPoints_as_sequence,
+};
+
+/* What the trampoline is doing to an instance's stack for a setjmp or longjmp. */
+enum { JUMP_NONE, JUMP_SAVE, JUMP_RESTORE };
+
+/* One instance's unwinds (a cage thread's): the Asyncify buffer, whether its stack is
+ * being rewound (by the trampoline or by Python: `rewinding`), and what the trampoline
+ * needs to unwind it by itself once bound to the instance's exports. */
+typedef struct {
+    PyObject_HEAD
+    uint32_t buffer;             /* guest address of the Asyncify buffer; 0: none yet */
+    uint32_t buffer_size;
+    char rewinding;              /* a T_BOOL member */
+    int rewind_here;             /* the rewind is the trampoline's, which ends it */
+    int pending;                 /* JUMP_*: an unwind the trampoline started */
+    uint32_t env;                /* JUMP_SAVE: where the token goes */
+    uint64_t token;              /* JUMP_RESTORE: the point, and what setjmp returns */
+    int64_t value;
+    int64_t result;              /* what the rewound setjmp returns */
+    void *ctx;                   /* bound: the instance's store context, else NULL */
+    wt_func_t start_unwind, stop_unwind, start_rewind, stop_rewind;
+    wt_global_t stack_pointer;
+    JumpPointsObject *points;
+    const SlotObject *slot;      /* while entered: the slot its calls go to (compared) */
+} UnwinderObject;
+
+/* The instance this host thread entered through Unwinder.enter, while nothing but wasm
+ * runs above that entry (hidden while Python runs: call_python, the epoch tick). */
+static __thread UnwinderObject *entered;
+
+static PyObject *Unwinder_new(PyTypeObject *type, PyObject *args, PyObject *kw)
+{
+    UnwinderObject *u = (UnwinderObject *)type->tp_alloc(type, 0);
+    return (PyObject *)u;     /* zeroed: unbound, nothing pending */
+}
+
+static void Unwinder_dealloc(UnwinderObject *u)
+{
+    Py_CLEAR(u->points);
+    Py_TYPE(u)->tp_free((PyObject *)u);
+}
+
+static int copy_func(PyObject *address, wt_func_t *out)
+{
+    const wt_func_t *f = PyLong_AsVoidPtr(address);
+    if (!f) {
+        if (!PyErr_Occurred())
+            PyErr_SetString(PyExc_ValueError, "no function");
+        return -1;
+    }
+    *out = *f;
+    return 0;
+}
+
+/* bind(context, start_unwind, stop_unwind, start_rewind, stop_rewind, stack_pointer,
+ * points, buffer_size): the addresses of the instance's Asyncify exports (their
+ * wasmtime_func_t) and stack-pointer global (its wasmtime_global_t), copied. */
+static PyObject *Unwinder_bind(UnwinderObject *u, PyObject *args)
+{
+    PyObject *ctx, *funcs[4], *sp;
+    JumpPointsObject *points;
+    unsigned int buffer_size;
+    if (!PyArg_ParseTuple(args, "OOOOOOO!I", &ctx, &funcs[0], &funcs[1], &funcs[2], &funcs[3],
+                          &sp, &JumpPointsType, &points, &buffer_size))
+        return NULL;
+    void *context = PyLong_AsVoidPtr(ctx);
+    const wt_global_t *global = PyLong_AsVoidPtr(sp);
+    if (PyErr_Occurred())
+        return NULL;
+    if (!context || !global || buffer_size < 16) {
+        PyErr_SetString(PyExc_ValueError, "bind: no store, global or buffer");
+        return NULL;
+    }
+    wt_func_t f[4];
+    for (int i = 0; i < 4; i++)
+        if (copy_func(funcs[i], &f[i]))
+            return NULL;
+    u->start_unwind = f[0];
+    u->stop_unwind = f[1];
+    u->start_rewind = f[2];
+    u->stop_rewind = f[3];
+    u->stack_pointer = *global;
+    u->buffer_size = buffer_size;
+    Py_XSETREF(u->points, (JumpPointsObject *)Py_NewRef(points));
+    u->ctx = context;
+    Py_RETURN_NONE;
+}
+
+static PyObject *Unwinder_reset(UnwinderObject *u, PyObject *unused)
+{
+    u->ctx = NULL;
+    u->buffer = 0;
+    u->rewinding = u->rewind_here = 0;
+    u->pending = JUMP_NONE;
+    Py_CLEAR(u->points);
+    Py_RETURN_NONE;
+}
+
+/* Call one of the instance's Asyncify exports (`arg`, ignored by those without one): 0, else -1
+ * with the failure in *err / *trap. */
+static int asyncify_call(UnwinderObject *u, const wt_func_t *f, uint32_t arg, void **err,
+                         void **trap)
+{
+    wt_val_raw_t v[1];
+    v[0].i64 = 0;
+    v[0].i32 = (int32_t)arg;
+    *trap = NULL;
+    *err = func_call_unchecked(u->ctx, f, v, 1, trap);
+    return *err || *trap ? -1 : 0;
+}
+
+static void drop_failure(void *err, void *trap)
+{
+    if (err)
+        error_delete(err);
+    if (trap)
+        trap_delete(trap);
+}
+
+/* The buffer's header: where the frames end (Asyncify's current pointer), and its end. */
+static int set_buffer_header(UnwinderObject *u, MemoryObject *m, uint32_t current)
+{
+    uint64_t at = u->buffer;
+    if (!at || !memory_in_bounds(m, at, u->buffer_size))
+        return -1;
+    uint32_t header[2] = {current, (uint32_t)(at + u->buffer_size)};
+    memcpy(m->base + at, header, sizeof header);
+    return 0;
+}
+
+/* From the call: unwind the stack for a setjmp (JUMP_SAVE) or longjmp (JUMP_RESTORE).
+ * 1 with the call's result, or 0 to let the Python handler do it. */
+static int begin_jump(UnwinderObject *u, MemoryObject *m, int kind, int64_t *result)
+{
+    if (set_buffer_header(u, m, u->buffer + 8))
+        return 0;
+    void *err, *trap;
+    if (asyncify_call(u, &u->start_unwind, u->buffer, &err, &trap)) {
+        drop_failure(err, trap);       /* stopped at a tick: killed, or a bug */
+        *result = -EINTR;
+        return 1;
+    }
+    u->pending = kind;
+    *result = 0;
+    return 1;
+}
+
+static int fast_setjmp(SlotObject *s, MemoryObject *m, const int64_t *a, int64_t *result)
+{
+    UnwinderObject *u = entered;
+    if (!u || u->slot != s || !u->ctx || !u->buffer || !m || m->readonly || u->pending)
+        return 0;
+    if (u->rewinding) {
+        if (!u->rewind_here)
+            return 0;                  /* Python's rewind: its handler ends it */
+        void *err, *trap;
+        u->rewinding = u->rewind_here = 0;
+        if (asyncify_call(u, &u->stop_rewind, 0, &err, &trap)) {
+            drop_failure(err, trap);
+            *result = -EINTR;
+            return 1;
+        }
+        *result = u->result;
+        return 1;
+    }
+    uint64_t env = (uint64_t)a[0];
+    if (!memory_in_bounds(m, env, 8)) {
+        *result = -EFAULT;
+        return 1;
+    }
+    u->env = (uint32_t)env;
+    return begin_jump(u, m, JUMP_SAVE, result);
+}
+
+static int fast_longjmp(SlotObject *s, MemoryObject *m, const int64_t *a, int64_t *result)
+{
+    UnwinderObject *u = entered;
+    if (!u || u->slot != s || !u->ctx || !u->buffer || !m || m->readonly || u->pending ||
+        u->rewinding)
+        return 0;
+    uint64_t env = (uint64_t)a[0], token;
+    if (!memory_in_bounds(m, env, 8)) {
+        *result = -EFAULT;
+        return 1;
+    }
+    memcpy(&token, m->base + env, sizeof token);
+    if (!points_have(u->points, token)) {
+        *result = -EINVAL;             /* as the handler: a jmp_buf no setjmp filled */
+        return 1;
+    }
+    u->token = token;
+    u->value = a[1];
+    return begin_jump(u, m, JUMP_RESTORE, result);
+}
+
+/* The stack is out: keep or restore the frames and start the rewind. 0, or -1 with
+ * the failure in *err / *trap (a stop whose message says what went wrong). */
+static int finish_jump(UnwinderObject *u, SlotObject *s, void **err, void **trap)
+{
+    int kind = u->pending;
+    u->pending = JUMP_NONE;
+    if (asyncify_call(u, &u->stop_unwind, 0, err, trap))
+        return -1;
+    MemoryObject *m = s->memory;
+    const char *spoiled = NULL;
+    uint64_t at = u->buffer;
+    if (!m || !memory_in_bounds(m, at, u->buffer_size)) {
+        spoiled = "the stack's unwound frames are out of its memory";
+    } else if (kind == JUMP_SAVE) {
+        uint32_t current;
+        memcpy(&current, m->base + at, sizeof current);
+        wt_val_t sp;
+        memset(&sp, 0, sizeof sp);
+        global_get(u->ctx, &u->stack_pointer, &sp);
+        uint64_t token;
+        if (current < at + 8 || current > at + u->buffer_size)
+            spoiled = "setjmp: the program overwrote its unwound frames";
+        else if (!memory_in_bounds(m, u->env, 8))
+            spoiled = "setjmp: its jmp_buf is out of its memory";
+        else if (!(token = points_save(u->points, m->base + at + 8,
+                                       (uint32_t)(current - at - 8), (uint32_t)sp.of.i32,
+                                       u->env)))
+            spoiled = "setjmp: the host is out of memory for its frames";
+        else
+            memcpy(m->base + u->env, &token, sizeof token);
+        u->result = 0;
+    } else {
+        uint32_t stack_pointer;
+        Frames *f = points_take(u->points, u->token, &stack_pointer);
+        if (!f) {
+            spoiled = "longjmp: its jump point was forgotten meanwhile";
+        } else if (f->len > u->buffer_size - 8) {
+            spoiled = "longjmp: its frames do not fit the buffer";
+        } else {
+            memcpy(m->base + at + 8, f->bytes, f->len);
+            set_buffer_header(u, m, (uint32_t)(at + 8 + f->len));
+            wt_val_t sp;
+            memset(&sp, 0, sizeof sp);
+            sp.kind = WT_I32;
+            sp.of.i32 = (int32_t)stack_pointer;
+            void *failed = global_set(u->ctx, &u->stack_pointer, &sp);
+            if (failed) {
+                error_delete(failed);
+                spoiled = "longjmp: its stack pointer cannot be set";
+            }
+        }
+        frames_let_go(f);
+        u->result = u->value ? u->value : 1;
+    }
+    if (spoiled) {                     /* the cage's stop, told as the trampoline's */
+        PyGILState_STATE g = PyGILState_Ensure();
+        Py_XSETREF(stop_text, PyUnicode_FromString(spoiled));
+        PyErr_Clear();
+        PyGILState_Release(g);
+        stop_made = STOP_CAGE;
+        stop_slot = s;
+        *err = NULL;
+        *trap = trap_new(spoiled, strlen(spoiled));
+        return -1;
+    }
+    u->rewinding = u->rewind_here = 1;
+    if (asyncify_call(u, &u->start_rewind, (uint32_t)at, err, trap)) {
+        u->rewinding = u->rewind_here = 0;
+        return -1;
+    }
+    return 0;
+}
+
+#define CALL_EXPORT_ARGS 8
+
+/* Call export `func` of the instance whose context is `ctx` with `n` i32 `args`, without
+ * the GIL; with `u`, the trampoline's setjmp and longjmp run here. None; the stop's
+ * message (str) when the trampoline stopped the instance, whose calls go to `slot`;
+ * else the (error, trap) addresses of the failure. */
+static PyObject *call_wasm(void *ctx, wt_func_t func, const wt_val_raw_t *args, size_t n,
+                           const void *slot, UnwinderObject *u)
+{
+    void *trap = NULL, *err;
+    stop_made = STOP_NONE;         /* one made before, out of this call */
+    stop_slot = NULL;
+    Py_CLEAR(stop_text);
+    UnwinderObject *outer = entered;
+    Py_BEGIN_ALLOW_THREADS
+    if (u)
+        u->slot = slot;
+    for (;;) {
+        wt_val_raw_t vals[CALL_EXPORT_ARGS];
+        memcpy(vals, args, sizeof vals);
+        entered = u;
+        err = func_call_unchecked(ctx, &func, vals, n ? n : 1, &trap);
+        entered = outer;
+        if (err || trap || !u || u->pending == JUMP_NONE)
+            break;
+        if (finish_jump(u, (SlotObject *)slot, &err, &trap))
+            break;
+    }
+    if (u)
+        u->slot = NULL;
+    Py_END_ALLOW_THREADS
+    int stop = stop_slot == slot ? stop_made : STOP_NONE;
+    stop_made = STOP_NONE;
+    stop_slot = NULL;
+    if (!err && !trap)
+        Py_RETURN_NONE;
+    if (stop != STOP_NONE) {       /* the trampoline's own stop: its message is known */
+        drop_failure(err, trap);
+        PyObject *text = stop == STOP_THREAD ? PyUnicode_FromString("thread exit")
+                         : stop_text ? Py_NewRef(stop_text) : PyUnicode_FromString("cage stopped");
+        Py_CLEAR(stop_text);
+        return text;
+    }
+    return Py_BuildValue("(KK)", (unsigned long long)(uintptr_t)err,
+                         (unsigned long long)(uintptr_t)trap);
+}
+
+/* The i32 arguments args[first:] (at most CALL_EXPORT_ARGS) into vals: their count, or -1. */
+static Py_ssize_t i32_args(PyObject *const *args, Py_ssize_t first, Py_ssize_t nargs,
+                           wt_val_raw_t *vals)
+{
+    memset(vals, 0, sizeof(wt_val_raw_t) * CALL_EXPORT_ARGS);
+    if (nargs - first > CALL_EXPORT_ARGS) {
+        PyErr_SetString(PyExc_TypeError, "at most 8 arguments");
+        return -1;
+    }
+    for (Py_ssize_t i = first; i < nargs; i++) {
+        long long v = PyLong_AsLongLong(args[i]);
+        if (v == -1 && PyErr_Occurred())
+            return -1;
+        vals[i - first].i32 = (int32_t)(uint32_t)v;      /* the low 32 bits, as wasm's i32 */
+    }
+    return nargs - first;
+}
+
+/* call_export(context, func, slot, *i32 args) -> call_wasm's outcome.
+ * Calls a wasm export that takes i32s and returns nothing, `func` the address of its
+ * wasmtime_func_t, without the GIL. What entering a thread and each of Asyncify's
+ * exports around a fork cost in ctypes' conversions was more than the call. */
+static PyObject *mod_call_export(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs < 3) {
+        PyErr_SetString(PyExc_TypeError, "call_export(context, func, slot, *args)");
+        return NULL;
+    }
+    void *ctx = PyLong_AsVoidPtr(args[0]);
+    const wt_func_t *where = PyLong_AsVoidPtr(args[1]);
+    if (PyErr_Occurred())
+        return NULL;
+    if (!ctx || !where) {
+        PyErr_SetString(PyExc_ValueError, "call_export: no store or function");
+        return NULL;
+    }
+    wt_val_raw_t vals[CALL_EXPORT_ARGS];
+    Py_ssize_t n = i32_args(args, 3, nargs, vals);
+    if (n < 0)
+        return NULL;
+    return call_wasm(ctx, *where, vals, (size_t)n, args[2], NULL);
+}
+
+/* enter(func, slot, *i32 args): call_export into the bound instance, where the
+ * trampoline may unwind and rewind the stack for setjmp and longjmp. */
+static PyObject *Unwinder_enter(UnwinderObject *u, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs < 2 || !PyObject_TypeCheck(args[1], &SlotType)) {
+        PyErr_SetString(PyExc_TypeError, "enter(func, slot, *args)");
+        return NULL;
+    }
+    if (!u->ctx) {
+        PyErr_SetString(PyExc_ValueError, "enter: not bound to an instance");
+        return NULL;
+    }
+    const wt_func_t *where = PyLong_AsVoidPtr(args[0]);
+    if (!where) {
+        if (!PyErr_Occurred())
+            PyErr_SetString(PyExc_ValueError, "enter: no function");
+        return NULL;
+    }
+    wt_val_raw_t vals[CALL_EXPORT_ARGS];
+    Py_ssize_t n = i32_args(args, 2, nargs, vals);
+    if (n < 0)
+        return NULL;
+    return call_wasm(u->ctx, *where, vals, (size_t)n, args[1], u);
+}
+
+/* take_rewind_result() -> what the setjmp the trampoline is rewinding to returns, or
+ * None when the rewind is Python's: the call reached a handler (a grate took setjmp
+ * but not longjmp), which ends the rewind. */
+static PyObject *Unwinder_take_rewind_result(UnwinderObject *u, PyObject *unused)
+{
+    if (!u->rewind_here)
+        Py_RETURN_NONE;
+    u->rewind_here = 0;
+    return PyLong_FromLongLong(u->result);
+}
+
+static PyObject *Unwinder_get_busy(UnwinderObject *u, void *unused)
+{
+    return PyBool_FromLong(u->pending != JUMP_NONE || u->rewinding);
+}
+
+static PyObject *Unwinder_get_bound(UnwinderObject *u, void *unused)
+{
+    return PyBool_FromLong(u->ctx != NULL);
+}
+
+static PyMemberDef Unwinder_members[] = {
+    {"buffer", T_UINT, offsetof(UnwinderObject, buffer), 0,
+     "guest address of the instance's Asyncify buffer (0: none yet)"},
+    {"rewinding", T_BOOL, offsetof(UnwinderObject, rewinding), 0,
+     "the stack is being rewound (set by Python for its own rewinds)"},
+    {NULL}
+};
+
+static PyGetSetDef Unwinder_getset[] = {
+    {"busy", (getter)Unwinder_get_busy, NULL,
+     "the stack is being unwound or rewound by the trampoline, or rewound by Python", NULL},
+    {"bound", (getter)Unwinder_get_bound, NULL, "bind() was called since the last reset()",
+     NULL},
+    {NULL}
+};
+
+static PyMethodDef Unwinder_methods[] = {
+    {"bind", (PyCFunction)Unwinder_bind, METH_VARARGS,
+     "bind(context, start_unwind, stop_unwind, start_rewind, stop_rewind, stack_pointer, "
+     "points, buffer_size): the instance's Asyncify exports and globals, by address"},
+    {"reset", (PyCFunction)Unwinder_reset, METH_NOARGS,
+     "the instance is replaced (exec): unbound, no buffer, nothing pending"},
+    {"enter", (PyCFunction)(void (*)(void))Unwinder_enter, METH_FASTCALL,
+     "enter(func, slot, *i32 args) -> as call_export"},
+    {"take_rewind_result", (PyCFunction)Unwinder_take_rewind_result, METH_NOARGS,
+     "the result of the trampoline's rewind, ended by a handler; None if Python's"},
+    {NULL}
+};
+
+static PyTypeObject UnwinderType = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "lind.threei._accel.Unwinder",
+    .tp_basicsize = sizeof(UnwinderObject),
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_doc = "An instance's unwinds (setjmp, longjmp, fork): Unwinder()",
+    .tp_new = Unwinder_new,
+    .tp_dealloc = (destructor)Unwinder_dealloc,
+    .tp_members = Unwinder_members,
+    .tp_getset = Unwinder_getset,
+    .tp_methods = Unwinder_methods,
+};
+
 #define CAGE_ENDED 4095   /* -CAGE_ENDED: the cage acted for ended during the call (ops.py) */
 
 /* Whether cage `id` is ending (or gone). */
@@ -3906,6 +4774,12 @@ static int64_t dispatch(SlotObject *s, MemoryObject *m, int nr, const int64_t *a
             return r;
         break;
     }
+    case FAST_SETJMP: case FAST_LONGJMP: {
+        int64_t r;
+        if ((fast == FAST_SETJMP ? fast_setjmp : fast_longjmp)(s, m, a, &r))
+            return r;
+        break;
+    }
     default:
         break;
     }
@@ -3946,6 +4820,15 @@ static int64_t exception_to_errno(SlotObject *s)
 }
 
 static int64_t call_python(SlotObject *s, Entry *e, const int64_t *a)
+{
+    UnwinderObject *hidden = entered;    /* Python may enter wasm: not this entry's */
+    entered = NULL;
+    int64_t r = call_python_handler(s, e, a);
+    entered = hidden;
+    return r;
+}
+
+static int64_t call_python_handler(SlotObject *s, Entry *e, const int64_t *a)
 {
     PyObject *argv[8];
     argv[0] = NULL;
@@ -4190,10 +5073,20 @@ static size_t lind_syscall_entry(void *env, void *caller, wt_val_raw_t *vals, si
 static PyObject *mod_init(PyObject *self, PyObject *args)
 {
     unsigned long long size_fn, data_fn, shared_size_fn, shared_data_fn, trap_fn, call_fn;
-    unsigned long long error_delete_fn, trap_delete_fn;
-    if (!PyArg_ParseTuple(args, "KKKKKKKK", &size_fn, &data_fn, &shared_size_fn, &shared_data_fn,
-                          &trap_fn, &call_fn, &error_delete_fn, &trap_delete_fn))
+    unsigned long long error_delete_fn, trap_delete_fn, global_get_fn, global_set_fn;
+    unsigned int val_size, global_size;
+    if (!PyArg_ParseTuple(args, "KKKKKKKKKKII", &size_fn, &data_fn, &shared_size_fn,
+                          &shared_data_fn, &trap_fn, &call_fn, &error_delete_fn, &trap_delete_fn,
+                          &global_get_fn, &global_set_fn, &val_size, &global_size))
         return NULL;
+    if (val_size != sizeof(wt_val_t) || global_size != sizeof(wt_global_t)) {
+        PyErr_Format(PyExc_RuntimeError, "wasmtime_val_t is %u bytes, wasmtime_global_t %u: "
+                     "the trampoline was built for %zu and %zu", val_size, global_size,
+                     sizeof(wt_val_t), sizeof(wt_global_t));
+        return NULL;
+    }
+    global_get = (wt_global_get_fn)(uintptr_t)global_get_fn;
+    global_set = (wt_global_set_fn)(uintptr_t)global_set_fn;
     error_delete = (wt_delete_fn)(uintptr_t)error_delete_fn;
     trap_delete = (wt_delete_fn)(uintptr_t)trap_delete_fn;
     sharedmemory_data_size = (wt_sharedmemory_data_size_fn)(uintptr_t)shared_size_fn;
@@ -4208,64 +5101,6 @@ static PyObject *mod_init(PyObject *self, PyObject *args)
 static PyObject *mod_entry_address(PyObject *self, PyObject *unused)
 {
     return PyLong_FromVoidPtr((void *)lind_syscall_entry);
-}
-
-/* call_export(context, func, slot, *i32 args) -> None; the stop's message (str) when
- * the trampoline stopped the instance, whose calls go to `slot`; else the (error, trap)
- * addresses of the failure.
- * Calls a wasm export that takes i32s and returns nothing, `func` the address of its
- * wasmtime_func_t, without the GIL. What entering a thread and each of Asyncify's
- * exports around a fork cost in ctypes' conversions was more than the call. */
-#define CALL_EXPORT_ARGS 8
-static PyObject *mod_call_export(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
-{
-    if (nargs < 3 || nargs > 3 + CALL_EXPORT_ARGS) {
-        PyErr_SetString(PyExc_TypeError, "call_export(context, func, slot, *args): up to 8 args");
-        return NULL;
-    }
-    const void *slot = args[2];
-    void *ctx = PyLong_AsVoidPtr(args[0]);
-    const wt_func_t *where = PyLong_AsVoidPtr(args[1]);
-    if (PyErr_Occurred())
-        return NULL;
-    if (!ctx || !where) {
-        PyErr_SetString(PyExc_ValueError, "call_export: no store or function");
-        return NULL;
-    }
-    wt_func_t func = *where;
-    wt_val_raw_t vals[CALL_EXPORT_ARGS];
-    memset(vals, 0, sizeof vals);
-    size_t n = (size_t)nargs - 3;
-    for (size_t i = 0; i < n; i++) {
-        long long v = PyLong_AsLongLong(args[3 + i]);
-        if (v == -1 && PyErr_Occurred())
-            return NULL;
-        vals[i].i32 = (int32_t)(uint32_t)v;      /* the low 32 bits, as wasm's i32 */
-    }
-    void *trap = NULL, *err;
-    stop_made = STOP_NONE;         /* one made before, out of this call */
-    stop_slot = NULL;
-    Py_CLEAR(stop_text);
-    Py_BEGIN_ALLOW_THREADS
-    err = func_call_unchecked(ctx, &func, vals, n ? n : 1, &trap);
-    Py_END_ALLOW_THREADS
-    int stop = stop_slot == slot ? stop_made : STOP_NONE;
-    stop_made = STOP_NONE;
-    stop_slot = NULL;
-    if (!err && !trap)
-        Py_RETURN_NONE;
-    if (stop != STOP_NONE) {       /* the trampoline's own stop: its message is known */
-        if (err)
-            error_delete(err);
-        if (trap)
-            trap_delete(trap);
-        PyObject *text = stop == STOP_THREAD ? PyUnicode_FromString("thread exit")
-                         : stop_text ? Py_NewRef(stop_text) : PyUnicode_FromString("cage stopped");
-        Py_CLEAR(stop_text);
-        return text;
-    }
-    return Py_BuildValue("(KK)", (unsigned long long)(uintptr_t)err,
-                         (unsigned long long)(uintptr_t)trap);
 }
 
 /* refuse_calls_here(slot or None): until called with None, every call this host
@@ -4368,7 +5203,11 @@ static uintptr_t epoch_tick(void *context, void *data, uint64_t *delta, uint8_t 
         *kind = 0;             /* WASMTIME_UPDATE_DEADLINE_CONTINUE */
         return 0;
     }
-    return w->python(context, w->key, delta, kind);
+    UnwinderObject *hidden = entered;    /* Python may enter wasm: not this entry's */
+    entered = NULL;
+    uintptr_t r = w->python(context, w->key, delta, kind);
+    entered = hidden;
+    return r;
 }
 
 static void epoch_watch_free(void *data)
@@ -4421,7 +5260,7 @@ static PyObject *mod_forget(PyObject *self, PyObject *slot)
 }
 
 static PyMethodDef module_methods[] = {
-    {"init", mod_init, METH_VARARGS, "init(memory_data_size, memory_data, sharedmemory_data_size, sharedmemory_data, trap_new, func_call_unchecked, error_delete, trap_delete) addresses"},
+    {"init", mod_init, METH_VARARGS, "init(memory_data_size, memory_data, sharedmemory_data_size, sharedmemory_data, trap_new, func_call_unchecked, error_delete, trap_delete, global_get, global_set) addresses, sizeof wasmtime_val_t and wasmtime_global_t"},
     {"entry_address", mod_entry_address, METH_NOARGS, "address of the lind.syscall host function"},
     {"call_export", (PyCFunction)(void (*)(void))mod_call_export, METH_FASTCALL,
      "call_export(context, func, slot, *i32 args) -> None, a stop's message, or (error, trap)"},
@@ -4473,7 +5312,8 @@ PyMODINIT_FUNC PyInit__accel(void)
     if (PyType_Ready(&MemoryType) < 0 || PyType_Ready(&SlotType) < 0 ||
         PyType_Ready(&GrateType) < 0 || PyType_Ready(&GrateHandlerType) < 0 ||
         PyType_Ready(&MountsType) < 0 || PyType_Ready(&SlotRefType) < 0 ||
-        PyType_Ready(&MaskCellType) < 0)
+        PyType_Ready(&MaskCellType) < 0 || PyType_Ready(&JumpPointsType) < 0 ||
+        PyType_Ready(&UnwinderType) < 0)
         return NULL;
     if (install_fault_handler())
         return PyErr_SetFromErrno(PyExc_OSError);
@@ -4484,6 +5324,8 @@ PyMODINIT_FUNC PyInit__accel(void)
     PyModule_AddObjectRef(m, "Slot", (PyObject *)&SlotType);
     PyModule_AddObjectRef(m, "SlotRef", (PyObject *)&SlotRefType);
     PyModule_AddObjectRef(m, "MaskCell", (PyObject *)&MaskCellType);
+    PyModule_AddObjectRef(m, "JumpPoints", (PyObject *)&JumpPointsType);
+    PyModule_AddObjectRef(m, "Unwinder", (PyObject *)&UnwinderType);
     PyModule_AddObjectRef(m, "Grate", (PyObject *)&GrateType);
     PyModule_AddObjectRef(m, "GrateHandler", (PyObject *)&GrateHandlerType);
     PyModule_AddObjectRef(m, "Mounts", (PyObject *)&MountsType);
@@ -4495,7 +5337,7 @@ PyMODINIT_FUNC PyInit__accel(void)
         "FAST_SENDTO", "FAST_RECVFROM", "FAST_EPOLL_PWAIT", "FAST_FUTEX", "FAST_OPEN",
         "FAST_OPENAT", "FAST_FSTAT", "FAST_NEWFSTATAT", "FAST_SIGPROCMASK", "FAST_READV",
         "FAST_WRITEV", "FAST_CLOCK_GETTIME", "FAST_GETRANDOM", "FAST_NANOSLEEP",
-        "FAST_CLOCK_NANOSLEEP",
+        "FAST_CLOCK_NANOSLEEP", "FAST_SETJMP", "FAST_LONGJMP",
     };
     for (int i = 0; i < FAST_COUNT; i++)
         PyModule_AddIntConstant(m, fast_names[i], i);

@@ -6,6 +6,7 @@ the rest of Lind cannot tell which one it runs on; it is only ~20x slower per ca
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import ctypes
 import errno
@@ -23,7 +24,8 @@ NSYSCALLS = 1024
  FAST_CLOSE, FAST_READ, FAST_WRITE, FAST_PREAD, FAST_PWRITE, FAST_LSEEK, FAST_GRATE,
  FAST_THREEI_CALL, FAST_SENDTO, FAST_RECVFROM, FAST_EPOLL_PWAIT, FAST_FUTEX, FAST_OPEN,
  FAST_OPENAT, FAST_FSTAT, FAST_NEWFSTATAT, FAST_SIGPROCMASK, FAST_READV, FAST_WRITEV,
- FAST_CLOCK_GETTIME, FAST_GETRANDOM, FAST_NANOSLEEP, FAST_CLOCK_NANOSLEEP) = range(30)
+ FAST_CLOCK_GETTIME, FAST_GETRANDOM, FAST_NANOSLEEP, FAST_CLOCK_NANOSLEEP, FAST_SETJMP,
+ FAST_LONGJMP) = range(32)
 # (FAST_SENDTO and those after it: always the handler's here)
 IO_PLAIN, IO_PIPE, IO_NONBLOCKING, IO_TTY = range(4)   # how a mirrored fd's I/O may block
 DESC_BLOCKING, DESC_NONBLOCKING, DESC_PYTHON = range(3)   # a description's waits
@@ -871,6 +873,93 @@ def call_export(context: int, func: int, slot: Slot, *args: int) -> tuple[int, i
         return None
     return (ctypes.cast(err, ctypes.c_void_p).value or 0,
             ctypes.cast(trap, ctypes.c_void_p).value or 0)
+
+
+class JumpPoints:
+    """A cage's setjmp jump points by token (see _accel.c), the least recently used
+    forgotten past `most` of them or `most_bytes` of frames, those a setjmp into the
+    same jmp_buf at their depth or above superseded first."""
+
+    def __init__(self, first_token: int, most: int, most_bytes: int) -> None:
+        # token -> (frames, stack pointer, jmp_buf)
+        self._points: collections.OrderedDict[int, tuple[bytes, int, int]] = \
+            collections.OrderedDict()
+        self._latest: dict[int, int] = {}     # jmp_buf -> the token setjmp last put there
+        self._next_token = first_token or 1
+        self._most, self._most_bytes = most, most_bytes
+        self._bytes = 0
+
+    def save(self, frames: bytes, stack_pointer: int, env: int) -> int:
+        superseded = self._latest.get(env)
+        if superseded is not None and self._points[superseded][1] <= stack_pointer:
+            self._points.move_to_end(superseded, last=False)    # returned: first to go
+        token, self._next_token = self._next_token, self._next_token + 1
+        while self._points and (len(self._points) >= self._most
+                                or self._bytes + len(frames) > self._most_bytes):
+            gone, (gone_frames, _, gone_env) = self._points.popitem(last=False)
+            self._bytes -= len(gone_frames)
+            if self._latest.get(gone_env) == gone:
+                del self._latest[gone_env]
+        self._points[token] = (bytes(frames), stack_pointer, env)
+        self._bytes += len(frames)
+        self._latest[env] = token
+        return token
+
+    def take(self, token: int) -> tuple[bytes, int] | None:
+        point = self._points.get(token)
+        if point is None:
+            return None
+        self._points.move_to_end(token)
+        return point[0], point[1]
+
+    def copy(self) -> JumpPoints:
+        twin = JumpPoints(self._next_token, self._most, self._most_bytes)
+        twin._points = self._points.copy()
+        twin._latest = self._latest.copy()
+        twin._bytes = self._bytes
+        return twin
+
+    def clear(self) -> None:
+        self._points.clear()
+        self._latest.clear()
+        self._bytes = 0
+
+    def __contains__(self, token: object) -> bool:
+        return token in self._points
+
+    def __len__(self) -> int:
+        return len(self._points)
+
+
+class Unwinder:
+    """An instance's unwinds (see _accel.c); here setjmp and longjmp are always the
+    handlers', so it only keeps the state they share with fork."""
+
+    def __init__(self) -> None:
+        self.buffer = 0
+        self.rewinding = False
+        self._context = 0
+
+    @property
+    def busy(self) -> bool:
+        return self.rewinding
+
+    @property
+    def bound(self) -> bool:
+        return bool(self._context)
+
+    def bind(self, context: int, start_unwind: int, stop_unwind: int, start_rewind: int,
+             stop_rewind: int, stack_pointer: int, points: JumpPoints, buffer_size: int) -> None:
+        self._context = context
+
+    def reset(self) -> None:
+        self.buffer, self.rewinding, self._context = 0, False, 0
+
+    def enter(self, func: int, slot: Slot, *args: int) -> tuple[int, int] | None:
+        return call_export(self._context, func, slot, *args)
+
+    def take_rewind_result(self) -> int | None:
+        return None       # every rewind is Python's here
 
 
 def use_thread_signals(slot: Slot, cell: MaskCell) -> None:
