@@ -3743,7 +3743,7 @@ static wt_global_set_fn global_set;
 
 /* One jump point's frames, shared by the copies fork makes of the cage's points. */
 typedef struct {
-    uint32_t refs;       /* changed under the lock of every JumpPoints holding it */
+    uint32_t refs;       /* atomic: a parent's and its forks' JumpPoints hold it at once */
     uint32_t len;
     uint8_t bytes[];
 } Frames;
@@ -4249,7 +4249,8 @@ static int set_buffer_header(UnwinderObject *u, MemoryObject *m, uint32_t curren
 }
 
 /* From the call: unwind the stack for a setjmp (JUMP_SAVE) or longjmp (JUMP_RESTORE).
- * 1 with the call's result, or 0 to let the Python handler do it. */
+ * 1 with the call's result, or 0 to let the Python handler do it (no buffer yet, or
+ * none inside the memory). */
 static int begin_jump(UnwinderObject *u, MemoryObject *m, int kind, int64_t *result)
 {
     if (set_buffer_header(u, m, u->buffer + 8))
@@ -4268,7 +4269,7 @@ static int begin_jump(UnwinderObject *u, MemoryObject *m, int kind, int64_t *res
 static int fast_setjmp(SlotObject *s, MemoryObject *m, const int64_t *a, int64_t *result)
 {
     UnwinderObject *u = entered;
-    if (!u || u->slot != s || !u->ctx || !u->buffer || !m || m->readonly || u->pending)
+    if (!u || u->slot != s || !u->ctx || !m || m->readonly || u->pending)
         return 0;
     if (u->rewinding) {
         if (!u->rewind_here)
@@ -4295,8 +4296,7 @@ static int fast_setjmp(SlotObject *s, MemoryObject *m, const int64_t *a, int64_t
 static int fast_longjmp(SlotObject *s, MemoryObject *m, const int64_t *a, int64_t *result)
 {
     UnwinderObject *u = entered;
-    if (!u || u->slot != s || !u->ctx || !u->buffer || !m || m->readonly || u->pending ||
-        u->rewinding)
+    if (!u || u->slot != s || !u->ctx || !m || m->readonly || u->pending || u->rewinding)
         return 0;
     uint64_t env = (uint64_t)a[0], token;
     if (!memory_in_bounds(m, env, 8)) {
