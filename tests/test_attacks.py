@@ -1874,7 +1874,7 @@ def test_the_fresh_start_checks_find_an_instance_left_as_it_was(builds, tmp_path
         for at, data in state.pages:
             mem.write(at, data)
         for name, value in state.globals:
-            loader.set_i32(exports[name], store, value)
+            loader.set_i32(exports[name], loader.context_address(store), value)
 
     monkeypatch.setattr(instance_pool, "make_fresh", unscrubbed)
     (tmp_path / "unscrubbed").mkdir()

@@ -465,10 +465,11 @@ class Cage:
 
     # -- the wasm instance ----------------------------------------------------
     def load(self, module: wasmtime.Module, reused: PooledInstance | None = None, *,
-             fresh: bool = False) -> None:
+             fresh: bool = False, forking: bool = False) -> None:
         """Instantiate `module` as this cage's program (at start and on exec), or take
         an ended cage's instance of it (`reused`, see instance_pool): made as a new one
-        starts when `fresh` (exec, spawn), else cleared by the fork that copies into it."""
+        starts when `fresh` (exec, spawn), else cleared by the fork that copies into it.
+        `forking`: the fork gives it its address space and stack (Cage.forked)."""
         self._end_grate()   # before the old instance goes: its workers may still use it
         eng = wasmtime_engine.engine()
         cap = min(MAX_MEMORY, self.memory_budget.ceiling())
@@ -518,18 +519,20 @@ class Cage:
             self.mem.guard_null_page()   # False without the C trampoline: then no guard
         if uses_wasi:
             wasi.setup(self)  # scratch page, preopen fd 3
+        self.memory_charge.set(self.mem.size())
+        self._main_instance.thread_start = None
+        self._main_instance.entry = START
+        self._main_instance.unwinder.reset()    # a new instance: bound again when it unwinds
+        if forking:
+            return
         heap_base, linked_stack_top = loader.layout(module)
         self._limit_stack(linked_stack_top)
-        self.memory_charge.set(self.mem.size())
         try:
             self.aspace = AddressSpace(heap_base if heap_base is not None else self.mem.size(),
                                        self.grow_memory, self.mem, min(self.rlimit_as[0], cap))
         except ValueError as exc:   # the loader checks this too; never trust a module
             raise loader.ProgramError(f"{self.argv[0].decode(errors='replace')}: {exc}") from None
         self.aspace.watch_shared(self.slot.set_shared_ranges)
-        self._main_instance.thread_start = None
-        self._main_instance.entry = START
-        self._main_instance.unwinder.reset()    # a new instance: bound again when it unwinds
 
     def _adopt(self, reused: PooledInstance) -> None:
         """Take an ended cage's instance as this cage's (the fork clears its memory:
@@ -614,7 +617,7 @@ class Cage:
             return
         top = min(linked, max(self.rlimit_stack[0], limits.MIN_STACK)) & ~15
         if top < linked:
-            loader.set_i32(self.exports[loader.STACK_POINTER], self.store, top)
+            loader.set_i32(self.exports[loader.STACK_POINTER], self.context_address, top)
         self.stack_top = (top, linked)
 
     def initial_memory(self, module: wasmtime.Module) -> int:
@@ -855,7 +858,7 @@ class Cage:
         if not data + 8 <= current <= data + ASYNCIFY_BUFFER:
             raise loader.Stopped("setjmp: the program overwrote its unwound frames")
         frames = self.mem.read(data + 8, current - data - 8)
-        stack_pointer = loader.get_i32(self.exports[loader.ASYNCIFY_STACK_POINTER], self.store)
+        stack_pointer = loader.get_i32(self.exports[loader.ASYNCIFY_STACK_POINTER], self.context_address)
         token = self.jump_points.save(frames, stack_pointer & 0xFFFFFFFF, env)
         self.mem.write(env, struct.pack("<Q", token))
 
@@ -874,14 +877,15 @@ class Cage:
         data = self._asyncify_buffer
         self.mem.write(data + 8, frames)
         self.mem.write(data, struct.pack("<I", data + 8 + len(frames)))
-        loader.set_i32(self.exports[loader.ASYNCIFY_STACK_POINTER], self.store, stack_pointer)
+        loader.set_i32(self.exports[loader.ASYNCIFY_STACK_POINTER], self.context_address,
+                       stack_pointer)
 
     # -- fork and exec ---------------------------------------------------------
     def _new_child(self, child_id: int, reused: PooledInstance | None = None, *,
-                   fresh: bool = False) -> Cage:
+                   fresh: bool = False, forking: bool = False) -> Cage:
         """A child cage of this one, with this program instantiated afresh (or in
         `reused`, an ended cage's instance of it, made fresh if `fresh`): what fork and
-        posix_spawn start from."""
+        posix_spawn start from (`forking`: see load)."""
         # Memory the program grew by itself is charged now, so the child's copy counts
         # against what is really left (ENOMEM if nothing is).
         self.memory_charge.set(max(self.memory_charge.bytes, self.mem.size()))
@@ -897,7 +901,7 @@ class Cage:
             raise
         child.counted = self.process_count is not None
         try:
-            child.load(self.module, reused, fresh=fresh)
+            child.load(self.module, reused, fresh=fresh, forking=forking)
         except loader.ProgramError as exc:   # its start function failed this time
             child.release_unstarted()
             raise OSError(errno.EAGAIN, str(exc)) from None
@@ -925,7 +929,7 @@ class Cage:
         reused = (self.runtime.instances.take(self.init_id, self.module, self._memory_max_pages,
                                               range(self.mem.size() // WASM_PAGE + 1))
                   if self.shared_memory is not None else None)
-        child = self._new_child(child_id, reused)
+        child = self._new_child(child_id, reused, forking=True)
         try:
             grow = (self.mem.size() - child.mem.size()) // WASM_PAGE
             if grow > 0:
@@ -933,25 +937,26 @@ class Cage:
                     child.grow_memory(grow)
                 except wasmtime.WasmtimeError:
                     raise OSError(errno.ENOMEM, "Cannot allocate memory") from None
-            ranges = self._live_ranges()
+            mine, theirs = self.running_instance(), child._main_instance
+            ranges = self._live_ranges(mine)
             if reused is not None:
                 child._scrub_reused(ranges)
             for start, end in ranges:
                 child.mem.copy_from(self.mem, start, start, end - start)
             for name in loader.shape(self.module).copied_globals:
-                loader.copy_global(self.exports[name], self.store,
-                                   child.exports[name], child.store)
-            child.aspace = self.aspace.copy(child.aspace._grow, child.mem)
+                loader.copy_global(mine.exports[name], mine.context_address,
+                                   theirs.exports[name], theirs.context_address)
+            child.aspace = self.aspace.copy(child.grow_memory, child.mem)
             child.aspace.watch_shared(child.slot.set_shared_ranges)
             # the calling thread is the child's only one, resumed where it was entered
-            child._main_instance.thread_start = self.running_instance().thread_start
+            theirs.thread_start = mine.thread_start
             child.stack_top = self.stack_top    # where this program's stack started
-            child._asyncify_buffer = self._asyncify_buffer
+            theirs._asyncify_buffer = mine._asyncify_buffer
             child.jump_points = self.jump_points.copy()
         except BaseException:
             child.release_unstarted()
             raise
-        child._rewind_result = 0
+        theirs._rewind_result = 0
         return child
 
     def _scrub_reused(self, keep: list[tuple[int, int]]) -> None:
@@ -959,20 +964,22 @@ class Cage:
         but for the ranges `keep` that the parent's copy is about to write."""
         self.mem.scrub(keep)
 
-    def _live_ranges(self) -> list[tuple[int, int]]:
+    def _live_ranges(self, instance: Instance) -> list[tuple[int, int]]:
         """What fork must copy: the used part of the stack (it grows down from the top of
         its region, stack-first layout), data, heap and private mappings; not the unused
         stack, nor shared mappings (the child maps the same pages), nor the part of the
         Asyncify buffer past the frames just unwound (most of its 256 KiB: the child's
-        rewind reads only those, and every unwind writes before it reads)."""
+        rewind reads only those, and every unwind writes before it reads). `instance`:
+        the calling thread's, just unwound."""
         size = self.mem.size()
-        sp_export = self.exports.get(loader.ASYNCIFY_STACK_POINTER)
-        sp = loader.get_i32(sp_export, self.store) if sp_export is not None else 0
+        exports = instance.exports
+        sp = (loader.get_i32(exports[loader.ASYNCIFY_STACK_POINTER], instance.context_address)
+              if loader.ASYNCIFY_STACK_POINTER in exports else 0)
         at = max(sp if 0 < sp <= self.aspace.heap_base else 0, self.mem.lowest)
         skipped = list(self.aspace.shared_ranges())
         if self.stack_top is not None and self.stack_top[0] < self.stack_top[1]:
             skipped.append(self.stack_top)        # below RLIMIT_STACK: never the stack's
-        data = self._asyncify_buffer
+        data = instance._asyncify_buffer
         if data:
             (used_end,) = struct.unpack("<I", self.mem.read(data, 4))   # the cage's to write:
             if data + 8 <= used_end < data + ASYNCIFY_BUFFER:            # only if it is inside
@@ -1568,13 +1575,13 @@ class Cage:
             return 0
         if not self.exports or loader.ASYNCIFY_STACK_POINTER not in self.exports:
             return 0
-        return loader.get_i32(self.exports[loader.ASYNCIFY_STACK_POINTER], self.store)
+        return loader.get_i32(self.exports[loader.ASYNCIFY_STACK_POINTER], self.context_address)
 
     def _main_stack_pointer(self) -> int | None:
         """The first thread's stack pointer as its instance left it (after a trap)."""
         pointer = (self.exports.get(loader.STACK_POINTER)
                    or self.exports.get(loader.ASYNCIFY_STACK_POINTER)) if self.exports else None
-        return loader.get_i32(pointer, self.store) if pointer is not None else None
+        return loader.get_i32(pointer, self.context_address) if pointer is not None else None
 
     def function_arity(self, index: int) -> int | None:
         """How many parameters function-table entry `index` takes (None: unknown), for

@@ -68,7 +68,7 @@ class GrateWorkers:
                                   mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS, None)
         stack_pointer = exports[STACK_POINTER]
         stack_top = stack + WORKER_STACK
-        loader.set_i32(stack_pointer, store, stack_top)
+        loader.set_i32(stack_pointer, context, stack_top)
         if WORKER_START in exports:   # its own thread descriptor and TLS block
             exports[WORKER_START](store)
         grate_id = grate.id
@@ -80,7 +80,7 @@ class GrateWorkers:
                     or grate.slot.exiting):
                 print(f"lind: grate {grate_id}: handler failed: {_describe(error, trap)}",
                       file=sys.stderr)
-            loader.set_i32(stack_pointer, store, stack_top)
+            loader.set_i32(stack_pointer, context, stack_top)
 
         dispatcher = exports[DISPATCHER]
         return (context, bytes(memoryview(dispatcher._func).cast("B")), worker_memory,

@@ -148,7 +148,8 @@ def note_fresh_state(module: wasmtime.Module, mem: threei.Memory, store: wasmtim
     region = mem.read(stack_top, heap_base - stack_top)
     pages = tuple((stack_top + at, region[at:at + _PAGE]) for at in range(0, len(region), _PAGE)
                   if region[at:at + _PAGE] != _ZEROS[:len(region) - at])
-    values = tuple((name, loader.get_i32(exports[name], store)) for name in names)
+    context = loader.context_address(store)
+    values = tuple((name, loader.get_i32(exports[name], context)) for name in names)
     size = sum(len(data) for _, data in pages)
     with _fresh_lock:
         if _fresh_bytes + size > FRESH_STATES_BYTES:
@@ -171,5 +172,6 @@ def make_fresh(state: FreshState, mem: threei.Memory, store: wasmtime.Store,
     mem.scrub([])
     for at, data in state.pages:
         mem.write(at, data)
+    context = loader.context_address(store)
     for name, value in state.globals:
-        loader.set_i32(exports[name], store, value)
+        loader.set_i32(exports[name], context, value)

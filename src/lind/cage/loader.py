@@ -84,37 +84,23 @@ class MissingProgram(ProgramError, FileNotFoundError):
         super().__init__(message, 127)
 
 
-def copy_global(source: wasmtime.Global, source_store: wasmtime.Store,
-                target: wasmtime.Global, target_store: wasmtime.Store) -> None:
+def copy_global(source: wasmtime.Global, source_context: int,
+                target: wasmtime.Global, target_context: int) -> None:
     """Give `target` the value of `source` (numeric globals of one type, as fork copies
-    them): the raw value, without wasmtime-py's conversions, which cost more than the
-    rest of copying a cage's globals."""
-    value = wt.wasmtime_val_t()
-    wt.wasmtime_global_get(source_store._context(), ctypes.byref(source._global),
-                           ctypes.byref(value))
-    err = wt.wasmtime_global_set(target_store._context(), ctypes.byref(target._global),
-                                 ctypes.byref(value))
-    if err:
-        raise wasmtime.WasmtimeError._from_ptr(err)
+    them), in the stores whose contexts are at those addresses (context_address)."""
+    threei.copy_global(source_context, ctypes.addressof(source._global),
+                       target_context, ctypes.addressof(target._global))
 
 
-def get_i32(glob: wasmtime.Global, store: wasmtime.Store) -> int:
+def get_i32(glob: wasmtime.Global, context: int) -> int:
     """An i32 global's value (signed, as wasmtime-py gives it; its type checked at
-    load), without wasmtime-py's type lookups."""
-    raw = wt.wasmtime_val_t()
-    wt.wasmtime_global_get(store._context(), ctypes.byref(glob._global), ctypes.byref(raw))
-    return raw.of.i32
+    load), in the store whose context is at `context`."""
+    return threei.global_i32(context, ctypes.addressof(glob._global))
 
 
-def set_i32(glob: wasmtime.Global, store: wasmtime.Store, value: int) -> None:
-    """Set an i32 global (its type checked at load) without wasmtime-py's type lookups,
-    which cost more than the rest of starting a thread."""
-    raw = wt.wasmtime_val_t()
-    raw.kind = _ffi.WASMTIME_I32.value
-    raw.of.i32 = value        # ctypes keeps the low 32 bits, as wasm's i32 does
-    err = wt.wasmtime_global_set(store._context(), ctypes.byref(glob._global), ctypes.byref(raw))
-    if err:
-        raise wasmtime.WasmtimeError._from_ptr(err)
+def set_i32(glob: wasmtime.Global, context: int, value: int) -> None:
+    """Set an i32 global (its type checked at load; the low 32 bits of `value`)."""
+    threei.set_global_i32(context, ctypes.addressof(glob._global), value)
 
 
 class Stopped(wasmtime.WasmtimeError):

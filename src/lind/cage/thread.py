@@ -167,7 +167,7 @@ class CageThread:
             instance.store, instance.exports = cage.thread_instance()
             instance.context_address = loader.context_address(instance.store)
             instance.thread_start = self.start_args
-            loader.set_i32(instance.exports[loader.STACK_POINTER], instance.store,
+            loader.set_i32(instance.exports[loader.STACK_POINTER], instance.context_address,
                            self.start_args.stack)
             self.instance = instance
             cage.run_instance()

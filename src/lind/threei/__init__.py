@@ -108,6 +108,9 @@ host_fds_give = _impl.host_fds_give         # cages' files (limits.host_fds), sh
 host_fds_set_limit = _impl.host_fds_set_limit   # with the opens the trampoline makes
 host_fds_held = _impl.host_fds_held
 handler_in_use = _impl.handler_in_use       # a thread holds this GrateHandler in a call
+global_i32 = _impl.global_i32               # numeric globals by address (a store's
+set_global_i32 = _impl.set_global_i32       # context and a wasmtime_global_t), as fork
+copy_global = _impl.copy_global             # copies them and a thread's start sets them
 
 _SYSCALL_TYPE = wasmtime.FuncType(
     [wasmtime.ValType.i32()] + [wasmtime.ValType.i64()] * 6, [wasmtime.ValType.i64()]

@@ -18,6 +18,7 @@ from collections.abc import Callable
 from typing import Any
 
 from wasmtime import _bindings as wt
+from wasmtime import _ffi
 
 NSYSCALLS = 1024
 (FAST_NONE, FAST_GETPID, FAST_GETPPID, FAST_GETUID, FAST_GETEUID, FAST_GETGID, FAST_GETEGID,
@@ -30,6 +31,7 @@ NSYSCALLS = 1024
 IO_PLAIN, IO_PIPE, IO_NONBLOCKING, IO_TTY = range(4)   # how a mirrored fd's I/O may block
 DESC_BLOCKING, DESC_NONBLOCKING, DESC_PYTHON = range(3)   # a description's waits
 DESCRIPTIONS = 65536
+_I32_KIND, _F64_KIND = _ffi.WASMTIME_I32.value, _ffi.WASMTIME_F64.value
 
 
 def set_description(description: int, mode: int) -> None:
@@ -873,6 +875,46 @@ def call_export(context: int, func: int, slot: Slot, *args: int) -> tuple[int, i
         return None
     return (ctypes.cast(err, ctypes.c_void_p).value or 0,
             ctypes.cast(trap, ctypes.c_void_p).value or 0)
+
+
+def _context(context: int):
+    return ctypes.cast(context, ctypes.POINTER(wt.wasmtime_context_t))
+
+
+def _set_global(context: int, glob: int, value: wt.wasmtime_val_t) -> None:
+    err = wt.wasmtime_global_set(_context(context), wt.wasmtime_global_t.from_address(glob),
+                                 ctypes.byref(value))
+    if err:
+        wt.wasmtime_error_delete(err)
+        raise ValueError("the global cannot be set")
+
+
+def global_i32(context: int, glob: int) -> int:
+    """_accel.c's global_i32: an i32 global's value, by the addresses of its store's
+    context and its wasmtime_global_t."""
+    value = wt.wasmtime_val_t()
+    wt.wasmtime_global_get(_context(context), wt.wasmtime_global_t.from_address(glob),
+                           ctypes.byref(value))
+    if value.kind != _I32_KIND:
+        raise TypeError("not an i32 global")
+    return value.of.i32
+
+
+def set_global_i32(context: int, glob: int, value: int) -> None:
+    raw = wt.wasmtime_val_t()
+    raw.kind = _I32_KIND
+    raw.of.i32 = value        # ctypes keeps the low 32 bits, as wasm's i32 does
+    _set_global(context, glob, raw)
+
+
+def copy_global(source_context: int, source: int, target_context: int, target: int) -> None:
+    """A numeric global's value into another of its type (Wasmtime checks the type)."""
+    value = wt.wasmtime_val_t()
+    wt.wasmtime_global_get(_context(source_context), wt.wasmtime_global_t.from_address(source),
+                           ctypes.byref(value))
+    if value.kind > _F64_KIND:
+        raise TypeError("not a numeric global")
+    _set_global(target_context, target, value)
 
 
 class JumpPoints:
