@@ -141,9 +141,10 @@ def _count_running(change: int) -> None:
     global _running
     with _ticker_lock:
         _running += change
-        _ticker_wake.notify()
-        if change > 0 and _ticker_thread.ident is None:
-            _ticker_thread.start()
+        if _running == change > 0:     # it waits only while nothing runs
+            _ticker_wake.notify()
+            if _ticker_thread.ident is None:
+                _ticker_thread.start()
 
 
 def _enforce_cpu_limits() -> None:
@@ -374,6 +375,8 @@ class Cage:
         self.signals = signals.SignalState(
             cage_id, parent.signals if parent else None,
             signals.caller(parent) if parent else None)   # fork copies the calling thread's
+        if parent is not None:      # nothing pending, and its words are the parent's copy:
+            signals.note_quiet(self)    # its mask changes need not settle anything
         self.children: dict[int, Cage] = {}   # live and ended-but-unreaped children
         self.init_id = parent.init_id if parent else cage_id   # root of its process tree
         self.finished = False                 # set by the runtime once the program ended
@@ -382,7 +385,7 @@ class Cage:
         self.kill_requested = False
         self.kill_requested_at = 0.0
         self._nap = threading.Condition()     # what sleep, pause and sigsuspend wait on
-        self._done = threading.Event()
+        self._done = stacks.Latch()     # set once the program has ended
         self._on_done: list[Callable[[], None]] = []
         if parent is None:
             microvisor.install(self.slot)
@@ -578,12 +581,13 @@ class Cage:
         once the program is gone: nothing but the cage's first thread can have run over
         its memory (it never had another thread, nor grate workers), no WASI, forkable
         or one that can be made fresh again."""
+        first = self._main_instance
         if (self.shared_memory is None or self._uses_wasi or self._had_threads
-                or self._served_as_grate or self.store is None
-                or (ASYNCIFY not in self.exports
+                or self._served_as_grate or first.store is None
+                or (ASYNCIFY not in first.exports
                     and instance_pool.fresh_state(self.module) is None)):
             return None
-        return PooledInstance(self.module, self.store, self.instance, self.exports,
+        return PooledInstance(self.module, first.store, first.instance, first.exports,
                               self.shared_memory, self._startup_number, self._memory_max_pages)
 
     def _retire(self, kept: PooledInstance | None, mem: threei.Memory) -> None:
@@ -672,7 +676,8 @@ class Cage:
 
     @property
     def can_unwind(self) -> bool:
-        return self.store is not None and ASYNCIFY in self.exports
+        instance = self.running_instance()
+        return instance.store is not None and ASYNCIFY in instance.exports
 
     @property
     def cwd(self) -> str:
@@ -791,14 +796,14 @@ class Cage:
         if not self.can_unwind:
             raise OSError(errno.ENOSYS, "program was not built with unwinding (lind cc)")
         self._refuse_in_handler()
-        if not self._asyncify_buffer:
-            start = self.aspace.mmap(0, ASYNCIFY_BUFFER, 3, 0x22, None)
-            self._asyncify_buffer = start
-        data = self._asyncify_buffer
+        instance = self.running_instance()
+        if not instance._asyncify_buffer:
+            instance._asyncify_buffer = self.aspace.mmap(0, ASYNCIFY_BUFFER, 3, 0x22, None)
+        data = instance._asyncify_buffer
         self._let_trampoline_jump()
         self.mem.write(data, struct.pack("<II", data + 8, data + ASYNCIFY_BUFFER))
-        self._after_unwind = action
-        self._unwind_replaces_stack = replaces_stack
+        instance._after_unwind = action
+        instance._unwind_replaces_stack = replaces_stack
         self._asyncify_in_call(ASYNCIFY, data)
 
     def _let_trampoline_jump(self) -> None:
@@ -840,13 +845,16 @@ class Cage:
         caller's thread and makes its calls as the grate, and would otherwise take (and
         stop, from the wrong thread, in a Store another thread is running) the rewind
         the grate's own thread is in the middle of."""
-        if not self._on_own_thread() or not self._rewinding:
+        if not self._on_own_thread():
             return None
-        self._rewinding = False
+        instance = self.running_instance()
+        if not instance._rewinding:
+            return None
+        instance._rewinding = False
         self._asyncify_in_call("asyncify_stop_rewind")
-        result, self._rewind_result = self._rewind_result, None
+        result, instance._rewind_result = instance._rewind_result, None
         # one the trampoline began ends here when a grate took setjmp but not longjmp
-        made_in_c = self.running_instance().unwinder.take_rewind_result()
+        made_in_c = instance.unwinder.take_rewind_result()
         return made_in_c if made_in_c is not None else result
 
     def save_jump_point(self, env: int) -> None:
@@ -1078,11 +1086,12 @@ class Cage:
         (on the first thread) after exec."""
         first = self.current_tid() == self.id
         while True:
-            if self._rewind_result is not None:
-                self._rewinding = True
-                self._asyncify("asyncify_start_rewind", self._asyncify_buffer)
+            instance = self.running_instance()
+            if instance._rewind_result is not None:
+                instance._rewinding = True
+                self._asyncify("asyncify_start_rewind", instance._asyncify_buffer)
             try:
-                self.running_instance().enter(self.slot)
+                instance.enter(self.slot)
             except (wasmtime.Trap, wasmtime.WasmtimeError) as stop:
                 # A stop requested by a host call surfaces as WasmtimeError, a trap as Trap;
                 # a longjmp out of a handler run from an epoch tick stops the code below it.

@@ -124,21 +124,23 @@ def call_i32s(func: wasmtime.Func, context: int, slot: threei.Slot, *args: int) 
     cage's imports are all raw host functions (the trampoline's, start-up's, WASI's),
     none a wasmtime-py Func whose Python exception wasmtime-py would have to raise
     instead of the trap."""
-    _raise_failure(threei.call_export(context, ctypes.addressof(func._func), slot, *args))
+    failed = threei.call_export(context, ctypes.addressof(func._func), slot, *args)
+    if failed is not None:
+        _raise_failure(failed)
 
 
 def enter_i32s(unwinder: threei.Unwinder, func: wasmtime.Func, slot: threei.Slot,
                *args: int) -> None:
     """call_i32s into the instance `unwinder` is bound to, where the trampoline runs
     setjmp and longjmp by itself (Cage.unwind_then)."""
-    _raise_failure(unwinder.enter(ctypes.addressof(func._func), slot, *args))
+    failed = unwinder.enter(ctypes.addressof(func._func), slot, *args)
+    if failed is not None:
+        _raise_failure(failed)
 
 
-def _raise_failure(failed: tuple[int, int] | str | None) -> None:
-    """What a call through the trampoline reported: nothing, a stop's message, or
-    Wasmtime's (error, trap)."""
-    if failed is None:
-        return
+def _raise_failure(failed: tuple[int, int] | str) -> None:
+    """What a call through the trampoline reported: a stop's message, or Wasmtime's
+    (error, trap)."""
     if isinstance(failed, str):
         raise Stopped(failed)
     err, trap = failed

@@ -95,6 +95,9 @@ class Latch:
             self._set = True
         self._lock.release()
 
+    def is_set(self) -> bool:
+        return self._set
+
     def wait(self, timeout: float | None = None) -> bool:
         """Whether it was set (False: `timeout` seconds passed first)."""
         if self._set:

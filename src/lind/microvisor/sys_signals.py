@@ -96,7 +96,8 @@ class ThreadSignals:
         # Guest address of the thread's pending flag (its libc's TLS word): a fork child
         # has the same memory layout, so it inherits it; exec and the end clear it.
         self.word = parent.word if parent else 0
-        self.shown: bool | None = None    # what the word says now (None: not written)
+        # what the word says now (None: not written); the child's memory is a copy
+        self.shown: bool | None = parent.shown if parent else None
         self.ready = False                # a caught, unblocked signal awaits this thread
         self.waiting_for = 0              # sigtimedwait's set: these wake it too
         # Written when a signal is to interrupt this thread's wait on a host fd (another
@@ -128,7 +129,7 @@ class SignalState:
         # Guest address of the libc's process-wide flag: set while any thread has a
         # signal to take (what loop safepoints read).
         self.hint = parent.hint if parent else 0
-        self.hint_shown: bool | None = None
+        self.hint_shown: bool | None = parent.hint_shown if parent else None
         # The first thread's record stays for calls made for the cage from threads not
         # its own (a grate's) after the first thread has left with pthread_exit.
         self.first = ThreadSignals(forking)
