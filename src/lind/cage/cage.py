@@ -1299,6 +1299,16 @@ class Cage:
         with self._threads_changed:
             self._idle_thread_instances.clear()
 
+    def forget_links(self) -> None:
+        """Reaped: nothing but its status is asked of it any more. What it holds stops
+        pointing back at it (its slot, its fd table's and address space's hooks), so it
+        goes when its parent lets go instead of waiting for Python's cycle collector,
+        whose passes over ended cages cost a tenth of every fork."""
+        self.slot.forget_cage()
+        self.fds.forget_hooks()
+        if self.aspace is not None:
+            self.aspace.forget_hooks()
+
     def on_done(self, callback: Callable[[], None]) -> None:
         """Call `callback` (from the cage's thread, or now) once the program has ended:
         how an event loop learns it without a thread waiting."""

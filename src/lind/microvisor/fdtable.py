@@ -391,6 +391,10 @@ class _NoOpensElsewhere:
         return []
 
 
+def _not_told(*_: object) -> None:
+    """A hook of an FdTable nobody listens to."""
+
+
 class FdTable:
     """fd -> (OpenFile, close-on-exec), with the cage's RLIMIT_NOFILE.
 
@@ -414,10 +418,15 @@ class FdTable:
         self._files: list[OpenFile | None] = []
         self.closed = False            # close_all ran: the cage has ended
         self._cloexec: list[bool] = []
-        self._mirror = mirror or (lambda fd, f: None)
-        self._on_close = on_close or (lambda f: None)
+        self._mirror = mirror or _not_told
+        self._on_close = on_close or _not_told
         self._opened_by = opened_by or _NoOpensElsewhere()
         self.lock = threading.RLock()   # a cage's threads open and close fds at once
+
+    def forget_hooks(self) -> None:
+        """Its cage was reaped: nobody is told of its fds any more (the hooks were the
+        cage's methods, which kept it alive until Python's collector found the cycle)."""
+        self._mirror = self._on_close = _not_told
 
     def get_as(self, fd: int, kind: type[_F], err: int = errno.EINVAL) -> _F:
         """The file at `fd` when it is a `kind` (an epoll, a socket...); `err` otherwise."""

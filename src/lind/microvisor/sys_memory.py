@@ -58,6 +58,10 @@ def _enomem() -> OSError:
     return OSError(errno.ENOMEM, "Cannot allocate memory")
 
 
+def _cage_gone(pages: int) -> None:
+    raise OSError(errno.ESRCH, "No such process")
+
+
 class AddressSpace:
     """Where the heap ends and which ranges are mapped, for one cage."""
 
@@ -93,6 +97,11 @@ class AddressSpace:
             twin.release_shared()
             raise
         return twin
+
+    def forget_hooks(self) -> None:
+        """Its cage was reaped: the memory it grew is gone (see FdTable.forget_hooks)."""
+        self._grow = _cage_gone
+        self._shared_watcher = None
 
     @locked
     def watch_shared(self, watcher: Callable[[list[tuple[int, int]]], None]) -> None:

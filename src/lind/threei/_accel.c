@@ -4834,6 +4834,8 @@ static int64_t call_python_handler(SlotObject *s, Entry *e, const int64_t *a)
     PyObject *argv[8];
     argv[0] = NULL;
     argv[1] = s->cage;
+    if (s->cage == Py_None)      /* reaped (forget_cage): a grate acting for it late */
+        return -ESRCH;
     int i;
     for (i = 0; i < 6; i++) {
         argv[2 + i] = PyLong_FromLongLong(a[i]);
@@ -4886,6 +4888,15 @@ static PyObject *Slot_set_memory_charged(SlotObject *s, PyObject *arg)
     Py_RETURN_NONE;
 }
 
+/* forget_cage(): the cage was reaped; a call that still reaches this slot (a grate
+ * thread in the middle of acting for it) is ESRCH, and the cage and its slot no longer
+ * keep each other alive (their cycle left them to Python's collector). */
+static PyObject *Slot_forget_cage(SlotObject *s, PyObject *unused)
+{
+    Py_SETREF(s->cage, Py_NewRef(Py_None));
+    Py_RETURN_NONE;
+}
+
 static PyObject *Slot_set_signals_quiet(SlotObject *s, PyObject *arg)
 {
     int quiet = PyObject_IsTrue(arg);
@@ -4932,6 +4943,8 @@ static PyMethodDef Slot_methods[] = {
     {"set_umask", (PyCFunction)Slot_set_umask, METH_O, "set_umask(mask): the cage's umask"},
     {"set_memory_charged", (PyCFunction)Slot_set_memory_charged, METH_O,
      "set_memory_charged(bytes): what the cage's memory is charged (grown past: a tick asks)"},
+    {"forget_cage", (PyCFunction)Slot_forget_cage, METH_NOARGS,
+     "forget_cage(): the cage was reaped; calls through this slot are ESRCH"},
     {"set_signals_quiet", (PyCFunction)Slot_set_signals_quiet, METH_O,
      "set_signals_quiet(bool): nothing is pending for the cage (see signal masks)"},
     {"set_file_size_limited", (PyCFunction)Slot_set_file_size_limited, METH_O,

@@ -458,6 +458,9 @@ class Slot:
     def set_memory(self, memory: Memory | None) -> None:
         self.memory = memory
 
+    def forget_cage(self) -> None:
+        self.cage = None
+
     def mirror_fd(self, fd: int, host_fd: int, readable: bool, writable: bool,
                   kind: int = IO_PLAIN, description: int = 0, owned: bool = True) -> None:
         """Only files whose I/O never waits are served here; pipes, sockets and
@@ -674,6 +677,8 @@ class Slot:
                 return done
         if handler is None:
             return -errno.ENOSYS
+        if self.cage is None:        # reaped (forget_cage): a grate acting for it late
+            return -errno.ESRCH
         try:
             return handler(self.cage, *a)
         except OSError as exc:
