@@ -211,3 +211,21 @@ def test_jump_points_forget_the_points_of_returned_functions_first(kind):
     few = kind(1, 3, 1 << 20)
     tokens = [few.save(b"f", 1, 8 * i) for i in range(5)]
     assert [t in few for t in tokens] == [False, False, True, True, True]
+
+
+def _slot_kinds():
+    from lind.threei import _accel, fallback
+    return [_accel.Slot, fallback.Slot]
+
+
+@pytest.mark.parametrize("kind", _slot_kinds(), ids=["c", "python"])
+def test_a_reaped_cages_slot_answers_esrch_without_its_handlers(kind):
+    """Once its cage is reaped (forget_cage), a call a grate still makes through the
+    slot is ESRCH: no handler runs with the cage gone."""
+    seen = []
+    cage = object()
+    slot = kind(cage)
+    slot.set(500, lambda c, *args: seen.append(c) or 7, lind.threei.FAST_NONE)
+    assert slot.call(500) == 7 and seen == [cage]
+    slot.forget_cage()
+    assert slot.call(500) == -errno.ESRCH and seen == [cage]
