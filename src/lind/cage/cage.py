@@ -1252,7 +1252,8 @@ class Cage:
                      self._end_grate, lambda: sys_ipc.cage_ended(self),
                      lambda: self.aspace.release_shared(), self.fds.close_all, self.fs.close,
                      self.memory_charge.clear, self.uncount, self._forget,
-                     self._release_slot_and_memory, lambda: self.runtime.cage_ended(self)):
+                     self._release_slot_and_memory, lambda: self.runtime.cage_ended(self),
+                     self._forget_links):
             try:
                 step()
             except Exception as exc:  # noqa: BLE001 - reported; the next steps still run
@@ -1299,11 +1300,11 @@ class Cage:
         with self._threads_changed:
             self._idle_thread_instances.clear()
 
-    def forget_links(self) -> None:
-        """Reaped: nothing but its status is asked of it any more. What it holds stops
+    def _forget_links(self) -> None:
+        """Ended: nothing but its status is asked of it any more. What it holds stops
         pointing back at it (its slot, its fd table's and address space's hooks), so it
-        goes when its parent lets go instead of waiting for Python's cycle collector,
-        whose passes over ended cages cost a tenth of every fork."""
+        goes when its parent (or the caller of lind.run) lets go instead of waiting for
+        Python's cycle collector, whose passes over ended cages cost a tenth of a fork."""
         self.slot.forget_cage()
         self.fds.forget_hooks()
         if self.aspace is not None:

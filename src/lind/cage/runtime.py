@@ -290,4 +290,3 @@ class Runtime:
     def reaped(self, cage: Cage) -> None:
         with self.lock:
             self._slots_used -= 1
-        cage.forget_links()
