@@ -141,8 +141,8 @@ class _RealTimers:
                     self._thread = threading.Thread(target=self._run, name="lind-itimer",
                                                     daemon=True)
                     self._thread.start()
-            else:
-                self._timers.pop(cage, None)
+            elif self._timers.pop(cage, None) is None:
+                return old      # it had none: nothing changes for the timer thread
             self._changed.notify()
         return old
 
