@@ -476,8 +476,9 @@ class Cage:
         self._end_grate()   # before the old instance goes: its workers may still use it
         eng = wasmtime_engine.engine()
         cap = min(MAX_MEMORY, self.memory_budget.ceiling())
-        self.memory_charge.clear()
-        self.memory_charge.set(self.initial_memory(module))   # ENOMEM: the budget is spent
+        if reused is None or fresh:     # (a fork's child is charged its memory below)
+            self.memory_charge.clear()
+            self.memory_charge.set(self.initial_memory(module))   # ENOMEM: budget spent
         self.module = module
         self._idle_thread_instances.clear()     # instances of the program exec replaced
         self._had_threads = self._served_as_grate = False   # of this memory
@@ -984,7 +985,7 @@ class Cage:
         sp = (loader.get_i32(exports[loader.ASYNCIFY_STACK_POINTER], instance.context_address)
               if loader.ASYNCIFY_STACK_POINTER in exports else 0)
         at = max(sp if 0 < sp <= self.aspace.heap_base else 0, self.mem.lowest)
-        skipped = list(self.aspace.shared_ranges())
+        skipped = self.aspace.shared_ranges() if self.aspace.shared else []
         if self.stack_top is not None and self.stack_top[0] < self.stack_top[1]:
             skipped.append(self.stack_top)        # below RLIMIT_STACK: never the stack's
         data = instance._asyncify_buffer
