@@ -801,16 +801,15 @@ class Cage:
         if not instance._asyncify_buffer:
             instance._asyncify_buffer = self.aspace.mmap(0, ASYNCIFY_BUFFER, 3, 0x22, None)
         data = instance._asyncify_buffer
-        self._let_trampoline_jump()
+        self._let_trampoline_jump(instance)
         self.mem.write(data, struct.pack("<II", data + 8, data + ASYNCIFY_BUFFER))
         instance._after_unwind = action
         instance._unwind_replaces_stack = replaces_stack
         self._asyncify_in_call(ASYNCIFY, data)
 
-    def _let_trampoline_jump(self) -> None:
-        """Bind the calling thread's instance to its Unwinder, so that the trampoline
-        runs its next setjmp and longjmp without Python (see _accel.c)."""
-        instance = self.running_instance()
+    def _let_trampoline_jump(self, instance: Instance) -> None:
+        """Bind `instance`, one of this cage's, to its Unwinder, so that the trampoline
+        runs its next setjmp, longjmp and fork without Python (see _accel.c)."""
         if instance.unwinder.bound or loader.ASYNCIFY_STACK_POINTER not in instance.exports:
             return
         exports = instance.exports
@@ -919,6 +918,15 @@ class Cage:
             raise
         return child
 
+    def fork_unwound(self) -> int:
+        """fork, once the calling thread's stack is out (by sys_fork, or by the trampoline
+        itself: see "setjmp and longjmp" in _accel.c): the child's id, or -errno, which
+        that thread's fork returns once rewound."""
+        try:
+            return self.runtime.fork(self).id
+        except OSError as exc:
+            return -(exc.errno or errno.EAGAIN)
+
     def spawned(self, child_id: int, plan: bytes) -> Cage:
         """posix_spawn's child: this program started afresh at its spawn entry, which
         asks for `plan` (what to do before it execs). Nothing is copied or unwound."""
@@ -962,6 +970,7 @@ class Cage:
             child.stack_top = self.stack_top    # where this program's stack started
             theirs._asyncify_buffer = mine._asyncify_buffer
             child.jump_points = self.jump_points.copy()
+            child._let_trampoline_jump(theirs)     # its rewind, jumps and forks: in C
         except BaseException:
             child.release_unstarted()
             raise
@@ -1089,8 +1098,12 @@ class Cage:
         while True:
             instance = self.running_instance()
             if instance._rewind_result is not None:
-                instance._rewinding = True
-                self._asyncify("asyncify_start_rewind", instance._asyncify_buffer)
+                if instance.unwinder.bound:      # the rewound call's result is the trampoline's
+                    result, instance._rewind_result = instance._rewind_result, None
+                    loader.rewind(instance.unwinder, result)
+                else:
+                    instance._rewinding = True
+                    self._asyncify("asyncify_start_rewind", instance._asyncify_buffer)
             try:
                 instance.enter(self.slot)
             except (wasmtime.Trap, wasmtime.WasmtimeError) as stop:

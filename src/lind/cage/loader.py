@@ -138,6 +138,14 @@ def enter_i32s(unwinder: threei.Unwinder, func: wasmtime.Func, slot: threei.Slot
         _raise_failure(failed)
 
 
+def rewind(unwinder: threei.Unwinder, result: int) -> None:
+    """Start rewinding the stack Python unwound in `unwinder`'s instance: the call that
+    unwound it returns `result` (Unwinder.rewind)."""
+    failed = unwinder.rewind(result)
+    if failed is not None:
+        _raise_failure(failed)
+
+
 def _raise_failure(failed: tuple[int, int] | str) -> None:
     """What a call through the trampoline reported: a stop's message, or Wasmtime's
     (error, trap)."""

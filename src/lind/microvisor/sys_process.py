@@ -132,13 +132,7 @@ def sys_fork(cage, *_):
     if result is not None:
         return result
 
-    def make_child() -> None:
-        try:
-            cage.resume_with(cage.runtime.fork(cage).id)
-        except OSError as exc:
-            cage.resume_with(-(exc.errno or errno.EAGAIN))
-
-    cage.unwind_then(make_child)
+    cage.unwind_then(lambda: cage.resume_with(cage.fork_unwound()))
     # Nobody in the cage sees this value (its stack is unwinding); a grate forwarding
     # the call does, and learns that the call will be made again (as Linux's strace
     # shows a restarted call).

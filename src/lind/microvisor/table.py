@@ -213,7 +213,7 @@ SYSCALLS: dict[int, Syscall] = {
         Syscall(24, "sched_yield", p.sys_sched_yield),
         Syscall(39, "getpid", p.sys_getpid, threei.FAST_GETPID),
         Syscall(56, "clone", p.sys_clone),
-        Syscall(57, "fork", p.sys_fork),
+        Syscall(57, "fork", p.sys_fork, threei.FAST_FORK),
         Syscall(58, "vfork", p.sys_fork),
         Syscall(59, "execve", p.sys_execve),
         Syscall(61, "wait4", p.sys_wait4),

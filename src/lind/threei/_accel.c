@@ -129,6 +129,7 @@ enum {
     FAST_CLOCK_NANOSLEEP, /* clocks: here until woken (see "sleeps"); others Python's */
     FAST_SETJMP,    /* setjmp and longjmp through Asyncify, in an instance entered by */
     FAST_LONGJMP,   /* Unwinder.enter (see "setjmp and longjmp"); else Python */
+    FAST_FORK,      /* fork: unwound and rewound here, the child made by Python (idem) */
     FAST_COUNT
 };
 
@@ -3716,6 +3717,13 @@ static int fast_sigprocmask(SlotObject *s, MemoryObject *m, const int64_t *a, in
  * first setjmp of an instance, and any other case, is the Python handler's, which uses
  * the same jump points (JumpPoints), so the two can take each other's over.
  *
+ * fork (57) is unwound the same way; once the stack is out, Python makes the child from
+ * it (Cage.fork_unwound, the GIL taken for that alone), and the rewound call returns the
+ * child's id. A rewind Python starts in a bound instance (a fork's child, which the fork
+ * binds; a first setjmp's or fork's) is begun here too (Unwinder.rewind), so the call
+ * it returns to ends it without the handler. Through the handlers a fork cost two
+ * handler calls and four of Asyncify's exports called from Python: ~15 us.
+ *
  * The frames are the cage's own bytes, in its memory: every host access is bounds
  * checked, and a header or token the program spoiled only ends that program. */
 
@@ -4122,7 +4130,7 @@ static PyTypeObject JumpPointsType = {
 };
 
 /* What the trampoline is doing to an instance's stack for a setjmp or longjmp. */
-enum { JUMP_NONE, JUMP_SAVE, JUMP_RESTORE };
+enum { JUMP_NONE, JUMP_SAVE, JUMP_RESTORE, JUMP_FORK };
 
 /* One instance's unwinds (a cage thread's): the Asyncify buffer, whether its stack is
  * being rewound (by the trampoline or by Python: `rewinding`), and what the trampoline
@@ -4267,24 +4275,42 @@ static int begin_jump(UnwinderObject *u, MemoryObject *m, int kind, int64_t *res
     return 1;
 }
 
+/* The call a rewind the trampoline began has reached (setjmp's, longjmp's or fork's):
+ * 1 with what it returns, or 0 when the rewind is Python's (its handler ends it). */
+static int end_rewind(UnwinderObject *u, int64_t *result)
+{
+    if (!u->rewind_here)
+        return 0;
+    void *err, *trap;
+    u->rewinding = u->rewind_here = 0;
+    if (asyncify_call(u, &u->stop_rewind, 0, &err, &trap)) {
+        drop_failure(err, trap);
+        *result = -EINTR;
+        return 1;
+    }
+    *result = u->result;
+    return 1;
+}
+
+/* The stack is out (the buffer holds its frames): put it back, the call that unwound it
+ * to return u->result. 0, or -1 with the failure in *err / *trap. */
+static int begin_rewind(UnwinderObject *u, void **err, void **trap)
+{
+    u->rewinding = u->rewind_here = 1;
+    if (asyncify_call(u, &u->start_rewind, u->buffer, err, trap)) {
+        u->rewinding = u->rewind_here = 0;
+        return -1;
+    }
+    return 0;
+}
+
 static int fast_setjmp(SlotObject *s, MemoryObject *m, const int64_t *a, int64_t *result)
 {
     UnwinderObject *u = entered;
     if (!u || u->slot != s || !u->ctx || !m || m->readonly || u->pending)
         return 0;
-    if (u->rewinding) {
-        if (!u->rewind_here)
-            return 0;                  /* Python's rewind: its handler ends it */
-        void *err, *trap;
-        u->rewinding = u->rewind_here = 0;
-        if (asyncify_call(u, &u->stop_rewind, 0, &err, &trap)) {
-            drop_failure(err, trap);
-            *result = -EINTR;
-            return 1;
-        }
-        *result = u->result;
-        return 1;
-    }
+    if (u->rewinding)
+        return end_rewind(u, result);
     uint64_t env = (uint64_t)a[0];
     if (!memory_in_bounds(m, env, 8)) {
         *result = -EFAULT;
@@ -4312,6 +4338,34 @@ static int fast_longjmp(SlotObject *s, MemoryObject *m, const int64_t *a, int64_
     u->token = token;
     u->value = a[1];
     return begin_jump(u, m, JUMP_RESTORE, result);
+}
+
+/* fork, as setjmp: the call unwinds the stack here; once it is out, Python makes the
+ * child from the frames in the buffer (fork_in_python), and the rewound call returns
+ * the child's id. A rewind Python began (the child's, and a fork made before the
+ * instance was bound) ends in the handler. */
+static int fast_fork(SlotObject *s, MemoryObject *m, const int64_t *a, int64_t *result)
+{
+    UnwinderObject *u = entered;
+    if (!u || u->slot != s || !u->ctx || !m || m->readonly || u->pending)
+        return 0;
+    if (u->rewinding)
+        return end_rewind(u, result);
+    return begin_jump(u, m, JUMP_FORK, result);
+}
+
+/* With the GIL: the cage's fork of its unwound thread (Cage.fork_unwound), the child's
+ * id or -errno. */
+static int64_t fork_in_python(SlotObject *s)
+{
+    PyObject *res = PyObject_CallMethod(s->cage, "fork_unwound", NULL);
+    if (!res)
+        return exception_to_errno(s);
+    int64_t r = PyLong_AsLongLong(res);
+    Py_DECREF(res);
+    if (r == -1 && PyErr_Occurred())
+        r = exception_to_errno(s);
+    return r;
 }
 
 /* The stack is out: keep or restore the frames and start the rewind. 0, or -1 with
@@ -4379,12 +4433,7 @@ static int finish_jump(UnwinderObject *u, SlotObject *s, void **err, void **trap
         *trap = trap_new(spoiled, strlen(spoiled));
         return -1;
     }
-    u->rewinding = u->rewind_here = 1;
-    if (asyncify_call(u, &u->start_rewind, (uint32_t)at, err, trap)) {
-        u->rewinding = u->rewind_here = 0;
-        return -1;
-    }
-    return 0;
+    return begin_rewind(u, err, trap);
 }
 
 #define CALL_EXPORT_ARGS 8
@@ -4412,8 +4461,18 @@ static PyObject *call_wasm(void *ctx, wt_func_t func, const wt_val_raw_t *args, 
         entered = outer;
         if (err || trap || !u || u->pending == JUMP_NONE)
             break;
-        if (finish_jump(u, (SlotObject *)slot, &err, &trap))
+        if (u->pending == JUMP_FORK) {     /* out for fork: Python makes the child */
+            u->pending = JUMP_NONE;
+            if (asyncify_call(u, &u->stop_unwind, 0, &err, &trap))
+                break;
+            Py_BLOCK_THREADS
+            u->result = fork_in_python((SlotObject *)slot);
+            Py_UNBLOCK_THREADS
+            if (begin_rewind(u, &err, &trap))
+                break;
+        } else if (finish_jump(u, (SlotObject *)slot, &err, &trap)) {
             break;
+        }
     }
     if (u)
         u->slot = NULL;
@@ -4502,6 +4561,30 @@ static PyObject *Unwinder_enter(UnwinderObject *u, PyObject *const *args, Py_ssi
     return call_wasm(u->ctx, *where, vals, (size_t)n, args[1], u);
 }
 
+/* rewind(result) -> None, or the (error, trap) addresses of a failure: put the stack
+ * Python unwound back in (fork, a first setjmp, a longjmp), the call that unwound it to
+ * return `result` when the trampoline meets it again (see fast_fork). */
+static PyObject *Unwinder_rewind(UnwinderObject *u, PyObject *arg)
+{
+    long long result = PyLong_AsLongLong(arg);
+    if (result == -1 && PyErr_Occurred())
+        return NULL;
+    if (!u->ctx || u->pending || u->rewinding) {
+        PyErr_SetString(PyExc_ValueError, "rewind: not bound, or already unwinding");
+        return NULL;
+    }
+    void *err, *trap;
+    int failed;
+    u->result = result;
+    Py_BEGIN_ALLOW_THREADS
+    failed = begin_rewind(u, &err, &trap);
+    Py_END_ALLOW_THREADS
+    if (!failed)
+        Py_RETURN_NONE;
+    return Py_BuildValue("(KK)", (unsigned long long)(uintptr_t)err,
+                         (unsigned long long)(uintptr_t)trap);
+}
+
 /* take_rewind_result() -> what the setjmp the trampoline is rewinding to returns, or
  * None when the rewind is Python's: the call reached a handler (a grate took setjmp
  * but not longjmp), which ends the rewind. */
@@ -4545,6 +4628,8 @@ static PyMethodDef Unwinder_methods[] = {
      "points, buffer_size): the instance's Asyncify exports and globals, by address"},
     {"reset", (PyCFunction)Unwinder_reset, METH_NOARGS,
      "the instance is replaced (exec): unbound, no buffer, nothing pending"},
+    {"rewind", (PyCFunction)Unwinder_rewind, METH_O,
+     "rewind(result): start rewinding the stack Python unwound, the call to return result"},
     {"enter", (PyCFunction)(void (*)(void))Unwinder_enter, METH_FASTCALL,
      "enter(func, slot, *i32 args) -> as call_export"},
     {"take_rewind_result", (PyCFunction)Unwinder_take_rewind_result, METH_NOARGS,
@@ -4775,9 +4860,10 @@ static int64_t dispatch(SlotObject *s, MemoryObject *m, int nr, const int64_t *a
             return r;
         break;
     }
-    case FAST_SETJMP: case FAST_LONGJMP: {
+    case FAST_SETJMP: case FAST_LONGJMP: case FAST_FORK: {
         int64_t r;
-        if ((fast == FAST_SETJMP ? fast_setjmp : fast_longjmp)(s, m, a, &r))
+        if ((fast == FAST_SETJMP ? fast_setjmp : fast == FAST_LONGJMP ? fast_longjmp
+             : fast_fork)(s, m, a, &r))
             return r;
         break;
     }
@@ -5454,7 +5540,7 @@ PyMODINIT_FUNC PyInit__accel(void)
         "FAST_SENDTO", "FAST_RECVFROM", "FAST_EPOLL_PWAIT", "FAST_FUTEX", "FAST_OPEN",
         "FAST_OPENAT", "FAST_FSTAT", "FAST_NEWFSTATAT", "FAST_SIGPROCMASK", "FAST_READV",
         "FAST_WRITEV", "FAST_CLOCK_GETTIME", "FAST_GETRANDOM", "FAST_NANOSLEEP",
-        "FAST_CLOCK_NANOSLEEP", "FAST_SETJMP", "FAST_LONGJMP",
+        "FAST_CLOCK_NANOSLEEP", "FAST_SETJMP", "FAST_LONGJMP", "FAST_FORK",
     };
     for (int i = 0; i < FAST_COUNT; i++)
         PyModule_AddIntConstant(m, fast_names[i], i);

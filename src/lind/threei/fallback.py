@@ -26,7 +26,7 @@ NSYSCALLS = 1024
  FAST_THREEI_CALL, FAST_SENDTO, FAST_RECVFROM, FAST_EPOLL_PWAIT, FAST_FUTEX, FAST_OPEN,
  FAST_OPENAT, FAST_FSTAT, FAST_NEWFSTATAT, FAST_SIGPROCMASK, FAST_READV, FAST_WRITEV,
  FAST_CLOCK_GETTIME, FAST_GETRANDOM, FAST_NANOSLEEP, FAST_CLOCK_NANOSLEEP, FAST_SETJMP,
- FAST_LONGJMP) = range(32)
+ FAST_LONGJMP, FAST_FORK) = range(33)
 # (FAST_SENDTO and those after it: always the handler's here)
 IO_PLAIN, IO_PIPE, IO_NONBLOCKING, IO_TTY = range(4)   # how a mirrored fd's I/O may block
 DESC_BLOCKING, DESC_NONBLOCKING, DESC_PYTHON = range(3)   # a description's waits
@@ -979,13 +979,15 @@ class JumpPoints:
 
 
 class Unwinder:
-    """An instance's unwinds (see _accel.c); here setjmp and longjmp are always the
-    handlers', so it only keeps the state they share with fork."""
+    """An instance's unwinds (see _accel.c); here setjmp, longjmp and fork are always
+    the handlers', so it keeps the state they share, and begins their rewinds."""
 
     def __init__(self) -> None:
         self.buffer = 0
         self.rewinding = False
         self._context = 0
+        self._start_rewind = 0
+        self._result: int | None = None
 
     @property
     def busy(self) -> bool:
@@ -997,16 +999,25 @@ class Unwinder:
 
     def bind(self, context: int, start_unwind: int, stop_unwind: int, start_rewind: int,
              stop_rewind: int, stack_pointer: int, points: JumpPoints, buffer_size: int) -> None:
-        self._context = context
+        self._context, self._start_rewind = context, start_rewind
 
     def reset(self) -> None:
-        self.buffer, self.rewinding, self._context = 0, False, 0
+        self.buffer, self.rewinding, self._context, self._result = 0, False, 0, None
+
+    def rewind(self, result: int) -> tuple[int, int] | None:
+        """Start the rewind; the handler the rewound call reaches takes `result`."""
+        self.rewinding, self._result = True, result
+        failed = call_export(self._context, self._start_rewind, None, self.buffer)
+        if failed is not None:
+            self.rewinding, self._result = False, None
+        return failed
 
     def enter(self, func: int, slot: Slot, *args: int) -> tuple[int, int] | None:
         return call_export(self._context, func, slot, *args)
 
     def take_rewind_result(self) -> int | None:
-        return None       # every rewind is Python's here
+        result, self._result = self._result, None
+        return result
 
 
 def use_thread_signals(slot: Slot, cell: MaskCell) -> None:
