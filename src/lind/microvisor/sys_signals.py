@@ -182,6 +182,8 @@ def _settle(cage) -> int:
     # by that call itself (see "signal masks" in _accel.c).
     cage.slot.set_signals_quiet(False)
     threads = list(state.threads.values())
+    for thread in threads:
+        thread.mask_cell.held = None
     fatal = 0
 
     def judge(holder, sig: int) -> bool:
@@ -220,8 +222,33 @@ def _settle(cage) -> int:
     if state.hint and state.hint_shown is not any_ready:
         cage.mem.write(state.hint, struct.pack("<i", any_ready))
         state.hint_shown = any_ready
+    if not fatal and not any_ready:     # a mask that still blocks these changes nothing
+        _show_held(state, threads)
     cage.slot.set_signals_quiet(not fatal and _quiet(state))
     return fatal
+
+
+def _show_held(state: SignalState, threads: list[ThreadSignals]) -> None:
+    """With the lock held, nothing to take anywhere: tell each of `threads` (see "signal
+    masks" in _accel.c) the signals pending for it, all of which it blocks."""
+    for thread in threads:
+        thread.mask_cell.held = state.pending | thread.pending
+
+
+def _held_back(cage, state: SignalState, bit: int, to: ThreadSignals | None) -> bool:
+    """With the lock held, `bit` just made pending: True if every thread that could take
+    it blocks it, when nothing _settle decides changes (it ran after every earlier
+    change) but what the trampoline is told. As _settle, the slot and the threads'
+    cells stop saying the thread has nothing to take before any mask is read."""
+    cage.slot.set_signals_quiet(False)
+    threads = list(state.threads.values()) if to is None else [to]
+    for thread in threads:
+        thread.mask_cell.held = None
+    if not threads or any(not thread.mask & bit for thread in threads):
+        return False
+    if not any(thread.ready for thread in state.threads.values()):
+        _show_held(state, threads)
+    return True
 
 
 def _act(cage, fatal: int, waiting: tuple[threading.Condition, ...], *,
@@ -383,10 +410,12 @@ def send(cage, sig: int, info: bytes | None = None, *, own_thread: bool,
         if not holder.pending & bit:   # standard signals are not queued
             holder.pending |= bit
             holder.info[sig] = info or siginfo(sig, SI_KERNEL)
-        fatal = _settle(cage)
+        held = _held_back(cage, state, bit, to)    # (a child's SIGCHLD during a fork)
+        fatal = 0 if held else _settle(cage)
         waiting = _waiting_for_signals(state, bit)
         watchers = list(state.watchers)
-    _act(cage, fatal, waiting, own_thread=own_thread)
+    if not held or waiting:
+        _act(cage, fatal, waiting, own_thread=own_thread)
     for watcher in watchers:
         watcher()
 

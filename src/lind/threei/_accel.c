@@ -3605,10 +3605,21 @@ static PyObject *Slot_get_futex_waiters(SlotObject *s, void *unused)
  * pending). Here the mask is stored first and the flag read after: so either Python
  * reads the new mask, or this reads the flag cleared and has Python settle (the
  * settler set at init); never neither (a signal left pending and unblocked, told to
- * nobody). Only the thread itself changes its mask; others only read it. */
+ * nobody). Only the thread itself changes its mask; others only read it.
+ *
+ * While signals are pending but none can be taken (all blocked: a child's SIGCHLD during
+ * a fork, where the parent blocks every signal), a cell's `held` says which are pending
+ * for its thread (the process's and its own), and a new mask that still blocks them all
+ * changes nothing Python decides: that one settles nothing. Python makes `held` unknown
+ * (HELD_UNKNOWN) before it reads any mask, as the flag, and says it again once settled
+ * with nothing to take; HELD_UNKNOWN is never blocked by a mask (SIGKILL and SIGSTOP
+ * never are), so an unknown cell always settles. */
+#define HELD_UNKNOWN UINT64_MAX
+
 typedef struct {
     PyObject_HEAD
     uint64_t mask;
+    uint64_t held;
 } MaskCellObject;
 
 static PyObject *MaskCell_new(PyTypeObject *type, PyObject *args, PyObject *kw)
@@ -3617,8 +3628,10 @@ static PyObject *MaskCell_new(PyTypeObject *type, PyObject *args, PyObject *kw)
     if (!PyArg_ParseTuple(args, "|K", &mask))
         return NULL;
     MaskCellObject *c = (MaskCellObject *)type->tp_alloc(type, 0);
-    if (c)
+    if (c) {
         c->mask = mask;
+        c->held = HELD_UNKNOWN;
+    }
     return (PyObject *)c;
 }
 
@@ -3640,8 +3653,34 @@ static int MaskCell_set_value(MaskCellObject *c, PyObject *value, void *unused)
     return 0;
 }
 
+static PyObject *MaskCell_get_held(MaskCellObject *c, void *unused)
+{
+    uint64_t held = __atomic_load_n(&c->held, __ATOMIC_SEQ_CST);
+    if (held == HELD_UNKNOWN)
+        Py_RETURN_NONE;
+    return PyLong_FromUnsignedLongLong(held);
+}
+
+static int MaskCell_set_held(MaskCellObject *c, PyObject *value, void *unused)
+{
+    uint64_t held = HELD_UNKNOWN;
+    if (!value || (value != Py_None && !PyLong_Check(value))) {
+        PyErr_SetString(PyExc_TypeError, "held is an int or None");
+        return -1;
+    }
+    if (value != Py_None) {
+        held = PyLong_AsUnsignedLongLongMask(value);
+        if (PyErr_Occurred())
+            return -1;
+    }
+    __atomic_store_n(&c->held, held, __ATOMIC_SEQ_CST);
+    return 0;
+}
+
 static PyGetSetDef MaskCell_getset[] = {
     {"value", (getter)MaskCell_get_value, (setter)MaskCell_set_value, "the mask's bits", NULL},
+    {"held", (getter)MaskCell_get_held, (setter)MaskCell_set_held,
+     "the signals pending for the thread while none can be taken (None: unknown)", NULL},
     {NULL}
 };
 
@@ -3691,7 +3730,9 @@ static int fast_sigprocmask(SlotObject *s, MemoryObject *m, const int64_t *a, in
     if (old_at)
         memcpy(m->base + old_at, &previous, sizeof previous);
     *result = 0;
-    if (set_at && !__atomic_load_n(&s->signals_quiet, __ATOMIC_SEQ_CST)) {
+    if (set_at && !__atomic_load_n(&s->signals_quiet, __ATOMIC_SEQ_CST) &&
+        (__atomic_load_n(&cell->held, __ATOMIC_SEQ_CST) & ~__atomic_load_n(&cell->mask,
+                                                                           __ATOMIC_SEQ_CST))) {
         PyGILState_STATE g = PyGILState_Ensure();
         PyObject *res = PyObject_CallOneArg(signal_settler, s->cage);
         if (!res)

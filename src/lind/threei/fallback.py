@@ -864,6 +864,7 @@ class MaskCell:
 
     def __init__(self, value: int = 0) -> None:
         self.value = value
+        self.held: int | None = None    # pending while none can be taken (None: unknown)
 
 
 def call_export(context: int, func: int, slot: Slot, *args: int) -> tuple[int, int] | None:
