@@ -369,7 +369,12 @@ class Cage:
         self.slot = threei.Slot(self)
         self.memory_charge.on_change = self.slot.set_memory_charged    # its epoch ticks look
         opened_by = self.slot if threei.ACCELERATED else None   # the C trampoline opens too
-        self.fds = (fds.copy(self._mirror_fd, self._fd_closed, opened_by) if fds
+        # a fork's child: the parent's files, mirrored as they are there (the same
+        # files and RLIMIT_FSIZE: what _mirror_fd would make of each)
+        copy_mirror = ((lambda: self.slot.copy_fds(parent.slot))
+                       if parent is not None and fds is parent.fds else None)
+        self.fds = (fds.copy(self._mirror_fd, self._fd_closed, opened_by,
+                             copy_mirror=copy_mirror) if fds
                     else FdTable(mirror=self._mirror_fd, on_close=self._fd_closed,
                                  opened_by=opened_by))
         self.signals = signals.SignalState(

@@ -548,12 +548,18 @@ class FdTable:
     @locked
     def copy(self, mirror: Callable[[int, OpenFile | None], None] | None = None,
              on_close: Callable[[OpenFile], None] | None = None,
-             opened_by: OpensElsewhere | None = None) -> FdTable:
-        """The table a forked child starts with: same open files, shared."""
+             opened_by: OpensElsewhere | None = None, *,
+             copy_mirror: Callable[[], None] | None = None) -> FdTable:
+        """The table a forked child starts with: same open files, shared. `copy_mirror`,
+        if given, gives the child this table's mirror at once (under this table's lock),
+        instead of telling `mirror` of each file."""
         self._adopt_all()
         child = FdTable(self.limit, self.hard, mirror, on_close, opened_by)
         child._files = [f.hold() if f else None for f in self._files]
         child._cloexec = list(self._cloexec)
+        if copy_mirror is not None:
+            copy_mirror()
+            return child
         for fd, f in enumerate(child._files):
             if f is not None:
                 child._mirror(fd, f)

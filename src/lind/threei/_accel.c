@@ -1441,6 +1441,7 @@ typedef struct {
     size_t cwd_len;
     int64_t open_limit;    /* RLIMIT_NOFILE's soft limit */
     int files_closed;      /* the cage's fd table was emptied at its end */
+    int64_t listed_id;     /* the id it is listed by in the registry below; -1: none */
     int posix_locks;       /* the cage took a POSIX lock: its closes are Python's */
     int file_size_limited; /* RLIMIT_FSIZE is finite: writes are the microvisor's */
     unsigned umask_bits;   /* the cage's umask, for the files its opens create */
@@ -1470,16 +1471,18 @@ static pthread_mutex_t registry_lock = PTHREAD_MUTEX_INITIALIZER;
 
 static void registry_remove_locked(SlotObject *s)
 {
-    for (int b = 0; b < REGISTRY_BUCKETS; b++) {
-        for (Listed **at = &registry[b]; *at; at = &(*at)->next) {
-            if ((*at)->slot == s) {
-                Listed *gone = *at;
-                *at = gone->next;
-                free(gone);
-                return;
-            }
+    if (s->listed_id < 0)
+        return;
+    Listed **at = &registry[(uint64_t)s->listed_id % REGISTRY_BUCKETS];
+    for (; *at; at = &(*at)->next) {
+        if ((*at)->slot == s) {
+            Listed *gone = *at;
+            *at = gone->next;
+            free(gone);
+            break;
         }
     }
+    s->listed_id = -1;
 }
 
 static void registry_put(SlotObject *s, int64_t id)
@@ -1501,6 +1504,7 @@ static void registry_put(SlotObject *s, int64_t id)
     item->slot = s;
     item->next = registry[(uint64_t)id % REGISTRY_BUCKETS];
     registry[(uint64_t)id % REGISTRY_BUCKETS] = item;
+    s->listed_id = id;
     pthread_mutex_unlock(&registry_lock);
 }
 
@@ -1539,6 +1543,7 @@ static PyObject *Slot_new(PyTypeObject *type, PyObject *args, PyObject *kw)
         return NULL;
     Py_INCREF(cage);
     s->cage = cage;
+    s->listed_id = -1;
     s->fd_limit = 1024;
     s->wake_fd = -1;
     s->open_limit = 1024;
@@ -1913,6 +1918,35 @@ static PyObject *Slot_copy_table(SlotObject *s, PyObject *arg)
         entry_store(&s->table[i], src->table[i].handler, src->table[i].fast);
         s->table[i].owner = src->table[i].owner;
     }
+    Py_RETURN_NONE;
+}
+
+/* copy_fds(parent): a forked child's fd mirror, its parent's (the same files, shared, and
+ * the same RLIMIT_FSIZE): what mirror_fd would make of each of the parent's fds that
+ * Python holds, in one call. The caller holds the parent's fd table; the child runs
+ * nothing yet. Files the trampoline is opening or opened are not the child's. */
+static PyObject *Slot_copy_fds(SlotObject *s, PyObject *arg)
+{
+    if (!PyObject_TypeCheck(arg, Py_TYPE(s))) {
+        PyErr_SetString(PyExc_TypeError, "expected a Slot");
+        return NULL;
+    }
+    SlotObject *src = (SlotObject *)arg;
+    pthread_mutex_lock(&src->files_lock);
+    pthread_mutex_lock(&s->files_lock);
+    for (int fd = 0; fd < FD_MIRROR; fd++) {
+        if (src->owner[fd] != FD_PYTHON || s->owner[fd] != FD_FREE)
+            continue;
+        s->fds[fd].access = src->fds[fd].access;
+        s->fds[fd].kind = src->fds[fd].kind;
+        s->fds[fd].description = src->fds[fd].description;
+        __atomic_store_n(&s->fds[fd].host_fd,
+                         __atomic_load_n(&src->fds[fd].host_fd, __ATOMIC_ACQUIRE),
+                         __ATOMIC_RELEASE);
+        s->owner[fd] = FD_PYTHON;
+    }
+    pthread_mutex_unlock(&s->files_lock);
+    pthread_mutex_unlock(&src->files_lock);
     Py_RETURN_NONE;
 }
 
@@ -5055,6 +5089,8 @@ static PyMethodDef Slot_methods[] = {
     {"stop", (PyCFunction)Slot_stop, METH_O, "stop the cage when the current call returns"},
     {"resume", (PyCFunction)Slot_resume, METH_NOARGS, "clear a stop request"},
     {"copy_table", (PyCFunction)Slot_copy_table, METH_O, "copy_table(other): take all its entries"},
+    {"copy_fds", (PyCFunction)Slot_copy_fds, METH_O,
+     "copy_fds(parent): a forked child's fd mirror, its parent's"},
     {"call", (PyCFunction)Slot_call, METH_VARARGS, "call(nr, a1..a6) through the table"},
     {"futex_wait", (PyCFunction)Slot_futex_wait, METH_VARARGS,
      "futex_wait(memory, addr, expected, shared, bitset, deadline_ns, realtime, wake_fd)"},

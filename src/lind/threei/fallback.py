@@ -472,6 +472,9 @@ class Slot:
         else:
             self.fds[fd] = (host_fd, readable, writable)
 
+    def copy_fds(self, parent: Slot) -> None:
+        self.fds = dict(parent.fds)
+
     def acquire_wake(self) -> int:
         """The wake eventfd for one wait (see _accel); release_wake() after it."""
         if getattr(_this_thread, "wake", None) is self:
