@@ -817,14 +817,8 @@ class Cage:
         runs its next setjmp, longjmp and fork without Python (see _accel.c)."""
         if instance.unwinder.bound or loader.ASYNCIFY_STACK_POINTER not in instance.exports:
             return
-        exports = instance.exports
-        instance.unwinder.bind(
-            instance.context_address,
-            *(ctypes.addressof(exports[name]._func) for name in (
-                "asyncify_start_unwind", "asyncify_stop_unwind", "asyncify_start_rewind",
-                "asyncify_stop_rewind")),
-            ctypes.addressof(exports[loader.ASYNCIFY_STACK_POINTER]._global),
-            self.jump_points, ASYNCIFY_BUFFER)
+        instance.unwinder.bind(instance.context_address, *instance.exports.unwind_addresses(),
+                               self.jump_points, ASYNCIFY_BUFFER)
 
     def _on_own_thread(self) -> bool:
         """Whether the calling host thread runs this cage's program (one of its threads),

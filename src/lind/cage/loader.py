@@ -393,6 +393,7 @@ class Exports(Mapping):
         self._instance = instance
         self._names = shape(module).exports
         self._wrapped: dict[str, object] = {}
+        self._unwind_addresses: tuple[int, ...] | None = None
 
     def __getitem__(self, name: str) -> object:
         found = self._wrapped.get(name)
@@ -407,6 +408,16 @@ class Exports(Mapping):
                 raise KeyError(name)
             found = self._wrapped[name] = wrap_extern(item)
         return found
+
+    def unwind_addresses(self) -> tuple[int, ...]:
+        """Where Asyncify's four exports (wasmtime_func_t) and the shadow-stack pointer
+        (wasmtime_global_t) are, as Unwinder.bind takes them: the same for as long as
+        the instance lives, which a fork's child in a kept instance binds again."""
+        if self._unwind_addresses is None:
+            self._unwind_addresses = (
+                *(ctypes.addressof(self[name]._func) for name in ASYNCIFY_EXPORTS[:4]),
+                ctypes.addressof(self[ASYNCIFY_STACK_POINTER]._global))
+        return self._unwind_addresses
 
     def __contains__(self, name: object) -> bool:
         """Without wrapping the export (Mapping's would)."""
