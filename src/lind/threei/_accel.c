@@ -4206,6 +4206,7 @@ static PyTypeObject JumpPointsType = {
 
 /* What the trampoline is doing to an instance's stack for a setjmp or longjmp. */
 enum { JUMP_NONE, JUMP_SAVE, JUMP_RESTORE, JUMP_FORK };
+#define G_ERESTARTNOINTR 513    /* what the first pass of fork returns: it is made again */
 
 /* One instance's unwinds (a cage thread's): the Asyncify buffer, whether its stack is
  * being rewound (by the trampoline or by Python: `rewinding`), and what the trampoline
@@ -4346,7 +4347,7 @@ static int begin_jump(UnwinderObject *u, MemoryObject *m, int kind, int64_t *res
         return 1;
     }
     u->pending = kind;
-    *result = 0;
+    *result = kind == JUMP_FORK ? -G_ERESTARTNOINTR : 0;   /* as the handler's (sys_fork) */
     return 1;
 }
 
