@@ -219,8 +219,8 @@ def _slot_kinds():
 
 
 @pytest.mark.parametrize("kind", _slot_kinds(), ids=["c", "python"])
-def test_a_reaped_cages_slot_answers_esrch_without_its_handlers(kind):
-    """Once its cage is reaped (forget_cage), a call a grate still makes through the
+def test_an_ended_cages_slot_answers_esrch_without_its_handlers(kind):
+    """Once its cage has ended (forget_cage), a call a grate still makes through the
     slot is ESRCH: no handler runs with the cage gone."""
     seen = []
     cage = object()

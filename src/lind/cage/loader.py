@@ -132,7 +132,7 @@ def call_i32s(func: wasmtime.Func, context: int, slot: threei.Slot, *args: int) 
 def enter_i32s(unwinder: threei.Unwinder, func: wasmtime.Func, slot: threei.Slot,
                *args: int) -> None:
     """call_i32s into the instance `unwinder` is bound to, where the trampoline runs
-    setjmp and longjmp by itself (Cage.unwind_then)."""
+    setjmp, longjmp and fork by itself (Cage.unwind_then)."""
     failed = unwinder.enter(ctypes.addressof(func._func), slot, *args)
     if failed is not None:
         _raise_failure(failed)

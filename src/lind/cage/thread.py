@@ -64,7 +64,7 @@ class Instance:
         self.thread_start: ThreadStart | None = None   # entered there, not at _start
         self.entry = START                             # or SPAWN_START
         # the Asyncify buffer, whether the stack is being rewound, and what lets the
-        # trampoline run setjmp and longjmp by itself once bound (Cage.unwind_then)
+        # trampoline run setjmp, longjmp and fork by itself once bound (Cage.unwind_then)
         self.unwinder = threei.Unwinder()
         self._rewind_result: int | None = None         # set: resume the stack with this
         self._after_unwind = None                      # what to do once unwound

@@ -424,7 +424,7 @@ class FdTable:
         self.lock = threading.RLock()   # a cage's threads open and close fds at once
 
     def forget_hooks(self) -> None:
-        """Its cage was reaped: nobody is told of its fds any more (the hooks were the
+        """Its cage has ended: nobody is told of its fds any more (the hooks were the
         cage's methods, which kept it alive until Python's collector found the cycle)."""
         self._mirror = self._on_close = _not_told
 

@@ -99,7 +99,7 @@ class AddressSpace:
         return twin
 
     def forget_hooks(self) -> None:
-        """Its cage was reaped: the memory it grew is gone (see FdTable.forget_hooks)."""
+        """Its cage has ended: the memory it grew is gone (see FdTable.forget_hooks)."""
         self._grow = _cage_gone
         self._shared_watcher = None
 

@@ -3752,21 +3752,19 @@ static int fast_sigprocmask(SlotObject *s, MemoryObject *m, const int64_t *a, in
         (set_at && !memory_in_bounds(m, set_at, 8)) ||
         (old_at && !memory_in_bounds(m, old_at, 8)))
         return 0;
-    uint64_t previous = __atomic_load_n(&cell->mask, __ATOMIC_SEQ_CST);
+    uint64_t previous = __atomic_load_n(&cell->mask, __ATOMIC_SEQ_CST), next = previous;
     if (set_at) {
         uint64_t set;
         memcpy(&set, m->base + set_at, sizeof set);
         set &= ~G_UNBLOCKABLE;
-        uint64_t next = how == G_SIG_BLOCK ? previous | set
-                        : how == G_SIG_UNBLOCK ? previous & ~set : set;
+        next = how == G_SIG_BLOCK ? previous | set : how == G_SIG_UNBLOCK ? previous & ~set : set;
         __atomic_store_n(&cell->mask, next, __ATOMIC_SEQ_CST);
     }
     if (old_at)
         memcpy(m->base + old_at, &previous, sizeof previous);
     *result = 0;
     if (set_at && !__atomic_load_n(&s->signals_quiet, __ATOMIC_SEQ_CST) &&
-        (__atomic_load_n(&cell->held, __ATOMIC_SEQ_CST) & ~__atomic_load_n(&cell->mask,
-                                                                           __ATOMIC_SEQ_CST))) {
+        (__atomic_load_n(&cell->held, __ATOMIC_SEQ_CST) & ~next)) {
         PyGILState_STATE g = PyGILState_Ensure();
         PyObject *res = PyObject_CallOneArg(signal_settler, s->cage);
         if (!res)
@@ -4204,7 +4202,7 @@ static PyTypeObject JumpPointsType = {
     .tp_as_sequence = &JumpPoints_as_sequence,
 };
 
-/* What the trampoline is doing to an instance's stack for a setjmp or longjmp. */
+/* What the trampoline is doing to an instance's stack: a setjmp, a longjmp or a fork. */
 enum { JUMP_NONE, JUMP_SAVE, JUMP_RESTORE, JUMP_FORK };
 #define G_ERESTARTNOINTR 513    /* what the first pass of fork returns: it is made again */
 
@@ -4221,7 +4219,7 @@ typedef struct {
     uint32_t env;                /* JUMP_SAVE: where the token goes */
     uint64_t token;              /* JUMP_RESTORE: the point, and what setjmp returns */
     int64_t value;
-    int64_t result;              /* what the rewound setjmp returns */
+    int64_t result;              /* what the rewound call (setjmp, fork) returns */
     void *ctx;                   /* bound: the instance's store context, else NULL */
     wt_func_t start_unwind, stop_unwind, start_rewind, stop_rewind;
     wt_global_t stack_pointer;
@@ -4333,7 +4331,8 @@ static int set_buffer_header(UnwinderObject *u, MemoryObject *m, uint32_t curren
     return 0;
 }
 
-/* From the call: unwind the stack for a setjmp (JUMP_SAVE) or longjmp (JUMP_RESTORE).
+/* From the call: unwind the stack for a setjmp (JUMP_SAVE), longjmp (JUMP_RESTORE) or
+ * fork (JUMP_FORK).
  * 1 with the call's result, or 0 to let the Python handler do it (no buffer yet, or
  * none inside the memory). */
 static int begin_jump(UnwinderObject *u, MemoryObject *m, int kind, int64_t *result)
@@ -4515,7 +4514,7 @@ static int finish_jump(UnwinderObject *u, SlotObject *s, void **err, void **trap
 #define CALL_EXPORT_ARGS 8
 
 /* Call export `func` of the instance whose context is `ctx` with `n` i32 `args`, without
- * the GIL; with `u`, the trampoline's setjmp and longjmp run here. None; the stop's
+ * the GIL; with `u`, the trampoline's setjmp, longjmp and fork run here. None; the stop's
  * message (str) when the trampoline stopped the instance, whose calls go to `slot`;
  * else the (error, trap) addresses of the failure. */
 static PyObject *call_wasm(void *ctx, wt_func_t func, const wt_val_raw_t *args, size_t n,
@@ -4613,7 +4612,7 @@ static PyObject *mod_call_export(PyObject *self, PyObject *const *args, Py_ssize
 }
 
 /* enter(func, slot, *i32 args): call_export into the bound instance, where the
- * trampoline may unwind and rewind the stack for setjmp and longjmp. */
+ * trampoline may unwind and rewind the stack for setjmp, longjmp and fork. */
 static PyObject *Unwinder_enter(UnwinderObject *u, PyObject *const *args, Py_ssize_t nargs)
 {
     if (nargs < 2 || !PyObject_TypeCheck(args[1], &SlotType)) {
@@ -4996,7 +4995,7 @@ static int64_t call_python_handler(SlotObject *s, Entry *e, const int64_t *a)
     PyObject *argv[8];
     argv[0] = NULL;
     argv[1] = s->cage;
-    if (s->cage == Py_None)      /* reaped (forget_cage): a grate acting for it late */
+    if (s->cage == Py_None)      /* ended (forget_cage): a grate acting for it late */
         return -ESRCH;
     int i;
     for (i = 0; i < 6; i++) {
@@ -5050,7 +5049,7 @@ static PyObject *Slot_set_memory_charged(SlotObject *s, PyObject *arg)
     Py_RETURN_NONE;
 }
 
-/* forget_cage(): the cage was reaped; a call that still reaches this slot (a grate
+/* forget_cage(): the cage has ended; a call that still reaches this slot (a grate
  * thread in the middle of acting for it) is ESRCH, and the cage and its slot no longer
  * keep each other alive (their cycle left them to Python's collector). */
 static PyObject *Slot_forget_cage(SlotObject *s, PyObject *unused)
@@ -5108,7 +5107,7 @@ static PyMethodDef Slot_methods[] = {
     {"set_memory_charged", (PyCFunction)Slot_set_memory_charged, METH_O,
      "set_memory_charged(bytes): what the cage's memory is charged (grown past: a tick asks)"},
     {"forget_cage", (PyCFunction)Slot_forget_cage, METH_NOARGS,
-     "forget_cage(): the cage was reaped; calls through this slot are ESRCH"},
+     "forget_cage(): the cage has ended; calls through this slot are ESRCH"},
     {"set_signals_quiet", (PyCFunction)Slot_set_signals_quiet, METH_O,
      "set_signals_quiet(bool): nothing is pending for the cage (see signal masks)"},
     {"set_file_size_limited", (PyCFunction)Slot_set_file_size_limited, METH_O,

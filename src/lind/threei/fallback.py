@@ -680,7 +680,7 @@ class Slot:
                 return done
         if handler is None:
             return -errno.ENOSYS
-        if self.cage is None:        # reaped (forget_cage): a grate acting for it late
+        if self.cage is None:        # ended (forget_cage): a grate acting for it late
             return -errno.ESRCH
         try:
             return handler(self.cage, *a)
