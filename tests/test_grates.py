@@ -360,3 +360,17 @@ def test_python_grate_forwards_identity_calls(builds):
 def test_handler_sees_memory_the_grate_grew_during_the_call(builds):
     r = _run([builds.wasm("grates/alloc_grate"), builds.wasm("grates/ppid_calls")])
     assert r.stdout.splitlines() == [b"getppid: %d 0" % n for n in (8, 9, 10, 11)]
+
+
+@pytest.mark.parametrize("forked", [False, True])
+def test_handlers_running_at_once_take_the_grates_locks(builds, forked):
+    """Six cages' calls run the handler at once, each in a worker over the grate's memory,
+    beside the grate's own thread, all of them allocating and counting under a mutex:
+    the grate's libc locks as a threaded program's does (it crashed with a corrupted
+    heap when it did not). `forked`: the grate is a fork, whose libc stopped locking."""
+    args = ["--forked"] if forked else []
+    r = _run([builds.wasm("grates/heap_grate"), *args, builds.wasm("grates/euid_storm"),
+              "6", "300"])
+    assert r.stdout.splitlines() == [b"6 processes x 300 calls, 0 failed",
+                                     b"grate: intact (1800 calls)"], r.stderr
+    assert r.returncode == 0

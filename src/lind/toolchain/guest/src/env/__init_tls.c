@@ -108,6 +108,8 @@ static void static_init_tls(size_t *aux)
 
 weak_alias(static_init_tls, __init_tls);
 
+void __lind_become_threaded(int count);
+
 /* An instance the host starts without pthread_create: a wasm grate's handler worker
  * (cage/grate_worker.py). It gets a thread descriptor and a TLS block of its own, so
  * that errno and the like of handlers running at once stay apart. 0, or -ENOMEM. */
@@ -127,5 +129,7 @@ int __lind_worker_start(void)
 	td->robust_list.head = &td->robust_list.head;
 	td->sysinfo = __sysinfo;
 	td->next = td->prev = td;
-	return __set_thread_area(td);
+	int r = __set_thread_area(td);
+	__lind_become_threaded(0);   /* a grate that did not start so (see threei.c) */
+	return r;
 }

@@ -13,6 +13,15 @@
 
 void __lind_deliver_signals(void);
 
+void __lind_become_threaded(int count);
+
+/* A program that uses the grate API may have its handlers run beside its own thread
+ * (__lind_threaded.c): it is threaded from the start, before anything could run beside. */
+__attribute__((constructor)) static void grate_is_threaded(void)
+{
+	__lind_become_threaded(1);
+}
+
 static int to_errno(long r)
 {
 	if (r < 0 && r > -4096) {
