@@ -374,3 +374,12 @@ def test_handlers_running_at_once_take_the_grates_locks(builds, forked):
     assert r.stdout.splitlines() == [b"6 processes x 300 calls, 0 failed",
                                      b"grate: intact (1800 calls)"], r.stderr
     assert r.returncode == 0
+
+
+def test_handlers_have_thread_specific_data_of_their_own(builds):
+    """pthread_getspecific in a handler: the worker's own data (it was a null pointer
+    dereference, each call failing with EIO), not the grate thread's."""
+    r = _run([builds.wasm("grates/tsd_grate"), builds.wasm("grates/euid_storm"), "3", "20"])
+    assert r.stdout.splitlines() == [b"3 processes x 20 calls, 0 failed",
+                                     b"grate's own: kept"], r.stderr
+    assert r.returncode == 0

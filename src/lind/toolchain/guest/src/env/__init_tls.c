@@ -111,17 +111,20 @@ weak_alias(static_init_tls, __init_tls);
 void __lind_become_threaded(int count);
 
 /* An instance the host starts without pthread_create: a wasm grate's handler worker
- * (cage/grate_worker.py). It gets a thread descriptor and a TLS block of its own, so
- * that errno and the like of handlers running at once stay apart. 0, or -ENOMEM. */
+ * (cage/grate_worker.py). It gets a thread descriptor, a TLS block and thread-specific
+ * data (pthread_getspecific) of its own, so that errno and the like of handlers running
+ * at once stay apart. 0, or -ENOMEM. */
 __attribute__((export_name("__lind_worker_start")))
 int __lind_worker_start(void)
 {
-	unsigned char *mem = (void *)__syscall(SYS_mmap, 0, libc.tls_size, PROT_READ|PROT_WRITE,
-		MAP_ANONYMOUS|MAP_PRIVATE, -1, 0);
+	size_t tsd_size = sizeof(void *) * PTHREAD_KEYS_MAX;
+	unsigned char *mem = (void *)__syscall(SYS_mmap, 0, libc.tls_size + tsd_size,
+		PROT_READ|PROT_WRITE, MAP_ANONYMOUS|MAP_PRIVATE, -1, 0);
 	if ((uintptr_t)mem > -4096UL)
 		return -ENOMEM;
 	pthread_t td = __copy_tls(mem);
 	__wasm_init_tls(__lind_tls_block(td));
+	td->tsd = (void **)(mem + libc.tls_size);
 	td->self = td;
 	td->detach_state = DT_DETACHED;
 	td->tid = __syscall(SYS_gettid);
