@@ -68,8 +68,8 @@ class Builds:
             os.replace(part, out)
         return out
 
-    def native(self, name: str) -> Path:
-        out = self.root / f"{self._key(name)}.native"
+    def native(self, name: str, *flags: str) -> Path:
+        out = self.root / f"{self._key(name, *flags)}.native"
         if not out.exists():
             src = source(name)
             cxx = src.suffix == ".cpp"
@@ -78,8 +78,8 @@ class Builds:
                 pytest.fail("no host compiler for the native reference build")
             part = out.with_suffix(f".{os.getpid()}.part")
             std = ["-std=c++17"] if cxx else []
-            subprocess.run([cc, "-O2", *std, "-pthread", "-o", str(part), str(src), "-lm"],
-                           check=True)
+            subprocess.run([cc, "-O2", *std, *flags, "-pthread", "-o", str(part), str(src),
+                            "-lm"], check=True)
             os.replace(part, out)
         return out
 

@@ -23,8 +23,10 @@ encoding (try_table/exnref; Wasmtime rejects the legacy try/catch one).
 (zig's wasm32-wasi configuration: what would throw aborts, no libunwind),
 for programs Binaryen's Asyncify must instrument, which cannot contain
 exception-handling instructions.
-No threads: _LIBCPP_HAS_THREADS=0, so <thread>, <mutex> and friends
-declare nothing and a program using std::thread does not compile.
+Threads are the guest's pthreads: <thread>, <mutex>, <condition_variable>,
+<future>, <shared_mutex>, <barrier>, atomic waits (futex), thread_local
+destructors (libc++abi's own, on a pthread key: musl has no
+__cxa_thread_atexit_impl) and thread-safe static initialisation.
 """
 
 from __future__ import annotations
@@ -44,7 +46,7 @@ from . import sysroot as _sysroot
 from . import zig
 
 #: Bump when the recipe changes in a way the hashed inputs do not show.
-RECIPE_VERSION = 1
+RECIPE_VERSION = 2
 
 #: clang options for code that throws and catches with wasm exception handling
 #: (zig's target cpu has the feature off; clang's driver would add the -mllvm
@@ -63,7 +65,10 @@ EH_FLAGS = [
 CONFIG_DEFINES = [
     "-D_LIBCPP_ABI_VERSION=1",
     "-D_LIBCPP_ABI_NAMESPACE=__1",
-    "-D_LIBCPP_HAS_THREADS=0",
+    "-D_LIBCPP_HAS_THREADS=1",
+    "-D_LIBCPP_HAS_THREAD_API_PTHREAD=1",
+    "-D_LIBCPP_HAS_THREAD_API_EXTERNAL=0",
+    "-D_LIBCPP_HAS_THREAD_API_WIN32=0",
     "-D_LIBCPP_HAS_MONOTONIC_CLOCK=1",
     "-D_LIBCPP_HAS_TERMINAL=1",
     "-D_LIBCPP_HAS_MUSL_LIBC=1",
@@ -82,28 +87,30 @@ CONFIG_DEFINES = [
 ]
 
 #: libc++ sources (under zig's lib/libcxx/src): zig's wasm32-wasi list plus
-#: <filesystem>; what needs threads (thread, mutex, condition_variable,
-#: future, barrier, atomic waits) or a time-zone database is left out.
+#: <filesystem> and what threads need; what needs a time-zone database is left out.
 LIBCXX_SOURCES = [
-    "algorithm.cpp", "any.cpp", "bind.cpp", "call_once.cpp", "charconv.cpp", "chrono.cpp",
+    "algorithm.cpp", "any.cpp", "atomic.cpp", "barrier.cpp", "bind.cpp", "call_once.cpp",
+    "charconv.cpp", "chrono.cpp", "condition_variable.cpp", "condition_variable_destructor.cpp",
     "error_category.cpp", "exception.cpp", "expected.cpp", "fstream.cpp", "functional.cpp",
-    "hash.cpp", "ios.cpp", "ios.instantiations.cpp", "iostream.cpp", "locale.cpp", "memory.cpp",
-    "memory_resource.cpp", "new.cpp", "new_handler.cpp", "new_helpers.cpp", "optional.cpp",
-    "ostream.cpp", "print.cpp", "random.cpp", "random_shuffle.cpp", "regex.cpp",
-    "ryu/d2fixed.cpp", "ryu/d2s.cpp", "ryu/f2s.cpp", "stdexcept.cpp", "string.cpp",
-    "strstream.cpp", "system_error.cpp", "typeinfo.cpp", "valarray.cpp", "variant.cpp",
-    "vector.cpp", "verbose_abort.cpp",
+    "future.cpp", "hash.cpp", "ios.cpp", "ios.instantiations.cpp", "iostream.cpp",
+    "locale.cpp", "memory.cpp", "memory_resource.cpp", "mutex.cpp", "mutex_destructor.cpp",
+    "new.cpp", "new_handler.cpp", "new_helpers.cpp", "optional.cpp", "ostream.cpp",
+    "print.cpp", "random.cpp", "random_shuffle.cpp", "regex.cpp", "ryu/d2fixed.cpp",
+    "ryu/d2s.cpp", "ryu/f2s.cpp", "shared_mutex.cpp", "stdexcept.cpp", "string.cpp",
+    "strstream.cpp", "system_error.cpp", "thread.cpp", "typeinfo.cpp", "valarray.cpp",
+    "variant.cpp", "vector.cpp", "verbose_abort.cpp",
     "filesystem/directory_entry.cpp", "filesystem/directory_iterator.cpp",
     "filesystem/filesystem_clock.cpp", "filesystem/filesystem_error.cpp",
     "filesystem/operations.cpp", "filesystem/path.cpp",
 ]
 
 #: libc++abi sources: zig's list with real exceptions (cxa_exception,
-#: cxa_personality) instead of cxa_noexception; no thread_atexit.
+#: cxa_personality) instead of cxa_noexception, and thread_local destructors.
 LIBCXXABI_SOURCES = [
     "abort_message.cpp", "cxa_aux_runtime.cpp", "cxa_default_handlers.cpp", "cxa_demangle.cpp",
     "cxa_exception.cpp", "cxa_exception_storage.cpp", "cxa_guard.cpp", "cxa_handlers.cpp",
-    "cxa_personality.cpp", "cxa_vector.cpp", "cxa_virtual.cpp", "fallback_malloc.cpp",
+    "cxa_personality.cpp", "cxa_thread_atexit.cpp", "cxa_vector.cpp", "cxa_virtual.cpp",
+    "fallback_malloc.cpp",
     "private_typeinfo.cpp", "stdlib_exception.cpp", "stdlib_new_delete.cpp",
     "stdlib_stdexcept.cpp", "stdlib_typeinfo.cpp",
 ]
@@ -187,7 +194,7 @@ def _units(sysroot: Path, exceptions: bool, tag_source: Path) -> list[_Unit]:
         NO_EXCEPTIONS_ABI.get(name, name) for name in LIBCXXABI_SOURCES
         if name != "cxa_personality.cpp"]
     units += [_Unit("libc++abi.a", abi_src / name,
-                    [*cxx_base, "-D_LIBCXXABI_BUILDING_LIBRARY", "-D_LIBCXXABI_HAS_NO_THREADS"])
+                    [*cxx_base, "-D_LIBCXXABI_BUILDING_LIBRARY"])
               for name in abi_sources]
     units.append(_Unit("libc++abi.a", START, cxx_base))
     if not exceptions:
