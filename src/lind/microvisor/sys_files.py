@@ -1147,7 +1147,32 @@ def sys_fcntl(cage, fd, cmd, arg, *_):
         # The host keeps a memfd's seals (EINVAL for any other file, EPERM without
         # MFD_ALLOW_SEALING); the microvisor's own memfds are sealed against more.
         return fcntl.fcntl(f.host_fd, cmd, u32(arg))
+    if cmd in (abi.F_GETPIPE_SZ, abi.F_SETPIPE_SZ):
+        return _pipe_size(f, cmd, u32(arg))
     raise abi.error(errno.EINVAL)
+
+
+def _pipe_size(f: OpenFile, cmd: int, size: int) -> int:
+    """A pipe's capacity, and setting it within what an unprivileged Linux user may
+    (pipe-max-size: Lind's host may be root, a cage is not), on pipes the cage made: one
+    it was given is the outside's too. EBADF for anything but a pipe, as on Linux."""
+    if not f.host_backed or not statmod.S_ISFIFO(os.fstat(f.host_fd).st_mode):
+        raise abi.error(errno.EBADF)
+    if cmd == abi.F_GETPIPE_SZ:
+        return fcntl.fcntl(f.host_fd, cmd)
+    if f.borrowed:
+        raise abi.error(errno.EPERM)
+    if size > _pipe_max_size():
+        raise abi.error(errno.EPERM)
+    return fcntl.fcntl(f.host_fd, cmd, size)
+
+
+def _pipe_max_size() -> int:
+    try:
+        with open("/proc/sys/fs/pipe-max-size") as limit:
+            return int(limit.read())
+    except (OSError, ValueError):
+        return 1 << 20      # Linux's default
 
 
 _TCGETS, _TIOCGWINSZ, _FIONREAD, _FIONBIO = 0x5401, 0x5413, 0x541B, 0x5421

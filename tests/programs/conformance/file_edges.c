@@ -2,7 +2,9 @@
  * writes against an fd's access mode on the microvisor's own files (/dev/null,
  * /dev/zero: not host files the trampoline serves), readlink sizes, fallocate lengths,
  * timestamps with UTIME_NOW/UTIME_OMIT and nanoseconds read back by statx, fstatat with
- * AT_EMPTY_PATH, and a path of PATH_MAX bytes. Prints errno numbers. */
+ * AT_EMPTY_PATH, a path of PATH_MAX bytes, and a pipe's capacity (F_GETPIPE_SZ,
+ * F_SETPIPE_SZ: rounded up to a power of two pages, EBUSY below what it holds, EBADF
+ * for a file). Prints errno numbers. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -87,6 +89,18 @@ int main(void)
 	say("open 4095 slashes", root >= 0 ? 0 : -1);
 	memset(longpath, 'a', 4096);
 	say("readlink of 4096 bytes", readlink(longpath, buf, sizeof buf));
+
+	int pipes[2];
+	pipe(pipes);
+	say("F_GETPIPE_SZ", fcntl(pipes[1], F_GETPIPE_SZ));
+	say("F_SETPIPE_SZ 100000", fcntl(pipes[1], F_SETPIPE_SZ, 100000));
+	say("F_GETPIPE_SZ of the other end", fcntl(pipes[0], F_GETPIPE_SZ));
+	char block[8192] = {0};
+	write(pipes[1], block, sizeof block);
+	say("F_SETPIPE_SZ below what it holds", fcntl(pipes[1], F_SETPIPE_SZ, 4096));
+	say("F_GETPIPE_SZ of a file", fcntl(fd, F_GETPIPE_SZ));
+	close(pipes[0]);
+	close(pipes[1]);
 	close(fd);
 	unlink("link");
 	unlink("file");
