@@ -383,3 +383,20 @@ def test_handlers_have_thread_specific_data_of_their_own(builds):
     assert r.stdout.splitlines() == [b"3 processes x 20 calls, 0 failed",
                                      b"grate's own: kept"], r.stderr
     assert r.returncode == 0
+
+
+def test_a_handlers_locks_know_its_worker_from_the_grates_thread(builds):
+    """The grate's thread holds a recursive mutex and stdout's lock while handlers try
+    them: busy for each worker (which took them as the grate's thread's own when a
+    worker's thread id was the grate thread's)."""
+    r = _run([builds.wasm("grates/lock_owner_grate"), builds.wasm("grates/euid_storm"), "2", "5"])
+    assert r.stdout == b"2 processes x 5 calls, 0 failed\n", r.stderr
+    assert r.returncode == 0
+
+
+def test_abort_in_a_handler_ends_the_grate_with_sigabrt(builds):
+    """assert() failing in a handler ends the grate as it ends a process from any thread
+    (the worker's raise names itself by its own thread id, which is no thread's)."""
+    r = _run([builds.wasm("grates/abort_grate"), builds.wasm("grates/euid")])
+    assert b"a handler's assertion" in r.stderr
+    assert r.returncode == -signal.SIGABRT

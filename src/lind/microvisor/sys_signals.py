@@ -760,11 +760,19 @@ def _thread(cage, tid: int) -> ThreadSignals:
     return thread
 
 
+# The thread ids a wasm grate's handler workers give themselves in its libc
+# (guest/src/env/__init_tls.c): never a thread's, and not what their calls act as.
+WORKER_TIDS = 0x30000000
+
+
 def sys_tkill(cage, tid, sig, *_):
-    """To one of the cage's threads (its own, or another: pthread_kill)."""
+    """To one of the cage's threads (its own, or another: pthread_kill). From a grate's
+    handler, a worker's own id (raise, abort) names the thread its calls are made as."""
     sig = s32(sig)
     if not 0 <= sig < NSIG:
         raise OSError(errno.EINVAL, "Invalid argument")
+    if s32(tid) >= WORKER_TIDS and not _on_own_thread(cage):
+        tid = cage.current_tid()
     thread = _thread(cage, tid)
     send(cage, sig, siginfo(sig, SI_TKILL, cage.id, cage.ids[0]), own_thread=True, to=thread)
     return 0

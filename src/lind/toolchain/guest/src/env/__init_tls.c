@@ -110,6 +110,15 @@ weak_alias(static_init_tls, __init_tls);
 
 void __lind_become_threaded(int count);
 
+/* Locks that know their owner by thread id (recursive and error-checking mutexes,
+ * stdio's FILE locks) must tell workers from each other and from the grate's threads,
+ * but a worker's calls are made as the grate's: gettid gives every worker the id of
+ * the grate's own thread. Workers number themselves from here instead, far above any
+ * id Lind gives a cage or a thread (counted from 1 in each runtime) and below the
+ * owner bits a mutex keeps. */
+#define WORKER_TIDS 0x30000000
+static volatile int workers_started;
+
 /* An instance the host starts without pthread_create: a wasm grate's handler worker
  * (cage/grate_worker.py). It gets a thread descriptor, a TLS block and thread-specific
  * data (pthread_getspecific) of its own, so that errno and the like of handlers running
@@ -127,7 +136,7 @@ int __lind_worker_start(void)
 	td->tsd = (void **)(mem + libc.tls_size);
 	td->self = td;
 	td->detach_state = DT_DETACHED;
-	td->tid = __syscall(SYS_gettid);
+	td->tid = WORKER_TIDS + a_fetch_add(&workers_started, 1);
 	td->locale = &libc.global_locale;
 	td->robust_list.head = &td->robust_list.head;
 	td->sysinfo = __sysinfo;
