@@ -1419,6 +1419,7 @@ typedef struct {
     int64_t ids[FAST_COUNT];
     int64_t fd_limit;
     FdMirror fds[FD_MIRROR];
+    uint8_t reads_to_poll_first[FD_MIRROR];   /* see waiting_io */
     int exiting;
     int wake_fd;           /* eventfd written when a wait must end (signal, kill); -1
                             * until made. Used under wake_lock: */
@@ -1702,6 +1703,7 @@ static PyObject *Slot_mirror_fd(SlotObject *s, PyObject *args)
     }
     if (fd >= 0 && fd < FD_MIRROR) {
         s->fds[fd].host_fd = host_fd;
+        s->reads_to_poll_first[fd] = 0;
         s->fds[fd].access = (uint8_t)((readable ? FD_READ : 0) | (writable ? FD_WRITE : 0));
         s->fds[fd].kind = (uint8_t)kind;
         s->fds[fd].description = (uint16_t)description;
@@ -2076,6 +2078,11 @@ static struct iovec *iov_advance(struct iovec *v, int *count, size_t n)
     return v;
 }
 
+/* A read of a blocking socket or eventfd that had to wait makes the next ones on its
+ * fd wait first (poll, then read: two calls), rather than try (read, EAGAIN, poll, read:
+ * three), as a program that reads each answer as it comes does; then one tries again. */
+#define READS_TO_POLL_FIRST 16
+
 /* read/write (or readv/writev: `v` holds `count` buffers, changed as they are done) on a
  * pipe, socket or eventfd: as the kernel's blocking call would (a read returns what is
  * there, a write writes everything), but waiting in poll beside the wake fd. Returns 0
@@ -2086,6 +2093,16 @@ static int waiting_io(SlotObject *s, FdMirror *f, int fd, int writing, struct io
     size_t len = 0, done = 0;
     for (int i = 0; i < count; i++)
         len += v[i].iov_len;
+    uint8_t *poll_first = NULL;      /* a hint: threads racing on it cost a call at most */
+    if (!writing && f->kind == IO_NONBLOCKING && f->description &&
+        !(send_flags > 0 && (send_flags & MSG_DONTWAIT)) &&
+        __atomic_load_n(&descriptions[f->description], __ATOMIC_ACQUIRE) == DESC_BLOCKING)
+        poll_first = &s->reads_to_poll_first[f - s->fds];
+    if (poll_first && *poll_first) {
+        (*poll_first)--;
+        if (!wait_host_fd(s, fd, POLLIN))
+            return 0;            /* woken (a signal, a kill): the handler makes the call */
+    }
     for (;;) {
         ssize_t r = io_once(f->kind, writing, fd, v, count, send_flags);
         if (r >= 0) {
@@ -2109,6 +2126,8 @@ static int waiting_io(SlotObject *s, FdMirror *f, int fd, int writing, struct io
                 if (flags >= 0)
                     mode = flags & O_NONBLOCK ? DESC_NONBLOCKING : DESC_BLOCKING;
             }
+            if (mode == DESC_BLOCKING && poll_first && !done)
+                *poll_first = READS_TO_POLL_FIRST;
             if (mode == DESC_BLOCKING && wait_host_fd(s, fd, writing ? POLLOUT : POLLIN))
                 continue;
             if (mode == DESC_NONBLOCKING && !done) {
