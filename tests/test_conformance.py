@@ -52,6 +52,7 @@ _NOT_PORTABLE = {
     "memory_flags": "MAP_SHARED of a file in the tree (ENODEV)",
     "memory_ranges": "MAP_SHARED of a file in the tree (ENODEV)",
     "net_unix": "a file of the tree cannot pass through SCM_RIGHTS (no host fd)",
+    "posix_timers": "POSIX timers are the host back end's (host timerfds)",
     "process_edges": "MAP_SHARED of a file in the tree (ENODEV)",
     "shared_offsets": "MAP_SHARED of a file in the tree (ENODEV)",
 }

@@ -445,3 +445,20 @@ def test_exec_of_endless_distinct_modules_keeps_both_caches_bounded(builds, tmp_
     assert files <= 3 and disk <= 3 * size + 3 * 64      # 13 distinct modules were compiled
     assert in_memory <= 4 and memory_bytes <= 4 * size + 4 * 64
     assert s.intact()
+
+
+def test_posix_timers_are_bounded_and_go_with_their_cage(builds, tmp_path):
+    """Each POSIX timer is a host timerfd: a cage gets MAX_TIMERS (EAGAIN past them, as
+    Linux says when it has no room for one), and a cage ending with all of them armed
+    gives every fd back."""
+    from lind.microvisor import sys_timers
+
+    s = Scratch(tmp_path)
+    wasm = builds.wasm("limits/timer_hog")
+    before = limits.host_fds.held
+    for _ in range(2):
+        r = s.run([wasm])
+        assert r.returncode == 0, r.stderr
+        assert r.stdout == b"%d EAGAIN\n" % sys_timers.MAX_TIMERS
+        assert limits.host_fds.held == before
+    assert s.intact()

@@ -37,7 +37,16 @@ from lind.cage.thread import (
     serving,
 )
 from lind.engine import stacks, wasmtime_engine
-from lind.microvisor import abi, limits, sys_files, sys_futex, sys_ipc, sys_locks, sys_time
+from lind.microvisor import (
+    abi,
+    limits,
+    sys_files,
+    sys_futex,
+    sys_ipc,
+    sys_locks,
+    sys_time,
+    sys_timers,
+)
 from lind.microvisor import sys_signals as signals
 from lind.microvisor import table as microvisor
 from lind.microvisor.fdtable import FdTable, OpenFile
@@ -1050,6 +1059,7 @@ class Cage:
         self.jump_points.clear()
         self.comm = None
         self.fds.close_on_exec()
+        sys_timers.delete_all(self)     # POSIX timers do not survive exec; ITIMER_REAL does
         self.slot.resume()
         self.aspace.release_shared()
         signals.exec_reset(self, mask)
@@ -1284,6 +1294,7 @@ class Cage:
 
     def _stop_timers_and_tree(self) -> None:
         sys_time.cancel_real_timer(self)
+        sys_timers.delete_all(self)
         signals.forget_memory(self)
         if self.status & 0x7F:
             # The program is over: the kill that ended it must not also stop the grate

@@ -29,6 +29,7 @@ from lind.microvisor import sys_process as p
 from lind.microvisor import sys_signals as s
 from lind.microvisor import sys_threads as th
 from lind.microvisor import sys_time as t
+from lind.microvisor import sys_timers as tm
 from lind.threei import ops
 
 
@@ -275,6 +276,11 @@ SYSCALLS: dict[int, Syscall] = {
         Syscall(228, "clock_gettime", t.sys_clock_gettime, threei.FAST_CLOCK_GETTIME),
         Syscall(229, "clock_getres", t.sys_clock_getres),
         Syscall(230, "clock_nanosleep", t.sys_clock_nanosleep, threei.FAST_CLOCK_NANOSLEEP),
+        Syscall(222, "timer_create", tm.sys_timer_create),
+        Syscall(223, "timer_settime", tm.sys_timer_settime),
+        Syscall(224, "timer_gettime", tm.sys_timer_gettime),
+        Syscall(225, "timer_getoverrun", tm.sys_timer_getoverrun),
+        Syscall(226, "timer_delete", tm.sys_timer_delete),
         Syscall(318, "getrandom", t.sys_getrandom, threei.FAST_GETRANDOM),
         # Lind-private: setjmp/longjmp by unwinding and rewinding the wasm stack
         Syscall(p.SETJMP, "setjmp", p.sys_setjmp, threei.FAST_SETJMP),

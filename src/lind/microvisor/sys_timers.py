@@ -1,0 +1,204 @@
+"""POSIX per-process timers: timer_create, timer_settime, timer_gettime,
+timer_getoverrun, timer_delete.
+
+Each timer is a host timerfd, so the kernel keeps its arithmetic (relative and absolute
+times, intervals, a realtime clock being set); one host thread waits on all of them and
+turns each expiry into the timer's signal (SI_TIMER, with its id and value), to the
+process or to one of its threads (SIGEV_THREAD_ID: what musl's SIGEV_THREAD uses, a
+thread of its own waiting for the signal). While that signal is still pending, further
+expiries are counted as overruns instead, as on Linux. Timers are not inherited by
+fork and are deleted by exec and at the cage's end.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import errno
+import os
+import select
+import signal
+import struct
+import threading
+import weakref
+from dataclasses import dataclass
+
+from lind.microvisor import abi, limits
+from lind.microvisor import sys_signals as signals
+from lind.microvisor.abi import s32
+from lind.microvisor.fs import checked, libc
+from lind.microvisor.sys_events import ITIMERSPEC_SIZE
+
+SIGEV_SIGNAL, SIGEV_NONE, SIGEV_THREAD, SIGEV_THREAD_ID = 0, 1, 2, 4
+SI_TIMER = -2
+TIMER_ABSTIME = 1
+#: timers a cage may hold at once (EAGAIN past it): each is a host fd
+MAX_TIMERS = 256
+DELAYTIMER_MAX = 0x7FFFFFFF
+# The clocks a timer may use (a timerfd's); Linux's CPU-time clocks are not offered.
+_CLOCKS = {0: 0, 1: 1, 7: 7}        # CLOCK_REALTIME, CLOCK_MONOTONIC, CLOCK_BOOTTIME
+_SIGEVENT = struct.Struct("<iiii")  # wasm32: sigev_value, signo, notify, notify_thread_id
+_TFD_NONBLOCK_CLOEXEC = os.O_NONBLOCK | os.O_CLOEXEC
+
+
+@dataclass(eq=False)
+class _Timer:
+    cage: weakref.ref
+    timer_id: int
+    host_fd: int
+    notify: int
+    signo: int
+    value: int
+    thread: signals.ThreadSignals | None    # SIGEV_THREAD_ID's
+    overrun: int = 0                        # timer_getoverrun's
+
+
+class _Timers:
+    """Every cage's timers, and the host thread that sends their signals."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._by_cage: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+        self._by_fd: dict[int, _Timer] = {}
+        self._epoll: select.epoll | None = None
+
+    def create(self, cage, clock: int, notify: int, signo: int, value: int,
+               thread: signals.ThreadSignals | None) -> int:
+        with self._lock:
+            mine = self._by_cage.setdefault(cage, {})
+            if len(mine) >= MAX_TIMERS:
+                raise abi.error(errno.EAGAIN)
+            limits.host_fds.take(1)
+            try:
+                host_fd = checked(libc.timerfd_create(clock, _TFD_NONBLOCK_CLOEXEC))
+            except OSError:
+                limits.host_fds.give(1)
+                raise
+            timer_id = next(i for i in range(MAX_TIMERS + 1) if i not in mine)
+            timer = _Timer(weakref.ref(cage), timer_id, host_fd, notify, signo,
+                           timer_id if value is None else value, thread)
+            mine[timer_id] = timer
+            self._by_fd[host_fd] = timer
+            if self._epoll is None:
+                self._epoll = select.epoll()
+                threading.Thread(target=self._run, args=(self._epoll,), name="lind-timers",
+                                 daemon=True).start()
+            self._epoll.register(host_fd, select.EPOLLIN)
+        return timer_id
+
+    def get(self, cage, timer_id: int) -> _Timer:
+        with self._lock:
+            timer = self._by_cage.get(cage, {}).get(s32(timer_id))
+        if timer is None:
+            raise abi.error(errno.EINVAL)
+        return timer
+
+    def delete(self, cage, timer_id: int) -> None:
+        with self._lock:
+            timer = self._by_cage.get(cage, {}).pop(s32(timer_id), None)
+            if timer is None:
+                raise abi.error(errno.EINVAL)
+            self._close(timer)
+
+    def delete_all(self, cage) -> None:
+        with self._lock:
+            for timer in self._by_cage.pop(cage, {}).values():
+                self._close(timer)
+
+    def _close(self, timer: _Timer) -> None:
+        """With the lock held: the timer's fd goes (its expiries with it)."""
+        del self._by_fd[timer.host_fd]
+        if self._epoll is not None:
+            self._epoll.unregister(timer.host_fd)
+        os.close(timer.host_fd)
+        limits.host_fds.give(1)
+
+    def _run(self, epoll: select.epoll) -> None:
+        while True:
+            for host_fd, _ in epoll.poll():
+                with self._lock:
+                    timer = self._by_fd.get(host_fd)
+                    if timer is None:
+                        continue
+                    try:
+                        expiries = int.from_bytes(os.read(host_fd, 8), "little")
+                    except BlockingIOError:      # disarmed or set again meanwhile
+                        continue
+                cage = timer.cage()
+                if cage is not None and timer.notify != SIGEV_NONE:
+                    _expired(cage, timer, expiries)
+
+
+def _expired(cage, timer: _Timer, expiries: int) -> None:
+    """`expiries` more expiries of `timer`: its signal, or overruns while it waits."""
+    pending = signals.pending_info(cage, timer.signo, timer.thread)
+    if pending is not None and _is_from(pending, timer):
+        timer.overrun = min(timer.overrun + expiries, DELAYTIMER_MAX)
+        return
+    timer.overrun = min(expiries - 1, DELAYTIMER_MAX)
+    info = signals.timer_siginfo(timer.signo, SI_TIMER, timer.timer_id, timer.overrun,
+                                 timer.value)
+    signals.send(cage, timer.signo, info, own_thread=False, to=timer.thread)
+
+
+def _is_from(info: bytes, timer: _Timer) -> bool:
+    _, _, code, timer_id = struct.unpack_from("<iiii", info)
+    return code == SI_TIMER and timer_id == timer.timer_id
+
+
+_timers = _Timers()
+
+
+def delete_all(cage) -> None:
+    """exec, or the cage's end: its timers go."""
+    _timers.delete_all(cage)
+
+
+def sys_timer_create(cage, clock, sevp, timer_out, *_):
+    clock = _CLOCKS.get(s32(clock))
+    if clock is None:
+        raise abi.error(errno.EINVAL)
+    cage.mem.view(timer_out, 4, writing=True)          # EFAULT before a timer is made
+    notify, signo, value, thread = SIGEV_SIGNAL, signal.SIGALRM, None, None
+    if sevp:
+        value, signo, notify, tid = _SIGEVENT.unpack(cage.mem.read(sevp, _SIGEVENT.size))
+        if notify == SIGEV_THREAD_ID:
+            thread = cage.signals.threads.get(tid)
+            if thread is None:
+                raise abi.error(errno.EINVAL)       # no thread of the caller's process
+        elif notify not in (SIGEV_SIGNAL, SIGEV_NONE):
+            raise abi.error(errno.EINVAL)           # SIGEV_THREAD is the C library's
+        if notify != SIGEV_NONE and not 0 < signo < signals.NSIG:
+            raise abi.error(errno.EINVAL)
+    timer_id = _timers.create(cage, clock, notify, signo, value, thread)
+    cage.mem.write(timer_out, struct.pack("<i", timer_id))
+    return 0
+
+
+def sys_timer_settime(cage, timer_id, flags, new, old, *_):
+    timer = _timers.get(cage, timer_id)
+    flags = s32(flags) & TIMER_ABSTIME      # Linux ignores the other bits
+    value = cage.mem.read(new, ITIMERSPEC_SIZE)
+    if old:
+        cage.mem.view(old, ITIMERSPEC_SIZE, writing=True)   # EFAULT before the timer changes
+    previous = ctypes.create_string_buffer(ITIMERSPEC_SIZE)
+    checked(libc.timerfd_settime(timer.host_fd, flags, value, previous))
+    if old:
+        cage.mem.write(old, previous.raw)
+    return 0
+
+
+def sys_timer_gettime(cage, timer_id, out, *_):
+    timer = _timers.get(cage, timer_id)
+    now = ctypes.create_string_buffer(ITIMERSPEC_SIZE)
+    checked(libc.timerfd_gettime(timer.host_fd, now))
+    cage.mem.write(out, now.raw)
+    return 0
+
+
+def sys_timer_getoverrun(cage, timer_id, *_):
+    return _timers.get(cage, timer_id).overrun
+
+
+def sys_timer_delete(cage, timer_id, *_):
+    _timers.delete(cage, timer_id)
+    return 0

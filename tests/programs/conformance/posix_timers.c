@@ -1,0 +1,163 @@
+/* POSIX timers: a signal with the timer's value and SI_TIMER, a periodic timer read
+ * with sigwaitinfo, overruns while its signal is blocked, SIGEV_THREAD's notify
+ * function, SIGEV_NONE with timer_gettime, an absolute time, the errors, a fork's
+ * child, which has no timers, and exec, which deletes them. Prints what does not
+ * depend on the machine's speed. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+static volatile sig_atomic_t caught, caught_value, caught_code;
+static volatile int notified;
+
+static void on_signal(int sig, siginfo_t *si, void *context)
+{
+	caught++;
+	caught_value = si->si_value.sival_int;
+	caught_code = si->si_code;
+}
+
+static void on_notify(union sigval v)
+{
+	__atomic_add_fetch(&notified, v.sival_int, __ATOMIC_SEQ_CST);
+}
+
+static struct itimerspec every(long first_ms, long period_ms)
+{
+	struct itimerspec t = {{period_ms / 1000, period_ms % 1000 * 1000000},
+	                       {first_ms / 1000, first_ms % 1000 * 1000000}};
+	return t;
+}
+
+static const char *err(int r)
+{
+	return r == 0 ? "0" : errno == EINVAL ? "EINVAL" : strerror(errno);
+}
+
+int main(int argc, char **argv)
+{
+	setvbuf(stdout, NULL, _IONBF, 0);
+	struct itimerspec now;
+	if (argc > 1) {          /* exec'd with a timer the program before it had */
+		timer_t had = (timer_t)(intptr_t)atoi(argv[1]);
+		printf("gone after exec: %d\n", timer_gettime(had, &now) != 0);
+		return 0;
+	}
+	struct sigaction sa;
+	memset(&sa, 0, sizeof sa);
+	sa.sa_sigaction = on_signal;
+	sa.sa_flags = SA_SIGINFO;
+	sigaction(SIGRTMIN + 1, &sa, NULL);
+
+	/* one shot, caught by a handler */
+	timer_t t;
+	struct sigevent ev;
+	memset(&ev, 0, sizeof ev);
+	ev.sigev_notify = SIGEV_SIGNAL;
+	ev.sigev_signo = SIGRTMIN + 1;
+	ev.sigev_value.sival_int = 42;
+	printf("create: %s\n", err(timer_create(CLOCK_MONOTONIC, &ev, &t)));
+	struct itimerspec once = every(10, 0);
+	printf("arm: %s\n", err(timer_settime(t, 0, &once, NULL)));
+	while (!caught)
+		usleep(1000);
+	printf("caught %d value %d SI_TIMER %d\n", (int)caught, (int)caught_value,
+	       caught_code == SI_TIMER);
+
+	/* periodic, taken with sigwaitinfo; then overruns while it stays blocked */
+	sigset_t set;
+	sigemptyset(&set);
+	sigaddset(&set, SIGRTMIN + 1);
+	sigprocmask(SIG_BLOCK, &set, NULL);
+	struct itimerspec periodic = every(5, 5);
+	timer_settime(t, 0, &periodic, NULL);
+	int taken = 0;
+	siginfo_t si;
+	for (int i = 0; i < 3; i++)
+		taken += sigwaitinfo(&set, &si) == SIGRTMIN + 1 && si.si_value.sival_int == 42;
+	printf("sigwaitinfo took %d\n", taken);
+	usleep(60000);
+	sigwaitinfo(&set, &si);
+	printf("overruns while blocked: %s\n", timer_getoverrun(t) >= 3 ? "several" : "too few");
+	timer_gettime(t, &now);
+	printf("still periodic: %d\n", now.it_interval.tv_nsec == 5000000);
+	struct itimerspec off = every(0, 0), previous;
+	timer_settime(t, 0, &off, &previous);
+	printf("disarmed, was periodic: %d\n", previous.it_interval.tv_nsec == 5000000);
+	sigprocmask(SIG_UNBLOCK, &set, NULL);
+	int deleted = timer_delete(t);
+	printf("delete: %d, again fails: %d\n", deleted, timer_delete(t) != 0);
+
+	/* SIGEV_THREAD: the notify function runs on a thread of its own */
+	memset(&ev, 0, sizeof ev);
+	ev.sigev_notify = SIGEV_THREAD;
+	ev.sigev_notify_function = on_notify;
+	ev.sigev_value.sival_int = 1;
+	printf("thread timer: %s\n", err(timer_create(CLOCK_MONOTONIC, &ev, &t)));
+	timer_settime(t, 0, &periodic, NULL);
+	while (__atomic_load_n(&notified, __ATOMIC_SEQ_CST) < 5)
+		usleep(1000);
+	printf("notified at least 5 times\n");
+	printf("delete: %s\n", err(timer_delete(t)));
+
+	/* SIGEV_NONE: it runs, and says how long is left */
+	memset(&ev, 0, sizeof ev);
+	ev.sigev_notify = SIGEV_NONE;
+	timer_create(CLOCK_REALTIME, &ev, &t);
+	struct itimerspec long_one = every(5000, 0);
+	timer_settime(t, 0, &long_one, NULL);
+	timer_gettime(t, &now);
+	printf("SIGEV_NONE: left between 4 and 5 s: %d\n",
+	       now.it_value.tv_sec == 4 || (now.it_value.tv_sec == 5 && now.it_value.tv_nsec == 0));
+
+	/* an absolute time on CLOCK_MONOTONIC, already past: it fires at once */
+	timer_t abs_timer;
+	memset(&ev, 0, sizeof ev);
+	ev.sigev_notify = SIGEV_SIGNAL;
+	ev.sigev_signo = SIGRTMIN + 1;
+	ev.sigev_value.sival_int = 7;
+	timer_create(CLOCK_MONOTONIC, &ev, &abs_timer);
+	struct itimerspec past = every(0, 0);
+	past.it_value.tv_sec = 1;
+	caught = 0;
+	printf("absolute: %s\n", err(timer_settime(abs_timer, TIMER_ABSTIME, &past, NULL)));
+	while (!caught)
+		usleep(1000);
+	printf("caught value %d\n", (int)caught_value);
+
+	/* errors */
+	timer_t bad;
+	printf("bad clock: %s\n", err(timer_create(12345, NULL, &bad)));
+	memset(&ev, 0, sizeof ev);
+	ev.sigev_notify = SIGEV_SIGNAL;
+	ev.sigev_signo = 1000;
+	printf("bad signal: %s\n", err(timer_create(CLOCK_MONOTONIC, &ev, &bad)));
+	struct itimerspec nsec = every(0, 0);
+	nsec.it_value.tv_nsec = 1000000000;
+	printf("bad nsec: %s\n", err(timer_settime(t, 0, &nsec, NULL)));
+	printf("other flags ignored: %s\n", err(timer_settime(t, 8, &long_one, NULL)));
+
+	/* a fork's child has none of its parent's timers */
+	pid_t pid = fork();
+	if (pid == 0) {
+		int r = timer_gettime(t, &now);
+		_exit(r < 0 && errno == EINVAL ? 0 : 1);
+	}
+	int status;
+	waitpid(pid, &status, 0);
+	printf("child without timers: %d\n", WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	printf("parent's still there: %s\n", err(timer_gettime(t, &now)));
+	timer_delete(t);
+	char id[16];
+	snprintf(id, sizeof id, "%d", (int)(intptr_t)abs_timer);
+	execl("/proc/self/exe", "posix_timers", id, (char *)NULL);
+	printf("exec: %s\n", strerror(errno));
+	return 1;
+}
