@@ -104,11 +104,24 @@ def test_proc_self_files(builds, tmp_path):
     pid = lines[1].rsplit(" ", 1)[1]
     assert pid.isdigit()
     assert lines[2] == "readlink /proc/self/fd/1: anon_inode:[host-file]"   # a host file
-    assert lines[3] == "ls /proc/self: cmdline cwd exe fd maps stat status"
+    assert lines[3] == "ls /proc/self: cmdline cwd environ exe fd maps stat status"
     assert lines[4].startswith("readlink /proc/self/exe: /") and lines[4].endswith(".wasm")
     assert lines[5:7] == ["cd: ok", f"pwd: /proc/{pid}/fd"]
     assert lines[7] == "stat /proc/self/fd/0: file size=0 mode=644"    # the scratch stdin
-    assert lines[8] == f"ls /proc: {pid} self"            # the root has no /proc
+    assert lines[8] == f"ls /proc: {pid} cpuinfo loadavg meminfo self uptime version"
+
+
+def test_proc_system_files_say_what_sysinfo_and_uname_say(builds, tmp_path):
+    """meminfo, cpuinfo, uptime, loadavg, version and /proc/self/environ, parsed as
+    programs parse them: the cage's budget, its CPUs, its tree, the start environment."""
+    rc, out, err = run_cage(tmp_path, "system", [builds.wasm("posix/proc_system")],
+                            root=make_root(tmp_path), env={"A": "1", "B": "two"},
+                            memory=64 << 20)
+    assert rc == 0, err
+    assert out.splitlines() == ["meminfo: MemTotal is sysinfo's", "cpuinfo: one per CPU",
+                                "uptime: sysinfo's", "loadavg: parses",
+                                "version: uname's release", "environ: A=1|B=two|",
+                                "setenv leaves it: 1"]
 
 
 def test_etc_file_in_the_root_or_a_mount_overrides(builds, tmp_path):

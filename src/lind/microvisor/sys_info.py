@@ -1,8 +1,9 @@
-"""What a cage learns about the system it runs on: sysinfo(2).
+"""What a cage learns about the system it runs on: sysinfo(2), and the figures
+/proc/meminfo, /proc/cpuinfo, /proc/uptime and /proc/loadavg show (virtual.py).
 
 The figures are the cage's own view: memory is its process tree's budget (what it may
-hold and what is left of it), processes are the cages of its tree; uptime and load are
-the host's.
+hold and what is left of it), processes are the cages of its tree, CPUs the ones it may
+run on; uptime and load are the host's.
 """
 
 from __future__ import annotations
@@ -17,13 +18,33 @@ _SYSINFO = struct.Struct("<q3Q6QHHI2QI4x")
 _LOAD_SCALE = 1 << 16          # SI_LOAD_SHIFT
 
 
-def sys_sysinfo(cage, info, *_):
+def host_cpus() -> frozenset[int]:
+    return frozenset(os.sched_getaffinity(0))
+
+
+def cpus(cage) -> list[int]:
+    """The CPUs the cage may run on (sched_setaffinity's choice, else the host's)."""
+    return sorted(cage.affinity or host_cpus())
+
+
+def memory(cage) -> tuple[int, int]:
+    """(total, free) bytes: its tree's budget, and what is left of it."""
     budget = cage.memory_budget
-    total = budget.ceiling()
-    free = max(budget.available(), 0)
+    return budget.ceiling(), max(budget.available(), 0)
+
+
+def processes(cage) -> int:
+    return len(cage.runtime.tree(cage))
+
+
+def uptime() -> float:
+    return time.clock_gettime(time.CLOCK_BOOTTIME)
+
+
+def sys_sysinfo(cage, info, *_):
+    total, free = memory(cage)
     loads = [int(x * _LOAD_SCALE) for x in os.getloadavg()]
-    procs = min(len(cage.runtime.tree(cage)), 0xFFFF)
-    uptime = int(time.clock_gettime(time.CLOCK_BOOTTIME))
-    cage.mem.write(info, _SYSINFO.pack(uptime, *loads, total, free, 0, 0, 0, 0, procs, 0, 0,
-                                       0, 0, 1))
+    procs = min(processes(cage), 0xFFFF)
+    cage.mem.write(info, _SYSINFO.pack(int(uptime()), *loads, total, free, 0, 0, 0, 0, procs,
+                                       0, 0, 0, 0, 1))
     return 0

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from lind.microvisor import abi, limits, sys_signals, sys_threads, virtual
 from lind.microvisor.abi import s32, u32
 from lind.microvisor.fs import join, libc
+from lind.microvisor.sys_info import host_cpus
 from lind.microvisor.sys_memory import MAX_MEMORY
 from lind.microvisor.sys_threads import CLONE_THREAD, CLONE_VFORK, CLONE_VM
 
@@ -522,10 +523,6 @@ _SCHED_RESET_ON_FORK = 0x40000000
 
 
 _HOST_SCHED_GETAFFINITY = 204 if platform.machine() == "x86_64" else 123
-
-
-def host_cpus() -> frozenset[int]:
-    return frozenset(os.sched_getaffinity(0))
 
 
 def _possible_cpus() -> int:

@@ -7,7 +7,9 @@
   planted there are never opened.
 - /proc/self -> /proc/<pid>, and /proc/<pid> of the cage itself: fd/ (links that reopen
   the cage's files, never with more access than it holds them with), exe, cwd, status,
-  maps, cmdline, stat. Any other /proc path is the root's or a mount's.
+  maps, cmdline, environ, stat; and the system's meminfo, cpuinfo, uptime, loadavg and
+  version, as sysinfo and uname give them (unless the root or a mount holds /proc).
+  Any other /proc path is the root's or a mount's.
 - /etc: passwd, group, hosts, nsswitch.conf, resolv.conf made from the cage's identity
   and host name, unless the root or a mount holds a real file by that name.
 
@@ -29,7 +31,7 @@ import time
 import zlib
 from dataclasses import dataclass, field
 
-from lind.microvisor import abi, network
+from lind.microvisor import abi, network, sys_info, sys_time
 from lind.microvisor.fdtable import OpenFile, own_description
 from lind.microvisor.fs import join, proc_path
 
@@ -38,7 +40,8 @@ DEVICES = {"null": (1, 3), "zero": (1, 5), "full": (1, 7), "random": (1, 8), "ur
 DEV_LINKS = {"stdin": "/proc/self/fd/0", "stdout": "/proc/self/fd/1",
              "stderr": "/proc/self/fd/2", "fd": "/proc/self/fd"}
 ETC_FILES = ("group", "hosts", "nsswitch.conf", "passwd", "resolv.conf")
-PROC_FILES = ("cmdline", "maps", "stat", "status")
+PROC_FILES = ("cmdline", "environ", "maps", "stat", "status")
+SYSTEM_PROC_FILES = ("cpuinfo", "loadavg", "meminfo", "uptime", "version")
 _MAXSYMLINKS = 40
 _OPEN_ONLY = abi.O_CREAT | abi.O_EXCL | abi.O_TRUNC | abi.O_CLOEXEC   # not kept by the file
 _CHUNK = 1 << 20
@@ -191,7 +194,11 @@ def _entry(cage, path: str) -> tuple[Node | None, str]:
     if rest is not None:
         return _proc_entry(cage, rest)
     if path == "/proc" and not _in_fs(cage, path):
-        return Dir("/proc", [("self", abi.DT_LNK), (str(cage.id), abi.DT_DIR)]), ""
+        return Dir("/proc", [("self", abi.DT_LNK), (str(cage.id), abi.DT_DIR)]
+                   + [(n, abi.DT_REG) for n in SYSTEM_PROC_FILES]), ""
+    rest = _under(path, "/proc")
+    if rest and rest[1:] in SYSTEM_PROC_FILES and not _in_fs(cage, "/proc"):
+        return Text(path, _SYSTEM_MAKERS[rest[1:]](cage), 0o444), ""
     if path == "/etc" and not _in_fs(cage, path):
         return Dir("/etc", [(n, abi.DT_REG) for n in ETC_FILES]), ""
     rest = _under(path, "/etc")
@@ -208,7 +215,8 @@ def _proc_entry(cage, rest: str) -> tuple[Node, str]:
     name, _, below = rest[1:].partition("/")
     below = below and "/" + below
     if name in PROC_FILES:
-        return Text(f"{base}/{name}", _PROC_MAKERS[name](cage), 0o444, own=True), below
+        mode = 0o400 if name == "environ" else 0o444    # as Linux: the owner's alone
+        return Text(f"{base}/{name}", _PROC_MAKERS[name](cage), mode, own=True), below
     if name == "cwd":
         return Link(f"{base}/cwd", cage.cwd, cage.cwd), below
     if name == "exe":
@@ -598,6 +606,12 @@ def _cmdline(cage) -> bytes:
     return b"".join(a + b"\0" for a in cage.argv)
 
 
+def _environ(cage) -> bytes:
+    """The environment the program started with (what setenv changes later is its own
+    memory's, as on Linux)."""
+    return b"".join(e + b"\0" for e in cage.env)
+
+
 def _proc_stat(cage) -> bytes:
     size = cage.mem.size() if cage.mem is not None else 0
     start = (time.time_ns() - _BOOT_NS) // 10**7
@@ -608,4 +622,41 @@ def _proc_stat(cage) -> bytes:
     return (" ".join(map(str, fields)) + "\n").encode()
 
 
-_PROC_MAKERS = {"status": _status, "maps": _maps, "cmdline": _cmdline, "stat": _proc_stat}
+_PROC_MAKERS = {"status": _status, "maps": _maps, "cmdline": _cmdline, "environ": _environ,
+                "stat": _proc_stat}
+
+
+def _meminfo(cage) -> bytes:
+    total, free = (n // 1024 for n in sys_info.memory(cage))
+    lines = [("MemTotal", total), ("MemFree", free), ("MemAvailable", free), ("Buffers", 0),
+             ("Cached", 0), ("SwapCached", 0), ("Active", total - free), ("Inactive", 0),
+             ("SwapTotal", 0), ("SwapFree", 0), ("Shmem", 0)]
+    return "".join(f"{name + ':':<16}{kib:8d} kB\n" for name, kib in lines).encode()
+
+
+def _cpuinfo(cage) -> bytes:
+    """One entry per CPU the cage may run on, numbered from 0, with nothing of the
+    host's model (the cage runs WebAssembly, which has none of its flags)."""
+    count = len(sys_info.cpus(cage))
+    return "".join(f"processor\t: {i}\nvendor_id\t: lind\nmodel name\t: Lind virtual CPU\n"
+                   f"physical id\t: 0\ncore id\t\t: {i}\ncpu cores\t: {count}\n"
+                   f"flags\t\t:\n\n" for i in range(count)).encode()
+
+
+def _uptime(cage) -> bytes:
+    up = sys_info.uptime()
+    return f"{up:.2f} {up * len(sys_info.cpus(cage)):.2f}\n".encode()
+
+
+def _loadavg(cage) -> bytes:
+    loads = " ".join(f"{x:.2f}" for x in os.getloadavg())
+    return f"{loads} 1/{sys_info.processes(cage)} {cage.id}\n".encode()
+
+
+def _version(cage) -> bytes:
+    return (b"Linux version " + sys_time.UNAME_RELEASE + b" (lind@lind) (lind) "
+            + sys_time.UNAME_VERSION + b"\n")
+
+
+_SYSTEM_MAKERS = {"meminfo": _meminfo, "cpuinfo": _cpuinfo, "uptime": _uptime,
+                  "loadavg": _loadavg, "version": _version}
