@@ -60,6 +60,8 @@ EXTRA = {
     "getrandom": "os.urandom, random seeds",
     "preadv2": "a read of a pipe without waiting (RWF_NOWAIT), which the runs may not reach",
     "mincore": "which pages of an ended cage's memory are resident, when a fork reuses it",
+    "splice": "a cage's splice, made by the host between the files it holds",
+    "tee": "a cage's tee between two of its pipes",
 }
 
 

@@ -55,6 +55,7 @@ _NOT_PORTABLE = {
     "posix_timers": "POSIX timers are the host back end's (host timerfds)",
     "process_edges": "MAP_SHARED of a file in the tree (ENODEV)",
     "shared_offsets": "MAP_SHARED of a file in the tree (ENODEV)",
+    "splice_calls": "splice and tee are the host kernel's, between host fds",
 }
 
 

@@ -1359,6 +1359,102 @@ def sys_sendfile(cage, out_fd, in_fd, offset, count, *_):
     return done
 
 
+# ------------------------------------------------------ splice, tee, vmsplice
+
+SPLICE_F_NONBLOCK = 2
+_SPLICE_FLAGS = 0xF                 # MOVE, NONBLOCK, MORE, GIFT: the rest is EINVAL
+libc.splice.restype = libc.tee.restype = ctypes.c_ssize_t
+libc.splice.argtypes = (ctypes.c_int, ctypes.c_void_p, ctypes.c_int, ctypes.c_void_p,
+                        ctypes.c_size_t, ctypes.c_uint)
+libc.tee.argtypes = (ctypes.c_int, ctypes.c_int, ctypes.c_size_t, ctypes.c_uint)
+
+
+def _is_pipe(f: OpenFile) -> bool:
+    return f.host_backed and statmod.S_ISFIFO(f.stat().st_mode)
+
+
+def _moved(cage, ends: tuple[OpenFile, OpenFile], flags: int,
+           move: Callable[[int], int]) -> int:
+    """A splice or tee made by the host kernel between the two files' host fds (so
+    nothing is read into Lind and lost if the write fails), never blocking there
+    (`move` gets the flags): an empty or full pipe, or a socket with nothing to read,
+    is waited for beside the cage's signals, unless the call or the file says not to."""
+    src, dst = ends
+    while True:
+        n = move(flags | SPLICE_F_NONBLOCK)
+        if n >= 0:
+            return n
+        err = ctypes.get_errno()
+        if err == errno.EINTR:
+            continue
+        if err != errno.EAGAIN:
+            raise abi.error(err)
+        waiting = ((src, select.POLLIN) if not ready_now(src.host_fd, select.POLLIN)
+                   else (dst, select.POLLOUT))
+        if flags & SPLICE_F_NONBLOCK or waiting[0].flags & abi.O_NONBLOCK:
+            raise abi.error(errno.EAGAIN)
+        cage.wait_host(waiting[0].host_fd, waiting[1])
+
+
+def sys_splice(cage, fd_in, off_in, fd_out, off_out, length, flags, *_):
+    """Between a pipe and another file, by the host kernel: confinement is the files'
+    own (the cage holds them already), RLIMIT_FSIZE cuts a write to a file short."""
+    in_f, out_f = cage.fds.get(s32(fd_in)), cage.fds.get(s32(fd_out))
+    flags = u32(flags)
+    if flags & ~_SPLICE_FLAGS:
+        raise abi.error(errno.EINVAL)
+    if not in_f.readable or not out_f.writable:
+        raise abi.error(errno.EBADF)
+    if not in_f.host_backed or not out_f.host_backed or in_f.is_dir or out_f.is_dir:
+        raise abi.error(errno.EINVAL)
+    in_pipe, out_pipe = _is_pipe(in_f), _is_pipe(out_f)
+    if not in_pipe and not out_pipe:
+        raise abi.error(errno.EINVAL)
+    if in_pipe and off_in or out_pipe and off_out:
+        raise abi.error(errno.ESPIPE)
+    offsets = [ctypes.c_longlong(_read_offset(cage, at)) if at else None
+               for at in (off_in, off_out)]
+    length = min(length, _MAX_RW)
+    if not out_pipe:
+        at = offsets[1].value if offsets[1] is not None else None
+        length = _file_size_room(cage, out_f, length, at)
+    if not length:
+        return 0
+    pointers = [ctypes.byref(o) if o is not None else None for o in offsets]
+    done = _moved(cage, (in_f, out_f), flags, lambda f: libc.splice(
+        in_f.host_fd, pointers[0], out_f.host_fd, pointers[1], length, f))
+    for at, value in zip((off_in, off_out), offsets, strict=True):
+        if at:
+            cage.mem.write(at, struct.pack("<q", value.value))
+    return done
+
+
+def sys_tee(cage, fd_in, fd_out, length, flags, *_):
+    """What one pipe holds, copied into another without taking it out."""
+    in_f, out_f = cage.fds.get(s32(fd_in)), cage.fds.get(s32(fd_out))
+    flags = u32(flags)
+    if flags & ~_SPLICE_FLAGS or not _is_pipe(in_f) or not _is_pipe(out_f):
+        raise abi.error(errno.EINVAL)
+    if not in_f.readable or not out_f.writable:
+        raise abi.error(errno.EBADF)
+    length = min(length, _MAX_RW)
+    if not length:
+        return 0
+    return _moved(cage, (in_f, out_f), flags,
+                  lambda f: libc.tee(in_f.host_fd, out_f.host_fd, length, f))
+
+
+def sys_vmsplice(cage, fd, iov, count, flags, *_):
+    """The cage's buffers into a pipe it may write, or out of one it may read: what
+    writev or readv of them does (SPLICE_F_GIFT only says they may be taken)."""
+    f = cage.fds.get(s32(fd))
+    if u32(flags) & ~_SPLICE_FLAGS or not _is_pipe(f):
+        raise abi.error(errno.EBADF if not f.host_backed else errno.EINVAL)
+    if f.writable:
+        return sys_writev(cage, fd, iov, count)
+    return sys_readv(cage, fd, iov, count)
+
+
 def _regular(f: OpenFile) -> None:
     if f.is_dir:
         raise abi.error(errno.EISDIR)
