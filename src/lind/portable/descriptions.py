@@ -19,6 +19,7 @@ from lind.microvisor import abi
 from lind.portable.memfs import BLOCK, Dir, File, Node, Stat, Tree
 
 PIPE_BUF = 4096
+PIPE_DEFAULT_SIZE, PIPE_MAX_SIZE = 16 * PIPE_BUF, 1 << 20      # Linux's, for a user
 PIPE_BYTES = 256 << 20    # what all of a run's pipes may hold together before a writer waits
 
 
@@ -185,6 +186,9 @@ class Pipe:
         self.opened = [0, 0]      # ends ever made for reading, for writing (a FIFO's rendezvous)
         self.ino = time.monotonic_ns() & 0xFFFFFFFF
         self.taken = self.given = 0               # bytes ever read from it, ever written
+        # What F_GETPIPE_SZ says and F_SETPIPE_SZ sets, as Linux's: the size programs
+        # plan their writes by (what the pipes may hold is the run's PipeBudget).
+        self.capacity = PIPE_DEFAULT_SIZE
         # a socket's SCM_RIGHTS: descriptions in flight, from the byte they came with on
         self.rights: deque[tuple[int, list[Description]]] = deque()
 
@@ -219,6 +223,18 @@ class Pipe:
         self.budget.used += len(taken)
         self.given += len(taken)
         return len(taken)
+
+    def resize(self, size: int) -> int:
+        """F_SETPIPE_SZ: a power of two of pages, at least `size`; EPERM past what a user
+        may ask, EBUSY below what the pipe holds."""
+        pages = max(1, -(-size // PIPE_BUF))
+        size = PIPE_BUF << (pages - 1).bit_length()
+        if size > PIPE_MAX_SIZE:
+            raise _error(errno.EPERM)
+        if len(self.buffer) > size:
+            raise _error(errno.EBUSY)
+        self.capacity = size
+        return size
 
     def can_take(self) -> bool:
         return bool(self.buffer) or self.writers == 0

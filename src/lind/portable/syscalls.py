@@ -892,6 +892,10 @@ def sys_fcntl(proc, fd, cmd, arg, *_):
         return proc.runtime.locks.fcntl(proc, d, cmd, arg)
     if cmd in (abi.F_ADD_SEALS, abi.F_GET_SEALS):
         return _seals(proc, d, cmd, arg)
+    if cmd in (abi.F_GETPIPE_SZ, abi.F_SETPIPE_SZ):
+        if not isinstance(d, PipeEnd):
+            raise OSError(errno.EBADF, "Bad file descriptor")   # as Linux: not a pipe
+        return d.pipe.capacity if cmd == abi.F_GETPIPE_SZ else d.pipe.resize(u32(arg))
     raise OSError(errno.EINVAL, "Invalid argument")
 
 
