@@ -36,6 +36,9 @@ RUNS = [
     ("conformance/net_tcp", [], []), ("conformance/net_unix", [], []),
     ("conformance/net_waits", [], []), ("conformance/net_tcp", ["--net", "host"], []),
     ("conformance/net_unix", ["--net", "none"], []),
+    *((f"conformance/{name}", [], []) for name in (
+        "event_edges", "memfd_seals", "memory_ranges", "mutex_kinds",
+        "net_many", "path_limits", "posix_timers", "read_waits", "signal_held", "sleeps")),
     ("threads/basics", [], []), ("threads/thread_signals", [], []),
     ("threads/cancel", [], []), ("threads/fork_exec", [], []),
     ("pipeline", [], []), ("forks", [], []), ("locks", [], []),
@@ -62,6 +65,10 @@ EXTRA = {
     "mincore": "which pages of an ended cage's memory are resident, when a fork reuses it",
     "splice": "a cage's splice, made by the host between the files it holds",
     "tee": "a cage's tee between two of its pipes",
+    "syncfs": "a cage's sync or syncfs, of the file systems of its mounts",
+    "clock_getres": "the resolution of a CPU-time clock (the vDSO answers the others)",
+    "faccessat": "faccessat with AT_EACCESS (os.access with effective_ids)",
+    "faccessat2": "faccessat with AT_EACCESS, as glibc makes it",
 }
 
 

@@ -411,6 +411,25 @@ def test_isolate_runs_threads_that_wait_on_each_other(builds, tmp_path):
     assert isolated == plain and plain[0] == 0, (plain, isolated)
 
 
+CONFORMANCE = sorted(p.stem for p in (Path(__file__).parent / "programs" / "conformance")
+                     .glob("*.c"))
+
+
+@pytest.mark.parametrize("name", CONFORMANCE)
+def test_isolate_makes_every_call_a_conformance_program_needs(builds, tmp_path, name):
+    """Each host call the microvisor makes for them is one the isolation's filter lets
+    through: a sleep's ppoll, splice, syncfs, clock_getres of a CPU clock and faccessat
+    with AT_EACCESS were not, and the isolated Lind was killed (SIGSYS) at the first."""
+    (tmp_path / "native").mkdir()
+    (tmp_path / "root").mkdir()
+    native = subprocess.run([builds.native(f"conformance/{name}")], cwd=tmp_path / "native",
+                            stdin=subprocess.DEVNULL, capture_output=True, timeout=60)
+    isolated = lind_command(tmp_path, "run", "--isolate", "--root", tmp_path / "root",
+                            builds.wasm(f"conformance/{name}"))
+    assert "SIGSYS" not in isolated[2], isolated[2]
+    assert isolated[:2] == (0, native.stdout.decode()), isolated
+
+
 def test_isolate_opens_and_stats_as_without(builds, tmp_path):
     """Opens, stats and closes the trampoline makes: in --isolate's user namespace Lind's
     own ids are others, and a file it owns must still show as the cage's (the stat the
