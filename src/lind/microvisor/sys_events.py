@@ -29,7 +29,7 @@ TFD_TIMER_ABSTIME, TFD_TIMER_CANCEL_ON_SET = 1, 2
 _CREATE_FLAGS = abi.O_CLOEXEC | abi.O_NONBLOCK
 # Clocks a timerfd may use: the _ALARM ones need CAP_WAKE_ALARM.
 _TIMER_CLOCKS = {0, 1, 7}
-ITIMERSPEC_SIZE = 32                        # two 64-bit timespecs, on wasm32 as on the host
+_ITIMERSPEC = 32                        # two 64-bit timespecs, on wasm32 as on the host
 
 libc.timerfd_create.argtypes = [ctypes.c_int, ctypes.c_int]
 libc.timerfd_settime.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_char_p, ctypes.c_void_p]
@@ -81,20 +81,29 @@ def sys_timerfd_settime(cage, fd, flags, new, old, *_):
     flags = s32(flags)
     if flags & ~(TFD_TIMER_ABSTIME | TFD_TIMER_CANCEL_ON_SET):
         raise abi.error(errno.EINVAL)
-    value = cage.mem.read(new, ITIMERSPEC_SIZE)
+    return set_host_timer(cage, f.host_fd, flags, new, old)
+
+
+def sys_timerfd_gettime(cage, fd, out, *_):
+    return get_host_timer(cage, cage.fds.get_as(s32(fd), TimerFile).host_fd, out)
+
+
+def set_host_timer(cage, host_fd: int, flags: int, new: int, old: int) -> int:
+    """Arm or disarm host timerfd `host_fd` with the cage's itimerspec at `new`; the
+    previous setting goes to `old` (if not NULL). Also what a POSIX timer is (sys_timers)."""
+    value = cage.mem.read(new, _ITIMERSPEC)
     if old:
-        cage.mem.view(old, ITIMERSPEC_SIZE, writing=True)   # EFAULT before the timer changes
-    previous = ctypes.create_string_buffer(ITIMERSPEC_SIZE)
-    checked(libc.timerfd_settime(f.host_fd, flags, value, previous))
+        cage.mem.view(old, _ITIMERSPEC, writing=True)   # EFAULT before the timer changes
+    previous = ctypes.create_string_buffer(_ITIMERSPEC)
+    checked(libc.timerfd_settime(host_fd, flags, value, previous))
     if old:
         cage.mem.write(old, previous.raw)
     return 0
 
 
-def sys_timerfd_gettime(cage, fd, out, *_):
-    f = cage.fds.get_as(s32(fd), TimerFile)
-    now = ctypes.create_string_buffer(ITIMERSPEC_SIZE)
-    checked(libc.timerfd_gettime(f.host_fd, now))
+def get_host_timer(cage, host_fd: int, out: int) -> int:
+    now = ctypes.create_string_buffer(_ITIMERSPEC)
+    checked(libc.timerfd_gettime(host_fd, now))
     cage.mem.write(out, now.raw)
     return 0
 

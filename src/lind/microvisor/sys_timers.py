@@ -12,7 +12,6 @@ fork and are deleted by exec and at the cage's end.
 
 from __future__ import annotations
 
-import ctypes
 import errno
 import os
 import select
@@ -26,7 +25,7 @@ from lind.microvisor import abi, limits
 from lind.microvisor import sys_signals as signals
 from lind.microvisor.abi import s32
 from lind.microvisor.fs import checked, libc
-from lind.microvisor.sys_events import ITIMERSPEC_SIZE
+from lind.microvisor.sys_events import get_host_timer, set_host_timer
 
 SIGEV_SIGNAL, SIGEV_NONE, SIGEV_THREAD, SIGEV_THREAD_ID = 0, 1, 2, 4
 SI_TIMER = -2
@@ -176,23 +175,12 @@ def sys_timer_create(cage, clock, sevp, timer_out, *_):
 
 def sys_timer_settime(cage, timer_id, flags, new, old, *_):
     timer = _timers.get(cage, timer_id)
-    flags = s32(flags) & TIMER_ABSTIME      # Linux ignores the other bits
-    value = cage.mem.read(new, ITIMERSPEC_SIZE)
-    if old:
-        cage.mem.view(old, ITIMERSPEC_SIZE, writing=True)   # EFAULT before the timer changes
-    previous = ctypes.create_string_buffer(ITIMERSPEC_SIZE)
-    checked(libc.timerfd_settime(timer.host_fd, flags, value, previous))
-    if old:
-        cage.mem.write(old, previous.raw)
-    return 0
+    # Linux ignores flags other than TIMER_ABSTIME
+    return set_host_timer(cage, timer.host_fd, s32(flags) & TIMER_ABSTIME, new, old)
 
 
 def sys_timer_gettime(cage, timer_id, out, *_):
-    timer = _timers.get(cage, timer_id)
-    now = ctypes.create_string_buffer(ITIMERSPEC_SIZE)
-    checked(libc.timerfd_gettime(timer.host_fd, now))
-    cage.mem.write(out, now.raw)
-    return 0
+    return get_host_timer(cage, _timers.get(cage, timer_id).host_fd, out)
 
 
 def sys_timer_getoverrun(cage, timer_id, *_):
