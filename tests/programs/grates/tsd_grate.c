@@ -1,7 +1,9 @@
 /* A grate whose geteuid handler keeps thread-specific data (pthread_setspecific): a
  * handler runs in a worker with data of its own, neither the grate thread's nor
  * missing (it dereferenced a null pointer). The answer is 10 when all is well; the
- * grate's own value must be what it set. */
+ * grate's own value must be what it set, and its thread has data for a key another
+ * thread made (a grate is threaded from its start: its thread's data came with the
+ * first pthread_create, and was a null pointer then). */
 #include <lind_syscall.h>
 #include <pthread.h>
 #include <stdint.h>
@@ -10,7 +12,13 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-static pthread_key_t key;
+static pthread_key_t key, made_elsewhere;
+
+static void *make_key(void *unused)
+{
+	pthread_key_create(&made_elsewhere, 0);
+	return unused;
+}
 #define GRATES_OWN ((void *)1)
 
 long long pass_fptr_to_wt(uint64_t fn_ptr, uint64_t cageid, uint64_t a1, uint64_t c1,
@@ -32,6 +40,11 @@ int geteuid_handler(uint64_t cageid)
 
 int main(int argc, char *argv[])
 {
+	pthread_t maker;
+	pthread_create(&maker, 0, make_key, 0);
+	pthread_join(maker, 0);
+	pthread_setspecific(made_elsewhere, (void *)7);
+	printf("a key another thread made: %d\n", (int)(intptr_t)pthread_getspecific(made_elsewhere));
 	pthread_key_create(&key, 0);
 	pthread_setspecific(key, GRATES_OWN);
 	int grate = getpid();

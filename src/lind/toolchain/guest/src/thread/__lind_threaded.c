@@ -10,6 +10,8 @@ static FILE *volatile no_file = 0;
 weak_alias(no_file, __stdin_used);
 weak_alias(no_file, __stdout_used);
 weak_alias(no_file, __stderr_used);
+static void *no_keys[1];
+weak_alias(no_keys, __pthread_tsd_main);
 
 static void lock_file(FILE *f)
 {
@@ -19,10 +21,13 @@ static void lock_file(FILE *f)
 
 /* What pthread_create does for a program's first thread, for good: counted as one
  * more thread (`count`: from the program's own thread, which no other runs beside
- * yet), locks never dropped again. A worker of a forked grate, whose child libc
- * stopped locking at the fork, sets need_locks without counting. */
+ * yet, and which gets the thread-specific data pthread_create would give it), locks
+ * never dropped again. A worker of a forked grate, whose child libc stopped locking
+ * at the fork, sets need_locks without counting. */
 void __lind_become_threaded(int count)
 {
+	if (count && !__pthread_self()->tsd)
+		__pthread_self()->tsd = (void **)__pthread_tsd_main;
 	if (!libc.threaded) {
 		for (FILE *f = *__ofl_lock(); f; f = f->next)
 			lock_file(f);
