@@ -76,6 +76,8 @@ class _Timers:
             timer = _Timer(weakref.ref(cage), timer_id, host_fd, notify, signo,
                            timer_id if value is None else value, thread)
             mine[timer_id] = timer
+            if notify == SIGEV_NONE:        # nothing to send: the thread need not wake
+                return timer_id
             self._by_fd[host_fd] = timer
             if self._epoll is None:
                 self._epoll = select.epoll()
@@ -105,8 +107,7 @@ class _Timers:
 
     def _close(self, timer: _Timer) -> None:
         """With the lock held: the timer's fd goes (its expiries with it)."""
-        del self._by_fd[timer.host_fd]
-        if self._epoll is not None:
+        if self._by_fd.pop(timer.host_fd, None) is not None and self._epoll is not None:
             self._epoll.unregister(timer.host_fd)
         os.close(timer.host_fd)
         limits.host_fds.give(1)
@@ -123,7 +124,7 @@ class _Timers:
                     except BlockingIOError:      # disarmed or set again meanwhile
                         continue
                 cage = timer.cage()
-                if cage is not None and timer.notify != SIGEV_NONE:
+                if cage is not None:
                     _expired(cage, timer, expiries)
 
 
