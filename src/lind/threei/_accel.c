@@ -2078,9 +2078,10 @@ static struct iovec *iov_advance(struct iovec *v, int *count, size_t n)
     return v;
 }
 
-/* A read of a blocking socket or eventfd that had to wait makes the next ones on its
- * fd wait first (poll, then read: two calls), rather than try (read, EAGAIN, poll, read:
- * three), as a program that reads each answer as it comes does; then one tries again. */
+/* A read of a blocking pipe, socket or eventfd (IO_NONBLOCKING: the host fd never
+ * blocks) that had to wait makes the next ones on its fd wait first (poll, then read:
+ * two calls) rather than try (read, EAGAIN, poll, read: three), as suits a program that
+ * reads each answer as it comes; after that many, one tries first again. */
 #define READS_TO_POLL_FIRST 16
 
 /* read/write (or readv/writev: `v` holds `count` buffers, changed as they are done) on a
