@@ -1152,11 +1152,15 @@ def sys_fcntl(cage, fd, cmd, arg, *_):
     raise abi.error(errno.EINVAL)
 
 
+def _is_pipe(f: OpenFile) -> bool:
+    return f.host_backed and statmod.S_ISFIFO(f.stat().st_mode)
+
+
 def _pipe_size(f: OpenFile, cmd: int, size: int) -> int:
     """A pipe's capacity, and setting it within what an unprivileged Linux user may
     (pipe-max-size: Lind's host may be root, a cage is not), on pipes the cage made: one
     it was given is the outside's too. EBADF for anything but a pipe, as on Linux."""
-    if not f.host_backed or not statmod.S_ISFIFO(os.fstat(f.host_fd).st_mode):
+    if not _is_pipe(f):
         raise abi.error(errno.EBADF)
     if cmd == abi.F_GETPIPE_SZ:
         return fcntl.fcntl(f.host_fd, cmd)
@@ -1369,10 +1373,6 @@ libc.splice.argtypes = (ctypes.c_int, ctypes.c_void_p, ctypes.c_int, ctypes.c_vo
 libc.tee.argtypes = (ctypes.c_int, ctypes.c_int, ctypes.c_size_t, ctypes.c_uint)
 
 
-def _is_pipe(f: OpenFile) -> bool:
-    return f.host_backed and statmod.S_ISFIFO(f.stat().st_mode)
-
-
 def _moved(cage, ends: tuple[OpenFile, OpenFile], flags: int,
            move: Callable[[int], int]) -> int:
     """A splice or tee made by the host kernel between the two files' host fds (so
@@ -1448,8 +1448,10 @@ def sys_vmsplice(cage, fd, iov, count, flags, *_):
     """The cage's buffers into a pipe it may write, or out of one it may read: what
     writev or readv of them does (SPLICE_F_GIFT only says they may be taken)."""
     f = cage.fds.get(s32(fd))
-    if u32(flags) & ~_SPLICE_FLAGS or not _is_pipe(f):
-        raise abi.error(errno.EBADF if not f.host_backed else errno.EINVAL)
+    if u32(flags) & ~_SPLICE_FLAGS:
+        raise abi.error(errno.EINVAL)
+    if not _is_pipe(f):
+        raise abi.error(errno.EBADF)
     if f.writable:
         return sys_writev(cage, fd, iov, count)
     return sys_readv(cage, fd, iov, count)
@@ -1516,7 +1518,7 @@ def sys_syncfs(cage, fd, *_):
 
 
 def _not_pipe(f: OpenFile) -> None:
-    if f.host_backed and statmod.S_ISFIFO(f.stat().st_mode):
+    if _is_pipe(f):
         raise abi.error(errno.ESPIPE)
 
 

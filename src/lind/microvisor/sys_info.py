@@ -22,9 +22,9 @@ def host_cpus() -> frozenset[int]:
     return frozenset(os.sched_getaffinity(0))
 
 
-def cpus(cage) -> list[int]:
-    """The CPUs the cage may run on (sched_setaffinity's choice, else the host's)."""
-    return sorted(cage.affinity or host_cpus())
+def cpu_count(cage) -> int:
+    """How many CPUs the cage may run on (sched_setaffinity's choice, else the host's)."""
+    return len(cage.affinity or host_cpus())
 
 
 def memory(cage) -> tuple[int, int]:

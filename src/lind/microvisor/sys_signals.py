@@ -377,11 +377,6 @@ def siginfo(sig: int, code: int, pid: int = 0, uid: int = 0, status: int = 0) ->
     return _SIGINFO.pack(sig, 0, code, s32(pid), uid, status).ljust(SIGINFO_SIZE, b"\0")
 
 
-def timer_siginfo(sig: int, code: int, timer_id: int, overrun: int, value: int) -> bytes:
-    """A POSIX timer's siginfo: its id, overrun count and sigev_value."""
-    return _SIGINFO.pack(sig, 0, code, timer_id, overrun, s32(value)).ljust(SIGINFO_SIZE, b"\0")
-
-
 def pending_info(cage, sig: int, to: ThreadSignals | None = None) -> bytes | None:
     """The siginfo of `sig` while it is pending for the process (or for its thread
     `to`); None once it was taken or if it was never sent."""

@@ -19,6 +19,7 @@ import signal
 import struct
 import threading
 import weakref
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from lind.microvisor import abi, limits
@@ -86,12 +87,15 @@ class _Timers:
             self._epoll.register(host_fd, select.EPOLLIN)
         return timer_id
 
-    def get(self, cage, timer_id: int) -> _Timer:
+    def act(self, cage, timer_id: int, action: Callable[[_Timer], int]) -> int:
+        """`action` on the cage's timer `timer_id` (EINVAL: none) under the lock, so
+        that its fd is not closed, and its number given to another file (another
+        cage's timer), while the action uses it."""
         with self._lock:
             timer = self._by_cage.get(cage, {}).get(s32(timer_id))
-        if timer is None:
-            raise abi.error(errno.EINVAL)
-        return timer
+            if timer is None:
+                raise abi.error(errno.EINVAL)
+            return action(timer)
 
     def delete(self, cage, timer_id: int) -> None:
         with self._lock:
@@ -135,8 +139,9 @@ def _expired(cage, timer: _Timer, expiries: int) -> None:
         timer.overrun = min(timer.overrun + expiries, DELAYTIMER_MAX)
         return
     timer.overrun = min(expiries - 1, DELAYTIMER_MAX)
-    info = signals.timer_siginfo(timer.signo, SI_TIMER, timer.timer_id, timer.overrun,
-                                 timer.value)
+    # a timer's si_timerid, si_overrun and si_value lie where a child's pid, uid, status do
+    info = signals.siginfo(timer.signo, SI_TIMER, timer.timer_id, timer.overrun,
+                           s32(timer.value))
     signals.send(cage, timer.signo, info, own_thread=False, to=timer.thread)
 
 
@@ -175,17 +180,16 @@ def sys_timer_create(cage, clock, sevp, timer_out, *_):
 
 
 def sys_timer_settime(cage, timer_id, flags, new, old, *_):
-    timer = _timers.get(cage, timer_id)
-    # Linux ignores flags other than TIMER_ABSTIME
-    return set_host_timer(cage, timer.host_fd, s32(flags) & TIMER_ABSTIME, new, old)
+    flags = s32(flags) & TIMER_ABSTIME      # Linux ignores the other bits
+    return _timers.act(cage, timer_id, lambda t: set_host_timer(cage, t.host_fd, flags, new, old))
 
 
 def sys_timer_gettime(cage, timer_id, out, *_):
-    return get_host_timer(cage, _timers.get(cage, timer_id).host_fd, out)
+    return _timers.act(cage, timer_id, lambda t: get_host_timer(cage, t.host_fd, out))
 
 
 def sys_timer_getoverrun(cage, timer_id, *_):
-    return _timers.get(cage, timer_id).overrun
+    return _timers.act(cage, timer_id, lambda t: t.overrun)
 
 
 def sys_timer_delete(cage, timer_id, *_):

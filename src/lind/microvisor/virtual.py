@@ -637,7 +637,7 @@ def _meminfo(cage) -> bytes:
 def _cpuinfo(cage) -> bytes:
     """One entry per CPU the cage may run on, numbered from 0, with nothing of the
     host's model (the cage runs WebAssembly, which has none of its flags)."""
-    count = len(sys_info.cpus(cage))
+    count = sys_info.cpu_count(cage)
     return "".join(f"processor\t: {i}\nvendor_id\t: lind\nmodel name\t: Lind virtual CPU\n"
                    f"physical id\t: 0\ncore id\t\t: {i}\ncpu cores\t: {count}\n"
                    f"flags\t\t:\n\n" for i in range(count)).encode()
@@ -645,7 +645,7 @@ def _cpuinfo(cage) -> bytes:
 
 def _uptime(cage) -> bytes:
     up = sys_info.uptime()
-    return f"{up:.2f} {up * len(sys_info.cpus(cage)):.2f}\n".encode()
+    return f"{up:.2f} {up * sys_info.cpu_count(cage):.2f}\n".encode()
 
 
 def _loadavg(cage) -> bytes:

@@ -2094,12 +2094,13 @@ static int waiting_io(SlotObject *s, FdMirror *f, int fd, int writing, struct io
     size_t len = 0, done = 0;
     for (int i = 0; i < count; i++)
         len += v[i].iov_len;
-    uint8_t *poll_first = NULL;      /* a hint: threads racing on it cost a call at most */
-    if (!writing && f->kind == IO_NONBLOCKING && f->description &&
+    /* a hint: threads racing on it cost a call at most; set only below, where the
+     * description was found blocking, which is checked again before it is used */
+    uint8_t *poll_first = !writing && f->kind == IO_NONBLOCKING
+                          ? &s->reads_to_poll_first[f - s->fds] : NULL;
+    if (poll_first && *poll_first && f->description &&
         !(send_flags > 0 && (send_flags & MSG_DONTWAIT)) &&
-        __atomic_load_n(&descriptions[f->description], __ATOMIC_ACQUIRE) == DESC_BLOCKING)
-        poll_first = &s->reads_to_poll_first[f - s->fds];
-    if (poll_first && *poll_first) {
+        __atomic_load_n(&descriptions[f->description], __ATOMIC_ACQUIRE) == DESC_BLOCKING) {
         (*poll_first)--;
         if (!wait_host_fd(s, fd, POLLIN))
             return 0;            /* woken (a signal, a kill): the handler makes the call */

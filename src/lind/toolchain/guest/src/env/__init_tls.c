@@ -115,7 +115,7 @@ void __lind_become_threaded(int count);
  * but a worker's calls are made as the grate's: gettid gives every worker the id of
  * the grate's own thread. Workers number themselves from here instead, far above any
  * id Lind gives a cage or a thread (counted from 1 in each runtime) and below the
- * owner bits a mutex keeps. */
+ * owner bits a mutex keeps (microvisor/sys_signals.py's sys_tkill knows them too). */
 #define WORKER_TIDS 0x30000000
 static volatile int workers_started;
 
