@@ -152,12 +152,12 @@ a_root, tree = spec["attacker_root"], None
 from lind.grates.registry import resolve
 a_grates = [resolve(g) for g in spec.get("attacker_grates", [])]
 if spec.get("attacker_portable"):      # its files in a tree of its own (lind.portable)
-    import tempfile
     from lind.portable import Tree
     from lind.portable.backend import file_system
     tree = Tree()
     a_grates += file_system(tree, a_root)
-    a_root = tempfile.mkdtemp(prefix="lind-portable-")
+    a_root = os.path.join(spec["dir"], "portable-root")   # the microvisor's: empty
+    os.mkdir(a_root)
 attacker = rt.spawn(argv[0], argv[1:], root=a_root, grates=a_grates,
                     stdin=a_in, stdout=a_out, stderr=a_err, cpu_time=spec.get("cpu_time"))
 if later is not None:

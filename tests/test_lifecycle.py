@@ -262,3 +262,35 @@ def test_the_interpreter_exits_cleanly_with_cages_still_running(builds, tmp_path
             assert proc.returncode == 0, output
             assert output.count(b"grate: child is spinning\n") == 2
             assert output.endswith(b"leaving\n")
+
+
+def test_a_killed_run_leaves_no_private_directory_behind(builds, tmp_path):
+    """A run without a root gets host directories of its own (its root, /tmp, /dev/shm),
+    removed at its end; a `lind run` killed with SIGKILL (or by the OOM killer) left them
+    and what its cages wrote there on the host for ever. The next run removes them, and
+    not those of a run still going beside it."""
+    scratch = tmp_path / "tmpdir"
+    scratch.mkdir()
+    home = scratch / f"lind-private-{os.geteuid()}"
+    env = {**os.environ, "TMPDIR": str(scratch), "LIND_NO_SERVER": "1"}
+    command = [sys.executable, "-m", "lind", "run", str(builds.wasm("lifecycle/scratch_files"))]
+
+    def start() -> tuple[subprocess.Popen, set[str]]:
+        before = set(os.listdir(home)) if home.exists() else set()
+        run = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, env=env)
+        assert run.stdout.readline() == b"written\n"
+        return run, set(os.listdir(home)) - before
+
+    killed, killed_dirs = start()
+    beside, beside_dirs = start()
+    assert len(killed_dirs) == len(beside_dirs) == 3       # root, tmp, dev-shm
+    killed.kill()
+    killed.wait()
+    assert killed_dirs <= set(os.listdir(home))            # nothing could remove them
+    done = subprocess.run(command, input=b"", capture_output=True, env=env, timeout=60)
+    assert (done.returncode, done.stdout) == (0, b"written\nkept\n"), done.stderr
+    assert set(os.listdir(home)) == beside_dirs           # the killed run's are gone
+    out, err = beside.communicate(b"", timeout=60)
+    assert (beside.returncode, out) == (0, b"kept\n"), err
+    assert os.listdir(home) == []

@@ -13,7 +13,6 @@ import os
 import selectors
 import signal
 import subprocess
-import tempfile
 import threading
 import time
 import warnings
@@ -31,7 +30,7 @@ from lind.isolation.apply import Launch, PolicyOverridden, launch
 from lind.isolation.module import NotAModule, embedded_policy
 from lind.isolation.policy import PolicyViolation
 from lind.microvisor import sys_signals
-from lind.microvisor.fs import join, remove_private_dir
+from lind.microvisor.fs import PrivateDir, join
 from lind.microvisor.network import Network, parse_publish
 from lind.portable import Tree
 from lind.portable.backend import enter, file_system, tree_for
@@ -269,9 +268,9 @@ def _spawn(rt: Runtime, stack, start: Launch, env, cwd: str, fds: tuple[int | No
     cleanup = contextlib.ExitStack()
     try:
         def private(purpose: str) -> str:
-            path = tempfile.mkdtemp(prefix=f"lind-{purpose}-")
-            cleanup.callback(remove_private_dir, path)
-            return path
+            made = PrivateDir(purpose)
+            cleanup.callback(made.remove)
+            return made.path
 
         base: list[Grate] = []
         if tree is not None:

@@ -14,7 +14,7 @@ from lind.grates import Call, Grate, handles, paths
 from lind.grates.paths import PATH_CALLS, guest_dir, open_flags_and_mode, resolve, touched, under
 from lind.microvisor import abi
 from lind.microvisor.fdtable import OpenFile
-from lind.microvisor.fs import join, normalize
+from lind.microvisor.fs import PrivateDir, join, normalize
 
 _NOT_THERE = (errno.ENOENT, errno.ENOTDIR)
 _MAX_LINKS = 40          # symbolic links followed in one path before ELOOP, as in Linux
@@ -76,8 +76,9 @@ class Aquarium(Grate):
     def __init__(self, directory: str, report_file: str | None = None) -> None:
         self.directory = guest_dir(directory)
         self.report_file = report_file
-        self.overlay = tempfile.mkdtemp(prefix="lind-aquarium-")
-        weakref.finalize(self, shutil.rmtree, self.overlay, ignore_errors=True)
+        overlay = PrivateDir("aquarium")
+        self.overlay = overlay.path
+        weakref.finalize(self, overlay.remove)
         self.whiteouts: set[str] = set()     # real entries (and what lies below) now hidden
         self.linked: set[str] = set()        # copied only to be linked: not changed yet
         self.changes: list[str] = []

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import ctypes
 import errno
+import fcntl
 import os
 import shutil
 import stat as statmod
@@ -84,15 +85,97 @@ def read_only_open_error(mode: int) -> int:
     return errno.EROFS if statmod.S_ISREG(mode) else 0
 
 
-def remove_private_dir(path: str) -> None:
-    """Remove a directory Lind made for a run, with what a cage left in it: a plain
-    rmdir when it is empty, as it mostly is (rmtree's walk cost a run ~40 us a dir)."""
+def _remove_tree(path: str) -> None:
+    """A directory with what a cage left in it: a plain rmdir when it is empty, as it
+    mostly is (rmtree's walk cost a run ~40 us a dir)."""
     try:
         os.rmdir(path)
     except FileNotFoundError:
         pass
     except OSError:
         shutil.rmtree(path, ignore_errors=True)
+
+
+def _private_home() -> str | None:
+    """This user's directory for the private directories of runs ($TMPDIR or /tmp,
+    lind-private-UID), made if new; None when it is not one only this user can enter."""
+    path = os.path.join(os.environ.get("TMPDIR") or "/tmp", f"lind-private-{os.geteuid()}")
+    try:
+        os.mkdir(path, 0o700)
+    except FileExistsError:
+        pass
+    except OSError:
+        return None
+    st = os.lstat(path)
+    if not statmod.S_ISDIR(st.st_mode) or st.st_uid != os.geteuid() or st.st_mode & 0o077:
+        return None
+    return path
+
+
+_swept: set[str] = set()     # the homes this process has swept
+
+
+def _sweep(home: str) -> None:
+    """Remove what runs killed before their end (SIGKILL, the OOM killer) left in `home`:
+    each directory no process holds. Once per process and home."""
+    if home in _swept:
+        return
+    _swept.add(home)
+    try:
+        names = os.listdir(home)
+    except OSError:
+        return
+    for name in names:
+        path = os.path.join(home, name)
+        try:
+            fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC)
+        except OSError:
+            continue
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)   # fails while its run lives
+        except OSError:
+            os.close(fd)
+            continue
+        try:
+            _remove_tree(path)
+        finally:
+            os.close(fd)
+
+
+class PrivateDir:
+    """A host directory Lind makes for one run (a cage's root or /tmp, a tree's
+    /dev/shm), removed with what the cages left in it by `remove()`. A process that
+    is killed cannot remove it, so it is held, by an flock on an fd of it, until then:
+    the next run of this user (any Lind process) removes those no process holds."""
+
+    def __init__(self, purpose: str) -> None:
+        self._fd: int | None = None
+        home = _private_home()
+        if home is None:         # not ours alone: made beside, never swept
+            self.path = tempfile.mkdtemp(prefix=f"lind-{purpose}-")
+            return
+        _sweep(home)
+        for _ in range(3):     # a sweep elsewhere may take one between mkdtemp and flock
+            self.path = tempfile.mkdtemp(prefix=f"{purpose}-", dir=home)
+            fd = os.open(self.path, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                if os.path.samestat(os.stat(self.path), os.fstat(fd)):
+                    break
+            except OSError:
+                pass
+            os.close(fd)
+        else:
+            raise OSError(errno.EAGAIN, f"{home}: could not hold a new directory")
+        self._fd = fd
+        limits.host_fds.take(reserved=True)
+
+    def remove(self) -> None:
+        _remove_tree(self.path)
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+            limits.host_fds.give()
 
 
 class FileSystem:
@@ -110,7 +193,7 @@ class FileSystem:
         self.grates_at_exec = {path: list(groups) for path, groups in (grates_at_exec or {}).items()}
         self._users = 1
         self._lock = threading.Lock()
-        self._private: list[str] = []     # host directories made for this tree
+        self._private: list[PrivateDir] = []     # host directories made for this tree
         self._trampoline_mounts: threei.Mounts | None = None
         mounts = list(mounts)
         if not any(normalize(guest) == "/" for _, guest, _ in mounts):   # a mount at / is the root
@@ -145,9 +228,9 @@ class FileSystem:
 
     def _add_private(self, guest: str) -> None:
         """Mount a new host directory of this tree's own at `guest` (gone at close())."""
-        host = tempfile.mkdtemp(prefix=f"lind{guest.replace('/', '-')}-")
-        self._private.append(host)
-        self._add(host, guest, False)
+        made = PrivateDir(guest.strip("/").replace("/", "-"))
+        self._private.append(made)
+        self._add(made.path, guest, False)
 
     def trampoline_mounts(self) -> threei.Mounts:
         """The mounts as the trampoline's opens find them (_accel.c, "file opens")."""
@@ -175,8 +258,8 @@ class FileSystem:
         for m in mounts:
             os.close(m.fd)
         limits.host_fds.give(len(mounts))
-        for host in private:
-            remove_private_dir(host)
+        for made in private:
+            made.remove()
 
     def locate(self, guest_path: str) -> tuple[Mount, str]:
         """The mount holding an absolute normalised guest path, and the path inside it."""
