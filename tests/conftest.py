@@ -23,6 +23,14 @@ PROGRAMS = Path(__file__).parent / "programs"
 os.environ["LIND_NO_SERVER"] = "1"
 
 
+def left_in(tmpdir: Path) -> list[str]:
+    """What runs made with TMPDIR=`tmpdir` left there once they ended: nothing, but the
+    home of the private directories they make (lind-private-UID), which stays, empty."""
+    home = tmpdir / f"lind-private-{os.geteuid()}"
+    inside = [f"{home.name}/{name}" for name in os.listdir(home)] if home.is_dir() else []
+    return sorted([name for name in os.listdir(tmpdir) if name != home.name] + inside)
+
+
 def source(name: str) -> Path:
     """programs/NAME.c, or programs/NAME.cpp for a C++ program."""
     c = PROGRAMS / f"{name}.c"

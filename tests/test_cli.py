@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 import wasmtime
+from conftest import left_in
 
 import lind
 
@@ -157,7 +158,7 @@ def test_signals_sent_to_lind_run_reach_the_programs_handlers(builds, tmp_path):
         assert proc.stdout.readline() == f"got {int(sig)}\n".encode()
     assert proc.wait(timeout=30) == 0
     assert proc.stderr.read() == b""
-    assert os.listdir(tmp_path) == []            # the temporary root is gone
+    assert left_in(tmp_path) == []            # the temporary root is gone
 
 
 def test_a_signal_the_kernel_gives_another_thread_still_reaches_the_program(builds, tmp_path,
@@ -194,7 +195,7 @@ def test_ctrl_c_or_kill_of_lind_run_ends_the_program_by_default(builds, tmp_path
     assert proc.wait(timeout=30) == 128 + sig
     err = proc.stderr.read()
     assert message in err and b"Traceback" not in err
-    assert os.listdir(tmp_path) == []
+    assert left_in(tmp_path) == []
 
 
 def _on_a_terminal(command: list) -> tuple[bytes, bool]:
@@ -299,7 +300,7 @@ def test_timeout_option_stops_the_run_with_124(builds, tmp_path):
     assert proc.returncode == 124
     assert proc.stdout == b"ready\n"
     assert proc.stderr.endswith(b"timed out after 0.5 s\n") and b"Traceback" not in proc.stderr
-    assert os.listdir(tmp_path) == []
+    assert left_in(tmp_path) == []
     bad = lind_run("--timeout", "0", builds.wasm("posix/host_signals"))
     assert bad.returncode == 2 and b"--timeout" in bad.stderr
 
