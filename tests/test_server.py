@@ -224,3 +224,53 @@ def test_a_server_gone_before_the_run_started_leaves_it_to_lind(builds, tmp_path
         fake.close()
     assert taken and taken[0].startswith(launch.PROTOCOL + launch.RUN)
     assert proc.returncode == 3 and proc.stdout.count(b"argv[2]=once\n") == 1, proc.stderr
+
+
+def _spare(server: int) -> int:
+    """The server's one child while it has no run: the spare that takes the next run."""
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        children = _children(server)
+        if len(children) == 1:
+            return children[0]
+        time.sleep(0.05)
+    raise AssertionError(f"no spare: {_children(server)}")
+
+
+def test_a_run_is_taken_by_the_spare_made_before_it(builds, tmp_path, servers):
+    """While it has no run, the server keeps a spare child that has made the engine and
+    the rest of what every run makes first: the next run is that child, and is the run
+    lind makes itself (a wasm trap stays the cage's SIGSEGV: the engine's trap handlers
+    outlive the caller's signal dispositions the run takes). A second run at the same
+    time gets a child forked for it; a spare that dies (the OOM killer, say) is replaced;
+    `lind server stop` ends the spare."""
+    (server, _, _), = _status()
+    spare = _spare(server)
+    proc, child = _waiting_run(builds, tmp_path, "handle")
+    assert child == spare
+    beside = subprocess.run([*LIND, "run", str(builds.wasm("args_env")), "4", "beside"],
+                            capture_output=True, timeout=120)
+    assert beside.returncode == 4 and b"argv[2]=beside\n" in beside.stdout, beside.stderr
+    for sig in (signal.SIGTERM, signal.SIGHUP, signal.SIGUSR1):
+        proc.send_signal(sig)
+        assert proc.stdout.readline() == f"got {int(sig)}\n".encode()
+    assert proc.wait(timeout=30) == 0 and proc.stderr.read() == b""
+    trap = subprocess.run([*LIND, "run", str(builds.wasm("traps")), "segv"],
+                          capture_output=True, timeout=120)
+    assert trap.returncode == 128 + signal.SIGSEGV and b"killed by SIGSEGV" in trap.stderr
+    spare = _spare(server)
+    os.kill(spare, signal.SIGKILL)
+    deadline = time.monotonic() + 30
+    while _children(server) in ([], [spare]) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    replaced = _spare(server)
+    assert replaced != spare
+    done = subprocess.run([*LIND, "run", str(builds.wasm("args_env")), "5"],
+                          capture_output=True, timeout=120)
+    assert done.returncode == 5, done.stderr
+    last = _spare(server)
+    subprocess.run([*LIND, "server", "stop"], check=True, timeout=60)
+    deadline = time.monotonic() + 30
+    while os.path.exists(f"/proc/{last}") and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not os.path.exists(f"/proc/{last}")

@@ -6,6 +6,7 @@ import argparse
 import atexit
 import contextlib
 import errno
+import functools
 import os
 import shutil
 import signal
@@ -109,13 +110,11 @@ def _grates(argv: list[str]) -> int:
     return 0
 
 
-def _run(argv: list[str]) -> int:
-    """`lind run`: the options are checked, and --isolate's layers entered, before
-    wasmtime and the microvisor load (a fork then copies little)."""
-    closed_stdio = _hold_closed_stdio()
-    from lind.cage.options import DEFAULT_HOSTNAME, DEFAULT_USER, MountSpec
-    from lind.microvisor.limits import parse_size
-    from lind.microvisor.network import parse_publish
+@functools.cache
+def run_parser() -> argparse.ArgumentParser:
+    """`lind run`'s options: made once a process (the start-up server's spare makes it
+    before its run comes)."""
+    from lind.cage.options import DEFAULT_HOSTNAME, DEFAULT_USER
 
     parser = argparse.ArgumentParser(
         prog="lind run", description="Run a program in a cage. Exit status is the program's; "
@@ -175,6 +174,18 @@ def _run(argv: list[str]) -> int:
                         "narrow it")
     parser.add_argument("program", nargs="?", help="the .wasm file built by `lind cc`")
     parser.add_argument("args", nargs=argparse.REMAINDER, help="arguments for the program")
+    return parser
+
+
+def _run(argv: list[str]) -> int:
+    """`lind run`: the options are checked, and --isolate's layers entered, before
+    wasmtime and the microvisor load (a fork then copies little)."""
+    closed_stdio = _hold_closed_stdio()
+    from lind.cage.options import MountSpec
+    from lind.microvisor.limits import parse_size
+    from lind.microvisor.network import parse_publish
+
+    parser = run_parser()
     opts = parser.parse_args(_clamp_marks(argv))
     if opts.program is None:
         parser.error("no program to run: lind run [OPTIONS] PROGRAM.wasm [ARGS...] "
