@@ -370,6 +370,12 @@ class _Bare:
         return bytes(self.out)
 
 
+# The `lind` command as a user runs it (the script installed beside this Python), not
+# `python -m lind`, which costs runpy on top.
+_SCRIPT = Path(sys.executable).with_name("lind")
+LIND_COMMAND = [str(_SCRIPT)] if _SCRIPT.exists() else [sys.executable, "-m", "lind"]
+
+
 def _startup(bench: Bench, native: Path, wasm: Path, n: int) -> tuple[float, float]:
     """One repetition: the median ns of n runs of hello, of the baseline and of Lind, taking
     turns at going first (the second of two runs back to back finds the machine warmer);
@@ -387,7 +393,7 @@ def _startup(bench: Bench, native: Path, wasm: Path, n: int) -> tuple[float, flo
     def baseline() -> float:
         t = time.perf_counter()
         if bench.baseline == LIND_RUN:
-            out = subprocess.run([sys.executable, "-m", "lind", "run", "--root", str(BUILD),
+            out = subprocess.run([*LIND_COMMAND, "run", "--root", str(BUILD),
                                   str(wasm)], capture_output=True, check=True).stdout
         elif bench.baseline == PYTHON:
             out = subprocess.run([sys.executable, "-c", "print('hello')"], capture_output=True,
@@ -417,7 +423,7 @@ def _startup(bench: Bench, native: Path, wasm: Path, n: int) -> tuple[float, flo
                     out = lind.run([wasm], capture_output=True, root=str(BUILD), check=True).stdout
                 else:
                     isolate = ["--isolate"] if via == "isolate" else []
-                    out = subprocess.run([sys.executable, "-m", "lind", "run", *isolate, "--root",
+                    out = subprocess.run([*LIND_COMMAND, "run", *isolate, "--root",
                                           str(BUILD), str(wasm)], capture_output=True, check=True,
                                          env=env).stdout
                 took = (time.perf_counter() - t) * 1e9
