@@ -19,6 +19,8 @@ import os
 import sys
 from _blake2 import blake2b
 
+from lind.hostdirs import private_to_user
+
 TYPE_CHECKING = False               # typing by name, not imported (5 ms)
 if TYPE_CHECKING:
     from typing import NoReturn
@@ -58,17 +60,7 @@ def server_dir() -> str | None:
     new; None when it is not a directory only this user can enter (another user could
     read a log, or stop servers from starting)."""
     base = os.environ.get("XDG_RUNTIME_DIR") or os.environ.get("TMPDIR") or "/tmp"
-    path = os.path.join(base, f"lind-servers-{os.geteuid()}")
-    try:
-        os.mkdir(path, 0o700)
-    except FileExistsError:
-        pass
-    except OSError:
-        return None
-    st = os.lstat(path)
-    if (st.st_mode & 0o170000) != 0o040000 or st.st_uid != os.geteuid() or st.st_mode & 0o077:
-        return None
-    return path
+    return private_to_user(os.path.join(base, f"lind-servers-{os.geteuid()}"))
 
 
 def identity() -> str:

@@ -29,6 +29,7 @@ import threading
 from dataclasses import dataclass
 
 from lind import threei
+from lind.hostdirs import private_to_user
 from lind.microvisor import abi, limits
 
 # Provided by lind.microvisor.virtual, below them only the private /dev/shm is a directory.
@@ -98,18 +99,9 @@ def _remove_tree(path: str) -> None:
 
 def _private_home() -> str | None:
     """This user's directory for the private directories of runs ($TMPDIR or /tmp,
-    lind-private-UID), made if new; None when it is not one only this user can enter."""
-    path = os.path.join(os.environ.get("TMPDIR") or "/tmp", f"lind-private-{os.geteuid()}")
-    try:
-        os.mkdir(path, 0o700)
-    except FileExistsError:
-        pass
-    except OSError:
-        return None
-    st = os.lstat(path)
-    if not statmod.S_ISDIR(st.st_mode) or st.st_uid != os.geteuid() or st.st_mode & 0o077:
-        return None
-    return path
+    lind-private-UID); None when it is not one only this user can enter."""
+    return private_to_user(os.path.join(os.environ.get("TMPDIR") or "/tmp",
+                                        f"lind-private-{os.geteuid()}"))
 
 
 _swept: set[str] = set()     # the homes this process has swept
