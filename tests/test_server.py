@@ -242,8 +242,8 @@ def test_a_run_is_taken_by_the_spare_made_before_it(builds, tmp_path, servers):
     the rest of what every run makes first: the next run is that child, and is the run
     lind makes itself (a wasm trap stays the cage's SIGSEGV: the engine's trap handlers
     outlive the caller's signal dispositions the run takes). A second run at the same
-    time gets a child forked for it; a spare that dies (the OOM killer, say) is replaced;
-    `lind server stop` ends the spare."""
+    time gets a child forked for it; a spare that dies (the OOM killer, say) is replaced,
+    but not for ever; `lind server stop` ends the spare."""
     (server, _, _), = _status()
     spare = _spare(server)
     proc, child = _waiting_run(builds, tmp_path, "handle")
@@ -268,6 +268,18 @@ def test_a_run_is_taken_by_the_spare_made_before_it(builds, tmp_path, servers):
     done = subprocess.run([*LIND, "run", str(builds.wasm("args_env")), "5"],
                           capture_output=True, timeout=120)
     assert done.returncode == 5, done.stderr
+    # Spares that die in a row (one that crashed as it started would be made for ever):
+    # after three, runs are forked as they come, and one more spare is tried after each.
+    for _ in range(3):
+        lost = _spare(server)
+        os.kill(lost, signal.SIGKILL)
+        while os.path.exists(f"/proc/{lost}") and time.monotonic() < deadline + 60:
+            time.sleep(0.05)
+    time.sleep(1)
+    assert _children(server) == []
+    done = subprocess.run([*LIND, "run", str(builds.wasm("args_env")), "6"],
+                          capture_output=True, timeout=120)
+    assert done.returncode == 6, done.stderr
     last = _spare(server)
     subprocess.run([*LIND, "server", "stop"], check=True, timeout=60)
     deadline = time.monotonic() + 30

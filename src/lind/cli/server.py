@@ -38,6 +38,7 @@ from lind.cli import launch
 IDLE_SECONDS = 900.0
 REQUEST_LIMIT = 16 << 20            # arguments and environment together
 REQUEST_TIMEOUT = 10.0              # a client that connects and sends nothing
+SPARES_LOST_AT_MOST = 3             # spares dead in a row before the server stops making them
 _NOT_PRELOADED = {"lind.__main__", "lind.cli.server", "lind.microvisor.netns_helper"}
 
 
@@ -132,6 +133,7 @@ class _Server:
         self.selector.register(listener, selectors.EVENT_READ, self._accept)
         self.runs: dict[int, _Run] = {}          # by pid
         self.spare: _Spare | None = None
+        self.spares_lost = 0        # in a row, each dead before it got a run
         self.served = 0
         self.wake_read, self.wake_write = socket.socketpair()
         self.wake_write.setblocking(False)
@@ -144,7 +146,8 @@ class _Server:
         """Until idle, or stopped and with no run left."""
         try:
             while self.listener is not None or self.runs:
-                if self.spare is None and self.listener is not None and not self.runs:
+                if (self.spare is None and self.listener is not None and not self.runs
+                        and self.spares_lost < SPARES_LOST_AT_MOST):
                     try:
                         self._fork_spare()
                     except OSError:     # runs are forked as they come instead
@@ -194,7 +197,14 @@ class _Server:
             ours.close()
             raise
         self.spare = _Spare(pid, pidfd, ours)
-        self.selector.register(pidfd, selectors.EVENT_READ, lambda _: self._drop_spare())
+        self.selector.register(pidfd, selectors.EVENT_READ, lambda _: self._spare_died())
+
+    def _spare_died(self) -> None:
+        """Killed (the OOM killer), or it could not start: another is made, unless
+        SPARES_LOST_AT_MOST died in a row; then runs are forked as they come, and one
+        more spare is tried after each run (see _ended)."""
+        self.spares_lost += 1
+        self._drop_spare()
 
     def _drop_spare(self) -> None:
         """The spare goes (the server stops taking runs, or it died): killed and reaped."""
@@ -298,6 +308,7 @@ class _Server:
             self._drop_spare()
             return None
         self.spare = None
+        self.spares_lost = 0
         self.selector.unregister(spare.pidfd)
         return spare.pid, spare.pidfd, spare.channel.detach()
 
@@ -368,6 +379,7 @@ class _Server:
 
     def _ended(self, run: _Run) -> None:
         _, status = os.waitpid(run.pid, 0)
+        self.spares_lost = min(self.spares_lost, SPARES_LOST_AT_MOST - 1)
         self.selector.unregister(run.pidfd)
         os.close(run.pidfd)
         with contextlib.suppress(KeyError, ValueError):
