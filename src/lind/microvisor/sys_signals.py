@@ -164,9 +164,18 @@ def _ignored(sig: int, action: Action) -> bool:
     return action.handler == SIG_DFL and sig in _IGNORED_BY_DEFAULT
 
 
+# Told, with the lock held, as (a SignalState or ThreadSignals, a signal), each time the
+# signal may be sent there again: its pending instance went (taken or dropped), or it
+# stopped being ignored. sys_timers then watches again a timer that was left (parked)
+# while its signal could not be.
+on_signal_free: Callable[[object, int], None] | None = None
+
+
 def _drop(holder, sig: int) -> None:
     holder.pending &= ~_bit(sig)
     holder.info.pop(sig, None)
+    if on_signal_free is not None:
+        on_signal_free(holder, sig)
 
 
 def _settle(cage) -> int:
@@ -377,6 +386,12 @@ def siginfo(sig: int, code: int, pid: int = 0, uid: int = 0, status: int = 0) ->
     return _SIGINFO.pack(sig, 0, code, s32(pid), uid, status).ljust(SIGINFO_SIZE, b"\0")
 
 
+def ignores(cage, sig: int) -> bool:
+    """Whether `cage` ignores `sig` (SIG_IGN, or ignored by default): discarded if sent."""
+    with _lock:
+        return _ignored(sig, cage.signals.action(sig))
+
+
 def pending_info(cage, sig: int, to: ThreadSignals | None = None) -> bytes | None:
     """The siginfo of `sig` while it is pending for the process (or for its thread
     `to`); None once it was taken or if it was never sent."""
@@ -436,7 +451,10 @@ def _dequeue(state: SignalState, thread: ThreadSignals, bits: int) -> tuple[int,
         if taken:
             sig = _lowest(taken)
             holder.pending &= ~_bit(sig)
-            return sig, holder.info.pop(sig)
+            info = holder.info.pop(sig)
+            if on_signal_free is not None:
+                on_signal_free(holder, sig)
+            return sig, info
     return None
 
 
@@ -553,9 +571,11 @@ def sys_rt_sigaction(cage, sig, act, oact, sigsetsize, *_):
         old = state.action(sig)
         if new is not None:
             state.actions[sig] = new
-            if _ignored(sig, new):   # POSIX: discarded, blocked or not
-                for holder in (state, *state.threads.values()):
+            for holder in (state, *state.threads.values()):
+                if _ignored(sig, new):   # POSIX: discarded, blocked or not
                     _drop(holder, sig)
+                elif on_signal_free is not None and _ignored(sig, old):
+                    on_signal_free(holder, sig)
     if oact:
         cage.mem.write(oact, _KSIGACTION.pack(old.handler, old.flags, 0, old.mask))
     settle(cage)

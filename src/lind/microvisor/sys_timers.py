@@ -6,8 +6,13 @@ times, intervals, a realtime clock being set); one host thread waits on all of t
 turns each expiry into the timer's signal (SI_TIMER, with its id and value), to the
 process or to one of its threads (SIGEV_THREAD_ID: what musl's SIGEV_THREAD uses, a
 thread of its own waiting for the signal). While that signal is still pending, further
-expiries are counted as overruns instead, as on Linux. Timers are not inherited by
-fork and are deleted by exec and at the cage's end.
+expiries are counted as overruns instead, as on Linux: a timer found expiring with its
+signal pending is no longer watched (parked) until the signal is taken or dropped, its
+expiries left to add up in the timerfd, so that a fast timer whose signal stays blocked
+costs the host nothing (each expiry woke the host thread: one timer of 1 us kept a host
+CPU busy outside the cage's CPU time). So is a timer whose signal the cage ignores,
+until it stops ignoring it (Linux, too, re-arms such a timer only then). Timers are not
+inherited by fork and are deleted by exec and at the cage's end.
 """
 
 from __future__ import annotations
@@ -50,6 +55,11 @@ class _Timer:
     value: int
     thread: signals.ThreadSignals | None    # SIGEV_THREAD_ID's
     overrun: int = 0                        # timer_getoverrun's
+    parked: tuple[int, int] | None = None   # its key in _Timers._parked while parked
+
+    def holder(self, cage) -> object:
+        """Where its signal pends: its thread's signals, or the process's."""
+        return self.thread if self.thread is not None else cage.signals
 
 
 class _Timers:
@@ -60,6 +70,9 @@ class _Timers:
         self._by_cage: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
         self._by_fd: dict[int, _Timer] = {}
         self._epoll: select.epoll | None = None
+        # Timers not watched while their signal cannot be sent, by (id of where it
+        # pends, signo).
+        self._parked: dict[tuple[int, int], list[_Timer]] = {}
 
     def create(self, cage, clock: int, notify: int, signo: int, value: int,
                thread: signals.ThreadSignals | None) -> int:
@@ -111,10 +124,48 @@ class _Timers:
 
     def _close(self, timer: _Timer) -> None:
         """With the lock held: the timer's fd goes (its expiries with it)."""
-        if self._by_fd.pop(timer.host_fd, None) is not None and self._epoll is not None:
+        watched = self._by_fd.pop(timer.host_fd, None) is not None and timer.parked is None
+        if timer.parked is not None:
+            self._parked[timer.parked].remove(timer)
+            if not self._parked[timer.parked]:
+                del self._parked[timer.parked]
+            timer.parked = None
+        if watched and self._epoll is not None:
             self._epoll.unregister(timer.host_fd)
         os.close(timer.host_fd)
         limits.host_fds.give(1)
+
+    def park(self, cage, timer: _Timer, overruns: int) -> None:
+        """`timer` expired while its signal could not be sent (pending, `overruns` more,
+        or ignored): stop watching it until it can (signal_free), or now if it can
+        already."""
+        key = (id(timer.holder(cage)), timer.signo)
+        with self._lock:
+            timer.overrun = min(timer.overrun + overruns, DELAYTIMER_MAX)
+            if timer.parked is not None or self._by_fd.get(timer.host_fd) is not timer:
+                return              # parked already, or deleted
+            self._epoll.unregister(timer.host_fd)
+            timer.parked = key
+            self._parked.setdefault(key, []).append(timer)
+        if (signals.pending_info(cage, timer.signo, timer.thread) is None
+                and not signals.ignores(cage, timer.signo)):   # free before it was parked
+            self.signal_free(timer.holder(cage), timer.signo)
+
+    def signal_free(self, holder: object, sig: int) -> None:
+        """`sig` may be sent to `holder` again (told with the signals' lock held, or
+        not): the timers parked on it count what expired meanwhile as overruns and are
+        watched again."""
+        if not self._parked:
+            return
+        with self._lock:
+            for timer in self._parked.pop((id(holder), sig), []):
+                timer.parked = None
+                try:
+                    expiries = int.from_bytes(os.read(timer.host_fd, 8), "little")
+                except BlockingIOError:
+                    expiries = 0
+                timer.overrun = min(timer.overrun + expiries, DELAYTIMER_MAX)
+                self._epoll.register(timer.host_fd, select.EPOLLIN)
 
     def _run(self, epoll: select.epoll) -> None:
         while True:
@@ -133,16 +184,20 @@ class _Timers:
 
 
 def _expired(cage, timer: _Timer, expiries: int) -> None:
-    """`expiries` more expiries of `timer`: its signal, or overruns while it waits."""
+    """`expiries` more expiries of `timer` (watched, so not parked: nothing else counts
+    its overruns now): its signal, or overruns while it waits."""
     pending = signals.pending_info(cage, timer.signo, timer.thread)
     if pending is not None and _is_from(pending, timer):
-        timer.overrun = min(timer.overrun + expiries, DELAYTIMER_MAX)
+        _timers.park(cage, timer, expiries)
         return
     timer.overrun = min(expiries - 1, DELAYTIMER_MAX)
     # a timer's si_timerid, si_overrun and si_value lie where a child's pid, uid, status do
     info = signals.siginfo(timer.signo, SI_TIMER, timer.timer_id, timer.overrun,
                            s32(timer.value))
     signals.send(cage, timer.signo, info, own_thread=False, to=timer.thread)
+    # the same signal pending from elsewhere (a kill), or ignored: it was not sent
+    if pending is not None or signals.ignores(cage, timer.signo):
+        _timers.park(cage, timer, 0)
 
 
 def _is_from(info: bytes, timer: _Timer) -> bool:
@@ -151,6 +206,7 @@ def _is_from(info: bytes, timer: _Timer) -> bool:
 
 
 _timers = _Timers()
+signals.on_signal_free = _timers.signal_free
 
 
 def delete_all(cage) -> None:

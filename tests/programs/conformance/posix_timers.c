@@ -1,6 +1,7 @@
 /* POSIX timers: a signal with the timer's value and SI_TIMER, a periodic timer read
  * with sigwaitinfo, overruns while its signal is blocked, SIGEV_THREAD's notify
- * function, SIGEV_NONE with timer_gettime, an absolute time, the errors, a fork's
+ * function, SIGEV_NONE with timer_gettime, an absolute time, a timer whose signal was
+ * ignored or pending from kill() signalling again, the errors, a fork's
  * child, which has no timers, and exec, which deletes them. Prints what does not
  * depend on the machine's speed. */
 #define _GNU_SOURCE
@@ -131,6 +132,39 @@ int main(int argc, char **argv)
 	while (!caught)
 		usleep(1000);
 	printf("caught value %d\n", (int)caught_value);
+
+	/* its signal ignored, the timer sends nothing; caught again, it signals again */
+	timer_t quiet;
+	memset(&ev, 0, sizeof ev);
+	ev.sigev_notify = SIGEV_SIGNAL;
+	ev.sigev_signo = SIGRTMIN + 2;
+	signal(SIGRTMIN + 2, SIG_IGN);
+	timer_create(CLOCK_MONOTONIC, &ev, &quiet);
+	struct itimerspec fast = every(1, 1);
+	timer_settime(quiet, 0, &fast, NULL);
+	usleep(20000);
+	caught = 0;
+	sigaction(SIGRTMIN + 2, &sa, NULL);
+	for (int i = 0; i < 2000 && caught < 3; i++)
+		usleep(1000);
+	printf("signals again once caught: %d\n", caught >= 3);
+	timer_delete(quiet);
+
+	/* blocked, the same signal pending from kill(): signals again once unblocked */
+	sigset_t rt2;
+	sigemptyset(&rt2);
+	sigaddset(&rt2, SIGRTMIN + 2);
+	sigprocmask(SIG_BLOCK, &rt2, NULL);
+	timer_create(CLOCK_MONOTONIC, &ev, &quiet);
+	kill(getpid(), SIGRTMIN + 2);
+	timer_settime(quiet, 0, &fast, NULL);
+	usleep(20000);
+	caught = 0;
+	sigprocmask(SIG_UNBLOCK, &rt2, NULL);
+	for (int i = 0; i < 2000 && caught < 3; i++)
+		usleep(1000);
+	printf("signals again once unblocked: %d\n", caught >= 3);
+	timer_delete(quiet);
 
 	/* errors */
 	timer_t bad;
