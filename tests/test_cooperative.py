@@ -418,6 +418,9 @@ def test_lind_run_api_on_the_cooperative_runtime(builds, tmp_path):
         lind.run([builds.wasm("args_env")], user=(5, 5), hostname="x", backend="cooperative")
     with pytest.raises(FileNotFoundError):
         lind.run([tmp_path / "missing.wasm"], backend="cooperative")
+    # lind.Popen took it and ran the program on the threaded runtime instead
+    with pytest.raises(ValueError, match="backend='cooperative' is lind.run's"):
+        lind.Popen([builds.wasm("args_env")], backend="cooperative")
 
 
 @pytest.mark.parametrize("backend", ["cooperative", "host"])

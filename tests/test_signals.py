@@ -14,7 +14,7 @@ import time
 import pytest
 
 import lind
-from lind.microvisor import sys_signals, sys_time
+from lind.microvisor import sys_signals, sys_timers
 from lind.toolchain import asyncify
 
 
@@ -208,7 +208,7 @@ def test_a_cage_that_ends_leaves_no_timer_behind(builds, tmp_path):
     rt = lind.Runtime()
     cage = rt.spawn(builds.wasm("sig_fatal"), ["pending"], root=str(tmp_path))
     assert cage.wait(60) == 0
-    assert cage not in sys_time._real_timers._timers
+    assert cage not in sys_timers._real_timers._timers
 
 
 def test_stop_signals_are_ignored_without_job_control(builds):

@@ -33,7 +33,7 @@ from lind.microvisor import sys_signals
 from lind.microvisor.fs import PrivateDir, join
 from lind.microvisor.network import Network, parse_publish
 from lind.portable import Tree
-from lind.portable.backend import enter, file_system, tree_for
+from lind.portable.backend import check_backend, enter, file_system, tree_for
 
 __all__ = ["DEVNULL", "PIPE", "STDOUT", "Cage", "CompletedCage", "Grate", "MountSpec", "Network",
            "PolicyOverridden", "PolicyViolation", "Popen", "Process", "ProgramError", "Runtime",
@@ -329,7 +329,8 @@ class Popen:
     `communicate`, `send_signal`, `terminate` (SIGTERM, which the program may handle),
     `kill`, `returncode`, and use as a context manager. The options are `lind.run`'s
     (but `save`: on the portable back end, pass a lind.portable.Tree as `root` and save
-    it when the program has ended).
+    it when the program has ended; and not the cooperative runtime, which runs its cages
+    on the thread that calls lind.run).
     When the program ends, whatever it left running in its tree is killed."""
 
     def __init__(self, args: Sequence[str | os.PathLike[str]] | str | os.PathLike[str], *,
@@ -345,6 +346,9 @@ class Popen:
                  publish: Sequence[tuple[int, int] | str] = (),
                  override_policy: bool = False, pass_fds: Sequence[int] = (),
                  backend: str = "host") -> None:
+        if check_backend(backend) == "cooperative":
+            raise ValueError("backend='cooperative' is lind.run's: its cages run on the "
+                             "thread that calls it, until they end")
         self.args = _program_args(args)
         tree = tree_for(backend, root)
         self.returncode: int | None = None

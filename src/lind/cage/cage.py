@@ -44,7 +44,6 @@ from lind.microvisor import (
     sys_futex,
     sys_ipc,
     sys_locks,
-    sys_time,
     sys_timers,
 )
 from lind.microvisor import sys_signals as signals
@@ -1293,7 +1292,7 @@ class Cage:
         self.cpu_at_end = self.cpu_times()
 
     def _stop_timers_and_tree(self) -> None:
-        sys_time.cancel_real_timer(self)
+        sys_timers.cancel_real_timer(self)
         sys_timers.delete_all(self)
         signals.forget_memory(self)
         if self.status & 0x7F:

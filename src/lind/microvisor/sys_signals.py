@@ -166,16 +166,20 @@ def _ignored(sig: int, action: Action) -> bool:
 
 # Told, with the lock held, as (a SignalState or ThreadSignals, a signal), each time the
 # signal may be sent there again: its pending instance went (taken or dropped), or it
-# stopped being ignored. sys_timers then watches again a timer that was left (parked)
-# while its signal could not be.
-on_signal_free: Callable[[object, int], None] | None = None
+# stopped being ignored. sys_timers then runs again a timer that was left (parked)
+# while its signal could not be sent.
+signal_free_watchers: list[Callable[[object, int], None]] = []
+
+
+def _signal_free(holder, sig: int) -> None:
+    for watcher in signal_free_watchers:
+        watcher(holder, sig)
 
 
 def _drop(holder, sig: int) -> None:
     holder.pending &= ~_bit(sig)
     holder.info.pop(sig, None)
-    if on_signal_free is not None:
-        on_signal_free(holder, sig)
+    _signal_free(holder, sig)
 
 
 def _settle(cage) -> int:
@@ -452,8 +456,7 @@ def _dequeue(state: SignalState, thread: ThreadSignals, bits: int) -> tuple[int,
             sig = _lowest(taken)
             holder.pending &= ~_bit(sig)
             info = holder.info.pop(sig)
-            if on_signal_free is not None:
-                on_signal_free(holder, sig)
+            _signal_free(holder, sig)
             return sig, info
     return None
 
@@ -574,8 +577,8 @@ def sys_rt_sigaction(cage, sig, act, oact, sigsetsize, *_):
             for holder in (state, *state.threads.values()):
                 if _ignored(sig, new):   # POSIX: discarded, blocked or not
                     _drop(holder, sig)
-                elif on_signal_free is not None and _ignored(sig, old):
-                    on_signal_free(holder, sig)
+                elif _ignored(sig, old):
+                    _signal_free(holder, sig)
     if oact:
         cage.mem.write(oact, _KSIGACTION.pack(old.handler, old.flags, 0, old.mask))
     settle(cage)

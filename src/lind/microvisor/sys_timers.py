@@ -1,5 +1,5 @@
-"""POSIX per-process timers: timer_create, timer_settime, timer_gettime,
-timer_getoverrun, timer_delete.
+"""Timers: POSIX per-process timers (timer_create, timer_settime, timer_gettime,
+timer_getoverrun, timer_delete), and ITIMER_REAL (setitimer, getitimer, alarm) below.
 
 Each timer is a host timerfd, so the kernel keeps its arithmetic (relative and absolute
 times, intervals, a realtime clock being set); one host thread waits on all of them and
@@ -23,6 +23,7 @@ import select
 import signal
 import struct
 import threading
+import time
 import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -147,8 +148,7 @@ class _Timers:
             self._epoll.unregister(timer.host_fd)
             timer.parked = key
             self._parked.setdefault(key, []).append(timer)
-        if (signals.pending_info(cage, timer.signo, timer.thread) is None
-                and not signals.ignores(cage, timer.signo)):   # free before it was parked
+        if not _cannot_take(cage, timer.signo, timer.thread):   # free before it was parked
             self.signal_free(timer.holder(cage), timer.signo)
 
     def signal_free(self, holder: object, sig: int) -> None:
@@ -200,13 +200,20 @@ def _expired(cage, timer: _Timer, expiries: int) -> None:
         _timers.park(cage, timer, 0)
 
 
+def _cannot_take(cage, sig: int, thread: signals.ThreadSignals | None) -> bool:
+    """Whether `sig` sent to `cage` (or its `thread`) now would be lost: it is still
+    pending from before, or ignored."""
+    return (signals.pending_info(cage, sig, thread) is not None
+            or signals.ignores(cage, sig))
+
+
 def _is_from(info: bytes, timer: _Timer) -> bool:
     _, _, code, timer_id = struct.unpack_from("<iiii", info)
     return code == SI_TIMER and timer_id == timer.timer_id
 
 
 _timers = _Timers()
-signals.on_signal_free = _timers.signal_free
+signals.signal_free_watchers.append(_timers.signal_free)
 
 
 def delete_all(cage) -> None:
@@ -251,3 +258,150 @@ def sys_timer_getoverrun(cage, timer_id, *_):
 def sys_timer_delete(cage, timer_id, *_):
     _timers.delete(cage, timer_id)
     return 0
+
+
+# ------------------------------------------------------- ITIMER_REAL and alarm
+
+ITIMER_REAL = 0
+SIGALRM = signal.SIGALRM
+_TIMEVAL = struct.Struct("<qq")
+_US = 1000
+
+
+class _RealTimers:
+    """Every cage's ITIMER_REAL, run by one host thread that sends SIGALRM.
+
+    Like Linux: kept across exec, not inherited by fork, gone with the cage. A periodic
+    timer that fell behind skips the expiries it missed instead of firing them all, and
+    so are the expiries while SIGALRM is still pending or ignored (parked): a timer of
+    1 us whose signal the cage blocked kept this thread busy, outside the cage's CPU time.
+    """
+
+    def __init__(self) -> None:
+        self._changed = threading.Condition()
+        self._timers: dict[object, tuple[int, int]] = {}   # cage -> (deadline, interval) ns
+        self._parked: set[object] = set()      # cages whose SIGALRM cannot be sent now
+        self._thread: threading.Thread | None = None
+
+    def get(self, cage) -> tuple[int, int]:
+        """(ns until the next expiry, interval ns); (0, 0) when disarmed."""
+        with self._changed:
+            return self._setting(cage)
+
+    def _setting(self, cage) -> tuple[int, int]:
+        deadline, interval = self._timers.get(cage, (0, 0))
+        if not deadline:
+            return 0, 0
+        return max(deadline - time.monotonic_ns(), 1), interval
+
+    def set(self, cage, value: int, interval: int) -> tuple[int, int]:
+        """Arm (value > 0) or disarm; returns the previous setting as get() does."""
+        with self._changed:
+            old = self._setting(cage)
+            self._parked.discard(cage)
+            if value:
+                self._timers[cage] = (time.monotonic_ns() + value, interval)
+                if self._thread is None:
+                    self._thread = threading.Thread(target=self._run, name="lind-itimer",
+                                                    daemon=True)
+                    self._thread.start()
+            elif self._timers.pop(cage, None) is None:
+                return old      # it had none: nothing changes for the timer thread
+            self._changed.notify()
+        return old
+
+    def _run(self) -> None:
+        while True:
+            with self._changed:
+                now = time.monotonic_ns()
+                due = [cage for cage, (deadline, _) in self._timers.items()
+                       if deadline <= now and cage not in self._parked]
+                for cage in due:
+                    deadline, interval = self._timers.pop(cage)
+                    if interval:
+                        missed = (now - deadline) // interval + 1
+                        self._timers[cage] = (deadline + missed * interval, interval)
+                if not due:
+                    nearest = min((d for c, (d, _) in self._timers.items()
+                                   if c not in self._parked), default=None)
+                    self._changed.wait(None if nearest is None else
+                                       min((nearest - now) / 1e9, threading.TIMEOUT_MAX))
+            for cage in due:
+                if _cannot_take(cage, SIGALRM, None):
+                    self._park(cage)
+                else:
+                    cage.signal_from_outside(SIGALRM)
+
+    def _park(self, cage) -> None:
+        """SIGALRM is pending for `cage` (not taken since the last expiry), or ignored:
+        this expiry is lost in it, as on Linux, and so are a periodic timer's next ones
+        until the signal may be sent again (signal_free)."""
+        with self._changed:
+            if cage not in self._timers:
+                return              # a one-shot timer, or disarmed meanwhile
+            self._parked.add(cage)
+        if not _cannot_take(cage, SIGALRM, None):     # free before it was parked
+            self.signal_free(cage.signals, SIGALRM)
+
+    def signal_free(self, holder: object, sig: int) -> None:
+        """`sig` may be sent to `holder` again (told with the signals' lock held, or not)."""
+        if sig != SIGALRM or not self._parked:
+            return
+        with self._changed:
+            now = time.monotonic_ns()
+            for cage in [c for c in self._parked if c.signals is holder]:
+                self._parked.discard(cage)
+                deadline, interval = self._timers[cage]
+                if deadline <= now:     # its next expiry, on the period's beat
+                    deadline += ((now - deadline) // interval + 1) * interval
+                    self._timers[cage] = (deadline, interval)
+                self._changed.notify()
+
+
+_real_timers = _RealTimers()
+signals.signal_free_watchers.append(_real_timers.signal_free)
+
+
+def cancel_real_timer(cage) -> None:
+    """The cage ended: no more SIGALRM for it."""
+    _real_timers.set(cage, 0, 0)
+
+
+def _read_timeval(cage, addr: int) -> int:
+    sec, usec = _TIMEVAL.unpack(cage.mem.read(addr, _TIMEVAL.size))
+    if sec < 0 or not 0 <= usec < 10**6:
+        raise OSError(errno.EINVAL, "Invalid argument")
+    return sec * 10**9 + usec * _US
+
+
+def _pack_timeval(ns: int) -> bytes:
+    us = (ns + _US - 1) // _US          # round up: a pending expiry never shows as 0
+    return _TIMEVAL.pack(us // 10**6, us % 10**6)
+
+
+def _check_which(which: int) -> None:
+    if which & 0xFFFFFFFF != ITIMER_REAL:
+        raise OSError(errno.EINVAL, "only ITIMER_REAL is supported")
+
+
+def sys_getitimer(cage, which, out, *_):
+    _check_which(which)
+    value, interval = _real_timers.get(cage)
+    cage.mem.write(out, _pack_timeval(interval) + _pack_timeval(value))
+    return 0
+
+
+def sys_setitimer(cage, which, new, old, *_):
+    _check_which(which)
+    interval = _read_timeval(cage, new) if new else 0
+    value = _read_timeval(cage, new + _TIMEVAL.size) if new else 0
+    old_value, old_interval = _real_timers.set(cage, value, interval)
+    if old:
+        cage.mem.write(old, _pack_timeval(old_interval) + _pack_timeval(old_value))
+    return 0
+
+
+def sys_alarm(cage, seconds, *_):
+    """The seconds the previous alarm had left, rounded to the nearest (as Linux)."""
+    old_value, _ = _real_timers.set(cage, (seconds & 0xFFFFFFFF) * 10**9, 0)
+    return (old_value + 500_000_000) // 10**9 or (1 if old_value else 0)

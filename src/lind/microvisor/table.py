@@ -270,9 +270,9 @@ SYSCALLS: dict[int, Syscall] = {
         Syscall(99, "sysinfo", info.sys_sysinfo),
         # time and identity of the system
         Syscall(35, "nanosleep", t.sys_nanosleep, threei.FAST_NANOSLEEP),
-        Syscall(36, "getitimer", t.sys_getitimer),
-        Syscall(37, "alarm", t.sys_alarm),
-        Syscall(38, "setitimer", t.sys_setitimer),
+        Syscall(36, "getitimer", tm.sys_getitimer),
+        Syscall(37, "alarm", tm.sys_alarm),
+        Syscall(38, "setitimer", tm.sys_setitimer),
         Syscall(63, "uname", t.sys_uname),
         Syscall(96, "gettimeofday", t.sys_gettimeofday),
         Syscall(201, "time", t.sys_time),

@@ -33,6 +33,7 @@ SI_KERNEL, SI_TKILL = 0x80, -6            # siginfo's si_code: a timer's, tkill'
 # no action by default: SIGCHLD, SIGCONT, SIGURG, SIGWINCH; and the stop signals
 IGNORED_BY_DEFAULT = frozenset({SIGCHLD, 18, 23, 28, SIGSTOP, 20, 21, 22})
 UNBLOCKABLE = (1 << (SIGKILL - 1)) | (1 << (SIGSTOP - 1))
+STUCK_TIMER_RECHECK = 0.01                # s: see fire_timers
 
 
 def kept_by_exec(actions: dict[int, tuple[int, int, int]]) -> dict[int, tuple[int, int, int]]:
@@ -156,7 +157,10 @@ def take(proc) -> tuple[int, bytes] | None:
 
 
 def fire_timers(runtime) -> None:
-    """SIGALRM to each process whose real-time interval timer (setitimer, alarm) ran out."""
+    """SIGALRM to each process whose real-time interval timer (setitimer, alarm) ran out.
+    While its SIGALRM cannot be taken (still pending, or ignored), a periodic timer looks
+    again only every STUCK_TIMER_RECHECK s: one of 1 us with SIGALRM blocked woke the
+    runtime's one thread for each expiry, a CPU's worth outside every cage's time."""
     if not runtime.timers:
         return
     now = time.monotonic()
@@ -164,7 +168,11 @@ def fire_timers(runtime) -> None:
         if now < due:
             continue
         if interval and proc.status is None:
-            runtime.set_timer(proc, max(due + interval, now), interval)
+            stuck = SIGALRM in proc.pending or (ignored(proc, SIGALRM)
+                                                and not proc.signal_mask & bit(SIGALRM))
+            runtime.set_timer(proc, max(due + interval,
+                                        now + (STUCK_TIMER_RECHECK if stuck else 0.0)),
+                              interval)
         else:
             runtime.set_timer(proc, None)
-        post(proc, SIGALRM, code=SI_KERNEL)
+        post(proc, SIGALRM, code=SI_KERNEL)     # merged with a pending one, as on Linux
