@@ -294,3 +294,28 @@ def test_a_killed_run_leaves_no_private_directory_behind(builds, tmp_path):
     out, err = beside.communicate(b"", timeout=60)
     assert (beside.returncode, out) == (0, b"kept\n"), err
     assert os.listdir(home) == []
+
+
+_MAKE_AND_REMOVE = """
+import os, sys
+from lind.microvisor import fs
+for _ in range(int(sys.argv[1])):
+    fs._swept.clear()                   # each one sweeps, as each new process does
+    made = fs.PrivateDir("stress")
+    with open(os.path.join(made.path, "file"), "w"):
+        pass
+    made.remove()
+"""
+
+
+def test_private_directories_made_while_others_sweep_are_kept(tmp_path):
+    """Four processes each make 300 private directories while sweeping before each one:
+    a sweep could take a directory another process had just made and not yet held (a run
+    started beside another then failed: "lind: No such file or directory")."""
+    env = {**os.environ, "TMPDIR": str(tmp_path)}
+    runs = [subprocess.Popen([sys.executable, "-c", _MAKE_AND_REMOVE, "300"], env=env,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE) for _ in range(4)]
+    for run in runs:
+        out, err = run.communicate(timeout=120)
+        assert run.returncode == 0, err.decode()[-1000:]
+    assert os.listdir(tmp_path / f"lind-private-{os.geteuid()}") == []

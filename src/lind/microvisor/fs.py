@@ -105,6 +105,7 @@ def _private_home() -> str | None:
 
 
 _swept: set[str] = set()     # the homes this process has swept
+_HOLD_ATTEMPTS = 20
 
 
 def _sweep(home: str) -> None:
@@ -147,9 +148,14 @@ class PrivateDir:
             self.path = tempfile.mkdtemp(prefix=f"lind-{purpose}-")
             return
         _sweep(home)
-        for _ in range(3):     # a sweep elsewhere may take one between mkdtemp and flock
+        # Another process's sweep may take a new directory before it is held (between
+        # mkdtemp and flock): then make another.
+        for _ in range(_HOLD_ATTEMPTS):
             self.path = tempfile.mkdtemp(prefix=f"{purpose}-", dir=home)
-            fd = os.open(self.path, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+            try:
+                fd = os.open(self.path, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+            except FileNotFoundError:
+                continue
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
                 if os.path.samestat(os.stat(self.path), os.fstat(fd)):
