@@ -273,7 +273,7 @@ class _RealTimers:
 
     Like Linux: kept across exec, not inherited by fork, gone with the cage. A periodic
     timer that fell behind skips the expiries it missed instead of firing them all, and
-    so are the expiries while SIGALRM is still pending or ignored (parked): a timer of
+    skips those that come while SIGALRM is still pending or ignored (parked): a timer of
     1 us whose signal the cage blocked kept this thread busy, outside the cage's CPU time.
     """
 
