@@ -53,7 +53,7 @@ SYSCALLS: dict[int, Syscall] = {
         Syscall(5, "fstat", f.sys_fstat, threei.FAST_FSTAT),
         Syscall(6, "lstat", f.sys_lstat),
         Syscall(8, "lseek", f.sys_lseek, threei.FAST_LSEEK),
-        Syscall(16, "ioctl", f.sys_ioctl),
+        Syscall(16, "ioctl", f.sys_ioctl, threei.FAST_IOCTL),
         Syscall(17, "pread64", f.sys_pread64, threei.FAST_PREAD),
         Syscall(18, "pwrite64", f.sys_pwrite64, threei.FAST_PWRITE),
         Syscall(19, "readv", f.sys_readv, threei.FAST_READV),

@@ -77,6 +77,7 @@ FAST_CLOCK_NANOSLEEP: int = _impl.FAST_CLOCK_NANOSLEEP
 FAST_SETJMP: int = _impl.FAST_SETJMP
 FAST_LONGJMP: int = _impl.FAST_LONGJMP
 FAST_FORK: int = _impl.FAST_FORK
+FAST_IOCTL: int = _impl.FAST_IOCTL
 FUTEX_WOKEN: int = _impl.FUTEX_WOKEN                      # Slot.futex_wait's outcomes
 FUTEX_WAKE_FD_WRITTEN: int = _impl.FUTEX_WAKE_FD_WRITTEN  # (drain the fd, then decide)
 IO_PLAIN: int = _impl.IO_PLAIN      # how a mirrored fd's read or write may block

@@ -130,6 +130,8 @@ enum {
     FAST_SETJMP,    /* setjmp and longjmp through Asyncify, in an instance entered by */
     FAST_LONGJMP,   /* Unwinder.enter (see "setjmp and longjmp"); else Python */
     FAST_FORK,      /* fork: unwound and rewound here, the child made by Python (idem) */
+    FAST_IOCTL,     /* a terminal's request (stdio asks at its first write) on a mirrored
+                     * fd that is no terminal: ENOTTY here; any other: Python */
     FAST_COUNT
 };
 
@@ -4956,6 +4958,16 @@ static int64_t dispatch(SlotObject *s, MemoryObject *m, int nr, const int64_t *a
             return r;
         break;
     }
+    case FAST_IOCTL: {
+        /* TCGETS and TIOCGWINSZ (isatty, tcgetattr) of a file the trampoline mirrors: a
+         * host file, pipe or socket that fdtable found was no terminal (IO_TTY) */
+        uint32_t request = (uint32_t)a[1];
+        if ((request == 0x5401 || request == 0x5413) && a[0] >= 0 && a[0] < FD_MIRROR &&
+            __atomic_load_n(&s->fds[a[0]].host_fd, __ATOMIC_ACQUIRE) >= 0 &&
+            __atomic_load_n(&s->fds[a[0]].kind, __ATOMIC_ACQUIRE) != IO_TTY)
+            return -ENOTTY;
+        break;
+    }
     case FAST_SETJMP: case FAST_LONGJMP: case FAST_FORK: {
         int64_t r;
         if ((fast == FAST_SETJMP ? fast_setjmp : fast == FAST_LONGJMP ? fast_longjmp
@@ -5638,7 +5650,7 @@ PyMODINIT_FUNC PyInit__accel(void)
         "FAST_SENDTO", "FAST_RECVFROM", "FAST_EPOLL_PWAIT", "FAST_FUTEX", "FAST_OPEN",
         "FAST_OPENAT", "FAST_FSTAT", "FAST_NEWFSTATAT", "FAST_SIGPROCMASK", "FAST_READV",
         "FAST_WRITEV", "FAST_CLOCK_GETTIME", "FAST_GETRANDOM", "FAST_NANOSLEEP",
-        "FAST_CLOCK_NANOSLEEP", "FAST_SETJMP", "FAST_LONGJMP", "FAST_FORK",
+        "FAST_CLOCK_NANOSLEEP", "FAST_SETJMP", "FAST_LONGJMP", "FAST_FORK", "FAST_IOCTL",
     };
     for (int i = 0; i < FAST_COUNT; i++)
         PyModule_AddIntConstant(m, fast_names[i], i);
