@@ -408,6 +408,30 @@ def test_system_calls_from_a_start_function_are_enosys(builds, tmp_path, canary,
     untouched(canary)
 
 
+@pytest.mark.parametrize("trampoline", ["c", "ctypes"])
+def test_start_up_imports_check_the_addresses_a_program_gives(builds, tmp_path, canary,
+                                                               trampoline):
+    """lind.args_get and friends, which crt1 calls before main, are the trampoline's
+    (C, without Python) and a program may call them itself: addresses past, around or
+    across the end of its memory are EFAULT, in a host process that goes on; a fair
+    call gives the argv main got (the null page is guarded by the C trampoline only)."""
+    root = make_root(tmp_path)
+    (root / "si.wasm").write_bytes(builds.wasm(attack("startup_imports")).read_bytes())
+    rc, out, err = lind_cli(tmp_path, "cli", "--root", root, root / "si.wasm", "one",
+                            "two words", "", env=dict(os.environ, LIND_TRAMPOLINE=trampoline))
+    lines = dict(line.split(" ", 1) for line in out.splitlines())
+    efault = str(-errno.EFAULT)
+    assert rc == 0 and err == "", err
+    for call in ("sizes_wrapping", "sizes_past_end", "sizes_straddling",
+                 "get_strings_straddling", "get_pointers_straddling", "get_strings_wrapping"):
+        assert lines[call] == efault, (call, out)
+    assert lines["sizes_null_page"] == (efault if trampoline == "c" else "0"), out
+    assert lines["sizes"] == "0" and lines["get"] == "0" and lines["argc"] == "4 4 bytes 23"
+    assert [line for line in out.splitlines() if line.startswith("argv ")] == [
+        "argv 0 si.wasm same", "argv 1 one same", "argv 2 two words same", "argv 3  same"]
+    untouched(canary)
+
+
 # A program's Asyncify exports are its own code: after an unwind the host reads where
 # the frames end from the buffer's header, which the program's stop_unwind may have
 # set to anything. This one's lies (0xfffffff0: the host would copy ~4 GiB from beside

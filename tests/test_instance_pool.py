@@ -11,29 +11,22 @@ from lind.cage.cage import Cage
 from lind.cage.instance_pool import InstancePool, PooledInstance
 
 
-class _Memory:
-    def __init__(self, pages: int) -> None:
-        self.pages = pages
-
-    def size(self) -> int:
-        return self.pages
-
-
 def _kept(module: object, pages: int = 17) -> PooledInstance:
-    return PooledInstance(module, None, None, None, _Memory(pages), 0, 100)
+    return PooledInstance(module, None, None, None, None, 100, pages)
 
 
-def test_a_tree_keeps_two_instances_of_a_program_and_eight_in_all():
+def test_a_tree_keeps_four_instances_of_a_program_and_eight_in_all():
+    assert (instance_pool.PER_PROGRAM, instance_pool.PER_TREE) == (4, 8)
     pool = InstancePool(lambda tree: tree == 1)
     programs = [object() for _ in range(10)]
     for program in programs:
-        for _ in range(3):                      # the third of a program is not kept
+        for _ in range(5):                      # the fifth of a program is not kept
             pool.put(1, _kept(program))
     pool.put(2, _kept(programs[0]))             # a tree that has ended keeps nothing
-    found = [sum(pool.take(1, p, 100, range(100)) is not None for _ in range(3))
+    found = [sum(pool.take(1, p, 100, range(100)) is not None for _ in range(5))
              for p in programs]
-    # eight in all, the oldest gone first: the first six programs' went for the last two's
-    assert found == [0, 0, 0, 0, 0, 0, 2, 2, 2, 2], found
+    # eight in all, the oldest gone first: the first eight programs' went for the last two's
+    assert found == [0, 0, 0, 0, 0, 0, 0, 0, 4, 4], found
     assert pool.take(2, programs[0], 100, range(100)) is None
 
 

@@ -6,7 +6,6 @@ import atexit
 import contextlib
 import ctypes
 import errno
-import itertools
 import mmap
 import os
 import re
@@ -230,8 +229,6 @@ def _on_epoch(context, key, delta, kind) -> int:
     return 0
 
 
-_FINALIZER_T = wt._wasmtime_store_epoch_deadline_callback.argtypes[3]
-_NO_FINALIZER = _FINALIZER_T()
 _ON_EPOCH = ctypes.cast(_on_epoch, ctypes.c_void_p).value
 
 
@@ -240,10 +237,8 @@ def watch_epochs(store: wasmtime.Store, cage: Cage) -> None:
     the trampoline answers the ticks with nothing to do, _on_epoch the others."""
     key = id(cage)
     _cages_by_key[key] = cage
-    callback, data, finalizer = threei.epoch_watch(cage.slot, _ON_EPOCH, key)
-    wt.wasmtime_store_epoch_deadline_callback(store.ptr(), _EPOCH_CB_T(callback),
-                                              ctypes.c_void_p(data), _FINALIZER_T(finalizer))
-    store.set_epoch_deadline(1)
+    threei.watch_epochs(ctypes.cast(store.ptr(), ctypes.c_void_p).value or 0,
+                        loader.context_address(store), cage.slot, _ON_EPOCH, key)
 
 
 # Started with the first cage, not at import: until then Lind runs no thread of its own
@@ -283,13 +278,6 @@ def _strings(items: Sequence[bytes]) -> tuple[int, bytes]:
     return len(items), b"".join(s + b"\0" for s in items)
 
 
-_STARTUP_IMPORT_TYPE = wasmtime.FuncType([wasmtime.ValType.i32()] * 2, [wasmtime.ValType.i32()])
-#: lind.* imports through which crt1 reads argv and the environment (by their index)
-_STARTUP_IMPORTS = ("args_sizes_get", "args_get", "environ_sizes_get", "environ_get")
-# The cages those imports answer for, by a number never given twice (not id(): a
-# stale instance of an ended cage must not reach a new cage at the same address).
-_startup_numbers = itertools.count(1)
-_cages_by_startup_number: dict[int, Cage] = {}
 ASYNCIFY_BUFFER = 256 * 1024   # unwound wasm frames of one cage (fork, setjmp)
 DELIVER_SIGNALS = "__lind_deliver_signals"   # the guest libc's handler runner
 ASYNCIFY = loader.ASYNCIFY_EXPORTS[0]         # the program can fork and longjmp
@@ -328,8 +316,6 @@ class Cage:
         # process of a Linux PID namespace (0 seen from inside): it may call setsid().
         self.pgid = parent.pgid if parent else 0
         self.sid = parent.sid if parent else 0
-        self.argv = list(argv)
-        self.env = list(env)
         # /proc/self/exe: the program's guest path, and its host file if named to Lind.
         self.exe: tuple[str, str | None] = parent.exe if parent else ("/", None)
         self.fs = fs
@@ -410,8 +396,8 @@ class Cage:
         self.slot.set_file_size_limited(self.rlimit_fsize[0] != limits.RLIM_INFINITY)
         self.slot.set_umask(self._umask)
         self.slot.set_files(fs.trampoline_mounts())
+        self._set_command_line(argv, env, parent)
         self._main_instance = Instance()     # its first thread's (others: CageThread)
-        self._startup_number = next(_startup_numbers)
         self.mem: threei.Memory | None = None
         self.aspace: AddressSpace | None = None
         self.shared_memory: wasmtime_engine.SharedMemory | None = None   # what `lind cc` programs import
@@ -423,9 +409,11 @@ class Cage:
         # thread runs it
         self._exec: tuple[wasmtime.Module, list[bytes], list[bytes], int] | None = None
         # setjmp's saved frames and stack pointers, by the token written in the jmp_buf
-        # (the trampoline's and the handlers' alike; unguessable, as pointers would be)
-        self.jump_points = threei.JumpPoints(int.from_bytes(os.urandom(4), "little") << 32 | 1,
-                                             limits.JUMP_POINTS, limits.JUMP_POINT_BYTES)
+        # (the trampoline's and the handlers' alike; unguessable, as pointers would be); a
+        # child's are its parent's, which a fork keeps and a spawn clears as exec does
+        self.jump_points = (parent.jump_points.copy() if parent is not None else
+                            threei.JumpPoints(int.from_bytes(os.urandom(4), "little") << 32 | 1,
+                                              limits.JUMP_POINTS, limits.JUMP_POINT_BYTES))
         self.spawn_plan: bytes | None = None    # a posix_spawn child's, until it takes it
         self.thread = stacks.PooledThread(self._main, f"cage-{cage_id}")
         # Its other threads (clone(CLONE_THREAD)), by thread id, and how many of all its
@@ -439,6 +427,16 @@ class Cage:
         # threads of the same program: making and deleting one costs more than the rest
         # of a pthread_create and join together.
         self._idle_thread_instances: list[tuple[wasmtime.Store, loader.Exports]] = []
+
+    def _set_command_line(self, argv: Sequence[bytes], env: Sequence[bytes],
+                          parent: Cage | None = None) -> None:
+        """The program's argv and environment, and what its start-up imports give crt1
+        (the trampoline's to answer); a child given its parent's shares its strings."""
+        same = parent is not None and argv is parent.argv and env is parent.env
+        self.argv, self.env = list(argv), list(env)
+        self._startup_strings = (parent._startup_strings if same else
+                                 (*_strings(self.argv), *_strings(self.env)))
+        self.slot.set_startup_strings(*self._startup_strings)
 
     def _set_ids(self) -> None:
         uid, euid, gid, egid = self.ids
@@ -557,9 +555,6 @@ class Cage:
         pointed at this cage."""
         self.store = reused.store
         self.store.lind_slot_ref.slot = self.slot
-        _cages_by_startup_number.pop(self._startup_number, None)
-        self._startup_number = reused.startup_number
-        _cages_by_startup_number[self._startup_number] = self
         watch_epochs(self.store, self)
         self.context_address = loader.context_address(self.store)
         self.shared_memory = reused.shared_memory
@@ -602,26 +597,24 @@ class Cage:
                     and instance_pool.fresh_state(self.module) is None)):
             return None
         return PooledInstance(self.module, first.store, first.instance, first.exports,
-                              self.shared_memory, self._startup_number, self._memory_max_pages)
+                              self.shared_memory, self._memory_max_pages,
+                              self.mem.size() // WASM_PAGE)
 
     def _retire(self, kept: PooledInstance | None, mem: threei.Memory) -> None:
         """A program is gone (exit, exec): its memory `mem` is released, or kept with its
         instance `kept` for the next fork in the tree if no host operation holds it (the
         fork clears it: _scrub_reused)."""
-        if kept is not None:
-            _cages_by_startup_number.pop(kept.startup_number, None)
-            if mem.recycle():
-                self.runtime.instances.put(self.init_id, kept)
-                return
+        if kept is not None and mem.recycle():
+            self.runtime.instances.put(self.init_id, kept)
+            return
         mem.release()
 
     def _linker_for(self, store: wasmtime.Store) -> wasmtime.Linker:
-        """A Linker with this cage's imports for an instance in `store`: its system calls,
-        through a SlotRef the store keeps (which _adopt may point at another cage), and
-        its start-up imports."""
+        """A Linker with this cage's imports for an instance in `store`: its system calls
+        and start-up imports, through a SlotRef the store keeps (which _adopt may point
+        at another cage)."""
         linker = wasmtime.Linker(store.engine)
         store.lind_slot_ref = threei.define_syscall_import(linker, self.slot)
-        self.define_startup_imports(linker)
         return linker
 
     def _limit_stack(self, linked: int | None) -> None:
@@ -744,44 +737,6 @@ class Cage:
     def _fd_closed(self, f: OpenFile) -> None:
         """Closing any fd of a file drops this cage's POSIX locks on it."""
         sys_locks.fd_closed(self, f)
-
-    # -- start-up imports: argv and environment, asked for once by _start -----
-    def define_startup_imports(self, linker: wasmtime.Linker) -> None:
-        """Bind the start-up imports in `linker` to `_startup_import` for this cage: one
-        callback for every cage, told which cage and import by its env word (a Python
-        function per cage and import cost more than instantiating the program)."""
-        _cages_by_startup_number[self._startup_number] = self   # until it ends
-        module = b"lind"
-        for index, name in enumerate(_STARTUP_IMPORTS):
-            raw = name.encode()
-            err = wt.wasmtime_linker_define_func_unchecked(
-                linker.ptr(), module, len(module), raw, len(raw), _STARTUP_IMPORT_TYPE.ptr(),
-                _startup_import, ctypes.c_void_p(self._startup_number << 2 | index),
-                _NO_FINALIZER)
-            if err:
-                raise wasmtime.WasmtimeError._from_ptr(err)
-
-    def startup_import(self, index: int, first: int, second: int) -> int:
-        """args_sizes_get(count, size) / args_get(pointers, strings), and the same for
-        the environment: what crt1 asks before main."""
-        if threei.calls_refused_here(self.slot):   # from a start function: no cage yet
-            return -errno.ENOSYS
-        items = self.argv if index < 2 else self.env
-        count, blob = _strings(items)
-        try:
-            if index % 2 == 0:
-                self.mem.write(first, count.to_bytes(4, "little"))
-                self.mem.write(second, len(blob).to_bytes(4, "little"))
-                return 0
-            self.mem.write(second, blob)
-            offsets, at = [], second
-            for item in items:
-                offsets.append(at)
-                at += len(item) + 1
-            self.mem.write(first, b"".join(o.to_bytes(4, "little") for o in offsets))
-        except OSError as exc:
-            return -(exc.errno or errno.EIO)
-        return 0
 
     # -- unwinding the wasm stack (Asyncify) for fork and setjmp --------------
     def _asyncify(self, name: str, *args: int) -> None:
@@ -946,6 +901,7 @@ class Cage:
         signals.exec_reset(child, signals.caller(self).mask)
         child._main_instance.entry = SPAWN_START
         child.spawn_plan = plan
+        child.jump_points.clear()
         return child
 
     def forked(self, child_id: int) -> Cage:
@@ -976,7 +932,6 @@ class Cage:
             theirs.thread_start = mine.thread_start
             child.stack_top = self.stack_top    # where this program's stack started
             theirs._asyncify_buffer = mine._asyncify_buffer
-            child.jump_points = self.jump_points.copy()
             child._let_trampoline_jump(theirs)     # its rewind, jumps and forks: in C
         except BaseException:
             child.release_unstarted()
@@ -1028,7 +983,6 @@ class Cage:
         self.memory_charge.clear()
         self.uncount()
         _cages_by_key.pop(id(self), None)
-        _cages_by_startup_number.pop(self._startup_number, None)
         threei.release(self.slot)
 
     def uncount(self) -> None:
@@ -1053,7 +1007,8 @@ class Cage:
     def _do_exec(self) -> None:
         self._end_threads()
         self.robust_list = (0, 0)
-        module, self.argv, self.env, mask = self._exec
+        module, argv, env, mask = self._exec
+        self._set_command_line(argv, env)
         self._exec = None
         self.jump_points.clear()
         self.comm = None
@@ -1063,10 +1018,6 @@ class Cage:
         self.aspace.release_shared()
         signals.exec_reset(self, mask)
         kept, old_memory = self._kept_instance(), self.mem
-        # the new program's start-up imports must not find this cage by the old one's
-        # number: a fork that takes the old instance takes its number
-        _cages_by_startup_number.pop(self._startup_number, None)
-        self._startup_number = next(_startup_numbers)
         try:
             self.load(module, self._kept_for_fresh_start(module, self.memory_charge.bytes),
                       fresh=True)
@@ -1310,7 +1261,6 @@ class Cage:
 
     def _forget(self) -> None:
         _cages_by_key.pop(id(self), None)
-        _cages_by_startup_number.pop(self._startup_number, None)
 
     def _release_slot_and_memory(self) -> None:
         threei.release(self.slot)
@@ -1779,19 +1729,3 @@ def _cage_store(engine: wasmtime.Engine, memory_size: int, memories: int) -> was
     store.set_limits(memory_size=memory_size, table_elements=MAX_TABLE_ELEMENTS,
                      tables=MAX_TABLES, memories=memories)
     return store
-
-
-@wt.wasmtime_func_unchecked_callback_t
-def _startup_import(env, caller, vals, count) -> int:
-    """The start-up imports of every cage: `env` is the cage's startup number with the
-    import's index in _STARTUP_IMPORTS in its two low bits. An ended cage's number
-    finds nothing (ESRCH). Never raises: an error is the import's result."""
-    key = env or 0
-    try:
-        cage = _cages_by_startup_number.get(key >> 2)
-        result = (cage.startup_import(key & 3, vals[0].i32 & 0xFFFFFFFF, vals[1].i32 & 0xFFFFFFFF)
-                  if cage is not None else -errno.ESRCH)
-    except Exception:   # noqa: BLE001 - nothing may escape into Wasmtime
-        result = -errno.EIO
-    vals[0].i32 = result
-    return 0

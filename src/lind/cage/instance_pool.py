@@ -36,7 +36,7 @@ from lind import threei
 from lind.cage import loader
 
 #: instances kept per tree and program; more would mostly hold address space
-PER_PROGRAM = 2
+PER_PROGRAM = 4
 #: instances kept per tree (the oldest goes first): each holds up to 4 MiB resident
 #: outside the tree's memory budget, so a tree that runs many programs is bounded too
 PER_TREE = 8
@@ -55,11 +55,8 @@ class PooledInstance:
     instance: wasmtime.Instance
     exports: Any                  # loader.Exports
     shared_memory: Any            # wasmtime_engine.SharedMemory, cleared by the fork
-    startup_number: int           # its start-up imports' cage key
     max_pages: int                # the shared memory's maximum
-
-    def pages(self) -> int:
-        return self.shared_memory.size()
+    pages: int                    # its size now (nothing grows it while it is kept)
 
 
 class InstancePool:
@@ -91,7 +88,7 @@ class InstancePool:
             kept = self._kept.get(tree, [])
             for i, item in enumerate(kept):
                 if (item.module is module and item.max_pages == max_pages
-                        and item.pages() in pages):
+                        and item.pages in pages):
                     return kept.pop(i)
         return None
 

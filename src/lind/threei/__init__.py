@@ -97,7 +97,7 @@ use_thread_wake = _impl.use_thread_wake     # a thread's own wake eventfd for it
 use_thread_signals = _impl.use_thread_signals   # the mask of the cage thread it runs
 set_signal_settler = _impl.set_signal_settler   # what settles signals after a mask change
 thread_done = _impl.thread_done             # its cage thread ended: its host thread is free
-epoch_watch = _impl.epoch_watch             # a store's epoch callback: quiet ticks stay in C
+watch_epochs = _impl.watch_epochs           # a store's epoch callback: quiet ticks stay in C
 new_wake_fd = _impl.new_wake_fd             # a wake eventfd, with the word futex waits watch
 signal_wake_fd = _impl.signal_wake_fd       # end the waits polling or watching it
 drain_wake_fd = _impl.drain_wake_fd         # quiet again (before looking at what woke)
@@ -117,6 +117,9 @@ copy_global = _impl.copy_global             # copies them and a thread's start s
 _SYSCALL_TYPE = wasmtime.FuncType(
     [wasmtime.ValType.i32()] + [wasmtime.ValType.i64()] * 6, [wasmtime.ValType.i64()]
 )
+_STARTUP_TYPE = wasmtime.FuncType([wasmtime.ValType.i32()] * 2, [wasmtime.ValType.i32()])
+#: lind.* imports through which crt1 reads argv and the environment (by their index)
+_STARTUP_IMPORTS = (b"args_sizes_get", b"args_get", b"environ_sizes_get", b"environ_get")
 _NO_FINALIZER = ctypes.CFUNCTYPE(None, ctypes.c_void_p)()
 _warned = False
 
@@ -132,12 +135,17 @@ if ACCELERATED:
         ctypes.cast(wt._wasm_trap_delete, ctypes.c_void_p).value,
         ctypes.cast(wt._wasmtime_global_get, ctypes.c_void_p).value,
         ctypes.cast(wt._wasmtime_global_set, ctypes.c_void_p).value,
+        ctypes.cast(wt._wasmtime_store_epoch_deadline_callback, ctypes.c_void_p).value,
+        ctypes.cast(wt._wasmtime_context_set_epoch_deadline, ctypes.c_void_p).value,
         ctypes.sizeof(wt.wasmtime_val_t),
         ctypes.sizeof(wt.wasmtime_global_t),
     )
     _ENTRY = ctypes.cast(_impl.entry_address(), wt.wasmtime_func_unchecked_callback_t)
+    _STARTUP_ENTRY = ctypes.cast(_impl.startup_entry_address(),
+                                 wt.wasmtime_func_unchecked_callback_t)
 else:
     _ENTRY = _impl.ENTRY
+    _STARTUP_ENTRY = _impl.STARTUP_ENTRY
 
 
 def _say_fallback_once() -> None:
@@ -148,22 +156,28 @@ def _say_fallback_once() -> None:
 
 
 def define_syscall_import(linker: wasmtime.Linker, slot: Any) -> Any:
-    """Bind `lind.syscall` and `lind.syscall_unwind` in `linker` to the trampoline for
-    `slot`, through the SlotRef returned, which must live as long as the instance (and
-    may later name another slot: an instance taken over by another cage).
+    """Bind `lind.syscall`, `lind.syscall_unwind` and crt1's start-up imports in
+    `linker` to the trampoline for `slot`, through the SlotRef returned, which must live
+    as long as the instance (and may later name another slot: an instance taken over by
+    another cage).
 
-    The two differ only for the compiler: Asyncify instruments callers of the second
-    (fork, setjmp), so those calls may unwind the cage's stack.
+    The first two differ only for the compiler: Asyncify instruments callers of the
+    second (fork, setjmp), so those calls may unwind the cage's stack. The start-up
+    imports give argv and the environment (Slot.set_startup_strings) to the program's
+    _start; each is told which it is by the two low bits of its env word.
     """
     if not ACCELERATED:
         _say_fallback_once()
     ref = SlotRef(slot)
     module = b"lind"
-    for name in (b"syscall", b"syscall_unwind"):
+    imports = [(name, _SYSCALL_TYPE, _ENTRY, ref.address)
+               for name in (b"syscall", b"syscall_unwind")]
+    imports += [(name, _STARTUP_TYPE, _STARTUP_ENTRY, ref.address | index)
+                for index, name in enumerate(_STARTUP_IMPORTS)]
+    for name, kind, entry, env in imports:
         err = wt.wasmtime_linker_define_func_unchecked(
-            linker.ptr(), module, len(module), name, len(name), _SYSCALL_TYPE.ptr(),
-            _ENTRY, ctypes.c_void_p(ref.address), _NO_FINALIZER,
-        )
+            linker.ptr(), module, len(module), name, len(name), kind.ptr(), entry,
+            ctypes.c_void_p(env), _NO_FINALIZER)
         if err:
             raise wasmtime.WasmtimeError._from_ptr(err)
     return ref

@@ -80,7 +80,12 @@ static wt_sharedmemory_data_size_fn sharedmemory_data_size;
 static wt_sharedmemory_data_fn sharedmemory_data;
 static wt_trap_new_fn trap_new;
 typedef void (*wt_delete_fn)(void *);
+typedef void (*wt_epoch_callback_set_fn)(void *store, void *callback, void *data,
+                                          void (*finalizer)(void *));
+typedef void (*wt_set_epoch_deadline_fn)(void *ctx, uint64_t ticks);
 static wt_delete_fn error_delete, trap_delete;
+static wt_epoch_callback_set_fn epoch_callback_set;
+static wt_set_epoch_deadline_fn set_epoch_deadline;
 /* The stop trap the trampoline last made on this host thread (a thread's exit, or the
  * cage's stop with its message) and for which slot: call_export reports a failed call
  * of that slot's instance as this stop without reading Wasmtime's error back, which
@@ -609,7 +614,11 @@ static void populate_for_writing(uint8_t *to, uint64_t len)
 }
 
 /* copy_from(src_memory, src_addr, dest_addr, n): memmove, both ranges checked
- * (fork copying a parent's memory, mremap moving a region). */
+ * (fork copying a parent's memory, mremap moving a region). Python's lock is let go
+ * only past this: giving it to a thread on another CPU and taking it back costs more
+ * than a short copy (~18 us, measured). */
+#define COPY_KEEPING_GIL_MAX (256u << 10)
+
 static PyObject *Memory_copy_from(MemoryObject *m, PyObject *args)
 {
     MemoryObject *src;
@@ -620,10 +629,11 @@ static PyObject *Memory_copy_from(MemoryObject *m, PyObject *args)
     uint8_t *from = src->base + src_addr, *to = m->base + dest_addr;
     memory_pin(src);
     memory_pin(m);
-    Py_BEGIN_ALLOW_THREADS
+    PyThreadState *saved = len > COPY_KEEPING_GIL_MAX ? PyEval_SaveThread() : NULL;
     populate_for_writing(to, len);
     memmove(to, from, (size_t)len);
-    Py_END_ALLOW_THREADS
+    if (saved)
+        PyEval_RestoreThread(saved);
     memory_unpin(m);
     memory_unpin(src);
     Py_RETURN_NONE;
@@ -1450,6 +1460,11 @@ typedef struct {
     unsigned umask_bits;   /* the cage's umask, for the files its opens create */
     uid_t host_euid;       /* Lind's own ids when the cage began (--isolate changes them */
     gid_t host_egid;       /* before any cage runs): owners fstat maps to the cage's */
+    /* argv [0] and the environment [1] as crt1's start-up imports give them: strings
+     * each ended by a NUL, and how many (under files_lock) */
+    char *startup_strings[2];
+    size_t startup_bytes[2];
+    uint32_t startup_count[2];
     uint8_t owner[FD_MIRROR];
     OpenedHere *opened[FD_MIRROR];
     Entry table[NSYSCALLS];
@@ -1590,6 +1605,8 @@ static void Slot_dealloc(SlotObject *s)
     if (s->wake_fd >= 0)
         close(s->wake_fd);
     forget_opened_here(s);
+    free(s->startup_strings[0]);
+    free(s->startup_strings[1]);
     pthread_mutex_destroy(&s->wake_lock);
     pthread_mutex_destroy(&s->ranges_lock);
     pthread_mutex_destroy(&s->files_lock);
@@ -2829,6 +2846,48 @@ static PyObject *Slot_set_cwd(SlotObject *s, PyObject *arg)
         s->cwd_len = 0;            /* relative paths go to Python */
     }
     pthread_mutex_unlock(&s->files_lock);
+    Py_RETURN_NONE;
+}
+
+/* set_startup_strings(argc, argv, envc, env): what the start-up imports answer; each
+ * blob holds its strings, each ended by a NUL (cage._strings makes them) */
+static PyObject *Slot_set_startup_strings(SlotObject *s, PyObject *args)
+{
+    unsigned int count[2];
+    const char *blob[2];
+    Py_ssize_t bytes[2];
+    if (!PyArg_ParseTuple(args, "Iy#Iy#", &count[0], &blob[0], &bytes[0], &count[1], &blob[1],
+                          &bytes[1]))
+        return NULL;
+    char *copy[2];
+    for (int i = 0; i < 2; i++) {
+        size_t ends = 0;          /* the entry finds each string by its NUL */
+        for (Py_ssize_t at = 0; at < bytes[i]; at++)
+            ends += blob[i][at] == 0;
+        if (bytes[i] > UINT32_MAX || ends != count[i] ||
+            (bytes[i] && blob[i][bytes[i] - 1] != 0)) {
+            PyErr_SetString(PyExc_ValueError, "set_startup_strings: not NUL-ended strings");
+            return NULL;
+        }
+        copy[i] = malloc(bytes[i] ? (size_t)bytes[i] : 1);
+        if (!copy[i]) {
+            if (i)
+                free(copy[0]);
+            return PyErr_NoMemory();
+        }
+        memcpy(copy[i], blob[i], (size_t)bytes[i]);
+    }
+    pthread_mutex_lock(&s->files_lock);
+    for (int i = 0; i < 2; i++) {
+        char *old = s->startup_strings[i];
+        s->startup_strings[i] = copy[i];
+        s->startup_bytes[i] = (size_t)bytes[i];
+        s->startup_count[i] = count[i];
+        copy[i] = old;
+    }
+    pthread_mutex_unlock(&s->files_lock);
+    free(copy[0]);
+    free(copy[1]);
     Py_RETURN_NONE;
 }
 
@@ -5136,6 +5195,8 @@ static PyMethodDef Slot_methods[] = {
     {"set_files", (PyCFunction)Slot_set_files, METH_O,
      "set_files(mounts_or_None): where the opens served here resolve"},
     {"set_cwd", (PyCFunction)Slot_set_cwd, METH_O, "set_cwd(path: bytes): the cage's cwd"},
+    {"set_startup_strings", (PyCFunction)Slot_set_startup_strings, METH_VARARGS,
+     "set_startup_strings(argc, argv, envc, env): what crt1's start-up imports answer"},
     {"set_umask", (PyCFunction)Slot_set_umask, METH_O, "set_umask(mask): the cage's umask"},
     {"set_memory_charged", (PyCFunction)Slot_set_memory_charged, METH_O,
      "set_memory_charged(bytes): what the cage's memory is charged (grown past: a tick asks)"},
@@ -5280,14 +5341,66 @@ static size_t lind_syscall_entry(void *env, void *caller, wt_val_raw_t *vals, si
     return (size_t)trap;
 }
 
+/* crt1's start-up imports, (i32, i32) -> i32 each: args_sizes_get(count, bytes) and
+ * args_get(pointers, strings) [index 0, 1], the same for the environment [2, 3]; 0 or
+ * -errno, as the microvisor answers. */
+static int32_t startup_strings(SlotObject *s, unsigned index, uint32_t first, uint32_t second)
+{
+    MemoryObject *m = s->memory;
+    if (instantiating == s)       /* a start function: the cage is not made yet */
+        return -ENOSYS;
+    if (!m || s->cage == Py_None)      /* ended: a stale instance's call */
+        return -ESRCH;
+    unsigned which = index >> 1;
+    int32_t r = 0;
+    pthread_mutex_lock(&s->files_lock);
+    const char *strings = s->startup_strings[which];
+    uint32_t count = s->startup_count[which], bytes = (uint32_t)s->startup_bytes[which];
+    if (!(index & 1)) {
+        if (!memory_in_bounds(m, first, 4) || !memory_in_bounds(m, second, 4)) {
+            r = -EFAULT;
+        } else {
+            memcpy(m->base + first, &count, 4);
+            memcpy(m->base + second, &bytes, 4);
+        }
+    } else if (!memory_in_bounds(m, second, bytes) ||
+               !memory_in_bounds(m, first, (uint64_t)count * 4)) {
+        r = -EFAULT;
+    } else {
+        if (bytes)
+            memcpy(m->base + second, strings, bytes);
+        uint32_t at = 0;
+        for (uint32_t i = 0; i < count; i++) {
+            uint32_t pointer = second + at;
+            memcpy(m->base + first + 4 * (uint64_t)i, &pointer, 4);
+            at += (uint32_t)strlen(strings + at) + 1;
+        }
+    }
+    pthread_mutex_unlock(&s->files_lock);
+    return r;
+}
+
+/* wasmtime_func_unchecked_callback_t for the start-up imports: the env word is a
+ * SlotRef's address (8-aligned) with the import's index in its two low bits. */
+static size_t lind_startup_entry(void *env, void *caller, wt_val_raw_t *vals, size_t n)
+{
+    uintptr_t word = (uintptr_t)env;
+    SlotObject *s = *(SlotObject **)(word & ~(uintptr_t)3);
+    vals[0].i32 = startup_strings(s, (unsigned)(word & 3), (uint32_t)vals[0].i32,
+                                  (uint32_t)vals[1].i32);
+    return 0;
+}
+
 static PyObject *mod_init(PyObject *self, PyObject *args)
 {
     unsigned long long size_fn, data_fn, shared_size_fn, shared_data_fn, trap_fn, call_fn;
     unsigned long long error_delete_fn, trap_delete_fn, global_get_fn, global_set_fn;
+    unsigned long long epoch_callback_fn_, epoch_deadline_fn;
     unsigned int val_size, global_size;
-    if (!PyArg_ParseTuple(args, "KKKKKKKKKKII", &size_fn, &data_fn, &shared_size_fn,
+    if (!PyArg_ParseTuple(args, "KKKKKKKKKKKKII", &size_fn, &data_fn, &shared_size_fn,
                           &shared_data_fn, &trap_fn, &call_fn, &error_delete_fn, &trap_delete_fn,
-                          &global_get_fn, &global_set_fn, &val_size, &global_size))
+                          &global_get_fn, &global_set_fn, &epoch_callback_fn_, &epoch_deadline_fn,
+                          &val_size, &global_size))
         return NULL;
     if (val_size != sizeof(wt_val_t) || global_size != sizeof(wt_global_t)) {
         PyErr_Format(PyExc_RuntimeError, "wasmtime_val_t is %u bytes, wasmtime_global_t %u: "
@@ -5305,6 +5418,8 @@ static PyObject *mod_init(PyObject *self, PyObject *args)
     memory_data_size = (wt_memory_data_size_fn)(uintptr_t)size_fn;
     memory_data = (wt_memory_data_fn)(uintptr_t)data_fn;
     trap_new = (wt_trap_new_fn)(uintptr_t)trap_fn;
+    epoch_callback_set = (wt_epoch_callback_set_fn)(uintptr_t)epoch_callback_fn_;
+    set_epoch_deadline = (wt_set_epoch_deadline_fn)(uintptr_t)epoch_deadline_fn;
     Py_RETURN_NONE;
 }
 
@@ -5408,6 +5523,11 @@ static PyObject *mod_copy_global(PyObject *self, PyObject *const *args, Py_ssize
 static PyObject *mod_entry_address(PyObject *self, PyObject *unused)
 {
     return PyLong_FromVoidPtr((void *)lind_syscall_entry);
+}
+
+static PyObject *mod_startup_entry_address(PyObject *self, PyObject *unused)
+{
+    return PyLong_FromVoidPtr((void *)lind_startup_entry);
 }
 
 /* refuse_calls_here(slot or None): until called with None, every call this host
@@ -5522,23 +5642,30 @@ static void epoch_watch_free(void *data)
     PyMem_RawFree(data);
 }
 
-/* epoch_watch(slot, python_callback, key) -> (callback, data, finalizer): the addresses
- * to give wasmtime_store_epoch_deadline_callback for a store of the cage of `slot`. */
-static PyObject *mod_epoch_watch(PyObject *self, PyObject *args)
+/* watch_epochs(store, context, slot, python_callback, key): the ticks of the store
+ * (addresses of its wasmtime_store_t and wasmtime_context_t) of the cage of `slot` are
+ * epoch_tick's from the next one on. Two calls into Wasmtime made here rather than by
+ * wasmtime-py, which lets Python's lock go for each (twice in every fork and exec). */
+static PyObject *mod_watch_epochs(PyObject *self, PyObject *args)
 {
     PyObject *slot;
-    unsigned long long python, key;
-    if (!PyArg_ParseTuple(args, "O!KK", &SlotType, &slot, &python, &key))
+    unsigned long long store, context, python, key;
+    if (!PyArg_ParseTuple(args, "KKO!KK", &store, &context, &SlotType, &slot, &python, &key))
         return NULL;
+    if (!store || !context) {
+        PyErr_SetString(PyExc_ValueError, "watch_epochs: no store");
+        return NULL;
+    }
     EpochWatch *w = PyMem_RawMalloc(sizeof *w);
     if (!w)
         return PyErr_NoMemory();
     w->slot = (const SlotObject *)slot;
     w->python = (epoch_callback_fn)(uintptr_t)python;
     w->key = (void *)(uintptr_t)key;
-    return Py_BuildValue("KKK", (unsigned long long)(uintptr_t)epoch_tick,
-                         (unsigned long long)(uintptr_t)w,
-                         (unsigned long long)(uintptr_t)epoch_watch_free);
+    epoch_callback_set((void *)(uintptr_t)store, (void *)(uintptr_t)epoch_tick, w,
+                       epoch_watch_free);
+    set_epoch_deadline((void *)(uintptr_t)context, 1);
+    Py_RETURN_NONE;
 }
 
 /* thread_done(): this host thread runs no cage thread any more (it may run another
@@ -5567,8 +5694,10 @@ static PyObject *mod_forget(PyObject *self, PyObject *slot)
 }
 
 static PyMethodDef module_methods[] = {
-    {"init", mod_init, METH_VARARGS, "init(memory_data_size, memory_data, sharedmemory_data_size, sharedmemory_data, trap_new, func_call_unchecked, error_delete, trap_delete, global_get, global_set) addresses, sizeof wasmtime_val_t and wasmtime_global_t"},
+    {"init", mod_init, METH_VARARGS, "init(memory_data_size, memory_data, sharedmemory_data_size, sharedmemory_data, trap_new, func_call_unchecked, error_delete, trap_delete, global_get, global_set, store_epoch_deadline_callback, context_set_epoch_deadline) addresses, sizeof wasmtime_val_t and wasmtime_global_t"},
     {"entry_address", mod_entry_address, METH_NOARGS, "address of the lind.syscall host function"},
+    {"startup_entry_address", mod_startup_entry_address, METH_NOARGS,
+     "address of the host function of crt1's start-up imports"},
     {"global_i32", (PyCFunction)(void (*)(void))mod_global_i32, METH_FASTCALL,
      "global_i32(context, global): an i32 global's value (addresses of the store's context and the wasmtime_global_t)"},
     {"set_global_i32", (PyCFunction)(void (*)(void))mod_set_global_i32, METH_FASTCALL,
@@ -5578,8 +5707,8 @@ static PyMethodDef module_methods[] = {
     {"call_export", (PyCFunction)(void (*)(void))mod_call_export, METH_FASTCALL,
      "call_export(context, func, slot, *i32 args) -> None, a stop's message, or (error, trap)"},
     {"forget", mod_forget, METH_O, "the cage of this Slot is gone: stop finding it by id"},
-    {"epoch_watch", mod_epoch_watch, METH_VARARGS,
-     "epoch_watch(slot, python_callback, key) -> (callback, data, finalizer) addresses"},
+    {"watch_epochs", mod_watch_epochs, METH_VARARGS,
+     "watch_epochs(store, context, slot, python_callback, key): a store's ticks are the trampoline's"},
     {"thread_done", mod_thread_done, METH_NOARGS,
      "this host thread's cage thread ended: forget its wake fd and stops"},
     {"use_thread_signals", mod_use_thread_signals, METH_VARARGS,

@@ -101,9 +101,16 @@ def signal_wake_fd(fd: int) -> None:
                   1 | _FUTEX_PRIVATE, 0x7FFFFFFF, None, None, 0)
 
 
-def epoch_watch(slot: Slot, python_callback: int, key: int) -> tuple[int, int, int]:
+_EPOCH_CALLBACK_SET = wt._wasmtime_store_epoch_deadline_callback
+_STORE_T, _EPOCH_CALLBACK_T, _, _FINALIZER_T = _EPOCH_CALLBACK_SET.argtypes
+_CONTEXT_T = wt._wasmtime_context_set_epoch_deadline.argtypes[0]
+
+
+def watch_epochs(store: int, context: int, slot: Slot, python_callback: int, key: int) -> None:
     """Every tick is the Python callback's here (no finalizer: `key` is a number)."""
-    return python_callback, key, 0
+    _EPOCH_CALLBACK_SET(ctypes.cast(store, _STORE_T), _EPOCH_CALLBACK_T(python_callback),
+                        ctypes.c_void_p(key), _FINALIZER_T())
+    wt._wasmtime_context_set_epoch_deadline(ctypes.cast(context, _CONTEXT_T), 1)
 
 
 def take_sleep_deadline(slot: Slot, req: int) -> int:
@@ -454,9 +461,14 @@ class Slot:
         self._wake_closed = False
         self._wake_lock = threading.Lock()
         self.futex_waiters = 0        # threads in a futex wait now
+        # argv and the environment for the start-up imports: (count, NUL-ended strings)
+        self.startup_strings: tuple[tuple[int, bytes], tuple[int, bytes]] = ((0, b""), (0, b""))
 
     def set_memory(self, memory: Memory | None) -> None:
         self.memory = memory
+
+    def set_startup_strings(self, argc: int, argv: bytes, envc: int, env: bytes) -> None:
+        self.startup_strings = ((argc, argv), (envc, env))
 
     def forget_cage(self) -> None:
         self.cage = None
@@ -842,6 +854,42 @@ def _entry(env: int, caller: Any, vals: Any, nvals: int) -> int:
     return ctypes.cast(trap, ctypes.c_void_p).value or 0
 
 
+@wt.wasmtime_func_unchecked_callback_t
+def _startup_entry(env: int, caller: Any, vals: Any, nvals: int) -> int:
+    """crt1's start-up imports (_accel.c's startup_strings): argv [0, 1] and the
+    environment [2, 3], by the two low bits of `env`, a SlotRef's address."""
+    try:
+        slot = _slots.get(env & ~3)
+        first, second = vals[0].i32 & 0xFFFFFFFF, vals[1].i32 & 0xFFFFFFFF
+        vals[0].i32 = (_startup_strings(slot, env & 3, first, second) if slot is not None
+                       else -errno.ESRCH)
+    except BaseException:  # noqa: BLE001 - nothing may escape a C callback
+        vals[0].i32 = -errno.EIO
+    return 0
+
+
+def _startup_strings(slot: Slot, index: int, first: int, second: int) -> int:
+    if calls_refused_here(slot):
+        return -errno.ENOSYS
+    if slot.memory is None or slot.cage is None:
+        return -errno.ESRCH
+    count, strings = slot.startup_strings[index >> 1]
+    try:
+        if index % 2 == 0:
+            slot.memory.write(first, count.to_bytes(4, "little"))
+            slot.memory.write(second, len(strings).to_bytes(4, "little"))
+            return 0
+        slot.memory.write(second, strings)
+        offsets, at = [], second
+        for item in strings.split(b"\0")[:count]:
+            offsets.append(at)
+            at += len(item) + 1
+        slot.memory.write(first, b"".join(o.to_bytes(4, "little") for o in offsets))
+    except OSError as exc:
+        return -(exc.errno or errno.EIO)
+    return 0
+
+
 class SlotRef:
     """The Slot an instance's calls go to (see _accel.c): its address, the env wasmtime
     hands back to the entry, is a key into `_slots`."""
@@ -1043,3 +1091,4 @@ def forget(slot: Slot) -> None:
 
 
 ENTRY = _entry
+STARTUP_ENTRY = _startup_entry
