@@ -74,6 +74,21 @@ def test_programs_that_cannot_start_raise_what_subprocess_raises(tmp_path):
     assert bad.value.errno == errno.ENOEXEC and "not a WebAssembly module" in str(bad.value)
 
 
+def test_an_argument_or_variable_with_a_null_byte_raises_as_for_subprocess(builds, tmp_path):
+    """A C string ends at its first NUL: refused before anything starts (no cage, no
+    directory, no process slot kept), as subprocess refuses it."""
+    with pytest.raises(ValueError, match="embedded null byte"):
+        subprocess.run([str(builds.native("stdin_echo")), "a\0b"])
+    for args, env in ((["a\0b"], None), (["a"], {"K": "v\0w"}), ([], {"K\0": "v"})):
+        with lind.Runtime(max_cages=1) as rt:
+            closed = {"stdin": None, "stdout": None, "stderr": None}
+            with pytest.raises(ValueError, match="embedded null byte"):
+                rt.spawn(builds.wasm("stdin_echo"), args, env=env, root=tmp_path, **closed)
+            rt.spawn(builds.wasm("stdin_echo"), root=tmp_path, **closed)   # its one slot is free
+    assert lind.run([builds.wasm("stdin_echo"), "fine"], root=tmp_path, input=b"ok",
+                    capture_output=True, timeout=60).stdout == b"1: ok"
+
+
 def test_a_working_directory_that_is_not_there_raises(builds, tmp_path):
     with pytest.raises(FileNotFoundError):
         subprocess.run([str(builds.native("stdin_echo"))], cwd=tmp_path / "nope")

@@ -128,6 +128,8 @@ class Runtime:
             argv = [os.fsencode(argv0)]
             argv += [os.fsencode(a) for a in args]
             envb = [os.fsencode(f"{k}={v}") for k, v in (env or {}).items()]
+            if any(b"\0" in item for item in (*argv, *envb)):   # C strings end there
+                raise ValueError("embedded null byte")             # (as subprocess says)
             cage_id = self.reserve_id()
             tasks = limits.Counted(processes, errno.EAGAIN) if processes is not None else None
             cage = Cage(runtime=self, cage_id=cage_id, parent=None, argv=argv, env=envb, fs=fs,
