@@ -89,6 +89,13 @@ def test_an_argument_or_variable_with_a_null_byte_raises_as_for_subprocess(build
                     capture_output=True, timeout=60).stdout == b"1: ok"
 
 
+def test_a_variable_name_with_an_equals_sign_raises_as_for_subprocess(builds, tmp_path):
+    with pytest.raises(ValueError, match="illegal environment variable name"):
+        subprocess.run([str(builds.native("stdin_echo"))], env={"A=B": "c"})
+    with pytest.raises(ValueError, match="illegal environment variable name"):
+        lind.run([builds.wasm("stdin_echo")], root=tmp_path, env={"A=B": "c"})
+
+
 def test_a_working_directory_that_is_not_there_raises(builds, tmp_path):
     with pytest.raises(FileNotFoundError):
         subprocess.run([str(builds.native("stdin_echo"))], cwd=tmp_path / "nope")

@@ -125,6 +125,8 @@ class Runtime:
                 raise OSError(exc.errno, f"working directory {cwd}: {exc.strerror}") from None
         cage = None
         try:
+            if any("=" in name for name in (env or {})):
+                raise ValueError("illegal environment variable name")   # (as subprocess)
             argv = [os.fsencode(argv0)]
             argv += [os.fsencode(a) for a in args]
             envb = [os.fsencode(f"{k}={v}") for k, v in (env or {}).items()]
