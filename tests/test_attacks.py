@@ -173,6 +173,8 @@ if feed is not None:
         pass
     os.close(feeder)
 status = {"attacker": attacker.wait(60), "tenant": tenant.wait(60)}
+import resource
+status["host_max_rss_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss >> 10
 if tree is not None:
     rt.wait_tree(attacker, 10)
     tree.save(os.path.join(spec["dir"], "attacker-tree"))
@@ -405,6 +407,24 @@ def test_system_calls_from_a_start_function_are_enosys(builds, tmp_path, canary,
     assert lind_cli(tmp_path, "wasi", root / "wasi.wasm", env=env) == (0, "", "")
     (root / "args.wasm").write_bytes(wasmtime.wat2wasm(_ARGS_AT_START))
     assert lind_cli(tmp_path, "args", root / "args.wasm", env=env) == (0, "", "")
+    untouched(canary)
+
+
+def test_a_program_grown_by_its_cage_is_not_read_into_the_host(builds, tmp_path, canary):
+    """The program file a cage was started from lies in its root: the cage may grow it
+    (300 MiB of zeros after the module) and exec it again. The host read all of it into
+    its memory, several times over (~950 MiB resident for this one; a larger one would
+    have the host killed for memory beside every other tenant): a program past
+    PROGRAM_BYTES_MAX is refused unread, and exec fails (ENOEXEC) as for a file that is
+    no program."""
+    root = make_root(tmp_path, "grower")
+    program = root / "grow.wasm"
+    program.write_bytes(builds.wasm(attack("grow_own_program")).read_bytes())
+    program.chmod(0o755)
+    status, out, err = two_trees(builds, tmp_path, [program], attacker_root=root)
+    assert status["attacker"] == 0 and out == f"exec -1 {errno.ENOEXEC}\n", (status, out, err)
+    assert program.stat().st_size == 300 << 20
+    assert status["host_max_rss_mib"] < 250, status
     untouched(canary)
 
 

@@ -245,6 +245,7 @@ def program_file(cage, guest_path: str) -> tuple[str, str | None]:
 def _host_program_bytes(cage, guest_path: str) -> bytes:
     """A program file's bytes from the cage's file system: EACCES unless it is a
     regular file the host lets Lind run."""
+    from lind.cage.program_file import PROGRAM_BYTES_MAX
     from lind.microvisor.fs import proc_path
 
     fd = cage.fs.open(guest_path, os.O_RDONLY | os.O_CLOEXEC)
@@ -254,7 +255,7 @@ def _host_program_bytes(cage, guest_path: str) -> bytes:
             raise OSError(errno.EACCES, "Permission denied")
         if not os.access(proc_path(fd), os.X_OK):
             raise OSError(errno.EACCES, "Permission denied")
-        return os.pread(fd, st.st_size, 0) if st.st_size <= 256 << 20 else b""
+        return os.pread(fd, st.st_size, 0) if st.st_size <= PROGRAM_BYTES_MAX else b""
     finally:
         os.close(fd)
 
