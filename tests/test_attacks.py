@@ -428,6 +428,28 @@ def test_a_program_grown_by_its_cage_is_not_read_into_the_host(builds, tmp_path,
     untouched(canary)
 
 
+def test_a_program_a_cage_replaced_by_a_link_leads_inside_its_root(builds, tmp_path, canary):
+    """The program file a cage was started from lies in its root: the cage replaced it
+    with a symbolic link to a host file outside the root and exec'd it. The host read the
+    program's host path itself, following the link on the host: the canary was read, and
+    a program outside the root ran in the cage. A named program inside the cage's view is
+    read through the view now, where a link leads inside the root (ENOENT, as under
+    chroot); one not executable still runs again by its name."""
+    root = make_root(tmp_path, "swapper")
+    program = root / "swap.wasm"
+    program.write_bytes(builds.wasm(attack("swap_own_program")).read_bytes())
+    program.chmod(0o644)
+    outside = tmp_path / "outside.wasm"
+    outside.write_bytes(builds.wasm(attack("tenant")).read_bytes())
+    status, out, err = two_trees(builds, tmp_path, [program, canary, outside],
+                                 attacker_root=root)
+    enoent = errno.ENOENT
+    assert status["attacker"] == 0 and out == (
+        f"again\nexec file -1 {enoent}\nexec program -1 {enoent}\n"), (status, out, err)
+    assert os.readlink(program) == str(outside)
+    untouched(canary)
+
+
 @pytest.mark.parametrize("trampoline", ["c", "ctypes"])
 def test_start_up_imports_check_the_addresses_a_program_gives(builds, tmp_path, canary,
                                                                trampoline):

@@ -111,9 +111,10 @@ class Runtime:
         module = loader.load(program)
         budget = limits.MemoryBudget(memory, self.memory) if memory else self.memory
         argv0 = argv0 or os.path.basename(os.fspath(program))
-        runnable = {normalize(k): os.path.abspath(v) for k, v in (programs or {}).items()}
+        # (real paths: FileSystem.guest_path_of must see whether one lies in the view)
+        runnable = {normalize(k): os.path.realpath(v) for k, v in (programs or {}).items()}
         # exec(argv[0]) runs the program itself, as on Linux, wherever its file lies
-        runnable.setdefault(join(normalize(cwd), argv0), os.path.abspath(program))
+        runnable.setdefault(join(normalize(cwd), argv0), os.path.realpath(program))
         fs = FileSystem(root, [(m.host, m.guest, m.readonly) for m in mounts], runnable,
                         {normalize(k): [list(g) for g in groups]
                          for k, groups in (grates_at_exec or {}).items()})
@@ -148,7 +149,7 @@ class Runtime:
                 cage.fds.set_limits(open_files, open_files)
                 cage.fd_limits_changed()
             cage.exe = (normalize(os.path.join(cwd, os.fspath(program))),
-                        os.path.abspath(program))
+                        os.path.realpath(program))
             for number, (host_fd, flags) in enumerate(((stdin, abi.O_RDONLY), (stdout, abi.O_WRONLY),
                                                        (stderr, abi.O_WRONLY))):
                 if host_fd is not None:

@@ -267,6 +267,16 @@ class FileSystem:
                 return m, rest or "."
         raise OSError(errno.ESRCH, "the cage has ended")   # closed: no mounts left
 
+    def guest_path_of(self, host_path: str) -> str | None:
+        """Where the host file `host_path` (real, absolute) lies in this view; None if
+        it lies under no mount (then no cage of the tree can change any part of its
+        path). A named program inside the view is read through it: the cage could have
+        replaced the file, or a directory above it, with a link to any host file."""
+        for m in sorted(self.mounts, key=lambda m: len(m.host), reverse=True):
+            if os.path.commonpath([m.host, host_path]) == m.host:
+                return normalize(os.path.join(m.guest, os.path.relpath(host_path, m.host)))
+        return None
+
     def grates_at_exec_of(self, guest_path: str) -> list:
         """The Python grates to attach to the cage exec'ing `guest_path` now (each group
         once: the next exec of that program gets the next group, or none)."""

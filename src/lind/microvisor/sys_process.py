@@ -242,9 +242,10 @@ def program_file(cage, guest_path: str) -> tuple[str, str | None]:
     return found, cage.fs.programs.get(found)
 
 
-def _host_program_bytes(cage, guest_path: str) -> bytes:
+def _host_program_bytes(cage, guest_path: str, named: bool = False) -> bytes:
     """A program file's bytes from the cage's file system: EACCES unless it is a
-    regular file the host lets Lind run."""
+    regular file the host lets Lind run (a program named to Lind may lack the mode's
+    execute bits, as when it was started)."""
     from lind.cage.program_file import PROGRAM_BYTES_MAX
     from lind.microvisor.fs import proc_path
 
@@ -253,7 +254,7 @@ def _host_program_bytes(cage, guest_path: str) -> bytes:
         st = os.fstat(fd)
         if stat.S_ISDIR(st.st_mode) or not stat.S_ISREG(st.st_mode):
             raise OSError(errno.EACCES, "Permission denied")
-        if not os.access(proc_path(fd), os.X_OK):
+        if not named and not os.access(proc_path(fd), os.X_OK):
             raise OSError(errno.EACCES, "Permission denied")
         return os.pread(fd, st.st_size, 0) if st.st_size <= PROGRAM_BYTES_MAX else b""
     finally:
@@ -271,14 +272,16 @@ def load_program(cage, guest_path: str, argv: list[bytes], depth: int = 0,
     from lind.cage import loader
 
     guest_path, named = program_file(cage, guest_path)
-    if named is not None:
+    in_view = cage.fs.guest_path_of(named) if named is not None else None
+    if named is not None and in_view is None:
         try:
             return loader.load(named), argv
         except loader.ProgramError:
             raise OSError(errno.ENOEXEC, "Exec format error") from None
     data = read(cage, guest_path) if read is not None else None
     if data is None:
-        data = _host_program_bytes(cage, guest_path)
+        data = (_host_program_bytes(cage, in_view, named=True) if in_view is not None
+                else _host_program_bytes(cage, guest_path))
     if data.startswith(b"#!"):
         if depth >= _MAX_SHEBANG_DEPTH:
             raise OSError(errno.ELOOP, "Too many levels of symbolic links")
