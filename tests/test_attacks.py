@@ -451,6 +451,39 @@ def test_a_program_a_cage_replaced_by_a_link_leads_inside_its_root(builds, tmp_p
 
 
 @pytest.mark.parametrize("trampoline", ["c", "ctypes"])
+def test_a_cage_plants_no_set_id_program_on_the_host(builds, tmp_path, canary, monkeypatch,
+                                                     trampoline):
+    """Lind runs as root here, and the files a cage makes are the host process's: every
+    call that sets a mode kept the set-user-ID and set-group-ID bits, so a cage could
+    leave a set-ID root program in its root for any host user who can reach it (and
+    could write one the host had left there, which stayed set-ID). No host file of the
+    cage's has them now; a set-ID file opened for writing loses them first (what Linux
+    does for a writer without CAP_FSETID); a directory keeps set-group-ID, and mkdir
+    takes it from the parent only, as on Linux. Beside a tenant, with the canary."""
+    monkeypatch.setenv("LIND_TRAMPOLINE", trampoline)
+    root = make_root(tmp_path, "planter")
+    planted = root / "setuid"
+    planted.write_bytes(b"left by the host")
+    planted.chmod(0o6755)
+    status, out, err = two_trees(builds, tmp_path, [builds.wasm(attack("set_ids")), canary],
+                                 attacker_root=root)
+    assert status["attacker"] == 0, err[-2000:]
+    found = results(out)
+    assert found.pop("canary") == (-1, errno.ENOENT), out
+    assert found and all(r == (0, 0) for r in found.values()), out
+    seen = dict(line.split()[1:] for line in out.splitlines() if line.startswith("mode "))
+    assert seen == {"/open": "755", "/creat": "755", "/chmod": "755", "/fchmod": "755",
+                    "/fchmodat": "755", "/mknod": "755", "/setuid": "755", "/dir": "2775",
+                    "/dir/sub": "2775"}, out
+    for path in [root, *root.rglob("*")]:
+        mode = path.lstat().st_mode
+        assert not mode & stat.S_ISUID, f"{path}: {oct(mode)}"
+        assert stat.S_ISDIR(mode) or not mode & stat.S_ISGID, f"{path}: {oct(mode)}"
+    assert planted.read_bytes().startswith(b"\x7fELF")
+    untouched(canary)
+
+
+@pytest.mark.parametrize("trampoline", ["c", "ctypes"])
 def test_start_up_imports_check_the_addresses_a_program_gives(builds, tmp_path, canary,
                                                                trampoline):
     """lind.args_get and friends, which crt1 calls before main, are the trampoline's

@@ -313,6 +313,24 @@ def two_portable_trees(builds, tmp_path: Path, attacker: list) -> tuple[str, Pat
     return (work / "attacker.out").read_text(errors="replace"), root, work / "attacker-tree"
 
 
+def test_a_saved_tree_holds_no_set_id_program(builds, tmp_path, canary):
+    """set_ids.c on the portable back end: in its tree the cage's files keep the modes
+    it gave them, as Linux shows a user's own; saved to a host directory, none is
+    set-user-ID and only directories are set-group-ID (Lind may run as root)."""
+    out, root, saved = two_portable_trees(builds, tmp_path, [builds.wasm(attack("set_ids")),
+                                                             canary])
+    seen = dict(line.split()[1:] for line in out.splitlines() if line.startswith("mode "))
+    assert seen["/open"] == "6755" and seen["/chmod"] == "6755", out
+    for path in saved.rglob("*"):
+        mode = path.lstat().st_mode
+        assert not mode & stat.S_ISUID, f"{path}: {oct(mode)}"
+        assert stat.S_ISDIR(mode) or not mode & stat.S_ISGID, f"{path}: {oct(mode)}"
+    assert stat.S_IMODE((saved / "open").stat().st_mode) == 0o755
+    assert (saved / "open").read_bytes().startswith(b"\x7fELF")
+    assert list(root.iterdir()) == []
+    untouched(canary)
+
+
 def test_creating_through_dangling_links_stays_in_the_tree(builds, tmp_path, canary):
     """dangling_create.c's links aimed at the canary (relative, by its host path), at a
     tenant's tree and through chains: what is created lands in the tree, never on the

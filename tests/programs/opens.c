@@ -385,7 +385,7 @@ static void creates(void)
     int a = open("made0", O_WRONLY | O_CREAT, 0666);
     umask(077);
     int b = open("made1", O_RDONLY | O_CREAT | O_EXCL, 0644);
-    int c = open("made2", O_RDWR | O_CREAT | O_TRUNC | O_APPEND, 04755);
+    int c = open("made2", O_RDWR | O_CREAT | O_TRUNC | O_APPEND, 01755);
     umask(022);
     printf("created: %s %s %s, modes %o %o %o, sizes %lld %lld\n", err(a), err(b), err(c),
            mode_of("made0"), mode_of("made1"), mode_of("made2"), size_of("made0"), size_of("made1"));

@@ -299,7 +299,7 @@ class Aquarium(Grate):
             try:
                 while os.sendfile(dst, src, None, 1 << 20):
                     pass
-                os.fchmod(dst, st.st_mode & 0o7777)
+                os.fchmod(dst, abi.host_permissions(st.st_mode, False))
             finally:
                 os.close(dst)
         finally:
@@ -327,7 +327,7 @@ class Aquarium(Grate):
         else:
             os.mkdir(self._ov(new), 0o700)
         self._fill_from_real(cage, old, self._ov(new))
-        os.chmod(self._ov(new), mode & 0o7777)
+        os.chmod(self._ov(new), abi.host_permissions(mode, True))
 
     def _fill_from_real(self, cage, path: str, dest: str) -> None:
         """Copy into host directory `dest` the real entries under `path` that the view
@@ -351,7 +351,7 @@ class Aquarium(Grate):
                 elif not os.path.isdir(target):
                     continue
                 self._fill_from_real(cage, child, target)
-                os.chmod(target, mode & 0o7777)
+                os.chmod(target, abi.host_permissions(mode, True))
             elif not os.path.lexists(target):
                 self._copy_file(cage, child, target)
 
@@ -399,7 +399,7 @@ class Aquarium(Grate):
                 self._make_parents(path)
                 fd = os.open(self._ov(path), os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW
                              | os.O_CLOEXEC, 0o600)
-                os.fchmod(fd, abi.u32(mode) & 0o7777 & ~cage.umask)
+                os.fchmod(fd, abi.host_permissions(abi.u32(mode), False) & ~cage.umask)
                 os.close(fd)
                 self._record(f"created {path}")
                 return self._serve(call, path, flags, False)
@@ -472,7 +472,7 @@ class Aquarium(Grate):
             self._need_dir(call.cage, path)
             self._make_parents(path)
             os.mkdir(self._ov(path), 0o700)
-            os.chmod(self._ov(path), mode & 0o7777 & ~call.cage.umask)
+            os.chmod(self._ov(path), mode & 0o1777 & ~call.cage.umask)
             self._record(f"created {path}")
         return 0
 
@@ -589,7 +589,8 @@ class Aquarium(Grate):
                 self._record(f"denied {call.name} {path}")
                 raise abi.error(errno.EPERM)
             self._copy_up(call.cage, path, found)
-            os.chmod(self._ov(path), abi.u32(mode) & 0o7777, follow_symlinks=False)
+            os.chmod(self._ov(path), abi.host_permissions(abi.u32(mode), stat.S_ISDIR(found[1].st_mode)),
+                     follow_symlinks=False)
         return 0
 
     @handles("link", "linkat")

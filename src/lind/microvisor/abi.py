@@ -122,6 +122,17 @@ def d_type(mode: int) -> int:
     return (mode & S_IFMT) >> 12
 
 
+S_ISUID, S_ISGID = 0o4000, 0o2000
+
+
+def host_permissions(mode: int, directory: bool) -> int:
+    """The permission bits a cage may give a host file: never set-user-ID, and
+    set-group-ID only on a directory (where it only hands its group to new entries).
+    Lind may run as root: a set-ID program written by a cage would run as root for
+    anyone on the host who can reach it."""
+    return mode & (0o3777 if directory else 0o1777)
+
+
 # struct stat as the x86_64 kernel lays it out (144 bytes).
 _STAT = struct.Struct("<QQQIIIxxxxQqqqqqqqqq24x")
 STAT_SIZE = _STAT.size

@@ -145,7 +145,7 @@ def _open(cage, guest_path: str, dir_only: bool, flags: int, mode: int, hops: in
         fd = cage.fs.open(guest_path, host)
         return _install(cage, fd, flags, guest_path)
     host = abi.host_open_flags(flags)
-    perm = mode & 0o7777 & ~cage.umask
+    perm = abi.host_permissions(mode, False) & ~cage.umask
     created = False
     st_mode = None
     if flags & abi.O_CREAT:
@@ -225,6 +225,10 @@ def _open_existing(cage, guest_path: str, host: int, perm: int, write: bool,
             os.close(handle)
     if st_mode is None:
         st_mode = os.fstat(fd).st_mode
+    if write and statmod.S_ISREG(st_mode) and st_mode & (abi.S_ISUID | abi.S_ISGID):
+        # What Linux does when a user without CAP_FSETID writes a set-ID file (the host
+        # process, root, is exempt): the bits go before the cage can change the content.
+        os.fchmod(fd, abi.host_permissions(st_mode, False))
     return _partner_awaited(cage, fd, host, flags, st_mode), st_mode
 
 
@@ -628,12 +632,12 @@ def _mkdir(cage, guest_path: str, mode: int) -> int:
         raise abi.error(errno.EEXIST)     # mkdir -p /tmp/x goes on past /tmp
     pfd, name = cage.fs.open_parent(guest_path, write=True)
     try:
-        perm = mode & 0o7777 & ~cage.umask
+        perm = mode & 0o1777 & ~cage.umask   # as Linux: set-group-ID only from the parent
         os.mkdir(name, perm, dir_fd=pfd)
         # The host process's own umask may have taken bits the cage's did not.
         fd = os.open(name, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=pfd)
         try:
-            os.fchmod(fd, perm)
+            os.fchmod(fd, perm | os.fstat(fd).st_mode & abi.S_ISGID)
         finally:
             os.close(fd)
     finally:
@@ -835,10 +839,16 @@ def _chmod(cage, guest_path: str, mode: int, follow: bool = True) -> int:
     _not_virtual(cage, guest_path, follow)
     fd = cage.fs.open(guest_path, os.O_PATH | os.O_CLOEXEC, write=True)
     try:
-        os.chmod(proc_path(fd), mode & 0o7777)
+        _set_permissions(fd, mode)
     finally:
         os.close(fd)
     return 0
+
+
+def _set_permissions(fd: int, mode: int) -> None:
+    """chmod of the file host `fd` (O_PATH or open) is on, with what a cage may set."""
+    directory = statmod.S_ISDIR(os.fstat(fd).st_mode)
+    os.chmod(proc_path(fd), abi.host_permissions(mode, directory))
 
 
 def sys_chmod(cage, path, mode, *_):
@@ -876,7 +886,7 @@ def _changeable(cage, f: OpenFile) -> None:
 def sys_fchmod(cage, fd, mode, *_):
     f = cage.fds.get(s32(fd))
     _changeable(cage, f)
-    os.chmod(proc_path(f.host_fd), u32(mode) & 0o7777)
+    _set_permissions(f.host_fd, u32(mode))
     return 0
 
 
@@ -1673,7 +1683,7 @@ def _mknod(cage, guest_path: str, mode: int) -> int:
         raise abi.error(errno.EINVAL)
     if _exists_apart(cage, guest_path):
         raise abi.error(errno.EEXIST)
-    perm = mode & 0o7777 & ~cage.umask
+    perm = abi.host_permissions(mode, False) & ~cage.umask
     pfd, name = cage.fs.open_parent(guest_path, write=True)
     try:
         if kind == _S_IFIFO:

@@ -710,8 +710,8 @@ class Tree:
 
     def save(self, target: str | os.PathLike[str] | BinaryIO) -> None:
         """Write the tree to a host directory (created if missing; what the tree holds
-        replaces what is there) or, for a name ending in .zip or an open binary file,
-        to a new zip archive."""
+        replaces what is there; no file there gets set-user-ID or set-group-ID bits) or,
+        for a name ending in .zip or an open binary file, to a new zip archive."""
         if not hasattr(target, "write"):
             target = os.fspath(target)
         with self.lock:
@@ -733,19 +733,19 @@ class Tree:
                 os.unlink(host)
             if isinstance(node, Dir):
                 os.makedirs(host, exist_ok=True)
-                os.chmod(host, node.mode & 0o7777 | 0o700)   # so its contents can be written
+                os.chmod(host, 0o700)   # so its contents can be written
             elif isinstance(node, Symlink):
                 os.symlink(node.target, host)
             elif isinstance(node, Fifo):
-                os.mkfifo(host, node.mode & 0o7777)
+                os.mkfifo(host, abi.host_permissions(node.mode, False))
             elif isinstance(node, File):
                 fd = os.open(host, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
                 with open(fd, "wb") as f:
                     f.write(node.data)
-                os.chmod(host, node.mode & 0o7777)
+                os.chmod(host, abi.host_permissions(node.mode, False))
         for path, node in self.walk():     # directories' own modes, once filled
             if isinstance(node, Dir):
-                os.chmod(os.path.join(target, path.lstrip("/")), node.mode & 0o7777)
+                os.chmod(os.path.join(target, path.lstrip("/")), abi.host_permissions(node.mode, True))
 
     def _save_zip(self, target: str | BinaryIO) -> None:
         """A named archive is written beside its name and renamed over it when whole: a

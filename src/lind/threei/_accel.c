@@ -3195,7 +3195,8 @@ static int fast_open(SlotObject *s, MemoryObject *m, int64_t dirfd, uint64_t add
                      (flags & G_O_NOFOLLOW ? O_NOFOLLOW : 0);
     long host;
     if (creating) {
-        unsigned perm = (unsigned)mode64 & 07777 & ~__atomic_load_n(&s->umask_bits, __ATOMIC_RELAXED);
+        /* Never set-user-ID or set-group-ID on a host file (abi.host_permissions). */
+        unsigned perm = (unsigned)mode64 & 01777 & ~__atomic_load_n(&s->umask_bits, __ATOMIC_RELAXED);
         host = open_under(mount->fd, rest, host_flags | O_CREAT | O_EXCL, perm);
         if (host >= 0 && fchmod((int)host, perm) < 0) {
             int err = errno;
@@ -3222,6 +3223,12 @@ static int fast_open(SlotObject *s, MemoryObject *m, int64_t dirfd, uint64_t add
     if (host >= 0 && fstat((int)host, &st) < 0) {
         err = errno;
         close((int)host);
+        host = -1;
+    }
+    if (host >= 0 && access != G_O_RDONLY && S_ISREG(st.st_mode) && (st.st_mode & (S_ISUID | S_ISGID)) &&
+        fchmod((int)host, st.st_mode & 01777) < 0) {
+        err = errno;                  /* a set-ID file opened for writing loses the bits, */
+        close((int)host);             /* as sys_files._open_existing */
         host = -1;
     }
     if (host < 0) {

@@ -84,20 +84,22 @@ int main(void)
 
 	/* modes */
 	umask(0);
-	close(open("all-bits", O_CREAT | O_WRONLY, 07777));
-	printf("open 07777, umask 0: %o\n", mode_of("all-bits"));
+	close(open("all-bits", O_CREAT | O_WRONLY, 01777));   /* set-ID bits: see README */
+	printf("open 01777, umask 0: %o\n", mode_of("all-bits"));
 	umask(022);
 	close(open("umasked", O_CREAT | O_WRONLY, 0777));
 	printf("open 0777, umask 022: %o\n", mode_of("umasked"));
 	say("mknod FIFO 0777", mknod("fifo", S_IFIFO | 0777, 0));
 	printf("  mode %o\n", mode_of("fifo"));
 	umask(0);
-	say("mknod regular 07777", mknod("node", S_IFREG | 07777, 0));
+	say("mknod regular 01777", mknod("node", S_IFREG | 01777, 0));
 	printf("  mode %o\n", mode_of("node"));
 	say("mkdir 01777", mkdir("sticky", 01777));
 	printf("  mode %o\n", mode_of("sticky"));
+	say("chmod a directory 03777", chmod("sticky", 03777));
+	printf("  mode %o\n", mode_of("sticky"));
 	int fd = open("umasked", O_RDONLY);
-	say("fchmod 07777", fchmod(fd, 07777));
+	say("fchmod 01777", fchmod(fd, 01777));
 	printf("  mode %o\n", mode_of("umasked"));
 	say("fchmod 0100644 (type bits ignored)", fchmod(fd, 0100644));
 	printf("  mode %o\n", mode_of("umasked"));
