@@ -196,6 +196,14 @@ def test_compile_program_raises_with_compiler_output(tmp_path: Path, src) -> Non
     assert "expected expression" in info.value.output
 
 
+def test_a_shared_library_is_refused_with_what_to_do(tmp_path: Path, src, capfd) -> None:
+    lib = src("lib.c", "int f(void) { return 1; }\n")
+    assert cc.main(["-shared", "-fPIC", str(lib), "-o", str(tmp_path / "libf.so")]) == 1
+    assert "-shared: a cage's program is one static module, there are no shared libraries " \
+        "(autoconf: ./configure --disable-shared)" in capfd.readouterr().err
+    assert not (tmp_path / "libf.so").exists()
+
+
 def test_link_error_names_the_symbol(tmp_path: Path, src, capfd) -> None:
     prog = src("p.c", "int missing_fn(void);\nint main(void) { return missing_fn(); }\n")
     status = cc.main([str(prog), "-o", str(tmp_path / "p.wasm")])

@@ -233,6 +233,10 @@ def _parse(argv: Sequence[str], cxx_driver: bool = False) -> _Command:
             cmd.nostartfiles = cmd.nodefaultlibs = True
         elif a in ("-static", "-rdynamic", "-no-pie", "-pie", "-s"):
             pass  # a cage is always one static module
+        elif a == "-shared":      # (libtool's link of a .so: the linker's error named main)
+            raise CompileError(f"{_prog(cxx_driver)}: -shared: a cage's program is one static "
+                               "module, there are no shared libraries (autoconf: "
+                               "./configure --disable-shared)")
         elif a == "-pthread":
             cmd.compile_opts.append("-D_REENTRANT")
         elif a in _COMPILE_ARG_OPTS:
