@@ -727,6 +727,33 @@ def test_file_size_in_a_cage_and_natively(builds, tmp_path):
     assert (rc, out) == (0, f"{128 + 25}\n1024\n"), err
 
 
+def test_stack_in_a_cage_and_natively(builds, tmp_path):
+    """stack = "32M": RLIMIT_STACK's soft limit the program starts with (a cage's stack
+    up to the region it was linked with; `lind inspect` says so); `--stack` may narrow
+    it, not widen it; a native program under `lind isolate` gets the kernel's own."""
+    program = tmp_path / "stack.wasm"
+    shutil.copy(builds.wasm("limits/stack", f"-Wl,-z,stack-size={32 << 20}"), program)
+    (tmp_path / "p.toml").write_text("version = 1\n[filesystem]\nroot = 'root'\n"
+                                     "[resources]\nstack = '32M'\n")
+    assert lind_command(tmp_path, "policy", "embed", program, tmp_path / "p.toml")[0] == 0
+    rc, out, err = lind_command(tmp_path, "inspect", program)
+    assert ("  stack: 32 MiB (RLIMIT_STACK; a cage's, at most the stack its program was "
+            "linked with)") in out.splitlines(), out
+    (tmp_path / "root").mkdir()
+    rc, out, err = lind_command(tmp_path, "run", program, "limits")
+    assert (rc, out, err) == (0, "soft 33554432 hard unlimited\n", "")
+    rc, out, err = lind_command(tmp_path, "run", program, "wide", "10000", "2")
+    assert (rc, out, err) == (0, "wide 10000\n", "")
+    rc, out, err = lind_command(tmp_path, "run", "--stack", "1M", program, "limits")
+    assert (rc, out) == (0, "soft 1048576 hard unlimited\n"), err
+    rc, out, err = lind_command(tmp_path, "run", "--stack", "64M", program, "limits")
+    assert rc != 0 and "stack 64 MiB (the policy says 32 MiB)" in err, err
+    (tmp_path / "n.toml").write_text("version = 1\n[resources]\nstack = '200K'\n")
+    rc, out, err = lind_env(tmp_path, _env(), sys.executable, "-m", "lind", "isolate", "--policy",
+                            tmp_path / "n.toml", "--", "sh", "-c", "ulimit -s")
+    assert (rc, out) == (0, "200\n"), err
+
+
 def test_native_cpu_time_and_what_a_native_program_cannot_get(tmp_path):
     (tmp_path / "cpu.toml").write_text("version = 1\n[resources]\ncpu_time = 1\n")
     rc, out, err = lind_env(tmp_path, _env(), sys.executable, "-m", "lind", "isolate",

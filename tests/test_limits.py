@@ -151,6 +151,47 @@ def test_recursion_as_deep_as_native_and_rlimit_stack_sizes_the_stack(builds, tm
     assert (late.returncode, late.stdout) == (0, b"deep 30000\n"), late.trap
 
 
+def test_a_larger_stack_is_the_person_s_to_give_and_the_program_s_to_link(builds, tmp_path):
+    """A wasm frame can take several times a native one (structs passed and returned by
+    value live on the stack: jq's printer, ~1.5 KiB a level against gcc's ~0.3), so a
+    program may need more than Linux's 8 MiB. Linked with a 32 MiB region, it gets it
+    once RLIMIT_STACK allows (`stack=`, `lind run --stack`, a policy's `stack`, as
+    `ulimit -s` natively); without it, it stops at 8 MiB with SIGSEGV, as natively."""
+    s = Scratch(tmp_path)
+    big = s.root / "big.wasm"
+    shutil.copy(builds.wasm("limits/stack", f"-Wl,-z,stack-size={32 << 20}"), big)
+    native = builds.native("limits/stack")
+    wide = ["wide", "10000", "2"]         # 20 MiB of stack in 10,000 frames
+
+    def native_run(stack: int) -> subprocess.CompletedProcess:
+        return subprocess.run([native, *wide], capture_output=True, timeout=60,
+                              preexec_fn=lambda: resource.setrlimit(
+                                  resource.RLIMIT_STACK,
+                                  (stack, resource.getrlimit(resource.RLIMIT_STACK)[1])))
+
+    small = s.run([big, *wide])
+    assert small.returncode == native_run(limits.STACK).returncode == -signal.SIGSEGV
+    assert small.trap.startswith("stack overflow at 0x") and "--stack" in small.trap, small.trap
+    given = s.run([big, *wide], stack=32 << 20)
+    ref = native_run(32 << 20)
+    assert (given.returncode, given.stdout) == (ref.returncode, ref.stdout) == (0, b"wide 10000\n")
+    assert s.run([big, "limits"], stack=32 << 20).stdout == b"soft 33554432 hard unlimited\n"
+    # More than the program was linked with gives what it was linked with.
+    default = s.root / "default.wasm"
+    shutil.copy(builds.wasm("limits/stack"), default)
+    assert s.run([default, *wide], stack=64 << 20).returncode == -signal.SIGSEGV
+    cli = subprocess.run([sys.executable, "-m", "lind", "run", "--root", s.root, "--stack", "32M",
+                          big, *wide], capture_output=True, timeout=120,
+                         env=dict(os.environ, LIND_NO_SERVER="1"))
+    assert (cli.returncode, cli.stdout) == (0, b"wide 10000\n"), cli.stderr
+    bad = subprocess.run([sys.executable, "-m", "lind", "run", "--stack", "lots", big],
+                         capture_output=True, text=True, timeout=120)
+    assert bad.returncode == 2 and "bad size 'lots'" in bad.stderr, bad.stderr
+    with pytest.raises(ValueError, match="stack=0"):
+        lind.Runtime().spawn(big, root=str(s.root), stack=0)
+    assert s.intact()
+
+
 def test_a_caller_with_a_small_stack_runs_deep_programs(builds, tmp_path):
     """lind.run from a thread with a small host stack: the program's own threads have
     theirs (and the instantiation is not run on the caller's)."""

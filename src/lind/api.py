@@ -232,7 +232,7 @@ def _program_args(args) -> list:
 
 
 def _prepare(args: list, grates, *, root, mounts, net, memory, timeout, user, hostname,
-             override: bool, pass_fds: Sequence[int] = ()) -> tuple:
+             stack, override: bool, pass_fds: Sequence[int] = ()) -> tuple:
     """The grate stack and the options the run starts with: what was asked, within the
     policy the program carries (PolicyViolation past it without `override`; with it,
     each widening is a PolicyOverridden warning). Files grates write for the person
@@ -241,8 +241,8 @@ def _prepare(args: list, grates, *, root, mounts, net, memory, timeout, user, ho
         if not isinstance(fd, int) or fd < 3:
             raise ValueError(f"pass_fds: {fd!r} is not a descriptor above stderr (2)")
         os.fstat(fd)            # EBADF here, as subprocess, not in the cage
-    stack = stack_grates([os.fspath(a) for a in args], grates, max([2, *pass_fds]) + 1)
-    program = stack.argv[0]
+    grate_stack = stack_grates([os.fspath(a) for a in args], grates, max([2, *pass_fds]) + 1)
+    program = grate_stack.argv[0]
     try:
         policy = embedded_policy(program)
     except (OSError, NotAModule):
@@ -250,20 +250,20 @@ def _prepare(args: list, grates, *, root, mounts, net, memory, timeout, user, ho
     mount_specs = [m if isinstance(m, MountSpec) else MountSpec.parse(m) for m in mounts]
     start = launch(policy, program, root=None if isinstance(root, Tree) else root,
                    mounts=mount_specs, net=net, memory=memory, timeout=timeout, user=user,
-                   hostname=hostname, override=override)
+                   hostname=hostname, stack=stack, override=override)
     for what in start.widened:
         warnings.warn(PolicyOverridden(f"{program}: overriding its policy: {what}"), stacklevel=3)
-    return stack, start
+    return grate_stack, start
 
 
-def _spawn(rt: Runtime, stack, start: Launch, env, cwd: str, fds: tuple[int | None, ...],
+def _spawn(rt: Runtime, grate_stack, start: Launch, env, cwd: str, fds: tuple[int | None, ...],
            net: str | Network, pass_fds: Sequence[int] = (),
            tree: Tree | None = None) -> tuple[Cage, contextlib.ExitStack]:
     """Start the first cage of a run; the ExitStack removes the private directories it
     got (its root without `root`, the policy's tmp) when closed. With a `tree` (the
     portable back end) the files are the tree's, filled from the root and mounts, and
     the microvisor's root is an empty private directory."""
-    program, *rest = stack.argv
+    program, *rest = grate_stack.argv
     identity = check_user(start.user)
     cleanup = contextlib.ExitStack()
     try:
@@ -282,16 +282,16 @@ def _spawn(rt: Runtime, stack, start: Launch, env, cwd: str, fds: tuple[int | No
             mounts = [*start.mounts, *(MountSpec(private("tmp"), path) for path in start.tmp)]
         passed = {fd: fd for fd in pass_fds}
         passed |= {fd: cleanup.enter_context(_host_output(path))
-                   for fd, path in stack.outputs.items()}
+                   for fd, path in grate_stack.outputs.items()}
         cage = rt.spawn(program, rest, root=root, mounts=mounts, env=env, cwd=cwd,
                         stdin=fds[0], stdout=fds[1], stderr=fds[2],
                         programs=named_programs(rest, cwd),
-                        grates=[*start.grates, *stack.root, *base],
-                        grates_at_exec={join(cwd, p): g for p, g in stack.at_exec.items()},
+                        grates=[*start.grates, *grate_stack.root, *base],
+                        grates_at_exec={join(cwd, p): g for p, g in grate_stack.at_exec.items()},
                         memory=start.memory, user=identity, hostname=start.hostname, net=net,
                         open_files=start.open_files, processes=start.processes,
                         cpu_time=start.cpu_time, file_size=start.file_size,
-                        pass_fds=passed)
+                        stack=start.stack, pass_fds=passed)
     except BaseException:
         cleanup.close()
         raise
@@ -345,7 +345,7 @@ class Popen:
                  hostname: str | None = None, net: str | Network | None = None,
                  publish: Sequence[tuple[int, int] | str] = (),
                  override_policy: bool = False, pass_fds: Sequence[int] = (),
-                 backend: str = "host") -> None:
+                 backend: str = "host", stack: int | None = None) -> None:
         if check_backend(backend) == "cooperative":
             raise ValueError("backend='cooperative' is lind.run's: its cages run on the "
                              "thread that calls it, until they end")
@@ -379,11 +379,11 @@ class Popen:
             in_fd = stream(stdin, "stdin", 0)
             out_fd = stream(stdout, "stdout", 1)
             err_fd = out_fd if stderr == STDOUT else stream(stderr, "stderr", 2)
-            stack, start = _prepare(self.args, grates, root=root, mounts=mounts, net=net,
+            grate_stack, start = _prepare(self.args, grates, root=root, mounts=mounts, net=net,
                                     memory=memory, timeout=None, user=user, hostname=hostname,
-                                    override=override_policy, pass_fds=pass_fds)
+                                    stack=stack, override=override_policy, pass_fds=pass_fds)
             self._network = _own_network(start.net, publish)
-            self._cage, self._cleanup = _spawn(self._runtime, stack, start, env, cwd,
+            self._cage, self._cleanup = _spawn(self._runtime, grate_stack, start, env, cwd,
                                                (in_fd, out_fd, err_fd), self._network or start.net,
                                                pass_fds, tree)
         except BaseException:
@@ -708,7 +708,7 @@ def run(args: Sequence[str | os.PathLike[str]] | str | os.PathLike[str], *,
         publish: Sequence[tuple[int, int] | str] = (),
         forward_signals: bool = False, override_policy: bool = False,
         pass_fds: Sequence[int] = (), backend: str = "host",
-        save: str | os.PathLike[str] | None = None) -> CompletedCage:
+        save: str | os.PathLike[str] | None = None, stack: int | None = None) -> CompletedCage:
     """Run a program in a cage and wait for it, like `subprocess.run`.
 
     `args[0]` is the host path of the .wasm program (`args` may be that path alone).
@@ -720,7 +720,9 @@ def run(args: Sequence[str | os.PathLike[str]] | str | os.PathLike[str], *,
     `grates` (Grate objects, or "NAME[:ARGS]" of grates shipped with Lind) stand
     between the program and the microvisor; the first sees the program's calls first.
     `memory` bounds the linear memories of the program and all its children together
-    (bytes): growth past it fails with ENOMEM.
+    (bytes): growth past it fails with ENOMEM. `stack` is RLIMIT_STACK's soft limit
+    (bytes; Linux's 8 MiB without it): the program's stack, at most the region `lind cc`
+    linked it with (`-Wl,-z,stack-size=N`).
     `user` is the (uid, gid) or "UID[:GID]" the cage runs as, `hostname` its node name.
     `net` is the network the program and its children see: "private" (a loopback of
     their own), "host" (the host's, as an unprivileged process), "none", or a Network
@@ -751,7 +753,7 @@ def run(args: Sequence[str | os.PathLike[str]] | str | os.PathLike[str], *,
     if backend == "cooperative":
         asked = [name for name, given in (
             ("runtime", runtime), ("user", user), ("hostname", hostname), ("net", net),
-            ("publish", publish), ("pass_fds", pass_fds),
+            ("publish", publish), ("pass_fds", pass_fds), ("stack", stack),
             ("override_policy", override_policy)) if given]
         asked += [f"grate {g}" for g in grates if g not in COOPERATIVE_GRATES]
         if asked:
@@ -815,13 +817,13 @@ def run(args: Sequence[str | os.PathLike[str]] | str | os.PathLike[str], *,
     own_network = None
     try:
         rt = runtime or default_runtime()
-        stack, start = _prepare(args, grates, root=root, mounts=mounts, net=net, memory=memory,
-                                timeout=timeout, user=user, hostname=hostname,
+        grate_stack, start = _prepare(args, grates, root=root, mounts=mounts, net=net, memory=memory,
+                                timeout=timeout, user=user, hostname=hostname, stack=stack,
                                 override=override_policy, pass_fds=pass_fds)
         timeout = start.timeout
         own_network = _own_network(start.net, publish)
         with _forwarding_signals(rt) if forward_signals else contextlib.nullcontext() as fwd:
-            cage, cleanup = _spawn(rt, stack, start, env, cwd, (in_fd, out_fd, err_fd),
+            cage, cleanup = _spawn(rt, grate_stack, start, env, cwd, (in_fd, out_fd, err_fd),
                                    own_network or start.net, pass_fds, tree)
             if fwd is not None:
                 fwd.start(cage)

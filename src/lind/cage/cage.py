@@ -308,7 +308,8 @@ class Cage:
                  budget: limits.MemoryBudget | None = None,
                  network: Network | None = None, processes: limits.Counted | None = None,
                  rlimit_cpu: tuple[int, int] = (limits.RLIM_INFINITY, limits.RLIM_INFINITY),
-                 rlimit_fsize: tuple[int, int] = (limits.RLIM_INFINITY, limits.RLIM_INFINITY)) -> None:
+                 rlimit_fsize: tuple[int, int] = (limits.RLIM_INFINITY, limits.RLIM_INFINITY),
+                 rlimit_stack: tuple[int, int] = (limits.STACK, limits.RLIM_INFINITY)) -> None:
         self.runtime = runtime
         self.id = cage_id
         self.ppid = parent.id if parent else 0
@@ -322,7 +323,7 @@ class Cage:
         self._cwd = cwd
         self._umask = parent.umask if parent else 0o022
         # RLIMIT_STACK (soft, hard); the soft limit sizes a program's stack when it starts
-        self.rlimit_stack = parent.rlimit_stack if parent else (limits.STACK, limits.RLIM_INFINITY)
+        self.rlimit_stack = parent.rlimit_stack if parent else rlimit_stack
         # (where the program's stack starts, the top of the region it was linked with)
         self.stack_top: tuple[int, int] | None = None
         # Its process tree's memory budget (a root cage's is given, a child shares its
@@ -1699,7 +1700,8 @@ def trap_reason(message: str, stack_pointer: int | None = None) -> str | None:
     fault = _FAULT_ADDRESS.search(message)
     if fault and int(fault.group(1), 16) < NULL_PAGE_SIZE:   # only a guarded page 0 faults
         if stack_pointer is not None and stack_pointer < NULL_PAGE_SIZE:
-            return f"stack overflow at {fault.group(1)}, past the stack's size"
+            return (f"stack overflow at {fault.group(1)}, past the stack's size (RLIMIT_STACK; "
+                    "more: link with -Wl,-z,stack-size=N and run with --stack N)")
         return f"null pointer dereference at {fault.group(1)}"
     lines = [ln.strip() for ln in message.strip().splitlines() if ln.strip()]
     for ln in lines:

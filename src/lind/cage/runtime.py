@@ -81,7 +81,7 @@ class Runtime:
               hostname: str = DEFAULT_HOSTNAME, net: str | Network = PRIVATE,
               open_files: int | None = None, processes: int | None = None,
               cpu_time: int | None = None, file_size: int | None = None,
-              pass_fds: Mapping[int, int] | None = None) -> Cage:
+              stack: int | None = None, pass_fds: Mapping[int, int] | None = None) -> Cage:
         """Start `program` in a new cage; stdin/stdout/stderr are host fds to copy in
         (None: the cage starts with that fd closed), and so are the values of
         `pass_fds`, at its keys (cage fd -> host fd, each with the host fd's access mode).
@@ -102,9 +102,13 @@ class Runtime:
         Linux's default hard limit, 4096); `processes` bounds the processes of the tree
         at once (EAGAIN past it); `cpu_time` sets RLIMIT_CPU to (cpu_time, cpu_time + 1)
         seconds: SIGXCPU, then SIGKILL a second later; `file_size` sets RLIMIT_FSIZE
-        (bytes, soft and hard): a write past it is cut short, or EFBIG and SIGXFSZ.
+        (bytes, soft and hard): a write past it is cut short, or EFBIG and SIGXFSZ;
+        `stack` sets RLIMIT_STACK's soft limit (bytes; Linux's 8 MiB without it), which
+        sizes the program's stack up to the region `lind cc` linked it with.
         """
         uid, gid = check_user(user)
+        if stack is not None and stack <= 0:
+            raise ValueError(f"stack={stack}: not a positive number of bytes")
         net = net if isinstance(net, Network) else Network(net)
         if not hostname or len(hostname.encode()) > 64:
             raise ValueError(f"bad hostname {hostname!r}: 1 to 64 bytes")
@@ -141,7 +145,9 @@ class Runtime:
                         rlimit_cpu=(cpu_time, cpu_time + 1) if cpu_time is not None
                         else (limits.RLIM_INFINITY, limits.RLIM_INFINITY),
                         rlimit_fsize=(file_size, file_size) if file_size is not None
-                        else (limits.RLIM_INFINITY, limits.RLIM_INFINITY))
+                        else (limits.RLIM_INFINITY, limits.RLIM_INFINITY),
+                        rlimit_stack=(stack if stack is not None else limits.STACK,
+                                      limits.RLIM_INFINITY))
             if tasks is not None:
                 tasks.take()
                 cage.counted = True

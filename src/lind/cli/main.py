@@ -24,7 +24,7 @@ USAGE = """usage: lind cc [cc options] SRC... -o OUT.wasm
                 [--user UID[:GID]] [--hostname NAME] [--net private|host|none]
                 [--publish HOSTPORT:CAGEPORT]... [--grate NAME[:ARGS]]...
                 [--grate clamp:COND %{ --grate NAME[:ARGS]... %}]...
-                [--memory SIZE] [--timeout SECONDS] [--isolate[=best-effort]]
+                [--memory SIZE] [--stack SIZE] [--timeout SECONDS] [--isolate[=best-effort]]
                 [--override-policy] [--] PROGRAM [ARGS...]
        lind run GRATE.wasm [GRATE ARGS...] ... PROGRAM.wasm [ARGS...]
        lind isolate [--policy POLICY.toml] [--net host] [--isolate=best-effort] -- COMMAND [ARGS...]
@@ -158,6 +158,10 @@ def run_parser() -> argparse.ArgumentParser:
     parser.add_argument("--memory", metavar="SIZE",
                         help="memory limit of the program and all its children together, "
                         "e.g. 512M (K, M, G suffixes); growth past it fails with ENOMEM")
+    parser.add_argument("--stack", metavar="SIZE",
+                        help="RLIMIT_STACK's soft limit, e.g. 32M (as ulimit -s; Linux's 8M "
+                        "without it): the program's stack, at most the region it was linked "
+                        "with (lind cc -Wl,-z,stack-size=N)")
     parser.add_argument("--timeout", type=float, metavar="SECONDS",
                         help="kill the program and its children after SECONDS; exit status 124, "
                         "as timeout(1)")
@@ -202,6 +206,10 @@ def _run(argv: list[str]) -> int:
         env[key] = value
     try:
         memory = parse_size(opts.memory) if opts.memory is not None else None
+        stack = parse_size(opts.stack) if opts.stack is not None else None
+        if opts.backend == "cooperative" and stack is not None:
+            raise ValueError("--stack: not with --backend cooperative (its stacks are the "
+                             "browser runtime's)")
         mounts = [MountSpec.parse(m) for m in opts.mount]
         in_memory = opts.backend in ("portable", "cooperative")
         if opts.root is not None and not os.path.isdir(opts.root):
@@ -236,12 +244,13 @@ def _run(argv: list[str]) -> int:
     if refused is not None:
         print(f"lind: {refused} (--isolate=best-effort goes on without it)", file=sys.stderr)
         return 125
-    return _run_program(opts, mounts=mounts, env=env, memory=memory, publish=publish,
-                        closed_stdio=closed_stdio)
+    return _run_program(opts, mounts=mounts, env=env, memory=memory, stack=stack,
+                        publish=publish, closed_stdio=closed_stdio)
 
 
 def _run_program(opts: argparse.Namespace, *, mounts: list, env: dict[str, str],
-                 memory: int | None, publish: list, closed_stdio: list[int]) -> int:
+                 memory: int | None, stack: int | None, publish: list,
+                 closed_stdio: list[int]) -> int:
     import lind
     from lind.cage.loader import ProgramError
 
@@ -257,7 +266,7 @@ def _run_program(opts: argparse.Namespace, *, mounts: list, env: dict[str, str],
                               hostname=opts.hostname, forward_signals=True,
                               timeout=opts.timeout, net=opts.net, publish=publish,
                               override_policy=opts.override_policy, backend=opts.backend,
-                              save=opts.save)
+                              save=opts.save, stack=stack)
     except subprocess.TimeoutExpired as exc:
         print(f"lind: {opts.program}: timed out after {exc.timeout:g} s", file=sys.stderr)
         return 124

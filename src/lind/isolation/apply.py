@@ -49,6 +49,7 @@ class Launch:
     open_files: int | None = None
     cpu_time: int | None = None
     file_size: int | None = None
+    stack: int | None = None
     processes: int | None = None
     widened: list[str] = field(default_factory=list)    # what the override let past the policy
 
@@ -67,7 +68,7 @@ def launch(policy: Policy | None, module: str | os.PathLike[str], *, root=None,
            mounts: Sequence[MountSpec] = (), net: str | Network | None = None,
            memory: int | None = None, timeout: float | None = None,
            user: tuple[int, int] | str | None = None, hostname: str | None = None,
-           override: bool = False) -> Launch:
+           stack: int | None = None, override: bool = False) -> Launch:
     """Merge what was asked (None: not asked) with the policy of `module` (None: it
     carries none, and the asks are taken as they are). PolicyViolation lists what a
     request would widen, unless `override`."""
@@ -76,7 +77,7 @@ def launch(policy: Policy | None, module: str | os.PathLike[str], *, root=None,
     if policy is None:
         return Launch(root=None if root is None else os.fspath(root), mounts=list(mounts),
                       net=net if net is not None else PRIVATE, memory=memory, timeout=timeout,
-                      **identity)
+                      stack=stack, **identity)
 
     here = Path(module).resolve().parent
 
@@ -112,6 +113,8 @@ def launch(policy: Policy | None, module: str | os.PathLike[str], *, root=None,
                        "gives it; a Python caller's own process is never isolated)")
     if memory is not None and policy.memory is not None and memory > policy.memory:
         widened.append(f"memory {size_words(memory)} (the policy says {size_words(policy.memory)})")
+    if stack is not None and policy.stack is not None and stack > policy.stack:
+        widened.append(f"stack {size_words(stack)} (the policy says {size_words(policy.stack)})")
     if widened and not override:
         raise PolicyViolation(f"{os.fspath(module)}: its policy does not allow "
                               f"{'; '.join(widened)}; --override-policy runs it anyway")
@@ -136,4 +139,5 @@ def launch(policy: Policy | None, module: str | os.PathLike[str], *, root=None,
         memory=memory if memory is not None else policy.memory,
         timeout=min((t for t in (timeout, policy.wall_time) if t is not None), default=None),
         grates=grates, open_files=policy.open_files, cpu_time=policy.cpu_time,
-        file_size=policy.file_size, processes=policy.processes, widened=widened, **identity)
+        file_size=policy.file_size, stack=stack if stack is not None else policy.stack,
+        processes=policy.processes, widened=widened, **identity)

@@ -450,6 +450,10 @@ def _limits(policy) -> list[str]:
     if policy.file_size is not None:
         resource.setrlimit(resource.RLIMIT_FSIZE, (policy.file_size, policy.file_size))
         said.append(f"file size: RLIMIT_FSIZE {policy.file_size}")
+    if policy.stack is not None:
+        resource.setrlimit(resource.RLIMIT_STACK,
+                           (policy.stack, resource.getrlimit(resource.RLIMIT_STACK)[1]))
+        said.append(f"stack: RLIMIT_STACK {policy.stack}")
     return said
 
 

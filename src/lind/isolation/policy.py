@@ -29,6 +29,7 @@ call or contradicts itself is refused with the file, the line and the reason.
     processes = 16                    # at once, itself included (fork: EAGAIN)
     open_files = 64                   # RLIMIT_NOFILE
     file_size = "100M"                # RLIMIT_FSIZE: the largest file it may write
+    stack = "32M"                     # RLIMIT_STACK (soft): up to the stack it was linked with
 
     [identity]
     uid = 1000
@@ -60,7 +61,8 @@ _TABLES: dict[str, set[str]] = {
     "filesystem": {"root", "mounts", "tmp"},
     "network": {"mode", "allow"},
     "syscalls": {"default", "allow", "deny"},
-    "resources": {"memory", "wall_time", "cpu_time", "processes", "open_files", "file_size"},
+    "resources": {"memory", "wall_time", "cpu_time", "processes", "open_files", "file_size",
+                  "stack"},
     "identity": {"uid", "gid", "hostname"},
     "host": {"isolate", "namespaces", "seccomp"},
 }
@@ -125,6 +127,7 @@ class Policy:
     processes: int | None = None
     open_files: int | None = None
     file_size: int | None = None
+    stack: int | None = None
     uid: int | None = None
     gid: int | None = None
     hostname: str | None = None
@@ -160,7 +163,8 @@ class Policy:
                                    for r in self.syscall_rules]},
             "resources": {"memory": self.memory, "wall_time": self.wall_time,
                           "cpu_time": self.cpu_time, "processes": self.processes,
-                          "open_files": self.open_files, "file_size": self.file_size},
+                          "open_files": self.open_files, "file_size": self.file_size,
+                          "stack": self.stack},
             "identity": {"uid": self.uid, "gid": self.gid, "hostname": self.hostname},
             "host": {"isolate": self.isolate, "namespaces": list(self.host_namespaces),
                      "seccomp": self.host_seccomp},
@@ -205,6 +209,9 @@ class Policy:
         if self.file_size is not None:
             lines.append(f"files it writes: at most {size_words(self.file_size)} each "
                          "(EFBIG and SIGXFSZ past it)")
+        if self.stack is not None:
+            lines.append(f"stack: {size_words(self.stack)} (RLIMIT_STACK; a cage's, at most "
+                         "the stack its program was linked with)")
         who = [f"uid {self.uid}" if self.uid is not None else "",
                f"gid {self.gid}" if self.gid is not None else "",
                f"hostname {self.hostname}" if self.hostname is not None else ""]
@@ -300,6 +307,7 @@ def parse_policy(text: str, source: str = "<policy>") -> Policy:
         processes=_count(lines, "resources", "processes", res.get("processes"), 1, 1 << 16),
         open_files=_count(lines, "resources", "open_files", res.get("open_files"), 1, 4096),
         file_size=_size(lines, "resources", "file_size", res.get("file_size")),
+        stack=_size(lines, "resources", "stack", res.get("stack")),
         uid=_count(lines, "identity", "uid", ident.get("uid"), 0, 2**32 - 2),
         gid=_count(lines, "identity", "gid", ident.get("gid"), 0, 2**32 - 2),
         hostname=_hostname(lines, ident.get("hostname")),

@@ -6,6 +6,7 @@
  *   stack calls N         recursion N deep, each frame only in registers and spills
  *   stack fork N          the same as deep, in a child
  *   stack limit KIB N     lower RLIMIT_STACK to KIB KiB, then exec "stack deep N"
+ *   stack wide N KIB      recursion N deep, each frame KIB KiB in memory (few frames, much stack)
  */
 #include <errno.h>
 #include <stdio.h>
@@ -23,6 +24,17 @@ static int __attribute__((noinline)) deep(int n)
         return 0;
     int below = deep(n - 1);
     return below + 1 + (frame[n & 63] - (char)n);
+}
+
+static int __attribute__((noinline)) wide(int n, size_t bytes)
+{
+    volatile char frame[bytes];
+    frame[0] = (char)n;
+    frame[bytes - 1] = (char)n;
+    if (n == 0)
+        return 0;
+    int below = wide(n - 1, bytes);
+    return below + 1 + (frame[0] - (char)n) + (frame[bytes - 1] - (char)n);
 }
 
 static int __attribute__((noinline)) calls(int n, int *odd)
@@ -80,6 +92,10 @@ int main(int argc, char **argv)
                WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
         return 0;
     }
+    if (argc == 4 && !strcmp(argv[1], "wide")) {
+        printf("wide %d\n", wide(atoi(argv[2]), (size_t)atoi(argv[3]) << 10));
+        return 0;
+    }
     if (argc == 4 && !strcmp(argv[1], "limit")) {
         struct rlimit r;
         getrlimit(RLIMIT_STACK, &r);
@@ -94,6 +110,6 @@ int main(int argc, char **argv)
         printf("execv %s\n", strerror(errno));
         return 1;
     }
-    fprintf(stderr, "usage: stack limits | deep N | calls N | fork N | limit KIB N\n");
+    fprintf(stderr, "usage: stack limits | deep N | calls N | fork N | limit KIB N | wide N KIB\n");
     return 2;
 }
