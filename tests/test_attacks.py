@@ -450,6 +450,53 @@ def test_a_program_a_cage_replaced_by_a_link_leads_inside_its_root(builds, tmp_p
     untouched(canary)
 
 
+# lind.run without a root twice in one process (a private home of the test's own):
+# argv[1] is JSON with dir, attacker, tenant (argv lists). Prints the two return codes
+# and what the private home holds between them, as JSON.
+PRIVATE_ROOTS = r"""
+import json, os, sys
+import lind
+
+spec = json.loads(sys.argv[1])
+
+def run(argv, tag):
+    base = os.path.join(spec["dir"], tag)
+    with open(base + ".in", "wb+") as i, open(base + ".out", "wb") as o, \
+            open(base + ".err", "wb") as e:
+        return lind.run(argv, stdin=i, stdout=o, stderr=e, timeout=120).returncode
+
+home = os.path.join(os.environ["TMPDIR"], f"lind-private-{os.geteuid()}")
+status = {"attacker": run(spec["attacker"], "attacker"), "left": sorted(os.listdir(home)),
+          "tenant": run(spec["tenant"], "tenant")}
+print(json.dumps(status), flush=True)
+"""
+
+
+def test_a_deep_tree_a_cage_leaves_is_removed_and_stops_no_later_run(builds, tmp_path,
+                                                                      canary):
+    """A cage nested directories 1,500 deep in the private root lind.run gave it. At the
+    run's end shutil.rmtree recursed into them until RecursionError: lind.run raised it
+    to its caller, the tree stayed on the host, and every later run of this user (whose
+    start sweeps what ended runs left) failed the same way. The tree is removed without
+    recursion now, following none of the links the cage left at its bottom (to the
+    canary and to its directory); the next run (a tenant) starts and ends as it should."""
+    work = tmp_path / "work"
+    work.mkdir()
+    (tmp_path / "tmp").mkdir()
+    spec = {"dir": str(work),
+            "attacker": [str(builds.wasm(attack("deep_tree"))), "1500", str(canary)],
+            "tenant": [str(builds.wasm(attack("tenant"))), "300"]}
+    rc, out, err = run_host(tmp_path, "deep", [sys.executable, "-c", PRIVATE_ROOTS,
+                                               json.dumps(spec)],
+                            env=dict(os.environ, TMPDIR=str(tmp_path / "tmp")), timeout=300)
+    assert rc == 0, err[-2000:]
+    status = json.loads(out.splitlines()[-1])
+    assert status == {"attacker": 0, "left": [], "tenant": 0}, (status, err[-2000:])
+    assert (work / "attacker.out").read_text() == "made 1500\n"
+    assert (work / "tenant.out").read_text().startswith("intact")
+    untouched(canary)
+
+
 @pytest.mark.parametrize("trampoline", ["c", "ctypes"])
 def test_a_cage_plants_no_set_id_program_on_the_host(builds, tmp_path, canary, monkeypatch,
                                                      trampoline):
