@@ -12,7 +12,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from test_attacks import TWO_TREES, Scratch, attack, make_root, python, untouched
+from test_attacks import TWO_TREES, Scratch, attack, lind_cli, make_root, python, untouched
 from test_programs import COMPARED, run_native
 
 import lind
@@ -328,6 +328,24 @@ def test_a_saved_tree_holds_no_set_id_program(builds, tmp_path, canary):
     assert stat.S_IMODE((saved / "open").stat().st_mode) == 0o755
     assert (saved / "open").read_bytes().startswith(b"\x7fELF")
     assert list(root.iterdir()) == []
+    untouched(canary)
+
+
+def test_a_tree_nested_past_path_max_is_not_saved(builds, tmp_path, canary):
+    """A cage on the portable back end nested directories 5,000 deep (a tree has no
+    PATH_MAX): saved to a zip, every name went into the archive and its index in the
+    host's memory, n names n long (~100 MB here, gigabytes deeper). Such a name is
+    ENAMETOOLONG now, as a save to a directory finds it: the run says so and fails,
+    and the zip that was there stays as it was."""
+    saved = tmp_path / "saved.zip"
+    saved.write_bytes(b"the last save")
+    rc, out, err = lind_cli(tmp_path, "deep", "--backend", "portable", "--save", saved,
+                            builds.wasm(attack("deep_tree")), "5000", canary,
+                            env=dict(os.environ, LIND_NO_SERVER="1"), timeout=300)
+    assert rc == 125 and out == "made 5000\n", (rc, out, err)
+    assert "File name too long" in err and "PATH_MAX" in err, err
+    assert saved.read_bytes() == b"the last save"
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".lind-save-")] == []
     untouched(canary)
 
 

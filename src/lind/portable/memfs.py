@@ -772,6 +772,11 @@ class Tree:
                 if isinstance(node, Socket):
                     continue
                 name = path.lstrip("/") + ("/" if isinstance(node, Dir) else "")
+                if len(name.encode("utf-8", "surrogateescape")) > abi.PATH_MAX:
+                    # as a save to a directory: the archive keeps every name, and a tree
+                    # nested n deep has n names n long (gigabytes, where a host has none)
+                    raise OSError(errno.ENAMETOOLONG, f"File name too long: {path[:64]}... "
+                                  f"is past PATH_MAX ({abi.PATH_MAX} bytes)")
                 info = zipfile.ZipInfo(name, _zip_time(node.mtime_ns))
                 info.create_system = _ZIP_UNIX
                 info.external_attr = (node.mode & 0xFFFF) << 16
