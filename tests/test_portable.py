@@ -8,11 +8,12 @@ import errno
 import json
 import os
 import stat
+import subprocess
 import zipfile
 from pathlib import Path
 
 import pytest
-from test_attacks import TWO_TREES, Scratch, attack, lind_cli, make_root, python, untouched
+from test_attacks import TWO_TREES, Scratch, attack, lind_cli, make_root, python, run_cage, untouched
 from test_programs import COMPARED, run_native
 
 import lind
@@ -347,6 +348,29 @@ def test_a_tree_nested_past_path_max_is_not_saved(builds, tmp_path, canary):
     assert saved.read_bytes() == b"the last save"
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".lind-save-")] == []
     untouched(canary)
+
+
+def test_a_root_a_cage_nested_deep_loads_into_a_tree(builds, tmp_path, canary):
+    """A cage on the host back end nested its root 1,500 deep; a later run of the same
+    root on the portable back end read it into its tree recursively and failed with
+    RecursionError ("internal error"). It loads now, each entry opened in its own
+    directory, links copied as links (the one to the canary is not followed)."""
+    root = make_root(tmp_path)
+    program = builds.wasm(attack("deep_tree"))
+    rc, out, _ = run_cage(tmp_path, "host", [program, "1500", canary], root=root)
+    assert (rc, out) == (0, "made 1500\n")
+    rc, out, err = run_cage(tmp_path, "filled", [program, "1", canary], root=root,
+                            backend="portable")
+    assert (rc, out) == (1, f"stopped at 0 {errno.EEXIST}\n"), err
+    tree = Tree().load(root)
+    rc, out, err = run_cage(tmp_path, "tree", [program, "1", canary], root=tree,
+                            backend="portable")
+    assert (rc, out) == (1, f"stopped at 0 {errno.EEXIST}\n"), err
+    bottom = "/d" * 1500
+    assert tree.find(bottom + "/to_canary", follow=False).node.target == str(canary)
+    assert isinstance(tree.find("/d" * 1499 + "/file").node, File)
+    untouched(canary)
+    subprocess.run(["rm", "-rf", root], check=True)   # (pytest's own removal recurses)
 
 
 def test_creating_through_dangling_links_stays_in_the_tree(builds, tmp_path, canary):

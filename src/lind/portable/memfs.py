@@ -650,34 +650,49 @@ class Tree:
                 SELF if st.st_gid == egid else abi.OVERFLOW_ID)
 
     def _load_directory(self, host_dir: str, into: Dir) -> None:
-        with os.scandir(host_dir) as it:
-            for entry in it:
-                st = entry.stat(follow_symlinks=False)
+        """Copy host directory `host_dir` into `into`, each entry opened in its directory
+        without following a link, and without recursion: a cage of an earlier run on the
+        host back end may have nested the directory ~2,000 deep."""
+        top = os.open(host_dir, _DIRECTORY_FLAGS)
+        # the directories being read, outermost first: (fd, node, entries left to copy)
+        levels: list[tuple[int, Dir, list[tuple[str, os.stat_result]]]] = [(top, into, [])]
+        try:
+            levels[0] = (top, into, _entries(top))
+            while levels:
+                fd, here, entries = levels[-1]
+                if not entries:
+                    os.close(fd)
+                    levels.pop()
+                    continue
+                name, st = entries.pop()
                 perm, owner = st.st_mode & 0o7777, self._owner(st)
-                old = into.entries.get(entry.name)
+                old = here.entries.get(name)
                 if stat.S_ISDIR(st.st_mode):
                     child = old if isinstance(old, Dir) else None
                     if child is None:
                         if old is not None:
-                            self.remove(into, entry.name)
-                        child = self.new(into, entry.name, Dir, perm, owner)
-                    self._load_directory(entry.path, child)
+                            self.remove(here, name)
+                        child = self.new(here, name, Dir, perm, owner)
+                    child_fd = os.open(name, _DIRECTORY_FLAGS, dir_fd=fd)
+                    levels.append((child_fd, child, _entries(child_fd)))
                     continue
                 if stat.S_ISREG(st.st_mode):
-                    with open(entry.path, "rb") as f:
-                        node: Node = File(self._new_ino(), stat.S_IFREG | perm, *owner,
-                                          data=bytearray(f.read()))
+                    node: Node = File(self._new_ino(), stat.S_IFREG | perm, *owner,
+                                      data=_read_regular(fd, name))
                 elif stat.S_ISLNK(st.st_mode):
                     node = Symlink(self._new_ino(), stat.S_IFLNK | 0o777, *owner,
-                                   target=os.readlink(entry.path))
+                                   target=os.readlink(name, dir_fd=fd))
                 elif stat.S_ISFIFO(st.st_mode):
                     node = Fifo(self._new_ino(), stat.S_IFIFO | perm, *owner)
                 else:
                     continue
                 if old is not None:
-                    self.remove(into, entry.name)
+                    self.remove(here, name)
                 node.mtime_ns = st.st_mtime_ns
-                self.add(into, entry.name, node)
+                self.add(here, name, node)
+        finally:
+            for fd, _, _ in levels:
+                os.close(fd)
 
     def _load_zip(self, source: str | BinaryIO, into: Dir) -> None:
         with zipfile.ZipFile(source) as archive:
@@ -789,6 +804,25 @@ class Tree:
                 elif isinstance(node, File):
                     info.compress_type = zipfile.ZIP_DEFLATED
                     archive.writestr(info, bytes(node.data))
+
+
+_DIRECTORY_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
+
+
+def _entries(fd: int) -> list[tuple[str, os.stat_result]]:
+    """The names in directory `fd`, with what each is (links not followed)."""
+    with os.scandir(fd) as it:
+        return [(e.name, e.stat(follow_symlinks=False)) for e in it]
+
+
+def _read_regular(dir_fd: int, name: str) -> bytearray:
+    """The bytes of regular file `name` in `dir_fd`, opened without following a link (one
+    swapped in since it was listed is ELOOP, anything but a regular file EINVAL)."""
+    fd = os.open(name, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC, dir_fd=dir_fd)
+    with open(fd, "rb") as f:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise OSError(errno.EINVAL, f"{name}: no longer a regular file")
+        return bytearray(f.read())
 
 
 def _zip_time(ns: int) -> tuple[int, int, int, int, int, int]:
