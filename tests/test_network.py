@@ -67,6 +67,21 @@ def test_no_network_refuses_internet_sockets_only(builds, net, expected):
                  net=net) == expected
 
 
+def test_the_private_network_outlives_the_thread_that_made_it(builds, monkeypatch):
+    """A child made the tree's first socket, so the network's helper was started from its
+    host thread; that thread ended (parked, then let go) and with it the helper (its
+    PR_SET_PDEATHSIG follows the thread that started it, not the process): every later
+    socket of the tree failed with EPIPE (libuv's test suite lost its network halfway).
+    The helper watches the Lind process now."""
+    from lind.engine import stacks
+    monkeypatch.setattr(stacks, "PARK_SECONDS", 0.05)   # parked host threads end soon
+    result = lind.run([builds.wasm("net/first_socket_child"), "500"], capture_output=True,
+                      timeout=60)
+    assert (result.returncode, result.stdout.decode()) == (0, (
+        "child socket ok\nudp socket ok\nbind ok\nsend to itself ok\nreceive ok\n"
+        "got hi\n")), result.stderr
+
+
 def test_cages_get_what_an_unprivileged_process_gets(builds):
     """Lind may run as root: its cages still make no raw or ping sockets, and on the
     host's network bind no port below the unprivileged start (on their own loopback,

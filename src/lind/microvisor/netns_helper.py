@@ -10,21 +10,22 @@ stock, so most socket() calls need no round trip here). A socket stays in the na
 it was made in, so Lind itself does everything else with it.
 
 Its first message is the errno of setting the namespace up (0: ready). It ends when
-Lind closes its end, and with Lind (PR_SET_PDEATHSIG).
+Lind closes its end, and with the Lind process, which it watches through a pidfd: not
+PR_SET_PDEATHSIG, which fires when the *thread* that started it ends (a cage's host
+thread, which parks and ends while the tree goes on using its network).
 """
 
 import contextlib
 import ctypes
 import fcntl
 import os
-import signal
+import select
 import socket
 import struct
 import sys
 
 CLONE_NEWUSER, CLONE_NEWNET = 0x10000000, 0x40000000
 CAP_SYS_ADMIN = 21
-PR_SET_PDEATHSIG = 1
 SIOCGIFFLAGS, SIOCSIFFLAGS, IFF_UP = 0x8913, 0x8914, 0x1
 REQUEST, ANSWER = struct.Struct("<iiii"), struct.Struct("<i")
 MAX_BATCH = 16
@@ -68,8 +69,15 @@ def enter_namespace() -> None:
         fcntl.ioctl(s, SIOCSIFFLAGS, struct.pack("16sh14x", b"lo", flags | IFF_UP))
 
 
-def serve(channel: socket.socket) -> None:
+def serve(channel: socket.socket, lind: int | None) -> None:
+    """Answer requests until Lind closes its end, or the process `lind` (a pidfd) ends."""
+    poll = select.poll()
+    poll.register(channel, select.POLLIN)
+    if lind is not None:
+        poll.register(lind, select.POLLIN)
     while True:
+        if any(fd == lind for fd, _ in poll.poll()):
+            return
         request = channel.recv(REQUEST.size)
         if len(request) != REQUEST.size:
             return
@@ -94,9 +102,12 @@ def serve(channel: socket.socket) -> None:
 
 
 def main() -> None:
-    libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
     channel = socket.socket(fileno=int(sys.argv[1]))
-    if os.getppid() != int(sys.argv[2]):    # Lind ended before the death signal was set
+    try:
+        lind: int | None = os.pidfd_open(int(sys.argv[2]))
+    except OSError:     # Lind ended already (ESRCH); or no pidfds: its end's EOF alone
+        lind = None
+    if os.getppid() != int(sys.argv[2]):    # Lind ended (the pidfd may name another)
         return
     try:
         enter_namespace()
@@ -104,7 +115,7 @@ def main() -> None:
         channel.send(ANSWER.pack(exc.errno or 1))
         return
     channel.send(ANSWER.pack(0))
-    serve(channel)
+    serve(channel, lind)
 
 
 if __name__ == "__main__":
