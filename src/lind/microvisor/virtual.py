@@ -7,8 +7,8 @@
   planted there are never opened.
 - /proc/self -> /proc/<pid>, and /proc/<pid> of the cage itself: fd/ (links that reopen
   the cage's files, never with more access than it holds them with), exe, cwd, status,
-  maps, cmdline, environ, stat; and the system's meminfo, cpuinfo, uptime, loadavg and
-  version, as sysinfo and uname give them (unless the root or a mount holds /proc).
+  maps, cmdline, environ, stat; and the system's meminfo, cpuinfo, stat, uptime, loadavg
+  and version, as sysinfo and uname give them (unless the root or a mount holds /proc).
   Any other /proc path is the root's or a mount's.
 - /etc: passwd, group, hosts, nsswitch.conf, resolv.conf made from the cage's identity
   and host name, unless the root or a mount holds a real file by that name.
@@ -41,7 +41,7 @@ DEV_LINKS = {"stdin": "/proc/self/fd/0", "stdout": "/proc/self/fd/1",
              "stderr": "/proc/self/fd/2", "fd": "/proc/self/fd"}
 ETC_FILES = ("group", "hosts", "nsswitch.conf", "passwd", "resolv.conf")
 PROC_FILES = ("cmdline", "environ", "maps", "stat", "status")
-SYSTEM_PROC_FILES = ("cpuinfo", "loadavg", "meminfo", "uptime", "version")
+SYSTEM_PROC_FILES = ("cpuinfo", "loadavg", "meminfo", "stat", "uptime", "version")
 _MAXSYMLINKS = 40
 _OPEN_ONLY = abi.O_CREAT | abi.O_EXCL | abi.O_TRUNC | abi.O_CLOEXEC   # not kept by the file
 _CHUNK = 1 << 20
@@ -643,6 +643,29 @@ def _cpuinfo(cage) -> bytes:
                    f"flags\t\t:\n\n" for i in range(count)).encode()
 
 
+def _system_stat(cage) -> bytes:
+    """The CPU lines uv_cpu_info, top and the like read: for each CPU the cage may run on
+    (numbered as in cpuinfo), its tree's own CPU time spread evenly and the rest of the
+    uptime idle, in USER_HZ (100); nothing of other tenants' load."""
+    count = sys_info.cpu_count(cage)
+    tree = cage.runtime.tree(cage)
+    user = sum(c.cpu_times()[0] + c.children_cpu[0] for c in tree)
+    system = sum(c.cpu_times()[1] + c.children_cpu[1] for c in tree)
+    up = sys_info.uptime()
+    idle = max(up * count - user - system, 0.0)
+
+    def line(name: str, share: float) -> str:
+        ticks = [round(x * share * 100) for x in (user, system, idle)]
+        return f"{name} {ticks[0]} 0 {ticks[1]} {ticks[2]} 0 0 0 0 0 0\n"
+
+    # (the total's name is followed by two spaces, as Linux aligns it)
+    lines = [line("cpu ", 1.0), *(line(f"cpu{i}", 1 / count) for i in range(count))]
+    lines += ["intr 0\n", "ctxt 0\n", f"btime {int(time.time() - up)}\n",
+              f"processes {len(tree)}\n", "procs_running 1\n", "procs_blocked 0\n",
+              "softirq 0 0 0 0 0 0 0 0 0 0 0\n"]
+    return "".join(lines).encode()
+
+
 def _uptime(cage) -> bytes:
     up = sys_info.uptime()
     return f"{up:.2f} {up * sys_info.cpu_count(cage):.2f}\n".encode()
@@ -658,5 +681,5 @@ def _version(cage) -> bytes:
             + sys_time.UNAME_VERSION + b"\n")
 
 
-_SYSTEM_MAKERS = {"meminfo": _meminfo, "cpuinfo": _cpuinfo, "uptime": _uptime,
-                  "loadavg": _loadavg, "version": _version}
+_SYSTEM_MAKERS = {"meminfo": _meminfo, "cpuinfo": _cpuinfo, "stat": _system_stat,
+                  "uptime": _uptime, "loadavg": _loadavg, "version": _version}
