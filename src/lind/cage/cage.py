@@ -1577,15 +1577,19 @@ class Cage:
                    or self.exports.get(loader.ASYNCIFY_STACK_POINTER)) if self.exports else None
         return loader.get_i32(pointer, self.context_address) if pointer is not None else None
 
-    def function_arity(self, index: int) -> int | None:
-        """How many parameters function-table entry `index` takes (None: unknown), for
-        calls whose C type the program may have got wrong (a signal handler)."""
+    def function_type(self, index: int) -> tuple[int, int] | None:
+        """How many parameters and results function-table entry `index` has (None: no
+        function there), in the calling thread's instance, for calls whose C type the
+        program may have got wrong (a signal handler, a thread's start routine)."""
         try:
             table = self.exports[loader.FUNCTION_TABLE]
-        except (KeyError, TypeError):
+            func = table.get(self.store, index)
+        except (KeyError, TypeError, wasmtime.WasmtimeError):
             return None
-        func = table.get(self.store, index)
-        return len(func.type(self.store).params) if isinstance(func, wasmtime.Func) else None
+        if not isinstance(func, wasmtime.Func):
+            return None
+        kind = func.type(self.store)
+        return len(kind.params), len(kind.results)
 
     def block_on(self, cond: threading.Condition, timeout: float | None = None, *,
                  restartable: bool = True) -> None:

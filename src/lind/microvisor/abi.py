@@ -369,3 +369,6 @@ def u32(v: int) -> int:
 # Lind-private calls of the guest libc that grates may filter like Linux's: posix_spawn's
 # child, started afresh (guest src/process/posix_spawn.c), and what it fetches to start.
 SPAWN, SPAWN_PLAN = 1018, 1019
+# Lind-private: the (parameters << 8 | results) of a function-table entry, which guest C
+# cannot ask wasm for (guest src/thread/pthread_create.c: start routines of another type).
+FUNCTION_TYPE = 1017

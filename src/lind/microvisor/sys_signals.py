@@ -744,7 +744,8 @@ def sys_next_signal(cage, frame, *_):
         if action.flags & SA_RESETHAND:
             state.actions[sig] = replace(action, handler=SIG_DFL)
         _settle(cage)
-    flags = abi.handler_flags(action.flags, cage.function_arity(action.handler))
+    shape = cage.function_type(action.handler)
+    flags = abi.handler_flags(action.flags, shape[0] if shape is not None else None)
     # SA_ONSTACK: where the guest moves its shadow stack for the handler (0: it stays).
     stack = thread.altstack
     top = 0

@@ -67,6 +67,17 @@ def sys_clone_thread(cage, flags: int, stack: int, ptid: int, ctid: int, tls: in
     return thread.tid
 
 
+def sys_function_type(cage, index, *_):
+    """The wasm type of the function at table index `index`, (parameters << 8) |
+    results: x86-64 lets a program call a function through a pointer of another type
+    (a start routine returning nothing), wasm traps, so the guest libc asks first."""
+    shape = cage.function_type(u32(index))
+    if shape is None:
+        raise OSError(errno.EINVAL, "not a function")
+    params, results = shape
+    return min(params, 0xFF) << 8 | min(results, 0xFF)
+
+
 def sys_exit(cage, status, *_):
     """exit(2): the calling thread ends (the cage with it, if it was the last)."""
     cage.exit_thread(s32(status) & 0xFF)

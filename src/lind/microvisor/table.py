@@ -291,6 +291,8 @@ SYSCALLS: dict[int, Syscall] = {
         # Lind-private: posix_spawn's child, started afresh (no fork)
         Syscall(abi.SPAWN, "spawn", p.sys_spawn),
         Syscall(abi.SPAWN_PLAN, "spawn_plan", p.sys_spawn_plan),
+        # Lind-private: a function's real type, for start routines cast to another
+        Syscall(abi.FUNCTION_TYPE, "function_type", th.sys_function_type),
         # Lind-private: the guest libc running signal handlers (sys_signals)
         Syscall(s.SIGNAL_WORD, "signal_word", s.sys_signal_word),
         Syscall(s.NEXT_SIGNAL, "next_signal", s.sys_next_signal),

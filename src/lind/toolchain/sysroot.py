@@ -105,11 +105,13 @@ MUSL_CFLAGS = [
 #: Defines for single musl files: pthread_create and pthread_join map and unmap thread
 #: stacks through the guest's stack cache (guest/src/thread/__lind_stack_cache.c); the
 #: public names of musl's mutex lock and unlock are guest/src/thread/__lind_mutex.c's,
-#: which calls musl's but for a private normal mutex in a program never threaded.
+#: which calls musl's but for a private normal mutex in a program never threaded;
+#: pthread_create is guest/src/thread/__lind_thread_start_types.c's, which calls musl's
+#: __pthread_create with a start routine of the type it names.
 _STACK_CACHE = ["-D__mmap=__lind_stack_map", "-D__mprotect=__lind_stack_protect",
                 "-D__munmap=__lind_stack_unmap"]
 FILE_DEFINES = {
-    "src/thread/pthread_create.c": _STACK_CACHE,
+    "src/thread/pthread_create.c": [*_STACK_CACHE, "-Dpthread_create=__lind_musl_pthread_create"],
     "src/thread/pthread_join.c": _STACK_CACHE,
     "src/thread/pthread_mutex_lock.c": ["-Dpthread_mutex_lock=__lind_musl_mutex_lock"],
     "src/thread/pthread_mutex_unlock.c": ["-Dpthread_mutex_unlock=__lind_musl_mutex_unlock"],

@@ -40,6 +40,7 @@ long long __lind_syscall_unwind(int nr, long long a1, long long a2, long long a3
 /* Lind-private call numbers.  setjmp and longjmp go through syscall_unwind;
  * the others through the ordinary import (see src/lind/signals.c and
  * src/process/posix_spawn.c). */
+#define __LIND_SYS_function_type  1017  /* a table entry's (params << 8 | results) */
 #define __LIND_SYS_spawn          1018  /* a child starting this program at its spawn entry */
 #define __LIND_SYS_spawn_plan     1019  /* that child fetches what it must do (posix_spawn.c) */
 #define __LIND_SYS_setjmp         1020
