@@ -382,12 +382,14 @@ def sys_wait4(cage, pid, wstatus, options, rusage, *_):
 
 
 def _in_tree(cage, pid: int):
-    """The cage `pid` names from `cage`'s point of view (0: itself), within its tree."""
+    """The cage `pid` names from `cage`'s point of view (0: itself), within its tree; a
+    thread's id names its cage, as Linux finds any task by its id (pthread_setaffinity_np
+    and pthread_getschedparam pass a thread's; what they set is kept per cage)."""
     pid = s32(pid)
     if pid in (0, cage.id):
         return cage
     for c in cage.runtime.tree(cage):
-        if c.id == pid:
+        if c.id == pid or pid in c.threads:
             return c
     raise OSError(errno.ESRCH, "No such process")
 
