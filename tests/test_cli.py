@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 import select
+import shutil
 import signal
 import subprocess
 import sys
@@ -54,6 +55,20 @@ def test_exit_status_and_output(builds):
     proc = lind_run("--env", "GREETING=cli", builds.wasm("args_env"), "5", "x")
     assert proc.returncode == 5
     assert b"argv[2]=x\n" in proc.stdout and b"GREETING=cli\n" in proc.stdout
+
+
+def test_a_program_named_by_a_relative_path_in_its_root_finds_itself(builds, tmp_path):
+    """argv[0] is the relative path the program was named by, as a shell passes it, when
+    that path leads to the same file from the cage's working directory: libuv's test
+    runner realpath()s its argv[0] and got ENOENT for the bare name Lind gave."""
+    (tmp_path / "sub").mkdir()
+    shutil.copy(builds.wasm("self_path"), tmp_path / "sub" / "self_path.wasm")
+    shutil.copy(builds.native("self_path"), tmp_path / "sub" / "self_path")
+    native = subprocess.run(["sub/self_path"], cwd=tmp_path, capture_output=True, timeout=60)
+    caged = lind_run("--root", ".", "--cwd", "/", "sub/self_path.wasm", cwd=tmp_path)
+    assert caged.returncode == 0, caged.stderr
+    assert caged.stdout == native.stdout == (b"argv[0] relative: yes\n"
+                                             b"realpath(argv[0]) is /proc/self/exe: yes\n")
 
 
 def test_signal_gives_128_plus_n(builds):

@@ -114,14 +114,14 @@ class Runtime:
             raise ValueError(f"bad hostname {hostname!r}: 1 to 64 bytes")
         module = loader.load(program)
         budget = limits.MemoryBudget(memory, self.memory) if memory else self.memory
-        argv0 = argv0 or os.path.basename(os.fspath(program))
         # (real paths: FileSystem.guest_path_of must see whether one lies in the view)
         runnable = {normalize(k): os.path.realpath(v) for k, v in (programs or {}).items()}
-        # exec(argv[0]) runs the program itself, as on Linux, wherever its file lies
-        runnable.setdefault(join(normalize(cwd), argv0), os.path.realpath(program))
         fs = FileSystem(root, [(m.host, m.guest, m.readonly) for m in mounts], runnable,
                         {normalize(k): [list(g) for g in groups]
                          for k, groups in (grates_at_exec or {}).items()})
+        argv0 = argv0 or _argv0(fs, normalize(cwd), os.fspath(program))
+        # exec(argv[0]) runs the program itself, as on Linux, wherever its file lies
+        fs.programs.setdefault(join(normalize(cwd), argv0), os.path.realpath(program))
         try:    # as subprocess: a working directory that is not there is an error here
             os.close(fs.open(normalize(cwd), os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC))
         except OSError as exc:
@@ -301,3 +301,12 @@ class Runtime:
     def reaped(self, cage: Cage) -> None:
         with self.lock:
             self._slots_used -= 1
+
+
+def _argv0(fs: FileSystem, cwd: str, program: str) -> str:
+    """The program's argv[0]: the relative path it was named by, as a shell passes it,
+    when that path leads to the same file from the cage's working directory (a program
+    may realpath, stat or open its argv[0], as libuv's test runner does); else its name."""
+    if not os.path.isabs(program) and fs.guest_path_of(os.path.realpath(program)) == join(cwd, program):
+        return program
+    return os.path.basename(program)
