@@ -330,8 +330,11 @@ def _host_address(cage, f: SocketFile, raw: bytes, *, binding: bool) -> tuple[by
         port = int.from_bytes(raw[2:4], "big")
         if 0 < port < _unprivileged_port_start():
             raise abi.error(errno.EACCES)
-    if family != AF_UNIX or f.family != AF_UNIX or len(raw) <= 2:
+    if family != AF_UNIX or f.family != AF_UNIX or len(raw) < 2:
         return raw, -1
+    if len(raw) == 2:       # bind's autobind: a name of the kernel's form, with the tag
+        return (raw + b"\0" + cage.network.tag + os.urandom(3).hex()[:5].encode(), -1) \
+            if binding else (raw, -1)
     if raw[2] == 0:                        # abstract: private to the Runtime
         host = raw[:3] + cage.network.tag + raw[3:]
         if len(host) > 2 + _SUN_PATH_MAX:
