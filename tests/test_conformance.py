@@ -48,6 +48,7 @@ _NOT_PORTABLE = {
     "file_modes": "statfs names the tree a tmpfs, and files are not sparse (a write at "
                   "5 GiB is ENOSPC: the hole would take the memory)",
     "inotify": "watches see the host's files, not the tree's",
+    "inotify_creates": "watches see the host's files, not the tree's",
     "memory_calls": "MAP_SHARED of a file in the tree (ENODEV)",
     "memory_flags": "MAP_SHARED of a file in the tree (ENODEV)",
     "memory_ranges": "MAP_SHARED of a file in the tree (ENODEV)",

@@ -183,7 +183,7 @@ def _open(cage, guest_path: str, dir_only: bool, flags: int, mode: int, hops: in
     else:
         fd, st_mode = _open_existing(cage, guest_path, host, perm, wants_write(flags), flags)
     if created:
-        os.fchmod(fd, perm)
+        give_mode(fd, perm)
     return _install(cage, fd, flags, guest_path, st_mode)
 
 
@@ -637,7 +637,7 @@ def _mkdir(cage, guest_path: str, mode: int) -> int:
         # The host process's own umask may have taken bits the cage's did not.
         fd = os.open(name, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=pfd)
         try:
-            os.fchmod(fd, perm | os.fstat(fd).st_mode & abi.S_ISGID)
+            give_mode(fd, perm | os.fstat(fd).st_mode & abi.S_ISGID)
         finally:
             os.close(fd)
     finally:
@@ -1665,14 +1665,22 @@ _S_IFREG, _S_IFIFO, _S_IFCHR, _S_IFBLK, _S_IFSOCK = 0o100000, 0o010000, 0o020000
 
 
 def set_new_mode(pfd: int, name: str, perm: int) -> None:
-    """Give the file just made as `name` in directory `pfd` the mode the cage's umask
-    leaves (the host process's own umask may have taken bits the cage's did not),
-    without following the name if it was swapped for a link meanwhile."""
+    """give_mode for the file just made as `name` in directory `pfd`, without following
+    the name if it was swapped for a link meanwhile."""
     fd = os.open(name, os.O_PATH | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=pfd)
     try:
-        os.chmod(proc_path(fd), perm)
+        give_mode(fd, perm)
     finally:
         os.close(fd)
+
+
+def give_mode(fd: int, perm: int) -> None:
+    """Give the file host `fd` (open or O_PATH) was just made as the mode the cage's umask
+    leaves, unless it has it: the host process's own umask may have taken bits the
+    cage's did not, and a chmod nobody needed shows inotify watchers an IN_ATTRIB that a
+    native create does not make (libuv's fs_event_watch_dir counted it and never ended)."""
+    if statmod.S_IMODE(os.fstat(fd).st_mode) != perm:
+        os.chmod(proc_path(fd), perm)
 
 
 def _mknod(cage, guest_path: str, mode: int) -> int:

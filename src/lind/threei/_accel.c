@@ -3198,7 +3198,9 @@ static int fast_open(SlotObject *s, MemoryObject *m, int64_t dirfd, uint64_t add
         /* Never set-user-ID or set-group-ID on a host file (abi.host_permissions). */
         unsigned perm = (unsigned)mode64 & 01777 & ~__atomic_load_n(&s->umask_bits, __ATOMIC_RELAXED);
         host = open_under(mount->fd, rest, host_flags | O_CREAT | O_EXCL, perm);
-        if (host >= 0 && fchmod((int)host, perm) < 0) {
+        struct stat made;   /* chmod only if the host's umask took bits (sys_files.give_mode) */
+        if (host >= 0 && (fstat((int)host, &made) < 0 ||
+                          ((made.st_mode & 07777) != perm && fchmod((int)host, perm) < 0))) {
             int err = errno;
             close((int)host);
             host = -err;
