@@ -82,6 +82,16 @@ def test_the_private_network_outlives_the_thread_that_made_it(builds, monkeypatc
         "got hi\n")), result.stderr
 
 
+def test_a_private_network_asks_its_loopback_once_for_a_name(builds):
+    """No resolver serves a private network, so a name not in /etc/hosts is asked of its
+    loopback (where a program of the tree may serve DNS) once, not twice: musl's default
+    of two attempts five seconds apart made every such lookup (libuv's tests resolve
+    "example.invalid") take 5-10 s to fail."""
+    result = lind.run([builds.wasm("net/dns_attempts")], capture_output=True, timeout=60)
+    assert (result.returncode, result.stdout.decode()) == (
+        0, "resolved: no\nlocalhost: yes\nqueries: 1\n"), result.stderr
+
+
 def test_cages_get_what_an_unprivileged_process_gets(builds):
     """Lind may run as root: its cages still make no raw or ping sockets, and on the
     host's network bind no port below the unprivileged start (on their own loopback,
