@@ -139,7 +139,7 @@ def test_etc_file_in_the_root_or_a_mount_overrides(builds, tmp_path):
                    "ls /etc: group hosts motd nsswitch.conf passwd resolv.conf\n"
                    "write /etc/resolv.conf nameserver 10.0.0.1: EACCES\n"   # root's, on Linux
                    'cat /etc/resolv.conf: "# no resolver on this network: only /etc/hosts '
-                   'names resolve\nnameserver 127.0.0.1\n"\n')
+                   'names resolve\nnameserver 127.0.0.1\noptions timeout:1 attempts:1\n"\n')
     (tmp_path / "hosts").mkdir()
     (tmp_path / "hosts" / "hosts").write_text("10.1.2.3 db\n")
     out = fsops(builds, tmp_path, "mounted", ["cat", "/etc/hosts", "ls", "/etc"],
