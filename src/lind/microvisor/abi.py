@@ -370,5 +370,5 @@ def u32(v: int) -> int:
 # child, started afresh (guest src/process/posix_spawn.c), and what it fetches to start.
 SPAWN, SPAWN_PLAN = 1018, 1019
 # Lind-private: the (parameters << 8 | results) of a function-table entry, which guest C
-# cannot ask wasm for (guest src/thread/pthread_create.c: start routines of another type).
+# cannot ask wasm for (guest src/thread/__lind_thread_start_types.c: start routines cast).
 FUNCTION_TYPE = 1017

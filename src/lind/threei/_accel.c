@@ -3194,13 +3194,16 @@ static int fast_open(SlotObject *s, MemoryObject *m, int64_t dirfd, uint64_t add
                      (flags & G_O_DIRECTORY ? O_DIRECTORY : 0) |
                      (flags & G_O_NOFOLLOW ? O_NOFOLLOW : 0);
     long host;
+    struct stat st;
+    int stat_known = 0;       /* st is the file's already (a create read it) */
     if (creating) {
         /* Never set-user-ID or set-group-ID on a host file (abi.host_permissions). */
         unsigned perm = (unsigned)mode64 & 01777 & ~__atomic_load_n(&s->umask_bits, __ATOMIC_RELAXED);
         host = open_under(mount->fd, rest, host_flags | O_CREAT | O_EXCL, perm);
-        struct stat made;   /* chmod only if the host's umask took bits (sys_files.give_mode) */
-        if (host >= 0 && (fstat((int)host, &made) < 0 ||
-                          ((made.st_mode & 07777) != perm && fchmod((int)host, perm) < 0))) {
+        /* chmod only if the host's umask took bits (sys_files.give_mode) */
+        stat_known = host >= 0;
+        if (host >= 0 && (fstat((int)host, &st) < 0 ||
+                          ((st.st_mode & 07777) != perm && fchmod((int)host, perm) < 0))) {
             int err = errno;
             close((int)host);
             host = -err;
@@ -3221,8 +3224,7 @@ static int fast_open(SlotObject *s, MemoryObject *m, int64_t dirfd, uint64_t add
         unreserve(s, fd);             /* a FIFO with no reader: Python's open waits */
         return 0;
     }
-    struct stat st;
-    if (host >= 0 && fstat((int)host, &st) < 0) {
+    if (host >= 0 && !stat_known && fstat((int)host, &st) < 0) {
         err = errno;
         close((int)host);
         host = -1;
