@@ -186,9 +186,11 @@ print(json.dumps(status), flush=True)
 def two_trees(builds, tmp_path: Path, attacker: list, tenant_ms: int = 1500, *,
               attacker_root: Path | None = None, tenant_after: float | None = None,
               feed_after: float | None = None, tag: str = "trees",
-              grates: tuple[str, ...] = (), cpu_time: int | None = None) -> tuple[dict, str, str]:
+              grates: tuple[str, ...] = (), cpu_time: int | None = None,
+              host_memory: int | None = None) -> tuple[dict, str, str]:
     """Attacker (under `grates`, with RLIMIT_CPU `cpu_time`) beside a tenant; asserts the
-    host lived and the tenant stayed intact."""
+    host lived and the tenant stayed intact. `host_memory` is the Lind process's
+    RLIMIT_DATA: an attack on the host's memory then ends it rather than the machine."""
     work = tmp_path / tag
     work.mkdir()
     tenant_root = make_root(tmp_path, f"{tag}-tenant-root")
@@ -198,7 +200,10 @@ def two_trees(builds, tmp_path: Path, attacker: list, tenant_ms: int = 1500, *,
             "attacker_root": str(attacker_root or make_root(tmp_path, f"{tag}-root")),
             "tenant_after": tenant_after, "feed_after": feed_after,
             "attacker_grates": list(grates), "cpu_time": cpu_time}
-    rc, out, err = python(tmp_path, tag, TWO_TREES, json.dumps(spec))
+    script = TWO_TREES if host_memory is None else (
+        f"import resource; resource.setrlimit(resource.RLIMIT_DATA, ({host_memory}, "
+        f"{host_memory}))\n{TWO_TREES}")
+    rc, out, err = python(tmp_path, tag, script, json.dumps(spec))
     assert rc == 0, err[-2000:]
     status = json.loads(out.splitlines()[-1])
     tenant_out = (work / "tenant.out").read_text(errors="replace")
@@ -407,6 +412,76 @@ def test_system_calls_from_a_start_function_are_enosys(builds, tmp_path, canary,
     assert lind_cli(tmp_path, "wasi", root / "wasi.wasm", env=env) == (0, "", "")
     (root / "args.wasm").write_bytes(wasmtime.wat2wasm(_ARGS_AT_START))
     assert lind_cli(tmp_path, "args", root / "args.wasm", env=env) == (0, "", "")
+    untouched(canary)
+
+
+def test_a_program_costly_to_compile_takes_no_host_memory(builds, tmp_path, canary,
+                                                          monkeypatch):
+    """A 4 MB module of a million empty functions took 5.3 GiB and 18 s of CPU to
+    compile in the Lind process: a cage exec'ing a few at once took the machine's memory
+    from every tenant. A compile runs in a process of its own, within
+    LIND_COMPILE_MEMORY: each execve is ENOMEM, the host stays small (its own
+    RLIMIT_DATA of 3 GiB here ends it, not the machine, if a compile comes back in), and
+    `lind run` of such a program says why it did not start."""
+    monkeypatch.setenv("LIND_COMPILE_MEMORY", str(256 << 20))
+    root = make_root(tmp_path)
+    status, out, err = two_trees(builds, tmp_path, [builds.wasm(attack("compile_bomb")), "3"],
+                                 attacker_root=root, host_memory=3 << 30)
+    assert results(out) == {f"exec{i}": (-1, errno.ENOMEM) for i in range(3)}, out + err
+    assert out.endswith("done\n") and status["attacker"] == 0, (out, status)
+    assert status["host_max_rss_mib"] < 1024, status
+    rc, out, err = python(tmp_path, "direct", _LIND_IN_3_GIB, "run", root / "bomb0.wasm")
+    assert rc == 126, (rc, out, err)
+    assert "bomb0.wasm: compiling it needs more than 256 MiB of memory" in err, err
+    cooperative_root = make_root(tmp_path, "cooperative-root")
+    rc, out, err = python(tmp_path, "cooperative", _LIND_IN_3_GIB, "run", "--backend",
+                          "cooperative", "--root", cooperative_root,
+                          builds.wasm(attack("compile_bomb")), "1")
+    assert (rc, results(out)) == (0, {"exec0": (-1, errno.ENOMEM)}), (rc, out, err)
+    untouched(canary)
+
+
+_LIND_IN_3_GIB = r"""
+import resource, sys
+resource.setrlimit(resource.RLIMIT_DATA, (3 << 30, 3 << 30))
+from lind.cli.main import main
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+_STOPPED_WHILE_COMPILING = r"""
+import os, resource, subprocess, sys, time
+resource.setrlimit(resource.RLIMIT_DATA, (3 << 30, 3 << 30))
+import lind
+bomb, root, scratch = sys.argv[1:4]
+with open(scratch + ".in", "rb") as i, open(scratch + ".out", "wb") as o, \
+        open(scratch + ".err", "wb") as e:
+    started = time.monotonic()
+    try:
+        lind.run([bomb, "1"], root=root, stdin=i, stdout=o, stderr=e, timeout=2)
+        ended = "ran"
+    except subprocess.TimeoutExpired:
+        ended = "timed-out"
+    took = time.monotonic() - started
+time.sleep(0.5)
+workers = [pid for task in os.listdir(f"/proc/{os.getpid()}/task")
+           for pid in open(f"/proc/{os.getpid()}/task/{task}/children").read().split()]
+print(ended, round(took, 1), len(workers))
+"""
+
+
+def test_a_cage_stopped_while_its_program_compiles_ends_the_compile(builds, tmp_path, canary,
+                                                                     monkeypatch):
+    """A compile the cage waits for in execve ends when the cage is stopped (here its
+    timeout): no worker is left computing for a cage that is gone."""
+    monkeypatch.setenv("LIND_COMPILE_MEMORY", str(2 << 30))    # ~7 s before it gives up
+    root = make_root(tmp_path)
+    Scratch(tmp_path, "cage")
+    rc, out, err = python(tmp_path, "stopped", _STOPPED_WHILE_COMPILING,
+                          builds.wasm(attack("compile_bomb")), root, tmp_path / "cage")
+    ended, took, workers = out.split()
+    assert ended == "timed-out" and float(took) < 4.5, (out, err)
+    assert workers == "0", out
     untouched(canary)
 
 

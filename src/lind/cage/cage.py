@@ -1619,6 +1619,25 @@ class Cage:
         finally:
             self.slot.release_wake()
 
+    def wait_host_until_stopped(self, host_fd: int) -> None:
+        """Wait until `host_fd` is readable, as Linux waits in a call no signal
+        interrupts (execve compiling its program): a caught signal waits for the call's
+        end; a stop ends the wait with EINTR."""
+        wake = self.slot.acquire_wake()
+        try:
+            poller = select.poll()
+            poller.register(host_fd, select.POLLIN)
+            poller.register(wake, select.POLLIN)
+            while True:
+                ready = dict(poller.poll())
+                if self.stopping:
+                    raise OSError(errno.EINTR, "Interrupted system call")
+                if host_fd in ready:
+                    return
+                threei.drain_wake_fd(wake)
+        finally:
+            self.slot.release_wake()
+
     def _poll_with(self, wake: int, wanted: dict[int, int], timeout: float | None,
                    restartable: bool) -> dict[int, int]:
         poller = select.poll()

@@ -33,7 +33,8 @@ from wasmtime._extern import wrap_extern
 
 from lind import threei  # (its fault handler goes in before Wasmtime's: _accel.c)
 from lind.cage.program_file import read_program
-from lind.engine import FUNCTION_TABLE
+from lind.engine import FUNCTION_TABLE, EngineError
+from lind.engine.compiler import CompileLimit, Wait, compile_serialized
 from lind.engine.wasmtime_engine import engine
 from lind.toolchain.asyncify import (
     LIND_GLOBAL_PREFIX,
@@ -75,6 +76,14 @@ class ProgramError(OSError):
 
     def __str__(self) -> str:
         return self.strerror
+
+
+class TooLargeToCompile(ProgramError):
+    """Compiling the program would pass a compile's memory or CPU limit: ENOMEM."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.errno = errno.ENOMEM
 
 
 class MissingProgram(ProgramError, FileNotFoundError):
@@ -250,18 +259,19 @@ def _key(wasm: bytes) -> str:
 KNOWN_IMPORTS = {"lind", "wasi_snapshot_preview1"}
 
 
-def load(path: str | os.PathLike[str]) -> wasmtime.Module:
-    """The compiled module for a program file, from memory, disk cache, or Cranelift."""
+def load(path: str | os.PathLike[str], wait: Wait | None = None) -> wasmtime.Module:
+    """The compiled module for a program file, from memory, disk cache, or Cranelift (in
+    a process of its own, `lind.engine.compiler`; `wait` waits for it)."""
     try:
         wasm = read_program(path)
     except OSError as exc:
         if exc.errno == errno.ENOENT:
             raise MissingProgram(f"{path}: {exc.strerror}") from None
         raise ProgramError(f"{path}: {exc.strerror}") from None
-    return load_bytes(wasm, str(path))
+    return load_bytes(wasm, str(path), wait)
 
 
-def load_bytes(wasm: bytes, path: str) -> wasmtime.Module:
+def load_bytes(wasm: bytes, path: str, wait: Wait | None = None) -> wasmtime.Module:
     """Like `load`, for a program already read; `path` names it in messages."""
     if wasm[:4] != WASM_MAGIC:
         raise ProgramError(f"{path}: not a WebAssembly module")
@@ -282,11 +292,12 @@ def load_bytes(wasm: bytes, path: str) -> wasmtime.Module:
             os.utime(cached)   # its last use, for the LRU
     if module is None:
         try:
-            module = wasmtime.Module(eng, wasm)
-        except wasmtime.WasmtimeError as exc:
-            first = str(exc).strip().splitlines()[0] if str(exc).strip() else "invalid module"
-            raise ProgramError(f"{path}: invalid WebAssembly module: {first}") from None
-        code = module.serialize()
+            code = compile_serialized(wasm, wait)
+        except CompileLimit as exc:
+            raise TooLargeToCompile(f"{path}: {exc}") from None
+        except EngineError as exc:
+            raise ProgramError(f"{path}: invalid WebAssembly module: {exc}") from None
+        module = wasmtime.Module.deserialize(eng, code)
         size = len(code)
         _store(cached, code)
     _check_program(module, wasm, path)

@@ -274,10 +274,7 @@ def load_program(cage, guest_path: str, argv: list[bytes], depth: int = 0,
     guest_path, named = program_file(cage, guest_path)
     in_view = cage.fs.guest_path_of(named) if named is not None else None
     if named is not None and in_view is None:
-        try:
-            return loader.load(named), argv
-        except loader.ProgramError:
-            raise OSError(errno.ENOEXEC, "Exec format error") from None
+        return _compiled(cage, lambda wait: loader.load(named, wait)), argv
     data = read(cage, guest_path) if read is not None else None
     if data is None:
         data = (_host_program_bytes(cage, in_view, named=True) if in_view is not None
@@ -295,8 +292,19 @@ def load_program(cage, guest_path: str, argv: list[bytes], depth: int = 0,
                             read)
     if not data.startswith(loader.WASM_MAGIC):
         raise OSError(errno.ENOEXEC, "Exec format error")
+    return _compiled(cage, lambda wait: loader.load_bytes(data, guest_path, wait)), argv
+
+
+def _compiled(cage, load: Callable[[Callable[[int], None]], object]):
+    """`load(wait)`'s module, compiling while the cage waits as in an uninterruptible
+    call (only its stop ends the wait); ENOMEM when the compile would pass its limits,
+    ENOEXEC when it is no program."""
+    from lind.cage import loader
+
     try:
-        return loader.load_bytes(data, guest_path), argv
+        return load(cage.wait_host_until_stopped)
+    except loader.TooLargeToCompile:
+        raise OSError(errno.ENOMEM, "Cannot allocate memory") from None
     except loader.ProgramError:
         raise OSError(errno.ENOEXEC, "Exec format error") from None
 

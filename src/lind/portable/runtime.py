@@ -41,6 +41,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from lind.engine import WASM_PAGE, Engine, EngineError, Instance, Memory, new_engine
+from lind.engine.compiler import CompileLimit
 from lind.microvisor import abi
 from lind.portable import signals, syscalls
 from lind.portable.descriptions import Console, Description, PipeBudget
@@ -490,6 +491,8 @@ class Runtime:
                 raise OSError(errno.ENOEXEC, "Exec format error")
             try:
                 program = Program(self.engine.compile(wasm), is_suspendable(wasm))
+            except CompileLimit as exc:
+                raise OSError(errno.ENOMEM, f"not compiled: {exc}") from None
             except (EngineError, AsyncifyError) as exc:
                 raise OSError(errno.ENOEXEC, f"not a valid program: {exc}") from None
             self._modules[key] = program
