@@ -449,6 +449,40 @@ sys.exit(main(sys.argv[1:]))
 """
 
 
+# Writes argv[2]: _MODULE (argv[1]) with 40 functions of 20,000 stores each, 7 MB of
+# wasm and 11 MB of machine code. (In a process of its own: the text is 36 MB, and a
+# child forked from a big pytest starts with its ru_maxrss.)
+_WRITE_CODE_HEAVY = r"""
+import sys, wasmtime
+template, out = sys.argv[1:3]
+stores = " ".join(f"(i32.store (i32.const {i * 4 % 60000}) (i32.const %d))"
+                  for i in range(20000))
+functions = " ".join(f"(func {stores})" % ((n,) * 20000) for n in range(40))
+with open(out, "wb") as f:
+    f.write(wasmtime.wat2wasm(template % {
+        "imports": "", "body": "", "extra": functions,
+        "memory": '(import "lind" "memory" (memory 1 16384 shared))'}))
+"""
+
+
+@pytest.mark.parametrize("backend", ["host", "cooperative"])
+def test_a_program_s_machine_code_counts_in_its_tree_s_memory(builds, tmp_path, canary,
+                                                              backend):
+    """A program's machine code is the host's memory while a cage runs it: a tree
+    exec'ing programs of little linear memory and much code held the host's memory
+    outside its budget. The code counts in the tree's memory (once a program): past the
+    budget, execve is ENOMEM."""
+    root = make_root(tmp_path)
+    python(tmp_path, "writer", _WRITE_CODE_HEAVY, _MODULE, root / "code.wasm")
+    (root / "code.wasm").chmod(0o755)
+    exec_bad = builds.wasm(attack("exec_bad"))
+    for memory, expected in (("10M", "execve -1 12\n"), ("16M", "")):   # "": it ran
+        rc, out, err = lind_cli(tmp_path, memory, "--backend", backend, "--memory", memory,
+                                "--root", root, exec_bad, "/code.wasm")
+        assert (rc, out) == (0, expected), (memory, rc, out, err)
+    untouched(canary)
+
+
 _STOPPED_WHILE_COMPILING = r"""
 import os, resource, subprocess, sys, time
 resource.setrlimit(resource.RLIMIT_DATA, (3 << 30, 3 << 30))

@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 
 import pytest
+import wasmtime
 from test_attacks import untouched
 from test_portable import plant_secret, snapshot
 from test_programs import run_native
@@ -447,3 +448,17 @@ def test_a_cage_waiting_for_ages_cannot_break_the_run(builds, tmp_path, how, bac
             f.close()
     assert b"Error" not in (tmp_path / "err").read_bytes()
     assert done.returncode == 124 and b"Error" not in done.stderr, done.stderr
+
+
+def test_programs_a_run_keeps_compiled_are_bounded(monkeypatch):
+    """A run keeps compiled programs for the next exec of them, least recently used out
+    past PROGRAMS_KEPT_BYTES of code: a cage exec'ing ever new programs held every one."""
+    from lind.portable import runtime as cooperative
+
+    monkeypatch.setattr(cooperative, "PROGRAMS_KEPT_BYTES", 1)
+    run = Runtime()
+    programs = [run.compile(wasmtime.wat2wasm(f'(module (func (export "f{i}")))'))
+                for i in range(3)]
+    assert all(p.code_bytes > 0 for p in programs)
+    assert list(run._modules.values()) == [programs[2]]
+    assert run.compile(wasmtime.wat2wasm('(module (func (export "f2")))')) is programs[2]

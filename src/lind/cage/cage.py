@@ -330,6 +330,7 @@ class Cage:
         # parent's), what this cage holds of it, and its RLIMIT_AS (soft, hard).
         self.memory_budget = parent.memory_budget if parent else budget
         self.memory_charge = limits.MemoryCharge(self.memory_budget)
+        self._code_held: wasmtime.Module | None = None     # its program's, in the budget
         cap = min(MAX_MEMORY, self.memory_budget.ceiling())
         self.rlimit_as = parent.rlimit_as if parent else (cap, cap)
         self.rlimit_nproc = parent.rlimit_nproc if parent else (limits.NPROC, limits.NPROC)
@@ -491,6 +492,10 @@ class Cage:
         if reused is None or fresh:     # (a fork's child is charged its memory below)
             self.memory_charge.clear()
             self.memory_charge.set(self.initial_memory(module))   # ENOMEM: budget spent
+        if module is not self._code_held:
+            self.memory_budget.hold(module, loader.code_size(module))     # ENOMEM too
+            self._release_code()
+            self._code_held = module
         self.module = module
         self._idle_thread_instances.clear()     # instances of the program exec replaced
         self._had_threads = self._served_as_grate = False   # of this memory
@@ -982,9 +987,16 @@ class Cage:
         self.fds.close_all()
         self.fs.close()
         self.memory_charge.clear()
+        self._release_code()
         self.uncount()
         _cages_by_key.pop(id(self), None)
         threei.release(self.slot)
+
+    def _release_code(self) -> None:
+        """Its program's machine code no longer counts in its budget for it."""
+        if self._code_held is not None:
+            self.memory_budget.unhold(self._code_held)
+            self._code_held = None
 
     def uncount(self) -> None:
         """This cage no longer holds one of its tree's processes."""
@@ -998,7 +1010,9 @@ class Cage:
         ENOMEM (and the program goes on) if the new memory would not fit the budget
         even with this program's memory given back."""
         self._refuse_in_handler()
-        if self.initial_memory(module) > self.memory_budget.available() + self.memory_charge.bytes:
+        code = 0 if self.memory_budget.holds(module) else loader.code_size(module)
+        if (self.initial_memory(module) + code
+                > self.memory_budget.available() + self.memory_charge.bytes):
             raise OSError(errno.ENOMEM, "Cannot allocate memory")
         self._exec = (module, argv, env, signals.caller(self).mask)
         self.slot.stop("exec")
@@ -1225,7 +1239,7 @@ class Cage:
         for step in (self._end_threads, self._settle_status, self._stop_timers_and_tree,
                      self._end_grate, lambda: sys_ipc.cage_ended(self),
                      lambda: self.aspace.release_shared(), self.fds.close_all, self.fs.close,
-                     self.memory_charge.clear, self.uncount, self._forget,
+                     self.memory_charge.clear, self._release_code, self.uncount, self._forget,
                      self._release_slot_and_memory, lambda: self.runtime.cage_ended(self),
                      self._forget_links):
             try:

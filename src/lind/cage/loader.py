@@ -301,6 +301,7 @@ def load_bytes(wasm: bytes, path: str, wait: Wait | None = None) -> wasmtime.Mod
         size = len(code)
         _store(cached, code)
     _check_program(module, wasm, path)
+    _code_sizes[module] = size
     _layouts[module] = _layout(wasm)
     resettable = resettable_globals(wasm)
     if resettable is not None:
@@ -327,6 +328,14 @@ def _layout(wasm: bytes) -> tuple[int | None, int | None]:
     lowest = lowest_data_address(wasm)
     stack_first = top is not None and lowest is not None and 0 < top <= lowest
     return exported_constant(wasm, HEAP_BASE), top if stack_first else None
+
+
+_code_sizes: weakref.WeakKeyDictionary[wasmtime.Module, int] = weakref.WeakKeyDictionary()
+
+
+def code_size(module: wasmtime.Module) -> int:
+    """Bytes of machine code a program loaded here holds (its serialized size)."""
+    return _code_sizes.get(module, 0)
 
 
 def layout(module: wasmtime.Module) -> tuple[int | None, int | None]:

@@ -80,6 +80,9 @@ class Engine(Protocol):
     def compile(self, wasm: bytes) -> Any:
         """A compiled module; EngineError when `wasm` is not a valid module."""
 
+    def code_size(self, module: Any) -> int:
+        """Bytes of host memory the compiled module holds (as near as the engine says)."""
+
     def imports(self, module: Any) -> list[Import]: ...
 
     def exports(self, module: Any) -> list[str]: ...

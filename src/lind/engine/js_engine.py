@@ -32,6 +32,7 @@ class JsModule:
 
     module: Any
     memory: tuple[str, str, int, int | None, bool] | None
+    size: int               # of the binary: the browser does not say what it compiled to
 
 
 def _object(values: dict[str, Any]) -> Any:
@@ -115,7 +116,10 @@ class JsEngine:
             memory = memory_import(wasm)
         except (JsException, AsyncifyError) as exc:
             raise EngineError(str(exc)) from None
-        return JsModule(module, memory)
+        return JsModule(module, memory, len(wasm))
+
+    def code_size(self, module: JsModule) -> int:
+        return module.size
 
     def imports(self, module: JsModule) -> list[Import]:
         found = []

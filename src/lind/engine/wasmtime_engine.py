@@ -7,6 +7,7 @@ from __future__ import annotations
 import ctypes
 import functools
 import threading
+import weakref
 from collections.abc import Callable
 from typing import Any
 
@@ -164,12 +165,20 @@ class WasmtimeEngine:
 
     def __init__(self) -> None:
         self.engine = wasmtime.Engine(_config())
+        self._code_sizes: weakref.WeakKeyDictionary[wasmtime.Module, int] = (
+            weakref.WeakKeyDictionary())
 
     def compile(self, wasm: bytes) -> wasmtime.Module:
         """In a process of its own (`lind.engine.compiler`): CompileLimit past its limits."""
         from lind.engine.compiler import compile_serialized
 
-        return wasmtime.Module.deserialize(self.engine, compile_serialized(wasm))
+        code = compile_serialized(wasm)
+        module = wasmtime.Module.deserialize(self.engine, code)
+        self._code_sizes[module] = len(code)
+        return module
+
+    def code_size(self, module: wasmtime.Module) -> int:
+        return self._code_sizes.get(module, 0)
 
     def imports(self, module: wasmtime.Module) -> list[Import]:
         found = []

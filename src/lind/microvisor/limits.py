@@ -213,6 +213,8 @@ class MemoryBudget:
         self.parent = parent
         self.used = 0
         self._lock = threading.Lock()
+        self._held: dict[object, list[int]] = {}    # key -> [holders, bytes]; see hold
+        self._held_lock = threading.Lock()
 
     def charge(self, n: int) -> None:
         """Take `n` bytes, or raise ENOMEM leaving every budget as it was."""
@@ -232,6 +234,29 @@ class MemoryBudget:
             self.used -= n
         if parents and self.parent is not None:
             self.parent.release(n)
+
+    def hold(self, key: object, size: int) -> None:
+        """Charge `size` bytes for `key` once, however many of this budget's cages hold
+        it (a program's machine code: the host's memory while any of them runs it);
+        ENOMEM leaves it unheld."""
+        with self._held_lock:
+            entry = self._held.get(key)
+            if entry is None:
+                self.charge(size)
+                self._held[key] = [1, size]
+            else:
+                entry[0] += 1
+
+    def unhold(self, key: object) -> None:
+        with self._held_lock:
+            entry = self._held[key]
+            entry[0] -= 1
+            if entry[0] == 0:
+                del self._held[key]
+                self.release(entry[1])
+
+    def holds(self, key: object) -> bool:
+        return key in self._held
 
     def available(self) -> int:
         """Bytes that could still be charged now, here and in every budget above."""

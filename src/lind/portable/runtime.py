@@ -35,7 +35,7 @@ import struct
 import sys
 import threading
 import time
-from collections import deque
+from collections import OrderedDict, deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -64,6 +64,7 @@ PAGE = 4096
 MAX_PROCESSES = 256
 MAX_NESTED = 24                  # cages run on top of waiting ones at once (host stack depth)
 MEMORY_LIMIT = 2 << 30           # the linear memories of all of a run's cages together
+PROGRAMS_KEPT_BYTES = 64 << 20   # code of compiled programs kept for the next exec
 TREE_ROOM = 1 << 30              # what a run may add to a tree that has no capacity
 ARG_MAX = 2 << 20                # argv and envp of an exec together, as Linux's default
 LONGEST_NAP = 60.0               # seconds the scheduler sleeps before it looks again
@@ -73,9 +74,11 @@ _SUSPEND_HINT = " (built with lind cc --suspendable, it would wait aside)"
 
 @dataclass(frozen=True)
 class Program:
-    """A compiled program, and whether it can be set aside on any call."""
+    """A compiled program, whether it can be set aside on any call, and the host
+    memory its code holds (counted in the run's memory while a cage runs it)."""
     module: Any
     suspendable: bool
+    code_bytes: int
 
 
 @dataclass
@@ -213,7 +216,8 @@ class Process:
         if least > most:
             raise OSError(errno.ENOMEM, "Cannot allocate memory")
         self.memory = None                      # the old program's, on exec
-        self.runtime.charge_memory(least * WASM_PAGE)
+        code = 0 if self.runtime.runs(program) else program.code_bytes
+        self.runtime.charge_memory(least * WASM_PAGE + code)
         memory = engine.new_memory(least, most, wanted.shared)
         self._instantiate(program, memory)
         self.argv, self.env = argv, env
@@ -478,7 +482,7 @@ class Runtime:
         self.parked: list[Parked] = []
         self.started_ns = time.monotonic_ns()
         self._next_pid = 1
-        self._modules: dict[bytes, Program] = {}
+        self._modules: OrderedDict[bytes, Program] = OrderedDict()   # least recent first
         self.timed_out = False
         self.nested = 0                  # cages on the host stack now
 
@@ -486,21 +490,39 @@ class Runtime:
     def compile(self, wasm: bytes) -> Program:
         key = hashlib.sha256(wasm).digest()
         program = self._modules.get(key)
-        if program is None:
-            if not wasm.startswith(b"\0asm"):
-                raise OSError(errno.ENOEXEC, "Exec format error")
-            try:
-                program = Program(self.engine.compile(wasm), is_suspendable(wasm))
-            except CompileLimit as exc:
-                raise OSError(errno.ENOMEM, f"not compiled: {exc}") from None
-            except (EngineError, AsyncifyError) as exc:
-                raise OSError(errno.ENOEXEC, f"not a valid program: {exc}") from None
-            self._modules[key] = program
+        if program is not None:
+            self._modules.move_to_end(key)
+            return program
+        if not wasm.startswith(b"\0asm"):
+            raise OSError(errno.ENOEXEC, "Exec format error")
+        try:
+            module = self.engine.compile(wasm)
+            program = Program(module, is_suspendable(wasm), self.engine.code_size(module))
+        except CompileLimit as exc:
+            raise OSError(errno.ENOMEM, f"not compiled: {exc}") from None
+        except (EngineError, AsyncifyError) as exc:
+            raise OSError(errno.ENOEXEC, f"not a valid program: {exc}") from None
+        self._modules[key] = program
+        while (len(self._modules) > 1
+               and sum(p.code_bytes for p in self._modules.values()) > PROGRAMS_KEPT_BYTES):
+            self._modules.popitem(last=False)    # (a cage running it still holds it)
         return program
 
-    def memory_held(self) -> int:
-        """Bytes of linear memory the run's cages hold now."""
-        return sum(p.memory.size() for p in self.processes.values() if p.memory is not None)
+    def memory_held(self, leaving: Process | None = None, coming: Program | None = None) -> int:
+        """Bytes of linear memory the run's cages hold now, and of the code of the
+        programs they run (each program once); without what `leaving` holds, with the
+        code of `coming` (an exec's)."""
+        holders = [p for p in self.processes.values()
+                   if p.memory is not None and p.program is not None and p is not leaving]
+        running = {id(p.program): p.program.code_bytes for p in holders}
+        if coming is not None:
+            running[id(coming)] = coming.code_bytes
+        return sum(p.memory.size() for p in holders) + sum(running.values())
+
+    def runs(self, program: Program) -> bool:
+        """Whether a cage of the run has `program` as its program now."""
+        return any(p.program is program and p.memory is not None
+                   for p in self.processes.values())
 
     def charge_memory(self, more: int) -> None:
         """ENOMEM unless the run's cages may hold `more` bytes of memory besides theirs."""
@@ -838,6 +860,10 @@ class Runtime:
     def execve(self, proc: Process, path: str, argv: list[bytes], env: list[bytes]) -> None:
         program = (proc.program if path == "/proc/self/exe"        # what this cage runs now
                    else self.compile(syscalls.program_bytes(proc, path)))
+        wanted = next((i for i in self.engine.imports(program.module) if i.kind == "memory"), None)
+        least = wanted.limits[0] * WASM_PAGE if wanted is not None and wanted.limits else 0
+        if self.memory_held(proc, program) + least > self.memory_limit:
+            raise OSError(errno.ENOMEM, "Cannot allocate memory")   # while execve can fail
         for fd, (_, cloexec) in list(proc.fds.items()):
             if cloexec:
                 proc.close(fd)
