@@ -369,7 +369,9 @@ def main(argv: list[str]) -> int:
     module, root, io, timeout = argv[0], argv[1], Path(argv[2]), float(argv[3])
     import lind
     from lind import threei
+    from lind.cage import loader
 
+    loader.load(module)   # compiled while this may still run the interpreter (nobody may not)
     _drop_root()
     # Lind has no memory limit yet (issue 9): one brk to 4 GiB commits 4 GiB of host
     # memory. Growth past this fails in the cage instead of taking the machine down.

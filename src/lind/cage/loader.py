@@ -34,7 +34,7 @@ from wasmtime._extern import wrap_extern
 from lind import threei  # (its fault handler goes in before Wasmtime's: _accel.c)
 from lind.cage.program_file import read_program
 from lind.engine import FUNCTION_TABLE, EngineError
-from lind.engine.compiler import CompileLimit, Wait, compile_serialized
+from lind.engine.compiler import CompileLimit, CompilerUnavailable, Wait, compile_serialized
 from lind.engine.wasmtime_engine import engine
 from lind.toolchain.asyncify import (
     LIND_GLOBAL_PREFIX,
@@ -295,6 +295,8 @@ def load_bytes(wasm: bytes, path: str, wait: Wait | None = None) -> wasmtime.Mod
             code = compile_serialized(wasm, wait)
         except CompileLimit as exc:
             raise TooLargeToCompile(f"{path}: {exc}") from None
+        except CompilerUnavailable as exc:
+            raise ProgramError(f"{path}: not compiled: {exc}") from None
         except EngineError as exc:
             raise ProgramError(f"{path}: invalid WebAssembly module: {exc}") from None
         module = wasmtime.Module.deserialize(eng, code)

@@ -46,6 +46,10 @@ class CompileLimit(EngineError):
     """Compiling the module needed more memory or CPU than a compile may have."""
 
 
+class CompilerUnavailable(EngineError):
+    """The compiler's process could not be started (this Python cannot run itself)."""
+
+
 def compile_memory() -> int:
     try:
         return max(int(os.environ.get("LIND_COMPILE_MEMORY", "")), 64 << 20)
@@ -61,10 +65,14 @@ def compile_serialized(wasm: bytes, wait: Wait | None = None) -> bytes:
     memory = compile_memory()
     with (_slot(wait), _memfd("lind-wasm", wasm) as source, _memfd("lind-code") as code,
           _memfd("lind-errors") as errors):
-        worker = subprocess.Popen(
-            [sys.executable, "-I", "-c", _BOOT, *_package_dirs(), str(memory),
-             str(COMPILE_CPU_SECONDS)],
-            stdin=source, stdout=code, stderr=errors, close_fds=True)
+        try:
+            worker = subprocess.Popen(
+                [sys.executable, "-I", "-c", _BOOT, *_package_dirs(), str(memory),
+                 str(COMPILE_CPU_SECONDS)],
+                stdin=source, stdout=code, stderr=errors, close_fds=True)
+        except OSError as exc:
+            raise CompilerUnavailable(f"no compiler process: {sys.executable or 'Python'}: "
+                                      f"{exc.strerror}") from None
         ended = os.pidfd_open(worker.pid)
         try:
             wait(ended)
