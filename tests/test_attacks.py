@@ -32,6 +32,7 @@ import lind
 from lind.cage import instance_pool, loader
 from lind.cage.cage import Cage
 from lind.cage.instance_pool import InstancePool
+from lind.toolchain.asyncify import encode_leb128, leb128, sections
 
 
 def untouched(path: Path) -> None:
@@ -115,6 +116,7 @@ def results(out: str) -> dict[str, tuple[int, int]]:
 # instead of before it), feed_after (seconds, optional: the attacker's stdin is then a
 # pipe that receives 64 KiB of "Z" that long after the attacker started).
 # attacker_grates (optional: grate specs, "readonly:/data", between it and the rest),
+# attacker_memory (optional: its tree's memory budget, bytes),
 # attacker_portable (optional: the attacker's files are a lind.portable tree filled
 # from its root, saved afterwards to dir/attacker-tree; its host root is listed).
 # "{tenant_id}" and "{host_pid}" in the attacker's argv are replaced (tenant first
@@ -159,7 +161,8 @@ if spec.get("attacker_portable"):      # its files in a tree of its own (lind.po
     a_root = os.path.join(spec["dir"], "portable-root")   # the microvisor's: empty
     os.mkdir(a_root)
 attacker = rt.spawn(argv[0], argv[1:], root=a_root, grates=a_grates,
-                    stdin=a_in, stdout=a_out, stderr=a_err, cpu_time=spec.get("cpu_time"))
+                    stdin=a_in, stdout=a_out, stderr=a_err, cpu_time=spec.get("cpu_time"),
+                    memory=spec.get("attacker_memory"))
 if later is not None:
     time.sleep(later)
     tenant = start_tenant()
@@ -187,7 +190,8 @@ def two_trees(builds, tmp_path: Path, attacker: list, tenant_ms: int = 1500, *,
               attacker_root: Path | None = None, tenant_after: float | None = None,
               feed_after: float | None = None, tag: str = "trees",
               grates: tuple[str, ...] = (), cpu_time: int | None = None,
-              host_memory: int | None = None) -> tuple[dict, str, str]:
+              host_memory: int | None = None,
+              attacker_memory: int | None = None) -> tuple[dict, str, str]:
     """Attacker (under `grates`, with RLIMIT_CPU `cpu_time`) beside a tenant; asserts the
     host lived and the tenant stayed intact. `host_memory` is the Lind process's
     RLIMIT_DATA: an attack on the host's memory then ends it rather than the machine."""
@@ -199,7 +203,8 @@ def two_trees(builds, tmp_path: Path, attacker: list, tenant_ms: int = 1500, *,
             "tenant_root": str(tenant_root),
             "attacker_root": str(attacker_root or make_root(tmp_path, f"{tag}-root")),
             "tenant_after": tenant_after, "feed_after": feed_after,
-            "attacker_grates": list(grates), "cpu_time": cpu_time}
+            "attacker_grates": list(grates), "cpu_time": cpu_time,
+            "attacker_memory": attacker_memory}
     script = TWO_TREES if host_memory is None else (
         f"import resource; resource.setrlimit(resource.RLIMIT_DATA, ({host_memory}, "
         f"{host_memory}))\n{TWO_TREES}")
@@ -480,6 +485,66 @@ def test_a_program_s_machine_code_counts_in_its_tree_s_memory(builds, tmp_path, 
         rc, out, err = lind_cli(tmp_path, memory, "--backend", backend, "--memory", memory,
                                 "--root", root, exec_bad, "/code.wasm")
         assert (rc, out) == (0, expected), (memory, rc, out, err)
+    untouched(canary)
+
+
+def with_globals(wasm: bytes, count: int) -> bytes:
+    """`wasm` with `count` more mutable i32 globals, which its code never uses."""
+    out = bytearray(wasm[:8])
+    for section, start, end in sections(wasm):
+        body = wasm[start:end]
+        if section == 6:
+            had, at = leb128(wasm, start)
+            body = encode_leb128(had + count) + wasm[at:end] + b"\x7f\x01\x41\x00\x0b" * count
+        out += bytes([section]) + encode_leb128(len(body)) + body
+    return bytes(out)
+
+
+def _hoard(builds, root: Path) -> Path:
+    """instance_hoard (small stack: its instances, not its memory, fill a budget) with
+    999,000 globals more: 16 MiB of host memory an instance."""
+    hoard = root / "hoard.wasm"
+    built = builds.wasm(attack("instance_hoard"), "--suspendable", "-Wl,-z,stack-size=65536")
+    hoard.write_bytes(with_globals(built.read_bytes(), 999_000))
+    return hoard
+
+
+@pytest.mark.parametrize("kind", ["threads", "forks"])
+def test_an_instance_s_globals_count_in_its_tree_s_memory(builds, tmp_path, canary, kind):
+    """Every thread and every fork of a cage is an instance of its program, and
+    Wasmtime keeps an instance's globals and tables in host memory: a program with a
+    million globals (12 MiB an instance) starting 32 threads or children under a 128
+    MiB budget held ~400 MiB of the host, and 1,000 would hold 12 GiB. An instance's
+    globals and tables count in the tree's memory: pthread_create is EAGAIN, fork
+    ENOMEM, once they do not fit."""
+    root = make_root(tmp_path)
+    status, out, err = two_trees(builds, tmp_path, [_hoard(builds, root), kind, "32"],
+                                 attacker_root=root, attacker_memory=128 << 20)
+    started = int(out.split()[1])
+    failure = errno.EAGAIN if kind == "threads" else errno.ENOMEM
+    assert 0 < started < 32 and f"errno {failure}" in out, (out, err)
+    assert status["attacker"] == 0 and status["host_max_rss_mib"] < 400, status
+    untouched(canary)
+
+
+_LIND_MAX_RSS = r"""
+import sys
+from lind.cli.main import main
+status = main(sys.argv[1:])
+peak = int(open("/proc/self/status").read().split("VmHWM:")[1].split()[0])   # see TWO_TREES
+sys.stderr.write(f"max_rss_mib {peak >> 10}\n")
+sys.exit(status)
+"""
+
+
+def test_an_instance_s_globals_count_in_a_cooperative_run_s_memory(builds, tmp_path, canary):
+    """The same on the cooperative runtime: each child it forks is an instance."""
+    root = make_root(tmp_path)
+    rc, out, err = python(tmp_path, "hoard", _LIND_MAX_RSS, "run", "--backend", "cooperative",
+                          "--memory", "128M", "--root", root, _hoard(builds, root), "forks", "32")
+    started = int(out.split()[1])
+    assert rc == 0 and 0 < started < 32 and f"errno {errno.ENOMEM}" in out, (rc, out, err)
+    assert int(err.split("max_rss_mib ")[1]) < 400, err
     untouched(canary)
 
 
@@ -1473,6 +1538,31 @@ def test_memories_beside_the_cages_own_are_refused(tmp_path, canary):
         rc, out, err = lind_cli(tmp_path, name, root / f"{name}.wasm")
         assert (rc, out) == (126, ""), err
         assert err == f"lind: {root / name}.wasm: has {count} linear memories (a cage has one)\n"
+    untouched(canary)
+
+
+_IMPORTED_MEMORY = '(import "lind" "memory" (memory 1 16384 shared))'
+
+
+def test_a_cooperative_run_bounds_tables_and_refuses_memories_of_a_program_s_own(tmp_path,
+                                                                                 canary):
+    """The cooperative runtime gave an instance no limits: a table.grow of 100 million
+    elements under --memory 64M took 800 MB of the host, and a memory the program
+    defined beside lind.memory, filled, 1 GB. Its instances have the threaded runtime's
+    limits: the grow is refused (-1) and the module with a memory of its own too."""
+    root = make_root(tmp_path)
+    (root / "grow.wasm").write_bytes(wasmtime.wat2wasm(
+        _TABLE_GROWER.replace(_EXPORTED_MEMORY, _IMPORTED_MEMORY)))
+    (root / "own.wasm").write_bytes(wasmtime.wat2wasm(      # 1 GiB of its own, filled
+        _SHARED_AND_OWN_MEMORY.replace("(memory $own 1)", "(memory $own 16384)").replace(
+            "(i32.const 1) (i32.const 1))", "(i32.const 1) (i32.const 1000000000))")))
+    rc, out, err = python(tmp_path, "grow", _LIND_MAX_RSS, "run", "--backend", "cooperative",
+                          "--memory", "64M", root / "grow.wasm")
+    assert rc == 7 and int(err.split("max_rss_mib ")[1]) < 300, (rc, err)
+    rc, out, err = python(tmp_path, "own", _LIND_MAX_RSS, "run", "--backend", "cooperative",
+                          "--memory", "64M", root / "own.wasm")
+    assert rc == 126 and "memory count" in err and int(err.split("max_rss_mib ")[1]) < 300, (
+        rc, err)
     untouched(canary)
 
 

@@ -504,6 +504,23 @@ def test_asyncify_rejects_garbage() -> None:
         run_asyncify(b"not wasm at all", LIND_UNWIND_IMPORTS)
 
 
+def test_instance_shape_counts_what_each_instance_holds() -> None:
+    """What the budget charges an instance for: imported functions, defined globals, and
+    each defined table's maximum (None: it declares none), whatever form its type takes."""
+    import wasmtime
+
+    from lind.toolchain.asyncify import instance_shape
+
+    wasm = wasmtime.wat2wasm("""(module
+      (import "lind" "a" (func)) (import "lind" "b" (func (param i32)))
+      (import "lind" "g" (global i32)) (import "lind" "memory" (memory 1 2 shared))
+      (global (mut i32) (i32.const 1)) (global i64 (i64.add (i64.const 2) (i64.const 3)))
+      (global f64 (f64.const 1.5))
+      (table 3 funcref) (table 1 10 externref) (table 2 5 funcref (ref.null func)))""")
+    assert instance_shape(wasm) == (2, 3, (None, 10, 5))
+    assert instance_shape(wasmtime.wat2wasm("(module)")) == (0, 0, ())
+
+
 def test_struct_layouts_the_host_relies_on(tmp_path: Path, src) -> None:
     prog = src(
         "layout.c",

@@ -16,6 +16,7 @@ import sys
 import threading
 import time
 import traceback
+import weakref
 from collections.abc import Callable, Sequence
 from typing import Any, NoReturn
 
@@ -35,7 +36,14 @@ from lind.cage.thread import (
     instance_of,
     serving,
 )
-from lind.engine import stacks, wasmtime_engine
+from lind.engine import (
+    GC_HEAP_LIMIT,
+    MAX_TABLE_ELEMENTS,
+    MAX_TABLES,
+    instance_bytes,
+    stacks,
+    wasmtime_engine,
+)
 from lind.microvisor import (
     abi,
     limits,
@@ -510,7 +518,8 @@ class Cage:
             shared = loader.shape(module).shared_memory
             own_memory = shared is None
             self.store = _cage_store(eng, memory_size=cap if own_memory else GC_HEAP_LIMIT,
-                                     memories=int(own_memory))
+                                     memories=int(own_memory), budget=self.memory_budget,
+                                     module=module)
             watch_epochs(self.store, self)
             linker = self._linker_for(self.store)
             wasi = _wasi_imports(module)
@@ -1425,7 +1434,8 @@ class Cage:
     def instance_over_memory(self) -> tuple[wasmtime.Store, loader.Exports]:
         """One more instance of the program, over its shared memory and calling through
         its slot, in a Store of its own: a thread, or a grate's handler worker."""
-        store = _cage_store(wasmtime_engine.engine(), memory_size=GC_HEAP_LIMIT, memories=0)
+        store = _cage_store(wasmtime_engine.engine(), memory_size=GC_HEAP_LIMIT, memories=0,
+                            budget=self.memory_budget, module=self.module)
         watch_epochs(store, self)
         linker = self._linker_for(store)
         self.shared_memory.define_in(linker, store)
@@ -1472,11 +1482,18 @@ class Cage:
             self._threads_alive += 1
         try:
             thread.signals = signals.add_thread(self, tid)
-        except OSError:       # no host fd left for its wake eventfd
-            with self._threads_changed:
+            # its instance now, so that a budget it does not fit is clone's EAGAIN
+            thread.prepared = self.thread_instance()
+        except (OSError, loader.ProgramError) as exc:  # no host fd for its wake eventfd,
+            with self._threads_changed:                # no memory for its instance
                 del self.threads[tid]
                 self._threads_alive -= 1
             self.runtime.release_id()
+            if thread.signals is not None:
+                signals.remove_thread(self, tid)
+            if isinstance(exc, loader.ProgramError):   # its start function trapped
+                self.trap_message = str(exc)
+                self.terminate(signal.SIGILL)
             raise OSError(errno.EAGAIN, "Resource temporarily unavailable") from None
         return thread
 
@@ -1747,24 +1764,19 @@ def trap_reason(message: str, stack_pointer: int | None = None) -> str | None:
     return lines[-1] if lines else None
 
 
-# A table is host memory outside the cage's memory budget, 8 bytes an element: a
-# table.grow of 100 million (a cage under --memory 64M) took 830 MB of the host. A
-# lind cc program has one table, of its address-taken functions (thousands).
-MAX_TABLE_ELEMENTS = 1 << 20
 IDLE_THREAD_INSTANCES = 4    # per cage (see Cage.thread_instance)
-MAX_TABLES = 2
-# Exception objects (a C++ throw) live on Wasmtime's GC heap, host memory outside the
-# cage's budget, which a Store's memory limit bounds too: unbounded, a thread keeping
-# exceptions took 800 MB of the host. A C++ exception is a few dozen bytes there, and
-# collected once caught (100,000 throws of 4 KiB ones fit in this).
-GC_HEAP_LIMIT = 1 << 20
 
 
-def _cage_store(engine: wasmtime.Engine, memory_size: int, memories: int) -> wasmtime.Store:
-    """A Store for one instance of a cage's program, its tables bounded, and the
-    memories it may define itself (`memories`: its own, if it has one) and its GC heap
-    at `memory_size` bytes each."""
+def _cage_store(engine: wasmtime.Engine, memory_size: int, memories: int,
+                budget: limits.MemoryBudget, module: wasmtime.Module) -> wasmtime.Store:
+    """A Store for one instance of `module`, its tables bounded, and the memories it
+    may define itself (`memories`: its own, if it has one) and its GC heap at
+    `memory_size` bytes each. What the instance will hold of its own is charged to
+    `budget` until the Store goes (ENOMEM if it has not that much left)."""
+    held = instance_bytes(*loader.instance_state(module))
+    budget.charge(held)
     store = wasmtime.Store(engine)
+    weakref.finalize(store, budget.release, held)
     store.set_limits(memory_size=memory_size, table_elements=MAX_TABLE_ELEMENTS,
                      tables=MAX_TABLES, memories=memories)
     return store

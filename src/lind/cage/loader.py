@@ -39,9 +39,11 @@ from lind.engine.wasmtime_engine import engine
 from lind.toolchain.asyncify import (
     LIND_GLOBAL_PREFIX,
     NULL_PAGE_UNUSED,
+    AsyncifyError,
     custom_section_names,
     defined_memories,
     exported_constant,
+    instance_shape,
     lowest_data_address,
     resettable_globals,
 )
@@ -304,6 +306,10 @@ def load_bytes(wasm: bytes, path: str, wait: Wait | None = None) -> wasmtime.Mod
         _store(cached, code)
     _check_program(module, wasm, path)
     _code_sizes[module] = size
+    try:
+        _instance_shapes[module] = instance_shape(wasm)
+    except (IndexError, AsyncifyError):
+        raise ProgramError(f"{path}: its imports, globals or tables could not be read") from None
     _layouts[module] = _layout(wasm)
     resettable = resettable_globals(wasm)
     if resettable is not None:
@@ -338,6 +344,16 @@ _code_sizes: weakref.WeakKeyDictionary[wasmtime.Module, int] = weakref.WeakKeyDi
 def code_size(module: wasmtime.Module) -> int:
     """Bytes of machine code a program loaded here holds (its serialized size)."""
     return _code_sizes.get(module, 0)
+
+
+_instance_shapes: weakref.WeakKeyDictionary[
+    wasmtime.Module, tuple[int, int, tuple[int | None, ...]]] = weakref.WeakKeyDictionary()
+
+
+def instance_state(module: wasmtime.Module) -> tuple[int, int, tuple[int | None, ...]]:
+    """What an instance of `module` holds of its own: see asyncify.instance_shape. A
+    module Lind did not load (its own helpers') holds next to nothing."""
+    return _instance_shapes.get(module, (0, 0, ()))
 
 
 def layout(module: wasmtime.Module) -> tuple[int | None, int | None]:

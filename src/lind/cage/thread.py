@@ -136,6 +136,8 @@ class CageThread:
         self.signals: ThreadSignals | None = None   # its mask, pending set, wake fd
         self.exited = False     # ended by its own exit(2)
         self.instance: Instance | None = None
+        # (store, exports) new_thread made for it, which its Instance takes when it runs
+        self.prepared: tuple[wasmtime.Store, loader.Exports] | None = None
         self.running = False    # its host thread runs it (from start until it ended)
         # what runs it, and keeps its CPU times (None once the cage took them: thread_ended)
         self.host: stacks.PooledThread | None = None
@@ -164,7 +166,7 @@ class CageThread:
         module = cage.module
         try:
             instance = Instance()
-            instance.store, instance.exports = cage.thread_instance()
+            (instance.store, instance.exports), self.prepared = self.prepared, None
             instance.context_address = loader.context_address(instance.store)
             instance.thread_start = self.start_args
             loader.set_i32(instance.exports[loader.STACK_POINTER], instance.context_address,
@@ -181,9 +183,6 @@ class CageThread:
                 # which ends the cage as the main thread's does.
                 cage.trap_message = trap_reason(str(err))
                 cage.terminate(signal.SIGSEGV)
-        except loader.ProgramError as exc:   # its start function trapped in this thread
-            cage.trap_message = str(exc)
-            cage.terminate(signal.SIGILL)
         except Exception as exc:  # noqa: BLE001 - a Lind bug ends this cage, not the host
             cage.internal_error(exc)
             cage.terminate(signal.SIGSYS)

@@ -26,6 +26,31 @@ WASM_PAGE = 65536
 FUNCTION_TABLE = "__indirect_function_table"   # what wasm-ld exports the function table as
 
 
+# What one instance may hold of the host's memory besides its linear memory, in a
+# cage of either runtime. A table is 8 bytes an element: a table.grow of 100 million
+# (a cage under --memory 64M) took 830 MB of the host; a lind cc program has one table,
+# of its address-taken functions (thousands).
+MAX_TABLE_ELEMENTS = 1 << 20
+MAX_TABLES = 2
+# Exception objects (a C++ throw) live on Wasmtime's GC heap, which a Store's memory
+# limit bounds too: unbounded, a thread keeping exceptions took 800 MB of the host. A
+# C++ exception is a few dozen bytes there, and collected once caught (100,000 throws
+# of 4 KiB ones fit in this).
+GC_HEAP_LIMIT = 1 << 20
+
+
+def instance_bytes(function_imports: int, globals_defined: int,
+                   tables: tuple[int | None, ...]) -> int:
+    """Host memory an instance holds of its own outside linear memory, counted in its
+    cage's budget (lind.toolchain.asyncify.instance_shape's figures): Wasmtime keeps
+    ~160 bytes an imported function, 16 a global and 8 a table element, at the most
+    each table may grow to (`tables`: their declared maxima). A module of a million
+    globals held 12 MiB an instance, one importing a function 99,000 times 14 MiB,
+    and every thread and fork of a cage is an instance."""
+    return 160 * function_imports + 16 * globals_defined + 8 * sum(
+        MAX_TABLE_ELEMENTS if most is None else min(most, MAX_TABLE_ELEMENTS) for most in tables)
+
+
 class EngineError(Exception):
     """The engine refused a module, an instantiation or a memory (the message says why)."""
 

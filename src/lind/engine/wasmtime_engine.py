@@ -15,7 +15,17 @@ import wasmtime
 from wasmtime import _bindings as wt
 from wasmtime import _ffi
 
-from lind.engine import FUNCTION_TABLE, WASM_PAGE, EngineError, HostFunction, Import, stacks
+from lind.engine import (
+    FUNCTION_TABLE,
+    GC_HEAP_LIMIT,
+    MAX_TABLE_ELEMENTS,
+    MAX_TABLES,
+    WASM_PAGE,
+    EngineError,
+    HostFunction,
+    Import,
+    stacks,
+)
 
 _lock = threading.Lock()
 _engine: wasmtime.Engine | None = None
@@ -206,6 +216,9 @@ class WasmtimeEngine:
                     memory: Any) -> WasmtimeInstance:
         store = wasmtime.Store(self.engine)
         store.set_epoch_deadline(1)      # interrupt() passes it
+        # tables bounded; no memory of its own (a program imports lind.memory); the GC heap
+        store.set_limits(memory_size=GC_HEAP_LIMIT, table_elements=MAX_TABLE_ELEMENTS,
+                         tables=MAX_TABLES, memories=0)
         externs: list[Any] = []
         for item in module.imports:
             if isinstance(item.type, wasmtime.MemoryType):

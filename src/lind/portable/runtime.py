@@ -40,7 +40,15 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from lind.engine import WASM_PAGE, Engine, EngineError, Instance, Memory, new_engine
+from lind.engine import (
+    WASM_PAGE,
+    Engine,
+    EngineError,
+    Instance,
+    Memory,
+    instance_bytes,
+    new_engine,
+)
 from lind.engine.compiler import CompileLimit
 from lind.microvisor import abi
 from lind.portable import signals, syscalls
@@ -51,7 +59,7 @@ from lind.portable.memfs import File, Tree
 from lind.portable.resources import Resources
 from lind.portable.sockets import Network
 from lind.portable.syscalls import CageEnded, Suspend
-from lind.toolchain.asyncify import AsyncifyError, is_suspendable
+from lind.toolchain.asyncify import AsyncifyError, instance_shape, is_suspendable
 
 RETRY = 1 << 40                  # Process.wake: run the parked call again
 START = "_start"
@@ -75,10 +83,12 @@ _SUSPEND_HINT = " (built with lind cc --suspendable, it would wait aside)"
 @dataclass(frozen=True)
 class Program:
     """A compiled program, whether it can be set aside on any call, and the host
-    memory its code holds (counted in the run's memory while a cage runs it)."""
+    memory its code holds and each instance of it holds of its own (globals, tables),
+    counted in the run's memory while cages run it."""
     module: Any
     suspendable: bool
     code_bytes: int
+    instance_bytes: int
 
 
 @dataclass
@@ -217,7 +227,7 @@ class Process:
             raise OSError(errno.ENOMEM, "Cannot allocate memory")
         self.memory = None                      # the old program's, on exec
         code = 0 if self.runtime.runs(program) else program.code_bytes
-        self.runtime.charge_memory(least * WASM_PAGE + code)
+        self.runtime.charge_memory(least * WASM_PAGE + code + program.instance_bytes)
         memory = engine.new_memory(least, most, wanted.shared)
         self._instantiate(program, memory)
         self.argv, self.env = argv, env
@@ -236,7 +246,10 @@ class Process:
                      ("lind", "environ_sizes_get"): lambda c, s: self._sizes(self.env, c, s),
                      ("lind", "environ_get"): lambda p, b: self._strings_into(self.env, p, b)}
         self.program, self.memory = program, memory
-        self.instance = engine.instantiate(program.module, functions, memory)
+        try:
+            self.instance = engine.instantiate(program.module, functions, memory)
+        except EngineError as exc:    # a memory of its own, a third table, its start trapped
+            raise OSError(errno.ENOEXEC, f"not a program Lind can run: {exc}") from None
         self.exports = frozenset(engine.exports(program.module))
 
     def _sizes(self, items: list[bytes], count: int, size: int) -> int:
@@ -497,7 +510,8 @@ class Runtime:
             raise OSError(errno.ENOEXEC, "Exec format error")
         try:
             module = self.engine.compile(wasm)
-            program = Program(module, is_suspendable(wasm), self.engine.code_size(module))
+            program = Program(module, is_suspendable(wasm), self.engine.code_size(module),
+                              instance_bytes(*instance_shape(wasm)))
         except CompileLimit as exc:
             raise OSError(errno.ENOMEM, f"not compiled: {exc}") from None
         except (EngineError, AsyncifyError) as exc:
@@ -509,15 +523,17 @@ class Runtime:
         return program
 
     def memory_held(self, leaving: Process | None = None, coming: Program | None = None) -> int:
-        """Bytes of linear memory the run's cages hold now, and of the code of the
-        programs they run (each program once); without what `leaving` holds, with the
-        code of `coming` (an exec's)."""
+        """Bytes of linear memory the run's cages hold now, of their instances' own
+        state, and of the code of the programs they run (each program once); without
+        what `leaving` holds, with `coming`'s code and instance (an exec's)."""
         holders = [p for p in self.processes.values()
                    if p.memory is not None and p.program is not None and p is not leaving]
         running = {id(p.program): p.program.code_bytes for p in holders}
+        instances = sum(p.program.instance_bytes for p in holders)
         if coming is not None:
             running[id(coming)] = coming.code_bytes
-        return sum(p.memory.size() for p in holders) + sum(running.values())
+            instances += coming.instance_bytes
+        return sum(p.memory.size() for p in holders) + sum(running.values()) + instances
 
     def runs(self, program: Program) -> bool:
         """Whether a cage of the run has `program` as its program now."""
@@ -806,7 +822,7 @@ class Runtime:
 
         def copy() -> None:
             try:
-                self.charge_memory(parent.memory.size())
+                self.charge_memory(parent.memory.size() + parent.program.instance_bytes)
                 memory = self.engine.new_memory(parent.memory.size() // WASM_PAGE,
                                                 parent.heap.limit // WASM_PAGE, True)
                 memory.copy_from(parent.memory)

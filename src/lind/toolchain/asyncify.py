@@ -531,20 +531,51 @@ def _global_entries(wasm: bytes) -> Iterator[tuple[int, int, bool, int]]:
     for i in range(count):
         valtype, mutable, p = wasm[p], bool(wasm[p + 1]), p + 2
         yield imported + i, valtype, mutable, p
-        while wasm[p] != 0x0B:                 # skip a constant expression
-            op = wasm[p]
-            p += 1
-            if op in (0x41, 0x42, 0x23, 0xD2):   # i32/i64.const, global.get, ref.func
-                _, p = leb128(wasm, p, signed=True)
-            elif op == 0x44:
-                p += 8
-            elif op == 0x43:
-                p += 4
-            elif op == 0xD0:
-                p += 1
-            elif op not in (0x6A, 0x6B, 0x6C, 0x7C, 0x7D, 0x7E):   # extended-const
-                raise AsyncifyError(f"unknown instruction {op:#x} in a global's initialiser")
+        p = _past_constant_expression(wasm, p)
+
+
+def _past_constant_expression(wasm: bytes, p: int) -> int:
+    """Where the constant expression (a global's or a table's initialiser) at `p` ends."""
+    while wasm[p] != 0x0B:
+        op = wasm[p]
         p += 1
+        if op in (0x41, 0x42, 0x23, 0xD2):   # i32/i64.const, global.get, ref.func
+            _, p = leb128(wasm, p, signed=True)
+        elif op == 0x44:
+            p += 8
+        elif op == 0x43:
+            p += 4
+        elif op == 0xD0:
+            p += 1
+        elif op not in (0x6A, 0x6B, 0x6C, 0x7C, 0x7D, 0x7E):   # extended-const
+            raise AsyncifyError(f"unknown instruction {op:#x} in an initialiser")
+    return p + 1
+
+
+def instance_shape(wasm: bytes) -> tuple[int, int, tuple[int | None, ...]]:
+    """What each instance of the module holds of its own besides linear memory: how
+    many functions it imports, how many globals it defines, and the maximum of each
+    table it defines (None: none declared). Raises IndexError or AsyncifyError on a
+    malformed binary."""
+    data = bytes(wasm)
+    imported = len(function_imports(data))
+    globals_defined, tables = 0, []
+    for section, start, _ in sections(data):
+        if section == 6:
+            globals_defined = leb128(data, start)[0]
+        elif section == 4:
+            count, p = leb128(data, start)
+            for _ in range(count):
+                initialised = data[p] == 0x40        # 0x40 0x00, then the type and value
+                p += 2 if initialised else 0
+                kind, p = data[p], p + 1
+                if kind in (0x63, 0x64):             # (ref null? heap type)
+                    _, p = leb128(data, p, signed=True)
+                (_, most, _), p = _limits(data, p)
+                tables.append(most)
+                if initialised:
+                    p = _past_constant_expression(data, p)
+    return imported, globals_defined, tuple(tables)
 
 
 def exported_constant(wasm: bytes, name: str) -> int | None:
