@@ -548,6 +548,23 @@ def test_an_instance_s_globals_count_in_a_cooperative_run_s_memory(builds, tmp_p
     untouched(canary)
 
 
+@pytest.mark.parametrize("trampoline", ["c", "ctypes"])
+def test_a_tree_s_jump_points_hold_a_bounded_share_of_the_host(builds, tmp_path, canary,
+                                                                monkeypatch, trampoline):
+    """A program that forks keeps its setjmp frames in the host, at most 16 MiB a cage;
+    a fork's child gets a most of its own, so 16 children of one tree making 200 deep
+    setjmps each held ~250 MiB of the host (a thousand would hold 16 GiB). The cages of
+    a tree hold 64 MiB of frames together: a cage that can make no room of its own past
+    it ends (SIGSEGV, "the host is out of memory for its frames")."""
+    monkeypatch.setenv("LIND_TRAMPOLINE", trampoline)
+    status, out, err = two_trees(builds, tmp_path,
+                                 [builds.wasm(attack("jump_hoard")), "16", "200", "4000"])
+    ended = [int(line.split()[3]) for line in out.splitlines() if " status " in line]
+    assert len(ended) == 16 and set(ended) <= {signal.SIGTERM, signal.SIGSEGV}, (out, err)
+    assert status["attacker"] == 0 and status["host_max_rss_mib"] < 200, status
+    untouched(canary)
+
+
 _STOPPED_WHILE_COMPILING = r"""
 import os, resource, subprocess, sys, time
 resource.setrlimit(resource.RLIMIT_DATA, (3 << 30, 3 << 30))

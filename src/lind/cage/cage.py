@@ -423,7 +423,8 @@ class Cage:
         # child's are its parent's, which a fork keeps and a spawn clears as exec does
         self.jump_points = (parent.jump_points.copy() if parent is not None else
                             threei.JumpPoints(int.from_bytes(os.urandom(4), "little") << 32 | 1,
-                                              limits.JUMP_POINTS, limits.JUMP_POINT_BYTES))
+                                              limits.JUMP_POINTS, limits.JUMP_POINT_BYTES,
+                                              limits.JUMP_POINT_TREE_BYTES))
         self.spawn_plan: bytes | None = None    # a posix_spawn child's, until it takes it
         self.thread = stacks.PooledThread(self._main, f"cage-{cage_id}")
         # Its other threads (clone(CLONE_THREAD)), by thread id, and how many of all its
@@ -844,7 +845,10 @@ class Cage:
             raise loader.Stopped("setjmp: the program overwrote its unwound frames")
         frames = self.mem.read(data + 8, current - data - 8)
         stack_pointer = loader.get_i32(self.exports[loader.ASYNCIFY_STACK_POINTER], self.context_address)
-        token = self.jump_points.save(frames, stack_pointer & 0xFFFFFFFF, env)
+        try:
+            token = self.jump_points.save(frames, stack_pointer & 0xFFFFFFFF, env)
+        except MemoryError:
+            raise loader.Stopped("setjmp: the host is out of memory for its frames") from None
         self.mem.write(env, struct.pack("<Q", token))
 
     def jump_token(self, env: int) -> int | None:

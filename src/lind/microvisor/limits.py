@@ -92,6 +92,10 @@ RLIM_INFINITY = (1 << 64) - 1
 # their frames are host memory outside its budget.
 JUMP_POINTS = 1024
 JUMP_POINT_BYTES = 16 << 20
+# ...and what all the cages of one process tree keep together (a fork's child shares
+# the frames its parent had): each cage's most alone let a thousand forked cages hold
+# 16 GiB of the host.
+JUMP_POINT_TREE_BYTES = 64 << 20
 
 
 def check_new_limit(soft: int, hard: int, current_hard: int) -> None:

@@ -3916,17 +3916,37 @@ typedef void *(*wt_global_set_fn)(void *ctx, const wt_global_t *global, const wt
 static wt_global_get_fn global_get;
 static wt_global_set_fn global_set;
 
+/* What the frames of one process tree's jump points hold of the host's memory at once:
+ * shared by its cages' JumpPoints (a fork's copy shares its parent's) and by each of
+ * those frames, it bounds the tree, where each cage's own most would let a thousand
+ * forked cages hold a thousand times as much. */
+typedef struct {
+    uint64_t held;       /* atomic: bytes of frames alive */
+    uint64_t most;
+    uint32_t refs;       /* atomic: the JumpPoints and frames that point to it */
+} FrameBudget;
+
+static void budget_let_go(FrameBudget *b)
+{
+    if (b && __atomic_sub_fetch(&b->refs, 1, __ATOMIC_ACQ_REL) == 0)
+        PyMem_RawFree(b);
+}
+
 /* One jump point's frames, shared by the copies fork makes of the cage's points. */
 typedef struct {
     uint32_t refs;       /* atomic: a parent's and its forks' JumpPoints hold it at once */
     uint32_t len;
+    FrameBudget *budget; /* its tree's, which it is counted in while it lives */
     uint8_t bytes[];
 } Frames;
 
 static void frames_let_go(Frames *f)
 {
-    if (f && __atomic_sub_fetch(&f->refs, 1, __ATOMIC_ACQ_REL) == 0)
+    if (f && __atomic_sub_fetch(&f->refs, 1, __ATOMIC_ACQ_REL) == 0) {
+        __atomic_sub_fetch(&f->budget->held, f->len, __ATOMIC_ACQ_REL);
+        budget_let_go(f->budget);
         PyMem_RawFree(f);
+    }
 }
 
 #define JUMP_BUCKETS 2048        /* tokens are consecutive: token % JUMP_BUCKETS spreads */
@@ -3970,6 +3990,7 @@ typedef struct {
     uint64_t next_token;
     int most;                    /* points kept: past it the least recently used go */
     uint64_t most_bytes;         /* of their frames (host memory outside the cage's budget) */
+    FrameBudget *budget;         /* its tree's */
 } JumpPointsObject;
 
 static PyTypeObject JumpPointsType;
@@ -4101,16 +4122,33 @@ static void points_add_locked(JumpPointsObject *j, uint64_t token, Frames *frame
 static uint64_t points_save(JumpPointsObject *j, const uint8_t *bytes, uint32_t len,
                             uint32_t stack_pointer, uint32_t env)
 {
+    FrameBudget *b = j->budget;
+    if (__atomic_add_fetch(&b->held, len, __ATOMIC_ACQ_REL) > b->most) {
+        /* the tree holds its most: this cage's own points go first, oldest first (those
+         * it shares with a parent or a child stay until they let go too) */
+        pthread_mutex_lock(&j->lock);
+        while (j->table && j->table->count && __atomic_load_n(&b->held, __ATOMIC_ACQUIRE) > b->most)
+            point_remove(j->table, j->table->oldest);
+        pthread_mutex_unlock(&j->lock);
+        if (__atomic_load_n(&b->held, __ATOMIC_ACQUIRE) > b->most) {
+            __atomic_sub_fetch(&b->held, len, __ATOMIC_ACQ_REL);
+            return 0;
+        }
+    }
     Frames *f = PyMem_RawMalloc(sizeof *f + len);
-    if (!f)
+    if (!f) {
+        __atomic_sub_fetch(&b->held, len, __ATOMIC_ACQ_REL);
         return 0;
+    }
     f->refs = 1;
     f->len = len;
+    f->budget = b;
+    __atomic_add_fetch(&b->refs, 1, __ATOMIC_ACQ_REL);
     memcpy(f->bytes, bytes, len);
     pthread_mutex_lock(&j->lock);
     if (!j->table && !(j->table = point_table_new(j->most))) {
         pthread_mutex_unlock(&j->lock);
-        PyMem_RawFree(f);
+        frames_let_go(f);
         return 0;
     }
     uint64_t token = j->next_token++;
@@ -4159,28 +4197,38 @@ static void points_clear_locked(JumpPointsObject *j)
 
 static PyObject *JumpPoints_new(PyTypeObject *type, PyObject *args, PyObject *kw)
 {
-    unsigned long long first, most_bytes;
+    unsigned long long first, most_bytes, tree_most_bytes;
     int most;
-    if (!PyArg_ParseTuple(args, "KiK", &first, &most, &most_bytes))
+    if (!PyArg_ParseTuple(args, "KiKK", &first, &most, &most_bytes, &tree_most_bytes))
         return NULL;
     if (most < 1 || most > (1 << 20)) {
         PyErr_SetString(PyExc_ValueError, "JumpPoints: keep 1 to 2**20 points");
         return NULL;
     }
+    FrameBudget *b = PyMem_RawMalloc(sizeof *b);
+    if (!b)
+        return PyErr_NoMemory();
+    b->held = 0;
+    b->most = tree_most_bytes;
+    b->refs = 1;
     JumpPointsObject *j = (JumpPointsObject *)type->tp_alloc(type, 0);
-    if (!j)
+    if (!j) {
+        PyMem_RawFree(b);
         return NULL;
+    }
     pthread_mutex_init(&j->lock, NULL);
     j->table = NULL;
     j->next_token = first ? first : 1;
     j->most = most;
     j->most_bytes = most_bytes;
+    j->budget = b;
     return (PyObject *)j;
 }
 
 static void JumpPoints_dealloc(JumpPointsObject *j)
 {
     points_clear_locked(j);
+    budget_let_go(j->budget);
     pthread_mutex_destroy(&j->lock);
     Py_TYPE(j)->tp_free((PyObject *)j);
 }
@@ -4243,6 +4291,8 @@ static PyObject *JumpPoints_copy(JumpPointsObject *j, PyObject *unused)
     c->next_token = j->next_token;
     c->most = j->most;
     c->most_bytes = j->most_bytes;
+    c->budget = j->budget;
+    __atomic_add_fetch(&c->budget->refs, 1, __ATOMIC_ACQ_REL);
     if (j->table && !(c->table = point_table_new(c->most))) {
         pthread_mutex_unlock(&j->lock);
         Py_DECREF(c);
@@ -4288,7 +4338,8 @@ static PyTypeObject JumpPointsType = {
     .tp_name = "lind.threei._accel.JumpPoints",
     .tp_basicsize = sizeof(JumpPointsObject),
     .tp_flags = Py_TPFLAGS_DEFAULT,
-    .tp_doc = "A cage's setjmp jump points by token: JumpPoints(first_token, most, most_bytes)",
+    .tp_doc = "A cage's setjmp jump points by token: JumpPoints(first_token, most, most_bytes, "
+              "tree_most_bytes)",
     .tp_new = JumpPoints_new,
     .tp_dealloc = (destructor)JumpPoints_dealloc,
     .tp_methods = JumpPoints_methods,

@@ -974,12 +974,38 @@ def copy_global(source_context: int, source: int, target_context: int, target: i
     _set_global(target_context, target, value)
 
 
+class _FrameBudget:
+    """What one process tree's jump points hold of frames (see _accel.c's FrameBudget):
+    each frames object counted once, however many of its cages' points share it."""
+
+    def __init__(self, most: int) -> None:
+        self.most = most
+        self.held = 0
+        self.holders: dict[int, int] = {}     # id(frames) -> the points that hold it
+        self.lock = threading.Lock()
+
+    def hold(self, frames: bytes) -> None:
+        with self.lock:
+            if self.holders.get(id(frames), 0) == 0:
+                self.held += len(frames)
+            self.holders[id(frames)] = self.holders.get(id(frames), 0) + 1
+
+    def let_go(self, frames: bytes) -> None:
+        with self.lock:
+            self.holders[id(frames)] -= 1
+            if self.holders[id(frames)] == 0:
+                del self.holders[id(frames)]
+                self.held -= len(frames)
+
+
 class JumpPoints:
     """A cage's setjmp jump points by token (see _accel.c), the least recently used
     forgotten past `most` of them or `most_bytes` of frames, those a setjmp into the
-    same jmp_buf at their depth or above superseded first."""
+    same jmp_buf at their depth or above superseded first; its tree's points together
+    hold at most `tree_most_bytes` of frames (MemoryError past it)."""
 
-    def __init__(self, first_token: int, most: int, most_bytes: int) -> None:
+    def __init__(self, first_token: int, most: int, most_bytes: int,
+                 tree_most_bytes: int) -> None:
         # token -> (frames, stack pointer, jmp_buf)
         self._points: collections.OrderedDict[int, tuple[bytes, int, int]] = \
             collections.OrderedDict()
@@ -987,22 +1013,32 @@ class JumpPoints:
         self._next_token = first_token or 1
         self._most, self._most_bytes = most, most_bytes
         self._bytes = 0
+        self._tree = _FrameBudget(tree_most_bytes)
 
     def save(self, frames: bytes, stack_pointer: int, env: int) -> int:
         superseded = self._latest.get(env)
         if superseded is not None and self._points[superseded][1] <= stack_pointer:
             self._points.move_to_end(superseded, last=False)    # returned: first to go
-        token, self._next_token = self._next_token, self._next_token + 1
         while self._points and (len(self._points) >= self._most
-                                or self._bytes + len(frames) > self._most_bytes):
-            gone, (gone_frames, _, gone_env) = self._points.popitem(last=False)
-            self._bytes -= len(gone_frames)
-            if self._latest.get(gone_env) == gone:
-                del self._latest[gone_env]
-        self._points[token] = (bytes(frames), stack_pointer, env)
-        self._bytes += len(frames)
+                                or self._bytes + len(frames) > self._most_bytes
+                                or self._tree.held + len(frames) > self._tree.most):
+            self._forget_oldest()
+        if self._tree.held + len(frames) > self._tree.most:
+            raise MemoryError("the tree's jump points hold their most")
+        token, self._next_token = self._next_token, self._next_token + 1
+        kept = bytes(frames)
+        self._tree.hold(kept)
+        self._points[token] = (kept, stack_pointer, env)
+        self._bytes += len(kept)
         self._latest[env] = token
         return token
+
+    def _forget_oldest(self) -> None:
+        gone, (gone_frames, _, gone_env) = self._points.popitem(last=False)
+        self._bytes -= len(gone_frames)
+        self._tree.let_go(gone_frames)
+        if self._latest.get(gone_env) == gone:
+            del self._latest[gone_env]
 
     def take(self, token: int) -> tuple[bytes, int] | None:
         point = self._points.get(token)
@@ -1012,16 +1048,22 @@ class JumpPoints:
         return point[0], point[1]
 
     def copy(self) -> JumpPoints:
-        twin = JumpPoints(self._next_token, self._most, self._most_bytes)
+        twin = JumpPoints(self._next_token, self._most, self._most_bytes, self._tree.most)
+        twin._tree = self._tree
         twin._points = self._points.copy()
+        for frames, _, _ in twin._points.values():
+            self._tree.hold(frames)
         twin._latest = self._latest.copy()
         twin._bytes = self._bytes
         return twin
 
     def clear(self) -> None:
-        self._points.clear()
-        self._latest.clear()
+        while self._points:
+            self._forget_oldest()
         self._bytes = 0
+
+    def __del__(self) -> None:
+        self.clear()      # its frames no longer count in its tree's (as _accel.c's dealloc)
 
     def __contains__(self, token: object) -> bool:
         return token in self._points
