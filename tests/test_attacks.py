@@ -601,6 +601,22 @@ def test_a_cage_stopped_while_its_program_compiles_ends_the_compile(builds, tmp_
     untouched(canary)
 
 
+def test_execs_of_one_big_file_at_once_are_read_within_the_tree_s_memory(builds, tmp_path,
+                                                                          canary):
+    """Each execve reads its program into the host (up to 256 MiB): twelve children
+    exec'ing one sparse 200 MiB file at once held 2.5 GB of the host under a 512 MiB
+    budget. What an exec reads counts in the tree's memory while it is held: past the
+    budget, execve is ENOMEM."""
+    status, out, err = two_trees(builds, tmp_path, [builds.wasm(attack("exec_storm")), "12", "200"],
+                                 attacker_memory=512 << 20)
+    found = results(out)
+    assert len(found) == 12 and out.endswith("done\n"), (out, err)
+    assert {e for _, e in found.values()} <= {errno.ENOEXEC, errno.ENOMEM}, found
+    assert errno.ENOMEM in {e for _, e in found.values()}, found
+    assert status["attacker"] == 0 and status["host_max_rss_mib"] < 1200, status
+    untouched(canary)
+
+
 def test_a_program_grown_by_its_cage_is_not_read_into_the_host(builds, tmp_path, canary):
     """The program file a cage was started from lies in its root: the cage may grow it
     (300 MiB of zeros after the module) and exec it again. The host read all of it into

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import errno
 import functools
@@ -10,7 +11,7 @@ import platform
 import stat
 import struct
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 from lind.microvisor import abi, limits, sys_signals, sys_threads, virtual
 from lind.microvisor.abi import s32, u32
@@ -242,10 +243,13 @@ def program_file(cage, guest_path: str) -> tuple[str, str | None]:
     return found, cage.fs.programs.get(found)
 
 
-def _host_program_bytes(cage, guest_path: str, named: bool = False) -> bytes:
-    """A program file's bytes from the cage's file system: EACCES unless it is a
-    regular file the host lets Lind run (a program named to Lind may lack the mode's
-    execute bits, as when it was started)."""
+@contextlib.contextmanager
+def _host_program_bytes(cage, guest_path: str, named: bool = False) -> Iterator[bytes]:
+    """A program file's bytes from the cage's file system, charged to the cage's memory
+    budget while the caller holds them (ENOMEM when the tree has not that much left:
+    cages exec'ing a 256 MiB file at once each held a copy outside every budget);
+    EACCES unless it is a regular file the host lets Lind run (a program named to Lind
+    may lack the mode's execute bits, as when it was started)."""
     from lind.cage.program_file import PROGRAM_BYTES_MAX
     from lind.microvisor.fs import proc_path
 
@@ -256,9 +260,25 @@ def _host_program_bytes(cage, guest_path: str, named: bool = False) -> bytes:
             raise OSError(errno.EACCES, "Permission denied")
         if not named and not os.access(proc_path(fd), os.X_OK):
             raise OSError(errno.EACCES, "Permission denied")
-        return os.pread(fd, st.st_size, 0) if st.st_size <= PROGRAM_BYTES_MAX else b""
+        size = st.st_size if st.st_size <= PROGRAM_BYTES_MAX else 0
+        with _charged(cage, size):
+            data = os.pread(fd, size, 0) if size else b""
+            os.close(fd)
+            fd = -1
+            yield data
     finally:
-        os.close(fd)
+        if fd >= 0:
+            os.close(fd)
+
+
+@contextlib.contextmanager
+def _charged(cage, size: int) -> Iterator[None]:
+    """`size` bytes of the host's memory counted in the cage's budget while it lasts."""
+    cage.memory_budget.charge(size)
+    try:
+        yield
+    finally:
+        cage.memory_budget.release(size)
 
 
 # Where a program's bytes come from: a grate that keeps files of its own (the
@@ -270,15 +290,34 @@ def load_program(cage, guest_path: str, argv: list[bytes], depth: int = 0,
                  read: ProgramReader | None = None):
     """The module to exec for a guest path, following `#!` lines; and the final argv."""
     from lind.cage import loader
+    from lind.cage.program_file import PROGRAM_BYTES_MAX
 
     guest_path, named = program_file(cage, guest_path)
     in_view = cage.fs.guest_path_of(named) if named is not None else None
-    if named is not None and in_view is None:
-        return _compiled(cage, lambda wait: loader.load(named, wait)), argv
-    data = read(cage, guest_path) if read is not None else None
-    if data is None:
-        data = (_host_program_bytes(cage, in_view, named=True) if in_view is not None
+    if named is not None and in_view is None:    # read by the loader, as it was started
+        with _charged(cage, min(_file_size(named), PROGRAM_BYTES_MAX)):
+            return _compiled(cage, lambda wait: loader.load(named, wait)), argv
+    with contextlib.ExitStack() as held:
+        data = read(cage, guest_path) if read is not None else None
+        if data is None:
+            data = held.enter_context(
+                _host_program_bytes(cage, in_view, named=True) if in_view is not None
                 else _host_program_bytes(cage, guest_path))
+        return _program_from(cage, guest_path, data, argv, depth, read)
+
+
+def _file_size(path: str) -> int:
+    try:
+        return os.stat(path).st_size
+    except OSError:
+        return 0          # the loader says why it cannot read it
+
+
+def _program_from(cage, guest_path: str, data: bytes, argv: list[bytes], depth: int,
+                  read: ProgramReader | None):
+    """load_program's, for a program file's bytes: a script's interpreter, or a module."""
+    from lind.cage import loader
+
     if data.startswith(b"#!"):
         if depth >= _MAX_SHEBANG_DEPTH:
             raise OSError(errno.ELOOP, "Too many levels of symbolic links")
