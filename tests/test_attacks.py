@@ -617,6 +617,18 @@ def test_execs_of_one_big_file_at_once_are_read_within_the_tree_s_memory(builds,
     untouched(canary)
 
 
+def test_a_tree_s_pipes_grow_no_further_than_a_linux_user_s(builds, tmp_path, canary):
+    """A pipe's buffer is the host kernel's memory; Lind runs as one host user (root
+    here, to whom pipe-user-pages-soft does not apply), so a cage could grow thousands of
+    pipes to 1 MiB each and fill them. A tree's pipes grow to 64 MiB together, as an
+    unprivileged Linux user's do (gcc's build of the same program run as nobody also
+    stops at 64): F_SETPIPE_SZ is EPERM past it."""
+    status, out, err = two_trees(builds, tmp_path, [builds.wasm(attack("pipe_hoard")), "200"])
+    assert out == f"enlarged 64 errno {errno.EPERM}\nfilled 64 MiB\n", (out, err)
+    assert status["attacker"] == 0, status
+    untouched(canary)
+
+
 def test_a_program_grown_by_its_cage_is_not_read_into_the_host(builds, tmp_path, canary):
     """The program file a cage was started from lies in its root: the cage may grow it
     (300 MiB of zeros after the module) and exec it again. The host read all of it into

@@ -78,6 +78,12 @@ NOFILE_HARD = 4096
 # a cage counts its own). The runtime's max_cages bounds cages and threads together.
 NPROC = 1024
 
+# ------------------------------------------------------------ pipes
+
+#: What F_SETPIPE_SZ may grow the pipes of one process tree to, together (Linux's
+#: pipe-user-pages-soft, 16384 pages: a tree is one user).
+PIPE_TREE_BYTES = 64 << 20
+
 # ------------------------------------------------------------ RLIMIT_STACK
 
 #: the default soft limit (Linux's), and the least stack a program is started with

@@ -1158,7 +1158,7 @@ def sys_fcntl(cage, fd, cmd, arg, *_):
         # MFD_ALLOW_SEALING); the microvisor's own memfds are sealed against more.
         return fcntl.fcntl(f.host_fd, cmd, u32(arg))
     if cmd in (abi.F_GETPIPE_SZ, abi.F_SETPIPE_SZ):
-        return _pipe_size(f, cmd, u32(arg))
+        return _pipe_size(cage, f, cmd, u32(arg))
     raise abi.error(errno.EINVAL)
 
 
@@ -1166,19 +1166,39 @@ def _is_pipe(f: OpenFile) -> bool:
     return f.host_backed and statmod.S_ISFIFO(f.stat().st_mode)
 
 
-def _pipe_size(f: OpenFile, cmd: int, size: int) -> int:
+def _pipe_size(cage, f: OpenFile, cmd: int, size: int) -> int:
     """A pipe's capacity, and setting it within what an unprivileged Linux user may
     (pipe-max-size: Lind's host may be root, a cage is not), on pipes the cage made: one
-    it was given is the outside's too. EBADF for anything but a pipe, as on Linux."""
+    it was given is the outside's too. A tree is one user: the capacity of all its pipes
+    may grow to limits.PIPE_TREE_BYTES (Linux's pipe-user-pages-soft), EPERM past it
+    (a pipe's buffer is the host kernel's memory, outside every budget: a cage's
+    thousands of pipes enlarged to 1 MiB each took gigabytes of it). EBADF for anything
+    but a pipe, as on Linux."""
     if not _is_pipe(f):
         raise abi.error(errno.EBADF)
+    now = fcntl.fcntl(f.host_fd, abi.F_GETPIPE_SZ)
     if cmd == abi.F_GETPIPE_SZ:
-        return fcntl.fcntl(f.host_fd, cmd)
+        return now
     if f.borrowed:
         raise abi.error(errno.EPERM)
     if size > _pipe_max_size():
         raise abi.error(errno.EPERM)
+    if size > now and _tree_pipe_bytes(cage) - now + size > limits.PIPE_TREE_BYTES:
+        raise abi.error(errno.EPERM)
     return fcntl.fcntl(f.host_fd, cmd, size)
+
+
+def _tree_pipe_bytes(cage) -> int:
+    """The capacity of the pipes the cages of `cage`'s tree hold open, each pipe once."""
+    found: dict[tuple[int, int], int] = {}
+    for member in cage.runtime.tree(cage):
+        for fd in member.fds.numbers():
+            with contextlib.suppress(OSError):
+                f = member.fds.get(fd)
+                if _is_pipe(f):
+                    st = f.stat()
+                    found[st.st_dev, st.st_ino] = fcntl.fcntl(f.host_fd, abi.F_GETPIPE_SZ)
+    return sum(found.values())
 
 
 def _pipe_max_size() -> int:
