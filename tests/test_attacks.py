@@ -629,6 +629,21 @@ def test_a_tree_s_pipes_grow_no_further_than_a_linux_user_s(builds, tmp_path, ca
     untouched(canary)
 
 
+def test_socket_buffers_grow_within_the_tree_s_memory(builds, tmp_path, canary):
+    """A socket's buffers are the host kernel's memory, and Linux lets a socket's grow to
+    twice wmem_max (8 MiB here): 200 socket pairs of a cage under a 64 MiB budget held
+    1.5 GiB of it (2,000 would hold 16 GB). What a buffer grows past the host's first
+    size counts in the tree's memory while the socket is open (past the budget it stays
+    as it was), and goes back when it closes: three rounds buffer the same."""
+    status, out, err = two_trees(builds, tmp_path,
+                                 [builds.wasm(attack("socket_hoard")), "200", "3"],
+                                 attacker_memory=64 << 20)
+    rounds = [int(line.split()[1]) for line in out.splitlines()]
+    assert len(rounds) == 3 and len(set(rounds)) == 1 and rounds[0] < 200, (out, err)
+    assert status["attacker"] == 0, status
+    untouched(canary)
+
+
 def test_a_program_grown_by_its_cage_is_not_read_into_the_host(builds, tmp_path, canary):
     """The program file a cage was started from lies in its root: the cage may grow it
     (300 MiB of zeros after the module) and exec it again. The host read all of it into

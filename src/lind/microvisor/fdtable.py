@@ -74,9 +74,11 @@ class OpenFile:
     writable: bool = field(init=False)
     dir_entries: list[tuple[bytes, int, int]] | None = field(default=None, repr=False)
     dir_pos: int = 0
-    # Set once the description holds an OFD lock or a flock: drops them with the last
-    # reference (sys_locks).
+    # What runs with the last reference (when_last_closed): dropping the OFD locks and
+    # flock the description held (sys_locks, once locks_watched), giving back what its
+    # socket buffers grew by (sys_net).
     on_last_close: Callable[[], None] | None = field(default=None, repr=False)
+    locks_watched: bool = field(default=False, init=False, repr=False)
     reserved: InitVar[bool] = False  # the host's own file (a new tree's stdio): may use the reserve
     _io_kind: int | None = field(default=None, init=False, repr=False)
     maps_zeros = False             # mmap gives anonymous memory (/dev/zero)
@@ -131,6 +133,12 @@ class OpenFile:
             self._parked = False
             threei.close_host_fd(self.host_fd)
             limits.host_fds.give()
+
+    def when_last_closed(self, action: Callable[[], None]) -> None:
+        """Run `action` when the description's last reference goes, after those given
+        before it."""
+        first = self.on_last_close
+        self.on_last_close = action if first is None else lambda: (first(), action())
 
     def forget_locks(self) -> None:
         """The description is gone: so are its locks."""

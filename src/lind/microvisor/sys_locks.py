@@ -215,8 +215,9 @@ def _drop_posix(cage, key: Hashable) -> None:
 
 def _watch(f: OpenFile, key: Hashable) -> None:
     """Drop the description's OFD locks and flock when its last reference goes."""
-    if f.on_last_close is None:
-        f.on_last_close = lambda: _description_gone(f, key)
+    if not f.locks_watched:
+        f.locks_watched = True
+        f.when_last_closed(lambda: _description_gone(f, key))
 
 
 def _description_gone(f: OpenFile, key: Hashable) -> None:
