@@ -1769,6 +1769,10 @@ def trap_reason(message: str, stack_pointer: int | None = None) -> str | None:
 
 
 IDLE_THREAD_INSTANCES = 4    # per cage (see Cage.thread_instance)
+# What an instance may hold of its own uncounted, as Lind's own share of it (its Store,
+# Linker and Python objects) is: a lind cc program's is ~1 KiB, and charging it cost
+# every fork and thread ~3 us.
+INSTANCE_ALLOWANCE = 64 << 10
 
 
 def _cage_store(engine: wasmtime.Engine, memory_size: int, memories: int,
@@ -1777,10 +1781,11 @@ def _cage_store(engine: wasmtime.Engine, memory_size: int, memories: int,
     may define itself (`memories`: its own, if it has one) and its GC heap at
     `memory_size` bytes each. What the instance will hold of its own is charged to
     `budget` until the Store goes (ENOMEM if it has not that much left)."""
-    held = instance_bytes(*loader.instance_state(module))
-    budget.charge(held)
+    held = max(0, instance_bytes(*loader.instance_state(module)) - INSTANCE_ALLOWANCE)
     store = wasmtime.Store(engine)
-    weakref.finalize(store, budget.release, held)
+    if held:
+        budget.charge(held)
+        weakref.finalize(store, budget.release, held)
     store.set_limits(memory_size=memory_size, table_elements=MAX_TABLE_ELEMENTS,
                      tables=MAX_TABLES, memories=memories)
     return store

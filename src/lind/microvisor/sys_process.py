@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import ctypes
 import errno
 import functools
@@ -11,7 +10,7 @@ import platform
 import stat
 import struct
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 from lind.microvisor import abi, limits, sys_signals, sys_threads, virtual
 from lind.microvisor.abi import s32, u32
@@ -243,13 +242,13 @@ def program_file(cage, guest_path: str) -> tuple[str, str | None]:
     return found, cage.fs.programs.get(found)
 
 
-@contextlib.contextmanager
-def _host_program_bytes(cage, guest_path: str, named: bool = False) -> Iterator[bytes]:
-    """A program file's bytes from the cage's file system, charged to the cage's memory
-    budget while the caller holds them (ENOMEM when the tree has not that much left:
-    cages exec'ing a 256 MiB file at once each held a copy outside every budget);
-    EACCES unless it is a regular file the host lets Lind run (a program named to Lind
-    may lack the mode's execute bits, as when it was started)."""
+def _host_program_bytes(cage, guest_path: str, named: bool = False) -> tuple[bytes, int]:
+    """A program file's bytes from the cage's file system, and what they were charged to
+    the cage's memory budget, which the caller gives back once it has loaded them
+    (ENOMEM when the tree has not that much left: cages exec'ing a 256 MiB file at once
+    each held a copy outside every budget); EACCES unless it is a regular file the host
+    lets Lind run (a program named to Lind may lack the mode's execute bits, as when it
+    was started)."""
     from lind.cage.program_file import PROGRAM_BYTES_MAX
     from lind.microvisor.fs import proc_path
 
@@ -260,25 +259,16 @@ def _host_program_bytes(cage, guest_path: str, named: bool = False) -> Iterator[
             raise OSError(errno.EACCES, "Permission denied")
         if not named and not os.access(proc_path(fd), os.X_OK):
             raise OSError(errno.EACCES, "Permission denied")
-        size = st.st_size if st.st_size <= PROGRAM_BYTES_MAX else 0
-        with _charged(cage, size):
-            data = os.pread(fd, size, 0) if size else b""
-            os.close(fd)
-            fd = -1
-            yield data
+        if st.st_size > PROGRAM_BYTES_MAX:
+            return b"", 0
+        cage.memory_budget.charge(st.st_size)
+        try:
+            return os.pread(fd, st.st_size, 0), st.st_size
+        except BaseException:
+            cage.memory_budget.release(st.st_size)
+            raise
     finally:
-        if fd >= 0:
-            os.close(fd)
-
-
-@contextlib.contextmanager
-def _charged(cage, size: int) -> Iterator[None]:
-    """`size` bytes of the host's memory counted in the cage's budget while it lasts."""
-    cage.memory_budget.charge(size)
-    try:
-        yield
-    finally:
-        cage.memory_budget.release(size)
+        os.close(fd)
 
 
 # Where a program's bytes come from: a grate that keeps files of its own (the
@@ -295,15 +285,21 @@ def load_program(cage, guest_path: str, argv: list[bytes], depth: int = 0,
     guest_path, named = program_file(cage, guest_path)
     in_view = cage.fs.guest_path_of(named) if named is not None else None
     if named is not None and in_view is None:    # read by the loader, as it was started
-        with _charged(cage, min(_file_size(named), PROGRAM_BYTES_MAX)):
+        held = min(_file_size(named), PROGRAM_BYTES_MAX)
+        cage.memory_budget.charge(held)
+        try:
             return _compiled(cage, lambda wait: loader.load(named, wait)), argv
-    with contextlib.ExitStack() as held:
-        data = read(cage, guest_path) if read is not None else None
-        if data is None:
-            data = held.enter_context(
-                _host_program_bytes(cage, in_view, named=True) if in_view is not None
-                else _host_program_bytes(cage, guest_path))
+        finally:
+            cage.memory_budget.release(held)
+    data = read(cage, guest_path) if read is not None else None
+    if data is not None:            # a grate's own file, already in memory
         return _program_from(cage, guest_path, data, argv, depth, read)
+    data, held = (_host_program_bytes(cage, in_view, named=True) if in_view is not None
+                  else _host_program_bytes(cage, guest_path))
+    try:
+        return _program_from(cage, guest_path, data, argv, depth, read)
+    finally:
+        cage.memory_budget.release(held)
 
 
 def _file_size(path: str) -> int:
