@@ -5,7 +5,7 @@ What Cranelift needs to compile a module is not in proportion to the module's si
 wrote a few such files and exec'd them at once could take the host's memory from every
 other tenant, and the Lind process with it. Each compile therefore runs in a fresh
 Python of its own (~60 ms to start, paid only when no cache holds the program) with
-`RLIMIT_DATA` at `COMPILE_MEMORY` and `RLIMIT_CPU` at `COMPILE_CPU_SECONDS`, at most
+`RLIMIT_DATA` at `compile_memory()` and `RLIMIT_CPU` at `COMPILE_CPU_SECONDS`, at most
 `COMPILE_SLOTS` at a time; the caller gets the serialized code, which
 `wasmtime.Module.deserialize` loads with the same settings (`wasmtime_engine._config`).
 Real programs need far less: the SQLite shell (1.4 MB) peaks at 87 MiB.
