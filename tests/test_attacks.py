@@ -644,6 +644,29 @@ def test_socket_buffers_grow_within_the_tree_s_memory(builds, tmp_path, canary):
     untouched(canary)
 
 
+_PAUSE = _MODULE % {"imports": "", "memory": _EXPORTED_MEMORY, "extra": "",
+                   "body": """(loop $again (drop (call $sc (i32.const 34) (i64.const 0)
+                     (i64.const 0) (i64.const 0) (i64.const 0) (i64.const 0) (i64.const 0)))
+                     (br $again))"""}
+
+
+def test_the_argv_an_exec_gives_counts_in_the_tree_s_memory(builds, tmp_path, canary):
+    """The host keeps a program's argv and environment (twice) beside its linear memory,
+    up to ARG_MAX an exec: 100 children of a 128 MiB tree exec'ing a one-page program
+    with 1.9 MiB of arguments held ~690 MB of the host. What an exec gives counts in
+    the tree's memory: past the budget, execve is ENOMEM."""
+    root = make_root(tmp_path)
+    (root / "pause.wasm").write_bytes(wasmtime.wat2wasm(_PAUSE))
+    (root / "pause.wasm").chmod(0o755)
+    hoard = builds.wasm(attack("strings_hoard"), "-Wl,-z,stack-size=65536")
+    status, out, err = two_trees(builds, tmp_path, [hoard, "100"], attacker_root=root,
+                                 attacker_memory=128 << 20)
+    failed = [line for line in out.splitlines() if line.startswith("exec failed")]
+    assert failed and all(line.endswith(f"errno {errno.ENOMEM}") for line in failed), out
+    assert status["attacker"] == 0 and status["host_max_rss_mib"] < 500, status
+    untouched(canary)
+
+
 def test_a_program_grown_by_its_cage_is_not_read_into_the_host(builds, tmp_path, canary):
     """The program file a cage was started from lies in its root: the cage may grow it
     (300 MiB of zeros after the module) and exec it again. The host read all of it into

@@ -339,6 +339,7 @@ class Cage:
         self.memory_budget = parent.memory_budget if parent else budget
         self.memory_charge = limits.MemoryCharge(self.memory_budget)
         self._code_held: wasmtime.Module | None = None     # its program's, in the budget
+        self._strings_charge = limits.MemoryCharge(self.memory_budget)   # argv and env
         cap = min(MAX_MEMORY, self.memory_budget.ceiling())
         self.rlimit_as = parent.rlimit_as if parent else (cap, cap)
         self.rlimit_nproc = parent.rlimit_nproc if parent else (limits.NPROC, limits.NPROC)
@@ -440,10 +441,15 @@ class Cage:
         self._idle_thread_instances: list[tuple[wasmtime.Store, loader.Exports]] = []
 
     def _set_command_line(self, argv: Sequence[bytes], env: Sequence[bytes],
-                          parent: Cage | None = None) -> None:
+                          parent: Cage | None = None, *, exec_: bool = False) -> None:
         """The program's argv and environment, and what its start-up imports give crt1
         (the trampoline's to answer); a child given its parent's shares its strings."""
         same = parent is not None and argv is parent.argv and env is parent.env
+        # kept twice in the host, outside linear memory (up to ARG_MAX each at an exec):
+        # a thousand cages exec'ing 2 MiB of them held 4 GiB, so what an exec gives
+        # counts in the budget (a fork's child shares its parent's; the first program's
+        # are the person's)
+        self._strings_charge.set(strings_bytes(argv, env) if exec_ else 0)    # ENOMEM
         self.argv, self.env = list(argv), list(env)
         self._startup_strings = (parent._startup_strings if same else
                                  (*_strings(self.argv), *_strings(self.env)))
@@ -1000,6 +1006,7 @@ class Cage:
         self.fds.close_all()
         self.fs.close()
         self.memory_charge.clear()
+        self._strings_charge.clear()
         self._release_code()
         self.uncount()
         _cages_by_key.pop(id(self), None)
@@ -1024,8 +1031,9 @@ class Cage:
         even with this program's memory given back."""
         self._refuse_in_handler()
         code = 0 if self.memory_budget.holds(module) else loader.code_size(module)
-        if (self.initial_memory(module) + code
-                > self.memory_budget.available() + self.memory_charge.bytes):
+        if (self.initial_memory(module) + code + strings_bytes(argv, env)
+                > self.memory_budget.available() + self.memory_charge.bytes
+                + self._strings_charge.bytes):
             raise OSError(errno.ENOMEM, "Cannot allocate memory")
         self._exec = (module, argv, env, signals.caller(self).mask)
         self.slot.stop("exec")
@@ -1036,7 +1044,6 @@ class Cage:
         self._end_threads()
         self.robust_list = (0, 0)
         module, argv, env, mask = self._exec
-        self._set_command_line(argv, env)
         self._exec = None
         self.jump_points.clear()
         self.comm = None
@@ -1047,6 +1054,7 @@ class Cage:
         signals.exec_reset(self, mask)
         kept, old_memory = self._kept_instance(), self.mem
         try:
+            self._set_command_line(argv, env, exec_=True)
             self.load(module, self._kept_for_fresh_start(module, self.memory_charge.bytes),
                       fresh=True)
         except loader.ProgramError as exc:   # past the point of no return: as Linux, SIGKILL
@@ -1252,7 +1260,8 @@ class Cage:
         for step in (self._end_threads, self._settle_status, self._stop_timers_and_tree,
                      self._end_grate, lambda: sys_ipc.cage_ended(self),
                      lambda: self.aspace.release_shared(), self.fds.close_all, self.fs.close,
-                     self.memory_charge.clear, self._release_code, self.uncount, self._forget,
+                     self.memory_charge.clear, self._strings_charge.clear, self._release_code,
+                     self.uncount, self._forget,
                      self._release_slot_and_memory, lambda: self.runtime.cage_ended(self),
                      self._forget_links):
             try:
@@ -1773,6 +1782,11 @@ IDLE_THREAD_INSTANCES = 4    # per cage (see Cage.thread_instance)
 # Linker and Python objects) is: a lind cc program's is ~1 KiB, and charging it cost
 # every fork and thread ~3 us.
 INSTANCE_ALLOWANCE = 64 << 10
+
+
+def strings_bytes(argv: Sequence[bytes], env: Sequence[bytes]) -> int:
+    """What a cage keeps of its argv and environment in the host: each string twice."""
+    return 2 * sum(len(s) + 1 for s in (*argv, *env))
 
 
 def _cage_store(engine: wasmtime.Engine, memory_size: int, memories: int,
