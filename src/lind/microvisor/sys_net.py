@@ -29,6 +29,7 @@ import signal
 import socket
 import stat
 import struct
+import threading
 import time
 import weakref
 from dataclasses import dataclass, field
@@ -137,7 +138,7 @@ class SocketFile(NonBlockingHostFile):
     # connected it, or listened on the socket it was accepted from.
     credentials: tuple[int, int, int] | None = None
     # SO_SNDBUF/SO_RCVBUF as the host had them before the cage first set each, and what
-    # their growth past that is charged to the cage's tree (see _set_buffer_size)
+    # their growth past that is charged to the cage's tree (see _charge_buffers)
     buffer_bases: dict[int, int] = field(default_factory=dict)
     buffer_charge: tuple[limits.MemoryBudget, int] | None = None
 
@@ -939,28 +940,34 @@ def _charge_buffers(cage, f: SocketFile, name: int, before: int) -> None:
     past what the host first gave the socket counts in the tree's memory while the
     socket is open; when the budget has not that much, the size stays what it was
     (Linux, too, gives silently less than it is asked)."""
-    f.buffer_bases.setdefault(name, before)
-    grown = sum(max(0, _int_option(f.host_fd, SOL_SOCKET, which) - base)
-                for which, base in f.buffer_bases.items())
-    budget, held = f.buffer_charge or (cage.memory_budget, 0)
-    try:
-        if grown > held:
-            budget.charge(grown - held)
-        else:
-            budget.release(held - grown)
-    except OSError:          # the kernel keeps twice what it is asked
-        checked(libc.setsockopt(f.host_fd, SOL_SOCKET, name, struct.pack("<i", before // 2), 4))
-        return
-    if f.buffer_charge is None:
-        f.when_last_closed(lambda: _release_buffers(f))
-    f.buffer_charge = (budget, grown)
+    with _buffers_lock:      # (a cage's threads may set one socket's at once)
+        f.buffer_bases.setdefault(name, before)
+        grown = sum(max(0, _int_option(f.host_fd, SOL_SOCKET, which) - base)
+                    for which, base in f.buffer_bases.items())
+        budget, held = f.buffer_charge or (cage.memory_budget, 0)
+        try:
+            if grown > held:
+                budget.charge(grown - held)
+            else:
+                budget.release(held - grown)
+        except OSError:          # the kernel keeps twice what it is asked
+            checked(libc.setsockopt(f.host_fd, SOL_SOCKET, name,
+                                    struct.pack("<i", before // 2), 4))
+            return
+        if f.buffer_charge is None:
+            f.when_last_closed(lambda: _release_buffers(f))
+        f.buffer_charge = (budget, grown)
+
+
+_buffers_lock = threading.Lock()
 
 
 def _release_buffers(f: SocketFile) -> None:
-    if f.buffer_charge is not None:
-        budget, held = f.buffer_charge
-        f.buffer_charge = None
-        budget.release(held)
+    with _buffers_lock:
+        if f.buffer_charge is not None:
+            budget, held = f.buffer_charge
+            f.buffer_charge = None
+            budget.release(held)
 
 
 def sys_getsockopt(cage, fd, level, name, value, length_ptr, *_):
