@@ -292,10 +292,12 @@ def load_program(cage, guest_path: str, argv: list[bytes], depth: int = 0,
         finally:
             cage.memory_budget.release(held)
     data = read(cage, guest_path) if read is not None else None
-    if data is not None:            # a grate's own file, already in memory
-        return _program_from(cage, guest_path, data, argv, depth, read)
-    data, held = (_host_program_bytes(cage, in_view, named=True) if in_view is not None
-                  else _host_program_bytes(cage, guest_path))
+    if data is not None:    # a grate's own file: its copy counts as the host's read does
+        held = len(data)
+        cage.memory_budget.charge(held)
+    else:
+        data, held = (_host_program_bytes(cage, in_view, named=True) if in_view is not None
+                      else _host_program_bytes(cage, guest_path))
     try:
         return _program_from(cage, guest_path, data, argv, depth, read)
     finally:

@@ -864,7 +864,10 @@ class MemoryFiles(Grate):
 
     def program_bytes(self, cage, guest: str) -> bytes | None:
         """The bytes of the program file at `guest` if it lies in this tree (None if
-        not): EACCES unless it is a regular file the cage may run."""
+        not): EACCES unless it is a regular file the cage may run; none past
+        PROGRAM_BYTES_MAX (exec is ENOEXEC, as for a host file)."""
+        from lind.cage.program_file import PROGRAM_BYTES_MAX
+
         if not self._holds(guest):
             return None
         with self.tree.lock:
@@ -872,7 +875,7 @@ class MemoryFiles(Grate):
                                     can_search=lambda d: self.may(cage, d, _X))
             if not isinstance(node, File) or not self.may(cage, node, _X):
                 raise _error(errno.EACCES)
-            return bytes(node.data)
+            return bytes(node.data) if len(node.data) <= PROGRAM_BYTES_MAX else b""
 
 
 def parse_size(text: str) -> int:
