@@ -176,12 +176,29 @@ def _jump_points_kinds():
 
 
 @pytest.mark.parametrize("kind", _jump_points_kinds(), ids=["c", "python"])
+def test_the_jump_points_of_a_tree_share_its_most(kind):
+    """A fork's copy shares its tree's most of frames, each frames object counted once:
+    past it a save forgets the cage's own oldest points first, and fails (MemoryError,
+    the cage ends) when that frees nothing."""
+    points = kind(1, 4, 1000, 100)
+    points.save(b"x" * 60, 1, 8)
+    copy = points.copy()                    # shares x: 60 held
+    with pytest.raises(MemoryError):
+        copy.save(b"y" * 60, 1, 16)         # its oldest, x, is points' too
+    assert len(copy) == 0 and len(points) == 1
+    del copy
+    assert points.save(b"y" * 30, 1, 16)    # 90 held
+    points.clear()
+    assert points.save(b"z" * 100, 1, 24)   # all of it, once nothing else is held
+
+
+@pytest.mark.parametrize("kind", _jump_points_kinds(), ids=["c", "python"])
 def test_jump_points_forget_the_points_of_returned_functions_first(kind):
     """1,024 points (limits.JUMP_POINTS), the least recently used going first; a setjmp into a jmp_buf at
     the depth of its previous point (or above) puts that one first in line, a deeper
     one (a nested TRY over one jmp_buf) leaves it; 16 MiB of frames at most; fork's
     copy keeps tokens and goes its own way; exec's clear keeps counting."""
-    points = kind(100, 1024, 16 << 20)
+    points = kind(100, 1024, 16 << 20, 64 << 20)
     top = points.save(b"t" * 10, 5000, 8)
     first = points.save(b"p", 4000, 16)
     assert (top, first) == (100, 101)
@@ -204,11 +221,11 @@ def test_jump_points_forget_the_points_of_returned_functions_first(kind):
 
     points.clear()
     assert len(points) == 0 and points.save(b"", 0, 8) == newer + 1
-    big = kind(1, 1024, 16 << 20)
+    big = kind(1, 1024, 16 << 20, 64 << 20)
     for i in range(70):                        # 256 KiB each: 64 fit
         big.save(bytes(256 * 1024), i, 8 * i)
     assert len(big) == 64 and 1 not in big and 70 in big
-    few = kind(1, 3, 1 << 20)
+    few = kind(1, 3, 1 << 20, 64 << 20)
     tokens = [few.save(b"f", 1, 8 * i) for i in range(5)]
     assert [t in few for t in tokens] == [False, False, True, True, True]
 

@@ -1063,7 +1063,8 @@ class JumpPoints:
         self._bytes = 0
 
     def __del__(self) -> None:
-        self.clear()      # its frames no longer count in its tree's (as _accel.c's dealloc)
+        if hasattr(self, "_tree"):   # (made whole: __init__ did not fail)
+            self.clear()      # its frames no longer count in its tree's (as _accel.c's dealloc)
 
     def __contains__(self, token: object) -> bool:
         return token in self._points
