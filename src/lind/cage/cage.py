@@ -1778,10 +1778,6 @@ def trap_reason(message: str, stack_pointer: int | None = None) -> str | None:
 
 
 IDLE_THREAD_INSTANCES = 4    # per cage (see Cage.thread_instance)
-# What an instance may hold of its own uncounted, as Lind's own share of it (its Store,
-# Linker and Python objects) is: a lind cc program's is ~1 KiB, and charging it cost
-# every fork and thread ~3 us.
-INSTANCE_ALLOWANCE = 64 << 10
 
 
 def strings_bytes(argv: Sequence[bytes], env: Sequence[bytes]) -> int:
@@ -1795,7 +1791,7 @@ def _cage_store(engine: wasmtime.Engine, memory_size: int, memories: int,
     may define itself (`memories`: its own, if it has one) and its GC heap at
     `memory_size` bytes each. What the instance will hold of its own is charged to
     `budget` until the Store goes (ENOMEM if it has not that much left)."""
-    held = max(0, instance_bytes(*loader.instance_state(module)) - INSTANCE_ALLOWANCE)
+    held = instance_bytes(*loader.instance_state(module))
     store = wasmtime.Store(engine)
     if held:
         budget.charge(held)

@@ -39,16 +39,24 @@ MAX_TABLES = 2
 GC_HEAP_LIMIT = 1 << 20
 
 
+# What an instance may hold of its own uncounted, as Lind's own share of it (its Store,
+# Linker and Python objects) is: a lind cc program's is ~1 KiB, and charging it cost
+# every fork and thread ~3 us.
+INSTANCE_ALLOWANCE = 64 << 10
+
+
 def instance_bytes(function_imports: int, globals_defined: int,
                    tables: tuple[int | None, ...]) -> int:
-    """Host memory an instance holds of its own outside linear memory, counted in its
-    cage's budget (lind.toolchain.asyncify.instance_shape's figures): Wasmtime keeps
-    ~160 bytes an imported function, 16 a global and 8 a table element, at the most
-    each table may grow to (`tables`: their declared maxima). A module of a million
-    globals held 12 MiB an instance, one importing a function 99,000 times 14 MiB,
-    and every thread and fork of a cage is an instance."""
-    return 160 * function_imports + 16 * globals_defined + 8 * sum(
+    """Host memory an instance holds of its own outside linear memory, past
+    INSTANCE_ALLOWANCE, counted in its cage's budget (figures from
+    lind.toolchain.asyncify.instance_shape): Wasmtime keeps ~160 bytes an imported
+    function, 16 a global and 8 a table element, at the most each table may grow to
+    (`tables`: their declared maxima). A module of a million globals held 12 MiB an
+    instance, one importing a function 99,000 times 14 MiB, and every thread and fork
+    of a cage is an instance."""
+    held = 160 * function_imports + 16 * globals_defined + 8 * sum(
         MAX_TABLE_ELEMENTS if most is None else min(most, MAX_TABLE_ELEMENTS) for most in tables)
+    return max(0, held - INSTANCE_ALLOWANCE)
 
 
 class EngineError(Exception):

@@ -1195,8 +1195,8 @@ def _tree_pipe_bytes(cage) -> int:
         for fd in member.fds.numbers():
             with contextlib.suppress(OSError):
                 f = member.fds.get(fd)
-                if _is_pipe(f):
-                    st = f.stat()
+                st = f.stat() if f.host_backed else None
+                if st is not None and statmod.S_ISFIFO(st.st_mode):
                     found[st.st_dev, st.st_ino] = fcntl.fcntl(f.host_fd, abi.F_GETPIPE_SZ)
     return sum(found.values())
 

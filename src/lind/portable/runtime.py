@@ -44,6 +44,7 @@ from lind.engine import (
     WASM_PAGE,
     Engine,
     EngineError,
+    Import,
     Instance,
     Memory,
     instance_bytes,
@@ -89,6 +90,7 @@ class Program:
     suspendable: bool
     code_bytes: int
     instance_bytes: int
+    memory: Import | None       # its memory import (a program lind cc built: lind.memory)
 
 
 @dataclass
@@ -218,7 +220,7 @@ class Process:
     def load(self, program: Program, argv: list[bytes], env: list[bytes]) -> None:
         """Instantiate `program` over a fresh memory (start, exec)."""
         engine = self.runtime.engine
-        wanted = next((i for i in engine.imports(program.module) if i.kind == "memory"), None)
+        wanted = program.memory
         if wanted is None or wanted.module != "lind" or wanted.name != "memory":
             raise OSError(errno.ENOEXEC, "not a program built with lind cc (no lind.memory import)")
         least, most = wanted.limits
@@ -510,8 +512,9 @@ class Runtime:
             raise OSError(errno.ENOEXEC, "Exec format error")
         try:
             module = self.engine.compile(wasm)
+            memory = next((i for i in self.engine.imports(module) if i.kind == "memory"), None)
             program = Program(module, is_suspendable(wasm), self.engine.code_size(module),
-                              instance_bytes(*instance_shape(wasm)))
+                              instance_bytes(*instance_shape(wasm)), memory)
         except CompileLimit as exc:
             raise OSError(errno.ENOMEM, f"not compiled: {exc}") from None
         except (EngineError, AsyncifyError) as exc:
@@ -876,7 +879,7 @@ class Runtime:
     def execve(self, proc: Process, path: str, argv: list[bytes], env: list[bytes]) -> None:
         program = (proc.program if path == "/proc/self/exe"        # what this cage runs now
                    else self.compile(syscalls.program_bytes(proc, path)))
-        wanted = next((i for i in self.engine.imports(program.module) if i.kind == "memory"), None)
+        wanted = program.memory
         least = wanted.limits[0] * WASM_PAGE if wanted is not None and wanted.limits else 0
         if self.memory_held(proc, program) + least > self.memory_limit:
             raise OSError(errno.ENOMEM, "Cannot allocate memory")   # while execve can fail
