@@ -41,6 +41,34 @@ def test_bytes_mode_keeps_bytes_and_refuses_text_input(builds, tmp_path):
         lind.run(str(builds.wasm("stdin_echo")), input="text", capture_output=True)
 
 
+@pytest.mark.parametrize(("given", "seen"), [
+    (b"", "ready=1 in=0 end=1 bytes=0"),
+    (b"line\n", "ready=1 in=1 end=1 bytes=5"),
+    (b"x" * 200_000, "ready=1 in=1 end=0 bytes=200000"),
+])
+def test_input_is_waiting_at_the_program_s_first_look(builds, tmp_path, given, seen):
+    """`input` is in the pipe (and its end, when it all fits) before the program starts:
+    a poll that does not wait finds it, however late the run's pump thread gets going."""
+    caged = lind.run(str(builds.wasm("stdin_poll")), root=tmp_path, input=given,
+                     capture_output=True, timeout=60)
+    assert (caged.returncode, caged.stdout.decode().strip()) == (0, seen)
+
+
+def test_a_pipe_given_input_holds_it_before_any_pump():
+    from lind.api import _Pipe
+    small = _Pipe(feed=b"abc")
+    empty = _Pipe(feed=b"")
+    for p in (small, empty):
+        os.set_blocking(p.read_fd, False)         # data or its end, or BlockingIOError
+    assert os.read(small.read_fd, 10) == b"abc" and os.read(small.read_fd, 10) == b""
+    assert os.read(empty.read_fd, 10) == b""
+    big = _Pipe(feed=b"y" * 300_000)
+    assert 0 < len(big.feed) < 300_000            # what did not fit waits for the pump
+    for p in (small, empty, big):
+        os.close(p.read_fd)
+    os.close(big.write_fd)
+
+
 def test_stderr_to_stdout_and_devnull(builds, tmp_path):
     native, caged = both(builds, tmp_path, input=b"x\n", stdout=subprocess.PIPE,
                          stderr=subprocess.STDOUT)

@@ -70,6 +70,18 @@ class _Pipe:
         self.read_fd, self.write_fd = os.pipe()
         self.feed = memoryview(feed) if feed is not None else None
         self.chunks: list[bytes] = []
+        if self.feed is not None:
+            self._feed_what_fits()
+
+    def _feed_what_fits(self) -> None:
+        """Write what the pipe takes now, before the program starts, so its first look
+        (poll, select, a read) finds its input, and its end when all of it fit; the pump
+        feeds the rest."""
+        os.set_blocking(self.write_fd, False)
+        if self.feed:                         # a new pipe takes at least a page
+            self.feed = self.feed[os.write(self.write_fd, self.feed):]
+        if not self.feed:
+            os.close(self.write_fd)
 
     @property
     def data(self) -> bytes:
@@ -85,10 +97,7 @@ def _pump(pipes: list[_Pipe]) -> None:
             if p.feed is None:
                 ready.register(p.read_fd, selectors.EVENT_READ, p)
             elif p.feed:
-                os.set_blocking(p.write_fd, False)
                 ready.register(p.write_fd, selectors.EVENT_WRITE, p)
-            else:
-                os.close(p.write_fd)
         while ready.get_map():
             for key, _ in ready.select():
                 p = key.data
@@ -810,7 +819,6 @@ def run(args: Sequence[str | os.PathLike[str]] | str | os.PathLike[str], *,
     out_fd, out_pipe = out(stdout, 1)
     err_fd, err_pipe = (out_fd, None) if stderr == STDOUT else out(stderr, 2)
     cleanup = contextlib.ExitStack()
-    # Started first, so input is already waiting when the program looks (poll, select).
     pump = stacks.PooledThread(functools.partial(_pump, pipes), "lind-pump")
     if pipes:
         pump.start()
