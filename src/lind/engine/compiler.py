@@ -3,20 +3,32 @@
 What Cranelift needs to compile a module is not in proportion to the module's size: a
 4 MB module of a million empty functions took 5.3 GiB and 18 s of CPU, so a cage that
 wrote a few such files and exec'd them at once could take the host's memory from every
-other tenant, and the Lind process with it. Each compile therefore runs in a fresh
-Python of its own (~60 ms to start, paid only when no cache holds the program) with
-`RLIMIT_DATA` at `compile_memory()` and `RLIMIT_CPU` at `COMPILE_CPU_SECONDS`, at most
-`COMPILE_SLOTS` at a time; the caller gets the serialized code, which
-`wasmtime.Module.deserialize` loads with the same settings (`wasmtime_engine._config`).
-Real programs need far less: the SQLite shell (1.4 MB) peaks at 87 MiB.
+other tenant, and the Lind process with it. Each compile therefore runs in a process
+of its own with `RLIMIT_DATA` at `compile_memory()` and `RLIMIT_CPU` at
+`COMPILE_CPU_SECONDS`, at most `COMPILE_SLOTS` at a time; the caller gets the serialized
+code, which `wasmtime.Module.deserialize` loads with the same settings
+(`wasmtime_engine._config`). Real programs need far less: the SQLite shell (1.4 MB)
+peaks at 87 MiB.
+
+Those processes are forked by a compile server, one per Lind process, started with the
+first compile: a Python that has imported Wasmtime and does nothing else, so a compile
+costs a fork (~4 ms) where starting Python and importing Wasmtime cost ~55 ms. A
+request is a Unix datagram carrying the module's memfd, the memfds for the code and the
+complaints, and the caller's end of a socket pair; the server answers on that pair with
+the wait status, and kills the compile when the caller closes its end (a stopped cage)
+or when Lind's channel closes (Lind ended).
 """
 
 from __future__ import annotations
 
+import array
+import atexit
 import contextlib
 import os
 import select
 import signal
+import socket
+import struct
 import subprocess
 import sys
 import threading
@@ -35,7 +47,10 @@ COMPILE_SLOTS = max(os.cpu_count() or 1, 1)
 _INVALID = 3           # the worker's exit status: a module the engine refused,
 _OUT_OF_MEMORY = 4     # or one it could not compile within RLIMIT_DATA (else it aborts)
 _BOOT = ("import sys; sys.path[:0] = sys.argv[1:3]; "
-         "from lind.engine.compiler import work; work(int(sys.argv[3]), int(sys.argv[4]))")
+         "from lind.engine.compiler import serve; serve(int(sys.argv[3]))")
+_REQUEST = struct.Struct("<qq")        # RLIMIT_DATA, RLIMIT_CPU
+_REQUEST_FDS = 4                       # reply socket, module, code, complaints
+_ANSWER = struct.Struct("<q")          # the compile's wait status
 
 #: Waits until a host fd is readable: a cage's waits end early when it is stopped
 #: (raising), a plain `poll` otherwise.
@@ -65,26 +80,9 @@ def compile_serialized(wasm: bytes, wait: Wait | None = None) -> bytes:
     memory = compile_memory()
     with (_slot(wait), _memfd("lind-wasm", wasm) as source, _memfd("lind-code") as code,
           _memfd("lind-errors") as errors):
-        try:
-            worker = subprocess.Popen(
-                [sys.executable, "-I", "-c", _BOOT, *_package_dirs(), str(memory),
-                 str(COMPILE_CPU_SECONDS)],
-                stdin=source, stdout=code, stderr=errors, close_fds=True)
-        except OSError as exc:
-            raise CompilerUnavailable(f"no compiler process: {sys.executable or 'Python'}: "
-                                      f"{exc.strerror}") from None
-        ended = os.pidfd_open(worker.pid)
-        try:
-            wait(ended)
-        except BaseException:
-            worker.kill()
-            raise
-        finally:
-            os.close(ended)
-            worker.wait()
+        status = _compile_in_server(memory, (source, code, errors), wait)
         output = os.pread(code, os.fstat(code).st_size, 0)
         complaint = os.pread(errors, 4096, max(os.fstat(errors).st_size - 4096, 0))
-    status = worker.returncode
     if status == 0:
         return output
     if status == _INVALID:
@@ -96,6 +94,92 @@ def compile_serialized(wasm: bytes, wait: Wait | None = None) -> bytes:
                            "(LIND_COMPILE_MEMORY gives more)")
     lines = complaint.decode(errors="replace").strip().splitlines()
     raise EngineError(f"the compiler failed: {lines[-1] if lines else f'status {status}'}")
+
+
+def _compile_in_server(memory: int, fds: tuple[int, int, int], wait: Wait) -> int:
+    """Have the compile server fork a compile over `fds` (module, code, complaints) and
+    wait for it: its exit status as subprocess gives it (-N for signal N). Stopping the
+    wait (a cage's stop raises out of `wait`) ends the compile."""
+    ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    with ours:
+        try:
+            _send_request(_REQUEST.pack(memory, COMPILE_CPU_SECONDS), [theirs.fileno(), *fds])
+        finally:
+            theirs.close()
+        wait(ours.fileno())      # on a stop, closing `ours` tells the server to kill it
+        answer = ours.recv(_ANSWER.size)
+    if len(answer) != _ANSWER.size:
+        raise CompilerUnavailable("the compile server ended during the compile")
+    return os.waitstatus_to_exitcode(_ANSWER.unpack(answer)[0])
+
+
+class _Server:
+    """The compile server this process started, and its end of the channel."""
+
+    def __init__(self) -> None:
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        try:
+            # A session of its own: the terminal's Ctrl-C and Ctrl-Z are Lind's, not its.
+            self.process = subprocess.Popen(
+                [sys.executable, "-I", "-c", _BOOT, *_package_dirs(), str(theirs.fileno())],
+                pass_fds=[theirs.fileno()], stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+        except OSError as exc:
+            ours.close()
+            raise CompilerUnavailable(f"no compiler process: {sys.executable or 'Python'}: "
+                                      f"{exc.strerror}") from None
+        finally:
+            theirs.close()
+        self.channel = ours
+        self.owner = os.getpid()
+
+    def send(self, request: bytes, fds: list[int]) -> None:
+        self.channel.sendmsg([request], [(socket.SOL_SOCKET, socket.SCM_RIGHTS,
+                                          array.array("i", fds))])
+
+    def close(self) -> None:
+        self.channel.close()          # the server ends once it reads the channel's end
+        try:
+            self.process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+
+_server: _Server | None = None
+_server_lock = threading.Lock()
+
+
+@atexit.register
+def stop_server() -> None:
+    """End this process's compile server (the next compile starts another): at Lind's
+    end (it would end on its own once the channel closes; this reaps it, where Python
+    would warn that it still ran), and for a measure of a first compile."""
+    global _server
+    with _server_lock:
+        if _server is not None and _server.owner == os.getpid():
+            _server.close()
+        _server = None
+
+
+def _send_request(request: bytes, fds: list[int]) -> None:
+    """Send a request to the compile server, starting it first (or again, if it ended)."""
+    global _server
+    with _server_lock:
+        if _server is not None and _server.owner != os.getpid():
+            _server = None        # a fork of the Lind process: the server is its parent's
+        for attempt in (1, 2):
+            if _server is None:
+                _server = _Server()
+            try:
+                _server.send(request, fds)
+                return
+            except OSError as exc:      # it ended (killed from outside): start another
+                _server.close()
+                _server = None
+                if attempt == 2:
+                    raise CompilerUnavailable(f"the compile server ended: {exc.strerror}") \
+                        from None
 
 
 def _poll(fd: int) -> None:
@@ -149,14 +233,109 @@ def _slot(wait: Wait) -> Iterator[None]:
         os.write(giver, b"x")
 
 
+def serve(channel_fd: int) -> None:
+    """The compile server: forks a compile (`work`) for each request on the channel,
+    answers with its wait status, kills it when its caller's end closes; ends when
+    Lind's end of the channel does. It is one thread, so each fork is a clean copy."""
+    import wasmtime  # noqa: F401 - imported once here, not in every compile
+
+    from lind.engine import wasmtime_engine  # noqa: F401
+
+    channel = socket.socket(fileno=channel_fd)
+    poller = select.poll()
+    poller.register(channel, select.POLLIN)
+    compiles: dict[int, tuple[int, socket.socket]] = {}      # pidfd -> (pid, reply)
+    callers: dict[int, int] = {}                             # reply fd -> pidfd
+    while True:
+        for fd, _ in poller.poll():
+            if fd == channel_fd:
+                request, fds = _receive(channel)
+                if request is None:                          # Lind has ended
+                    for pidfd in compiles:
+                        _kill(pidfd)
+                    os._exit(0)
+                if fds is None:
+                    continue
+                reply, pid = socket.socket(fileno=fds[0]), _fork_compile(request, fds)
+                for f in fds[1:]:
+                    os.close(f)
+                if pid is None:
+                    reply.close()
+                    continue
+                pidfd = os.pidfd_open(pid)
+                compiles[pidfd] = (pid, reply)
+                callers[reply.fileno()] = pidfd
+                poller.register(pidfd, select.POLLIN)
+                poller.register(reply, select.POLLIN)
+            elif fd in compiles:                             # a compile ended
+                pid, reply = compiles.pop(fd)
+                _, status = os.waitpid(pid, 0)
+                with contextlib.suppress(OSError):
+                    reply.send(_ANSWER.pack(status))
+                poller.unregister(fd)
+                os.close(fd)
+                if callers.pop(reply.fileno(), None) is not None:
+                    poller.unregister(reply)
+                reply.close()
+            elif fd in callers:                              # its caller stopped waiting
+                poller.unregister(fd)
+                _kill(callers.pop(fd))
+
+
+def _kill(pidfd: int) -> None:
+    with contextlib.suppress(OSError):    # it has just ended: reaped next
+        signal.pidfd_send_signal(pidfd, signal.SIGKILL)
+
+
+def _receive(channel: socket.socket) -> tuple[bytes | None, list[int] | None]:
+    """A request and its fds; (None, None) at the channel's end; (request, None) for
+    one that is not whole (its fds closed)."""
+    request, ancillary, _, _ = channel.recvmsg(_REQUEST.size,
+                                               socket.CMSG_SPACE(_REQUEST_FDS * 4))
+    if not request and not ancillary:
+        return None, None
+    fds = [fd for level, kind, data in ancillary
+           if level == socket.SOL_SOCKET and kind == socket.SCM_RIGHTS
+           for fd in array.array("i", data[:len(data) - len(data) % 4])]
+    if len(request) != _REQUEST.size or len(fds) != _REQUEST_FDS:
+        for fd in fds:
+            os.close(fd)
+        return request, None
+    return request, fds
+
+
+def _fork_compile(request: bytes, fds: list[int]) -> int | None:
+    """Fork a compile of the module in fds[1] into fds[2] (complaints: fds[3]); its pid,
+    or None if no process could be made (the caller then sees the server's answer
+    missing)."""
+    memory, cpu_seconds = _REQUEST.unpack(request)
+    try:
+        pid = os.fork()
+    except OSError:
+        return None
+    if pid:
+        return pid
+    try:
+        for target, fd in enumerate(fds[1:]):
+            os.dup2(fd, target)
+        os.closerange(3, os.sysconf("SC_OPEN_MAX"))
+        work(memory, cpu_seconds)
+    except BaseException:      # noqa: BLE001 - told to the caller through the complaints
+        import traceback
+
+        traceback.print_exc()
+    os._exit(70)                          # EX_SOFTWARE: work() returned or raised
+
+
 def work(memory: int, cpu_seconds: int) -> None:
-    """The worker: the module on stdin, its serialized code (or the engine's refusal,
-    exit status _INVALID) on stdout. Out of memory it exits _OUT_OF_MEMORY or aborts
-    (Rust's allocation failures); out of CPU the kernel ends it (SIGXCPU)."""
+    """A compile, forked by the server: the module on stdin, its serialized code (or the
+    engine's refusal, exit status _INVALID) on stdout. Out of memory it exits
+    _OUT_OF_MEMORY or aborts (Rust's allocation failures); out of CPU the kernel ends
+    it (SIGXCPU)."""
     import ctypes
     import resource
 
-    ctypes.CDLL(None).prctl(1, signal.SIGKILL)      # PR_SET_PDEATHSIG: Lind's end is ours
+    ctypes.CDLL(None).prctl(1, signal.SIGKILL)      # PR_SET_PDEATHSIG: the server's end
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
     resource.setrlimit(resource.RLIMIT_CPU, (cpu_seconds, cpu_seconds))
     import wasmtime
