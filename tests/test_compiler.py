@@ -100,16 +100,13 @@ def alive(pid: int) -> bool:
         return False
 
 
-def test_a_fork_of_the_lind_process_starts_its_own_server():
-    compiler.compile_serialized(answering(1))
-    parent_server = compiler._server.process.pid
+def in_a_fork(check) -> bytes:
+    """What `check()` (run in a fork of this process) returned, or its exception."""
     read, write = os.pipe()
     pid = os.fork()
     if pid == 0:                                    # pragma: no cover - the child
         try:
-            code = compiler.compile_serialized(answering(2))
-            ok = answer_of(code) == 2 and compiler._server.process.pid != parent_server
-            os.write(write, b"ok" if ok else b"wrong server")
+            os.write(write, check())
         except BaseException as exc:                # noqa: BLE001 - told to the parent
             os.write(write, repr(exc).encode())
         os._exit(0)
@@ -117,6 +114,30 @@ def test_a_fork_of_the_lind_process_starts_its_own_server():
     said = os.read(read, 200)
     os.close(read)
     os.waitpid(pid, 0)
-    assert said == b"ok"
-    assert compiler._server.process.pid == parent_server
-    os.kill(parent_server, 0)                        # the parent's server still runs
+    return said
+
+
+def test_a_fork_of_the_lind_process_shares_its_server_until_it_ends():
+    """The start-up server's runs are forks: they compile through its compile server;
+    one whose server was killed starts its own, leaving the parent's reference alone."""
+    compiler.start_server()
+    parent_server = compiler._server.process.pid
+
+    def through_the_parent_s() -> bytes:
+        answer = answer_of(compiler.compile_serialized(answering(2)))
+        return f"{answer} {compiler._server.process.pid}".encode()
+
+    assert in_a_fork(through_the_parent_s) == f"2 {parent_server}".encode()
+
+    def after_it_ended() -> bytes:
+        os.kill(parent_server, 9)
+        while alive(parent_server):
+            time.sleep(0.01)
+        answer = answer_of(compiler.compile_serialized(answering(3)))
+        mine = compiler._server.process.pid
+        compiler.stop_server()                      # reaps its own
+        return f"{answer} {mine != parent_server}".encode()
+
+    assert in_a_fork(after_it_ended) == b"3 True"
+    compiler._server.process.wait()                 # the parent's, killed by its fork
+    assert answer_of(compiler.compile_serialized(answering(4))) == 4    # started again

@@ -32,13 +32,46 @@ def _status() -> list[tuple[int, str, int]]:
     return [(int(pid), key, int(runs)) for pid, key, runs, _ in map(str.split, out.splitlines())]
 
 
-def _children(pid: int) -> list[int]:
+def _all_children(pid: int) -> list[int]:
     kids = []
     for entry in Path("/proc").glob("[0-9]*/stat"):
         with contextlib.suppress(OSError, ValueError):
             if int(entry.read_text().rsplit(")", 1)[1].split()[1]) == pid:
                 kids.append(int(entry.parent.name))
     return kids
+
+
+def _is_compile_server(pid: int) -> bool:
+    with contextlib.suppress(OSError):
+        return b"compiler import serve" in Path(f"/proc/{pid}/cmdline").read_bytes()
+    return False
+
+
+def _children(pid: int) -> list[int]:
+    """The server's runs and spare (not its compile server)."""
+    return [kid for kid in _all_children(pid) if not _is_compile_server(kid)]
+
+
+def test_runs_compile_through_the_server_s_compile_server(builds, tmp_path, servers):
+    """The server starts one compile server, which its runs share: a program no cache
+    holds is compiled by a fork of it (its reaped children's page faults grow), not
+    by a Python each run would start."""
+    subprocess.run([*LIND, "run", str(builds.wasm("args_env"))], capture_output=True,
+                   timeout=120, check=True)
+    (server, _, _), = _status()
+    compile_server, = (kid for kid in _all_children(server) if _is_compile_server(kid))
+    before = _children_faults(compile_server)
+    new = tmp_path / "new.wasm"      # a custom section more: a program no cache holds
+    new.write_bytes(builds.wasm("args_env").read_bytes() + b"\0\x0a\x04test" + os.urandom(5))
+    done = subprocess.run([*LIND, "run", str(new), "9"], capture_output=True, timeout=120)
+    assert done.returncode == 9 and b"argv[1]=9\n" in done.stdout, done.stderr
+    assert _children_faults(compile_server) > before
+    assert [kid for kid in _all_children(server) if _is_compile_server(kid)] == [compile_server]
+
+
+def _children_faults(pid: int) -> int:
+    """cminflt: the minor page faults of pid's children it has waited for."""
+    return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[8])
 
 
 def _runs_taken() -> int:

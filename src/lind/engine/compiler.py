@@ -131,7 +131,6 @@ class _Server:
         finally:
             theirs.close()
         self.channel = ours
-        self.owner = os.getpid()
 
     def send(self, request: bytes, fds: list[int]) -> None:
         self.channel.sendmsg([request], [(socket.SOL_SOCKET, socket.SCM_RIGHTS,
@@ -150,29 +149,41 @@ _server: _Server | None = None
 _server_lock = threading.Lock()
 
 
+def start_server() -> None:
+    """Start this process's compile server now, if it has none: forks of this process
+    (the start-up server's runs) then share it, and their first compile forks at once."""
+    with _server_lock:
+        _running_server()
+
+
 @atexit.register
 def stop_server() -> None:
     """End this process's compile server (the next compile starts another): at Lind's
     end (it would end on its own once the channel closes; this reaps it, where Python
-    would warn that it still ran), and for a measure of a first compile."""
+    would warn that it still ran), and for a measure of a first compile. In a fork of
+    the process that started it, this lets go of its copy of the channel (the wait
+    finds no child of its own)."""
     global _server
     with _server_lock:
-        if _server is not None and _server.owner == os.getpid():
+        if _server is not None:
             _server.close()
         _server = None
+
+
+def _running_server() -> _Server:
+    global _server
+    if _server is None:
+        _server = _Server()
+    return _server
 
 
 def _send_request(request: bytes, fds: list[int]) -> None:
     """Send a request to the compile server, starting it first (or again, if it ended)."""
     global _server
     with _server_lock:
-        if _server is not None and _server.owner != os.getpid():
-            _server = None        # a fork of the Lind process: the server is its parent's
         for attempt in (1, 2):
-            if _server is None:
-                _server = _Server()
             try:
-                _server.send(request, fds)
+                _running_server().send(request, fds)
                 return
             except OSError as exc:      # it ended (killed from outside): start another
                 _server.close()
