@@ -1093,6 +1093,42 @@ def test_files_opened_in_the_trampoline_close_with_their_cage(builds, tmp_path, 
     untouched(canary)
 
 
+_FLOOD_AND_COUNT = r"""
+import gc, os, sys
+import lind
+from lind.microvisor import limits
+prog, root, scratch = sys.argv[1:4]
+def flood(rounds):
+    with open(scratch + ".in", "rb") as i, open(scratch + ".out", "wb") as o:
+        done = lind.run([prog, str(rounds)], root=root, stdin=i, stdout=o, stderr=o, timeout=60)
+    gc.collect()
+    return done.returncode, len(os.listdir("/proc/self/fd")), limits.host_fds.held
+print(*flood(1), *flood(40))
+"""
+
+
+def test_fds_received_past_the_fd_table_are_closed(builds, tmp_path, canary):
+    """recvmsg of 250 fds (SCM_RIGHTS) with room for two in the cage's fd table: Lind
+    installed two and left the rest open in the host, outside the fd budget (40 rounds:
+    ~9,900 host fds, for good; the tenants beside it could open nothing). As Linux:
+    what fits is installed, the rest closed, MSG_CTRUNC."""
+    root = make_root(tmp_path)
+    Scratch(tmp_path, "flood")
+    rc, out, err = python(tmp_path, "count", _FLOOD_AND_COUNT, builds.wasm(attack("scm_flood")),
+                          root, tmp_path / "flood")
+    assert rc == 0, err[-2000:]
+    first_rc, fds_before, held_before, rc, fds_after, held_after = map(int, out.split())
+    assert (first_rc, rc) == (0, 0)
+    assert (fds_after, held_after) == (fds_before, held_before)
+    with open(tmp_path / "flood.in", "rb") as stdin:
+        native = subprocess.run([builds.native(attack("scm_flood")), "40"], cwd=tmp_path,
+                                stdin=stdin, capture_output=True, text=True, timeout=60)
+    caged = (tmp_path / "flood.out").read_text()
+    assert caged == native.stdout == ("recvmsg 1 errno 0 ctrunc 1 fds 2\n"
+                                      "rounds 40 received 80 truncated 40\n"), (caged, native)
+    untouched(canary)
+
+
 def test_trees_started_apart_share_no_system_v_ipc(builds, tmp_path, canary):
     """Two lind.run calls of one process (so one default Runtime): the attacker looks the
     tenant's segment and queue up by their key while the tenant runs, and must find

@@ -753,19 +753,26 @@ def _file_key(host_fd: int) -> tuple[int, int, int]:
 
 def _guest_control(cage, raw: bytes, room: int, cloexec: bool) -> tuple[bytes, bool]:
     """Host control messages for the cage: SCM_RIGHTS fds installed in its table. What
-    does not fit in `room` bytes is dropped (its fds closed): MSG_CTRUNC then."""
-    out, at, truncated = b"", 0, False
+    does not fit in `room` bytes, or in its fd table (or the host's fd budget), is
+    dropped, its host fds closed: MSG_CTRUNC then, as Linux does."""
+    out, at, truncated, table_full = b"", 0, False, False
     while at + _HOST_CMSG.size <= len(raw):
         length, level, kind = _HOST_CMSG.unpack_from(raw, at)
         data = raw[at + _HOST_CMSG.size:at + length]
         at += _align(length, 8)
         if level == SOL_SOCKET and kind == SCM_RIGHTS:
             hosts = list(struct.unpack(f"{len(data) // 4}i", data))
-            fit = max(0, (room - len(out) - _CMSG.size) // 4)
-            for host in hosts[fit:]:
-                os.close(host)
+            fit = 0 if table_full else max(0, (room - len(out) - _CMSG.size) // 4)
+            guest = []
+            for i, host in enumerate(hosts):
+                if i >= fit:
+                    os.close(host)
+                    continue
+                try:
+                    guest.append(_adopt(cage, host, cloexec))    # closes `host` if not
+                except OSError:
+                    table_full, fit = True, i
             truncated |= fit < len(hosts)
-            guest = [_adopt(cage, host, cloexec) for host in hosts[:fit]]
             if not guest:
                 continue
             data = struct.pack(f"<{len(guest)}i", *guest)
