@@ -557,7 +557,9 @@ def sys_shutdown(cage, fd, how, *_):
 
 def _pointers(views: list[memoryview]) -> tuple[ctypes.Array, list]:
     """A host iovec array over cage memory; the second value keeps the buffers pinned."""
-    keep = [ctypes.c_char.from_buffer(v) if len(v) else None for v in views]
+    keep = [None if not len(v) else ctypes.c_char.from_buffer(v) if not v.readonly
+            else ctypes.create_string_buffer(v.tobytes(), len(v))    # sendfile's bytes
+            for v in views]
     iov = (_IoVec * max(len(views), 1))()
     for i, (v, c) in enumerate(zip(views, keep, strict=True)):
         iov[i].base = ctypes.addressof(c) if c is not None else None
