@@ -101,7 +101,8 @@ def test_siglongjmp_out_of_handlers(builds, tmp_path):
     assert b"jumps=200\n" in caged.stdout
 
 
-@pytest.mark.parametrize("how", ["alarm", "resethand", "kill", "trap", "exit", "pending"])
+@pytest.mark.parametrize("how", ["alarm", "resethand", "kill", "trap", "exit", "pending",
+                                 "altstack-past-4g"])
 def test_how_signals_end_a_program(builds, tmp_path, how):
     _compare(builds, tmp_path, "sig_fatal", how)
 

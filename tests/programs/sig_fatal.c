@@ -9,6 +9,8 @@
  *   pending      exit(0) with an alarm still set
  *   pipe         a write to a pipe whose reader is gone, SIGPIPE at its default
  *   pipe-ignored the same with SIGPIPE ignored: EPIPE, then exit(4)
+ *   altstack-past-4g  a handler on an alternate stack whose end lies past 4 GiB
+ *                (sp + size wraps a 32-bit address): its frame cannot be set up
  * The exit status must match a native run (stuck and pause never end by
  * themselves). */
 #include <errno.h>
@@ -97,6 +99,12 @@ int main(int argc, char **argv)
 	} else if (!strcmp(how, "pending")) {
 		alarm(100);
 		return 0;
+	} else if (!strcmp(how, "altstack-past-4g")) {
+		stack_t high = { .ss_sp = (void *)(unsigned long)0xFFFFF000u, .ss_size = 0x10000 };
+		if (sigaltstack(&high, 0) != 0)
+			return 102;
+		install(SIGUSR1, nothing, SA_ONSTACK);
+		raise(SIGUSR1);
 	} else if (!strcmp(how, "pipe") || !strcmp(how, "pipe-ignored")) {
 		int fds[2];
 		if (pipe(fds) < 0)

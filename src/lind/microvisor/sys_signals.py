@@ -35,7 +35,7 @@ from lind.microvisor import abi, limits, sys_time
 from lind.microvisor.abi import s32, u32
 
 NSIG = 65
-SIGKILL, SIGCHLD, SIGSTOP = 9, 17, 19
+SIGKILL, SIGSEGV, SIGCHLD, SIGSTOP = 9, 11, 17, 19
 SIG_DFL, SIG_IGN = 0, 1
 SA_RESTART, SA_NODEFER, SA_RESETHAND = 0x10000000, 0x40000000, 0x80000000
 SI_USER, SI_KERNEL, SI_TKILL = 0, 0x80, -6
@@ -751,8 +751,23 @@ def sys_next_signal(cage, frame, *_):
     top = 0
     if flags & SA_ONSTACK and stack is not None and not on_altstack(cage, cage.stack_pointer()):
         top = stack[0] + stack[1]
+        if top > cage.mem.size():      # sigaltstack took it, as Linux's takes any range
+            _frame_fault(cage, sig, restore)
+            return 0
     cage.mem.write(frame, _SIGNAL_FRAME.pack(sig, action.handler, flags, top, restore) + info)
     return sig
+
+
+def _frame_fault(cage, sig: int, restore: int) -> None:
+    """`sig`'s handler cannot run: its alternate stack ends outside the cage's memory. As
+    Linux's force_sigsegv when a signal frame cannot be set up: the mask as it was,
+    SIGSEGV forced (at its default action if its own handler was the one that failed)."""
+    with _lock:
+        caller(cage).mask = restore
+        if sig == SIGSEGV:
+            state = cage.signals
+            state.actions[sig] = replace(state.action(sig), handler=SIG_DFL)
+    force(cage, SIGSEGV, siginfo(SIGSEGV, SI_KERNEL), own_thread=True)
 
 
 def _targets(cage, pid: int) -> list:
