@@ -31,6 +31,15 @@ def left_in(tmpdir: Path) -> list[str]:
     return sorted([name for name in os.listdir(tmpdir) if name != home.name] + inside)
 
 
+def is_compile_server(pid: int) -> bool:
+    """Whether `pid` is a compile server (lind.engine.compiler), which a Lind process or
+    a start-up server keeps beside its runs."""
+    try:
+        return b"compiler import serve" in Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return False
+
+
 def source(name: str) -> Path:
     """programs/NAME.c, or programs/NAME.cpp for a C++ program."""
     c = PROGRAMS / f"{name}.c"

@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import CANARY
+from conftest import CANARY, is_compile_server
 from test_attacks import attack, make_root, results, untouched
 
 from lind.cli import launch
@@ -41,15 +41,9 @@ def _all_children(pid: int) -> list[int]:
     return kids
 
 
-def _is_compile_server(pid: int) -> bool:
-    with contextlib.suppress(OSError):
-        return b"compiler import serve" in Path(f"/proc/{pid}/cmdline").read_bytes()
-    return False
-
-
 def _children(pid: int) -> list[int]:
     """The server's runs and spare (not its compile server)."""
-    return [kid for kid in _all_children(pid) if not _is_compile_server(kid)]
+    return [kid for kid in _all_children(pid) if not is_compile_server(kid)]
 
 
 def test_runs_compile_through_the_server_s_compile_server(builds, tmp_path, servers):
@@ -59,14 +53,14 @@ def test_runs_compile_through_the_server_s_compile_server(builds, tmp_path, serv
     subprocess.run([*LIND, "run", str(builds.wasm("args_env"))], capture_output=True,
                    timeout=120, check=True)
     (server, _, _), = _status()
-    compile_server, = (kid for kid in _all_children(server) if _is_compile_server(kid))
+    compile_server, = (kid for kid in _all_children(server) if is_compile_server(kid))
     before = _children_faults(compile_server)
     new = tmp_path / "new.wasm"      # a custom section more: a program no cache holds
     new.write_bytes(builds.wasm("args_env").read_bytes() + b"\0\x0a\x04test" + os.urandom(5))
     done = subprocess.run([*LIND, "run", str(new), "9"], capture_output=True, timeout=120)
     assert done.returncode == 9 and b"argv[1]=9\n" in done.stdout, done.stderr
     assert _children_faults(compile_server) > before
-    assert [kid for kid in _all_children(server) if _is_compile_server(kid)] == [compile_server]
+    assert [kid for kid in _all_children(server) if is_compile_server(kid)] == [compile_server]
 
 
 def _children_faults(pid: int) -> int:
