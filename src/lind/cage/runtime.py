@@ -15,7 +15,7 @@ from lind.cage.cage import Cage
 from lind.cage.instance_pool import InstancePool
 from lind.cage.options import DEFAULT_HOSTNAME, DEFAULT_USER, MountSpec, check_user
 from lind.grates import Grate, attach_all
-from lind.microvisor import abi, limits, sys_signals, virtual
+from lind.microvisor import abi, limits, sys_net, sys_signals, virtual
 from lind.microvisor.fdtable import OpenFile, own_description
 from lind.microvisor.fs import FileSystem, join, normalize, proc_path
 from lind.microvisor.network import PRIVATE, Network
@@ -295,6 +295,7 @@ class Runtime:
                                                            cage.id, cage.ids[0]))
         if cage.id == cage.init_id:
             self.instances.close_tree(cage.id)
+            sys_net.tree_ended(cage.id)
         for other in rest:
             other.terminate()
 

@@ -735,17 +735,60 @@ def _passable(cage, fd: int) -> int:
     if isinstance(f, SocketFile):
         f.make_findable()
     if isinstance(f, NonBlockingHostFile):
-        key = _file_key(f.host_fd)
-        _sent.pop(key, None)
-        _sent[key] = f.flags & abi.O_NONBLOCK
-        while len(_sent) > _SENT_MAX:     # never received: forget the oldest
-            del _sent[next(iter(_sent))]
+        _in_flight.sent(cage.init_id, _file_key(f.host_fd), f.flags & abi.O_NONBLOCK)
     return f.host_fd
 
 
-# (device, inode, access mode) of a non-blocking file in flight -> the cage's O_NONBLOCK.
-_sent: dict[tuple[int, int, int], int] = {}
-_SENT_MAX = 4096
+_FileKey = tuple[int, int, int]       # (device, inode, access mode)
+
+
+class _InFlight:
+    """The cage's O_NONBLOCK of non-blocking files sent (SCM_RIGHTS) and not received
+    yet. Each sending tree keeps at most `most` (its oldest forgotten first), and its
+    entries go when it ends: a tree sending without end cannot push another's out (the
+    receiver would get the file blocking)."""
+
+    def __init__(self, most: int) -> None:
+        self.most = most
+        self._lock = threading.Lock()
+        self._flags: dict[_FileKey, tuple[int, int]] = {}       # -> (O_NONBLOCK, tree)
+        self._by_tree: dict[int, dict[_FileKey, None]] = {}     # oldest first
+
+    def sent(self, tree: int, key: _FileKey, nonblocking: int) -> None:
+        with self._lock:
+            self._forget(key)
+            self._flags[key] = (nonblocking, tree)
+            mine = self._by_tree.setdefault(tree, {})
+            mine[key] = None
+            while len(mine) > self.most:
+                self._forget(next(iter(mine)))
+
+    def received(self, key: _FileKey) -> int | None:
+        with self._lock:
+            found = self._forget(key)
+        return None if found is None else found[0]
+
+    def tree_ended(self, tree: int) -> None:
+        with self._lock:
+            for key in self._by_tree.pop(tree, {}):
+                del self._flags[key]
+
+    def _forget(self, key: _FileKey) -> tuple[int, int] | None:
+        found = self._flags.pop(key, None)
+        if found is not None:
+            mine = self._by_tree[found[1]]
+            del mine[key]
+            if not mine:
+                del self._by_tree[found[1]]
+        return found
+
+
+_in_flight = _InFlight(4096)
+
+
+def tree_ended(tree: int) -> None:
+    """A process tree has ended: what it sent and nobody received is forgotten."""
+    _in_flight.tree_ended(tree)
 
 
 def _file_key(host_fd: int) -> tuple[int, int, int]:
@@ -796,7 +839,7 @@ def _adopt(cage, host_fd: int, cloexec: bool) -> int:
         os.close(host_fd)
         return cage.fds.install(known.hold(), cloexec=cloexec)
     flags = _guest_open_flags(host_fd)
-    nonblocking = _sent.pop(_file_key(host_fd), None)
+    nonblocking = _in_flight.received(_file_key(host_fd))
     if stat.S_ISSOCK(st.st_mode):
         family = _int_option(host_fd, SOL_SOCKET, socket.SO_DOMAIN)
         kind = _int_option(host_fd, SOL_SOCKET, socket.SO_TYPE)
