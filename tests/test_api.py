@@ -41,19 +41,6 @@ def test_bytes_mode_keeps_bytes_and_refuses_text_input(builds, tmp_path):
         lind.run(str(builds.wasm("stdin_echo")), input="text", capture_output=True)
 
 
-@pytest.mark.parametrize(("given", "seen"), [
-    (b"", "ready=1 in=0 end=1 bytes=0"),
-    (b"line\n", "ready=1 in=1 end=1 bytes=5"),
-    (b"x" * 200_000, "ready=1 in=1 end=0 bytes=200000"),
-])
-def test_input_is_waiting_at_the_program_s_first_look(builds, tmp_path, given, seen):
-    """`input` is in the pipe (and its end, when it all fits) before the program starts:
-    a poll that does not wait finds it, however late the run's pump thread gets going."""
-    caged = lind.run(str(builds.wasm("stdin_poll")), root=tmp_path, input=given,
-                     capture_output=True, timeout=60)
-    assert (caged.returncode, caged.stdout.decode().strip()) == (0, seen)
-
-
 def test_a_pipe_given_input_holds_it_before_any_pump():
     from lind.api import _Pipe
     small = _Pipe(feed=b"abc")

@@ -129,6 +129,20 @@ def test_matches_wasmtime_wasi(wasi, tmp_path, name, args, stdin):
     assert tree(tmp_path / "cage") == tree(tmp_path / "ref")
 
 
+@pytest.mark.parametrize(("given", "seen"), [
+    (b"", "ready=1 in=0 end=1 bytes=0"),
+    (b"line\n", "ready=1 in=1 end=1 bytes=5"),
+    (b"x" * 200_000, "ready=1 in=1 end=0 bytes=200000"),
+])
+def test_input_is_waiting_at_the_program_s_first_look(builds, tmp_path, given, seen):
+    """`input` is in the pipe (and its end, when it all fits) before the program starts:
+    a poll that does not wait finds it, however late the run's pump thread gets going
+    (the stdio comparison above once saw stdin not yet readable under load)."""
+    caged = lind.run(str(builds.wasm("stdin_poll")), root=tmp_path, input=given,
+                     capture_output=True, timeout=60)
+    assert (caged.returncode, caged.stdout.decode().strip()) == (0, seen)
+
+
 def test_programs_really_ran(wasi, tmp_path):
     """Guard against two runtimes agreeing on nothing: the outputs say what was done."""
     status, out, _ = run_lind(wasi("files"), [], tmp_path, ENV)
