@@ -746,7 +746,7 @@ class _InFlight:
     """The cage's O_NONBLOCK of non-blocking files sent (SCM_RIGHTS) and not received
     yet. Each sending tree keeps at most `most` (its oldest forgotten first), and its
     entries go when it ends: a tree sending without end cannot push another's out (the
-    receiver would get the file blocking)."""
+    receiver would get the file as its host fd is: non-blocking)."""
 
     def __init__(self, most: int) -> None:
         self.most = most
