@@ -2298,6 +2298,97 @@ def test_signals_and_3i_do_not_cross_trees(builds, tmp_path, canary):
     untouched(canary)
 
 
+# Two Runtimes in one Lind process (argv[1] JSON: dir, victim and attacker argvs, their
+# roots, victim_grates): the victim's tree first, under its grates; once it has written
+# the file "ready" in its root, the attacker alone in a Runtime of its own, its argv's
+# "{at}" the number that file gives ("at N"); then the victim's FIFO "release", if named,
+# is opened for writing and closed (so an open waiting on it returns).
+TWO_RUNTIMES = r"""
+import json, os, sys, time
+import lind
+from lind.grates.registry import resolve
+
+spec = json.loads(sys.argv[1])
+
+def stdio(tag):
+    base = os.path.join(spec["dir"], tag)
+    return (os.open(base + ".in", os.O_RDONLY | os.O_CREAT, 0o600),
+            os.open(base + ".out", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600),
+            os.open(base + ".err", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600))
+
+victim_rt, attacker_rt = lind.Runtime(), lind.Runtime()
+v_in, v_out, v_err = stdio("victim")
+victim = victim_rt.spawn(spec["victim"][0], spec["victim"][1:], root=spec["victim_root"],
+                         grates=[resolve(g) for g in spec.get("victim_grates", [])],
+                         stdin=v_in, stdout=v_out, stderr=v_err)
+def said():
+    try:
+        return open(os.path.join(spec["victim_root"], "ready")).read().split()
+    except FileNotFoundError:
+        return []
+
+deadline = time.monotonic() + 30
+while not said() and time.monotonic() < deadline:
+    time.sleep(0.01)
+at = said()[-1]
+a_in, a_out, a_err = stdio("attacker")
+attacker = attacker_rt.spawn(spec["attacker"][0], [a.format(at=at) for a in spec["attacker"][1:]],
+                             root=spec["attacker_root"], stdin=a_in, stdout=a_out, stderr=a_err)
+status = {"attacker": attacker.wait(60)}
+if spec.get("release"):
+    os.close(os.open(os.path.join(spec["victim_root"], spec["release"]),
+                     os.O_WRONLY | os.O_NONBLOCK))
+status["victim"] = victim.wait(60)
+print(json.dumps(status))
+"""
+
+
+def _two_runtimes(tmp_path: Path, victim: list, attacker: list, **more) -> tuple[str, str]:
+    """The victim's and the attacker's output, from TWO_RUNTIMES; both ended with 0."""
+    work = tmp_path / "runtimes"
+    work.mkdir()
+    spec = {"dir": str(work), "victim": [str(a) for a in victim],
+            "attacker": [str(a) for a in attacker],
+            "victim_root": str(make_root(tmp_path, "victim-root")),
+            "attacker_root": str(make_root(tmp_path, "attacker-root")), **more}
+    rc, out, err = python(tmp_path, "runtimes", TWO_RUNTIMES, json.dumps(spec))
+    assert rc == 0, err[-2000:]
+    assert json.loads(out.splitlines()[-1]) == {"attacker": 0, "victim": 0}, (
+        (work / "victim.err").read_text(), (work / "attacker.err").read_text())
+    return (work / "victim.out").read_text(), (work / "attacker.out").read_text()
+
+
+def test_3i_does_not_cross_runtimes(builds, tmp_path, canary):
+    """Each Runtime numbers its cages from 1: a cage asking 3i (make_threei_call, which
+    the trampoline serves in C for ids) for cage 3 of its own Runtime, which has none,
+    gets ESRCH, not the uid and parent of another Runtime's cage 3 (the C registry of
+    cages once knew only ids)."""
+    victim, reached = _two_runtimes(
+        tmp_path, [builds.wasm(attack("runtime_victim")), "/ready", "1000"],
+        [builds.wasm(attack("runtime_reach")), "1", "2", "3"])
+    assert victim == "victim done\n"
+    assert reached.rstrip().endswith("done"), reached
+    got = results(reached)
+    assert got["getuid_1"][0] >= 0 and got["getppid_1"] == (0, 0)    # itself
+    for target in ("2", "3"):
+        assert got[f"getuid_{target}"] == got[f"getppid_{target}"] == (-1, errno.ESRCH), reached
+    untouched(canary)
+
+
+def test_a_grate_s_copies_stay_in_their_runtime(builds, tmp_path, canary):
+    """A Python grate forwards what it read (a path) as a snapshot with an id of the
+    process's, a child of the calling cage: while the victim's open of a FIFO waits below
+    its grate, a cage of another Runtime with the same id (1) tries every snapshot id
+    there is and reads nothing (it once read the FIFO's secret name)."""
+    victim, reached = _two_runtimes(
+        tmp_path, [builds.wasm(attack("snapshot_victim")), "/ready"],
+        [builds.wasm(attack("snapshot_reach")), "{at}", "5000"],
+        victim_grates=["readonly:/nothing"], release="fifo-secret-7f3a9c")
+    assert victim == "victim read 0\n"
+    assert reached == "tried 5000\n", reached
+    untouched(canary)
+
+
 def test_futexes_do_not_cross_processes_and_refuse_bad_words(builds, tmp_path, canary):
     """futex is the host kernel's, on the word's host address: bad words and timeouts
     are errors as on Linux, and a wake at the address of a neighbour's word (a fresh

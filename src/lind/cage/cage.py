@@ -371,7 +371,7 @@ class Cage:
         self.cpu_at_end: tuple[float, float] | None = None
         self.hostname = hostname                # uname's node name
         self.network = parent.network if parent else network or Network()   # its tree's
-        self.slot = threei.Slot(self)
+        self.slot = threei.Slot(self, runtime.key)
         self.memory_charge.on_change = self.slot.set_memory_charged    # its epoch ticks look
         opened_by = self.slot if threei.ACCELERATED else None   # the C trampoline opens too
         # a fork's child: the parent's files, mirrored as they are there (the same

@@ -50,12 +50,16 @@ def _stdio_file(host_fd: int, flags: int) -> OpenFile:
     return OpenFile(fd, flags, borrowed=True, shares_host_flags=True, reserved=True)
 
 
+_runtime_keys = itertools.count(1)
+
+
 class Runtime:
     """Many cages in this process, each on its own thread; thread-safe.
 
     Cages started with `spawn` are the roots of process trees; fork adds cages to a
     tree. As a context manager it ends every cage still running when the block ends.
-    Ids are unique and never reused. A tree sees only its own cages (kill, wait).
+    Ids are unique and never reused (each Runtime numbers its cages from 1; `key` tells
+    the Runtimes of one process apart). A tree sees only its own cages (kill, wait).
     `memory` bounds the linear memories of all its cages together (bytes; default
     half the machine's RAM, see `lind.microvisor.limits`).
     """
@@ -63,6 +67,7 @@ class Runtime:
     def __init__(self, max_cages: int = 1024, memory: int | None = None) -> None:
         self.memory = limits.MemoryBudget(memory or limits.default_runtime_memory())
         self._ids = itertools.count(1)
+        self.key = next(_runtime_keys)
         self.lock = threading.RLock()
         self.changed = threading.Condition(self.lock)  # a cage ended, was reaped, ...
         self.cages: dict[int, Cage] = {}   # cages still running, by id

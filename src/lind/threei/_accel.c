@@ -1455,6 +1455,7 @@ typedef struct {
     int64_t open_limit;    /* RLIMIT_NOFILE's soft limit */
     int files_closed;      /* the cage's fd table was emptied at its end */
     int64_t listed_id;     /* the id it is listed by in the registry below; -1: none */
+    int64_t domain;        /* its Runtime's key: each Runtime numbers its cages from 1 */
     int posix_locks;       /* the cage took a POSIX lock: its closes are Python's */
     int file_size_limited; /* RLIMIT_FSIZE is finite: writes are the microvisor's */
     unsigned umask_bits;   /* the cage's umask, for the files its opens create */
@@ -1474,7 +1475,8 @@ typedef struct {
 static void forget_opened_here(SlotObject *s);
 static int64_t exception_to_errno(SlotObject *s);
 
-/* Slots by cage id, for make_threei_call served in C (acting for another cage).
+/* Slots by (domain, cage id), for make_threei_call served in C (acting for another
+ * cage): ids are a Runtime's own, so another Runtime's cage 2 is never this one's.
  * A slot is listed from set_ids until forget(); lookups hold the lock. */
 #define REGISTRY_BUCKETS 1024
 
@@ -1526,22 +1528,22 @@ static void registry_put(SlotObject *s, int64_t id)
     pthread_mutex_unlock(&registry_lock);
 }
 
-static SlotObject *registry_get_locked(int64_t id)
+static SlotObject *registry_get_locked(int64_t domain, int64_t id)
 {
     for (Listed *l = registry[(uint64_t)id % REGISTRY_BUCKETS]; l; l = l->next)
-        if (l->id == id)
+        if (l->id == id && l->slot->domain == domain)
             return l->slot;
     return NULL;
 }
 
 /* Whether `cage` is `self` or one of its descendants (3i's rule for acting on a
  * cage); -1 when a cage on the way is unknown here (Python decides then). */
-static int registry_may_touch_locked(int64_t self, int64_t cage)
+static int registry_may_touch_locked(int64_t domain, int64_t self, int64_t cage)
 {
     for (int depth = 0; depth < 4096; depth++) {
         if (cage == self)
             return 1;
-        SlotObject *s = registry_get_locked(cage);
+        SlotObject *s = registry_get_locked(domain, cage);
         if (!s)
             return -1;
         cage = s->ids[FAST_GETPPID];
@@ -1554,7 +1556,8 @@ static int registry_may_touch_locked(int64_t self, int64_t cage)
 static PyObject *Slot_new(PyTypeObject *type, PyObject *args, PyObject *kw)
 {
     PyObject *cage;
-    if (!PyArg_ParseTuple(args, "O", &cage))
+    long long domain = 0;
+    if (!PyArg_ParseTuple(args, "O|L", &cage, &domain))
         return NULL;
     SlotObject *s = (SlotObject *)type->tp_alloc(type, 0);
     if (!s)
@@ -1562,6 +1565,7 @@ static PyObject *Slot_new(PyTypeObject *type, PyObject *args, PyObject *kw)
     Py_INCREF(cage);
     s->cage = cage;
     s->listed_id = -1;
+    s->domain = domain;
     s->fd_limit = 1024;
     s->wake_fd = -1;
     s->open_limit = 1024;
@@ -4871,11 +4875,11 @@ static PyTypeObject UnwinderType = {
 
 #define CAGE_ENDED 4095   /* -CAGE_ENDED: the cage acted for ended during the call (ops.py) */
 
-/* Whether cage `id` is ending (or gone). */
-static int target_ending(int64_t id)
+/* Whether cage `id` of `domain` is ending (or gone). */
+static int target_ending(int64_t domain, int64_t id)
 {
     pthread_mutex_lock(&registry_lock);
-    SlotObject *t = registry_get_locked(id);
+    SlotObject *t = registry_get_locked(domain, id);
     int ending = !t || __atomic_load_n(&t->exiting, __ATOMIC_ACQUIRE);
     pthread_mutex_unlock(&registry_lock);
     return ending;
@@ -4904,16 +4908,16 @@ static int threei_call_in_c(SlotObject *s, MemoryObject *m, uint64_t block, int6
         return 0;
     int64_t args[6], cages[6];
     pthread_mutex_lock(&registry_lock);
-    int allowed = registry_may_touch_locked(self, target);
+    int allowed = registry_may_touch_locked(s->domain, self, target);
     for (int i = 0; i < 6 && allowed == 1; i++) {
         args[i] = v[3 + 2 * i];
         cages[i] = v[4 + 2 * i] & CAGE_ID_BITS;
         if (cages[i] != target)
-            allowed = registry_may_touch_locked(self, cages[i]);
+            allowed = registry_may_touch_locked(s->domain, self, cages[i]);
     }
     int64_t id_answer = 0;
     if (allowed == 1 && fast != FAST_GRATE) {
-        SlotObject *t = registry_get_locked(target);
+        SlotObject *t = registry_get_locked(s->domain, target);
         if (t)
             id_answer = t->ids[fast];
         else
@@ -4935,13 +4939,13 @@ static int threei_call_in_c(SlotObject *s, MemoryObject *m, uint64_t block, int6
         *result = -ELOOP;
         return 1;
     }
-    int ending_before = target_ending(target);
+    int ending_before = target_ending(s->domain, target);
     threei_nesting++;
     *result = grate_call(h->grate, h->fn_ptr, target, args, cages);
     threei_nesting--;
     let_go_handler();
     /* The cage acted for began to end during the call: no result (ops.CAGE_ENDED). */
-    if (!ending_before && target_ending(target))
+    if (!ending_before && target_ending(s->domain, target))
         *result = -CAGE_ENDED;
     return 1;
 }
@@ -5291,7 +5295,7 @@ static PyTypeObject SlotType = {
     .tp_name = "lind.threei._accel.Slot",
     .tp_basicsize = sizeof(SlotObject),
     .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC,
-    .tp_doc = "A cage's 3i table: Slot(cage)",
+    .tp_doc = "A cage's 3i table: Slot(cage, domain=0): domain, the key of its Runtime",
     .tp_new = Slot_new,
     .tp_dealloc = (destructor)Slot_dealloc,
     .tp_traverse = (traverseproc)Slot_traverse,

@@ -446,7 +446,9 @@ class Memory:
 class Slot:
     """A cage's 3i table and the state the fast entries read."""
 
-    def __init__(self, cage: Any) -> None:
+    def __init__(self, cage: Any, domain: int = 0) -> None:
+        """`domain` keys the C trampoline's registry; here make_threei_call is Python's,
+        which finds cages in their own Runtime."""
         self.cage = cage
         self.table: list[tuple[Callable[..., int] | None, int]] = [(None, FAST_NONE)] * NSYSCALLS
         self.owners = [0] * NSYSCALLS

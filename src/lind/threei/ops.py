@@ -70,6 +70,7 @@ class Snapshot:
     def __init__(self, cage: Any, data: bytes, origin: int) -> None:
         self.id = next(self._ids)
         self.ppid = cage.id
+        self.runtime = cage.runtime
         self.origin = origin
         self.mem = Memory.snapshot(data, origin)
         _snapshots[self.id] = self
@@ -95,10 +96,14 @@ def python_handle(handler: Callable[..., int]) -> int:
 
 
 def _cage(runtime: Any, cage_id: int) -> Any:
+    """Cage `cage_id` of `runtime`, or a snapshot made there (snapshot ids are the
+    process's, and their parents' ids another Runtime's cages may have too)."""
     cage_id &= _CAGE_ID_BITS
-    cage = runtime.cages.get(cage_id) or _snapshots.get(cage_id)
+    cage = runtime.cages.get(cage_id)
     if cage is None:
-        raise OSError(errno.ESRCH, "No such cage")
+        cage = _snapshots.get(cage_id)
+        if cage is None or cage.runtime is not runtime:
+            raise OSError(errno.ESRCH, "No such cage")
     return cage
 
 
