@@ -2389,6 +2389,20 @@ def test_a_grate_s_copies_stay_in_their_runtime(builds, tmp_path, canary):
     untouched(canary)
 
 
+def test_a_grate_s_copy_shows_nothing_of_the_host_around_it(builds, tmp_path, canary):
+    """A snapshot is host bytes standing for guest addresses [origin, origin + len):
+    a string read starting below origin (a check of no length passed there) once read the
+    host's heap before the copy; now every read outside those bytes is EFAULT."""
+    root = make_root(tmp_path)
+    rc, out, err = run_cage(tmp_path, "underread", [builds.wasm(attack("snapshot_underread"))],
+                            root=root, grates=["readonly:/nothing"])
+    assert rc == 0, err
+    assert out.splitlines() == ["found 1", *(f"{what} -1 {errno.EFAULT}" for what in (
+        "string-before", "string-just-before", "raw-before", "string-after", "raw-after")),
+        "done"], out
+    untouched(canary)
+
+
 def test_futexes_do_not_cross_processes_and_refuse_bad_words(builds, tmp_path, canary):
     """futex is the host kernel's, on the word's host address: bad words and timeouts
     are errors as on Linux, and a wake at the address of a neighbour's word (a fresh

@@ -510,7 +510,7 @@ static PyObject *Memory_cstring(MemoryObject *self, PyObject *args)
     if (!PyArg_ParseTuple(args, "OK", &where, &limit) || resolve(self, where, &m, &addr) ||
         memory_check(m, addr, 0, 0))
         return NULL;
-    if (addr >= m->size)
+    if (addr < m->lo || addr >= m->size)   /* below lo: a guarded null page, or not a snapshot's */
         return set_errno(EFAULT);
     uint64_t avail = m->size - addr;
     uint64_t scan = avail < limit + 1 ? avail : limit + 1;

@@ -370,7 +370,7 @@ class Memory:
         self = self._resolve(addr)
         addr = int(addr) & 0xFFFFFFFFFFFFFFFF
         self._check(addr, 0)
-        if addr >= self._size:
+        if addr < self._lo or addr >= self._size:     # below _lo: not a snapshot's
             raise _efault()
         scan = min(self._size - addr, limit + 1)
         chunk = ctypes.string_at(self._base + addr, scan)
