@@ -16,6 +16,7 @@ import json
 import os
 import re
 import signal
+import shutil
 import socket
 import stat
 import subprocess
@@ -2400,6 +2401,46 @@ def test_a_grate_s_copy_shows_nothing_of_the_host_around_it(builds, tmp_path, ca
     assert out.splitlines() == ["found 1", *(f"{what} -1 {errno.EFAULT}" for what in (
         "string-before", "string-just-before", "raw-before", "string-after", "raw-after")),
         "done"], out
+    untouched(canary)
+
+
+# Starts 499 cages (argv[1], one after the other) in a fresh Runtime, then argv[2:] with
+# its output on argv[2]'s scratch files: the last gets the ids from 500 on.
+AFTER_499_CAGES = r"""
+import json, os, sys
+import lind
+
+filler, out, program = sys.argv[1], sys.argv[2], sys.argv[3:]
+rt = lind.Runtime()
+ids = []
+scratch = os.open(out + ".filler", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+for _ in range(499):
+    cage = rt.spawn(filler, [], root=os.path.dirname(out), stdin=scratch, stdout=scratch,
+                    stderr=scratch)
+    ids.append(cage.id)
+    cage.wait(30)
+fd = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+cage = rt.spawn(program[0], program[1:], root=os.path.dirname(out), stdin=scratch,
+                stdout=fd, stderr=fd)
+print(json.dumps({"exit": os.waitstatus_to_exitcode(cage.wait(30)), "ids": ids,
+                  "grate": cage.id}))
+"""
+
+
+def test_a_grate_numbered_500_still_interposes(builds, tmp_path, canary):
+    """register_handler takes grate id 500 (THREEI_DEREGISTER) as "put the microvisor
+    back": a grate that was the 500th cage of its Runtime installed nothing and its
+    program ran past it (strace traced nothing in CI). No cage is numbered 500."""
+    root = make_root(tmp_path)
+    out = root / "grated.out"
+    shutil.copy(builds.wasm("grates/euid"), root / "euid.wasm")
+    rc, said, err = python(tmp_path, "after-499", AFTER_499_CAGES,
+                           builds.wasm("grates/euid"), out,
+                           builds.wasm("grates/geteuid_grate"), "/euid.wasm")
+    assert rc == 0, err[-2000:]
+    status = json.loads(said.splitlines()[-1])
+    assert out.read_text() == "euid 10\n" and status["exit"] == 3    # the grate's answer
+    assert status["ids"] == list(range(1, 500)) and status["grate"] == 501
     untouched(canary)
 
 

@@ -20,6 +20,7 @@ from lind.microvisor.fdtable import OpenFile, own_description
 from lind.microvisor.fs import FileSystem, join, normalize, proc_path
 from lind.microvisor.network import PRIVATE, Network
 from lind.microvisor.sys_net import inherited_socket
+from lind.threei import ops
 
 
 def _stdio_file(host_fd: int, flags: int) -> OpenFile:
@@ -212,7 +213,12 @@ class Runtime:
             if self._slots_used >= self.max_cages:
                 raise OSError(errno.EAGAIN, "Resource temporarily unavailable")
             self._slots_used += 1
-            return next(self._ids)
+            cage_id = next(self._ids)
+            # 500 names no cage: register_handler takes it as "put the microvisor back"
+            # (Lind's THREEI_DEREGISTER), so a grate numbered 500 would install nothing
+            if cage_id == ops.DEREGISTER:
+                cage_id = next(self._ids)
+            return cage_id
 
     def release_id(self) -> None:
         """A thread reserve_id counted ended."""

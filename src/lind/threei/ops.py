@@ -24,7 +24,7 @@ COPY_DATA_BETWEEN_CAGES = 1002
 COPY_HANDLER_TABLE_TO_CAGE = 1003
 MAKE_THREEI_CALL = 1004    # Lind-private: a1 points to the 15 u64 of make_threei_call
 HARSH_EXIT = 1005          # notification entry: called on a cage that died by trap or signal
-DEREGISTER = 500           # as handler cage id: put the microvisor back for that call
+DEREGISTER = 500           # as handler cage id: put the microvisor back (no cage has this id)
 HOST_OWNER = -1            # owner of an entry the host installed (a Python grate)
 GRATE_MEMORY_FLAG = 1 << 63
 # -CAGE_ENDED from make_threei_call: the cage it acted for was ended during the call (a
