@@ -15,8 +15,8 @@ import fcntl
 import json
 import os
 import re
-import signal
 import shutil
+import signal
 import socket
 import stat
 import subprocess
