@@ -1133,17 +1133,18 @@ def test_fds_received_past_the_fd_table_are_closed(builds, tmp_path, canary):
 _IN_FLIGHT = r"""
 import os, sys, time
 import lind
-victim, flood, victim_root, flood_root, work = sys.argv[1:6]
+victim, flood, victim_root, flood_root, work, count, runtimes = sys.argv[1:8]
 rt = lind.Runtime()
-def spawn(prog, args, root, tag):
+other = lind.Runtime() if runtimes == "two" else rt
+def spawn(rt, prog, args, root, tag):
     with open(os.path.join(work, "in"), "rb") as i, open(os.path.join(work, tag), "wb") as o:
         return rt.spawn(prog, args, root=root, stdin=i.fileno(), stdout=o.fileno(),
                         stderr=o.fileno())
-tenant = spawn(victim, [], victim_root, "victim.out")
+tenant = spawn(rt, victim, [], victim_root, "victim.out")
 deadline = time.monotonic() + 60
 while not os.path.exists(os.path.join(victim_root, "sent")) and time.monotonic() < deadline:
     time.sleep(0.01)
-attacker = spawn(flood, ["5000"], flood_root, "flood.out")
+attacker = spawn(other, flood, [count], flood_root, "flood.out")
 print("flood", attacker.wait(120))
 open(os.path.join(victim_root, "go"), "w").close()
 print("victim", tenant.wait(120))
@@ -1156,29 +1157,46 @@ def test_a_tree_sending_files_without_end_leaves_others_in_flight_alone(builds, 
     process, capped at 4,096 files (the host fd never blocks): a tree sending 5,000
     pipes (receiving them without room for fds) pushed out the pipe a tenant beside it
     had in flight, which then arrived non-blocking. Each sending tree has its share."""
+    _in_flight_beside(builds, tmp_path, 5000, "one")
+    untouched(canary)
+
+
+def test_a_tree_of_another_runtime_ending_leaves_files_in_flight_alone(builds, tmp_path,
+                                                                       canary):
+    """What a tree has in flight is forgotten when it ends, by the tree's key: once its
+    first cage's id alone, so the end of tree 1 of another Runtime in the process (which
+    numbers its cages from 1 too) made a tenant's pipe arrive non-blocking."""
+    _in_flight_beside(builds, tmp_path, 0, "two")
+    untouched(canary)
+
+
+def _in_flight_beside(builds, tmp_path: Path, count: int, runtimes: str) -> None:
+    """in_flight_victim's pipe arrives blocking, in_flight_flood sending `count` pipes
+    beside it in the same Runtime ("one") or another ("two")."""
     victim_root, flood_root = make_root(tmp_path, "victim"), make_root(tmp_path, "flood")
     (tmp_path / "in").write_bytes(b"")
     rc, out, err = python(tmp_path, "in-flight", _IN_FLIGHT, builds.wasm(attack("in_flight_victim")),
                           builds.wasm(attack("in_flight_flood")), victim_root, flood_root,
-                          tmp_path, timeout=240)
+                          tmp_path, count, runtimes, timeout=240)
     assert rc == 0 and out == "flood 0\nvictim 0\n", (out, err)
-    assert (tmp_path / "flood.out").read_text() == "sent 5000\n"
+    assert (tmp_path / "flood.out").read_text() == f"sent {count}\n"
     assert (tmp_path / "victim.out").read_text() == "received non-blocking 0\n"
-    untouched(canary)
 
 
 def test_files_in_flight_are_kept_per_sending_tree():
     from lind.microvisor.sys_net import _InFlight
     table = _InFlight(3)
-    table.sent(2, (0, 99, 0), 0)                     # the tenant's, sent first
+    table.sent((1, 2), (0, 99, 0), 0)                # the tenant's, sent first
     for ino in range(10):
-        table.sent(1, (0, ino, 0), 2048)
+        table.sent((1, 1), (0, ino, 0), 2048)
     assert table.received((0, 99, 0)) == 0
     assert [table.received((0, ino, 0)) for ino in (6, 7, 8, 9)] == [None, 2048, 2048, 2048]
-    table.sent(1, (0, 5, 0), 2048)
-    table.sent(3, (0, 5, 0), 0)                      # the same file again, from another tree
-    table.tree_ended(1)                              # its own are gone, not tree 3's
+    table.sent((1, 1), (0, 5, 0), 2048)
+    table.sent((1, 3), (0, 5, 0), 0)                 # the same file again, from another tree
+    table.sent((2, 1), (0, 6, 0), 0)                 # tree 1 of another Runtime
+    table.tree_ended((1, 1))                         # its own are gone, not the others'
     assert table.received((0, 5, 0)) == 0 and table.received((0, 5, 0)) is None
+    assert table.received((0, 6, 0)) == 0
 
 
 def test_trees_started_apart_share_no_system_v_ipc(builds, tmp_path, canary):

@@ -306,7 +306,7 @@ class Runtime:
                                                            cage.id, cage.ids[0]))
         if cage.id == cage.init_id:
             self.instances.close_tree(cage.id)
-            sys_net.tree_ended(cage.id)
+            sys_net.tree_ended((self.key, cage.id))
         for other in rest:
             other.terminate()
 

@@ -735,11 +735,15 @@ def _passable(cage, fd: int) -> int:
     if isinstance(f, SocketFile):
         f.make_findable()
     if isinstance(f, NonBlockingHostFile):
-        _in_flight.sent(cage.init_id, _file_key(f.host_fd), f.flags & abi.O_NONBLOCK)
+        _in_flight.sent((cage.runtime.key, cage.init_id), _file_key(f.host_fd),
+                        f.flags & abi.O_NONBLOCK)
     return f.host_fd
 
 
 _FileKey = tuple[int, int, int]       # (device, inode, access mode)
+# A process tree in this process: (its Runtime's key, its first cage's id), since every
+# Runtime numbers its cages from 1.
+TreeKey = tuple[int, int]
 
 
 class _InFlight:
@@ -751,10 +755,10 @@ class _InFlight:
     def __init__(self, most: int) -> None:
         self.most = most
         self._lock = threading.Lock()
-        self._flags: dict[_FileKey, tuple[int, int]] = {}       # -> (O_NONBLOCK, tree)
-        self._by_tree: dict[int, dict[_FileKey, None]] = {}     # oldest first
+        self._flags: dict[_FileKey, tuple[int, TreeKey]] = {}       # -> (O_NONBLOCK, tree)
+        self._by_tree: dict[TreeKey, dict[_FileKey, None]] = {}     # oldest first
 
-    def sent(self, tree: int, key: _FileKey, nonblocking: int) -> None:
+    def sent(self, tree: TreeKey, key: _FileKey, nonblocking: int) -> None:
         with self._lock:
             self._forget(key)
             self._flags[key] = (nonblocking, tree)
@@ -768,12 +772,12 @@ class _InFlight:
             found = self._forget(key)
         return None if found is None else found[0]
 
-    def tree_ended(self, tree: int) -> None:
+    def tree_ended(self, tree: TreeKey) -> None:
         with self._lock:
             for key in self._by_tree.pop(tree, {}):
                 del self._flags[key]
 
-    def _forget(self, key: _FileKey) -> tuple[int, int] | None:
+    def _forget(self, key: _FileKey) -> tuple[int, TreeKey] | None:
         found = self._flags.pop(key, None)
         if found is not None:
             mine = self._by_tree[found[1]]
@@ -786,7 +790,7 @@ class _InFlight:
 _in_flight = _InFlight(4096)
 
 
-def tree_ended(tree: int) -> None:
+def tree_ended(tree: TreeKey) -> None:
     """A process tree has ended: what it sent and nobody received is forgotten."""
     _in_flight.tree_ended(tree)
 
