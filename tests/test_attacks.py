@@ -2422,8 +2422,8 @@ def test_a_grate_s_copy_shows_nothing_of_the_host_around_it(builds, tmp_path, ca
     untouched(canary)
 
 
-# Starts 499 cages (argv[1], one after the other) in a fresh Runtime, then argv[2:] with
-# its output on argv[2]'s scratch files: the last gets the ids from 500 on.
+# Starts 499 cages of argv[1], one after the other, in a fresh Runtime, then argv[3:]
+# (the next id, 500 before the fix) with its output in the file argv[2].
 AFTER_499_CAGES = r"""
 import json, os, sys
 import lind

@@ -508,10 +508,8 @@ static PyObject *Memory_cstring(MemoryObject *self, PyObject *args)
     MemoryObject *m;
     uint64_t addr;
     if (!PyArg_ParseTuple(args, "OK", &where, &limit) || resolve(self, where, &m, &addr) ||
-        memory_check(m, addr, 0, 0))
+        memory_check(m, addr, 1, 0))    /* its first byte at least (the NUL): from lo on */
         return NULL;
-    if (addr < m->lo || addr >= m->size)   /* below lo: a guarded null page, or not a snapshot's */
-        return set_errno(EFAULT);
     uint64_t avail = m->size - addr;
     uint64_t scan = avail < limit + 1 ? avail : limit + 1;
     char *copy = NULL;

@@ -369,9 +369,7 @@ class Memory:
     def cstring(self, addr: int, limit: int) -> bytes:
         self = self._resolve(addr)
         addr = int(addr) & 0xFFFFFFFFFFFFFFFF
-        self._check(addr, 0)
-        if addr < self._lo or addr >= self._size:     # below _lo: not a snapshot's
-            raise _efault()
+        self._check(addr, 1)    # its first byte at least (the NUL): from _lo on
         scan = min(self._size - addr, limit + 1)
         chunk = ctypes.string_at(self._base + addr, scan)
         end = chunk.find(b"\0")
