@@ -338,6 +338,45 @@ def test_shared_mappings_and_memfds_count_against_the_budget(builds, tmp_path, h
 
 # -- 4. memory per tree and per runtime ---------------------------------------------
 
+def test_memory_a_program_maps_costs_ram_only_where_it_is_used(builds, tmp_path):
+    """A big mapping of which a program uses a little costs the host that little (a
+    mapping read as zeros without touching its pages), and what a program unmaps goes
+    back to the host (as on Linux), also in a cage that goes on running."""
+    s = Scratch(tmp_path)
+    wasm = builds.wasm("limits/buffers")
+    script = r"""
+        import sys, lind
+        wasm, root, scratch = sys.argv[1:]
+        def kib(field):   # of this process, which runs the cages
+            return int(open("/proc/self/status").read().split(field + ":")[1].split()[0])
+        with open(scratch + "/stdin", "rb") as i, open(scratch + "/arena-out", "wb") as o:
+            lind.run([wasm, "arena", "0"], root=root, stdin=i, stdout=o, stderr=o, timeout=120)
+        base = kib("VmHWM")
+        with open(scratch + "/stdin", "rb") as i, open(scratch + "/arena-out", "ab") as o:
+            lind.run([wasm, "arena", "8"], root=root, stdin=i, stdout=o, stderr=o, timeout=120)
+        arenas = (kib("VmHWM") - base) // 1024
+        with lind.Popen([wasm, "release"], root=root, stdin=lind.PIPE, stdout=lind.PIPE,
+                        stderr=lind.PIPE) as p:
+            assert p.stdout.readline() == b"touched\n"
+            touched = kib("VmRSS")
+            p.stdin.write(b"go\n")
+            p.stdin.flush()
+            assert p.stdout.readline() == b"unmapped\n"
+            unmapped = kib("VmRSS")
+            p.stdin.close()
+            assert p.wait(60) == 0, p.stderr.read()
+        print(open(scratch + "/arena-out").read().strip().replace("\n", " "), arenas,
+              (touched - unmapped) // 1024)
+    """
+    proc = _python(script, str(wasm), str(s.root), str(tmp_path))
+    assert proc.returncode == 0, proc.stderr
+    *said, arenas_mib, given_back_mib = proc.stdout.split()
+    assert said == ["arenas", "ok", "arenas", "ok"]
+    assert int(arenas_mib) < 64            # 8 x 256 MiB mapped, 1 MiB of each used
+    assert int(given_back_mib) > 96        # of the 128 MiB written, then unmapped
+    assert s.intact()
+
+
 def test_memory_limit_of_a_tree_gives_enomem(builds, tmp_path):
     s = Scratch(tmp_path)
     wasm = builds.wasm("limits/memory")

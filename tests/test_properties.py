@@ -367,8 +367,13 @@ class LinearMemory:
     def size(self) -> int:
         return len(self.data)
 
-    def fill(self, start: int, length: int, value: int) -> None:
-        self.data[start:start + length] = bytes([value]) * length
+    def zero(self, start: int, length: int) -> None:
+        self.data[start:start + length] = bytes(length)
+
+    def discard(self, start: int, length: int) -> None:
+        """munmap's: the pages read as zeros, and only pages no longer mapped go."""
+        assert start % PAGE == 0 and length % PAGE == 0
+        self.zero(start, length)
 
     def write(self, start: int, data: bytes) -> None:
         self.data[start:start + len(data)] = data
@@ -425,7 +430,7 @@ class AddressSpaceModel(RuleBasedStateMachine):
         assert self.memory.data[start:end] == bytes(end - start)
         for page in range(start, end, PAGE):
             tag = next(self.next_tag) % 255 + 1
-            self.memory.fill(page, PAGE, tag)
+            self.memory.write(page, bytes([tag]) * PAGE)
             self.tags[page] = tag
 
     def _forget(self, start: int, end: int) -> None:

@@ -148,7 +148,7 @@ class AddressSpace:
                 raise _enomem() from None
 
     def _zero(self, start: int, length: int) -> None:
-        self._memory.fill(start, length, 0)
+        self._memory.zero(start, length)
 
     # -- regions ------------------------------------------------------------
     def _overlaps(self, start: int, end: int) -> bool:
@@ -192,6 +192,20 @@ class AddressSpace:
             i -= 1
         if unshared:
             self._shared_changed()
+
+    def _unmap(self, start: int, end: int) -> None:
+        """Unmap [start, end): the pages of its private regions go back to the host (as
+        on Linux: a big buffer freed stops costing RAM), shared ones as _remove says."""
+        private = []
+        for s in self.starts[max(bisect.bisect_right(self.starts, start) - 1, 0):]:
+            if s >= end:
+                break
+            lo, hi = max(s, start), min(self.ends[s], end)
+            if lo < hi and s not in self.shared:
+                private.append((lo, hi))
+        self._remove(start, end)
+        for lo, hi in private:
+            self._memory.discard(lo, hi - lo)
 
     def _unshare(self, pages: SharedPages, delta: int, start: int, end: int,
                  pieces_left: int) -> None:
@@ -274,7 +288,7 @@ class AddressSpace:
     def munmap(self, addr: int, length: int) -> int:
         if addr % PAGE or length <= 0 or addr + length > self.limit:
             raise OSError(errno.EINVAL, "Invalid argument")
-        self._remove(addr, addr + _align(length))
+        self._unmap(addr, addr + _align(length))
         return 0
 
     @locked
@@ -303,11 +317,11 @@ class AddressSpace:
         share = self.shared.get(old)
         if flags & MREMAP_FIXED:
             if new_len < old_len:
-                self._remove(old + new_len, old + old_len)
+                self._unmap(old + new_len, old + old_len)
                 old_len = new_len
             return self._move(old, old_len, new_len, share, new_addr)
         if new_len <= old_len:
-            self._remove(old + new_len, old + old_len)
+            self._unmap(old + new_len, old + old_len)
             return old
         if not self._overlaps(old + old_len, old + new_len) and old + new_len <= self.limit:
             try:
@@ -347,7 +361,7 @@ class AddressSpace:
 
             new = self.mmap(at or 0, new_len, PROT_READ | PROT_WRITE, MAP_SHARED | fixed,
                             pages_for=same_pages)
-        self._remove(old, old + old_len)
+        self._unmap(old, old + old_len)
         return new
 
     @locked

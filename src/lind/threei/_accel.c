@@ -579,22 +579,6 @@ static PyObject *Memory_write_fd(MemoryObject *m, PyObject *args) { return memor
 static PyObject *Memory_pread_fd(MemoryObject *m, PyObject *args) { return memory_io(m, args, IO_PREAD); }
 static PyObject *Memory_pwrite_fd(MemoryObject *m, PyObject *args) { return memory_io(m, args, IO_PWRITE); }
 
-/* fill(addr, n, byte): memset inside the memory (zeroing fresh mappings). */
-static PyObject *Memory_fill(MemoryObject *m, PyObject *args)
-{
-    unsigned long long addr, len;
-    int byte;
-    if (!PyArg_ParseTuple(args, "KKi", &addr, &len, &byte) || memory_check(m, addr, len, 1))
-        return NULL;
-    uint8_t *p = m->base + addr;
-    memory_pin(m);
-    Py_BEGIN_ALLOW_THREADS
-    memset(p, byte, (size_t)len);
-    Py_END_ALLOW_THREADS
-    memory_unpin(m);
-    Py_RETURN_NONE;
-}
-
 #ifndef MADV_POPULATE_WRITE
 #define MADV_POPULATE_WRITE 23     /* Linux 5.14; older kernels say EINVAL, ignored */
 #endif
@@ -742,6 +726,46 @@ static int zero_guest(MemoryObject *m, uint64_t from, uint64_t to)
     return zero_pages(lo, hi);
 }
 
+/* zero(addr, n) and discard(addr, n): guest [addr, addr+n) reads as zeros. zero is
+ * for memory about to be used (a new mapping, a grown break): resident pages are cleared
+ * in place, the rest dropped, so a mapping the program never touches costs no RAM and
+ * no time. discard is for memory let go (munmap): every whole page goes back to the
+ * host, as munmap's do on Linux. */
+static PyObject *memory_zeroing(MemoryObject *m, PyObject *args, int releasing)
+{
+    unsigned long long addr, len;
+    if (!PyArg_ParseTuple(args, "KK", &addr, &len) || memory_check(m, addr, len, 1))
+        return NULL;
+    int failed;
+    memory_pin(m);
+    PyThreadState *saved = len > COPY_KEEPING_GIL_MAX ? PyEval_SaveThread() : NULL;
+    if (releasing) {
+        uint8_t *a = m->base + addr, *b = a + len;
+        uint8_t *lo = (uint8_t *)(((uintptr_t)a + host_page - 1) & ~(host_page - 1));
+        uint8_t *hi = (uint8_t *)((uintptr_t)b & ~(host_page - 1));
+        if (lo >= hi) {
+            memset(a, 0, (size_t)len);
+            failed = 0;
+        } else {
+            memset(a, 0, (size_t)(lo - a));
+            memset(hi, 0, (size_t)(b - hi));
+            failed = madvise(lo, (size_t)(hi - lo), MADV_DONTNEED) != 0;
+        }
+    } else {
+        failed = zero_guest(m, addr, addr + len) != 0;
+    }
+    int err = errno;
+    if (saved)
+        PyEval_RestoreThread(saved);
+    memory_unpin(m);
+    if (failed)
+        return set_errno(err);
+    Py_RETURN_NONE;
+}
+
+static PyObject *Memory_zero(MemoryObject *m, PyObject *args) { return memory_zeroing(m, args, 0); }
+static PyObject *Memory_discard(MemoryObject *m, PyObject *args) { return memory_zeroing(m, args, 1); }
+
 /* How many bytes of [base, base+len) are resident; -1 if mincore fails. */
 static int64_t resident_bytes(uint8_t *base, uint64_t len)
 {
@@ -874,7 +898,10 @@ static PyMethodDef Memory_methods[] = {
     {"write_fd", (PyCFunction)Memory_write_fd, METH_VARARGS, "write_fd(fd, addr, n): write(2) from memory"},
     {"pread_fd", (PyCFunction)Memory_pread_fd, METH_VARARGS, "pread_fd(fd, addr, n, offset)"},
     {"pwrite_fd", (PyCFunction)Memory_pwrite_fd, METH_VARARGS, "pwrite_fd(fd, addr, n, offset)"},
-    {"fill", (PyCFunction)Memory_fill, METH_VARARGS, "fill(addr, n, byte)"},
+    {"zero", (PyCFunction)Memory_zero, METH_VARARGS,
+     "zero(addr, n): reads as zeros; resident pages cleared, the others dropped"},
+    {"discard", (PyCFunction)Memory_discard, METH_VARARGS,
+     "discard(addr, n): reads as zeros; whole pages go back to the host"},
     {"copy_from", (PyCFunction)Memory_copy_from, METH_VARARGS,
      "copy_from(src_memory, src_addr, dest_addr, n)"},
     {"map", (PyCFunction)Memory_map, METH_VARARGS,

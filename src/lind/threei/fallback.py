@@ -39,6 +39,7 @@ def set_description(description: int, mode: int) -> None:
     if not 0 < description < DESCRIPTIONS or not DESC_BLOCKING <= mode <= DESC_PYTHON:
         raise ValueError("bad description id or mode")
 _MAP_FIXED = 0x10
+_MADV_DONTNEED = 4
 _libc = ctypes.CDLL(None, use_errno=True)
 _libc.mmap.restype = ctypes.c_void_p
 _libc.mmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int, ctypes.c_int,
@@ -391,9 +392,25 @@ class Memory:
     def pwrite_fd(self, fd: int, addr: int, length: int, offset: int) -> int:
         return os.pwrite(fd, self.view(addr, length), offset)
 
-    def fill(self, addr: int, length: int, byte: int) -> None:
+    def zero(self, addr: int, length: int) -> None:
+        """Reads as zeros, untouched pages left untouched: here by giving every whole
+        page back (the C trampoline clears resident ones in place instead)."""
+        self.discard(addr, length)
+
+    def discard(self, addr: int, length: int) -> None:
+        """Reads as zeros, its whole pages given back to the host (munmap)."""
         self._check(addr, length, writing=True)
-        ctypes.memset(self._base + addr, byte, length)
+        start = self._base + addr
+        lo = -(-start // mmap.PAGESIZE) * mmap.PAGESIZE
+        hi = (start + length) // mmap.PAGESIZE * mmap.PAGESIZE
+        if lo >= hi:
+            ctypes.memset(start, 0, length)
+            return
+        ctypes.memset(start, 0, lo - start)
+        ctypes.memset(hi, 0, start + length - hi)
+        if _libc.madvise(ctypes.c_void_p(lo), ctypes.c_size_t(hi - lo), _MADV_DONTNEED):
+            err = ctypes.get_errno()
+            raise OSError(err, os.strerror(err))
 
     def copy_from(self, src: Memory, src_addr: int, dest_addr: int, length: int) -> None:
         src._check(src_addr, length)
