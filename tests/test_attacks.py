@@ -2696,3 +2696,21 @@ def test_fchmodat2_goes_through_the_grates_that_keep_files(builds, tmp_path, can
     for path in ("data/kept.txt", "kept.txt"):
         untouched(root / path)
     untouched(canary)
+
+
+def test_routing_netlink_takes_only_queries_however_a_request_reaches_it(builds, tmp_path,
+                                                                         canary):
+    """Lind may run as root: a request that would change the network (an address added
+    to lo) is refused whichever call carries it to the netlink socket; splice from a pipe
+    once handed it to the host kernel unread, which added the address (on --net host,
+    to the host's lo). A second tree then finds the network as it was."""
+    for tag in ("attacker", "second-tree"):
+        rc, out, err = run_cage(tmp_path, tag, [builds.wasm(attack("netlink_splice"))],
+                                root=make_root(tmp_path, f"{tag}-root"), cwd="/")
+        assert rc == 0, err
+        assert out.splitlines() == [
+            f"bind before {errno.EADDRNOTAVAIL}",
+            f"send -1 {errno.EPERM}", f"writev -1 {errno.EPERM}",
+            f"sendfile -1 {errno.EPERM}", f"splice -1 {errno.EINVAL}",
+            f"bind after {errno.EADDRNOTAVAIL}"], out
+    untouched(canary)

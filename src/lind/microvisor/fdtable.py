@@ -84,6 +84,9 @@ class OpenFile:
     maps_zeros = False             # mmap gives anonymous memory (/dev/zero)
     description = 0                # its id in the trampoline's table (NonBlockingHostFile)
     trampoline_io = True           # the trampoline may read and write its host fd itself
+    # what is written to it must pass the microvisor's check (a routing-netlink socket:
+    # queries only), so never the host kernel's straight from another file (splice)
+    writes_checked = False
     _parked = False                # released: host_fd names the inert file until __del__
 
     def __post_init__(self, reserved: bool) -> None:

@@ -1435,7 +1435,8 @@ def sys_splice(cage, fd_in, off_in, fd_out, off_out, length, flags, *_):
         raise abi.error(errno.EINVAL)
     if not in_f.readable or not out_f.writable:
         raise abi.error(errno.EBADF)
-    if not in_f.host_backed or not out_f.host_backed or in_f.is_dir or out_f.is_dir:
+    if (not in_f.host_backed or not out_f.host_backed or in_f.is_dir or out_f.is_dir
+            or out_f.writes_checked):
         raise abi.error(errno.EINVAL)
     in_pipe, out_pipe = _is_pipe(in_f), _is_pipe(out_f)
     if not in_pipe and not out_pipe:

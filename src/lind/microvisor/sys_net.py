@@ -148,6 +148,7 @@ class SocketFile(NonBlockingHostFile):
             self.make_findable()
         elif self.family == AF_NETLINK:      # every message it sends is looked at (_send)
             self.trampoline_io = False
+            self.writes_checked = True
 
     def make_findable(self) -> None:
         """Known by its host inode: to its peer's SO_PEERCRED, and to the cage that
