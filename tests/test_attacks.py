@@ -2714,3 +2714,27 @@ def test_routing_netlink_takes_only_queries_however_a_request_reaches_it(builds,
             f"sendfile -1 {errno.EPERM}", f"splice -1 {errno.EINVAL}",
             f"bind after {errno.EADDRNOTAVAIL}"], out
     untouched(canary)
+
+
+def test_memfds_count_against_the_tree_s_memory(builds, tmp_path, canary):
+    """A memfd's pages are host RAM outside the cage's memory: a cage under a 64 MiB
+    budget once held 3 GiB of the host with one fallocate. Every way to grow one (and
+    one received or reopened) stops at the budget with ENOSPC, and a closed one gives
+    back what it held. A second tree beside it is not held back by it."""
+    rc, out, err = run_cage(tmp_path, "hog", [builds.wasm(attack("memfd_hog"))],
+                            root=make_root(tmp_path), cwd="/", memory=64 << 20)
+    assert rc == 0, err
+    enospc = errno.ENOSPC
+    assert out.splitlines() == [
+        f"fallocate-256M -1 {enospc}", f"ftruncate-256M -1 {enospc}",
+        f"pwrite-at-200M -1 {enospc}", f"write-until-full -1 {enospc}",
+        "written under 64M 1", f"reopened-write -1 {enospc}",
+        f"received-pwrite-past-end -1 {enospc}",
+        f"second-fallocate -1 {enospc}", f"sendfile-in -1 {enospc}",
+        f"copy_file_range-in -1 {enospc}", f"splice-in -1 {errno.EINVAL}",
+        "after-close-fallocate-16M 0 0", "mapped 0 0"], out
+    rc, out, err = run_cage(tmp_path, "beside", [builds.wasm(attack("memfd_hog"))],
+                            root=make_root(tmp_path, "second-root"), cwd="/",
+                            memory=64 << 20)
+    assert rc == 0 and out.endswith("after-close-fallocate-16M 0 0\nmapped 0 0\n"), out
+    untouched(canary)

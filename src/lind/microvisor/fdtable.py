@@ -48,6 +48,12 @@ def _open_inert_file() -> int:
 
 # Made at import, so that parking a number never fails for want of a new fd.
 _INERT_FILE = _open_inert_file()
+_MEMFD_DEVICE = os.fstat(_INERT_FILE).st_dev    # every memfd's (the kernel's shm mount)
+
+
+def is_memfd(st: os.stat_result) -> bool:
+    """Whether a file is host RAM of a memfd's kind (MemFile)."""
+    return stat.S_ISREG(st.st_mode) and st.st_dev == _MEMFD_DEVICE
 
 
 def inert_file() -> int:
@@ -347,6 +353,91 @@ class NonBlockingHostFile(OpenFile):
             with _descriptions_lock:
                 _free_descriptions.append(self.description)
             self.description = 0
+
+
+@dataclass(eq=False)
+class MemFile(OpenFile):
+    """A memfd: its pages are host RAM, outside any cage's memory, so the tree that holds
+    one is charged for its size (every tree holding it for all of it; ENOSPC past the
+    budget, as a full tmpfs says) until its last description there closes. Its growth
+    is the microvisor's to see: the trampoline serves none of its I/O, and splice does
+    not write to it."""
+
+    budget_key: tuple[int, int, int] = (0, 0, 0)   # _memfd_charges' key
+    trampoline_io = False
+    writes_checked = True
+
+    @classmethod
+    def held_by(cls, budget: limits.MemoryBudget, host_fd: int, flags: int,
+                path: str = "") -> MemFile:
+        """The description of memfd `host_fd` in a tree with memory budget `budget`,
+        which pays for its present size (ENOSPC if it cannot). Failing, it closes
+        `host_fd`, as a description that cannot be made does (OpenFile)."""
+        st = os.fstat(host_fd)
+        key = (id(budget), st.st_dev, st.st_ino)   # the entry keeps `budget`: id stays
+        with _memfd_lock:
+            held = _memfd_charges.get(key)
+            if held is None:
+                held = _memfd_charges[key] = _MemfdCharge(limits.MemoryCharge(budget))
+            try:
+                _grow(held.charge, st.st_size)
+            except OSError:
+                if not held.holders:
+                    del _memfd_charges[key]
+                os.close(host_fd)
+                raise
+            held.holders += 1
+        try:
+            f = cls(host_fd, flags, path, budget_key=key)
+        except OSError:
+            _let_go(key)
+            raise
+        f._io_kind = threei.IO_PLAIN
+        f.when_last_closed(lambda: _let_go(key))
+        return f
+
+    def reopened(self, host_fd: int, flags: int) -> MemFile:
+        """A new description of the same memfd (/proc/self/fd/N opened), paid for once."""
+        return MemFile.held_by(_memfd_charges[self.budget_key].charge.budget, host_fd, flags,
+                               self.path)
+
+    def sized(self, size: int, *, truncating: bool = False) -> None:
+        """The file is about to reach `size` bytes (a write's end, fallocate), or to be
+        cut to it (ftruncate): charged first, ENOSPC if the budget cannot take it."""
+        with _memfd_lock:
+            charge = _memfd_charges[self.budget_key].charge
+            if truncating or size > charge.bytes:
+                _grow(charge, size)
+
+
+@dataclass
+class _MemfdCharge:
+    charge: limits.MemoryCharge
+    holders: int = 0
+
+
+# (id(budget), st_dev, st_ino) -> what that budget pays for that memfd, while one of its
+# cages holds it
+_memfd_charges: dict[tuple[int, int, int], _MemfdCharge] = {}
+_memfd_lock = threading.Lock()
+
+
+def _grow(charge: limits.MemoryCharge, size: int) -> None:
+    try:
+        charge.set(size)
+    except OSError as exc:
+        if exc.errno != errno.ENOMEM:
+            raise
+        raise OSError(errno.ENOSPC, "No space left on device") from None
+
+
+def _let_go(key: tuple[int, int, int]) -> None:
+    with _memfd_lock:
+        held = _memfd_charges[key]
+        held.holders -= 1
+        if not held.holders:
+            held.charge.clear()
+            del _memfd_charges[key]
 
 
 def own_description(host_fd: int, flags: int, path: str = "", *, st_mode: int | None = None,

@@ -22,7 +22,13 @@ from collections.abc import Callable
 
 from lind.microvisor import abi, limits, lock_ranges, sys_locks, virtual
 from lind.microvisor.abi import s32, u32
-from lind.microvisor.fdtable import NonBlockingHostFile, OpenFile, own_description, ready_now
+from lind.microvisor.fdtable import (
+    MemFile,
+    NonBlockingHostFile,
+    OpenFile,
+    own_description,
+    ready_now,
+)
 from lind.microvisor.fs import join, libc, proc_path, wants_write
 
 
@@ -389,9 +395,10 @@ def _file_size_room(cage, f: OpenFile, count: int, offset: int | None = None,
     lets through. An O_APPEND file (even for pwrite, as Linux) and `append` (RWF_APPEND)
     write at the end, wherever `offset` points. As Linux: a regular file's write is cut
     short at the limit, and one that would start at or past it is EFBIG and raises
-    SIGXFSZ; pipes, sockets and devices have no size."""
+    SIGXFSZ; pipes, sockets and devices have no size. A memfd is charged for where the
+    write ends (ENOSPC past the tree's memory budget)."""
     limit = cage.rlimit_fsize[0]
-    if limit == limits.RLIM_INFINITY or not count:
+    if limit == limits.RLIM_INFINITY and not isinstance(f, MemFile) or not count:
         return count
     st = f.stat()
     if not statmod.S_ISREG(st.st_mode):
@@ -403,7 +410,10 @@ def _file_size_room(cage, f: OpenFile, count: int, offset: int | None = None,
     if offset >= limit:
         cage.raise_signal(signal.SIGXFSZ)
         raise abi.error(errno.EFBIG)
-    return min(count, limit - offset)
+    count = min(count, limit - offset)
+    if isinstance(f, MemFile):
+        f.sized(offset + count)
+    return count
 
 
 def new_size_allowed(cage, size: int) -> None:
@@ -437,7 +447,7 @@ def sys_write(cage, fd, buf, count, *_):
     f = cage.fds.get(fd)
     if not f.writable:
         raise abi.error(errno.EBADF)    # not open for writing (a directory never is)
-    if cage.rlimit_fsize[0] != limits.RLIM_INFINITY:
+    if cage.rlimit_fsize[0] != limits.RLIM_INFINITY or f.writes_checked:
         count = _file_size_room(cage, f, count)
     return f.write(cage, buf, count)
 
@@ -460,7 +470,7 @@ def sys_pwrite64(cage, fd, buf, count, offset, *_):
     _seekable(f)
     if not f.writable:
         raise abi.error(errno.EBADF)    # not open for writing (a directory never is)
-    if cage.rlimit_fsize[0] != limits.RLIM_INFINITY and offset >= 0:
+    if (cage.rlimit_fsize[0] != limits.RLIM_INFINITY or f.writes_checked) and offset >= 0:
         count = _file_size_room(cage, f, count, offset)
     return f.pwrite(cage, buf, count, offset)
 
@@ -490,7 +500,7 @@ def sys_writev(cage, fd, iov, iovcnt, *_):
     if not f.writable:
         raise abi.error(errno.EBADF)    # not open for writing (a directory never is)
     views = iovecs(cage, iov, iovcnt, writing=False)
-    if cage.rlimit_fsize[0] != limits.RLIM_INFINITY:
+    if cage.rlimit_fsize[0] != limits.RLIM_INFINITY or f.writes_checked:
         views = _trimmed(views, _file_size_room(cage, f, sum(map(len, views))))
     return f.writev(cage, views) if views else 0
 
@@ -982,6 +992,8 @@ def sys_fallocate(cage, fd, mode, offset, length, *_):
     if s32(mode):
         raise abi.error(errno.EOPNOTSUPP)
     new_size_allowed(cage, offset + length)
+    if isinstance(f, MemFile):
+        f.sized(offset + length)
     os.posix_fallocate(f.host_fd, offset, length)
     return 0
 
@@ -1018,6 +1030,8 @@ def sys_ftruncate(cage, fd, length, *_):
     _changeable(cage, f)
     if length > cage.rlimit_fsize[0] and statmod.S_ISREG(f.stat().st_mode):
         new_size_allowed(cage, length)
+    if isinstance(f, MemFile):
+        f.sized(length, truncating=True)
     os.ftruncate(f.host_fd, length)
     return 0
 
@@ -1743,7 +1757,8 @@ _MFD_NAME_MAX = 249
 
 
 def sys_memfd_create(cage, name, flags, *_):
-    """A host memfd the cage owns, counted against the host-fd budget like any file."""
+    """A host memfd the cage owns, counted against the host-fd budget like any file and
+    its size against the tree's memory (MemFile)."""
     flags = u32(flags)
     if flags & ~(_MFD_CLOEXEC | _MFD_ALLOW_SEALING):
         raise abi.error(errno.EINVAL)
@@ -1755,5 +1770,5 @@ def sys_memfd_create(cage, name, flags, *_):
         raise abi.error(errno.EINVAL) from None
     host = os.memfd_create(raw.decode("utf-8", "surrogateescape"),
                            os.MFD_CLOEXEC | (os.MFD_ALLOW_SEALING if flags & _MFD_ALLOW_SEALING else 0))
-    f = OpenFile(host, abi.O_RDWR, "", False)
+    f = MemFile.held_by(cage.memory_budget, host, abi.O_RDWR)
     return cage.fds.install(f, cloexec=bool(flags & _MFD_CLOEXEC))

@@ -37,7 +37,14 @@ from dataclasses import dataclass, field
 from lind import threei
 from lind.microvisor import abi, limits, network, virtual
 from lind.microvisor.abi import s32, u32
-from lind.microvisor.fdtable import NonBlockingHostFile, OpenFile, after, ready_now
+from lind.microvisor.fdtable import (
+    MemFile,
+    NonBlockingHostFile,
+    OpenFile,
+    after,
+    is_memfd,
+    ready_now,
+)
 from lind.microvisor.fs import checked, libc
 from lind.microvisor.sys_files import fold_path, iovecs, set_new_mode
 from lind.microvisor.sys_poll import timespec_timeout
@@ -851,6 +858,8 @@ def _adopt(cage, host_fd: int, cloexec: bool) -> int:
         f: OpenFile = _new_socket_file(cage, host_fd, family, kind, nonblocking or 0)
     elif nonblocking is not None:
         f = NonBlockingHostFile(host_fd, flags & ~abi.O_NONBLOCK | nonblocking)
+    elif is_memfd(st):                   # host RAM: this tree pays for it now
+        f = MemFile.held_by(cage.memory_budget, host_fd, flags)
     else:
         f = OpenFile(host_fd, flags, is_dir=stat.S_ISDIR(st.st_mode))
     return cage.fds.install(f, cloexec=cloexec)

@@ -32,7 +32,7 @@ import zlib
 from dataclasses import dataclass, field
 
 from lind.microvisor import abi, network, sys_info, sys_time
-from lind.microvisor.fdtable import OpenFile, own_description
+from lind.microvisor.fdtable import MemFile, OpenFile, own_description
 from lind.microvisor.fs import join, proc_path
 
 DEVICES = {"null": (1, 3), "zero": (1, 5), "full": (1, 7), "random": (1, 8), "urandom": (1, 9),
@@ -412,6 +412,8 @@ def _reopen(f: OpenFile, flags: int) -> OpenFile:
     if not flags & abi.O_PATH:
         os.set_blocking(fd, not flags & abi.O_NONBLOCK)
     kept = flags | append
+    if isinstance(f, MemFile):
+        return f.reopened(fd, kept & ~_OPEN_ONLY)
     return own_description(fd, kept & ~_OPEN_ONLY, f.path, borrowed=f.borrowed)
 
 
