@@ -2738,3 +2738,55 @@ def test_memfds_count_against_the_tree_s_memory(builds, tmp_path, canary):
                             memory=64 << 20)
     assert rc == 0 and out.endswith("after-close-fallocate-16M 0 0\nmapped 0 0\n"), out
     untouched(canary)
+
+
+GROWN = r"""
+import os, sys, time, lind
+wasm, root, mode, tenant = sys.argv[1:]
+def rss_mib():      # of this process, which runs the cages
+    return int(open("/proc/self/status").read().split("VmRSS:")[1].split()[0]) // 1024
+lind.run([tenant, "10"], root=root, capture_output=True, timeout=60)   # Lind warmed up
+before = rss_mib()
+with lind.Popen([wasm, mode, "12", "40"], root=root, memory=128 << 20, stdin=lind.PIPE,
+                stdout=lind.PIPE, stderr=lind.PIPE) as p:
+    said = p.stdout.readline().decode().strip()
+    time.sleep(1.0)             # five rounds of the ticker's checks
+    grown = rss_mib() - before
+    p.stdin.close()
+    p.wait(60)
+ran = lind.run([tenant, "10"], root=root, capture_output=True, timeout=60)
+print(said, grown, p.returncode, ran.returncode, ran.stdout.decode().split()[0])
+"""
+
+
+@pytest.mark.parametrize("mode", ["spin", "block"])
+def test_memory_a_program_grows_itself_stays_in_its_budget(builds, tmp_path, canary, mode):
+    """Twelve children each grow their memory to 40 MiB with wasm's memory.grow (no
+    system call) and fill it in one call, under a 128 MiB budget, and their parent never
+    reaps them. A child was charged only at its next epoch tick, so one waiting in a
+    call (block) never was; and one killed for it gave its charge back while its pages
+    stayed until its parent reaped it (spin): the Lind process held ~380 MiB more. Now
+    the ticker charges what a waiting cage grew, and an ended cage's pages go at its
+    end."""
+    rc, out, err = python(tmp_path, f"grow-{mode}", GROWN, builds.wasm(attack("grow_hog")),
+                          make_root(tmp_path), mode, builds.wasm(attack("tenant")))
+    assert rc == 0, err[-2000:]
+    said, grown, parent, tenant, intact = out.split("children ")[1].split()
+    # forks may fail once the budget is full (ENOMEM), as they would under Linux's
+    assert int(said) >= 3 and (parent, tenant, intact) == ("0", "0", "intact"), out
+    assert int(grown) < 128 + 64, out          # the budget, and what Lind holds for cages
+    untouched(canary)
+
+
+def test_memory_a_program_grew_itself_is_charged_before_its_next_call(builds, tmp_path,
+                                                                       canary):
+    """A child grows its memory past its tree's budget with memory.grow and lets one
+    call see it (a getrandom of its last byte); its next call (a write) is never made:
+    the charge comes before any call once the trampoline has seen the memory grown (it
+    came only at the next epoch tick, a few ms later: the write was made)."""
+    rc, out, err = run_cage(tmp_path, "probe", [builds.wasm(attack("grow_hog")), "probe",
+                                                "5", "60"],
+                            root=make_root(tmp_path), cwd="/", memory=64 << 20)
+    assert rc == 0, err
+    assert out == "killed 5 of 5\n", out
+    untouched(canary)

@@ -119,11 +119,13 @@ def _ticker() -> None:
         if ticks % _CPU_CHECK_TICKS == 0:
             try:
                 _enforce_cpu_limits()
+                _charge_grown_memories()
             except Exception as exc:    # a bug there must not stop the ticks every kill needs
-                print(f"lind: internal error checking CPU time: {exc!r}", file=sys.stderr)
+                print(f"lind: internal error checking CPU time or memory: {exc!r}",
+                      file=sys.stderr)
 
 
-_CPU_CHECK_TICKS = 20          # RLIMIT_CPU is looked at every 0.2 s
+_CPU_CHECK_TICKS = 20          # RLIMIT_CPU (and memory grown unseen) looked at every 0.2 s
 # A wasm start function runs inside instantiation, for the first program on the thread
 # that spawns the cage (a caller of lind.run), before any kill or timeout can name the
 # cage: an endless one held that thread for good. Past this it is the program's fault.
@@ -160,6 +162,18 @@ def _count_running(change: int) -> None:
             _ticker_wake.notify()
             if _ticker_thread.ident is None:
                 _ticker_thread.start()
+
+
+def _charge_grown_memories() -> None:
+    """Memory a program grew by itself (wasm memory.grow) is charged at its next epoch
+    tick; one that grew it and then waits in a system call reaches none: charged here,
+    killed past its budget (Cage.charge_grown_memory)."""
+    for cage in list(_cages_by_key.values()):
+        if not cage.stopping:
+            try:
+                cage.charge_grown_memory()
+            except Exception as exc:  # noqa: BLE001 - a bug here leaves the other cages checked
+                cage.internal_error(exc)
 
 
 def _enforce_cpu_limits() -> None:
@@ -622,14 +636,17 @@ class Cage:
                               self.shared_memory, self._memory_max_pages,
                               self.mem.size() // WASM_PAGE)
 
-    def _retire(self, kept: PooledInstance | None, mem: threei.Memory) -> None:
+    def _retire(self, kept: PooledInstance | None, mem: threei.Memory, served_as_grate: bool
+                ) -> None:
         """A program is gone (exit, exec): its memory `mem` is released, or kept with its
         instance `kept` for the next fork in the tree if no host operation holds it (the
-        fork clears it: _scrub_reused)."""
+        fork clears it: _scrub_reused). A released memory's RAM goes now, not when the
+        parent waits for the cage (a killed process holds none), unless the program
+        `served_as_grate`: its handlers may still be finishing there (0.5 s at most)."""
         if kept is not None and mem.recycle():
             self.runtime.instances.put(self.init_id, kept)
             return
-        mem.release()
+        mem.release(discard=not served_as_grate)
 
     def _linker_for(self, store: wasmtime.Store) -> wasmtime.Linker:
         """A Linker with this cage's imports for an instance in `store`: its system calls
@@ -677,17 +694,33 @@ class Cage:
         memory.grow); past the budget, kill the cage as the OOM killer would. True if so."""
         if ctypes.cast(context, ctypes.c_void_p).value != self.context_address:
             return False   # a grate worker's store: its memory is the grate's, checked there
-        size = self.mem.size()
-        if size <= self.memory_charge.bytes:
-            return False
-        try:
-            self.memory_charge.set(size)
-            return False
-        except OSError:
-            self.trap_message = (f"out of memory: killed cage {self.id}, its memory "
-                                 f"({size >> 20} MiB) passed its process tree's limit")
-            self.terminate(signal.SIGKILL)
-            return True
+        return self.charge_grown_memory()
+
+    def charge_grown_memory(self) -> bool:
+        """Charge what the memory grew by beyond its charge (the program's own
+        memory.grow); past the budget, kill the cage as the OOM killer would. True if so.
+        From its epoch tick, or the ticker's round (a cage waiting in a call)."""
+        # Under the charge's lock: the end of the cage gives its charge back (under it too)
+        # only after it is stopping, so an ended cage is never charged again.
+        with self.memory_charge.lock:
+            mem = self.mem
+            if mem is None or self.stopping:
+                return False
+            try:
+                size = mem.size()
+            except OSError:        # it ended meanwhile: its memory is gone
+                return False
+            if size <= self.memory_charge.bytes:
+                return False
+            try:
+                self.memory_charge.set(size)
+                return False
+            except OSError:
+                pass
+        self.trap_message = (f"out of memory: killed cage {self.id}, its memory "
+                             f"({size >> 20} MiB) passed its process tree's limit")
+        self.terminate(signal.SIGKILL)
+        return True
 
     def grate_workers(self) -> grate_worker.GrateWorkers:
         """What runs this grate's handlers for other cages (made on first use)."""
@@ -1052,7 +1085,7 @@ class Cage:
         self.slot.resume()
         self.aspace.release_shared()
         signals.exec_reset(self, mask)
-        kept, old_memory = self._kept_instance(), self.mem
+        kept, old_memory, served_as_grate = self._kept_instance(), self.mem, self._served_as_grate
         try:
             self._set_command_line(argv, env, exec_=True)
             self.load(module, self._kept_for_fresh_start(module, self.memory_charge.bytes),
@@ -1065,7 +1098,7 @@ class Cage:
             self.trap_message = f"out of memory: killed cage {self.id} at exec"
             self.status = abi.signal_status(signal.SIGKILL)
             raise wasmtime.WasmtimeError("out of memory") from None
-        self._retire(kept, old_memory)
+        self._retire(kept, old_memory, served_as_grate)
 
     # -- life cycle ---------------------------------------------------------
     def start(self) -> None:
@@ -1305,7 +1338,8 @@ class Cage:
         # Calls still made for this cage from other threads (a grate acting for it) get
         # ESRCH from its memory; the pages go once no host operation uses them any more.
         self.slot.set_memory(None)
-        self._retire(self._kept_instance() if not self.status & 0x7F else None, self.mem)
+        self._retire(self._kept_instance() if not self.status & 0x7F else None, self.mem,
+                     self._served_as_grate)
         self._main_instance = Instance()
         with self._threads_changed:
             self._idle_thread_instances.clear()

@@ -286,15 +286,18 @@ class MemoryCharge:
         self.budget = budget
         self.bytes = 0
         self.on_change: Callable[[int], None] = lambda size: None   # told every new charge
+        # the cage's calls and the ticker (memory a program grew unseen) both charge
+        self.lock = threading.RLock()
 
     def set(self, size: int) -> None:
         """Charge the difference to `size` bytes (ENOMEM if a budget is exceeded)."""
-        if size > self.bytes:
-            self.budget.charge(size - self.bytes)
-        elif size < self.bytes:
-            self.budget.release(self.bytes - size)
-        self.bytes = size
-        self.on_change(size)
+        with self.lock:
+            if size > self.bytes:
+                self.budget.charge(size - self.bytes)
+            elif size < self.bytes:
+                self.budget.release(self.bytes - size)
+            self.bytes = size
+            self.on_change(size)
 
     def clear(self) -> None:
         self.set(0)

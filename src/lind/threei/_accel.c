@@ -168,6 +168,7 @@ typedef struct {
     PyObject *owner;     /* keeps the pages alive: the Store, or a snapshot's bytes */
     Py_ssize_t pins;     /* operations using `base` without the GIL, exported buffers */
     int detached;        /* the cage ended: every access fails with ESRCH */
+    int discarding;      /* released with discard: the pages go with the owner */
     int readonly;        /* a snapshot: writes fail with EFAULT */
     int guard;           /* 1 + its slot in `guarded` while page 0 is a null guard */
 } MemoryObject;
@@ -308,10 +309,12 @@ static void memory_pin(MemoryObject *m)
     m->pins++;
 }
 
+static void memory_let_go(MemoryObject *m);
+
 static void memory_unpin(MemoryObject *m)
 {
     if (--m->pins == 0 && m->detached)
-        Py_CLEAR(m->owner);
+        memory_let_go(m);
     Py_DECREF(m);
 }
 
@@ -660,14 +663,34 @@ static PyObject *Memory_address(MemoryObject *m, PyObject *unused)
     return PyLong_FromVoidPtr(m->base);
 }
 
-/* release(): the cage is gone; accesses fail from now on, the pages go with the
- * last pin. */
-static PyObject *Memory_release(MemoryObject *m, PyObject *unused)
+/* A detached memory that nothing pins any more: its pages go back to the host now if
+ * it was released with discard (whatever else still holds the engine's memory, a
+ * process not yet waited for, holds no RAM), then its owner goes. */
+static void memory_let_go(MemoryObject *m)
 {
+    if (m->discarding && m->owner && !m->readonly) {
+        memory_refresh(m);
+        uintptr_t end = ((uintptr_t)m->base + m->size) & ~(host_page - 1);
+        if (end > (uintptr_t)m->base)
+            (void)madvise(m->base, end - (uintptr_t)m->base, MADV_DONTNEED);
+    }
+    Py_CLEAR(m->owner);
+}
+
+/* release(discard=False): the cage ended (or exec'd): accesses fail from now on, the
+ * owner goes with the last pin. `discard`: nothing will run over these pages again
+ * (not a grate's, whose handlers may still be finishing there), so they go too. */
+static PyObject *Memory_release(MemoryObject *m, PyObject *args, PyObject *kwargs)
+{
+    static char *names[] = {"discard", NULL};
+    int discard = 0;
+    if (args && !PyArg_ParseTupleAndKeywords(args, kwargs, "|p", names, &discard))
+        return NULL;
     guard_forget(m);
     m->detached = 1;
+    m->discarding = discard;
     if (!m->pins)
-        Py_CLEAR(m->owner);
+        memory_let_go(m);
     Py_RETURN_NONE;
 }
 
@@ -800,7 +823,7 @@ static PyObject *Memory_recycle(MemoryObject *m, PyObject *unused)
         if (ok && (resident < 0 || resident > KEEP_RESIDENT_MAX))
             ok = madvise(m->base, (size_t)m->size, MADV_DONTNEED) == 0;
     }
-    PyObject *done = Memory_release(m, NULL);
+    PyObject *done = Memory_release(m, NULL, NULL);
     if (!done)
         return NULL;
     Py_DECREF(done);
@@ -908,7 +931,8 @@ static PyMethodDef Memory_methods[] = {
      "map(addr, n, prot, flags, fd, offset): mmap(MAP_FIXED) over guest pages"},
     {"size", (PyCFunction)Memory_size, METH_NOARGS, "current size in bytes"},
     {"address", (PyCFunction)Memory_address, METH_NOARGS, "host address of byte 0"},
-    {"release", (PyCFunction)Memory_release, METH_NOARGS, "the cage ended: refuse accesses"},
+    {"release", (PyCFunction)(void (*)(void))Memory_release, METH_VARARGS | METH_KEYWORDS,
+     "release(discard=False): the cage ended: refuse accesses (discard: free the pages)"},
     {"recycle", (PyCFunction)Memory_recycle, METH_NOARGS,
      "release(); True if nothing holds it, so that a fork may take it (then scrub)"},
     {"scrub", (PyCFunction)Memory_scrub, METH_O,
@@ -4991,6 +5015,22 @@ static int64_t null_page_fault(SlotObject *s)
     return r;
 }
 
+/* The cage's memory is larger than its charge: the program grew it itself (memory.grow)
+ * and a bounds check has seen it since. Its cage charges it now, or is killed for it
+ * (Cage.charge_grown_memory): before the call, which could fill it from the kernel or
+ * wait where no epoch tick reaches the cage. */
+static void charge_grown_memory(SlotObject *s)
+{
+    PyGILState_STATE g = PyGILState_Ensure();
+    if (s->cage != Py_None) {
+        PyObject *res = PyObject_CallMethod(s->cage, "charge_grown_memory", NULL);
+        if (!res)
+            PyErr_WriteUnraisable(s->cage);
+        Py_XDECREF(res);
+    }
+    PyGILState_Release(g);
+}
+
 /* One system call from the cage through its table. Caller does not hold the GIL;
  * `m` is the cage's memory, used by the fast entries: its own thread's view, or
  * one the caller pinned (a call made for the cage from another thread). */
@@ -5001,6 +5041,12 @@ static int64_t dispatch(SlotObject *s, MemoryObject *m, int nr, const int64_t *a
     if (__builtin_expect(__atomic_load_n(&guard_hits, __ATOMIC_RELAXED) != 0, 0) && m &&
         guard_taken(m))
         return null_page_fault(s);
+    if (m && __builtin_expect(m->size > __atomic_load_n(&s->memory_charged, __ATOMIC_ACQUIRE), 0)
+        && m == s->memory) {
+        charge_grown_memory(s);
+        if (__atomic_load_n(&s->exiting, __ATOMIC_ACQUIRE))
+            return -EINTR;      /* killed for it: the call is never made */
+    }
     Entry *e = &s->table[nr];
     int fast = __atomic_load_n(&e->fast, __ATOMIC_ACQUIRE);
     switch (fast) {

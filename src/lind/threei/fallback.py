@@ -278,6 +278,8 @@ class Memory:
     """Bounds-checked view of a cage's linear memory (see _accel.c for the lifetime rules:
     `owner` keeps the pages mapped; views pin; release() detaches)."""
 
+    _discarding = False     # released with discard: the pages go with the owner
+
     def __init__(self, context: int, raw: bytes, owner: Any) -> None:
         self._ctx = ctypes.cast(context, ctypes.POINTER(wt.wasmtime_context_t))
         self._mem = wt.wasmtime_memory_t.from_buffer_copy(raw)
@@ -329,7 +331,16 @@ class Memory:
     def _unpin(self) -> None:
         self._pins -= 1
         if self._pins == 0 and self._detached:
-            self._owner = None
+            self._let_go()
+
+    def _let_go(self) -> None:
+        """Detached and pinned no more: the pages go first if released with discard."""
+        if self._discarding and self._owner is not None and not self._readonly:
+            self._refresh()
+            end = self._size // mmap.PAGESIZE * mmap.PAGESIZE
+            if end:
+                _libc.madvise(ctypes.c_void_p(self._base), ctypes.c_size_t(end), _MADV_DONTNEED)
+        self._owner = None
 
     def _resolve(self, addr: int) -> Memory:
         """An Address names another cage's memory; a plain int names this one."""
@@ -435,10 +446,11 @@ class Memory:
         self._check(self._lo, 0)
         return self._base
 
-    def release(self) -> None:
+    def release(self, discard: bool = False) -> None:
         self._detached = True
+        self._discarding = discard
         if self._pins == 0:
-            self._owner = None
+            self._let_go()
 
     def recycle(self) -> bool:
         """release(); only the C trampoline hands a memory on to another cage."""
@@ -472,6 +484,7 @@ class Slot:
         self.exiting = False
         self.trap_message = ""
         self.memory: Memory | None = None
+        self.memory_charged = 0       # what the cage's memory is charged (set_memory_charged)
         self.fds: dict[int, tuple[int, bool, bool]] = {}
         self._wake_fd = -1
         self._wake_users = 0
@@ -671,7 +684,7 @@ class Slot:
         pass
 
     def set_memory_charged(self, size: int) -> None:
-        pass
+        self.memory_charged = size
 
     def set_umask(self, mask: int) -> None:
         pass
@@ -698,6 +711,10 @@ class Slot:
         a = (list(args) + [0] * 6)[:6]
         if not 0 <= nr < NSYSCALLS:
             return -errno.ENOSYS
+        memory = self.memory
+        if (memory is not None and memory._size > self.memory_charged
+                and self.cage is not None and self.cage.charge_grown_memory()):
+            return -errno.EINTR     # killed for it (see _accel.c's dispatch): never made
         handler, fast = self.table[nr]
         if fast in _IDENTITY:
             return self.ids[fast]
