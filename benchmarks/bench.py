@@ -222,6 +222,7 @@ BENCHES = [
     Bench("qsort 4096 ints with a comparator, in a program that forks", "proc_loop", ("sort",),
           None, 200, 2_000, WASM),
     Bench("malloc/free", "compute", ("malloc",), None, 200_000, 2_000_000, WASM),
+    Bench("malloc 256 MiB, use 1 MiB, free", "compute", ("arena",), None, 20, 200, MICROVISOR),
     # issue 16: setjmp/longjmp as WebAssembly exceptions (the default) and through Asyncify,
     # unwound and rewound by the trampoline (what a program that forks gets, and any
     # with --setjmp=asyncify)

@@ -4,7 +4,9 @@
  *                        hoist the call out of the loop nor drop it (it used to time one
  *                        call and divide by N)
  *   compute memcpy N     copy 1 MiB between two buffers, N times
- *   compute malloc N     N malloc/free pairs of mixed sizes, 64 live at a time */
+ *   compute malloc N     N malloc/free pairs of mixed sizes, 64 live at a time
+ *   compute arena N      N times: malloc a 256 MiB buffer, use 1 MiB of it, free it (what
+ *                        a fresh mapping costs where the program does not touch it) */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,7 +21,7 @@ static volatile int fib_arg = 27;
 
 int main(int argc, char **argv) {
     if (argc < 3) {
-        fprintf(stderr, "usage: %s fib|memcpy|malloc N\n", argv[0]);
+        fprintf(stderr, "usage: %s fib|memcpy|malloc|arena N\n", argv[0]);
         return 2;
     }
     long n = atol(argv[2]);
@@ -47,6 +49,15 @@ int main(int argc, char **argv) {
         }
         for (int i = 0; i < 64; i++)
             free(live[i]);
+    } else if (!strcmp(argv[1], "arena")) {
+        for (long i = 0; i < n; i++) {
+            char *arena = malloc(256u << 20);
+            if (!arena)
+                return 1;
+            memset(arena, (int)i, 1u << 20);
+            sink += arena[(i * 4099) % (1u << 20)];
+            free(arena);
+        }
     } else {
         return 2;
     }
