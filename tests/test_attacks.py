@@ -2712,7 +2712,7 @@ def test_routing_netlink_takes_only_queries_however_a_request_reaches_it(builds,
             f"bind before {errno.EADDRNOTAVAIL}",
             f"send -1 {errno.EPERM}", f"writev -1 {errno.EPERM}",
             f"sendfile -1 {errno.EPERM}", f"splice -1 {errno.EINVAL}",
-            f"bind after {errno.EADDRNOTAVAIL}"], out
+            f"send-64M -1 {errno.EMSGSIZE}", f"bind after {errno.EADDRNOTAVAIL}"], out
     untouched(canary)
 
 

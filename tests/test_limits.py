@@ -96,6 +96,39 @@ def test_writev_of_one_buffer_many_times_costs_the_host_nothing(builds, tmp_path
     assert s.intact()
 
 
+@pytest.mark.parametrize("trampoline", ["c", "ctypes"])
+def test_a_big_getrandom_costs_the_host_no_copy_of_it(builds, tmp_path, trampoline):
+    """getrandom through the microvisor (a Python grate forwards it; the ctypes
+    trampoline has no fast path for it) made the whole answer in host memory first, up
+    to 2 GiB a call for each thread of each cage: now a MiB at a time."""
+    s = Scratch(tmp_path)
+    wasm = builds.wasm("limits/getrandom_big")
+    script = r"""
+        import sys, lind
+        from lind.grates import Call, Grate, handles
+        wasm, root = sys.argv[1:]
+        class Forward(Grate):
+            @handles("getrandom")
+            def forward(self, call: Call) -> int:
+                return call.forward()
+        def peak():   # VmHWM, KiB: ru_maxrss starts at what the forking pytest held
+            return int(open("/proc/self/status").read().split("VmHWM:")[1].split()[0])
+        def run(mib):
+            return lind.run([wasm, str(mib)], root=root, capture_output=True, timeout=60,
+                            grates=[Forward()]).stdout.decode().strip()
+        run(1)
+        base = peak()
+        print(run(256), (peak() - base) // 1024, sep="\n")
+    """
+    env = {"LIND_TRAMPOLINE": "ctypes" if trampoline == "ctypes" else "accel"}
+    proc = _python(script, str(wasm), str(s.root), env=env)
+    assert proc.returncode == 0, proc.stderr
+    said, grown_mib = proc.stdout.splitlines()
+    assert said == f"getrandom {256 << 20}"
+    assert int(grown_mib) < 256 + 96         # the cage's own 256 MiB, not a second copy
+    assert s.intact()
+
+
 # -- 2. RLIMIT_NOFILE per cage --------------------------------------------------
 
 def test_rlimit_nofile_has_linux_semantics(builds, tmp_path):

@@ -593,6 +593,10 @@ def _send(cage, f: SocketFile, views: list[memoryview], flags: int, address: byt
     if flags & ~_SEND_FLAGS:
         raise abi.error(errno.EOPNOTSUPP)
     if f.family == AF_NETLINK:
+        # Read here to be checked, so no more than the socket takes (Linux: EMSGSIZE past
+        # its send buffer): not a host copy of whatever the cage points at.
+        if sum(map(len, views)) > _int_option(f.host_fd, SOL_SOCKET, socket.SO_SNDBUF) - 32:
+            raise abi.error(errno.EMSGSIZE)
         views = [memoryview(bytearray(_netlink_request(b"".join(bytes(v) for v in views))))]
     host_flags = flags | MSG_DONTWAIT | MSG_NOSIGNAL
     total, done, deadline = sum(len(v) for v in views), 0, f.deadline(1)

@@ -105,9 +105,19 @@ def sys_getrandom(cage, buf, count, flags, *_):
     if flags & ~(_GRND_NONBLOCK | _GRND_RANDOM):
         raise OSError(errno.EINVAL, "Invalid argument")
     count = min(count & 0xFFFFFFFF, _MAX_RW_COUNT)
-    cage.mem.view(buf, count, writing=True)
-    cage.mem.write(buf, os.urandom(count))
+    fill_random(cage.mem.view(buf, count, writing=True))
     return count
+
+
+RANDOM_CHUNK = 1 << 20
+
+
+def fill_random(view: memoryview) -> None:
+    """Random bytes into cage memory a piece at a time: the host holds one piece, never
+    a copy of the whole (2 GiB a call, each thread of each cage at once)."""
+    for at in range(0, len(view), RANDOM_CHUNK):
+        n = min(RANDOM_CHUNK, len(view) - at)
+        view[at:at + n] = os.urandom(n)
 
 
 _UTS_FIELD = 65

@@ -455,9 +455,12 @@ class DeviceFile(OpenFile):
         self.maps_zeros = name == "zero"
 
     def _fill(self, view: memoryview) -> None:
+        if self.name not in ("zero", "full"):
+            sys_time.fill_random(view)
+            return
         for at in range(0, len(view), _CHUNK):
             n = min(_CHUNK, len(view) - at)
-            view[at:at + n] = _ZEROS[:n] if self.name in ("zero", "full") else os.urandom(n)
+            view[at:at + n] = _ZEROS[:n]
 
     def read(self, cage, addr: int, n: int) -> int:
         if self.name == "null" or n == 0:

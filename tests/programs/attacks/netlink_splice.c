@@ -69,6 +69,8 @@ int main(void)
 	write(p[1], &req, sizeof req);
 	outcome("splice", splice(p[0], NULL, nl, NULL, sizeof req, SPLICE_F_NONBLOCK));
 
+	static char big[64 << 20];            /* read to be checked: past the send buffer, */
+	outcome("send-64M", send(nl, big, sizeof big, 0));     /* EMSGSIZE, never a copy */
 	printf("bind after %d\n", bindable());
 	return 0;
 }
