@@ -243,10 +243,11 @@ class AddressSpace:
 
     @locked
     def mmap(self, addr: int, length: int, prot: int, flags: int,
-             fd_data: Callable[[int], bytes] | None = None,
+             fill: Callable[[int, int], None] | None = None,
              pages_for: Callable[[int], Share] | None = None) -> int:
-        """Map `length` bytes: private zeros, filled by `fd_data(length)` if given, or
-        shared, with the pages `pages_for(length)` gives (this mapping counted)."""
+        """Map `length` bytes: private zeros, written over by `fill(start, length)` if
+        given (a file's bytes), or shared, with the pages `pages_for(length)` gives
+        (this mapping counted)."""
         if length <= 0 or addr % PAGE:
             raise OSError(errno.EINVAL, "Invalid argument")
         if length > self.limit:
@@ -268,9 +269,8 @@ class AddressSpace:
             return start
         self._insert(start, start + length)
         self._zero(start, length)
-        if fd_data is not None:
-            data = fd_data(length)
-            self._memory.write(start, data)
+        if fill is not None:
+            fill(start, length)
         return start
 
     def _map_shared(self, start: int, length: int, share: Share) -> None:
@@ -437,8 +437,16 @@ def sys_mmap(cage, addr, length, prot, flags, fd, offset):
         raise OSError(errno.EACCES, "Permission denied")
     host_fd = f.host_fd
     if not shared:
-        return cage.aspace.mmap(addr & 0xFFFFFFFF, length & _U64, prot, flags,
-                                fd_data=lambda n: os.pread(host_fd, n, offset))
+        def read_file(start: int, n: int) -> None:
+            """The file's bytes straight into the mapping, no host copy of them."""
+            done = 0
+            while done < n:
+                got = cage.mem.pread_fd(host_fd, start + done, n - done, offset + done)
+                if got <= 0:
+                    break
+                done += got
+
+        return cage.aspace.mmap(addr & 0xFFFFFFFF, length & _U64, prot, flags, fill=read_file)
     # Wasm cannot make pages read-only, so a mapping is as writable as its fd.
     writable = f.writable and not f.flags & O_APPEND
     if prot & PROT_WRITE and not writable:

@@ -599,11 +599,11 @@ class MemoryFiles(Grate):
             raise _error(errno.EACCES)
         node = f.node
 
-        def contents(n: int) -> bytes:
+        def contents(start: int, n: int) -> None:
             with self.tree.lock:
-                return bytes(node.data[offset:offset + n])
+                call.cage.mem.write(start, bytes(node.data[offset:offset + n]))
 
-        return call.cage.aspace.mmap(abi.u32(addr), length, prot, flags, fd_data=contents)
+        return call.cage.aspace.mmap(abi.u32(addr), length, prot, flags, fill=contents)
 
     @handles("setxattr", "lsetxattr", "getxattr", "lgetxattr", "listxattr", "llistxattr",
              "removexattr", "lremovexattr", "fsetxattr", "fgetxattr", "flistxattr",
