@@ -2790,3 +2790,19 @@ def test_memory_a_program_grew_itself_is_charged_before_its_next_call(builds, tm
     assert rc == 0, err
     assert out == "killed 5 of 5\n", out
     untouched(canary)
+
+
+def test_netfilter_rules_for_loopback_hold_for_the_unspecified_address(builds, tmp_path,
+                                                                       canary):
+    """The kernel sends a connect to 0.0.0.0 or :: to this host's loopback: netfilter
+    rules denying loopback once let those through (the cage reached its own, or with
+    --net host the host's, loopback services). The listener on [::] is bound (the bind
+    names the unspecified address, which no rule denies)."""
+    rc, out, err = run_cage(tmp_path, "nf", [builds.wasm(attack("netfilter_unspecified"))],
+                            root=make_root(tmp_path), cwd="/",
+                            grates=["netfilter:deny=127.0.0.0/8,deny=[::1]"])
+    assert rc == 0, err
+    refused = errno.EACCES
+    assert out.splitlines() == [f"connect {ip} -1 {refused}" for ip in (
+        "127.0.0.1", "0.0.0.0", "::1", "::", "::ffff:0.0.0.0")], out
+    untouched(canary)

@@ -83,6 +83,18 @@ class Rule:
         return end.port is not None and self.ports[0] <= end.port <= self.ports[1]
 
 
+_LOOPBACK = {4: ipaddress.IPv4Address("127.0.0.1"), 6: ipaddress.IPv6Address("::1")}
+
+
+def reached(end: Endpoint) -> Endpoint:
+    """Where a connect or send to `end` goes: the kernel sends one to the unspecified
+    address (0.0.0.0, ::) to this host's loopback (or to the address the socket was
+    bound to, which the rules checked at its bind), so rules for loopback hold for it."""
+    if end.address is not None and end.address.is_unspecified:
+        return Endpoint(end.family, _LOOPBACK[end.address.version], end.port)
+    return end
+
+
 def _network(text: str) -> Network:
     """ADDR[/LEN]. An IPv4-mapped IPv6 network is its IPv4 network: mapped addresses are
     decoded as IPv4, so as IPv6 the rule could never match. (A network address in
@@ -118,7 +130,9 @@ class NetFilter(Grate):
     and sendmmsg (each message's msg_name). struct sockaddr_in and sockaddr_in6 are
     decoded from the caller's memory; a sockaddr too short for its family is EINVAL,
     as the kernel would say; other families (AF_UNIX) match `*` rules only. A refused
-    call fails with EACCES; an allowed one goes to the layer below unchanged (connect,
+    call fails with EACCES; a connect or send to the unspecified address (0.0.0.0, ::),
+    which the kernel sends to this host, is checked as one to loopback (127.0.0.1, ::1);
+    an allowed one goes to the layer below unchanged (connect,
     bind and sendto pass down the copy of the address that was checked; the msg_name
     of sendmsg/sendmmsg sits inside the caller's header and is read again below).
     """
@@ -144,20 +158,25 @@ class NetFilter(Grate):
     def allows(self, end: Endpoint) -> bool:
         return next((r.allow for r in self.rules if r.matches(end)), True)
 
-    def _verdict(self, read: Callable[[int], bytes], length: int) -> int:
-        """0 to let the call pass, or -errno for the sockaddr `read(length)` gives."""
+    def _verdict(self, read: Callable[[int], bytes], length: int, *,
+                 destination: bool = True) -> int:
+        """0 to let the call pass, or -errno for the sockaddr `read(length)` gives: where
+        a connect or send goes (`destination`), or the address a bind names."""
         if not 0 <= length <= _SOCKADDR_MAX:
             return -errno.EINVAL
         try:
             end = decode_sockaddr(read(length))
         except ValueError:
             return -errno.EINVAL
+        if destination:
+            end = reached(end)
         return 0 if self.allows(end) else -errno.EACCES
 
     @handles("connect", "bind")
     def connect_or_bind(self, call: Call) -> int:
         # call.read keeps what was checked: the layer below gets that copy.
-        return self._verdict(lambda n: call.read(1, n), call.args[2]) or call.forward()
+        return self._verdict(lambda n: call.read(1, n), call.args[2],
+                             destination=call.name == "connect") or call.forward()
 
     @handles("sendto")
     def sendto(self, call: Call) -> int:
