@@ -2806,3 +2806,20 @@ def test_netfilter_rules_for_loopback_hold_for_the_unspecified_address(builds, t
     assert out.splitlines() == [f"connect {ip} -1 {refused}" for ip in (
         "127.0.0.1", "0.0.0.0", "::1", "::", "::ffff:0.0.0.0")], out
     untouched(canary)
+
+
+def test_socket_options_of_the_privileged_stay_refused(builds, tmp_path, canary):
+    """Lind may run as root; a cage may not set what Linux keeps for CAP_NET_ADMIN: a
+    congestion control outside the host's allowed list (root's setsockopt accepted any,
+    and for a name no module has made the kernel try to load one: ENOENT here), or a
+    longer busy poll (accepted). One the host allows still works."""
+    allowed = Path("/proc/sys/net/ipv4/tcp_allowed_congestion_control").read_text().split()
+    rc, out, err = run_cage(tmp_path, "opts", [builds.wasm(attack("sockopt_privileged")),
+                                               *allowed[:1]],
+                            root=make_root(tmp_path), cwd="/")
+    assert rc == 0, err
+    eperm = errno.EPERM
+    assert out.splitlines() == [
+        f"congestion-unknown -1 {eperm}", *(["congestion-allowed 0 0"] if allowed else []),
+        f"busy-poll-raise -1 {eperm}", "busy-poll-zero 0 0", f"priority-7 -1 {eperm}"], out
+    untouched(canary)

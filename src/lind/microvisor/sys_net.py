@@ -992,15 +992,40 @@ def sys_setsockopt(cage, fd, level, name, value, length, *_):
     if not _option_allowed(level, name):
         raise abi.error(errno.ENOPROTOOPT)
     data = cage.mem.read(value, min(length, _OPTION_MAX))
-    if level == SOL_SOCKET and name == SO_PRIORITY and len(data) >= 4 and \
-            not 0 <= struct.unpack_from("<i", data)[0] <= 6:
-        raise abi.error(errno.EPERM)          # CAP_NET_ADMIN
+    _unprivileged_setting(f, level, name, data)
     buffer = level == SOL_SOCKET and name in (SO_SNDBUF, SO_RCVBUF)
     before = _int_option(f.host_fd, SOL_SOCKET, name) if buffer else 0
     checked(libc.setsockopt(f.host_fd, level, name, data, len(data)))
     if buffer:
         _charge_buffers(cage, f, name, before)
     return 0
+
+
+_TCP_CONGESTION, _SO_BUSY_POLL = 13, 46
+_ALLOWED_CONGESTION = "/proc/sys/net/ipv4/tcp_allowed_congestion_control"
+
+
+def _unprivileged_setting(f: SocketFile, level: int, name: int, data: bytes) -> None:
+    """EPERM for what Linux lets only CAP_NET_ADMIN set (Lind may run as root; a cage is
+    an unprivileged process): a priority past 6, a congestion control the host does not
+    allow unprivileged users (it may load a module), a longer busy poll than the socket
+    has."""
+    if level == SOL_SOCKET and name == SO_PRIORITY and len(data) >= 4:
+        if not 0 <= struct.unpack_from("<i", data)[0] <= 6:
+            raise abi.error(errno.EPERM)
+    elif level == SOL_SOCKET and name == _SO_BUSY_POLL and len(data) >= 4:
+        wanted = struct.unpack_from("<i", data)[0]
+        if wanted > _int_option(f.host_fd, SOL_SOCKET, _SO_BUSY_POLL):
+            raise abi.error(errno.EPERM)
+    elif level == IPPROTO_TCP and name == _TCP_CONGESTION:
+        algorithm = data.split(b"\0", 1)[0]
+        try:
+            with open(_ALLOWED_CONGESTION, "rb") as allowed:
+                permitted = allowed.read().split()
+        except OSError:
+            permitted = []
+        if algorithm not in permitted:
+            raise abi.error(errno.EPERM)
 
 
 def _charge_buffers(cage, f: SocketFile, name: int, before: int) -> None:
