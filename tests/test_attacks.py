@@ -2254,7 +2254,8 @@ def test_creating_through_dangling_links_stays_in_the_root(builds, tmp_path, can
 def test_inotify_sees_nothing_outside_the_root(builds, tmp_path, canary):
     """Watches aimed out of the root land inside it: the host's changes beside the root
     (next to the canary) give the cage no event, one inside it does; and the cage's
-    inotify instances stop at Lind's share of the host user's limit (EMFILE)."""
+    inotify instances stop at its tree's share of Lind's part of the host user's limit
+    (EMFILE)."""
     root = make_root(tmp_path, "notify-root")
     os.symlink(tmp_path, root / "planted")
     result: list = []
@@ -2275,7 +2276,7 @@ def test_inotify_sees_nothing_outside_the_root(builds, tmp_path, canary):
     events = [line for line in text.splitlines() if line.startswith("event")]
     assert any("[inside.txt]" in e for e in events), text
     assert not any("outside" in e or "canary" in e for e in events), text
-    assert f"instances until errno {errno.EMFILE}: 63" in text, text
+    assert f"instances until errno {errno.EMFILE}: 15" in text, text
     untouched(canary)
 
 
@@ -2822,4 +2823,23 @@ def test_socket_options_of_the_privileged_stay_refused(builds, tmp_path, canary)
     assert out.splitlines() == [
         f"congestion-unknown -1 {eperm}", *(["congestion-allowed 0 0"] if allowed else []),
         f"busy-poll-raise -1 {eperm}", "busy-poll-zero 0 0", f"priority-7 -1 {eperm}"], out
+    untouched(canary)
+
+
+def test_one_tree_cannot_take_every_inotify_instance(builds, tmp_path, canary):
+    """Lind's inotify instances are a part of the host user's, shared by every tree of
+    the process: a tree making all it could (64) left another tree none (EMFILE). Now a
+    tree has a quarter of them, and the tree beside it still gets one."""
+    wasm = builds.wasm(attack("inotify_hog"))
+    scratch = Scratch(tmp_path, "hog")
+    fin, fout, ferr = scratch.open()
+    with fin, fout, ferr, lind.Popen([wasm, "hog"], root=make_root(tmp_path), stdin=lind.PIPE,
+                                     stdout=lind.PIPE, stderr=ferr) as hog:
+        said = hog.stdout.readline().decode()
+        rc, out, err = run_cage(tmp_path, "tenant", [wasm, "one"],
+                                root=make_root(tmp_path, "tenant-root"))
+        hog.stdin.close()
+        assert hog.wait(60) == 0
+    assert said == f"hog 16 errno {errno.EMFILE}\n", said
+    assert (rc, out) == (0, "one 0\n"), err
     untouched(canary)

@@ -182,11 +182,41 @@ class HostFds:
 host_fds = HostFds(_raise_process_fd_limit(), _open_now())
 
 
+class Shared:
+    """A Counted of the whole process of which one tree (any key) may hold `share`, so
+    that one tree cannot leave none to the others."""
+
+    def __init__(self, total: Counted, share: int) -> None:
+        self.total = total
+        self.share = share
+        self._held: dict[object, int] = {}
+        self._lock = threading.Lock()
+
+    def take(self, tree: object, n: int = 1) -> None:
+        """Count `n` more for `tree`: the total's error past its share or the total."""
+        with self._lock:
+            mine = self._held.get(tree, 0)
+            if mine + n > self.share:
+                raise OSError(self.total.error, os.strerror(self.total.error))
+            self.total.take(n)
+            self._held[tree] = mine + n
+
+    def give(self, tree: object, n: int = 1) -> None:
+        with self._lock:
+            left = self._held.get(tree, 0) - n
+            if left > 0:
+                self._held[tree] = left
+            else:
+                self._held.pop(tree, None)
+            self.total.give(n)
+
+
 # ------------------------------------------------------------ inotify
 # The host user's own limits (max_user_instances, default 128; max_user_watches, at
-# least 8192) are shared with every program of that user: cages get part of them.
-inotify_instances = Counted(64, errno.EMFILE)
-inotify_watches = Counted(4096, errno.ENOSPC)
+# least 8192) are shared with every program of that user: cages get part of them, and
+# a tree a quarter of that.
+inotify_instances = Shared(Counted(64, errno.EMFILE), 16)
+inotify_watches = Shared(Counted(4096, errno.ENOSPC), 1024)
 
 # ------------------------------------------------------------ System V IPC
 

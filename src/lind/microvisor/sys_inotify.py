@@ -6,7 +6,8 @@ open resolves it, in the root and through the mounts -- and the kernel is handed
 are the kernel's: struct inotify_event has the same layout on wasm32, and its names are
 relative to the watched directory, so they say nothing about what lies outside the view.
 Instances and watches of all cages together are counted (limits.py), so that cages
-cannot use up the host user's inotify limits.
+cannot use up the host user's inotify limits, and those of each tree, so that one tree
+cannot leave the others none.
 """
 
 from __future__ import annotations
@@ -34,34 +35,41 @@ libc.inotify_add_watch.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_uint3
 
 @dataclass(eq=False)
 class InotifyFile(NonBlockingHostFile):
-    """An inotify instance: the host's, with the watches it holds counted (its host fd
-    never blocks: a read waits interruptibly)."""
+    """An inotify instance: the host's, with the watches it holds counted, for the tree
+    that made it (its host fd never blocks: a read waits interruptibly)."""
 
     watches: set[int] = field(default_factory=set)
+    tree: object = None
 
     def release(self) -> None:
         last = self.refs == 1
         super().release()
         if last:
-            limits.inotify_watches.give(len(self.watches))
-            limits.inotify_instances.give()
+            limits.inotify_watches.give(self.tree, len(self.watches))
+            limits.inotify_instances.give(self.tree)
             self.watches.clear()
+
+
+def _tree(cage) -> object:
+    """What a tree's share of inotify is counted under (its Runtime, its first cage)."""
+    return (cage.runtime.key, cage.init_id)
 
 
 def sys_inotify_init1(cage, flags, *_):
     flags = u32(flags)
     if flags & ~(IN_NONBLOCK | IN_CLOEXEC):
         raise abi.error(errno.EINVAL)
-    limits.inotify_instances.take()
+    tree = _tree(cage)
+    limits.inotify_instances.take(tree)
     try:
         host = checked(libc.inotify_init1(os.O_CLOEXEC | os.O_NONBLOCK))
     except OSError:
-        limits.inotify_instances.give()
+        limits.inotify_instances.give(tree)
         raise
     try:
-        f = InotifyFile(host, abi.O_RDONLY | (flags & IN_NONBLOCK))
+        f = InotifyFile(host, abi.O_RDONLY | (flags & IN_NONBLOCK), tree=tree)
     except OSError:      # the host-fd budget is spent (the fd is closed)
-        limits.inotify_instances.give()
+        limits.inotify_instances.give(tree)
         raise
     return cage.fds.install(f, cloexec=bool(flags & IN_CLOEXEC))
 
@@ -92,7 +100,7 @@ def sys_inotify_add_watch(cage, fd, path, mask, *_):
         os.close(handle)
     if wd not in f.watches:
         try:
-            limits.inotify_watches.take()
+            limits.inotify_watches.take(f.tree)
         except OSError:
             libc.inotify_rm_watch(f.host_fd, wd)
             raise
@@ -108,5 +116,5 @@ def sys_inotify_rm_watch(cage, fd, wd, *_):
     finally:      # gone either way (an IN_ONESHOT or deleted file's watch the kernel ended)
         if wd in f.watches:
             f.watches.discard(wd)
-            limits.inotify_watches.give()
+            limits.inotify_watches.give(f.tree)
     return 0
