@@ -2843,3 +2843,16 @@ def test_one_tree_cannot_take_every_inotify_instance(builds, tmp_path, canary):
     assert said == f"hog 16 errno {errno.EMFILE}\n", said
     assert (rc, out) == (0, "one 0\n"), err
     untouched(canary)
+
+
+def test_generated_proc_files_count_against_the_tree_s_memory(builds, tmp_path, canary):
+    """/proc/self/cmdline and environ are a memfd of their text for each open: with
+    ~0.9 MiB of each, 500 opens under a 64 MiB budget held ~450 MiB of the host
+    (red-team pass). Now each open is charged to the tree until it is closed."""
+    root = make_root(tmp_path)
+    rc, out, err = run_cage(tmp_path, "proc", [builds.wasm(attack("proc_text_hog"))],
+                            root=root, cwd="/", memory=64 << 20)
+    assert rc == 0, err
+    opened, until = out.split()[1], out.split()[-1]
+    assert 0 < int(opened) < 64 and until == str(errno.ENOMEM), out
+    untouched(canary)

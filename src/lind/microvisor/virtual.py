@@ -31,7 +31,7 @@ import time
 import zlib
 from dataclasses import dataclass, field
 
-from lind.microvisor import abi, network, sys_info, sys_time
+from lind.microvisor import abi, limits, network, sys_info, sys_time
 from lind.microvisor.fdtable import MemFile, OpenFile, own_description
 from lind.microvisor.fs import join, proc_path
 
@@ -356,7 +356,7 @@ def open_node(cage, node: Node, flags: int) -> OpenFile:
     if isinstance(node, Text):
         if write and not flags & abi.O_PATH:
             raise _error(errno.EACCES)
-        return TextFile(node, flags)
+        return TextFile(node, flags, cage.memory_budget)
     if isinstance(node, Program):
         if write and not flags & abi.O_PATH:
             raise _error(errno.ETXTBSY)
@@ -398,7 +398,7 @@ def _reopen(f: OpenFile, flags: int) -> OpenFile:
     if isinstance(f, DeviceFile):
         return DeviceFile(f.name, flags)
     if isinstance(f, TextFile):
-        return TextFile(f.node, flags)
+        return TextFile(f.node, flags, f.budget)
     # A borrowed file's size is the host's (no O_TRUNC) and its O_APPEND stays.
     append = f.flags & abi.O_APPEND if f.borrowed else 0
     if f.borrowed and flags & abi.O_TRUNC:
@@ -501,21 +501,30 @@ class DeviceFile(OpenFile):
 
 class TextFile(OpenFile):
     """A generated file, open: a sealed read-only memfd holding its bytes, so reads,
-    lseek and mmap are the host's (and the 3i fast path serves them)."""
+    lseek and mmap are the host's (and the 3i fast path serves them). Those bytes are
+    host RAM for as long as it is open (/proc/self/environ may hold 2 MiB, opened a
+    thousand times), so its tree's memory `budget` pays for them until then."""
 
-    def __init__(self, node: Text, flags: int) -> None:
-        memfd = os.memfd_create("lind-virtual", os.MFD_CLOEXEC | os.MFD_ALLOW_SEALING)
+    def __init__(self, node: Text, flags: int, budget: limits.MemoryBudget) -> None:
+        size = len(node.data)
+        budget.charge(size)          # ENOMEM past it
         try:
-            os.write(memfd, node.data)
-            fcntl.fcntl(memfd, fcntl.F_ADD_SEALS, fcntl.F_SEAL_SEAL | fcntl.F_SEAL_SHRINK |
-                        fcntl.F_SEAL_GROW | fcntl.F_SEAL_WRITE)
-            host = os.O_PATH if flags & abi.O_PATH else os.O_RDONLY
-            fd = os.open(proc_path(memfd), host | os.O_CLOEXEC)
-        finally:
-            os.close(memfd)
-        super().__init__(fd, flags & ~_OPEN_ONLY,
-                         node.path, borrowed=True)
+            memfd = os.memfd_create("lind-virtual", os.MFD_CLOEXEC | os.MFD_ALLOW_SEALING)
+            try:
+                os.write(memfd, node.data)
+                fcntl.fcntl(memfd, fcntl.F_ADD_SEALS, fcntl.F_SEAL_SEAL | fcntl.F_SEAL_SHRINK |
+                            fcntl.F_SEAL_GROW | fcntl.F_SEAL_WRITE)
+                host = os.O_PATH if flags & abi.O_PATH else os.O_RDONLY
+                fd = os.open(proc_path(memfd), host | os.O_CLOEXEC)
+            finally:
+                os.close(memfd)
+            super().__init__(fd, flags & ~_OPEN_ONLY, node.path, borrowed=True)
+        except BaseException:
+            budget.release(size)
+            raise
         self.node = node
+        self.budget = budget
+        self.when_last_closed(lambda: budget.release(size))
 
     def stat(self) -> os.stat_result:
         return self.node.stat()
