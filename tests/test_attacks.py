@@ -2856,3 +2856,25 @@ def test_generated_proc_files_count_against_the_tree_s_memory(builds, tmp_path, 
     opened, until = out.split()[1], out.split()[-1]
     assert 0 < int(opened) < 64 and until == str(errno.ENOMEM), out
     untouched(canary)
+
+
+@pytest.mark.parametrize("kind", ["memfd", "pipe"])
+def test_files_in_flight_count_against_their_sender_s_memory(builds, tmp_path, canary,
+                                                              kind):
+    """A memfd or a filled pipe sent through SCM_RIGHTS and closed stays in the socket's
+    queue with its pages: its tree paid for it only while it held it, so under a 64 MiB
+    budget a cage put 16 x 32 MiB of memfds (or 100 MiB of pipes) in flight (red-team
+    pass: 538 MiB of the host). Now what a file in flight holds stays charged to the
+    sending tree until it is received or the tree ends."""
+    args = ["memfd", "16", "32"] if kind == "memfd" else ["pipe", "100"]
+    rc, out, err = run_cage(tmp_path, kind, [builds.wasm(attack("in_flight_hog")), *args],
+                            root=make_root(tmp_path), cwd="/", memory=64 << 20)
+    assert rc == 0, err
+    _, inflight, _, refused = out.split()
+    assert int(inflight) < 64, out
+    assert int(refused) in (errno.ENOSPC, errno.ENOMEM), out
+    rc, out, err = run_cage(tmp_path, f"{kind}-again", [builds.wasm(attack("in_flight_hog")),
+                                                        *args],
+                            root=make_root(tmp_path, "again"), cwd="/", memory=64 << 20)
+    assert rc == 0 and int(out.split()[1]) > 0, out     # a tree after it is not held back
+    untouched(canary)

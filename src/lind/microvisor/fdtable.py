@@ -396,6 +396,14 @@ class MemFile(OpenFile):
         f.when_last_closed(lambda: _let_go(key))
         return f
 
+    def held_in_flight(self) -> Callable[[], None]:
+        """Its tree keeps paying for it while it is in a socket's queue (SCM_RIGHTS),
+        even once every description of it there is closed: what to call when it comes
+        out of the queue."""
+        with _memfd_lock:
+            _memfd_charges[self.budget_key].holders += 1
+        return lambda: _let_go(self.budget_key)
+
     def reopened(self, host_fd: int, flags: int) -> MemFile:
         """A new description of the same memfd (/proc/self/fd/N opened), paid for once."""
         return MemFile.held_by(_memfd_charges[self.budget_key].charge.budget, host_fd, flags,

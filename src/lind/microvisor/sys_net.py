@@ -32,6 +32,7 @@ import struct
 import threading
 import time
 import weakref
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from lind import threei
@@ -75,6 +76,7 @@ _SOCKADDR_MAX = 128              # sizeof(struct sockaddr_storage)
 _SUN_PATH_MAX = 108
 _OPTION_MAX = 1024               # the largest option value copied in or out
 _CONTROL_MAX = 65536             # control data a call may carry (Linux: optmem_max, ~20 KiB)
+_ROOM_FOR_DROPPED = 16 + 253 * 4   # one SCM_RIGHTS message of SCM_MAX_FD files (host cmsg)
 
 # Options a cage may set (and read): those that need no capability on Linux.
 _SOCKET_OPTIONS = {2, 3, 4, 5, 6, 7, 8, 9, 10, 12, 13, 15, 16, 17, 18, 19, 20, 21, 29, 30,
@@ -719,8 +721,9 @@ def _align(n: int, to: int) -> int:
     return (n + to - 1) & ~(to - 1)
 
 
-def _host_control(cage, raw: bytes) -> bytes:
-    """The cage's control messages in the host's layout; SCM_RIGHTS fds made host fds."""
+def _host_control(cage, raw: bytes, passed: list[_Carried]) -> bytes:
+    """The cage's control messages in the host's layout; SCM_RIGHTS fds made host fds
+    (what each costs while in flight is added to `passed`)."""
     out, at = [], 0
     while at + _CMSG.size <= len(raw):
         length, level, kind = _CMSG.unpack_from(raw, at)
@@ -729,7 +732,7 @@ def _host_control(cage, raw: bytes) -> bytes:
         data = raw[at + _CMSG.size:at + length]
         if level == SOL_SOCKET and kind == SCM_RIGHTS:
             fds = struct.unpack(f"<{len(data) // 4}i", data[:len(data) // 4 * 4])
-            data = struct.pack(f"{len(fds)}i", *(_passable(cage, fd) for fd in fds))
+            data = struct.pack(f"{len(fds)}i", *(_passable(cage, fd, passed) for fd in fds))
         elif level == SOL_SOCKET:
             raise abi.error(errno.EINVAL)      # SCM_CREDENTIALS would name host ids
         head = _HOST_CMSG.pack(_HOST_CMSG.size + len(data), level, kind)
@@ -738,18 +741,95 @@ def _host_control(cage, raw: bytes) -> bytes:
     return b"".join(out)
 
 
-def _passable(cage, fd: int) -> int:
-    """The host fd to pass for the cage's `fd`. A file whose host fd never blocks keeps
-    the cage's O_NONBLOCK in the microvisor only: it travels beside the fd (_sent)."""
+def _passable(cage, fd: int, passed: list[_Carried]) -> int:
+    """The host fd to pass for the cage's `fd`, counted and charged while in flight
+    (`passed`: _carried). A file whose host fd never blocks keeps the cage's O_NONBLOCK
+    in the microvisor only: it travels beside the fd (_sent)."""
     f = cage.fds.get(fd)
     if not f.host_backed or f.host_fd < 0:
         raise abi.error(errno.EBADF)     # the microvisor's own files have no host fd
+    key = _file_key(f.host_fd)
+    passed.append(_carried.sent(cage, key, f))
     if isinstance(f, SocketFile):
         f.make_findable()
     if isinstance(f, NonBlockingHostFile):
-        _in_flight.sent((cage.runtime.key, cage.init_id), _file_key(f.host_fd),
-                        f.flags & abi.O_NONBLOCK)
+        _in_flight.sent((cage.runtime.key, cage.init_id), key, f.flags & abi.O_NONBLOCK)
     return f.host_fd
+
+
+def _charge_in_flight(cage, f: OpenFile) -> Callable[[], None]:
+    """Charge the host RAM a file in a socket's queue may hold, which its sender's tree
+    keeps paying for (ENOMEM past its budget): a memfd stays charged as while the tree
+    held it, a pipe's buffer is charged; what gives it back."""
+    if isinstance(f, MemFile):
+        return f.held_in_flight()
+    if stat.S_ISFIFO(f.stat().st_mode):
+        size, budget = fcntl.fcntl(f.host_fd, abi.F_GETPIPE_SZ), cage.memory_budget
+        budget.charge(size)
+        return lambda: budget.release(size)
+    return lambda: None
+
+
+@dataclass(eq=False)
+class _Carried:
+    """One file a tree sent (SCM_RIGHTS) that no cage received yet."""
+
+    tree: TreeKey
+    key: _FileKey
+    give_back: Callable[[], None]
+
+
+class _CarriedFiles:
+    """Files in flight stay in a socket's queue, with what they hold of the host, after
+    their sender closed them: memfds and pipe buffers no tree paid for. What they hold
+    is charged to the sending tree's memory until one of them comes out of a queue
+    through the microvisor (received, or dropped for want of room), or the tree ends
+    (one read with read(2), which drops its files in the kernel, stays charged until
+    then)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._by_key: dict[_FileKey, list[_Carried]] = {}
+        self._by_tree: dict[TreeKey, list[_Carried]] = {}
+
+    def sent(self, cage, key: _FileKey, f: OpenFile) -> _Carried:
+        tree = (cage.runtime.key, cage.init_id)
+        with self._lock:
+            carried = _Carried(tree, key, _charge_in_flight(cage, f))      # ENOMEM
+            self._by_tree.setdefault(tree, []).append(carried)
+            self._by_key.setdefault(key, []).append(carried)
+        return carried
+
+    def received(self, key: _FileKey) -> None:
+        """One file of `key` came out of a queue (received, or dropped unread)."""
+        with self._lock:
+            waiting = self._by_key.get(key)
+            if waiting:
+                self._let_go(waiting[0])
+
+    def cancel(self, passed: list[_Carried]) -> None:
+        """What a send that failed had counted."""
+        with self._lock:
+            for carried in passed:
+                self._let_go(carried)
+
+    def tree_ended(self, tree: TreeKey) -> None:
+        with self._lock:
+            for carried in list(self._by_tree.get(tree, ())):
+                self._let_go(carried)
+
+    def _let_go(self, carried: _Carried) -> None:
+        for table, at in ((self._by_key, carried.key), (self._by_tree, carried.tree)):
+            entries = table.get(at)
+            if entries is None or carried not in entries:
+                return
+            entries.remove(carried)
+            if not entries:
+                del table[at]
+        carried.give_back()
+
+
+_carried = _CarriedFiles()
 
 
 _FileKey = tuple[int, int, int]       # (device, inode, access mode)
@@ -805,6 +885,7 @@ _in_flight = _InFlight(4096)
 def tree_ended(tree: TreeKey) -> None:
     """A process tree has ended: what it sent and nobody received is forgotten."""
     _in_flight.tree_ended(tree)
+    _carried.tree_ended(tree)
 
 
 def _file_key(host_fd: int) -> tuple[int, int, int]:
@@ -827,6 +908,7 @@ def _guest_control(cage, raw: bytes, room: int, cloexec: bool) -> tuple[bytes, b
             guest = []
             for i, host in enumerate(hosts):
                 if i >= fit:
+                    _carried.received(_file_key(host))
                     os.close(host)
                     continue
                 try:
@@ -850,12 +932,14 @@ def _adopt(cage, host_fd: int, cloexec: bool) -> int:
     is the same description it was for the sender (the same SocketFile); a socket or a
     pipe whose sender let go of it gets the O_NONBLOCK it was sent with."""
     st = os.fstat(host_fd)
+    key = _file_key(host_fd)
+    _carried.received(key)          # out of the queue, whatever comes of it here
     known = _by_inode.get((st.st_dev, st.st_ino)) if stat.S_ISSOCK(st.st_mode) else None
     if known is not None:
         os.close(host_fd)
         return cage.fds.install(known.hold(), cloexec=cloexec)
     flags = _guest_open_flags(host_fd)
-    nonblocking = _in_flight.received(_file_key(host_fd))
+    nonblocking = _in_flight.received(key)
     if stat.S_ISSOCK(st.st_mode):
         family = _int_option(host_fd, SOL_SOCKET, socket.SO_DOMAIN)
         kind = _int_option(host_fd, SOL_SOCKET, socket.SO_TYPE)
@@ -890,21 +974,31 @@ def _sendmsg(cage, f: SocketFile, msg: int, flags: int) -> int:
             raise abi.error(errno.EINVAL)
         if controllen > _CONTROL_MAX:
             raise abi.error(errno.ENOBUFS)
-        host_control = _host_control(cage, cage.mem.read(control, controllen))
-    if not name:
-        return _send(cage, f, views, flags, b"", host_control)
-    address, handle = _host_address(cage, f, _read_address(cage, name, namelen), binding=False)
+    passed: list[_Carried] = []
     try:
-        return _send(cage, f, views, flags, address, host_control)
-    finally:
-        if handle >= 0:
-            os.close(handle)
+        if controllen:
+            host_control = _host_control(cage, cage.mem.read(control, controllen), passed)
+        if not name:
+            return _send(cage, f, views, flags, b"", host_control)
+        address, handle = _host_address(cage, f, _read_address(cage, name, namelen),
+                                        binding=False)
+        try:
+            return _send(cage, f, views, flags, address, host_control)
+        finally:
+            if handle >= 0:
+                os.close(handle)
+    except BaseException:
+        _carried.cancel(passed)        # nothing was sent
+        raise
 
 
 def _recvmsg(cage, f: SocketFile, msg: int, flags: int) -> int:
     name, namelen, views, control, controllen, _ = _read_msghdr(cage, msg, writing=True)
     room = min(u32(controllen), _CONTROL_MAX) if control else 0
-    n, address, host_control, out_flags = _recv(cage, f, views, flags, room * 2 + 64 if room else 0)
+    # Files sent to a call with no room for them are received here and dropped (what
+    # they held in flight goes back: _carried), not dropped by the kernel unseen.
+    host_room = room * 2 + 64 if room else _ROOM_FOR_DROPPED if f.family == AF_UNIX else 0
+    n, address, host_control, out_flags = _recv(cage, f, views, flags, host_room)
     guest_control, truncated = _guest_control(cage, host_control, room,
                                               bool(flags & MSG_CMSG_CLOEXEC))
     if truncated:
