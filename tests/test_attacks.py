@@ -2878,3 +2878,13 @@ def test_files_in_flight_count_against_their_sender_s_memory(builds, tmp_path, c
                             root=make_root(tmp_path, "again"), cwd="/", memory=64 << 20)
     assert rc == 0 and int(out.split()[1]) > 0, out     # a tree after it is not held back
     untouched(canary)
+
+
+def test_passed_credentials_name_cages_not_the_host(builds, tmp_path, canary):
+    """With SO_PASSCRED a Unix socket's messages carry the sender's credentials: the
+    kernel's named the Lind process, so a cage learnt its host pid and that it runs as
+    root. They are the sending cage's now, as SO_PEERCRED's are."""
+    rc, out, err = run_cage(tmp_path, "cred", [builds.wasm(attack("passcred_host"))],
+                            root=make_root(tmp_path), cwd="/")
+    assert (rc, out) == (0, "pid own uid own gid own\n"), (out, err)
+    untouched(canary)

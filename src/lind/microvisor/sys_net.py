@@ -64,7 +64,7 @@ SOCK_STREAM, SOCK_DGRAM, SOCK_RAW, SOCK_SEQPACKET = 1, 2, 3, 5
 SOCK_NONBLOCK, SOCK_CLOEXEC = abi.O_NONBLOCK, abi.O_CLOEXEC
 SOL_SOCKET, IPPROTO_IP, IPPROTO_TCP, IPPROTO_UDP, IPPROTO_IPV6 = 1, 0, 6, 17, 41
 IPPROTO_MPTCP, IPPROTO_UDPLITE, IPPROTO_ICMP, IPPROTO_ICMPV6 = 262, 136, 1, 58
-SCM_RIGHTS = 1
+SCM_RIGHTS, SCM_CREDENTIALS = 1, 2
 MSG_PEEK, MSG_TRUNC, MSG_DONTWAIT, MSG_WAITALL = 0x2, 0x20, 0x40, 0x100
 MSG_NOSIGNAL, MSG_WAITFORONE, MSG_CMSG_CLOEXEC = 0x4000, 0x10000, 0x40000000
 MSG_CTRUNC = 0x8
@@ -893,10 +893,13 @@ def _file_key(host_fd: int) -> tuple[int, int, int]:
     return st.st_dev, st.st_ino, fcntl.fcntl(host_fd, fcntl.F_GETFL) & os.O_ACCMODE
 
 
-def _guest_control(cage, raw: bytes, room: int, cloexec: bool) -> tuple[bytes, bool]:
-    """Host control messages for the cage: SCM_RIGHTS fds installed in its table. What
-    does not fit in `room` bytes, or in its fd table (or the host's fd budget), is
-    dropped, its host fds closed: MSG_CTRUNC then, as Linux does."""
+def _guest_control(cage, f: SocketFile, raw: bytes, room: int, cloexec: bool
+                   ) -> tuple[bytes, bool]:
+    """Host control messages for the cage: SCM_RIGHTS fds installed in its table, and
+    SCM_CREDENTIALS (SO_PASSCRED) its peer's as the cage knows them, where the kernel's
+    name the Lind process (its host pid, uid 0). What does not fit in `room` bytes, or
+    in its fd table (or the host's fd budget), is dropped, its host fds closed:
+    MSG_CTRUNC then, as Linux does."""
     out, at, truncated, table_full = b"", 0, False, False
     while at + _HOST_CMSG.size <= len(raw):
         length, level, kind = _HOST_CMSG.unpack_from(raw, at)
@@ -919,9 +922,12 @@ def _guest_control(cage, raw: bytes, room: int, cloexec: bool) -> tuple[bytes, b
             if not guest:
                 continue
             data = struct.pack(f"<{len(guest)}i", *guest)
-        elif len(out) + _CMSG.size + len(data) > room:
-            truncated = True
-            continue
+        else:
+            if level == SOL_SOCKET and kind == SCM_CREDENTIALS:
+                data = _peer_credentials(cage, f)
+            if len(out) + _CMSG.size + len(data) > room:
+                truncated = True
+                continue
         out += (_CMSG.pack(_CMSG.size + len(data), level, kind) + data).ljust(
             _align(_CMSG.size + len(data), 4), b"\0")
     return out[:room], truncated
@@ -999,7 +1005,7 @@ def _recvmsg(cage, f: SocketFile, msg: int, flags: int) -> int:
     # they held in flight goes back: _carried), not dropped by the kernel unseen.
     host_room = room * 2 + 64 if room else _ROOM_FOR_DROPPED if f.family == AF_UNIX else 0
     n, address, host_control, out_flags = _recv(cage, f, views, flags, host_room)
-    guest_control, truncated = _guest_control(cage, host_control, room,
+    guest_control, truncated = _guest_control(cage, f, host_control, room,
                                               bool(flags & MSG_CMSG_CLOEXEC))
     if truncated:
         out_flags |= MSG_CTRUNC
