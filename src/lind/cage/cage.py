@@ -580,7 +580,8 @@ class Cage:
         self._limit_stack(linked_stack_top)
         try:
             self.aspace = AddressSpace(heap_base if heap_base is not None else self.mem.size(),
-                                       self.grow_memory, self.mem, min(self.rlimit_as[0], cap))
+                                       self.grow_memory, self.mem, min(self.rlimit_as[0], cap),
+                                       self.memory_budget)
         except ValueError as exc:   # the loader checks this too; never trust a module
             raise loader.ProgramError(f"{self.argv[0].decode(errors='replace')}: {exc}") from None
         self.aspace.watch_shared(self.slot.set_shared_ranges)

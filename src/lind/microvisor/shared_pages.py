@@ -46,12 +46,16 @@ class SharedPages:
     """A memfd mapped into one or more cages (anonymous MAP_SHARED memory).
 
     Made with one mapping counted; `hold` and `release` count the others. Its host fds
-    count against the process's budget (ENFILE past it).
+    count against the process's budget (ENFILE past it). Its pages are host RAM for as
+    long as it lives, whatever part of it is still mapped (a mapping unmapped all but a
+    page keeps the whole memfd): each growth is charged to the memory budget of the tree
+    that made it (ENOMEM past it) until the memfd closes. A mapped page thus counts
+    twice, as the mapping's memory and as the memfd's.
     """
 
     HOST_FDS = 1
 
-    def __init__(self, size: int = 0) -> None:
+    def __init__(self, size: int = 0, budget: limits.MemoryBudget | None = None) -> None:
         limits.host_fds.take(self.HOST_FDS)
         try:
             self.fd = os.memfd_create("lind-shared", os.MFD_CLOEXEC)
@@ -60,21 +64,35 @@ class SharedPages:
             raise
         self.size = 0
         self.mappings = 1
+        self._charges: list[tuple[limits.MemoryBudget, int]] = []
         try:
-            self._extend(size)
+            self._extend(size, budget)
         except OSError:
             os.close(self.fd)
             limits.host_fds.give(self.HOST_FDS)
             raise
 
-    def _extend(self, size: int) -> None:
-        if size > self.size:
+    def _extend(self, size: int, budget: limits.MemoryBudget | None) -> None:
+        """Grow the memfd to `size`, charged to `budget` (None: the caller charges)."""
+        if size <= self.size:
+            return
+        cost = size - self.size
+        if budget is not None:
+            budget.charge(cost)
+        try:
             os.ftruncate(self.fd, size)
-            self.size = size
+        except OSError:
+            if budget is not None:
+                budget.release(cost)
+            raise
+        if budget is not None:
+            self._charges.append((budget, cost))
+        self.size = size
 
-    def cover(self, offset: int, length: int) -> None:
-        """Make [offset, +length) of the pages exist (mremap growing a mapping)."""
-        self._extend(offset + length)
+    def cover(self, offset: int, length: int, budget: limits.MemoryBudget | None) -> None:
+        """Make [offset, +length) of the pages exist (mremap growing a mapping), any
+        growth charged to `budget`."""
+        self._extend(offset + length, budget)
 
     def map_at(self, memory, start: int, length: int, offset: int) -> None:
         """Map [offset, +length) of the pages over guest [start, +length) of `memory`."""
@@ -96,6 +114,9 @@ class SharedPages:
     def _close(self) -> None:
         os.close(self.fd)
         limits.host_fds.give(self.HOST_FDS)
+        for budget, cost in self._charges:
+            budget.release(cost)
+        self._charges.clear()
 
 
 class FilePages(SharedPages):
@@ -112,11 +133,19 @@ class FilePages(SharedPages):
         # (empty for read-only pages, which never need comparing)
         self.clean: dict[int, bytes] = {}
 
-    def cover(self, offset: int, length: int) -> None:
-        """Load the pages of [offset, +length) that are not here yet from the file."""
+    def cover(self, offset: int, length: int, budget: limits.MemoryBudget | None) -> None:
+        """Load the pages of [offset, +length) that are not here yet from the file,
+        charged to `budget`: each is a page of the memfd, and a writable set keeps it as
+        loaded too (`clean`). (The memfd itself is sized by file offsets, mostly holes.)"""
         with _lock:
-            self._extend(offset + length)
-            page, end = offset // PAGE, (offset + length) // PAGE
+            first, end = offset // PAGE, (offset + length) // PAGE
+            cost = sum(PAGE for i in range(first, end) if i not in self.clean) * (
+                2 if self.writable else 1)
+            if budget is not None and cost:
+                budget.charge(cost)          # ENOMEM
+                self._charges.append((budget, cost))
+            self._extend(offset + length, None)
+            page = first
             while page < end:
                 if page in self.clean:
                     page += 1
@@ -169,9 +198,11 @@ def _new_file_pages(file_fd: int, writable: bool, identity: tuple[int, int] | No
         raise
 
 
-def file_pages(host_fd: int, writable: bool, offset: int, length: int) -> FilePages:
+def file_pages(host_fd: int, writable: bool, offset: int, length: int,
+               budget: limits.MemoryBudget) -> FilePages:
     """Pages of the file open as `host_fd` covering [offset, +length), with this mapping
-    counted. Through a writable fd: the file's one shared set; else a set of its own."""
+    counted (what they grow by charged to `budget`). Through a writable fd: the file's
+    one shared set; else a set of its own."""
     with _lock:
         if writable:
             st = os.fstat(host_fd)
@@ -187,7 +218,7 @@ def file_pages(host_fd: int, writable: bool, offset: int, length: int) -> FilePa
         else:
             pages = _new_file_pages(os.dup(host_fd), False, None)
         try:
-            pages.cover(offset, length)
+            pages.cover(offset, length, budget)
         except OSError:
             pages.release()
             raise

@@ -225,7 +225,7 @@ class _SegmentPages(SharedPages):
         self.namespace = namespace
         self.segment = segment
 
-    def cover(self, offset: int, length: int) -> None:
+    def cover(self, offset: int, length: int, budget: limits.MemoryBudget | None) -> None:
         """mremap growing an attach past the segment: ENOMEM (Linux maps pages there that
         fault). Growing the memfd would keep memory alive that no budget was charged."""
         if offset + length > self.size:

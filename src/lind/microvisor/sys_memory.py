@@ -19,7 +19,7 @@ import stat
 import threading
 from collections.abc import Callable
 
-from lind.microvisor import shared_pages
+from lind.microvisor import limits, shared_pages
 from lind.microvisor.abi import (
     KNOWN_MAP_FLAGS,
     MAP_ANONYMOUS,
@@ -65,12 +65,14 @@ def _cage_gone(pages: int) -> None:
 class AddressSpace:
     """Where the heap ends and which ranges are mapped, for one cage."""
 
-    def __init__(self, heap_base: int, grow, memory, limit: int = MAX_MEMORY) -> None:
+    def __init__(self, heap_base: int, grow, memory, limit: int = MAX_MEMORY,
+                 budget: limits.MemoryBudget | None = None) -> None:
         if not 0 <= heap_base <= limit:
             raise ValueError(f"heap base {heap_base:#x} outside the address space")
         self.heap_base = _align(heap_base, 16)
         self.brk = self.heap_base
         self.limit = limit
+        self.budget = budget       # what shared pages grown here (mremap) are charged to
         self._grow = grow          # grow(pages) -> None; raises when the engine refuses
         self._memory = memory      # the cage's Memory
         self.starts: list[int] = []  # sorted starts of mapped regions
@@ -86,7 +88,7 @@ class AddressSpace:
     def copy(self, grow, memory) -> AddressSpace:
         """The address space of a forked child whose `memory` holds a copy of ours:
         shared regions get the same pages, not a copy."""
-        twin = AddressSpace(self.heap_base, grow, memory, self.limit)
+        twin = AddressSpace(self.heap_base, grow, memory, self.limit, self.budget)
         twin.brk, twin.starts, twin.ends = self.brk, list(self.starts), dict(self.ends)
         try:
             for start, (pages, offset) in self.shared.items():
@@ -334,7 +336,7 @@ class AddressSpace:
                     self._insert(old, old + new_len)
                 else:
                     pages, offset = share
-                    pages.cover(offset, new_len)
+                    pages.cover(offset, new_len, self.budget)
                     pages.map_at(self._memory, old + old_len, new_len - old_len, offset + old_len)
                     self.ends[old] = old + new_len
                 return old
@@ -355,7 +357,7 @@ class AddressSpace:
             pages, offset = share
 
             def same_pages(length: int) -> Share:
-                pages.cover(offset, length)
+                pages.cover(offset, length, self.budget)
                 pages.hold()
                 return share
 
@@ -417,7 +419,7 @@ def sys_mmap(cage, addr, length, prot, flags, fd, offset):
         if validate:      # Linux: an anonymous mapping is MAP_SHARED or MAP_PRIVATE only
             raise OSError(errno.EINVAL, "Invalid argument")
         return cage.aspace.mmap(addr & 0xFFFFFFFF, length & _U64, prot, flags,
-                                pages_for=_anonymous_pages if shared else None)
+                                pages_for=_anonymous_pages(cage) if shared else None)
     f = cage.fds.get(s32(fd))
     if validate and flags & ~KNOWN_MAP_FLAGS:
         raise OSError(errno.EOPNOTSUPP, "Operation not supported")
@@ -427,7 +429,7 @@ def sys_mmap(cage, addr, length, prot, flags, fd, offset):
         raise OSError(errno.EOPNOTSUPP, "Operation not supported")
     if f.maps_zeros and f.readable:   # /dev/zero: fresh anonymous memory, as on Linux
         return cage.aspace.mmap(addr & 0xFFFFFFFF, length & _U64, prot, flags | MAP_ANONYMOUS,
-                                pages_for=_anonymous_pages if shared else None)
+                                pages_for=_anonymous_pages(cage) if shared else None)
     if f.is_dir or not f.host_backed or not stat.S_ISREG(os.fstat(f.host_fd).st_mode):
         raise OSError(errno.ENODEV, "No such device")    # a pipe, a socket, a terminal
     if 0 < length & _U64 <= MAX_MEMORY and offset + _align(length & _U64) > _OFF_MAX:
@@ -453,13 +455,14 @@ def sys_mmap(cage, addr, length, prot, flags, fd, offset):
         raise OSError(errno.EACCES, "Permission denied")
 
     def file_pages(n: int) -> Share:
-        return shared_pages.file_pages(host_fd, writable, offset, n), offset
+        return shared_pages.file_pages(host_fd, writable, offset, n, cage.memory_budget), offset
 
     return cage.aspace.mmap(addr & 0xFFFFFFFF, length & _U64, prot, flags, pages_for=file_pages)
 
 
-def _anonymous_pages(length: int) -> Share:
-    return SharedPages(length), 0
+def _anonymous_pages(cage) -> Callable[[int], Share]:
+    """Anonymous shared memory of `cage`: a memfd its tree pays for."""
+    return lambda length: (SharedPages(length, cage.memory_budget), 0)
 
 
 def sys_munmap(cage, addr, length, *_):

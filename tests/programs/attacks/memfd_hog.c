@@ -79,8 +79,8 @@ int main(void)
 	close(a);
 	close(b);
 	int c = memfd_create("after", 0);
-	outcome("after-close-fallocate-16M", fallocate(c, 0, 0, 16L * MiB));
-	void *m = mmap(0, 16L * MiB, PROT_READ | PROT_WRITE, MAP_SHARED, c, 0);
+	outcome("after-close-fallocate-8M", fallocate(c, 0, 0, 8L * MiB));
+	void *m = mmap(0, 8L * MiB, PROT_READ | PROT_WRITE, MAP_SHARED, c, 0);
 	outcome("mapped", m == MAP_FAILED ? -1 : 0);
 	return 0;
 }
