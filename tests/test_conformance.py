@@ -49,6 +49,7 @@ _NOT_PORTABLE = {
                   "5 GiB is ENOSPC: the hole would take the memory)",
     "inotify": "watches see the host's files, not the tree's",
     "inotify_creates": "watches see the host's files, not the tree's",
+    "madvise_calls": "madvise is a hint there: no advice changes the memory",
     "memory_calls": "MAP_SHARED of a file in the tree (ENODEV)",
     "memory_flags": "MAP_SHARED of a file in the tree (ENODEV)",
     "memory_ranges": "MAP_SHARED of a file in the tree (ENODEV)",

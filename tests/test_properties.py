@@ -28,6 +28,8 @@ import lind
 from lind.microvisor import abi, fs
 from lind.microvisor.fdtable import FdTable, OpenFile, inert_file
 from lind.microvisor.sys_memory import (
+    MADV_DOFORK,
+    MADV_DONTNEED,
     MAP_ANONYMOUS,
     MAP_FIXED,
     MAP_PRIVATE,
@@ -502,6 +504,32 @@ class AddressSpaceModel(RuleBasedStateMachine):
             self.tags[new + i * PAGE] = tag
         assert self.memory.data[new:new + old_len] == b"".join(bytes([t]) * PAGE for t in kept)
         self._fresh(new + old_len, new + new_len)
+
+    @rule(page=st.integers(0, 60), pages=st.integers(1, 8),
+          advice=st.sampled_from([MADV_DONTNEED, MADV_DOFORK]))
+    def madvise(self, page, pages, advice):
+        """Regions split at the range's edges; DONTNEED zeroes the mapped pages in it
+        (ENOMEM after, if a page of it is mapped by nothing: page 0 never is); DOFORK
+        changes no byte."""
+        start, end = page * PAGE, (page + pages) * PAGE
+        for edge in (start, end):
+            for s, e in list(self.regions.items()):
+                if s < edge < e:
+                    self.regions[s], self.regions[edge] = edge, e
+        heap_end = self._page_up(self.brk)
+        mapped = [p for p in range(start, end, PAGE)
+                  if PAGE <= p < heap_end or any(s <= p < e for s, e in self.regions.items())]
+        if len(mapped) < pages:
+            with pytest.raises(OSError, match="Cannot allocate memory"):
+                self.space.madvise(start, pages * PAGE - 100, advice)
+        else:
+            assert self.space.madvise(start, pages * PAGE - 100, advice) == 0
+        if advice == MADV_DONTNEED:
+            for p in mapped:
+                if p in self.tags:
+                    self.tags[p] = 0
+                elif p < heap_end:
+                    assert self.memory.data[p:p + PAGE] == bytes(PAGE), hex(p)
 
     @rule(offset=st.integers(-PAGE, 12 * PAGE))
     def brk(self, offset):

@@ -58,7 +58,13 @@ from lind.microvisor import table as microvisor
 from lind.microvisor.fdtable import FdTable, OpenFile
 from lind.microvisor.fs import FileSystem
 from lind.microvisor.network import Network
-from lind.microvisor.sys_memory import MAX_MEMORY, WASM_PAGE, AddressSpace
+from lind.microvisor.sys_memory import (
+    DONT_FORK,
+    MAX_MEMORY,
+    WASM_PAGE,
+    WIPE_ON_FORK,
+    AddressSpace,
+)
 from lind.microvisor.sys_threads import ThreadStart
 from lind.threei import ops
 from lind.toolchain.asyncify import NULL_PAGE_SIZE
@@ -1006,7 +1012,8 @@ class Cage:
     def _live_ranges(self, instance: Instance) -> list[tuple[int, int]]:
         """What fork must copy: the used part of the stack (it grows down from the top of
         its region, stack-first layout), data, heap and private mappings; not the unused
-        stack, nor shared mappings (the child maps the same pages), nor the part of the
+        stack, nor shared mappings (the child maps the same pages), nor regions madvise
+        said to wipe or leave out at a fork (the child's read zeros), nor the part of the
         Asyncify buffer past the frames just unwound (most of its 256 KiB: the child's
         rewind reads only those, and every unwind writes before it reads). `instance`:
         the calling thread's, just unwound."""
@@ -1016,6 +1023,7 @@ class Cage:
               if loader.ASYNCIFY_STACK_POINTER in exports else 0)
         at = max(sp if 0 < sp <= self.aspace.heap_base else 0, self.mem.lowest)
         skipped = self.aspace.shared_ranges() if self.aspace.shared else []
+        skipped += self.aspace.regions_with(WIPE_ON_FORK | DONT_FORK)   # madvise's
         if self.stack_top is not None and self.stack_top[0] < self.stack_top[1]:
             skipped.append(self.stack_top)        # below RLIMIT_STACK: never the stack's
         data = instance._asyncify_buffer

@@ -46,6 +46,24 @@ _PROT_SEM = 0x8   # accepted by Linux on every architecture
 MREMAP_MAYMOVE, MREMAP_FIXED = 1, 2
 MS_ASYNC, MS_INVALIDATE, MS_SYNC = 1, 2, 4
 
+# What a region is beside its extent: the bits of `AddressSpace.traits`. A private
+# mapping of a file keeps its bytes under MADV_DONTNEED; madvise's fork advice decides
+# what a forked child gets of a region.
+FILE_BACKED, WIPE_ON_FORK, DONT_FORK = 1, 2, 4
+
+MADV_DONTNEED, MADV_FREE, MADV_REMOVE, MADV_DONTFORK, MADV_DOFORK = 4, 8, 9, 10, 11
+MADV_WIPEONFORK, MADV_KEEPONFORK, MADV_DONTNEED_LOCKED = 18, 19, 24
+MADV_HWPOISON, MADV_SOFT_OFFLINE = 100, 101
+# Advice that changes nothing a cage can see: its pages are always resident, never
+# merged, dumped or huge (NORMAL, RANDOM, SEQUENTIAL, WILLNEED, MERGEABLE,
+# UNMERGEABLE, HUGEPAGE, NOHUGEPAGE, DONTDUMP, DODUMP, COLD, PAGEOUT, POPULATE_READ,
+# POPULATE_WRITE, COLLAPSE).
+_MADV_HINTS = frozenset({0, 1, 2, 3, 12, 13, 14, 15, 16, 17, 20, 21, 22, 23, 25})
+_FORK_ADVICE = {MADV_WIPEONFORK: (WIPE_ON_FORK, True), MADV_KEEPONFORK: (WIPE_ON_FORK, False),
+                MADV_DONTFORK: (DONT_FORK, True), MADV_DOFORK: (DONT_FORK, False)}
+_MADV_ACTIONS = frozenset({MADV_DONTNEED, MADV_FREE, MADV_REMOVE, MADV_DONTNEED_LOCKED,
+                           MADV_HWPOISON, MADV_SOFT_OFFLINE, *_FORK_ADVICE})
+
 # A shared region: the pages behind it and the offset in them of the region's start.
 Share = tuple[SharedPages, int]
 
@@ -78,6 +96,7 @@ class AddressSpace:
         self.starts: list[int] = []  # sorted starts of mapped regions
         self.ends: dict[int, int] = {}
         self.shared: dict[int, Share] = {}   # start -> pages, for MAP_SHARED regions
+        self.traits: dict[int, int] = {}     # start -> FILE_BACKED | ..., where not 0
         # told the shared ranges after each change (the trampoline keys futexes by them)
         self._shared_watcher: Callable[[list[tuple[int, int]]], None] | None = None
         # The threads of a cage change its map at once: one at a time (re-entrant: mremap
@@ -89,9 +108,15 @@ class AddressSpace:
         """The address space of a forked child whose `memory` holds a copy of ours:
         shared regions get the same pages, not a copy."""
         twin = AddressSpace(self.heap_base, grow, memory, self.limit, self.budget)
-        twin.brk, twin.starts, twin.ends = self.brk, list(self.starts), dict(self.ends)
+        gone = {start for start, _ in self.regions_with(DONT_FORK)}   # madvise(DONTFORK)
+        twin.brk = self.brk
+        twin.starts = [s for s in self.starts if s not in gone]
+        twin.ends = {s: self.ends[s] for s in twin.starts}
+        twin.traits = {s: t for s, t in self.traits.items() if s not in gone}
         try:
             for start, (pages, offset) in self.shared.items():
+                if start not in twin.ends:
+                    continue
                 pages.map_at(memory, start, self.ends[start] - start, offset)
                 pages.hold()
                 twin.shared[start] = (pages, offset)
@@ -119,6 +144,11 @@ class AddressSpace:
     def shared_ranges(self) -> list[tuple[int, int]]:
         """The MAP_SHARED regions, in address order (fork must not copy them)."""
         return [(s, self.ends[s]) for s in sorted(self.shared)]
+
+    @locked
+    def regions_with(self, traits: int) -> list[tuple[int, int]]:
+        """The regions that have any of `traits`, in address order."""
+        return [(s, self.ends[s]) for s in sorted(self.traits) if self.traits[s] & traits]
 
     @locked
     def shared_at(self, addr: int) -> Share | None:
@@ -157,10 +187,12 @@ class AddressSpace:
         i = bisect.bisect_left(self.starts, end)
         return i > 0 and self.ends[self.starts[i - 1]] > start
 
-    def _insert(self, start: int, end: int, share: Share | None = None) -> None:
+    def _insert(self, start: int, end: int, share: Share | None = None, traits: int = 0) -> None:
         self._remove(start, end)
         bisect.insort(self.starts, start)
         self.ends[start] = end
+        if traits:
+            self.traits[start] = traits
         if share is not None:
             self.shared[start] = share
             self._shared_changed()
@@ -177,16 +209,21 @@ class AddressSpace:
             del self.starts[i - 1]
             del self.ends[s]
             share = self.shared.pop(s, None)
+            traits = self.traits.pop(s, 0)
             if s < start:
                 bisect.insort(self.starts, s)
                 self.ends[s] = start
                 if share is not None:
                     self.shared[s] = share
+                if traits:
+                    self.traits[s] = traits
             if e > end:
                 bisect.insort(self.starts, end)
                 self.ends[end] = e
                 if share is not None:
                     self.shared[end] = (share[0], share[1] + end - s)
+                if traits:
+                    self.traits[end] = traits
             if share is not None:
                 self._unshare(share[0], share[1] - s, max(s, start), min(e, end),
                               pieces_left=(s < start) + (e > end))
@@ -269,7 +306,7 @@ class AddressSpace:
         if pages_for is not None:
             self._map_shared(start, length, pages_for(length))
             return start
-        self._insert(start, start + length)
+        self._insert(start, start + length, traits=FILE_BACKED if fill is not None else 0)
         self._zero(start, length)
         if fill is not None:
             fill(start, length)
@@ -333,7 +370,7 @@ class AddressSpace:
             else:
                 if share is None:
                     self._zero(old + old_len, new_len - old_len)
-                    self._insert(old, old + new_len)
+                    self._insert(old, old + new_len, traits=self.traits.get(old, 0))
                 else:
                     pages, offset = share
                     pages.cover(offset, new_len, self.budget)
@@ -349,6 +386,7 @@ class AddressSpace:
         """mremap's move: a new mapping (at `at`: MAP_FIXED) with the old one's bytes, or
         its shared pages, then the old one gone."""
         fixed = MAP_FIXED if at is not None else 0
+        traits = self.traits.get(old, 0)
         if share is None:
             new = self.mmap(at or 0, new_len, PROT_READ | PROT_WRITE,
                             MAP_PRIVATE | MAP_ANONYMOUS | fixed)
@@ -363,8 +401,95 @@ class AddressSpace:
 
             new = self.mmap(at or 0, new_len, PROT_READ | PROT_WRITE, MAP_SHARED | fixed,
                             pages_for=same_pages)
+        if traits:
+            self.traits[new] = traits
         self._unmap(old, old + old_len)
         return new
+
+    @locked
+    def madvise(self, addr: int, length: int, advice: int) -> int:
+        """Linux's madvise over [addr, +length): applied to each part in turn (an error
+        stops it there), then ENOMEM if part of the range is mapped by nothing."""
+        if advice not in _MADV_HINTS and advice not in _MADV_ACTIONS or addr % PAGE:
+            raise OSError(errno.EINVAL, "Invalid argument")
+        end = addr + _align(length)
+        if end > MAX_MEMORY:           # wraps around the 32-bit address space
+            raise OSError(errno.EINVAL, "Invalid argument")
+        if end == addr:
+            return 0
+        if advice in (MADV_HWPOISON, MADV_SOFT_OFFLINE):
+            raise OSError(errno.EPERM, "Operation not permitted")   # CAP_SYS_ADMIN's
+        self._split(addr)
+        self._split(end)
+        heap_end = _align(self.brk)
+        unmapped = False
+        at = addr
+        for start in self.starts[bisect.bisect_left(self.starts, addr):]:
+            if start >= end:
+                break
+            if at < start:
+                unmapped |= self._advise_heap(at, start, heap_end, advice)
+            self._advise_region(start, advice)
+            at = self.ends[start]
+        if at < end:
+            unmapped |= self._advise_heap(at, end, heap_end, advice)
+        if unmapped:
+            raise _enomem()
+        return 0
+
+    def _split(self, at: int) -> None:
+        """Make `at` a region boundary if it lies inside a region (madvise of a part)."""
+        i = bisect.bisect_right(self.starts, at)
+        if i == 0 or not self.starts[i - 1] < at < self.ends[self.starts[i - 1]]:
+            return
+        start = self.starts[i - 1]
+        self.starts.insert(i, at)
+        self.ends[at], self.ends[start] = self.ends[start], at
+        if start in self.traits:
+            self.traits[at] = self.traits[start]
+        share = self.shared.get(start)
+        if share is not None:
+            share[0].hold()
+            self.shared[at] = (share[0], share[1] + at - start)
+            self._shared_changed()
+
+    def _advise_heap(self, start: int, end: int, heap_end: int, advice: int) -> bool:
+        """madvise for [start, end), which no region covers: below the break it is the
+        program's private memory (image, stack, heap) but for page 0, which is no
+        program's (the null guard). True if part of it is unmapped."""
+        below = min(end, heap_end)
+        unmapped = start < PAGE
+        start = max(start, PAGE)
+        if start < below:
+            if advice in (MADV_DONTNEED, MADV_DONTNEED_LOCKED, MADV_FREE):
+                self._memory.discard(start, below - start)
+            elif advice in (MADV_REMOVE, MADV_WIPEONFORK, MADV_DONTFORK):
+                # shared memory only (REMOVE); fork advice is kept for mapped regions only
+                raise OSError(errno.EINVAL, "Invalid argument")
+        return unmapped or max(start, below) < end
+
+    def _advise_region(self, start: int, advice: int) -> None:
+        """madvise for the whole region at `start`."""
+        end = self.ends[start]
+        share = self.shared.get(start)
+        traits = self.traits.get(start, 0)
+        private_anonymous = share is None and not traits & FILE_BACKED
+        if advice in (MADV_FREE, MADV_WIPEONFORK) and not private_anonymous:
+            raise OSError(errno.EINVAL, "Invalid argument")
+        if advice in (MADV_DONTNEED, MADV_DONTNEED_LOCKED, MADV_FREE):
+            if private_anonymous:       # a file's pages keep its bytes, shared ones theirs
+                self._memory.discard(start, end - start)
+        elif advice == MADV_REMOVE:
+            if share is None:
+                raise OSError(errno.EINVAL, "Invalid argument")
+            share[0].remove(share[1], end - start)
+        elif advice in _FORK_ADVICE:
+            bit, on = _FORK_ADVICE[advice]
+            traits = traits | bit if on else traits & ~bit
+            if traits:
+                self.traits[start] = traits
+            else:
+                self.traits.pop(start, None)
 
     @locked
     def msync(self, addr: int, length: int, flags: int) -> int:
@@ -479,7 +604,7 @@ def sys_mremap(cage, old, old_len, new_len, flags, new_addr, *_):
 
 
 def sys_madvise(cage, addr, length, advice, *_):
-    return 0
+    return cage.aspace.madvise(addr & 0xFFFFFFFF, length & _U64, s32(advice))
 
 
 def sys_msync(cage, addr, length, flags, *_):
