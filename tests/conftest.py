@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -53,9 +54,14 @@ class Builds:
         self.root = root
 
     def _key(self, name: str, *flags: str) -> str:
-        """The program's name, flags and a hash of its source: a cache shared between
-        sessions (LIND_TEST_BUILDS) never serves a build of an older source."""
-        digest = hashlib.sha256(source(name).read_bytes()).hexdigest()[:12]
+        """The program's name, flags and a hash of its source and the headers beside it
+        that it includes: a cache shared between sessions (LIND_TEST_BUILDS) never
+        serves a build of an older source."""
+        src = source(name)
+        text = src.read_bytes()
+        headers = re.findall(rb'^#include "([^"]+)"', text, re.MULTILINE)
+        digest = hashlib.sha256(b"".join(
+            [text, *((src.parent / h.decode()).read_bytes() for h in headers)])).hexdigest()[:12]
         return f"{name.replace('/', '-')}{'-'.join(flags)}-{digest}"
 
     def wasm(self, name: str, *flags: str) -> Path:

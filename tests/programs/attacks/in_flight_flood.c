@@ -9,6 +9,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "passing.h"
+
 int main(int argc, char **argv)
 {
 	long count = argc > 1 ? atol(argv[1]) : 5000, sent = 0;
@@ -19,16 +21,9 @@ int main(int argc, char **argv)
 		int p[2];
 		if (pipe2(p, O_NONBLOCK) != 0)
 			return 2;
-		char byte = 'x', control[CMSG_SPACE(sizeof(int))];
+		sent += send_fd(sv[0], p[0], 0) == 0;
+		char byte;
 		struct iovec iov = {&byte, 1};
-		struct msghdr m = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = control,
-				   .msg_controllen = sizeof control};
-		struct cmsghdr *c = CMSG_FIRSTHDR(&m);
-		c->cmsg_level = SOL_SOCKET;
-		c->cmsg_type = SCM_RIGHTS;
-		c->cmsg_len = CMSG_LEN(sizeof(int));
-		memcpy(CMSG_DATA(c), &p[0], sizeof(int));
-		sent += sendmsg(sv[0], &m, 0) == 1;
 		struct msghdr dropped = {.msg_iov = &iov, .msg_iovlen = 1};
 		recvmsg(sv[1], &dropped, 0);
 		close(p[0]);

@@ -15,19 +15,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-static int send_fd(int s, int fd)
-{
-	char byte = 'x', control[CMSG_SPACE(sizeof(int))];
-	struct iovec iov = {&byte, 1};
-	struct msghdr m = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = control,
-	                   .msg_controllen = sizeof control};
-	struct cmsghdr *c = CMSG_FIRSTHDR(&m);
-	c->cmsg_level = SOL_SOCKET;
-	c->cmsg_type = SCM_RIGHTS;
-	c->cmsg_len = CMSG_LEN(sizeof(int));
-	memcpy(CMSG_DATA(c), &fd, sizeof(int));
-	return sendmsg(s, &m, MSG_DONTWAIT) == 1 ? 0 : -1;
-}
+#include "passing.h"
 
 int main(int argc, char **argv)
 {
@@ -53,7 +41,7 @@ int main(int argc, char **argv)
 			fd = p[0];
 			other = p[1];
 		}
-		if (!err && send_fd(sv[0], fd) != 0)
+		if (!err && send_fd(sv[0], fd, MSG_DONTWAIT) != 0)
 			err = errno;
 		if (!err)
 			inflight += mib;

@@ -12,6 +12,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "passing.h"
+
 #define MiB (1 << 20)
 
 static void outcome(const char *how, long r)
@@ -46,19 +48,8 @@ int main(void)
 	                                    : write(again, chunk, sizeof chunk));
 	int pair[2];                          /* passed through SCM_RIGHTS: received anew */
 	socketpair(AF_UNIX, SOCK_STREAM, 0, pair);
-	char cbuf[CMSG_SPACE(sizeof(int))] = {0}, byte = 0;
-	struct iovec v = {&byte, 1};
-	struct msghdr msg = {.msg_iov = &v, .msg_iovlen = 1, .msg_control = cbuf,
-	                     .msg_controllen = sizeof cbuf};
-	struct cmsghdr *c0 = CMSG_FIRSTHDR(&msg);
-	c0->cmsg_level = SOL_SOCKET;
-	c0->cmsg_type = SCM_RIGHTS;
-	c0->cmsg_len = CMSG_LEN(sizeof(int));
-	memcpy(CMSG_DATA(c0), &a, sizeof a);
-	sendmsg(pair[0], &msg, 0);
-	recvmsg(pair[1], &msg, 0);
-	int received;
-	memcpy(&received, CMSG_DATA(CMSG_FIRSTHDR(&msg)), sizeof received);
+	send_fd(pair[0], a, 0);
+	int received = recv_fd(pair[1]);
 	outcome("received-pwrite-past-end", pwrite(received, chunk, sizeof chunk, written));
 	close(received);
 	int b = memfd_create("second", 0);
