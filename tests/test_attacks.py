@@ -421,6 +421,71 @@ def test_system_calls_from_a_start_function_are_enosys(builds, tmp_path, canary,
     untouched(canary)
 
 
+# A module whose signal runner (__lind_deliver_signals) never takes the signal it is
+# called for: SIGUSR1 with SA_NODEFER, raised once (or, in "raising", again by the runner
+# itself), stays ready, so each epoch tick started the runner anew inside the last one.
+def _syscall(number: int, *args: str) -> str:
+    padded = " ".join([*args, *["(i64.const 0)"] * (6 - len(args))])
+    return f"(call $sys (i32.const {number}) {padded})"
+
+
+_RAISE_SIGUSR1 = f"(drop {_syscall(62, _syscall(39), '(i64.const 10)')})"   # kill(getpid())
+_RUNNER_NEVER_DONE = """(module
+  (import "lind" "syscall" (func $sys (param i32 i64 i64 i64 i64 i64 i64) (result i64)))
+  (memory (export "memory") 1)
+  (table (export "__indirect_function_table") 8 funcref)
+  (func (export "__lind_deliver_signals") %(runner)s (loop $spin (br $spin)))
+  (func (export "_start")
+    (i32.store (i32.const 1024) (i32.const 5))             ;; a handler, any index
+    (i32.store (i32.const 1028) (i32.const 0x40000000))    ;; SA_NODEFER
+    (drop %(sigaction)s)
+    %(raise)s
+    (loop $spin (br $spin))))"""
+
+_TIME_THE_TIMEOUT = r"""
+import os, subprocess, sys, time
+import lind
+module, root, scratch = sys.argv[1:4]
+with open(scratch + ".in", "rb") as i, open(scratch + ".out", "wb") as o, \
+        open(scratch + ".err", "wb") as e:
+    start = time.monotonic()
+    try:
+        lind.run([module], root=root, stdin=i, stdout=o, stderr=e, timeout=2)
+    except subprocess.TimeoutExpired:
+        pass
+    took = time.monotonic() - start
+    cpu = time.process_time()
+    time.sleep(2)
+    print(f"stopped after {took:.1f} s; cpu since {time.process_time() - cpu:.2f} s")
+"""
+
+
+@pytest.mark.parametrize("runner", ["spinning", "raising"])
+def test_a_signal_runner_that_never_returns_cannot_outlive_its_timeout(tmp_path, canary,
+                                                                        runner):
+    """The nesting grew a level a tick until the host's recursion limit broke the tick
+    (kills and timeouts with it): a 5 s timeout ended after 11 s with 700 KB of Python
+    tracebacks on the host's stderr, and through lind.run the cage spun on for ever.
+    Ticks now nest at most MAX_TICK_HANDLER_DEPTH handlers."""
+    root = make_root(tmp_path)
+    module = root / "runner.wasm"
+    module.write_bytes(wasmtime.wat2wasm(_RUNNER_NEVER_DONE % {
+        "runner": _RAISE_SIGUSR1 if runner == "raising" else "",
+        "sigaction": _syscall(13, "(i64.const 10)", "(i64.const 1024)", "(i64.const 0)",
+                              "(i64.const 8)"),
+        "raise": _RAISE_SIGUSR1}))
+    rc, out, err = lind_cli(tmp_path, "cli", "--timeout", "2", module)
+    assert rc == 124 and err.endswith("timed out after 2 s\n") and len(err) < 200, err
+    Scratch(tmp_path, "inproc")
+    rc, out, err = python(tmp_path, "inproc", _TIME_THE_TIMEOUT, module, root,
+                          tmp_path / "inproc")
+    assert rc == 0 and "Traceback" not in err, err
+    took, cpu = map(float, re.fullmatch(r"stopped after (\S+) s; cpu since (\S+) s\n", out).groups())
+    assert took < 5 and cpu < 0.5, out
+    assert "Traceback" not in (tmp_path / "inproc.err").read_text()
+    untouched(canary)
+
+
 def test_a_program_costly_to_compile_takes_no_host_memory(builds, tmp_path, canary,
                                                           monkeypatch):
     """A 4 MB module of a million empty functions took 5.3 GiB and 18 s of CPU to

@@ -308,6 +308,12 @@ def _strings(items: Sequence[bytes]) -> tuple[int, bytes]:
 
 ASYNCIFY_BUFFER = 256 * 1024   # unwound wasm frames of one cage (fork, setjmp)
 DELIVER_SIGNALS = "__lind_deliver_signals"   # the guest libc's handler runner
+# Handlers the ticks start inside handlers they started, on one thread: deeper ones wait
+# for the outer to return. Each level is host stack and Python frames; a module whose
+# runner never takes its signal would otherwise nest one a tick until the host's
+# recursion limit broke the tick itself, and with it every kill and timeout.
+MAX_TICK_HANDLER_DEPTH = 8
+_tick_handlers = threading.local()
 ASYNCIFY = loader.ASYNCIFY_EXPORTS[0]         # the program can fork and longjmp
 
 
@@ -1236,9 +1242,13 @@ class Cage:
             self.tick_waited = True
             return 0
         self.tick_waited = False
+        depth = getattr(_tick_handlers, "depth", 0)
+        if depth >= MAX_TICK_HANDLER_DEPTH:
+            return 0
         # Wasmtime takes the callback out of the store while it runs: put it back, so
         # the handler itself can be killed, and give it a tick before it is called.
         watch_epochs(self.store, self)
+        _tick_handlers.depth = depth + 1
         try:
             deliver(self.store)
         except wasmtime.Trap as trap:
@@ -1252,6 +1262,8 @@ class Cage:
             return _stop_error(b"trap in a signal handler")
         except wasmtime.WasmtimeError:
             return _stop_error(b"stopped in a signal handler")
+        finally:
+            _tick_handlers.depth = depth
         if self._after_unwind is None:
             return 0
         if not self._unwind_replaces_stack:
