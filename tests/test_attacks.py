@@ -486,6 +486,40 @@ def test_a_signal_runner_that_never_returns_cannot_outlive_its_timeout(tmp_path,
     untouched(canary)
 
 
+_INTERRUPT_THE_WAIT = r"""
+import signal, sys, time
+import lind
+module, root, scratch = sys.argv[1:4]
+
+def interrupt(*_):
+    raise RuntimeError("interrupted")
+
+signal.signal(signal.SIGALRM, interrupt)
+signal.alarm(1)
+with open(scratch + ".in", "rb") as i, open(scratch + ".out", "wb") as o, \
+        open(scratch + ".err", "wb") as e:
+    try:
+        lind.run([module], root=root, stdin=i, stdout=o, stderr=e)
+    except RuntimeError:
+        pass
+cpu = time.process_time()
+time.sleep(2)
+print(f"cpu since {time.process_time() - cpu:.2f} s")
+"""
+
+
+def test_a_run_whose_wait_is_interrupted_leaves_nothing_running(builds, tmp_path, canary):
+    """lind.run interrupted while it waits (Ctrl-C, or any exception a signal handler
+    raises) left the program and its child spinning in the host process for ever;
+    subprocess.run kills its child then, and so does lind.run now."""
+    root = make_root(tmp_path)
+    Scratch(tmp_path, "cage")
+    rc, out, err = python(tmp_path, "host", _INTERRUPT_THE_WAIT, builds.wasm(attack("spin")),
+                          root, tmp_path / "cage")
+    assert rc == 0 and float(re.fullmatch(r"cpu since (\S+) s\n", out)[1]) < 0.5, out + err
+    untouched(canary)
+
+
 def test_a_program_costly_to_compile_takes_no_host_memory(builds, tmp_path, canary,
                                                           monkeypatch):
     """A 4 MB module of a million empty functions took 5.3 GiB and 18 s of CPU to

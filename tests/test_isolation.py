@@ -211,6 +211,26 @@ def test_lind_run_applies_the_policy_too(app, tmp_path):
     untouched(tmp_path)
 
 
+def test_a_wall_time_or_timeout_longer_than_a_host_wait_is_no_limit(builds, tmp_path):
+    """wall_time = 1e300 in a policy raised OverflowError out of lind.run (and killed
+    Popen's timer thread) and left the cage running; timeout=inf did the same. A policy
+    says at most 1e9 s (about 31 years) now; a longer timeout asked of lind.run is none."""
+    program = tmp_path / "clock.wasm"      # it sleeps: lind.run waits for it
+    shutil.copy(builds.wasm("clock"), program)
+    for timeout in (1e300, float("inf")):
+        result = lind.run([program], capture_output=True, timeout=timeout)
+        assert (result.returncode, result.stderr) == (0, b""), timeout
+        assert b"slept enough: 1" in result.stdout
+    (tmp_path / "policy.toml").write_text("version = 1\n[resources]\nwall_time = 1e9\n")
+    rc, out, err = lind_command(tmp_path, "policy", "embed", program, tmp_path / "policy.toml")
+    assert rc == 0, err
+    result = lind.run([program], capture_output=True)
+    assert (result.returncode, result.stderr) == (0, b"")
+    with lind.Popen([program], stdout=lind.PIPE, stderr=lind.PIPE) as proc:
+        out, err = proc.communicate(timeout=60)
+    assert (proc.returncode, err) == (0, b"") and b"slept enough: 1" in out
+
+
 def test_inspect_shows_the_policy_in_words(app, builds, tmp_path):
     rc, out, err = lind_command(tmp_path, "inspect", app)
     assert rc == 0, err
@@ -315,7 +335,15 @@ def test_embedding_replaces_and_keeps_the_module_valid(app, builds, tmp_path):
     ("version = 1\n[resources]\nopen_files = 5000\n", "p.toml:3",
      "open_files 5000: a whole number from 1 to 4096"),
     ("version = 1\n[resources]\nwall_time = -1\n", "p.toml:3",
-     "wall_time -1: a positive number of seconds"),
+     "wall_time -1: a positive number of seconds, at most 1e9"),
+    ("version = 1\n[resources]\nwall_time = inf\n", "p.toml:3",   # a host wait overflowed
+     "wall_time inf: a positive number of seconds, at most 1e9"),
+    ("version = 1\n[syscalls]\ndefault = 'errno \u00b2'\n", "p.toml:3",  # int() raised
+     "action 'errno \u00b2': allow, kill or \"errno NAME\""),
+    ("version = 1\n[syscalls]\ndefault = 'errno errorcode'\n", "p.toml:3",
+     "action 'errno errorcode': allow, kill or \"errno NAME\""),
+    ("version = 1\n[syscalls]\ndefault = 'errno " + "9" * 5000 + "'\n", "p.toml:3",
+     "action 'errno " + "9" * 5000 + "': allow, kill or \"errno NAME\""),
     ("version = 1\n[identity]\nhostname = ''\n", "p.toml:3", "hostname '': 1 to 64 bytes"),
     ("version = 1\n[identity\n", "p.toml:2", "Expected ']' at the end of a table declaration"),
     ("version = 1\n[host]\nisolate = 'yes'\n", "p.toml:3",

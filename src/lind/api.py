@@ -822,7 +822,7 @@ def run(args: Sequence[str | os.PathLike[str]] | str | os.PathLike[str], *,
     pump = stacks.PooledThread(functools.partial(_pump, pipes), "lind-pump")
     if pipes:
         pump.start()
-    own_network = None
+    own_network = cage = None
     try:
         rt = runtime or default_runtime()
         grate_stack, start = _prepare(args, grates, root=root, mounts=mounts, net=net, memory=memory,
@@ -853,6 +853,10 @@ def run(args: Sequence[str | os.PathLike[str]] | str | os.PathLike[str], *,
             pump.join()
         if save is not None:
             tree.save(save)
+    except BaseException:
+        if cage is not None:      # interrupted waiting (Ctrl-C): nothing of the run runs on
+            rt.terminate_tree(cage)
+        raise
     finally:
         for fd in ends:  # only left open when spawn failed: ends our threads too
             os.close(fd)

@@ -102,7 +102,8 @@ class Latch:
         """Whether it was set (False: `timeout` seconds passed first)."""
         if self._set:
             return True
-        if not self._lock.acquire(timeout=-1 if timeout is None else max(timeout, 0)):
+        if not self._lock.acquire(timeout=-1 if timeout is None
+                                  else min(max(timeout, 0), _thread.TIMEOUT_MAX)):
             return False
         self._lock.release()    # for the next waiter
         return True

@@ -19,6 +19,7 @@ here again after symbolic links), and the host's network is the person's to gran
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -74,6 +75,8 @@ def launch(policy: Policy | None, module: str | os.PathLike[str], *, root=None,
     request would widen, unless `override`."""
     identity = {"user": user if user is not None else DEFAULT_USER,
                 "hostname": hostname if hostname is not None else DEFAULT_HOSTNAME}
+    if timeout is not None and timeout >= threading.TIMEOUT_MAX:
+        timeout = None   # longer than a host wait can be told (an infinite one included)
     if policy is None:
         return Launch(root=None if root is None else os.fspath(root), mounts=list(mounts),
                       net=net if net is not None else PRIVATE, memory=memory, timeout=timeout,

@@ -441,8 +441,9 @@ def _action(lines: _Lines, table: str, key: str, value: Any, value_key: str | No
     if words in (["allow"], ["kill"]):
         return words[0]
     if len(words) == 2 and words[0] == "errno":
-        code = int(words[1]) if words[1].isdigit() else getattr(errno, words[1], None)
-        if code in errno.errorcode and 0 < code < 4096:
+        number = words[1].isascii() and words[1].isdigit() and len(words[1]) <= 4
+        code = int(words[1]) if number else getattr(errno, words[1], None)
+        if isinstance(code, int) and code in errno.errorcode and 0 < code < 4096:
             return f"errno {errno.errorcode[code]}"
     raise lines.error(table, key, f"action {value!r}: allow, kill or \"errno NAME\"",
                       value_key or (value if isinstance(value, str) else None))
@@ -518,8 +519,9 @@ def _namespaces(lines: _Lines, value: Any) -> tuple[str, ...]:
 def _seconds(lines: _Lines, value: Any) -> float | None:
     if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
-        raise lines.error("resources", "wall_time", f"wall_time {value!r}: a positive number of seconds")
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value <= 1e9:
+        raise lines.error("resources", "wall_time",
+                          f"wall_time {value!r}: a positive number of seconds, at most 1e9")
     return float(value)
 
 
