@@ -734,8 +734,9 @@ static int zero_pages(uint8_t *lo, uint8_t *hi)
     return 0;
 }
 
-/* Zero guest [from, to): whole pages by zero_pages, the partial ones at the ends here. */
-static int zero_guest(MemoryObject *m, uint64_t from, uint64_t to)
+/* Zero guest [from, to): the partial pages at the ends here, the whole ones by
+ * zero_pages or, `releasing`, given back to the host. */
+static int zero_guest(MemoryObject *m, uint64_t from, uint64_t to, int releasing)
 {
     uint8_t *a = m->base + from, *b = m->base + to;
     uint8_t *lo = (uint8_t *)(((uintptr_t)a + host_page - 1) & ~(host_page - 1));
@@ -746,7 +747,7 @@ static int zero_guest(MemoryObject *m, uint64_t from, uint64_t to)
     }
     memset(a, 0, (size_t)(lo - a));
     memset(hi, 0, (size_t)(b - hi));
-    return zero_pages(lo, hi);
+    return releasing ? madvise(lo, (size_t)(hi - lo), MADV_DONTNEED) : zero_pages(lo, hi);
 }
 
 /* zero(addr, n) and discard(addr, n): guest [addr, addr+n) reads as zeros. zero is
@@ -759,24 +760,9 @@ static PyObject *memory_zeroing(MemoryObject *m, PyObject *args, int releasing)
     unsigned long long addr, len;
     if (!PyArg_ParseTuple(args, "KK", &addr, &len) || memory_check(m, addr, len, 1))
         return NULL;
-    int failed;
     memory_pin(m);
     PyThreadState *saved = len > COPY_KEEPING_GIL_MAX ? PyEval_SaveThread() : NULL;
-    if (releasing) {
-        uint8_t *a = m->base + addr, *b = a + len;
-        uint8_t *lo = (uint8_t *)(((uintptr_t)a + host_page - 1) & ~(host_page - 1));
-        uint8_t *hi = (uint8_t *)((uintptr_t)b & ~(host_page - 1));
-        if (lo >= hi) {
-            memset(a, 0, (size_t)len);
-            failed = 0;
-        } else {
-            memset(a, 0, (size_t)(lo - a));
-            memset(hi, 0, (size_t)(b - hi));
-            failed = madvise(lo, (size_t)(hi - lo), MADV_DONTNEED) != 0;
-        }
-    } else {
-        failed = zero_guest(m, addr, addr + len) != 0;
-    }
+    int failed = zero_guest(m, addr, addr + len, releasing) != 0;
     int err = errno;
     if (saved)
         PyEval_RestoreThread(saved);
@@ -861,7 +847,7 @@ static PyObject *Memory_scrub(MemoryObject *m, PyObject *keep)
             return set_errno(EFAULT);
         }
         uint64_t from = at > m->lo ? at : m->lo;      /* never page 0 while it is guarded */
-        failed = start > from && zero_guest(m, from, start) != 0;
+        failed = start > from && zero_guest(m, from, start, 0) != 0;
         at = end;
     }
     Py_DECREF(seq);
