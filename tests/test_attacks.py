@@ -2944,6 +2944,53 @@ def test_one_tree_cannot_take_every_inotify_instance(builds, tmp_path, canary):
     untouched(canary)
 
 
+def test_epoll_registrations_count_against_a_share_of_the_host_user_s(builds, tmp_path,
+                                                                      canary, monkeypatch):
+    """Each registration is a place in the host user's max_user_watches, which Lind (root)
+    shares with every root process of the machine: a cage registered 1,000,000 in 4 s
+    and could take them all (red-team pass). A tree now has a quarter of Lind's quarter
+    (here made small), files closed without EPOLL_CTL_DEL give their places back, and
+    the tree beside it has its own share."""
+    from lind.microvisor import limits
+    monkeypatch.setattr(limits, "epoll_watches",
+                        limits.Shared(limits.Counted(4000, errno.ENOSPC), 1000))
+    wasm = builds.wasm(attack("epoll_hoard"))
+    for tenant in ("one", "two"):
+        rc, out, err = run_cage(tmp_path, tenant, [wasm], root=make_root(tmp_path, tenant))
+        assert (rc, out) == (0, f"added 1000 errno {errno.ENOSPC}\nreadded 100\n"), err
+    assert limits.epoll_watches.total.held == 0
+    untouched(canary)
+
+
+_WIDE_WAIT = r"""
+import resource, sys
+import lind
+module, warm, root = sys.argv[1:4]
+lind.run([warm], root=root, capture_output=True, timeout=60)   # the runtime's own memory
+before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+r = lind.run([module], root=root, capture_output=True, timeout=60)
+grew = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) // 1024
+print(r.stdout.decode(), end="")
+print(r.returncode, "grew", grew, "MiB")
+"""
+
+
+def test_an_epoll_wait_asking_for_millions_of_events_costs_the_host_nothing(builds,
+                                                                            tmp_path, canary):
+    """epoll_pwait with a signal mask (the microvisor's path) made a host buffer as
+    large as `maxevents` asked (32 Mi events: 384 MiB, outside every budget, per thread)
+    and copied it whole once per event returned (four waits returning 300 events each
+    did not end in 120 s). One wait hands over at most 1,024 events now."""
+    root = make_root(tmp_path)
+    rc, out, err = python(tmp_path, "wide", _WIDE_WAIT, builds.wasm(attack("epoll_wide_wait")),
+                          builds.wasm("args_env"), root)
+    assert rc == 0, err
+    lines = out.splitlines()
+    assert lines[:4] == ["returned 300"] * 4 and lines[4].startswith("0 grew "), out
+    assert int(lines[4].split()[2]) < 128, out
+    untouched(canary)
+
+
 def test_generated_proc_files_count_against_the_tree_s_memory(builds, tmp_path, canary):
     """/proc/self/cmdline and environ are a memfd of their text for each open: with
     ~0.9 MiB of each, 500 opens under a 64 MiB budget held ~450 MiB of the host

@@ -44,7 +44,8 @@ with SIGKILL, as the OOM killer would. Each cage's own memory is also capped by 
 engine (store limits) at its tree's budget.
 
 inotify: instances (EMFILE past 64) and watches (ENOSPC past 4096) of all cages
-together, a part of the host user's own inotify limits.
+together, a part of the host user's own inotify limits; epoll registrations (ENOSPC) a
+part of the user's max_user_watches. A tree may hold a quarter of each.
 
 System V IPC (per runtime: its cages share one IPC namespace): Linux's defaults where
 they bound nothing big (SHMMNI, SEMMSL, SEMOPM, SEMVMX, MSGMAX, MSGMNB), lower ones
@@ -217,6 +218,23 @@ class Shared:
 # a tree a quarter of that.
 inotify_instances = Shared(Counted(64, errno.EMFILE), 16)
 inotify_watches = Shared(Counted(4096, errno.ENOSPC), 1024)
+
+
+# ------------------------------------------------------------ epoll
+def _max_user_watches() -> int:
+    """The host user's epoll registrations (fs.epoll.max_user_watches: 4% of low memory
+    over ~90 bytes each, so at least tens of thousands)."""
+    try:
+        with open("/proc/sys/fs/epoll/max_user_watches") as f:
+            return int(f.read())
+    except (OSError, ValueError):
+        return 65536
+
+
+# The kernel keeps one count for every epoll of the user (root: of every root process
+# on the host): cages get a quarter of it, and a tree a quarter of that.
+_EPOLL_WATCHES = max(_max_user_watches() // 4, 1024)
+epoll_watches = Shared(Counted(_EPOLL_WATCHES, errno.ENOSPC), _EPOLL_WATCHES // 4)
 
 # ------------------------------------------------------------ System V IPC
 
