@@ -2991,6 +2991,21 @@ def test_an_epoll_wait_asking_for_millions_of_events_costs_the_host_nothing(buil
     untouched(canary)
 
 
+@pytest.mark.parametrize("kind", ["shm", "msg"])
+def test_system_v_objects_count_against_the_tree_that_made_them(builds, tmp_path, canary,
+                                                                kind):
+    """Segments and queued messages were charged to the runtime's memory (half the
+    machine's) and not to the tree's: under --memory 64M a cage held 1 GiB of segments
+    (3 GiB under 32M) or, as uid 0 raising msg_qbytes, 1 GiB of messages (red-team
+    pass). Now the tree that makes a segment or sends a message pays for it."""
+    rc, out, err = run_cage(tmp_path, kind, [builds.wasm(attack("sysv_hoard")), kind],
+                            root=make_root(tmp_path), memory=64 << 20, user=(0, 0))
+    assert rc == 0, err
+    held, refused = int(out.split()[1]), int(out.split()[3])
+    assert held < 64 and refused == errno.ENOMEM, out
+    untouched(canary)
+
+
 def test_generated_proc_files_count_against_the_tree_s_memory(builds, tmp_path, canary):
     """/proc/self/cmdline and environ are a memfd of their text for each open: with
     ~0.9 MiB of each, 500 opens under a 64 MiB budget held ~450 MiB of the host

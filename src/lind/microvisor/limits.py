@@ -47,13 +47,13 @@ inotify: instances (EMFILE past 64) and watches (ENOSPC past 4096) of all cages
 together, a part of the host user's own inotify limits; epoll registrations (ENOSPC) a
 part of the user's max_user_watches. A tree may hold a quarter of each.
 
-System V IPC (per runtime: its cages share one IPC namespace): Linux's defaults where
+System V IPC (per network: its cages share one IPC namespace): Linux's defaults where
 they bound nothing big (SHMMNI, SEMMSL, SEMOPM, SEMVMX, MSGMAX, MSGMNB), lower ones
 where a hostile tree could otherwise fill the host's memory through Python objects
 (SEMMNI, SEMMNS, MSGMNI); a segment (at most SHMMAX, the 32-bit address space's
-quarter) is charged to the runtime's memory budget while it exists, a queued message
-(its text plus 128 bytes) while it is queued. Past a count: ENOSPC; past the budget:
-ENOMEM.
+quarter) is charged to the memory budget of the tree that made it while it exists, a
+queued message (its text plus 128 bytes) to the sender's while it is queued. Past a
+count: ENOSPC; past the budget: ENOMEM.
 
 The module cache sizes are in `lind.cage.loader` (they concern the host, not a cage).
 """

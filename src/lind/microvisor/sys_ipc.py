@@ -244,11 +244,12 @@ class _Segment(_Object):
         self.cpid, self.lpid = cage.id, 0
         self.dest = self.locked = self.destroyed = False
         self.charged = -(-size // PAGE) * PAGE
-        namespace.budget.charge(self.charged)
+        self.budget = cage.memory_budget     # the creating tree's, until it is destroyed
+        self.budget.charge(self.charged)
         try:
             self.pages = _SegmentPages(self.charged, namespace, self)   # the segment's own hold
         except OSError:
-            namespace.budget.release(self.charged)
+            self.budget.release(self.charged)
             raise
 
     def nattch(self) -> int:
@@ -282,11 +283,19 @@ class _SemSet(_Object):
 class _Queue(_Object):
     def __init__(self, cage, key: int, flags: int) -> None:
         super().__init__(cage, key, flags)
-        self.messages: deque[tuple[int, bytes]] = deque()
+        # (mtype, text, the sending tree's budget it is charged to until received)
+        self.messages: deque[tuple[int, bytes, limits.MemoryBudget]] = deque()
         self.cbytes = 0
         self.qbytes = limits.MSGMNB
         self.lspid = self.lrpid = 0
         self.stime = self.rtime = 0.0
+
+    def drop_all(self) -> None:
+        """The queue is removed: its messages' charges go back."""
+        for _, text, budget in self.messages:
+            budget.release(len(text) + _MESSAGE_COST)
+        self.messages.clear()
+        self.cbytes = 0
 
     def stat(self) -> bytes:
         return _MSQID.pack(self.perm(), *_times(self.stime), *_times(self.rtime),
@@ -295,10 +304,11 @@ class _Queue(_Object):
 
 
 class Namespace:
-    """The IPC objects of one network, and the condition blocked calls wait on."""
+    """The IPC objects of one network, and the condition blocked calls wait on. A
+    segment and a queued message are charged to the memory of the tree that made or
+    sent it (a network may serve several trees)."""
 
-    def __init__(self, budget: limits.MemoryBudget) -> None:
-        self.budget = budget     # segments and queued messages are charged to a runtime's memory
+    def __init__(self) -> None:
         self.changed = threading.Condition(threading.RLock())
         self.shm = _Ids(limits.SHMMNI)
         self.sem = _Ids(limits.SEMMNI)
@@ -319,13 +329,15 @@ class Namespace:
         segment.destroyed = True
         self.shm.remove(segment)
         SharedPages.release(segment.pages)     # the segment's own hold: closes the memfd
-        self.budget.release(segment.charged)
+        segment.budget.release(segment.charged)
 
     def close(self) -> None:
         """The network is gone (no cage is left to attach anything): free every segment."""
         with self.changed:
             for segment in list(self.shm.objects.values()):
                 self._destroy(segment)
+            for queue in self.msg.objects.values():
+                queue.drop_all()
 
     def cage_ended(self, cage) -> None:
         """Apply the cage's SEM_UNDO adjustments (clamped to 0..SEMVMX, as Linux does)."""
@@ -353,12 +365,12 @@ _namespaces_lock = threading.Lock()
 
 
 def namespace(cage) -> Namespace:
-    """The IPC namespace of the cage's network, made on first use (charged to the memory
-    of the runtime of the cage that made it) and freed with the network."""
+    """The IPC namespace of the cage's network, made on first use and freed with the
+    network."""
     with _namespaces_lock:
         found = _namespaces.get(cage.network)
         if found is None:
-            found = _namespaces[cage.network] = Namespace(cage.runtime.memory)
+            found = _namespaces[cage.network] = Namespace()
             weakref.finalize(cage.network, found.close)
         return found
 
@@ -488,7 +500,7 @@ def sys_shmctl(cage, shmid, cmd, buf, *_):
         raw = cage.mem.read(buf, _PERM.size)
     with ns.changed:
         if cmd == IPC_INFO:
-            shmall = min(ns.budget.limit // PAGE, 0xFFFFFFFF)   # pages, in a 32-bit long
+            shmall = min(cage.memory_budget.limit // PAGE, 0xFFFFFFFF)   # pages, 32-bit long
             cage.mem.write(buf, _SHMINFO.pack(limits.SHMMAX, limits.SHMMIN, limits.SHMMNI,
                                             limits.SHMMNI, shmall, 0, 0, 0, 0))
             return ns.shm.max_index()
@@ -697,8 +709,8 @@ def sys_msgsnd(cage, msqid, msgp, msgsz, flags, *_):
             if flags & IPC_NOWAIT:
                 raise _error(errno.EAGAIN)
             _wait(cage, ns, None)
-        ns.budget.charge(msgsz + _MESSAGE_COST)    # ENOMEM, as when Linux cannot copy it
-        queue.messages.append((mtype, text))
+        cage.memory_budget.charge(msgsz + _MESSAGE_COST)   # ENOMEM, as when Linux cannot copy it
+        queue.messages.append((mtype, text, cage.memory_budget))
         queue.cbytes += msgsz
         queue.lspid, queue.stime = cage.id, time.time()
         ns.changed.notify_all()
@@ -709,7 +721,7 @@ def _find(queue: _Queue, msgtyp: int, flags: int) -> int | None:
     """The index of the message msgrcv takes: the first (0), the first of that type (or,
     MSG_EXCEPT, of another), or the first of the lowest type up to -msgtyp (< 0)."""
     best = None
-    for i, (mtype, _) in enumerate(queue.messages):
+    for i, (mtype, _, _) in enumerate(queue.messages):
         if msgtyp == 0:
             return i
         if msgtyp > 0:
@@ -743,7 +755,7 @@ def sys_msgrcv(cage, msqid, msgp, msgsz, msgtyp, flags, *_):
             if flags & IPC_NOWAIT:
                 raise _error(errno.ENOMSG)
             _wait(cage, ns, None)
-        mtype, text = queue.messages[pick]
+        mtype, text, budget = queue.messages[pick]
         if len(text) > bufsz and not flags & MSG_NOERROR:
             raise _error(errno.E2BIG)
         n = min(len(text), bufsz)
@@ -751,7 +763,7 @@ def sys_msgrcv(cage, msqid, msgp, msgsz, msgtyp, flags, *_):
         if not copy:
             del queue.messages[pick]
             queue.cbytes -= len(text)
-            ns.budget.release(len(text) + _MESSAGE_COST)
+            budget.release(len(text) + _MESSAGE_COST)
             queue.lrpid, queue.rtime = cage.id, time.time()
             ns.changed.notify_all()
     return n
@@ -790,7 +802,7 @@ def sys_msgctl(cage, msqid, cmd, buf, *_):
         elif cmd == IPC_RMID:
             queue.check_owner(cage)
             ns.msg.remove(queue)
-            ns.budget.release(queue.cbytes + _MESSAGE_COST * len(queue.messages))
+            queue.drop_all()
             ns.changed.notify_all()
         else:
             raise _error(errno.EINVAL)
