@@ -3006,6 +3006,32 @@ def test_system_v_objects_count_against_the_tree_that_made_them(builds, tmp_path
     untouched(canary)
 
 
+def test_a_lock_on_a_read_only_file_opens_it_for_reading_only(builds, tmp_path, canary):
+    """Lind keeps a cage's POSIX locks on a host description of its own, which it opened
+    read-write when it could: a read lock on a file of a read-only mount made the host's
+    exec of that file ETXTBSY while it was held (red-team pass). The description has the
+    access the cage's fds have now."""
+    shared = tmp_path / "tools"
+    shared.mkdir()
+    tool = shared / "tool"
+    tool.write_text("#!/bin/sh\necho ran\n")
+    tool.chmod(0o755)
+    scratch = Scratch(tmp_path, "locker")
+    fin, fout, ferr = scratch.open()
+    with fin, ferr, lind.Popen([builds.wasm(attack("lock_readonly")), "/ro/tool"],
+                               root=make_root(tmp_path), mounts=[f"{shared}:/ro:ro"],
+                               stdin=lind.PIPE, stdout=lind.PIPE, stderr=ferr) as locker:
+        said = locker.stdout.readline()
+        try:
+            ran = subprocess.run([str(tool)], capture_output=True, timeout=30).stdout
+        except OSError as exc:
+            ran = exc.strerror.encode()
+        locker.stdin.close()
+        assert locker.wait(60) == 0
+    assert (said, ran) == (b"locked\n", b"ran\n")
+    untouched(canary)
+
+
 def test_generated_proc_files_count_against_the_tree_s_memory(builds, tmp_path, canary):
     """/proc/self/cmdline and environ are a memfd of their text for each open: with
     ~0.9 MiB of each, 500 opens under a 64 MiB budget held ~450 MiB of the host

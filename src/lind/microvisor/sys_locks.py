@@ -159,20 +159,21 @@ def _host_getlk(fd: int, type_: int, start: int, end: int) -> tuple[int, int, in
     return _GUEST_TYPE[htype], hstart, OFFSET_MAX if hlen == 0 else hstart + hlen - 1, hpid
 
 
-def _reopen(f: OpenFile, write: bool) -> _Mirror:
-    """A new host description of `f`'s file: read-write if the host allows, else the
-    access the lock needs (which `f`, checked by the caller, has)."""
+def _reopen(f: OpenFile, old: _Mirror | None) -> _Mirror:
+    """A new host description of `f`'s file with the access `f` has and `old` had:
+    never more than the cage was given (Lind runs as root: a read-write open of a file
+    the cage may only read, on a read-only mount say, made the host's exec of it
+    ETXTBSY and told inotify watchers it had been written)."""
+    readable = f.readable or (old is not None and old.readable)
+    writable = f.writable or (old is not None and old.writable)
+    access = os.O_RDWR if readable and writable else os.O_WRONLY if writable else os.O_RDONLY
     limits.host_fds.take()
-    flags = os.O_CLOEXEC | os.O_NONBLOCK | os.O_NOCTTY
     try:
-        try:
-            return _Mirror(os.open(proc_path(f.host_fd), os.O_RDWR | flags), True, True)
-        except OSError:
-            fd = os.open(proc_path(f.host_fd), (os.O_WRONLY if write else os.O_RDONLY) | flags)
-            return _Mirror(fd, not write, write)
+        fd = os.open(proc_path(f.host_fd), access | os.O_CLOEXEC | os.O_NONBLOCK | os.O_NOCTTY)
     except OSError:
         limits.host_fds.give()
         raise
+    return _Mirror(fd, readable, writable)
 
 
 def _close_mirror(mirror: _Mirror | None) -> None:
@@ -184,14 +185,15 @@ def _close_mirror(mirror: _Mirror | None) -> None:
 def _posix_mirror(cage, key: Hashable, f: OpenFile, write: bool | None) -> _Mirror:
     """The host description holding `cage`'s POSIX locks on the file, opened through `f`
     on first use. `write` is the access a lock needs (None: any, for F_GETLK); when the
-    description lacks it (the host refused read-write at first), it is reopened and its
-    locks move over: read locks are taken beside the old ones before it closes; write
-    locks cannot be held twice, so a host process could slip in between (rare: the
-    file's mode must have changed under a write-only fd)."""
+    description lacks it (it has the access of the fds it was opened through), it is
+    reopened with both and its locks move over: read locks are taken beside the old ones
+    before it closes; write locks cannot be held twice, so a host process could slip in
+    between (rare: write locks through a write-only fd, then a read lock through
+    another fd of the file)."""
     mirror = _held.get(cage, {}).get(key)
     if mirror is not None and (write is None or (mirror.writable if write else mirror.readable)):
         return mirror
-    new = _reopen(f, (f.flags & abi.O_ACCMODE) == abi.O_WRONLY if write is None else write)
+    new = _reopen(f, mirror)
     files = _held_by(cage)
     if mirror is not None:
         if not mirror.readable:
