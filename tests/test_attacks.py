@@ -3032,6 +3032,20 @@ def test_a_lock_on_a_read_only_file_opens_it_for_reading_only(builds, tmp_path, 
     untouched(canary)
 
 
+@pytest.mark.parametrize("net", ["private", "none"])
+def test_a_unix_socket_shows_the_interfaces_of_the_cage_s_network(builds, tmp_path, canary,
+                                                                   net):
+    """Interface queries (SIOCGIFNAME, SIOCGIFHWADDR, ...) went to whatever host socket
+    they came through, and a Unix socket is the Lind process's own: a cage of a private
+    network, or of none, read the names and hardware addresses of the host's interfaces
+    (red-team pass). They are the cage's network's now: lo alone, or nothing."""
+    rc, out, err = run_cage(tmp_path, net, [builds.wasm(attack("interfaces_unix"))],
+                            root=make_root(tmp_path), net=net)
+    assert rc == 0, err
+    assert out == {"private": "unix: lo\ninet: lo\n", "none": "unix:\ninet:\n"}[net], out
+    untouched(canary)
+
+
 def test_generated_proc_files_count_against_the_tree_s_memory(builds, tmp_path, canary):
     """/proc/self/cmdline and environ are a memfd of their text for each open: with
     ~0.9 MiB of each, 500 opens under a 64 MiB budget held ~450 MiB of the host

@@ -204,11 +204,26 @@ class SocketFile(NonBlockingHostFile):
             out = fcntl.ioctl(self.host_fd, request, b"\0" * 4)
         elif request in _INTERFACE_QUERIES:
             ifreq = cage.mem.read(arg, _IFREQ_GUEST).ljust(_IFREQ_HOST, b"\0")
-            out = fcntl.ioctl(self.host_fd, request, ifreq)[:_IFREQ_GUEST]
+            out = self._ask_interfaces(cage, request, ifreq)[:_IFREQ_GUEST]
         else:
             raise abi.error(errno.ENOTTY)
         cage.mem.write(arg, out)
         return 0
+
+    def _ask_interfaces(self, cage, request: int, ifreq: bytes) -> bytes:
+        """An interface query answered by the cage's network, whatever socket it came
+        through: a Unix socket is the Lind process's own, in the host's namespace, so
+        through it a cage of a private network (or of none) read the host's interfaces."""
+        mode = cage.network.mode
+        if mode == network.HOST or self.family in (AF_INET, AF_INET6, AF_NETLINK):
+            return fcntl.ioctl(self.host_fd, request, ifreq)
+        if mode == network.NONE:
+            raise abi.error(errno.ENODEV)      # no interface to tell of
+        probe = cage.network.private_socket(AF_INET, SOCK_DGRAM, 0)
+        try:
+            return fcntl.ioctl(probe, request, ifreq)
+        finally:
+            os.close(probe)
 
     def nonblocking(self, flags: int = 0) -> bool:
         return bool(self.flags & abi.O_NONBLOCK or flags & MSG_DONTWAIT)
