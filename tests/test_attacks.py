@@ -275,6 +275,11 @@ CRAFTED = {
         "extra": "(type $a (array (mut i64))) (global $g (mut (ref null $a)) (ref.null $a))",
         "body": "(global.set $g (array.new_default $a (i32.const 1000)))"},
     "second_memory": {"extra": "(memory $second 1)", "body": ""},
+    # each export costs the host ~1 KB as Wasmtime lists them, and the compiled module
+    # keeps some: 100,000 held ~100 MB per module, outside every budget (red-team pass)
+    "ten_thousand_and_one_exports": {
+        "extra": "(func $f)" + "".join(f'(export "f{i}" (func $f))' for i in range(10_001)),
+        "body": ""},
 }
 
 # lind.run of a crafted module, then a program that execs it; in a fresh process.

@@ -37,11 +37,14 @@ from lind.engine import FUNCTION_TABLE, EngineError
 from lind.engine.compiler import CompileLimit, CompilerUnavailable, Wait, compile_serialized
 from lind.engine.wasmtime_engine import engine
 from lind.toolchain.asyncify import (
+    EXPORT_SECTION,
+    IMPORT_SECTION,
     LIND_GLOBAL_PREFIX,
+    MEMORY_SECTION,
     NULL_PAGE_UNUSED,
     AsyncifyError,
     custom_section_names,
-    defined_memories,
+    entries,
     exported_constant,
     instance_shape,
     lowest_data_address,
@@ -56,6 +59,10 @@ WASM_MAGIC = b"\0asm"
 _ENGINE_BUILD = "{0.st_size}:{0.st_mtime_ns}".format(os.stat(_ffi.filename))
 _ENGINE_SETTINGS = "epoch_interruption=1;memory_may_move=0;opt=speed;exceptions=1;threads=1"
 MEMORY_CACHE_BYTES = 256 << 20
+# Imports or exports a program may have: lind cc's have about 20. Each costs ~1 KB of
+# the host as Wasmtime lists it, and its compiled module keeps ~120 bytes, counted in no
+# budget: 100,000 (what the validator allows) held ~100 MB of the host per module.
+MAX_IMPORTS_OR_EXPORTS = 10_000
 DISK_CACHE_BYTES = 1 << 30
 # key -> (module, bytes it holds, its wasm); and the key of a wasm by a cheap fingerprint
 _modules: OrderedDict[str, tuple[wasmtime.Module, int, bytes]] = OrderedDict()
@@ -277,6 +284,7 @@ def load_bytes(wasm: bytes, path: str, wait: Wait | None = None) -> wasmtime.Mod
     """Like `load`, for a program already read; `path` names it in messages."""
     if wasm[:4] != WASM_MAGIC:
         raise ProgramError(f"{path}: not a WebAssembly module")
+    _check_size(wasm, path)
     key = _key_of_known(wasm) or _key(wasm)
     module = _recall(key)
     if module is not None:
@@ -395,7 +403,10 @@ class Shape:
     Wasmtime for them costs ~100 us a time, and every fork instantiates the module."""
 
     imports: tuple[tuple[str, str, object], ...]   # (module, name, type)
-    exports: dict[str, object]                     # name -> type
+    # Names only: a type object of wasmtime-py costs ~1 KB, and a module may export
+    # 100,000 things (~110 MB kept for each such module while it is cached).
+    exports: frozenset[str]
+    exported_memory: wasmtime.MemoryType | None    # the type of its export "memory"
     copied_globals: tuple[str, ...]                # the lind_global_<n> fork copies
     # the lind.memory import's (minimum, maximum or None) pages; None: its own memory
     shared_memory: tuple[int, int | None] | None
@@ -409,16 +420,26 @@ def shape(module: wasmtime.Module) -> Shape:
     found = _shapes.get(module)
     if found is None:
         imports = tuple((i.module, i.name, i.type) for i in module.imports)
-        exports = {e.name: e.type for e in module.exports}
+        exports = frozenset(e.name for e in module.exports)
+        own = export_types(module, {"memory"}).get("memory")
+        own = own if isinstance(own, wasmtime.MemoryType) else None
         shared = _memory_import(imports)
-        memory = shared if shared is not None else exports.get("memory")
+        memory = shared if shared is not None else own
         limits = memory.limits if isinstance(memory, wasmtime.MemoryType) else None
         found = _shapes[module] = Shape(
-            imports, exports,
+            imports, exports, own,
             tuple(name for name in exports if name.startswith(LIND_GLOBAL_PREFIX)),
             (limits.min, limits.max) if shared is not None else None,
             limits.min if limits is not None else 0)
     return found
+
+
+def export_types(module: wasmtime.Module, names: set[str] | frozenset[str],
+                 prefix: str | None = None) -> dict[str, object]:
+    """The types of the exports named in `names` or starting with `prefix`, looked up
+    now and not kept (see Shape)."""
+    return {e.name: e.type for e in module.exports
+            if e.name in names or (prefix is not None and e.name.startswith(prefix))}
 
 
 class Exports(Mapping):
@@ -497,6 +518,20 @@ HEAP_BASE = "__heap_base"
 WASM_PAGE = 65536
 
 
+def _check_size(wasm: bytes, path: str) -> None:
+    """Refuse a module with more imports or exports than a program has (before any of
+    them is looked at); a malformed one is the compiler's to name."""
+    try:
+        counts = {what: entries(wasm, section) for what, section in
+                  (("imports", IMPORT_SECTION), ("exports", EXPORT_SECTION))}
+    except AsyncifyError:
+        return
+    for what, n in counts.items():
+        if n > MAX_IMPORTS_OR_EXPORTS:
+            raise ProgramError(f"{path}: has {n:,} {what} (a program Lind runs has at most "
+                               f"{MAX_IMPORTS_OR_EXPORTS:,})")
+
+
 def _check_program(module: wasmtime.Module, wasm: bytes, path: str) -> None:
     known = shape(module)
     foreign = sorted({f"{mod}.{name}" for mod, name, _ in known.imports
@@ -514,9 +549,10 @@ def _check_program(module: wasmtime.Module, wasm: bytes, path: str) -> None:
         if mod == "lind" and (name not in LIND_IMPORTS or not _func_is(ty, LIND_IMPORTS[name])):
             raise ProgramError(f"{path}: imports lind.{name}, which Lind does not provide "
                                "with that type")
-    exports = known.exports
+    exports = export_types(module, {"memory", *_EXPORTED_FUNCS, FUNCTION_TABLE, STACK_POINTER,
+                                    HEAP_BASE}, LIND_GLOBAL_PREFIX)
     memory = imported_memory(module)
-    if "_start" not in exports or (memory is None and "memory" not in exports):
+    if "_start" not in known.exports or (memory is None and "memory" not in exports):
         raise ProgramError(f"{path}: not a program (no _start, or no memory)")
     if memory is None:
         memory = exports["memory"]
@@ -524,16 +560,16 @@ def _check_program(module: wasmtime.Module, wasm: bytes, path: str) -> None:
             raise ProgramError(f"{path}: its memory export is not a 32-bit unshared memory")
     # Every memory is host memory: one beside the cage's own would be outside its budget
     # (twenty of 56 MiB each took 1.2 GB of the host under --memory 64M).
-    memories = defined_memories(wasm) + (known.shared_memory is not None)
+    memories = entries(wasm, MEMORY_SECTION) + (known.shared_memory is not None)
     if memories > 1:
         raise ProgramError(f"{path}: has {memories} linear memories (a cage has one)")
     for name, shapes in _EXPORTED_FUNCS.items():
         if name in exports and not any(_func_is(exports[name], want) for want in shapes):
             raise ProgramError(f"{path}: its export {name} does not have the type Lind calls")
-    unwinding = [name for name in ASYNCIFY_EXPORTS if name in exports]
+    unwinding = [name for name in ASYNCIFY_EXPORTS if name in known.exports]
     if unwinding:     # fork and setjmp use them all, and the stack pointer
         missing = [name for name in (*ASYNCIFY_EXPORTS, ASYNCIFY_STACK_POINTER)
-                   if name not in exports]
+                   if name not in known.exports]
         if missing:
             raise ProgramError(f"{path}: exports {unwinding[0]} but not {', '.join(missing)}, "
                                "which unwinding needs")

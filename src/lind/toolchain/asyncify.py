@@ -317,11 +317,14 @@ def sections(wasm: bytes) -> Iterator[tuple[int, int, int]]:
         pos += size
 
 
-def defined_memories(wasm: bytes) -> int:
-    """How many linear memories the module defines itself (its memory section), not
-    counting imported ones."""
+IMPORT_SECTION, MEMORY_SECTION, EXPORT_SECTION = 2, 5, 7
+
+
+def entries(wasm: bytes, section_id: int) -> int:
+    """How many entries a vector section has (0 if the module has no such section):
+    for MEMORY_SECTION, the memories the module defines itself, not imported ones."""
     for section, start, _ in sections(wasm):
-        if section == 5:
+        if section == section_id:
             return leb128(wasm, start)[0]
     return 0
 

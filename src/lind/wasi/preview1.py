@@ -1066,8 +1066,8 @@ def define(linker: wasmtime.Linker, cage, module: wasmtime.Module) -> bool:
             raise ProgramError(f"imports {MODULE}.{name} twice, with different types")
     if not wanted:
         return False
-    memory = known.exports.get("memory")
-    if isinstance(memory, wasmtime.MemoryType):
+    memory = known.exported_memory
+    if memory is not None:
         limits = memory.limits
         if limits.max is not None and limits.max <= limits.min:
             raise ProgramError("its memory cannot grow, so WASI has no room for its "
