@@ -271,7 +271,14 @@ class Runtime:
         """Bookkeeping when a cage's program ends, as in a PID namespace whose init is the
         tree's first cage: children (running or zombie) go to init, which gets SIGCHLD
         for the zombies and may wait for them; when init itself ends, the rest of its
-        tree is killed (its cages end unreaped, nobody is left to wait)."""
+        tree is killed (its cages end unreaped, nobody is left to wait). A parent (or
+        init) whose SIGCHLD is SIG_IGN or SA_NOCLDWAIT keeps no zombie: the child is
+        reaped at once, and a wait for it ends in ECHILD once no child is left."""
+        # (asked before the lock: the signal state has a lock of its own)
+        parent = self.cages.get(cage.ppid)
+        reaping_parent = parent if parent and sys_signals.leaves_no_zombies(parent) else None
+        init = self.cages.get(cage.init_id)
+        init_reaps = init is not None and init is not cage and sys_signals.leaves_no_zombies(init)
         with self.lock:
             self.cages.pop(cage.id, None)
             cage.finished = True
@@ -287,6 +294,9 @@ class Runtime:
                         self._slots_used -= 1      # an unreaped zombie: nobody will wait
                     continue
                 child.set_parent(heir.id)
+                if child.finished and init_reaps:
+                    self._slots_used -= 1          # reaped as it reaches init
+                    continue
                 heir.children[child_id] = child
                 if child.finished:
                     zombies.append(child)
@@ -294,6 +304,9 @@ class Runtime:
             parent = self.cages.get(cage.ppid)
             if parent is None or cage.id not in parent.children:
                 self._slots_used -= 1              # no parent to reap it
+            elif parent is reaping_parent:
+                del parent.children[cage.id]
+                self._slots_used -= 1
             rest = self.tree(cage) if cage.id == cage.init_id else []
             self.changed.notify_all()
         if parent is not None:

@@ -389,19 +389,24 @@ def _await_child(cage, pid: int, nohang: bool, exited: bool = True):
     (none reported unless `exited`), waiting for one unless `nohang` (then None).
     ECHILD when no child is selected."""
     rt = cage.runtime
+
+    def ended() -> object | None:
+        return next((c for c in cage.children.values()
+                     if c.finished and _wanted(cage, c, pid)), None) if exited else None
+
     while True:
-        wanted = [c for c in cage.children.values() if _wanted(cage, c, pid)]
-        if not wanted:
+        if not any(_wanted(cage, c, pid) for c in cage.children.values()):
             raise OSError(errno.ECHILD, "No child processes")
-        done = next((c for c in wanted if c.finished), None) if exited else None
+        done = ended()
         if done is not None or nohang:
             return done
         try:
             cage.block_on(rt.changed)   # a caught signal: EINTR, or a restart (SA_RESTART)
         except OSError:
             # As Linux: a child that ended meanwhile (its SIGCHLD is often the very
-            # signal) is reported; the handler runs when the call returns.
-            done = next((c for c in wanted if c.finished), None) if exited else None
+            # signal) is reported, unless it was reaped as it ended (SIGCHLD ignored);
+            # the handler runs when the call returns.
+            done = ended()
             if done is None or cage.kill_requested or cage.status is not None:
                 raise
             return done

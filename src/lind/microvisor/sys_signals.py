@@ -38,6 +38,7 @@ NSIG = 65
 SIGKILL, SIGSEGV, SIGCHLD, SIGSTOP = 9, 11, 17, 19
 SIG_DFL, SIG_IGN = 0, 1
 SA_RESTART, SA_NODEFER, SA_RESETHAND = 0x10000000, 0x40000000, 0x80000000
+SA_NOCLDWAIT = 2
 SI_USER, SI_KERNEL, SI_TKILL = 0, 0x80, -6
 SEGV_MAPERR = 1      # the code of a fault's siginfo (also FPE_INTDIV, ILL_ILLOPC, BUS_ADRALN)
 CLD_EXITED, CLD_KILLED = 1, 2
@@ -394,6 +395,14 @@ def ignores(cage, sig: int) -> bool:
     """Whether `cage` ignores `sig` (SIG_IGN, or ignored by default): discarded if sent."""
     with _lock:
         return _ignored(sig, cage.signals.action(sig))
+
+
+def leaves_no_zombies(cage) -> bool:
+    """Whether `cage`'s children are reaped as they end, never waited for: its SIGCHLD
+    is set to SIG_IGN (not merely ignored by default) or has SA_NOCLDWAIT, as Linux."""
+    with _lock:
+        action = cage.signals.action(SIGCHLD)
+        return action.handler == SIG_IGN or bool(action.flags & SA_NOCLDWAIT)
 
 
 def pending_info(cage, sig: int, to: ThreadSignals | None = None) -> bytes | None:
