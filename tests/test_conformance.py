@@ -55,6 +55,7 @@ _NOT_PORTABLE = {
     "memory_ranges": "MAP_SHARED of a file in the tree (ENODEV)",
     "net_unix": "a file of the tree cannot pass through SCM_RIGHTS (no host fd)",
     "posix_timers": "POSIX timers are the host back end's (host timerfds)",
+    "service_names": "its tree has only the files it is given: no /etc/services",
     "process_edges": "MAP_SHARED of a file in the tree (ENODEV)",
     "shared_offsets": "MAP_SHARED of a file in the tree (ENODEV)",
     "splice_calls": "splice and tee are the host kernel's, between host fds",

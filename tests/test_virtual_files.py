@@ -136,7 +136,7 @@ def test_etc_file_in_the_root_or_a_mount_overrides(builds, tmp_path):
                                           "cat", "/etc/resolv.conf"], root=root)
     assert out == ('cat /etc/passwd: "alice:x:1000:1000:alice:/:/bin/sh\n"\n'
                    'cat /etc/group: "root:x:0:\nuser:x:1000:user\nnogroup:x:65534:\n"\n'
-                   "ls /etc: group hosts motd nsswitch.conf passwd resolv.conf\n"
+                   "ls /etc: group hosts motd nsswitch.conf passwd protocols resolv.conf services\n"
                    "write /etc/resolv.conf nameserver 10.0.0.1: EACCES\n"   # root's, on Linux
                    'cat /etc/resolv.conf: "# no resolver on this network: only /etc/hosts '
                    'names resolve\nnameserver 127.0.0.1\noptions timeout:1 attempts:1\n"\n')
@@ -145,7 +145,7 @@ def test_etc_file_in_the_root_or_a_mount_overrides(builds, tmp_path):
     out = fsops(builds, tmp_path, "mounted", ["cat", "/etc/hosts", "ls", "/etc"],
                 root=make_root(tmp_path, "other"), mounts=[f"{tmp_path / 'hosts'}:/etc:ro"])
     assert out == ('cat /etc/hosts: "10.1.2.3 db\n"\n'
-                   "ls /etc: group hosts nsswitch.conf passwd resolv.conf\n")
+                   "ls /etc: group hosts nsswitch.conf passwd protocols resolv.conf services\n")
 
 
 def test_private_tmp_and_shm_are_the_trees_and_removed(builds, tmp_path, monkeypatch):

@@ -29,6 +29,7 @@ import os
 import stat as statmod
 import time
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from lind.microvisor import abi, limits, network, sys_info, sys_time
@@ -39,7 +40,7 @@ DEVICES = {"null": (1, 3), "zero": (1, 5), "full": (1, 7), "random": (1, 8), "ur
            "tty": (5, 0)}
 DEV_LINKS = {"stdin": "/proc/self/fd/0", "stdout": "/proc/self/fd/1",
              "stderr": "/proc/self/fd/2", "fd": "/proc/self/fd"}
-ETC_FILES = ("group", "hosts", "nsswitch.conf", "passwd", "resolv.conf")
+ETC_FILES = ("group", "hosts", "nsswitch.conf", "passwd", "protocols", "resolv.conf", "services")
 PROC_FILES = ("cmdline", "environ", "maps", "stat", "status")
 SYSTEM_PROC_FILES = ("cpuinfo", "loadavg", "meminfo", "stat", "uptime", "version")
 _MAXSYMLINKS = 40
@@ -592,8 +593,50 @@ def _resolv(cage) -> bytes:
             b"nameserver 127.0.0.1\noptions timeout:1 attempts:1\n")
 
 
+# Port and protocol names (getaddrinfo's service names, getservbyname, getprotobyname):
+# public tables, the host's when it has them, else the best known of them.
+_SERVICES = b"""ftp-data\t20/tcp
+ftp\t\t21/tcp
+ssh\t\t22/tcp
+telnet\t\t23/tcp
+smtp\t\t25/tcp\t\tmail
+domain\t\t53/tcp
+domain\t\t53/udp
+http\t\t80/tcp\t\twww
+pop3\t\t110/tcp\t\tpop-3
+ntp\t\t123/udp
+imap2\t\t143/tcp\t\timap
+https\t\t443/tcp
+https\t\t443/udp
+submission\t587/tcp
+imaps\t\t993/tcp
+pop3s\t\t995/tcp
+mysql\t\t3306/tcp
+postgresql\t5432/tcp
+"""
+_PROTOCOLS = b"""ip\t0\tIP
+icmp\t1\tICMP
+tcp\t6\tTCP
+udp\t17\tUDP
+ipv6\t41\tIPv6
+ipv6-icmp\t58\tIPv6-ICMP
+"""
+
+
+def _host_table(name: str, fallback: bytes) -> Callable[[object], bytes]:
+    def make(cage) -> bytes:
+        try:
+            with open(f"/etc/{name}", "rb") as f:
+                return f.read(1 << 20)
+        except OSError:
+            return fallback
+    return make
+
+
 _ETC_MAKERS = {"passwd": _passwd, "group": _group, "hosts": _hosts,
-               "nsswitch.conf": _nsswitch, "resolv.conf": _resolv}
+               "nsswitch.conf": _nsswitch, "resolv.conf": _resolv,
+               "services": _host_table("services", _SERVICES),
+               "protocols": _host_table("protocols", _PROTOCOLS)}
 
 
 def _memory_kib(cage) -> int:
