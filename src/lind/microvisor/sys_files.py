@@ -516,7 +516,7 @@ def sys_lseek(cage, fd, offset, whence, *_):
         if offset == 0:
             f.dir_entries = None
         return offset
-    if whence not in (abi.SEEK_SET, abi.SEEK_CUR, abi.SEEK_END):
+    if whence not in (abi.SEEK_SET, abi.SEEK_CUR, abi.SEEK_END, abi.SEEK_DATA, abi.SEEK_HOLE):
         raise abi.error(errno.EINVAL)
     return f.seek(offset, whence)
 
@@ -621,6 +621,8 @@ def sys_faccessat(cage, dirfd, path, mode, *_):
 
 def sys_faccessat2(cage, dirfd, path, mode, flags, *_):
     flags = u32(flags)
+    if flags & ~(abi.AT_EACCESS | abi.AT_SYMLINK_NOFOLLOW | abi.AT_EMPTY_PATH):
+        raise abi.error(errno.EINVAL)
     guest, follow = lookup_arg(cage, path, dirfd, not flags & abi.AT_SYMLINK_NOFOLLOW)
     return _access(cage, guest, u32(mode), flags if not follow else flags & ~abi.AT_SYMLINK_NOFOLLOW)
 

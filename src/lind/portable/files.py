@@ -153,7 +153,15 @@ class MemoryFile(OpenFile):
 
     def seek(self, offset: int, whence: int) -> int:
         with self.owner.tree.lock:
-            base = {abi.SEEK_SET: 0, abi.SEEK_CUR: self.pos, abi.SEEK_END: self.node.size}[whence]
+            size = self.node.size
+            if whence in (abi.SEEK_DATA, abi.SEEK_HOLE):   # a file here has no holes
+                if not 0 <= offset < size:
+                    raise _error(errno.ENXIO)
+                self.pos = offset if whence == abi.SEEK_DATA else size
+                return self.pos
+            if whence not in (abi.SEEK_SET, abi.SEEK_CUR, abi.SEEK_END):
+                raise _error(errno.EINVAL)
+            base = {abi.SEEK_SET: 0, abi.SEEK_CUR: self.pos, abi.SEEK_END: size}[whence]
             if base + offset < 0:
                 raise _error(errno.EINVAL)
             self.pos = base + offset
