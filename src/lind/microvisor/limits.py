@@ -236,6 +236,13 @@ def _max_user_watches() -> int:
 _EPOLL_WATCHES = max(_max_user_watches() // 4, 1024)
 epoll_watches = Shared(Counted(_EPOLL_WATCHES, errno.ENOSPC), _EPOLL_WATCHES // 4)
 
+# ------------------------------------------------------------ fcntl locks
+# The ranges locked (each a table entry here and a lock in the kernel: ~360 bytes of the
+# host together), all files together: a cage locking every other byte of many files
+# held 1,200,000 (~440 MB) outside its budget. ENOLCK past a tree's share, as Linux
+# says when its lock table is full.
+lock_ranges = Shared(Counted(1_000_000, errno.ENOLCK), 250_000)
+
 # ------------------------------------------------------------ System V IPC
 
 SHMMIN, SHMMAX, SHMMNI = 1, 1 << 30, 4096

@@ -29,7 +29,10 @@ the table). Waiting for a cage's lock sleeps until the table changes; waiting fo
 process's lock looks again every HOST_POLL seconds, since the host says nothing when it
 goes. Both waits end early for a caught signal (EINTR, or a restart under SA_RESTART)
 and for a kill. One file holds at most MAX_RANGES fcntl locks (then ENOLCK), so a cage
-cannot make the table, or the time spent searching it, grow without bound.
+cannot make the table, or the time spent searching it, grow without bound; and the
+ranges of all files count against the share of the tree that took them
+(limits.lock_ranges, ENOLCK), the first tree to lock for an owner paying for all its
+ranges until it holds none.
 """
 
 from __future__ import annotations
@@ -96,6 +99,7 @@ _cond = threading.Condition(threading.Lock())    # guards everything below
 _files: dict[Hashable, _File] = {}
 _held: dict[object, dict[Hashable, _Mirror | None]] = {}   # cage -> files it POSIX-locks
 _waiting: dict[object, tuple[Hashable, Range]] = {}      # cage -> its blocked request
+_payers: dict[object, list] = {}   # owner -> [the tree its ranges count for, how many]
 
 
 # ------------------------------------------------------------------ the table
@@ -105,6 +109,33 @@ def _file(key: Hashable, host: bool) -> _File:
     if found is None:
         found = _files[key] = _File(host=host)
     return found
+
+
+def _tree(cage) -> object:
+    return (cage.runtime.key, cage.init_id)
+
+
+def _count(owner: object, more: int, tree: object = None) -> None:
+    """`owner` holds `more` ranges more (fewer, if negative), counted for the tree that
+    first locked for it (`tree`); ENOLCK past that tree's share."""
+    entry = _payers.get(owner)
+    if more > 0:
+        payer = entry[0] if entry is not None else tree
+        limits.lock_ranges.take(payer, more)
+        if entry is None:
+            entry = _payers[owner] = [payer, 0]
+        entry[1] += more
+    elif more < 0 and entry is not None:
+        limits.lock_ranges.give(entry[0], -more)
+        entry[1] += more
+        if entry[1] <= 0:
+            del _payers[owner]
+
+
+def _set(file: _File, owner: object, ranges: list[Range]) -> None:
+    """Set `owner`'s ranges in `file` to fewer than it had (its count given back)."""
+    _count(owner, len(ranges) - len(file.owned(owner)))
+    file.set(owner, ranges)
 
 
 def _tidy(key: Hashable) -> None:
@@ -226,7 +257,7 @@ def _description_gone(f: OpenFile, key: Hashable) -> None:
     with _cond:
         file = _files.get(key)
         if file is not None:
-            file.set(f, [])
+            _set(file, f, [])
             file.flocks.pop(f, None)
             _tidy(key)
             _cond.notify_all()
@@ -250,7 +281,7 @@ def fd_closed(cage, f: OpenFile) -> None:
         if key not in _held.get(cage, ()):
             return
         file = _files[key]
-        file.set(cage, [])
+        _set(file, cage, [])
         _drop_posix(cage, key)
         _tidy(key)
         _cond.notify_all()
@@ -305,10 +336,18 @@ def _setlk(cage, f: OpenFile, owner: object, key: Hashable, host: bool, type_: i
                 blocker = conflict(file, owner, type_, start, end)
                 if blocker is None:
                     ranges = applied(file, owner, type_, start, end)
+                    more = len(ranges) - len(file.owned(owner))
+                    _count(owner, more, _tree(cage))            # ENOLCK
                     if host:
                         need = None if type_ == F_UNLCK else type_ == F_WRLCK
-                        fd = _posix_mirror(cage, key, f, need).fd if posix else f.host_fd
-                        if not _host_setlk(fd, type_, start, end):
+                        try:
+                            fd = _posix_mirror(cage, key, f, need).fd if posix else f.host_fd
+                            granted = _host_setlk(fd, type_, start, end)
+                        except OSError:
+                            _count(owner, -more)
+                            raise
+                        if not granted:
+                            _count(owner, -more)
                             blocker = "host"
                 if blocker is None:
                     file.set(owner, ranges)
