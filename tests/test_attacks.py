@@ -14,6 +14,7 @@ import errno
 import fcntl
 import json
 import os
+import random
 import re
 import shutil
 import signal
@@ -423,6 +424,40 @@ def test_system_calls_from_a_start_function_are_enosys(builds, tmp_path, canary,
     assert lind_cli(tmp_path, "wasi", root / "wasi.wasm", env=env) == (0, "", "")
     (root / "args.wasm").write_bytes(wasmtime.wat2wasm(_ARGS_AT_START))
     assert lind_cli(tmp_path, "args", root / "args.wasm", env=env) == (0, "", "")
+    untouched(canary)
+
+
+def _costly_to_compile(salt: int, registers: int = 2000, steps: int = 40_000) -> bytes:
+    """A module Cranelift takes seconds of CPU to compile (register pressure: `steps`
+    multiplications among `registers` live i64 locals), made new by `salt`."""
+    rnd = random.Random(7)
+    sum_all = f"(i64.const {salt})"
+    for i in range(registers):
+        sum_all = f"(i64.add {sum_all} (local.get {i}))"
+    body = "".join(f"(local.set {i} (i64.load (i32.const {i * 8 % 60000})))"
+                   for i in range(registers))
+    body += "".join(f"(local.set {rnd.randrange(registers)} (i64.mul (local.get "
+                    f"{rnd.randrange(registers)}) (local.get {rnd.randrange(registers)})))"
+                    for _ in range(steps))
+    return wasmtime.wat2wasm(f"""(module (memory (export "memory") 1)
+      (func $costly (local {" ".join(["i64"] * registers)}) {body}
+        (i64.store (i32.const 0) {sum_all}))
+      (func (export "_start")))""")
+
+
+def test_an_exec_s_compile_counts_against_the_cage_s_cpu_limit(builds, tmp_path, canary):
+    """A compile runs in Lind's compiler process: a cage under RLIMIT_CPU of 1 s could
+    exec a module that took 16 s of CPU to compile, and exec variants of it for ever
+    (58 s of CPU in 32 s under a policy's cpu_time = 1; red-team pass). The compile now
+    may use what the cage has left, and what it used is the cage's: here the exec
+    fails and the limit ends the cage, where the exec succeeded (exit 0)."""
+    root = make_root(tmp_path)
+    (root / "costly.wasm").write_bytes(_costly_to_compile(random.getrandbits(62)))
+    (root / "costly.wasm").chmod(0o755)
+    rc, out, err = run_cage(tmp_path, "exec", [builds.wasm(attack("exec_costly")),
+                                               "/costly.wasm"], root=root)
+    assert rc in (-signal.SIGXCPU, -signal.SIGKILL), (rc, out, err)
+    assert out == f"exec errno {errno.ENOMEM}\n", out
     untouched(canary)
 
 

@@ -6,6 +6,7 @@ import atexit
 import contextlib
 import ctypes
 import errno
+import math
 import mmap
 import os
 import re
@@ -490,6 +491,17 @@ class Cage:
         here and in the Slot the trampoline answers getuid() from."""
         self.ids, self.saved_ids = ids, saved
         self._set_ids()
+
+    def cpu_left(self) -> float:
+        """CPU seconds before its hard RLIMIT_CPU (a compile for it may use no more)."""
+        hard = self.rlimit_cpu[1]
+        return math.inf if hard == limits.RLIM_INFINITY else max(hard - sum(self.cpu_times()), 0)
+
+    def add_cpu(self, seconds: float) -> None:
+        """CPU its exec's compile used in the compiler's process: the cage's own."""
+        with self._threads_changed:
+            user, system = self._ended_threads_cpu
+            self._ended_threads_cpu = (user + seconds, system)
 
     def cpu_times(self) -> tuple[float, float]:
         """(user, system) CPU seconds all the cage's threads have used, ended ones

@@ -34,7 +34,13 @@ from wasmtime._extern import wrap_extern
 from lind import threei  # (its fault handler goes in before Wasmtime's: _accel.c)
 from lind.cage.program_file import read_program
 from lind.engine import FUNCTION_TABLE, EngineError
-from lind.engine.compiler import CompileLimit, CompilerUnavailable, Wait, compile_serialized
+from lind.engine.compiler import (
+    CompileLimit,
+    CompilerUnavailable,
+    CpuAccount,
+    Wait,
+    compile_serialized,
+)
 from lind.engine.wasmtime_engine import engine
 from lind.toolchain.asyncify import (
     EXPORT_SECTION,
@@ -268,19 +274,22 @@ def _key(wasm: bytes) -> str:
 KNOWN_IMPORTS = {"lind", "wasi_snapshot_preview1"}
 
 
-def load(path: str | os.PathLike[str], wait: Wait | None = None) -> wasmtime.Module:
+def load(path: str | os.PathLike[str], wait: Wait | None = None,
+         account: CpuAccount | None = None) -> wasmtime.Module:
     """The compiled module for a program file, from memory, disk cache, or Cranelift (in
-    a process of its own, `lind.engine.compiler`; `wait` waits for it)."""
+    a process of its own, `lind.engine.compiler`; `wait` waits for it, `account` pays
+    its CPU time)."""
     try:
         wasm = read_program(path)
     except OSError as exc:
         if exc.errno == errno.ENOENT:
             raise MissingProgram(f"{path}: {exc.strerror}") from None
         raise ProgramError(f"{path}: {exc.strerror}") from None
-    return load_bytes(wasm, str(path), wait)
+    return load_bytes(wasm, str(path), wait, account)
 
 
-def load_bytes(wasm: bytes, path: str, wait: Wait | None = None) -> wasmtime.Module:
+def load_bytes(wasm: bytes, path: str, wait: Wait | None = None,
+               account: CpuAccount | None = None) -> wasmtime.Module:
     """Like `load`, for a program already read; `path` names it in messages."""
     if wasm[:4] != WASM_MAGIC:
         raise ProgramError(f"{path}: not a WebAssembly module")
@@ -302,7 +311,7 @@ def load_bytes(wasm: bytes, path: str, wait: Wait | None = None) -> wasmtime.Mod
             os.utime(cached)   # its last use, for the LRU
     if module is None:
         try:
-            code = compile_serialized(wasm, wait)
+            code = compile_serialized(wasm, wait, account)
         except CompileLimit as exc:
             raise TooLargeToCompile(f"{path}: {exc}") from None
         except CompilerUnavailable as exc:

@@ -16,7 +16,9 @@ costs a fork (~4 ms) where starting Python and importing Wasmtime cost ~55 ms. A
 request is a Unix datagram carrying the module's memfd, the memfds for the code and the
 complaints, and the caller's end of a socket pair; the server answers on that pair with
 the wait status, and kills the compile when the caller closes its end (a stopped cage)
-or when Lind's channel closes (Lind ended).
+or when Lind's channel closes (Lind ended). A compile for a cage (an exec) is that
+cage's work: its CPU time counts against the cage's RLIMIT_CPU (`CpuAccount`), and it
+may use no more than the cage has left.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from __future__ import annotations
 import array
 import atexit
 import contextlib
+import math
 import os
 import select
 import signal
@@ -33,6 +36,7 @@ import subprocess
 import sys
 import threading
 from collections.abc import Callable, Iterator
+from typing import Protocol
 
 from lind.engine import EngineError
 
@@ -50,11 +54,21 @@ _BOOT = ("import sys; sys.path[:0] = sys.argv[1:3]; "
          "from lind.engine.compiler import serve; serve(int(sys.argv[3]))")
 _REQUEST = struct.Struct("<qq")        # RLIMIT_DATA, RLIMIT_CPU
 _REQUEST_FDS = 4                       # reply socket, module, code, complaints
-_ANSWER = struct.Struct("<q")          # the compile's wait status
+_ANSWER = struct.Struct("<qd")         # the compile's wait status, its CPU seconds
 
 #: Waits until a host fd is readable: a cage's waits end early when it is stopped
 #: (raising), a plain `poll` otherwise.
 Wait = Callable[[int], None]
+
+
+class CpuAccount(Protocol):
+    """Who a compile is for, paying its CPU time (a cage, under RLIMIT_CPU)."""
+
+    def cpu_left(self) -> float:
+        """CPU seconds it may still use (math.inf: no limit)."""
+
+    def add_cpu(self, seconds: float) -> None:
+        """Count `seconds` of CPU as its own."""
 
 
 class CompileLimit(EngineError):
@@ -72,15 +86,22 @@ def compile_memory() -> int:
         return DEFAULT_COMPILE_MEMORY
 
 
-def compile_serialized(wasm: bytes, wait: Wait | None = None) -> bytes:
+def compile_serialized(wasm: bytes, wait: Wait | None = None,
+                       account: CpuAccount | None = None) -> bytes:
     """`wasm` compiled by Wasmtime in a child process: its serialized code. EngineError
     when the engine refuses the module; CompileLimit when the compile ran out of
-    memory or CPU."""
+    memory or CPU (at most what `account` has left; what it used is added to it)."""
     wait = wait or _poll
     memory = compile_memory()
+    cpu_seconds = COMPILE_CPU_SECONDS
+    left = account.cpu_left() if account is not None else math.inf
+    if left < cpu_seconds:
+        cpu_seconds = max(math.ceil(left), 1)
     with (_slot(wait), _memfd("lind-wasm", wasm) as source, _memfd("lind-code") as code,
           _memfd("lind-errors") as errors):
-        status = _compile_in_server(memory, (source, code, errors), wait)
+        status, used = _compile_in_server(memory, cpu_seconds, (source, code, errors), wait)
+        if account is not None:
+            account.add_cpu(used)
         output = os.pread(code, os.fstat(code).st_size, 0)
         complaint = os.pread(errors, 4096, max(os.fstat(errors).st_size - 4096, 0))
     if status == 0:
@@ -88,7 +109,7 @@ def compile_serialized(wasm: bytes, wait: Wait | None = None) -> bytes:
     if status == _INVALID:
         raise EngineError(output.decode(errors="replace") or "invalid module")
     if status == -signal.SIGXCPU:
-        raise CompileLimit(f"compiling it takes more than {COMPILE_CPU_SECONDS} s of CPU")
+        raise CompileLimit(f"compiling it takes more than {cpu_seconds} s of CPU")
     if status < 0 or status == _OUT_OF_MEMORY:     # Rust aborts when an allocation fails
         raise CompileLimit(f"compiling it needs more than {memory >> 20} MiB of memory "
                            "(LIND_COMPILE_MEMORY gives more)")
@@ -96,21 +117,24 @@ def compile_serialized(wasm: bytes, wait: Wait | None = None) -> bytes:
     raise EngineError(f"the compiler failed: {lines[-1] if lines else f'status {status}'}")
 
 
-def _compile_in_server(memory: int, fds: tuple[int, int, int], wait: Wait) -> int:
+def _compile_in_server(memory: int, cpu_seconds: int, fds: tuple[int, int, int],
+                       wait: Wait) -> tuple[int, float]:
     """Have the compile server fork a compile over `fds` (module, code, complaints) and
-    wait for it: its exit status as subprocess gives it (-N for signal N). Stopping the
-    wait (a cage's stop raises out of `wait`) ends the compile."""
+    wait for it: its exit status as subprocess gives it (-N for signal N), and the CPU
+    seconds it used. Stopping the wait (a cage's stop raises out of `wait`) ends the
+    compile."""
     ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
     with ours:
         try:
-            _send_request(_REQUEST.pack(memory, COMPILE_CPU_SECONDS), [theirs.fileno(), *fds])
+            _send_request(_REQUEST.pack(memory, cpu_seconds), [theirs.fileno(), *fds])
         finally:
             theirs.close()
         wait(ours.fileno())      # on a stop, closing `ours` tells the server to kill it
         answer = ours.recv(_ANSWER.size)
     if len(answer) != _ANSWER.size:
         raise CompilerUnavailable("the compile server ended during the compile")
-    return os.waitstatus_to_exitcode(_ANSWER.unpack(answer)[0])
+    status, used = _ANSWER.unpack(answer)
+    return os.waitstatus_to_exitcode(status), used
 
 
 class _Server:
@@ -280,9 +304,9 @@ def serve(channel_fd: int) -> None:
                 poller.register(reply, select.POLLIN)
             elif fd in compiles:                             # a compile ended
                 pid, reply = compiles.pop(fd)
-                _, status = os.waitpid(pid, 0)
+                _, status, usage = os.wait4(pid, 0)
                 with contextlib.suppress(OSError):
-                    reply.send(_ANSWER.pack(status))
+                    reply.send(_ANSWER.pack(status, usage.ru_utime + usage.ru_stime))
                 poller.unregister(fd)
                 os.close(fd)
                 if callers.pop(reply.fileno(), None) is not None:

@@ -288,7 +288,7 @@ def load_program(cage, guest_path: str, argv: list[bytes], depth: int = 0,
         held = min(_file_size(named), PROGRAM_BYTES_MAX)
         cage.memory_budget.charge(held)
         try:
-            return _compiled(cage, lambda wait: loader.load(named, wait)), argv
+            return _compiled(cage, lambda wait: loader.load(named, wait, cage)), argv
         finally:
             cage.memory_budget.release(held)
     data = read(cage, guest_path) if read is not None else None
@@ -329,7 +329,7 @@ def _program_from(cage, guest_path: str, data: bytes, argv: list[bytes], depth: 
                             read)
     if not data.startswith(loader.WASM_MAGIC):
         raise OSError(errno.ENOEXEC, "Exec format error")
-    return _compiled(cage, lambda wait: loader.load_bytes(data, guest_path, wait)), argv
+    return _compiled(cage, lambda wait: loader.load_bytes(data, guest_path, wait, cage)), argv
 
 
 def _compiled(cage, load: Callable[[Callable[[int], None]], object]):
