@@ -324,6 +324,12 @@ def test_embedding_replaces_and_keeps_the_module_valid(app, builds, tmp_path):
     ("version = 1\n[filesystem]\nmounts = [{ host = 'data/../../etc', path = '/etc' }]\n",
      "p.toml:3", "mounts: 'data/../../etc': host paths in a policy are relative to the "
      "program's directory and stay inside it"),
+    ("version = 1\n[filesystem]\nroot = '.'\n", "p.toml:3",
+     "root: '.': a policy names a directory inside the program's directory, not that "
+     "directory itself (it holds whatever is put beside the program)"),
+    ("version = 1\n[filesystem]\nmounts = [{ host = './', path = '/a', mode = 'rw' }]\n",
+     "p.toml:3", "mounts: './': a policy names a directory inside the program's directory, "
+     "not that directory itself (it holds whatever is put beside the program)"),
     ("version = 1\n[filesystem]\ntmp = ['/']\n", "p.toml:3",
      "tmp at / : leave out root for an empty private root"),
     ("version = 1\n[network]\nmode = 'private'\nallow = ['10.0.0.0/33']\n", "p.toml:4",
@@ -819,6 +825,13 @@ def test_a_policy_grants_nothing_beyond_what_ships_with_its_program(app, tmp_pat
     rc, out, err = lind_command(tmp_path, "run", app)
     assert (rc, out, err) == (2, "", f"lind: {app}: its policy's 'escape' ({app.parent / 'escape'}) "
                                      "is not a directory beside the program\n")
+    # the program's own directory holds whatever was put beside it (~/Downloads):
+    # a policy's root = "." made all of it the cage's, read-write (red-team pass)
+    (app.parent / "escape").symlink_to(".")
+    rc, out, err = lind_command(tmp_path, "run", app)
+    assert (rc, out, err) == (2, "", f"lind: {app}: its policy's 'escape' is the program's "
+                                     "own directory, not one inside it\n")
+    (app.parent / "escape").unlink()
     (tmp_path / "host.toml").write_text("version = 1\n[network]\nmode = 'host'\n")
     assert lind_command(tmp_path, "policy", "embed", app, tmp_path / "host.toml")[0] == 0
     rc, out, err = lind_command(tmp_path, "run", app)

@@ -73,12 +73,17 @@ class PolicyViolation(ValueError):
 
 
 def beside(directory: Path, path: str, program: str | os.PathLike[str]) -> str:
-    """`directory`/`path`, a directory that must stay inside `directory` once its
-    symbolic links are followed (a policy grants only what ships with its program)."""
+    """`directory`/`path`, a directory that must lie inside `directory` once its
+    symbolic links are followed (a policy grants only what ships with its program: not
+    the program's directory itself, which holds whatever was put beside the program,
+    ~/Downloads say)."""
     target = (directory / path).resolve()
-    if target != directory and directory not in target.parents:
+    if directory not in target.parents:
         raise PolicyViolation(f"{os.fspath(program)}: its policy's {path!r} leads out of the "
-                              f"program's directory ({target})")
+                              f"program's directory ({target})"
+                              if target != directory else
+                              f"{os.fspath(program)}: its policy's {path!r} is the program's "
+                              f"own directory, not one inside it")
     if not target.is_dir():
         raise ValueError(f"{os.fspath(program)}: its policy's {path!r} ({target}) is not a "
                          "directory beside the program")
@@ -372,6 +377,10 @@ def _host_path(lines: _Lines, key: str, value: Any) -> str | None:
     if path is not None and (path.startswith("/") or ".." in path.split("/")):
         raise lines.error("filesystem", key, f"{key}: {path!r}: host paths in a policy are "
                           "relative to the program's directory and stay inside it", path)
+    if path is not None and not set(path.split("/")) - {"", "."}:
+        raise lines.error("filesystem", key, f"{key}: {path!r}: a policy names a directory "
+                          "inside the program's directory, not that directory itself "
+                          "(it holds whatever is put beside the program)", path)
     return path
 
 
