@@ -171,6 +171,10 @@ class Runtime:
                 cage.fds.place(number, _stdio_file(host_fd, access), False)
             try:
                 cage.load(module)
+            except loader.ProgramError as exc:   # (the loader's name the program; WASI's not)
+                if not exc.strerror.startswith(f"{program}: "):
+                    exc.strerror = f"{program}: {exc.strerror}"
+                raise
             except OSError as exc:
                 if exc.errno != errno.ENOMEM:
                     raise
