@@ -5,6 +5,7 @@ musl's and glibc's strerror texts differ); the two outputs must be equal line fo
 
 from __future__ import annotations
 
+import errno
 import os
 import shutil
 import subprocess
@@ -65,6 +66,29 @@ def test_file_calls_match_linux(builds):
     out = compare(builds, "sys_files")
     assert "reader got 16 [through the fifo]" in out
     assert "copy_file_range offs = 4" in out
+
+
+def test_setting_the_clock_matches_linux(builds):
+    out = compare(builds, "set_time")
+    assert "clock_settime realtime: -1 errno 1\n" in out and "settimeofday: -1 errno 1\n" in out
+
+
+def test_extended_attributes_are_those_of_a_file_system_without_them(builds, tmp_path):
+    """Not compared with Linux, whose file systems here have them."""
+    result = lind.run([builds.wasm("posix/xattrs")], root=tmp_path, capture_output=True,
+                      timeout=60)
+    assert result.returncode == 0, result.stderr
+    unsupported, missing, bad_fd = errno.EOPNOTSUPP, errno.ENOENT, errno.EBADF
+    assert result.stdout.decode() == "".join(
+        [f"{call}: -1 errno {unsupported}\n" for call in (
+            "setxattr", "lsetxattr", "fsetxattr", "getxattr", "lgetxattr", "fgetxattr")]
+        + [f"{call}: 0 errno 0\n" for call in ("listxattr", "llistxattr", "flistxattr")]
+        + [f"{call}: -1 errno {unsupported}\n" for call in (
+            "removexattr", "lremovexattr", "fremovexattr")]
+        + [f"getxattr missing file: -1 errno {missing}\n",
+           f"listxattr missing file: -1 errno {missing}\n",
+           f"fgetxattr bad fd: -1 errno {bad_fd}\n",
+           f"setxattr /proc: -1 errno {unsupported}\n"])
 
 
 def test_getrandom_matches_linux(builds):

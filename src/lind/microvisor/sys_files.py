@@ -627,6 +627,69 @@ def sys_faccessat2(cage, dirfd, path, mode, flags, *_):
     return _access(cage, guest, u32(mode), flags if not follow else flags & ~abi.AT_SYMLINK_NOFOLLOW)
 
 
+# ------------------------------------------------------ extended attributes
+# A cage's files have none, as on a file system without extended attributes: getting,
+# setting or removing one is EOPNOTSUPP (copiers such as cp -a and rsync -X then go
+# on without them), a list is empty; the file must be there, and a set or remove on a
+# read-only place is EROFS first, as Linux checks.
+
+def _xattr_path(cage, path: int, follow: bool, changing: bool) -> None:
+    guest, follow = lookup_arg(cage, path, abi.AT_FDCWD, follow)
+    _stat_path(cage, guest, follow)          # ENOENT, ENOTDIR, ELOOP, EACCES ...
+    if changing and cage.fs.guest_readonly(guest):
+        raise abi.error(errno.EROFS)
+
+
+def _no_xattrs(cage, path: int, follow: bool, changing: bool) -> int:
+    _xattr_path(cage, path, follow, changing)
+    raise abi.error(errno.EOPNOTSUPP)
+
+
+def sys_getxattr(cage, path, *_):
+    return _no_xattrs(cage, path, True, False)
+
+
+def sys_lgetxattr(cage, path, *_):
+    return _no_xattrs(cage, path, False, False)
+
+
+def sys_setxattr(cage, path, *_):
+    return _no_xattrs(cage, path, True, True)
+
+
+def sys_lsetxattr(cage, path, *_):
+    return _no_xattrs(cage, path, False, True)
+
+
+def sys_removexattr(cage, path, *_):
+    return _no_xattrs(cage, path, True, True)
+
+
+def sys_lremovexattr(cage, path, *_):
+    return _no_xattrs(cage, path, False, True)
+
+
+def sys_listxattr(cage, path, *_):
+    _xattr_path(cage, path, True, False)
+    return 0
+
+
+def sys_llistxattr(cage, path, *_):
+    _xattr_path(cage, path, False, False)
+    return 0
+
+
+def sys_fxattr_none(cage, fd, *_):
+    """fgetxattr, fsetxattr, fremovexattr: the fd must be open (EBADF)."""
+    cage.fds.get(s32(fd))
+    raise abi.error(errno.EOPNOTSUPP)
+
+
+def sys_flistxattr(cage, fd, *_):
+    cage.fds.get(s32(fd))
+    return 0
+
+
 # ------------------------------------------------------ directories and names
 
 def _exists_apart(cage, guest_path: str) -> bool:

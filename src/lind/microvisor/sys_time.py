@@ -53,6 +53,29 @@ def sys_gettimeofday(cage, tv, tz, *_):
     return 0
 
 
+def sys_clock_settime(cage, clk, tp, *_):
+    """Only CLOCK_REALTIME can be set, and only with CAP_SYS_TIME, which no cage has:
+    EPERM once the arguments are good (Linux checks them first)."""
+    _clock(clk)
+    read_timespec(cage, tp)
+    if clk & 0xFFFFFFFF != 0:
+        raise OSError(errno.EINVAL, "Invalid argument")
+    raise OSError(errno.EPERM, "Operation not permitted")
+
+
+def sys_settimeofday(cage, tv, tz, *_):
+    """As clock_settime (EPERM), but with nothing to set it is a no-op."""
+    if tv:
+        sec, usec = struct.unpack("<qq", cage.mem.read(tv, 16))
+        if sec < 0 or not 0 <= usec < 10**6:
+            raise OSError(errno.EINVAL, "Invalid argument")
+    if tz:
+        cage.mem.read(tz, 8)
+    if tv or tz:
+        raise OSError(errno.EPERM, "Operation not permitted")
+    return 0
+
+
 def sys_time(cage, tloc, *_):
     now = time.time_ns() // 10**9
     if tloc:
