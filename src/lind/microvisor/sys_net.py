@@ -504,6 +504,9 @@ def sys_connect(cage, fd, addr, addrlen, *_):
             err = _int_option(f.host_fd, SOL_SOCKET, socket.SO_ERROR)
             if err:
                 raise abi.error(err)
+            # The kernel marks the socket connected at the next connect, which says 0
+            # once: made here, so that the program's next one is EISCONN, as on Linux.
+            libc.connect(f.host_fd, host, len(host))
             return 0
     finally:
         if handle >= 0:
