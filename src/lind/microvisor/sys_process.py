@@ -211,6 +211,7 @@ def sys_longjmp(cage, env, value, *_):
 
 
 ARG_MAX = 2 * 1024 * 1024
+MAX_ARG_STRLEN = 32 * 4096   # one argument or variable, its NUL included (Linux)
 _MAX_SHEBANG_DEPTH = 4
 
 
@@ -226,7 +227,7 @@ def _string_vector(cage, addr: int) -> list[bytes]:
             return out
         s = cage.mem.cstring(ptr, ARG_MAX)
         total += len(s) + 5
-        if total > ARG_MAX:
+        if total > ARG_MAX or len(s) >= MAX_ARG_STRLEN:
             raise OSError(errno.E2BIG, "Argument list too long")
         out.append(s)
 
