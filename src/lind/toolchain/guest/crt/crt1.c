@@ -17,8 +17,12 @@ int __main_argc_argv(int, char **);
 /* A C++ program's steps 2 and 3 (guest/cxx/start.cpp), where an exception
  * nobody catches ends in std::terminate. */
 __attribute__((weak)) void __lind_cxx_start(int, char **);
+/* The top of the main thread's stack (pthread_getattr_np's answer for it,
+ * src/thread/pthread_getattr_np.c): where the host started it, RLIMIT_STACK below
+ * the top of its region. */
+extern unsigned long __lind_main_stack_top;
 
-void _start(void)
+__attribute__((noinline)) static void start_main(void)
 {
 	char **argv;
 	int argc = __lind_init(&argv);
@@ -26,4 +30,15 @@ void _start(void)
 		__lind_cxx_start(argc, argv);
 	__wasm_call_ctors();
 	exit(__main_argc_argv(argc, argv));
+}
+
+/* No frame of its own (its locals are start_main's), so the stack pointer read
+ * here is the one the host started the program with. */
+void _start(void)
+{
+	unsigned long sp;
+	__asm__ volatile(".globaltype __stack_pointer, i32\n\tglobal.get __stack_pointer\n\t"
+			 "local.set %0" : "=r"(sp));
+	__lind_main_stack_top = sp;
+	start_main();
 }
