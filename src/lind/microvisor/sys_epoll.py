@@ -63,6 +63,11 @@ class EpollFile(NonBlockingHostFile):
             with _lock:
                 limits.epoll_watches.give(self.tree, len(self.watched))
                 self.watched.clear()
+                mine = _tree_epolls.get(self.tree)
+                if mine is not None:
+                    mine.discard(self)
+                    if not mine:
+                        del _tree_epolls[self.tree]     # (an ended tree leaves nothing)
 
     def forget_closed(self) -> None:
         """Let go of the files closed since they were added (the kernel dropped them)."""
