@@ -508,11 +508,12 @@ class AddressSpaceModel(RuleBasedStateMachine):
     @rule(page=st.integers(0, 60), pages=st.integers(1, 8),
           advice=st.sampled_from([MADV_DONTNEED, MADV_DOFORK]))
     def madvise(self, page, pages, advice):
-        """Regions split at the range's edges; DONTNEED zeroes the mapped pages in it
-        (ENOMEM after, if a page of it is mapped by nothing: page 0 never is); DOFORK
-        changes no byte."""
+        """DONTNEED zeroes the mapped pages in the range (ENOMEM after, if a page of it
+        is mapped by nothing: page 0 never is) and leaves regions whole; DOFORK splits
+        them at the range's edges (a part of a region has other traits) and changes no
+        byte."""
         start, end = page * PAGE, (page + pages) * PAGE
-        for edge in (start, end):
+        for edge in (start, end) if advice == MADV_DOFORK else ():
             for s, e in list(self.regions.items()):
                 if s < edge < e:
                     self.regions[s], self.regions[edge] = edge, e

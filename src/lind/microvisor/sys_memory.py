@@ -419,18 +419,22 @@ class AddressSpace:
             return 0
         if advice in (MADV_HWPOISON, MADV_SOFT_OFFLINE):
             raise OSError(errno.EPERM, "Operation not permitted")   # CAP_SYS_ADMIN's
-        self._split(addr)
-        self._split(end)
+        if advice in _FORK_ADVICE:     # a region's traits: only the range gets them
+            self._split(addr)
+            self._split(end)
         heap_end = _align(self.brk)
         unmapped = False
         at = addr
-        for start in self.starts[bisect.bisect_left(self.starts, addr):]:
+        for start in self.starts[max(bisect.bisect_right(self.starts, addr) - 1, 0):]:
             if start >= end:
                 break
-            if at < start:
-                unmapped |= self._advise_heap(at, start, heap_end, advice)
-            self._advise_region(start, advice)
-            at = self.ends[start]
+            lo, hi = max(start, addr), min(self.ends[start], end)
+            if lo >= hi:
+                continue
+            if at < lo:
+                unmapped |= self._advise_heap(at, lo, heap_end, advice)
+            self._advise_region(start, lo, hi, advice)
+            at = hi
         if at < end:
             unmapped |= self._advise_heap(at, end, heap_end, advice)
         if unmapped:
@@ -438,7 +442,9 @@ class AddressSpace:
         return 0
 
     def _split(self, at: int) -> None:
-        """Make `at` a region boundary if it lies inside a region (madvise of a part)."""
+        """Make `at` a region boundary if it lies inside a region (fork advice for a part
+        of it: as Linux splits the mapping whose flags change; other advice leaves the
+        mapping whole, so mremap still takes all of it)."""
         i = bisect.bisect_right(self.starts, at)
         if i == 0 or not self.starts[i - 1] < at < self.ends[self.starts[i - 1]]:
             return
@@ -468,9 +474,8 @@ class AddressSpace:
                 raise OSError(errno.EINVAL, "Invalid argument")
         return unmapped or max(start, below) < end
 
-    def _advise_region(self, start: int, advice: int) -> None:
-        """madvise for the whole region at `start`."""
-        end = self.ends[start]
+    def _advise_region(self, start: int, lo: int, hi: int, advice: int) -> None:
+        """madvise for [lo, hi) of the region at `start` (all of it for fork advice)."""
         share = self.shared.get(start)
         traits = self.traits.get(start, 0)
         private_anonymous = share is None and not traits & FILE_BACKED
@@ -478,11 +483,11 @@ class AddressSpace:
             raise OSError(errno.EINVAL, "Invalid argument")
         if advice in (MADV_DONTNEED, MADV_DONTNEED_LOCKED, MADV_FREE):
             if private_anonymous:       # a file's pages keep its bytes, shared ones theirs
-                self._memory.discard(start, end - start)
+                self._memory.discard(lo, hi - lo)
         elif advice == MADV_REMOVE:
             if share is None:
                 raise OSError(errno.EINVAL, "Invalid argument")
-            share[0].remove(share[1], end - start)
+            share[0].remove(share[1] + lo - start, hi - lo)
         elif advice in _FORK_ADVICE:
             bit, on = _FORK_ADVICE[advice]
             traits = traits | bit if on else traits & ~bit

@@ -65,6 +65,9 @@ int main(void)
 	printf("private zeroed: %d %d %d %d\n", a[0], a[P], a[3 * P - 1], a[3 * P]);
 	a[P] = 'b';
 	printf("written again: %c\n", a[P]);
+	char *moved = mremap(a, 4 * P, 8 * P, MREMAP_MAYMOVE);   /* still one mapping */
+	printf("mremap after dontneed: %d\n", moved != MAP_FAILED && moved[P] == 'b');
+	a = moved != MAP_FAILED ? moved : a;
 
 	/* DONTNEED on a shared mapping: contents stay (the pages are the mapping's object) */
 	char *s = anonymous(2 * P, MAP_SHARED);
