@@ -509,14 +509,10 @@ class AddressSpaceModel(RuleBasedStateMachine):
           advice=st.sampled_from([MADV_DONTNEED, MADV_DOFORK]))
     def madvise(self, page, pages, advice):
         """DONTNEED zeroes the mapped pages in the range (ENOMEM after, if a page of it
-        is mapped by nothing: page 0 never is) and leaves regions whole; DOFORK splits
-        them at the range's edges (a part of a region has other traits) and changes no
-        byte."""
+        is mapped by nothing: page 0 never is); neither it nor DOFORK (no DONTFORK was
+        given) splits a region, as Linux splits a mapping only where its flags change,
+        and DOFORK changes no byte."""
         start, end = page * PAGE, (page + pages) * PAGE
-        for edge in (start, end) if advice == MADV_DOFORK else ():
-            for s, e in list(self.regions.items()):
-                if s < edge < e:
-                    self.regions[s], self.regions[edge] = edge, e
         heap_end = self._page_up(self.brk)
         mapped = [p for p in range(start, end, PAGE)
                   if PAGE <= p < heap_end or any(s <= p < e for s, e in self.regions.items())]

@@ -420,8 +420,8 @@ class AddressSpace:
         if advice in (MADV_HWPOISON, MADV_SOFT_OFFLINE):
             raise OSError(errno.EPERM, "Operation not permitted")   # CAP_SYS_ADMIN's
         if advice in _FORK_ADVICE:     # a region's traits: only the range gets them
-            self._split(addr)
-            self._split(end)
+            self._split(addr, *_FORK_ADVICE[advice])
+            self._split(end, *_FORK_ADVICE[advice])
         heap_end = _align(self.brk)
         unmapped = False
         at = addr
@@ -441,14 +441,16 @@ class AddressSpace:
             raise _enomem()
         return 0
 
-    def _split(self, at: int) -> None:
-        """Make `at` a region boundary if it lies inside a region (fork advice for a part
-        of it: as Linux splits the mapping whose flags change; other advice leaves the
-        mapping whole, so mremap still takes all of it)."""
+    def _split(self, at: int, trait: int, on: bool) -> None:
+        """Make `at` a region boundary if it lies inside a region whose `trait` is not
+        already `on` (fork advice for a part of it: Linux splits a mapping only where
+        its flags change; so mremap still takes a mapping whole otherwise)."""
         i = bisect.bisect_right(self.starts, at)
         if i == 0 or not self.starts[i - 1] < at < self.ends[self.starts[i - 1]]:
             return
         start = self.starts[i - 1]
+        if bool(self.traits.get(start, 0) & trait) == on:
+            return
         self.starts.insert(i, at)
         self.ends[at], self.ends[start] = self.ends[start], at
         if start in self.traits:

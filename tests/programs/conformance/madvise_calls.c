@@ -151,5 +151,8 @@ int main(void)
 	printf("dontfork child: %d, parent %c\n", WEXITSTATUS(status), d[0]);
 	show("dofork", madvise(d, P, MADV_DOFORK));
 	printf("child reads %c\n", child_reads(d));
+	char *e = anonymous(2 * P, MAP_PRIVATE);       /* no flag changes: still one mapping */
+	show("dofork of a mapping never dontfork'd", madvise(e, P, MADV_DOFORK));
+	printf("mremap after it: %d\n", mremap(e, 2 * P, 4 * P, MREMAP_MAYMOVE) != MAP_FAILED);
 	return 0;
 }
