@@ -791,11 +791,18 @@ def _targets(cage, pid: int) -> list:
     return [c for c in tree if c.pgid == -pid]
 
 
+def _zombie_in_tree(cage, pid: int) -> bool:
+    return any(getattr(c.children.get(pid), "finished", False)
+               for c in cage.runtime.tree(cage))
+
+
 def _kill(cage, pid: int, sig: int, code: int) -> int:
     if not 0 <= sig < NSIG:
         raise OSError(errno.EINVAL, "Invalid argument")
     targets = _targets(cage, pid)
     if not targets:
+        if pid > 0 and _zombie_in_tree(cage, pid):
+            return 0     # a child not yet waited for still exists: the signal is lost
         raise OSError(errno.ESRCH, "No such process")
     info = siginfo(sig, code, cage.id, cage.ids[0])
     for target in targets:
