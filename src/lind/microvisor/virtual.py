@@ -302,7 +302,10 @@ def entries(cage, f: OpenFile) -> list[tuple[bytes, int, int]]:
             have = {name for name, _, _ in listing}
             listing += [(n, _ino(join(f.path, n)), abi.DT_REG) for n in ETC_FILES
                         if n not in have]
-    ino = f.stat().st_ino
+    st = f.stat()
+    if st.st_nlink == 0:
+        return []        # removed while open: Linux lists nothing, not even "." and ".."
+    ino = st.st_ino
     return [(b".", ino, abi.DT_DIR), (b"..", _parent_ino(cage, f.path, ino), abi.DT_DIR)] + [
         (os.fsencode(name), i, t) for name, i, t in listing]
 

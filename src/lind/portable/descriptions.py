@@ -154,6 +154,8 @@ class TreeFile(Description):
         directory held them at the first read."""
         if not isinstance(self.node, Dir):
             raise _error(errno.ENOTDIR)
+        if self.listing is None and self.node.nlink == 0:
+            self.listing = []      # removed while open: nothing, not even "." and ".."
         if self.listing is None:
             parent = self.node.parent or self.node
             self.listing = [(".", self.node), ("..", parent), *self.node.entries.items()]

@@ -855,6 +855,8 @@ class MemoryFiles(Grate):
                 listing = [(b".", node.ino, abi.DT_DIR), (b"..", parent.ino, abi.DT_DIR)]
                 listing += [(name.encode("utf-8", "surrogateescape"), child.ino,
                              abi.d_type(child.mode)) for name, child in node.entries.items()]
+                if node.nlink == 0:
+                    listing = []    # removed while open: nothing, not even "." and ".."
             f.dir_entries = listing
         return call.forward()
 
