@@ -3105,6 +3105,31 @@ def test_lock_ranges_count_against_a_share_for_each_tree(builds, tmp_path, canar
     untouched(canary)
 
 
+@pytest.mark.parametrize("seal", ["write", "future"])
+def test_a_write_seal_on_a_mapped_memfd_leaves_nothing_behind(builds, tmp_path, canary,
+                                                               seal):
+    """A memfd mapped shared and written, then sealed against writes: Lind took the
+    seal, its write-back of the mapping failed at exit ("internal error") and left the
+    cage's later shared regions unreleased, ~96 MiB of memfds, host fds and budget per
+    run for the life of the process (red-team pass). The seal is EBUSY now while the
+    file is mapped writably (as Linux for F_SEAL_WRITE), and a refused write-back never
+    keeps a region from going."""
+    from lind.microvisor import limits
+    runtime = lind.Runtime()
+    try:
+        wasm = builds.wasm(attack("sealed_leftovers"))
+        fds, available = limits.host_fds.held, runtime.memory.available()
+        for round_ in range(3):
+            rc, out, err = run_cage(tmp_path, f"{seal}{round_}", [wasm, seal],
+                                    root=make_root(tmp_path, f"root{round_}"), runtime=runtime)
+            assert (rc, out, err) == (0, f"seal -1 errno {errno.EBUSY}\n", ""), (rc, out, err)
+        assert limits.host_fds.held == fds
+        assert runtime.memory.available() == available
+    finally:
+        runtime.close()
+    untouched(canary)
+
+
 def test_generated_proc_files_count_against_the_tree_s_memory(builds, tmp_path, canary):
     """/proc/self/cmdline and environ are a memfd of their text for each open: with
     ~0.9 MiB of each, 500 opens under a 64 MiB budget held ~450 MiB of the host

@@ -209,6 +209,14 @@ class FilePages(SharedPages):
         super()._close()
 
 
+def writably_mapped(host_fd: int) -> bool:
+    """Whether the file open as `host_fd` has a writable shared mapping in some cage (the
+    kernel cannot tell: the cages map Lind's copy of its pages, not the file)."""
+    st = os.fstat(host_fd)
+    with _lock:
+        return (st.st_dev, st.st_ino) in _files
+
+
 def _new_file_pages(file_fd: int, writable: bool, identity: tuple[int, int] | None) -> FilePages:
     try:
         return FilePages(file_fd, writable, identity)

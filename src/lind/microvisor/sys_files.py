@@ -20,7 +20,7 @@ import threading
 import time
 from collections.abc import Callable
 
-from lind.microvisor import abi, limits, lock_ranges, sys_locks, virtual
+from lind.microvisor import abi, limits, lock_ranges, shared_pages, sys_locks, virtual
 from lind.microvisor.abi import s32, u32
 from lind.microvisor.fdtable import (
     MemFile,
@@ -1235,6 +1235,12 @@ def sys_fcntl(cage, fd, cmd, arg, *_):
     if cmd in (abi.F_ADD_SEALS, abi.F_GET_SEALS) and f.host_backed and not f.borrowed:
         # The host keeps a memfd's seals (EINVAL for any other file, EPERM without
         # MFD_ALLOW_SEALING); the microvisor's own memfds are sealed against more.
+        # A write seal while a cage maps the file writably shared is EBUSY, as Linux
+        # says for F_SEAL_WRITE: those writes reach the file through Lind, which the
+        # seal would refuse (F_SEAL_FUTURE_WRITE too, where Linux lets the mappings be).
+        if (cmd == abi.F_ADD_SEALS and u32(arg) & (abi.F_SEAL_WRITE | abi.F_SEAL_FUTURE_WRITE)
+                and shared_pages.writably_mapped(f.host_fd)):
+            raise abi.error(errno.EBUSY)
         return fcntl.fcntl(f.host_fd, cmd, u32(arg))
     if cmd in (abi.F_GETPIPE_SZ, abi.F_SETPIPE_SZ):
         return _pipe_size(cage, f, cmd, u32(arg))

@@ -13,7 +13,9 @@ writes; munmap, exec and exit put private zero pages back in that cage only.
 from __future__ import annotations
 
 import bisect
+import contextlib
 import errno
+import fcntl
 import os
 import stat
 import threading
@@ -21,6 +23,9 @@ from collections.abc import Callable
 
 from lind.microvisor import limits, shared_pages
 from lind.microvisor.abi import (
+    F_GET_SEALS,
+    F_SEAL_FUTURE_WRITE,
+    F_SEAL_WRITE,
     KNOWN_MAP_FLAGS,
     MAP_ANONYMOUS,
     MAP_FIXED,
@@ -248,8 +253,11 @@ class AddressSpace:
 
     def _unshare(self, pages: SharedPages, delta: int, start: int, end: int,
                  pieces_left: int) -> None:
-        """Take [start, end) out of a shared region (page offset = address + delta)."""
-        pages.write_back(start + delta, end - start)
+        """Take [start, end) out of a shared region (page offset = address + delta). A
+        write-back the host refuses (a full disk) is lost, as Linux's munmap reports
+        none (msync would have); the region goes all the same."""
+        with contextlib.suppress(OSError):
+            pages.write_back(start + delta, end - start)
         shared_pages.map_private_zeros(self._memory, start, end - start)
         if pieces_left == 0:
             pages.release()
@@ -581,8 +589,12 @@ def sys_mmap(cage, addr, length, prot, flags, fd, offset):
                 done += got
 
         return cage.aspace.mmap(addr & 0xFFFFFFFF, length & _U64, prot, flags, fill=read_file)
-    # Wasm cannot make pages read-only, so a mapping is as writable as its fd.
-    writable = f.writable and not f.flags & O_APPEND
+    # Wasm cannot make pages read-only, so a mapping is as writable as its fd; a memfd
+    # sealed against writes takes none (EPERM for PROT_WRITE, as Linux).
+    sealed = _write_sealed(host_fd)
+    if prot & PROT_WRITE and sealed:
+        raise OSError(errno.EPERM, "Operation not permitted")
+    writable = f.writable and not f.flags & O_APPEND and not sealed
     if prot & PROT_WRITE and not writable:
         raise OSError(errno.EACCES, "Permission denied")
 
@@ -590,6 +602,15 @@ def sys_mmap(cage, addr, length, prot, flags, fd, offset):
         return shared_pages.file_pages(host_fd, writable, offset, n, cage.memory_budget), offset
 
     return cage.aspace.mmap(addr & 0xFFFFFFFF, length & _U64, prot, flags, pages_for=file_pages)
+
+
+def _write_sealed(host_fd: int) -> bool:
+    """Whether the file is a memfd sealed against writes (others have no seals)."""
+    try:
+        seals = fcntl.fcntl(host_fd, F_GET_SEALS)
+    except OSError:
+        return False
+    return bool(seals & (F_SEAL_WRITE | F_SEAL_FUTURE_WRITE))
 
 
 def _anonymous_pages(cage) -> Callable[[int], Share]:
