@@ -511,8 +511,15 @@ class AddressSpaceModel(RuleBasedStateMachine):
         """DONTNEED zeroes the mapped pages in the range (ENOMEM after, if a page of it
         is mapped by nothing: page 0 never is); neither it nor DOFORK (no DONTFORK was
         given) splits a region, as Linux splits a mapping only where its flags change,
-        and DOFORK changes no byte."""
+        and DOFORK changes no byte but joins regions that meet inside the range, as
+        Linux merges alike mappings."""
         start, end = page * PAGE, (page + pages) * PAGE
+        if advice == MADV_DOFORK:
+            for s in sorted(self.regions):
+                if start <= s <= end:
+                    before = next((b for b, e in self.regions.items() if e == s), None)
+                    if before is not None:
+                        self.regions[before] = self.regions.pop(s)
         heap_end = self._page_up(self.brk)
         mapped = [p for p in range(start, end, PAGE)
                   if PAGE <= p < heap_end or any(s <= p < e for s, e in self.regions.items())]

@@ -359,35 +359,45 @@ class AddressSpace:
         if flags & MREMAP_FIXED and (new_addr % PAGE or (
                 new_addr < old + old_len and old < new_addr + new_len)):
             raise OSError(errno.EINVAL, "Invalid argument")    # unaligned, or overlapping
-        if old not in self.ends or self.ends[old] < old + old_len:
+        region = self._region_at(old)
+        if region is None or self.ends[region] < old + old_len:
             raise OSError(errno.EFAULT, "Bad address")
-        share = self.shared.get(old)
         if flags & MREMAP_FIXED:
             if new_len < old_len:
                 self._unmap(old + new_len, old + old_len)
                 old_len = new_len
-            return self._move(old, old_len, new_len, share, new_addr)
+            return self._move_part(old, old_len, new_len, new_addr)
         if new_len <= old_len:
             self._unmap(old + new_len, old + old_len)
             return old
-        if not self._overlaps(old + old_len, old + new_len) and old + new_len <= self.limit:
+        end = old + old_len
+        if (self.ends[region] == end and not self._overlaps(end, old + new_len)
+                and old + new_len <= self.limit):
             try:
                 self._ensure(old + new_len)
             except OSError:
                 pass
-            else:
+            else:       # the whole region grows (old may lie inside it, as on Linux)
+                share = self.shared.get(region)
                 if share is None:
-                    self._zero(old + old_len, new_len - old_len)
-                    self._insert(old, old + new_len, traits=self.traits.get(old, 0))
+                    self._zero(end, new_len - old_len)
+                    self._insert(region, old + new_len, traits=self.traits.get(region, 0))
                 else:
                     pages, offset = share
-                    pages.cover(offset, new_len, self.budget)
-                    pages.map_at(self._memory, old + old_len, new_len - old_len, offset + old_len)
-                    self.ends[old] = old + new_len
+                    pages.cover(offset, old + new_len - region, self.budget)
+                    pages.map_at(self._memory, end, new_len - old_len, offset + end - region)
+                    self.ends[region] = old + new_len
                 return old
         if not flags & MREMAP_MAYMOVE:
             raise _enomem()
-        return self._move(old, old_len, new_len, share)
+        return self._move_part(old, old_len, new_len)
+
+    def _move_part(self, old: int, old_len: int, new_len: int, at: int | None = None) -> int:
+        """mremap's move of [old, +old_len), which may be a part of its region: that part
+        becomes a region of its own first, as Linux splits the mapping."""
+        self._cut(old)
+        self._cut(old + old_len)
+        return self._move(old, old_len, new_len, self.shared.get(old), at)
 
     def _move(self, old: int, old_len: int, new_len: int, share: Share | None,
               at: int | None = None) -> int:
@@ -428,8 +438,11 @@ class AddressSpace:
         if advice in (MADV_HWPOISON, MADV_SOFT_OFFLINE):
             raise OSError(errno.EPERM, "Operation not permitted")   # CAP_SYS_ADMIN's
         if advice in _FORK_ADVICE:     # a region's traits: only the range gets them
-            self._split(addr, *_FORK_ADVICE[advice])
-            self._split(end, *_FORK_ADVICE[advice])
+            bit, on = _FORK_ADVICE[advice]
+            for edge in (addr, end):     # (Linux splits a mapping only where flags change)
+                inside = self._region_at(edge)
+                if inside is not None and bool(self.traits.get(inside, 0) & bit) != on:
+                    self._cut(edge)
         heap_end = _align(self.brk)
         unmapped = False
         at = addr
@@ -445,20 +458,54 @@ class AddressSpace:
             at = hi
         if at < end:
             unmapped |= self._advise_heap(at, end, heap_end, advice)
+        if advice in _FORK_ADVICE:     # pieces alike again are one mapping, as Linux's
+            self._merge_alike(addr, end)
         if unmapped:
             raise _enomem()
         return 0
 
-    def _split(self, at: int, trait: int, on: bool) -> None:
-        """Make `at` a region boundary if it lies inside a region whose `trait` is not
-        already `on` (fork advice for a part of it: Linux splits a mapping only where
-        its flags change; so mremap still takes a mapping whole otherwise)."""
+    def _merge_alike(self, lo: int, hi: int) -> None:
+        """Join two regions that meet at a point of [lo, hi] where both have the same
+        traits and are anonymous memory or the same pages at following offsets: what
+        fork advice split and then undid is one region again, as Linux merges such
+        mappings. A private file mapping is never joined (its neighbour may be another
+        file's)."""
+        i = bisect.bisect_left(self.starts, lo)      # the first region starting in it
+        while 0 < i < len(self.starts) and self.starts[i] <= hi:
+            start, after = self.starts[i - 1], self.starts[i]
+            share, next_share = self.shared.get(start), self.shared.get(after)
+            traits = self.traits.get(start, 0)
+            same = (self.ends[start] == after and traits == self.traits.get(after, 0)
+                    and not traits & FILE_BACKED
+                    and (share is None and next_share is None or (
+                        share is not None and next_share is not None
+                        and share[0] is next_share[0]
+                        and share[1] + after - start == next_share[1])))
+            if not same:
+                i += 1
+                continue
+            self.ends[start] = self.ends.pop(after)
+            del self.starts[i]
+            self.traits.pop(after, None)
+            if next_share is not None:
+                del self.shared[after]
+                next_share[0].release()        # the two pieces held it twice
+                self._shared_changed()
+
+    def _region_at(self, at: int) -> int | None:
+        """The start of the region `at` lies in, if any."""
+        i = bisect.bisect_right(self.starts, at)
+        if i == 0 or at >= self.ends[self.starts[i - 1]]:
+            return None
+        return self.starts[i - 1]
+
+    def _cut(self, at: int) -> None:
+        """Make `at` a region boundary if it lies inside a region (madvise or mremap of
+        a part of one)."""
         i = bisect.bisect_right(self.starts, at)
         if i == 0 or not self.starts[i - 1] < at < self.ends[self.starts[i - 1]]:
             return
         start = self.starts[i - 1]
-        if bool(self.traits.get(start, 0) & trait) == on:
-            return
         self.starts.insert(i, at)
         self.ends[at], self.ends[start] = self.ends[start], at
         if start in self.traits:

@@ -151,6 +151,16 @@ int main(void)
 	printf("dontfork child: %d, parent %c\n", WEXITSTATUS(status), d[0]);
 	show("dofork", madvise(d, P, MADV_DOFORK));
 	printf("child reads %c\n", child_reads(d));
+	char *f2 = anonymous(3 * P, MAP_PRIVATE);      /* split, then alike again: one mapping */
+	madvise(f2 + P, P, MADV_DONTFORK);
+	madvise(f2 + P, P, MADV_DOFORK);
+	printf("mremap after dontfork, dofork: %d\n",
+	       mremap(f2, 3 * P, 6 * P, MREMAP_MAYMOVE) != MAP_FAILED);
+	char *m = anonymous(4 * P, MAP_PRIVATE);       /* mremap of a part of a mapping */
+	memset(m, 'm', 4 * P);
+	char *mid = mremap(m + P, P, 2 * P, MREMAP_MAYMOVE);
+	printf("mremap of a middle page: %d %c %d, around it %c %c\n", mid != MAP_FAILED,
+	       mid != MAP_FAILED ? mid[0] : '-', mid != MAP_FAILED ? mid[P] : -1, m[0], m[2 * P]);
 	char *e = anonymous(2 * P, MAP_PRIVATE);       /* no flag changes: still one mapping */
 	show("dofork of a mapping never dontfork'd", madvise(e, P, MADV_DOFORK));
 	printf("mremap after it: %d\n", mremap(e, 2 * P, 4 * P, MREMAP_MAYMOVE) != MAP_FAILED);
