@@ -633,50 +633,25 @@ def sys_faccessat2(cage, dirfd, path, mode, flags, *_):
 # on without them), a list is empty; the file must be there, and a set or remove on a
 # read-only place is EROFS first, as Linux checks.
 
-def _xattr_path(cage, path: int, follow: bool, changing: bool) -> None:
-    guest, follow = lookup_arg(cage, path, abi.AT_FDCWD, follow)
-    _stat_path(cage, guest, follow)          # ENOENT, ENOTDIR, ELOOP, EACCES ...
-    if changing and cage.fs.guest_readonly(guest):
-        raise abi.error(errno.EROFS)
+def _xattr_call(follow: bool, changing: bool, listing: bool = False) -> Callable[..., int]:
+    """The handler of one path form: the file must be there, a change on a read-only
+    place is EROFS; then an empty list, or EOPNOTSUPP."""
+    def handler(cage, path, *_):
+        guest, following = lookup_arg(cage, path, abi.AT_FDCWD, follow)
+        _stat_path(cage, guest, following)       # ENOENT, ENOTDIR, ELOOP, EACCES ...
+        if changing and cage.fs.guest_readonly(guest):
+            raise abi.error(errno.EROFS)
+        if listing:
+            return 0
+        raise abi.error(errno.EOPNOTSUPP)
+    return handler
 
 
-def _no_xattrs(cage, path: int, follow: bool, changing: bool) -> int:
-    _xattr_path(cage, path, follow, changing)
-    raise abi.error(errno.EOPNOTSUPP)
-
-
-def sys_getxattr(cage, path, *_):
-    return _no_xattrs(cage, path, True, False)
-
-
-def sys_lgetxattr(cage, path, *_):
-    return _no_xattrs(cage, path, False, False)
-
-
-def sys_setxattr(cage, path, *_):
-    return _no_xattrs(cage, path, True, True)
-
-
-def sys_lsetxattr(cage, path, *_):
-    return _no_xattrs(cage, path, False, True)
-
-
-def sys_removexattr(cage, path, *_):
-    return _no_xattrs(cage, path, True, True)
-
-
-def sys_lremovexattr(cage, path, *_):
-    return _no_xattrs(cage, path, False, True)
-
-
-def sys_listxattr(cage, path, *_):
-    _xattr_path(cage, path, True, False)
-    return 0
-
-
-def sys_llistxattr(cage, path, *_):
-    _xattr_path(cage, path, False, False)
-    return 0
+sys_getxattr, sys_lgetxattr = _xattr_call(True, False), _xattr_call(False, False)
+sys_setxattr, sys_lsetxattr = _xattr_call(True, True), _xattr_call(False, True)
+sys_removexattr, sys_lremovexattr = _xattr_call(True, True), _xattr_call(False, True)
+sys_listxattr = _xattr_call(True, False, listing=True)
+sys_llistxattr = _xattr_call(False, False, listing=True)
 
 
 def sys_fxattr_none(cage, fd, *_):
