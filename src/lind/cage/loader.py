@@ -293,7 +293,6 @@ def load_bytes(wasm: bytes, path: str, wait: Wait | None = None,
     """Like `load`, for a program already read; `path` names it in messages."""
     if wasm[:4] != WASM_MAGIC:
         raise ProgramError(f"{path}: not a WebAssembly module")
-    _check_size(wasm, path)
     key = _key_of_known(wasm) or _key(wasm)
     module = _recall(key)
     if module is not None:
@@ -321,6 +320,7 @@ def load_bytes(wasm: bytes, path: str, wait: Wait | None = None,
         module = wasmtime.Module.deserialize(eng, code)
         size = len(code)
         _store(cached, code)
+    _check_size(wasm, path)          # (valid by now: its sections are few enough to walk)
     _check_program(module, wasm, path)
     _code_sizes[module] = size
     try:
@@ -528,8 +528,9 @@ WASM_PAGE = 65536
 
 
 def _check_size(wasm: bytes, path: str) -> None:
-    """Refuse a module with more imports or exports than a program has (before any of
-    them is looked at); a malformed one is the compiler's to name."""
+    """Refuse a module with more imports or exports than a program has, before any of
+    them is looked at (after the compiler has found it valid: a file of 200 MiB of
+    zeros after the magic number walked as sections took a minute of CPU)."""
     try:
         counts = {what: entries(wasm, section) for what, section in
                   (("imports", IMPORT_SECTION), ("exports", EXPORT_SECTION))}
