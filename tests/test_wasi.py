@@ -325,8 +325,8 @@ def test_wasi_import_with_the_wrong_type_is_refused(tmp_path):
         (func (export "_start")))""")
     with pytest.raises(lind.ProgramError) as refused:
         lind.run([wasm], root=tmp_path, timeout=60)
-    assert str(refused.value) == (f"{wasm}: imports wasi_snapshot_preview1.fd_write with the "
-                                  "wrong type")     # the program named, as other refusals
+    assert str(refused.value) == (f"{wasm.name}: imports wasi_snapshot_preview1.fd_write "
+                                  "with the wrong type")    # named, as other refusals
 
 
 def test_a_wasi_function_imported_twice_is_defined_once(tmp_path):

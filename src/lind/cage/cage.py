@@ -19,7 +19,7 @@ import time
 import traceback
 import weakref
 from collections.abc import Callable, Sequence
-from typing import Any, NoReturn
+from typing import Any, NoReturn, TypeVar
 
 import wasmtime
 from wasmtime import _bindings as wt
@@ -308,6 +308,7 @@ def _strings(items: Sequence[bytes]) -> tuple[int, bytes]:
 
 
 ASYNCIFY_BUFFER = 256 * 1024   # unwound wasm frames of one cage (fork, setjmp)
+T = TypeVar("T")
 DELIVER_SIGNALS = "__lind_deliver_signals"   # the guest libc's handler runner
 # Handlers the ticks start inside handlers they started, on one thread: deeper ones wait
 # for the outer to return. Each level is host stack and Python frames; a module whose
@@ -568,7 +569,7 @@ class Cage:
             watch_epochs(self.store, self)
             linker = self._linker_for(self.store)
             wasi = _wasi_imports(module)
-            uses_wasi = wasi is not None and wasi.define(linker, self, module)
+            uses_wasi = wasi is not None and self._named(lambda: wasi.define(linker, self, module))
             context = loader.context_address(self.store)
             self.context_address = context
             if shared is not None:
@@ -593,7 +594,7 @@ class Cage:
         if loader.null_page_unused(module) and mmap.PAGESIZE <= NULL_PAGE_SIZE:
             self.mem.guard_null_page()   # False without the C trampoline: then no guard
         if uses_wasi:
-            wasi.setup(self)  # scratch page, preopen fd 3
+            self._named(lambda: wasi.setup(self))  # scratch page, preopen fd 3
         self.memory_charge.set(self.mem.size())
         self._main_instance.thread_start = None
         self._main_instance.entry = START
@@ -680,6 +681,14 @@ class Cage:
         linker = wasmtime.Linker(store.engine)
         store.lind_slot_ref = threei.define_syscall_import(linker, self.slot)
         return linker
+
+    def _named(self, step: Callable[[], T]) -> T:
+        """`step` of loading the program, its refusals naming the program as the
+        loader's and the start function's do (WASI's know no name)."""
+        try:
+            return step()
+        except loader.ProgramError as exc:
+            raise loader.ProgramError(f"{self.argv[0].decode(errors='replace')}: {exc}") from None
 
     def _limit_stack(self, linked: int | None) -> None:
         """Start the stack RLIMIT_STACK below `linked`, the top of its region (stack-first

@@ -171,10 +171,6 @@ class Runtime:
                 cage.fds.place(number, _stdio_file(host_fd, access), False)
             try:
                 cage.load(module)
-            except loader.ProgramError as exc:   # (the loader's name the program; WASI's not)
-                if not exc.strerror.startswith(f"{program}: "):
-                    exc.strerror = f"{program}: {exc.strerror}"
-                raise
             except OSError as exc:
                 if exc.errno != errno.ENOMEM:
                     raise
@@ -280,7 +276,8 @@ class Runtime:
         reaped at once, and a wait for it ends in ECHILD once no child is left."""
         # (asked before the lock: the signal state has a lock of its own)
         parent = self.cages.get(cage.ppid)
-        reaping_parent = parent if parent and sys_signals.leaves_no_zombies(parent) else None
+        reaping_parent = (parent if parent is not None and sys_signals.leaves_no_zombies(parent)
+                          else None)
         init = self.cages.get(cage.init_id)
         init_reaps = init is not None and init is not cage and sys_signals.leaves_no_zombies(init)
         with self.lock:
