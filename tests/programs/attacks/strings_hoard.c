@@ -1,6 +1,7 @@
 /* Forks argv[1] children (default 100) that each exec /pause.wasm (a program that
- * waits for ever) with one argument of almost ARG_MAX: the host keeps a program's
- * argv and environment beside its memory. Prints "exec failed N errno E" for each
+ * waits for ever) with arguments of almost ARG_MAX together (fifteen of 126 KiB: one
+ * may not pass 128 KiB): the host keeps a program's argv and environment beside its
+ * memory. Prints "exec failed N errno E" for each
  * child whose exec failed, then "started S". */
 #include <errno.h>
 #include <signal.h>
@@ -15,15 +16,17 @@ int main(int argc, char **argv)
 	int children = argc > 1 ? atoi(argv[1]) : 100;
 	int report[2];
 	static pid_t pids[1024];
-	char *big = malloc(1900 * 1024);
+	char *big = malloc(126 * 1024);
 	if (!big || children > 1024 || pipe(report) != 0)
 		return 1;
-	memset(big, 'a', 1900 * 1024 - 1);
-	big[1900 * 1024 - 1] = 0;
+	memset(big, 'a', 126 * 1024 - 1);
+	big[126 * 1024 - 1] = 0;
 	for (int i = 0; i < children; i++) {
 		pids[i] = fork();
 		if (pids[i] == 0) {
-			char *args[] = {"/pause.wasm", big, NULL}, *env[] = {NULL};
+			char *args[17] = {"/pause.wasm"}, *env[] = {NULL};
+			for (int a = 1; a <= 15; a++)
+				args[a] = big;
 			execve("/pause.wasm", args, env);
 			char line[64];
 			int n = snprintf(line, sizeof line, "exec failed %d errno %d\n", i, errno);
