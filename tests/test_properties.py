@@ -520,7 +520,7 @@ class AddressSpaceModel(RuleBasedStateMachine):
                     before = next((b for b, e in self.regions.items() if e == s), None)
                     if before is not None:
                         self.regions[before] = self.regions.pop(s)
-        heap_end = self._page_up(self.brk)
+        heap_end = min(self._page_up(self.brk), self.memory.size())
         mapped = [p for p in range(start, end, PAGE)
                   if PAGE <= p < heap_end or any(s <= p < e for s, e in self.regions.items())]
         if len(mapped) < pages:

@@ -393,18 +393,19 @@ class AddressSpace:
         return self._move_part(old, old_len, new_len)
 
     def _move_part(self, old: int, old_len: int, new_len: int, at: int | None = None) -> int:
-        """mremap's move of [old, +old_len), which may be a part of its region: that part
-        becomes a region of its own first, as Linux splits the mapping."""
-        self._cut(old)
-        self._cut(old + old_len)
-        return self._move(old, old_len, new_len, self.shared.get(old), at)
+        """mremap's move of [old, +old_len), which may be a part of its region (the rest
+        stays where it is, as Linux splits the mapping)."""
+        region = self._region_at(old)
+        share = self.shared.get(region)
+        if share is not None:
+            share = (share[0], share[1] + old - region)
+        return self._move(old, old_len, new_len, share, at, self.traits.get(region, 0))
 
     def _move(self, old: int, old_len: int, new_len: int, share: Share | None,
-              at: int | None = None) -> int:
+              at: int | None = None, traits: int = 0) -> int:
         """mremap's move: a new mapping (at `at`: MAP_FIXED) with the old one's bytes, or
         its shared pages, then the old one gone."""
         fixed = MAP_FIXED if at is not None else 0
-        traits = self.traits.get(old, 0)
         if share is None:
             new = self.mmap(at or 0, new_len, PROT_READ | PROT_WRITE,
                             MAP_PRIVATE | MAP_ANONYMOUS | fixed)
@@ -443,7 +444,7 @@ class AddressSpace:
                 inside = self._region_at(edge)
                 if inside is not None and bool(self.traits.get(inside, 0) & bit) != on:
                     self._cut(edge)
-        heap_end = _align(self.brk)
+        heap_end = min(_align(self.brk), self._memory.size())
         unmapped = False
         at = addr
         for start in self.starts[max(bisect.bisect_right(self.starts, addr) - 1, 0):]:
@@ -470,8 +471,8 @@ class AddressSpace:
         fork advice split and then undid is one region again, as Linux merges such
         mappings. A private file mapping is never joined (its neighbour may be another
         file's)."""
-        i = bisect.bisect_left(self.starts, lo)      # the first region starting in it
-        while 0 < i < len(self.starts) and self.starts[i] <= hi:
+        i = max(bisect.bisect_left(self.starts, lo), 1)    # the first join point in it
+        while i < len(self.starts) and self.starts[i] <= hi:
             start, after = self.starts[i - 1], self.starts[i]
             share, next_share = self.shared.get(start), self.shared.get(after)
             traits = self.traits.get(start, 0)
@@ -500,8 +501,8 @@ class AddressSpace:
         return self.starts[i - 1]
 
     def _cut(self, at: int) -> None:
-        """Make `at` a region boundary if it lies inside a region (madvise or mremap of
-        a part of one)."""
+        """Make `at` a region boundary if it lies inside a region (fork advice for a part
+        of one)."""
         i = bisect.bisect_right(self.starts, at)
         if i == 0 or not self.starts[i - 1] < at < self.ends[self.starts[i - 1]]:
             return
