@@ -133,7 +133,8 @@ def _count(owner: object, more: int, tree: object = None) -> None:
 
 
 def _set(file: _File, owner: object, ranges: list[Range]) -> None:
-    """Set `owner`'s ranges in `file` to fewer than it had (its count given back)."""
+    """Set `owner`'s ranges in `file` to `ranges`, no more than it had (a description or
+    a cage letting go of all): what it held fewer is given back to its tree."""
     _count(owner, len(ranges) - len(file.owned(owner)))
     file.set(owner, ranges)
 
