@@ -320,7 +320,7 @@ class Runtime:
                                                            cage.id, cage.ids[0]))
         if cage.id == cage.init_id:
             self.instances.close_tree(cage.id)
-            sys_net.tree_ended((self.key, cage.id))
+            sys_net.tree_ended(limits.tree_of(cage))
         for other in rest:
             other.terminate()
 

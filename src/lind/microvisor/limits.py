@@ -183,6 +183,15 @@ class HostFds:
 host_fds = HostFds(_raise_process_fd_limit(), _open_now())
 
 
+# A process tree in this process: (its Runtime's key, its first cage's id), since every
+# Runtime numbers its cages from 1. What a tree's shares are counted under.
+TreeKey = tuple[int, int]
+
+
+def tree_of(cage) -> TreeKey:
+    return (cage.runtime.key, cage.init_id)
+
+
 class Shared:
     """A Counted of the whole process of which one tree (any key) may hold `share`, so
     that one tree cannot leave none to the others."""

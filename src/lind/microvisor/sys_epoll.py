@@ -81,16 +81,12 @@ _lock = threading.Lock()     # the counts of registrations, and of which epolls 
 _tree_epolls: dict[object, weakref.WeakSet[EpollFile]] = {}
 
 
-def _tree(cage) -> object:
-    return (cage.runtime.key, cage.init_id)
-
-
 def sys_epoll_create1(cage, flags, *_):
     flags = u32(flags)
     if flags & ~abi.O_CLOEXEC:
         raise abi.error(errno.EINVAL)
     host = checked(libc.epoll_create1(os.O_CLOEXEC))
-    ep = EpollFile(host, abi.O_RDWR, tree=_tree(cage))
+    ep = EpollFile(host, abi.O_RDWR, tree=limits.tree_of(cage))
     with _lock:
         _tree_epolls.setdefault(ep.tree, weakref.WeakSet()).add(ep)
     return cage.fds.install(ep, cloexec=bool(flags & abi.O_CLOEXEC))

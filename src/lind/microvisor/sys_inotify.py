@@ -50,16 +50,11 @@ class InotifyFile(NonBlockingHostFile):
             self.watches.clear()
 
 
-def _tree(cage) -> object:
-    """What a tree's share of inotify is counted under (its Runtime, its first cage)."""
-    return (cage.runtime.key, cage.init_id)
-
-
 def sys_inotify_init1(cage, flags, *_):
     flags = u32(flags)
     if flags & ~(IN_NONBLOCK | IN_CLOEXEC):
         raise abi.error(errno.EINVAL)
-    tree = _tree(cage)
+    tree = limits.tree_of(cage)
     limits.inotify_instances.take(tree)
     try:
         host = checked(libc.inotify_init1(os.O_CLOEXEC | os.O_NONBLOCK))

@@ -111,10 +111,6 @@ def _file(key: Hashable, host: bool) -> _File:
     return found
 
 
-def _tree(cage) -> object:
-    return (cage.runtime.key, cage.init_id)
-
-
 def _count(owner: object, more: int, tree: object = None) -> None:
     """`owner` holds `more` ranges more (fewer, if negative), counted for the tree that
     first locked for it (`tree`); ENOLCK past that tree's share."""
@@ -338,7 +334,7 @@ def _setlk(cage, f: OpenFile, owner: object, key: Hashable, host: bool, type_: i
                 if blocker is None:
                     ranges = applied(file, owner, type_, start, end)
                     more = len(ranges) - len(file.owned(owner))
-                    _count(owner, more, _tree(cage))            # ENOLCK
+                    _count(owner, more, limits.tree_of(cage))            # ENOLCK
                     if host:
                         need = None if type_ == F_UNLCK else type_ == F_WRLCK
                         try:

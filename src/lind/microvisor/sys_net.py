@@ -771,7 +771,7 @@ def _passable(cage, fd: int, passed: list[_Carried]) -> int:
     if isinstance(f, SocketFile):
         f.make_findable()
     if isinstance(f, NonBlockingHostFile):
-        _in_flight.sent((cage.runtime.key, cage.init_id), key, f.flags & abi.O_NONBLOCK)
+        _in_flight.sent(limits.tree_of(cage), key, f.flags & abi.O_NONBLOCK)
     return f.host_fd
 
 
@@ -792,7 +792,7 @@ def _charge_in_flight(cage, f: OpenFile) -> Callable[[], None]:
 class _Carried:
     """One file a tree sent (SCM_RIGHTS) that no cage received yet."""
 
-    tree: TreeKey
+    tree: limits.TreeKey
     key: _FileKey
     give_back: Callable[[], None]
 
@@ -808,10 +808,10 @@ class _CarriedFiles:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._by_key: dict[_FileKey, list[_Carried]] = {}
-        self._by_tree: dict[TreeKey, list[_Carried]] = {}
+        self._by_tree: dict[limits.TreeKey, list[_Carried]] = {}
 
     def sent(self, cage, key: _FileKey, f: OpenFile) -> _Carried:
-        tree = (cage.runtime.key, cage.init_id)
+        tree = limits.tree_of(cage)
         with self._lock:
             carried = _Carried(tree, key, _charge_in_flight(cage, f))      # ENOMEM
             self._by_tree.setdefault(tree, []).append(carried)
@@ -831,7 +831,7 @@ class _CarriedFiles:
             for carried in passed:
                 self._let_go(carried)
 
-    def tree_ended(self, tree: TreeKey) -> None:
+    def tree_ended(self, tree: limits.TreeKey) -> None:
         with self._lock:
             for carried in list(self._by_tree.get(tree, ())):
                 self._let_go(carried)
@@ -851,9 +851,6 @@ _carried = _CarriedFiles()
 
 
 _FileKey = tuple[int, int, int]       # (device, inode, access mode)
-# A process tree in this process: (its Runtime's key, its first cage's id), since every
-# Runtime numbers its cages from 1.
-TreeKey = tuple[int, int]
 
 
 class _InFlight:
@@ -865,10 +862,10 @@ class _InFlight:
     def __init__(self, most: int) -> None:
         self.most = most
         self._lock = threading.Lock()
-        self._flags: dict[_FileKey, tuple[int, TreeKey]] = {}       # -> (O_NONBLOCK, tree)
-        self._by_tree: dict[TreeKey, dict[_FileKey, None]] = {}     # oldest first
+        self._flags: dict[_FileKey, tuple[int, limits.TreeKey]] = {}       # -> (O_NONBLOCK, tree)
+        self._by_tree: dict[limits.TreeKey, dict[_FileKey, None]] = {}     # oldest first
 
-    def sent(self, tree: TreeKey, key: _FileKey, nonblocking: int) -> None:
+    def sent(self, tree: limits.TreeKey, key: _FileKey, nonblocking: int) -> None:
         with self._lock:
             self._forget(key)
             self._flags[key] = (nonblocking, tree)
@@ -882,12 +879,12 @@ class _InFlight:
             found = self._forget(key)
         return None if found is None else found[0]
 
-    def tree_ended(self, tree: TreeKey) -> None:
+    def tree_ended(self, tree: limits.TreeKey) -> None:
         with self._lock:
             for key in self._by_tree.pop(tree, {}):
                 del self._flags[key]
 
-    def _forget(self, key: _FileKey) -> tuple[int, TreeKey] | None:
+    def _forget(self, key: _FileKey) -> tuple[int, limits.TreeKey] | None:
         found = self._flags.pop(key, None)
         if found is not None:
             mine = self._by_tree[found[1]]
@@ -900,7 +897,7 @@ class _InFlight:
 _in_flight = _InFlight(4096)
 
 
-def tree_ended(tree: TreeKey) -> None:
+def tree_ended(tree: limits.TreeKey) -> None:
     """A process tree has ended: what it sent and nobody received is forgotten."""
     _in_flight.tree_ended(tree)
     _carried.tree_ended(tree)
