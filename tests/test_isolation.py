@@ -629,6 +629,50 @@ def test_lind_isolate_runs_a_native_program_under_its_policy(tmp_path):
                    "a system call\n")
 
 
+HOST_WIDE = """\
+import os
+for path in ("/proc/sys/kernel/printk_ratelimit", "/proc/sys/vm/overcommit_ratio"):
+    value = open(path).read()
+    try:
+        with open(path, "w") as f:      # the value it has: harmless where it is allowed
+            f.write(value)
+        print("wrote", path)
+    except OSError as exc:
+        print(exc.strerror)
+for name in ("null", "zero", "full", "random", "urandom"):
+    path = "/dev/" + name
+    try:
+        os.chmod(path, os.stat(path).st_mode & 0o7777)    # its own mode: harmless too
+        print("changed", path)
+    except OSError as exc:
+        print(exc.strerror)
+with open("/dev/null", "w") as f:
+    f.write("still a device")
+print(open("/dev/zero", "rb").read(2))
+"""
+
+
+def test_an_isolated_program_run_by_root_changes_no_host_setting_or_device(tmp_path):
+    """Run by host root, `lind isolate` maps the program to host uid 0 in its user
+    namespace, which file modes alone let write sysctls (kernel.core_pattern: a program
+    run as root at the next crash) and change the host's device nodes it binds (the
+    /dev/zero found at 0777). /proc's host-wide parts and the devices are read-only
+    mounts: their settings and inodes stay the host's, the devices work."""
+    devices = {n: os.stat(f"/dev/{n}") for n in ("null", "zero", "full", "random", "urandom")}
+    (tmp_path / "canary.txt").write_bytes(CANARY)
+    (tmp_path / "other").mkdir()
+    (tmp_path / "other" / "secret.txt").write_bytes(CANARY)
+    rc, out, err = lind_env(tmp_path, _env(), sys.executable, "-m", "lind", "isolate", "--",
+                            "python3", "-c", HOST_WIDE)
+    assert (rc, err) == (0, ""), (rc, out, err)
+    assert out.splitlines() == ["Read-only file system"] * 7 + ["b'\\x00\\x00'"]
+    for name, before in devices.items():
+        after = os.stat(f"/dev/{name}")
+        assert (after.st_mode, after.st_uid, after.st_ctime_ns) == (
+            before.st_mode, before.st_uid, before.st_ctime_ns), name
+    untouched(tmp_path)
+
+
 SELF_ISOLATING = """\
 import os, sys
 import lind

@@ -6,8 +6,8 @@ exists. Lind then runs in new user, mount, pid, ipc and uts namespaces (and a ne
 namespace unless the run uses the host's network), sees a minimal file system — a
 fresh root holding read-only the system libraries, Python, Lind and the module cache
 (nothing compiled inside persists), the run's own directories as the run uses them,
-the working directory read-only, a private /tmp, a /dev of six devices, its own
-/proc — with no_new_privs, no capabilities, no core files, and a seccomp filter that
+the working directory read-only, a private /tmp, a /dev of six devices (read-only
+mounts of the host's), its own /proc (its host-wide settings read-only) — with no_new_privs, no capabilities, no core files, and a seccomp filter that
 lets through only the system calls the runtime makes (lind_calls.txt, measured by
 tests/isolation_calls.py); anything else kills the Lind process. So a bug in Lind or
 Wasmtime that a cage could turn into host code still meets the kernel. `run_native()`
@@ -272,11 +272,14 @@ def _new_root(root: str, binds: Sequence[Bind], runtime: bool = True, tmp: Seque
     os.makedirs(root + "/dev", exist_ok=True)
     _mount("tmpfs", root + "/dev", "tmpfs", MS_NOSUID | MS_NOEXEC, "/dev")
     for name in _DEVICES:
+        # Read-only mounts: reading and writing a device stay the device's, but its
+        # inode is the host's own (a chmod or utimes inside would change the host's node)
         if os.path.exists(f"/dev/{name}"):
-            _bind(root, Bind(f"/dev/{name}", writable=True))
+            _bind(root, Bind(f"/dev/{name}"))
     os.makedirs(root + "/proc", exist_ok=True)     # while the host's /proc is still in sight: a user
     _mount("proc", root + "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, "/proc")  # namespace may
-    os.makedirs(root + "/.old", exist_ok=True)     # mount one only where another is fully visible
+    _guard_proc(root + "/proc")                     # mount one only where another is fully visible
+    os.makedirs(root + "/.old", exist_ok=True)
     _check(_libc.syscall(SYS_PIVOT_ROOT, root.encode(), (root + "/.old").encode()), "pivot_root")
     os.chdir("/")
     _check(_libc.umount2(b"/.old", MNT_DETACH), "detach the old root")
@@ -288,6 +291,22 @@ def _new_root(root: str, binds: Sequence[Bind], runtime: bool = True, tmp: Seque
         tempfile.tempdir = None
     return ["file system: a new root (Python, Lind, system libraries read-only; the run's "
             "directories; private /tmp, /dev, /proc)"]
+
+
+# What of /proc acts on the whole host rather than on the pid namespace: read-only (as
+# container runtimes make them), since host root runs the program as host uid 0 (the
+# user namespace maps it so), to which a sysctl's file mode alone gives writing.
+_HOST_WIDE_PROC = ("sys", "sysrq-trigger", "irq", "bus", "fs", "acpi", "scsi", "asound",
+                   "driver", "tty")
+
+
+def _guard_proc(proc: str) -> None:
+    for name in _HOST_WIDE_PROC:
+        path = f"{proc}/{name}"
+        if os.path.exists(path):
+            _mount(path, path, None, MS_BIND | MS_REC, f"bind /proc/{name}")
+            _mount(None, path, None, MS_REMOUNT | MS_BIND | MS_RDONLY | _mount_flags(path),
+                   f"read-only /proc/{name}")
 
 
 def _runtime_binds() -> list[Bind]:
