@@ -221,6 +221,72 @@ def test_a_cage_cannot_reach_a_server_or_make_it_write_through_its_files(
     assert not (servers / f"{key}.log").is_symlink()
 
 
+# A process of the server's user that the kernel allows less: it finds the server's name
+# in /proc/net/unix and asks for a run that mounts a directory it cannot see. The request
+# was made beforehand (request.bin: header and fields); its fds are its own stdio and cwd.
+ASK_FOR_A_RUN = """\
+import ctypes, os, socket, sys
+if sys.argv[1] == "seccomp":       # a filter that allows everything: allowed less all the same
+    from lind.isolation import host
+    program = host.seccomp_program({}, host.SECCOMP_RET_ALLOW)
+    buffer = ctypes.create_string_buffer(program)
+    fprog = (ctypes.c_ushort * 4)(len(program) // 8, 0, 0, 0)
+    prog = ctypes.create_string_buffer(bytes(fprog) + ctypes.addressof(buffer).to_bytes(8, "little"))
+    libc = ctypes.CDLL(None, use_errno=True)
+    assert libc.prctl(38, 1, 0, 0, 0) == 0 and libc.prctl(22, 2, prog, 0, 0) == 0
+name = next(line.split()[-1] for line in open("/proc/net/unix") if sys.argv[2] in line)
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+s.connect(b"\\0" + name[1:].encode())
+request = open("request.bin", "rb").read()
+cwd = os.open(".", os.O_PATH | os.O_DIRECTORY)
+s.sendmsg([request[:22]], [(socket.SOL_SOCKET, socket.SCM_RIGHTS,
+                           b"".join(fd.to_bytes(4, "little") for fd in (0, 1, 2, cwd)))])
+try:
+    s.sendall(request[22:])
+    print("server said", s.recv(5)[:1])
+except OSError as exc:
+    print("server said", exc.strerror)
+"""
+
+
+@pytest.mark.parametrize("how", ["seccomp", "isolated"])
+def test_a_process_allowed_less_cannot_have_the_server_run_for_it(builds, tmp_path, servers,
+                                                                  canary, how):
+    """The socket's name is no secret (/proc/net/unix lists it) and its key is the
+    client's word: a process of the same user under a seccomp filter, or inside `lind
+    isolate` with the host's network, asked the server to run a program with a mount of
+    a directory it cannot reach, and got it run, as the user outside (under `lind
+    isolate`, as host root). The server reads each client's identity itself."""
+    victim = tmp_path / "victim"
+    victim.mkdir()
+    (victim / "file.txt").write_bytes(CANARY)
+    app = tmp_path / "app"
+    app.mkdir()
+    argv = ["run", "--root", str(make_root(tmp_path)), "--mount", f"{victim}:/v", "--",
+            str(builds.wasm(attack("writes"))), "/v"]
+    data = launch.encode_request(argv)
+    (app / "request.bin").write_bytes(launch.PROTOCOL + launch.RUN + len(data).to_bytes(4, "little")
+                                      + (7).to_bytes(4, "little") + data)
+    (app / "ask.py").write_text(ASK_FOR_A_RUN)
+    (app / "policy.toml").write_text('version = 1\n[network]\nmode = "host"\n')
+    name = launch.address(str(servers), "")[1:].decode()
+    runs = _runs_taken()
+    command = ([sys.executable, "ask.py", how, name] if how == "seccomp" else
+               [*LIND, "isolate", "--net", "host", "--policy", "policy.toml", "--", "python3",
+                "ask.py", how, name])
+    with open(tmp_path / "ask.in", "wb+") as scratch, open(tmp_path / "ask.out", "wb+") as out:
+        proc = subprocess.run(command, cwd=app, stdin=scratch, stdout=out, stderr=out,
+                              timeout=120)
+        out.seek(0)
+        said = out.read().decode()
+    assert proc.returncode == 0, said
+    assert said.splitlines()[-1] in ("server said b''", "server said Connection reset by peer"), said
+    assert _runs_taken() == runs
+    assert [p.name for p in victim.iterdir()] == ["file.txt"]
+    assert (victim / "file.txt").read_bytes() == CANARY
+    untouched(canary)
+
+
 def test_a_server_gone_before_the_run_started_leaves_it_to_lind(builds, tmp_path, monkeypatch):
     """A server that takes the request and closes without starting the run (it failed,
     or is stopping): the program runs once, in lind's own process."""

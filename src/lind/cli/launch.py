@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from typing import NoReturn
 
 PROTOCOL = b"lind-server-1"
+SO_PEERPIDFD = 77                   # Linux 6.5: a pidfd of the process at the other end
 RUN, STATUS, STOP = b"R", b"?", b"Q"   # what a client asks: the last two for `lind server`
 STARTED, ENDED = b"P", b"S"          # the server's messages: a pid, a wait status, and
 COUNT = b"N"                        # for STATUS and STOP after its pid, the runs it took
@@ -66,8 +67,9 @@ def server_dir() -> str | None:
 def identity() -> str:
     """A digest of everything a process inherits that decides what it may do and which
     Lind it runs: a server serves only runs whose identity is the one it was started
-    with (its credentials, capabilities, seccomp filters, cgroup, namespaces, limits,
-    CPUs, priority, security label, Python, Lind's code, the environment read at import).
+    with (its credentials, capabilities, seccomp filters, cgroup, namespaces, root,
+    limits, CPUs, priority, security label: process_identity, which the server checks
+    of each client itself; and Python, Lind's code, the environment read at import).
     What a run may set for itself (stdio, directory, environment, umask, signals) is
     sent with each run instead."""
     digest = blake2b(digest_size=16)
@@ -82,18 +84,55 @@ def identity() -> str:
     for key in sorted(os.environ):
         if key.startswith(_ENV_AT_START) and key not in _ENV_PER_RUN:
             digest.update(f"{key}={os.environ[key]}\0".encode())
-    with open("/proc/self/status", "rb") as f:
-        digest.update(b"".join(line for line in f if line.startswith(_PROC_STATUS)))
+    digest.update(process_identity())
+    return digest.hexdigest()
+
+
+def process_identity(pid: int = 0) -> bytes:
+    """What the kernel lets process `pid` (0: this one) do, as /proc shows it. The key in
+    a server's socket name is the client's word only: anyone who reads /proc/net/unix
+    can name it, so the server compares this of each client with its own (a process
+    under a seccomp filter, in a chroot or another mount namespace, without
+    capabilities, is another identity). OSError: not readable (the process is gone, or
+    not dumpable)."""
+    proc = f"/proc/{pid or 'self'}"
+    with open(f"{proc}/status", "rb") as f:
+        parts = [b"".join(line for line in f if line.startswith(_PROC_STATUS))]
     for name in ("cgroup", "limits", "oom_score_adj", "attr/current"):
         try:
-            with open(f"/proc/self/{name}", "rb") as f:
-                digest.update(f.read() + b"\0")
+            with open(f"{proc}/{name}", "rb") as f:
+                parts.append(f.read())
         except OSError:
-            digest.update(b"-\0")
-    for ns in sorted(os.listdir("/proc/self/ns")):
-        digest.update(os.readlink(f"/proc/self/ns/{ns}").encode() + b"\0")
-    digest.update(f"{os.getpriority(os.PRIO_PROCESS, 0)}".encode())
-    return digest.hexdigest()
+            if pid and not os.path.isdir(proc):
+                raise
+            parts.append(b"-")
+    for ns in sorted(os.listdir(f"{proc}/ns")):
+        parts.append(os.readlink(f"{proc}/ns/{ns}").encode())
+    root = os.stat(f"{proc}/root")
+    parts.append(f"{root.st_dev}:{root.st_ino}:{os.getpriority(os.PRIO_PROCESS, pid)}".encode())
+    return b"\0".join(parts)
+
+
+def peer_identity(sock: _socket.socket) -> bytes | None:
+    """process_identity of the process at the other end of `sock`, read through a pidfd
+    of it (SO_PEERPIDFD) and taken only if that process was alive throughout, so that
+    its pid was not reused meanwhile; None if that cannot be told."""
+    try:
+        pidfd = sock.getsockopt(_socket.SOL_SOCKET, SO_PEERPIDFD)
+    except OSError:
+        return None
+    try:
+        with open(f"/proc/self/fdinfo/{pidfd}", "rb") as f:
+            pid = next((int(line.split()[1]) for line in f if line.startswith(b"Pid:")), 0)
+        if pid <= 0:                    # gone, or in a pid namespace out of sight
+            return None
+        seen = process_identity(pid)
+        _signal.pidfd_send_signal(pidfd, 0)
+        return seen
+    except (OSError, ValueError, IndexError):
+        return None
+    finally:
+        os.close(pidfd)
 
 
 def address(folder: str, key: str) -> bytes:
@@ -106,12 +145,13 @@ def address(folder: str, key: str) -> bytes:
     return f"\0lind-server-{os.geteuid()}-{place}-{key}".encode()
 
 
-def connect(folder: str, key: str) -> _socket.socket | None:
-    """A connection to KEY's server, if one of this user's answers."""
+def connect(folder: str, key: str, to_run: bool = False) -> _socket.socket | None:
+    """A connection to KEY's server, if one of this user's answers (`to_run`: one with
+    this process's identity, to be handed a run)."""
     sock = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM | _socket.SOCK_CLOEXEC)
     try:
         sock.connect(address(folder, key))
-        if _is_ours(sock):
+        if _is_ours(sock, to_run):
             return sock
     except OSError:
         pass
@@ -127,7 +167,7 @@ def run_through_server(argv: list[str]) -> int | None:
     if folder is None:
         return None
     key = identity()
-    sock = connect(folder, key)
+    sock = connect(folder, key, to_run=True)
     if sock is None:
         start_server(folder, key)
         return None
@@ -137,11 +177,20 @@ def run_through_server(argv: list[str]) -> int | None:
         sock.close()
 
 
-def _is_ours(sock: _socket.socket) -> bool:
-    """The process at the other end runs as this user (the directory's mode says so
-    too; this holds even if it were changed)."""
+def _is_ours(sock: _socket.socket, to_run: bool) -> bool:
+    """The process at the other end runs as this user, and to be handed a run with this
+    process's identity too: a process allowed less that took the name first (binding it
+    is open to anyone in the network namespace) would get the run's stdio, directory
+    and environment."""
     creds = sock.getsockopt(_socket.SOL_SOCKET, _socket.SO_PEERCRED, 12)
-    return int.from_bytes(creds[4:8], "little") == os.geteuid()
+    if int.from_bytes(creds[4:8], "little") != os.geteuid():
+        return False
+    if not to_run:
+        return True
+    try:
+        return peer_identity(sock) == process_identity()
+    except OSError:
+        return False
 
 
 def _run(sock: _socket.socket, argv: list[str], stdio: int) -> int | None:

@@ -6,8 +6,9 @@ status back, kills it if the client dies (as a run dies with its `lind` process)
 the client passes on the signals it gets.
 
 A server serves one user and one process identity (launch.identity: credentials,
-capabilities, seccomp, cgroup, namespaces, limits, Lind's code...), checks each
-client's uid, listens on an abstract socket name no cage can reach (launch.address),
+capabilities, seccomp, cgroup, namespaces, root, limits, Lind's code...), checks each
+client's uid and reads the client's identity itself (the socket name is no secret),
+listens on an abstract socket name no cage can reach (launch.address),
 keeps its log in a directory private to the user, and exits after
 LIND_SERVER_IDLE seconds (default 900) without a run, or after SIGTERM or `lind server
 stop` once its runs have ended. It never creates a wasmtime engine or a thread, so a
@@ -31,6 +32,7 @@ import signal
 import socket
 import sys
 import threading
+import time
 import traceback
 from dataclasses import dataclass
 
@@ -116,6 +118,12 @@ def _unusable(key: str) -> str | None:
         os.close(os.pidfd_open(os.getpid()))
     except (AttributeError, OSError):
         return "no pidfd_open on this host (Linux 5.3 or later)"
+    ours, theirs = socket.socketpair()
+    with ours, theirs:
+        try:
+            os.close(ours.getsockopt(socket.SOL_SOCKET, launch.SO_PEERPIDFD))
+        except OSError:
+            return "no SO_PEERPIDFD on this host (Linux 6.5 or later): clients cannot be told apart"
     return None
 
 
@@ -141,6 +149,7 @@ class _Server:
         self.spare: _Spare | None = None
         self.spares_lost = 0        # in a row, each dead before it got a run
         self.served = 0
+        self.identity = launch.process_identity()     # what each client's must be
         self.wake_read, self.wake_write = socket.socketpair()
         self.wake_write.setblocking(False)
         signal.set_wakeup_fd(self.wake_write.fileno())
@@ -249,8 +258,11 @@ class _Server:
 
     def _accept(self, listener: socket.socket) -> None:
         conn, _ = listener.accept()
+        # Only a process allowed what the server is may have it run something; any of
+        # the user's may ask its status or stop it.
+        runs_allowed = launch.peer_identity(conn) == self.identity
         try:
-            request = self._read_request(conn)
+            request = self._read_request(conn, runs_allowed)
         except Exception:
             conn.close()
             raise
@@ -345,19 +357,36 @@ class _Server:
             os.close(go_write)
             raise
 
-    def _read_request(self, conn: socket.socket) -> tuple[bytes, list[int], int, bytes] | None:
+    def _read_request(self, conn: socket.socket,
+                      runs_allowed: bool) -> tuple[bytes, list[int], int, bytes] | None:
         """What a client asks (RUN, STATUS or STOP), the fds and request it sent; None
-        for a connection that only looked (lind server start) or is not this user's or
-        not well-formed."""
+        for a connection that only looked (lind server start), is not this user's, asks
+        a run it may not, is not well-formed or takes longer than REQUEST_TIMEOUT in all
+        (the loop serves no other client meanwhile)."""
         uid = int.from_bytes(conn.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, 12)[4:8],
                              "little")
         if uid != os.geteuid():
             return None
+        deadline = time.monotonic() + REQUEST_TIMEOUT
+
+        def read(size: int) -> bytes:
+            data = b""
+            while len(data) < size:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise EOFError("too slow")
+                conn.settimeout(left)
+                chunk = conn.recv(min(size - len(data), 1 << 16))
+                if not chunk:
+                    raise EOFError("the other end closed")
+                data += chunk
+            return data
+
         conn.settimeout(REQUEST_TIMEOUT)
         head_size = len(launch.PROTOCOL) + 9
         head, fds, flags, _ = socket.recv_fds(conn, head_size, 4)
         try:
-            head += launch.read_exactly(conn, head_size - len(head)) if head else b""
+            head += read(head_size - len(head)) if head else b""
             if (not head or flags & socket.MSG_CTRUNC or not head.startswith(launch.PROTOCOL)):
                 raise EOFError("not a request")
             kind = head[-9:-8]
@@ -366,9 +395,10 @@ class _Server:
             if kind != launch.RUN:
                 if fds or size or kind not in (launch.STATUS, launch.STOP):
                     raise EOFError("a malformed request")
-            elif size > REQUEST_LIMIT or mask > 7 or len(fds) != bin(mask).count("1") + 1:
+            elif (not runs_allowed or size > REQUEST_LIMIT or mask > 7
+                    or len(fds) != bin(mask).count("1") + 1):
                 raise EOFError("a malformed request")
-            data = launch.read_exactly(conn, size)
+            data = read(size)
         except (EOFError, OSError):
             for fd in fds:
                 os.close(fd)

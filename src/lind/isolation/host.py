@@ -7,8 +7,9 @@ namespace unless the run uses the host's network), sees a minimal file system �
 fresh root holding read-only the system libraries, Python, Lind and the module cache
 (nothing compiled inside persists), the run's own directories as the run uses them,
 the working directory read-only, a private /tmp, a /dev of six devices (read-only
-mounts of the host's), its own /proc (its host-wide settings read-only) — with no_new_privs, no capabilities, no core files, and a seccomp filter that
-lets through only the system calls the runtime makes (lind_calls.txt, measured by
+mounts of the host's), its own /proc (its host-wide settings read-only) — with
+no_new_privs, no capabilities, no core files, and a seccomp filter that lets through
+only the system calls the runtime makes (lind_calls.txt, measured by
 tests/isolation_calls.py); anything else kills the Lind process. So a bug in Lind or
 Wasmtime that a cage could turn into host code still meets the kernel. `run_native()`
 (`lind isolate`) gives a native program the same layers, with its policy's rules as the
