@@ -354,6 +354,11 @@ def test_embedding_replaces_and_keeps_the_module_valid(app, builds, tmp_path):
     ("version = 1\n[identity\n", "p.toml:2", "Expected ']' at the end of a table declaration"),
     ("version = 1\n[host]\nisolate = 'yes'\n", "p.toml:3",
      "isolate 'yes': true, false or \"best-effort\""),
+    # lind isolate made these directories on the host, as root, outside the new root
+    ("version = 1\n[filesystem]\ntmp = ['/../../etc/nologin']\n", "p.toml:3",
+     "tmp: '/../../etc/nologin' has . or .. (or a NUL) in it"),
+    ("version = 1\n[filesystem]\nmounts = [{ host = 'data', path = '/a/./../../x' }]\n",
+     "p.toml:3", "mounts: '/a/./../../x' has . or .. (or a NUL) in it"),
 ])
 def test_a_bad_policy_names_file_line_and_reason(tmp_path, text, where, reason):
     with pytest.raises(PolicyError) as caught:
@@ -670,6 +675,31 @@ def test_an_isolated_program_run_by_root_changes_no_host_setting_or_device(tmp_p
         after = os.stat(f"/dev/{name}")
         assert (after.st_mode, after.st_uid, after.st_ctime_ns) == (
             before.st_mode, before.st_uid, before.st_ctime_ns), name
+    untouched(tmp_path)
+
+
+def test_links_in_a_shipped_root_lead_nowhere_outside_it(tmp_path):
+    """A policy's root directory (the program author's) with links out of it on the way
+    to a tmp directory or a mount: `lind isolate` made the directories they led to on the
+    host, as root, and mounted over them. Each place is found inside the new root now."""
+    here = tmp_path / "app"
+    rootfs = here / "rootfs"
+    for name in ("usr", "tmp", "dev", "proc"):
+        (rootfs / name).mkdir(parents=True)
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (rootfs / "out").symlink_to(outside)                       # absolute: its host target
+    (rootfs / "up").symlink_to("../../../../../../../../" + str(outside).lstrip("/"))
+    (tmp_path / "canary.txt").write_bytes(CANARY)
+    (tmp_path / "other").mkdir()
+    (tmp_path / "other" / "secret.txt").write_bytes(CANARY)
+    for guest in ("/out/made", "/up/made"):
+        (here / "policy.toml").write_text(
+            f'version = 1\n[filesystem]\nroot = "rootfs"\ntmp = ["{guest}"]\n')
+        rc, out, err = lind_env(tmp_path, _env(), sys.executable, "-m", "lind", "isolate",
+                                "--policy", here / "policy.toml", "--", "/bin/true")
+        assert rc != 0 and "symbolic link to nothing in the new root" in err, (rc, err)
+        assert list(outside.iterdir()) == [], guest
     untouched(tmp_path)
 
 

@@ -51,7 +51,8 @@ MS_REMOUNT, MS_BIND, MS_REC, MS_PRIVATE = 0x20, 0x1000, 0x4000, 0x40000
 MS_NOATIME, MS_NODIRATIME, MS_RELATIME = 0x400, 0x800, 0x200000
 MNT_DETACH = 2
 PR_SET_NO_NEW_PRIVS, PR_CAPBSET_DROP = 38, 24
-SYS_PIVOT_ROOT, SYS_SECCOMP, SYS_CAPSET = 155, 317, 126
+SYS_PIVOT_ROOT, SYS_SECCOMP, SYS_CAPSET, SYS_OPENAT2 = 155, 317, 126, 437
+RESOLVE_IN_ROOT = 0x10
 SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_TSYNC = 1, 1
 SECCOMP_RET_KILL_PROCESS, SECCOMP_RET_ERRNO, SECCOMP_RET_ALLOW = 0x80000000, 0x00050000, 0x7FFF0000
 AUDIT_ARCH_X86_64 = 0xC000003E
@@ -218,27 +219,81 @@ def _mount_flags(path: str) -> int:
     return flags
 
 
-def _bind(root: str, bind: Bind) -> None:
+class _OpenHow(ctypes.Structure):
+    _fields_ = [("flags", ctypes.c_uint64), ("mode", ctypes.c_uint64), ("resolve", ctypes.c_uint64)]
+
+
+def _open_in(root_fd: int, path: str, flags: int) -> int:
+    """openat2(root_fd, path, RESOLVE_IN_ROOT): a symbolic link on the way (a shipped
+    root directory or a mounted one may hold any) resolves inside the new root, never
+    on the host, where Lind, as root, would make directories and mount over them."""
+    how = _OpenHow(flags | os.O_CLOEXEC, 0, RESOLVE_IN_ROOT)
+    fd = _libc.syscall(SYS_OPENAT2, root_fd, (path.strip("/") or ".").encode(),
+                       ctypes.byref(how), ctypes.sizeof(how))
+    if fd < 0:
+        code = ctypes.get_errno()
+        raise OSError(code, f"{path} in the new root: {os.strerror(code)}")
+    return fd
+
+
+def _place(root_fd: int, path: str, directory: bool = True) -> str:
+    """`path` in the new root, made if missing (a directory, or an empty file), with
+    its missing parents: the name of an O_PATH fd of it (/proc/self/fd/N) to mount on,
+    good until _placed_fds closes them."""
+    names = [n for n in path.split("/") if n]
+    if any(n in (".", "..") for n in names):
+        raise Refused(errno.EINVAL, f"{path}: . or .. in a path of the new root")
+    for i, name in enumerate(names):
+        last = i == len(names) - 1
+        flags = os.O_PATH | (os.O_DIRECTORY if directory or not last else 0)
+        try:
+            os.close(_open_in(root_fd, "/".join(names[:i + 1]), flags))
+        except FileNotFoundError:
+            parent = _open_in(root_fd, "/".join(names[:i]), os.O_PATH | os.O_DIRECTORY)
+            try:
+                if directory or not last:
+                    os.mkdir(name, 0o755, dir_fd=parent)
+                else:
+                    os.close(os.open(name, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW
+                                     | os.O_CLOEXEC, 0o644, dir_fd=parent))
+            except FileExistsError:     # a link to nothing: made here, it could move
+                raise Refused(errno.ELOOP, f"{path}: /{'/'.join(names[:i + 1])} is a symbolic "
+                              "link to nothing in the new root") from None
+            finally:
+                os.close(parent)
+    fd = _open_in(root_fd, path, os.O_PATH | (os.O_DIRECTORY if directory else 0))
+    _placed_fds.append(fd)
+    return f"/proc/self/fd/{fd}"
+
+
+_placed_fds: list[int] = []
+
+
+def _bind(root_fd: int, bind: Bind) -> None:
     source = os.path.realpath(bind.path)
-    target = root + (bind.target or bind.path)
-    if os.path.isdir(source):
-        os.makedirs(target, exist_ok=True)
-    else:
-        os.makedirs(os.path.dirname(target), exist_ok=True)
-        open(target, "a").close()
-    _mount(source, target, None, MS_BIND | MS_REC, f"bind {bind.path}")
-    if not bind.writable:
-        _mount(None, target, None, MS_REMOUNT | MS_BIND | MS_RDONLY | _mount_flags(source),
-               f"read-only {bind.target or bind.path}")
+    guest = bind.target or bind.path
+    _mount(source, _place(root_fd, guest, os.path.isdir(source)), None, MS_BIND | MS_REC,
+           f"bind {bind.path}")
+    if not bind.writable:            # on the mount just made: the path looked up again
+        _mount(None, _place(root_fd, guest, os.path.isdir(source)), None,
+               MS_REMOUNT | MS_BIND | MS_RDONLY | _mount_flags(source), f"read-only {guest}")
 
 
-def _link_or_bind(root: str, path: str) -> None:
+def _link_or_bind(root_fd: int, path: str) -> None:
     """/lib and friends: the same symlink where the host has one (merged /usr)."""
     if os.path.islink(path):
-        os.makedirs(os.path.dirname(root + path), exist_ok=True)
-        os.symlink(os.readlink(path), root + path)
+        os.symlink(os.readlink(path), _place(root_fd, os.path.dirname(path)) + "/"
+                   + os.path.basename(path))
     elif os.path.isdir(path):
-        _bind(root, Bind(path))
+        _bind(root_fd, Bind(path))
+
+
+def _exists_in(root_fd: int, path: str) -> bool:
+    try:
+        os.close(_open_in(root_fd, path, os.O_PATH))
+        return True
+    except OSError:
+        return False
 
 
 _DEVICES = ("null", "zero", "full", "random", "urandom", "tty")
@@ -249,39 +304,45 @@ def _new_root(root: str, binds: Sequence[Bind], runtime: bool = True, tmp: Seque
               base: str | None = None) -> list[str]:
     """At the empty directory `root`: a tmpfs with the system's programs and libraries
     (or the directory `base`) and `binds` (and Python, Lind and the module cache with
-    `runtime`), a private /tmp and `tmp` directories; pivot_root into it."""
+    `runtime`), a private /tmp and `tmp` directories; pivot_root into it. Every place
+    in it is found and made through a directory fd of the new root (_place)."""
     cwd = os.getcwd()
     _mount(None, "/", None, MS_REC | MS_PRIVATE, "private mounts")
     if base is not None:                # a directory of its own as / (an image)
         _mount(os.path.realpath(base), root, None, MS_BIND | MS_REC, f"bind {base} as /")
     else:
         _mount("tmpfs", root, "tmpfs", MS_NOSUID | MS_NODEV, "root tmpfs")
-    os.makedirs(root + "/tmp", exist_ok=True)   # first: the run's directories may lie in /tmp
-    _mount("tmpfs", root + "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, "/tmp")
-    os.chmod(root + "/tmp", 0o1777)
-    for path in _SYSTEM if base is None else ():
-        _link_or_bind(root, path)
-    for bind in [*(_runtime_binds() if runtime else []), *binds,
-                 *([Bind(cwd)] if cwd != "/" else [])]:
-        # read-only ones already visible through another are left as they are
-        seen = os.path.exists(root + (bind.target or bind.path))
-        if os.path.exists(bind.path) and (bind.writable or bind.target or not seen):
-            _bind(root, bind)
-    for path in tmp:
-        os.makedirs(root + path, exist_ok=True)
-        _mount("tmpfs", root + path, "tmpfs", MS_NOSUID | MS_NODEV, path)
-    os.makedirs(root + "/dev", exist_ok=True)
-    _mount("tmpfs", root + "/dev", "tmpfs", MS_NOSUID | MS_NOEXEC, "/dev")
-    for name in _DEVICES:
-        # Read-only mounts: reading and writing a device stay the device's, but its
-        # inode is the host's own (a chmod or utimes inside would change the host's node)
-        if os.path.exists(f"/dev/{name}"):
-            _bind(root, Bind(f"/dev/{name}"))
-    os.makedirs(root + "/proc", exist_ok=True)     # while the host's /proc is still in sight: a user
-    _mount("proc", root + "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, "/proc")  # namespace may
-    _guard_proc(root + "/proc")                     # mount one only where another is fully visible
-    os.makedirs(root + "/.old", exist_ok=True)
-    _check(_libc.syscall(SYS_PIVOT_ROOT, root.encode(), (root + "/.old").encode()), "pivot_root")
+    root_fd = os.open(root, os.O_PATH | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC)
+    try:
+        # /tmp first: the run's directories may lie in /tmp
+        _mount("tmpfs", _place(root_fd, "/tmp"), "tmpfs", MS_NOSUID | MS_NODEV, "/tmp")
+        os.chmod(_place(root_fd, "/tmp"), 0o1777)
+        for path in _SYSTEM if base is None else ():
+            _link_or_bind(root_fd, path)
+        for bind in [*(_runtime_binds() if runtime else []), *binds,
+                     *([Bind(cwd)] if cwd != "/" else [])]:
+            # read-only ones already visible through another are left as they are
+            seen = _exists_in(root_fd, bind.target or bind.path)
+            if os.path.exists(bind.path) and (bind.writable or bind.target or not seen):
+                _bind(root_fd, bind)
+        for path in tmp:
+            _mount("tmpfs", _place(root_fd, path), "tmpfs", MS_NOSUID | MS_NODEV, path)
+        _mount("tmpfs", _place(root_fd, "/dev"), "tmpfs", MS_NOSUID | MS_NOEXEC, "/dev")
+        for name in _DEVICES:
+            # Read-only mounts: reading and writing a device stay the device's, but its
+            # inode is the host's own (a chmod or utimes inside would change the host's)
+            if os.path.exists(f"/dev/{name}"):
+                _bind(root_fd, Bind(f"/dev/{name}"))
+        # while the host's /proc is still in sight: a user namespace may mount one only
+        # where another is fully visible
+        _mount("proc", _place(root_fd, "/proc"), "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, "/proc")
+        _guard_proc(_place(root_fd, "/proc"))
+        old = _place(root_fd, "/.old")
+        _check(_libc.syscall(SYS_PIVOT_ROOT, root.encode(), old.encode()), "pivot_root")
+    finally:
+        os.close(root_fd)
+        while _placed_fds:
+            os.close(_placed_fds.pop())
     os.chdir("/")
     _check(_libc.umount2(b"/.old", MNT_DETACH), "detach the old root")
     os.rmdir("/.old")

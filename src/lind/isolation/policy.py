@@ -385,10 +385,15 @@ def _host_path(lines: _Lines, key: str, value: Any) -> str | None:
 
 
 def _guest_path(lines: _Lines, table: str, key: str, value: Any) -> str:
+    """An absolute path in the cage or new root, without . or .. (a policy that climbs
+    with them names a place the person running it cannot see from the policy)."""
     if not isinstance(value, str) or not value.startswith("/"):
         raise lines.error(table, key, f"{key}: {value!r} is not an absolute path in the cage",
                           value if isinstance(value, str) else None)
-    return value.rstrip("/") or "/"
+    names = [n for n in value.split("/") if n]
+    if any(n in (".", "..") for n in names) or "\0" in value:
+        raise lines.error(table, key, f"{key}: {value!r} has . or .. (or a NUL) in it", value)
+    return "/" + "/".join(names)
 
 
 def _mounts(lines: _Lines, value: Any) -> tuple[Mount, ...]:
