@@ -2154,6 +2154,25 @@ def test_memory_limit_per_cage(builds, tmp_path, canary):
     untouched(canary)
 
 
+def test_a_memory_limit_of_zero_is_refused_not_taken_for_none(builds, tmp_path, canary):
+    """memory=0 read as "not given": the program ran without any limit, past its own
+    embedded policy's (a 64 MiB program held 160 MiB), though a negative one raised."""
+    prog = tmp_path / "hog.wasm"
+    shutil.copy(builds.wasm(attack("mem_hog")), prog)
+    (tmp_path / "p.toml").write_text('version = 1\n[resources]\nmemory = "64M"\n')
+    subprocess.run([sys.executable, "-m", "lind", "policy", "embed", prog, tmp_path / "p.toml"],
+                   check=True, capture_output=True, timeout=60)
+    for memory in (0, -1):
+        for backend in ("host", "portable"):
+            with pytest.raises(ValueError, match="memory limit must be positive"):
+                run_cage(tmp_path, "zero", [prog, "160"], memory=memory, backend=backend)
+        with pytest.raises(ValueError, match="memory limit must be positive"):
+            lind.Runtime(memory=memory)
+    rc, out, err = run_cage(tmp_path, "policy", [prog, "160"])
+    assert rc == 0 and 32 <= int(re.fullmatch(r"blocks=(\d+)\n", out)[1]) <= 64, (out, err)
+    untouched(canary)
+
+
 def test_memory_limit_per_runtime(builds, tmp_path, canary):
     prog = builds.wasm(attack("mem_hog"))
     rt = lind.Runtime(memory=96 << 20)

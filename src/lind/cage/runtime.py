@@ -66,7 +66,8 @@ class Runtime:
     """
 
     def __init__(self, max_cages: int = 1024, memory: int | None = None) -> None:
-        self.memory = limits.MemoryBudget(memory or limits.default_runtime_memory())
+        self.memory = limits.MemoryBudget(memory if memory is not None
+                                          else limits.default_runtime_memory())
         self._ids = itertools.count(1)
         self.key = next(_runtime_keys)
         self.lock = threading.RLock()
@@ -119,7 +120,8 @@ class Runtime:
         if not hostname or len(hostname.encode()) > 64:
             raise ValueError(f"bad hostname {hostname!r}: 1 to 64 bytes")
         module = loader.load(program)
-        budget = limits.MemoryBudget(memory, self.memory) if memory else self.memory
+        # (0 is no budget at all, not none: MemoryBudget refuses it)
+        budget = limits.MemoryBudget(memory, self.memory) if memory is not None else self.memory
         # (real paths: FileSystem.guest_path_of must see whether one lies in the view)
         runnable = {normalize(k): os.path.realpath(v) for k, v in (programs or {}).items()}
         fs = FileSystem(root, [(m.host, m.guest, m.readonly) for m in mounts], runnable,

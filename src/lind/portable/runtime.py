@@ -491,6 +491,8 @@ class Runtime:
         self.on_cpu_since = 0
         self._clock: threading.Timer | None = None
         self.max_processes = max_processes
+        if memory_limit <= 0:
+            raise ValueError("a memory limit must be positive")
         self.memory_limit = memory_limit
         self.processes: dict[int, Process] = {}
         self.runnable: deque[Process] = deque()
