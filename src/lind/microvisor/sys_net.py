@@ -79,13 +79,16 @@ _CONTROL_MAX = 65536             # control data a call may carry (Linux: optmem_
 _ROOM_FOR_DROPPED = 16 + 253 * 4   # one SCM_RIGHTS message of SCM_MAX_FD files (host cmsg)
 
 # Options a cage may set (and read): those that need no capability on Linux.
+# (Not SO_PEERGROUPS nor IP_PASSSEC: host group ids, the host's security labels.)
 _SOCKET_OPTIONS = {2, 3, 4, 5, 6, 7, 8, 9, 10, 12, 13, 15, 16, 17, 18, 19, 20, 21, 29, 30,
-                   35, 38, 39, 42, 46, 49, 63, 64, 66, 67}
-_TCP_OPTIONS = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 16, 18, 23, 25}
-_IP_OPTIONS = {1, 2, 4, 6, 7, 8, 10, 11, 12, 13, 14, 15, 24, 32, 33, 34, 35, 36}
-_IPV6_OPTIONS = {16, 17, 18, 19, 20, 21, 23, 24, 25, 26, 49, 50, 66, 67}
+                   35, 37, 38, 39, 40, 42, 46, 47, 49, 57, 60, 63, 64, 65, 66, 67}
+_TCP_OPTIONS = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 16, 17, 18, 23, 24, 25, 27, 28,
+                30, 36}
+_IP_OPTIONS = {1, 2, 4, 6, 7, 8, 10, 11, 12, 13, 14, 15, 20, 21, 24, 26, 32, 33, 34, 35, 36, 49}
+_IPV6_OPTIONS = {16, 17, 18, 19, 20, 21, 23, 24, 25, 26, 31, 49, 50, 51, 56, 58, 60, 62, 66,
+                 67, 70, 72, 74, 78}
 _OPTIONS = {SOL_SOCKET: _SOCKET_OPTIONS, IPPROTO_TCP: _TCP_OPTIONS, IPPROTO_IP: _IP_OPTIONS,
-            IPPROTO_IPV6: _IPV6_OPTIONS, IPPROTO_UDP: {1, 100, 101, 102, 103}}
+            IPPROTO_IPV6: _IPV6_OPTIONS, IPPROTO_UDP: {1, 100, 101, 102, 103, 104}}
 SO_PRIORITY, SO_PEERCRED, SO_RCVTIMEO_OLD, SO_SNDTIMEO_OLD = 12, 17, 20, 21
 SO_RCVTIMEO, SO_SNDTIMEO = 66, 67
 SO_SNDBUF, SO_RCVBUF = 7, 8
@@ -984,6 +987,8 @@ def _guest_open_flags(host_fd: int) -> int:
 def _read_msghdr(cage, msg: int, writing: bool) -> tuple[int, int, list[memoryview], int, int,
                                                          int]:
     name, namelen, iov, iovlen, control, controllen, _ = _MSGHDR.unpack(cage.mem.read(msg, _MSGHDR.size))
+    if iovlen > abi.IOV_MAX:            # a message too long, as Linux says (readv: EINVAL)
+        raise abi.error(errno.EMSGSIZE)
     return name, namelen, iovecs(cage, iov, iovlen, writing), control, controllen, iov
 
 
