@@ -28,7 +28,8 @@ def _native(builds, name: str, *args: str) -> subprocess.CompletedProcess:
 
 
 @pytest.mark.parametrize("program", ["basics", "c11", "signals", "thread_signals", "cancel",
-                                     "wakeups", "masks", "stack_reuse", "cpu_clocks"])
+                                     "wakeups", "masks", "stack_reuse", "cpu_clocks",
+                                     "names"])
 def test_threads_programs_match_native(builds, tmp_path, program):
     """basics: create/join 1000 threads in waves, TLS and key destructors, mutex kinds,
     condition variables (with a CLOCK_MONOTONIC timed wait), barriers, rwlocks,

@@ -388,7 +388,9 @@ class Cage:
         # Per-process settings fork copies (prctl, setpriority, sched_setaffinity)...
         self.nice = parent.nice if parent else 0
         self.affinity: frozenset[int] | None = parent.affinity if parent else None  # None: all
-        self.comm: str | None = parent.comm if parent else None   # PR_SET_NAME; None: exe's
+        # the first thread's name (PR_SET_NAME; None: the program's): a fork's child has
+        # the name of the thread that forked
+        self.comm: str | None = parent.thread_comm() if parent else None
         self.dumpable = parent.dumpable if parent else 1
         self.no_new_privs = parent.no_new_privs if parent else False
         self.tid_address = parent.tid_address if parent else 0
@@ -1450,6 +1452,34 @@ class Cage:
         thread = self.calling_thread()
         return thread.tid if thread is not None else self.id
 
+    def thread_ids(self) -> list[int]:
+        """The threads running: the first one (the cage's id) until its exit(2), and the
+        others, as /proc/self/task lists them."""
+        with self._threads_changed:
+            return ([] if self._main_exited else [self.id]) + sorted(self.threads)
+
+    def thread_comm(self, tid: int = 0) -> str | None:
+        """The name of thread `tid` (0: the calling thread), None for the program's file
+        name; ESRCH for a thread that is not this cage's."""
+        tid = tid or self.current_tid()
+        if tid == self.id:
+            return self.comm
+        thread = self.threads.get(tid)
+        if thread is None:
+            raise OSError(errno.ESRCH, "No such process")
+        return thread.comm
+
+    def set_thread_comm(self, name: str, tid: int = 0) -> None:
+        """PR_SET_NAME, or a write of a thread's comm file: each thread has its own name."""
+        tid = tid or self.current_tid()
+        if tid == self.id:
+            self.comm = name
+            return
+        thread = self.threads.get(tid)
+        if thread is None:
+            raise OSError(errno.ESRCH, "No such process")
+        thread.comm = name
+
     def clear_tid_address(self) -> int:
         """The calling thread's CLONE_CHILD_CLEARTID word (set_tid_address)."""
         thread = self.calling_thread()
@@ -1562,6 +1592,7 @@ class Cage:
             raise OSError(errno.EAGAIN, "this program cannot start threads")
         tid = self.runtime.reserve_id()
         thread = CageThread(self, tid, start)
+        thread.comm = self.thread_comm()       # its creator's name, as on Linux
         self._had_threads = True     # its memory may be touched by that thread until it ends
         with self._threads_changed:
             if self.stopping or self._threads_alive >= self.rlimit_nproc[0]:

@@ -133,6 +133,7 @@ class CageThread:
         self.start_args = start
         self.clear_tid = start.clear_tid
         self.robust_list = (0, 0)    # set_robust_list's (head, length)
+        self.comm: str | None = None    # its name (None: the program's file name)
         self.signals: ThreadSignals | None = None   # its mask, pending set, wake fd
         self.exited = False     # ended by its own exit(2)
         self.instance: Instance | None = None

@@ -888,7 +888,7 @@ def sys_prctl(cage, option, arg2, arg3, arg4, arg5, *_):
         cage.dumpable = arg2
         return 0
     if option == PR_SET_NAME:
-        cage.comm = _comm_arg(cage, arg2).decode("utf-8", "surrogateescape")
+        cage.set_thread_comm(_comm_arg(cage, arg2).decode("utf-8", "surrogateescape"))
         return 0
     if option == PR_GET_NAME:
         cage.mem.write(arg2, virtual.comm(cage).encode("utf-8", "surrogateescape")[:15].ljust(16, b"\0"))

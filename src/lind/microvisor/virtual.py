@@ -7,8 +7,9 @@
   planted there are never opened.
 - /proc/self -> /proc/<pid>, and /proc/<pid> of the cage itself: fd/ (links that reopen
   the cage's files, never with more access than it holds them with), exe, cwd, status,
-  maps, cmdline, environ, stat; and the system's meminfo, cpuinfo, stat, uptime, loadavg
-  and version, as sysinfo and uname give them (unless the root or a mount holds /proc).
+  maps, cmdline, environ, stat, comm, task/<tid>/ (comm, stat, status) of each thread;
+  and the system's meminfo, cpuinfo, stat, uptime, loadavg and version, as sysinfo and
+  uname give them (unless the root or a mount holds /proc).
   Any other /proc path is the root's or a mount's.
 - /etc: passwd, group, hosts, nsswitch.conf, resolv.conf made from the cage's identity
   and host name, unless the root or a mount holds a real file by that name.
@@ -28,6 +29,7 @@ import fcntl
 import os
 import stat as statmod
 import time
+import weakref
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -147,7 +149,18 @@ class Program:
         return os.stat(self.host)
 
 
-Node = Dir | Device | Terminal | Text | Link | Opened | Program
+@dataclass
+class Comm:
+    """/proc/self/comm (the first thread's) or /proc/self/task/TID/comm: a thread's
+    name, read and written (musl names and asks another thread's through it)."""
+    path: str
+    tid: int
+
+    def stat(self) -> os.stat_result:
+        return _stat(statmod.S_IFREG | 0o644, self.path, own=True)
+
+
+Node = Dir | Device | Terminal | Text | Link | Opened | Program | Comm
 
 
 # -------------------------------------------------------------------- resolution
@@ -211,13 +224,18 @@ def _entry(cage, path: str) -> tuple[Node | None, str]:
 def _proc_entry(cage, rest: str) -> tuple[Node, str]:
     base = f"/proc/{cage.id}"
     if rest == "":
-        names = [("fd", abi.DT_DIR), ("exe", abi.DT_LNK), ("cwd", abi.DT_LNK)]
+        names = [("fd", abi.DT_DIR), ("task", abi.DT_DIR), ("exe", abi.DT_LNK),
+                 ("cwd", abi.DT_LNK), ("comm", abi.DT_REG)]
         return Dir(base, names + [(n, abi.DT_REG) for n in PROC_FILES], own=True), ""
     name, _, below = rest[1:].partition("/")
     below = below and "/" + below
     if name in PROC_FILES:
         mode = 0o400 if name == "environ" else 0o444    # as Linux: the owner's alone
         return Text(f"{base}/{name}", _PROC_MAKERS[name](cage), mode, own=True), below
+    if name == "comm":
+        return Comm(f"{base}/comm", cage.id), below
+    if name == "task":
+        return _task_entry(cage, below)
     if name == "cwd":
         return Link(f"{base}/cwd", cage.cwd, cage.cwd), below
     if name == "exe":
@@ -239,6 +257,31 @@ def _proc_entry(cage, rest: str) -> tuple[Node, str]:
     # A directory reopens by its guest path, as a walk below it would go on there.
     to = f.path if f.is_dir and f.path else opened
     return Link(f"{base}/fd/{number}", describe(f), to), deeper and "/" + deeper
+
+
+_TASK_FILES = ("stat", "status")
+
+
+def _task_entry(cage, rest: str) -> tuple[Node, str]:
+    """/proc/self/task and what is below it: a directory per thread, with its name and
+    what /proc/self/stat and status say of it."""
+    base = f"/proc/{cage.id}/task"
+    if rest == "":
+        return Dir(base, [(str(t), abi.DT_DIR) for t in cage.thread_ids()], own=True), ""
+    number, _, below = rest[1:].partition("/")
+    if not number.isdigit() or int(number) not in cage.thread_ids():
+        raise _error(errno.ENOENT)
+    tid, below = int(number), below and "/" + below
+    if below == "":
+        return Dir(f"{base}/{tid}", [("comm", abi.DT_REG)]
+                   + [(n, abi.DT_REG) for n in _TASK_FILES], own=True), ""
+    name, _, deeper = below[1:].partition("/")
+    deeper = deeper and "/" + deeper
+    if name == "comm":
+        return Comm(f"{base}/{tid}/comm", tid), deeper
+    if name in _TASK_FILES:
+        return Text(f"{base}/{tid}/{name}", _PROC_MAKERS[name](cage, tid), 0o444, own=True), deeper
+    raise _error(errno.ENOENT)
 
 
 _VIRTUAL_TOPS = ("/dev", "/proc", "/etc")
@@ -361,6 +404,8 @@ def open_node(cage, node: Node, flags: int) -> OpenFile:
         if write and not flags & abi.O_PATH:
             raise _error(errno.EACCES)
         return TextFile(node, flags, cage.memory_budget)
+    if isinstance(node, Comm):
+        return CommFile(cage, node, flags)
     if isinstance(node, Program):
         if write and not flags & abi.O_PATH:
             raise _error(errno.ETXTBSY)
@@ -534,11 +579,84 @@ class TextFile(OpenFile):
         return self.node.stat()
 
 
+class CommFile(OpenFile):
+    """A thread's comm file, open: read, its name and a newline; written, its new name
+    (up to 15 bytes). Only the cage's own threads take a name from it, as on Linux (a
+    fork's child holding it gets EINVAL)."""
+
+    def __init__(self, cage, node: Comm, flags: int) -> None:
+        super().__init__(-1, flags & ~_OPEN_ONLY, node.path, host_backed=False, borrowed=True)
+        self.node = node
+        self.owner = weakref.ref(cage)
+        self.offset = 0
+
+    def _text(self) -> bytes:
+        cage = self.owner()
+        if cage is None:
+            raise _error(errno.ESRCH)
+        return comm(cage, self.node.tid).encode("utf-8", "surrogateescape") + b"\n"
+
+    def pread(self, cage, addr: int, n: int, offset: int) -> int:
+        data = self._text()[offset:offset + n]
+        cage.mem.write(addr, data)
+        return len(data)
+
+    def read(self, cage, addr: int, n: int) -> int:
+        got = self.pread(cage, addr, n, self.offset)
+        self.offset += got
+        return got
+
+    def readv(self, cage, views: list[memoryview]) -> int:
+        data = self._text()[self.offset:self.offset + sum(map(len, views))]
+        at = 0
+        for v in views:
+            part = data[at:at + len(v)]
+            v[:len(part)] = part
+            at += len(part)
+        self.offset += at
+        return at
+
+    def _rename(self, cage, name: bytes) -> None:
+        if cage is not self.owner():
+            raise _error(errno.EINVAL)
+        name = name[:TASK_COMM_LEN - 1].split(b"\0", 1)[0]
+        cage.set_thread_comm(name.decode("utf-8", "surrogateescape"), self.node.tid)
+
+    def pwrite(self, cage, addr: int, n: int, offset: int) -> int:
+        self._rename(cage, cage.mem.read(addr, min(n, TASK_COMM_LEN - 1)))
+        return n
+
+    def write(self, cage, addr: int, n: int) -> int:
+        return self.pwrite(cage, addr, n, 0)
+
+    def writev(self, cage, views: list[memoryview]) -> int:
+        self._rename(cage, b"".join(bytes(v) for v in views)[:TASK_COMM_LEN - 1])
+        return sum(map(len, views))
+
+    def stat(self) -> os.stat_result:
+        return self.node.stat()
+
+    def seekable(self) -> bool:
+        return True
+
+    def seek(self, offset: int, whence: int) -> int:
+        base = {os.SEEK_SET: 0, os.SEEK_CUR: self.offset}.get(whence)
+        if base is None or base + offset < 0:
+            raise _error(errno.EINVAL)
+        self.offset = base + offset
+        return self.offset
+
+
 # --------------------------------------------------------- generated file bodies
 
-def comm(cage) -> str:
-    """The name prctl(PR_SET_NAME) gave, else the program's file name (15 bytes at most)."""
-    return cage.comm if cage.comm is not None else os.path.basename(cage.exe[0])[:15] or "?"
+TASK_COMM_LEN = 16
+
+
+def comm(cage, tid: int = 0) -> str:
+    """Thread `tid`'s name (0: the calling thread's): what PR_SET_NAME or its comm file
+    gave, else the program's file name (15 bytes at most)."""
+    name = cage.thread_comm(tid)
+    return name if name is not None else os.path.basename(cage.exe[0])[:TASK_COMM_LEN - 1] or "?"
 
 
 def _user(cage) -> tuple[str, str]:
@@ -646,17 +764,19 @@ def _memory_kib(cage) -> int:
     return cage.mem.size() // 1024 if cage.mem is not None else 0
 
 
-def _status(cage) -> bytes:
+def _status(cage, tid: int = 0) -> bytes:
+    """/proc/self/status, or a thread's (/proc/self/task/TID/status)."""
     uid, euid, gid, egid = cage.ids
     suid, sgid = cage.saved_ids
     kib = _memory_kib(cage)
-    return (f"Name:\t{comm(cage)}\nUmask:\t{cage.umask:04o}\nState:\tR (running)\n"
-            f"Tgid:\t{cage.id}\nNgid:\t0\nPid:\t{cage.id}\nPPid:\t{cage.ppid}\nTracerPid:\t0\n"
+    tid = tid or cage.id
+    return (f"Name:\t{comm(cage, tid)}\nUmask:\t{cage.umask:04o}\nState:\tR (running)\n"
+            f"Tgid:\t{cage.id}\nNgid:\t0\nPid:\t{tid}\nPPid:\t{cage.ppid}\nTracerPid:\t0\n"
             f"Uid:\t{uid}\t{euid}\t{suid}\t{euid}\nGid:\t{gid}\t{egid}\t{sgid}\t{egid}\n"
             f"FDSize:\t{max(64, len(cage.fds.numbers()))}\n"
             f"Groups:\t{' '.join(map(str, cage.groups))}\n"
             f"VmPeak:\t{kib:8d} kB\nVmSize:\t{kib:8d} kB\nVmHWM:\t{kib:8d} kB\n"
-            f"VmRSS:\t{kib:8d} kB\nThreads:\t1\n").encode()
+            f"VmRSS:\t{kib:8d} kB\nThreads:\t{max(len(cage.thread_ids()), 1)}\n").encode()
 
 
 def _maps(cage) -> bytes:
@@ -674,11 +794,15 @@ def _environ(cage) -> bytes:
     return b"".join(e + b"\0" for e in cage.env)
 
 
-def _proc_stat(cage) -> bytes:
+def _proc_stat(cage, tid: int = 0) -> bytes:
+    """/proc/self/stat, or a thread's."""
     size = cage.mem.size() if cage.mem is not None else 0
     start = (time.time_ns() - _BOOT_NS) // 10**7
-    fields = [cage.id, f"({comm(cage)})", "R", cage.ppid, cage.pgid, cage.sid, 0, -1, 0x400000,
-              0, 0, 0, 0, 0, 0, 0, 0, 20 + cage.nice, cage.nice, 1, 0, start, size, size // 4096,
+    tid = tid or cage.id
+    threads = max(len(cage.thread_ids()), 1)
+    fields = [tid, f"({comm(cage, tid)})", "R", cage.ppid, cage.pgid, cage.sid, 0, -1, 0x400000,
+              0, 0, 0, 0, 0, 0, 0, 0, 20 + cage.nice, cage.nice, threads, 0, start, size,
+              size // 4096,
               (1 << 64) - 1,
               0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 17, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]
     return (" ".join(map(str, fields)) + "\n").encode()
