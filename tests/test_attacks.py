@@ -3210,3 +3210,77 @@ def test_shared_mappings_pages_count_while_their_memfd_lives(builds, tmp_path, c
     rounds, refused = int(out.split()[1]), int(out.split()[3])
     assert rounds * 16 < 64 and refused == errno.ENOMEM, out
     untouched(canary)
+
+
+# -- 13. a guarded directory by another name ------------------------------------------------
+def _guarded(tmp_path: Path) -> tuple[Path, Path]:
+    """A root, and beside it the files f1..f7 a run mounts at /data under a grate."""
+    root = make_root(tmp_path)
+    files = tmp_path / "files"
+    files.mkdir()
+    for i in range(1, 8):
+        (files / f"f{i}").write_bytes(CANARY)
+        (files / f"f{i}").chmod(CANARY_MODE)
+    return root, files
+
+
+def _all_untouched(files: Path) -> None:
+    assert sorted(p.name for p in files.iterdir()) == [f"f{i}" for i in range(1, 8)]
+    for path in files.iterdir():
+        untouched(path)
+
+
+def _guarded_run(builds, tmp_path: Path, grate: str, program: str, *args: str,
+                 c_grate: str = "clamp/ro_grate") -> tuple[int, str, str]:
+    """`program` with files mounted at /data under `grate`: readonly, aquarium, clamp
+    (clamp:/data=readonly), fsview (the program sees /data at /view, read-only below),
+    seccomp (clamp:/data with a policy `args[0]`) or ns (the C clamp on /data holding
+    `c_grate`)."""
+    root, files = _guarded(tmp_path)
+    mount = ["--root", root, "--mount", f"{files}:/data"]
+    prog = builds.wasm(attack(program))
+    if grate == "ns":
+        from lind.grates.registry import resolve
+        return lind_cli(tmp_path, "cli", *mount, resolve("ns").path, "--prefix", "/data",
+                        "%{", builds.wasm(c_grate), "%}", prog, *args, timeout=180)
+    report = tmp_path / "report.txt"
+    grates = {"readonly": ["readonly:/data"], "aquarium": [f"aquarium:/data,report={report}"],
+              "clamp": ["clamp:/data=readonly"],
+              "fsview": ["fsview:/view=/data", "readonly:/data"],
+              "seccomp": ["clamp:/data", "%{", f"seccomp:{args[0] if args else ''}", "%}"]}
+    options = [a for g in grates[grate] for a in (["--grate", g] if g not in "%{%}" else [g])]
+    return lind_cli(tmp_path, "cli", *mount, *options, "--", prog,
+                    *(args if grate != "seccomp" else args[1:]), timeout=120)
+
+
+_PROC_ALIASES = ("fd_write", "devfd_write", "fd_create", "fd_chmod", "procdir_write",
+                 "cwd_write", "cwd_create", "cwd_chmod", "cwd_mkdir", "pid_cwd_write")
+
+
+@pytest.mark.parametrize("grate", ["readonly", "aquarium", "clamp", "fsview", "ns"])
+def test_a_guarded_directory_is_not_reached_through_proc_links(builds, tmp_path, canary,
+                                                               grate):
+    """/proc/self/fd/N/f, /dev/fd/N/f, /proc/self/cwd/f and /proc/PID/cwd/f name files
+    under the directory a grate guards, while the grate, matching paths as written, saw
+    a path under /proc: the red team wrote /data/f1 and f2 and made /data/new5 under
+    readonly:/data, aquarium:/data and clamp:/data=readonly. A path never goes on past
+    such a link now (ELOOP, below every grate at once); the links themselves still name
+    the directory by its own path, so what goes through them the grate sees as /data."""
+    where = "/view" if grate == "fsview" else "/data"
+    rc, out, err = _guarded_run(builds, tmp_path, grate, "proc_alias", where)
+    assert rc == 0, err
+    got = results(out)
+    for what in _PROC_ALIASES:
+        assert got[what] == (-1, errno.ELOOP), (what, out)
+    assert got["cwd_unlink"][0] == got["cwd_rename"][0] == -1, out
+    for what in ("dirfd", "chdir", "chdir_fd", "reopen_dir", "fchdir", "chdir_proc_cwd",
+                 "stat_fd_link"):
+        assert got[what] == (0, 0), (what, out)
+    for what in ("readlink_cwd", "cwd_after_chdir_fd", "cwd_after_fchdir",
+                 "cwd_after_chdir_proc_cwd"):
+        assert f"{what} same\n" in out, (what, out)
+    # Through the links, by /data's own name: the grate sees these.
+    refused = (0, 0) if grate == "aquarium" else (-1, errno.EROFS)
+    assert got["relative_write"] == got["reopened_write"] == refused, out
+    _all_untouched(tmp_path / "files")
+    untouched(canary)

@@ -16,7 +16,9 @@
 
 `lookup` is the one entry point: handlers that take a path ask it first; it answers a
 `Node` (virtual), or the guest path the cage's file system should resolve (rewritten
-when a virtual link led there, as /proc/self/cwd/x does). Generated text files are
+when a virtual link led there, as /proc/self/cwd does). A path never goes on past one
+of the magic links (/proc/PID/cwd, exe, fd/N; so /dev/fd/N too): ELOOP, see `lookup`.
+Generated text files are
 read-only memfds, so the 3i fast path serves their reads as any host file's; devices
 have no host fd and are never mirrored.
 """
@@ -113,6 +115,7 @@ class Link:
     path: str
     text: str                       # what readlink says
     to: str | Node                  # where following it leads: a guest path, or a node
+    magic: bool = False             # /proc/PID/cwd, exe, fd/N: no path goes on past it
 
     def stat(self) -> os.stat_result:
         return _stat(statmod.S_IFLNK | 0o777, self.path, size=len(self.text.encode()), own=True)
@@ -237,10 +240,10 @@ def _proc_entry(cage, rest: str) -> tuple[Node, str]:
     if name == "task":
         return _task_entry(cage, below)
     if name == "cwd":
-        return Link(f"{base}/cwd", cage.cwd, cage.cwd), below
+        return Link(f"{base}/cwd", cage.cwd, cage.cwd, magic=True), below
     if name == "exe":
         guest, host = cage.exe
-        return Link(f"{base}/exe", guest, Program(host) if host else guest), below
+        return Link(f"{base}/exe", guest, Program(host) if host else guest, magic=True), below
     if name != "fd":
         raise _error(errno.ENOENT)
     if below == "":
@@ -256,7 +259,7 @@ def _proc_entry(cage, rest: str) -> tuple[Node, str]:
     opened = Opened(int(number), f)
     # A directory reopens by its guest path, as a walk below it would go on there.
     to = f.path if f.is_dir and f.path else opened
-    return Link(f"{base}/fd/{number}", describe(f), to), deeper and "/" + deeper
+    return Link(f"{base}/fd/{number}", describe(f), to, magic=True), deeper and "/" + deeper
 
 
 _TASK_FILES = ("stat", "status")
@@ -295,7 +298,19 @@ def under_virtual_top(path: str) -> bool:
 def lookup(cage, path: str, follow: bool = True) -> Node | str:
     """What the normalised guest `path` names: a virtual node, or the guest path to
     resolve in the cage's file system. A virtual link as the last part is followed only
-    if `follow`; ENOENT for a missing virtual name, ENOTDIR below a non-directory."""
+    if `follow`; ENOENT for a missing virtual name, ENOTDIR below a non-directory.
+
+    A path that goes on past a magic link (/proc/self/cwd/f, /proc/self/fd/3/f,
+    /dev/fd/3/f: a link that stands for a directory of the cage's by what it is, not by
+    its name) is ELOOP, where Linux walks on from that directory. Grates that act on
+    paths (readonly, aquarium, clamp, fsview, the C clamp ns) match a path as it is
+    written, so such a name would reach a file under a directory they guard while they
+    saw only /proc; refused here, it is refused under every grate at once. ELOOP is
+    what Linux itself answers a walk through a magic link it may not follow (openat2's
+    RESOLVE_NO_MAGICLINKS), and what a program already expects of a link it cannot go
+    through. The link itself still works: readlink, stat, open (a directory opens by
+    its own path, so an fd opened so and the cwd chdir gives are the real guest path).
+    """
     if not path.startswith(_VIRTUAL_TOPS):
         return path           # the common case, answered before any other look
     for _ in range(_MAXSYMLINKS):
@@ -303,6 +318,8 @@ def lookup(cage, path: str, follow: bool = True) -> Node | str:
         if node is None:
             return path
         if isinstance(node, Link) and (follow or rest):
+            if rest and node.magic and isinstance(node.to, str):
+                raise _error(errno.ELOOP)
             if isinstance(node.to, str):
                 path = join(node.to, "." + rest)
                 continue
