@@ -3224,33 +3224,39 @@ def _guarded(tmp_path: Path) -> tuple[Path, Path]:
     return root, files
 
 
-def _all_untouched(files: Path) -> None:
-    assert sorted(p.name for p in files.iterdir()) == [f"f{i}" for i in range(1, 8)]
-    for path in files.iterdir():
-        untouched(path)
+def _all_untouched(files: Path, *others: str) -> None:
+    """f1..f7 as they were, and nothing else there but `others`."""
+    assert sorted(p.name for p in files.iterdir()) == sorted(
+        [f"f{i}" for i in range(1, 8)] + list(others))
+    for i in range(1, 8):
+        untouched(files / f"f{i}")
 
 
 def _guarded_run(builds, tmp_path: Path, grate: str, program: str, *args: str,
-                 c_grate: str = "clamp/ro_grate") -> tuple[int, str, str]:
-    """`program` with files mounted at /data under `grate`: readonly, aquarium, clamp
-    (clamp:/data=readonly), fsview (the program sees /data at /view, read-only below),
-    seccomp (clamp:/data with a policy `args[0]`) or ns (the C clamp on /data holding
-    `c_grate`)."""
+                 policy: str = "", c_grate: tuple[str, ...] = ()) -> tuple[int, str, str]:
+    """`program ARGS` with files mounted at /data under `grate`: readonly, aquarium,
+    clamp (clamp:/data=readonly), fsview (the program sees /data at /view, read-only
+    below it), seccomp (clamp:/data around seccomp with `policy`) or ns (the C clamp on
+    /data around clamp/ro_grate with arguments `c_grate`)."""
     root, files = _guarded(tmp_path)
+    (root / "source.txt").write_bytes(b"PWNED\n" * 4)
     mount = ["--root", root, "--mount", f"{files}:/data"]
     prog = builds.wasm(attack(program))
     if grate == "ns":
         from lind.grates.registry import resolve
         return lind_cli(tmp_path, "cli", *mount, resolve("ns").path, "--prefix", "/data",
-                        "%{", builds.wasm(c_grate), "%}", prog, *args, timeout=180)
+                        "%{", builds.wasm("clamp/ro_grate"), *c_grate, "%}", prog, *args,
+                        timeout=180)
+    policy_file = tmp_path / "policy.txt"
+    policy_file.write_text(policy)
     report = tmp_path / "report.txt"
-    grates = {"readonly": ["readonly:/data"], "aquarium": [f"aquarium:/data,report={report}"],
-              "clamp": ["clamp:/data=readonly"],
-              "fsview": ["fsview:/view=/data", "readonly:/data"],
-              "seccomp": ["clamp:/data", "%{", f"seccomp:{args[0] if args else ''}", "%}"]}
-    options = [a for g in grates[grate] for a in (["--grate", g] if g not in "%{%}" else [g])]
-    return lind_cli(tmp_path, "cli", *mount, *options, "--", prog,
-                    *(args if grate != "seccomp" else args[1:]), timeout=120)
+    options = {"readonly": ["--grate", "readonly:/data"],
+               "aquarium": ["--grate", f"aquarium:/data,report={report}"],
+               "clamp": ["--grate", "clamp:/data=readonly"],
+               "fsview": ["--grate", "fsview:/view=/data", "--grate", "readonly:/data"],
+               "seccomp": ["--grate", "clamp:/data", "%{", "--grate", f"seccomp:{policy_file}",
+                           "%}"]}[grate]
+    return lind_cli(tmp_path, "cli", *mount, *options, "--", prog, *args, timeout=120)
 
 
 _PROC_ALIASES = ("fd_write", "devfd_write", "fd_create", "fd_chmod", "procdir_write",
@@ -3284,3 +3290,30 @@ def test_a_guarded_directory_is_not_reached_through_proc_links(builds, tmp_path,
     assert got["relative_write"] == got["reopened_write"] == refused, out
     _all_untouched(tmp_path / "files")
     untouched(canary)
+
+
+_FD_WRITES = ("write", "pwrite64", "pwritev", "pwritev2", "sendfile", "copy_file_range",
+              "splice", "sync_file_range", "fadvise64")
+
+
+@pytest.mark.parametrize("grate", ["seccomp", "ns"])
+def test_a_clamp_routes_every_call_on_an_fd_under_its_directory(builds, tmp_path, canary,
+                                                                grate):
+    """A clamp knew only some calls that take an fd, and silently left out the handlers
+    its grates registered for the others: a clamped seccomp denying pwritev2, sendfile
+    and copy_file_range never saw them, and the red team overwrote /data/f1 through
+    them. Every Linux call that takes an fd is matched now, a call with two (sendfile,
+    copy_file_range, splice, tee) when either is under the directory, in the Python
+    clamp and in ns.c alike."""
+    rc, out, err = _guarded_run(builds, tmp_path, grate, "fd_writes", "/data/f1", "/source.txt",
+                                policy="deny " + " ".join(_FD_WRITES) + " writev\n",
+                                c_grate=("--open",))
+    assert rc == 0, err
+    got = results(out)
+    assert got["open"] == got["open_source"] == (0, 0), out
+    refused = (-1, errno.EPERM if grate == "seccomp" else errno.EROFS)
+    for what in _FD_WRITES:
+        assert got[what] == refused, (what, out)
+    _all_untouched(tmp_path / "files")
+    untouched(canary)
+

@@ -467,3 +467,40 @@ def test_odd_registrations_inside_a_clamp_answer_as_without_it(builds, tmp_path)
                        timeout=60, grates=["clamp:/tmp", [str(grate)]])
     assert plain.stdout.splitlines() == [*expected, "child 0, reads through the grate: 2"]
     assert clamped.stdout.splitlines() == [*expected, "child 0, reads through the grate: 1"]
+
+
+def test_the_call_tables_cover_every_linux_call_in_python_and_in_c():
+    """A path or fd clamp routes every call that may name a file or take an fd; only
+    the calls known to do neither are left out (a route could never match them). The
+    tables once missed pwritev2, sendfile, copy_file_range ..., and a clamped grate's
+    handlers for them were silently dropped. Every Linux x86_64 name is classified,
+    and ns.c knows the same path and fd arguments as the Python clamp."""
+    from pathlib import Path
+
+    from lind.grates import syscall_names, syscall_numbers
+    from lind.grates.paths import (
+        FD_ARGS,
+        FD_RANGE_CALLS,
+        NO_FILE_CALLS,
+        PATH_CALLS,
+        SOCKET_ADDRESS_CALLS,
+    )
+
+    names = set(syscall_names().values())
+    files = {*PATH_CALLS, *FD_ARGS, *FD_RANGE_CALLS, *SOCKET_ADDRESS_CALLS}
+    assert names - files - NO_FILE_CALLS == set(), "calls no table classifies"
+    assert files & NO_FILE_CALLS == set() and files | NO_FILE_CALLS <= names
+    for name, nr in syscall_numbers().items():
+        assert Under("/data").may_match(nr) == (name in files), name
+
+    source = (Path(lind.__file__).parent / "grates" / "c" / "ns.c").read_text()
+
+    def table(name: str) -> set[tuple[str, int, int]]:
+        body = re.search(rf"{name}\[\] = \{{(.*?)\n\}};", source, re.S)[1]
+        return {(m[1], int(m[2]), int(m[3]))
+                for m in re.finditer(r"\{SYS_(\w+), (-?\d+), (-?\d+)\}", body)}
+
+    assert table("path_args") == {(name, a.path, -1 if a.dirfd is None else a.dirfd)
+                                  for name, args in PATH_CALLS.items() for a in args}
+    assert table("fd_args") == {(name, fds[0], fds[1] if len(fds) > 1 else -1)
+                                for name, fds in FD_ARGS.items()}

@@ -29,8 +29,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from lind.grates import CageWithTable, Call, Grate, number, syscall_names
-from lind.grates.paths import FD_CALLS, PATH_CALLS, guest_dir, touched, under
-from lind.microvisor import abi
+from lind.grates.paths import fd_args, guest_dir, may_name_file, may_take_fd, touched, under
 from lind.threei import FAST_NONE, NSYSCALLS, ops
 
 
@@ -49,7 +48,9 @@ class Condition(ABC):
 @dataclass(frozen=True)
 class Under(Condition):
     """Calls on files under a directory: a path argument (resolved against the working
-    directory or the dirfd, links not followed) under it, or an fd opened by such a path."""
+    directory or the dirfd, links not followed) under it, an AF_UNIX socket address
+    naming a file under it (bind, connect, sendto), or an fd opened by such a path.
+    Only the calls that name no file and take no fd (paths.NO_FILE_CALLS) never match."""
 
     directory: str
 
@@ -57,8 +58,7 @@ class Under(Condition):
         return any(under(path, self.directory) for path in touched(call))
 
     def may_match(self, nr: int) -> bool:
-        name = syscall_names().get(nr)
-        return name in PATH_CALLS or name in FD_CALLS
+        return may_name_file(syscall_names().get(nr))
 
     def __str__(self) -> str:
         return self.directory
@@ -88,11 +88,10 @@ class Fds(Condition):
     fds: frozenset[int]
 
     def matches(self, call: Call) -> bool:
-        index = FD_CALLS.get(call.name)
-        return index is not None and abi.s32(call.args[index]) in self.fds
+        return any(fd in self.fds for fd in fd_args(call))   # either fd of sendfile ...
 
     def may_match(self, nr: int) -> bool:
-        return syscall_names().get(nr) in FD_CALLS
+        return may_take_fd(syscall_names().get(nr))
 
     def __str__(self) -> str:
         return "fd=" + ",".join(map(str, sorted(self.fds)))
@@ -220,7 +219,9 @@ class RoutedSlot:
 
     def set(self, nr: int, handler: Callable[..., int] | None, fast: int, owner: int = 0) -> None:
         if not self.clamp.condition.may_match(nr):
-            return                      # no call can match: the grate never sees one
+            # No call `nr` can ever match (getpid under a path clamp): a route would only
+            # ever bypass. Any call that may name a file or take an fd is routed.
+            return
         previous, _ = self.slot.get(nr)
         self.slot.set(nr, self.clamp.route(nr, handler, previous), FAST_NONE, owner)
 

@@ -7,8 +7,10 @@
  *
  * runs imfs.wasm, which runs strace.wasm, which runs prog.wasm: calls that name a
  * file under /tmp (a path argument, the *at forms resolved against their dirfd and
- * relative names against the working directory; links not followed), or act on an fd
- * opened by such a name, go through strace and then imfs; every other call skips
+ * relative names against the working directory; links not followed; an AF_UNIX socket
+ * address of bind, connect or sendto), or act on an fd opened by such a name (either
+ * fd of sendfile, copy_file_range, splice, tee; close_range of any range), go through
+ * strace and then imfs; every other call skips
  * both and goes to the layer below this grate. The grates between %{ and %} are
  * written bottom first, as the command line runs them. --calls: calls by name or number;
  * --fd: calls on these file descriptors; --cage: calls of these cages (their pids).
@@ -36,6 +38,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -61,6 +64,8 @@ static int alias_count;
 static volatile int alias_lock;
 
 /* -- which arguments name files ------------------------------------------------ */
+/* The same tables as src/lind/grates/paths.py (PATH_CALLS, FD_ARGS), which a test
+ * holds this file to. */
 
 struct path_arg { int nr, path, dirfd; };   /* dirfd -1: relative to the working dir */
 
@@ -78,38 +83,83 @@ static const struct path_arg path_args[] = {
 	{SYS_fchownat, 1, 0}, {SYS_truncate, 0, -1}, {SYS_utime, 0, -1}, {SYS_utimes, 0, -1},
 	{SYS_futimesat, 1, 0}, {SYS_utimensat, 1, 0}, {SYS_chdir, 0, -1}, {SYS_chroot, 0, -1},
 	{SYS_execve, 0, -1}, {SYS_execveat, 1, 0}, {SYS_statfs, 0, -1},
+	{SYS_inotify_add_watch, 1, -1}, {SYS_fanotify_mark, 4, 3}, {SYS_openat2, 1, 0},
+	{SYS_name_to_handle_at, 1, 0}, {SYS_uselib, 0, -1}, {SYS_acct, 0, -1},
+	{SYS_swapon, 0, -1}, {SYS_swapoff, 0, -1}, {SYS_mount, 0, -1}, {SYS_mount, 1, -1},
+	{SYS_umount2, 0, -1}, {SYS_pivot_root, 0, -1}, {SYS_pivot_root, 1, -1},
+	{SYS_quotactl, 1, -1}, {SYS_open_tree, 1, 0}, {SYS_move_mount, 1, 0},
+	{SYS_move_mount, 3, 2}, {SYS_fspick, 1, 0}, {SYS_mount_setattr, 1, 0},
 	{SYS_setxattr, 0, -1}, {SYS_lsetxattr, 0, -1}, {SYS_getxattr, 0, -1},
 	{SYS_lgetxattr, 0, -1}, {SYS_listxattr, 0, -1}, {SYS_llistxattr, 0, -1},
 	{SYS_removexattr, 0, -1}, {SYS_lremovexattr, 0, -1},
 };
 
-static const int fd_calls[] = {
-	SYS_read, SYS_write, SYS_pread64, SYS_pwrite64, SYS_readv, SYS_writev, SYS_preadv,
-	SYS_pwritev, SYS_lseek, SYS_fstat, SYS_fstatfs, SYS_fsync, SYS_fdatasync, SYS_ftruncate,
-	SYS_fallocate, SYS_fchmod, SYS_fchown, SYS_fchdir, SYS_getdents64, SYS_ioctl, SYS_fcntl,
-	SYS_flock, SYS_close, SYS_dup, SYS_dup2, SYS_dup3, SYS_fsetxattr, SYS_fgetxattr,
-	SYS_flistxattr, SYS_fremovexattr,
+/* Every call that takes fds of the caller's, and which arguments they are (-1: none):
+ * a call matches when either does. Not here: an *at call's dirfd (path_args), fds in
+ * memory (poll, select, SCM_RIGHTS), close_range's range (matched apart). */
+struct fd_arg { int nr, fd, other; };
+
+static const struct fd_arg fd_args[] = {
+	{SYS_read, 0, -1}, {SYS_write, 0, -1}, {SYS_pread64, 0, -1}, {SYS_pwrite64, 0, -1},
+	{SYS_readv, 0, -1}, {SYS_writev, 0, -1}, {SYS_preadv, 0, -1}, {SYS_pwritev, 0, -1},
+	{SYS_preadv2, 0, -1}, {SYS_pwritev2, 0, -1}, {SYS_lseek, 0, -1}, {SYS_fstat, 0, -1},
+	{SYS_fstatfs, 0, -1}, {SYS_fsync, 0, -1}, {SYS_fdatasync, 0, -1}, {SYS_syncfs, 0, -1},
+	{SYS_sync_file_range, 0, -1}, {SYS_readahead, 0, -1}, {SYS_fadvise64, 0, -1},
+	{SYS_ftruncate, 0, -1}, {SYS_fallocate, 0, -1}, {SYS_fchmod, 0, -1},
+	{SYS_fchown, 0, -1}, {SYS_fchdir, 0, -1}, {SYS_getdents, 0, -1},
+	{SYS_getdents64, 0, -1}, {SYS_ioctl, 0, -1}, {SYS_fcntl, 0, -1}, {SYS_flock, 0, -1},
+	{SYS_close, 0, -1}, {SYS_dup, 0, -1}, {SYS_dup2, 0, 1}, {SYS_dup3, 0, 1},
+	{SYS_fsetxattr, 0, -1}, {SYS_fgetxattr, 0, -1}, {SYS_flistxattr, 0, -1},
+	{SYS_fremovexattr, 0, -1}, {SYS_mmap, 4, -1},
+	{SYS_sendfile, 0, 1}, {SYS_copy_file_range, 0, 2}, {SYS_splice, 0, 2}, {SYS_tee, 0, 1},
+	{SYS_vmsplice, 0, -1},
+	{SYS_connect, 0, -1}, {SYS_accept, 0, -1}, {SYS_accept4, 0, -1}, {SYS_bind, 0, -1},
+	{SYS_listen, 0, -1}, {SYS_shutdown, 0, -1}, {SYS_getsockname, 0, -1},
+	{SYS_getpeername, 0, -1}, {SYS_setsockopt, 0, -1}, {SYS_getsockopt, 0, -1},
+	{SYS_sendto, 0, -1}, {SYS_recvfrom, 0, -1}, {SYS_sendmsg, 0, -1}, {SYS_recvmsg, 0, -1},
+	{SYS_sendmmsg, 0, -1}, {SYS_recvmmsg, 0, -1},
+	{SYS_epoll_wait, 0, -1}, {SYS_epoll_pwait, 0, -1}, {SYS_epoll_pwait2, 0, -1},
+	{SYS_epoll_ctl_old, 0, -1}, {SYS_epoll_wait_old, 0, -1}, {SYS_epoll_ctl, 0, 2},
+	{SYS_signalfd, 0, -1}, {SYS_signalfd4, 0, -1}, {SYS_timerfd_settime, 0, -1},
+	{SYS_timerfd_gettime, 0, -1}, {SYS_inotify_add_watch, 0, -1},
+	{SYS_inotify_rm_watch, 0, -1}, {SYS_fanotify_mark, 0, -1},
+	{SYS_mq_timedsend, 0, -1}, {SYS_mq_timedreceive, 0, -1}, {SYS_mq_notify, 0, -1},
+	{SYS_mq_getsetattr, 0, -1}, {SYS_open_by_handle_at, 0, -1}, {SYS_setns, 0, -1},
+	{SYS_finit_module, 0, -1}, {SYS_fsconfig, 0, -1}, {SYS_fsmount, 0, -1},
+	{SYS_pidfd_send_signal, 0, -1}, {SYS_pidfd_getfd, 0, -1},
+	{SYS_process_madvise, 0, -1}, {SYS_process_mrelease, 0, -1},
+	{SYS_io_uring_enter, 0, -1}, {SYS_io_uring_register, 0, -1},
+	{SYS_landlock_add_rule, 0, -1}, {SYS_landlock_restrict_self, 0, -1},
+	{SYS_cachestat, 0, -1}, {SYS_kexec_file_load, 0, 1}, {SYS_perf_event_open, 3, -1},
 };
+
+static const struct fd_arg *fd_arg_of(int nr)
+{
+	for (size_t i = 0; i < sizeof fd_args / sizeof fd_args[0]; i++)
+		if (fd_args[i].nr == nr)
+			return &fd_args[i];
+	return NULL;
+}
 
 static int is_fd_call(int nr)
 {
-	for (size_t i = 0; i < sizeof fd_calls / sizeof fd_calls[0]; i++)
-		if (fd_calls[i] == nr)
-			return 1;
-	return nr == SYS_mmap;
+	return fd_arg_of(nr) != NULL || nr == SYS_close_range;
 }
 
-static int fd_index(int nr)
+/* bind, connect, sendto: a socket address (argument, its length) that may name a file. */
+static int address_arg(int nr, int *len)
 {
-	return nr == SYS_mmap ? 4 : 0;
+	*len = nr == SYS_sendto ? 5 : 2;
+	return nr == SYS_bind || nr == SYS_connect ? 1 : nr == SYS_sendto ? 4 : -1;
 }
 
 static int names_files(int nr)
 {
+	int len;
 	for (size_t i = 0; i < sizeof path_args / sizeof path_args[0]; i++)
 		if (path_args[i].nr == nr)
 			return 1;
-	return 0;
+	return address_arg(nr, &len) >= 0;
 }
 
 static int in_set(long n)
@@ -208,15 +258,46 @@ static int under_prefix(const char *path)
 	        (path[prefix_len] == 0 || path[prefix_len] == '/'));
 }
 
+/* Whether the socket address in argument `at` (its length in `len_at`) names a file
+ * under the prefix: an AF_UNIX path, not an abstract name. The address is copied into
+ * `copy` and the argument made to point at it, as a path argument is. < 0: -errno. */
+static int address_matches(uint64_t cage, uint64_t *a, uint64_t *c, int at, int len_at,
+                           char *copy)
+{
+	int32_t len = (int32_t)a[len_at];
+	if (len <= 2 || len > 128)          /* no name, or what the layer below refuses */
+		return 0;
+	if (copy_data_between_cages(self, cage, a[at], c[at], mine(copy),
+	                            self | GRATE_MEMORY_FLAG, (uint64_t)len, COPY_RAW) < 0)
+		return -errno;
+	a[at] = mine(copy);
+	c[at] = self | GRATE_MEMORY_FLAG;
+	if (((unsigned char)copy[0] | (unsigned char)copy[1] << 8) != AF_UNIX || copy[2] == 0)
+		return 0;
+	char name[112], path[PATH_LEN];
+	size_t n = (size_t)len - 2 < sizeof name - 1 ? (size_t)len - 2 : sizeof name - 1;
+	memcpy(name, copy + 2, n);
+	name[n] = 0;
+	return resolve(cage, name, -1000, path) == 0 && under_prefix(path);
+}
+
 /* Whether the call matches; a path argument is copied into `copies` and the argument
  * made to point at the copy (what goes down if it does not match). < 0: -errno. */
 static int matches(int nr, uint64_t cage, uint64_t *a, uint64_t *c,
-                   char copies[2][PATH_LEN])
+                   char copies[3][PATH_LEN])
 {
 	if (by == BY_CALLS)
 		return in_set(nr);
-	if (by == BY_FDS)
-		return is_fd_call(nr) && in_set((int)a[fd_index(nr)]);
+	const struct fd_arg *fds = fd_arg_of(nr);
+	if (by == BY_FDS && nr == SYS_close_range) {      /* first and last of a range */
+		for (uint64_t n = (uint32_t)a[0]; n <= (uint32_t)a[1] && n < 1024; n++)
+			if (in_set((long)n))
+				return 1;
+		return 0;
+	}
+	if (by == BY_FDS)       /* sendfile, splice ...: either fd */
+		return fds && (in_set((int)a[fds->fd]) ||
+		               (fds->other >= 0 && in_set((int)a[fds->other])));
 	if (by == BY_CAGES) {
 		for (int i = 0; i < cage_count; i++)
 			if ((uint64_t)cages[i] == cage)
@@ -244,9 +325,19 @@ static int matches(int nr, uint64_t cage, uint64_t *a, uint64_t *c,
 			hit |= under_prefix(path);
 		}
 	}
-	if (is_fd_call(nr)) {
+	int len_at, at = address_arg(nr, &len_at);
+	if (at >= 0 && a[at]) {
+		int r = address_matches(cage, a, c, at, len_at, copies[used]);
+		if (r < 0)
+			return r;
+		hit |= r;
+	}
+	if (nr == SYS_close_range)      /* it may close a file under the prefix: seen inside */
+		hit |= (uint32_t)a[0] <= (uint32_t)a[1];
+	for (int i = 0; fds && i < 2; i++) {
+		int index = i == 0 ? fds->fd : fds->other;
 		char path[PATH_LEN];
-		if (fd_path(cage, (int)a[fd_index(nr)], path) == 0)
+		if (index >= 0 && fd_path(cage, (int)a[index], path) == 0)
 			hit |= under_prefix(path);
 	}
 	return hit;
@@ -273,7 +364,7 @@ static int bypass(int nr, uint64_t cage, uint64_t *a, uint64_t *c)
 static int route(int k, uint64_t cage, uint64_t *a, uint64_t *c)
 {
 	uint64_t given[6], given_cages[6];
-	char copies[2][PATH_LEN];
+	char copies[3][PATH_LEN];
 	memcpy(given, a, sizeof given);
 	memcpy(given_cages, c, sizeof given_cages);
 	int nr = aliases[k].nr;
