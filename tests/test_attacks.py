@@ -3213,14 +3213,22 @@ def test_shared_mappings_pages_count_while_their_memfd_lives(builds, tmp_path, c
 
 
 # -- 13. a guarded directory by another name ------------------------------------------------
-def _guarded(tmp_path: Path) -> tuple[Path, Path]:
-    """A root, and beside it the files f1..f7 a run mounts at /data under a grate."""
+def _guarded(tmp_path: Path, listen: socket.socket | None = None) -> tuple[Path, Path]:
+    """A root, and beside it the files f1..f7 a run mounts at /data under a grate (and
+    `listen` bound to live.sock there, listening)."""
     root = make_root(tmp_path)
     files = tmp_path / "files"
     files.mkdir()
     for i in range(1, 8):
         (files / f"f{i}").write_bytes(CANARY)
         (files / f"f{i}").chmod(CANARY_MODE)
+    if listen is not None:
+        where = os.open(files, os.O_PATH | os.O_DIRECTORY)
+        try:                                # a short name: tmp_path may pass sun_path's 108
+            listen.bind(f"/proc/self/fd/{where}/live.sock")
+        finally:
+            os.close(where)
+        listen.listen(4)
     return root, files
 
 
@@ -3233,12 +3241,13 @@ def _all_untouched(files: Path, *others: str) -> None:
 
 
 def _guarded_run(builds, tmp_path: Path, grate: str, program: str, *args: str,
-                 policy: str = "", c_grate: tuple[str, ...] = ()) -> tuple[int, str, str]:
+                 policy: str = "", c_grate: tuple[str, ...] = (),
+                 listen: socket.socket | None = None) -> tuple[int, str, str]:
     """`program ARGS` with files mounted at /data under `grate`: readonly, aquarium,
     clamp (clamp:/data=readonly), fsview (the program sees /data at /view, read-only
     below it), seccomp (clamp:/data around seccomp with `policy`) or ns (the C clamp on
     /data around clamp/ro_grate with arguments `c_grate`)."""
-    root, files = _guarded(tmp_path)
+    root, files = _guarded(tmp_path, listen)
     (root / "source.txt").write_bytes(b"PWNED\n" * 4)
     mount = ["--root", root, "--mount", f"{files}:/data"]
     prog = builds.wasm(attack(program))
@@ -3317,3 +3326,26 @@ def test_a_clamp_routes_every_call_on_an_fd_under_its_directory(builds, tmp_path
     _all_untouched(tmp_path / "files")
     untouched(canary)
 
+
+@pytest.mark.parametrize("grate", ["readonly", "aquarium", "clamp", "ns"])
+def test_a_unix_socket_is_not_bound_inside_a_guarded_directory(builds, tmp_path, canary,
+                                                              grate):
+    """bind(AF_UNIX, "/data/sock") made a socket file inside a readonly or aquarium
+    directory: no grate took bind's sun_path for a path. readonly refuses it (EROFS, as
+    a read-only mount does), aquarium too (EPERM, reported as `denied bind P`), and a
+    clamp on /data routes it (ns.c too); abstract names and paths elsewhere bind, and a
+    connect to a socket in the directory, which changes nothing, passes."""
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as listen:
+        rc, out, err = _guarded_run(builds, tmp_path, grate, "bind_path", "/data",
+                                    listen=listen)
+    assert rc == 0, err
+    got = results(out)
+    refused = (-1, errno.EPERM if grate == "aquarium" else errno.EROFS)
+    assert got["bind_abs"] == got["bind_rel"] == refused, out
+    for what in ("bind_abstract", "bind_outside", "connect"):
+        assert got[what] == (0, 0), (what, out)
+    if grate == "aquarium":
+        report = (tmp_path / "report.txt").read_text()
+        assert "denied bind /data/sock\n" in report and "denied bind /data/sock2" in report, report
+    _all_untouched(tmp_path / "files", "live.sock")
+    untouched(canary)

@@ -57,8 +57,9 @@ class Aquarium(Grate):
 
     `report()` lists what the program tried to change, in order, one line each:
     `created P`, `modified P`, `deleted P`, `renamed A -> B`, `denied CALL P` (changes
-    the view does not model: owners, times, extended attributes, device nodes, a real
-    directory's mode). With `report=HOSTFILE` the list is rewritten after every change.
+    the view does not model: owners, times, extended attributes, device nodes, a Unix
+    socket bound to a path, a real directory's mode). With `report=HOSTFILE` the list
+    is rewritten after every change.
 
     Symbolic links already inside the directory are followed through the view (a link
     to a file the program changed leads to its changed copy). Limits: rename or link
@@ -634,9 +635,10 @@ class Aquarium(Grate):
 
     @handles("mknod", "mknodat", "chown", "lchown", "fchownat", "fchown", "utime", "utimes",
              "futimesat", "utimensat", "setxattr", "lsetxattr", "removexattr", "lremovexattr",
-             "fsetxattr", "fremovexattr")
+             "fsetxattr", "fremovexattr", "bind")
     def deny(self, call: Call) -> int:
-        """Changes the view does not model: refused inside the directory, passed outside."""
+        """Changes the view does not model: refused inside the directory, passed outside.
+        (bind: a Unix socket's path; an abstract name or another family is no file.)"""
         inside = [p for p in touched(call) if under(p, self.directory)]
         if not inside:
             return call.forward()

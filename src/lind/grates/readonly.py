@@ -19,9 +19,10 @@ class ReadOnly(Grate):
     `--grate readonly` covers the whole tree; `readonly:/data:/etc` only those
     directories and what lies below them (paths separated by `:`). Refused: opening
     for writing or with O_TRUNC, creating (open/creat with O_CREAT of a missing file,
-    mkdir, mknod, link, symlink), removing and renaming (unlink, rmdir, rename), and
-    changing attributes (chmod, chown, truncate, utimes, extended attributes), by path
-    or by fd. Reading, listing and running programs pass.
+    mkdir, mknod, link, symlink, bind of a Unix socket's path), removing and renaming
+    (unlink, rmdir, rename), and changing attributes (chmod, chown, truncate, utimes,
+    extended attributes), by path or by fd. Reading, listing, running programs and
+    connecting to a socket pass.
 
     A path is matched as the program names it (after the working directory, `.` and
     `..`), so with prefixes a symbolic link from outside them into them is not seen
@@ -100,7 +101,8 @@ class ReadOnly(Grate):
              "chmod", "fchmodat", "fchmodat2", "chown", "lchown", "fchownat", "truncate",
              "utime", "utimes", "futimesat", "utimensat",
              "setxattr", "lsetxattr", "removexattr", "lremovexattr",
-             "fchmod", "fchown", "ftruncate", "fallocate", "fsetxattr", "fremovexattr")
+             "fchmod", "fchown", "ftruncate", "fallocate", "fsetxattr", "fremovexattr",
+             "bind")
     def change(self, call: Call) -> int:
         if any(self.protected(path) for path in touched(call)):
             return -errno.EROFS
