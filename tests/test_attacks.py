@@ -3301,6 +3301,30 @@ def test_a_guarded_directory_is_not_reached_through_proc_links(builds, tmp_path,
     untouched(canary)
 
 
+@pytest.mark.parametrize("grate", ["readonly", "aquarium", "clamp"])
+def test_a_program_in_a_guarded_directory_is_not_written_through_proc_self_exe(
+        builds, tmp_path, canary, grate):
+    """A program the cage runs from the directory a grate guards, opened for writing as
+    /proc/self/exe: the grate saw /proc, the microvisor opened /data/tool.wasm, and the
+    red team's copy was written. ETXTBSY, as Linux keeps a running program from being
+    written; reading it still works."""
+    root, files = _guarded(tmp_path)
+    shutil.copy(builds.wasm(attack("exe_write")), files / "tool.wasm")
+    before = (files / "tool.wasm").read_bytes()
+    report = tmp_path / "report.txt"
+    options = {"readonly": "readonly:/data", "aquarium": f"aquarium:/data,report={report}",
+               "clamp": "clamp:/data=readonly"}[grate]
+    rc, out, err = lind_cli(tmp_path, "cli", "--root", root, "--mount", f"{files}:/data",
+                            "--grate", options, "--", builds.wasm(attack("exe_write")),
+                            "/data/tool.wasm")
+    got = results(out)
+    assert got["open_exe"] == got["trunc_open_exe"] == (-1, errno.ETXTBSY), (out, err)
+    assert got["read_exe"] == (0, 0), out
+    assert (files / "tool.wasm").read_bytes() == before
+    _all_untouched(files, "tool.wasm")
+    untouched(canary)
+
+
 _FD_WRITES = ("write", "pwrite64", "pwritev", "pwritev2", "sendfile", "copy_file_range",
               "splice", "sync_file_range", "fadvise64")
 

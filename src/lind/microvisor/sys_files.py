@@ -135,6 +135,9 @@ def _open(cage, guest_path: str, dir_only: bool, flags: int, mode: int, hops: in
         flags |= abi.O_DIRECTORY
     if flags & abi.O_TMPFILE == abi.O_TMPFILE:
         raise abi.error(errno.EOPNOTSUPP)
+    if (flags & (abi.O_ACCMODE | abi.O_TRUNC) and not flags & abi.O_PATH
+            and virtual.names_running_program(cage, guest_path)):
+        raise abi.error(errno.ETXTBSY)
     try:
         found = virtual.lookup(cage, guest_path, follow=not flags & abi.O_NOFOLLOW)
     except FileNotFoundError:

@@ -330,6 +330,20 @@ def lookup(cage, path: str, follow: bool = True) -> Node | str:
     raise _error(errno.ELOOP)
 
 
+def names_running_program(cage, path: str) -> bool:
+    """Whether `path` is the cage's /proc/PID/exe (/proc/self/exe). Opened for writing it
+    is ETXTBSY, as Linux keeps a running program from being written, however the program
+    is named: where it lies in the cage's view, a grate that guards that directory saw
+    only /proc."""
+    if not path.startswith("/proc/"):
+        return False
+    try:
+        found = lookup(cage, path, follow=False)
+    except OSError:
+        return False
+    return isinstance(found, Link) and found.path == f"/proc/{cage.id}/exe"
+
+
 def describe(f: OpenFile) -> str:
     """readlink of /proc/self/fd/N for the cage's file `f`, as Linux words it."""
     if f.path:
