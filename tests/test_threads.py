@@ -29,7 +29,7 @@ def _native(builds, name: str, *args: str) -> subprocess.CompletedProcess:
 
 @pytest.mark.parametrize("program", ["basics", "c11", "signals", "thread_signals", "cancel",
                                      "wakeups", "masks", "stack_reuse", "cpu_clocks",
-                                     "names"])
+                                     "names", "cpu_sleep"])
 def test_threads_programs_match_native(builds, tmp_path, program):
     """basics: create/join 1000 threads in waves, TLS and key destructors, mutex kinds,
     condition variables (with a CLOCK_MONOTONIC timed wait), barriers, rwlocks,
@@ -48,7 +48,10 @@ def test_threads_programs_match_native(builds, tmp_path, program):
     stack_reuse: threads of four stack sizes, without a guard, detached, twenty at once,
     each starting fresh (thread-locals, thread-specific values, cancel state) on a
     stack a joined thread left. cpu_clocks: the process's CPU time (its clock, clock(),
-    getrusage, times) counts every thread, ended and running; a thread's, its own."""
+    getrusage, times) counts every thread, ended and running; a thread's, its own.
+    names: each thread's name its own (prctl, /proc/self/task/TID/comm), the thread
+    count in /proc/self/status and stat. cpu_sleep: clock_nanosleep on the process's
+    CPU clock waits for that much CPU time."""
     native = _native(builds, f"threads/{program}")
     caged = lind.run([builds.wasm(f"threads/{program}")], root=tmp_path, capture_output=True,
                      timeout=120)

@@ -25,15 +25,18 @@ def _clock(clk: int) -> int:
         raise OSError(errno.EINVAL, "Invalid clock") from None
 
 
+def _now(cage, clock: int) -> int:
+    """`clock` in ns as the cage sees it: its CPU clocks are its own, not the Lind
+    process's (which counts every tenant's)."""
+    if clock == time.CLOCK_PROCESS_CPUTIME_ID:
+        return round(sum(cage.cpu_times()) * 1e9)
+    if clock == time.CLOCK_THREAD_CPUTIME_ID:
+        return round(cage.thread_cpu_seconds() * 1e9)
+    return time.clock_gettime_ns(clock)
+
+
 def sys_clock_gettime(cage, clk, tp, *_):
-    clock = _clock(clk)
-    if clock == time.CLOCK_PROCESS_CPUTIME_ID:     # the cage's, not the Lind process's
-        now = round(sum(cage.cpu_times()) * 1e9)   # (which counts every tenant's)
-    elif clock == time.CLOCK_THREAD_CPUTIME_ID:
-        now = round(cage.thread_cpu_seconds() * 1e9)
-    else:
-        now = time.clock_gettime_ns(clock)
-    cage.mem.write(tp, abi.pack_timespec(now))
+    cage.mem.write(tp, abi.pack_timespec(_now(cage, _clock(clk))))
     return 0
 
 
@@ -110,16 +113,35 @@ def sys_nanosleep(cage, req, rem, *_):
 _TIMER_ABSTIME = 1
 
 
+_CPU_SLEEP_STEP = 10**7      # how often a sleep on the CPU clock looks at it (10 ms)
+
+
 def sys_clock_nanosleep(cage, clk, flags, req, rem, *_):
     clock = _clock(clk)
+    if clock == time.CLOCK_THREAD_CPUTIME_ID:   # a sleeping thread's own never moves
+        return -errno.EINVAL
     ns = read_timespec(cage, req)
-    if flags & _TIMER_ABSTIME:
-        ns = max(0, ns - time.clock_gettime_ns(clock))
-        rem = 0
     try:
+        if clock == time.CLOCK_PROCESS_CPUTIME_ID:
+            return _cpu_sleep(cage, ns if flags & _TIMER_ABSTIME else _now(cage, clock) + ns,
+                              0 if flags & _TIMER_ABSTIME else rem)
+        if flags & _TIMER_ABSTIME:
+            ns = max(0, ns - time.clock_gettime_ns(clock))
+            rem = 0
         return _sleep(cage, ns, req, rem)
     except OSError as exc:
         return -exc.errno  # clock_nanosleep returns the error, it does not set errno
+
+
+def _cpu_sleep(cage, target: int, rem: int) -> int:
+    """Until the cage's CPU time (its other threads run on) reaches `target` ns, looked at
+    every _CPU_SLEEP_STEP; a caught signal ends it with EINTR and the CPU time left."""
+    while (left := target - _now(cage, time.CLOCK_PROCESS_CPUTIME_ID)) > 0:
+        if cage.sleep_until(time.monotonic_ns() + min(left, _CPU_SLEEP_STEP)) > 0:
+            if rem:
+                cage.mem.write(rem, abi.pack_timespec(left))
+            raise OSError(errno.EINTR, "Interrupted system call")
+    return 0
 
 
 def sys_getrandom(cage, buf, count, flags, *_):
