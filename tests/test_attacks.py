@@ -1481,6 +1481,27 @@ def test_cage_cannot_deregister_its_grate(builds, tmp_path, canary, grate):
     untouched(canary)
 
 
+def test_a_route_that_loops_between_grates_is_refused(builds, tmp_path, canary):
+    """Without a race and without a grate below: P's mkdir goes to its child C; C's to
+    P would send it round P -> C -> P for ever, by register_handler or by copying a
+    table: ELOOP (it was allowed, no layer being lost). A grate may still answer a call
+    of its own (a route to itself), and a table without the loop may still be copied."""
+    root = make_root(tmp_path)
+    rc, out, err = run_cage(tmp_path, "loop", [builds.wasm(attack("grate_cycle")), "loop"],
+                            root=root)
+    assert rc == 0, err
+    assert results(out) == {
+        "p_to_c": (0, 0),
+        "c_to_p": (-1, errno.ELOOP),
+        "c_to_c": (0, 0),
+        "c_deregister": (0, 0),
+        "d_to_p": (0, 0),                      # D -> P -> C -> the microvisor
+        "copy_d_to_c": (-1, errno.ELOOP),      # C -> P -> C
+        "copy_c_to_d": (0, 0),
+    }, out
+    untouched(canary)
+
+
 def test_cage_cannot_deregister_strace(builds, tmp_path, canary):
     root, inner = _ro_root(tmp_path)
     rc, out, err = lind_cli(tmp_path, "cli", "--root", root, "--grate", "strace", "--",

@@ -172,29 +172,50 @@ def _unless_ended(target: Any, ending_before: bool, result: int) -> int:
 # keeps every layer, unless it is that layer's grate or an ancestor of it (a grate
 # outside it): so a grate can stack another layer over one below it, while the
 # program it interposes on (and that program's children) can neither remove a
-# grate nor route around it. The host may change anything.
+# grate nor route around it. Nor may it route a call into a loop (grates that pass
+# it round to each other, never down: ELOOP), or through more than MAX_LAYERS
+# grates. The host may change anything.
 
 Layer = int | tuple[int, int]   # a grate's cage id, or (HOST_OWNER, id of the entry)
 
+MAX_NESTING = 64    # make_threei_call within make_threei_call on one thread
+# Grates one call may pass on its way down: each forwards it with a make_threei_call
+# inside the one above, so a longer chain could not take a call to its bottom anyway.
+MAX_LAYERS = MAX_NESTING
 
-def _layers(runtime: Any, cage: Any, nr: int, entry: tuple[int, Any] | None = None) -> list[Layer]:
-    """The layers of `cage`'s entry for `nr` (or of `entry`, (owner, handler), put there)."""
+# How a chain of layers ends (_chain):
+DOWN = "down"           # at the microvisor or a Python grate
+ANSWERED = "answered"   # at a grate whose own table routes the call to itself
+ENDED = "ended"         # at a grate that ended (its route answers ENOSYS)
+LOOP = "loop"           # back at a grate it passed: the call never goes down
+DEEP = "deep"           # past MAX_LAYERS grates (the walk stops there)
+
+
+def _chain(runtime: Any, cage: Any, nr: int,
+           entry: tuple[int, Any] | None = None) -> tuple[list[Layer], str]:
+    """The layers of `cage`'s entry for `nr` (or of `entry`, (owner, handler), put
+    there), top first, and how the chain ends."""
     found: list[Layer] = []
+    passed: set[int] = set()
     owner, handler = entry if entry is not None else (cage.slot.owner(nr), cage.slot.get(nr)[0])
     while owner != 0:
         if owner == HOST_OWNER:
             found.append((HOST_OWNER, id(handler)))
-            break
-        if owner in found:          # a grate routing the call to itself: no way down
-            break
+            return found, DOWN
+        if owner in passed:         # routed to itself: that grate answers; else a loop
+            return found, ANSWERED if owner == found[-1] else LOOP
+        if len(found) >= MAX_LAYERS:
+            return found, DEEP
         found.append(owner)
+        passed.add(owner)
         grate = runtime.cages.get(owner)
         if grate is None:           # an ended grate answers ENOSYS: nothing below
-            break
+            return found, ENDED
         if grate is cage and entry is not None:
-            continue                # the entry being put there routes to itself
-        owner, handler = grate.slot.owner(nr), grate.slot.get(nr)[0]
-    return found
+            owner, handler = entry  # the entry being put there, not the one it replaces
+        else:
+            owner, handler = grate.slot.owner(nr), grate.slot.get(nr)[0]
+    return found, DOWN
 
 
 def _may_remove(runtime: Any, caller: Any, layer: Layer) -> bool:
@@ -207,13 +228,20 @@ def _may_remove(runtime: Any, caller: Any, layer: Layer) -> bool:
 
 def _check_replace(runtime: Any, caller: Any, target: Any, nr: int,
                    new: tuple[int, Any]) -> None:
-    """EPERM unless `caller` may replace `target`'s entry for `nr` with `new`."""
+    """EPERM unless `caller` may replace `target`'s entry for `nr` with `new`; ELOOP if
+    `new` would send the call round in a loop, or the chain is too long to check."""
     if caller is None:
         return
-    kept = _layers(runtime, target, nr, new)
-    for layer in _layers(runtime, target, nr):
-        if layer not in kept and not _may_remove(runtime, caller, layer):
+    old, old_end = _chain(runtime, target, nr)
+    kept, end = _chain(runtime, target, nr, new)
+    if DEEP in (old_end, end):
+        raise OSError(errno.ELOOP, f"Too many levels of grates (at most {MAX_LAYERS})")
+    kept_set = set(kept)
+    for layer in old:
+        if layer not in kept_set and not _may_remove(runtime, caller, layer):
             raise OSError(errno.EPERM, "Operation not permitted: a grate owns this entry")
+    if end == LOOP:
+        raise OSError(errno.ELOOP, "Too many levels of grates: the route makes a loop")
 
 
 def register_handler(runtime: Any, caller: Any, target_id: int, nr: int, grate_id: int,
@@ -224,7 +252,8 @@ def register_handler(runtime: Any, caller: Any, target_id: int, nr: int, grate_i
     table; a cage may route calls only to code of itself, an ancestor or a descendant
     (which it controls already: it may write its memory and act for it; a clamping
     grate routes calls into the grates it started so), never into an unrelated cage;
-    and it may not remove a grate's layer (see _check_replace).
+    and it may not remove a grate's layer, nor route a call into a loop (see
+    _check_replace).
     """
     from lind.microvisor import table as microvisor
 
@@ -233,8 +262,8 @@ def register_handler(runtime: Any, caller: Any, target_id: int, nr: int, grate_i
     if not 0 <= nr < NSYSCALLS:
         raise OSError(errno.EINVAL, "Invalid argument")
     if grate_id == DEREGISTER:
-        _check_replace(runtime, caller, target, nr, (0, None))
         default = microvisor.SYSCALLS.get(nr)
+        _check_replace(runtime, caller, target, nr, (0, None))
         target.slot.set(nr, default.impl if default else None, default.fast if default else 0)
         return 0
     if caller is None and grate_id == 0:
@@ -315,7 +344,6 @@ def sys_copy_handler_table_to_cage(cage, src, target, *_):
     return copy_handler_table_to_cage(cage.runtime, cage, src, target)
 
 
-MAX_NESTING = 64    # make_threei_call within make_threei_call on one thread
 _nesting = threading.local()
 
 
