@@ -1481,6 +1481,54 @@ def test_cage_cannot_deregister_its_grate(builds, tmp_path, canary, grate):
     untouched(canary)
 
 
+# `lind run` with the GIL handed over every 10 µs instead of every 5 ms.
+_SHORT_SWITCHES = """
+import runpy, sys
+sys.setswitchinterval(1e-5)
+sys.argv = ["lind", *sys.argv[1:]]
+runpy.run_module("lind", run_name="__main__")
+"""
+
+
+@pytest.mark.parametrize("grate", ["seccomp", "readonly"])
+def test_two_racing_registrations_cannot_loop_a_grate_away(builds, tmp_path, canary, grate):
+    """P routes its mkdir through 500 children of its own above the grate (so a check
+    walks a long chain), forks C, and races two threads: P's mkdir to C, C's to P. Each
+    change alone keeps the grate; both at once make a loop P -> C -> P with the grate in
+    neither chain, after which P could deregister its mkdir. Checked and written as one
+    step (the runtime's table_lock), the second change sees the first and is refused;
+    and a chain longer than MAX_LAYERS is refused (ELOOP) before it is built.
+
+    Lind runs with a short GIL switch interval, so a thread is often stopped in the
+    middle of a check: without the lock, the race is won within a second even over
+    chains of MAX_LAYERS (the long chains only made it likelier)."""
+    root = make_root(tmp_path)
+    policy = tmp_path / "policy.txt"
+    policy.write_text("deny mkdir mkdirat\n")
+    spec = {"seccomp": f"seccomp:{policy}", "readonly": "readonly"}[grate]
+    refused = (-1, errno.EROFS if grate == "readonly" else errno.EPERM)
+    prog = builds.wasm(attack("grate_cycle"), "-Wl,-z,stack-size=131072")
+    rc, out, err = python(tmp_path, "cli", _SHORT_SWITCHES, "run", "--root", root, "--grate",
+                          spec, "--", prog, "race", "500", "3", timeout=120)
+    assert rc == 0, err
+    got = results(out)
+    assert got["mkdir_before"] == refused, out
+    assert got["plain_deregister"] == (-1, errno.EPERM), out
+    race = re.search(r"race rounds=(\d+) ok=(\d+) refused=(\d+) won=(\d+)", out)
+    assert race and race[4] == "0", out
+    assert got["deregister_after"] == (-1, errno.EPERM), out
+    assert got["mkdir_after"][0] == -1, out        # the children's handlers answer it
+    assert os.listdir(root) == []
+    untouched(canary)
+    from lind.threei.ops import MAX_LAYERS
+
+    # the grate's own layer counts: MAX_LAYERS children over it is one too many
+    assert got["chain_stopped"] == (-1, errno.ELOOP), out
+    assert got["children"] == (MAX_LAYERS, 0), out
+    assert got["c_to_p"] == (0, 0), out            # alone, C -> P -> ... keeps the grate
+    assert int(race[2]) > 0 and int(race[3]) > 0, out   # both outcomes were seen
+
+
 def test_a_route_that_loops_between_grates_is_refused(builds, tmp_path, canary):
     """Without a race and without a grate below: P's mkdir goes to its child C; C's to
     P would send it round P -> C -> P for ever, by register_handler or by copying a

@@ -429,8 +429,9 @@ class Cage:
         self._on_done: list[Callable[[], None]] = []
         if parent is None:
             microvisor.install(self.slot)
-        else:  # handler tables are inherited on fork
-            self.slot.copy_table(parent.slot)
+        else:  # handler tables are inherited on fork (as the parent's are between changes)
+            with runtime.table_lock:
+                self.slot.copy_table(parent.slot)
         self._set_ids()
         self.fd_limits_changed()
         self.slot.set_cwd(cwd.encode("utf-8", "surrogateescape"))

@@ -72,6 +72,8 @@ class Runtime:
         self.key = next(_runtime_keys)
         self.lock = threading.RLock()
         self.changed = threading.Condition(self.lock)  # a cage ended, was reaped, ...
+        # held by every change of a cage's 3i table (threei/ops.py says why); taken last
+        self.table_lock = threading.RLock()
         self.cages: dict[int, Cage] = {}   # cages still running, by id
         self.max_cages = max_cages
         self._slots_used = 0               # running cages plus ended ones not yet reaped

@@ -201,6 +201,8 @@ class CageWithTable:
 
 
 def attach_all(grates: Iterable[Grate], cage: Any) -> None:
-    """Attach grates so the first sees the cage's calls first (attached last)."""
-    for grate in reversed(list(grates)):
-        grate.attach(cage)
+    """Attach grates so the first sees the cage's calls first (attached last), as one
+    change of its table (cages already running may be changing theirs, see ops.py)."""
+    with cage.runtime.table_lock:
+        for grate in reversed(list(grates)):
+            grate.attach(cage)

@@ -175,6 +175,13 @@ def _unless_ended(target: Any, ending_before: bool, result: int) -> int:
 # grate nor route around it. Nor may it route a call into a loop (grates that pass
 # it round to each other, never down: ELOOP), or through more than MAX_LAYERS
 # grates. The host may change anything.
+#
+# The check reads other cages' tables, so it and the write it allows are one step:
+# every change of an entry, and every copy of a table, holds its runtime's
+# `table_lock` (3i reaches only the cages of one Runtime, so one lock per Runtime).
+# Two changes racing each other would otherwise each be checked against the table the
+# other was about to change: a cage's entry and its child's, each sent to the other,
+# pass both checks while the grate below drops out of both chains.
 
 Layer = int | tuple[int, int]   # a grate's cage id, or (HOST_OWNER, id of the entry)
 
@@ -194,7 +201,7 @@ DEEP = "deep"           # past MAX_LAYERS grates (the walk stops there)
 def _chain(runtime: Any, cage: Any, nr: int,
            entry: tuple[int, Any] | None = None) -> tuple[list[Layer], str]:
     """The layers of `cage`'s entry for `nr` (or of `entry`, (owner, handler), put
-    there), top first, and how the chain ends."""
+    there), top first, and how the chain ends. Call with the runtime's table_lock."""
     found: list[Layer] = []
     passed: set[int] = set()
     owner, handler = entry if entry is not None else (cage.slot.owner(nr), cage.slot.get(nr)[0])
@@ -229,7 +236,8 @@ def _may_remove(runtime: Any, caller: Any, layer: Layer) -> bool:
 def _check_replace(runtime: Any, caller: Any, target: Any, nr: int,
                    new: tuple[int, Any]) -> None:
     """EPERM unless `caller` may replace `target`'s entry for `nr` with `new`; ELOOP if
-    `new` would send the call round in a loop, or the chain is too long to check."""
+    `new` would send the call round in a loop, or the chain is too long to check.
+    Call with the runtime's table_lock, and write before letting go of it."""
     if caller is None:
         return
     old, old_end = _chain(runtime, target, nr)
@@ -263,14 +271,16 @@ def register_handler(runtime: Any, caller: Any, target_id: int, nr: int, grate_i
         raise OSError(errno.EINVAL, "Invalid argument")
     if grate_id == DEREGISTER:
         default = microvisor.SYSCALLS.get(nr)
-        _check_replace(runtime, caller, target, nr, (0, None))
-        target.slot.set(nr, default.impl if default else None, default.fast if default else 0)
+        with runtime.table_lock:
+            _check_replace(runtime, caller, target, nr, (0, None))
+            target.slot.set(nr, default.impl if default else None, default.fast if default else 0)
         return 0
     if caller is None and grate_id == 0:
         handler = _handles.get(handle)
         if handler is None:
             raise OSError(errno.EINVAL, "Unknown handler")
-        target.slot.set(nr, handler, 0, HOST_OWNER)
+        with runtime.table_lock:
+            target.slot.set(nr, handler, 0, HOST_OWNER)
         return 0
     grate = runtime.cages.get(grate_id & _CAGE_ID_BITS)     # a cage, never a snapshot
     if grate is None:
@@ -279,8 +289,9 @@ def register_handler(runtime: Any, caller: Any, target_id: int, nr: int, grate_i
             runtime, grate.id, caller) and not _is_ancestor(runtime, caller.id, grate):
         raise OSError(errno.EPERM, "Operation not permitted")
     handler = grate.grate_workers().handler(handle)
-    _check_replace(runtime, caller, target, nr, (grate.id, handler))
-    target.slot.set(nr, handler, FAST_GRATE, grate.id)
+    with runtime.table_lock:
+        _check_replace(runtime, caller, target, nr, (grate.id, handler))
+        target.slot.set(nr, handler, FAST_GRATE, grate.id)
     return 0
 
 
@@ -313,9 +324,11 @@ def copy_handler_table_to_cage(runtime: Any, caller: Any, src_id: int, target_id
     src, target = _cage(runtime, src_id), _cage(runtime, target_id)
     _may_touch(runtime, caller, src)
     _may_touch(runtime, caller, target)
-    for nr in range(NSYSCALLS):
-        _check_replace(runtime, caller, target, nr, (src.slot.owner(nr), src.slot.get(nr)[0]))
-    target.slot.copy_table(src.slot)
+    with runtime.table_lock:
+        for nr in range(NSYSCALLS):
+            _check_replace(runtime, caller, target, nr,
+                           (src.slot.owner(nr), src.slot.get(nr)[0]))
+        target.slot.copy_table(src.slot)
     return 0
 
 
