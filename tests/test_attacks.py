@@ -2636,6 +2636,19 @@ def test_a_grate_s_copies_stay_in_their_runtime(builds, tmp_path, canary):
     untouched(canary)
 
 
+def test_a_grate_s_copies_are_no_cages_to_route_or_call_for(builds, tmp_path, canary):
+    """A cage names its own grate's snapshots (children of it, with ids the process
+    gives) as the cage whose table register_handler or copy_handler_table_to_cage
+    changes or reads, or make_threei_call acts for: a snapshot has no table, and each
+    raised an AttributeError in the host; ESRCH now, and the cage runs on."""
+    root = make_root(tmp_path)
+    rc, out, err = run_cage(tmp_path, "tables", [builds.wasm(attack("snapshot_tables"))],
+                            root=root, grates=["readonly:/nothing"])
+    assert (rc, out) == (0, "deregister 0\ncopy_to 0\ncopy_from 0\ncall_for 0\ndone\n"), (
+        rc, out, err)
+    untouched(canary)
+
+
 def test_a_grate_s_copy_shows_nothing_of_the_host_around_it(builds, tmp_path, canary):
     """A snapshot is host bytes standing for guest addresses [origin, origin + len):
     a string read starting below origin (a check of no length passed there) once read the

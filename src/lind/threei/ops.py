@@ -95,13 +95,15 @@ def python_handle(handler: Callable[..., int]) -> int:
     return handle
 
 
-def _cage(runtime: Any, cage_id: int) -> Any:
-    """Cage `cage_id` of `runtime`, or a snapshot made there (snapshot ids are the
-    process's, and their parents' ids another Runtime's cages may have too)."""
+def _cage(runtime: Any, cage_id: int, snapshot: bool = False) -> Any:
+    """Cage `cage_id` of `runtime`, or with `snapshot` (where only its memory is wanted)
+    a snapshot made there (snapshot ids are the process's, and their parents' ids
+    another Runtime's cages may have too). ESRCH for anything else: a snapshot has no
+    table nor calls of its own."""
     cage_id &= _CAGE_ID_BITS
     cage = runtime.cages.get(cage_id)
     if cage is None:
-        cage = _snapshots.get(cage_id)
+        cage = _snapshots.get(cage_id) if snapshot else None
         if cage is None or cage.runtime is not runtime:
             raise OSError(errno.ESRCH, "No such cage")
     return cage
@@ -148,7 +150,7 @@ def make_call(runtime: Any, caller: Any, target_id: int, nr: int, args: Sequence
         if owner == target.id:
             wrapped.append(value)
         else:
-            cage = _cage(runtime, owner)
+            cage = _cage(runtime, owner, snapshot=True)
             _may_touch(runtime, caller, cage)
             wrapped.append(Address(value, cage.mem, owner))
     try:
@@ -301,7 +303,7 @@ def copy_data_between_cages(runtime: Any, caller: Any, src_addr: int, src_cage: 
 
     The caller must be each cage or an ancestor of it. Returns the bytes copied.
     """
-    src_c, dest_c = _cage(runtime, src_cage), _cage(runtime, dest_cage)
+    src_c, dest_c = _cage(runtime, src_cage, snapshot=True), _cage(runtime, dest_cage, snapshot=True)
     _may_touch(runtime, caller, src_c)
     _may_touch(runtime, caller, dest_c)
     src, dest = src_c.mem, dest_c.mem
