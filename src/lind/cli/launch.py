@@ -64,7 +64,7 @@ def server_dir() -> str | None:
     return private_to_user(os.path.join(base, f"lind-servers-{os.geteuid()}"))
 
 
-def identity() -> str:
+def identity(process: bytes | None = None) -> str:
     """A digest of everything a process inherits that decides what it may do and which
     Lind it runs: a server serves only runs whose identity is the one it was started
     with (its credentials, capabilities, seccomp filters, cgroup, namespaces, root,
@@ -84,7 +84,7 @@ def identity() -> str:
     for key in sorted(os.environ):
         if key.startswith(_ENV_AT_START) and key not in _ENV_PER_RUN:
             digest.update(f"{key}={os.environ[key]}\0".encode())
-    digest.update(process_identity())
+    digest.update(process_identity() if process is None else process)
     return digest.hexdigest()
 
 
@@ -145,9 +145,9 @@ def address(folder: str, key: str) -> bytes:
     return f"\0lind-server-{os.geteuid()}-{place}-{key}".encode()
 
 
-def connect(folder: str, key: str, to_run: bool = False) -> _socket.socket | None:
-    """A connection to KEY's server, if one of this user's answers (`to_run`: one with
-    this process's identity, to be handed a run)."""
+def connect(folder: str, key: str, to_run: bytes | None = None) -> _socket.socket | None:
+    """A connection to KEY's server, if one of this user's answers (`to_run`: this
+    process's process_identity, which the server's must be to be handed a run)."""
     sock = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM | _socket.SOCK_CLOEXEC)
     try:
         sock.connect(address(folder, key))
@@ -166,8 +166,9 @@ def run_through_server(argv: list[str]) -> int | None:
     folder = server_dir()
     if folder is None:
         return None
-    key = identity()
-    sock = connect(folder, key, to_run=True)
+    own = process_identity()
+    key = identity(own)
+    sock = connect(folder, key, to_run=own)
     if sock is None:
         start_server(folder, key)
         return None
@@ -177,7 +178,7 @@ def run_through_server(argv: list[str]) -> int | None:
         sock.close()
 
 
-def _is_ours(sock: _socket.socket, to_run: bool) -> bool:
+def _is_ours(sock: _socket.socket, to_run: bytes | None) -> bool:
     """The process at the other end runs as this user, and to be handed a run with this
     process's identity too: a process allowed less that took the name first (binding it
     is open to anyone in the network namespace) would get the run's stdio, directory
@@ -185,12 +186,7 @@ def _is_ours(sock: _socket.socket, to_run: bool) -> bool:
     creds = sock.getsockopt(_socket.SOL_SOCKET, _socket.SO_PEERCRED, 12)
     if int.from_bytes(creds[4:8], "little") != os.geteuid():
         return False
-    if not to_run:
-        return True
-    try:
-        return peer_identity(sock) == process_identity()
-    except OSError:
-        return False
+    return to_run is None or peer_identity(sock) == to_run
 
 
 def _run(sock: _socket.socket, argv: list[str], stdio: int) -> int | None:
