@@ -2636,13 +2636,22 @@ def test_a_grate_s_copies_stay_in_their_runtime(builds, tmp_path, canary):
     untouched(canary)
 
 
+def _next_snapshot_id() -> int:
+    """Where this process's snapshot ids are (each Python grate's path call in the tests
+    before took one): an attack on its own snapshots looks from there."""
+    from lind.threei.ops import Snapshot
+
+    return next(Snapshot._ids)
+
+
 def test_a_grate_s_copies_are_no_cages_to_route_or_call_for(builds, tmp_path, canary):
     """A cage names its own grate's snapshots (children of it, with ids the process
     gives) as the cage whose table register_handler or copy_handler_table_to_cage
     changes or reads, or make_threei_call acts for: a snapshot has no table, and each
     raised an AttributeError in the host; ESRCH now, and the cage runs on."""
     root = make_root(tmp_path)
-    rc, out, err = run_cage(tmp_path, "tables", [builds.wasm(attack("snapshot_tables"))],
+    rc, out, err = run_cage(tmp_path, "tables", [builds.wasm(attack("snapshot_tables")),
+                                                 _next_snapshot_id()],
                             root=root, grates=["readonly:/nothing"])
     assert (rc, out) == (0, "deregister 0\ncopy_to 0\ncopy_from 0\ncall_for 0\ndone\n"), (
         rc, out, err)
@@ -2654,7 +2663,8 @@ def test_a_grate_s_copy_shows_nothing_of_the_host_around_it(builds, tmp_path, ca
     a string read starting below origin (a check of no length passed there) once read the
     host's heap before the copy; now every read outside those bytes is EFAULT."""
     root = make_root(tmp_path)
-    rc, out, err = run_cage(tmp_path, "underread", [builds.wasm(attack("snapshot_underread"))],
+    rc, out, err = run_cage(tmp_path, "underread", [builds.wasm(attack("snapshot_underread")),
+                                                    _next_snapshot_id()],
                             root=root, grates=["readonly:/nothing"])
     assert rc == 0, err
     assert out.splitlines() == ["found 1", *(f"{what} -1 {errno.EFAULT}" for what in (

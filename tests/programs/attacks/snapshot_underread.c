@@ -3,12 +3,14 @@
  * of the name (a snapshot: an id of the process's, from 2^40 up, a child of this
  * cage, its "memory" just the name's bytes at the name's address). The other thread
  * finds it and asks for strings starting before and after those bytes: the host
- * heap around the copy. Prints "found", then "WHAT RESULT ERRNO" per read. */
+ * heap around the copy. argv[1]: the first snapshot id to try. Prints "found", then
+ * "WHAT RESULT ERRNO" per read. */
 #include <errno.h>
 #include <fcntl.h>
 #include <lind_syscall.h>
 #include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -24,9 +26,11 @@ static void *opener(void *unused)
 	return NULL;
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
 	static char buf[4096];
+	/* where the process's snapshot ids are now (argv[1]), else where they begin */
+	uint64_t first = argc > 1 ? strtoull(argv[1], NULL, 10) : 1ULL << 40;
 	uint64_t me = getpid(), origin = (uint64_t)(uintptr_t)fifo, snapshot = 0;
 	if (mkfifo(fifo, 0600) != 0) {
 		perror("mkfifo");
@@ -35,7 +39,7 @@ int main(void)
 	pthread_t t;
 	pthread_create(&t, NULL, opener, NULL);
 	for (int round = 0; round < 500 && !snapshot; round++) {
-		for (uint64_t id = 1ULL << 40; id < (1ULL << 40) + 64 && !snapshot; id++)
+		for (uint64_t id = first; id < first + 64 && !snapshot; id++)
 			if (copy_data_between_cages(me, id, origin, id, (uint64_t)(uintptr_t)buf, me,
 			                            sizeof fifo, COPY_RAW) >= 0)
 				snapshot = id;
