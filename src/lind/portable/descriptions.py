@@ -102,8 +102,7 @@ class TreeFile(Description):
         super().__init__(flags)
         self.tree = tree
         self.node = node
-        self.pos = 0
-        self.listing: list[tuple[str, Node]] | None = None   # a directory's, from the first read
+        self.pos = 0          # a directory's: the d_off (memfs.Listing cookie) it got to
         node.opened += 1
 
     def lock_key(self) -> object:
@@ -142,35 +141,18 @@ class TreeFile(Description):
         if base + offset < 0:
             raise _error(errno.EINVAL)
         self.pos = base + offset
-        if whence == abi.SEEK_SET and offset == 0:
-            self.listing = None           # rewinddir
         return self.pos
 
     def stat(self) -> Stat:
         return self.tree.stat(self.node)
 
     def dirents(self, room: int) -> bytes:
-        """getdents64 from the offset: "." and ".." first, then the names as the
-        directory held them at the first read."""
+        """getdents64 from the offset (the cookie of the last name given), paged from
+        the directory itself: "." and ".." first, then its names."""
         if not isinstance(self.node, Dir):
             raise _error(errno.ENOTDIR)
-        if self.listing is None and self.node.nlink == 0:
-            self.listing = []      # removed while open: nothing, not even "." and ".."
-        if self.listing is None:
-            parent = self.node.parent or self.node
-            self.listing = [(".", self.node), ("..", parent), *self.node.entries.items()]
-        out = b""
-        while self.pos < len(self.listing):
-            name, node = self.listing[self.pos]
-            entry = abi.pack_dirent64(node.ino, self.pos + 1, abi.d_type(node.mode),
-                                      name.encode("utf-8", "surrogateescape"))
-            if len(out) + len(entry) > room:
-                if not out:
-                    raise _error(errno.EINVAL)
-                break
-            out += entry
-            self.pos += 1
-        return out
+        records, self.pos = self.node.dirents(self.pos, room)
+        return b"".join(records)
 
     def closed(self) -> None:
         self.tree.closed(self.node)

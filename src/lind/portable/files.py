@@ -845,20 +845,18 @@ class MemoryFiles(Grate):
 
     @handles("getdents64")
     def getdents64(self, call: Call) -> int:
-        """Fill the listing of one of our directories; the microvisor pages it out."""
+        """A listing of one of our directories, paged from the directory itself: the
+        fd keeps only where it got to (its dir_pos, which lseek sets to a d_off)."""
         f = self._ours(call, call.args[0])
-        if f is not None and isinstance(f.node, Dir) and f.dir_entries is None:
-            node = f.node
-            self._need(call.cage, node, _R)
-            with self.tree.lock:
-                parent = node.parent if node.parent is not None else node
-                listing = [(b".", node.ino, abi.DT_DIR), (b"..", parent.ino, abi.DT_DIR)]
-                listing += [(name.encode("utf-8", "surrogateescape"), child.ino,
-                             abi.d_type(child.mode)) for name, child in node.entries.items()]
-                if node.nlink == 0:
-                    listing = []    # removed while open: nothing, not even "." and ".."
-            f.dir_entries = listing
-        return call.forward()
+        if f is None or not isinstance(f.node, Dir):
+            return call.forward()
+        if f.dir_pos == 0:
+            self._need(call.cage, f.node, _R)
+        with self.tree.lock:
+            records, f.dir_pos = f.node.dirents(f.dir_pos, abi.u32(call.args[2]))
+        data = b"".join(records)
+        call.cage.mem.write(call.args[1], data)
+        return len(data)
 
     # -- programs ---------------------------------------------------------------
     @handles("execve")

@@ -19,6 +19,7 @@ anything else loaded is owned by nobody.
 
 from __future__ import annotations
 
+import bisect
 import errno
 import itertools
 import os
@@ -38,6 +39,7 @@ SELF = -1                   # the owner of a node is whoever looks at it
 NAME_CHARGE = 256           # what a name costs against the capacity, besides its bytes
 MAX_LINK_HOPS = 40          # as Linux: ELOOP past this many symbolic links in one lookup
 DIR_SIZE = 4096
+DIRENTS_MAX = 1 << 18       # bytes of records one getdents64 makes at most
 BLOCK = 4096
 RELATIME_NS = 24 * 3600 * 10**9   # atime moves on a read at most once a day (relatime)
 _ZIP_UNIX = 3               # zip "created on" system code of Unix
@@ -105,10 +107,77 @@ class File(Node):
         return len(self.data)
 
 
+class Listing:
+    """The order getdents64 gives a directory's names in, and a cookie for each (its
+    d_off): an open directory keeps only the cookie it reached, never a copy of the
+    names (200,000 names opened 80 times once held 1.7 GB of the host). A name added
+    later gets a larger cookie, so a reader part way through sees it; one removed is
+    not seen; none is given twice unless it was removed and added again."""
+
+    FIRST = 3                       # 1 and 2 are "." and ".."
+
+    def __init__(self) -> None:
+        self.cookies: dict[str, int] = {}      # name -> cookie, in cookie order
+        self._keys: list[int] = []            # cookies ever given, ascending...
+        self._names: list[str] = []           # ...and their names (stale ones skipped)
+        self._next = self.FIRST
+
+    def added(self, name: str) -> None:
+        self.cookies[name] = self._next
+        self._keys.append(self._next)
+        self._names.append(name)
+        self._next += 1
+        self._compact()
+
+    def removed(self, name: str) -> None:
+        del self.cookies[name]
+        self._compact()
+
+    def _compact(self) -> None:
+        """Drop the stale cookies once they outnumber the live ones (amortized O(1))."""
+        if len(self._keys) > 2 * len(self.cookies) + 64:
+            self._keys, self._names = list(self.cookies.values()), list(self.cookies)
+
+    def after(self, cookie: int) -> Iterator[tuple[int, str]]:
+        """(cookie, name) of the names present now whose cookie is past `cookie`."""
+        at = bisect.bisect_right(self._keys, cookie)
+        keys, names, cookies = self._keys, self._names, self.cookies
+        while at < len(keys):
+            key, name = keys[at], names[at]
+            if cookies.get(name) == key:
+                yield key, name
+            at += 1
+
+
 @dataclass(eq=False)
 class Dir(Node):
     parent: Dir | None = field(default=None, repr=False)    # None: the root (its own parent)
     entries: dict[str, Node] = field(default_factory=dict, repr=False)
+    listing: Listing = field(default_factory=Listing, repr=False)
+
+    def dirents(self, cookie: int, room: int) -> tuple[list[bytes], int]:
+        """getdents64's records after `cookie` (0: from the start), "." and ".." first,
+        as many as fit in `room` bytes (at most DIRENTS_MAX: a short count, as a read's);
+        and the cookie the last one had (EINVAL if not one fits). A directory
+        removed while open lists nothing, not even "." and ".."."""
+        records: list[bytes] = []
+        room = min(room, DIRENTS_MAX)
+        if self.nlink == 0:
+            return records, cookie
+        parent = self.parent if self.parent is not None else self
+        dots = [(1, ".", self), (2, "..", parent)]
+        rest = ((key, name, self.entries[name]) for key, name in self.listing.after(cookie))
+        for key, name, node in itertools.chain((d for d in dots if d[0] > cookie), rest):
+            record = abi.pack_dirent64(node.ino, key, abi.d_type(node.mode),
+                                       name.encode("utf-8", "surrogateescape"))
+            if len(record) > room:
+                if not records:
+                    raise _error(errno.EINVAL)      # not even one fits
+                break
+            records.append(record)
+            room -= len(record)
+            cookie = key
+        return records, cookie
 
     @property
     def size(self) -> int:
@@ -484,6 +553,7 @@ class Tree:
         if parent.nlink == 0:
             raise _error(errno.ENOENT)          # the directory was removed
         parent.entries[name] = node
+        parent.listing.added(name)
         if isinstance(node, Dir):
             node.parent = parent
             parent.nlink += 1                    # its ".."
@@ -491,6 +561,7 @@ class Tree:
 
     def _detach(self, parent: Dir, name: str) -> Node:
         node = parent.entries.pop(name)
+        parent.listing.removed(name)
         if isinstance(node, Dir):
             parent.nlink -= 1
         parent.changed()
