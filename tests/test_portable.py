@@ -454,6 +454,22 @@ def test_open_directories_hold_no_copy_of_their_listing(builds, tmp_path, canary
     untouched(canary)
 
 
+def test_dots_in_a_path_are_checked_in_one_walk(builds, tmp_path, canary):
+    """deep_dots.c: a working directory 30,000 deep (cheap to make with renames), then
+    one stat of "y/../" 800 times. Each directory a `..` steps out of was resolved from
+    the root through the whole working directory (~20 s of one handler here, past the
+    run's --timeout, and it went on after the run was killed; depth 50,000 took ~68 s).
+    Now one walk from the start directory checks them all: the run ends well within
+    its timeout, and a `..` out of a missing name is still ENOENT."""
+    rc, out, err = lind_cli(tmp_path, "dots", "--backend", "portable", "--root",
+                            make_root(tmp_path), "--timeout", "10",
+                            builds.wasm(attack("deep_dots")), "30000", "800",
+                            env=dict(os.environ, LIND_NO_SERVER="1"))
+    assert rc == 0, (out, err)
+    assert out.splitlines()[-2:] == ["stat 0 0", f"missing -1 {errno.ENOENT}"], out
+    untouched(canary)
+
+
 # -- the tree's own rules -------------------------------------------------------
 
 def _tree_with(*paths: str) -> Tree:

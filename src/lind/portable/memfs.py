@@ -341,12 +341,16 @@ class Tree:
     def _parent(self, d: Dir) -> Dir:
         return d.parent if d.parent is not None else self.root
 
-    def find(self, path: str, *, follow: bool = True, can_search=None) -> Found:
-        """Resolve `path` (from the tree's root) to where it ends. Links in the middle
-        are always followed, the last one only with `follow`; `can_search(dir)` says
-        whether a directory may be passed through (EACCES otherwise)."""
+    def find(self, path: str, *, follow: bool = True, can_search=None,
+             start: Dir | None = None) -> Found:
+        """Resolve `path` (from the tree's root, or a relative one from `start`) to where
+        it ends. Links in the middle are always followed, the last one only with
+        `follow`; `can_search(dir)` says whether a directory may be passed through
+        (EACCES otherwise)."""
         todo = _parts(path)[::-1]        # names still to walk, the next one last
         here, hops, slash = self.root, 0, False
+        if start is not None and not path.startswith("/"):
+            here = start
         if not todo:
             return Found(self.root, "", self.root)
         while True:
@@ -390,10 +394,11 @@ class Tree:
         return found.node
 
     def node_at(self, path: str, *, follow: bool = True, slash: bool = False,
-                can_search=None) -> Node:
-        """The node at `path`; with `slash` (it was spelled "name/") it must be a
-        directory, a final link followed to it, as the kernel's walk requires."""
-        found = self.find(path, follow=follow or slash, can_search=can_search)
+                can_search=None, start: Dir | None = None) -> Node:
+        """The node at `path` (a relative one from `start`); with `slash` (it was spelled
+        "name/") it must be a directory, a final link followed to it, as the kernel's
+        walk requires."""
+        found = self.find(path, follow=follow or slash, can_search=can_search, start=start)
         if found.node is None:
             raise _error(errno.ENOENT)
         if (slash or found.slash) and not isinstance(found.node, Dir):
