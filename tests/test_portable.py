@@ -470,6 +470,43 @@ def test_dots_in_a_path_are_checked_in_one_walk(builds, tmp_path, canary):
     untouched(canary)
 
 
+def test_a_saved_tree_writes_a_linked_file_once(builds, tmp_path, canary):
+    """save_links.c: 2 MiB of random bytes and 40 more names of them. --save wrote the
+    bytes once a name (82 MB on disk here; a 20 MB file of 50 names made 1 GB, after
+    the run, outside its --timeout). A directory save makes the later names hard links
+    of the first; a zip, which has none, refuses (EFBIG) once its names would hold more
+    than the tree's capacity, leaving the last archive as it was."""
+    saved = tmp_path / "saved"
+    rc, out, err = lind_cli(tmp_path, "links", "--backend", "portable", "--root",
+                            make_root(tmp_path), "--save", saved,
+                            builds.wasm(attack("save_links")), "2", "40",
+                            env=dict(os.environ, LIND_NO_SERVER="1"))
+    assert (rc, out) == (0, "done 40\n"), err
+    names = sorted((saved / "h").iterdir())
+    assert len(names) == 41
+    inodes = {p.stat().st_ino: p.stat().st_blocks * 512 for p in names}
+    assert len(inodes) == 1 and sum(inodes.values()) < 3 << 20, inodes
+    assert (saved / "h" / "l39").read_bytes() == (saved / "h" / "f").read_bytes()
+    tree = Tree(capacity=16 << 20)
+    rc, out, err = run_portable(tmp_path, "zip", [builds.wasm(attack("save_links")), "2", "40"],
+                                root=tree)
+    assert (rc, out) == (0, "done 40\n"), err
+    archive = tmp_path / "saved.zip"
+    archive.write_bytes(b"the last save")
+    with pytest.raises(OSError) as exc:
+        tree.save(archive)
+    assert exc.value.errno == errno.EFBIG
+    assert archive.read_bytes() == b"the last save"
+    small = Tree(capacity=16 << 20)
+    rc, out, err = run_portable(tmp_path, "few", [builds.wasm(attack("save_links")), "2", "3"],
+                                root=small)
+    assert (rc, out) == (0, "done 3\n"), err
+    small.save(archive)
+    again = Tree().load(archive)
+    assert again.lookup("/h/l2").data == small.lookup("/h/f").data
+    untouched(canary)
+
+
 # -- the tree's own rules -------------------------------------------------------
 
 def _tree_with(*paths: str) -> Tree:

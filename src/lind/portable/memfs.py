@@ -812,7 +812,10 @@ class Tree:
                 self._save_directory(target)
 
     def _save_directory(self, target: str) -> None:
+        """Each file's bytes are written once: a later name of the same node is a hard
+        link to the first (a 20 MB file of 50 names was 1 GB on the host)."""
         os.makedirs(target, exist_ok=True)
+        written: dict[int, str] = {}        # ino of a file with more names -> its first
         for path, node in self.walk():
             if isinstance(node, Socket):
                 continue
@@ -829,7 +832,11 @@ class Tree:
                 os.symlink(node.target, host)
             elif isinstance(node, Fifo):
                 os.mkfifo(host, abi.host_permissions(node.mode, False))
+            elif isinstance(node, File) and node.ino in written:
+                os.link(written[node.ino], host, follow_symlinks=False)
             elif isinstance(node, File):
+                if node.nlink > 1:
+                    written[node.ino] = host
                 fd = os.open(host, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
                 with open(fd, "wb") as f:
                     f.write(node.data)
@@ -858,8 +865,19 @@ class Tree:
             raise
 
     def _write_zip(self, out: BinaryIO) -> None:
+        """A zip has no hard links: each name of a file holds its bytes again, so what
+        an archive may hold is bounded by the tree's capacity (EFBIG past it: 50 names
+        of a 20 MB file made 1 GB on the host; a directory save links them)."""
+        room = max(self.capacity or 0, self.used)
         with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
             for path, node in self.walk():
+                if isinstance(node, File):
+                    room -= node.size
+                    if room < 0:
+                        raise OSError(errno.EFBIG, "File too large: the names of the tree's "
+                                      "hard-linked files would hold more than its capacity "
+                                      f"({max(self.capacity or 0, self.used)} bytes) in a "
+                                      "zip; save it to a directory")
                 if isinstance(node, Socket):
                     continue
                 name = path.lstrip("/") + ("/" if isinstance(node, Dir) else "")
