@@ -507,6 +507,32 @@ def test_a_saved_tree_writes_a_linked_file_once(builds, tmp_path, canary):
     untouched(canary)
 
 
+def test_rename_keeps_the_sticky_bit_and_a_moved_directory_s_owner(builds, tmp_path, canary):
+    """sticky_rename.c as an unprivileged cage: in a 1777 /tmp of another user's, a
+    rename over another user's file and of another user's directory out of it
+    succeeded (the sticky bit held for unlink only), as did moving a directory the cage
+    may not write to another parent. Linux: EPERM, EPERM, EACCES."""
+    root = make_root(tmp_path)
+    nobody = 65534
+    for path, mode in (("tmp", 0o1777), ("tmp/vdir", 0o777), ("open", 0o777),
+                       ("open/theirs", 0o755)):
+        (root / path).mkdir()
+        (root / path).chmod(mode)
+        os.chown(root / path, nobody, nobody)
+    (root / "tmp" / "victim").write_text("theirs\n")
+    (root / "tmp" / "victim").chmod(0o666)
+    os.chown(root / "tmp" / "victim", nobody, nobody)
+    rc, out, err = run_portable(tmp_path, "sticky", [builds.wasm(attack("sticky_rename"))],
+                                root=root)
+    assert rc == 0, out + err
+    got = {line.split()[0]: tuple(line.split()[1:]) for line in out.splitlines()}
+    refused, denied, ok = ("-1", str(errno.EPERM)), ("-1", str(errno.EACCES)), ("0", "0")
+    assert got == {"replace_theirs": refused, "move_theirs_out": refused,
+                   "rename_theirs": refused, "rename_own": ok, "dir_to_other_parent": denied,
+                   "dir_same_parent": ok, "victim": ("theirs",)}, out
+    untouched(canary)
+
+
 # -- the tree's own rules -------------------------------------------------------
 
 def _tree_with(*paths: str) -> Tree:

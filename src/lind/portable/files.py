@@ -860,7 +860,8 @@ class MemoryFiles(Grate):
         with self.tree.lock:
             self.tree.rename_path(self._inside(old), self._inside(new), flags, slash=slash,
                                   can_search=self._searchable(cage),
-                                  need=lambda n, want: self._need(cage, n, want))
+                                  need=lambda n, want: self._need(cage, n, want),
+                                  may_remove=lambda d, n: self._sticky(cage, d, n))
         return 0
 
     # -- directories ------------------------------------------------------------

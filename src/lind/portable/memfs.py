@@ -503,9 +503,13 @@ class Tree:
         self.remove(found.parent, found.name)
 
     def rename_path(self, old: str, new: str, flags: int = 0, *, slash: bool = False,
-                    can_search=None, need: Need = None) -> None:
+                    can_search=None, need: Need = None,
+                    may_remove: Callable[[Dir, Node], None] | None = None) -> None:
         """renameat2(2) of `old` to `new` with `flags` (RENAME_NOREPLACE or
-        RENAME_EXCHANGE); `slash`: either was spelled "name/" (a directory's only)."""
+        RENAME_EXCHANGE); `slash`: either was spelled "name/" (a directory's only).
+        `may_remove(parent, node)` checks the caller's right to take each name away
+        (the sticky bit: the source's, and the target's it replaces); a directory moved
+        to another parent must be writable itself (its ".." changes), as Linux's."""
         if flags & ~(RENAME_NOREPLACE | RENAME_EXCHANGE) or flags == (
                 RENAME_NOREPLACE | RENAME_EXCHANGE):
             raise _error(errno.EINVAL)
@@ -525,6 +529,16 @@ class Tree:
             writable(parent)
             if need is not None:
                 need(parent, _W | _X)
+        if src.node is dst.node:
+            return
+        moved = [(src.parent, src.node)] + ([(dst.parent, dst.node)] if dst.node else [])
+        if may_remove is not None:
+            for parent, node in moved:
+                may_remove(parent, node)
+        if need is not None and src.parent is not dst.parent:
+            for _, node in moved if flags & RENAME_EXCHANGE else moved[:1]:
+                if isinstance(node, Dir):
+                    need(node, _W)
         if flags & RENAME_EXCHANGE:
             self.exchange(src, dst)
         else:
