@@ -533,6 +533,24 @@ def test_rename_keeps_the_sticky_bit_and_a_moved_directory_s_owner(builds, tmp_p
     untouched(canary)
 
 
+def test_a_large_read_copies_a_file_once(builds, tmp_path, canary):
+    """read_big.c: a 100 MiB file of the tree read by a readv of 1024 vectors (1 GiB
+    asked for), a read and a pread of 0x7fffffff bytes. Each took the bytes asked for
+    from the file twice in the host first (peak ~345 MiB here; a 900 MB file gave a
+    cage under --memory 256M two more host copies of it). Now they go straight from
+    the file into the cage's memory (~145 MiB), a buffer too small is EFAULT before
+    anything is copied, and a read past the end is short."""
+    rc, out, err = python(tmp_path, "read", _LIND_MAX_RSS, "run", "--backend", "portable",
+                          "--root", make_root(tmp_path), "--memory", "256M",
+                          builds.wasm(attack("read_big")), "100")
+    assert rc == 0, (out, err)
+    efault = f"-1 {errno.EFAULT}"
+    assert out.splitlines() == [f"readv {100 << 20} 0", f"read {efault}", f"pread {efault}",
+                                "tail 2 0"], out
+    assert int(err.split("max_rss_mib ")[1]) < 250, err
+    untouched(canary)
+
+
 # -- the tree's own rules -------------------------------------------------------
 
 def _tree_with(*paths: str) -> Tree:

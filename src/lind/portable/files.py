@@ -58,6 +58,8 @@ from lind.portable.memfs import (
 )
 
 DEFAULT_CAPACITY = 1 << 30      # bytes an imfs tree holds unless told otherwise
+MAX_RW = 0x7FFFF000             # what one read moves at most, as Linux's MAX_RW_COUNT
+MAX_IO = 1 << 24                # what one read made into host bytes first holds at most
 _R, _W, _X = 4, 2, 1
 _OPEN_ONLY = abi.O_CREAT | abi.O_EXCL | abi.O_TRUNC | abi.O_CLOEXEC | abi.O_NOCTTY
 _PROVIDED_BELOW = ("/dev", "/proc")     # the microvisor's own files, kept at a "/" prefix
@@ -93,33 +95,38 @@ class MemoryFile(OpenFile):
         return self._data_node.data
 
     # -- reading --------------------------------------------------------------
-    def _take(self, at: int, n: int) -> bytes:
-        return self.owner.tree.read_bytes(self._data_node, at, n)
+    # A read copies the file's bytes once, straight into the cage's memory, and no more
+    # than Linux moves in one call (the bytes taken first, twice, once held two more
+    # copies of a 900 MB file in the host for a cage under --memory 256M).
+    def _view(self, at: int, n: int) -> memoryview:
+        return self.owner.tree.read_view(self._data_node, at, min(n, MAX_RW))
+
+    @staticmethod
+    def _place(cage, addr: int, chunk: memoryview) -> int:
+        if chunk:
+            cage.mem.view(addr, len(chunk), writing=True)[:] = chunk
+        return len(chunk)
 
     def read(self, cage, addr: int, n: int) -> int:
-        with self.owner.tree.lock:
-            chunk = self._take(self.pos, n)
-            cage.mem.write(addr, chunk)
-            self.pos += len(chunk)
-        return len(chunk)
+        with self.owner.tree.lock, self._view(self.pos, n) as chunk:
+            self.pos += self._place(cage, addr, chunk)
+            return len(chunk)
 
     def pread(self, cage, addr: int, n: int, offset: int) -> int:
         if offset < 0:
             raise _error(errno.EINVAL)
-        chunk = self.read_at(offset, n)
-        cage.mem.write(addr, chunk)
-        return len(chunk)
+        with self.owner.tree.lock, self._view(offset, n) as chunk:
+            return self._place(cage, addr, chunk)
 
     def readv(self, cage, views: list[memoryview]) -> int:
-        with self.owner.tree.lock:
-            chunk = self._take(self.pos, sum(map(len, views)))
+        with self.owner.tree.lock, self._view(self.pos, sum(map(len, views))) as chunk:
             at = 0
             for view in views:
-                part = chunk[at:at + len(view)]
-                view[:len(part)] = part
-                at += len(part)
+                with chunk[at:at + len(view)] as part:     # (released: the file may grow)
+                    view[:len(part)] = part
+                at += len(view)
             self.pos += len(chunk)
-        return len(chunk)
+            return len(chunk)
 
     # -- writing --------------------------------------------------------------
     def _put(self, at: int | None, data: bytes | memoryview) -> int:
@@ -175,8 +182,9 @@ class MemoryFile(OpenFile):
         return self.pos
 
     def read_at(self, offset: int, n: int) -> bytes:
+        """Bytes for the microvisor to place (sendfile, preadv): at most MAX_IO."""
         with self.owner.tree.lock:
-            return self._take(offset, n)
+            return self.owner.tree.read_bytes(self._data_node, offset, min(n, MAX_IO))
 
     def write_at(self, offset: int, data: bytes | memoryview) -> int:
         with self.owner.tree.lock:
@@ -648,8 +656,8 @@ class MemoryFiles(Grate):
         node = f.node
 
         def contents(start: int, n: int) -> None:
-            with self.tree.lock:
-                call.cage.mem.write(start, bytes(node.data[offset:offset + n]))
+            with self.tree.lock, self.tree.read_view(node, offset, n) as part:
+                MemoryFile._place(call.cage, start, part)
 
         return call.cage.aspace.mmap(abi.u32(addr), length, prot, flags, fill=contents)
 

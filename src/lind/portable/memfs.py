@@ -291,16 +291,22 @@ class Tree:
         if size < len(node.data):
             del node.data[size:]
         else:
-            node.data.extend(bytes(size - len(node.data)))
+            _grow(node.data, size - len(node.data))
         node.changed()
 
-    def read_bytes(self, node: File, at: int, n: int) -> bytes:
-        """Up to `n` bytes of `node` from `at`; its atime kept as Linux's default
-        (relatime) keeps it."""
+    def read_view(self, node: File, at: int, n: int) -> memoryview:
+        """A view of up to `n` bytes of `node` from `at`, to copy from once (release it
+        before the file may change size: `with tree.read_view(...) as view`); its atime
+        kept as Linux's default (relatime) keeps it."""
         now = time.time_ns()
         if node.atime_ns <= node.mtime_ns or now - node.atime_ns > RELATIME_NS:
             node.atime_ns = now
-        return bytes(node.data[at:at + n])
+        return memoryview(node.data)[at:at + max(0, n)]
+
+    def read_bytes(self, node: File, at: int, n: int) -> bytes:
+        """Up to `n` bytes of `node` from `at`, copied once (see read_view)."""
+        with self.read_view(node, at, n) as view:
+            return bytes(view)
 
     def write_bytes(self, node: File, at: int, data: bytes | memoryview) -> int:
         """Write `data` into `node` at `at`, as much as the capacity allows (ENOSPC
@@ -319,7 +325,7 @@ class Tree:
             grows = max(0, at + len(data) - len(file))
         self.charge(grows)
         if at > len(file):
-            file.extend(bytes(at - len(file)))
+            _grow(file, at - len(file))
         file[at:at + len(data)] = data
         if data:
             node.changed()
@@ -912,6 +918,15 @@ class Tree:
                 elif isinstance(node, File):
                     info.compress_type = zipfile.ZIP_DEFLATED
                     archive.writestr(info, bytes(node.data))
+
+
+def _grow(data: bytearray, n: int) -> None:
+    """Append `n` zero bytes, a MiB at a time: no transient copy of the whole hole
+    (bytes(n) first held as much again of the host)."""
+    zeros = bytes(min(n, 1 << 20))
+    while n > 0:
+        data += zeros[:n] if n < len(zeros) else zeros
+        n -= len(zeros)
 
 
 _DIRECTORY_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
