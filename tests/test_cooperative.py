@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 import wasmtime
-from test_attacks import untouched
+from test_attacks import _LIND_MAX_RSS, attack, make_root, python, untouched
 from test_portable import plant_secret, snapshot
 from test_programs import run_native
 
@@ -462,3 +462,29 @@ def test_programs_a_run_keeps_compiled_are_bounded(monkeypatch):
     assert all(p.code_bytes > 0 for p in programs)
     assert list(run._modules.values()) == [programs[2]]
     assert run.compile(wasmtime.wat2wasm('(module (func (export "f2")))')) is programs[2]
+
+
+def test_bad_pointers_xattrs_and_huge_programs_are_refused_as_elsewhere(builds, tmp_path,
+                                                                         canary):
+    """coop_pointers.c: read(fd, (void *)4, 8), write(fd, NULL, 8) succeeded here and
+    stat((char *)1) was ENOENT (the other back ends: EFAULT, page 0 being guarded; the
+    failed read no longer moves the offset), extended attributes were ENOSYS (the
+    portable back end: EOPNOTSUPP), and execve read, copied and hashed a program of any
+    size (a 257 MiB one: ~558 MiB of the host; the others stop at PROGRAM_BYTES_MAX,
+    ENOEXEC)."""
+    root = make_root(tmp_path)
+    program = builds.wasm(attack("coop_pointers"))
+    rc, out, err = python(tmp_path, "pointers", _LIND_MAX_RSS, "run", "--backend",
+                          "cooperative", "--root", root, program, "pointers")
+    assert rc == 0, (out, err)
+    fault, unsupported = ("-1", str(errno.EFAULT)), ("-1", str(errno.EOPNOTSUPP))
+    got = {line.split()[0]: tuple(line.split()[1:]) for line in out.splitlines()}
+    assert got == {"read_null_page": fault, "write_null": fault, "stat_bad_path": fault,
+                   "getxattr": unsupported, "listxattr": unsupported, "setxattr": unsupported,
+                   "fgetxattr": unsupported, "getxattr_missing": ("-1", str(errno.ENOENT)),
+                   "read_ok": ("8", "0")}, out
+    rc, out, err = python(tmp_path, "exec", _LIND_MAX_RSS, "run", "--backend", "cooperative",
+                          "--root", root, program, "exec", "257")
+    assert (rc, out) == (0, f"execve -1 {errno.ENOEXEC}\n"), err
+    assert int(err.split("max_rss_mib ")[1]) < 420, err
+    untouched(canary)

@@ -60,7 +60,14 @@ from lind.portable.memfs import File, Tree
 from lind.portable.resources import Resources
 from lind.portable.sockets import Network
 from lind.portable.syscalls import CageEnded, Suspend
-from lind.toolchain.asyncify import AsyncifyError, instance_shape, is_suspendable
+from lind.toolchain.asyncify import (
+    NULL_PAGE_SIZE,
+    NULL_PAGE_UNUSED,
+    AsyncifyError,
+    custom_section_names,
+    instance_shape,
+    is_suspendable,
+)
 
 RETRY = 1 << 40                  # Process.wake: run the parked call again
 START = "_start"
@@ -91,6 +98,7 @@ class Program:
     code_bytes: int
     instance_bytes: int
     memory: Import | None       # its memory import (a program lind cc built: lind.memory)
+    null_guard: bool = False    # it keeps nothing in page 0: a pointer there is EFAULT
 
 
 @dataclass
@@ -150,15 +158,29 @@ class Process:
                           else Resources.first(runtime.max_processes))
 
     # -- memory ---------------------------------------------------------------
+    # A program lind cc built keeps nothing in page 0 (it says so in a custom section):
+    # as on the threaded runtime, whose trampoline guards that page, a pointer into it
+    # is EFAULT, as Linux answers for a bad pointer.
+    def null_page(self, addr: int, length: int) -> bool:
+        addr &= 0xFFFFFFFF
+        return bool(length) and addr < NULL_PAGE_SIZE and self.program is not None \
+            and self.program.null_guard
+
     def read(self, addr: int, length: int) -> bytes:
+        addr &= 0xFFFFFFFF
+        if self.null_page(addr, length):
+            raise OSError(errno.EFAULT, "Bad address")
         try:
-            return self.memory.read(addr & 0xFFFFFFFF, length)
+            return self.memory.read(addr, length)
         except IndexError:
             raise OSError(errno.EFAULT, "Bad address") from None
 
     def write(self, addr: int, data: bytes) -> None:
+        addr &= 0xFFFFFFFF
+        if self.null_page(addr, len(data)):
+            raise OSError(errno.EFAULT, "Bad address")
         try:
-            self.memory.write(addr & 0xFFFFFFFF, data)
+            self.memory.write(addr, data)
         except IndexError:
             raise OSError(errno.EFAULT, "Bad address") from None
 
@@ -516,7 +538,8 @@ class Runtime:
             module = self.engine.compile(wasm)
             memory = next((i for i in self.engine.imports(module) if i.kind == "memory"), None)
             program = Program(module, is_suspendable(wasm), self.engine.code_size(module),
-                              instance_bytes(*instance_shape(wasm)), memory)
+                              instance_bytes(*instance_shape(wasm)), memory,
+                              NULL_PAGE_UNUSED in custom_section_names(wasm))
         except CompileLimit as exc:
             raise OSError(errno.ENOMEM, f"not compiled: {exc}") from None
         except (EngineError, AsyncifyError) as exc:

@@ -18,6 +18,7 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from lind.cage.program_file import PROGRAM_BYTES_MAX
 from lind.microvisor import abi, lock_ranges
 from lind.microvisor.abi import s32, u32
 from lind.portable import signals
@@ -164,12 +165,15 @@ def _at_target(proc, dirfd: int, addr: int, flags: int) -> Node | Description:
 
 
 def program_bytes(proc, path: str) -> bytes:
-    """exec's program from the tree: EACCES without x, ENOEXEC if not a file."""
+    """exec's program from the tree: EACCES without x or if not a file, ENOEXEC past
+    PROGRAM_BYTES_MAX (as the other back ends: a program is read whole, and hashed)."""
     node = proc.runtime.tree.lookup(path)
     if isinstance(node, Dir) or not isinstance(node, File):
         raise OSError(errno.EACCES, "Permission denied")
     if not node.mode & 0o111:
         raise OSError(errno.EACCES, "Permission denied")
+    if len(node.data) > PROGRAM_BYTES_MAX:
+        raise OSError(errno.ENOEXEC, "Exec format error")
     return bytes(node.data)
 
 
@@ -279,9 +283,17 @@ def _readable(d: Description) -> None:
         raise OSError(errno.EBADF, "Bad file descriptor")
 
 
+def _into(proc, buf: int, count: int) -> None:
+    """EFAULT before anything is taken for a buffer in the null page (a read that
+    failed to place its bytes would have lost them, and moved the offset)."""
+    if proc.null_page(buf, count):
+        raise OSError(errno.EFAULT, "Bad address")
+
+
 def sys_read(proc, fd, buf, count, *_):
     d = proc.description(fd)
     _readable(d)
+    _into(proc, buf, count & _U32)
     if isinstance(d, TreeFile) and isinstance(d.node, Dir):
         raise OSError(errno.EISDIR, "Is a directory")
     data = blocking(proc, d, abi.POLLIN, lambda: d.read(min(count & _U32, MAX_IO)), "input")
@@ -350,6 +362,8 @@ def sys_readv(proc, fd, iov, count, *_):
     vecs = iovecs(proc, iov, count)
     d = proc.description(fd)
     _readable(d)
+    for base, n in vecs:
+        _into(proc, base, n)
     data = blocking(proc, d, abi.POLLIN,
                      lambda: d.read(min(sum(n for _, n in vecs), MAX_IO)), "input")
     return _scatter(proc, vecs, data)
@@ -409,6 +423,7 @@ def _tree_file(proc, fd) -> TreeFile:
 def sys_pread64(proc, fd, buf, count, offset, *_):
     d = proc.description(fd)
     _readable(d)
+    _into(proc, buf, count & _U32)
     if offset < 0:
         raise OSError(errno.EINVAL, "Invalid argument")
     data = d.pread(min(count & _U32, MAX_IO), offset)
@@ -805,6 +820,23 @@ def sys_fallocate(proc, fd, mode, offset, length, *_):
     if offset + length > d.node.size:
         proc.runtime.tree.resize(d.node, offset + length)
     return 0
+
+
+# Extended attributes: a tree keeps none, as a file system without them (the portable
+# back end's answer); the path or fd is looked at first (ENOENT, EBADF).
+def sys_xattr(proc, addr, *_):
+    _node(proc, abi.AT_FDCWD, addr)
+    raise OSError(errno.EOPNOTSUPP, "Operation not supported")
+
+
+def sys_lxattr(proc, addr, *_):
+    _node(proc, abi.AT_FDCWD, addr, follow=False)
+    raise OSError(errno.EOPNOTSUPP, "Operation not supported")
+
+
+def sys_fxattr(proc, fd, *_):
+    proc.description(fd)
+    raise OSError(errno.EOPNOTSUPP, "Operation not supported")
 
 
 def _tree_statfs(proc) -> bytes:
@@ -1697,4 +1729,9 @@ register({
     "pselect6": (270, sys_pselect6),
     "tkill": (200, sys_tkill), "tgkill": (234, sys_tgkill),
     "spawn": (abi.SPAWN, sys_spawn), "spawn_plan": (abi.SPAWN_PLAN, sys_spawn_plan),
+    "setxattr": (188, sys_xattr), "lsetxattr": (189, sys_lxattr), "fsetxattr": (190, sys_fxattr),
+    "getxattr": (191, sys_xattr), "lgetxattr": (192, sys_lxattr), "fgetxattr": (193, sys_fxattr),
+    "listxattr": (194, sys_xattr), "llistxattr": (195, sys_lxattr),
+    "flistxattr": (196, sys_fxattr), "removexattr": (197, sys_xattr),
+    "lremovexattr": (198, sys_lxattr), "fremovexattr": (199, sys_fxattr),
 })
