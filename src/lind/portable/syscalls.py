@@ -822,8 +822,23 @@ def sys_fallocate(proc, fd, mode, offset, length, *_):
     return 0
 
 
-# Extended attributes: a tree keeps none, as a file system without them (the portable
-# back end's answer); the path or fd is looked at first (ENOENT, EBADF).
+# Extended attributes: a tree keeps none, as a file system without them (EOPNOTSUPP,
+# and an empty list, as the other back ends); the path or fd is looked at first.
+def sys_listxattr(proc, addr, *_):
+    _node(proc, abi.AT_FDCWD, addr)
+    return 0
+
+
+def sys_llistxattr(proc, addr, *_):
+    _node(proc, abi.AT_FDCWD, addr, follow=False)
+    return 0
+
+
+def sys_flistxattr(proc, fd, *_):
+    proc.description(fd)
+    return 0
+
+
 def sys_xattr(proc, addr, *_):
     _node(proc, abi.AT_FDCWD, addr)
     raise OSError(errno.EOPNOTSUPP, "Operation not supported")
@@ -1731,7 +1746,7 @@ register({
     "spawn": (abi.SPAWN, sys_spawn), "spawn_plan": (abi.SPAWN_PLAN, sys_spawn_plan),
     "setxattr": (188, sys_xattr), "lsetxattr": (189, sys_lxattr), "fsetxattr": (190, sys_fxattr),
     "getxattr": (191, sys_xattr), "lgetxattr": (192, sys_lxattr), "fgetxattr": (193, sys_fxattr),
-    "listxattr": (194, sys_xattr), "llistxattr": (195, sys_lxattr),
-    "flistxattr": (196, sys_fxattr), "removexattr": (197, sys_xattr),
+    "listxattr": (194, sys_listxattr), "llistxattr": (195, sys_llistxattr),
+    "flistxattr": (196, sys_flistxattr), "removexattr": (197, sys_xattr),
     "lremovexattr": (198, sys_lxattr), "fremovexattr": (199, sys_fxattr),
 })

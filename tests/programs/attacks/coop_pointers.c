@@ -1,7 +1,8 @@
 /* What the cooperative runtime let through that the other back ends refuse:
  *   pointers: read into (void *)4, write from NULL, stat of (char *)1 (its null page:
  *     EFAULT, as on the threaded runtime, where page 0 is guarded); extended attributes
- *     of a file, of a missing one and of an fd (EOPNOTSUPP, ENOENT; ENOSYS before);
+ *     of a file, of a missing one and of an fd (EOPNOTSUPP, an empty list, ENOENT;
+ *     ENOSYS before);
  *   exec MIB: execve of a file of MIB MiB, a wasm header and zeros (no size cap: read
  *     whole, copied and hashed; the other back ends stop at 256 MiB, ENOEXEC).
  * Prints "WHAT RESULT ERRNO". */
