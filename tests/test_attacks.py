@@ -1752,6 +1752,20 @@ def test_writev_costs_what_the_cage_owns(builds, tmp_path, canary):
     untouched(canary)
 
 
+def test_a_thread_s_name_costs_what_it_keeps(builds, tmp_path, canary):
+    """writev to a comm file copied every iovec before keeping 15 bytes: 256 views of one
+    2 MiB buffer were 512 MiB of host memory (gigabytes with bigger ones)."""
+    Scratch(tmp_path, "cage")
+    _, out, err = python(tmp_path, "host", _PEAK_RSS, builds.wasm(attack("comm_fanout")),
+                         make_root(tmp_path), tmp_path / "cage")
+    rc, before, after = map(int, out.split())
+    cage_out = (tmp_path / "cage.out").read_text()
+    assert (rc, cage_out) == (0, f"writev {256 << 21} name {'n' * 15} pread -1 {errno.EINVAL}\n"), (
+        cage_out, err)
+    assert (after - before) * 1024 < 128 << 20, f"peak RSS grew {(after - before) >> 10} MiB"
+    untouched(canary)
+
+
 def test_rlimit_nofile(builds, tmp_path, canary):
     rc, out, err = run_cage(tmp_path, "cage", [builds.wasm(attack("nofile"))],
                             root=make_root(tmp_path))

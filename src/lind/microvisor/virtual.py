@@ -628,6 +628,8 @@ class CommFile(OpenFile):
         return comm(cage, self.node.tid).encode("utf-8", "surrogateescape") + b"\n"
 
     def pread(self, cage, addr: int, n: int, offset: int) -> int:
+        if offset < 0:
+            raise _error(errno.EINVAL)
         data = self._text()[offset:offset + n]
         cage.mem.write(addr, data)
         return len(data)
@@ -654,14 +656,19 @@ class CommFile(OpenFile):
         cage.set_thread_comm(name.decode("utf-8", "surrogateescape"), self.node.tid)
 
     def pwrite(self, cage, addr: int, n: int, offset: int) -> int:
+        if offset < 0:
+            raise _error(errno.EINVAL)
+        return self.write(cage, addr, n)
+
+    def write(self, cage, addr: int, n: int) -> int:
         self._rename(cage, cage.mem.read(addr, min(n, TASK_COMM_LEN - 1)))
         return n
 
-    def write(self, cage, addr: int, n: int) -> int:
-        return self.pwrite(cage, addr, n, 0)
-
     def writev(self, cage, views: list[memoryview]) -> int:
-        self._rename(cage, b"".join(bytes(v) for v in views)[:TASK_COMM_LEN - 1])
+        name = b""
+        for v in views:               # only the first bytes: the rest is never copied
+            name += bytes(v[:TASK_COMM_LEN - 1 - len(name)])
+        self._rename(cage, name)
         return sum(map(len, views))
 
     def stat(self) -> os.stat_result:
@@ -688,6 +695,12 @@ def comm(cage, tid: int = 0) -> str:
     gave, else the program's file name (15 bytes at most)."""
     name = cage.thread_comm(tid)
     return name if name is not None else os.path.basename(cage.exe[0])[:TASK_COMM_LEN - 1] or "?"
+
+
+def _shown_comm(cage, tid: int) -> str:
+    """comm as /proc/self/status shows it: a newline or backslash escaped, as Linux does,
+    so a name cannot add lines ("Uid: 0") to the file (stat shows it as it is)."""
+    return comm(cage, tid).replace("\\", "\\\\").replace("\n", "\\n")
 
 
 def _user(cage) -> tuple[str, str]:
@@ -801,7 +814,7 @@ def _status(cage, tid: int = 0) -> bytes:
     suid, sgid = cage.saved_ids
     kib = _memory_kib(cage)
     tid = tid or cage.id
-    return (f"Name:\t{comm(cage, tid)}\nUmask:\t{cage.umask:04o}\nState:\tR (running)\n"
+    return (f"Name:\t{_shown_comm(cage, tid)}\nUmask:\t{cage.umask:04o}\nState:\tR (running)\n"
             f"Tgid:\t{cage.id}\nNgid:\t0\nPid:\t{tid}\nPPid:\t{cage.ppid}\nTracerPid:\t0\n"
             f"Uid:\t{uid}\t{euid}\t{suid}\t{euid}\nGid:\t{gid}\t{egid}\t{sgid}\t{egid}\n"
             f"FDSize:\t{max(64, len(cage.fds.numbers()))}\n"
@@ -831,7 +844,8 @@ def _proc_stat(cage, tid: int = 0) -> bytes:
     start = (time.time_ns() - _BOOT_NS) // 10**7
     tid = tid or cage.id
     threads = max(len(cage.thread_ids()), 1)
-    fields = [tid, f"({comm(cage, tid)})", "R", cage.ppid, cage.pgid, cage.sid, 0, -1, 0x400000,
+    fields = [tid, f"({comm(cage, tid)})", "R", cage.ppid, cage.pgid, cage.sid, 0, -1,
+              0x400000,
               0, 0, 0, 0, 0, 0, 0, 0, 20 + cage.nice, cage.nice, threads, 0, start, size,
               size // 4096,
               (1 << 64) - 1,

@@ -2,7 +2,8 @@
  * cage's renamed the whole process), a new thread takes its creator's name, another
  * thread is named and asked through /proc/self/task/TID/comm (musl's way: ENOENT in a
  * cage, which had no /proc/self/task), a fork's child has the forking thread's name;
- * /proc/self/status and stat count the threads (a cage always said 1). */
+ * /proc/self/status and stat count the threads (a cage always said 1) and show a name
+ * with a newline escaped. */
 #define _GNU_SOURCE
 #include <dirent.h>
 #include <errno.h>
@@ -110,6 +111,8 @@ int main(void)
 	pthread_barrier_wait(&done);
 	pthread_join(w, NULL);
 	pthread_join(i, NULL);
+	status_lines();
+	prctl(PR_SET_NAME, "a\nUid:\t0\\");  /* shown escaped: no line of its own */
 	status_lines();
 	return 0;
 }
