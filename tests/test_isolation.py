@@ -681,7 +681,9 @@ def test_an_isolated_program_run_by_root_changes_no_host_setting_or_device(tmp_p
 def test_links_in_a_shipped_root_lead_nowhere_outside_it(tmp_path):
     """A policy's root directory (the program author's) with links out of it on the way
     to a tmp directory or a mount: `lind isolate` made the directories they led to on the
-    host, as root, and mounted over them. Each place is found inside the new root now."""
+    host, as root, and mounted over them. Each place is found inside the new root now;
+    and one that cannot be made stops the run even with --isolate=best-effort, which
+    went on in the host's files."""
     here = tmp_path / "app"
     rootfs = here / "rootfs"
     for name in ("usr", "tmp", "dev", "proc"):
@@ -700,6 +702,16 @@ def test_links_in_a_shipped_root_lead_nowhere_outside_it(tmp_path):
                                 "--policy", here / "policy.toml", "--", "/bin/true")
         assert rc != 0 and "symbolic link to nothing in the new root" in err, (rc, err)
         assert list(outside.iterdir()) == [], guest
+    # A root that cannot be made (its /proc a file) is never skipped, best effort or not:
+    # the program ran in the host's own files.
+    (rootfs / "proc").rmdir()
+    (rootfs / "proc").write_text("not a directory\n")
+    (here / "policy.toml").write_text('version = 1\n[filesystem]\nroot = "rootfs"\n')
+    rc, out, err = lind_env(tmp_path, _env(), sys.executable, "-m", "lind", "isolate",
+                            "--policy", here / "policy.toml", "--isolate=best-effort", "--",
+                            "/bin/sh", "-c", "echo ran")
+    assert (rc, out) == (125, ""), (rc, out, err)
+    assert "proc in the new root: Not a directory" in err, err
     untouched(tmp_path)
 
 

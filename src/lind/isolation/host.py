@@ -455,12 +455,12 @@ def enter(binds: Sequence[Bind], *, network: bool, best_effort: bool = False,
         namespaces = [n for n in namespaces if n != "ipc"]
         said.append("ipc: no System V IPC or message-queue call passes the filter")
 
-    def layer(step, *args) -> bool:
+    def layer(step, *args, required: bool = False) -> bool:
         try:
             said.extend(step(*args))
             return True
         except (Refused, OSError) as exc:
-            if not best_effort:
+            if not best_effort or required:
                 raise Refused(exc.errno or errno.EPERM, f"--isolate: {exc.strerror or exc}") from None
             said.append(f"not applied: {exc.strerror or exc}")
             return False
@@ -493,7 +493,7 @@ def enter(binds: Sequence[Bind], *, network: bool, best_effort: bool = False,
     os.environ[MARKER] = os.readlink("/proc/self/ns/pid")
     if mountpoint is not None:
         os.close(mountpoint[1])
-        layer(_new_root, mountpoint[0], binds)
+        layer(_new_root, mountpoint[0], binds, required=True)   # never half made: see run_native
     layer(_drop_privileges)
     if seccomp:
         layer(_lind_filter, allowed_calls)
@@ -610,11 +610,11 @@ def run_native(argv: Sequence[str], policy, base_dir: str, *, best_effort: bool 
     base = beside(here, policy.root, argv[0]) if policy.root is not None else None
     said: list[str] = []
 
-    def layer(step, *args) -> None:
+    def layer(step, *args, required: bool = False) -> None:
         try:
             said.extend(step(*args))
         except (Refused, OSError) as exc:
-            if not best_effort:
+            if not best_effort or required:
                 print(f"lind: isolate: {exc.strerror or exc}", file=sys.stderr)
                 os._exit(125)
             print(f"lind: isolate: not applied: {exc.strerror or exc}", file=sys.stderr)
@@ -641,7 +641,9 @@ def run_native(argv: Sequence[str], policy, base_dir: str, *, best_effort: bool 
         if cgroup_made is not None:
             layer(_join_cgroup, cgroup_made)
         os.environ[MARKER] = os.readlink("/proc/self/ns/pid")
-        layer(_new_root, mountpoint[0], binds, python, policy.tmp, base)
+        # Never skipped once the namespaces are made: what fails here may be the shipped
+        # root's doing (its /proc a file), and the program would run in the host's files.
+        layer(_new_root, mountpoint[0], binds, python, policy.tmp, base, required=True)
         if policy.network == "private":
             layer(_loopback_up)
         if policy.hostname is not None:
