@@ -113,7 +113,7 @@ def sys_nanosleep(cage, req, rem, *_):
 _TIMER_ABSTIME = 1
 
 
-_CPU_SLEEP_STEP = 10**7      # how often a sleep on the CPU clock looks at it (10 ms)
+_CPU_SLEEP_MIN_STEP = 10**6   # the shortest wait between two looks at the CPU clock (1 ms)
 
 
 def sys_clock_nanosleep(cage, clk, flags, req, rem, *_):
@@ -134,10 +134,14 @@ def sys_clock_nanosleep(cage, clk, flags, req, rem, *_):
 
 
 def _cpu_sleep(cage, target: int, rem: int) -> int:
-    """Until the cage's CPU time (its other threads run on) reaches `target` ns, looked at
-    every _CPU_SLEEP_STEP; a caught signal ends it with EINTR and the CPU time left."""
+    """Until the cage's CPU time (its other threads run on) reaches `target` ns; a caught
+    signal ends it with EINTR and the CPU time left. CPU time grows at most as fast as
+    the CPUs the cage may use, so each wait is what is left shared among them: a few
+    looks a sleep (each sums every thread's time), not one every few ms."""
+    cpus = len(os.sched_getaffinity(0))
     while (left := target - _now(cage, time.CLOCK_PROCESS_CPUTIME_ID)) > 0:
-        if cage.sleep_until(time.monotonic_ns() + min(left, _CPU_SLEEP_STEP)) > 0:
+        wait = max(left // cpus, min(left, _CPU_SLEEP_MIN_STEP))
+        if cage.sleep_until(time.monotonic_ns() + wait) > 0:
             if rem:
                 cage.mem.write(rem, abi.pack_timespec(left))
             raise OSError(errno.EINTR, "Interrupted system call")
