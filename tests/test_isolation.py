@@ -654,6 +654,11 @@ for name in ("null", "zero", "full", "random", "urandom"):
 with open("/dev/null", "w") as f:
     f.write("still a device")
 print(open("/dev/zero", "rb").read(2))
+import ctypes
+user_keyring = ctypes.CDLL(None, use_errno=True).syscall(250, 0, ctypes.c_long(-4), 0)
+print("keyctl", user_keyring, os.strerror(ctypes.get_errno()) if user_keyring < 0 else "")
+for name in ("keys", "timer_list", "slabinfo", "iomem", "zoneinfo"):
+    print(name, len(open("/proc/" + name).read()))
 """
 
 
@@ -662,7 +667,8 @@ def test_an_isolated_program_run_by_root_changes_no_host_setting_or_device(tmp_p
     namespace, which file modes alone let write sysctls (kernel.core_pattern: a program
     run as root at the next crash) and change the host's device nodes it binds (the
     /dev/zero found at 0777). /proc's host-wide parts and the devices are read-only
-    mounts: their settings and inodes stay the host's, the devices work."""
+    mounts: their settings and inodes stay the host's, the devices work. Host root's
+    keyrings (kept by host uid) and /proc's root-only files are out of its reach too."""
     devices = {n: os.stat(f"/dev/{n}") for n in ("null", "zero", "full", "random", "urandom")}
     (tmp_path / "canary.txt").write_bytes(CANARY)
     (tmp_path / "other").mkdir()
@@ -670,7 +676,9 @@ def test_an_isolated_program_run_by_root_changes_no_host_setting_or_device(tmp_p
     rc, out, err = lind_env(tmp_path, _env(), sys.executable, "-m", "lind", "isolate", "--",
                             "python3", "-c", HOST_WIDE)
     assert (rc, err) == (0, ""), (rc, out, err)
-    assert out.splitlines() == ["Read-only file system"] * 7 + ["b'\\x00\\x00'"]
+    assert out.splitlines() == ["Read-only file system"] * 7 + ["b'\\x00\\x00'"] + [
+        "keyctl -1 Operation not permitted", "keys 0", "timer_list 0", "slabinfo 0", "iomem 0",
+        "zoneinfo 0"]
     for name, before in devices.items():
         after = os.stat(f"/dev/{name}")
         assert (after.st_mode, after.st_uid, after.st_ctime_ns) == (

@@ -336,7 +336,7 @@ def _new_root(root: str, binds: Sequence[Bind], runtime: bool = True, tmp: Seque
         # while the host's /proc is still in sight: a user namespace may mount one only
         # where another is fully visible
         _mount("proc", _place(root_fd, "/proc"), "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, "/proc")
-        _guard_proc(_place(root_fd, "/proc"))
+        _guard_proc(_place(root_fd, "/proc"), _place(root_fd, "/dev/null", directory=False))
         old = _place(root_fd, "/.old")
         _check(_libc.syscall(SYS_PIVOT_ROOT, root.encode(), old.encode()), "pivot_root")
     finally:
@@ -360,15 +360,23 @@ def _new_root(root: str, binds: Sequence[Bind], runtime: bool = True, tmp: Seque
 # user namespace maps it so), to which a sysctl's file mode alone gives writing.
 _HOST_WIDE_PROC = ("sys", "sysrq-trigger", "irq", "bus", "fs", "acpi", "scsi", "asound",
                    "driver", "tty")
+# ... and what only root may read, which tells of the host's kernel and the keys of its
+# root user: empty (/dev/null over them), as container runtimes mask them.
+_ROOT_ONLY_PROC = ("keys", "key-users", "timer_list", "sched_debug", "slabinfo",
+                   "vmallocinfo", "pagetypeinfo", "iomem", "zoneinfo", "kcore")
 
 
-def _guard_proc(proc: str) -> None:
+def _guard_proc(proc: str, null: str) -> None:
     for name in _HOST_WIDE_PROC:
         path = f"{proc}/{name}"
         if os.path.exists(path):
             _mount(path, path, None, MS_BIND | MS_REC, f"bind /proc/{name}")
             _mount(None, path, None, MS_REMOUNT | MS_BIND | MS_RDONLY | _mount_flags(path),
                    f"read-only /proc/{name}")
+    for name in _ROOT_ONLY_PROC:
+        path = f"{proc}/{name}"
+        if os.path.isfile(path):
+            _mount(null, path, None, MS_BIND, f"mask /proc/{name}")
 
 
 def _runtime_binds() -> list[Bind]:
@@ -554,11 +562,19 @@ def _action_value(action) -> int:
         action.kind, SECCOMP_RET_ERRNO | action.code)
 
 
+# keyctl, add_key, request_key: the kernel's keyrings are kept by host uid, and host root
+# runs a native program as uid 0 to the kernel (its user namespace maps it so): it would
+# reach root's own keyrings. EPERM whatever the policy says, as container runtimes do.
+_KEY_CALLS = (250, 248, 249)
+
+
 def _program_filter(policy) -> list[str]:
+    refused = dict.fromkeys(_KEY_CALLS, SECCOMP_RET_ERRNO | errno.EPERM)
     grate = policy.seccomp()
     if grate is None:
-        return []
-    returns = {nr: _action_value(action) for nr, action in grate.rules.items()}
+        return _install_filter(refused, SECCOMP_RET_ALLOW,
+                               "seccomp: the keyring calls refused, every other call allowed")
+    returns = {nr: _action_value(action) for nr, action in grate.rules.items()} | refused
     returns |= dict.fromkeys(_EXIT_CALLS, SECCOMP_RET_ALLOW)
     returns.setdefault(_EXECVE, SECCOMP_RET_ALLOW)      # to start the program at all
     return _install_filter(returns, _action_value(grate.default),
