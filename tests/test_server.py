@@ -288,6 +288,44 @@ def test_a_process_allowed_less_cannot_have_the_server_run_for_it(builds, tmp_pa
     untouched(canary)
 
 
+# Eight connections to the server that send the first byte of a request, then nothing
+# more for argv[2] seconds.
+SLOW_CLIENT = """\
+import socket, sys, time
+name = next(line.split()[-1] for line in open("/proc/net/unix") if sys.argv[1] in line)
+conns = []
+for _ in range(8):
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.connect(b"\\0" + name[1:].encode())
+    s.send(b"l")
+    conns.append(s)
+print("connected", flush=True)
+time.sleep(int(sys.argv[2]))
+"""
+
+
+def test_a_client_that_sends_slowly_holds_up_no_run(builds, tmp_path, servers):
+    """The server read each request whole before it looked at anything else, waiting
+    up to 10 s for each byte: any process of the user that opened a few connections and
+    sent a byte now and then held every `lind run` of that user (29 s for hello, for
+    ever with a byte every few seconds; 10 s a connection since this session's first
+    fix, so 80 s for these eight). Requests are read as they come now."""
+    name = launch.address(str(servers), "")[1:].decode()
+    with open(tmp_path / "slow.in", "wb+") as scratch, open(tmp_path / "slow.err", "wb") as err:
+        slow = subprocess.Popen([sys.executable, "-c", SLOW_CLIENT, name, "40"],
+                                stdin=scratch, stdout=subprocess.PIPE, stderr=err)
+    try:
+        assert slow.stdout.readline() == b"connected\n"
+        proc = subprocess.run([*LIND, "run", str(builds.wasm("args_env")), "3"],
+                              capture_output=True, timeout=120)
+        assert proc.returncode == 3, proc.stderr
+        assert slow.poll() is None, "the run waited until the slow client was done"
+    finally:
+        slow.kill()
+        slow.wait()
+    assert _runs_taken() >= 1
+
+
 def test_a_server_gone_before_the_run_started_leaves_it_to_lind(builds, tmp_path, monkeypatch):
     """A server that takes the request and closes without starting the run (it failed,
     or is stopping): the program runs once, in lind's own process."""

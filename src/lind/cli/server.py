@@ -34,7 +34,7 @@ import sys
 import threading
 import time
 import traceback
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import lind
 from lind.cli import launch
@@ -43,7 +43,9 @@ from lind.engine.compiler import CompilerUnavailable
 
 IDLE_SECONDS = 900.0
 REQUEST_LIMIT = 16 << 20            # arguments and environment together
-REQUEST_TIMEOUT = 10.0              # a client that connects and sends nothing
+REQUEST_TIMEOUT = 10.0              # for a client's whole request to arrive
+PENDING_AT_MOST = 16                # connections whose request is still coming
+_HEAD_SIZE = len(launch.PROTOCOL) + 9
 SPARES_LOST_AT_MOST = 3             # spares dead in a row before the server stops making them
 _NOT_PRELOADED = {"lind.__main__", "lind.cli.server", "lind.microvisor.netns_helper"}
 
@@ -53,6 +55,18 @@ class _Run:
     conn: socket.socket
     pid: int
     pidfd: int
+
+
+@dataclass
+class _Pending:
+    """A connection whose request is still coming: read as it comes, in the loop, so a
+    client that sends it slowly holds up no other (it has until `deadline`)."""
+    conn: socket.socket
+    runs_allowed: bool
+    deadline: float
+    data: bytearray = field(default_factory=bytearray)
+    fds: list[int] = field(default_factory=list)
+    head_bad: bool = False     # fds came in a truncated message
 
 
 @dataclass
@@ -150,6 +164,7 @@ class _Server:
         self.spares_lost = 0        # in a row, each dead before it got a run
         self.served = 0
         self.identity = launch.process_identity()     # what each client's must be
+        self.pending: dict[socket.socket, _Pending] = {}
         self.wake_read, self.wake_write = socket.socketpair()
         self.wake_write.setblocking(False)
         signal.set_wakeup_fd(self.wake_write.fileno())
@@ -167,14 +182,19 @@ class _Server:
                         self._fork_spare()
                     except OSError:     # runs are forked as they come instead
                         traceback.print_exc()
-                events = self.selector.select(None if self.runs else self.idle)
-                if not events and not self.runs:
+                wait = None if self.runs or self.pending else self.idle
+                if self.pending:
+                    soonest = min(p.deadline for p in self.pending.values())
+                    wait = max(soonest - time.monotonic(), 0.0)
+                events = self.selector.select(wait)
+                if not events and not self.runs and not self.pending:
                     return
                 for key, _ in events:
                     try:
                         key.data(key.fileobj)
                     except Exception:       # one client's trouble; the others go on
                         traceback.print_exc()
+                self._drop_late_requests()
         finally:
             self._drop_spare()
 
@@ -258,18 +278,81 @@ class _Server:
 
     def _accept(self, listener: socket.socket) -> None:
         conn, _ = listener.accept()
-        # Only a process allowed what the server is may have it run something; any of
-        # the user's may ask its status or stop it.
-        runs_allowed = launch.peer_identity(conn) == self.identity
-        try:
-            request = self._read_request(conn, runs_allowed)
-        except Exception:
-            conn.close()
-            raise
-        if request is None:
+        uid = int.from_bytes(conn.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, 12)[4:8],
+                             "little")
+        if uid != os.geteuid() or len(self.pending) >= PENDING_AT_MOST:
             conn.close()
             return
-        kind, fds, mask, data = request
+        # Only a process allowed what the server is may have it run something; any of
+        # the user's may ask its status or stop it.
+        pending = _Pending(conn, launch.peer_identity(conn) == self.identity,
+                           time.monotonic() + REQUEST_TIMEOUT)
+        conn.setblocking(False)
+        self.pending[conn] = pending
+        self.selector.register(conn, selectors.EVENT_READ, lambda _: self._request_data(pending))
+
+    def _drop_request(self, pending: _Pending) -> None:
+        self.selector.unregister(pending.conn)
+        del self.pending[pending.conn]
+        pending.conn.close()
+        for fd in pending.fds:
+            os.close(fd)
+
+    def _drop_late_requests(self) -> None:
+        now = time.monotonic()
+        for pending in [p for p in self.pending.values() if p.deadline <= now]:
+            self._drop_request(pending)
+
+    def _request_data(self, pending: _Pending) -> None:
+        """More of a request: taken once whole (None from _parse: not a request)."""
+        try:
+            chunk, fds, flags, _ = socket.recv_fds(pending.conn, 1 << 16, 4)
+        except BlockingIOError:
+            return
+        except OSError:
+            chunk, fds, flags = b"", [], 0
+        pending.fds += fds
+        pending.head_bad |= bool(flags & socket.MSG_CTRUNC) or (bool(fds) and len(pending.data) > 0)
+        pending.data += chunk
+        request = self._parse(pending)
+        if chunk and request is False:
+            return                      # more to come
+        self.selector.unregister(pending.conn)
+        del self.pending[pending.conn]
+        conn = pending.conn
+        if not chunk or request is None or request is False:
+            conn.close()                # closed early (a look), or not a request
+            for fd in pending.fds:
+                os.close(fd)
+            return
+        conn.setblocking(True)
+        self._take_request(conn, *request)
+
+    @staticmethod
+    def _parse(p: _Pending) -> tuple[bytes, list[int], int, bytes] | None | bool:
+        """The request, once whole; False while more is to come; None: not a request (not
+        this protocol, malformed, a run it may not ask, its fds not with its head)."""
+        if len(p.data) < _HEAD_SIZE:
+            return False
+        head = bytes(p.data[:_HEAD_SIZE])
+        kind, mask = head[-9:-8], int.from_bytes(head[-4:], "little")
+        size = int.from_bytes(head[-8:-4], "little")
+        if not head.startswith(launch.PROTOCOL) or p.head_bad:
+            return None
+        if kind != launch.RUN:
+            if p.fds or size or kind not in (launch.STATUS, launch.STOP):
+                return None
+        elif (not p.runs_allowed or size > REQUEST_LIMIT or mask > 7
+                or len(p.fds) != bin(mask).count("1") + 1):
+            return None
+        if len(p.data) < _HEAD_SIZE + size:
+            return False
+        if len(p.data) > _HEAD_SIZE + size:
+            return None                 # more than it said
+        return kind, p.fds, mask, bytes(p.data[_HEAD_SIZE:])
+
+    def _take_request(self, conn: socket.socket, kind: bytes, fds: list[int], mask: int,
+                      data: bytes) -> None:
         if kind != launch.RUN:          # `lind server status` or `stop`: its pid
             if kind == launch.STOP:
                 self._stop_taking_runs()
@@ -357,55 +440,6 @@ class _Server:
             os.close(go_write)
             raise
 
-    def _read_request(self, conn: socket.socket,
-                      runs_allowed: bool) -> tuple[bytes, list[int], int, bytes] | None:
-        """What a client asks (RUN, STATUS or STOP), the fds and request it sent; None
-        for a connection that only looked (lind server start), is not this user's, asks
-        a run it may not, is not well-formed or takes longer than REQUEST_TIMEOUT in all
-        (the loop serves no other client meanwhile)."""
-        uid = int.from_bytes(conn.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, 12)[4:8],
-                             "little")
-        if uid != os.geteuid():
-            return None
-        deadline = time.monotonic() + REQUEST_TIMEOUT
-
-        def read(size: int) -> bytes:
-            data = b""
-            while len(data) < size:
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    raise EOFError("too slow")
-                conn.settimeout(left)
-                chunk = conn.recv(min(size - len(data), 1 << 16))
-                if not chunk:
-                    raise EOFError("the other end closed")
-                data += chunk
-            return data
-
-        conn.settimeout(REQUEST_TIMEOUT)
-        head_size = len(launch.PROTOCOL) + 9
-        head, fds, flags, _ = socket.recv_fds(conn, head_size, 4)
-        try:
-            head += read(head_size - len(head)) if head else b""
-            if (not head or flags & socket.MSG_CTRUNC or not head.startswith(launch.PROTOCOL)):
-                raise EOFError("not a request")
-            kind = head[-9:-8]
-            size = int.from_bytes(head[-8:-4], "little")
-            mask = int.from_bytes(head[-4:], "little")
-            if kind != launch.RUN:
-                if fds or size or kind not in (launch.STATUS, launch.STOP):
-                    raise EOFError("a malformed request")
-            elif (not runs_allowed or size > REQUEST_LIMIT or mask > 7
-                    or len(fds) != bin(mask).count("1") + 1):
-                raise EOFError("a malformed request")
-            data = read(size)
-        except (EOFError, OSError):
-            for fd in fds:
-                os.close(fd)
-            return None
-        conn.settimeout(None)
-        return kind, fds, mask, data
-
     def _client_left(self, run: _Run) -> None:
         """The client closed its end (it was killed, most likely): the run goes with it,
         as a run goes with its lind process."""
@@ -475,13 +509,15 @@ class _Server:
         self.selector.close()
         spare = [self.spare.channel] if self.spare is not None else []
         for sock in (self.listener, self.wake_read, self.wake_write, *spare,
-                     *(r.conn for r in self.runs.values())):
+                     *(r.conn for r in self.runs.values()), *self.pending):
             if sock is not None and sock is not keep:
                 sock.close()
-        for pidfd in (*(r.pidfd for r in self.runs.values()),
-                      *([self.spare.pidfd] if self.spare is not None else [])):
-            os.close(pidfd)
+        for fd in (*(r.pidfd for r in self.runs.values()),
+                   *([self.spare.pidfd] if self.spare is not None else []),
+                   *(fd for p in self.pending.values() for fd in p.fds)):
+            os.close(fd)
         self.runs.clear()
+        self.pending.clear()
         self.spare = None
 
 
