@@ -1463,23 +1463,22 @@ class Cage:
         """The name of thread `tid` (0: the calling thread), None for the program's file
         name; ESRCH for a thread that is not this cage's."""
         tid = tid or self.current_tid()
-        if tid == self.id:
-            return self.comm
-        thread = self.threads.get(tid)
-        if thread is None:
-            raise OSError(errno.ESRCH, "No such process")
-        return thread.comm
+        return self.comm if tid == self.id else self._other_thread(tid).comm
 
     def set_thread_comm(self, name: str, tid: int = 0) -> None:
         """PR_SET_NAME, or a write of a thread's comm file: each thread has its own name."""
         tid = tid or self.current_tid()
         if tid == self.id:
             self.comm = name
-            return
+        else:
+            self._other_thread(tid).comm = name
+
+    def _other_thread(self, tid: int) -> CageThread:
+        """Thread `tid` of this cage, other than the first; ESRCH for none."""
         thread = self.threads.get(tid)
         if thread is None:
             raise OSError(errno.ESRCH, "No such process")
-        thread.comm = name
+        return thread
 
     def clear_tid_address(self) -> int:
         """The calling thread's CLONE_CHILD_CLEARTID word (set_tid_address)."""
@@ -1502,12 +1501,7 @@ class Cage:
             self.robust_list = value
 
     def robust_list_of(self, tid: int) -> tuple[int, int]:
-        if tid == self.id:
-            return self.robust_list
-        thread = self.threads.get(tid)
-        if thread is None:
-            raise OSError(errno.ESRCH, "No such process")
-        return thread.robust_list
+        return self.robust_list if tid == self.id else self._other_thread(tid).robust_list
 
     def clear_tid_word(self, addr: int) -> None:
         """A thread ended: zero its CLONE_CHILD_CLEARTID word and wake a waiter on it,
