@@ -3431,6 +3431,37 @@ def test_a_program_in_a_guarded_directory_is_not_written_through_proc_self_exe(
     untouched(canary)
 
 
+# lind.run in a process whose threads hand Python's lock on every microsecond (the default
+# is 5 ms): argv = program, root, mount, grate, scratch prefix, the program's arguments.
+_RACED_RUN = r"""
+import sys
+import lind
+sys.setswitchinterval(1e-6)
+prog, root, mount, grate, scratch = sys.argv[1:6]
+with open(scratch + ".in", "rb") as i, open(scratch + ".out", "wb") as o:
+    r = lind.run([prog, *sys.argv[6:]], root=root, mounts=[mount], grates=[grate], stdin=i,
+                 stdout=o, stderr=o, timeout=120)
+print(r.returncode)
+"""
+
+
+@pytest.mark.parametrize("grate", ["readonly:/data", "clamp:/data=readonly"])
+def test_a_dirfd_swapped_while_a_grate_looks_reaches_nothing(builds, tmp_path, canary, grate):
+    """A grate resolved a relative path against the dirfd's (or cwd's) path, then let the
+    call down with the dirfd: another thread's dup2 in between made it name /data/f1,
+    which readonly:/data and clamp:/data=readonly had just passed as /tmp/f1 (won in
+    11,000 to 58,000 rounds). What a Python grate checked is what goes below now: the
+    absolute path it resolved, with AT_FDCWD."""
+    root, files = _guarded(tmp_path)
+    Scratch(tmp_path, "cage")
+    rc, out, err = python(tmp_path, "host", _RACED_RUN, builds.wasm(attack("dirfd_swap")), root,
+                          f"{files}:/data", grate, tmp_path / "cage", "120000", timeout=240)
+    assert (rc, out) == (0, "0\n"), err
+    assert (tmp_path / "cage.out").read_text() == "tries 120000 won 0\n"
+    _all_untouched(files)
+    untouched(canary)
+
+
 _FD_WRITES = ("write", "pwrite64", "pwritev", "pwritev2", "sendfile", "copy_file_range",
               "splice", "sync_file_range", "fadvise64")
 

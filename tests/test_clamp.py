@@ -24,10 +24,14 @@ from lind.grates.registry import resolve, stack_grates
 from lind.grates.tee import Tee, TeeBranch, TeeEnd, TeeStart
 from lind.portable.files import MemoryFiles
 
-# What clamp_calls.c does, as a tag grate notes it.
+# What clamp_calls.c does, as a tag grate notes it. Below a clamp on a directory, its
+# relative path (d/c, from /tmp) comes as the clamp resolved it (Call.resolved): BELOW.
 PROGRAM = ["openat:/tmp/a", "write:3", "close:3", "openat:/data/b", "write:3", "close:3",
            "getppid:0", "mkdir:/tmp/d", "openat:d/c", "close:3"]
-UNDER_TMP = ["openat:/tmp/a", "write:3", "close:3", "mkdir:/tmp/d", "openat:d/c", "close:3"]
+BELOW = [c.replace("openat:d/c", "openat:/tmp/d/c") for c in PROGRAM]
+UNDER_TMP = ["openat:/tmp/a", "write:3", "close:3", "mkdir:/tmp/d", "openat:/tmp/d/c", "close:3"]
+# The C clamp (ns.c) hands a matching call to its grates as the program gave it.
+UNDER_TMP_AS_GIVEN = [c.replace("openat:/tmp/d/c", "openat:d/c") for c in UNDER_TMP]
 UNDER_DATA = ["openat:/data/b", "write:3", "close:3"]
 
 
@@ -91,7 +95,7 @@ def test_one_clamp_routes_only_matching_calls_through_its_stack(builds, tmp_path
     Python one, and two wasm ones), with grates outside it above and below."""
     seen = _seen(builds, tmp_path, [wasm_tag("top"), "clamp:/tmp", "%{", wasm_tag("in1"),
                                     Tag("in2"), "%}", wasm_tag("bottom")])
-    assert seen == {"top": PROGRAM, "in1": UNDER_TMP, "in2": UNDER_TMP, "bottom": PROGRAM}
+    assert seen == {"top": PROGRAM, "in1": UNDER_TMP, "in2": UNDER_TMP, "bottom": BELOW}
     seen = _seen(builds, tmp_path, [Tag("top"), "clamp:/tmp", [Tag("in1"), wasm_tag("in2"),
                                                                wasm_tag("in3")]])
     assert seen == {"top": PROGRAM, "in1": UNDER_TMP, "in2": UNDER_TMP, "in3": UNDER_TMP}
@@ -101,11 +105,11 @@ def test_separate_clamps_each_route_their_own_calls(builds, tmp_path, wasm_tag):
     seen = _seen(builds, tmp_path, ["clamp:/tmp", "%{", wasm_tag("tmp"), "%}",
                                     "clamp:/data", "%{", wasm_tag("data"), Tag("pydata"), "%}",
                                     wasm_tag("all")])
-    assert seen == {"tmp": UNDER_TMP, "data": UNDER_DATA, "pydata": UNDER_DATA, "all": PROGRAM}
+    assert seen == {"tmp": UNDER_TMP, "data": UNDER_DATA, "pydata": UNDER_DATA, "all": BELOW}
 
 
 def test_nested_clamps_need_every_enclosing_condition(builds, tmp_path, wasm_tag):
-    inner = ["mkdir:/tmp/d", "openat:d/c", "close:3"]      # under /tmp/d (d/c from /tmp)
+    inner = ["mkdir:/tmp/d", "openat:/tmp/d/c", "close:3"]      # under /tmp/d
     seen = _seen(builds, tmp_path, ["clamp:/tmp", "%{", wasm_tag("outer"), "clamp:/tmp/d", "%{",
                                     wasm_tag("inner"), Tag("pyinner"), "%}", "%}"])
     assert seen == {"outer": UNDER_TMP, "inner": inner, "pyinner": inner}
@@ -133,7 +137,7 @@ def test_the_same_wasm_grate_inside_and_outside_a_clamp(builds, tmp_path, wasm_t
     seen = _seen(builds, tmp_path, [wasm_tag("a"), Tag("pya"), "clamp:/data", "%{",
                                     wasm_tag("b"), Tag("pyb"), "%}", wasm_tag("c")])
     assert seen == {"a": PROGRAM, "pya": PROGRAM, "b": UNDER_DATA, "pyb": UNDER_DATA,
-                    "c": PROGRAM}
+                    "c": BELOW}
 
 
 def test_clamped_grates_that_fork_exec_or_register_late_stay_clamped(builds, tmp_path,
@@ -146,7 +150,7 @@ def test_clamped_grates_that_fork_exec_or_register_late_stay_clamped(builds, tmp
     seen = _seen(builds, tmp_path, ["clamp:/tmp", "%{", wasm_tag("late-in"), wasm_tag("fork-in"),
                                     exec_in, "%}", wasm_tag("bottom")])
     assert seen == {"late-in": UNDER_TMP, "fork-in": UNDER_TMP, "exec-in": UNDER_TMP,
-                    "in-b": UNDER_TMP, "bottom": PROGRAM}
+                    "in-b": UNDER_TMP, "bottom": BELOW}
 
 
 class _RouteCounter(Grate):
@@ -199,7 +203,7 @@ def test_clamp_marks_on_the_command_line(builds, tmp_path):
     assert proc.returncode == 0, proc.stderr
     assert proc.stderr.splitlines() == [f"top saw: {' '.join(PROGRAM)}",
                                         f"in saw: {' '.join(UNDER_DATA)}",
-                                        f"bottom saw: {' '.join(PROGRAM)}"]
+                                        f"bottom saw: {' '.join(BELOW)}"]
     proc = subprocess.run([*lind_run, "--grate", "clamp:/data", "%{", "--grate", f"{tag}:in",
                            "%}", builds.wasm("args_env"), "%{", "%}"],
                           capture_output=True, text=True, timeout=120)
@@ -236,17 +240,17 @@ def test_the_c_clamping_grate_routes_as_the_python_clamp(builds, tmp_path):
     series and nested, and conditions by path and by call number."""
     ns, tag = resolve("ns").path, builds.wasm("clamp/tag_grate")
     command = [ns, "--prefix", "/tmp", "%{", tag, "in1", tag, "in2", "%}", tag, "top"]
-    assert _seen(builds, tmp_path, [], command) == {"in1": UNDER_TMP, "in2": UNDER_TMP,
-                                                    "top": PROGRAM}
+    assert _seen(builds, tmp_path, [], command) == {"in1": UNDER_TMP_AS_GIVEN,
+                                                    "in2": UNDER_TMP_AS_GIVEN, "top": PROGRAM}
     command = [tag, "bottom", ns, "--prefix", "/tmp", "%{", tag, "tmp", "%}",
                ns, "--prefix", "/data", "%{", tag, "data", tag, "data2", "%}"]
     assert _seen(builds, tmp_path, [Tag("py")], command) == {
-        "bottom": PROGRAM, "tmp": UNDER_TMP, "data": UNDER_DATA, "data2": UNDER_DATA,
-        "py": PROGRAM}
+        "bottom": BELOW, "tmp": UNDER_TMP, "data": UNDER_DATA, "data2": UNDER_DATA,
+        "py": BELOW}     # (the /data clamp made d/c absolute for all below it)
     inner = ["mkdir:/tmp/d", "openat:d/c", "close:3"]
     command = [ns, "--prefix", "/tmp", "%{", tag, "outer", ns, "--prefix", "/tmp/d", "%{",
                tag, "inner", "%}", "%}"]
-    assert _seen(builds, tmp_path, [], command) == {"outer": UNDER_TMP, "inner": inner}
+    assert _seen(builds, tmp_path, [], command) == {"outer": UNDER_TMP_AS_GIVEN, "inner": inner}
     command = [ns, "--calls", "getppid,83", "%{", tag, "calls", "%}"]   # by name; 83 is mkdir
     assert _seen(builds, tmp_path, [], command) == {"calls": ["getppid:0", "mkdir:/tmp/d"]}
     for calls in ("getppid,nosuchcall", "", "83,1024"):
@@ -267,7 +271,8 @@ def test_the_c_clamping_grate_keeps_forks_execs_and_late_handlers_inside(builds,
     command = [ns, "--prefix", "/tmp", "%{", tag, "exec-in", tag, "in-b", tag, "fork-in",
                tag, "late-in", "%}"]
     assert _seen(builds, tmp_path, [], command) == {
-        "exec-in": UNDER_TMP, "in-b": UNDER_TMP, "fork-in": UNDER_TMP, "late-in": UNDER_TMP}
+        "exec-in": UNDER_TMP_AS_GIVEN, "in-b": UNDER_TMP_AS_GIVEN, "fork-in": UNDER_TMP_AS_GIVEN,
+        "late-in": UNDER_TMP_AS_GIVEN}
 
 
 # --------------------------------------------------------------------------- tee

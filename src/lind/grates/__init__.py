@@ -38,6 +38,7 @@ from lind.threei import FAST_NONE, ops
 from lind.threei.ops import HOST_OWNER
 
 _PUT_ORIGIN = 0xFFFF0000   # the address a value placed with Call.put appears at below
+_AT_FDCWD = -100 & 0xFFFFFFFF
 
 
 @functools.cache
@@ -85,7 +86,7 @@ def handles(*calls: str | int) -> Callable[[Callable], Callable]:
 class Call:
     """One intercepted call: who made it, its number and arguments, and the way down."""
 
-    __slots__ = ("cage", "nr", "args", "_below", "_seen")
+    __slots__ = ("cage", "nr", "args", "_below", "_seen", "_resolved")
 
     def __init__(self, cage: Any, nr: int, args: tuple[int, ...],
                  below: Callable[..., int] | None) -> None:
@@ -94,6 +95,8 @@ class Call:
         self.args = args
         self._below = below
         self._seen: dict[int, bytes] = {}   # arg -> the bytes read of what it points to
+        # a relative path arg -> (the absolute path it was read as, its dirfd's arg)
+        self._resolved: dict[int, tuple[str, int | None]] = {}
 
     @property
     def name(self) -> str:
@@ -131,6 +134,14 @@ class Call:
         """Store `data` at the address in argument `i` (a result buffer)."""
         self.cage.mem.write(self.args[i], data)
 
+    def resolved(self, i: int, dirfd: int | None, path: str) -> None:
+        """Argument `i`, a relative path, was read as the absolute `path` (against the
+        working directory, or the directory of the fd in argument `dirfd`): forward()
+        passes that path down (and AT_FDCWD), so that another thread's chdir or dup2
+        between this handler's look and the call below cannot make the call name
+        another file (a clamp on /data was passed so, under a race)."""
+        self._resolved[i] = (path, dirfd)
+
     def put(self, data: bytes) -> int:
         """An argument to pass down in place of one given: the layers below read `data`
         at it (a rewritten path). Host-side, so the caller cannot change it."""
@@ -144,9 +155,15 @@ class Call:
         if self._below is None:
             return -errno.ENOSYS
         full = list(args) + list(self.args[len(args):])
+        unchanged = [a == b for a, b in zip(full, self.args, strict=False)]
         for i, data in self._seen.items():
-            if full[i] == self.args[i]:      # made only now: most handlers never forward
+            if unchanged[i]:                 # made only now: most handlers never forward
                 full[i] = ops.snapshot(self.cage, data, int(self.args[i]))
+        for i, (path, dirfd) in self._resolved.items():
+            if unchanged[i] and (dirfd is None or unchanged[dirfd]):
+                full[i] = self.put(path.encode("utf-8", "surrogateescape") + b"\0")
+                if dirfd is not None:
+                    full[dirfd] = _AT_FDCWD
         try:
             return self._below(self.cage, *full)
         except OSError as exc:

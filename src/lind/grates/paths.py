@@ -192,7 +192,12 @@ def resolve(call: Call, arg: PathArg, view: Callable[[str], str] = _as_is) -> st
     if raw.startswith("/"):
         return normalize(raw)
     start = start_dir(call, arg, view)
-    return None if start is None else join(start, raw)
+    if start is None:
+        return None
+    path = join(start, raw)
+    if view is _as_is and path.startswith("/"):
+        call.resolved(arg.path, arg.dirfd, path)    # what is checked is what goes below
+    return path
 
 
 def start_dir(call: Call, arg: PathArg, view: Callable[[str], str] = _as_is) -> str | None:

@@ -27,7 +27,8 @@
  * clamp: that cage's registrations go through unrouted again, and PROGRAM runs.
  *
  * A call that does not match goes down with the path this grate checked (its own
- * copy), so another thread of the program cannot change it after the check.
+ * copy, made absolute), so another thread of the program cannot change it, nor the
+ * directory it was resolved against, after the check.
  * At most 390 (grate, handler, call) routes per clamp: past that a registration
  * fails with ENOSPC.
  */
@@ -323,6 +324,13 @@ static int matches(int nr, uint64_t cage, uint64_t *a, uint64_t *c,
 				hit |= under_prefix(path);
 		} else if (resolve(cage, raw, dirfd, path) == 0) {
 			hit |= under_prefix(path);
+			if (raw[0] != '/') {
+				/* What goes down is what was checked: the absolute path, not the
+				 * dirfd or cwd another thread may change meanwhile (dup2, chdir). */
+				strcpy(raw, path);
+				if (p->dirfd >= 0)
+					a[p->dirfd] = (uint32_t)AT_FDCWD;
+			}
 		}
 	}
 	int len_at, at = address_arg(nr, &len_at);
