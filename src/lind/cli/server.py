@@ -317,16 +317,13 @@ class _Server:
         request = self._parse(pending)
         if chunk and request is False:
             return                      # more to come
+        if not chunk or request is None or request is False:
+            self._drop_request(pending)     # closed early (a look), or not a request
+            return
         self.selector.unregister(pending.conn)
         del self.pending[pending.conn]
-        conn = pending.conn
-        if not chunk or request is None or request is False:
-            conn.close()                # closed early (a look), or not a request
-            for fd in pending.fds:
-                os.close(fd)
-            return
-        conn.setblocking(True)
-        self._take_request(conn, *request)
+        pending.conn.setblocking(True)
+        self._take_request(pending.conn, *request)
 
     @staticmethod
     def _parse(p: _Pending) -> tuple[bytes, list[int], int, bytes] | None | bool:

@@ -155,15 +155,17 @@ class Call:
         if self._below is None:
             return -errno.ENOSYS
         full = list(args) + list(self.args[len(args):])
-        unchanged = [a == b for a, b in zip(full, self.args, strict=False)]
-        for i, data in self._seen.items():
-            if unchanged[i]:                 # made only now: most handlers never forward
-                full[i] = ops.snapshot(self.cage, data, int(self.args[i]))
-        for i, (path, dirfd) in self._resolved.items():
-            if unchanged[i] and (dirfd is None or unchanged[dirfd]):
-                full[i] = self.put(path.encode("utf-8", "surrogateescape") + b"\0")
-                if dirfd is not None:
-                    full[dirfd] = _AT_FDCWD
+        if self._seen or self._resolved:     # (most calls read nothing: forward as given)
+            unchanged = [a == b for a, b in zip(full, self.args, strict=False)]
+            for i, (path, dirfd) in self._resolved.items():
+                if unchanged[i] and (dirfd is None or unchanged[dirfd]):
+                    full[i] = self.put(path.encode("utf-8", "surrogateescape") + b"\0")
+                    unchanged[i] = False         # (its copy as read is not needed)
+                    if dirfd is not None:
+                        full[dirfd] = _AT_FDCWD
+            for i, data in self._seen.items():
+                if unchanged[i]:             # made only now: most handlers never forward
+                    full[i] = ops.snapshot(self.cage, data, int(self.args[i]))
         try:
             return self._below(self.cage, *full)
         except OSError as exc:

@@ -867,7 +867,6 @@ def sys_setgroups(cage, size, addr, *_):
 PR_SET_PDEATHSIG, PR_GET_PDEATHSIG, PR_GET_DUMPABLE, PR_SET_DUMPABLE = 1, 2, 3, 4
 PR_SET_NAME, PR_GET_NAME = 15, 16
 PR_GET_TID_ADDRESS = 40
-_TASK_COMM_LEN = 16
 
 
 def sys_prctl(cage, option, arg2, arg3, arg4, arg5, *_):
@@ -891,7 +890,8 @@ def sys_prctl(cage, option, arg2, arg3, arg4, arg5, *_):
         cage.set_thread_comm(_comm_arg(cage, arg2).decode("utf-8", "surrogateescape"))
         return 0
     if option == PR_GET_NAME:
-        cage.mem.write(arg2, virtual.comm(cage).encode("utf-8", "surrogateescape")[:15].ljust(16, b"\0"))
+        name = virtual.comm(cage).encode("utf-8", "surrogateescape")
+        cage.mem.write(arg2, name[:virtual.TASK_COMM_LEN - 1].ljust(virtual.TASK_COMM_LEN, b"\0"))
         return 0
     if option in (abi.PR_SET_NO_NEW_PRIVS, abi.PR_GET_NO_NEW_PRIVS):
         cage.no_new_privs, result = abi.no_new_privs(option, (arg2, arg3, arg4, arg5),
@@ -906,7 +906,7 @@ def sys_prctl(cage, option, arg2, arg3, arg4, arg5, *_):
 def _comm_arg(cage, addr: int) -> bytes:
     """PR_SET_NAME's string: up to 15 bytes, the rest ignored (no NUL needed after them)."""
     out = bytearray()
-    while len(out) < _TASK_COMM_LEN - 1:
+    while len(out) < virtual.TASK_COMM_LEN - 1:
         byte = cage.mem.read(addr + len(out), 1)
         if byte == b"\0":
             break
