@@ -113,6 +113,7 @@ POLLIN, POLLPRI, POLLOUT, POLLERR, POLLHUP, POLLNVAL = 0x1, 0x2, 0x4, 0x8, 0x10,
 
 PATH_MAX = 4096
 IOV_MAX = 1024
+MAX_RW_COUNT = 0x7FFFF000    # the most one read or write moves on Linux
 
 # File type bits of st_mode, and getdents64 d_type values.
 S_IFMT = 0o170000

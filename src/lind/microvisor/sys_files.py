@@ -1395,7 +1395,6 @@ def sys_fstatfs(cage, fd, buf, *_):
 
 # -------------------------------------------------- copying between files
 
-_MAX_RW = 0x7FFFF000       # what one read or write moves at most on Linux
 _CHUNK = 1 << 16
 
 
@@ -1432,7 +1431,7 @@ def sys_sendfile(cage, out_fd, in_fd, offset, count, *_):
     if out_f.flags & abi.O_APPEND:
         raise abi.error(errno.EINVAL)
     pos = _read_offset(cage, offset) if offset else None
-    count = min(count & 0xFFFFFFFF, _MAX_RW)
+    count = min(count & 0xFFFFFFFF, abi.MAX_RW_COUNT)
     start = pos if pos is not None else in_f.position()
     done = 0
     while done < count:
@@ -1508,7 +1507,7 @@ def sys_splice(cage, fd_in, off_in, fd_out, off_out, length, flags, *_):
         raise abi.error(errno.ESPIPE)
     offsets = [ctypes.c_longlong(_read_offset(cage, at)) if at else None
                for at in (off_in, off_out)]
-    length = min(length, _MAX_RW)
+    length = min(length, abi.MAX_RW_COUNT)
     if not out_pipe:
         at = offsets[1].value if offsets[1] is not None else None
         length = _file_size_room(cage, out_f, length, at)
@@ -1531,7 +1530,7 @@ def sys_tee(cage, fd_in, fd_out, length, flags, *_):
         raise abi.error(errno.EINVAL)
     if not in_f.readable or not out_f.writable:
         raise abi.error(errno.EBADF)
-    length = min(length, _MAX_RW)
+    length = min(length, abi.MAX_RW_COUNT)
     if not length:
         return 0
     return _moved(cage, (in_f, out_f), flags,
@@ -1570,7 +1569,7 @@ def sys_copy_file_range(cage, fd_in, off_in, fd_out, off_out, length, flags, *_)
         raise abi.error(errno.EBADF)
     src = _read_offset(cage, off_in) if off_in else in_f.position()
     dst = _read_offset(cage, off_out) if off_out else out_f.position()
-    length = _file_size_room(cage, out_f, min(length, _MAX_RW), dst)
+    length = _file_size_room(cage, out_f, min(length, abi.MAX_RW_COUNT), dst)
     a, b = in_f.stat(), out_f.stat()
     same = (a.st_dev, a.st_ino) == (b.st_dev, b.st_ino)
     if same and src < dst + length and dst < src + length:

@@ -15,7 +15,6 @@ _CLOCKS = {
     3: time.CLOCK_THREAD_CPUTIME_ID, 4: time.CLOCK_MONOTONIC_RAW, 5: 5, 6: 6, 7: time.CLOCK_BOOTTIME,
 }
 _GRND_NONBLOCK, _GRND_RANDOM = 1, 2
-_MAX_RW_COUNT = 0x7FFFF000   # the most one read or write moves on Linux
 
 
 def _clock(clk: int) -> int:
@@ -153,7 +152,7 @@ def sys_getrandom(cage, buf, count, flags, *_):
     checked before any bytes are made."""
     if flags & ~(_GRND_NONBLOCK | _GRND_RANDOM):
         raise OSError(errno.EINVAL, "Invalid argument")
-    count = min(count & 0xFFFFFFFF, _MAX_RW_COUNT)
+    count = min(count & 0xFFFFFFFF, abi.MAX_RW_COUNT)
     fill_random(cage.mem.view(buf, count, writing=True))
     return count
 

@@ -52,13 +52,12 @@ from lind.portable.memfs import (
     Stat,
     Symlink,
     Tree,
-    _parts,
     names_a_directory,
+    path_parts,
     writable,
 )
 
 DEFAULT_CAPACITY = 1 << 30      # bytes an imfs tree holds unless told otherwise
-MAX_RW = 0x7FFFF000             # what one read moves at most, as Linux's MAX_RW_COUNT
 MAX_IO = 1 << 24                # what one read made into host bytes first holds at most
 _R, _W, _X = 4, 2, 1
 _OPEN_ONLY = abi.O_CREAT | abi.O_EXCL | abi.O_TRUNC | abi.O_CLOEXEC | abi.O_NOCTTY
@@ -99,7 +98,7 @@ class MemoryFile(OpenFile):
     # than Linux moves in one call (the bytes taken first, twice, once held two more
     # copies of a 900 MB file in the host for a cage under --memory 256M).
     def _view(self, at: int, n: int) -> memoryview:
-        return self.owner.tree.read_view(self._data_node, at, min(n, MAX_RW))
+        return self.owner.tree.read_view(self._data_node, at, min(n, abi.MAX_RW_COUNT))
 
     @staticmethod
     def _place(cage, addr: int, chunk: memoryview) -> int:
@@ -281,7 +280,7 @@ class MemoryFiles(Grate):
         if ".." not in raw:
             return
         start = "/" if raw.startswith("/") else start_dir(call, arg) or "/"
-        mine = _parts(self.prefix)
+        mine = path_parts(self.prefix)
         # the path walked so far, lexically: its names, and for each length of it the
         # node there (None: outside this tree; an OSError: what looking it up raised)
         names: list[str] = []
@@ -306,10 +305,10 @@ class MemoryFiles(Grate):
                     nodes.append(exc)
 
         with self.tree.lock:
-            for name in _parts(start):
+            for name in path_parts(start):
                 enter(name)
             named = False                 # a `..` before any name steps out of nothing
-            for name in _parts(raw):
+            for name in path_parts(raw):
                 if name != "..":
                     enter(name)
                     named = True

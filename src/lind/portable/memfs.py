@@ -244,7 +244,7 @@ _FILE_TYPE = {File: stat.S_IFREG, Dir: stat.S_IFDIR, Fifo: stat.S_IFIFO, Socket:
               Symlink: stat.S_IFLNK}
 
 
-def _parts(path: str) -> list[str]:
+def path_parts(path: str) -> list[str]:
     return [p for p in path.split("/") if p and p != "."]
 
 
@@ -353,7 +353,7 @@ class Tree:
         it ends. Links in the middle are always followed, the last one only with
         `follow`; `can_search(dir)` says whether a directory may be passed through
         (EACCES otherwise)."""
-        todo = _parts(path)[::-1]        # names still to walk, the next one last
+        todo = path_parts(path)[::-1]        # names still to walk, the next one last
         here, hops, slash = self.root, 0, False
         if start is not None and not path.startswith("/"):
             here = start
@@ -378,7 +378,7 @@ class Tree:
                     raise _error(errno.ELOOP)
                 if not todo:           # the last name: "dir/" as a target wants a directory
                     slash = slash or names_a_directory(node.target)
-                todo.extend(_parts(node.target)[::-1])
+                todo.extend(path_parts(node.target)[::-1])
                 if node.target.startswith("/"):
                     here = self.root
                 if not todo:            # a link to "/" (or to "." of the root)
@@ -628,7 +628,7 @@ class Tree:
         """The directory at `path`, made with its missing parents (`mode`) as needed;
         anything else in the way is replaced."""
         here = self.root
-        for name in _parts(path):
+        for name in path_parts(path):
             child = here.entries.get(name)
             if not isinstance(child, Dir):
                 if child is not None:
@@ -795,7 +795,7 @@ class Tree:
             for info in archive.infolist():
                 unix_mode = info.external_attr >> 16 if info.create_system == _ZIP_UNIX else 0
                 is_dir = info.is_dir() or stat.S_ISDIR(unix_mode)
-                parts = _parts(info.filename)
+                parts = path_parts(info.filename)
                 if not parts or ".." in parts:
                     continue                     # no name leaves the tree
                 here = self.make_dirs(self.path_of(into) + "/" + "/".join(parts[:-1]))
