@@ -22,6 +22,9 @@ __attribute__((constructor)) static void grate_is_threaded(void)
 	__lind_become_threaded(1);
 }
 
+/* ... and stays so in a fork's child (process/_Fork.c). */
+const int __lind_keeps_locks = 1;
+
 static int to_errno(long r)
 {
 	if (r < 0 && r > -4096) {

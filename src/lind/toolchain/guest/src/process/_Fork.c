@@ -18,6 +18,12 @@
 static void no_aio_atfork(int in_child) { (void)in_child; }
 weak_alias(no_aio_atfork, __aio_atfork);
 
+/* 1 in a program that uses the grate API (lind/threei.c): its handlers may run in
+ * workers beside its own thread at any time, so a fork's child keeps locking. */
+static const int locks_dropped_at_fork = 0;
+extern const int __lind_keeps_locks;
+weak_alias(locks_dropped_at_fork, __lind_keeps_locks);
+
 void __post_Fork(int ret)
 {
 	if (ret == 0) {
@@ -30,8 +36,11 @@ void __post_Fork(int ret)
 		self->next = self;
 		__thread_list_lock = 0;
 		libc.threads_minus_1 = 0;
+		/* musl stops locking after the child's first lock; a grate's child must
+		 * not: a worker starting then took locks the grate's thread, mid-malloc
+		 * without them, did not hold (a forked grate's heap was corrupted). */
 		if (libc.need_locks)
-			libc.need_locks = -1;
+			libc.need_locks = __lind_keeps_locks ? 1 : -1;
 	}
 	UNLOCK(__abort_lock);
 	if (ret == 0)
