@@ -3462,6 +3462,44 @@ def test_a_dirfd_swapped_while_a_grate_looks_reaches_nothing(builds, tmp_path, c
     untouched(canary)
 
 
+@pytest.mark.parametrize("grate", ["readonly:/data", "clamp:/data=readonly"])
+def test_an_fd_swapped_while_a_grate_looks_reaches_nothing(builds, tmp_path, canary, grate):
+    """A grate judged fchmod by the path its fd was opened as, then let the call down
+    with the fd: another thread's dup2 in between put /data/f1 (opened for reading,
+    which readonly allows) at that fd, and the microvisor changed /data/f1's mode where
+    the grate had passed /tmp/f1 (won within 4,000 to 420,000 rounds). The file a grate
+    looked at is the one the call below acts on now (`Call.file`, `FdTable.pinned`)."""
+    root, files = _guarded(tmp_path)
+    Scratch(tmp_path, "cage")
+    rc, out, err = python(tmp_path, "host", _RACED_RUN, builds.wasm(attack("fd_swap")), root,
+                          f"{files}:/data", grate, tmp_path / "cage", "600000", "2",
+                          timeout=240)
+    assert (rc, out) == (0, "0\n"), err
+    assert (tmp_path / "cage.out").read_text() == "tries 600000 won 0\n"
+    _all_untouched(files)
+    untouched(canary)
+
+
+@pytest.mark.parametrize("grate", ["readonly:/data", "clamp:/data=readonly"])
+def test_a_chdir_while_a_grate_looks_at_a_socket_name_reaches_nothing(builds, tmp_path,
+                                                                      canary, grate):
+    """A grate resolved a Unix socket's relative name against the working directory,
+    then let bind down with the relative name: another thread's chdir in between made
+    the microvisor bind /data/s where readonly:/data and clamp:/data=readonly had passed
+    /tmp/s (won within 400 to 3,200 rounds). The name goes down made absolute; one too
+    long for an address so is ENAMETOOLONG."""
+    root, files = _guarded(tmp_path)
+    Scratch(tmp_path, "cage")
+    rc, out, err = python(tmp_path, "host", _RACED_RUN, builds.wasm(attack("sock_chdir")),
+                          root, f"{files}:/data", grate, tmp_path / "cage", "30000",
+                          timeout=240)
+    assert (rc, out) == (0, "0\n"), err
+    assert (tmp_path / "cage.out").read_text() == \
+        f"deep -1 {errno.ENAMETOOLONG}\ntries 30000 won 0\n"
+    _all_untouched(files)
+    untouched(canary)
+
+
 _FD_WRITES = ("write", "pwrite64", "pwritev", "pwritev2", "sendfile", "copy_file_range",
               "splice", "sync_file_range", "fadvise64")
 

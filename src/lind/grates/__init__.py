@@ -86,7 +86,7 @@ def handles(*calls: str | int) -> Callable[[Callable], Callable]:
 class Call:
     """One intercepted call: who made it, its number and arguments, and the way down."""
 
-    __slots__ = ("cage", "nr", "args", "_below", "_seen", "_resolved")
+    __slots__ = ("cage", "nr", "args", "_below", "_seen", "_resolved", "_files")
 
     def __init__(self, cage: Any, nr: int, args: tuple[int, ...],
                  below: Callable[..., int] | None) -> None:
@@ -95,8 +95,10 @@ class Call:
         self.args = args
         self._below = below
         self._seen: dict[int, bytes] = {}   # arg -> the bytes read of what it points to
-        # a relative path arg -> (the absolute path it was read as, its dirfd's arg)
-        self._resolved: dict[int, tuple[str, int | None]] = {}
+        # an arg read relative to the cwd or a dirfd -> (what goes down in its place, as
+        # bytes, and the args to change with it: its dirfd's, its length's)
+        self._resolved: dict[int, tuple[bytes, int | None, int | None]] = {}
+        self._files: dict[int, Any] = {}    # fd -> the OpenFile a handler looked at, held
 
     @property
     def name(self) -> str:
@@ -140,7 +142,30 @@ class Call:
         passes that path down (and AT_FDCWD), so that another thread's chdir or dup2
         between this handler's look and the call below cannot make the call name
         another file (a clamp on /data was passed so, under a race)."""
-        self._resolved[i] = (path, dirfd)
+        self._resolved[i] = (path.encode("utf-8", "surrogateescape") + b"\0", dirfd, None)
+
+    def resolved_address(self, i: int, length: int, address: bytes) -> None:
+        """Argument `i`, a socket address of the length in argument `length` naming a
+        file relative to the working directory, was read as `address` (the name made
+        absolute): forward() passes that down, as `resolved` does a path."""
+        self._resolved[i] = (address, None, length)
+
+    def file(self, fd: int) -> Any:
+        """The caller's open file at `fd` (OSError EBADF if none), the one the layers
+        below act on when this call goes down (`FdTable.pinned`): so another thread's
+        dup2 or close between this handler's look and the call below cannot make the
+        call act on a file the handler did not see (readonly:/data, judging fchmod by
+        its fd's path, passed /tmp/f1 while the microvisor changed /data/f1)."""
+        f = self._files.get(fd)
+        if f is None:
+            f = self._files[fd] = self.cage.fds.pin(fd)
+        return f
+
+    def finish(self) -> None:
+        """The handler is done: let go of the files it looked at."""
+        files, self._files = self._files, {}
+        for f in files.values():
+            f.release()
 
     def put(self, data: bytes) -> int:
         """An argument to pass down in place of one given: the layers below read `data`
@@ -157,16 +182,21 @@ class Call:
         full = list(args) + list(self.args[len(args):])
         if self._seen or self._resolved:     # (most calls read nothing: forward as given)
             unchanged = [a == b for a, b in zip(full, self.args, strict=False)]
-            for i, (path, dirfd) in self._resolved.items():
-                if unchanged[i] and (dirfd is None or unchanged[dirfd]):
-                    full[i] = self.put(path.encode("utf-8", "surrogateescape") + b"\0")
+            for i, (data, dirfd, length) in self._resolved.items():
+                if unchanged[i] and all(unchanged[j] for j in (dirfd, length) if j is not None):
+                    full[i] = self.put(data)
                     unchanged[i] = False         # (its copy as read is not needed)
                     if dirfd is not None:
                         full[dirfd] = _AT_FDCWD
+                    if length is not None:
+                        full[length] = len(data)
             for i, data in self._seen.items():
                 if unchanged[i]:             # made only now: most handlers never forward
                     full[i] = ops.snapshot(self.cage, data, int(self.args[i]))
         try:
+            if self._files:
+                with self.cage.fds.pinned(self._files):
+                    return self._below(self.cage, *full)
             return self._below(self.cage, *full)
         except OSError as exc:
             return -(exc.errno or errno.EIO)
@@ -204,6 +234,9 @@ def _entry(grate: Grate, method: Callable[[Call], int], nr: int,
             print(f"lind: grate {grate.name or type(grate).__name__} failed in "
                   f"{call.name}: {exc!r}", file=sys.stderr)
             return -errno.EIO
+        finally:
+            if call._files:
+                call.finish()
     return entry
 
 

@@ -177,7 +177,7 @@ class Aquarium(Grate):
         """The file the call's fd (its first argument) names, and its path in the view
         (None when it lies outside or was not opened by path)."""
         try:
-            f = call.cage.fds.get(abi.s32(call.args[0]))
+            f = call.file(abi.s32(call.args[0]))
         except OSError:
             return None, None
         if not f.path or not under(f.path, self.directory):

@@ -168,7 +168,7 @@ def guest_dir(text: str) -> str:
 def fd_path(call: Call, fd: int) -> str | None:
     """The guest path file descriptor `fd` of the calling cage was opened as, if any."""
     try:
-        return call.cage.fds.get(abi.s32(fd)).path or None
+        return call.file(abi.s32(fd)).path or None
     except OSError:
         return None
 
@@ -206,7 +206,7 @@ def start_dir(call: Call, arg: PathArg, view: Callable[[str], str] = _as_is) -> 
     if arg.dirfd is None or abi.s32(call.args[arg.dirfd]) == abi.AT_FDCWD:
         return view(call.cage.cwd)
     try:
-        f = call.cage.fds.get(abi.s32(call.args[arg.dirfd]))
+        f = call.file(abi.s32(call.args[arg.dirfd]))
     except OSError:
         return None
     return view(f.path) if f.is_dir else None
@@ -236,7 +236,17 @@ def socket_path(call: Call, view: Callable[[str], str] = _as_is) -> str | None:
     if int.from_bytes(raw[:2], "little") != _AF_UNIX or raw[2] == 0:
         return None
     name = raw[2:].split(b"\0", 1)[0].decode("utf-8", "surrogateescape")
-    return normalize(name) if name.startswith("/") else join(view(call.cage.cwd), name)
+    if name.startswith("/"):
+        return normalize(name)
+    path = join(view(call.cage.cwd), name)
+    if view is _as_is:
+        # what is checked is what goes below (a chdir in between cannot move it); a name
+        # too long for an address made so is refused, as Linux refuses one given so
+        address = raw[:2] + encode_path(path)
+        if len(address) > _SOCKADDR_MAX:
+            raise abi.error(errno.ENAMETOOLONG)
+        call.resolved_address(where[0], where[1], address)
+    return path
 
 
 def fd_args(call: Call) -> list[int]:

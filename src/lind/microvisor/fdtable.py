@@ -505,6 +505,26 @@ def _not_told(*_: object) -> None:
     """A hook of an FdTable nobody listens to."""
 
 
+class _Pinned:
+    """FdTable.pinned's context (a class: it is entered on every call a grate checked)."""
+
+    __slots__ = ("pins", "files", "thread", "outer")
+
+    def __init__(self, pins: dict[int, dict[int, OpenFile]], files: dict[int, OpenFile]) -> None:
+        self.pins, self.files = pins, files
+
+    def __enter__(self) -> None:
+        self.thread = threading.get_ident()
+        self.outer = outer = self.pins.get(self.thread)
+        self.pins[self.thread] = {**self.files, **outer} if outer else self.files
+
+    def __exit__(self, *_: object) -> None:
+        if self.outer is None:
+            del self.pins[self.thread]
+        else:
+            self.pins[self.thread] = self.outer
+
+
 class FdTable:
     """fd -> (OpenFile, close-on-exec), with the cage's RLIMIT_NOFILE.
 
@@ -532,6 +552,8 @@ class FdTable:
         self._on_close = on_close or _not_told
         self._opened_by = opened_by or _NoOpensElsewhere()
         self.lock = threading.RLock()   # a cage's threads open and close fds at once
+        # host thread -> {fd: the file a grate checked at that fd}, while its call is below
+        self._pins: dict[int, dict[int, OpenFile]] = {}
 
     def forget_hooks(self) -> None:
         """Its cage has ended: nobody is told of its fds any more (the hooks were the
@@ -546,6 +568,15 @@ class FdTable:
         return f
 
     def get(self, fd: int) -> OpenFile:
+        """The file at `fd`; for a call a grate passed down, the file the grate checked
+        there (`pinned`)."""
+        if self._pins:
+            pinned = self._pins.get(threading.get_ident())
+            if pinned is not None and fd in pinned:
+                return pinned[fd]
+        return self._at(fd)
+
+    def _at(self, fd: int) -> OpenFile:
         if 0 <= fd < len(self._files):
             f = self._files[fd]
             if f is not None:
@@ -558,6 +589,19 @@ class FdTable:
                 if f is not None:
                     return f
         raise ebadf()
+
+    @locked
+    def pin(self, fd: int) -> OpenFile:
+        """The file at `fd`, held: a grate about to judge a call by it passes it to
+        `pinned` with the call, and releases it after."""
+        return self.get(fd).hold()
+
+    def pinned(self, files: dict[int, OpenFile]) -> _Pinned:
+        """While a grate's call runs below it on this thread (`with table.pinned(...)`),
+        these fds are the files the grate checked (and an enclosing grate's checks
+        stand): another thread's dup2 or close in between cannot make the call act on a
+        file the grate did not see, as if the call had run before it."""
+        return _Pinned(self._pins, files)
 
     def _put(self, fd: int, f: OpenFile, cloexec: bool) -> None:
         self._grow(fd)
@@ -635,7 +679,7 @@ class FdTable:
 
     @locked
     def close(self, fd: int) -> None:
-        f = self.get(fd)
+        f = self._at(fd)        # the number's file, pinned or not
         self._files[fd] = None
         self._mirror(fd, None)
         self._on_close(f)
