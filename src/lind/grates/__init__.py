@@ -32,6 +32,7 @@ import functools
 import re
 import sys
 from collections.abc import Callable, Iterable
+from types import MappingProxyType
 from typing import Any
 
 from lind.threei import FAST_NONE, ops
@@ -83,6 +84,9 @@ def handles(*calls: str | int) -> Callable[[Callable], Callable]:
     return mark
 
 
+_NOTHING: Any = MappingProxyType({})    # an empty mapping no one can write to
+
+
 class Call:
     """One intercepted call: who made it, its number and arguments, and the way down."""
 
@@ -94,11 +98,12 @@ class Call:
         self.nr = nr
         self.args = args
         self._below = below
-        self._seen: dict[int, bytes] = {}   # arg -> the bytes read of what it points to
+        # Each made when first written (most calls never read an argument):
+        self._seen: dict[int, bytes] = _NOTHING     # arg -> the bytes read at it
         # an arg read relative to the cwd or a dirfd -> (what goes down in its place, as
         # bytes, and the args to change with it: its dirfd's, its length's)
-        self._resolved: dict[int, tuple[bytes, int | None, int | None]] = {}
-        self._files: dict[int, Any] = {}    # fd -> the OpenFile a handler looked at, held
+        self._resolved: dict[int, tuple[bytes, int | None, int | None]] = _NOTHING
+        self._files: dict[int, Any] = _NOTHING      # fd -> the OpenFile looked at, held
 
     @property
     def name(self) -> str:
@@ -112,6 +117,8 @@ class Call:
 
     def _keep(self, i: int, data: bytes) -> None:
         """Remember what was read of argument `i`; forward() passes a copy of it down."""
+        if self._seen is _NOTHING:
+            self._seen = {}
         self._seen[i] = data
 
     def read(self, i: int, length: int) -> bytes:
@@ -142,13 +149,18 @@ class Call:
         passes that path down (and AT_FDCWD), so that another thread's chdir or dup2
         between this handler's look and the call below cannot make the call name
         another file (a clamp on /data was passed so, under a race)."""
-        self._resolved[i] = (path.encode("utf-8", "surrogateescape") + b"\0", dirfd, None)
+        self._resolve(i, (path.encode("utf-8", "surrogateescape") + b"\0", dirfd, None))
 
     def resolved_address(self, i: int, length: int, address: bytes) -> None:
         """Argument `i`, a socket address of the length in argument `length` naming a
         file relative to the working directory, was read as `address` (the name made
         absolute): forward() passes that down, as `resolved` does a path."""
-        self._resolved[i] = (address, None, length)
+        self._resolve(i, (address, None, length))
+
+    def _resolve(self, i: int, replacement: tuple[bytes, int | None, int | None]) -> None:
+        if self._resolved is _NOTHING:
+            self._resolved = {}
+        self._resolved[i] = replacement
 
     def file(self, fd: int) -> Any:
         """The caller's open file at `fd` (OSError EBADF if none), the one the layers
@@ -158,12 +170,14 @@ class Call:
         its fd's path, passed /tmp/f1 while the microvisor changed /data/f1)."""
         f = self._files.get(fd)
         if f is None:
+            if self._files is _NOTHING:
+                self._files = {}
             f = self._files[fd] = self.cage.fds.pin(fd)
         return f
 
     def finish(self) -> None:
         """The handler is done: let go of the files it looked at."""
-        files, self._files = self._files, {}
+        files, self._files = self._files, _NOTHING
         for f in files.values():
             f.release()
 
@@ -179,6 +193,11 @@ class Call:
         on unchanged (left out of `args`, or given with its original value)."""
         if self._below is None:
             return -errno.ENOSYS
+        if not (args or self._seen or self._resolved or self._files):
+            try:                            # the common case: as it came
+                return self._below(self.cage, *self.args)
+            except OSError as exc:
+                return -(exc.errno or errno.EIO)
         full = list(args) + list(self.args[len(args):])
         if self._seen or self._resolved:     # (most calls read nothing: forward as given)
             unchanged = [a == b for a, b in zip(full, self.args, strict=False)]
