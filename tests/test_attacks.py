@@ -3073,6 +3073,46 @@ def test_netfilter_rules_for_loopback_hold_for_the_unspecified_address(builds, t
     untouched(canary)
 
 
+def _private_udp(net) -> socket.socket:
+    """A UDP socket of the test's own in the private network `net` (blocking)."""
+    s = socket.socket(fileno=net.private_socket(socket.AF_INET, socket.SOCK_DGRAM, 0))
+    s.setblocking(True)
+    return s
+
+
+def test_a_cage_makes_no_packet_socket(builds, tmp_path, canary):
+    """Linux still makes socket(AF_INET, SOCK_PACKET, ETH_P_ALL) an AF_PACKET socket,
+    and the private network's sockets are made by root there (Lind's, or its helper's in
+    a user namespace of its own): a cage got one and read every frame of its network
+    (here "SECRET" sent between two other sockets of it; with the host's network and
+    Lind as root, the host's traffic). EPERM, as for an unprivileged process."""
+    net = lind.Network()
+    sender, receiver = _private_udp(net), _private_udp(net)
+    receiver.bind(("127.0.0.1", 0))
+    done = threading.Event()
+
+    def chatter() -> None:
+        while not done.wait(0.05):
+            sender.sendto(b"SECRET", receiver.getsockname())
+
+    talker = threading.Thread(target=chatter, daemon=True)
+    talker.start()
+    try:
+        rc, out, err = run_cage(tmp_path, "pkt", [builds.wasm(attack("packet_socket"))],
+                                root=make_root(tmp_path), cwd="/", net=net)
+    finally:
+        done.set()
+        talker.join()
+        sender.close()
+        receiver.close()
+        net.close()
+    assert rc == 0, err
+    assert "sniffed" not in out, out
+    assert results(out) == {f"packet-{socket.AF_INET}": (-1, errno.EPERM),
+                            f"packet-{socket.AF_INET6}": (-1, errno.ESOCKTNOSUPPORT)}, out
+    untouched(canary)
+
+
 def test_socket_options_of_the_privileged_stay_refused(builds, tmp_path, canary):
     """Lind may run as root; a cage may not set what Linux keeps for CAP_NET_ADMIN: a
     congestion control outside the host's allowed list (root's setsockopt accepted any,

@@ -60,7 +60,7 @@ SIOCATMARK, SIOCOUTQ = 0x8905, 0x5411
 # SIOCGIFNAME, FLAGS, ADDR, DSTADDR, BRDADDR, NETMASK, MTU, HWADDR, INDEX: reading only.
 _INTERFACE_QUERIES = {0x8910, 0x8913, 0x8915, 0x8917, 0x8919, 0x891B, 0x8921, 0x8927, 0x8933}
 _IFREQ_GUEST, _IFREQ_HOST = 32, 40
-SOCK_STREAM, SOCK_DGRAM, SOCK_RAW, SOCK_SEQPACKET = 1, 2, 3, 5
+SOCK_STREAM, SOCK_DGRAM, SOCK_RAW, SOCK_SEQPACKET, SOCK_PACKET = 1, 2, 3, 5, 10
 SOCK_NONBLOCK, SOCK_CLOEXEC = abi.O_NONBLOCK, abi.O_CLOEXEC
 SOL_SOCKET, IPPROTO_IP, IPPROTO_TCP, IPPROTO_UDP, IPPROTO_IPV6 = 1, 0, 6, 17, 41
 IPPROTO_MPTCP, IPPROTO_UDPLITE, IPPROTO_ICMP, IPPROTO_ICMPV6 = 262, 136, 1, 58
@@ -290,12 +290,17 @@ def _check_socket_kind(cage, domain: int, kind: int, protocol: int) -> None:
         if kind not in (SOCK_RAW, SOCK_DGRAM):
             raise abi.error(errno.ESOCKTNOSUPPORT)
         return
-    if kind == SOCK_RAW:
-        raise abi.error(errno.EPERM)           # CAP_NET_RAW
+    if kind == SOCK_RAW or (kind, domain) == (SOCK_PACKET, AF_INET):
+        # CAP_NET_RAW. (socket(AF_INET, SOCK_PACKET) is still an AF_PACKET socket, which
+        # root, or the owner of the private network's namespace, gets: every frame of
+        # the network read, any written.)
+        raise abi.error(errno.EPERM)
     if kind == SOCK_DGRAM and protocol in (IPPROTO_ICMP, IPPROTO_ICMPV6):
         raise abi.error(errno.EACCES)          # ping sockets: outside ping_group_range
     allowed = {SOCK_STREAM: (0, IPPROTO_TCP, IPPROTO_MPTCP), SOCK_DGRAM: (0, IPPROTO_UDP, IPPROTO_UDPLITE)}
-    if kind in allowed and protocol not in allowed[kind]:
+    if kind not in allowed:     # SCTP, DCCP...: the kernel's root would load their modules
+        raise abi.error(errno.ESOCKTNOSUPPORT)
+    if protocol not in allowed[kind]:
         raise abi.error(errno.EPROTONOSUPPORT)
 
 
