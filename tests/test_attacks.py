@@ -3113,6 +3113,94 @@ def test_a_cage_makes_no_packet_socket(builds, tmp_path, canary):
     untouched(canary)
 
 
+class _Listeners:
+    """Sockets of the test's own in a private network, on its loopback: what the rules
+    under test refuse. `reached()` lists what came to them (datagrams, connections)."""
+
+    def __init__(self, net, *where: tuple[int, str, int]) -> None:
+        self.sockets = []
+        for kind, address, port in where:
+            family = socket.AF_INET6 if ":" in address else socket.AF_INET
+            s = socket.socket(fileno=net.private_socket(family, kind, 0))
+            s.bind((address, port))
+            if kind == socket.SOCK_STREAM:
+                s.listen(16)
+            self.sockets.append(s)
+
+    def reached(self) -> list:
+        got = []
+        for s in self.sockets:
+            while True:
+                try:
+                    got.append(s.accept()[1] if s.type == socket.SOCK_STREAM
+                               else s.recvfrom(256))
+                except BlockingIOError:
+                    break
+            s.close()
+        return got
+
+
+def _netfilter_bypass(builds, tmp_path, rules: str, listen: list, *args) -> tuple[str, list]:
+    net = lind.Network()
+    try:
+        listeners = _Listeners(net, *listen)
+        rc, out, err = run_cage(tmp_path, "nf", [builds.wasm(attack("netfilter_bypass")), *args],
+                                root=make_root(tmp_path), cwd="/", net=net,
+                                grates=[f"netfilter:{rules}"])
+        time.sleep(0.2)
+        assert rc == 0, err
+        return out, listeners.reached()
+    finally:
+        net.close()
+
+
+def test_netfilter_reads_an_af_unspec_address_as_the_kernel_does(builds, tmp_path, canary):
+    """Linux takes an AF_UNSPEC sockaddr for an IPv4 one in a UDP send and in an IPv4
+    socket's bind: netfilter matched only `*` rules to it, so a datagram with sa_family
+    0 reached 127.0.0.1's denied port, and a denied port could be bound. A connect with
+    AF_UNSPEC (a disconnect) still passes."""
+    out, reached = _netfilter_bypass(
+        builds, tmp_path, "deny=127.0.0.1:9400,deny=*:9402",
+        [(socket.SOCK_DGRAM, "127.0.0.1", 9400)], "unspec", 9400, 9402)
+    assert reached == [], out
+    refused = (-1, errno.EACCES)
+    assert results(out) == {"sendto-unspec": refused, "sendmsg-unspec": refused,
+                            "sendmmsg-unspec": refused, "bind-unspec": refused,
+                            "connect-unspec": (0, 0)}, out
+    untouched(canary)
+
+
+def test_netfilter_sends_the_unspecified_address_where_it_checked(builds, tmp_path, canary):
+    """A connect or send to 0.0.0.0 goes to the address the socket is bound to, and one
+    to :: from a socket bound to ::ffff:127.0.0.1 to 127.0.0.1: netfilter checked them
+    as 127.0.0.1 and ::1, so a socket bound to 127.0.0.2 reached 127.0.0.2's denied
+    port, and one bound to ::ffff:127.0.0.1 127.0.0.1's. Now 0.0.0.0 goes to 127.0.0.1
+    (nothing listens there: refused), and :: must be allowed as ::1 and 127.0.0.1."""
+    out, reached = _netfilter_bypass(
+        builds, tmp_path, "deny=127.0.0.2:9410,deny=127.0.0.1:9411",
+        [(socket.SOCK_STREAM, "127.0.0.2", 9410), (socket.SOCK_DGRAM, "127.0.0.2", 9410),
+         (socket.SOCK_STREAM, "127.0.0.1", 9411)], "bound", 9410, 9411)
+    assert reached == [], out
+    assert results(out) == {"connect-any": (-1, errno.ECONNREFUSED), "sendto-any": (5, 0),
+                            "connect-any6": (-1, errno.EACCES)}, out
+    untouched(canary)
+
+
+def test_netfilter_sends_the_msg_name_it_checked(builds, tmp_path, canary):
+    """sendmsg and sendmmsg: the microvisor read msg_name from the cage's memory again
+    after netfilter had checked it (a sendmmsg's 1024 names all before the first send),
+    so a second thread flipping its port between an allowed and a refused one got
+    hundreds of datagrams to the refused port. Netfilter passes down its copy of the
+    headers and names, which the microvisor reads msg_name from."""
+    out, reached = _netfilter_bypass(
+        builds, tmp_path, "allow=127.0.0.1:9421,deny=*",
+        [(socket.SOCK_DGRAM, "127.0.0.1", 9420)], "race", 9420)
+    assert reached == [], out
+    sent = int(re.fullmatch(r"race sent (\d+) refused \d+\n", out)[1])
+    assert sent, out         # (refused: the calls made while the port was the refused one)
+    untouched(canary)
+
+
 def test_socket_options_of_the_privileged_stay_refused(builds, tmp_path, canary):
     """Lind may run as root; a cage may not set what Linux keeps for CAP_NET_ADMIN: a
     congestion control outside the host's allowed list (root's setsockopt accepted any,

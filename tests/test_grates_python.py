@@ -395,7 +395,9 @@ class Sockets(Grate):
     @handles("sendmsg")
     def sendmsg(self, call: Call) -> int:
         name, namelen = struct.unpack("<II", call.read(1, 8))
-        self.seen.append((call.name, call.args[0], call.cage.mem.read(name, namelen)))
+        # msg_name lies in the memory the header is in (netfilter passes down its copy)
+        memory = getattr(call.args[1], "memory", call.cage.mem)
+        self.seen.append((call.name, call.args[0], memory.read(name, namelen)))
         return 1
 
 

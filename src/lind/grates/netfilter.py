@@ -5,12 +5,12 @@ from __future__ import annotations
 import errno
 import ipaddress
 import struct
-from collections.abc import Callable
 from dataclasses import dataclass
 
 from lind.grates import Call, Grate, handles
+from lind.threei import ops
 
-AF_UNIX, AF_INET, AF_INET6 = 1, 2, 10
+AF_UNSPEC, AF_UNIX, AF_INET, AF_INET6 = 0, 1, 2, 10
 _SOCKADDR_MAX = 128          # sizeof(struct sockaddr_storage)
 _MSGHDR = struct.Struct("<II20x")      # wasm32 struct msghdr: msg_name, msg_namelen, ...
 _MMSGHDR_SIZE = _MSGHDR.size + 4       # struct mmsghdr adds unsigned msg_len
@@ -28,15 +28,19 @@ class Endpoint:
     port: int | None = None
 
 
-def decode_sockaddr(raw: bytes) -> Endpoint:
+def decode_sockaddr(raw: bytes, *, unspecified_is_inet: bool = False) -> Endpoint:
     """struct sockaddr_in / sockaddr_in6 (other families: the family alone).
 
     IPv4-mapped IPv6 addresses come out as IPv4. ValueError if `raw` is too short for
-    its family, as the kernel's EINVAL.
+    its family, as the kernel's EINVAL. With `unspecified_is_inet`, an AF_UNSPEC address
+    long enough for a sockaddr_in is one: Linux takes it so in an IPv4 socket's bind
+    (0.0.0.0 and its port) and in a UDP send (its address and port).
     """
     if len(raw) < 2:
         raise ValueError("address shorter than its family")
     family = int.from_bytes(raw[:2], "little")
+    if family == AF_UNSPEC and unspecified_is_inet and len(raw) >= 16:
+        family = AF_INET
     if family == AF_INET:
         if len(raw) < 16:
             raise ValueError("short sockaddr_in")
@@ -86,13 +90,29 @@ class Rule:
 _LOOPBACK = {4: ipaddress.IPv4Address("127.0.0.1"), 6: ipaddress.IPv6Address("::1")}
 
 
-def reached(end: Endpoint) -> Endpoint:
-    """Where a connect or send to `end` goes: the kernel sends one to the unspecified
-    address (0.0.0.0, ::) to this host's loopback (or to the address the socket was
-    bound to, which the rules checked at its bind), so rules for loopback hold for it."""
-    if end.address is not None and end.address.is_unspecified:
-        return Endpoint(end.family, _LOOPBACK[end.address.version], end.port)
-    return end
+def reached(end: Endpoint) -> list[Endpoint]:
+    """Where a connect or send to `end` may go. The kernel sends one to the unspecified
+    address to this host: :: to ::1, or to 127.0.0.1 from a socket bound to an
+    IPv4-mapped address; 0.0.0.0 (plain or mapped) to the address the socket is bound
+    to, or 127.0.0.1, which is where netfilter sends it (see `to_loopback`). So rules
+    for loopback hold for it."""
+    if end.address is None or not end.address.is_unspecified:
+        return [end]
+    if end.address.version == 4:
+        return [Endpoint(end.family, _LOOPBACK[4], end.port)]
+    return [Endpoint(end.family, _LOOPBACK[6], end.port), Endpoint(end.family, _LOOPBACK[4], end.port)]
+
+
+def to_loopback(raw: bytes, end: Endpoint) -> bytes:
+    """`raw`, the sockaddr `end` was decoded from, with an unspecified IPv4 address
+    (0.0.0.0, ::ffff:0.0.0.0) made 127.0.0.1: the kernel would send to the socket's
+    bound address instead, which a rule for loopback does not cover (a socket bound to
+    127.0.0.2 reached 127.0.0.2's denied port through 0.0.0.0)."""
+    if end.address is None or end.address != ipaddress.IPv4Address(0):
+        return raw
+    if end.family == AF_INET6:          # ::ffff:0.0.0.0
+        return raw[:20] + _LOOPBACK[4].packed + raw[24:]
+    return raw[:4] + _LOOPBACK[4].packed + raw[8:]
 
 
 def _network(text: str) -> Network:
@@ -128,13 +148,16 @@ class NetFilter(Grate):
 
     Filtered: connect and bind (their sockaddr), sendto with an address, sendmsg
     and sendmmsg (each message's msg_name). struct sockaddr_in and sockaddr_in6 are
-    decoded from the caller's memory; a sockaddr too short for its family is EINVAL,
-    as the kernel would say; other families (AF_UNIX) match `*` rules only. A refused
-    call fails with EACCES; a connect or send to the unspecified address (0.0.0.0, ::),
-    which the kernel sends to this host, is checked as one to loopback (127.0.0.1, ::1);
-    an allowed one goes to the layer below unchanged (connect,
-    bind and sendto pass down the copy of the address that was checked; the msg_name
-    of sendmsg/sendmmsg sits inside the caller's header and is read again below).
+    decoded from the caller's memory (in a bind or a send, an AF_UNSPEC one as
+    sockaddr_in, as Linux takes it there); a sockaddr too short for its family is
+    EINVAL, as the kernel would say; other families (AF_UNIX) match `*` rules only. A
+    refused call fails with EACCES; a connect or send to the unspecified address, which
+    the kernel sends to this host, is checked as one to loopback (:: as ::1 and
+    127.0.0.1) and an IPv4 one (0.0.0.0, ::ffff:0.0.0.0) made one to 127.0.0.1 (the
+    kernel would send it to the socket's bound address). An allowed call goes to the
+    layer below with the copy of the addresses that was checked: for sendmsg/sendmmsg
+    the headers and the names together, each msg_name pointing into that copy (the
+    microvisor reads msg_name from the memory its header is in).
     """
 
     name = "netfilter"
@@ -158,48 +181,88 @@ class NetFilter(Grate):
     def allows(self, end: Endpoint) -> bool:
         return next((r.allow for r in self.rules if r.matches(end)), True)
 
-    def _verdict(self, read: Callable[[int], bytes], length: int, *,
-                 destination: bool = True) -> int:
-        """0 to let the call pass, or -errno for the sockaddr `read(length)` gives: where
-        a connect or send goes (`destination`), or the address a bind names."""
-        if not 0 <= length <= _SOCKADDR_MAX:
+    def _checked(self, raw: bytes, kind: str) -> bytes | int:
+        """The sockaddr `raw` as the layer below is to get it, or -errno: for a "connect",
+        a "send" (where each goes) or a "bind" (the address it names)."""
+        if not 0 <= len(raw) <= _SOCKADDR_MAX:
             return -errno.EINVAL
         try:
-            end = decode_sockaddr(read(length))
+            # AF_UNSPEC in a connect disconnects: no address is reached.
+            end = decode_sockaddr(raw, unspecified_is_inet=kind != "connect")
         except ValueError:
             return -errno.EINVAL
-        if destination:
-            end = reached(end)
-        return 0 if self.allows(end) else -errno.EACCES
+        if kind == "bind":
+            return raw if self.allows(end) else -errno.EACCES
+        if not all(map(self.allows, reached(end))):
+            return -errno.EACCES
+        return to_loopback(raw, end)
+
+    def _address(self, call: Call, i: int, length: int, kind: str) -> int:
+        """Check the sockaddr of argument `i`: 0 to pass it on as read (call.read keeps
+        that copy for the layer below), the argument to pass instead, or -errno."""
+        if not 0 <= length <= _SOCKADDR_MAX:
+            return -errno.EINVAL
+        raw = call.read(i, length)
+        checked = self._checked(raw, kind)
+        if isinstance(checked, int):
+            return checked
+        return 0 if checked == raw else call.put(checked)
 
     @handles("connect", "bind")
     def connect_or_bind(self, call: Call) -> int:
-        # call.read keeps what was checked: the layer below gets that copy.
-        return self._verdict(lambda n: call.read(1, n), call.args[2],
-                             destination=call.name == "connect") or call.forward()
+        return self._forward_checked(call, 1, call.args[2], call.name)
 
     @handles("sendto")
     def sendto(self, call: Call) -> int:
         if not call.args[4]:
             return call.forward()
-        return self._verdict(lambda n: call.read(4, n), call.args[5]) or call.forward()
+        return self._forward_checked(call, 4, call.args[5], "send")
+
+    def _forward_checked(self, call: Call, i: int, length: int, kind: str) -> int:
+        verdict = self._address(call, i, length, kind)
+        if verdict < 0:
+            return verdict
+        if verdict:      # (an Address: the checked address, made loopback)
+            args = list(call.args[:i + 1])
+            args[i] = verdict
+            return call.forward(*args)
+        return call.forward()
 
     @handles("sendmsg")
     def sendmsg(self, call: Call) -> int:
-        return self._check_messages(call, call.args[1], 1, _MSGHDR.size) or call.forward()
+        return self._forward_messages(call, 1)
 
     @handles("sendmmsg")
     def sendmmsg(self, call: Call) -> int:
         count = min(call.args[2] & 0xFFFFFFFF, 1024)   # UIO_MAXIOV, as the kernel caps it
-        return self._check_messages(call, call.args[1], count, _MMSGHDR_SIZE) or call.forward()
+        return self._forward_messages(call, count, _MMSGHDR_SIZE)
 
-    def _check_messages(self, call: Call, vector: int, count: int, stride: int) -> int:
+    def _forward_messages(self, call: Call, count: int, stride: int = _MSGHDR.size) -> int:
+        """sendmsg/sendmmsg: each header and the msg_name it points to are read once,
+        checked, and passed down as one copy (headers first, then the names, each
+        header's msg_name pointing at its own), which the microvisor reads msg_name from:
+        the cage cannot change either between the check and the send (another thread
+        did, and reached what the rules refuse)."""
+        vector = call.args[1]
+        if not count:
+            return call.forward()
         # msg_name points into the same memory as the header that holds it.
         memory = getattr(vector, "memory", call.cage.mem)
-        for i in range(count):
-            name, namelen = _MSGHDR.unpack(memory.read(vector + i * stride, _MSGHDR.size))
-            if name:
-                verdict = self._verdict(lambda n, name=name: memory.read(name, n), namelen)
-                if verdict:
-                    return verdict
-        return 0
+        headers = bytearray(memory.read(vector, count * stride))
+        names = bytearray()
+        for at in range(0, len(headers), stride):
+            name, namelen = _MSGHDR.unpack_from(headers, at)
+            if not name:
+                continue
+            if not 0 <= namelen <= _SOCKADDR_MAX:
+                return -errno.EINVAL
+            checked = self._checked(memory.read(name, namelen), "send")
+            if isinstance(checked, int):
+                return checked
+            put_at = int(vector) + len(headers) + len(names)
+            if put_at + len(checked) > 0xFFFFFFFF:      # (a header at the 4 GiB end)
+                return -errno.EFAULT
+            struct.pack_into("<II", headers, at, put_at, len(checked))
+            names += checked
+        return call.forward(call.args[0], ops.snapshot(call.cage, bytes(headers + names),
+                                                       int(vector)))
