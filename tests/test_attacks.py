@@ -3128,15 +3128,18 @@ class _Listeners:
             self.sockets.append(s)
 
     def reached(self) -> list:
+        return [got for s in self.sockets for got in self.drain(s)]
+
+    @staticmethod
+    def drain(s: socket.socket) -> list:
+        """What came to `s` (a non-blocking listener or datagram socket), which it closes."""
         got = []
-        for s in self.sockets:
-            while True:
-                try:
-                    got.append(s.accept()[1] if s.type == socket.SOCK_STREAM
-                               else s.recvfrom(256))
-                except BlockingIOError:
-                    break
-            s.close()
+        while True:
+            try:
+                got.append(s.accept()[1] if s.type == socket.SOCK_STREAM else s.recvfrom(256))
+            except BlockingIOError:
+                break
+        s.close()
         return got
 
 
@@ -3198,6 +3201,27 @@ def test_netfilter_sends_the_msg_name_it_checked(builds, tmp_path, canary):
     assert reached == [], out
     sent = int(re.fullmatch(r"race sent (\d+) refused \d+\n", out)[1])
     assert sent, out         # (refused: the calls made while the port was the refused one)
+    untouched(canary)
+
+
+def test_control_messages_of_the_privileged_stay_refused(builds, tmp_path, canary):
+    """IPv6 hop-by-hop and destination options in a sendmsg need CAP_NET_RAW; Lind may
+    be root, whose sendmsg sent them (the cage's options went out on its network, here
+    to a listener of the test's). EPERM, as for an unprivileged process."""
+    net = lind.Network()
+    try:
+        listener = socket.socket(fileno=net.private_socket(socket.AF_INET6, socket.SOCK_DGRAM, 0))
+        listener.bind(("::1", 9430))
+        rc, out, err = run_cage(tmp_path, "cmsg", [builds.wasm(attack("privileged_cmsg")), 9430],
+                                root=make_root(tmp_path), cwd="/", net=net)
+        time.sleep(0.2)
+        reached = _Listeners.drain(listener)
+    finally:
+        net.close()
+    assert rc == 0, err
+    assert reached == [], out
+    assert results(out) == {name: (-1, errno.EPERM) for name in (
+        "hopopts", "dstopts", "rthdrdstopts", "2292hopopts", "2292dstopts")}, out
     untouched(canary)
 
 

@@ -96,6 +96,10 @@ SO_SNDBUF, SO_RCVBUF = 7, 8
 _TIMEOUTS = {SO_RCVTIMEO_OLD: (0, struct.Struct("<ii")), SO_SNDTIMEO_OLD: (1, struct.Struct("<ii")),
              SO_RCVTIMEO: (0, struct.Struct("<qq")), SO_SNDTIMEO: (1, struct.Struct("<qq"))}
 
+# IPv6 extension headers a sendmsg may carry only with CAP_NET_RAW: IPV6_2292HOPOPTS,
+# IPV6_2292DSTOPTS, IPV6_HOPOPTS, IPV6_RTHDRDSTOPTS, IPV6_DSTOPTS.
+_RAW_IPV6_OPTIONS = {3, 4, 54, 55, 59}
+
 _SOCKLEN = struct.Struct("<I")
 _MSGHDR = struct.Struct("<IIIIIIi")       # wasm32 struct msghdr: 28 bytes
 _MMSGHDR_SIZE = _MSGHDR.size + 4
@@ -762,6 +766,8 @@ def _host_control(cage, raw: bytes, passed: list[_Carried]) -> bytes:
             data = struct.pack(f"{len(fds)}i", *(_passable(cage, fd, passed) for fd in fds))
         elif level == SOL_SOCKET:
             raise abi.error(errno.EINVAL)      # SCM_CREDENTIALS would name host ids
+        elif level == IPPROTO_IPV6 and kind in _RAW_IPV6_OPTIONS:
+            raise abi.error(errno.EPERM)       # CAP_NET_RAW, which root's sendmsg has
         head = _HOST_CMSG.pack(_HOST_CMSG.size + len(data), level, kind)
         out.append((head + data).ljust(_align(len(head) + len(data), 8), b"\0"))
         at += _align(length, 4)
