@@ -3225,6 +3225,31 @@ def test_control_messages_of_the_privileged_stay_refused(builds, tmp_path, canar
     untouched(canary)
 
 
+def test_routing_netlink_sends_only_to_the_kernel(builds, tmp_path, canary):
+    """A routing-netlink message to another socket (its nl_pid) or to a multicast group
+    needs CAP_NET_ADMIN: Lind as root sent the cage's there, so a cage reached the
+    netlink sockets of its network's other programs (with the host's network, the
+    host's daemons; here one of the test's, listening to RTMGRP_LINK too). EPERM, as
+    for an unprivileged process; to the kernel (nl_pid 0) it still goes."""
+    net = lind.Network()
+    try:
+        target = socket.socket(fileno=net.private_socket(socket.AF_NETLINK, socket.SOCK_RAW, 0))
+        target.bind((0, 1))                 # RTMGRP_LINK
+        rc, out, err = run_cage(tmp_path, "nl", [builds.wasm(attack("netlink_unicast")),
+                                                 target.getsockname()[0]],
+                                root=make_root(tmp_path), cwd="/", net=net)
+        time.sleep(0.2)
+        reached = _Listeners.drain(target)
+    finally:
+        net.close()
+    assert rc == 0, err
+    assert reached == [], out
+    assert results(out) == {"sendto": (-1, errno.EPERM), "sendmsg": (-1, errno.EPERM),
+                            "connect": (-1, errno.EPERM), "sendto-group": (-1, errno.EPERM),
+                            "sendto-kernel": (0, 0)}, out
+    untouched(canary)
+
+
 def test_socket_options_of_the_privileged_stay_refused(builds, tmp_path, canary):
     """Lind may run as root; a cage may not set what Linux keeps for CAP_NET_ADMIN: a
     congestion control outside the host's allowed list (root's setsockopt accepted any,

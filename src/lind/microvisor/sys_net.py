@@ -74,6 +74,7 @@ _RECV_FLAGS = 0x1 | 0x2 | 0x20 | 0x40 | 0x100 | 0x2000 | MSG_CMSG_CLOEXEC    # .
 SHUT_RDWR = 2
 SOMAXCONN = 4096
 _SOCKADDR_MAX = 128              # sizeof(struct sockaddr_storage)
+_SOCKADDR_NL_SIZE = 12           # struct sockaddr_nl: family, pad, nl_pid, nl_groups
 _SUN_PATH_MAX = 108
 _OPTION_MAX = 1024               # the largest option value copied in or out
 _CONTROL_MAX = 65536             # control data a call may carry (Linux: optmem_max, ~20 KiB)
@@ -370,6 +371,11 @@ def _host_address(cage, f: SocketFile, raw: bytes, *, binding: bool) -> tuple[by
     """The address to give the kernel for the one the cage wrote, and an fd it names
     (to close after the call, or for a bound socket to keep); -1 if none."""
     family = _family_of(raw)
+    if (family == AF_NETLINK == f.family and not binding and len(raw) >= _SOCKADDR_NL_SIZE
+            and any(raw[4:_SOCKADDR_NL_SIZE])):
+        # nl_pid, nl_groups: to another socket, or a group, not the kernel. Linux lets
+        # only CAP_NET_ADMIN (root's, Lind's) send so on routing netlink.
+        raise abi.error(errno.EPERM)
     if family in (AF_INET, AF_INET6) and binding and cage.network.mode == network.HOST and len(raw) >= 4:
         port = int.from_bytes(raw[2:4], "big")
         if 0 < port < _unprivileged_port_start():
