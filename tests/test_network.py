@@ -5,9 +5,11 @@ themselves are compared with Linux in tests/programs/conformance/net_*.c."""
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import shutil
 import socket
+import struct
 import subprocess
 import sys
 import tempfile
@@ -101,6 +103,24 @@ def test_cages_get_what_an_unprivileged_process_gets(builds):
         expected.format("errno 13")
     assert probe(builds, "socket", "raw", "socket", "ping", "bind", 80) == \
         expected.format("ok 0")
+
+
+def test_an_af_unspec_bind_on_the_host_s_network_takes_no_privileged_port():
+    """Linux binds an IPv4 socket given an AF_UNSPEC address (0.0.0.0) to its port, and
+    Lind may be root: with the host's network a cage bound port 80 so. Checked on the
+    address the kernel would be given (no cage runs with the host's network here)."""
+    from types import SimpleNamespace
+
+    from lind.microvisor import sys_net
+
+    cage = SimpleNamespace(network=SimpleNamespace(mode="host"))
+    inet = SimpleNamespace(family=socket.AF_INET)
+    unspec_80 = struct.pack("<H", 0) + struct.pack(">H", 80) + bytes(12)
+    with pytest.raises(OSError) as refused:
+        sys_net._host_address(cage, inet, unspec_80, binding=True)
+    assert refused.value.errno == errno.EACCES
+    free = unspec_80[:2] + struct.pack(">H", 40000) + unspec_80[4:]
+    assert sys_net._host_address(cage, inet, free, binding=True) == (free, -1)
 
 
 def _serving(builds, args: list, **kw) -> lind.Popen:

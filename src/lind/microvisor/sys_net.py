@@ -376,7 +376,9 @@ def _host_address(cage, f: SocketFile, raw: bytes, *, binding: bool) -> tuple[by
         # nl_pid, nl_groups: to another socket, or a group, not the kernel. Linux lets
         # only CAP_NET_ADMIN (root's, Lind's) send so on routing netlink.
         raise abi.error(errno.EPERM)
-    if family in (AF_INET, AF_INET6) and binding and cage.network.mode == network.HOST and len(raw) >= 4:
+    # (Linux binds an IPv4 socket to 0.0.0.0 and the port for an AF_UNSPEC address.)
+    inet = family in (AF_INET, AF_INET6) or (family, f.family) == (AF_UNSPEC, AF_INET)
+    if inet and binding and cage.network.mode == network.HOST and len(raw) >= 4:
         port = int.from_bytes(raw[2:4], "big")
         if 0 < port < _unprivileged_port_start():
             raise abi.error(errno.EACCES)
