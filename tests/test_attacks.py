@@ -3161,7 +3161,8 @@ def test_netfilter_reads_an_af_unspec_address_as_the_kernel_does(builds, tmp_pat
     """Linux takes an AF_UNSPEC sockaddr for an IPv4 one in a UDP send and in an IPv4
     socket's bind: netfilter matched only `*` rules to it, so a datagram with sa_family
     0 reached 127.0.0.1's denied port, and a denied port could be bound. A connect with
-    AF_UNSPEC (a disconnect) still passes."""
+    AF_UNSPEC (a disconnect) still passes, as does a sendmsg with msg_namelen 0 (no
+    address, to Linux: netfilter said EINVAL)."""
     out, reached = _netfilter_bypass(
         builds, tmp_path, "deny=127.0.0.1:9400,deny=*:9402",
         [(socket.SOCK_DGRAM, "127.0.0.1", 9400)], "unspec", 9400, 9402)
@@ -3169,7 +3170,7 @@ def test_netfilter_reads_an_af_unspec_address_as_the_kernel_does(builds, tmp_pat
     refused = (-1, errno.EACCES)
     assert results(out) == {"sendto-unspec": refused, "sendmsg-unspec": refused,
                             "sendmmsg-unspec": refused, "bind-unspec": refused,
-                            "connect-unspec": (0, 0)}, out
+                            "sendmsg-namelen-0": (6, 0), "connect-unspec": (0, 0)}, out
     untouched(canary)
 
 

@@ -252,7 +252,7 @@ class NetFilter(Grate):
         names = bytearray()
         for at in range(0, len(headers), stride):
             name, namelen = _MSGHDR.unpack_from(headers, at)
-            if not name:
+            if not name or not namelen:     # (no address, to Linux as to the microvisor)
                 continue
             if not 0 <= namelen <= _SOCKADDR_MAX:
                 return -errno.EINVAL

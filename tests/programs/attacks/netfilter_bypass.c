@@ -3,7 +3,8 @@
  * unspec PORT DENIED_BIND_PORT  Linux takes an AF_UNSPEC address as an IPv4 one in a UDP
  *     send and in an IPv4 bind (0.0.0.0 only): sendto/sendmsg/sendmmsg to 127.0.0.1:PORT
  *     and a bind of DENIED_BIND_PORT, each with sa_family 0 (netfilter once matched
- *     only `*` rules to them). A connect with AF_UNSPEC (a disconnect) still passes.
+ *     only `*` rules to them). A connect with AF_UNSPEC (a disconnect) still passes, and
+ *     so does a sendmsg whose msg_namelen is 0 (no address, to Linux) to its peer.
  * bound PORT4 PORT6  A connect or send to 0.0.0.0 goes to the address the socket is
  *     bound to, and one to :: from a socket bound to ::ffff:127.0.0.1 to 127.0.0.1:
  *     bound to 127.0.0.2, connect and sendto 0.0.0.0:PORT4; bound to ::ffff:127.0.0.1,
@@ -53,6 +54,8 @@ static void unspec(int port, int bind_port)
 	struct sockaddr_in ok = v4("127.0.0.1", port + 1, AF_INET);
 	struct sockaddr none = {.sa_family = AF_UNSPEC};
 	connect(c, (struct sockaddr *)&ok, sizeof ok);
+	struct msghdr unnamed = {.msg_name = &to, .msg_namelen = 0, .msg_iov = &v, .msg_iovlen = 1};
+	say("sendmsg-namelen-0", sendmsg(c, &unnamed, 0));      /* no address: to its peer */
 	say("connect-unspec", connect(c, &none, sizeof none));
 }
 
