@@ -3190,6 +3190,42 @@ def test_netfilter_sends_the_unspecified_address_where_it_checked(builds, tmp_pa
     untouched(canary)
 
 
+def test_netfilter_rules_for_bind_hold_for_a_listen_that_binds(builds, tmp_path, canary):
+    """A listen on a socket not bound yet binds it to 0.0.0.0 (or ::) and a free port:
+    under rules that allow only 127.0.0.1:9450 (a policy's `allow` list), a cage
+    listened so and a client of its network (the test's, here; with the host's network,
+    anyone's) connected to it. Refused as that bind would be; a listen on the allowed
+    address still works."""
+    net = lind.Network()
+    scratch = Scratch(tmp_path, "listen")
+    reached = []
+    try:
+        with open(scratch.inp, "rb") as fin, open(scratch.err, "wb") as ferr:
+            cage = lind.Popen([builds.wasm(attack("netfilter_bypass")), "listen", "9450"],
+                              stdin=fin, stdout=lind.PIPE, stderr=ferr, net=net,
+                              root=make_root(tmp_path), cwd="/",
+                              grates=["netfilter:allow=127.0.0.1:9450,deny=*"])
+            out = ""
+            for line in iter(cage.stdout.readline, b""):
+                out += line.decode()
+                if line.startswith(b"port "):      # listening: a client comes
+                    family = socket.AF_INET if "unbound6" not in out else socket.AF_INET6
+                    client = socket.socket(fileno=net.private_socket(family, socket.SOCK_STREAM, 0))
+                    client.setblocking(True)
+                    with client:
+                        client.connect(("127.0.0.1" if family == socket.AF_INET else "::1",
+                                        int(line.split()[1])))
+                        reached.append(line)
+            assert cage.wait(60) == 0, scratch.text()
+    finally:
+        net.close()
+    assert reached == [], out
+    assert results(out) == {"listen-unbound": (-1, errno.EACCES),
+                            "listen-unbound6": (-1, errno.EACCES),
+                            "listen-bound": (0, 0)}, out
+    untouched(canary)
+
+
 def test_netfilter_sends_the_msg_name_it_checked(builds, tmp_path, canary):
     """sendmsg and sendmmsg: the microvisor read msg_name from the cage's memory again
     after netfilter had checked it (a sendmmsg's 1024 names all before the first send),

@@ -8,6 +8,7 @@ import struct
 from dataclasses import dataclass
 
 from lind.grates import Call, Grate, handles
+from lind.microvisor import sys_net
 from lind.threei import ops
 
 AF_UNSPEC, AF_UNIX, AF_INET, AF_INET6 = 0, 1, 2, 10
@@ -147,7 +148,9 @@ class NetFilter(Grate):
     IPv4-mapped rule (`[::ffff:10.0.0.0/104]`) is the IPv4 one (`10.0.0.0/8`).
 
     Filtered: connect and bind (their sockaddr), sendto with an address, sendmsg
-    and sendmmsg (each message's msg_name). struct sockaddr_in and sockaddr_in6 are
+    and sendmmsg (each message's msg_name), and listen on a socket not bound yet (the
+    kernel binds it to 0.0.0.0 or :: and a free port: checked as a bind to port 0 of
+    that address). struct sockaddr_in and sockaddr_in6 are
     decoded from the caller's memory (in a bind or a send, an AF_UNSPEC one as
     sockaddr_in, as Linux takes it there); a sockaddr too short for its family is
     EINVAL, as the kernel would say; other families (AF_UNIX) match `*` rules only. A
@@ -207,6 +210,17 @@ class NetFilter(Grate):
         if isinstance(checked, int):
             return checked
         return 0 if checked == raw else call.put(checked)
+
+    @handles("listen")
+    def listen(self, call: Call) -> int:
+        """A listen on a socket not bound yet binds it to the unspecified address and a
+        free port first: refused (EACCES) where the rules refuse that bind (0.0.0.0:0,
+        [::]:0), by the microvisor, which looks at the socket itself."""
+        bound_only = sum(flag for flag, address in (
+            (sys_net.LISTEN_BOUND_ONLY_INET, ipaddress.IPv4Address(0)),
+            (sys_net.LISTEN_BOUND_ONLY_INET6, ipaddress.IPv6Address(0)))
+            if not self.allows(Endpoint(AF_INET if address.version == 4 else AF_INET6, address, 0)))
+        return call.forward(call.args[0], call.args[1], bound_only) if bound_only else call.forward()
 
     @handles("connect", "bind")
     def connect_or_bind(self, call: Call) -> int:

@@ -493,13 +493,33 @@ def show_bound_name(cage, fd: int, name: bytes) -> None:
         f.network.unix_names[f.bound_name] = name
 
 
-def sys_listen(cage, fd, backlog, *_):
+# listen's third argument, which Linux does not read: a grate that rules what may be
+# bound (netfilter) asks that an unbound socket of these families not be bound by it.
+LISTEN_BOUND_ONLY_INET, LISTEN_BOUND_ONLY_INET6 = 1, 2
+
+
+def sys_listen(cage, fd, backlog, bound_only=0, *_):
+    """listen; on a socket not bound yet the kernel binds it first, to the unspecified
+    address and a free port, which `bound_only` (LISTEN_BOUND_ONLY_*) refuses (EACCES):
+    checked on the socket itself, whatever another thread does to the fd."""
     f = _socket_file(cage, fd)
+    refused = {AF_INET: LISTEN_BOUND_ONLY_INET, AF_INET6: LISTEN_BOUND_ONLY_INET6}.get(f.family, 0)
+    if u32(bound_only) & refused and _unbound(f):
+        raise abi.error(errno.EACCES)
     checked(libc.listen(f.host_fd, min(max(s32(backlog), 0), SOMAXCONN)))
     f.credentials = _credentials(cage)
     if f.family == AF_UNIX:
         _listening.add(f)
     return 0
+
+
+def _unbound(f: SocketFile) -> bool:
+    """An Internet socket with no port yet (a bind or a connect gives it one; another
+    thread's bind racing this look is a bind the caller's rules saw)."""
+    buf = ctypes.create_string_buffer(_SOCKADDR_MAX)
+    length = ctypes.c_uint32(_SOCKADDR_MAX)
+    checked(libc.getsockname(f.host_fd, buf, ctypes.byref(length)))
+    return buf.raw[2:4] == b"\0\0"
 
 
 def sys_connect(cage, fd, addr, addrlen, *_):

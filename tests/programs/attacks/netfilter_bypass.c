@@ -9,6 +9,10 @@
  *     bound to, and one to :: from a socket bound to ::ffff:127.0.0.1 to 127.0.0.1:
  *     bound to 127.0.0.2, connect and sendto 0.0.0.0:PORT4; bound to ::ffff:127.0.0.1,
  *     connect [::]:PORT6 (netfilter once checked 127.0.0.1:PORT4 and [::1]:PORT6).
+ * listen PORT  A listen on a socket not bound yet binds it to 0.0.0.0 (or ::) and a free
+ *     port, which rules refusing those binds must refuse too: listens on an unbound IPv4
+ *     and IPv6 socket (with one, prints "port N" and waits 5 s for a connection), then
+ *     on one bound to 127.0.0.1:PORT, which the rules allow.
  * race PORT  sendmmsg (1024 messages) and sendmsg to 127.0.0.1:PORT+1 (allowed), 40
  *     times each, while a second thread flips the port inside the msg_name to PORT
  *     (refused) and back every 10 to 20 ms: netfilter checked all 1024 names before the
@@ -17,6 +21,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -116,12 +121,38 @@ static void race(int port)
 	printf("race sent %d refused %d\n", sent, refused);
 }
 
+static void listening(int port)
+{
+	int families[] = {AF_INET, AF_INET6};
+	const char *names[] = {"listen-unbound", "listen-unbound6"};
+	for (int i = 0; i < 2; i++) {
+		int s = socket(families[i], SOCK_STREAM, 0);
+		int r = listen(s, 4);
+		say(names[i], r);
+		if (r == 0) {        /* bound by the kernel: where, and does anyone come? */
+			struct sockaddr_in6 name;
+			socklen_t length = sizeof name;
+			getsockname(s, (struct sockaddr *)&name, &length);
+			printf("port %d\n", ntohs(name.sin6_port));
+			fflush(stdout);
+			struct pollfd p = {s, POLLIN, 0};
+			say("accepted", poll(&p, 1, 5000) > 0 ? accept(s, 0, 0) : -1);
+		}
+	}
+	int t = socket(AF_INET, SOCK_STREAM, 0);
+	struct sockaddr_in allowed = v4("127.0.0.1", port, AF_INET);
+	bind(t, (struct sockaddr *)&allowed, sizeof allowed);
+	say("listen-bound", listen(t, 4));
+}
+
 int main(int argc, char **argv)
 {
 	if (argc > 3 && !strcmp(argv[1], "unspec"))
 		unspec(atoi(argv[2]), atoi(argv[3]));
 	else if (argc > 3 && !strcmp(argv[1], "bound"))
 		bound(atoi(argv[2]), atoi(argv[3]));
+	else if (argc > 2 && !strcmp(argv[1], "listen"))
+		listening(atoi(argv[2]));
 	else if (argc > 2 && !strcmp(argv[1], "race"))
 		race(atoi(argv[2]));
 	else
