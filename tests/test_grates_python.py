@@ -456,6 +456,26 @@ def test_netfilter_allows_what_no_rule_matches(builds):
                           ("sendto", Sockets.FD, sockaddr("192.168.1.1", 22))]
 
 
+class PeekAtHeaders(Grate):
+    """Looks at the first message header of a sendmsg or sendmmsg, and forwards."""
+
+    @handles("sendmsg", "sendmmsg")
+    def send(self, call: Call) -> int:
+        call.read(1, 28 if call.name == "sendmsg" else 32)
+        return call.forward()
+
+
+@pytest.mark.parametrize("below", [[], ["netfilter:allow=127.0.0.1"]])
+def test_a_grate_that_looks_at_a_message_header_leaves_its_name_where_it_was(builds, below):
+    """A grate that read a header passes down its copy of those bytes alone: msg_name,
+    and the other headers of a sendmmsg, are still read from the cage (from a copy only
+    where it holds them, as netfilter's of what it checked does); they were EFAULT."""
+    result = caged(builds.wasm("grates/py_sendmsg"), [], grates=[PeekAtHeaders(), *below])
+    assert result.stdout.decode() == ("sendmsg 3\nsendmmsg 3\ngot one\ngot two\n"
+                                      "got three\ngot four\n"), result.stderr
+    assert result.returncode == 0
+
+
 @pytest.mark.parametrize("rules", ["allow", "permit=*", "deny=10.0.0.0/33", "allow=1.2.3.4:99999",
                                    "deny=[::1", "allow=*:80-70"])
 def test_netfilter_bad_rules_are_value_errors(rules):

@@ -260,9 +260,10 @@ class NetFilter(Grate):
         vector = call.args[1]
         if not count:
             return call.forward()
-        # msg_name points into the same memory as the header that holds it.
-        memory = getattr(vector, "memory", call.cage.mem)
-        headers = bytearray(memory.read(vector, count * stride))
+        # (a copy a grate above made of them, if it holds them, else the cage's memory)
+        memory = call.cage.mem
+        headers = bytearray(memory.read(ops.beside(vector, vector, count * stride),
+                                        count * stride))
         names = bytearray()
         for at in range(0, len(headers), stride):
             name, namelen = _MSGHDR.unpack_from(headers, at)
@@ -270,7 +271,8 @@ class NetFilter(Grate):
                 continue
             if not 0 <= namelen <= _SOCKADDR_MAX:
                 return -errno.EINVAL
-            checked = self._checked(memory.read(name, namelen), "send")
+            checked = self._checked(memory.read(ops.beside(vector, name, namelen), namelen),
+                                    "send")
             if isinstance(checked, int):
                 return checked
             put_at = int(vector) + len(headers) + len(names)

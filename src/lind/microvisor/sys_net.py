@@ -49,7 +49,7 @@ from lind.microvisor.fdtable import (
 from lind.microvisor.fs import checked, libc
 from lind.microvisor.sys_files import fold_path, iovecs, set_new_mode
 from lind.microvisor.sys_poll import timespec_timeout
-from lind.threei.ops import Address
+from lind.threei import ops
 
 AF_UNSPEC, AF_UNIX, AF_INET, AF_INET6, AF_NETLINK = 0, 1, 2, 10, 16
 NETLINK_ROUTE = 0
@@ -1032,14 +1032,6 @@ def _read_msghdr(cage, msg: int, writing: bool) -> tuple[int, int, list[memoryvi
     return name, namelen, iovecs(cage, iov, iovlen, writing), control, controllen, iov
 
 
-def _beside(msg: int, name: int) -> int:
-    """The msg_name read from the header at `msg`, in the memory that header is in: a
-    grate that checked a header and its msg_name passes both down as one copy of its
-    own (netfilter), which the cage cannot change between the check and the send."""
-    memory = getattr(msg, "memory", None)
-    return name if memory is None else Address(name, memory, msg.cage_id)
-
-
 def _sendmsg(cage, f: SocketFile, msg: int, flags: int) -> int:
     name, namelen, views, control, controllen, _ = _read_msghdr(cage, msg, writing=False)
     host_control = b""
@@ -1054,7 +1046,9 @@ def _sendmsg(cage, f: SocketFile, msg: int, flags: int) -> int:
             host_control = _host_control(cage, cage.mem.read(control, controllen), passed)
         if not name:
             return _send(cage, f, views, flags, b"", host_control)
-        address, handle = _host_address(cage, f, _read_address(cage, _beside(msg, name), namelen),
+        # msg_name as a grate that checked it passed it down: beside its copy of the header
+        raw = _read_address(cage, ops.beside(msg, name, s32(namelen)), namelen)
+        address, handle = _host_address(cage, f, raw,
                                         binding=False)
         try:
             return _send(cage, f, views, flags, address, host_control)
@@ -1110,8 +1104,7 @@ def _each_message(cage, fd: int, msgvec: int, vlen: int, flags: int, one, *,
     done = 0
     for i in range(min(u32(vlen), _MMSG_MAX)):
         at = msgvec + i * _MMSGHDR_SIZE
-        if hasattr(msgvec, "memory"):     # a grate's copy: the headers are read there
-            at = Address(at, msgvec.memory, msgvec.cage_id)
+        at = ops.beside(msgvec, at, _MSGHDR.size)      # (in a grate's copy of it)
         try:
             n = one(cage, f, at, flags)
         except OSError:

@@ -55,6 +55,21 @@ class Address(int):
         return obj
 
 
+def beside(arg: int, addr: int, length: int) -> int:
+    """`addr` in the memory argument `arg` points into, when that memory holds these
+    `length` bytes (a grate's copy of a header and of what it points to: netfilter's of
+    a sendmsg's header and msg_name), else `addr` in the calling cage's own memory (a
+    copy of the header alone, made by a grate that only looked at it)."""
+    memory = getattr(arg, "memory", None)
+    if memory is None:
+        return int(addr)
+    try:
+        memory.read(addr, length)
+    except (OSError, ValueError, OverflowError):
+        return int(addr)
+    return Address(addr, memory, arg.cage_id)
+
+
 class Snapshot:
     """Bytes a grate inspected, standing in for the caller's memory in the layers below.
 
