@@ -28,7 +28,7 @@ from pathlib import Path
 
 import pytest
 import wasmtime
-from conftest import CANARY, CANARY_MODE
+from conftest import CANARY, CANARY_MODE, PeekAtHeaders
 
 import lind
 from lind.cage import instance_pool, loader
@@ -3143,13 +3143,14 @@ class _Listeners:
         return got
 
 
-def _netfilter_bypass(builds, tmp_path, rules: str, listen: list, *args) -> tuple[str, list]:
+def _netfilter_bypass(builds, tmp_path, rules: str, listen: list, *args,
+                      below: tuple = ()) -> tuple[str, list]:
     net = lind.Network()
     try:
         listeners = _Listeners(net, *listen)
         rc, out, err = run_cage(tmp_path, "nf", [builds.wasm(attack("netfilter_bypass")), *args],
                                 root=make_root(tmp_path), cwd="/", net=net,
-                                grates=[f"netfilter:{rules}"])
+                                grates=[f"netfilter:{rules}", *below])
         time.sleep(0.2)
         assert rc == 0, err
         return out, listeners.reached()
@@ -3238,6 +3239,20 @@ def test_netfilter_sends_the_msg_name_it_checked(builds, tmp_path, canary):
     assert reached == [], out
     sent = int(re.fullmatch(r"race sent (\d+) refused \d+\n", out)[1])
     assert sent, out         # (refused: the calls made while the port was the refused one)
+    untouched(canary)
+
+
+def test_a_grate_below_netfilter_does_not_undo_its_copy_of_msg_name(builds, tmp_path, canary):
+    """Netfilter passes down one copy of a header and the msg_name it checked, the name
+    right after the header; a Python grate below that copied the header alone (as
+    Call.read does) passed down a copy holding no name, and the microvisor, reading a
+    name the copy did not hold from the cage, read the cage's own bytes right after its
+    header: a refused address. The copy of netfilter's copy is that copy itself."""
+    out, reached = _netfilter_bypass(
+        builds, tmp_path, "allow=127.0.0.1:9441,deny=*",
+        [(socket.SOCK_DGRAM, "127.0.0.1", 9440)], "behind", 9440, below=(PeekAtHeaders(),))
+    assert reached == [], out
+    assert results(out) == {"sendmsg": (6, 0), "sendmmsg": (1, 0)}, out    # (to 9441)
     untouched(canary)
 
 

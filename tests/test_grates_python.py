@@ -17,6 +17,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from conftest import PeekAtHeaders
 
 import lind
 from lind.grates import Call, Grate, handles, number
@@ -454,15 +455,6 @@ def test_netfilter_allows_what_no_rule_matches(builds):
     assert below.seen == [("connect", Sockets.FD, sockaddr("192.168.1.1", 22)),
                           ("connect", 3, unix),
                           ("sendto", Sockets.FD, sockaddr("192.168.1.1", 22))]
-
-
-class PeekAtHeaders(Grate):
-    """Looks at the first message header of a sendmsg or sendmmsg, and forwards."""
-
-    @handles("sendmsg", "sendmmsg")
-    def send(self, call: Call) -> int:
-        call.read(1, 28 if call.name == "sendmsg" else 32)
-        return call.forward()
 
 
 @pytest.mark.parametrize("below", [[], ["netfilter:allow=127.0.0.1"]])

@@ -210,7 +210,9 @@ class Call:
                     if length is not None:
                         full[length] = len(data)
             for i, data in self._seen.items():
-                if unchanged[i]:             # made only now: most handlers never forward
+                # made only now (most handlers never forward); an argument that is a
+                # copy already (a grate's above) cannot change, and goes down whole
+                if unchanged[i] and getattr(self.args[i], "snapshot", None) is None:
                     full[i] = ops.snapshot(self.cage, data, int(self.args[i]))
         try:
             if self._files:

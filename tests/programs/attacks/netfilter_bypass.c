@@ -16,7 +16,11 @@
  * race PORT  sendmmsg (1024 messages) and sendmsg to 127.0.0.1:PORT+1 (allowed), 40
  *     times each, while a second thread flips the port inside the msg_name to PORT
  *     (refused) and back every 10 to 20 ms: netfilter checked all 1024 names before the
- *     first was sent. Prints how many messages were sent and how many calls refused. */
+ *     first was sent. Prints how many messages were sent and how many calls refused.
+ * behind PORT  sendmsg and sendmmsg to 127.0.0.1:PORT+1 (allowed), each header followed
+ *     in memory by a sockaddr for 127.0.0.1:PORT (refused), where netfilter's copy puts
+ *     the name it checked: a grate below that copies the header alone must not make the
+ *     microvisor read the name from the cage there. Prints "sendmsg R E", "sendmmsg R E". */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
@@ -121,6 +125,22 @@ static void race(int port)
 	printf("race sent %d refused %d\n", sent, refused);
 }
 
+static void behind(int port)
+{
+	int s = socket(AF_INET, SOCK_DGRAM, 0);
+	static struct { struct msghdr m; struct sockaddr_in after; } one;
+	static struct { struct mmsghdr m; struct sockaddr_in after; } many;
+	target = v4("127.0.0.1", port + 1, AF_INET);
+	struct iovec v = {"behind", 6};
+	one.m = (struct msghdr){.msg_name = &target, .msg_namelen = sizeof target,
+	                        .msg_iov = &v, .msg_iovlen = 1};
+	one.after = v4("127.0.0.1", port, AF_INET);
+	many.m.msg_hdr = one.m;
+	many.after = one.after;
+	say("sendmsg", sendmsg(s, &one.m, 0));
+	say("sendmmsg", sendmmsg(s, &many.m, 1, 0));
+}
+
 static void listening(int port)
 {
 	int families[] = {AF_INET, AF_INET6};
@@ -153,6 +173,8 @@ int main(int argc, char **argv)
 		bound(atoi(argv[2]), atoi(argv[3]));
 	else if (argc > 2 && !strcmp(argv[1], "listen"))
 		listening(atoi(argv[2]));
+	else if (argc > 2 && !strcmp(argv[1], "behind"))
+		behind(atoi(argv[2]));
 	else if (argc > 2 && !strcmp(argv[1], "race"))
 		race(atoi(argv[2]));
 	else
