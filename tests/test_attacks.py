@@ -24,6 +24,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -3256,20 +3257,32 @@ def test_a_grate_below_netfilter_does_not_undo_its_copy_of_msg_name(builds, tmp_
     untouched(canary)
 
 
+def _beside_a_socket(tmp_path, make: Callable, program: str, argument: Callable,
+                     builds) -> tuple[int, str, str, list]:
+    """Attack `program` run in a private network beside a socket of the test's, `make(net)`,
+    with `argument(that socket)`: its result and what came to the socket."""
+    net = lind.Network()
+    try:
+        target = make(net)
+        rc, out, err = run_cage(tmp_path, program, [builds.wasm(attack(program)),
+                                                    argument(target)],
+                                root=make_root(tmp_path), cwd="/", net=net)
+        time.sleep(0.2)
+        return rc, out, err, _Listeners.drain(target)
+    finally:
+        net.close()
+
+
 def test_control_messages_of_the_privileged_stay_refused(builds, tmp_path, canary):
     """IPv6 hop-by-hop and destination options in a sendmsg need CAP_NET_RAW; Lind may
     be root, whose sendmsg sent them (the cage's options went out on its network, here
     to a listener of the test's). EPERM, as for an unprivileged process."""
-    net = lind.Network()
-    try:
-        listener = socket.socket(fileno=net.private_socket(socket.AF_INET6, socket.SOCK_DGRAM, 0))
-        listener.bind(("::1", 9430))
-        rc, out, err = run_cage(tmp_path, "cmsg", [builds.wasm(attack("privileged_cmsg")), 9430],
-                                root=make_root(tmp_path), cwd="/", net=net)
-        time.sleep(0.2)
-        reached = _Listeners.drain(listener)
-    finally:
-        net.close()
+    def listener(net: lind.Network) -> socket.socket:
+        s = socket.socket(fileno=net.private_socket(socket.AF_INET6, socket.SOCK_DGRAM, 0))
+        s.bind(("::1", 9430))
+        return s
+    rc, out, err, reached = _beside_a_socket(tmp_path, listener, "privileged_cmsg",
+                                             lambda _: 9430, builds)
     assert rc == 0, err
     assert reached == [], out
     assert results(out) == {name: (-1, errno.EPERM) for name in (
@@ -3283,17 +3296,12 @@ def test_routing_netlink_sends_only_to_the_kernel(builds, tmp_path, canary):
     netlink sockets of its network's other programs (with the host's network, the
     host's daemons; here one of the test's, listening to RTMGRP_LINK too). EPERM, as
     for an unprivileged process; to the kernel (nl_pid 0) it still goes."""
-    net = lind.Network()
-    try:
-        target = socket.socket(fileno=net.private_socket(socket.AF_NETLINK, socket.SOCK_RAW, 0))
-        target.bind((0, 1))                 # RTMGRP_LINK
-        rc, out, err = run_cage(tmp_path, "nl", [builds.wasm(attack("netlink_unicast")),
-                                                 target.getsockname()[0]],
-                                root=make_root(tmp_path), cwd="/", net=net)
-        time.sleep(0.2)
-        reached = _Listeners.drain(target)
-    finally:
-        net.close()
+    def target(net: lind.Network) -> socket.socket:
+        s = socket.socket(fileno=net.private_socket(socket.AF_NETLINK, socket.SOCK_RAW, 0))
+        s.bind((0, 1))                      # RTMGRP_LINK
+        return s
+    rc, out, err, reached = _beside_a_socket(tmp_path, target, "netlink_unicast",
+                                             lambda s: s.getsockname()[0], builds)
     assert rc == 0, err
     assert reached == [], out
     assert results(out) == {"sendto": (-1, errno.EPERM), "sendmsg": (-1, errno.EPERM),
