@@ -2468,7 +2468,7 @@ static int fast_getrandom(MemoryObject *m, const int64_t *a, int64_t *result)
 
 /* send/recv flags served here; others (MSG_WAITALL, MSG_OOB, ...) are the handler's. */
 #define FAST_SEND_FLAGS (MSG_DONTWAIT | MSG_NOSIGNAL | MSG_MORE)
-#define FAST_RECV_FLAGS (MSG_DONTWAIT | MSG_PEEK | MSG_TRUNC)
+#define FAST_RECV_FLAGS (MSG_DONTWAIT | MSG_PEEK)    /* MSG_TRUNC: TCP copies nothing */
 
 /* sendto(fd, buf, len, flags, NULL, 0) and recvfrom(fd, buf, len, flags, NULL, NULL),
  * what send() and recv() are, on a mirrored socket: 0 sends the call to Python. */
