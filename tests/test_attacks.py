@@ -3273,6 +3273,42 @@ def _beside_a_socket(tmp_path, make: Callable, program: str, argument: Callable,
         net.close()
 
 
+# In a network namespace of its own (`unshare -n`), so the host's network is untouched:
+# a root service's UDP socket with SO_REUSEPORT on 127.0.0.1:7777, then the cage on the
+# host network (that namespace's); prints the cage's output. argv: program, root, scratch.
+_BESIDE_A_ROOT_SERVICE = r"""
+import fcntl, socket, struct, sys
+import lind
+probe = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+fcntl.ioctl(probe, 0x8914, struct.pack("16sH14x", b"lo", 1))     # SIOCSIFFLAGS: lo up
+service = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+service.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+service.bind(("127.0.0.1", 7777))
+prog, root, scratch = sys.argv[1:4]
+with open(scratch + ".in", "rb") as i, open(scratch + ".out", "wb") as o:
+    lind.run([prog, "7777"], root=root, net="host", stdin=i, stdout=o, stderr=o, timeout=60)
+print(open(scratch + ".out").read(), end="")
+"""
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="Lind as root only: the fix makes a cage's "
+                    "host sockets another owner's, which only root may")
+def test_a_cage_on_the_host_network_joins_no_reuseport_group_of_root(builds, tmp_path, canary):
+    """Lind as root made a cage's host-network sockets as root's: the kernel lets a socket
+    join a SO_REUSEPORT group of its owner's sockets only, so a cage bound a root
+    service's port beside it (and would have had its share of its datagrams and
+    connections). They are made as a uid no account has now: EADDRINUSE, as for any
+    unprivileged process; the cage's own sockets still share a port."""
+    Scratch(tmp_path, "cage")
+    rc, out, err = run_host(tmp_path, "host", ["unshare", "-n", sys.executable, "-c",
+                                               _BESIDE_A_ROOT_SERVICE,
+                                               builds.wasm(attack("reuseport_join")),
+                                               make_root(tmp_path), tmp_path / "cage"])
+    assert rc == 0, err
+    assert results(out) == {"bind": (-1, errno.EADDRINUSE), "own-group": (0, 0)}, out
+    untouched(canary)
+
+
 def test_control_messages_of_the_privileged_stay_refused(builds, tmp_path, canary):
     """IPv6 hop-by-hop and destination options in a sendmsg need CAP_NET_RAW; Lind may
     be root, whose sendmsg sent them (the cage's options went out on its network, here

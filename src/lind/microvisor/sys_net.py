@@ -310,10 +310,26 @@ def _check_socket_kind(cage, domain: int, kind: int, protocol: int) -> None:
         raise abi.error(errno.EPROTONOSUPPORT)
 
 
+# The owner a host-network socket is made with when Lind runs as root: a uid no account
+# has. The kernel lets a socket join a SO_REUSEPORT group only of its owner's sockets, so
+# a cage's sockets made as root's joined the groups of the host's root services (and got
+# their datagrams and connections); made as this owner's, only each other's.
+HOST_SOCKET_OWNER = 0x7FFFFFFE
+
+
 def _host_socket(cage, domain: int, kind: int, protocol: int) -> int:
     if domain != AF_UNIX and cage.network.mode == network.PRIVATE:
         return cage.network.private_socket(domain, kind, protocol)
-    return checked(libc.socket(domain, kind | socket.SOCK_CLOEXEC | socket.SOCK_NONBLOCK, protocol))
+    kind |= socket.SOCK_CLOEXEC | socket.SOCK_NONBLOCK
+    if domain == AF_UNIX or os.geteuid() != 0:
+        return checked(libc.socket(domain, kind, protocol))
+    # The new socket's owner is the thread's file-system uid (per thread: not the other
+    # threads' of the Lind process), root's again at once.
+    libc.setfsuid(HOST_SOCKET_OWNER)
+    try:
+        return checked(libc.socket(domain, kind, protocol))
+    finally:
+        libc.setfsuid(0)
 
 
 def sys_socket(cage, domain, type_, protocol, *_):
