@@ -267,11 +267,13 @@ def _prepare(args: list, grates, *, root, mounts, net, memory, timeout, user, ho
 
 def _spawn(rt: Runtime, grate_stack, start: Launch, env, cwd: str, fds: tuple[int | None, ...],
            net: str | Network, pass_fds: Sequence[int] = (),
-           tree: Tree | None = None) -> tuple[Cage, contextlib.ExitStack]:
+           tree: Tree | None = None,
+           deadline: float | None = None) -> tuple[Cage, contextlib.ExitStack]:
     """Start the first cage of a run; the ExitStack removes the private directories it
     got (its root without `root`, the policy's tmp) when closed. With a `tree` (the
     portable back end) the files are the tree's, filled from the root and mounts, and
-    the microvisor's root is an empty private directory."""
+    the microvisor's root is an empty private directory. Its program's compile waits
+    until `deadline` at most (TimeoutError)."""
     program, *rest = grate_stack.argv
     identity = check_user(start.user)
     cleanup = contextlib.ExitStack()
@@ -300,7 +302,7 @@ def _spawn(rt: Runtime, grate_stack, start: Launch, env, cwd: str, fds: tuple[in
                         memory=start.memory, user=identity, hostname=start.hostname, net=net,
                         open_files=start.open_files, processes=start.processes,
                         cpu_time=start.cpu_time, file_size=start.file_size,
-                        stack=start.stack, pass_fds=passed)
+                        stack=start.stack, pass_fds=passed, deadline=deadline)
     except BaseException:
         cleanup.close()
         raise
@@ -754,6 +756,7 @@ def run(args: Sequence[str | os.PathLike[str]] | str | os.PathLike[str], *,
     SIGQUIT, SIGUSR1/2 and SIGWINCH this process gets while the program runs go to the
     program instead, as `lind run` does (its handlers run; by default SIGINT ends it).
     """
+    started = time.monotonic()
     args = _program_args(args)
     tree = tree_for(backend, root)
     if save is not None and tree is None:
@@ -829,17 +832,25 @@ def run(args: Sequence[str | os.PathLike[str]] | str | os.PathLike[str], *,
                                 timeout=timeout, user=user, hostname=hostname, stack=stack,
                                 override=override_policy, pass_fds=pass_fds)
         timeout = start.timeout
+        # the timeout counts from here, the program's compile included: its turn may
+        # come after other tenants' compiles
+        deadline = None if timeout is None else started + timeout
         own_network = _own_network(start.net, publish)
         with _forwarding_signals(rt) if forward_signals else contextlib.nullcontext() as fwd:
-            cage, cleanup = _spawn(rt, grate_stack, start, env, cwd, (in_fd, out_fd, err_fd),
-                                   own_network or start.net, pass_fds, tree)
+            try:
+                cage, cleanup = _spawn(rt, grate_stack, start, env, cwd,
+                                       (in_fd, out_fd, err_fd), own_network or start.net,
+                                       pass_fds, tree, deadline)
+            except TimeoutError:
+                raise subprocess.TimeoutExpired(args, timeout) from None
             if fwd is not None:
                 fwd.start(cage)
             for fd in ends:
                 os.close(fd)
             ends.clear()
-            finished = (_wait_in_slices(cage, timeout) if fwd is not None
-                        else cage.wait(timeout) is not None)
+            left = None if deadline is None else max(deadline - time.monotonic(), 0.0)
+            finished = (_wait_in_slices(cage, left) if fwd is not None
+                        else cage.wait(left) is not None)
         if not finished:
             rt.terminate_tree(cage)
             cage.wait(_KILL_GRACE)

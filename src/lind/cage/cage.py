@@ -507,6 +507,10 @@ class Cage:
             user, system = self._ended_threads_cpu
             self._ended_threads_cpu = (user + seconds, system)
 
+    def compile_group(self) -> object:
+        """Its exec's compiles share their slots with its tree's (compiler.CpuAccount)."""
+        return limits.tree_of(self)
+
     def cpu_times(self) -> tuple[float, float]:
         """(user, system) CPU seconds all the cage's threads have used, ended ones
         included, as getrusage(RUSAGE_SELF) says: each counted from its start, not from

@@ -14,6 +14,7 @@ from lind.cage import loader
 from lind.cage.cage import Cage
 from lind.cage.instance_pool import InstancePool
 from lind.cage.options import DEFAULT_HOSTNAME, DEFAULT_USER, MountSpec, check_user
+from lind.engine import compiler
 from lind.grates import Grate, attach_all
 from lind.microvisor import abi, limits, sys_net, sys_signals, virtual
 from lind.microvisor.fdtable import OpenFile, own_description
@@ -90,7 +91,8 @@ class Runtime:
               hostname: str = DEFAULT_HOSTNAME, net: str | Network = PRIVATE,
               open_files: int | None = None, processes: int | None = None,
               cpu_time: int | None = None, file_size: int | None = None,
-              stack: int | None = None, pass_fds: Mapping[int, int] | None = None) -> Cage:
+              stack: int | None = None, pass_fds: Mapping[int, int] | None = None,
+              deadline: float | None = None) -> Cage:
         """Start `program` in a new cage; stdin/stdout/stderr are host fds to copy in
         (None: the cage starts with that fd closed), and so are the values of
         `pass_fds`, at its keys (cage fd -> host fd, each with the host fd's access mode).
@@ -114,6 +116,8 @@ class Runtime:
         (bytes, soft and hard): a write past it is cut short, or EFBIG and SIGXFSZ;
         `stack` sets RLIMIT_STACK's soft limit (bytes; Linux's 8 MiB without it), which
         sizes the program's stack up to the region `lind cc` linked it with.
+        `deadline` (a time.monotonic() value) bounds the wait for the program's compile
+        (its turn may come after other tenants'): TimeoutError past it.
         """
         uid, gid = check_user(user)
         if stack is not None and stack <= 0:
@@ -121,7 +125,7 @@ class Runtime:
         net = net if isinstance(net, Network) else Network(net)
         if not hostname or len(hostname.encode()) > 64:
             raise ValueError(f"bad hostname {hostname!r}: 1 to 64 bytes")
-        module = loader.load(program)
+        module = loader.load(program, compiler.wait_until(deadline))
         # (0 is no budget at all, not none: MemoryBudget refuses it)
         budget = limits.MemoryBudget(memory, self.memory) if memory is not None else self.memory
         # (real paths: FileSystem.guest_path_of must see whether one lies in the view)

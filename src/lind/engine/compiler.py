@@ -35,6 +35,7 @@ import struct
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Callable, Iterator
 from typing import Protocol
 
@@ -47,6 +48,10 @@ DEFAULT_COMPILE_MEMORY = 1 << 30
 COMPILE_CPU_SECONDS = 120
 #: Compiles at once in this process: one a CPU; the others wait their turn.
 COMPILE_SLOTS = max(os.cpu_count() or 1, 1)
+#: ...of which the compiles for one group (a process tree's execs) may hold at most
+#: half: a tree exec'ing costly programs from several children held every slot, and
+#: every other tenant's new program waited for it (a lind.run past its timeout).
+COMPILE_GROUP_SLOTS = max(COMPILE_SLOTS // 2, 1)
 
 _INVALID = 3           # the worker's exit status: a module the engine refused,
 _OUT_OF_MEMORY = 4     # or one it could not compile within RLIMIT_DATA (else it aborts)
@@ -69,6 +74,10 @@ class CpuAccount(Protocol):
 
     def add_cpu(self, seconds: float) -> None:
         """Count `seconds` of CPU as its own."""
+
+    def compile_group(self) -> object:
+        """Whose compiles these are (its process tree): a group holds at most
+        COMPILE_GROUP_SLOTS of the slots at once."""
 
 
 class CompileLimit(EngineError):
@@ -97,7 +106,8 @@ def compile_serialized(wasm: bytes, wait: Wait | None = None,
     left = account.cpu_left() if account is not None else math.inf
     if left < cpu_seconds:
         cpu_seconds = max(math.ceil(left), 1)
-    with (_slot(wait), _memfd("lind-wasm", wasm) as source, _memfd("lind-code") as code,
+    group = account.compile_group() if account is not None else None
+    with (_slot(wait, group), _memfd("lind-wasm", wasm) as source, _memfd("lind-code") as code,
           _memfd("lind-errors") as errors):
         status, used = _compile_in_server(memory, cpu_seconds, (source, code, errors), wait)
         if account is not None:
@@ -223,6 +233,24 @@ def _poll(fd: int) -> None:
     poller.poll()
 
 
+def wait_until(deadline: float | None) -> Wait:
+    """A Wait that gives up at `deadline` (time.monotonic()): TimeoutError then, which
+    ends the compile (a caller with a timeout, as lind.run's, waits no longer)."""
+    if deadline is None:
+        return _poll
+
+    def wait(fd: int) -> None:
+        poller = select.poll()
+        poller.register(fd, select.POLLIN)
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise TimeoutError("the program was not compiled in time")
+            if poller.poll(math.ceil(left * 1000)):
+                return
+    return wait
+
+
 def _package_dirs() -> tuple[str, str]:
     """Where this process found lind and wasmtime: the worker runs isolated from the
     environment (-I) and finds them there."""
@@ -245,27 +273,65 @@ def _memfd(name: str, data: bytes = b"") -> Iterator[int]:
 
 _tokens: tuple[int, int] | None = None      # read and write ends of the slots' pipe
 _tokens_lock = threading.Lock()
+# a group's own tokens (COMPILE_GROUP_SLOTS), while any of its compiles waits or runs:
+# group -> [(read end, write end), compiles]
+_group_tokens: dict[object, list] = {}
+
+
+def _take(taker: int, wait: Wait) -> None:
+    while True:
+        try:
+            os.read(taker, 1)
+            return
+        except BlockingIOError:
+            wait(taker)
 
 
 @contextlib.contextmanager
-def _slot(wait: Wait) -> Iterator[None]:
-    """One of COMPILE_SLOTS, as a byte of a pipe: waited for the way the compile is."""
+def _group_slot(wait: Wait, group: object) -> Iterator[None]:
+    """One of the group's COMPILE_GROUP_SLOTS (nothing for no group)."""
+    if group is None:
+        yield
+        return
+    with _tokens_lock:
+        entry = _group_tokens.get(group)
+        if entry is None:
+            pipe = os.pipe2(os.O_CLOEXEC | os.O_NONBLOCK)
+            os.write(pipe[1], b"x" * COMPILE_GROUP_SLOTS)
+            entry = _group_tokens[group] = [pipe, 0]
+        entry[1] += 1
+    taker, giver = entry[0]
+    try:
+        _take(taker, wait)
+        try:
+            yield
+        finally:
+            os.write(giver, b"x")
+    finally:
+        with _tokens_lock:
+            entry[1] -= 1
+            if entry[1] == 0:
+                del _group_tokens[group]
+                os.close(taker)
+                os.close(giver)
+
+
+@contextlib.contextmanager
+def _slot(wait: Wait, group: object = None) -> Iterator[None]:
+    """One of COMPILE_SLOTS, as a byte of a pipe, and one of `group`'s own first:
+    waited for the way the compile is."""
     global _tokens
     with _tokens_lock:
         if _tokens is None:
             _tokens = os.pipe2(os.O_CLOEXEC | os.O_NONBLOCK)
             os.write(_tokens[1], b"x" * COMPILE_SLOTS)
     taker, giver = _tokens
-    while True:
+    with _group_slot(wait, group):
+        _take(taker, wait)
         try:
-            os.read(taker, 1)
-            break
-        except BlockingIOError:
-            wait(taker)
-    try:
-        yield
-    finally:
-        os.write(giver, b"x")
+            yield
+        finally:
+            os.write(giver, b"x")
 
 
 def serve(channel_fd: int) -> None:

@@ -1,0 +1,106 @@
+"""Tenants of one Python service: several untrusted programs run at once in ONE process
+through the Python API (one `lind.Runtime`, `lind.run`), each with its own root,
+memory budget and timeout. One is hostile; the others must keep making progress and
+get right results. Each test runs the service in a process of its own (a crash shows
+as a signal there), with a steady tenant (attacks/steady.c: a counter written to a file
+every 10 ms, read back at its end) beside the hostile one, and a canary outside every
+root."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+from test_attacks import attack, python, untouched
+
+# The service: argv[1] is JSON: dir (scratch files), hostile (argv), hostile_memory,
+# steady (argv), late (argv of a program lind.run starts `late_after` seconds after the
+# hostile one, with `late_timeout`). Prints what each got, as JSON.
+SERVICE = r"""
+import json, os, subprocess, sys, time
+import lind
+
+spec = json.loads(sys.argv[1])
+work = spec["dir"]
+rt = lind.Runtime()
+
+def stdio(tag):
+    base = os.path.join(work, tag)
+    return [os.open(base + suffix, flags, 0o600) for suffix, flags in (
+        (".in", os.O_RDONLY | os.O_CREAT),
+        (".out", os.O_WRONLY | os.O_CREAT | os.O_TRUNC),
+        (".err", os.O_WRONLY | os.O_CREAT | os.O_TRUNC))]
+
+def root(tag):
+    path = os.path.join(work, tag + "-root")
+    os.makedirs(path, exist_ok=True)
+    return path
+
+i, o, e = stdio("steady")
+steady = rt.spawn(spec["steady"][0], spec["steady"][1:], root=root("steady"),
+                  stdin=i, stdout=o, stderr=e, memory=64 << 20)
+i, o, e = stdio("hostile")
+hostile = rt.spawn(spec["hostile"][0], spec["hostile"][1:], root=root("hostile"),
+                   stdin=i, stdout=o, stderr=e, memory=spec["hostile_memory"])
+got = {}
+if spec.get("late"):
+    time.sleep(spec["late_after"])
+    i, o, e = stdio("late")
+    started = time.monotonic()
+    try:
+        got["late"] = lind.run(spec["late"], root=root("late"), stdin=i, stdout=o, stderr=e,
+                               timeout=spec["late_timeout"], runtime=rt).returncode
+    except subprocess.TimeoutExpired:
+        got["late"] = "timeout"
+    got["late_took"] = time.monotonic() - started
+got["steady"] = steady.wait(120)
+got["hostile"] = hostile.wait(120)
+print(json.dumps(got), flush=True)
+"""
+
+
+def service(tmp_path: Path, spec: dict, timeout: float = 180) -> tuple[dict, Path]:
+    work = tmp_path / "service"
+    work.mkdir()
+    rc, out, err = python(tmp_path, "service", SERVICE, json.dumps({"dir": str(work), **spec}),
+                          timeout=timeout)
+    assert rc == 0, err[-3000:]
+    return json.loads(out.splitlines()[-1]), work
+
+
+def steady_ok(work: Path, tag: str = "steady") -> int:
+    """The steady tenant's count, checked against the file it left."""
+    out = (work / f"{tag}.out").read_text()
+    found = re.fullmatch(r"count (\d+) maxgap (\d+)\n", out)
+    assert found, f"{tag}: {out!r} {(work / f'{tag}.err').read_text()[-2000:]!r}"
+    assert (work / f"{tag}-root" / "count").read_text() == f"{found[1]}\n"
+    return int(found[1])
+
+
+def fresh(program: Path, into: Path, tag: bytes) -> Path:
+    """`program` with a custom section of its own, so that no cache holds its code."""
+    payload = b"\x05fresh" + tag
+    into.write_bytes(program.read_bytes() + b"\x00" + bytes([len(payload)]) + payload)
+    into.chmod(0o755)
+    return into
+
+
+def test_a_tree_cannot_hold_every_compile_slot(builds, tmp_path, canary):
+    """Compiles run a few at a time (one a CPU) for the whole process. A tenant whose
+    children exec'd fresh, costly programs one after the other held every slot: another
+    tenant's lind.run of a program no cache held waited for them, past its own timeout
+    (3 s: it returned after ~24). A tree's compiles hold at most half the slots, and a
+    run's timeout covers its program's compile."""
+    late = fresh(builds.wasm(attack("steady")), tmp_path / "late.wasm", b"late")
+    got, work = service(tmp_path, {
+        "hostile": [str(builds.wasm(attack("compile_hog"))), "2", "20"],
+        "hostile_memory": 64 << 20,
+        "steady": [str(builds.wasm(attack("steady"))), "4000"],
+        "late": [str(late), "300"], "late_after": 2.0, "late_timeout": 4})
+    assert got["late"] == 0 and got["late_took"] < 4.5, got
+    assert steady_ok(work, "late") >= 5
+    assert got["steady"] == 0 and steady_ok(work) >= 100, got
+    assert got["hostile"] == 0, got
+    assert re.search(r"child\d execs \d+ errno 12\n", (work / "hostile.out").read_text())
+    untouched(canary)
