@@ -46,7 +46,7 @@ def test_three_stage_pipeline(builds, tmp_path):
 
 
 def test_fork_bomb_meets_the_cage_limit(builds, tmp_path):
-    rt = lind.Runtime(max_cages=40)
+    rt = lind.Runtime(max_cages=40, tree_cages=40)
     out_r, out_w = os.pipe()
     cage = rt.spawn(builds.wasm("forkbomb"), root=str(tmp_path), stdout=out_w)
     os.close(out_w)

@@ -8,6 +8,7 @@ root."""
 
 from __future__ import annotations
 
+import errno
 import json
 import re
 from pathlib import Path
@@ -16,7 +17,8 @@ from test_attacks import attack, python, untouched
 
 # The service: argv[1] is JSON: dir (scratch files), hostile (argv), hostile_memory,
 # steady (argv), late (argv of a program lind.run starts `late_after` seconds after the
-# hostile one, with `late_timeout`). Prints what each got, as JSON.
+# hostile one, with `late_timeout`; and once the hostile one printed something, with
+# `late_when_hostile_said`). Prints what each got, as JSON.
 SERVICE = r"""
 import json, os, subprocess, sys, time
 import lind
@@ -46,6 +48,10 @@ hostile = rt.spawn(spec["hostile"][0], spec["hostile"][1:], root=root("hostile")
 got = {}
 if spec.get("late"):
     time.sleep(spec["late_after"])
+    ready = time.monotonic() + 60      # and once the hostile one printed, if asked to
+    while (spec.get("late_when_hostile_said") and time.monotonic() < ready
+           and not os.path.getsize(os.path.join(work, "hostile.out"))):
+        time.sleep(0.05)
     i, o, e = stdio("late")
     started = time.monotonic()
     try:
@@ -53,6 +59,8 @@ if spec.get("late"):
                                timeout=spec["late_timeout"], runtime=rt).returncode
     except subprocess.TimeoutExpired:
         got["late"] = "timeout"
+    except OSError as exc:
+        got["late"] = repr(exc)
     got["late_took"] = time.monotonic() - started
 got["steady"] = steady.wait(120)
 got["hostile"] = hostile.wait(120)
@@ -103,4 +111,23 @@ def test_a_tree_cannot_hold_every_compile_slot(builds, tmp_path, canary):
     assert got["steady"] == 0 and steady_ok(work) >= 100, got
     assert got["hostile"] == 0, got
     assert re.search(r"child\d execs \d+ errno 12\n", (work / "hostile.out").read_text())
+    untouched(canary)
+
+
+def test_a_tree_cannot_take_every_cage_of_its_runtime(builds, tmp_path, canary):
+    """A Runtime holds at most max_cages cages and threads (1024). A tenant starting
+    threads of 16 KiB stacks (1022 of them in a 64 MiB budget) took every one, and the
+    next tenant's lind.run raised BlockingIOError (EAGAIN) at once; its forks and
+    pthread_creates failed as well. One tree may hold three quarters of them."""
+    got, work = service(tmp_path, {
+        "hostile": [str(builds.wasm(attack("thread_hoard"))), "6"],
+        "hostile_memory": 64 << 20,
+        "steady": [str(builds.wasm(attack("steady"))), "3000"],
+        "late": [str(builds.wasm(attack("steady"))), "300"], "late_after": 0.5,
+        "late_when_hostile_said": True, "late_timeout": 30})
+    assert got["late"] == 0, (got, (work / "late.err").read_text()[-2000:])
+    assert steady_ok(work, "late") >= 5
+    assert got["steady"] == 0 and steady_ok(work) >= 100, got
+    assert (work / "hostile.out").read_text() == f"threads 767 error {errno.EAGAIN}\n"
+    assert got["hostile"] == 0, got
     untouched(canary)

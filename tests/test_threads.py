@@ -186,8 +186,9 @@ def test_hostile_thread_creation_ends_only_the_cage(builds, tmp_path, no_cage_le
                    timeout=60)
     assert bad.returncode == -11    # the thread may end the cage before clone returns
     assert bad.stdout.startswith(head) and b"not reached" not in bad.stdout
-    bomb = lind.run([program, "bomb"], root=tmp_path, capture_output=True, input=b"",
-                    timeout=120)
+    with lind.Runtime(tree_cages=1024) as rt:    # (a tree's default share: 768)
+        bomb = lind.run([program, "bomb"], root=tmp_path, capture_output=True, input=b"",
+                        timeout=120, runtime=rt)
     assert (bomb.returncode, bomb.stdout) == (0, head + b"error 11\nthreads until EAGAIN: 1023\n")
     no_cage_left()
 

@@ -1589,13 +1589,13 @@ class Cage:
         if (self.shared_memory is None or THREAD_START not in self.exports
                 or loader.STACK_POINTER not in self.exports):
             raise OSError(errno.EAGAIN, "this program cannot start threads")
-        tid = self.runtime.reserve_id()
+        tid = self.runtime.reserve_id(self.init_id)
         thread = CageThread(self, tid, start)
         thread.comm = self.thread_comm()       # its creator's name, as on Linux
         self._had_threads = True     # its memory may be touched by that thread until it ends
         with self._threads_changed:
             if self.stopping or self._threads_alive >= self.rlimit_nproc[0]:
-                self.runtime.release_id()
+                self.runtime.release_id(self.init_id)
                 raise OSError(errno.EAGAIN, "Resource temporarily unavailable")
             self.threads[tid] = thread
             self._threads_alive += 1
@@ -1607,7 +1607,7 @@ class Cage:
             with self._threads_changed:                # no memory for its instance
                 del self.threads[tid]
                 self._threads_alive -= 1
-            self.runtime.release_id()
+            self.runtime.release_id(self.init_id)
             if thread.signals is not None:
                 signals.remove_thread(self, tid)
             if isinstance(exc, loader.ProgramError):   # its start function trapped
@@ -1660,7 +1660,7 @@ class Cage:
             if not thread.exited:
                 self._threads_alive -= 1
             self._threads_changed.notify_all()
-        self.runtime.release_id()
+        self.runtime.release_id(self.init_id)
 
     def _end_threads(self) -> None:
         """Before the program goes (its end, exec): its other threads end first. After

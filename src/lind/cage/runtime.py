@@ -63,10 +63,14 @@ class Runtime:
     Ids are unique and never reused (each Runtime numbers its cages from 1; `key` tells
     the Runtimes of one process apart). A tree sees only its own cages (kill, wait).
     `memory` bounds the linear memories of all its cages together (bytes; default
-    half the machine's RAM, see `lind.microvisor.limits`).
+    half the machine's RAM, see `lind.microvisor.limits`). `max_cages` bounds its cages
+    and threads together, `tree_cages` those of one tree (default three quarters of
+    `max_cages`: a tenant starting threads until EAGAIN took every one, and every
+    other tenant's spawn, fork and pthread_create failed).
     """
 
-    def __init__(self, max_cages: int = 1024, memory: int | None = None) -> None:
+    def __init__(self, max_cages: int = 1024, memory: int | None = None,
+                 tree_cages: int | None = None) -> None:
         self.memory = limits.MemoryBudget(memory if memory is not None
                                           else limits.default_runtime_memory())
         self._ids = itertools.count(1)
@@ -77,7 +81,10 @@ class Runtime:
         self.table_lock = threading.RLock()
         self.cages: dict[int, Cage] = {}   # cages still running, by id
         self.max_cages = max_cages
+        self.tree_cages = (tree_cages if tree_cages is not None
+                           else max(max_cages * 3 // 4, 1))
         self._slots_used = 0               # running cages plus ended ones not yet reaped
+        self._tree_slots: dict[int, int] = {}   # ...of each tree (by its first cage's id)
         # ended cages' instances, for the next fork in their tree (while its first runs)
         self.instances = InstancePool(lambda tree: tree in self.cages)
 
@@ -191,8 +198,7 @@ class Runtime:
                 fs.close()
             else:
                 cage.release_unstarted()
-                with self.lock:
-                    self._slots_used -= 1
+                self._free_slot(cage_id)
             raise
         with self.lock:
             self.cages[cage_id] = cage
@@ -215,23 +221,36 @@ class Runtime:
     def __exit__(self, *_: object) -> None:
         self.close()
 
-    def reserve_id(self) -> int:
-        """An id for a new cage or thread, counted against `max_cages` (EAGAIN past it)."""
+    def reserve_id(self, tree: int | None = None) -> int:
+        """An id for a new cage or thread of `tree` (the id of its first cage; None: a
+        new tree, whose first cage this is), counted against `max_cages` and
+        `tree_cages` (EAGAIN past either)."""
         with self.lock:
-            if self._slots_used >= self.max_cages:
+            if (self._slots_used >= self.max_cages
+                    or self._tree_slots.get(tree, 0) >= self.tree_cages):
                 raise OSError(errno.EAGAIN, "Resource temporarily unavailable")
-            self._slots_used += 1
             cage_id = next(self._ids)
             # 500 names no cage: register_handler takes it as "put the microvisor back"
             # (Lind's THREEI_DEREGISTER), so a grate numbered 500 would install nothing
             if cage_id == ops.DEREGISTER:
                 cage_id = next(self._ids)
+            tree = cage_id if tree is None else tree
+            self._slots_used += 1
+            self._tree_slots[tree] = self._tree_slots.get(tree, 0) + 1
             return cage_id
 
-    def release_id(self) -> None:
-        """A thread reserve_id counted ended."""
+    def _free_slot(self, tree: int) -> None:
         with self.lock:
             self._slots_used -= 1
+            left = self._tree_slots.get(tree, 0) - 1
+            if left > 0:
+                self._tree_slots[tree] = left
+            else:
+                self._tree_slots.pop(tree, None)
+
+    def release_id(self, tree: int) -> None:
+        """A thread of `tree` that reserve_id counted ended."""
+        self._free_slot(tree)
 
     def fork(self, parent: Cage) -> Cage:
         """A child of `parent` (which has just unwound); started, and returned."""
@@ -242,12 +261,11 @@ class Runtime:
         return self._start_child(parent, lambda child_id: parent.spawned(child_id, plan))
 
     def _start_child(self, parent: Cage, make: Callable[[int], Cage]) -> Cage:
-        child_id = self.reserve_id()
+        child_id = self.reserve_id(parent.init_id)
         try:
             child = make(child_id)
         except BaseException:
-            with self.lock:
-                self._slots_used -= 1
+            self._free_slot(parent.init_id)
             raise
         with self.lock:
             self.cages[child_id] = child
@@ -300,11 +318,11 @@ class Runtime:
                 if heir is None:
                     child.set_parent(0)
                     if child.finished:
-                        self._slots_used -= 1      # an unreaped zombie: nobody will wait
+                        self._free_slot(child.init_id)   # an unreaped zombie: nobody will wait
                     continue
                 child.set_parent(heir.id)
                 if child.finished and init_reaps:
-                    self._slots_used -= 1          # reaped as it reaches init
+                    self._free_slot(child.init_id)     # reaped as it reaches init
                     continue
                 heir.children[child_id] = child
                 if child.finished:
@@ -312,10 +330,10 @@ class Runtime:
             cage.children.clear()
             parent = self.cages.get(cage.ppid)
             if parent is None or cage.id not in parent.children:
-                self._slots_used -= 1              # no parent to reap it
+                self._free_slot(cage.init_id)      # no parent to reap it
             elif parent is reaping_parent:
                 del parent.children[cage.id]
-                self._slots_used -= 1
+                self._free_slot(cage.init_id)
             rest = self.tree(cage) if cage.id == cage.init_id else []
             self.changed.notify_all()
         if parent is not None:
@@ -333,8 +351,7 @@ class Runtime:
             other.terminate()
 
     def reaped(self, cage: Cage) -> None:
-        with self.lock:
-            self._slots_used -= 1
+        self._free_slot(cage.init_id)
 
 
 def _argv0(fs: FileSystem, cwd: str, program: str) -> str:

@@ -252,10 +252,13 @@ def _run_program(opts: argparse.Namespace, *, mounts: list, env: dict[str, str],
                  memory: int | None, stack: int | None, publish: list,
                  closed_stdio: list[int]) -> int:
     import lind
+    from lind.api import default_runtime
     from lind.cage.loader import ProgramError
 
     for fd in closed_stdio:     # closed again: the program inherits them closed
         os.close(fd)
+    runtime = default_runtime()
+    runtime.tree_cages = runtime.max_cages     # its one tree shares with no other
     try:
         with _terminal_restored(), warnings.catch_warnings():
             warnings.simplefilter("always", lind.PolicyOverridden)
