@@ -62,6 +62,8 @@ if spec.get("late"):
     except OSError as exc:
         got["late"] = repr(exc)
     got["late_took"] = time.monotonic() - started
+from lind.microvisor import limits
+got["tree_fds"] = getattr(limits.host_fds, "tree_limit", limits.host_fds.limit)
 got["steady"] = steady.wait(120)
 got["hostile"] = hostile.wait(120)
 print(json.dumps(got), flush=True)
@@ -129,5 +131,29 @@ def test_a_tree_cannot_take_every_cage_of_its_runtime(builds, tmp_path, canary):
     assert steady_ok(work, "late") >= 5
     assert got["steady"] == 0 and steady_ok(work) >= 100, got
     assert (work / "hostile.out").read_text() == f"threads 767 error {errno.EAGAIN}\n"
+    assert got["hostile"] == 0, got
+    untouched(canary)
+
+
+def test_a_tree_cannot_take_every_host_fd_of_the_process(builds, tmp_path, canary):
+    """Every file, pipe end, timer, wake eventfd and shared memfd of every cage is a
+    host fd of the one Lind process, within its RLIMIT_NOFILE less a reserve (~17,500
+    here). A tenant of six children, each raising its RLIMIT_NOFILE to 4096 and opening
+    files and pipes, took all of them: the other tenants' opens failed with ENFILE (the
+    steady one ended at its next write). One tree's cages hold a quarter of them at
+    most (ENFILE past it); the others keep opening."""
+    got, work = service(tmp_path, {
+        "hostile": [str(builds.wasm(attack("fd_fanout"))), "6", "8"],
+        "hostile_memory": 128 << 20,
+        "steady": [str(builds.wasm(attack("steady"))), "5000"],
+        "late": [str(builds.wasm(attack("steady"))), "300"], "late_after": 0.5,
+        "late_when_hostile_said": True, "late_timeout": 30})
+    said = (work / "hostile.out").read_text()
+    found = re.fullmatch(r"holding (\d+) errors((?: \d+){6})\n", said)
+    assert found, said
+    assert int(found[1]) <= got["tree_fds"] and f" {errno.ENFILE}" in found[2], (said, got)
+    assert got["late"] == 0, (got, (work / "late.err").read_text()[-2000:])
+    assert steady_ok(work, "late") >= 5
+    assert got["steady"] == 0 and steady_ok(work) >= 100, got
     assert got["hostile"] == 0, got
     untouched(canary)

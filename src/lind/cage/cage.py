@@ -220,6 +220,15 @@ def serve(cage: Cage | None, thread: CageThread | None = None) -> None:
 HANDLER_GRACE = 0.5
 
 
+def _caller_fd_share() -> threei.FdShare | None:
+    """The host-fd share of the tree of the cage this thread serves (limits)."""
+    caller = getattr(serving, "cage", None)
+    return getattr(caller, "fd_share", None)
+
+
+limits.caller_fd_share = _caller_fd_share
+
+
 def thread_stopping() -> bool:
     """Whether the cage this thread runs for is being stopped (killed, exiting)."""
     caller = getattr(serving, "cage", None)
@@ -402,6 +411,10 @@ class Cage:
         self.hostname = hostname                # uname's node name
         self.network = parent.network if parent else network or Network()   # its tree's
         self.slot = threei.Slot(self, runtime.key)
+        # its tree's part of the host fds (limits.HostFds.tree_limit), which the files
+        # its calls open count in, those the trampoline opens included
+        self.fd_share = parent.fd_share if parent is not None else limits.host_fds.new_share()
+        self.slot.set_fd_share(self.fd_share)
         self.memory_charge.on_change = self.slot.set_memory_charged    # its epoch ticks look
         opened_by = self.slot if threei.ACCELERATED else None   # the C trampoline opens too
         # a fork's child: the parent's files, mirrored as they are there (the same
@@ -412,6 +425,7 @@ class Cage:
                              copy_mirror=copy_mirror) if fds
                     else FdTable(mirror=self._mirror_fd, on_close=self._fd_closed,
                                  opened_by=opened_by))
+        self.fds.fd_share = self.fd_share
         self.signals = signals.SignalState(
             cage_id, parent.signals if parent else None,
             signals.caller(parent) if parent else None)   # fork copies the calling thread's

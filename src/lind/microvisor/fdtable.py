@@ -94,14 +94,16 @@ class OpenFile:
     # queries only), so never the host kernel's straight from another file (splice)
     writes_checked = False
     _parked = False                # released: host_fd names the inert file until __del__
+    _fd_share = None               # the tree its host fd counts for (limits.caller_fd_share)
 
     def __post_init__(self, reserved: bool) -> None:
         access, path_only = self.flags & abi.O_ACCMODE, self.flags & abi.O_PATH
         self.readable = access != abi.O_WRONLY and not path_only and not self.is_dir
         self.writable = access != abi.O_RDONLY and not path_only and not self.is_dir
         if self.host_fd >= 0:
+            self._fd_share = limits.caller_fd_share()    # the tree it counts for
             try:
-                limits.host_fds.take(reserved=reserved)
+                limits.host_fds.take(reserved=reserved, share=self._fd_share)
             except OSError:
                 os.close(self.host_fd)
                 raise
@@ -141,7 +143,7 @@ class OpenFile:
         if self._parked:
             self._parked = False
             threei.close_host_fd(self.host_fd)
-            limits.host_fds.give()
+            limits.host_fds.give(share=self._fd_share)
 
     def when_last_closed(self, action: Callable[[], None]) -> None:
         """Run `action` when the description's last reference goes, after those given
@@ -470,13 +472,14 @@ def ebadf() -> OSError:
     return OSError(errno.EBADF, "Bad file descriptor")
 
 
-def _adopted(found: tuple[int, int, int, int, int, bytes]) -> tuple[int, OpenFile, bool]:
+def _adopted(found: tuple[int, int, int, int, int, bytes],
+             share: threei.FdShare | None = None) -> tuple[int, OpenFile, bool]:
     """The OpenFile of a file the trampoline opened (Slot.adopt_fd's tuple): its host
-    fd was counted when it was opened."""
+    fd was counted when it was opened, in `share` (the slot's)."""
     fd, host_fd, flags, cloexec, is_dir, path = found
     f = own_description(host_fd, flags, path.decode("utf-8", "surrogateescape"),
                         st_mode=stat.S_IFDIR if is_dir else stat.S_IFREG, reserved=True)
-    limits.host_fds.give()
+    limits.host_fds.give(share=share)
     return fd, f, bool(cloexec)
 
 
@@ -554,6 +557,8 @@ class FdTable:
         self.lock = threading.RLock()   # a cage's threads open and close fds at once
         # host thread -> {fd: the file a grate checked at that fd}, while its call is below
         self._pins: dict[int, dict[int, OpenFile]] = {}
+        # the share of host fds the files opened_by opened count in (its cage's tree's)
+        self.fd_share: threei.FdShare | None = None
 
     def forget_hooks(self) -> None:
         """Its cage has ended: nobody is told of its fds any more (the hooks were the
@@ -612,12 +617,13 @@ class FdTable:
         found = self._opened_by.adopt_fd(fd)
         if found is None:
             return None
-        _, f, cloexec = _adopted(found)
+        _, f, cloexec = _adopted(found, self.fd_share)
         self._put(fd, f, cloexec)
         return f
 
     def _adopt_all(self, final: bool = False) -> None:
-        for fd, f, cloexec in map(_adopted, self._opened_by.adopt_all(final)):
+        for found in self._opened_by.adopt_all(final):
+            fd, f, cloexec = _adopted(found, self.fd_share)
             self._put(fd, f, cloexec)
 
     def _refuse_if_closed(self, f: OpenFile) -> None:
@@ -709,6 +715,7 @@ class FdTable:
         instead of telling `mirror` of each file."""
         self._adopt_all()
         child = FdTable(self.limit, self.hard, mirror, on_close, opened_by)
+        child.fd_share = self.fd_share
         child._files = [f.hold() if f else None for f in self._files]
         child._cloexec = list(self._cloexec)
         if copy_mirror is not None:

@@ -34,6 +34,10 @@ Per process (all cages of this Lind process together):
   `HostFds.limit` (this process's RLIMIT_NOFILE soft limit, raised to the hard limit
   at import, minus what was open at import, minus a reserve of max(64, 1/8 of it)),
   opening (or mapping) one more gets ENFILE, so the host can always start another tree.
+  One tree's cages may hold `HostFds.tree_limit` of them (a quarter, but at least one
+  cage's hard RLIMIT_NOFILE where the budget has that many): a tree's children opening
+  pipes up to their RLIMIT_NOFILE took them all, and every other tenant's open failed.
+  A file counts for the tree whose call opened it (`caller_fd_share`).
 
 Memory (`MemoryBudget`): the linear memories of the cages of one process tree
 (`lind run --memory`, `lind.run(memory=)`, `Runtime.spawn(memory=)`) and of all trees
@@ -161,26 +165,50 @@ class Counted:
 class HostFds:
     """Host fds cages' open files hold, against a budget that leaves the host a reserve
     (to start trees, load modules, write reports); `reserved` takes are a new tree's
-    stdio, the host's own files. Counted in the trampoline, which opens files too."""
+    stdio, the host's own files. Counted in the trampoline, which opens files too.
+    A `share` (threei.FdShare, a tree's: `new_share`) counts them for one tree as well,
+    against `tree_limit`."""
 
     def __init__(self, process_limit: int, open_now: int) -> None:
         self.reserve = max(64, process_limit // 8)
         self.limit = max(process_limit - open_now - self.reserve, 0)
+        self.tree_limit = max(self.limit // 4, min(self.limit, NOFILE_HARD))
         threei.host_fds_set_limit(self.limit)
 
     @property
     def held(self) -> int:
         return threei.host_fds_held()
 
-    def take(self, n: int = 1, *, reserved: bool = False) -> None:
-        """Count `n` more; ENFILE past the budget unless they are the host's own."""
-        threei.host_fds_take(n, reserved)
+    def new_share(self) -> threei.FdShare:
+        """A new tree's part of the budget."""
+        return threei.FdShare(self.tree_limit)
 
-    def give(self, n: int = 1) -> None:
-        threei.host_fds_give(n)
+    def take(self, n: int = 1, *, reserved: bool = False,
+             share: threei.FdShare | None = None) -> None:
+        """Count `n` more (for `share`'s tree too); ENFILE past the budget or the
+        share unless they are the host's own."""
+        if share is not None:
+            share.take(n, reserved)
+        else:
+            threei.host_fds_take(n, reserved)
+
+    def give(self, n: int = 1, share: threei.FdShare | None = None) -> None:
+        if share is not None:
+            share.give(n)
+        else:
+            threei.host_fds_give(n)
 
 
 host_fds = HostFds(_raise_process_fd_limit(), _open_now())
+
+
+def _no_share() -> threei.FdShare | None:
+    return None
+
+
+#: The share of the tree whose call this thread serves (None: no cage's), which the
+#: files opened for it count in; lind.cage.cage sets it.
+caller_fd_share: Callable[[], threei.FdShare | None] = _no_share
 
 
 # A process tree in this process: (its Runtime's key, its first cage's id), since every

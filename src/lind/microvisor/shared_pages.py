@@ -60,11 +60,12 @@ class SharedPages:
     HOST_FDS = 1
 
     def __init__(self, size: int = 0, budget: limits.MemoryBudget | None = None) -> None:
-        limits.host_fds.take(self.HOST_FDS)
+        self._fd_share = limits.caller_fd_share()      # the tree its fds count for
+        limits.host_fds.take(self.HOST_FDS, share=self._fd_share)
         try:
             self.fd = os.memfd_create("lind-shared", os.MFD_CLOEXEC)
         except OSError:
-            limits.host_fds.give(self.HOST_FDS)
+            limits.host_fds.give(self.HOST_FDS, self._fd_share)
             raise
         self.size = 0
         self.mappings = 1
@@ -73,7 +74,7 @@ class SharedPages:
             self._extend(size, budget)
         except OSError:
             os.close(self.fd)
-            limits.host_fds.give(self.HOST_FDS)
+            limits.host_fds.give(self.HOST_FDS, self._fd_share)
             raise
 
     def _extend(self, size: int, budget: limits.MemoryBudget | None) -> None:
@@ -124,7 +125,7 @@ class SharedPages:
 
     def _close(self) -> None:
         os.close(self.fd)
-        limits.host_fds.give(self.HOST_FDS)
+        limits.host_fds.give(self.HOST_FDS, self._fd_share)
         for budget, cost in self._charges:
             budget.release(cost)
         self._charges.clear()

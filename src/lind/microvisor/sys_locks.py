@@ -93,6 +93,7 @@ class _Mirror:
     fd: int
     readable: bool
     writable: bool
+    fd_share: object = None    # the cage's tree's host fds (limits)
 
 
 _cond = threading.Condition(threading.Lock())    # guards everything below
@@ -187,7 +188,7 @@ def _host_getlk(fd: int, type_: int, start: int, end: int) -> tuple[int, int, in
     return _GUEST_TYPE[htype], hstart, OFFSET_MAX if hlen == 0 else hstart + hlen - 1, hpid
 
 
-def _reopen(f: OpenFile, old: _Mirror | None) -> _Mirror:
+def _reopen(cage, f: OpenFile, old: _Mirror | None) -> _Mirror:
     """A new host description of `f`'s file with the access `f` has and `old` had:
     never more than the cage was given (Lind runs as root: a read-write open of a file
     the cage may only read, on a read-only mount say, made the host's exec of it
@@ -195,19 +196,20 @@ def _reopen(f: OpenFile, old: _Mirror | None) -> _Mirror:
     readable = f.readable or (old is not None and old.readable)
     writable = f.writable or (old is not None and old.writable)
     access = os.O_RDWR if readable and writable else os.O_WRONLY if writable else os.O_RDONLY
-    limits.host_fds.take()
+    share = getattr(cage, "fd_share", None)
+    limits.host_fds.take(share=share)
     try:
         fd = os.open(proc_path(f.host_fd), access | os.O_CLOEXEC | os.O_NONBLOCK | os.O_NOCTTY)
     except OSError:
-        limits.host_fds.give()
+        limits.host_fds.give(share=share)
         raise
-    return _Mirror(fd, readable, writable)
+    return _Mirror(fd, readable, writable, share)
 
 
 def _close_mirror(mirror: _Mirror | None) -> None:
     if mirror is not None:
         os.close(mirror.fd)
-        limits.host_fds.give()
+        limits.host_fds.give(share=mirror.fd_share)
 
 
 def _posix_mirror(cage, key: Hashable, f: OpenFile, write: bool | None) -> _Mirror:
@@ -221,7 +223,7 @@ def _posix_mirror(cage, key: Hashable, f: OpenFile, write: bool | None) -> _Mirr
     mirror = _held.get(cage, {}).get(key)
     if mirror is not None and (write is None or (mirror.writable if write else mirror.readable)):
         return mirror
-    new = _reopen(f, mirror)
+    new = _reopen(cage, f, mirror)
     files = _held_by(cage)
     if mirror is not None:
         if not mirror.readable:

@@ -357,11 +357,11 @@ def add_thread(cage, tid: int) -> ThreadSignals:
     (as Linux gives a thread), and a wake eventfd of its own, counted among the host fds
     cages hold (ENFILE past them)."""
     thread = ThreadSignals()
-    limits.host_fds.take()
+    limits.host_fds.take(share=getattr(cage, "fd_share", None))
     try:
         thread.wake_fd = threei.new_wake_fd()
     except OSError:
-        limits.host_fds.give()
+        limits.host_fds.give(share=getattr(cage, "fd_share", None))
         raise
     with _lock:
         thread.mask = caller(cage).mask
@@ -379,7 +379,7 @@ def remove_thread(cage, tid: int) -> None:
         thread.word = 0
         if thread.wake_fd >= 0:
             os.close(thread.wake_fd)
-            limits.host_fds.give()
+            limits.host_fds.give(share=getattr(cage, "fd_share", None))
             thread.wake_fd = -1
         settled = _settle_unless_quiet(cage)
     if settled is not None:

@@ -56,6 +56,7 @@ class _Timer:
     value: int
     thread: signals.ThreadSignals | None    # SIGEV_THREAD_ID's
     overrun: int = 0                        # timer_getoverrun's
+    fd_share: object = None                 # its cage's tree's host fds (limits)
     parked: tuple[int, int] | None = None   # its key in _Timers._parked while parked
 
     def holder(self, cage) -> object:
@@ -81,15 +82,16 @@ class _Timers:
             mine = self._by_cage.setdefault(cage, {})
             if len(mine) >= MAX_TIMERS:
                 raise abi.error(errno.EAGAIN)
-            limits.host_fds.take(1)
+            share = getattr(cage, "fd_share", None)
+            limits.host_fds.take(1, share=share)
             try:
                 host_fd = checked(libc.timerfd_create(clock, _TFD_NONBLOCK_CLOEXEC))
             except OSError:
-                limits.host_fds.give(1)
+                limits.host_fds.give(1, share)
                 raise
             timer_id = next(i for i in range(MAX_TIMERS + 1) if i not in mine)
             timer = _Timer(weakref.ref(cage), timer_id, host_fd, notify, signo,
-                           timer_id if value is None else value, thread)
+                           timer_id if value is None else value, thread, fd_share=share)
             mine[timer_id] = timer
             if notify == SIGEV_NONE:        # nothing to send: the thread need not wake
                 return timer_id
@@ -134,7 +136,7 @@ class _Timers:
         if watched and self._epoll is not None:
             self._epoll.unregister(timer.host_fd)
         os.close(timer.host_fd)
-        limits.host_fds.give(1)
+        limits.host_fds.give(1, timer.fd_share)
 
     def park(self, cage, timer: _Timer, overruns: int) -> None:
         """`timer` expired while its signal could not be sent (pending, `overruns` more,

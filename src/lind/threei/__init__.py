@@ -109,6 +109,7 @@ host_fds_take = _impl.host_fds_take         # the process's budget of host fds f
 host_fds_give = _impl.host_fds_give         # cages' files (limits.host_fds), shared
 host_fds_set_limit = _impl.host_fds_set_limit   # with the opens the trampoline makes
 host_fds_held = _impl.host_fds_held
+FdShare = _impl.FdShare   # one process tree's part of that budget
 handler_in_use = _impl.handler_in_use       # a thread holds this GrateHandler in a call
 global_i32 = _impl.global_i32               # numeric globals by address (a store's
 set_global_i32 = _impl.set_global_i32       # context and a wasmtime_global_t), as fork

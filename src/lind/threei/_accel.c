@@ -1459,6 +1459,9 @@ typedef struct {
 
 #define PATH_BYTES 4096
 
+/* One process tree's part of the host-fd budget (FdShare, below). */
+typedef struct FdShareObject FdShareObject;
+
 typedef struct {
     PyObject_HEAD
     PyObject *cage;        /* the Python Cage passed to handlers */
@@ -1503,6 +1506,7 @@ typedef struct {
     uint32_t startup_count[2];
     uint8_t owner[FD_MIRROR];
     OpenedHere *opened[FD_MIRROR];
+    FdShareObject *fd_share;  /* its tree's part of the host fds (strong; NULL: none) */
     Entry table[NSYSCALLS];
 } SlotObject;
 
@@ -1644,6 +1648,7 @@ static void Slot_dealloc(SlotObject *s)
     if (s->wake_fd >= 0)
         close(s->wake_fd);
     forget_opened_here(s);
+    Py_CLEAR(s->fd_share);      /* after: what it opened was counted there */
     free(s->startup_strings[0]);
     free(s->startup_strings[1]);
     pthread_mutex_destroy(&s->wake_lock);
@@ -2748,6 +2753,105 @@ static PyObject *mod_host_fds_held(PyObject *self, PyObject *unused)
     return PyLong_FromLongLong(__atomic_load_n(&host_fds_held, __ATOMIC_RELAXED));
 }
 
+/* FdShare(limit): the host fds one process tree may hold of the process's budget, so
+ * that one tree cannot take them all (a tenant's children opening pipes up to their
+ * RLIMIT_NOFILE left every other tenant's open ENFILE). Its takes count in the
+ * process's budget too. */
+struct FdShareObject {
+    PyObject_HEAD
+    int64_t held, limit;
+};
+
+static int share_take_n(FdShareObject *sh, int64_t n, int reserved)
+{
+    if (!host_fds_take_n(n, reserved))
+        return 0;
+    if (!sh)
+        return 1;
+    int64_t held = __atomic_load_n(&sh->held, __ATOMIC_RELAXED);
+    do {
+        if (!reserved && held + n > sh->limit) {
+            host_fds_give_n(n);
+            return 0;
+        }
+    } while (!__atomic_compare_exchange_n(&sh->held, &held, held + n, 1,
+                                          __ATOMIC_ACQ_REL, __ATOMIC_RELAXED));
+    return 1;
+}
+
+static void share_give_n(FdShareObject *sh, int64_t n)
+{
+    if (sh)
+        __atomic_sub_fetch(&sh->held, n, __ATOMIC_ACQ_REL);
+    host_fds_give_n(n);
+}
+
+static PyObject *FdShare_new(PyTypeObject *type, PyObject *args, PyObject *kw)
+{
+    long long limit;
+    if (!PyArg_ParseTuple(args, "L", &limit))
+        return NULL;
+    FdShareObject *sh = (FdShareObject *)type->tp_alloc(type, 0);
+    if (sh)
+        sh->limit = limit;
+    return (PyObject *)sh;
+}
+
+/* take(n, reserved): count n more here and in the process (ENFILE past either). */
+static PyObject *FdShare_take(FdShareObject *sh, PyObject *args)
+{
+    long long n;
+    int reserved;
+    if (!PyArg_ParseTuple(args, "Lp", &n, &reserved))
+        return NULL;
+    if (!share_take_n(sh, n, reserved))
+        return set_errno(ENFILE);
+    Py_RETURN_NONE;
+}
+
+static PyObject *FdShare_give(FdShareObject *sh, PyObject *arg)
+{
+    long long n = PyLong_AsLongLong(arg);
+    if (n == -1 && PyErr_Occurred())
+        return NULL;
+    share_give_n(sh, n);
+    Py_RETURN_NONE;
+}
+
+static PyObject *FdShare_get_held(FdShareObject *sh, void *unused)
+{
+    return PyLong_FromLongLong(__atomic_load_n(&sh->held, __ATOMIC_RELAXED));
+}
+
+static PyObject *FdShare_get_limit(FdShareObject *sh, void *unused)
+{
+    return PyLong_FromLongLong(sh->limit);
+}
+
+static PyMethodDef FdShare_methods[] = {
+    {"take", (PyCFunction)FdShare_take, METH_VARARGS,
+     "take(n, reserved): count n more host fds (ENFILE past the share or the budget)"},
+    {"give", (PyCFunction)FdShare_give, METH_O, "give(n): n host fds are closed"},
+    {NULL, NULL, 0, NULL},
+};
+
+static PyGetSetDef FdShare_getset[] = {
+    {"held", (getter)FdShare_get_held, NULL, "host fds counted here now", NULL},
+    {"limit", (getter)FdShare_get_limit, NULL, "the most it may hold", NULL},
+    {NULL, NULL, NULL, NULL, NULL},
+};
+
+static PyTypeObject FdShareType = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "lind.threei._accel.FdShare",
+    .tp_basicsize = sizeof(FdShareObject),
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_new = FdShare_new,
+    .tp_methods = FdShare_methods,
+    .tp_getset = FdShare_getset,
+    .tp_doc = "one process tree's part of the host-fd budget",
+};
+
 static void mounts_let_go(MountTable *t)
 {
     if (!t || __atomic_sub_fetch(&t->refs, 1, __ATOMIC_ACQ_REL))
@@ -2941,6 +3045,29 @@ static PyObject *Slot_set_open_limit(SlotObject *s, PyObject *arg)
     Py_RETURN_NONE;
 }
 
+/* set_fd_share(share): the FdShare its tree's host fds count in (before its first call). */
+static PyObject *Slot_set_fd_share(SlotObject *s, PyObject *arg)
+{
+    if (!PyObject_TypeCheck(arg, &FdShareType)) {
+        PyErr_SetString(PyExc_TypeError, "an FdShare");
+        return NULL;
+    }
+    pthread_mutex_lock(&s->files_lock);
+    FdShareObject *old = s->fd_share;
+    int busy = 0;
+    for (int fd = 0; fd < FD_MIRROR && !busy; fd++)
+        busy = s->owner[fd] == FD_OPENED_HERE || s->owner[fd] == FD_OPENING;
+    if (!busy)
+        s->fd_share = (FdShareObject *)Py_NewRef(arg);
+    pthread_mutex_unlock(&s->files_lock);
+    if (busy) {
+        PyErr_SetString(PyExc_RuntimeError, "the slot holds files counted elsewhere");
+        return NULL;
+    }
+    Py_XDECREF(old);
+    Py_RETURN_NONE;
+}
+
 static PyObject *Slot_note_posix_locks(SlotObject *s, PyObject *unused)
 {
     pthread_mutex_lock(&s->files_lock);
@@ -3041,7 +3168,7 @@ static void forget_opened_here(SlotObject *s)
         s->opened[fd] = NULL;
         s->fds[fd].host_fd = -1;
         close_when_unused(o->host_fd);
-        host_fds_give_n(1);
+        share_give_n(s->fd_share, 1);
         free(o);
     }
     mounts_let_go(s->mounts);
@@ -3149,7 +3276,7 @@ static void unreserve(SlotObject *s, int fd)
     pthread_mutex_lock(&s->files_lock);
     s->owner[fd] = FD_FREE;
     pthread_mutex_unlock(&s->files_lock);
-    host_fds_give_n(1);
+    share_give_n(s->fd_share, 1);
 }
 
 /* A FIFO or socket opened (without blocking) by name: the rest of its open -- a FIFO
@@ -3210,7 +3337,7 @@ static int fast_open(SlotObject *s, MemoryObject *m, int64_t dirfd, uint64_t add
         *result = -EMFILE;
         return 1;
     }
-    if (!host_fds_take_n(1, 0)) {
+    if (!share_take_n(s->fd_share, 1, 0)) {
         pthread_mutex_unlock(&s->files_lock);
         *result = -ENFILE;
         return 1;
@@ -3308,7 +3435,7 @@ static int fast_open(SlotObject *s, MemoryObject *m, int64_t dirfd, uint64_t add
     if (!o || s->files_closed) {      /* the cage ended meanwhile: Python says so */
         s->owner[fd] = FD_FREE;
         pthread_mutex_unlock(&s->files_lock);
-        host_fds_give_n(1);
+        share_give_n(s->fd_share, 1);
         close((int)host);
         free(o);
         return 0;
@@ -3345,7 +3472,7 @@ static int fast_close(SlotObject *s, int64_t fd, int64_t *result)
     __atomic_store_n(&s->fds[fd].host_fd, -1, __ATOMIC_RELEASE);
     pthread_mutex_unlock(&s->files_lock);
     close_when_unused(o->host_fd);
-    host_fds_give_n(1);
+    share_give_n(s->fd_share, 1);
     free(o);
     *result = 0;
     return 1;
@@ -5330,6 +5457,8 @@ static PyMethodDef Slot_methods[] = {
     {"set_file_size_limited", (PyCFunction)Slot_set_file_size_limited, METH_O,
      "set_file_size_limited(bool): whether RLIMIT_FSIZE is finite"},
     {"set_open_limit", (PyCFunction)Slot_set_open_limit, METH_O, "RLIMIT_NOFILE's soft limit"},
+    {"set_fd_share", (PyCFunction)Slot_set_fd_share, METH_O,
+     "set_fd_share(share): the FdShare its tree's host fds count in"},
     {"note_posix_locks", (PyCFunction)Slot_note_posix_locks, METH_NOARGS,
      "the cage holds POSIX locks: every close is Python's"},
     {"claim_fd", (PyCFunction)Slot_claim_fd, METH_O,
@@ -5877,6 +6006,7 @@ PyMODINIT_FUNC PyInit__accel(void)
     if (PyType_Ready(&MemoryType) < 0 || PyType_Ready(&SlotType) < 0 ||
         PyType_Ready(&GrateType) < 0 || PyType_Ready(&GrateHandlerType) < 0 ||
         PyType_Ready(&MountsType) < 0 || PyType_Ready(&SlotRefType) < 0 ||
+        PyType_Ready(&FdShareType) < 0 ||
         PyType_Ready(&MaskCellType) < 0 || PyType_Ready(&JumpPointsType) < 0 ||
         PyType_Ready(&UnwinderType) < 0)
         return NULL;
@@ -5894,6 +6024,7 @@ PyMODINIT_FUNC PyInit__accel(void)
     PyModule_AddObjectRef(m, "Grate", (PyObject *)&GrateType);
     PyModule_AddObjectRef(m, "GrateHandler", (PyObject *)&GrateHandlerType);
     PyModule_AddObjectRef(m, "Mounts", (PyObject *)&MountsType);
+    PyModule_AddObjectRef(m, "FdShare", (PyObject *)&FdShareType);
     PyModule_AddIntConstant(m, "NSYSCALLS", NSYSCALLS);
     static const char *fast_names[] = {
         "FAST_NONE", "FAST_GETPID", "FAST_GETPPID", "FAST_GETUID", "FAST_GETEUID",

@@ -214,6 +214,28 @@ def host_fds_held() -> int:
     return _host_fds_budget["held"]
 
 
+class FdShare:
+    """One process tree's part of the host-fd budget (see _accel.c); its takes count in
+    the process's budget too."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.held = 0
+
+    def take(self, n: int, reserved: bool) -> None:
+        with _host_fds_budget_lock:
+            if not reserved and (self.held + n > self.limit or
+                                 _host_fds_budget["held"] + n > _host_fds_budget["limit"]):
+                raise OSError(errno.ENFILE, os.strerror(errno.ENFILE))
+            _host_fds_budget["held"] += n
+            self.held += n
+
+    def give(self, n: int) -> None:
+        with _host_fds_budget_lock:
+            _host_fds_budget["held"] -= n
+            self.held -= n
+
+
 class Mounts:
     """A file system's mounts for the opens the C trampoline serves; this one serves none."""
 
@@ -691,6 +713,9 @@ class Slot:
 
     def set_open_limit(self, limit: int) -> None:
         pass
+
+    def set_fd_share(self, share: FdShare) -> None:
+        pass                   # (this trampoline opens no files itself)
 
     def note_posix_locks(self) -> None:
         pass
