@@ -1,11 +1,15 @@
 /* A steady tenant: rewrites /count with a counter every 10 ms for argv[1] ms (default
  * 2000), then checks the file holds its last value and prints "count N maxgap MS"
- * (MS: the longest time between two writes), or what failed. */
+ * (MS: the longest time between two writes), or what failed. With argv[2] "shared",
+ * each round also maps a MAP_SHARED page, forks a child that adds one to it, waits for
+ * it, checks the page and unmaps it. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -19,6 +23,7 @@ static long now_ms(void)
 int main(int argc, char **argv)
 {
 	long duration = argc > 1 ? atol(argv[1]) : 2000;
+	int shared = argc > 2 && !strcmp(argv[2], "shared");
 	long end = now_ms() + duration, last = now_ms(), gap = 0;
 	int n = 0;
 	char text[32], back[32];
@@ -28,6 +33,25 @@ int main(int argc, char **argv)
 		if (fd < 0 || write(fd, text, len) != len || close(fd) != 0) {
 			printf("write %d failed: errno %d\n", n, errno);
 			return 1;
+		}
+		if (shared) {
+			int *word = mmap(NULL, 4096, PROT_READ | PROT_WRITE,
+					 MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+			if (word == MAP_FAILED) {
+				printf("mmap %d failed: errno %d\n", n, errno);
+				return 1;
+			}
+			*word = n;
+			pid_t child = fork();
+			if (child == 0) {
+				*word += 1;
+				_exit(0);
+			}
+			if (child < 0 || waitpid(child, NULL, 0) != child || *word != n + 1) {
+				printf("fork %d failed: errno %d\n", n, errno);
+				return 1;
+			}
+			munmap(word, 4096);
 		}
 		usleep(10000);
 		long t = now_ms();
