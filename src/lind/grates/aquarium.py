@@ -15,6 +15,7 @@ from lind.grates.paths import PATH_CALLS, guest_dir, open_flags_and_mode, resolv
 from lind.microvisor import abi
 from lind.microvisor.fdtable import OpenFile
 from lind.microvisor.fs import PrivateDir, join, normalize
+from lind.microvisor.virtual import FixedListing
 
 _NOT_THERE = (errno.ENOENT, errno.ENOTDIR)
 _MAX_LINKS = 40          # symbolic links followed in one path before ELOOP, as in Linux
@@ -452,12 +453,13 @@ class Aquarium(Grate):
     def getdents64(self, call: Call) -> int:
         """Fill the merged listing of a directory in the view; the microvisor pages it out."""
         f, path = self._open_file(call)
-        if f is not None and f.is_dir and f.dir_entries is None and path is not None:
+        if f is not None and f.is_dir and f.dir_listing is None and path is not None:
             with self._lock:
                 listing = self._listing(call.cage, path)
-            f.dir_entries = [(b".", f.stat().st_ino, abi.DT_DIR), (b"..", 0, abi.DT_DIR)]
-            f.dir_entries += [(name.encode("utf-8", "surrogateescape"), ino, dtype)
-                              for name, (ino, dtype) in listing.items()]
+            entries = [(b".", f.stat().st_ino, abi.DT_DIR), (b"..", 0, abi.DT_DIR)]
+            entries += [(name.encode("utf-8", "surrogateescape"), ino, dtype)
+                        for name, (ino, dtype) in listing.items()]
+            f.dir_listing = FixedListing(entries)
         return call.forward()
 
     # -- changing -----------------------------------------------------------------

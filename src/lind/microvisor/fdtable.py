@@ -23,7 +23,7 @@ import stat
 import threading
 from collections.abc import Callable
 from dataclasses import InitVar, dataclass, field
-from typing import Protocol, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from lind import threei
 from lind.microvisor import abi, limits
@@ -78,8 +78,9 @@ class OpenFile:
     refs: int = 1
     readable: bool = field(init=False)
     writable: bool = field(init=False)
-    dir_entries: list[tuple[bytes, int, int]] | None = field(default=None, repr=False)
     dir_pos: int = 0
+    # where a directory's listing got to (virtual.HostListing, FixedListing)
+    dir_listing: Any = field(default=None, repr=False)
     # What runs with the last reference (when_last_closed): dropping the OFD locks and
     # flock the description held (sys_locks, once locks_watched), giving back what its
     # socket buffers grew by (sys_net).

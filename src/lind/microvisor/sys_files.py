@@ -516,8 +516,8 @@ def sys_lseek(cage, fd, offset, whence, *_):
         if whence != abi.SEEK_SET or offset < 0:
             raise abi.error(errno.EINVAL)
         f.dir_pos = offset
-        if offset == 0:
-            f.dir_entries = None
+        if offset == 0:     # rewinddir: a new listing (an index before the one reached
+            f.dir_listing = None                    # reads the host's again anyway)
         return offset
     if whence not in (abi.SEEK_SET, abi.SEEK_CUR, abi.SEEK_END, abi.SEEK_DATA, abi.SEEK_HOLE):
         raise abi.error(errno.EINVAL)
@@ -1097,23 +1097,32 @@ def sys_fdatasync(cage, fd, *_):
 
 # ----------------------------------------------------------- directory reads
 
+#: bytes of records one getdents64 makes at most (a short count, as a read's)
+DIRENTS_MAX = 1 << 18
+
+
 def sys_getdents64(cage, fd, buf, count, *_):
     f = cage.fds.get(s32(fd))
     if not f.is_dir:
         raise abi.error(errno.ENOTDIR)
-    if f.dir_entries is None:
-        f.dir_entries = virtual.entries(cage, f)
-    out = bytearray()
     count = u32(count)
-    while f.dir_pos < len(f.dir_entries):
-        name, ino, dtype = f.dir_entries[f.dir_pos]
-        rec = abi.pack_dirent64(ino or 1, f.dir_pos + 1, dtype, name)
-        if len(out) + len(rec) > count:
-            if not out:
-                raise abi.error(errno.EINVAL)
-            break
-        out += rec
-        f.dir_pos += 1
+    room = min(count, DIRENTS_MAX)
+    out = bytearray()
+    if f.dir_listing is None:   # Lind's own directories (/proc, /dev) have few entries;
+        # the host's are read as the cage goes
+        f.dir_listing = (virtual.FixedListing(virtual.entries(cage, f))
+                         if isinstance(f, virtual.DirFile) else virtual.HostListing())
+    listing = f.dir_listing
+    with listing.lock:
+        while (found := listing.entry(cage, f, f.dir_pos)) is not None:
+            name, ino, dtype = found
+            rec = abi.pack_dirent64(ino or 1, f.dir_pos + 1, dtype, name)
+            if len(out) + len(rec) > room:
+                if not out:
+                    raise abi.error(errno.EINVAL)
+                break
+            out += rec
+            f.dir_pos += 1
     cage.mem.write(buf, out)
     return len(out)
 
