@@ -103,7 +103,7 @@ class Call:
         # an arg read relative to the cwd or a dirfd -> (what goes down in its place, as
         # bytes, and the args to change with it: its dirfd's, its length's)
         self._resolved: dict[int, tuple[bytes, int | None, int | None]] = _NOTHING
-        self._files: dict[int, Any] = _NOTHING      # fd -> the OpenFile looked at, held
+        self._files: dict[int, Any] = _NOTHING      # fd -> the OpenFile looked at
 
     @property
     def name(self) -> str:
@@ -164,22 +164,17 @@ class Call:
 
     def file(self, fd: int) -> Any:
         """The caller's open file at `fd` (OSError EBADF if none), the one the layers
-        below act on when this call goes down (`FdTable.pinned`): so another thread's
+        below act on when this call goes down (`FdTable.call_pinned`): so another thread's
         dup2 or close between this handler's look and the call below cannot make the
         call act on a file the handler did not see (readonly:/data, judging fchmod by
-        its fd's path, passed /tmp/f1 while the microvisor changed /data/f1)."""
+        its fd's path, passed /tmp/f1 while the microvisor changed /data/f1). If that
+        was the file's last fd, the call below finds it closed, as on Linux."""
         f = self._files.get(fd)
         if f is None:
             if self._files is _NOTHING:
                 self._files = {}
-            f = self._files[fd] = self.cage.fds.pin(fd)
+            f = self._files[fd] = self.cage.fds.get(fd)
         return f
-
-    def finish(self) -> None:
-        """The handler is done: let go of the files it looked at."""
-        files, self._files = self._files, _NOTHING
-        for f in files.values():
-            f.release()
 
     def put(self, data: bytes) -> int:
         """An argument to pass down in place of one given: the layers below read `data`
@@ -216,8 +211,7 @@ class Call:
                     full[i] = ops.snapshot(self.cage, data, int(self.args[i]))
         try:
             if self._files:
-                with self.cage.fds.pinned(self._files):
-                    return self._below(self.cage, *full)
+                return self.cage.fds.call_pinned(self._files, self._below, self.cage, *full)
             return self._below(self.cage, *full)
         except OSError as exc:
             return -(exc.errno or errno.EIO)
@@ -255,9 +249,6 @@ def _entry(grate: Grate, method: Callable[[Call], int], nr: int,
             print(f"lind: grate {grate.name or type(grate).__name__} failed in "
                   f"{call.name}: {exc!r}", file=sys.stderr)
             return -errno.EIO
-        finally:
-            if call._files:
-                call.finish()
     return entry
 
 

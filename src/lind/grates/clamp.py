@@ -147,11 +147,7 @@ class Route:
         except OSError as exc:          # an argument it cannot read: as the layer below would
             return -(exc.errno or errno.EIO)
         call._below = self.inner if matched else self.bypass
-        try:
-            return call.forward()
-        finally:
-            if call._files:
-                call.finish()
+        return call.forward()
 
 
 class Clamp(Grate):

@@ -509,26 +509,6 @@ def _not_told(*_: object) -> None:
     """A hook of an FdTable nobody listens to."""
 
 
-class _Pinned:
-    """FdTable.pinned's context (a class: it is entered on every call a grate checked)."""
-
-    __slots__ = ("pins", "files", "thread", "outer")
-
-    def __init__(self, pins: dict[int, dict[int, OpenFile]], files: dict[int, OpenFile]) -> None:
-        self.pins, self.files = pins, files
-
-    def __enter__(self) -> None:
-        self.thread = threading.get_ident()
-        self.outer = outer = self.pins.get(self.thread)
-        self.pins[self.thread] = {**self.files, **outer} if outer else self.files
-
-    def __exit__(self, *_: object) -> None:
-        if self.outer is None:
-            del self.pins[self.thread]
-        else:
-            self.pins[self.thread] = self.outer
-
-
 class FdTable:
     """fd -> (OpenFile, close-on-exec), with the cage's RLIMIT_NOFILE.
 
@@ -575,7 +555,7 @@ class FdTable:
 
     def get(self, fd: int) -> OpenFile:
         """The file at `fd`; for a call a grate passed down, the file the grate checked
-        there (`pinned`)."""
+        there (`call_pinned`)."""
         if self._pins:
             pinned = self._pins.get(threading.get_ident())
             if pinned is not None and fd in pinned:
@@ -596,18 +576,22 @@ class FdTable:
                     return f
         raise ebadf()
 
-    @locked
-    def pin(self, fd: int) -> OpenFile:
-        """The file at `fd`, held: a grate about to judge a call by it passes it to
-        `pinned` with the call, and releases it after."""
-        return self.get(fd).hold()
-
-    def pinned(self, files: dict[int, OpenFile]) -> _Pinned:
-        """While a grate's call runs below it on this thread (`with table.pinned(...)`),
-        these fds are the files the grate checked (and an enclosing grate's checks
-        stand): another thread's dup2 or close in between cannot make the call act on a
-        file the grate did not see, as if the call had run before it."""
-        return _Pinned(self._pins, files)
+    def call_pinned(self, files: dict[int, OpenFile], call: Callable[..., int],
+                    *args: object) -> int:
+        """call(*args), during which, on this thread, these fds are the files a grate
+        checked (and an enclosing grate's checks stand): another thread's dup2 or close
+        in between cannot make the call below act on a file the grate did not see, as
+        if the call had run before it."""
+        me = threading.get_ident()
+        outer = self._pins.get(me)
+        self._pins[me] = {**files, **outer} if outer else files
+        try:
+            return call(*args)
+        finally:
+            if outer is None:
+                del self._pins[me]
+            else:
+                self._pins[me] = outer
 
     def _put(self, fd: int, f: OpenFile, cloexec: bool) -> None:
         self._grow(fd)
