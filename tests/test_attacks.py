@@ -2992,7 +2992,8 @@ def test_memfds_count_against_the_tree_s_memory(builds, tmp_path, canary):
     assert rc == 0, err
     enospc = errno.ENOSPC
     assert out.splitlines() == [
-        f"fallocate-256M -1 {enospc}", f"ftruncate-256M -1 {enospc}",
+        f"fallocate-256M -1 {enospc}", f"keep-size-256M -1 {enospc}",
+        f"ftruncate-256M -1 {enospc}",
         f"pwrite-at-200M -1 {enospc}", f"write-until-full -1 {enospc}",
         "written under 64M 1", f"reopened-write -1 {enospc}",
         f"received-pwrite-past-end -1 {enospc}",

@@ -45,6 +45,8 @@ def test_matches_native(builds, tmp_path, name):
 
 # What the portable back end (lind.portable) cannot give, and why; the rest must match.
 _NOT_PORTABLE = {
+    "fallocate_modes": "fallocate takes mode 0 alone there (EOPNOTSUPP): its files have "
+                       "no holes to punch or blocks to keep past the end",
     "file_modes": "statfs names the tree a tmpfs, and files are not sparse (a write at "
                   "5 GiB is ENOSPC: the hole would take the memory)",
     "inotify": "watches see the host's files, not the tree's",

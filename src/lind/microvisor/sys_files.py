@@ -719,11 +719,15 @@ def _remove(cage, guest_path: str, directory: bool) -> int:
 
 
 def _rmdir_path(cage, addr: int, dirfd: int = abi.AT_FDCWD) -> str:
-    """rmdir's path: one ending in `.` is EINVAL, as Linux will not remove "." itself."""
+    """rmdir's path: one ending in `.` is EINVAL, as Linux will not remove "." itself,
+    and one ending in `..` ENOTEMPTY once the directory it leaves is found, as Linux
+    answers (folded, it would name the parent, or "/": EBUSY)."""
     raw = read_path(cage, addr)
     if raw == "." or raw.endswith("/."):
         raise abi.error(errno.EINVAL)
     path, dir_only = fold_path(cage, raw, dirfd)
+    if raw == ".." or raw.endswith("/.."):
+        raise abi.error(errno.ENOTEMPTY)
     if dir_only:
         _need_directory(cage, path)
     return path
@@ -826,6 +830,8 @@ def sys_link(cage, old, new, *_):
 
 
 def sys_linkat(cage, olddirfd, old, newdirfd, new, flags, *_):
+    if u32(flags) & ~(abi.AT_SYMLINK_FOLLOW | abi.AT_EMPTY_PATH):
+        raise abi.error(errno.EINVAL)     # as Linux, before it looks at either path
     return _link(cage, path_arg(cage, old, olddirfd), _new_name(cage, new, newdirfd),
                  bool(u32(flags) & abi.AT_SYMLINK_FOLLOW))
 
@@ -1023,8 +1029,23 @@ def sys_utimensat(cage, dirfd, path, times, flags, *_):
     return 0
 
 
+# fallocate's modes the host kernel is asked for (FALLOC_FL_NO_HIDE_STALE, 4, and bits
+# Linux does not know are EOPNOTSUPP, as Linux says for them).
+_FALLOC_KEEP_SIZE, _FALLOC_PUNCH_HOLE, _FALLOC_COLLAPSE_RANGE = 0x1, 0x2, 0x8
+_FALLOC_ZERO_RANGE, _FALLOC_INSERT_RANGE, _FALLOC_UNSHARE_RANGE = 0x10, 0x20, 0x40
+_FALLOC_MODES = (_FALLOC_KEEP_SIZE | _FALLOC_PUNCH_HOLE | _FALLOC_COLLAPSE_RANGE
+                 | _FALLOC_ZERO_RANGE | _FALLOC_INSERT_RANGE | _FALLOC_UNSHARE_RANGE)
+libc.fallocate.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_int64, ctypes.c_int64]
+
+
 def sys_fallocate(cage, fd, mode, offset, length, *_):
+    """Mode 0 as posix_fallocate; the others (keeping the size, punching holes, zeroing,
+    collapsing and inserting ranges) are the host kernel's on the cage's file, which
+    answers for what its file system cannot do. What would make the file larger is
+    checked against RLIMIT_FSIZE, and for a memfd, whatever it may allocate (past its
+    size too, with FALLOC_FL_KEEP_SIZE) charged to the tree's memory first."""
     f = cage.fds.get(s32(fd))
+    mode = u32(mode)
     if not f.writable:
         raise abi.error(errno.EBADF)
     if not f.host_backed:
@@ -1032,12 +1053,23 @@ def sys_fallocate(cage, fd, mode, offset, length, *_):
     _changeable(cage, f)
     if offset < 0 or length <= 0:
         raise abi.error(errno.EINVAL)
-    if s32(mode):
+    if mode & ~_FALLOC_MODES:
         raise abi.error(errno.EOPNOTSUPP)
-    new_size_allowed(cage, offset + length)
-    if isinstance(f, MemFile):
-        f.sized(offset + length)
-    os.posix_fallocate(f.host_fd, offset, length)
+    if mode & _FALLOC_INSERT_RANGE:
+        grows_to = os.fstat(f.host_fd).st_size + length
+    elif mode & (_FALLOC_PUNCH_HOLE | _FALLOC_COLLAPSE_RANGE | _FALLOC_UNSHARE_RANGE):
+        grows_to = 0
+    else:
+        grows_to = offset + length
+    if grows_to and not mode & _FALLOC_KEEP_SIZE:
+        new_size_allowed(cage, grows_to)
+    if isinstance(f, MemFile) and grows_to:
+        f.sized(grows_to)
+    if not mode:
+        os.posix_fallocate(f.host_fd, offset, length)
+    elif libc.fallocate(f.host_fd, mode, offset, length) != 0:
+        err = ctypes.get_errno()
+        raise abi.error(err)
     return 0
 
 

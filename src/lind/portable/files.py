@@ -781,6 +781,9 @@ class MemoryFiles(Grate):
 
     @handles("link", "linkat")
     def link(self, call: Call) -> int:
+        if call.name == "linkat" and abi.u32(call.args[4]) & ~(abi.AT_SYMLINK_FOLLOW
+                                                               | abi.AT_EMPTY_PATH):
+            raise _error(errno.EINVAL)    # as Linux, before it looks at either path
         both = self._both(call)
         if both is None:
             return call.forward()

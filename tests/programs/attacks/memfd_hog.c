@@ -28,6 +28,8 @@ int main(void)
 	memset(chunk, 'x', sizeof chunk);
 	int a = memfd_create("hog", 0);
 	outcome("fallocate-256M", fallocate(a, 0, 0, 256L * MiB));
+	/* pages past the end, the size kept: host RAM all the same */
+	outcome("keep-size-256M", fallocate(a, FALLOC_FL_KEEP_SIZE, 0, 256L * MiB));
 	outcome("ftruncate-256M", ftruncate(a, 256L * MiB));
 	outcome("pwrite-at-200M", pwrite(a, chunk, 4096, 200L * MiB));
 	long written = 0;
