@@ -213,6 +213,44 @@ def test_ctrl_c_or_kill_of_lind_run_ends_the_program_by_default(builds, tmp_path
     assert left_in(tmp_path) == []
 
 
+def _ignoring_and_blocking() -> None:
+    """As a shell starts a background job (SIGINT, SIGQUIT ignored) under nohup (SIGHUP
+    ignored), with SIGUSR2 blocked besides."""
+    for sig in (signal.SIGINT, signal.SIGQUIT, signal.SIGHUP):
+        signal.signal(sig, signal.SIG_IGN)
+    signal.pthread_sigmask(signal.SIG_BLOCK, [signal.SIGUSR2])
+
+
+def test_a_program_started_with_signals_ignored_or_blocked_starts_so_and_may_catch_them(
+        builds, tmp_path):
+    """execve keeps ignored and blocked signals: the cage's first program starts with
+    those `lind run` was started with (it started with all at their defaults), and a
+    signal ignored by `lind run`'s starter still reaches a handler the program sets (the
+    client never passed it on). Compared with the native build started the same way."""
+    outputs = []
+    env = dict(os.environ, TMPDIR=str(tmp_path))
+    for command in ([builds.native("posix/inherited_signals")],
+                    [*LIND, "run", builds.wasm("posix/inherited_signals")]):
+        proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                env=env, preexec_fn=_ignoring_and_blocking)
+        try:
+            lines = []
+            while (line := proc.stdout.readline()) not in (b"ready\n", b""):
+                lines.append(line)
+            for sig in (signal.SIGINT, signal.SIGQUIT, signal.SIGHUP):
+                proc.send_signal(sig)
+                assert select.select([proc.stdout], [], [], 30)[0], f"signal {sig} never came"
+                lines.append(proc.stdout.readline())
+            assert proc.wait(timeout=30) == 0, proc.stderr.read()
+        finally:
+            proc.kill()
+        outputs.append(b"".join(lines).decode())
+    assert outputs[0] == ("signal 1 ignored 1 blocked 0\nsignal 2 ignored 1 blocked 0\n"
+                          "signal 3 ignored 1 blocked 0\nsignal 12 ignored 0 blocked 1\n"
+                          "got 2\ngot 3\ngot 1\n")
+    assert outputs[1] == outputs[0]
+
+
 def _on_a_terminal(command: list) -> tuple[bytes, bool]:
     """Run `command` with a new pty as its stdio: what it printed, and whether the
     terminal's settings are as before it ran."""

@@ -265,15 +265,39 @@ def _prepare(args: list, grates, *, root, mounts, net, memory, timeout, user, ho
     return grate_stack, start
 
 
+# Signals Python ignores for itself, which subprocess gives its children back at their
+# default (restore_signals): what ignored them before Python did cannot be told.
+_PYTHONS_OWN_IGNORED = (signal.SIGPIPE, signal.SIGXFSZ)
+
+
+def _signals_to_inherit() -> tuple[list[int], list[int]]:
+    """The signals this process ignores and this thread blocks, which a program it
+    started with fork and exec (subprocess) would start with ignored and blocked: so
+    does the first cage. Asked before the run sets its own handlers."""
+    ignored = []
+    for sig in signal.valid_signals():
+        if sig in _PYTHONS_OWN_IGNORED:
+            continue
+        try:
+            if signal.getsignal(sig) is signal.SIG_IGN:
+                ignored.append(int(sig))
+        except ValueError:
+            continue
+    return ignored, [int(sig) for sig in signal.pthread_sigmask(signal.SIG_BLOCK, [])]
+
+
 def _spawn(rt: Runtime, grate_stack, start: Launch, env, cwd: str, fds: tuple[int | None, ...],
            net: str | Network, pass_fds: Sequence[int] = (),
            tree: Tree | None = None,
-           deadline: float | None = None) -> tuple[Cage, contextlib.ExitStack]:
+           deadline: float | None = None,
+           inherited: tuple[list[int], list[int]] | None = None) -> tuple[Cage, contextlib.ExitStack]:
     """Start the first cage of a run; the ExitStack removes the private directories it
     got (its root without `root`, the policy's tmp) when closed. With a `tree` (the
     portable back end) the files are the tree's, filled from the root and mounts, and
     the microvisor's root is an empty private directory. Its program's compile waits
-    until `deadline` at most (TimeoutError)."""
+    until `deadline` at most (TimeoutError). `inherited`: the ignored and blocked
+    signals it starts with (this process's, asked now, without it)."""
+    ignored, blocked = inherited if inherited is not None else _signals_to_inherit()
     program, *rest = grate_stack.argv
     identity = check_user(start.user)
     cleanup = contextlib.ExitStack()
@@ -302,7 +326,8 @@ def _spawn(rt: Runtime, grate_stack, start: Launch, env, cwd: str, fds: tuple[in
                         memory=start.memory, user=identity, hostname=start.hostname, net=net,
                         open_files=start.open_files, processes=start.processes,
                         cpu_time=start.cpu_time, file_size=start.file_size,
-                        stack=start.stack, pass_fds=passed, deadline=deadline)
+                        stack=start.stack, pass_fds=passed, deadline=deadline,
+                        ignored_signals=ignored, blocked_signals=blocked)
     except BaseException:
         cleanup.close()
         raise
@@ -836,11 +861,12 @@ def run(args: Sequence[str | os.PathLike[str]] | str | os.PathLike[str], *,
         # come after other tenants' compiles
         deadline = None if timeout is None else started + timeout
         own_network = _own_network(start.net, publish)
+        inherited = _signals_to_inherit()    # before the forwarding handlers replace them
         with _forwarding_signals(rt) if forward_signals else contextlib.nullcontext() as fwd:
             try:
                 cage, cleanup = _spawn(rt, grate_stack, start, env, cwd,
                                        (in_fd, out_fd, err_fd), own_network or start.net,
-                                       pass_fds, tree, deadline)
+                                       pass_fds, tree, deadline, inherited)
             except TimeoutError:
                 raise subprocess.TimeoutExpired(args, timeout) from None
             if fwd is not None:

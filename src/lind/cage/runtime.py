@@ -99,7 +99,8 @@ class Runtime:
               open_files: int | None = None, processes: int | None = None,
               cpu_time: int | None = None, file_size: int | None = None,
               stack: int | None = None, pass_fds: Mapping[int, int] | None = None,
-              deadline: float | None = None) -> Cage:
+              deadline: float | None = None,
+              ignored_signals: Sequence[int] = (), blocked_signals: Sequence[int] = ()) -> Cage:
         """Start `program` in a new cage; stdin/stdout/stderr are host fds to copy in
         (None: the cage starts with that fd closed), and so are the values of
         `pass_fds`, at its keys (cage fd -> host fd, each with the host fd's access mode).
@@ -125,6 +126,8 @@ class Runtime:
         sizes the program's stack up to the region `lind cc` linked it with.
         `deadline` (a time.monotonic() value) bounds the wait for the program's compile
         (its turn may come after other tenants'): TimeoutError past it.
+        `ignored_signals` start ignored and `blocked_signals` blocked, as execve keeps
+        them from the process that starts a program (lind.run passes its own).
         """
         uid, gid = check_user(user)
         if stack is not None and stack <= 0:
@@ -169,6 +172,7 @@ class Runtime:
                         else (limits.RLIM_INFINITY, limits.RLIM_INFINITY),
                         rlimit_stack=(stack if stack is not None else limits.STACK,
                                       limits.RLIM_INFINITY))
+            sys_signals.inherit(cage, ignored_signals, blocked_signals)
             if tasks is not None:
                 tasks.take()
                 cage.counted = True

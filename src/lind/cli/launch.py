@@ -220,10 +220,13 @@ def _run(sock: _socket.socket, argv: list[str], stdio: int) -> int | None:
     handlers[_signal.SIGTSTP] = stop
     previous = {sig: _signal.getsignal(sig) for sig in handlers}
     for sig, handler in handlers.items():
-        if previous[sig] is not _signal.SIG_IGN:
+        # One this process ignores is passed on all the same: the program starts with
+        # it ignored (encode_request says so) and may catch it, as a program exec'd
+        # with it ignored may. Only a Ctrl-Z ignored here stays ignored.
+        if handler is forward or previous[sig] is not _signal.SIG_IGN:
             _signal.signal(sig, handler)
     try:
-        request = encode_request(argv)
+        request = encode_request(argv, previous)
         fds = _fds_to_pass(stdio)
     except OSError:
         fds = None
@@ -258,15 +261,17 @@ def _run(sock: _socket.socket, argv: list[str], stdio: int) -> int | None:
     return status
 
 
-def encode_request(argv: list[str]) -> bytes:
+def encode_request(argv: list[str], replaced: dict | None = None) -> bytes:
     """What a run brings besides its fds: arguments, environment, umask, blocked and
-    ignored signals, as NUL-separated fields."""
+    ignored signals, as NUL-separated fields. `replaced`: the dispositions the signals
+    the client now passes on had before it set its handlers."""
     umask = os.umask(0o22)
     os.umask(umask)
     blocked = _signal.pthread_sigmask(_signal.SIG_BLOCK, [])
+    replaced = replaced or {}
     ignored = [sig for sig in range(1, _signal.NSIG)
                if sig not in (_signal.SIGKILL, _signal.SIGSTOP)
-               and _safe_getsignal(sig) is _signal.SIG_IGN]
+               and replaced.get(sig, _safe_getsignal(sig)) is _signal.SIG_IGN]
     fields = [str(umask).encode(), ",".join(str(int(s)) for s in blocked).encode(),
               ",".join(str(s) for s in ignored).encode(), str(len(argv)).encode(),
               *(os.fsencode(a) for a in argv), *(k + b"=" + v for k, v in os.environb.items())]

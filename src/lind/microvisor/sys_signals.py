@@ -27,7 +27,7 @@ import os
 import struct
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
 
 from lind import threei
@@ -548,6 +548,20 @@ def exec_reset(cage, mask: int) -> None:
         first.altstack = None
         first.altstack_autodisarm = False
     settle(cage)
+
+
+def inherit(cage, ignored: Sequence[int], blocked: Sequence[int]) -> None:
+    """A new cage's first program as execve leaves a program started by a process with
+    these dispositions: `ignored` signals stay ignored (nohup's SIGHUP, a shell's
+    background job's SIGINT and SIGQUIT) and `blocked` ones blocked, until the program
+    changes them. SIGKILL and SIGSTOP are never either."""
+    usable = [s for s in range(1, NSIG) if s not in (SIGKILL, SIGSTOP)]
+    with _lock:
+        state = cage.signals
+        for sig in ignored:
+            if sig in usable:
+                state.actions[sig] = Action(SIG_IGN)
+        state.first.mask = sum(_bit(sig) for sig in set(blocked) if sig in usable)
 
 
 # ------------------------------------------------------------------- system calls
