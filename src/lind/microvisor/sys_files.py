@@ -1314,6 +1314,8 @@ def _pipe_max_size() -> int:
 
 
 _TCGETS, _TIOCGWINSZ, _FIONREAD, _FIONBIO = 0x5401, 0x5413, 0x541B, 0x5421
+_FIONCLEX, _FIOCLEX = 0x5450, 0x5451
+FIONREAD = _FIONREAD
 _TCSETS, _TCSETSW, _TCSETSF, _TCFLSH, _TIOCSWINSZ = 0x5402, 0x5403, 0x5404, 0x540B, 0x5414
 _TIOCGPGRP = 0x540F
 # Terminal requests a cage may make of a terminal it was given (raw mode for editors and
@@ -1324,16 +1326,20 @@ _TERMINAL_IOCTLS = {_TCGETS: (termios.TCGETS, 0, 36), _TIOCGWINSZ: (termios.TIOC
 
 
 def sys_ioctl(cage, fd, request, arg, *_):
-    """FIONREAD, and the terminal requests interactive programs make of a terminal the
-    cage was given as stdio, done on the host fd (lind run restores the terminal)."""
+    """FIONBIO, FIOCLEX and FIONCLEX on any fd, FIONREAD, and the terminal requests
+    interactive programs make of a terminal the cage was given as stdio, done on the
+    host fd (lind run restores the terminal)."""
     f = cage.fds.get(s32(fd))
     request = u32(request)
     if request == _FIONBIO:    # any file: O_NONBLOCK, as fcntl(F_SETFL) sets it
         on = struct.unpack("<i", cage.mem.read(arg, 4))[0]
         f.set_status_flags(f.flags & abi.SETFL_MASK & ~abi.O_NONBLOCK | (abi.O_NONBLOCK if on else 0))
         return 0
+    if request in (_FIOCLEX, _FIONCLEX):   # any file: FD_CLOEXEC, as fcntl(F_SETFD) sets it
+        cage.fds.set_cloexec(s32(fd), request == _FIOCLEX)
+        return 0
     if not f.host_backed:
-        raise abi.error(errno.ENOTTY)
+        return f.ioctl(cage, request, arg)     # (ENOTTY, but for a tree's file's FIONREAD)
     if request == _FIONREAD:
         out = fcntl.ioctl(f.host_fd, termios.FIONREAD, b"\0" * 4)
         cage.mem.write(arg, out)

@@ -108,6 +108,12 @@ class TreeFile(Description):
     def lock_key(self) -> object:
         return self.node
 
+    def pending(self) -> int:
+        """FIONREAD of a file: the bytes past the offset, as Linux answers for one."""
+        if not isinstance(self.node, File):
+            raise _error(errno.ENOTTY)
+        return min(max(0, self.node.size - self.pos), 0x7FFFFFFF)
+
     def _file(self) -> File:
         if isinstance(self.node, Dir):
             raise _error(errno.EISDIR)

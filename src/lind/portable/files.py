@@ -180,6 +180,15 @@ class MemoryFile(OpenFile):
     def position(self) -> int:
         return self.pos
 
+    def ioctl(self, cage, request: int, arg: int) -> int:
+        """FIONREAD of a file: the bytes past the offset, as Linux answers for one."""
+        if request != sys_files.FIONREAD or not isinstance(self.node, File):
+            raise _error(errno.ENOTTY)
+        with self.owner.tree.lock:
+            left = max(0, self.node.size - self.pos)
+        cage.mem.write(arg, min(left, 0x7FFFFFFF).to_bytes(4, "little"))
+        return 0
+
     def read_at(self, offset: int, n: int) -> bytes:
         """Bytes for the microvisor to place (sendfile, preadv): at most MAX_IO."""
         with self.owner.tree.lock:

@@ -51,6 +51,7 @@ _IDS = (0, 0, 0, 0)                 # every cage is root of its own tree
 _SYS_SETJMP, _SYS_LONGJMP, _SYS_SIGNAL_WORD, _SYS_NEXT_SIGNAL = 1020, 1021, 1022, 1023
 _F_DUPFD, _F_GETFD, _F_SETFD, _F_GETFL, _F_SETFL = 0, 1, 2, 3, 4
 _TIOCGWINSZ, _FIONREAD, _FIONBIO = 0x5413, 0x541B, 0x5421
+_FIONCLEX, _FIOCLEX = 0x5450, 0x5451
 _CLOCK_MONOTONIC_IDS = (1, 4, 7)     # MONOTONIC, MONOTONIC_RAW, BOOTTIME
 
 
@@ -915,6 +916,9 @@ def sys_ioctl(proc, fd, request, arg, *_):
     if request == _FIONBIO:
         (on,) = struct.unpack("<i", proc.read(arg, 4))
         d.flags = d.flags | abi.O_NONBLOCK if on else d.flags & ~abi.O_NONBLOCK
+        return 0
+    if request in (_FIOCLEX, _FIONCLEX):     # any fd: FD_CLOEXEC, as F_SETFD sets it
+        proc.fds[s32(fd)] = (d, request == _FIOCLEX)
         return 0
     raise OSError(errno.ENOTTY, "Inappropriate ioctl for device")
 
