@@ -19,6 +19,17 @@ def error(code: int) -> OSError:
     return OSError(code, os.strerror(code))
 
 
+_AT_NO_AUTOMOUNT, _AT_STATX_SYNC_TYPE, _STATX_RESERVED = 0x800, 0x6000, 0x80000000
+
+
+def check_statx_args(flags: int, mask: int) -> None:
+    """statx's EINVAL, before any path is looked at: an unknown flag, both sync types,
+    the reserved mask bit (every back end's statx asks this first)."""
+    if (flags & ~(AT_SYMLINK_NOFOLLOW | _AT_NO_AUTOMOUNT | AT_EMPTY_PATH | _AT_STATX_SYNC_TYPE)
+            or flags & _AT_STATX_SYNC_TYPE == _AT_STATX_SYNC_TYPE or mask & _STATX_RESERVED):
+        raise error(errno.EINVAL)
+
+
 # Kernel-internal errno: "this call will be made again" (a grate sees it on fork's
 # first pass, before the cage's stack is rewound and the call repeated).
 ERESTARTNOINTR = 513

@@ -580,16 +580,11 @@ def sys_newfstatat(cage, dirfd, path, buf, flags, *_):
     return 0
 
 
-_AT_NO_AUTOMOUNT, _AT_STATX_SYNC_TYPE = 0x800, 0x6000
-_STATX_RESERVED = 0x80000000
 def sys_statx(cage, dirfd, path, flags, mask, buf, *_):
     """statx from the host's stat, owners mapped as for stat (abi.seen_owner); no
     birth time and no mount id (not in the mask)."""
     flags, mask = u32(flags), u32(mask)
-    if (flags & ~(abi.AT_SYMLINK_NOFOLLOW | _AT_NO_AUTOMOUNT | abi.AT_EMPTY_PATH
-                  | _AT_STATX_SYNC_TYPE) or flags & _AT_STATX_SYNC_TYPE == _AT_STATX_SYNC_TYPE
-            or mask & _STATX_RESERVED):
-        raise abi.error(errno.EINVAL)
+    abi.check_statx_args(flags, mask)
     cage.mem.write(buf, abi.pack_statx(_stat_at(cage, dirfd, path, flags), cage.ids))
     return 0
 

@@ -461,6 +461,7 @@ class MemoryFiles(Grate):
 
     @handles("statx")
     def statx(self, call: Call) -> int:
+        abi.check_statx_args(abi.u32(call.args[2]), abi.u32(call.args[3]))
         node = self._stat_target(call, 1, 2)
         if node is None:
             return call.forward()

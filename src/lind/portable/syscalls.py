@@ -533,6 +533,7 @@ def sys_lstat(proc, addr, buf, *_):
 
 
 def sys_statx(proc, dirfd, addr, flags, mask, buf, *_):
+    abi.check_statx_args(u32(flags), u32(mask))
     proc.write(buf, abi.pack_statx(_stat_at(proc, dirfd, addr, u32(flags)), _IDS))
     return 0
 
