@@ -24,6 +24,39 @@ def _clock(clk: int) -> int:
         raise OSError(errno.EINVAL, "Invalid clock") from None
 
 
+# A negative clock id is a CPU clock of a process or thread, as clock_getcpuclockid and
+# pthread_getcpuclockid make them (Linux's posix-cpu-timers encoding): ~pid << 3, then
+# bit 2 for a thread's, and in the low two bits which time: PROF (user + system), VIRT
+# (user), SCHED (run time); 3 is a clock fd's, which no cage has. pid 0 is the caller.
+_CPUCLOCK_PERTHREAD, _CPUCLOCK_WHICH, _CPUCLOCK_VIRT, _CPUCLOCK_FD = 4, 3, 1, 3
+
+
+def _cpu_clock_ns(cage, clk: int) -> int:
+    """The CPU time, in ns, of the process or thread CPU clock `clk` (negative): the
+    caller's own, a thread of its cage, or a process of its tree; EINVAL for another."""
+    clk = abi.s32(clk)
+    which, pid = clk & _CPUCLOCK_WHICH, ~(clk >> 3)
+    if which == _CPUCLOCK_FD or pid < 0:
+        raise OSError(errno.EINVAL, "Invalid clock")
+    if clk & _CPUCLOCK_PERTHREAD:
+        if pid in (0, cage.current_tid()):
+            times = cage.thread_cpu_times()
+            seconds = cage.thread_cpu_seconds()
+        else:
+            host = cage.thread if pid == cage.id else getattr(cage.threads.get(pid), "host", None)
+            if host is None:
+                raise OSError(errno.EINVAL, "Invalid clock")
+            times, seconds = host.cpu_times(), host.cpu_seconds()
+    else:
+        if pid not in (0, cage.id):
+            cage = next((c for c in cage.runtime.tree(cage) if c.id == pid), None)
+            if cage is None:
+                raise OSError(errno.EINVAL, "Invalid clock")
+        times = cage.cpu_times()
+        seconds = sum(times)
+    return round((times[0] if which == _CPUCLOCK_VIRT else seconds) * 1e9)
+
+
 def _now(cage, clock: int) -> int:
     """`clock` in ns as the cage sees it: its CPU clocks are its own, not the Lind
     process's (which counts every tenant's)."""
@@ -35,12 +68,19 @@ def _now(cage, clock: int) -> int:
 
 
 def sys_clock_gettime(cage, clk, tp, *_):
+    if abi.s32(clk) < 0:
+        cage.mem.write(tp, abi.pack_timespec(_cpu_clock_ns(cage, clk)))
+        return 0
     cage.mem.write(tp, abi.pack_timespec(_now(cage, _clock(clk))))
     return 0
 
 
 def sys_clock_getres(cage, clk, tp, *_):
-    res = time.clock_getres(_clock(clk))
+    if abi.s32(clk) < 0:    # what the host says of its own clock of that kind
+        _cpu_clock_ns(cage, clk)
+        res = time.clock_getres((abi.s32(clk) & 7) | ~0 << 3)
+    else:
+        res = time.clock_getres(_clock(clk))
     if tp:
         cage.mem.write(tp, abi.pack_timespec(round(res * 1e9)))
     return 0
@@ -58,6 +98,10 @@ def sys_gettimeofday(cage, tv, tz, *_):
 def sys_clock_settime(cage, clk, tp, *_):
     """Only CLOCK_REALTIME can be set, and only with CAP_SYS_TIME, which no cage has:
     EPERM once the arguments are good (Linux checks them first)."""
+    if abi.s32(clk) < 0:       # a CPU clock: EPERM once it is one
+        _cpu_clock_ns(cage, clk)
+        read_timespec(cage, tp)
+        raise OSError(errno.EPERM, "Operation not permitted")
     _clock(clk)
     read_timespec(cage, tp)
     if clk & 0xFFFFFFFF != 0:
@@ -115,8 +159,27 @@ _TIMER_ABSTIME = 1
 _CPU_SLEEP_MIN_STEP = 10**6   # the shortest wait between two looks at the CPU clock (1 ms)
 
 
+def _own_cpu_clock(cage, clk: int) -> int:
+    """The clock id to use for a clock: a negative one naming the caller's own process
+    (pid 0 or its own) or thread CPU clock is that of CLOCK_PROCESS_CPUTIME_ID or
+    CLOCK_THREAD_CPUTIME_ID; another CPU clock EINVAL."""
+    signed = abi.s32(clk)
+    if signed >= 0:
+        return _clock(clk)
+    _cpu_clock_ns(cage, clk)     # EINVAL unless a clock there is
+    pid = ~(signed >> 3)
+    if signed & _CPUCLOCK_PERTHREAD and pid in (0, cage.current_tid()):
+        return time.CLOCK_THREAD_CPUTIME_ID
+    if not signed & _CPUCLOCK_PERTHREAD and pid in (0, cage.id):
+        return time.CLOCK_PROCESS_CPUTIME_ID
+    raise OSError(errno.EINVAL, "Invalid clock")
+
+
 def sys_clock_nanosleep(cage, clk, flags, req, rem, *_):
-    clock = _clock(clk)
+    try:
+        clock = _own_cpu_clock(cage, clk)
+    except OSError as exc:
+        return -exc.errno
     if clock == time.CLOCK_THREAD_CPUTIME_ID:   # a sleeping thread's own never moves
         return -errno.EINVAL
     ns = read_timespec(cage, req)
