@@ -278,8 +278,10 @@ ProgramReader = Callable[[object, str], bytes | None]
 
 
 def load_program(cage, guest_path: str, argv: list[bytes], depth: int = 0,
-                 read: ProgramReader | None = None):
-    """The module to exec for a guest path, following `#!` lines; and the final argv."""
+                 read: ProgramReader | None = None, spelled: bytes | None = None):
+    """The module to exec for a guest path, following `#!` lines; and the final argv.
+    `spelled`: the path as execve was given it (or a `#!` line names the interpreter),
+    which a script's interpreter gets as its script's name, as on Linux."""
     from lind.cage import loader
     from lind.cage.program_file import PROGRAM_BYTES_MAX
 
@@ -300,7 +302,7 @@ def load_program(cage, guest_path: str, argv: list[bytes], depth: int = 0,
         data, held = (_host_program_bytes(cage, in_view, named=True) if in_view is not None
                       else _host_program_bytes(cage, guest_path))
     try:
-        return _program_from(cage, guest_path, data, argv, depth, read)
+        return _program_from(cage, guest_path, data, argv, depth, read, spelled)
     finally:
         cage.memory_budget.release(held)
 
@@ -312,22 +314,48 @@ def _file_size(path: str) -> int:
         return 0          # the loader says why it cannot read it
 
 
+_BINPRM_BUF_SIZE = 256     # what Linux reads of a file to find its `#!` line
+_SPACE_TAB = b" \t"
+
+
+def _shebang(data: bytes) -> tuple[bytes, bytes | None]:
+    """A `#!` line's interpreter and optional argument, as Linux's binfmt_script finds
+    them in the first 256 bytes: the line trimmed of spaces and tabs only (a `\r` of a
+    CRLF line stays part of the name, so that script's interpreter is not found), the
+    name ending at a space, tab or NUL, the argument the rest of the line; ENOEXEC for
+    no name, or a name that may have been cut off at 256 bytes."""
+    buf = data[:_BINPRM_BUF_SIZE].ljust(_BINPRM_BUF_SIZE, b"\0")
+    end = buf.find(b"\n")
+    if end < 0:
+        end = _BINPRM_BUF_SIZE - 1
+        body = buf[2:end].lstrip(_SPACE_TAB)
+        if not body or not any(c in b" \t\0" for c in body):
+            raise OSError(errno.ENOEXEC, "Exec format error")
+    line = buf[2:end].strip(_SPACE_TAB)
+    if not line:
+        raise OSError(errno.ENOEXEC, "Exec format error")
+    stop = min((i for i in (line.find(b" "), line.find(b"\t"), line.find(b"\0")) if i >= 0),
+               default=len(line))
+    name, rest = line[:stop], line[stop:]
+    if not name:
+        raise OSError(errno.ENOEXEC, "Exec format error")
+    arg = rest.lstrip(_SPACE_TAB).split(b"\0", 1)[0] if rest[:1] not in (b"", b"\0") else b""
+    return name, arg or None
+
+
 def _program_from(cage, guest_path: str, data: bytes, argv: list[bytes], depth: int,
-                  read: ProgramReader | None):
+                  read: ProgramReader | None, spelled: bytes | None = None):
     """load_program's, for a program file's bytes: a script's interpreter, or a module."""
     from lind.cage import loader
 
     if data.startswith(b"#!"):
         if depth >= _MAX_SHEBANG_DEPTH:
             raise OSError(errno.ELOOP, "Too many levels of symbolic links")
-        line = data[2:].split(b"\n", 1)[0].strip()
-        if not line:
-            raise OSError(errno.ENOEXEC, "Exec format error")
-        interp, _, arg = line.partition(b" ")
-        arg = arg.strip()
-        new_argv = [interp] + ([arg] if arg else []) + [os.fsencode(guest_path)] + argv[1:]
+        interp, arg = _shebang(data)
+        script = spelled if spelled is not None else os.fsencode(guest_path)
+        new_argv = [interp] + ([arg] if arg else []) + [script] + argv[1:]
         return load_program(cage, join(cage.cwd, os.fsdecode(interp)), new_argv, depth + 1,
-                            read)
+                            read, interp)
     if not data.startswith(loader.WASM_MAGIC):
         raise OSError(errno.ENOEXEC, "Exec format error")
     return _compiled(cage, lambda wait: loader.load_bytes(data, guest_path, wait, cage)), argv
@@ -350,15 +378,22 @@ def _compiled(cage, load: Callable[[Callable[[int], None]], object]):
 def sys_execve(cage, path, argv, envp, *_):
     from lind.microvisor.sys_files import path_arg
 
-    return exec_from(cage, path_arg(cage, path), argv, envp)
+    return exec_from(cage, path_arg(cage, path), argv, envp, spelled=spelled_path(cage, path))
 
 
-def exec_from(cage, guest: str, argv: int, envp: int, read: ProgramReader | None = None) -> int:
-    """execve of the program at `guest`, its bytes from `read` where it gives them."""
+def spelled_path(cage, addr: int) -> bytes:
+    """execve's path argument as the program wrote it (a script's interpreter gets it)."""
+    return cage.mem.cstring(addr, abi.PATH_MAX - 1)
+
+
+def exec_from(cage, guest: str, argv: int, envp: int, read: ProgramReader | None = None,
+              spelled: bytes | None = None) -> int:
+    """execve of the program at `guest`, its bytes from `read` where it gives them;
+    `spelled`: the path as the cage wrote it."""
     args = _string_vector(cage, argv)
     env = _string_vector(cage, envp)
     exe = program_file(cage, guest)
-    module, args = load_program(cage, guest, args, read=read)
+    module, args = load_program(cage, guest, args, read=read, spelled=spelled)
     waiting = cage.fs.grates_at_exec_of(guest)
     if waiting:
         from lind.grates import attach_all

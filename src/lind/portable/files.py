@@ -932,7 +932,8 @@ class MemoryFiles(Grate):
         from lind.microvisor import sys_process
 
         return sys_process.exec_from(call.cage, guest, call.args[1], call.args[2],
-                                     read=self.program_bytes)
+                                     read=self.program_bytes,
+                                     spelled=call.string(0, abi.PATH_MAX - 1))
 
     def program_bytes(self, cage, guest: str) -> bytes | None:
         """The bytes of the program file at `guest` if it lies in this tree (None if
