@@ -115,6 +115,8 @@ class SignalFile(NonBlockingHostFile):
     """A signalfd: `mask` of the signals of `cage` it reads. Its host fd is an eventfd
     that is readable while one of them is pending; reads are the handler's."""
 
+    link_name = "anon_inode:[signalfd]"   # /proc/self/fd/N: not its eventfd's
+
     mask: int = 0
     owner: weakref.ref | None = field(default=None, repr=False)
     trampoline_io = False

@@ -349,8 +349,13 @@ def names_running_program(cage, path: str) -> bool:
 
 
 def describe(f: OpenFile) -> str:
-    """readlink of /proc/self/fd/N for the cage's file `f`, as Linux words it."""
+    """readlink of /proc/self/fd/N for the cage's file `f`, as Linux words it: its path
+    (" (deleted)" once it has no name left), a pipe's or socket's inode, an event file's
+    kind ("anon_inode:[eventfd]", "anon_inode:inotify") and a memfd's name as the host
+    kernel gives them; a host file given to the cage says nothing of its host name."""
     if f.path:
+        if f.host_backed and not f.borrowed and os.fstat(f.host_fd).st_nlink == 0:
+            return f.path + " (deleted)"
         return f.path
     st = f.stat()
     if statmod.S_ISFIFO(st.st_mode):
@@ -359,6 +364,14 @@ def describe(f: OpenFile) -> str:
         return f"socket:[{st.st_ino}]"
     if statmod.S_ISCHR(st.st_mode) and os.isatty(f.host_fd):
         return "/dev/tty"
+    if getattr(f, "link_name", None):       # a kind Lind makes of another host file
+        return f.link_name
+    if f.host_backed and not f.borrowed:     # made by the cage: eventfd, epoll, memfd...
+        with contextlib.suppress(OSError):
+            host = os.readlink(proc_path(f.host_fd))
+            if host.startswith("anon_inode:") or (isinstance(f, MemFile)
+                                                  and host.startswith("/memfd:")):
+                return host
     return "anon_inode:[host-file]"   # a host file given to the cage: its name is the host's
 
 

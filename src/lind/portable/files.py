@@ -751,10 +751,21 @@ class MemoryFiles(Grate):
     # -- links ------------------------------------------------------------------
     @handles("readlink", "readlinkat")
     def readlink(self, call: Call) -> int:
+        buf, size = (call.args[1], call.args[2]) if call.name == "readlink" else call.args[2:4]
+        link = resolve(call, PATH_CALLS[call.name][0])
+        match = _PROC_FD.fullmatch(link) if link is not None else None
+        if match is not None and match[1] in ("self", str(call.cage.id)):
+            f = self._ours(call, int(match[2]))
+            if f is not None:      # /proc/self/fd/N of a file here: the path, as Linux
+                if abi.s32(size) <= 0:
+                    raise _error(errno.EINVAL)
+                text = f.path + (" (deleted)" if f.node.nlink == 0 else "")
+                data = text.encode("utf-8", "surrogateescape")[:abi.u32(size)]
+                call.cage.mem.write(buf, data)
+                return len(data)
         guest = self._guest(call)
         if guest is None:
             return call.forward()
-        buf, size = (call.args[1], call.args[2]) if call.name == "readlink" else call.args[2:4]
         if abi.s32(size) <= 0:
             raise _error(errno.EINVAL)
         with self.tree.lock:
