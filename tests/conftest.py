@@ -16,8 +16,6 @@ from pathlib import Path
 
 import pytest
 
-from lind.grates import Call, Grate, handles
-
 PROGRAMS = Path(__file__).parent / "programs"
 
 # `lind run` runs in the process a test starts, not through a start-up server (which
@@ -187,13 +185,3 @@ def no_cage_left() -> Callable[[], None]:
         assert _cpu_seconds() - start < 0.2
 
     return check
-
-
-class PeekAtHeaders(Grate):
-    """Looks at the first message header of a sendmsg or sendmmsg, and forwards: the
-    layers below get its copy of those bytes (Call.read)."""
-
-    @handles("sendmsg", "sendmmsg")
-    def send(self, call: Call) -> int:
-        call.read(1, 28 if call.name == "sendmsg" else 32)
-        return call.forward()

@@ -29,7 +29,8 @@ from pathlib import Path
 
 import pytest
 import wasmtime
-from conftest import CANARY, CANARY_MODE, PeekAtHeaders
+from conftest import CANARY, CANARY_MODE
+from probe_grates import PeekAtHeaders
 
 import lind
 from lind.cage import instance_pool, loader

@@ -17,7 +17,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import PeekAtHeaders
+from probe_grates import PeekAtHeaders
 
 import lind
 from lind.grates import Call, Grate, handles, number
