@@ -233,6 +233,9 @@ def _poll(fd: int) -> None:
     poller.poll()
 
 
+_POLL_SLICE_MS = 3_600_000
+
+
 def wait_until(deadline: float | None) -> Wait:
     """A Wait that gives up at `deadline` (time.monotonic()): TimeoutError then, which
     ends the compile (a caller with a timeout, as lind.run's, waits no longer)."""
@@ -246,7 +249,9 @@ def wait_until(deadline: float | None) -> Wait:
             left = deadline - time.monotonic()
             if left <= 0:
                 raise TimeoutError("the program was not compiled in time")
-            if poller.poll(math.ceil(left * 1000)):
+            # (in slices: poll takes at most 2**31 - 1 ms, and a policy's wall time
+            # may be 1e9 s)
+            if poller.poll(min(math.ceil(left * 1000), _POLL_SLICE_MS)):
                 return
     return wait
 
