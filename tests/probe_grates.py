@@ -1,7 +1,4 @@
-"""Python grates the tests put in a stack to look at what passes. A module of its own, not
-conftest: importing lind there installs the trampoline's fault handler before pytest's
-faulthandler, which then takes SIGSEGV first and ends the run at a cage's bulk-memory
-null dereference (test_null_page)."""
+"""Python grates the tests put in a stack to look at what passes."""
 
 from __future__ import annotations
 

@@ -1018,6 +1018,74 @@ def test_unwound_frames_a_program_lies_about_end_it_not_the_host(tmp_path, canar
     untouched(canary)
 
 
+# Runs host_faults in cages of a Python process that enables faulthandler after Lind's
+# engine exists (as an embedder may, at any time), and once while a cage runs; at the
+# end the process itself faults, which faulthandler must still report (into argv[3]).
+_LATE_FAULT_HANDLER = r"""
+import ctypes, faulthandler, sys, threading, time
+import lind
+program, root, log = sys.argv[1:4]
+def run(*args):
+    with open(log + ".in", "rb") as i, open(log + ".cage", "ab") as o:
+        return lind.run([program, *args], root=root, stdin=i, stdout=o, stderr=o,
+                        timeout=120).returncode
+print("first", run("divide"), flush=True)
+handler_log = open(log, "w")
+faulthandler.enable(file=handler_log)
+for kind in ("out_of_bounds", "unreachable", "divide", "null_memset"):
+    print(kind, run(kind), flush=True)
+faulthandler.disable()
+late = []
+worker = threading.Thread(target=lambda: late.append(run("out_of_bounds", "counting")))
+worker.start()
+while b"counting" not in open(log + ".cage", "rb").read():
+    time.sleep(0.001)
+faulthandler.enable(file=handler_log)
+worker.join()
+print("enabled_while_running", late[0], flush=True)
+ctypes.string_at(0)
+"""
+
+
+def test_fault_handlers_installed_after_lind_do_not_take_a_cages_faults(tmp_path, builds,
+                                                                         canary):
+    """A cage's out-of-bounds load, `unreachable`, division by zero and memset(NULL)
+    end that cage as they end gcc's build, in a process that enabled faulthandler
+    after Lind's engine existed (before and while the cage ran). faulthandler came
+    first then: it took each fault, printed a traceback and ended the whole process
+    at the first. The process's own fault still reaches it."""
+    program = builds.wasm(attack("host_faults"))
+    native = builds.native(attack("host_faults"))
+    expected = {}
+    for kind in ("out_of_bounds", "unreachable", "divide", "null_memset"):
+        scratch = Scratch(tmp_path, f"native-{kind}")
+        fin, fout, ferr = scratch.open()
+        with fin, fout, ferr:
+            expected[kind] = subprocess.run([native, kind], stdin=fin, stdout=fout,
+                                            stderr=ferr, timeout=60).returncode
+    assert expected == {"out_of_bounds": -signal.SIGSEGV, "unreachable": -signal.SIGILL,
+                        "divide": -signal.SIGFPE, "null_memset": -signal.SIGSEGV}
+    root = make_root(tmp_path)
+    log = tmp_path / "faulthandler.log"
+    (tmp_path / "faulthandler.log.in").write_bytes(b"")
+    scratch = Scratch(tmp_path, "host")
+    fin, fout, ferr = scratch.open()
+    with fin, fout, ferr:
+        host = subprocess.run([sys.executable, "-c", _LATE_FAULT_HANDLER, program, root, log],
+                              stdin=fin, stdout=fout, stderr=ferr, timeout=300)
+    out, err = scratch.text()
+    codes = dict(line.split() for line in out.splitlines())
+    assert codes == {"first": str(expected["divide"]),
+                     **{kind: str(code) for kind, code in expected.items()},
+                     "enabled_while_running": str(expected["out_of_bounds"])}, (out, err)
+    assert "after memset" not in (tmp_path / "faulthandler.log.cage").read_text()
+    assert host.returncode == -signal.SIGSEGV, err
+    reported = log.read_text()
+    assert reported.startswith("Fatal Python error: Segmentation fault"), reported
+    assert reported.count("Fatal Python error") == 1, reported
+    untouched(canary)
+
+
 def test_a_shared_memory_import_smaller_than_the_cap_runs_within_its_own_maximum(
         tmp_path, canary):
     """A module importing lind.memory with a maximum of 2 pages: the cage's memory gets

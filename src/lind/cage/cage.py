@@ -121,6 +121,7 @@ def _ticker() -> None:
         if _ticker_stop.wait(_TICK_SECONDS):
             return
         eng.increment_epoch()
+        threei.keep_fault_order()   # a fault handler installed while cages run goes after
         ticks += 1
         _wake_overdue_starts()
         if ticks % _CPU_CHECK_TICKS == 0:
@@ -562,6 +563,7 @@ class Cage:
         starts when `fresh` (exec, spawn), else cleared by the fork that copies into it.
         `forking`: the fork gives it its address space and stack (Cage.forked)."""
         self._end_grate()   # before the old instance goes: its workers may still use it
+        threei.keep_fault_order()   # Wasmtime's and Lind's fault handlers before any newcomer
         eng = wasmtime_engine.engine()
         cap = min(MAX_MEMORY, self.memory_budget.ceiling())
         if reused is None or fresh:     # (a fork's child is charged its memory below)

@@ -17,6 +17,8 @@ from typing import Any
 import wasmtime
 from wasmtime import _bindings as wt
 
+from lind.engine import wasmtime_engine
+
 
 def _load_impl():
     """The C trampoline unless it was not built or LIND_TRAMPOLINE=ctypes asks otherwise."""
@@ -147,6 +149,12 @@ if ACCELERATED:
 else:
     _ENTRY = _impl.ENTRY
     _STARTUP_ENTRY = _impl.STARTUP_ENTRY
+
+# Lind's engine now, so that Wasmtime's fault handlers go on top of the trampoline's
+# (installed when _accel was imported): the order keep_fault_order then keeps.
+wasmtime_engine.engine()
+_impl.note_fault_order()
+keep_fault_order = _impl.keep_fault_order   # before handlers installed since (each start, tick)
 
 
 def _say_fallback_once() -> None:

@@ -190,18 +190,66 @@ static PyTypeObject MemoryType;
  *
  * The handler must come after Wasmtime's in the chain (Wasmtime passes on the
  * faults that are not in compiled code): it is installed when this module is
- * imported, before Lind creates its engine (Wasmtime installs its handlers then). */
+ * imported, and threei creates Lind's engine right after (Wasmtime installs its
+ * handlers then) and calls note_fault_order.
+ *
+ * A handler an embedder installs later (faulthandler.enable(), a profiler) would
+ * come before both and take every fault first: a cage's out-of-bounds load,
+ * `unreachable` (abort) or division by zero, and the bulk instructions above,
+ * would then end the whole process. keep_fault_order, called at each cage start
+ * and each epoch tick, puts on_fault_first on top of such a newcomer: it offers
+ * the fault to Wasmtime and Lind first, and what neither takes goes on to the
+ * newcomer, as if it had been alone. (The newcomer's own predecessor, which it
+ * may call or restore and raise again, is Wasmtime's: that way back reaches
+ * what was there before Lind, not the newcomer a second time.) */
 #define GUARD_SLOTS 4096
 static uintptr_t guarded[GUARD_SLOTS];   /* host address of a guarded page; 0: free */
 static int guard_hit[GUARD_SLOTS];       /* the host touched it: the cage is owed a SIGSEGV */
 static int guard_hits;                   /* how many guard_hit are set (the fast check) */
 static pthread_mutex_t guard_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct sigaction previous_segv, previous_bus;
 static uintptr_t host_page;
 
-static void on_host_fault(int sig, siginfo_t *info, void *context)
+#define FAULT_SIGNALS 4                  /* the ones Wasmtime's traps and the guard raise */
+static const int fault_signals[FAULT_SIGNALS] = {SIGSEGV, SIGBUS, SIGILL, SIGFPE};
+static struct sigaction before_lind[FAULT_SIGNALS];   /* what on_host_fault was installed over */
+static struct sigaction engine_top[FAULT_SIGNALS];    /* the top once the engine existed */
+static int fault_order_known;
+static struct sigaction newcomer[FAULT_SIGNALS][2];   /* published in turn: newcomer_at */
+static int newcomer_at[FAULT_SIGNALS];
+static pthread_mutex_t fault_order_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* Where this thread's fault is in on_fault_first's round (thread-local without
+ * allocation, so that a signal handler may touch it). */
+enum { FAULT_ALONE, FAULT_OFFERED, FAULT_DECLINED, FAULT_PASSED_ON };
+static __thread int fault_round __attribute__((tls_model("initial-exec")));
+
+static int fault_index(int sig)
 {
-    uintptr_t at = (uintptr_t)info->si_addr;
+    for (int i = 0; i < FAULT_SIGNALS; i++)
+        if (fault_signals[i] == sig)
+            return i;
+    return 0;
+}
+
+static void (*handler_of(const struct sigaction *a))(void)
+{
+    return a->sa_flags & SA_SIGINFO ? (void (*)(void))a->sa_sigaction : (void (*)(void))a->sa_handler;
+}
+
+/* As the kernel would have run `next` had it been installed. */
+static void pass_fault_to(const struct sigaction *next, int sig, siginfo_t *info, void *context)
+{
+    if (next->sa_flags & SA_SIGINFO) {
+        next->sa_sigaction(sig, info, context);
+    } else if (next->sa_handler == SIG_DFL || next->sa_handler == SIG_IGN) {
+        sigaction(sig, next, NULL);   /* the fault repeats and takes its default course */
+    } else {
+        next->sa_handler(sig);
+    }
+}
+
+static int open_guarded_page(uintptr_t at)
+{
     for (int i = 0; i < GUARD_SLOTS; i++) {
         uintptr_t page = __atomic_load_n(&guarded[i], __ATOMIC_ACQUIRE);
         if (page && at - page < host_page) {
@@ -210,28 +258,95 @@ static void on_host_fault(int sig, siginfo_t *info, void *context)
             errno = saved;
             if (!__atomic_exchange_n(&guard_hit[i], 1, __ATOMIC_ACQ_REL))
                 __atomic_add_fetch(&guard_hits, 1, __ATOMIC_RELEASE);
-            return;
+            return 1;
         }
     }
-    struct sigaction *previous = sig == SIGBUS ? &previous_bus : &previous_segv;
-    if (previous->sa_flags & SA_SIGINFO) {
-        previous->sa_sigaction(sig, info, context);
-    } else if (previous->sa_handler == SIG_DFL || previous->sa_handler == SIG_IGN) {
-        sigaction(sig, previous, NULL);   /* the fault repeats and takes its default course */
-    } else {
-        previous->sa_handler(sig);
+    return 0;
+}
+
+static void on_host_fault(int sig, siginfo_t *info, void *context)
+{
+    if ((sig == SIGSEGV || sig == SIGBUS) && open_guarded_page((uintptr_t)info->si_addr))
+        return;
+    if (fault_round == FAULT_OFFERED) {
+        fault_round = FAULT_DECLINED;   /* on_fault_first passes it on to the newcomer */
+        return;
     }
+    pass_fault_to(&before_lind[fault_index(sig)], sig, info, context);
+}
+
+static void on_fault_first(int sig, siginfo_t *info, void *context)
+{
+    int i = fault_index(sig);
+    if (fault_round != FAULT_ALONE) {   /* the newcomer passed it back: Wasmtime's, then Lind's way */
+        fault_round = FAULT_PASSED_ON;
+        pass_fault_to(&engine_top[i], sig, info, context);
+        return;
+    }
+    fault_round = FAULT_OFFERED;
+    pass_fault_to(&engine_top[i], sig, info, context);
+    if (fault_round == FAULT_DECLINED) {
+        fault_round = FAULT_PASSED_ON;
+        struct sigaction next = newcomer[i][__atomic_load_n(&newcomer_at[i], __ATOMIC_ACQUIRE)];
+        pass_fault_to(&next, sig, info, context);
+    }
+    fault_round = FAULT_ALONE;
+}
+
+static void set_fault_action(struct sigaction *action, void (*handler)(int, siginfo_t *, void *))
+{
+    memset(action, 0, sizeof *action);
+    action->sa_sigaction = handler;
+    action->sa_flags = SA_SIGINFO | SA_ONSTACK | SA_NODEFER;
+    sigemptyset(&action->sa_mask);
 }
 
 static int install_fault_handler(void)
 {
     struct sigaction action;
-    memset(&action, 0, sizeof action);
-    action.sa_sigaction = on_host_fault;
-    action.sa_flags = SA_SIGINFO | SA_ONSTACK | SA_NODEFER;
-    sigemptyset(&action.sa_mask);
+    set_fault_action(&action, on_host_fault);
     host_page = (uintptr_t)sysconf(_SC_PAGESIZE);
-    return sigaction(SIGSEGV, &action, &previous_segv) || sigaction(SIGBUS, &action, &previous_bus);
+    for (int i = 0; i < FAULT_SIGNALS; i++)
+        if (sigaction(fault_signals[i], &action, &before_lind[i]))
+            return -1;
+    return 0;
+}
+
+/* note_fault_order(): the engine exists; its handlers are the top to keep. False when
+ * Wasmtime's came before Lind's (an engine made before this module was imported):
+ * then Lind's handler is on top, and the order is left as it is. */
+static PyObject *note_fault_order(PyObject *self, PyObject *unused)
+{
+    pthread_mutex_lock(&fault_order_lock);
+    for (int i = 0; i < FAULT_SIGNALS; i++)
+        sigaction(fault_signals[i], NULL, &engine_top[i]);
+    fault_order_known = handler_of(&engine_top[0]) != (void (*)(void))on_host_fault;
+    pthread_mutex_unlock(&fault_order_lock);
+    return PyBool_FromLong(fault_order_known);
+}
+
+/* keep_fault_order(): on_fault_first over any handler installed since (see "the
+ * null page"); True if the order is known and kept. */
+static PyObject *keep_fault_order(PyObject *self, PyObject *unused)
+{
+    if (!__atomic_load_n(&fault_order_known, __ATOMIC_ACQUIRE))
+        Py_RETURN_FALSE;
+    pthread_mutex_lock(&fault_order_lock);
+    struct sigaction first;
+    set_fault_action(&first, on_fault_first);
+    for (int i = 0; i < FAULT_SIGNALS; i++) {
+        struct sigaction top;
+        sigaction(fault_signals[i], NULL, &top);
+        if (handler_of(&top) == handler_of(&engine_top[i]) ||
+            handler_of(&top) == (void (*)(void))on_fault_first)
+            continue;
+        int spare = !__atomic_load_n(&newcomer_at[i], __ATOMIC_RELAXED);
+        newcomer[i][spare] = top;
+        __atomic_store_n(&newcomer_at[i], spare, __ATOMIC_RELEASE);
+        sigaction(fault_signals[i], &first, NULL);
+    }
+    pthread_mutex_unlock(&fault_order_lock);
+    Py_RETURN_TRUE;
 }
 
 static void guard_forget(MemoryObject *m)
@@ -5948,6 +6063,10 @@ static PyObject *mod_forget(PyObject *self, PyObject *slot)
 static PyMethodDef module_methods[] = {
     {"init", mod_init, METH_VARARGS, "init(memory_data_size, memory_data, sharedmemory_data_size, sharedmemory_data, trap_new, func_call_unchecked, error_delete, trap_delete, global_get, global_set, store_epoch_deadline_callback, context_set_epoch_deadline) addresses, sizeof wasmtime_val_t and wasmtime_global_t"},
     {"entry_address", mod_entry_address, METH_NOARGS, "address of the lind.syscall host function"},
+    {"note_fault_order", note_fault_order, METH_NOARGS,
+     "the engine exists: its fault handlers are the top to keep; False if they came before Lind's"},
+    {"keep_fault_order", keep_fault_order, METH_NOARGS,
+     "put Wasmtime's and Lind's fault handlers before any installed since; False if the order is unknown"},
     {"startup_entry_address", mod_startup_entry_address, METH_NOARGS,
      "address of the host function of crt1's start-up imports"},
     {"global_i32", (PyCFunction)(void (*)(void))mod_global_i32, METH_FASTCALL,

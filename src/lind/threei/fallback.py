@@ -194,6 +194,17 @@ _host_fds_budget = {"held": 0, "limit": 1 << 62}
 _host_fds_budget_lock = threading.Lock()
 
 
+def note_fault_order() -> bool:
+    """No fault handler of Lind's to put in order without the C trampoline."""
+    return False
+
+
+def keep_fault_order() -> bool:
+    """Without the C trampoline nothing can be put before a fault handler installed
+    after Wasmtime's (README: install such handlers before importing lind)."""
+    return False
+
+
 def host_fds_take(n: int, reserved: bool) -> None:
     with _host_fds_budget_lock:
         if not reserved and _host_fds_budget["held"] + n > _host_fds_budget["limit"]:
