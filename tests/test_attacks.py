@@ -3775,15 +3775,16 @@ def test_a_program_in_a_guarded_directory_is_not_written_through_proc_self_exe(
 
 
 # lind.run in a process whose threads hand Python's lock on every microsecond (the default
-# is 5 ms): argv = program, root, mount, grate, scratch prefix, the program's arguments.
+# is 5 ms): argv = program, root, mount, grate ("" for none), scratch prefix, the
+# program's arguments.
 _RACED_RUN = r"""
 import sys
 import lind
 sys.setswitchinterval(1e-6)
 prog, root, mount, grate, scratch = sys.argv[1:6]
 with open(scratch + ".in", "rb") as i, open(scratch + ".out", "wb") as o:
-    r = lind.run([prog, *sys.argv[6:]], root=root, mounts=[mount], grates=[grate], stdin=i,
-                 stdout=o, stderr=o, timeout=120)
+    r = lind.run([prog, *sys.argv[6:]], root=root, mounts=[mount], grates=[grate] if grate else [],
+                 stdin=i, stdout=o, stderr=o, timeout=120)
 print(r.returncode)
 """
 
@@ -3819,6 +3820,25 @@ def test_an_fd_swapped_while_a_grate_looks_reaches_nothing(builds, tmp_path, can
                           timeout=240)
     assert (rc, out) == (0, "0\n"), err
     assert (tmp_path / "cage.out").read_text() == "tries 600000 won 0\n"
+    _all_untouched(files)
+    untouched(canary)
+
+
+def test_an_fd_swapped_while_the_c_clamp_looks_reaches_nothing(builds, tmp_path, canary):
+    """ns.c judged fchmod by the path its fd was opened as (readlink of /proc/self/fd/N
+    through 3i), then let it down by number past ro_grate: another thread's dup2 in
+    between put /data/f1 there, and the microvisor changed its mode (won within 193
+    to 1,793 rounds). The C clamp pins the fds it judges (pin_fds) until its call
+    returns now."""
+    from lind.grates.registry import resolve
+    root, files = _guarded(tmp_path)
+    Scratch(tmp_path, "cage")
+    rc, out, err = python(tmp_path, "host", _RACED_RUN, resolve("ns").path, root,
+                          f"{files}:/data", "", tmp_path / "cage", "--prefix", "/data", "%{",
+                          builds.wasm("clamp/ro_grate"), "%}", builds.wasm(attack("fd_swap")),
+                          "300000", "2", timeout=300)
+    assert (rc, out) == (0, "0\n"), err
+    assert (tmp_path / "cage.out").read_text() == "tries 300000 won 0\n"
     _all_untouched(files)
     untouched(canary)
 

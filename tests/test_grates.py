@@ -75,8 +75,34 @@ def test_threei_permissions(builds):
         "copy from parent: EPERM",
         "table of parent: EPERM",
         "table from sibling: EPERM",
+        "pin fds of sibling: EPERM",
+        "pin fds of parent: EPERM",
         "parent registers in child (gone): other error",
     ]
+
+
+def test_pinned_fds_are_the_files_they_were_until_unpinned(builds, tmp_path):
+    """pin_fds (what ns.c holds the fds it judges with): on the pinning thread a pinned fd
+    is the file it was, one closed stays closed (EBADF), after another thread's or its
+    own dup2; a nested pin keeps the outer one's file; unpin goes back to the table."""
+    r = _run([builds.wasm("grates/pin_fds")], root=tmp_path)
+    assert r.stdout.decode().splitlines() == [
+        "unpin with no pin: Invalid argument",
+        "pin no fd: Invalid argument",
+        "pin four: Invalid argument",
+        "pin a and closed 9: ok",
+        "fchmod pinned a: ok",
+        "fchmod pinned closed 9: Bad file descriptor",
+        "modes /a 600 /b 644",
+        "pin b again (nested): ok",
+        "unpin nested: ok",
+        "fchmod a, still pinned: ok",
+        "unpin: ok",
+        "fchmod a, unpinned: ok",
+        "fchmod 9, unpinned: ok",
+        "modes /a 640 /b 604",
+        "unpin again: Invalid argument",
+    ], r.stderr
 
 
 def test_strace_decodes_calls_follows_forks_and_keeps_status(builds, tmp_path):

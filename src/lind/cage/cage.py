@@ -56,7 +56,7 @@ from lind.microvisor import (
 )
 from lind.microvisor import sys_signals as signals
 from lind.microvisor import table as microvisor
-from lind.microvisor.fdtable import FdTable, OpenFile
+from lind.microvisor.fdtable import FdTable, OpenFile, forget_thread_pins
 from lind.microvisor.fs import FileSystem
 from lind.microvisor.network import Network
 from lind.microvisor.sys_memory import (
@@ -1348,6 +1348,7 @@ class Cage:
             self._finish()
             _count_running(-1)
             threei.thread_done()    # the host thread goes back to the pool
+            forget_thread_pins()
             serve(None)
 
     def _finish(self) -> None:

@@ -27,6 +27,7 @@ import wasmtime
 from lind import threei
 from lind.cage import loader
 from lind.engine import stacks
+from lind.microvisor.fdtable import forget_thread_pins
 from lind.microvisor.sys_signals import ThreadSignals
 from lind.microvisor.sys_threads import ThreadStart
 
@@ -189,6 +190,7 @@ class CageThread:
             cage.terminate(signal.SIGSYS)
         finally:
             threei.thread_done()
+            forget_thread_pins()
             if self.exited and self.instance is not None and not self.instance.unwinding():
                 cage.keep_thread_instance(self.instance.store, self.instance.exports, module)
             cage.thread_ended(self)

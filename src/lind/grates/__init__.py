@@ -57,7 +57,7 @@ def syscall_numbers() -> dict[str, int]:
     table.update(register_handler=ops.REGISTER_HANDLER, make_threei_call=ops.MAKE_THREEI_CALL,
                  copy_data_between_cages=ops.COPY_DATA_BETWEEN_CAGES,
                  copy_handler_table_to_cage=ops.COPY_HANDLER_TABLE_TO_CAGE,
-                 harsh_exit=ops.HARSH_EXIT)
+                 harsh_exit=ops.HARSH_EXIT, pin_fds=ops.PIN_FDS, unpin_fds=ops.UNPIN_FDS)
     return table
 
 

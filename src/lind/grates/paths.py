@@ -135,7 +135,7 @@ NO_FILE_CALLS = frozenset((
     "fsopen", "pidfd_open", "clone3", "memfd_secret", "mq_open", "futex_waitv",
     "set_mempolicy_home_node", "landlock_create_ruleset", "register_handler",
     "copy_data_between_cages", "copy_handler_table_to_cage", "make_threei_call",
-    "harsh_exit", "spawn",
+    "harsh_exit", "pin_fds", "unpin_fds", "spawn",
 ))
 
 

@@ -17,7 +17,8 @@ _ISSUED_AS = {"open": "openat", "stat": "newfstatat", "lstat": "newfstatat",
               "clone": "spawn"}
 
 _THREEI_OPS = {ops.REGISTER_HANDLER, ops.COPY_DATA_BETWEEN_CAGES,
-               ops.COPY_HANDLER_TABLE_TO_CAGE, ops.MAKE_THREEI_CALL, ops.HARSH_EXIT}
+               ops.COPY_HANDLER_TABLE_TO_CAGE, ops.MAKE_THREEI_CALL, ops.HARSH_EXIT,
+               ops.PIN_FDS, ops.UNPIN_FDS}
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,8 @@ import select
 import signal
 import stat
 import threading
-from collections.abc import Callable
+import weakref
+from collections.abc import Callable, Iterable
 from dataclasses import InitVar, dataclass, field
 from typing import Any, Protocol, TypeVar
 
@@ -509,6 +510,27 @@ def _not_told(*_: object) -> None:
     """A hook of an FdTable nobody listens to."""
 
 
+_pinned_here = threading.local()
+
+
+def _tables_pinned_here() -> weakref.WeakSet[FdTable]:
+    tables = getattr(_pinned_here, "tables", None)
+    if tables is None:
+        tables = _pinned_here.tables = weakref.WeakSet()
+    return tables
+
+
+def forget_thread_pins() -> None:
+    """This host thread's cage thread has ended: pins a grate made on it and did not let
+    go of (ended between pin and unpin) go too, before the thread serves another."""
+    tables = getattr(_pinned_here, "tables", None)
+    if tables:
+        me = threading.get_ident()
+        for table in list(tables):
+            table._forget_pins(me)
+        tables.clear()
+
+
 class FdTable:
     """fd -> (OpenFile, close-on-exec), with the cage's RLIMIT_NOFILE.
 
@@ -537,7 +559,9 @@ class FdTable:
         self._opened_by = opened_by or _NoOpensElsewhere()
         self.lock = threading.RLock()   # a cage's threads open and close fds at once
         # host thread -> {fd: the file a grate checked at that fd}, while its call is below
-        self._pins: dict[int, dict[int, OpenFile]] = {}
+        self._pins: dict[int, dict[int, OpenFile | None]] = {}
+        # per thread, what `pin` replaced in _pins, the latest last (what unpin puts back)
+        self._pinned_over: dict[int, list[dict[int, OpenFile | None] | None]] = {}
         # the share of host fds the files opened_by opened count in (its cage's tree's)
         self.fd_share: threei.FdShare | None = None
 
@@ -559,7 +583,10 @@ class FdTable:
         if self._pins:
             pinned = self._pins.get(threading.get_ident())
             if pinned is not None and fd in pinned:
-                return pinned[fd]
+                f = pinned[fd]
+                if f is None:
+                    raise ebadf()
+                return f
         return self._at(fd)
 
     def _at(self, fd: int) -> OpenFile:
@@ -592,6 +619,41 @@ class FdTable:
                 del self._pins[me]
             else:
                 self._pins[me] = outer
+
+    def pin(self, fds: Iterable[int]) -> None:
+        """Until `unpin`, on this thread, these fds are the files they are now (one not
+        open stays closed; an enclosing pin stands): a wasm grate's pin (ops.PIN_FDS),
+        call_pinned for a grate that judges, reads and forwards as three calls."""
+        files: dict[int, OpenFile | None] = {}
+        for fd in fds:
+            if fd >= 0:
+                try:
+                    files[fd] = self._at(fd)
+                except OSError:
+                    files[fd] = None
+        me = threading.get_ident()
+        outer = self._pins.get(me)
+        self._pinned_over.setdefault(me, []).append(outer)
+        self._pins[me] = {**files, **outer} if outer else files
+        _tables_pinned_here().add(self)
+
+    def unpin(self) -> None:
+        """Let go of this thread's latest `pin` (EINVAL if it has none)."""
+        me = threading.get_ident()
+        over = self._pinned_over.get(me)
+        if not over:
+            raise abi.error(errno.EINVAL)
+        outer = over.pop()
+        if not over:
+            del self._pinned_over[me]
+        if outer is None:
+            self._pins.pop(me, None)
+        else:
+            self._pins[me] = outer
+
+    def _forget_pins(self, thread: int) -> None:
+        self._pinned_over.pop(thread, None)
+        self._pins.pop(thread, None)
 
     def _put(self, fd: int, f: OpenFile, cloexec: bool) -> None:
         self._grow(fd)

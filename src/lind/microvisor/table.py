@@ -317,6 +317,8 @@ SYSCALLS: dict[int, Syscall] = {
                 ops.sys_copy_handler_table_to_cage),
         Syscall(ops.MAKE_THREEI_CALL, "make_threei_call", ops.sys_make_threei_call,
                 threei.FAST_THREEI_CALL),
+        Syscall(ops.PIN_FDS, "pin_fds", ops.sys_pin_fds),
+        Syscall(ops.UNPIN_FDS, "unpin_fds", ops.sys_unpin_fds),
     ]
 }
 

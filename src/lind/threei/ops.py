@@ -24,6 +24,8 @@ COPY_DATA_BETWEEN_CAGES = 1002
 COPY_HANDLER_TABLE_TO_CAGE = 1003
 MAKE_THREEI_CALL = 1004    # Lind-private: a1 points to the 15 u64 of make_threei_call
 HARSH_EXIT = 1005          # notification entry: called on a cage that died by trap or signal
+PIN_FDS = 1006             # a grate holds a cage's fds as the files they are now (FdTable.pin)
+UNPIN_FDS = 1007           # ... and lets go of its latest pin
 DEREGISTER = 500           # as handler cage id: put the microvisor back (no cage has this id)
 HOST_OWNER = -1            # owner of an entry the host installed (a Python grate)
 GRATE_MEMORY_FLAG = 1 << 63
@@ -372,6 +374,32 @@ def sys_copy_data_between_cages(cage, src_addr, src_cage, dest_addr, dest_cage, 
 
 def sys_copy_handler_table_to_cage(cage, src, target, *_):
     return copy_handler_table_to_cage(cage.runtime, cage, src, target)
+
+
+def sys_pin_fds(cage, target_id, count, fd1, fd2, fd3, *_):
+    """pin_fds from a grate: until it unpins, on this thread, up to 3 fds of a cage it
+    may act for are the files they are now. (A wasm grate judging a call by an fd reads
+    /proc/self/fd/N and then passes the call down by number: a dup2 in between made the
+    call act on a file it had not judged.)"""
+    target = _cage(cage.runtime, target_id)
+    _may_touch(cage.runtime, cage, target)
+    if not 1 <= count <= 3:
+        raise OSError(errno.EINVAL, "pin_fds takes 1 to 3 fds")
+    target.fds.pin([_fd(fd) for fd in (fd1, fd2, fd3)[:count]])
+    return 0
+
+
+def sys_unpin_fds(cage, target_id, *_):
+    target = _cage(cage.runtime, target_id)
+    _may_touch(cage.runtime, cage, target)
+    target.fds.unpin()
+    return 0
+
+
+def _fd(value: int) -> int:
+    """An fd argument: its low 32 bits, signed (as the kernel reads an int)."""
+    value &= 0xFFFFFFFF
+    return value - (1 << 32) if value >= 1 << 31 else value
 
 
 _nesting = threading.local()

@@ -45,6 +45,8 @@ int main(void)
 		      (uint64_t)(uintptr_t)buf, getpid(), 4, COPY_RAW));
 		check("table of parent", copy_handler_table_to_cage(getpid(), parent));
 		check("table from sibling", copy_handler_table_to_cage(sibling, getpid()));
+		check("pin fds of sibling", pin_fds(sibling, 1, 0, -1, -1));
+		check("pin fds of parent", pin_fds(parent, 1, 0, -1, -1));
 		_exit(0);
 	}
 	int status;

@@ -28,7 +28,8 @@
  *
  * A call that does not match goes down with the path this grate checked (its own
  * copy, made absolute), so another thread of the program cannot change it, nor the
- * directory it was resolved against, after the check.
+ * directory it was resolved against, after the check; the fds it judged are pinned
+ * (pin_fds) until the call returns, so that a dup2 cannot change them either.
  * At most 390 (grate, handler, call) routes per clamp: past that a registration
  * fails with ENOSPC.
  */
@@ -369,6 +370,21 @@ static int bypass(int nr, uint64_t cage, uint64_t *a, uint64_t *c)
 	return call_as(nr, cage, a, c);
 }
 
+/* The fds --prefix judges call `nr` by (its dirfds and fd arguments), at most 3. */
+static int judged_fds(int nr, const uint64_t *a, int out[3])
+{
+	int n = 0;
+	for (size_t i = 0; i < sizeof path_args / sizeof path_args[0] && n < 3; i++)
+		if (path_args[i].nr == nr && path_args[i].dirfd >= 0 && (int)a[path_args[i].dirfd] >= 0)
+			out[n++] = (int)a[path_args[i].dirfd];
+	const struct fd_arg *fds = fd_arg_of(nr);
+	if (fds && n < 3 && (int)a[fds->fd] >= 0)
+		out[n++] = (int)a[fds->fd];
+	if (fds && fds->other >= 0 && n < 3 && (int)a[fds->other] >= 0)
+		out[n++] = (int)a[fds->other];
+	return n;
+}
+
 static int route(int k, uint64_t cage, uint64_t *a, uint64_t *c)
 {
 	uint64_t given[6], given_cages[6];
@@ -376,12 +392,21 @@ static int route(int k, uint64_t cage, uint64_t *a, uint64_t *c)
 	memcpy(given, a, sizeof given);
 	memcpy(given_cages, c, sizeof given_cages);
 	int nr = aliases[k].nr;
-	int hit = matches(nr, cage, a, c, copies);
-	if (hit < 0)
-		return hit;
-	if (hit)      /* the clamped grate reads the arguments as they were given */
-		return call_as(ALIAS_BASE + k, cage, given, given_cages);
-	return bypass(nr, cage, a, c);
+	/* The files this grate judges are the ones the call acts on, below or inside: held
+	 * on this thread, so that another thread's dup2 between the look (readlink of
+	 * /proc/self/fd/N) and the call cannot change them. */
+	int fds[3] = {-1, -1, -1};
+	int pinned = by == BY_PREFIX ? judged_fds(nr, a, fds) : 0;
+	if (pinned && pin_fds(cage, pinned, fds[0], fds[1], fds[2]) != 0)
+		return -errno;
+	int r = matches(nr, cage, a, c, copies);
+	if (r > 0)    /* the clamped grate reads the arguments as they were given */
+		r = call_as(ALIAS_BASE + k, cage, given, given_cages);
+	else if (r == 0)
+		r = bypass(nr, cage, a, c);
+	if (pinned)
+		unpin_fds(cage);
+	return r;
 }
 
 /* The alias of (grate, fn) for call `nr`, made if new; -1 when there is no room. */

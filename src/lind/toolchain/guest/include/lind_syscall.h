@@ -55,6 +55,8 @@ extern "C" {
 #define COPY_DATA_BETWEEN_CAGES_SYSCALL 1002
 #define COPY_HANDLER_TABLE_TO_CAGE_SYSCALL 1003
 #define HARSH_EXIT_SYSCALL 1005
+#define PIN_FDS_SYSCALL 1006
+#define UNPIN_FDS_SYSCALL 1007
 
 /* Make call `callnumber` on behalf of `target_cageid`, through the caller's own
  * table (so it reaches whatever lies below the calling grate). `callname` is
@@ -84,6 +86,15 @@ int copy_data_between_cages(uint64_t thiscage, uint64_t targetcage,
 
 /* Give `targetcage` a copy of `srccage`'s whole handler table. */
 int copy_handler_table_to_cage(uint64_t srccage, uint64_t targetcage);
+
+/* Until unpin_fds, on the calling thread, `count` (1 to 3) fds of `targetcage` are
+ * the files they are now (one not open stays closed) for every call made for that
+ * cage, this grate's own look at them (readlink of /proc/self/fd/N) and the call it
+ * passes down included: another thread's dup2 or close in between cannot make the
+ * call act on a file this grate did not judge. A pin an enclosing grate made stands.
+ * Pins nest: unpin_fds lets go of the latest. */
+int pin_fds(uint64_t targetcage, int count, int fd1, int fd2, int fd3);
+int unpin_fds(uint64_t targetcage);
 
 #ifdef __cplusplus
 }

@@ -1,6 +1,6 @@
 /* wasm32-lind: the grate API of <lind_syscall.h>, as calls into 3i.
  *
- * The 3i operations are entries of the cage's own table (numbers 1001-1004),
+ * The 3i operations are entries of the cage's own table (numbers 1001-1007),
  * made like any system call. make_threei_call has more arguments than a call
  * carries, so it passes them in a block (Lind-private number 1004). */
 
@@ -86,4 +86,15 @@ int copy_handler_table_to_cage(uint64_t srccage, uint64_t targetcage)
 {
 	return to_errno(__syscall2(COPY_HANDLER_TABLE_TO_CAGE_SYSCALL,
 		(long long)srccage, (long long)targetcage));
+}
+
+int pin_fds(uint64_t targetcage, int count, int fd1, int fd2, int fd3)
+{
+	return to_errno(__syscall5(PIN_FDS_SYSCALL, (long long)targetcage, count, fd1, fd2,
+		fd3));
+}
+
+int unpin_fds(uint64_t targetcage)
+{
+	return to_errno(__syscall1(UNPIN_FDS_SYSCALL, (long long)targetcage));
 }

@@ -1,0 +1,48 @@
+/* pin_fds: what a pinned fd means to the calls made for the cage on the pinning
+ * thread (fchmod here, which the microvisor's Python handler serves), and the errors.
+ * Prints one line per check. */
+#include <errno.h>
+#include <fcntl.h>
+#include <lind_syscall.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static void report(const char *what, int r)
+{
+	printf("%s: %s\n", what, r == 0 ? "ok" : strerror(errno));
+}
+
+static int mode_of(const char *path)
+{
+	struct stat st;
+	return stat(path, &st) == 0 ? (int)(st.st_mode & 0777) : -1;
+}
+
+int main(void)
+{
+	setvbuf(stdout, NULL, _IONBF, 0);
+	int self = getpid();
+	int a = open("/a", O_CREAT | O_RDONLY, 0644), b = open("/b", O_CREAT | O_RDONLY, 0644);
+	report("unpin with no pin", unpin_fds(self));
+	report("pin no fd", pin_fds(self, 0, a, -1, -1));
+	report("pin four", pin_fds(self, 4, a, b, 9));
+	report("pin a and closed 9", pin_fds(self, 2, a, 9, -1));
+	int keep = dup(a);              /* /a stays open */
+	dup2(b, a);                     /* a and 9 now name /b, but stay pinned */
+	dup2(b, 9);
+	report("fchmod pinned a", fchmod(a, 0600));
+	report("fchmod pinned closed 9", fchmod(9, 0600));
+	printf("modes /a %o /b %o\n", mode_of("/a"), mode_of("/b"));
+	report("pin b again (nested)", pin_fds(self, 1, b, -1, -1));
+	report("unpin nested", unpin_fds(self));
+	report("fchmod a, still pinned", fchmod(a, 0640));
+	report("unpin", unpin_fds(self));
+	report("fchmod a, unpinned", fchmod(a, 0604));
+	report("fchmod 9, unpinned", fchmod(9, 0604));
+	printf("modes /a %o /b %o\n", mode_of("/a"), mode_of("/b"));
+	report("unpin again", unpin_fds(self));
+	close(keep);
+	return 0;
+}
