@@ -563,6 +563,28 @@ static PyObject *Memory_write(MemoryObject *self, PyObject *args)
     Py_RETURN_NONE;
 }
 
+/* compare_exchange_u32(addr, expected, new) -> the word's value before: an atomic
+ * compare-and-swap of a 32-bit word, as the cage's threads' own atomics see it (the
+ * owner word of a priority-inheritance futex). */
+static PyObject *Memory_compare_exchange_u32(MemoryObject *self, PyObject *args)
+{
+    PyObject *where;
+    unsigned int expected, desired;
+    MemoryObject *m;
+    uint64_t addr;
+    if (!PyArg_ParseTuple(args, "OII", &where, &expected, &desired) ||
+        resolve(self, where, &m, &addr) || memory_check(m, addr, 4, 1))
+        return NULL;
+    if (addr % 4) {
+        errno = EINVAL;
+        return PyErr_SetFromErrno(PyExc_OSError);
+    }
+    uint32_t seen = expected;
+    __atomic_compare_exchange_n((uint32_t *)(m->base + addr), &seen, desired, 0,
+                                __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);
+    return PyLong_FromUnsignedLong(seen);
+}
+
 /* The buffer protocol: the whole valid range [lo, size); each export is a pin. */
 static int Memory_getbuffer(MemoryObject *m, Py_buffer *view, int flags)
 {
@@ -1015,6 +1037,8 @@ static PyMethodDef Memory_methods[] = {
      "whether host code touched the guarded page since the last look (then guards it again)"},
     {"read", (PyCFunction)Memory_read, METH_VARARGS, "read(addr, n) -> bytes"},
     {"write", (PyCFunction)Memory_write, METH_VARARGS, "write(addr, data)"},
+    {"compare_exchange_u32", (PyCFunction)Memory_compare_exchange_u32, METH_VARARGS,
+     "compare_exchange_u32(addr, expected, new) -> the 32-bit word before, swapped if it was expected"},
     {"view", (PyCFunction)(void (*)(void))Memory_view, METH_FASTCALL | METH_KEYWORDS,
      "view(addr, n, writing=False) -> memoryview (EFAULT for writing into a read-only one)"},
     {"cstring", (PyCFunction)Memory_cstring, METH_VARARGS, "cstring(addr, limit) -> bytes"},

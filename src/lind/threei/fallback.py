@@ -402,6 +402,11 @@ class Memory:
         self._check(addr, len(data), writing=True)
         ctypes.memmove(self._base + addr, data, len(data))
 
+    def compare_exchange_u32(self, addr: int, expected: int, new: int) -> int:
+        """Python has no atomic compare-and-swap a cage's wasm threads would see as one:
+        priority-inheritance futexes are ENOSYS without the C trampoline."""
+        raise OSError(errno.ENOSYS, "Function not implemented")
+
     def view(self, addr: int, length: int, writing: bool = False) -> memoryview:
         self = self._resolve(addr)
         addr = int(addr) & 0xFFFFFFFFFFFFFFFF
