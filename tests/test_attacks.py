@@ -3911,3 +3911,41 @@ def test_a_unix_socket_is_not_bound_inside_a_guarded_directory(builds, tmp_path,
         assert "denied bind /data/sock\n" in report and "denied bind /data/sock2" in report, report
     _all_untouched(tmp_path / "files", "live.sock")
     untouched(canary)
+
+
+# -- 14. what every cage of the process shares ----------------------------------------------
+
+_ATTACK_THEN_VICTIM = r"""
+import os, sys
+import lind
+program, root, work = sys.argv[1:4]
+for tag, args in (("attacker", ["attack", "12"]), ("victim", ["victim"])):
+    with open(os.path.join(work, tag + ".in"), "wb+") as fin, \
+            open(os.path.join(work, tag + ".out"), "wb") as fout, \
+            open(os.path.join(work, tag + ".err"), "wb") as ferr:
+        result = lind.run([program, *args], root=root, stdin=fin, stdout=fout, stderr=ferr,
+                          timeout=60)
+    print(tag, result.returncode, flush=True)
+"""
+
+
+def test_a_timer_armed_again_as_it_fires_stops_no_host_thread(builds, tmp_path, canary):
+    """One host thread sends every cage's ITIMER_REAL signal and one every POSIX timer's.
+    A one-shot ITIMER_REAL armed again while its expiry was handled was parked as a
+    periodic one whose signal cannot be sent, and the next look at it divided by its
+    interval of 0: on the cage's own thread (an internal error ended the worker), or on
+    the thread sending the POSIX timers' signals, which died: no POSIX timer of any cage
+    in the process fired again (a tenant's, a later run's)."""
+    root = make_root(tmp_path)
+    work = tmp_path / "work"
+    work.mkdir()
+    rc, out, err = python(tmp_path, "host", _ATTACK_THEN_VICTIM,
+                          builds.wasm(attack("timer_rearm"), "-pthread"), root, work,
+                          timeout=120)
+    assert rc == 0 and out.split() == ["attacker", "0", "victim", "0"], (out, err[-2000:])
+    attacker = (work / "attacker.out").read_text()
+    workers, died = re.fullmatch(r"workers (\d+) died (\d+)\n", attacker).groups()
+    assert int(workers) >= 2 and died == "0", (attacker, err[-2000:])
+    assert "ZeroDivisionError" not in err, err[-2000:]
+    assert (work / "victim.out").read_text() == "alarm 1 timer 1\n", err[-2000:]
+    untouched(canary)

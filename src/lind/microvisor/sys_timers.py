@@ -22,6 +22,7 @@ import os
 import select
 import signal
 import struct
+import sys
 import threading
 import time
 import weakref
@@ -182,7 +183,11 @@ class _Timers:
                         continue
                 cage = timer.cage()
                 if cage is not None:
-                    _expired(cage, timer, expiries)
+                    try:
+                        _expired(cage, timer, expiries)
+                    except Exception as exc:    # one cage's must not stop every cage's timers
+                        print(f"lind: internal error sending a timer's signal: {exc!r}",
+                              file=sys.stderr)
 
 
 def _expired(cage, timer: _Timer, expiries: int) -> None:
@@ -318,29 +323,41 @@ class _RealTimers:
                 now = time.monotonic_ns()
                 due = [cage for cage, (deadline, _) in self._timers.items()
                        if deadline <= now and cage not in self._parked]
+                # each due cage's setting once this expiry is counted: its periodic
+                # timer's next beat, or None (a one-shot timer is over)
+                next_beat: dict[object, tuple[int, int] | None] = {}
                 for cage in due:
                     deadline, interval = self._timers.pop(cage)
+                    next_beat[cage] = None
                     if interval:
                         missed = (now - deadline) // interval + 1
-                        self._timers[cage] = (deadline + missed * interval, interval)
+                        self._timers[cage] = next_beat[cage] = (
+                            deadline + missed * interval, interval)
                 if not due:
                     nearest = min((d for c, (d, _) in self._timers.items()
                                    if c not in self._parked), default=None)
                     self._changed.wait(None if nearest is None else
                                        min((nearest - now) / 1e9, threading.TIMEOUT_MAX))
             for cage in due:
-                if _cannot_take(cage, SIGALRM, None):
-                    self._park(cage)
-                else:
-                    cage.signal_from_outside(SIGALRM)
+                try:
+                    if _cannot_take(cage, SIGALRM, None):
+                        self._park(cage, next_beat[cage])
+                    else:
+                        cage.signal_from_outside(SIGALRM)
+                except Exception as exc:    # one cage's must not stop every cage's alarms
+                    print(f"lind: internal error sending SIGALRM: {exc!r}", file=sys.stderr)
 
-    def _park(self, cage) -> None:
+    def _park(self, cage, beat: tuple[int, int] | None) -> None:
         """SIGALRM is pending for `cage` (not taken since the last expiry), or ignored:
         this expiry is lost in it, as on Linux, and so are a periodic timer's next ones
-        until the signal may be sent again (signal_free)."""
+        until the signal may be sent again (signal_free). `beat` is the setting _run
+        left: a timer the cage set again since (setitimer, alarm) is a new one, whose
+        expiries are still to come, and is not parked; nor is a one-shot timer (None),
+        over with this expiry (parking a one-shot timer armed again meanwhile left a
+        parked timer of no interval, which signal_free divided by)."""
         with self._changed:
-            if cage not in self._timers:
-                return              # a one-shot timer, or disarmed meanwhile
+            if beat is None or self._timers.get(cage) is not beat:
+                return              # a one-shot timer, or disarmed or set again meanwhile
             self._parked.add(cage)
         if not _cannot_take(cage, SIGALRM, None):     # free before it was parked
             self.signal_free(cage.signals, SIGALRM)
