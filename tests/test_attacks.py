@@ -3949,3 +3949,69 @@ def test_a_timer_armed_again_as_it_fires_stops_no_host_thread(builds, tmp_path, 
     assert "ZeroDivisionError" not in err, err[-2000:]
     assert (work / "victim.out").read_text() == "alarm 1 timer 1\n", err[-2000:]
     untouched(canary)
+
+
+# The attacker holds its mappings while this process counts its own, starts a tenant
+# and allocates; prints what it found as JSON.
+_HOLDS_MAPPINGS = r"""
+import json, os, sys, threading, time
+import lind
+attacker, tenant, root, work, *args = sys.argv[1:]
+
+def run(program, tag, argv):
+    with open(os.path.join(work, tag + ".in"), "wb+") as fin, \
+            open(os.path.join(work, tag + ".out"), "wb") as fout, \
+            open(os.path.join(work, tag + ".err"), "wb") as ferr:
+        return lind.run([program, *argv], root=root, stdin=fin, stdout=fout, stderr=ferr,
+                        timeout=120).returncode
+
+found = {}
+holder = threading.Thread(target=lambda: found.setdefault("attacker", run(attacker, "attacker", args)))
+holder.start()
+out = os.path.join(work, "attacker.out")
+while holder.is_alive() and not (os.path.exists(out) and "holding" in open(out).read()):
+    time.sleep(0.1)
+with open("/proc/self/maps") as maps:
+    found["host_mappings"] = sum(1 for _ in maps)
+try:
+    found["tenant"] = run(tenant, "tenant", ["300"])
+except MemoryError:
+    found["tenant"] = "MemoryError"
+try:
+    found["host_allocates"] = len([bytearray(1 << 20) for _ in range(64)]) == 64
+except MemoryError:
+    found["host_allocates"] = False
+holder.join()
+print(json.dumps(found), flush=True)
+"""
+
+
+@pytest.mark.parametrize("how", ["cycle"])
+def test_shared_mappings_leave_the_host_process_room_for_its_own(builds, tmp_path, canary, how):
+    """Each MAP_SHARED region of a cage is a host mapping of the Lind process, and the
+    kernel bounds the mappings of the whole process (vm.max_map_count): a tree mapping
+    one page of a file 8000 times and forking 8 children took them all, and the next
+    tenant's start and the host's own allocations failed (MemoryError). Shared regions
+    are counted (ENOMEM past the tree's share); and a region mapped then unmapped left a
+    host mapping of private zeros behind, 2 per cycle, until the cage ended."""
+    root = make_root(tmp_path)
+    work = tmp_path / "work"
+    work.mkdir()
+    args = ["cycle", "6000", "3"] if how == "cycle" else ["hold", "8000", "8", "3"]
+    rc, out, err = python(tmp_path, "host", _HOLDS_MAPPINGS, builds.wasm(attack("map_count")),
+                          builds.wasm(attack("tenant")), root, work, *args, timeout=300)
+    assert rc == 0, err[-2000:]
+    found = json.loads(out.splitlines()[-1])
+    steps = results((work / "attacker.out").read_text())
+    assert found["attacker"] == 0 and found["tenant"] == 0 and found["host_allocates"], (
+        found, steps, err[-2000:])
+    assert (work / "tenant.out").read_text().startswith("intact")
+    with open("/proc/sys/vm/max_map_count") as limit:
+        max_map_count = int(limit.read())
+    if how == "cycle":
+        assert steps["cycled"] == (6000, 0), steps
+        assert found["host_mappings"] < 2000, found       # the zeros joined the memory
+    else:
+        assert found["host_mappings"] < max_map_count // 2, (found, steps)
+        assert steps["mapped"][1] in (0, errno.ENOMEM), steps
+    untouched(canary)
