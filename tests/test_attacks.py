@@ -3986,7 +3986,7 @@ print(json.dumps(found), flush=True)
 """
 
 
-@pytest.mark.parametrize("how", ["cycle"])
+@pytest.mark.parametrize("how", ["cycle", "hold"])
 def test_shared_mappings_leave_the_host_process_room_for_its_own(builds, tmp_path, canary, how):
     """Each MAP_SHARED region of a cage is a host mapping of the Lind process, and the
     kernel bounds the mappings of the whole process (vm.max_map_count): a tree mapping

@@ -280,6 +280,28 @@ epoll_watches = Shared(Counted(_EPOLL_WATCHES, errno.ENOSPC), _EPOLL_WATCHES // 
 # says when its lock table is full.
 lock_ranges = Shared(Counted(1_000_000, errno.ENOLCK), 250_000)
 
+# ------------------------------------------------------------ host mappings
+
+def _max_map_count() -> int:
+    """The mappings one process may have (vm.max_map_count, 65530 unless changed)."""
+    try:
+        with open("/proc/sys/vm/max_map_count") as f:
+            return int(f.read())
+    except (OSError, ValueError):
+        return 65530
+
+
+# A cage's MAP_SHARED regions (System V segments attached too) are host mappings of the
+# Lind process, one each, inside its linear memory's (split around them), and the
+# kernel bounds the mappings of the whole process: a tree whose children mapped a file's
+# page 8000 times each took all 65530, and every mmap of the process failed after (a
+# tenant's start, the embedding program's own allocations: MemoryError). The regions of
+# all cages together may be an eighth of it, each tree's a quarter of that: past either,
+# mmap, shmat, fork, and a munmap or madvise that would split a shared region are ENOMEM,
+# as Linux says when a process would pass its own max_map_count.
+SHARED_REGIONS = max(_max_map_count() // 8, 256)
+SHARED_REGIONS_TREE = max(SHARED_REGIONS // 4, 64)
+
 # ------------------------------------------------------------ System V IPC
 
 SHMMIN, SHMMAX, SHMMNI = 1, 1 << 30, 4096

@@ -19,6 +19,7 @@ import fcntl
 import os
 import stat
 import threading
+import weakref
 from collections.abc import Callable
 
 from lind.microvisor import limits, shared_pages
@@ -85,6 +86,23 @@ def _cage_gone(pages: int) -> None:
     raise OSError(errno.ESRCH, "No such process")
 
 
+# Every cage's address space, for the count of shared regions (limits.SHARED_REGIONS).
+_spaces: weakref.WeakSet[AddressSpace] = weakref.WeakSet()
+
+
+def _room_for_shared(space: AddressSpace, more: int) -> None:
+    """ENOMEM unless `more` shared regions fit in `space`'s tree's share of them and in
+    every cage's together: each is a host mapping of the Lind process (limits)."""
+    total = tree = 0
+    for other in list(_spaces):
+        regions = len(other.shared)
+        total += regions
+        if other.budget is space.budget:
+            tree += regions
+    if total + more > limits.SHARED_REGIONS or tree + more > limits.SHARED_REGIONS_TREE:
+        raise _enomem()
+
+
 class AddressSpace:
     """Where the heap ends and which ranges are mapped, for one cage."""
 
@@ -107,11 +125,14 @@ class AddressSpace:
         # The threads of a cage change its map at once: one at a time (re-entrant: mremap
         # maps; msync and munmap write back through the same calls).
         self.lock = threading.RLock()
+        _spaces.add(self)
 
     @locked
     def copy(self, grow, memory) -> AddressSpace:
         """The address space of a forked child whose `memory` holds a copy of ours:
-        shared regions get the same pages, not a copy."""
+        shared regions get the same pages, not a copy (ENOMEM past limits.SHARED_REGIONS)."""
+        if self.shared:
+            _room_for_shared(self, len(self.shared))
         twin = AddressSpace(self.heap_base, grow, memory, self.limit, self.budget)
         gone = {start for start, _ in self.regions_with(DONT_FORK)}   # madvise(DONTFORK)
         twin.brk = self.brk
@@ -203,7 +224,12 @@ class AddressSpace:
             self._shared_changed()
 
     def _remove(self, start: int, end: int) -> None:
-        """Unmap [start, end), splitting regions that straddle its edges."""
+        """Unmap [start, end), splitting regions that straddle its edges (a shared one
+        split in two is one more host mapping: ENOMEM past limits.SHARED_REGIONS)."""
+        around = self._region_at(start)
+        if (around is not None and around < start and self.ends[around] > end
+                and around in self.shared):
+            _room_for_shared(self, 1)
         unshared = False
         i = bisect.bisect_left(self.starts, end)
         while i > 0:
@@ -324,6 +350,7 @@ class AddressSpace:
         """Put `share`'s pages (this mapping already counted) over [start, +length)."""
         pages, offset = share
         try:
+            _room_for_shared(self, 1)
             self._remove(start, start + length)
             pages.map_at(self._memory, start, length, offset)
         except OSError:
@@ -507,6 +534,8 @@ class AddressSpace:
         if i == 0 or not self.starts[i - 1] < at < self.ends[self.starts[i - 1]]:
             return
         start = self.starts[i - 1]
+        if start in self.shared:
+            _room_for_shared(self, 1)       # counted as another mapping (limits)
         self.starts.insert(i, at)
         self.ends[at], self.ends[start] = self.ends[start], at
         if start in self.traits:
