@@ -1,5 +1,6 @@
 /* wasm32-lind: strtol and friends (the Zig versions zig ships would store
- * WASI errno numbers).  Built on musl's internal integer scanner, which
+ * WASI errno numbers); atoi, atol and atoll are files of their own, as in musl,
+ * so a program defining one of them itself still links with these.  Built on musl's internal integer scanner, which
  * handles bases, prefixes, signs and ERANGE clamping to `lim`. */
 
 #include <stdlib.h>
@@ -58,26 +59,3 @@ weak_alias(strtoll, __strtoll_internal);
 weak_alias(strtoull, __strtoull_internal);
 weak_alias(strtoimax, __strtoimax_internal);
 weak_alias(strtoumax, __strtoumax_internal);
-
-/* ato*: no error reporting, so accumulate negatively to reach the most
- * negative value without overflow. */
-long long atoll(const char *s)
-{
-	long long n = 0;
-	int neg = 0;
-	while (*s == ' ' || (unsigned)*s - '\t' < 5) s++;
-	if (*s == '-') { neg = 1; s++; }
-	else if (*s == '+') s++;
-	while ((unsigned)*s - '0' < 10) n = 10*n - (*s++ - '0');
-	return neg ? n : -n;
-}
-
-long atol(const char *s)
-{
-	return atoll(s);
-}
-
-int atoi(const char *s)
-{
-	return atoll(s);
-}
