@@ -391,10 +391,15 @@ weak void *pvalloc(size_t n)
 	return alloc((n + PAGE - 1) & -(size_t)PAGE, PAGE);
 }
 
-/* fork(): keep the allocator consistent in both processes. */
+/* fork(): keep the allocator consistent in both processes. musl's fork calls this with
+ * -1 before the fork, then with !ret: 0 in the parent, which lets go of the lock as
+ * any holder does (waking a thread that waits for it), 1 in the child, whose only
+ * thread is this one, so the lock (and the count of waiters copied with it) is simply
+ * cleared. The two were once the other way round: the parent cleared the lock under a
+ * thread asleep on it, which then slept for good. */
 void __malloc_atfork(int who)
 {
 	if (who < 0) LOCK(lock);
-	else if (who == 0) lock[0] = 0;
-	else UNLOCK(lock);
+	else if (who == 0) UNLOCK(lock);
+	else lock[0] = 0;
 }
