@@ -102,6 +102,8 @@ def test_pinned_fds_are_the_files_they_were_until_unpinned(builds, tmp_path):
         "fchmod 9, unpinned: ok",
         "modes /a 640 /b 604",
         "unpin again: Invalid argument",
+        "pinned 64 deep, then: Out of memory",
+        "all let go: 1",
     ], r.stderr
 
 

@@ -29,6 +29,7 @@ from typing import Any, Protocol, TypeVar
 from lind import threei
 from lind.microvisor import abi, limits
 from lind.microvisor.locking import locked
+from lind.threei import ops
 
 
 def _open_inert_file() -> int:
@@ -632,8 +633,11 @@ class FdTable:
                 except OSError:
                     files[fd] = None
         me = threading.get_ident()
+        over = self._pinned_over.setdefault(me, [])
+        if len(over) >= ops.MAX_NESTING:   # as deep as grates nest; no more host memory
+            raise abi.error(errno.ENOMEM)
         outer = self._pins.get(me)
-        self._pinned_over.setdefault(me, []).append(outer)
+        over.append(outer)
         self._pins[me] = {**files, **outer} if outer else files
         _tables_pinned_here().add(self)
 

@@ -43,6 +43,13 @@ int main(void)
 	report("fchmod 9, unpinned", fchmod(9, 0604));
 	printf("modes /a %o /b %o\n", mode_of("/a"), mode_of("/b"));
 	report("unpin again", unpin_fds(self));
+	int depth = 0;
+	while (depth < 1000 && pin_fds(self, 1, a, -1, -1) == 0)
+		depth++;
+	printf("pinned %d deep, then: %s\n", depth, strerror(errno));
+	while (depth > 0 && unpin_fds(self) == 0)
+		depth--;
+	printf("all let go: %d\n", depth == 0 && unpin_fds(self) != 0);
 	close(keep);
 	return 0;
 }
