@@ -92,8 +92,6 @@ def _pi(cage, command: int, addr: int, shared: bool, timeout: int, realtime: boo
                     continue
                 seen |= FUTEX_WAITERS
             waited = True
-            if cage.stopping:
-                raise OSError(errno.EINTR, "Interrupted system call")
             try:
                 outcome = cage.slot.futex_wait(cage.mem, addr, seen, shared, _MATCH_ANY,
                                                deadline, realtime, wake)
@@ -107,6 +105,11 @@ def _pi(cage, command: int, addr: int, shared: bool, timeout: int, realtime: boo
         cage.slot.release_wake()
 
 
+def _unless_stopping(cage) -> None:
+    if cage.stopping:
+        raise OSError(errno.EINTR, "Interrupted system call")
+
+
 def _pi_word(cage, addr: int) -> int:
     return int.from_bytes(cage.mem.read(addr, 4), "little")
 
@@ -114,7 +117,8 @@ def _pi_word(cage, addr: int) -> int:
 def _pi_take(cage, addr: int, me: int, waiters: bool, shared: bool) -> bool:
     """Make the calling thread the owner if the word has none (or a dead one); EDEADLK
     if it is already, ESRCH if the owner is no thread of this cage (a private word)."""
-    while True:
+    while True:     # again while another thread changes the word under the swap
+        _unless_stopping(cage)
         seen = _pi_word(cage, addr)
         owner = seen & FUTEX_TID_MASK
         if owner == me:
@@ -134,6 +138,7 @@ def _pi_take(cage, addr: int, me: int, waiters: bool, shared: bool) -> bool:
 def _pi_unlock(cage, addr: int, me: int, shared: bool) -> int:
     """EPERM unless the caller owns it; free the word and wake the waiters to take it."""
     while True:
+        _unless_stopping(cage)
         seen = _pi_word(cage, addr)
         if seen & FUTEX_TID_MASK != me:
             raise OSError(errno.EPERM, "Operation not permitted")
