@@ -87,6 +87,10 @@ def _pi(cage, command: int, addr: int, shared: bool, timeout: int, realtime: boo
             if _pi_take(cage, addr, me, waiters=waited, shared=shared):
                 return 0
             seen = _pi_word(cage, addr)
+            if not seen & FUTEX_TID_MASK:
+                # freed since the look (an owner's unlock in user space, which wakes
+                # nobody): take it again rather than sleep on a word with no owner
+                continue
             if not seen & FUTEX_WAITERS:   # the owner's unlock must come to the kernel
                 if cage.mem.compare_exchange_u32(addr, seen, seen | FUTEX_WAITERS) != seen:
                     continue
