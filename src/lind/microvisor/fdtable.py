@@ -530,6 +530,7 @@ def forget_thread_pins() -> None:
         for table in list(tables):
             table._forget_pins(me)
         tables.clear()
+    _pinned_here.depth = 0
 
 
 class FdTable:
@@ -561,8 +562,8 @@ class FdTable:
         self.lock = threading.RLock()   # a cage's threads open and close fds at once
         # host thread -> {fd: the file a grate checked at that fd}, while its call is below
         self._pins: dict[int, dict[int, OpenFile | None]] = {}
-        # per thread, what `pin` replaced in _pins, the latest last (what unpin puts back)
-        self._pinned_over: dict[int, list[dict[int, OpenFile | None] | None]] = {}
+        # per thread, the fds each `pin` added to _pins, the latest last (unpin's)
+        self._pinned_over: dict[int, list[list[int]]] = {}
         # the share of host fds the files opened_by opened count in (its cage's tree's)
         self.fd_share: threei.FdShare | None = None
 
@@ -612,12 +613,12 @@ class FdTable:
         if the call had run before it."""
         me = threading.get_ident()
         outer = self._pins.get(me)
-        self._pins[me] = {**files, **outer} if outer else files
+        self._pins[me] = {**files, **outer} if outer else dict(files)  # (pin adds to it)
         try:
             return call(*args)
         finally:
             if outer is None:
-                del self._pins[me]
+                self._pins.pop(me, None)
             else:
                 self._pins[me] = outer
 
@@ -633,12 +634,22 @@ class FdTable:
                 except OSError:
                     files[fd] = None
         me = threading.get_ident()
-        over = self._pinned_over.setdefault(me, [])
-        if len(over) >= ops.MAX_NESTING:   # as deep as grates nest; no more host memory
+        # As deep as grates nest, on this thread and over every table it pins together:
+        # a thread's pins of each of a tree's cages (a cage may pin its descendants')
+        # were 64 for each, and 30 threads pinning 30 children took 260 MB of the host.
+        depth = getattr(_pinned_here, "depth", 0)
+        if depth >= ops.MAX_NESTING:
             raise abi.error(errno.ENOMEM)
-        outer = self._pins.get(me)
-        over.append(outer)
-        self._pins[me] = {**files, **outer} if outer else files
+        pinned = self._pins.get(me)
+        if pinned is None:
+            pinned = self._pins[me] = {}
+        # Only what this pin adds is kept for unpin (an enclosing pin stands): one dict
+        # of this thread's pins, not a copy of it a level (which grew as the square).
+        added = [fd for fd in files if fd not in pinned]
+        for fd in added:
+            pinned[fd] = files[fd]
+        self._pinned_over.setdefault(me, []).append(added)
+        _pinned_here.depth = depth + 1
         _tables_pinned_here().add(self)
 
     def unpin(self) -> None:
@@ -647,13 +658,16 @@ class FdTable:
         over = self._pinned_over.get(me)
         if not over:
             raise abi.error(errno.EINVAL)
-        outer = over.pop()
+        added = over.pop()
+        _pinned_here.depth = max(getattr(_pinned_here, "depth", 1) - 1, 0)
+        pinned = self._pins.get(me)
+        if pinned is not None:
+            for fd in added:
+                pinned.pop(fd, None)
         if not over:
             del self._pinned_over[me]
-        if outer is None:
-            self._pins.pop(me, None)
-        else:
-            self._pins[me] = outer
+            if not pinned:
+                self._pins.pop(me, None)
 
     def _forget_pins(self, thread: int) -> None:
         self._pinned_over.pop(thread, None)
