@@ -1627,7 +1627,9 @@ class Cage:
             self.runtime.release_id(self.init_id)
             if thread.signals is not None:
                 signals.remove_thread(self, tid)
-            if isinstance(exc, loader.ProgramError):   # its start function trapped
+            # its start function trapped: the cage's end, unless the cage was ending
+            # already (a kill stops the start function too: the kill's signal stands)
+            if isinstance(exc, loader.ProgramError) and not self.stopping:
                 self.trap_message = str(exc)
                 self.terminate(signal.SIGILL)
             raise OSError(errno.EAGAIN, "Resource temporarily unavailable") from None
