@@ -257,20 +257,21 @@ inotify_instances = Shared(Counted(64, errno.EMFILE), 16)
 inotify_watches = Shared(Counted(4096, errno.ENOSPC), 1024)
 
 
-# ------------------------------------------------------------ epoll
-def _max_user_watches() -> int:
-    """The host user's epoll registrations (fs.epoll.max_user_watches: 4% of low memory
-    over ~90 bytes each, so at least tens of thousands)."""
+def host_setting(name: str, default: int) -> int:
+    """A number the host kernel is set to (/proc/sys/NAME), or `default` where it says
+    none (not Linux, /proc not mounted)."""
     try:
-        with open("/proc/sys/fs/epoll/max_user_watches") as f:
+        with open(f"/proc/sys/{name}") as f:
             return int(f.read())
     except (OSError, ValueError):
-        return 65536
+        return default
 
 
+# ------------------------------------------------------------ epoll
 # The kernel keeps one count for every epoll of the user (root: of every root process
-# on the host): cages get a quarter of it, and a tree a quarter of that.
-_EPOLL_WATCHES = max(_max_user_watches() // 4, 1024)
+# on the host; fs.epoll.max_user_watches: 4% of low memory over ~90 bytes each, so at
+# least tens of thousands): cages get a quarter of it, and a tree a quarter of that.
+_EPOLL_WATCHES = max(host_setting("fs/epoll/max_user_watches", 65536) // 4, 1024)
 epoll_watches = Shared(Counted(_EPOLL_WATCHES, errno.ENOSPC), _EPOLL_WATCHES // 4)
 
 # ------------------------------------------------------------ fcntl locks
@@ -282,15 +283,6 @@ lock_ranges = Shared(Counted(1_000_000, errno.ENOLCK), 250_000)
 
 # ------------------------------------------------------------ host mappings
 
-def _max_map_count() -> int:
-    """The mappings one process may have (vm.max_map_count, 65530 unless changed)."""
-    try:
-        with open("/proc/sys/vm/max_map_count") as f:
-            return int(f.read())
-    except (OSError, ValueError):
-        return 65530
-
-
 # A cage's MAP_SHARED regions (System V segments attached too) are host mappings of the
 # Lind process, one each, inside its linear memory's (split around them), and the
 # kernel bounds the mappings of the whole process: a tree whose children mapped a file's
@@ -299,7 +291,7 @@ def _max_map_count() -> int:
 # all cages together may be an eighth of it, each tree's a quarter of that: past either,
 # mmap, shmat, fork, and a munmap or madvise that would split a shared region are ENOMEM,
 # as Linux says when a process would pass its own max_map_count.
-SHARED_REGIONS = max(_max_map_count() // 8, 256)
+SHARED_REGIONS = max(host_setting("vm/max_map_count", 65530) // 8, 256)
 SHARED_REGIONS_TREE = max(SHARED_REGIONS // 4, 64)
 
 # ------------------------------------------------------------ System V IPC

@@ -1280,7 +1280,7 @@ def _pipe_size(cage, f: OpenFile, cmd: int, size: int) -> int:
         return now
     if f.borrowed:
         raise abi.error(errno.EPERM)
-    if size > _pipe_max_size():
+    if size > limits.host_setting("fs/pipe-max-size", 1 << 20):
         raise abi.error(errno.EPERM)
     if size > now and _tree_pipe_bytes(cage) - now + size > limits.PIPE_TREE_BYTES:
         raise abi.error(errno.EPERM)
@@ -1298,14 +1298,6 @@ def _tree_pipe_bytes(cage) -> int:
                 if st is not None and statmod.S_ISFIFO(st.st_mode):
                     found[st.st_dev, st.st_ino] = fcntl.fcntl(f.host_fd, abi.F_GETPIPE_SZ)
     return sum(found.values())
-
-
-def _pipe_max_size() -> int:
-    try:
-        with open("/proc/sys/fs/pipe-max-size") as limit:
-            return int(limit.read())
-    except (OSError, ValueError):
-        return 1 << 20      # Linux's default
 
 
 _TCGETS, _TIOCGWINSZ, _FIONREAD, _FIONBIO = 0x5401, 0x5413, 0x541B, 0x5421

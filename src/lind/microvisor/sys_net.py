@@ -396,7 +396,7 @@ def _host_address(cage, f: SocketFile, raw: bytes, *, binding: bool) -> tuple[by
     inet = family in (AF_INET, AF_INET6) or (family, f.family) == (AF_UNSPEC, AF_INET)
     if inet and binding and cage.network.mode == network.HOST and len(raw) >= 4:
         port = int.from_bytes(raw[2:4], "big")
-        if 0 < port < _unprivileged_port_start():
+        if 0 < port < limits.host_setting("net/ipv4/ip_unprivileged_port_start", 1024):
             raise abi.error(errno.EACCES)
     if family != AF_UNIX or f.family != AF_UNIX or len(raw) < 2:
         return raw, -1
@@ -426,14 +426,6 @@ def _host_address(cage, f: SocketFile, raw: bytes, *, binding: bool) -> tuple[by
         os.close(handle)
         raise abi.error(errno.ENAMETOOLONG)
     return raw[:2] + encoded + b"\0", handle
-
-
-def _unprivileged_port_start() -> int:
-    try:
-        with open("/proc/sys/net/ipv4/ip_unprivileged_port_start") as f:
-            return int(f.read())
-    except (OSError, ValueError):
-        return 1024
 
 
 def _guest_address(f: SocketFile, raw: bytes) -> bytes:
