@@ -625,9 +625,10 @@ class FdTable:
     def pin(self, fds: Iterable[int]) -> None:
         """Until `unpin`, on this thread, these fds are the files they are now (one not
         open stays closed; an enclosing pin stands): a wasm grate's pin (ops.PIN_FDS),
-        call_pinned for a grate that judges, reads and forwards as three calls."""
+        call_pinned for a grate that judges, reads and forwards as three calls. `fds` as a
+        call passed them (C ints in 64-bit slots)."""
         files: dict[int, OpenFile | None] = {}
-        for fd in fds:
+        for fd in map(abi.s32, fds):
             if fd >= 0:
                 try:
                     files[fd] = self._at(fd)

@@ -385,7 +385,7 @@ def sys_pin_fds(cage, target_id, count, fd1, fd2, fd3, *_):
     _may_touch(cage.runtime, cage, target)
     if not 1 <= count <= 3:
         raise OSError(errno.EINVAL, "pin_fds takes 1 to 3 fds")
-    target.fds.pin([_fd(fd) for fd in (fd1, fd2, fd3)[:count]])
+    target.fds.pin((fd1, fd2, fd3)[:count])
     return 0
 
 
@@ -394,12 +394,6 @@ def sys_unpin_fds(cage, target_id, *_):
     _may_touch(cage.runtime, cage, target)
     target.fds.unpin()
     return 0
-
-
-def _fd(value: int) -> int:
-    """An fd argument: its low 32 bits, signed (as the kernel reads an int)."""
-    value &= 0xFFFFFFFF
-    return value - (1 << 32) if value >= 1 << 31 else value
 
 
 _nesting = threading.local()
