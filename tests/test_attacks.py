@@ -463,6 +463,26 @@ def test_an_exec_s_compile_counts_against_the_cage_s_cpu_limit(builds, tmp_path,
     untouched(canary)
 
 
+def test_a_module_of_millions_of_sections_is_refused_before_the_host_walks_them(
+        builds, tmp_path, canary):
+    """Custom sections may repeat without end and Wasmtime accepts 3 bytes each: the
+    host then walked every section in Python a dozen times as it loaded the program
+    (~6 s of its CPU for 2 million, in 6 MB; minutes for a file of 256 MiB), which no
+    stop or timeout interrupts, and the exec succeeded (red-team pass). A program has a
+    few dozen sections: more than loader's limit is no program, on exec or run."""
+    root = make_root(tmp_path)
+    started = time.monotonic()
+    rc, out, err = run_cage(tmp_path, "exec", [builds.wasm(attack("exec_sections"))],
+                            root=root)
+    assert (rc, out) == (0, f"exec -1 {errno.ENOEXEC}\n"), (rc, out, err)
+    assert time.monotonic() - started < 3
+    started = time.monotonic()
+    rc, _, err = lind_cli(tmp_path, "cli", "--root", root, root / "sections.wasm")
+    assert rc == 126 and err.startswith("lind: ") and "sections" in err, err
+    assert time.monotonic() - started < 10
+    untouched(canary)
+
+
 # A module whose signal runner (__lind_deliver_signals) never takes the signal it is
 # called for: SIGUSR1 with SA_NODEFER, raised once (or, in "raising", again by the runner
 # itself), stays ready, so each epoch tick started the runner anew inside the last one.

@@ -46,12 +46,14 @@ from lind.toolchain.asyncify import (
     EXPORT_SECTION,
     IMPORT_SECTION,
     LIND_GLOBAL_PREFIX,
+    MAX_SECTIONS,
     MEMORY_SECTION,
     NULL_PAGE_UNUSED,
     AsyncifyError,
     custom_section_names,
     entries,
     exported_constant,
+    has_too_many_sections,
     instance_shape,
     lowest_data_address,
     resettable_globals,
@@ -297,6 +299,12 @@ def load_bytes(wasm: bytes, path: str, wait: Wait | None = None,
     module = _recall(key)
     if module is not None:
         return module
+    # before anything walks its sections (the compile, then a dozen readers here, none of
+    # which a stop or a timeout interrupts): 2 million empty custom sections in 6 MB took
+    # ~6 s of the host's CPU to load, a file of 256 MiB minutes
+    if has_too_many_sections(wasm):
+        raise ProgramError(f"{path}: has more than {MAX_SECTIONS:,} sections (a program "
+                           "has a few dozen)")
     cached = cache_dir() / f"{key}.cwasm"
     eng = engine()
     size = 0

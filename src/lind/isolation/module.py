@@ -17,7 +17,14 @@ from typing import TYPE_CHECKING
 
 from lind.cage.program_file import read_program
 from lind.isolation import elf
-from lind.toolchain.asyncify import AsyncifyError, encode_leb128, leb128, sections, with_custom_section
+from lind.toolchain.asyncify import (
+    MAX_SECTIONS,
+    AsyncifyError,
+    encode_leb128,
+    leb128,
+    sections,
+    with_custom_section,
+)
 
 if TYPE_CHECKING:      # policy.py is imported only for programs that carry one
     from lind.isolation.policy import Policy
@@ -38,7 +45,9 @@ def is_elf(path: str | os.PathLike[str]) -> bool:
 def _policy_section(wasm: bytes) -> tuple[int, int] | None:
     """Where the policy's text lies in `wasm` (None: no such section)."""
     try:
-        for kind, start, end in sections(wasm):
+        for count, (kind, start, end) in enumerate(sections(wasm), 1):
+            if count > MAX_SECTIONS:     # none Lind runs (loader): a walk of them all
+                raise NotAModule(f"more than {MAX_SECTIONS:,} sections")   # took minutes
             if kind == _CUSTOM:
                 length, pos = leb128(wasm, start)
                 if pos + length > end:

@@ -318,6 +318,23 @@ def sections(wasm: bytes) -> Iterator[tuple[int, int, int]]:
 
 
 IMPORT_SECTION, MEMORY_SECTION, EXPORT_SECTION = 2, 5, 7
+#: Sections a module Lind runs may have: a program has about twenty (a dozen kinds, and
+#: custom ones: names, debug information, Lind's own). Custom sections may repeat
+#: without end, and Wasmtime accepts 3 bytes each: 85 million in a file Lind reads,
+#: every one of them walked in Python by each reader of the module.
+MAX_SECTIONS = 1000
+
+
+def has_too_many_sections(wasm: bytes, most: int = MAX_SECTIONS) -> bool:
+    """Whether `wasm` has more than `most` sections: a walk of at most that many (a
+    module cut short ends the count; its compile refuses it)."""
+    try:
+        for count, _ in enumerate(sections(wasm), 1):
+            if count > most:
+                return True
+    except AsyncifyError:
+        pass
+    return False
 
 
 def entries(wasm: bytes, section_id: int) -> int:
