@@ -483,6 +483,20 @@ def test_a_module_of_millions_of_sections_is_refused_before_the_host_walks_them(
     untouched(canary)
 
 
+def test_a_long_start_function_is_not_read_byte_by_byte(builds, tmp_path, canary):
+    """The loader looks in the start function for where it puts passive data segments:
+    one of 7.5 MB (Wasmtime allows 7.6; Cranelift compiles it in ~0.7 s) took ~4 s of
+    the host's Python, one byte at a time, which no stop or timeout interrupts
+    (red-team pass): the exec took ~5.5 s, and now ~1.4 s."""
+    root = make_root(tmp_path)
+    started = time.monotonic()
+    rc, out, err = run_cage(tmp_path, "exec", [builds.wasm(attack("exec_long_start"))],
+                            root=root)
+    assert (rc, out) == (7, ""), (rc, out, err)
+    assert time.monotonic() - started < 3.5
+    untouched(canary)
+
+
 # A module whose signal runner (__lind_deliver_signals) never takes the signal it is
 # called for: SIGUSR1 with SA_NODEFER, raised once (or, in "raising", again by the runner
 # itself), stays ready, so each epoch tick started the runner anew inside the last one.

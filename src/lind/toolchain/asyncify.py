@@ -394,6 +394,11 @@ def lowest_data_address(wasm: bytes) -> int | None:
     return lowest
 
 
+#: The longest start function _start_function_inits reads: wasm-ld's takes ~140 bytes
+#: (a few instructions per segment); Wasmtime allows 7.6 MB, which took ~4 s of Python.
+_INIT_FUNCTION_MOST = 64 << 10
+
+
 def _start_function_inits(data: bytes) -> dict[int, int] | None:
     """segment -> the constant address the start function's `memory.init` puts it at,
     as wasm-ld's __wasm_init_memory does: `i32.const dest, i32.const 0, i32.const n,
@@ -415,6 +420,8 @@ def _start_function_inits(data: bytes) -> dict[int, int] | None:
     if start is None or not 0 <= start - (imported or 0) < len(bodies):
         return None
     first, end = bodies[start - (imported or 0)]
+    if end - first > _INIT_FUNCTION_MOST:    # not wasm-ld's: each of its bytes is looked at
+        return None
     placed: dict[int, int] = {}
     for at in range(first, end):
         try:
