@@ -36,6 +36,7 @@ import lind
 from lind.cage import instance_pool, loader
 from lind.cage.cage import Cage
 from lind.cage.instance_pool import InstancePool
+from lind.engine.wasmtime_engine import engine
 from lind.toolchain.asyncify import encode_leb128, leb128, lowest_data_address, sections
 
 
@@ -2395,6 +2396,56 @@ def test_module_cache_is_bounded(builds, tmp_path, canary):
     assert used <= CACHE_BYTES, f"module cache holds {used} bytes"
     untouched(canary)
 
+
+
+def test_a_cage_cannot_plant_compiled_code_in_lind_s_cache(builds, tmp_path, canary):
+    """Lind loads a program's native code from its cache ($LIND_CACHE/modules/KEY.cwasm,
+    KEY a hash of the module's bytes and the engine's settings, which anyone can make)
+    without recompiling it: a cage given a writable root or mount holding that cache put
+    code there under another program's name, and the next run of that program, by any
+    Lind process, ran the cage's code in the host, outside every cage (here the planted
+    code is the attacker's own program, compiled; a real attack's would be any native
+    code). A run whose writable mounts hold the cache (by directory identity: through a
+    link or a mount of a directory above it too) is refused before any cage runs; a
+    read-only mount of it runs."""
+    root = make_root(tmp_path)
+    planter = builds.wasm(attack("cache_plant"))
+    victim = builds.wasm("args_env")
+    key = loader._key(Path(victim).read_bytes())
+    code = wasmtime.Module(engine(), Path(planter).read_bytes()).serialize()
+    for where in (root, tmp_path):
+        (where / "code.cwasm").write_bytes(code)
+
+    def plant(cache: Path, inside: str, *where: object) -> tuple[int, str, str]:
+        env = dict(os.environ, LIND_CACHE=str(cache))
+        return lind_cli(tmp_path, "plant", *where, planter, "/code.cwasm",
+                        f"{inside}/modules/{key}.cwasm", env=env)
+
+    def victim_says(cache: Path) -> str:
+        env = dict(os.environ, LIND_CACHE=str(cache))
+        rc, out, err = lind_cli(tmp_path, "victim", "--root", make_root(tmp_path, "elsewhere"),
+                                victim, env=env)
+        assert rc == 0, err
+        return out
+
+    itself = "argc=1\nGREETING=(unset)\nMISSING=(unset)\n"
+    (tmp_path / "link").symlink_to(tmp_path)
+    for cache, inside, where in (
+            (root / "cache", "/cache", ["--root", root]),                   # in its root
+            (tmp_path / "c1", "/data/c1", ["--root", root, "--mount", f"{tmp_path}:/data"]),
+            (tmp_path / "c2", "/c2", ["--root", tmp_path / "link"]),         # through a link
+            (tmp_path / "not" / "yet", "/data/not/yet",                     # not made yet
+             ["--root", root, "--mount", f"{tmp_path}:/data"])):
+        rc, out, err = plant(cache, inside, *where)
+        assert victim_says(cache) == itself, (cache, rc, out, err)
+        assert (rc, out) == (2, ""), (cache, rc, out, err)
+        assert "holds Lind's cache" in err and "LIND_CACHE" in err, err
+    # read-only, it runs, and cannot write there
+    cache = tmp_path / "c1"
+    rc, out, err = plant(cache, "/data/c1", "--root", root, "--mount", f"{tmp_path}:/data:ro")
+    assert (rc, out) == (1, f"FAILED write {errno.EROFS}\n"), (rc, out, err)
+    assert victim_says(cache) == itself
+    untouched(canary)
 
 # -- 9. outliving the run ----------------------------------------------------------------
 _OUTLIVE = r"""

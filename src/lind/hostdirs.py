@@ -1,6 +1,7 @@
-"""Directories Lind keeps on the host for one user: the start-up servers' (launch.py)
-and the home of the runs' private directories (microvisor.fs). Imports nothing of
-Lind and nothing Python has not loaded at start, for the `lind` command's launcher."""
+"""Directories Lind keeps on the host for one user: the start-up servers' (launch.py),
+the home of the runs' private directories (microvisor.fs) and the cache of compiled
+modules, grates and toolchains. Imports nothing of Lind and nothing Python has not
+loaded at start, for the `lind` command's launcher."""
 
 from __future__ import annotations
 
@@ -21,3 +22,46 @@ def private_to_user(path: str) -> str | None:
     if not stat.S_ISDIR(st.st_mode) or st.st_uid != os.geteuid() or st.st_mode & 0o077:
         return None
     return path
+
+
+def cache_root() -> str:
+    """Lind's cache: $LIND_CACHE, else $XDG_CACHE_HOME/lind, else ~/.cache/lind."""
+    return os.environ.get("LIND_CACHE") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "lind")
+
+
+def directories_holding(path: str) -> frozenset[tuple[int, int]]:
+    """(st_dev, st_ino) of every directory that holds `path` or is it, of those that
+    exist: above its own names (a link among them could be replaced) and above the real
+    path they lead to. A directory is the same whatever bind mount or link names it, so
+    a host directory whose identity is here can reach `path` through its entries. Kept
+    while `path` stays the directory it was (a walk costs ~45 us; a look, ~2)."""
+    try:
+        st = os.stat(path)
+        now = (st.st_dev, st.st_ino)
+    except OSError:
+        now = None
+    kept = _holding.get(path)
+    if kept is not None and now is not None and kept[0] == now:
+        return kept[1]
+    held = set()
+    for start in {os.path.abspath(path), os.path.realpath(path)}:
+        at = start
+        while True:
+            try:
+                st = os.stat(at)
+            except OSError:
+                pass
+            else:
+                if stat.S_ISDIR(st.st_mode):
+                    held.add((st.st_dev, st.st_ino))
+            parent = os.path.dirname(at)
+            if parent == at:
+                break
+            at = parent
+    found = frozenset(held)
+    _holding[path] = (now, found)
+    return found
+
+
+_holding: dict[str, tuple[tuple[int, int] | None, frozenset[tuple[int, int]]]] = {}

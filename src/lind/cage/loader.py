@@ -42,6 +42,7 @@ from lind.engine.compiler import (
     compile_serialized,
 )
 from lind.engine.wasmtime_engine import engine
+from lind.hostdirs import cache_root
 from lind.toolchain.asyncify import (
     EXPORT_SECTION,
     IMPORT_SECTION,
@@ -260,9 +261,7 @@ def disk_cache_limit() -> int:
 
 
 def cache_dir() -> Path:
-    base = os.environ.get("LIND_CACHE") or os.path.join(
-        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "lind")
-    return Path(base) / "modules"
+    return Path(cache_root()) / "modules"
 
 
 def _key(wasm: bytes) -> str:

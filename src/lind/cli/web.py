@@ -20,6 +20,7 @@ import zipfile
 from pathlib import Path
 
 import lind
+from lind.hostdirs import cache_root
 
 PYODIDE_VERSION = "314.0.8"
 PYODIDE_FILES = ("pyodide.mjs", "pyodide.asm.mjs", "pyodide.asm.wasm", "python_stdlib.zip",
@@ -45,8 +46,7 @@ class WebError(Exception):
 
 
 def cache_dir() -> Path:
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(base) / "lind" / "web"
+    return Path(cache_root()) / "web"
 
 
 def npm_package(name: str, version: str) -> Path:

@@ -42,6 +42,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from lind.hostdirs import cache_root
 from lind.isolation import cgroup
 
 CLONE_NEWNS, CLONE_NEWUTS, CLONE_NEWIPC = 0x00020000, 0x04000000, 0x08000000
@@ -386,9 +387,7 @@ def _runtime_binds() -> list[Bind]:
             os.path.dirname(os.path.dirname(os.path.abspath(__file__)))}
     keep |= {p for p in sys.path if p and os.path.isdir(p)}
     binds = [Bind(os.path.abspath(p)) for p in sorted(keep)]
-    cache = os.environ.get("LIND_CACHE") or os.path.join(
-        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "lind")
-    binds.append(Bind(cache))
+    binds.append(Bind(cache_root()))
     return binds
 
 

@@ -27,8 +27,7 @@ import tempfile
 import threading
 from dataclasses import dataclass
 
-from lind import threei
-from lind.hostdirs import private_to_user
+from lind import hostdirs, threei
 from lind.microvisor import abi, limits
 
 # Provided by lind.microvisor.virtual, below them only the private /dev/shm is a directory.
@@ -159,7 +158,7 @@ def _remove_files(fd: int) -> list[str]:
 def _private_home() -> str | None:
     """This user's directory for the private directories of runs ($TMPDIR or /tmp,
     lind-private-UID); None when it is not one only this user can enter."""
-    return private_to_user(os.path.join(os.environ.get("TMPDIR") or "/tmp",
+    return hostdirs.private_to_user(os.path.join(os.environ.get("TMPDIR") or "/tmp",
                                         f"lind-private-{os.geteuid()}"))
 
 
@@ -260,6 +259,7 @@ class FileSystem:
                 self.close()
                 raise ValueError(f"two mounts at {normalize(guest)}")
             self._add(host, guest, readonly)
+        self._refuse_writable_cache()
         if not self.is_mount_point(_PRIVATE_SHM):
             self._add_private(_PRIVATE_SHM)
         if not self.is_mount_point("/tmp"):
@@ -272,6 +272,21 @@ class FileSystem:
         # Longest guest prefix first, so lookup takes the innermost mount.
         self.mounts.sort(key=lambda m: len(m.guest), reverse=True)
         self._readonly_hosts = [m.host.rstrip("/") for m in self.mounts if m.readonly]
+
+    def _refuse_writable_cache(self) -> None:
+        """ValueError if a writable mount holds Lind's cache: a cage could plant compiled
+        code there (a .cwasm Lind loads as the native code of a program it runs, a grate
+        any later run would stack), run by Lind outside every cage."""
+        cache = hostdirs.cache_root()
+        holding = hostdirs.directories_holding(cache)
+        for m in self.mounts:
+            if not m.readonly and _identity(m.fd) in holding:
+                self.close()
+                where = "the root" if m.guest == "/" else f"the mount at {m.guest}"
+                raise ValueError(
+                    f"{where} ({m.host}) holds Lind's cache of compiled code ({cache}), which "
+                    "a cage must not write: mount it read-only, or set LIND_CACHE to a "
+                    "directory outside it")
 
     def _add(self, host: str, guest: str, readonly: bool) -> None:
         host = os.path.realpath(host)

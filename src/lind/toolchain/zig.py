@@ -13,6 +13,8 @@ import os
 import subprocess
 from pathlib import Path
 
+from lind import hostdirs
+
 
 class ZigNotFound(RuntimeError):
     """The `ziglang` package is not installed."""
@@ -57,13 +59,8 @@ def zig_version() -> str:
 
 
 def cache_root() -> Path:
-    """$LIND_CACHE, else $XDG_CACHE_HOME/lind, else ~/.cache/lind."""
-    env = os.environ.get("LIND_CACHE")
-    if env:
-        return Path(env)
-    xdg = os.environ.get("XDG_CACHE_HOME")
-    base = Path(xdg) if xdg else Path.home() / ".cache"
-    return base / "lind"
+    """Lind's cache (lind.hostdirs): what the toolchain builds is kept there."""
+    return Path(hostdirs.cache_root())
 
 
 def zig_env() -> dict[str, str]:
