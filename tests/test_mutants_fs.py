@@ -314,7 +314,8 @@ def test_opens_on_a_read_only_mount_match_linux(builds, tmp_path):
     lines = native.splitlines()
     assert f"create-nested -1 {errno.EROFS}" in lines and f"exec-fifo -1 {errno.EACCES}" in lines
     assert f"fifo-write-nonblock -1 {errno.ENXIO}" in lines       # not EROFS
-    assert len(lines) == 23
+    assert len(lines) == 35
+    assert f"mkdir-existing-dir -1 {errno.EEXIST}" in lines and f"mkdir-new -1 {errno.EROFS}" in lines
     before = _tree(ro)
     root = make_root(tmp_path)
     os.mkfifo(root / "fifo")

@@ -110,6 +110,11 @@ class Call:
         return syscall_names().get(self.nr, str(self.nr))
 
     @property
+    def below(self) -> Callable[..., int] | None:
+        """What serves this call below the grate (None: nothing)."""
+        return self._below
+
+    @property
     def tid(self) -> int:
         """The id of the calling thread (the cage's id for its first thread): the handler
         runs on that thread."""

@@ -3,18 +3,25 @@
 from __future__ import annotations
 
 import errno
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
-from lind.grates import Call, Grate, handles
+from lind.grates import Call, Grate, handles, number
 from lind.grates.paths import PATH_CALLS, encode_path, guest_dir, resolve, touched, under
 from lind.microvisor import abi
 from lind.microvisor.fs import read_only_open_error, wants_write
 
 _FLAGS_ARG = {"open": 1, "openat": 2}
+# Calls that make a name (the last path they take): one already there is EEXIST, and
+# one in a directory that is not ENOENT, before EROFS, as on a read-only mount.
+_MAKES_NAME = ("mkdir", "mkdirat", "mknod", "mknodat", "link", "linkat", "symlink",
+               "symlinkat")
+_AT_FDCWD, _F_OK = -100, 0
 
 
 class ReadOnly(Grate):
-    """Refuse every change to the file system with EROFS, like a read-only mount.
+    """Refuse every change to the file system with EROFS, like a read-only mount (a call
+    making a name that is there: EEXIST first, as Linux answers).
 
     `--grate readonly` covers the whole tree; `readonly:/data:/etc` only those
     directories and what lies below them (paths separated by `:`). Refused: opening
@@ -33,6 +40,8 @@ class ReadOnly(Grate):
 
     def __init__(self, prefixes: Sequence[str] = ("/",)) -> None:
         self.prefixes = [guest_dir(p) for p in prefixes]
+        # what serves faccessat2 beside what is below each of its name-making calls
+        self._access_beside: dict[Callable[..., int], Callable[..., int]] = {}
 
     @classmethod
     def from_args(cls, text: str) -> ReadOnly:
@@ -40,6 +49,15 @@ class ReadOnly(Grate):
 
     def protected(self, path: str) -> bool:
         return any(under(path, prefix) for prefix in self.prefixes)
+
+    def attach(self, cage: Any) -> None:
+        # the look at a new name goes to the layers the call itself would reach
+        access, _ = cage.slot.get(number("faccessat2"))
+        for name in _MAKES_NAME:
+            below, _ = cage.slot.get(number(name))
+            if below is not None and access is not None:
+                self._access_beside[below] = access
+        super().attach(cage)
 
     @handles("creat")
     def create(self, call: Call) -> int:
@@ -105,5 +123,23 @@ class ReadOnly(Grate):
              "bind")
     def change(self, call: Call) -> int:
         if any(self.protected(path) for path in touched(call)):
-            return -errno.EROFS
+            return self._new_name_refused(call) if call.name in _MAKES_NAME else -errno.EROFS
         return call.forward()
+
+    def _new_name_refused(self, call: Call) -> int:
+        """EEXIST for a name that is there (mkdir -p goes on past it), why its directory
+        cannot hold it (ENOENT, ENOTDIR), else EROFS: what a read-only mount answers."""
+        name = resolve(call, PATH_CALLS[call.name][-1])
+        access = self._access_beside.get(call.below)
+        if name is None or access is None:
+            return -errno.EROFS
+        def look(path: str, flags: int) -> int:
+            try:
+                return access(call.cage, _AT_FDCWD, call.put(encode_path(path)), _F_OK, flags,
+                              0, 0)
+            except OSError as exc:          # (as Call.forward: the microvisor raises)
+                return -(exc.errno or errno.EIO)
+        if look(name, abi.AT_SYMLINK_NOFOLLOW) == 0:
+            return -errno.EEXIST
+        found = look(name.rsplit("/", 1)[0] or "/", 0)
+        return found if found < 0 else -errno.EROFS

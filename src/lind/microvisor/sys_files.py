@@ -675,10 +675,26 @@ def _exists_apart(cage, guest_path: str) -> bool:
         return False
 
 
+def _parent_for_new_name(cage, guest_path: str) -> tuple[int, str]:
+    """open_parent for a call that makes the name (mkdir, mknod, symlink, link): a name
+    already there is EEXIST before a read-only mount's EROFS, as Linux says (mkdir -p
+    goes on past the directories a read-only mount has)."""
+    try:
+        return cage.fs.open_parent(guest_path, write=True)
+    except OSError as exc:
+        if exc.errno != errno.EROFS:
+            raise
+        try:
+            os.close(cage.fs.open(guest_path, os.O_PATH | os.O_NOFOLLOW | os.O_CLOEXEC))
+        except OSError:
+            raise exc from None
+        raise abi.error(errno.EEXIST) from None
+
+
 def _mkdir(cage, guest_path: str, mode: int) -> int:
     if _exists_apart(cage, guest_path):
         raise abi.error(errno.EEXIST)     # mkdir -p /tmp/x goes on past /tmp
-    pfd, name = cage.fs.open_parent(guest_path, write=True)
+    pfd, name = _parent_for_new_name(cage, guest_path)
     try:
         perm = mode & 0o1777 & ~cage.umask   # as Linux: set-group-ID only from the parent
         os.mkdir(name, perm, dir_fd=pfd)
@@ -800,22 +816,22 @@ def _link(cage, old: str, new: str, follow: bool) -> int:
     if follow:
         # Resolve the target inside the root first; link the resolved file.
         src = cage.fs.open(old, os.O_PATH | os.O_CLOEXEC)
-        nfd, nname = cage.fs.open_parent(new, write=True)
+        nfd, nname = _parent_for_new_name(cage, new)
         try:
             os.link(proc_path(src), nname, dst_dir_fd=nfd, follow_symlinks=True)
         finally:
             os.close(nfd)
             os.close(src)
         return 0
-    ofd, oname = cage.fs.open_parent(old, write=True)
+    nfd, nname = _parent_for_new_name(cage, new)     # (one mount: its EEXIST first)
     try:
-        nfd, nname = cage.fs.open_parent(new, write=True)
+        ofd, oname = cage.fs.open_parent(old, write=True)
         try:
             os.link(oname, nname, src_dir_fd=ofd, dst_dir_fd=nfd, follow_symlinks=False)
         finally:
-            os.close(nfd)
+            os.close(ofd)
     finally:
-        os.close(ofd)
+        os.close(nfd)
     return 0
 
 
@@ -832,7 +848,7 @@ def sys_linkat(cage, olddirfd, old, newdirfd, new, flags, *_):
 
 
 def _symlink(cage, target: bytes, guest_path: str) -> int:
-    pfd, name = cage.fs.open_parent(guest_path, write=True)
+    pfd, name = _parent_for_new_name(cage, guest_path)
     try:
         os.symlink(target, name.encode("utf-8", "surrogateescape"), dir_fd=pfd)
     finally:
@@ -1809,7 +1825,7 @@ def _mknod(cage, guest_path: str, mode: int) -> int:
     if _exists_apart(cage, guest_path):
         raise abi.error(errno.EEXIST)
     perm = abi.host_permissions(mode, False) & ~cage.umask
-    pfd, name = cage.fs.open_parent(guest_path, write=True)
+    pfd, name = _parent_for_new_name(cage, guest_path)
     try:
         if kind == _S_IFIFO:
             os.mkfifo(name, perm, dir_fd=pfd)
