@@ -397,7 +397,8 @@ class Cage:
         self.groups: tuple[int, ...] = parent.groups if parent else ()
         # Per-process settings fork copies (prctl, setpriority, sched_setaffinity)...
         self.nice = parent.nice if parent else 0
-        self.affinity: frozenset[int] | None = parent.affinity if parent else None  # None: all
+        # the first thread's CPUs (None: all); a fork's child has the forking thread's
+        self.affinity: frozenset[int] | None = parent.thread_affinity() if parent else None
         # the first thread's name (PR_SET_NAME; None: the program's): a fork's child has
         # the name of the thread that forked
         self.comm: str | None = parent.thread_comm() if parent else None
@@ -464,7 +465,8 @@ class Cage:
         self._memory_max_pages = 0
         # execve's (module, argv, env, the calling thread's signal mask) until the first
         # thread runs it
-        self._exec: tuple[wasmtime.Module, list[bytes], list[bytes], int] | None = None
+        self._exec: tuple[wasmtime.Module, list[bytes], list[bytes], int,
+                          frozenset[int] | None] | None = None
         # setjmp's saved frames and stack pointers, by the token written in the jmp_buf
         # (the trampoline's and the handlers' alike; unguessable, as pointers would be); a
         # child's are its parent's, which a fork keeps and a spawn clears as exec does
@@ -1127,7 +1129,8 @@ class Cage:
                 > self.memory_budget.available() + self.memory_charge.bytes
                 + self._strings_charge.bytes):
             raise OSError(errno.ENOMEM, "Cannot allocate memory")
-        self._exec = (module, argv, env, signals.caller(self).mask)
+        # the calling thread's mask and CPUs stay with the program, whichever thread it is
+        self._exec = (module, argv, env, signals.caller(self).mask, self.thread_affinity())
         self.slot.stop("exec")
         if self.threads:    # the first thread runs the new program: wake it if it waits
             self._interrupt_waits()
@@ -1135,7 +1138,7 @@ class Cage:
     def _do_exec(self) -> None:
         self._end_threads()
         self.robust_list = (0, 0)
-        module, argv, env, mask = self._exec
+        module, argv, env, mask, self.affinity = self._exec
         self._exec = None
         self.jump_points.clear()
         self.comm = None
@@ -1494,6 +1497,19 @@ class Cage:
         else:
             self._other_thread(tid).comm = name
 
+    def thread_affinity(self, tid: int = 0) -> frozenset[int] | None:
+        """The CPUs thread `tid` (0: the calling thread) may run on, None for all: each
+        thread has its own (sched_setaffinity names a thread); ESRCH for none of this cage's."""
+        tid = tid or self.current_tid()
+        return self.affinity if tid == self.id else self._other_thread(tid).affinity
+
+    def set_thread_affinity(self, cpus: frozenset[int] | None, tid: int = 0) -> None:
+        tid = tid or self.current_tid()
+        if tid == self.id:
+            self.affinity = cpus
+        else:
+            self._other_thread(tid).affinity = cpus
+
     def _other_thread(self, tid: int) -> CageThread:
         """Thread `tid` of this cage, other than the first; ESRCH for none."""
         thread = self.threads.get(tid)
@@ -1609,6 +1625,7 @@ class Cage:
         tid = self.runtime.reserve_id(self.init_id)
         thread = CageThread(self, tid, start)
         thread.comm = self.thread_comm()       # its creator's name, as on Linux
+        thread.affinity = self.thread_affinity()   # and its creator's CPUs
         self._had_threads = True     # its memory may be touched by that thread until it ends
         with self._threads_changed:
             if self.stopping or self._threads_alive >= self.rlimit_nproc[0]:

@@ -135,6 +135,7 @@ class CageThread:
         self.clear_tid = start.clear_tid
         self.robust_list = (0, 0)    # set_robust_list's (head, length)
         self.comm: str | None = None    # its name (None: the program's file name)
+        self.affinity: frozenset[int] | None = None     # its CPUs (None: all)
         self.signals: ThreadSignals | None = None   # its mask, pending set, wake fd
         self.exited = False     # ended by its own exit(2)
         self.instance: Instance | None = None

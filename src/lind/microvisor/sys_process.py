@@ -480,6 +480,16 @@ def _in_tree(cage, pid: int):
     raise OSError(errno.ESRCH, "No such process")
 
 
+def _task_in_tree(cage, pid: int):
+    """(cage, thread id) of the thread `pid` names (0: the calling thread; a cage's id:
+    its first thread), for what Linux keeps per thread, such as the CPU affinity."""
+    pid = s32(pid)
+    if pid == 0:
+        return cage, cage.current_tid()
+    target = _in_tree(cage, pid)
+    return target, pid
+
+
 def sys_getpgid(cage, pid, *_):
     return _in_tree(cage, pid).pgid
 
@@ -638,27 +648,28 @@ def _kernel_mask_size() -> int:
 def sys_sched_getaffinity(cage, pid, size, mask, *_):
     """The host's CPUs (musl's sysconf(_SC_NPROCESSORS_ONLN) counts them here), or the
     ones sched_setaffinity chose; the answer is the kernel's mask size, as Linux's."""
-    target = _in_tree(cage, pid)
+    target, tid = _task_in_tree(cage, pid)
     size, possible = u32(size), _possible_cpus()
     if size * 8 < possible or size % 8:
         raise OSError(errno.EINVAL, "Invalid argument")
     need = min(size, _kernel_mask_size())
     bits = 0
-    for cpu in target.affinity or host_cpus():
+    for cpu in target.thread_affinity(tid) or host_cpus():
         bits |= 1 << cpu
     cage.mem.write(mask, bits.to_bytes(need, "little"))
     return need
 
 
 def sys_sched_setaffinity(cage, pid, size, mask, *_):
-    target = _in_tree(cage, pid)
+    """The CPUs of one thread, as on Linux (a process's other threads keep theirs)."""
+    target, tid = _task_in_tree(cage, pid)
     raw = cage.mem.read(mask, min(u32(size), 1024))
     wanted = int.from_bytes(raw, "little")
     cpus = frozenset(c for c in host_cpus() if wanted >> c & 1)
     if not cpus:
         raise OSError(errno.EINVAL, "Invalid argument")
     _may_change(cage, target)
-    target.affinity = None if cpus == host_cpus() else cpus
+    target.set_thread_affinity(None if cpus == host_cpus() else cpus, tid)
     return 0
 
 
@@ -725,9 +736,10 @@ def sys_sched_setparam(cage, pid, param, *_):
 
 
 def sys_getcpu(cage, cpu, node, *_):
-    """The lowest CPU the cage may run on (the host does not say which one it is on now)."""
+    """The lowest CPU the calling thread may run on (the host does not say which one it
+    is on now)."""
     if cpu:
-        cage.mem.write(cpu, struct.pack("<I", min(cage.affinity or host_cpus())))
+        cage.mem.write(cpu, struct.pack("<I", min(cage.thread_affinity() or host_cpus())))
     if node:
         cage.mem.write(node, struct.pack("<I", 0))
     return 0
