@@ -469,8 +469,9 @@ def sys_wait4(cage, pid, wstatus, options, rusage, *_):
 
 def _in_tree(cage, pid: int):
     """The cage `pid` names from `cage`'s point of view (0: itself), within its tree; a
-    thread's id names its cage, as Linux finds any task by its id (pthread_setaffinity_np
-    and pthread_getschedparam pass a thread's; what they set is kept per cage)."""
+    thread's id names its cage, as Linux finds any task by its id (pthread_getschedparam
+    passes a thread's; what it reads is kept per cage, the CPU affinity per thread:
+    _task_in_tree)."""
     pid = s32(pid)
     if pid in (0, cage.id):
         return cage
