@@ -342,7 +342,7 @@ def test_a_host_process_without_stdin_runs_cages_alike(builds, tmp_path):
     args = [str(builds.wasm("mutants/ro_open_edges")), "/ro", "/fifo"]
     options = {"root": str(root), "mounts": [f"{ro}:/ro:ro"], "timeout": 30}
     expected = lind.run(args, capture_output=True, stdin=subprocess.DEVNULL, **options)
-    assert expected.returncode == 0 and expected.stdout.count(b"\n") == 23
+    assert expected.returncode == 0 and expected.stdout.count(b"\n") == 35
     script = (f"import lind, subprocess, sys\n"
               f"for _ in range(3):\n"
               f"    r = lind.run({args!r}, capture_output=True, stdin=subprocess.DEVNULL, "
