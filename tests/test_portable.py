@@ -609,6 +609,37 @@ def test_rename_keeps_link_counts_and_refuses_a_directory_into_itself():
     assert exc.value.errno == errno.EINVAL
 
 
+def test_a_zip_bomb_given_as_root_is_refused_before_it_fills_the_host(builds, tmp_path, canary):
+    """A zip a user was sent, given as --root: 7 MB of it declaring 1.5 GiB of zeros was
+    read whole into the host's memory, twice over (a 2 MB one held 4 GB; a 10 MB one
+    takes a host's 20), before the tree had a capacity to stop it. What its entries
+    declare is checked first: past 100 times the archive's size (and 1 GiB) it is
+    refused. An archive zipfile cannot read (a bad checksum, an encrypted entry) is a
+    usage error, not "an internal error, a bug in Lind"."""
+    bomb = tmp_path / "bomb.zip"
+    with zipfile.ZipFile(bomb, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as z, \
+            z.open("big", "w", force_zip64=True) as f:
+        for _ in range(1536):
+            f.write(bytes(1 << 20))
+    program = builds.wasm("portable_state")
+    for backend in ("portable", "cooperative"):
+        rc, _, err = python(tmp_path, f"bomb-{backend}", _LIND_MAX_RSS, "run", "--backend",
+                            backend, "--root", bomb, program, "check")
+        assert rc == 2 and "a zip bomb?" in err, (backend, rc, err[-2000:])
+        assert int(err.split("max_rss_mib ")[1]) < 300, err
+    with pytest.raises(ValueError, match="more than the tree's capacity"):
+        Tree(capacity=64 << 20).load(bomb)       # read no further than its room
+    bad = tmp_path / "bad.zip"
+    with zipfile.ZipFile(bad, "w") as z:
+        z.writestr("f.txt", b"hello, world")
+    data = bad.read_bytes()
+    bad.write_bytes(data.replace(b"hello, world", b"jello, world", 1))
+    rc, _, err = lind_cli(tmp_path, "badcrc", "--backend", "portable", "--root", bad, program,
+                          "check")
+    assert rc == 2 and "not a zip archive Lind can read" in err, (rc, err)
+    untouched(canary)
+
+
 def test_zip_entries_cannot_climb_out_of_the_tree(tmp_path):
     archive = tmp_path / "evil.zip"
     with zipfile.ZipFile(archive, "w") as z:

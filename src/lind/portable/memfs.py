@@ -29,11 +29,17 @@ import tempfile
 import threading
 import time
 import zipfile
+import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import BinaryIO, TypeVar
 
 from lind.microvisor import abi
+
+try:
+    import lzma
+except ImportError:        # a Python built without it (Pyodide may be)
+    lzma = None  # type: ignore[assignment]
 
 SELF = -1                   # the owner of a node is whoever looks at it
 NAME_CHARGE = 256           # what a name costs against the capacity, besides its bytes
@@ -791,33 +797,66 @@ class Tree:
                 os.close(fd)
 
     def _load_zip(self, source: str | BinaryIO, into: Dir) -> None:
-        with zipfile.ZipFile(source) as archive:
-            for info in archive.infolist():
-                unix_mode = info.external_attr >> 16 if info.create_system == _ZIP_UNIX else 0
-                is_dir = info.is_dir() or stat.S_ISDIR(unix_mode)
-                parts = path_parts(info.filename)
-                if not parts or ".." in parts:
-                    continue                     # no name leaves the tree
-                here = self.make_dirs(self.path_of(into) + "/" + "/".join(parts[:-1]))
-                name, old = parts[-1], here.entries.get(parts[-1])
-                if is_dir:
-                    if not isinstance(old, Dir):
-                        if old is not None:
-                            self.remove(here, name)
-                        self.new(here, name, Dir, unix_mode & 0o7777 or 0o755)
+        """What the archive's entries say they hold is checked before any is read: past
+        the tree's capacity it is ENOSPC, and a tree without one takes at most
+        ZIP_RATIO times the archive's size (or ZIP_ROOM) from it, a zip bomb's 2 MB of
+        zeros once filled 4 GB of the host. An archive Python's zipfile cannot read (a
+        bad checksum, an encrypted entry, a compression it lacks) is ValueError."""
+        try:
+            with zipfile.ZipFile(source) as archive:
+                self._check_zip(archive, source)
+                self._load_entries(archive, into)
+        except _ZIP_ERRORS as exc:
+            raise ValueError(f"{_named(source)}: not a zip archive Lind can read "
+                             f"({type(exc).__name__}: {exc})") from None
+
+    def _check_zip(self, archive: zipfile.ZipFile, source: str | BinaryIO) -> None:
+        declared = sum(info.file_size for info in archive.infolist())
+        if self.capacity is not None:
+            if declared > self.room():
+                raise _error(errno.ENOSPC)
+            return
+        if isinstance(source, str):
+            size = os.path.getsize(source)
+        else:
+            at = source.tell()
+            size = source.seek(0, os.SEEK_END)
+            source.seek(at)
+        if declared > max(ZIP_ROOM, ZIP_RATIO * size):
+            raise ValueError(f"{_named(source)}: its entries would hold {declared} bytes, "
+                             f"more than {ZIP_RATIO} times its own size (a zip bomb?); "
+                             "load it into a Tree with a capacity, or unzip it and give "
+                             "the directory")
+
+    def _load_entries(self, archive: zipfile.ZipFile, into: Dir) -> None:
+        for info in archive.infolist():
+            unix_mode = info.external_attr >> 16 if info.create_system == _ZIP_UNIX else 0
+            is_dir = info.is_dir() or stat.S_ISDIR(unix_mode)
+            parts = path_parts(info.filename)
+            if not parts or ".." in parts:
+                continue                     # no name leaves the tree
+            here = self.make_dirs(self.path_of(into) + "/" + "/".join(parts[:-1]))
+            name, old = parts[-1], here.entries.get(parts[-1])
+            if is_dir:
+                if not isinstance(old, Dir):
+                    if old is not None:
+                        self.remove(here, name)
+                    self.new(here, name, Dir, unix_mode & 0o7777 or 0o755)
+                continue
+            if old is not None:
+                if isinstance(old, Dir):
                     continue
-                if old is not None:
-                    if isinstance(old, Dir):
-                        continue
-                    self.remove(here, name)
-                data = archive.read(info)
-                if stat.S_ISLNK(unix_mode):
-                    self.new(here, name, Symlink, 0o777,
-                             target=data.decode("utf-8", "surrogateescape"))
-                elif stat.S_ISFIFO(unix_mode):
-                    self.new(here, name, Fifo, unix_mode)
-                else:
-                    self.new(here, name, File, unix_mode & 0o7777 or 0o644, data=bytearray(data))
+                self.remove(here, name)
+            data = _read_member(archive, info, self.room())
+            if stat.S_ISLNK(unix_mode):
+                if len(data) >= abi.PATH_MAX:       # as symlink(2) takes: ENAMETOOLONG
+                    raise _error(errno.ENAMETOOLONG)
+                self.new(here, name, Symlink, 0o777,
+                         target=data.decode("utf-8", "surrogateescape"))
+            elif stat.S_ISFIFO(unix_mode):
+                self.new(here, name, Fifo, unix_mode)
+            else:
+                self.new(here, name, File, unix_mode & 0o7777 or 0o644, data=data)
 
     def save(self, target: str | os.PathLike[str] | BinaryIO) -> None:
         """Write the tree to a host directory (created if missing; what the tree holds
@@ -918,6 +957,24 @@ class Tree:
                 elif isinstance(node, File):
                     info.compress_type = zipfile.ZIP_DEFLATED
                     archive.writestr(info, bytes(node.data))
+
+
+ZIP_ROOM = 1 << 30      # what a zip may hold in a tree without a capacity, at least...
+ZIP_RATIO = 100         # ...or this many times its own size (deflate makes ~1000 of zeros)
+_ZIP_ERRORS = (zipfile.BadZipFile, zipfile.LargeZipFile, NotImplementedError, RuntimeError,
+               EOFError, zlib.error, *((lzma.LZMAError,) if lzma is not None else ()))
+
+
+def _read_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, room: int) -> bytearray:
+    """An entry's bytes, read in pieces (no second copy of them), never more than it
+    said it holds (zipfile stops there) nor `room` (ENOSPC)."""
+    if info.file_size > room:
+        raise _error(errno.ENOSPC)
+    data = bytearray()
+    with archive.open(info) as member:
+        while chunk := member.read(1 << 20):
+            data += chunk
+    return data
 
 
 def _grow(data: bytearray, n: int) -> None:
