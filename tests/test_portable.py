@@ -9,6 +9,7 @@ import json
 import os
 import stat
 import subprocess
+import sys
 import zipfile
 from pathlib import Path
 
@@ -28,7 +29,15 @@ from test_programs import COMPARED, run_native
 
 import lind
 from lind.portable import Tree
-from lind.portable.memfs import DIRENTS_MAX, MAX_LINK_HOPS, NAME_CHARGE, Dir, File, Symlink
+from lind.portable.memfs import (
+    DIRENTS_MAX,
+    MAX_LINK_HOPS,
+    NAME_CHARGE,
+    NODE_CHARGE,
+    Dir,
+    File,
+    Symlink,
+)
 
 
 def snapshot(top: Path) -> dict[str, tuple]:
@@ -422,12 +431,55 @@ def test_a_cage_cannot_fill_the_hosts_memory_through_the_tree(builds, tmp_path, 
                                 root=make_root(tmp_path), grates=["imfs:/small,size=1M"])
     assert rc == 0, out + err
     got = dict(line.split(" ", 1) for line in out.splitlines())
-    room = (1 << 20) - 2 * NAME_CHARGE        # the two files' names are charged too
+    room = (1 << 20) - 2 * (NAME_CHARGE + NODE_CHARGE)     # the two files' names and nodes
     assert got["big_write"] == f"-1 {errno.ENOSPC} after {room}", out
     assert got["far_pwrite"] == f"-1 {errno.ENOSPC}"
     assert got["ftruncate"] == f"-1 {errno.ENOSPC}"
     assert got["fallocate"] == f"-1 {errno.ENOSPC}"
     assert got["after_unlink"] == "4096"
+    untouched(canary)
+
+
+def _host_bytes(tree: Tree) -> int:
+    """What a tree's nodes, names and listings hold of the host's memory (Python's own
+    sizes of each object), the bytes of its files and links included."""
+    def own(obj) -> int:
+        return sys.getsizeof(obj) + (sys.getsizeof(obj.__dict__) if hasattr(obj, "__dict__")
+                                     else 0)
+    total, todo = 0, [tree.root]
+    while todo:
+        node = todo.pop()
+        total += own(node)
+        if isinstance(node, File):
+            total += sys.getsizeof(node.data)
+        elif isinstance(node, Symlink):
+            total += sys.getsizeof(node.target)
+        elif isinstance(node, Dir):
+            listing = node.listing
+            total += sys.getsizeof(node.entries) + own(listing)
+            total += sys.getsizeof(listing.cookies) + sys.getsizeof(listing._keys)
+            total += sys.getsizeof(listing._names)
+            total += sum(sys.getsizeof(n) for n in listing._names if n is not None)
+            total += sum(sys.getsizeof(k) for k in listing._keys)
+            todo.extend(node.entries.values())
+    return total
+
+
+@pytest.mark.parametrize("backend", ["portable", "cooperative"])
+def test_names_cost_the_host_no_more_than_the_tree_charges(builds, tmp_path, canary, backend):
+    """name_churn.c: directories until ENOSPC, in each 16 files of 255-byte names made and
+    removed. A tree of 2 MiB held ~16 times that of the host (a directory cost ~1.1 KB
+    and was charged 256; its listing kept the removed names and its dict their room,
+    charged nothing: 64 such names in each of 5,000 directories held 100 MB for 1 MB
+    charged, and a 1 GiB tree could hold tens of GB). Now a name and a node are
+    charged what they hold, and removed names leave no more than a few slots behind."""
+    tree = Tree(capacity=2 << 20)
+    run = run_portable if backend == "portable" else run_cage
+    kw = {} if backend == "portable" else {"backend": "cooperative"}
+    rc, out, err = run(tmp_path, "churn", [builds.wasm(attack("name_churn")), "16"],
+                       root=tree, timeout=120, **kw)
+    assert rc == 0 and out.split()[-1] == str(errno.ENOSPC), (out, err)
+    assert _host_bytes(tree) <= tree.capacity, (out, _host_bytes(tree), tree.used)
     untouched(canary)
 
 

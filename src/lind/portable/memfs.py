@@ -10,11 +10,12 @@ on the tree alone (open's flags, names spelled "name/", unlink, rmdir and rename
 chown in a tree of one user) are here too, so the threaded runtime's grate
 (lind.portable.files) and the cooperative runtime's table (syscalls) give one answer.
 
-A tree has a capacity: file bytes, link targets and a charge per name count against
-it, and what would pass it is ENOSPC, so no cage can fill the host's memory through
-its files. Owners are the cage's own ids. A file loaded from the host that belonged to the user
-Lind runs as is owned by SELF, whoever looks (as the host back end shows such files);
-anything else loaded is owned by nobody.
+A tree has a capacity: file bytes, link targets and a charge per name and per node
+(what each holds of the host's memory) count against it, and what would pass it is
+ENOSPC, so no cage can fill the host's memory through its files. Owners are the
+cage's own ids. A file loaded from the host that belonged to the user Lind runs as is
+owned by SELF, whoever looks (as the host back end shows such files); anything else
+loaded is owned by nobody.
 """
 
 from __future__ import annotations
@@ -42,7 +43,11 @@ except ImportError:        # a Python built without it (Pyodide may be)
     lzma = None  # type: ignore[assignment]
 
 SELF = -1                   # the owner of a node is whoever looks at it
-NAME_CHARGE = 256           # what a name costs against the capacity, besides its bytes
+NAME_CHARGE = 512           # what a name costs against the capacity (its ~440 bytes in the
+                            # host at 255 bytes: a directory's entry and its listing's)
+NODE_CHARGE = 512           # what a node costs, besides its bytes (a file's ~370 in the host)
+DIR_CHARGE = 1024           # ...a directory's (~680 and the stale cookies its listing keeps)
+LISTING_SLACK = 8           # stale cookies a listing keeps besides as many as its live names
 MAX_LINK_HOPS = 40          # as Linux: ELOOP past this many symbolic links in one lookup
 DIR_SIZE = 4096
 DIRENTS_MAX = 1 << 18       # bytes of records one getdents64 makes at most
@@ -81,6 +86,7 @@ class Node:
     mtime_ns: int = 0
     ctime_ns: int = 0
     opened: int = 0                 # open file descriptions of it (files.MemoryFile)
+    held: int = 0                   # what it was charged as a node (Tree.add), given back once
     readonly: bool = False          # loaded from a read-only mount: changes are EROFS
 
     def __post_init__(self) -> None:
@@ -125,7 +131,7 @@ class Listing:
     def __init__(self) -> None:
         self.cookies: dict[str, int] = {}      # name -> cookie, in cookie order
         self._keys: list[int] = []            # cookies ever given, ascending...
-        self._names: list[str] = []           # ...and their names (stale ones skipped)
+        self._names: list[str | None] = []    # ...and their names (None: removed)
         self._next = self.FIRST
 
     def added(self, name: str) -> None:
@@ -135,22 +141,33 @@ class Listing:
         self._next += 1
         self._compact()
 
-    def removed(self, name: str) -> None:
-        del self.cookies[name]
-        self._compact()
+    def removed(self, name: str) -> bool:
+        """Forget `name` (its stale cookie keeps no copy of it); whether the listing was
+        compacted, which the directory's own dict may follow."""
+        cookie = self.cookies.pop(name)
+        at = bisect.bisect_left(self._keys, cookie)
+        if at < len(self._keys) and self._keys[at] == cookie:
+            self._names[at] = None
+        return self._compact()
 
-    def _compact(self) -> None:
-        """Drop the stale cookies once they outnumber the live ones (amortized O(1))."""
-        if len(self._keys) > 2 * len(self.cookies) + 64:
+    def _compact(self) -> bool:
+        """Drop the stale cookies once they outnumber the live ones by LISTING_SLACK
+        (amortized O(1)), and the room a dict keeps for names removed: a cage that
+        added and removed 64 names of 255 bytes in each of 5,000 directories once
+        held 100 MB of the host, charged 1 MB (a dict never shrinks by itself)."""
+        if len(self._keys) > 2 * len(self.cookies) + LISTING_SLACK:
+            self.cookies = dict(self.cookies)
             self._keys, self._names = list(self.cookies.values()), list(self.cookies)
+            return True
+        return False
 
     def after(self, cookie: int) -> Iterator[tuple[int, str]]:
         """(cookie, name) of the names present now whose cookie is past `cookie`."""
         at = bisect.bisect_right(self._keys, cookie)
-        keys, names, cookies = self._keys, self._names, self.cookies
+        keys, names = self._keys, self._names    # a compaction makes new lists, and dict
         while at < len(keys):
             key, name = keys[at], names[at]
-            if cookies.get(name) == key:
+            if name is not None and self.cookies.get(name) == key:
                 yield key, name
             at += 1
 
@@ -343,11 +360,15 @@ class Tree:
         self._maybe_gone(node)
 
     def _maybe_gone(self, node: Node) -> None:
-        """A node with no name and no open file is gone: its bytes back."""
-        if node.nlink == 0 and node.opened == 0 and isinstance(node, (File, Symlink)):
-            self.charge(-node.size)
-            if isinstance(node, File):
-                node.data = bytearray()
+        """A node with no name and no open file is gone: its bytes back, and what it
+        was charged as a node."""
+        if node.nlink == 0 and node.opened == 0:
+            if isinstance(node, (File, Symlink)):
+                self.charge(-node.size)
+                if isinstance(node, File):
+                    node.data = bytearray()
+            self.charge(-node.held)
+            node.held = 0
 
     # -- looking up -------------------------------------------------------------
     def _parent(self, d: Dir) -> Dir:
@@ -592,7 +613,8 @@ class Tree:
 
     def _detach(self, parent: Dir, name: str) -> Node:
         node = parent.entries.pop(name)
-        parent.listing.removed(name)
+        if parent.listing.removed(name):
+            parent.entries = dict(parent.entries)     # the room of names removed, back
         if isinstance(node, Dir):
             parent.nlink -= 1
         parent.changed()
@@ -602,12 +624,16 @@ class Tree:
         """Enter `node` under a new `name` in `parent`: a new node (charged with its
         bytes), or one more link to a file."""
         new = node.nlink == 0
-        self.charge(NAME_CHARGE + (node.size if new and not isinstance(node, Dir) else 0))
+        held = (DIR_CHARGE if isinstance(node, Dir) else NODE_CHARGE) if new and not node.held \
+            else 0
+        cost = NAME_CHARGE + held + (node.size if new and not isinstance(node, Dir) else 0)
+        self.charge(cost)
         try:
             self._attach(parent, name, node)
         except OSError:
-            self.charge(-NAME_CHARGE - (node.size if new and not isinstance(node, Dir) else 0))
+            self.charge(-cost)
             raise
+        node.held += held
         node.nlink = 2 if isinstance(node, Dir) else node.nlink + 1
         return node
 
