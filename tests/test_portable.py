@@ -692,6 +692,29 @@ def test_a_zip_bomb_given_as_root_is_refused_before_it_fills_the_host(builds, tm
     untouched(canary)
 
 
+def test_a_deep_saved_directory_replaced_by_a_file_is_removed_without_recursion(
+        builds, tmp_path, canary):
+    """deep_save.c: one run saves /a nested 2,000 deep (a file and a link to a second
+    host tree at the bottom) to a directory; the next saves a file /a over it. The
+    saved directory was removed with shutil.rmtree, which recursed past Python's limit:
+    RecursionError out of lind.run, the save left half done. Now it is removed level
+    by level, the link unlinked (what it names stays), and /a is the file."""
+    other = make_root(tmp_path, "other")
+    (other / "keep.txt").write_text("second tree\n")
+    out = tmp_path / "out"
+    program = builds.wasm(attack("deep_save"))
+    rc, got, err = run_portable(tmp_path, "deep", [program, "make", "2000", other],
+                                root=make_root(tmp_path), save=out, timeout=120)
+    assert rc == 0 and got == "made 2000\n", (got, err)
+    rc, got, err = run_portable(tmp_path, "file", [program, "file"],
+                                root=make_root(tmp_path, "root2"), save=out)
+    assert rc == 0 and got == "file 1\n", (got, err)
+    assert (out / "a").is_file() and not (out / "a").is_symlink()
+    assert [p.name for p in other.iterdir()] == ["keep.txt"]
+    assert (other / "keep.txt").read_text() == "second tree\n"
+    untouched(canary)
+
+
 def test_zip_entries_cannot_climb_out_of_the_tree(tmp_path):
     archive = tmp_path / "evil.zip"
     with zipfile.ZipFile(archive, "w") as z:
