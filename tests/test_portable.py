@@ -28,7 +28,7 @@ from test_attacks import (
 from test_programs import COMPARED, run_native
 
 import lind
-from lind.portable import Tree
+from lind.portable import Tree, memfs
 from lind.portable.memfs import (
     DIRENTS_MAX,
     MAX_LINK_HOPS,
@@ -689,6 +689,24 @@ def test_a_zip_bomb_given_as_root_is_refused_before_it_fills_the_host(builds, tm
     rc, _, err = lind_cli(tmp_path, "badcrc", "--backend", "portable", "--root", bad, program,
                           "check")
     assert rc == 2 and "not a zip archive Lind can read" in err, (rc, err)
+    untouched(canary)
+
+
+def test_a_zip_of_deep_names_takes_no_more_of_the_host_than_its_bound(
+        builds, tmp_path, canary, monkeypatch):
+    """Entries of no bytes whose names nest 32,000 deep: each made 32,000 directories
+    (2.5 MB of such names made 640,000, 730 MB of the host), and what a load takes was
+    counted nowhere while the tree had no capacity yet. Loading counts it against what
+    a zip may take (ZIP_RATIO times its size, ZIP_ROOM at least: 8 MiB here) and stops
+    there; a cage then never runs."""
+    monkeypatch.setattr(memfs, "ZIP_ROOM", 8 << 20)
+    archive = tmp_path / "deep.zip"
+    with zipfile.ZipFile(archive, "w") as z:
+        for i in range(4):
+            z.writestr(f"{i}/" + "a/" * 32000 + "f", b"")
+    assert archive.stat().st_size < 600_000
+    with pytest.raises(ValueError, match="a zip bomb?"):
+        run_portable(tmp_path, "deep", [builds.wasm("portable_state"), "check"], root=archive)
     untouched(canary)
 
 

@@ -822,36 +822,40 @@ class Tree:
                 os.close(fd)
 
     def _load_zip(self, source: str | BinaryIO, into: Dir) -> None:
-        """What the archive's entries say they hold is checked before any is read: past
-        the tree's capacity it is ENOSPC, and a tree without one takes at most
-        ZIP_RATIO times the archive's size (or ZIP_ROOM) from it, a zip bomb's 2 MB of
-        zeros once filled 4 GB of the host. An archive Python's zipfile cannot read (a
-        bad checksum, an encrypted entry, a compression it lacks) is ValueError."""
+        """What the archive's entries say they hold is checked before any is read, and
+        what loading them takes (their bytes, names, directories) as it goes: past the
+        tree's capacity it is ENOSPC, and a tree without one takes at most ZIP_RATIO
+        times the archive's size (or ZIP_ROOM) from it. A zip bomb's 2 MB of zeros once
+        filled 4 GB of the host, and 2.5 MB of entries named a/a/.../a 32,000 deep made
+        640,000 directories (730 MB). An archive Python's zipfile cannot read (a bad
+        checksum, an encrypted entry, a compression it lacks) is ValueError."""
+        bounded = self.capacity is not None
+        if not bounded:
+            if isinstance(source, str):
+                size = os.path.getsize(source)
+            else:
+                at = source.tell()
+                size = source.seek(0, os.SEEK_END)
+                source.seek(at)
+            self.capacity = self.used + max(ZIP_ROOM, ZIP_RATIO * size)
         try:
             with zipfile.ZipFile(source) as archive:
-                self._check_zip(archive, source)
+                if sum(info.file_size for info in archive.infolist()) > self.room():
+                    raise _error(errno.ENOSPC)
                 self._load_entries(archive, into)
         except _ZIP_ERRORS as exc:
             raise ValueError(f"{_named(source)}: not a zip archive Lind can read "
                              f"({type(exc).__name__}: {exc})") from None
-
-    def _check_zip(self, archive: zipfile.ZipFile, source: str | BinaryIO) -> None:
-        declared = sum(info.file_size for info in archive.infolist())
-        if self.capacity is not None:
-            if declared > self.room():
-                raise _error(errno.ENOSPC)
-            return
-        if isinstance(source, str):
-            size = os.path.getsize(source)
-        else:
-            at = source.tell()
-            size = source.seek(0, os.SEEK_END)
-            source.seek(at)
-        if declared > max(ZIP_ROOM, ZIP_RATIO * size):
-            raise ValueError(f"{_named(source)}: its entries would hold {declared} bytes, "
-                             f"more than {ZIP_RATIO} times its own size (a zip bomb?); "
-                             "load it into a Tree with a capacity, or unzip it and give "
-                             "the directory")
+        except OSError as exc:
+            if bounded or exc.errno != errno.ENOSPC:
+                raise
+            raise ValueError(f"{_named(source)}: it would take more than {ZIP_RATIO} times "
+                             "its own size of the host's memory (a zip bomb?); load it "
+                             "into a Tree with a capacity, or unzip it and give the "
+                             "directory") from None
+        finally:
+            if not bounded:
+                self.capacity = None
 
     def _load_entries(self, archive: zipfile.ZipFile, into: Dir) -> None:
         for info in archive.infolist():
