@@ -692,6 +692,36 @@ def test_a_zip_bomb_given_as_root_is_refused_before_it_fills_the_host(builds, tm
     untouched(canary)
 
 
+_TREE_MAX_RSS = r"""
+import sys
+import lind
+from lind.portable import Tree
+tree = Tree(capacity=int(sys.argv[1]))
+result = lind.run(sys.argv[2:], root=tree, backend="portable", timeout=60)
+peak = int(open("/proc/self/status").read().split("VmHWM:")[1].split()[0])
+sys.stderr.write(f"max_rss_mib {peak >> 10} used {tree.used}\n")
+sys.exit(result.returncode)
+"""
+
+
+@pytest.mark.parametrize("call", ["writev", "pwritev"])
+def test_a_vectored_write_takes_no_more_of_the_host_than_the_tree_holds(
+        builds, tmp_path, canary, call):
+    """writev_alias.c: a 1 MiB buffer named 1,024 times by one writev or pwritev into
+    a tree of 32 MiB. The portable back end joined the pieces into one host buffer
+    first (1 GiB here; 1,024 times 64 MiB would be 64 GiB) before the capacity cut the
+    write short. Now each piece goes straight into the file: the write stops at the
+    capacity, a short count, and the host holds what the tree does."""
+    rc, out, err = python(tmp_path, call, _TREE_MAX_RSS, str(32 << 20),
+                          builds.wasm(attack("writev_alias")), "1", "1024",
+                          *(["at"] if call == "pwritev" else []))
+    assert rc == 0, (out, err)
+    wrote = int(out.split()[1])
+    assert 16 << 20 < wrote < 32 << 20, out
+    assert int(err.split("max_rss_mib ")[1].split()[0]) < 300, err
+    untouched(canary)
+
+
 def test_a_zip_of_deep_names_takes_no_more_of_the_host_than_its_bound(
         builds, tmp_path, canary, monkeypatch):
     """Entries of no bytes whose names nest 32,000 deep: each made 32,000 directories

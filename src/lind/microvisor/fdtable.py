@@ -255,6 +255,11 @@ class OpenFile:
         """Write `data` at `offset` (the end under O_APPEND, as Linux's pwrite)."""
         return os.pwrite(self.host_fd, data, offset)
 
+    def write_views(self, offset: int, views: list[memoryview]) -> int:
+        """pwritev's: the buffers written at `offset` (a file kept in Python writes
+        them one by one, never joined)."""
+        return self.write_at(offset, b"".join(views))
+
     def position(self) -> int:
         """The offset SEEK_CUR counts from: 0 where there is none (a pipe, a socket,
         a file of the microvisor's own)."""

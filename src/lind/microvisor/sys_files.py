@@ -1742,7 +1742,7 @@ def _vectored(cage, fd: int, iov: int, iovcnt: int, offset: int, flags: int, wri
     if not f.host_backed:          # a file kept in Python (lind.portable): its own reads
         if write:
             at = f.stat().st_size if flags & _RWF_APPEND else offset
-            return f.write_at(at, b"".join(views))
+            return f.write_views(at, views)
         data, done = f.read_at(offset, sum(map(len, views))), 0
         for view in views:
             part = data[done:done + len(view)]

@@ -141,7 +141,33 @@ class MemoryFile(OpenFile):
         return self._write(cage.mem.view(addr, n))      # copied once, as far as it fits
 
     def writev(self, cage, views: list[memoryview]) -> int:
-        return self._write(b"".join(views))
+        return self.write_views(None, views)
+
+    def write_views(self, at: int | None, views: list[memoryview]) -> int:
+        """Write `views` one after another from `at` (None: the offset, which moves
+        on) as one write under the tree's lock, each copied once, straight into the
+        file: joined first, a 2 MiB buffer named 1,024 times by one writev held 2 GiB
+        more of the host, whatever the tree's capacity (1,024 times 64 MiB: 64 GiB).
+        The capacity cutting a piece short ends it there, a short count."""
+        with self.owner.tree.lock:
+            node = self._data_node
+            here = self.pos if at is None else at
+            start = end = len(node.data) if self.flags & abi.O_APPEND else here
+            for view in views:
+                if not view:
+                    continue
+                try:
+                    done = self.owner.tree.write_bytes(node, end, view)
+                except OSError:
+                    if end > start:
+                        break
+                    raise
+                short, end = done - end < len(view), done
+                if short:
+                    break
+            if at is None:
+                self.pos = end
+            return end - start
 
     def _write(self, data: bytes | memoryview) -> int:
         with self.owner.tree.lock:
