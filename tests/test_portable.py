@@ -763,6 +763,25 @@ def test_a_deep_saved_directory_replaced_by_a_file_is_removed_without_recursion(
     untouched(canary)
 
 
+def test_a_root_s_hard_links_are_loaded_as_one_file(builds, tmp_path, canary):
+    """A root directory (one a user was sent, say, unpacked from a tar) holding a 4 MiB
+    file under 61 names: each name was loaded as a copy of its bytes (244 MiB of the
+    host; 5 MB of 100 links filled 500 MB). Now the names are one file of the tree, as
+    on the host: one inode, its link count, a write through one seen through another;
+    the root itself stays as it was."""
+    root = make_root(tmp_path)
+    (root / "f").write_bytes(b"A" + os.urandom((4 << 20) - 1))
+    for i in range(60):
+        os.link(root / "f", root / f"l{i}")
+    tree = Tree().load(root)
+    assert tree.used < 8 << 20, tree.used
+    rc, out, err = run_portable(tmp_path, "linked", [builds.wasm(attack("linked_root")),
+                                                     "/l7", "/f"], root=tree)
+    assert (rc, out) == (0, "same_ino 1 nlink 61 seen Z\n"), (out, err)
+    assert (root / "f").read_bytes()[:1] == b"A"
+    untouched(canary)
+
+
 def test_zip_entries_cannot_climb_out_of_the_tree(tmp_path):
     archive = tmp_path / "evil.zip"
     with zipfile.ZipFile(archive, "w") as z:

@@ -779,7 +779,10 @@ class Tree:
     def _load_directory(self, host_dir: str, into: Dir) -> None:
         """Copy host directory `host_dir` into `into`, each entry opened in its directory
         without following a link, and without recursion: a cage of an earlier run on the
-        host back end may have nested the directory ~2,000 deep."""
+        host back end may have nested the directory ~2,000 deep. A file of several
+        names there is one file of as many names here (each name copied its bytes: a
+        5 MB file of 100 hard links filled 500 MB of the host)."""
+        linked: dict[tuple[int, int], File] = {}      # (st_dev, st_ino) -> its node
         top = os.open(host_dir, _DIRECTORY_FLAGS)
         # the directories being read, outermost first: (fd, node, entries left to copy)
         levels: list[tuple[int, Dir, list[tuple[str, os.stat_result]]]] = [(top, into, [])]
@@ -803,9 +806,17 @@ class Tree:
                     child_fd = os.open(name, _DIRECTORY_FLAGS, dir_fd=fd)
                     levels.append((child_fd, child, _entries(child_fd)))
                     continue
+                same = linked.get((st.st_dev, st.st_ino)) if st.st_nlink > 1 else None
+                if same is not None and same.nlink > 0:
+                    if old is not None:
+                        self.remove(here, name)
+                    self.add(here, name, same)
+                    continue
                 if stat.S_ISREG(st.st_mode):
                     node: Node = File(self._new_ino(), stat.S_IFREG | perm, *owner,
                                       data=_read_regular(fd, name))
+                    if st.st_nlink > 1:
+                        linked[st.st_dev, st.st_ino] = node
                 elif stat.S_ISLNK(st.st_mode):
                     node = Symlink(self._new_ino(), stat.S_IFLNK | 0o777, *owner,
                                    target=os.readlink(name, dir_fd=fd))
