@@ -782,6 +782,26 @@ def test_a_root_s_hard_links_are_loaded_as_one_file(builds, tmp_path, canary):
     untouched(canary)
 
 
+def test_names_that_are_not_utf8_save_to_a_zip_and_come_back(builds, tmp_path, canary):
+    """odd_names.c: a cage names a file b"caf\\xe9". Saving the tree as a zip raised
+    UnicodeEncodeError (zipfile takes only names it can write as UTF-8): nothing of the
+    run was saved, in the browser page the kept files too. The name is kept as its
+    bytes (no UTF-8 flag, as Info-ZIP's zip keeps one), and a Unix entry without the
+    flag is read as its bytes, as unzip reads it: both names come back."""
+    program = builds.wasm(attack("odd_names"))
+    saved = tmp_path / "saved.zip"
+    rc, out, err = run_portable(tmp_path, "write", [program, "write"],
+                                root=make_root(tmp_path), save=saved)
+    assert rc == 0, (out, err)
+    with zipfile.ZipFile(saved) as z:
+        assert "na\u00efve" in z.namelist()
+    for backend in ("portable", "cooperative"):
+        rc, out, err = run_cage(tmp_path, f"check-{backend}", [program, "check"], root=saved,
+                                backend=backend)
+        assert (rc, out) == (0, "latin-1\nutf-8\n"), (backend, out, err)
+    untouched(canary)
+
+
 def test_zip_entries_cannot_climb_out_of_the_tree(tmp_path):
     archive = tmp_path / "evil.zip"
     with zipfile.ZipFile(archive, "w") as z:

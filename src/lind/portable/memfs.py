@@ -53,6 +53,7 @@ DIRENTS_MAX = 1 << 18       # bytes of records one getdents64 makes at most
 BLOCK = 4096
 RELATIME_NS = 24 * 3600 * 10**9   # atime moves on a read at most once a day (relatime)
 _ZIP_UNIX = 3               # zip "created on" system code of Unix
+_ZIP_UTF8 = 0x800           # zip flag: the entry's name is UTF-8
 
 
 _R, _W, _X = 4, 2, 1
@@ -872,7 +873,12 @@ class Tree:
         for info in archive.infolist():
             unix_mode = info.external_attr >> 16 if info.create_system == _ZIP_UNIX else 0
             is_dir = info.is_dir() or stat.S_ISDIR(unix_mode)
-            parts = path_parts(info.filename)
+            name = info.filename
+            if info.create_system == _ZIP_UNIX and not info.flag_bits & _ZIP_UTF8:
+                # a Unix name's bytes as they are (zipfile read them as cp437), as
+                # unzip takes them: one a cage made that is not UTF-8 comes back
+                name = name.encode("cp437").decode("utf-8", "surrogateescape")
+            parts = path_parts(name)
             if not parts or ".." in parts:
                 continue                     # no name leaves the tree
             here = self.make_dirs(self.path_of(into) + "/" + "/".join(parts[:-1]))
@@ -985,7 +991,7 @@ class Tree:
                     # nested n deep has n names n long (gigabytes, where a host has none)
                     raise OSError(errno.ENAMETOOLONG, f"File name too long: {path[:64]}... "
                                   f"is past PATH_MAX ({abi.PATH_MAX} bytes)")
-                info = zipfile.ZipInfo(name, _zip_time(node.mtime_ns))
+                info = _UnixNameInfo(name, _zip_time(node.mtime_ns))
                 info.create_system = _ZIP_UNIX
                 info.external_attr = (node.mode & 0xFFFF) << 16
                 if isinstance(node, Dir):
@@ -1015,6 +1021,21 @@ def _read_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, room: int) -> 
         while chunk := member.read(1 << 20):
             data += chunk
     return data
+
+
+class _UnixNameInfo(zipfile.ZipInfo):
+    """An entry whose name may be any bytes, as a Unix name may: one that is not UTF-8
+    is kept as its bytes, without the UTF-8 flag, where zipfile refused it (a cage's
+    file named b"caf\\xe9" was UnicodeEncodeError, and nothing of the run was saved)."""
+
+    __slots__ = ()
+
+    def _encodeFilenameFlags(self) -> tuple[bytes, int]:
+        try:
+            return super()._encodeFilenameFlags()
+        except UnicodeEncodeError:
+            return (self.filename.encode("utf-8", "surrogateescape"),
+                    self.flag_bits & ~_ZIP_UTF8)
 
 
 def _grow(data: bytearray, n: int) -> None:
