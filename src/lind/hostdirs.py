@@ -1,10 +1,12 @@
 """Directories Lind keeps on the host for one user: the start-up servers' (launch.py),
 the home of the runs' private directories (microvisor.fs) and the cache of compiled
-modules, grates and toolchains. Imports nothing of Lind and nothing Python has not
-loaded at start, for the `lind` command's launcher."""
+modules, grates and toolchains; and the removal of a directory tree a cage filled.
+Imports nothing of Lind and nothing Python has not loaded at start, for the `lind`
+command's launcher (and for the portable back end, in a browser too)."""
 
 from __future__ import annotations
 
+import errno
 import os
 import stat
 
@@ -65,3 +67,59 @@ def directories_holding(path: str) -> frozenset[tuple[int, int]]:
 
 
 _holding: dict[str, tuple[tuple[int, int] | None, frozenset[tuple[int, int]]]] = {}
+
+
+DIRECTORY_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
+
+
+def empty_directory(path: str) -> None:
+    """Remove everything under `path`, following no link, without recursion and with one
+    directory open at a time: a cage may nest directories as deep as the disk allows
+    (shutil.rmtree's recursion raised RecursionError past ~1,000 levels, so the run's
+    end failed and every later sweep of the directory did too). Going back up is by
+    "..", checked to be the directory that was left (ESTALE otherwise)."""
+    fd = os.open(path, DIRECTORY_FLAGS)
+    try:
+        # per level entered: its name, (st_dev, st_ino), and its subdirectories to remove
+        levels = [("", identity(fd), _remove_files(fd))]
+        while True:
+            name, _, pending = levels[-1]
+            if pending:
+                child = os.open(pending[-1], DIRECTORY_FLAGS, dir_fd=fd)
+                os.close(fd)
+                fd = child
+                levels.append((pending.pop(), identity(fd), _remove_files(fd)))
+                continue
+            levels.pop()
+            if not levels:
+                return
+            parent = os.open("..", DIRECTORY_FLAGS, dir_fd=fd)
+            os.close(fd)
+            fd = parent
+            if identity(fd) != levels[-1][1]:
+                raise OSError(errno.ESTALE, "a directory moved while it was being removed")
+            os.rmdir(name, dir_fd=fd)
+    finally:
+        os.close(fd)
+
+
+def identity(fd: int) -> tuple[int, int]:
+    """(st_dev, st_ino) of what `fd` is open on."""
+    st = os.fstat(fd)
+    return st.st_dev, st.st_ino
+
+
+def _remove_files(fd: int) -> list[str]:
+    """Unlink what directory `fd` holds but directories; their names. Scanned until a
+    pass removes nothing (removing while reading may hide an entry from that read)."""
+    while True:
+        directories, removed = [], 0
+        with os.scandir(fd) as entries:
+            for entry in entries:
+                if entry.is_dir(follow_symlinks=False):
+                    directories.append(entry.name)
+                else:
+                    os.unlink(entry.name, dir_fd=fd)
+                    removed += 1
+        if not removed:
+            return directories

@@ -94,65 +94,10 @@ def _remove_tree(path: str) -> None:
         pass
     except OSError:
         try:
-            _empty_directory(path)
+            hostdirs.empty_directory(path)
             os.rmdir(path)
         except OSError:
             pass
-
-
-_DIRECTORY_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
-
-
-def _empty_directory(path: str) -> None:
-    """Remove everything under `path`, following no link, without recursion and with one
-    directory open at a time: a cage may nest directories as deep as the disk allows
-    (shutil.rmtree's recursion raised RecursionError past ~1,000 levels, so the run's
-    end failed and every later sweep of the directory did too). Going back up is by
-    "..", checked to be the directory that was left (ESTALE otherwise)."""
-    fd = os.open(path, _DIRECTORY_FLAGS)
-    try:
-        # per level entered: its name, (st_dev, st_ino), and its subdirectories to remove
-        levels = [("", _identity(fd), _remove_files(fd))]
-        while True:
-            name, _, pending = levels[-1]
-            if pending:
-                child = os.open(pending[-1], _DIRECTORY_FLAGS, dir_fd=fd)
-                os.close(fd)
-                fd = child
-                levels.append((pending.pop(), _identity(fd), _remove_files(fd)))
-                continue
-            levels.pop()
-            if not levels:
-                return
-            parent = os.open("..", _DIRECTORY_FLAGS, dir_fd=fd)
-            os.close(fd)
-            fd = parent
-            if _identity(fd) != levels[-1][1]:
-                raise OSError(errno.ESTALE, "a directory moved while it was being removed")
-            os.rmdir(name, dir_fd=fd)
-    finally:
-        os.close(fd)
-
-
-def _identity(fd: int) -> tuple[int, int]:
-    st = os.fstat(fd)
-    return st.st_dev, st.st_ino
-
-
-def _remove_files(fd: int) -> list[str]:
-    """Unlink what directory `fd` holds but directories; their names. Scanned until a
-    pass removes nothing (removing while reading may hide an entry from that read)."""
-    while True:
-        directories, removed = [], 0
-        with os.scandir(fd) as entries:
-            for entry in entries:
-                if entry.is_dir(follow_symlinks=False):
-                    directories.append(entry.name)
-                else:
-                    os.unlink(entry.name, dir_fd=fd)
-                    removed += 1
-        if not removed:
-            return directories
 
 
 def _private_home() -> str | None:
@@ -280,7 +225,7 @@ class FileSystem:
         cache = hostdirs.cache_root()
         holding = hostdirs.directories_holding(cache)
         for m in self.mounts:
-            if not m.readonly and _identity(m.fd) in holding:
+            if not m.readonly and hostdirs.identity(m.fd) in holding:
                 self.close()
                 where = "the root" if m.guest == "/" else f"the mount at {m.guest}"
                 raise ValueError(

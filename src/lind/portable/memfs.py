@@ -34,6 +34,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import BinaryIO, TypeVar
 
+from lind import hostdirs
 from lind.microvisor import abi
 
 try:
@@ -784,7 +785,7 @@ class Tree:
         names there is one file of as many names here (each name copied its bytes: a
         5 MB file of 100 hard links filled 500 MB of the host)."""
         linked: dict[tuple[int, int], File] = {}      # (st_dev, st_ino) -> its node
-        top = os.open(host_dir, _DIRECTORY_FLAGS)
+        top = os.open(host_dir, hostdirs.DIRECTORY_FLAGS)
         # the directories being read, outermost first: (fd, node, entries left to copy)
         levels: list[tuple[int, Dir, list[tuple[str, os.stat_result]]]] = [(top, into, [])]
         try:
@@ -804,7 +805,7 @@ class Tree:
                         if old is not None:
                             self.remove(here, name)
                         child = self.new(here, name, Dir, perm, owner)
-                    child_fd = os.open(name, _DIRECTORY_FLAGS, dir_fd=fd)
+                    child_fd = os.open(name, hostdirs.DIRECTORY_FLAGS, dir_fd=fd)
                     levels.append((child_fd, child, _entries(child_fd)))
                     continue
                 same = linked.get((st.st_dev, st.st_ino)) if st.st_nlink > 1 else None
@@ -927,7 +928,8 @@ class Tree:
             host = os.path.join(target, path.lstrip("/"))
             host_is_dir = os.path.isdir(host) and not os.path.islink(host)
             if host_is_dir and not isinstance(node, Dir):
-                _remove_host_directory(host)
+                hostdirs.empty_directory(host)   # without recursion: a cage's may be deep
+                os.rmdir(host)
             elif os.path.lexists(host) and not host_is_dir:
                 os.unlink(host)
             if isinstance(node, Dir):
@@ -1047,38 +1049,6 @@ def _grow(data: bytearray, n: int) -> None:
         n -= len(zeros)
 
 
-_DIRECTORY_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
-
-
-def _remove_host_directory(path: str) -> None:
-    """rm -r of host directory `path`, each directory opened in its parent without
-    following a link, and without recursion: shutil.rmtree recurses, and a directory a
-    cage saved ~2,000 deep, replaced by a file in a later save, was RecursionError
-    (the save left half done)."""
-    # the directories being emptied, outermost first: (fd, its name, names left)
-    fd = os.open(path, _DIRECTORY_FLAGS)
-    levels: list[tuple[int, str, list[str]]] = [(fd, "", [])]
-    try:
-        levels[0][2].extend(os.listdir(fd))
-        while levels:
-            fd, name, left = levels[-1]
-            if not left:
-                os.close(fd)
-                levels.pop()
-                if levels:
-                    os.rmdir(name, dir_fd=levels[-1][0])
-                continue
-            child = left.pop()
-            if stat.S_ISDIR(os.stat(child, dir_fd=fd, follow_symlinks=False).st_mode):
-                child_fd = os.open(child, _DIRECTORY_FLAGS, dir_fd=fd)
-                levels.append((child_fd, child, []))
-                levels[-1][2].extend(os.listdir(child_fd))
-            else:
-                os.unlink(child, dir_fd=fd)
-    finally:
-        for fd, _, _ in levels:
-            os.close(fd)
-    os.rmdir(path)
 
 
 def _entries(fd: int) -> list[tuple[str, os.stat_result]]:
