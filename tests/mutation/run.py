@@ -206,7 +206,23 @@ MODULES: dict[str, list[str]] = {
                               "tests/test_cli.py::test_terminal_settings_read_back_as_on_linux",
                               "tests/test_threads.py::test_threads_programs_match_native",
                               # host sockets handed over at start: blocking stays the host's
-                              "tests/test_api.py::test_sockets_handed_over_are_sockets_as_for_subprocess"],
+                              "tests/test_api.py::test_sockets_handed_over_are_sockets_as_for_subprocess",
+                              # fd pins (pin_fds/unpin_fds): what a pinned fd is, nesting,
+                              # the depth limit, pins over many tables, the C clamp's pins
+                              "tests/test_grates.py::test_pinned_fds_are_the_files_they_were_until_unpinned",
+                              "tests/test_attacks.py::test_pins_of_many_cages_on_many_threads_take_little_host_memory",
+                              "tests/test_clamp.py::test_the_c_clamping_grate_routes_as_the_python_clamp",
+                              # a Python grate's look at an fd (call_pinned)
+                              "tests/test_mutants_grates.py::test_readonly_refuses_each_change_like_a_read_only_mount"],
+    # futex(2) the trampoline does not answer itself: PI mutexes, requeues, waits a
+    # signal interrupted, and (through a forwarding Python grate) every futex call.
+    "microvisor/sys_futex.py": [*(f"tests/test_conformance.py::test_matches_native[{name}]"
+                                  for name in ("pi_mutex", "pi_contended", "futex_keys",
+                                               "mutex_kinds")),
+                                *(f"tests/test_threads.py::test_threads_programs_match_native[{name}]"
+                                  for name in ("wakeups", "basics", "thread_signals", "cancel")),
+                                "tests/test_shared_memory.py::test_futex_between_cages_matches_native",
+                                "tests/test_attacks.py::test_futexes_do_not_cross_processes_and_refuse_bad_words"],
     # Which trampoline a cage gets, and how its `lind.syscall` import is bound.
     "threei/__init__.py": ["tests/test_threei.py", "tests/test_null_page.py",
                            "tests/test_cli.py::test_exit_status_and_output",
