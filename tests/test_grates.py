@@ -84,7 +84,10 @@ def test_threei_permissions(builds):
 def test_pinned_fds_are_the_files_they_were_until_unpinned(builds, tmp_path):
     """pin_fds (what ns.c holds the fds it judges with): on the pinning thread a pinned fd
     is the file it was, one closed stays closed (EBADF), after another thread's or its
-    own dup2; a nested pin keeps the outer one's file; unpin goes back to the table."""
+    own dup2; a nested pin keeps the outer one's file; unpin goes back to the table. A
+    thread holds 64 pins, one more for each it let go; fd 0 pins as any other; a thread
+    that ended holding a pin leaves none to the next one its host thread serves (the
+    file, and the depth)."""
     r = _run([builds.wasm("grates/pin_fds")], root=tmp_path)
     assert r.stdout.decode().splitlines() == [
         "unpin with no pin: Invalid argument",
@@ -104,6 +107,17 @@ def test_pinned_fds_are_the_files_they_were_until_unpinned(builds, tmp_path):
         "unpin again: Invalid argument",
         "pinned 64 deep, then: Out of memory",
         "all let go: 1",
+        "unpin one of 64: ok",
+        "pin one more: ok",
+        "and another: Out of memory",
+        "pin 0: ok",
+        "fchmod pinned 0: ok",
+        "unpin: ok",
+        "modes /b 604 /c 610",
+        *(["thread pins c and ends: ok",
+           "next thread: fchmod c: ok",
+           "next thread pinned 64 deep",
+           "modes /b 601 /c 610"] * 3),
     ], r.stderr
 
 
