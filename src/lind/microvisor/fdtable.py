@@ -586,12 +586,13 @@ class FdTable:
 
     def get(self, fd: int) -> OpenFile:
         """The file at `fd`; for a call a grate passed down, the file the grate checked
-        there (`call_pinned`)."""
+        there (`call_pinned`), or EBADF if its last fd was closed since (its host fd
+        then names the inert file every released number is parked on)."""
         if self._pins:
             pinned = self._pins.get(threading.get_ident())
             if pinned is not None and fd in pinned:
                 f = pinned[fd]
-                if f is None:
+                if f is None or f.refs <= 0:
                     raise ebadf()
                 return f
         return self._at(fd)

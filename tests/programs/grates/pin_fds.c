@@ -98,6 +98,16 @@ int main(void)
 	close(stdin_was);
 	printf("modes /b %o /c %o\n", mode_of("/b"), mode_of("/c"));
 
+	/* A pinned fd whose file's last fd was closed meanwhile (dup2 over it): closed, as
+	 * on Linux once the close ran, not the file numbers are parked on. */
+	int d = open("/d", O_CREAT | O_RDONLY, 0644);
+	report("pin d", pin_fds(self, 1, d, -1, -1));
+	dup2(b, d);
+	report("fchmod pinned d, its file closed meanwhile", fchmod(d, 0600));
+	report("unpin", unpin_fds(self));
+	close(d);
+	printf("modes /b %o /d %o\n", mode_of("/b"), mode_of("/d"));
+
 	/* A thread's pins end with it. */
 	for (int round = 0; round < 3; round++) {
 		pthread_t t;
