@@ -216,7 +216,8 @@ MODULES: dict[str, list[str]] = {
                               "tests/test_mutants_grates.py::test_readonly_refuses_each_change_like_a_read_only_mount"],
     # futex(2) the trampoline does not answer itself: PI mutexes, requeues, waits a
     # signal interrupted, and (through a forwarding Python grate) every futex call.
-    "microvisor/sys_futex.py": [*(f"tests/test_conformance.py::test_matches_native[{name}]"
+    "microvisor/sys_futex.py": ["tests/test_mutants_futex.py",
+                                *(f"tests/test_conformance.py::test_matches_native[{name}]"
                                   for name in ("pi_mutex", "pi_contended", "futex_keys",
                                                "mutex_kinds")),
                                 *(f"tests/test_threads.py::test_threads_programs_match_native[{name}]"
