@@ -1847,18 +1847,18 @@ class Cage:
                 return {}
             left = None if deadline is None else max(deadline - time.monotonic(), 0)
 
-    def after_wake(self, wake: int, restartable: bool) -> None:
+    def after_wake(self, wake: int, restartable: bool, always: bool = False) -> None:
         """A wait saw its wake eventfd written: read it back (a stop leaves it written,
-        so every thread sees it), then EINTR if a signal is to be taken or the cage stops;
-        otherwise the caller waits again."""
+        so every thread sees it), then EINTR if a signal is to be taken or the cage stops
+        (ERESTARTSYS as `signals.interruption` says); otherwise the caller waits again."""
         if not self.stopping:
             threei.drain_wake_fd(wake)
-        self._raise_if_interrupted(restartable)
+        self._raise_if_interrupted(restartable, always)
 
-    def _raise_if_interrupted(self, restartable: bool) -> None:
+    def _raise_if_interrupted(self, restartable: bool, always: bool = False) -> None:
         if self.stopping:
             raise OSError(errno.EINTR, "Interrupted system call")
-        err = signals.interruption(self, restartable)
+        err = signals.interruption(self, restartable, always)
         if err:
             raise OSError(err, "Interrupted system call")
 

@@ -104,7 +104,9 @@ def _pi(cage, command: int, addr: int, shared: bool, timeout: int, realtime: boo
                     raise
                 continue
             if outcome != threei.FUTEX_WOKEN:
-                cage.after_wake(wake, restartable=False)   # EINTR for a signal to take
+                # a handler to run: Linux makes FUTEX_LOCK_PI again after it, SA_RESTART
+                # or not (ERESTARTNOINTR; the deadline is absolute), never EINTR
+                cage.after_wake(wake, restartable=True, always=True)
     finally:
         cage.slot.release_wake()
 

@@ -507,11 +507,12 @@ def force(cage, sig: int, info: bytes, *, own_thread: bool) -> None:
     send(cage, sig, info, own_thread=own_thread, to=thread)
 
 
-def interruption(cage, restartable: bool) -> int:
+def interruption(cage, restartable: bool, always: bool = False) -> int:
     """The errno a blocking call of the calling thread answers now, because a caught
     signal awaits that thread (0: none). Its handler is the first the guest will run:
     SA_RESTART decides, for a guest whose libc registered its word (only such a libc
-    restarts calls)."""
+    restarts calls); a call that is `always` made again (Linux's ERESTARTNOINTR:
+    FUTEX_LOCK_PI) is made again after any handler."""
     thread = caller(cage)
     if not thread.ready:
         return 0
@@ -520,7 +521,7 @@ def interruption(cage, restartable: bool) -> int:
         if not deliverable:
             return 0
         action = cage.signals.action(_lowest(deliverable))
-        restarts = thread.word and action.flags & SA_RESTART
+        restarts = thread.word and (always or action.flags & SA_RESTART)
     return ERESTARTSYS if restartable and restarts else errno.EINTR
 
 

@@ -8,6 +8,8 @@
 #include <errno.h>
 #include <linux/futex.h>
 #include <pthread.h>
+#include <signal.h>
+#include <string.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <sys/syscall.h>
@@ -172,6 +174,48 @@ static void pi_calls(void)
 	word("at the end", pi, 0);
 }
 
+static volatile int handled;
+
+static void on_usr1(int sig)
+{
+	(void)sig;
+	handled++;
+}
+
+static void *pi_interrupted(void *arg)
+{
+	(void)arg;
+	stage = 1;
+	long r = fx(&pi, FUTEX_LOCK_PI, 0, NULL, NULL, 0);
+	printf("lock_pi a handler interrupted: %ld, handled %d\n", r, handled);
+	word("then", pi, holder_tid);
+	printf("unlock: %ld\n", fx(&pi, FUTEX_UNLOCK_PI, 0, NULL, NULL, 0));
+	return NULL;
+}
+
+/* A handler (without SA_RESTART) runs in a thread waiting in FUTEX_LOCK_PI: Linux makes
+ * the call again after it (ERESTARTNOINTR), so it returns with the lock, not EINTR. */
+static void pi_signal(void)
+{
+	struct sigaction sa;
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = on_usr1;
+	sigaction(SIGUSR1, &sa, NULL);
+	pi = 0;
+	stage = 0;
+	holder_tid = tid();
+	printf("lock: %ld\n", fx(&pi, FUTEX_LOCK_PI, 0, NULL, NULL, 0));
+	pthread_t t;
+	pthread_create(&t, NULL, pi_interrupted, NULL);
+	wait_stage(1);
+	usleep(300000);                 /* asleep in LOCK_PI by now */
+	pthread_kill(t, SIGUSR1);
+	usleep(200000);
+	printf("unlock: %ld\n", fx(&pi, FUTEX_UNLOCK_PI, 0, NULL, NULL, 0));
+	pthread_join(t, NULL);
+	word("at the end", pi, 0);
+}
+
 static void *sleeper(void *arg)
 {
 	uint32_t *on = arg;
@@ -286,6 +330,7 @@ int main(void)
 	setvbuf(stdout, NULL, _IONBF, 0);
 	alarm(20);                      /* a wait that never ends fails the run, not the suite */
 	pi_calls();
+	pi_signal();
 	plain_calls();
 	return 0;
 }
