@@ -42,7 +42,7 @@ def _deadline(cage, addr: int, clock: int, relative: bool) -> int:
 
 
 def _wait(cage, addr: int, expected: int, shared: bool, bitset: int, deadline: int,
-          realtime: bool) -> int:
+          realtime: bool, restartable: bool) -> int:
     wake = cage.slot.acquire_wake()
     try:
         while True:
@@ -52,7 +52,7 @@ def _wait(cage, addr: int, expected: int, shared: bool, bitset: int, deadline: i
                                            realtime, wake)
             if outcome == threei.FUTEX_WOKEN:
                 return 0
-            cage.after_wake(wake, restartable=False)   # EINTR for a signal to take
+            cage.after_wake(wake, restartable)   # EINTR (or a restart) for a signal to take
     finally:
         cage.slot.release_wake()
 
@@ -193,4 +193,7 @@ def sys_futex(cage, uaddr, op, val, timeout, uaddr2, val3):
         return cage.slot.futex_wake(cage.mem, addr, s32(val), shared, bitset)
     clock = time.CLOCK_REALTIME if realtime else time.CLOCK_MONOTONIC
     deadline = _deadline(cage, u32(timeout), clock, relative=command == FUTEX_WAIT)
-    return _wait(cage, addr, u32(val), shared, bitset, deadline, realtime)
+    # A wait without a timeout is made again after an SA_RESTART handler (Linux's
+    # ERESTARTSYS); one with a timeout answers EINTR (ERESTART_RESTARTBLOCK).
+    return _wait(cage, addr, u32(val), shared, bitset, deadline, realtime,
+                 restartable=not u32(timeout))

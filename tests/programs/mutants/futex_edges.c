@@ -67,6 +67,7 @@ static void owner_only(const char *what, uint32_t w, int other)
 
 static uint32_t pi, plain, target;
 static int holder_tid, waiter_tid;
+static long holder_unlock;
 static volatile int stage;
 
 static void wait_stage(int s)
@@ -85,7 +86,7 @@ static void *holder(void *arg)
 	wait_stage(2);
 	usleep(300000);                 /* the waiter sleeps in LOCK_PI by now */
 	word("held, a waiter asleep", pi, waiter_tid);
-	printf("holder unlock: %ld\n", fx(&pi, FUTEX_UNLOCK_PI, 0, NULL, NULL, 0));
+	holder_unlock = fx(&pi, FUTEX_UNLOCK_PI, 0, NULL, NULL, 0);   /* (printed after) */
 	return NULL;
 }
 
@@ -134,7 +135,7 @@ static void pi_calls(void)
 	word("unlocked", pi, 0);
 
 	/* An owner that is no thread at all. */
-	pi = 0x3ffffff0u;
+	pi = 0x3ffffff1u;               /* (odd: no owner-died bit however it is masked) */
 	printf("lock stranger's: %ld\n", fx(&pi, FUTEX_LOCK_PI, 0, NULL, NULL, 0));
 	printf("trylock stranger's: %ld\n", fx(&pi, FUTEX_TRYLOCK_PI, 0, NULL, NULL, 0));
 	printf("unlock stranger's: %ld\n", fx(&pi, FUTEX_UNLOCK_PI, 0, NULL, NULL, 0));
@@ -171,6 +172,7 @@ static void pi_calls(void)
 	pthread_create(&w, NULL, waiter, NULL);
 	pthread_join(h, NULL);
 	pthread_join(w, NULL);
+	printf("holder unlock: %ld\n", holder_unlock);
 	word("at the end", pi, 0);
 }
 
@@ -211,8 +213,9 @@ static void pi_signal(void)
 	usleep(300000);                 /* asleep in LOCK_PI by now */
 	pthread_kill(t, SIGUSR1);
 	usleep(200000);
-	printf("unlock: %ld\n", fx(&pi, FUTEX_UNLOCK_PI, 0, NULL, NULL, 0));
+	long r = fx(&pi, FUTEX_UNLOCK_PI, 0, NULL, NULL, 0);
 	pthread_join(t, NULL);
+	printf("main's unlock: %ld\n", r);
 	word("at the end", pi, 0);
 }
 
@@ -229,6 +232,66 @@ static void *bit_sleeper(void *arg)
 	long r = fx(&plain, FUTEX_WAIT_BITSET, 0, NULL, NULL, (uint32_t)(uintptr_t)arg);
 	__atomic_add_fetch(&stage, 1, __ATOMIC_SEQ_CST);
 	return (void *)r;
+}
+
+/* Waits on the (private) word `plain` with a timeout of two centuries (forever). */
+static void *long_sleeper(void *arg)
+{
+	(void)arg;
+	struct timespec t = {200LL * 365 * 24 * 3600, 0};
+	long r = fx(&plain, FUTEX_WAIT, 0, &t, NULL, 0);
+	__atomic_add_fetch(&stage, 1, __ATOMIC_SEQ_CST);
+	return (void *)r;
+}
+
+static void *interrupted_sleeper(void *arg)
+{
+	struct timespec t = {5, 0};
+	stage = 1;
+	long r = fx(&plain, FUTEX_WAIT, 0, arg ? &t : NULL, NULL, 0);
+	printf("  its wait: %ld, handled %d\n", r, handled);
+	return NULL;
+}
+
+/* A handler runs in a thread waiting in FUTEX_WAIT: with SA_RESTART and no timeout the
+ * wait is made again (a later wake ends it); with a timeout, or without SA_RESTART,
+ * EINTR. */
+static void wait_signal(int flags, int timed)
+{
+	struct sigaction sa;
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = on_usr1;
+	sa.sa_flags = flags;
+	sigaction(SIGUSR1, &sa, NULL);
+	plain = 0;
+	stage = 0;
+	handled = 0;
+	pthread_t t;
+	pthread_create(&t, NULL, interrupted_sleeper, timed ? &t : NULL);
+	wait_stage(1);
+	usleep(300000);
+	pthread_kill(t, SIGUSR1);
+	usleep(200000);
+	long woken = fx(&plain, FUTEX_WAKE, 1, NULL, NULL, 0);
+	pthread_join(t, NULL);
+	printf("wait %s, a handler %s SA_RESTART: then woken %ld\n", timed ? "timed" : "untimed",
+	       flags ? "with" : "without", woken);
+}
+
+/* A timeout centuries away is no timeout. */
+static void far_timeout(void)
+{
+	pthread_t t;
+	void *r;
+	plain = 0;
+	stage = 0;
+	pthread_create(&t, NULL, long_sleeper, NULL);
+	usleep(300000);
+	printf("woken before a wake: %d\n", stage);
+	printf("wake the two-century sleeper: %ld\n", fx(&plain, FUTEX_WAKE, 1, NULL, NULL, 0));
+	pthread_join(t, &r);
+	printf("its wait: %ld\n", (long)r);
+
 }
 
 static void plain_calls(void)
@@ -332,5 +395,9 @@ int main(void)
 	pi_calls();
 	pi_signal();
 	plain_calls();
+	far_timeout();
+	wait_signal(SA_RESTART, 0);
+	wait_signal(SA_RESTART, 1);
+	wait_signal(0, 0);
 	return 0;
 }
