@@ -13,15 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
-static unsigned char *put_leb(unsigned char *at, unsigned long n)
-{
-	do {
-		unsigned char byte = n & 0x7f;
-		n >>= 7;
-		*at++ = byte | (n ? 0x80 : 0);
-	} while (n);
-	return at;
-}
+#include "big_module.h"     /* put_leb */
 
 static unsigned char *put(unsigned char *at, const void *bytes, size_t size)
 {
