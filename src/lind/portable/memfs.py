@@ -1049,8 +1049,6 @@ def _grow(data: bytearray, n: int) -> None:
         n -= len(zeros)
 
 
-
-
 def _entries(fd: int) -> list[tuple[str, os.stat_result]]:
     """The names in directory `fd`, with what each is (links not followed)."""
     with os.scandir(fd) as it:
