@@ -691,6 +691,18 @@ def test_a_zip_bomb_given_as_root_is_refused_before_it_fills_the_host(builds, tm
     rc, _, err = lind_cli(tmp_path, "badcrc", "--backend", "portable", "--root", bad, program,
                           "check")
     assert rc == 2 and "not a zip archive Lind can read" in err, (rc, err)
+    # an encrypted entry (flag bit 0), one of a compression zipfile lacks (99: AES): the
+    # flag and method of the local header (offsets 6, 8) and the central one (8, 10)
+    for tag, at, value, why in (("encrypted", (6, 8), 1, "an encrypted entry"),
+                                ("method", (8, 10), 99, "compression method")):
+        odd = bytearray(data)
+        central = odd.rfind(b"PK\x01\x02")
+        for start, offset in ((0, at[0]), (central, at[1])):
+            odd[start + offset:start + offset + 2] = value.to_bytes(2, "little")
+        bad.write_bytes(bytes(odd))
+        rc, _, err = lind_cli(tmp_path, tag, "--backend", "portable", "--root", bad, program,
+                              "check")
+        assert rc == 2 and "not a zip archive Lind can read" in err and why in err, (rc, err)
     untouched(canary)
 
 

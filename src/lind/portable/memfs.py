@@ -1009,8 +1009,9 @@ class Tree:
 
 ZIP_ROOM = 1 << 30      # what a zip may hold in a tree without a capacity, at least...
 ZIP_RATIO = 100         # ...or this many times its own size (deflate makes ~1000 of zeros)
-_ZIP_ERRORS = (zipfile.BadZipFile, zipfile.LargeZipFile, NotImplementedError, RuntimeError,
-               EOFError, zlib.error, *((lzma.LZMAError,) if lzma is not None else ()))
+_ZIP_ERRORS = (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, zlib.error,
+               *((lzma.LZMAError,) if lzma is not None else ()))
+_ZIP_ENCRYPTED = 0x1        # zip flag: the entry is encrypted
 
 
 def _read_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, room: int) -> bytearray:
@@ -1018,8 +1019,14 @@ def _read_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, room: int) -> 
     said it holds (zipfile stops there) nor `room` (ENOSPC)."""
     if info.file_size > room:
         raise _error(errno.ENOSPC)
+    if info.flag_bits & _ZIP_ENCRYPTED:      # (zipfile's RuntimeError, asking a password)
+        raise zipfile.BadZipFile(f"{info.filename}: an encrypted entry")
+    try:
+        opened = archive.open(info)
+    except NotImplementedError as exc:       # zipfile's answer to a compression it lacks
+        raise zipfile.BadZipFile(f"{info.filename}: {exc}") from None
     data = bytearray()
-    with archive.open(info) as member:
+    with opened as member:
         while chunk := member.read(1 << 20):
             data += chunk
     return data
