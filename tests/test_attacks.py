@@ -2447,6 +2447,61 @@ def test_a_cage_cannot_plant_compiled_code_in_lind_s_cache(builds, tmp_path, can
     assert victim_says(cache) == itself
     untouched(canary)
 
+def test_another_user_cannot_plant_compiled_code_in_lind_s_cache(builds, tmp_path, canary):
+    """The same planted code from outside any cage: a cache directory another local user
+    can write ($LIND_CACHE in a shared directory, one of theirs, one made writable to
+    all, or one under a directory of theirs, which they could swap) held their code
+    under a program's key, and Lind ran it as this user. Such a cache is refused now
+    (as ssh and git refuse files of others), and a compiled module that is not this
+    user's own file is compiled again. (Needs root to make files of another uid: the
+    suite runs as root.)"""
+    assert os.geteuid() == 0, "this test makes files of another user: run the suite as root"
+    other = 65534
+    planted = wasmtime.Module(engine(), Path(builds.wasm(attack("cache_plant"))).read_bytes())
+    victim = builds.wasm("args_env")
+    key = loader._key(Path(victim).read_bytes())
+    itself = "argc=1\nGREETING=(unset)\nMISSING=(unset)\n"
+
+    def cache_with_plant(cache: Path, mode: int, owner: int, file_owner: int) -> Path:
+        (cache / "modules").mkdir(parents=True)
+        code = cache / "modules" / f"{key}.cwasm"
+        code.write_bytes(planted.serialize())
+        for path in (cache, cache / "modules", code):
+            os.chown(path, file_owner if path == code else owner, -1)
+        code.chmod(0o644)
+        cache.chmod(mode)
+        return code
+
+    def victim_run(cache: Path) -> tuple[int, str, str]:
+        env = dict(os.environ, LIND_CACHE=str(cache))
+        return lind_cli(tmp_path, "victim", "--root", make_root(tmp_path, "elsewhere"), victim,
+                        env=env)
+
+    theirs = tmp_path / "theirs"
+    theirs.mkdir(mode=0o755)
+    os.chown(theirs, other, -1)
+    for cache, mode, owner, says in (
+            (tmp_path / "their-cache", 0o755, other, "belongs to uid 65534"),
+            (tmp_path / "open-cache", 0o777, 0, "can be written by other users"),
+            (tmp_path / "group-cache", 0o770, 0, "can be written by other users"),
+            (theirs / "cache", 0o700, 0, "theirs, on the way to Lind's cache")):
+        cache_with_plant(cache, mode, owner, owner)
+        rc, out, err = victim_run(cache)
+        assert (rc, out) == (2, ""), (cache, rc, out, err)
+        assert says in err and "LIND_CACHE" in err, err
+    # this user's private cache, but the module file is another user's: compiled again
+    cache = tmp_path / "mine"
+    code = cache_with_plant(cache, 0o700, 0, other)
+    assert victim_run(cache)[1] == itself
+    assert code.stat().st_uid == 0
+    # this user's cache, open to reading: it runs, and is closed to others
+    cache = tmp_path / "readable"
+    cache_with_plant(cache, 0o755, 0, 0)
+    (cache / "modules" / f"{key}.cwasm").unlink()
+    assert victim_run(cache)[1] == itself
+    assert stat.S_IMODE(cache.stat().st_mode) == 0o700
+    untouched(canary)
+
 # -- 9. outliving the run ----------------------------------------------------------------
 _OUTLIVE = r"""
 import json, os, subprocess, sys, threading, time

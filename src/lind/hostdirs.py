@@ -26,10 +26,75 @@ def private_to_user(path: str) -> str | None:
     return path
 
 
+class UnsafeCache(PermissionError):
+    """Lind's cache is a directory another user could write: what it holds (the native
+    code of programs, grates, the guest libc) would run as this user."""
+
+
 def cache_root() -> str:
-    """Lind's cache: $LIND_CACHE, else $XDG_CACHE_HOME/lind, else ~/.cache/lind."""
-    return os.environ.get("LIND_CACHE") or os.path.join(
-        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "lind")
+    """Lind's cache: $LIND_CACHE, else $XDG_CACHE_HOME/lind, else ~/.cache/lind; made
+    0700 if new, and checked to be this user's alone (UnsafeCache otherwise)."""
+    path = os.path.abspath(os.environ.get("LIND_CACHE") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "lind"))
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        try:
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+            os.mkdir(path, 0o700)
+            st = os.stat(path)
+        except OSError:
+            return path       # none can be made: nothing is cached, nothing loaded from it
+    if _cache_checked.get(path) != (st.st_dev, st.st_ino, st.st_uid, st.st_mode):
+        _check_cache(path, st)
+        st = os.stat(path)
+        _cache_checked[path] = (st.st_dev, st.st_ino, st.st_uid, st.st_mode)
+    return path
+
+
+_cache_checked: dict[str, tuple[int, int, int, int]] = {}
+
+
+def _check_cache(path: str, st: os.stat_result) -> None:
+    """As ssh and git judge a user's own files: the cache is a directory of this user
+    that no other can write, and every directory above it (and every link on the way)
+    belongs to this user or root, so no other user can swap it for one of theirs. Closed
+    to others if it was open to reading only (a subdirectory a umask of 002 made group-
+    writable would be reachable otherwise)."""
+    me = os.geteuid()
+    if not stat.S_ISDIR(st.st_mode):
+        raise UnsafeCache(errno.ENOTDIR, f"{path}: Lind's cache is not a directory")
+    if st.st_uid != me:
+        raise UnsafeCache(errno.EPERM, f"{path}: Lind's cache belongs to uid {st.st_uid}, not to this "
+                          f"user ({me}), who would run the code it holds: set LIND_CACHE to "
+                          "a directory of your own")
+    if st.st_mode & 0o022:
+        raise UnsafeCache(errno.EPERM, f"{path}: Lind's cache can be written by other users (mode "
+                          f"{stat.S_IMODE(st.st_mode):04o}), who could have put code there "
+                          "that Lind would run: remove it, or set LIND_CACHE to a directory "
+                          "only you can write")
+    for name in _names_on_the_way(path):
+        owner = os.lstat(name).st_uid
+        if owner not in (me, 0):
+            raise UnsafeCache(errno.EPERM, f"{path}: {name}, on the way to Lind's cache, "
+                              f"belongs to uid {owner}, who could replace the cache: set "
+                              "LIND_CACHE to a directory of your own")
+    if st.st_mode & 0o077:
+        os.chmod(path, stat.S_IMODE(st.st_mode) & 0o700)
+
+
+def _names_on_the_way(path: str) -> list[str]:
+    """`path` and the names above it and above its real path (links among them too)."""
+    found = []
+    for start in dict.fromkeys((path, os.path.realpath(path))):
+        at = start
+        while True:
+            found.append(at)
+            parent = os.path.dirname(at)
+            if parent == at:
+                break
+            at = parent
+    return found
 
 
 def directories_holding(path: str) -> frozenset[tuple[int, int]]:

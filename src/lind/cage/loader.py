@@ -17,6 +17,7 @@ import ctypes
 import errno
 import hashlib
 import os
+import stat
 import tempfile
 import threading
 import weakref
@@ -306,13 +307,8 @@ def load_bytes(wasm: bytes, path: str, wait: Wait | None = None,
                            "has a few dozen)")
     cached = cache_dir() / f"{key}.cwasm"
     eng = engine()
-    size = 0
-    try:
-        size = cached.stat().st_size
-        module = wasmtime.Module.deserialize_file(eng, str(cached))
-    except (OSError, wasmtime.WasmtimeError):
-        module = None  # absent, stale or truncated: compile again below
-    else:
+    module, size = _deserialize_own(eng, cached)
+    if module is not None:
         with contextlib.suppress(OSError):    # a read-only cache (lind run --isolate)
             os.utime(cached)   # its last use, for the LRU
     if module is None:
@@ -609,6 +605,26 @@ def _check_program(module: wasmtime.Module, wasm: bytes, path: str) -> None:
 def _func_is(ty: object, want: tuple[list, list]) -> bool:
     return (isinstance(ty, wasmtime.FuncType) and list(ty.params) == want[0]
             and list(ty.results) == want[1])
+
+
+def _deserialize_own(eng: wasmtime.Engine, cached: Path) -> tuple[wasmtime.Module | None, int]:
+    """The compiled module kept at `cached` and its size; (None, 0) when it is absent,
+    stale, truncated, or not a file of this user's that only this user can write (native
+    code another user put there would run as this one)."""
+    try:
+        fd = os.open(cached, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+    except OSError:
+        return None, 0
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode) or st.st_uid != os.geteuid() or st.st_mode & 0o022:
+            return None, 0
+        # the file just checked, not whatever the name leads to by now
+        return wasmtime.Module.deserialize_file(eng, f"/proc/self/fd/{fd}"), st.st_size
+    except wasmtime.WasmtimeError:
+        return None, 0
+    finally:
+        os.close(fd)
 
 
 def _store(target: Path, data: bytes) -> None:

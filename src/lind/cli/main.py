@@ -18,6 +18,8 @@ import warnings
 from collections.abc import Iterator
 from typing import NoReturn
 
+from lind.hostdirs import UnsafeCache
+
 USAGE = """usage: lind cc [cc options] SRC... -o OUT.wasm
        lind c++ [c++ options] SRC... -o OUT.wasm
        lind run [--root DIR] [--mount HOST:GUEST[:ro]]... [--env K=V]... [--cwd DIR]
@@ -278,7 +280,7 @@ def _run_program(opts: argparse.Namespace, *, mounts: list, env: dict[str, str],
         return exc.status
     except OSError as exc:       # the cage could not start: its working directory, ...
         print(f"lind: {exc.strerror or exc}", file=sys.stderr)
-        return 2 if exc.errno in (errno.ENOENT, errno.ENOTDIR) else 125
+        return 2 if exc.errno in (errno.ENOENT, errno.ENOTDIR) or isinstance(exc, UnsafeCache) else 125
     except ValueError as exc:
         print(f"lind: {exc}", file=sys.stderr)
         return 2
@@ -386,6 +388,9 @@ def main(argv: list[str] | None = None) -> int:
         return _command(sys.argv[1:] if argv is None else argv)
     except KeyboardInterrupt:
         return 128 + signal.SIGINT
+    except UnsafeCache as exc:  # lind cc, lind grates, ...: the toolchain's builds are there
+        print(f"lind: {exc.strerror}", file=sys.stderr)
+        return 2
     except BrokenPipeError:     # our reader went away (lind grates | head): quietly, as
         devnull = os.open(os.devnull, os.O_WRONLY)   # a C tool dies of SIGPIPE
         os.dup2(devnull, sys.stdout.fileno())         # (and no error flushing at exit)
