@@ -334,6 +334,8 @@ class NonBlockingHostFile(OpenFile):
     as stdin) keeps the host's blocking: its transfers are each made non-blocking
     (MSG_DONTWAIT), here rather than in the trampoline."""
 
+    _read_twin: int = field(default=-1, init=False, repr=False)
+
     def __post_init__(self, reserved: bool) -> None:
         super().__post_init__(reserved)
         if self.shares_host_flags:
@@ -356,9 +358,38 @@ class NonBlockingHostFile(OpenFile):
         self.flags = (self.flags & ~abi.SETFL_MASK) | new   # the host fd stays non-blocking
         self.publish_wait_mode()
 
+    def read_blocking_too(self) -> None:
+        """Give the trampoline a blocking twin of this pipe's read side (its host fd
+        opened again through /proc): a read that must wait is then one blocking call,
+        which the trampoline cuts short for a signal or a kill, rather than a poll beside
+        the wake fd and then the read (threei "blocking reads"). Paid for as a host fd;
+        without one to spare, or without /proc, reads wait as before."""
+        if not (threei.BLOCKING_READS and self.description and self.readable
+                and self.trampoline_io):
+            return
+        try:
+            limits.host_fds.take(share=self._fd_share)
+        except OSError:
+            return
+        try:
+            # O_NONBLOCK: a FIFO's open for reading would wait for a writer
+            twin = os.open(f"/proc/self/fd/{self.host_fd}",
+                           os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+        except OSError:
+            limits.host_fds.give(share=self._fd_share)
+            return
+        os.set_blocking(twin, True)
+        self._read_twin = twin
+        threei.set_read_twin(self.description, twin)
+
     def release(self) -> None:
         last = self.refs == 1
         super().release()
+        if last and self._read_twin >= 0:
+            threei.set_read_twin(self.description, -1)
+            threei.close_host_fd(self._read_twin)     # once no read uses it
+            limits.host_fds.give(share=self._fd_share)
+            self._read_twin = -1
         if last and self.description:
             with _descriptions_lock:
                 _free_descriptions.append(self.description)
@@ -468,7 +499,9 @@ def own_description(host_fd: int, flags: int, path: str = "", *, st_mode: int | 
     mode = os.fstat(host_fd).st_mode if st_mode is None else st_mode
     kind = NonBlockingHostFile if stat.S_ISFIFO(mode) and not flags & abi.O_PATH else OpenFile
     f = kind(host_fd, flags, path, stat.S_ISDIR(mode), borrowed=borrowed, reserved=reserved)
-    if stat.S_ISREG(mode) or stat.S_ISDIR(mode):
+    if isinstance(f, NonBlockingHostFile):
+        f.read_blocking_too()
+    elif stat.S_ISREG(mode) or stat.S_ISDIR(mode):
         f._io_kind = threei.IO_PLAIN     # known now: io_kind would fstat it again
     return f
 

@@ -358,6 +358,7 @@ def sys_pipe2(cage, fds, flags, *_):
     except OSError:
         os.close(write_fd)
         raise
+    read_end.read_blocking_too()
     try:
         write_end = NonBlockingHostFile(write_fd, abi.O_WRONLY | status)
     except OSError:

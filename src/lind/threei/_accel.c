@@ -1956,12 +1956,121 @@ static int new_wake_fd(void)
     return fd;
 }
 
+/* Blocking reads. A read of a cage's pipe that had to wait was a poll beside the wake
+ * eventfd, then the read: two calls where Linux makes one (poll before each read costs
+ * ~24% of a 1-byte round trip natively). A pipe's description (fdtable) may have a
+ * blocking twin, its read side opened again (`twins`, by description id, fd + 1); a
+ * read is then one blocking readv of the twin, which a signal or a kill ends as musl
+ * ends a cancelled call: the reading thread names itself beside its wake word
+ * (`wake_readers`); whoever writes the word then sends that thread CANCEL_SIGNAL, and
+ * its handler moves a thread that has not made the call yet -- its PC from
+ * cancel_begin, where the word is looked at, to the syscall instruction, where a
+ * read restarted after a handler is too -- to `cancelled` (-EINTR). A thread in the
+ * read is woken by the signal itself (a restart lands on the syscall instruction); one
+ * past it keeps what it read. The word is set before the reader is looked for, and the
+ * reader is named before the word is looked at, so one of them sees the other. */
+#if defined(__x86_64__)
+#define BLOCKING_READS 1
+#define CANCEL_SIGNAL (SIGRTMAX - 3)
+/* long cancellable_syscall(const uint32_t *word, long nr, long a, long b, long c):
+ * syscall nr(a, b, c) unless *word is set (or is set before the call is made): -EINTR */
+__asm__(
+    ".text\n"
+    ".p2align 4\n"
+    ".hidden lind_cancellable_syscall\n"
+    ".globl lind_cancellable_syscall\n"
+    ".type lind_cancellable_syscall,@function\n"
+    "lind_cancellable_syscall:\n"
+    "    mov %rdi, %r11\n"
+    "    mov %rsi, %rax\n"
+    "    mov %rdx, %rdi\n"
+    "    mov %rcx, %rsi\n"
+    "    mov %r8, %rdx\n"
+    ".hidden lind_cancel_begin\n"
+    ".globl lind_cancel_begin\n"
+    "lind_cancel_begin:\n"
+    "    cmpl $0, (%r11)\n"
+    "    jne lind_cancelled\n"
+    "    syscall\n"
+    ".hidden lind_cancel_end\n"
+    ".globl lind_cancel_end\n"
+    "lind_cancel_end:\n"
+    "    ret\n"
+    ".hidden lind_cancelled\n"
+    ".globl lind_cancelled\n"
+    "lind_cancelled:\n"
+    "    mov $-4, %rax\n"
+    "    ret\n"
+    ".size lind_cancellable_syscall, .-lind_cancellable_syscall\n");
+long lind_cancellable_syscall(const uint32_t *word, long nr, long a, long b, long c);
+extern const char lind_cancel_begin[], lind_cancel_end[], lind_cancelled[];
+
+static int32_t twins[DESCRIPTIONS];
+static int32_t wake_readers[WAKE_WORDS];   /* the tid reading beside each word (0: none) */
+static __thread pid_t my_tid;              /* 0: not known (a new thread, a forked child) */
+static __thread int cancel_unblocked;
+static pthread_once_t cancel_once = PTHREAD_ONCE_INIT;
+static int cancel_installed;
+
+static void on_cancel_signal(int sig, siginfo_t *info, void *context)
+{
+    ucontext_t *uc = context;
+    uintptr_t pc = (uintptr_t)uc->uc_mcontext.gregs[REG_RIP];
+    if (pc >= (uintptr_t)lind_cancel_begin && pc < (uintptr_t)lind_cancel_end)
+        uc->uc_mcontext.gregs[REG_RIP] = (greg_t)(uintptr_t)lind_cancelled;
+}
+
+static void forget_tid(void)
+{
+    my_tid = 0;
+}
+
+/* The handler goes in once, and only where nobody else handles the signal (an
+ * embedding program's own use of it keeps it, and Lind's reads poll as before). */
+static void install_cancel_signal(void)
+{
+    struct sigaction old, action;
+    if (sigaction(CANCEL_SIGNAL, NULL, &old) || old.sa_handler != SIG_DFL ||
+        (old.sa_flags & SA_SIGINFO))
+        return;
+    memset(&action, 0, sizeof action);
+    action.sa_sigaction = on_cancel_signal;
+    /* SA_RESTART: a stray signal (its reader gone on) leaves other calls as they were */
+    action.sa_flags = SA_SIGINFO | SA_RESTART | SA_ONSTACK;
+    sigemptyset(&action.sa_mask);
+    if (sigaction(CANCEL_SIGNAL, &action, NULL) == 0 && pthread_atfork(NULL, NULL, forget_tid) == 0)
+        cancel_installed = 1;
+}
+
+/* Whether this thread may make cancellable calls (the signal handled, and unblocked). */
+static int cancel_ready(void)
+{
+    if (cancel_unblocked)
+        return 1;
+    pthread_once(&cancel_once, install_cancel_signal);
+    if (!cancel_installed)
+        return 0;
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, CANCEL_SIGNAL);
+    if (pthread_sigmask(SIG_UNBLOCK, &set, NULL))
+        return 0;
+    cancel_unblocked = 1;
+    return 1;
+}
+#endif
+
 static void signal_wake_fd(int fd)
 {
     uint64_t one = 1;
     ssize_t r = write(fd, &one, sizeof one);   /* EAGAIN: already readable */
     (void)r;
-    __atomic_store_n(&wake_words[fd], 1, __ATOMIC_RELEASE);
+    __atomic_store_n(&wake_words[fd], 1, __ATOMIC_SEQ_CST);
+#ifdef BLOCKING_READS
+    pid_t reader = __atomic_load_n(&wake_readers[fd], __ATOMIC_SEQ_CST);
+    if (reader)
+        syscall(SYS_tgkill, getpid(), reader, CANCEL_SIGNAL);
+#endif
     syscall(SYS_futex, &wake_words[fd], FUTEX_WAKE | FUTEX_PRIVATE_FLAG, INT_MAX, NULL, NULL, 0);
 }
 
@@ -2184,17 +2293,23 @@ static void host_fd_let_go(int fd)
         close(fd);
 }
 
-/* The host fd `f` mirrors, held until host_fd_let_go; -1: none (the handler decides). */
-static int host_fd_hold(FdMirror *f)
+/* The host fd `*named` holds (less `bias`), held until host_fd_let_go; -1: none. */
+static int host_fd_hold_at(const int32_t *named, int bias)
 {
-    int fd = __atomic_load_n(&f->host_fd, __ATOMIC_ACQUIRE);
+    int fd = __atomic_load_n(named, __ATOMIC_ACQUIRE) - bias;
     if (fd < 0 || fd >= HOST_FD_GUARDS)
         return -1;
     uint32_t users = __atomic_add_fetch(&host_fd_users[fd], 1, __ATOMIC_ACQ_REL);
-    if (!(users & HOST_FD_CLOSING) && __atomic_load_n(&f->host_fd, __ATOMIC_ACQUIRE) == fd)
+    if (!(users & HOST_FD_CLOSING) && __atomic_load_n(named, __ATOMIC_ACQUIRE) - bias == fd)
         return fd;
     host_fd_let_go(fd);
     return -1;
+}
+
+/* The host fd `f` mirrors, held until host_fd_let_go; -1: none (the handler decides). */
+static int host_fd_hold(FdMirror *f)
+{
+    return host_fd_hold_at(&f->host_fd, 0);
 }
 
 /* Close host fd `fd` now, or when the last fast path holding it lets go. */
@@ -2286,6 +2401,59 @@ static struct iovec *iov_advance(struct iovec *v, int *count, size_t n)
  * reads each answer as it comes; after that many, one tries first again. */
 #define READS_TO_POLL_FIRST 16
 
+#ifdef BLOCKING_READS
+/* A read of blocking description `id` as one blocking readv of its twin (see "blocking
+ * reads"): 1 done (*result), 0 the handler's (a signal, a kill), -1 not here (no twin,
+ * not blocking, the wake word taken by another reader). */
+static int twin_read(SlotObject *s, int id, struct iovec *v, int count, int64_t *result)
+{
+    if (__atomic_load_n(&descriptions[id], __ATOMIC_ACQUIRE) != DESC_BLOCKING || !cancel_ready())
+        return -1;
+    int twin = host_fd_hold_at(&twins[id], 1);
+    if (twin < 0)
+        return -1;
+    int wake = wake_acquire_made(s);
+    if (wake < 0) {
+        host_fd_let_go(twin);
+        return 0;
+    }
+    if (!my_tid)
+        my_tid = (pid_t)syscall(SYS_gettid);
+    int32_t none = 0, done = -1;
+    if (__atomic_compare_exchange_n(&wake_readers[wake], &none, my_tid, 0, __ATOMIC_SEQ_CST,
+                                    __ATOMIC_SEQ_CST)) {
+        long r = lind_cancellable_syscall(&wake_words[wake], SYS_readv, twin, (long)v, count);
+        __atomic_store_n(&wake_readers[wake], 0, __ATOMIC_SEQ_CST);
+        if (r == -EINTR) {
+            done = 0;            /* woken, or another signal of the host's: the handler */
+        } else {
+            *result = r;
+            done = 1;
+        }
+    }
+    wake_release(s);
+    host_fd_let_go(twin);
+    return done;
+}
+#endif
+
+/* set_read_twin(id, fd): description `id`'s blocking twin (-1: none; the caller closes
+ * the old one with close_host_fd). */
+static PyObject *set_read_twin(PyObject *unused, PyObject *args)
+{
+    int id, fd;
+    if (!PyArg_ParseTuple(args, "ii", &id, &fd))
+        return NULL;
+    if (id <= 0 || id >= DESCRIPTIONS || fd < -1) {
+        PyErr_SetString(PyExc_ValueError, "bad description id or fd");
+        return NULL;
+    }
+#ifdef BLOCKING_READS
+    __atomic_store_n(&twins[id], fd + 1, __ATOMIC_RELEASE);
+#endif
+    Py_RETURN_NONE;
+}
+
 /* read/write (or readv/writev: `v` holds `count` buffers, changed as they are done) on a
  * pipe, socket or eventfd: as the kernel's blocking call would (a read returns what is
  * there, a write writes everything), but waiting in poll beside the wake fd. Returns 0
@@ -2298,6 +2466,13 @@ static int waiting_io(SlotObject *s, FdMirror *f, int fd, int writing, struct io
         len += v[i].iov_len;
     /* a hint: threads racing on it cost a call at most; set only below, where the
      * description was found blocking, which is checked again before it is used */
+#ifdef BLOCKING_READS
+    if (!writing && send_flags < 0 && f->kind == IO_NONBLOCKING && f->description) {
+        int done = twin_read(s, f->description, v, count, result);
+        if (done >= 0)
+            return done;
+    }
+#endif
     uint8_t *poll_first = !writing && f->kind == IO_NONBLOCKING
                           ? &s->reads_to_poll_first[f - s->fds] : NULL;
     if (poll_first && *poll_first && f->description &&
@@ -6137,6 +6312,8 @@ static PyMethodDef module_methods[] = {
      "take_sleep_deadline(slot, req) -> monotonic ns of the sleep handed over, or 0"},
     {"set_description", set_description, METH_VARARGS,
      "set_description(id, DESC_*): how a description's reads and writes wait"},
+    {"set_read_twin", set_read_twin, METH_VARARGS,
+     "set_read_twin(id, fd): a blocking description of a pipe's read side (-1: none)"},
     {NULL}
 };
 
@@ -6187,6 +6364,11 @@ PyMODINIT_FUNC PyInit__accel(void)
     PyModule_AddIntConstant(m, "DESC_NONBLOCKING", DESC_NONBLOCKING);
     PyModule_AddIntConstant(m, "DESC_PYTHON", DESC_PYTHON);
     PyModule_AddIntConstant(m, "DESCRIPTIONS", DESCRIPTIONS);
+#ifdef BLOCKING_READS
+    PyModule_AddIntConstant(m, "BLOCKING_READS", 1);
+#else
+    PyModule_AddIntConstant(m, "BLOCKING_READS", 0);
+#endif
     PyModule_AddIntConstant(m, "FUTEX_WOKEN", FUTEX_WOKEN);
     PyModule_AddIntConstant(m, "FUTEX_WAKE_FD_WRITTEN", FUTEX_WAKE_FD_WRITTEN);
     return m;

@@ -34,6 +34,13 @@ DESCRIPTIONS = 65536
 _I32_KIND, _F64_KIND = _ffi.WASMTIME_I32.value, _ffi.WASMTIME_F64.value
 
 
+BLOCKING_READS = 0       # waiting files are the handler's here: it polls
+
+
+def set_read_twin(description: int, fd: int) -> None:
+    """Never used here (BLOCKING_READS)."""
+
+
 def set_description(description: int, mode: int) -> None:
     """Waiting files are never served here (see Slot.mirror_fd): only the arguments matter."""
     if not 0 < description < DESCRIPTIONS or not DESC_BLOCKING <= mode <= DESC_PYTHON:
