@@ -3772,6 +3772,23 @@ def test_files_in_flight_count_against_their_sender_s_memory(builds, tmp_path, c
     untouched(canary)
 
 
+def test_sockets_in_flight_carrying_sockets_stay_bounded(builds, tmp_path, canary):
+    """A socket sent through SCM_RIGHTS and closed keeps its queue, and may itself carry
+    sockets: filled socket pairs in carriers, the carriers in one socket, put 1 GiB of
+    the host in flight under a 64 MiB budget (red-team pass; any depth, any amount: the
+    kernel limits files in flight only for users who are not root). Now a tree's files
+    in flight stop at its RLIMIT_NOFILE, as a Linux user's: ETOOMANYREFS."""
+    rc, out, err = run_cage(tmp_path, "nest", [builds.wasm(attack("in_flight_nest")), "1024"],
+                            root=make_root(tmp_path), cwd="/", memory=64 << 20)
+    assert rc == 0, err
+    _, inflight, _, refused = out.split()
+    assert int(inflight) < 256 and int(refused) == errno.ETOOMANYREFS, out
+    rc, out, err = run_cage(tmp_path, "nest-again", [builds.wasm(attack("in_flight_nest")), "8"],
+                            root=make_root(tmp_path, "again"), cwd="/", memory=64 << 20)
+    assert (rc, out) == (0, "inflight 8 errno 0\n"), (out, err)   # the next tree's own count
+    untouched(canary)
+
+
 def test_passed_credentials_name_cages_not_the_host(builds, tmp_path, canary):
     """With SO_PASSCRED a Unix socket's messages carry the sender's credentials: the
     kernel's named the Lind process, so a cage learnt its host pid and that it runs as

@@ -806,6 +806,11 @@ def _host_control(cage, raw: bytes, passed: list[_Carried]) -> bytes:
             raise abi.error(errno.EINVAL)
         data = raw[at + _CMSG.size:at + length]
         if level == SOL_SOCKET and kind == SCM_RIGHTS:
+            if _carried.count(limits.tree_of(cage)) > cage.fds.limit:
+                # Linux's check for a user that is not root (Lind may be): what the tree
+                # has in flight would otherwise be bounded by nothing, sockets carrying
+                # sockets carrying files, none of them in any cage's fd table.
+                raise abi.error(errno.ETOOMANYREFS)
             fds = struct.unpack(f"<{len(data) // 4}i", data[:len(data) // 4 * 4])
             data = struct.pack(f"{len(fds)}i", *(_passable(cage, fd, passed) for fd in fds))
         elif level == SOL_SOCKET:
@@ -862,7 +867,9 @@ class _CarriedFiles:
     is charged to the sending tree's memory until one of them comes out of a queue
     through the microvisor (received, or dropped for want of room), or the tree ends
     (one read with read(2), which drops its files in the kernel, stays charged until
-    then)."""
+    then). Their number is the tree's limit too: past its sender's RLIMIT_NOFILE, a
+    message carries no more (ETOOMANYREFS, as Linux tells a user who is not root); a
+    socket in flight holds its queue, and may carry sockets in turn."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
@@ -876,6 +883,11 @@ class _CarriedFiles:
             self._by_tree.setdefault(tree, []).append(carried)
             self._by_key.setdefault(key, []).append(carried)
         return carried
+
+    def count(self, tree: limits.TreeKey) -> int:
+        """The files `tree` has in flight (a file sent twice counts twice, as on Linux)."""
+        with self._lock:
+            return len(self._by_tree.get(tree, ()))
 
     def received(self, key: _FileKey) -> None:
         """One file of `key` came out of a queue (received, or dropped unread)."""
