@@ -3789,6 +3789,19 @@ def test_sockets_in_flight_carrying_sockets_stay_bounded(builds, tmp_path, canar
     untouched(canary)
 
 
+def test_a_lingering_close_does_not_hold_the_host_thread(builds, tmp_path, canary):
+    """SO_LINGER of a million seconds on a TCP socket whose peer reads nothing: the
+    host's close waited in its kernel, on the cage's host thread, for 11 days, where no
+    signal to the cage reaches (a run's SIGTERM did nothing for ten minutes; --timeout
+    ended it only by ending the Lind process). The host socket never lingers now; the
+    cage still reads back the linger it set."""
+    root = make_root(tmp_path)
+    rc, out, err = lind_cli(tmp_path, "linger", "--root", root, "--timeout", "30",
+                            builds.wasm(attack("linger_close")), timeout=90)
+    assert (rc, out) == (0, "linger 1 1000000\nclosed 0\n"), (out, err[-2000:])
+    untouched(canary)
+
+
 def test_passed_credentials_name_cages_not_the_host(builds, tmp_path, canary):
     """With SO_PASSCRED a Unix socket's messages carry the sender's credentials: the
     kernel's named the Lind process, so a cage learnt its host pid and that it runs as

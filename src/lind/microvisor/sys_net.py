@@ -94,6 +94,8 @@ _OPTIONS = {SOL_SOCKET: _SOCKET_OPTIONS, IPPROTO_TCP: _TCP_OPTIONS, IPPROTO_IP: 
 SO_PRIORITY, SO_PEERCRED, SO_RCVTIMEO_OLD, SO_SNDTIMEO_OLD = 12, 17, 20, 21
 SO_RCVTIMEO, SO_SNDTIMEO = 66, 67
 SO_SNDBUF, SO_RCVBUF = 7, 8
+SO_LINGER = 13
+_LINGER = struct.Struct("<ii")            # struct linger: l_onoff, l_linger (seconds)
 _TIMEOUTS = {SO_RCVTIMEO_OLD: (0, struct.Struct("<ii")), SO_SNDTIMEO_OLD: (1, struct.Struct("<ii")),
              SO_RCVTIMEO: (0, struct.Struct("<qq")), SO_SNDTIMEO: (1, struct.Struct("<qq"))}
 
@@ -159,6 +161,9 @@ class SocketFile(NonBlockingHostFile):
     # their growth past that is charged to the cage's tree (see _charge_buffers)
     buffer_bases: dict[int, int] = field(default_factory=dict)
     buffer_charge: tuple[limits.MemoryBudget, int] | None = None
+    # SO_LINGER as the cage set it (l_onoff, l_linger), which the host socket never has
+    # with a time: see _set_linger
+    linger: tuple[int, int] | None = None
 
     def __post_init__(self, reserved: bool) -> None:
         super().__post_init__(reserved)
@@ -1182,6 +1187,11 @@ def sys_setsockopt(cage, fd, level, name, value, length, *_):
         return 0
     if not _option_allowed(level, name):
         raise abi.error(errno.ENOPROTOOPT)
+    if level == SOL_SOCKET and name == SO_LINGER:
+        if length < _LINGER.size:
+            raise abi.error(errno.EINVAL)
+        _set_linger(f, *_LINGER.unpack(cage.mem.read(value, _LINGER.size)))
+        return 0
     data = cage.mem.read(value, min(length, _OPTION_MAX))
     _unprivileged_setting(f, level, name, data)
     buffer = level == SOL_SOCKET and name in (SO_SNDBUF, SO_RCVBUF)
@@ -1190,6 +1200,19 @@ def sys_setsockopt(cage, fd, level, name, value, length, *_):
     if buffer:
         _charge_buffers(cage, f, name, before)
     return 0
+
+
+def _set_linger(f: SocketFile, on: int, seconds: int) -> None:
+    """SO_LINGER: a lingering close waits in the host's kernel, on the thread that
+    closes, until the queue drains or the time passes, and only a signal to that thread
+    ends it -- a cage's host thread that no kill reaches, for as long as the cage asks.
+    So the host socket gets the linger's one other effect only (on with no time: close
+    resets the connection), and a close with a time ends as one without; the cage reads
+    back what it set. (Linux keeps the time of a linger turned off.)"""
+    checked(libc.setsockopt(f.host_fd, SOL_SOCKET, SO_LINGER,
+                            _LINGER.pack(1 if on and not seconds else 0, 0), _LINGER.size))
+    kept = seconds if on else f.linger[1] if f.linger else 0
+    f.linger = (1 if on else 0, kept)
 
 
 _TCP_CONGESTION, _SO_BUSY_POLL = 13, 46
@@ -1268,6 +1291,8 @@ def sys_getsockopt(cage, fd, level, name, value, length_ptr, *_):
         out = layout.pack(int(seconds), round((seconds - int(seconds)) * 1e6))
     elif level == SOL_SOCKET and name == SO_PEERCRED:
         out = _peer_credentials(cage, f)
+    elif level == SOL_SOCKET and name == SO_LINGER and f.linger is not None:
+        out = _LINGER.pack(*f.linger)
     elif not _option_allowed(level, name):
         raise abi.error(errno.ENOPROTOOPT)
     else:
