@@ -1682,6 +1682,27 @@ def test_path_flipped_after_the_check_does_not_reach_the_file(builds, tmp_path, 
     untouched(canary)
 
 
+@pytest.mark.parametrize("grate", ["readonly:/ro", "clamp:/ro=readonly"])
+def test_a_file_passed_to_itself_keeps_the_path_its_grate_judges(builds, tmp_path, canary,
+                                                                 grate):
+    """A file under /ro opened for reading (allowed) and sent to the cage itself through
+    SCM_RIGHTS came back with no path: the grate, which judges an fd by the path it was
+    opened as, let fchmod and futimens through (the protected file went 0777 with a
+    zero mtime, its directory 0777). A received file keeps its path in the same view
+    (from another, the host's metadata are not the cage's to change)."""
+    root, inner = _ro_root(tmp_path)
+    before = (root / "ro").stat().st_mode
+    rc, out, err = lind_cli(tmp_path, "passed", "--root", root, "--grate", grate, "--",
+                            builds.wasm(attack("passed_protected")), "/ro/canary.txt", "/ro",
+                            "canary.txt", timeout=120)
+    assert rc == 0, err
+    assert results(out) == {"fchmod": (-1, errno.EROFS), "futimens": (-1, errno.EROFS),
+                            "fchmod_dir": (-1, errno.EROFS), "relative": (0, 0)}, out
+    assert (root / "ro").stat().st_mode == before
+    untouched(inner)
+    untouched(canary)
+
+
 def test_path_flipped_after_a_c_clamps_check_does_not_reach_the_file(builds, tmp_path, canary):
     """ns.c routes opens under /ro to a grate that refuses them: a path flipped from /rw
     to /ro after the clamp checked it must not reach /ro below the clamp (the call goes

@@ -859,11 +859,14 @@ def _charge_in_flight(cage, f: OpenFile) -> Callable[[], None]:
 
 @dataclass(eq=False)
 class _Carried:
-    """One file a tree sent (SCM_RIGHTS) that no cage received yet."""
+    """One file a tree sent (SCM_RIGHTS) that no cage received yet, with the view of
+    files it was sent from and the path it was opened as there."""
 
     tree: limits.TreeKey
     key: _FileKey
     give_back: Callable[[], None]
+    view: object = None
+    path: str = ""
 
 
 class _CarriedFiles:
@@ -884,7 +887,7 @@ class _CarriedFiles:
     def sent(self, cage, key: _FileKey, f: OpenFile) -> _Carried:
         tree = limits.tree_of(cage)
         with self._lock:
-            carried = _Carried(tree, key, _charge_in_flight(cage, f))      # ENOMEM
+            carried = _Carried(tree, key, _charge_in_flight(cage, f), cage.fs, f.path)  # ENOMEM
             self._by_tree.setdefault(tree, []).append(carried)
             self._by_key.setdefault(key, []).append(carried)
         return carried
@@ -894,12 +897,16 @@ class _CarriedFiles:
         with self._lock:
             return len(self._by_tree.get(tree, ()))
 
-    def received(self, key: _FileKey) -> None:
-        """One file of `key` came out of a queue (received, or dropped unread)."""
+    def received(self, key: _FileKey) -> _Carried | None:
+        """One file of `key` came out of a queue (received, or dropped unread): how it
+        was sent, if its tree has not ended since."""
         with self._lock:
             waiting = self._by_key.get(key)
-            if waiting:
-                self._let_go(waiting[0])
+            if not waiting:
+                return None
+            carried = waiting[0]
+            self._let_go(carried)
+            return carried
 
     def cancel(self, passed: list[_Carried]) -> None:
         """What a send that failed had counted."""
@@ -1027,10 +1034,15 @@ def _guest_control(cage, f: SocketFile, raw: bytes, room: int, cloexec: bool
 def _adopt(cage, host_fd: int, cloexec: bool) -> int:
     """A host fd received from another cage, in this cage's table: a socket still open
     is the same description it was for the sender (the same SocketFile); a socket or a
-    pipe whose sender let go of it gets the O_NONBLOCK it was sent with."""
+    pipe whose sender let go of it gets the O_NONBLOCK it was sent with. Another file
+    keeps the path it was opened as when it comes from the same view of files (grates
+    judge an fd by it; *at calls start from it); from another view it has none, and
+    its metadata and size are the host's, as an inherited file's (`borrowed`): else a
+    file opened for reading under a path a grate keeps read-only, passed to the cage
+    itself, came back with no path and took fchmod and futimens."""
     st = os.fstat(host_fd)
     key = _file_key(host_fd)
-    _carried.received(key)          # out of the queue, whatever comes of it here
+    carried = _carried.received(key)          # out of the queue, whatever comes of it here
     known = _by_inode.get((st.st_dev, st.st_ino)) if stat.S_ISSOCK(st.st_mode) else None
     if known is not None:
         os.close(host_fd)
@@ -1046,7 +1058,9 @@ def _adopt(cage, host_fd: int, cloexec: bool) -> int:
     elif is_memfd(st):                   # host RAM: this tree pays for it now
         f = MemFile.held_by(cage.memory_budget, host_fd, flags)
     else:
-        f = OpenFile(host_fd, flags, is_dir=stat.S_ISDIR(st.st_mode))
+        known_path = carried is not None and carried.view is cage.fs and bool(carried.path)
+        f = OpenFile(host_fd, flags, carried.path if known_path else "",
+                     is_dir=stat.S_ISDIR(st.st_mode), borrowed=not known_path)
     return cage.fds.install(f, cloexec=cloexec)
 
 
