@@ -479,16 +479,25 @@ def sys_getpeername(cage, fd, addr, addrlen, *_):
 
 # -- bind, listen, connect, accept -----------------------------------------------------
 
+# Autobind names are drawn at random from the kernel's 2**20: one taken already is
+# drawn again (Linux tries every name before it says ENOSPC).
+_AUTOBIND_TRIES = 64
+
+
 def sys_bind(cage, fd, addr, addrlen, *_):
     f = _socket_file(cage, fd)
     raw = _read_address(cage, addr, addrlen)
-    host, handle = _host_address(cage, f, raw, binding=True)
-    try:
-        checked(libc.bind(f.host_fd, host, len(host)))
-    except OSError:
-        if handle >= 0:
-            os.close(handle)
-        raise
+    autobind = f.family == AF_UNIX and len(raw) == 2 and _family_of(raw) == AF_UNIX
+    for tries_left in range(_AUTOBIND_TRIES if autobind else 1, 0, -1):
+        host, handle = _host_address(cage, f, raw, binding=True)
+        try:
+            checked(libc.bind(f.host_fd, host, len(host)))
+            break
+        except OSError as exc:
+            if handle >= 0:
+                os.close(handle)
+            if exc.errno != errno.EADDRINUSE or tries_left == 1:
+                raise
     if handle >= 0:     # a Unix path: the file is new; keep its directory while bound
         name = host[2:].rstrip(b"\0")
         f.bound_dir, f.bound_name = handle, name
