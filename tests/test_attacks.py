@@ -3593,6 +3593,23 @@ def test_socket_options_of_the_privileged_stay_refused(builds, tmp_path, canary)
     untouched(canary)
 
 
+def test_ip_options_of_the_privileged_stay_refused(builds, tmp_path, canary):
+    """IPv4 options other than route recording, timestamps, source routes and router
+    alerts need CAP_NET_RAW: a security label (IPOPT_SEC, CIPSO), a stream id, an
+    unknown option. Lind may be root, whose IP_OPTIONS and IP_RETOPTS took them (on
+    the host's network too, with --net host). EINVAL, as an unprivileged process gets;
+    a record route still works."""
+    rc, out, err = run_cage(tmp_path, "ipopts", [builds.wasm(attack("ip_options"))],
+                            root=make_root(tmp_path), cwd="/")
+    assert rc == 0, err
+    refused = (-1, errno.EINVAL)
+    assert results(out) == {
+        "record-route": (0, 0), "security": refused, "stream-id": refused,
+        "unknown": refused, "noop-then-security": refused, "retopts-security": refused,
+        "retopts-record-route": (7, 0)}, out
+    untouched(canary)
+
+
 def test_one_tree_cannot_take_every_inotify_instance(builds, tmp_path, canary):
     """Lind's inotify instances are a part of the host user's, shared by every tree of
     the process: a tree making all it could (64) left another tree none (EMFILE). Now a

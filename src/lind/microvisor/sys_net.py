@@ -103,6 +103,12 @@ _TIMEOUTS = {SO_RCVTIMEO_OLD: (0, struct.Struct("<ii")), SO_SNDTIMEO_OLD: (1, st
 # IPV6_2292DSTOPTS, IPV6_HOPOPTS, IPV6_RTHDRDSTOPTS, IPV6_DSTOPTS.
 _RAW_IPV6_OPTIONS = {3, 4, 54, 55, 59}
 
+# IPv4 options (IP_OPTIONS, an IP_RETOPTS message) anyone may set: end, no-op, record
+# route, timestamp, loose and strict source route, router alert. Any other (security
+# labels, CIPSO, the stream id, one Linux does not know) needs CAP_NET_RAW: EINVAL.
+IP_OPTIONS, IP_RETOPTS = 4, 7
+_UNPRIVILEGED_IP_OPTIONS = {0, 1, 7, 68, 131, 137, 148}
+
 _SOCKLEN = struct.Struct("<I")
 _MSGHDR = struct.Struct("<IIIIIIi")       # wasm32 struct msghdr: 28 bytes
 _MMSGHDR_SIZE = _MSGHDR.size + 4
@@ -831,6 +837,8 @@ def _host_control(cage, raw: bytes, passed: list[_Carried]) -> bytes:
             raise abi.error(errno.EINVAL)      # SCM_CREDENTIALS would name host ids
         elif level == IPPROTO_IPV6 and kind in _RAW_IPV6_OPTIONS:
             raise abi.error(errno.EPERM)       # CAP_NET_RAW, which root's sendmsg has
+        elif level == IPPROTO_IP and kind == IP_RETOPTS:
+            _check_ip_options(data)
         head = _HOST_CMSG.pack(_HOST_CMSG.size + len(data), level, kind)
         out.append((head + data).ljust(_align(len(head) + len(data), 8), b"\0"))
         at += _align(length, 4)
@@ -1242,11 +1250,29 @@ _TCP_CONGESTION, _SO_BUSY_POLL = 13, 46
 _ALLOWED_CONGESTION = "/proc/sys/net/ipv4/tcp_allowed_congestion_control"
 
 
+def _check_ip_options(data: bytes) -> None:
+    """EINVAL for IPv4 options a process without CAP_NET_RAW may not send, walked as
+    Linux's ip_options_compile walks them (what is malformed is the kernel's to say)."""
+    at = 0
+    while at < len(data):
+        kind = data[at]
+        if kind == 0:                  # IPOPT_END: the rest is padding
+            return
+        if kind == 1:                  # IPOPT_NOOP: one byte
+            at += 1
+            continue
+        if at + 1 >= len(data) or not 2 <= data[at + 1] <= len(data) - at:
+            return
+        if kind not in _UNPRIVILEGED_IP_OPTIONS:
+            raise abi.error(errno.EINVAL)
+        at += data[at + 1]
+
+
 def _unprivileged_setting(f: SocketFile, level: int, name: int, data: bytes) -> None:
     """EPERM for what Linux lets only CAP_NET_ADMIN set (Lind may run as root; a cage is
     an unprivileged process): a priority past 6, a congestion control the host does not
     allow unprivileged users (it may load a module), a longer busy poll than the socket
-    has."""
+    has; EINVAL for IPv4 options that need CAP_NET_RAW."""
     if level == SOL_SOCKET and name == SO_PRIORITY and len(data) >= 4:
         if not 0 <= struct.unpack_from("<i", data)[0] <= 6:
             raise abi.error(errno.EPERM)
@@ -1254,6 +1280,8 @@ def _unprivileged_setting(f: SocketFile, level: int, name: int, data: bytes) -> 
         wanted = struct.unpack_from("<i", data)[0]
         if wanted > _int_option(f.host_fd, SOL_SOCKET, _SO_BUSY_POLL):
             raise abi.error(errno.EPERM)
+    elif level == IPPROTO_IP and name == IP_OPTIONS:
+        _check_ip_options(data)
     elif level == IPPROTO_TCP and name == _TCP_CONGESTION:
         algorithm = data.split(b"\0", 1)[0]
         try:
