@@ -826,7 +826,7 @@ def _host_control(cage, raw: bytes, passed: list[_Carried]) -> bytes:
             raise abi.error(errno.EINVAL)
         data = raw[at + _CMSG.size:at + length]
         if level == SOL_SOCKET and kind == SCM_RIGHTS:
-            if _carried.count(limits.tree_of(cage)) > cage.fds.limit:
+            if _carried.over(limits.tree_of(cage), cage.fds.limit):
                 # Linux's check for a user that is not root (Lind may be): what the tree
                 # has in flight would otherwise be bounded by nothing, sockets carrying
                 # sockets carrying files, none of them in any cage's fd table.
@@ -884,6 +884,8 @@ class _Carried:
     give_back: Callable[[], None]
     view: object = None
     path: str = ""
+    # the Unix socket whose queue it is in ((device, inode); None: not known)
+    receiver: tuple[int, int] | None = None
 
 
 class _CarriedFiles:
@@ -909,10 +911,21 @@ class _CarriedFiles:
             self._by_key.setdefault(key, []).append(carried)
         return carried
 
-    def count(self, tree: limits.TreeKey) -> int:
-        """The files `tree` has in flight (a file sent twice counts twice, as on Linux)."""
+    def over(self, tree: limits.TreeKey, limit: int) -> bool:
+        """Whether `tree` has more than `limit` files in flight (a file sent twice counts
+        twice, as on Linux), once those the kernel dropped are let go: every one in
+        the queue of a socket that is gone, or of a cage's socket whose queue holds no
+        file (read with read(2), which drops them)."""
         with self._lock:
-            return len(self._by_tree.get(tree, ()))
+            mine = list(self._by_tree.get(tree, ()))
+        if len(mine) <= limit:
+            return False
+        dropped = {at for at in {c.receiver for c in mine if c.receiver} if _holds_no_file(at)}
+        with self._lock:
+            for carried in mine:
+                if carried.receiver in dropped:
+                    self._let_go(carried)
+            return len(self._by_tree.get(tree, ())) > limit
 
     def received(self, key: _FileKey) -> _Carried | None:
         """One file of `key` came out of a queue (received, or dropped unread): how it
@@ -1109,6 +1122,7 @@ def _sendmsg(cage, f: SocketFile, msg: int, flags: int) -> int:
         if controllen:
             host_control = _host_control(cage, cage.mem.read(control, controllen), passed)
         if not name:
+            _note_receiver(f, passed)
             return _send(cage, f, views, flags, b"", host_control)
         # msg_name as a grate that checked it passed it down: beside its copy of the header
         raw = _read_address(cage, ops.beside(msg, name, s32(namelen)), namelen)
@@ -1122,6 +1136,37 @@ def _sendmsg(cage, f: SocketFile, msg: int, flags: int) -> int:
     except BaseException:
         _carried.cancel(passed)        # nothing was sent
         raise
+
+
+def _note_receiver(f: SocketFile, passed: list[_Carried]) -> None:
+    """Files sent on connected Unix socket `f` are in its peer's queue: noted, so that
+    they stop counting once the kernel drops them there (_CarriedFiles.over)."""
+    if not passed or f.family != AF_UNIX:
+        return
+    st = os.fstat(f.host_fd)
+    raw = _unix_diag(st.st_ino, _UDIAG_SHOW_PEER).get(_UNIX_DIAG_PEER, b"")
+    if len(raw) >= 4:
+        for carried in passed:
+            carried.receiver = (st.st_dev, struct.unpack_from("=I", raw)[0])
+
+
+def _holds_no_file(socket_at: tuple[int, int]) -> bool:
+    """Whether the Unix socket (device, inode) has no file in its queue: it is gone (its
+    queue went with it), or it is a cage's whose host fd says none (the kernel's
+    scm_fds; the length of its queue does not tell: a message read as out-of-band data
+    stays there, empty, with its files)."""
+    kind, answer = _unix_diag_answer(socket_at[1], 0)
+    if kind == _NLMSG_ERROR:
+        return struct.unpack_from("=i", answer, _NLMSGHDR.size)[0] == -errno.ENOENT
+    held = _by_inode.get(socket_at)
+    if held is None or held.refs <= 0:
+        return False
+    try:
+        with open(f"/proc/self/fdinfo/{held.host_fd}", "rb") as info:
+            counts = [line.split()[1] for line in info if line.startswith(b"scm_fds:")]
+    except (OSError, IndexError):
+        return False
+    return counts == [b"0"] and os.fstat(held.host_fd).st_ino == socket_at[1]
 
 
 def _recvmsg(cage, f: SocketFile, msg: int, flags: int) -> int:
@@ -1371,6 +1416,7 @@ def _peer_credentials(cage, f: SocketFile) -> bytes:
 
 _SOCK_DIAG_BY_FAMILY, _NETLINK_SOCK_DIAG = 20, 4
 _UDIAG_SHOW_PEER, _UDIAG_SHOW_ICONS, _UNIX_DIAG_PEER, _UNIX_DIAG_ICONS = 4, 8, 2, 3
+_NLMSG_ERROR = 2
 _UNIX_DIAG_REQ = struct.Struct("=BBHIIIII")
 _UNIX_DIAG_MSG = struct.Struct("=BBBBIII")
 _RTATTR = struct.Struct("=HH")
@@ -1378,8 +1424,9 @@ _RTATTR = struct.Struct("=HH")
 _listening: weakref.WeakSet[SocketFile] = weakref.WeakSet()
 
 
-def _unix_diag(ino: int, show: int) -> dict[int, bytes]:
-    """The attributes sock_diag gives for Unix socket `ino` ({} if it says nothing)."""
+def _unix_diag_answer(ino: int, show: int) -> tuple[int, bytes]:
+    """sock_diag's answer about Unix socket `ino`: its message type (_NLMSG_ERROR
+    for a socket that is not there) and the whole message; (0, b"") if none came."""
     request = _UNIX_DIAG_REQ.pack(AF_UNIX, 0, 0, 0xFFFFFFFF, ino, show, 0xFFFFFFFF, 0xFFFFFFFF)
     header = _NLMSGHDR.pack(_NLMSGHDR.size + len(request), _SOCK_DIAG_BY_FAMILY, 1, 1, 0)
     try:
@@ -1388,12 +1435,18 @@ def _unix_diag(ino: int, show: int) -> dict[int, bytes]:
             diag.send(header + request)
             answer = diag.recv(65536)
     except OSError:
+        return 0, b""
+    if len(answer) < _NLMSGHDR.size + 4:
+        return 0, b""
+    return _NLMSGHDR.unpack_from(answer)[1], answer
+
+
+def _unix_diag(ino: int, show: int) -> dict[int, bytes]:
+    """The attributes sock_diag gives for Unix socket `ino` ({} if it says nothing)."""
+    kind, answer = _unix_diag_answer(ino, show)
+    if kind != _SOCK_DIAG_BY_FAMILY or len(answer) < _NLMSGHDR.size + _UNIX_DIAG_MSG.size:
         return {}
-    if len(answer) < _NLMSGHDR.size + _UNIX_DIAG_MSG.size:
-        return {}
-    length, kind = _NLMSGHDR.unpack_from(answer)[:2]
-    if kind != _SOCK_DIAG_BY_FAMILY:
-        return {}
+    length = _NLMSGHDR.unpack_from(answer)[0]
     attrs, at, end = {}, _NLMSGHDR.size + _UNIX_DIAG_MSG.size, min(length, len(answer))
     while at + _RTATTR.size <= end:
         size, attr = _RTATTR.unpack_from(answer, at)
