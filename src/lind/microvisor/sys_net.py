@@ -833,8 +833,12 @@ def _host_control(cage, raw: bytes, passed: list[_Carried]) -> bytes:
                 raise abi.error(errno.ETOOMANYREFS)
             fds = struct.unpack(f"<{len(data) // 4}i", data[:len(data) // 4 * 4])
             data = struct.pack(f"{len(fds)}i", *(_passable(cage, fd, passed) for fd in fds))
+        elif level == SOL_SOCKET and kind == SCM_CREDENTIALS:
+            _check_sent_credentials(cage, data)
+            at += _align(length, 4)            # the host's would name host ids: not sent
+            continue
         elif level == SOL_SOCKET:
-            raise abi.error(errno.EINVAL)      # SCM_CREDENTIALS would name host ids
+            raise abi.error(errno.EINVAL)
         elif level == IPPROTO_IPV6 and kind in _RAW_IPV6_OPTIONS:
             raise abi.error(errno.EPERM)       # CAP_NET_RAW, which root's sendmsg has
         elif level == IPPROTO_IP and kind == IP_RETOPTS:
@@ -843,6 +847,22 @@ def _host_control(cage, raw: bytes, passed: list[_Carried]) -> bytes:
         out.append((head + data).ljust(_align(len(head) + len(data), 8), b"\0"))
         at += _align(length, 4)
     return b"".join(out)
+
+
+def _check_sent_credentials(cage, data: bytes) -> None:
+    """SCM_CREDENTIALS a cage sends: Linux's check (its own pid, one of its own user and
+    group ids, or root's), which a peer with SO_PASSCRED is told as the sender's (see
+    _guest_control); EPERM for others', EINVAL for a short message or an id of -1."""
+    if len(data) < 12:
+        raise abi.error(errno.EINVAL)
+    pid, uid, gid = struct.unpack_from("<iII", data)
+    if 0xFFFFFFFF in (uid, gid):
+        raise abi.error(errno.EINVAL)
+    (real_uid, euid, real_gid, egid), (saved_uid, saved_gid) = cage.ids, cage.saved_ids
+    root = euid == 0
+    if not ((pid == cage.id or root) and (uid in (real_uid, euid, saved_uid) or root)
+            and (gid in (real_gid, egid, saved_gid) or root)):
+        raise abi.error(errno.EPERM)
 
 
 def _passable(cage, fd: int, passed: list[_Carried]) -> int:
