@@ -411,6 +411,8 @@ def _host_address(cage, f: SocketFile, raw: bytes, *, binding: bool) -> tuple[by
             raise abi.error(errno.EACCES)
     if family != AF_UNIX or f.family != AF_UNIX or len(raw) < 2:
         return raw, -1
+    if len(raw) > 2 + _SUN_PATH_MAX:     # past struct sockaddr_un (sockaddr_storage's 128)
+        raise abi.error(errno.EINVAL)
     if len(raw) == 2:       # bind's autobind: a name of the kernel's form, with the tag
         return (raw + b"\0" + cage.network.tag + os.urandom(3).hex()[:5].encode(), -1) \
             if binding else (raw, -1)
