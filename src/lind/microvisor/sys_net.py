@@ -1120,7 +1120,8 @@ def _guest_open_flags(host_fd: int) -> int:
     host = fcntl.fcntl(host_fd, fcntl.F_GETFL)
     access = {os.O_RDONLY: abi.O_RDONLY, os.O_WRONLY: abi.O_WRONLY}.get(host & os.O_ACCMODE, abi.O_RDWR)
     return (access | (abi.O_APPEND if host & os.O_APPEND else 0)
-            | (abi.O_NONBLOCK if host & os.O_NONBLOCK else 0))
+            | (abi.O_NONBLOCK if host & os.O_NONBLOCK else 0)
+            | (abi.O_PATH if host & os.O_PATH else 0))     # neither readable nor writable
 
 
 def _read_msghdr(cage, msg: int, writing: bool) -> tuple[int, int, list[memoryview], int, int,
