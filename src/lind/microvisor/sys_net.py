@@ -494,7 +494,11 @@ _AUTOBIND_TRIES = 64
 
 def sys_bind(cage, fd, addr, addrlen, *_):
     f = _socket_file(cage, fd)
-    raw = _read_address(cage, addr, addrlen)
+    _bind(cage, f, _read_address(cage, addr, addrlen))
+    return 0
+
+
+def _bind(cage, f: SocketFile, raw: bytes) -> None:
     autobind = f.family == AF_UNIX and len(raw) == 2 and _family_of(raw) == AF_UNIX
     for tries_left in range(_AUTOBIND_TRIES if autobind else 1, 0, -1):
         host, handle = _host_address(cage, f, raw, binding=True)
@@ -512,7 +516,19 @@ def sys_bind(cage, fd, addr, addrlen, *_):
         with contextlib.suppress(OSError):    # swapped for a link already: not followed
             set_new_mode(handle, os.fsdecode(name.rsplit(b"/", 1)[1]), 0o777 & ~cage.umask)
         f.network.unix_names[name] = raw[2:].split(b"\0", 1)[0]
-    return 0
+
+
+def _autobind_for_credentials(cage, f: SocketFile) -> None:
+    """Before a connect or a send to an address: an unbound Unix socket with SO_PASSCRED
+    is bound to an autobind name by the kernel, which would be one without the
+    network's tag -- that no cage could answer or connect to. Bound here first, with it."""
+    if f.family != AF_UNIX or not _int_option(f.host_fd, SOL_SOCKET, socket.SO_PASSCRED):
+        return
+    buf = ctypes.create_string_buffer(_SOCKADDR_MAX)
+    length = ctypes.c_uint32(_SOCKADDR_MAX)
+    if libc.getsockname(f.host_fd, buf, ctypes.byref(length)) == 0 and length.value <= 2:
+        with contextlib.suppress(OSError):      # another thread bound it meanwhile
+            _bind(cage, f, struct.pack("<H", AF_UNIX))
 
 
 def show_bound_name(cage, fd: int, name: bytes) -> None:
@@ -555,6 +571,7 @@ def _unbound(f: SocketFile) -> bool:
 def sys_connect(cage, fd, addr, addrlen, *_):
     f = _socket_file(cage, fd)
     raw = _read_address(cage, addr, addrlen)
+    _autobind_for_credentials(cage, f)
     host, handle = _host_address(cage, f, raw, binding=False)
     deadline = f.deadline(1)
     f.credentials = _credentials(cage)
@@ -786,6 +803,7 @@ def sys_sendto(cage, fd, buf, length, flags, addr, addrlen):
     address = b""
     if addr:
         raw = _read_address(cage, addr, addrlen)
+        _autobind_for_credentials(cage, f)
         address, handle = _host_address(cage, f, raw, binding=False)
         if handle >= 0:
             try:
@@ -1149,8 +1167,8 @@ def _sendmsg(cage, f: SocketFile, msg: int, flags: int) -> int:
             return _send(cage, f, views, flags, b"", host_control)
         # msg_name as a grate that checked it passed it down: beside its copy of the header
         raw = _read_address(cage, ops.beside(msg, name, s32(namelen)), namelen)
-        address, handle = _host_address(cage, f, raw,
-                                        binding=False)
+        _autobind_for_credentials(cage, f)
+        address, handle = _host_address(cage, f, raw, binding=False)
         try:
             return _send(cage, f, views, flags, address, host_control)
         finally:
