@@ -394,9 +394,13 @@ def _unix_path(raw: bytes) -> str:
     return name.decode("utf-8", "surrogateescape")
 
 
-def _host_address(cage, f: SocketFile, raw: bytes, *, binding: bool) -> tuple[bytes, int]:
+def _host_address(cage, f: SocketFile, raw: bytes, *, binding: bool,
+                  final: list[str] | None = None) -> tuple[bytes, int]:
     """The address to give the kernel for the one the cage wrote, and an fd it names
-    (to close after the call, or for a bound socket to keep); -1 if none."""
+    (to close after the call, or for a bound socket to keep); -1 if none. A name to
+    bind that is too long to follow /proc/self/fd/N/ in a sun_path (past ~90 bytes,
+    where Linux takes 108) is bound under a short name of Lind's beside it, to be
+    linked to its own (_bind): its name goes into `final`."""
     family = _family_of(raw)
     if (family == AF_NETLINK == f.family and not binding and len(raw) >= _SOCKADDR_NL_SIZE
             and any(raw[4:_SOCKADDR_NL_SIZE])):
@@ -428,6 +432,18 @@ def _host_address(cage, f: SocketFile, raw: bytes, *, binding: bool) -> tuple[by
             raise abi.error(errno.EADDRINUSE)
         handle, name = cage.fs.open_parent(found, write=True)
         host_path = f"/proc/self/fd/{handle}/{name}"
+        if final is not None and len(os.fsencode(host_path)) >= _SUN_PATH_MAX:
+            try:
+                os.lstat(name, dir_fd=handle)
+            except FileNotFoundError:
+                final.append(name)
+                host_path = f"/proc/self/fd/{handle}/{_SHORT_PREFIX}{os.urandom(6).hex()}"
+            except OSError:
+                os.close(handle)
+                raise
+            else:
+                os.close(handle)
+                raise abi.error(errno.EADDRINUSE)
     else:
         found = virtual.lookup(cage, path, follow=True)
         if not isinstance(found, str):
@@ -492,6 +508,9 @@ def sys_getpeername(cage, fd, addr, addrlen, *_):
 _AUTOBIND_TRIES = 64
 
 
+_SHORT_PREFIX = ".lind-bind-"
+
+
 def sys_bind(cage, fd, addr, addrlen, *_):
     f = _socket_file(cage, fd)
     _bind(cage, f, _read_address(cage, addr, addrlen))
@@ -500,8 +519,9 @@ def sys_bind(cage, fd, addr, addrlen, *_):
 
 def _bind(cage, f: SocketFile, raw: bytes) -> None:
     autobind = f.family == AF_UNIX and len(raw) == 2 and _family_of(raw) == AF_UNIX
+    final: list[str] = []
     for tries_left in range(_AUTOBIND_TRIES if autobind else 1, 0, -1):
-        host, handle = _host_address(cage, f, raw, binding=True)
+        host, handle = _host_address(cage, f, raw, binding=True, final=final)
         try:
             checked(libc.bind(f.host_fd, host, len(host)))
             break
@@ -510,11 +530,24 @@ def _bind(cage, f: SocketFile, raw: bytes) -> None:
                 os.close(handle)
             if exc.errno != errno.EADDRINUSE or tries_left == 1:
                 raise
+    if handle >= 0 and final:       # bound under a short name: the file takes its own
+        short = os.fsdecode(host[2:].rstrip(b"\0").rsplit(b"/", 1)[1])
+        try:
+            os.link(short, final[0], src_dir_fd=handle, dst_dir_fd=handle,
+                    follow_symlinks=False)
+        except OSError as exc:       # made meanwhile: the socket stays bound, unnamed
+            os.close(handle)
+            raise abi.error(errno.EADDRINUSE if exc.errno == errno.EEXIST else
+                            exc.errno or errno.EIO) from None
+        finally:
+            with contextlib.suppress(OSError):
+                os.unlink(short, dir_fd=handle)
     if handle >= 0:     # a Unix path: the file is new; keep its directory while bound
-        name = host[2:].rstrip(b"\0")
+        name = host[2:].rstrip(b"\0")         # the kernel's name for it
         f.bound_dir, f.bound_name = handle, name
+        made = final[0] if final else os.fsdecode(name.rsplit(b"/", 1)[1])
         with contextlib.suppress(OSError):    # swapped for a link already: not followed
-            set_new_mode(handle, os.fsdecode(name.rsplit(b"/", 1)[1]), 0o777 & ~cage.umask)
+            set_new_mode(handle, made, 0o777 & ~cage.umask)
         f.network.unix_names[name] = raw[2:].split(b"\0", 1)[0]
 
 
