@@ -59,6 +59,10 @@ quarter) is charged to the memory budget of the tree that made it while it exist
 queued message (its text plus 128 bytes) to the sender's while it is queued. Past a
 count: ENOSPC; past the budget: ENOMEM.
 
+Files in flight (SCM_RIGHTS, not received yet): a tree's stop at its sender's
+RLIMIT_NOFILE soft limit (ETOOMANYREFS, sys_net._CarriedFiles), as a Linux user's who
+is not root: a socket in flight keeps its queue and may carry files in turn.
+
 The module cache sizes are in `lind.cage.loader` (they concern the host, not a cage).
 """
 
