@@ -1877,6 +1877,21 @@ def test_writev_costs_what_the_cage_owns(builds, tmp_path, canary):
     untouched(canary)
 
 
+def test_discarding_tcp_receives_cost_the_host_little(builds, tmp_path, canary):
+    """recv(MSG_TRUNC) on TCP reads the bytes it discards into a host buffer: 1 MiB,
+    held while the call waits, so 256 threads blocked in one each held 256 MiB of the
+    host outside every budget (a tree's 768 threads, 768 MiB). A call discards at most
+    64 KiB now (a TCP recv may return less than asked)."""
+    Scratch(tmp_path, "cage")
+    _, out, err = python(tmp_path, "host", _PEAK_RSS, builds.wasm(attack("trunc_hoard")),
+                         make_root(tmp_path), tmp_path / "cage")
+    rc, before, after = map(int, out.split())
+    cage_out = (tmp_path / "cage.out").read_text()
+    assert (rc, cage_out) == (0, "discarded 256\n"), (cage_out, err)
+    assert (after - before) * 1024 < 128 << 20, f"peak RSS grew {(after - before) >> 10} MiB"
+    untouched(canary)
+
+
 def test_a_thread_s_name_costs_what_it_keeps(builds, tmp_path, canary):
     """writev to a comm file copied every iovec before keeping 15 bytes: 256 views of one
     2 MiB buffer were 512 MiB of host memory (gigabytes with bigger ones)."""

@@ -846,8 +846,10 @@ def sys_sendto(cage, fd, buf, length, flags, addr, addrlen):
     return _send(cage, f, [cage.mem.view(buf, u32(length))], s32(flags), address)
 
 
-# What a TCP recv with MSG_TRUNC takes off the stream at most per call (it copies nothing)
-_DISCARD_MAX = 1 << 20
+# What a TCP recv with MSG_TRUNC takes off the stream at most per call (it copies
+# nothing): read into a host buffer held while the call waits, so small (each of a
+# tree's hundreds of threads may wait in one)
+_DISCARD_MAX = 64 << 10
 
 
 def sys_recvfrom(cage, fd, buf, length, flags, addr, addrlen):
