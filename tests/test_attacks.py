@@ -3825,13 +3825,17 @@ def test_files_in_flight_count_against_their_sender_s_memory(builds, tmp_path, c
     untouched(canary)
 
 
-def test_sockets_in_flight_carrying_sockets_stay_bounded(builds, tmp_path, canary):
+@pytest.mark.parametrize("carriers", ["pairs", "unaccepted"])
+def test_sockets_in_flight_carrying_sockets_stay_bounded(builds, tmp_path, canary, carriers):
     """A socket sent through SCM_RIGHTS and closed keeps its queue, and may itself carry
     sockets: filled socket pairs in carriers, the carriers in one socket, put 1 GiB of
     the host in flight under a 64 MiB budget (red-team pass; any depth, any amount: the
     kernel limits files in flight only for users who are not root). Now a tree's files
-    in flight stop at its RLIMIT_NOFILE, as a Linux user's: ETOOMANYREFS."""
-    rc, out, err = run_cage(tmp_path, "nest", [builds.wasm(attack("in_flight_nest")), "1024"],
+    in flight stop at its RLIMIT_NOFILE, as a Linux user's: ETOOMANYREFS -- also when
+    the carriers are connections never accepted, whose files wait in a socket with no
+    inode (not one that is gone: its files still count)."""
+    rc, out, err = run_cage(tmp_path, "nest", [builds.wasm(attack("in_flight_nest")), "1024",
+                                               carriers],
                             root=make_root(tmp_path), cwd="/", memory=64 << 20)
     assert rc == 0, err
     _, inflight, _, refused = out.split()

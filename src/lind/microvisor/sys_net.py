@@ -1221,9 +1221,10 @@ def _note_receiver(f: SocketFile, passed: list[_Carried]) -> None:
         return
     st = os.fstat(f.host_fd)
     raw = _unix_diag(st.st_ino, _UDIAG_SHOW_PEER).get(_UNIX_DIAG_PEER, b"")
-    if len(raw) >= 4:
+    peer = struct.unpack_from("=I", raw)[0] if len(raw) >= 4 else 0
+    if peer:        # (0: a connection not accepted yet, whose socket has no inode)
         for carried in passed:
-            carried.receiver = (st.st_dev, struct.unpack_from("=I", raw)[0])
+            carried.receiver = (st.st_dev, peer)
 
 
 def _holds_no_file(socket_at: tuple[int, int]) -> bool:

@@ -2,13 +2,17 @@
  * own: run under --memory 64M, this fills socket pairs (each end closed once sent),
  * puts them into carrier sockets, and the carriers into one socket of its own, until
  * TARGET MiB of data are in flight or a call refuses. Prints "inflight M errno E".
+ * With "unaccepted" after TARGET, each carrier is a connection to a Unix listener that
+ * never accepts it (the files wait in a socket that has no inode yet).
  * The host kernel lets root (Lind) have any number of files in flight; an unprivileged
  * process gets ETOOMANYREFS past its RLIMIT_NOFILE. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include "passing.h"
@@ -30,12 +34,28 @@ static long filled(int p[2])
 int main(int argc, char **argv)
 {
 	long target = (argc > 1 ? atol(argv[1]) : 512) << 20, inflight = 0;
-	int top[2], err = 0;
+	int top[2], err = 0, listener = -1;
+	struct sockaddr_un name = {.sun_family = AF_UNIX};
+	socklen_t name_len = sizeof name;
 	if (socketpair(AF_UNIX, SOCK_DGRAM, 0, top) != 0)
 		return 1;
+	if (argc > 2 && !strcmp(argv[2], "unaccepted")) {
+		listener = socket(AF_UNIX, SOCK_STREAM, 0);
+		if (bind(listener, (struct sockaddr *)&name, sizeof(sa_family_t)) ||
+		    listen(listener, 4096) ||
+		    getsockname(listener, (struct sockaddr *)&name, &name_len))
+			return 1;
+	}
 	while (inflight < target && !err) {
 		int carrier[2];
-		if (socketpair(AF_UNIX, SOCK_DGRAM, 0, carrier) != 0) {
+		if (listener >= 0) {
+			carrier[0] = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0);
+			carrier[1] = socket(AF_UNIX, SOCK_STREAM, 0);   /* sent along, unused */
+			if (connect(carrier[0], (struct sockaddr *)&name, name_len) != 0) {
+				err = errno;
+				break;
+			}
+		} else if (socketpair(AF_UNIX, SOCK_DGRAM, 0, carrier) != 0) {
 			err = errno;
 			break;
 		}
