@@ -1505,6 +1505,26 @@ def test_inherited_stdio_metadata_stays_the_hosts(builds, tmp_path, canary):
     untouched(canary)
 
 
+def test_a_stdin_socket_passed_through_the_cage_stays_as_the_host_made_it(builds, tmp_path,
+                                                                          canary):
+    """A socket given as stdin, sent by the cage to itself (SCM_RIGHTS) after it closed
+    fd 0, came back as a socket of the cage's own, and Lind made the description -- the
+    host's -- non-blocking: the host's end of it then said EAGAIN where it waited. It
+    keeps the host's blocking now, as the stdin it was."""
+    ours, theirs = socket.socketpair()
+    with ours, theirs:
+        ours.sendall(b"line from the host\n")
+        scratch = Scratch(tmp_path, "cage")
+        with open(scratch.out, "wb") as out, open(scratch.err, "wb") as err:
+            result = lind.run([str(builds.wasm(attack("passed_stdin")))],
+                              root=make_root(tmp_path), stdin=theirs.fileno(), stdout=out,
+                              stderr=err, timeout=60)
+        assert result.returncode == 0, scratch.text()
+        assert scratch.text()[0] == "received 1\nread 19\nnonblock 0\n", scratch.text()
+        assert os.get_blocking(theirs.fileno()), "the host's description became non-blocking"
+    untouched(canary)
+
+
 _CLOSED_STDIO = r"""
 import os, sys
 out = os.open(sys.argv[2], os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)

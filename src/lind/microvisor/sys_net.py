@@ -266,15 +266,16 @@ def _socket_file(cage, fd: int) -> SocketFile:
     return cage.fds.get_as(s32(fd), SocketFile, errno.ENOTSOCK)
 
 
-def inherited_socket(host_fd: int) -> SocketFile:
+def inherited_socket(host_fd: int, *, reserved: bool = True) -> SocketFile:
     """A host socket a cage is given at start (stdin, pass_fds), whose description the
     host keeps too: it stays as blocking as the host made it (see NonBlockingHostFile),
-    and read-write whatever the fd's role, as a socket is."""
+    and read-write whatever the fd's role, as a socket is. (`reserved`: a tree's own
+    stdio may take the host's reserve of fds; one a cage received may not.)"""
     family = _int_option(host_fd, SOL_SOCKET, socket.SO_DOMAIN)
     kind = _int_option(host_fd, SOL_SOCKET, socket.SO_TYPE)
     nonblocking = 0 if os.get_blocking(host_fd) else abi.O_NONBLOCK
     return SocketFile(host_fd, abi.O_RDWR | nonblocking, borrowed=True, shares_host_flags=True,
-                      reserved=True, family=family, kind=kind)
+                      reserved=reserved, family=family, kind=kind)
 
 
 def _new_socket_file(cage, host_fd: int, family: int, kind: int, guest_flags: int) -> SocketFile:
@@ -965,6 +966,7 @@ class _Carried:
     give_back: Callable[[], None]
     view: object = None
     path: str = ""
+    shares_host_flags: bool = False       # its description is the host's too (stdio)
     # the Unix socket whose queue it is in ((device, inode); None: not known)
     receiver: tuple[int, int] | None = None
 
@@ -987,7 +989,8 @@ class _CarriedFiles:
     def sent(self, cage, key: _FileKey, f: OpenFile) -> _Carried:
         tree = limits.tree_of(cage)
         with self._lock:
-            carried = _Carried(tree, key, _charge_in_flight(cage, f), cage.fs, f.path)  # ENOMEM
+            carried = _Carried(tree, key, _charge_in_flight(cage, f), cage.fs, f.path,  # ENOMEM
+                               f.shares_host_flags)
             self._by_tree.setdefault(tree, []).append(carried)
             self._by_key.setdefault(key, []).append(carried)
         return carried
@@ -1160,10 +1163,15 @@ def _adopt(cage, host_fd: int, cloexec: bool) -> int:
         return cage.fds.install(known.hold(), cloexec=cloexec)
     flags = _guest_open_flags(host_fd)
     nonblocking = _in_flight.received(key)
-    if stat.S_ISSOCK(st.st_mode):
+    shared = carried is not None and carried.shares_host_flags
+    if stat.S_ISSOCK(st.st_mode) and (shared or os.get_blocking(host_fd)):
+        # A description the host holds too (a cage's sockets never block in the host):
+        # as the stdin socket it was, its blocking stays the host's.
+        f: OpenFile = inherited_socket(host_fd, reserved=False)
+    elif stat.S_ISSOCK(st.st_mode):
         family = _int_option(host_fd, SOL_SOCKET, socket.SO_DOMAIN)
         kind = _int_option(host_fd, SOL_SOCKET, socket.SO_TYPE)
-        f: OpenFile = _new_socket_file(cage, host_fd, family, kind, nonblocking or 0)
+        f = _new_socket_file(cage, host_fd, family, kind, nonblocking or 0)
     elif nonblocking is not None:
         f = NonBlockingHostFile(host_fd, flags & ~abi.O_NONBLOCK | nonblocking)
     elif is_memfd(st):                   # host RAM: this tree pays for it now
@@ -1171,7 +1179,8 @@ def _adopt(cage, host_fd: int, cloexec: bool) -> int:
     else:
         known_path = carried is not None and carried.view is cage.fs and bool(carried.path)
         f = OpenFile(host_fd, flags, carried.path if known_path else "",
-                     is_dir=stat.S_ISDIR(st.st_mode), borrowed=not known_path)
+                     is_dir=stat.S_ISDIR(st.st_mode), borrowed=not known_path,
+                     shares_host_flags=shared)
     return cage.fds.install(f, cloexec=cloexec)
 
 
