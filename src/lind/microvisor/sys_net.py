@@ -1158,7 +1158,7 @@ def _adopt(cage, host_fd: int, cloexec: bool) -> int:
     key = _file_key(host_fd)
     carried = _carried.received(key)          # out of the queue, whatever comes of it here
     known = _by_inode.get((st.st_dev, st.st_ino)) if stat.S_ISSOCK(st.st_mode) else None
-    if known is not None:
+    if known is not None and known.refs > 0:    # (a released one may linger until collected)
         os.close(host_fd)
         return cage.fds.install(known.hold(), cloexec=cloexec)
     flags = _guest_open_flags(host_fd)
