@@ -3196,7 +3196,10 @@ def test_unix_sockets_outside_the_root_stay_out_of_reach(builds, tmp_path, canar
             socket.create_server(("127.0.0.1", 0)) as tcp:
         service.bind(str(outside / "host.sock"))
         service.listen()
-        abstract.bind(b"\0lind-attack-host")
+        # (the host's abstract names are one namespace: a name of this run's own, so
+        # that runs of this test at once do not take it from each other)
+        name = f"lind-attack-host-{os.getpid()}-{random.randrange(1 << 32)}"
+        abstract.bind(b"\0" + name.encode())
         abstract.listen()
         root = make_root(tmp_path, "trees-root")
         os.symlink(outside, root / "abs_link")
@@ -3207,7 +3210,7 @@ def test_unix_sockets_outside_the_root_stay_out_of_reach(builds, tmp_path, canar
                  "unix-connect", "../service/host.sock",
                  "unix-connect", "/proc/self/root/../service/host.sock",
                  "unix-bind", "/abs_link/planted.sock", "unix-bind", "/rel_link/planted.sock",
-                 "abstract-connect", "lind-attack-host", "connect", tcp.getsockname()[1]]
+                 "abstract-connect", name, "connect", tcp.getsockname()[1]]
         _, out, _ = two_trees(builds, tmp_path, [builds.wasm("net/probe"), *map(str, tries)],
                               attacker_root=root)
     lines = out.splitlines()
