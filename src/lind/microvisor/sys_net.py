@@ -1174,6 +1174,8 @@ def _adopt(cage, host_fd: int, cloexec: bool) -> int:
         f = _new_socket_file(cage, host_fd, family, kind, nonblocking or 0)
     elif nonblocking is not None:
         f = NonBlockingHostFile(host_fd, flags & ~abi.O_NONBLOCK | nonblocking)
+        if stat.S_ISFIFO(st.st_mode):
+            f.read_blocking_too()
     elif is_memfd(st):                   # host RAM: this tree pays for it now
         f = MemFile.held_by(cage.memory_budget, host_fd, flags)
     else:

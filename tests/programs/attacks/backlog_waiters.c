@@ -32,5 +32,6 @@ int main(int argc, char **argv)
 	for (int i = 0; i < threads; i++) pthread_create(&t, NULL, waiter, NULL);
 	sleep(secs);
 	printf("done\n");
+	fflush(stdout);
 	_exit(0);
 }
