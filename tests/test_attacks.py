@@ -4234,6 +4234,61 @@ def test_a_timer_armed_again_as_it_fires_stops_no_host_thread(builds, tmp_path, 
     untouched(canary)
 
 
+# The attacker in a Runtime with a tenant beside it; prints their statuses, the tenant's
+# output and the CPU seconds the Lind process's timer threads spent meanwhile.
+_TIMER_THREADS_CPU = r"""
+import json, os, sys, threading
+import lind
+attacker, tenant, root, tenant_root, work = sys.argv[1:]
+
+def stdio(tag):
+    return [os.open(os.path.join(work, tag + suffix), flags, 0o600) for suffix, flags in (
+        (".in", os.O_RDONLY | os.O_CREAT), (".out", os.O_WRONLY | os.O_CREAT | os.O_TRUNC),
+        (".err", os.O_WRONLY | os.O_CREAT | os.O_TRUNC))]
+
+def timer_threads_cpu():
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for t in threading.enumerate():
+        if t.name.startswith("lind-timers") or t.name.startswith("lind-itimer"):
+            with open(f"/proc/self/task/{t.native_id}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / ticks
+    return total
+
+rt = lind.Runtime()
+cage = rt.spawn(attacker, ["3"], root=root, stdin=(fds := stdio("attacker"))[0],
+                stdout=fds[1], stderr=fds[2])
+i, o, e = stdio("tenant")
+got = {"tenant": lind.run([tenant, "1500"], root=tenant_root, stdin=i, stdout=o, stderr=e,
+                          timeout=60, runtime=rt).returncode}
+got["attacker"] = cage.wait(60)
+got["timer_cpu"] = timer_threads_cpu()
+print(json.dumps(got), flush=True)
+"""
+
+
+def test_a_timer_of_a_thread_that_ended_costs_the_host_no_cpu(builds, tmp_path, canary):
+    """A POSIX timer's SIGEV_THREAD_ID signal for a thread that has ended is lost; the
+    timer was not parked for it (only for a signal pending or ignored), so 32 timers
+    firing every microsecond for a thread that exited kept Lind's timer thread busy the
+    whole time the cage slept (3.0 s of host CPU in 3 s, outside every cage's CPU time
+    and limit). As Linux, such a timer stops: the timer thread's CPU is next to none."""
+    root, tenant_root = make_root(tmp_path), make_root(tmp_path, "tenant-root")
+    work = tmp_path / "work"
+    work.mkdir()
+    rc, out, err = python(tmp_path, "host", _TIMER_THREADS_CPU,
+                          builds.wasm(attack("timer_orphan"), "-pthread"),
+                          builds.wasm(attack("tenant")), root, tenant_root, work, timeout=120)
+    assert rc == 0, err[-2000:]
+    got = json.loads(out.splitlines()[-1])
+    assert (work / "attacker.out").read_text() == "timers 32\nslept\n", got
+    assert got["attacker"] == 0 and got["tenant"] == 0, got
+    assert (work / "tenant.out").read_text().startswith("intact"), got
+    assert got["timer_cpu"] < 0.5, got
+    untouched(canary)
+
+
 # The attacker holds its mappings while this process counts its own, starts a tenant
 # and allocates; prints what it found as JSON.
 _HOLDS_MAPPINGS = r"""

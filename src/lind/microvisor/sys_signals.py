@@ -405,6 +405,15 @@ def leaves_no_zombies(cage) -> bool:
         return action.handler == SIG_IGN or bool(action.flags & SA_NOCLDWAIT)
 
 
+def lives(cage, thread: ThreadSignals | None) -> bool:
+    """Whether `thread` is still one of the cage's threads (None: the process, which
+    is); what is sent to one that ended is lost."""
+    if thread is None:
+        return True
+    with _lock:
+        return thread in cage.signals.threads.values()
+
+
 def pending_info(cage, sig: int, to: ThreadSignals | None = None) -> bytes | None:
     """The siginfo of `sig` while it is pending for the process (or for its thread
     `to`); None once it was taken or if it was never sent."""

@@ -11,7 +11,8 @@ signal pending is no longer watched (parked) until the signal is taken or droppe
 expiries left to add up in the timerfd, so that a fast timer whose signal stays blocked
 costs the host nothing (each expiry woke the host thread: one timer of 1 us kept a host
 CPU busy outside the cage's CPU time). So is a timer whose signal the cage ignores,
-until it stops ignoring it (Linux, too, re-arms such a timer only then). Timers are not
+until it stops ignoring it (Linux, too, re-arms such a timer only then), and one whose
+thread (SIGEV_THREAD_ID) ended, for good (Linux's stops). Timers are not
 inherited by fork and are deleted by exec and at the cage's end.
 """
 
@@ -202,16 +203,18 @@ def _expired(cage, timer: _Timer, expiries: int) -> None:
     info = signals.siginfo(timer.signo, SI_TIMER, timer.timer_id, timer.overrun,
                            s32(timer.value))
     signals.send(cage, timer.signo, info, own_thread=False, to=timer.thread)
-    # the same signal pending from elsewhere (a kill), or ignored: it was not sent
-    if pending is not None or signals.ignores(cage, timer.signo):
+    # the same signal pending from elsewhere (a kill), ignored, or for a thread that
+    # ended (as Linux, whose timer stops then): it was not sent
+    if (pending is not None or signals.ignores(cage, timer.signo)
+            or not signals.lives(cage, timer.thread)):
         _timers.park(cage, timer, 0)
 
 
 def _cannot_take(cage, sig: int, thread: signals.ThreadSignals | None) -> bool:
     """Whether `sig` sent to `cage` (or its `thread`) now would be lost: it is still
-    pending from before, or ignored."""
+    pending from before, ignored, or its thread ended (for good: nothing frees it)."""
     return (signals.pending_info(cage, sig, thread) is not None
-            or signals.ignores(cage, sig))
+            or signals.ignores(cage, sig) or not signals.lives(cage, thread))
 
 
 def _is_from(info: bytes, timer: _Timer) -> bool:
