@@ -2850,8 +2850,11 @@ def test_signals_and_3i_do_not_cross_trees(builds, tmp_path, canary):
                                              "{tenant_id}", "{host_pid}"])
     got = results(out)
     assert out.rstrip().endswith("alive"), out
-    for what in ("kill_victim", "kill_host", "kill_minus1", "kill_group"):
+    for what in ("kill_victim", "kill_host", "kill_minus1", "kill_group", "tkill_victim",
+                 "tgkill_victim", "sigqueue_victim", "tgsigqueue_victim", "getpgid_victim",
+                 "getsid_victim"):
         assert got[what] == (-1, errno.ESRCH), (what, out)
+    assert got["setpgid_victim"] == (-1, errno.EPERM), out
     for what in ("register", "copy_data_to", "copy_data_from", "copy_table_to",
                  "copy_table_from", "threei_call"):
         assert got[what][0] == -1 and got[what][1] in (errno.EPERM, errno.ESRCH), (what, out)

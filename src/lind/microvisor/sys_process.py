@@ -508,7 +508,12 @@ def sys_setpgid(cage, pid, pgid, *_):
         raise OSError(errno.ESRCH, "No such process")
     if target.sid != cage.sid or target.id == target.sid:
         raise OSError(errno.EPERM, "Operation not permitted")
-    target.pgid = pgid or target.id
+    pgid = pgid or target.id
+    # a group other than its own must exist in the caller's session, as on Linux
+    if pgid != target.id and not any(c.pgid == pgid and c.sid == cage.sid
+                                     for c in cage.runtime.tree(cage)):
+        raise OSError(errno.EPERM, "Operation not permitted")
+    target.pgid = pgid
     return 0
 
 

@@ -847,28 +847,59 @@ def _thread(cage, tid: int) -> ThreadSignals:
     return thread
 
 
+def _task(cage, tid: int) -> tuple[object, ThreadSignals]:
+    """(its cage, its signals) of the live thread `tid` names within the caller's tree:
+    a thread of the caller or of another of its processes, as Linux's tkill finds any
+    task by its id (ESRCH: none)."""
+    for owner in (cage, *cage.runtime.tree(cage)):
+        with _lock:
+            thread = owner.signals.threads.get(tid)
+        if thread is not None:
+            return owner, thread
+    raise OSError(errno.ESRCH, "No such process")
+
+
 # The thread ids a wasm grate's handler workers give themselves in its libc
 # (guest/src/env/__init_tls.c): never a thread's, and not what their calls act as.
 WORKER_TIDS = 0x30000000
 
 
 def sys_tkill(cage, tid, sig, *_):
-    """To one of the cage's threads (its own, or another: pthread_kill). From a grate's
-    handler, a worker's own id (raise, abort) names the thread its calls are made as."""
+    """To one thread: one of the cage's (its own, or another: pthread_kill), or of
+    another process of its tree, as Linux's tkill names any task."""
     sig = s32(sig)
-    if not 0 <= sig < NSIG:
+    tid = _own_tid(cage, tid)
+    if tid <= 0 or not 0 <= sig < NSIG:
         raise OSError(errno.EINVAL, "Invalid argument")
-    if s32(tid) >= WORKER_TIDS and not _on_own_thread(cage):
-        tid = cage.current_tid()
-    thread = _thread(cage, tid)
-    send(cage, sig, siginfo(sig, SI_TKILL, cage.id, cage.ids[0]), own_thread=True, to=thread)
+    target, thread = _task(cage, tid)
+    send(target, sig, siginfo(sig, SI_TKILL, cage.id, cage.ids[0]),
+         own_thread=target is cage, to=thread)
     return 0
 
 
+def _own_tid(cage, tid: int) -> int:
+    """`tid` as a thread id; from a grate's handler, a worker's own id (raise, abort)
+    names the thread its calls are made as."""
+    tid = s32(tid)
+    if tid >= WORKER_TIDS and not _on_own_thread(cage):
+        return cage.current_tid()
+    return tid
+
+
 def sys_tgkill(cage, tgid, tid, sig, *_):
-    if s32(tgid) != cage.id:
+    """tkill of the thread `tid` only if it belongs to the process `tgid`."""
+    tgid, tid, sig = s32(tgid), s32(tid), s32(sig)
+    if tgid <= 0 or tid <= 0 or not 0 <= sig < NSIG:
+        raise OSError(errno.EINVAL, "Invalid argument")
+    info = siginfo(sig, SI_TKILL, cage.id, cage.ids[0])
+    if tgid == cage.id:
+        send(cage, sig, info, own_thread=True, to=_thread(cage, _own_tid(cage, tid)))
+        return 0
+    target, thread = _task(cage, tid)
+    if target.id != tgid:
         raise OSError(errno.ESRCH, "No such process")
-    return sys_tkill(cage, tid, sig)
+    send(target, sig, info, own_thread=False, to=thread)
+    return 0
 
 
 def own_siginfo(cage, sig: int) -> bytes:
@@ -939,15 +970,16 @@ def sys_rt_sigqueueinfo(cage, pid, sig, info, *_):
 
 
 def sys_rt_tgsigqueueinfo(cage, tgid, tid, sig, info, *_):
-    """To one thread of a process: any of the caller's own, or another process's first."""
+    """To one thread of a process of the caller's tree (its own included)."""
     tgid, tid, sig = s32(tgid), s32(tid), s32(sig)
-    if not 0 <= sig < NSIG:
+    if tgid <= 0 or tid <= 0 or not 0 <= sig < NSIG:
         raise OSError(errno.EINVAL, "Invalid argument")
     if tgid == cage.id:
         return _queue(cage, cage, sig, info, to=_thread(cage, tid))
-    if tgid != tid:
+    target, thread = _task(cage, tid)
+    if target.id != tgid:
         raise OSError(errno.ESRCH, "No such process")
-    return sys_rt_sigqueueinfo(cage, tgid, sig, info)
+    return _queue(cage, target, sig, info, to=thread)
 
 
 # ------------------------------------------------------- alternate signal stack

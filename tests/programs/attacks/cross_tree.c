@@ -25,6 +25,15 @@ int main(int argc, char **argv)
 	report("kill_host", kill(host, SIGKILL));
 	report("kill_minus1", kill(-1, SIGKILL));
 	report("kill_group", kill(-(long)victim, SIGKILL));
+	report("tkill_victim", syscall(SYS_tkill, (long)victim, SIGKILL));
+	report("tgkill_victim", syscall(SYS_tgkill, (long)victim, (long)victim, SIGKILL));
+	siginfo_t si = {0};
+	si.si_code = SI_QUEUE;
+	report("sigqueue_victim", syscall(SYS_rt_sigqueueinfo, (long)victim, SIGKILL, &si));
+	report("tgsigqueue_victim", syscall(SYS_rt_tgsigqueueinfo, (long)victim, (long)victim, SIGKILL, &si));
+	report("getpgid_victim", getpgid(victim));
+	report("getsid_victim", getsid(victim));
+	report("setpgid_victim", setpgid(0, victim));
 	report("register", register_handler(victim, SYS_getpid, me, THREEI_DEREGISTER));
 	report("copy_data_to", copy_data_between_cages(me, victim, (uint64_t)(uintptr_t)scratch,
 	                                               me, 4096, victim, 16, 0));
