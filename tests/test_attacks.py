@@ -2639,6 +2639,74 @@ def test_timeout_ends_every_cage_of_the_run(builds, tmp_path, canary):
     untouched(canary)
 
 
+# A run with a timeout (argv: program, root, tenant, tenant root, scratch dir) beside a
+# tenant's run on another thread; what each did, the threads left, the CPU after.
+_TIMEOUT_BESIDE_A_TENANT = r"""
+import json, os, subprocess, sys, threading, time
+import lind
+program, root, tenant, tenant_root, work = sys.argv[1:]
+before = {t.name for t in threading.enumerate()}
+
+def stdio(tag):
+    return [open(os.path.join(work, tag + suffix), mode) for suffix, mode in (
+        (".in", "wb+"), (".out", "wb"), (".err", "wb"))]
+
+got = {}
+
+def run_tenant():
+    i, o, e = stdio("tenant")
+    got["tenant"] = lind.run([tenant, "3000"], root=tenant_root, stdin=i, stdout=o, stderr=e,
+                             timeout=60).returncode
+
+beside = threading.Thread(target=run_tenant)
+beside.start()
+i, o, e = stdio("attacker")
+try:
+    lind.run([program], root=root, stdin=i, stdout=o, stderr=e, timeout=2)
+    got["timed_out"] = False
+except subprocess.TimeoutExpired:
+    got["timed_out"] = True
+beside.join(60)
+
+def left():
+    return [t.name for t in threading.enumerate()
+            if t.is_alive() and t.name.startswith("cage-") and t.name not in before]
+
+deadline = time.monotonic() + 0.5
+while left() and time.monotonic() < deadline:
+    time.sleep(0.02)
+got["left"] = left()
+t0 = os.times()
+time.sleep(1)
+t1 = os.times()
+got["cpu"] = (t1.user + t1.system) - (t0.user + t0.system)
+print(json.dumps(got), flush=True)
+os._exit(0)
+"""
+
+
+def test_a_timeout_ends_a_fork_flood_of_every_cage_it_may_have(builds, tmp_path, canary):
+    """A tree whose every cage forks for ever (768 cages, each in a loop of fork and
+    EAGAIN). At the timeout every cage was told to stop, and each stop started a thread
+    to look after its memory's waiters: each start waited for Python's lock among the
+    flood's hundreds of threads, and lind.run(timeout=2) had not returned 200 s later.
+    One thread looks after every stopped cage now: the run ends, nothing of it runs on,
+    and a tenant beside it ends intact."""
+    work = tmp_path / "work"
+    work.mkdir()
+    rc, out, err = python(tmp_path, "host", _TIMEOUT_BESIDE_A_TENANT,
+                          builds.wasm(attack("fork_flood"), "-pthread"), make_root(tmp_path),
+                          builds.wasm(attack("tenant")), make_root(tmp_path, "tenant-root"),
+                          work, timeout=90)
+    assert rc == 0, err[-3000:]
+    got = json.loads(out.splitlines()[-1])
+    assert got["timed_out"] and got["left"] == [], got
+    assert got["cpu"] < 0.2, got
+    assert got["tenant"] == 0, got
+    assert (work / "tenant.out").read_text().startswith("intact"), got
+    untouched(canary)
+
+
 def test_timeout_ends_a_looping_grate_handler(builds, tmp_path, canary):
     got = _outlive(tmp_path, builds.wasm(attack("loop_grate")),
                    builds.wasm("grates/ppid_calls"))

@@ -14,6 +14,8 @@ threads still run a moment after it was told to stop.
 
 from __future__ import annotations
 
+import heapq
+import itertools
 import threading
 import time
 from typing import Any
@@ -62,41 +64,80 @@ def _memories(cage: Any) -> list[wasmtime_engine.SharedMemory]:
                   if runtime is cage.runtime and memory is not cage.shared_memory]
 
 
-_watched: set[int] = set()    # ids of cages a watcher looks after now
+class _Watch:
+    """One stopped cage looked after: when to look again, and what was seen last."""
+
+    def __init__(self, cage: Any) -> None:
+        self.cage = cage
+        self.delay = FIRST_LOOK
+        self.sweeps = 0
+        self.before = _running(cage)
+
+    def look(self) -> bool:
+        """Wake what waits in its memories if its threads still run and none ended
+        since the last look (ending ones are on their way out); whether to look again."""
+        now = _running(self.cage)
+        if now and now >= self.before:
+            for memory in _memories(self.cage):
+                wake_all(memory)
+            self.sweeps += 1
+            self.delay *= 2
+        self.before = now
+        return bool(now) and self.sweeps < SWEEPS
+
+
+def _running(cage: Any) -> int:
+    return cage.thread.is_alive() + sum(t.running for t in list(cage.threads.values()))
+
+
+# The cages looked after now (by id(): each Runtime numbers its cages from 1), and when
+# each is looked at next. One thread serves them all: a thread started for each cage
+# told to stop made ending a tree of 768 forking cages (each start a wait for Python's
+# lock among theirs) take hours, and lind.run's timeout with it.
+_watched: set[int] = set()
+_due: list[tuple[float, int, _Watch]] = []
+_order = itertools.count()
+_changed = threading.Condition()
+_server: threading.Thread | None = None
 
 
 def watch_stop(cage: Any) -> None:
-    """After `cage` was told to stop: while its threads still run and none ended since
-    the last look (ending ones are on their way out), wake whatever waits in its memory
-    and its grates' (on a thread of its own, one per cage however often it is told)."""
+    """After `cage` was told to stop: while its threads still run, wake whatever waits in
+    its memory and its grates' (on the one thread of this module, however often it is
+    told)."""
+    global _server
     if not _memories(cage):
         return
-    with _lock:
-        if cage.id in _watched:
+    with _changed:
+        if id(cage) in _watched:
             return
-        _watched.add(cage.id)
+        watch = _Watch(cage)
+        if not watch.before:
+            return
+        if _server is None:
+            try:
+                _server = threading.Thread(target=_serve, name="lind-wake", daemon=True)
+                _server.start()
+            except RuntimeError:   # the interpreter is exiting (no new threads): so is the cage
+                _server = None
+                return
+        _watched.add(id(cage))
+        heapq.heappush(_due, (time.monotonic() + watch.delay, next(_order), watch))
+        _changed.notify()
 
-    def running() -> int:
-        return cage.thread.is_alive() + sum(t.running for t in list(cage.threads.values()))
 
-    def watch() -> None:
+def _serve() -> None:
+    while True:
+        with _changed:
+            while not _due or _due[0][0] > time.monotonic():
+                _changed.wait(_due[0][0] - time.monotonic() if _due else None)
+            _, _, watch = heapq.heappop(_due)
+        again = False
         try:
-            delay, sweeps, before = FIRST_LOOK, 0, running()
-            while before and sweeps < SWEEPS:
-                time.sleep(delay)
-                now = running()
-                if now and now >= before:
-                    for memory in _memories(cage):
-                        wake_all(memory)
-                    sweeps += 1
-                    delay *= 2
-                before = now
+            again = watch.look()
         finally:
-            with _lock:
-                _watched.discard(cage.id)
-
-    try:
-        threading.Thread(target=watch, name=f"lind-wake-{cage.id}", daemon=True).start()
-    except RuntimeError:       # the interpreter is exiting (no new threads): so is the cage
-        with _lock:
-            _watched.discard(cage.id)
+            with _changed:
+                if again:
+                    heapq.heappush(_due, (time.monotonic() + watch.delay, next(_order), watch))
+                else:
+                    _watched.discard(id(watch.cage))
