@@ -69,6 +69,31 @@ def test_sigchld_siginfo_names_the_childs_real_uid(builds, tmp_path):
         assert native.stdout == _SIGCHLD_AS_ROOT
 
 
+_KILL_PERM_AS_ROOT = "".join(
+    f"{who} setresuid: 0 0\n" + "".join(
+        f"{who} {what}: {'0 0' if ok else '-1 1'}\n"
+        for what, ok in (("kill 0", may), ("kill SIGUSR1", may), ("kill SIGCONT", True),
+                         ("tkill", may), ("tgkill", may), ("sigqueue", may),
+                         ("kill group 0", True)))
+    + ("sibling kill brother 0: 0 0\n" if who == "dropped" else "") + f"{who} ended 0\n"
+    for who, may in (("dropped", False), ("real root", True), ("saved root", False)))
+
+
+def test_who_may_signal_whom_follows_the_cages_ids(builds, tmp_path):
+    """kill, tkill, tgkill and rt_sigqueueinfo check the sender's ids against the
+    target's as Linux does (a real or effective uid that is the target's real or saved
+    one, root, or SIGCONT in the session); a group's kill reaches those it may. Lind let
+    a cage that gave up root signal its root parent. Compared with the gcc build run as
+    root, where these machines run it."""
+    caged = lind.run([builds.wasm("posix/kill_perm")], root=tmp_path, capture_output=True,
+                     timeout=60, user=(0, 0), input=b"")
+    assert (caged.stdout.decode(), caged.returncode) == (_KILL_PERM_AS_ROOT, 0), caged.stderr
+    if os.geteuid() == 0:
+        native = subprocess.run([str(builds.native("posix/kill_perm"))], cwd=tmp_path,
+                                capture_output=True, timeout=60)
+        assert native.stdout.decode() == _KILL_PERM_AS_ROOT
+
+
 def test_sigsuspend_pause_alarm_busy_loops_and_interval_timer(builds, tmp_path):
     caged = _compare(builds, tmp_path, "sig_wait")
     assert b"busy loop ended by SIGALRM\n" in caged.stdout

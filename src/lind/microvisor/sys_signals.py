@@ -35,7 +35,7 @@ from lind.microvisor import abi, limits, sys_time
 from lind.microvisor.abi import s32, u32
 
 NSIG = 65
-SIGKILL, SIGSEGV, SIGCHLD, SIGSTOP = 9, 11, 17, 19
+SIGKILL, SIGSEGV, SIGCHLD, SIGCONT, SIGSTOP = 9, 11, 17, 18, 19
 SIG_DFL, SIG_IGN = 0, 1
 SA_RESTART, SA_NODEFER, SA_RESETHAND = 0x10000000, 0x40000000, 0x80000000
 SA_NOCLDWAIT = 2
@@ -820,6 +820,22 @@ def _zombie_in_tree(cage, pid: int) -> bool:
                for c in cage.runtime.tree(cage))
 
 
+def _may_signal(cage, target, sig: int) -> bool:
+    """Linux's check_kill_permission, with the cages' own ids: a privileged sender (an
+    effective uid of 0) or one whose real or effective uid is the target's real or saved
+    one; SIGCONT within the session."""
+    if target is cage or cage.ids[1] == 0:
+        return True
+    if sig == SIGCONT and target.sid == cage.sid:
+        return True
+    return not {cage.ids[0], cage.ids[1]}.isdisjoint((target.ids[0], target.saved_ids[0]))
+
+
+def _permitted(cage, target, sig: int) -> None:
+    if not _may_signal(cage, target, sig):
+        raise OSError(errno.EPERM, "Operation not permitted")
+
+
 def _kill(cage, pid: int, sig: int, code: int) -> int:
     if not 0 <= sig < NSIG:
         raise OSError(errno.EINVAL, "Invalid argument")
@@ -828,6 +844,10 @@ def _kill(cage, pid: int, sig: int, code: int) -> int:
         if pid > 0 and _zombie_in_tree(cage, pid):
             return 0     # a child not yet waited for still exists: the signal is lost
         raise OSError(errno.ESRCH, "No such process")
+    # a group or kill(-1) reaches those it may signal: EPERM only if none
+    targets = [target for target in targets if _may_signal(cage, target, sig)]
+    if not targets:
+        raise OSError(errno.EPERM, "Operation not permitted")
     info = siginfo(sig, code, cage.id, cage.ids[0])
     for target in targets:
         send(target, sig, info, own_thread=target is cage)
@@ -872,6 +892,7 @@ def sys_tkill(cage, tid, sig, *_):
     if tid <= 0 or not 0 <= sig < NSIG:
         raise OSError(errno.EINVAL, "Invalid argument")
     target, thread = _task(cage, tid)
+    _permitted(cage, target, sig)
     send(target, sig, siginfo(sig, SI_TKILL, cage.id, cage.ids[0]),
          own_thread=target is cage, to=thread)
     return 0
@@ -898,6 +919,7 @@ def sys_tgkill(cage, tgid, tid, sig, *_):
     target, thread = _task(cage, tid)
     if target.id != tgid:
         raise OSError(errno.ESRCH, "No such process")
+    _permitted(cage, target, sig)
     send(target, sig, info, own_thread=False, to=thread)
     return 0
 
@@ -954,6 +976,7 @@ def _queue(cage, target, sig: int, info_addr: int, to: ThreadSignals | None = No
     # As Linux: only codes a process may forge (negative, not tkill's) to another one.
     if (code >= 0 or code == SI_TKILL) and target is not cage:
         raise OSError(errno.EPERM, "Operation not permitted")
+    _permitted(cage, target, sig)
     struct.pack_into("<i", raw, 0, sig)
     send(target, sig, bytes(raw), own_thread=target is cage, to=to)
     return 0
