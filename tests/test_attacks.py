@@ -2707,6 +2707,28 @@ def test_a_timeout_ends_a_fork_flood_of_every_cage_it_may_have(builds, tmp_path,
     untouched(canary)
 
 
+def test_a_timeout_ends_a_tree_that_forks_and_starts_threads_for_ever(builds, tmp_path,
+                                                                      canary):
+    """Every thread of the tree starts a thread and forks, for ever. At the timeout its
+    cages were told to stop one by one, the youngest first, while the older ones, not yet
+    told, filled the slots of those that had ended with new cages and threads: lind.run
+    returned 18-28 s later with 400-650 of the tree's threads still running (using 1.5
+    CPUs), for another 10-15 s. A tree being ended starts no cage or thread."""
+    work = tmp_path / "work"
+    work.mkdir()
+    rc, out, err = python(tmp_path, "host", _TIMEOUT_BESIDE_A_TENANT,
+                          builds.wasm(attack("thread_fork_flood"), "-pthread"),
+                          make_root(tmp_path), builds.wasm(attack("tenant")),
+                          make_root(tmp_path, "tenant-root"), work, timeout=90)
+    assert rc == 0, err[-3000:]
+    got = json.loads(out.splitlines()[-1])
+    assert got["timed_out"] and got["left"] == [], got
+    assert got["cpu"] < 0.2, got
+    assert got["tenant"] == 0, got
+    assert (work / "tenant.out").read_text().startswith("intact"), got
+    untouched(canary)
+
+
 def test_timeout_ends_a_looping_grate_handler(builds, tmp_path, canary):
     got = _outlive(tmp_path, builds.wasm(attack("loop_grate")),
                    builds.wasm("grates/ppid_calls"))

@@ -85,6 +85,9 @@ class Runtime:
                            else max(max_cages * 3 // 4, 1))
         self._slots_used = 0               # running cages plus ended ones not yet reaped
         self._tree_slots: dict[int, int] = {}   # ...of each tree (by its first cage's id)
+        # trees being ended (terminate_tree, or their first cage ended), while they hold
+        # slots: no new cage or thread of theirs (each could fork again, out of the kill)
+        self._ending: set[int] = set()
         # ended cages' instances, for the next fork in their tree (while its first runs)
         self.instances = InstancePool(lambda tree: tree in self.cages)
 
@@ -231,7 +234,8 @@ class Runtime:
         `tree_cages` (EAGAIN past either)."""
         with self.lock:
             if (self._slots_used >= self.max_cages
-                    or self._tree_slots.get(tree, 0) >= self.tree_cages):
+                    or self._tree_slots.get(tree, 0) >= self.tree_cages
+                    or tree in self._ending):
                 raise OSError(errno.EAGAIN, "Resource temporarily unavailable")
             cage_id = next(self._ids)
             # 500 names no cage: register_handler takes it as "put the microvisor back"
@@ -251,6 +255,7 @@ class Runtime:
                 self._tree_slots[tree] = left
             else:
                 self._tree_slots.pop(tree, None)
+                self._ending.discard(tree)
 
     def release_id(self, tree: int) -> None:
         """A thread of `tree` that reserve_id counted ended."""
@@ -288,9 +293,18 @@ class Runtime:
     def terminate_tree(self, cage: Cage) -> None:
         """Kill every cage of `cage`'s tree, the youngest first: no child runs on (a grate's
         handler stopped under it returns) once its parents are gone, as when a process
-        group is killed at once."""
+        group is killed at once. From now on the tree starts no cage or thread: a tree of
+        hundreds of cages forking and starting threads filled again, from the cages not
+        yet told, the slots of those that ended (lind.run's timeout returned after ~20 s,
+        the tree running on for ~10 s more)."""
+        self._end_tree(cage.init_id)
         for c in reversed(self.tree(cage)):
             c.terminate()
+
+    def _end_tree(self, tree: int) -> None:
+        with self.lock:
+            if tree in self._tree_slots:
+                self._ending.add(tree)
 
     def wait_tree(self, cage: Cage, timeout: float | None = None) -> bool:
         """Wait until no cage of `cage`'s tree runs; False if `timeout` ran out first."""
@@ -339,6 +353,8 @@ class Runtime:
                 del parent.children[cage.id]
                 self._free_slot(cage.init_id)
             rest = self.tree(cage) if cage.id == cage.init_id else []
+            if cage.id == cage.init_id:
+                self._end_tree(cage.id)
             self.changed.notify_all()
         if parent is not None:
             parent.signal_from_outside(sys_signals.SIGCHLD, sys_signals.child_info(cage))
