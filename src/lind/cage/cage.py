@@ -405,8 +405,10 @@ class Cage:
         self.dumpable = parent.dumpable if parent else 1
         self.no_new_privs = parent.no_new_privs if parent else False
         self.tid_address = parent.tid_address if parent else 0
-        # ... and one it does not: the signal to get when the parent ends.
+        # ... and those it does not: the signal to get when the parent ends, and whether
+        # it has exec'd (then its parent's setpgid of it is EACCES).
         self.pdeathsig = 0
+        self.did_exec = False
         # CPU seconds (user, system) of reaped children, and its own once it has ended.
         self.children_cpu = (0.0, 0.0)
         self.cpu_at_end: tuple[float, float] | None = None
@@ -1131,6 +1133,7 @@ class Cage:
             raise OSError(errno.ENOMEM, "Cannot allocate memory")
         # the calling thread's mask and CPUs stay with the program, whichever thread it is
         self._exec = (module, argv, env, signals.caller(self).mask, self.thread_affinity())
+        self.did_exec = True
         self.slot.stop("exec")
         if self.threads:    # the first thread runs the new program: wake it if it waits
             self._interrupt_waits()

@@ -452,6 +452,8 @@ def sys_wait4(cage, pid, wstatus, options, rusage, *_):
     pid, options = s32(pid), u32(options)
     if options & ~_WAIT_OPTIONS:
         raise OSError(errno.EINVAL, "Invalid argument")
+    if pid == -0x80000000:       # as Linux: -INT_MIN names no group
+        raise OSError(errno.ESRCH, "No such process")
     rt = cage.runtime
     with rt.changed:
         done = _await_child(cage, pid, bool(options & WNOHANG))
@@ -506,7 +508,11 @@ def sys_setpgid(cage, pid, pgid, *_):
     target = cage if pid in (0, cage.id) else cage.children.get(pid)
     if target is None or target.finished:
         raise OSError(errno.ESRCH, "No such process")
-    if target.sid != cage.sid or target.id == target.sid:
+    if target.sid != cage.sid:
+        raise OSError(errno.EPERM, "Operation not permitted")
+    if target is not cage and target.did_exec:
+        raise OSError(errno.EACCES, "Permission denied")
+    if target.id == target.sid:
         raise OSError(errno.EPERM, "Operation not permitted")
     pgid = pgid or target.id
     # a group other than its own must exist in the caller's session, as on Linux
