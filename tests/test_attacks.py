@@ -2593,6 +2593,26 @@ def test_another_user_cannot_plant_compiled_code_in_lind_s_cache(builds, tmp_pat
     untouched(canary)
 
 # -- 9. outliving the run ----------------------------------------------------------------
+# The end of a script that ran cages with a timeout (`before`: the threads before them,
+# `got`: what it saw): the cage threads left half a second on, the process's CPU time
+# in the second after, all printed as JSON.
+_LEFT_AND_CPU_AFTER = r"""
+def left():
+    return [t.name for t in threading.enumerate()
+            if t.is_alive() and t.name.startswith("cage-") and t.name not in before]
+
+deadline = time.monotonic() + 0.5
+while left() and time.monotonic() < deadline:
+    time.sleep(0.02)
+got["left"] = left()
+t0 = os.times()
+time.sleep(1)
+t1 = os.times()
+got["cpu"] = (t1.user + t1.system) - (t0.user + t0.system)
+print(json.dumps(got), flush=True)
+os._exit(0)
+"""
+
 _OUTLIVE = r"""
 import json, os, subprocess, sys, threading, time
 import lind
@@ -2605,22 +2625,8 @@ with open(scratch + ".in", "rb") as i, open(scratch + ".out", "wb") as o, \
         timed_out = False
     except subprocess.TimeoutExpired:
         timed_out = True
-
-def left():
-    return [t.name for t in threading.enumerate()
-            if t.is_alive() and t.name.startswith("cage-") and t.name not in before]
-
-deadline = time.monotonic() + 0.5
-while left() and time.monotonic() < deadline:
-    time.sleep(0.02)
-still = left()
-t0 = os.times()
-time.sleep(1)
-t1 = os.times()
-cpu = (t1.user + t1.system) - (t0.user + t0.system)
-print(json.dumps({"timed_out": timed_out, "left": still, "cpu": cpu}), flush=True)
-os._exit(0)
-"""
+got = {"timed_out": timed_out}
+""" + _LEFT_AND_CPU_AFTER
 
 
 def _outlive(tmp_path: Path, *args) -> dict:
@@ -2667,22 +2673,7 @@ try:
 except subprocess.TimeoutExpired:
     got["timed_out"] = True
 beside.join(60)
-
-def left():
-    return [t.name for t in threading.enumerate()
-            if t.is_alive() and t.name.startswith("cage-") and t.name not in before]
-
-deadline = time.monotonic() + 0.5
-while left() and time.monotonic() < deadline:
-    time.sleep(0.02)
-got["left"] = left()
-t0 = os.times()
-time.sleep(1)
-t1 = os.times()
-got["cpu"] = (t1.user + t1.system) - (t0.user + t0.system)
-print(json.dumps(got), flush=True)
-os._exit(0)
-"""
+""" + _LEFT_AND_CPU_AFTER
 
 
 def test_a_timeout_ends_a_fork_flood_of_every_cage_it_may_have(builds, tmp_path, canary):
