@@ -390,3 +390,10 @@ def test_grates_lists_and_explains_each_grate():
     piped = subprocess.run(f"{' '.join(LIND)} grates strace | head -1", shell=True,
                            capture_output=True, text=True)
     assert piped.stdout == "strace (c grate)\n" and "Traceback" not in piped.stderr
+
+
+def test_inspect_of_a_file_that_is_no_module_names_it_once(tmp_path):
+    junk = tmp_path / "notwasm.wasm"
+    junk.write_text("not wasm\n")
+    proc = subprocess.run([*LIND, "inspect", junk], capture_output=True, text=True, timeout=60)
+    assert (proc.returncode, proc.stderr) == (2, f"lind: {junk}: not a WebAssembly module\n")

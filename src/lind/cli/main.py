@@ -542,6 +542,7 @@ def _inspect(argv: list[str]) -> int:
     and the size."""
     import json
 
+    from lind.cage.loader import ProgramError
     from lind.isolation.module import NotAModule, is_elf, policy_text
     from lind.isolation.policy import PolicyError, parse_policy
 
@@ -559,6 +560,9 @@ def _inspect(argv: list[str]) -> int:
     except PolicyError as exc:
         print(f"lind: {exc}", file=sys.stderr)
         return 1
+    except ProgramError as exc:             # its message names the program already
+        print(f"lind: {exc}", file=sys.stderr)
+        return 2
     except (OSError, NotAModule) as exc:
         print(f"lind: {path}: {getattr(exc, 'strerror', None) or exc}", file=sys.stderr)
         return 2
