@@ -768,10 +768,12 @@ def test_a_native_program_carries_its_policy_in_an_elf_note(builds, tmp_path):
     before = subprocess.run([program], capture_output=True, text=True).stdout.split(", pid")[0]
     (tmp_path / "p.toml").write_text('version = 1\n[identity]\nhostname = "carried"\n')
     for _ in range(2):               # a second embedding replaces the first
-        assert lind_command(tmp_path, "policy", "embed", program, tmp_path / "p.toml")[0] == 0
+        rc, said, _ = lind_command(tmp_path, "policy", "embed", program, tmp_path / "p.toml")
+        assert rc == 0
     assert module.policy_text(program) == (tmp_path / "p.toml").read_text()
     assert subprocess.run([program], capture_output=True, text=True).stdout.startswith(before)
     rc, out, err = lind_command(tmp_path, "inspect", program)
+    assert said.splitlines() == [line.strip() for line in out.splitlines()[2:]]   # as applied
     assert rc == 0 and out.splitlines()[1:] == [
         "policy (embedded, version 1):",
         "  files: the system's programs and libraries and the working directory, read-only; "

@@ -604,7 +604,7 @@ def _imports(path: str) -> list[dict[str, str]]:
 
 def _policy(argv: list[str]) -> int:
     """`lind policy check POLICY`, `lind policy embed PROGRAM POLICY`."""
-    from lind.isolation.module import NotAModule, embed
+    from lind.isolation.module import NotAModule, embed, is_elf
     from lind.isolation.policy import PolicyError, load_policy
 
     if argv[:1] == ["check"] and len(argv) == 2:
@@ -615,17 +615,19 @@ def _policy(argv: list[str]) -> int:
         print("usage: lind policy check POLICY.toml\n"
               "       lind policy embed PROGRAM.wasm POLICY.toml", file=sys.stderr)
         return 2
+    native = False
     try:
         policy = load_policy(policy_file)
         if argv[0] == "embed":
             embed(argv[1], policy)
+            native = is_elf(argv[1])        # said as lind inspect and lind isolate apply it
     except PolicyError as exc:
         print(f"lind: {exc}", file=sys.stderr)
         return 1
     except (OSError, NotAModule) as exc:
         print(f"lind: {argv[1]}: {getattr(exc, 'strerror', None) or exc}", file=sys.stderr)
         return 2
-    for line in policy.describe():
+    for line in policy.describe(native):
         print(line)
     return 0
 
