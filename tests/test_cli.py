@@ -378,6 +378,8 @@ def test_grates_lists_and_explains_each_grate():
     listing = subprocess.run([*LIND, "grates"], capture_output=True, text=True)
     names = [line.split()[0] for line in listing.stdout.splitlines()]
     assert "seccomp" in names and "strace" in names
+    for line in listing.stdout.splitlines():       # a whole sentence, not a docstring's line
+        assert line.endswith("."), line
     for name in names:
         full = subprocess.run([*LIND, "grates", name], capture_output=True, text=True)
         assert full.returncode == 0 and full.stdout.startswith(f"{name} (")

@@ -276,6 +276,6 @@ def describe(name: str | None = None) -> str:
     lines = []
     for grate in shipped():
         kind, doc = _documentation(grate)
-        summary = doc.splitlines()[0] if doc else ""
+        summary = " ".join(doc.split("\n\n", 1)[0].split())   # the first paragraph, whole
         lines.append(f"{grate:<10} {kind:<7} {summary}")
     return "\n".join(lines)
