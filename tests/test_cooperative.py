@@ -356,6 +356,24 @@ def _lind_run(*args, input: bytes = b"") -> subprocess.CompletedProcess:
                            *map(str, args)], input=input, capture_output=True, timeout=120)
 
 
+@pytest.mark.parametrize("backend", ["cooperative", "portable"])
+def test_a_program_it_cannot_run_is_said_as_on_the_host_back_end(builds, tmp_path, backend):
+    """A directory named as the program, a file that is no module, a --memory its first
+    memory does not fit: one line naming the program and 126 on every back end (the
+    cooperative one said 'lind: Permission denied' and 'lind: Cannot allocate memory'
+    with exit 125, and 'Exec format error' for a text file)."""
+    junk = tmp_path / "notwasm.wasm"
+    junk.write_text("not wasm\n")
+    for args, said in [([tmp_path], f"{tmp_path}: Permission denied"),
+                       ([junk], f"{junk}: not a WebAssembly module"),
+                       (["--memory", "1K", builds.wasm("args_env")],
+                        f"{builds.wasm('args_env')}: its memory does not fit the memory limit")]:
+        done = subprocess.run([sys.executable, "-m", "lind", "run", "--backend", backend,
+                               *map(str, args)], capture_output=True, text=True, timeout=120)
+        assert done.returncode == 126 and done.stderr.startswith(f"lind: {said}"), done.stderr
+        assert len(done.stderr.splitlines()) == 1, done.stderr
+
+
 def test_lind_run_on_the_cooperative_runtime(builds, tmp_path):
     """`lind run --backend cooperative` as a person uses it: stdin read as the cage asks,
     arguments and --env, --root loaded into the run's tree and --save writing it back
@@ -393,7 +411,7 @@ def test_lind_run_cooperative_refuses_what_it_cannot_honour(builds, tmp_path):
     assert _lind_run(tmp_path / "missing.wasm").returncode == 127
     (tmp_path / "text.wasm").write_text("not a program\n")
     done = _lind_run(tmp_path / "text.wasm")
-    assert done.returncode == 126 and b"Exec format error" in done.stderr
+    assert done.returncode == 126 and b"text.wasm: not a WebAssembly module" in done.stderr
     done = _lind_run("--cwd", "/nowhere", builds.wasm("args_env"))
     assert done.returncode == 2 and b"working directory /nowhere" in done.stderr
 

@@ -659,6 +659,7 @@ def _run_cooperative(args: list, tree: Tree, *, root, mounts, env, cwd: str,
     """`run` on the cooperative runtime (lind.portable.runtime, on wasmtime here): the
     tree filled from `root` and `mounts`, the streams as subprocess's; a program that
     carries an isolation policy is refused, since this runtime does not apply one."""
+    from lind.cage.loader import WASM_MAGIC
     from lind.portable.layers import ChangeReport, Strace
     from lind.portable.memfs import Dir
     from lind.portable.runtime import Runtime as CooperativeRuntime
@@ -668,6 +669,10 @@ def _run_cooperative(args: list, tree: Tree, *, root, mounts, env, cwd: str,
         wasm = read_program(program)
     except FileNotFoundError:
         raise MissingProgram(f"{program}: No such file or directory") from None
+    except OSError as exc:                    # a directory, no permission: as the host's
+        raise ProgramError(f"{program}: {exc.strerror}") from None
+    if wasm[:4] != WASM_MAGIC:
+        raise ProgramError(f"{program}: not a WebAssembly module")
     try:
         if embedded_policy(program) is not None:
             raise ValueError(f"{program} carries an isolation policy, which the cooperative "
@@ -718,6 +723,9 @@ def _run_cooperative(args: list, tree: Tree, *, root, mounts, env, cwd: str,
     except OSError as exc:
         if exc.errno == errno.ENOEXEC:
             raise ProgramError(f"{program}: {exc.strerror}") from None
+        if exc.errno == errno.ENOMEM:         # its first memory is past `memory`
+            raise ProgramError(f"{program}: its memory does not fit the memory limit"
+                               + (f" ({memory} bytes)" if memory else "")) from None
         raise
     except KeyboardInterrupt:                 # Ctrl-C: the run ends, as by SIGINT
         runtime.engine.interrupt()
