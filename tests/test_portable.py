@@ -861,3 +861,16 @@ def test_zip_entries_cannot_climb_out_of_the_tree(tmp_path):
     assert not (tmp_path / "outside.txt").exists()
     with pytest.raises(ValueError, match="neither a directory nor a zip"):
         Tree().load(archive.with_suffix(".txt"))
+
+
+@pytest.mark.parametrize("backend", ["portable", "cooperative"])
+def test_a_save_lind_cannot_write_names_where(builds, tmp_path, backend):
+    """--save into a directory that is not there: one line naming the target (it said
+    only 'lind: No such file or directory'), and a status that is not the program's."""
+    target = tmp_path / "missing" / "after.zip"
+    done = subprocess.run([sys.executable, "-m", "lind", "run", "--backend", backend,
+                           "--save", str(target), builds.wasm("args_env")],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2, done.stderr
+    assert done.stderr == (f"lind: cannot save the files to {target}: "
+                           "No such file or directory\n")

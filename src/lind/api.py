@@ -653,6 +653,15 @@ def isolate(policy: str | os.PathLike[str] | None = None, *, best_effort: bool =
 COOPERATIVE_GRATES = ("strace", "aquarium")
 
 
+def _save(tree: Tree, save: str | os.PathLike[str]) -> None:
+    """`tree.save(save)`, an OSError saying where it could not save (the bare
+    strerror, all `lind run --save` printed, named no file)."""
+    try:
+        tree.save(save)
+    except OSError as exc:
+        raise OSError(exc.errno, f"cannot save the files to {os.fspath(save)}: "
+                                 f"{exc.strerror or exc}") from None
+
 def _run_cooperative(args: list, tree: Tree, *, root, mounts, env, cwd: str,
                      input: bytes | None, streams: tuple, timeout: float | None,
                      memory: int | None, grates, save) -> CompletedCage:
@@ -733,7 +742,7 @@ def _run_cooperative(args: list, tree: Tree, *, root, mounts, env, cwd: str,
     if report is not None:
         err(report.report().encode())
     if save is not None:
-        tree.save(save)
+        _save(tree, save)
     result = [bytes(captured[n]) if n in captured else None for n in ("stdout", "stderr")]
     if runtime.timed_out:
         raise subprocess.TimeoutExpired(list(args), timeout, *result)
@@ -899,7 +908,7 @@ def run(args: Sequence[str | os.PathLike[str]] | str | os.PathLike[str], *,
         if pipes:
             pump.join()
         if save is not None:
-            tree.save(save)
+            _save(tree, save)
     except BaseException:
         if cage is not None:      # interrupted waiting (Ctrl-C): nothing of the run runs on
             rt.terminate_tree(cage)
