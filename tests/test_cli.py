@@ -374,6 +374,15 @@ def test_cache_info_and_clear(builds, tmp_path):
     assert (bad.returncode, bad.stderr) == (2, "usage: lind cache info|clear\n")
 
 
+@pytest.mark.parametrize(("size", "cap"), [("2G", 2048), ("512M", 512), (str(3 << 30), 3072),
+                                           ("lots", 1024)])
+def test_cache_size_is_read_as_memory_sizes_are(tmp_path, size, cap):
+    """$LIND_CACHE_SIZE takes K, M or G as --memory does: '2G' was ignored (1 GiB kept)."""
+    env = dict(os.environ, LIND_CACHE=str(tmp_path / "cache"), LIND_CACHE_SIZE=size)
+    info = subprocess.run([*LIND, "cache", "info"], capture_output=True, text=True, env=env,
+                          timeout=60)
+    assert info.returncode == 0 and f"(cap {cap} MiB," in info.stdout, info.stdout
+
 def test_grates_lists_and_explains_each_grate():
     listing = subprocess.run([*LIND, "grates"], capture_output=True, text=True)
     names = [line.split()[0] for line in listing.stdout.splitlines()]

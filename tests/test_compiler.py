@@ -51,6 +51,14 @@ def test_a_module_the_engine_refuses_is_an_engine_error():
     assert answer_of(compiler.compile_serialized(answering(7))) == 7   # the server goes on
 
 
+@pytest.mark.parametrize(("value", "limit"), [("512M", 512 << 20), ("1G", 1 << 30),
+                                              (str(300 << 20), 300 << 20), ("1K", 64 << 20),
+                                              ("much", compiler.DEFAULT_COMPILE_MEMORY)])
+def test_compile_memory_takes_sizes_as_memory_does(monkeypatch, value, limit):
+    """$LIND_COMPILE_MEMORY with K, M or G (512M was ignored for the 1 GiB default)."""
+    monkeypatch.setenv("LIND_COMPILE_MEMORY", value)
+    assert compiler.compile_memory() == limit
+
 def test_a_compile_past_its_memory_is_a_compile_limit(monkeypatch):
     monkeypatch.setenv("LIND_COMPILE_MEMORY", str(64 << 20))
     functions = "".join(f'(func (export "f{i}") (result i32) i32.const {i})' for i in range(60_000))

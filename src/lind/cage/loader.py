@@ -254,9 +254,15 @@ def _remember(key: str, module: wasmtime.Module, size: int, wasm: bytes) -> None
 
 
 def disk_cache_limit() -> int:
-    """Bytes the disk cache may hold: $LIND_CACHE_SIZE, else DISK_CACHE_BYTES."""
+    """Bytes the disk cache may hold: $LIND_CACHE_SIZE (bytes, or with K, M or G as
+    --memory takes it: `2G` was ignored for the default), else DISK_CACHE_BYTES."""
+    from lind.microvisor.limits import parse_size
+
+    text = os.environ.get("LIND_CACHE_SIZE", "").strip()
+    if text == "0":
+        return 0
     try:
-        return max(int(os.environ.get("LIND_CACHE_SIZE", "")), 0)
+        return parse_size(text)
     except ValueError:
         return DISK_CACHE_BYTES
 

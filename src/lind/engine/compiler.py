@@ -89,8 +89,11 @@ class CompilerUnavailable(EngineError):
 
 
 def compile_memory() -> int:
+    """$LIND_COMPILE_MEMORY (bytes, or with K, M or G), at least 64 MiB; else the default."""
+    from lind.microvisor.limits import parse_size
+
     try:
-        return max(int(os.environ.get("LIND_COMPILE_MEMORY", "")), 64 << 20)
+        return max(parse_size(os.environ.get("LIND_COMPILE_MEMORY", "")), 64 << 20)
     except ValueError:
         return DEFAULT_COMPILE_MEMORY
 
