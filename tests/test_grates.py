@@ -280,6 +280,12 @@ def test_cli_grate_option_and_list(builds):
     bad = subprocess.run([sys.executable, "-m", "lind", "run", "--grate", "nosuch", "--",
                           str(builds.wasm("grates/euid"))], capture_output=True, text=True)
     assert bad.returncode == 2 and "unknown grate 'nosuch'" in bad.stderr
+    for path, why in [("missing.wasm", "No such file or directory"),
+                      (str(builds.wasm("grates/euid").parent), "not a file")]:
+        bad = subprocess.run([sys.executable, "-m", "lind", "run", "--grate", path, "--",
+                              str(builds.wasm("grates/euid"))], capture_output=True, text=True)
+        assert (bad.returncode, bad.stderr) == (                 # not 'unknown grate'
+            2, f"lind: grate {path}: {why} (a grate is a shipped name or a .wasm file)\n")
 
 
 class _Log(Grate):

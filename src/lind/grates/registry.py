@@ -96,6 +96,9 @@ def resolve(spec: Grate | str) -> Grate | WasmGrate:
                          HOST_OUTPUT_OPTIONS.get(name))
     if name.endswith(".wasm") and os.path.isfile(name):
         return WasmGrate(name, tuple(shlex.split(args)))
+    if name.endswith(".wasm") or os.sep in name:      # a file meant, not a shipped name
+        why = "not a file" if os.path.exists(name) else "No such file or directory"
+        raise ValueError(f"grate {name}: {why} (a grate is a shipped name or a .wasm file)")
     raise ValueError(f"unknown grate {name!r} (shipped: {', '.join(shipped())})")
 
 
