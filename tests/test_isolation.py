@@ -451,6 +451,26 @@ def test_isolate_runs_threads_that_wait_on_each_other(builds, tmp_path):
     assert isolated == plain and plain[0] == 0, (plain, isolated)
 
 
+def test_isolate_keeps_what_a_grate_writes_on_the_host(builds, tmp_path):
+    """strace's -o FILE and aquarium's report=FILE outside the run's root and mounts: in
+    the working directory they were lost without a word (exit 0, no file), elsewhere
+    the run was refused (exit 2). Their directories are now kept writable, as --save's."""
+    for name in ("root", "data", "traces", "reports"):
+        (tmp_path / name).mkdir()
+    trace, report = tmp_path / "traces" / "trace.txt", tmp_path / "reports" / "changes.txt"
+    rc, out, err = lind_command(tmp_path, "run", "--isolate", "--root", tmp_path / "root",
+                                "--mount", f"{tmp_path / 'data'}:/data",
+                                "--grate", f"strace:-o {trace} -e openat",
+                                "--grate", f"aquarium:/data,report={report}", "--",
+                                builds.wasm("args_env"), "x")
+    assert rc == 0, err
+    assert trace.read_text().endswith("+++ exited with 0 +++\n"), trace.read_text()
+    assert report.exists(), err
+    rc, out, err = lind_command(tmp_path, "run", "--isolate", "--root", tmp_path / "root",
+                                "--grate", "strace:-o here.txt", "--", builds.wasm("args_env"),
+                                cwd=tmp_path / "traces")       # a relative name, kept too
+    assert rc == 0 and (tmp_path / "traces" / "here.txt").exists(), err
+
 CONFORMANCE = sorted(p.stem for p in (Path(__file__).parent / "programs" / "conformance")
                      .glob("*.c"))
 

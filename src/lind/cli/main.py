@@ -321,6 +321,11 @@ def _isolate_if_asked(opts: argparse.Namespace, mounts: list, memory: int | None
         binds.append(host.Bind(os.path.abspath(opts.root), writable=opts.backend == "host"))
     if opts.save is not None:      # where the portable back end writes the files back
         binds.append(host.Bind(os.path.dirname(os.path.abspath(opts.save)), writable=True))
+    from lind.grates.registry import host_outputs
+
+    for output in host_outputs(opts.grate):   # strace -o, aquarium's report: kept, not lost
+        if os.path.isdir(os.path.dirname(os.path.abspath(output))):
+            binds.append(host.Bind(os.path.dirname(os.path.abspath(output)), writable=True))
     binds += [host.Bind(os.path.abspath(m.host), writable=not m.readonly) for m in mounts]
     if policy is not None:
         from lind.isolation.policy import beside

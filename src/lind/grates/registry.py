@@ -66,6 +66,28 @@ class WasmGrate:
         return args, None
 
 
+def host_outputs(specs: Sequence[Grate | str]) -> list[str]:
+    """The host files the shipped grates of `specs` write: strace's `-o FILE`,
+    aquarium's `report=FILE` (what `--isolate` must keep writable)."""
+    files = []
+    for spec in specs:
+        if not isinstance(spec, str):
+            continue
+        name, _, args = spec.partition(":")
+        host = None
+        if name in HOST_OUTPUT_OPTIONS:
+            try:
+                words = tuple(shlex.split(args))
+            except ValueError:
+                continue                    # resolve() says what is wrong with it
+            host = WasmGrate(name, words, HOST_OUTPUT_OPTIONS[name]).with_output_fd(0)[1]
+        elif name == "aquarium":
+            host = next((item.removeprefix("report=") for item in args.split(",")
+                         if item.startswith("report=")), None)
+        if host:
+            files.append(host)
+    return files
+
 @dataclass
 class Stack:
     """What to start: the command line, and where each Python grate attaches."""
