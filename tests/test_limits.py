@@ -482,6 +482,23 @@ def test_cli_memory_option(builds, tmp_path):
     assert s.intact()
 
 
+@pytest.mark.parametrize("backend", ["host", "cooperative"])
+def test_memory_from_python_takes_a_size_as_the_cli_does(builds, tmp_path, backend):
+    """lind.run(memory="32M", stack="1M") as --memory 32M --stack 1M: they were a
+    TypeError from a comparison ("'<=' not supported between 'str' and 'int'")."""
+    s = Scratch(tmp_path)
+    wasm = builds.wasm("limits/memory")
+    stack = {"stack": "1M"} if backend == "host" else {}   # the cooperative one has none
+    result = s.run([wasm, "mmap"], memory="32M", backend=backend, **stack)
+    assert result.returncode == 0 and result.stdout.endswith(b"MiB then ENOMEM\n"), result
+    assert 16 <= int(result.stdout.split()[1]) < 32
+    with lind.Popen([wasm, "mmap"], root=s.root, memory="32M", stdout=lind.PIPE,
+                    stdin=lind.DEVNULL) as p:
+        assert 16 <= int(p.stdout.read().split()[1]) < 32
+    with pytest.raises(ValueError, match="bad size 'lots'"):
+        s.run([wasm], memory="lots")
+    assert s.intact()
+
 _GROW = """(module (memory (export "memory") 1)
   (func (export "_start") (local $i i32)
     %s

@@ -31,6 +31,7 @@ from lind.isolation.module import NotAModule, embedded_policy
 from lind.isolation.policy import PolicyViolation
 from lind.microvisor import sys_signals
 from lind.microvisor.fs import PrivateDir, join
+from lind.microvisor.limits import parse_size
 from lind.microvisor.network import Network, parse_publish
 from lind.portable import Tree
 from lind.portable.backend import check_backend, enter, file_system, tree_for
@@ -231,6 +232,10 @@ def _decode(data: bytes | None, mode: tuple[str, str]) -> str | None:
     return data.decode(*mode).replace("\r\n", "\n").replace("\r", "\n")
 
 
+def _size(value: int | str | None) -> int | None:
+    """`memory=` or `stack=` as `--memory` takes it too: "256M" (a str), or bytes."""
+    return parse_size(value) if isinstance(value, str) else value
+
 def _program_args(args) -> list:
     """subprocess's `args`: a sequence, or the program alone."""
     if isinstance(args, (str, bytes, os.PathLike)):
@@ -378,16 +383,17 @@ class Popen:
                  root: str | os.PathLike[str] | None = None,
                  mounts: Sequence[MountSpec | str] = (), env: Mapping[str, str] | None = None,
                  cwd: str = "/", runtime: Runtime | None = None,
-                 grates: Sequence[Grate | str] = (), memory: int | None = None,
+                 grates: Sequence[Grate | str] = (), memory: int | str | None = None,
                  user: tuple[int, int] | str | None = None,
                  hostname: str | None = None, net: str | Network | None = None,
                  publish: Sequence[tuple[int, int] | str] = (),
                  override_policy: bool = False, pass_fds: Sequence[int] = (),
-                 backend: str = "host", stack: int | None = None) -> None:
+                 backend: str = "host", stack: int | str | None = None) -> None:
         if check_backend(backend) == "cooperative":
             raise ValueError("backend='cooperative' is lind.run's: its cages run on the "
                              "thread that calls it, until they end")
         self.args = _program_args(args)
+        memory, stack = _size(memory), _size(stack)
         tree = tree_for(backend, root)
         self.returncode: int | None = None
         self.trap: str | None = None
@@ -757,13 +763,13 @@ def run(args: Sequence[str | os.PathLike[str]] | str | os.PathLike[str], *,
         check: bool = False, text: bool | None = None, encoding: str | None = None,
         errors: str | None = None, universal_newlines: bool | None = None,
         runtime: Runtime | None = None,
-        grates: Sequence[Grate | str] = (), memory: int | None = None,
+        grates: Sequence[Grate | str] = (), memory: int | str | None = None,
         user: tuple[int, int] | str | None = None,
         hostname: str | None = None, net: str | Network | None = None,
         publish: Sequence[tuple[int, int] | str] = (),
         forward_signals: bool = False, override_policy: bool = False,
         pass_fds: Sequence[int] = (), backend: str = "host",
-        save: str | os.PathLike[str] | None = None, stack: int | None = None) -> CompletedCage:
+        save: str | os.PathLike[str] | None = None, stack: int | str | None = None) -> CompletedCage:
     """Run a program in a cage and wait for it, like `subprocess.run`.
 
     `args[0]` is the host path of the .wasm program (`args` may be that path alone).
@@ -775,9 +781,9 @@ def run(args: Sequence[str | os.PathLike[str]] | str | os.PathLike[str], *,
     `grates` (Grate objects, or "NAME[:ARGS]" of grates shipped with Lind) stand
     between the program and the microvisor; the first sees the program's calls first.
     `memory` bounds the linear memories of the program and all its children together
-    (bytes): growth past it fails with ENOMEM. `stack` is RLIMIT_STACK's soft limit
-    (bytes; Linux's 8 MiB without it): the program's stack, at most the region `lind cc`
-    linked it with (`-Wl,-z,stack-size=N`).
+    (bytes, or "256M" as --memory takes it): growth past it fails with ENOMEM. `stack`
+    is RLIMIT_STACK's soft limit (bytes or "8M"; Linux's 8 MiB without it): the
+    program's stack, at most the region `lind cc` linked it with (`-Wl,-z,stack-size=N`).
     `user` is the (uid, gid) or "UID[:GID]" the cage runs as, `hostname` its node name.
     `net` is the network the program and its children see: "private" (a loopback of
     their own), "host" (the host's, as an unprivileged process), "none", or a Network
@@ -802,6 +808,7 @@ def run(args: Sequence[str | os.PathLike[str]] | str | os.PathLike[str], *,
     """
     started = time.monotonic()
     args = _program_args(args)
+    memory, stack = _size(memory), _size(stack)
     tree = tree_for(backend, root)
     if save is not None and tree is None:
         raise ValueError("save= keeps the files of backend='portable'; the host back end "
