@@ -89,6 +89,20 @@ def test_programs_that_cannot_start_raise_what_subprocess_raises(tmp_path):
     assert bad.value.errno == errno.ENOEXEC and "not a WebAssembly module" in str(bad.value)
 
 
+@pytest.mark.parametrize("backend", ["host", "portable", "cooperative"])
+def test_mounts_of_the_wrong_shape_say_what_a_mount_is(builds, tmp_path, backend):
+    """A bare string was taken a character at a time ("bad mount 'd'"), a (host, guest)
+    pair was an AttributeError ('tuple' object has no attribute 'split')."""
+    (tmp_path / "data").mkdir()
+    for mounts, said in [(f"{tmp_path / 'data'}:/data", "mounts is a list of mounts"),
+                         ([(str(tmp_path / "data"), "/data")], "a mount is \"HOST:/GUEST")]:
+        with pytest.raises(TypeError, match=said):
+            lind.run([builds.wasm("args_env")], mounts=mounts, backend=backend,
+                     capture_output=True)
+    done = lind.run([builds.wasm("args_env")], mounts=[lind.MountSpec(str(tmp_path / "data"),
+                    "/data")], backend=backend, capture_output=True)
+    assert done.returncode == 0, done.stderr
+
 def test_an_argument_or_variable_with_a_null_byte_raises_as_for_subprocess(builds, tmp_path):
     """A C string ends at its first NUL: refused before anything starts (no cage, no
     directory, no process slot kept), as subprocess refuses it."""

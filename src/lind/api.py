@@ -236,6 +236,18 @@ def _size(value: int | str | None) -> int | None:
     """`memory=` or `stack=` as `--memory` takes it too: "256M" (a str), or bytes."""
     return parse_size(value) if isinstance(value, str) else value
 
+def _mount_specs(mounts: Sequence[MountSpec | str]) -> list[MountSpec]:
+    """`mounts=` as MountSpecs: a list of "HOST:/GUEST[:ro]" strings or MountSpecs (a
+    bare string was taken a character at a time: "bad mount 'd'")."""
+    if isinstance(mounts, (str, MountSpec)):
+        raise TypeError(f"mounts is a list of mounts, not one: mounts=[{mounts!r}]")
+    specs = []
+    for mount in mounts:
+        if not isinstance(mount, (str, MountSpec)):
+            raise TypeError(f"a mount is \"HOST:/GUEST[:ro]\" or a MountSpec, not {mount!r}")
+        specs.append(mount if isinstance(mount, MountSpec) else MountSpec.parse(mount))
+    return specs
+
 def _program_args(args) -> list:
     """subprocess's `args`: a sequence, or the program alone."""
     if isinstance(args, (str, bytes, os.PathLike)):
@@ -261,7 +273,7 @@ def _prepare(args: list, grates, *, root, mounts, net, memory, timeout, user, ho
         policy = embedded_policy(program)
     except (OSError, NotAModule):
         policy = None           # not there, or not a module: the spawn says which
-    mount_specs = [m if isinstance(m, MountSpec) else MountSpec.parse(m) for m in mounts]
+    mount_specs = _mount_specs(mounts)
     start = launch(policy, program, root=None if isinstance(root, Tree) else root,
                    mounts=mount_specs, net=net, memory=memory, timeout=timeout, user=user,
                    hostname=hostname, stack=stack, override=override)
@@ -696,8 +708,7 @@ def _run_cooperative(args: list, tree: Tree, *, root, mounts, env, cwd: str,
         pass                                  # the runtime says what it is (ENOEXEC)
     if root is not None and not isinstance(root, Tree):
         tree.load(root)
-    for mount in mounts:
-        spec = MountSpec.parse(mount) if isinstance(mount, str) else mount
+    for spec in _mount_specs(mounts):
         tree.load(spec.host, spec.guest, readonly=spec.readonly)
     with tree.lock:
         found = tree.find(cwd).node
