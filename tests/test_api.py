@@ -90,11 +90,12 @@ def test_programs_that_cannot_start_raise_what_subprocess_raises(tmp_path):
 
 
 @pytest.mark.parametrize("backend", ["host", "portable", "cooperative"])
-def test_mounts_of_the_wrong_shape_say_what_a_mount_is(builds, tmp_path, backend):
-    """A bare string was taken a character at a time ("bad mount 'd'"), a (host, guest)
-    pair was an AttributeError ('tuple' object has no attribute 'split')."""
+def test_list_arguments_given_one_item_or_a_pair_say_what_they_take(builds, tmp_path, backend):
+    """A bare string for mounts=, grates= or publish= was taken a character at a time
+    ("bad mount 'd'", "unknown grate 's'"), a (host, guest) mount an AttributeError
+    ('tuple' object has no attribute 'split')."""
     (tmp_path / "data").mkdir()
-    for mounts, said in [(f"{tmp_path / 'data'}:/data", "mounts is a list of mounts"),
+    for mounts, said in [(f"{tmp_path / 'data'}:/data", "mounts is a list, not one item"),
                          ([(str(tmp_path / "data"), "/data")], "a mount is \"HOST:/GUEST")]:
         with pytest.raises(TypeError, match=said):
             lind.run([builds.wasm("args_env")], mounts=mounts, backend=backend,
@@ -102,6 +103,10 @@ def test_mounts_of_the_wrong_shape_say_what_a_mount_is(builds, tmp_path, backend
     done = lind.run([builds.wasm("args_env")], mounts=[lind.MountSpec(str(tmp_path / "data"),
                     "/data")], backend=backend, capture_output=True)
     assert done.returncode == 0, done.stderr
+    for name, one in [("grates", "strace"), ("publish", "8080:80")]:   # "unknown grate 's'"
+        if backend != "cooperative" or name == "grates":
+            with pytest.raises(TypeError, match=f"{name} is a list, not one item"):
+                lind.run([builds.wasm("args_env")], backend=backend, **{name: one})
 
 def test_an_argument_or_variable_with_a_null_byte_raises_as_for_subprocess(builds, tmp_path):
     """A C string ends at its first NUL: refused before anything starts (no cage, no

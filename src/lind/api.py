@@ -236,11 +236,17 @@ def _size(value: int | str | None) -> int | None:
     """`memory=` or `stack=` as `--memory` takes it too: "256M" (a str), or bytes."""
     return parse_size(value) if isinstance(value, str) else value
 
+def _a_list(**given: object) -> None:
+    """TypeError for a list argument given one item (`grates="strace"` was taken a
+    character at a time: "unknown grate 's'")."""
+    for name, value in given.items():
+        if isinstance(value, (str, bytes, MountSpec, Grate)):
+            raise TypeError(f"{name} is a list, not one item: {name}=[{value!r}]")
+
 def _mount_specs(mounts: Sequence[MountSpec | str]) -> list[MountSpec]:
     """`mounts=` as MountSpecs: a list of "HOST:/GUEST[:ro]" strings or MountSpecs (a
     bare string was taken a character at a time: "bad mount 'd'")."""
-    if isinstance(mounts, (str, MountSpec)):
-        raise TypeError(f"mounts is a list of mounts, not one: mounts=[{mounts!r}]")
+    _a_list(mounts=mounts)
     specs = []
     for mount in mounts:
         if not isinstance(mount, (str, MountSpec)):
@@ -406,6 +412,7 @@ class Popen:
                              "thread that calls it, until they end")
         self.args = _program_args(args)
         memory, stack = _size(memory), _size(stack)
+        _a_list(mounts=mounts, grates=grates, publish=publish)
         tree = tree_for(backend, root)
         self.returncode: int | None = None
         self.trap: str | None = None
@@ -820,6 +827,7 @@ def run(args: Sequence[str | os.PathLike[str]] | str | os.PathLike[str], *,
     started = time.monotonic()
     args = _program_args(args)
     memory, stack = _size(memory), _size(stack)
+    _a_list(mounts=mounts, grates=grates, publish=publish)
     tree = tree_for(backend, root)
     if save is not None and tree is None:
         raise ValueError("save= keeps the files of backend='portable'; the host back end "
