@@ -108,6 +108,7 @@ def test_list_arguments_given_one_item_or_a_pair_say_what_they_take(builds, tmp_
             with pytest.raises(TypeError, match=f"{name} is a list, not one item"):
                 lind.run([builds.wasm("args_env")], backend=backend, **{name: one})
 
+
 def test_an_argument_or_variable_with_a_null_byte_raises_as_for_subprocess(builds, tmp_path):
     """A C string ends at its first NUL: refused before anything starts (no cage, no
     directory, no process slot kept), as subprocess refuses it."""

@@ -2487,7 +2487,6 @@ def test_module_cache_is_bounded(builds, tmp_path, canary):
     untouched(canary)
 
 
-
 def test_a_cage_cannot_plant_compiled_code_in_lind_s_cache(builds, tmp_path, canary):
     """Lind loads a program's native code from its cache ($LIND_CACHE/modules/KEY.cwasm,
     KEY a hash of the module's bytes and the engine's settings, which anyone can make)
@@ -2536,6 +2535,7 @@ def test_a_cage_cannot_plant_compiled_code_in_lind_s_cache(builds, tmp_path, can
     assert (rc, out) == (1, f"FAILED write {errno.EROFS}\n"), (rc, out, err)
     assert victim_says(cache) == itself
     untouched(canary)
+
 
 def test_another_user_cannot_plant_compiled_code_in_lind_s_cache(builds, tmp_path, canary):
     """The same planted code from outside any cage: a cache directory another local user
@@ -2591,6 +2591,7 @@ def test_another_user_cannot_plant_compiled_code_in_lind_s_cache(builds, tmp_pat
     assert victim_run(cache)[1] == itself
     assert stat.S_IMODE(cache.stat().st_mode) == 0o700
     untouched(canary)
+
 
 # -- 9. outliving the run ----------------------------------------------------------------
 # The end of a script that ran cages with a timeout (`before`: the threads before them,

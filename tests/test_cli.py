@@ -383,6 +383,7 @@ def test_cache_size_is_read_as_memory_sizes_are(tmp_path, size, cap):
                           timeout=60)
     assert info.returncode == 0 and f"(cap {cap} MiB," in info.stdout, info.stdout
 
+
 def test_grates_lists_and_explains_each_grate():
     listing = subprocess.run([*LIND, "grates"], capture_output=True, text=True)
     names = [line.split()[0] for line in listing.stdout.splitlines()]

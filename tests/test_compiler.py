@@ -59,6 +59,7 @@ def test_compile_memory_takes_sizes_as_memory_does(monkeypatch, value, limit):
     monkeypatch.setenv("LIND_COMPILE_MEMORY", value)
     assert compiler.compile_memory() == limit
 
+
 def test_a_compile_past_its_memory_is_a_compile_limit(monkeypatch):
     monkeypatch.setenv("LIND_COMPILE_MEMORY", str(64 << 20))
     functions = "".join(f'(func (export "f{i}") (result i32) i32.const {i})' for i in range(60_000))

@@ -161,7 +161,6 @@ def test_strace_shows_a_call_that_ended_the_cage_as_unfinished(builds, tmp_path)
     assert err.rstrip().endswith("+++ killed by SIGSYS +++")
 
 
-
 def test_a_grate_handler_finishes_for_a_cage_killed_under_it(builds, tmp_path):
     """The layer below a grate kills the cage inside the call: the grate's handler may
     still finish what it does (strace writes its "= ?" line); it is not stopped in the

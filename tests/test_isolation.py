@@ -471,6 +471,7 @@ def test_isolate_keeps_what_a_grate_writes_on_the_host(builds, tmp_path):
                                 cwd=tmp_path / "traces")       # a relative name, kept too
     assert rc == 0 and (tmp_path / "traces" / "here.txt").exists(), err
 
+
 CONFORMANCE = sorted(p.stem for p in (Path(__file__).parent / "programs" / "conformance")
                      .glob("*.c"))
 

@@ -20,6 +20,7 @@ import lind
 
 # -- the end of a run ends its tree ------------------------------------------------------
 
+
 @pytest.fixture
 def sandbox(tmp_path):
     """Run a cage in a root of its own, stdin from a scratch pipe, with a canary beside

@@ -499,6 +499,7 @@ def test_memory_from_python_takes_a_size_as_the_cli_does(builds, tmp_path, backe
         s.run([wasm], memory="lots")
     assert s.intact()
 
+
 _GROW = """(module (memory (export "memory") 1)
   (func (export "_start") (local $i i32)
     %s

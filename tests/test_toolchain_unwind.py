@@ -961,7 +961,6 @@ def test_every_loop_of_a_program_that_forks_gets_a_safepoint(tmp_path: Path, mon
     assert loops >= 3 and len(instrumented) > len(raw)
 
 
-
 # --------------------------------------------------------------------------
 # Asyncify only where a fork can be reached (callgraph.py)
 

@@ -236,12 +236,14 @@ def _size(value: int | str | None) -> int | None:
     """`memory=` or `stack=` as `--memory` takes it too: "256M" (a str), or bytes."""
     return parse_size(value) if isinstance(value, str) else value
 
+
 def _a_list(**given: object) -> None:
     """TypeError for a list argument given one item (`grates="strace"` was taken a
     character at a time: "unknown grate 's'")."""
     for name, value in given.items():
         if isinstance(value, (str, bytes, MountSpec, Grate)):
             raise TypeError(f"{name} is a list, not one item: {name}=[{value!r}]")
+
 
 def _mount_specs(mounts: Sequence[MountSpec | str]) -> list[MountSpec]:
     """`mounts=` as MountSpecs: a list of "HOST:/GUEST[:ro]" strings or MountSpecs (a
@@ -253,6 +255,7 @@ def _mount_specs(mounts: Sequence[MountSpec | str]) -> list[MountSpec]:
             raise TypeError(f"a mount is \"HOST:/GUEST[:ro]\" or a MountSpec, not {mount!r}")
         specs.append(mount if isinstance(mount, MountSpec) else MountSpec.parse(mount))
     return specs
+
 
 def _program_args(args) -> list:
     """subprocess's `args`: a sequence, or the program alone."""
@@ -686,6 +689,7 @@ def _save(tree: Tree, save: str | os.PathLike[str]) -> None:
     except OSError as exc:
         raise OSError(exc.errno, f"cannot save the files to {os.fspath(save)}: "
                                  f"{exc.strerror or exc}") from None
+
 
 def _run_cooperative(args: list, tree: Tree, *, root, mounts, env, cwd: str,
                      input: bytes | None, streams: tuple, timeout: float | None,

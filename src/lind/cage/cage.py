@@ -91,6 +91,8 @@ _LONGJMP_FROM_HOST = ("longjmp out of {} is supported only in a program built wi
 
 # Epoch ticks: every running cage checks in once a tick, so a kill lands within one.
 _TICK_SECONDS = 0.01
+
+
 def _wasi_imports(module: wasmtime.Module):
     """lind.wasi.preview1 if `module` imports WASI (imported then: most programs are
     built by lind cc and never need it)."""

@@ -66,7 +66,6 @@ class JsMemory:
         if data:
             js.Uint8Array.new(self.memory.buffer, addr, len(data)).assign(data)
 
-
     def copy_from(self, source: JsMemory) -> None:
         length = source.size()
         self._check(0, length)

@@ -88,6 +88,7 @@ def host_outputs(specs: Sequence[Grate | str]) -> list[str]:
             files.append(host)
     return files
 
+
 @dataclass
 class Stack:
     """What to start: the command line, and where each Python grate attaches."""

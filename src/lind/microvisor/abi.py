@@ -64,6 +64,7 @@ def linux_errno(code: int) -> int:
         return code
     return LINUX_ERRNO.get(errno.errorcode.get(code, ""), code)
 
+
 # open(2) flags as the guest passes them (x86_64 / asm-generic values).
 O_ACCMODE = 0o3
 O_RDONLY, O_WRONLY, O_RDWR = 0, 1, 2

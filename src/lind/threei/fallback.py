@@ -45,6 +45,8 @@ def set_description(description: int, mode: int) -> None:
     """Waiting files are never served here (see Slot.mirror_fd): only the arguments matter."""
     if not 0 < description < DESCRIPTIONS or not DESC_BLOCKING <= mode <= DESC_PYTHON:
         raise ValueError("bad description id or mode")
+
+
 _MAP_FIXED = 0x10
 _MADV_DONTNEED = 4
 _libc = ctypes.CDLL(None, use_errno=True)
