@@ -41,8 +41,9 @@ def workdir() -> Iterator[Path]:
     (base / "cache").mkdir()
     fz.build_module(base / "batch.wasm")
     if os.geteuid() == 0:
-        for path in (base / "cache", base / "batch.wasm"):
-            os.chown(path, fz.NOBODY, fz.NOBODY)
+        # (not the cache: the child compiles as root, into a cache only root may change,
+        # as Lind requires of the user it runs as, before it becomes nobody)
+        os.chown(base / "batch.wasm", fz.NOBODY, fz.NOBODY)
     yield base
     shutil.rmtree(base, ignore_errors=True)
 

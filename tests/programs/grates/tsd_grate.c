@@ -45,6 +45,7 @@ int main(int argc, char *argv[])
 	pthread_join(maker, 0);
 	pthread_setspecific(made_elsewhere, (void *)7);
 	printf("a key another thread made: %d\n", (int)(intptr_t)pthread_getspecific(made_elsewhere));
+	fflush(stdout);                 /* before the child's output, as before a fork */
 	pthread_key_create(&key, 0);
 	pthread_setspecific(key, GRATES_OWN);
 	int grate = getpid();
