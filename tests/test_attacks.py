@@ -2677,17 +2677,13 @@ beside.join(60)
 """ + _LEFT_AND_CPU_AFTER
 
 
-def test_a_timeout_ends_a_fork_flood_of_every_cage_it_may_have(builds, tmp_path, canary):
-    """A tree whose every cage forks for ever (768 cages, each in a loop of fork and
-    EAGAIN). At the timeout every cage was told to stop, and each stop started a thread
-    to look after its memory's waiters: each start waited for Python's lock among the
-    flood's hundreds of threads, and lind.run(timeout=2) had not returned 200 s later.
-    One thread looks after every stopped cage now: the run ends, nothing of it runs on,
-    and a tenant beside it ends intact."""
+def _flood_ends_at_the_timeout_beside_a_tenant(builds, tmp_path: Path, flood: str) -> None:
+    """`flood` (-pthread) run with a 2 s timeout beside a tenant's run: it timed out,
+    none of its threads is left, nothing runs on, and the tenant ended intact."""
     work = tmp_path / "work"
     work.mkdir()
     rc, out, err = python(tmp_path, "host", _TIMEOUT_BESIDE_A_TENANT,
-                          builds.wasm(attack("fork_flood"), "-pthread"), make_root(tmp_path),
+                          builds.wasm(attack(flood), "-pthread"), make_root(tmp_path),
                           builds.wasm(attack("tenant")), make_root(tmp_path, "tenant-root"),
                           work, timeout=90)
     assert rc == 0, err[-3000:]
@@ -2696,6 +2692,16 @@ def test_a_timeout_ends_a_fork_flood_of_every_cage_it_may_have(builds, tmp_path,
     assert got["cpu"] < 0.2, got
     assert got["tenant"] == 0, got
     assert (work / "tenant.out").read_text().startswith("intact"), got
+
+
+def test_a_timeout_ends_a_fork_flood_of_every_cage_it_may_have(builds, tmp_path, canary):
+    """A tree whose every cage forks for ever (768 cages, each in a loop of fork and
+    EAGAIN). At the timeout every cage was told to stop, and each stop started a thread
+    to look after its memory's waiters: each start waited for Python's lock among the
+    flood's hundreds of threads, and lind.run(timeout=2) had not returned 200 s later.
+    One thread looks after every stopped cage now: the run ends, nothing of it runs on,
+    and a tenant beside it ends intact."""
+    _flood_ends_at_the_timeout_beside_a_tenant(builds, tmp_path, "fork_flood")
     untouched(canary)
 
 
@@ -2706,18 +2712,7 @@ def test_a_timeout_ends_a_tree_that_forks_and_starts_threads_for_ever(builds, tm
     told, filled the slots of those that had ended with new cages and threads: lind.run
     returned 18-28 s later with 400-650 of the tree's threads still running (using 1.5
     CPUs), for another 10-15 s. A tree being ended starts no cage or thread."""
-    work = tmp_path / "work"
-    work.mkdir()
-    rc, out, err = python(tmp_path, "host", _TIMEOUT_BESIDE_A_TENANT,
-                          builds.wasm(attack("thread_fork_flood"), "-pthread"),
-                          make_root(tmp_path), builds.wasm(attack("tenant")),
-                          make_root(tmp_path, "tenant-root"), work, timeout=90)
-    assert rc == 0, err[-3000:]
-    got = json.loads(out.splitlines()[-1])
-    assert got["timed_out"] and got["left"] == [], got
-    assert got["cpu"] < 0.2, got
-    assert got["tenant"] == 0, got
-    assert (work / "tenant.out").read_text().startswith("intact"), got
+    _flood_ends_at_the_timeout_beside_a_tenant(builds, tmp_path, "thread_fork_flood")
     untouched(canary)
 
 
