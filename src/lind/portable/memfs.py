@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import bisect
 import errno
+import importlib.util
 import itertools
 import os
 import stat
@@ -1012,6 +1013,11 @@ ZIP_RATIO = 100         # ...or this many times its own size (deflate makes ~100
 _ZIP_ERRORS = (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, zlib.error,
                *((lzma.LZMAError,) if lzma is not None else ()))
 _ZIP_ENCRYPTED = 0x1        # zip flag: the entry is encrypted
+# the compressions this Python's zipfile reads (a module it needs may be missing, as
+# bz2 and lzma may be in a browser's Python)
+_ZIP_METHODS = {zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED} | {
+    method for method, module in ((zipfile.ZIP_BZIP2, "bz2"), (zipfile.ZIP_LZMA, "lzma"))
+    if importlib.util.find_spec(module) is not None}
 
 
 def _read_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, room: int) -> bytearray:
@@ -1021,12 +1027,11 @@ def _read_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, room: int) -> 
         raise _error(errno.ENOSPC)
     if info.flag_bits & _ZIP_ENCRYPTED:      # (zipfile's RuntimeError, asking a password)
         raise zipfile.BadZipFile(f"{info.filename}: an encrypted entry")
-    try:
-        opened = archive.open(info)
-    except NotImplementedError as exc:       # zipfile's answer to a compression it lacks
-        raise zipfile.BadZipFile(f"{info.filename}: {exc}") from None
+    if info.compress_type not in _ZIP_METHODS:   # (its NotImplementedError or RuntimeError)
+        raise zipfile.BadZipFile(f"{info.filename}: compression method {info.compress_type}, "
+                                 "which this Python cannot read")
     data = bytearray()
-    with opened as member:
+    with archive.open(info) as member:
         while chunk := member.read(1 << 20):
             data += chunk
     return data
