@@ -125,12 +125,18 @@ static void options(void)
 
 static void errors(const struct sockaddr_in *a)
 {
-	struct sockaddr_in closed = *a;
-	int probe = listener(&closed);
-	close(probe);          /* nothing listens there now */
+	/* a port bound but not listening: refused, and no other socket can take the port
+	 * meanwhile (one closed first could be, and then the connect succeeded) */
+	struct sockaddr_in closed = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	int probe = socket(AF_INET, SOCK_STREAM, 0);
+	socklen_t closed_len = sizeof closed;
+	if (bind(probe, (struct sockaddr *)&closed, sizeof closed) ||
+	    getsockname(probe, (struct sockaddr *)&closed, &closed_len))
+		perror("bind probe");
 	int c = socket(AF_INET, SOCK_STREAM, 0);
 	say("connect to a closed port", connect(c, (struct sockaddr *)&closed, sizeof closed));
 	close(c);
+	close(probe);
 	int s = socket(AF_INET, SOCK_STREAM, 0);
 	say("bind in use", bind(s, (const struct sockaddr *)a, sizeof *a));
 	say("bind short", bind(s, (const struct sockaddr *)a, 8));
