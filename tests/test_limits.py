@@ -624,6 +624,20 @@ def test_posix_timers_are_bounded_and_go_with_their_cage(builds, tmp_path):
     assert s.intact()
 
 
+def test_queued_realtime_signals_are_bounded_per_tree_and_go_with_their_cage(builds, tmp_path):
+    """Each queued realtime signal is a siginfo kept in the host: the cages of one tree
+    share limits.SIGPENDING of them (sigqueue past it is EAGAIN), three children filling
+    it together get no more than one cage, and a cage that ends gives its own back (the
+    parent fills it again once they have gone, and the process holds none after)."""
+    s = Scratch(tmp_path)
+    before = limits.queued_signals.total.held
+    r = s.run([builds.wasm("limits/signal_hog")])
+    assert r.returncode == 0, r.stderr
+    assert r.stdout == b"%d %d\n" % (limits.SIGPENDING, limits.SIGPENDING)
+    assert limits.queued_signals.total.held == before
+    assert s.intact()
+
+
 @pytest.mark.parametrize("how", ["blocked", "ignored", "itimer", "itimer-cooperative"])
 def test_timers_whose_signal_cannot_be_taken_cost_the_host_no_cpu(builds, tmp_path, how):
     """Attack: 256 POSIX timers expiring every microsecond with a signal the cage blocks

@@ -392,6 +392,8 @@ class Cage:
         # RLIMIT_FSIZE (soft, hard) bytes; while the soft one is finite, every write
         # goes through the microvisor, which checks it (see _mirror_fd).
         self.rlimit_fsize = parent.rlimit_fsize if parent else rlimit_fsize
+        self.rlimit_sigpending = (parent.rlimit_sigpending if parent
+                                  else (limits.SIGPENDING, limits.SIGPENDING))
         self.robust_list = (0, 0)   # its first thread's; not kept across fork or exec
         self.ids = ids                          # (uid, euid, gid, egid) the cage sees
         # The rest of its identity: saved set-user and set-group ids, supplementary groups.
@@ -432,13 +434,13 @@ class Cage:
                     else FdTable(mirror=self._mirror_fd, on_close=self._fd_closed,
                                  opened_by=opened_by))
         self.fds.fd_share = self.fd_share
+        self.init_id = parent.init_id if parent else cage_id   # root of its process tree
         self.signals = signals.SignalState(
-            cage_id, parent.signals if parent else None,
+            cage_id, limits.tree_of(self), parent.signals if parent else None,
             signals.caller(parent) if parent else None)   # fork copies the calling thread's
         if parent is not None:      # nothing pending, and its words are the parent's copy:
             signals.note_quiet(self)    # its mask changes need not settle anything
         self.children: dict[int, Cage] = {}   # live and ended-but-unreaped children
-        self.init_id = parent.init_id if parent else cage_id   # root of its process tree
         self.finished = False                 # set by the runtime once the program ended
         self.status: int | None = None       # wait(2) encoding once the cage has ended
         self.trap_message: str | None = None
@@ -1390,6 +1392,7 @@ class Cage:
         sys_timers.cancel_real_timer(self)
         sys_timers.delete_all(self)
         signals.forget_memory(self)
+        signals.forget_all_pending(self)
         if self.status & 0x7F:
             # The program is over: the kill that ended it must not also stop the grate
             # handler told of it on this thread (see _on_epoch), as it stops the calls

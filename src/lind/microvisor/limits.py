@@ -21,6 +21,10 @@ Per cage (Linux semantics, inherited by fork, kept across exec):
   *v forms, sendfile, copy_file_range, truncate, fallocate): a write that would pass it
   is cut short at it, one at or past it is EFBIG with SIGXFSZ; unlimited unless a
   policy's `file_size` sets it. A cage may lower it.
+- RLIMIT_SIGPENDING: soft and hard `SIGPENDING`: the realtime signals queued for the
+  cages of its tree (a tree is one user, as Linux counts them) past which a sigqueue or
+  tkill to this cage is EAGAIN (a kill's signal is pending without its siginfo). A cage
+  may lower it. Standard signals are never queued twice, so not counted.
 - Other resources report RLIM_INFINITY and refuse changes with EPERM.
 
 Per process tree: the processes it may have at once (a policy's `processes`; fork past
@@ -234,11 +238,12 @@ class Shared:
         self._held: dict[object, int] = {}
         self._lock = threading.Lock()
 
-    def take(self, tree: object, n: int = 1) -> None:
-        """Count `n` more for `tree`: the total's error past its share or the total."""
+    def take(self, tree: object, n: int = 1, limit: int | None = None) -> None:
+        """Count `n` more for `tree`: the total's error past its share (or `limit`, if
+        lower) or the total."""
         with self._lock:
             mine = self._held.get(tree, 0)
-            if mine + n > self.share:
+            if mine + n > (self.share if limit is None else min(self.share, limit)):
                 raise OSError(self.total.error, os.strerror(self.total.error))
             self.total.take(n)
             self._held[tree] = mine + n
@@ -277,6 +282,12 @@ def host_setting(name: str, default: int) -> int:
 # least tens of thousands): cages get a quarter of it, and a tree a quarter of that.
 _EPOLL_WATCHES = max(host_setting("fs/epoll/max_user_watches", 65536) // 4, 1024)
 epoll_watches = Shared(Counted(_EPOLL_WATCHES, errno.ENOSPC), _EPOLL_WATCHES // 4)
+
+# ------------------------------------------------------------ queued signals
+# Realtime signals sent and not yet taken, each a siginfo kept in Python (~250 bytes):
+# RLIMIT_SIGPENDING of a tree's cages, and eight trees' worth for the process.
+SIGPENDING = 4096
+queued_signals = Shared(Counted(8 * SIGPENDING, errno.EAGAIN), SIGPENDING)
 
 # ------------------------------------------------------------ fcntl locks
 # The ranges locked (each a table entry here and a lock in the kernel: ~360 bytes of the

@@ -20,6 +20,7 @@ from lind.microvisor.sys_memory import MAX_MEMORY
 from lind.microvisor.sys_threads import CLONE_THREAD, CLONE_VFORK, CLONE_VM
 
 RLIMIT_CPU, RLIMIT_FSIZE, RLIMIT_STACK, RLIMIT_NPROC, RLIMIT_NOFILE, RLIMIT_AS = 0, 1, 3, 6, 7, 9
+RLIMIT_SIGPENDING = 11
 RLIM_INFINITY = limits.RLIM_INFINITY
 _RLIMIT = struct.Struct("<QQ")
 
@@ -73,6 +74,8 @@ def _limit(cage, resource: int) -> tuple[int, int]:
         return cage.rlimit_cpu
     if resource == RLIMIT_FSIZE:
         return cage.rlimit_fsize
+    if resource == RLIMIT_SIGPENDING:
+        return cage.rlimit_sigpending
     if 0 <= resource < 16:
         return RLIM_INFINITY, RLIM_INFINITY
     raise OSError(errno.EINVAL, "Invalid argument")
@@ -97,6 +100,8 @@ def _set_limit(cage, resource: int, soft: int, hard: int) -> None:
         cage.next_xcpu = soft
     elif resource == RLIMIT_FSIZE:
         cage.set_file_size_limit(soft, hard)
+    elif resource == RLIMIT_SIGPENDING:
+        cage.rlimit_sigpending = (soft, hard)
     elif (soft, hard) != current:
         raise OSError(errno.EPERM, "Operation not permitted")
 

@@ -27,14 +27,17 @@ import os
 import struct
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
+from typing import NamedTuple
 
 from lind import threei
 from lind.microvisor import abi, limits, sys_time
 from lind.microvisor.abi import s32, u32
 
 NSIG = 65
+SIGRTMIN = 32          # the kernel's: realtime signals are queued, standard ones are not
 SIGKILL, SIGSEGV, SIGCHLD, SIGCONT, SIGSTOP = 9, 11, 17, 18, 19
 SIG_DFL, SIG_IGN = 0, 1
 SA_RESTART, SA_NODEFER, SA_RESETHAND = 0x10000000, 0x40000000, 0x80000000
@@ -83,6 +86,14 @@ class Action:
 _DEFAULT = Action()
 
 
+class _Instance(NamedTuple):
+    """One sending of a pending signal."""
+
+    info: bytes
+    source: object = None     # the POSIX timer that sent it (its own, as Linux preallocates)
+    charged: bool = False     # counted in limits.queued_signals (a realtime signal's)
+
+
 class ThreadSignals:
     """One thread's signals, as on Linux: its mask, the signals sent to it alone (tkill,
     raise, its own faults and SIGPIPE), its alternate stack, and where it is told."""
@@ -91,7 +102,7 @@ class ThreadSignals:
         # where the trampoline's rt_sigprocmask changes it too (see _accel.c)
         self.mask_cell = threei.MaskCell(parent.mask if parent else 0)
         self.pending = 0                  # bit sig-1: sent to this thread, not delivered
-        self.info: dict[int, bytes] = {}  # siginfo of each of those (not queued)
+        self.queued: dict[int, deque[_Instance]] = {}   # each of those's instances
         self.assigned = 0                 # the process's pending signals it is to take
         self.mask_after_suspend: int | None = None   # sigsuspend's caller's mask
         # Guest address of the thread's pending flag (its libc's TLS word): a fork child
@@ -122,11 +133,15 @@ class SignalState:
     threads, and each thread's own (ThreadSignals, by thread id, first thread first).
     What fork copies: the actions, and the forking thread's mask and stack."""
 
-    def __init__(self, first_tid: int, parent: SignalState | None = None,
+    def __init__(self, first_tid: int, tree: object, parent: SignalState | None = None,
                  forking: ThreadSignals | None = None) -> None:
         self.actions: dict[int, Action] = dict(parent.actions) if parent else {}
         self.pending = 0                  # sent to the process (kill): any thread takes it
-        self.info: dict[int, bytes] = {}
+        self.queued: dict[int, deque[_Instance]] = {}
+        # What its queued realtime signals are counted under (limits.queued_signals),
+        # as Linux counts them for the user.
+        self.tree = tree
+        self.ended = False                # the cage has: what is sent now is lost
         # Guest address of the libc's process-wide flag: set while any thread has a
         # signal to take (what loop safepoints read).
         self.hint = parent.hint if parent else 0
@@ -177,10 +192,40 @@ def _signal_free(holder, sig: int) -> None:
         watcher(holder, sig)
 
 
-def _drop(holder, sig: int) -> None:
+def _drop(state: SignalState, holder, sig: int) -> None:
     holder.pending &= ~_bit(sig)
-    holder.info.pop(sig, None)
+    _release(state, holder.queued.pop(sig, ()))
     _signal_free(holder, sig)
+
+
+def _release(state: SignalState, instances: Iterable[_Instance]) -> None:
+    """With the lock held: `instances` are no longer queued."""
+    charged = sum(instance.charged for instance in instances)
+    if charged:
+        limits.queued_signals.give(state.tree, charged)
+
+
+def _enqueue(cage, holder, sig: int, info: bytes, source: object) -> None:
+    """With the lock held: `sig` made pending for `holder` (the cage's signals or one of
+    its threads'). A standard signal already pending stays one; a realtime one is queued,
+    each sending with its siginfo, up to its tree's count and the cage's
+    RLIMIT_SIGPENDING: past them sigqueue and tkill get EAGAIN, and kill (or the host)
+    makes it pending without its siginfo, as Linux. A timer's own is not counted."""
+    state = cage.signals
+    bit = _bit(sig)
+    if state.ended or sig < SIGRTMIN and holder.pending & bit:
+        return          # sent to a process that is gone, or not queued
+    charged = sig >= SIGRTMIN and source is None
+    if charged:
+        try:
+            limits.queued_signals.take(state.tree, limit=cage.rlimit_sigpending[0])
+        except OSError:
+            if _SIGINFO.unpack_from(info)[2] not in (SI_USER, SI_KERNEL):
+                raise
+            holder.pending |= bit
+            return
+    holder.queued.setdefault(sig, deque()).append(_Instance(info, source, charged))
+    holder.pending |= bit
 
 
 def _settle(cage) -> int:
@@ -205,7 +250,7 @@ def _settle(cage) -> int:
         nonlocal fatal
         action = state.action(sig)
         if _ignored(sig, action):
-            _drop(holder, sig)
+            _drop(state, holder, sig)
         elif action.handler == SIG_DFL:
             fatal = fatal or sig
         else:
@@ -377,6 +422,7 @@ def remove_thread(cage, tid: int) -> None:
         if thread is None:
             return
         thread.word = 0
+        _forget_pending(cage.signals, thread)
         if thread.wake_fd >= 0:
             os.close(thread.wake_fd)
             limits.host_fds.give(share=getattr(cage, "fd_share", None))
@@ -414,12 +460,14 @@ def lives(cage, thread: ThreadSignals | None) -> bool:
         return thread in cage.signals.threads.values()
 
 
-def pending_info(cage, sig: int, to: ThreadSignals | None = None) -> bytes | None:
-    """The siginfo of `sig` while it is pending for the process (or for its thread
-    `to`); None once it was taken or if it was never sent."""
+def pending_sources(cage, sig: int, to: ThreadSignals | None = None) -> list[object]:
+    """What sent each instance of `sig` pending for the process (or for its thread
+    `to`): the timer given to `send` as `source`, or None; empty if none is pending."""
     with _lock:
         holder = cage.signals if to is None else to
-        return holder.info.get(sig) if holder.pending & _bit(sig) else None
+        if not holder.pending & _bit(sig):
+            return []
+        return [instance.source for instance in holder.queued.get(sig, ())] or [None]
 
 
 def child_info(child) -> bytes:
@@ -431,9 +479,9 @@ def child_info(child) -> bytes:
 
 
 def send(cage, sig: int, info: bytes | None = None, *, own_thread: bool,
-         to: ThreadSignals | None = None) -> None:
+         to: ThreadSignals | None = None, source: object = None) -> None:
     """Generate `sig` for `cage`, or for its thread `to` (tkill, raise, a fault); `info`
-    is its siginfo (default: sent by the kernel).
+    is its siginfo (default: sent by the kernel); `source`, the timer that sends it.
 
     `own_thread` says the caller runs on a thread of the cage (inside one of its calls),
     so a fatal signal can end it at the return of that call.
@@ -451,10 +499,8 @@ def send(cage, sig: int, info: bytes | None = None, *, own_thread: bool,
             blocked = bool(state.threads) and all(t.mask & bit for t in state.threads.values())
         if not blocked and _ignored(sig, state.action(sig)):
             return
-        holder = state if to is None else to
-        if not holder.pending & bit:   # standard signals are not queued
-            holder.pending |= bit
-            holder.info[sig] = info or siginfo(sig, SI_KERNEL)
+        _enqueue(cage, state if to is None else to, sig, info or siginfo(sig, SI_KERNEL),
+                 source)
         held = _held_back(cage, state, bit, to)    # (a child's SIGCHLD during a fork)
         fatal = 0 if held else _settle(cage)
         waiting = _waiting_for_signals(state, bit)
@@ -472,8 +518,16 @@ def _dequeue(state: SignalState, thread: ThreadSignals, bits: int) -> tuple[int,
         taken = holder.pending & bits
         if taken:
             sig = _lowest(taken)
-            holder.pending &= ~_bit(sig)
-            info = holder.info.pop(sig)
+            queue = holder.queued.get(sig)
+            if queue:
+                instance = queue.popleft()
+                _release(state, (instance,))
+                info = instance.info
+            else:            # its siginfo was not kept (kill past RLIMIT_SIGPENDING)
+                info = siginfo(sig, SI_USER)
+            if not queue:
+                holder.pending &= ~_bit(sig)
+                holder.queued.pop(sig, None)
             _signal_free(holder, sig)
             return sig, info
     return None
@@ -542,6 +596,24 @@ def forget_memory(cage) -> None:
             thread.word = 0
 
 
+def _forget_pending(state: SignalState, holder) -> None:
+    """With the lock held: nothing is pending for `holder` any more (its thread or
+    process is gone)."""
+    for queue in holder.queued.values():
+        _release(state, queue)
+    holder.queued.clear()
+    holder.pending = 0
+
+
+def forget_all_pending(cage) -> None:
+    """The cage has ended: its pending signals go, and so will any sent to it now."""
+    with _lock:
+        state = cage.signals
+        state.ended = True
+        for holder in (state, *state.threads.values()):
+            _forget_pending(state, holder)
+
+
 def exec_reset(cage, mask: int) -> None:
     """exec: caught signals go back to their default action (ignored stay ignored); the
     one thread left keeps the mask of the thread that called execve (`mask`), and
@@ -551,6 +623,9 @@ def exec_reset(cage, mask: int) -> None:
         state.actions = {sig: a for sig, a in state.actions.items() if a.handler == SIG_IGN}
         state.hint = 0
         first = state.first
+        for thread in state.threads.values():
+            if thread is not first:
+                _forget_pending(state, thread)
         state.threads = {cage.id: first}
         first.mask = mask
         first.word = 0
@@ -609,7 +684,7 @@ def sys_rt_sigaction(cage, sig, act, oact, sigsetsize, *_):
             state.actions[sig] = new
             for holder in (state, *state.threads.values()):
                 if _ignored(sig, new):   # POSIX: discarded, blocked or not
-                    _drop(holder, sig)
+                    _drop(state, holder, sig)
                 elif _ignored(sig, old):
                     _signal_free(holder, sig)
     if oact:

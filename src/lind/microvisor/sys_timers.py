@@ -152,7 +152,7 @@ class _Timers:
             self._epoll.unregister(timer.host_fd)
             timer.parked = key
             self._parked.setdefault(key, []).append(timer)
-        if not _cannot_take(cage, timer.signo, timer.thread):   # free before it was parked
+        if not _cannot_take(cage, timer.signo, timer.thread, timer):   # free already
             self.signal_free(timer.holder(cage), timer.signo)
 
     def signal_free(self, holder: object, sig: int) -> None:
@@ -194,32 +194,31 @@ class _Timers:
 def _expired(cage, timer: _Timer, expiries: int) -> None:
     """`expiries` more expiries of `timer` (watched, so not parked: nothing else counts
     its overruns now): its signal, or overruns while it waits."""
-    pending = signals.pending_info(cage, timer.signo, timer.thread)
-    if pending is not None and _is_from(pending, timer):
+    pending = signals.pending_sources(cage, timer.signo, timer.thread)
+    if timer in pending:
         _timers.park(cage, timer, expiries)
         return
     timer.overrun = min(expiries - 1, DELAYTIMER_MAX)
     # a timer's si_timerid, si_overrun and si_value lie where a child's pid, uid, status do
     info = signals.siginfo(timer.signo, SI_TIMER, timer.timer_id, timer.overrun,
                            s32(timer.value))
-    signals.send(cage, timer.signo, info, own_thread=False, to=timer.thread)
-    # the same signal pending from elsewhere (a kill), ignored, or for a thread that
+    signals.send(cage, timer.signo, info, own_thread=False, to=timer.thread, source=timer)
+    # a standard signal pending from elsewhere (a kill), ignored, or for a thread that
     # ended (as Linux, whose timer stops then): it was not sent
-    if (pending is not None or signals.ignores(cage, timer.signo)
+    if (pending and timer.signo < signals.SIGRTMIN or signals.ignores(cage, timer.signo)
             or not signals.lives(cage, timer.thread)):
         _timers.park(cage, timer, 0)
 
 
-def _cannot_take(cage, sig: int, thread: signals.ThreadSignals | None) -> bool:
-    """Whether `sig` sent to `cage` (or its `thread`) now would be lost: it is still
-    pending from before, ignored, or its thread ended (for good: nothing frees it)."""
-    return (signals.pending_info(cage, sig, thread) is not None
-            or signals.ignores(cage, sig) or not signals.lives(cage, thread))
-
-
-def _is_from(info: bytes, timer: _Timer) -> bool:
-    _, _, code, timer_id = struct.unpack_from("<iiii", info)
-    return code == SI_TIMER and timer_id == timer.timer_id
+def _cannot_take(cage, sig: int, thread: signals.ThreadSignals | None,
+                 timer: _Timer | None = None) -> bool:
+    """Whether `sig` sent to `cage` (or its `thread`) by `timer` now would not be: still
+    pending from before (a realtime signal: its own), ignored, or its thread ended (for
+    good: nothing frees it)."""
+    pending = signals.pending_sources(cage, sig, thread)
+    held = (any(source is timer for source in pending) if sig >= signals.SIGRTMIN
+            else bool(pending))
+    return held or signals.ignores(cage, sig) or not signals.lives(cage, thread)
 
 
 _timers = _Timers()

@@ -292,7 +292,7 @@ class SignalFile(Description):
             if self.flags & abi.O_NONBLOCK:
                 raise OSError(errno.EAGAIN, "Resource temporarily unavailable")
             return None
-        out = b"".join(abi.signalfd_siginfo(self.owner.pending.pop(s)) for s in taken)
+        out = b"".join(abi.signalfd_siginfo(signals.pop(self.owner, s)) for s in taken)
         signals.show(self.owner)
         return out
 

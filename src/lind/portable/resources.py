@@ -44,13 +44,13 @@ _TASK_COMM_LEN = 16
 
 
 def _default_limits(max_processes: int) -> dict[int, tuple[int, int]]:
-    """Linux's defaults, with what the run bounds: its processes, its fds; one signal
-    of each number pending at most."""
+    """Linux's defaults, with what the run bounds: its processes, its fds, the realtime
+    signals queued for each."""
     limits = dict.fromkeys(range(RLIM_NLIMITS), (RLIM_INFINITY, RLIM_INFINITY))
     limits.update({RLIMIT_STACK: (8 << 20, RLIM_INFINITY), RLIMIT_CORE: (0, RLIM_INFINITY),
                    RLIMIT_NPROC: (max_processes, max_processes),
                    RLIMIT_NOFILE: (syscalls.MAX_FDS, syscalls.MAX_FDS),
-                   RLIMIT_MEMLOCK: (8 << 20, 8 << 20), RLIMIT_SIGPENDING: (64, 64),
+                   RLIMIT_MEMLOCK: (8 << 20, 8 << 20), RLIMIT_SIGPENDING: (1024, 1024),
                    RLIMIT_MSGQUEUE: (819200, 819200), RLIMIT_NICE: (0, 0),
                    RLIMIT_RTPRIO: (0, 0)})
     return limits
@@ -103,6 +103,11 @@ class Resources:
     def open_files(self) -> int:
         """The fds it may have: RLIMIT_NOFILE's soft limit."""
         return self.limits[RLIMIT_NOFILE][0]
+
+    @property
+    def queued_signals(self) -> int:
+        """The realtime signals it may have queued: RLIMIT_SIGPENDING's soft limit."""
+        return self.limits[RLIMIT_SIGPENDING][0]
 
 
 def _needed(addr: int) -> int:

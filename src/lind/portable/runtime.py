@@ -150,7 +150,8 @@ class Process:
         self.sid = parent.sid if parent is not None else 0
         self.signal_mask = 0
         self.actions: dict[int, tuple[int, int, int]] = {}   # signo -> handler, flags, mask
-        self.pending: dict[int, bytes] = {}      # signals sent, not yet taken: their siginfo
+        # signals sent, not yet taken: each sending's siginfo (signals.post)
+        self.pending: dict[int, deque[bytes]] = {}
         self.signal_words = (0, 0)               # where the guest reads "a handler is due"
         self.mask_after_suspend: int | None = None   # sigsuspend's caller's mask
         self.altstack = (0, 2, 0)                # sigaltstack's sp, flags, size (disabled)

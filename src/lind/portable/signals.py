@@ -14,10 +14,12 @@ import contextlib
 import errno
 import struct
 import time
+from collections import deque
 
 from lind.microvisor import abi
 
 SIGKILL, SIGPIPE, SIGALRM, SIGCHLD, SIGSTOP = 9, 13, 14, 17, 19
+SIGRTMIN = 32                             # the kernel's: realtime signals are queued
 SIG_DFL, SIG_IGN = 0, 1
 SA_RESTART, SA_NODEFER, SA_RESETHAND = 0x10000000, 0x40000000, 0x80000000
 SA_ONSTACK, SS_AUTODISARM = 0x08000000, 1 << 31
@@ -29,7 +31,7 @@ SIGNAL_FRAME = struct.Struct("<iIIIQ")    # what next_signal writes before the s
 SIGINFO = struct.Struct("<iiiiIi")        # siginfo's head: signo, errno, code, pid, uid, status
 SIGINFO_SIZE = 128
 CLD_EXITED, CLD_KILLED = 1, 2
-SI_KERNEL, SI_TKILL = 0x80, -6            # siginfo's si_code: a timer's, tkill's
+SI_USER, SI_KERNEL, SI_TKILL = 0, 0x80, -6   # siginfo's si_code: kill's, a timer's, tkill's
 # no action by default: SIGCHLD, SIGCONT, SIGURG, SIGWINCH; and the stop signals
 IGNORED_BY_DEFAULT = frozenset({SIGCHLD, 18, 23, 28, SIGSTOP, 20, 21, 22})
 UNBLOCKABLE = (1 << (SIGKILL - 1)) | (1 << (SIGSTOP - 1))
@@ -70,8 +72,31 @@ def post(proc, sig: int, sender: int = 0, code: int = 0, status: int = 0,
         return
     if ignored(proc, sig) and not proc.signal_mask & bit(sig):
         return                          # a blocked one waits: its action may change
-    proc.pending.setdefault(sig, info or siginfo(sig, code, sender, status))  # one at a time
+    sent = proc.pending.setdefault(sig, deque())
+    if sig < SIGRTMIN and sent:
+        return                          # standard signals are not queued
+    if sig >= SIGRTMIN and _queued(proc) >= proc.resources.queued_signals:
+        if code not in (SI_USER, SI_KERNEL):     # as Linux: sigqueue and tkill fail,
+            if not sent:
+                del proc.pending[sig]
+            raise OSError(errno.EAGAIN, "Resource temporarily unavailable")
+        settle(proc)                    # kill's is pending without its siginfo
+        return
+    sent.append(info or siginfo(sig, code, sender, status))
     settle(proc)
+
+
+def _queued(proc) -> int:
+    return sum(len(sent) for sig, sent in proc.pending.items() if sig >= SIGRTMIN)
+
+
+def pop(proc, sig: int) -> bytes:
+    """Take the first sending of the pending `sig`: its siginfo."""
+    sent = proc.pending[sig]
+    info = sent.popleft() if sent else siginfo(sig, SI_USER)   # kill's past the limit
+    if not sent:
+        del proc.pending[sig]
+    return info
 
 
 def settle(proc) -> None:
@@ -137,7 +162,7 @@ def take(proc) -> tuple[int, bytes] | None:
     if not sig:
         show(proc)
         return None
-    details = proc.pending.pop(sig)
+    details = pop(proc, sig)
     handler, flags, mask = action(proc, sig)
     top = 0
     sp, stack_flags, size = proc.altstack

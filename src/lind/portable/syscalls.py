@@ -1507,7 +1507,7 @@ def sys_rt_sigtimedwait(proc, set_addr, info_addr, timeout, size, *_):
         if not ready():
             raise OSError(errno.EAGAIN, "Resource temporarily unavailable")
     sig = ready()
-    siginfo = proc.pending.pop(sig)
+    siginfo = signals.pop(proc, sig)
     signals.show(proc)
     if info_addr:
         proc.write(info_addr, siginfo)

@@ -219,6 +219,29 @@ int main(int argc, char **argv)
 	printf("bad nsec: %s\n", err(timer_settime(t, 0, &nsec, NULL)));
 	printf("other flags ignored: %s\n", err(timer_settime(t, 8, &long_one, NULL)));
 
+	/* a realtime signal's: queued beside one sigqueue sent, not counted as an overrun */
+	sigset_t rt;
+	sigemptyset(&rt);
+	sigaddset(&rt, SIGRTMIN + 4);
+	sigprocmask(SIG_BLOCK, &rt, NULL);
+	timer_t queued;
+	memset(&ev, 0, sizeof ev);
+	ev.sigev_notify = SIGEV_SIGNAL;
+	ev.sigev_signo = SIGRTMIN + 4;
+	ev.sigev_value.sival_int = 77;
+	timer_create(CLOCK_MONOTONIC, &ev, &queued);
+	sigqueue(getpid(), SIGRTMIN + 4, (union sigval){.sival_int = 5});
+	struct itimerspec soon = every(1, 0);
+	timer_settime(queued, 0, &soon, NULL);
+	usleep(50000);
+	siginfo_t got;
+	struct timespec none = {0, 0};
+	while (sigtimedwait(&rt, &got, &none) > 0)
+		printf("realtime: %s value %d\n", got.si_code == SI_TIMER ? "SI_TIMER"
+		       : got.si_code == SI_QUEUE ? "SI_QUEUE" : "other", got.si_value.sival_int);
+	timer_delete(queued);
+	sigprocmask(SIG_UNBLOCK, &rt, NULL);
+
 	/* a fork's child has none of its parent's timers */
 	pid_t pid = fork();
 	if (pid == 0) {
