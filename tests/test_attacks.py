@@ -4487,3 +4487,75 @@ def test_pins_of_many_cages_on_many_threads_take_little_host_memory(builds, tmp_
     assert steps == "pins 64\nholding\n", (steps, (work / "attacker.err").read_text())
     assert found["grew_mb"] < 100, found
     untouched(canary)
+
+
+def _host_ptys() -> int:
+    return int(Path("/proc/sys/kernel/pty/nr").read_text())
+
+
+def test_a_cage_reaches_only_the_pseudo_terminals_its_tree_made(builds, tmp_path, canary):
+    """/dev/ptmx and /dev/pts/N are the host's pseudo-terminals: a cage opening the host's
+    /dev/pts/N by number would reach other users' sessions (and type into them). It
+    finds only those its tree made while their master is open: not one of the host's,
+    which receives nothing, and /dev/pts lists none."""
+    host_master, host_slave = os.openpty()
+    try:
+        number = os.ttyname(host_slave).rsplit("/", 1)[1]
+        os.set_blocking(host_master, False)
+        rc, out, err = run_cage(tmp_path, "reach", [builds.wasm(attack("pty_reach")), "reach",
+                                                    number], root=make_root(tmp_path))
+        assert (rc, out) == (0, "opened 0 listed 0\n"), (out, err)
+        with pytest.raises(BlockingIOError):
+            os.read(host_master, 100)
+    finally:
+        os.close(host_master)
+        os.close(host_slave)
+    untouched(canary)
+
+
+def test_pseudo_terminals_a_tree_may_hold_are_bounded(builds, tmp_path, canary):
+    """Every host pseudo-terminal comes from one table every host user shares
+    (kernel.pty.max): a cage opening /dev/ptmx in a loop, or reopening its master through
+    /proc/self/fd (which opens a new one), would leave none for anyone's next login. A
+    tree gets ptys.TREE_PTYS (ENOSPC past them, as the host's own table says), and gives
+    them back when it ends."""
+    from lind.microvisor import ptys
+
+    before = _host_ptys()
+    rc, out, err = run_cage(tmp_path, "hoard", [builds.wasm(attack("pty_reach")), "hoard"],
+                            root=make_root(tmp_path))
+    assert (rc, out) == (0, f"ptys {ptys.TREE_PTYS} No space left on device, "
+                            "reopened No space left on device\n"), (out, err)
+    assert _host_ptys() <= before
+    untouched(canary)
+
+
+def test_a_write_to_a_terminal_nobody_reads_does_not_hold_the_host_thread(builds, tmp_path,
+                                                                          canary):
+    """The cage holds both sides of its terminal: a write of 1 MiB to the slave with the
+    master never read would wait in the host kernel, on the cage's host thread, where no
+    kill reaches it, if the host fd blocked (the cage would never end: only the Lind
+    process's own end would stop it). It waits as a pipe's write does, and a kill ends
+    the cage."""
+    script = """
+import os, sys, time
+import lind
+program, root, scratch = sys.argv[1:]
+rt = lind.Runtime()
+out = scratch + "/stuck.txt"
+with open(scratch + "/stuck.in", "wb"):
+    pass
+i, o = open(scratch + "/stuck.in", "rb"), open(out, "wb")
+cage = rt.spawn(program, ["stuck"], root=root, stdin=i.fileno(), stdout=o.fileno(),
+                stderr=o.fileno())
+while open(out, "rb").read() != b"writing\\n" and cage.wait(0.05) is None:
+    pass
+time.sleep(0.5)                       # into the write
+rt.terminate_tree(cage)
+print(cage.wait(30), open(out, "rb").read(), flush=True)
+os._exit(0)                           # (a host thread held in the kernel stays there)
+"""
+    rc, out, err = python(tmp_path, "stuck", script, builds.wasm(attack("pty_reach")),
+                          make_root(tmp_path), tmp_path, timeout=90)
+    assert (rc, out) == (0, "9 b'writing\\n'\n"), (out, err[-2000:])
+    untouched(canary)

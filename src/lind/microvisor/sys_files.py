@@ -20,7 +20,7 @@ import threading
 import time
 from collections.abc import Callable
 
-from lind.microvisor import abi, limits, lock_ranges, shared_pages, sys_locks, virtual
+from lind.microvisor import abi, limits, lock_ranges, ptys, shared_pages, sys_locks, virtual
 from lind.microvisor.abi import s32, u32
 from lind.microvisor.fdtable import (
     MemFile,
@@ -1322,11 +1322,16 @@ _FIONCLEX, _FIOCLEX = 0x5450, 0x5451
 FIONREAD = _FIONREAD
 _TCSETS, _TCSETSW, _TCSETSF, _TCFLSH, _TIOCSWINSZ = 0x5402, 0x5403, 0x5404, 0x540B, 0x5414
 _TIOCGPGRP = 0x540F
+_TIOCSCTTY, _TIOCNOTTY = 0x540E, 0x5422
+_TIOCSPTLCK, _TIOCGPTLCK = 0x40045431, 0x80045439
 # Terminal requests a cage may make of a terminal it was given (raw mode for editors and
-# pagers): request -> (host request, bytes read from the cage, bytes written back to it).
+# pagers) or made (a pseudo-terminal's number and lock): request -> (host request, bytes
+# read from the cage, bytes written back to it).
 _TERMINAL_IOCTLS = {_TCGETS: (termios.TCGETS, 0, 36), _TIOCGWINSZ: (termios.TIOCGWINSZ, 0, 8),
                     _TCSETS: (termios.TCSETS, 36, 0), _TCSETSW: (termios.TCSETSW, 36, 0),
-                    _TCSETSF: (termios.TCSETSF, 36, 0), _TIOCSWINSZ: (termios.TIOCSWINSZ, 8, 0)}
+                    _TCSETSF: (termios.TCSETSF, 36, 0), _TIOCSWINSZ: (termios.TIOCSWINSZ, 8, 0),
+                    ptys.TIOCGPTN: (ptys.TIOCGPTN, 0, 4), _TIOCSPTLCK: (_TIOCSPTLCK, 4, 0),
+                    _TIOCGPTLCK: (_TIOCGPTLCK, 0, 4)}
 
 
 def sys_ioctl(cage, fd, request, arg, *_):
@@ -1358,6 +1363,13 @@ def sys_ioctl(cage, fd, request, arg, *_):
     if request == _TIOCGPGRP:      # the terminal's foreground group: the cage's own
         cage.mem.write(arg, struct.pack("<i", cage.pgid))
         return 0
+    if request in (_TIOCSCTTY, _TIOCNOTTY):   # no job control: no controlling terminal
+        return 0
+    if request == ptys.TIOCGPTPEER:     # a master's other side, as a new fd
+        if not ptys.is_master(f):       # (not of a terminal the host gave)
+            raise abi.error(errno.ENOTTY)
+        peer = ptys.peer_of(f, arg)
+        return cage.fds.install(peer, cloexec=bool(arg & abi.O_CLOEXEC))
     if request not in _TERMINAL_IOCTLS:
         raise abi.error(errno.EINVAL)
     host_request, size_in, size_out = _TERMINAL_IOCTLS[request]

@@ -1,10 +1,11 @@
 """Entries every cage sees whatever its root holds, made by the microvisor, never the host's.
 
 - /dev: null, zero, full, random, urandom (devices served here, no host device behind
-  them), tty (the terminal the cage's stdio already is, if any), stdin/stdout/stderr/fd
-  (links into /proc/self/fd) and shm (a mount of the tree's own directory, see
-  FileSystem). Nothing else: a root's own /dev is never looked at, so device nodes
-  planted there are never opened.
+  them), tty (the terminal the cage's stdio already is, if any), ptmx and pts/N (host
+  pseudo-terminals its tree made, see ptys), stdin/stdout/stderr/fd (links into
+  /proc/self/fd) and shm (a mount of the tree's own directory, see FileSystem). Nothing
+  else: a root's own /dev is never looked at, so device nodes planted there are never
+  opened.
 - /proc/self -> /proc/<pid>, and /proc/<pid> of the cage itself: fd/ (links that reopen
   the cage's files, never with more access than it holds them with), exe, cwd, status,
   maps, cmdline, environ, stat, comm, task/<tid>/ (comm, stat, status) of each thread;
@@ -39,13 +40,13 @@ import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from lind.microvisor import abi, limits, network, sys_info, sys_time
+from lind.microvisor import abi, limits, network, ptys, sys_info, sys_time
 from lind.microvisor.fdtable import MemFile, OpenFile, own_description
 from lind.microvisor.fs import join, proc_path
 from lind.microvisor.fs import libc as fs_libc
 
 DEVICES = {"null": (1, 3), "zero": (1, 5), "full": (1, 7), "random": (1, 8), "urandom": (1, 9),
-           "tty": (5, 0)}
+           "tty": (5, 0), "ptmx": (5, 2)}
 DEV_LINKS = {"stdin": "/proc/self/fd/0", "stdout": "/proc/self/fd/1",
              "stderr": "/proc/self/fd/2", "fd": "/proc/self/fd"}
 ETC_FILES = ("group", "hosts", "nsswitch.conf", "passwd", "protocols", "resolv.conf", "services")
@@ -148,6 +149,17 @@ class Terminal:
 
 
 @dataclass
+class PtySlave:
+    """/dev/pts/N: the other side of a pseudo-terminal the cage's tree made."""
+    path: str
+    number: int
+    host: os.stat_result = field(repr=False)
+
+    def stat(self) -> os.stat_result:
+        return self.host
+
+
+@dataclass
 class Program:
     """What /proc/self/exe leads to when the program is a host file named to Lind."""
     host: str
@@ -167,7 +179,7 @@ class Comm:
         return _stat(statmod.S_IFREG | 0o644, self.path, own=True)
 
 
-Node = Dir | Device | Terminal | Text | Link | Opened | Program | Comm
+Node = Dir | Device | Terminal | PtySlave | Text | Link | Opened | Program | Comm
 
 
 # -------------------------------------------------------------------- resolution
@@ -197,10 +209,12 @@ def _entry(cage, path: str) -> tuple[Node | None, str]:
     if rest is not None:
         if rest == "":
             names = [(n, abi.DT_CHR) for n in DEVICES] + [(n, abi.DT_LNK) for n in DEV_LINKS]
-            return Dir("/dev", sorted(names + [("shm", abi.DT_DIR)])), ""
+            return Dir("/dev", sorted(names + [("pts", abi.DT_DIR), ("shm", abi.DT_DIR)])), ""
         name, _, below = rest[1:].partition("/")
         if name == "shm":
             return None, path
+        if name == "pts":
+            return _pts_entry(cage, below and "/" + below)
         if name == "tty" and (terminal := _terminal(cage)) is not None:
             return Terminal(terminal), below and "/" + below
         if name in DEVICES:
@@ -226,6 +240,18 @@ def _entry(cage, path: str) -> tuple[Node | None, str]:
     if rest and rest[1:] in ETC_FILES and not _in_fs(cage, path):
         return Text(path, _ETC_MAKERS[rest[1:]](cage), 0o644), ""
     return None, path
+
+
+def _pts_entry(cage, rest: str) -> tuple[Node, str]:
+    """/dev/pts and its entries: the tree's own pseudo-terminals."""
+    if rest == "":
+        return Dir("/dev/pts", [(str(n), abi.DT_CHR) for n in ptys.numbers(cage)]), ""
+    number, _, below = rest[1:].partition("/")
+    if not number.isdigit() or len(number) > 9:
+        raise _error(errno.ENOENT)
+    path = f"/dev/pts/{int(number)}"
+    return (PtySlave(path, int(number), ptys.slave_stat(cage, int(number))),
+            below and "/" + below)
 
 
 def _proc_entry(cage, rest: str) -> tuple[Node, str]:
@@ -522,9 +548,13 @@ def open_node(cage, node: Node, flags: int) -> OpenFile:
         host = abi.host_open_flags(flags) & ~(os.O_CREAT | os.O_EXCL | os.O_TRUNC)
         tty = os.open(proc_path(node.file.host_fd), host | os.O_NOCTTY)
         return OpenFile(tty, flags & ~_OPEN_ONLY, "/dev/tty", borrowed=True)
+    if isinstance(node, PtySlave):
+        return ptys.open_slave(cage, node.number, flags)
     if isinstance(node, Device):
         if node.name == "tty":
             raise _error(errno.ENXIO)        # no terminal among the cage's stdio
+        if node.name == "ptmx" and not flags & abi.O_PATH:
+            return ptys.open_master(cage, flags)
         return DeviceFile(node.name, flags)
     if isinstance(node, Text):
         if write and not flags & abi.O_PATH:
@@ -538,7 +568,7 @@ def open_node(cage, node: Node, flags: int) -> OpenFile:
         host = os.O_PATH if flags & abi.O_PATH else os.O_RDONLY
         fd = os.open(node.host, host | os.O_CLOEXEC)
         return OpenFile(fd, flags & ~(abi.O_ACCMODE | _OPEN_ONLY), cage.exe[0], borrowed=True)
-    return _reopen(node.file, flags)
+    return _reopen(cage, node.file, flags)
 
 
 def access(node: Node, mode: int) -> None:
@@ -552,7 +582,7 @@ def access(node: Node, mode: int) -> None:
         allowed = 6 if not f.is_dir else 5
     elif isinstance(node, Program):
         allowed = 5
-    elif isinstance(node, Device):
+    elif isinstance(node, Device | PtySlave):
         allowed = 6
     elif isinstance(node, Dir):
         allowed = 5
@@ -564,12 +594,14 @@ def access(node: Node, mode: int) -> None:
         raise _error(errno.EACCES)
 
 
-def _reopen(f: OpenFile, flags: int) -> OpenFile:
+def _reopen(cage, f: OpenFile, flags: int) -> OpenFile:
     """/proc/self/fd/N opened: a new description of the cage's file N, with no more
     access than the cage holds it with (a read-only stdio stays read-only)."""
     read, write = _wants(flags)
     if not flags & abi.O_PATH and ((read and not f.readable) or (write and not f.writable)):
         raise _error(errno.EACCES)
+    if ptys.is_master(f) and not flags & abi.O_PATH:
+        return ptys.open_master(cage, flags)    # as on Linux, a new terminal, counted
     if isinstance(f, DeviceFile):
         return DeviceFile(f.name, flags)
     if isinstance(f, TextFile):

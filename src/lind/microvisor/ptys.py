@@ -1,0 +1,128 @@
+"""Pseudo-terminals: /dev/ptmx and /dev/pts/N of a cage are host pseudo-terminals.
+
+Opening /dev/ptmx opens the host's, so the terminal's line discipline (echo, canonical
+lines, raw mode, window size) is the host kernel's. The cage sees /dev/pts/N only for
+the terminals its tree made while their master is open: the host's other terminals
+(its users' sessions) are never found, and the other side is opened from the master
+(TIOCGPTPEER), never by the host's path, whose number another host process may be
+given once the master is closed. Each host terminal is a host resource every user
+shares (kernel.pty.max): a tree may hold `TREE_PTYS`, the process `PTYS`, ENOSPC past
+them. No cage's terminal becomes the Lind process's controlling terminal (O_NOCTTY), and
+TIOCSCTTY is answered without one (there is no job control).
+"""
+
+from __future__ import annotations
+
+import errno
+import fcntl
+import os
+import threading
+
+from lind.microvisor import abi, limits
+from lind.microvisor.fdtable import NonBlockingHostFile, OpenFile
+
+TIOCGPTN, TIOCGPTPEER = 0x80045430, 0x5441
+PTYS, TREE_PTYS = 64, 16
+_counted = limits.Shared(limits.Counted(PTYS, errno.ENOSPC), TREE_PTYS)
+
+# The open masters of the cages' terminals, by host terminal number: (tree, master).
+_masters: dict[int, tuple[object, OpenFile]] = {}
+_lock = threading.Lock()
+
+
+class _Terminal(NonBlockingHostFile):
+    """A side of a pseudo-terminal, open: its host fd never blocks in the host kernel
+    (the cage holds both sides, so a write to a full terminal nobody reads would hold
+    the host thread there, out of reach of kills); its reads wait interruptibly, as a
+    pipe's. Served by the microvisor alone: the trampoline takes a non-blocking host
+    fd for a socket or pipe, no terminal."""
+
+    trampoline_io = False
+
+
+def _terminal(host_fd: int, flags: int, path: str) -> OpenFile:
+    return _Terminal(host_fd, flags & ~(abi.O_CREAT | abi.O_EXCL | abi.O_TRUNC | abi.O_CLOEXEC),
+                     path)
+
+
+def open_master(cage, flags: int) -> OpenFile:
+    """/dev/ptmx opened: a new host pseudo-terminal, its slave /dev/pts/N for the tree."""
+    tree = limits.tree_of(cage)
+    _counted.take(tree)
+    try:
+        host_fd = os.open("/dev/ptmx", os.O_RDWR | os.O_NOCTTY | os.O_NONBLOCK | os.O_CLOEXEC)
+    except OSError:
+        _counted.give(tree)
+        raise
+    try:
+        number = int.from_bytes(fcntl.ioctl(host_fd, TIOCGPTN, bytes(4)), "little")
+        master = _terminal(host_fd, flags, "/dev/ptmx")
+    except BaseException:
+        os.close(host_fd)
+        _counted.give(tree)
+        raise
+    with _lock:
+        _masters[number] = (tree, master)
+
+    def gone() -> None:
+        with _lock:
+            _masters.pop(number, None)
+        _counted.give(tree)
+
+    master.when_last_closed(gone)
+    return master
+
+
+def numbers(cage) -> list[int]:
+    """The terminals of the cage's tree whose master is open: /dev/pts's entries."""
+    tree = limits.tree_of(cage)
+    with _lock:
+        return sorted(n for n, (owner, _) in _masters.items() if owner == tree)
+
+
+def is_master(f: OpenFile) -> bool:
+    """Whether `f` is the master of one of the cages' terminals (reopening it through
+    /proc/self/fd opens the host's /dev/ptmx: a new terminal)."""
+    with _lock:
+        return any(master is f for _, master in _masters.values())
+
+
+def slave_stat(cage, number: int) -> os.stat_result:
+    """/dev/pts/N of the cage's tree: the host's entry (its device and inode are what
+    fstat of an open slave says, so ttyname finds it; the number is the tree's while
+    its master is open)."""
+    _master(cage, number)
+    return os.stat(f"/dev/pts/{number}")
+
+
+def open_slave(cage, number: int, flags: int) -> OpenFile:
+    """/dev/pts/N opened: the other side of the tree's master N (ENOENT: none)."""
+    return peer_of(_master(cage, number), flags)
+
+
+def peer_of(master: OpenFile, flags: int) -> OpenFile:
+    """TIOCGPTPEER: the slave of `master` opened with `flags` (EINVAL from the host
+    for a file that is not a master)."""
+    host_fd = _peer(master, abi.host_open_flags(flags))
+    try:
+        number = int.from_bytes(fcntl.ioctl(master.host_fd, TIOCGPTN, bytes(4)), "little")
+    except OSError:
+        os.close(host_fd)
+        raise
+    return _terminal(host_fd, flags, f"/dev/pts/{number}")
+
+
+def _master(cage, number: int) -> OpenFile:
+    with _lock:
+        owner, master = _masters.get(number, (None, None))
+    if master is None or owner != limits.tree_of(cage):
+        raise abi.error(errno.ENOENT)
+    return master
+
+
+def _peer(master: OpenFile, host_flags: int) -> int:
+    """The host fd of `master`'s slave, opened through the master (the host fd of a
+    master closed meanwhile names Lind's inert file, which refuses)."""
+    wanted = (host_flags & (os.O_ACCMODE | os.O_APPEND)) | (
+        os.O_NOCTTY | os.O_NONBLOCK | os.O_CLOEXEC)
+    return fcntl.ioctl(master.host_fd, TIOCGPTPEER, wanted)
