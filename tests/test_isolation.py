@@ -816,9 +816,12 @@ def _leb(n: int) -> bytes:
 @pytest.mark.parametrize(("payload", "said"), [
     (b"a = " + b"[" * 50_000 + b"]" * 50_000, "nested too deeply"),
     (b"version = 1\n" + b"#" * (2 << 20), "bytes: a policy is at most 1048576"),
+    # refused by its size before it is decoded: a section of a program's whole size was
+    # decoded first (a 256 MiB one with one character past U+FFFF: a 1 GiB str)
+    (b"version = 1\n" + b"#" * (2 << 20) + b"\xff", "bytes: a policy is at most 1048576"),
     (b"version = 1\n\xff\xfe", "the embedded policy is not UTF-8"),
     (b"version = 1\n[syscalls]\ndeny = ['exit']\n", "exit always passes, so a cage can end"),
-], ids=["nested", "too-large", "not-utf8", "exit-denied"])
+], ids=["nested", "too-large", "too-large-undecoded", "not-utf8", "exit-denied"])
 def test_a_hostile_embedded_policy_is_refused_in_one_line(builds, tmp_path, payload, said):
     """The section is the program's to fill: whatever it holds, `lind run` and `lind
     inspect` refuse it with one line (exit 2 and 1), no traceback, nothing run."""

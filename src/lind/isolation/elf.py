@@ -53,18 +53,20 @@ def _policy_index(sections: list[list], table: bytes) -> int | None:
                  if s[1] == _SHT_NOTE and _name(table, s[0]) == SECTION), None)
 
 
-def policy_text(data: bytes) -> str | None:
-    """The policy embedded in the ELF program `data` (None: it carries none)."""
+def policy_note(data: bytes) -> tuple[int, int] | None:
+    """Where the policy text embedded in the ELF program `data` lies (None: it carries
+    none)."""
     _, sections, _, table = _parse(data)
     index = _policy_index(sections, table)
     if index is None:
         return None
-    note = data[sections[index][4]:sections[index][4] + sections[index][5]]
+    offset, size = sections[index][4], sections[index][5]
+    note = data[offset:offset + size]
     namesz, descsz, kind = struct.unpack_from("<III", note)
     start = 12 + len(_pad4(note[12:12 + namesz]))
     if note[12:12 + namesz] != _NOTE_NAME or kind != _NOTE_TYPE or start + descsz > len(note):
         raise NotElf(f"{SECTION} is not a Lind policy note")
-    return note[start:start + descsz].decode("utf-8")
+    return offset + start, offset + start + descsz
 
 
 def with_policy(data: bytes, text: str) -> bytes:

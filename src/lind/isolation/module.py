@@ -67,18 +67,22 @@ def policy_text(path: str | os.PathLike[str]) -> str | None:
     wasm = read_program(path)
     if wasm[:4] == elf.MAGIC:
         try:
-            return elf.policy_text(wasm)
-        except (elf.NotElf, UnicodeDecodeError, struct.error) as exc:
+            found = elf.policy_note(wasm)
+        except (elf.NotElf, struct.error) as exc:
             raise NotAModule(f"{exc}") from None
-    found = _policy_section(wasm)
+    else:
+        found = _policy_section(wasm)
     if found is None:
         return None
+    from lind.isolation.policy import MAX_SIZE, PolicyError
+
+    source = f"{path} ({SECTION})"
+    if found[1] - found[0] > MAX_SIZE:   # before decoding it: the program's to fill
+        raise PolicyError(source, f"{found[1] - found[0]} bytes: a policy is at most {MAX_SIZE}")
     try:
         return wasm[found[0]:found[1]].decode("utf-8")
     except UnicodeDecodeError:
-        from lind.isolation.policy import PolicyError
-
-        raise PolicyError(f"{path} ({SECTION})", "the embedded policy is not UTF-8") from None
+        raise PolicyError(source, "the embedded policy is not UTF-8") from None
 
 
 def embedded_policy(path: str | os.PathLike[str]) -> Policy | None:
