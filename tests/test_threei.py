@@ -246,3 +246,45 @@ def test_an_ended_cages_slot_answers_esrch_without_its_handlers(kind):
     assert slot.call(500) == 7 and seen == [cage]
     slot.forget_cage()
     assert slot.call(500) == -errno.ESRCH and seen == [cage]
+
+
+@pytest.mark.skipif(not lind.threei.BLOCKING_READS, reason="no blocking reads here")
+def test_a_read_racing_a_close_never_takes_another_pipes_twin():
+    """The trampoline reads a pipe that must wait through its blocking twin. A read holds
+    the host fd it took from the cage's mirror, but the description id beside it may
+    already be stale: another thread of the cage closed the pipe, and the id went to
+    another tenant's pipe. The state that read sees is made here at once (the mirror
+    names the cage's own pipe and the other pipe's id): the read must not take the other
+    pipe's twin and return its bytes (the twin was looked up by description id)."""
+    from lind.engine.wasmtime_engine import SharedMemory, engine
+    from lind.microvisor import abi
+    from lind.microvisor.fdtable import NonBlockingHostFile
+    from lind.threei import _accel
+
+    files, ends = [], []
+    for data in (b"SECRET", b"mine"):
+        read_fd, write_fd = os.pipe2(os.O_CLOEXEC | os.O_NONBLOCK)
+        f = NonBlockingHostFile(read_fd, abi.O_RDONLY)
+        f.read_blocking_too()
+        os.write(write_fd, data)
+        files.append(f)
+        ends.append(write_fd)
+    tenants, own = files
+    shared = SharedMemory.of_pages(engine(), 1, 1)
+    slot = _accel.Slot(None)
+    try:
+        memory = _accel.Memory.shared(shared.address(), shared)
+        slot.set_memory(memory)
+        slot.set(0, lambda *_: -errno.ENOSYS, lind.threei.FAST_READ)
+        slot.set_signals_quiet(True)      # no signal pending: the read may wait in C
+        slot.mirror_fd(3, own.host_fd, True, False, lind.threei.IO_NONBLOCKING,
+                       tenants.description)
+        assert slot.call(0, 3, 1024, 16) == len(b"mine")
+        assert memory.read(1024, 4) == b"mine"
+    finally:
+        slot.mirror_fd(3, -1, False, False)
+        slot.close_wake()
+        for f in files:
+            f.release()
+        for fd in ends:
+            os.close(fd)

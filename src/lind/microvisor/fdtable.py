@@ -380,13 +380,13 @@ class NonBlockingHostFile(OpenFile):
             return
         os.set_blocking(twin, True)
         self._read_twin = twin
-        threei.set_read_twin(self.description, twin)
+        threei.set_read_twin(self.host_fd, twin)
 
     def release(self) -> None:
         last = self.refs == 1
         super().release()
         if last and self._read_twin >= 0:
-            threei.set_read_twin(self.description, -1)
+            threei.set_read_twin(self.host_fd, -1)      # before the number can be reused
             threei.close_host_fd(self._read_twin)     # once no read uses it
             limits.host_fds.give(share=self._fd_share)
             self._read_twin = -1

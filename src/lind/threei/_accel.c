@@ -1959,8 +1959,8 @@ static int new_wake_fd(void)
 /* Blocking reads. A read of a cage's pipe that had to wait was a poll beside the wake
  * eventfd, then the read: two calls where Linux makes one (poll before each read costs
  * ~24% of a 1-byte round trip natively). A pipe's description (fdtable) may have a
- * blocking twin, its read side opened again (`twins`, by description id, fd + 1); a
- * read is then one blocking readv of the twin, which a signal or a kill ends as musl
+ * blocking twin, its read side opened again (`twins`, by the host fd of the read side
+ * it doubles, fd + 1); a read is then one blocking readv of the twin, which a signal or a kill ends as musl
  * ends a cancelled call: the reading thread names itself beside its wake word
  * (`wake_readers`); whoever writes the word then sends that thread CANCEL_SIGNAL, and
  * its handler moves a thread that has not made the call yet -- its PC from
@@ -2005,7 +2005,12 @@ __asm__(
 long lind_cancellable_syscall(const uint32_t *word, long nr, long a, long b, long c);
 extern const char lind_cancel_begin[], lind_cancel_end[], lind_cancelled[];
 
-static int32_t twins[DESCRIPTIONS];
+/* By host fd, not by description id: the fast path holds the host fd it took from the
+ * mirror (host_fd_hold), which no other file can get while it is held, whereas the id it
+ * read beside it may be freed by a close in another thread and given to another tenant's
+ * pipe before the twin is looked up (that pipe's twin would then be read). */
+#define TWIN_FDS (1 << 20)          /* as HOST_FD_GUARDS: 4 MiB of zero pages, touched where fds are */
+static int32_t twins[TWIN_FDS];
 static int32_t wake_readers[WAKE_WORDS];   /* the tid reading beside each word (0: none) */
 static __thread pid_t my_tid;              /* 0: not known (a new thread, a forked child) */
 static __thread int cancel_unblocked;
@@ -2402,14 +2407,16 @@ static struct iovec *iov_advance(struct iovec *v, int *count, size_t n)
 #define READS_TO_POLL_FIRST 16
 
 #ifdef BLOCKING_READS
-/* A read of blocking description `id` as one blocking readv of its twin (see "blocking
- * reads"): 1 done (*result), 0 the handler's (a signal, a kill), -1 not here (no twin,
- * not blocking, the wake word taken by another reader). */
-static int twin_read(SlotObject *s, int id, struct iovec *v, int count, int64_t *result)
+/* A read of held host fd `fd` (of blocking description `id`) as one blocking readv of
+ * its twin (see "blocking reads"): 1 done (*result), 0 the handler's (a signal, a kill),
+ * -1 not here (no twin, not blocking, the wake word taken by another reader). */
+static int twin_read(SlotObject *s, int fd, int id, struct iovec *v, int count,
+                     int64_t *result)
 {
-    if (__atomic_load_n(&descriptions[id], __ATOMIC_ACQUIRE) != DESC_BLOCKING || !cancel_ready())
+    if (fd >= TWIN_FDS || __atomic_load_n(&descriptions[id], __ATOMIC_ACQUIRE) != DESC_BLOCKING ||
+        !cancel_ready())
         return -1;
-    int twin = host_fd_hold_at(&twins[id], 1);
+    int twin = host_fd_hold_at(&twins[fd], 1);
     if (twin < 0)
         return -1;
     int wake = wake_acquire_made(s);
@@ -2437,19 +2444,21 @@ static int twin_read(SlotObject *s, int id, struct iovec *v, int count, int64_t 
 }
 #endif
 
-/* set_read_twin(id, fd): description `id`'s blocking twin (-1: none; the caller closes
- * the old one with close_host_fd). */
+/* set_read_twin(host_fd, twin): the blocking twin of the pipe read side at host fd
+ * `host_fd` (-1: none, set before host_fd is let go; the caller closes the old twin with
+ * close_host_fd). A host fd past TWIN_FDS has none: its reads poll. */
 static PyObject *set_read_twin(PyObject *unused, PyObject *args)
 {
-    int id, fd;
-    if (!PyArg_ParseTuple(args, "ii", &id, &fd))
+    int host_fd, fd;
+    if (!PyArg_ParseTuple(args, "ii", &host_fd, &fd))
         return NULL;
-    if (id <= 0 || id >= DESCRIPTIONS || fd < -1) {
-        PyErr_SetString(PyExc_ValueError, "bad description id or fd");
+    if (host_fd < 0 || fd < -1) {
+        PyErr_SetString(PyExc_ValueError, "bad host fd or twin");
         return NULL;
     }
 #ifdef BLOCKING_READS
-    __atomic_store_n(&twins[id], fd + 1, __ATOMIC_RELEASE);
+    if (host_fd < TWIN_FDS)
+        __atomic_store_n(&twins[host_fd], fd + 1, __ATOMIC_RELEASE);
 #endif
     Py_RETURN_NONE;
 }
@@ -2468,7 +2477,7 @@ static int waiting_io(SlotObject *s, FdMirror *f, int fd, int writing, struct io
      * description was found blocking, which is checked again before it is used */
 #ifdef BLOCKING_READS
     if (!writing && send_flags < 0 && f->kind == IO_NONBLOCKING && f->description) {
-        int done = twin_read(s, f->description, v, count, result);
+        int done = twin_read(s, fd, f->description, v, count, result);
         if (done >= 0)
             return done;
     }
@@ -6313,7 +6322,7 @@ static PyMethodDef module_methods[] = {
     {"set_description", set_description, METH_VARARGS,
      "set_description(id, DESC_*): how a description's reads and writes wait"},
     {"set_read_twin", set_read_twin, METH_VARARGS,
-     "set_read_twin(id, fd): a blocking description of a pipe's read side (-1: none)"},
+     "set_read_twin(host_fd, twin): a blocking twin of the pipe read side at host_fd (-1: none)"},
     {NULL}
 };
 

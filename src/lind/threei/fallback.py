@@ -37,7 +37,7 @@ _I32_KIND, _F64_KIND = _ffi.WASMTIME_I32.value, _ffi.WASMTIME_F64.value
 BLOCKING_READS = 0       # waiting files are the handler's here: it polls
 
 
-def set_read_twin(description: int, fd: int) -> None:
+def set_read_twin(host_fd: int, fd: int) -> None:
     """Never used here (BLOCKING_READS)."""
 
 
