@@ -196,15 +196,16 @@ def two_trees(builds, tmp_path: Path, attacker: list, tenant_ms: int = 1500, *,
               feed_after: float | None = None, tag: str = "trees",
               grates: tuple[str, ...] = (), cpu_time: int | None = None,
               host_memory: int | None = None, attacker_memory: int | None = None,
-              portable: bool = False) -> tuple[dict, str, str]:
-    """Attacker (under `grates`, with RLIMIT_CPU `cpu_time`) beside a tenant; asserts the
+              portable: bool = False, tenant: list | None = None) -> tuple[dict, str, str]:
+    """Attacker (under `grates`, with RLIMIT_CPU `cpu_time`) beside a tenant (`tenant`'s
+    argv, tenant.c's by default, which prints "intact"); asserts the
     host lived and the tenant stayed intact. `host_memory` is the Lind process's
     RLIMIT_DATA: an attack on the host's memory then ends it rather than the machine."""
     work = tmp_path / tag
     work.mkdir()
     tenant_root = make_root(tmp_path, f"{tag}-tenant-root")
     spec = {"dir": str(work), "attacker": [str(a) for a in attacker],
-            "tenant": [str(builds.wasm(attack("tenant"))), str(tenant_ms)],
+            "tenant": [str(a) for a in tenant or [builds.wasm(attack("tenant")), tenant_ms]],
             "tenant_root": str(tenant_root),
             "attacker_root": str(attacker_root or make_root(tmp_path, f"{tag}-root")),
             "tenant_after": tenant_after, "feed_after": feed_after,
@@ -1189,6 +1190,21 @@ def test_a_closed_fds_number_reaches_nothing_the_host_opens_next(builds, tmp_pat
     rc, out, err = run_cage(tmp_path, "beside", [builds.wasm(attack("writes")), "/"],
                             root=beside, timeout=60)
     assert rc == 0, err
+    untouched(canary)
+
+
+def test_a_read_racing_a_close_takes_no_other_tenants_pipe(builds, tmp_path, canary):
+    """A pipe read that must wait is one blocking readv of the pipe's twin (_accel.c,
+    "blocking reads"), looked up for the host fd the read holds. Looked up by the
+    description id read beside it, a close in another thread of the cage could free
+    that id for a tenant's new pipe before the lookup, and the read returned the
+    tenant's bytes. Here one thread reads while another closes and remakes the pipe,
+    beside a tenant making pipes of SECRET. The window is a few instructions wide, so
+    this run rarely meets it (test_threei makes the state such a read sees at once)."""
+    prog = builds.wasm(attack("twin_steal"))
+    _, out, err = two_trees(builds, tmp_path, [prog, "attacker", "1500"],
+                            tenant=[prog, "victim", "1500"])
+    assert out == "reads=some stolen=0\n", out + err
     untouched(canary)
 
 
