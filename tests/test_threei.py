@@ -288,3 +288,66 @@ def test_a_read_racing_a_close_never_takes_another_pipes_twin():
             f.release()
         for fd in ends:
             os.close(fd)
+
+
+class _ThenRun:
+    """A stand-in for a lock that runs `between` (once) right after it is let go: what
+    other threads may do at that point, made to happen there."""
+
+    def __init__(self, real, between):
+        self.real, self.between = real, between
+
+    def __enter__(self):
+        self.real.acquire()
+
+    def __exit__(self, *exc):
+        self.real.release()
+        between, self.between = self.between, None
+        if between is not None:
+            between()
+
+
+def test_a_closed_file_s_late_fcntl_leaves_the_next_owner_of_its_id_alone(monkeypatch):
+    """How the trampoline waits on a pipe or socket is kept by description id. A thread
+    that got a file before another thread closed it may still set its O_NONBLOCK
+    (fcntl's F_SETFL): that must not reach the id once it is freed and another tenant's
+    new file has it. Here the other tenant's file is made, and the late F_SETFL made, as
+    the closing thread lets go of the id; a read of the tenant's empty non-blocking pipe
+    must still be EAGAIN, not a wait (which the handler would have been asked for)."""
+    from lind.engine.wasmtime_engine import SharedMemory, engine
+    from lind.microvisor import abi, fdtable
+    from lind.microvisor.fdtable import NonBlockingHostFile
+    from lind.threei import _accel
+
+    ends, made = [], []
+    read_fd, write_fd = os.pipe2(os.O_CLOEXEC | os.O_NONBLOCK)
+    ends.append(write_fd)
+    closed = NonBlockingHostFile(read_fd, abi.O_RDONLY | abi.O_NONBLOCK)
+
+    def meanwhile():
+        r, w = os.pipe2(os.O_CLOEXEC | os.O_NONBLOCK)
+        ends.append(w)
+        made.append(NonBlockingHostFile(r, abi.O_RDONLY | abi.O_NONBLOCK))
+        closed.set_status_flags(0)           # the late F_SETFL: blocking
+
+    freed = closed.description
+    monkeypatch.setattr(fdtable, "_descriptions_lock",
+                        _ThenRun(fdtable._descriptions_lock, meanwhile))
+    closed.release()
+    monkeypatch.undo()
+    tenants = made[0]
+    assert freed and tenants.description == freed     # the id went to the tenant's file
+    shared = SharedMemory.of_pages(engine(), 1, 1)
+    slot = _accel.Slot(None)
+    try:
+        slot.set_memory(_accel.Memory.shared(shared.address(), shared))
+        slot.set(0, lambda *_: -errno.ENOSYS, lind.threei.FAST_READ)
+        slot.mirror_fd(3, tenants.host_fd, True, False, lind.threei.IO_NONBLOCKING,
+                       tenants.description)
+        assert slot.call(0, 3, 1024, 16) == -errno.EAGAIN
+    finally:
+        slot.mirror_fd(3, -1, False, False)
+        slot.close_wake()
+        tenants.release()
+        for fd in ends:
+            os.close(fd)

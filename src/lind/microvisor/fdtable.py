@@ -351,8 +351,12 @@ class NonBlockingHostFile(OpenFile):
         return threei.DESC_NONBLOCKING if self.flags & abi.O_NONBLOCK else threei.DESC_BLOCKING
 
     def publish_wait_mode(self) -> None:
-        if self.description:
-            threei.set_description(self.description, self.wait_mode())
+        # Under the lock that frees the id: a thread that got this file before another
+        # closed it (fcntl's F_SETFL) publishes while the id is still its own, or not at
+        # all -- never into the id once another tenant's new file took it.
+        with _descriptions_lock:
+            if self.description:
+                threei.set_description(self.description, self.wait_mode())
 
     def set_status_flags(self, new: int) -> None:
         self.flags = (self.flags & ~abi.SETFL_MASK) | new   # the host fd stays non-blocking
@@ -393,7 +397,7 @@ class NonBlockingHostFile(OpenFile):
         if last and self.description:
             with _descriptions_lock:
                 _free_descriptions.append(self.description)
-            self.description = 0
+                self.description = 0            # with the id: see publish_wait_mode
 
 
 @dataclass(eq=False)
