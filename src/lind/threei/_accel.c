@@ -1960,10 +1960,10 @@ static int new_wake_fd(void)
  * eventfd, then the read: two calls where Linux makes one (poll before each read costs
  * ~24% of a 1-byte round trip natively). A pipe's description (fdtable) may have a
  * blocking twin, its read side opened again (`twins`, by the host fd of the read side
- * it doubles, fd + 1); a read is then one blocking readv of the twin, which a signal or a kill ends as musl
- * ends a cancelled call: the reading thread names itself beside its wake word
- * (`wake_readers`); whoever writes the word then sends that thread CANCEL_SIGNAL, and
- * its handler moves a thread that has not made the call yet -- its PC from
+ * it doubles, fd + 1); a read is then one blocking readv of the twin, which a signal
+ * or a kill ends as musl ends a cancelled call: the reading thread names itself beside
+ * its wake word (`wake_readers`); whoever writes the word then sends that thread
+ * CANCEL_SIGNAL, and its handler moves a thread that has not made the call yet -- its PC from
  * cancel_begin, where the word is looked at, to the syscall instruction, where a
  * read restarted after a handler is too -- to `cancelled` (-EINTR). A thread in the
  * read is woken by the signal itself (a restart lands on the syscall instruction); one
@@ -2009,7 +2009,7 @@ extern const char lind_cancel_begin[], lind_cancel_end[], lind_cancelled[];
  * mirror (host_fd_hold), which no other file can get while it is held, whereas the id it
  * read beside it may be freed by a close in another thread and given to another tenant's
  * pipe before the twin is looked up (that pipe's twin would then be read). */
-#define TWIN_FDS (1 << 20)          /* as HOST_FD_GUARDS: 4 MiB of zero pages, touched where fds are */
+#define TWIN_FDS (1 << 20)          /* as HOST_FD_GUARDS: 4 MiB of zero pages */
 static int32_t twins[TWIN_FDS];
 static int32_t wake_readers[WAKE_WORDS];   /* the tid reading beside each word (0: none) */
 static __thread pid_t my_tid;              /* 0: not known (a new thread, a forked child) */
