@@ -849,10 +849,14 @@ class Cage:
 
     def set_file_size_limit(self, soft: int, hard: int) -> None:
         """setrlimit(RLIMIT_FSIZE): the trampoline serves writes again only without one."""
-        self.rlimit_fsize = (soft, hard)
-        self.slot.set_file_size_limited(soft != limits.RLIM_INFINITY)
-        for fd in self.fds.numbers():
-            self._mirror_fd(fd, self.fds.get(fd))
+        # Under the table's lock: a fd another thread closes between the look at its
+        # file and the mirror would stay mirrored to the file's host fd, which the host
+        # gives to the next open in the process once the file is gone.
+        with self.fds.lock:
+            self.rlimit_fsize = (soft, hard)
+            self.slot.set_file_size_limited(soft != limits.RLIM_INFINITY)
+            for fd in self.fds.numbers():
+                self._mirror_fd(fd, self.fds.get(fd))
 
     def _fd_closed(self, f: OpenFile) -> None:
         """Closing any fd of a file drops this cage's POSIX locks on it."""
