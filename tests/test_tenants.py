@@ -174,3 +174,57 @@ def test_msync_holds_no_lock_other_tenants_fork_with(builds, tmp_path, canary):
     assert re.fullmatch(r"rounds \d+ worst msync \d+ ms\n", (work / "hostile.out").read_text())
     assert got["hostile"] == 0, got
     untouched(canary)
+
+
+def test_a_tenant_s_children_ending_wake_no_other_tenant_s_waiting_parent(builds, tmp_path,
+                                                                          canary):
+    """Every cage's end woke every parent waiting in waitpid, in every tree of the
+    runtime (one condition for them all): a tenant making and reaping children woke each
+    waiting parent of every other tenant once per child, each taking Python's lock to
+    look and sleep again. A waitpid now waits on its own cage's condition. Counted here
+    by host thread (each cage's first thread is named after it): four tenants' parents
+    blocked in waitpid while a fifth makes 200 children."""
+    script = r"""
+import collections, os, sys, threading, time, types
+from lind.cage import cage as cage_module, runtime as runtime_module
+woken = collections.Counter()
+
+class Counting(threading.Condition):
+    def wait(self, timeout=None):
+        try:
+            return super().wait(timeout)
+        finally:
+            woken[threading.current_thread().name] += 1
+
+counting = types.ModuleType("threading")
+counting.__dict__.update(vars(threading))
+counting.Condition = Counting
+cage_module.threading = runtime_module.threading = counting
+import lind
+program, scratch = sys.argv[1:]
+rt = lind.Runtime()
+
+def spawn(tag, *args):
+    os.makedirs(f"{scratch}/{tag}-root", exist_ok=True)
+    fds = [os.open(f"{scratch}/{tag}.{s}", f | os.O_CREAT, 0o600)
+           for s, f in (("in", os.O_RDONLY), ("out", os.O_WRONLY), ("err", os.O_WRONLY))]
+    return rt.spawn(program, list(args), root=f"{scratch}/{tag}-root", stdin=fds[0],
+                    stdout=fds[1], stderr=fds[2])
+
+waiting = [spawn(f"wait{n}", "wait") for n in range(4)]
+for n in range(4):
+    while open(f"{scratch}/wait{n}.out").read() != "waiting\n":
+        time.sleep(0.05)
+time.sleep(0.2)                       # into waitpid
+before = {c.id: woken[f"cage-{c.id}"] for c in waiting}
+churn = spawn("churn", "churn", "200")
+churn.wait(120)
+print(open(f"{scratch}/churn.out").read().strip(),
+      max(woken[f"cage-{c.id}"] - before[c.id] for c in waiting), flush=True)
+rt.close()
+os._exit(0)
+"""
+    rc, out, err = python(tmp_path, "churn", script, builds.wasm(attack("wait_churn")), tmp_path,
+                          timeout=180)
+    assert (rc, out) == (0, "churned 200 0\n"), (out, err[-2000:])
+    untouched(canary)

@@ -361,6 +361,8 @@ class Cage:
         self.runtime = runtime
         self.id = cage_id
         self.ppid = parent.id if parent else 0
+        # a child of it ended, or came to it (orphans go to init): what waitpid waits on
+        self.children_changed = threading.Condition(runtime.lock)
         # The first cage's group and session lie outside its tree, as for the first
         # process of a Linux PID namespace (0 seen from inside): it may call setsid().
         self.pgid = parent.pgid if parent else 0

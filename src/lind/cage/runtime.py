@@ -76,7 +76,12 @@ class Runtime:
         self._ids = itertools.count(1)
         self.key = next(_runtime_keys)
         self.lock = threading.RLock()
-        self.changed = threading.Condition(self.lock)  # a cage ended, was reaped, ...
+        # A cage ended: for close(), which waits for them all. A waitpid waits on its
+        # cage's children_changed, wait_tree on its tree's condition: each on all of them
+        # woke every waiting parent of every tenant at each end (a tenant's fork loop
+        # woke them all, each for Python's lock).
+        self.changed = threading.Condition(self.lock)
+        self._tree_changed: dict[int, threading.Condition] = {}   # wait_tree's, by tree
         # held by every change of a cage's 3i table (threei/ops.py says why); taken last
         self.table_lock = threading.RLock()
         self.cages: dict[int, Cage] = {}   # cages still running, by id
@@ -308,8 +313,11 @@ class Runtime:
 
     def wait_tree(self, cage: Cage, timeout: float | None = None) -> bool:
         """Wait until no cage of `cage`'s tree runs; False if `timeout` ran out first."""
-        with self.changed:
-            return self.changed.wait_for(lambda: not self.tree(cage), timeout)
+        with self.lock:
+            if not self.tree(cage):
+                return True
+            changed = self._tree_changed.setdefault(cage.init_id, threading.Condition(self.lock))
+            return changed.wait_for(lambda: not self.tree(cage), timeout)
 
     def cage_ended(self, cage: Cage) -> None:
         """Bookkeeping when a cage's program ends, as in a PID namespace whose init is the
@@ -355,6 +363,13 @@ class Runtime:
             rest = self.tree(cage) if cage.id == cage.init_id else []
             if cage.id == cage.init_id:
                 self._end_tree(cage.id)
+            for waiting in {parent, heir if zombies else None} - {None}:
+                waiting.children_changed.notify_all()
+            tree_changed = self._tree_changed.get(cage.init_id)
+            if tree_changed is not None:
+                tree_changed.notify_all()
+                if not self.tree(cage):
+                    del self._tree_changed[cage.init_id]
             self.changed.notify_all()
         if parent is not None:
             parent.signal_from_outside(sys_signals.SIGCHLD, sys_signals.child_info(cage))

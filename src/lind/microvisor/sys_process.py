@@ -426,10 +426,9 @@ def _wanted(cage, child, pid: int) -> bool:
 
 
 def _await_child(cage, pid: int, nohang: bool, exited: bool = True):
-    """With the runtime's `changed` held: the first child `pid` selects that has ended
+    """With the runtime's lock held: the first child `pid` selects that has ended
     (none reported unless `exited`), waiting for one unless `nohang` (then None).
     ECHILD when no child is selected."""
-    rt = cage.runtime
 
     def ended() -> object | None:
         return next((c for c in cage.children.values()
@@ -442,7 +441,8 @@ def _await_child(cage, pid: int, nohang: bool, exited: bool = True):
         if done is not None or nohang:
             return done
         try:
-            cage.block_on(rt.changed)   # a caught signal: EINTR, or a restart (SA_RESTART)
+            # a caught signal: EINTR, or a restart (SA_RESTART)
+            cage.block_on(cage.children_changed)
         except OSError:
             # As Linux: a child that ended meanwhile (its SIGCHLD is often the very
             # signal) is reported, unless it was reaped as it ended (SIGCHLD ignored);
@@ -460,7 +460,7 @@ def sys_wait4(cage, pid, wstatus, options, rusage, *_):
     if pid == -0x80000000:       # as Linux: -INT_MIN names no group
         raise OSError(errno.ESRCH, "No such process")
     rt = cage.runtime
-    with rt.changed:
+    with rt.lock:
         done = _await_child(cage, pid, bool(options & WNOHANG))
         if done is None:
             return 0
@@ -568,7 +568,7 @@ def sys_waitid(cage, idtype, ident, infop, options, rusage, *_):
     else:
         raise OSError(errno.EINVAL, "Invalid argument")
     rt = cage.runtime
-    with rt.changed:
+    with rt.lock:
         done = _await_child(cage, pid, bool(options & WNOHANG), bool(options & WEXITED))
         if done is None:
             if infop:
