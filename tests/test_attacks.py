@@ -1718,6 +1718,41 @@ def test_cage_cannot_deregister_strace(builds, tmp_path, canary):
     untouched(canary)
 
 
+@pytest.mark.parametrize("grate", ["readonly:/ro", "seccomp"])
+def test_a_call_routed_into_an_outer_grate_does_not_skip_the_grate_between(
+        builds, tmp_path, canary, grate):
+    """Under a filter (readonly, seccomp) with strace above it, the program sent getpid,
+    which no filter watches, into strace's handler for openat: strace made the openat
+    for it through its own table, below the filter, and the program wrote /ro. Such a
+    route into an ancestor is refused while it would skip a layer (strace alone: no
+    layer in between, and the route stands)."""
+    root, inner = _ro_root(tmp_path)
+    beside = make_root(tmp_path, "beside")      # another tree's files, next to the root
+    (beside / "tenant.txt").write_bytes(b"tenant data\n")
+    policy = tmp_path / "policy.txt"
+    policy.write_text("deny openat open creat\n")
+    spec = grate if grate != "seccomp" else f"seccomp:{policy}"
+    prog = builds.wasm(attack("route_to_ancestor"))
+    rc, out, err = lind_cli(tmp_path, "cli", "--root", root, "--grate", spec, "--grate",
+                            "strace", "--", prog, "39", "/ro/canary.txt")
+    assert rc == 0, err
+    got = results(out)
+    assert got["route"] == (-1, errno.EPERM), out
+    assert "routed_open" not in got, out
+    assert got["open_write"] == (-1, errno.EROFS if grate != "seccomp" else errno.EPERM), out
+    untouched(inner)
+    (root / "rw" / "mine.txt").write_bytes(b"mine\n")
+    rc, out, err = lind_cli(tmp_path, "alone", "--root", root, "--grate", "strace", "--",
+                            prog, "39", "/rw/mine.txt")
+    assert rc == 0, err
+    assert results(out)["route"] == (0, 0), out
+    assert results(out)["routed_open"] == (0, 0), out
+    assert results(out)["routed_write"] == (5, 0), out
+    assert (beside / "tenant.txt").read_bytes() == b"tenant data\n"
+    untouched(inner)
+    untouched(canary)
+
+
 # -- 5. TOCTOU on a grate's path check ----------------------------------------------------
 @pytest.mark.parametrize("grate", ["readonly:/ro", "aquarium:/ro", "clamp:/ro=readonly"])
 def test_path_flipped_after_the_check_does_not_reach_the_file(builds, tmp_path, canary,

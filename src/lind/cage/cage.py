@@ -415,6 +415,9 @@ class Cage:
         # it has exec'd (then its parent's setpgid of it is EACCES).
         self.pdeathsig = 0
         self.did_exec = False
+        # the cage whose start or exec began the program it runs: a fork runs its
+        # parent's program until it execs (3i lets a fork of a grate route into it freely)
+        self.program_origin: int = parent.program_origin if parent else cage_id
         # CPU seconds (user, system) of reaped children, and its own once it has ended.
         self.children_cpu = (0.0, 0.0)
         self.cpu_at_end: tuple[float, float] | None = None
@@ -1144,6 +1147,7 @@ class Cage:
         # the calling thread's mask and CPUs stay with the program, whichever thread it is
         self._exec = (module, argv, env, signals.caller(self).mask, self.thread_affinity())
         self.did_exec = True
+        self.program_origin = self.id
         self.slot.stop("exec")
         if self.threads:    # the first thread runs the new program: wake it if it waits
             self._interrupt_waits()

@@ -271,6 +271,33 @@ def _check_replace(runtime: Any, caller: Any, target: Any, nr: int,
         raise OSError(errno.ELOOP, "Too many levels of grates: the route makes a loop")
 
 
+def _check_route_up(runtime: Any, caller: Any, target: Any, grate: Any) -> None:
+    """EPERM unless routing a call of `target` into `grate`, an ancestor of `caller`,
+    skips no layer of `target`'s that the caller may not remove. Call with the
+    runtime's table_lock.
+
+    The handler a call is routed to is only a value the grate reads, not tied to a
+    call number: a program under a filtering grate could send a call no grate of its
+    own watches (getpid) into its outer grate's handler for another call (strace's
+    for openat), which then made that call for it through the outer grate's own table,
+    past the filter between them (a readonly or seccomp grate on the program: its
+    files written all the same). So the grate's table must hold, for every call, each
+    layer the target's does, the grate itself and what the caller may remove aside.
+    Not asked of a fork of the grate that still runs its program (the usual grate's
+    child, routing its calls into its parent before it execs the program to serve):
+    that is the grate's own code, which acts for its descendants through its table.
+    """
+    for nr in target.slot.differing(grate.slot):
+        if target.slot.owner(nr) in (0, grate.id):   # the microvisor, or the grate itself
+            continue
+        theirs = set(_chain(runtime, grate, nr)[0])
+        for layer in _chain(runtime, target, nr)[0]:
+            if layer != grate.id and layer not in theirs and not _may_remove(runtime, caller,
+                                                                             layer):
+                raise OSError(errno.EPERM, "Operation not permitted: a grate between this "
+                              "cage and that one would be skipped")
+
+
 def register_handler(runtime: Any, caller: Any, target_id: int, nr: int, grate_id: int,
                      handle: int) -> int:
     """Install (or with grate_id == DEREGISTER, remove) a handler in a cage's table.
@@ -309,6 +336,9 @@ def register_handler(runtime: Any, caller: Any, target_id: int, nr: int, grate_i
         raise OSError(errno.EPERM, "Operation not permitted")
     handler = grate.grate_workers().handler(handle)
     with runtime.table_lock:
+        if caller is not None and caller.id != grate.id and not _is_ancestor(
+                runtime, caller.id, grate) and caller.program_origin != grate.program_origin:
+            _check_route_up(runtime, caller, target, grate)    # into an ancestor's code
         _check_replace(runtime, caller, target, nr, (grate.id, handler))
         target.slot.set(nr, handler, FAST_GRATE, grate.id)
     return 0
