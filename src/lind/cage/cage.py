@@ -6,6 +6,7 @@ import atexit
 import contextlib
 import ctypes
 import errno
+import itertools
 import math
 import mmap
 import os
@@ -328,6 +329,9 @@ DELIVER_SIGNALS = "__lind_deliver_signals"   # the guest libc's handler runner
 # recursion limit broke the tick itself, and with it every kill and timeout.
 MAX_TICK_HANDLER_DEPTH = 8
 _tick_handlers = threading.local()
+# A number for each start or exec of a program (Cage.program_origin): never one of an
+# earlier program, as a cage id would be again after that cage's exec.
+_program_starts = itertools.count(1)
 ASYNCIFY = loader.ASYNCIFY_EXPORTS[0]         # the program can fork and longjmp
 
 
@@ -415,9 +419,10 @@ class Cage:
         # it has exec'd (then its parent's setpgid of it is EACCES).
         self.pdeathsig = 0
         self.did_exec = False
-        # the cage whose start or exec began the program it runs: a fork runs its
-        # parent's program until it execs (3i lets a fork of a grate route into it freely)
-        self.program_origin: int = parent.program_origin if parent else cage_id
+        # the start or exec that began the program it runs: a fork runs its parent's
+        # until it execs (3i lets a fork of a grate route into it freely)
+        self.program_origin: int = (parent.program_origin if parent
+                                    else next(_program_starts))
         # CPU seconds (user, system) of reaped children, and its own once it has ended.
         self.children_cpu = (0.0, 0.0)
         self.cpu_at_end: tuple[float, float] | None = None
@@ -1147,7 +1152,7 @@ class Cage:
         # the calling thread's mask and CPUs stay with the program, whichever thread it is
         self._exec = (module, argv, env, signals.caller(self).mask, self.thread_affinity())
         self.did_exec = True
-        self.program_origin = self.id
+        self.program_origin = next(_program_starts)
         self.slot.stop("exec")
         if self.threads:    # the first thread runs the new program: wake it if it waits
             self._interrupt_waits()
