@@ -1718,28 +1718,36 @@ def test_cage_cannot_deregister_strace(builds, tmp_path, canary):
     untouched(canary)
 
 
-@pytest.mark.parametrize("grate", ["readonly:/ro", "seccomp"])
+@pytest.mark.parametrize("grate", ["readonly:/ro", "seccomp", "ns"])
 def test_a_call_routed_into_an_outer_grate_does_not_skip_the_grate_between(
         builds, tmp_path, canary, grate):
     """Under a filter (readonly, seccomp) with strace above it, the program sent getpid,
     which no filter watches, into strace's handler for openat: strace made the openat
-    for it through its own table, below the filter, and the program wrote /ro. Such a
-    route into an ancestor is refused while it would skip a layer (strace alone: no
-    layer in between, and the route stands)."""
+    for it through its own table, below the filter, and the program wrote /ro. Inside a
+    C clamp (ns.c) on /ro around a grate refusing opens, the same with the clamp's
+    value for "openat, past the clamped grates". Such a route into an ancestor is
+    refused unless the program's table holds that handler already (strace alone: its
+    openat is strace's, and the route stands)."""
+    from lind.grates.registry import resolve
+
     root, inner = _ro_root(tmp_path)
     beside = make_root(tmp_path, "beside")      # another tree's files, next to the root
     (beside / "tenant.txt").write_bytes(b"tenant data\n")
     policy = tmp_path / "policy.txt"
     policy.write_text("deny openat open creat\n")
-    spec = grate if grate != "seccomp" else f"seccomp:{policy}"
     prog = builds.wasm(attack("route_to_ancestor"))
-    rc, out, err = lind_cli(tmp_path, "cli", "--root", root, "--grate", spec, "--grate",
-                            "strace", "--", prog, "39", "/ro/canary.txt")
+    if grate == "ns":       # the clamp is the first cage: 1; its value 1<<41 + nr: "bypass nr"
+        run = [resolve("ns").path, "--prefix", "/ro", "%{", builds.wasm("clamp/refuse_grate"),
+               "%}", prog, "39", "/ro/canary.txt", "1", str((1 << 41) + 257)]
+    else:
+        spec = grate if grate != "seccomp" else f"seccomp:{policy}"
+        run = ["--grate", spec, "--grate", "strace", "--", prog, "39", "/ro/canary.txt"]
+    rc, out, err = lind_cli(tmp_path, "cli", "--root", root, *run)
     assert rc == 0, err
     got = results(out)
     assert got["route"] == (-1, errno.EPERM), out
     assert "routed_open" not in got, out
-    assert got["open_write"] == (-1, errno.EROFS if grate != "seccomp" else errno.EPERM), out
+    assert got["open_write"] == (-1, errno.EPERM if grate == "seccomp" else errno.EROFS), out
     untouched(inner)
     (root / "rw" / "mine.txt").write_bytes(b"mine\n")
     rc, out, err = lind_cli(tmp_path, "alone", "--root", root, "--grate", "strace", "--",

@@ -2239,29 +2239,6 @@ static PyObject *Slot_copy_table(SlotObject *s, PyObject *arg)
     Py_RETURN_NONE;
 }
 
-/* differing(other): the numbers whose entries differ from `other`'s (another handler
- * or another owner), in one pass rather than 2 x NSYSCALLS calls from Python (3i's
- * check of a route into an ancestor grate compares two whole tables). */
-static PyObject *Slot_differing(SlotObject *s, PyObject *arg)
-{
-    if (!PyObject_TypeCheck(arg, Py_TYPE(s))) {
-        PyErr_SetString(PyExc_TypeError, "expected a Slot");
-        return NULL;
-    }
-    SlotObject *other = (SlotObject *)arg;
-    PyObject *found = PyList_New(0);
-    for (int i = 0; found && i < NSYSCALLS; i++) {
-        if (s->table[i].handler == other->table[i].handler &&
-            s->table[i].owner == other->table[i].owner)
-            continue;
-        PyObject *nr = PyLong_FromLong(i);
-        if (!nr || PyList_Append(found, nr) != 0)
-            Py_CLEAR(found);
-        Py_XDECREF(nr);
-    }
-    return found;
-}
-
 /* copy_fds(parent): a forked child's fd mirror, its parent's (the same files, shared, and
  * the same RLIMIT_FSIZE): what mirror_fd would make of each of the parent's fds that
  * Python holds, in one call. The caller holds the parent's fd table; the child runs
@@ -5777,8 +5754,6 @@ static PyMethodDef Slot_methods[] = {
     {"stop", (PyCFunction)Slot_stop, METH_O, "stop the cage when the current call returns"},
     {"resume", (PyCFunction)Slot_resume, METH_NOARGS, "clear a stop request"},
     {"copy_table", (PyCFunction)Slot_copy_table, METH_O, "copy_table(other): take all its entries"},
-    {"differing", (PyCFunction)Slot_differing, METH_O,
-     "differing(other): the numbers whose entries (handler or owner) differ from other's"},
     {"copy_fds", (PyCFunction)Slot_copy_fds, METH_O,
      "copy_fds(parent): a forked child's fd mirror, its parent's"},
     {"call", (PyCFunction)Slot_call, METH_VARARGS, "call(nr, a1..a6) through the table"},

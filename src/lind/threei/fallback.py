@@ -753,12 +753,6 @@ class Slot:
         self.table = list(other.table)
         self.owners = list(other.owners)
 
-    def differing(self, other: Slot) -> list[int]:
-        """The numbers whose entries (handler or owner) differ from `other`'s."""
-        return [nr for nr in range(NSYSCALLS)
-                if self.table[nr][0] is not other.table[nr][0]
-                or self.owners[nr] != other.owners[nr]]
-
     def resume(self) -> None:
         self.exiting = False
         self.trap_message = ""

@@ -271,31 +271,26 @@ def _check_replace(runtime: Any, caller: Any, target: Any, nr: int,
         raise OSError(errno.ELOOP, "Too many levels of grates: the route makes a loop")
 
 
-def _check_route_up(runtime: Any, caller: Any, target: Any, grate: Any) -> None:
-    """EPERM unless routing a call of `target` into `grate`, an ancestor of `caller`,
-    skips no layer of `target`'s that the caller may not remove. Call with the
-    runtime's table_lock.
+def _check_route_up(target: Any, grate: Any, handler: Any) -> None:
+    """EPERM unless `handler`, of `grate` (an ancestor of the caller), is already in one
+    of `target`'s entries as that grate put it there. Call with the runtime's table_lock.
 
-    The handler a call is routed to is only a value the grate reads, not tied to a
-    call number: a program under a filtering grate could send a call no grate of its
-    own watches (getpid) into its outer grate's handler for another call (strace's
-    for openat), which then made that call for it through the outer grate's own table,
-    past the filter between them (a readonly or seccomp grate on the program: its
-    files written all the same). So the grate's table must hold, for every call, each
-    layer the target's does, the grate itself and what the caller may remove aside.
+    A handler value is only a number the grate's dispatcher reads, tied neither to a
+    call number nor to the layers the call passed on its way. A program under a filter
+    sent getpid, which no filter watches, into strace's handler for openat (or into a
+    clamp's value that takes openat past its grates): the outer grate made the openat
+    for it through its own table, below the filter between them (a readonly or seccomp
+    grate, a clamped one: its files were written all the same). A route to a handler
+    the program's table holds already is only another number for a call it could make.
     Not asked of a fork of the grate that still runs its program (the usual grate's
     child, routing its calls into its parent before it execs the program to serve):
     that is the grate's own code, which acts for its descendants through its table.
     """
-    for nr in target.slot.differing(grate.slot):
-        if target.slot.owner(nr) in (0, grate.id):   # the microvisor, or the grate itself
-            continue
-        theirs = set(_chain(runtime, grate, nr)[0])
-        for layer in _chain(runtime, target, nr)[0]:
-            if layer != grate.id and layer not in theirs and not _may_remove(runtime, caller,
-                                                                             layer):
-                raise OSError(errno.EPERM, "Operation not permitted: a grate between this "
-                              "cage and that one would be skipped")
+    slot = target.slot
+    if not any(slot.owner(nr) == grate.id and slot.get(nr)[0] is handler
+               for nr in range(NSYSCALLS)):
+        raise OSError(errno.EPERM, "Operation not permitted: not a handler that grate gave "
+                      "this cage")
 
 
 def register_handler(runtime: Any, caller: Any, target_id: int, nr: int, grate_id: int,
@@ -306,8 +301,9 @@ def register_handler(runtime: Any, caller: Any, target_id: int, nr: int, grate_i
     table; a cage may route calls only to code of itself, an ancestor or a descendant
     (which it controls already: it may write its memory and act for it; a clamping
     grate routes calls into the grates it started so), never into an unrelated cage;
-    and it may not remove a grate's layer, nor route a call into a loop (see
-    _check_replace).
+    into an ancestor's code only with a handler that ancestor gave the target's table
+    (_check_route_up); and it may not remove a grate's layer, nor route a call into a
+    loop (see _check_replace).
     """
     from lind.microvisor import table as microvisor
 
@@ -338,7 +334,7 @@ def register_handler(runtime: Any, caller: Any, target_id: int, nr: int, grate_i
     with runtime.table_lock:
         if caller is not None and caller.id != grate.id and not _is_ancestor(
                 runtime, caller.id, grate) and caller.program_origin != grate.program_origin:
-            _check_route_up(runtime, caller, target, grate)    # into an ancestor's code
+            _check_route_up(target, grate, handler)    # into an ancestor's code
         _check_replace(runtime, caller, target, nr, (grate.id, handler))
         target.slot.set(nr, handler, FAST_GRATE, grate.id)
     return 0
