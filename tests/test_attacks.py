@@ -3090,6 +3090,20 @@ def test_3i_does_not_cross_runtimes(builds, tmp_path, canary):
     untouched(canary)
 
 
+def test_copies_between_cages_cost_the_host_no_buffer_of_their_length(builds, tmp_path,
+                                                                      canary):
+    """copy_data_between_cages read what it copied into a host buffer of its length,
+    then wrote it: a tree under a 300 MiB budget copying 200 MiB of its memory onto
+    itself from 8 threads at once held ~1.2 GB of the host beside its tenant. A copy
+    goes memory to memory (a string: looked at a piece at a time for its NUL)."""
+    prog = builds.wasm(attack("copy_hoard"), "-pthread")
+    status, out, err = two_trees(builds, tmp_path, [prog, "200", "8"],
+                                 attacker_memory=300 << 20, host_memory=3 << 30)
+    assert status["attacker"] == 0 and out == "copied 0 0\n" * 8, (status, out, err)
+    assert status["host_max_rss_mib"] < 600, status
+    untouched(canary)
+
+
 def test_a_grate_s_copies_stay_in_their_runtime(builds, tmp_path, canary):
     """A Python grate forwards what it read (a path) as a snapshot with an id of the
     process's, a child of the calling cage: while the victim's open of a FIFO waits below

@@ -350,16 +350,36 @@ def copy_data_between_cages(runtime: Any, caller: Any, src_addr: int, src_cage: 
     _may_touch(runtime, caller, src_c)
     _may_touch(runtime, caller, dest_c)
     src, dest = src_c.mem, dest_c.mem
+    # Memory to memory, through no host buffer: read into one first, a copy cost the
+    # host its length (200 MiB copied from 8 threads of a 300 MiB tree held 1.2 GB).
     if copy_type == COPY_STRING:
         if length < 1:   # no room even for the NUL
             raise OSError(errno.ENAMETOOLONG, "File name too long")
-        data = src.cstring(src_addr, length - 1) + b"\0"
-    elif copy_type == COPY_RAW:
-        data = src.read(src_addr, length)
-    else:
+        end = _string_end(src, src_addr, length)
+        dest.copy_from(src, src_addr, dest_addr, end)
+        dest.write(dest_addr + end, b"\0")    # (whatever another thread wrote meanwhile)
+        return end + 1
+    if copy_type != COPY_RAW:
         raise OSError(errno.EINVAL, "Invalid copy type")
-    dest.write(dest_addr, data)
-    return len(data)
+    dest.copy_from(src, src_addr, dest_addr, length)
+    return length
+
+
+_STRING_PIECE = 1 << 16     # what copy_data_between_cages looks at, at a time, for a NUL
+
+
+def _string_end(mem: Any, addr: int, length: int) -> int:
+    """Where the string at `addr` ends (its NUL) within `length` bytes, read a piece at a
+    time; ENAMETOOLONG past them, EFAULT past the memory."""
+    at = 0
+    while True:
+        limit = min(length - 1 - at, _STRING_PIECE - 1)
+        try:
+            return at + len(mem.cstring(addr + at, limit))
+        except OSError as exc:
+            if exc.errno != errno.ENAMETOOLONG or at + limit == length - 1:
+                raise
+        at += limit + 1
 
 
 def copy_handler_table_to_cage(runtime: Any, caller: Any, src_id: int, target_id: int) -> int:
