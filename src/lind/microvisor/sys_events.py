@@ -13,7 +13,6 @@ import contextlib
 import ctypes
 import errno
 import os
-import select
 import struct
 import weakref
 from dataclasses import dataclass, field
@@ -138,19 +137,20 @@ class SignalFile(NonBlockingHostFile):
             raise abi.error(errno.EINVAL)
         cage.mem.view(addr, abi.SIGNALFD_SIGINFO.size, writing=True)
         out = b""
-        while True:
-            while len(out) + abi.SIGNALFD_SIGINFO.size <= n:
-                taken = signals.take(cage, self.mask)
-                if taken is None:
-                    break
-                out += abi.signalfd_siginfo(taken[1])
+        while len(out) + abi.SIGNALFD_SIGINFO.size <= n:
+            taken = signals.take(cage, self.mask)
+            if taken is None:
+                break
+            out += abi.signalfd_siginfo(taken[1])
+        if not out and self.flags & abi.O_NONBLOCK:
             self.refresh()
-            if out:
-                cage.mem.write(addr, out)
-                return len(out)
-            if self.flags & abi.O_NONBLOCK:
-                raise abi.error(errno.EAGAIN)
-            cage.wait_host(self.host_fd, select.POLLIN)
+            raise abi.error(errno.EAGAIN)
+        if not out:     # the reader's signals, not its eventfd's (its maker's: a fork's
+            # parent's pending ones made a child's read spin, and no signal ended it)
+            out = abi.signalfd_siginfo(signals.take_waiting(cage, self.mask)[1])
+        self.refresh()
+        cage.mem.write(addr, out)
+        return len(out)
 
     def readv(self, cage, views: list[memoryview]) -> int:
         raise abi.error(errno.EINVAL)

@@ -1016,11 +1016,31 @@ def sys_rt_sigtimedwait(cage, which, info, timeout, sigsetsize, *_):
     deadline = time.monotonic_ns() + sys_time.read_timespec(cage, timeout) if timeout else None
     if info:
         cage.mem.view(info, SIGINFO_SIZE, writing=True)
-    state = cage.signals
     with _lock:
         thread = caller(cage)
         saved = thread.mask
         thread.mask |= wanted
+    try:
+        sig, data = take_waiting(cage, wanted, deadline, restartable=False)
+    finally:
+        with _lock:
+            thread.mask = saved
+        settle(cage)
+    if info:
+        cage.mem.write(info, data)
+    return sig
+
+
+def take_waiting(cage, wanted: int, deadline: int | None = None, *,
+                 restartable: bool = True) -> tuple[int, bytes]:
+    """Dequeue a signal of the set `wanted` pending for the calling thread or its
+    process, waiting for one until `deadline` (time.monotonic_ns: EAGAIN) if none is:
+    sigtimedwait's, and a signalfd's blocking read (of the reader's own signals, as on
+    Linux). A caught signal for a handler ends the wait: EINTR, or a restart under
+    SA_RESTART if `restartable`."""
+    state = cage.signals
+    with _lock:
+        thread = caller(cage)
         thread.waiting_for = wanted
     nap = threading.Condition()
     try:
@@ -1029,20 +1049,15 @@ def sys_rt_sigtimedwait(cage, which, info, timeout, sigsetsize, *_):
                 with _lock:
                     found = _dequeue(state, thread, wanted)
                 if found is not None:
-                    sig, data = found
-                    break
+                    return found
                 left = None if deadline is None else deadline - time.monotonic_ns()
                 if left is not None and left <= 0:
                     raise OSError(errno.EAGAIN, "Resource temporarily unavailable")
-                cage.block_on(nap, None if left is None else left / 1e9, restartable=False)
+                cage.block_on(nap, None if left is None else left / 1e9,
+                              restartable=restartable)
     finally:
         with _lock:
-            thread.mask = saved
             thread.waiting_for = 0
-        settle(cage)
-    if info:
-        cage.mem.write(info, data)
-    return sig
 
 
 def _queue(cage, target, sig: int, info_addr: int, to: ThreadSignals | None = None) -> int:

@@ -79,6 +79,11 @@ class Description(ABC):
         """FIONREAD: the bytes waiting to be read (ENOTTY: not a stream that has any)."""
         raise _error(errno.ENOTTY)
 
+    def inherited_by(self, proc) -> Description:
+        """What a fork's or spawn's child `proc` holds of it: itself, one more reference."""
+        self.refs += 1
+        return self
+
     def lock_key(self) -> object:
         """What file locks taken through it are on (lind.portable.locks)."""
         return self

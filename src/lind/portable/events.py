@@ -299,6 +299,12 @@ class SignalFile(Description):
     def write(self, data: bytes) -> int | None:
         raise OSError(errno.EINVAL, "Invalid argument")
 
+    def inherited_by(self, proc) -> Description:
+        """A child's reads and polls are of its own signals, as on Linux (which reads
+        the reader's): its own signalfd of the same mask, not this one, which read and
+        took its parent's."""
+        return SignalFile(proc, self.mask, self.flags)
+
     def ready(self, events: int) -> int:
         return events & abi.POLLIN if self._waiting() else 0
 

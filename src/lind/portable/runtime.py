@@ -229,6 +229,11 @@ class Process:
         self.fds[fd] = (description, cloexec)
         return fd
 
+    def inherit_fds(self, parent: Process) -> None:
+        """fork and posix_spawn: the parent's fds, each what its child holds of it."""
+        for fd, (description, cloexec) in parent.fds.items():
+            self.fds[fd] = (description.inherited_by(self), cloexec)
+
     def close(self, fd: int) -> None:
         entry = self.fds.pop(abi.s32(fd), None)
         if entry is None:
@@ -825,6 +830,8 @@ class Runtime:
             if until is not None and time.monotonic() >= until:
                 return False
             self.wake_parked()
+            if proc.status is not None:     # a signal's default action (a timer's) ended it
+                raise CageEnded()
             if self.runnable and self.nested < MAX_NESTED:
                 self.step(self.runnable.popleft())
                 if proc.status is not None:
@@ -867,9 +874,7 @@ class Runtime:
                 child.heap = parent.heap.copy(memory)
                 child.asyncify_data = parent.asyncify_data
                 child.jump_points = dict(parent.jump_points)
-                for fd, (description, cloexec) in parent.fds.items():
-                    description.refs += 1
-                    child.fds[fd] = (description, cloexec)
+                child.inherit_fds(parent)
             except (OSError, EngineError) as exc:
                 parent.children.remove(child)
                 del self.processes[child.pid]
@@ -895,9 +900,7 @@ class Runtime:
             parent.children.remove(child)
             del self.processes[child.pid]
             raise OSError(errno.EAGAIN, "Resource temporarily unavailable") from None
-        for fd, (description, cloexec) in parent.fds.items():
-            description.refs += 1
-            child.fds[fd] = (description, cloexec)
+        child.inherit_fds(parent)
         child.entry, child.spawn_plan = SPAWN_START, plan
         self.runnable.append(child)
         return child.pid
