@@ -1175,8 +1175,14 @@ class Cage:
             self.load(module, self._kept_for_fresh_start(module, self.memory_charge.bytes),
                       fresh=True)
         except loader.ProgramError as exc:   # past the point of no return: as Linux, SIGKILL
-            self.trap_message = f"killed cage {self.id} at exec: {exc}"
-            self.status = abi.signal_status(signal.SIGKILL)
+            if self.kill_requested:
+                # A signal that ends the cage came while the new program started (its
+                # start function stopped): the cage ends by that signal, as on Linux
+                # (libuv's parent sends SIGTERM as soon as the exec closed its pipe).
+                self.status = abi.signal_status(self._kill_signal)
+            else:
+                self.trap_message = f"killed cage {self.id} at exec: {exc}"
+                self.status = abi.signal_status(signal.SIGKILL)
             raise wasmtime.WasmtimeError("exec failed") from None
         except OSError:   # others took the memory since execve looked: the OOM killer's call
             self.trap_message = f"out of memory: killed cage {self.id} at exec"
