@@ -59,7 +59,6 @@ _NOT_PORTABLE = {
     "passed_o_path": "a file of the tree cannot pass through SCM_RIGHTS (no host fd)",
     "posix_timers": "POSIX timers are the host back end's (host timerfds)",
     "pseudo_terminals": "pseudo-terminals are the host back end's (host /dev/ptmx)",
-    "service_names": "its tree has only the files it is given: no /etc/services",
     "sparse_and_flags": "its files have no holes (SEEK_DATA finds data at 0)",
     "process_edges": "MAP_SHARED of a file in the tree (ENODEV)",
     "shared_offsets": "MAP_SHARED of a file in the tree (ENODEV)",

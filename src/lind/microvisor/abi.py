@@ -273,6 +273,11 @@ ST_VALID = 0x20
 PROC_MAGIC, TMPFS_MAGIC = 0x9FA0, 0x01021994
 
 
+# The /etc files the microvisor makes for every cage whose root holds none of that name
+# (microvisor/virtual.py); the portable back end passes them down when its tree has none.
+ETC_FILES = ("group", "hosts", "nsswitch.conf", "passwd", "protocols", "resolv.conf", "services")
+
+
 def virtual_statfs(path: str) -> bytes:
     """statfs(2) of the files Lind serves itself: procfs under /proc, else a tmpfs
     (/dev)."""

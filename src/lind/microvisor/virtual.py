@@ -49,7 +49,7 @@ DEVICES = {"null": (1, 3), "zero": (1, 5), "full": (1, 7), "random": (1, 8), "ur
            "tty": (5, 0), "ptmx": (5, 2)}
 DEV_LINKS = {"stdin": "/proc/self/fd/0", "stdout": "/proc/self/fd/1",
              "stderr": "/proc/self/fd/2", "fd": "/proc/self/fd"}
-ETC_FILES = ("group", "hosts", "nsswitch.conf", "passwd", "protocols", "resolv.conf", "services")
+ETC_FILES = abi.ETC_FILES
 PROC_FILES = ("cmdline", "environ", "maps", "stat", "status")
 SYSTEM_PROC_FILES = ("cpuinfo", "loadavg", "meminfo", "stat", "uptime", "version")
 _MAXSYMLINKS = 40

@@ -302,8 +302,25 @@ class MemoryFiles(Grate):
         return f.path if f is not None else path
 
     def _holds(self, guest: str) -> bool:
-        return under(guest, self.prefix) and not (
-            self.prefix == "/" and any(under(guest, top) for top in _PROVIDED_BELOW))
+        if not under(guest, self.prefix):
+            return False
+        if self.prefix != "/":
+            return True
+        return not (any(under(guest, top) for top in _PROVIDED_BELOW)
+                    or self._etc_file_below(guest))
+
+    def _etc_file_below(self, guest: str) -> bool:
+        """/etc/passwd, group, hosts... when the tree holds none of that name: the
+        microvisor's, made for the cage as on the host back end (without them getpwuid,
+        getaddrinfo("localhost") and a $HOME lookup failed in a tree with no /etc)."""
+        directory, _, name = guest.rpartition("/")
+        if directory != "/etc" or name not in abi.ETC_FILES:
+            return False
+        with self.tree.lock:
+            try:
+                return self.tree.find(guest, follow=False).node is None
+            except OSError:          # no /etc (or not a directory) in the tree
+                return True
 
     def _check_steps_out(self, call: Call, arg: PathArg, raw: str) -> None:
         """Paths are folded lexically, so what the kernel's walk would find is checked
