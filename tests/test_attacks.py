@@ -280,6 +280,16 @@ CRAFTED = {
         "extra": "(type $a (array (mut i64))) (global $g (mut (ref null $a)) (ref.null $a))",
         "body": "(global.set $g (array.new_default $a (i32.const 1000)))"},
     "second_memory": {"extra": "(memory $second 1)", "body": ""},
+    # WASI grows its scratch page in the program's exported memory: with lind.memory's
+    # shared one instead the host raised (KeyError 'memory'; re-exported, a TypeError
+    # from SharedMemory.grow), "internal error, a bug in Lind" and exit 70
+    "wasi_over_lind_memory": {
+        "imports": '(import "wasi_snapshot_preview1" "sched_yield" (func (result i32)))',
+        "memory": '(import "lind" "memory" (memory 1 16 shared))', "body": ""},
+    "wasi_re_exporting_lind_memory": {
+        "imports": '(import "wasi_snapshot_preview1" "sched_yield" (func (result i32)))',
+        "memory": '(import "lind" "memory" (memory 1 16 shared))',
+        "extra": '(export "memory" (memory 0))', "body": ""},
     # each export costs the host ~1 KB as Wasmtime lists them, and the compiled module
     # keeps some: 100,000 held ~100 MB per module, outside every budget (red-team pass)
     "ten_thousand_and_one_exports": {

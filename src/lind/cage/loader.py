@@ -568,6 +568,12 @@ def _check_program(module: wasmtime.Module, wasm: bytes, path: str) -> None:
         if mod == "lind" and (name not in LIND_IMPORTS or not _func_is(ty, LIND_IMPORTS[name])):
             raise ProgramError(f"{path}: imports lind.{name}, which Lind does not provide "
                                "with that type")
+    if known.shared_memory is not None and any(mod == "wasi_snapshot_preview1"
+                                               for mod, _, _ in known.imports):
+        # WASI's imports grow a scratch page in the program's own (exported) memory and
+        # use it one call at a time: lind.memory is shared, by threads and grate workers
+        raise ProgramError(f"{path}: imports wasi_snapshot_preview1 and lind.memory (a WASI "
+                           "program has a memory of its own)")
     exports = export_types(module, {"memory", *_EXPORTED_FUNCS, FUNCTION_TABLE, STACK_POINTER,
                                     HEAP_BASE}, LIND_GLOBAL_PREFIX)
     memory = imported_memory(module)
