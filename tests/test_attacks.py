@@ -752,6 +752,45 @@ def test_a_tree_s_jump_points_hold_a_bounded_share_of_the_host(builds, tmp_path,
     untouched(canary)
 
 
+def test_a_cooperative_cage_s_jump_points_hold_a_bounded_share_of_the_host(
+        builds, tmp_path, canary):
+    """The cooperative runtime kept every setjmp's frames for as long as the cage ran:
+    setjmps in a loop (12,000 here, ~14 KiB of frames each) held ~200 MiB of the host
+    under --memory 64M, and more with each. Now a cage keeps at most 1,024 points and
+    16 MiB of frames, the least recently used forgotten, and they count in the run's
+    memory."""
+    root = make_root(tmp_path)
+    rc, out, err = python(tmp_path, "loop", _LIND_MAX_RSS, "run", "--backend", "cooperative",
+                          "--memory", "64M", "--root", root,
+                          builds.wasm(attack("setjmp_loop")), "12000", "100")
+    assert rc == 0 and out.startswith("made 12000 "), (rc, out, err)
+    assert int(err.split("max_rss_mib ")[1]) < 120, err
+    untouched(canary)
+
+
+def test_odd_jumps_end_their_cage_not_the_cooperative_run(builds, tmp_path, canary):
+    """setjmp into a jmp_buf outside memory, longjmp from one, and a setjmp whose frames
+    overflow the unwind buffer (asyncify_stop_unwind traps) raised out of the run's
+    scheduler: the run ended with a Lind traceback ("internal error", exit 70) when the
+    first cage did it, and a forked child's error became its waiting parent's waitpid
+    error (-1), the child never reaped. Each now ends its own cage with SIGSEGV."""
+    root = make_root(tmp_path)
+    beside = make_root(tmp_path, "beside")
+    (beside / "kept.txt").write_bytes(CANARY)
+    program = builds.wasm(attack("coop_odd_jumps"))
+    rc, out, err = lind_cli(tmp_path, "children", "--backend", "cooperative", "--root", root,
+                            program, "0xfffffff0", "600")
+    assert (rc, out) == (0, "child 0 status 11\nchild 1 status 11\nchild 2 status 11\n"
+                            "parent lives\n"), (rc, out, err)
+    for what in ("0", "1", "2"):
+        rc, out, err = lind_cli(tmp_path, f"self{what}", "--backend", "cooperative",
+                                "--root", root, program, "0xfffffff0", "600", what)
+        assert rc == 128 + signal.SIGSEGV and "internal error" not in err, (what, rc, out, err)
+        assert err.endswith("killed by SIGSEGV\n"), (what, err)
+    assert (beside / "kept.txt").read_bytes() == CANARY and os.listdir(beside) == ["kept.txt"]
+    untouched(canary)
+
+
 _STOPPED_WHILE_COMPILING = r"""
 import os, resource, subprocess, sys, time
 resource.setrlimit(resource.RLIMIT_DATA, (3 << 30, 3 << 30))

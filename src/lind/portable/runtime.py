@@ -85,6 +85,11 @@ TREE_ROOM = 1 << 30              # what a run may add to a tree that has no capa
 ARG_MAX = 2 << 20                # argv and envp of an exec together, as Linux's default
 LONGEST_NAP = 60.0               # seconds the scheduler sleeps before it looks again
 LONGEST_TIMER = 1e7              # seconds past which a clock thread is not armed (~4 months)
+# setjmp's jump points a cage keeps (their frames are host memory; the threaded runtime's
+# limits, lind.microvisor.limits.JUMP_POINTS and JUMP_POINT_BYTES), the least recently
+# used forgotten past them; what they hold counts in the run's memory
+JUMP_POINTS = 1024
+JUMP_POINT_BYTES = 16 << 20
 _SUSPEND_HINT = " (built with lind cc --suspendable, it would wait aside)"
 
 
@@ -110,6 +115,59 @@ class Parked:
     until: float | None             # monotonic time its wait ends anyway...
     expired: Callable[[], int] | None    # ...with this result of the call
     restartable: bool = True        # a handler's SA_RESTART makes the call again
+
+
+class JumpPoints:
+    """A cage's setjmp jump points by token: the frames unwound and the stack pointer,
+    at most JUMP_POINTS of them and JUMP_POINT_BYTES of frames, the least recently used
+    forgotten first (a setjmp into the same jmp_buf at its depth or above supersedes the
+    point there: it goes first). Each setjmp was kept for good: 100,000 of them held
+    680 MiB of the host under --memory 64M."""
+
+    def __init__(self) -> None:
+        self._points: OrderedDict[int, tuple[bytes, int, int]] = OrderedDict()
+        self._latest: dict[int, int] = {}       # jmp_buf -> the token setjmp last put there
+        self._next_token = 1
+        self.bytes = 0                          # of frames held
+
+    def save(self, frames: bytes, stack_pointer: int, env: int,
+             fits: Callable[[int], bool]) -> int:
+        """Keep a point (ENOMEM if `fits(n)` says n more bytes do not fit, with room
+        made of this cage's own); its token."""
+        superseded = self._latest.get(env)
+        if superseded is not None and self._points[superseded][1] <= stack_pointer:
+            self._points.move_to_end(superseded, last=False)
+        while self._points and (len(self._points) >= JUMP_POINTS
+                                or self.bytes + len(frames) > JUMP_POINT_BYTES
+                                or not fits(len(frames))):
+            self._forget_oldest()
+        if len(frames) > JUMP_POINT_BYTES or not fits(len(frames)):
+            raise OSError(errno.ENOMEM, "no memory left for setjmp's frames")
+        token, self._next_token = self._next_token, self._next_token + 1
+        self._points[token] = (frames, stack_pointer, env)
+        self.bytes += len(frames)
+        self._latest[env] = token
+        return token
+
+    def _forget_oldest(self) -> None:
+        gone, (frames, _, env) = self._points.popitem(last=False)
+        self.bytes -= len(frames)
+        if self._latest.get(env) == gone:
+            del self._latest[env]
+
+    def take(self, token: int) -> tuple[bytes, int] | None:
+        point = self._points.get(token)
+        if point is None:
+            return None
+        self._points.move_to_end(token)
+        return point[0], point[1]
+
+    def copy(self) -> JumpPoints:
+        """A fork's child's: the same points (the frames themselves shared)."""
+        twin = JumpPoints()
+        twin._points, twin._latest = self._points.copy(), self._latest.copy()
+        twin._next_token, twin.bytes = self._next_token, self.bytes
+        return twin
 
 
 class Process:
@@ -138,7 +196,7 @@ class Process:
         self.rewinding = False
         self.woken: int | None = None  # rewinding into a parked call: None, RETRY or a result
         self.asyncify_data = 0
-        self.jump_points: dict[int, tuple[bytes, int]] = {}
+        self.jump_points = JumpPoints()
         self.running = False     # on the host stack now (running or waiting)
         self.parked = False      # set aside in a call (Runtime.parked)
         self.entry = START
@@ -265,7 +323,7 @@ class Process:
             else memory.size()
         self.heap = Heap(memory, heap_base, most * WASM_PAGE, self.runtime.charge_memory)
         self.asyncify_data = 0
-        self.jump_points = {}
+        self.jump_points = JumpPoints()
         self.entry = START
 
     def _instantiate(self, program: Program, memory: Memory) -> None:
@@ -352,17 +410,20 @@ class Process:
         """setjmp(env), just unwound: keep its frames under a token in the jmp_buf."""
         data = self.asyncify_data
         (current,) = struct.unpack("<I", self.read(data, 4))
+        if not data + 8 <= current <= data + ASYNCIFY_BUFFER:   # the program wrote it
+            raise OSError(errno.EFAULT, "setjmp's unwound frames end outside their buffer")
         frames = self.read(data + 8, current - data - 8)
-        token = len(self.jump_points) + 1
-        while token in self.jump_points:
-            token += 1
+        self.read(env, 8)                       # EFAULT before a point is kept for it
+        runtime = self.runtime
+        token = self.jump_points.save(
+            frames, self.instance.get_global(ASYNCIFY_STACK_POINTER), env,
+            lambda more: runtime.memory_held() + more <= runtime.memory_limit)
         self.write(env, struct.pack("<Q", token))
-        self.jump_points[token] = (frames, self.instance.get_global(ASYNCIFY_STACK_POINTER))
 
     def restore_jump_point(self, env: int) -> bool:
         """longjmp(env), just unwound: make the rewind land in that setjmp."""
         (token,) = struct.unpack("<Q", self.read(env, 8))
-        point = self.jump_points.get(token)
+        point = self.jump_points.take(token)
         if point is None:
             return False
         frames, stack_pointer = point
@@ -395,6 +456,7 @@ class Process:
         if self.memory is not None:
             self.resources.peak_kib = max(self.resources.peak_kib, self.memory.size() // 1024)
         self.instance = self.memory = self.heap = None    # its memory back to the run
+        self.jump_points = JumpPoints()
         for child in self.children:
             child.parent = None          # no init to adopt them: nobody waits for them
             if child.resources.parent_death_signal:          # prctl(PR_SET_PDEATHSIG)
@@ -567,7 +629,9 @@ class Runtime:
         if coming is not None:
             running[id(coming)] = coming.code_bytes
             instances += coming.instance_bytes
-        return sum(p.memory.size() for p in holders) + sum(running.values()) + instances
+        frames = sum(p.jump_points.bytes for p in holders)   # a fork's child's counted again
+        return (sum(p.memory.size() for p in holders) + sum(running.values()) + instances
+                + frames)
 
     def runs(self, program: Program) -> bool:
         """Whether a cage of the run has `program` as its program now."""
@@ -768,9 +832,17 @@ class Runtime:
                     self._crashed(proc, exc)
                     continue
                 if proc.after_unwind is not None:       # unwound: fork, setjmp, a wait
-                    proc.instance.call("asyncify_stop_unwind")
                     action, proc.after_unwind = proc.after_unwind, None
-                    action()
+                    try:
+                        proc.instance.call("asyncify_stop_unwind")
+                        action()
+                    except Exception as exc:   # noqa: BLE001 - as a call's, above
+                        # frames past the unwind buffer (stop_unwind traps), a jmp_buf
+                        # outside memory, no memory left for setjmp's frames: that cage
+                        # ends, as Linux's would (SIGSEGV), where the error left
+                        # Runtime.run and ended every cage of the run
+                        self._crashed(proc, exc)
+                        continue
                     if proc.parked:
                         return
                     continue
@@ -873,7 +945,7 @@ class Runtime:
                     child.instance.set_global(name, parent.instance.get_global(name))
                 child.heap = parent.heap.copy(memory)
                 child.asyncify_data = parent.asyncify_data
-                child.jump_points = dict(parent.jump_points)
+                child.jump_points = parent.jump_points.copy()
                 child.inherit_fds(parent)
             except (OSError, EngineError) as exc:
                 parent.children.remove(child)
