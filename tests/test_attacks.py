@@ -768,6 +768,28 @@ def test_a_cooperative_cage_s_jump_points_hold_a_bounded_share_of_the_host(
     untouched(canary)
 
 
+@pytest.mark.parametrize("kind", ["wasi", "own_memory"])
+def test_an_exec_of_a_program_lind_cc_did_not_build_fails_in_a_cooperative_run(
+        builds, tmp_path, canary, kind):
+    """A valid module without lind.memory (a WASI program, or one with a memory of its
+    own) was found unfit only once the exec had begun: its load raised out of the
+    run's scheduler, and the whole run ended ("ProgramError" naming the first program,
+    exit 126). execve now fails with ENOEXEC and the program goes on."""
+    root = make_root(tmp_path)
+    beside = make_root(tmp_path, "beside")
+    (beside / "kept.txt").write_bytes(CANARY)
+    plain = root / "plain.wasm"
+    plain.write_bytes(wasmtime.wat2wasm(_WASI_WRITE_AT_START if kind == "wasi" else
+                                        _MODULE % {"imports": "", "memory": _EXPORTED_MEMORY,
+                                                   "extra": "", "body": ""}))
+    plain.chmod(0o755)
+    rc, out, err = lind_cli(tmp_path, "exec", "--backend", "cooperative", "--root", root,
+                            builds.wasm(attack("exec_bad")), "/plain.wasm")
+    assert (rc, out) == (0, f"execve -1 {errno.ENOEXEC}\n"), (rc, out, err)
+    assert (beside / "kept.txt").read_bytes() == CANARY and os.listdir(beside) == ["kept.txt"]
+    untouched(canary)
+
+
 def test_odd_jumps_end_their_cage_not_the_cooperative_run(builds, tmp_path, canary):
     """setjmp into a jmp_buf outside memory, longjmp from one, and a setjmp whose frames
     overflow the unwind buffer (asyncify_stop_unwind traps) raised out of the run's

@@ -170,6 +170,19 @@ class JumpPoints:
         return twin
 
 
+def memory_pages(program: Program) -> tuple[int, int]:
+    """The pages `program`'s lind.memory starts with and may grow to here: ENOEXEC for
+    a program without one (not built with lind cc), ENOMEM when it cannot fit."""
+    wanted = program.memory
+    if wanted is None or wanted.module != "lind" or wanted.name != "memory":
+        raise OSError(errno.ENOEXEC, "not a program built with lind cc (no lind.memory import)")
+    least, most = wanted.limits
+    most = min(most or MAX_MEMORY_PAGES, MAX_MEMORY_PAGES)
+    if least > most:
+        raise OSError(errno.ENOMEM, "Cannot allocate memory")
+    return least, most
+
+
 class Process:
     """One cage: a program instance, its memory, its fds and identity."""
 
@@ -307,12 +320,7 @@ class Process:
         """Instantiate `program` over a fresh memory (start, exec)."""
         engine = self.runtime.engine
         wanted = program.memory
-        if wanted is None or wanted.module != "lind" or wanted.name != "memory":
-            raise OSError(errno.ENOEXEC, "not a program built with lind cc (no lind.memory import)")
-        least, most = wanted.limits
-        most = min(most or MAX_MEMORY_PAGES, MAX_MEMORY_PAGES)
-        if least > most:
-            raise OSError(errno.ENOMEM, "Cannot allocate memory")
+        least, most = memory_pages(program)
         self.memory = None                      # the old program's, on exec
         code = 0 if self.runtime.runs(program) else program.code_bytes
         self.runtime.charge_memory(least * WASM_PAGE + code + program.instance_bytes)
@@ -819,7 +827,13 @@ class Runtime:
                 if proc.exec_request is not None:
                     program, argv, env = proc.exec_request
                     proc.exec_request = None
-                    proc.load(program, argv, env)
+                    try:
+                        proc.load(program, argv, env)
+                    except Exception as exc:   # noqa: BLE001 - the old program is gone
+                        self.stderr(f"lind: cage {proc.pid}: exec failed after the old "
+                                    f"program was gone: {exc}\n".encode())
+                        proc.end(abi.signal_status(9))     # as Linux, that late
+                        continue
                 if proc.rewinding:
                     proc.instance.call("asyncify_start_rewind", proc.asyncify_data)
                 try:
@@ -980,8 +994,9 @@ class Runtime:
     def execve(self, proc: Process, path: str, argv: list[bytes], env: list[bytes]) -> None:
         program = (proc.program if path == "/proc/self/exe"        # what this cage runs now
                    else self.compile(syscalls.program_bytes(proc, path)))
-        wanted = program.memory
-        least = wanted.limits[0] * WASM_PAGE if wanted is not None and wanted.limits else 0
+        # what load would refuse, refused while execve can fail: a program without
+        # lind.memory left Runtime.run from the exec'd cage's load, ending the whole run
+        least = memory_pages(program)[0] * WASM_PAGE
         if self.memory_held(proc, program) + least > self.memory_limit:
             raise OSError(errno.ENOMEM, "Cannot allocate memory")   # while execve can fail
         for fd, (_, cloexec) in list(proc.fds.items()):
