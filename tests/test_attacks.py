@@ -790,6 +790,41 @@ def test_an_exec_of_a_program_lind_cc_did_not_build_fails_in_a_cooperative_run(
     untouched(canary)
 
 
+# A module of its own making that says it unwinds (the cooperative runtime calls its
+# asyncify exports), whose asyncify_start_rewind traps: its fork's rewinds trap.
+_TRAPPING_REWIND = """(module
+  (import "lind" "memory" (memory 2 16 shared))
+  (import "lind" "syscall_unwind" (func $sc (param i32 i64 i64 i64 i64 i64 i64) (result i64)))
+  (global $state (mut i32) (i32.const 0))
+  (global (export "lind_global_0") (mut i32) (i32.const 65536))
+  (global (export "__stack_pointer") (mut i32) (i32.const 65536))
+  (func (export "asyncify_start_unwind") (param i32) (global.set $state (i32.const 1)))
+  (func (export "asyncify_stop_unwind") (global.set $state (i32.const 0)))
+  (func (export "asyncify_start_rewind") (param i32) unreachable)
+  (func (export "asyncify_stop_rewind") (global.set $state (i32.const 0)))
+  (func (export "asyncify_get_state") (result i32) (global.get $state))
+  (func (export "_start")
+    (if (i32.eqz (global.get $state))
+      (then (drop (call $sc (i32.const 57) (i64.const 0) (i64.const 0) (i64.const 0)
+                             (i64.const 0) (i64.const 0) (i64.const 0)))))))"""
+
+
+def test_a_trapping_rewind_ends_its_cage_not_the_cooperative_run(tmp_path, canary):
+    """The runtime calls a program's asyncify_start_rewind itself, before the program's
+    entry, outside the guard that turns a trap into the cage's SIGSEGV: a module whose
+    rewind traps ended the run with a Lind traceback ("internal error", exit 70)."""
+    root = make_root(tmp_path)
+    beside = make_root(tmp_path, "beside")
+    (beside / "kept.txt").write_bytes(CANARY)
+    (root / "rewind.wasm").write_bytes(wasmtime.wat2wasm(_TRAPPING_REWIND))
+    rc, out, err = lind_cli(tmp_path, "rewind", "--backend", "cooperative", "--root", root,
+                            root / "rewind.wasm")
+    assert rc == 128 + signal.SIGSEGV and "internal error" not in err, (rc, out, err)
+    assert err.endswith("killed by SIGSEGV\n"), err
+    assert (beside / "kept.txt").read_bytes() == CANARY and os.listdir(beside) == ["kept.txt"]
+    untouched(canary)
+
+
 def test_odd_jumps_end_their_cage_not_the_cooperative_run(builds, tmp_path, canary):
     """setjmp into a jmp_buf outside memory, longjmp from one, and a setjmp whose frames
     overflow the unwind buffer (asyncify_stop_unwind traps) raised out of the run's

@@ -834,9 +834,9 @@ class Runtime:
                                     f"program was gone: {exc}\n".encode())
                         proc.end(abi.signal_status(9))     # as Linux, that late
                         continue
-                if proc.rewinding:
-                    proc.instance.call("asyncify_start_rewind", proc.asyncify_data)
                 try:
+                    if proc.rewinding:    # (the program's own export: it may trap too)
+                        proc.instance.call("asyncify_start_rewind", proc.asyncify_data)
                     proc.instance.call(proc.entry)
                 except CageEnded:
                     continue
