@@ -54,6 +54,7 @@ from lind.portable.memfs import (
     Tree,
     names_a_directory,
     path_parts,
+    same_mount,
     writable,
 )
 
@@ -858,6 +859,7 @@ class MemoryFiles(Grate):
             if isinstance(node, Dir):
                 raise _error(errno.EPERM)
             found = self._make_room(call, new, 1)
+            same_mount(node, found.parent)
             self.tree.add(found.parent, found.name, node)
             node.touched()
         return 0

@@ -72,6 +72,21 @@ def writable(node: Node) -> None:
         raise _error(errno.EROFS)
 
 
+def same_mount(node: Node, parent: Dir) -> None:
+    """EXDEV for a hard link across a read-only mount's edge, as Linux's (a link never
+    crosses a mount): a name elsewhere for one of its files changed its link count."""
+    if node.readonly != parent.readonly:
+        raise _error(errno.EXDEV)
+
+
+def not_a_mount_point(parent: Dir, node: Node | None) -> None:
+    """EBUSY for the top of a read-only mount (read-only, in a directory that is not), as
+    Linux answers for a mount point: renamed away, removed or replaced, the mount's
+    path would name what the cage put there instead."""
+    if node is not None and node.readonly and not parent.readonly:
+        raise _error(errno.EBUSY)
+
+
 # need(node, bits): EACCES unless the caller may read/write/search (R, W, X) `node`;
 # None where every caller may (the cooperative runtime's cages are root of their tree)
 Need = Callable[["Node", int], None] | None
@@ -533,6 +548,7 @@ class Tree:
         if isinstance(node, Dir) and node.entries:
             raise _error(errno.ENOTEMPTY)
         writable(found.parent)
+        not_a_mount_point(found.parent, node)
         if may_remove is not None:
             may_remove(found.parent, node)
         self.remove(found.parent, found.name)
@@ -566,6 +582,8 @@ class Tree:
                 need(parent, _W | _X)
         if src.node is dst.node:
             return
+        not_a_mount_point(src.parent, src.node)
+        not_a_mount_point(dst.parent, dst.node)
         moved = [(src.parent, src.node)] + ([(dst.parent, dst.node)] if dst.node else [])
         if may_remove is not None:
             for parent, node in moved:

@@ -24,7 +24,7 @@ from lind.microvisor import abi
 from lind.microvisor.abi import s32, u32
 from lind.portable import syscalls
 from lind.portable.descriptions import Description, Pipe, PipeBudget
-from lind.portable.memfs import Socket, Stat, Tree
+from lind.portable.memfs import Socket, Stat, Tree, writable
 
 AF_UNIX, AF_INET, AF_INET6 = 1, 2, 10
 SOCK_STREAM, SOCK_DGRAM, SOCK_SEQPACKET = 1, 2, 5
@@ -551,6 +551,7 @@ def _bind_path(proc, endpoint: Endpoint, path: str) -> None:
         raise OSError(errno.EADDRINUSE, "Address already in use")
     if not found.name:
         raise OSError(errno.EINVAL, "Invalid argument")
+    writable(found.parent)       # (a read-only mount's directory took the name)
     node = tree.new(found.parent, found.name, Socket, 0o777 & ~proc.umask)
     _network(proc).claim(("unix", node), endpoint)
 

@@ -41,6 +41,7 @@ from lind.portable.memfs import (
     Socket,
     Symlink,
     names_a_directory,
+    same_mount,
     writable,
 )
 
@@ -617,6 +618,7 @@ def sys_linkat(proc, olddir, old, newdir, new, flags, *_):
     found = _new_name(proc, newdir, new)
     if node.nlink == 0:
         raise OSError(errno.ENOENT, "No such file or directory")
+    same_mount(node, found.parent)
     proc.runtime.tree.add(found.parent, found.name, node)
     node.touched()
     return 0
