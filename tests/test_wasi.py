@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import errno
 import os
+import struct
 import subprocess
 import sys
 import tempfile
@@ -19,7 +20,7 @@ from pathlib import Path
 
 import pytest
 import wasmtime
-from conftest import Builds
+from conftest import CANARY, Builds
 
 import lind
 from lind.microvisor import table as microvisor_table
@@ -375,6 +376,51 @@ def test_bad_pointers_are_efault_not_crashes(tmp_path):
             (then (call $exit (i32.const 2))))
           (call $exit (i32.const 9))))""")
     assert lind.run([wasm], root=tmp_path, timeout=60).returncode == 9
+
+
+_DIRENT64 = struct.Struct("<QqHB")
+
+
+@pytest.mark.parametrize("record", [
+    _DIRENT64.pack(1, 1, 0, 8) + b"a\0",            # d_reclen 0
+    _DIRENT64.pack(1, 1, 24, 8) + b"abcde",          # no NUL in the record
+    _DIRENT64.pack(1, 1, 4, 8) + b"ab\0",            # the next record cut short
+    _DIRENT64.pack(1, 1, 200, 8) + b"ab\0",          # longer than what was returned
+], ids=["reclen-0", "no-nul", "cut-short", "past-the-end"])
+def test_a_malformed_getdents_answer_is_io_not_an_internal_error(tmp_path, monkeypatch,
+                                                                   canary, record):
+    """fd_readdir parses the linux_dirent64 records whoever handles getdents64 wrote (a
+    grate's, which a cage may be): a d_reclen of 0 or a name without its NUL raised
+    ValueError in the WASI layer, and the cage was stopped as by a bug of Lind's
+    (SIGSYS, a traceback on the host's stderr). It is WASI's `io` now."""
+    original = microvisor_table.install
+
+    def install(slot) -> None:
+        original(slot)
+
+        def getdents64(cage, fd, buf, count, *rest):
+            cage.mem.write(buf, record)
+            return len(record)
+
+        slot.set(217, getdents64, FAST_NONE)
+
+    monkeypatch.setattr(microvisor_table, "install", install)
+    wasm = wat_module(tmp_path, "readdir", f"""(module
+        (import "wasi_snapshot_preview1" "fd_readdir"
+          (func $readdir (param i32 i32 i32 i64 i32) (result i32)))
+        {_EXIT}
+        (memory (export "memory") 1)
+        (func (export "_start")
+          (call $exit (call $readdir (i32.const 3) (i32.const 1024) (i32.const 4096)
+                                     (i64.const 0) (i32.const 16)))))""")
+    root = tmp_path / "root"
+    root.mkdir()
+    (tmp_path / "in").write_bytes(b"")
+    with open(tmp_path / "in", "rb") as i, open(tmp_path / "out", "wb") as o, \
+            open(tmp_path / "err", "wb") as e:
+        result = lind.run([wasm], root=root, stdin=i, stdout=o, stderr=e, timeout=60)
+    assert result.returncode == 29, (tmp_path / "err").read_text()    # WASI's io
+    assert canary.read_bytes() == CANARY and os.listdir(root) == []
 
 
 def test_finished_wasi_cages_are_freed(wasi, tmp_path):

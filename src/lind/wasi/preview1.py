@@ -847,9 +847,16 @@ class Preview1:
             raw = self.mem.read(dents, n)
             at = 0
             while at < n and len(data) < buf_len:
+                # the records are whoever answered getdents64's (a grate's): one that
+                # is cut short or has no NUL in it is `io`, not a Python error here
+                if at + _DIRENT64_HEAD.size > n:
+                    raise WasiError(W_IO)
                 ino, off, reclen, dtype = _DIRENT64_HEAD.unpack_from(raw, at)
                 name_at = at + _DIRENT64_HEAD.size
-                name = raw[name_at:raw.index(b"\0", name_at, at + reclen)]
+                end = raw.find(b"\0", name_at, at + reclen)
+                if end < 0 or at + reclen > n:
+                    raise WasiError(W_IO)
+                name = raw[name_at:end]
                 data += _DIRENT.pack(_u64(off), ino, len(name),
                                      _FILETYPE_OF_DTYPE.get(dtype, FT_UNKNOWN))
                 data += name
