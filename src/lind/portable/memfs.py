@@ -79,14 +79,6 @@ def same_mount(node: Node, parent: Dir) -> None:
         raise _error(errno.EXDEV)
 
 
-def not_a_mount_point(parent: Dir, node: Node | None) -> None:
-    """EBUSY for the top of a read-only mount (read-only, in a directory that is not), as
-    Linux answers for a mount point: renamed away, removed or replaced, the mount's
-    path would name what the cage put there instead."""
-    if node is not None and node.readonly and not parent.readonly:
-        raise _error(errno.EBUSY)
-
-
 # need(node, bits): EACCES unless the caller may read/write/search (R, W, X) `node`;
 # None where every caller may (the cooperative runtime's cages are root of their tree)
 Need = Callable[["Node", int], None] | None
@@ -308,6 +300,7 @@ class Tree:
         self.used = 0
         self._inodes = itertools.count(2)
         self.root = Dir(next(self._inodes), stat.S_IFDIR | 0o755, SELF, SELF, nlink=2)
+        self.read_only_tops: list[Dir] = []     # the directories read-only mounts filled
 
     # -- what it holds ------------------------------------------------------------
     def charge(self, n: int) -> None:
@@ -548,7 +541,7 @@ class Tree:
         if isinstance(node, Dir) and node.entries:
             raise _error(errno.ENOTEMPTY)
         writable(found.parent)
-        not_a_mount_point(found.parent, node)
+        self.not_a_mount_point(node)
         if may_remove is not None:
             may_remove(found.parent, node)
         self.remove(found.parent, found.name)
@@ -582,8 +575,8 @@ class Tree:
                 need(parent, _W | _X)
         if src.node is dst.node:
             return
-        not_a_mount_point(src.parent, src.node)
-        not_a_mount_point(dst.parent, dst.node)
+        self.not_a_mount_point(src.node)
+        self.not_a_mount_point(dst.node)
         moved = [(src.parent, src.node)] + ([(dst.parent, dst.node)] if dst.node else [])
         if may_remove is not None:
             for parent, node in moved:
@@ -722,6 +715,14 @@ class Tree:
         first.touched()
         second.touched()
 
+    def not_a_mount_point(self, node: Node | None) -> None:
+        """EBUSY for a read-only mount's top, or a directory that holds one, as the host
+        back end answers (its mounts stay at their paths): renamed away, removed or
+        replaced, the mount's path would name what the cage put there instead."""
+        if isinstance(node, Dir) and any(self._inside(top, node) for top in self.read_only_tops
+                                         if top is not self.root):
+            raise _error(errno.EBUSY)
+
     def _inside(self, d: Dir, top: Dir) -> bool:
         """Whether directory `d` is `top` or lies below it."""
         while True:
@@ -788,6 +789,8 @@ class Tree:
                                  f"{self.capacity} bytes") from None
             if readonly:
                 here.readonly = True
+                if here not in self.read_only_tops:     # (a tree filled again, run after run)
+                    self.read_only_tops.append(here)
                 for _, node in self.walk(here):
                     node.readonly = True
         return self

@@ -1,7 +1,8 @@
 /* The edges of read-only mounts /data (holding x.txt) and /empty (an empty directory)
  * on the back ends whose files are a lind.portable tree: the mount point renamed away,
  * removed, replaced by a rename over it or swapped with RENAME_EXCHANGE, a hard link to
- * a file of it made elsewhere, a Unix socket bound inside it. Prints "WHAT RESULT ERRNO"
+ * a file of it made elsewhere, a Unix socket bound inside it; /up, which holds the
+ * read-only mount /up/in, renamed away. Prints "WHAT RESULT ERRNO"
  * for each, then what /data/x.txt holds and how many names /empty has. */
 #include <dirent.h>
 #include <errno.h>
@@ -27,6 +28,7 @@ int main(void)
 	TRY("rmdir_empty", rmdir("/empty"));
 	TRY("rename_over_empty", rename("/mine", "/empty"));
 	TRY("exchange", syscall(SYS_renameat2, AT_FDCWD, "/mine", AT_FDCWD, "/data", 2));
+	TRY("rename_ancestor", rename("/up", "/elsewhere"));
 	TRY("link_out", link("/data/x.txt", "/linked"));
 	int s = socket(AF_UNIX, SOCK_STREAM, 0);
 	struct sockaddr_un addr = {.sun_family = AF_UNIX};
