@@ -854,6 +854,38 @@ def test_a_trapping_rewind_ends_its_cage_not_the_cooperative_run(tmp_path, canar
     untouched(canary)
 
 
+# A program of 64 KiB that sleeps a second and exits: what a cage's arguments may be
+# many times the size of.
+_TINY_SLEEPER = """(module
+  (import "lind" "memory" (memory 1 1 shared))
+  (import "lind" "syscall" (func $sc (param i32 i64 i64 i64 i64 i64 i64) (result i64)))
+  (data (i32.const 16) "\\01\\00\\00\\00\\00\\00\\00\\00\\00\\00\\00\\00\\00\\00\\00\\00")
+  (func (export "_start")
+    (drop (call $sc (i32.const 35) (i64.const 16) (i64.const 0) (i64.const 0) (i64.const 0)
+                    (i64.const 0) (i64.const 0)))
+    (drop (call $sc (i32.const 60) (i64.const 0) (i64.const 0) (i64.const 0) (i64.const 0)
+                    (i64.const 0) (i64.const 0)))))"""
+
+
+def test_a_cooperative_run_s_arguments_count_in_its_memory(builds, tmp_path, canary):
+    """Each cage's argv and env, and a posix_spawn plan until the child fetches it, are
+    host memory: 250 spawns of a 64 KiB program with 2 MB of arguments held ~520 MiB
+    of the host under --memory 64M (children that could not start kept their unfetched
+    plans as zombies, and reading a long string built ~30 MB of garbage). They count in
+    the run's memory now, and a cage that ended keeps none of them."""
+    root = make_root(tmp_path)
+    (root / "tiny.wasm").write_bytes(wasmtime.wat2wasm(_TINY_SLEEPER))
+    (root / "tiny.wasm").chmod(0o755)
+    spawner = builds.wasm(attack("spawn_args_hoard"), "--suspendable")
+    rc, out, err = python(tmp_path, "args", _LIND_MAX_RSS, "run", "--backend", "cooperative",
+                          "--memory", "64M", "--root", root, spawner, "/tiny.wasm", "150",
+                          timeout=180)
+    assert rc == 0 and out.startswith("started "), (rc, out, err)
+    assert 0 < int(out.split()[-1]) < 150, out       # some ran, the budget stopped the rest
+    assert int(err.split("max_rss_mib ")[1]) < 150, err
+    untouched(canary)
+
+
 def test_odd_jumps_end_their_cage_not_the_cooperative_run(builds, tmp_path, canary):
     """setjmp into a jmp_buf outside memory, longjmp from one, and a setjmp whose frames
     overflow the unwind buffer (asyncify_stop_unwind traps) raised out of the run's

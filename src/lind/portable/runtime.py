@@ -170,6 +170,13 @@ class JumpPoints:
         return twin
 
 
+def args_bytes(argv: Sequence[bytes], env: Sequence[bytes]) -> int:
+    """What a program's argv and env hold of the host (each string, and a pointer's
+    worth for it), counted in the run's memory: 250 cages exec'd with 2 MiB of
+    arguments each held 500 MiB of the host under --memory 64M."""
+    return sum(len(s) + 9 for s in argv) + sum(len(s) + 9 for s in env)
+
+
 def memory_pages(program: Program) -> tuple[int, int]:
     """The pages `program`'s lind.memory starts with and may grow to here: ENOEXEC for
     a program without one (not built with lind cc), ENOMEM when it cannot fit."""
@@ -195,6 +202,7 @@ class Process:
         self.cwd = "/"
         self.umask = 0o022
         self.argv: list[bytes] = []
+        self.args_bytes = 0                  # what argv and env hold, counted in the run's memory
         self.env: list[bytes] = []
         self.status: int | None = None       # the wait status, once it ended
         self.reaped = False
@@ -259,15 +267,18 @@ class Process:
     def string(self, addr: int, limit: int = abi.PATH_MAX) -> bytes:
         """The NUL-terminated string at `addr` (ENAMETOOLONG past `limit`)."""
         addr &= 0xFFFFFFFF
-        out = b""
+        out, step = bytearray(), 256
         while len(out) <= limit:
-            chunk = self.read(addr + len(out), min(256, max(1, self.memory.size() - addr - len(out))))
+            chunk = self.read(addr + len(out), min(step, max(1, self.memory.size() - addr - len(out))))
             end = chunk.find(b"\0")
             if end >= 0 and len(out) + end <= limit:
-                return out + chunk[:end]
+                out += chunk[:end]
+                return bytes(out)
             if end >= 0:
                 break
             out += chunk
+            step = min(2 * step, 1 << 16)   # (a copy of all read so far, 256 bytes on, was
+                                            # ~30 MB of garbage for one string of 128 KiB)
         raise OSError(errno.ENAMETOOLONG, "File name too long")
 
     def strings(self, addr: int) -> list[bytes]:
@@ -323,10 +334,11 @@ class Process:
         least, most = memory_pages(program)
         self.memory = None                      # the old program's, on exec
         code = 0 if self.runtime.runs(program) else program.code_bytes
-        self.runtime.charge_memory(least * WASM_PAGE + code + program.instance_bytes)
+        args = args_bytes(argv, env)
+        self.runtime.charge_memory(least * WASM_PAGE + code + program.instance_bytes + args)
         memory = engine.new_memory(least, most, wanted.shared)
         self._instantiate(program, memory)
-        self.argv, self.env = argv, env
+        self.argv, self.env, self.args_bytes = argv, env, args
         heap_base = self.instance.get_global("__heap_base") if self.instance.has("__heap_base") \
             else memory.size()
         self.heap = Heap(memory, heap_base, most * WASM_PAGE, self.runtime.charge_memory)
@@ -464,6 +476,8 @@ class Process:
         if self.memory is not None:
             self.resources.peak_kib = max(self.resources.peak_kib, self.memory.size() // 1024)
         self.instance = self.memory = self.heap = None    # its memory back to the run
+        self.argv, self.env, self.args_bytes = [], [], 0   # (a zombie kept them, and
+        self.spawn_plan = None                             # a plan it never fetched)
         self.jump_points = JumpPoints()
         for child in self.children:
             child.parent = None          # no init to adopt them: nobody waits for them
@@ -637,9 +651,11 @@ class Runtime:
         if coming is not None:
             running[id(coming)] = coming.code_bytes
             instances += coming.instance_bytes
-        frames = sum(p.jump_points.bytes for p in holders)   # a fork's child's counted again
+        # a fork's child's frames and arguments counted again (it shares its parent's)
+        kept = sum(p.jump_points.bytes + p.args_bytes + len(p.spawn_plan or b"")
+                   for p in holders)
         return (sum(p.memory.size() for p in holders) + sum(running.values()) + instances
-                + frames)
+                + kept)
 
     def runs(self, program: Program) -> bool:
         """Whether a cage of the run has `program` as its program now."""
@@ -944,12 +960,14 @@ class Runtime:
 
         def copy() -> None:
             try:
-                self.charge_memory(parent.memory.size() + parent.program.instance_bytes)
+                self.charge_memory(parent.memory.size() + parent.program.instance_bytes
+                                   + parent.args_bytes + parent.jump_points.bytes)
                 memory = self.engine.new_memory(parent.memory.size() // WASM_PAGE,
                                                 parent.heap.limit // WASM_PAGE, True)
                 memory.copy_from(parent.memory)
                 child.cwd, child.umask = parent.cwd, parent.umask
                 child.argv, child.env = parent.argv, parent.env
+                child.args_bytes = parent.args_bytes
                 child.entry, child.signal_mask = parent.entry, parent.signal_mask
                 child.actions = dict(parent.actions)
                 child.signal_words = parent.signal_words
@@ -982,6 +1000,7 @@ class Runtime:
             child.cwd, child.umask, child.signal_mask = parent.cwd, parent.umask, parent.signal_mask
             child.actions = signals.kept_by_exec(parent.actions)
             child.load(parent.program, parent.argv, parent.env)
+            self.charge_memory(len(plan))     # kept until the child fetches it
         except (OSError, EngineError):
             parent.children.remove(child)
             del self.processes[child.pid]
@@ -996,7 +1015,7 @@ class Runtime:
                    else self.compile(syscalls.program_bytes(proc, path)))
         # what load would refuse, refused while execve can fail: a program without
         # lind.memory left Runtime.run from the exec'd cage's load, ending the whole run
-        least = memory_pages(program)[0] * WASM_PAGE
+        least = memory_pages(program)[0] * WASM_PAGE + args_bytes(argv, env)
         if self.memory_held(proc, program) + least > self.memory_limit:
             raise OSError(errno.ENOMEM, "Cannot allocate memory")   # while execve can fail
         for fd, (_, cloexec) in list(proc.fds.items()):
