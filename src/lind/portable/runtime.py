@@ -48,6 +48,7 @@ from lind.engine import (
     Instance,
     Memory,
     instance_bytes,
+    jump_points,
     new_engine,
 )
 from lind.engine.compiler import CompileLimit
@@ -117,57 +118,16 @@ class Parked:
     restartable: bool = True        # a handler's SA_RESTART makes the call again
 
 
-class JumpPoints:
-    """A cage's setjmp jump points by token: the frames unwound and the stack pointer,
-    at most JUMP_POINTS of them and JUMP_POINT_BYTES of frames, the least recently used
-    forgotten first (a setjmp into the same jmp_buf at its depth or above supersedes the
-    point there: it goes first). Each setjmp was kept for good: 100,000 of them held
-    680 MiB of the host under --memory 64M."""
+class _RunFrames(jump_points.FrameBudget):
+    """The frames of a run's jump points: they fit while the run's memory has room
+    (memory_held counts them, each once)."""
 
-    def __init__(self) -> None:
-        self._points: OrderedDict[int, tuple[bytes, int, int]] = OrderedDict()
-        self._latest: dict[int, int] = {}       # jmp_buf -> the token setjmp last put there
-        self._next_token = 1
-        self.bytes = 0                          # of frames held
+    def __init__(self, runtime: Runtime) -> None:
+        super().__init__(0)
+        self._runtime = runtime
 
-    def save(self, frames: bytes, stack_pointer: int, env: int,
-             fits: Callable[[int], bool]) -> int:
-        """Keep a point (ENOMEM if `fits(n)` says n more bytes do not fit, with room
-        made of this cage's own); its token."""
-        superseded = self._latest.get(env)
-        if superseded is not None and self._points[superseded][1] <= stack_pointer:
-            self._points.move_to_end(superseded, last=False)
-        while self._points and (len(self._points) >= JUMP_POINTS
-                                or self.bytes + len(frames) > JUMP_POINT_BYTES
-                                or not fits(len(frames))):
-            self._forget_oldest()
-        if len(frames) > JUMP_POINT_BYTES or not fits(len(frames)):
-            raise OSError(errno.ENOMEM, "no memory left for setjmp's frames")
-        token, self._next_token = self._next_token, self._next_token + 1
-        self._points[token] = (frames, stack_pointer, env)
-        self.bytes += len(frames)
-        self._latest[env] = token
-        return token
-
-    def _forget_oldest(self) -> None:
-        gone, (frames, _, env) = self._points.popitem(last=False)
-        self.bytes -= len(frames)
-        if self._latest.get(env) == gone:
-            del self._latest[env]
-
-    def take(self, token: int) -> tuple[bytes, int] | None:
-        point = self._points.get(token)
-        if point is None:
-            return None
-        self._points.move_to_end(token)
-        return point[0], point[1]
-
-    def copy(self) -> JumpPoints:
-        """A fork's child's: the same points (the frames themselves shared)."""
-        twin = JumpPoints()
-        twin._points, twin._latest = self._points.copy(), self._latest.copy()
-        twin._next_token, twin.bytes = self._next_token, self.bytes
-        return twin
+    def fits(self, n: int) -> bool:
+        return self._runtime.memory_held() + n <= self._runtime.memory_limit
 
 
 def args_bytes(argv: Sequence[bytes], env: Sequence[bytes]) -> int:
@@ -217,7 +177,7 @@ class Process:
         self.rewinding = False
         self.woken: int | None = None  # rewinding into a parked call: None, RETRY or a result
         self.asyncify_data = 0
-        self.jump_points = JumpPoints()
+        self.jump_points = runtime.new_jump_points()
         self.running = False     # on the host stack now (running or waiting)
         self.parked = False      # set aside in a call (Runtime.parked)
         self.entry = START
@@ -343,7 +303,7 @@ class Process:
             else memory.size()
         self.heap = Heap(memory, heap_base, most * WASM_PAGE, self.runtime.charge_memory)
         self.asyncify_data = 0
-        self.jump_points = JumpPoints()
+        self.jump_points = self.runtime.new_jump_points()
         self.entry = START
 
     def _instantiate(self, program: Program, memory: Memory) -> None:
@@ -434,10 +394,11 @@ class Process:
             raise OSError(errno.EFAULT, "setjmp's unwound frames end outside their buffer")
         frames = self.read(data + 8, current - data - 8)
         self.read(env, 8)                       # EFAULT before a point is kept for it
-        runtime = self.runtime
-        token = self.jump_points.save(
-            frames, self.instance.get_global(ASYNCIFY_STACK_POINTER), env,
-            lambda more: runtime.memory_held() + more <= runtime.memory_limit)
+        try:
+            token = self.jump_points.save(frames, self.instance.get_global(ASYNCIFY_STACK_POINTER),
+                                          env)
+        except MemoryError:
+            raise OSError(errno.ENOMEM, "no memory left for setjmp's frames") from None
         self.write(env, struct.pack("<Q", token))
 
     def restore_jump_point(self, env: int) -> bool:
@@ -478,7 +439,7 @@ class Process:
         self.instance = self.memory = self.heap = None    # its memory back to the run
         self.argv, self.env, self.args_bytes = [], [], 0   # (a zombie kept them, and
         self.spawn_plan = None                             # a plan it never fetched)
-        self.jump_points = JumpPoints()
+        self.jump_points = self.runtime.new_jump_points()
         for child in self.children:
             child.parent = None          # no init to adopt them: nobody waits for them
             if child.resources.parent_death_signal:          # prctl(PR_SET_PDEATHSIG)
@@ -606,6 +567,7 @@ class Runtime:
         if memory_limit <= 0:
             raise ValueError("a memory limit must be positive")
         self.memory_limit = memory_limit
+        self.frames = _RunFrames(self)    # what its cages' jump points hold
         self.processes: dict[int, Process] = {}
         self.runnable: deque[Process] = deque()
         self.parked: list[Parked] = []
@@ -651,11 +613,15 @@ class Runtime:
         if coming is not None:
             running[id(coming)] = coming.code_bytes
             instances += coming.instance_bytes
-        # a fork's child's frames and arguments counted again (it shares its parent's)
-        kept = sum(p.jump_points.bytes + p.args_bytes + len(p.spawn_plan or b"")
-                   for p in holders)
+        # a fork's child's arguments counted again (it shares its parent's)
+        kept = sum(p.args_bytes + len(p.spawn_plan or b"") for p in holders)
         return (sum(p.memory.size() for p in holders) + sum(running.values()) + instances
-                + kept)
+                + kept + self.frames.held)
+
+    def new_jump_points(self) -> jump_points.JumpPoints:
+        """A cage's jump points (a new program's): JUMP_POINTS and JUMP_POINT_BYTES at
+        most, within the run's memory."""
+        return jump_points.JumpPoints(1, JUMP_POINTS, JUMP_POINT_BYTES, self.frames)
 
     def runs(self, program: Program) -> bool:
         """Whether a cage of the run has `program` as its program now."""
@@ -961,7 +927,7 @@ class Runtime:
         def copy() -> None:
             try:
                 self.charge_memory(parent.memory.size() + parent.program.instance_bytes
-                                   + parent.args_bytes + parent.jump_points.bytes)
+                                   + parent.args_bytes)
                 memory = self.engine.new_memory(parent.memory.size() // WASM_PAGE,
                                                 parent.heap.limit // WASM_PAGE, True)
                 memory.copy_from(parent.memory)

@@ -6,7 +6,6 @@ the rest of Lind cannot tell which one it runs on; it is only ~20x slower per ca
 
 from __future__ import annotations
 
-import collections
 import contextlib
 import ctypes
 import errno
@@ -19,6 +18,8 @@ from typing import Any
 
 from wasmtime import _bindings as wt
 from wasmtime import _ffi
+
+from lind.engine import jump_points
 
 NSYSCALLS = 1024
 (FAST_NONE, FAST_GETPID, FAST_GETPPID, FAST_GETUID, FAST_GETEUID, FAST_GETGID, FAST_GETEGID,
@@ -1058,103 +1059,13 @@ def copy_global(source_context: int, source: int, target_context: int, target: i
     _set_global(target_context, target, value)
 
 
-class _FrameBudget:
-    """What one process tree's jump points hold of frames (see _accel.c's FrameBudget):
-    each frames object counted once, however many of its cages' points share it."""
-
-    def __init__(self, most: int) -> None:
-        self.most = most
-        self.held = 0
-        self.holders: dict[int, int] = {}     # id(frames) -> the points that hold it
-        self.lock = threading.Lock()
-
-    def hold(self, frames: bytes) -> None:
-        with self.lock:
-            if self.holders.get(id(frames), 0) == 0:
-                self.held += len(frames)
-            self.holders[id(frames)] = self.holders.get(id(frames), 0) + 1
-
-    def let_go(self, frames: bytes) -> None:
-        with self.lock:
-            self.holders[id(frames)] -= 1
-            if self.holders[id(frames)] == 0:
-                del self.holders[id(frames)]
-                self.held -= len(frames)
-
-
-class JumpPoints:
-    """A cage's setjmp jump points by token (see _accel.c), the least recently used
-    forgotten past `most` of them or `most_bytes` of frames, those a setjmp into the
-    same jmp_buf at their depth or above superseded first; its tree's points together
-    hold at most `tree_most_bytes` of frames (MemoryError past it)."""
+class JumpPoints(jump_points.JumpPoints):
+    """_accel.c's JumpPoints: a new one (a cage's first program, a spawn) starts its
+    tree's budget of `tree_most_bytes`; a fork's copy shares its parent's."""
 
     def __init__(self, first_token: int, most: int, most_bytes: int,
                  tree_most_bytes: int) -> None:
-        # token -> (frames, stack pointer, jmp_buf)
-        self._points: collections.OrderedDict[int, tuple[bytes, int, int]] = \
-            collections.OrderedDict()
-        self._latest: dict[int, int] = {}     # jmp_buf -> the token setjmp last put there
-        self._next_token = first_token or 1
-        self._most, self._most_bytes = most, most_bytes
-        self._bytes = 0
-        self._tree = _FrameBudget(tree_most_bytes)
-
-    def save(self, frames: bytes, stack_pointer: int, env: int) -> int:
-        superseded = self._latest.get(env)
-        if superseded is not None and self._points[superseded][1] <= stack_pointer:
-            self._points.move_to_end(superseded, last=False)    # returned: first to go
-        while self._points and (len(self._points) >= self._most
-                                or self._bytes + len(frames) > self._most_bytes
-                                or self._tree.held + len(frames) > self._tree.most):
-            self._forget_oldest()
-        if self._tree.held + len(frames) > self._tree.most:
-            raise MemoryError("the tree's jump points hold their most")
-        token, self._next_token = self._next_token, self._next_token + 1
-        kept = bytes(frames)
-        self._tree.hold(kept)
-        self._points[token] = (kept, stack_pointer, env)
-        self._bytes += len(kept)
-        self._latest[env] = token
-        return token
-
-    def _forget_oldest(self) -> None:
-        gone, (gone_frames, _, gone_env) = self._points.popitem(last=False)
-        self._bytes -= len(gone_frames)
-        self._tree.let_go(gone_frames)
-        if self._latest.get(gone_env) == gone:
-            del self._latest[gone_env]
-
-    def take(self, token: int) -> tuple[bytes, int] | None:
-        point = self._points.get(token)
-        if point is None:
-            return None
-        self._points.move_to_end(token)
-        return point[0], point[1]
-
-    def copy(self) -> JumpPoints:
-        twin = JumpPoints(self._next_token, self._most, self._most_bytes, self._tree.most)
-        twin._tree = self._tree
-        twin._points = self._points.copy()
-        for frames, _, _ in twin._points.values():
-            self._tree.hold(frames)
-        twin._latest = self._latest.copy()
-        twin._bytes = self._bytes
-        return twin
-
-    def clear(self) -> None:
-        while self._points:
-            self._forget_oldest()
-        self._bytes = 0
-
-    def __del__(self) -> None:
-        if hasattr(self, "_tree"):   # (made whole: __init__ did not fail)
-            self.clear()      # its frames no longer count in its tree's (as _accel.c's dealloc)
-
-    def __contains__(self, token: object) -> bool:
-        return token in self._points
-
-    def __len__(self) -> int:
-        return len(self._points)
+        super().__init__(first_token, most, most_bytes, jump_points.FrameBudget(tree_most_bytes))
 
 
 class Unwinder:
