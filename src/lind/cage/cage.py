@@ -49,6 +49,7 @@ from lind.engine import (
 from lind.microvisor import (
     abi,
     limits,
+    sys_events,
     sys_files,
     sys_futex,
     sys_ipc,
@@ -450,6 +451,7 @@ class Cage:
             signals.caller(parent) if parent else None)   # fork copies the calling thread's
         if parent is not None:      # nothing pending, and its words are the parent's copy:
             signals.note_quiet(self)    # its mask changes need not settle anything
+            sys_events.own_signalfds(self)
         self.children: dict[int, Cage] = {}   # live and ended-but-unreaped children
         self.finished = False                 # set by the runtime once the program ended
         self.status: int | None = None       # wait(2) encoding once the cage has ended

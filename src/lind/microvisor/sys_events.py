@@ -180,12 +180,28 @@ def sys_signalfd4(cage, fd, mask, sizemask, flags, *_):
         f.mask = wanted
         f.refresh()
         return fd
+    return _install(cage, _signalfd(cage, wanted, flags), flags)
+
+
+def _signalfd(cage, mask: int, flags: int) -> SignalFile:
     host = os.eventfd(0, os.EFD_CLOEXEC | os.EFD_NONBLOCK)
-    f = SignalFile(host, abi.O_RDWR | (flags & abi.O_NONBLOCK), mask=wanted,
+    f = SignalFile(host, abi.O_RDWR | (flags & abi.O_NONBLOCK), mask=mask,
                    owner=weakref.ref(cage))
     cage.signals.watchers.append(f.refresh)
     f.refresh()
-    return _install(cage, f, flags)
+    return f
+
+
+def own_signalfds(cage) -> None:
+    """A fork's (or spawn's) child: each signalfd it inherited becomes one of its own,
+    of the same mask and O_NONBLOCK. A shared one's eventfd says whether its maker has
+    a signal of its mask pending, so the child's poll or epoll found it ready with
+    nothing to read (Linux answers the poller's). What either then sets on its own (its
+    O_NONBLOCK, a new mask) is its alone."""
+    for fd in cage.fds.numbers():
+        f = cage.fds.get(fd)
+        if isinstance(f, SignalFile) and fd < cage.fds.limit:
+            cage.fds.place(fd, _signalfd(cage, f.mask, f.flags), cage.fds.cloexec(fd))
 
 
 def sys_signalfd(cage, fd, mask, sizemask, *_):
