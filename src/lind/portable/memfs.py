@@ -1048,7 +1048,7 @@ def _read_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, room: int) -> 
         raise _error(errno.ENOSPC)
     if info.flag_bits & _ZIP_ENCRYPTED:      # (zipfile's RuntimeError, asking a password)
         raise zipfile.BadZipFile(f"{info.filename}: an encrypted entry")
-    if info.compress_type not in _ZIP_METHODS:   # (its NotImplementedError or RuntimeError)
+    if info.compress_type not in _ZIP_METHODS:   # (zipfile would raise, not read it)
         raise zipfile.BadZipFile(f"{info.filename}: compression method {info.compress_type}, "
                                  "which this Python cannot read")
     data = bytearray()
