@@ -69,6 +69,8 @@ EXTRA = {
     "clock_getres": "the resolution of a CPU-time clock (the vDSO answers the others)",
     "faccessat": "faccessat with AT_EACCESS (os.access with effective_ids)",
     "faccessat2": "faccessat with AT_EACCESS, as glibc makes it",
+    "capget": "whether Lind holds the permission overrides a cage that is not root must "
+              "not use (threei; an isolated Lind holds none, so it never calls capset)",
 }
 
 

@@ -37,8 +37,9 @@ def _drop(uid: int, gid: int):
 
 
 def compare(builds, name: str) -> str:
-    """Run tests/programs/posix/<name>.c natively and in a cage, in fresh directories
-    owned by the same user; return the (equal) output."""
+    """Run tests/programs/posix/<name>.c natively and in a cage, each in a fresh
+    directory of its own user (the cage's is Lind's user's, which a cage sees as its
+    own); return the (equal) output."""
     uid, gid = _user()
     wasm = builds.wasm(f"posix/{name}")
     with tempfile.TemporaryDirectory() as tmp:
@@ -48,7 +49,7 @@ def compare(builds, name: str) -> str:
         cage_dir.mkdir()
         program = work / name
         shutil.copy(builds.native(f"posix/{name}"), program)
-        for p in (work, native_dir, cage_dir, program):
+        for p in (work, native_dir, program):
             os.chown(p, uid, gid)
         native = subprocess.run([str(program)], cwd=native_dir, capture_output=True, timeout=60,
                                 preexec_fn=_drop(uid, gid), stdin=subprocess.DEVNULL)
@@ -233,3 +234,44 @@ def test_sysinfo_reports_the_trees_budget_and_cages(builds, tmp_path):
                      timeout=60, memory=64 << 20, input=b"")
     assert caged.stdout.decode() == f"total {64 << 20} free<total 1 free>0 1 procs 3\n"
     assert caged.returncode == 0, caged.stderr
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs Lind run as root: then the kernel "
+                    "would let every cage past the mode bits")
+@pytest.mark.parametrize("trampoline", ["c", "ctypes"])
+def test_a_cage_that_is_not_root_is_held_to_the_mode_bits_when_lind_is_root(
+        builds, tmp_path, trampoline):
+    """Lind as root holds CAP_DAC_OVERRIDE: a uid 1000 cage wrote a 0444 file of its own
+    and another user's 0644 one, and read another user's 0600 file (in its root or a
+    mount). The host thread serving it now runs without the overrides; a root cage
+    keeps them until it gives up root (every thread of it)."""
+    (tmp_path / "theirs").write_bytes(b"another user's\n")
+    os.chown(tmp_path / "theirs", 4242, 4242)
+    (tmp_path / "theirs").chmod(0o644)
+    (tmp_path / "secret").write_bytes(b"another user's secret\n")
+    os.chown(tmp_path / "secret", 4242, 4242)
+    (tmp_path / "secret").chmod(0o600)
+    (tmp_path / "mine").write_bytes(b"Lind's user's\n")
+    (tmp_path / "mine").chmod(0o444)
+    program = builds.wasm("posix/mode_bits")
+    script = ("import sys, lind\n"
+              "r = lind.run([sys.argv[1]], root=sys.argv[2], capture_output=True, timeout=60,"
+              " user=(int(sys.argv[3]), int(sys.argv[3])), input=b'')\n"
+              "sys.stdout.write(r.stdout.decode() + f'rc {r.returncode}\\n')\n")
+    env = {**os.environ, "LIND_TRAMPOLINE": "ctypes" if trampoline == "ctypes" else "accel"}
+
+    def run(uid: int) -> str:
+        caged = subprocess.run([sys.executable, "-c", script, str(program), str(tmp_path),
+                                str(uid)], capture_output=True, timeout=120, env=env)
+        return caged.stdout.decode() + caged.stderr.decode()
+
+    held = "theirs read 0 write 13, secret read 13, mine write 13"
+    passed = "theirs read 0 write 0, secret read 0, mine write 0"
+    assert run(1000) == f"first euid 1000: {held}\nrc 0\n"
+    assert run(0) == (f"first euid 0: {passed}\n"
+                      f"thread euid 0: {passed}\n"
+                      "setuid 1000 = 0\n"
+                      f"thread after setuid euid 1000: {held}\n"
+                      f"first after setuid euid 1000: {held}\n"
+                      "rc 0\n")
+    assert (tmp_path / "theirs").read_bytes() == b"another user's\n"

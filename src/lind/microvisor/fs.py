@@ -87,7 +87,9 @@ def read_only_open_error(mode: int) -> int:
 def _remove_tree(path: str) -> None:
     """A directory with what a cage left in it: a plain rmdir when it is empty, as it
     mostly is (rmtree's walk cost a run ~40 us a dir). What cannot be removed stays, for
-    a later sweep."""
+    a later sweep. A cage's host thread may do it: as Lind, whose user may open what
+    the cage closed to itself."""
+    threei.act_for_lind()
     try:
         os.rmdir(path)
     except FileNotFoundError:

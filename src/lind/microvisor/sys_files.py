@@ -603,7 +603,9 @@ def _access(cage, guest_path: str, mode: int, flags: int) -> int:
     try:
         if mode & os.W_OK and (cage.fs.guest_readonly(guest_path) or cage.fs.fd_readonly(fd)):
             raise abi.error(errno.EROFS)
-        if mode and not os.access(proc_path(fd), mode, effective_ids=bool(flags & abi.AT_EACCESS)):
+        # effective ids whatever the flags: the thread's capabilities are the cage's
+        # (threei's permission checks), its real ids are Lind's
+        if mode and not os.access(proc_path(fd), mode, effective_ids=True):
             raise abi.error(errno.EACCES)
     finally:
         os.close(fd)
@@ -1191,7 +1193,7 @@ def _chdir(cage, guest_path: str) -> int:
     guest_path = found
     fd = cage.fs.open(guest_path, os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
     try:
-        if not os.access(proc_path(fd), os.X_OK):
+        if not os.access(proc_path(fd), os.X_OK, effective_ids=True):
             raise abi.error(errno.EACCES)
     finally:
         os.close(fd)

@@ -263,7 +263,7 @@ def _host_program_bytes(cage, guest_path: str, named: bool = False) -> tuple[byt
         st = os.fstat(fd)
         if stat.S_ISDIR(st.st_mode) or not stat.S_ISREG(st.st_mode):
             raise OSError(errno.EACCES, "Permission denied")
-        if not named and not os.access(proc_path(fd), os.X_OK):
+        if not named and not os.access(proc_path(fd), os.X_OK, effective_ids=True):
             raise OSError(errno.EACCES, "Permission denied")
         if st.st_size > PROGRAM_BYTES_MAX:
             return b"", 0

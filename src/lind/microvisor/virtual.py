@@ -576,7 +576,7 @@ def access(node: Node, mode: int) -> None:
     if isinstance(node, Opened):
         f = node.file
         if f.host_backed:
-            if not os.access(proc_path(f.host_fd), mode):
+            if not os.access(proc_path(f.host_fd), mode, effective_ids=True):
                 raise _error(errno.EACCES)
             return
         allowed = 6 if not f.is_dir else 5

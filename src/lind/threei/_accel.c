@@ -37,6 +37,7 @@
 #include <sys/syscall.h>
 #include <sys/stat.h>
 #include <linux/futex.h>
+#include <linux/capability.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <time.h>
@@ -5467,10 +5468,74 @@ static void charge_grown_memory(SlotObject *s)
     PyGILState_Release(g);
 }
 
+/* ------------------------------------------------------------ permission checks
+ *
+ * Lind run as root would let every cage past the file mode bits: the host kernel
+ * skips them for a thread holding CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH or CAP_FOWNER.
+ * Capabilities are per thread, so a host thread making a call for a cage whose
+ * effective uid is not 0 first takes those three out of its effective set (they stay
+ * permitted): the kernel then checks the mode bits as for any other user, the owner's
+ * for the files of Lind's user (which the cage sees as its own), the others' for the
+ * rest, as the cage's view of owners says. A root cage's call, or Lind's own work
+ * on what a cage left (act_for_lind), takes them back. Each thread remembers what it
+ * holds, across cages too (a pooled thread keeps it parked), so a call costs one
+ * comparison; the two system calls (~1 us) come only when a thread goes from one kind
+ * of cage to the other. A Python grate's handler runs with the checks of the cage
+ * whose call it serves. Lind without these capabilities has nothing to do. */
+#define DAC_CAPS ((1u << CAP_DAC_OVERRIDE) | (1u << CAP_DAC_READ_SEARCH) | (1u << CAP_FOWNER))
+static int dac_caps = -1;                  /* -1: not looked at; else: Lind may hold them */
+static __thread int thread_checks = -1;    /* -1: unknown; 1: without them; 0: with them */
+
+static int capabilities(struct __user_cap_header_struct *h, struct __user_cap_data_struct *d)
+{
+    h->version = _LINUX_CAPABILITY_VERSION_3;
+    h->pid = 0;
+    return (int)syscall(SYS_capget, h, d);
+}
+
+static void set_mode_checks(int checks)
+{
+    struct __user_cap_header_struct h;
+    struct __user_cap_data_struct d[_LINUX_CAPABILITY_U32S_3];
+    if (capabilities(&h, d) == 0) {
+        if (checks)
+            d[0].effective &= ~DAC_CAPS;
+        else
+            d[0].effective |= d[0].permitted & DAC_CAPS;
+        syscall(SYS_capset, &h, d);
+    }
+    thread_checks = checks;     /* even if refused: a refusal would be every call's */
+}
+
+/* The calling thread acts for a cage with effective uid `euid`. */
+static inline void act_as(int64_t euid)
+{
+    int held = __atomic_load_n(&dac_caps, __ATOMIC_RELAXED);
+    if (__builtin_expect(held < 0, 0)) {     /* first call: every thread finds the same */
+        struct __user_cap_header_struct h;
+        struct __user_cap_data_struct d[_LINUX_CAPABILITY_U32S_3];
+        held = capabilities(&h, d) == 0 && (d[0].permitted & DAC_CAPS) != 0;
+        __atomic_store_n(&dac_caps, held, __ATOMIC_RELAXED);
+    }
+    int checks = euid != 0;
+    if (held && checks != thread_checks)
+        set_mode_checks(checks);
+}
+
+/* act_for_lind(): the calling thread does Lind's own work now (removing what a cage
+ * left), or its capabilities changed behind this module's back (setfsuid back to 0
+ * gives them back): it holds every override Lind's user has again. */
+static PyObject *mod_act_for_lind(PyObject *self, PyObject *unused)
+{
+    if (__atomic_load_n(&dac_caps, __ATOMIC_RELAXED) > 0)
+        set_mode_checks(0);
+    Py_RETURN_NONE;
+}
+
 /* One system call from the cage through its table. Caller does not hold the GIL;
  * `m` is the cage's memory, used by the fast entries: its own thread's view, or
  * one the caller pinned (a call made for the cage from another thread). */
-static int64_t dispatch(SlotObject *s, MemoryObject *m, int nr, const int64_t *a)
+static int64_t dispatch_call(SlotObject *s, MemoryObject *m, int nr, const int64_t *a)
 {
     if (nr < 0 || nr >= NSYSCALLS)
         return -ENOSYS;
@@ -5485,6 +5550,7 @@ static int64_t dispatch(SlotObject *s, MemoryObject *m, int nr, const int64_t *a
     }
     Entry *e = &s->table[nr];
     int fast = __atomic_load_n(&e->fast, __ATOMIC_ACQUIRE);
+    act_as(s->ids[FAST_GETEUID]);
     switch (fast) {
     case FAST_GETPID: case FAST_GETPPID: case FAST_GETUID:
     case FAST_GETEUID: case FAST_GETGID: case FAST_GETEGID:
@@ -5613,6 +5679,21 @@ static int64_t dispatch(SlotObject *s, MemoryObject *m, int nr, const int64_t *a
     PyGILState_STATE g = PyGILState_Ensure();
     int64_t r = e->handler ? call_python(s, e, a) : -ENOSYS;  /* read with the GIL */
     PyGILState_Release(g);
+    return r;
+}
+
+/* A call made inside another (a grate's worker calling for the grate, a Python grate
+ * forwarding) may act for a cage of the other kind (permission checks): the outer
+ * call's own work goes on with its cage's. */
+static __thread int dispatch_depth;
+
+static int64_t dispatch(SlotObject *s, MemoryObject *m, int nr, const int64_t *a)
+{
+    int before = thread_checks;
+    dispatch_depth++;
+    int64_t r = dispatch_call(s, m, nr, a);
+    if (--dispatch_depth && __builtin_expect(thread_checks != before, 0) && before >= 0)
+        set_mode_checks(before);
     return r;
 }
 
@@ -6288,6 +6369,8 @@ static PyMethodDef module_methods[] = {
     {"forget", mod_forget, METH_O, "the cage of this Slot is gone: stop finding it by id"},
     {"watch_epochs", mod_watch_epochs, METH_VARARGS,
      "watch_epochs(store, context, slot, python_callback, key): a store's ticks are the trampoline's"},
+    {"act_for_lind", mod_act_for_lind, METH_NOARGS,
+     "this host thread does Lind's own work: it holds every file-permission override Lind's user has"},
     {"thread_done", mod_thread_done, METH_NOARGS,
      "this host thread's cage thread ended: forget its wake fd and stops"},
     {"use_thread_signals", mod_use_thread_signals, METH_VARARGS,

@@ -78,6 +78,50 @@ class _OpenHow(ctypes.Structure):
     _fields_ = [("flags", ctypes.c_uint64), ("mode", ctypes.c_uint64), ("resolve", ctypes.c_uint64)]
 
 
+# Permission checks: as in _accel.c (its "permission checks" says why).
+_SYS_CAPGET, _SYS_CAPSET, _CAPABILITY_V3 = 125, 126, 0x20080522
+_DAC_CAPS = 0b1110     # CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH, CAP_FOWNER
+_CapabilityData = (ctypes.c_uint32 * 3) * 2    # (effective, permitted, inheritable) × 2
+
+
+class _CapabilityHeader(ctypes.Structure):
+    _fields_ = [("version", ctypes.c_uint32), ("pid", ctypes.c_int)]
+
+
+def _capabilities() -> tuple[_CapabilityHeader, Any] | None:
+    header, data = _CapabilityHeader(_CAPABILITY_V3, 0), _CapabilityData()
+    return (header, data) if _libc.syscall(_SYS_CAPGET, ctypes.byref(header), data) == 0 else None
+
+
+def _set_mode_checks(checks: bool) -> None:
+    held = _capabilities()
+    if held is not None:
+        header, data = held
+        effective, permitted = data[0][0], data[0][1]
+        data[0][0] = effective & ~_DAC_CAPS if checks else effective | (permitted & _DAC_CAPS)
+        _libc.syscall(_SYS_CAPSET, ctypes.byref(header), data)
+    _this_thread.checks = checks
+
+
+_dac_caps: bool | None = None      # None: not looked at; else: Lind may hold them
+
+
+def _act_as(euid: int) -> None:
+    global _dac_caps
+    if _dac_caps is None:
+        held = _capabilities()
+        _dac_caps = held is not None and bool(held[1][0][1] & _DAC_CAPS)
+    checks = euid != 0
+    if _dac_caps and getattr(_this_thread, "checks", None) is not checks:
+        _set_mode_checks(checks)
+
+
+def act_for_lind() -> None:
+    """This host thread does Lind's own work (see _accel.c)."""
+    if _dac_caps:
+        _set_mode_checks(False)
+
+
 class _FutexWaitv(ctypes.Structure):
     _fields_ = [("val", ctypes.c_uint64), ("uaddr", ctypes.c_uint64),
                 ("flags", ctypes.c_uint32), ("reserved", ctypes.c_uint32)]
@@ -759,6 +803,20 @@ class Slot:
         self.trap_message = ""
 
     def call(self, nr: int, *args: int) -> int:
+        if _dac_caps is False:
+            return self._call(nr, *args)
+        # a call made inside another may act for a cage of the other kind: the outer
+        # call goes on with its own cage's checks (see _accel.c's dispatch)
+        before, depth = getattr(_this_thread, "checks", None), getattr(_this_thread, "depth", 0)
+        _this_thread.depth = depth + 1
+        try:
+            return self._call(nr, *args)
+        finally:
+            _this_thread.depth = depth
+            if depth and before is not None and getattr(_this_thread, "checks", None) is not before:
+                _set_mode_checks(before)
+
+    def _call(self, nr: int, *args: int) -> int:
         a = (list(args) + [0] * 6)[:6]
         if not 0 <= nr < NSYSCALLS:
             return -errno.ENOSYS
@@ -767,6 +825,7 @@ class Slot:
                 and self.cage is not None and self.cage.charge_grown_memory()):
             return -errno.EINTR     # killed for it (see _accel.c's dispatch): never made
         handler, fast = self.table[nr]
+        _act_as(self.ids[FAST_GETEUID])
         if fast in _IDENTITY:
             return self.ids[fast]
         if fast == FAST_CLOSE and not 0 <= a[0] < self.fd_limit:
@@ -895,8 +954,11 @@ def use_thread_wake(slot: Slot, fd: int) -> None:
 
 
 def thread_done() -> None:
-    """This host thread's cage thread ended (see _accel.c)."""
+    """This host thread's cage thread ended (see _accel.c); it keeps its checks."""
+    checks = getattr(_this_thread, "checks", None)
     _this_thread.__dict__.clear()
+    if checks is not None:
+        _this_thread.checks = checks
 
 
 def refuse_calls_here(slot: Slot | None) -> None:
