@@ -238,13 +238,16 @@ def test_sysinfo_reports_the_trees_budget_and_cages(builds, tmp_path):
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="needs Lind run as root: then the kernel "
                     "would let every cage past the mode bits")
-@pytest.mark.parametrize("trampoline", ["c", "ctypes"])
+@pytest.mark.parametrize("trampoline, grate", [("c", None), ("ctypes", None), ("c", "strace"),
+                                               ("ctypes", "strace"), ("c", "readonly:/ro")])
 def test_a_cage_that_is_not_root_is_held_to_the_mode_bits_when_lind_is_root(
-        builds, tmp_path, trampoline):
+        builds, tmp_path, trampoline, grate):
     """Lind as root holds CAP_DAC_OVERRIDE: a uid 1000 cage wrote a 0444 file of its own
     and another user's 0644 one, and read another user's 0600 file (in its root or a
     mount). The host thread serving it now runs without the overrides; a root cage
-    keeps them until it gives up root (every thread of it)."""
+    keeps them until it gives up root (every thread of it). Under a grate (root, as the
+    cage was) the calls it makes for the cage are the cage's: strace's forwarded opens
+    passed the bits for a cage that had given up root."""
     (tmp_path / "theirs").write_bytes(b"another user's\n")
     os.chown(tmp_path / "theirs", 4242, 4242)
     (tmp_path / "theirs").chmod(0o644)
@@ -256,13 +259,15 @@ def test_a_cage_that_is_not_root_is_held_to_the_mode_bits_when_lind_is_root(
     program = builds.wasm("posix/mode_bits")
     script = ("import sys, lind\n"
               "r = lind.run([sys.argv[1]], root=sys.argv[2], capture_output=True, timeout=60,"
-              " user=(int(sys.argv[3]), int(sys.argv[3])), input=b'')\n"
+              " user=(int(sys.argv[3]), int(sys.argv[3])), input=b'',"
+              " grates=sys.argv[4:])\n"
               "sys.stdout.write(r.stdout.decode() + f'rc {r.returncode}\\n')\n")
     env = {**os.environ, "LIND_TRAMPOLINE": "ctypes" if trampoline == "ctypes" else "accel"}
 
     def run(uid: int) -> str:
         caged = subprocess.run([sys.executable, "-c", script, str(program), str(tmp_path),
-                                str(uid)], capture_output=True, timeout=120, env=env)
+                                str(uid), *([grate] if grate else [])],
+                               capture_output=True, timeout=120, env=env)
         return caged.stdout.decode() + caged.stderr.decode()
 
     held = "theirs read 0 write 13, secret read 13, mine write 13"

@@ -101,6 +101,7 @@ use_thread_wake = _impl.use_thread_wake     # a thread's own wake eventfd for it
 use_thread_signals = _impl.use_thread_signals   # the mask of the cage thread it runs
 set_signal_settler = _impl.set_signal_settler   # what settles signals after a mask change
 thread_done = _impl.thread_done             # its cage thread ended: its host thread is free
+act_as = _impl.act_as                       # act for a cage of this euid: its permission checks
 act_for_lind = _impl.act_for_lind           # Lind's own work: its user's permission overrides
 watch_epochs = _impl.watch_epochs           # a store's epoch callback: quiet ticks stay in C
 new_wake_fd = _impl.new_wake_fd             # a wake eventfd, with the word futex waits watch

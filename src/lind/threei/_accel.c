@@ -5480,11 +5480,14 @@ static void charge_grown_memory(SlotObject *s)
  * on what a cage left (act_for_lind), takes them back. Each thread remembers what it
  * holds, across cages too (a pooled thread keeps it parked), so a call costs one
  * comparison; the two system calls (~1 us) come only when a thread goes from one kind
- * of cage to the other. A Python grate's handler runs with the checks of the cage
- * whose call it serves. Lind without these capabilities has nothing to do. */
+ * of cage to the other. A call made inside another (a grate's calls while it serves a
+ * cage) acts for its own cage, then the outer call's cage is acted for again. A
+ * Python grate's handler runs with the checks of the cage whose call it serves. Lind
+ * without these capabilities has nothing to do. */
 #define DAC_CAPS ((1u << CAP_DAC_OVERRIDE) | (1u << CAP_DAC_READ_SEARCH) | (1u << CAP_FOWNER))
 static int dac_caps = -1;                  /* -1: not looked at; else: Lind may hold them */
-static __thread int thread_checks = -1;    /* -1: unknown; 1: without them; 0: with them */
+/* -1: unknown; 1: without them; 0: with them (initial-exec: a load, not a call) */
+static __thread int thread_checks __attribute__((tls_model("initial-exec"))) = -1;
 
 static int capabilities(struct __user_cap_header_struct *h, struct __user_cap_data_struct *d)
 {
@@ -5522,6 +5525,17 @@ static inline void act_as(int64_t euid)
         set_mode_checks(checks);
 }
 
+/* act_as(euid): the calling thread acts for a cage of that effective uid (a call
+ * made for another cage than the one whose call it serves: make_threei_call's). */
+static PyObject *mod_act_as(PyObject *self, PyObject *arg)
+{
+    long long euid = PyLong_AsLongLong(arg);
+    if (euid == -1 && PyErr_Occurred())
+        return NULL;
+    act_as(euid);
+    Py_RETURN_NONE;
+}
+
 /* act_for_lind(): the calling thread does Lind's own work now (removing what a cage
  * left), or its capabilities changed behind this module's back (setfsuid back to 0
  * gives them back): it holds every override Lind's user has again. */
@@ -5535,7 +5549,7 @@ static PyObject *mod_act_for_lind(PyObject *self, PyObject *unused)
 /* One system call from the cage through its table. Caller does not hold the GIL;
  * `m` is the cage's memory, used by the fast entries: its own thread's view, or
  * one the caller pinned (a call made for the cage from another thread). */
-static int64_t dispatch_call(SlotObject *s, MemoryObject *m, int nr, const int64_t *a)
+static int64_t dispatch(SlotObject *s, MemoryObject *m, int nr, const int64_t *a)
 {
     if (nr < 0 || nr >= NSYSCALLS)
         return -ENOSYS;
@@ -5550,11 +5564,10 @@ static int64_t dispatch_call(SlotObject *s, MemoryObject *m, int nr, const int64
     }
     Entry *e = &s->table[nr];
     int fast = __atomic_load_n(&e->fast, __ATOMIC_ACQUIRE);
+    if (fast >= FAST_GETPID && fast <= FAST_GETEGID)
+        return s->ids[fast];
     act_as(s->ids[FAST_GETEUID]);
     switch (fast) {
-    case FAST_GETPID: case FAST_GETPPID: case FAST_GETUID:
-    case FAST_GETEUID: case FAST_GETGID: case FAST_GETEGID:
-        return s->ids[fast];
     case FAST_CLOSE: {
         int64_t r;
         if (a[0] < 0 || a[0] >= s->fd_limit)
@@ -5594,12 +5607,15 @@ static int64_t dispatch_call(SlotObject *s, MemoryObject *m, int nr, const int64
             return -ELOOP;
         int64_t r = grate_call(h->grate, h->fn_ptr, s->ids[FAST_GETPID], a, NULL);
         let_go_handler();
+        act_as(s->ids[FAST_GETEUID]);   /* the grate's calls acted for the grate */
         return r;
     }
     case FAST_THREEI_CALL: {
         int64_t r;
-        if (threei_call_in_c(s, m, (uint64_t)a[0], &r))
+        if (threei_call_in_c(s, m, (uint64_t)a[0], &r)) {
+            act_as(s->ids[FAST_GETEUID]);   /* a grate it reached acted for its cage */
             return r;
+        }
         break;
     }
     case FAST_GETRANDOM: {
@@ -5679,21 +5695,7 @@ static int64_t dispatch_call(SlotObject *s, MemoryObject *m, int nr, const int64
     PyGILState_STATE g = PyGILState_Ensure();
     int64_t r = e->handler ? call_python(s, e, a) : -ENOSYS;  /* read with the GIL */
     PyGILState_Release(g);
-    return r;
-}
-
-/* A call made inside another (a grate's worker calling for the grate, a Python grate
- * forwarding) may act for a cage of the other kind (permission checks): the outer
- * call's own work goes on with its cage's. */
-static __thread int dispatch_depth;
-
-static int64_t dispatch(SlotObject *s, MemoryObject *m, int nr, const int64_t *a)
-{
-    int before = thread_checks;
-    dispatch_depth++;
-    int64_t r = dispatch_call(s, m, nr, a);
-    if (--dispatch_depth && __builtin_expect(thread_checks != before, 0) && before >= 0)
-        set_mode_checks(before);
+    act_as(s->ids[FAST_GETEUID]);   /* a grate's handler may have acted for another cage */
     return r;
 }
 
@@ -6369,6 +6371,8 @@ static PyMethodDef module_methods[] = {
     {"forget", mod_forget, METH_O, "the cage of this Slot is gone: stop finding it by id"},
     {"watch_epochs", mod_watch_epochs, METH_VARARGS,
      "watch_epochs(store, context, slot, python_callback, key): a store's ticks are the trampoline's"},
+    {"act_as", mod_act_as, METH_O,
+     "act_as(euid): this host thread acts for a cage of that effective uid (its permission checks)"},
     {"act_for_lind", mod_act_for_lind, METH_NOARGS,
      "this host thread does Lind's own work: it holds every file-permission override Lind's user has"},
     {"thread_done", mod_thread_done, METH_NOARGS,

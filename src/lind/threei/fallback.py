@@ -106,7 +106,8 @@ def _set_mode_checks(checks: bool) -> None:
 _dac_caps: bool | None = None      # None: not looked at; else: Lind may hold them
 
 
-def _act_as(euid: int) -> None:
+def act_as(euid: int) -> None:
+    """This host thread acts for a cage of effective uid `euid` (see _accel.c)."""
     global _dac_caps
     if _dac_caps is None:
         held = _capabilities()
@@ -803,20 +804,6 @@ class Slot:
         self.trap_message = ""
 
     def call(self, nr: int, *args: int) -> int:
-        if _dac_caps is False:
-            return self._call(nr, *args)
-        # a call made inside another may act for a cage of the other kind: the outer
-        # call goes on with its own cage's checks (see _accel.c's dispatch)
-        before, depth = getattr(_this_thread, "checks", None), getattr(_this_thread, "depth", 0)
-        _this_thread.depth = depth + 1
-        try:
-            return self._call(nr, *args)
-        finally:
-            _this_thread.depth = depth
-            if depth and before is not None and getattr(_this_thread, "checks", None) is not before:
-                _set_mode_checks(before)
-
-    def _call(self, nr: int, *args: int) -> int:
         a = (list(args) + [0] * 6)[:6]
         if not 0 <= nr < NSYSCALLS:
             return -errno.ENOSYS
@@ -825,9 +812,9 @@ class Slot:
                 and self.cage is not None and self.cage.charge_grown_memory()):
             return -errno.EINTR     # killed for it (see _accel.c's dispatch): never made
         handler, fast = self.table[nr]
-        _act_as(self.ids[FAST_GETEUID])
         if fast in _IDENTITY:
             return self.ids[fast]
+        act_as(self.ids[FAST_GETEUID])
         if fast == FAST_CLOSE and not 0 <= a[0] < self.fd_limit:
             return -errno.EBADF
         if FAST_READ <= fast <= FAST_LSEEK:
@@ -846,6 +833,8 @@ class Slot:
             self.stop(str(exc))
             self.cage.internal_error(exc)
             return -errno.EIO
+        finally:
+            act_as(self.ids[FAST_GETEUID])   # a grate's handler may have acted for another
 
 
 class _Worker:
