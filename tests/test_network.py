@@ -144,6 +144,41 @@ def test_a_published_port_reaches_the_cage_server(builds):
         socket.create_connection(("127.0.0.1", host_port), timeout=5)
 
 
+def test_a_published_port_refuses_while_nothing_in_the_cage_listens(builds):
+    """A published port answers as a native server's port would: refused before the cage
+    listens and after it closed its listener, served again once it listens again. It was
+    listening from the start, and a connection then was accepted and closed at once:
+    Redis's test of SHUTDOWN NOSAVE read an I/O error where it expected "connection
+    refused"."""
+    with socket.socket() as probe_port:
+        probe_port.bind(("127.0.0.1", 0))
+        host_port = probe_port.getsockname()[1]
+    server = lind.Popen([builds.wasm("net/probe"), "wait", "0", "serve", "8080", "wait", "1",
+                         "serve", "8080", "wait", "2"], stdin=lind.PIPE, stdout=lind.PIPE,
+                        stderr=lind.PIPE, publish=[f"{host_port}:8080"])
+    try:
+        for _ in range(2):
+            assert server.stdout.readline() == b"waiting\n"
+            with pytest.raises(ConnectionRefusedError):
+                socket.create_connection(("127.0.0.1", host_port), timeout=30).close()
+            server.stdin.write(b"go\n")
+            server.stdin.flush()
+            assert server.stdout.readline() == b"listening\n"
+            with socket.create_connection(("127.0.0.1", host_port), timeout=30) as c:
+                c.sendall(b"again")
+                assert c.recv(100) == b"again"
+            assert server.stdout.readline() == b"served 5\n"
+        assert server.stdout.readline() == b"waiting\n"
+        with pytest.raises(ConnectionRefusedError):
+            socket.create_connection(("127.0.0.1", host_port), timeout=30).close()
+        server.stdin.write(b"go\n")
+        server.stdin.flush()
+        assert server.wait(60) == 0
+    finally:
+        server.kill()
+        server.wait()
+
+
 @pytest.mark.parametrize("isolate", [[], ["--isolate"]], ids=["plain", "isolated"])
 def test_publish_through_the_cli(builds, isolate):
     """Also with Lind isolated: it keeps the host's network to listen on the port."""

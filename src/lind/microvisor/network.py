@@ -6,6 +6,10 @@ A tree's mode is chosen when it is started (`lind run --net`, `Runtime.spawn(net
   Runtime's own, owned by a helper process (netns_helper.py) started at the first such
   socket. Only its loopback exists there, so the Runtime's cages reach each other on
   127.0.0.1 and ::1 and nothing else; `publish` opens a cage's port on the host.
+  The host port is bound from `publish` on, and listens only while a cage socket of
+  the network listens on the cage port (`cage_listens`), so a connection to it is
+  refused whenever a native server's would be (before the server listens, after it
+  closed its listener or ended), rather than accepted and then closed.
 - `host`: the host's network as the Lind process sees it, as an unprivileged process
   would use it (no port below the host's unprivileged start, see sys_net).
 - `none`: no Internet sockets (EACCES).
@@ -18,6 +22,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import functools
 import os
 import socket
 import struct
@@ -25,7 +30,7 @@ import subprocess
 import sys
 import threading
 import weakref
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 PRIVATE, HOST, NONE = "private", "host", "none"
@@ -71,7 +76,9 @@ class Network:
         self._helper: subprocess.Popen[bytes] | None = None
         self._channel: socket.socket | None = None
         self._refused: OSError | None = None
-        self._listeners: list[socket.socket] = []
+        self._published: list[_Published] = []
+        # Cage ports a cage socket of this network listens on, and on how many.
+        self._cage_listeners: dict[int, int] = {}
         # Private sockets the helper made ahead, by (family, type, protocol), and the
         # batch each kind asks for next (doubling while a program keeps making them).
         self._stock: dict[tuple[int, int, int], list[int]] = {}
@@ -138,12 +145,37 @@ class Network:
 
     def publish(self, host_port: int, cage_port: int, address: str = "127.0.0.1") -> int:
         """Forward connections to `address`:`host_port` on the host to `cage_port` on the
-        private loopback, as `docker run -p`; the port bound (host_port 0: any free)."""
-        listener = socket.create_server((address, host_port))
-        self._listeners.append(listener)
-        threading.Thread(target=self._accept_forever, args=(listener, cage_port),
-                         name=f"lind-publish-{host_port}", daemon=True).start()
-        return listener.getsockname()[1]
+        private loopback, as `docker run -p`; the port bound (host_port 0: any free). It
+        listens while a cage listens on `cage_port` (see the module doc)."""
+        published = _Published(self, address, cage_port, _bound(address, host_port))
+        with self._lock:
+            self._published.append(published)
+            if self._cage_listeners.get(cage_port):
+                published.listen()
+        return published.host_port
+
+    def cage_listens(self, cage_port: int) -> Callable[[], None]:
+        """A cage socket of this network listens on `cage_port` of its loopback: its
+        published host ports listen too. Returns what to call once that socket is
+        closed (its host ports stop listening when no other cage socket listens)."""
+        with self._lock:
+            self._cage_listeners[cage_port] = self._cage_listeners.get(cage_port, 0) + 1
+            if self._cage_listeners[cage_port] == 1:
+                for published in self._published:
+                    if published.cage_port == cage_port:
+                        published.listen()
+        return functools.partial(self._cage_stopped_listening, cage_port)
+
+    def _cage_stopped_listening(self, cage_port: int) -> None:
+        with self._lock:
+            left = self._cage_listeners.get(cage_port, 1) - 1
+            if left > 0:
+                self._cage_listeners[cage_port] = left
+                return
+            self._cage_listeners.pop(cage_port, None)
+            for published in self._published:
+                if published.cage_port == cage_port:
+                    published.stop_listening()
 
     def _accept_forever(self, listener: socket.socket, cage_port: int) -> None:
         while True:
@@ -172,7 +204,10 @@ class Network:
         inside.close()
 
     def close(self) -> None:
-        _close_all(self._listeners)
+        with self._lock:
+            published, self._published = self._published, []
+        for one in published:
+            one.close()
         with self._lock:
             _close_stock(self._stock)
             if self._channel is not None:
@@ -192,6 +227,59 @@ def _close_stock(stock: dict[tuple[int, int, int], list[int]]) -> None:
     for fds in stock.values():
         _close_fds(fds)
         fds.clear()
+
+
+class _Published:
+    """A published port: the host socket bound to it, listening (with a thread accepting
+    on it) only between `listen` and `stop_listening`. Linux cannot stop a socket's
+    listening and keep its port, so `stop_listening` binds a fresh socket to the port;
+    if another host program took the port meanwhile, the publish ends (said once)."""
+
+    def __init__(self, network: Network, address: str, cage_port: int,
+                 bound: socket.socket) -> None:
+        self.network, self.address, self.cage_port = network, address, cage_port
+        self.host_port = bound.getsockname()[1]
+        self.sock: socket.socket | None = bound
+        self.listening = False
+
+    def listen(self) -> None:
+        if self.sock is None or self.listening:
+            return
+        self.sock.listen()
+        self.listening = True
+        threading.Thread(target=self.network._accept_forever, args=(self.sock, self.cage_port),
+                         name=f"lind-publish-{self.host_port}", daemon=True).start()
+
+    def stop_listening(self) -> None:
+        if self.sock is None or not self.listening:
+            return
+        _close_all([self.sock])        # wakes its accept, which then ends
+        self.sock, self.listening = None, False
+        try:
+            self.sock = _bound(self.address, self.host_port)
+        except OSError as exc:
+            print(f"lind: published port {self.host_port} was taken while the cage's port "
+                  f"{self.cage_port} did not listen ({exc.strerror}): no longer published",
+                  file=sys.stderr)
+
+    def close(self) -> None:
+        if self.sock is not None:
+            _close_all([self.sock])
+            self.sock = None
+
+
+def _bound(address: str, port: int) -> socket.socket:
+    """A TCP socket bound to `address`:`port` (0: any free), not listening yet; as
+    socket.create_server makes it (SO_REUSEADDR, so connections of an earlier listener
+    left in TIME_WAIT do not hold the port)."""
+    sock = socket.socket(socket.AF_INET6 if ":" in address else socket.AF_INET)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((address, port))
+    except BaseException:
+        sock.close()
+        raise
+    return sock
 
 
 def _close_all(listeners: list[socket.socket]) -> None:

@@ -170,6 +170,8 @@ class SocketFile(NonBlockingHostFile):
     # SO_LINGER as the cage set it (l_onoff, l_linger), which the host socket never has
     # with a time: see _set_linger
     linger: tuple[int, int] | None = None
+    # listening where a published port's connections come (network.Network.cage_listens)
+    listens_on_loopback: bool = False
 
     def __post_init__(self, reserved: bool) -> None:
         super().__post_init__(reserved)
@@ -592,7 +594,27 @@ def sys_listen(cage, fd, backlog, bound_only=0, *_):
     f.credentials = _credentials(cage)
     if f.family == AF_UNIX:
         _listening.add(f)
+    elif not f.listens_on_loopback and f.network is not None and f.network.mode == network.PRIVATE:
+        port = _ipv4_loopback_port(f)
+        if port:    # its network's host ports published to it listen until its last close
+            f.listens_on_loopback = True
+            f.when_last_closed(f.network.cage_listens(port))
     return 0
+
+
+def _ipv4_loopback_port(f: SocketFile) -> int:
+    """The port of a socket that 127.0.0.1 reaches (bound to it or to the unspecified
+    address, or an IPv6 socket bound to :: that takes IPv4 too), else 0: where a
+    published port's connections go (network.Network._forward)."""
+    name = socket.socket(fileno=os.dup(f.host_fd))
+    try:
+        address = name.getsockname()
+        if f.family == AF_INET6 and name.getsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY):
+            return 0
+    finally:
+        name.close()
+    host = address[0]
+    return address[1] if host in ("0.0.0.0", "127.0.0.1", "::", "::ffff:127.0.0.1") else 0
 
 
 def _unbound(f: SocketFile) -> bool:

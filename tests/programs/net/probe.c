@@ -8,7 +8,8 @@
  *   unix-bind PATH      bind a Unix socket to PATH
  *   abstract-connect N  connect to the abstract name N
  *   abstract-serve N    bind N, say "listening", accept one client, greet it once it spoke
- *   netlink-down NAME   ask the routing netlink to set interface NAME down */
+ *   netlink-down NAME   ask the routing netlink to set interface NAME down
+ *   wait ANY            say "waiting", read a line of stdin */
 #include <arpa/inet.h>
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
@@ -93,6 +94,11 @@ int main(int argc, char **argv)
 			printf("served %zd\n", n);
 			close(c);
 			close(s);
+		} else if (!strcmp(op, "wait")) {
+			char line[16];
+			printf("waiting\n");
+			if (!fgets(line, sizeof line, stdin))
+				return 1;
 		} else if (!strcmp(op, "unix-connect") || !strcmp(op, "unix-bind")) {
 			struct sockaddr_un a;
 			socklen_t len = unix_name(&a, arg, 0);
