@@ -95,6 +95,19 @@ _LONGJMP_FROM_HOST = ("longjmp out of {} is supported only in a program built wi
 _TICK_SECONDS = 0.01
 
 
+def _own_oom_score_adj() -> int:
+    """The Lind process's oom_score_adj, which its first cages start with as a child
+    process would (0 where the host has none)."""
+    try:
+        with open("/proc/self/oom_score_adj", "rb") as f:
+            return int(f.read())
+    except (OSError, ValueError):
+        return 0
+
+
+_HOST_OOM_SCORE_ADJ = _own_oom_score_adj()
+
+
 def _wasi_imports(module: wasmtime.Module):
     """lind.wasi.preview1 if `module` imports WASI (imported then: most programs are
     built by lind cc and never need it)."""
@@ -408,6 +421,10 @@ class Cage:
         self.groups: tuple[int, ...] = parent.groups if parent else ()
         # Per-process settings fork copies (prctl, setpriority, sched_setaffinity)...
         self.nice = parent.nice if parent else 0
+        # /proc/self/oom_score_adj and the least value it may be lowered to without
+        # privilege (Linux's oom_score_adj_min): the first cage's are the Lind process's
+        self.oom_score_adj: tuple[int, int] = (parent.oom_score_adj if parent
+                                               else (_HOST_OOM_SCORE_ADJ,) * 2)
         # the first thread's CPUs (None: all); a fork's child has the forking thread's
         self.affinity: frozenset[int] | None = parent.thread_affinity() if parent else None
         # the first thread's name (PR_SET_NAME; None: the program's): a fork's child has

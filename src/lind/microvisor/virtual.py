@@ -8,7 +8,8 @@
   opened.
 - /proc/self -> /proc/<pid>, and /proc/<pid> of the cage itself: fd/ (links that reopen
   the cage's files, never with more access than it holds them with), exe, cwd, status,
-  maps, cmdline, environ, stat, comm, task/<tid>/ (comm, stat, status) of each thread;
+  maps, cmdline, environ, stat, comm, oom_score_adj, task/<tid>/ (comm, stat, status) of
+  each thread;
   and the system's meminfo, cpuinfo, stat, uptime, loadavg and version, as sysinfo and
   uname give them (unless the root or a mount holds /proc).
   Any other /proc path is the root's or a mount's.
@@ -179,7 +180,16 @@ class Comm:
         return _stat(statmod.S_IFREG | 0o644, self.path, own=True)
 
 
-Node = Dir | Device | Terminal | PtySlave | Text | Link | Opened | Program | Comm
+@dataclass
+class OomScoreAdj:
+    """/proc/self/oom_score_adj: the cage's own, read and written (see OomScoreAdjFile)."""
+    path: str
+
+    def stat(self) -> os.stat_result:
+        return _stat(statmod.S_IFREG | 0o644, self.path, own=True)
+
+
+Node = Dir | Device | Terminal | PtySlave | Text | Link | Opened | Program | Comm | OomScoreAdj
 
 
 # -------------------------------------------------------------------- resolution
@@ -258,7 +268,7 @@ def _proc_entry(cage, rest: str) -> tuple[Node, str]:
     base = f"/proc/{cage.id}"
     if rest == "":
         names = [("fd", abi.DT_DIR), ("task", abi.DT_DIR), ("exe", abi.DT_LNK),
-                 ("cwd", abi.DT_LNK), ("comm", abi.DT_REG)]
+                 ("cwd", abi.DT_LNK), ("comm", abi.DT_REG), ("oom_score_adj", abi.DT_REG)]
         return Dir(base, names + [(n, abi.DT_REG) for n in PROC_FILES], own=True), ""
     name, _, below = rest[1:].partition("/")
     below = below and "/" + below
@@ -267,6 +277,8 @@ def _proc_entry(cage, rest: str) -> tuple[Node, str]:
         return Text(f"{base}/{name}", _PROC_MAKERS[name](cage), mode, own=True), below
     if name == "comm":
         return Comm(f"{base}/comm", cage.id), below
+    if name == "oom_score_adj":
+        return OomScoreAdj(f"{base}/oom_score_adj"), below
     if name == "task":
         return _task_entry(cage, below)
     if name == "cwd":
@@ -562,6 +574,8 @@ def open_node(cage, node: Node, flags: int) -> OpenFile:
         return TextFile(node, flags, cage.memory_budget)
     if isinstance(node, Comm):
         return CommFile(cage, node, flags)
+    if isinstance(node, OomScoreAdj):
+        return OomScoreAdjFile(cage, node, flags)
     if isinstance(node, Program):
         if write and not flags & abi.O_PATH:
             raise _error(errno.ETXTBSY)
@@ -810,6 +824,65 @@ class CommFile(OpenFile):
             raise _error(errno.EINVAL)
         self.offset = base + offset
         return self.offset
+
+
+class OomScoreAdjFile(CommFile):
+    """/proc/self/oom_score_adj, open: read, the cage's value and a newline; written, a
+    new one, as Linux takes it (an integer in any base C reads, spaces around it;
+    EINVAL past -1000..1000; EACCES below the least the cage may set without privilege,
+    which a cage of euid 0 lowers by setting it). The value is the cage's alone, fork
+    copies it and exec keeps it; the host's OOM killer never sees it (the cages are one
+    host process)."""
+
+    def _text(self) -> bytes:
+        cage = self.owner()
+        if cage is None:
+            raise _error(errno.ESRCH)
+        return b"%d\n" % cage.oom_score_adj[0]
+
+    def _rename(self, cage, text: bytes) -> None:
+        owner = self.owner()
+        if owner is None:
+            raise _error(errno.ESRCH)
+        value = _kstrtoint(text.split(b"\0", 1)[0].strip())
+        if not -1000 <= value <= 1000:
+            raise _error(errno.EINVAL)
+        least = owner.oom_score_adj[1]
+        privileged = cage.ids[1] == 0
+        if value < least and not privileged:
+            raise _error(errno.EACCES)
+        owner.oom_score_adj = (value, value if privileged else least)
+
+    def write(self, cage, addr: int, n: int) -> int:
+        n = min(n, _PROC_NUMBUF - 1)     # the rest is neither read nor counted
+        self._rename(cage, cage.mem.read(addr, n))
+        return n
+
+    def writev(self, cage, views: list[memoryview]) -> int:
+        text = b""
+        for v in views:
+            text += bytes(v[:_PROC_NUMBUF - 1 - len(text)])
+        self._rename(cage, text)
+        return len(text)
+
+
+#: what Linux reads of a write to /proc/PID/oom_score_adj, its terminating zero included
+_PROC_NUMBUF = 13
+
+
+def _kstrtoint(text: bytes) -> int:
+    """`text` as the kernel's kstrtoint(s, 0) reads it: a sign, then hexadecimal after
+    0x, octal after 0, decimal otherwise, and nothing else (EINVAL); ERANGE past int."""
+    sign, digits = (-1, text[1:]) if text[:1] == b"-" else (1, text.removeprefix(b"+"))
+    base = 16 if digits[:2].lower() == b"0x" else 8 if digits[:1] == b"0" else 10
+    digits = digits[2:] if base == 16 else digits
+    allowed = b"0123456789abcdefABCDEF"[:base + (6 if base == 16 else 0)]
+    if not digits or any(c not in allowed for c in digits):
+        raise _error(errno.EINVAL)
+    value = sign * int(digits, base)
+    if not -2**31 <= value < 2**31:
+        raise _error(errno.ERANGE)
+    return value
 
 
 # --------------------------------------------------------- generated file bodies
