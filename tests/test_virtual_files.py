@@ -104,8 +104,8 @@ def test_proc_self_files(builds, tmp_path):
     pid = lines[1].rsplit(" ", 1)[1]
     assert pid.isdigit()
     assert lines[2] == "readlink /proc/self/fd/1: anon_inode:[host-file]"   # a host file
-    assert lines[3] == ("ls /proc/self: cmdline comm cwd environ exe fd maps oom_score_adj stat "
-                        "status task")
+    assert lines[3] == ("ls /proc/self: cmdline comm cwd environ exe fd maps oom_score_adj smaps "
+                        "smaps_rollup stat statm status task")
     assert lines[4].startswith("readlink /proc/self/exe: /") and lines[4].endswith(".wasm")
     assert lines[5:7] == ["cd: ok", f"pwd: /proc/{pid}/fd"]
     assert lines[7] == "stat /proc/self/fd/0: file size=0 mode=644"    # the scratch stdin

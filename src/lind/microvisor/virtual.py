@@ -8,8 +8,8 @@
   opened.
 - /proc/self -> /proc/<pid>, and /proc/<pid> of the cage itself: fd/ (links that reopen
   the cage's files, never with more access than it holds them with), exe, cwd, status,
-  maps, cmdline, environ, stat, comm, oom_score_adj, task/<tid>/ (comm, stat, status) of
-  each thread;
+  maps, smaps, smaps_rollup, statm, cmdline, environ, stat, comm, oom_score_adj,
+  task/<tid>/ (comm, stat, status) of each thread;
   and the system's meminfo, cpuinfo, stat, uptime, loadavg and version, as sysinfo and
   uname give them (unless the root or a mount holds /proc).
   Any other /proc path is the root's or a mount's.
@@ -51,7 +51,7 @@ DEVICES = {"null": (1, 3), "zero": (1, 5), "full": (1, 7), "random": (1, 8), "ur
 DEV_LINKS = {"stdin": "/proc/self/fd/0", "stdout": "/proc/self/fd/1",
              "stderr": "/proc/self/fd/2", "fd": "/proc/self/fd"}
 ETC_FILES = abi.ETC_FILES
-PROC_FILES = ("cmdline", "environ", "maps", "stat", "status")
+PROC_FILES = ("cmdline", "environ", "maps", "smaps", "smaps_rollup", "stat", "statm", "status")
 SYSTEM_PROC_FILES = ("cpuinfo", "loadavg", "meminfo", "stat", "uptime", "version")
 _MAXSYMLINKS = 40
 _OPEN_ONLY = abi.O_CREAT | abi.O_EXCL | abi.O_TRUNC | abi.O_CLOEXEC   # not kept by the file
@@ -1028,6 +1028,49 @@ def _maps(cage) -> bytes:
     return f"00000000-{size:08x} rw-p 00000000 00:00 0 \n".encode() if size else b""
 
 
+#: what smaps says of a region, in Linux 6.1's order (the release uname gives), kB
+_SMAPS_FIELDS = ("Size", "KernelPageSize", "MMUPageSize", "Rss", "Pss", "Pss_Dirty",
+                 "Shared_Clean", "Shared_Dirty", "Private_Clean", "Private_Dirty", "Referenced",
+                 "Anonymous", "LazyFree", "AnonHugePages", "ShmemPmdMapped", "FilePmdMapped",
+                 "Shared_Hugetlb", "Private_Hugetlb", "Swap", "SwapPss", "Locked")
+_ROLLUP_FIELDS = ("Rss", "Pss", "Pss_Dirty", "Pss_Anon", "Pss_File", "Pss_Shmem",
+                  *_SMAPS_FIELDS[6:])
+#: the fields that are the region's whole size: all of it resident, private and
+#: written, as /proc/self/stat and status count it (a fork's child holds a copy of all
+#: of it, not pages shared until written)
+_RESIDENT_FIELDS = {"Size", "Rss", "Pss", "Pss_Dirty", "Pss_Anon", "Private_Dirty",
+                    "Referenced", "Anonymous"}
+
+
+def _kb_lines(fields: tuple[str, ...], kib: int) -> str:
+    pages = {"KernelPageSize": 4, "MMUPageSize": 4}
+    return "".join(f"{name + ':':<16}{pages.get(name, kib if name in _RESIDENT_FIELDS else 0):8d}"
+                   " kB\n" for name in fields)
+
+
+def _smaps(cage) -> bytes:
+    """/proc/self/smaps: the one region of /proc/self/maps, with Linux's fields."""
+    maps = _maps(cage)
+    if not maps:
+        return b""
+    body = _kb_lines(_SMAPS_FIELDS, _memory_kib(cage))
+    return maps + f"{body}THPeligible:    0\nVmFlags: rd wr mr mw me ac \n".encode()
+
+
+def _smaps_rollup(cage) -> bytes:
+    """/proc/self/smaps_rollup: smaps added up, under Linux's [rollup] line (its name
+    where a 32-bit kernel pads it)."""
+    size = cage.mem.size() if cage.mem is not None else 0
+    head = f"00000000-{size:08x} ---p 00000000 00:00 0"
+    return (f"{head:<48}[rollup]\n" + _kb_lines(_ROLLUP_FIELDS, _memory_kib(cage))).encode()
+
+
+def _statm(cage) -> bytes:
+    """/proc/self/statm, in pages: size, resident, shared, text, lib, data, dt."""
+    pages = _memory_kib(cage) // 4
+    return f"{pages} {pages} 0 0 0 {pages} 0\n".encode()
+
+
 def _cmdline(cage) -> bytes:
     return b"".join(a + b"\0" for a in cage.argv)
 
@@ -1054,7 +1097,8 @@ def _proc_stat(cage, tid: int = 0) -> bytes:
 
 
 _PROC_MAKERS = {"status": _status, "maps": _maps, "cmdline": _cmdline, "environ": _environ,
-                "stat": _proc_stat}
+                "stat": _proc_stat, "smaps": _smaps, "smaps_rollup": _smaps_rollup,
+                "statm": _statm}
 
 
 def _meminfo(cage) -> bytes:
