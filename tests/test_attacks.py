@@ -4753,17 +4753,24 @@ def _host_ptys() -> int:
     return int(Path("/proc/sys/kernel/pty/nr").read_text())
 
 
-def test_a_cage_reaches_only_the_pseudo_terminals_its_tree_made(builds, tmp_path, canary):
+@pytest.mark.parametrize("isolate", [False, True])
+def test_a_cage_reaches_only_the_pseudo_terminals_its_tree_made(builds, tmp_path, canary,
+                                                                isolate):
     """/dev/ptmx and /dev/pts/N are the host's pseudo-terminals: a cage opening the host's
     /dev/pts/N by number would reach other users' sessions (and type into them). It
     finds only those its tree made while their master is open: not one of the host's,
-    which receives nothing, and /dev/pts lists none."""
+    which receives nothing, and /dev/pts lists none. Under --isolate the terminals are
+    a devpts instance of the run's own, where the host's are not even in sight."""
     host_master, host_slave = os.openpty()
     try:
         number = os.ttyname(host_slave).rsplit("/", 1)[1]
         os.set_blocking(host_master, False)
-        rc, out, err = run_cage(tmp_path, "reach", [builds.wasm(attack("pty_reach")), "reach",
-                                                    number], root=make_root(tmp_path))
+        program = [builds.wasm(attack("pty_reach")), "reach", number]
+        if isolate:
+            rc, out, err = lind_cli(tmp_path, "reach", "--isolate", "--root",
+                                    make_root(tmp_path), *program)
+        else:
+            rc, out, err = run_cage(tmp_path, "reach", program, root=make_root(tmp_path))
         assert (rc, out) == (0, "opened 0 listed 0\n"), (out, err)
         with pytest.raises(BlockingIOError):
             os.read(host_master, 100)

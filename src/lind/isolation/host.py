@@ -7,10 +7,11 @@ namespace unless the run uses the host's network), sees a minimal file system �
 fresh root holding read-only the system libraries, Python, Lind and the module cache
 (nothing compiled inside persists), the run's own directories as the run uses them,
 the working directory read-only, a private /tmp, a /dev of six devices (read-only
-mounts of the host's), its own /proc (its host-wide settings read-only) — with
-no_new_privs, no capabilities, no core files, and a seccomp filter that lets through
-only the system calls the runtime makes (lind_calls.txt, measured by
-tests/isolation_calls.py); anything else kills the Lind process. So a bug in Lind or
+mounts of the host's) and pseudo-terminals of its own (devpts), its own /proc (its
+host-wide settings read-only) — with no_new_privs, no capabilities, no core files, and
+a seccomp filter that lets through only the system calls the runtime makes
+(lind_calls.txt, measured by tests/isolation_calls.py); anything else kills the Lind
+process. So a bug in Lind or
 Wasmtime that a cage could turn into host code still meets the kernel. `run_native()`
 (`lind isolate`) gives a native program the same layers, with its policy's rules as the
 kernel can apply them.
@@ -301,6 +302,21 @@ _DEVICES = ("null", "zero", "full", "random", "urandom", "tty")
 _SYSTEM = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32")
 
 
+def _own_terminals(root_fd: int) -> None:
+    """/dev/pts, a devpts instance of this mount namespace's own, and /dev/ptmx opening
+    in it: the run's pseudo-terminals are its own, and none of the host's (other users'
+    sessions) is in sight. A kernel that refuses the mount leaves the run without
+    pseudo-terminals (openpty: ENOENT), as a /dev without them."""
+    if _libc.mount(b"devpts", _place(root_fd, "/dev/pts").encode(), b"devpts",
+                   MS_NOSUID | MS_NOEXEC, b"newinstance,ptmxmode=0666,mode=0620") != 0:
+        return
+    dev = _open_in(root_fd, "dev", os.O_PATH | os.O_DIRECTORY)
+    try:
+        os.symlink("pts/ptmx", "ptmx", dir_fd=dev)
+    finally:
+        os.close(dev)
+
+
 def _new_root(root: str, binds: Sequence[Bind], runtime: bool = True, tmp: Sequence[str] = (),
               base: str | None = None) -> list[str]:
     """At the empty directory `root`: a tmpfs with the system's programs and libraries
@@ -334,6 +350,7 @@ def _new_root(root: str, binds: Sequence[Bind], runtime: bool = True, tmp: Seque
             # inode is the host's own (a chmod or utimes inside would change the host's)
             if os.path.exists(f"/dev/{name}"):
                 _bind(root_fd, Bind(f"/dev/{name}"))
+        _own_terminals(root_fd)
         # while the host's /proc is still in sight: a user namespace may mount one only
         # where another is fully visible
         _mount("proc", _place(root_fd, "/proc"), "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, "/proc")
@@ -353,7 +370,7 @@ def _new_root(root: str, binds: Sequence[Bind], runtime: bool = True, tmp: Seque
         os.environ["TMPDIR"] = "/tmp"
         tempfile.tempdir = None
     return ["file system: a new root (Python, Lind, system libraries read-only; the run's "
-            "directories; private /tmp, /dev, /proc)"]
+            "directories; private /tmp, /dev, /dev/pts, /proc)"]
 
 
 # What of /proc acts on the whole host rather than on the pid namespace: read-only (as
