@@ -4797,23 +4797,39 @@ def test_pseudo_terminals_a_tree_may_hold_are_bounded(builds, tmp_path, canary):
     untouched(canary)
 
 
+def test_dev_tty_of_a_cage_whose_stdin_is_a_master_makes_no_terminal(builds, tmp_path,
+                                                                     canary):
+    """/dev/tty is the terminal among the cage's stdio; a master there, reopened by the
+    host's path (/proc/self/fd of /dev/ptmx), made a new host terminal at each open,
+    past the tree's count: a loop emptied the host's table. A master is no one's
+    terminal (ENXIO, as with none)."""
+    before = _host_ptys()
+    rc, out, err = run_cage(tmp_path, "tty", [builds.wasm(attack("pty_reach")), "tty"],
+                            root=make_root(tmp_path))
+    assert (rc, out) == (0, "tty 0 No such device or address\n"), (out, err)
+    assert _host_ptys() <= before
+    untouched(canary)
+
+
+@pytest.mark.parametrize("how", ["path", "proc", "tty"])
 def test_a_write_to_a_terminal_nobody_reads_does_not_hold_the_host_thread(builds, tmp_path,
-                                                                          canary):
+                                                                          canary, how):
     """The cage holds both sides of its terminal: a write of 1 MiB to the slave with the
     master never read would wait in the host kernel, on the cage's host thread, where no
     kill reaches it, if the host fd blocked (the cage would never end: only the Lind
     process's own end would stop it). It waits as a pipe's write does, and a kill ends
-    the cage."""
+    the cage, however the slave was opened: by its path, again through /proc/self/fd,
+    or as /dev/tty (both of which reopened it blocking)."""
     script = """
 import os, sys, time
 import lind
-program, root, scratch = sys.argv[1:]
+program, root, scratch, how = sys.argv[1:]
 rt = lind.Runtime()
 out = scratch + "/stuck.txt"
 with open(scratch + "/stuck.in", "wb"):
     pass
 i, o = open(scratch + "/stuck.in", "rb"), open(out, "wb")
-cage = rt.spawn(program, ["stuck"], root=root, stdin=i.fileno(), stdout=o.fileno(),
+cage = rt.spawn(program, ["stuck", how], root=root, stdin=i.fileno(), stdout=o.fileno(),
                 stderr=o.fileno())
 while open(out, "rb").read() != b"writing\\n" and cage.wait(0.05) is None:
     pass
@@ -4823,6 +4839,6 @@ print(cage.wait(30), open(out, "rb").read(), flush=True)
 os._exit(0)                           # (a host thread held in the kernel stays there)
 """
     rc, out, err = python(tmp_path, "stuck", script, builds.wasm(attack("pty_reach")),
-                          make_root(tmp_path), tmp_path, timeout=90)
+                          make_root(tmp_path), tmp_path, how, timeout=90)
     assert (rc, out) == (0, "9 b'writing\\n'\n"), (out, err[-2000:])
     untouched(canary)

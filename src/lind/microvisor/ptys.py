@@ -20,6 +20,7 @@ import threading
 
 from lind.microvisor import abi, limits
 from lind.microvisor.fdtable import NonBlockingHostFile, OpenFile
+from lind.microvisor.fs import proc_path
 
 TIOCGPTN, TIOCGPTPEER = 0x80045430, 0x5441
 PTYS, TREE_PTYS = 64, 16
@@ -71,6 +72,24 @@ def open_master(cage, flags: int) -> OpenFile:
 
     master.when_last_closed(gone)
     return master
+
+
+def reopen(cage, f: OpenFile, flags: int, path: str) -> OpenFile:
+    """A side of one of the cages' terminals opened anew (/proc/self/fd/N, /dev/tty): a
+    master makes a new terminal, counted, as the host's /dev/ptmx would (uncounted, a
+    loop of them emptied the host's table); a slave is the same terminal, its host fd
+    non-blocking as the first's (a blocking one held the host thread in a write to a
+    terminal nobody reads, where no kill reaches it)."""
+    if is_master(f):
+        return open_master(cage, flags)
+    wanted = (abi.host_open_flags(flags) & (os.O_ACCMODE | os.O_APPEND)) | (
+        os.O_NOCTTY | os.O_NONBLOCK | os.O_CLOEXEC)
+    return _terminal(os.open(proc_path(f.host_fd), wanted), flags, path)
+
+
+def is_terminal(f: OpenFile) -> bool:
+    """Whether `f` is a side of one of the cages' terminals."""
+    return isinstance(f, _Terminal)
 
 
 def numbers(cage) -> list[int]:
