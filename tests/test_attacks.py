@@ -4797,6 +4797,25 @@ def test_pseudo_terminals_a_tree_may_hold_are_bounded(builds, tmp_path, canary):
     untouched(canary)
 
 
+def test_pseudo_terminals_passed_through_scm_rights_stay_counted(builds, tmp_path, canary):
+    """A master a cage sent itself (SCM_RIGHTS) came back as a plain file: the first's
+    close gave the tree's count back while the terminal lived on (any number of host
+    terminals, one at a time), and reopening it through /proc/self/fd opened the host's
+    /dev/ptmx, uncounted. A master in flight counts for its sender, a master received
+    for its receiver, and its reopens make counted terminals."""
+    from lind.microvisor import ptys
+
+    before = _host_ptys()
+    rc, out, err = run_cage(tmp_path, "passed", [builds.wasm(attack("pty_reach")), "passed"],
+                            root=make_root(tmp_path))
+    # the 16th is counted twice while in flight; one passed is kept for the reopens
+    assert (rc, out) == (0, f"passed {ptys.TREE_PTYS - 1} No space left on device, "
+                            f"reopened {ptys.TREE_PTYS - 1} No space left on device\n"), (
+        out, err)
+    assert _host_ptys() <= before
+    untouched(canary)
+
+
 def test_dev_tty_of_a_cage_whose_stdin_is_a_master_makes_no_terminal(builds, tmp_path,
                                                                      canary):
     """/dev/tty is the terminal among the cage's stdio; a master there, reopened by the
@@ -4811,7 +4830,7 @@ def test_dev_tty_of_a_cage_whose_stdin_is_a_master_makes_no_terminal(builds, tmp
     untouched(canary)
 
 
-@pytest.mark.parametrize("how", ["path", "proc", "tty"])
+@pytest.mark.parametrize("how", ["path", "proc", "tty", "passed"])
 def test_a_write_to_a_terminal_nobody_reads_does_not_hold_the_host_thread(builds, tmp_path,
                                                                           canary, how):
     """The cage holds both sides of its terminal: a write of 1 MiB to the slave with the
@@ -4819,7 +4838,8 @@ def test_a_write_to_a_terminal_nobody_reads_does_not_hold_the_host_thread(builds
     kill reaches it, if the host fd blocked (the cage would never end: only the Lind
     process's own end would stop it). It waits as a pipe's write does, and a kill ends
     the cage, however the slave was opened: by its path, again through /proc/self/fd,
-    or as /dev/tty (both of which reopened it blocking)."""
+    as /dev/tty, or through /proc/self/fd once passed through SCM_RIGHTS (all but the
+    first reopened it blocking)."""
     script = """
 import os, sys, time
 import lind

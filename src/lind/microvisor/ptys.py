@@ -16,7 +16,9 @@ from __future__ import annotations
 import errno
 import fcntl
 import os
+import stat as statmod
 import threading
+from collections.abc import Callable
 
 from lind.microvisor import abi, limits
 from lind.microvisor.fdtable import NonBlockingHostFile, OpenFile
@@ -26,9 +28,11 @@ TIOCGPTN, TIOCGPTPEER = 0x80045430, 0x5441
 PTYS, TREE_PTYS = 64, 16
 _counted = limits.Shared(limits.Counted(PTYS, errno.ENOSPC), TREE_PTYS)
 
-# The open masters of the cages' terminals, by host terminal number: (tree, master).
-_masters: dict[int, tuple[object, OpenFile]] = {}
+# The open masters of the cages' terminals, by host terminal number: (tree, master) of
+# each (one made by /dev/ptmx, and those cages received through SCM_RIGHTS).
+_masters: dict[int, list[tuple[object, OpenFile]]] = {}
 _lock = threading.Lock()
+_PTMX, _SLAVE_MAJOR = os.makedev(5, 2), 136
 
 
 class _Terminal(NonBlockingHostFile):
@@ -55,6 +59,12 @@ def open_master(cage, flags: int) -> OpenFile:
     except OSError:
         _counted.give(tree)
         raise
+    return _held_master(tree, host_fd, flags)
+
+
+def _held_master(tree, host_fd: int, flags: int) -> OpenFile:
+    """The master `host_fd`, counted for `tree` already, as a file of the tree's (the
+    count given back, and the host fd closed, if it cannot be)."""
     try:
         number = int.from_bytes(fcntl.ioctl(host_fd, TIOCGPTN, bytes(4)), "little")
         master = _terminal(host_fd, flags, "/dev/ptmx")
@@ -62,16 +72,64 @@ def open_master(cage, flags: int) -> OpenFile:
         os.close(host_fd)
         _counted.give(tree)
         raise
+    entry = (tree, master)
     with _lock:
-        _masters[number] = (tree, master)
+        _masters.setdefault(number, []).append(entry)
 
     def gone() -> None:
         with _lock:
-            _masters.pop(number, None)
+            held = _masters.get(number, [])
+            if entry in held:
+                held.remove(entry)
+            if not held:
+                _masters.pop(number, None)
         _counted.give(tree)
 
     master.when_last_closed(gone)
     return master
+
+
+def held_in_flight(cage) -> Callable[[], None]:
+    """A master sent (SCM_RIGHTS) is a terminal its tree still holds until a cage
+    receives it (or it is dropped, or the tree ends): counted again for the sending
+    tree meanwhile (ENOSPC), else a tree opening, sending and closing masters kept
+    any number of host terminals in socket queues. What gives it back."""
+    tree = limits.tree_of(cage)
+    _counted.take(tree)
+    return lambda: _counted.give(tree)
+
+
+def adopt(cage, host_fd: int, flags: int) -> OpenFile | None:
+    """A host fd received through SCM_RIGHTS, if it is a side of one of the cages'
+    terminals, as a file of the receiving cage (its host fd closed if it cannot be):
+    a master counts for the receiving tree as one it opened (ENOSPC past its share),
+    whose /dev/pts/N it then sees; a slave is the other side of a master some cage
+    holds. Both keep their host fd non-blocking and are served by the microvisor (as a
+    plain file, a reopen through /proc/self/fd made an uncounted terminal of a master,
+    and a blocking host fd of a slave). None: no such terminal."""
+    st = os.fstat(host_fd)
+    if not statmod.S_ISCHR(st.st_mode):
+        return None
+    if st.st_rdev == _PTMX:
+        tree = limits.tree_of(cage)
+        try:
+            _counted.take(tree)
+        except OSError:
+            os.close(host_fd)
+            raise
+        return _held_master(tree, host_fd, flags)
+    number = os.minor(st.st_rdev)
+    with _lock:
+        ours = os.major(st.st_rdev) == _SLAVE_MAJOR and number in _masters
+    if not ours:
+        return None
+    try:
+        same = os.stat(f"/dev/pts/{number}")
+    except OSError:
+        return None
+    if (same.st_dev, same.st_ino) != (st.st_dev, st.st_ino):
+        return None      # a host terminal of another devpts, with the same number
+    return _terminal(host_fd, flags, f"/dev/pts/{number}")
 
 
 def reopen(cage, f: OpenFile, flags: int, path: str) -> OpenFile:
@@ -96,14 +154,14 @@ def numbers(cage) -> list[int]:
     """The terminals of the cage's tree whose master is open: /dev/pts's entries."""
     tree = limits.tree_of(cage)
     with _lock:
-        return sorted(n for n, (owner, _) in _masters.items() if owner == tree)
+        return sorted(n for n, held in _masters.items() if any(t == tree for t, _ in held))
 
 
 def is_master(f: OpenFile) -> bool:
     """Whether `f` is the master of one of the cages' terminals (reopening it through
     /proc/self/fd opens the host's /dev/ptmx: a new terminal)."""
     with _lock:
-        return any(master is f for _, master in _masters.values())
+        return any(master is f for held in _masters.values() for _, master in held)
 
 
 def slave_stat(cage, number: int) -> os.stat_result:
@@ -132,9 +190,10 @@ def peer_of(master: OpenFile, flags: int) -> OpenFile:
 
 
 def _master(cage, number: int) -> OpenFile:
+    tree = limits.tree_of(cage)
     with _lock:
-        owner, master = _masters.get(number, (None, None))
-    if master is None or owner != limits.tree_of(cage):
+        master = next((m for t, m in _masters.get(number, ()) if t == tree), None)
+    if master is None:
         raise abi.error(errno.ENOENT)
     return master
 

@@ -36,7 +36,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from lind import threei
-from lind.microvisor import abi, limits, network, virtual
+from lind.microvisor import abi, limits, network, ptys, virtual
 from lind.microvisor.abi import s32, u32
 from lind.microvisor.fdtable import (
     MemFile,
@@ -973,6 +973,8 @@ def _charge_in_flight(cage, f: OpenFile) -> Callable[[], None]:
     held it, a pipe's buffer is charged; what gives it back."""
     if isinstance(f, MemFile):
         return f.held_in_flight()
+    if ptys.is_master(f):            # a host terminal, counted (ENOSPC)
+        return ptys.held_in_flight(cage)
     if stat.S_ISFIFO(f.stat().st_mode):
         size, budget = fcntl.fcntl(f.host_fd, abi.F_GETPIPE_SZ), cage.memory_budget
         budget.charge(size)
@@ -1196,6 +1198,9 @@ def _adopt(cage, host_fd: int, cloexec: bool) -> int:
         family = _int_option(host_fd, SOL_SOCKET, socket.SO_DOMAIN)
         kind = _int_option(host_fd, SOL_SOCKET, socket.SO_TYPE)
         f = _new_socket_file(cage, host_fd, family, kind, nonblocking or 0)
+    elif (terminal := ptys.adopt(cage, host_fd, flags & ~abi.O_NONBLOCK | (nonblocking or 0))
+          ) is not None:
+        f = terminal
     elif nonblocking is not None:
         f = NonBlockingHostFile(host_fd, flags & ~abi.O_NONBLOCK | nonblocking)
         if stat.S_ISFIFO(st.st_mode):

@@ -3,10 +3,14 @@
  *                       /dev/pts: prints how many opened and how many were listed
  *   pty_reach hoard     open /dev/ptmx until it fails, then once more through
  *                       /proc/self/fd: prints the count and both errnos
- *   pty_reach stuck [proc|tty]
+ *   pty_reach stuck [proc|tty|passed]
  *                       write 1 MiB to a terminal whose other side nobody reads (its
  *                       slave opened by ptsname, or again through /proc/self/fd, or
- *                       as /dev/tty once it is stdin)
+ *                       as /dev/tty once it is stdin, or through /proc/self/fd once
+ *                       passed to itself through SCM_RIGHTS)
+ *   pty_reach passed    open /dev/ptmx, pass it to itself (SCM_RIGHTS) and close the
+ *                       first, until it fails; then reopen a passed master through
+ *                       /proc/self/fd until it fails: prints both counts and errnos
  *   pty_reach tty       with a master as stdin, open /dev/tty until it fails (each a
  *                       new terminal, were it the master reopened): prints how many */
 #include <dirent.h>
@@ -15,7 +19,33 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <unistd.h>
+
+/* `fd` sent through a socket pair and received: the new fd (-1: failed) */
+static int passed(int fd)
+{
+	static int sv[2] = { -1, -1 };
+	char c = 0, buf[CMSG_SPACE(sizeof(int))];
+	struct iovec io = { &c, 1 };
+	struct msghdr m = { .msg_iov = &io, .msg_iovlen = 1, .msg_control = buf,
+			    .msg_controllen = sizeof buf };
+	if (sv[0] < 0 && socketpair(AF_UNIX, SOCK_STREAM, 0, sv) != 0)
+		return -1;
+	struct cmsghdr *h = CMSG_FIRSTHDR(&m);
+	h->cmsg_level = SOL_SOCKET;
+	h->cmsg_type = SCM_RIGHTS;
+	h->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(h), &fd, sizeof fd);
+	if (sendmsg(sv[0], &m, 0) != 1)
+		return -1;
+	memset(buf, 0, sizeof buf);
+	if (recvmsg(sv[1], &m, 0) != 1 || !(h = CMSG_FIRSTHDR(&m)))
+		return -1;
+	memcpy(&fd, CMSG_DATA(h), sizeof fd);
+	return fd;
+}
 
 int main(int argc, char **argv)
 {
@@ -66,6 +96,12 @@ int main(int argc, char **argv)
 		snprintf(path, sizeof path, "/proc/self/fd/%d", s);
 		if (argc > 2 && !strcmp(argv[2], "proc"))
 			s = open(path, O_RDWR | O_NOCTTY);
+		if (argc > 2 && !strcmp(argv[2], "passed")) {
+			int r = passed(s);
+			close(s);
+			snprintf(path, sizeof path, "/proc/self/fd/%d", r);
+			s = open(path, O_RDWR | O_NOCTTY);
+		}
 		if (argc > 2 && !strcmp(argv[2], "tty") && dup2(s, 0) == 0)
 			s = open("/dev/tty", O_RDWR | O_NOCTTY);
 		if (s < 0)
@@ -76,6 +112,26 @@ int main(int argc, char **argv)
 		fflush(stdout);
 		write(s, big, sizeof big);      /* nobody reads the master */
 		printf("written\n");
+		return 0;
+	}
+	if (argc > 1 && !strcmp(argv[1], "passed")) {
+		int kept[64], count = 0, m, r = -1;
+		while (count < 64 && (m = open("/dev/ptmx", O_RDWR | O_NOCTTY)) >= 0) {
+			r = passed(m);
+			close(m);
+			if (r < 0)
+				break;
+			kept[count++] = r;
+		}
+		printf("passed %d %s, ", count, strerror(errno));
+		while (count > 1)
+			close(kept[--count]);
+		char path[64];
+		snprintf(path, sizeof path, "/proc/self/fd/%d", kept[0]);
+		int again = 0;
+		while (again < 64 && open(path, O_RDWR | O_NOCTTY) >= 0)
+			again++;
+		printf("reopened %d %s\n", again, strerror(errno));
 		return 0;
 	}
 	if (argc > 1 && !strcmp(argv[1], "tty")) {
