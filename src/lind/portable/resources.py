@@ -28,6 +28,9 @@ from lind.portable import signals, syscalls
 RLIM_INFINITY = (1 << 64) - 1
 RLIMIT_STACK, RLIMIT_CORE, RLIMIT_NPROC, RLIMIT_NOFILE, RLIMIT_MEMLOCK = 3, 4, 6, 7, 8
 RLIMIT_SIGPENDING, RLIMIT_MSGQUEUE, RLIMIT_NICE, RLIMIT_RTPRIO = 11, 12, 13, 14
+# Realtime signals queued in a run, all its processes together (as Linux counts them
+# for the user, the run being one): RLIMIT_SIGPENDING's default, and its bound.
+QUEUED_SIGNALS = 1024
 RLIM_NLIMITS = 16
 _RLIMIT = struct.Struct("<QQ")
 _NO_ID = 0xFFFFFFFF                    # "leave this id as it is"
@@ -50,7 +53,8 @@ def _default_limits(max_processes: int) -> dict[int, tuple[int, int]]:
     limits.update({RLIMIT_STACK: (8 << 20, RLIM_INFINITY), RLIMIT_CORE: (0, RLIM_INFINITY),
                    RLIMIT_NPROC: (max_processes, max_processes),
                    RLIMIT_NOFILE: (syscalls.MAX_FDS, syscalls.MAX_FDS),
-                   RLIMIT_MEMLOCK: (8 << 20, 8 << 20), RLIMIT_SIGPENDING: (1024, 1024),
+                   RLIMIT_MEMLOCK: (8 << 20, 8 << 20),
+                   RLIMIT_SIGPENDING: (QUEUED_SIGNALS, QUEUED_SIGNALS),
                    RLIMIT_MSGQUEUE: (819200, 819200), RLIMIT_NICE: (0, 0),
                    RLIMIT_RTPRIO: (0, 0)})
     return limits
@@ -106,8 +110,10 @@ class Resources:
 
     @property
     def queued_signals(self) -> int:
-        """The realtime signals it may have queued: RLIMIT_SIGPENDING's soft limit."""
-        return self.limits[RLIMIT_SIGPENDING][0]
+        """The realtime signals the run may have queued when one is sent to this
+        process: RLIMIT_SIGPENDING's soft limit, which a root cage may raise, and at
+        most QUEUED_SIGNALS (each is a siginfo kept in the host's memory)."""
+        return min(self.limits[RLIMIT_SIGPENDING][0], QUEUED_SIGNALS)
 
 
 def _needed(addr: int) -> int:

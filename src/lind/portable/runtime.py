@@ -428,7 +428,7 @@ class Process:
             opening[1].release()
         if self in self.runtime.timers:
             self.runtime.set_timer(self, None)
-        self.pending.clear()
+        signals.discard(self)
         if self.parent is not None:
             killed = status & 0x7F
             signals.post(self.parent, signals.SIGCHLD, self.pid,
@@ -569,6 +569,7 @@ class Runtime:
         self.memory_limit = memory_limit
         self.frames = _RunFrames(self)    # what its cages' jump points hold
         self.processes: dict[int, Process] = {}
+        self.queued_signals = 0           # realtime signals its processes have queued
         self.runnable: deque[Process] = deque()
         self.parked: list[Parked] = []
         self.started_ns = time.monotonic_ns()

@@ -75,7 +75,7 @@ def post(proc, sig: int, sender: int = 0, code: int = 0, status: int = 0,
     sent = proc.pending.setdefault(sig, deque())
     if sig < SIGRTMIN and sent:
         return                          # standard signals are not queued
-    if sig >= SIGRTMIN and _queued(proc) >= proc.resources.queued_signals:
+    if sig >= SIGRTMIN and proc.runtime.queued_signals >= proc.resources.queued_signals:
         if code not in (SI_USER, SI_KERNEL):     # as Linux: sigqueue and tkill fail,
             if not sent:
                 del proc.pending[sig]
@@ -83,20 +83,32 @@ def post(proc, sig: int, sender: int = 0, code: int = 0, status: int = 0,
         settle(proc)                    # kill's is pending without its siginfo
         return
     sent.append(info or siginfo(sig, code, sender, status))
+    if sig >= SIGRTMIN:
+        proc.runtime.queued_signals += 1
     settle(proc)
-
-
-def _queued(proc) -> int:
-    return sum(len(sent) for sig, sent in proc.pending.items() if sig >= SIGRTMIN)
 
 
 def pop(proc, sig: int) -> bytes:
     """Take the first sending of the pending `sig`: its siginfo."""
     sent = proc.pending[sig]
-    info = sent.popleft() if sent else siginfo(sig, SI_USER)   # kill's past the limit
+    if sent:
+        info = sent.popleft()
+        if sig >= SIGRTMIN:
+            proc.runtime.queued_signals -= 1
+    else:
+        info = siginfo(sig, SI_USER)    # kill's past the limit
     if not sent:
         del proc.pending[sig]
     return info
+
+
+def discard(proc, sig: int | None = None) -> None:
+    """`sig` (None: every signal) is no longer pending for `proc`: what was queued
+    of it is the run's to queue again."""
+    for s in list(proc.pending) if sig is None else [sig]:
+        sent = proc.pending.pop(s, ())
+        if s >= SIGRTMIN:
+            proc.runtime.queued_signals -= len(sent)
 
 
 def settle(proc) -> None:
@@ -106,7 +118,7 @@ def settle(proc) -> None:
         if proc.signal_mask & bit(sig):
             continue
         if ignored(proc, sig):
-            del proc.pending[sig]
+            discard(proc, sig)
         elif action(proc, sig)[0] == SIG_DFL:
             proc.end(abi.signal_status(sig))
             return

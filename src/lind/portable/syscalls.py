@@ -1244,7 +1244,7 @@ def sys_rt_sigaction(proc, sig, act, oact, size, *_):
             proc.read(act, signals.KSIGACTION.size))
         proc.actions[sig] = (handler, flags, mask & ~signals.UNBLOCKABLE)
         if signals.ignored(proc, sig):
-            proc.pending.pop(sig, None)         # POSIX: discarded, blocked or not
+            signals.discard(proc, sig)       # POSIX: discarded, blocked or not
         signals.settle(proc)
     if oact:
         proc.write(oact, signals.KSIGACTION.pack(old[0], old[1], 0, old[2]))
