@@ -647,6 +647,23 @@ def test_queued_realtime_signals_are_bounded_per_tree_and_go_with_their_cage(bui
     assert s.intact()
 
 
+def test_a_fork_failing_for_want_of_host_fds_lets_go_of_its_childs_files(builds, tmp_path):
+    """A fork's child makes its signalfds its own, each a new host fd: past the tree's
+    share of the host's fds that failed inside the making of its Cage, after the child
+    had copied its parent's table, which nothing then closed. Every file the parent held
+    stayed open in the Lind process for good (~3,400 host fds a run, a pseudo-terminal's
+    count with them): a few tenants doing so left every later one without host fds.
+    The fork fails (ENFILE) and its child's copy is let go."""
+    from lind.microvisor import ptys
+
+    s = Scratch(tmp_path)
+    fds, terminals = limits.host_fds.held, ptys._counted.total.held
+    r = s.run([builds.wasm("limits/fork_fd_share")])
+    assert (r.returncode, r.stdout) == (0, b"fork -1 Too many open files in system\n"), r
+    assert (limits.host_fds.held, ptys._counted.total.held) == (fds, terminals)
+    assert s.intact()
+
+
 @pytest.mark.parametrize("how", ["blocked", "ignored", "itimer", "itimer-cooperative"])
 def test_timers_whose_signal_cannot_be_taken_cost_the_host_no_cpu(builds, tmp_path, how):
     """Attack: 256 POSIX timers expiring every microsecond with a signal the cage blocks

@@ -468,7 +468,6 @@ class Cage:
             signals.caller(parent) if parent else None)   # fork copies the calling thread's
         if parent is not None:      # nothing pending, and its words are the parent's copy:
             signals.note_quiet(self)    # its mask changes need not settle anything
-            sys_events.own_signalfds(self)
         self.children: dict[int, Cage] = {}   # live and ended-but-unreaped children
         self.finished = False                 # set by the runtime once the program ended
         self.status: int | None = None       # wait(2) encoding once the cage has ended
@@ -1027,6 +1026,10 @@ class Cage:
             raise
         child.counted = self.process_count is not None
         try:
+            # Its signalfds its own (each a new host fd, EMFILE past the tree's share):
+            # here, where a failure lets go of the table it copied (in Cage(), each file
+            # the parent held stayed open in the host for good, a pty's count with it).
+            sys_events.own_signalfds(child)
             child.load(self.module, reused, fresh=fresh, forking=forking)
         except loader.ProgramError as exc:   # its start function failed this time
             child.release_unstarted()
