@@ -27,7 +27,7 @@ import os
 import struct
 import threading
 import time
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from typing import NamedTuple
@@ -150,7 +150,10 @@ class SignalState:
         # its own (a grate's) after the first thread has left with pthread_exit.
         self.first = ThreadSignals(forking)
         self.threads: dict[int, ThreadSignals] = {first_tid: self.first}   # live ones
-        self.waiting_on: set[threading.Condition] = set()   # blocked calls' conditions
+        # blocked calls' conditions, each with how many of its threads wait on it (one
+        # leaving must not take it from the others: a thread's waitpid then slept on
+        # through its signals and its cage's kill)
+        self.waiting_on: Counter[threading.Condition] = Counter()
         # Called (without the lock) when a signal becomes pending: the cage's signalfds.
         self.watchers: list[Callable[[], None]] = []
 
@@ -337,12 +340,15 @@ def _act(cage, fatal: int, waiting: tuple[threading.Condition, ...], *,
 def blocked_on(cage, cond: threading.Condition) -> Iterator[None]:
     """While a call of one of the cage's threads waits on `cond`: a signal wakes it."""
     with _lock:
-        cage.signals.waiting_on.add(cond)
+        cage.signals.waiting_on[cond] += 1
     try:
         yield
     finally:
         with _lock:
-            cage.signals.waiting_on.discard(cond)
+            waiting = cage.signals.waiting_on
+            waiting[cond] -= 1
+            if waiting[cond] <= 0:
+                del waiting[cond]
 
 
 def wake_blocked(cage) -> None:
