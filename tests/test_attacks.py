@@ -4830,7 +4830,7 @@ def test_dev_tty_of_a_cage_whose_stdin_is_a_master_makes_no_terminal(builds, tmp
     untouched(canary)
 
 
-@pytest.mark.parametrize("how", ["path", "proc", "tty", "passed"])
+@pytest.mark.parametrize("how", ["path", "proc", "tty", "passed", "inflight"])
 def test_a_write_to_a_terminal_nobody_reads_does_not_hold_the_host_thread(builds, tmp_path,
                                                                           canary, how):
     """The cage holds both sides of its terminal: a write of 1 MiB to the slave with the
@@ -4838,8 +4838,10 @@ def test_a_write_to_a_terminal_nobody_reads_does_not_hold_the_host_thread(builds
     kill reaches it, if the host fd blocked (the cage would never end: only the Lind
     process's own end would stop it). It waits as a pipe's write does, and a kill ends
     the cage, however the slave was opened: by its path, again through /proc/self/fd,
-    as /dev/tty, or through /proc/self/fd once passed through SCM_RIGHTS (all but the
-    first reopened it blocking)."""
+    as /dev/tty, or through /proc/self/fd once passed through SCM_RIGHTS, with its
+    master held by a cage or left in a socket's queue (then not known as a cage's
+    terminal: any terminal is reopened non-blocking) (all but the first reopened it
+    blocking)."""
     script = """
 import os, sys, time
 import lind

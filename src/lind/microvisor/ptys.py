@@ -133,16 +133,23 @@ def adopt(cage, host_fd: int, flags: int) -> OpenFile | None:
 
 
 def reopen(cage, f: OpenFile, flags: int, path: str) -> OpenFile:
-    """A side of one of the cages' terminals opened anew (/proc/self/fd/N, /dev/tty): a
-    master makes a new terminal, counted, as the host's /dev/ptmx would (uncounted, a
-    loop of them emptied the host's table); a slave is the same terminal, its host fd
-    non-blocking as the first's (a blocking one held the host thread in a write to a
-    terminal nobody reads, where no kill reaches it)."""
-    if is_master(f):
+    """A terminal the cage holds opened anew (/proc/self/fd/N, /dev/tty): a master (one
+    of the cages' or any host /dev/ptmx: a received one whose sender has gone is not
+    known as one) makes a new terminal, counted, as the host's /dev/ptmx would
+    (uncounted, a loop of them emptied the host's table); another is the same terminal
+    in a new description of Lind's, whose host fd never blocks (a blocking one held the
+    host thread in a write to a terminal nobody reads, where no kill reaches it)."""
+    if is_master(f) or is_ptmx(f.host_fd):
         return open_master(cage, flags)
     wanted = (abi.host_open_flags(flags) & (os.O_ACCMODE | os.O_APPEND)) | (
         os.O_NOCTTY | os.O_NONBLOCK | os.O_CLOEXEC)
     return _terminal(os.open(proc_path(f.host_fd), wanted), flags, path)
+
+
+def is_ptmx(host_fd: int) -> bool:
+    """Whether `host_fd` is a pseudo-terminal's master (the host's /dev/ptmx opened)."""
+    st = os.fstat(host_fd)
+    return statmod.S_ISCHR(st.st_mode) and st.st_rdev == _PTMX
 
 
 def is_terminal(f: OpenFile) -> bool:

@@ -557,11 +557,7 @@ def open_node(cage, node: Node, flags: int) -> OpenFile:
     if flags & abi.O_DIRECTORY and not (isinstance(node, Opened) and node.file.is_dir):
         raise _error(errno.ENOTDIR)
     if isinstance(node, Terminal):
-        if ptys.is_terminal(node.file):
-            return ptys.reopen(cage, node.file, flags, "/dev/tty")
-        host = abi.host_open_flags(flags) & ~(os.O_CREAT | os.O_EXCL | os.O_TRUNC)
-        tty = os.open(proc_path(node.file.host_fd), host | os.O_NOCTTY)
-        return OpenFile(tty, flags & ~_OPEN_ONLY, "/dev/tty", borrowed=True)
+        return ptys.reopen(cage, node.file, flags, "/dev/tty")
     if isinstance(node, PtySlave):
         return ptys.open_slave(cage, node.number, flags)
     if isinstance(node, Device):
@@ -616,12 +612,12 @@ def _reopen(cage, f: OpenFile, flags: int) -> OpenFile:
     read, write = _wants(flags)
     if not flags & abi.O_PATH and ((read and not f.readable) or (write and not f.writable)):
         raise _error(errno.EACCES)
-    if ptys.is_terminal(f) and not flags & abi.O_PATH:
-        return ptys.reopen(cage, f, flags, f.path)  # a master's: a new terminal, counted
     if isinstance(f, DeviceFile):
         return DeviceFile(f.name, flags)
     if isinstance(f, TextFile):
         return TextFile(f.node, flags, f.budget)
+    if not flags & abi.O_PATH and f.host_backed and f.host_fd >= 0 and os.isatty(f.host_fd):
+        return ptys.reopen(cage, f, flags, f.path)  # a master's: a new terminal, counted
     # A borrowed file's size is the host's (no O_TRUNC) and its O_APPEND stays.
     append = f.flags & abi.O_APPEND if f.borrowed else 0
     if f.borrowed and flags & abi.O_TRUNC:
@@ -648,7 +644,8 @@ def _terminal(cage) -> OpenFile | None:
             f = cage.fds.get(fd)
         except OSError:
             continue
-        if f.host_backed and not f.is_dir and os.isatty(f.host_fd) and not ptys.is_master(f):
+        if (f.host_backed and not f.is_dir and os.isatty(f.host_fd)
+                and not ptys.is_master(f) and not ptys.is_ptmx(f.host_fd)):
             return f        # (a master is no one's terminal: reopened, a new one)
     return None
 

@@ -3,11 +3,12 @@
  *                       /dev/pts: prints how many opened and how many were listed
  *   pty_reach hoard     open /dev/ptmx until it fails, then once more through
  *                       /proc/self/fd: prints the count and both errnos
- *   pty_reach stuck [proc|tty|passed]
+ *   pty_reach stuck [proc|tty|passed|inflight]
  *                       write 1 MiB to a terminal whose other side nobody reads (its
  *                       slave opened by ptsname, or again through /proc/self/fd, or
  *                       as /dev/tty once it is stdin, or through /proc/self/fd once
- *                       passed to itself through SCM_RIGHTS)
+ *                       passed to itself through SCM_RIGHTS, its master too, or
+ *                       with its master left in a socket's queue)
  *   pty_reach passed    open /dev/ptmx, pass it to itself (SCM_RIGHTS) and close the
  *                       first, until it fails; then reopen a passed master through
  *                       /proc/self/fd until it fails: prints both counts and errnos
@@ -96,7 +97,23 @@ int main(int argc, char **argv)
 		snprintf(path, sizeof path, "/proc/self/fd/%d", s);
 		if (argc > 2 && !strcmp(argv[2], "proc"))
 			s = open(path, O_RDWR | O_NOCTTY);
-		if (argc > 2 && !strcmp(argv[2], "passed")) {
+		if (argc > 2 && !strcmp(argv[2], "inflight")) {
+			/* the master left in a socket's queue, its first fd closed */
+			int sv[2];
+			char c = 0, buf[CMSG_SPACE(sizeof(int))];
+			struct iovec io = { &c, 1 };
+			struct msghdr msg = { .msg_iov = &io, .msg_iovlen = 1,
+					      .msg_control = buf, .msg_controllen = sizeof buf };
+			struct cmsghdr *h = CMSG_FIRSTHDR(&msg);
+			h->cmsg_level = SOL_SOCKET;
+			h->cmsg_type = SCM_RIGHTS;
+			h->cmsg_len = CMSG_LEN(sizeof(int));
+			memcpy(CMSG_DATA(h), &m, sizeof m);
+			if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) || sendmsg(sv[0], &msg, 0) != 1)
+				return 1;
+			close(m);
+		}
+		if (argc > 2 && (!strcmp(argv[2], "passed") || !strcmp(argv[2], "inflight"))) {
 			int r = passed(s);
 			close(s);
 			snprintf(path, sizeof path, "/proc/self/fd/%d", r);
