@@ -1198,9 +1198,9 @@ def _adopt(cage, host_fd: int, cloexec: bool) -> int:
         family = _int_option(host_fd, SOL_SOCKET, socket.SO_DOMAIN)
         kind = _int_option(host_fd, SOL_SOCKET, socket.SO_TYPE)
         f = _new_socket_file(cage, host_fd, family, kind, nonblocking or 0)
-    elif (terminal := ptys.adopt(cage, host_fd, flags & ~abi.O_NONBLOCK | (nonblocking or 0))
-          ) is not None:
-        f = terminal
+    elif not shared and (terminal := ptys.adopt(
+            cage, host_fd, flags & ~abi.O_NONBLOCK | (nonblocking or 0))) is not None:
+        f = terminal            # (one the host holds too keeps its description's blocking)
     elif nonblocking is not None:
         f = NonBlockingHostFile(host_fd, flags & ~abi.O_NONBLOCK | nonblocking)
         if stat.S_ISFIFO(st.st_mode):
