@@ -77,11 +77,11 @@ def _held_master(tree, host_fd: int, flags: int) -> OpenFile:
         _masters.setdefault(number, []).append(entry)
 
     def gone() -> None:
-        with _lock:
-            held = _masters.get(number, [])
-            if entry in held:
-                held.remove(entry)
-            if not held:
+        with _lock:     # (by identity: files compare by their fields)
+            held = [e for e in _masters.get(number, []) if e is not entry]
+            if held:
+                _masters[number] = held
+            else:
                 _masters.pop(number, None)
         _counted.give(tree)
 
