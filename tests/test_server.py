@@ -130,6 +130,16 @@ def test_a_run_ends_with_the_lind_that_asked_for_it(builds, tmp_path, servers):
     assert len(_status()) == 1
 
 
+def test_a_run_killed_in_the_server_ends_its_lind_by_the_same_signal(builds, tmp_path, servers):
+    """The server's child running it killed by SIGKILL: `lind run` dies of SIGKILL too,
+    as the run in its own process would (it raised EINVAL setting SIGKILL's handler)."""
+    proc, child = _waiting_run(builds, tmp_path)
+    os.kill(child, signal.SIGKILL)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == -signal.SIGKILL, err
+    assert b"Traceback" not in err
+
+
 def test_stopping_the_server_lets_a_run_finish(builds, tmp_path, servers):
     """`lind server stop`: no new runs, the running one ends normally with its status
     (signals still reach it through its client), then the server is gone."""

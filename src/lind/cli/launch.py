@@ -448,7 +448,8 @@ def _exit_as(status: int) -> NoReturn:
     """Leave as the program's run left: its exit status, or its signal."""
     if os.WIFSIGNALED(status):
         sig = os.WTERMSIG(status)
-        _signal.signal(sig, _signal.SIG_DFL)
+        if sig not in (_signal.SIGKILL, _signal.SIGSTOP):   # those have no handler to reset
+            _signal.signal(sig, _signal.SIG_DFL)
         _signal.pthread_sigmask(_signal.SIG_UNBLOCK, [sig])
         os.kill(os.getpid(), sig)
         os._exit(128 + sig)
