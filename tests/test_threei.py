@@ -8,6 +8,7 @@ import errno
 import os
 import subprocess
 import sys
+import threading
 
 import pytest
 import wasmtime
@@ -190,6 +191,34 @@ def test_the_jump_points_of_a_tree_share_its_most(kind):
     assert points.save(b"y" * 30, 1, 16)    # 90 held
     points.clear()
     assert points.save(b"z" * 100, 1, 24)   # all of it, once nothing else is held
+
+
+@pytest.mark.parametrize("kind", _jump_points_kinds(), ids=["c", "python"])
+def test_a_cages_threads_setjmp_and_longjmp_at_once(kind):
+    """Eight threads saving and taking points of one cage: the Python points raised
+    KeyError (two threads forgetting the same oldest point) before they took a lock."""
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)
+    points, failed = kind(1, 64, 64_000, 1 << 20), []
+
+    def setjmps(k: int) -> None:
+        try:
+            for i in range(20000):
+                token = points.save(bytes(100 + i % 7), 1000 - i % 50, (k * 100 + i % 90) * 16)
+                points.take(token)
+                points.take(token - 3)
+        except Exception as exc:  # noqa: BLE001 - what the test counts
+            failed.append(exc)
+
+    threads = [threading.Thread(target=setjmps, args=(k,)) for k in range(8)]
+    try:
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    finally:
+        sys.setswitchinterval(interval)
+    assert failed == [] and len(points) == 64
 
 
 @pytest.mark.parametrize("kind", _jump_points_kinds(), ids=["c", "python"])

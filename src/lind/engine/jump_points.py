@@ -46,7 +46,8 @@ class FrameBudget:
 
 class JumpPoints:
     """A cage's jump points: at most `most` of them and `most_bytes` of frames, within
-    `budget` (MemoryError when even forgetting all of its own leaves no room)."""
+    `budget` (MemoryError when even forgetting all of its own leaves no room). The
+    cage's threads setjmp and longjmp at once: each change is made under its lock."""
 
     def __init__(self, first_token: int, most: int, most_bytes: int,
                  budget: FrameBudget) -> None:
@@ -58,9 +59,14 @@ class JumpPoints:
         self._most, self._most_bytes = most, most_bytes
         self.bytes = 0                         # of frames its points hold
         self._budget = budget
+        self._lock = threading.RLock()
 
     def save(self, frames: bytes, stack_pointer: int, env: int) -> int:
         """Keep a point for a setjmp into `env`; its token."""
+        with self._lock:
+            return self._save(frames, stack_pointer, env)
+
+    def _save(self, frames: bytes, stack_pointer: int, env: int) -> int:
         superseded = self._latest.get(env)
         if superseded is not None and self._points[superseded][1] <= stack_pointer:
             self._points.move_to_end(superseded, last=False)    # returned: first to go
@@ -88,30 +94,33 @@ class JumpPoints:
     def take(self, token: int) -> tuple[bytes, int] | None:
         """A point's frames and stack pointer (None: none by that token), now the most
         recently used."""
-        point = self._points.get(token)
-        if point is None:
-            return None
-        self._points.move_to_end(token)
-        return point[0], point[1]
+        with self._lock:
+            point = self._points.get(token)
+            if point is None:
+                return None
+            self._points.move_to_end(token)
+            return point[0], point[1]
 
     def copy(self) -> JumpPoints:
         """A fork's child's: the same points in the same budget (the frames shared)."""
         twin = type(self).__new__(type(self))
-        JumpPoints.__init__(twin, self._next_token, self._most, self._most_bytes,
-                            self._budget)
-        twin._points = self._points.copy()
-        for frames, _, _ in twin._points.values():
-            self._budget.hold(frames)
-        twin._latest = self._latest.copy()
-        twin.bytes = self.bytes
+        with self._lock:
+            JumpPoints.__init__(twin, self._next_token, self._most, self._most_bytes,
+                                self._budget)
+            twin._points = self._points.copy()
+            for frames, _, _ in twin._points.values():
+                self._budget.hold(frames)
+            twin._latest = self._latest.copy()
+            twin.bytes = self.bytes
         return twin
 
     def clear(self) -> None:
-        while self._points:
-            self._forget_oldest()
+        with self._lock:
+            while self._points:
+                self._forget_oldest()
 
     def __del__(self) -> None:
-        if hasattr(self, "_budget"):   # (made whole: __init__ did not fail)
+        if hasattr(self, "_lock"):     # (made whole: __init__ did not fail)
             self.clear()               # its frames no longer count in its budget
 
     def __contains__(self, token: object) -> bool:
