@@ -372,7 +372,7 @@ class LinearMemory:
     def zero(self, start: int, length: int) -> None:
         self.data[start:start + length] = bytes(length)
 
-    def discard(self, start: int, length: int) -> None:
+    def discard(self, start: int, length: int, unmapping: bool = False) -> None:
         """munmap's: the pages read as zeros, and only pages no longer mapped go."""
         assert start % PAGE == 0 and length % PAGE == 0
         self.zero(start, length)

@@ -262,8 +262,8 @@ def _on_epoch(context, key, delta, kind) -> int:
         return _stop_error(b"grate ended")
     address = ctypes.cast(context, ctypes.c_void_p).value or 0
     own = address == cage.context_address
-    if own and cage.mem is not None and cage.mem.null_page_touched():
-        cage.null_page_fault()
+    if own and cage.mem is not None and (touched := cage.mem.null_page_touched()):
+        cage.null_page_fault(touched)
         if cage.status is not None:
             return _stop_error(b"null pointer dereference")
     caller = getattr(serving, "cage", None)
@@ -817,6 +817,8 @@ class Cage:
 
     def grate_workers(self) -> grate_worker.GrateWorkers:
         """What runs this grate's handlers for other cages (made on first use)."""
+        if self._grate_workers is None and self.aspace is not None:
+            self.aspace.stop_protecting()   # its workers' memories would not see them
         with self.runtime.lock:
             if self._grate_workers is None:
                 self._grate_workers = grate_worker.GrateWorkers(self)
@@ -1086,6 +1088,7 @@ class Cage:
                 loader.copy_global(mine.exports[name], mine.context_address,
                                    theirs.exports[name], theirs.context_address)
             child.aspace = self.aspace.copy(child.grow_memory, child.mem)
+            child.mem.inherit_protections(self.mem)     # after the shared regions' maps
             child.aspace.watch_shared(child.slot.set_shared_ranges)
             # the calling thread is the child's only one, resumed where it was entered
             theirs.thread_start = mine.thread_start
@@ -1354,7 +1357,7 @@ class Cage:
                     "a signal handler that interrupted code making no system calls")
                 self.status = abi.signal_status(signal.SIGSYS)
             elif self.status is None and trap.trap_code is not None:   # not a host's stop
-                self.trap_message = trap_reason(trap.message)
+                self.trap_message = trap_reason(trap.message, memory=self.mem)
                 self.status = abi.signal_status(TRAP_SIGNALS.get(trap.trap_code, signal.SIGILL))
             return _stop_error(b"trap in a signal handler")
         except wasmtime.WasmtimeError:
@@ -1386,7 +1389,8 @@ class Cage:
                 sig = TRAP_SIGNALS.get(trap.trap_code, signal.SIGILL)
                 if self.kill_requested:
                     sig = self._kill_signal
-                self.trap_message = trap_reason(trap.message, self._main_stack_pointer())
+                self.trap_message = trap_reason(trap.message, self._main_stack_pointer(),
+                                                memory=self.mem)
                 self.status = abi.signal_status(sig)
         except wasmtime.WasmtimeError as err:
             if self.status is None:
@@ -1769,11 +1773,15 @@ class Cage:
         signals.send(self, sig, signals.own_siginfo(self, sig), own_thread=True,
                      to=signals.caller(self))
 
-    def null_page_fault(self) -> None:
-        """Host code (Wasmtime's memory.fill, memory.copy) touched this cage's null page:
-        SIGSEGV as for the fault, before the call the cage was about to make (from the
-        trampoline, which then answers that call EINTR) or at an epoch tick."""
-        self.trap_message = "null pointer dereference in a bulk memory instruction"
+    def null_page_fault(self, kind: int = 1) -> None:
+        """Host code (Wasmtime's memory.fill, memory.copy) touched this cage's null page
+        (`kind` 1) or a page mprotect protected (2): SIGSEGV as for the fault, before the
+        call the cage was about to make (from the trampoline, which then answers that
+        call EINTR) or at an epoch tick."""
+        self.trap_message = ("null pointer dereference in a bulk memory instruction"
+                             if kind == 1 else
+                             "segmentation fault: host code (a bulk memory instruction) "
+                             "touched a page mprotect protected")
         signals.force(self, signal.SIGSEGV, signals.siginfo(signal.SIGSEGV, signals.SEGV_MAPERR),
                       own_thread=self.thread.is_current())
 
@@ -1953,16 +1961,25 @@ def took_uncaught_exception(store: wasmtime.Store) -> bool:
     return True
 
 
-def trap_reason(message: str, stack_pointer: int | None = None) -> str | None:
+def trap_reason(message: str, stack_pointer: int | None = None,
+                memory: threei.Memory | None = None) -> str | None:
     """The line of a Wasmtime trap report that says what happened (not the backtrace).
     `stack_pointer` (where the faulting thread's stack stood) tells a stack that ran
-    down into the guarded page 0 (stack-first layout) from a null pointer."""
+    down into the guarded page 0 (stack-first layout) from a null pointer; `memory`'s
+    protections (mprotect) tell a fault on a protected page."""
     fault = _FAULT_ADDRESS.search(message)
-    if fault and int(fault.group(1), 16) < NULL_PAGE_SIZE:   # only a guarded page 0 faults
+    if fault and int(fault.group(1), 16) < NULL_PAGE_SIZE:   # the guarded page 0
         if stack_pointer is not None and stack_pointer < NULL_PAGE_SIZE:
             return (f"stack overflow at {fault.group(1)}, past the stack's size (RLIMIT_STACK; "
                     "more: link with -Wl,-z,stack-size=N and run with --stack N)")
         return f"null pointer dereference at {fault.group(1)}"
+    if fault and memory is not None:
+        address = int(fault.group(1), 16)
+        with contextlib.suppress(OSError):
+            for start, end, prot in memory.protections():
+                if start <= address < end:
+                    made = "read-only" if prot else "inaccessible"
+                    return f"segmentation fault at {fault.group(1)}, a page mprotect made {made}"
     lines = [ln.strip() for ln in message.strip().splitlines() if ln.strip()]
     for ln in lines:
         if "wasm trap:" in ln:

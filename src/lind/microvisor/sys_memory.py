@@ -125,6 +125,7 @@ class AddressSpace:
         # The threads of a cage change its map at once: one at a time (re-entrant: mremap
         # maps; msync and munmap write back through the same calls).
         self.lock = threading.RLock()
+        self.protecting = True     # mprotect is real (where the Memory can make it so)
         _spaces.add(self)
 
     @locked
@@ -275,7 +276,7 @@ class AddressSpace:
                 private.append((lo, hi))
         self._remove(start, end)
         for lo, hi in private:
-            self._memory.discard(lo, hi - lo)
+            self._memory.discard(lo, hi - lo, True)
 
     def _unshare(self, pages: SharedPages, delta: int, start: int, end: int,
                  pieces_left: int) -> None:
@@ -367,12 +368,22 @@ class AddressSpace:
 
     @locked
     def mprotect(self, addr: int, length: int, prot: int) -> int:
-        """Wasm has no page protection: accepted for mapped or heap memory, recorded nowhere."""
+        """The host's page protection on the cage's pages (Memory.protect: where the C
+        trampoline runs, but for a grate); elsewhere accepted and recorded nowhere."""
         if addr % PAGE or prot & ~(PROT_READ | PROT_WRITE | PROT_EXEC | _PROT_SEM):
             raise OSError(errno.EINVAL, "Invalid argument")
         if addr + _align(length) > self._memory.size():
             raise _enomem()
+        if self.protecting:
+            self._memory.protect(addr, _align(length), prot & (PROT_READ | PROT_WRITE | PROT_EXEC))
         return 0
+
+    @locked
+    def stop_protecting(self) -> None:
+        """mprotect from now on recorded nowhere, every page accessible again (a grate:
+        its workers' instances map its memory through Memories of their own)."""
+        self.protecting = False
+        self._memory.clear_protections()
 
     @locked
     def mremap(self, old: int, old_len: int, new_len: int, flags: int, new_addr: int = 0) -> int:

@@ -172,7 +172,16 @@ typedef struct {
     int discarding;      /* released with discard: the pages go with the owner */
     int readonly;        /* a snapshot: writes fail with EFAULT */
     int guard;           /* 1 + its slot in `guarded` while page 0 is a null guard */
+    int nprot;           /* ranges in `prot` (see "protected pages"): 0 on every hot path */
+    int pslot;           /* 1 + its slot in `protected_lo` while it has any */
+    struct ProtRange *prot;
 } MemoryObject;
+
+/* A range of guest pages mprotect took rights from: [start, end), page-aligned. */
+typedef struct ProtRange {
+    uint64_t start, end;
+    int prot;            /* PROT_NONE or PROT_READ (PROT_READ|PROT_WRITE is no range) */
+} ProtRange;
 
 static PyTypeObject MemoryType;
 
@@ -249,6 +258,41 @@ static void pass_fault_to(const struct sigaction *next, int sig, siginfo_t *info
     }
 }
 
+/* ------------------------------------------------------------ protected pages
+ *
+ * mprotect in a cage is the host's mprotect on the cage's pages (Memory.protect): a
+ * load or store there from wasm traps as page 0's do, and the cage gets SIGSEGV. Each
+ * Memory keeps its ranges (sorted, disjoint, at most PROT_RANGES_MAX; every host
+ * process shares the kernel's map count, vm.max_map_count, so one cage must not be able
+ * to spend it: ENOMEM past the cap, as Linux answers past its own) and host accesses
+ * through Memory check them: EFAULT, as the kernel answers a system call given such a
+ * pointer. What host code touches without a check (Wasmtime's memory.copy/fill, a view
+ * written into) faults: on_host_fault finds the page in `protected_lo`/`protected_hi`
+ * (the memory's host span of ranges), opens it and marks the cage, which gets SIGSEGV at
+ * its next system call or epoch tick; the ranges are applied again when it does. */
+#define PROT_RANGES_MAX 1024         /* per memory */
+#define PROT_RANGES_ALL 8192         /* all memories together: ~2 host mappings each */
+static uintptr_t protected_lo[GUARD_SLOTS];   /* host span of a memory's ranges; 0: free */
+static uintptr_t protected_hi[GUARD_SLOTS];
+static int protected_hit[GUARD_SLOTS];        /* the host touched one: SIGSEGV owed */
+static int prot_ranges_all;                   /* with the GIL */
+
+static int open_protected_page(uintptr_t at)
+{
+    for (int i = 0; i < GUARD_SLOTS; i++) {
+        uintptr_t lo = __atomic_load_n(&protected_lo[i], __ATOMIC_ACQUIRE);
+        if (lo && at >= lo && at < __atomic_load_n(&protected_hi[i], __ATOMIC_ACQUIRE)) {
+            int saved = errno;
+            mprotect((void *)(at & ~(host_page - 1)), host_page, PROT_READ | PROT_WRITE);
+            errno = saved;
+            if (!__atomic_exchange_n(&protected_hit[i], 1, __ATOMIC_ACQ_REL))
+                __atomic_add_fetch(&guard_hits, 1, __ATOMIC_RELEASE);
+            return 1;
+        }
+    }
+    return 0;
+}
+
 static int open_guarded_page(uintptr_t at)
 {
     for (int i = 0; i < GUARD_SLOTS; i++) {
@@ -268,6 +312,9 @@ static int open_guarded_page(uintptr_t at)
 static void on_host_fault(int sig, siginfo_t *info, void *context)
 {
     if ((sig == SIGSEGV || sig == SIGBUS) && open_guarded_page((uintptr_t)info->si_addr))
+        return;
+    if (sig == SIGSEGV && info->si_code == SEGV_ACCERR &&
+        open_protected_page((uintptr_t)info->si_addr))
         return;
     if (fault_round == FAULT_OFFERED) {
         fault_round = FAULT_DECLINED;   /* on_fault_first passes it on to the newcomer */
@@ -365,14 +412,24 @@ static void guard_forget(MemoryObject *m)
 
 /* Whether the host touched m's guarded page since the last look (and it was
  * cleared and closed again). Safe without the GIL. */
+static void prot_apply_all(MemoryObject *m);
+
 static int guard_taken(MemoryObject *m)
 {
-    if (!m->guard || !__atomic_exchange_n(&guard_hit[m->guard - 1], 0, __ATOMIC_ACQ_REL))
-        return 0;
-    __atomic_sub_fetch(&guard_hits, 1, __ATOMIC_RELEASE);
-    memset(m->base, 0, host_page);
-    mprotect(m->base, host_page, PROT_NONE);
-    return 1;
+    int taken = 0;
+    if (m->guard && __atomic_exchange_n(&guard_hit[m->guard - 1], 0, __ATOMIC_ACQ_REL)) {
+        __atomic_sub_fetch(&guard_hits, 1, __ATOMIC_RELEASE);
+        memset(m->base, 0, host_page);
+        mprotect(m->base, host_page, PROT_NONE);
+        taken = 1;
+    }
+    if (m->pslot && __atomic_exchange_n(&protected_hit[m->pslot - 1], 0, __ATOMIC_ACQ_REL)) {
+        __atomic_sub_fetch(&guard_hits, 1, __ATOMIC_RELEASE);
+        prot_apply_all(m);    /* the page opened for the host is closed again */
+        if (!taken)
+            taken = 2;
+    }
+    return taken;
 }
 
 /* Bounds check without touching Python state (safe without the GIL, on the
@@ -390,13 +447,56 @@ static void memory_refresh(MemoryObject *m)
     }
 }
 
-/* An empty range may start anywhere up to the end (write(fd, NULL, 0) is no fault). */
-static int memory_in_bounds(MemoryObject *m, uint64_t addr, uint64_t len)
+/* Whether [addr, addr+len) meets a protected range that refuses the access: any range
+ * when `writing`, else a PROT_NONE one. Safe without the GIL: `prot` is never freed
+ * while the memory lives and never holds more than PROT_RANGES_MAX (a racing
+ * mprotect may be seen half done: then the fault handler is what stops the host). */
+static int prot_denies(MemoryObject *m, uint64_t addr, uint64_t len, int writing)
+{
+    int n = __atomic_load_n(&m->nprot, __ATOMIC_ACQUIRE);
+    if (!n || !len || !m->prot)
+        return 0;
+    if (n > PROT_RANGES_MAX)
+        n = PROT_RANGES_MAX;
+    uint64_t end = addr + len;
+    int lo = 0, hi = n;        /* the first range ending past addr */
+    while (lo < hi) {
+        int mid = (lo + hi) / 2;
+        if (m->prot[mid].end <= addr)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    for (int i = lo; i < n && m->prot[i].start < end; i++)
+        if (writing || m->prot[i].prot == PROT_NONE)
+            return 1;
+    return 0;
+}
+
+/* Inside the memory, whatever the protections. */
+static int memory_in_range(MemoryObject *m, uint64_t addr, uint64_t len)
 {
     if ((addr >= m->lo || !len) && addr + len >= addr && addr + len <= m->size)
         return 1;
     memory_refresh(m);
     return (addr >= m->lo || !len) && addr + len >= addr && addr + len <= m->size;
+}
+
+/* Inside the memory and readable. An empty range may start anywhere up to the end
+ * (write(fd, NULL, 0) is no fault). */
+static int memory_in_bounds(MemoryObject *m, uint64_t addr, uint64_t len)
+{
+    if ((addr >= m->lo || !len) && addr + len >= addr && addr + len <= m->size)
+        return !m->nprot || !prot_denies(m, addr, len, 0);
+    memory_refresh(m);
+    return (addr >= m->lo || !len) && addr + len >= addr && addr + len <= m->size &&
+        !prot_denies(m, addr, len, 0);
+}
+
+/* Inside the memory and writable (what the trampoline stores a result into). */
+static int memory_writable(MemoryObject *m, uint64_t addr, uint64_t len)
+{
+    return memory_in_bounds(m, addr, len) && !prot_denies(m, addr, len, 1);
 }
 
 static PyObject *set_errno(int err)
@@ -412,7 +512,8 @@ static int memory_check(MemoryObject *m, uint64_t addr, uint64_t len, int writin
         set_errno(ESRCH);
         return -1;
     }
-    if (memory_in_bounds(m, addr, len) && !(writing && m->readonly))
+    if (memory_in_bounds(m, addr, len) &&
+        !(writing && (m->readonly || (m->nprot && prot_denies(m, addr, len, 1)))))
         return 0;
     set_errno(EFAULT);
     return -1;
@@ -528,9 +629,286 @@ static PyObject *Memory_snapshot(PyTypeObject *type, PyObject *args)
     return (PyObject *)m;
 }
 
+/* The host protection of a range's `prot`. */
+static int host_prot(int prot)
+{
+    return prot == PROT_NONE ? PROT_NONE : prot == PROT_READ ? PROT_READ : PROT_READ | PROT_WRITE;
+}
+
+/* Every range of m put on the host pages again (after the fault handler opened one). */
+static void prot_apply_all(MemoryObject *m)
+{
+    int n = __atomic_load_n(&m->nprot, __ATOMIC_ACQUIRE);
+    for (int i = 0; i < n && i < PROT_RANGES_MAX; i++)
+        mprotect(m->base + m->prot[i].start, (size_t)(m->prot[i].end - m->prot[i].start),
+                 host_prot(m->prot[i].prot));
+}
+
+static void prot_push(ProtRange *out, int *n, uint64_t start, uint64_t end, int prot)
+{
+    if (start >= end)
+        return;
+    if (*n && out[*n - 1].end == start && out[*n - 1].prot == prot) {
+        out[*n - 1].end = end;
+        return;
+    }
+    out[*n] = (ProtRange){start, end, prot};
+    ++*n;
+}
+
+/* Guest [start, end) (page-aligned, inside the memory) gets `want` (PROT_NONE,
+ * PROT_READ or PROT_READ|PROT_WRITE): the host's pages and m's ranges. With the GIL;
+ * -1 with errno (ENOMEM past the caps) and nothing changed. */
+static int prot_set(MemoryObject *m, uint64_t start, uint64_t end, int want)
+{
+    int rw = want == (PROT_READ | PROT_WRITE);
+    if (start >= end || (rw && !m->nprot))
+        return 0;
+    ProtRange *next = PyMem_RawMalloc(sizeof *next * (size_t)(m->nprot + 3));
+    if (!next) {
+        errno = ENOMEM;
+        return -1;
+    }
+    int n = 0, placed = rw;
+    for (int i = 0; i < m->nprot; i++) {
+        ProtRange r = m->prot[i];
+        if (r.end <= start) {
+            prot_push(next, &n, r.start, r.end, r.prot);
+            continue;
+        }
+        if (r.start < start)
+            prot_push(next, &n, r.start, start, r.prot);
+        if (!placed && r.end > start) {
+            prot_push(next, &n, start, end, want);
+            placed = 1;
+        }
+        if (r.end > end)
+            prot_push(next, &n, r.start > end ? r.start : end, r.end, r.prot);
+    }
+    if (!placed)
+        prot_push(next, &n, start, end, want);
+    if (n > PROT_RANGES_MAX || (n > m->nprot && prot_ranges_all + n - m->nprot > PROT_RANGES_ALL)) {
+        PyMem_RawFree(next);
+        errno = ENOMEM;      /* as Linux answers past its map count */
+        return -1;
+    }
+    if (n && !m->prot) {
+        m->prot = PyMem_RawCalloc(PROT_RANGES_MAX, sizeof *m->prot);   /* never moves */
+        if (!m->prot) {
+            PyMem_RawFree(next);
+            errno = ENOMEM;
+            return -1;
+        }
+    }
+    if (n && !m->pslot) {      /* the fault handler must know the pages first */
+        pthread_mutex_lock(&guard_lock);
+        int slot = 0;
+        while (slot < GUARD_SLOTS && protected_lo[slot])
+            slot++;
+        if (slot < GUARD_SLOTS) {
+            __atomic_store_n(&protected_hi[slot], (uintptr_t)m->base + end, __ATOMIC_RELEASE);
+            __atomic_store_n(&protected_lo[slot], (uintptr_t)m->base, __ATOMIC_RELEASE);
+            m->pslot = slot + 1;
+        }
+        pthread_mutex_unlock(&guard_lock);
+        if (!m->pslot) {
+            PyMem_RawFree(next);
+            errno = ENOMEM;
+            return -1;
+        }
+    }
+    if (m->pslot && (uintptr_t)m->base + end > protected_hi[m->pslot - 1])
+        __atomic_store_n(&protected_hi[m->pslot - 1], (uintptr_t)m->base + end, __ATOMIC_RELEASE);
+    if (mprotect(m->base + start, (size_t)(end - start), host_prot(want)) != 0) {
+        int err = errno;
+        PyMem_RawFree(next);
+        prot_apply_all(m);          /* a part may have changed */
+        errno = err == ENOMEM ? ENOMEM : EAGAIN;
+        return -1;
+    }
+    /* Published so a reader without the GIL sees a count no larger than what is
+     * written: shrink the count first, grow it last. */
+    if (n < m->nprot)
+        __atomic_store_n(&m->nprot, n, __ATOMIC_RELEASE);
+    if (n)
+        memcpy(m->prot, next, sizeof *next * (size_t)n);
+    prot_ranges_all += n - m->nprot;
+    __atomic_store_n(&m->nprot, n, __ATOMIC_RELEASE);
+    PyMem_RawFree(next);
+    return 0;
+}
+
+/* Every page of m accessible again, its ranges and fault slot gone (a cage's end, exec,
+ * a memory kept for reuse). With the GIL, the pages still mapped. */
+static void prot_clear_all(MemoryObject *m)
+{
+    int n = m->nprot;
+    if (n) {
+        __atomic_store_n(&m->nprot, 0, __ATOMIC_RELEASE);
+        for (int i = 0; i < n; i++)
+            mprotect(m->base + m->prot[i].start, (size_t)(m->prot[i].end - m->prot[i].start),
+                     PROT_READ | PROT_WRITE);
+        prot_ranges_all -= n;
+    }
+    if (m->pslot) {
+        int slot = m->pslot - 1;
+        pthread_mutex_lock(&guard_lock);
+        __atomic_store_n(&protected_lo[slot], 0, __ATOMIC_RELEASE);
+        __atomic_store_n(&protected_hi[slot], 0, __ATOMIC_RELEASE);
+        if (__atomic_exchange_n(&protected_hit[slot], 0, __ATOMIC_ACQ_REL))
+            __atomic_sub_fetch(&guard_hits, 1, __ATOMIC_RELEASE);
+        pthread_mutex_unlock(&guard_lock);
+        m->pslot = 0;
+    }
+}
+
+/* Guest [addr, addr+len) rounded out to whole pages and clipped to the memory, for a
+ * reset of its protections (a new mapping over it, munmap). */
+static void prot_reset(MemoryObject *m, uint64_t addr, uint64_t len)
+{
+    if (!m->nprot)
+        return;
+    uint64_t start = addr & ~(uint64_t)(host_page - 1);
+    uint64_t end = (addr + len + host_page - 1) & ~(uint64_t)(host_page - 1);
+    if (end > m->size)
+        end = m->size;
+    if (start < m->lo)
+        start = m->lo;
+    if (prot_set(m, start, end, PROT_READ | PROT_WRITE) != 0)
+        prot_clear_all(m);          /* no room to split a range: all of them go */
+}
+
+#define CAGE_PAGE 4096u   /* the page size a cage is told (getpagesize) */
+
+/* protect(addr, n, prot) -> True if the pages now have `prot` (mprotect); False if
+ * protection cannot be real here (a snapshot, a host page larger than a cage's):
+ * then nothing changed. EINVAL unaligned, ENOMEM outside the memory or past the cap. */
+static PyObject *Memory_protect(MemoryObject *m, PyObject *args)
+{
+    unsigned long long addr, len;
+    int prot;
+    if (!PyArg_ParseTuple(args, "KKi", &addr, &len, &prot) || memory_check(m, m->lo, 0, 0))
+        return NULL;
+    if (m->readonly || host_page > CAGE_PAGE)
+        Py_RETURN_FALSE;
+    if (addr % host_page || len % host_page)
+        return set_errno(EINVAL);
+    if (!memory_in_range(m, addr, len))
+        return set_errno(ENOMEM);
+    if (addr < m->lo) {         /* page 0 stays the null guard */
+        len = addr + len > m->lo ? addr + len - m->lo : 0;
+        addr = m->lo;
+    }
+    int want = prot & PROT_WRITE ? PROT_READ | PROT_WRITE
+        : prot & (PROT_READ | PROT_EXEC) ? PROT_READ : PROT_NONE;
+    if (prot_set(m, addr, addr + len, want) != 0)
+        return PyErr_SetFromErrno(PyExc_OSError);
+    Py_RETURN_TRUE;
+}
+
+/* protections() -> [(start, end, prot)]: the ranges mprotect took rights from. */
+static PyObject *Memory_protections(MemoryObject *m, PyObject *unused)
+{
+    PyObject *out = PyList_New(0);
+    for (int i = 0; out && i < m->nprot; i++) {
+        PyObject *r = Py_BuildValue("(KKi)", (unsigned long long)m->prot[i].start,
+                                    (unsigned long long)m->prot[i].end, m->prot[i].prot);
+        if (!r || PyList_Append(out, r) < 0)
+            Py_CLEAR(out);
+        Py_XDECREF(r);
+    }
+    return out;
+}
+
+static PyObject *Memory_clear_protections(MemoryObject *m, PyObject *unused)
+{
+    prot_clear_all(m);
+    Py_RETURN_NONE;
+}
+
+/* pread of /proc/self/mem reads a page whatever its protection (the kernel's forced
+ * access), for fork's copy of a parent's PROT_NONE pages. */
+static int self_mem_fd = -1;
+
+static int read_protected(uint8_t *to, const uint8_t *from, size_t len)
+{
+    if (self_mem_fd < 0)
+        self_mem_fd = open("/proc/self/mem", O_RDONLY | O_CLOEXEC);
+    while (len && self_mem_fd >= 0) {
+        ssize_t r = pread(self_mem_fd, to, len, (off_t)(uintptr_t)from);
+        if (r <= 0) {
+            if (r < 0 && errno == EINTR)
+                continue;
+            break;
+        }
+        to += r;
+        from += r;
+        len -= (size_t)r;
+    }
+    if (!len)
+        return 0;
+    /* no /proc: the page readable for the copy (the GIL held: no mprotect meanwhile) */
+    uintptr_t lo = (uintptr_t)from & ~(host_page - 1);
+    uintptr_t hi = ((uintptr_t)from + len + host_page - 1) & ~(host_page - 1);
+    if (mprotect((void *)lo, hi - lo, PROT_READ) != 0)
+        return -1;
+    memcpy(to, from, len);
+    mprotect((void *)lo, hi - lo, PROT_NONE);
+    return 0;
+}
+
+/* memmove from src's [addr, addr+len), its PROT_NONE ranges read as read_protected
+ * does. With the GIL when src has ranges. */
+static int copy_out(MemoryObject *src, uint64_t addr, uint8_t *to, uint64_t len)
+{
+    uint64_t at = addr, end = addr + len;
+    for (int i = 0; i < src->nprot && at < end; i++) {
+        ProtRange r = src->prot[i];
+        if (r.prot != PROT_NONE || r.end <= at)
+            continue;
+        if (r.start >= end)
+            break;
+        uint64_t from = r.start > at ? r.start : at, upto = r.end < end ? r.end : end;
+        memmove(to + (at - addr), src->base + at, (size_t)(from - at));
+        if (read_protected(to + (from - addr), src->base + from, (size_t)(upto - from)) != 0)
+            return -1;
+        at = upto;
+    }
+    memmove(to + (at - addr), src->base + at, (size_t)(end - at));
+    return 0;
+}
+
+/* inherit_protections(parent): a fork's child (this memory, holding the parent's
+ * copy) gets the parent's protections. */
+static PyObject *Memory_inherit_protections(MemoryObject *m, PyObject *arg)
+{
+    if (!PyObject_TypeCheck(arg, &MemoryType)) {
+        PyErr_SetString(PyExc_TypeError, "inherit_protections(memory)");
+        return NULL;
+    }
+    MemoryObject *parent = (MemoryObject *)arg;
+    if (memory_check(m, m->lo, 0, 0))
+        return NULL;
+    for (int i = 0; i < parent->nprot; i++) {
+        ProtRange r = parent->prot[i];
+        if (!memory_in_range(m, r.start, r.end - r.start) ||
+            prot_set(m, r.start, r.end, r.prot) != 0) {
+            prot_clear_all(m);
+            return set_errno(errno == ENOMEM ? ENOMEM : EFAULT);
+        }
+    }
+    Py_RETURN_NONE;
+}
+
 static void Memory_dealloc(MemoryObject *m)
 {
     guard_forget(m);
+    if (!m->owner || m->detached) {     /* the pages may be gone: only forgotten */
+        prot_ranges_all -= m->nprot;
+        m->nprot = 0;
+    }
+    prot_clear_all(m);
+    PyMem_RawFree(m->prot);
     Py_XDECREF(m->owner);
     Py_TYPE(m)->tp_free((PyObject *)m);
 }
@@ -652,6 +1030,12 @@ static PyObject *Memory_cstring(MemoryObject *self, PyObject *args)
         memory_check(m, addr, 1, 0))    /* its first byte at least (the NUL): from lo on */
         return NULL;
     uint64_t avail = m->size - addr;
+    for (int i = 0; i < m->nprot; i++)     /* up to the first PROT_NONE page past it */
+        if (m->prot[i].prot == PROT_NONE && m->prot[i].end > addr) {
+            if (m->prot[i].start - addr < avail)
+                avail = m->prot[i].start - addr;
+            break;
+        }
     uint64_t scan = avail < limit + 1 ? avail : limit + 1;
     char *copy = NULL;
     uint64_t have = 0;
@@ -747,18 +1131,23 @@ static PyObject *Memory_copy_from(MemoryObject *m, PyObject *args)
     MemoryObject *src;
     unsigned long long src_addr, dest_addr, len;
     if (!PyArg_ParseTuple(args, "O!KKK", &MemoryType, &src, &src_addr, &dest_addr, &len) ||
-        memory_check(src, src_addr, len, 0) || memory_check(m, dest_addr, len, 1))
+        memory_check(src, src->lo, 0, 0) || memory_check(m, dest_addr, len, 1))
         return NULL;
-    uint8_t *from = src->base + src_addr, *to = m->base + dest_addr;
+    if (!memory_in_range(src, src_addr, len))   /* protected pages are copied too */
+        return set_errno(EFAULT);
+    uint8_t *to = m->base + dest_addr;
     memory_pin(src);
     memory_pin(m);
-    PyThreadState *saved = len > COPY_KEEPING_GIL_MAX ? PyEval_SaveThread() : NULL;
+    int keep_gil = src->nprot != 0;   /* its ranges stay as they are during the copy */
+    PyThreadState *saved = len > COPY_KEEPING_GIL_MAX && !keep_gil ? PyEval_SaveThread() : NULL;
     populate_for_writing(to, len);
-    memmove(to, from, (size_t)len);
+    int failed = copy_out(src, src_addr, to, len) != 0;
     if (saved)
         PyEval_RestoreThread(saved);
     memory_unpin(m);
     memory_unpin(src);
+    if (failed)
+        return set_errno(EFAULT);
     Py_RETURN_NONE;
 }
 
@@ -770,11 +1159,14 @@ static PyObject *Memory_map(MemoryObject *m, PyObject *args)
     int prot, flags, fd;
     long long offset;
     if (!PyArg_ParseTuple(args, "KKiiiL", &addr, &len, &prot, &flags, &fd, &offset) ||
-        memory_check(m, addr, len, 1))
+        memory_check(m, m->lo, 0, 0))
         return NULL;
+    if (!memory_in_range(m, addr, len))
+        return set_errno(EFAULT);
     long page = sysconf(_SC_PAGESIZE);
     if (m->readonly || !len || addr % (uint64_t)page || len % (uint64_t)page)
         return set_errno(EINVAL);
+    prot_reset(m, addr, len);       /* a new mapping: what mprotect did there goes */
     void *want = m->base + addr;
     void *got = mmap(want, (size_t)len, prot, flags | MAP_FIXED, fd, (off_t)offset);
     if (got == MAP_FAILED)
@@ -825,6 +1217,7 @@ static PyObject *Memory_release(MemoryObject *m, PyObject *args, PyObject *kwarg
     if (args && !PyArg_ParseTupleAndKeywords(args, kwargs, "|p", names, &discard))
         return NULL;
     guard_forget(m);
+    prot_clear_all(m);      /* whoever gets these pages next gets them accessible */
     m->detached = 1;
     m->discarding = discard;
     if (!m->pins)
@@ -896,8 +1289,16 @@ static int zero_guest(MemoryObject *m, uint64_t from, uint64_t to, int releasing
 static PyObject *memory_zeroing(MemoryObject *m, PyObject *args, int releasing)
 {
     unsigned long long addr, len;
-    if (!PyArg_ParseTuple(args, "KK", &addr, &len) || memory_check(m, addr, len, 1))
+    int unmapping = 0;
+    if (!PyArg_ParseTuple(args, releasing ? "KK|p" : "KK", &addr, &len, &unmapping) ||
+        memory_check(m, m->lo, 0, 0))
         return NULL;
+    if (!memory_in_range(m, addr, len) || m->readonly)
+        return set_errno(EFAULT);
+    if (!releasing || unmapping)    /* a new mapping, or none: mprotect's ranges go */
+        prot_reset(m, addr, len);
+    else if (m->nprot && (addr % host_page || len % host_page))
+        return set_errno(EINVAL);   /* madvise keeps them: whole pages only */
     memory_pin(m);
     PyThreadState *saved = len > COPY_KEEPING_GIL_MAX ? PyEval_SaveThread() : NULL;
     int failed = zero_guest(m, addr, addr + len, releasing) != 0;
@@ -1018,7 +1419,7 @@ static PyObject *Memory_guard_null_page(MemoryObject *m, PyObject *unused)
 
 static PyObject *Memory_null_page_touched(MemoryObject *m, PyObject *unused)
 {
-    return PyBool_FromLong(guard_taken(m));
+    return PyLong_FromLong(guard_taken(m));
 }
 
 static PyObject *Memory_get_lowest(MemoryObject *m, void *unused)
@@ -1035,7 +1436,8 @@ static PyMethodDef Memory_methods[] = {
     {"guard_null_page", (PyCFunction)Memory_guard_null_page, METH_NOARGS,
      "make page 0 inaccessible, so that a null dereference is SIGSEGV; True if it is"},
     {"null_page_touched", (PyCFunction)Memory_null_page_touched, METH_NOARGS,
-     "whether host code touched the guarded page since the last look (then guards it again)"},
+     "whether host code touched the guarded page (1) or a protected one (2) since the last "
+     "look (0: neither); then guards it again"},
     {"read", (PyCFunction)Memory_read, METH_VARARGS, "read(addr, n) -> bytes"},
     {"write", (PyCFunction)Memory_write, METH_VARARGS, "write(addr, data)"},
     {"compare_exchange_u32", (PyCFunction)Memory_compare_exchange_u32, METH_VARARGS,
@@ -1050,7 +1452,16 @@ static PyMethodDef Memory_methods[] = {
     {"zero", (PyCFunction)Memory_zero, METH_VARARGS,
      "zero(addr, n): reads as zeros; resident pages cleared, the others dropped"},
     {"discard", (PyCFunction)Memory_discard, METH_VARARGS,
-     "discard(addr, n): reads as zeros; whole pages go back to the host"},
+     "discard(addr, n, unmapping=False): reads as zeros; whole pages go back to the host "
+     "(unmapping: and what mprotect did there goes)"},
+    {"protect", (PyCFunction)Memory_protect, METH_VARARGS,
+     "protect(addr, n, prot) -> True if the pages now have prot (mprotect); False: not here"},
+    {"protections", (PyCFunction)Memory_protections, METH_NOARGS,
+     "protections() -> [(start, end, prot)] that mprotect took rights from"},
+    {"clear_protections", (PyCFunction)Memory_clear_protections, METH_NOARGS,
+     "every page accessible again"},
+    {"inherit_protections", (PyCFunction)Memory_inherit_protections, METH_O,
+     "inherit_protections(parent): a fork's child gets its parent's protections"},
     {"copy_from", (PyCFunction)Memory_copy_from, METH_VARARGS,
      "copy_from(src_memory, src_addr, dest_addr, n)"},
     {"map", (PyCFunction)Memory_map, METH_VARARGS,
@@ -2670,7 +3081,7 @@ static int fast_clock_gettime(MemoryObject *m, const int64_t *a, int64_t *result
     if (!m || clock > CLOCK_BOOTTIME || clock == CLOCK_PROCESS_CPUTIME_ID ||
         clock == CLOCK_THREAD_CPUTIME_ID)
         return 0;
-    if (!memory_in_bounds(m, (uint64_t)a[1], 16)) {
+    if (!memory_writable(m, (uint64_t)a[1], 16)) {
         *result = -EFAULT;
         return 1;
     }
@@ -2846,7 +3257,7 @@ static int fast_epoll_on(SlotObject *s, MemoryObject *m, int host, const int64_t
         return 1;
     }
     uint64_t addr = (uint64_t)a[1];
-    if (!memory_in_bounds(m, addr, (uint64_t)maxevents * sizeof(GuestEpollEvent))) {
+    if (!memory_writable(m, addr, (uint64_t)maxevents * sizeof(GuestEpollEvent))) {
         *result = -EFAULT;
         return 1;
     }
@@ -3835,7 +4246,7 @@ static int put_stat(SlotObject *s, MemoryObject *m, const struct stat *st, uint6
         .mtime = st->st_mtim.tv_sec, .mtime_ns = st->st_mtim.tv_nsec,
         .ctime = st->st_ctim.tv_sec, .ctime_ns = st->st_ctim.tv_nsec,
     };
-    if (!memory_in_bounds(m, addr, sizeof k)) {
+    if (!memory_writable(m, addr, sizeof k)) {
         *result = -EFAULT;
         return 1;
     }
@@ -4333,7 +4744,7 @@ static int fast_sigprocmask(SlotObject *s, MemoryObject *m, const int64_t *a, in
     if (own_mask_slot != s || !cell || !signal_settler || !m || m->readonly || a[3] != 8 ||
         (set_at && how != G_SIG_BLOCK && how != G_SIG_UNBLOCK && how != G_SIG_SETMASK) ||
         (set_at && !memory_in_bounds(m, set_at, 8)) ||
-        (old_at && !memory_in_bounds(m, old_at, 8)))
+        (old_at && !memory_writable(m, old_at, 8)))
         return 0;
     uint64_t previous = __atomic_load_n(&cell->mask, __ATOMIC_SEQ_CST), next = previous;
     if (set_at) {
@@ -4958,7 +5369,7 @@ static void drop_failure(void *err, void *trap)
 static int set_buffer_header(UnwinderObject *u, MemoryObject *m, uint32_t current)
 {
     uint64_t at = u->buffer;
-    if (!at || !memory_in_bounds(m, at, u->buffer_size))
+    if (!at || !memory_writable(m, at, u->buffer_size))
         return -1;
     uint32_t header[2] = {current, (uint32_t)(at + u->buffer_size)};
     memcpy(m->base + at, header, sizeof header);
@@ -5088,7 +5499,7 @@ static int finish_jump(UnwinderObject *u, SlotObject *s, void **err, void **trap
     MemoryObject *m = s->memory;
     const char *spoiled = NULL;
     uint64_t at = u->buffer;
-    if (!m || !memory_in_bounds(m, at, u->buffer_size)) {
+    if (!m || !memory_writable(m, at, u->buffer_size)) {
         spoiled = "the stack's unwound frames are out of its memory";
     } else if (kind == JUMP_SAVE) {
         uint32_t current;
@@ -5099,7 +5510,7 @@ static int finish_jump(UnwinderObject *u, SlotObject *s, void **err, void **trap
         uint64_t token;
         if (current < at + 8 || current > at + u->buffer_size)
             spoiled = "setjmp: the program overwrote its unwound frames";
-        else if (!memory_in_bounds(m, u->env, 8))
+        else if (!memory_writable(m, u->env, 8))
             spoiled = "setjmp: its jmp_buf is out of its memory";
         else if (!(token = points_save(u->points, m->base + at + 8,
                                        (uint32_t)(current - at - 8), (uint32_t)sp.of.i32,
@@ -5440,11 +5851,11 @@ static int64_t exception_to_errno(SlotObject *s);
 
 /* The host touched the cage's null page (a memory.fill at 0): the call does not
  * happen, the cage gets its SIGSEGV as from a fault (Python decides how). */
-static int64_t null_page_fault(SlotObject *s)
+static int64_t null_page_fault(SlotObject *s, int kind)
 {
     PyGILState_STATE g = PyGILState_Ensure();
     int64_t r = -EINTR;
-    PyObject *res = PyObject_CallMethod(s->cage, "null_page_fault", NULL);
+    PyObject *res = PyObject_CallMethod(s->cage, "null_page_fault", "i", kind);
     if (!res)
         r = exception_to_errno(s);
     Py_XDECREF(res);
@@ -5553,9 +5964,10 @@ static int64_t dispatch(SlotObject *s, MemoryObject *m, int nr, const int64_t *a
 {
     if (nr < 0 || nr >= NSYSCALLS)
         return -ENOSYS;
+    int hit;
     if (__builtin_expect(__atomic_load_n(&guard_hits, __ATOMIC_RELAXED) != 0, 0) && m &&
-        guard_taken(m))
-        return null_page_fault(s);
+        (hit = guard_taken(m)))
+        return null_page_fault(s, hit);
     if (m && __builtin_expect(m->size > __atomic_load_n(&s->memory_charged, __ATOMIC_ACQUIRE), 0)
         && m == s->memory) {
         charge_grown_memory(s);
@@ -6015,14 +6427,14 @@ static int32_t startup_strings(SlotObject *s, unsigned index, uint32_t first, ui
     const char *strings = s->startup_strings[which];
     uint32_t count = s->startup_count[which], bytes = (uint32_t)s->startup_bytes[which];
     if (!(index & 1)) {
-        if (!memory_in_bounds(m, first, 4) || !memory_in_bounds(m, second, 4)) {
+        if (!memory_writable(m, first, 4) || !memory_writable(m, second, 4)) {
             r = -EFAULT;
         } else {
             memcpy(m->base + first, &count, 4);
             memcpy(m->base + second, &bytes, 4);
         }
-    } else if (!memory_in_bounds(m, second, bytes) ||
-               !memory_in_bounds(m, first, (uint64_t)count * 4)) {
+    } else if (!memory_writable(m, second, bytes) ||
+               !memory_writable(m, first, (uint64_t)count * 4)) {
         r = -EFAULT;
     } else {
         if (bytes)

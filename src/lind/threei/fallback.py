@@ -501,7 +501,7 @@ class Memory:
         page back (the C trampoline clears resident ones in place instead)."""
         self.discard(addr, length)
 
-    def discard(self, addr: int, length: int) -> None:
+    def discard(self, addr: int, length: int, unmapping: bool = False) -> None:
         """Reads as zeros, its whole pages given back to the host (munmap)."""
         self._check(addr, length, writing=True)
         start = self._base + addr
@@ -559,8 +559,23 @@ class Memory:
         instruction at a null pointer would fault in host code and end the process."""
         return False
 
-    def null_page_touched(self) -> bool:
+    def null_page_touched(self) -> int:
+        return 0
+
+    def protect(self, addr: int, length: int, prot: int) -> bool:
+        """Only the C trampoline protects pages (its fault handler keeps host code that
+        touches one from ending the process): here mprotect changes nothing."""
+        self._check(self._lo, 0)
         return False
+
+    def protections(self) -> list[tuple[int, int, int]]:
+        return []
+
+    def clear_protections(self) -> None:
+        pass
+
+    def inherit_protections(self, parent: Memory) -> None:
+        pass
 
 
 class Slot:
