@@ -33,6 +33,7 @@ from conftest import CANARY, CANARY_MODE
 from probe_grates import PeekAtHeaders
 
 import lind
+from lind import threei
 from lind.cage import instance_pool, loader
 from lind.cage.cage import Cage
 from lind.cage.instance_pool import InstancePool
@@ -4692,6 +4693,79 @@ def test_shared_mappings_leave_the_host_process_room_for_its_own(builds, tmp_pat
     else:
         assert found["host_mappings"] < max_map_count // 2, (found, steps)
         assert steps["mapped"][1] in (0, errno.ENOMEM), steps
+    untouched(canary)
+
+
+# what the host reads or writes for each call: EFAULT where the page refuses it
+_PROTECTED_EFAULT = [
+    "read", "write", "pread", "pwrite", "readv_array", "writev_array", "readv_buffer",
+    "writev_buffer", "preadv", "pwritev", "stat_path", "stat_buf", "lstat_buf", "fstat_buf",
+    "fstat_pipe", "newfstatat", "statx", "open_path", "openat_path", "access_path",
+    "readlink_buf", "getcwd", "uname", "pipe", "getrandom", "clock_gettime",
+    "clock_gettime_cpu", "clock_getres", "gettimeofday", "nanosleep", "getrlimit",
+    "getrusage", "sysinfo", "times", "sigaction_act", "sigaction_old", "sigprocmask_set",
+    "sigprocmask_old", "sigpending", "poll", "select", "select_timeout", "getdents",
+    "epoll_ctl", "epoll_wait", "socketpair", "sendto", "recvfrom", "getsockname",
+    "getsockname_len", "getpeername", "getsockopt", "setsockopt", "bind", "connect",
+    "sendto_addr", "sendmsg_header", "recvmsg_header", "sendmsg_buffer", "recvmsg_buffer",
+    "sendmsg_array", "futex_wait", "execve_path", "execve_argv", "fcntl_lock",
+]
+# what the host writes: EFAULT into a read-only page too
+_READ_ONLY_EFAULT = [
+    "read", "pread", "readv_buffer", "preadv", "stat_buf", "lstat_buf", "fstat_buf",
+    "fstat_pipe", "newfstatat", "statx", "readlink_buf", "getcwd", "uname", "pipe",
+    "getrandom", "clock_gettime", "clock_gettime_cpu", "clock_getres", "gettimeofday",
+    "getrlimit", "getrusage", "sysinfo", "times", "sigaction_old", "sigprocmask_old",
+    "sigpending", "getdents", "epoll_wait", "socketpair", "recvfrom", "recvmsg_buffer",
+]
+
+
+def test_pages_mprotect_protected_handed_to_the_host_end_only_their_cage(builds, tmp_path,
+                                                                        canary):
+    """mprotect is the host's own on the cage's pages: a host access there would be a
+    fault in the Lind process. A cage gives ~90 system calls of every family pointers
+    into PROT_NONE and PROT_READ pages (and strings running into one), then memcpy
+    (Wasmtime's memory.copy, host code) out of one: each call answers EFAULT as Linux
+    does, the copy ends the cage with SIGSEGV, and the tenant beside it runs on."""
+    status, out, err = two_trees(builds, tmp_path,
+                                 [builds.wasm(attack("protected_pointers")), "calls"])
+    found = results(out)
+    assert "calls done" in out, (out[-2000:], err[-2000:])
+    assert status["attacker"] == signal.SIGSEGV, status      # a wait status
+    for name in _PROTECTED_EFAULT:
+        assert found[f"{name}_none"] == (-1, errno.EFAULT), (name, found[f"{name}_none"])
+    for name in _READ_ONLY_EFAULT:
+        assert found[f"{name}_readonly"] == (-1, errno.EFAULT), (name, found[f"{name}_readonly"])
+    assert found["write_readonly"] == (4, 0) and found["writev_buffer_readonly"] == (6, 0)
+    assert found["open_path_straddling"] == (-1, errno.EFAULT), found
+    untouched(canary)
+
+
+def test_protections_cannot_spend_the_host_process_s_mappings(builds, tmp_path, canary):
+    """Each run of pages mprotect protects splits a host mapping of the Lind process,
+    and the kernel bounds the mappings of the whole process (vm.max_map_count): a cage
+    protects every other page of 32 MiB and forks 8 children that inherit it and protect
+    the rest. Its ranges are capped (ENOMEM, as Linux's past its map count) and so are
+    all cages' together: the host's mappings stay far from the limit, a tenant starts,
+    the host allocates."""
+    root = make_root(tmp_path)
+    work = tmp_path / "work"
+    work.mkdir()
+    rc, out, err = python(tmp_path, "host", _HOLDS_MAPPINGS,
+                          builds.wasm(attack("protected_pointers")),
+                          builds.wasm(attack("tenant")), root, work, "hold", "8", "3",
+                          timeout=300)
+    assert rc == 0, err[-2000:]
+    found = json.loads(out.splitlines()[-1])
+    steps = (work / "attacker.out").read_text()
+    assert found["attacker"] == 0 and found["tenant"] == 0 and found["host_allocates"], (
+        found, steps, err[-2000:])
+    each, _ = threei._impl.protection_limits()
+    assert f"protected {each} {errno.ENOMEM}\n" in steps, steps
+    with open("/proc/sys/vm/max_map_count") as limit:
+        max_map_count = int(limit.read())
+    assert found["host_mappings"] < max_map_count // 2, (found, steps)
+    assert (work / "tenant.out").read_text().startswith("intact")
     untouched(canary)
 
 

@@ -10,7 +10,9 @@ going on.
 
 from __future__ import annotations
 
+import re
 import subprocess
+import sys
 
 import pytest
 import wasmtime
@@ -106,3 +108,77 @@ def test_a_module_that_does_not_say_page_0_is_unused_keeps_it(tmp_path):
     caged = lind.run([_module(tmp_path, "unmarked", body, marked=False)], root=tmp_path,
                      capture_output=True, timeout=60)
     assert caged.returncode == 0, caged.stderr
+
+
+# ------------------------------------------------------------ mprotect
+# Every other page works as page 0 does once mprotect takes rights from it: the host's
+# own mprotect on the cage's pages (tests/programs/mprotect.c; the attacks on the host
+# through such pages are in test_attacks.py).
+
+MPROTECT_COMPARED = ["efault", "child", "handler", "reuse"]
+
+
+@pytest.mark.parametrize("mode", MPROTECT_COMPARED)
+def test_mprotect_matches_native(builds, tmp_path, mode):
+    """EFAULT for a read into a protected page, a write from a read-only one works,
+    PROT_READ|PROT_WRITE restores, munmap/mmap over a range reset it; a fork's child
+    inherits it; a SIGSEGV handler catches the fault (libsodium's sodium_utils2); a
+    child's memory reused by the next fork comes back accessible."""
+    native = subprocess.run([str(builds.native("mprotect")), mode], capture_output=True,
+                            timeout=60, cwd=tmp_path)
+    caged = lind.run([builds.wasm("mprotect"), mode], root=tmp_path, capture_output=True,
+                     timeout=60)
+    assert caged.stdout.decode() == native.stdout.decode()
+    assert caged.returncode == native.returncode == 0, caged.stderr
+
+
+MPROTECT_FAULTS = {
+    "store": "segmentation fault at 0x{:x}, a page mprotect made inaccessible",
+    "load": "segmentation fault at 0x{:x}, a page mprotect made inaccessible",
+    "readonly": "segmentation fault at 0x{:x}, a page mprotect made read-only",
+    "thread": "segmentation fault at 0x{:x}, a page mprotect made inaccessible",
+    "bulk": "segmentation fault: host code (a bulk memory instruction) touched a page "
+            "mprotect protected",
+}
+
+
+@pytest.mark.parametrize("mode", sorted(MPROTECT_FAULTS))
+def test_a_protected_page_faults_as_natively(builds, tmp_path, mode):
+    """A store to a guard page (or a load; a store to a read-only page after a load
+    that works; a page another thread protected) ends the cage with SIGSEGV, exit 139
+    from lind run, and says why; memset over a guard faults in Wasmtime's host code."""
+    native = subprocess.run([str(builds.native("mprotect")), mode], capture_output=True,
+                            timeout=60, cwd=tmp_path)
+    caged = lind.run([builds.wasm("mprotect"), mode], root=tmp_path, capture_output=True,
+                     timeout=60)
+    assert caged.stdout.decode() == native.stdout.decode()
+    assert native.returncode == caged.returncode == -11
+    fault = re.search(r"at (0x[0-9a-f]+)", caged.trap or "")
+    address = int(fault.group(1), 16) if fault else 0
+    assert caged.trap == MPROTECT_FAULTS[mode].format(address), caged.trap
+    cli = subprocess.run([sys.executable, "-m", "lind", "run", "--root", str(tmp_path),
+                          str(builds.wasm("mprotect")), mode], capture_output=True,
+                         input=b"", timeout=60)
+    assert cli.returncode == 139
+    assert MPROTECT_FAULTS[mode].split(" at ")[0] in cli.stderr.decode()
+
+
+def test_protected_ranges_are_capped_and_churn_leaves_none_behind(builds, tmp_path):
+    """Each range splits a host mapping of the Lind process: past the cap mprotect is
+    ENOMEM (as Linux's past its map count); 100,000 alternating protections of 64 pages
+    leave no range behind; unprotecting all gives the room back."""
+    each, _ = threei._impl.protection_limits()
+    caged = lind.run([builds.wasm("mprotect"), "cap"], root=tmp_path, capture_output=True,
+                     timeout=120)
+    assert caged.returncode == 0, caged.stderr
+    assert caged.stdout.decode().splitlines() == [
+        f"protected {each} ranges, then Out of memory", "after churn, unprotect all: ok",
+        "protect again: ok"]
+
+
+def test_exec_clears_the_protections(builds, tmp_path):
+    (tmp_path / "mprotect.wasm").write_bytes(builds.wasm("mprotect").read_bytes())
+    (tmp_path / "mprotect.wasm").chmod(0o755)
+    caged = lind.run([builds.wasm("mprotect"), "exec", "/mprotect.wasm"], root=tmp_path,
+                     capture_output=True, timeout=60)
+    assert (caged.returncode, caged.stdout) == (0, b"fresh ok\n"), caged.stderr

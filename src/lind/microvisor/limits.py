@@ -308,6 +308,8 @@ lock_ranges = Shared(Counted(1_000_000, errno.ENOLCK), 250_000)
 # as Linux says when a process would pass its own max_map_count.
 SHARED_REGIONS = max(host_setting("vm/max_map_count", 65530) // 8, 256)
 SHARED_REGIONS_TREE = max(SHARED_REGIONS // 4, 64)
+# The ranges mprotect protects split host mappings too (about two each): the C
+# trampoline caps them alike, from the same setting (_accel.c, "protected pages").
 
 # ------------------------------------------------------------ System V IPC
 

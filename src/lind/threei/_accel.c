@@ -270,8 +270,11 @@ static void pass_fault_to(const struct sigaction *next, int sig, siginfo_t *info
  * written into) faults: on_host_fault finds the page in `protected_lo`/`protected_hi`
  * (the memory's host span of ranges), opens it and marks the cage, which gets SIGSEGV at
  * its next system call or epoch tick; the ranges are applied again when it does. */
-#define PROT_RANGES_MAX 1024         /* per memory */
-#define PROT_RANGES_ALL 8192         /* all memories together: ~2 host mappings each */
+#define PROT_RANGES_MAX 1024         /* per memory, at most (prot_ranges_each) */
+/* Each range costs the process about two host mappings: all memories' ranges together
+ * may take an eighth of vm.max_map_count (as the shared regions of limits.py may), one
+ * memory's a quarter of that. Set once, from the host's setting, when the handler is. */
+static int prot_ranges_all_max = 4096, prot_ranges_each = PROT_RANGES_MAX;
 static uintptr_t protected_lo[GUARD_SLOTS];   /* host span of a memory's ranges; 0: free */
 static uintptr_t protected_hi[GUARD_SLOTS];
 static int protected_hit[GUARD_SLOTS];        /* the host touched one: SIGSEGV owed */
@@ -354,10 +357,26 @@ static int install_fault_handler(void)
     struct sigaction action;
     set_fault_action(&action, on_host_fault);
     host_page = (uintptr_t)sysconf(_SC_PAGESIZE);
+    FILE *setting = fopen("/proc/sys/vm/max_map_count", "re");
+    long maps = 65530;
+    if (setting) {
+        if (fscanf(setting, "%ld", &maps) != 1)
+            maps = 65530;
+        fclose(setting);
+    }
+    prot_ranges_all_max = maps / 16 > 256 ? (int)(maps / 16) : 256;
+    prot_ranges_each = prot_ranges_all_max / 4 > 64 ? prot_ranges_all_max / 4 : 64;
+    if (prot_ranges_each > PROT_RANGES_MAX)
+        prot_ranges_each = PROT_RANGES_MAX;
     for (int i = 0; i < FAULT_SIGNALS; i++)
         if (sigaction(fault_signals[i], &action, &before_lind[i]))
             return -1;
     return 0;
+}
+
+static PyObject *protection_limits(PyObject *self, PyObject *unused)
+{
+    return Py_BuildValue("(ii)", prot_ranges_each, prot_ranges_all_max);
 }
 
 /* note_fault_order(): the engine exists; its handlers are the top to keep. False when
@@ -471,6 +490,18 @@ static int prot_denies(MemoryObject *m, uint64_t addr, uint64_t len, int writing
         if (writing || m->prot[i].prot == PROT_NONE)
             return 1;
     return 0;
+}
+
+/* How many bytes from addr (readable) up to `avail` may be read before a PROT_NONE
+ * range: a string's scan stops there (safe without the GIL, as prot_denies). */
+static uint64_t readable_span(MemoryObject *m, uint64_t addr, uint64_t avail)
+{
+    int n = __atomic_load_n(&m->nprot, __ATOMIC_ACQUIRE);
+    for (int i = 0; i < n && i < PROT_RANGES_MAX && m->prot; i++)
+        if (m->prot[i].prot == PROT_NONE && m->prot[i].end > addr)
+            return m->prot[i].start > addr && m->prot[i].start - addr < avail
+                ? m->prot[i].start - addr : m->prot[i].start > addr ? avail : 0;
+    return avail;
 }
 
 /* Inside the memory, whatever the protections. */
@@ -687,7 +718,8 @@ static int prot_set(MemoryObject *m, uint64_t start, uint64_t end, int want)
     }
     if (!placed)
         prot_push(next, &n, start, end, want);
-    if (n > PROT_RANGES_MAX || (n > m->nprot && prot_ranges_all + n - m->nprot > PROT_RANGES_ALL)) {
+    if (n > prot_ranges_each ||
+        (n > m->nprot && prot_ranges_all + n - m->nprot > prot_ranges_all_max)) {
         PyMem_RawFree(next);
         errno = ENOMEM;      /* as Linux answers past its map count */
         return -1;
@@ -1029,13 +1061,7 @@ static PyObject *Memory_cstring(MemoryObject *self, PyObject *args)
     if (!PyArg_ParseTuple(args, "OK", &where, &limit) || resolve(self, where, &m, &addr) ||
         memory_check(m, addr, 1, 0))    /* its first byte at least (the NUL): from lo on */
         return NULL;
-    uint64_t avail = m->size - addr;
-    for (int i = 0; i < m->nprot; i++)     /* up to the first PROT_NONE page past it */
-        if (m->prot[i].prot == PROT_NONE && m->prot[i].end > addr) {
-            if (m->prot[i].start - addr < avail)
-                avail = m->prot[i].start - addr;
-            break;
-        }
+    uint64_t avail = readable_span(m, addr, m->size - addr);   /* up to a PROT_NONE page */
     uint64_t scan = avail < limit + 1 ? avail : limit + 1;
     char *copy = NULL;
     uint64_t have = 0;
@@ -3952,7 +3978,7 @@ static size_t path_here(SlotObject *s, MemoryObject *m, int64_t dirfd, uint64_t 
     char raw[PATH_BYTES];
     if (!addr || !memory_in_bounds(m, addr, 1))
         return 0;
-    uint64_t avail = m->size - addr;
+    uint64_t avail = readable_span(m, addr, m->size - addr);
     size_t len = strnlen((const char *)m->base + addr,
                          avail < PATH_BYTES - 1 ? (size_t)avail : PATH_BYTES - 1);
     if (len == 0 || len >= avail || len >= PATH_BYTES - 1)
@@ -6766,6 +6792,8 @@ static PyObject *mod_forget(PyObject *self, PyObject *slot)
 static PyMethodDef module_methods[] = {
     {"init", mod_init, METH_VARARGS, "init(memory_data_size, memory_data, sharedmemory_data_size, sharedmemory_data, trap_new, func_call_unchecked, error_delete, trap_delete, global_get, global_set, store_epoch_deadline_callback, context_set_epoch_deadline) addresses, sizeof wasmtime_val_t and wasmtime_global_t"},
     {"entry_address", mod_entry_address, METH_NOARGS, "address of the lind.syscall host function"},
+    {"protection_limits", protection_limits, METH_NOARGS,
+     "(ranges one memory may have, ranges all memories together may have) for mprotect"},
     {"note_fault_order", note_fault_order, METH_NOARGS,
      "the engine exists: its fault handlers are the top to keep; False if they came before Lind's"},
     {"keep_fault_order", keep_fault_order, METH_NOARGS,
