@@ -4760,7 +4760,7 @@ def test_protections_cannot_spend_the_host_process_s_mappings(builds, tmp_path, 
     steps = (work / "attacker.out").read_text()
     assert found["attacker"] == 0 and found["tenant"] == 0 and found["host_allocates"], (
         found, steps, err[-2000:])
-    each, _ = threei._impl.protection_limits()
+    each, _, _ = threei._impl.protection_limits()
     assert f"protected {each} {errno.ENOMEM}\n" in steps, steps
     with open("/proc/sys/vm/max_map_count") as limit:
         max_map_count = int(limit.read())

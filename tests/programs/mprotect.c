@@ -87,13 +87,17 @@ static void efault(void)
 /* the child of a fork inherits the protection; the parent's pages stay protected */
 static void child(void)
 {
-    volatile char *p = pages(2);
+    volatile char *p = pages(3);
     p[PAGE] = 'k';
+    p[2 * PAGE] = 'q';
     mprotect((void *)(p + PAGE), PAGE, PROT_READ);
+    mprotect((void *)(p + 2 * PAGE), PAGE, PROT_NONE);    /* copied all the same */
     fflush(stdout);
     pid_t pid = fork();
     if (pid == 0) {
         printf("child loads: %c\n", p[PAGE]);
+        mprotect((void *)(p + 2 * PAGE), PAGE, PROT_READ);
+        printf("child's copy of the inaccessible page: %c\n", p[2 * PAGE]);
         int fds[2];
         pipe(fds);
         write(fds[1], "abc", 3);

@@ -376,7 +376,7 @@ static int install_fault_handler(void)
 
 static PyObject *protection_limits(PyObject *self, PyObject *unused)
 {
-    return Py_BuildValue("(ii)", prot_ranges_each, prot_ranges_all_max);
+    return Py_BuildValue("(iii)", prot_ranges_each, prot_ranges_all_max, prot_ranges_all);
 }
 
 /* note_fault_order(): the engine exists; its handlers are the top to keep. False when
@@ -760,11 +760,11 @@ static int prot_set(MemoryObject *m, uint64_t start, uint64_t end, int want)
     }
     /* Published so a reader without the GIL sees a count no larger than what is
      * written: shrink the count first, grow it last. */
+    prot_ranges_all += n - m->nprot;
     if (n < m->nprot)
         __atomic_store_n(&m->nprot, n, __ATOMIC_RELEASE);
     if (n)
         memcpy(m->prot, next, sizeof *next * (size_t)n);
-    prot_ranges_all += n - m->nprot;
     __atomic_store_n(&m->nprot, n, __ATOMIC_RELEASE);
     PyMem_RawFree(next);
     return 0;
@@ -6793,7 +6793,7 @@ static PyMethodDef module_methods[] = {
     {"init", mod_init, METH_VARARGS, "init(memory_data_size, memory_data, sharedmemory_data_size, sharedmemory_data, trap_new, func_call_unchecked, error_delete, trap_delete, global_get, global_set, store_epoch_deadline_callback, context_set_epoch_deadline) addresses, sizeof wasmtime_val_t and wasmtime_global_t"},
     {"entry_address", mod_entry_address, METH_NOARGS, "address of the lind.syscall host function"},
     {"protection_limits", protection_limits, METH_NOARGS,
-     "(ranges one memory may have, ranges all memories together may have) for mprotect"},
+     "(ranges one memory may have, all memories together may have, all have now): mprotect's"},
     {"note_fault_order", note_fault_order, METH_NOARGS,
      "the engine exists: its fault handlers are the top to keep; False if they came before Lind's"},
     {"keep_fault_order", keep_fault_order, METH_NOARGS,

@@ -249,9 +249,9 @@ _host_fds_budget = {"held": 0, "limit": 1 << 62}
 _host_fds_budget_lock = threading.Lock()
 
 
-def protection_limits() -> tuple[int, int]:
+def protection_limits() -> tuple[int, int, int]:
     """No page protection without the C trampoline (Memory.protect says False)."""
-    return (0, 0)
+    return (0, 0, 0)
 
 
 def note_fault_order() -> bool:
