@@ -470,7 +470,8 @@ static void memory_refresh(MemoryObject *m)
  * when `writing`, else a PROT_NONE one. Safe without the GIL: `prot` is never freed
  * while the memory lives and never holds more than PROT_RANGES_MAX (a racing
  * mprotect may be seen half done: then the fault handler is what stops the host). */
-static int prot_denies(MemoryObject *m, uint64_t addr, uint64_t len, int writing)
+__attribute__((noinline)) static int prot_denies(MemoryObject *m, uint64_t addr,
+                                                  uint64_t len, int writing)
 {
     int n = __atomic_load_n(&m->nprot, __ATOMIC_ACQUIRE);
     if (!n || !len || !m->prot)
@@ -513,21 +514,31 @@ static int memory_in_range(MemoryObject *m, uint64_t addr, uint64_t len)
     return (addr >= m->lo || !len) && addr + len >= addr && addr + len <= m->size;
 }
 
-/* Inside the memory and readable. An empty range may start anywhere up to the end
- * (write(fd, NULL, 0) is no fault). */
-static int memory_in_bounds(MemoryObject *m, uint64_t addr, uint64_t len)
+/* memory_in_bounds past its first look: the size refreshed, or protections to check. */
+__attribute__((noinline)) static int memory_in_bounds_slow(MemoryObject *m, uint64_t addr,
+                                                           uint64_t len)
 {
-    if ((addr >= m->lo || !len) && addr + len >= addr && addr + len <= m->size)
-        return !m->nprot || !prot_denies(m, addr, len, 0);
-    memory_refresh(m);
+    if (!((addr >= m->lo || !len) && addr + len >= addr && addr + len <= m->size))
+        memory_refresh(m);
     return (addr >= m->lo || !len) && addr + len >= addr && addr + len <= m->size &&
         !prot_denies(m, addr, len, 0);
+}
+
+/* Inside the memory and readable. An empty range may start anywhere up to the end
+ * (write(fd, NULL, 0) is no fault). */
+static inline int memory_in_bounds(MemoryObject *m, uint64_t addr, uint64_t len)
+{
+    if (__builtin_expect(!m->nprot, 1) && (addr >= m->lo || !len) && addr + len >= addr &&
+        addr + len <= m->size)
+        return 1;
+    return memory_in_bounds_slow(m, addr, len);
 }
 
 /* Inside the memory and writable (what the trampoline stores a result into). */
 static int memory_writable(MemoryObject *m, uint64_t addr, uint64_t len)
 {
-    return memory_in_bounds(m, addr, len) && !prot_denies(m, addr, len, 1);
+    return memory_in_bounds(m, addr, len) &&
+        (__builtin_expect(!m->nprot, 1) || !prot_denies(m, addr, len, 1));
 }
 
 static PyObject *set_errno(int err)
@@ -543,8 +554,8 @@ static int memory_check(MemoryObject *m, uint64_t addr, uint64_t len, int writin
         set_errno(ESRCH);
         return -1;
     }
-    if (memory_in_bounds(m, addr, len) &&
-        !(writing && (m->readonly || (m->nprot && prot_denies(m, addr, len, 1)))))
+    if (memory_in_bounds(m, addr, len) && !(writing && m->readonly) &&
+        !(writing && m->nprot && prot_denies(m, addr, len, 1)))
         return 0;
     set_errno(EFAULT);
     return -1;
