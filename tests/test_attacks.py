@@ -4741,6 +4741,20 @@ def test_pages_mprotect_protected_handed_to_the_host_end_only_their_cage(builds,
     untouched(canary)
 
 
+def test_protections_racing_system_calls_never_fault_the_host(builds, tmp_path, canary):
+    """One thread flips pages between PROT_NONE, PROT_READ and read-write while two
+    hand them to system calls (read/write, readv/writev, clock_gettime, stat, uname)
+    for 3 s: a check the host made may be stale by the time it touches the page, and
+    then Lind's fault handler must take the fault (a SIGSEGV the cage's handler counts).
+    Then 200 memsets over a guard page, each a fault in Wasmtime's host code: each is
+    one SIGSEGV, and the tenant beside it runs on."""
+    status, out, err = two_trees(builds, tmp_path,
+                                 [builds.wasm(attack("protected_pointers")), "race", "3"])
+    assert status["attacker"] == 0, (status, out, err[-2000:])
+    assert out.splitlines()[1:] == ["race done", "bulk faults 200"], out
+    untouched(canary)
+
+
 def test_protections_cannot_spend_the_host_process_s_mappings(builds, tmp_path, canary):
     """Each run of pages mprotect protects splits a host mapping of the Lind process,
     and the kernel bounds the mappings of the whole process (vm.max_map_count): a cage

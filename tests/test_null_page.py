@@ -137,8 +137,8 @@ MPROTECT_FAULTS = {
     "load": "segmentation fault at 0x{:x}, a page mprotect made inaccessible",
     "readonly": "segmentation fault at 0x{:x}, a page mprotect made read-only",
     "thread": "segmentation fault at 0x{:x}, a page mprotect made inaccessible",
-    "bulk": "segmentation fault: host code (a bulk memory instruction) touched a page "
-            "mprotect protected",
+    "bulk": "segmentation fault: host code touched a page mprotect protected (a bulk "
+            "memory instruction, or a system call's buffer protected meanwhile)",
 }
 
 

@@ -1780,8 +1780,9 @@ class Cage:
         call EINTR) or at an epoch tick."""
         self.trap_message = ("null pointer dereference in a bulk memory instruction"
                              if kind == 1 else
-                             "segmentation fault: host code (a bulk memory instruction) "
-                             "touched a page mprotect protected")
+                             "segmentation fault: host code touched a page mprotect "
+                             "protected (a bulk memory instruction, or a system call's "
+                             "buffer protected meanwhile)")
         signals.force(self, signal.SIGSEGV, signals.siginfo(signal.SIGSEGV, signals.SEGV_MAPERR),
                       own_thread=self.thread.is_current())
 

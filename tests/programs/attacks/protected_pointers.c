@@ -7,13 +7,15 @@
  * page with memcpy (Wasmtime's memory.copy: host code) and must die of SIGSEGV.
  * "hold KIDS SECONDS": protects every other page of a large mapping until refused
  * ("protected COUNT ERRNO"), forks KIDS children that inherit it and protect more,
- * prints "holding" and holds it all SECONDS (host mappings are one table per process). */
+ * prints "holding" and holds it all SECONDS (host mappings are one table per process).
+ * "race SECONDS": see race() below. */
 #define _GNU_SOURCE
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -148,6 +150,73 @@ static void calls(char *bad, const char *kind)
     step("madvise", kind, syscall(SYS_madvise, (long)bad & ~(PAGE - 1), PAGE, MADV_DONTNEED));
 }
 
+/* "race SECONDS": one thread flips pages between PROT_NONE, PROT_READ and read-write
+ * (and splits and joins ranges) while two others hand them to system calls and
+ * memset over them: whatever the host sees half changed, it must not fault. */
+static char *volatile racing;
+static volatile int race_over;
+static volatile int faults;     /* SIGSEGVs the host owed (they come at a system call) */
+
+static void count_fault(int sig)
+{
+    faults++;
+}
+
+static void *flipper(void *unused)
+{
+    for (unsigned i = 0; !race_over; i++) {
+        int prot = i % 3 == 0 ? PROT_NONE : i % 3 == 1 ? PROT_READ : PROT_READ | PROT_WRITE;
+        mprotect(racing + (i % 7) * PAGE, (1 + i % 3) * PAGE, prot);
+    }
+    return NULL;
+}
+
+static void *caller(void *unused)
+{
+    int fds[2];
+    pipe(fds);
+    fcntl(fds[0], F_SETFL, O_NONBLOCK);
+    fcntl(fds[1], F_SETFL, O_NONBLOCK);
+    struct iovec v[2] = {{racing + PAGE - 8, 16}, {racing + 3 * PAGE, 64}};
+    for (unsigned i = 0; !race_over; i++) {
+        syscall(SYS_write, fds[1], racing + (i % 8) * PAGE, 100);
+        syscall(SYS_read, fds[0], racing + (i % 8) * PAGE + 10, 100);
+        syscall(SYS_writev, fds[1], v, 2);
+        syscall(SYS_readv, fds[0], v, 2);
+        syscall(SYS_clock_gettime, CLOCK_MONOTONIC, racing + (i % 8) * PAGE);
+        syscall(SYS_stat, racing + PAGE - 2, racing + 2 * PAGE);
+        syscall(SYS_uname, racing + (i % 8) * PAGE + 100);
+    }
+    return NULL;
+}
+
+static void race(int seconds)
+{
+    signal(SIGSEGV, count_fault);
+    racing = mmap(NULL, 8 * PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    memset(racing, '/', 8 * PAGE);
+    pthread_t t[3];
+    pthread_create(&t[0], NULL, flipper, NULL);
+    pthread_create(&t[1], NULL, caller, NULL);
+    pthread_create(&t[2], NULL, caller, NULL);
+    printf("racing\n");
+    fflush(stdout);
+    sleep(seconds);
+    race_over = 1;
+    for (int i = 0; i < 3; i++)
+        pthread_join(t[i], NULL);
+    mprotect(racing, 8 * PAGE, PROT_READ | PROT_WRITE);
+    printf("race done\n");
+    fflush(stdout);
+    int before = faults;
+    for (int round = 0; round < 200; round++) {       /* bulk instructions: the handler */
+        mprotect(racing + PAGE, PAGE, PROT_NONE);
+        memset(racing, round, 2 * PAGE);
+    }
+    mprotect(racing + PAGE, PAGE, PROT_READ | PROT_WRITE);
+    printf("bulk faults %d\n", faults - before);
+}
+
 static void hold(int kids, int seconds)
 {
     size_t n = 8192;
@@ -183,6 +252,10 @@ static void hold(int kids, int seconds)
 
 int main(int argc, char **argv)
 {
+    if (argc > 2 && !strcmp(argv[1], "race")) {
+        race(atoi(argv[2]));
+        return 0;
+    }
     if (argc > 3 && !strcmp(argv[1], "hold")) {
         hold(atoi(argv[2]), atoi(argv[3]));
         return 0;
