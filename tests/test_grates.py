@@ -29,6 +29,16 @@ def test_lind_style_geteuid_grate(builds):
     assert r.returncode == 3          # the program's status, passed on by the grate
 
 
+def test_a_grate_s_protections_end_when_it_first_serves(builds):
+    """A wasm grate's handlers run in worker instances over its memory through Memories
+    of their own, which would not know its protections: they end when it first serves
+    (the handler reads the page it made PROT_NONE), and its mprotect changes nothing
+    after (README)."""
+    r = _run([builds.wasm("grates/protecting_grate"), builds.wasm("grates/euid")])
+    assert r.stdout == b"euid 10\ngrate after serving: 7 6\n", r.stderr
+    assert r.returncode == 3
+
+
 def test_grate_rewrites_path_in_its_own_memory_and_forwards(builds, tmp_path):
     (tmp_path / "real").mkdir()
     (tmp_path / "data").mkdir()
