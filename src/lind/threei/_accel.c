@@ -286,7 +286,12 @@ static int open_protected_page(uintptr_t at)
         uintptr_t lo = __atomic_load_n(&protected_lo[i], __ATOMIC_ACQUIRE);
         if (lo && at >= lo && at < __atomic_load_n(&protected_hi[i], __ATOMIC_ACQUIRE)) {
             int saved = errno;
-            mprotect((void *)(at & ~(host_page - 1)), host_page, PROT_READ | PROT_WRITE);
+            /* one page opened splits a mapping: past the process's map count that is
+             * ENOMEM, and the access would fault again for ever; then the whole span
+             * (one mapping again: it cannot fail so) until the ranges are put back */
+            if (mprotect((void *)(at & ~(host_page - 1)), host_page, PROT_READ | PROT_WRITE))
+                mprotect((void *)lo, __atomic_load_n(&protected_hi[i], __ATOMIC_ACQUIRE) - lo,
+                         PROT_READ | PROT_WRITE);
             errno = saved;
             if (!__atomic_exchange_n(&protected_hit[i], 1, __ATOMIC_ACQ_REL))
                 __atomic_add_fetch(&guard_hits, 1, __ATOMIC_RELEASE);
