@@ -179,6 +179,50 @@ def test_a_published_port_refuses_while_nothing_in_the_cage_listens(builds):
         server.wait()
 
 
+def _taken_by_a_host_program(host_port: int) -> bool:
+    """Whether another host program can bind 127.0.0.1:`host_port` and listen there
+    (with SO_REUSEADDR, as most servers set it)."""
+    with socket.socket() as other:
+        other.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            other.bind(("127.0.0.1", host_port))
+            other.listen()
+        except OSError as exc:
+            assert exc.errno == errno.EADDRINUSE
+            return False
+        return True
+
+
+def test_no_host_program_takes_a_published_port_while_the_cage_does_not_listen(builds):
+    """A published port stays Lind's while no cage socket listens on it: before the cage
+    listens, and after it closed its listener. Its host socket was bound with
+    SO_REUSEADDR and not listening then, which let any host user's program bind the
+    port with SO_REUSEADDR too and listen there first: host clients of the published
+    port reached that program, and the cage's next listen left the port to it."""
+    with socket.socket() as probe_port:
+        probe_port.bind(("127.0.0.1", 0))
+        host_port = probe_port.getsockname()[1]
+    server = lind.Popen([builds.wasm("net/probe"), "wait", "0", "serve", "8080", "wait", "1",
+                         "serve", "8080"], stdin=lind.PIPE, stdout=lind.PIPE,
+                        stderr=lind.PIPE, publish=[f"{host_port}:8080"])
+    try:
+        for _ in range(2):
+            assert server.stdout.readline() == b"waiting\n"
+            assert not _taken_by_a_host_program(host_port)
+            server.stdin.write(b"go\n")
+            server.stdin.flush()
+            assert server.stdout.readline() == b"listening\n"
+            assert not _taken_by_a_host_program(host_port)
+            with socket.create_connection(("127.0.0.1", host_port), timeout=30) as c:
+                c.sendall(b"lind")
+                assert c.recv(100) == b"lind"
+            assert server.stdout.readline() == b"served 4\n"
+        assert server.wait(60) == 0
+    finally:
+        server.kill()
+        server.wait()
+
+
 @pytest.mark.parametrize("isolate", [[], ["--isolate"]], ids=["plain", "isolated"])
 def test_publish_through_the_cli(builds, isolate):
     """Also with Lind isolated: it keeps the host's network to listen on the port."""

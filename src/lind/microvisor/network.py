@@ -177,15 +177,6 @@ class Network:
                 if published.cage_port == cage_port:
                     published.stop_listening()
 
-    def _accept_forever(self, listener: socket.socket, cage_port: int) -> None:
-        while True:
-            try:
-                outside, _ = listener.accept()
-            except OSError:     # closed
-                return
-            threading.Thread(target=self._forward, args=(outside, cage_port),
-                             name="lind-forward", daemon=True).start()
-
     def _forward(self, outside: socket.socket, cage_port: int) -> None:
         try:
             inside = socket.socket(fileno=self.private_socket(socket.AF_INET, socket.SOCK_STREAM, 0))
@@ -230,10 +221,16 @@ def _close_stock(stock: dict[tuple[int, int, int], list[int]]) -> None:
 
 
 class _Published:
-    """A published port: the host socket bound to it, listening (with a thread accepting
-    on it) only between `listen` and `stop_listening`. Linux cannot stop a socket's
-    listening and keep its port, so `stop_listening` binds a fresh socket to the port;
-    if another host program took the port meanwhile, the publish ends (said once)."""
+    """A published port: the host socket bound to it, listening only between `listen`
+    and `stop_listening`, with one thread accepting on it while it does.
+
+    The socket keeps the port all along, so no other host program can take it while
+    the cage does not listen: `stop_listening` ends the listening with shutdown (the
+    socket goes back to bound, its port kept: bound to it by number, see _bound), and
+    SO_REUSEADDR is off once it is bound. (A socket bound with it and not listening
+    lets another one with it bind the same port and listen there first: with a fresh
+    socket bound at each close, any host user could take the published port while the
+    cage's listener was closed, and host clients then reached that user's program.)"""
 
     def __init__(self, network: Network, address: str, cage_port: int,
                  bound: socket.socket) -> None:
@@ -241,44 +238,93 @@ class _Published:
         self.host_port = bound.getsockname()[1]
         self.sock: socket.socket | None = bound
         self.listening = False
+        self._changed = threading.Condition()
+        self._accepting: threading.Thread | None = None
 
     def listen(self) -> None:
-        if self.sock is None or self.listening:
-            return
-        self.sock.listen()
-        self.listening = True
-        threading.Thread(target=self.network._accept_forever, args=(self.sock, self.cage_port),
-                         name=f"lind-publish-{self.host_port}", daemon=True).start()
+        with self._changed:
+            if self.sock is None or self.listening:
+                return
+            self.sock.listen()
+            self.listening = True
+            self._changed.notify_all()
+            if self._accepting is None:
+                self._accepting = threading.Thread(target=self._accept_forever,
+                                                   name=f"lind-publish-{self.host_port}",
+                                                   daemon=True)
+                self._accepting.start()
 
     def stop_listening(self) -> None:
-        if self.sock is None or not self.listening:
-            return
-        _close_all([self.sock])        # wakes its accept, which then ends
-        self.sock, self.listening = None, False
-        try:
-            self.sock = _bound(self.address, self.host_port)
-        except OSError as exc:
-            print(f"lind: published port {self.host_port} was taken while the cage's port "
-                  f"{self.cage_port} did not listen ({exc.strerror}): no longer published",
-                  file=sys.stderr)
+        with self._changed:
+            if self.sock is None or not self.listening:
+                return
+            self.listening = False
+            with contextlib.suppress(OSError):
+                self.sock.shutdown(socket.SHUT_RDWR)   # bound again; wakes its accept()
 
     def close(self) -> None:
-        if self.sock is not None:
-            _close_all([self.sock])
-            self.sock = None
+        with self._changed:
+            sock, self.sock, self.listening = self.sock, None, False
+            self._changed.notify_all()
+        if sock is not None:
+            _close_all([sock])
+
+    def _accept_forever(self) -> None:
+        """The one thread accepting on the port: it waits while the port does not
+        listen (a cage closing and making listeners in a loop makes no thread)."""
+        while True:
+            with self._changed:
+                while self.sock is not None and not self.listening:
+                    self._changed.wait()
+                sock = self.sock
+            if sock is None:
+                return
+            try:
+                outside, _ = sock.accept()
+            except OSError as exc:
+                if exc.errno not in (errno.EINVAL, errno.EBADF):   # not stopped: EMFILE...
+                    with self._changed:
+                        self._changed.wait(_ACCEPT_RETRY)
+                continue
+            threading.Thread(target=self.network._forward, args=(outside, self.cage_port),
+                             name="lind-forward", daemon=True).start()
+
+
+_ACCEPT_RETRY = 0.1     # seconds before accepting again after a failure (out of fds)
 
 
 def _bound(address: str, port: int) -> socket.socket:
-    """A TCP socket bound to `address`:`port` (0: any free), not listening yet; as
-    socket.create_server makes it (SO_REUSEADDR, so connections of an earlier listener
-    left in TIME_WAIT do not hold the port)."""
-    sock = socket.socket(socket.AF_INET6 if ":" in address else socket.AF_INET)
+    """A TCP socket bound to `address`:`port` (0: any free), not listening, that no
+    socket of another user may bind the port beside (see _Published).
+
+    It is bound with SO_REUSEADDR (connections of an earlier run's listener left in
+    TIME_WAIT do not hold the port, as socket.create_server has it) and by number (a
+    free port is first found by a socket bound to port 0, given up once this one holds
+    it: a port bound as 0 is let go when its listening stops). One listen and its stop
+    then leave the port's record saying its sockets may not share it, and SO_REUSEADDR
+    goes off. SO_REUSEPORT, which lets only sockets of Lind's own user share a port,
+    passes its connections' TIME_WAIT at the next listen: they have it too."""
+    family = socket.AF_INET6 if ":" in address else socket.AF_INET
+    finder = None
+    sock = socket.socket(family)
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+        if port == 0:
+            finder = socket.socket(family)
+            finder.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            finder.bind((address, 0))
+            port = finder.getsockname()[1]
         sock.bind((address, port))
+        sock.listen()
+        sock.shutdown(socket.SHUT_RDWR)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 0)
     except BaseException:
         sock.close()
         raise
+    finally:
+        if finder is not None:
+            finder.close()
     return sock
 
 
