@@ -2020,6 +2020,46 @@ def test_aquarium_report_does_not_follow_planted_links(builds, tmp_path, canary)
     assert (root / "data" / "file.txt").read_bytes() == b"original\n"
 
 
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs Lind run as root: a cage that is not "
+                    "root is then served without the permission overrides")
+@pytest.mark.parametrize("trampoline", ["c", "ctypes"])
+def test_aquarium_report_is_written_for_a_cage_that_is_not_root(builds, tmp_path, canary,
+                                                                 trampoline):
+    """The report is the operator's, written by Lind: a uid 1000 cage's host thread,
+    without root's overrides, could not write it in a directory of another user, so the
+    cage's create failed (EACCES) while the file was made in the overlay, and a second
+    open changed it with the report left empty. Its checks come back after the report:
+    another user's 0644 file stays closed to its writes in the same run."""
+    root = _data_root(tmp_path)
+    (root / "file.txt").write_bytes(b"another user's\n")
+    os.chown(root / "file.txt", 4242, 4242)
+    (root / "file.txt").chmod(0o644)
+    reports = tmp_path / "reports"
+    reports.mkdir()
+    os.chown(reports, 4242, 4242)
+    reports.chmod(0o755)
+    report = reports / "report.txt"
+    script = ("import sys, lind\n"
+              "r = lind.run([sys.argv[1], '/data', '/'], root=sys.argv[2], capture_output=True,"
+              " timeout=60, user=(1000, 1000), input=b'',"
+              " grates=[f'aquarium:/data,report={sys.argv[3]}'])\n"
+              "sys.stdout.write(r.stdout.decode())\n"
+              "sys.stderr.write(r.stderr.decode() + f'rc {r.returncode}\\n')\n")
+    env = {**os.environ, "LIND_TRAMPOLINE": "ctypes" if trampoline == "ctypes" else "accel"}
+    rc, out, err = run_host(tmp_path, "cage", [sys.executable, "-c", script,
+                                               builds.wasm(attack("writes")), root, report],
+                            env=env)
+    assert rc == 0 and err.endswith("rc 0\n"), err
+    ops = _ops(out, "/data")
+    assert ops["create"] == (0, 0) and ops["append"] == (0, 0), out
+    assert "created /data/new.txt" in report.read_text(), report.read_text()
+    assert "modified /data/file.txt" in report.read_text(), report.read_text()
+    assert _ops(out, "/")["append"] == (-1, errno.EACCES), out
+    assert _ops(out, "/")["otrunc"] == (-1, errno.EACCES), out
+    assert (root / "data" / "file.txt").read_bytes() == b"original\n"
+    untouched(canary)
+
+
 # -- 7. :ro by another name --------------------------------------------------------------
 _OPS = ("append", "otrunc", "create", "mkdir", "mkfifo", "mknod", "link", "symlink", "chmod",
         "chown", "chown-1", "utimes", "fchmod", "fchown", "futimens", "truncate", "rename",

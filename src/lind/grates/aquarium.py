@@ -10,6 +10,7 @@ import tempfile
 import threading
 import weakref
 
+from lind import threei
 from lind.grates import Call, Grate, handles, paths
 from lind.grates.paths import PATH_CALLS, guest_dir, open_flags_and_mode, resolve, touched, under
 from lind.microvisor import abi
@@ -131,16 +132,21 @@ class Aquarium(Grate):
 
     def _write_report(self) -> None:
         """Replace the report file at once, so a reader never sees half of it: a new file
-        of a random name (O_EXCL, never through a link) renamed over the report."""
+        of a random name (O_EXCL, never through a link) renamed over the report. Written
+        as Lind, whose operator chose the file: on the host thread of a cage that is
+        not root the permission checks are the cage's (threei), and the report of a
+        directory Lind's user may write only by its overrides (another user's) failed,
+        and with it the cage's call, while the change stayed out of the report."""
         directory, name = os.path.split(os.path.abspath(self.report_file))
-        fd, tmp = tempfile.mkstemp(prefix=f".{name}.", suffix=".tmp", dir=directory)
-        try:
-            with os.fdopen(fd, "w") as f:
-                f.write(self.report())
-            os.replace(tmp, self.report_file)
-        except BaseException:
-            os.unlink(tmp)
-            raise
+        with threei.as_lind():
+            fd, tmp = tempfile.mkstemp(prefix=f".{name}.", suffix=".tmp", dir=directory)
+            try:
+                with os.fdopen(fd, "w") as f:
+                    f.write(self.report())
+                os.replace(tmp, self.report_file)
+            except BaseException:
+                os.unlink(tmp)
+                raise
 
     # -- the merged view ----------------------------------------------------------
     def _mine(self, call: Call, index: int = 0) -> str | None:

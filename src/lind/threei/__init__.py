@@ -9,6 +9,7 @@ through a Slot.
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import os
 import sys
@@ -120,6 +121,20 @@ handler_in_use = _impl.handler_in_use       # a thread holds this GrateHandler i
 global_i32 = _impl.global_i32               # numeric globals by address (a store's
 set_global_i32 = _impl.set_global_i32       # context and a wasmtime_global_t), as fork
 copy_global = _impl.copy_global             # copies them and a thread's start sets them
+
+
+@contextlib.contextmanager
+def as_lind():
+    """Lind's own work done on a cage's host thread in the middle of the cage's call (a
+    report the operator asked a grate for): with the overrides of Lind's user, then the
+    cage's permission checks again if the thread held them, for the rest of the call."""
+    held = act_for_lind()
+    try:
+        yield
+    finally:
+        if held:
+            act_as(1)       # any effective uid but root's: the checks
+
 
 _SYSCALL_TYPE = wasmtime.FuncType(
     [wasmtime.ValType.i32()] + [wasmtime.ValType.i64()] * 6, [wasmtime.ValType.i64()]

@@ -5994,9 +5994,10 @@ static PyObject *mod_act_as(PyObject *self, PyObject *arg)
  * gives them back): it holds every override Lind's user has again. */
 static PyObject *mod_act_for_lind(PyObject *self, PyObject *unused)
 {
+    int held = thread_checks == 1;      /* returned: whether a cage's checks were held */
     if (__atomic_load_n(&dac_caps, __ATOMIC_RELAXED) > 0)
         set_mode_checks(0);
-    Py_RETURN_NONE;
+    return PyBool_FromLong(held);
 }
 
 /* One system call from the cage through its table. Caller does not hold the GIL;
@@ -6830,7 +6831,8 @@ static PyMethodDef module_methods[] = {
     {"act_as", mod_act_as, METH_O,
      "act_as(euid): this host thread acts for a cage of that effective uid (its permission checks)"},
     {"act_for_lind", mod_act_for_lind, METH_NOARGS,
-     "this host thread does Lind's own work: it holds every file-permission override Lind's user has"},
+     "this host thread does Lind's own work: it holds every file-permission override Lind's user "
+     "has; whether it held a cage's checks before"},
     {"thread_done", mod_thread_done, METH_NOARGS,
      "this host thread's cage thread ended: forget its wake fd and stops"},
     {"use_thread_signals", mod_use_thread_signals, METH_VARARGS,

@@ -117,10 +117,13 @@ def act_as(euid: int) -> None:
         _set_mode_checks(checks)
 
 
-def act_for_lind() -> None:
-    """This host thread does Lind's own work (see _accel.c)."""
+def act_for_lind() -> bool:
+    """This host thread does Lind's own work (see _accel.c); whether it held a cage's
+    checks before."""
+    held = getattr(_this_thread, "checks", None) is True
     if _dac_caps:
         _set_mode_checks(False)
+    return held
 
 
 class _FutexWaitv(ctypes.Structure):
