@@ -280,3 +280,13 @@ def test_a_cage_that_is_not_root_is_held_to_the_mode_bits_when_lind_is_root(
                       f"first after setuid euid 1000: {held}\n"
                       "rc 0\n")
     assert (tmp_path / "theirs").read_bytes() == b"another user's\n"
+
+
+def test_a_file_made_read_only_by_its_writer_stays_writable_through_its_fd(builds):
+    """A file created 0444 or 0000 by an open for reading and writing: its fd keeps that
+    access, so a shared writable mapping of it and locks through it work, as on Linux.
+    Lind reopens the fd for them, and on the host thread of a cage that is not root
+    (without root's overrides when Lind is root: threei) the reopen was refused
+    (EACCES) by the mode the file has now."""
+    out = compare(builds, "reopened_access")
+    assert "mmap shared, writable            0 0" in out, out

@@ -25,6 +25,7 @@ import mmap
 import os
 import threading
 
+from lind import threei
 from lind.microvisor import limits
 from lind.microvisor.fs import libc, proc_path
 
@@ -246,7 +247,11 @@ def file_pages(host_fd: int, writable: bool, offset: int, length: int,
     if writable:
         # Our own open file description, made outside the lock (an open may wait): the
         # cage may set O_APPEND on its fd later, and pwrite on an O_APPEND fd appends.
-        reopened = os.open(proc_path(host_fd), os.O_RDWR | os.O_CLOEXEC | os.O_NONBLOCK)
+        # Made as Lind: the fd is writable, whatever the file's mode says by now (a file
+        # made 0444 by an open for writing), which the checks of a cage's host thread
+        # would look at (threei).
+        with threei.as_lind():
+            reopened = os.open(proc_path(host_fd), os.O_RDWR | os.O_CLOEXEC | os.O_NONBLOCK)
         try:
             st = os.fstat(reopened)
             identity = (st.st_dev, st.st_ino)

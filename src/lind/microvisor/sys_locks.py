@@ -45,6 +45,7 @@ import threading
 from collections.abc import Hashable
 from dataclasses import dataclass
 
+from lind import threei
 from lind.microvisor import abi, limits
 from lind.microvisor.abi import s32, u32
 from lind.microvisor.fdtable import OpenFile
@@ -192,14 +193,18 @@ def _reopen(cage, f: OpenFile, old: _Mirror | None) -> _Mirror:
     """A new host description of `f`'s file with the access `f` has and `old` had:
     never more than the cage was given (Lind runs as root: a read-write open of a file
     the cage may only read, on a read-only mount say, made the host's exec of it
-    ETXTBSY and told inotify watchers it had been written)."""
+    ETXTBSY and told inotify watchers it had been written). Made as Lind: the cage holds
+    that access through its fds whatever the file's mode says by now (a file made 0444 by
+    an open for writing, or opened before a setuid), which the checks of a cage's host
+    thread would look at (threei)."""
     readable = f.readable or (old is not None and old.readable)
     writable = f.writable or (old is not None and old.writable)
     access = os.O_RDWR if readable and writable else os.O_WRONLY if writable else os.O_RDONLY
     share = getattr(cage, "fd_share", None)
     limits.host_fds.take(share=share)
     try:
-        fd = os.open(proc_path(f.host_fd), access | os.O_CLOEXEC | os.O_NONBLOCK | os.O_NOCTTY)
+        with threei.as_lind():
+            fd = os.open(proc_path(f.host_fd), access | os.O_CLOEXEC | os.O_NONBLOCK | os.O_NOCTTY)
     except OSError:
         limits.host_fds.give(share=share)
         raise
