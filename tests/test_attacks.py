@@ -4992,3 +4992,37 @@ os._exit(0)                           # (a host thread held in the kernel stays 
                           make_root(tmp_path), tmp_path, how, timeout=90)
     assert (rc, out) == (0, "9 b'writing\\n'\n"), (out, err[-2000:])
     untouched(canary)
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs Lind run as root: a cage that is not "
+                    "root is then held to the mode bits, and a root one is not")
+@pytest.mark.parametrize("trampoline", ["c", "ctypes"])
+def test_a_cage_that_gave_up_root_cannot_act_as_its_root_child(builds, tmp_path, canary,
+                                                               trampoline):
+    """A root cage forks a child that stays root, then makes itself uid 1000: another
+    user's 0600 file is closed to it, but make_threei_call let it open and read the file
+    as its child (a call made for a root cage has root's overrides), and name the
+    child's memory, where the child had read it. An ancestor acts for a descendant now
+    only where Linux would let it ptrace that process."""
+    root = make_root(tmp_path)
+    (root / "secret").write_bytes(b"TOP-SECRET\n")
+    os.chown(root / "secret", 4242, 4242)
+    (root / "secret").chmod(0o600)
+    script = ("import sys, lind\n"
+              "r = lind.run([sys.argv[1]], root=sys.argv[2], capture_output=True, timeout=60,"
+              " user=(0, 0), input=b'')\n"
+              "sys.stdout.write(r.stdout.decode())\n"
+              "sys.stderr.write(r.stderr.decode() + f'rc {r.returncode}\\n')\n")
+    env = {**os.environ, "LIND_TRAMPOLINE": "ctypes" if trampoline == "ctypes" else "accel"}
+    rc, out, err = run_host(tmp_path, "cage", [sys.executable, "-c", script,
+                                               builds.wasm(attack("root_child_deputy")), root],
+                            env=env)
+    assert rc == 0 and err.endswith("rc 0\n"), err
+    assert "TOP-SECRET" not in out, out
+    assert out == ("setresuid 1000 0 0\n"
+                   f"open secret -1 {errno.EACCES}\n"
+                   f"openat as the root child -1 {errno.EPERM}\n"
+                   f"copy the child's memory -1 {errno.EPERM}\n"
+                   f"write the child's memory to stdout -1 {errno.EPERM}\n"), out
+    assert (root / "secret").read_bytes() == b"TOP-SECRET\n"
+    untouched(canary)

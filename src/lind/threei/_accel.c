@@ -2060,6 +2060,7 @@ typedef struct {
     PyObject *cage;        /* the Python Cage passed to handlers */
     MemoryObject *memory;  /* the cage's own memory, for the fast I/O entries */
     int64_t ids[FAST_COUNT];
+    int64_t saved_uid;     /* the cage's saved set-user-id (set_ids), for may_act_for */
     int64_t fd_limit;
     FdMirror fds[FD_MIRROR];
     uint8_t reads_to_poll_first[FD_MIRROR];   /* see waiting_io */
@@ -2183,6 +2184,31 @@ static int registry_may_touch_locked(int64_t domain, int64_t self, int64_t cage)
             return 0;
     }
     return 0;
+}
+
+/* Whether `caller` may act for (or name the memory of) `target`, a cage of its own
+ * subtree, as far as their identities go: as Linux lets a process ptrace another
+ * (its capabilities, or the target's real, effective and saved uids all the caller's
+ * real uid). A call made for a root cage has root's permission overrides (threei's
+ * permission checks): a cage that gave up root and kept a root child could otherwise
+ * open and read, as the child, what its mode bits keep from it. */
+static int may_act_for(SlotObject *caller, SlotObject *target)
+{
+    if (caller == target || caller->ids[FAST_GETEUID] == 0)
+        return 1;
+    int64_t uid = caller->ids[FAST_GETUID];
+    return target->ids[FAST_GETUID] == uid && target->ids[FAST_GETEUID] == uid &&
+           __atomic_load_n(&target->saved_uid, __ATOMIC_RELAXED) == uid;
+}
+
+/* registry_may_touch_locked, and may_act_for: 1 yes, 0 no, -1 no such cage. */
+static int registry_may_act_locked(SlotObject *caller, int64_t cage)
+{
+    int allowed = registry_may_touch_locked(caller->domain, caller->ids[FAST_GETPID], cage);
+    if (allowed != 1)
+        return allowed;
+    SlotObject *t = registry_get_locked(caller->domain, cage);
+    return !t ? -1 : may_act_for(caller, t);
 }
 
 static PyObject *Slot_new(PyTypeObject *type, PyObject *args, PyObject *kw)
@@ -2313,9 +2339,10 @@ static PyObject *Slot_get(SlotObject *s, PyObject *arg)
 
 static PyObject *Slot_set_ids(SlotObject *s, PyObject *args)
 {
-    long long pid, ppid, uid, euid, gid, egid;
-    if (!PyArg_ParseTuple(args, "LLLLLL", &pid, &ppid, &uid, &euid, &gid, &egid))
+    long long pid, ppid, uid, euid, gid, egid, suid = -1;
+    if (!PyArg_ParseTuple(args, "LLLLLL|L", &pid, &ppid, &uid, &euid, &gid, &egid, &suid))
         return NULL;
+    __atomic_store_n(&s->saved_uid, suid < 0 ? euid : suid, __ATOMIC_RELAXED);
     s->ids[FAST_GETPID] = pid;
     s->ids[FAST_GETPPID] = ppid;
     s->ids[FAST_GETUID] = uid;
@@ -5838,7 +5865,7 @@ static int threei_call_in_c(SlotObject *s, MemoryObject *m, uint64_t block, int6
         return 0;
     int64_t v[15];
     memcpy(v, m->base + block, sizeof v);
-    int64_t nr = v[0], target = v[2] & CAGE_ID_BITS, self = s->ids[FAST_GETPID];
+    int64_t nr = v[0], target = v[2] & CAGE_ID_BITS;
     if (nr < 0 || nr >= NSYSCALLS)
         return 0;
     Entry *e = &s->table[nr];
@@ -5847,12 +5874,12 @@ static int threei_call_in_c(SlotObject *s, MemoryObject *m, uint64_t block, int6
         return 0;
     int64_t args[6], cages[6];
     pthread_mutex_lock(&registry_lock);
-    int allowed = registry_may_touch_locked(s->domain, self, target);
+    int allowed = registry_may_act_locked(s, target);
     for (int i = 0; i < 6 && allowed == 1; i++) {
         args[i] = v[3 + 2 * i];
         cages[i] = v[4 + 2 * i] & CAGE_ID_BITS;
         if (cages[i] != target)
-            allowed = registry_may_touch_locked(s->domain, self, cages[i]);
+            allowed = registry_may_act_locked(s, cages[i]);
     }
     int64_t id_answer = 0;
     if (allowed == 1 && fast != FAST_GRATE) {
@@ -6279,7 +6306,8 @@ static PyMethodDef Slot_methods[] = {
     {"set", (PyCFunction)Slot_set, METH_VARARGS, "set(nr, handler_or_None, fast_code, owner=0)"},
     {"get", (PyCFunction)Slot_get, METH_O, "get(nr) -> (handler_or_None, fast_code)"},
     {"owner", (PyCFunction)Slot_owner, METH_O, "owner(nr) -> who installed the entry"},
-    {"set_ids", (PyCFunction)Slot_set_ids, METH_VARARGS, "set_ids(pid, ppid, uid, euid, gid, egid)"},
+    {"set_ids", (PyCFunction)Slot_set_ids, METH_VARARGS,
+     "set_ids(pid, ppid, uid, euid, gid, egid[, suid]) (suid: euid's when not given)"},
     {"set_fd_limit", (PyCFunction)Slot_set_fd_limit, METH_O, "fds at or above this are EBADF"},
     {"set_memory", (PyCFunction)Slot_set_memory, METH_O, "the cage's Memory, for fast I/O"},
     {"mirror_fd", (PyCFunction)Slot_mirror_fd, METH_VARARGS,

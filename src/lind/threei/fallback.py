@@ -596,6 +596,7 @@ class Slot:
         self.table: list[tuple[Callable[..., int] | None, int]] = [(None, FAST_NONE)] * NSYSCALLS
         self.owners = [0] * NSYSCALLS
         self.ids = [0] * 8
+        self.saved_uid = 0
         self.fd_limit = 1024
         self.exiting = False
         self.trap_message = ""
@@ -778,8 +779,10 @@ class Slot:
             raise ValueError("syscall number out of range")
         return self.table[nr]
 
-    def set_ids(self, pid: int, ppid: int, uid: int, euid: int, gid: int, egid: int) -> None:
+    def set_ids(self, pid: int, ppid: int, uid: int, euid: int, gid: int, egid: int,
+                suid: int = -1) -> None:
         self.ids[FAST_GETPID:FAST_GETEGID + 1] = [pid, ppid, uid, euid, gid, egid]
+        self.saved_uid = euid if suid < 0 else suid
 
     def set_fd_limit(self, limit: int) -> None:
         self.fd_limit = limit

@@ -127,9 +127,28 @@ def _cage(runtime: Any, cage_id: int, snapshot: bool = False) -> Any:
 
 
 def _may_touch(runtime: Any, caller: Any, cage: Any) -> None:
-    """A cage may act on itself and its descendants; the host (caller None) on any cage."""
-    if caller is not None and caller.id != cage.id and not _is_ancestor(runtime, caller.id, cage):
+    """A cage may act on itself and its descendants; the host (caller None) on any cage.
+    And only on those it could ptrace on Linux (see _may_act_for)."""
+    if caller is None or caller.id == cage.id:
+        return
+    if not _is_ancestor(runtime, caller.id, cage) or not _may_act_for(runtime, caller, cage):
         raise OSError(errno.EPERM, "Operation not permitted")
+
+
+def _may_act_for(runtime: Any, caller: Any, cage: Any) -> bool:
+    """As _accel.c's may_act_for: a root caller, or a cage whose real, effective and
+    saved uids are all the caller's real uid. (A call made for a root cage has root's
+    permission overrides: a cage that gave up root could otherwise read, as its root
+    child, what the mode bits keep from it.) A snapshot stands for the cage whose
+    call's argument it holds."""
+    while isinstance(cage, Snapshot):
+        cage = runtime.cages.get(cage.ppid)
+        if cage is None:
+            return False
+    uid, euid = caller.ids[0], caller.ids[1]
+    if euid == 0 or cage is caller:
+        return True
+    return cage.ids[0] == uid and cage.ids[1] == uid and cage.saved_ids[0] == uid
 
 
 def _is_ancestor(runtime: Any, ancestor: int, cage: Any) -> bool:
