@@ -5026,3 +5026,37 @@ def test_a_cage_that_gave_up_root_cannot_act_as_its_root_child(builds, tmp_path,
                    f"write the child's memory to stdout -1 {errno.EPERM}\n"), out
     assert (root / "secret").read_bytes() == b"TOP-SECRET\n"
     untouched(canary)
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs Lind run as root: a cage that is not "
+                    "root is then served without the permission overrides")
+@pytest.mark.parametrize("trampoline", ["c", "ctypes"])
+def test_lind_s_clean_up_in_the_middle_of_a_call_leaves_the_cage_held(builds, tmp_path,
+                                                                      canary, trampoline):
+    """Removing a private directory takes back Lind's overrides on the thread doing it
+    (fs._remove_tree), which may be a cage's in the middle of its call (a finalizer, a
+    sweep): the rest of that call then had root's overrides, and a uid 1000 cage's
+    open of another user's 0600 file, or of its own 0444 one for writing, went through.
+    The thread gets the cage's checks back when the removal is done."""
+    root = make_root(tmp_path)
+    for name, owner, mode in (("theirs", 4242, 0o644), ("secret", 4242, 0o600),
+                              ("mine", 0, 0o444)):
+        (root / name).write_bytes(b"unchanged\n")
+        os.chown(root / name, owner, owner)
+        (root / name).chmod(mode)
+    script = ("import sys, lind\n"
+              f"sys.path.insert(0, {str(Path(__file__).parent)!r})\n"
+              "from probe_grates import CleansUpMidCall\n"
+              "r = lind.run([sys.argv[1]], root=sys.argv[2], capture_output=True, timeout=60,"
+              " user=(1000, 1000), input=b'', grates=[CleansUpMidCall()])\n"
+              "sys.stdout.write(r.stdout.decode())\n"
+              "sys.stderr.write(r.stderr.decode() + f'rc {r.returncode}\\n')\n")
+    env = {**os.environ, "LIND_TRAMPOLINE": "ctypes" if trampoline == "ctypes" else "accel"}
+    rc, out, err = run_host(tmp_path, "cage", [sys.executable, "-c", script,
+                                               builds.wasm("posix/mode_bits"), root], env=env)
+    assert rc == 0 and err.endswith("rc 0\n"), err
+    assert out == ("first euid 1000: theirs read 0 write 13, secret read 13, "
+                   "mine write 13\n"), out
+    for name in ("theirs", "secret", "mine"):
+        assert (root / name).read_bytes() == b"unchanged\n"
+    untouched(canary)

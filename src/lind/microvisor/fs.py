@@ -88,18 +88,19 @@ def _remove_tree(path: str) -> None:
     """A directory with what a cage left in it: a plain rmdir when it is empty, as it
     mostly is (rmtree's walk cost a run ~40 us a dir). What cannot be removed stays, for
     a later sweep. A cage's host thread may do it: as Lind, whose user may open what
-    the cage closed to itself."""
-    threei.act_for_lind()
-    try:
-        os.rmdir(path)
-    except FileNotFoundError:
-        pass
-    except OSError:
+    the cage closed to itself, then with the cage's checks again (it may be in the
+    middle of a call of a cage that is not root: a finalizer, a sweep)."""
+    with threei.as_lind():
         try:
-            hostdirs.empty_directory(path)
             os.rmdir(path)
-        except OSError:
+        except FileNotFoundError:
             pass
+        except OSError:
+            try:
+                hostdirs.empty_directory(path)
+                os.rmdir(path)
+            except OSError:
+                pass
 
 
 def _private_home() -> str | None:

@@ -339,13 +339,14 @@ def _host_socket(cage, domain: int, kind: int, protocol: int) -> int:
         return checked(libc.socket(domain, kind, protocol))
     # The new socket's owner is the thread's file-system uid (per thread: not the other
     # threads' of the Lind process), root's again at once. Going back to root gives the
-    # thread the permission overrides the cage may not have had: the trampoline is told.
+    # thread the permission overrides the cage may not have had: the trampoline is told,
+    # and takes them out again for a cage that may not have them.
     libc.setfsuid(HOST_SOCKET_OWNER)
     try:
         return checked(libc.socket(domain, kind, protocol))
     finally:
-        libc.setfsuid(0)
-        threei.act_for_lind()
+        with threei.as_lind():
+            libc.setfsuid(0)
 
 
 def sys_socket(cage, domain, type_, protocol, *_):
