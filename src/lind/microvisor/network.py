@@ -299,8 +299,9 @@ def _bound(address: str, port: int) -> socket.socket:
 
     It is bound with SO_REUSEADDR (connections of an earlier run's listener left in
     TIME_WAIT do not hold the port, as socket.create_server has it) and by number (a
-    free port is first found by a socket bound to port 0, given up once this one holds
-    it: a port bound as 0 is let go when its listening stops). One listen and its stop
+    free port is first found by a socket bound to port 0, of the same SO_REUSEPORT
+    group, given up once this one holds it: a port bound as 0 is let go when its
+    listening stops). One listen and its stop
     then leave the port's record saying its sockets may not share it, and SO_REUSEADDR
     goes off. SO_REUSEPORT, which lets only sockets of Lind's own user share a port,
     passes its connections' TIME_WAIT at the next listen: they have it too."""
@@ -310,9 +311,9 @@ def _bound(address: str, port: int) -> socket.socket:
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
-        if port == 0:
+        if port == 0:     # held by `finder` alone until `sock` holds it so (its group)
             finder = socket.socket(family)
-            finder.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            finder.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
             finder.bind((address, 0))
             port = finder.getsockname()[1]
         sock.bind((address, port))
