@@ -193,18 +193,26 @@ def _taken_by_a_host_program(host_port: int) -> bool:
         return True
 
 
-def test_no_host_program_takes_a_published_port_while_the_cage_does_not_listen(builds):
+@pytest.mark.parametrize("chosen", ["given", "any free"])
+def test_no_host_program_takes_a_published_port_while_the_cage_does_not_listen(builds, chosen):
     """A published port stays Lind's while no cage socket listens on it: before the cage
     listens, and after it closed its listener. Its host socket was bound with
     SO_REUSEADDR and not listening then, which let any host user's program bind the
     port with SO_REUSEADDR too and listen there first: host clients of the published
-    port reached that program, and the cage's next listen left the port to it."""
-    with socket.socket() as probe_port:
-        probe_port.bind(("127.0.0.1", 0))
-        host_port = probe_port.getsockname()[1]
+    port reached that program, and the cage's next listen left the port to it. (A port
+    published as 0, any free one, the same from its first bind.)"""
+    shared = lind.Network()
+    if chosen == "given":
+        with socket.socket() as probe_port:
+            probe_port.bind(("127.0.0.1", 0))
+            host_port = probe_port.getsockname()[1]
+        where = {"publish": [f"{host_port}:8080"]}
+    else:
+        host_port = shared.publish(0, 8080)
+        where = {"net": shared}
     server = lind.Popen([builds.wasm("net/probe"), "wait", "0", "serve", "8080", "wait", "1",
                          "serve", "8080"], stdin=lind.PIPE, stdout=lind.PIPE,
-                        stderr=lind.PIPE, publish=[f"{host_port}:8080"])
+                        stderr=lind.PIPE, **where)
     try:
         for _ in range(2):
             assert server.stdout.readline() == b"waiting\n"
@@ -221,6 +229,7 @@ def test_no_host_program_takes_a_published_port_while_the_cage_does_not_listen(b
     finally:
         server.kill()
         server.wait()
+        shared.close()
 
 
 @pytest.mark.parametrize("isolate", [[], ["--isolate"]], ids=["plain", "isolated"])
