@@ -290,3 +290,39 @@ def test_a_file_made_read_only_by_its_writer_stays_writable_through_its_fd(build
     (EACCES) by the mode the file has now."""
     out = compare(builds, "reopened_access")
     assert "mmap shared, writable            0 0" in out, out
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs Lind run as root (see above)")
+@pytest.mark.parametrize("trampoline", ["c", "ctypes"])
+def test_the_embedding_programs_thread_keeps_its_overrides(builds, tmp_path, trampoline):
+    """A call made for a cage from a thread of the embedding program (a WASI program's
+    preopens are opened from the thread that starts it; 3i from the host) took that
+    thread's permission overrides for good: the program (this test run, as root) could
+    no longer write into another user's 0700 directory, nor chown."""
+    theirs = tmp_path / "theirs"
+    theirs.mkdir(mode=0o700)
+    os.chown(theirs, 4242, 4242)
+    script = ("import os, sys, lind\n"
+              "from lind.threei import ops\n"
+              "def write():\n"
+              "    with open(os.path.join(sys.argv[3], 'f'), 'w') as f:\n"
+              "        f.write('x')\n"
+              "    os.chown(os.path.join(sys.argv[3], 'f'), 4242, 4242)\n"
+              "write()\n"
+              "r = lind.run([sys.argv[1]], root=sys.argv[2], capture_output=True, timeout=60)\n"
+              "assert r.returncode == 0, r.stderr\n"
+              "write()\n"
+              "rt = lind.Runtime()\n"
+              "cage = rt.spawn(sys.argv[1], root=sys.argv[2], stdin=0, stdout=2, stderr=2)\n"
+              "ops.make_call(rt, None, cage.id, 39, [0] * 6, [cage.id] * 6)   # getpid\n"
+              "fd = ops.make_call(rt, None, cage.id, 257, [0, 0, 0, 0, 0, 0],\n"
+              "                   [cage.id] * 6)   # openat(NULL): EFAULT, as the cage\n"
+              "cage.wait(60)\n"
+              "write()\n"
+              "print('kept')\n")
+    env = {**os.environ, "LIND_TRAMPOLINE": "ctypes" if trampoline == "ctypes" else "accel"}
+    root = tmp_path / "root"
+    root.mkdir()
+    ran = subprocess.run([sys.executable, "-c", script, str(builds.wasi("args_env")), str(root),
+                          str(theirs)], capture_output=True, timeout=120, env=env)
+    assert ran.stdout == b"kept\n", ran.stderr.decode()[-2000:]

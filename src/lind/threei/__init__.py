@@ -104,6 +104,7 @@ set_signal_settler = _impl.set_signal_settler   # what settles signals after a m
 thread_done = _impl.thread_done             # its cage thread ended: its host thread is free
 act_as = _impl.act_as                       # act for a cage of this euid: its permission checks
 act_for_lind = _impl.act_for_lind           # Lind's own work: its user's permission overrides
+checks_back = _impl.checks_back             # what act_as / act_for_lind found, again
 watch_epochs = _impl.watch_epochs           # a store's epoch callback: quiet ticks stay in C
 new_wake_fd = _impl.new_wake_fd             # a wake eventfd, with the word futex waits watch
 signal_wake_fd = _impl.signal_wake_fd       # end the waits polling or watching it
@@ -127,13 +128,24 @@ copy_global = _impl.copy_global             # copies them and a thread's start s
 def as_lind():
     """Lind's own work done on a cage's host thread in the middle of the cage's call (a
     report the operator asked a grate for): with the overrides of Lind's user, then the
-    cage's permission checks again if the thread held them, for the rest of the call."""
-    held = act_for_lind()
+    permission checks the thread held before, for the rest of the call."""
+    before = act_for_lind()
     try:
         yield
     finally:
-        if held:
-            act_as(1)       # any effective uid but root's: the checks
+        checks_back(before)
+
+
+@contextlib.contextmanager
+def acting_as(euid: int):
+    """A call made for a cage of effective uid `euid` (make_threei_call's): its
+    permission checks, then what the thread held before (a thread of the embedding
+    program keeps what it held)."""
+    before = act_as(euid)
+    try:
+        yield
+    finally:
+        checks_back(before)
 
 
 _SYSCALL_TYPE = wasmtime.FuncType(

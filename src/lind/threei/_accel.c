@@ -6012,8 +6012,9 @@ static PyObject *mod_act_as(PyObject *self, PyObject *arg)
     long long euid = PyLong_AsLongLong(arg);
     if (euid == -1 && PyErr_Occurred())
         return NULL;
+    int before = thread_checks;
     act_as(euid);
-    Py_RETURN_NONE;
+    return PyLong_FromLong(before);
 }
 
 /* act_for_lind(): the calling thread does Lind's own work now (removing what a cage
@@ -6021,10 +6022,28 @@ static PyObject *mod_act_as(PyObject *self, PyObject *arg)
  * gives them back): it holds every override Lind's user has again. */
 static PyObject *mod_act_for_lind(PyObject *self, PyObject *unused)
 {
-    int held = thread_checks == 1;      /* returned: whether a cage's checks were held */
+    int before = thread_checks;
     if (__atomic_load_n(&dac_caps, __ATOMIC_RELAXED) > 0)
         set_mode_checks(0);
-    return PyBool_FromLong(held);
+    return PyLong_FromLong(before);
+}
+
+/* The checks the thread held before act_as or act_for_lind (what they returned; -1,
+ * never set: a thread of the embedding program, which holds what Lind's user holds). */
+static void put_checks_back(int before)
+{
+    int want = before < 0 ? 0 : before;
+    if (__atomic_load_n(&dac_caps, __ATOMIC_RELAXED) > 0 && thread_checks != want)
+        set_mode_checks(want);
+}
+
+static PyObject *mod_checks_back(PyObject *self, PyObject *arg)
+{
+    long before = PyLong_AsLong(arg);
+    if (before == -1 && PyErr_Occurred())
+        return NULL;
+    put_checks_back((int)before);
+    Py_RETURN_NONE;
 }
 
 /* One system call from the cage through its table. Caller does not hold the GIL;
@@ -6262,8 +6281,13 @@ static PyObject *Slot_call(SlotObject *s, PyObject *args)
     MemoryObject *m = s->memory;   /* pinned: the cage may end while this call runs */
     if (m)
         memory_pin(m);
+    int before = thread_checks;
     Py_BEGIN_ALLOW_THREADS
     r = dispatch(s, m, nr, (const int64_t *)a);
+    /* a call Python makes for a cage (WASI's preopens, 3i from the host) from a thread
+     * that runs no cage thread (the embedding program's): it keeps what it held */
+    if (!own_mask_slot)
+        put_checks_back(before);
     Py_END_ALLOW_THREADS
     if (m)
         memory_unpin(m);
@@ -6857,10 +6881,13 @@ static PyMethodDef module_methods[] = {
     {"watch_epochs", mod_watch_epochs, METH_VARARGS,
      "watch_epochs(store, context, slot, python_callback, key): a store's ticks are the trampoline's"},
     {"act_as", mod_act_as, METH_O,
-     "act_as(euid): this host thread acts for a cage of that effective uid (its permission checks)"},
+     "act_as(euid): this host thread acts for a cage of that effective uid (its permission "
+     "checks); the checks it held before (for checks_back)"},
     {"act_for_lind", mod_act_for_lind, METH_NOARGS,
      "this host thread does Lind's own work: it holds every file-permission override Lind's user "
-     "has; whether it held a cage's checks before"},
+     "has; the checks it held before (for checks_back)"},
+    {"checks_back", mod_checks_back, METH_O,
+     "checks_back(before): the thread holds again what act_as or act_for_lind found"},
     {"thread_done", mod_thread_done, METH_NOARGS,
      "this host thread's cage thread ended: forget its wake fd and stops"},
     {"use_thread_signals", mod_use_thread_signals, METH_VARARGS,

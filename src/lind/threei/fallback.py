@@ -93,7 +93,7 @@ def _capabilities() -> tuple[_CapabilityHeader, Any] | None:
     return (header, data) if _libc.syscall(_SYS_CAPGET, ctypes.byref(header), data) == 0 else None
 
 
-def _set_mode_checks(checks: bool) -> None:
+def _set_mode_checks(checks: int) -> None:
     held = _capabilities()
     if held is not None:
         header, data = held
@@ -106,24 +106,33 @@ def _set_mode_checks(checks: bool) -> None:
 _dac_caps: bool | None = None      # None: not looked at; else: Lind may hold them
 
 
-def act_as(euid: int) -> None:
-    """This host thread acts for a cage of effective uid `euid` (see _accel.c)."""
+def act_as(euid: int) -> int:
+    """This host thread acts for a cage of effective uid `euid` (see _accel.c); the
+    checks it held before (-1 never set, 1 held, 0 not), for checks_back."""
     global _dac_caps
+    before = getattr(_this_thread, "checks", -1)
     if _dac_caps is None:
         held = _capabilities()
         _dac_caps = held is not None and bool(held[1][0][1] & _DAC_CAPS)
-    checks = euid != 0
-    if _dac_caps and getattr(_this_thread, "checks", None) is not checks:
+    checks = int(euid != 0)
+    if _dac_caps and before != checks:
         _set_mode_checks(checks)
+    return before
 
 
-def act_for_lind() -> bool:
-    """This host thread does Lind's own work (see _accel.c); whether it held a cage's
-    checks before."""
-    held = getattr(_this_thread, "checks", None) is True
+def act_for_lind() -> int:
+    """This host thread does Lind's own work (see _accel.c); the checks it held before."""
+    before = getattr(_this_thread, "checks", -1)
     if _dac_caps:
-        _set_mode_checks(False)
-    return held
+        _set_mode_checks(0)
+    return before
+
+
+def checks_back(before: int) -> None:
+    """The thread holds again what act_as or act_for_lind found (see _accel.c)."""
+    want = max(before, 0)
+    if _dac_caps and getattr(_this_thread, "checks", -1) != want:
+        _set_mode_checks(want)
 
 
 class _FutexWaitv(ctypes.Structure):
@@ -830,6 +839,17 @@ class Slot:
         self.trap_message = ""
 
     def call(self, nr: int, *args: int) -> int:
+        if getattr(_this_thread, "serving", None) is not None:
+            return self._call(nr, *args)
+        # from a thread that runs no cage thread (the embedding program's): it keeps
+        # what it held (see _accel.c's Slot_call)
+        before = getattr(_this_thread, "checks", -1)
+        try:
+            return self._call(nr, *args)
+        finally:
+            checks_back(before)
+
+    def _call(self, nr: int, *args: int) -> int:
         a = (list(args) + [0] * 6)[:6]
         if not 0 <= nr < NSYSCALLS:
             return -errno.ENOSYS
@@ -970,10 +990,9 @@ def use_thread_wake(slot: Slot, fd: int) -> None:
 
 def thread_done() -> None:
     """This host thread's cage thread ended (see _accel.c); it keeps its checks."""
-    checks = getattr(_this_thread, "checks", None)
+    checks = getattr(_this_thread, "checks", -1)
     _this_thread.__dict__.clear()
-    if checks is not None:
-        _this_thread.checks = checks
+    _this_thread.checks = checks
 
 
 def refuse_calls_here(slot: Slot | None) -> None:
@@ -1188,7 +1207,9 @@ class Unwinder:
 
 
 def use_thread_signals(slot: Slot, cell: MaskCell) -> None:
-    """Nothing to note: every rt_sigprocmask is the handler's here."""
+    """This host thread runs a thread of `slot`'s cage (every rt_sigprocmask is the
+    handler's here: only the permission checks ask)."""
+    _this_thread.serving = slot
 
 
 def set_signal_settler(settle: Callable[[Any], None]) -> None:

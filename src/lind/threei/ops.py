@@ -17,7 +17,7 @@ import weakref
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from lind.threei import FAST_GRATE, NSYSCALLS, Memory, act_as
+from lind.threei import FAST_GRATE, NSYSCALLS, Memory, acting_as
 
 REGISTER_HANDLER = 1001
 COPY_DATA_BETWEEN_CAGES = 1002
@@ -189,11 +189,9 @@ def make_call(runtime: Any, caller: Any, target_id: int, nr: int, args: Sequence
             cage = _cage(runtime, owner, snapshot=True)
             _may_touch(runtime, caller, cage)
             wrapped.append(Address(value, cage.mem, owner))
-    # the call is the target's: its permission checks (the caller's dispatch takes
-    # back its own when this returns)
-    act_as(target.ids[1])
     try:
-        return _unless_ended(target, ending, handler(target, *wrapped))
+        with acting_as(target.ids[1]):      # the call is the target's: its checks
+            return _unless_ended(target, ending, handler(target, *wrapped))
     except OSError as exc:
         return _unless_ended(target, ending, -(exc.errno or errno.EIO))
 
