@@ -2020,11 +2020,9 @@ def test_aquarium_report_does_not_follow_planted_links(builds, tmp_path, canary)
     assert (root / "data" / "file.txt").read_bytes() == b"original\n"
 
 
-@pytest.mark.skipif(os.geteuid() != 0, reason="needs Lind run as root: a cage that is not "
-                    "root is then served without the permission overrides")
 @pytest.mark.parametrize("trampoline", ["c", "ctypes"])
-def test_aquarium_report_is_written_for_a_cage_that_is_not_root(builds, tmp_path, canary,
-                                                                 trampoline):
+def test_aquarium_report_is_written_for_a_cage_that_is_not_root(as_root, builds, tmp_path,
+                                                                 canary, trampoline):
     """The report is the operator's, written by Lind: a uid 1000 cage's host thread,
     without root's overrides, could not write it in a directory of another user, so the
     cage's create failed (EACCES) while the file was made in the overlay, and a second
@@ -4994,11 +4992,9 @@ os._exit(0)                           # (a host thread held in the kernel stays 
     untouched(canary)
 
 
-@pytest.mark.skipif(os.geteuid() != 0, reason="needs Lind run as root: a cage that is not "
-                    "root is then held to the mode bits, and a root one is not")
 @pytest.mark.parametrize("trampoline", ["c", "ctypes"])
-def test_a_cage_that_gave_up_root_cannot_act_as_its_root_child(builds, tmp_path, canary,
-                                                               trampoline):
+def test_a_cage_that_gave_up_root_cannot_act_as_its_root_child(as_root, builds, tmp_path,
+                                                               canary, trampoline):
     """A root cage forks a child that stays root, then makes itself uid 1000: another
     user's 0600 file is closed to it, but make_threei_call let it open and read the file
     as its child (a call made for a root cage has root's overrides), and name the
@@ -5028,10 +5024,8 @@ def test_a_cage_that_gave_up_root_cannot_act_as_its_root_child(builds, tmp_path,
     untouched(canary)
 
 
-@pytest.mark.skipif(os.geteuid() != 0, reason="needs Lind run as root: a cage that is not "
-                    "root is then served without the permission overrides")
 @pytest.mark.parametrize("trampoline", ["c", "ctypes"])
-def test_lind_s_clean_up_in_the_middle_of_a_call_leaves_the_cage_held(builds, tmp_path,
+def test_lind_s_clean_up_in_the_middle_of_a_call_leaves_the_cage_held(as_root, builds, tmp_path,
                                                                       canary, trampoline):
     """Removing a private directory takes back Lind's overrides on the thread doing it
     (fs._remove_tree), which may be a cage's in the middle of its call (a finalizer, a

@@ -236,12 +236,10 @@ def test_sysinfo_reports_the_trees_budget_and_cages(builds, tmp_path):
     assert caged.returncode == 0, caged.stderr
 
 
-@pytest.mark.skipif(os.geteuid() != 0, reason="needs Lind run as root: then the kernel "
-                    "would let every cage past the mode bits")
 @pytest.mark.parametrize("trampoline, grate", [("c", None), ("ctypes", None), ("c", "strace"),
                                                ("ctypes", "strace"), ("c", "readonly:/ro")])
 def test_a_cage_that_is_not_root_is_held_to_the_mode_bits_when_lind_is_root(
-        builds, tmp_path, trampoline, grate):
+        as_root, builds, tmp_path, trampoline, grate):
     """Lind as root holds CAP_DAC_OVERRIDE: a uid 1000 cage wrote a 0444 file of its own
     and another user's 0644 one, and read another user's 0600 file (in its root or a
     mount). The host thread serving it now runs without the overrides; a root cage
@@ -292,9 +290,8 @@ def test_a_file_made_read_only_by_its_writer_stays_writable_through_its_fd(build
     assert "mmap shared, writable            0 0" in out, out
 
 
-@pytest.mark.skipif(os.geteuid() != 0, reason="needs Lind run as root (see above)")
 @pytest.mark.parametrize("trampoline", ["c", "ctypes"])
-def test_the_embedding_programs_thread_keeps_its_overrides(builds, tmp_path, trampoline):
+def test_the_embedding_programs_thread_keeps_its_overrides(as_root, builds, tmp_path, trampoline):
     """A call made for a cage from a thread of the embedding program (a WASI program's
     preopens are opened from the thread that starts it; 3i from the host) took that
     thread's permission overrides for good: the program (this test run, as root) could

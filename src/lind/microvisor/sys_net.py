@@ -607,24 +607,27 @@ def _ipv4_loopback_port(f: SocketFile) -> int:
     """The port of a socket that 127.0.0.1 reaches (bound to it or to the unspecified
     address, or an IPv6 socket bound to :: that takes IPv4 too), else 0: where a
     published port's connections go (network.Network._forward)."""
-    name = socket.socket(fileno=os.dup(f.host_fd))
-    try:
-        address = name.getsockname()
-        if f.family == AF_INET6 and name.getsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY):
-            return 0
-    finally:
-        name.close()
-    host = address[0]
-    return address[1] if host in ("0.0.0.0", "127.0.0.1", "::", "::ffff:127.0.0.1") else 0
+    raw = _host_name(f)
+    port = int.from_bytes(raw[2:4], "big")
+    if f.family == AF_INET:
+        return port if raw[4:8] in (bytes(4), bytes((127, 0, 0, 1))) else 0
+    if _int_option(f.host_fd, socket.IPPROTO_IPV6, socket.IPV6_V6ONLY):
+        return 0
+    return port if raw[8:24] in (bytes(16), bytes(10) + b"\xff\xff" + bytes((127, 0, 0, 1))) else 0
 
 
 def _unbound(f: SocketFile) -> bool:
     """An Internet socket with no port yet (a bind or a connect gives it one; another
     thread's bind racing this look is a bind the caller's rules saw)."""
+    return _host_name(f)[2:4] == b"\0\0"
+
+
+def _host_name(f: SocketFile) -> bytes:
+    """The host socket's own address, as the kernel gives it (a sockaddr)."""
     buf = ctypes.create_string_buffer(_SOCKADDR_MAX)
     length = ctypes.c_uint32(_SOCKADDR_MAX)
     checked(libc.getsockname(f.host_fd, buf, ctypes.byref(length)))
-    return buf.raw[2:4] == b"\0\0"
+    return buf.raw[:min(length.value, _SOCKADDR_MAX)]
 
 
 def sys_connect(cage, fd, addr, addrlen, *_):
