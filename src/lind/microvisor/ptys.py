@@ -152,11 +152,6 @@ def is_ptmx(host_fd: int) -> bool:
     return statmod.S_ISCHR(st.st_mode) and st.st_rdev == _PTMX
 
 
-def is_terminal(f: OpenFile) -> bool:
-    """Whether `f` is a side of one of the cages' terminals."""
-    return isinstance(f, _Terminal)
-
-
 def numbers(cage) -> list[int]:
     """The terminals of the cage's tree whose master is open: /dev/pts's entries."""
     tree = limits.tree_of(cage)
