@@ -1,0 +1,263 @@
+"""Mutation testing of the C trampoline's rules (not part of CI: it is slow).
+
+cosmic-ray mutates Python only, and `threei/_accel.c` holds the rules a hostile cage
+meets first: where a path may lead (the file opens served in C), which guest addresses
+a call may read or write, when a cage's thread is held to the mode bits, which cage may
+act for which. This breaks those functions one token at a time, as run.py does for
+Python: a comparison turned (`<` into `<=`, `==` into `!=`...), `&&` into `||` and back,
+a `!` dropped, a decimal constant made one more. Each mutant is compiled (gcc -O1, the
+extension alone, ~1.5 s) into a copy of the work tree, and the group's tests run against
+it there (`-x`, so a killed mutant stops at its first failure; a mutant that does not
+compile is left out). Usage, from the repository root:
+
+    .venv/bin/python tests/mutation/c_mutants.py paths memory identity   # or: all
+    .venv/bin/python tests/mutation/c_mutants.py --list paths            # the mutants only
+    .venv/bin/python tests/mutation/c_mutants.py --retest identity       # survivors again
+    .venv/bin/python tests/mutation/c_mutants.py --retest --only may_act_for identity
+    .venv/bin/python tests/mutation/c_mutants.py --report all            # what they found
+
+Results stay in tests/mutation/.sessions/c-GROUP.json (ignored by git) and a stopped run
+resumes where it left off, unless _accel.c changed since (its mutants name places in the
+old text: then the group begins again).
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import sysconfig
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent))
+from run import BIN, REPO, SESSIONS, _copy_tree  # noqa: E402  (beside this file)
+
+SOURCE = REPO / "src/lind/threei/_accel.c"
+TREE = SESSIONS / f"c-tree-{os.getpid()}"
+TIMEOUT = 600.0     # seconds a mutant's tests may take: longer is a hang, counted killed
+
+_PATH_TESTS = ("tests/test_programs.py::test_escape_attempts_fail",
+               "tests/test_attacks.py::test_path_escapes_beside_a_tenant",
+               "tests/test_attacks.py::test_read_only_root_mount",
+               "tests/test_attacks.py::test_read_only_mount_holds_under_another_path",
+               "tests/test_attacks.py::test_proc_links_and_swapped_symlinks",
+               "tests/test_attacks.py::test_o_trunc_is_a_write",
+               "tests/test_attacks.py::test_path_flipped_after_the_check_does_not_reach_the_file",
+               "tests/test_mutants_fs.py", "tests/test_mutants_files.py")
+
+#: group -> (functions of _accel.c to mutate, the tests that guard them: real cages on
+#: the C trampoline; `-k "not ctypes"` leaves out the twins that never load the C code)
+GROUPS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    # where a path served in C may lead: folded, found under its mount
+    "paths": (("fold_here", "under_prefix", "path_here", "mount_of"), _PATH_TESTS),
+    # ...and what its open may do there: writes only where no mount is read-only, no
+    # device nodes, set-ID bits dropped from a file opened for writing
+    "opens": (("fast_open", "fast_stat_path", "open_under"), _PATH_TESTS),
+    # which guest bytes a call may read or write
+    "memory": (("readable_span", "memory_in_range", "memory_in_bounds", "memory_writable",
+                "memory_check"),
+               ("tests/test_attacks.py::test_signal_words_outside_the_cage_are_refused",
+                "tests/test_attacks.py::test_futexes_do_not_cross_processes_and_refuse_bad_words",
+                "tests/test_attacks.py::test_start_up_imports_check_the_addresses_a_program_gives",
+                "tests/test_attacks.py::test_a_grate_s_copy_shows_nothing_of_the_host_around_it",
+                "tests/test_attacks.py::test_pages_mprotect_protected_handed_to_the_host_end_only_their_cage",
+                "tests/test_null_page.py", "tests/test_mutants_memory.py",
+                "tests/test_conformance.py::test_matches_native[protected_neighbours]")),
+    # a cage that is not root held to the mode bits; who may act for whom
+    "identity": (("capabilities", "set_mode_checks", "act_as", "may_act_for",
+                  "registry_may_touch_locked", "registry_may_act_locked"),
+                 ("tests/test_syscalls.py::test_a_cage_that_is_not_root_is_held_to_the_mode_bits_when_lind_is_root",
+                  "tests/test_syscalls.py::test_the_embedding_programs_thread_keeps_its_overrides",
+                  "tests/test_attacks.py::test_a_cage_that_gave_up_root_cannot_act_as_its_root_child",
+                  "tests/test_mutants_threei.py", "tests/test_threei.py")),
+}
+
+# One replacement per operator, as run.py keeps for Python.
+_SWAPS = {"<": "<=", "<=": "<", ">": ">=", ">=": ">", "==": "!=", "!=": "==",
+          "&&": "||", "||": "&&"}
+# C's tokens that hold these characters but are none of them, longest first.
+_TOKEN = re.compile(r"""
+    (?P<comment>/\*.*?\*/|//[^\n]*)
+  | (?P<string>"(?:\\.|[^"\\])*"|'(?:\\.|[^'\\])*')
+  | (?P<other><<=|>>=|<<|>>|->|\+\+|--)
+  | (?P<op><=|>=|==|!=|&&|\|\||<|>|!)
+  | (?P<number>\b\d+\b(?![.xXeE]))
+  | (?P<word>[A-Za-z_]\w*)
+  | (?P<brace>[{}])
+""", re.S | re.X)
+
+
+@dataclass(frozen=True)
+class Mutant:
+    function: str
+    offset: int       # in the source text
+    old: str
+    new: str
+
+    @property
+    def key(self) -> str:
+        return f"{self.function}@{self.offset}:{self.old}->{self.new}"
+
+    def line(self, text: str) -> int:
+        return text.count("\n", 0, self.offset) + 1
+
+    def apply(self, text: str) -> str:
+        assert text[self.offset:self.offset + len(self.old)] == self.old
+        return text[:self.offset] + self.new + text[self.offset + len(self.old):]
+
+
+def function_body(text: str, name: str) -> tuple[int, int]:
+    """The span of `name`'s body (from its `{` to past its `}`), found by its definition:
+    a line that starts its declaration and names it before an opening brace."""
+    for match in re.finditer(rf"^(?:static\s+)?[A-Za-z_][\w \t\*]*\b{name}\(", text, re.M):
+        start = text.find("{", match.end())
+        if start < 0 or ";" in text[match.end():start]:
+            continue        # a declaration, not the definition
+        depth = 0
+        for token in _TOKEN.finditer(text, start):
+            if token.lastgroup == "brace":
+                depth += 1 if token.group() == "{" else -1
+                if depth == 0:
+                    return start, token.end()
+    raise SystemExit(f"c_mutants: no definition of {name} in {SOURCE.name}")
+
+
+def mutants(text: str, functions: tuple[str, ...]) -> list[Mutant]:
+    out = []
+    for name in functions:
+        start, end = function_body(text, name)
+        for token in _TOKEN.finditer(text, start, end):
+            kind, value, at = token.lastgroup, token.group(), token.start()
+            if kind == "op":
+                if value == "!":
+                    out.append(Mutant(name, at, "!", ""))
+                else:
+                    out.append(Mutant(name, at, value, _SWAPS[value]))
+            elif kind == "number" and not _in_preprocessor(text, at):
+                out.append(Mutant(name, at, value, str(int(value) + 1)))
+    return out
+
+
+def _in_preprocessor(text: str, at: int) -> bool:
+    return text[text.rfind("\n", 0, at) + 1:at].lstrip().startswith("#")
+
+
+def _so_path(tree: Path) -> Path:
+    suffix = sysconfig.get_config_var("EXT_SUFFIX")
+    return tree / "src/lind/threei" / f"_accel{suffix}"
+
+
+def _compile(source: Path, out: Path) -> bool:
+    include = sysconfig.get_paths()["include"]
+    r = subprocess.run(["gcc", "-O1", "-shared", "-fPIC", f"-I{include}", str(source),
+                        "-o", str(out), "-lpthread"], capture_output=True)
+    return r.returncode == 0
+
+
+def _tests_pass(tests: tuple[str, ...]) -> tuple[bool, float]:
+    env = dict(os.environ, PYTHONPATH=str(TREE / "src"),
+               LIND_TEST_BUILDS=str(SESSIONS / "builds"))
+    t = time.monotonic()
+    try:
+        r = subprocess.run([str(BIN / "python"), "-m", "pytest", "-x", "-q", "-p",
+                            "no:cacheprovider", "-k", "not ctypes", *tests], cwd=TREE, env=env,
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                           timeout=TIMEOUT)
+        passed = r.returncode == 0
+    except subprocess.TimeoutExpired:
+        passed = False
+    return passed, time.monotonic() - t
+
+
+def run_group(group: str, retest: bool = False, only: set[str] | None = None) -> dict:
+    functions, tests = GROUPS[group]
+    text = SOURCE.read_text()
+    digest = hashlib.sha256(text.encode()).hexdigest()
+    results_file = SESSIONS / f"c-{group}.json"
+    results = json.loads(results_file.read_text()) if results_file.exists() else {}
+    if results.get("source") != digest:
+        results = {"source": digest, "mutants": {}}
+    done = results["mutants"]
+    if retest:      # after new tests: the survivors again
+        for key in [k for k, d in done.items() if d["outcome"] == "survived"
+                    and (not only or d["function"] in only)]:
+            del done[key]
+    todo = [m for m in mutants(text, functions)
+            if m.key not in done and (not only or m.function in only)]
+    _copy_tree(TREE)
+    tree_source, so = TREE / "src/lind/threei/_accel.c", _so_path(TREE)
+    if not _compile(tree_source, so):
+        raise SystemExit("c_mutants: the unmutated trampoline does not compile")
+    passed, took = _tests_pass(tests)
+    if not passed:
+        raise SystemExit(f"c_mutants: {group}'s tests fail on the unmutated code")
+    print(f"{group}: baseline passed in {took:.0f} s; {len(todo)} mutants to run", flush=True)
+    for n, m in enumerate(todo, 1):
+        tree_source.write_text(m.apply(text))
+        if not _compile(tree_source, so):
+            outcome = "not compiled"
+        else:
+            passed, took = _tests_pass(tests)
+            outcome = "survived" if passed else "killed"
+        done[m.key] = {"function": m.function, "line": m.line(text), "old": m.old,
+                       "new": m.new, "outcome": outcome}
+        results_file.write_text(json.dumps(results, indent=1))
+        print(f"[{n}/{len(todo)}] {m.function}:{m.line(text)} {m.old!r}->{m.new!r}: {outcome}",
+              flush=True)
+    tree_source.write_text(text)
+    return results
+
+
+def report(group: str) -> str:
+    results_file = SESSIONS / f"c-{group}.json"
+    if not results_file.exists():
+        return f"{group}: not run"
+    done = json.loads(results_file.read_text())["mutants"].values()
+    tested = [d for d in done if d["outcome"] != "not compiled"]
+    survived = [d for d in tested if d["outcome"] == "survived"]
+    lines = [f"{group}: {len(tested)} mutants, {len(tested) - len(survived)} killed, "
+             f"{len(survived)} survived"]
+    lines += [f"  survived {d['function']}:{d['line']} {d['old']!r} -> {d['new']!r}"
+              for d in sorted(survived, key=lambda d: d["line"])]
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("groups", nargs="+", help=f"{', '.join(GROUPS)} or all")
+    parser.add_argument("--list", action="store_true", help="list the mutants, run nothing")
+    parser.add_argument("--report", action="store_true", help="what the last runs found")
+    parser.add_argument("--retest", action="store_true",
+                        help="run the survivors again (after new tests were written)")
+    parser.add_argument("--only", action="append", metavar="FUNCTION",
+                        help="only the mutants of this function (again for more)")
+    opts = parser.parse_args()
+    groups = list(GROUPS) if opts.groups == ["all"] else opts.groups
+    unknown = set(groups) - set(GROUPS)
+    if unknown:
+        parser.error(f"unknown group(s) {', '.join(sorted(unknown))}; known: {', '.join(GROUPS)}")
+    SESSIONS.mkdir(parents=True, exist_ok=True)
+    text = SOURCE.read_text()
+    for group in groups:
+        if opts.list:
+            for m in mutants(text, GROUPS[group][0]):
+                print(f"{m.function}:{m.line(text)} {m.old!r} -> {m.new!r}")
+        elif opts.report:
+            print(report(group))
+        else:
+            try:
+                run_group(group, opts.retest, set(opts.only or ()))
+            finally:
+                shutil.rmtree(TREE, ignore_errors=True)
+            print(report(group), flush=True)
+
+
+if __name__ == "__main__":
+    main()
