@@ -59,7 +59,11 @@ GROUPS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "paths": (("fold_here", "under_prefix", "path_here", "mount_of"), _PATH_TESTS),
     # ...and what its open may do there: writes only where no mount is read-only, no
     # device nodes, set-ID bits dropped from a file opened for writing
-    "opens": (("fast_open", "fast_stat_path", "open_under"), _PATH_TESTS),
+    "opens": (("fast_open", "fast_stat_path", "open_under"),
+              (*_PATH_TESTS, "tests/test_virtual_files.py::test_planted_device_nodes_are_never_used",
+               "tests/test_attacks.py::test_a_cage_plants_no_set_id_program_on_the_host",
+               "tests/test_conformance.py::test_matches_native[file_modes]",
+               "tests/test_conformance.py::test_matches_native[fifo_opens]")),
     # which guest bytes a call may read or write
     "memory": (("readable_span", "memory_in_range", "memory_in_bounds", "memory_writable",
                 "memory_check"),
