@@ -35,6 +35,7 @@ from lind.cage.thread import (
     CageThread,
     Instance,
     PerThread,
+    ThreadKit,
     instance_of,
     serving,
 )
@@ -520,7 +521,7 @@ class Cage:
         # Instances (with their Stores) that threads ended by exit(2) left, for the next
         # threads of the same program: making and deleting one costs more than the rest
         # of a pthread_create and join together.
-        self._idle_thread_instances: list[tuple[wasmtime.Store, loader.Exports]] = []
+        self._idle_thread_instances: list[ThreadKit] = []
 
     def _set_command_line(self, argv: Sequence[bytes], env: Sequence[bytes],
                           parent: Cage | None = None, *, exec_: bool = False) -> None:
@@ -1648,26 +1649,14 @@ class Cage:
         instance = self._instantiate(linker, store, self.module)
         return store, loader.Exports(store, instance, self.module)
 
-    def thread_instance(self) -> tuple[wasmtime.Store, loader.Exports]:
-        """An instance for a new thread: one an ended thread of this program left, else a
-        new one. Its mutable globals need no reset: the thread's start sets the stack
-        pointer, __lind_thread_start the TLS base (the only other one lind cc makes
-        besides Asyncify's, which are idle once a thread has exited outside an unwind)."""
-        with self._threads_changed:
-            if self._idle_thread_instances:
-                store, exports = self._idle_thread_instances.pop()
-                store.set_epoch_deadline(1)    # its old deadline passed while it waited
-                return store, exports
-        return self.instance_over_memory()
-
-    def keep_thread_instance(self, store: wasmtime.Store, exports: loader.Exports,
-                             module: wasmtime.Module) -> None:
-        """The instance of a thread its exit(2) ended, for `thread_instance`: kept while the
-        cage runs that program, up to IDLE_THREAD_INSTANCES."""
-        with self._threads_changed:
-            if (module is self.module and not self.stopping and self.status is None
-                    and len(self._idle_thread_instances) < IDLE_THREAD_INSTANCES):
-                self._idle_thread_instances.append((store, exports))
+    def thread_instance(self) -> ThreadKit:
+        """An instance for a new thread: one an ended thread of this program left (see
+        new_thread, which takes it), else a new one. Its mutable globals need no reset:
+        the thread's start sets the stack pointer, __lind_thread_start the TLS base (the
+        only other one lind cc makes besides Asyncify's, which are idle once a thread has
+        exited outside an unwind)."""
+        store, exports = self.instance_over_memory()
+        return store, exports, loader.context_address(store)
 
     def new_thread(self, start: ThreadStart) -> CageThread:
         """A thread for clone(CLONE_THREAD), not started yet (the caller writes its id
@@ -1678,9 +1667,11 @@ class Cage:
                 or loader.STACK_POINTER not in self.exports):
             raise OSError(errno.EAGAIN, "this program cannot start threads")
         tid = self.runtime.reserve_id(self.init_id)
+        creator = self.calling_thread()
         thread = CageThread(self, tid, start)
-        thread.comm = self.thread_comm()       # its creator's name, as on Linux
-        thread.affinity = self.thread_affinity()   # and its creator's CPUs
+        # its creator's name and CPUs, as on Linux
+        thread.comm, thread.affinity = ((self.comm, self.affinity) if creator is None
+                                        else (creator.comm, creator.affinity))
         self._had_threads = True     # its memory may be touched by that thread until it ends
         with self._threads_changed:
             if self.stopping or self._threads_alive >= self.rlimit_nproc[0]:
@@ -1688,14 +1679,24 @@ class Cage:
                 raise OSError(errno.EAGAIN, "Resource temporarily unavailable")
             self.threads[tid] = thread
             self._threads_alive += 1
+            # the instance an ended thread left, if any (its old deadline passed while it
+            # waited: set_epoch_deadline below)
+            kit = self._idle_thread_instances.pop() if self._idle_thread_instances else None
         try:
-            thread.signals = signals.add_thread(self, tid)
+            thread.signals = signals.add_thread(self, tid,
+                                                None if creator is None else creator.signals)
             # its instance now, so that a budget it does not fit is clone's EAGAIN
-            thread.prepared = self.thread_instance()
+            if kit is None:
+                kit = self.thread_instance()
+            else:
+                kit[0].set_epoch_deadline(1)
+            thread.prepared = kit
         except (OSError, loader.ProgramError) as exc:  # no host fd for its wake eventfd,
             with self._threads_changed:                # no memory for its instance
                 del self.threads[tid]
                 self._threads_alive -= 1
+                if kit is not None:
+                    self._keep_thread_instance(kit, self.module)
             self.runtime.release_id(self.init_id)
             if thread.signals is not None:
                 signals.remove_thread(self, tid)
@@ -1706,6 +1707,14 @@ class Cage:
                 self.terminate(signal.SIGILL)
             raise OSError(errno.EAGAIN, "Resource temporarily unavailable") from None
         return thread
+
+    def _keep_thread_instance(self, kit: ThreadKit, module: wasmtime.Module) -> None:
+        """With _threads_changed held: the instance of a thread its exit(2) ended (or one
+        that never ran), for the next new_thread: kept while the cage runs that program,
+        up to IDLE_THREAD_INSTANCES."""
+        if (module is self.module and not self.stopping and self.status is None
+                and len(self._idle_thread_instances) < IDLE_THREAD_INSTANCES):
+            self._idle_thread_instances.append(kit)
 
     def exit_thread(self, code: int) -> None:
         """exit(2): the calling thread ends; the cage with it if it was the last one.
@@ -1731,22 +1740,25 @@ class Cage:
             self.clear_tid_word(self.tid_address)
         threei.stop_this_thread(self.slot)
 
-    def thread_ended(self, thread: CageThread) -> None:
-        """From the thread's own host thread, once its instance stopped for good. Its
-        CLONE_CHILD_CLEARTID word is its host thread's last act (CageThread._main)."""
-        # Its CPU time becomes the cage's before its joiner is woken: a joiner's
-        # getrusage then counts it.
-        with self._threads_changed:
-            if thread.host is not None:
-                used = thread.host.cpu_times()
-                thread.host = None
-                self._ended_threads_cpu = (self._ended_threads_cpu[0] + used[0],
-                                           self._ended_threads_cpu[1] + used[1])
+    def thread_ended(self, thread: CageThread, kit: ThreadKit | None = None,
+                     module: wasmtime.Module | None = None) -> None:
+        """From the thread's own host thread, once its instance stopped for good; `kit`,
+        its instance of `module`, is kept for the next thread (_keep_thread_instance).
+        Its CLONE_CHILD_CLEARTID word is its host thread's last act (CageThread._main)."""
         signals.remove_thread(self, thread.tid)
         if thread.instance is not None and thread.instance._asyncify_buffer and not self.stopping:
             with contextlib.suppress(OSError):
                 self.aspace.munmap(thread.instance._asyncify_buffer, ASYNCIFY_BUFFER)
         with self._threads_changed:
+            # Its CPU time becomes the cage's before its joiner is woken: a joiner's
+            # getrusage then counts it.
+            if thread.host is not None:
+                used = thread.host.cpu_times()
+                thread.host = None
+                self._ended_threads_cpu = (self._ended_threads_cpu[0] + used[0],
+                                           self._ended_threads_cpu[1] + used[1])
+            if kit is not None:
+                self._keep_thread_instance(kit, module)
             del self.threads[thread.tid]
             if not thread.exited:
                 self._threads_alive -= 1
@@ -1988,7 +2000,7 @@ def trap_reason(message: str, stack_pointer: int | None = None,
     return lines[-1] if lines else None
 
 
-IDLE_THREAD_INSTANCES = 4    # per cage (see Cage.thread_instance)
+IDLE_THREAD_INSTANCES = 4    # per cage (see Cage.new_thread)
 
 
 def strings_bytes(argv: Sequence[bytes], env: Sequence[bytes]) -> int:

@@ -38,6 +38,10 @@ THREAD_START = "__lind_thread_start"
 START = "_start"
 SPAWN_START = "__lind_spawn_start"   # a posix_spawn child's (guest src/process/posix_spawn.c)
 
+#: An instance a thread runs in: its Store, exports and the Store's context address
+#: (loader.context_address), made for it or left by an ended thread (Cage.new_thread).
+ThreadKit = tuple[wasmtime.Store, "loader.Exports", int]
+
 
 class _InUnwinder:
     """An Instance attribute kept in its Unwinder, where the trampoline reads it too."""
@@ -139,8 +143,8 @@ class CageThread:
         self.signals: ThreadSignals | None = None   # its mask, pending set, wake fd
         self.exited = False     # ended by its own exit(2)
         self.instance: Instance | None = None
-        # (store, exports) new_thread made for it, which its Instance takes when it runs
-        self.prepared: tuple[wasmtime.Store, loader.Exports] | None = None
+        # the instance new_thread made or found for it, which its Instance takes when it runs
+        self.prepared: ThreadKit | None = None
         self.running = False    # its host thread runs it (from start until it ended)
         # what runs it, and keeps its CPU times (None once the cage took them: thread_ended)
         self.host: stacks.PooledThread | None = None
@@ -169,11 +173,11 @@ class CageThread:
         module = cage.module
         try:
             instance = Instance()
-            (instance.store, instance.exports), self.prepared = self.prepared, None
-            instance.context_address = loader.context_address(instance.store)
-            instance.thread_start = self.start_args
+            (instance.store, instance.exports, instance.context_address), self.prepared = (
+                self.prepared, None)
+            instance.thread_start = start = self.start_args
             loader.set_i32(instance.exports[loader.STACK_POINTER], instance.context_address,
-                           self.start_args.stack)
+                           start.stack)
             self.instance = instance
             cage.run_instance()
         except wasmtime.Trap as trap:
@@ -192,9 +196,12 @@ class CageThread:
         finally:
             threei.thread_done()
             forget_thread_pins()
-            if self.exited and self.instance is not None and not self.instance.unwinding():
-                cage.keep_thread_instance(self.instance.store, self.instance.exports, module)
-            cage.thread_ended(self)
+            # its instance, for the next thread, if it stopped by its own exit(2) outside
+            # an unwind (Cage._keep_thread_instance)
+            ran = self.instance
+            cage.thread_ended(self, (ran.store, ran.exports, ran.context_address)
+                              if self.exited and ran is not None and not ran.unwinding()
+                              else None, module)
             serve(None)
             self.running = False
         return self._wake_joiner

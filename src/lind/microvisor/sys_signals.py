@@ -403,19 +403,21 @@ def _waiting_for_signals(state: SignalState, bit: int) -> tuple[threading.Condit
     return ()
 
 
-def add_thread(cage, tid: int) -> ThreadSignals:
-    """A new thread of the cage (clone): the creating thread's mask, no alternate stack
+def add_thread(cage, tid: int, creator: ThreadSignals | None = None) -> ThreadSignals:
+    """A new thread of the cage (clone): the creating thread's mask (that of `creator`,
+    the calling thread's signals if the caller has them at hand), no alternate stack
     (as Linux gives a thread), and a wake eventfd of its own, counted among the host fds
     cages hold (ENFILE past them)."""
     thread = ThreadSignals()
-    limits.host_fds.take(share=getattr(cage, "fd_share", None))
+    share = getattr(cage, "fd_share", None)
+    limits.host_fds.take(share=share)
     try:
         thread.wake_fd = threei.new_wake_fd()
     except OSError:
-        limits.host_fds.give(share=getattr(cage, "fd_share", None))
+        limits.host_fds.give(share=share)
         raise
     with _lock:
-        thread.mask = caller(cage).mask
+        thread.mask = (caller(cage) if creator is None else creator).mask
         cage.signals.threads[tid] = thread
     return thread
 

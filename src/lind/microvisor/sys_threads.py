@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import struct
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from lind.microvisor.abi import s32, u32
 
@@ -25,11 +25,12 @@ _SHARED = CLONE_VM | CLONE_FS | CLONE_FILES | CLONE_SIGHAND | CLONE_THREAD | CLO
 _THREAD_FLAGS = (_SHARED | CLONE_SETTLS | CLONE_PARENT_SETTID | CLONE_CHILD_CLEARTID
                  | CLONE_CHILD_SETTID | CLONE_DETACHED)
 _START = struct.Struct("<II")   # what the guest's __clone leaves at the new stack's top
+_TID = struct.Struct("<i")
 
 
-@dataclass(frozen=True)
-class ThreadStart:
-    """What clone(CLONE_THREAD) asked for, read once from the caller's arguments."""
+class ThreadStart(NamedTuple):
+    """What clone(CLONE_THREAD) asked for, read once from the caller's arguments (a
+    tuple: a frozen dataclass cost more to make than the rest of clone's checks)."""
 
     func: int         # table index of the function to run, and its argument
     arg: int
@@ -49,20 +50,25 @@ def sys_clone_thread(cage, flags: int, stack: int, ptid: int, ctid: int, tls: in
     stack, ptid, ctid = u32(stack), u32(ptid), u32(ctid)
     if not stack or stack % 16:
         raise OSError(errno.EINVAL, "Invalid argument")
-    func, arg = _START.unpack(cage.mem.read(stack, _START.size))
-    start = ThreadStart(func=func, arg=arg, tls=u32(tls) if flags & CLONE_SETTLS else 0,
-                        stack=stack, clear_tid=ctid if flags & CLONE_CHILD_CLEARTID else 0)
-    for wanted, addr in ((CLONE_PARENT_SETTID, ptid), (CLONE_CHILD_SETTID, ctid)):
-        if flags & wanted:
-            cage.mem.view(addr, 4, writing=True)   # EFAULT before a thread exists
+    mem = cage.mem
+    func, arg = _START.unpack(mem.read(stack, _START.size))
+    start = ThreadStart(func, arg, u32(tls) if flags & CLONE_SETTLS else 0, stack,
+                        ctid if flags & CLONE_CHILD_CLEARTID else 0)
+    set_ptid, set_ctid = flags & CLONE_PARENT_SETTID, flags & CLONE_CHILD_SETTID
+    if set_ptid:
+        mem.view(ptid, 4, writing=True)   # EFAULT before a thread exists
+    if set_ctid:
+        mem.view(ctid, 4, writing=True)
     thread = cage.new_thread(start)
-    for wanted, addr in ((CLONE_PARENT_SETTID, ptid), (CLONE_CHILD_SETTID, ctid)):
-        if flags & wanted:
-            # Checked above; if another thread unmapped it since, the thread starts
-            # anyway, as on Linux (a registered thread that never ran would hold the
-            # cage's end forever).
-            with contextlib.suppress(OSError):
-                cage.mem.write(addr, struct.pack("<i", thread.tid))
+    if set_ptid or set_ctid:
+        tid = _TID.pack(thread.tid)
+        # Checked above; if another thread unmapped it since, the thread starts anyway,
+        # as on Linux (a registered thread that never ran would hold the cage's end
+        # forever).
+        for wanted, addr in ((set_ptid, ptid), (set_ctid, ctid)):
+            if wanted:
+                with contextlib.suppress(OSError):
+                    mem.write(addr, tid)
     thread.start()
     return thread.tid
 
