@@ -1663,8 +1663,9 @@ class Cage:
         where it was asked first). EAGAIN past the runtime's limit on cages and threads
         or the cage's RLIMIT_NPROC, or for a program whose memory is not shared (not
         built by lind cc: a shared memory, a thread start and a stack pointer to set)."""
-        if (self.shared_memory is None or THREAD_START not in self.exports
-                or loader.STACK_POINTER not in self.exports):
+        exports = self.exports
+        if (self.shared_memory is None or THREAD_START not in exports
+                or loader.STACK_POINTER not in exports):
             raise OSError(errno.EAGAIN, "this program cannot start threads")
         tid = self.runtime.reserve_id(self.init_id)
         creator = self.calling_thread()
@@ -1680,16 +1681,18 @@ class Cage:
             self.threads[tid] = thread
             self._threads_alive += 1
             # the instance an ended thread left, if any (its old deadline passed while it
-            # waited: set_epoch_deadline below)
+            # waited: rearmed below)
             kit = self._idle_thread_instances.pop() if self._idle_thread_instances else None
         try:
-            thread.signals = signals.add_thread(self, tid,
-                                                None if creator is None else creator.signals)
+            # the creator's signals, as signals.caller finds them: the first thread's
+            # for it (whether it runs or not) and for a call made for the cage elsewhere
+            thread.signals = signals.add_thread(
+                self, tid, self.signals.first if creator is None else creator.signals)
             # its instance now, so that a budget it does not fit is clone's EAGAIN
             if kit is None:
                 kit = self.thread_instance()
             else:
-                kit[0].set_epoch_deadline(1)
+                threei.rearm_epoch(kit[2])
             thread.prepared = kit
         except (OSError, loader.ProgramError) as exc:  # no host fd for its wake eventfd,
             with self._threads_changed:                # no memory for its instance

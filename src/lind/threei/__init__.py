@@ -106,6 +106,7 @@ act_as = _impl.act_as                       # act for a cage of this euid: its p
 act_for_lind = _impl.act_for_lind           # Lind's own work: its user's permission overrides
 checks_back = _impl.checks_back             # what act_as / act_for_lind found, again
 watch_epochs = _impl.watch_epochs           # a store's epoch callback: quiet ticks stay in C
+rearm_epoch = _impl.rearm_epoch             # its next tick interrupts it again
 new_wake_fd = _impl.new_wake_fd             # a wake eventfd, with the word futex waits watch
 signal_wake_fd = _impl.signal_wake_fd       # end the waits polling or watching it
 drain_wake_fd = _impl.drain_wake_fd         # quiet again (before looking at what woke)

@@ -6833,6 +6833,21 @@ static PyObject *mod_watch_epochs(PyObject *self, PyObject *args)
     Py_RETURN_NONE;
 }
 
+/* rearm_epoch(context): the store's next epoch tick interrupts it again, as
+ * watch_epochs left it. An idle thread's instance taken for a new thread has its old
+ * deadline long passed (wasmtime-py's Store.set_epoch_deadline cost ~3 us of ctypes). */
+static PyObject *mod_rearm_epoch(PyObject *self, PyObject *arg)
+{
+    void *context = PyLong_AsVoidPtr(arg);
+    if (!context) {
+        if (!PyErr_Occurred())
+            PyErr_SetString(PyExc_ValueError, "rearm_epoch: no store");
+        return NULL;
+    }
+    set_epoch_deadline(context, 1);
+    Py_RETURN_NONE;
+}
+
 /* thread_done(): this host thread runs no cage thread any more (it may run another
  * cage's next): nothing it noted for its last one may apply to that one. */
 static PyObject *mod_thread_done(PyObject *self, PyObject *unused)
@@ -6880,6 +6895,8 @@ static PyMethodDef module_methods[] = {
     {"forget", mod_forget, METH_O, "the cage of this Slot is gone: stop finding it by id"},
     {"watch_epochs", mod_watch_epochs, METH_VARARGS,
      "watch_epochs(store, context, slot, python_callback, key): a store's ticks are the trampoline's"},
+    {"rearm_epoch", mod_rearm_epoch, METH_O,
+     "rearm_epoch(context): the store's next epoch tick interrupts it"},
     {"act_as", mod_act_as, METH_O,
      "act_as(euid): this host thread acts for a cage of that effective uid (its permission "
      "checks); the checks it held before (for checks_back)"},

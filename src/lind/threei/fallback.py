@@ -181,6 +181,10 @@ def watch_epochs(store: int, context: int, slot: Slot, python_callback: int, key
     wt._wasmtime_context_set_epoch_deadline(ctypes.cast(context, _CONTEXT_T), 1)
 
 
+def rearm_epoch(context: int) -> None:
+    wt._wasmtime_context_set_epoch_deadline(ctypes.cast(context, _CONTEXT_T), 1)
+
+
 def take_sleep_deadline(slot: Slot, req: int) -> int:
     """Sleeps are the handler's alone here: none was begun."""
     return 0
