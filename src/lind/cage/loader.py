@@ -144,6 +144,10 @@ class Stopped(wasmtime.WasmtimeError):
     def __str__(self) -> str:
         return self.message
 
+    def __del__(self) -> None:
+        """Nothing to delete (Wasmtime's close would find that out by an AttributeError,
+        at every thread's exit)."""
+
 
 def call_i32s(func: wasmtime.Func, context: int, slot: threei.Slot, *args: int) -> None:
     """Call an export that takes i32s and returns nothing, its type checked at load

@@ -161,15 +161,16 @@ def run_pooled(task: Task, name: str) -> None:
 
 
 def _serve_tasks(parked: _Parked) -> None:
+    me = threading.current_thread()
     while True:
         # The thread's arguments keep the first _Parked as long as the thread lives: its
         # task must not stay there too (a cage, its Store, kept after it ended).
         task, name = parked.task
         parked.task = None
-        threading.current_thread().name = name
+        me.name = name
         last_act = task()
         del task          # what the task held (a cage thread's Store) goes now
-        threading.current_thread().name = PARKED_NAME
+        me.name = PARKED_NAME
         parked = _Parked()
         with _parked_lock:
             stays = len(_parked) < PARKED_MAX
