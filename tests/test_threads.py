@@ -18,6 +18,7 @@ import threading
 import pytest
 
 import lind
+from lind import threei
 from lind.cage.cage import Cage
 from lind.engine import stacks
 from lind.grates import Call, Grate, handles
@@ -240,6 +241,23 @@ def test_threads_that_came_and_went_leave_no_host_fds(builds, tmp_path):
     before = len(os.listdir("/proc/self/fd"))
     assert lind.run([program], root=tmp_path, capture_output=True).stdout == _CAME_AND_WENT
     assert len(os.listdir("/proc/self/fd")) == before
+
+
+def test_a_new_thread_takes_the_wake_fd_an_ended_thread_left(builds, tmp_path, monkeypatch):
+    """A thread's wake eventfd outlives it as the cage's spare: 200 threads started and
+    joined one after another make one (the fd stays counted as the cage's until it
+    ends; test_threads_that_came_and_went_leave_no_host_fds checks that it goes then)."""
+    made = []
+    new_wake_fd = threei.new_wake_fd
+
+    def counted():
+        made.append(1)
+        return new_wake_fd()
+
+    monkeypatch.setattr(threei, "new_wake_fd", counted)
+    assert lind.run([builds.wasm("threads/come_and_go")], root=tmp_path,
+                    capture_output=True).stdout == _CAME_AND_WENT
+    assert len(made) == 1
 
 
 def test_new_threads_run_in_the_instances_ended_threads_left(builds, tmp_path, monkeypatch):
