@@ -113,14 +113,16 @@ _latch_lock = _thread.allocate_lock()
 
 
 class _Parked:
-    """A host thread of the pool between two tasks; `task` is set, under the lock, by
-    the caller that takes it off the list."""
+    """A host thread of the pool, between two tasks. `task` is set, under the lock, by
+    the caller that takes it off the list, who then releases `wake`, held while the
+    thread waits (one per host thread, not per task: its wait takes it back)."""
 
     __slots__ = ("task", "wake")
 
     def __init__(self) -> None:
         self.task: tuple[Task, str] | None = None
-        self.wake = Latch()
+        self.wake = _thread.allocate_lock()
+        self.wake.acquire()
 
 
 _parked: list[_Parked] = []
@@ -153,7 +155,7 @@ def run_pooled(task: Task, name: str) -> None:
         if parked is not None:
             parked.task = (task, name)
     if parked is not None:
-        parked.wake.set()
+        parked.wake.release()     # by its one taker, the caller that popped it
         return
     first = _Parked()
     first.task = (task, name)
@@ -163,15 +165,14 @@ def run_pooled(task: Task, name: str) -> None:
 def _serve_tasks(parked: _Parked) -> None:
     me = threading.current_thread()
     while True:
-        # The thread's arguments keep the first _Parked as long as the thread lives: its
-        # task must not stay there too (a cage, its Store, kept after it ended).
+        # The thread's arguments keep its _Parked as long as the thread lives: its task
+        # must not stay there too (a cage, its Store, kept after it ended).
         task, name = parked.task
         parked.task = None
         me.name = name
         last_act = task()
         del task          # what the task held (a cage thread's Store) goes now
         me.name = PARKED_NAME
-        parked = _Parked()
         with _parked_lock:
             stays = len(_parked) < PARKED_MAX
             if stays:
@@ -181,11 +182,12 @@ def _serve_tasks(parked: _Parked) -> None:
             del last_act
         if not stays:
             return
-        parked.wake.wait(PARK_SECONDS)
-        with _parked_lock:
-            if parked.task is None:       # nobody came: still listed
-                _parked.remove(parked)
-                return
+        if not parked.wake.acquire(timeout=PARK_SECONDS):
+            with _parked_lock:
+                if parked.task is None:       # nobody came: still listed
+                    _parked.remove(parked)
+                    return
+            parked.wake.acquire()     # taken meantime: its taker releases it at once
 
 
 class PooledThread:
