@@ -450,15 +450,16 @@ def remove_thread(cage, tid: int) -> None:
         _forget_pending(state, thread)
         fd, thread.wake_fd = thread.wake_fd, -1
         if fd >= 0 and state.spare_wake_fd < 0 and not state.ended:
-            state.spare_wake_fd, fd = fd, -1
+            state.spare_wake_fd = fd
+        elif fd >= 0:
+            _close_wake_fd(cage, fd)
         settled = _settle_unless_quiet(cage)
-    if fd >= 0:
-        _close_wake_fd(cage, fd)
     if settled is not None:
         _act(cage, *settled, own_thread=False)
 
 
 def _close_wake_fd(cage, fd: int) -> None:
+    """With the lock held (a signal sent meanwhile must not write a closed fd's number)."""
     os.close(fd)
     limits.host_fds.give(share=getattr(cage, "fd_share", None))
 
@@ -643,9 +644,9 @@ def forget_all_pending(cage) -> None:
         state.ended = True
         for holder in (state, *state.threads.values()):
             _forget_pending(state, holder)
-        spare, state.spare_wake_fd = state.spare_wake_fd, -1
-    if spare >= 0:
-        _close_wake_fd(cage, spare)
+        if state.spare_wake_fd >= 0:
+            _close_wake_fd(cage, state.spare_wake_fd)
+            state.spare_wake_fd = -1
 
 
 def exec_reset(cage, mask: int) -> None:
