@@ -52,8 +52,8 @@ def sys_clone_thread(cage, flags: int, stack: int, ptid: int, ctid: int, tls: in
         raise OSError(errno.EINVAL, "Invalid argument")
     mem = cage.mem
     func, arg = _START.unpack(mem.read(stack, _START.size))
-    start = ThreadStart(func, arg, u32(tls) if flags & CLONE_SETTLS else 0, stack,
-                        ctid if flags & CLONE_CHILD_CLEARTID else 0)
+    start = ThreadStart(func=func, arg=arg, tls=u32(tls) if flags & CLONE_SETTLS else 0,
+                        stack=stack, clear_tid=ctid if flags & CLONE_CHILD_CLEARTID else 0)
     set_ptid, set_ctid = flags & CLONE_PARENT_SETTID, flags & CLONE_CHILD_SETTID
     if set_ptid:
         mem.view(ptid, 4, writing=True)   # EFAULT before a thread exists
