@@ -4821,6 +4821,20 @@ def test_protections_cannot_spend_the_host_process_s_mappings(builds, tmp_path, 
     untouched(canary)
 
 
+
+def test_a_grate_s_handler_touching_its_page_0_after_the_grate_ended_ends_nothing_else(
+        builds, tmp_path, canary):
+    """A wasm grate's handler still running for its caller when the grate ends has
+    memset (Wasmtime's memory.fill, host code) touch the grate's page 0: the release of
+    the grate's memory freed the null guard's fault slot but left the page PROT_NONE, and
+    that host fault, which no cage claimed any more, ended the Lind process with SIGSEGV
+    within a few of the 60 attempts. The tenant beside it runs on."""
+    status, out, err = two_trees(builds, tmp_path,
+                                 [builds.wasm(attack("grate_null_after_end")), "60"])
+    assert status["attacker"] == 0, (status, out, err[-2000:])
+    assert out == "attempts done 60\n", (out, err[-2000:])
+    untouched(canary)
+
 # Runs the attacker once small (Lind warm), then holding its pins: prints the growth of
 # this process's resident memory meanwhile, in MB, as JSON with the attacker's status.
 _HOLDS_PINS = r"""

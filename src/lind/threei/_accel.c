@@ -280,6 +280,28 @@ static uintptr_t protected_hi[GUARD_SLOTS];
 static int protected_hit[GUARD_SLOTS];        /* the host touched one: SIGSEGV owed */
 static int prot_ranges_all;                   /* with the GIL */
 
+/* Pages made accessible again just before their slot is freed (a cage's end, exec, its
+ * protections cleared) may have faulted an instant before, in host code on another
+ * thread whose handler then looks for the slot once it is gone: that fault is not the
+ * process's own. `pages_opened` counts such openings (bumped after the mprotect, before
+ * the slot goes); a fault no slot claims is tried again once for each thread that has
+ * not seen the count as it is, and passed on only if it comes back. */
+static unsigned pages_opened;
+static __thread unsigned pages_opened_seen __attribute__((tls_model("initial-exec")));
+
+static void note_pages_opened(void)
+{
+    __atomic_add_fetch(&pages_opened, 1, __ATOMIC_ACQ_REL);
+}
+
+/* A free slot taken (with guard_lock): a hit the handler marked there as the slot's last
+ * owner let it go (it had found the slot an instant before) is not the new owner's. */
+static void drop_stale_hit(int *hit)
+{
+    if (__atomic_exchange_n(hit, 0, __ATOMIC_ACQ_REL))
+        __atomic_sub_fetch(&guard_hits, 1, __ATOMIC_RELEASE);
+}
+
 static int open_protected_page(uintptr_t at)
 {
     for (int i = 0; i < GUARD_SLOTS; i++) {
@@ -321,9 +343,15 @@ static void on_host_fault(int sig, siginfo_t *info, void *context)
 {
     if ((sig == SIGSEGV || sig == SIGBUS) && open_guarded_page((uintptr_t)info->si_addr))
         return;
-    if (sig == SIGSEGV && info->si_code == SEGV_ACCERR &&
-        open_protected_page((uintptr_t)info->si_addr))
-        return;
+    if (sig == SIGSEGV && info->si_code == SEGV_ACCERR) {
+        if (open_protected_page((uintptr_t)info->si_addr))
+            return;
+        unsigned opened = __atomic_load_n(&pages_opened, __ATOMIC_ACQUIRE);
+        if (opened != pages_opened_seen) {    /* a page opened since: try it again */
+            pages_opened_seen = opened;
+            return;
+        }
+    }
     if (fault_round == FAULT_OFFERED) {
         fault_round = FAULT_DECLINED;   /* on_fault_first passes it on to the newcomer */
         return;
@@ -421,10 +449,19 @@ static PyObject *keep_fault_order(PyObject *self, PyObject *unused)
     Py_RETURN_TRUE;
 }
 
-static void guard_forget(MemoryObject *m)
+/* m's page 0 is no longer guarded: made accessible first when `opening` (its pages still
+ * mapped: whatever runs over them later, a grate's handler still finishing in a worker
+ * after the grate ended, must not meet a PROT_NONE page no slot knows of), then its slot
+ * freed. 0, or -1 if the page could not be opened (then it stays guarded). */
+static int guard_forget(MemoryObject *m, int opening)
 {
     if (!m->guard)
-        return;
+        return 0;
+    if (opening) {
+        if (mprotect(m->base, host_page, PROT_READ | PROT_WRITE) != 0)
+            return -1;
+        note_pages_opened();
+    }
     int slot = m->guard - 1;
     pthread_mutex_lock(&guard_lock);
     __atomic_store_n(&guarded[slot], 0, __ATOMIC_RELEASE);
@@ -432,6 +469,7 @@ static void guard_forget(MemoryObject *m)
         __atomic_sub_fetch(&guard_hits, 1, __ATOMIC_RELEASE);
     pthread_mutex_unlock(&guard_lock);
     m->guard = 0;
+    return 0;
 }
 
 /* Whether the host touched m's guarded page since the last look (and it was
@@ -754,6 +792,7 @@ static int prot_set(MemoryObject *m, uint64_t start, uint64_t end, int want)
         while (slot < GUARD_SLOTS && protected_lo[slot])
             slot++;
         if (slot < GUARD_SLOTS) {
+            drop_stale_hit(&protected_hit[slot]);
             __atomic_store_n(&protected_hi[slot], (uintptr_t)m->base + end, __ATOMIC_RELEASE);
             __atomic_store_n(&protected_lo[slot], (uintptr_t)m->base, __ATOMIC_RELEASE);
             m->pslot = slot + 1;
@@ -797,6 +836,7 @@ static void prot_clear_all(MemoryObject *m)
             mprotect(m->base + m->prot[i].start, (size_t)(m->prot[i].end - m->prot[i].start),
                      PROT_READ | PROT_WRITE);
         prot_ranges_all -= n;
+        note_pages_opened();
     }
     if (m->pslot) {
         int slot = m->pslot - 1;
@@ -950,7 +990,7 @@ static PyObject *Memory_inherit_protections(MemoryObject *m, PyObject *arg)
 
 static void Memory_dealloc(MemoryObject *m)
 {
-    guard_forget(m);
+    guard_forget(m, m->owner && !m->detached);
     if (!m->owner || m->detached) {     /* the pages may be gone: only forgotten */
         prot_ranges_all -= m->nprot;
         m->nprot = 0;
@@ -1258,8 +1298,10 @@ static PyObject *Memory_release(MemoryObject *m, PyObject *args, PyObject *kwarg
     int discard = 0;
     if (args && !PyArg_ParseTupleAndKeywords(args, kwargs, "|p", names, &discard))
         return NULL;
-    guard_forget(m);
-    prot_clear_all(m);      /* whoever gets these pages next gets them accessible */
+    if (!m->detached) {     /* whoever gets these pages next gets them accessible */
+        guard_forget(m, m->owner != NULL);
+        prot_clear_all(m);
+    }
     m->detached = 1;
     m->discarding = discard;
     if (!m->pins)
@@ -1382,8 +1424,7 @@ static PyObject *Memory_recycle(MemoryObject *m, PyObject *unused)
     if (!m->detached && !m->pins && m->shared && !m->readonly) {
         memory_refresh(m);
         int guarded = m->guard != 0;
-        guard_forget(m);
-        ok = !guarded || mprotect(m->base, host_page, PROT_READ | PROT_WRITE) == 0;
+        ok = guard_forget(m, 1) == 0;
         if (ok && guarded)
             memset(m->base, 0, host_page);
         int64_t resident = ok ? resident_bytes(m->base, m->size) : 0;
@@ -1451,6 +1492,7 @@ static PyObject *Memory_guard_null_page(MemoryObject *m, PyObject *unused)
         slot++;
     int ok = slot < GUARD_SLOTS && mprotect(m->base, host_page, PROT_NONE) == 0;
     if (ok) {
+        drop_stale_hit(&guard_hit[slot]);
         __atomic_store_n(&guarded[slot], (uintptr_t)m->base, __ATOMIC_RELEASE);
         m->guard = slot + 1;
         m->lo = host_page;
