@@ -1220,12 +1220,28 @@ static PyObject *Memory_copy_from(MemoryObject *m, PyObject *args)
     uint8_t *to = m->base + dest_addr;
     memory_pin(src);
     memory_pin(m);
-    int keep_gil = src->nprot != 0;   /* its ranges stay as they are during the copy */
-    PyThreadState *saved = len > COPY_KEEPING_GIL_MAX && !keep_gil ? PyEval_SaveThread() : NULL;
-    populate_for_writing(to, len);
-    int failed = copy_out(src, src_addr, to, len) != 0;
-    if (saved)
-        PyEval_RestoreThread(saved);
+    int failed = 0;
+    if (src->nprot) {
+        /* Its ranges must stay as they are while copy_out reads around them: the GIL
+         * held, but let go between pieces, or a fork of a large memory with one page
+         * protected held every other cage's calls for the whole copy (1.6 s for
+         * 768 MiB here). The pages stay mapped (pinned) whatever happens meanwhile. */
+        for (uint64_t done = 0; done < len && !failed; done += COPY_KEEPING_GIL_MAX) {
+            uint64_t piece = len - done < COPY_KEEPING_GIL_MAX ? len - done : COPY_KEEPING_GIL_MAX;
+            if (done) {
+                Py_BEGIN_ALLOW_THREADS
+                Py_END_ALLOW_THREADS
+            }
+            populate_for_writing(to + done, piece);
+            failed = copy_out(src, src_addr + done, to + done, piece) != 0;
+        }
+    } else {
+        PyThreadState *saved = len > COPY_KEEPING_GIL_MAX ? PyEval_SaveThread() : NULL;
+        populate_for_writing(to, len);
+        failed = copy_out(src, src_addr, to, len) != 0;
+        if (saved)
+            PyEval_RestoreThread(saved);
+    }
     memory_unpin(m);
     memory_unpin(src);
     if (failed)
