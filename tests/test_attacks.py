@@ -4886,6 +4886,48 @@ def test_a_fork_of_a_protected_memory_does_not_hold_the_host_for_its_copy(builds
         assert fork["stalled"] < fork["took"] / 2, found
     untouched(canary)
 
+
+# Runs the attacker with lind.Popen; once it prints "protected", sends it SIGUSR1 from
+# here. Prints, as JSON, its status and what send_signal did.
+_SIGNALS_FROM_HERE = r"""
+import json, os, signal, sys, time
+import lind
+attacker, root, work = sys.argv[1:]
+out = os.path.join(work, "attacker.out")
+with open(os.path.join(work, "attacker.in"), "wb+") as fin, open(out, "wb") as fout, \
+        open(os.path.join(work, "attacker.err"), "wb") as ferr:
+    cage = lind.Popen([attacker], root=root, stdin=fin, stdout=fout, stderr=ferr)
+    deadline = time.monotonic() + 60
+    while b"protected" not in open(out, "rb").read() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    try:
+        cage.send_signal(signal.SIGUSR1)
+        sent = "sent"
+    except Exception as exc:
+        sent = repr(exc)
+    status = cage.wait(60)
+print(json.dumps({"attacker": status, "sent": sent}), flush=True)
+"""
+
+
+def test_signal_words_a_cage_protected_fail_no_sender(builds, tmp_path, canary):
+    """The host writes a cage's signal words (signal_word, 1022) whenever a signal comes,
+    from whichever thread sends it. A cage names words in a page and makes it read-only:
+    its own kill answered EFAULT (which kill never does), a child's exit stopped halfway
+    through its bookkeeping as a Lind error (SIGCHLD to the parent raised), and the
+    program embedding Lind must not get an exception from Popen.send_signal."""
+    work = tmp_path / "work"
+    work.mkdir()
+    rc, out, err = python(tmp_path, "host", _SIGNALS_FROM_HERE,
+                          builds.wasm(attack("protected_signal_word")), make_root(tmp_path), work)
+    assert rc == 0, err[-2000:]
+    found = json.loads(out.splitlines()[-1])
+    steps = (work / "attacker.out").read_text()
+    assert found == {"attacker": 0, "sent": "sent"}, (found, steps)
+    assert steps == "protected\nkill 0 0\nwait 1 7\ndone\n", steps
+    assert "internal error" not in err, err[-2000:]
+    untouched(canary)
+
 # Runs the attacker once small (Lind warm), then holding its pins: prints the growth of
 # this process's resident memory meanwhile, in MB, as JSON with the attacker's status.
 _HOLDS_PINS = r"""

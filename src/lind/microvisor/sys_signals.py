@@ -61,7 +61,7 @@ _SIGNAL_FRAME = struct.Struct("<iIIIQ")
 # siginfo_t's head (musl's 32-bit layout): signo, errno, code, pid, uid, status; 128 bytes.
 _SIGINFO = struct.Struct("<iiiiIi")
 SIGINFO_SIZE = 128
-_NONE = struct.pack("<i", 0)   # a pending word that says "no signal to take"
+_SHOWN = {False: struct.pack("<i", 0), True: struct.pack("<i", 1)}   # what a word says
 
 _lock = threading.Lock()
 
@@ -283,15 +283,25 @@ def _settle(cage) -> int:
         thread.ready = bool(thread.pending & ~thread.mask or thread.assigned) and not fatal
         any_ready = any_ready or thread.ready
         if thread.word and thread.shown is not thread.ready:
-            cage.mem.write(thread.word, struct.pack("<i", thread.ready))
-            thread.shown = thread.ready
+            thread.shown = _show(cage, thread.word, thread.ready)
     if state.hint and state.hint_shown is not any_ready:
-        cage.mem.write(state.hint, struct.pack("<i", any_ready))
-        state.hint_shown = any_ready
+        state.hint_shown = _show(cage, state.hint, any_ready)
     if not fatal and not any_ready:     # a mask that still blocks these changes nothing
         _show_held(state, threads)
     cage.slot.set_signals_quiet(not fatal and _quiet(state))
     return fatal
+
+
+def _show(cage, word: int, ready: bool) -> bool | None:
+    """Write `ready` into a guest word; what it shows now, or None if it could not be
+    written: the cage made its page read-only or inaccessible (mprotect) since it named
+    the word. Then its handlers wait, as it asked, and the sender of the signal (another
+    cage, a timer, the program embedding Lind) is told nothing of it: a kill succeeded."""
+    try:
+        cage.mem.write(word, _SHOWN[ready])
+    except OSError:
+        return None
+    return ready
 
 
 def _show_held(state: SignalState, threads: list[ThreadSignals]) -> None:
@@ -846,11 +856,9 @@ def _show_none(cage, state: SignalState) -> None:
     say the cage is quiet."""
     for t in state.threads.values():
         if t.word and t.shown is not False:
-            cage.mem.write(t.word, _NONE)
-            t.shown = False
+            t.shown = _show(cage, t.word, False)
     if state.hint and state.hint_shown is not False:
-        cage.mem.write(state.hint, _NONE)
-        state.hint_shown = False
+        state.hint_shown = _show(cage, state.hint, False)
     cage.slot.set_signals_quiet(True)
 
 
