@@ -381,3 +381,23 @@ def test_a_closed_file_s_late_fcntl_leaves_the_next_owner_of_its_id_alone(monkey
         tenants.release()
         for fd in ends:
             os.close(fd)
+
+
+def test_a_copy_within_a_protected_memory_overlaps_as_memmove():
+    """copy_from lets Python's lock go between pieces when the source has mprotect
+    ranges: a copy up the same memory over itself (a grate's copy_data_between_cages from
+    a cage to itself) still reads every piece before it is written over."""
+    from lind.engine.wasmtime_engine import SharedMemory, engine
+    from lind.threei import _accel
+
+    shared = SharedMemory.of_pages(engine(), 64, 64)      # 4 MiB
+    memory = _accel.Memory.shared(shared.address(), shared)
+    data = bytes(range(256)) * (1 << 12)                  # 1 MiB
+    memory.write(0x10000, data)
+    assert memory.protect(0x300000, 4096, 0)               # PROT_NONE, away from the copy
+    memory.copy_from(memory, 0x10000, 0x10000 + 4096 * 3 + 5, len(data))
+    assert memory.read(0x10000 + 4096 * 3 + 5, len(data)) == data
+    memory.write(0x200000, data)
+    memory.copy_from(memory, 0x200000, 0x200000 - 4096 * 7 - 3, len(data))
+    assert memory.read(0x200000 - 4096 * 7 - 3, len(data)) == data
+    memory.clear_protections()

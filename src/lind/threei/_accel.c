@@ -1226,9 +1226,13 @@ static PyObject *Memory_copy_from(MemoryObject *m, PyObject *args)
          * held, but let go between pieces, or a fork of a large memory with one page
          * protected held every other cage's calls for the whole copy (1.6 s for
          * 768 MiB here). The pages stay mapped (pinned) whatever happens meanwhile. */
-        for (uint64_t done = 0; done < len && !failed; done += COPY_KEEPING_GIL_MAX) {
+        /* the last piece first when it goes up in the same memory, as memmove would */
+        int backwards = src == m && dest_addr > src_addr && dest_addr - src_addr < len;
+        uint64_t pieces = (len + COPY_KEEPING_GIL_MAX - 1) / COPY_KEEPING_GIL_MAX;
+        for (uint64_t i = 0; i < pieces && !failed; i++) {
+            uint64_t done = (backwards ? pieces - 1 - i : i) * COPY_KEEPING_GIL_MAX;
             uint64_t piece = len - done < COPY_KEEPING_GIL_MAX ? len - done : COPY_KEEPING_GIL_MAX;
-            if (done) {
+            if (i) {
                 Py_BEGIN_ALLOW_THREADS
                 Py_END_ALLOW_THREADS
             }
