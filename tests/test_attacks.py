@@ -4812,7 +4812,7 @@ def test_protections_cannot_spend_the_host_process_s_mappings(builds, tmp_path, 
     steps = (work / "attacker.out").read_text()
     assert found["attacker"] == 0 and found["tenant"] == 0 and found["host_allocates"], (
         found, steps, err[-2000:])
-    each, _, _ = threei._impl.protection_limits()
+    each, _, _, _ = threei._impl.protection_limits()
     assert f"protected {each} {errno.ENOMEM}\n" in steps, steps
     with open("/proc/sys/vm/max_map_count") as limit:
         max_map_count = int(limit.read())
@@ -4926,6 +4926,31 @@ def test_signal_words_a_cage_protected_fail_no_sender(builds, tmp_path, canary):
     assert found == {"attacker": 0, "sent": "sent"}, (found, steps)
     assert steps == "protected\nkill 0 0\nwait 1 7\ndone\n", steps
     assert "internal error" not in err, err[-2000:]
+    untouched(canary)
+
+
+def test_one_tree_s_protections_leave_the_others_theirs(builds, tmp_path, canary):
+    """The ranges mprotect protects are counted for the whole process (each splits a host
+    mapping): a tree whose cage protected its most and forked children that inherit it
+    held them all, and a tenant in another tree then had every mprotect ENOMEM (a program
+    guarding its pages as sodium_malloc does fails). A tree's memories together hold at
+    most half of them: its forks past that are ENOMEM, the tenant protects its 64."""
+    root = make_root(tmp_path)
+    work = tmp_path / "work"
+    work.mkdir()
+    rc, out, err = python(tmp_path, "host", _HOLDS_MAPPINGS,
+                          builds.wasm(attack("protected_pointers")),
+                          builds.wasm(attack("protecting_tenant")), root, work, "hold", "4", "1",
+                          timeout=300)
+    assert rc == 0, err[-2000:]
+    found = json.loads(out.splitlines()[-1])
+    steps = (work / "attacker.out").read_text()
+    assert found["attacker"] == 0 and found["tenant"] == 0, (found, steps, err[-2000:])
+    assert (work / "tenant.out").read_text() == "tenant protected 64 0\n", (
+        (work / "tenant.out").read_text(), steps)
+    each, _, _, _ = threei._impl.protection_limits()
+    assert f"protected {each} {errno.ENOMEM}\n" in steps, steps
+    assert f"forked -1 {errno.ENOMEM}\n" in steps, steps      # the second inherits no more
     untouched(canary)
 
 # Runs the attacker once small (Lind warm), then holding its pins: prints the growth of

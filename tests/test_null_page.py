@@ -169,7 +169,7 @@ def test_protected_ranges_are_capped_and_churn_leaves_none_behind(builds, tmp_pa
     leave no range behind; unprotecting all gives the room back, and so does the cage's
     end (all cages' count was left grown by each range unprotected, until every
     mprotect of the process was ENOMEM: sodium_utils2's 10,000 sodium_malloc did it)."""
-    each, _, before = threei._impl.protection_limits()
+    each, _, before, _ = threei._impl.protection_limits()
     caged = lind.run([builds.wasm("mprotect"), "cap"], root=tmp_path, capture_output=True,
                      timeout=120)
     assert caged.returncode == 0, caged.stderr

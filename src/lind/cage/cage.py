@@ -452,6 +452,8 @@ class Cage:
         # its calls open count in, those the trampoline opens included
         self.fd_share = parent.fd_share if parent is not None else limits.host_fds.new_share()
         self.slot.set_fd_share(self.fd_share)
+        # and of the mprotect ranges of the process (its memories count in it: load)
+        self.range_share = parent.range_share if parent is not None else threei.RangeShare()
         self.memory_charge.on_change = self.slot.set_memory_charged    # its epoch ticks look
         opened_by = self.slot if threei.ACCELERATED else None   # the C trampoline opens too
         # a fork's child: the parent's files, mirrored as they are there (the same
@@ -651,6 +653,7 @@ class Cage:
                                          self.store)
         self._uses_wasi = uses_wasi
         self.slot.set_memory(self.mem)
+        self.mem.count_ranges_in(self.range_share)
         if loader.null_page_unused(module) and mmap.PAGESIZE <= NULL_PAGE_SIZE:
             self.mem.guard_null_page()   # False without the C trampoline: then no guard
         if uses_wasi:

@@ -45,6 +45,7 @@ JumpPoints = _impl.JumpPoints   # a cage's setjmp jump points, by the token in a
 Unwinder = _impl.Unwinder  # an instance's Asyncify state; setjmp/longjmp/fork run in C by it
 Grate = _impl.Grate
 Mounts = _impl.Mounts     # a file system's mounts, for the opens the trampoline makes
+RangeShare = _impl.RangeShare   # a process tree's count of mprotect ranges (Memory.count_ranges_in)
 GrateHandler = _impl.GrateHandler
 NSYSCALLS: int = _impl.NSYSCALLS
 FAST_NONE: int = _impl.FAST_NONE

@@ -175,7 +175,16 @@ typedef struct {
     int nprot;           /* ranges in `prot` (see "protected pages"): 0 on every hot path */
     int pslot;           /* 1 + its slot in `protected_lo` while it has any */
     struct ProtRange *prot;
+    struct RangeShareObject *share;   /* its tree's count of ranges (strong; NULL: none) */
 } MemoryObject;
+
+/* RangeShare(): the mprotect ranges one process tree's memories hold together, so that
+ * one tree cannot take every range of the process (a tenant's forks, each inheriting
+ * its ranges, left every other tenant's mprotect ENOMEM). With the GIL. */
+typedef struct RangeShareObject {
+    PyObject_HEAD
+    int ranges;
+} RangeShareObject;
 
 /* A range of guest pages mprotect took rights from: [start, end), page-aligned. */
 typedef struct ProtRange {
@@ -275,6 +284,7 @@ static void pass_fault_to(const struct sigaction *next, int sig, siginfo_t *info
  * may take an eighth of vm.max_map_count (as the shared regions of limits.py may), one
  * memory's a quarter of that. Set once, from the host's setting, when the handler is. */
 static int prot_ranges_all_max = 4096, prot_ranges_each = PROT_RANGES_MAX;
+static int prot_ranges_tree = 2048;   /* a tree's memories together: half of all */
 static uintptr_t protected_lo[GUARD_SLOTS];   /* host span of a memory's ranges; 0: free */
 static uintptr_t protected_hi[GUARD_SLOTS];
 static int protected_hit[GUARD_SLOTS];        /* the host touched one: SIGSEGV owed */
@@ -401,6 +411,7 @@ static int install_fault_handler(void)
     prot_ranges_each = prot_ranges_all_max / 4 > 64 ? prot_ranges_all_max / 4 : 64;
     if (prot_ranges_each > PROT_RANGES_MAX)
         prot_ranges_each = PROT_RANGES_MAX;
+    prot_ranges_tree = prot_ranges_all_max / 2;
     for (int i = 0; i < FAULT_SIGNALS; i++)
         if (sigaction(fault_signals[i], &action, &before_lind[i]))
             return -1;
@@ -409,7 +420,8 @@ static int install_fault_handler(void)
 
 static PyObject *protection_limits(PyObject *self, PyObject *unused)
 {
-    return Py_BuildValue("(iii)", prot_ranges_each, prot_ranges_all_max, prot_ranges_all);
+    return Py_BuildValue("(iiii)", prot_ranges_each, prot_ranges_all_max, prot_ranges_all,
+                         prot_ranges_tree);
 }
 
 /* note_fault_order(): the engine exists; its handlers are the top to keep. False when
@@ -773,7 +785,8 @@ static int prot_set(MemoryObject *m, uint64_t start, uint64_t end, int want)
     if (!placed)
         prot_push(next, &n, start, end, want);
     if (n > prot_ranges_each ||
-        (n > m->nprot && prot_ranges_all + n - m->nprot > prot_ranges_all_max)) {
+        (n > m->nprot && (prot_ranges_all + n - m->nprot > prot_ranges_all_max ||
+                          (m->share && m->share->ranges + n - m->nprot > prot_ranges_tree)))) {
         PyMem_RawFree(next);
         errno = ENOMEM;      /* as Linux answers past its map count */
         return -1;
@@ -816,6 +829,8 @@ static int prot_set(MemoryObject *m, uint64_t start, uint64_t end, int want)
     /* Published so a reader without the GIL sees a count no larger than what is
      * written: shrink the count first, grow it last. */
     prot_ranges_all += n - m->nprot;
+    if (m->share)
+        m->share->ranges += n - m->nprot;
     if (n < m->nprot)
         __atomic_store_n(&m->nprot, n, __ATOMIC_RELEASE);
     if (n)
@@ -836,6 +851,8 @@ static void prot_clear_all(MemoryObject *m)
             mprotect(m->base + m->prot[i].start, (size_t)(m->prot[i].end - m->prot[i].start),
                      PROT_READ | PROT_WRITE);
         prot_ranges_all -= n;
+        if (m->share)
+            m->share->ranges -= n;
         note_pages_opened();
     }
     if (m->pslot) {
@@ -892,6 +909,41 @@ static PyObject *Memory_protect(MemoryObject *m, PyObject *args)
     if (prot_set(m, addr, addr + len, want) != 0)
         return PyErr_SetFromErrno(PyExc_OSError);
     Py_RETURN_TRUE;
+}
+
+static PyObject *RangeShare_get_ranges(RangeShareObject *sh, void *unused)
+{
+    return PyLong_FromLong(sh->ranges);
+}
+
+static PyGetSetDef RangeShare_getset[] = {
+    {"ranges", (getter)RangeShare_get_ranges, NULL, "ranges its tree's memories hold", NULL},
+    {NULL, NULL, NULL, NULL, NULL},
+};
+
+static PyTypeObject RangeShareType = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "lind.threei._accel.RangeShare",
+    .tp_basicsize = sizeof(RangeShareObject),
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_new = PyType_GenericNew,
+    .tp_getset = RangeShare_getset,
+    .tp_doc = "RangeShare(): the mprotect ranges of one process tree's memories",
+};
+
+/* count_ranges_in(share): this memory's ranges count in `share` (its tree's) from now
+ * on, against prot_ranges_tree; those it holds already move there. */
+static PyObject *Memory_count_ranges_in(MemoryObject *m, PyObject *arg)
+{
+    if (!PyObject_TypeCheck(arg, &RangeShareType)) {
+        PyErr_SetString(PyExc_TypeError, "count_ranges_in(RangeShare)");
+        return NULL;
+    }
+    if (m->share)
+        m->share->ranges -= m->nprot;
+    Py_XSETREF(m->share, (RangeShareObject *)Py_NewRef(arg));
+    m->share->ranges += m->nprot;
+    Py_RETURN_NONE;
 }
 
 /* protections() -> [(start, end, prot)]: the ranges mprotect took rights from. */
@@ -993,9 +1045,12 @@ static void Memory_dealloc(MemoryObject *m)
     guard_forget(m, m->owner && !m->detached);
     if (!m->owner || m->detached) {     /* the pages may be gone: only forgotten */
         prot_ranges_all -= m->nprot;
+        if (m->share)
+            m->share->ranges -= m->nprot;
         m->nprot = 0;
     }
     prot_clear_all(m);
+    Py_CLEAR(m->share);
     PyMem_RawFree(m->prot);
     Py_XDECREF(m->owner);
     Py_TYPE(m)->tp_free((PyObject *)m);
@@ -1560,6 +1615,8 @@ static PyMethodDef Memory_methods[] = {
      "(unmapping: and what mprotect did there goes)"},
     {"protect", (PyCFunction)Memory_protect, METH_VARARGS,
      "protect(addr, n, prot) -> True if the pages now have prot (mprotect); False: not here"},
+    {"count_ranges_in", (PyCFunction)Memory_count_ranges_in, METH_O,
+     "count_ranges_in(share): its mprotect ranges count in its tree's RangeShare"},
     {"protections", (PyCFunction)Memory_protections, METH_NOARGS,
      "protections() -> [(start, end, prot)] that mprotect took rights from"},
     {"clear_protections", (PyCFunction)Memory_clear_protections, METH_NOARGS,
@@ -7016,7 +7073,7 @@ PyMODINIT_FUNC PyInit__accel(void)
         PyType_Ready(&MountsType) < 0 || PyType_Ready(&SlotRefType) < 0 ||
         PyType_Ready(&FdShareType) < 0 ||
         PyType_Ready(&MaskCellType) < 0 || PyType_Ready(&JumpPointsType) < 0 ||
-        PyType_Ready(&UnwinderType) < 0)
+        PyType_Ready(&UnwinderType) < 0 || PyType_Ready(&RangeShareType) < 0)
         return NULL;
     if (install_fault_handler())
         return PyErr_SetFromErrno(PyExc_OSError);
@@ -7033,6 +7090,7 @@ PyMODINIT_FUNC PyInit__accel(void)
     PyModule_AddObjectRef(m, "GrateHandler", (PyObject *)&GrateHandlerType);
     PyModule_AddObjectRef(m, "Mounts", (PyObject *)&MountsType);
     PyModule_AddObjectRef(m, "FdShare", (PyObject *)&FdShareType);
+    PyModule_AddObjectRef(m, "RangeShare", (PyObject *)&RangeShareType);
     PyModule_AddIntConstant(m, "NSYSCALLS", NSYSCALLS);
     static const char *fast_names[] = {
         "FAST_NONE", "FAST_GETPID", "FAST_GETPPID", "FAST_GETUID", "FAST_GETEUID",

@@ -265,9 +265,15 @@ _host_fds_budget = {"held": 0, "limit": 1 << 62}
 _host_fds_budget_lock = threading.Lock()
 
 
-def protection_limits() -> tuple[int, int, int]:
+def protection_limits() -> tuple[int, int, int, int]:
     """No page protection without the C trampoline (Memory.protect says False)."""
-    return (0, 0, 0)
+    return (0, 0, 0, 0)
+
+
+class RangeShare:
+    """A process tree's mprotect ranges: none without the C trampoline."""
+
+    ranges = 0
 
 
 def note_fault_order() -> bool:
@@ -596,6 +602,9 @@ class Memory:
         pass
 
     def inherit_protections(self, parent: Memory) -> None:
+        pass
+
+    def count_ranges_in(self, share: RangeShare) -> None:
         pass
 
 
