@@ -1295,9 +1295,12 @@ static PyObject *Memory_copy_from(MemoryObject *m, PyObject *args)
             failed = copy_out(src, src_addr + done, to + done, piece) != 0;
         }
     } else {
+        /* No ranges to read around: a plain copy, which never looks at `prot` (another
+         * thread's mprotect may be writing it once the lock is let go; a page it
+         * protects meanwhile is the fault handler's) */
         PyThreadState *saved = len > COPY_KEEPING_GIL_MAX ? PyEval_SaveThread() : NULL;
         populate_for_writing(to, len);
-        failed = copy_out(src, src_addr, to, len) != 0;
+        memmove(to, src->base + src_addr, (size_t)len);
         if (saved)
             PyEval_RestoreThread(saved);
     }
