@@ -4953,6 +4953,22 @@ def test_one_tree_s_protections_leave_the_others_theirs(builds, tmp_path, canary
     assert f"forked -1 {errno.ENOMEM}\n" in steps, steps      # the second inherits no more
     untouched(canary)
 
+
+def test_ranges_put_back_while_all_are_dropped_are_not_left_behind(builds, tmp_path, canary):
+    """A thread's memset of a protected page (host code: the fault handler opens it and
+    owes the cage a SIGSEGV) made the trampoline put every range back at the thread's
+    next system call, without Python's lock, while another thread's munmap dropped them
+    all (no room to split one): the ranges put back after the drop stayed inaccessible
+    with no range or fault slot to say so, and a system call handed such a page passed
+    Lind's checks and wrote there in host code: the Lind process died of SIGSEGV within
+    a few rounds. Now no page is left so, and the tenant beside it runs on."""
+    each, _, _, _ = threei._impl.protection_limits()
+    status, out, err = two_trees(builds, tmp_path, [builds.wasm(attack("protect_apply_race")),
+                                                    "60", str(each)])
+    assert status["attacker"] == 0, (status, out[-2000:], err[-2000:])
+    assert out.startswith("done stray 0 "), out[-2000:]
+    untouched(canary)
+
 # Runs the attacker once small (Lind warm), then holding its pins: prints the growth of
 # this process's resident memory meanwhile, in MB, as JSON with the attacker's status.
 _HOLDS_PINS = r"""

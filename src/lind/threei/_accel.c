@@ -484,26 +484,30 @@ static int guard_forget(MemoryObject *m, int opening)
     return 0;
 }
 
-/* Whether the host touched m's guarded page since the last look (and it was
- * cleared and closed again). Safe without the GIL. */
+/* Whether the host touched m's guarded page (1) or a protected one (2) since the last
+ * look; then it is closed again, under Python's lock: release() and mprotect change the
+ * page and the ranges under it, and ranges put back while prot_clear_all opened them
+ * and freed their slot stayed inaccessible with no slot to find them (the next host
+ * access there ended the process). Callable without the GIL. */
 static void prot_apply_all(MemoryObject *m);
 
 static int guard_taken(MemoryObject *m)
 {
-    int taken = 0;
-    if (m->guard && __atomic_exchange_n(&guard_hit[m->guard - 1], 0, __ATOMIC_ACQ_REL)) {
-        __atomic_sub_fetch(&guard_hits, 1, __ATOMIC_RELEASE);
+    int guard = m->guard && __atomic_exchange_n(&guard_hit[m->guard - 1], 0, __ATOMIC_ACQ_REL);
+    int ranges = m->pslot && __atomic_exchange_n(&protected_hit[m->pslot - 1], 0,
+                                                 __ATOMIC_ACQ_REL);
+    if (!guard && !ranges)
+        return 0;
+    __atomic_sub_fetch(&guard_hits, guard + ranges, __ATOMIC_RELEASE);
+    PyGILState_STATE gil = PyGILState_Ensure();
+    if (guard && m->guard && !m->detached) {
         memset(m->base, 0, host_page);
         mprotect(m->base, host_page, PROT_NONE);
-        taken = 1;
     }
-    if (m->pslot && __atomic_exchange_n(&protected_hit[m->pslot - 1], 0, __ATOMIC_ACQ_REL)) {
-        __atomic_sub_fetch(&guard_hits, 1, __ATOMIC_RELEASE);
+    if (ranges && m->pslot && !m->detached)
         prot_apply_all(m);    /* the page opened for the host is closed again */
-        if (!taken)
-            taken = 2;
-    }
-    return taken;
+    PyGILState_Release(gil);
+    return guard ? 1 : 2;
 }
 
 /* Bounds check without touching Python state (safe without the GIL, on the
