@@ -5141,9 +5141,15 @@ os._exit(0)                           # (a host thread held in the kernel stays 
 
 
 @pytest.mark.parametrize("trampoline", ["c", "ctypes"])
-@pytest.mark.parametrize("below", [None, "grates/remap_grate"])
+@pytest.mark.parametrize(("below", "child_ids"), [
+    (None, ()), ("grates/remap_grate", ()),
+    # ids of the child (real, effective, saved) of which one or two are the parent's
+    ("grates/remap_grate", (1000, 0, 0)), ("grates/remap_grate", (1000, 1000, 0)),
+    ("grates/remap_grate", (0, 1000, 1000)), ("grates/remap_grate", (1000, 0, 1000)),
+    ("grates/remap_grate", (0, 0, 1000))])
 def test_a_cage_that_gave_up_root_cannot_act_as_its_root_child(as_root, builds, tmp_path,
-                                                               canary, trampoline, below):
+                                                               canary, trampoline, below,
+                                                               child_ids):
     """A root cage forks a child that stays root, then makes itself uid 1000: another
     user's 0600 file is closed to it, but make_threei_call let it open and read the file
     as its child (a call made for a root cage has root's overrides), and name the
@@ -5151,21 +5157,24 @@ def test_a_cage_that_gave_up_root_cannot_act_as_its_root_child(as_root, builds, 
     only where Linux would let it ptrace that process. Under a wasm grate that forwards
     opens (`below`), the call as the child goes to that grate, and the trampoline's own
     check (threei_call_in_c) is the one that must refuse it: the mutation run of
-    _accel.c found that check unguarded (made to allow every cage, no test failed)."""
+    _accel.c found that check unguarded (made to allow every cage, no test failed), and
+    each of its three comparisons too, which a child whose ids are partly the parent's
+    (`child_ids`) tells apart."""
     root = make_root(tmp_path)
     (root / "secret").write_bytes(b"TOP-SECRET\n")
     os.chown(root / "secret", 4242, 4242)
     (root / "secret").chmod(0o600)
-    script = ("import sys, lind\n"
-              "r = lind.run([sys.argv[1]], root=sys.argv[2], capture_output=True, timeout=60,"
-              " user=(0, 0), input=b'', grates=sys.argv[3:])\n"
+    script = ("import json, sys, lind\n"
+              "argv, root, grates = json.loads(sys.argv[1])\n"
+              "r = lind.run(argv, root=root, capture_output=True, timeout=60, user=(0, 0),"
+              " input=b'', grates=grates)\n"
               "sys.stdout.write(r.stdout.decode())\n"
               "sys.stderr.write(r.stderr.decode() + f'rc {r.returncode}\\n')\n")
     env = {**os.environ, "LIND_TRAMPOLINE": "ctypes" if trampoline == "ctypes" else "accel"}
-    grates = [builds.wasm(below)] if below else []
-    rc, out, err = run_host(tmp_path, "cage", [sys.executable, "-c", script,
-                                               builds.wasm(attack("root_child_deputy")), root,
-                                               *grates], env=env)
+    spec = [[str(builds.wasm(attack("root_child_deputy"))), *map(str, child_ids)], str(root),
+            [str(builds.wasm(below))] if below else []]
+    rc, out, err = run_host(tmp_path, "cage", [sys.executable, "-c", script, json.dumps(spec)],
+                            env=env)
     assert rc == 0 and err.endswith("rc 0\n"), err
     assert "TOP-SECRET" not in out, out
     assert out == ("setresuid 1000 0 0\n"

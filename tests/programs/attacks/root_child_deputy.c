@@ -2,8 +2,11 @@
  * 1000): it may not open another user's 0600 file ("secret" in the working
  * directory), nor may it make calls as its root child through make_threei_call, nor
  * read the child's memory (where the child read the secret), as a Linux process may
- * not ptrace a child of more privilege than its own. Prints "WHAT RESULT ERRNO" and
- * whatever of the secret came through ("got: ..."). */
+ * not ptrace a child of more privilege than its own. With arguments R E S, the child
+ * first makes its real, effective and saved uids those (setresuid): Linux lets the
+ * parent act for it only if all three are the parent's real uid. Prints "WHAT RESULT
+ * ERRNO" and whatever of the secret came through ("got: ..."). */
+#include <stdlib.h>
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -31,7 +34,7 @@ static long as_child(pid_t child, int nr, uint64_t a1, uint64_t c1, uint64_t a2,
 				child, 1);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
 	setvbuf(stdout, NULL, _IONBF, 0);
 	int go[2], ready[2];
@@ -44,6 +47,8 @@ int main(void)
 		int own = open("secret", O_RDONLY);     /* root may: its copy in its memory */
 		if (own >= 0)
 			read(own, held, sizeof held - 1);
+		if (argc > 3 && setresuid(atoi(argv[1]), atoi(argv[2]), atoi(argv[3])) != 0)
+			_exit(3);
 		close(go[1]);
 		write(ready[1], "r", 1);
 		read(go[0], &c, 1);     /* stays root, waiting, until its parent is done */
