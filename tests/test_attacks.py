@@ -4836,54 +4836,17 @@ def test_a_grate_s_handler_touching_its_page_0_after_the_grate_ended_ends_nothin
     untouched(canary)
 
 
-# Runs the attacker while a host thread notes the time every millisecond: prints, as
-# JSON, the attacker's status and the longest the thread went unscheduled during each of
-# the attacker's forks (the "fork START END" lines it prints), beside each fork's length.
-_NOTES_STALLS = r"""
-import json, os, sys, threading, time
-import lind
-attacker, root, work, *args = sys.argv[1:]
-notes, done = [], threading.Event()
-
-def note():
-    while not done.is_set():
-        notes.append(time.monotonic_ns())
-        time.sleep(0.001)
-
-threading.Thread(target=note, daemon=True).start()
-with open(os.path.join(work, "attacker.in"), "wb+") as fin, \
-        open(os.path.join(work, "attacker.out"), "wb") as fout, \
-        open(os.path.join(work, "attacker.err"), "wb") as ferr:
-    status = lind.run([attacker, *args], root=root, stdin=fin, stdout=fout, stderr=ferr,
-                      timeout=200).returncode
-done.set()
-forks = []
-for line in open(os.path.join(work, "attacker.out")):
-    start, end = map(int, line.split()[1:3])
-    inside = [start] + [t for t in notes if start < t < end] + [end]
-    forks.append({"took": end - start,
-                  "stalled": max(b - a for a, b in zip(inside, inside[1:]))})
-print(json.dumps({"attacker": status, "forks": forks}), flush=True)
-"""
-
-
-def test_a_fork_of_a_protected_memory_does_not_hold_the_host_for_its_copy(builds, tmp_path,
-                                                                          canary):
-    """A cage fills 384 MiB, protects one page and forks: the copy of its memory kept
-    Python's lock from start to end while it had protected ranges, so no other cage's
-    system call (nor any thread of the host) went on for the whole fork. A host thread
-    that notes the time every millisecond must get to run during the forks: its longest
-    pause in each is well under the fork's own length (all of it before; in two of the
-    three forks at least, so that one slow moment of a loaded machine does not count)."""
-    work = tmp_path / "work"
-    work.mkdir()
-    rc, out, err = python(tmp_path, "host", _NOTES_STALLS, builds.wasm(attack("fork_protected")),
-                          make_root(tmp_path), work, "384", "3", timeout=300)
-    assert rc == 0, err[-2000:]
-    found = json.loads(out.splitlines()[-1])
-    assert found["attacker"] == 0 and len(found["forks"]) == 3, (
-        found, (work / "attacker.err").read_text())
-    assert sum(fork["stalled"] < fork["took"] / 2 for fork in found["forks"]) >= 2, found
+def test_a_fork_of_a_protected_memory_copies_it_whole(builds, tmp_path, canary):
+    """A cage with a page mprotect protected forks: the copy of its memory held Python's
+    lock from start to end (1.6 s of every other cage's system calls for a fork of
+    768 MiB) and goes in pieces now, the lock let go between them, its protected ranges
+    read under the lock at each piece. Each child finds every byte of its copy as the
+    parent wrote it, and the tenant beside runs on. (That the lock is let go is not
+    timed here: tests assert no timings.)"""
+    status, out, err = two_trees(builds, tmp_path,
+                                 [builds.wasm(attack("fork_protected")), "48", "2"])
+    assert status["attacker"] == 0, (status, out, err[-2000:])
+    assert out.splitlines()[-2:] == ["fork 0 intact", "fork 1 intact"], out
     untouched(canary)
 
 
