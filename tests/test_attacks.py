@@ -3007,6 +3007,29 @@ def test_timeout_ends_a_looping_grate_handler(builds, tmp_path, canary):
 
 
 @pytest.mark.parametrize("trampoline", ["c", "ctypes"])
+def test_calls_nested_through_grates_deep_in_wasm_leave_the_host_its_stack(
+        builds, tmp_path, canary, monkeypatch, trampoline):
+    """Wasmtime bounds a Store's recursion from where the thread entered it, and each
+    grate's worker is a Store of its own: a grate whose handler recursed deep, then made
+    a call that a grate of its own served, recursing as deep, and so on down a chain of
+    its helpers, had each Store take as much host stack again, until the host thread
+    ran off its stack: a SIGSEGV that ended the Lind process and the tenant beside it.
+    A call into a worker now finds room for the worker's wasm, or fails with ELOOP."""
+    from lind.engine import stacks
+
+    monkeypatch.setenv("LIND_TRAMPOLINE", trampoline)
+    root = make_root(tmp_path, "trees-root")
+    shutil.copy(builds.wasm("grates/ppid_calls"), root / "ppid_calls.wasm")
+    depth = stacks.WASM_CALL_STACK // 160     # well within one Store's bound (~100 B a frame)
+    status, out, err = two_trees(builds, tmp_path, [builds.wasm(attack("stack_chain")), depth,
+                                                    6, "/ppid_calls.wasm"],
+                                 attacker_root=root)
+    assert status["attacker"] == 0, (status, err)
+    assert out == f"getppid: -1 {errno.ELOOP}\n" * 4 + "program status 0\n", (out, err)
+    untouched(canary)
+
+
+@pytest.mark.parametrize("trampoline", ["c", "ctypes"])
 def test_a_grate_handler_cannot_unwind_the_grate(builds, tmp_path, canary, trampoline):
     """fork and setjmp in a handler would unwind the grate's own instance from the
     caller's thread (a Lind traceback, the grate killed), exec replaced the grate

@@ -40,8 +40,13 @@ def _call_stack_size() -> int:
 #: whose address is taken) is on the program's own stack in its linear memory, which
 #: `lind cc` makes Linux's 8 MiB.
 WASM_CALL_STACK = _call_stack_size()
-#: A Lind thread's host stack: the wasm part and as much again for host code.
-THREAD_STACK = 2 * WASM_CALL_STACK
+#: Host stack kept for host code under the deepest wasm of a thread (a Python handler).
+HOST_STACK_RESERVE = 512 << 10
+#: A Lind thread's host stack: the wasm part and as much again, for host code and for a
+#: wasm grate's handler the deepest wasm calls (its worker's Store may use another
+#: WASM_CALL_STACK: a call into a worker is refused without that much and the reserve
+#: free), and some more for the host frames between.
+THREAD_STACK = 2 * WASM_CALL_STACK + 2 * HOST_STACK_RESERVE
 
 _start_lock = threading.Lock()
 _roomy: weakref.WeakSet[threading.Thread] = weakref.WeakSet()

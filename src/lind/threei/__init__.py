@@ -18,7 +18,7 @@ from typing import Any
 import wasmtime
 from wasmtime import _bindings as wt
 
-from lind.engine import wasmtime_engine
+from lind.engine import stacks, wasmtime_engine
 
 
 def _load_impl():
@@ -182,6 +182,10 @@ if ACCELERATED:
 else:
     _ENTRY = _impl.ENTRY
     _STARTUP_ENTRY = _impl.STARTUP_ENTRY
+
+# What a call into a grate's worker (a Store entered afresh) must find free on the host
+# stack: Wasmtime lets each Store recurse that far below where the thread entered it.
+_impl.set_wasm_call_stack(stacks.WASM_CALL_STACK)
 
 # Lind's engine now, so that Wasmtime's fault handlers go on top of the trampoline's
 # (installed when _accel was imported): the order keep_fault_order then keeps.

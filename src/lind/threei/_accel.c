@@ -1761,10 +1761,59 @@ static int new_worker(GrateObject *g, Worker *w)
     return ok;
 }
 
-/* The worker this thread may use, or NULL (the grate is dead or cannot grow). */
-static Worker *take_worker(GrateObject *g)
+/* Host stack for wasm entered in a Store not yet on the thread's stack.
+ *
+ * Wasmtime bounds a Store's recursion from where the thread first entered that Store:
+ * each Store may use max_wasm_stack (stacks.WASM_CALL_STACK) below that point, whatever
+ * other Stores use above it. A call served in a wasm grate enters a worker's Store (its
+ * own) from inside the caller's, and that worker's handler may call into another
+ * grate's worker, and so on: each took a fresh max_wasm_stack, and three handlers that
+ * recursed deep (a grate and two grates of its own, or any cage routing calls to
+ * itself) ran the host thread off its stack, a SIGSEGV that ended the Lind process
+ * with every tree in it. A Store entered afresh must find that much host stack free,
+ * and some for the host code under it (a Python handler its calls reach); else the
+ * call into it fails with ELOOP, as calls nested too deeply do. Set by Python
+ * (set_wasm_call_stack) before any cage runs; 0: not checked. */
+static size_t wasm_call_stack;
+#define HOST_STACK_RESERVE (512u << 10)
+static __thread uintptr_t stack_low __attribute__((tls_model("initial-exec")));
+
+static PyObject *mod_set_wasm_call_stack(PyObject *self, PyObject *arg)
+{
+    size_t n = PyLong_AsSize_t(arg);
+    if (n == (size_t)-1 && PyErr_Occurred())
+        return NULL;
+    __atomic_store_n(&wasm_call_stack, n, __ATOMIC_RELAXED);
+    Py_RETURN_NONE;
+}
+
+/* Whether this thread's stack has room for a fresh Store's wasm and the host code
+ * under it. */
+static int room_for_wasm(void)
+{
+    size_t need = __atomic_load_n(&wasm_call_stack, __ATOMIC_RELAXED);
+    if (!need)
+        return 1;
+    if (!stack_low) {   /* once per host thread (a pooled one keeps its stack) */
+        pthread_attr_t attr;
+        void *addr = NULL;
+        size_t size = 0;
+        if (pthread_getattr_np(pthread_self(), &attr) == 0) {
+            pthread_attr_getstack(&attr, &addr, &size);
+            pthread_attr_destroy(&attr);
+        }
+        stack_low = addr ? (uintptr_t)addr : 1;
+    }
+    uintptr_t here = (uintptr_t)__builtin_frame_address(0);
+    return here > stack_low && here - stack_low >= need + HOST_STACK_RESERVE;
+}
+
+/* The worker this thread may use, or NULL (the grate is dead or cannot grow: ENOSYS;
+ * *err ELOOP: the thread has no stack left to enter a Store afresh, room_for_wasm). */
+static Worker *take_worker(GrateObject *g, int *err)
 {
     pthread_t self = pthread_self();
+    *err = ENOSYS;
     pthread_mutex_lock(&g->lock);
     for (;;) {
         if (g->dead) {
@@ -1775,12 +1824,19 @@ static Worker *take_worker(GrateObject *g)
         for (int i = 0; i < g->nworkers; i++) {
             Worker *w = &g->workers[i];
             if (w->depth && pthread_equal(w->owner, self)) {
-                w->depth++;
+                w->depth++;     /* its Store is on this stack already: within its bound */
                 pthread_mutex_unlock(&g->lock);
                 return w;
             }
             if (!w->depth && !free_one)
                 free_one = w;
+        }
+        /* A Store entered afresh (a free worker, or a new one whose instance's start
+         * function and __lind_worker_start run here too) */
+        if (!room_for_wasm()) {
+            pthread_mutex_unlock(&g->lock);
+            *err = ELOOP;
+            return NULL;
         }
         if (free_one) {
             free_one->owner = self;
@@ -1863,9 +1919,10 @@ static void report_failure(Worker *w, void *err, void *trap)
 static int64_t grate_call(GrateObject *g, uint64_t fn_ptr, int64_t cage_id, const int64_t *a,
                           const int64_t *cages)
 {
-    Worker *w = take_worker(g);
+    int refused;
+    Worker *w = take_worker(g, &refused);
     if (!w)
-        return -ENOSYS;
+        return -refused;
     wt_val_raw_t v[14];
     v[0].i64 = (int64_t)fn_ptr;
     v[1].i64 = cage_id;
@@ -7045,6 +7102,9 @@ static PyMethodDef module_methods[] = {
      "calls_refused_here(slot): refuse_calls_here(slot) holds on this thread"},
     {"stop_this_thread", mod_stop_this_thread, METH_O,
      "stop_this_thread(slot): the call this host thread makes through slot ends its instance"},
+    {"set_wasm_call_stack", mod_set_wasm_call_stack, METH_O,
+     "set_wasm_call_stack(bytes): Wasmtime's max_wasm_stack, which a call into a grate's "
+     "worker must find free on its host stack (ELOOP otherwise)"},
     {"handler_in_use", mod_handler_in_use, METH_O,
      "handler_in_use(handler): a thread holds this GrateHandler in a call"},
     {"new_wake_fd", mod_new_wake_fd, METH_NOARGS, "a new wake eventfd (and its futex word)"},

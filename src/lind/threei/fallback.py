@@ -896,6 +896,55 @@ class Slot:
             act_as(self.ids[FAST_GETEUID])   # a grate's handler may have acted for another
 
 
+# A Store entered afresh may recurse max_wasm_stack below that point, whatever other
+# Stores use above it: a call into a grate's worker must find that much host stack
+# free and _HOST_STACK_RESERVE more (_accel.c's room_for_wasm says why), else ELOOP.
+_wasm_call_stack = 0
+_HOST_STACK_RESERVE = 512 << 10
+_stack_of_thread = threading.local()
+
+
+def set_wasm_call_stack(size: int) -> None:
+    global _wasm_call_stack
+    _wasm_call_stack = size
+
+
+class _StackAttr(ctypes.Structure):
+    _fields_ = [("opaque", ctypes.c_char * 128)]      # pthread_attr_t, with room to spare
+
+
+# getcontext(2) fills a ucontext_t; where the stack pointer lies in it (0: unknown here)
+_SP_IN_UCONTEXT = 160 if os.uname().machine == "x86_64" else 0     # gregs[REG_RSP]
+
+
+def _stack_pointer() -> int:
+    """About where this thread's host stack is now (0: not known)."""
+    if not _SP_IN_UCONTEXT:
+        return 0
+    context = ctypes.create_string_buffer(4096)
+    if _libc.getcontext(context) != 0:
+        return 0
+    return ctypes.c_uint64.from_buffer(context, _SP_IN_UCONTEXT).value
+
+
+def _room_for_wasm() -> bool:
+    if not _wasm_call_stack:
+        return True
+    low = getattr(_stack_of_thread, "low", None)
+    if low is None:
+        attr, addr, size = _StackAttr(), ctypes.c_void_p(), ctypes.c_size_t()
+        low = 0
+        if _libc.pthread_getattr_np(ctypes.c_ulong(threading.get_ident()), ctypes.byref(attr)) == 0:
+            if _libc.pthread_attr_getstack(ctypes.byref(attr), ctypes.byref(addr),
+                                           ctypes.byref(size)) == 0:
+                low = addr.value or 0
+            _libc.pthread_attr_destroy(ctypes.byref(attr))
+        _stack_of_thread.low = low
+    here = _stack_pointer()
+    return not low or not here or (here > low and
+                                   here - low >= _wasm_call_stack + _HOST_STACK_RESERVE)
+
+
 class _Worker:
     def __init__(self, made: tuple[int, bytes, Memory, Callable[[int, int], None]]) -> None:
         context, func_raw, self.memory, self.on_failure = made
@@ -903,6 +952,9 @@ class _Worker:
         self.func = wt.wasmtime_func_t.from_buffer_copy(func_raw)
         self.owner: int | None = None
         self.depth = 0
+
+
+_NO_STACK_LEFT = object()    # Grate._take: no host stack for a Store entered afresh
 
 
 class Grate:
@@ -918,7 +970,7 @@ class Grate:
         self._workers: list[_Worker] = []
         self._dead = False
 
-    def _take(self) -> _Worker | None:
+    def _take(self) -> Any:
         me = threading.get_ident()
         with self._lock:
             if self._dead:
@@ -927,6 +979,8 @@ class Grate:
                 if w.depth and w.owner == me:
                     w.depth += 1
                     return w
+            if not _room_for_wasm():     # a Store entered afresh: see _room_for_wasm
+                return _NO_STACK_LEFT
             for w in self._workers:
                 if not w.depth:
                     w.owner, w.depth = me, 1
@@ -941,6 +995,8 @@ class Grate:
         w = self._take()
         if w is None:
             return -errno.ENOSYS
+        if w is _NO_STACK_LEFT:
+            return -errno.ELOOP
         try:
             vals = (wt.wasmtime_val_raw_t * 14)()
             vals[0].i64, vals[1].i64 = _s64(fn_ptr), _s64(cage_id)
