@@ -41,12 +41,16 @@ def _call_stack_size() -> int:
 #: `lind cc` makes Linux's 8 MiB.
 WASM_CALL_STACK = _call_stack_size()
 #: Host stack kept for host code under the deepest wasm of a thread (a Python handler).
-HOST_STACK_RESERVE = 512 << 10
+HOST_STACK_RESERVE = 1 << 20
+#: What a thread's host stack must have free where it enters a Store not yet on it (a
+#: grate's worker, from inside the caller's wasm): Wasmtime lets each Store recurse
+#: WASM_CALL_STACK below where the thread entered it, whatever other Stores use above.
+#: A call into a worker without that much room fails with ELOOP (threei's trampoline).
+ROOM_FOR_WASM = WASM_CALL_STACK + HOST_STACK_RESERVE
 #: A Lind thread's host stack: the wasm part and as much again, for host code and for a
-#: wasm grate's handler the deepest wasm calls (its worker's Store may use another
-#: WASM_CALL_STACK: a call into a worker is refused without that much and the reserve
-#: free), and some more for the host frames between.
-THREAD_STACK = 2 * WASM_CALL_STACK + 2 * HOST_STACK_RESERVE
+#: wasm grate's handler the deepest wasm calls (ROOM_FOR_WASM), and some more for the
+#: host frames between.
+THREAD_STACK = WASM_CALL_STACK + ROOM_FOR_WASM + HOST_STACK_RESERVE
 
 _start_lock = threading.Lock()
 _roomy: weakref.WeakSet[threading.Thread] = weakref.WeakSet()

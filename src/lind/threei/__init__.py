@@ -184,8 +184,8 @@ else:
     _STARTUP_ENTRY = _impl.STARTUP_ENTRY
 
 # What a call into a grate's worker (a Store entered afresh) must find free on the host
-# stack: Wasmtime lets each Store recurse that far below where the thread entered it.
-_impl.set_wasm_call_stack(stacks.WASM_CALL_STACK)
+# stack: Wasmtime lets each Store recurse WASM_CALL_STACK below where the thread entered it.
+_impl.set_room_for_wasm(stacks.ROOM_FOR_WASM)
 
 # Lind's engine now, so that Wasmtime's fault handlers go on top of the trampoline's
 # (installed when _accel was imported): the order keep_fault_order then keeps.

@@ -1768,22 +1768,21 @@ static int new_worker(GrateObject *g, Worker *w)
  * other Stores use above it. A call served in a wasm grate enters a worker's Store (its
  * own) from inside the caller's, and that worker's handler may call into another
  * grate's worker, and so on: each took a fresh max_wasm_stack, and three handlers that
- * recursed deep (a grate and two grates of its own, or any cage routing calls to
- * itself) ran the host thread off its stack, a SIGSEGV that ended the Lind process
- * with every tree in it. A Store entered afresh must find that much host stack free,
- * and some for the host code under it (a Python handler its calls reach); else the
- * call into it fails with ELOOP, as calls nested too deeply do. Set by Python
- * (set_wasm_call_stack) before any cage runs; 0: not checked. */
-static size_t wasm_call_stack;
-#define HOST_STACK_RESERVE (512u << 10)
+ * recursed deep (a grate and two grates of its own) ran the host thread off its stack,
+ * a SIGSEGV that ended the Lind process with every tree in it. A Store entered afresh
+ * must find max_wasm_stack free, and some for the host code under it (a Python
+ * handler its calls reach): `room_needed`, set by Python (set_room_for_wasm,
+ * stacks.ROOM_FOR_WASM) before any cage runs; else the call into it fails with ELOOP,
+ * as calls nested too deeply do. 0: not checked. */
+static size_t room_needed;
 static __thread uintptr_t stack_low __attribute__((tls_model("initial-exec")));
 
-static PyObject *mod_set_wasm_call_stack(PyObject *self, PyObject *arg)
+static PyObject *mod_set_room_for_wasm(PyObject *self, PyObject *arg)
 {
     size_t n = PyLong_AsSize_t(arg);
     if (n == (size_t)-1 && PyErr_Occurred())
         return NULL;
-    __atomic_store_n(&wasm_call_stack, n, __ATOMIC_RELAXED);
+    __atomic_store_n(&room_needed, n, __ATOMIC_RELAXED);
     Py_RETURN_NONE;
 }
 
@@ -1791,7 +1790,7 @@ static PyObject *mod_set_wasm_call_stack(PyObject *self, PyObject *arg)
  * under it. */
 static int room_for_wasm(void)
 {
-    size_t need = __atomic_load_n(&wasm_call_stack, __ATOMIC_RELAXED);
+    size_t need = __atomic_load_n(&room_needed, __ATOMIC_RELAXED);
     if (!need)
         return 1;
     if (!stack_low) {   /* once per host thread (a pooled one keeps its stack) */
@@ -1805,7 +1804,7 @@ static int room_for_wasm(void)
         stack_low = addr ? (uintptr_t)addr : 1;
     }
     uintptr_t here = (uintptr_t)__builtin_frame_address(0);
-    return here > stack_low && here - stack_low >= need + HOST_STACK_RESERVE;
+    return here > stack_low && here - stack_low >= need;
 }
 
 /* The worker this thread may use, or NULL (the grate is dead or cannot grow: ENOSYS;
@@ -7102,9 +7101,9 @@ static PyMethodDef module_methods[] = {
      "calls_refused_here(slot): refuse_calls_here(slot) holds on this thread"},
     {"stop_this_thread", mod_stop_this_thread, METH_O,
      "stop_this_thread(slot): the call this host thread makes through slot ends its instance"},
-    {"set_wasm_call_stack", mod_set_wasm_call_stack, METH_O,
-     "set_wasm_call_stack(bytes): Wasmtime's max_wasm_stack, which a call into a grate's "
-     "worker must find free on its host stack (ELOOP otherwise)"},
+    {"set_room_for_wasm", mod_set_room_for_wasm, METH_O,
+     "set_room_for_wasm(bytes): host stack a call into a grate's worker (a Store entered "
+     "afresh) must find free, else it fails with ELOOP"},
     {"handler_in_use", mod_handler_in_use, METH_O,
      "handler_in_use(handler): a thread holds this GrateHandler in a call"},
     {"new_wake_fd", mod_new_wake_fd, METH_NOARGS, "a new wake eventfd (and its futex word)"},

@@ -897,16 +897,15 @@ class Slot:
 
 
 # A Store entered afresh may recurse max_wasm_stack below that point, whatever other
-# Stores use above it: a call into a grate's worker must find that much host stack
-# free and _HOST_STACK_RESERVE more (_accel.c's room_for_wasm says why), else ELOOP.
-_wasm_call_stack = 0
-_HOST_STACK_RESERVE = 512 << 10
+# Stores use above it: a call into a grate's worker must find _room_needed bytes of host
+# stack free (_accel.c's room_for_wasm says why), else it fails with ELOOP.
+_room_needed = 0
 _stack_of_thread = threading.local()
 
 
-def set_wasm_call_stack(size: int) -> None:
-    global _wasm_call_stack
-    _wasm_call_stack = size
+def set_room_for_wasm(size: int) -> None:
+    global _room_needed
+    _room_needed = size
 
 
 class _StackAttr(ctypes.Structure):
@@ -928,7 +927,7 @@ def _stack_pointer() -> int:
 
 
 def _room_for_wasm() -> bool:
-    if not _wasm_call_stack:
+    if not _room_needed:
         return True
     low = getattr(_stack_of_thread, "low", None)
     if low is None:
@@ -942,7 +941,7 @@ def _room_for_wasm() -> bool:
         _stack_of_thread.low = low
     here = _stack_pointer()
     return not low or not here or (here > low and
-                                   here - low >= _wasm_call_stack + _HOST_STACK_RESERVE)
+                                   here - low >= _room_needed)
 
 
 class _Worker:
