@@ -3007,6 +3007,24 @@ def test_timeout_ends_a_looping_grate_handler(builds, tmp_path, canary):
 
 
 @pytest.mark.parametrize("trampoline", ["c", "ctypes"])
+def test_a_grate_s_copy_of_a_message_is_what_goes_below(builds, tmp_path, canary, monkeypatch,
+                                                        trampoline):
+    """A grate checks a System V message in a copy of its own and sends that copy
+    (GRATE_MEMORY_FLAG); it receives into a copy of its own to blank a word before the
+    program sees it. msgsnd and msgrcv cut the address to 32 bits, which made it the
+    calling program's: what the program kept at that address went out unchecked
+    ("BYPASS", which the grate refuses), and the message received landed unblanked in
+    the program's memory. An address computed from another cage's stays in its memory."""
+    monkeypatch.setenv("LIND_TRAMPOLINE", trampoline)
+    rc, out, err = run_cage(tmp_path, "cage", [builds.wasm(attack("grate_copy_ipc"))],
+                            root=make_root(tmp_path))
+    assert (rc, err) == (0, ""), (rc, err)
+    assert out == (f"send refused {errno.EPERM}\nsend 0\nreceived 32 \"hello\"\n"
+                   "received 32 \"a ------\", in its own inbox \"\"\n"), out
+    untouched(canary)
+
+
+@pytest.mark.parametrize("trampoline", ["c", "ctypes"])
 def test_calls_nested_through_grates_deep_in_wasm_leave_the_host_its_stack(
         builds, tmp_path, canary, monkeypatch, trampoline):
     """Wasmtime bounds a Store's recursion from where the thread entered it, and each

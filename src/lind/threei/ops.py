@@ -56,6 +56,41 @@ class Address(int):
         obj.cage_id = cage_id
         return obj
 
+    # An address computed from this one -- an offset into the same buffer (msgsnd's
+    # text past its mtype), the argument cut to 32 bits (u32) -- is in the same memory.
+    # As a plain int it was the calling cage's address: a handler that cut a C grate's
+    # msgsnd buffer to 32 bits sent what the program kept at that address in its own
+    # memory instead of the copy the grate had checked, and msgrcv wrote the message
+    # into the program's memory past the grate that meant to filter it. Not from a
+    # Python grate's snapshot, which holds only the bytes it looked at and cannot be
+    # written: what lies past them, and what a call writes back (sendmmsg's msg_len),
+    # are the calling cage's.
+    def _moved(self, value: int) -> Any:
+        if "snapshot" in self.__dict__:
+            return int(value)
+        return Address(value, self.memory, self.cage_id)
+
+    def __add__(self, other: Any) -> Any:
+        if not isinstance(other, int):
+            return NotImplemented
+        return self._moved(int(self) + int(other))
+
+    __radd__ = __add__
+
+    def __sub__(self, other: Any) -> Any:
+        if isinstance(other, Address):
+            return int(self) - int(other)    # a distance
+        if not isinstance(other, int):
+            return NotImplemented
+        return self._moved(int(self) - int(other))
+
+    def __and__(self, other: Any) -> Any:
+        if not isinstance(other, int):
+            return NotImplemented
+        return self._moved(int(self) & int(other))
+
+    __rand__ = __and__
+
 
 def beside(arg: int, addr: int, length: int) -> int:
     """`addr` in the memory argument `arg` points into, when that memory holds these
@@ -69,7 +104,9 @@ def beside(arg: int, addr: int, length: int) -> int:
         memory.read(addr, length)
     except (OSError, ValueError, OverflowError):
         return int(addr)
-    return Address(addr, memory, arg.cage_id)
+    found = Address(addr, memory, arg.cage_id)
+    found.__dict__.update(arg.__dict__)     # a snapshot's keeper: see Address._moved
+    return found
 
 
 class Snapshot:
