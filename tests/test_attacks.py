@@ -5191,6 +5191,33 @@ def test_a_cage_that_gave_up_root_cannot_act_as_its_root_child(as_root, builds, 
 
 
 @pytest.mark.parametrize("trampoline", ["c", "ctypes"])
+def test_a_cage_that_gave_up_root_cannot_act_as_its_child_of_another_group(
+        as_root, builds, tmp_path, canary, trampoline):
+    """A root cage makes a System V queue of group 50 (0640) and a child that gives up
+    root but keeps group 50, then becomes uid and gid 1000 itself: the queue is closed
+    to it, but make_threei_call let it take the message as its child (3i compared uids
+    only; Linux lets a process ptrace another only if its gids are the caller's too).
+    An ancestor acts for a descendant now only if those are its own as well."""
+    script = ("import sys, lind\n"
+              "r = lind.run([sys.argv[1]], root=sys.argv[2], capture_output=True, timeout=60,"
+              " user=(0, 0), input=b'')\n"
+              "sys.stdout.write(r.stdout.decode())\n"
+              "sys.stderr.write(r.stderr.decode() + f'rc {r.returncode}\\n')\n")
+    env = {**os.environ, "LIND_TRAMPOLINE": "ctypes" if trampoline == "ctypes" else "accel"}
+    rc, out, err = run_host(tmp_path, "cage", [sys.executable, "-c", script,
+                                               builds.wasm(attack("group_child_deputy")),
+                                               make_root(tmp_path)], env=env)
+    assert rc == 0 and err.endswith("rc 0\n"), err
+    assert "GROUP-SECRET" not in out and "CHILD-MEMORY" not in out, out
+    assert out == ("setresgid for the queue 0 0\nmsgget group 50 0 0\nmsgsnd 0 0\n"
+                   "setresgid 1000 0 0\nsetresuid 1000 0 0\n"
+                   f"msgrcv -1 {errno.EACCES}\n"
+                   f"msgget as the child -1 {errno.EPERM}\n"
+                   f"copy the child's memory -1 {errno.EPERM}\n"), out
+    untouched(canary)
+
+
+@pytest.mark.parametrize("trampoline", ["c", "ctypes"])
 def test_lind_s_clean_up_in_the_middle_of_a_call_leaves_the_cage_held(as_root, builds, tmp_path,
                                                                       canary, trampoline):
     """Removing a private directory takes back Lind's overrides on the thread doing it

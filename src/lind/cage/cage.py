@@ -542,7 +542,7 @@ class Cage:
 
     def _set_ids(self) -> None:
         uid, euid, gid, egid = self.ids
-        self.slot.set_ids(self.id, self.ppid, uid, euid, gid, egid, self.saved_ids[0])
+        self.slot.set_ids(self.id, self.ppid, uid, euid, gid, egid, *self.saved_ids)
 
     def set_identity(self, ids: tuple[int, int, int, int], saved: tuple[int, int]) -> None:
         """setuid and friends: the new (uid, euid, gid, egid) and saved (suid, sgid), kept

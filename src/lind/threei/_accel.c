@@ -2243,6 +2243,7 @@ typedef struct {
     MemoryObject *memory;  /* the cage's own memory, for the fast I/O entries */
     int64_t ids[FAST_COUNT];
     int64_t saved_uid;     /* the cage's saved set-user-id (set_ids), for may_act_for */
+    int64_t saved_gid;     /* and its saved set-group-id */
     int64_t fd_limit;
     FdMirror fds[FD_MIRROR];
     uint8_t reads_to_poll_first[FD_MIRROR];   /* see waiting_io */
@@ -2371,16 +2372,20 @@ static int registry_may_touch_locked(int64_t domain, int64_t self, int64_t cage)
 /* Whether `caller` may act for (or name the memory of) `target`, a cage of its own
  * subtree, as far as their identities go: as Linux lets a process ptrace another
  * (its capabilities, or the target's real, effective and saved uids all the caller's
- * real uid). A call made for a root cage has root's permission overrides (threei's
- * permission checks): a cage that gave up root and kept a root child could otherwise
- * open and read, as the child, what its mode bits keep from it. */
+ * real uid and its real, effective and saved gids all the caller's real gid). A call
+ * made for a root cage has root's permission overrides (threei's permission checks):
+ * a cage that gave up root and kept a root child could otherwise open and read, as the
+ * child, what its mode bits keep from it; and one that kept a child of another group
+ * could reach, as the child, what is that group's (a System V queue of mode 0640). */
 static int may_act_for(SlotObject *caller, SlotObject *target)
 {
     if (caller == target || caller->ids[FAST_GETEUID] == 0)
         return 1;
-    int64_t uid = caller->ids[FAST_GETUID];
+    int64_t uid = caller->ids[FAST_GETUID], gid = caller->ids[FAST_GETGID];
     return target->ids[FAST_GETUID] == uid && target->ids[FAST_GETEUID] == uid &&
-           __atomic_load_n(&target->saved_uid, __ATOMIC_RELAXED) == uid;
+           __atomic_load_n(&target->saved_uid, __ATOMIC_RELAXED) == uid &&
+           target->ids[FAST_GETGID] == gid && target->ids[FAST_GETEGID] == gid &&
+           __atomic_load_n(&target->saved_gid, __ATOMIC_RELAXED) == gid;
 }
 
 /* registry_may_touch_locked, and may_act_for: 1 yes, 0 no, -1 no such cage. */
@@ -2521,10 +2526,12 @@ static PyObject *Slot_get(SlotObject *s, PyObject *arg)
 
 static PyObject *Slot_set_ids(SlotObject *s, PyObject *args)
 {
-    long long pid, ppid, uid, euid, gid, egid, suid = -1;
-    if (!PyArg_ParseTuple(args, "LLLLLL|L", &pid, &ppid, &uid, &euid, &gid, &egid, &suid))
+    long long pid, ppid, uid, euid, gid, egid, suid = -1, sgid = -1;
+    if (!PyArg_ParseTuple(args, "LLLLLL|LL", &pid, &ppid, &uid, &euid, &gid, &egid, &suid,
+                          &sgid))
         return NULL;
     __atomic_store_n(&s->saved_uid, suid < 0 ? euid : suid, __ATOMIC_RELAXED);
+    __atomic_store_n(&s->saved_gid, sgid < 0 ? egid : sgid, __ATOMIC_RELAXED);
     s->ids[FAST_GETPID] = pid;
     s->ids[FAST_GETPPID] = ppid;
     s->ids[FAST_GETUID] = uid;

@@ -619,6 +619,7 @@ class Slot:
         self.owners = [0] * NSYSCALLS
         self.ids = [0] * 8
         self.saved_uid = 0
+        self.saved_gid = 0
         self.fd_limit = 1024
         self.exiting = False
         self.trap_message = ""
@@ -802,9 +803,10 @@ class Slot:
         return self.table[nr]
 
     def set_ids(self, pid: int, ppid: int, uid: int, euid: int, gid: int, egid: int,
-                suid: int = -1) -> None:
+                suid: int = -1, sgid: int = -1) -> None:
         self.ids[FAST_GETPID:FAST_GETEGID + 1] = [pid, ppid, uid, euid, gid, egid]
         self.saved_uid = euid if suid < 0 else suid
+        self.saved_gid = egid if sgid < 0 else sgid
 
     def set_fd_limit(self, limit: int) -> None:
         self.fd_limit = limit

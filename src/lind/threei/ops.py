@@ -174,18 +174,20 @@ def _may_touch(runtime: Any, caller: Any, cage: Any) -> None:
 
 def _may_act_for(runtime: Any, caller: Any, cage: Any) -> bool:
     """As _accel.c's may_act_for: a root caller, or a cage whose real, effective and
-    saved uids are all the caller's real uid. (A call made for a root cage has root's
-    permission overrides: a cage that gave up root could otherwise read, as its root
-    child, what the mode bits keep from it.) A snapshot stands for the cage whose
-    call's argument it holds."""
+    saved uids are all the caller's real uid, and gids its real gid, as Linux lets a
+    process ptrace another. (A call made for a root cage has root's permission
+    overrides: a cage that gave up root could otherwise read, as its root child, what
+    the mode bits keep from it; as a child of another group, what is that group's.) A
+    snapshot stands for the cage whose call's argument it holds."""
     while isinstance(cage, Snapshot):
         cage = runtime.cages.get(cage.ppid)
         if cage is None:
             return False
-    uid, euid = caller.ids[0], caller.ids[1]
+    uid, euid, gid = caller.ids[0], caller.ids[1], caller.ids[2]
     if euid == 0 or cage is caller:
         return True
-    return cage.ids[0] == uid and cage.ids[1] == uid and cage.saved_ids[0] == uid
+    return (cage.ids[0] == uid and cage.ids[1] == uid and cage.saved_ids[0] == uid
+            and cage.ids[2] == gid and cage.ids[3] == gid and cage.saved_ids[1] == gid)
 
 
 def _is_ancestor(runtime: Any, ancestor: int, cage: Any) -> bool:
