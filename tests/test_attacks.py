@@ -3006,6 +3006,88 @@ def test_timeout_ends_a_looping_grate_handler(builds, tmp_path, canary):
     untouched(canary)
 
 
+def _with_deep_start(wasm: bytes) -> bytes:
+    """`wasm` (built by lind cc) with a start function that calls its export deep_start,
+    then the start function it had (wasm-ld's __wasm_init_memory): one more function."""
+    found = {sid: (start, end) for sid, start, end in sections(wasm) if sid}
+
+    def skip_limits(pos: int) -> int:
+        flags = wasm[pos]
+        pos = leb128(wasm, leb128(wasm, pos + 1)[1])[1] if flags & 1 else leb128(wasm, pos + 1)[1]
+        return pos
+
+    count, pos = leb128(wasm, found[2][0])
+    imported = 0
+    for _ in range(count):
+        for _ in range(2):                       # module and field names
+            length, pos = leb128(wasm, pos)
+            pos += length
+        kind, pos = wasm[pos], pos + 1
+        if kind == 0:                            # a function: its type
+            imported += 1
+            pos = leb128(wasm, pos)[1]
+        elif kind in (1, 2):                     # table (its element type), memory
+            pos = skip_limits(pos + (kind == 1))
+        elif kind == 3:                          # global
+            pos += 2
+        else:                                    # tag
+            pos = leb128(wasm, pos + 1)[1]
+    count, pos = leb128(wasm, found[7][0])
+    exports = {}
+    for _ in range(count):
+        length, pos = leb128(wasm, pos)
+        name = wasm[pos:pos + length]
+        kind, (index, pos) = wasm[pos + length], leb128(wasm, pos + length + 1)
+        exports[name, kind] = index
+    deep = exports[b"deep_start", 0]
+    first_start = leb128(wasm, found[8][0])[0]
+    count, pos = leb128(wasm, found[3][0])
+    types = []
+    for _ in range(count):
+        index, pos = leb128(wasm, pos)
+        types.append(index)
+    functions = encode_leb128(count + 1) + wasm[leb128(wasm, found[3][0])[1]:found[3][1]] + \
+        encode_leb128(types[deep - imported])
+    count, pos = leb128(wasm, found[10][0])
+    body = b"\0\x10" + encode_leb128(deep) + b"\x10" + encode_leb128(first_start) + b"\x0b"
+    code = encode_leb128(count + 1) + wasm[pos:found[10][1]] + encode_leb128(len(body)) + body
+    replaced = {3: functions, 8: encode_leb128(imported + len(types)), 10: code}
+    out = bytearray(wasm[:8])
+    for sid, start, end in sections(wasm):
+        content = replaced.get(sid, wasm[start:end])
+        out += bytes([sid]) + encode_leb128(len(content)) + content
+    return bytes(out)
+
+
+@pytest.mark.parametrize("trampoline", ["c", "ctypes"])
+def test_an_instance_made_deep_in_a_grate_s_handler_leaves_the_host_its_stack(
+        builds, tmp_path, canary, monkeypatch, trampoline):
+    """A program deep in its recursion calls posix_spawn; its grate's handler recurses
+    deep in its worker and passes the call on; the spawned child's instance, made on
+    that thread, runs the program's start function, which recurses deep too: a Store
+    entered afresh where the host stack had no room left for it, a SIGSEGV that ended
+    the Lind process and the tenant beside it. An instance is made where there is room
+    (another of Lind's threads, if need be)."""
+    from lind.engine import stacks
+
+    monkeypatch.setenv("LIND_TRAMPOLINE", trampoline)
+    room = stacks.WASM_CALL_STACK      # each depth ~4/5 of a Store's room (frames measured)
+    root = make_root(tmp_path, "trees-root")
+    program = builds.wasm(attack("spawn_start_deep"), f"-DSTART_DEPTH={room // 56}")
+    (root / "deep.wasm").write_bytes(_with_deep_start(program.read_bytes()))
+    shutil.copy(builds.wasm("grates/ppid_calls"), root / "ppid_calls.wasm")
+    for name in ("deep.wasm", "ppid_calls.wasm"):
+        (root / name).chmod(0o755)
+    status, out, err = two_trees(builds, tmp_path, [builds.wasm(attack("spawn_grate")),
+                                                    room // 180, "/deep.wasm",
+                                                    "/ppid_calls.wasm", room // 80],
+                                 attacker_root=root)
+    assert status["attacker"] == 0, (status, err)
+    assert re.fullmatch(r"(getppid: \d+ 0\n){4}spawn 0\nchild status 0\n"
+                        r"grate: program status 0\n", out), (out, err)
+    untouched(canary)
+
+
 @pytest.mark.parametrize("trampoline", ["c", "ctypes"])
 def test_a_grate_s_copy_of_a_message_is_what_goes_below(builds, tmp_path, canary, monkeypatch,
                                                         trampoline):

@@ -1618,8 +1618,11 @@ class Cage:
         is a ProgramError, the program's fault and not a Lind error.
 
         It runs on a thread with room for a wasm call stack (the caller of `lind.run`
-        may have less)."""
-        return stacks.call_with_room(lambda: self._instantiate_here(linker, store, module))
+        may have less; so may a cage's thread deep in its own wasm and a grate's: a
+        posix_spawn a grate's handler passed on from there ran the new instance's start
+        function past the end of the host stack, a SIGSEGV that ended Lind)."""
+        return stacks.call_with_room(lambda: self._instantiate_here(linker, store, module),
+                                     here=threei.room_for_wasm())
 
     def _instantiate_here(self, linker: wasmtime.Linker, store: wasmtime.Store,
                           module: wasmtime.Module) -> wasmtime.Instance:

@@ -276,12 +276,13 @@ def has_room() -> bool:
     return threading.current_thread() in _roomy
 
 
-def call_with_room(call: Callable[[], T]) -> T:
-    """`call()`, on a thread with a `THREAD_STACK` host stack: this one if it has one,
-    else a pooled one (its result or exception is passed back): every `lind.run`
-    instantiates its program from the caller's thread, and a new host thread for it
-    cost more than the rest of starting a small program."""
-    if has_room():
+def call_with_room(call: Callable[[], T], here: bool = True) -> T:
+    """`call()`, on a thread with a `THREAD_STACK` host stack: this one if it has one
+    (and `here`: it has ROOM_FOR_WASM left where it is now), else a pooled one (its
+    result or exception is passed back): every `lind.run` instantiates its program from
+    the caller's thread, and a new host thread for it cost more than the rest of
+    starting a small program."""
+    if here and has_room():
         return call()
     outcome: list = []
     done = threading.Event()

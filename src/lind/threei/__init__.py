@@ -103,6 +103,7 @@ use_thread_wake = _impl.use_thread_wake     # a thread's own wake eventfd for it
 use_thread_signals = _impl.use_thread_signals   # the mask of the cage thread it runs
 set_signal_settler = _impl.set_signal_settler   # what settles signals after a mask change
 thread_done = _impl.thread_done             # its cage thread ended: its host thread is free
+room_for_wasm = _impl.room_for_wasm     # a Store entered afresh here finds its stack
 act_as = _impl.act_as                       # act for a cage of this euid: its permission checks
 act_for_lind = _impl.act_for_lind           # Lind's own work: its user's permission overrides
 checks_back = _impl.checks_back             # what act_as / act_for_lind found, again

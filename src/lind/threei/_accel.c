@@ -1807,6 +1807,13 @@ static int room_for_wasm(void)
     return here > stack_low && here - stack_low >= need;
 }
 
+/* room_for_wasm(): whether a Store entered afresh here (an instance made on this
+ * thread, whose start function runs now) finds the stack it may use. */
+static PyObject *mod_room_for_wasm(PyObject *self, PyObject *unused)
+{
+    return PyBool_FromLong(room_for_wasm());
+}
+
 /* The worker this thread may use, or NULL (the grate is dead or cannot grow: ENOSYS;
  * *err ELOOP: the thread has no stack left to enter a Store afresh, room_for_wasm). */
 static Worker *take_worker(GrateObject *g, int *err)
@@ -7108,6 +7115,8 @@ static PyMethodDef module_methods[] = {
      "calls_refused_here(slot): refuse_calls_here(slot) holds on this thread"},
     {"stop_this_thread", mod_stop_this_thread, METH_O,
      "stop_this_thread(slot): the call this host thread makes through slot ends its instance"},
+    {"room_for_wasm", mod_room_for_wasm, METH_NOARGS,
+     "whether this thread's host stack has the room a Store entered afresh needs"},
     {"set_room_for_wasm", mod_set_room_for_wasm, METH_O,
      "set_room_for_wasm(bytes): host stack a call into a grate's worker (a Store entered "
      "afresh) must find free, else it fails with ELOOP"},

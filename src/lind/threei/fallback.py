@@ -928,7 +928,7 @@ def _stack_pointer() -> int:
     return ctypes.c_uint64.from_buffer(context, _SP_IN_UCONTEXT).value
 
 
-def _room_for_wasm() -> bool:
+def room_for_wasm() -> bool:
     if not _room_needed:
         return True
     low = getattr(_stack_of_thread, "low", None)
@@ -980,7 +980,7 @@ class Grate:
                 if w.depth and w.owner == me:
                     w.depth += 1
                     return w
-            if not _room_for_wasm():     # a Store entered afresh: see _room_for_wasm
+            if not room_for_wasm():     # a Store entered afresh: see room_for_wasm
                 return _NO_STACK_LEFT
             for w in self._workers:
                 if not w.depth:
