@@ -17,8 +17,8 @@ compile is left out). Usage, from the repository root:
     .venv/bin/python tests/mutation/c_mutants.py --report all            # what they found
 
 Results stay in tests/mutation/.sessions/c-GROUP.json (ignored by git) and a stopped run
-resumes where it left off, unless _accel.c changed since (its mutants name places in the
-old text: then the group begins again).
+resumes where it left off, unless one of the group's functions changed since (its
+mutants name places in their old text: then the group begins again).
 """
 
 from __future__ import annotations
@@ -105,12 +105,14 @@ _TOKEN = re.compile(r"""
 class Mutant:
     function: str
     offset: int       # in the source text
+    body: int         # where its function's body starts there
     old: str
     new: str
 
     @property
     def key(self) -> str:
-        return f"{self.function}@{self.offset}:{self.old}->{self.new}"
+        """Where it is in its function: the same mutant after changes elsewhere."""
+        return f"{self.function}@{self.offset - self.body}:{self.old}->{self.new}"
 
     def line(self, text: str) -> int:
         return text.count("\n", 0, self.offset) + 1
@@ -143,13 +145,20 @@ def mutants(text: str, functions: tuple[str, ...]) -> list[Mutant]:
         for token in _TOKEN.finditer(text, start, end):
             kind, value, at = token.lastgroup, token.group(), token.start()
             if kind == "op":
-                if value == "!":
-                    out.append(Mutant(name, at, "!", ""))
-                else:
-                    out.append(Mutant(name, at, value, _SWAPS[value]))
+                out.append(Mutant(name, at, start, value, "" if value == "!" else _SWAPS[value]))
             elif kind == "number" and not _in_preprocessor(text, at):
-                out.append(Mutant(name, at, value, str(int(value) + 1)))
+                out.append(Mutant(name, at, start, value, str(int(value) + 1)))
     return out
+
+
+def bodies_digest(text: str, functions: tuple[str, ...]) -> str:
+    """What a group's results hold for: its functions' text (changes elsewhere in the
+    file keep them)."""
+    digest = hashlib.sha256()
+    for name in functions:
+        start, end = function_body(text, name)
+        digest.update(text[start:end].encode())
+    return digest.hexdigest()
 
 
 def _in_preprocessor(text: str, at: int) -> bool:
@@ -186,7 +195,7 @@ def _tests_pass(tests: tuple[str, ...]) -> tuple[bool, float]:
 def run_group(group: str, retest: bool = False, only: set[str] | None = None) -> dict:
     functions, tests = GROUPS[group]
     text = SOURCE.read_text()
-    digest = hashlib.sha256(text.encode()).hexdigest()
+    digest = bodies_digest(text, functions)
     results_file = SESSIONS / f"c-{group}.json"
     results = json.loads(results_file.read_text()) if results_file.exists() else {}
     if results.get("source") != digest:
