@@ -2,7 +2,8 @@
  * PROT_NONE or PROT_READ: each answers as it would with no protection at all (a
  * check that looked at the neighbours, or refused every write once any page is
  * protected, would make them EFAULT). Buffers and strings end exactly where a
- * protected page begins. Prints each result (a count, ok, or the errno number). */
+ * protected page begins; a name that runs into a PROT_NONE page is EFAULT, an empty
+ * one ENOENT. Prints each result (a count, ok, or the errno number). */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -52,6 +53,11 @@ int main(void)
 	again = open(before_none - sizeof "neighbours.txt", O_RDONLY);
 	show("open of a name ending where PROT_NONE begins", again);
 	close(again);
+	show("open of an empty name", open("", O_RDONLY));
+	memcpy(before_none - 14, "neighbours.txt", 14);     /* no NUL before the page */
+	show("open of a name running into PROT_NONE", open(before_none - 14, O_RDONLY));
+	show("stat of a name running into PROT_NONE",
+	     stat(before_none - 14, (struct stat *)(m + 2 * P)));
 	show("pread ending where PROT_NONE begins", pread(fd, before_none - 16, 16, 0));
 	show("pread ending where PROT_READ begins", pread(fd, before_ro - 16, 16, 0));
 	lseek(fd, 0, SEEK_SET);
