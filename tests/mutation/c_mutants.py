@@ -237,13 +237,20 @@ def report(group: str) -> str:
     results_file = SESSIONS / f"c-{group}.json"
     if not results_file.exists():
         return f"{group}: not run"
-    done = json.loads(results_file.read_text())["mutants"].values()
-    tested = [d for d in done if d["outcome"] != "not compiled"]
-    survived = [d for d in tested if d["outcome"] == "survived"]
+    results = json.loads(results_file.read_text())
+    text = SOURCE.read_text()
+    current = results["source"] == bodies_digest(text, GROUPS[group][0])
+    tested = {k: d for k, d in results["mutants"].items() if d["outcome"] != "not compiled"}
+    survived = {k: d for k, d in tested.items() if d["outcome"] == "survived"}
+    for key, d in survived.items():     # where each stands in the file as it is now
+        if current:
+            at = function_body(text, d["function"])[0] + int(key.split("@")[1].split(":")[0])
+            d["line"] = text.count("\n", 0, at) + 1
     lines = [f"{group}: {len(tested)} mutants, {len(tested) - len(survived)} killed, "
-             f"{len(survived)} survived"]
+             f"{len(survived)} survived" + ("" if current else
+                                          " (its functions have changed since: run it again)")]
     lines += [f"  survived {d['function']}:{d['line']} {d['old']!r} -> {d['new']!r}"
-              for d in sorted(survived, key=lambda d: d["line"])]
+              for d in sorted(survived.values(), key=lambda d: d["line"])]
     return "\n".join(lines)
 
 
