@@ -99,3 +99,33 @@ def test_a_read_only_mount_holds_under_every_name_and_looking_is_no_change(build
     assert (up / "new.txt").read_bytes() == b""      # made through the link on /ro
     assert sorted(os.listdir(up)) == ["new.txt", "ro", "x"]
     untouched(tmp_path / "canary.txt")
+
+
+def test_whole_names_at_the_edge_of_the_c_open_path_are_read_whole(builds, tmp_path):
+    """Names of 4,093, 4,094 and 4,095 bytes (Linux takes up to 4,095 before the NUL):
+    the C open path serves the first two and leaves the last to the microvisor. A mutant
+    of path_here that read at most 4,094 bytes of a name opened the 4,095-byte one's
+    shorter neighbour; one that gave up a byte earlier is no change (the microvisor
+    answers alike)."""
+    root = make_root(tmp_path)
+    lengths = (76, 77, 78)
+    parent = os.open(root, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        for _ in range(16):         # deeper than one host path may name: step by step
+            os.mkdir("d" * 250, dir_fd=parent)
+            inner = os.open("d" * 250, os.O_RDONLY | os.O_DIRECTORY, dir_fd=parent)
+            os.close(parent)
+            parent = inner
+        for n in lengths:
+            fd = os.open("f" * n, os.O_WRONLY | os.O_CREAT, 0o644, dir_fd=parent)
+            os.write(fd, f"file of {n}\n".encode())
+            os.close(fd)
+    finally:
+        os.close(parent)
+    names = ["/" + "/".join(["d" * 250] * 16) + "/" + "f" * n for n in lengths]
+    assert [len(name) for name in names] == [4093, 4094, 4095]
+    rc, out, err = run_cage(tmp_path, "names", [builds.wasm("grates/cat_files"), *names],
+                            root=root, timeout=60)
+    assert rc == 0, err
+    assert out == "".join(f"{name}: file of {n}\n" for name, n in zip(names, lengths,
+                                                                      strict=True))
