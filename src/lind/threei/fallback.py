@@ -178,10 +178,11 @@ def watch_epochs(store: int, context: int, slot: Slot, python_callback: int, key
     """Every tick is the Python callback's here (no finalizer: `key` is a number)."""
     _EPOCH_CALLBACK_SET(ctypes.cast(store, _STORE_T), _EPOCH_CALLBACK_T(python_callback),
                         ctypes.c_void_p(key), _FINALIZER_T())
-    wt._wasmtime_context_set_epoch_deadline(ctypes.cast(context, _CONTEXT_T), 1)
+    rearm_epoch(context)
 
 
 def rearm_epoch(context: int) -> None:
+    """The store's next tick interrupts it (its deadline one tick away)."""
     wt._wasmtime_context_set_epoch_deadline(ctypes.cast(context, _CONTEXT_T), 1)
 
 
