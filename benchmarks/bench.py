@@ -223,6 +223,10 @@ BENCHES = [
           None, 200, 2_000, WASM),
     Bench("malloc/free", "compute", ("malloc",), None, 200_000, 2_000_000, WASM),
     Bench("malloc 256 MiB, use 1 MiB, free", "compute", ("arena",), None, 20, 200, MICROVISOR),
+    # the guest libc: musl converts numbers in long double, software arithmetic in wasm32;
+    # strtod takes short decimals itself
+    Bench("strtod, short decimals", "compute", ("strtod",), None, 200_000, 2_000_000, WASM),
+    Bench('snprintf "%.14g"', "compute", ("format",), None, 50_000, 500_000, WASM),
     # issue 16: setjmp/longjmp as WebAssembly exceptions (the default) and through Asyncify,
     # unwound and rewound by the trampoline (what a program that forks gets, and any
     # with --setjmp=asyncify)

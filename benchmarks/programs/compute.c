@@ -6,7 +6,9 @@
  *   compute memcpy N     copy 1 MiB between two buffers, N times
  *   compute malloc N     N malloc/free pairs of mixed sizes, 64 live at a time
  *   compute arena N      N times: malloc a 256 MiB buffer, use 1 MiB of it, free it (what
- *                        a fresh mapping costs where the program does not touch it) */
+ *                        a fresh mapping costs where the program does not touch it)
+ *   compute strtod N     N strtod calls on short decimals ("12.5", "0.001953125", ...)
+ *   compute format N     N snprintf calls of a double with "%.14g" (Lua's tostring) */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,7 +23,7 @@ static volatile int fib_arg = 27;
 
 int main(int argc, char **argv) {
     if (argc < 3) {
-        fprintf(stderr, "usage: %s fib|memcpy|malloc|arena N\n", argv[0]);
+        fprintf(stderr, "usage: %s fib|memcpy|malloc|arena|strtod|format N\n", argv[0]);
         return 2;
     }
     long n = atol(argv[2]);
@@ -58,6 +60,17 @@ int main(int argc, char **argv) {
             sink += arena[(i * 4099) % (1u << 20)];
             free(arena);
         }
+    } else if (!strcmp(argv[1], "strtod")) {
+        static const char *const numbers[8] = {"12.5", "0.001953125", "-3.25e4", "100",
+                                               "6.02214076e23", "42.42", "1e-7", "99.999"};
+        double sum = 0;
+        for (long i = 0; i < n; i++)
+            sum += strtod(numbers[i & 7], NULL);
+        sink += (long)sum;
+    } else if (!strcmp(argv[1], "format")) {
+        char text[32];
+        for (long i = 0; i < n; i++)
+            sink += snprintf(text, sizeof text, "%.14g", (double)i * 1.37);
     } else {
         return 2;
     }
