@@ -223,9 +223,10 @@ BENCHES = [
           None, 200, 2_000, WASM),
     Bench("malloc/free", "compute", ("malloc",), None, 200_000, 2_000_000, WASM),
     Bench("malloc 256 MiB, use 1 MiB, free", "compute", ("arena",), None, 20, 200, MICROVISOR),
-    # the guest libc: musl converts numbers in long double, software arithmetic in wasm32;
-    # strtod takes short decimals itself
+    # the guest libc's number conversions: strtod takes short decimals itself, scanf reads
+    # in double arithmetic, printf still formats in long double (software in wasm32)
     Bench("strtod, short decimals", "compute", ("strtod",), None, 200_000, 2_000_000, WASM),
+    Bench('sscanf "%lf %d"', "compute", ("scan",), None, 50_000, 500_000, WASM),
     Bench('snprintf "%.14g"', "compute", ("format",), None, 50_000, 500_000, WASM),
     # issue 16: setjmp/longjmp as WebAssembly exceptions (the default) and through Asyncify,
     # unwound and rewound by the trampoline (what a program that forks gets, and any

@@ -8,6 +8,7 @@
  *   compute arena N      N times: malloc a 256 MiB buffer, use 1 MiB of it, free it (what
  *                        a fresh mapping costs where the program does not touch it)
  *   compute strtod N     N strtod calls on short decimals ("12.5", "0.001953125", ...)
+ *   compute scan N       N sscanf calls of "12.5 7" with "%lf %d"
  *   compute format N     N snprintf calls of a double with "%.14g" (Lua's tostring) */
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,7 +24,7 @@ static volatile int fib_arg = 27;
 
 int main(int argc, char **argv) {
     if (argc < 3) {
-        fprintf(stderr, "usage: %s fib|memcpy|malloc|arena|strtod|format N\n", argv[0]);
+        fprintf(stderr, "usage: %s fib|memcpy|malloc|arena|strtod|scan|format N\n", argv[0]);
         return 2;
     }
     long n = atol(argv[2]);
@@ -67,6 +68,11 @@ int main(int argc, char **argv) {
         for (long i = 0; i < n; i++)
             sum += strtod(numbers[i & 7], NULL);
         sink += (long)sum;
+    } else if (!strcmp(argv[1], "scan")) {
+        double x = 0;
+        int k = 0;
+        for (long i = 0; i < n; i++)
+            sink += sscanf("12.5 7", "%lf %d", &x, &k) + k + (long)x;
     } else if (!strcmp(argv[1], "format")) {
         char text[32];
         for (long i = 0; i < n; i++)

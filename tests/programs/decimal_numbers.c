@@ -1,7 +1,9 @@
-/* strtod, strtof and atof: the value (its bits), where the number ends and errno, for
- * numbers written in every way a program meets them -- the guest converts short
- * decimals itself and leaves the rest to musl's scanner, so both, and the border
- * between them, must give the correctly rounded answers glibc gives.  (musl and glibc
+/* strtod, strtof, strtold, atof and scanf's %f, %lf and %Lf: the value (its bits),
+ * where the number ends and errno, for numbers written in every way a program meets
+ * them -- the guest converts short decimals itself, leaves the rest to musl's scanner,
+ * built in double arithmetic for float and double and in long double for long double,
+ * so each of them, and the borders between them, must give the correctly rounded
+ * answers glibc gives.  (musl and glibc
  * differ where C lets them: errno after no conversion (EINVAL or untouched) and after
  * an underflow to a subnormal, a NaN's payload; so only overflow's ERANGE is shown, and
  * a NaN as its sign.) */
@@ -96,6 +98,37 @@ int main(void)
                " | atof %016llx\n", s, (unsigned long long)bits_of_double(d), end_d - s,
                overflow_d, (unsigned)bits_of_float(f), end_f - s, overflow_f,
                (unsigned long long)bits_of_double(atof(s)));
+    }
+    /* scanf: widths, what follows, each size.  (Not an exponent cut short, "1e+x" or a
+     * width that ends at an "e": a matching failure for musl, as C11 7.21.6.2 has it,
+     * where glibc takes the digits before it.) */
+    static const char *const scanned[] = {
+        "12.5 7", "12345.678 9", "-.5e-3,4", "0x1p-2 5", "inf 6", "1.5e400 7",
+        "2.2250738585072011e-308 8", "3.4028235677973366e38 9", "0.1 10", "  +4 11",
+        "123456789012345678901234567890 12", "1.00000000000000011102230246251565404 13",
+    };
+    for (size_t i = 0; i < sizeof scanned / sizeof *scanned; i++) {
+        double d = 0, w = 0;
+        float f = 0;
+        long double l = 0;
+        int k = 0, kw = 0, kl = 0, n = 0, nw = 0;
+        int r = sscanf(scanned[i], "%lf %d%n", &d, &k, &n);
+        int rw = sscanf(scanned[i], "%3lf%n", &w, &nw);
+        int rf = sscanf(scanned[i], "%f %d", &f, &kw);
+        int rl = sscanf(scanned[i], "%Lf %d", &l, &kl);
+        printf("sscanf %-40s %%lf %d %016llx %d n %d | %%3lf %d %016llx n %d | %%f %d %08x %d"
+               " | %%Lf %d as double %016llx %d\n", scanned[i], r,
+               (unsigned long long)bits_of_double(d), k, n, rw,
+               (unsigned long long)bits_of_double(w), nw, rf, (unsigned)bits_of_float(f), kw,
+               rl, (unsigned long long)bits_of_double((double)l), kl);
+    }
+    static const char *const long_ones[] = {"0.1", "1e4000", "-2.5", "1e-4950", "3.14159"};
+    for (size_t i = 0; i < sizeof long_ones / sizeof *long_ones; i++) {
+        char *end;
+        long double l = strtold(long_ones[i], &end);
+        printf("strtold %-10s as double %016llx end %td inf %d zero %d\n", long_ones[i],
+               (unsigned long long)bits_of_double((double)l), end - long_ones[i],
+               isinf(l) != 0, l == 0);
     }
     /* many more, summed up: one line per 25,000 */
     uint64_t sum = 14695981039346656037ull;
