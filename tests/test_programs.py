@@ -18,6 +18,7 @@ COMPARED = [
     ("clock", []),
     ("numbers", []),
     ("decimal_numbers", []),   # strtod's own fast path beside musl's scanner
+    ("number_formats", []),    # printf's doubles formatted in double, long doubles in long double
     ("strings", []),   # the guest's word-at-a-time scans, to the end of memory
 ]
 

@@ -107,9 +107,10 @@ MUSL_CFLAGS = [
 #: public names of musl's mutex lock and unlock are guest/src/thread/__lind_mutex.c's,
 #: which calls musl's but for a private normal mutex in a program never threaded;
 #: pthread_create is guest/src/thread/__lind_thread_start_types.c's, which calls musl's
-#: __pthread_create with a start routine of the type it names. musl's number scanner is
-#: built twice: as __lind_floatscan_quad for long double, and with long double the size of
-#: double for float and double (guest/src/internal/__lind_floatscan*.c).
+#: __pthread_create with a start routine of the type it names. musl's number scanner and
+#: vfprintf are built twice: as __lind_*_quad for long double, and with long double the
+#: size of double for float and double (guest/src/{internal,stdio}/__lind_*.c), since
+#: wasm32's 128-bit long double is software arithmetic.
 _STACK_CACHE = ["-D__mmap=__lind_stack_map", "-D__mprotect=__lind_stack_protect",
                 "-D__munmap=__lind_stack_unmap"]
 FILE_DEFINES = {
@@ -119,6 +120,8 @@ FILE_DEFINES = {
     "src/thread/pthread_mutex_unlock.c": ["-Dpthread_mutex_unlock=__lind_musl_mutex_unlock"],
     "src/internal/floatscan.c": ["-D__floatscan=__lind_floatscan_quad"],
     "src/internal/__lind_floatscan_double.c": ["-Xclang", "-mlong-double-64"],
+    "src/stdio/vfprintf.c": ["-Dvfprintf=__lind_vfprintf_quad"],
+    "src/stdio/__lind_vfprintf_double.c": ["-Xclang", "-mlong-double-64"],
 }
 
 
