@@ -4945,6 +4945,81 @@ def test_protections_cannot_spend_the_host_process_s_mappings(builds, tmp_path, 
 
 
 
+# The attacker waits (after "ready") while this process fills its own table of host
+# mappings up to 64 entries short of vm.max_map_count, then is told to go (the file
+# /go); prints what it found as JSON once the attacker ended and the table is freed.
+_FULL_MAP_TABLE = r"""
+import ctypes, json, mmap, os, sys, threading, time
+import lind
+program, root, work = sys.argv[1:]
+libc = ctypes.CDLL(None, use_errno=True)
+libc.mmap.restype = ctypes.c_void_p
+libc.mmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int, ctypes.c_int,
+                      ctypes.c_int, ctypes.c_long]
+libc.mprotect.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int]
+libc.munmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t]
+found = {}
+
+def run():
+    with open(os.path.join(work, "attacker.in"), "wb+") as fin, \
+            open(os.path.join(work, "attacker.out"), "wb") as fout, \
+            open(os.path.join(work, "attacker.err"), "wb") as ferr:
+        done = lind.run([program, "0", "4096"], root=root, stdin=fin, stdout=fout,
+                        stderr=ferr, timeout=60)
+    found["status"], found["trap"] = done.returncode, done.trap
+
+attacker = threading.Thread(target=run)
+attacker.start()
+out = os.path.join(work, "attacker.out")
+while attacker.is_alive() and not (os.path.exists(out) and "ready" in open(out).read()):
+    time.sleep(0.05)
+fill, size = None, 0
+try:
+    with open("/proc/sys/vm/max_map_count") as limit:
+        most = int(limit.read())
+    with open("/proc/self/maps") as maps:
+        now = sum(1 for _ in maps)
+    splits = (most - now - 64) // 2        # a page protected among open ones: 2 more
+    size = (2 * splits + 1) * mmap.PAGESIZE
+    fill = libc.mmap(None, size, mmap.PROT_READ | mmap.PROT_WRITE,
+                     mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS, -1, 0)
+    found["host_splits"] = sum(
+        1 for i in range(splits)
+        if libc.mprotect(fill + (2 * i + 1) * mmap.PAGESIZE, mmap.PAGESIZE, 0) == 0)
+finally:
+    open(os.path.join(root, "go"), "w").close()
+    attacker.join()
+    if fill:
+        libc.munmap(fill, size)
+print(json.dumps(found), flush=True)
+"""
+
+
+def test_a_full_host_map_table_never_opens_the_null_page(builds, tmp_path, canary):
+    """Lind's fault handler opens the one page that host code (memset: Wasmtime's
+    memory.fill) touched in a PROT_NONE range; with the process's table of host mappings
+    full (vm.max_map_count: other cages' and the host's own) that split is ENOMEM, and
+    the handler opened the memory's whole span from its base instead, page 0 with it:
+    the cage took its SIGSEGV in a handler and went on with a writable null page (a
+    null pointer store worked, where Linux ends the process with SIGSEGV)."""
+    root = make_root(tmp_path)
+    make_root(tmp_path, "beside")
+    work = tmp_path / "work"
+    work.mkdir()
+    rc, out, err = python(tmp_path, "host", _FULL_MAP_TABLE,
+                          builds.wasm(attack("protect_map_full")), root, work, timeout=120)
+    assert rc == 0, err[-2000:]
+    found = json.loads(out.splitlines()[-1])
+    steps = (work / "attacker.out").read_text()
+    protected = re.search(r"protected (\d+) (\d+)", steps)
+    assert protected and int(protected[2]) == errno.ENOMEM, (steps, found)
+    assert int(protected[1]) < threei._impl.protection_limits()[0], (steps, found)  # the table
+    assert "caught 1\n" in steps and "null readable" not in steps, (steps, found)
+    assert (found["status"], found["trap"]) == (-signal.SIGSEGV, "null pointer dereference at 0x0"), found
+    assert not list((tmp_path / "beside").iterdir())
+    untouched(canary)
+
+
 def test_a_grate_s_handler_touching_its_page_0_after_the_grate_ended_ends_nothing_else(
         builds, tmp_path, canary):
     """A wasm grate's handler still running for its caller when the grate ends has

@@ -288,6 +288,7 @@ static int prot_ranges_tree = 2048;   /* a tree's memories together: half of all
 static uintptr_t protected_lo[GUARD_SLOTS];   /* host span of a memory's ranges; 0: free */
 static uintptr_t protected_hi[GUARD_SLOTS];
 static int protected_hit[GUARD_SLOTS];        /* the host touched one: SIGSEGV owed */
+static int protected_guard_open[GUARD_SLOTS]; /* open_protected_page opened page 0 too */
 static int prot_ranges_all;                   /* with the GIL */
 
 /* Pages made accessible again just before their slot is freed (a cage's end, exec, its
@@ -312,18 +313,38 @@ static void drop_stale_hit(int *hit)
         __atomic_sub_fetch(&guard_hits, 1, __ATOMIC_RELEASE);
 }
 
+/* Whether `page` is a memory's guarded page 0 (safe in a signal handler). */
+static int is_guarded(uintptr_t page)
+{
+    for (int i = 0; i < GUARD_SLOTS; i++)
+        if (__atomic_load_n(&guarded[i], __ATOMIC_ACQUIRE) == page)
+            return 1;
+    return 0;
+}
+
 static int open_protected_page(uintptr_t at)
 {
     for (int i = 0; i < GUARD_SLOTS; i++) {
         uintptr_t lo = __atomic_load_n(&protected_lo[i], __ATOMIC_ACQUIRE);
         if (lo && at >= lo && at < __atomic_load_n(&protected_hi[i], __ATOMIC_ACQUIRE)) {
             int saved = errno;
-            /* one page opened splits a mapping: past the process's map count that is
+            /* One page opened splits a mapping: past the process's map count that is
              * ENOMEM, and the access would fault again for ever; then the whole span
-             * (one mapping again: it cannot fail so) until the ranges are put back */
-            if (mprotect((void *)(at & ~(host_page - 1)), host_page, PROT_READ | PROT_WRITE))
-                mprotect((void *)lo, __atomic_load_n(&protected_hi[i], __ATOMIC_ACQUIRE) - lo,
-                         PROT_READ | PROT_WRITE);
+             * until the ranges are put back (mappings joined, not split). Never page 0
+             * while it is the null guard (`lo` is the memory's base): the span starts
+             * past it, and only if page 0 and the first range are one mapping that
+             * cannot be split is page 0 opened too, and closed again (zeroed) with the
+             * ranges at the cage's next system call or tick (protected_guard_open). */
+            if (mprotect((void *)(at & ~(host_page - 1)), host_page, PROT_READ | PROT_WRITE)) {
+                uintptr_t hi = __atomic_load_n(&protected_hi[i], __ATOMIC_ACQUIRE);
+                int guarded_lo = is_guarded(lo);
+                uintptr_t from = guarded_lo ? lo + host_page : lo;
+                if (from < hi && mprotect((void *)from, hi - from, PROT_READ | PROT_WRITE) &&
+                    guarded_lo) {
+                    __atomic_store_n(&protected_guard_open[i], 1, __ATOMIC_RELEASE);
+                    mprotect((void *)lo, hi - lo, PROT_READ | PROT_WRITE);
+                }
+            }
             errno = saved;
             if (!__atomic_exchange_n(&protected_hit[i], 1, __ATOMIC_ACQ_REL))
                 __atomic_add_fetch(&guard_hits, 1, __ATOMIC_RELEASE);
@@ -504,8 +525,14 @@ static int guard_taken(MemoryObject *m)
         memset(m->base, 0, host_page);
         mprotect(m->base, host_page, PROT_NONE);
     }
-    if (ranges && m->pslot && !m->detached)
+    if (ranges && m->pslot && !m->detached) {
+        if (__atomic_exchange_n(&protected_guard_open[m->pslot - 1], 0, __ATOMIC_ACQ_REL) &&
+            m->guard) {       /* page 0 went with the span: a null guard again */
+            memset(m->base, 0, host_page);
+            mprotect(m->base, host_page, PROT_NONE);
+        }
         prot_apply_all(m);    /* the page opened for the host is closed again */
+    }
     PyGILState_Release(gil);
     return guard ? 1 : 2;
 }
@@ -810,6 +837,7 @@ static int prot_set(MemoryObject *m, uint64_t start, uint64_t end, int want)
             slot++;
         if (slot < GUARD_SLOTS) {
             drop_stale_hit(&protected_hit[slot]);
+            __atomic_store_n(&protected_guard_open[slot], 0, __ATOMIC_RELEASE);
             __atomic_store_n(&protected_hi[slot], (uintptr_t)m->base + end, __ATOMIC_RELEASE);
             __atomic_store_n(&protected_lo[slot], (uintptr_t)m->base, __ATOMIC_RELEASE);
             m->pslot = slot + 1;
@@ -864,6 +892,11 @@ static void prot_clear_all(MemoryObject *m)
         pthread_mutex_lock(&guard_lock);
         __atomic_store_n(&protected_lo[slot], 0, __ATOMIC_RELEASE);
         __atomic_store_n(&protected_hi[slot], 0, __ATOMIC_RELEASE);
+        if (__atomic_exchange_n(&protected_guard_open[slot], 0, __ATOMIC_ACQ_REL) &&
+            m->guard) {       /* page 0 went with the span (open_protected_page) */
+            memset(m->base, 0, host_page);
+            mprotect(m->base, host_page, PROT_NONE);
+        }
         if (__atomic_exchange_n(&protected_hit[slot], 0, __ATOMIC_ACQ_REL))
             __atomic_sub_fetch(&guard_hits, 1, __ATOMIC_RELEASE);
         pthread_mutex_unlock(&guard_lock);
