@@ -122,6 +122,53 @@ static void *protect_it(void *unused)
     return NULL;
 }
 
+/* A call's result as an errno number (musl's and glibc's strerror texts differ). */
+static void number(const char *what, long r)
+{
+    printf("%s: %d\n", what, r < 0 ? errno : 0);
+    fflush(stdout);
+}
+
+/* Every other page of a large region protected until mprotect is refused (Linux past
+ * its map count, a cage past its cap of ranges), then pages alternately read-only and
+ * inaccessible, each one more split, until refused too: munmap or mmap(MAP_FIXED) of
+ * the middle page of a 3-page PROT_NONE range would split it, and is ENOMEM with every
+ * protection as it was (a cage dropped all of them and said ok). */
+static void full(void)
+{
+    enum { SPLITS = 40000 };
+    char *range = mmap(NULL, 3 * PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    char *readonly = mmap(NULL, PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    char *many = mmap(NULL, (size_t)SPLITS * 3 * PAGE, PROT_READ | PROT_WRITE,
+                      MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (range == MAP_FAILED || readonly == MAP_FAILED || many == MAP_FAILED ||
+        mprotect(range, 3 * PAGE, PROT_NONE) || mprotect(readonly, PAGE, PROT_READ)) {
+        perror("setup");
+        exit(2);
+    }
+    int i = 0, k = 0;
+    while (i < SPLITS && mprotect(many + (size_t)i * 2 * PAGE, PAGE, PROT_NONE) == 0)
+        i++;
+    printf("every other page, then errno %d\n", i < SPLITS ? errno : 0);
+    char *next = many + (size_t)i * 2 * PAGE + PAGE;   /* pages after the last one protected */
+    while (k < SPLITS && mprotect(next + (size_t)k * PAGE, PAGE, k & 1 ? PROT_NONE : PROT_READ) == 0)
+        k++;
+    printf("one more split each, then errno %d\n", k < SPLITS ? errno : 0);
+    int fds[2];
+    pipe(fds);
+    write(fds[1], "x", 1);
+    number("munmap the middle page", munmap(range + PAGE, PAGE));
+    number("mmap(MAP_FIXED) over it", mmap(range + PAGE, PAGE, PROT_READ | PROT_WRITE,
+                                        MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0) == MAP_FAILED ? -1 : 0);
+    number("write from the range", write(fds[1], range + PAGE, 1));
+    number("write from the first page protected", write(fds[1], many, 1));
+    number("write from the last one", write(fds[1], many + (size_t)(i - 1) * 2 * PAGE, 1));
+    number("read into a read-only page", read(fds[0], readonly, 1));
+    number("munmap the region", munmap(many, (size_t)SPLITS * 3 * PAGE));
+    number("munmap the middle page now", munmap(range + PAGE, PAGE));
+    number("write from the range's end", write(fds[1], range + 2 * PAGE, 1));
+}
+
 int main(int argc, char **argv)
 {
     const char *mode = argc > 1 ? argv[1] : "";
@@ -184,6 +231,8 @@ int main(int argc, char **argv)
         say("after churn, unprotect all", mprotect((void *)p, (size_t)n * PAGE, PROT_READ | PROT_WRITE));
         p[0] = 1;
         say("protect again", mprotect((void *)(p + PAGE), PAGE, PROT_NONE));
+    } else if (!strcmp(mode, "full")) {         /* no room to split: ENOMEM, nothing changed */
+        full();
     } else if (!strcmp(mode, "reuse")) {        /* a child's memory, kept for the next fork */
         volatile char *p = pages(64);
         for (int round = 0; round < 3; round++) {

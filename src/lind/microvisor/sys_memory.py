@@ -226,11 +226,14 @@ class AddressSpace:
 
     def _remove(self, start: int, end: int) -> None:
         """Unmap [start, end), splitting regions that straddle its edges (a shared one
-        split in two is one more host mapping: ENOMEM past limits.SHARED_REGIONS)."""
+        split in two is one more host mapping: ENOMEM past limits.SHARED_REGIONS), and
+        what mprotect did there with it (ENOMEM if that splits a range past the cap of
+        ranges, as Linux's past its map count). ENOMEM changes nothing."""
         around = self._region_at(start)
         if (around is not None and around < start and self.ends[around] > end
                 and around in self.shared):
             _room_for_shared(self, 1)
+        self._memory.unprotect(start, end - start)   # ENOMEM (nothing changed): no room
         unshared = False
         i = bisect.bisect_left(self.starts, end)
         while i > 0:
@@ -444,6 +447,7 @@ class AddressSpace:
         """mremap's move: a new mapping (at `at`: MAP_FIXED) with the old one's bytes, or
         its shared pages, then the old one gone."""
         fixed = MAP_FIXED if at is not None else 0
+        self._memory.unprotect(old, old_len, True)    # the old pages' protections can go
         if share is None:
             new = self.mmap(at or 0, new_len, PROT_READ | PROT_WRITE,
                             MAP_PRIVATE | MAP_ANONYMOUS | fixed)

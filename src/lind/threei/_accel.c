@@ -786,8 +786,9 @@ static void prot_push(ProtRange *out, int *n, uint64_t start, uint64_t end, int 
 
 /* Guest [start, end) (page-aligned, inside the memory) gets `want` (PROT_NONE,
  * PROT_READ or PROT_READ|PROT_WRITE): the host's pages and m's ranges. With the GIL;
- * -1 with errno (ENOMEM past the caps) and nothing changed. */
-static int prot_set(MemoryObject *m, uint64_t start, uint64_t end, int want)
+ * -1 with errno (ENOMEM past the caps) and nothing changed. `check_only`: whether it
+ * would be refused for the caps, nothing changed either way. */
+static int prot_set(MemoryObject *m, uint64_t start, uint64_t end, int want, int check_only)
 {
     int rw = want == (PROT_READ | PROT_WRITE);
     if (start >= end || (rw && !m->nprot))
@@ -821,6 +822,10 @@ static int prot_set(MemoryObject *m, uint64_t start, uint64_t end, int want)
         PyMem_RawFree(next);
         errno = ENOMEM;      /* as Linux answers past its map count */
         return -1;
+    }
+    if (check_only) {
+        PyMem_RawFree(next);
+        return 0;
     }
     if (n && !m->prot) {
         m->prot = PyMem_RawCalloc(PROT_RANGES_MAX, sizeof *m->prot);   /* never moves */
@@ -905,19 +910,38 @@ static void prot_clear_all(MemoryObject *m)
 }
 
 /* Guest [addr, addr+len) rounded out to whole pages and clipped to the memory, for a
- * reset of its protections (a new mapping over it, munmap). */
-static void prot_reset(MemoryObject *m, uint64_t addr, uint64_t len)
+ * reset of its protections (a new mapping over it, munmap). -1 with ENOMEM if that
+ * would split a range past the caps (or the host's map count), and then nothing
+ * changed: as Linux's munmap and mmap(MAP_FIXED) answer, every protection kept. */
+static int prot_reset(MemoryObject *m, uint64_t addr, uint64_t len, int check_only)
 {
     if (!m->nprot)
-        return;
+        return 0;
     uint64_t start = addr & ~(uint64_t)(host_page - 1);
     uint64_t end = (addr + len + host_page - 1) & ~(uint64_t)(host_page - 1);
     if (end > m->size)
         end = m->size;
     if (start < m->lo)
         start = m->lo;
-    if (prot_set(m, start, end, PROT_READ | PROT_WRITE) != 0)
-        prot_clear_all(m);          /* no room to split a range: all of them go */
+    return prot_set(m, start, end, PROT_READ | PROT_WRITE, check_only);
+}
+
+/* unprotect(addr, n, check=False): what mprotect did over guest [addr, addr+n) undone,
+ * as a new mapping there or munmap does; ENOMEM if that would split a range past the
+ * caps, nothing changed. `check`: only whether it would be refused. */
+static PyObject *Memory_unprotect(MemoryObject *m, PyObject *args)
+{
+    unsigned long long addr, len;
+    int check = 0;
+    if (!PyArg_ParseTuple(args, "KK|p", &addr, &len, &check) || memory_check(m, m->lo, 0, 0))
+        return NULL;
+    if (m->readonly || addr >= m->size || !len)
+        Py_RETURN_NONE;
+    if (len > m->size - addr)
+        len = m->size - addr;
+    if (prot_reset(m, addr, len, check) != 0)
+        return PyErr_SetFromErrno(PyExc_OSError);
+    Py_RETURN_NONE;
 }
 
 #define CAGE_PAGE 4096u   /* the page size a cage is told (getpagesize) */
@@ -943,7 +967,7 @@ static PyObject *Memory_protect(MemoryObject *m, PyObject *args)
     }
     int want = prot & PROT_WRITE ? PROT_READ | PROT_WRITE
         : prot & (PROT_READ | PROT_EXEC) ? PROT_READ : PROT_NONE;
-    if (prot_set(m, addr, addr + len, want) != 0)
+    if (prot_set(m, addr, addr + len, want, 0) != 0)
         return PyErr_SetFromErrno(PyExc_OSError);
     Py_RETURN_TRUE;
 }
@@ -1069,7 +1093,7 @@ static PyObject *Memory_inherit_protections(MemoryObject *m, PyObject *arg)
     for (int i = 0; i < parent->nprot; i++) {
         ProtRange r = parent->prot[i];
         if (!memory_in_range(m, r.start, r.end - r.start) ||
-            prot_set(m, r.start, r.end, r.prot) != 0) {
+            prot_set(m, r.start, r.end, r.prot, 0) != 0) {
             prot_clear_all(m);
             return set_errno(errno == ENOMEM ? ENOMEM : EFAULT);
         }
@@ -1363,7 +1387,8 @@ static PyObject *Memory_map(MemoryObject *m, PyObject *args)
     long page = sysconf(_SC_PAGESIZE);
     if (m->readonly || !len || addr % (uint64_t)page || len % (uint64_t)page)
         return set_errno(EINVAL);
-    prot_reset(m, addr, len);       /* a new mapping: what mprotect did there goes */
+    if (prot_reset(m, addr, len, 0) != 0)   /* a new mapping: what mprotect did there goes */
+        return PyErr_SetFromErrno(PyExc_OSError);
     void *want = m->base + addr;
     void *got = mmap(want, (size_t)len, prot, flags | MAP_FIXED, fd, (off_t)offset);
     if (got == MAP_FAILED)
@@ -1494,9 +1519,10 @@ static PyObject *memory_zeroing(MemoryObject *m, PyObject *args, int releasing)
         return NULL;
     if (!memory_in_range(m, addr, len) || m->readonly)
         return set_errno(EFAULT);
-    if (!releasing || unmapping)    /* a new mapping, or none: mprotect's ranges go */
-        prot_reset(m, addr, len);
-    else if (m->nprot && (addr % host_page || len % host_page))
+    if (!releasing || unmapping) {  /* a new mapping, or none: mprotect's ranges go */
+        if (prot_reset(m, addr, len, 0) != 0)
+            return PyErr_SetFromErrno(PyExc_OSError);
+    } else if (m->nprot && (addr % host_page || len % host_page))
         return set_errno(EINVAL);   /* madvise keeps them: whole pages only */
     memory_pin(m);
     PyThreadState *saved = len > COPY_KEEPING_GIL_MAX ? PyEval_SaveThread() : NULL;
@@ -1659,6 +1685,8 @@ static PyMethodDef Memory_methods[] = {
      "count_ranges_in(share): its mprotect ranges count in its tree's RangeShare"},
     {"protections", (PyCFunction)Memory_protections, METH_NOARGS,
      "protections() -> [(start, end, prot)] that mprotect took rights from"},
+    {"unprotect", (PyCFunction)Memory_unprotect, METH_VARARGS,
+     "unprotect(addr, n, check=False): mprotect's ranges there undone (ENOMEM: none)"},
     {"clear_protections", (PyCFunction)Memory_clear_protections, METH_NOARGS,
      "every page accessible again"},
     {"inherit_protections", (PyCFunction)Memory_inherit_protections, METH_O,

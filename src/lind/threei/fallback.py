@@ -599,6 +599,9 @@ class Memory:
     def protections(self) -> list[tuple[int, int, int]]:
         return []
 
+    def unprotect(self, addr: int, length: int, check: bool = False) -> None:
+        pass
+
     def clear_protections(self) -> None:
         pass
 
