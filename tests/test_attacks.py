@@ -3106,6 +3106,26 @@ def test_a_grate_s_copy_of_a_message_is_what_goes_below(builds, tmp_path, canary
     untouched(canary)
 
 
+def test_a_grate_s_copy_meets_its_caller_s_protected_pages_as_linux_s_would(
+        builds, tmp_path, canary):
+    """copy_data_between_cages is a grate's process_vm_readv/writev: a grate copying
+    from a page its caller made PROT_NONE got the bytes there (copy_from reads around
+    protections, as fork must), where Linux answers EFAULT; into a PROT_READ or
+    PROT_NONE page, and a path running into a PROT_NONE page, it is EFAULT too. (Only
+    the C trampoline protects pages.)"""
+    rc, out, err = run_cage(tmp_path, "cage", [builds.wasm(attack("grate_copy_protected"))],
+                            root=make_root(tmp_path))
+    assert (rc, err) == (0, ""), (rc, out, err)
+    found = results(out)
+    for name in ("from_ordinary", "from_readonly", "into_ordinary"):
+        assert found[name] == (16, 0), (name, out)
+    for name in ("from_none", "from_straddling", "into_readonly", "into_none", "path_none"):
+        assert found[name] == (-1, errno.EFAULT), (name, out)
+    assert found["path_ordinary"] == (0, 0), out
+    assert out.endswith("grate saw the secret 0\n"), out
+    untouched(canary)
+
+
 @pytest.mark.parametrize("trampoline", ["c", "ctypes"])
 def test_calls_nested_through_grates_deep_in_wasm_leave_the_host_its_stack(
         builds, tmp_path, canary, monkeypatch, trampoline):

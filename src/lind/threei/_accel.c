@@ -1318,20 +1318,30 @@ static void populate_for_writing(uint8_t *to, uint64_t len)
         (void)madvise((void *)lo, hi - lo, MADV_POPULATE_WRITE);
 }
 
-/* copy_from(src_memory, src_addr, dest_addr, n): memmove, both ranges checked
- * (fork copying a parent's memory, mremap moving a region). Python's lock is let go
+/* copy_from(src_memory, src_addr, dest_addr, n, checked=False): memmove, both ranges
+ * checked (fork copying a parent's memory, mremap moving a region: the source's
+ * PROT_NONE pages are copied too). `checked`: a copy a cage asked for
+ * (copy_data_between_cages, as process_vm_readv/writev): EFAULT where a source page
+ * refuses reads, as where a destination page refuses writes, each piece looked at
+ * again under Python's lock (mprotect changes ranges only with it), so a range put
+ * there meanwhile is seen too. Python's lock is let go
  * only past this: giving it to a thread on another CPU and taking it back costs more
  * than a short copy (~30 us here, measured). */
 #define COPY_KEEPING_GIL_MAX (256u << 10)
 
-static PyObject *Memory_copy_from(MemoryObject *m, PyObject *args)
+static PyObject *Memory_copy_from(MemoryObject *m, PyObject *args, PyObject *kwargs)
 {
+    static char *names[] = {"", "", "", "", "checked", NULL};
     MemoryObject *src;
     unsigned long long src_addr, dest_addr, len;
-    if (!PyArg_ParseTuple(args, "O!KKK", &MemoryType, &src, &src_addr, &dest_addr, &len) ||
+    int checked = 0;
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "O!KKK|p", names, &MemoryType, &src,
+                                     &src_addr, &dest_addr, &len, &checked) ||
         memory_check(src, src->lo, 0, 0) || memory_check(m, dest_addr, len, 1))
         return NULL;
     if (!memory_in_range(src, src_addr, len))   /* protected pages are copied too */
+        return set_errno(EFAULT);
+    if (checked && src->nprot && prot_denies(src, src_addr, len, 0))
         return set_errno(EFAULT);
     uint8_t *to = m->base + dest_addr;
     memory_pin(src);
@@ -1351,6 +1361,11 @@ static PyObject *Memory_copy_from(MemoryObject *m, PyObject *args)
             if (i) {
                 Py_BEGIN_ALLOW_THREADS
                 Py_END_ALLOW_THREADS
+            }
+            if (checked && (prot_denies(src, src_addr + done, piece, 0) ||
+                            (m->nprot && prot_denies(m, dest_addr + done, piece, 1)))) {
+                failed = 1;
+                break;
             }
             populate_for_writing(to + done, piece);
             failed = copy_out(src, src_addr + done, to + done, piece) != 0;
@@ -1691,8 +1706,8 @@ static PyMethodDef Memory_methods[] = {
      "every page accessible again"},
     {"inherit_protections", (PyCFunction)Memory_inherit_protections, METH_O,
      "inherit_protections(parent): a fork's child gets its parent's protections"},
-    {"copy_from", (PyCFunction)Memory_copy_from, METH_VARARGS,
-     "copy_from(src_memory, src_addr, dest_addr, n)"},
+    {"copy_from", (PyCFunction)(void (*)(void))Memory_copy_from, METH_VARARGS | METH_KEYWORDS,
+     "copy_from(src_memory, src_addr, dest_addr, n, checked=False)"},
     {"map", (PyCFunction)Memory_map, METH_VARARGS,
      "map(addr, n, prot, flags, fd, offset): mmap(MAP_FIXED) over guest pages"},
     {"size", (PyCFunction)Memory_size, METH_NOARGS, "current size in bytes"},

@@ -544,7 +544,9 @@ class Memory:
             err = ctypes.get_errno()
             raise OSError(err, os.strerror(err))
 
-    def copy_from(self, src: Memory, src_addr: int, dest_addr: int, length: int) -> None:
+    def copy_from(self, src: Memory, src_addr: int, dest_addr: int, length: int,
+                  checked: bool = False) -> None:
+        """`checked` changes nothing here: no page is protected (see protect)."""
         src._check(src_addr, length)
         self._check(dest_addr, length, writing=True)
         ctypes.memmove(self._base + dest_addr, src._base + src_addr, length)

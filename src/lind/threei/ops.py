@@ -403,7 +403,9 @@ def copy_data_between_cages(runtime: Any, caller: Any, src_addr: int, src_cage: 
                             dest_addr: int, dest_cage: int, length: int, copy_type: int) -> int:
     """Copy bytes (or a NUL-terminated string of at most `length`) across two memories.
 
-    The caller must be each cage or an ancestor of it. Returns the bytes copied.
+    The caller must be each cage or an ancestor of it. Returns the bytes copied; EFAULT
+    where a source page mprotect made PROT_NONE or a destination page it made PROT_NONE
+    or PROT_READ meets the copy, as Linux's process_vm_readv/writev answer.
     """
     src_c, dest_c = _cage(runtime, src_cage, snapshot=True), _cage(runtime, dest_cage, snapshot=True)
     _may_touch(runtime, caller, src_c)
@@ -415,12 +417,12 @@ def copy_data_between_cages(runtime: Any, caller: Any, src_addr: int, src_cage: 
         if length < 1:   # no room even for the NUL
             raise OSError(errno.ENAMETOOLONG, "File name too long")
         end = _string_end(src, src_addr, length)
-        dest.copy_from(src, src_addr, dest_addr, end)
+        dest.copy_from(src, src_addr, dest_addr, end, checked=True)
         dest.write(dest_addr + end, b"\0")    # (whatever another thread wrote meanwhile)
         return end + 1
     if copy_type != COPY_RAW:
         raise OSError(errno.EINVAL, "Invalid copy type")
-    dest.copy_from(src, src_addr, dest_addr, length)
+    dest.copy_from(src, src_addr, dest_addr, length, checked=True)
     return length
 
 
