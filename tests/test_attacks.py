@@ -3106,6 +3106,41 @@ def test_a_grate_s_copy_of_a_message_is_what_goes_below(builds, tmp_path, canary
     untouched(canary)
 
 
+# Runs argv[2] in a cage on the trampoline argv[1] names ("c" or "ctypes"; the choice is
+# made once per process), root argv[3], a 64 MiB tree, stdio on argv[4] + .in/.out/.err.
+_ON_THE_TRAMPOLINE = r"""
+import sys
+import lind
+from lind import threei
+trampoline, program, root, scratch = sys.argv[1:]
+assert threei.ACCELERATED == (trampoline == "c"), "not the trampoline asked for"
+with open(scratch + ".in", "wb+") as fin, open(scratch + ".out", "wb") as fout, \
+        open(scratch + ".err", "wb") as ferr:
+    done = lind.run([program], root=root, stdin=fin, stdout=fout, stderr=ferr,
+                    memory="64M", timeout=60)
+print("status", done.returncode)
+"""
+
+
+@pytest.mark.parametrize("trampoline", ["c", "ctypes"])
+def test_a_grate_whose_worker_cannot_be_made_now_serves_later_calls(
+        builds, tmp_path, canary, trampoline):
+    """A grate takes all the memory its tree may have (mmap until ENOMEM), so the stack
+    of its first worker does not fit, and the program under it calls through it: the
+    one failure marked the grate dead for good, and every later call answered ENOSYS,
+    even once the grate had let its memory go. That call is EAGAIN; the next, made
+    after the memory is back, reaches the handler."""
+    env = {**os.environ, "LIND_TRAMPOLINE": "ctypes" if trampoline == "ctypes" else "accel"}
+    rc, out, err = run_host(tmp_path, "host", [sys.executable, "-c", _ON_THE_TRAMPOLINE,
+                                               trampoline, builds.wasm(attack("grate_worker_shortage")),
+                                               make_root(tmp_path), tmp_path / "cage"], env=env)
+    assert (rc, out) == (0, "status 0\n"), (out, err[-2000:])
+    cage_out = (tmp_path / "cage.out").read_text()
+    assert cage_out == f"took all\nfirst -1 {errno.EAGAIN}\nagain 42 0\n", cage_out
+    assert (tmp_path / "cage.err").read_text() == ""
+    untouched(canary)
+
+
 def test_a_grate_s_copy_meets_its_caller_s_protected_pages_as_linux_s_would(
         builds, tmp_path, canary):
     """copy_data_between_cages is a grate's process_vm_readv/writev: a grate copying

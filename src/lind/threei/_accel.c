@@ -1890,8 +1890,8 @@ static PyObject *mod_room_for_wasm(PyObject *self, PyObject *unused)
     return PyBool_FromLong(room_for_wasm());
 }
 
-/* The worker this thread may use, or NULL (the grate is dead or cannot grow: ENOSYS;
- * *err ELOOP: the thread has no stack left to enter a Store afresh, room_for_wasm). */
+/* The worker this thread may use, or NULL with *err: ENOSYS, the grate is dead; EAGAIN, no worker could be made now; ELOOP, the thread has no stack
+ * left to enter a Store afresh (room_for_wasm). */
 static Worker *take_worker(GrateObject *g, int *err)
 {
     pthread_t self = pthread_self();
@@ -1910,8 +1910,8 @@ static Worker *take_worker(GrateObject *g, int *err)
                 pthread_mutex_unlock(&g->lock);
                 return w;
             }
-            if (!w->depth && !free_one)
-                free_one = w;
+            if (!w->depth && (!free_one || (!free_one->ctx && w->ctx)))
+                free_one = w;   /* one made already, before a slot to make one in */
         }
         /* A Store entered afresh (a free worker, or a new one whose instance's start
          * function and __lind_worker_start run here too) */
@@ -1920,24 +1920,26 @@ static Worker *take_worker(GrateObject *g, int *err)
             *err = ELOOP;
             return NULL;
         }
-        if (free_one) {
-            free_one->owner = self;
-            free_one->depth = 1;
-            pthread_mutex_unlock(&g->lock);
-            return free_one;
-        }
-        if (g->nworkers < MAX_WORKERS) {
-            /* Reserve the slot, then build the worker without the lock. */
-            Worker *w = &g->workers[g->nworkers++];
+        Worker *w = free_one;
+        if (!w && g->nworkers < MAX_WORKERS) {
+            w = &g->workers[g->nworkers++];
             memset(w, 0, sizeof *w);
+        }
+        if (w) {
+            /* Reserve it; a slot with no worker yet (new, or whose making failed) gets
+             * one built without the lock. */
             w->owner = self;
             w->depth = 1;
             pthread_mutex_unlock(&g->lock);
-            if (new_worker(g, w))
+            if (w->ctx || new_worker(g, w))
                 return w;
+            /* Not made: ENOSYS if the grate ended meanwhile (its memory is gone); else
+             * the host could not make one now (memory, an instance): EAGAIN for this
+             * call alone, the slot left empty for the next one to try again (a grate
+             * marked dead for it answered ENOSYS to every later call of its tree). */
             pthread_mutex_lock(&g->lock);
-            w->depth = 0;       /* left unusable: ctx stays NULL */
-            g->dead = 1;
+            w->depth = 0;
+            *err = g->dead ? ENOSYS : EAGAIN;
             pthread_cond_broadcast(&g->freed);
             pthread_mutex_unlock(&g->lock);
             return NULL;

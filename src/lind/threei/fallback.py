@@ -962,6 +962,7 @@ class _Worker:
 
 
 _NO_STACK_LEFT = object()    # Grate._take: no host stack for a Store entered afresh
+_NOT_MADE = object()         # Grate._take: no worker could be made now (EAGAIN)
 
 
 class Grate:
@@ -992,7 +993,10 @@ class Grate:
                 if not w.depth:
                     w.owner, w.depth = me, 1
                     return w
-        w = _Worker(self._make_worker())
+        try:
+            w = _Worker(self._make_worker())
+        except OSError:     # the grate ended meanwhile, or the host cannot make one now
+            return None if self._dead else _NOT_MADE
         w.owner, w.depth = me, 1
         with self._lock:
             self._workers.append(w)
@@ -1004,6 +1008,8 @@ class Grate:
             return -errno.ENOSYS
         if w is _NO_STACK_LEFT:
             return -errno.ELOOP
+        if w is _NOT_MADE:      # this call alone (the C trampoline's take_worker)
+            return -errno.EAGAIN
         try:
             vals = (wt.wasmtime_val_raw_t * 14)()
             vals[0].i64, vals[1].i64 = _s64(fn_ptr), _s64(cage_id)
