@@ -5,8 +5,10 @@ timers, interrupted calls, SIGCHLD, exec, siglongjmp. Each C program is built wi
 
 from __future__ import annotations
 
+import mmap
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -275,3 +277,55 @@ def test_longjmp_out_of_handlers_as_exceptions(builds, tmp_path):
     assert b"busy loop 10 frames down: 14" in caged.stdout
     wasm = builds.wasm("sig_longjmp").read_bytes()
     assert not asyncify.needs_asyncify(wasm) and asyncify.uses_exception_handling(wasm)
+
+
+def test_a_frame_protected_after_its_check_is_sigsegv_not_a_lost_signal(builds, tmp_path,
+                                                                       monkeypatch):
+    """next_signal checks the frame is writable, takes the signal, then writes the
+    frame: a page another thread protects in between (here: made read-only where the
+    signal is taken, and writable again once the write was tried, once) failed the
+    write, and the signal was gone, its handler never run and SIGUSR1 left blocked. As
+    Linux's when it cannot build a signal frame: SIGSEGV."""
+    plain = lind.run([builds.wasm("signal_frame")], root=tmp_path, capture_output=True,
+                     timeout=60)
+    assert (plain.returncode, plain.stdout) == (0, b"handled 1, blocked 0\n"), plain.stderr
+    dequeue, settle = sys_signals._dequeue, sys_signals._settle
+    seen = {"taken": False, "protected": False}
+
+    class OpenedAfterTheWrite:
+        """The cage's memory, its frame's page writable again once the write was tried."""
+
+        def __init__(self, cage, page):
+            self.cage, self.real, self.page = cage, cage.mem, page
+
+        def write(self, addr, data):
+            try:
+                return self.real.write(addr, data)
+            finally:
+                self.cage.mem = self.real
+                self.cage.aspace.mprotect(self.page, 4096, mmap.PROT_READ | mmap.PROT_WRITE)
+
+        def __getattr__(self, name):
+            return getattr(self.real, name)
+
+    def dequeue_noting(state, thread, mask):
+        found = dequeue(state, thread, mask)
+        seen["taken"] = found is not None and found[0] == signal.SIGUSR1
+        return found
+
+    def settle_then_protect(cage):
+        fatal = settle(cage)
+        if seen["taken"] and not seen["protected"]:
+            seen["protected"] = True
+            page = sys._getframe(1).f_locals["frame"] & ~4095    # next_signal's frame
+            cage.aspace.mprotect(page, 4096, mmap.PROT_READ)
+            cage.mem = OpenedAfterTheWrite(cage, page)
+        return fatal
+
+    monkeypatch.setattr(sys_signals, "_dequeue", dequeue_noting)
+    monkeypatch.setattr(sys_signals, "_settle", settle_then_protect)
+    caged = lind.run([builds.wasm("signal_frame")], root=tmp_path, capture_output=True,
+                     timeout=60)
+    assert seen["protected"]
+    assert (caged.returncode, caged.stdout) == (-signal.SIGSEGV, b""), (caged.stdout,
+                                                                        caged.stderr)

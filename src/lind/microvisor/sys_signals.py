@@ -909,14 +909,20 @@ def sys_next_signal(cage, frame, *_):
         if top > cage.mem.size():      # sigaltstack took it, as Linux's takes any range
             _frame_fault(cage, sig, restore)
             return 0
-    cage.mem.write(frame, _SIGNAL_FRAME.pack(sig, action.handler, flags, top, restore) + info)
+    try:
+        cage.mem.write(frame, _SIGNAL_FRAME.pack(sig, action.handler, flags, top, restore) + info)
+    except OSError:     # another thread's mprotect took the frame's page since the check
+        _frame_fault(cage, sig, restore)
+        return 0
     return sig
 
 
 def _frame_fault(cage, sig: int, restore: int) -> None:
-    """`sig`'s handler cannot run: its alternate stack ends outside the cage's memory. As
-    Linux's force_sigsegv when a signal frame cannot be set up: the mask as it was,
-    SIGSEGV forced (at its default action if its own handler was the one that failed)."""
+    """`sig`'s handler cannot run: its alternate stack ends outside the cage's memory, or
+    its frame's page was protected after the check (the signal was taken already: it
+    vanished, its mask left applied). As Linux's force_sigsegv when a signal frame
+    cannot be set up: the mask as it was, SIGSEGV forced (at its default action if its
+    own handler was the one that failed)."""
     with _lock:
         caller(cage).mask = restore
         if sig == SIGSEGV:
