@@ -5459,3 +5459,32 @@ def test_lind_s_clean_up_in_the_middle_of_a_call_leaves_the_cage_held(as_root, b
     for name in ("theirs", "secret", "mine"):
         assert (root / name).read_bytes() == b"unchanged\n"
     untouched(canary)
+
+
+def test_the_time_zone_database_a_cage_is_given_cannot_be_changed(builds, tmp_path, canary,
+                                                                   monkeypatch):
+    """A cage whose root has no /usr/share/zoneinfo is given the host's, read-only, so TZ
+    names work as on the host: even as root in the cage, no write, creation, removal,
+    rename, mode, owner, link or time change reaches it (EROFS; its removal EBUSY, a mount
+    point's answer), and reading it works.
+    (A copy stands in for the host's, so that a failure cannot damage this machine.)"""
+    zoneinfo = tmp_path / "zoneinfo"
+    zoneinfo.mkdir()
+    utc = zoneinfo / "UTC"
+    utc.write_bytes(b"TZif" + CANARY)
+    utc.chmod(CANARY_MODE)
+    before = (utc.stat().st_mtime_ns, utc.stat().st_uid)
+    monkeypatch.setattr("lind.microvisor.fs.HOST_ZONEINFO", str(zoneinfo))
+    rc, out, err = run_cage(tmp_path, "zoneinfo", [builds.wasm(attack("zoneinfo_writes"))],
+                            root=make_root(tmp_path), user=(0, 0))
+    assert rc == 0, (rc, out, err)
+    assert "read TZif\n" in out, out
+    found = results(out)
+    refused = (-1, errno.EROFS)
+    assert found == {**{what: refused for what in (
+        "open_write", "open_trunc", "create", "truncate", "chmod", "chown", "unlink",
+        "rename", "mkdir", "symlink", "link", "utimes")}, "rmdir": (-1, errno.EBUSY)}, out
+    assert os.listdir(zoneinfo) == ["UTC"] and utc.read_bytes() == b"TZif" + CANARY
+    assert stat.S_IMODE(utc.stat().st_mode) == CANARY_MODE
+    assert (utc.stat().st_mtime_ns, utc.stat().st_uid) == before
+    untouched(canary)

@@ -63,6 +63,8 @@ _NOT_PORTABLE = {
     "process_edges": "MAP_SHARED of a file in the tree (ENODEV)",
     "shared_offsets": "MAP_SHARED of a file in the tree (ENODEV)",
     "splice_calls": "splice and tee are the host kernel's, between host fds",
+    "time_zones": "its tree holds the time zone database only if the root or a mount "
+                  "gives one (the host back end adds the host's)",
 }
 
 

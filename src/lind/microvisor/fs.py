@@ -12,7 +12,8 @@ descriptor the kernel resolved, so a link swapped meanwhile cannot slip past.
 
 Besides the user's mounts, a tree gets private host directories of its own, removed
 when its file system closes: /dev/shm always (shm_open between its cages), and /tmp
-when the root has none. What lind.microvisor.virtual provides (/dev, /proc/self) is
+when the root has none; and the host's /usr/share/zoneinfo, read-only, when the root
+has none. What lind.microvisor.virtual provides (/dev, /proc/self) is
 never changed through a path: EACCES, as for an ordinary user on Linux.
 """
 
@@ -33,6 +34,10 @@ from lind.microvisor import abi, limits
 # Provided by lind.microvisor.virtual, below them only the private /dev/shm is a directory.
 PROVIDED = ("/dev", "/proc/self")
 _PRIVATE_SHM = "/dev/shm"
+# The host's time zone database, public data, read-only where the root has none: TZ names
+# (TZ=Europe/Paris) then work as on the host. /etc/localtime is not given (UTC by default).
+ZONEINFO = "/usr/share/zoneinfo"
+HOST_ZONEINFO = ZONEINFO       # (a test points it at a copy)
 libc = ctypes.CDLL(None, use_errno=True)   # the host's C library, for calls os lacks
 libc.syscall.restype = ctypes.c_long
 
@@ -210,16 +215,24 @@ class FileSystem:
         self._refuse_writable_cache()
         if not self.is_mount_point(_PRIVATE_SHM):
             self._add_private(_PRIVATE_SHM)
-        if not self.is_mount_point("/tmp"):
-            try:
-                os.close(self.open("/tmp", os.O_PATH | os.O_NOFOLLOW | os.O_CLOEXEC))
-            except FileNotFoundError:
-                self._add_private("/tmp")
-            except OSError:
-                pass          # something is there: the root's own
+        if not self.is_mount_point("/tmp") and not self._in_root("/tmp"):
+            self._add_private("/tmp")
+        if (os.path.isdir(HOST_ZONEINFO) and not self.is_mount_point(ZONEINFO)
+                and not self._in_root(ZONEINFO)):
+            self._add(HOST_ZONEINFO, ZONEINFO, True)
         # Longest guest prefix first, so lookup takes the innermost mount.
         self.mounts.sort(key=lambda m: len(m.guest), reverse=True)
         self._readonly_hosts = [m.host.rstrip("/") for m in self.mounts if m.readonly]
+
+    def _in_root(self, guest: str) -> bool:
+        """Whether the root or a mount has something at `guest` (missing: False)."""
+        try:
+            os.close(self.open(guest, os.O_PATH | os.O_NOFOLLOW | os.O_CLOEXEC))
+        except FileNotFoundError:
+            return False
+        except OSError:
+            pass          # something is there
+        return True
 
     def _refuse_writable_cache(self) -> None:
         """ValueError if a writable mount holds Lind's cache: a cage could plant compiled
