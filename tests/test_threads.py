@@ -214,13 +214,13 @@ def test_no_host_thread_left_is_eagain_and_the_cage_ends(builds, tmp_path, monke
     started = 0
     run_pooled = stacks.run_pooled
 
-    def five_at_most(task, name):
+    def five_at_most(task, name, **how):
         nonlocal started
         if "-thread-" in name:      # not the cage's first thread, which runs there too
             if started == 5:
                 raise RuntimeError("can't start new thread")
             started += 1
-        run_pooled(task, name)
+        run_pooled(task, name, **how)
 
     monkeypatch.setattr(stacks, "run_pooled", five_at_most)
     bomb = lind.run([builds.wasm("threads/hostile"), "bomb"], root=tmp_path,

@@ -1220,10 +1220,12 @@ class Cage:
         self._retire(kept, old_memory, served_as_grate)
 
     # -- life cycle ---------------------------------------------------------
-    def start(self) -> None:
+    def start(self, *, forked: bool = False) -> None:
+        """Run the program on a host thread of its own; a fork's child (`forked`) may be
+        woken there once the forking thread has let Python's lock go (stacks.set_wakes)."""
         _count_running(+1)
         try:
-            self.thread.start()
+            self.thread.start(hand_over=forked)
         except BaseException:
             _count_running(-1)
             raise

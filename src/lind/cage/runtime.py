@@ -268,13 +268,14 @@ class Runtime:
 
     def fork(self, parent: Cage) -> Cage:
         """A child of `parent` (which has just unwound); started, and returned."""
-        return self._start_child(parent, parent.forked)
+        return self._start_child(parent, parent.forked, forked=True)
 
     def posix_spawn(self, parent: Cage, plan: bytes) -> Cage:
         """posix_spawn's child of `parent`, which starts with `plan`; started, and returned."""
         return self._start_child(parent, lambda child_id: parent.spawned(child_id, plan))
 
-    def _start_child(self, parent: Cage, make: Callable[[int], Cage]) -> Cage:
+    def _start_child(self, parent: Cage, make: Callable[[int], Cage], *,
+                     forked: bool = False) -> Cage:
         child_id = self.reserve_id(parent.init_id)
         try:
             child = make(child_id)
@@ -285,7 +286,7 @@ class Runtime:
             self.cages[child_id] = child
             parent.children[child_id] = child
             doomed = parent.init_id not in self.cages   # its tree is being ended
-        child.start()
+        child.start(forked=forked)
         if doomed:
             child.terminate()
         return child

@@ -121,17 +121,35 @@ class Latch:
 _latch_lock = _thread.allocate_lock()
 
 
+class _LockWake:
+    """A parked thread's wake: a lock held until posted (where the C trampoline offers no
+    Wake of its own, see set_wakes)."""
+
+    __slots__ = ("_lock",)
+
+    def __init__(self) -> None:
+        self._lock = _thread.allocate_lock()
+        self._lock.acquire()
+
+    def post(self) -> None:
+        self._lock.release()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Whether it was posted (False: `timeout` seconds passed first); takes it back."""
+        return self._lock.acquire(timeout=-1 if timeout is None else timeout)
+
+
 class _Parked:
     """A host thread of the pool, between two tasks. `task` is set, under the lock, by
-    the caller that takes it off the list, who then releases `wake`, held while the
-    thread waits (one per host thread, not per task: its wait takes it back)."""
+    the caller that takes it off the list, who then posts `wake`, which the thread waits
+    on (one per host thread, not per task: its wait takes it back), or has the C
+    trampoline post it (see set_wakes)."""
 
     __slots__ = ("task", "wake")
 
     def __init__(self) -> None:
         self.task: tuple[Task, str] | None = None
-        self.wake = _thread.allocate_lock()
-        self.wake.acquire()
+        self.wake = _new_wake()
 
 
 _parked: list[_Parked] = []
@@ -150,10 +168,33 @@ def _no_parked_threads_in_a_forked_child() -> None:
 os.register_at_fork(after_in_child=_no_parked_threads_in_a_forked_child)
 
 
-def run_pooled(task: Task, name: str) -> None:
+def _post_now(wake: object) -> bool:
+    return False
+
+
+_new_wake: Callable[[], _LockWake] = _LockWake
+#: hand_over(wake) -> True when posting a parked thread's `wake` is left to the C
+#: trampoline (set_wakes), False to post it now.
+_hand_over: Callable[[object], bool] = _post_now
+
+
+def set_wakes(new_wake: Callable[[], object], hand_over: Callable[[object], bool]) -> None:
+    """Parked threads wait on `new_wake()`s (before any thread is parked), and
+    `hand_over` may take the post of one that run_pooled was asked to hand over: the C
+    trampoline's Wake, which it takes for a fork's child (its start) and posts once the
+    forking thread has let Python's lock go. Posted before, the child's host thread ran
+    at once on a single CPU, found the lock taken and waited for it, and each of the two
+    hand-offs of Python's lock that followed cost two more context switches."""
+    global _new_wake, _hand_over
+    _new_wake, _hand_over = new_wake, hand_over
+
+
+def run_pooled(task: Task, name: str, *, hand_over: bool = False) -> None:
     """Run `task` on a host thread with a `THREAD_STACK` stack, named `name`: one that
     ran an earlier task and waits for another, else a new one. `task` must leave no
-    thread-local state behind (cage threads end with threei.thread_done).
+    thread-local state behind (cage threads end with threei.thread_done). `hand_over`:
+    a parked one may be woken later, by the C trampoline (set_wakes: a fork's child,
+    whose start nothing waits for before the fork returns).
 
     A task may return a last act, which must not raise: its host thread runs it once it
     is back among the parked ones. A wake of a thread that will want a host thread at
@@ -164,7 +205,8 @@ def run_pooled(task: Task, name: str) -> None:
         if parked is not None:
             parked.task = (task, name)
     if parked is not None:
-        parked.wake.release()     # by its one taker, the caller that popped it
+        if not (hand_over and _hand_over(parked.wake)):   # by its one taker, who popped it
+            parked.wake.post()
         return
     first = _Parked()
     first.task = (task, name)
@@ -191,12 +233,12 @@ def _serve_tasks(parked: _Parked) -> None:
             del last_act
         if not stays:
             return
-        if not parked.wake.acquire(timeout=PARK_SECONDS):
+        if not parked.wake.wait(PARK_SECONDS):
             with _parked_lock:
                 if parked.task is None:       # nobody came: still listed
                     _parked.remove(parked)
                     return
-            parked.wake.acquire()     # taken meantime: its taker releases it at once
+            parked.wake.wait()     # taken meantime: its taker posts it at once
 
 
 class PooledThread:
@@ -214,10 +256,11 @@ class PooledThread:
         self._done = Latch()
         self._rusage_at_start = (0.0, 0.0)
 
-    def start(self) -> None:
+    def start(self, *, hand_over: bool = False) -> None:
+        """Run the target on a pooled host thread (`hand_over`: see run_pooled)."""
         self._alive = True
         try:
-            run_pooled(self._run, self.name)
+            run_pooled(self._run, self.name, hand_over=hand_over)
         except BaseException:
             self._alive = False
             self._done.set()

@@ -187,6 +187,8 @@ else:
 # What a call into a grate's worker (a Store entered afresh) must find free on the host
 # stack: Wasmtime lets each Store recurse WASM_CALL_STACK below where the thread entered it.
 _impl.set_room_for_wasm(stacks.ROOM_FOR_WASM)
+if ACCELERATED:     # a fork's child is woken once the forking thread lets Python's lock go
+    stacks.set_wakes(_impl.Wake, _impl.hand_over_after_fork)
 
 # Lind's engine now, so that Wasmtime's fault handlers go on top of the trampoline's
 # (installed when _accel was imported): the order keep_fault_order then keeps.

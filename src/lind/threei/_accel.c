@@ -26,6 +26,7 @@
 #include <limits.h>
 #include <unistd.h>
 #include <pthread.h>
+#include <semaphore.h>
 #include <stdlib.h>
 #include <signal.h>
 #include <sys/mman.h>
@@ -5817,6 +5818,145 @@ static int fast_fork(SlotObject *s, MemoryObject *m, const int64_t *a, int64_t *
     return begin_jump(u, m, JUMP_FORK, result);
 }
 
+/* ------------------------------------------------------------ a parked thread's wake
+ *
+ * A fork's child starts on a parked host thread (stacks.run_pooled), which waits on a
+ * Wake: a semaphore that C can post without the GIL. Woken while the forking thread
+ * held the GIL, on one CPU the child's thread ran at once, found the GIL taken and
+ * waited, and each hand-off of the GIL that followed cost two more context switches
+ * (~7 a fork+exit+wait, where 2 do). So the wake made inside fork_in_python is left
+ * here (hand_over_after_fork) and posted once this thread has let the GIL go: the
+ * child then finds it free. */
+typedef struct {
+    PyObject_HEAD
+    sem_t sem;
+} WakeObject;
+
+static PyObject *Wake_new(PyTypeObject *type, PyObject *args, PyObject *kw)
+{
+    if (!PyArg_ParseTuple(args, ""))
+        return NULL;
+    WakeObject *w = (WakeObject *)type->tp_alloc(type, 0);
+    if (!w)
+        return NULL;
+    if (sem_init(&w->sem, 0, 0) != 0) {
+        Py_DECREF(w);
+        return PyErr_SetFromErrno(PyExc_OSError);
+    }
+    return (PyObject *)w;
+}
+
+static void Wake_dealloc(WakeObject *w)
+{
+    sem_destroy(&w->sem);
+    Py_TYPE(w)->tp_free((PyObject *)w);
+}
+
+/* post(): wake the waiter (or the next wait returns at once). */
+static PyObject *Wake_post(WakeObject *w, PyObject *unused)
+{
+    sem_post(&w->sem);
+    Py_RETURN_NONE;
+}
+
+/* wait(timeout=None) -> bool: False if `timeout` seconds passed first. */
+static PyObject *Wake_wait(WakeObject *w, PyObject *args)
+{
+    PyObject *timeout = Py_None;
+    if (!PyArg_ParseTuple(args, "|O", &timeout))
+        return NULL;
+    double seconds = -1;
+    if (timeout != Py_None) {
+        seconds = PyFloat_AsDouble(timeout);
+        if (seconds == -1 && PyErr_Occurred())
+            return NULL;
+        if (seconds < 0)
+            seconds = 0;
+        if (seconds > 1e9)      /* past any deadline worth keeping: no timeout */
+            seconds = -1;
+    }
+    int r, err;
+    Py_BEGIN_ALLOW_THREADS
+    if (seconds < 0) {
+        while ((r = sem_wait(&w->sem)) != 0 && errno == EINTR)
+            ;
+    } else {
+        struct timespec at;
+        clock_gettime(CLOCK_REALTIME, &at);
+        time_t whole = (time_t)seconds;
+        at.tv_sec += whole;
+        at.tv_nsec += (long)((seconds - (double)whole) * 1e9);
+        if (at.tv_nsec >= 1000000000L) {
+            at.tv_sec += at.tv_nsec / 1000000000L;
+            at.tv_nsec %= 1000000000L;
+        }
+        while ((r = sem_timedwait(&w->sem, &at)) != 0 && errno == EINTR)
+            ;
+    }
+    err = errno;
+    Py_END_ALLOW_THREADS
+    if (r == 0)
+        Py_RETURN_TRUE;
+    if (err == ETIMEDOUT)
+        Py_RETURN_FALSE;
+    errno = err;
+    return PyErr_SetFromErrno(PyExc_OSError);
+}
+
+static PyMethodDef Wake_methods[] = {
+    {"post", (PyCFunction)Wake_post, METH_NOARGS, "post(): wake the waiter"},
+    {"wait", (PyCFunction)Wake_wait, METH_VARARGS,
+     "wait(timeout=None) -> bool: False if timeout seconds passed first"},
+    {NULL}
+};
+
+static PyTypeObject WakeType = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "lind.threei._accel.Wake",
+    .tp_basicsize = sizeof(WakeObject),
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_doc = "A parked host thread's wake, which C posts without the GIL: Wake()",
+    .tp_new = Wake_new,
+    .tp_dealloc = (destructor)Wake_dealloc,
+    .tp_methods = Wake_methods,
+};
+
+static __thread int forking_here;               /* inside fork_in_python */
+static __thread WakeObject *wake_after_fork;    /* held: to post once the GIL is let go */
+static __thread WakeObject *wake_posted;        /* held: posted, let go with the GIL */
+
+/* hand_over_after_fork(wake) -> bool: True if the trampoline will post `wake` (a parked
+ * thread's, for a fork's child) once the calling thread, which is making the child, has
+ * let the GIL go; False (the caller posts it now) anywhere else. */
+static PyObject *mod_hand_over_after_fork(PyObject *self, PyObject *arg)
+{
+    if (!PyObject_TypeCheck(arg, &WakeType)) {
+        PyErr_SetString(PyExc_TypeError, "hand_over_after_fork(Wake)");
+        return NULL;
+    }
+    if (!forking_here || wake_after_fork)
+        Py_RETURN_FALSE;
+    wake_after_fork = (WakeObject *)Py_NewRef(arg);
+    Py_RETURN_TRUE;
+}
+
+/* Without the GIL: post the wake hand_over_after_fork took (kept until the GIL is
+ * held again: let_go_of_posted_wake). */
+static void wake_forked_child(void)
+{
+    if (!wake_after_fork)
+        return;
+    sem_post(&wake_after_fork->sem);
+    wake_posted = wake_after_fork;
+    wake_after_fork = NULL;
+}
+
+/* With the GIL. */
+static void let_go_of_posted_wake(void)
+{
+    Py_CLEAR(wake_posted);
+}
+
 /* With the GIL: the cage's fork of its unwound thread (Cage.fork_unwound), the child's
  * id or -errno. */
 static int64_t fork_in_python(SlotObject *s)
@@ -5929,8 +6069,13 @@ static PyObject *call_wasm(void *ctx, wt_func_t func, const wt_val_raw_t *args, 
             if (asyncify_call(u, &u->stop_unwind, 0, &err, &trap))
                 break;
             Py_BLOCK_THREADS
+            let_go_of_posted_wake();
+            int outer = forking_here;
+            forking_here = 1;
             u->result = fork_in_python((SlotObject *)slot);
+            forking_here = outer;
             Py_UNBLOCK_THREADS
+            wake_forked_child();
             if (begin_rewind(u, &err, &trap))
                 break;
         } else if (finish_jump(u, (SlotObject *)slot, &err, &trap)) {
@@ -5940,6 +6085,7 @@ static PyObject *call_wasm(void *ctx, wt_func_t func, const wt_val_raw_t *args, 
     if (u)
         u->slot = NULL;
     Py_END_ALLOW_THREADS
+    let_go_of_posted_wake();
     int stop = stop_slot == slot ? stop_made : STOP_NONE;
     stop_made = STOP_NONE;
     stop_slot = NULL;
@@ -7164,6 +7310,9 @@ static PyMethodDef module_methods[] = {
      "set_global_i32(context, global, value): set an i32 global"},
     {"copy_global", (PyCFunction)(void (*)(void))mod_copy_global, METH_FASTCALL,
      "copy_global(source_context, source, target_context, target): a numeric global's value into another"},
+    {"hand_over_after_fork", mod_hand_over_after_fork, METH_O,
+     "hand_over_after_fork(wake) -> bool: the trampoline posts wake (a fork's child's) "
+     "once the forking thread has let the GIL go"},
     {"call_export", (PyCFunction)(void (*)(void))mod_call_export, METH_FASTCALL,
      "call_export(context, func, slot, *i32 args) -> None, a stop's message, or (error, trap)"},
     {"forget", mod_forget, METH_O, "the cage of this Slot is gone: stop finding it by id"},
@@ -7233,7 +7382,8 @@ PyMODINIT_FUNC PyInit__accel(void)
         PyType_Ready(&MountsType) < 0 || PyType_Ready(&SlotRefType) < 0 ||
         PyType_Ready(&FdShareType) < 0 ||
         PyType_Ready(&MaskCellType) < 0 || PyType_Ready(&JumpPointsType) < 0 ||
-        PyType_Ready(&UnwinderType) < 0 || PyType_Ready(&RangeShareType) < 0)
+        PyType_Ready(&UnwinderType) < 0 || PyType_Ready(&RangeShareType) < 0 ||
+        PyType_Ready(&WakeType) < 0)
         return NULL;
     if (install_fault_handler())
         return PyErr_SetFromErrno(PyExc_OSError);
@@ -7244,6 +7394,7 @@ PyMODINIT_FUNC PyInit__accel(void)
     PyModule_AddObjectRef(m, "Slot", (PyObject *)&SlotType);
     PyModule_AddObjectRef(m, "SlotRef", (PyObject *)&SlotRefType);
     PyModule_AddObjectRef(m, "MaskCell", (PyObject *)&MaskCellType);
+    PyModule_AddObjectRef(m, "Wake", (PyObject *)&WakeType);
     PyModule_AddObjectRef(m, "JumpPoints", (PyObject *)&JumpPointsType);
     PyModule_AddObjectRef(m, "Unwinder", (PyObject *)&UnwinderType);
     PyModule_AddObjectRef(m, "Grate", (PyObject *)&GrateType);
