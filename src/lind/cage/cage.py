@@ -426,11 +426,11 @@ class Cage:
         # privilege (Linux's oom_score_adj_min): the first cage's are the Lind process's
         self.oom_score_adj: tuple[int, int] = (parent.oom_score_adj if parent
                                                else (_HOST_OOM_SCORE_ADJ,) * 2)
-        # the first thread's CPUs (None: all); a fork's child has the forking thread's
-        self.affinity: frozenset[int] | None = parent.thread_affinity() if parent else None
-        # the first thread's name (PR_SET_NAME; None: the program's): a fork's child has
-        # the name of the thread that forked
-        self.comm: str | None = parent.thread_comm() if parent else None
+        # the first thread's CPUs (None: all) and name (PR_SET_NAME; None: the
+        # program's): a fork's child has those of the thread that forked
+        forking = parent._calling_thread_state() if parent else None
+        self.affinity: frozenset[int] | None = forking.affinity if forking else None
+        self.comm: str | None = forking.comm if forking else None
         self.dumpable = parent.dumpable if parent else 1
         self.no_new_privs = parent.no_new_privs if parent else False
         self.tid_address = parent.tid_address if parent else 0
@@ -1570,6 +1570,12 @@ class Cage:
             self.affinity = cpus
         else:
             self._other_thread(tid).affinity = cpus
+
+    def _calling_thread_state(self) -> Cage | CageThread:
+        """What holds the calling thread's name and CPUs (thread_comm, thread_affinity):
+        this cage for its first thread, else the thread's CageThread."""
+        tid = self.current_tid()
+        return self if tid == self.id else self._other_thread(tid)
 
     def _other_thread(self, tid: int) -> CageThread:
         """Thread `tid` of this cage, other than the first; ESRCH for none."""

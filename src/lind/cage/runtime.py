@@ -332,7 +332,9 @@ class Runtime:
         reaping_parent = (parent if parent is not None and sys_signals.leaves_no_zombies(parent)
                           else None)
         init = self.cages.get(cage.init_id)
-        init_reaps = init is not None and init is not cage and sys_signals.leaves_no_zombies(init)
+        init_reaps = (init is not None and init is not cage
+                      and (reaping_parent is init if init is parent     # (asked once)
+                           else sys_signals.leaves_no_zombies(init)))
         with self.lock:
             self.cages.pop(cage.id, None)
             cage.finished = True

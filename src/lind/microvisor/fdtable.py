@@ -806,6 +806,12 @@ class FdTable:
         self._adopt_all()
         return [fd for fd, f in enumerate(self._files) if f is not None]
 
+    @locked
+    def files_of(self, kind: type[_F]) -> list[tuple[int, _F]]:
+        """(fd, file) of each open fd whose file is a `kind`, lowest first."""
+        self._adopt_all()
+        return [(fd, f) for fd, f in enumerate(self._files) if isinstance(f, kind)]
+
     def cloexec(self, fd: int) -> bool:
         self.get(fd)
         return self._cloexec[fd]
@@ -846,6 +852,10 @@ class FdTable:
     def close_all(self) -> None:
         self._adopt_all(final=True)
         self.closed = True
-        for fd, f in enumerate(self._files):
-            if f is not None:
-                self.close(fd)
+        files, mirror, on_close = self._files, self._mirror, self._on_close
+        for fd, f in enumerate(files):
+            if f is not None:       # as close(fd), the lock held already
+                files[fd] = None
+                mirror(fd, None)
+                on_close(f)
+                f.release()

@@ -414,6 +414,8 @@ class MemoryCharge:
 
     def set(self, size: int) -> None:
         """Charge the difference to `size` bytes (ENOMEM if a budget is exceeded)."""
+        if size == self.bytes:      # as charged, and told (a fork sets several so)
+            return
         with self.lock:
             if size > self.bytes:
                 self.budget.charge(size - self.bytes)

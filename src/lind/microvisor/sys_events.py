@@ -198,9 +198,8 @@ def own_signalfds(cage) -> None:
     a signal of its mask pending, so the child's poll or epoll found it ready with
     nothing to read (Linux answers the poller's). What either then sets on its own (its
     O_NONBLOCK, a new mask) is its alone."""
-    for fd in cage.fds.numbers():
-        f = cage.fds.get(fd)
-        if isinstance(f, SignalFile) and fd < cage.fds.limit:
+    for fd, f in cage.fds.files_of(SignalFile):
+        if fd < cage.fds.limit:
             cage.fds.place(fd, _signalfd(cage, f.mask, f.flags), cage.fds.cloexec(fd))
 
 

@@ -135,7 +135,7 @@ class AddressSpace:
         if self.shared:
             _room_for_shared(self, len(self.shared))
         twin = AddressSpace(self.heap_base, grow, memory, self.limit, self.budget)
-        gone = {start for start, _ in self.regions_with(DONT_FORK)}   # madvise(DONTFORK)
+        gone = {start for start, _ in self._regions_with(DONT_FORK)}   # madvise(DONTFORK)
         twin.brk = self.brk
         twin.starts = [s for s in self.starts if s not in gone]
         twin.ends = {s: self.ends[s] for s in twin.starts}
@@ -161,21 +161,28 @@ class AddressSpace:
     def watch_shared(self, watcher: Callable[[list[tuple[int, int]]], None]) -> None:
         """Tell `watcher` the shared ranges now and after every change."""
         self._shared_watcher = watcher
-        watcher(self.shared_ranges())
+        watcher(self._shared_ranges())
 
     def _shared_changed(self) -> None:
         if self._shared_watcher is not None:
-            self._shared_watcher(self.shared_ranges())
+            self._shared_watcher(self._shared_ranges())
 
     @locked
     def shared_ranges(self) -> list[tuple[int, int]]:
         """The MAP_SHARED regions, in address order (fork must not copy them)."""
-        return [(s, self.ends[s]) for s in sorted(self.shared)]
+        return self._shared_ranges()
+
+    def _shared_ranges(self) -> list[tuple[int, int]]:
+        return [(s, self.ends[s]) for s in sorted(self.shared)] if self.shared else []
 
     @locked
     def regions_with(self, traits: int) -> list[tuple[int, int]]:
         """The regions that have any of `traits`, in address order."""
-        return [(s, self.ends[s]) for s in sorted(self.traits) if self.traits[s] & traits]
+        return self._regions_with(traits)
+
+    def _regions_with(self, traits: int) -> list[tuple[int, int]]:
+        return ([(s, self.ends[s]) for s in sorted(self.traits) if self.traits[s] & traits]
+                if self.traits else [])
 
     @locked
     def shared_at(self, addr: int) -> Share | None:
@@ -192,7 +199,7 @@ class AddressSpace:
     @locked
     def release_shared(self) -> None:
         """Let go of every shared region (exec, exit): written back, private zeros put back."""
-        for start, end in self.shared_ranges():
+        for start, end in self._shared_ranges():
             self._remove(start, end)
 
     # -- linear memory ----------------------------------------------------

@@ -435,9 +435,17 @@ def _await_child(cage, pid: int, nohang: bool, exited: bool = True):
                      if c.finished and _wanted(cage, c, pid)), None) if exited else None
 
     while True:
-        if not any(_wanted(cage, c, pid) for c in cage.children.values()):
+        # one pass (a fork+exit+wait's wait makes it once or twice): whether any child
+        # is selected, and the first selected one that has ended
+        selected, done = False, None
+        for c in cage.children.values():
+            if _wanted(cage, c, pid):
+                selected = True
+                if exited and c.finished:
+                    done = c
+                    break
+        if not selected:
             raise OSError(errno.ECHILD, "No child processes")
-        done = ended()
         if done is not None or nohang:
             return done
         try:
