@@ -12,7 +12,7 @@ from lind.cage.instance_pool import InstancePool, PooledInstance
 
 
 def _kept(module: object, pages: int = 17) -> PooledInstance:
-    return PooledInstance(module, None, None, None, None, 100, pages)
+    return PooledInstance(module, None, None, None, None, 100, pages, 0, 0)
 
 
 def test_a_tree_keeps_four_instances_of_a_program_and_eight_in_all():

@@ -292,10 +292,23 @@ _ON_EPOCH = ctypes.cast(_on_epoch, ctypes.c_void_p).value
 def watch_epochs(store: wasmtime.Store, cage: Cage) -> None:
     """Let wasm running in `store` be stopped when `cage` is killed (at the next tick):
     the trampoline answers the ticks with nothing to do, _on_epoch the others."""
+    _watch_epochs_at(_store_address(store), loader.context_address(store), cage)
+
+
+def _store_address(store: wasmtime.Store) -> int:
+    """The store's wasmtime_store_t (a ctypes cast, ~1.7 us: kept on the store, which a
+    kept instance's next cages use again)."""
+    address = getattr(store, "lind_address", None)
+    if address is None:
+        address = store.lind_address = ctypes.cast(store.ptr(), ctypes.c_void_p).value or 0
+    return address
+
+
+def _watch_epochs_at(store_address: int, context: int, cage: Cage) -> None:
+    """watch_epochs for the store whose wasmtime_store_t and context are at these."""
     key = id(cage)
     _cages_by_key[key] = cage
-    threei.watch_epochs(ctypes.cast(store.ptr(), ctypes.c_void_p).value or 0,
-                        loader.context_address(store), cage.slot, _ON_EPOCH, key)
+    threei.watch_epochs(store_address, context, cage.slot, _ON_EPOCH, key)
 
 
 # Started with the first cage, not at import: until then Lind runs no thread of its own
@@ -680,8 +693,8 @@ class Cage:
         pointed at this cage."""
         self.store = reused.store
         self.store.lind_slot_ref.slot = self.slot
-        watch_epochs(self.store, self)
-        self.context_address = loader.context_address(self.store)
+        _watch_epochs_at(reused.store_address, reused.context, self)
+        self.context_address = reused.context
         self.shared_memory = reused.shared_memory
         self._memory_max_pages = reused.max_pages
         self.mem = threei.Memory.shared(self.shared_memory.address(), self.shared_memory)
@@ -723,7 +736,8 @@ class Cage:
             return None
         return PooledInstance(self.module, first.store, first.instance, first.exports,
                               self.shared_memory, self._memory_max_pages,
-                              self.mem.size() // WASM_PAGE)
+                              self.mem.size() // WASM_PAGE, _store_address(first.store),
+                              first.context_address)
 
     def _retire(self, kept: PooledInstance | None, mem: threei.Memory, served_as_grate: bool
                 ) -> None:

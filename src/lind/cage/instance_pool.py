@@ -57,6 +57,8 @@ class PooledInstance:
     shared_memory: Any            # wasmtime_engine.SharedMemory, cleared by the fork
     max_pages: int                # the shared memory's maximum
     pages: int                    # its size now (nothing grows it while it is kept)
+    store_address: int            # the store's wasmtime_store_t and wasmtime_context_t
+    context: int                  # (ctypes casts each, were made again by each taker)
 
 
 class InstancePool:

@@ -104,8 +104,12 @@ class SharedMemory(wasmtime.SharedMemory):
         return wt.wasmtime_sharedmemory_size(self.ptr())
 
     def address(self) -> int:
-        """The wasmtime_sharedmemory_t, for threei.Memory.shared."""
-        return ctypes.cast(self.ptr(), ctypes.c_void_p).value or 0
+        """The wasmtime_sharedmemory_t, for threei.Memory.shared (kept: each fork into
+        a kept instance asks it again)."""
+        address = getattr(self, "_lind_address", None)
+        if address is None:
+            address = self._lind_address = ctypes.cast(self.ptr(), ctypes.c_void_p).value or 0
+        return address
 
 
 class WasmtimeMemory:
