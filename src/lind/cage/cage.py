@@ -344,6 +344,10 @@ def _shutdown() -> None:
 atexit.register(_shutdown)
 
 
+# Made on first use, once (Cage.children_changed, Cage._nap).
+_lazy_lock = threading.Lock()
+
+
 def _strings(items: Sequence[bytes]) -> tuple[int, bytes]:
     return len(items), b"".join(s + b"\0" for s in items)
 
@@ -393,8 +397,9 @@ class Cage:
         self.runtime = runtime
         self.id = cage_id
         self.ppid = parent.id if parent else 0
-        # a child of it ended, or came to it (orphans go to init): what waitpid waits on
-        self.children_changed = threading.Condition(runtime.lock)
+        # a child of it ended, or came to it (orphans go to init): what waitpid waits on,
+        # made by the first wait (children_changed; most processes never wait)
+        self._children_changed: threading.Condition | None = None
         # The first cage's group and session lie outside its tree, as for the first
         # process of a Linux PID namespace (0 seen from inside): it may call setsid().
         self.pgid = parent.pgid if parent else 0
@@ -490,7 +495,7 @@ class Cage:
         self.trap_message: str | None = None
         self.kill_requested = False
         self.kill_requested_at = 0.0
-        self._nap = threading.Condition()     # what sleep, pause and sigsuspend wait on
+        self._nap_made: threading.Condition | None = None   # see _nap
         self._done = stacks.Latch()     # set once the program has ended
         self._on_done: list[Callable[[], None]] = []
         if parent is None:
@@ -537,6 +542,30 @@ class Cage:
         # threads of the same program: making and deleting one costs more than the rest
         # of a pthread_create and join together.
         self._idle_thread_instances: list[ThreadKit] = []
+
+    @property
+    def children_changed(self) -> threading.Condition:
+        """What waitpid waits on (with the runtime's lock held): a child of this cage
+        ended or came to it. Made by the first wait: a Condition costs ~2 us, and a
+        fork's child seldom waits for children of its own."""
+        with _lazy_lock:
+            if self._children_changed is None:
+                self._children_changed = threading.Condition(self.runtime.lock)
+            return self._children_changed
+
+    def notify_children_changed(self) -> None:
+        """Wake whoever waits for this cage's children (with the runtime's lock held, as
+        every wait is made: one that has not made the condition yet waits on nothing)."""
+        if self._children_changed is not None:
+            self._children_changed.notify_all()
+
+    @property
+    def _nap(self) -> threading.Condition:
+        """What sleep, pause and sigsuspend wait on; made by the first of them."""
+        with _lazy_lock:
+            if self._nap_made is None:
+                self._nap_made = threading.Condition()
+            return self._nap_made
 
     def _set_command_line(self, argv: Sequence[bytes], env: Sequence[bytes],
                           parent: Cage | None = None, *, exec_: bool = False) -> None:

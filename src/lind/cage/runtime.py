@@ -367,7 +367,7 @@ class Runtime:
             if cage.id == cage.init_id:
                 self._end_tree(cage.id)
             for waiting in {parent, heir if zombies else None} - {None}:
-                waiting.children_changed.notify_all()
+                waiting.notify_children_changed()
             tree_changed = self._tree_changed.get(cage.init_id)
             if tree_changed is not None:
                 tree_changed.notify_all()
