@@ -794,7 +794,10 @@ class FdTable:
 
     @locked
     def close(self, fd: int) -> None:
-        f = self._at(fd)        # the number's file, pinned or not
+        self._drop(fd, self._at(fd))        # the number's file, pinned or not
+
+    def _drop(self, fd: int, f: OpenFile) -> None:
+        """Number `fd` of `f` closed (the lock held)."""
         self._files[fd] = None
         self._mirror(fd, None)
         self._on_close(f)
@@ -852,10 +855,6 @@ class FdTable:
     def close_all(self) -> None:
         self._adopt_all(final=True)
         self.closed = True
-        files, mirror, on_close = self._files, self._mirror, self._on_close
-        for fd, f in enumerate(files):
+        for fd, f in enumerate(self._files):
             if f is not None:       # as close(fd), the lock held already
-                files[fd] = None
-                mirror(fd, None)
-                on_close(f)
-                f.release()
+                self._drop(fd, f)
