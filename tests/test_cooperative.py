@@ -139,7 +139,7 @@ def test_suspendable_cages_answer_each_other(builds, tmp_path):
 CONFORMING = ["net_tcp", "net_waits", "net_unix", "signal_calls", "signal_more", "signal_edges",
               "handler_fork", "fifo_opens", "file_calls", "file_edges", "path_edges",
               "path_limits", "events", "event_edges", "jmpbuf_copies", "memfd_seals",
-              "fd_ioctls", "link_remove_names", "tree_walks"]
+              "fd_ioctls", "link_remove_names", "tree_walks", "open_flags"]
 
 
 @pytest.mark.parametrize("name", CONFORMING)

@@ -101,8 +101,9 @@ class OpenFile:
 
     def __post_init__(self, reserved: bool) -> None:
         access, path_only = self.flags & abi.O_ACCMODE, self.flags & abi.O_PATH
-        self.readable = access != abi.O_WRONLY and not path_only and not self.is_dir
-        self.writable = access != abi.O_RDONLY and not path_only and not self.is_dir
+        # access mode 3 (O_RDWR | O_WRONLY) is neither, as Linux's: the file opens only
+        self.readable = access in (abi.O_RDONLY, abi.O_RDWR) and not path_only and not self.is_dir
+        self.writable = access in (abi.O_WRONLY, abi.O_RDWR) and not path_only and not self.is_dir
         if self.host_fd >= 0:
             self._fd_share = limits.caller_fd_share()    # the tree it counts for
             try:

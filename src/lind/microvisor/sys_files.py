@@ -387,8 +387,8 @@ def sys_pipe(cage, fds, *_):
 
 def _readable(f: OpenFile) -> None:
     """Raise the errno reading `f` gets, if any."""
-    if f.flags & abi.O_ACCMODE == abi.O_WRONLY or f.flags & abi.O_PATH:
-        raise abi.error(errno.EBADF)
+    if f.flags & abi.O_ACCMODE not in (abi.O_RDONLY, abi.O_RDWR) or f.flags & abi.O_PATH:
+        raise abi.error(errno.EBADF)      # (access mode 3 reads nothing, as on Linux)
     if f.is_dir:
         raise abi.error(errno.EISDIR)
 

@@ -50,7 +50,7 @@ class Description(ABC):
 
     @property
     def readable(self) -> bool:
-        return self.flags & abi.O_ACCMODE != 1 and not self.flags & abi.O_PATH
+        return self.flags & abi.O_ACCMODE in (0, 2) and not self.flags & abi.O_PATH
 
     @property
     def writable(self) -> bool:

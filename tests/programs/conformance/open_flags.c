@@ -1,0 +1,55 @@
+/* open(2) answers the C trampoline gives by itself (_accel.c, "file opens"): an access
+ * mode of 3 (O_RDWR | O_WRONLY: neither read nor write, as Linux has it), the lowest
+ * free number (0 once stdin is closed), and RLIMIT_NOFILE's edge. Each result as Linux
+ * gives it (a value or the errno number). */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+static void show(const char *what, long r)
+{
+	if (r < 0)
+		printf("%s: errno %d\n", what, errno);
+	else
+		printf("%s: %ld\n", what, r);
+}
+
+int main(void)
+{
+	setvbuf(stdout, NULL, _IONBF, 0);
+	char buf[8];
+	int fd = open("f", O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	show("write", write(fd, "abc", 3));
+	close(fd);
+
+	/* mode 3: the file is opened, and neither read nor written through it */
+	fd = open("f", O_RDWR | O_WRONLY);
+	show("open mode 3", fd < 0 ? -1 : 0);
+	show("  read", read(fd, buf, sizeof buf));
+	show("  write", write(fd, "x", 1));
+	show("  access mode", fcntl(fd, F_GETFL) & O_ACCMODE);
+	close(fd);
+
+	/* the lowest free number, 0 included */
+	close(0);
+	show("open after close(0)", open("f", O_RDONLY));
+	show("  read", read(0, buf, sizeof buf));
+	close(0);
+
+	/* numbers up to RLIMIT_NOFILE's soft limit, then EMFILE */
+	struct rlimit rl = {12, 12};
+	show("setrlimit", setrlimit(RLIMIT_NOFILE, &rl));
+	int last = -1;
+	for (int i = 0; i < 20; i++) {
+		fd = open("f", O_RDONLY);
+		if (fd < 0)
+			break;
+		last = fd;
+	}
+	show("last fd under the limit", last);
+	show("the next open", fd);
+	return 0;
+}
