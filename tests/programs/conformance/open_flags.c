@@ -39,17 +39,26 @@ int main(void)
 	show("  read", read(0, buf, sizeof buf));
 	close(0);
 
-	/* numbers up to RLIMIT_NOFILE's soft limit, then EMFILE */
-	struct rlimit rl = {12, 12};
-	show("setrlimit", setrlimit(RLIMIT_NOFILE, &rl));
-	int last = -1;
-	for (int i = 0; i < 20; i++) {
-		fd = open("f", O_RDONLY);
-		if (fd < 0)
-			break;
-		last = fd;
+	/* numbers up to RLIMIT_NOFILE's soft limit, then EMFILE: below the 1,024 numbers
+	 * the trampoline keeps, and past them (those are the microvisor's) */
+	struct rlimit rl;
+	getrlimit(RLIMIT_NOFILE, &rl);
+	rlim_t limits[] = {12, rl.rlim_max < 1040 ? rl.rlim_max : 1040};  /* (a hard limit of 1,024 elsewhere) */
+	for (int l = 0; l < 2; l++) {
+		rl.rlim_cur = limits[l];
+		printf("soft limit %s\n", l ? "past 1024, or the hard limit" : "12");
+		show("  setrlimit", setrlimit(RLIMIT_NOFILE, &rl));
+		int last = -1;
+		for (int i = 0; i < 2000; i++) {
+			fd = open("f", O_RDONLY);
+			if (fd < 0)
+				break;
+			last = fd;
+		}
+		show("  the last fd is the limit's less one", last == (int)limits[l] - 1);
+		show("  the next open", fd);
+		for (int i = 3; i <= last; i++)
+			close(i);
 	}
-	show("last fd under the limit", last);
-	show("the next open", fd);
 	return 0;
 }
