@@ -1119,13 +1119,15 @@ def test_a_cage_plants_no_set_id_program_on_the_host(builds, tmp_path, canary, m
     leave a set-ID root program in its root for any host user who can reach it (and
     could write one the host had left there, which stayed set-ID). No host file of the
     cage's has them now; a set-ID file opened for writing loses them first (what Linux
-    does for a writer without CAP_FSETID); a directory keeps set-group-ID, and mkdir
+    does for a writer without CAP_FSETID) and one only read keeps them, on the host
+    too (both opens are the C trampoline's); a directory keeps set-group-ID, and mkdir
     takes it from the parent only, as on Linux. Beside a tenant, with the canary."""
     monkeypatch.setenv("LIND_TRAMPOLINE", trampoline)
     root = make_root(tmp_path, "planter")
-    planted = root / "setuid"
-    planted.write_bytes(b"left by the host")
-    planted.chmod(0o6755)
+    planted, only_read = root / "setuid", root / "setid_read"
+    for left in (planted, only_read):
+        left.write_bytes(b"left by the host")
+        left.chmod(0o6755)
     status, out, err = two_trees(builds, tmp_path, [builds.wasm(attack("set_ids")), canary],
                                  attacker_root=root)
     assert status["attacker"] == 0, err[-2000:]
@@ -1134,9 +1136,10 @@ def test_a_cage_plants_no_set_id_program_on_the_host(builds, tmp_path, canary, m
     assert found and all(r == (0, 0) for r in found.values()), out
     seen = dict(line.split()[1:] for line in out.splitlines() if line.startswith("mode "))
     assert seen == {"/open": "755", "/creat": "755", "/chmod": "755", "/fchmod": "755",
-                    "/fchmodat": "755", "/mknod": "755", "/setuid": "755", "/dir": "2775",
-                    "/dir/sub": "2775"}, out
-    for path in [root, *root.rglob("*")]:
+                    "/fchmodat": "755", "/mknod": "755", "/setuid": "755",
+                    "/setid_read": "6755", "/dir": "2775", "/dir/sub": "2775"}, out
+    assert stat.S_IMODE(only_read.stat().st_mode) == 0o6755
+    for path in [root, *(p for p in root.rglob("*") if p != only_read)]:
         mode = path.lstat().st_mode
         assert not mode & stat.S_ISUID, f"{path}: {oct(mode)}"
         assert stat.S_ISDIR(mode) or not mode & stat.S_ISGID, f"{path}: {oct(mode)}"

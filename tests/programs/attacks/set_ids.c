@@ -2,7 +2,7 @@
  * file of the cage's with those bits would run as root for any host user who reaches
  * it. Tries every call that sets a mode (open with O_CREAT, creat, chmod, fchmod,
  * fchmodat, mknod, mkdir) and writes a set-ID file the host left in the root (/setuid),
- * then tries the canary outside the root (argv[1]). Prints "WHAT RESULT ERRNO" per
+ * reads another (/setid_read), then tries the canary outside the root (argv[1]). Prints "WHAT RESULT ERRNO" per
  * call and "mode NAME OCTAL" as the cage sees each file. */
 #include <errno.h>
 #include <fcntl.h>
@@ -48,12 +48,16 @@ int main(int argc, char **argv)
 	say("fchmodat", fchmodat(AT_FDCWD, "/fchmodat", 02755, 0));
 	say("mknod", mknod("/mknod", S_IFREG | 06755, 0));
 	written("setuid_write", open("/setuid", O_WRONLY | O_TRUNC));
+	char head[4];
+	int rd = open("/setid_read", O_RDONLY);  /* only read: it keeps its bits, as on Linux */
+	say("setid_read", rd < 0 ? rd : (int)read(rd, head, sizeof head) == (int)sizeof head ? 0 : -1);
+	close(rd);
 	say("mkdir", mkdir("/dir", 06775));
 	say("chmod_dir", chmod("/dir", 06775));
 	say("mkdir_sub", mkdir("/dir/sub", 0775));
 	say("canary", chmod(argv[1], 06755));
 	const char *names[] = {"/open", "/creat", "/chmod", "/fchmod", "/fchmodat", "/mknod",
-			       "/setuid", "/dir", "/dir/sub"};
+			       "/setuid", "/setid_read", "/dir", "/dir/sub"};
 	for (size_t i = 0; i < sizeof names / sizeof *names; i++)
 		show(names[i]);
 	return 0;
