@@ -22,11 +22,18 @@ def error(code: int) -> OSError:
 _AT_NO_AUTOMOUNT, _AT_STATX_SYNC_TYPE, _STATX_RESERVED = 0x800, 0x6000, 0x80000000
 
 
+def check_stat_flags(flags: int) -> None:
+    """fstatat's EINVAL, before any path is looked at: a flag Linux's vfs_statx does not
+    take (every back end's newfstatat and statx ask this first)."""
+    if flags & ~(AT_SYMLINK_NOFOLLOW | _AT_NO_AUTOMOUNT | AT_EMPTY_PATH | _AT_STATX_SYNC_TYPE):
+        raise error(errno.EINVAL)
+
+
 def check_statx_args(flags: int, mask: int) -> None:
     """statx's EINVAL, before any path is looked at: an unknown flag, both sync types,
     the reserved mask bit (every back end's statx asks this first)."""
-    if (flags & ~(AT_SYMLINK_NOFOLLOW | _AT_NO_AUTOMOUNT | AT_EMPTY_PATH | _AT_STATX_SYNC_TYPE)
-            or flags & _AT_STATX_SYNC_TYPE == _AT_STATX_SYNC_TYPE or mask & _STATX_RESERVED):
+    check_stat_flags(flags)
+    if flags & _AT_STATX_SYNC_TYPE == _AT_STATX_SYNC_TYPE or mask & _STATX_RESERVED:
         raise error(errno.EINVAL)
 
 

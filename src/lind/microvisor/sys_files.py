@@ -576,6 +576,7 @@ def _stat_at(cage, dirfd: int, path: int, flags: int) -> os.stat_result:
 
 
 def sys_newfstatat(cage, dirfd, path, buf, flags, *_):
+    abi.check_stat_flags(u32(flags))
     st = _stat_at(cage, dirfd, path, u32(flags))
     cage.mem.write(buf, abi.pack_stat(st, cage.ids))
     return 0

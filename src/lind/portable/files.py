@@ -497,6 +497,8 @@ class MemoryFiles(Grate):
     @handles("stat", "lstat", "newfstatat")
     def stat_path(self, call: Call) -> int:
         at = 1 if call.name == "newfstatat" else 0
+        if at:
+            abi.check_stat_flags(abi.u32(call.args[3]))
         node = self._stat_target(call, at, 3 if call.name == "newfstatat" else None)
         if node is None:
             return call.forward()

@@ -521,6 +521,7 @@ def sys_fstat(proc, fd, buf, *_):
 
 
 def sys_newfstatat(proc, dirfd, addr, buf, flags, *_):
+    abi.check_stat_flags(u32(flags))
     proc.write(buf, _pack(proc, _stat_at(proc, dirfd, addr, u32(flags))))
     return 0
 

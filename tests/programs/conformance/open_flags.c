@@ -1,12 +1,14 @@
-/* open(2) answers the C trampoline gives by itself (_accel.c, "file opens"): an access
- * mode of 3 (O_RDWR | O_WRONLY: neither read nor write, as Linux has it), the lowest
- * free number (0 once stdin is closed), and RLIMIT_NOFILE's edge. Each result as Linux
- * gives it (a value or the errno number). */
+/* open(2) and stat answers the C trampoline gives by itself (_accel.c, "file opens"): an
+ * access mode of 3 (O_RDWR | O_WRONLY: neither read nor write, as Linux has it), the
+ * lowest free number (0 once stdin is closed), RLIMIT_NOFILE's edge, and fstatat's
+ * flags (a link's own stat, flags it refuses). Each result as Linux gives it (a value
+ * or the errno number). */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 static void show(const char *what, long r)
@@ -32,6 +34,15 @@ int main(void)
 	show("  write", write(fd, "x", 1));
 	show("  access mode", fcntl(fd, F_GETFL) & O_ACCMODE);
 	close(fd);
+
+	/* fstatat's flags: AT_SYMLINK_NOFOLLOW, others it takes, one it refuses */
+	struct stat st;
+	show("symlink", symlink("f", "ln"));
+	show("fstatat link nofollow", fstatat(AT_FDCWD, "ln", &st, AT_SYMLINK_NOFOLLOW) ? -1 : S_ISLNK(st.st_mode));
+	show("fstatat link", fstatat(AT_FDCWD, "ln", &st, 0) ? -1 : (long)st.st_size);
+	show("fstatat AT_NO_AUTOMOUNT", fstatat(AT_FDCWD, "ln", &st, AT_NO_AUTOMOUNT) ? -1 : (long)st.st_size);
+	show("fstatat AT_REMOVEDIR", fstatat(AT_FDCWD, "f", &st, AT_REMOVEDIR));
+	show("fstatat flag 1", fstatat(AT_FDCWD, "f", &st, 1));
 
 	/* the lowest free number, 0 included */
 	close(0);
