@@ -76,8 +76,10 @@ GROUPS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
               (*_PATH_TESTS, "tests/test_attacks.py::test_a_cage_plants_no_set_id_program_on_the_host",
                "tests/test_conformance.py::test_matches_native[file_modes]",
                "tests/test_conformance.py::test_matches_native[fifo_opens]",
-               # access mode 3, the lowest free number, RLIMIT_NOFILE's edge
+               # access mode 3, the lowest free number, RLIMIT_NOFILE's edge; fstatat's flags
                "tests/test_conformance.py::test_matches_native[open_flags]",
+               # a directory opened here is not mirrored: rewinddir's lseek is Python's
+               "tests/test_conformance.py::test_matches_native[path_limits]",
                # host fds, the budget's count and the mount table let go; the budget held
                "tests/test_attacks.py::test_files_opened_in_the_trampoline_close_with_their_cage",
                "tests/test_limits.py::test_cages_holding_every_fd_they_can_leave_room_for_a_new_tree",
