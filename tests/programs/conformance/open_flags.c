@@ -35,8 +35,21 @@ int main(void)
 	show("  access mode", fcntl(fd, F_GETFL) & O_ACCMODE);
 	close(fd);
 
-	/* fstatat's flags: AT_SYMLINK_NOFOLLOW, others it takes, one it refuses */
+	/* a file made under umask 0: the mode asked for, and the file itself behind the fd
+	 * (the host's own umask may take bits, which the trampoline gives back) */
 	struct stat st;
+	mode_t old_mask = umask(0);
+	fd = open("made", O_RDWR | O_CREAT | O_EXCL, 0666);
+	show("open O_CREAT 0666, umask 0", fd < 0 ? -1 : 0);
+	show("  write", write(fd, "made", 4));
+	show("  fstat: regular", fstat(fd, &st) ? -1 : S_ISREG(st.st_mode));
+	show("  size", st.st_size);
+	show("  mode (octal 666)", st.st_mode & 07777);
+	show("  pread", pread(fd, buf, 4, 0));
+	close(fd);
+	umask(old_mask);
+
+	/* fstatat's flags: AT_SYMLINK_NOFOLLOW, others it takes, one it refuses */
 	show("symlink", symlink("f", "ln"));
 	show("fstatat link nofollow", fstatat(AT_FDCWD, "ln", &st, AT_SYMLINK_NOFOLLOW) ? -1 : S_ISLNK(st.st_mode));
 	show("fstatat link", fstatat(AT_FDCWD, "ln", &st, 0) ? -1 : (long)st.st_size);
