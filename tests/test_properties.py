@@ -383,6 +383,9 @@ class LinearMemory:
     def copy_from(self, src: LinearMemory, src_addr: int, dest_addr: int, length: int) -> None:
         self.data[dest_addr:dest_addr + length] = src.data[src_addr:src_addr + length]
 
+    def unprotect(self, start: int, length: int, check: bool = False) -> None:
+        """What mprotect did there undone: this memory has no protected pages."""
+
 
 def _cut(regions: dict[int, int], start: int, end: int) -> None:
     """Take [start, end) out of a start -> end map of regions, splitting at its edges."""
