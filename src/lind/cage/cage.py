@@ -548,6 +548,9 @@ class Cage:
         """What waitpid waits on (with the runtime's lock held): a child of this cage
         ended or came to it. Made by the first wait: a Condition costs ~2 us, and a
         fork's child seldom waits for children of its own."""
+        made = self._children_changed
+        if made is not None:        # (no lock shared by every cage once it is made)
+            return made
         with _lazy_lock:
             if self._children_changed is None:
                 self._children_changed = threading.Condition(self.runtime.lock)
@@ -562,6 +565,9 @@ class Cage:
     @property
     def _nap(self) -> threading.Condition:
         """What sleep, pause and sigsuspend wait on; made by the first of them."""
+        made = self._nap_made
+        if made is not None:
+            return made
         with _lazy_lock:
             if self._nap_made is None:
                 self._nap_made = threading.Condition()
