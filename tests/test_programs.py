@@ -19,6 +19,7 @@ COMPARED = [
     ("numbers", []),
     ("decimal_numbers", []),   # strtod's own fast path beside musl's scanner
     ("number_formats", []),    # printf's doubles formatted in double, long doubles in long double
+    ("integer_formats", []),   # printf's integers, strings and characters in one pass
     ("strings", []),   # the guest's word-at-a-time scans, to the end of memory
 ]
 

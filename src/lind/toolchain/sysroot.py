@@ -121,6 +121,7 @@ FILE_DEFINES = {
     "src/internal/floatscan.c": ["-D__floatscan=__lind_floatscan_quad"],
     "src/internal/__lind_floatscan_double.c": ["-Xclang", "-mlong-double-64"],
     "src/stdio/vfprintf.c": ["-Dvfprintf=__lind_vfprintf_quad"],
+    "src/stdio/vsnprintf.c": ["-Dvsnprintf=__lind_musl_vsnprintf", "-Dvfprintf=__lind_vfprintf_musl"],
     "src/stdio/__lind_vfprintf_double.c": ["-Xclang", "-mlong-double-64"],
 }
 
