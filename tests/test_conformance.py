@@ -86,14 +86,17 @@ def test_a_program_named_outside_its_root_can_exec_itself_by_argv0(builds, tmp_p
 def test_opens_on_a_read_only_mount_answer_as_on_a_read_only_file_system(builds, tmp_path):
     """Linux looks the name up before it refuses the write: ENOENT (2) for a missing
     file opened for writing, EROFS (30) for a write or a creation; O_CREAT without a
-    write opens an existing file."""
+    write opens an existing file. access() answers alike (EACCES, 13: a 0644 file does
+    not run)."""
     (tmp_path / "ro").mkdir()
     (tmp_path / "ro" / "f").write_text("x\n")
     (tmp_path / "root").mkdir()
     caged = lind.run([builds.wasm("posix/ro_opens")], root=tmp_path / "root",
                      mounts=[f"{tmp_path / 'ro'}:/ro:ro"], capture_output=True, timeout=60)
     assert caged.stdout == (b"wronly missing: 2\ncreat missing: 30\nrdonly creat existing: 0\n"
-                            b"wronly existing: 30\nwronly in missing dir: 2\n")
+                            b"wronly existing: 30\nwronly in missing dir: 2\n"
+                            b"access W_OK: 30\naccess R_OK|W_OK: 30\naccess R_OK: 0\n"
+                            b"access X_OK: 13\naccess W_OK missing: 2\n")
 
 
 class _ThroughPython(Grate):

@@ -139,6 +139,9 @@ enum {
     FAST_FORK,      /* fork: unwound and rewound here, the child made by Python (idem) */
     FAST_IOCTL,     /* a terminal's request (stdio asks at its first write) on a mirrored
                      * fd that is no terminal: ENOTTY here; any other: Python */
+    FAST_POLL,      /* poll of a few mirrored fds: the host's poll beside the wake fd */
+    FAST_ACCESS,    /* access/faccessat without W_OK of a path resolved as FAST_OPEN's */
+    FAST_FACCESSAT,
     FAST_COUNT
 };
 
@@ -3666,6 +3669,87 @@ static int fast_epoll(SlotObject *s, MemoryObject *m, const int64_t *a, int64_t 
     return done;
 }
 
+/* poll(fds, nfds, timeout_ms) of at most FAST_POLL_MAX entries, each a mirrored fd (or
+ * negative: ignored): the host's poll of their host fds, held for the call, beside the
+ * wake fd, as sys_poll's wait_ready polls them. 0 sends the call to Python: another
+ * kind of fd, more entries than the cage may have fds, a pollfd array the cage cannot
+ * write, or the wake fd fired (a signal or a kill: the handler's EINTR). The cage's
+ * array is read once; the whole of each entry is written back, as Python writes it. */
+#define FAST_POLL_MAX 64
+typedef struct {
+    int32_t fd;
+    int16_t events, revents;
+} GuestPollFd;
+
+static int fast_poll(SlotObject *s, MemoryObject *m, const int64_t *a, int64_t *result)
+{
+    uint64_t addr = (uint64_t)a[0], nfds = (uint64_t)a[1] & 0xFFFFFFFFu;
+    int timeout = (int)a[2];
+    if (!m || nfds > FAST_POLL_MAX ||
+        (int64_t)nfds > __atomic_load_n(&s->open_limit, __ATOMIC_RELAXED) ||
+        !memory_writable(m, addr, nfds * sizeof(GuestPollFd)))
+        return 0;
+    GuestPollFd entries[FAST_POLL_MAX];
+    struct pollfd p[FAST_POLL_MAX + 1];
+    memcpy(entries, m->base + addr, nfds * sizeof(GuestPollFd));
+    int held = 0, served = 1;
+    for (; held < (int)nfds; held++) {
+        int fd = entries[held].fd, host = -1;
+        if (fd >= FD_MIRROR || (fd >= 0 && (host = host_fd_hold(&s->fds[fd])) < 0)) {
+            served = 0;
+            break;
+        }
+        p[held] = (struct pollfd){.fd = host, .events = entries[held].events};
+    }
+    int64_t deadline = timeout > 0 ? now_ns(CLOCK_MONOTONIC) + (int64_t)timeout * 1000000 : 0;
+    int n = 0;
+    while (served) {
+        n = poll(p, nfds, 0);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n != 0 || timeout == 0)
+            break;
+        int left = -1;
+        if (timeout > 0) {
+            int64_t rest = deadline - now_ns(CLOCK_MONOTONIC);
+            left = rest <= 0 ? 0 : (int)((rest + 999999) / 1000000);
+        }
+        int wake = wake_acquire(s);
+        if (wake < 0) {
+            served = 0;
+            break;
+        }
+        p[nfds] = (struct pollfd){.fd = wake, .events = POLLIN};
+        int r = poll(p, nfds + 1, left);
+        int err = errno;
+        wake_release(s);
+        if ((r < 0 && err != EINTR) || p[nfds].revents) {
+            served = 0;     /* a signal or a kill: the handler decides (EINTR) */
+            break;
+        }
+        if (r == 0) {
+            n = 0;          /* timed out */
+            break;
+        }
+    }
+    int err = errno;
+    for (int i = 0; i < held; i++)
+        if (p[i].fd >= 0)
+            host_fd_let_go(p[i].fd);
+    if (!served)
+        return 0;
+    if (n < 0) {
+        *result = -err;
+        return 1;
+    }
+    for (int i = 0; i < (int)nfds; i++)
+        entries[i].revents = entries[i].fd < 0 ? 0 : p[i].revents;
+    memcpy(m->base + addr, entries, nfds * sizeof(GuestPollFd));
+    *result = n;
+    return 1;
+}
+
+
 /* -------------------------------------------------- host calls of the microvisor */
 
 /* Two calls every open(2) of a cage makes, without ctypes' cost per call. */
@@ -4616,17 +4700,16 @@ static int fast_fstat(SlotObject *s, MemoryObject *m, const int64_t *a, int64_t 
     return put_stat(s, m, &st, (uint64_t)a[1], result);
 }
 
-/* newfstatat(dirfd, path, buf, flags) of a path resolved here (see "file opens"), flags
- * 0 or AT_SYMLINK_NOFOLLOW: the file found as an O_PATH fd under its mount (the link
- * itself when not followed, as lstat sees it), fstat'd and closed. */
-#define G_AT_SYMLINK_NOFOLLOW 0x100
-static int fast_stat_path(SlotObject *s, MemoryObject *m, const int64_t *a, int64_t *result)
+/* The file a path argument names, as an O_PATH fd opened under its mount (see "file
+ * opens"; the link itself when not `follow`ed): 1 with the fd or -errno in `*fd`, 0 when
+ * the path is Python's to resolve. */
+static int open_path_here(SlotObject *s, MemoryObject *m, int64_t dirfd, uint64_t addr,
+                          int follow, long *fd)
 {
-    if (!m || (a[3] & ~(int64_t)G_AT_SYMLINK_NOFOLLOW) ||
-        !__atomic_load_n(&s->mounts, __ATOMIC_ACQUIRE))
+    if (!m || !__atomic_load_n(&s->mounts, __ATOMIC_ACQUIRE))
         return 0;
     char path[PATH_BYTES];
-    size_t path_len = path_here(s, m, a[0], (uint64_t)a[1], path);
+    size_t path_len = path_here(s, m, dirfd, addr, path);
     if (!path_len)
         return 0;
     pthread_mutex_lock(&s->files_lock);
@@ -4638,10 +4721,21 @@ static int fast_stat_path(SlotObject *s, MemoryObject *m, const int64_t *a, int6
         return 0;
     const char *rest;
     MountEntry *mount = mount_of(t, path, path_len, &rest);
-    long fd = mount ? open_under(mount->fd, rest, O_PATH | O_CLOEXEC |
-                                 (a[3] & G_AT_SYMLINK_NOFOLLOW ? O_NOFOLLOW : 0), 0) : 0;
+    if (mount)
+        *fd = open_under(mount->fd, rest, O_PATH | O_CLOEXEC | (follow ? 0 : O_NOFOLLOW), 0);
     mounts_let_go(t);
-    if (!mount)
+    return mount != NULL;
+}
+
+/* newfstatat(dirfd, path, buf, flags) of a path resolved here, flags 0 or
+ * AT_SYMLINK_NOFOLLOW: the file found (the link itself when not followed, as lstat sees
+ * it), fstat'd and closed. */
+#define G_AT_SYMLINK_NOFOLLOW 0x100
+static int fast_stat_path(SlotObject *s, MemoryObject *m, const int64_t *a, int64_t *result)
+{
+    long fd;
+    if ((a[3] & ~(int64_t)G_AT_SYMLINK_NOFOLLOW) ||
+        !open_path_here(s, m, a[0], (uint64_t)a[1], !(a[3] & G_AT_SYMLINK_NOFOLLOW), &fd))
         return 0;
     if (fd < 0) {
         *result = fd;
@@ -4655,6 +4749,33 @@ static int fast_stat_path(SlotObject *s, MemoryObject *m, const int64_t *a, int6
         return 1;
     }
     return put_stat(s, m, &st, (uint64_t)a[2], result);
+}
+
+/* access(path, mode) and faccessat(dirfd, path, mode) of a path resolved here, for
+ * reading, running or being there: the kernel's check of the file found, with the
+ * thread's ids (the cage's: act_as), as sys_files._access makes it. W_OK is Python's
+ * (a read-only mount is EROFS, which the mount table here does not know). */
+#define FAST_ACCESS_FAILS 0x7                /* R_OK | W_OK | X_OK: more is EINVAL */
+static int fast_access(SlotObject *s, MemoryObject *m, int64_t dirfd, uint64_t addr,
+                       int64_t mode, int64_t *result)
+{
+    uint32_t want = (uint32_t)mode;
+    if (want & ~(uint32_t)FAST_ACCESS_FAILS) {
+        *result = -EINVAL;
+        return 1;
+    }
+    long fd;
+    if ((want & W_OK) || !open_path_here(s, m, dirfd, addr, 1, &fd))
+        return 0;
+    if (fd < 0) {
+        *result = fd;
+        return 1;
+    }
+    long r = want ? syscall(SYS_faccessat2, (int)fd, "", want, AT_EACCESS | AT_EMPTY_PATH) : 0;
+    int err = errno;
+    close((int)fd);
+    *result = r < 0 ? -err : 0;
+    return 1;
 }
 
 /* ---------------------------------------------------------------- futexes */
@@ -6593,6 +6714,19 @@ static int64_t dispatch(SlotObject *s, MemoryObject *m, int nr, const int64_t *a
             return r;
         break;
     }
+    case FAST_ACCESS: case FAST_FACCESSAT: {
+        int64_t r;
+        int at = fast == FAST_FACCESSAT;
+        if (fast_access(s, m, at ? a[0] : G_AT_FDCWD, (uint64_t)a[at], a[at + 1], &r))
+            return r;
+        break;
+    }
+    case FAST_POLL: {
+        int64_t r;
+        if (fast_poll(s, m, a, &r))
+            return r;
+        break;
+    }
     case FAST_IOCTL: {
         /* TCGETS and TIOCGWINSZ (isatty, tcgetattr) of a file the trampoline mirrors: a
          * host file, pipe or socket that fdtable found was no terminal (IO_TTY) */
@@ -7411,6 +7545,7 @@ PyMODINIT_FUNC PyInit__accel(void)
         "FAST_OPENAT", "FAST_FSTAT", "FAST_NEWFSTATAT", "FAST_SIGPROCMASK", "FAST_READV",
         "FAST_WRITEV", "FAST_CLOCK_GETTIME", "FAST_GETRANDOM", "FAST_NANOSLEEP",
         "FAST_CLOCK_NANOSLEEP", "FAST_SETJMP", "FAST_LONGJMP", "FAST_FORK", "FAST_IOCTL",
+        "FAST_POLL", "FAST_ACCESS", "FAST_FACCESSAT",
     };
     for (int i = 0; i < FAST_COUNT; i++)
         PyModule_AddIntConstant(m, fast_names[i], i);
