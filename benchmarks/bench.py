@@ -147,6 +147,10 @@ BENCHES = [
     Bench("fstat (host file)", "syscall_loop", ("fstat",), None, 50_000, 500_000, TRAMPOLINE),
     Bench("stat by name (host file)", "syscall_loop", ("stat",), None, 20_000, 200_000,
           TRAMPOLINE),
+    Bench("access R_OK (host file)", "syscall_loop", ("access",), None, 20_000, 200_000,
+          TRAMPOLINE),
+    Bench("poll a pipe's two ends, 0 ms", "syscall_loop", ("poll",), None, 50_000, 500_000,
+          TRAMPOLINE),
     Bench("clock_gettime(CLOCK_MONOTONIC)", "syscall_loop", ("clock",), None, 50_000, 500_000,
           TRAMPOLINE),
     # CPU time per sleep (what an idle program polling so costs), not the time slept
@@ -275,8 +279,8 @@ BENCHES = [
 
 
 def _changed(src: Path) -> float:
-    """When a program's source, the header every program includes or `lind cc`'s
-    linking (what it does to a linked program) last changed."""
+    """When a program's source, the header every program includes, `lind cc`'s linking
+    (what it does to a linked program) or the guest libc last changed."""
     return max(src.stat().st_mtime, (PROGRAMS / "loop.h").stat().st_mtime,
                workloads.toolchain_changed())
 

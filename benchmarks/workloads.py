@@ -30,11 +30,14 @@ SOURCES = HERE / ".build" / "sources"
 
 
 def toolchain_changed() -> float:
-    """When lind cc's post-link steps last changed: a build older than that may lack what
-    the runtime now expects of a program (its exports, say), or be instrumented more."""
-    from lind.toolchain import asyncify, callgraph, cc
+    """When lind cc's post-link steps or the guest libc last changed: a build older than
+    that may lack what the runtime now expects of a program (its exports, say), be
+    instrumented more, or time a libc that is no longer the one programs get."""
+    from lind.toolchain import asyncify, callgraph, cc, sysroot
 
-    return max(Path(module.__file__).stat().st_mtime for module in (asyncify, callgraph, cc))
+    libc = sysroot.ensure_sysroot(progress=False) / "manifest.json"
+    return max(libc.stat().st_mtime,
+               *(Path(module.__file__).stat().st_mtime for module in (asyncify, callgraph, cc)))
 
 
 @dataclass(frozen=True)

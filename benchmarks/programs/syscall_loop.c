@@ -1,15 +1,18 @@
 /* Times N calls of one system call from inside the program: prints ns per call.
- * Usage: syscall_loop geteuid|getpid|close|read0|lseek|fstat|stat|clock N
+ * Usage: syscall_loop geteuid|getpid|close|read0|lseek|fstat|stat|access|poll|clock N
  *   geteuid, getpid   identity calls (Lind answers them from its C table, no kernel call)
  *   close             close(-1) (Lind answers EBADF from its C table, no kernel call)
  *   read0             read(fd, buf, 0) on a host file (reaches the host kernel in Lind too)
  *   lseek             lseek(fd, 0, SEEK_CUR) on a host file (reaches the host kernel too)
  *   fstat             fstat(fd, &st) on a host file (reaches the host kernel too)
  *   stat              stat(name, &st) of that host file
+ *   access            access(name, R_OK) of that host file
+ *   poll              poll of a pipe with nothing to read and its writable end, 0 ms
  *   clock             clock_gettime(CLOCK_MONOTONIC) (natively the vDSO, no kernel entry)
  *   sleep1, sleep10   nanosleep of 1 or 10 ms: prints the CPU time (getrusage) each sleep
  *                     costs, not its length: what an idle program polling so pays */
 #include <fcntl.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,8 +33,8 @@ static long long cpu_ns(void) {
 
 int main(int argc, char **argv) {
     if (argc < 3) {
-        fprintf(stderr, "usage: %s geteuid|getpid|close|read0|lseek|fstat|stat|clock|sleep1|"
-                "sleep10 N\n", argv[0]);
+        fprintf(stderr, "usage: %s geteuid|getpid|close|read0|lseek|fstat|stat|access|poll|"
+                "clock|sleep1|sleep10 N\n", argv[0]);
         return 2;
     }
     long n = atol(argv[2]);
@@ -39,7 +42,7 @@ int main(int argc, char **argv) {
     char buf[1];
     int fd = -1;
     if (!strcmp(argv[1], "read0") || !strcmp(argv[1], "lseek") || !strcmp(argv[1], "fstat") ||
-        !strcmp(argv[1], "stat")) {
+        !strcmp(argv[1], "stat") || !strcmp(argv[1], "access")) {
         fd = open("syscall.dat", O_CREAT | O_RDWR | O_TRUNC, 0644);
         if (fd < 0 || write(fd, "x", 1) != 1) {
             perror("syscall.dat");
@@ -63,6 +66,16 @@ int main(int argc, char **argv) {
     } else if (!strcmp(argv[1], "stat")) {
         struct stat st;
         for (long i = 0; i < n; i++) sink += stat("syscall.dat", &st) + st.st_size;
+    } else if (!strcmp(argv[1], "access")) {
+        for (long i = 0; i < n; i++) sink += access("syscall.dat", R_OK);
+    } else if (!strcmp(argv[1], "poll")) {
+        int p[2];
+        if (pipe(p)) {
+            perror("pipe");
+            return 1;
+        }
+        struct pollfd both[2] = {{p[0], POLLIN, 0}, {p[1], POLLOUT, 0}};
+        for (long i = 0; i < n; i++) sink += poll(both, 2, 0) + both[1].revents;
     } else if (!strcmp(argv[1], "sleep1") || !strcmp(argv[1], "sleep10")) {
         struct timespec pause = {0, (strcmp(argv[1], "sleep10") ? 1 : 10) * 1000000L};
         long long cpu = cpu_ns();
