@@ -142,6 +142,8 @@ enum {
     FAST_POLL,      /* poll of a few mirrored fds: the host's poll beside the wake fd */
     FAST_ACCESS,    /* access/faccessat without W_OK of a path resolved as FAST_OPEN's */
     FAST_FACCESSAT,
+    FAST_READLINK,  /* readlink/readlinkat of a path resolved as FAST_OPEN's: done here */
+    FAST_READLINKAT,
     FAST_COUNT
 };
 
@@ -4778,6 +4780,43 @@ static int fast_access(SlotObject *s, MemoryObject *m, int64_t dirfd, uint64_t a
     return 1;
 }
 
+/* readlink(path, buf, size) and readlinkat(dirfd, path, buf, size) of a path resolved
+ * here: the link found (not followed) read through its O_PATH fd, as much of its text
+ * as `size` allows, as sys_files._readlink gives it. A file that is no link (the fd
+ * opened, so it is there) is EINVAL, as Linux says. */
+static int fast_readlink(SlotObject *s, MemoryObject *m, int64_t dirfd, uint64_t addr,
+                         uint64_t buf, int64_t size, int64_t *result)
+{
+    if ((int32_t)size <= 0) {
+        *result = -EINVAL;
+        return 1;
+    }
+    long fd;
+    if (!open_path_here(s, m, dirfd, addr, 0, &fd))
+        return 0;
+    if (fd < 0) {
+        *result = fd;
+        return 1;
+    }
+    char text[PATH_BYTES];
+    ssize_t n = readlinkat((int)fd, "", text, sizeof text);
+    int err = errno;
+    close((int)fd);
+    if (n < 0) {
+        *result = err == ENOENT ? -EINVAL : -err;
+        return 1;
+    }
+    if (n > (int32_t)size)
+        n = (int32_t)size;
+    if (!memory_writable(m, buf, (uint64_t)n)) {
+        *result = -EFAULT;
+        return 1;
+    }
+    memcpy(m->base + buf, text, (size_t)n);
+    *result = n;
+    return 1;
+}
+
 /* ---------------------------------------------------------------- futexes */
 
 /* A cage's futex is the host kernel's futex on the word's host address, so waiters
@@ -6721,6 +6760,14 @@ static int64_t dispatch(SlotObject *s, MemoryObject *m, int nr, const int64_t *a
             return r;
         break;
     }
+    case FAST_READLINK: case FAST_READLINKAT: {
+        int64_t r;
+        int at = fast == FAST_READLINKAT;
+        if (fast_readlink(s, m, at ? a[0] : G_AT_FDCWD, (uint64_t)a[at], (uint64_t)a[at + 1],
+                          a[at + 2], &r))
+            return r;
+        break;
+    }
     case FAST_POLL: {
         int64_t r;
         if (fast_poll(s, m, a, &r))
@@ -7545,7 +7592,7 @@ PyMODINIT_FUNC PyInit__accel(void)
         "FAST_OPENAT", "FAST_FSTAT", "FAST_NEWFSTATAT", "FAST_SIGPROCMASK", "FAST_READV",
         "FAST_WRITEV", "FAST_CLOCK_GETTIME", "FAST_GETRANDOM", "FAST_NANOSLEEP",
         "FAST_CLOCK_NANOSLEEP", "FAST_SETJMP", "FAST_LONGJMP", "FAST_FORK", "FAST_IOCTL",
-        "FAST_POLL", "FAST_ACCESS", "FAST_FACCESSAT",
+        "FAST_POLL", "FAST_ACCESS", "FAST_FACCESSAT", "FAST_READLINK", "FAST_READLINKAT",
     };
     for (int i = 0; i < FAST_COUNT; i++)
         PyModule_AddIntConstant(m, fast_names[i], i);
