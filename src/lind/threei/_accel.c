@@ -3746,6 +3746,10 @@ static int fast_poll(SlotObject *s, MemoryObject *m, const int64_t *a, int64_t *
     }
     for (int i = 0; i < (int)nfds; i++)
         entries[i].revents = entries[i].fd < 0 ? 0 : p[i].revents;
+    if (!memory_writable(m, addr, nfds * sizeof(GuestPollFd))) {
+        *result = -EFAULT;      /* protected by another thread during the wait */
+        return 1;
+    }
     memcpy(m->base + addr, entries, nfds * sizeof(GuestPollFd));
     *result = n;
     return 1;
