@@ -167,7 +167,7 @@ SYSCALLS: dict[int, Syscall] = {
         # readiness
         Syscall(7, "poll", poll.sys_poll, threei.FAST_POLL),
         Syscall(23, "select", poll.sys_select),
-        Syscall(270, "pselect6", poll.sys_pselect6),
+        Syscall(270, "pselect6", poll.sys_pselect6, threei.FAST_PSELECT6),
         Syscall(271, "ppoll", poll.sys_ppoll),
         Syscall(213, "epoll_create", ep.sys_epoll_create),
         Syscall(291, "epoll_create1", ep.sys_epoll_create1),

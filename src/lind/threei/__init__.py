@@ -87,6 +87,7 @@ FAST_ACCESS: int = _impl.FAST_ACCESS
 FAST_FACCESSAT: int = _impl.FAST_FACCESSAT
 FAST_READLINK: int = _impl.FAST_READLINK
 FAST_READLINKAT: int = _impl.FAST_READLINKAT
+FAST_PSELECT6: int = _impl.FAST_PSELECT6
 FUTEX_WOKEN: int = _impl.FUTEX_WOKEN                      # Slot.futex_wait's outcomes
 FUTEX_WAKE_FD_WRITTEN: int = _impl.FUTEX_WAKE_FD_WRITTEN  # (drain the fd, then decide)
 IO_PLAIN: int = _impl.IO_PLAIN      # how a mirrored fd's read or write may block

@@ -144,6 +144,7 @@ enum {
     FAST_FACCESSAT,
     FAST_READLINK,  /* readlink/readlinkat of a path resolved as FAST_OPEN's: done here */
     FAST_READLINKAT,
+    FAST_PSELECT6,  /* select (musl's is pselect6) of mirrored fds below 64, as FAST_POLL */
     FAST_COUNT
 };
 
@@ -3671,13 +3672,74 @@ static int fast_epoll(SlotObject *s, MemoryObject *m, const int64_t *a, int64_t 
     return done;
 }
 
-/* poll(fds, nfds, timeout_ms) of at most FAST_POLL_MAX entries, each a mirrored fd (or
- * negative: ignored): the host's poll of their host fds, held for the call, beside the
- * wake fd, as sys_poll's wait_ready polls them. 0 sends the call to Python: another
- * kind of fd, more entries than the cage may have fds, a pollfd array the cage cannot
- * write, or the wake fd fired (a signal or a kill: the handler's EINTR). The cage's
- * array is read once; the whole of each entry is written back, as Python writes it. */
+/* poll and select of at most FAST_POLL_MAX mirrored fds (pipes, sockets, files): the
+ * host's poll of their host fds, held for the call, tried at once and then beside the
+ * wake fd, as sys_poll's wait_ready polls them. A fast path sends the call to Python
+ * (returns 0) for another kind of fd, more fds, arrays the cage cannot use, or when the
+ * wake fd fired (a signal or a kill: the handler's EINTR). What the cage passed is read
+ * once; results are written after a second look at the memory (another thread may have
+ * protected it during the wait). */
 #define FAST_POLL_MAX 64
+
+/* p[i].fd = the host fd cage fd `fds[i]` mirrors, held (negative: skipped, -1); the
+ * count held, which is `count` unless one is not mirrored. */
+static int poll_hold(SlotObject *s, const int *fds, int count, struct pollfd *p)
+{
+    for (int i = 0; i < count; i++) {
+        int host = -1;
+        if (fds[i] >= FD_MIRROR || (fds[i] >= 0 && (host = host_fd_hold(&s->fds[fds[i]])) < 0))
+            return i;
+        p[i].fd = host;
+    }
+    return count;
+}
+
+static void poll_let_go(const struct pollfd *p, int held)
+{
+    for (int i = 0; i < held; i++)
+        if (p[i].fd >= 0)
+            host_fd_let_go(p[i].fd);
+}
+
+/* The host's poll of p[0..count) until one is ready or `timeout_ns` passed (-1: never):
+ * 1 with the ready count (or -errno) in *ready; 0 when the wake fd fired or there is
+ * none. p has room for the wake fd after the rest. */
+static int poll_here(SlotObject *s, struct pollfd *p, int count, int64_t timeout_ns, int *ready)
+{
+    int64_t deadline = timeout_ns > 0 ? now_ns(CLOCK_MONOTONIC) + timeout_ns : 0;
+    for (;;) {
+        int n = poll(p, count, 0);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n != 0 || timeout_ns == 0) {
+            *ready = n < 0 ? -errno : n;
+            return 1;
+        }
+        struct timespec left, *until = NULL;
+        if (timeout_ns > 0) {
+            int64_t rest = deadline - now_ns(CLOCK_MONOTONIC);
+            if (rest < 0)
+                rest = 0;
+            left = (struct timespec){.tv_sec = rest / NS_PER_S, .tv_nsec = rest % NS_PER_S};
+            until = &left;
+        }
+        int wake = wake_acquire(s);
+        if (wake < 0)
+            return 0;
+        p[count] = (struct pollfd){.fd = wake, .events = POLLIN};
+        int r = ppoll(p, count + 1, until, NULL);
+        int err = errno;
+        wake_release(s);
+        if ((r < 0 && err != EINTR) || p[count].revents)
+            return 0;       /* a signal or a kill: the handler decides (EINTR) */
+        if (r == 0) {
+            *ready = 0;     /* timed out */
+            return 1;
+        }
+    }
+}
+
+/* poll(fds, nfds, timeout_ms); each entry is written back whole, as Python writes it. */
 typedef struct {
     int32_t fd;
     int16_t events, revents;
@@ -3693,68 +3755,113 @@ static int fast_poll(SlotObject *s, MemoryObject *m, const int64_t *a, int64_t *
         return 0;
     GuestPollFd entries[FAST_POLL_MAX];
     struct pollfd p[FAST_POLL_MAX + 1];
+    int fds[FAST_POLL_MAX];
     memcpy(entries, m->base + addr, nfds * sizeof(GuestPollFd));
-    int held = 0, served = 1;
-    for (; held < (int)nfds; held++) {
-        int fd = entries[held].fd, host = -1;
-        if (fd >= FD_MIRROR || (fd >= 0 && (host = host_fd_hold(&s->fds[fd])) < 0)) {
-            served = 0;
-            break;
-        }
-        p[held] = (struct pollfd){.fd = host, .events = entries[held].events};
+    for (int i = 0; i < (int)nfds; i++) {
+        fds[i] = entries[i].fd;
+        p[i].events = entries[i].events;
     }
-    int64_t deadline = timeout > 0 ? now_ns(CLOCK_MONOTONIC) + (int64_t)timeout * 1000000 : 0;
-    int n = 0;
-    while (served) {
-        n = poll(p, nfds, 0);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n != 0 || timeout == 0)
-            break;
-        int left = -1;
-        if (timeout > 0) {
-            int64_t rest = deadline - now_ns(CLOCK_MONOTONIC);
-            left = rest <= 0 ? 0 : (int)((rest + 999999) / 1000000);
-        }
-        int wake = wake_acquire(s);
-        if (wake < 0) {
-            served = 0;
-            break;
-        }
-        p[nfds] = (struct pollfd){.fd = wake, .events = POLLIN};
-        int r = poll(p, nfds + 1, left);
-        int err = errno;
-        wake_release(s);
-        if ((r < 0 && err != EINTR) || p[nfds].revents) {
-            served = 0;     /* a signal or a kill: the handler decides (EINTR) */
-            break;
-        }
-        if (r == 0) {
-            n = 0;          /* timed out */
-            break;
-        }
-    }
-    int err = errno;
-    for (int i = 0; i < held; i++)
-        if (p[i].fd >= 0)
-            host_fd_let_go(p[i].fd);
+    int held = poll_hold(s, fds, (int)nfds, p), ready = 0;
+    int served = held == (int)nfds &&
+        poll_here(s, p, (int)nfds, timeout < 0 ? -1 : (int64_t)timeout * 1000000, &ready);
+    poll_let_go(p, held);
     if (!served)
         return 0;
-    if (n < 0) {
-        *result = -err;
+    if (ready < 0) {
+        *result = ready;
         return 1;
     }
     for (int i = 0; i < (int)nfds; i++)
         entries[i].revents = entries[i].fd < 0 ? 0 : p[i].revents;
     if (!memory_writable(m, addr, nfds * sizeof(GuestPollFd))) {
-        *result = -EFAULT;      /* protected by another thread during the wait */
+        *result = -EFAULT;
         return 1;
     }
     memcpy(m->base + addr, entries, nfds * sizeof(GuestPollFd));
-    *result = n;
+    *result = ready;
     return 1;
 }
 
+/* pselect6(n, readfds, writefds, exceptfds, timeout, sigmask) of fds below
+ * FAST_POLL_MAX without a signal mask (musl's select passes none), as
+ * sys_poll._select answers it: a set's bit stays for readable (POLLIN, POLLHUP or
+ * POLLERR), writable (POLLOUT or POLLERR) or an exceptional condition (POLLPRI). The
+ * timespec is not changed (musl passes a copy of the caller's). */
+static int fast_pselect(SlotObject *s, MemoryObject *m, const int64_t *a, int64_t *result)
+{
+    int n = (int)a[0];
+    if (!m || n < 0 || n > FAST_POLL_MAX)
+        return 0;
+    if (a[5]) {             /* {sigset pointer, its size}: no pointer, no mask */
+        uint64_t mask_arg[2];
+        if (!memory_in_bounds(m, (uint64_t)a[5], sizeof mask_arg))
+            return 0;
+        memcpy(mask_arg, m->base + a[5], sizeof mask_arg);
+        if (mask_arg[0])
+            return 0;
+    }
+    uint64_t size = (uint64_t)(n + 31) / 32 * 4, sets[3] = {0, 0, 0};
+    for (int k = 0; k < 3; k++) {
+        uint64_t at = (uint64_t)a[1 + k];
+        if (at && !memory_writable(m, at, size))
+            return 0;
+        if (at)
+            memcpy(&sets[k], m->base + at, size);
+    }
+    int64_t timeout_ns = -1;
+    if (a[4]) {
+        int64_t ts[2];
+        if (!memory_in_bounds(m, (uint64_t)a[4], sizeof ts))
+            return 0;
+        memcpy(ts, m->base + a[4], sizeof ts);
+        if (ts[0] < 0 || ts[1] < 0 || ts[1] >= NS_PER_S || ts[0] > INT64_MAX / NS_PER_S - 1)
+            return 0;                   /* EINVAL, or a wait of centuries: Python's */
+        timeout_ns = ts[0] * NS_PER_S + ts[1];
+    }
+    struct pollfd p[FAST_POLL_MAX + 1];
+    int fds[FAST_POLL_MAX], count = 0;
+    for (int fd = 0; fd < n; fd++) {
+        short events = (short)((sets[0] >> fd & 1 ? POLLIN : 0) | (sets[1] >> fd & 1 ? POLLOUT : 0) |
+                               (sets[2] >> fd & 1 ? POLLPRI : 0));
+        if (events) {
+            fds[count] = fd;
+            p[count++].events = events;
+        }
+    }
+    int held = poll_hold(s, fds, count, p), ready = 0;
+    int served = held == count && poll_here(s, p, count, timeout_ns, &ready);
+    poll_let_go(p, held);
+    if (!served)
+        return 0;
+    if (ready < 0) {
+        *result = ready;
+        return 1;
+    }
+    uint64_t out[3] = {0, 0, 0};
+    int64_t bits = 0;
+    for (int i = 0; i < count; i++) {
+        short ev = p[i].events, rev = p[i].revents;
+        uint64_t bit = 1ull << fds[i];
+        if ((ev & POLLIN) && (rev & (POLLIN | POLLHUP | POLLERR)))
+            out[0] |= bit, bits++;
+        if ((ev & POLLOUT) && (rev & (POLLOUT | POLLERR)))
+            out[1] |= bit, bits++;
+        if ((ev & POLLPRI) && (rev & POLLPRI))
+            out[2] |= bit, bits++;
+    }
+    for (int k = 0; k < 3; k++) {
+        uint64_t at = (uint64_t)a[1 + k];
+        if (at && !memory_writable(m, at, size)) {
+            *result = -EFAULT;
+            return 1;
+        }
+    }
+    for (int k = 0; k < 3; k++)
+        if (a[1 + k])
+            memcpy(m->base + a[1 + k], &out[k], size);
+    *result = bits;
+    return 1;
+}
 
 /* -------------------------------------------------- host calls of the microvisor */
 
@@ -6772,6 +6879,12 @@ static int64_t dispatch(SlotObject *s, MemoryObject *m, int nr, const int64_t *a
             return r;
         break;
     }
+    case FAST_PSELECT6: {
+        int64_t r;
+        if (fast_pselect(s, m, a, &r))
+            return r;
+        break;
+    }
     case FAST_POLL: {
         int64_t r;
         if (fast_poll(s, m, a, &r))
@@ -7597,6 +7710,7 @@ PyMODINIT_FUNC PyInit__accel(void)
         "FAST_WRITEV", "FAST_CLOCK_GETTIME", "FAST_GETRANDOM", "FAST_NANOSLEEP",
         "FAST_CLOCK_NANOSLEEP", "FAST_SETJMP", "FAST_LONGJMP", "FAST_FORK", "FAST_IOCTL",
         "FAST_POLL", "FAST_ACCESS", "FAST_FACCESSAT", "FAST_READLINK", "FAST_READLINKAT",
+        "FAST_PSELECT6",
     };
     for (int i = 0; i < FAST_COUNT; i++)
         PyModule_AddIntConstant(m, fast_names[i], i);

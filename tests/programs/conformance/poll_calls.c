@@ -1,7 +1,8 @@
-/* poll as Linux answers it: the trampoline polls up to 64 mirrored fds itself (pipes,
- * sockets, files) beside the cage's wake fd, and leaves the rest to the microvisor
- * (more entries, fds it does not mirror, arrays it cannot write); both must give the
- * same revents, counts, timeouts, EINTR, EINVAL and EFAULT. */
+/* poll and select as Linux answers them: the trampoline polls up to 64 mirrored fds
+ * itself (pipes, sockets, files) beside the cage's wake fd, and leaves the rest to the
+ * microvisor (more entries, fds it does not mirror, arrays it cannot write, pselect's
+ * signal mask); both must give the same revents, bits, counts, timeouts, EINTR, EBADF,
+ * EINVAL and EFAULT. */
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -11,6 +12,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
+#include <sys/select.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <time.h>
@@ -36,6 +38,19 @@ static void show(const char *what, struct pollfd *p, int n, int r)
     for (int i = 0; i < n; i++)
         printf("  [%d] fd %s events %#x revents %#x\n", i, p[i].fd < 0 ? "<0" : "ok",
                (unsigned)(unsigned short)p[i].events, (unsigned)(unsigned short)p[i].revents);
+}
+
+static void show_sets(const char *what, int r, fd_set *rs, fd_set *ws, fd_set *es, int n)
+{
+    say(what, r);
+    printf("  bits:");
+    for (int fd = 0; fd < n; fd++) {
+        int bits = (rs && FD_ISSET(fd, rs)) | (ws && FD_ISSET(fd, ws)) << 1 |
+                   (es && FD_ISSET(fd, es)) << 2;
+        if (bits)
+            printf(" %d:%d", fd, bits);
+    }
+    printf("\n");
 }
 
 static volatile int alarms;
@@ -127,6 +142,85 @@ int main(void)
         r = poll(&empty, 1, 5000);
         printf("signal, SA_RESTART %d: %d errno %d, handler ran %d\n", restart, r, errno, alarms);
     }
+
+    /* select: every set, fds past what the trampoline takes, a timeout, a signal */
+    write(a[1], "s", 1);
+    for (int top = 0; top < 2; top++) {
+        int high = top ? dup2(a[0], 70) : a[0];
+        fd_set rs, ws, es;
+        FD_ZERO(&rs);
+        FD_ZERO(&ws);
+        FD_ZERO(&es);
+        FD_SET(high, &rs);
+        FD_SET(a[1], &rs);
+        FD_SET(a[1], &ws);
+        FD_SET(s[0], &rs);
+        FD_SET(s[0], &ws);
+        FD_SET(s[0], &es);
+        FD_SET(file, &rs);
+        FD_SET(file, &es);
+        struct timeval tv = {0, 0};
+        int n = (high > file ? high : file) + 1;
+        show_sets(top ? "select, fd 70" : "select, 0 ms", select(n, &rs, &ws, &es, &tv), &rs,
+                  &ws, &es, n);
+        if (top) close(70);
+    }
+    read(a[0], &c, 1);
+    fd_set rs;
+    FD_ZERO(&rs);
+    FD_SET(a[0], &rs);
+    struct timeval tv = {0, 70000};
+    t = now_ms();
+    r = select(a[0] + 1, &rs, NULL, NULL, &tv);
+    printf("select, empty pipe, 70 ms: %d, waited enough %d\n", r, now_ms() - t >= 69);
+    tv = (struct timeval){0, 30000};
+    t = now_ms();
+    r = select(0, NULL, NULL, NULL, &tv);
+    printf("select, no fds, 30 ms: %d, waited enough %d\n", r, now_ms() - t >= 29);
+    pthread_create(&th, NULL, late_writer, NULL);
+    FD_SET(a[0], &rs);
+    r = select(a[0] + 1, &rs, NULL, NULL, NULL);
+    printf("select, thread writes: %d isset %d\n", r, FD_ISSET(a[0], &rs));
+    pthread_join(th, NULL);
+    read(a[0], &c, 1);
+    struct itimerval soon = {{0, 0}, {0, 30000}};
+    setitimer(ITIMER_REAL, &soon, NULL);
+    FD_SET(a[0], &rs);
+    errno = 0;
+    r = select(a[0] + 1, &rs, NULL, NULL, NULL);
+    printf("select, signal: %d errno %d, handler ran %d\n", r, errno, alarms);
+    FD_ZERO(&rs);
+    FD_SET(5, &rs);     /* b[0], closed */
+    tv = (struct timeval){0, 0};
+    say("select, closed fd", select(6, &rs, NULL, NULL, &tv));
+    tv = (struct timeval){0, -1};
+    FD_SET(a[0], &rs);
+    say("select, negative timeout", select(a[0] + 1, &rs, NULL, NULL, &tv));
+    sigset_t none;
+    sigemptyset(&none);
+    struct timespec ts = {0, 0};
+    FD_ZERO(&rs);
+    FD_SET(a[1], &rs);
+    fd_set ws;
+    FD_ZERO(&ws);
+    FD_SET(a[1], &ws);
+    show_sets("pselect with a mask", pselect(a[1] + 1, &rs, &ws, NULL, &ts, &none), &rs, &ws,
+              NULL, a[1] + 1);
+    int hung[2];
+    pipe(hung);
+    close(hung[1]);
+    FD_ZERO(&rs);
+    FD_SET(hung[0], &rs);
+    tv = (struct timeval){0, 0};
+    show_sets("select, writer gone", select(hung[0] + 1, &rs, NULL, NULL, &tv), &rs, NULL, NULL,
+              hung[0] + 1);
+    close(hung[0]);
+    tv = (struct timeval){0, 0};
+    say("select, sets at address 8", select(a[1] + 1, (fd_set *)8, NULL, NULL, &tv));
+    fd_set *ro_sets = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    FD_SET(a[1], ro_sets);
+    mprotect(ro_sets, 4096, PROT_READ);
+    say("select, read-only sets", select(a[1] + 1, NULL, ro_sets, NULL, &tv));
 
     /* bad arguments */
     struct rlimit lim = {8, 8};
