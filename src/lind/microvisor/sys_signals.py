@@ -207,6 +207,8 @@ def _drop(state: SignalState, holder, sig: int) -> None:
 
 def _release(state: SignalState, instances: Iterable[_Instance]) -> None:
     """With the lock held: `instances` are no longer queued."""
+    if not instances:
+        return
     charged = sum(instance.charged for instance in instances)
     if charged:
         limits.queued_signals.give(state.tree, charged)
@@ -727,10 +729,13 @@ def sys_rt_sigaction(cage, sig, act, oact, sigsetsize, *_):
         old = state.action(sig)
         if new is not None:
             state.actions[sig] = new
-            for holder in (state, *state.threads.values()):
-                if _ignored(sig, new):   # POSIX: discarded, blocked or not
-                    _drop(state, holder, sig)
-                elif _ignored(sig, old):
+            if _ignored(sig, new):      # POSIX: discarded, blocked or not
+                bit = _bit(sig)
+                for holder in (state, *state.threads.values()):
+                    if holder.pending & bit or sig in holder.queued:
+                        _drop(state, holder, sig)
+            elif _ignored(sig, old):
+                for holder in (state, *state.threads.values()):
                     _signal_free(holder, sig)
     if oact:
         cage.mem.write(oact, _KSIGACTION.pack(old.handler, old.flags, 0, old.mask))
