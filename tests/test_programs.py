@@ -20,6 +20,7 @@ COMPARED = [
     ("decimal_numbers", []),   # strtod's own fast path beside musl's scanner
     ("number_formats", []),    # printf's doubles formatted in double, long doubles in long double
     ("integer_formats", []),   # printf's integers, strings and characters in one pass
+    ("scan_formats", []),      # sscanf's common case read straight from the string
     ("strings", []),   # the guest's word-at-a-time scans, to the end of memory
 ]
 

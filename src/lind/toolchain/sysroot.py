@@ -123,6 +123,7 @@ FILE_DEFINES = {
     "src/stdio/vfprintf.c": ["-Dvfprintf=__lind_vfprintf_quad"],
     "src/stdio/vsnprintf.c": ["-Dvsnprintf=__lind_musl_vsnprintf", "-Dvfprintf=__lind_vfprintf_musl"],
     "src/stdio/__lind_vfprintf_double.c": ["-Xclang", "-mlong-double-64"],
+    "src/stdio/vsscanf.c": ["-Dvfscanf=__lind_vsscanf_file"],
 }
 
 
