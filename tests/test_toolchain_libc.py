@@ -99,6 +99,63 @@ def test_formatting_and_parsing(tmp_path: Path) -> None:
     assert lines[6] == "17 abc"
 
 
+def test_sscanf_keeps_musls_answers_where_glibc_differs(tmp_path: Path) -> None:
+    """sscanf's own reader (guest/src/stdio/__lind_vsscanf.c) answers as musl's vfscanf
+    where glibc answers otherwise, so tests/programs/scan_formats.c leaves these out:
+    "0x" without a hex digit, a short %Nc, integers past long long (wrapped, or
+    2^64-1 whatever the sign, ERANGE), EINVAL for no digits, an exponent without
+    digits (also cut by a width), nan's sign.  The expected lines are what zig's
+    32-bit x86 musl build of the same program prints."""
+    r = build_and_run(
+        tmp_path,
+        """
+        #include <errno.h>
+        #include <stdarg.h>
+        #include <stdio.h>
+        #include <string.h>
+
+        static int vs(const char *in, const char *fmt, ...)
+        {
+            va_list ap;
+            va_start(ap, fmt);
+            int r = vsscanf(in, fmt, ap);
+            va_end(ap);
+            return r;
+        }
+
+        int main(void)
+        {
+            int x = -7, y = -7, r, e;
+            long l = -7;
+            long long q = -7;
+            double d = -7;
+            char c[8] = "-------";
+            errno = 0; r = sscanf("0x", "%x", &x); e = errno; printf("%d %d %d\\n", r, x, e);
+            r = sscanf("0xg", "%i%d", &x, &y); printf("%d %d %d\\n", r, x, y);
+            r = sscanf("0x1f", "%2x", &x); printf("%d %d\\n", r, x);
+            r = sscanf("ab", "%3c", c); printf("%d %s\\n", r, c);
+            errno = 0; r = sscanf("9223372036854775808", "%d", &x); e = errno; printf("%d %d %d\\n", r, x, e);
+            errno = 0; r = sscanf("-99999999999999999999", "%lld", &q); e = errno;
+            printf("%d %lld %d\\n", r, q, e);
+            r = sscanf("18446744073709551615", "%lld", &q); printf("%d %lld\\n", r, q);
+            r = sscanf("3000000000", "%ld", &l); printf("%d %ld\\n", r, l);
+            errno = 0; r = sscanf("x", "%d", &x); e = errno; printf("%d %d %d\\n", r, x, e);
+            r = sscanf("1e", "%lf", &d); printf("%d %g\\n", r, d);
+            r = sscanf("1.5e-3", "%4lf", &d); printf("%d %g\\n", r, d);
+            r = sscanf("-nan", "%lf", &d); printf("%d %g\\n", r, d);
+            r = vs("5", "%*d %d", &x); printf("%d %d\\n", r, x);
+            r = vs("07 x", "%i %x", &x, &y); printf("%d %d %d\\n", r, x, y);
+            return 0;
+        }
+        """,
+    )
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.decode().splitlines() == [
+        "0 -7 0", "0 -7 -7", "0 -7", "0 ab-----", "1 0 0", "1 -1 34", "1 -1",
+        "1 -1294967296", "0 0 22", "0 -7", "0 -7", "1 nan", "-1 0", "1 7 -7",
+    ]
+
+
 def test_math_string_ctype_qsort(tmp_path: Path) -> None:
     r = build_and_run(
         tmp_path,
