@@ -110,7 +110,9 @@ MUSL_CFLAGS = [
 #: __pthread_create with a start routine of the type it names. musl's number scanner and
 #: vfprintf are built twice: as __lind_*_quad for long double, and with long double the
 #: size of double for float and double (guest/src/{internal,stdio}/__lind_*.c), since
-#: wasm32's 128-bit long double is software arithmetic.
+#: wasm32's 128-bit long double is software arithmetic. vsnprintf and vsscanf keep
+#: musl's as what the guest's common cases (__lind_printf_simple.c, __lind_vsscanf.c)
+#: leave to it.
 _STACK_CACHE = ["-D__mmap=__lind_stack_map", "-D__mprotect=__lind_stack_protect",
                 "-D__munmap=__lind_stack_unmap"]
 FILE_DEFINES = {
