@@ -13,16 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-static void become_user_1000(void)
-{
-    if (mkdir("work", 0755) || chdir("work"))
-        exit(1);
-    if (geteuid() == 0 && (chown(".", 1000, 1000) || setgroups(0, NULL) ||
-                           setgid(1000) || setuid(1000)))
-        exit(2);
-    if (geteuid() != 1000)
-        exit(3);
-}
+#include "as_user_1000.h"
 
 static void show(const char *what, ssize_t n, const char *buf)
 {

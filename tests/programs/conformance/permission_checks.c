@@ -15,20 +15,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "as_user_1000.h"
+
 static void say(const char *what, long r)
 {
 	printf("%-36s %ld %d\n", what, r < 0 ? -1L : 0L, r < 0 ? errno : 0);
-}
-
-static void become_user_1000(void)
-{
-	if (mkdir("work", 0755) || chdir("work"))
-		exit(1);
-	if (geteuid() == 0 && (chown(".", 1000, 1000) || setgroups(0, NULL) ||
-			       setgid(1000) || setuid(1000)))
-		exit(2);
-	if (geteuid() != 1000)
-		exit(3);
 }
 
 int main(void)
