@@ -86,6 +86,22 @@ GROUPS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
                # a file opened here is written by the microvisor under RLIMIT_FSIZE
                "tests/test_syscalls.py::test_file_size_limit_matches_linux",
                "tests/test_syscalls.py::test_a_file_size_limit_given_at_start_holds")),
+    # paths the trampoline resolves for access and readlink as for stat: the kernel's
+    # check with the cage's ids, W_OK left to Python (read-only mounts), a link's text
+    # cut at the caller's size into memory the cage may write
+    "names": (("open_path_here", "fast_access", "fast_readlink"),
+              (*_PATH_TESTS, "tests/test_conformance.py::test_matches_native[access_checks]",
+               "tests/test_conformance.py::test_matches_native[link_reads]",
+               "tests/test_conformance.py::test_opens_on_a_read_only_mount_answer_as_on_a_read_only_file_system",
+               "tests/test_conformance.py::test_matches_native[permission_checks]")),
+    # poll and select of mirrored fds: held host fds, the wake fd ending a wait (signals,
+    # kills), revents and set bits as Python gives them, the cage's arrays checked again
+    "waits": (("poll_hold", "poll_let_go", "poll_here", "fast_poll", "fast_pselect"),
+              ("tests/test_conformance.py::test_matches_native[poll_calls]",
+               "tests/test_conformance.py::test_matches_native[net_waits]",
+               "tests/test_conformance.py::test_matches_native[events]",
+               "tests/test_process.py::test_poll_and_select_on_pipes_match_native",
+               "tests/test_signals.py::test_interrupted_calls_give_eintr_or_restart")),
     # which guest bytes a call may read or write
     "memory": (("readable_span", "memory_in_range", "memory_in_bounds", "memory_writable",
                 "memory_check"),

@@ -222,6 +222,16 @@ int main(void)
     mprotect(ro_sets, 4096, PROT_READ);
     say("select, read-only sets", select(a[1] + 1, NULL, ro_sets, NULL, &tv));
 
+    /* fd 0 (here a pipe with data), and numbers past what the trampoline mirrors */
+    int saved_stdin = dup(0);
+    dup2(a[0], 0);
+    write(a[1], "0", 1);
+    struct pollfd edge[] = {{0, POLLIN, 0}, {1023, POLLIN, 0}, {1024, POLLIN, 0}, {5000, POLLIN, 0}};
+    show("fd 0, 1023, 1024, 5000", edge, 4, poll(edge, 4, 0));
+    read(0, &c, 1);
+    dup2(saved_stdin, 0);
+    close(saved_stdin);
+
     /* bad arguments */
     struct rlimit lim = {8, 8};
     setrlimit(RLIMIT_NOFILE, &lim);
