@@ -1560,6 +1560,23 @@ print(*flood(1), *flood(40))
 """
 
 
+def test_polls_let_go_of_every_host_fd_they_held(builds, tmp_path, canary):
+    """poll and select in the trampoline hold each fd's host fd while they look at it,
+    and let it go however they end (answered, handed to Python after some were held, a
+    signal): a hold kept would keep the host fd open after the cage closes its pipe,
+    one more host fd each round for good, outside the budget."""
+    root = make_root(tmp_path)
+    Scratch(tmp_path, "flood")
+    rc, out, err = python(tmp_path, "count", _FLOOD_AND_COUNT, builds.wasm(attack("poll_holds")),
+                          root, tmp_path / "flood")
+    assert rc == 0, err[-2000:]
+    first_rc, fds_before, held_before, rc, fds_after, held_after = map(int, out.split())
+    assert (first_rc, rc) == (0, 0), (tmp_path / "flood.out").read_bytes()[-500:]
+    assert (fds_after, held_after) == (fds_before, held_before)
+    assert (tmp_path / "flood.out").read_bytes().endswith(b"done 40\n")
+    untouched(canary)
+
+
 def test_fds_received_past_the_fd_table_are_closed(builds, tmp_path, canary):
     """recvmsg of 250 fds (SCM_RIGHTS) with room for two in the cage's fd table: Lind
     installed two and left the rest open in the host, outside the fd budget (40 rounds:
