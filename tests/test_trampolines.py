@@ -245,3 +245,26 @@ def test_jump_points_of_a_forking_program_match_native(builds, tmp_path, trampol
     out = _in_a_process(trampoline, script, builds.wasm("jump_points"), tmp_path)
     assert native.returncode == 0 and "top-level handler got 3 at stage 2" in native.stdout
     assert out == native.stdout + "status 0\n"
+
+
+def test_polls_selects_accesses_and_readlinks_of_host_files_stay_in_c(builds, tmp_path):
+    """What the C trampoline serves of poll, select (musl's pselect6), access and readlink
+    never reaches the microvisor's handler: a fast path that gives up hands the call to
+    Python, which answers the same, only ~20x slower, so no other test sees it."""
+    (tmp_path / "root").mkdir()
+    native = subprocess.run([str(builds.native("fast_calls"))], cwd=tmp_path,
+                            capture_output=True, timeout=60)
+    out = _in_a_process("c", """
+        import dataclasses
+        from lind.microvisor import table
+        counts = {}
+        for nr, sc in list(table.SYSCALLS.items()):
+            if sc.name in ("poll", "pselect6", "access", "faccessat", "readlink", "readlinkat"):
+                def counted(*args, _impl=sc.impl, _name=sc.name):
+                    counts[_name] = counts.get(_name, 0) + 1
+                    return _impl(*args)
+                table.SYSCALLS[nr] = dataclasses.replace(sc, impl=counted)
+        done = lind.run([sys.argv[1]], root=sys.argv[2], capture_output=True, timeout=60)
+        print(done.returncode, done.stdout.decode().strip(), sorted(counts.items()))
+        """, builds.wasm("fast_calls"), tmp_path / "root")
+    assert out.strip() == f"0 {native.stdout.decode().strip()} []"

@@ -1,0 +1,44 @@
+/* poll, select, access and readlink of what the C trampoline serves (pipes, files and
+ * links of the cage's tree), 200 times each: tests/test_trampolines.py counts that none
+ * reached the Python handler, and compares what they answered with gcc's build. */
+#include <fcntl.h>
+#include <poll.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/select.h>
+#include <unistd.h>
+
+int main(void)
+{
+    int p[2];
+    if (pipe(p))
+        return 1;
+    close(open("file", O_CREAT | O_WRONLY, 0644));
+    symlink("file", "link");
+    long answers[6] = {0};
+    for (int i = 0; i < 200; i++) {
+        if (i % 2)
+            write(p[1], "x", 1);
+        struct pollfd both[3] = {{p[0], POLLIN, 0}, {p[1], POLLOUT, 0}, {-1, POLLIN, 0}};
+        answers[0] += poll(both, 3, 0) * 10 + both[0].revents;
+        fd_set rs, ws;
+        FD_ZERO(&rs);
+        FD_ZERO(&ws);
+        FD_SET(p[0], &rs);
+        FD_SET(p[1], &ws);
+        struct timeval tv = {0, 0};
+        answers[1] += select(p[1] + 1, &rs, &ws, NULL, &tv) * 10 + FD_ISSET(p[0], &rs);
+        answers[2] += access("file", i % 3 == 0 ? F_OK : i % 3 == 1 ? R_OK : X_OK);
+        answers[3] += faccessat(AT_FDCWD, i % 2 ? "missing" : "link", R_OK, 0);
+        char text[16];
+        answers[4] += readlink(i % 2 ? "link" : "file", text, sizeof text);
+        answers[5] += readlinkat(AT_FDCWD, "link", text, 2) + (text[0] == 'f');
+        if (i % 2) {
+            char c;
+            read(p[0], &c, 1);
+        }
+    }
+    printf("%ld %ld %ld %ld %ld %ld\n", answers[0], answers[1], answers[2], answers[3],
+           answers[4], answers[5]);
+    return 0;
+}
