@@ -93,7 +93,8 @@ GROUPS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
               (*_PATH_TESTS, "tests/test_conformance.py::test_matches_native[access_checks]",
                "tests/test_conformance.py::test_matches_native[link_reads]",
                "tests/test_conformance.py::test_opens_on_a_read_only_mount_answer_as_on_a_read_only_file_system",
-               "tests/test_conformance.py::test_matches_native[permission_checks]")),
+               "tests/test_conformance.py::test_matches_native[permission_checks]",
+               "tests/test_trampolines.py::test_polls_selects_accesses_and_readlinks_of_host_files_stay_in_c")),
     # poll and select of mirrored fds: held host fds, the wake fd ending a wait (signals,
     # kills), revents and set bits as Python gives them, the cage's arrays checked again
     "waits": (("poll_hold", "poll_let_go", "poll_here", "fast_poll", "fast_pselect"),
@@ -101,7 +102,10 @@ GROUPS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
                "tests/test_conformance.py::test_matches_native[net_waits]",
                "tests/test_conformance.py::test_matches_native[events]",
                "tests/test_process.py::test_poll_and_select_on_pipes_match_native",
-               "tests/test_signals.py::test_interrupted_calls_give_eintr_or_restart")),
+               "tests/test_signals.py::test_interrupted_calls_give_eintr_or_restart",
+               # a fast path that gives up is slower only: the handlers are counted
+               "tests/test_trampolines.py::test_polls_selects_accesses_and_readlinks_of_host_files_stay_in_c",
+               "tests/test_attacks.py::test_polls_let_go_of_every_host_fd_they_held")),
     # which guest bytes a call may read or write
     "memory": (("readable_span", "memory_in_range", "memory_in_bounds", "memory_writable",
                 "memory_check"),

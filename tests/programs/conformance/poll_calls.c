@@ -199,6 +199,22 @@ int main(void)
     sigset_t none;
     sigemptyset(&none);
     struct timespec ts = {0, 0};
+    /* pselect's mask holds during the wait: the alarm waits until it returns */
+    sigset_t alarm_blocked;
+    sigemptyset(&alarm_blocked);
+    sigaddset(&alarm_blocked, SIGALRM);
+    int before = alarms;
+    soon = (struct itimerval){{0, 0}, {0, 20000}};
+    setitimer(ITIMER_REAL, &soon, NULL);
+    FD_ZERO(&rs);
+    FD_SET(a[0], &rs);
+    struct timespec wait = {0, 80000000};
+    errno = 0;
+    r = pselect(a[0] + 1, &rs, NULL, NULL, &wait, &alarm_blocked);
+    int during = alarms - before;
+    usleep(1000);
+    printf("pselect, SIGALRM masked: %d errno %d, handler during %d, after %d\n", r, errno,
+           during, alarms - before);
     FD_ZERO(&rs);
     FD_SET(a[1], &rs);
     fd_set ws;
