@@ -218,7 +218,8 @@ def two_trees(builds, tmp_path: Path, attacker: list, tenant_ms: int = 1500, *,
     script = TWO_TREES if host_memory is None else (
         f"import resource; resource.setrlimit(resource.RLIMIT_DATA, ({host_memory}, "
         f"{host_memory}))\n{TWO_TREES}")
-    rc, out, err = python(tmp_path, tag, script, json.dumps(spec))
+    # the attacker's wait, the tenant's (60 s) and the host's start and end
+    rc, out, err = python(tmp_path, tag, script, json.dumps(spec), timeout=attacker_wait + 90)
     assert rc == 0, err[-2000:]
     status = json.loads(out.splitlines()[-1])
     tenant_out = (work / "tenant.out").read_text(errors="replace")
