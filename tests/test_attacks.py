@@ -1561,20 +1561,27 @@ print(*flood(1), *flood(40))
 """
 
 
+def _host_fds_hold_after_rounds(builds, tmp_path: Path, program: str) -> str:
+    """Run attack `program` for 1 round, then 40, each in a fresh cage: both runs end
+    well and leave the host the same fds and fd budget. What the 40 rounds printed."""
+    root = make_root(tmp_path)
+    Scratch(tmp_path, "flood")
+    rc, out, err = python(tmp_path, "count", _FLOOD_AND_COUNT, builds.wasm(attack(program)),
+                          root, tmp_path / "flood")
+    assert rc == 0, err[-2000:]
+    first_rc, fds_before, held_before, rc, fds_after, held_after = map(int, out.split())
+    printed = (tmp_path / "flood.out").read_text(errors="replace")
+    assert (first_rc, rc) == (0, 0), printed[-500:]
+    assert (fds_after, held_after) == (fds_before, held_before)
+    return printed
+
+
 def test_polls_let_go_of_every_host_fd_they_held(builds, tmp_path, canary):
     """poll and select in the trampoline hold each fd's host fd while they look at it,
     and let it go however they end (answered, handed to Python after some were held, a
     signal): a hold kept would keep the host fd open after the cage closes its pipe,
     one more host fd each round for good, outside the budget."""
-    root = make_root(tmp_path)
-    Scratch(tmp_path, "flood")
-    rc, out, err = python(tmp_path, "count", _FLOOD_AND_COUNT, builds.wasm(attack("poll_holds")),
-                          root, tmp_path / "flood")
-    assert rc == 0, err[-2000:]
-    first_rc, fds_before, held_before, rc, fds_after, held_after = map(int, out.split())
-    assert (first_rc, rc) == (0, 0), (tmp_path / "flood.out").read_bytes()[-500:]
-    assert (fds_after, held_after) == (fds_before, held_before)
-    assert (tmp_path / "flood.out").read_bytes().endswith(b"done 40\n")
+    assert _host_fds_hold_after_rounds(builds, tmp_path, "poll_holds").endswith("done 40\n")
     untouched(canary)
 
 
@@ -1583,18 +1590,10 @@ def test_fds_received_past_the_fd_table_are_closed(builds, tmp_path, canary):
     installed two and left the rest open in the host, outside the fd budget (40 rounds:
     ~9,900 host fds, for good; the tenants beside it could open nothing). As Linux:
     what fits is installed, the rest closed, MSG_CTRUNC."""
-    root = make_root(tmp_path)
-    Scratch(tmp_path, "flood")
-    rc, out, err = python(tmp_path, "count", _FLOOD_AND_COUNT, builds.wasm(attack("scm_flood")),
-                          root, tmp_path / "flood")
-    assert rc == 0, err[-2000:]
-    first_rc, fds_before, held_before, rc, fds_after, held_after = map(int, out.split())
-    assert (first_rc, rc) == (0, 0)
-    assert (fds_after, held_after) == (fds_before, held_before)
+    caged = _host_fds_hold_after_rounds(builds, tmp_path, "scm_flood")
     with open(tmp_path / "flood.in", "rb") as stdin:
         native = subprocess.run([builds.native(attack("scm_flood")), "40"], cwd=tmp_path,
                                 stdin=stdin, capture_output=True, text=True, timeout=60)
-    caged = (tmp_path / "flood.out").read_text()
     assert caged == native.stdout == ("recvmsg 1 errno 0 ctrunc 1 fds 2\n"
                                       "rounds 40 received 80 truncated 40\n"), (caged, native)
     untouched(canary)

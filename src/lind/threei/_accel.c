@@ -4868,13 +4868,12 @@ static int fast_stat_path(SlotObject *s, MemoryObject *m, const int64_t *a, int6
  * reading, running or being there: the kernel's check of the file found, with the
  * thread's ids (the cage's: act_as), as sys_files._access makes it. W_OK is Python's
  * (a read-only mount is EROFS, which the mount table here does not know). */
-#define FAST_ACCESS_FAILS 0x7                /* R_OK | W_OK | X_OK: more is EINVAL */
 static int fast_access(SlotObject *s, MemoryObject *m, int64_t dirfd, uint64_t addr,
                        int64_t mode, int64_t *result)
 {
     uint32_t want = (uint32_t)mode;
-    if (want & ~(uint32_t)FAST_ACCESS_FAILS) {
-        *result = -EINVAL;
+    if (want & ~(uint32_t)(R_OK | W_OK | X_OK)) {
+        *result = -EINVAL;      /* as Linux, before the path */
         return 1;
     }
     long fd;
