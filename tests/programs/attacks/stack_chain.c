@@ -55,6 +55,9 @@ int main(int argc, char *argv[])
 	int levels = atoi(argv[2]);
 	int top = me = getpid();
 	pid_t first_helper = 0;
+	int ready[2];           /* each helper's byte once its route is in place */
+	if (pipe(ready) != 0)
+		return 1;
 	for (int i = 0; i < levels; i++) {
 		pid_t child = fork();
 		if (child < 0)
@@ -71,12 +74,21 @@ int main(int argc, char *argv[])
 			first_helper = child;
 			break;
 		}
+		if (write(ready[1], "r", 1) != 1)
+			return 1;
 		for (;;)
 			pause();        /* a helper only serves */
 	}
 	if (me != top)
 		for (;;)
 			pause();
+	/* The program's first call must find the whole chain routed, not a helper whose
+	 * route is not registered yet (the microvisor's ENOSYS for CHAIN_NR). */
+	for (int i = 1; i < levels; i++) {
+		char byte;
+		if (read(ready[0], &byte, 1) != 1)
+			return 1;
+	}
 	pid_t prog = fork();
 	if (prog == 0) {
 		register_handler(getpid(), SYS_getppid, top, 1);
