@@ -151,6 +151,8 @@ BENCHES = [
           TRAMPOLINE),
     Bench("poll a pipe's two ends, 0 ms", "syscall_loop", ("poll",), None, 50_000, 500_000,
           TRAMPOLINE),
+    Bench("list a directory of 50 files (opendir, readdir, closedir)", "syscall_loop",
+          ("readdir",), None, 2_000, 20_000, PYTHON_KERNEL),
     Bench("clock_gettime(CLOCK_MONOTONIC)", "syscall_loop", ("clock",), None, 50_000, 500_000,
           TRAMPOLINE),
     # CPU time per sleep (what an idle program polling so costs), not the time slept

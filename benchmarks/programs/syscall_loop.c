@@ -1,5 +1,5 @@
 /* Times N calls of one system call from inside the program: prints ns per call.
- * Usage: syscall_loop geteuid|getpid|close|read0|lseek|fstat|stat|access|poll|clock N
+ * Usage: syscall_loop geteuid|getpid|close|read0|lseek|fstat|stat|access|poll|readdir|clock N
  *   geteuid, getpid   identity calls (Lind answers them from its C table, no kernel call)
  *   close             close(-1) (Lind answers EBADF from its C table, no kernel call)
  *   read0             read(fd, buf, 0) on a host file (reaches the host kernel in Lind too)
@@ -8,9 +8,11 @@
  *   stat              stat(name, &st) of that host file
  *   access            access(name, R_OK) of that host file
  *   poll              poll of a pipe with nothing to read and its writable end, 0 ms
+ *   readdir           opendir, readdir to the end and closedir of a directory of 50 files
  *   clock             clock_gettime(CLOCK_MONOTONIC) (natively the vDSO, no kernel entry)
  *   sleep1, sleep10   nanosleep of 1 or 10 ms: prints the CPU time (getrusage) each sleep
  *                     costs, not its length: what an idle program polling so pays */
+#include <dirent.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <stdio.h>
@@ -34,7 +36,7 @@ static long long cpu_ns(void) {
 int main(int argc, char **argv) {
     if (argc < 3) {
         fprintf(stderr, "usage: %s geteuid|getpid|close|read0|lseek|fstat|stat|access|poll|"
-                "clock|sleep1|sleep10 N\n", argv[0]);
+                "readdir|clock|sleep1|sleep10 N\n", argv[0]);
         return 2;
     }
     long n = atol(argv[2]);
@@ -47,6 +49,20 @@ int main(int argc, char **argv) {
         if (fd < 0 || write(fd, "x", 1) != 1) {
             perror("syscall.dat");
             return 1;
+        }
+    }
+    enum { LISTED = 50 };
+    char name[64];
+    if (!strcmp(argv[1], "readdir")) {
+        mkdir("syscall.d", 0755);
+        for (int i = 0; i < LISTED; i++) {
+            snprintf(name, sizeof name, "syscall.d/entry_%02d", i);
+            int made = open(name, O_CREAT | O_WRONLY, 0644);
+            if (made < 0) {
+                perror(name);
+                return 1;
+            }
+            close(made);
         }
     }
     long long start = now_ns(), cpu_used = -1;
@@ -76,6 +92,17 @@ int main(int argc, char **argv) {
         }
         struct pollfd both[2] = {{p[0], POLLIN, 0}, {p[1], POLLOUT, 0}};
         for (long i = 0; i < n; i++) sink += poll(both, 2, 0) + both[1].revents;
+    } else if (!strcmp(argv[1], "readdir")) {
+        for (long i = 0; i < n; i++) {
+            DIR *d = opendir("syscall.d");
+            if (!d) {
+                perror("syscall.d");
+                return 1;
+            }
+            while (readdir(d))
+                sink++;
+            closedir(d);
+        }
     } else if (!strcmp(argv[1], "sleep1") || !strcmp(argv[1], "sleep10")) {
         struct timespec pause = {0, (strcmp(argv[1], "sleep10") ? 1 : 10) * 1000000L};
         long long cpu = cpu_ns();
@@ -92,6 +119,13 @@ int main(int argc, char **argv) {
     if (fd >= 0) {
         close(fd);
         unlink("syscall.dat");
+    }
+    if (!strcmp(argv[1], "readdir")) {
+        for (int i = 0; i < LISTED; i++) {
+            snprintf(name, sizeof name, "syscall.d/entry_%02d", i);
+            unlink(name);
+        }
+        rmdir("syscall.d");
     }
     printf("%.2f\n", (double)elapsed / (double)n);
     return 0;

@@ -299,12 +299,15 @@ def tmpfs_statfs(size: int, free: int) -> bytes:
 
 
 _DIRENT_HEAD = struct.Struct("<QqHB")
+#: a linux_dirent64's d_off, 8 bytes in: where the next record is (its index, here)
+DIRENT_OFFSET = struct.Struct("<q")
 
 
 def pack_dirent64(ino: int, offset: int, dtype: int, name: bytes) -> bytes:
-    """One linux_dirent64 record, padded to 8 bytes."""
+    """One linux_dirent64 record, padded to 8 bytes (inode 0 given as 1: programs
+    take a d_ino of 0 for an empty slot)."""
     reclen = (_DIRENT_HEAD.size + len(name) + 1 + 7) & ~7
-    head = _DIRENT_HEAD.pack(ino, offset, reclen, dtype)
+    head = _DIRENT_HEAD.pack(ino or 1, offset, reclen, dtype)
     return head + name + b"\0" * (reclen - _DIRENT_HEAD.size - len(name))
 
 

@@ -1159,17 +1159,21 @@ def sys_getdents64(cage, fd, buf, count, *_):
         # the host's are read as the cage goes
         f.dir_listing = (virtual.FixedListing(virtual.entries(cage, f))
                          if isinstance(f, virtual.DirFile) else virtual.HostListing())
-    listing = f.dir_listing
+    listing, set_offset = f.dir_listing, abi.DIRENT_OFFSET.pack_into
     with listing.lock:
-        while (found := listing.entry(cage, f, f.dir_pos)) is not None:
-            name, ino, dtype = found
-            rec = abi.pack_dirent64(ino or 1, f.dir_pos + 1, dtype, name)
-            if len(out) + len(rec) > room:
-                if not out:
-                    raise abi.error(errno.EINVAL)
-                break
-            out += rec
-            f.dir_pos += 1
+        index, full = f.dir_pos, False
+        while not full and (records := listing.records_from(cage, f, index)):
+            for record in records:
+                at = len(out)
+                if at + len(record) > room:
+                    if not out:
+                        raise abi.error(errno.EINVAL)
+                    full = True
+                    break
+                out += record
+                index += 1
+                set_offset(out, at + 8, index)
+        f.dir_pos = index
     cage.mem.write(buf, out)
     return len(out)
 

@@ -430,15 +430,20 @@ class FixedListing:
     """A listing made at once (Lind's own directories), by index."""
 
     def __init__(self, items: list[tuple[bytes, int, int]]) -> None:
-        self.items = items
+        self.records = [abi.pack_dirent64(ino, 0, dtype, name)
+                        for name, ino, dtype in items]
         self.lock = contextlib.nullcontext()
 
-    def entry(self, cage, f: OpenFile, index: int) -> tuple[bytes, int, int] | None:
-        return self.items[index] if index < len(self.items) else None
+    def records_from(self, cage, f: OpenFile, index: int) -> list[bytes]:
+        """The linux_dirent64 records of the entries from `index` on (each one's d_off
+        the caller's to set), as many as are at hand: none past the last."""
+        return self.records[index:]
 
 
 _HOST_GETDENTS64 = 217
 _HOST_DIRENT = struct.Struct("<QqHB")      # d_ino, d_off, d_reclen, d_type
+_NAME_AT = _HOST_DIRENT.size
+_SHORT_NAME_RECORD = 24                    # d_reclen of names of up to 4 bytes: "." and ".."
 _LISTING_CHUNK = 32 << 10                  # bytes of records read from the host at once
 
 
@@ -446,30 +451,34 @@ class HostListing:
     """Where the listing of a host directory (an open file) got to: its entries by
     index (".", "..", then the host's in the host's order, then in /etc the generated
     files the root lacks), read from the host a chunk at a time as the cage asks for
-    them. The whole listing is never kept: each open directory once held a copy of it
-    in the host (a tenant opening a directory of 20,000 names 250 times and reading a
-    little of each held ~790 MiB under --memory 256M). An index before the one reached
-    reads the directory again from its start (rewinddir, seekdir back)."""
+    them. The host's records are the guest's (linux_dirent64 is the same on every
+    architecture): they are passed on as the kernel wrote them into a zeroed buffer,
+    but for d_off, which the caller sets. The whole listing is never kept: each open
+    directory once held a copy of it in the host (a tenant opening a directory of
+    20,000 names 250 times and reading a little of each held ~790 MiB under --memory
+    256M). An index before the one reached reads the directory again from its start
+    (rewinddir, seekdir back)."""
 
     def __init__(self) -> None:
         self.lock = threading.Lock()
         self._index = 0            # of the first entry in _ahead
-        self._ahead: list[tuple[bytes, int, int]] = []   # read from the host, not yet passed
+        self._ahead: list[bytes] = []   # records read from the host, not yet passed
         self._host_done = False
         self._etc_seen: set[bytes] = set()
         self._started = False      # the host's position is not this listing's yet
 
-    def entry(self, cage, f: OpenFile, index: int) -> tuple[bytes, int, int] | None:
-        """The entry at `index` (name, inode, d_type), None past the last (with lock)."""
+    def records_from(self, cage, f: OpenFile, index: int) -> list[bytes]:
+        """Records from `index` on, as many as were read: none past the last (with
+        lock)."""
         if index < self._index or not self._started:
             self._restart(f)
         while True:
             if index < self._index + len(self._ahead):
-                return self._ahead[index - self._index]
+                return self._ahead[index - self._index:]
             self._index += len(self._ahead)
             self._ahead = []
             if not self._more(cage, f):
-                return None
+                return []
 
     def _restart(self, f: OpenFile) -> None:
         os.lseek(f.host_fd, 0, os.SEEK_SET)
@@ -483,9 +492,11 @@ class HostListing:
             st = f.stat()
             if st.st_nlink == 0:
                 return False   # removed while open: Linux lists nothing, not even "." and ".."
-            self._ahead = [(b".", st.st_ino, abi.DT_DIR),
-                           (b"..", _parent_ino(cage, f.path, st.st_ino), abi.DT_DIR)]
+            self._ahead = [abi.pack_dirent64(st.st_ino, 0, abi.DT_DIR, b"."),
+                           abi.pack_dirent64(_parent_ino(cage, f.path, st.st_ino), 0,
+                                             abi.DT_DIR, b"..")]
             return True
+        in_etc = f.path == "/etc"
         while not self._host_done and not self._ahead:
             buf = ctypes.create_string_buffer(_LISTING_CHUNK)
             n = fs_libc.syscall(_HOST_GETDENTS64, f.host_fd, buf, _LISTING_CHUNK)
@@ -494,26 +505,32 @@ class HostListing:
                 raise OSError(err, os.strerror(err))
             if n == 0:
                 self._host_done = True
-                if f.path == "/etc":
-                    self._ahead = [(n.encode(), _ino(join(f.path, n)), abi.DT_REG)
+                if in_etc:
+                    self._ahead = [abi.pack_dirent64(_ino(join(f.path, n)), 0,
+                                                     abi.DT_REG, n.encode())
                                    for n in ETC_FILES if n.encode() not in self._etc_seen]
                 return bool(self._ahead)
-            data, at = buf.raw[:n], 0
+            data, at = ctypes.string_at(buf, n), 0
+            unpack, keep = _HOST_DIRENT.unpack_from, self._ahead.append
             while at < n:
-                ino, _, reclen, dtype = _HOST_DIRENT.unpack_from(data, at)
-                name = data[at + _HOST_DIRENT.size:at + reclen].split(b"\0", 1)[0]
+                ino, _, reclen, dtype = unpack(data, at)
+                record = data[at:at + reclen]
                 at += reclen
-                if name in (b".", b".."):
+                if reclen == _SHORT_NAME_RECORD and (record[_NAME_AT:_NAME_AT + 2] == b".\0" or
+                                                    record[_NAME_AT:_NAME_AT + 3] == b"..\0"):
                     continue
-                if dtype == abi.DT_UNKNOWN:
-                    try:
-                        dtype = abi.d_type(os.stat(name, dir_fd=f.host_fd,
-                                                   follow_symlinks=False).st_mode)
-                    except OSError:
-                        continue           # gone meanwhile
-                if f.path == "/etc" and name.decode(errors="replace") in ETC_FILES:
-                    self._etc_seen.add(name)
-                self._ahead.append((name, ino, dtype))
+                if dtype == abi.DT_UNKNOWN or not ino or in_etc:
+                    name = record[_NAME_AT:].split(b"\0", 1)[0]
+                    if dtype == abi.DT_UNKNOWN:
+                        try:
+                            dtype = abi.d_type(os.stat(name, dir_fd=f.host_fd,
+                                                       follow_symlinks=False).st_mode)
+                        except OSError:
+                            continue           # gone meanwhile
+                    if in_etc and name.decode(errors="replace") in ETC_FILES:
+                        self._etc_seen.add(name)
+                    record = abi.pack_dirent64(ino, 0, dtype, name)
+                keep(record)
         return bool(self._ahead)
 
 
