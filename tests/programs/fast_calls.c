@@ -15,7 +15,8 @@ int main(void)
         return 1;
     close(open("file", O_CREAT | O_WRONLY, 0644));
     symlink("file", "link");
-    long answers[8] = {0};
+    long answers[9] = {0};
+    int high_read = dup2(p[0], 1000), high_write = dup2(p[1], 65);
     struct pollfd many[64];     /* as many entries as the trampoline takes */
     for (int i = 0; i < 64; i++)
         many[i] = (struct pollfd){i % 2 ? p[1] : p[0], i % 2 ? POLLOUT : POLLIN, 0};
@@ -39,12 +40,19 @@ int main(void)
         answers[6] += poll(many, 64, 0);
         struct timeval none = {0, 0};
         answers[7] += select(0, NULL, NULL, NULL, &none);     /* no fds: a sleep of 0 */
+        FD_ZERO(&rs);
+        FD_ZERO(&ws);
+        FD_SET(high_read, &rs);
+        FD_SET(high_write, &ws);
+        FD_SET(p[0], &ws);
+        answers[8] += select(high_read + 1, &rs, &ws, NULL, &none) * 100 +
+                      FD_ISSET(high_read, &rs) * 10 + FD_ISSET(high_write, &ws);
         if (i % 2) {
             char c;
             read(p[0], &c, 1);
         }
     }
-    for (int k = 0; k < 8; k++)
+    for (int k = 0; k < 9; k++)
         printf("%ld ", answers[k]);
     printf("\n");
     return 0;

@@ -144,7 +144,7 @@ enum {
     FAST_FACCESSAT,
     FAST_READLINK,  /* readlink/readlinkat of a path resolved as FAST_OPEN's: done here */
     FAST_READLINKAT,
-    FAST_PSELECT6,  /* select (musl's is pselect6) of mirrored fds below 64, as FAST_POLL */
+    FAST_PSELECT6,  /* select (musl's is pselect6) of up to 64 mirrored fds, as FAST_POLL */
     FAST_COUNT
 };
 
@@ -3782,15 +3782,19 @@ static int fast_poll(SlotObject *s, MemoryObject *m, const int64_t *a, int64_t *
     return 1;
 }
 
-/* pselect6(n, readfds, writefds, exceptfds, timeout, sigmask) of fds below
- * FAST_POLL_MAX without a signal mask (musl's select passes none), as
+/* pselect6(n, readfds, writefds, exceptfds, timeout, sigmask) of up to FAST_POLL_MAX
+ * fds below FD_SETSIZE without a signal mask (musl's select passes none), as
  * sys_poll._select answers it: a set's bit stays for readable (POLLIN, POLLHUP or
- * POLLERR), writable (POLLOUT or POLLERR) or an exceptional condition (POLLPRI). The
- * timespec is not changed (musl passes a copy of the caller's). */
+ * POLLERR), writable (POLLOUT or POLLERR) or an exceptional condition (POLLPRI); bits
+ * from n on are not looked at. The timespec is not changed (musl passes a copy of the
+ * caller's). */
+#define SELECT_FDS 1024         /* FD_SETSIZE: the guest's fd_set, and Python's bound on n */
+#define SELECT_WORDS (SELECT_FDS / 64)
+
 static int fast_pselect(SlotObject *s, MemoryObject *m, const int64_t *a, int64_t *result)
 {
     int n = (int)a[0];
-    if (!m || n < 0 || n > FAST_POLL_MAX)
+    if (!m || n < 0 || n > SELECT_FDS)
         return 0;
     if (a[5]) {             /* {sigset pointer, its size}: no pointer, no mask */
         uint64_t mask_arg[2];
@@ -3800,13 +3804,13 @@ static int fast_pselect(SlotObject *s, MemoryObject *m, const int64_t *a, int64_
         if (mask_arg[0])
             return 0;
     }
-    uint64_t size = (uint64_t)(n + 31) / 32 * 4, sets[3] = {0, 0, 0};
+    uint64_t size = (uint64_t)(n + 31) / 32 * 4, sets[3][SELECT_WORDS] = {{0}};
     for (int k = 0; k < 3; k++) {
         uint64_t at = (uint64_t)a[1 + k];
         if (at && !memory_writable(m, at, size))
             return 0;
         if (at)
-            memcpy(&sets[k], m->base + at, size);
+            memcpy(sets[k], m->base + at, size);
     }
     int64_t timeout_ns = -1;
     if (a[4]) {
@@ -3820,12 +3824,18 @@ static int fast_pselect(SlotObject *s, MemoryObject *m, const int64_t *a, int64_
     }
     struct pollfd p[FAST_POLL_MAX + 1];
     int fds[FAST_POLL_MAX], count = 0;
-    for (int fd = 0; fd < n; fd++) {
-        short events = (short)((sets[0] >> fd & 1 ? POLLIN : 0) | (sets[1] >> fd & 1 ? POLLOUT : 0) |
-                               (sets[2] >> fd & 1 ? POLLPRI : 0));
-        if (events) {
-            fds[count] = fd;
-            p[count++].events = events;
+    for (int w = 0; w * 64 < n; w++) {
+        uint64_t any = sets[0][w] | sets[1][w] | sets[2][w];
+        if (n - w * 64 < 64)
+            any &= (1ull << (n - w * 64)) - 1;
+        for (; any; any &= any - 1) {
+            int bit = __builtin_ctzll(any);
+            if (count == FAST_POLL_MAX)
+                return 0;
+            fds[count] = w * 64 + bit;
+            p[count++].events = (short)((sets[0][w] >> bit & 1 ? POLLIN : 0) |
+                                        (sets[1][w] >> bit & 1 ? POLLOUT : 0) |
+                                        (sets[2][w] >> bit & 1 ? POLLPRI : 0));
         }
     }
     int held = poll_hold(s, fds, count, p), ready = 0;
@@ -3837,17 +3847,18 @@ static int fast_pselect(SlotObject *s, MemoryObject *m, const int64_t *a, int64_
         *result = ready;
         return 1;
     }
-    uint64_t out[3] = {0, 0, 0};
+    uint64_t out[3][SELECT_WORDS] = {{0}};
     int64_t bits = 0;
     for (int i = 0; i < count; i++) {
         short ev = p[i].events, rev = p[i].revents;
-        uint64_t bit = 1ull << fds[i];
+        int w = fds[i] / 64;
+        uint64_t bit = 1ull << (fds[i] % 64);
         if ((ev & POLLIN) && (rev & (POLLIN | POLLHUP | POLLERR)))
-            out[0] |= bit, bits++;
+            out[0][w] |= bit, bits++;
         if ((ev & POLLOUT) && (rev & (POLLOUT | POLLERR)))
-            out[1] |= bit, bits++;
+            out[1][w] |= bit, bits++;
         if ((ev & POLLPRI) && (rev & POLLPRI))
-            out[2] |= bit, bits++;
+            out[2][w] |= bit, bits++;
     }
     for (int k = 0; k < 3; k++) {
         uint64_t at = (uint64_t)a[1 + k];
@@ -3858,7 +3869,7 @@ static int fast_pselect(SlotObject *s, MemoryObject *m, const int64_t *a, int64_
     }
     for (int k = 0; k < 3; k++)
         if (a[1 + k])
-            memcpy(m->base + a[1 + k], &out[k], size);
+            memcpy(m->base + a[1 + k], out[k], size);
     *result = bits;
     return 1;
 }

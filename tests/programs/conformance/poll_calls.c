@@ -165,6 +165,37 @@ int main(void)
                   &ws, &es, n);
         if (top) close(70);
     }
+    /* 64 fds set, then 65 (past what the trampoline takes), spread over 100..227; the
+     * highest fd a set holds, 1023; a bit past n, which no one looks at */
+    for (int count = 64; count <= 65; count++) {
+        fd_set rs, ws;
+        FD_ZERO(&rs);
+        FD_ZERO(&ws);
+        for (int i = 0; i < count; i++) {
+            int fd = dup2(i % 2 ? a[1] : a[0], 100 + 2 * i);
+            FD_SET(fd, i % 2 ? &ws : &rs);
+        }
+        struct timeval tv = {0, 0};
+        show_sets(count == 64 ? "select, 64 fds" : "select, 65 fds",
+                  select(100 + 2 * count, &rs, &ws, NULL, &tv), &rs, &ws, NULL, 100 + 2 * count);
+        for (int i = 0; i < count; i++)
+            close(100 + 2 * i);
+    }
+    {
+        fd_set rs;
+        FD_ZERO(&rs);
+        FD_SET(dup2(a[0], 1023), &rs);
+        FD_SET(dup2(a[0], 70), &rs);
+        struct timeval tv = {0, 0};
+        show_sets("select, fd 1023", select(1024, &rs, NULL, NULL, &tv), &rs, NULL, NULL, 1024);
+        FD_ZERO(&rs);
+        FD_SET(a[0], &rs);
+        FD_SET(70, &rs);
+        show_sets("select, fd 70 past n 66", select(66, &rs, NULL, NULL, &tv), &rs, NULL, NULL,
+                  71);
+        close(1023);
+        close(70);
+    }
     read(a[0], &c, 1);
     fd_set rs;
     FD_ZERO(&rs);
