@@ -93,13 +93,13 @@ def _select(cage, n: int, sets: tuple[int, int, int], timeout: float | None) -> 
         raise OSError(errno.EINVAL, "Invalid argument")
     size = (n + 31) // 32 * 4
     bits = [int.from_bytes(cage.mem.read(a, size), "little") if a else 0 for a in sets]
-    wanted = {}
-    for fd in range(n):
-        ev = (POLLIN if bits[0] >> fd & 1 else 0) | (POLLOUT if bits[1] >> fd & 1 else 0) | (
-            POLLPRI if bits[2] >> fd & 1 else 0)
-        if ev:
-            wanted[fd] = ev
-    entries = list(wanted.items())
+    entries = []
+    left = (bits[0] | bits[1] | bits[2]) & ((1 << n) - 1)    # the fds set, lowest first
+    while left:
+        fd = (left & -left).bit_length() - 1
+        left &= left - 1
+        entries.append((fd, (POLLIN if bits[0] >> fd & 1 else 0) |
+                        (POLLOUT if bits[1] >> fd & 1 else 0) | (POLLPRI if bits[2] >> fd & 1 else 0)))
     revents = wait_ready(cage, entries, timeout)
     if any(r & POLLNVAL for r in revents):
         raise OSError(errno.EBADF, "Bad file descriptor")
