@@ -2117,6 +2117,41 @@ def test_read_only_mount_holds_under_another_path(builds, tmp_path, canary):
     untouched(canary)
 
 
+def test_read_only_mount_holds_over_a_writable_mount_in_its_directory(builds, tmp_path, canary):
+    """Read-only follows the file: a writable mount whose host directory lies in a
+    read-only mount's is read-only too, while a mount beside them takes every change.
+    The trampoline opens files for writing itself only under mounts that overlap no
+    read-only one; a mutant that forgets this direction lets /inner be written."""
+    data = _data_root(tmp_path) / "data"
+    (data / "inner").mkdir()
+    (data / "inner" / "file.txt").write_bytes(b"original\n")
+    beside = tmp_path / "beside"
+    beside.mkdir()
+    (beside / "file.txt").write_bytes(b"original\n")
+    before = _snapshot(data)
+    rc, out, err = run_cage(tmp_path, "cage",
+                            [builds.wasm(attack("writes")), "/ro", "/inner", "/beside"],
+                            root=make_root(tmp_path, "cage-root"),
+                            mounts=[f"{data}:/ro:ro", f"{data / 'inner'}:/inner",
+                                    f"{beside}:/beside"])
+    assert rc == 0, err
+    for directory in ("/ro", "/inner"):
+        assert _ops(out, directory) == {op: (-1, errno.EROFS) for op in _OPS}, out
+    assert _ops(out, "/beside") == {op: (0, 0) for op in _OPS}, out
+    assert _snapshot(data) == before
+    assert sorted(p.name for p in beside.iterdir()) == ["new.txt", "newdir"]
+    untouched(canary)
+
+
+def test_host_directories_hold_what_lies_under_them_the_host_root_everything():
+    """The overlap rule above, at its edges: with the host's / as a writable root and
+    a read-only mount anywhere, writes through the root must stay the microvisor's."""
+    from lind.microvisor.fs import _within
+    assert _within("/data", "/") and _within("/", "/") and _within("/data/x", "/data/")
+    assert _within("/data", "/data") and not _within("/database", "/data")
+    assert not _within("/", "/data")
+
+
 def test_read_only_root_mount(builds, tmp_path, canary):
     ro = _data_root(tmp_path, "ro-root")
     (ro / "file.txt").write_bytes(b"original\n")

@@ -266,12 +266,18 @@ class FileSystem:
         self._add(made.path, guest, False)
 
     def trampoline_mounts(self) -> threei.Mounts:
-        """The mounts as the trampoline's opens find them (_accel.c, "file opens")."""
+        """The mounts as the trampoline's opens find them (_accel.c, "file opens"). It
+        opens for writing under a mount that is not read-only and whose host directory
+        neither holds nor lies in a read-only one's: what it opens there (links resolve
+        inside the mount) can never be under a read-only directory, so fd_readonly's
+        check could not refuse it. Elsewhere open_file decides."""
         with self._lock:
             if self._trampoline_mounts is None:
-                self._trampoline_mounts = threei.Mounts(
-                    [(m.guest.encode("utf-8", "surrogateescape"), m.fd) for m in self.mounts],
-                    not self._readonly_hosts)
+                self._trampoline_mounts = threei.Mounts([
+                    (m.guest.encode("utf-8", "surrogateescape"), m.fd,
+                     not m.readonly and not any(_within(m.host, ro) or _within(ro, m.host)
+                                                for ro in self._readonly_hosts))
+                    for m in self.mounts])
             return self._trampoline_mounts
 
     def share(self) -> FileSystem:
@@ -423,7 +429,7 @@ class FileSystem:
         if not self._readonly_hosts:
             return False
         real = os.readlink(proc_path(fd))
-        return any(real == ro or real.startswith(ro + "/") for ro in self._readonly_hosts)
+        return any(_within(real, ro) for ro in self._readonly_hosts)
 
     def open_parent(self, guest_path: str, *, write: bool) -> tuple[int, str]:
         """O_PATH fd of the directory holding the last component, and that component."""
@@ -466,6 +472,12 @@ def _refuse_device(fd: int) -> tuple[int, int]:
 def proc_path(fd: int) -> str:
     """A path naming an already-resolved host fd, for calls that only take paths."""
     return f"/proc/self/fd/{fd}"
+
+
+def _within(path: str, top: str) -> bool:
+    """Whether host path `path` is `top` or lies under it (both absolute and resolved)."""
+    top = top.rstrip("/")
+    return path == top or path.startswith(top + "/")
 
 
 def wants_write(guest_flags: int) -> bool:

@@ -2315,11 +2315,11 @@ typedef struct {
     char *guest;
     size_t len;
     int fd;
+    int writes;          /* opens for writing may be made here (FileSystem.trampoline_mounts) */
 } MountEntry;
 
 typedef struct {
     int refs;
-    int writes;          /* no mount is read-only: opens for writing may be made here */
     int count;
     MountEntry m[];
 } MountTable;
@@ -3948,7 +3948,7 @@ static PyObject *mod_file_mode(PyObject *self, PyObject *arg)
 /* ------------------------------------------------------------------ file opens */
 
 /* open and openat of a host file (flags within OPEN_HERE_FLAGS; for writing or
- * creating only where the file system has no read-only mount, MountTable.writes) are
+ * creating only under a mount that takes them, MountEntry.writes) are
  * served here: the path is read once from cage memory, made absolute against the
  * cage's cwd and folded as fs.normalize folds it, the mount is found by the longest
  * guest prefix as FileSystem.locate finds it, and the file is opened with
@@ -4163,27 +4163,25 @@ static void Mounts_dealloc(MountsObject *o)
     Py_TYPE(o)->tp_free((PyObject *)o);
 }
 
-/* Mounts([(guest: bytes, dirfd), ...], writes), longest guest prefix first; the dirfds
+/* Mounts([(guest: bytes, dirfd, writes), ...]), longest guest prefix first; the dirfds
  * are duplicated (and counted among the host fds), so the table outlives the
- * FileSystem's own. `writes`: none of them is
- * read-only (a link may lead from any mount into a read-only one's directory). */
+ * FileSystem's own. `writes`: opens for writing under that mount may be made here (it
+ * is not read-only, and no file it leads to can lie under a read-only one's directory). */
 static PyObject *Mounts_new(PyTypeObject *type, PyObject *args, PyObject *kw)
 {
     PyObject *list;
-    int writes;
-    if (!PyArg_ParseTuple(args, "O!p", &PyList_Type, &list, &writes))
+    if (!PyArg_ParseTuple(args, "O!", &PyList_Type, &list))
         return NULL;
     Py_ssize_t n = PyList_GET_SIZE(list);
     MountTable *t = calloc(1, sizeof *t + (size_t)n * sizeof(MountEntry));
     if (!t)
         return PyErr_NoMemory();
     t->refs = 1;
-    t->writes = writes;
     for (Py_ssize_t i = 0; i < n; i++) {
         const char *guest;
         Py_ssize_t len;
-        int fd;
-        if (!PyArg_ParseTuple(PyList_GET_ITEM(list, i), "y#i", &guest, &len, &fd))
+        int fd, writes;
+        if (!PyArg_ParseTuple(PyList_GET_ITEM(list, i), "y#ip", &guest, &len, &fd, &writes))
             goto fail;
         MountEntry *e = &t->m[t->count];
         e->guest = strndup(guest, (size_t)len);
@@ -4192,6 +4190,7 @@ static PyObject *Mounts_new(PyTypeObject *type, PyObject *args, PyObject *kw)
             goto fail;
         }
         e->len = (size_t)len;
+        e->writes = writes;
         e->fd = fcntl(fd, F_DUPFD_CLOEXEC, 3);
         if (e->fd < 0) {
             free(e->guest);
@@ -4605,7 +4604,7 @@ static int fast_open(SlotObject *s, MemoryObject *m, int64_t dirfd, uint64_t add
     /* The lowest free number, reserved, and the mount table held, at once. */
     pthread_mutex_lock(&s->files_lock);
     MountTable *t = s->mounts;
-    if (s->files_closed || !t || (writing && !t->writes)) {
+    if (s->files_closed || !t) {
         pthread_mutex_unlock(&s->files_lock);
         return 0;
     }
@@ -4635,7 +4634,7 @@ static int fast_open(SlotObject *s, MemoryObject *m, int64_t dirfd, uint64_t add
 
     const char *rest;
     MountEntry *mount = mount_of(t, path, path_len, &rest);
-    if (!mount) {
+    if (!mount || (writing && !mount->writes)) {
         mounts_let_go(t);
         unreserve(s, fd);
         return 0;

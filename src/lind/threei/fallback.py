@@ -334,9 +334,8 @@ class FdShare:
 class Mounts:
     """A file system's mounts for the opens the C trampoline serves; this one serves none."""
 
-    def __init__(self, mounts: list[tuple[bytes, int]], writes: bool) -> None:
+    def __init__(self, mounts: list[tuple[bytes, int, bool]]) -> None:
         self.mounts = mounts
-        self.writes = writes
 
 
 # Host fds Slot._fast_io is using, and those to close when it lets go (see _accel.c).
