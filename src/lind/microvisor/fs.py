@@ -223,6 +223,11 @@ class FileSystem:
         # Longest guest prefix first, so lookup takes the innermost mount.
         self.mounts.sort(key=lambda m: len(m.guest), reverse=True)
         self._readonly_hosts = [m.host.rstrip("/") for m in self.mounts if m.readonly]
+        # Writable mounts whose host directory holds or lies in a read-only one's: what
+        # is changed through them may be a read-only file (fd_readonly decides). Through
+        # any other, it never is: links resolve inside the mount.
+        self._near_readonly = {m.guest for m in self.mounts if not m.readonly and any(
+            _within(m.host, ro) or _within(ro, m.host) for ro in self._readonly_hosts)}
 
     def _in_root(self, guest: str) -> bool:
         """Whether the root or a mount has something at `guest` (missing: False)."""
@@ -267,16 +272,13 @@ class FileSystem:
 
     def trampoline_mounts(self) -> threei.Mounts:
         """The mounts as the trampoline's opens find them (_accel.c, "file opens"). It
-        opens for writing under a mount that is not read-only and whose host directory
-        neither holds nor lies in a read-only one's: what it opens there (links resolve
-        inside the mount) can never be under a read-only directory, so fd_readonly's
-        check could not refuse it. Elsewhere open_file decides."""
+        opens for writing under a mount that is neither read-only nor near one (where
+        open_file checks nothing either); elsewhere open_file decides."""
         with self._lock:
             if self._trampoline_mounts is None:
                 self._trampoline_mounts = threei.Mounts([
                     (m.guest.encode("utf-8", "surrogateescape"), m.fd,
-                     not m.readonly and not any(_within(m.host, ro) or _within(ro, m.host)
-                                                for ro in self._readonly_hosts))
+                     not m.readonly and m.guest not in self._near_readonly)
                     for m in self.mounts])
             return self._trampoline_mounts
 
@@ -376,7 +378,7 @@ class FileSystem:
             # Never wait in the host kernel, where Lind could not end the wait: a FIFO's
             # open would wait for its partner (on a file or a directory it changes nothing).
             host_flags |= os.O_NONBLOCK
-        check_ro = write and bool(self._readonly_hosts)
+        check_ro = write and mount.guest in self._near_readonly
         if host_flags & os.O_PATH:
             fd = threei.open_in_root(mount.fd, rest, host_flags, mode)
             return (self._refuse_readonly(fd) if check_ro else fd), None
