@@ -3594,10 +3594,13 @@ typedef struct {
 } GuestEpollEvent;
 #define FAST_EPOLL_MAX 256   /* events taken per call here (fewer than asked is allowed) */
 
+static int poll_here(SlotObject *s, struct pollfd *p, int count, int64_t timeout_ns,
+                     int *ready);
+
 /* epoll_pwait(epfd, events, maxevents, timeout_ms, NULL, ...): the host epoll behind a
- * mirrored fd (held: `host`), waited for in poll beside the wake fd. 0 sends the call to
- * Python (a signal mask, the wake fd fired, no wake fd yet). A fd that is not an epoll
- * is the kernel's EINVAL. */
+ * mirrored fd (held: `host`), waited for in poll beside the wake fd (poll_here). 0 sends
+ * the call to Python (a signal mask, the wake fd fired, no wake fd yet). A fd that is
+ * not an epoll is the kernel's EINVAL. */
 static int fast_epoll_on(SlotObject *s, MemoryObject *m, int host, const int64_t *a,
                          int64_t *result)
 {
@@ -3614,9 +3617,7 @@ static int fast_epoll_on(SlotObject *s, MemoryObject *m, int host, const int64_t
     int timeout = (int)a[3];
     int want = maxevents > FAST_EPOLL_MAX ? FAST_EPOLL_MAX : (int)maxevents;
     struct epoll_event got[FAST_EPOLL_MAX];
-    struct timespec now;
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    int64_t deadline_ms = (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000 + timeout;
+    int64_t deadline = now_ns(CLOCK_MONOTONIC) + (int64_t)timeout * 1000000;
     for (;;) {
         int n = epoll_wait(host, got, want, 0);
         if (n < 0 && errno == EINTR)
@@ -3634,27 +3635,17 @@ static int fast_epoll_on(SlotObject *s, MemoryObject *m, int host, const int64_t
             *result = n;
             return 1;
         }
-        if (timeout == 0) {
-            *result = 0;
+        int64_t left = timeout < 0 ? -1 : deadline - now_ns(CLOCK_MONOTONIC);
+        struct pollfd p[2] = {{.fd = host, .events = POLLIN}};
+        int ready;
+        if (timeout == 0 || (timeout > 0 && left <= 0)) {
+            *result = 0;      /* timed out */
             return 1;
         }
-        int left = -1;
-        if (timeout > 0) {
-            clock_gettime(CLOCK_MONOTONIC, &now);
-            int64_t rest = deadline_ms - ((int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000);
-            left = rest < 0 ? 0 : (int)rest;
-        }
-        int wake = wake_acquire(s);
-        if (wake < 0)
-            return 0;
-        struct pollfd p[2] = {{.fd = host, .events = POLLIN}, {.fd = wake, .events = POLLIN}};
-        int r = poll(p, 2, left);
-        int err = errno;
-        wake_release(s);
-        if ((r < 0 && err != EINTR) || p[1].revents)
-            return 0;    /* a signal or a kill: the handler decides (EINTR) */
-        if (r == 0) {
-            *result = 0;  /* timed out */
+        if (!poll_here(s, p, 1, left, &ready) || ready < 0)
+            return 0;         /* a signal or a kill: the handler decides (EINTR) */
+        if (ready == 0) {
+            *result = 0;
             return 1;
         }
     }
