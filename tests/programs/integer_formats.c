@@ -9,15 +9,8 @@
 #include <stdio.h>
 #include <string.h>
 
-static uint64_t state = 0x2545F4914F6CDD1Dull;
+#include "xorshift.h"
 
-static uint64_t next(void)
-{
-    state ^= state << 13;
-    state ^= state >> 7;
-    state ^= state << 17;
-    return state;
-}
 
 static const uint64_t edges[] = {
     0, 1, 7, 8, 9, 10, 99, 100, 255, 256, 999999999, 1000000000, 4294967295u,

@@ -9,20 +9,13 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "xorshift.h"
+
 static const char *const formats[] = {
     "%.17g", "%g", "%#g", "%+.5g", "%.0f", "%.3f", "%f", "%e", "%.10e", "%.0e", "%#.0e",
     "%12.4f|", "%-12.4e|", "%012.3g", "% .8g", "%.20g", "%.30f", "%G", "%E",
 };
 
-static uint64_t state = 0x9E3779B97F4A7C15ull;
-
-static uint64_t next(void)
-{
-    state ^= state << 13;
-    state ^= state >> 7;
-    state ^= state << 17;
-    return state;
-}
 
 /* doubles of every kind: random bits (any exponent, subnormals, NaNs), round
  * decimals, integers, and halves that rounding must split evenly */

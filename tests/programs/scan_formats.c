@@ -18,6 +18,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "xorshift.h"
+
 #define SLOTS 6
 #define SLOT_SIZE 40
 #define SENTINEL 0x5a
@@ -217,14 +219,9 @@ static void grid(const char *const *f, size_t nf, const char *const *in, size_t 
 
 #define GRID(f, in) grid(f, sizeof f / sizeof *f, in, sizeof in / sizeof *in)
 
-static uint64_t state = 0x9E3779B97F4A7C15ull;
-
 static unsigned below(unsigned n)
 {
-    state ^= state << 13;
-    state ^= state >> 7;
-    state ^= state << 17;
-    return (unsigned)(state % n);
+    return (unsigned)(next() % n);
 }
 
 /* Pieces of random formats and inputs, within what musl and glibc read alike. */
