@@ -2117,6 +2117,18 @@ def test_read_only_mount_holds_under_another_path(builds, tmp_path, canary):
     untouched(canary)
 
 
+def test_selects_past_fd_setsize_leave_the_trampolines_buffers_alone(builds, tmp_path, canary):
+    """The trampoline's select copies the guest's three sets into buffers of FD_SETSIZE
+    bits: a select of more (n up to a million, sets full of a byte pattern) must reach
+    the microvisor (EINVAL), not be copied at its length over the host thread's stack."""
+    root = make_root(tmp_path)
+    rc, out, err = lind_cli(tmp_path, "cage", "--root", root,
+                            builds.wasm(attack("select_sizes")), timeout=60)
+    assert rc == 0, err
+    assert results(out) == {f"select-{n}": (-1, errno.EINVAL) for n in (1025, 1056, 4096, 1 << 20)}, out
+    untouched(canary)
+
+
 def test_read_only_mount_holds_over_a_writable_mount_in_its_directory(builds, tmp_path, canary):
     """Read-only follows the file: a writable mount whose host directory lies in a
     read-only mount's is read-only too, while a mount beside them takes every change.

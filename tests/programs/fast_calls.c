@@ -16,7 +16,7 @@ int main(void)
     close(open("file", O_CREAT | O_WRONLY, 0644));
     symlink("file", "link");
     long answers[9] = {0};
-    int high_read = dup2(p[0], 1000), high_write = dup2(p[1], 65);
+    int high_read = dup2(p[0], 1023), high_write = dup2(p[1], 65);   /* n = 1024 */
     struct pollfd many[64];     /* as many entries as the trampoline takes */
     for (int i = 0; i < 64; i++)
         many[i] = (struct pollfd){i % 2 ? p[1] : p[0], i % 2 ? POLLOUT : POLLIN, 0};

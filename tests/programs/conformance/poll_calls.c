@@ -9,11 +9,13 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdint.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/select.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
@@ -227,6 +229,15 @@ int main(void)
     tv = (struct timeval){0, -1};
     FD_SET(a[0], &rs);
     say("select, negative timeout", select(a[0] + 1, &rs, NULL, NULL, &tv));
+    tv = (struct timeval){0, 0};
+    say("select, n -1", select(-1, &rs, NULL, NULL, &tv));
+    {
+        struct timespec zero = {0, 0};
+        FD_ZERO(&rs);
+        FD_SET(a[1], &rs);
+        say("pselect6, mask argument out of reach",
+            syscall(SYS_pselect6, a[1] + 1, &rs, NULL, NULL, &zero, (void *)(uintptr_t)0xFFFFFFF0u));
+    }
     sigset_t none;
     sigemptyset(&none);
     struct timespec ts = {0, 0};
