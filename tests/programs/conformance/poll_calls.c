@@ -205,7 +205,36 @@ int main(void)
     struct timeval tv = {0, 70000};
     t = now_ms();
     r = select(a[0] + 1, &rs, NULL, NULL, &tv);
-    printf("select, empty pipe, 70 ms: %d, waited enough %d\n", r, now_ms() - t >= 69);
+    printf("select, empty pipe, 70 ms: %d, waited enough %d, still set %d\n", r,
+           now_ms() - t >= 69, FD_ISSET(a[0], &rs));
+    {
+        /* a readable fd asked about for writing only; no read set at all */
+        write(s[1], "d", 1);
+        fd_set only_read, only_write;
+        FD_ZERO(&only_read);
+        FD_ZERO(&only_write);
+        FD_SET(s[0], &only_write);
+        struct timeval zero = {0, 0};
+        show_sets("select, readable fd in the write set", select(s[0] + 1, &only_read,
+                  &only_write, NULL, &zero), &only_read, &only_write, NULL, s[0] + 1);
+        show_sets("select, no read set", select(s[0] + 1, NULL, &only_write, NULL, &zero),
+                  NULL, &only_write, NULL, s[0] + 1);
+        char d;
+        read(s[0], &d, 1);
+        /* pselect6's timespec: out of reach, negative, a second of nanoseconds */
+        struct timespec bad;
+        memset(&bad, 0, sizeof bad);
+        bad.tv_sec = -1;
+        FD_SET(a[1], &only_write);
+        say("pselect6, timeout out of reach", syscall(SYS_pselect6, a[1] + 1, NULL, &only_write,
+                                                     NULL, (void *)(uintptr_t)0xFFFFFFF0u, NULL));
+        say("pselect6, negative seconds",
+            syscall(SYS_pselect6, a[1] + 1, NULL, &only_write, NULL, &bad, NULL));
+        bad.tv_sec = 0;
+        bad.tv_nsec = 1000000000;
+        say("pselect6, 1e9 nanoseconds",
+            syscall(SYS_pselect6, a[1] + 1, NULL, &only_write, NULL, &bad, NULL));
+    }
     tv = (struct timeval){0, 30000};
     t = now_ms();
     r = select(0, NULL, NULL, NULL, &tv);
