@@ -219,6 +219,15 @@ int main(void)
                   &only_write, NULL, &zero), &only_read, &only_write, NULL, s[0] + 1);
         show_sets("select, no read set", select(s[0] + 1, NULL, &only_write, NULL, &zero),
                   NULL, &only_write, NULL, s[0] + 1);
+        fd_set only_except;
+        FD_ZERO(&only_read);
+        FD_ZERO(&only_write);
+        FD_ZERO(&only_except);
+        FD_SET(s[0], &only_except);
+        show_sets("select, readable fd in the except set", select(s[0] + 1, &only_read,
+                  &only_write, &only_except, &zero), &only_read, &only_write, &only_except,
+                  s[0] + 1);
+        FD_ZERO(&only_write);
         char d;
         read(s[0], &d, 1);
         /* pselect6's timespec: out of reach, negative, a second of nanoseconds */
