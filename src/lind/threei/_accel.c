@@ -3617,7 +3617,7 @@ static int fast_epoll_on(SlotObject *s, MemoryObject *m, int host, const int64_t
     int timeout = (int)a[3];
     int want = maxevents > FAST_EPOLL_MAX ? FAST_EPOLL_MAX : (int)maxevents;
     struct epoll_event got[FAST_EPOLL_MAX];
-    int64_t deadline = now_ns(CLOCK_MONOTONIC) + (int64_t)timeout * 1000000;
+    int64_t deadline = 0;      /* set when it first has to wait */
     for (;;) {
         int n = epoll_wait(host, got, want, 0);
         if (n < 0 && errno == EINTR)
@@ -3635,13 +3635,19 @@ static int fast_epoll_on(SlotObject *s, MemoryObject *m, int host, const int64_t
             *result = n;
             return 1;
         }
-        int64_t left = timeout < 0 ? -1 : deadline - now_ns(CLOCK_MONOTONIC);
-        struct pollfd p[2] = {{.fd = host, .events = POLLIN}};
-        int ready;
+        int64_t left = -1;
+        if (timeout > 0) {
+            int64_t now = now_ns(CLOCK_MONOTONIC);
+            if (!deadline)
+                deadline = now + (int64_t)timeout * 1000000;
+            left = deadline - now;
+        }
         if (timeout == 0 || (timeout > 0 && left <= 0)) {
             *result = 0;      /* timed out */
             return 1;
         }
+        struct pollfd p[2] = {{.fd = host, .events = POLLIN}};
+        int ready;
         if (!poll_here(s, p, 1, left, &ready) || ready < 0)
             return 0;         /* a signal or a kill: the handler decides (EINTR) */
         if (ready == 0) {
@@ -3697,7 +3703,7 @@ static void poll_let_go(const struct pollfd *p, int held)
  * none. p has room for the wake fd after the rest. */
 static int poll_here(SlotObject *s, struct pollfd *p, int count, int64_t timeout_ns, int *ready)
 {
-    int64_t deadline = timeout_ns > 0 ? now_ns(CLOCK_MONOTONIC) + timeout_ns : 0;
+    int64_t deadline = 0;      /* set when it first has to wait: a ready poll reads no clock */
     for (;;) {
         int n = poll(p, count, 0);
         if (n < 0 && errno == EINTR)
@@ -3708,7 +3714,10 @@ static int poll_here(SlotObject *s, struct pollfd *p, int count, int64_t timeout
         }
         struct timespec left, *until = NULL;
         if (timeout_ns > 0) {
-            int64_t rest = deadline - now_ns(CLOCK_MONOTONIC);
+            int64_t now = now_ns(CLOCK_MONOTONIC);
+            if (!deadline)
+                deadline = now + timeout_ns;
+            int64_t rest = deadline - now;
             if (rest < 0)
                 rest = 0;
             left = (struct timespec){.tv_sec = rest / NS_PER_S, .tv_nsec = rest % NS_PER_S};
