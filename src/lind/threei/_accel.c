@@ -4877,7 +4877,7 @@ static int fast_stat_path(SlotObject *s, MemoryObject *m, const int64_t *a, int6
 /* access(path, mode) and faccessat(dirfd, path, mode) of a path resolved here, for
  * reading, running or being there: the kernel's check of the file found, with the
  * thread's ids (the cage's: act_as), as sys_files._access makes it. W_OK is Python's
- * (a read-only mount is EROFS, which the mount table here does not know). */
+ * (EROFS: whether the file lies under a read-only mount's directory). */
 static int fast_access(SlotObject *s, MemoryObject *m, int64_t dirfd, uint64_t addr,
                        int64_t mode, int64_t *result)
 {
