@@ -3384,6 +3384,30 @@ def test_path_escapes_beside_a_tenant(builds, tmp_path, canary):
     untouched(canary)
 
 
+def test_removes_and_renames_through_links_stay_in_the_root(builds, tmp_path, canary):
+    """unlink, rmdir and rename (served in the C trampoline) through links the cage
+    plants at the canary's directory, by its host path and by `..`s, and at a tenant's
+    tree beside it: each name is found inside the cage's root, where the link leads
+    there, so nothing outside changes and the moves that land in the root are made."""
+    root = make_root(tmp_path, "trees-root")
+    victim = make_root(tmp_path, "trees-tenant-root") / "victim.txt"
+    victim.write_text("intact\n")
+    (tmp_path / "outside").mkdir()
+    _, out, _ = two_trees(builds, tmp_path, [builds.wasm(attack("remove_through_links")),
+                                             tmp_path, "trees-tenant-root"], attacker_root=root)
+    got = {line.split()[0]: line.split()[1:] for line in out.splitlines()}
+    landed = {"renameat_onto_chain", "rename_onto_up"}      # onto the root's own /canary.txt
+    assert len(got) == 16, out
+    for name, answer in got.items():
+        assert answer == (["0", "0"] if name in landed else ["-1", str(errno.ENOENT)]), out
+    untouched(canary)
+    assert victim.read_text() == "intact\n"
+    assert (tmp_path / "outside").is_dir()
+    assert sorted(p.name for p in tmp_path.iterdir() if "taken" in p.name or "own" in p.name) == []
+    assert (root / "canary.txt").read_bytes() == b""
+    assert not (root / "own3").exists() and not (root / "own4").exists()
+
+
 def test_creating_through_dangling_links_stays_in_the_root(builds, tmp_path, canary):
     """O_CREAT through a dangling symlink makes the file it names, as on Linux -- inside
     the cage's root whatever the link says (`..` stops at the root, `/` is the root)."""

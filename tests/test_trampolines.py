@@ -247,10 +247,11 @@ def test_jump_points_of_a_forking_program_match_native(builds, tmp_path, trampol
     assert out == native.stdout + "status 0\n"
 
 
-def test_polls_selects_accesses_and_readlinks_of_host_files_stay_in_c(builds, tmp_path):
-    """What the C trampoline serves of poll, select (musl's pselect6), access and readlink
-    never reaches the microvisor's handler: a fast path that gives up hands the call to
-    Python, which answers the same, only ~20x slower, so no other test sees it."""
+def test_polls_selects_accesses_readlinks_and_renames_of_host_files_stay_in_c(builds, tmp_path):
+    """What the C trampoline serves of poll, select (musl's pselect6), access, readlink,
+    unlink, rmdir and rename never reaches the microvisor's handler: a fast path that
+    gives up hands the call to Python, which answers the same, only ~20x slower, so no
+    other test sees it."""
     (tmp_path / "root").mkdir()
     native = subprocess.run([str(builds.native("fast_calls"))], cwd=tmp_path,
                             capture_output=True, timeout=60)
@@ -259,7 +260,8 @@ def test_polls_selects_accesses_and_readlinks_of_host_files_stay_in_c(builds, tm
         from lind.microvisor import table
         counts = {}
         for nr, sc in list(table.SYSCALLS.items()):
-            if sc.name in ("poll", "pselect6", "access", "faccessat", "readlink", "readlinkat"):
+            if sc.name in ("poll", "pselect6", "access", "faccessat", "readlink", "readlinkat",
+                           "unlink", "rmdir", "unlinkat", "rename", "renameat"):
                 def counted(*args, _impl=sc.impl, _name=sc.name):
                     counts[_name] = counts.get(_name, 0) + 1
                     return _impl(*args)

@@ -94,7 +94,19 @@ GROUPS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
                "tests/test_conformance.py::test_matches_native[link_reads]",
                "tests/test_conformance.py::test_opens_on_a_read_only_mount_answer_as_on_a_read_only_file_system",
                "tests/test_conformance.py::test_matches_native[permission_checks]",
-               "tests/test_trampolines.py::test_polls_selects_accesses_and_readlinks_of_host_files_stay_in_c")),
+               "tests/test_trampolines.py::test_polls_selects_accesses_readlinks_and_renames_of_host_files_stay_in_c")),
+    # names removed and moved in C: found under their mount, never a mount point, only
+    # where the mount takes writes, both names of a rename in one mount
+    "changes": (("hold_mounts", "parent_here", "open_dir_under", "fast_unlink", "fast_rename"),
+                (*_PATH_TESTS,
+                 "tests/test_attacks.py::test_removes_and_renames_through_links_stay_in_the_root",
+                 "tests/test_attacks.py::test_read_only_mount_holds_over_a_writable_mount_in_its_directory",
+                 "tests/test_attacks.py::test_a_read_only_mount_of_a_tree_cannot_be_moved_replaced_or_linked_out",
+                 "tests/test_attacks.py::test_the_time_zone_database_a_cage_is_given_cannot_be_changed",
+                 "tests/test_conformance.py::test_matches_native[name_changes]",
+                 "tests/test_conformance.py::test_matches_native[link_remove_names]",
+                 "tests/test_conformance.py::test_matches_native[permission_checks]",
+                 "tests/test_trampolines.py::test_polls_selects_accesses_readlinks_and_renames_of_host_files_stay_in_c")),
     # poll and select of mirrored fds: held host fds, the wake fd ending a wait (signals,
     # kills), revents and set bits as Python gives them, the cage's arrays checked again
     "waits": (("poll_hold", "poll_let_go", "poll_here", "fast_poll", "fast_pselect"),
@@ -104,7 +116,7 @@ GROUPS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
                "tests/test_process.py::test_poll_and_select_on_pipes_match_native",
                "tests/test_signals.py::test_interrupted_calls_give_eintr_or_restart",
                # a fast path that gives up is slower only: the handlers are counted
-               "tests/test_trampolines.py::test_polls_selects_accesses_and_readlinks_of_host_files_stay_in_c",
+               "tests/test_trampolines.py::test_polls_selects_accesses_readlinks_and_renames_of_host_files_stay_in_c",
                "tests/test_attacks.py::test_polls_let_go_of_every_host_fd_they_held",
                # a select past FD_SETSIZE is never copied into the trampoline's buffers
                "tests/test_attacks.py::test_selects_past_fd_setsize_leave_the_trampolines_buffers_alone")),

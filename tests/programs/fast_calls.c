@@ -1,11 +1,14 @@
-/* poll, select, access and readlink of what the C trampoline serves (pipes, files and
- * links of the cage's tree), 200 times each: tests/test_trampolines.py counts that none
- * reached the Python handler, and compares what they answered with gcc's build. */
+/* poll, select, access, readlink, unlink, rmdir and rename of what the C trampoline
+ * serves (pipes, files and links of the cage's tree), 200 times each, errors among them:
+ * tests/test_trampolines.py counts that none reached the Python handler, and compares
+ * what they answered with gcc's build. */
+#include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/select.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 int main(void)
@@ -15,7 +18,7 @@ int main(void)
         return 1;
     close(open("file", O_CREAT | O_WRONLY, 0644));
     symlink("file", "link");
-    long answers[9] = {0};
+    long answers[11] = {0};
     int high_read = dup2(p[0], 1023), high_write = dup2(p[1], 65);   /* n = 1024 */
     struct pollfd many[64];     /* as many entries as the trampoline takes */
     for (int i = 0; i < 64; i++)
@@ -47,12 +50,24 @@ int main(void)
         FD_SET(p[0], &ws);
         answers[8] += select(high_read + 1, &rs, &ws, NULL, &none) * 100 +
                       FD_ISSET(high_read, &rs) * 10 + FD_ISSET(high_write, &ws);
+        close(open("m1", O_CREAT | O_WRONLY, 0644));
+        mkdir("dd", 0755);
+        answers[9] += rename("m1", "m2");
+        answers[9] += renameat(AT_FDCWD, "m2", AT_FDCWD, "dd/m3") * 2;
+        answers[9] += rename("missing", "m4") * 4;
+        answers[9] += (errno == ENOENT) * 8;
+        answers[10] += unlinkat(AT_FDCWD, "dd/m3", 0);
+        answers[10] += unlink("dd/m3") * 2;
+        answers[10] += (errno == ENOENT) * 4;
+        answers[10] += unlinkat(AT_FDCWD, "file", AT_REMOVEDIR) * 8;
+        answers[10] += (errno == ENOTDIR) * 16;
+        answers[10] += rmdir("dd") * 32;
         if (i % 2) {
             char c;
             read(p[0], &c, 1);
         }
     }
-    for (int k = 0; k < 9; k++)
+    for (int k = 0; k < 11; k++)
         printf("%ld ", answers[k]);
     printf("\n");
     return 0;

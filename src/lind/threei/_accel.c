@@ -145,6 +145,11 @@ enum {
     FAST_READLINK,  /* readlink/readlinkat of a path resolved as FAST_OPEN's: done here */
     FAST_READLINKAT,
     FAST_PSELECT6,  /* select (musl's is pselect6) of up to 64 mirrored fds, as FAST_POLL */
+    FAST_UNLINK,    /* unlink/rmdir/unlinkat/rename/renameat of paths resolved as */
+    FAST_RMDIR,     /* FAST_OPEN's, under a mount that takes writes: done here (see */
+    FAST_UNLINKAT,  /* "names removed, moved"); anything else goes to Python */
+    FAST_RENAME,
+    FAST_RENAMEAT,
     FAST_COUNT
 };
 
@@ -4823,6 +4828,18 @@ static int fast_fstat(SlotObject *s, MemoryObject *m, const int64_t *a, int64_t 
     return put_stat(s, m, &st, (uint64_t)a[1], result);
 }
 
+/* The cage's mount table, held (mounts_let_go) so that its directory fds stay open
+ * while a call uses them; NULL once the cage's files are closed. */
+static MountTable *hold_mounts(SlotObject *s)
+{
+    pthread_mutex_lock(&s->files_lock);
+    MountTable *t = s->files_closed ? NULL : s->mounts;
+    if (t)
+        __atomic_add_fetch(&t->refs, 1, __ATOMIC_ACQ_REL);
+    pthread_mutex_unlock(&s->files_lock);
+    return t;
+}
+
 /* The file a path argument names, as an O_PATH fd opened under its mount (see "file
  * opens"; the link itself when not `follow`ed): 1 with the fd or -errno in `*fd`, 0 when
  * the path is Python's to resolve. */
@@ -4835,11 +4852,7 @@ static int open_path_here(SlotObject *s, MemoryObject *m, int64_t dirfd, uint64_
     size_t path_len = path_here(s, m, dirfd, addr, path);
     if (!path_len)
         return 0;
-    pthread_mutex_lock(&s->files_lock);
-    MountTable *t = s->files_closed ? NULL : s->mounts;
-    if (t)
-        __atomic_add_fetch(&t->refs, 1, __ATOMIC_ACQ_REL);
-    pthread_mutex_unlock(&s->files_lock);
+    MountTable *t = hold_mounts(s);
     if (!t)
         return 0;
     const char *rest;
@@ -4934,6 +4947,108 @@ static int fast_readlink(SlotObject *s, MemoryObject *m, int64_t dirfd, uint64_t
     }
     memcpy(m->base + buf, text, (size_t)n);
     *result = n;
+    return 1;
+}
+
+/* ------------------------------------------------------------ names removed, moved */
+
+/* unlink, rmdir, unlinkat, rename and renameat of paths resolved as FAST_OPEN's, as
+ * sys_files makes them: the directory holding the last name is opened (O_PATH) under
+ * its mount with openat2(RESOLVE_IN_ROOT), and the host's unlinkat or renameat is given
+ * that directory and the name, a single component, so no link or `..` can lead the
+ * change out of the mount. The kernel checks the thread's ids, the cage's (act_as).
+ * Python's: a path path_here leaves to it (`..`, a trailing `/` or `/.`, "." itself,
+ * /dev, /proc, /etc, a relative path from a dirfd), a mount point or "/" (EBUSY), a
+ * mount that takes no writes (read-only, or near one: EROFS), two mounts (EXDEV). */
+#define G_AT_REMOVEDIR 0x200
+
+/* The mount whose directory holds the last name of `path` (path_here's), with that
+ * directory's path inside the mount in `*dir` and the name in `*name` (both cut out of
+ * `path`); NULL when the change is Python's (see above). */
+static MountEntry *parent_here(MountTable *t, char *path, size_t path_len, const char **dir,
+                               const char **name)
+{
+    for (int i = 0; i < t->count; i++)
+        if (t->m[i].len == path_len && !memcmp(t->m[i].guest, path, path_len))
+            return NULL;
+    const char *rest;
+    MountEntry *mount = mount_of(t, path, path_len, &rest);
+    if (!mount || !mount->writes)
+        return NULL;
+    char *last = path + (rest - path);    /* rest lies in path: not a mount point */
+    char *slash = strrchr(last, '/');
+    if (slash) {
+        *slash = '\0';
+        *dir = last;
+        *name = slash + 1;
+    } else {
+        *dir = ".";
+        *name = last;
+    }
+    return mount;
+}
+
+static long open_dir_under(MountEntry *mount, const char *dir)
+{
+    return open_under(mount->fd, dir, O_PATH | O_DIRECTORY | O_CLOEXEC, 0);
+}
+
+static int fast_unlink(SlotObject *s, MemoryObject *m, int64_t dirfd, uint64_t addr,
+                       int64_t flags, int64_t *result)
+{
+    if (!m || (flags & ~(int64_t)G_AT_REMOVEDIR) || !__atomic_load_n(&s->mounts, __ATOMIC_ACQUIRE))
+        return 0;
+    char path[PATH_BYTES];
+    size_t path_len = path_here(s, m, dirfd, addr, path);
+    MountTable *t = path_len ? hold_mounts(s) : NULL;
+    if (!t)
+        return 0;
+    const char *dir, *name;
+    MountEntry *mount = parent_here(t, path, path_len, &dir, &name);
+    long pfd = mount ? open_dir_under(mount, dir) : 0;
+    mounts_let_go(t);
+    if (!mount)
+        return 0;
+    if (pfd < 0) {
+        *result = pfd;
+        return 1;
+    }
+    int r = unlinkat((int)pfd, name, flags ? AT_REMOVEDIR : 0), err = errno;
+    close((int)pfd);
+    *result = r < 0 ? -err : 0;
+    return 1;
+}
+
+static int fast_rename(SlotObject *s, MemoryObject *m, int64_t olddirfd, uint64_t oldaddr,
+                       int64_t newdirfd, uint64_t newaddr, int64_t *result)
+{
+    if (!m || !__atomic_load_n(&s->mounts, __ATOMIC_ACQUIRE))
+        return 0;
+    char old[PATH_BYTES], new[PATH_BYTES];
+    size_t old_len = path_here(s, m, olddirfd, oldaddr, old);
+    size_t new_len = old_len ? path_here(s, m, newdirfd, newaddr, new) : 0;
+    MountTable *t = new_len ? hold_mounts(s) : NULL;
+    if (!t)
+        return 0;
+    const char *old_dir, *old_name, *new_dir, *new_name;
+    MountEntry *mount = parent_here(t, old, old_len, &old_dir, &old_name);
+    if (!mount || parent_here(t, new, new_len, &new_dir, &new_name) != mount) {
+        mounts_let_go(t);
+        return 0;
+    }
+    long ofd = open_dir_under(mount, old_dir);
+    long nfd = ofd < 0 ? 0 : open_dir_under(mount, new_dir);
+    mounts_let_go(t);
+    if (ofd < 0 || nfd < 0) {
+        if (ofd >= 0)
+            close((int)ofd);
+        *result = ofd < 0 ? ofd : nfd;
+        return 1;
+    }
+    int r = renameat((int)ofd, old_name, (int)nfd, new_name), err = errno;
+    close((int)ofd);
+    close((int)nfd);
+    *result = r < 0 ? -err : 0;
     return 1;
 }
 
@@ -6888,6 +7003,22 @@ static int64_t dispatch(SlotObject *s, MemoryObject *m, int nr, const int64_t *a
             return r;
         break;
     }
+    case FAST_UNLINK: case FAST_RMDIR: case FAST_UNLINKAT: {
+        int64_t r;
+        int at = fast == FAST_UNLINKAT;
+        if (fast_unlink(s, m, at ? a[0] : G_AT_FDCWD, (uint64_t)a[at],
+                        at ? a[2] : fast == FAST_RMDIR ? G_AT_REMOVEDIR : 0, &r))
+            return r;
+        break;
+    }
+    case FAST_RENAME: case FAST_RENAMEAT: {
+        int64_t r;
+        int at = fast == FAST_RENAMEAT;
+        if (fast_rename(s, m, at ? a[0] : G_AT_FDCWD, (uint64_t)a[at], at ? a[2] : G_AT_FDCWD,
+                        (uint64_t)a[at ? 3 : 1], &r))
+            return r;
+        break;
+    }
     case FAST_PSELECT6: {
         int64_t r;
         if (fast_pselect(s, m, a, &r))
@@ -7719,7 +7850,8 @@ PyMODINIT_FUNC PyInit__accel(void)
         "FAST_WRITEV", "FAST_CLOCK_GETTIME", "FAST_GETRANDOM", "FAST_NANOSLEEP",
         "FAST_CLOCK_NANOSLEEP", "FAST_SETJMP", "FAST_LONGJMP", "FAST_FORK", "FAST_IOCTL",
         "FAST_POLL", "FAST_ACCESS", "FAST_FACCESSAT", "FAST_READLINK", "FAST_READLINKAT",
-        "FAST_PSELECT6",
+        "FAST_PSELECT6", "FAST_UNLINK", "FAST_RMDIR", "FAST_UNLINKAT", "FAST_RENAME",
+        "FAST_RENAMEAT",
     };
     for (int i = 0; i < FAST_COUNT; i++)
         PyModule_AddIntConstant(m, fast_names[i], i);
