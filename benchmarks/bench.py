@@ -153,6 +153,10 @@ BENCHES = [
           TRAMPOLINE),
     Bench("list a directory of 50 files (opendir, readdir, closedir)", "syscall_loop",
           ("readdir",), None, 2_000, 20_000, PYTHON_KERNEL),
+    Bench("rename a file there and back (2 calls)", "syscall_loop", ("rename",), None, 5_000,
+          50_000, TRAMPOLINE),
+    Bench("create, close and unlink a file", "syscall_loop", ("unlink",), None, 5_000, 50_000,
+          TRAMPOLINE),
     Bench("clock_gettime(CLOCK_MONOTONIC)", "syscall_loop", ("clock",), None, 50_000, 500_000,
           TRAMPOLINE),
     # CPU time per sleep (what an idle program polling so costs), not the time slept

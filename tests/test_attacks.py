@@ -2086,8 +2086,8 @@ def test_aquarium_report_is_written_for_a_cage_that_is_not_root(as_root, builds,
 
 # -- 7. :ro by another name --------------------------------------------------------------
 _OPS = ("append", "otrunc", "create", "mkdir", "mkfifo", "mknod", "link", "symlink", "chmod",
-        "chown", "chown-1", "utimes", "fchmod", "fchown", "futimens", "truncate", "rename",
-        "unlink")
+        "chown", "chown-1", "utimes", "access_w", "fchmod", "fchown", "futimens", "truncate",
+        "rename", "unlink")
 
 
 def _ops(out: str, directory: str) -> dict[str, tuple[int, int]]:
@@ -3406,6 +3406,33 @@ def test_removes_and_renames_through_links_stay_in_the_root(builds, tmp_path, ca
     assert sorted(p.name for p in tmp_path.iterdir() if "taken" in p.name or "own" in p.name) == []
     assert (root / "canary.txt").read_bytes() == b""
     assert not (root / "own3").exists() and not (root / "own4").exists()
+
+
+def test_writable_mount_points_are_neither_removed_nor_moved(builds, tmp_path, canary):
+    """A mount point the cage may write under is still no name it may remove, move or
+    replace (EBUSY, as Linux says), whichever mount comes first in the trampoline's
+    table: the root holds its own time zones, so no read-only mount comes before them."""
+    root = make_root(tmp_path, "mounts-root")
+    (root / "usr" / "share" / "zoneinfo").mkdir(parents=True)
+    (root / "w").mkdir()
+    (root / "w2" / "deep").mkdir(parents=True)
+    hosts = {name: tmp_path / name for name in ("w", "deep", "w3")}
+    for host in hosts.values():
+        host.mkdir()
+        (host / "file.txt").write_bytes(b"original\n")
+    points = ["/w", "/w2/deep", "/w3"]
+    rc, out, err = run_cage(tmp_path, "cage", [builds.wasm(attack("mount_points")), *points],
+                            root=root, mounts=[f"{hosts['w']}:/w", f"{hosts['deep']}:/w2/deep",
+                                               f"{hosts['w3']}:/w3"])
+    assert rc == 0, err
+    got = [line.split() for line in out.splitlines()]
+    assert len(got) == 2 + 7 * len(points), out
+    assert all(line[2:] == ["-1", str(errno.EBUSY)] for line in got), out
+    for host in hosts.values():
+        assert (host / "file.txt").read_bytes() == b"original\n"
+    assert sorted(p.name for p in root.iterdir()) == ["spare", "usr", "w", "w2"]
+    assert [p.name for p in (root / "w2").iterdir()] == ["deep"]
+    untouched(canary)
 
 
 def test_creating_through_dangling_links_stays_in_the_root(builds, tmp_path, canary):

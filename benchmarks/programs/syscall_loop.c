@@ -1,5 +1,6 @@
 /* Times N calls of one system call from inside the program: prints ns per call.
- * Usage: syscall_loop geteuid|getpid|close|read0|lseek|fstat|stat|access|poll|readdir|clock N
+ * Usage: syscall_loop geteuid|getpid|close|read0|lseek|fstat|stat|access|poll|readdir|
+ *               rename|unlink|clock N
  *   geteuid, getpid   identity calls (Lind answers them from its C table, no kernel call)
  *   close             close(-1) (Lind answers EBADF from its C table, no kernel call)
  *   read0             read(fd, buf, 0) on a host file (reaches the host kernel in Lind too)
@@ -9,6 +10,8 @@
  *   access            access(name, R_OK) of that host file
  *   poll              poll of a pipe with nothing to read and its writable end, 0 ms
  *   readdir           opendir, readdir to the end and closedir of a directory of 50 files
+ *   rename            rename of that host file to another name and back (two calls)
+ *   unlink            a new file made (open O_CREAT, close) and unlinked
  *   clock             clock_gettime(CLOCK_MONOTONIC) (natively the vDSO, no kernel entry)
  *   sleep1, sleep10   nanosleep of 1 or 10 ms: prints the CPU time (getrusage) each sleep
  *                     costs, not its length: what an idle program polling so pays */
@@ -36,7 +39,7 @@ static long long cpu_ns(void) {
 int main(int argc, char **argv) {
     if (argc < 3) {
         fprintf(stderr, "usage: %s geteuid|getpid|close|read0|lseek|fstat|stat|access|poll|"
-                "readdir|clock|sleep1|sleep10 N\n", argv[0]);
+                "readdir|rename|unlink|clock|sleep1|sleep10 N\n", argv[0]);
         return 2;
     }
     long n = atol(argv[2]);
@@ -44,7 +47,7 @@ int main(int argc, char **argv) {
     char buf[1];
     int fd = -1;
     if (!strcmp(argv[1], "read0") || !strcmp(argv[1], "lseek") || !strcmp(argv[1], "fstat") ||
-        !strcmp(argv[1], "stat") || !strcmp(argv[1], "access")) {
+        !strcmp(argv[1], "stat") || !strcmp(argv[1], "access") || !strcmp(argv[1], "rename")) {
         fd = open("syscall.dat", O_CREAT | O_RDWR | O_TRUNC, 0644);
         if (fd < 0 || write(fd, "x", 1) != 1) {
             perror("syscall.dat");
@@ -102,6 +105,21 @@ int main(int argc, char **argv) {
             while (readdir(d))
                 sink++;
             closedir(d);
+        }
+    } else if (!strcmp(argv[1], "rename")) {
+        for (long i = 0; i < n; i++) {
+            if (rename("syscall.dat", "syscall.moved") || rename("syscall.moved", "syscall.dat")) {
+                perror("rename");
+                return 1;
+            }
+        }
+    } else if (!strcmp(argv[1], "unlink")) {
+        for (long i = 0; i < n; i++) {
+            int made = open("syscall.new", O_CREAT | O_WRONLY, 0644);
+            if (made < 0 || close(made) || unlink("syscall.new")) {
+                perror("syscall.new");
+                return 1;
+            }
         }
     } else if (!strcmp(argv[1], "sleep1") || !strcmp(argv[1], "sleep10")) {
         struct timespec pause = {0, (strcmp(argv[1], "sleep10") ? 1 : 10) * 1000000L};

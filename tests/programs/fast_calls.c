@@ -35,7 +35,8 @@ int main(void)
         FD_SET(p[1], &ws);
         struct timeval tv = {0, 0};
         answers[1] += select(p[1] + 1, &rs, &ws, NULL, &tv) * 10 + FD_ISSET(p[0], &rs);
-        answers[2] += access("file", i % 3 == 0 ? F_OK : i % 3 == 1 ? R_OK : X_OK);
+        answers[2] += access("file", i % 4 == 0 ? F_OK : i % 4 == 1 ? R_OK : i % 4 == 2 ? W_OK
+                                                                              : X_OK);
         answers[3] += faccessat(AT_FDCWD, i % 2 ? "missing" : "link", R_OK, 0);
         char text[16];
         answers[4] += readlink(i % 2 ? "link" : "file", text, sizeof text);

@@ -140,7 +140,7 @@ enum {
     FAST_IOCTL,     /* a terminal's request (stdio asks at its first write) on a mirrored
                      * fd that is no terminal: ENOTTY here; any other: Python */
     FAST_POLL,      /* poll of a few mirrored fds: the host's poll beside the wake fd */
-    FAST_ACCESS,    /* access/faccessat without W_OK of a path resolved as FAST_OPEN's */
+    FAST_ACCESS,    /* access/faccessat of a path resolved as FAST_OPEN's (W_OK: as its opens) */
     FAST_FACCESSAT,
     FAST_READLINK,  /* readlink/readlinkat of a path resolved as FAST_OPEN's: done here */
     FAST_READLINKAT,
@@ -4842,9 +4842,10 @@ static MountTable *hold_mounts(SlotObject *s)
 
 /* The file a path argument names, as an O_PATH fd opened under its mount (see "file
  * opens"; the link itself when not `follow`ed): 1 with the fd or -errno in `*fd`, 0 when
- * the path is Python's to resolve. */
+ * the path is Python's to resolve, or when the caller asks about `writing` and the mount
+ * takes no writes (whether that is EROFS is Python's to decide). */
 static int open_path_here(SlotObject *s, MemoryObject *m, int64_t dirfd, uint64_t addr,
-                          int follow, long *fd)
+                          int follow, int writing, long *fd)
 {
     if (!m || !__atomic_load_n(&s->mounts, __ATOMIC_ACQUIRE))
         return 0;
@@ -4857,6 +4858,8 @@ static int open_path_here(SlotObject *s, MemoryObject *m, int64_t dirfd, uint64_
         return 0;
     const char *rest;
     MountEntry *mount = mount_of(t, path, path_len, &rest);
+    if (mount && writing && !mount->writes)
+        mount = NULL;
     if (mount)
         *fd = open_under(mount->fd, rest, O_PATH | O_CLOEXEC | (follow ? 0 : O_NOFOLLOW), 0);
     mounts_let_go(t);
@@ -4871,7 +4874,7 @@ static int fast_stat_path(SlotObject *s, MemoryObject *m, const int64_t *a, int6
 {
     long fd;
     if ((a[3] & ~(int64_t)G_AT_SYMLINK_NOFOLLOW) ||
-        !open_path_here(s, m, a[0], (uint64_t)a[1], !(a[3] & G_AT_SYMLINK_NOFOLLOW), &fd))
+        !open_path_here(s, m, a[0], (uint64_t)a[1], !(a[3] & G_AT_SYMLINK_NOFOLLOW), 0, &fd))
         return 0;
     if (fd < 0) {
         *result = fd;
@@ -4887,10 +4890,10 @@ static int fast_stat_path(SlotObject *s, MemoryObject *m, const int64_t *a, int6
     return put_stat(s, m, &st, (uint64_t)a[2], result);
 }
 
-/* access(path, mode) and faccessat(dirfd, path, mode) of a path resolved here, for
- * reading, running or being there: the kernel's check of the file found, with the
- * thread's ids (the cage's: act_as), as sys_files._access makes it. W_OK is Python's
- * (EROFS: whether the file lies under a read-only mount's directory). */
+/* access(path, mode) and faccessat(dirfd, path, mode) of a path resolved here: the
+ * kernel's check of the file found, with the thread's ids (the cage's: act_as), as
+ * sys_files._access makes it. W_OK only under a mount that takes writes, where no file
+ * lies under a read-only mount's directory; elsewhere EROFS is Python's to decide. */
 static int fast_access(SlotObject *s, MemoryObject *m, int64_t dirfd, uint64_t addr,
                        int64_t mode, int64_t *result)
 {
@@ -4900,7 +4903,7 @@ static int fast_access(SlotObject *s, MemoryObject *m, int64_t dirfd, uint64_t a
         return 1;
     }
     long fd;
-    if ((want & W_OK) || !open_path_here(s, m, dirfd, addr, 1, &fd))
+    if (!open_path_here(s, m, dirfd, addr, 1, (want & W_OK) != 0, &fd))
         return 0;
     if (fd < 0) {
         *result = fd;
@@ -4925,7 +4928,7 @@ static int fast_readlink(SlotObject *s, MemoryObject *m, int64_t dirfd, uint64_t
         return 1;
     }
     long fd;
-    if (!open_path_here(s, m, dirfd, addr, 0, &fd))
+    if (!open_path_here(s, m, dirfd, addr, 0, 0, &fd))
         return 0;
     if (fd < 0) {
         *result = fd;

@@ -1,8 +1,9 @@
 /* Tries every kind of change in each directory named in argv: append to file.txt,
  * empty it by open(O_RDONLY | O_TRUNC), create, mkdir, make a FIFO, a socket node, a
  * hard link and a symlink (each removed again when made), chmod, chown (to its owner,
- * and to -1, -1), set times, the same three through a read-only fd, truncate, rename,
- * unlink. Prints "DIR OP RESULT ERRNO". */
+ * and to -1, -1), set times, ask whether it may write (access W_OK), the chmod, chown
+ * and times through a read-only fd, truncate, rename, unlink. Prints "DIR OP RESULT
+ * ERRNO". */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -60,6 +61,7 @@ int main(int argc, char **argv)
 		report(d, "chown", chown(a, getuid(), getgid()));
 		report(d, "chown-1", chown(a, (uid_t)-1, (gid_t)-1));
 		report(d, "utimes", utimes(a, NULL));
+		report(d, "access_w", access(a, W_OK));
 		fd = open(a, O_RDONLY);
 		report(d, "fchmod", fd < 0 ? fd : fchmod(fd, 0600));
 		report(d, "fchown", fd < 0 ? fd : fchown(fd, getuid(), (gid_t)-1));

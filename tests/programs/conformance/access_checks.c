@@ -1,7 +1,7 @@
 /* access and faccessat as Linux answers them to a user other than root: the trampoline
- * answers a path it resolves itself without W_OK (the kernel's check of the file it
- * found, with the cage's ids), the microvisor the rest (W_OK, a dirfd, /dev, a name
- * ending in '/'); both must agree on every mode bit, link and error. Natively the
+ * answers a path it resolves itself (the kernel's check of the file it found, with the
+ * cage's ids; W_OK where the mount takes writes), the microvisor the rest (a dirfd,
+ * /dev, a name ending in '/'); both must agree on every mode bit, link and error. Natively the
  * program is root at first and becomes uid 1000 in a directory of its own, as
  * permission_checks.c does (a cage is uid 1000 already). */
 #include <errno.h>
