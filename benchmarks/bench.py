@@ -147,6 +147,8 @@ BENCHES = [
     Bench("fstat (host file)", "syscall_loop", ("fstat",), None, 50_000, 500_000, TRAMPOLINE),
     Bench("stat by name (host file)", "syscall_loop", ("stat",), None, 20_000, 200_000,
           TRAMPOLINE),
+    Bench("stat by name from a directory fd (fstatat, host file)", "syscall_loop",
+          ("statat",), None, 20_000, 200_000, TRAMPOLINE),
     Bench("access R_OK (host file)", "syscall_loop", ("access",), None, 20_000, 200_000,
           TRAMPOLINE),
     Bench("poll a pipe's two ends, 0 ms", "syscall_loop", ("poll",), None, 50_000, 500_000,

@@ -1,12 +1,13 @@
 /* Times N calls of one system call from inside the program: prints ns per call.
  * Usage: syscall_loop geteuid|getpid|close|read0|lseek|fstat|stat|access|poll|readdir|
- *               rename|unlink|clock N
+ *               statat|rename|unlink|clock N
  *   geteuid, getpid   identity calls (Lind answers them from its C table, no kernel call)
  *   close             close(-1) (Lind answers EBADF from its C table, no kernel call)
  *   read0             read(fd, buf, 0) on a host file (reaches the host kernel in Lind too)
  *   lseek             lseek(fd, 0, SEEK_CUR) on a host file (reaches the host kernel too)
  *   fstat             fstat(fd, &st) on a host file (reaches the host kernel too)
  *   stat              stat(name, &st) of that host file
+ *   statat            fstatat(dirfd, name, &st, 0) of it, from a directory fd (tree walkers)
  *   access            access(name, R_OK) of that host file
  *   poll              poll of a pipe with nothing to read and its writable end, 0 ms
  *   readdir           opendir, readdir to the end and closedir of a directory of 50 files
@@ -39,7 +40,7 @@ static long long cpu_ns(void) {
 int main(int argc, char **argv) {
     if (argc < 3) {
         fprintf(stderr, "usage: %s geteuid|getpid|close|read0|lseek|fstat|stat|access|poll|"
-                "readdir|rename|unlink|clock|sleep1|sleep10 N\n", argv[0]);
+                "readdir|statat|rename|unlink|clock|sleep1|sleep10 N\n", argv[0]);
         return 2;
     }
     long n = atol(argv[2]);
@@ -47,7 +48,8 @@ int main(int argc, char **argv) {
     char buf[1];
     int fd = -1;
     if (!strcmp(argv[1], "read0") || !strcmp(argv[1], "lseek") || !strcmp(argv[1], "fstat") ||
-        !strcmp(argv[1], "stat") || !strcmp(argv[1], "access") || !strcmp(argv[1], "rename")) {
+        !strcmp(argv[1], "stat") || !strcmp(argv[1], "access") || !strcmp(argv[1], "rename") ||
+        !strcmp(argv[1], "statat")) {
         fd = open("syscall.dat", O_CREAT | O_RDWR | O_TRUNC, 0644);
         if (fd < 0 || write(fd, "x", 1) != 1) {
             perror("syscall.dat");
@@ -85,6 +87,15 @@ int main(int argc, char **argv) {
     } else if (!strcmp(argv[1], "stat")) {
         struct stat st;
         for (long i = 0; i < n; i++) sink += stat("syscall.dat", &st) + st.st_size;
+    } else if (!strcmp(argv[1], "statat")) {
+        struct stat st;
+        int here = open(".", O_RDONLY | O_DIRECTORY);
+        if (here < 0) {
+            perror(".");
+            return 1;
+        }
+        for (long i = 0; i < n; i++) sink += fstatat(here, "syscall.dat", &st, 0) + st.st_size;
+        close(here);
     } else if (!strcmp(argv[1], "access")) {
         for (long i = 0; i < n; i++) sink += access("syscall.dat", R_OK);
     } else if (!strcmp(argv[1], "poll")) {

@@ -1,7 +1,12 @@
 /* poll, select, access, readlink, unlink, rmdir and rename of what the C trampoline
- * serves (pipes, files and links of the cage's tree), 200 times each, errors among them:
+ * serves (pipes, files and links of the cage's tree), and the *at calls from directory
+ * fds (opened by the trampoline, listed by the microvisor, opened O_PATH by it), 200
+ * times each,
+ * errors among them:
  * tests/test_trampolines.py counts that none reached the Python handler, and compares
  * what they answered with gcc's build. */
+#define _GNU_SOURCE
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -18,8 +23,16 @@ int main(void)
         return 1;
     close(open("file", O_CREAT | O_WRONLY, 0644));
     symlink("file", "link");
-    long answers[11] = {0};
+    long answers[13] = {0};
     int high_read = dup2(p[0], 1023), high_write = dup2(p[1], 65);   /* n = 1024 */
+    mkdir("dir", 0755);
+    close(open("dir/in", O_CREAT | O_WRONLY, 0644));
+    int here = open("dir", O_RDONLY | O_DIRECTORY);       /* opened in C, never adopted */
+    DIR *listed = opendir("dir");
+    while (readdir(listed) != NULL)
+        ;                                                   /* listed: the microvisor's */
+    int path_only = open("dir", O_PATH | O_DIRECTORY);     /* opened by the microvisor */
+    int dirs[3] = {here, dirfd(listed), path_only};
     struct pollfd many[64];     /* as many entries as the trampoline takes */
     for (int i = 0; i < 64; i++)
         many[i] = (struct pollfd){i % 2 ? p[1] : p[0], i % 2 ? POLLOUT : POLLIN, 0};
@@ -63,12 +76,22 @@ int main(void)
         answers[10] += unlinkat(AT_FDCWD, "file", AT_REMOVEDIR) * 8;
         answers[10] += (errno == ENOTDIR) * 16;
         answers[10] += rmdir("dd") * 32;
+        int at = dirs[i % 3];
+        struct stat st;
+        answers[11] += fstatat(at, "in", &st, 0) + fstatat(at, "none", &st, 0) * 2;
+        int opened = openat(at, "in", O_RDONLY);
+        answers[11] += (opened >= 0) * 4 + faccessat(at, "in", R_OK | W_OK, 0) * 8;
+        close(opened);
+        answers[12] += readlinkat(at, "in", text, sizeof text);
+        answers[12] += (errno == EINVAL) * 2;
+        answers[12] += renameat(at, "in", at, "out") * 4 + renameat(at, "out", at, "in") * 8;
+        answers[12] += unlinkat(at, "none", 0) * 16;
         if (i % 2) {
             char c;
             read(p[0], &c, 1);
         }
     }
-    for (int k = 0; k < 11; k++)
+    for (int k = 0; k < 13; k++)
         printf("%ld ", answers[k]);
     printf("\n");
     return 0;

@@ -924,6 +924,9 @@ class Cage:
         a file-size limit is set: the trampoline does not know it)."""
         if f is None:
             self.slot.mirror_fd(fd, -1, False, False, threei.IO_PLAIN, 0, False)  # closed
+        elif f.is_dir and f.host_backed:    # *at calls from it resolve in C too
+            self.slot.mirror_fd(fd, -1, False, False, threei.IO_PLAIN, 0, True,
+                                f.path.encode("utf-8", "surrogateescape"))
         elif f.is_dir or not f.host_backed or not f.trampoline_io:
             self.slot.mirror_fd(fd, -1, False, False)
         else:

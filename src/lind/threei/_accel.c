@@ -2364,6 +2364,9 @@ typedef struct {
     MountTable *mounts;    /* NULL: every open goes to Python */
     char cwd[PATH_BYTES];  /* absolute, normalised */
     size_t cwd_len;
+    char *dir_paths[FD_MIRROR]; /* the guest path of a directory Python holds at the fd
+                                 * (fdtable's OpenFile.path), which *at calls made from
+                                 * that fd are resolved against, here as there */
     int64_t open_limit;    /* RLIMIT_NOFILE's soft limit */
     int files_closed;      /* the cage's fd table was emptied at its end */
     int64_t listed_id;     /* the id it is listed by in the registry below; -1: none */
@@ -2551,6 +2554,8 @@ static void Slot_dealloc(SlotObject *s)
     if (s->wake_fd >= 0)
         close(s->wake_fd);
     forget_opened_here(s);
+    for (int fd = 0; fd < FD_MIRROR; fd++)
+        free(s->dir_paths[fd]);
     Py_CLEAR(s->fd_share);      /* after: what it opened was counted there */
     free(s->startup_strings[0]);
     free(s->startup_strings[1]);
@@ -2660,16 +2665,24 @@ static PyObject *Slot_set_memory(SlotObject *s, PyObject *arg)
 
 /* mirror_fd(fd, host_fd, readable, writable, kind, description, owned=True); host_fd
  * -1 removes the mirror; `owned` False: Python closed the fd, its number is free. */
+static void set_dir_path_locked(SlotObject *s, int fd, char *path);
+
 static PyObject *Slot_mirror_fd(SlotObject *s, PyObject *args)
 {
     int fd, host_fd, readable, writable, kind = IO_PLAIN, description = 0, owned = 1;
-    if (!PyArg_ParseTuple(args, "iipp|iip", &fd, &host_fd, &readable, &writable, &kind,
-                          &description, &owned))
+    const char *dir_path = NULL;
+    Py_ssize_t dir_path_len = 0;
+    if (!PyArg_ParseTuple(args, "iipp|iipz#", &fd, &host_fd, &readable, &writable, &kind,
+                          &description, &owned, &dir_path, &dir_path_len))
         return NULL;
     if (kind < 0 || kind >= IO_KINDS || description < 0 || description >= DESCRIPTIONS) {
         PyErr_SetString(PyExc_ValueError, "unknown I/O kind or description");
         return NULL;
     }
+    /* only an absolute path without a NUL is ever joined to a name here */
+    char *dir_copy = dir_path && dir_path_len > 0 && dir_path_len < PATH_BYTES &&
+                     dir_path[0] == '/' && (Py_ssize_t)strlen(dir_path) == dir_path_len
+                     ? strdup(dir_path) : NULL;
     if (fd >= 0 && fd < FD_MIRROR) {
         s->fds[fd].host_fd = host_fd;
         s->reads_to_poll_first[fd] = 0;
@@ -2681,7 +2694,10 @@ static PyObject *Slot_mirror_fd(SlotObject *s, PyObject *args)
             s->owner[fd] = FD_FREE;
         else if (owned && s->owner[fd] == FD_FREE)
             s->owner[fd] = FD_PYTHON;
+        set_dir_path_locked(s, fd, dir_copy);
         pthread_mutex_unlock(&s->files_lock);
+    } else {
+        free(dir_copy);
     }
     Py_RETURN_NONE;
 }
@@ -3029,6 +3045,7 @@ static PyObject *Slot_copy_fds(SlotObject *s, PyObject *arg)
                          __atomic_load_n(&src->fds[fd].host_fd, __ATOMIC_ACQUIRE),
                          __ATOMIC_RELEASE);
         s->owner[fd] = FD_PYTHON;
+        set_dir_path_locked(s, fd, src->dir_paths[fd] ? strdup(src->dir_paths[fd]) : NULL);
     }
     pthread_mutex_unlock(&s->files_lock);
     pthread_mutex_unlock(&src->files_lock);
@@ -3964,8 +3981,9 @@ static PyObject *mod_file_mode(PyObject *self, PyObject *arg)
  * needs that number (FdTable), and a close of a file never adopted is done here too.
  * What this code does not decide goes to the Python handler, unchanged: a `..` or a
  * trailing `/` (checked there as the kernel's walk would), names under /dev, /proc and
- * /etc (the microvisor may provide those), a relative path from a dirfd, any flag
- * beyond these, a FIFO or socket found (handed to Python already open), a FIFO with no
+ * /etc (the microvisor may provide those), a relative path from a dirfd that is no
+ * host directory (one is resolved against its guest path, as sys_files.at_path does:
+ * Slot.dir_paths), any flag beyond these, a FIFO or socket found (handed to Python already open), a FIFO with no
  * reader yet opened for writing without O_NONBLOCK (Python's open waits for the
  * reader), an O_CREAT that finds a dangling symlink (Python makes the file it names, as
  * the cage's paths find it). A file O_CREAT makes gets the cage's umask, as
@@ -4378,6 +4396,8 @@ static PyObject *Slot_claim_fd(SlotObject *s, PyObject *arg)
         Py_RETURN_TRUE;
     pthread_mutex_lock(&s->files_lock);
     int free_now = s->owner[fd] == FD_FREE || s->owner[fd] == FD_PYTHON;
+    if (s->owner[fd] == FD_FREE)
+        set_dir_path_locked(s, (int)fd, NULL);   /* no directory's path until mirror_fd */
     if (free_now)
         s->owner[fd] = FD_PYTHON;
     pthread_mutex_unlock(&s->files_lock);
@@ -4395,6 +4415,7 @@ static PyObject *adopt_locked(SlotObject *s, int fd)
         return NULL;
     s->opened[fd] = NULL;
     s->owner[fd] = FD_PYTHON;
+    set_dir_path_locked(s, fd, o->is_dir ? strdup(o->path) : NULL);   /* its *at calls */
     free(o);
     return item;
 }
@@ -4447,6 +4468,27 @@ static PyObject *Slot_adopt_all(SlotObject *s, PyObject *arg)
     pthread_mutex_unlock(&s->files_lock);
     mounts_let_go(dropped);
     return list;
+}
+
+/* The directory path *at calls from Python's `fd` are resolved against (taken: freed
+ * when replaced), or NULL; files_lock held. */
+static void set_dir_path_locked(SlotObject *s, int fd, char *path)
+{
+    free(s->dir_paths[fd]);
+    s->dir_paths[fd] = path;
+}
+
+/* The guest path of the directory at `fd`, as a relative name given with it is
+ * resolved (sys_files.at_path): one opened here, or one Python holds and told of;
+ * NULL when the fd is Python's to look at (no directory, a virtual one, past the
+ * mirror). files_lock held. */
+static const char *dir_path_locked(SlotObject *s, int fd)
+{
+    if (fd < 0 || fd >= FD_MIRROR)
+        return NULL;
+    if (s->owner[fd] == FD_OPENED_HERE)
+        return s->opened[fd] && s->opened[fd]->is_dir ? s->opened[fd]->path : NULL;
+    return s->owner[fd] == FD_PYTHON ? s->dir_paths[fd] : NULL;
 }
 
 /* The slot is gone: close what it opened and nobody adopted. */
@@ -4523,11 +4565,16 @@ static size_t path_here(SlotObject *s, MemoryObject *m, int64_t dirfd, uint64_t 
     char whole[2 * PATH_BYTES + 1];
     size_t whole_len = 0;
     if (raw[0] != '/') {
-        if ((int32_t)dirfd != G_AT_FDCWD)
-            return 0;
         pthread_mutex_lock(&s->files_lock);
-        memcpy(whole, s->cwd, s->cwd_len);
-        whole_len = s->cwd_len;
+        if ((int32_t)dirfd == G_AT_FDCWD) {
+            memcpy(whole, s->cwd, s->cwd_len);
+            whole_len = s->cwd_len;
+        } else {
+            const char *dir = dir_path_locked(s, (int32_t)dirfd);
+            whole_len = dir ? strlen(dir) : 0;
+            if (whole_len)
+                memcpy(whole, dir, whole_len);
+        }
         pthread_mutex_unlock(&s->files_lock);
         if (!whole_len)
             return 0;
@@ -4961,7 +5008,7 @@ static int fast_readlink(SlotObject *s, MemoryObject *m, int64_t dirfd, uint64_t
  * that directory and the name, a single component, so no link or `..` can lead the
  * change out of the mount. The kernel checks the thread's ids, the cage's (act_as).
  * Python's: a path path_here leaves to it (`..`, a trailing `/` or `/.`, "." itself,
- * /dev, /proc, /etc, a relative path from a dirfd), a mount point or "/" (EBUSY), a
+ * /dev, /proc, /etc, a dirfd that is no host directory), a mount point or "/" (EBUSY), a
  * mount that takes no writes (read-only, or near one: EROFS), two mounts (EXDEV). */
 #define G_AT_REMOVEDIR 0x200
 

@@ -651,9 +651,11 @@ class Slot:
         self.cage = None
 
     def mirror_fd(self, fd: int, host_fd: int, readable: bool, writable: bool,
-                  kind: int = IO_PLAIN, description: int = 0, owned: bool = True) -> None:
+                  kind: int = IO_PLAIN, description: int = 0, owned: bool = True,
+                  dir_path: bytes | None = None) -> None:
         """Only files whose I/O never waits are served here; pipes, sockets and
-        terminals go to the handler, which waits interruptibly."""
+        terminals go to the handler, which waits interruptibly (and every path call,
+        so a directory's path is not needed)."""
         if not IO_PLAIN <= kind <= IO_TTY or not 0 <= description < DESCRIPTIONS:
             raise ValueError("unknown I/O kind or description")
         if host_fd < 0 or kind != IO_PLAIN:

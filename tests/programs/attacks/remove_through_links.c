@@ -2,8 +2,8 @@
  * the directory holding the canary by its absolute host path (argv[1]) and by `..`s, at
  * a tenant's tree beside it (argv[2], its name there), a file of the cage's moved onto
  * the canary and the tenant's file, a directory outside (argv[1]/outside) removed or
- * taken. Each is tried by name from "/" and from the working directory, and through the
- * *at calls. Prints "NAME RESULT ERRNO". */
+ * taken. Each is tried by name from "/", from the working directory and from a directory
+ * fd, and through the *at calls. Prints "NAME RESULT ERRNO". */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -44,6 +44,10 @@ int main(int argc, char **argv)
 	show("rename_from_up", rename("/up/canary.txt", "/taken.txt"));
 	show("renameat_from_chain", renameat(AT_FDCWD, "up/canary.txt", AT_FDCWD, "/taken.txt"));
 	show("rename_dir_from_host", rename("/host/outside", "/taken_dir"));
+	int here = open("/sub", O_RDONLY | O_DIRECTORY);     /* names from a directory fd */
+	show("unlinkat_dirfd", unlinkat(here, "up/canary.txt", 0));
+	show("renameat_dirfd", renameat(here, "up/canary.txt", here, "taken.txt"));
+	show("openat_dirfd", openat(here, "up/canary.txt", O_WRONLY | O_TRUNC));
 	own("/own1");
 	show("rename_onto_host", rename("/own1", "/host/canary.txt"));
 	own("/own2");
