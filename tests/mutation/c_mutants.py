@@ -68,8 +68,12 @@ _PATH_TESTS = ("tests/test_programs.py::test_escape_attempts_fail",
 #: group -> (functions of _accel.c to mutate, the tests that guard them: real cages on
 #: the C trampoline; `-k "not ctypes"` leaves out the twins that never load the C code)
 GROUPS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
-    # where a path served in C may lead: folded, found under its mount
-    "paths": (("fold_here", "under_prefix", "path_here", "mount_of"), _PATH_TESTS),
+    # where a path served in C may lead: folded (from the cwd or a directory fd's path),
+    # found under its mount
+    "paths": (("fold_here", "under_prefix", "path_here", "mount_of", "set_dir_path_locked",
+               "dir_path_locked"),
+              (*_PATH_TESTS, "tests/test_conformance.py::test_matches_native[dirfd_names]",
+               "tests/test_trampolines.py::test_polls_selects_accesses_readlinks_and_renames_of_host_files_stay_in_c")),
     # ...and what its open may do there: writes only where no mount is read-only, no
     # device nodes, set-ID bits dropped from a file opened for writing
     "opens": (("fast_open", "fast_stat_path", "open_under"),
